@@ -1,0 +1,79 @@
+"""What every command shares: error handling, exit codes, notes on stderr.
+
+Commands stay thin: parse options, call the API, print.  ``guarded`` turns our own
+errors into a one-line red message and the error's exit code, Ctrl-C into 130, and any
+other exception into exit 70 with a request to report it (the traceback only with
+``--debug``).  Nothing here imports numpy, numba or rich at module level.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+
+from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, KernelcliError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ISSUES_URL = "https://github.com/kernelcli/kernelcli/issues"
+
+
+def debug_enabled() -> bool:
+    """True when ``--debug`` was given (or KERNELCLI_DEBUG=1 is set)."""
+    return os.environ.get("KERNELCLI_DEBUG", "") not in ("", "0")
+
+
+def error(message: str) -> None:
+    """Print a one-line error in red on stderr."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+
+
+def note(message: str) -> None:
+    """Print a one-line note on stderr (never on stdout, which carries results)."""
+    typer.echo(message, err=True)
+
+
+def guarded(func: F) -> F:
+    """Wrap a command so that no traceback reaches the user without ``--debug``.
+
+    >>> @guarded
+    ... def cmd() -> None:
+    ...     raise UsageError("bad")   # doctest: +SKIP
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except KernelcliError as exc:
+            if debug_enabled():
+                raise
+            error(str(exc))
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            error("interrupted")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except Exception as exc:  # an exception we did not expect is a bug
+            if debug_enabled():
+                raise
+            error(
+                f"internal error: {type(exc).__name__}: {exc}. This is a bug in kernelcli; "
+                f"run again with --debug and report the traceback at {ISSUES_URL}"
+            )
+            raise typer.Exit(EXIT_INTERNAL) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def print_json(document: Any) -> None:
+    """Print exactly one JSON document on stdout."""
+    import json
+
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")

@@ -1,0 +1,88 @@
+"""One exception family for kernelcli; the CLI maps each class to an exit code.
+
+Every error carries a one-line message that names the file, field or value and
+what was expected.  The exit codes follow the project's fault catalogue:
+
+====  ==========================================================
+code  meaning
+====  ==========================================================
+0     everything succeeded
+1     one or more items failed while running; the rest completed
+2     usage error (bad option value, missing path, nothing matched)
+3     invalid kernel (file or name), found before any image is read
+4     refused to write (output exists, output is an input, ...)
+70    internal error (a bug); the message says how to report it
+130   interrupted (Ctrl-C)
+====  ==========================================================
+
+Example
+-------
+>>> raise InvalidKernel("k.json: kernels[0].matrix: row 2 has 1 value, expected 3")
+Traceback (most recent call last):
+...
+kernelcli.errors.InvalidKernel: k.json: kernels[0].matrix: row 2 has 1 value, expected 3
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_ITEM_FAILED = 1
+EXIT_USAGE = 2
+EXIT_KERNEL = 3
+EXIT_REFUSED = 4
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+
+
+class KernelcliError(Exception):
+    """Base of every error kernelcli raises on purpose."""
+
+    exit_code = EXIT_USAGE
+
+
+class UsageError(KernelcliError, ValueError):
+    """A bad option value, parameter or combination of them."""
+
+    exit_code = EXIT_USAGE
+
+
+class ShapeError(UsageError):
+    """Sizes that do not fit: an output below 1, mismatched shapes."""
+
+
+class InputError(KernelcliError):
+    """An input path that is missing, not a regular file, or cannot be read."""
+
+    exit_code = EXIT_USAGE
+
+
+class ImageReadError(InputError):
+    """An input file whose content cannot be decoded (garbage, truncated, bomb)."""
+
+
+class InvalidKernel(KernelcliError, ValueError):
+    """A kernel file or kernel spec that fails validation."""
+
+    exit_code = EXIT_KERNEL
+
+
+class KernelNotFound(InvalidKernel):
+    """A kernel name that is in no catalogue folder."""
+
+
+class OutputRefused(KernelcliError):
+    """Writing would overwrite an input or an existing output, or collide."""
+
+    exit_code = EXIT_REFUSED
+
+
+class WriteError(KernelcliError):
+    """Writing an output failed (disk full, permissions, unsupported format)."""
+
+    exit_code = EXIT_ITEM_FAILED
+
+
+class MissingExtra(KernelcliError):
+    """An optional dependency (an extra such as ``kernelcli[medical]``) is absent."""
+
+    exit_code = EXIT_USAGE

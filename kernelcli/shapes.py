@@ -1,0 +1,159 @@
+"""Output-size, padding and parameter-count formulas, in pure Python (no numpy).
+
+These are the lecture's formulas; ``kernelcli shape``/``params`` and the array API share them.
+
+Example
+-------
+>>> conv_output_size(24, 5, stride=2, pad_before=2, pad_after=2)
+12
+>>> conv_params(228, 32, 3, 3)
+65696
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from .errors import ShapeError, UsageError
+
+
+def check_positive(name: str, value: int) -> int:
+    """Return ``value`` if it is an integer >= 1, else raise a UsageError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UsageError(f"{name} must be an integer >= 1, got {value!r}")
+    return value
+
+
+def conv_output_size(size: int, f: int, *, stride: int = 1, pad_before: int = 0, pad_after: int = 0, dilation: int = 1) -> int:
+    """Output length of a convolution along one axis.
+
+    ``out = (in + pad_before + pad_after - dilation*(f-1) - 1) // stride + 1``; with
+    symmetric padding p and dilation 1 this is the lecture's ``(in + 2p - f) // s + 1``.
+    Raises ShapeError, naming both sizes, when the kernel does not fit.
+
+    >>> conv_output_size(16, 4)
+    13
+    """
+    span = dilation * (f - 1) + 1
+    padded = size + pad_before + pad_after
+    if padded < span:
+        raise ShapeError(
+            f"kernel span {span} (f={f}, dilation={dilation}) is larger than the padded input {padded} "
+            f"(in={size}, padding {pad_before}+{pad_after}): the output would be empty"
+        )
+    return (padded - span) // stride + 1
+
+
+def pool_output_size(size: int, f: int, *, stride: int, padding: int = 0, dilation: int = 1, ceil_mode: bool = False) -> int:
+    """Output length of pooling along one axis, exactly as PyTorch's MaxPool2d/AvgPool2d.
+
+    With ``ceil_mode`` the division rounds up, but a window that would start in the
+    right/bottom padding is dropped.
+
+    >>> pool_output_size(5, 2, stride=2, ceil_mode=True)
+    3
+    """
+    span = dilation * (f - 1) + 1
+    padded = size + 2 * padding
+    if padded < span:
+        raise ShapeError(f"pool window {span} is larger than the padded input {padded} (in={size}, padding={padding})")
+    numerator = padded - span
+    out = (-(-numerator // stride) if ceil_mode else numerator // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+def same_padding(f: int, dilation: int = 1) -> tuple[int, int]:
+    """Padding (before, after) for "same": total ``dilation*(f-1)``, the extra cell after.
+
+    For odd f this is the lecture's p = f // 2 on both sides; for an even f the extra
+    row/column goes to the bottom/right, as PyTorch and TensorFlow do.
+
+    >>> same_padding(4)
+    (1, 2)
+    """
+    total = dilation * (f - 1)
+    return total // 2, total - total // 2
+
+
+def resolve_padding(padding: str | int | Sequence[int], kh: int, kw: int, dilation: tuple[int, int] = (1, 1)) -> tuple[int, int, int, int]:
+    """Turn "same", "valid", an int or (top, bottom, left, right) into four pad widths.
+
+    >>> resolve_padding("same", 3, 3)
+    (1, 1, 1, 1)
+    >>> resolve_padding((0, 1, 2, 3), 3, 3)
+    (0, 1, 2, 3)
+    """
+    if isinstance(padding, str):
+        key = padding.strip().lower()
+        if key == "same":
+            return (*same_padding(kh, dilation[0]), *same_padding(kw, dilation[1]))
+        if key == "valid":
+            return (0, 0, 0, 0)
+        raise UsageError(f"invalid padding {padding!r}: expected 'same', 'valid', an integer or four integers T,B,L,R")
+    if isinstance(padding, bool):
+        raise UsageError(f"invalid padding {padding!r}: expected 'same', 'valid', an integer or four integers T,B,L,R")
+    if isinstance(padding, int):
+        widths: tuple[int, ...] = (padding,) * 4
+    else:
+        widths = tuple(padding)
+        if len(widths) == 2:
+            widths = (widths[0], widths[0], widths[1], widths[1])
+        if len(widths) != 4 or not all(isinstance(w, int) and not isinstance(w, bool) for w in widths):
+            raise UsageError(f"invalid padding {padding!r}: expected one integer, (ph, pw) or (top, bottom, left, right)")
+    if any(w < 0 for w in widths):
+        raise UsageError(f"invalid padding {padding!r}: pad widths must be >= 0")
+    return widths  # type: ignore[return-value]
+
+
+def parse_padding(text: str) -> str | int | tuple[int, int, int, int]:
+    """Parse a CLI padding value: ``same``, ``valid``, ``P`` or ``T,B,L,R``.
+
+    >>> parse_padding("1,1,2,2")
+    (1, 1, 2, 2)
+    """
+    key = text.strip().lower()
+    if key in ("same", "valid"):
+        return key
+    parts = [p.strip() for p in key.split(",")]
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise UsageError(f"invalid padding {text!r}: expected same, valid, P or T,B,L,R with integers") from None
+    if len(values) == 1:
+        return resolve_padding(values[0], 1, 1)[0]
+    if len(values) != 4:
+        raise UsageError(f"invalid padding {text!r}: expected one integer or four (T,B,L,R), got {len(values)}")
+    return resolve_padding(tuple(values), 1, 1)
+
+
+def conv_params(in_channels: int, filters: int, fh: int, fw: int | None = None, *, bias: bool = True, groups: int = 1) -> int:
+    """Learnable parameters of a convolution layer: ``[(fh*fw*C/groups) + 1] * K``.
+
+    >>> conv_params(228, 32, 3)
+    65696
+    """
+    fw = fh if fw is None else fw
+    if in_channels % groups or filters % groups:
+        raise ShapeError(f"groups={groups} must divide both in_channels={in_channels} and filters={filters}")
+    return (fh * fw * (in_channels // groups) + (1 if bias else 0)) * filters
+
+
+def dense_params(n_in: int, n_out: int, *, bias: bool = True) -> int:
+    """Parameters of a fully connected layer: ``(n_in + 1) * n_out``.
+
+    >>> dense_params(32768, 10)
+    327690
+    """
+    return (n_in + (1 if bias else 0)) * n_out
+
+
+def flatten_size(dims: Sequence[int]) -> int:
+    """Length of the flattened vector: the product of the dimensions.
+
+    >>> flatten_size((64, 64, 8))
+    32768
+    """
+    return math.prod(dims)
