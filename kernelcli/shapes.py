@@ -157,3 +157,79 @@ def flatten_size(dims: Sequence[int]) -> int:
     32768
     """
     return math.prod(dims)
+
+
+def same_output_size(size: int, stride: int = 1) -> int:
+    """Output length of the frameworks' "same" padding: ``ceil(in / s)``.
+
+    TensorFlow's ``padding="SAME"`` (and PyTorch's ``padding="same"``, which allows only
+    stride 1) keep this length for every kernel size, odd or even.
+
+    >>> same_output_size(24, 2)
+    12
+    """
+    return -(-size // stride)
+
+
+def tf_same_padding(size: int, f: int, *, stride: int = 1, dilation: int = 1) -> tuple[int, int]:
+    """Padding (before, after) TensorFlow's "SAME" uses along one axis.
+
+    The total is whatever makes the output ``ceil(in / s)``:
+    ``max((out - 1)*s + dilation*(f-1) + 1 - in, 0)``, split with the extra cell after
+    (bottom/right).  At stride 1 the total is ``dilation*(f-1)``, as :func:`same_padding`.
+
+    >>> tf_same_padding(24, 4)
+    (1, 2)
+    >>> tf_same_padding(24, 5, stride=2)
+    (1, 2)
+    """
+    out = same_output_size(size, stride)
+    total = max((out - 1) * stride + dilation * (f - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def parse_dims(text: str, *, name: str, min_len: int = 1, max_len: int = 3, forms: str | None = None) -> tuple[int, ...]:
+    """Parse sizes written ``N``, ``HxW``, ``HxWxC`` (or ``(64,64,8)``) into positive integers.
+
+    ``name`` is the option the text came from and ``forms`` the accepted spellings; a
+    UsageError names both and the value.
+
+    >>> parse_dims("64x64x8", name="--flatten")
+    (64, 64, 8)
+    >>> parse_dims("(3, 3, 1)", name="--flatten")
+    (3, 3, 1)
+    """
+    if forms is None:
+        forms = {1: "N", 2: "N or HxW", 3: "N, HxW or HxWxC"}.get(max_len, "sizes separated by x")
+    body = text.strip().strip("()[]").strip()
+    for sep in ("×", "X", ",", "*"):
+        body = body.replace(sep, "x")
+    parts = [part.strip() for part in body.split("x")]
+    try:
+        dims = tuple(int(part) for part in parts)
+    except ValueError:
+        raise UsageError(f"invalid {name} {text!r}: expected {forms} with integers >= 1") from None
+    if not min_len <= len(dims) <= max_len:
+        raise UsageError(f"invalid {name} {text!r}: expected {forms}, got {len(dims)} sizes")
+    if any(d < 1 for d in dims):
+        raise UsageError(f"invalid {name} {text!r}: every size must be an integer >= 1")
+    return dims
+
+
+def conv_transpose_output_size(size: int, f: int, *, stride: int = 1, padding: int = 0, output_padding: int = 0, dilation: int = 1) -> int:
+    """Output length of a transposed convolution ("up-convolution") along one axis.
+
+    ``out = (in - 1)*stride - 2*padding + dilation*(f - 1) + output_padding + 1``, as PyTorch's
+    ConvTranspose2d; U-Net's 2x2 up-convolution with stride 2 doubles the size.
+    Raises ShapeError when the padding would leave nothing.
+
+    >>> conv_transpose_output_size(28, 2, stride=2)
+    56
+    """
+    out = (size - 1) * stride - 2 * padding + dilation * (f - 1) + output_padding + 1
+    if out < 1:
+        raise ShapeError(
+            f"transposed convolution output would be {out} (in={size}, f={f}, stride={stride}, "
+            f"padding={padding}, output_padding={output_padding}, dilation={dilation}): padding too large"
+        )
+    return out

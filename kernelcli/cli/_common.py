@@ -77,3 +77,35 @@ def print_json(document: Any) -> None:
     import json
 
     sys.stdout.write(json.dumps(document, indent=2) + "\n")
+
+
+def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:
+    """Print a file job's result: notes and a one-line summary on stderr; the output path,
+    the matrix or one JSON document on stdout."""
+    if not quiet:
+        for line in report.notes:
+            note(f"note: {line}")
+    if json_out:
+        print_json(report.as_dict())
+    elif report.matrix is not None:
+        from ..images import format_matrix_table
+
+        typer.echo(format_matrix_table(report.matrix), nl=False)
+    else:
+        typer.echo(report.output)
+    if not quiet:
+        shape_in = "x".join(map(str, report.input_shape))
+        shape_out = "x".join(map(str, report.output_shape))
+        note(
+            f"{report.input} {shape_in}, {report.operation} -> {report.output or 'stdout'} {shape_out}, "
+            f"range [{report.minimum:.6g}, {report.maximum:.6g}], {report.seconds * 1000:.1f} ms"
+        )
+
+
+def output_for(input: Any, out: Any, label: str) -> Any:
+    """The output path: ``out`` if given, None for a matrix (printed), else ``<stem>_<label>.<ext>``."""
+    from ..jobs import default_output, is_matrix_path
+
+    if out is not None or is_matrix_path(input):
+        return out
+    return default_output(input, label)

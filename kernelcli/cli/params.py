@@ -1,9 +1,127 @@
-"""`kernelcli params` (placeholder until its owner writes it)."""
+"""`kernelcli params`: learnable parameters of a conv or dense layer, and flatten sizes.
+
+Pure arithmetic from :mod:`kernelcli.shapes`: no numpy, numba or rich, so it answers at once.
+"""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import typer
+
+from .. import shapes
+from ..errors import UsageError
+from ._common import guarded, print_json
+
+EPILOG = """\b
+Examples (the lecture's tasks):
+  $ kernelcli params --in-ch 228 --filters 32
+  [(3*3*228) + 1] * 32 = 65696
+  $ kernelcli params --dense 32768 10 -q          -> 327690
+  $ kernelcli params --flatten 64x64x8
+  64*64*8 = 32768
+  (64, 64, 8) -> (32768, 1)
+"""
+
+
+def _conv(in_ch: int, filters: int, f_text: str, bias: bool, groups: int) -> tuple[list[str], dict[str, Any], int]:
+    sizes = shapes.parse_dims(f_text, name="--f", max_len=2, forms="F or FxG (a filter always spans every input channel)")
+    fh, fw = sizes if len(sizes) == 2 else (sizes[0], sizes[0])
+    total = shapes.conv_params(in_ch, filters, fh, fw, bias=bias, groups=groups)
+    per_filter = f"{fh}*{fw}*{in_ch}" + (f"/{groups}" if groups != 1 else "")
+    formula = f"[({per_filter}) + 1] * {filters} = {total}" if bias else f"({per_filter}) * {filters} = {total}"
+    weights = fh * fw * (in_ch // groups) * filters
+    lines = [formula, f"weights {weights} + biases {filters if bias else 0}"]
+    if groups != 1:
+        lines.append(f"groups={groups}: each filter sees {in_ch} / {groups} = {in_ch // groups} of the input channels")
+    document = {
+        "layer": "conv",
+        "in_ch": in_ch,
+        "filters": filters,
+        "f": [fh, fw],
+        "bias": bias,
+        "groups": groups,
+        "weights": weights,
+        "biases": filters if bias else 0,
+        "params": total,
+        "formula": formula,
+    }
+    return lines, document, total
+
+
+def _dense(n_in: int, n_out: int, bias: bool) -> tuple[list[str], dict[str, Any], int]:
+    if n_in < 1 or n_out < 1:
+        raise UsageError(f"--dense {n_in} {n_out}: both sizes must be integers >= 1")
+    total = shapes.dense_params(n_in, n_out, bias=bias)
+    formula = f"({n_in} + 1) * {n_out} = {total}" if bias else f"{n_in} * {n_out} = {total}"
+    document = {"layer": "dense", "in": n_in, "out": n_out, "bias": bias, "params": total, "formula": formula}
+    return [formula], document, total
+
+
+def _flatten(text: str) -> tuple[list[str], dict[str, Any], int]:
+    dims = shapes.parse_dims(text, name="--flatten", max_len=8, forms="HxWxC (or any sizes joined by x)")
+    total = shapes.flatten_size(dims)
+    formula = f"{'*'.join(map(str, dims))} = {total}"
+    shape_in = "(" + ", ".join(map(str, dims)) + ("," if len(dims) == 1 else "") + ")"
+    lines = [formula, f"{shape_in} -> ({total}, 1)"]
+    document = {"layer": "flatten", "in": list(dims), "out": total, "shape": [total, 1], "formula": formula}
+    return lines, document, total
+
+
+@guarded
+def params(
+    in_ch: Annotated[int | None, typer.Option("--in-ch", min=1, metavar="C", help="Input channels C (the input's depth).", show_default=False)] = None,
+    filters: Annotated[int | None, typer.Option("--filters", min=1, metavar="K", help="Number of filters K (output channels).", show_default=False)] = None,
+    f: Annotated[str | None, typer.Option("--f", metavar="F|FxG", help="Filter size.  [default: 3]", show_default=False)] = None,
+    no_bias: Annotated[bool, typer.Option("--no-bias", help="The layer has no bias terms.")] = False,
+    groups: Annotated[int | None, typer.Option("--groups", min=1, metavar="G", help="Grouped convolution: G must divide C and K.  [default: 1]", show_default=False)] = None,
+    dense: Annotated[tuple[int, int] | None, typer.Option("--dense", metavar="IN OUT", help="A fully connected layer from IN to OUT units.", show_default=False)] = None,
+    flatten: Annotated[str | None, typer.Option("--flatten", metavar="HxWxC", help="The length of the flattened volume.", show_default=False)] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON document (wins over -q).")] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print only the number.")] = False,
+) -> None:
+    """Learnable parameters of a layer, with the lecture's formula.
+
+    \b
+        conv:    [(f*f*C) + 1] * K      (each of K filters: f*f*C weights + 1 bias)
+        dense:   (IN + 1) * OUT
+        flatten: H*W*C values, a (H*W*C, 1) vector
+
+    Give exactly one of: --in-ch C with --filters K (a conv layer), --dense IN OUT,
+    or --flatten HxWxC. The spatial size of a conv layer's input does not matter.
+    """
+    conv_given = in_ch is not None or filters is not None
+    chosen = [name for name, given in (("--in-ch/--filters", conv_given), ("--dense", dense is not None), ("--flatten", flatten is not None)) if given]
+    if len(chosen) != 1:
+        what = "none was given" if not chosen else f"got {' and '.join(chosen)}"
+        raise UsageError(f"give exactly one of --in-ch C --filters K (conv), --dense IN OUT, --flatten HxWxC; {what}")
+    if not conv_given:
+        extra = [name for name, given in (("--f", f is not None), ("--groups", groups is not None)) if given]
+        if extra:
+            raise UsageError(f"{' and '.join(extra)}: only for a conv layer (--in-ch C --filters K)")
+    if flatten is not None and no_bias:
+        raise UsageError("--no-bias does not apply to --flatten: flattening has no parameters")
+
+    if conv_given:
+        if in_ch is None or filters is None:
+            missing = "--in-ch C" if in_ch is None else "--filters K"
+            raise UsageError(f"a conv layer needs both --in-ch C and --filters K; {missing} is missing")
+        lines, document, total = _conv(in_ch, filters, f or "3", not no_bias, groups or 1)
+    elif dense is not None:
+        lines, document, total = _dense(dense[0], dense[1], not no_bias)
+    else:
+        assert flatten is not None
+        lines, document, total = _flatten(flatten)
+
+    if json_:
+        print_json(document)
+    elif quiet:
+        typer.echo(str(total))
+    else:
+        for line in lines:
+            typer.echo(line)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the app."""
+    """Add ``kernelcli params`` to the app."""
+    app.command("params", epilog=EPILOG, no_args_is_help=True)(params)

@@ -1,9 +1,210 @@
-"""`kernelcli shape` (placeholder until its owner writes it)."""
+"""`kernelcli shape`: the output size of a convolution or pooling layer, with the formula shown.
+
+Pure arithmetic from :mod:`kernelcli.shapes`: no numpy, numba or rich, so it answers at once.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Annotated, Any
+
 import typer
+
+from .. import shapes
+from ..errors import UsageError
+from ._common import guarded, note, print_json
+
+EPILOG = """\b
+Examples (the lecture's tasks and more):
+  $ kernelcli shape --in 24 --f 5 --s 2 --same
+  p = f // 2 = 5 // 2 = 2  (same)
+  out_d = (24 + 2*2 - 5) // 2 + 1 = 12
+  $ kernelcli shape --in 16 --f 4 -q                    -> 13
+  $ kernelcli shape --in 4x4 --f 2 --pool -q            -> 2x2
+  $ kernelcli shape --in 64x64x3 --f 3 --same --filters 8 -q   -> 64x64x8
+"""
+
+
+@dataclass(frozen=True)
+class _Axis:
+    """One spatial axis: its numbers, the output size and how it was reached."""
+
+    size: int
+    f: int
+    s: int
+    p: int
+    out: int
+    expression: str  # the formula with numbers substituted, without "= out"
+    dropped: bool = False  # ceil_mode dropped a last window that would start in the padding
+
+
+def _span_text(f: int, dilation: int) -> str:
+    return f"{f}" if dilation == 1 else f"{dilation}*({f}-1) - 1"
+
+
+def _conv_axis(size: int, f: int, s: int, p: int, dilation: int) -> _Axis:
+    out = shapes.conv_output_size(size, f, stride=s, pad_before=p, pad_after=p, dilation=dilation)
+    return _Axis(size, f, s, p, out, f"({size} + 2*{p} - {_span_text(f, dilation)}) // {s} + 1")
+
+
+def _pool_axis(size: int, f: int, s: int, p: int, dilation: int, ceil_mode: bool) -> _Axis:
+    out = shapes.pool_output_size(size, f, stride=s, padding=p, dilation=dilation, ceil_mode=ceil_mode)
+    inner = f"{size} + 2*{p} - {_span_text(f, dilation)}"
+    if not ceil_mode:
+        return _Axis(size, f, s, p, out, f"({inner}) // {s} + 1")
+    expression = f"ceil(({inner}) / {s}) + 1"
+    span = dilation * (f - 1) + 1
+    dropped = out != -(-(size + 2 * p - span) // s) + 1
+    return _Axis(size, f, s, p, out, expression + (" - 1" if dropped else ""), dropped)
+
+
+def _same_note(where: str, size: int, f: int, s: int, dilation: int, p: int, out: int) -> str:
+    """Why the lecture's "same" (p = f // 2) and the frameworks' differ for an even kernel."""
+    before, after = shapes.tf_same_padding(size, f, stride=s, dilation=dilation)
+    fw_out = shapes.same_output_size(size, s)
+    needed = dilation * (f - 1)
+    extra = 2 * p - needed
+    frameworks = "PyTorch (padding='same') and TensorFlow (padding='SAME')" if s == 1 else "TensorFlow (padding='SAME'; PyTorch's 'same' allows only stride 1)"
+    text = (
+        f"note: f={f} is even{where}: the lecture's p = {'f // 2' if dilation == 1 else 'd*(f//2)'} = {p} on both sides pads {2 * p} cells, "
+        f"{'one' if extra == 1 else extra} more than the {'f-1' if dilation == 1 else 'd*(f-1)'} = {needed} "
+        f"that keep out = in at stride 1, so out = {out}. {frameworks} pad {before} before and {after} after "
+        f"(an odd total puts the extra cell at the bottom/right) to get out = ceil(in/s) = ceil({size}/{s}) = {fw_out}."
+    )
+    if fw_out == out:
+        text += f" At this stride both give {out}."
+    return text
+
+
+def _fmt(values: tuple[int, ...] | list[int]) -> str:
+    return "x".join(str(v) for v in values)
+
+
+@guarded
+def shape(
+    in_: Annotated[str, typer.Option("--in", metavar="N|HxW|HxWxC", help="Input size: one axis, HxW, or HxWxC (C channels).", show_default=False)],
+    f: Annotated[str, typer.Option("--f", metavar="F|FxG", help="Kernel (filter or pooling window) size.", show_default=False)],
+    s: Annotated[int | None, typer.Option("--s", min=1, metavar="S", help="Stride. Default 1; with --pool the window size.", show_default=False)] = None,
+    p: Annotated[int | None, typer.Option("--p", min=0, metavar="P", help="Padding on each side of every axis.", show_default=False)] = None,
+    same: Annotated[bool, typer.Option("--same", help="The lecture's same padding: p = f // 2 (dilated: d*(f//2)).")] = False,
+    valid: Annotated[bool, typer.Option("--valid", help="No padding, p = 0 (the default).")] = False,
+    dilation: Annotated[int, typer.Option("--dilation", min=1, metavar="D", help="Dilation d: the kernel spans d*(f-1)+1 cells.")] = 1,
+    pool: Annotated[bool, typer.Option("--pool", help="Pooling (PyTorch MaxPool2d/AvgPool2d rule); stride defaults to f.")] = False,
+    ceil: Annotated[bool, typer.Option("--ceil", help="With --pool: PyTorch's ceil_mode=True.")] = False,
+    filters: Annotated[int | None, typer.Option("--filters", min=1, metavar="K", help="Number of filters K: the output volume is HxWxK.", show_default=False)] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print one JSON document (wins over -q).")] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print only the result, e.g. 12 or 12x12.")] = False,
+) -> None:
+    """Output size of a convolution or pooling layer, with the lecture's formula.
+
+    \b
+        out_d = (in_d + 2p - f) // s + 1
+        out_d = (in_d + 2p - d*(f-1) - 1) // s + 1      (dilation d)
+
+    With HxW each axis follows the formula on its own; with HxWxC and
+    --filters K the output volume is HxWxK (one channel per filter).
+    """
+    if sum((p is not None, same, valid)) > 1:
+        raise UsageError("give at most one of --p P, --same and --valid")
+    if ceil and not pool:
+        raise UsageError("--ceil is PyTorch's ceil_mode for pooling: use it with --pool")
+    if pool and same:
+        raise UsageError("--same is a convolution padding; for pooling give --p P (PyTorch allows at most f // 2)")
+    if pool and filters is not None:
+        raise UsageError("--filters is for convolution; pooling keeps the number of channels")
+
+    dims = shapes.parse_dims(in_, name="--in", max_len=3)
+    ks = shapes.parse_dims(f, name="--f", max_len=2, forms="F or FxG (a filter always spans every input channel)")
+    spatial = dims[:2]
+    channels = dims[2] if len(dims) == 3 else None
+    if len(ks) == 2 and len(spatial) == 1:
+        raise UsageError(f"--f {f} gives two kernel sizes but --in {in_} has one axis: give --in HxW")
+    if filters is not None and len(dims) == 1:
+        raise UsageError(f"--filters needs an image size: --in HxW or HxWxC, got --in {in_}")
+    if len(ks) == 1:
+        ks = ks * len(spatial)
+
+    mode = "same" if same else "explicit" if p is not None else "valid"
+    lines: list[str] = []
+    notes: list[str] = []
+    axes: list[_Axis] = []
+    differ = len(spatial) == 2 and (spatial[0] != spatial[1] or ks[0] != ks[1])
+    axis_labels = ("h", "w") if differ else ("d", "d")
+    for index, (label, size, k) in enumerate(zip(axis_labels, spatial, ks)):
+        stride = s if s is not None else (k if pool else 1)
+        pad = dilation * (k // 2) if same else (p or 0)
+        try:
+            axis = _pool_axis(size, k, stride, pad, dilation, ceil) if pool else _conv_axis(size, k, stride, pad, dilation)
+        except UsageError as exc:
+            where = {"h": "height: ", "w": "width: "}.get(label, "")
+            raise type(exc)(f"{where}{exc}") from None
+        axes.append(axis)
+        if index == 1 and not differ:
+            continue  # both axes identical: the first one's lines say it all
+        if same:
+            rule = f"p = f // 2 = {k} // 2 = {pad}" if dilation == 1 else f"p = d*(f//2) = {dilation}*({k}//2) = {pad}"
+            lines.append(f"{rule}  (same{', ' + label + ' axis' if differ else ''})")
+            if k % 2 == 0:
+                notes.append(_same_note(f" (out_{label})" if differ else "", size, k, stride, dilation, pad, axis.out))
+        if pool and s is None:
+            lines.append(f"s = f = {k}  (pooling: the stride defaults to the window size)")
+        if pool and pad > k // 2:
+            notes.append(f"note: p={pad} is more than f // 2 = {k // 2}: PyTorch refuses such pooling padding")
+        if axis.dropped:
+            notes.append(
+                f"note: the last window would start at {axis.out * axis.s - pad}, past the input's last index "
+                f"{size - 1}, in the padding: PyTorch's ceil_mode drops it (- 1)"
+            )
+        lines.append(f"out_{label} = {axis.expression} = {axis.out}")
+
+    out: list[int] = [a.out for a in axes]
+    if filters is not None:
+        out.append(filters)
+        depth = f"x{channels}" if channels else ""
+        lines.append(f"out = {_fmt(out)}  ({filters} filters of {_fmt(ks)}{depth}: one output channel each)")
+    elif channels is not None and pool:
+        out.append(channels)
+        lines.append(f"out = {_fmt(out)}  (pooling works on each of the {channels} channels separately)")
+    elif len(spatial) == 2:
+        lines.append(f"out = {_fmt(out)}")
+    if channels is not None and filters is None and not pool:
+        notes.append(f"note: the output has one channel per filter; add --filters K for the volume {_fmt(out)}xK")
+
+    if json_:
+        one = len(dims) == 1
+
+        def pick(values: list[int]) -> int | list[int]:
+            return values[0] if one else values
+
+        document: dict[str, Any] = {
+            "in": pick(list(dims)),
+            "f": pick(list(ks)),
+            "s": pick([a.s for a in axes]),
+            "p": pick([a.p for a in axes]),
+            "dilation": dilation,
+            "padding": mode,
+            "pool": pool,
+            "ceil": ceil,
+            "filters": filters,
+            "out": pick(out),
+            "formula": [f"{a.expression} = {a.out}" for a in axes],
+        }
+        if same and any(k % 2 == 0 for k in ks):
+            document["framework_same"] = {
+                "out": pick([shapes.same_output_size(a.size, a.s) for a in axes]),
+                "pad": pick([shapes.tf_same_padding(a.size, a.f, stride=a.s, dilation=dilation) for a in axes]),  # type: ignore[list-item]
+            }
+        print_json(document)
+        return
+    if quiet:
+        typer.echo(_fmt(out))
+        return
+    for line in lines:
+        typer.echo(line)
+    for message in notes:
+        note(message)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the app."""
+    """Add ``kernelcli shape`` to the app."""
+    app.command("shape", epilog=EPILOG, no_args_is_help=True)(shape)

@@ -1,0 +1,99 @@
+"""Plain-numpy versions of the core loops, for inputs too small to repay Numba's start-up.
+
+They do the same arithmetic in the same order as the jitted loops (tap by tap, zero taps
+skipped), so a small and a large input give identical numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .config import CIRCULAR, CONSTANT, REFLECT, REPLICATE
+
+
+def source_indices(n: int, before: int, after: int, mode: int) -> np.ndarray:
+    """Vectorised ``pad.source_index`` over a whole padded axis (-1 marks the fill)."""
+    i = np.arange(-before, n + after)
+    inside = (i >= 0) & (i < n)
+    if mode == CONSTANT:
+        return np.where(inside, i, -1)
+    if mode == REPLICATE:
+        return np.clip(i, 0, n - 1)
+    if mode == CIRCULAR:
+        return i % n
+    if mode == REFLECT:
+        if n == 1:
+            return np.zeros_like(i)
+        period = 2 * (n - 1)
+        m = i % period
+        return np.where(m < n, m, period - m)
+    period = 2 * n  # SYMMETRIC
+    m = i % period
+    return np.where(m < n, m, period - 1 - m)
+
+
+def pad3d(x: np.ndarray, top: int, bottom: int, left: int, right: int, mode: int, value: float, dtype) -> np.ndarray:
+    """Pad ``x`` (H, W, C) into a new array of ``dtype``."""
+    h, w, _ = x.shape
+    rows = source_indices(h, top, bottom, mode)
+    cols = source_indices(w, left, right, mode)
+    out = x[np.ix_(np.maximum(rows, 0), np.maximum(cols, 0))].astype(dtype, copy=False)
+    if mode == CONSTANT and (top or bottom or left or right):
+        out[rows < 0] = value
+        out[:, cols < 0] = value
+    return out
+
+
+def correlate(xp: np.ndarray, k: np.ndarray, stride_h: int, stride_w: int, dil_h: int, dil_w: int, oh: int, ow: int) -> np.ndarray:
+    """Cross-correlate padded ``xp`` (Hp, Wp, C) with ``k`` (kh, kw) into (oh, ow, C)."""
+    out = np.zeros((oh, ow, xp.shape[2]), dtype=xp.dtype)
+    kh, kw = k.shape
+    for u in range(kh):
+        r0 = u * dil_h
+        rows = xp[r0 : r0 + (oh - 1) * stride_h + 1 : stride_h]
+        for v in range(kw):
+            w = k[u, v]
+            if w == 0:
+                continue
+            c0 = v * dil_w
+            out += w * rows[:, c0 : c0 + (ow - 1) * stride_w + 1 : stride_w]
+    return out
+
+
+def pool(x: np.ndarray, size: int, stride: int, pad: int, op: str, include_pad: bool, oh: int, ow: int, dtype) -> np.ndarray:
+    """Pool ``x`` (H, W, C) into (oh, ow, C) with PyTorch's padding rules (see ``pool.pool_rows``)."""
+    h, w, c = x.shape
+    # Enough virtual cells after the input for the last window; they never count as values.
+    extra_h = max(0, (oh - 1) * stride + size - pad - h)
+    extra_w = max(0, (ow - 1) * stride + size - pad - w)
+    if op == "avg":
+        fill = 0
+        work = x.astype(dtype)
+    else:
+        info = np.finfo(x.dtype) if x.dtype.kind == "f" else np.iinfo(x.dtype)
+        fill = info.min if op == "max" else info.max
+        work = x
+    xp = np.pad(work, [(pad, extra_h), (pad, extra_w), (0, 0)], constant_values=fill)
+    out = None
+    for u in range(size):
+        for v in range(size):
+            tap = xp[u : u + (oh - 1) * stride + 1 : stride, v : v + (ow - 1) * stride + 1 : stride]
+            if out is None:
+                out = tap.copy()
+            elif op == "max":
+                np.maximum(out, tap, out=out)
+            elif op == "min":
+                np.minimum(out, tap, out=out)
+            else:
+                out += tap
+    if op != "avg":
+        return out
+    r0 = np.arange(oh) * stride - pad
+    c0 = np.arange(ow) * stride - pad
+    if include_pad:
+        rows = np.minimum(r0 + size, h + pad) - r0
+        cols = np.minimum(c0 + size, w + pad) - c0
+    else:
+        rows = np.minimum(r0 + size, h) - np.maximum(r0, 0)
+        cols = np.minimum(c0 + size, w) - np.maximum(c0, 0)
+    return out / (rows[:, None, None] * cols[None, :, None]).astype(dtype)

@@ -1,0 +1,323 @@
+"""The public Python API: arrays in, arrays out.
+
+Validates arguments, resolves padding, picks the compute dtype and dispatches to the
+numeric core (plain numpy for tiny inputs, jitted loops otherwise).  No files, no terminal.
+
+Conventions
+-----------
+* "Convolution" is cross-correlation (no kernel flip), as in the lecture and in PyTorch;
+  ``flip=True`` gives true convolution.
+* ``x`` is (H, W) or (H, W, C) channels-last; a 2-D kernel is applied to every channel.
+* Compute dtype: float64 for float64 and for integer inputs wider than 8 bits (so large
+  kernels on 16-bit data stay exact), float32 otherwise (uint8, int8, bool, float16, float32).
+* NaN or Inf in the input is an error (a NaN would silently spread over a window).
+
+Example
+-------
+>>> import numpy as np
+>>> x = np.array([[10, 10, 10, 0, 0, 0]] * 6)
+>>> conv2d(x, [[1, 0, -1]] * 3, padding="valid")[0]
+array([ 0., 30., 30.,  0.])
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import shapes
+from ._core import numpy_impl
+from .errors import ShapeError, UsageError
+from .modes import PAD_CODES, canonical_pad_mode
+
+#: Below this many multiply-adds (H*W*C*taps) the plain-numpy path is used: it avoids
+#: loading and starting the jitted core, which costs far more than the arithmetic.
+SMALL_WORK = int(os.environ.get("KERNELCLI_SMALL_WORK", 250_000))
+
+_FIRST_JIT_NOTE_SHOWN = False
+
+
+def compute_dtype(dtype: np.dtype) -> np.dtype:
+    """The floating dtype kernelcli computes in for an input of ``dtype``.
+
+    >>> compute_dtype(np.dtype("uint16"))
+    dtype('float64')
+    """
+    dtype = np.dtype(dtype)
+    if dtype == np.float64 or (dtype.kind in "iu" and dtype.itemsize > 1):
+        return np.dtype(np.float64)
+    return np.dtype(np.float32)
+
+
+def as_image_array(x: Any, name: str = "x") -> np.ndarray:
+    """Validate an image-like array: (H, W) or (H, W, C), real numbers, finite.
+
+    >>> as_image_array([[1, 2], [3, 4]]).shape
+    (2, 2)
+    """
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise UsageError(f"{name}: expected real numbers, got dtype {arr.dtype}")
+    if arr.ndim not in (2, 3):
+        raise ShapeError(f"{name}: expected a 2-D (H, W) or 3-D (H, W, C) array, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ShapeError(f"{name}: the array is empty (shape {arr.shape})")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        raise UsageError(f"{name}: {bad} value(s) are NaN or infinite; kernelcli expects finite input")
+    return arr
+
+
+def as_kernel_array(kernel: Any) -> np.ndarray:
+    """Return a 2-D float64 kernel from an array-like or a catalogue ``Kernel``.
+
+    >>> as_kernel_array([[1, 2, 3]]).shape
+    (1, 3)
+    """
+    if hasattr(kernel, "array") and callable(kernel.array):
+        kernel = kernel.array()
+    k = np.asarray(kernel, dtype=np.float64)
+    if k.ndim != 2:
+        raise ShapeError(f"kernel: expected a 2-D matrix, got shape {k.shape}")
+    if k.size == 0:
+        raise ShapeError("kernel: the matrix is empty")
+    if not np.isfinite(k).all():
+        raise UsageError("kernel: values must be finite (no NaN or infinity)")
+    return k
+
+
+def _pair(value: int | Sequence[int], name: str) -> tuple[int, int]:
+    """Turn an int or a pair into (vertical, horizontal), each an integer >= 1."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2:
+        raise UsageError(f"{name} must be an integer or a pair of integers, got {value!r}")
+    return tuple(shapes.check_positive(name, int(v) if isinstance(v, np.integer) else v) for v in pair)  # type: ignore[return-value]
+
+
+def _use_numpy_path(work: int) -> bool:
+    return work <= SMALL_WORK
+
+
+def _announce_first_compile() -> None:
+    """Say once on stderr, when the jitted core has no cache yet, that it is being compiled."""
+    global _FIRST_JIT_NOTE_SHOWN
+    if _FIRST_JIT_NOTE_SHOWN:
+        return
+    _FIRST_JIT_NOTE_SHOWN = True
+    from ._core import jitcache
+
+    if not jitcache.is_cached():
+        import sys
+
+        print("kernelcli: compiling the numeric core (first run only; cached afterwards)...", file=sys.stderr)
+
+
+def _pad3(x3: np.ndarray, widths: tuple[int, int, int, int], mode: str, value: float, dtype: np.dtype, small: bool) -> np.ndarray:
+    top, bottom, left, right = widths
+    code = PAD_CODES[mode]
+    if small:
+        return numpy_impl.pad3d(x3, top, bottom, left, right, code, value, dtype)
+    _announce_first_compile()
+    from ._core.pad import pad3d
+
+    h, w, c = x3.shape
+    out = np.empty((h + top + bottom, w + left + right, c), dtype=dtype)
+    return pad3d(np.ascontiguousarray(x3), top, bottom, left, right, code, value, out)
+
+
+def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: float = 0.0) -> np.ndarray:
+    """Pad an (H, W) or (H, W, C) array on its two spatial axes.
+
+    Parameters
+    ----------
+    x : array_like
+        The image or matrix.
+    p : int or (top, bottom, left, right) or (ph, pw)
+        Pad widths.  Widths larger than the input are valid for every mode: reflection
+        and wrapping repeat, exactly as numpy.pad does.
+    mode : str
+        constant, replicate, reflect, symmetric or circular (or an alias: zero, edge,
+        nearest, mirror, wrap, ...); see :mod:`kernelcli.modes` for the table of names.
+    value : float
+        The fill for ``constant``.
+
+    The result keeps the input's dtype (the fill value is cast to it).
+
+    >>> pad2d([[1, 2, 3]], (0, 0, 2, 2), mode="reflect")
+    array([[3, 2, 1, 2, 3, 2, 1]])
+    """
+    arr = as_image_array(x)
+    widths = shapes.resolve_padding(p if not isinstance(p, (list, np.ndarray)) else tuple(p), 1, 1)
+    mode = canonical_pad_mode(mode)
+    x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
+    small = _use_numpy_path(x3.size + (widths[0] + widths[1]) * x3.shape[1] * x3.shape[2] * 4)
+    out = _pad3(x3, widths, mode, value, arr.dtype, small)
+    return out if arr.ndim == 3 else out[:, :, 0]
+
+
+def conv2d(
+    x: Any,
+    kernel: Any,
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: str | int | Sequence[int] = "same",
+    pad_mode: str = "constant",
+    pad_value: float = 0.0,
+    dilation: int | Sequence[int] = 1,
+    flip: bool = False,
+) -> np.ndarray:
+    """Cross-correlate an image with a 2-D kernel (the deep-learning "convolution").
+
+    Parameters
+    ----------
+    x : array_like
+        (H, W) or (H, W, C) channels-last; the kernel is applied to each channel.
+    kernel : array_like or Kernel
+        A 2-D matrix (any size, odd or even), or a catalogue ``Kernel``.
+    stride, dilation : int or (sv, sh)
+        Step between windows, and spacing between kernel taps.
+    padding : "same", "valid", int, (ph, pw) or (top, bottom, left, right)
+        "same" pads ``dilation*(f-1)`` in total per axis: f//2 on each side for an odd f
+        (the lecture's p = f // 2), the extra row/column at the bottom/right for an even f
+        (as PyTorch and TensorFlow).  The output size is
+        ``(in + pad_total - dilation*(f-1) - 1) // stride + 1``.
+    pad_mode, pad_value : str, float
+        How the border is filled; see :func:`pad2d`.
+    flip : bool
+        True convolution (the kernel rotated 180 degrees) instead of cross-correlation.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, or float64 for float64 and 16/32-bit integer inputs; (H', W') or (H', W', C).
+
+    >>> conv2d([[1, 2], [3, 4]], [[1]], padding="valid")
+    array([[1., 2.],
+           [3., 4.]], dtype=float32)
+    """
+    arr = as_image_array(x)
+    k = as_kernel_array(kernel)
+    if flip:
+        k = k[::-1, ::-1]
+    sh, sw = _pair(stride, "stride")
+    dh, dw = _pair(dilation, "dilation")
+    kh, kw = k.shape
+    if not isinstance(padding, str) and not isinstance(padding, (int, np.integer)):
+        padding = tuple(int(v) for v in padding)
+    widths = shapes.resolve_padding(int(padding) if isinstance(padding, np.integer) else padding, kh, kw, (dh, dw))
+    mode = canonical_pad_mode(pad_mode)
+    h, w = arr.shape[:2]
+    try:
+        oh = shapes.conv_output_size(h, kh, stride=sh, pad_before=widths[0], pad_after=widths[1], dilation=dh)
+        ow = shapes.conv_output_size(w, kw, stride=sw, pad_before=widths[2], pad_after=widths[3], dilation=dw)
+    except ShapeError as exc:
+        raise ShapeError(f"input {h}x{w} and kernel {kh}x{kw}: {exc}") from None
+
+    dtype = compute_dtype(arr.dtype)
+    x3 = arr.reshape(h, w, -1)
+    channels = x3.shape[2]
+    small = _use_numpy_path(oh * ow * channels * kh * kw)
+    # Only the rows and columns the windows reach are padded (a large stride or "valid" skips the rest).
+    widths = _trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)
+    xp = _pad3(x3, widths, mode, pad_value, dtype, small)
+    kc = k.astype(dtype)
+    if small:
+        out = numpy_impl.correlate(xp, kc, sh, sw, dh, dw, oh, ow)
+    else:
+        from ._core.conv import correlate_rows
+
+        flat = xp.reshape(xp.shape[0], -1)
+        out = np.empty((oh, ow * channels), dtype=dtype)
+        correlate_rows(flat, np.ascontiguousarray(kc), channels, sh, sw, dh, dw, out)
+        out = out.reshape(oh, ow, channels)
+    return out if arr.ndim == 3 else out[:, :, 0]
+
+
+def _trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw):
+    """Cut the bottom/right padding down to what the last window actually reads.
+
+    A negative result means the last input rows/columns are never read; those stay
+    (the core simply does not reach them).
+    """
+    top, bottom, left, right = widths
+    need_h = (oh - 1) * sh + dh * (kh - 1) + 1
+    need_w = (ow - 1) * sw + dw * (kw - 1) + 1
+    return top, max(0, min(bottom, need_h - top - h)), left, max(0, min(right, need_w - left - w))
+
+
+def pool2d(
+    x: Any,
+    size: int,
+    *,
+    stride: int | None = None,
+    op: str = "max",
+    padding: int = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> np.ndarray:
+    """Max, min or average pooling of each channel separately, exactly as PyTorch's pooling.
+
+    Parameters
+    ----------
+    x : array_like
+        (H, W) or (H, W, C) channels-last.
+    size : int
+        Window side f.
+    stride : int, optional
+        Step between windows; defaults to ``size`` (as the lecture says).
+    op : {"max", "min", "avg"}
+    padding : int
+        Virtual cells on every side, at most ``size // 2`` (PyTorch's rule); they never
+        win a max/min.
+    ceil_mode : bool
+        Round the output size up; a window that would start in the right/bottom padding
+        is dropped (PyTorch's ``ceil_mode``).
+    count_include_pad : bool
+        For ``avg``: divide by the window's cells inside the padded input (PyTorch's
+        default) or, when False, by the real cells only.
+
+    Returns
+    -------
+    numpy.ndarray
+        max/min keep the input dtype; avg is float32 (float64 for float64 and 16/32-bit
+        integer inputs).
+
+    >>> pool2d([[7, 3, 5, 2], [8, 7, 1, 6], [4, 9, 3, 9], [0, 8, 4, 5]], 2)
+    array([[8, 6],
+           [9, 9]])
+    """
+    from .modes import canonical_pool_op
+
+    arr = as_image_array(x)
+    op = canonical_pool_op(op)
+    size = shapes.check_positive("size", int(size))
+    stride = size if stride is None else shapes.check_positive("stride", int(stride))
+    if isinstance(padding, bool) or int(padding) < 0:
+        raise UsageError(f"padding must be an integer >= 0, got {padding!r}")
+    padding = int(padding)
+    if padding > size // 2:
+        raise UsageError(f"padding {padding} is more than half the pool size {size}: at most {size // 2} (PyTorch's rule)")
+    h, w = arr.shape[:2]
+    try:
+        oh = shapes.pool_output_size(h, size, stride=stride, padding=padding, ceil_mode=ceil_mode)
+        ow = shapes.pool_output_size(w, size, stride=stride, padding=padding, ceil_mode=ceil_mode)
+    except ShapeError as exc:
+        raise ShapeError(f"input {h}x{w}, pool {size}x{size}: {exc}") from None
+    x3 = arr.reshape(h, w, -1)
+    channels = x3.shape[2]
+    dtype = compute_dtype(arr.dtype) if op == "avg" else arr.dtype
+    if _use_numpy_path(oh * ow * channels * size * size):
+        out = numpy_impl.pool(x3, size, stride, padding, op, count_include_pad, oh, ow, dtype)
+    else:
+        _announce_first_compile()
+        from ._core.pool import AVG, MAX, MIN, pool_rows
+
+        code = {"max": MAX, "min": MIN, "avg": AVG}[op]
+        src = np.ascontiguousarray(x3.astype(dtype, copy=False) if op == "avg" else x3).reshape(h, -1)
+        out = np.empty((oh, ow * channels), dtype=dtype)
+        pool_rows(src, channels, size, stride, padding, code, count_include_pad, out)
+        out = out.reshape(oh, ow, channels)
+    return out if arr.ndim == 3 else out[:, :, 0]

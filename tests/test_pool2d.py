@@ -1,0 +1,100 @@
+"""pool2d against worked example 5, a naive reference, PyTorch (when installed) and the pooling properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import kernelcli.api as api
+from kernelcli import conv2d, pool2d
+from kernelcli.errors import ShapeError, UsageError
+
+import naive
+
+EX5 = [[7, 3, 5, 2], [8, 7, 1, 6], [4, 9, 3, 9], [0, 8, 4, 5]]
+FAST = [HealthCheck.function_scoped_fixture]
+
+
+@pytest.fixture(params=["numpy", "jit"])
+def path(request, monkeypatch):
+    monkeypatch.setattr(api, "SMALL_WORK", 10**12 if request.param == "numpy" else -1)
+    return request.param
+
+
+@st.composite
+def pool_cases(draw):
+    size = draw(st.integers(1, 5))
+    stride = draw(st.integers(1, 5))
+    padding = draw(st.integers(0, size // 2))
+    h = draw(st.integers(max(1, size - 2 * padding), 30))
+    w = draw(st.integers(max(1, size - 2 * padding), 30))
+    c = draw(st.integers(1, 3))
+    seed = draw(st.integers(0, 2**32 - 1))
+    x = np.random.default_rng(seed).normal(size=(h, w, c))
+    return x, size, stride, padding, draw(st.booleans()), draw(st.sampled_from(["max", "min", "avg"])), draw(st.booleans())
+
+
+def test_worked_example_5_max_pool(path):
+    out = pool2d(np.array(EX5), 2)
+    np.testing.assert_array_equal(out, [[8, 6], [9, 9]])
+    assert out.dtype == np.array(EX5).dtype
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=FAST)
+@given(case=pool_cases())
+def test_matches_naive_reference(path, case):
+    x, size, stride, padding, ceil_mode, op, include = case
+    out = pool2d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode, count_include_pad=include)
+    ref = naive.pool(x, size, stride, op, padding, ceil_mode, include)
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=FAST)
+@given(case=pool_cases())
+def test_matches_torch(path, case):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    x, size, stride, padding, ceil_mode, op, include = case
+    t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]
+    if op == "max":
+        ref = F.max_pool2d(t, size, stride, padding, ceil_mode=ceil_mode)
+    elif op == "min":
+        ref = -F.max_pool2d(-t, size, stride, padding, ceil_mode=ceil_mode)
+    else:
+        ref = F.avg_pool2d(t, size, stride, padding, ceil_mode=ceil_mode, count_include_pad=include)
+    out = pool2d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode, count_include_pad=include)
+    np.testing.assert_allclose(out, ref[0].numpy().transpose(1, 2, 0), rtol=1e-12, atol=1e-12)
+
+
+def test_one_by_one_is_identity(path):
+    x = np.random.default_rng(0).integers(0, 65535, size=(13, 7, 2)).astype(np.uint16)
+    for op in ("max", "min"):
+        np.testing.assert_array_equal(pool2d(x, 1, op=op), x)
+    np.testing.assert_array_equal(pool2d(x, 1, op="avg"), x.astype(np.float64))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=FAST)
+@given(case=pool_cases())
+def test_min_le_avg_le_max(path, case):
+    x, size, stride, padding, ceil_mode, _, _ = case
+    kw = dict(stride=stride, padding=padding, ceil_mode=ceil_mode, count_include_pad=False)
+    lo, mid, hi = (pool2d(x, size, op=op, **kw) for op in ("min", "avg", "max"))
+    assert (lo <= mid + 1e-12).all() and (mid <= hi + 1e-12).all()
+
+
+@pytest.mark.parametrize("size,stride", [(2, 2), (3, 2), (3, 1), (4, 3)])
+def test_avg_pool_equals_uniform_kernel_conv(path, size, stride):
+    x = np.random.default_rng(1).normal(size=(17, 19))
+    conv = conv2d(x, np.full((size, size), 1.0 / size**2), stride=stride, padding="valid")
+    np.testing.assert_allclose(pool2d(x, size, stride=stride, op="avg"), conv, atol=1e-12)
+
+
+def test_errors():
+    with pytest.raises(UsageError, match="at most 1"):
+        pool2d(np.zeros((4, 4)), 2, padding=2)
+    with pytest.raises(ShapeError, match="input 2x2, pool 3x3"):
+        pool2d(np.zeros((2, 2)), 3)
+    with pytest.raises(UsageError, match="invalid pool op"):
+        pool2d(np.zeros((4, 4)), 2, op="median")

@@ -1,0 +1,450 @@
+"""`kernelcli shape` and `kernelcli params`: the lecture's tasks, formulas against brute force, start-up.
+
+References: the lecture's answers (worked-examples.md 6-8), window positions counted one by one,
+parameter tensors enumerated element by element, and PyTorch when it is installed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kernelcli import shapes
+from kernelcli.cli import app
+
+from .conftest import REPO
+
+
+def invoke(runner, *args: str):
+    return runner.invoke(app, list(args), prog_name="kernelcli")
+
+
+def ok(runner, *args: str):
+    result = invoke(runner, *args)
+    assert result.exit_code == 0, (args, result.stdout, result.stderr)
+    return result
+
+
+def quiet(runner, *args: str) -> str:
+    return ok(runner, *args, "-q").stdout.strip()
+
+
+# --- obviously-correct references -------------------------------------------------------------
+
+
+def count_windows(size: int, f: int, s: int, pad_before: int, pad_after: int, dilation: int) -> int:
+    """Slide the (dilated) window over the padded axis and count where it fits."""
+    length = size + pad_before + pad_after
+    span = dilation * (f - 1) + 1
+    return sum(1 for start in range(0, length, s) if start + span <= length)
+
+
+def count_pool_windows(size: int, f: int, s: int, p: int, dilation: int, ceil_mode: bool) -> int:
+    """PyTorch's rule in words: windows that fit the padded input; with ceil_mode, one more partial
+    window over leftover cells, unless it would start in the right padding (or beyond)."""
+    length = size + 2 * p
+    span = dilation * (f - 1) + 1
+    starts = [start for start in range(0, length, s) if start + span <= length]
+    if ceil_mode and starts and starts[-1] + span < length and starts[-1] + s < size + p:
+        starts.append(starts[-1] + s)
+    return len(starts)
+
+
+def count_conv_params(c: int, k: int, fh: int, fw: int, bias: bool, groups: int) -> int:
+    """Enumerate every weight (filter, channel it sees, row, column) and every bias."""
+    weights = sum(1 for _ in itertools.product(range(k), range(c // groups), range(fh), range(fw)))
+    return weights + (k if bias else 0)
+
+
+def evaluate(expression: str) -> int:
+    """The printed formula, evaluated: it must give the printed answer."""
+    return eval(expression, {"__builtins__": {}, "ceil": math.ceil})  # noqa: S307 - our own text
+
+
+# --- shape: the lecture ---------------------------------------------------------------------------
+
+
+class TestShapeLecture:
+    @pytest.mark.parametrize(
+        ("args", "line", "answer"),
+        [
+            (("--in", "16", "--f", "4", "--s", "1", "--valid"), "out_d = (16 + 2*0 - 4) // 1 + 1 = 13", "13"),
+            (("--in", "16", "--f", "3", "--s", "1", "--valid"), "out_d = (16 + 2*0 - 3) // 1 + 1 = 14", "14"),
+            (("--in", "24", "--f", "5", "--s", "2", "--same"), "out_d = (24 + 2*2 - 5) // 2 + 1 = 12", "12"),
+        ],
+    )
+    def test_lecture_tasks(self, runner, args, line, answer):
+        result = ok(runner, "shape", *args)
+        assert line in result.stdout.splitlines()
+        assert quiet(runner, "shape", *args) == answer
+
+    def test_valid_is_the_default(self, runner):
+        assert quiet(runner, "shape", "--in", "16", "--f", "4") == "13"
+
+    def test_same_shows_how_p_was_chosen(self, runner):
+        result = ok(runner, "shape", "--in", "24", "--f", "5", "--s", "2", "--same")
+        assert result.stdout.splitlines()[0] == "p = f // 2 = 5 // 2 = 2  (same)"
+        assert result.stderr == ""  # odd f: the lecture's same is the frameworks' same, nothing to note
+
+    @pytest.mark.parametrize(
+        ("size", "args", "out"),
+        [
+            ("5x5", ("--f", "3"), "3x3"),  # worked example 1
+            ("5x5", ("--f", "3", "--p", "1"), "5x5"),  # worked example 2
+            ("6x6", ("--f", "3", "--valid"), "4x4"),  # worked examples 3 and 4
+            ("4x4", ("--f", "2", "--pool"), "2x2"),  # worked example 5, stride defaults to f
+        ],
+    )
+    def test_worked_example_sizes(self, runner, size, args, out):
+        assert quiet(runner, "shape", "--in", size, *args) == out
+
+    def test_pool_stride_defaults_to_window(self, runner):
+        result = ok(runner, "shape", "--in", "4", "--f", "2", "--pool")
+        assert result.stdout.splitlines() == [
+            "s = f = 2  (pooling: the stride defaults to the window size)",
+            "out_d = (4 + 2*0 - 2) // 2 + 1 = 2",
+        ]
+        assert quiet(runner, "shape", "--in", "4", "--f", "2", "--pool", "--s", "1") == "3"
+
+
+class TestShapeForms:
+    def test_square_input_prints_one_line_and_the_result(self, runner):
+        result = ok(runner, "shape", "--in", "24x24", "--f", "5", "--s", "2", "--same")
+        assert result.stdout.splitlines()[1:] == ["out_d = (24 + 2*2 - 5) // 2 + 1 = 12", "out = 12x12"]
+
+    def test_axes_that_differ_get_a_line_each(self, runner):
+        result = ok(runner, "shape", "--in", "24x32", "--f", "5x3", "--s", "2")
+        assert result.stdout.splitlines() == [
+            "out_h = (24 + 2*0 - 5) // 2 + 1 = 10",
+            "out_w = (32 + 2*0 - 3) // 2 + 1 = 15",
+            "out = 10x15",
+        ]
+        assert quiet(runner, "shape", "--in", "24x32", "--f", "5x3", "--s", "2") == "10x15"
+
+    def test_filters_give_the_output_volume(self, runner):
+        args = ("shape", "--in", "24x24x3", "--f", "5", "--s", "2", "--same", "--filters", "32")
+        assert quiet(runner, *args) == "12x12x32"
+        assert "out = 12x12x32  (32 filters of 5x5x3: one output channel each)" in ok(runner, *args).stdout
+
+    def test_pooling_keeps_the_channels(self, runner):
+        assert quiet(runner, "shape", "--in", "24x24x8", "--f", "2", "--pool") == "12x12x8"
+
+    def test_channels_without_filters_give_the_spatial_size_and_a_hint(self, runner):
+        result = ok(runner, "shape", "--in", "24x24x3", "--f", "3")
+        assert result.stdout.splitlines()[-1] == "out = 22x22"
+        assert "--filters K" in result.stderr
+
+    def test_dilation_shows_the_general_form(self, runner):
+        result = ok(runner, "shape", "--in", "24", "--f", "3", "--dilation", "2")
+        assert result.stdout.strip() == "out_d = (24 + 2*0 - 2*(3-1) - 1) // 1 + 1 = 20"
+
+    def test_ceil_mode_and_the_dropped_window(self, runner):
+        assert quiet(runner, "shape", "--in", "5", "--f", "2", "--pool") == "2"
+        assert quiet(runner, "shape", "--in", "5", "--f", "2", "--pool", "--ceil") == "3"
+        result = ok(runner, "shape", "--in", "5", "--f", "2", "--p", "1", "--pool", "--ceil")
+        assert result.stdout.splitlines()[-1] == "out_d = ceil((5 + 2*1 - 2) / 2) + 1 - 1 = 3"
+        assert "drops it" in result.stderr
+
+    def test_json(self, runner):
+        doc = json.loads(ok(runner, "shape", "--in", "24", "--f", "5", "--s", "2", "--same", "--json").stdout)
+        assert {k: doc[k] for k in ("in", "f", "s", "p", "dilation", "out")} == {"in": 24, "f": 5, "s": 2, "p": 2, "dilation": 1, "out": 12}
+        doc = json.loads(ok(runner, "shape", "--in", "24x32x3", "--f", "3", "--filters", "8", "--json").stdout)
+        assert {k: doc[k] for k in ("in", "f", "s", "p", "dilation", "out")} == {
+            "in": [24, 32, 3], "f": [3, 3], "s": [1, 1], "p": [0, 0], "dilation": 1, "out": [22, 30, 8],
+        }
+
+    def test_quiet_prints_no_notes(self, runner):
+        result = ok(runner, "shape", "--in", "24", "--f", "4", "--same", "-q")
+        assert (result.stdout, result.stderr) == ("25\n", "")
+
+
+class TestShapeEvenSame:
+    def test_note_explains_the_frameworks_asymmetric_same(self, runner):
+        result = ok(runner, "shape", "--in", "24", "--f", "4", "--same")
+        assert result.stdout.splitlines()[-1] == "out_d = (24 + 2*2 - 4) // 1 + 1 = 25"
+        note = result.stderr
+        assert "pads 4 cells, one more than the f-1 = 3" in note
+        assert "1 before and 2 after" in note and "ceil(24/1) = 24" in note
+
+    def test_json_carries_the_framework_answer(self, runner):
+        doc = json.loads(ok(runner, "shape", "--in", "24", "--f", "4", "--s", "2", "--same", "--json").stdout)
+        assert doc["out"] == 13
+        assert doc["framework_same"] == {"out": 12, "pad": [1, 1]}
+
+    @settings(max_examples=150, deadline=None)
+    @given(size=st.integers(1, 60), f=st.integers(1, 9), s=st.integers(1, 5), d=st.integers(1, 3))
+    def test_tf_same_padding_is_the_least_padding_giving_ceil(self, size, f, s, d):
+        target = -(-size // s)
+        assert shapes.same_output_size(size, s) == target
+        least = next(t for t in range(0, 100) if count_windows(size, f, s, 0, t, d) == target)
+        before, after = shapes.tf_same_padding(size, f, stride=s, dilation=d)
+        assert (before + after, before) == (least, least // 2)
+        assert count_windows(size, f, s, before, after, d) == target
+
+    def test_same_padding_at_stride_1_is_what_torch_pads(self):
+        torch = pytest.importorskip("torch")
+        x = torch.zeros(1, 1, 1, 10)
+        x[0, 0, 0, 0] = 1.0  # an impulse at the left edge shows how much padding went before
+        w = torch.zeros(1, 1, 1, 4)
+        w[0, 0, 0, 0] = 1.0  # picks the window's first cell
+        out = torch.nn.functional.conv2d(x, w, padding="same")
+        before, after = shapes.tf_same_padding(10, 4)
+        assert out.shape[-1] == 10 and (before, after) == (1, 2)
+        assert out[0, 0, 0, before].item() == 1.0  # input cell 0 is the first cell of window `before`
+
+
+class TestShapeErrors:
+    def test_output_below_one_names_the_numbers(self, runner):
+        result = invoke(runner, "shape", "--in", "3", "--f", "5")
+        assert result.exit_code == 2
+        assert "kernel span 5" in result.stderr and "padded input 3" in result.stderr
+
+    def test_axis_is_named(self, runner):
+        result = invoke(runner, "shape", "--in", "10x3", "--f", "5")
+        assert result.exit_code == 2 and "width:" in result.stderr
+
+    @pytest.mark.parametrize("text", ["24x", "abc", "0", "1x2x3x4", "-5"])
+    def test_bad_in_names_the_value(self, runner, text):
+        result = invoke(runner, "shape", "--in", text, "--f", "3")
+        assert result.exit_code == 2
+        assert repr(text) in result.stderr
+
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (("--same", "--valid"), "at most one of"),
+            (("--p", "1", "--same"), "at most one of"),
+            (("--ceil",), "--ceil"),
+            (("--pool", "--same"), "--same"),
+            (("--pool", "--filters", "4"), "--filters"),
+            (("--f", "3x3"), "one axis"),
+            (("--f", "3x3x3"), "F or FxG"),
+        ],
+    )
+    def test_option_combinations(self, runner, args, message):
+        base = ["--in", "24"] if "--f" in args else ["--in", "24", "--f", "3"]
+        result = invoke(runner, "shape", *base, *args)
+        assert result.exit_code == 2
+        assert message in result.stderr
+
+    def test_filters_need_an_image(self, runner):
+        result = invoke(runner, "shape", "--in", "24", "--f", "3", "--filters", "8")
+        assert result.exit_code == 2 and "--filters needs" in result.stderr
+
+    @pytest.mark.parametrize("option", ["--s", "--dilation"])
+    def test_zero_stride_or_dilation(self, runner, option):
+        assert invoke(runner, "shape", "--in", "24", "--f", "3", option, "0").exit_code == 2
+
+
+class TestShapeAgainstBruteForce:
+    @settings(max_examples=150, deadline=None)
+    @given(size=st.integers(1, 50), f=st.integers(1, 9), s=st.integers(1, 5), p=st.integers(0, 5), d=st.integers(1, 3))
+    def test_conv_formula(self, size, f, s, p, d):
+        expected = count_windows(size, f, s, p, p, d)
+        if expected == 0:
+            with pytest.raises(shapes.ShapeError):
+                shapes.conv_output_size(size, f, stride=s, pad_before=p, pad_after=p, dilation=d)
+        else:
+            assert shapes.conv_output_size(size, f, stride=s, pad_before=p, pad_after=p, dilation=d) == expected
+
+    @settings(max_examples=150, deadline=None)
+    @given(size=st.integers(1, 50), f=st.integers(1, 9), s=st.integers(1, 6), d=st.integers(1, 3), ceil_mode=st.booleans(), data=st.data())
+    def test_pool_formula(self, size, f, s, d, ceil_mode, data):
+        p = data.draw(st.integers(0, f // 2))
+        expected = count_pool_windows(size, f, s, p, d, ceil_mode)
+        if expected == 0:
+            with pytest.raises(shapes.ShapeError):
+                shapes.pool_output_size(size, f, stride=s, padding=p, dilation=d, ceil_mode=ceil_mode)
+        else:
+            assert shapes.pool_output_size(size, f, stride=s, padding=p, dilation=d, ceil_mode=ceil_mode) == expected
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        size=st.integers(1, 40), f=st.integers(1, 7), s=st.integers(1, 4), p=st.integers(0, 3), d=st.integers(1, 3),
+        pool=st.booleans(), ceil_mode=st.booleans(),
+    )
+    def test_cli_prints_a_formula_that_evaluates_to_its_answer(self, runner, size, f, s, p, d, pool, ceil_mode):
+        args = ["shape", "--in", str(size), "--f", str(f), "--s", str(s), "--p", str(p), "--dilation", str(d)]
+        if pool:
+            args += ["--pool"] + (["--ceil"] if ceil_mode else [])
+            expected = count_pool_windows(size, f, s, p, d, ceil_mode)
+        else:
+            expected = count_windows(size, f, s, p, p, d)
+        result = invoke(runner, *args)
+        if expected == 0:
+            assert result.exit_code == 2 and str(size) in result.stderr
+            return
+        assert result.exit_code == 0, result.stderr
+        line = result.stdout.splitlines()[-1]
+        expression, answer = line.removeprefix("out_d = ").rsplit(" = ", 1)
+        assert int(answer) == expected
+        assert evaluate(expression) == expected
+
+    @settings(max_examples=100, deadline=None)
+    @given(
+        h=st.integers(1, 30), w=st.integers(1, 30), f=st.integers(1, 5), s=st.integers(1, 4), d=st.integers(1, 2),
+        ceil_mode=st.booleans(), data=st.data(),
+    )
+    def test_pool_against_torch(self, runner, h, w, f, s, d, ceil_mode, data):
+        torch = pytest.importorskip("torch")
+        p = data.draw(st.integers(0, f // 2))  # PyTorch refuses more
+        args = ["shape", "--in", f"{h}x{w}", "--f", str(f), "--s", str(s), "--p", str(p), "--dilation", str(d), "--pool", "-q"]
+        args += ["--ceil"] if ceil_mode else []
+        try:
+            out = torch.nn.functional.max_pool2d(torch.zeros(1, 1, h, w), f, stride=s, padding=p, dilation=d, ceil_mode=ceil_mode)
+        except RuntimeError:  # "Output size is too small"
+            assert invoke(runner, *args).exit_code == 2
+            return
+        if min(h, w) + 2 * p < d * (f - 1) + 1:
+            pytest.skip("known gap: PyTorch's ceil_mode accepts a window larger than the padded input")
+        assert quiet(runner, *args[:-1]) == f"{out.shape[2]}x{out.shape[3]}"
+
+
+# --- params ------------------------------------------------------------------------------------
+
+
+class TestParamsLecture:
+    def test_conv_layer(self, runner):
+        result = ok(runner, "params", "--in-ch", "228", "--filters", "32")
+        assert result.stdout.splitlines()[0] == "[(3*3*228) + 1] * 32 = 65696"
+        assert quiet(runner, "params", "--in-ch", "228", "--filters", "32") == "65696"
+        assert quiet(runner, "params", "--in-ch", "228", "--filters", "32", "--f", "3x3") == "65696"
+
+    @pytest.mark.parametrize(("dims", "text", "shape_line", "total"), [
+        ("64x64x8", "64*64*8 = 32768", "(64, 64, 8) -> (32768, 1)", "32768"),
+        ("3x3x1", "3*3*1 = 9", "(3, 3, 1) -> (9, 1)", "9"),
+    ])
+    def test_flatten(self, runner, dims, text, shape_line, total):
+        assert ok(runner, "params", "--flatten", dims).stdout.splitlines() == [text, shape_line]
+        assert quiet(runner, "params", "--flatten", dims) == total
+
+    def test_flatten_accepts_the_lecture_tuple(self, runner):
+        doc = json.loads(ok(runner, "params", "--flatten", "(64, 64, 8)", "--json").stdout)
+        assert (doc["out"], doc["shape"]) == (32768, [32768, 1])
+
+    def test_dense(self, runner):
+        assert ok(runner, "params", "--dense", "32768", "10").stdout.strip() == "(32768 + 1) * 10 = 327690"
+        assert ok(runner, "params", "--dense", "32768", "10", "--no-bias").stdout.strip() == "32768 * 10 = 327680"
+
+    def test_no_bias_groups_and_rectangular_filters(self, runner):
+        assert ok(runner, "params", "--in-ch", "3", "--filters", "8", "--f", "3x5", "--no-bias").stdout.splitlines()[0] == "(3*5*3) * 8 = 360"
+        result = ok(runner, "params", "--in-ch", "228", "--filters", "32", "--groups", "4")
+        assert result.stdout.splitlines()[0] == "[(3*3*228/4) + 1] * 32 = 16448"
+
+    def test_json(self, runner):
+        doc = json.loads(ok(runner, "params", "--in-ch", "228", "--filters", "32", "--json").stdout)
+        assert (doc["params"], doc["weights"], doc["biases"], doc["f"]) == (65696, 65664, 32, [3, 3])
+
+
+class TestParamsErrors:
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            ((), "exactly one of"),
+            (("--in-ch", "3", "--filters", "8", "--dense", "2", "3"), "got --in-ch/--filters and --dense"),
+            (("--dense", "2", "3", "--flatten", "2x2"), "got --dense and --flatten"),
+            (("--in-ch", "3"), "--filters K is missing"),
+            (("--filters", "3"), "--in-ch C is missing"),
+            (("--dense", "2", "3", "--f", "3"), "only for a conv layer"),
+            (("--flatten", "2x2", "--groups", "2"), "only for a conv layer"),
+            (("--flatten", "2x2", "--no-bias"), "--no-bias"),
+            (("--flatten", "2xq"), "'2xq'"),
+            (("--in-ch", "6", "--filters", "4", "--groups", "4"), "groups=4 must divide"),
+            (("--in-ch", "6", "--filters", "4", "--f", "3x3x6"), "F or FxG"),
+            (("--dense", "0", "3"), "--dense 0 3"),
+        ],
+    )
+    def test_usage_errors(self, runner, args, message):
+        if not args:  # no options at all shows the help; --json alone is "none given"
+            args = ("--json",)
+        result = invoke(runner, "params", *args)
+        assert result.exit_code == 2
+        assert message in result.stderr
+
+
+class TestParamsAgainstBruteForce:
+    @settings(max_examples=100, deadline=None)
+    @given(g=st.integers(1, 4), cg=st.integers(1, 5), kg=st.integers(1, 5), fh=st.integers(1, 5), fw=st.integers(1, 5), bias=st.booleans())
+    def test_conv(self, runner, g, cg, kg, fh, fw, bias):
+        c, k = g * cg, g * kg
+        args = ["params", "--in-ch", str(c), "--filters", str(k), "--f", f"{fh}x{fw}", "--groups", str(g)]
+        args += [] if bias else ["--no-bias"]
+        assert int(quiet(runner, *args)) == count_conv_params(c, k, fh, fw, bias, g)
+
+    @settings(max_examples=50, deadline=None)
+    @given(g=st.integers(1, 4), cg=st.integers(1, 6), kg=st.integers(1, 6), fh=st.integers(1, 5), fw=st.integers(1, 5), bias=st.booleans())
+    def test_conv_against_torch(self, g, cg, kg, fh, fw, bias):
+        torch = pytest.importorskip("torch")
+        layer = torch.nn.Conv2d(g * cg, g * kg, (fh, fw), groups=g, bias=bias)
+        assert shapes.conv_params(g * cg, g * kg, fh, fw, bias=bias, groups=g) == sum(t.numel() for t in layer.parameters())
+
+    @settings(max_examples=50, deadline=None)
+    @given(n_in=st.integers(1, 300), n_out=st.integers(1, 50), bias=st.booleans())
+    def test_dense(self, runner, n_in, n_out, bias):
+        args = ["params", "--dense", str(n_in), str(n_out)] + ([] if bias else ["--no-bias"])
+        weights = sum(1 for _ in itertools.product(range(n_in), range(n_out)))
+        assert int(quiet(runner, *args)) == weights + (n_out if bias else 0)
+
+    @settings(max_examples=50, deadline=None)
+    @given(dims=st.lists(st.integers(1, 12), min_size=1, max_size=4))
+    def test_flatten(self, runner, dims):
+        np = pytest.importorskip("numpy")
+        total = np.zeros(dims).reshape(-1, 1).shape[0]
+        assert int(quiet(runner, "params", "--flatten", "x".join(map(str, dims)))) == total
+
+
+# --- help and start-up -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("command", "example"), [("shape", "kernelcli shape --in 24 --f 5 --s 2 --same"), ("params", "kernelcli params --in-ch 228 --filters 32")])
+def test_help_shows_an_example(runner, command, example):
+    result = ok(runner, command, "--help")
+    assert example in result.stdout
+
+
+PROBE = """
+import json, sys
+from kernelcli.cli import app
+try:
+    app(sys.argv[1:], prog_name="kernelcli")
+except SystemExit as exc:
+    code = exc.code
+heavy = sorted(m for m in ("numpy", "numba", "rich") if m in sys.modules)
+sys.stderr.write("\\nPROBE " + json.dumps({"code": code, "heavy": heavy}) + "\\n")
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("shape", "--in", "24", "--f", "5", "--s", "2", "--same"),
+        ("shape", "--in", "24x24x3", "--f", "4", "--same", "--filters", "8", "--json"),
+        ("shape", "--in", "3", "--f", "5"),  # the error path too
+        ("params", "--in-ch", "228", "--filters", "32"),
+        ("params", "--flatten", "64x64x8", "--json"),
+        ("shape", "--help"),
+    ],
+)
+def test_shape_and_params_import_no_numpy_numba_or_rich(args):
+    proc = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=REPO, capture_output=True, text=True, timeout=60)
+    probe = json.loads(proc.stderr.rsplit("PROBE ", 1)[1])
+    assert probe["code"] in (0, 2, None), proc.stderr
+    assert probe["heavy"] == []
+
+
+def test_importtime_shows_no_numpy_or_numba():
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "kernelcli", "params", "--in-ch", "228", "--filters", "32"],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0 and proc.stdout.startswith("[(3*3*228) + 1] * 32 = 65696")
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "kernelcli.cli.params" in imported  # the probe sees the imports
+    assert not {m for m in imported if m.split(".")[0] in ("numpy", "numba", "rich")}
