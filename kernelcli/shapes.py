@@ -56,12 +56,12 @@ def pool_output_size(size: int, f: int, *, stride: int, padding: int = 0, dilati
     """
     span = dilation * (f - 1) + 1
     padded = size + 2 * padding
-    if padded < span:
-        raise ShapeError(f"pool window {span} is larger than the padded input {padded} (in={size}, padding={padding})")
     numerator = padded - span
     out = (-(-numerator // stride) if ceil_mode else numerator // stride) + 1
     if ceil_mode and (out - 1) * stride >= size + padding:
         out -= 1
+    if out < 1:
+        raise ShapeError(f"pool window {span} is larger than the padded input {padded} (in={size}, padding={padding})")
     return out
 
 

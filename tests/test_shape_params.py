@@ -12,14 +12,18 @@ import math
 import subprocess
 import sys
 
+from pathlib import Path
+
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from kernelcli import shapes
 from kernelcli.cli import app
 
-from .conftest import REPO
+REPO = Path(__file__).resolve().parent.parent
+RUNNER = CliRunner()  # hypothesis tests cannot take the function-scoped `runner` fixture
 
 
 def invoke(runner, *args: str):
@@ -54,6 +58,9 @@ def count_pool_windows(size: int, f: int, s: int, p: int, dilation: int, ceil_mo
     starts = [start for start in range(0, length, s) if start + span <= length]
     if ceil_mode and starts and starts[-1] + span < length and starts[-1] + s < size + p:
         starts.append(starts[-1] + s)
+    if ceil_mode and not starts and span - length < s:
+        # PyTorch keeps one partial window when the window overhangs the padded input by less than a stride
+        starts.append(0)
     return len(starts)
 
 
@@ -188,6 +195,7 @@ class TestShapeEvenSame:
         assert (before + after, before) == (least, least // 2)
         assert count_windows(size, f, s, before, after, d) == target
 
+    @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")
     def test_same_padding_at_stride_1_is_what_torch_pads(self):
         torch = pytest.importorskip("torch")
         x = torch.zeros(1, 1, 1, 10)
@@ -267,17 +275,18 @@ class TestShapeAgainstBruteForce:
 
     @settings(max_examples=60, deadline=None)
     @given(
-        size=st.integers(1, 40), f=st.integers(1, 7), s=st.integers(1, 4), p=st.integers(0, 3), d=st.integers(1, 3),
-        pool=st.booleans(), ceil_mode=st.booleans(),
+        size=st.integers(1, 40), f=st.integers(1, 7), s=st.integers(1, 4), d=st.integers(1, 3),
+        pool=st.booleans(), ceil_mode=st.booleans(), data=st.data(),
     )
-    def test_cli_prints_a_formula_that_evaluates_to_its_answer(self, runner, size, f, s, p, d, pool, ceil_mode):
+    def test_cli_prints_a_formula_that_evaluates_to_its_answer(self, size, f, s, d, pool, ceil_mode, data):
+        p = data.draw(st.integers(0, f // 2 if pool else 4))  # pooling: PyTorch allows p <= f // 2
         args = ["shape", "--in", str(size), "--f", str(f), "--s", str(s), "--p", str(p), "--dilation", str(d)]
         if pool:
             args += ["--pool"] + (["--ceil"] if ceil_mode else [])
             expected = count_pool_windows(size, f, s, p, d, ceil_mode)
         else:
             expected = count_windows(size, f, s, p, p, d)
-        result = invoke(runner, *args)
+        result = invoke(RUNNER, *args)
         if expected == 0:
             assert result.exit_code == 2 and str(size) in result.stderr
             return
@@ -292,19 +301,15 @@ class TestShapeAgainstBruteForce:
         h=st.integers(1, 30), w=st.integers(1, 30), f=st.integers(1, 5), s=st.integers(1, 4), d=st.integers(1, 2),
         ceil_mode=st.booleans(), data=st.data(),
     )
-    def test_pool_against_torch(self, runner, h, w, f, s, d, ceil_mode, data):
+    def test_pool_against_torch(self, h, w, f, s, d, ceil_mode, data):
         torch = pytest.importorskip("torch")
         p = data.draw(st.integers(0, f // 2))  # PyTorch refuses more
-        args = ["shape", "--in", f"{h}x{w}", "--f", str(f), "--s", str(s), "--p", str(p), "--dilation", str(d), "--pool", "-q"]
+        args = ["shape", "--in", f"{h}x{w}", "--f", str(f), "--s", str(s), "--p", str(p), "--dilation", str(d), "--pool"]
         args += ["--ceil"] if ceil_mode else []
-        try:
-            out = torch.nn.functional.max_pool2d(torch.zeros(1, 1, h, w), f, stride=s, padding=p, dilation=d, ceil_mode=ceil_mode)
-        except RuntimeError:  # "Output size is too small"
-            assert invoke(runner, *args).exit_code == 2
-            return
-        if min(h, w) + 2 * p < d * (f - 1) + 1:
-            pytest.skip("known gap: PyTorch's ceil_mode accepts a window larger than the padded input")
-        assert quiet(runner, *args[:-1]) == f"{out.shape[2]}x{out.shape[3]}"
+        # PyTorch's ceil_mode also accepts a window larger than the padded input; shapes refuses it
+        assume(min(h, w) + 2 * p >= d * (f - 1) + 1)
+        out = torch.nn.functional.max_pool2d(torch.zeros(1, 1, h, w), f, stride=s, padding=p, dilation=d, ceil_mode=ceil_mode)
+        assert quiet(RUNNER, *args) == f"{out.shape[2]}x{out.shape[3]}"
 
 
 # --- params ------------------------------------------------------------------------------------
@@ -372,11 +377,11 @@ class TestParamsErrors:
 class TestParamsAgainstBruteForce:
     @settings(max_examples=100, deadline=None)
     @given(g=st.integers(1, 4), cg=st.integers(1, 5), kg=st.integers(1, 5), fh=st.integers(1, 5), fw=st.integers(1, 5), bias=st.booleans())
-    def test_conv(self, runner, g, cg, kg, fh, fw, bias):
+    def test_conv(self, g, cg, kg, fh, fw, bias):
         c, k = g * cg, g * kg
         args = ["params", "--in-ch", str(c), "--filters", str(k), "--f", f"{fh}x{fw}", "--groups", str(g)]
         args += [] if bias else ["--no-bias"]
-        assert int(quiet(runner, *args)) == count_conv_params(c, k, fh, fw, bias, g)
+        assert int(quiet(RUNNER, *args)) == count_conv_params(c, k, fh, fw, bias, g)
 
     @settings(max_examples=50, deadline=None)
     @given(g=st.integers(1, 4), cg=st.integers(1, 6), kg=st.integers(1, 6), fh=st.integers(1, 5), fw=st.integers(1, 5), bias=st.booleans())
@@ -387,17 +392,17 @@ class TestParamsAgainstBruteForce:
 
     @settings(max_examples=50, deadline=None)
     @given(n_in=st.integers(1, 300), n_out=st.integers(1, 50), bias=st.booleans())
-    def test_dense(self, runner, n_in, n_out, bias):
+    def test_dense(self, n_in, n_out, bias):
         args = ["params", "--dense", str(n_in), str(n_out)] + ([] if bias else ["--no-bias"])
         weights = sum(1 for _ in itertools.product(range(n_in), range(n_out)))
-        assert int(quiet(runner, *args)) == weights + (n_out if bias else 0)
+        assert int(quiet(RUNNER, *args)) == weights + (n_out if bias else 0)
 
     @settings(max_examples=50, deadline=None)
     @given(dims=st.lists(st.integers(1, 12), min_size=1, max_size=4))
-    def test_flatten(self, runner, dims):
+    def test_flatten(self, dims):
         np = pytest.importorskip("numpy")
         total = np.zeros(dims).reshape(-1, 1).shape[0]
-        assert int(quiet(runner, "params", "--flatten", "x".join(map(str, dims)))) == total
+        assert int(quiet(RUNNER, "params", "--flatten", "x".join(map(str, dims)))) == total
 
 
 # --- help and start-up -------------------------------------------------------------------------
@@ -446,5 +451,6 @@ def test_importtime_shows_no_numpy_or_numba():
     )
     assert proc.returncode == 0 and proc.stdout.startswith("[(3*3*228) + 1] * 32 = 65696")
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
-    assert "kernelcli.cli.params" in imported  # the probe sees the imports
+    # importtime logs `import` statements (not importlib.import_module): shapes is imported by params.py
+    assert "kernelcli.shapes" in imported
     assert not {m for m in imported if m.split(".")[0] in ("numpy", "numba", "rich")}

@@ -1,71 +1,72 @@
-"""Jitted padding of (H, W, C) arrays with every pad mode.
+"""Jitted padding of flat (H, W*C) rows with every pad mode, optionally de-interleaved.
 
-``source_index`` maps an index of the padded axis to the input index it copies (or -1
-for the constant fill).  For widths larger than the input the mirror and wrap repeat,
-exactly as numpy.pad does.
+The caller maps every padded row and column to the input index it copies (or -1 for
+the constant fill) with :func:`kernelcli._core.numpy_impl.source_indices`, which is
+exactly numpy.pad's rule (widths larger than the input repeat the mirror or wrap).
+The jitted loop copies the input's columns as one contiguous run per row and only
+gathers the few border cells.
+
+For a horizontal stride ``s > 1`` the padded row is stored by column phase: the ``s``
+blocks hold padded columns ``p, p+s, p+2s, ...`` for ``p = 0..s-1`` (each ``wq`` pixels
+long), so a strided convolution reads contiguous slices.  The de-interleaving happens
+during this copy, which is needed anyway (the compute dtype differs from the input's).
 """
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from .config import CIRCULAR, CONSTANT, JIT, JIT_PARALLEL, REFLECT, REPLICATE
-
-
-@njit(**JIT)
-def source_index(i, n, mode):
-    """Input index that padded position ``i`` (relative to the input's first cell) copies; -1 = fill."""
-    if 0 <= i < n:
-        return i
-    if mode == CONSTANT:
-        return -1
-    if mode == REPLICATE:
-        return 0 if i < 0 else n - 1
-    if mode == REFLECT:
-        if n == 1:
-            return 0
-        period = 2 * (n - 1)
-        m = i % period
-        return m if m < n else period - m
-    if mode == CIRCULAR:
-        return i % n
-    period = 2 * n  # SYMMETRIC
-    m = i % period
-    return m if m < n else period - 1 - m
+from .config import JIT
 
 
 @njit(**JIT)
-def _axis_map(n, before, after, mode):
-    out = np.empty(n + before + after, dtype=np.int64)
-    for i in range(out.shape[0]):
-        out[i] = source_index(i - before, n, mode)
-    return out
+def pad_rows(x, channels, rows, cols, runs, wq, fill, out, i0, i1):
+    """Write rows ``i0:i1`` of the padded ``out`` (Hp, s*wq*C) from ``x`` (H, W*C), casting to out's dtype.
 
-
-@njit(**JIT_PARALLEL)
-def pad3d(x, top, bottom, left, right, mode, value, out):
-    """Write ``x`` (H, W, C) padded into ``out`` (H+top+bottom, W+left+right, C), casting to out's dtype."""
-    h, w, c = x.shape
-    rows = _axis_map(h, top, bottom, mode)
-    cols = _axis_map(w, left, right, mode)
-    fill = out.dtype.type(value)
-    for i in prange(out.shape[0]):
+    ``rows[i]``/``cols[d]``: input row/column for padded row ``i``/stored pixel ``d`` (-1: fill).
+    ``runs[p] = (q0, q1, c0)``: stored pixels ``p*wq + q0 .. p*wq + q1 - 1`` of phase ``p`` copy input
+    columns ``c0, c0 + s, ...`` (s = ``runs.shape[0]``); every other pixel is gathered through ``cols``.
+    """
+    c = channels
+    stride = runs.shape[0]
+    v = out.dtype.type(fill)
+    for i in range(i0, i1):
+        drow = out[i]
         r = rows[i]
         if r < 0:
-            out[i, :, :] = fill
+            drow[:] = v
             continue
-        src = x[r]
-        dst = out[i]
-        for j in range(left):
-            s = cols[j]
-            for ch in range(c):
-                dst[j, ch] = fill if s < 0 else src[s, ch]
-        for j in range(w):
-            for ch in range(c):
-                dst[left + j, ch] = src[j, ch]
-        for j in range(left + w, out.shape[1]):
-            s = cols[j]
-            for ch in range(c):
-                dst[j, ch] = fill if s < 0 else src[s, ch]
-    return out
+        srow = x[r]
+        for p in range(stride):
+            q0, q1, c0 = runs[p, 0], runs[p, 1], runs[p, 2]
+            base = p * wq
+            for q in range(0, q0):
+                _gather(drow, srow, (base + q) * c, cols[base + q], c, v)
+            if stride == 1:
+                d = drow[(base + q0) * c : (base + q1) * c]
+                s = srow[c0 * c : (c0 + q1 - q0) * c]
+                for j in range(d.shape[0]):
+                    d[j] = s[j]
+            elif c == 1:
+                d = drow[base + q0 : base + q1]
+                s = srow[c0:]
+                for j in range(q1 - q0):
+                    d[j] = s[j * stride]
+            else:
+                for q in range(q0, q1):
+                    sc = (c0 + (q - q0) * stride) * c
+                    dc = (base + q) * c
+                    for ch in range(c):
+                        drow[dc + ch] = srow[sc + ch]
+            for q in range(q1, wq):
+                _gather(drow, srow, (base + q) * c, cols[base + q], c, v)
+
+
+@njit(**JIT)
+def _gather(drow, srow, dc, col, c, v):
+    if col < 0:
+        for ch in range(c):
+            drow[dc + ch] = v
+    else:
+        for ch in range(c):
+            drow[dc + ch] = srow[col * c + ch]

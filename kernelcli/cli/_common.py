@@ -75,8 +75,16 @@ def guarded(func: F) -> F:
 def print_json(document: Any) -> None:
     """Print exactly one JSON document on stdout."""
     import json
+    import re
 
-    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    text = json.dumps(document, indent=2)
+    # Keep each innermost list of numbers on one line, so a matrix reads as rows.
+    text = re.sub(
+        r"\[\s+([-+0-9.eE,\s]+?)\s+\]",
+        lambda m: "[" + ", ".join(item.strip() for item in m.group(1).split(",")) + "]",
+        text,
+    )
+    sys.stdout.write(text + "\n")
 
 
 def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:

@@ -1,9 +1,173 @@
-"""`kernelcli kernels` (placeholder until its owner writes it)."""
+"""`kernelcli kernels`: list the kernel catalogue, or show one kernel's matrix.
+
+A thin adapter over :mod:`kernelcli.catalog`: parse options, call ``list_kernels`` or
+``load_kernel``, print.  The catalogue (and rich) are imported inside the commands.
+"""
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from ._common import guarded, note, print_json
+
+if TYPE_CHECKING:
+    from ..catalog import Kernel
+
+kernels_app = typer.Typer(
+    name="kernels",
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout instead of text.")]
+
+
+@kernels_app.callback(invoke_without_command=True)
+@guarded
+def list_command(
+    ctx: typer.Context,
+    family: Annotated[
+        str | None,
+        typer.Option("--family", "-f", metavar="FAMILY", help="Only this family (edge, smoothing, gaussian, ...)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the kernel catalogue: name, family, size, sum, separable, description.
+
+    The catalogue is the shipped kernels/ folder plus the folders in KERNELCLI_KERNEL_PATH
+    (separated by the OS path separator). Sum is that of the applied weights (after scale):
+    1 keeps flat areas, 0 turns them to 0.
+
+    \b
+    Examples:
+      kernelcli kernels
+      kernelcli kernels --family edge
+      kernelcli kernels --json
+      kernelcli kernels show sobel_v
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from ..catalog import list_kernels
+
+    kernels = list_kernels(family)
+    if as_json:
+        print_json({"kernels": [kernel.to_dict() for kernel in kernels]})
+        return
+    _print_table(kernels)
+    note("Also: gaussian:SIGMA, box:N, or a path to your own .json file; `kernelcli kernels show NAME` prints a matrix.")
+
+
+@kernels_app.command("show")
+@guarded
+def show_command(
+    spec: Annotated[
+        str,
+        typer.Argument(
+            metavar="KERNEL",
+            help="A catalogue NAME, a JSON file (FILE.json, FILE.json:NAME, ./dir/FILE), gaussian:SIGMA or box:N.",
+            show_default=False,
+        ),
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Print one kernel's matrix as applied (after scale), with its scale, sum and source.
+
+    \b
+    Examples:
+      kernelcli kernels show sobel_v
+      kernelcli kernels show gaussian_3x3 --json
+      kernelcli kernels show gaussian:1.5
+      kernelcli kernels show ./my_kernels.json:ridge
+    """
+    from ..catalog import load_kernel
+
+    kernel = load_kernel(spec)
+    if as_json:
+        document = kernel.to_dict()
+        document["values"] = kernel.array().tolist()
+        print_json(document)
+        return
+    typer.echo(render_kernel(kernel))
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the app."""
+    """Add ``kernels`` (list) and ``kernels show`` to the app."""
+    app.add_typer(kernels_app, name="kernels")
+
+
+def format_number(value: float) -> str:
+    """A weight as a person writes it: ``2``, ``-1``, ``0.0625``, ``0.111111``.
+
+    >>> [format_number(v) for v in (2.0, -0.0, 0.0625, 1 / 9, 476 / 256)]
+    ['2', '0', '0.0625', '0.111111', '1.859375']
+    """
+    if value == 0:
+        return "0"
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    text = repr(float(value))
+    return text if len(text.lstrip("-")) <= 10 else f"{value:.6g}"
+
+
+def render_kernel(kernel: Kernel) -> str:
+    """The text ``kernels show`` prints: a header, the facts, a blank line, the aligned matrix."""
+    shape = "x".join(str(side) for side in kernel.shape)
+    lines = [
+        f"{kernel.name}  ({kernel.family}, {shape}, sum {format_number(kernel.sum)}, "
+        f"{'separable' if kernel.separable else 'not separable'})",
+    ]
+    if kernel.description:
+        lines.append(kernel.description)
+    if kernel.scale is None:
+        lines.append("scale: none (the values are the matrix as written)")
+    elif kernel.scale == "sum":
+        lines.append(f"scale: sum (the matrix divided by its sum, {format_number(kernel.divisor)})")
+    else:
+        lines.append(f"scale: {format_number(kernel.divisor)} (the matrix divided by {format_number(kernel.divisor)})")
+    if kernel.source:
+        lines.append(f"source: {kernel.source}")
+    if kernel.path is not None:
+        lines.append(f"file: {kernel.path}")
+    cells = [[format_number(v) for v in row] for row in kernel.array().tolist()]
+    width = max(len(cell) for row in cells for cell in row)
+    lines.append("")
+    lines.extend("  ".join(cell.rjust(width) for cell in row) for row in cells)
+    return "\n".join(lines)
+
+
+def _print_table(kernels: list[Kernel]) -> None:
+    """The catalogue as a table: coloured and fitted to a terminal, full width and plain in a pipe."""
+    import io
+
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    for column in ("name", "family"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("size", no_wrap=True, justify="right")
+    table.add_column("sum", no_wrap=True, justify="right")
+    table.add_column("separable", no_wrap=True)
+    table.add_column("description", no_wrap=True, overflow="ellipsis")
+    for kernel in kernels:
+        table.add_row(
+            Text(kernel.name),
+            Text(kernel.family),
+            "x".join(str(side) for side in kernel.shape),
+            format_number(kernel.sum),
+            "yes" if kernel.separable else "no",
+            Text(kernel.description),
+        )
+    if sys.stdout.isatty():
+        Console(highlight=False).print(table)
+        return
+    # in a pipe nothing is cut: render wide, then drop the padding rich adds to the right
+    buffer = io.StringIO()
+    Console(file=buffer, width=10_000, highlight=False, color_system=None).print(table)
+    typer.echo("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()))

@@ -125,16 +125,71 @@ def shape(
         ks = ks * len(spatial)
 
     mode = "same" if same else "explicit" if p is not None else "valid"
+    axes, lines, notes = _explain(spatial, ks, s=s, p=p, same=same, dilation=dilation, pool=pool, ceil_mode=ceil)
+    out: list[int] = [a.out for a in axes]
+    if filters is not None:
+        out.append(filters)
+        depth = f"x{channels}" if channels else ""
+        lines.append(f"out = {_fmt(out)}  ({filters} filters of {_fmt(ks)}{depth}: one output channel each)")
+    elif channels is not None and pool:
+        out.append(channels)
+        lines.append(f"out = {_fmt(out)}  (pooling works on each of the {channels} channels separately)")
+    elif len(spatial) == 2:
+        lines.append(f"out = {_fmt(out)}")
+    if channels is not None and filters is None and not pool:
+        notes.append(f"note: the output has one channel per filter; add --filters K for the volume {_fmt(out)}xK")
+
+    if json_:
+        one = len(dims) == 1
+
+        def pick(values: list[Any]) -> Any:
+            return values[0] if one else values
+
+        document: dict[str, Any] = {
+            "in": pick(list(dims)),
+            "f": pick(list(ks)),
+            "s": pick([a.s for a in axes]),
+            "p": pick([a.p for a in axes]),
+            "dilation": dilation,
+            "padding": mode,
+            "pool": pool,
+            "ceil": ceil,
+            "filters": filters,
+            "out": pick(out),
+            "formula": [f"{a.expression} = {a.out}" for a in axes],
+        }
+        if same and any(k % 2 == 0 for k in ks):
+            document["framework_same"] = {
+                "out": pick([shapes.same_output_size(a.size, a.s) for a in axes]),
+                "pad": pick([list(shapes.tf_same_padding(a.size, a.f, stride=a.s, dilation=dilation)) for a in axes]),
+            }
+        print_json(document)
+    elif quiet:
+        typer.echo(_fmt(out))
+    else:
+        for line in lines:
+            typer.echo(line)
+        for message in notes:
+            note(message)
+
+
+def _explain(
+    spatial: tuple[int, ...], ks: tuple[int, ...], *, s: int | None, p: int | None, same: bool, dilation: int, pool: bool, ceil_mode: bool
+) -> tuple[list[_Axis], list[str], list[str]]:
+    """Each axis's answer, the lines that show how it was reached, and the notes for stderr.
+
+    Two identical axes are explained once (``out_d``); axes that differ get ``out_h`` and ``out_w``.
+    """
+    axes: list[_Axis] = []
     lines: list[str] = []
     notes: list[str] = []
-    axes: list[_Axis] = []
     differ = len(spatial) == 2 and (spatial[0] != spatial[1] or ks[0] != ks[1])
-    axis_labels = ("h", "w") if differ else ("d", "d")
-    for index, (label, size, k) in enumerate(zip(axis_labels, spatial, ks)):
+    labels = ("h", "w") if differ else ("d", "d")
+    for index, (label, size, k) in enumerate(zip(labels, spatial, ks)):
         stride = s if s is not None else (k if pool else 1)
         pad = dilation * (k // 2) if same else (p or 0)
         try:
-            axis = _pool_axis(size, k, stride, pad, dilation, ceil) if pool else _conv_axis(size, k, stride, pad, dilation)
+            axis = _pool_axis(size, k, stride, pad, dilation, ceil_mode) if pool else _conv_axis(size, k, stride, pad, dilation)
         except UsageError as exc:
             where = {"h": "height: ", "w": "width: "}.get(label, "")
             raise type(exc)(f"{where}{exc}") from None
@@ -156,53 +211,7 @@ def shape(
                 f"{size - 1}, in the padding: PyTorch's ceil_mode drops it (- 1)"
             )
         lines.append(f"out_{label} = {axis.expression} = {axis.out}")
-
-    out: list[int] = [a.out for a in axes]
-    if filters is not None:
-        out.append(filters)
-        depth = f"x{channels}" if channels else ""
-        lines.append(f"out = {_fmt(out)}  ({filters} filters of {_fmt(ks)}{depth}: one output channel each)")
-    elif channels is not None and pool:
-        out.append(channels)
-        lines.append(f"out = {_fmt(out)}  (pooling works on each of the {channels} channels separately)")
-    elif len(spatial) == 2:
-        lines.append(f"out = {_fmt(out)}")
-    if channels is not None and filters is None and not pool:
-        notes.append(f"note: the output has one channel per filter; add --filters K for the volume {_fmt(out)}xK")
-
-    if json_:
-        one = len(dims) == 1
-
-        def pick(values: list[int]) -> int | list[int]:
-            return values[0] if one else values
-
-        document: dict[str, Any] = {
-            "in": pick(list(dims)),
-            "f": pick(list(ks)),
-            "s": pick([a.s for a in axes]),
-            "p": pick([a.p for a in axes]),
-            "dilation": dilation,
-            "padding": mode,
-            "pool": pool,
-            "ceil": ceil,
-            "filters": filters,
-            "out": pick(out),
-            "formula": [f"{a.expression} = {a.out}" for a in axes],
-        }
-        if same and any(k % 2 == 0 for k in ks):
-            document["framework_same"] = {
-                "out": pick([shapes.same_output_size(a.size, a.s) for a in axes]),
-                "pad": pick([shapes.tf_same_padding(a.size, a.f, stride=a.s, dilation=dilation) for a in axes]),  # type: ignore[list-item]
-            }
-        print_json(document)
-        return
-    if quiet:
-        typer.echo(_fmt(out))
-        return
-    for line in lines:
-        typer.echo(line)
-    for message in notes:
-        note(message)
+    return axes, lines, notes
 
 
 def register(app: typer.Typer) -> None:

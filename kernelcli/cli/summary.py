@@ -1,9 +1,98 @@
-"""`kernelcli summary` (placeholder until its owner writes it)."""
+"""`kernelcli summary`: output shape, parameters and mult-adds of every layer of a network."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from ._common import guarded, print_json
+
+#: shown in --help; a test keeps it equal to the files in kernels/networks/
+BUILTIN_NETWORKS = ("alexnet", "vgg16", "resnet18", "resnet34", "resnet50", "densenet121", "googlenet", "inception_v3", "unet")
+DEFAULT_DEPTH = 3
+
+
+def summary(
+    spec: Annotated[
+        str,
+        typer.Argument(
+            metavar="SPEC",
+            help=f"A network spec file (.json, format in kernels/networks/README.md) or a built-in: {', '.join(BUILTIN_NETWORKS)}.",
+            show_default=False,
+        ),
+    ],
+    input_shape: Annotated[
+        str | None,
+        typer.Option("--input", "-i", metavar="CxHxW", help="Input shape, e.g. 3x224x224 (or N for a vector); default: the spec's 'input'."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document (rows, totals) instead of the table.")] = False,
+    depth: Annotated[
+        int,
+        typer.Option("--depth", "-d", min=1, metavar="N", help="Fold blocks nested deeper than N into one row (top-level layers are depth 1)."),
+    ] = DEFAULT_DEPTH,
+) -> None:
+    """Output shape, parameters and mult-adds of every layer of a network, without PyTorch.
+
+    Counts match torchvision's: batchnorm has 2*C parameters; mult-adds are
+    out_h*out_w*K*(C/groups)*fh*fw per conv and in*out per dense layer.
+
+    \b
+    Examples:
+      kernelcli summary resnet18
+      kernelcli summary unet --depth 1
+      kernelcli summary my_net.json --input 1x128x128 --json
+    """
+    from ..netspec import parse_input_shape, summarize
+
+    shape = parse_input_shape(input_shape) if input_shape is not None else None
+    net = summarize(spec, shape)
+    if as_json:
+        print_json(net.to_dict(depth))
+        return
+    _render(net, depth)
+
+
+def _human(n: int) -> str:
+    """2_834_161_664 -> '2.83 G'; zero -> '-'."""
+    if n == 0:
+        return "-"
+    for unit, scale in (("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return str(n)
+
+
+def _render(net, depth: int) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..netspec import fmt_shape
+
+    table = Table(title=f"{net.name}, input {fmt_shape(net.input)}", box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column("Layer", overflow="fold")
+    table.add_column("Type")
+    table.add_column("Output", no_wrap=True)
+    table.add_column("Params", justify="right", no_wrap=True)
+    table.add_column("Mult-adds", justify="right", no_wrap=True)
+    for layer, folded in net.rows(depth):
+        kind = f"{layer.kind} ({folded} layers)" if folded else layer.kind
+        params = f"{layer.params:,}" if layer.params else "-"
+        local = layer.name.rsplit(".", 1)[-1]  # the full name is the path of indented names above
+        table.add_row("  " * (layer.depth - 1) + local, kind, fmt_shape(layer.shape), params, _human(layer.mult_adds))
+    console = Console(highlight=False)
+    if net.title:
+        console.print(net.title)
+    console.print(table)
+    console.print(f"Output:                 {fmt_shape(net.output)}")
+    console.print(f"Total params:           {net.params:,}")
+    console.print(f"Trainable params:       {net.trainable_params:,}")
+    console.print(f"Non-trainable params:   {net.params - net.trainable_params:,}")
+    console.print(f"Mult-adds:              {net.mult_adds:,} ({_human(net.mult_adds)})")
+    console.print(f"Forward activations:    {net.activation_bytes / 2**20:,.1f} MiB (float32, batch 1)")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the app."""
+    """Add ``summary`` to the app."""
+    app.command("summary")(guarded(summary))

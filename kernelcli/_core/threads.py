@@ -1,0 +1,70 @@
+"""Split a row loop across threads.
+
+The jitted loops are serial and release the GIL (``nogil=True``); this module runs one
+contiguous block of output rows per thread.  Serial loops compile about twice as fast
+as ``parallel=True`` ones and need no threading layer, which matters for a CLI that
+may compile on its first run.
+
+The thread count follows Numba's: ``numba.set_num_threads(n)`` (or the
+``NUMBA_NUM_THREADS`` environment variable) is honoured, without starting Numba's own
+thread pool when nothing else has.
+
+Example
+-------
+>>> import numpy as np
+>>> out = np.zeros(10)
+>>> def fill(out, i0, i1):
+...     out[i0:i1] = 1
+>>> run_rows(fill, 10, out)
+>>> out.sum()
+np.float64(10.0)
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+#: Below this many output rows per thread the work runs on the calling thread alone.
+MIN_ROWS_PER_THREAD = 16
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def count() -> int:
+    """The number of threads to use: Numba's setting, read without launching its pool."""
+    import numba
+    from numba.np.ufunc import parallel
+
+    if getattr(parallel, "_is_initialized", False):
+        return max(1, numba.get_num_threads())
+    return max(1, int(numba.config.NUMBA_NUM_THREADS))
+
+
+def _executor(workers: int) -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool._max_workers < workers:
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kernelcli")
+        return _pool
+
+
+def run_rows(fn, n_rows: int, *args, threads: int | None = None) -> None:
+    """Call ``fn(*args, i0, i1)`` on blocks of ``range(n_rows)``, one block per thread.
+
+    The last block runs on the calling thread; exceptions from any block propagate.
+    """
+    t = count() if threads is None else max(1, threads)
+    t = min(t, n_rows // MIN_ROWS_PER_THREAD)
+    if t <= 1:
+        fn(*args, 0, n_rows)
+        return
+    bounds = [n_rows * b // t for b in range(t + 1)]
+    pool = _executor(t - 1)
+    futures = [pool.submit(fn, *args, bounds[b], bounds[b + 1]) for b in range(t - 1)]
+    try:
+        fn(*args, bounds[t - 1], bounds[t])
+    finally:
+        for f in futures:
+            f.result()

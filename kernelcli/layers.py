@@ -1,0 +1,439 @@
+"""Convolution layers: a bank of 3-D filters over a multi-channel image, with bias and activation.
+
+The lecture's "Convolution to 3D matrix" and "Convolution layer": a filter on an (H, W, C)
+input is itself (C, f, f); its f*f*C products are summed into one value, every filter gives
+one feature map, and each map gets a bias and an activation.  :func:`conv_layer` computes
+exactly what ``torch.nn.functional.conv2d`` computes, on channels-last arrays:
+
+>>> import numpy as np, torch                                           # doctest: +SKIP
+>>> y = conv_layer(x, w, b, stride=2, padding=1, groups=g)              # doctest: +SKIP
+>>> t = torch.nn.functional.conv2d(torch.from_numpy(x).permute(2, 0, 1)[None],
+...     torch.from_numpy(w), torch.from_numpy(b), stride=2, padding=1, groups=g)   # doctest: +SKIP
+>>> np.allclose(y, t[0].permute(1, 2, 0))                               # doctest: +SKIP
+True
+
+:func:`filter_bank` builds such a layer from catalogue kernels (2-D kernels either per
+channel or summed over channels; 3-D kernels always summed) for the CLI and the gallery.
+
+Example
+-------
+>>> x = np.ones((4, 4, 3))
+>>> conv_layer(x, np.ones((1, 3, 3, 3)), 1.0)[..., 0]
+array([[28., 28.],
+       [28., 28.]])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import os
+
+from . import api, shapes
+from .errors import ShapeError, UsageError
+from .modes import PAD_EQUIVALENTS, canonical_pad_mode
+
+#: Below this many multiply-adds the plain-numpy path runs (no Numba start-up), as in api.
+SMALL_WORK = int(os.environ.get("KERNELCLI_SMALL_WORK", 250_000))
+
+ACTIVATIONS = ("none", "relu", "leaky_relu", "sigmoid", "tanh")
+ACTIVATION_ALIASES = {
+    "identity": "none",
+    "linear": "none",
+    "leaky-relu": "leaky_relu",
+    "leakyrelu": "leaky_relu",
+    "lrelu": "leaky_relu",
+    "logistic": "sigmoid",
+}
+#: negative-side slope of leaky_relu (PyTorch's default ``negative_slope``)
+LEAKY_SLOPE = 0.01
+
+COMBINE_MODES = ("per-channel", "sum")
+
+
+def canonical_activation(name: str | None) -> str:
+    """Return kernelcli's name for an activation (None means ``"none"``).
+
+    >>> canonical_activation("Leaky-ReLU")
+    'leaky_relu'
+    """
+    if name is None:
+        return "none"
+    key = str(name).strip().lower()
+    key = ACTIVATION_ALIASES.get(key, key)
+    if key not in ACTIVATIONS:
+        raise UsageError(f"invalid activation {name!r}: expected one of {', '.join(ACTIVATIONS)}")
+    return key
+
+
+def canonical_combine(mode: str) -> str:
+    """Return a validated ``--combine`` mode (``per_channel`` is accepted for ``per-channel``).
+
+    >>> canonical_combine("SUM")
+    'sum'
+    """
+    key = str(mode).strip().lower().replace("_", "-")
+    if key not in COMBINE_MODES:
+        raise UsageError(f"invalid combine mode {mode!r}: expected one of {', '.join(COMBINE_MODES)}")
+    return key
+
+
+def _finite_array(values: Any, name: str) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "biuf":
+        raise UsageError(f"{name}: expected real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if not np.isfinite(arr).all():
+        raise UsageError(f"{name}: values must be finite (no NaN or infinity)")
+    return arr
+
+
+def _as_weights(weights: Any) -> np.ndarray:
+    w = _finite_array(weights, "weights")
+    if w.ndim != 4:
+        raise ShapeError(f"weights: expected a 4-D array (K filters, C/groups channels, kh, kw), got shape {w.shape}")
+    if w.size == 0:
+        raise ShapeError(f"weights: the array is empty (shape {w.shape})")
+    return w
+
+
+def _as_bias(bias: Any, filters: int) -> np.ndarray:
+    if bias is None:
+        return np.zeros(filters)
+    b = _finite_array(bias, "bias")
+    if b.ndim == 0:
+        return np.full(filters, float(b))
+    if b.shape != (filters,):
+        raise ShapeError(f"bias: expected one value or {filters} (one per filter), got shape {b.shape}")
+    return b
+
+
+def conv_layer(
+    x: Any,
+    weights: Any,
+    bias: Any = None,
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: str | int | Sequence[int] = 0,
+    pad_mode: str = "constant",
+    pad_value: float = 0.0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    activation: str | None = None,
+) -> np.ndarray:
+    """A convolution layer on a channels-last image: ``act(sum over C/groups, f, f of x*w + b)``.
+
+    The same numbers as ``torch.nn.functional.conv2d(x.permute(2, 0, 1)[None], weights,
+    bias, stride, padding, dilation, groups)`` followed by the activation, with the result
+    permuted back to (H', W', K).  Cross-correlation, as in every deep-learning library.
+
+    Parameters
+    ----------
+    x : array_like
+        (H, W, C) channels-last; an (H, W) array is one channel.
+    weights : array_like
+        (K, C/groups, kh, kw): K filters, each spanning the C/groups channels of its group.
+    bias : float or array_like of shape (K,), optional
+        Added to each filter's map before the activation; None adds nothing.
+    stride, dilation : int or (sv, sh)
+        Step between windows, and spacing between filter taps.
+    padding : int, (ph, pw), (top, bottom, left, right), "same" or "valid"
+        Cells added around the input, 0 by default (as PyTorch).  "same" is as in
+        :func:`kernelcli.api.conv2d` (the extra cell bottom/right for even kernels).
+    pad_mode, pad_value : str, float
+        How padded cells are filled: constant (``pad_value``, 0 by default as PyTorch's
+        zero padding), replicate, reflect, symmetric or circular.
+    groups : int
+        Split the channels and filters into this many independent groups (PyTorch's
+        ``groups``): 1 is a full layer, C with K = C is depthwise.
+    activation : {None, "none", "relu", "leaky_relu", "sigmoid", "tanh"}
+        Applied after the bias; leaky_relu uses slope 0.01 below zero.
+
+    Returns
+    -------
+    numpy.ndarray
+        (H', W', K): float32, or float64 for float64 and 16/32-bit integer inputs (see
+        :func:`kernelcli.api.compute_dtype`).
+
+    >>> x = np.arange(16.0).reshape(4, 4, 1)
+    >>> conv_layer(x, np.ones((2, 1, 2, 2)), [0.0, -30.0], activation="relu")[..., 1]
+    array([[ 0.,  0.,  0.],
+           [ 0.,  0.,  4.],
+           [12., 16., 20.]])
+    """
+    arr = api.as_image_array(x)
+    x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
+    h, w, channels = x3.shape
+    wts = _as_weights(weights)
+    filters, per_group, kh, kw = wts.shape
+    groups = shapes.check_positive("groups", int(groups) if isinstance(groups, np.integer) else groups)
+    if channels % groups or filters % groups:
+        raise ShapeError(f"groups={groups} must divide both the input channels ({channels}) and the filters ({filters})")
+    if per_group != channels // groups:
+        raise ShapeError(
+            f"weights {tuple(wts.shape)}: each filter spans {per_group} channel(s), but the input has {channels} "
+            f"channel(s) in {groups} group(s), so each filter must span {channels // groups}"
+        )
+    b = _as_bias(bias, filters)
+    act = canonical_activation(activation)
+    sh, sw = api._pair(stride, "stride")
+    dh, dw = api._pair(dilation, "dilation")
+    if not isinstance(padding, (str, int, np.integer)):
+        padding = tuple(int(v) for v in padding)
+    widths = shapes.resolve_padding(int(padding) if isinstance(padding, np.integer) else padding, kh, kw, (dh, dw))
+    mode = canonical_pad_mode(pad_mode)
+    try:
+        oh = shapes.conv_output_size(h, kh, stride=sh, pad_before=widths[0], pad_after=widths[1], dilation=dh)
+        ow = shapes.conv_output_size(w, kw, stride=sw, pad_before=widths[2], pad_after=widths[3], dilation=dw)
+    except ShapeError as exc:
+        raise ShapeError(f"input {h}x{w} and filter {kh}x{kw}: {exc}") from None
+
+    dtype = api.compute_dtype(arr.dtype)
+    wc = np.ascontiguousarray(wts.astype(dtype))
+    bc = b.astype(dtype)
+    # Only the padded rows and columns some window reads are built.
+    rows = _source_map(h, widths[0], (oh - 1) * sh + dh * (kh - 1) + 1, mode)
+    cols = _source_map(w, widths[2], -(-((ow - 1) * sw + dw * (kw - 1) + 1) // sw) * sw, mode)
+    if oh * ow * filters * per_group * kh * kw <= SMALL_WORK:
+        return _layer_numpy(x3, rows, cols, pad_value, wc, bc, groups, (sh, sw), (dh, dw), (oh, ow), act)
+    _announce_first_compile()
+    from ._core.layer import layer_rows, planarize
+
+    xq = np.empty((channels, rows.size, sw, cols.size // sw), dtype=dtype)
+    planarize(np.ascontiguousarray(x3), rows, cols, pad_value, xq)
+    out = np.empty((oh, ow, filters), dtype=dtype)
+    layer_rows(xq, wc, bc, groups, sh, dh, dw, ACTIVATIONS.index(act), out)
+    return out
+
+
+def _source_map(n: int, before: int, length: int, mode: str) -> np.ndarray:
+    """Input index that each of ``length`` padded positions copies (-1: the constant fill).
+
+    numpy.pad applied to the indices themselves, so every mode (and widths wider than the
+    input) follows numpy.pad exactly.
+
+    >>> _source_map(3, 2, 7, "reflect")
+    array([2, 1, 0, 1, 2, 1, 0])
+    """
+    pads = (before, max(0, length - before - n))
+    numpy_mode = PAD_EQUIVALENTS[mode]["numpy"]
+    extra = {"constant_values": -1} if numpy_mode == "constant" else {}
+    return np.ascontiguousarray(np.pad(np.arange(n, dtype=np.int64), pads, mode=numpy_mode, **extra)[:length])
+
+
+_FIRST_COMPILE_NOTED = False
+
+
+def _announce_first_compile() -> None:
+    """Say once on stderr, when the layer core has no on-disk cache yet, that it is compiling."""
+    global _FIRST_COMPILE_NOTED
+    if _FIRST_COMPILE_NOTED:
+        return
+    _FIRST_COMPILE_NOTED = True
+    cache = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_core", "__pycache__")
+    try:
+        cached = any(n.startswith("layer.layer_rows") and n.endswith(".nbi") for n in os.listdir(cache))
+    except OSError:
+        cached = False
+    if not cached:
+        import sys
+
+        print("kernelcli: compiling the convolution-layer core (first run only; cached afterwards)...", file=sys.stderr)
+
+
+def _layer_numpy(x3, rows, cols, pad_value, wc, bc, groups, stride, dilation, size, act):
+    """The plain-numpy layer for tiny inputs (no Numba start-up).
+
+    Same arithmetic in the same order as ``_core.layer.layer_rows`` (per filter: channel,
+    then row tap, then column tap; bias last), so small and large inputs agree.
+    """
+    (sh, sw), (dh, dw), (oh, ow) = stride, dilation, size
+    filters, per_group, kh, kw = wc.shape
+    per_filter_group = filters // groups
+    xp = x3[np.ix_(np.maximum(rows, 0), np.maximum(cols, 0))].astype(wc.dtype)
+    xp[rows < 0] = pad_value
+    xp[:, cols < 0] = pad_value
+    out = np.zeros((oh, ow, filters), dtype=wc.dtype)
+    for g in range(groups):
+        ks = slice(g * per_filter_group, (g + 1) * per_filter_group)
+        for c in range(per_group):
+            plane = xp[:, :, g * per_group + c]
+            for u in range(kh):
+                rows = plane[u * dh : u * dh + (oh - 1) * sh + 1 : sh]
+                for v in range(kw):
+                    tap = rows[:, v * dw : v * dw + (ow - 1) * sw + 1 : sw]
+                    out[:, :, ks] += tap[:, :, None] * wc[ks, c, u, v]
+    out += bc
+    return apply_activation(out, act)
+
+
+def apply_activation(values: np.ndarray, activation: str | None) -> np.ndarray:
+    """Apply an activation elementwise (in place when possible), keeping the dtype.
+
+    >>> apply_activation(np.array([-2.0, 0.0, 3.0]), "leaky_relu")
+    array([-0.02,  0.  ,  3.  ])
+    """
+    act = canonical_activation(activation)
+    v = values
+    if act == "relu":
+        return np.maximum(v, v.dtype.type(0), out=v)
+    if act == "leaky_relu":
+        return np.where(v >= 0, v, v * v.dtype.type(LEAKY_SLOPE)).astype(v.dtype, copy=False)
+    if act == "sigmoid":
+        e = np.exp(-np.abs(v))
+        one = v.dtype.type(1)
+        return np.where(v >= 0, one / (one + e), e / (one + e)).astype(v.dtype, copy=False)
+    if act == "tanh":
+        return np.tanh(v)
+    return v
+
+
+# ---------------------------------------------------------------- filter banks from kernels
+
+
+@dataclass
+class BankResult:
+    """Feature maps of a filter bank, and which maps belong to which kernel."""
+
+    maps: np.ndarray  # (H', W', M)
+    labels: list[str]  # one per map
+    names: list[str]  # one per kernel
+    spans: list[tuple[int, int]]  # kernel i owns maps[..., start:stop]
+    combine: list[str] = field(default_factory=list)  # per kernel: "per-channel" or "sum"
+
+
+def channel_names(channels: int) -> list[str]:
+    """Short names for a label: R, G, B for three channels, else 0, 1, 2, ...
+
+    >>> channel_names(3), channel_names(2)
+    (['R', 'G', 'B'], ['0', '1'])
+    """
+    return ["R", "G", "B"] if channels == 3 else [str(c) for c in range(channels)]
+
+
+def filter_bank(
+    x: Any,
+    kernels: Sequence[Any],
+    names: Sequence[str] | None = None,
+    *,
+    combine: str = "per-channel",
+    bias: Any = None,
+    activation: str | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: str | int | Sequence[int] = "same",
+    pad_mode: str = "constant",
+    pad_value: float = 0.0,
+    dilation: int | Sequence[int] = 1,
+    flip: bool = False,
+) -> BankResult:
+    """Apply several kernels to one image as one layer: one map per kernel (and channel).
+
+    Parameters
+    ----------
+    x : array_like
+        (H, W) or (H, W, C) channels-last.
+    kernels : sequence of array_like or Kernel
+        Each a 2-D (f, f) matrix or a 3-D (C, f, f) filter; sizes may differ.
+    names : sequence of str, optional
+        Labels for the kernels (default: a catalogue Kernel's name, else k0, k1, ...).
+    combine : {"per-channel", "sum"}
+        For 2-D kernels on a C-channel image: "per-channel" gives C maps per kernel (each
+        channel filtered alone, as :func:`kernelcli.api.conv2d`); "sum" applies the same
+        2-D kernel to every channel and sums them into one map (the layer semantics).  A
+        3-D kernel always sums, and its depth must equal C.
+    bias : float or sequence of float, optional
+        One value for all kernels or one per kernel, added before the activation.
+    activation, stride, padding, pad_mode, pad_value, dilation
+        As :func:`conv_layer`; ``padding`` defaults to "same", as :func:`api.conv2d`.
+    flip : bool
+        True convolution: every kernel rotated 180 degrees in its two spatial axes.
+
+    Returns
+    -------
+    BankResult
+        ``maps`` (H', W', M), kernel-major: with "per-channel", kernel i's maps for
+        channels 0..C-1 are ``maps[..., spans[i][0]:spans[i][1]]``.  Kernels of different
+        sizes must give maps of one size (they do with "same" padding).
+
+    >>> r = filter_bank(np.eye(3), [[[1, -1]], [[-1], [1]]], names=["dx", "dy"])
+    >>> r.maps.shape, r.labels
+    ((3, 3, 2), ['dx', 'dy'])
+    """
+    arr = api.as_image_array(x)
+    channels = 1 if arr.ndim == 2 else arr.shape[2]
+    combine = canonical_combine(combine)
+    if len(kernels) == 0:
+        raise UsageError("filter bank: no kernels given")
+    labels_in = list(names) if names is not None else [getattr(k, "name", f"k{i}") for i, k in enumerate(kernels)]
+    if len(labels_in) != len(kernels):
+        raise UsageError(f"filter bank: {len(labels_in)} names for {len(kernels)} kernels")
+    arrays = [_kernel_array(k, name, channels) for k, name in zip(kernels, labels_in)]
+    if flip:
+        arrays = [a[..., ::-1, ::-1] for a in arrays]
+    b = np.zeros(len(arrays)) if bias is None else _bias_list(bias, labels_in)
+
+    # Kernels are grouped by (how they meet the channels, size): one conv_layer call per group.
+    kinds = ["sum" if a.ndim == 3 or combine == "sum" or channels == 1 else "per-channel" for a in arrays]
+    groups: dict[tuple[str, tuple[int, int]], list[int]] = {}
+    for i, a in enumerate(arrays):
+        groups.setdefault((kinds[i], a.shape[-2:]), []).append(i)
+    outputs: dict[int, np.ndarray] = {}
+    opts = dict(stride=stride, padding=padding, pad_mode=pad_mode, pad_value=pad_value, dilation=dilation, activation=activation)
+    for (kind, (kh, kw)), members in groups.items():
+        n = len(members)
+        if kind == "sum":
+            w = np.stack([np.broadcast_to(arrays[i], (channels, kh, kw)) for i in members])
+            maps = conv_layer(arr, w, b[members], groups=1, **opts)
+            for pos, i in enumerate(members):
+                outputs[i] = maps[..., pos : pos + 1]
+        else:
+            # depthwise: group c holds filters c*n .. c*n+n-1, one per kernel, all on channel c
+            w = np.stack([arrays[i] for i in members] * channels)[:, None]
+            maps = conv_layer(arr, w, np.tile(b[members], channels), groups=channels, **opts)
+            for pos, i in enumerate(members):
+                outputs[i] = maps[..., pos::n]
+    sizes = {outputs[i].shape[:2] for i in outputs}
+    if len(sizes) > 1:
+        listed = ", ".join(f"{labels_in[i]} {outputs[i].shape[0]}x{outputs[i].shape[1]}" for i in range(len(arrays)))
+        raise ShapeError(f"kernels of different sizes give maps of different sizes: {listed}; use --padding same")
+    ordered = [outputs[i] for i in range(len(arrays))]
+    labels: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for i, m in enumerate(ordered):
+        start = len(labels)
+        if m.shape[2] == 1:
+            labels.append(labels_in[i])
+        else:
+            labels.extend(f"{labels_in[i]}[{c}]" for c in channel_names(m.shape[2]))
+        spans.append((start, len(labels)))
+    return BankResult(
+        maps=np.ascontiguousarray(np.concatenate(ordered, axis=2)), labels=labels, names=labels_in, spans=spans, combine=kinds,
+    )
+
+
+def _bias_list(bias: Any, names: Sequence[str]) -> np.ndarray:
+    b = _finite_array(bias, "bias").ravel()
+    if b.size == 1:
+        return np.full(len(names), float(b[0]))
+    if b.size != len(names):
+        raise UsageError(f"bias: {b.size} values for {len(names)} kernels; give one value, or one per kernel")
+    return b
+
+
+def _kernel_array(kernel: Any, name: str, channels: int) -> np.ndarray:
+    """A kernel as a 2-D (f, f) or 3-D (C, f, f) float64 array whose depth fits the input."""
+    if hasattr(kernel, "array") and callable(kernel.array):
+        kernel = kernel.array()
+    k = _finite_array(kernel, f"kernel {name}")
+    if k.ndim not in (2, 3) or k.size == 0:
+        raise ShapeError(f"kernel {name}: expected a 2-D (f, f) matrix or a 3-D (C, f, f) filter, got shape {k.shape}")
+    if k.ndim == 3 and k.shape[0] != channels:
+        raise ShapeError(
+            f"kernel {name} is 3-D with depth {k.shape[0]} ({'x'.join(map(str, k.shape))}), "
+            f"but the input has {channels} channel(s): a 3-D kernel's depth must equal the channels"
+        )
+    return k

@@ -1,0 +1,685 @@
+"""Learn a kernel from an input and the image it should become (the lecture's "can we learn kernels?").
+
+Arrays in, results out: no files, no terminal.  Two methods solve the same problem,
+``target = conv2d(x, kernel) (+ bias)``:
+
+``lstsq``
+    The exact least-squares answer in one step.  Every output pixel is one equation: the
+    window of the (padded) input it was computed from, flattened, times the unknown kernel
+    (the *im2col* system ``A @ k = y``), solved with :func:`numpy.linalg.lstsq`.  The rank
+    and condition number of ``A`` say whether the input has enough texture to decide the
+    kernel at all.
+``gd``
+    The lecture's training loop, in numpy: mini-batches of windows, MSE loss, gradient
+    step (SGD with momentum, or Adam), a StepLR schedule.  Inputs and targets are scaled
+    internally so one learning rate fits every image; the scaling is undone on the weights,
+    and the weights start at zero.  The result is compared with the least-squares answer.
+
+Multi-channel inputs (H, W, C), with ``combine``:
+
+* ``per-channel`` (default): one f x f kernel per channel, target (H', W', C);
+* ``shared``: one f x f kernel applied to every channel (what ``convolve`` does);
+* ``sum``: one C x f x f kernel whose channel responses are summed (a conv layer with one
+  filter), target (H', W').
+
+Example
+-------
+>>> import numpy as np
+>>> from kernelcli.api import conv2d
+>>> x = np.random.default_rng(0).random((16, 16))
+>>> y = conv2d(x, [[1, 0, -1], [2, 0, -2], [1, 0, -1]])
+>>> np.round(learn_kernel(x, y, LearnOptions(size=3)).kernel, 6) + 0.0
+array([[ 1.,  0., -1.],
+       [ 2.,  0., -2.],
+       [ 1.,  0., -1.]])
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from . import shapes
+from .api import as_image_array, pad2d
+from .errors import ShapeError, UsageError
+from .modes import canonical_pad_mode
+
+METHODS = ("lstsq", "gd")
+COMBINES = ("per-channel", "shared", "sum")
+OPTIMIZERS = ("sgd", "adam")
+
+#: Default learning rates (in the internally normalised units) per optimizer.
+DEFAULT_LR = {"sgd": 0.5, "adam": 0.05}
+
+#: A relative residual ||A k - y|| / ||y|| above this means the kernel does not explain the target.
+POOR_FIT = 1e-2
+#: Condition numbers above this make the answer sensitive to the least noise in the target.
+ILL_CONDITIONED = 1e8
+#: Most equation-matrix values kept in memory (float64); larger problems use a random subset of windows.
+MAX_SYSTEM_VALUES = 20_000_000
+BATCH_NORM = False
+
+#: progress(epoch, epochs, loss, lr), called after every epoch of ``gd``.
+Progress = Callable[[int, int, float, float], None]
+
+
+@dataclass(frozen=True)
+class LearnOptions:
+    """What to learn and how; validated once.
+
+    ``size`` is f (an f x f kernel) or (kh, kw).  ``padding``, ``stride``, ``dilation``,
+    ``pad_mode``, ``pad_value`` and ``flip`` mean what they mean for :func:`kernelcli.api.conv2d`:
+    the target must be what conv2d would give with them.
+    """
+
+    size: int | tuple[int, int] = 3
+    method: str = "lstsq"
+    combine: str = "per-channel"
+    bias: bool = False
+    stride: int = 1
+    padding: Any = "same"
+    pad_mode: str = "constant"
+    pad_value: float = 0.0
+    dilation: int = 1
+    flip: bool = False
+    epochs: int = 30
+    lr: float | None = None
+    batch_size: int = 64
+    step_size: int = 10
+    gamma: float = 0.5
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    seed: int = 0
+    max_values: int = MAX_SYSTEM_VALUES
+
+    def __post_init__(self) -> None:
+        size = (self.size, self.size) if isinstance(self.size, (int, np.integer)) else tuple(self.size)
+        if len(size) != 2:
+            raise UsageError(f"size must be f or (kh, kw), got {self.size!r}")
+        object.__setattr__(self, "size", tuple(shapes.check_positive("size", int(v)) for v in size))
+        for name, choices in (("method", METHODS), ("combine", COMBINES), ("optimizer", OPTIMIZERS)):
+            value = str(getattr(self, name)).strip().lower()
+            if value not in choices:
+                raise UsageError(f"invalid {name} {getattr(self, name)!r}: expected one of {', '.join(choices)}")
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "pad_mode", canonical_pad_mode(self.pad_mode))
+        for name in ("stride", "dilation", "epochs", "batch_size", "step_size"):
+            shapes.check_positive(name, int(getattr(self, name)))
+        if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
+            raise UsageError(f"invalid lr {self.lr!r}: expected a number > 0")
+        if not (math.isfinite(self.gamma) and 0 < self.gamma <= 1):
+            raise UsageError(f"invalid gamma {self.gamma!r}: expected 0 < gamma <= 1 (the StepLR factor)")
+        if not (0 <= self.momentum < 1):
+            raise UsageError(f"invalid momentum {self.momentum!r}: expected 0 <= momentum < 1")
+
+    @property
+    def learning_rate(self) -> float:
+        """The learning rate in use: ``lr`` or the optimizer's default."""
+        return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
+
+    def padding_text(self) -> str:
+        """The padding as the CLI spells it: ``same``, ``valid``, ``1`` or ``0,1,0,1``."""
+        if isinstance(self.padding, str):
+            return self.padding
+        if isinstance(self.padding, (int, np.integer)):
+            return str(int(self.padding))
+        return ",".join(str(int(v)) for v in self.padding)
+
+
+@dataclass
+class LstsqFit:
+    """The least-squares answer and how well determined it is (worst group for rank/condition)."""
+
+    kernel: np.ndarray
+    bias: np.ndarray | None
+    rank: int
+    unknowns: int
+    condition: float
+    mse: float
+    relative_residual: float
+
+
+@dataclass
+class LearnResult:
+    """A learned kernel and the facts about how it was learned.
+
+    ``kernel`` is (kh, kw) for one kernel, (C, kh, kw) for ``per-channel`` with C > 1 (one
+    kernel per channel) and for ``sum`` (one 3-D kernel).  ``bias`` is None without
+    ``bias=True``, else one value per kernel.  ``history`` is the mean training loss of
+    each epoch (``gd`` only); ``loss`` is the final MSE over all windows, in target units.
+    """
+
+    kernel: np.ndarray
+    bias: np.ndarray | None
+    method: str
+    combine: str
+    channels: int
+    loss: float
+    relative_residual: float
+    lstsq: LstsqFit
+    history: list[float] = field(default_factory=list)
+    lrs: list[float] = field(default_factory=list)
+    max_diff_vs_lstsq: float | None = None
+    windows_used: int = 0
+    windows_total: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(kh, kw)."""
+        return tuple(self.kernel.shape[-2:])  # type: ignore[return-value]
+
+    @property
+    def fits(self) -> bool:
+        """True when the kernel explains the target (relative residual at most :data:`POOR_FIT`)."""
+        return self.relative_residual <= POOR_FIT
+
+    def history_summary(self, points: int = 20) -> dict[str, Any]:
+        """First, last and lowest epoch loss, and at most ``points`` (epoch, loss) pairs."""
+        if not self.history:
+            return {"epochs": 0}
+        h = self.history
+        best = int(np.argmin(h))
+        picks = sorted({int(round(i)) for i in np.linspace(0, len(h) - 1, min(points, len(h)))})
+        return {
+            "epochs": len(h), "first": h[0], "last": h[-1], "min": h[best], "min_epoch": best + 1,
+            "curve": [[i + 1, h[i]] for i in picks],
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (kernel rounded to 10 significant digits)."""
+        fit = self.lstsq
+        return {
+            "method": self.method,
+            "combine": self.combine,
+            "size": list(self.size),
+            "channels": self.channels,
+            "kernel": clean_values(self.kernel),
+            "bias": None if self.bias is None else clean_values(self.bias),
+            "loss": self.loss,
+            "relative_residual": self.relative_residual,
+            "fits": self.fits,
+            "history": self.history_summary(),
+            "lstsq": {
+                "rank": fit.rank, "unknowns": fit.unknowns, "condition": fit.condition,
+                "loss": fit.mse, "relative_residual": fit.relative_residual,
+            },
+            "max_diff_vs_lstsq": self.max_diff_vs_lstsq,
+            "windows": {"used": self.windows_used, "total": self.windows_total},
+            "seconds": self.seconds,
+            "warnings": list(self.warnings),
+            "notes": list(self.notes),
+        }
+
+
+# ---------------------------------------------------------------- the equation system
+
+
+def output_shape(h: int, w: int, options: LearnOptions) -> tuple[int, int]:
+    """The (H', W') conv2d gives for an h x w input with these options."""
+    kh, kw = options.size
+    top, bottom, left, right = _widths(options)
+    s, d = options.stride, options.dilation
+    oh = shapes.conv_output_size(h, kh, stride=s, pad_before=top, pad_after=bottom, dilation=d)
+    ow = shapes.conv_output_size(w, kw, stride=s, pad_before=left, pad_after=right, dilation=d)
+    return oh, ow
+
+
+def _widths(options: LearnOptions) -> tuple[int, int, int, int]:
+    kh, kw = options.size
+    padding = options.padding
+    if not isinstance(padding, (str, int, np.integer)):
+        padding = tuple(int(v) for v in padding)
+    return shapes.resolve_padding(padding, kh, kw, (options.dilation, options.dilation))
+
+
+def windows(x: Any, options: LearnOptions) -> np.ndarray:
+    """Every window conv2d reads, as a read-only view of shape (H', W', C, kh, kw).
+
+    ``windows(x, o)[i, j, c] * kernel`` summed is ``conv2d(x, kernel)[i, j, c]``.
+
+    >>> windows(np.arange(16.0).reshape(4, 4), LearnOptions(size=3, padding="valid")).shape
+    (2, 2, 1, 3, 3)
+    """
+    arr = as_image_array(x)
+    x3 = arr.reshape(arr.shape[0], arr.shape[1], -1).astype(np.float64)
+    oh, ow = output_shape(arr.shape[0], arr.shape[1], options)
+    kh, kw = options.size
+    s, d = options.stride, options.dilation
+    xp = pad2d(x3, _widths(options), mode=options.pad_mode, value=options.pad_value)
+    span_h, span_w = d * (kh - 1) + 1, d * (kw - 1) + 1
+    view = sliding_window_view(xp, (span_h, span_w), axis=(0, 1))  # (Hp-span+1, Wp-span+1, C, span_h, span_w)
+    return view[::s, ::s][:oh, :ow, :, ::d, ::d]
+
+
+def _system(x: np.ndarray, target: np.ndarray, options: LearnOptions, rng: np.random.Generator):
+    """The im2col system as G independent problems: A (G, M, n), y (G, M)."""
+    view = windows(x, options)
+    oh, ow, channels = view.shape[:3]
+    total = oh * ow
+    n_per_row = channels * options.size[0] * options.size[1]
+    limit = max(1, options.max_values // max(1, n_per_row))
+    t = target.reshape(oh, ow, -1).astype(np.float64)
+    if total <= limit:
+        patches = np.ascontiguousarray(view).reshape(total, channels, -1)
+        values = t.reshape(total, -1)
+    else:  # a random subset of windows keeps memory bounded; the answer is the same for an exact target
+        pick = np.sort(rng.choice(total, size=limit, replace=False))
+        rows, cols = np.divmod(pick, ow)
+        patches = view[rows, cols].reshape(limit, channels, -1)
+        values = t[rows, cols].reshape(limit, -1)
+    m = patches.shape[0]
+    if options.combine == "sum":
+        a = patches.reshape(1, m, -1)
+        y = values.T
+    elif options.combine == "shared":
+        a = patches.transpose(1, 0, 2).reshape(1, channels * m, -1)
+        y = values.T.reshape(1, -1)
+    else:
+        a = np.ascontiguousarray(patches.transpose(1, 0, 2))
+        y = np.ascontiguousarray(values.T)
+    return a, y, total
+
+
+# ---------------------------------------------------------------- checks
+
+
+def _check_shapes(x: np.ndarray, target: np.ndarray, options: LearnOptions, input_name: str, target_name: str) -> None:
+    h, w = x.shape[:2]
+    th, tw = target.shape[:2]
+    kh, kw = options.size
+    try:
+        oh, ow = output_shape(h, w, options)
+    except ShapeError as exc:
+        raise ShapeError(f"{input_name} {h}x{w} and a {kh}x{kw} kernel: {exc}") from None
+    if (th, tw) != (oh, ow):
+        fit = _fitting_padding(h, w, th, tw, options)
+        raise ShapeError(
+            f"{target_name} is {th}x{tw}, but a {kh}x{kw} kernel with padding {options.padding_text()} and stride "
+            f"{options.stride} on the {h}x{w} {input_name} gives {oh}x{ow}; {fit}"
+        )
+    c_in = x.shape[2] if x.ndim == 3 else 1
+    c_out = target.shape[2] if target.ndim == 3 else 1
+    if options.combine == "sum":
+        if c_out != 1:
+            raise ShapeError(
+                f"--combine sum learns one C x f x f kernel, so {target_name} must have one channel; it has {c_out}"
+            )
+    elif c_out != c_in:
+        hint = "; use --combine sum to learn one 3-D kernel whose channels are summed" if c_out == 1 else ""
+        raise ShapeError(f"{input_name} has {c_in} channel(s) but {target_name} has {c_out}: expected the same number{hint}")
+
+
+def _fitting_padding(h: int, w: int, th: int, tw: int, options: LearnOptions) -> str:
+    """Say which padding (or kernel size) would give a th x tw target, in CLI words."""
+    kh, kw = options.size
+    s, d = options.stride, options.dilation
+    totals = [(t - 1) * s + d * (k - 1) + 1 - n for t, k, n in ((th, kh, h), (tw, kw, w))]
+    if all(v >= 0 for v in totals):
+        same = [d * (kh - 1), d * (kw - 1)]
+        if totals == [0, 0]:
+            text = "valid"
+        elif totals == same:
+            text = "same"
+        else:
+            (top, bottom), (left, right) = ((v // 2, v - v // 2) for v in totals)
+            text = str(top) if top == bottom == left == right else f"{top},{bottom},{left},{right}"
+        return f"--padding {text} would fit"
+    sizes = [(n - (t - 1) * s - 1) / d + 1 for t, n in ((th, h), (tw, w))]
+    if all(v >= 1 and float(v).is_integer() for v in sizes):
+        fh, fw = int(sizes[0]), int(sizes[1])
+        size = str(fh) if fh == fw else f"{fh}x{fw}"
+        return f"no padding fits a {kh}x{kw} kernel; --size {size} with --padding valid would"
+    return "no padding fits: the target is smaller than any window layout allows (check --stride and --size)"
+
+
+def _check_texture(x: np.ndarray, input_name: str) -> None:
+    x3 = x.reshape(x.shape[0], x.shape[1], -1)
+    for c in range(x3.shape[2]):
+        plane = x3[:, :, c]
+        lo, hi = plane.min(), plane.max()
+        if lo == hi:
+            where = f"channel {c} of {input_name}" if x3.shape[2] > 1 else input_name
+            raise UsageError(
+                f"{where} is constant (every value is {format_value(lo)}): it has no texture to learn a kernel "
+                "from (the system is singular); use an image with edges or detail"
+            )
+
+
+# ---------------------------------------------------------------- solvers
+
+
+def _with_bias(a: np.ndarray, value: float) -> np.ndarray:
+    return np.concatenate([a, np.full(a.shape[:2] + (1,), value)], axis=2)
+
+
+def solve_lstsq(a: np.ndarray, y: np.ndarray, bias: bool) -> tuple[np.ndarray, np.ndarray | None, int, int, float]:
+    """Least squares for each of G problems: (weights (G, n), bias (G,) or None, min rank, unknowns, max condition)."""
+    if bias:
+        a = _with_bias(a, 1.0)
+    unknowns = a.shape[2]
+    sols, ranks, conds = [], [], []
+    for g in range(a.shape[0]):
+        sol, _, rank, sv = np.linalg.lstsq(a[g], y[g], rcond=None)
+        sols.append(sol)
+        ranks.append(int(rank))
+        conds.append(float(sv[0] / sv[-1]) if sv[-1] > 0 else math.inf)
+    w = np.array(sols)
+    if bias:
+        return w[:, :-1], w[:, -1], min(ranks), unknowns, max(conds)
+    return w, None, min(ranks), unknowns, max(conds)
+
+
+def train_gd(
+    a: np.ndarray, y: np.ndarray, options: LearnOptions, progress: Progress | None = None
+) -> tuple[np.ndarray, np.ndarray | None, list[float], list[float]]:
+    """The training loop: mini-batches, MSE, gradient step, StepLR; weights start at zero.
+
+    Each problem g is scaled so that a window has unit mean square norm and the target unit
+    mean square; the loss history is reported back in target units.
+
+    Returns (weights (G, n), bias (G,) or None, mean loss per epoch, learning rate per epoch).
+    """
+    g_count, m, n = a.shape
+    sx = np.sqrt(np.mean(a * a, axis=(1, 2)) * n)  # (G,)
+    sx[sx == 0] = 1.0
+    sy = np.sqrt(np.mean(y * y, axis=1))
+    sy[sy == 0] = 1.0
+    an = a / sx[:, None, None]
+    yn = y / sy[:, None]
+    bias_value = 1.0 / math.sqrt(n)
+    if options.bias:
+        an = _with_bias(an, bias_value)
+    p = an.shape[2]
+    w = np.zeros((g_count, p))
+    velocity = np.zeros_like(w)
+    second = np.zeros_like(w)
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    rng = np.random.default_rng(options.seed)
+    lr = options.learning_rate
+    batch = min(options.batch_size, m)
+    history: list[float] = []
+    lrs: list[float] = []
+    step = 0
+    for epoch in range(options.epochs):
+        order = rng.permutation(m)
+        total = 0.0
+        batches = 0
+        for start in range(0, m, batch):
+            idx = order[start:start + batch]
+            xb = an[:, idx, :]  # (G, B, p)
+            residual = np.einsum("gbp,gp->gb", xb, w) - yn[:, idx]
+            total += float(np.mean(np.mean(residual * residual, axis=1) * sy * sy))
+            batches += 1
+            grad = (2.0 / len(idx)) * np.einsum("gbp,gb->gp", xb, residual)
+            if BATCH_NORM:
+                grad /= np.maximum(1.0, np.mean(np.einsum("gbp,gbp->gb", xb, xb), axis=1))[:, None]
+            step += 1
+            if options.optimizer == "adam":
+                velocity = beta1 * velocity + (1 - beta1) * grad
+                second = beta2 * second + (1 - beta2) * grad * grad
+                vhat = velocity / (1 - beta1**step)
+                shat = second / (1 - beta2**step)
+                w -= lr * vhat / (np.sqrt(shat) + eps)
+            else:  # PyTorch's SGD with momentum: v = mu v + g; w -= lr v
+                velocity = options.momentum * velocity + grad
+                w -= lr * velocity
+        if not np.isfinite(w).all():
+            raise UsageError(
+                f"gradient descent diverged in epoch {epoch + 1} (learning rate {lr:g}); try a smaller --lr"
+            )
+        history.append(total / batches)
+        lrs.append(lr)
+        if progress is not None:
+            progress(epoch + 1, options.epochs, history[-1], lr)
+        if (epoch + 1) % options.step_size == 0:
+            lr *= options.gamma
+    scale = (sy / sx)[:, None]
+    if options.bias:
+        return w[:, :-1] * scale, w[:, -1] * sy * bias_value, history, lrs
+    return w * scale, None, history, lrs
+
+
+def _loss(a: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> tuple[float, float]:
+    """(MSE over every equation, relative residual ||r|| / ||y||)."""
+    pred = np.einsum("gmn,gn->gm", a, w)
+    if b is not None:
+        pred = pred + b[:, None]
+    r = pred - y
+    ss = float(np.sum(r * r))
+    norm = float(np.sum(y * y))
+    rel = math.sqrt(ss / norm) if norm > 0 else (0.0 if ss == 0 else math.inf)
+    return ss / r.size, rel
+
+
+def _as_kernel(w: np.ndarray, options: LearnOptions, channels: int) -> np.ndarray:
+    kh, kw = options.size
+    if options.combine == "sum":
+        k = w.reshape(channels, kh, kw)
+    elif options.combine == "shared" or w.shape[0] == 1:
+        k = w.reshape(kh, kw)
+    else:
+        k = w.reshape(-1, kh, kw)
+    return k[..., ::-1, ::-1].copy() if options.flip else k
+
+
+# ---------------------------------------------------------------- the entry point
+
+
+def learn_kernel(
+    x: Any,
+    target: Any,
+    options: LearnOptions | None = None,
+    *,
+    progress: Progress | None = None,
+    input_name: str = "input",
+    target_name: str = "target",
+) -> LearnResult:
+    """Learn the kernel that turns ``x`` into ``target`` under :func:`kernelcli.api.conv2d`.
+
+    Parameters
+    ----------
+    x, target : array_like
+        (H, W) or (H, W, C); ``target`` must have the shape conv2d gives with ``options``.
+    options : LearnOptions
+        Size, method, padding/stride, training settings.
+    progress : callable, optional
+        ``progress(epoch, epochs, loss, lr)`` after each ``gd`` epoch.
+    input_name, target_name : str
+        How error messages name the two arrays (file names, for instance).
+
+    Raises
+    ------
+    ShapeError
+        The target does not have the shape conv2d would give (the message says which padding would fit).
+    UsageError
+        A constant input, or a system too small or singular to decide the kernel.
+
+    >>> x = np.random.default_rng(1).random((12, 12))
+    >>> r = learn_kernel(x, 2 * x, LearnOptions(size=1))
+    >>> round(float(r.kernel[0, 0]), 9), r.fits
+    (2.0, True)
+    """
+    options = options or LearnOptions()
+    start = time.perf_counter()
+    xa = as_image_array(x, input_name)
+    ta = as_image_array(target, target_name)
+    _check_shapes(xa, ta, options, input_name, target_name)
+    _check_texture(xa, input_name)
+    channels = xa.shape[2] if xa.ndim == 3 else 1
+    rng = np.random.default_rng(options.seed)
+    a, y, total = _system(xa, ta, options, rng)
+    result_notes: list[str] = []
+    if a.shape[1] < total:
+        result_notes.append(f"used a random {a.shape[1]} of the {total} windows (memory limit); exact targets give the same kernel")
+    unknowns = a.shape[2] + int(options.bias)
+    if a.shape[1] < unknowns:
+        kh, kw = options.size
+        raise UsageError(
+            f"too few equations: the target has {a.shape[1]} value(s) per kernel but a {kh}x{kw} kernel"
+            f"{' with a bias' if options.bias else ''} has {unknowns} unknowns; use a larger image or a smaller --size"
+        )
+    w_ls, b_ls, rank, unknowns, cond = solve_lstsq(a, y, options.bias)
+    if rank < unknowns:
+        kh, kw = options.size
+        raise UsageError(
+            f"the system is singular (rank {rank} of {unknowns} unknowns): {input_name} has too little texture to "
+            f"decide a {kh}x{kw} kernel (it may vary in one direction only, or be constant in places the windows see); "
+            "use a more detailed image or a smaller --size"
+        )
+    mse_ls, rel_ls = _loss(a, y, w_ls, b_ls)
+    fit = LstsqFit(
+        kernel=_as_kernel(w_ls, options, channels), bias=b_ls, rank=rank, unknowns=unknowns,
+        condition=cond, mse=mse_ls, relative_residual=rel_ls,
+    )
+    warnings_: list[str] = []
+    if cond > ILL_CONDITIONED:
+        warnings_.append(
+            f"the system is ill-conditioned (condition number {cond:.3g}): small changes in the target move the "
+            "kernel a lot; an image with more varied detail decides it better"
+        )
+    if options.method == "lstsq":
+        w, b, history, lrs = w_ls, b_ls, [], []
+        mse, rel = mse_ls, rel_ls
+        diff = None
+    else:
+        w, b, history, lrs = train_gd(a, y, options, progress)
+        mse, rel = _loss(a, y, w, b)
+        diff = float(np.max(np.abs(w - w_ls)))
+        if b is not None:
+            diff = max(diff, float(np.max(np.abs(b - b_ls))))
+    kernel = _as_kernel(w, options, channels)
+    if rel > POOR_FIT:
+        kh, kw = options.size
+        warnings_.append(
+            f"poor fit: the best {kh}x{kw} kernel leaves {100 * rel:.3g}% of the target unexplained (relative "
+            f"residual {rel:.3g}); the true kernel may be larger, the padding or stride may differ"
+            f"{', a bias may be needed (--bias)' if not options.bias else ''}, or the target is not a linear filter of the input"
+        )
+    if options.method == "gd" and rel_ls <= POOR_FIT and diff is not None and diff > 1e-3:
+        warnings_.append(
+            f"gradient descent stopped {diff:.3g} away from the least-squares kernel; more --epochs, a larger "
+            "--step-size or another --lr would get closer"
+        )
+    if options.combine == "per-channel" and kernel.ndim == 3 and np.allclose(kernel, kernel[0], rtol=0, atol=1e-6 * max(1.0, float(np.abs(kernel).max()))):
+        result_notes.append(f"the {channels} per-channel kernels agree; --combine shared learns the one kernel `convolve` applies to every channel")
+    return LearnResult(
+        kernel=kernel, bias=b, method=options.method, combine=options.combine, channels=channels,
+        loss=mse, relative_residual=rel, lstsq=fit, history=history, lrs=lrs, max_diff_vs_lstsq=diff,
+        windows_used=int(a.shape[1]), windows_total=int(total), seconds=time.perf_counter() - start,
+        warnings=warnings_, notes=result_notes,
+    )
+
+
+# ---------------------------------------------------------------- presenting the answer
+
+
+def format_value(v: float, decimals: int = 6) -> str:
+    """A number rounded to ``decimals`` places, without trailing zeros; -0 is 0.
+
+    >>> format_value(-0.0000001), format_value(2.0), format_value(1 / 3), format_value(-1.5)
+    ('0', '2', '0.333333', '-1.5')
+    """
+    text = f"{round(float(v), decimals):.{decimals}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def format_kernel(kernel: np.ndarray, decimals: int = 6) -> str:
+    """A 2-D matrix as right-aligned columns (rounded); 3-D as one block per channel.
+
+    >>> print(format_kernel(np.array([[1.0, -0.0, -1.0000000001]])), end="")
+    1  0 -1
+    """
+    k = np.asarray(kernel)
+    if k.ndim == 3:
+        return "\n".join(f"channel {c}:\n" + format_kernel(k[c], decimals) for c in range(k.shape[0]))
+    cells = [[format_value(v, decimals) for v in row] for row in k]
+    width = max(len(c) for row in cells for c in row)
+    return "".join(" ".join(c.rjust(width) for c in row) + "\n" for row in cells)
+
+
+def clean_values(values: Any, digits: int = 10) -> Any:
+    """Nested lists of numbers rounded to ``digits`` significant digits; whole numbers as int, -0 as 0.
+
+    >>> clean_values(np.array([[1.0000000000002, -0.0], [0.1 + 0.2, 2.5]]))
+    [[1, 0], [0.3, 2.5]]
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim == 0:
+        v = float(f"{float(arr):.{digits}g}")
+        return 0 if v == 0 else (int(v) if v.is_integer() and abs(v) < 1e15 else v)
+    return [clean_values(v, digits) for v in arr]
+
+
+def kernel_name(text: str) -> str:
+    """A catalogue-valid name (lower-case letters, digits, underscores, at most 64) from free text.
+
+    >>> kernel_name("My Sobel-v (learned)")
+    'my_sobel_v_learned'
+    """
+    import re
+
+    name = re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_")[:64].strip("_")
+    return name or "learned"
+
+
+def kernel_document(result: LearnResult, *, name: str, input_name: str, target_name: str) -> dict[str, Any]:
+    """The kernel file for ``result`` in the catalogue's format.
+
+    One kernel (``per-channel`` with one channel, ``shared``) gives a single-kernel object;
+    ``per-channel`` with C > 1 a family with one kernel per channel (``NAME_c0``, ...);
+    ``sum`` a single kernel whose matrix is C x f x f (the catalogue reads 2-D matrices only).
+    The bias, if learned, is stated in the description: kernel files hold no bias.
+    """
+    kh, kw = result.size
+    how = "least squares" if result.method == "lstsq" else f"gradient descent ({len(result.history)} epochs)"
+    line = (
+        f"Learned from {_one_line(input_name)} -> {_one_line(target_name)}, {kh}x{kw}, by {how}; "
+        f"final MSE {result.loss:.3g}, relative residual {result.relative_residual:.3g}"
+    )
+    source = "learned by kernelcli learn"
+
+    def bias_text(i: int) -> str:
+        if result.bias is None:
+            return ""
+        return f"; bias {format_value(result.bias[i])} (not in the matrix: add it after convolving)"
+
+    if result.combine == "per-channel" and result.kernel.ndim == 3:
+        return {
+            "family": name,
+            "description": line + f"; one kernel per channel ({result.channels})",
+            "kernels": [
+                {
+                    "name": f"{name}_c{c}"[:64],
+                    "matrix": clean_values(result.kernel[c]),
+                    "description": f"Channel {c}. " + line + bias_text(c),
+                    "source": source,
+                }
+                for c in range(result.kernel.shape[0])
+            ],
+        }
+    extra = f"; a {result.channels}-channel kernel whose responses are summed" if result.combine == "sum" else ""
+    return {
+        "name": name,
+        "matrix": clean_values(result.kernel),
+        "description": line + extra + bias_text(0),
+        "source": source,
+    }
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+__all__: Sequence[str] = (
+    "LearnOptions", "LearnResult", "LstsqFit", "learn_kernel", "windows", "output_shape",
+    "solve_lstsq", "train_gd", "format_kernel", "format_value", "clean_values", "kernel_name", "kernel_document",
+)

@@ -1,0 +1,316 @@
+"""Walk an expanded spec: every layer's output shape, parameters, mult-adds and activations.
+
+Composite types (the generic vocabulary a user writes networks with):
+
+``sequence``  ``layers`` run one after the other.
+``concat``    either ``branches`` (name -> list of layers, each run on the same input; an empty list
+              is the identity), or ``skip`` (names of earlier layers whose outputs are joined to the
+              current one); outputs are concatenated along channels. Maps must have the same HxW,
+              unless ``"crop": "center"`` crops the larger ones (U-Net).
+``residual``  ``layers`` (the main path) plus ``shortcut`` (default: identity), added; the two
+              shapes must be equal; optional ``activation`` after the addition.
+``side``      ``layers`` run on the current tensor as a side output (an auxiliary head); its
+              input passes on unchanged.
+
+Example
+-------
+>>> from .spec import parse_spec
+>>> net = summarize(parse_spec({"input": [1, 28, 28], "layers": [
+...     {"type": "conv", "filters": 8, "f": 3}, {"type": "flatten"}, {"type": "dense", "units": 10}]}))
+>>> net.params, net.output
+(54170, (10,))
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .expand import SOURCE_KEY, expand_layers
+from .layers import ACTIVATIONS, LEAVES, Fields, Where, fmt_shape
+from .spec import NetworkSpec, SpecError, load_spec, parse_spec
+
+COMPOSITES = {
+    "sequence": ("layers",),
+    "concat": ("branches", "skip", "crop"),
+    "residual": ("layers", "shortcut", "activation"),
+    "side": ("layers",),
+}
+LAYER_TYPES = tuple(LEAVES) + tuple(COMPOSITES)
+BYTES_PER_VALUE = 4  # float32
+
+
+@dataclass
+class Layer:
+    """One row of the summary: a leaf layer or a block, with totals over everything inside it."""
+
+    name: str
+    kind: str
+    depth: int
+    shape: tuple[int, ...]
+    params: int = 0
+    trainable_params: int = 0
+    mult_adds: int = 0
+    activations: int = 0
+    children: list[Layer] = field(default_factory=list)
+    hidden: bool = False  # an identity branch: nothing to show
+
+    def walk(self) -> Iterator[Layer]:
+        """This layer and every layer inside it, in forward (pre-)order."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def leaves(self) -> Iterator[Layer]:
+        """The leaf layers inside (or this layer, if it is one), in forward order."""
+        return (layer for layer in self.walk() if layer.kind in LEAVES)
+
+
+@dataclass
+class Summary:
+    """A whole network: its layer tree and totals."""
+
+    name: str
+    title: str
+    source: str
+    input: tuple[int, ...]
+    output: tuple[int, ...]
+    layers: list[Layer]
+
+    @property
+    def params(self) -> int:
+        return sum(layer.params for layer in self.layers)
+
+    @property
+    def trainable_params(self) -> int:
+        return sum(layer.trainable_params for layer in self.layers)
+
+    @property
+    def mult_adds(self) -> int:
+        return sum(layer.mult_adds for layer in self.layers)
+
+    @property
+    def activation_bytes(self) -> int:
+        """float32 bytes of every tensor a forward pass (batch 1) creates, input excluded."""
+        return BYTES_PER_VALUE * sum(layer.activations for layer in self.layers)
+
+    def walk(self) -> Iterator[Layer]:
+        for layer in self.layers:
+            yield from layer.walk()
+
+    def leaves(self) -> list[Layer]:
+        return [layer for layer in self.walk() if layer.kind in LEAVES]
+
+    def find(self, name: str) -> Layer:
+        """The layer with this dotted name (``layer4.1.conv2``)."""
+        for layer in self.walk():
+            if layer.name == name:
+                return layer
+        raise KeyError(name)
+
+    def rows(self, depth: int | None = None) -> list[tuple[Layer, int]]:
+        """Rows to show, each ``(layer, number of leaf layers folded into it)``.
+
+        Blocks deeper than ``depth`` are folded into their ancestor at ``depth``.
+        """
+        out: list[tuple[Layer, int]] = []
+
+        def visit(layer: Layer) -> None:
+            if layer.hidden:
+                return
+            if depth is not None and layer.depth >= depth and layer.children:
+                out.append((layer, sum(1 for _ in layer.leaves())))
+                return
+            out.append((layer, 0))
+            for child in layer.children:
+                visit(child)
+
+        for layer in self.layers:
+            visit(layer)
+        return out
+
+    def to_dict(self, depth: int | None = None) -> dict[str, Any]:
+        """The ``--json`` document."""
+        return {
+            "network": self.name,
+            "title": self.title,
+            "source": self.source,
+            "input": list(self.input),
+            "output": list(self.output),
+            "depth": depth,
+            "layers": [
+                {
+                    "name": layer.name,
+                    "type": layer.kind,
+                    "depth": layer.depth,
+                    "output": list(layer.shape),
+                    "params": layer.params,
+                    "trainable_params": layer.trainable_params,
+                    "mult_adds": layer.mult_adds,
+                    "folded_layers": folded,
+                }
+                for layer, folded in self.rows(depth)
+            ],
+            "totals": {
+                "params": self.params,
+                "trainable_params": self.trainable_params,
+                "non_trainable_params": self.params - self.trainable_params,
+                "mult_adds": self.mult_adds,
+                "activation_bytes": self.activation_bytes,
+                "leaf_layers": len(self.leaves()),
+            },
+        }
+
+
+def summarize(spec: NetworkSpec | str | Path | dict, input_shape: tuple[int, ...] | None = None) -> Summary:
+    """Shapes, params and mult-adds of every layer of a network.
+
+    ``spec`` is a NetworkSpec, a spec document (dict), a file path or a built-in name;
+    ``input_shape`` (``(C, H, W)`` or ``(N,)``) overrides the spec's ``input``.
+
+    >>> summarize("resnet18").find("layer4").shape
+    (512, 7, 7)
+    """
+    if isinstance(spec, dict):
+        spec = parse_spec(spec)
+    elif not isinstance(spec, NetworkSpec):
+        spec = load_spec(spec)
+    shape = tuple(input_shape) if input_shape is not None else spec.input
+    if shape is None:
+        raise SpecError(f"{spec.label}: input: the spec gives no input shape; pass one (--input CxHxW)")
+    tree = expand_layers(spec.layers, spec.templates, spec.label)
+    builder = _Builder(spec.label)
+    layers, output = builder.sequence(tree, shape, "", 1, True)
+    return Summary(spec.name, spec.title, spec.source, shape, output, layers)
+
+
+class _Builder:
+    def __init__(self, label: str) -> None:
+        self.label = label
+        #: outputs of finished layers, by dotted and by short name (latest wins), for concat "skip"
+        self.outputs: dict[str, tuple[int, ...]] = {}
+
+    def sequence(self, items: list[dict], shape: tuple[int, ...], prefix: str, depth: int, trainable: bool) -> tuple[list[Layer], tuple[int, ...]]:
+        children = []
+        for k, node in enumerate(items):
+            local = node.get("name", str(k))
+            if not isinstance(local, str) or not local:
+                raise SpecError(f"{self.label}: {node.get(SOURCE_KEY, '?')}.name: expected a non-empty string, got {local!r}")
+            layer, shape = self.layer(node, shape, f"{prefix}.{local}" if prefix else local, depth, trainable)
+            self.outputs[local] = self.outputs[layer.name] = layer.shape
+            children.append(layer)
+        return children, shape
+
+    def layer(self, node: dict, shape: tuple[int, ...], name: str, depth: int, trainable: bool) -> tuple[Layer, tuple[int, ...]]:
+        where = Where(self.label, node.get(SOURCE_KEY, "?"), name)
+        fields = Fields(node, where)
+        kind = node.get("type")
+        if kind not in LAYER_TYPES:
+            allowed = ", ".join(LAYER_TYPES)
+            if kind is None:
+                raise where.error(f"missing 'type'; one of: {allowed}")
+            raise where.error(f"unknown layer type {kind!r}; one of: {allowed}", "type")
+        trainable = fields.bool("trainable", True) and trainable
+        if kind in LEAVES:
+            result = LEAVES[kind].run(fields, shape)
+            layer = Layer(name, kind, depth, result.shape, result.params, result.params if trainable else 0, result.mult_adds, result.activations)
+            return layer, result.shape
+        fields.check_keys(COMPOSITES[kind], kind)
+        if kind == "sequence":
+            children, out = self.sequence(self.layer_list(fields, "layers"), shape, name, depth + 1, trainable)
+            return self.block(name, kind, depth, out, children), out
+        if kind == "side":
+            children, out = self.sequence(self.layer_list(fields, "layers"), shape, name, depth + 1, trainable)
+            return self.block(name, kind, depth, out, children), shape
+        if kind == "residual":
+            return self.residual(fields, shape, name, depth, trainable)
+        return self.concat(fields, shape, name, depth, trainable)
+
+    @staticmethod
+    def block(name: str, kind: str, depth: int, shape: tuple[int, ...], children: list[Layer], own_activations: int = 0) -> Layer:
+        return Layer(
+            name, kind, depth, shape,
+            params=sum(c.params for c in children),
+            trainable_params=sum(c.trainable_params for c in children),
+            mult_adds=sum(c.mult_adds for c in children),
+            activations=own_activations + sum(c.activations for c in children),
+            children=children,
+        )
+
+    @staticmethod
+    def layer_list(fields: Fields, key: str) -> list[dict]:
+        value = fields.get(key, [] if key == "shortcut" else None)
+        if not isinstance(value, list) or (key == "layers" and not value):
+            raise fields.error("expected a non-empty list of layers", key)
+        return value
+
+    def residual(self, fields: Fields, shape: tuple[int, ...], name: str, depth: int, trainable: bool) -> tuple[Layer, tuple[int, ...]]:
+        main, out = self.sequence(self.layer_list(fields, "layers"), shape, name, depth + 1, trainable)
+        children = list(main)
+        short_out = shape
+        shortcut = self.layer_list(fields, "shortcut")
+        if shortcut:
+            inner, short_out = self.sequence(shortcut, shape, f"{name}.shortcut", depth + 2, trainable)
+            children.append(self.block(f"{name}.shortcut", "sequence", depth + 1, short_out, inner))
+        if out != short_out:
+            what = "the shortcut" if shortcut else "the identity shortcut (the input)"
+            hint = "" if shortcut else "; add a projection 'shortcut' (1x1 conv with the stride, then batchnorm)"
+            raise fields.error(f"residual add: the main path gives {fmt_shape(out)} but {what} gives {fmt_shape(short_out)}{hint}")
+        if "activation" in fields.node:
+            fields.choice("activation", "relu", ACTIVATIONS)
+        return self.block(name, "residual", depth, out, children, own_activations=math.prod(out)), out
+
+    def concat(self, fields: Fields, shape: tuple[int, ...], name: str, depth: int, trainable: bool) -> tuple[Layer, tuple[int, ...]]:
+        crop = fields.choice("crop", "none", ("none", "center"))
+        has_branches, has_skip = "branches" in fields.node, "skip" in fields.node
+        if has_branches == has_skip:
+            raise fields.error("concat needs exactly one of 'branches' (parallel paths from its input) or 'skip' (earlier layers joined to the current tensor)")
+        children: list[Layer] = []
+        parts: list[tuple[str, tuple[int, ...]]] = []
+        if has_branches:
+            branches = fields.node["branches"]
+            if not isinstance(branches, dict) or not branches:
+                raise fields.error("expected an object of branch name -> list of layers", "branches")
+            for branch, items in branches.items():
+                bname = f"{name}.{branch}"
+                inner, out = self.sequence(items, shape, bname, depth + 2, trainable)
+                child = self.block(bname, "branch", depth + 1, out, inner)
+                child.hidden = not items
+                children.append(child)
+                parts.append((f"branch {branch!r}", out))
+        else:
+            skips = fields.node["skip"]
+            skips = [skips] if isinstance(skips, str) else skips
+            if not isinstance(skips, list) or not skips or not all(isinstance(s, str) for s in skips):
+                raise fields.error(f"expected a layer name or a list of names, got {skips!r}", "skip")
+            for ref in skips:
+                if ref not in self.outputs:
+                    raise fields.error(f"no earlier layer named {ref!r} (a skip joins the output of a layer that came before)", "skip")
+                parts.append((f"skip {ref!r}", self.outputs[ref]))
+            parts.append(("the current input", shape))
+        out = self.join(fields, parts, crop)
+        return self.block(name, "concat", depth, out, children, own_activations=math.prod(out)), out
+
+    @staticmethod
+    def join(fields: Fields, parts: list[tuple[str, tuple[int, ...]]], crop: str) -> tuple[int, ...]:
+        ranks = {len(s) for _, s in parts}
+        if ranks != {3} and ranks != {1}:
+            listing = ", ".join(f"{what} gives {fmt_shape(s)}" for what, s in parts)
+            raise fields.error(f"concat: cannot join feature maps with vectors: {listing}")
+        channels = sum(s[0] for _, s in parts)
+        if ranks == {1}:
+            return (channels,)
+        (first, a), *rest = parts
+        if crop == "center":
+            return (channels, min(s[1] for _, s in parts), min(s[2] for _, s in parts))
+        for what, b in rest:
+            if a[1:] != b[1:]:
+                raise fields.error(
+                    f"concat: {first} gives {fmt_shape(a)} but {what} gives {fmt_shape(b)}; the HxW sizes must match "
+                    f"(or set \"crop\": \"center\" to crop the larger maps, as U-Net does)"
+                )
+        return (channels, a[1], a[2])
+

@@ -1,0 +1,254 @@
+"""The leaf layers: how each type reads its fields and maps an input shape to output, params and mult-adds.
+
+Shapes are tuples: ``(C, H, W)`` for feature maps, ``(N,)`` for vectors (after ``flatten``).
+Counting conventions (torchinfo-style, batch 1):
+
+* params: conv ``(fh*fw*C/groups + bias)*K``; upconv ``C*(K/groups)*fh*fw + K``; dense
+  ``(in + bias)*out``; batchnorm ``2*C`` (weight and bias; running statistics are buffers, not
+  parameters, as in PyTorch's ``numel`` over ``parameters()``).
+* mult-adds: conv ``out_h*out_w*K*(C/groups)*fh*fw``; upconv ``in_h*in_w*C*(K/groups)*fh*fw`` (each
+  input value meets one kernel slice); dense ``in*out``. Bias additions, batchnorm, pooling,
+  activations and residual additions count 0.
+* activations: the number of values the layer's output holds (flatten is a view: 0).
+
+Example
+-------
+>>> fields = Fields({"type": "conv", "filters": 32, "f": 3}, Where("net.json", "layers[0]", "conv1"))
+>>> LEAVES["conv"].run(fields, (228, 228, 228))
+LeafResult(shape=(32, 226, 226), params=65696, mult_adds=3353854464, activations=1634432)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .. import shapes
+from ..errors import KernelcliError
+from .spec import SpecError
+
+COMMON_FIELDS = ("type", "name", "comment", "trainable")
+ACTIVATIONS = (
+    "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "mish", "hardswish",
+    "sigmoid", "hardsigmoid", "tanh", "softmax", "log_softmax", "identity",
+)
+_REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a layer is: the spec's label, the layer's source path and its dotted name."""
+
+    label: str
+    source: str
+    name: str
+
+    def error(self, message: str, key: str | None = None) -> SpecError:
+        path = f"{self.source}.{key}" if key else self.source
+        return SpecError(f"{self.label}: {path} ({self.name}): {message}")
+
+
+@dataclass(frozen=True)
+class LeafResult:
+    """What a leaf layer does to its input."""
+
+    shape: tuple[int, ...]
+    params: int
+    mult_adds: int
+    activations: int
+
+
+def fmt_shape(shape: tuple[int, ...]) -> str:
+    """``(512, 7, 7)`` -> ``'512x7x7'``.
+
+    >>> fmt_shape((1000,))
+    '1000'
+    """
+    return "x".join(str(d) for d in shape)
+
+
+class Fields:
+    """Typed access to one layer's fields; every failure names the field path."""
+
+    def __init__(self, node: dict[str, Any], where: Where) -> None:
+        self.node = node
+        self.where = where
+
+    def error(self, message: str, key: str | None = None) -> SpecError:
+        return self.where.error(message, key)
+
+    def check_keys(self, allowed: tuple[str, ...], kind: str) -> None:
+        for key in self.node:
+            if key not in allowed and key not in COMMON_FIELDS and not key.startswith("__"):
+                extra = ", ".join(k for k in allowed) or "none"
+                raise self.error(f"unknown field for {kind}; its fields: {extra} (and {', '.join(COMMON_FIELDS)})", key)
+
+    def get(self, key: str, default: Any = _REQUIRED) -> Any:
+        if key in self.node:
+            return self.node[key]
+        if default is _REQUIRED:
+            raise self.error(f"missing required field {key!r} for {self.node.get('type')}")
+        return default
+
+    def int(self, key: str, default: Any = _REQUIRED, minimum: int = 1) -> int:
+        value = self.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.error(f"expected an integer >= {minimum}, got {value!r}", key)
+        return value
+
+    def pair(self, key: str, default: Any = _REQUIRED, minimum: int = 1) -> tuple[int, int]:
+        """An int (both axes) or ``[h, w]``."""
+        value = self.get(key, default)
+        items = value if isinstance(value, list | tuple) else [value, value]
+        if len(items) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < minimum for v in items):
+            raise self.error(f"expected an integer >= {minimum} or [h, w], got {value!r}", key)
+        return items[0], items[1]
+
+    def bool(self, key: str, default: bool) -> bool:
+        value = self.get(key, default)
+        if not isinstance(value, bool):
+            raise self.error(f"expected true or false, got {value!r}", key)
+        return value
+
+    def number(self, key: str, default: float, low: float, high: float) -> float:
+        value = self.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise self.error(f"expected a number in [{low}, {high}], got {value!r}", key)
+        return value
+
+    def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.get(key, default)
+        if not isinstance(value, str) or value.lower() not in choices:
+            raise self.error(f"expected one of {', '.join(choices)}, got {value!r}", key)
+        return value.lower()
+
+    def feature_map(self, shape: tuple[int, ...]) -> tuple[int, int, int]:
+        if len(shape) != 3:
+            raise self.error(f"{self.node.get('type')} needs a CxHxW feature map, got a vector of {shape[0]} (flattened too early?)")
+        return shape  # type: ignore[return-value]
+
+
+def _size(fields: Fields, key: str, compute: Callable[[], int]) -> int:
+    """Run a shapes formula, turning its errors into a SpecError naming the field."""
+    try:
+        return compute()
+    except KernelcliError as exc:
+        raise fields.error(str(exc), key) from None
+
+
+def _conv(x: Fields, shape: tuple[int, ...]) -> LeafResult:
+    c, h, w = x.feature_map(shape)
+    k = x.int("filters")
+    kh, kw = x.pair("f")
+    sh, sw = x.pair("s", 1)
+    dh, dw = x.pair("dilation", 1)
+    groups = x.int("groups", 1)
+    bias = x.bool("bias", True)
+    if c % groups or k % groups:
+        raise x.error(f"groups={groups} must divide both the input channels {c} and filters {k}", "groups")
+    pad = x.get("p", 0)
+    top, bottom, left, right = _size(x, "p", lambda: shapes.resolve_padding(pad, kh, kw, (dh, dw)))
+    oh = _size(x, "f", lambda: shapes.conv_output_size(h, kh, stride=sh, pad_before=top, pad_after=bottom, dilation=dh))
+    ow = _size(x, "f", lambda: shapes.conv_output_size(w, kw, stride=sw, pad_before=left, pad_after=right, dilation=dw))
+    params = shapes.conv_params(c, k, kh, kw, bias=bias, groups=groups)
+    return LeafResult((k, oh, ow), params, oh * ow * k * (c // groups) * kh * kw, k * oh * ow)
+
+
+def _upconv(x: Fields, shape: tuple[int, ...]) -> LeafResult:
+    c, h, w = x.feature_map(shape)
+    k = x.int("filters")
+    kh, kw = x.pair("f")
+    sh, sw = x.pair("s", 1)
+    ph, pw = x.pair("p", 0, minimum=0)
+    oph, opw = x.pair("output_padding", 0, minimum=0)
+    dh, dw = x.pair("dilation", 1)
+    groups = x.int("groups", 1)
+    bias = x.bool("bias", True)
+    if c % groups or k % groups:
+        raise x.error(f"groups={groups} must divide both the input channels {c} and filters {k}", "groups")
+    if oph >= max(sh, dh) or opw >= max(sw, dw):
+        raise x.error("must be smaller than the stride or the dilation (as in PyTorch)", "output_padding")
+    oh = _size(x, "p", lambda: shapes.conv_transpose_output_size(h, kh, stride=sh, padding=ph, output_padding=oph, dilation=dh))
+    ow = _size(x, "p", lambda: shapes.conv_transpose_output_size(w, kw, stride=sw, padding=pw, output_padding=opw, dilation=dw))
+    params = c * (k // groups) * kh * kw + (k if bias else 0)
+    return LeafResult((k, oh, ow), params, h * w * c * (k // groups) * kh * kw, k * oh * ow)
+
+
+def _batchnorm(x: Fields, shape: tuple[int, ...]) -> LeafResult:
+    affine = x.bool("affine", True)
+    x.number("eps", 1e-5, 0.0, 1.0)
+    x.number("momentum", 0.1, 0.0, 1.0)
+    return LeafResult(shape, 2 * shape[0] if affine else 0, 0, math.prod(shape))
+
+
+def _activation(x: Fields, shape: tuple[int, ...]) -> LeafResult:
+    x.choice("fn", "relu", ACTIVATIONS)
+    return LeafResult(shape, 0, 0, math.prod(shape))
+
+
+def _pool(x: Fields, shape: tuple[int, ...], dilated: bool) -> LeafResult:
+    c, h, w = x.feature_map(shape)
+    fh, fw = x.pair("f")
+    sh, sw = x.pair("s", [fh, fw])
+    ph, pw = x.pair("p", 0, minimum=0)
+    dh, dw = x.pair("dilation", 1) if dilated else (1, 1)
+    ceil_mode = x.bool("ceil_mode", False)
+    if not dilated:
+        x.bool("count_include_pad", True)
+    if 2 * ph > fh or 2 * pw > fw:
+        raise x.error(f"padding {[ph, pw]} must be at most half the window {[fh, fw]} (as in PyTorch)", "p")
+    oh = _size(x, "f", lambda: shapes.pool_output_size(h, fh, stride=sh, padding=ph, dilation=dh, ceil_mode=ceil_mode))
+    ow = _size(x, "f", lambda: shapes.pool_output_size(w, fw, stride=sw, padding=pw, dilation=dw, ceil_mode=ceil_mode))
+    return LeafResult((c, oh, ow), 0, 0, c * oh * ow)
+
+
+def _adaptive(x: Fields, shape: tuple[int, ...]) -> LeafResult:
+    c, _, _ = x.feature_map(shape)
+    oh, ow = x.pair("output", 1)
+    return LeafResult((c, oh, ow), 0, 0, c * oh * ow)
+
+
+def _flatten(x: Fields, shape: tuple[int, ...]) -> LeafResult:
+    return LeafResult((math.prod(shape),), 0, 0, 0)
+
+
+def _dense(x: Fields, shape: tuple[int, ...]) -> LeafResult:
+    units = x.int("units")
+    bias = x.bool("bias", True)
+    if len(shape) != 1:
+        raise x.error(f"dense needs a flat vector, got {fmt_shape(shape)}; add a flatten layer before it")
+    return LeafResult((units,), shapes.dense_params(shape[0], units, bias=bias), shape[0] * units, units)
+
+
+def _dropout(x: Fields, shape: tuple[int, ...]) -> LeafResult:
+    x.number("rate", 0.5, 0.0, 1.0)
+    return LeafResult(shape, 0, 0, math.prod(shape))
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One leaf layer type: its own fields and its rule."""
+
+    fields: tuple[str, ...]
+    rule: Callable[[Fields, tuple[int, ...]], LeafResult]
+
+    def run(self, fields: Fields, shape: tuple[int, ...]) -> LeafResult:
+        fields.check_keys(self.fields, fields.node.get("type", "?"))
+        return self.rule(fields, shape)
+
+
+LEAVES: dict[str, Leaf] = {
+    "conv": Leaf(("filters", "f", "s", "p", "dilation", "groups", "bias"), _conv),
+    "upconv": Leaf(("filters", "f", "s", "p", "output_padding", "dilation", "groups", "bias"), _upconv),
+    "batchnorm": Leaf(("affine", "eps", "momentum"), _batchnorm),
+    "activation": Leaf(("fn",), _activation),
+    "maxpool": Leaf(("f", "s", "p", "dilation", "ceil_mode"), lambda x, s: _pool(x, s, dilated=True)),
+    "avgpool": Leaf(("f", "s", "p", "ceil_mode", "count_include_pad"), lambda x, s: _pool(x, s, dilated=False)),
+    "adaptive_avgpool": Leaf(("output",), _adaptive),
+    "adaptive_maxpool": Leaf(("output",), _adaptive),
+    "flatten": Leaf((), _flatten),
+    "dense": Leaf(("units", "bias"), _dense),
+    "dropout": Leaf(("rate",), _dropout),
+}

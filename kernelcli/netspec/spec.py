@@ -1,0 +1,156 @@
+"""Network spec files: find them (a path or a built-in name), read and check the top level.
+
+A spec is one JSON object::
+
+    {"name": "tiny", "input": [1, 28, 28],
+     "layers": [{"type": "conv", "filters": 8, "f": 3}, {"type": "flatten"}, {"type": "dense", "units": 10}]}
+
+The format is documented in ``kernels/networks/README.md``; the built-in specs live in
+``kernelcli.resources.networks_dir()``.
+
+Example
+-------
+>>> spec = parse_spec({"name": "tiny", "input": [1, 28, 28], "layers": [{"type": "flatten"}]}, "tiny.json")
+>>> spec.input
+(1, 28, 28)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import EXIT_KERNEL, KernelcliError, UsageError
+from ..resources import networks_dir
+
+TOP_LEVEL_FIELDS = ("name", "title", "source", "comment", "input", "templates", "layers")
+
+
+class SpecError(KernelcliError, ValueError):
+    """A network spec that fails validation, or whose layers do not fit together (exit 3).
+
+    The message names the file, the field path inside it and the layer, e.g.
+    ``resnet18.json: layers[5].layers[0].filters (layer2.0.conv1): expected an integer >= 1, got 0``.
+    """
+
+    exit_code = EXIT_KERNEL
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A checked spec: its top-level fields plus the raw ``templates`` and ``layers``."""
+
+    name: str
+    label: str
+    input: tuple[int, ...] | None
+    layers: list[Any]
+    templates: dict[str, Any] = field(default_factory=dict)
+    title: str = ""
+    source: str = ""
+
+
+def builtin_names() -> list[str]:
+    """Names of the built-in network specs, sorted.
+
+    >>> "resnet18" in builtin_names()
+    True
+    """
+    folder = networks_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.json") if not p.name.endswith(".schema.json"))
+
+
+def find_spec(ref: str | Path) -> Path:
+    """Resolve ``ref`` to a spec file: an existing file first, else a built-in name (any case)."""
+    path = Path(ref).expanduser()
+    if path.is_file():
+        return path
+    if path.exists():
+        raise SpecError(f"{ref}: is not a regular file (expected a network spec .json or a built-in name)")
+    builtin = networks_dir() / f"{str(ref).strip().lower()}.json"
+    if "/" not in str(ref) and builtin.is_file():
+        return builtin
+    names = ", ".join(builtin_names()) or "(none installed)"
+    raise SpecError(f"{ref}: no such spec file and no built-in network of that name; built-ins: {names}")
+
+
+def load_spec(ref: str | Path) -> NetworkSpec:
+    """Read and check a spec given as a file path or a built-in name.
+
+    >>> load_spec("alexnet").input
+    (3, 224, 224)
+    """
+    path = find_spec(ref)
+    label = path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{label}: cannot read the spec: {exc}") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"{label}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    return parse_spec(document, label, default_name=path.stem)
+
+
+def parse_spec(document: Any, label: str = "<spec>", *, default_name: str | None = None) -> NetworkSpec:
+    """Check the top level of a spec document (already decoded from JSON)."""
+    if not isinstance(document, dict):
+        raise SpecError(f"{label}: expected a JSON object with 'layers', got {type(document).__name__}")
+    unknown = [key for key in document if key not in TOP_LEVEL_FIELDS]
+    if unknown:
+        raise SpecError(f"{label}: {unknown[0]}: unknown field; allowed: {', '.join(TOP_LEVEL_FIELDS)}")
+    name = document.get("name", default_name or Path(label).stem)
+    for key in ("name", "title", "source"):
+        value = document.get(key, "")
+        if not isinstance(value, str):
+            raise SpecError(f"{label}: {key}: expected a string, got {value!r}")
+    layers = document.get("layers")
+    if not isinstance(layers, list) or not layers:
+        raise SpecError(f"{label}: layers: expected a non-empty list of layers, got {layers!r}")
+    templates = document.get("templates", {})
+    if not isinstance(templates, dict):
+        raise SpecError(f"{label}: templates: expected an object of name -> template, got {type(templates).__name__}")
+    shape = document.get("input")
+    if shape is not None:
+        shape = check_input_shape(shape, f"{label}: input")
+    return NetworkSpec(
+        name=name,
+        label=label,
+        input=shape,
+        layers=layers,
+        templates=templates,
+        title=document.get("title", ""),
+        source=document.get("source", ""),
+    )
+
+
+def check_input_shape(value: Any, where: str) -> tuple[int, ...]:
+    """Return ``value`` as a shape tuple: [C, H, W] (a feature map) or [N] (a vector)."""
+    if (
+        not isinstance(value, list | tuple)
+        or len(value) not in (1, 3)
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
+    ):
+        raise SpecError(f"{where}: expected [C, H, W] or [N] with integers >= 1, got {value!r}")
+    return tuple(value)
+
+
+def parse_input_shape(text: str) -> tuple[int, ...]:
+    """Parse ``--input``: ``CxHxW`` (also ``C,H,W``) or a vector length ``N``.
+
+    >>> parse_input_shape("3x224x224")
+    (3, 224, 224)
+    """
+    parts = [p for p in re.split(r"[x×X,\s]+", text.strip().strip("()[]")) if p]
+    try:
+        dims = tuple(int(p) for p in parts)
+    except ValueError:
+        dims = ()
+    if len(dims) not in (1, 3) or any(d < 1 for d in dims):
+        raise UsageError(f"invalid --input {text!r}: expected CxHxW (e.g. 3x224x224) or N, integers >= 1")
+    return dims
