@@ -22,7 +22,7 @@ _LAZY = {
     "conv2d": "kernelcli.api",
     "pad2d": "kernelcli.api",
     "pool2d": "kernelcli.api",
-    "conv_layer": "kernelcli.api",
+    "conv_layer": "kernelcli.layers",
     "load_kernel": "kernelcli.catalog",
     "Kernel": "kernelcli.catalog",
     "list_kernels": "kernelcli.catalog",
@@ -31,6 +31,7 @@ _LAZY = {
     "conv_output_size": "kernelcli.shapes",
     "pool_output_size": "kernelcli.shapes",
     "conv_params": "kernelcli.shapes",
+    "summarize": "kernelcli.netspec",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -39,6 +39,12 @@ SMALL_WORK = int(os.environ.get("KERNELCLI_SMALL_WORK", 250_000))
 
 _FIRST_JIT_NOTE_SHOWN = False
 
+#: Tests and benchmarks set this to "dense", "separable" or "fft" to force a path of the
+#: jitted core (where it applies); None lets the core choose.
+_FORCE_PATH: str | None = None
+#: Tests set this to True to send pooling through the general loop only.
+_FORCE_POOL_GENERAL = False
+
 
 def compute_dtype(dtype: np.dtype) -> np.dtype:
     """The floating dtype kernelcli computes in for an input of ``dtype``.
@@ -101,31 +107,44 @@ def _use_numpy_path(work: int) -> bool:
     return work <= SMALL_WORK
 
 
-def _announce_first_compile() -> None:
-    """Say once on stderr, when the jitted core has no cache yet, that it is being compiled."""
+def _announce_first_compile(dispatcher, *dtypes) -> None:
+    """Say on stderr, once per process, that the jitted core is being compiled.
+
+    Called before the first call of a jitted ``dispatcher`` with arrays of ``dtypes``;
+    silent when Numba's cache already holds that version.
+    """
     global _FIRST_JIT_NOTE_SHOWN
     if _FIRST_JIT_NOTE_SHOWN:
         return
-    _FIRST_JIT_NOTE_SHOWN = True
+    key = (dispatcher, *map(str, dtypes))
+    if key in _CHECKED:
+        return
+    _CHECKED.add(key)
     from ._core import jitcache
 
-    if not jitcache.is_cached():
+    if not jitcache.is_cached(dispatcher, *map(str, dtypes)):
         import sys
 
+        _FIRST_JIT_NOTE_SHOWN = True
         print("kernelcli: compiling the numeric core (first run only; cached afterwards)...", file=sys.stderr)
+
+
+_CHECKED: set = set()
 
 
 def _pad3(x3: np.ndarray, widths: tuple[int, int, int, int], mode: str, value: float, dtype: np.dtype, small: bool) -> np.ndarray:
     top, bottom, left, right = widths
     code = PAD_CODES[mode]
+    if not small and SMALL_WORK >= 0:  # SMALL_WORK < 0 forces the jitted core (tests)
+        from ._core import engine
+
+        cells = (x3.shape[0] + top + bottom) * (x3.shape[1] + left + right) * x3.shape[2]
+        small = engine.cold_prefers(engine.NUMPY_SECONDS_PER_TAP * cells, engine.JIT_SECONDS_PER_TAP * cells)
     if small:
         return numpy_impl.pad3d(x3, top, bottom, left, right, code, value, dtype)
-    _announce_first_compile()
-    from ._core.pad import pad3d
+    from ._core.engine import pad_flat
 
-    h, w, c = x3.shape
-    out = np.empty((h + top + bottom, w + left + right, c), dtype=dtype)
-    return pad3d(np.ascontiguousarray(x3), top, bottom, left, right, code, value, out)
+    return pad_flat(x3, widths, code, value, dtype, _announce_first_compile)
 
 
 def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: float = 0.0) -> np.ndarray:
@@ -220,19 +239,26 @@ def conv2d(
     x3 = arr.reshape(h, w, -1)
     channels = x3.shape[2]
     small = _use_numpy_path(oh * ow * channels * kh * kw)
+    cold = None
+    if not small and SMALL_WORK >= 0:  # SMALL_WORK < 0 forces the jitted core (tests)
+        from ._core import engine
+
+        cold = engine.cold_choice(oh * ow * channels, k, (sh, sw), dtype)
+        small = cold == "numpy"
     # Only the rows and columns the windows reach are padded (a large stride or "valid" skips the rest).
     widths = _trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)
-    xp = _pad3(x3, widths, mode, pad_value, dtype, small)
-    kc = k.astype(dtype)
     if small:
-        out = numpy_impl.correlate(xp, kc, sh, sw, dh, dw, oh, ow)
+        xp = _pad3(x3, widths, mode, pad_value, dtype, small)
+        out = numpy_impl.correlate(xp, k.astype(dtype), sh, sw, dh, dw, oh, ow)
+    elif cold == "fft":
+        out = engine.correlate_fft_nojit(x3, k, dtype, widths, PAD_CODES[mode], pad_value, (dh, dw), oh, ow)
     else:
-        from ._core.conv import correlate_rows
+        from ._core import engine
 
-        flat = xp.reshape(xp.shape[0], -1)
-        out = np.empty((oh, ow * channels), dtype=dtype)
-        correlate_rows(flat, np.ascontiguousarray(kc), channels, sh, sw, dh, dw, out)
-        out = out.reshape(oh, ow, channels)
+        out = engine.correlate(
+            x3, k, dtype, widths, PAD_CODES[mode], pad_value, (sh, sw), (dh, dw), oh, ow,
+            force=_FORCE_PATH, announce=_announce_first_compile,
+        )
     return out if arr.ndim == 3 else out[:, :, 0]
 
 
@@ -309,15 +335,21 @@ def pool2d(
     x3 = arr.reshape(h, w, -1)
     channels = x3.shape[2]
     dtype = compute_dtype(arr.dtype) if op == "avg" else arr.dtype
-    if _use_numpy_path(oh * ow * channels * size * size):
+    work = oh * ow * channels * size * size
+    small = _use_numpy_path(work)
+    if not small and SMALL_WORK >= 0:  # SMALL_WORK < 0 forces the jitted core (tests)
+        from ._core import engine
+
+        small = engine.cold_prefers(engine.NUMPY_SECONDS_PER_TAP * work, engine.JIT_SECONDS_PER_TAP * work)
+    if small:
         out = numpy_impl.pool(x3, size, stride, padding, op, count_include_pad, oh, ow, dtype)
     else:
-        _announce_first_compile()
-        from ._core.pool import AVG, MAX, MIN, pool_rows
+        from ._core import engine
+        from ._core.pool import AVG, MAX, MIN
 
         code = {"max": MAX, "min": MIN, "avg": AVG}[op]
-        src = np.ascontiguousarray(x3.astype(dtype, copy=False) if op == "avg" else x3).reshape(h, -1)
-        out = np.empty((oh, ow * channels), dtype=dtype)
-        pool_rows(src, channels, size, stride, padding, code, count_include_pad, out)
-        out = out.reshape(oh, ow, channels)
+        out = engine.pool(
+            x3, size, stride, padding, code, count_include_pad, oh, ow, dtype,
+            announce=_announce_first_compile, force_general=_FORCE_POOL_GENERAL,
+        )
     return out if arr.ndim == 3 else out[:, :, 0]

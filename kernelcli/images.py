@@ -1,21 +1,35 @@
 """Reading and writing images, arrays and text matrices; dtype and bit-depth handling.
 
 Files enter and leave kernelcli only through this module (and ``catalog`` for kernels).
-Every failure becomes one of our own errors with the file name in its message.
+Every failure becomes one of our own errors with the file name in its message: a broken,
+hostile or unexpected file can never surface as a traceback.
 
-Inputs: PNG, JPEG, TIFF, BMP (8/16-bit greyscale, RGB, RGBA; palette, 1-bit, CMYK and
+Inputs: PNG, JPEG, TIFF, BMP, GIF (8/16-bit greyscale, RGB, RGBA; palette, 1-bit, CMYK and
 LA are converted explicitly), ``.npy`` arrays, and ``.csv``/``.txt`` matrices (comma or
 whitespace separated).  Outputs by extension: ``.png .jpg .jpeg .tif .tiff .bmp .npy .csv``.
 
 Policies
 --------
-* 16-bit greyscale stays uint16 (never ``convert('L')``, which clips to 255).
+* A path must be a regular file; it is checked before opening (a FIFO would block forever).
+* The content decides the format, but only among PNG, JPEG, TIFF, BMP and GIF (never EPS
+  and the like, whatever the extension says); decoding errors never pass as images
+  (``LOAD_TRUNCATED_IMAGES`` stays off).
+* Size guards, before any pixel is decoded: ``max_pixels`` (decompression bomb; Pillow's
+  ``DecompressionBombWarning`` is an error) and a memory estimate (input + padded copy +
+  output in the compute dtype) against ``max_bytes``, by default 3/4 of the machine's RAM
+  or ``KERNELCLI_MAX_MEMORY`` (``512M``, ``4G``, bytes).
+* 16-bit greyscale stays uint16 (never ``convert('L')``, which clips to 255).  Pillow reads
+  16-bit *colour* PNGs as 8 bits per channel; that is said in a note.
 * RGBA: the colour channels are processed, alpha is carried through untouched when the
   output has the input's size (otherwise dropped, with a note).
 * EXIF orientation is applied, so results are the right way up.
 * Multi-frame GIF/TIFF: the first frame is used, with a note.
-* Writes go to a temporary file in the destination folder, then ``os.replace``; the
-  temporary file is removed on any error or Ctrl-C, so nothing is left half-written.
+* Pillow's warnings (corrupt EXIF and the like) become notes, not noise on stderr.
+* Integer outputs are rounded and clipped, never wrapped.  A format that cannot hold the
+  data (16-bit into JPEG, floats into PNG) is refused with a suggestion (TIFF or NPY).
+* Writes go to a temporary file ``.<name>.<random>.part`` in the destination folder, then
+  ``os.replace``; the temporary file is removed on any error, on Ctrl-C and on a full disk,
+  so the destination is either the complete new file or untouched.
 
 Example
 -------
@@ -29,6 +43,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 import stat
 import tempfile
 import warnings
@@ -38,18 +53,25 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ImageReadError, InputError, OutputRefused, UsageError, WriteError
+from .errors import ImageReadError, InputError, KernelcliError, OutputRefused, UsageError, WriteError
 
 IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
 ARRAY_SUFFIXES = {".npy"}
 MATRIX_SUFFIXES = {".csv", ".txt"}
-INPUT_SUFFIXES = set(IMAGE_SUFFIXES) | ARRAY_SUFFIXES | MATRIX_SUFFIXES
+READ_ONLY_IMAGE_SUFFIXES = {".gif"}
+INPUT_SUFFIXES = set(IMAGE_SUFFIXES) | READ_ONLY_IMAGE_SUFFIXES | ARRAY_SUFFIXES | MATRIX_SUFFIXES
 OUTPUT_SUFFIXES = set(IMAGE_SUFFIXES) | ARRAY_SUFFIXES | {".csv"}
 #: formats Pillow may open: the magic bytes decide, but only among these (never EPS & co.)
 PILLOW_FORMATS = ["PNG", "JPEG", "TIFF", "BMP", "GIF"]
 
 MAX_MATRIX_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 512 * 1024 * 1024 // 4  # about 134 megapixels, as a decompression-bomb guard
+#: environment variable overriding the memory a single image may need
+MEMORY_ENV = "KERNELCLI_MAX_MEMORY"
+#: share of the physical memory one image may need by default
+MEMORY_SHARE = 0.75
+#: how a temporary file for ``dest`` is named: ``.<dest name>.<random>.part``
+PART_SUFFIX = ".part"
 
 
 @dataclass
@@ -81,6 +103,72 @@ class Written:
     total: int = 0
 
 
+def _one_line(exc: BaseException) -> str:
+    """An exception's text on one line (some decoders put newlines in their messages)."""
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+# ---------------------------------------------------------------- limits
+
+
+def parse_bytes(text: str) -> int:
+    """Parse a memory size: ``123``, ``512K``, ``64M``, ``4G``, ``1T`` (binary units).
+
+    >>> parse_bytes("2G"), parse_bytes("1500")
+    (2147483648, 1500)
+    """
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*", str(text), re.IGNORECASE)
+    if not m:
+        raise UsageError(f"invalid memory size {text!r}: expected a number of bytes or 512M, 4G, ...")
+    power = " KMGT".index(m.group(2).upper() or " ")
+    return int(float(m.group(1)) * 1024**power)
+
+
+def default_max_bytes() -> int | None:
+    """The memory one image may need: ``KERNELCLI_MAX_MEMORY`` or 3/4 of the physical RAM."""
+    env = os.environ.get(MEMORY_ENV, "").strip()
+    if env:
+        try:
+            return parse_bytes(env)
+        except UsageError:
+            raise UsageError(f"{MEMORY_ENV}={env!r}: expected a number of bytes or 512M, 4G, ...") from None
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * MEMORY_SHARE)
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def estimate_bytes(h: int, w: int, channels: int, compute_itemsize: int = 8, input_itemsize: int = 2) -> int:
+    """Rough peak memory for one run: input + padded copy + output in the compute dtype (+ a temporary).
+
+    >>> estimate_bytes(1000, 1000, 1)
+    26000000
+    """
+    return h * w * channels * (input_itemsize + 3 * compute_itemsize)
+
+
+def _check_memory(p: Path, h: int, w: int, channels: int, input_itemsize: int, max_bytes: int | None) -> None:
+    if max_bytes is None:
+        return
+    compute = 4 if input_itemsize == 1 else 8
+    need = estimate_bytes(h, w, channels, compute, input_itemsize)
+    if need > max_bytes:
+        raise ImageReadError(
+            f"{p}: {h}x{w}x{channels} would need about {_size_text(need)} of memory "
+            f"(input + padded copy + output), more than the {_size_text(max_bytes)} allowed "
+            f"(set {MEMORY_ENV} to change it)"
+        )
+
+
+def _size_text(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
 # ---------------------------------------------------------------- reading
 
 
@@ -105,28 +193,46 @@ def check_input_path(path: str | os.PathLike) -> Path:
 def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_bytes: int | None = None) -> Loaded:
     """Read an image, ``.npy`` array or text matrix into a :class:`Loaded`.
 
-    ``max_pixels`` caps the decoded image size (decompression-bomb guard);
-    ``max_bytes`` caps the memory a run may need, estimated before decoding.
+    ``max_pixels`` caps the decoded image size (decompression-bomb guard, default
+    :data:`DEFAULT_MAX_PIXELS`); ``max_bytes`` caps the memory a run may need, estimated
+    before decoding (default :func:`default_max_bytes`).  Raises only our own errors.
     """
     p = check_input_path(path)
     suffix = p.suffix.lower()
-    if suffix in MATRIX_SUFFIXES:
-        return _read_matrix(p)
-    if suffix in ARRAY_SUFFIXES:
-        return _read_npy(p)
-    if suffix in IMAGE_SUFFIXES or suffix in (".gif",):
-        return _read_image(p, max_pixels=max_pixels, max_bytes=max_bytes)
-    raise InputError(
-        f"{p}: unsupported file type {suffix or '(no extension)'!r}: expected one of "
-        + ", ".join(sorted(INPUT_SUFFIXES))
-    )
-
-
-def _read_matrix(p: Path) -> Loaded:
-    if p.stat().st_size > MAX_MATRIX_BYTES:
-        raise ImageReadError(f"{p}: text matrix larger than {MAX_MATRIX_BYTES // 2**20} MiB; use .npy for big arrays")
+    if suffix not in INPUT_SUFFIXES:
+        raise InputError(
+            f"{p}: unsupported file type {suffix or '(no extension)'!r}: expected one of "
+            + ", ".join(sorted(INPUT_SUFFIXES))
+        )
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        size = p.stat().st_size
+    except OSError as exc:
+        raise InputError(f"{p}: cannot access: {exc.strerror or exc}") from None
+    if size == 0:
+        raise ImageReadError(f"{p}: empty file (0 bytes)")
+    limit_bytes = default_max_bytes() if max_bytes is None else max_bytes
+    try:
+        if suffix in MATRIX_SUFFIXES:
+            return _read_matrix(p, size)
+        if suffix in ARRAY_SUFFIXES:
+            return _read_npy(p, limit_bytes)
+        return _read_image(p, max_pixels=max_pixels, max_bytes=limit_bytes)
+    except KernelcliError:
+        raise
+    except MemoryError:
+        raise ImageReadError(f"{p}: not enough memory to read it") from None
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read: {exc.strerror or _one_line(exc)}") from None
+
+
+def _read_matrix(p: Path, size: int) -> Loaded:
+    if size > MAX_MATRIX_BYTES:
+        raise ImageReadError(f"{p}: text matrix larger than {MAX_MATRIX_BYTES // 2**20} MiB; use .npy for big arrays")
+    raw = p.read_bytes()
+    if b"\x00" in raw:
+        raise ImageReadError(f"{p}: not a text matrix (it holds NUL bytes; binary content?)")
+    try:
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ImageReadError(f"{p}: not a text matrix (byte {exc.start} is not UTF-8)") from None
     rows: list[list[float]] = []
@@ -135,12 +241,14 @@ def _read_matrix(p: Path) -> Loaded:
         stripped = line.split("#", 1)[0].strip()
         if not stripped:
             continue
-        cells = [c for c in stripped.replace(",", " ").replace(";", " ").split()]
-        try:
-            values = [float(c) for c in cells]
-        except ValueError:
-            bad = next(c for c in cells if not _is_float(c))
-            raise ImageReadError(f"{p}: line {lineno}: {bad!r} is not a number") from None
+        cells = stripped.replace(",", " ").replace(";", " ").split()
+        values = []
+        for cell in cells:
+            value = _to_float(cell)
+            if value is None:
+                shown = cell if len(cell) <= 20 else cell[:17] + "..."
+                raise ImageReadError(f"{p}: line {lineno}: {shown!r} is not a number")
+            values.append(value)
         if not all(math.isfinite(v) for v in values):
             raise ImageReadError(f"{p}: line {lineno}: NaN or infinite value; expected finite numbers")
         if width is None:
@@ -153,26 +261,44 @@ def _read_matrix(p: Path) -> Loaded:
     return Loaded(path=p, data=np.array(rows, dtype=np.float64), kind="matrix", format="CSV")
 
 
-def _is_float(text: str) -> bool:
+def _to_float(text: str) -> float | None:
+    """``float(text)`` for plain decimal numbers; None otherwise (no ``1_000``, no 5000-digit ints)."""
+    if len(text) > 400 or "_" in text:
+        return None
     try:
-        float(text)
+        return float(text)
     except ValueError:
-        return False
-    return True
+        return None
 
 
-def _read_npy(p: Path) -> Loaded:
+def _read_npy(p: Path, max_bytes: int | None) -> Loaded:
     try:
-        arr = np.load(p, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise ImageReadError(f"{p}: not a valid .npy array ({exc})") from None
-    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
-        raise ImageReadError(f"{p}: expected a numeric array, got dtype {getattr(arr, 'dtype', type(arr))}")
-    if arr.ndim not in (2, 3) or arr.size == 0:
-        raise ImageReadError(f"{p}: expected a non-empty (H, W) or (H, W, C) array, got shape {arr.shape}")
+        # A memory map reads only the header: the shape and dtype are checked against the
+        # file size and the memory limit before any data is loaded.
+        mapped = np.load(p, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError, TypeError, SyntaxError, OverflowError, KeyError) as exc:
+        raise ImageReadError(f"{p}: not a valid .npy array ({_one_line(exc)})") from None
+    if not isinstance(mapped, np.ndarray):
+        close = getattr(mapped, "close", None)
+        if close is not None:
+            close()
+        raise ImageReadError(f"{p}: expected a single .npy array, got an .npz archive or another object")
+    if mapped.dtype.kind not in "biuf":
+        raise ImageReadError(f"{p}: expected a numeric array, got dtype {mapped.dtype}")
+    if mapped.ndim not in (2, 3) or mapped.size == 0:
+        raise ImageReadError(f"{p}: expected a non-empty (H, W) or (H, W, C) array, got shape {mapped.shape}")
+    h, w = mapped.shape[:2]
+    channels = mapped.shape[2] if mapped.ndim == 3 else 1
+    _check_memory(p, h, w, channels, mapped.dtype.itemsize, max_bytes)
+    arr = np.array(mapped, dtype=mapped.dtype.newbyteorder("=") if mapped.dtype.itemsize > 1 else mapped.dtype)
+    del mapped
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise ImageReadError(f"{p}: the array holds NaN or infinite values; expected finite numbers")
     return Loaded(path=p, data=arr, kind="array", format="NPY")
+
+
+#: bands after the explicit conversion in :func:`_image_to_array` (for the memory estimate)
+_CONVERTED_BANDS = {"1": 1, "P": 4, "PA": 4, "CMYK": 3, "YCbCr": 3, "LAB": 3, "HSV": 3, "RGBX": 3}
 
 
 def _read_image(p: Path, *, max_pixels: int | None, max_bytes: int | None) -> Loaded:
@@ -183,38 +309,90 @@ def _read_image(p: Path, *, max_pixels: int | None, max_bytes: int | None) -> Lo
     Image.MAX_IMAGE_PIXELS = limit
     notes: list[str] = []
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             try:
                 with Image.open(p, formats=PILLOW_FORMATS) as im:
                     w, h = im.size
                     if w * h > limit:
-                        raise ImageReadError(f"{p}: {w}x{h} = {w * h} pixels exceeds the limit of {limit} (--max-pixels)")
-                    if max_bytes is not None:
-                        need = estimate_bytes(h, w, len(im.getbands()))
-                        if need > max_bytes:
-                            raise ImageReadError(
-                                f"{p}: {w}x{h} would need about {need / 2**30:.1f} GiB "
-                                f"(input + padded copy + output), more than the {max_bytes / 2**30:.1f} GiB allowed"
-                            )
+                        raise ImageReadError(
+                            f"{p}: {w}x{h} = {w * h} pixels is more than the limit of {limit} "
+                            "(a decompression-bomb guard); raise it with --max-pixels if the image is genuine"
+                        )
+                    if w < 1 or h < 1:
+                        raise ImageReadError(f"{p}: the image has no pixels ({w}x{h})")
+                    mode = im.mode
+                    channels = _CONVERTED_BANDS.get(mode, len(im.getbands()))
+                    _check_memory(p, h, w, channels, 2 if mode.startswith("I") or mode == "F" else 1, max_bytes)
+                    if _sixteen_bit_colour(im):
+                        notes.append(
+                            f"{p.name}: 16-bit colour is read as 8 bits per channel (Pillow's limit); "
+                            "16-bit greyscale or .npy keeps the full precision"
+                        )
                     frames = getattr(im, "n_frames", 1)
                     if frames > 1:
+                        im.seek(0)
                         notes.append(f"{p.name}: {frames} frames; using the first")
                     fmt = im.format or "?"
                     im.load()
-                    im = ImageOps.exif_transpose(im)
-                    data, alpha, depth = _image_to_array(im, p)
+                    oriented = ImageOps.exif_transpose(im)
+                    data, alpha, depth = _image_to_array(oriented, p)
             except ImageReadError:
                 raise
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-                raise ImageReadError(f"{p}: refused as a decompression bomb ({exc}); raise --max-pixels if it is genuine") from None
+                raise ImageReadError(
+                    f"{p}: refused as a decompression bomb ({_one_line(exc)}); raise --max-pixels if the image is genuine"
+                ) from None
             except UnidentifiedImageError:
-                raise ImageReadError(f"{p}: not a supported image (expected PNG, JPEG, TIFF or BMP content)") from None
-            except (OSError, SyntaxError, ValueError, EOFError, MemoryError, struct_error()) as exc:
-                raise ImageReadError(f"{p}: cannot decode image: {exc}") from None
+                kind = sniff_format(p)
+                if kind is not None:
+                    raise ImageReadError(f"{p}: cannot decode image: it starts like a {kind} file but is broken or truncated") from None
+                raise ImageReadError(
+                    f"{p}: not a supported image: the content is not PNG, JPEG, TIFF, BMP or GIF "
+                    "(the content decides, not the extension)"
+                ) from None
+            except MemoryError:
+                raise ImageReadError(f"{p}: not enough memory to decode the image") from None
+            except Exception as exc:  # a decoder's complaint about a broken file, whatever its type
+                raise ImageReadError(f"{p}: cannot decode image (broken or truncated?): {_one_line(exc)}") from None
     finally:
         Image.MAX_IMAGE_PIXELS = previous
+    for w_ in caught:
+        notes.append(f"{p.name}: {_one_line(w_.message)}")  # type: ignore[arg-type]
     return Loaded(path=p, data=data, kind="image", format=fmt, bit_depth=depth, alpha=alpha, notes=notes)
+
+
+#: leading bytes of the formats kernelcli reads
+_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"BM", "BMP"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+)
+
+
+def sniff_format(path: Path) -> str | None:
+    """The format a file's first bytes announce (PNG, JPEG, TIFF, BMP, GIF), or None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return None
+    return next((name for magic, name in _SIGNATURES if head.startswith(magic)), None)
+
+
+def _sixteen_bit_colour(im) -> bool:
+    """True for a PNG/TIFF whose colour samples are 16-bit (Pillow decodes them to 8 bits)."""
+    if im.mode not in ("RGB", "RGBA", "LA"):
+        return False
+    tile = getattr(im, "tile", None) or []
+    args = tile[0][3] if tile and len(tile[0]) > 3 else None
+    raw = args if isinstance(args, str) else (args[0] if isinstance(args, tuple) and args and isinstance(args[0], str) else "")
+    return ";16" in raw
 
 
 def struct_error() -> type[Exception]:
@@ -224,16 +402,14 @@ def struct_error() -> type[Exception]:
     return struct.error
 
 
-def estimate_bytes(h: int, w: int, channels: int, compute_itemsize: int = 8) -> int:
-    """Rough peak memory for one run: input + padded copy + output in the compute dtype."""
-    return h * w * channels * (2 + 3 * compute_itemsize)
-
-
 def _image_to_array(im, p: Path) -> tuple[np.ndarray, np.ndarray | None, int | None]:
     """Turn a decoded Pillow image into (data, alpha, bit depth), converting explicitly."""
     mode = im.mode
-    if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
-        return np.asarray(im).astype(np.uint16), None, 16
+    if mode.startswith("I;16"):
+        arr = np.asarray(im)
+        if arr.dtype.kind == "u":
+            return arr.astype(np.uint16), None, 16
+        return arr.astype(np.int32), None, None  # signed 16-bit: kept as integers, no bit depth
     if mode == "I":
         arr = np.asarray(im)
         if arr.min(initial=0) >= 0 and arr.max(initial=0) <= 65535:
@@ -247,7 +423,7 @@ def _image_to_array(im, p: Path) -> tuple[np.ndarray, np.ndarray | None, int | N
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
     elif mode == "PA":
         im = im.convert("RGBA")
-    elif mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+    elif mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX"):
         im = im.convert("RGB")
     elif mode == "La":
         im = im.convert("LA")
@@ -268,33 +444,50 @@ def _image_to_array(im, p: Path) -> tuple[np.ndarray, np.ndarray | None, int | N
 
 
 def check_output_path(out: str | os.PathLike, inputs: list[Path] | tuple[Path, ...] = (), *, force: bool = False) -> Path:
-    """Validate an output path before any work: known format, not an input, not existing without force.
+    """Validate an output path before any work: known format, not an input, not existing
+    without force, a folder that exists and can be written.
 
-    Raises OutputRefused (exit 4) or UsageError (exit 2).
+    Raises OutputRefused (exit 4), UsageError (exit 2) or WriteError (read-only folder).
     """
     o = Path(out)
     suffix = o.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
         raise UsageError(f"{o}: unsupported output type {suffix or '(no extension)'!r}: expected one of {', '.join(sorted(OUTPUT_SUFFIXES))}")
     for src in inputs:
-        if _same_file(o, Path(src)):
+        if same_file(o, Path(src)):
             raise OutputRefused(f"{o}: the output would overwrite the input {src}")
     if o.exists() or o.is_symlink():
         if o.is_dir():
             raise OutputRefused(f"{o}: is a directory, expected a file path")
         if not force:
             raise OutputRefused(f"{o}: already exists; use --force to overwrite it")
-    parent = o.parent if str(o.parent) else Path(".")
+    parent = output_folder(o)
     if not parent.is_dir():
         raise UsageError(f"{o}: the folder {parent} does not exist")
+    if not folder_writable(parent):
+        raise WriteError(f"{o}: cannot write in {parent}: permission denied (read-only folder); nothing was written")
     return o
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def output_folder(o: Path) -> Path:
+    """The folder ``o`` goes in (``.`` for a bare name)."""
+    return o.parent if str(o.parent) else Path(".")
+
+
+def folder_writable(folder: Path) -> bool:
+    """True when new files can be created in ``folder`` (as this user, with its privileges)."""
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """True when ``a`` and ``b`` are the same file, also through a symlink or a hardlink."""
     try:
         return os.path.samefile(a, b)
     except OSError:
-        return a.resolve() == b.resolve()
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+_same_file = same_file  # the former private name
 
 
 def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str) -> tuple[np.ndarray, int, int]:
@@ -333,14 +526,19 @@ def write_output(
 ) -> Written:
     """Write ``result`` to ``out`` atomically, in the format its extension names.
 
-    Integer image formats get the input's bit depth (8 unless ``like`` is 16-bit), through
-    ``rescale`` (default ``clip``); ``.npy`` and ``.tif`` with ``rescale="none"`` hold the raw
-    floats; ``.csv`` holds the numbers as text.  A float result from a matrix or array
-    input is refused for PNG/JPEG/BMP unless a rescale is given explicitly.
+    Integer image formats get the input's bit depth (or the result's, for uint8/uint16
+    results), through ``rescale`` (default ``clip``: round, then clip; never wrap);
+    ``.npy`` and ``.tif`` with ``rescale="none"`` hold the raw floats; ``.csv`` holds the
+    numbers as text.  A float result from a matrix or array input is refused for
+    PNG/JPEG/BMP unless a rescale is given; 16-bit data is refused for JPEG/BMP.
+
+    >>> write_output("edges.png", np.array([[-3.0, 300.0]]), rescale="clip")   # doctest: +SKIP
     """
     o = Path(out)
     suffix = o.suffix.lower()
-    if not force and o.exists():
+    if suffix not in OUTPUT_SUFFIXES:
+        raise UsageError(f"{o}: unsupported output type {suffix or '(no extension)'!r}: expected one of {', '.join(sorted(OUTPUT_SUFFIXES))}")
+    if not force and (o.exists() or o.is_symlink()):
         raise OutputRefused(f"{o}: already exists; use --force to overwrite it")
     arr = np.asarray(result)
     info = Written(path=o, dtype=str(arr.dtype), total=int(arr.size))
@@ -350,66 +548,59 @@ def write_output(
         return info
     if suffix == ".csv":
         if arr.ndim != 2:
-            raise WriteError(f"{o}: a .csv holds a 2-D matrix; this result has shape {arr.shape} (use .npy or an image format)")
+            raise UsageError(f"{o}: a .csv holds a 2-D matrix; this result has shape {arr.shape} (use .npy or an image format)")
         text = format_matrix_csv(arr)
         _atomic_write(o, lambda f: f.write(text.encode()))
         return info
 
     fmt = IMAGE_SUFFIXES[suffix]
     alpha = like.alpha if like is not None else None
-    depth = like.bit_depth if like is not None and like.bit_depth else None
-    if depth is None:
-        if rescale is None and fmt != "TIFF":
-            kind = like.kind if like is not None else "array"
-            raise WriteError(
-                f"{o}: a float result from a {kind} input cannot be stored in {fmt} as is; "
-                "write .tif or .npy to keep the values, or pass --rescale clip|abs|minmax for an 8-bit image"
-            )
-        depth = 8
-    mode = rescale or "clip"
-    if fmt == "TIFF" and (mode == "none" or (like is not None and like.bit_depth is None and rescale is None)):
+    depth = like.bit_depth if like is not None and like.bit_depth else {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}.get(arr.dtype)
+    float_tiff = fmt == "TIFF" and (rescale == "none" or (depth is None and rescale is None))
+    if float_tiff:
         image_data = arr.astype(np.float32)
         if image_data.ndim == 3 and image_data.shape[2] != 1:
-            raise WriteError(f"{o}: a float TIFF holds one channel; this result has {image_data.shape[2]} (use .npy)")
-        pil_mode = "F"
+            raise UsageError(f"{o}: a float TIFF holds one channel; this result has {image_data.shape[2]}: write .npy to keep the values")
         alpha = None
     else:
+        if depth is None:
+            if rescale is None:
+                source = f"a {like.kind} input" if like is not None else "this input"
+                raise UsageError(
+                    f"{o}: {fmt} cannot hold the {arr.dtype} values from {source} as they are: "
+                    "write .tif or .npy to keep them, or pass --rescale clip|abs|minmax for an 8-bit image"
+                )
+            depth = 8
         if fmt in ("JPEG", "BMP") and depth == 16:
-            raise WriteError(f"{o}: {fmt} cannot hold 16-bit data; use .png, .tif or .npy")
-        image_data, info.low_clipped, info.high_clipped = to_integer_range(arr, depth, mode)
-        pil_mode = None
+            raise UsageError(f"{o}: {fmt} cannot hold 16-bit data: write .tif or .png (16-bit) or .npy to keep it")
+        image_data, info.low_clipped, info.high_clipped = to_integer_range(arr, depth, rescale or "clip")
     if image_data.ndim == 3 and image_data.shape[2] == 1:
         image_data = image_data[..., 0]
-    if alpha is not None and alpha.shape != image_data.shape[:2]:
+    if alpha is not None and (alpha.shape != image_data.shape[:2] or fmt == "JPEG"):
         alpha = None
     if alpha is not None:
-        if fmt == "JPEG":
-            alpha = None
-        else:
-            image_data = np.dstack([image_data, alpha.astype(image_data.dtype)])
-    img = _to_pil(image_data, pil_mode, o, fmt)
+        image_data = np.dstack([image_data, alpha.astype(image_data.dtype)])
+    img = _to_pil(image_data, o, fmt)
     info.dtype = str(image_data.dtype)
     _atomic_write(o, lambda f: img.save(f, format=fmt))
     return info
 
 
-def _to_pil(data: np.ndarray, pil_mode: str | None, o: Path, fmt: str):
+def _to_pil(data: np.ndarray, o: Path, fmt: str):
     from PIL import Image
 
-    if pil_mode == "F":
-        return Image.fromarray(data[..., 0] if data.ndim == 3 else data, mode="F")
+    if data.dtype == np.float32:
+        return Image.fromarray(np.ascontiguousarray(data[..., 0] if data.ndim == 3 else data))
     if data.dtype == np.uint16:
         if data.ndim != 2:
-            raise WriteError(f"{o}: Pillow writes 16-bit images with one channel only; use .tif per channel or .npy")
-        return Image.fromarray(data.astype("<u2"), mode="I;16")
+            raise UsageError(f"{o}: 16-bit {fmt} images hold one channel here (Pillow's limit); this result has {data.shape[2]}: write .npy")
+        return Image.fromarray(np.ascontiguousarray(data.astype("<u2")))  # Pillow's 16-bit greyscale (I;16)
     channels = 1 if data.ndim == 2 else data.shape[2]
-    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}.get(channels)
-    if mode is None:
-        raise WriteError(f"{o}: {channels} channels cannot be stored in {fmt}; use .npy")
-    if fmt == "JPEG" and mode in ("LA", "RGBA"):
-        mode = "L" if mode == "LA" else "RGB"
-        data = data[..., :-1]
-    return Image.fromarray(np.ascontiguousarray(data), mode=mode)
+    if channels not in (1, 2, 3, 4):
+        raise UsageError(f"{o}: {channels} channels cannot be stored in {fmt}: write .npy")
+    if fmt == "JPEG" and channels in (2, 4):
+        data = data[..., :-1] if channels == 4 else data[..., 0]
+    return Image.fromarray(np.ascontiguousarray(data))
 
 
 def format_matrix_csv(arr: np.ndarray) -> str:
@@ -435,16 +626,53 @@ def format_number(v: float) -> str:
     return f"{v:.10g}"
 
 
+def write_bytes_atomic(dest: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``dest`` through a temporary file and ``os.replace`` (see below)."""
+    _atomic_write(Path(dest), lambda f: f.write(data))
+
+
+def temporary_files(dest: str | os.PathLike) -> list[Path]:
+    """The temporary files a write to ``dest`` may have left (``.<name>.*.part`` beside it)."""
+    d = Path(dest)
+    try:
+        return sorted(output_folder(d).glob(f".{glob_escape(d.name)}.*{PART_SUFFIX}"))
+    except OSError:
+        return []
+
+
+def remove_temporary_files(dest: str | os.PathLike) -> int:
+    """Remove what :func:`temporary_files` finds; return how many were removed."""
+    removed = 0
+    for tmp in temporary_files(dest):
+        try:
+            tmp.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with glob metacharacters escaped.
+
+    >>> glob_escape("a[1]*.png")
+    'a[[]1[]][*].png'
+    """
+    return re.sub(r"([*?\[\]])", r"[\1]", name)
+
+
 def _atomic_write(dest: Path, write: Callable[[io.BufferedWriter], object]) -> None:
     """Write through a temporary file in ``dest``'s folder, then rename it over ``dest``.
 
-    On any error or Ctrl-C the temporary file is removed and ``dest`` is untouched.
+    On any error, on Ctrl-C and on a full disk the temporary file is removed and ``dest``
+    is untouched (Pillow's ``save`` truncates its target before it knows it can encode,
+    so it never writes to ``dest`` itself).
     """
-    folder = dest.parent if str(dest.parent) else Path(".")
+    folder = output_folder(dest)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=PART_SUFFIX, dir=folder)
     except OSError as exc:
-        raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or exc}") from None
+        raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or _one_line(exc)}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -457,9 +685,11 @@ def _atomic_write(dest: Path, write: Callable[[io.BufferedWriter], object]) -> N
             os.unlink(tmp)
         except OSError:
             pass
-        if isinstance(exc, (OSError, ValueError)):
-            raise WriteError(f"{dest}: write failed: {getattr(exc, 'strerror', None) or exc}") from None
-        raise
+        if isinstance(exc, KernelcliError) or not isinstance(exc, Exception):
+            raise  # our own errors, Ctrl-C and exit requests pass through unchanged
+        if isinstance(exc, OSError):
+            raise WriteError(f"{dest}: write failed: {exc.strerror or _one_line(exc)}; the destination is untouched") from None
+        raise WriteError(f"{dest}: cannot encode as {dest.suffix.lstrip('.').upper() or 'this format'}: {_one_line(exc)}") from None
 
 
 def _umask() -> int:

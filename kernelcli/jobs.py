@@ -4,6 +4,10 @@ This is the layer between the CLI (which parses and prints) and the array API (w
 knows nothing of files).  Each job checks everything it can before reading any pixel:
 the kernel first (exit 3), then the output path (exit 4), then the input.
 
+Several feature maps (a filter bank, ``--weights``, the gallery) go through
+:func:`run_maps_job`: one map is written like any single result; several go to ``.npy``
+(H', W', K) or a multi-page float32 TIFF, and/or a labelled montage picture.
+
 Example
 -------
 >>> from kernelcli.jobs import ConvolveOptions, convolve_file       # doctest: +SKIP
@@ -35,11 +39,35 @@ class ConvolveOptions:
     flip: bool = False
     rescale: str | None = None
     max_pixels: int | None = None
+    #: 2-D kernels on several channels: "per-channel" (None means it) or "sum"
+    combine: str | None = None
+    #: applied after the bias: none, relu, leaky_relu, sigmoid or tanh (None: none)
+    activation: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pad_mode", canonical_pad_mode(self.pad_mode))
         if self.rescale is not None:
             object.__setattr__(self, "rescale", canonical_rescale(self.rescale))
+        if self.combine is not None or self.activation is not None:
+            from .layers import canonical_activation, canonical_combine
+
+            if self.combine is not None:
+                object.__setattr__(self, "combine", canonical_combine(self.combine))
+            if self.activation is not None:
+                object.__setattr__(self, "activation", canonical_activation(self.activation))
+
+    @property
+    def plain(self) -> bool:
+        """True when nothing asks for layer semantics (no sum over channels, no activation)."""
+        return self.combine in (None, "per-channel") and self.activation in (None, "none")
+
+    def conv_kwargs(self) -> dict[str, Any]:
+        """The options :func:`kernelcli.layers.filter_bank` takes."""
+        return {
+            "stride": self.stride, "padding": self.padding, "pad_mode": self.pad_mode, "pad_value": self.pad_value,
+            "dilation": self.dilation, "flip": self.flip, "combine": self.combine or "per-channel",
+            "activation": self.activation,
+        }
 
 
 @dataclass
@@ -59,13 +87,16 @@ class Report:
     clipped_high: int = 0
     total: int = 0
     notes: list[str] = field(default_factory=list)
-    matrix: list[list[float]] | None = None
+    matrix: list[Any] | None = None
     kernel: str | None = None
+    #: labels of the feature maps, in the order of the last axis (several maps only)
+    maps: list[str] | None = None
+    montage: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (``matrix`` only for matrix inputs)."""
+        """A JSON-ready dict (``matrix`` only for matrix inputs; ``maps``/``montage`` when there are any)."""
         d = asdict(self)
-        for key in ("matrix", "kernel"):
+        for key in ("matrix", "kernel", "maps", "montage"):
             if d[key] is None:
                 d.pop(key)
         return d
@@ -143,6 +174,14 @@ def run_file_job(
             raise UsageError(f"{src}: an image result needs an output path (--out)")
         report.matrix = result.tolist()
         return report
+    _write_single(report, out_path, result, loaded, rescale=rescale, force=force)
+    return report
+
+
+def _write_single(report: Report, out_path: Path, result: Any, loaded: Any, *, rescale: str | None, force: bool) -> None:
+    """Write one result like the input, and note when the rescale clipped many values."""
+    from . import images
+
     written = images.write_output(out_path, result, like=loaded, rescale=rescale, force=force)
     report.clipped_low, report.clipped_high = written.low_clipped, written.high_clipped
     if written.low_clipped > CLIP_NOTE_SHARE * max(written.total, 1):
@@ -151,7 +190,6 @@ def run_file_job(
             f"{share:.0f}% of the values ({written.low_clipped}) were negative and clipped to 0, "
             "so edges of one sign vanish; --rescale abs shows both signs, --rescale minmax stretches the full range"
         )
-    return report
 
 
 def convolve_file(input_path: str | Path, kernel_spec: Any, options: ConvolveOptions, *, out: str | Path | None, force: bool = False) -> Report:
@@ -165,6 +203,8 @@ def convolve_file(input_path: str | Path, kernel_spec: Any, options: ConvolveOpt
 
     kernel = kernel_spec if hasattr(kernel_spec, "array") else load_kernel(str(kernel_spec))
     k = kernel.array()
+    if k.ndim != 2 or not options.plain:
+        return convolve_bank_file(input_path, [kernel], options, out=out, force=force)
 
     def compute(data):
         return api.conv2d(
@@ -200,3 +240,406 @@ def pool_file(
         return api.pool2d(data, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad)
 
     return run_file_job(input_path, f"{op}pool{size}", compute, out=out, force=force, rescale=rescale, max_pixels=max_pixels)
+
+
+# ---------------------------------------------------------------- layers: several feature maps
+
+#: picture formats a montage may be written in
+MONTAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+#: formats that hold several maps as numbers
+MAPS_SUFFIXES = (".npy", ".tif", ".tiff")
+#: largest --weights/--bias-file accepted (a first layer's weights are kilobytes)
+MAX_WEIGHTS_BYTES = 64 * 1024 * 1024
+
+
+def load_layer_kernel(spec: str) -> Any:
+    """Load a ``--kernel`` spec, allowing a 3-D (C x f x f) kernel file where the catalogue can.
+
+    ``catalog.load_kernel`` reads 2-D matrices only until it grows a ``max_ndim``
+    parameter; when it has one, 3-D kernel files are accepted here.
+    """
+    import inspect
+
+    from .catalog import load_kernel
+
+    if "max_ndim" in inspect.signature(load_kernel).parameters:
+        return load_kernel(spec, max_ndim=3)
+    return load_kernel(spec)
+
+
+def parse_bias(text: str) -> list[float]:
+    """Parse ``--bias``: one number, or numbers separated by commas (one per kernel).
+
+    >>> parse_bias("0.5"), parse_bias("1, -2,0")
+    ([0.5], [1.0, -2.0, 0.0])
+    """
+    import math
+
+    values = []
+    for part in str(text).split(","):
+        try:
+            value = float(part.strip())
+        except ValueError:
+            raise UsageError(f"invalid --bias {text!r}: expected a number, or numbers separated by commas (one per kernel)") from None
+        if not math.isfinite(value):
+            raise UsageError(f"invalid --bias {text!r}: values must be finite")
+        values.append(value)
+    return values
+
+
+def _read_npy_file(path: str | Path, what: str) -> Any:
+    """np.load for a weights or bias file; every problem is an InvalidKernel naming the file."""
+    import numpy as np
+
+    from .errors import InvalidKernel, KernelNotFound
+
+    p = Path(path)
+    if p.suffix.lower() != ".npy":
+        raise InvalidKernel(f"{p}: {what} must be a .npy file (numpy.save), got {p.suffix or 'no extension'!r}")
+    if not p.exists():
+        raise KernelNotFound(f"{p}: no such file")
+    if not p.is_file():
+        raise InvalidKernel(f"{p}: not a regular file")
+    size = p.stat().st_size
+    if size > MAX_WEIGHTS_BYTES:
+        raise InvalidKernel(f"{p}: {size} bytes, more than the {MAX_WEIGHTS_BYTES // 2**20} MiB allowed for {what}")
+    try:
+        arr = np.load(p, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InvalidKernel(f"{p}: not a valid .npy array ({' '.join(str(exc).split())})") from None
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
+        raise InvalidKernel(f"{p}: {what} must hold real numbers, got dtype {getattr(arr, 'dtype', type(arr))}")
+    if arr.size == 0:
+        raise InvalidKernel(f"{p}: {what} is empty (shape {arr.shape})")
+    arr = arr.astype(np.float64)
+    if not np.isfinite(arr).all():
+        raise InvalidKernel(f"{p}: {what} holds NaN or infinite values")
+    return arr
+
+
+def read_weights(path: str | Path) -> Any:
+    """Read a filter bank (K, C, f, f) saved with numpy.save: PyTorch's conv weight layout.
+
+    For instance ``numpy.save("w.npy", model.conv1.weight.detach().numpy())``.  Checked
+    before any image is read; problems are InvalidKernel (exit 3).
+    """
+    from .catalog import MAX_SIDE
+    from .errors import InvalidKernel
+
+    w = _read_npy_file(path, "weights")
+    if w.ndim != 4:
+        hint = "; one filter (C, f, f) is w[None]" if w.ndim == 3 else ""
+        raise InvalidKernel(f"{path}: weights must be 4-D (K filters, C channels, f, f) as PyTorch stores them, got shape {w.shape}{hint}")
+    if max(w.shape[2:]) > MAX_SIDE:
+        raise InvalidKernel(f"{path}: filters of {w.shape[2]}x{w.shape[3]} exceed {MAX_SIDE} per side")
+    return w
+
+
+def read_bias_file(path: str | Path, filters: int) -> Any:
+    """Read a bias vector (K,) saved with numpy.save; its length must equal the filter count."""
+    from .errors import InvalidKernel
+
+    b = _read_npy_file(path, "bias")
+    if b.shape != (filters,):
+        raise InvalidKernel(f"{path}: bias must have shape ({filters},), one value per filter of the weights; got {b.shape}")
+    return b
+
+
+def bank_label(names: list[str]) -> str:
+    """The default-output label for a bank: its kernel names, or the first three and a count.
+
+    >>> bank_label(["sobel_v", "sobel_h"]), bank_label(list("abcde"))
+    ('sobel_v_sobel_h', 'a_b_c_and_2_more')
+    """
+    shown = "_".join(safe_stem(n) for n in names[:3])
+    return shown + (f"_and_{len(names) - 3}_more" if len(names) > 3 else "")
+
+
+def _layer_words(options: ConvolveOptions, bias: Any) -> str:
+    words = []
+    if options.combine == "sum":
+        words.append("sum")
+    if bias is not None:
+        words.append("bias")
+    if options.activation not in (None, "none"):
+        words.append(options.activation)
+    return f" [{', '.join(words)}]" if words else ""
+
+
+def convolve_bank_file(
+    input_path: str | Path,
+    kernels: list[Any],
+    options: ConvolveOptions,
+    *,
+    bias: Any = None,
+    out: str | Path | None,
+    montage: str | Path | None = None,
+    force: bool = False,
+) -> Report:
+    """Apply a bank of kernels (2-D or 3-D ``Kernel`` values) to one input as one layer.
+
+    One kernel gives today's kind of result (per channel unless ``combine="sum"``); several
+    give one map each (C maps each with "per-channel" on a C-channel input), written to
+    ``.npy`` (H', W', M) or a multi-page float32 TIFF, and/or drawn to ``montage``.
+    """
+    from .layers import filter_bank
+
+    names = [k.name for k in kernels]
+    label = f"convolve {', '.join(names)}{_layer_words(options, bias)}"
+
+    def compute(data):
+        return filter_bank(data, kernels, names, bias=bias, **options.conv_kwargs())
+
+    report = run_maps_job(
+        input_path, label, compute, single=len(kernels) == 1, out=out, montage=montage, force=force,
+        rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options),
+    )
+    if len(kernels) == 1:
+        report.kernel = names[0]
+    return report
+
+
+def layer_file(
+    input_path: str | Path,
+    weights: Any,
+    options: ConvolveOptions,
+    *,
+    name: str = "weights",
+    bias: Any = None,
+    out: str | Path | None,
+    montage: str | Path | None = None,
+    force: bool = False,
+) -> Report:
+    """Run a trained first layer, ``weights`` (K, C, f, f) and ``bias`` (K,), on one input.
+
+    The result is ``activation(conv2d(x, weights) + bias)`` with PyTorch's numbers, as
+    (H', W', K); one filter gives a single map written like any single result.
+    """
+    from .layers import BankResult, conv_layer
+
+    filters = weights.shape[0]
+    if options.flip:
+        weights = weights[..., ::-1, ::-1]
+    label = f"layer {name} {'x'.join(map(str, weights.shape))}{_layer_words(options, bias)}"
+    labels = [f"{name}[{k}]" for k in range(filters)]
+
+    def compute(data):
+        maps = conv_layer(
+            data, weights, bias, stride=options.stride, padding=options.padding, pad_mode=options.pad_mode,
+            pad_value=options.pad_value, dilation=options.dilation, activation=options.activation,
+        )
+        return BankResult(maps, labels, labels, [(k, k + 1) for k in range(filters)], ["sum"] * filters)
+
+    return run_maps_job(
+        input_path, label, compute, single=filters == 1, out=out, montage=montage, force=force,
+        rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options),
+    )
+
+
+def _describe_options(options: ConvolveOptions) -> str:
+    """One line for a montage: the padding, stride and dilation the maps were made with."""
+    padding = ",".join(map(str, options.padding)) if isinstance(options.padding, tuple) else str(options.padding)
+    return f"padding {padding} ({options.pad_mode}), stride {options.stride}, dilation {options.dilation}"
+
+
+def _check_maps_outputs(src: Path, out: Any, montage: Any, *, single: bool, force: bool) -> tuple[Path | None, Path | None]:
+    """Validate the data output and the montage path before any pixel is read (exit 2/4)."""
+    from . import images
+    from .errors import OutputRefused
+
+    out_path = images.check_output_path(out, [src], force=force) if out is not None else None
+    if out_path is not None and not single and out_path.suffix.lower() not in MAPS_SUFFIXES:
+        raise UsageError(
+            f"{out_path}: several feature maps need .npy (H', W', maps) or .tif (one float32 page per map); "
+            "--montage FILE.png draws them as a picture"
+        )
+    montage_path = None
+    if montage is not None:
+        montage_path = images.check_output_path(montage, [src], force=force)
+        if montage_path.suffix.lower() not in MONTAGE_SUFFIXES:
+            raise UsageError(f"{montage_path}: a montage is a picture: expected one of {', '.join(MONTAGE_SUFFIXES)}")
+        if out_path is not None and (out_path == montage_path or images.same_file(out_path, montage_path)):
+            raise OutputRefused(f"{montage_path}: --out and --montage name the same file")
+    return out_path, montage_path
+
+
+def run_maps_job(
+    input_path: str | Path,
+    label: str,
+    compute: Callable[[Any], Any],
+    *,
+    single: bool,
+    out: str | Path | None,
+    montage: str | Path | None = None,
+    force: bool = False,
+    rescale: str | None = None,
+    max_pixels: int | None = None,
+    describe: str = "",
+) -> Report:
+    """Read one input, compute a :class:`~kernelcli.layers.BankResult`, write the maps and/or a montage.
+
+    ``single`` (one kernel or filter): the result is written exactly like
+    :func:`run_file_job` writes one (an (H', W', C) image for a per-channel kernel).
+    Otherwise the maps go to ``out`` as ``.npy`` (H', W', M) or a float32 page each in a
+    TIFF.  A matrix input without ``out`` keeps the numbers in ``Report.matrix``: (H', W')
+    for one map, (M, H', W') for several, in the order of ``Report.maps``.
+    """
+    from . import images
+
+    src = images.check_input_path(input_path)
+    out_path, montage_path = _check_maps_outputs(src, out, montage, single=single, force=force)
+    loaded = images.read_input(src, max_pixels=max_pixels)
+    start = time.perf_counter()
+    bank = compute(loaded.data)
+    seconds = time.perf_counter() - start
+    maps = bank.maps
+    several = maps.shape[2] > 1 and not single
+    if several:
+        result = maps
+    elif maps.shape[2] == 1:
+        result = maps[:, :, 0]
+    else:  # one kernel, per channel: an image like the input
+        result = maps
+    report = Report(
+        input=str(src),
+        operation=label,
+        input_shape=list(loaded.data.shape),
+        output_shape=list(result.shape),
+        output=str(out_path) if out_path else None,
+        minimum=float(result.min()),
+        maximum=float(result.max()),
+        seconds=seconds,
+        dtype=str(result.dtype),
+        total=int(result.size),
+        notes=list(loaded.notes),
+        maps=list(bank.labels) if several else None,
+    )
+    if loaded.alpha is not None and out_path is not None:
+        if several:
+            report.notes.append(f"{src.name}: the alpha channel is not carried into feature maps")
+        elif result.shape[:2] != loaded.alpha.shape:
+            report.notes.append(f"{src.name}: the output size differs from the input's, so the alpha channel is dropped")
+    if out_path is None and montage_path is None and loaded.kind != "matrix":
+        raise UsageError(f"{src}: an image result needs an output path (--out) or --montage")
+    if out_path is None and loaded.kind == "matrix":
+        report.matrix = (maps.transpose(2, 0, 1) if several else result).tolist()
+    if out_path is not None:
+        if not several:
+            _write_single(report, out_path, result, loaded, rescale=rescale, force=force)
+        elif out_path.suffix.lower() == ".npy":
+            images.write_output(out_path, maps, force=force)
+        else:
+            _write_pages(out_path, maps, force=force)
+    if montage_path is not None:
+        from .montage import render_montage, write_sheet
+
+        sheet = render_montage(
+            loaded.data, montage_tiles(bank), title=f"{src.name}: {label}",
+            notes=[f"{describe}; each map stretched from its min (black) to its max (white)"] if describe else (),
+        )
+        write_sheet(montage_path, sheet, force=force)
+        report.montage = str(montage_path)
+        if report.output is None:
+            report.output = str(montage_path)
+    return report
+
+
+def montage_tiles(bank: Any) -> list[tuple[str, Any]]:
+    """Tiles for :func:`kernelcli.montage.render_montage`: a colour tile for a kernel applied per
+    channel to three channels, else one grey tile per map."""
+    tiles = []
+    for name, (start, stop), kind in zip(bank.names, bank.spans, bank.combine):
+        if kind == "per-channel" and stop - start == 3:
+            tiles.append((name, bank.maps[:, :, start:stop]))
+        else:
+            tiles.extend((bank.labels[j], bank.maps[:, :, j]) for j in range(start, stop))
+    return tiles
+
+
+def _write_pages(out_path: Path, maps: Any, *, force: bool) -> None:
+    """Write (H, W, M) maps as an M-page float32 TIFF (page k = map k), atomically."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from . import images
+    from .errors import OutputRefused
+
+    if not force and (out_path.exists() or out_path.is_symlink()):
+        raise OutputRefused(f"{out_path}: already exists; use --force to overwrite it")
+    pages = [Image.fromarray(np.ascontiguousarray(maps[:, :, k], dtype=np.float32)) for k in range(maps.shape[2])]
+    buffer = io.BytesIO()
+    pages[0].save(buffer, format="TIFF", save_all=True, append_images=pages[1:])
+    images.write_bytes_atomic(out_path, buffer.getvalue())
+
+
+def gallery_file(
+    input_path: str | Path,
+    *,
+    out: str | Path,
+    family: str | None = None,
+    pad_mode: str = "constant",
+    tile: int | None = None,
+    force: bool = False,
+    max_pixels: int | None = None,
+) -> Report:
+    """Apply every catalogue kernel (or one family) to one image and draw them as one sheet.
+
+    "same" padding, per channel (a colour tile for an RGB input); each map stretched on its
+    own.  Kernels are applied one at a time and reduced to a tile at once, so a large
+    image never holds every full-size map in memory.  A 3-D kernel whose depth differs
+    from the image's channels is left out, with a note.
+    """
+    from . import images
+    from .catalog import list_kernels
+    from .layers import filter_bank
+    from .montage import DEFAULT_TILE, range_text, render_montage, to_display, write_sheet
+
+    kernels = list_kernels(family)
+    src = images.check_input_path(input_path)
+    _, sheet_path = _check_maps_outputs(src, None, out, single=False, force=force)
+    mode = canonical_pad_mode(pad_mode)
+    loaded = images.read_input(src, max_pixels=max_pixels)
+    data = loaded.data
+    channels = 1 if data.ndim == 2 else data.shape[2]
+    notes = list(loaded.notes)
+    tiles: list[tuple[str, Any, str]] = []
+    low, high = float("inf"), float("-inf")
+    applied = 0
+    start = time.perf_counter()
+    for kernel in kernels:
+        shape = kernel.shape
+        if len(shape) == 3 and shape[0] != channels:
+            notes.append(f"{kernel.name}: a {'x'.join(map(str, shape))} kernel needs {shape[0]} channels, the image has {channels}; left out")
+            continue
+        bank = filter_bank(data, [kernel], [kernel.name], padding="same", pad_mode=mode)
+        applied += 1
+        caption = f"{kernel.family} {'x'.join(map(str, shape))}"
+        for label, maps in montage_tiles(bank):
+            low, high = min(low, float(maps.min())), max(high, float(maps.max()))
+            tiles.append((label, (to_display(maps), range_text(maps)), caption))
+    seconds = time.perf_counter() - start
+    if not tiles:
+        raise UsageError(f"{src}: no catalogue kernel fits an image of {channels} channel(s)")
+    title = f"{src.name} ({'x'.join(map(str, data.shape))}): {applied} kernels" + (f", family {family}" if family else "")
+    sheet = render_montage(
+        data, tiles, title=title, tile=tile or DEFAULT_TILE,
+        notes=[f"padding same ({mode}), cross-correlation; each map stretched from its min (black) to its max (white)"],
+    )
+    write_sheet(sheet_path, sheet, force=force)
+    return Report(
+        input=str(src),
+        operation=f"gallery {family or 'all families'}",
+        input_shape=list(data.shape),
+        output_shape=[sheet.height, sheet.width, 3],
+        output=str(sheet_path),
+        minimum=low,
+        maximum=high,
+        seconds=seconds,
+        dtype="uint8",
+        total=sheet.height * sheet.width * 3,
+        notes=notes,
+        maps=[t[0] for t in tiles],
+        montage=str(sheet_path),
+    )

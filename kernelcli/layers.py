@@ -37,8 +37,18 @@ from . import api, shapes
 from .errors import ShapeError, UsageError
 from .modes import PAD_EQUIVALENTS, canonical_pad_mode
 
-#: Below this many multiply-adds the plain-numpy path runs (no Numba start-up), as in api.
+#: Below this many multiply-adds the plain-numpy path always runs (no Numba start-up), as in api.
 SMALL_WORK = int(os.environ.get("KERNELCLI_SMALL_WORK", 250_000))
+#: First call of the cached layer core in a fresh process: LLVM start-up and cache load
+#: (measured 0.3-0.7 s on the development machine).
+JIT_LOAD_SECONDS = 0.5
+#: The plain-numpy layer, per output value and tap (measured 0.6-3.8 ns; the upper end).
+NUMPY_SECONDS_PER_TAP = 3e-9
+#: Tests and benchmarks set this to "numpy" or "jit" to force a path; None lets the cost decide.
+_FORCE_PATH: str | None = None
+
+_jit_warm = False
+_cold_spent = 0.0
 
 ACTIVATIONS = ("none", "relu", "leaky_relu", "sigmoid", "tanh")
 ACTIVATION_ALIASES = {
@@ -198,16 +208,63 @@ def conv_layer(
     # Only the padded rows and columns some window reads are built.
     rows = _source_map(h, widths[0], (oh - 1) * sh + dh * (kh - 1) + 1, mode)
     cols = _source_map(w, widths[2], -(-((ow - 1) * sw + dw * (kw - 1) + 1) // sw) * sw, mode)
-    if oh * ow * filters * per_group * kh * kw <= SMALL_WORK:
+    if _use_numpy(oh * ow * filters * per_group * kh * kw):
         return _layer_numpy(x3, rows, cols, pad_value, wc, bc, groups, (sh, sw), (dh, dw), (oh, ow), act)
     _announce_first_compile()
+    from ._core import threads
     from ._core.layer import layer_rows, planarize
 
     xq = np.empty((channels, rows.size, sw, cols.size // sw), dtype=dtype)
-    planarize(np.ascontiguousarray(x3), rows, cols, pad_value, xq)
+    threads.run_rows(planarize, rows.size, np.ascontiguousarray(x3), rows, cols, float(pad_value), xq)
+    taps, tap_weights, counts = _tap_table(wc, groups, dh, dw, sw)
     out = np.empty((oh, ow, filters), dtype=dtype)
-    layer_rows(xq, wc, bc, groups, sh, dh, dw, ACTIVATIONS.index(act), out)
+    threads.run_rows(layer_rows, oh, xq, taps, tap_weights, counts, bc, sh, ACTIVATIONS.index(act), out)
+    global _jit_warm
+    _jit_warm = True
     return out
+
+
+def _use_numpy(work: int) -> bool:
+    """Whether ``work`` multiply-adds go to the plain-numpy layer rather than the jitted core.
+
+    Tiny work always does.  Until this process has loaded the jitted core, numpy also runs
+    while it is cheaper than that load; what it cost is added up, so a long run of
+    mid-sized calls loads the core after all (never more than twice the better choice).
+    """
+    global _cold_spent
+    if _FORCE_PATH is not None:
+        return _FORCE_PATH == "numpy"
+    if work <= SMALL_WORK:
+        return True
+    estimate = work * NUMPY_SECONDS_PER_TAP
+    if _jit_warm or _cold_spent + estimate >= JIT_LOAD_SECONDS:
+        return False
+    _cold_spent += estimate
+    return True
+
+
+def _tap_table(wc: np.ndarray, groups: int, dil_h: int, dil_w: int, stride_w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each filter's non-zero taps, in the order channel, row, column, for the jitted core.
+
+    Returns ``taps`` (K, T, 4) int64 rows (input channel, row offset ``u*dil_h``, column
+    phase ``(v*dil_w) % stride_w``, run start ``(v*dil_w) // stride_w``), ``weights``
+    (K, T) and ``counts`` (K,): filter k uses its first ``counts[k]`` taps.  Zero weights
+    are left out (adding 0*x changes no sum of finite values).
+    """
+    filters, per_group, kh, kw = wc.shape
+    c, u, v = (a.ravel() for a in np.meshgrid(np.arange(per_group), np.arange(kh), np.arange(kw), indexing="ij"))
+    group = np.arange(filters) // (filters // groups)
+    taps = np.empty((filters, c.size, 4), dtype=np.int64)
+    taps[:, :, 0] = group[:, None] * per_group + c
+    taps[:, :, 1] = u * dil_h
+    taps[:, :, 2] = (v * dil_w) % stride_w
+    taps[:, :, 3] = (v * dil_w) // stride_w
+    weights = wc.reshape(filters, -1)
+    keep = weights != 0
+    order = np.argsort(~keep, axis=1, kind="stable")  # non-zero taps first, in their order
+    taps = np.ascontiguousarray(np.take_along_axis(taps, order[:, :, None], axis=1))
+    weights = np.ascontiguousarray(np.take_along_axis(weights, order, axis=1))
+    return taps, weights, keep.sum(axis=1).astype(np.int64)
 
 
 def _source_map(n: int, before: int, length: int, mode: str) -> np.ndarray:

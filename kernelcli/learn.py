@@ -63,7 +63,6 @@ POOR_FIT = 1e-2
 ILL_CONDITIONED = 1e8
 #: Most equation-matrix values kept in memory (float64); larger problems use a random subset of windows.
 MAX_SYSTEM_VALUES = 20_000_000
-BATCH_NORM = False
 
 #: progress(epoch, epochs, loss, lr), called after every epoch of ``gd``.
 Progress = Callable[[int, int, float, float], None]
@@ -378,28 +377,67 @@ def solve_lstsq(a: np.ndarray, y: np.ndarray, bias: bool) -> tuple[np.ndarray, n
     return w, None, min(ranks), unknowns, max(conds)
 
 
-def train_gd(
-    a: np.ndarray, y: np.ndarray, options: LearnOptions, progress: Progress | None = None
-) -> tuple[np.ndarray, np.ndarray | None, list[float], list[float]]:
-    """The training loop: mini-batches, MSE, gradient step, StepLR; weights start at zero.
+def window_mean_preconditioner(a: np.ndarray, blocks: int = 1) -> np.ndarray:
+    """P (G, n, n): shrinks the "all taps equal" direction of the windows to the size of the others.
 
-    Each problem g is scaled so that a window has unit mean square norm and the target unit
-    mean square; the loss history is reported back in target units.
+    A window's mean (its component along ``ones / sqrt(f*f)``) usually carries most of its
+    energy (images are bright and smooth), which makes gradient descent crawl along every
+    other direction.  ``A @ P`` scales that component by ``beta`` so that its mean square
+    equals the average of the other directions'; ``beta`` is between 0 and 1, so P is
+    invertible and ``k = P @ k'`` gives back the very same least-squares optimum.  With
+    ``blocks`` > 1 (a C x f x f kernel) each channel's taps get their own factor.
 
-    Returns (weights (G, n), bias (G,) or None, mean loss per epoch, learning rate per epoch).
+    >>> a = np.array([[[10.0, 11.0], [10.0, 9.0], [12.0, 12.0]]])
+    >>> p = window_mean_preconditioner(a)
+    >>> bool(np.linalg.cond((a @ p)[0]) < np.linalg.cond(a[0]))
+    True
     """
     g_count, m, n = a.shape
-    sx = np.sqrt(np.mean(a * a, axis=(1, 2)) * n)  # (G,)
+    per = n // blocks
+    eye = np.broadcast_to(np.eye(n), (g_count, n, n)).copy()
+    for b in range(blocks):
+        sl = slice(b * per, (b + 1) * per)
+        if per < 2:
+            continue
+        u = np.full(per, 1.0 / math.sqrt(per))
+        along = a[:, :, sl] @ u  # (G, M)
+        energy = np.mean(along * along, axis=1)
+        total = np.mean(np.sum(a[:, :, sl] ** 2, axis=2), axis=1)
+        rest = (total - energy) / (per - 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            beta = np.where(energy > rest, np.sqrt(np.maximum(rest, 0) / energy), 1.0)
+        beta = np.maximum(beta, 1e-3)  # keep P well away from singular
+        eye[:, sl, sl] -= (1.0 - beta)[:, None, None] * np.outer(u, u)[None]
+    return eye
+
+
+def train_gd(
+    a: np.ndarray, y: np.ndarray, options: LearnOptions, progress: Progress | None = None, *, blocks: int = 1
+) -> tuple[np.ndarray, np.ndarray | None, list[float], list[float]]:
+    """The training loop: mini-batches, MSE loss, gradient step, StepLR schedule; weights start at zero.
+
+    The inputs are normalised first, and the normalisation undone on the weights, so the
+    optimum is the least-squares one: windows are multiplied by
+    :func:`window_mean_preconditioner`, then scaled to unit mean square norm, and the
+    target to unit mean square.  A mini-batch whose windows are brighter than average takes
+    a proportionally shorter step (a rare bright region would otherwise throw the weights
+    off).  The loss history is the mean batch MSE of each epoch, in target units.
+
+    Returns (weights (G, n), bias (G,) or None, loss per epoch, learning rate per epoch).
+    """
+    g_count, m, n = a.shape
+    precond = window_mean_preconditioner(a, blocks)
+    an = a @ precond
+    sx = np.sqrt(np.mean(np.sum(an * an, axis=2), axis=1))  # (G,)
     sx[sx == 0] = 1.0
     sy = np.sqrt(np.mean(y * y, axis=1))
     sy[sy == 0] = 1.0
-    an = a / sx[:, None, None]
+    an /= sx[:, None, None]
     yn = y / sy[:, None]
     bias_value = 1.0 / math.sqrt(n)
     if options.bias:
         an = _with_bias(an, bias_value)
-    p = an.shape[2]
-    w = np.zeros((g_count, p))
+    w = np.zeros((g_count, an.shape[2]))
     velocity = np.zeros_like(w)
     second = np.zeros_like(w)
     beta1, beta2, eps = 0.9, 0.999, 1e-8
@@ -413,39 +451,35 @@ def train_gd(
         order = rng.permutation(m)
         total = 0.0
         batches = 0
-        for start in range(0, m, batch):
-            idx = order[start:start + batch]
-            xb = an[:, idx, :]  # (G, B, p)
-            residual = np.einsum("gbp,gp->gb", xb, w) - yn[:, idx]
-            total += float(np.mean(np.mean(residual * residual, axis=1) * sy * sy))
-            batches += 1
-            grad = (2.0 / len(idx)) * np.einsum("gbp,gb->gp", xb, residual)
-            if BATCH_NORM:
-                grad /= np.maximum(1.0, np.mean(np.einsum("gbp,gbp->gb", xb, xb), axis=1))[:, None]
-            step += 1
-            if options.optimizer == "adam":
-                velocity = beta1 * velocity + (1 - beta1) * grad
-                second = beta2 * second + (1 - beta2) * grad * grad
-                vhat = velocity / (1 - beta1**step)
-                shat = second / (1 - beta2**step)
-                w -= lr * vhat / (np.sqrt(shat) + eps)
-            else:  # PyTorch's SGD with momentum: v = mu v + g; w -= lr v
-                velocity = options.momentum * velocity + grad
-                w -= lr * velocity
-        if not np.isfinite(w).all():
-            raise UsageError(
-                f"gradient descent diverged in epoch {epoch + 1} (learning rate {lr:g}); try a smaller --lr"
-            )
+        with np.errstate(over="ignore", invalid="ignore"):
+            for start in range(0, m, batch):
+                idx = order[start:start + batch]
+                xb = an[:, idx, :]  # (G, B, p)
+                residual = np.einsum("gbp,gp->gb", xb, w) - yn[:, idx]
+                total += float(np.mean(np.mean(residual * residual, axis=1) * sy * sy))
+                batches += 1
+                grad = (2.0 / len(idx)) * np.einsum("gbp,gb->gp", xb, residual)
+                step += 1
+                if options.optimizer == "adam":
+                    velocity = beta1 * velocity + (1 - beta1) * grad
+                    second = beta2 * second + (1 - beta2) * grad * grad
+                    w -= lr * (velocity / (1 - beta1**step)) / (np.sqrt(second / (1 - beta2**step)) + eps)
+                else:  # PyTorch's SGD with momentum (v = mu v + g; w -= lr v), the step capped for bright batches
+                    brightness = np.mean(np.einsum("gbp,gbp->gb", xb, xb), axis=1)
+                    velocity = options.momentum * velocity + grad / np.maximum(1.0, brightness)[:, None]
+                    w -= lr * velocity
+        if not (np.isfinite(w).all() and math.isfinite(total)):
+            raise UsageError(f"gradient descent diverged in epoch {epoch + 1} (learning rate {lr:g}); try a smaller --lr")
         history.append(total / batches)
         lrs.append(lr)
         if progress is not None:
             progress(epoch + 1, options.epochs, history[-1], lr)
         if (epoch + 1) % options.step_size == 0:
             lr *= options.gamma
-    scale = (sy / sx)[:, None]
+    weights = np.einsum("gij,gj->gi", precond, w[:, :n]) * (sy / sx)[:, None]
     if options.bias:
-        return w[:, :-1] * scale, w[:, -1] * sy * bias_value, history, lrs
-    return w * scale, None, history, lrs
+        return weights, w[:, n] * sy * bias_value, history, lrs
+    return weights, None, history, lrs
 
 
 def _loss(a: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> tuple[float, float]:
@@ -551,7 +585,7 @@ def learn_kernel(
         mse, rel = mse_ls, rel_ls
         diff = None
     else:
-        w, b, history, lrs = train_gd(a, y, options, progress)
+        w, b, history, lrs = train_gd(a, y, options, progress, blocks=channels if options.combine == "sum" else 1)
         mse, rel = _loss(a, y, w, b)
         diff = float(np.max(np.abs(w - w_ls)))
         if b is not None:

@@ -27,6 +27,8 @@ Example
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from . import numpy_impl, threads
@@ -40,6 +42,26 @@ SEPARABLE_MIN_TAPS = 10
 #: A dense kernel at stride 1 goes through the FFT from this many non-zero taps up
 #: (direct cost grows with the taps, the FFT's does not; measured crossover ~21x21).
 FFT_MIN_TAPS = 420
+
+# Start-up economics of a fresh process (measured on the development machine; seconds).
+# Loading the jitted core costs far more than small arithmetic, so a process that has
+# not loaded it yet uses plain numpy, or the FFT (scipy.fft, no Numba) for big kernels,
+# while that is cheaper than loading; see :func:`cold_choice`.
+NUMBA_IMPORT_SECONDS = 0.13
+#: first call of the cached jitted functions in a new process (LLVM start-up, cache load)
+JIT_LOAD_SECONDS = 0.32
+#: plain-numpy path, per output value and non-zero tap
+NUMPY_SECONDS_PER_TAP = 2.2e-9
+#: jitted direct loops, per output value and tap
+JIT_SECONDS_PER_TAP = 6e-11
+#: tiled FFT, per output value (any kernel up to ~64x64), and importing scipy.fft
+FFT_SECONDS_PER_OUTPUT = 1.2e-8
+SCIPY_FFT_IMPORT_SECONDS = 0.07
+#: a cold process uses the FFT instead of loading the jitted core only from this many taps
+FFT_COLD_MIN_TAPS = 100
+
+_jit_warm = False
+_cold_spent = 0.0
 
 
 def rank1_factors(k: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray] | None:
@@ -86,19 +108,75 @@ def choose_path(k: np.ndarray, stride: tuple[int, int], dilation: tuple[int, int
     return "dense"
 
 
-def pad_flat(x3: np.ndarray, widths: tuple[int, int, int, int], mode_code: int, value: float, dtype: np.dtype, stride_w: int = 1) -> tuple[np.ndarray, int]:
-    """Pad (H, W, C) into flat rows (Hp, s*wq*C) of ``dtype``; return them and ``wq``.
+def jit_start_seconds() -> float:
+    """What loading the jitted core would still cost this process (0 once it ran).
 
-    With ``stride_w = s > 1`` the columns are stored by phase (see :mod:`.pad`).
+    Every call that avoided the load adds what it paid extra to a running total that is
+    deducted here, so a long batch of mid-sized inputs loads the core after all (the
+    "ski rental" rule: never more than twice the better choice's time).
     """
-    from .pad import pad_rows
+    if _jit_warm:
+        return 0.0
+    cost = JIT_LOAD_SECONDS + (0.0 if "numba" in sys.modules else NUMBA_IMPORT_SECONDS)
+    return max(0.0, cost - _cold_spent)
 
-    h, w, c = x3.shape
+
+def cold_prefers(cheap_seconds: float, jit_seconds: float) -> bool:
+    """True when a path that needs no jitted core (``cheap_seconds``) beats loading it plus ``jit_seconds``.
+
+    Records the extra time paid (see :func:`jit_start_seconds`).
+    """
+    global _cold_spent
+    start = jit_start_seconds()
+    if start == 0.0 or cheap_seconds >= start + jit_seconds:
+        return False
+    _cold_spent += max(0.0, cheap_seconds - jit_seconds)
+    return True
+
+
+def cold_choice(outputs: int, k: np.ndarray, stride: tuple[int, int], dtype: np.dtype) -> str | None:
+    """``"numpy"`` or ``"fft"`` when that beats loading the jitted core in this process, else None.
+
+    ``outputs`` counts output values (oh * ow * C).
+    """
+    if jit_start_seconds() == 0.0:
+        return None
+    taps = int(np.count_nonzero(k))
+    factors = rank1_factors(k, dtype) if taps >= SEPARABLE_MIN_TAPS else None
+    jit_taps = taps if factors is None else int(np.count_nonzero(factors[0]) + np.count_nonzero(factors[1]))
+    options = {"numpy": NUMPY_SECONDS_PER_TAP * outputs * taps}
+    if stride == (1, 1) and taps >= FFT_COLD_MIN_TAPS:
+        options["fft"] = FFT_SECONDS_PER_OUTPUT * outputs + (0.0 if "scipy.fft" in sys.modules else SCIPY_FFT_IMPORT_SECONDS)
+    best = min(options, key=options.get)
+    return best if cold_prefers(options[best], JIT_SECONDS_PER_TAP * outputs * jit_taps) else None
+
+
+def correlate_fft_nojit(x3, k, dtype, widths, mode_code, value, dilation, oh, ow):
+    """The FFT path with numpy padding: for a process that has not loaded the jitted core."""
+    from .fft import correlate_fft, extra_padding
+
+    eh, ew = extra_padding(k.shape, dilation, oh, ow)
     top, bottom, left, right = widths
-    hp, wp = h + top + bottom, w + left + right
+    xp = numpy_impl.pad3d(x3, top, bottom + eh, left, right + ew, mode_code, value, dtype)
+    return correlate_fft(xp, k, dilation, oh, ow, threads.count())
+
+
+def _mark_warm() -> None:
+    global _jit_warm
+    _jit_warm = True
+
+
+def pad_plan(shape: tuple[int, int, int], widths: tuple[int, int, int, int], mode_code: int, stride_w: int = 1):
+    """The padding maps the jitted loops take: ``(rows, cols, runs, wq)`` (see :mod:`.pad`).
+
+    ``rows``/``cols`` map padded rows and stored pixels to input rows/columns (-1: fill);
+    with ``stride_w = s > 1`` the stored row holds the padded columns by phase.
+    """
+    h, w, _ = shape
+    top, bottom, left, right = widths
     s = stride_w
-    wq = -(-wp // s)
-    rows = numpy_impl.source_indices(h, top, bottom, mode_code)
+    wq = -(-(w + left + right) // s)
+    rows = numpy_impl.source_indices(h, top, bottom, mode_code).astype(np.int64)
     padcols = numpy_impl.source_indices(w, left, right, mode_code)
     cols = np.full(s * wq, -1, dtype=np.int64)
     runs = np.zeros((s, 3), dtype=np.int64)
@@ -108,12 +186,43 @@ def pad_flat(x3: np.ndarray, widths: tuple[int, int, int, int], mode_code: int, 
         q0 = min(wq, max(0, -(-(left - p) // s)))
         q1 = max(q0, min(wq, -(-(left + w - p) // s)))
         runs[p] = q0, q1, p + q0 * s - left
-    if mode_code != CONSTANT:
-        value = 0.0
-    out = np.empty((hp, s * wq * c), dtype=dtype)
-    x2 = np.ascontiguousarray(x3).reshape(h, w * c)
-    threads.run_rows(pad_rows, hp, x2, c, rows.astype(np.int64), cols, runs, wq, value, out)
-    return out, wq
+    return rows, cols, runs, wq
+
+
+#: Input dtypes the convolution loops read directly; others are cast to the compute dtype
+#: first (each dtype pair is a separate compiled version, so the set stays small).
+NATIVE_INPUTS = ("uint8", "uint16", "float32", "float64")
+
+
+def _flat_input(x3: np.ndarray, dtype: np.dtype | None = None) -> np.ndarray:
+    """``x3`` as contiguous (H, W*C) rows; cast to ``dtype`` unless its dtype is read natively."""
+    h, w, c = x3.shape
+    if dtype is not None and x3.dtype.name not in NATIVE_INPUTS:
+        x3 = x3.astype(dtype)
+    return np.ascontiguousarray(x3).reshape(h, w * c)
+
+
+def _noop(*_args) -> None:
+    return None
+
+
+def pad_flat(x3: np.ndarray, widths: tuple[int, int, int, int], mode_code: int, value: float, dtype: np.dtype, announce=_noop) -> np.ndarray:
+    """Pad (H, W, C) into a new (Hp, Wp, C) array of ``dtype`` with the jitted loop.
+
+    ``announce(dispatcher, *dtypes)`` is called before the jitted loop runs (the API uses it
+    to say "compiling..." when the cache is empty).
+    """
+    from .pad import pad_rows
+
+    h, w, c = x3.shape
+    rows, cols, runs, wq = pad_plan(x3.shape, widths, mode_code)
+    out = np.empty((rows.shape[0], wq, c), dtype=dtype)
+    fill = value if mode_code == CONSTANT else 0.0
+    src = _flat_input(x3)
+    announce(pad_rows, src.dtype, out.dtype)
+    _mark_warm()
+    threads.run_rows(pad_rows, rows.shape[0], src, c, rows, cols, runs, wq, fill, out.reshape(rows.shape[0], -1))
+    return out
 
 
 def _offsets(n: int, dil: int, stride: int, wq: int, channels: int) -> np.ndarray:
@@ -122,40 +231,71 @@ def _offsets(n: int, dil: int, stride: int, wq: int, channels: int) -> np.ndarra
     return ((v % stride) * wq + v // stride) * channels
 
 
-def correlate(x3, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, force=None):
+def correlate(x3, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, force=None, announce=_noop):
     """Cross-correlate (H, W, C) ``x3`` with 2-D ``k`` (float64) into (oh, ow, C) of ``dtype``.
 
-    ``widths`` have been trimmed to what the windows read; ``force`` names a path.
+    ``widths`` have been trimmed to what the windows read; ``force`` names a path;
+    ``announce`` as for :func:`pad_flat`.
     """
     sh, sw = stride
     dh, dw = dilation
     c = x3.shape[2]
+    kh, kw = k.shape
+    fill = value if mode_code == CONSTANT else 0.0
     path = choose_path(k, stride, dilation, dtype, force)
     if path == "fft":
-        from .fft import correlate_fft
+        from .fft import correlate_fft, extra_padding
 
-        xp, _ = pad_flat(x3, widths, mode_code, value, dtype)
-        return correlate_fft(xp.reshape(xp.shape[0], -1, c), k, dilation, oh, ow)
-    xp, wq = pad_flat(x3, widths, mode_code, value, dtype, sw)
+        eh, ew = extra_padding(k.shape, dilation, oh, ow)
+        top, bottom, left, right = widths
+        xp = pad_flat(x3, (top, bottom + eh, left, right + ew), mode_code, value, dtype, announce)
+        return correlate_fft(xp, k, dilation, oh, ow, threads.count())
+    rows, cols, runs, wq = pad_plan(x3.shape, widths, mode_code, sw)
+    span = dh * (kh - 1) + 1
+    offs = _offsets(kw, dw, sw, wq, c)
     out = np.empty((oh, ow * c), dtype=dtype)
-    kh, kw = k.shape
+    src = _flat_input(x3, dtype)
+    common = (src, c, rows, cols, runs, wq, fill, span, sh)
     if path == "separable":
         from .conv import separable_rows
 
         col, row = rank1_factors(k, dtype)
         u = np.flatnonzero(col)
         v = np.flatnonzero(row)
+        announce(separable_rows, src.dtype, dtype)
+        _mark_warm()
         threads.run_rows(
-            separable_rows, oh, xp, (u * dh).astype(np.int64), col[u].astype(dtype),
-            _offsets(kw, dw, sw, wq, c)[v].astype(np.int64), row[v].astype(dtype), sh, out,
+            separable_rows, oh, *common, (u * dh).astype(np.int64), col[u].astype(dtype),
+            offs[v].astype(np.int64), row[v].astype(dtype), out,
         )
     else:
         from .conv import dense_rows
 
         u, v = np.nonzero(k)
-        offs = _offsets(kw, dw, sw, wq, c)
-        threads.run_rows(
-            dense_rows, oh, xp, (u * dh).astype(np.int64), offs[v].astype(np.int64),
-            k[u, v].astype(dtype), sh, out,
-        )
+        trow, toff = (u * dh).astype(np.int64), offs[v].astype(np.int64)
+        announce(dense_rows, src.dtype, dtype)
+        _mark_warm()
+        threads.run_rows(dense_rows, oh, *common, trow, toff, k[u, v].astype(dtype), out)
+    return out.reshape(oh, ow, c)
+
+
+def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announce=_noop, force_general=False):
+    """Pool (H, W, C) ``x3`` into (oh, ow, C) of ``dtype`` (the input's for max/min, a float for avg).
+
+    2x2 and 3x3 windows at stride 2 without padding, all inside the input, take the
+    specialised loop (unless ``force_general``); everything else the general one.
+    """
+    from .pool import AVG, pool_rows, pool_s2
+
+    h, w, c = x3.shape
+    src = np.ascontiguousarray(x3.astype(dtype, copy=False) if op_code == AVG else x3).reshape(h, w * c)
+    out = np.empty((oh, ow * c), dtype=dtype)
+    whole = padding == 0 and (oh - 1) * stride + size <= h and (ow - 1) * stride + size <= w
+    _mark_warm()
+    if stride == 2 and size in (2, 3) and whole and not force_general:
+        announce(pool_s2, src.dtype, out.dtype)
+        threads.run_rows(pool_s2, oh, src, c, size, op_code, out)
+    else:
+        announce(pool_rows, src.dtype, out.dtype)
+        threads.run_rows(pool_rows, oh, src, c, size, stride, padding, op_code, include_pad, out)
     return out.reshape(oh, ow, c)

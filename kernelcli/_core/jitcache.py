@@ -1,16 +1,48 @@
-"""Whether Numba's on-disk cache already holds the compiled core (so the CLI can say
-"compiling..." once, on the first run only).  Pure standard library."""
+"""Whether Numba's on-disk cache already holds a jitted function for given dtypes, so the
+API can say "compiling..." on stderr the first time it really compiles (and only then).
+
+Standard library only; the dispatcher passed in is a Numba ``@njit(cache=True)`` function.
+Numba keeps one index file per function (``<module>.<name>-<line>.py311.nbi``) listing
+the compiled signatures; every (input dtype, compute dtype) pair is compiled once.
+"""
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 
-def is_cached() -> bool:
-    """True when a cache index file exists for the conv core module."""
-    here = Path(__file__).resolve().parent
-    cache = here / "__pycache__"
+def index_path(dispatcher) -> Path | None:
+    """Where Numba keeps the cache index of ``dispatcher`` (None when unknown)."""
     try:
-        return any(p.name.startswith("conv.correlate_rows") and p.suffix == ".nbi" for p in cache.iterdir())
-    except OSError:
+        return Path(dispatcher._cache._cache_file._index_path)
+    except AttributeError:
+        return None
+
+
+def is_cached(dispatcher, *dtypes: str) -> bool:
+    """True when the cache index of ``dispatcher`` lists a signature mentioning all ``dtypes`` in order.
+
+    Unknown layouts count as cached (better silent than a false "compiling" note).
+    """
+    path = index_path(dispatcher)
+    if path is None:
+        return True
+    try:
+        with path.open("rb") as f:
+            pickle.load(f)  # numba's version
+            _stamp, overloads = pickle.loads(f.read())
+    except FileNotFoundError:
         return False
+    except Exception:
+        return True
+    for key in overloads:
+        text = str(key[0])
+        at = 0
+        for name in dtypes:
+            at = text.find(f"Array({name},", at)
+            if at < 0:
+                break
+        else:
+            return True
+    return False

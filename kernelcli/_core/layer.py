@@ -1,18 +1,22 @@
-"""Jitted convolution layer: a filter bank (K, C/groups, kh, kw) over a channels-last image.
+"""Jitted convolution layer: a filter bank over a channels-last image, with bias and activation.
 
-Two passes, both split across threads by rows:
+Two passes over rows; the loops are serial and release the GIL, and
+:func:`kernelcli._core.threads.run_rows` gives each thread a block of rows ``i0:i1``:
 
-1. ``planarize`` pads, casts and de-interleaves the input once into
-   ``xq[c, r, phase, idx]`` = padded pixel (r, idx*stride_w + phase) of channel c.  Every
-   tap then reads one contiguous run ``xq[c, r, (v*d) % s, (v*d)//s :]`` for any
-   stride and dilation, which is what lets LLVM vectorise the inner loop (a run-time
-   stride inside the loop costs 7-13x; see the performance anchors).
-2. ``layer_rows`` accumulates, per output row, each filter's map tap by tap into a
-   (K, W_out) row buffer, then adds the bias, applies the activation and writes the row
-   into the (H_out, W_out, K) output.
+1. :func:`planarize` pads, casts and de-interleaves the input once into
+   ``xq[c, r, phase, idx]`` = padded pixel (r, idx*s + phase) of channel c (s: the
+   horizontal stride).  Every filter tap then reads one contiguous run
+   ``xq[c, r, (v*d) % s, (v*d)//s :]`` whatever the stride and dilation, which is what
+   lets LLVM vectorise the inner loop (a run-time stride inside the loop costs 7-13x;
+   see the performance anchors).
+2. :func:`layer_rows` accumulates, for each output row and filter, the filter's taps into
+   a (K, W_out) row buffer, four taps per pass over the row (one load and store of the
+   buffer per four taps instead of per tap), then adds the bias, applies the activation
+   and writes the row into the (H_out, W_out, K) output.
 
-Activation codes follow :data:`ACTIVATION_CODES`; zero taps are skipped (0*x is exact
-for finite x, so the sum is unchanged).
+The taps come as a table (see ``kernelcli.layers._tap_table``): per filter, its non-zero
+weights in the order channel, row, column, each with where its run starts.  Every output
+value is summed in that order, tap by tap, which is also the plain-numpy path's order.
 """
 
 from __future__ import annotations
@@ -20,103 +24,145 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from .config import JIT, JIT_PARALLEL
+from .config import JIT
 
 NONE, RELU, LEAKY_RELU, SIGMOID, TANH = range(5)
 
 #: slope of leaky_relu for negative inputs (PyTorch's default negative_slope)
 LEAKY_SLOPE = 0.01
 
+#: columns of the tap table: input channel, row offset u*dilation, column phase, run start
+CHANNEL, ROW, PHASE, START = range(4)
 
-@njit(**JIT_PARALLEL)
-def planarize(x, rows, cols, value, xq):
-    """Fill ``xq`` (C, Hq, s, Wq) from ``x`` (H, W, C), padded, cast and de-interleaved.
+
+@njit(**JIT)
+def planarize(x, rows, cols, value, xq, i0, i1):
+    """Fill rows ``i0:i1`` of ``xq`` (C, Hq, s, Wq) from ``x`` (H, W, C), padded, cast and de-interleaved.
 
     ``rows[r]`` and ``cols[q]`` are the input row and column that padded row r and
     padded column q copy (-1: the fill ``value``); ``xq[c, r, p, idx]`` holds padded
     column ``idx*s + p``.
     """
-    c = x.shape[2]
-    hq = xq.shape[1]
+    channels = x.shape[2]
     stride_w = xq.shape[2]
     wq = xq.shape[3]
     fill = xq.dtype.type(value)
-    for r in prange(hq):
+    for r in range(i0, i1):
         sr = rows[r]
-        for ph in range(stride_w):
-            for idx in range(wq):
-                sc = cols[idx * stride_w + ph]
-                if sr < 0 or sc < 0:
-                    for ch in range(c):
-                        xq[ch, r, ph, idx] = fill
-                else:
-                    for ch in range(c):
-                        xq[ch, r, ph, idx] = x[sr, sc, ch]
+        for ch in range(channels):
+            for ph in range(stride_w):
+                dst = xq[ch, r, ph]
+                if sr < 0:
+                    dst[:] = fill
+                    continue
+                src = x[sr]
+                for idx in range(wq):
+                    sc = cols[idx * stride_w + ph]
+                    dst[idx] = fill if sc < 0 else src[sc, ch]
     return xq
 
 
 @njit(**JIT)
-def activate(v, code, one, slope):
-    """One value through the activation ``code``.
+def _run(xq, tap, r0, ow):
+    """The contiguous input run that ``tap`` multiplies for output row starting at padded row ``r0``."""
+    start = tap[START]
+    return xq[tap[CHANNEL], r0 + tap[ROW], tap[PHASE], start : start + ow]
 
-    ``one`` and ``slope`` come in ``v``'s dtype, so float32 stays float32 throughout
-    (a Python float literal would promote every result to float64).
+
+@njit(**JIT)
+def layer_rows(xq, taps, weights, counts, bias, stride_h, act, out, i0, i1):
+    """Fill rows ``i0:i1`` of ``out`` (oh, ow, K) with ``act(sum of taps + bias)``.
+
+    ``xq`` comes from :func:`planarize`; filter k has ``counts[k]`` taps: rows
+    ``taps[k, :counts[k]]`` (channel, row offset, phase, start) with ``weights[k, t]``.
+    All float arrays share one dtype.
     """
-    if code == RELU:
-        return v if v > 0 else v - v
-    if code == LEAKY_RELU:
-        return v if v >= 0 else v * slope
-    if code == SIGMOID:
-        # the two forms keep exp from overflowing for large |v|
-        if v >= 0:
-            return one / (one + math.exp(-v))
-        e = math.exp(v)
-        return e / (one + e)
-    if code == TANH:
-        return math.tanh(v)
-    return v
-
-
-@njit(**JIT_PARALLEL)
-def layer_rows(xq, weights, bias, groups, stride_h, dil_h, dil_w, act, out):
-    """Convolve planar ``xq`` (C, Hq, s, Wq) from :func:`planarize` with ``weights`` (K, C/groups, kh, kw).
-
-    Writes ``act(sum + bias[k])`` into ``out`` (oh, ow, K); all arrays share one dtype.
-    Filter k reads the input channels of its group, ``g*C/groups ...``, where
-    ``g = k // (K/groups)``: PyTorch's grouping.
-    """
-    oh, ow, nk = out.shape
-    cg = weights.shape[1]
-    kh = weights.shape[2]
-    kw = weights.shape[3]
-    kg = nk // groups
-    stride_w = xq.shape[2]
-    one = out.dtype.type(1)
-    slope = out.dtype.type(LEAKY_SLOPE)
-    for i in prange(oh):
-        buf = np.zeros((nk, ow), dtype=out.dtype)
+    ow, nk = out.shape[1], out.shape[2]
+    buf = np.empty((nk, ow), dtype=out.dtype)
+    for i in range(i0, i1):
+        r0 = i * stride_h
         for k in range(nk):
-            g = k // kg
             row = buf[k]
-            for c in range(cg):
-                plane = xq[g * cg + c]
-                for u in range(kh):
-                    r = i * stride_h + u * dil_h
-                    for v in range(kw):
-                        wt = weights[k, c, u, v]
-                        if wt == 0:
-                            continue
-                        off = v * dil_w
-                        base = off // stride_w
-                        # a slice first: indexing src[base + j] would keep a negative-index
-                        # check inside the loop and stop LLVM from vectorising it
-                        src = plane[r, off % stride_w, base : base + ow]
-                        for j in range(ow):
-                            row[j] += wt * src[j]
+            row[:] = 0
+            wk = weights[k]
+            tk = taps[k]
+            n = counts[k]
+            t = 0
+            # Four taps per pass; the adds stay in tap order (acc += w0*a, then w1*b, ...).
+            while t + 4 <= n:
+                a = _run(xq, tk[t], r0, ow)
+                b = _run(xq, tk[t + 1], r0, ow)
+                c = _run(xq, tk[t + 2], r0, ow)
+                d = _run(xq, tk[t + 3], r0, ow)
+                w0, w1, w2, w3 = wk[t], wk[t + 1], wk[t + 2], wk[t + 3]
+                for j in range(ow):
+                    acc = row[j]
+                    acc += w0 * a[j]
+                    acc += w1 * b[j]
+                    acc += w2 * c[j]
+                    acc += w3 * d[j]
+                    row[j] = acc
+                t += 4
+            if n - t == 3:
+                a = _run(xq, tk[t], r0, ow)
+                b = _run(xq, tk[t + 1], r0, ow)
+                c = _run(xq, tk[t + 2], r0, ow)
+                w0, w1, w2 = wk[t], wk[t + 1], wk[t + 2]
+                for j in range(ow):
+                    acc = row[j]
+                    acc += w0 * a[j]
+                    acc += w1 * b[j]
+                    acc += w2 * c[j]
+                    row[j] = acc
+            elif n - t == 2:
+                a = _run(xq, tk[t], r0, ow)
+                b = _run(xq, tk[t + 1], r0, ow)
+                w0, w1 = wk[t], wk[t + 1]
+                for j in range(ow):
+                    acc = row[j]
+                    acc += w0 * a[j]
+                    acc += w1 * b[j]
+                    row[j] = acc
+            elif n - t == 1:
+                a = _run(xq, tk[t], r0, ow)
+                w0 = wk[t]
+                for j in range(ow):
+                    row[j] += w0 * a[j]
+            _finish(row, bias[k], act)
         orow = out[i]
         for j in range(ow):
             for k in range(nk):
-                orow[j, k] = activate(buf[k, j] + bias[k], act, one, slope)
+                orow[j, k] = buf[k, j]
     return out
+
+
+@njit(**JIT)
+def _finish(row, b, act):
+    """Add the bias and apply the activation to one row, in the row's dtype."""
+    one = row.dtype.type(1)
+    if act == RELU:
+        for j in range(row.shape[0]):
+            v = row[j] + b
+            row[j] = v if v > 0 else v - v
+    elif act == LEAKY_RELU:
+        slope = row.dtype.type(LEAKY_SLOPE)
+        for j in range(row.shape[0]):
+            v = row[j] + b
+            row[j] = v if v >= 0 else v * slope
+    elif act == SIGMOID:
+        for j in range(row.shape[0]):
+            v = row[j] + b
+            # the two forms keep exp from overflowing for large |v|
+            if v >= 0:
+                row[j] = one / (one + math.exp(-v))
+            else:
+                e = math.exp(v)
+                row[j] = e / (one + e)
+    elif act == TANH:
+        for j in range(row.shape[0]):
+            row[j] = math.tanh(row[j] + b)
+    else:
+        for j in range(row.shape[0]):
+            row[j] += b

@@ -1,26 +1,116 @@
 """Jitted pooling (max, min, avg) over flat (H, W*C) rows, with PyTorch's padding rules.
 
-Padded cells never win a max/min; ``avg`` divides by the window's cells inside the padded
-input (``count_include_pad``) or by the real cells only.
+Two loops: :func:`pool_s2` for the common 2x2 and 3x3 windows at stride 2 without
+padding (a vertical pass over whole contiguous rows into a row buffer, then a
+horizontal pass; the op and size are tested once per row, not per cell), and the
+general :func:`pool_rows` for any size, stride, padding and ``ceil_mode``.
+
+In the general loop padded cells never win a max/min; ``avg`` divides by the window's
+cells inside the padded input (``count_include_pad``) or by the real cells only.
+Both loops are serial and release the GIL; ``threads.run_rows`` splits the rows.
 """
 
 from __future__ import annotations
 
-from numba import njit, prange
+import numpy as np
+from numba import njit
 
-from .config import JIT_PARALLEL
+from .config import JIT
 
 MAX, MIN, AVG = 0, 1, 2
 
 
-@njit(**JIT_PARALLEL)
-def pool_rows(x, channels, size, stride, pad, op, include_pad, out):
-    """Pool ``x`` (H, W*C) into ``out`` (oh, ow*C); windows of ``size`` every ``stride``, ``pad`` virtual cells."""
+@njit(**JIT)
+def pool_s2(x, channels, size, op, out, i0, i1):
+    """Rows ``i0:i1`` of ``out`` (oh, ow*C): ``size`` x ``size`` windows (2 or 3) every 2 cells, all inside ``x``."""
+    c = channels
+    ow = out.shape[1] // c
+    n = (2 * (ow - 1) + size) * c
+    tmp = np.empty(n, dtype=out.dtype)
+    scale = out.dtype.type(size * size)
+    for i in range(i0, i1):
+        r0 = x[2 * i, :n]
+        r1 = x[2 * i + 1, :n]
+        r2 = x[2 * i + 2, :n] if size == 3 else r0
+        if op == AVG:
+            if size == 3:
+                for j in range(n):
+                    tmp[j] = r0[j] + r1[j] + r2[j]
+            else:
+                for j in range(n):
+                    tmp[j] = r0[j] + r1[j]
+        elif op == MAX:
+            for j in range(n):
+                a, b, d = r0[j], r1[j], r2[j]
+                m = a if a > b else b
+                tmp[j] = m if m > d else d
+        else:
+            for j in range(n):
+                a, b, d = r0[j], r1[j], r2[j]
+                m = a if a < b else b
+                tmp[j] = m if m < d else d
+        o = out[i]
+        if c == 1:
+            _horizontal1(tmp, o, size, op, scale)
+        else:
+            for q in range(ow):
+                for ch in range(c):
+                    a = tmp[2 * q * c + ch]
+                    b = tmp[(2 * q + 1) * c + ch]
+                    d = tmp[(2 * q + 2) * c + ch] if size == 3 else a
+                    o[q * c + ch] = _combine(a, b, d, size, op, scale)
+
+
+@njit(**JIT)
+def _horizontal1(tmp, o, size, op, scale):
+    ow = o.shape[0]
+    if op == AVG:
+        if size == 3:
+            for q in range(ow):
+                o[q] = (tmp[2 * q] + tmp[2 * q + 1] + tmp[2 * q + 2]) / scale
+        else:
+            for q in range(ow):
+                o[q] = (tmp[2 * q] + tmp[2 * q + 1]) / scale
+    elif op == MAX:
+        if size == 3:
+            for q in range(ow):
+                a, b, d = tmp[2 * q], tmp[2 * q + 1], tmp[2 * q + 2]
+                m = a if a > b else b
+                o[q] = m if m > d else d
+        else:
+            for q in range(ow):
+                a, b = tmp[2 * q], tmp[2 * q + 1]
+                o[q] = a if a > b else b
+    else:
+        if size == 3:
+            for q in range(ow):
+                a, b, d = tmp[2 * q], tmp[2 * q + 1], tmp[2 * q + 2]
+                m = a if a < b else b
+                o[q] = m if m < d else d
+        else:
+            for q in range(ow):
+                a, b = tmp[2 * q], tmp[2 * q + 1]
+                o[q] = a if a < b else b
+
+
+@njit(**JIT)
+def _combine(a, b, d, size, op, scale):
+    if op == AVG:
+        return (a + b + d) / scale if size == 3 else (a + b) / scale
+    if op == MAX:
+        m = a if a > b else b
+        return m if m > d else d
+    m = a if a < b else b
+    return m if m < d else d
+
+
+@njit(**JIT)
+def pool_rows(x, channels, size, stride, pad, op, include_pad, out, i0, i1):
+    """Rows ``i0:i1`` of ``out`` (oh, ow*C) from ``x`` (H, W*C); windows of ``size`` every ``stride``, ``pad`` virtual cells."""
     h = x.shape[0]
     w = x.shape[1] // channels
-    oh, owc = out.shape
-    ow = owc // channels
-    for i in prange(oh):
+    ow = out.shape[1] // channels
+    for i in range(i0, i1):
         r0 = i * stride - pad
         r1 = min(r0 + size, h + pad)
         ra = max(r0, 0)
@@ -30,8 +120,7 @@ def pool_rows(x, channels, size, stride, pad, op, include_pad, out):
             c1 = min(c0 + size, w + pad)
             ca = max(c0, 0)
             cb = min(c1, w)
-            if op == AVG:
-                divisor = (r1 - r0) * (c1 - c0) if include_pad else (rb - ra) * (cb - ca)
+            divisor = (r1 - r0) * (c1 - c0) if include_pad else (rb - ra) * (cb - ca)
             for ch in range(channels):
                 if op == AVG:
                     acc = 0.0
@@ -47,4 +136,3 @@ def pool_rows(x, channels, size, stride, pad, op, include_pad, out):
                             if (op == MAX and v > best) or (op == MIN and v < best):
                                 best = v
                     out[i, j * channels + ch] = best
-    return out

@@ -22,6 +22,8 @@ np.float64(10.0)
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -33,7 +35,16 @@ _pool_lock = threading.Lock()
 
 
 def count() -> int:
-    """The number of threads to use: Numba's setting, read without launching its pool."""
+    """The number of threads to use: Numba's setting, read without launching its pool.
+
+    Without Numba loaded (the FFT path of a fresh process) it is what Numba would
+    choose: ``NUMBA_NUM_THREADS`` or the CPUs this process may run on.
+    """
+    if "numba" not in sys.modules:
+        env = os.environ.get("NUMBA_NUM_THREADS", "")
+        if env.strip().isdigit():
+            return max(1, int(env))
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     import numba
     from numba.np.ufunc import parallel
 

@@ -34,6 +34,8 @@ COMMAND_MODULES = (
     "params",
     "kernels",
     "summary",
+    "volume",
+    "gallery",
 )
 
 

@@ -3,7 +3,8 @@
 Commands stay thin: parse options, call the API, print.  ``guarded`` turns our own
 errors into a one-line red message and the error's exit code, Ctrl-C into 130, and any
 other exception into exit 70 with a request to report it (the traceback only with
-``--debug``).  Nothing here imports numpy, numba or rich at module level.
+``--debug``, which keeps the exit code).  Nothing here imports numpy, numba or rich at
+module level (``click`` comes with typer).
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import click
 import typer
 
-from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, KernelcliError
+from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_ITEM_FAILED, KernelcliError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,6 +44,11 @@ def note(message: str) -> None:
 def guarded(func: F) -> F:
     """Wrap a command so that no traceback reaches the user without ``--debug``.
 
+    Our own errors print one red line and exit with their code (2, 3, 4, 1); Ctrl-C exits
+    130; Typer's and Click's own exits pass through; anything else is a bug: exit 70 with
+    how to report it.  ``--debug`` adds the traceback on stderr and keeps the exit code, so
+    scripts see the same codes with and without it.
+
     >>> @guarded
     ... def cmd() -> None:
     ...     raise UsageError("bad")   # doctest: +SKIP
@@ -50,26 +58,46 @@ def guarded(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (typer.Exit, typer.Abort):
-            raise
+        except (typer.Exit, typer.Abort, click.exceptions.ClickException):
+            raise  # Click's own usage errors (exit 2) and deliberate exits
         except KernelcliError as exc:
-            if debug_enabled():
-                raise
+            _traceback_if_debug()
             error(str(exc))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             error("interrupted")
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:
+            # stdout was closed early (`kernelcli ... | head`): not a bug, nothing more to say
+            _silence_stdout()
+            raise typer.Exit(EXIT_ITEM_FAILED) from None
         except Exception as exc:  # an exception we did not expect is a bug
-            if debug_enabled():
-                raise
-            error(
-                f"internal error: {type(exc).__name__}: {exc}. This is a bug in kernelcli; "
-                f"run again with --debug and report the traceback at {ISSUES_URL}"
-            )
+            _traceback_if_debug()
+            error(internal_error_message(exc))
             raise typer.Exit(EXIT_INTERNAL) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def internal_error_message(exc: BaseException | str) -> str:
+    """The one line for an unexpected exception: what it was, and how to report it."""
+    what = exc if isinstance(exc, str) else f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    hint = "the traceback is above" if debug_enabled() else "run again with --debug for the traceback"
+    return f"internal error: {what}. This is a bug in kernelcli; {hint} and report it at {ISSUES_URL}"
+
+
+def _traceback_if_debug() -> None:
+    if debug_enabled():
+        traceback.print_exc(file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's exit-time flush does not complain again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def print_json(document: Any) -> None:

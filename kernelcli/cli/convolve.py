@@ -1,13 +1,13 @@
-"""``kernelcli convolve``: one input, one kernel, one result."""
+"""``kernelcli convolve``: one input, one kernel (or a bank of them, or a trained layer), one result."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from ._common import guarded, output_for, render_report
+from ._common import guarded, note, output_for, render_report
 
 EPILOG = """Examples:
 
@@ -16,21 +16,33 @@ EPILOG = """Examples:
   kernelcli convolve samples/example1.csv --kernel prewitt_v --padding valid
 
   kernelcli convolve scan.png --kernel gaussian:2 --pad-mode reflect --out smooth.png
+
+  kernelcli convolve samples/phantom.png -k sobel_v -k sobel_h -k laplacian_4 --montage maps.png
+
+  kernelcli convolve samples/rgb.png -k sobel_v --combine sum --bias -10 --activation relu --out edges.npy
+
+  kernelcli convolve scan.png --weights conv1_weight.npy --bias-file conv1_bias.npy --activation relu --out maps.npy
 """
 
 
 @guarded
 def convolve(
     input: Annotated[Path, typer.Argument(help="Image (PNG, JPEG, TIFF, BMP), .npy array or .csv/.txt matrix.", show_default=False)],
-    kernel: Annotated[str, typer.Option("--kernel", "-k", help="Catalogue name (see `kernelcli kernels`), a JSON file, gaussian:SIGMA or box:N.", show_default=False)],
+    kernel: Annotated[Optional[list[str]], typer.Option("--kernel", "-k", help="Catalogue name (see `kernelcli kernels`), a JSON file, gaussian:SIGMA or box:N. Repeat for a filter bank: one feature map per kernel.", show_default=False)] = None,
     stride: Annotated[int, typer.Option(min=1, help="Step between windows.")] = 1,
     padding: Annotated[str, typer.Option(help="same, valid, P, or T,B,L,R.")] = "same",
     pad_mode: Annotated[str, typer.Option(help="constant, replicate, reflect, symmetric or circular (aliases: zero, edge, mirror, wrap...).")] = "constant",
     pad_value: Annotated[float, typer.Option(help="Fill value for --pad-mode constant.")] = 0.0,
     dilation: Annotated[int, typer.Option(min=1, help="Spacing between kernel taps.")] = 1,
     flip: Annotated[bool, typer.Option("--flip", help="True convolution (flip the kernel); the default is cross-correlation, as in PyTorch.")] = False,
+    combine: Annotated[Optional[str], typer.Option(help="2-D kernels on a multi-channel image: per-channel (default: each channel filtered alone) or sum (the same kernel on every channel, summed into one map: a convolution layer).", show_default=False)] = None,
+    bias: Annotated[Optional[str], typer.Option(help="Added to each map before the activation: one value, or one per kernel separated by commas.", show_default=False)] = None,
+    activation: Annotated[Optional[str], typer.Option(help="none, relu, leaky_relu (slope 0.01), sigmoid or tanh, applied after the bias.", show_default=False)] = None,
+    weights: Annotated[Optional[Path], typer.Option(help="A trained filter bank (K, C, f, f) saved with numpy.save, PyTorch's layout (model.conv1.weight); replaces --kernel.", show_default=False)] = None,
+    bias_file: Annotated[Optional[Path], typer.Option(help="The bias (K,) for --weights, saved with numpy.save.", show_default=False)] = None,
     rescale: Annotated[Optional[str], typer.Option(help="Map results to the output's integer range: clip (default), abs, minmax, or none (float outputs only).", show_default=False)] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output path; the extension picks the format (.png .jpg .tif .bmp .npy .csv).", show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output path; the extension picks the format (.png .jpg .tif .bmp .npy .csv). Several maps: .npy (H', W', maps) or .tif (one float32 page per map).", show_default=False)] = None,
+    montage: Annotated[Optional[Path], typer.Option(help="Also draw the input and every map, each stretched on its own and labelled, into this picture (.png).", show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document with the facts (and the matrix for matrix inputs).")] = False,
     max_pixels: Annotated[Optional[int], typer.Option(min=1, help="Refuse images with more pixels (decompression-bomb guard).", show_default=False)] = None,
@@ -40,18 +52,97 @@ def convolve(
 
     A matrix input prints its result on stdout unless --out is given; an image input is
     written as <stem>_<kernel>.<ext> in the current folder unless --out is given.
+
+    Several --kernel options (or --weights) make a convolution layer: one feature map
+    per kernel, each with its --bias and --activation. A 3-D kernel file (C x f x f)
+    sums over the channels, as the lecture's 3-D convolution; its depth must equal the
+    image's channels. Several maps go to .npy (H', W', maps), a multi-page .tif, and/or
+    a --montage picture (without --out, only the montage is written).
     """
-    from ..catalog import load_kernel
-    from ..jobs import ConvolveOptions, convolve_file
+    from ..errors import UsageError
+    from ..jobs import ConvolveOptions
     from ..shapes import parse_padding
 
     options = ConvolveOptions(
         stride=stride, padding=parse_padding(padding), pad_mode=pad_mode, pad_value=pad_value,
-        dilation=dilation, flip=flip, rescale=rescale, max_pixels=max_pixels,
+        dilation=dilation, flip=flip, rescale=rescale, max_pixels=max_pixels, combine=combine, activation=activation,
     )
-    k = load_kernel(kernel)
-    report = convolve_file(input, k, options, out=output_for(input, out, k.name), force=force)
-    render_report(report, json_out=json_out, quiet=quiet)
+    if weights is not None:
+        if kernel:
+            raise UsageError("give either --kernel (one or more) or --weights, not both")
+        if combine is not None:
+            raise UsageError("--combine is for 2-D --kernel filters; --weights filters (K, C, f, f) already span the channels")
+        report = _run_weights(input, weights, bias_file, bias, options, out=out, montage=montage, force=force)
+    else:
+        if not kernel:
+            raise UsageError("missing --kernel: give a kernel name, file or spec (repeat it for a filter bank), or --weights FILE.npy")
+        if bias_file is not None:
+            raise UsageError("--bias-file goes with --weights; for --kernel filters use --bias B or --bias B1,B2,...")
+        report = _run_kernels(input, kernel, bias, options, out=out, montage=montage, force=force)
+    if report.matrix is not None and report.maps and not json_out:
+        _render_maps(report, quiet=quiet)
+    else:
+        render_report(report, json_out=json_out, quiet=quiet)
+
+
+def _target(input: Path, out: Optional[Path], montage: Optional[Path], label: str, several: bool) -> Any:
+    """Where the numbers go: --out; nothing if only --montage; else the default name (.npy for several maps)."""
+    if out is not None or montage is not None:
+        return out
+    target = output_for(input, out, label)
+    if target is not None and several:
+        target = target.with_suffix(".npy")
+    return target
+
+
+def _run_kernels(input: Path, specs: list[str], bias: Optional[str], options: Any, *, out, montage, force) -> Any:
+    from ..jobs import bank_label, convolve_bank_file, convolve_file, load_layer_kernel, parse_bias
+
+    kernels = [load_layer_kernel(spec) for spec in specs]
+    if len(kernels) == 1 and len(kernels[0].shape) == 2 and options.plain and bias is None and montage is None:
+        k = kernels[0]
+        return convolve_file(input, k, options, out=output_for(input, out, k.name), force=force)
+    label = kernels[0].name if len(kernels) == 1 else bank_label([k.name for k in kernels])
+    target = _target(input, out, montage, label, several=len(kernels) > 1)
+    values = None if bias is None else parse_bias(bias)
+    return convolve_bank_file(input, kernels, options, bias=values, out=target, montage=montage, force=force)
+
+
+def _run_weights(input: Path, weights: Path, bias_file: Optional[Path], bias: Optional[str], options: Any, *, out, montage, force) -> Any:
+    from ..errors import UsageError
+    from ..jobs import layer_file, parse_bias, read_bias_file, read_weights
+
+    w = read_weights(weights)
+    if bias is not None and bias_file is not None:
+        raise UsageError("give either --bias or --bias-file, not both")
+    values: Any = None
+    if bias_file is not None:
+        values = read_bias_file(bias_file, w.shape[0])
+    elif bias is not None:
+        values = parse_bias(bias)
+        if len(values) not in (1, w.shape[0]):
+            raise UsageError(f"--bias has {len(values)} values for {w.shape[0]} filters; give one value, or one per filter")
+        values = values[0] if len(values) == 1 else values
+    target = _target(input, out, montage, weights.stem, several=w.shape[0] > 1)
+    return layer_file(input, w, options, name=weights.stem, bias=values, out=target, montage=montage, force=force)
+
+
+def _render_maps(report: Any, *, quiet: bool) -> None:
+    """Several maps of a matrix input on stdout: each under a ``# label`` line; summary on stderr."""
+    from ..images import format_matrix_table
+
+    if not quiet:
+        for line in report.notes:
+            note(f"note: {line}")
+    blocks = [f"# {label}\n{format_matrix_table(matrix)}" for label, matrix in zip(report.maps, report.matrix)]
+    typer.echo("\n".join(blocks), nl=False)
+    if not quiet:
+        shape_in = "x".join(map(str, report.input_shape))
+        shape_out = "x".join(map(str, report.output_shape))
+        note(
+            f"{report.input} {shape_in}, {report.operation} -> {report.montage or 'stdout'} {shape_out}, "
+            f"range [{report.minimum:.6g}, {report.maximum:.6g}], {report.seconds * 1000:.1f} ms"
+        )
 
 
 def register(app: typer.Typer) -> None:

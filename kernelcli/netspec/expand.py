@@ -42,7 +42,10 @@ _MISSING = object()
 
 def expand_layers(layers: Any, templates: dict[str, Any], label: str, env: dict[str, Any] | None = None) -> list[dict]:
     """Expand the top-level ``layers`` list of a spec."""
-    return _Expander(templates, label).layers(layers, env or {}, "layers", 0)
+    expander = _Expander(templates, label)
+    for name, template in templates.items():
+        expander.check_template(template, f"templates.{name}")
+    return expander.layers(layers, env or {}, "layers", 0)
 
 
 class _Expander:
@@ -163,7 +166,10 @@ class _Expander:
         for key in args:
             if key not in params:
                 raise self.fail(f"{path}.with.{key}", f"template {name!r} has no parameter {key!r}; its parameters: {', '.join(params) or 'none'}")
-        bound = {**params, **self.subst(args, env, f"{path}.with", strict=False)}
+        # a layer-valued argument may hold variables of a repeat inside it, bound later
+        bound = dict(params)
+        for key, value in args.items():
+            bound[key] = self.subst(value, env, f"{path}.with.{key}", strict=not isinstance(value, dict | list))
         missing = [key for key, value in bound.items() if value is None]
         if missing:
             raise self.fail(f"{path}.with", f"template {name!r} needs a value for {missing[0]!r}")

@@ -1,0 +1,689 @@
+"""Many inputs -> results: find the inputs, plan every output, run the jobs, report.
+
+No terminal here: progress goes to an injected callback, problems are our own errors,
+and the CLI (``kernelcli.cli._batch``) decides what to print.
+
+The three steps
+---------------
+1. :func:`discover` turns the arguments into input files: paths, folders (``recursive``
+   to descend; hidden files and unsupported types are skipped) and quoted glob patterns
+   (``'scans/**/*.png'``).  A missing path, or a folder or pattern that yields nothing,
+   is a UsageError (exit 2).
+2. :func:`plan` computes every output path ``OUT_DIR/<relative folder>/<stem>_<suffix>.<ext>``
+   and checks them all before any work: an output that exists (without ``force``), that
+   is an input (also through a symlink or hardlink), that two inputs share, or an output
+   folder inside the folders being read: OutputRefused (exit 4) listing every problem,
+   and nothing is done.
+3. :func:`run` calls ``job(input, out=output)`` for each item, in ``workers`` processes
+   (default: ``os.cpu_count()``), each capping Numba's threads so that
+   workers x threads <= cores.  A failing item is recorded and the others go on.  On
+   Ctrl-C the workers are stopped, every temporary file is removed, finished outputs are
+   kept, and :class:`BatchInterrupted` (a KeyboardInterrupt) carries the partial result.
+
+The results are the same bytes as running the items one by one: each item is computed
+by the same code, and the core splits work across threads by whole rows.
+
+Example
+-------
+>>> from functools import partial                                   # doctest: +SKIP
+>>> from kernelcli.jobs import pool_file                            # doctest: +SKIP
+>>> found = discover(["scans/"], recursive=True)                    # doctest: +SKIP
+>>> items = plan(found, out_dir="pooled", suffix="maxpool2")        # doctest: +SKIP
+>>> result = run(items, partial(pool_file, size=2, op="max", stride=None, padding=0,
+...              ceil_mode=False, count_include_pad=True), workers=2)   # doctest: +SKIP
+>>> result.summary()                                                # doctest: +SKIP
+'118 ok, 2 failed, 3.1 s'
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pickle
+import signal
+import stat
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_ITEM_FAILED,
+    EXIT_OK,
+    InputError,
+    KernelcliError,
+    OutputRefused,
+    UsageError,
+    WriteError,
+)
+
+#: what a job looks like: ``job(input_path, out=output_path)`` returning a report with ``.notes``
+Job = Callable[..., Any]
+#: ``progress(record, done, total)``, called in the main process as each item finishes
+Progress = Callable[["Record", int, int], None]
+
+#: problems listed in one refusal before "... and N more"
+MAX_LISTED = 50
+#: output extension for input types kernelcli cannot write back
+_OUTPUT_FOR_INPUT = {".txt": ".csv", ".gif": ".png"}
+
+
+# ---------------------------------------------------------------- discovery
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file, and the folder whose structure is kept under the output folder."""
+
+    path: Path
+    root: Path | None  # a folder or glob input's base; None for a file named directly
+    arg: str  # the argument it came from
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """A folder the inputs are read from (to keep the output folder out of it)."""
+
+    folder: str  # real path
+    recursive: bool
+    arg: str
+
+
+@dataclass
+class Discovery:
+    """What :func:`discover` found."""
+
+    sources: list[Source]
+    scanned: list[Scanned] = field(default_factory=list)
+
+
+def has_glob(text: str) -> bool:
+    """True when ``text`` holds glob metacharacters.
+
+    >>> has_glob("scans/**/*.png"), has_glob("scan.png")
+    (True, False)
+    """
+    return any(c in text for c in "*?[")
+
+
+def is_batch_argument(arg: str | os.PathLike) -> bool:
+    """True for an argument that stands for several files: a folder, or a pattern that is not a path."""
+    text = os.fspath(arg)
+    if os.path.lexists(text):
+        return os.path.isdir(text)
+    return has_glob(text)
+
+
+def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> Discovery:
+    """Expand paths, folders and glob patterns into input files, in argument order.
+
+    A path that exists literally is taken as it is (even if it looks like a pattern).
+    Folders yield their supported, non-hidden regular files (``recursive``: also below);
+    patterns are expanded with ``**`` support.  The same file named twice is kept once.
+
+    Raises
+    ------
+    InputError
+        A missing path, or one that is not a regular file or folder (exit 2).
+    UsageError
+        A folder or pattern that yields no supported file (exit 2).
+    """
+    from .images import check_input_path
+
+    sources: list[Source] = []
+    scanned: list[Scanned] = []
+    seen: set[str] = set()
+
+    def add(path: Path, root: Path | None, arg: str) -> None:
+        key = os.path.normcase(os.path.abspath(path))
+        if key not in seen:
+            seen.add(key)
+            sources.append(Source(path, root, arg))
+
+    for raw in args:
+        arg = os.fspath(raw)
+        p = Path(arg)
+        if os.path.lexists(arg):
+            if p.is_dir():
+                files = _scan_folder(p, recursive)
+                if not files:
+                    hint = "" if recursive else " (--recursive looks in subfolders too)"
+                    raise UsageError(f"{arg}: no supported input files in this folder{hint}")
+                scanned.append(Scanned(os.path.realpath(p), recursive, arg))
+                for f in files:
+                    add(f, p, arg)
+            else:
+                add(check_input_path(p), None, arg)
+        elif has_glob(arg):
+            root = glob_root(arg)
+            matches = [Path(m) for m in sorted(glob.glob(arg, recursive=True))]
+            files = [m for m in matches if _is_input_file(m)]
+            if not files:
+                if matches:
+                    raise UsageError(f"{arg}: the pattern matched {len(matches)} path(s), none a supported input file")
+                raise UsageError(f"{arg}: no files match this pattern")
+            if "**" in arg:
+                scanned.append(Scanned(os.path.realpath(root), True, arg))
+            for folder in sorted({os.path.realpath(f.parent) for f in files}):
+                scanned.append(Scanned(folder, False, arg))
+            for f in files:
+                add(f, root, arg)
+        else:
+            raise InputError(f"{arg}: no such file or folder")
+    if not sources:
+        raise UsageError("no inputs given")
+    return Discovery(sources, scanned)
+
+
+def glob_root(pattern: str) -> Path:
+    """The leading folders of a pattern, up to the first part with a wildcard.
+
+    >>> glob_root("scans/2024/**/*.png"), glob_root("*.png")
+    (PosixPath('scans/2024'), PosixPath('.'))
+    """
+    parts = Path(pattern).parts
+    root: list[str] = []
+    for part in parts[:-1]:
+        if has_glob(part):
+            break
+        root.append(part)
+    return Path(*root) if root else Path(".")
+
+
+def _is_input_file(path: Path) -> bool:
+    from .images import INPUT_SUFFIXES
+
+    if path.name.startswith(".") or path.suffix.lower() not in INPUT_SUFFIXES:
+        return False
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
+
+
+def _scan_folder(folder: Path, recursive: bool) -> list[Path]:
+    def refuse(exc: OSError) -> None:
+        raise InputError(f"{exc.filename or folder}: cannot list the folder: {exc.strerror or exc}")
+
+    if not recursive:
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError as exc:
+            refuse(exc)
+        return [folder / n for n in names if _is_input_file(folder / n)]
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=refuse):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        found.extend(Path(dirpath) / n for n in sorted(filenames) if _is_input_file(Path(dirpath) / n))
+    return found
+
+
+# ---------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True)
+class Item:
+    """One unit of work: read ``input``, write ``output``."""
+
+    input: Path
+    output: Path
+
+
+def output_suffix(input_path: Path, fmt: str | None) -> str:
+    """The output extension: ``.<fmt>`` if given, else the input's (``.txt`` -> ``.csv``, ``.gif`` -> ``.png``).
+
+    >>> output_suffix(Path("a.TIF"), None), output_suffix(Path("a.png"), "npy")
+    ('.tif', '.npy')
+    """
+    if fmt:
+        return "." + fmt.lower().lstrip(".")
+    from .images import OUTPUT_SUFFIXES
+
+    suffix = input_path.suffix.lower()
+    if suffix in OUTPUT_SUFFIXES:
+        return suffix
+    return _OUTPUT_FOR_INPUT.get(suffix, ".png")
+
+
+def output_path(source: Source, out_dir: Path, suffix: str, fmt: str | None) -> Path:
+    """``out_dir / <folder relative to the input's root> / <stem>_<suffix>.<ext>``.
+
+    >>> output_path(Source(Path("scans/a/ct.png"), Path("scans"), "scans"), Path("out"), "sobel_v", None)
+    PosixPath('out/a/ct_sobel_v.png')
+    """
+    from .jobs import safe_stem
+
+    rel = Path()
+    if source.root is not None:
+        try:
+            rel = source.path.parent.relative_to(source.root)
+        except ValueError:
+            rel = Path()
+    if ".." in rel.parts:
+        rel = Path()
+    return out_dir / rel / f"{source.path.stem}_{safe_stem(suffix)}{output_suffix(source.path, fmt)}"
+
+
+def plan(
+    found: Discovery | Sequence[Source],
+    *,
+    out_dir: str | os.PathLike,
+    suffix: str,
+    fmt: str | None = None,
+    force: bool = False,
+    report: str | os.PathLike | None = None,
+) -> list[Item]:
+    """Compute and check every output before any work; return the items in input order.
+
+    Raises
+    ------
+    OutputRefused
+        With one line per problem (exit 4): an output that exists (without ``force``),
+        that is an input, that two inputs share, that is a folder; an output folder
+        inside the folders being read.  Nothing has been written.
+    WriteError
+        The output folder cannot be created or written (read-only).
+    """
+    from .images import folder_writable
+
+    discovery = found if isinstance(found, Discovery) else Discovery(list(found))
+    out = Path(out_dir)
+    problems: list[str] = []
+
+    out_real = os.path.realpath(out)
+    if os.path.lexists(out) and not out.is_dir():
+        problems.append(f"--out-dir {out}: exists and is not a folder")
+    for s in discovery.scanned:
+        inside = out_real == s.folder or (s.recursive and out_real.startswith(s.folder.rstrip(os.sep) + os.sep))
+        if inside:
+            problems.append(
+                f"--out-dir {out}: is inside the input {s.arg} ({s.folder}); the results would become inputs "
+                "on the next run: choose a folder outside it"
+            )
+            break
+
+    identities = {}
+    for src in discovery.sources:
+        try:
+            st = src.path.stat()
+            identities[(st.st_dev, st.st_ino)] = src.path
+        except OSError:
+            pass
+
+    items: list[Item] = []
+    claimed: dict[str, Path] = {}
+    targets = [(src.path, output_path(src, out, suffix, fmt)) for src in discovery.sources]
+    if report is not None:
+        targets.append((None, Path(report)))
+    for src_path, dest in targets:
+        key = os.path.normcase(os.path.abspath(dest))
+        if key in claimed:
+            first = claimed[key]
+            what = f"{first} and {src_path}" if src_path is not None else f"{first} and --report"
+            problems.append(f"{dest}: {what} would both be written there")
+        else:
+            claimed[key] = src_path if src_path is not None else Path("--report")
+        problem = _existing_output_problem(dest, identities, force)
+        if problem:
+            problems.append(problem)
+        if src_path is not None:
+            items.append(Item(src_path, dest))
+
+    if problems:
+        listed = problems[:MAX_LISTED]
+        more = f"\n  ... and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
+        raise OutputRefused(
+            f"{len(problems)} problem(s) with the outputs; nothing was done:\n  " + "\n  ".join(listed) + more
+        )
+    ancestor = _nearest_existing(out)
+    if not folder_writable(ancestor):
+        raise WriteError(f"{out}: cannot write in {ancestor}: permission denied (read-only folder); nothing was done")
+    return items
+
+
+def check_report_path(
+    report: str | os.PathLike, *, inputs: Sequence[Path], outputs: Sequence[Path] = (), force: bool = False
+) -> None:
+    """Check a ``--report`` file like an output: not an input, not an output, not existing without ``force``."""
+    dest = Path(report)
+    identities = {}
+    for src in inputs:
+        try:
+            st = Path(src).stat()
+            identities[(st.st_dev, st.st_ino)] = Path(src)
+        except OSError:
+            pass
+    problem = _existing_output_problem(dest, identities, force)
+    if problem is None and any(os.path.abspath(dest) == os.path.abspath(o) for o in outputs):
+        problem = f"{dest}: is also the output; choose another --report file"
+    if problem:
+        raise OutputRefused(problem)
+
+
+def _existing_output_problem(dest: Path, identities: dict, force: bool) -> str | None:
+    if not os.path.lexists(dest):
+        return None
+    try:
+        st = dest.stat()
+    except OSError:
+        st = None
+    if st is not None and (st.st_dev, st.st_ino) in identities:
+        return f"{dest}: is the input {identities[(st.st_dev, st.st_ino)]} (same file); it would be overwritten"
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        return f"{dest}: is a folder, expected a file path"
+    if not force:
+        return f"{dest}: already exists; use --force to overwrite it"
+    return None
+
+
+def _nearest_existing(folder: Path) -> Path:
+    p = folder.absolute()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
+
+
+# ---------------------------------------------------------------- running
+
+
+@dataclass
+class Record:
+    """What happened to one item."""
+
+    input: str
+    output: str
+    status: str  # "ok", "failed" or "not run" (interrupted before it finished)
+    error: str | None = None
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    internal: bool = False  # the error was a bug (an exception we did not expect)
+    traceback: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON record: input, output, status, error, seconds, notes."""
+        return {
+            "input": self.input,
+            "output": self.output,
+            "status": self.status,
+            "error": self.error,
+            "seconds": round(self.seconds, 6),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass
+class BatchResult:
+    """Every record, in input order, and the totals."""
+
+    records: list[Record]
+    seconds: float
+    workers: int
+    interrupted: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        """How many records have ``status``."""
+        return sum(r.status == status for r in self.records)
+
+    @property
+    def ok(self) -> int:
+        return self.count("ok")
+
+    @property
+    def failed(self) -> int:
+        return self.count("failed")
+
+    @property
+    def exit_code(self) -> int:
+        """130 if interrupted, 70 if an item hit a bug, 1 if an item failed, else 0."""
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        if any(r.internal for r in self.records):
+            return EXIT_INTERNAL
+        return EXIT_ITEM_FAILED if self.failed else EXIT_OK
+
+    def summary(self) -> str:
+        """``118 ok, 2 failed, 3.1 s`` (and how many were not run after an interruption)."""
+        parts = [f"{self.ok} ok", f"{self.failed} failed"]
+        not_run = self.count("not run")
+        if not_run:
+            parts.append(f"{not_run} not run")
+        return ", ".join(parts) + f", {self.seconds:.1f} s"
+
+    def as_dict(self) -> dict[str, Any]:
+        """One JSON-ready document: ``items`` (a record per input) and ``totals``."""
+        return {
+            "items": [r.as_dict() for r in self.records],
+            "totals": {
+                "total": len(self.records),
+                "ok": self.ok,
+                "failed": self.failed,
+                "not_run": self.count("not run"),
+                "seconds": round(self.seconds, 3),
+                "workers": self.workers,
+                "interrupted": self.interrupted,
+            },
+        }
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`run`: temporary files are gone; ``result`` holds what finished."""
+
+    def __init__(self, result: BatchResult) -> None:
+        super().__init__("interrupted")
+        self.result = result
+
+
+def resolve_workers(workers: int | None, n_items: int) -> int:
+    """The number of worker processes: ``workers`` or the core count, at most one per item.
+
+    >>> resolve_workers(8, 3), resolve_workers(None, 0)
+    (3, 1)
+    """
+    if workers is not None and (isinstance(workers, bool) or int(workers) < 1):
+        raise UsageError(f"--workers must be an integer >= 1, got {workers!r}")
+    wanted = int(workers) if workers is not None else (os.cpu_count() or 1)
+    return max(1, min(wanted, n_items))
+
+
+def threads_per_worker(workers: int, cores: int | None = None) -> int:
+    """Numeric-core threads for each of ``workers`` processes, so workers x threads <= cores.
+
+    >>> threads_per_worker(2, cores=8), threads_per_worker(16, cores=8)
+    (4, 1)
+    """
+    cores = cores or os.cpu_count() or 1
+    return max(1, cores // max(1, workers))
+
+
+def cap_numba_threads(threads: int) -> None:
+    """Limit Numba (and kernelcli's row threads, which follow it) to ``threads`` in this process."""
+    os.environ["NUMBA_NUM_THREADS"] = str(threads)  # read when numba is first imported
+    numba = sys.modules.get("numba")
+    if numba is not None:  # already imported: its config is fixed; set the active count instead
+        try:
+            numba.set_num_threads(max(1, min(threads, int(numba.config.NUMBA_NUM_THREADS))))
+        except Exception:  # noqa: BLE001 - a thread cap must never fail a batch
+            pass
+
+
+def run_one(job: Job, item: Item) -> Record:
+    """Run one item; never raises for a failing file (only for Ctrl-C and exit requests)."""
+    start = time.perf_counter()
+    record = Record(str(item.input), str(item.output), "ok")
+    try:
+        report = job(item.input, out=item.output)
+        record.notes = [str(n) for n in (getattr(report, "notes", None) or [])]
+    except KernelcliError as exc:
+        record.status, record.error = "failed", str(exc)
+    except MemoryError:
+        record.status, record.error = "failed", f"{item.input}: not enough memory"
+    except Exception as exc:  # a bug: keep going, but say so (exit 70 at the end)
+        record.status, record.internal = "failed", True
+        record.error = f"{item.input}: internal error: {type(exc).__name__}: {' '.join(str(exc).split())}"
+        record.traceback = traceback.format_exc()
+    record.seconds = time.perf_counter() - start
+    return record
+
+
+def run(
+    items: Sequence[Item],
+    job: Job,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> BatchResult:
+    """Run ``job(item.input, out=item.output)`` for every item; return the records in item order.
+
+    ``workers`` > 1 uses that many processes (the job must be picklable: a module-level
+    function or a ``functools.partial`` of one; otherwise the items run here, with a note).
+    Output folders are created first.  Ctrl-C raises :class:`BatchInterrupted` after the
+    workers are stopped and every temporary file of the planned outputs is removed.
+    """
+    from .images import remove_temporary_files
+
+    start = time.perf_counter()
+    items = list(items)
+    total = len(items)
+    records: list[Record | None] = [None] * total
+    n_workers = resolve_workers(workers, total)
+    notes: list[str] = []
+    if n_workers > 1 and not _picklable(job):
+        notes.append("the job cannot be sent to worker processes; running in one process")
+        n_workers = 1
+    _make_folders(items)
+    before = {it.output: _identity(it.output) for it in items}
+
+    done = 0
+
+    def finished(index: int, record: Record) -> None:
+        nonlocal done
+        records[index] = record
+        done += 1
+        if progress is not None:
+            progress(record, done, total)
+
+    try:
+        if n_workers == 1:
+            for index, item in enumerate(items):
+                finished(index, run_one(job, item))
+        else:
+            _run_pool(items, job, n_workers, finished)
+    except KeyboardInterrupt:
+        with _sigint_ignored():
+            for item in items:
+                remove_temporary_files(item.output)
+            for index, item in enumerate(items):
+                # A worker may have finished a file whose record had not reached us yet.
+                if records[index] is None and _identity(item.output) not in (None, before[item.output]):
+                    records[index] = Record(str(item.input), str(item.output), "ok", notes=["finished as the run was interrupted"])
+        result = _result(items, records, start, n_workers, notes, interrupted=True)
+        raise BatchInterrupted(result) from None
+    return _result(items, records, start, n_workers, notes)
+
+
+def _result(items, records, start, workers, notes, *, interrupted: bool = False) -> BatchResult:
+    filled = [r if r is not None else Record(str(it.input), str(it.output), "not run") for it, r in zip(items, records)]
+    return BatchResult(filled, time.perf_counter() - start, workers, interrupted, notes)
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """Inode and modification time of ``path`` (None if absent): a rename over it changes both."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_mtime_ns)
+
+
+def _picklable(job: Job) -> bool:
+    try:
+        pickle.dumps(job)
+    except Exception:  # noqa: BLE001 - any pickling failure means "not picklable"
+        return False
+    return True
+
+
+def _make_folders(items: Sequence[Item]) -> None:
+    from .images import output_folder
+
+    for folder in sorted({output_folder(it.output) for it in items}):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WriteError(f"{folder}: cannot create the output folder: {exc.strerror or exc}") from None
+
+
+class _sigint_ignored:
+    """Ignore a second Ctrl-C while cleaning up (main thread only)."""
+
+    def __enter__(self):
+        self.previous = None
+        try:
+            self.previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except ValueError:  # not the main thread
+            pass
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+
+# -------------------------------------------------------------- worker processes
+
+_WORKER_JOB: Job | None = None
+
+
+def _init_worker(job: Job, threads: int) -> None:
+    global _WORKER_JOB
+    _WORKER_JOB = job
+    # Ctrl-C reaches the whole process group: the main process alone decides, and stops
+    # the workers with SIGTERM, which unwinds the current write (removing its temporary file).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    cap_numba_threads(threads)
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _work(task: tuple[int, Item]) -> tuple[int, Record]:
+    index, item = task
+    assert _WORKER_JOB is not None
+    return index, run_one(_WORKER_JOB, item)
+
+
+def _context():
+    """Worker processes start from a clean server process (forkserver), never as forks of
+    this one: a fork would inherit thread pools whose threads do not exist in the child."""
+    import multiprocessing as mp
+
+    methods = mp.get_all_start_methods()
+    if "forkserver" in methods:
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["kernelcli.jobs", "kernelcli.images", "kernelcli.api", "PIL.Image"])
+        return ctx
+    return mp.get_context("spawn")
+
+
+def _run_pool(items: Sequence[Item], job: Job, n_workers: int, finished: Callable[[int, Record], None]) -> None:
+    ctx = _context()
+    pool = ctx.Pool(n_workers, initializer=_init_worker, initargs=(job, threads_per_worker(n_workers)))
+    try:
+        for index, record in pool.imap_unordered(_work, list(enumerate(items)), chunksize=1):
+            finished(index, record)
+        pool.close()
+    except BaseException:
+        with _sigint_ignored():
+            pool.terminate()
+            pool.join()
+        raise
+    pool.join()

@@ -1,0 +1,271 @@
+"""Batch options and output shared by the file commands (convolve, pad, pool).
+
+A command declares the batch options with the ``Annotated`` aliases below, builds its
+per-file job (a ``functools.partial`` of a ``kernelcli.jobs`` function, called as
+``job(input, out=path)``) and hands everything to :func:`run_inputs`:
+
+* one input file and no ``--out-dir``: exactly the single-file behaviour (``--out`` or
+  ``<stem>_<label>.<ext>``; the matrix of a ``.csv`` input on stdout);
+* several inputs, a folder or a quoted pattern: :mod:`kernelcli.batch` plans every
+  output (exit 4 with the list of problems, nothing done), runs the files in
+  ``--workers`` processes with a progress bar on stderr (files done/total, rate, ETA;
+  off with ``--quiet`` or when stderr is not a terminal), prints the written paths (or
+  one ``--json`` document) on stdout, the summary ("118 ok, 2 failed, 3.1 s") on stderr,
+  writes ``--report FILE``, and exits 1 if any file failed.
+
+Only typer and the standard library are imported at module level.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional
+
+import typer
+
+from ._common import error, internal_error_message, note, output_for, print_json, render_report
+
+
+class OutFormat(str, Enum):
+    """Output formats a batch can choose with ``--format``."""
+
+    png = "png"
+    tif = "tif"
+    npy = "npy"
+
+
+InputsArgument = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Images (PNG, JPEG, TIFF, BMP, GIF), .npy arrays or .csv/.txt matrices; folders; quoted patterns such as 'scans/**/*.png'.",
+        show_default=False,
+    ),
+]
+OutDirOption = Annotated[Optional[Path], typer.Option("--out-dir", "-d", help="Folder for the results of several inputs (required then); folder structure under a folder input is kept.", show_default=False)]
+SuffixOption = Annotated[Optional[str], typer.Option("--suffix", help="Output names are <stem>_<suffix>.<ext> (default: the operation).", show_default=False)]
+FormatOption = Annotated[Optional[OutFormat], typer.Option("--format", help="Output format png, tif or npy (default: the input's).", show_default=False)]
+RecursiveOption = Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subfolders of folder inputs.")]
+WorkersOption = Annotated[Optional[int], typer.Option("--workers", "-j", min=1, help="Parallel processes for several inputs (default: the number of cores).", show_default=False)]
+ReportOption = Annotated[Optional[Path], typer.Option("--report", help="Also write the JSON report (a record per input and the totals) to this file.", show_default=False)]
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """The batch options of one command call, as Typer parsed them."""
+
+    out_dir: Path | None = None
+    suffix: str | None = None
+    format: OutFormat | str | None = None
+    recursive: bool = False
+    workers: int | None = None
+    report: Path | None = None
+
+    @property
+    def fmt(self) -> str | None:
+        """The ``--format`` value as text (``png``), or None."""
+        return getattr(self.format, "value", self.format)
+
+
+def is_batch(inputs: list[Path], options: BatchOptions) -> bool:
+    """True unless there is exactly one input file and no ``--out-dir``."""
+    from ..batch import is_batch_argument
+
+    return len(inputs) != 1 or options.out_dir is not None or is_batch_argument(inputs[0])
+
+
+def run_inputs(
+    inputs: list[Path],
+    job: Callable[..., Any],
+    *,
+    label: str,
+    options: BatchOptions,
+    out: Path | None,
+    force: bool,
+    json_out: bool,
+    quiet: bool,
+) -> None:
+    """Run ``job`` on one input (today's single-file behaviour) or on many (a batch).
+
+    ``job(input, out=path)`` must do one file and return a ``jobs.Report``; ``label``
+    names the default output suffix (``<stem>_<label>.<ext>``).
+    """
+    if is_batch(inputs, options):
+        run_batch(inputs, job, label=label, options=options, out=out, force=force, json_out=json_out, quiet=quiet)
+    else:
+        _run_single(inputs[0], job, label=label, options=options, out=out, force=force, json_out=json_out, quiet=quiet)
+
+
+def _run_single(input: Path, job, *, label, options: BatchOptions, out, force, json_out, quiet) -> None:
+    label = options.suffix or label
+    target = output_for(input, out, label)
+    if out is None and options.fmt:
+        from ..jobs import default_output
+
+        target = default_output(input, label).with_suffix("." + options.fmt)
+    if options.report is None:
+        render_report(job(input, out=target), json_out=json_out, quiet=quiet)
+        return
+    # One input with --report: the same document as a batch, with one record.
+    import time
+
+    from ..batch import BatchResult, Record, check_report_path
+    from ..errors import KernelcliError
+
+    check_report_path(options.report, inputs=[input], outputs=[target] if target else [], force=force)
+    record = Record(str(input), str(target) if target else "stdout", "ok")
+    start = time.perf_counter()
+    try:
+        report = job(input, out=target)
+    except KernelcliError as exc:
+        record.status, record.error = "failed", str(exc)
+        raise
+    else:
+        record.notes = list(report.notes)
+    finally:
+        record.seconds = time.perf_counter() - start
+        _write_report(options.report, BatchResult([record], record.seconds, 1))
+    render_report(report, json_out=json_out, quiet=quiet)
+
+
+def run_batch(
+    inputs: list[Path],
+    job: Callable[..., Any],
+    *,
+    label: str,
+    options: BatchOptions,
+    out: Path | None = None,
+    force: bool = False,
+    json_out: bool = False,
+    quiet: bool = False,
+) -> None:
+    """Plan, run and report a batch: ``job(input, out=path)`` for every input found.
+
+    Exits (``typer.Exit``) with 1 when a file failed, 70 when one hit a bug, 130 on Ctrl-C;
+    planning problems raise our errors (exit 2 or 4) before anything is written.
+    """
+    from ..batch import BatchInterrupted, discover, plan, run
+    from ..errors import UsageError
+
+    if out is not None:
+        raise UsageError("--out names one output file; for several inputs, a folder or a pattern use --out-dir DIR")
+    if options.out_dir is None:
+        raise UsageError("several inputs, a folder or a pattern need --out-dir DIR for the results")
+    found = discover(inputs, recursive=options.recursive)
+    items = plan(found, out_dir=options.out_dir, suffix=options.suffix or label, fmt=options.fmt, force=force, report=options.report)
+    show_bar = not quiet and sys.stderr.isatty()
+    display = _Display(len(items), bar=show_bar, quiet=quiet)
+    try:
+        with display:
+            result = run(items, job, workers=options.workers, progress=display.update)
+    except BatchInterrupted as stop:
+        result = stop.result
+        if options.report is not None:
+            _write_report(options.report, result)
+        if json_out:
+            print_json(result.as_dict())
+        error(f"interrupted after {result.ok + result.failed} of {len(items)} files; finished outputs are kept, temporary files removed")
+        raise typer.Exit(result.exit_code) from None
+    if not quiet:
+        for line in result.notes:
+            note(f"note: {line}")
+    if options.report is not None:
+        _write_report(options.report, result)
+    if json_out:
+        print_json(result.as_dict())
+    else:
+        for record in result.records:
+            if record.status == "ok":
+                typer.echo(record.output)
+    if not quiet:
+        note(result.summary())
+    internal = [r for r in result.records if r.internal]
+    if internal:
+        from ._common import debug_enabled
+
+        if debug_enabled():
+            for r in internal:
+                sys.stderr.write(r.traceback or "")
+        error(internal_error_message(f"{len(internal)} file(s) hit an unexpected error (first: {internal[0].error})"))
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
+
+
+def _write_report(path: Path, result) -> None:
+    import json
+
+    from ..images import write_bytes_atomic
+
+    write_bytes_atomic(path, (json.dumps(result.as_dict(), indent=2) + "\n").encode())
+
+
+class _Display:
+    """The progress bar (rich, on stderr) and the per-file errors and notes."""
+
+    def __init__(self, total: int, *, bar: bool, quiet: bool) -> None:
+        self.total, self.bar, self.quiet = total, bar, quiet
+        self.progress = None
+        self.task = None
+
+    def __enter__(self) -> "_Display":
+        if self.bar:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(
+                TextColumn("[progress.description]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("files"),
+                _rate_column(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task("kernelcli", total=self.total)
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        if self.progress is not None:
+            self.progress.stop()
+        return False
+
+    def update(self, record, done: int, total: int) -> None:
+        """The ``progress`` callback of :func:`kernelcli.batch.run`."""
+        lines = []
+        if record.status == "failed":
+            lines.append(("error", record.error))
+        if not self.quiet:
+            name = os.path.basename(record.input)
+            lines += [("note", n if name in n else f"{name}: {n}") for n in record.notes]
+        for kind, text in lines:
+            if self.progress is not None:
+                style = "red" if kind == "error" else ""
+                self.progress.console.print(f"{kind}: {text}", style=style, markup=False, highlight=False)
+            elif kind == "error":
+                error(text)
+            else:
+                note(f"note: {text}")
+        if self.progress is not None:
+            self.progress.update(self.task, completed=done)
+
+
+def _rate_column():
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        """Files per second."""
+
+        def render(self, task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text("-- files/s" if speed is None else f"{speed:.1f} files/s")
+
+    return RateColumn()

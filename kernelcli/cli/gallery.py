@@ -1,0 +1,47 @@
+"""``kernelcli gallery``: every catalogue kernel (or one family) applied to one image, as one sheet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ._common import guarded, render_report
+
+EPILOG = """Examples:
+
+  kernelcli gallery samples/phantom.png --out sheet.png
+
+  kernelcli gallery samples/rgb.png --family edge --out edges.png --force
+"""
+
+
+@guarded
+def gallery(
+    input: Annotated[Path, typer.Argument(help="Image (PNG, JPEG, TIFF, BMP) or .npy array.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The sheet to write (.png; .jpg, .bmp, .tif also work).", show_default=False)],
+    family: Annotated[Optional[str], typer.Option("--family", "-f", help="Only this family (edge, smoothing, gaussian, ...; see `kernelcli kernels`).", show_default=False)] = None,
+    pad_mode: Annotated[str, typer.Option(help="How borders are filled: constant, replicate, reflect, symmetric or circular.")] = "constant",
+    tile: Annotated[int, typer.Option(min=16, max=1024, help="Largest side of each tile, in pixels.")] = 192,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing sheet.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document with the facts.")] = False,
+    max_pixels: Annotated[Optional[int], typer.Option(min=1, help="Refuse images with more pixels (decompression-bomb guard).", show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary or notes on stderr.")] = False,
+) -> None:
+    """Apply every catalogue kernel to one image and draw the results as one labelled sheet.
+
+    The input is on the left; each kernel's result ("same" padding, cross-correlation,
+    each channel filtered alone: a colour tile for an RGB image) is stretched from its
+    own minimum (black) to its own maximum (white), and labelled with its name, family,
+    size and range.
+    """
+    from ..jobs import gallery_file
+
+    report = gallery_file(input, out=out, family=family, pad_mode=pad_mode, tile=tile, force=force, max_pixels=max_pixels)
+    render_report(report, json_out=json_out, quiet=quiet)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``gallery`` to the app."""
+    app.command("gallery", epilog=EPILOG)(gallery)

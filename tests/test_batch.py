@@ -1,0 +1,371 @@
+"""Batch processing: discovery, planning (refuse before any work), running in worker processes,
+progress, reports, and the CLI glue shared by pad/pool (and convolve once it adopts it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from functools import partial
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from kernelcli import batch
+from kernelcli.cli import app
+from kernelcli.errors import InputError, OutputRefused, UsageError
+from kernelcli.jobs import pad_file, pool_file
+
+from conftest import SAMPLES, run_cli
+
+SUMMARY = re.compile(r"^(\d+) ok, (\d+) failed(, \d+ not run)?, \d+\.\d s$", re.MULTILINE)
+
+
+def png(path: Path, data: np.ndarray) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(data).save(path)
+    return path
+
+
+def noise(seed: int, shape=(24, 20), dtype=np.uint8) -> np.ndarray:
+    top = 255 if dtype == np.uint8 else 65535
+    return np.random.default_rng(seed).integers(0, top + 1, shape).astype(dtype)
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (hidden ones too) with its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def parts_left(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.name.endswith(".part")]
+
+
+@pytest.fixture
+def scans(tmp_path):
+    """scans/a.png, scans/sub/b.png, scans/sub/deeper/c.png, plus a hidden file and a text note."""
+    root = tmp_path / "scans"
+    png(root / "a.png", noise(1))
+    png(root / "sub" / "b.png", noise(2))
+    png(root / "sub" / "deeper" / "c.png", noise(3))
+    png(root / ".hidden.png", noise(4))
+    (root / "notes.md").write_text("not an image")
+    return root
+
+
+class TestDiscover:
+    def test_files_in_argument_order_and_once(self, scans):
+        a, b = scans / "a.png", scans / "sub" / "b.png"
+        found = batch.discover([b, a, str(b)])
+        assert [s.path for s in found.sources] == [b, a]
+        assert all(s.root is None for s in found.sources)
+
+    def test_folder_flat_or_recursive_skips_hidden_and_unsupported(self, scans):
+        flat = batch.discover([scans])
+        assert [s.path.name for s in flat.sources] == ["a.png"]
+        deep = batch.discover([scans], recursive=True)
+        assert [s.path.relative_to(scans).as_posix() for s in deep.sources] == ["a.png", "sub/b.png", "sub/deeper/c.png"]
+        assert {s.root for s in deep.sources} == {scans}
+
+    def test_glob_with_double_star_keeps_structure_under_its_root(self, scans, tmp_path):
+        found = batch.discover([str(scans / "**" / "*.png")])
+        names = sorted(s.path.relative_to(scans).as_posix() for s in found.sources)
+        assert names == ["a.png", "sub/b.png", "sub/deeper/c.png"]
+        items = batch.plan(found, out_dir=tmp_path / "out", suffix="x")
+        assert sorted(i.output.relative_to(tmp_path / "out").as_posix() for i in items) == [
+            "a_x.png", "sub/b_x.png", "sub/deeper/c_x.png"]
+
+    def test_missing_path_and_empty_pattern_are_usage_errors(self, scans):
+        with pytest.raises(InputError, match="nope.png: no such file"):
+            batch.discover([scans / "nope.png"])
+        with pytest.raises(UsageError, match=r"\*\.tif: no files match"):
+            batch.discover([str(scans / "*.tif")])
+        with pytest.raises(UsageError, match="none a supported input"):
+            batch.discover([str(scans / "*.md")])
+        empty = scans / "empty"
+        empty.mkdir()
+        with pytest.raises(UsageError, match="no supported input files in this folder"):
+            batch.discover([empty])
+
+    def test_fifo_named_directly_is_not_a_regular_file(self, tmp_path):
+        fifo = tmp_path / "pipe.png"
+        os.mkfifo(fifo)
+        with pytest.raises(InputError, match="not a regular file"):
+            batch.discover([fifo, tmp_path])
+
+
+class TestPlan:
+    def test_names_suffix_and_format(self, scans, tmp_path):
+        (tmp_path / "m.csv").write_text("1 2\n")
+        found = batch.discover([scans / "a.png", tmp_path / "m.csv"])
+        items = batch.plan(found, out_dir=tmp_path / "o", suffix="gaussian:1.5")
+        assert [i.output.name for i in items] == ["a_gaussian_1.5.png", "m_gaussian_1.5.csv"]
+        items = batch.plan(found, out_dir=tmp_path / "o", suffix="p", fmt="npy")
+        assert [i.output.name for i in items] == ["a_p.npy", "m_p.npy"]
+        assert not (tmp_path / "o").exists()  # planning writes nothing
+
+    def test_every_problem_listed_and_nothing_created(self, scans, tmp_path):
+        out = tmp_path / "out"
+        out.mkdir()
+        (out / "a_x.png").write_bytes(b"old")                      # exists, no --force
+        os.link(scans / "sub" / "b.png", out / "b_x.png")          # hardlink to an input
+        other = tmp_path / "other"
+        png(other / "c.png", noise(9))                              # same name as scans/sub/deeper/c.png
+        found = batch.discover([scans / "a.png", scans / "sub" / "b.png", scans / "sub" / "deeper" / "c.png", other / "c.png"])
+        before = tree(tmp_path)
+        with pytest.raises(OutputRefused) as info:
+            batch.plan(found, out_dir=out, suffix="x")
+        message = str(info.value)
+        assert "a_x.png: already exists; use --force" in message
+        assert "b_x.png: is the input" in message
+        assert "would both be written there" in message and "c.png" in message
+        assert "nothing was done" in message
+        assert tree(tmp_path) == before
+        # --force lifts only the "exists" refusal
+        with pytest.raises(OutputRefused) as info:
+            batch.plan(found, out_dir=out, suffix="x", force=True)
+        assert "already exists" not in str(info.value) and "is the input" in str(info.value)
+
+    def test_symlinked_output_to_an_input_refused_even_with_force(self, scans, tmp_path):
+        out = tmp_path / "out"
+        out.mkdir()
+        (out / "a_x.png").symlink_to(scans / "a.png")
+        with pytest.raises(OutputRefused, match="is the input"):
+            batch.plan(batch.discover([scans / "a.png"]), out_dir=out, suffix="x", force=True)
+
+    @pytest.mark.parametrize("where,recursive", [("scans", False), ("scans/results", True), ("scans/sub", True)])
+    def test_out_dir_inside_the_input_set(self, scans, tmp_path, where, recursive):
+        with pytest.raises(OutputRefused, match="is inside the input"):
+            batch.plan(batch.discover([scans], recursive=recursive), out_dir=tmp_path / where, suffix="x")
+
+    def test_out_dir_inside_a_double_star_pattern(self, scans, tmp_path):
+        with pytest.raises(OutputRefused, match="is inside the input"):
+            batch.plan(batch.discover([str(scans / "**" / "*.png")]), out_dir=scans / "new", suffix="x")
+
+    def test_out_dir_in_a_subfolder_of_a_flat_folder_input_is_fine(self, scans):
+        items = batch.plan(batch.discover([scans]), out_dir=scans / "sub" / "results", suffix="x")
+        assert [i.output.name for i in items] == ["a_x.png"]
+
+    def test_report_file_checked_like_an_output(self, scans, tmp_path):
+        found = batch.discover([scans / "a.png"])
+        with pytest.raises(OutputRefused, match="is the input"):
+            batch.plan(found, out_dir=tmp_path / "o", suffix="x", report=scans / "a.png")
+        with pytest.raises(OutputRefused, match="both be written"):
+            batch.plan(found, out_dir=tmp_path / "o", suffix="x", report=tmp_path / "o" / "a_x.png")
+
+
+def probe_job(input_path, *, out):
+    """A picklable job that reports the thread budget it sees in its worker."""
+    from kernelcli._core import threads
+
+    return SimpleNamespace(notes=[f"threads={threads.count()} pid={os.getpid()}"])
+
+
+def failing_job(input_path, *, out):
+    if "bad" in Path(input_path).name:
+        raise RuntimeError("unexpected")
+    return SimpleNamespace(notes=[])
+
+
+class TestRun:
+    def test_progress_callback_records_in_input_order(self, scans, tmp_path):
+        items = batch.plan(batch.discover([scans], recursive=True), out_dir=tmp_path / "o", suffix="max")
+        seen = []
+        job = partial(pool_file, size=2, op="max", stride=None, padding=0, ceil_mode=False, count_include_pad=True)
+        result = batch.run(items, job, workers=1, progress=lambda rec, done, total: seen.append((done, total, rec.status)))
+        assert seen == [(1, 3, "ok"), (2, 3, "ok"), (3, 3, "ok")]
+        assert [r.input for r in result.records] == [str(i.input) for i in items]
+        assert result.exit_code == 0 and SUMMARY.match(result.summary())
+        for item in items:
+            x = np.asarray(Image.open(item.input)).astype(int)
+            expected = x[:24, :20].reshape(12, 2, 10, 2).max(axis=(1, 3))
+            assert (np.asarray(Image.open(item.output)) == expected).all()
+
+    def test_workers_cap_numba_threads(self, scans, tmp_path):
+        items = batch.plan(batch.discover([scans], recursive=True), out_dir=tmp_path / "o", suffix="p")
+        result = batch.run(items, probe_job, workers=2)
+        assert result.workers == 2
+        cores = os.cpu_count() or 1
+        budget = batch.threads_per_worker(2, cores)
+        notes = [r.notes[0] for r in result.records]
+        assert all(n.startswith(f"threads={budget} ") for n in notes), notes
+        assert {n.split("pid=")[1] for n in notes} - {str(os.getpid())}, "ran in worker processes"
+        assert 2 * budget <= max(cores, 2)
+
+    def test_unexpected_error_fails_one_item_and_means_exit_70(self, tmp_path):
+        items = [batch.Item(tmp_path / n, tmp_path / f"o_{n}") for n in ("good.png", "bad.png", "fine.png")]
+        result = batch.run(items, failing_job, workers=1)
+        assert [r.status for r in result.records] == ["ok", "failed", "ok"]
+        assert "internal error: RuntimeError: unexpected" in result.records[1].error
+        assert result.exit_code == 70
+
+    def test_unpicklable_job_runs_in_process_with_a_note(self, tmp_path):
+        items = [batch.Item(tmp_path / "a.png", tmp_path / "o.png"), batch.Item(tmp_path / "b.png", tmp_path / "p.png")]
+        result = batch.run(items, lambda p, *, out: SimpleNamespace(notes=[]), workers=2)
+        assert result.ok == 2 and result.workers == 1 and "one process" in result.notes[0]
+
+    def test_thread_budget(self):
+        assert batch.threads_per_worker(1, 8) == 8
+        assert batch.threads_per_worker(3, 8) == 2
+        assert batch.threads_per_worker(9, 8) == 1
+        assert batch.resolve_workers(None, 1000) == (os.cpu_count() or 1)
+        with pytest.raises(UsageError):
+            batch.resolve_workers(0, 3)
+
+
+def _same_bytes_folder(a: Path, b: Path) -> None:
+    ta, tb = tree(a), tree(b)
+    assert sorted(ta) == sorted(tb)
+    for name in ta:
+        assert ta[name] == tb[name], name
+
+
+class TestCli:
+    def test_samples_plus_a_broken_file(self, tmp_path):
+        """The issue's "done when": good files processed, the bad one reported, exit 1."""
+        inputs = tmp_path / "in"
+        shutil.copytree(SAMPLES, inputs, ignore=shutil.ignore_patterns("*.py", "*.md"))
+        from kernelcli.images import INPUT_SUFFIXES
+
+        good = sorted(p.name for p in inputs.iterdir() if p.suffix in INPUT_SUFFIXES)
+        assert len(good) >= 5
+        (inputs / "broken.png").write_bytes((SAMPLES / "phantom.png").read_bytes()[:300])
+        before = tree(inputs)
+        r = run_cli("pool", str(inputs), "--size", "2", "--out-dir", str(tmp_path / "out"), "--json", "--workers", "2")
+        assert r.returncode == 1, r.stderr
+        assert "Traceback" not in r.stderr
+        assert re.search(r"error: .*broken\.png: cannot decode image", r.stderr)
+        doc = json.loads(r.stdout)
+        status = {Path(i["input"]).name: i["status"] for i in doc["items"]}
+        assert status.pop("broken.png") == "failed"
+        assert sorted(status) == good and set(status.values()) == {"ok"}
+        assert doc["totals"]["ok"] == len(good) and doc["totals"]["failed"] == 1
+        assert SUMMARY.search(r.stderr).group(1, 2) == (str(len(good)), "1")
+        assert tree(inputs) == before and not parts_left(tmp_path)
+        assert not (tmp_path / "out" / "broken_maxpool2.png").exists()
+        written = sorted(p.name for p in (tmp_path / "out").iterdir())
+        assert len(written) == len(good)
+
+    @pytest.mark.parametrize("command", [["pool", "--size", "2", "--op", "avg"], ["pad", "--p", "3", "--mode", "reflect"]])
+    def test_batch_is_byte_identical_to_one_by_one(self, tmp_path, command):
+        """Worker processes with capped threads give the same bytes as separate single calls.
+        KERNELCLI_SMALL_WORK=0 sends even these small images through the threaded jitted core."""
+        inputs = tmp_path / "in"
+        for i in range(4):
+            png(inputs / f"g{i}.png", noise(i, (70, 66)))
+        png(inputs / "rgb.png", noise(7, (40, 52, 3)))
+        png(inputs / "deep.png", noise(8, (50, 40), np.uint16))
+        env = {"KERNELCLI_SMALL_WORK": "0"}
+        r = run_cli(command[0], str(inputs), *command[1:], "--out-dir", str(tmp_path / "batch"), "-j", "2", "-q", env=env)
+        assert r.returncode == 0, r.stderr
+        single = tmp_path / "single"
+        single.mkdir()
+        label = Path(r.stdout.splitlines()[0]).name.split("_", 1)[1]  # e.g. avgpool2.png
+        for p in sorted(inputs.iterdir()):
+            name = f"{p.stem}_{label}"
+            one = run_cli(command[0], str(p), *command[1:], "--out", str(single / name), "-q", env=env)
+            assert one.returncode == 0, one.stderr
+        _same_bytes_folder(tmp_path / "batch", single)
+
+    def test_json_report_file_and_stdout_paths(self, scans, tmp_path):
+        out, report = tmp_path / "out", tmp_path / "report.json"
+        r = CliRunner().invoke(app, ["pool", str(scans), "-r", "--size", "2", "--out-dir", str(out), "--report", str(report), "-j", "1"])
+        assert r.exit_code == 0, r.stderr
+        assert r.stdout.splitlines() == [str(out / "a_maxpool2.png"), str(out / "sub" / "b_maxpool2.png"), str(out / "sub" / "deeper" / "c_maxpool2.png")]
+        assert SUMMARY.search(r.stderr).group(1, 2) == ("3", "0")
+        doc = json.loads(report.read_text())
+        assert [set(i) for i in doc["items"]] == [{"input", "output", "status", "error", "seconds", "notes"}] * 3
+        assert doc["totals"]["total"] == 3 and doc["totals"]["ok"] == 3
+        r = CliRunner().invoke(app, ["pool", str(scans), "-r", "--size", "2", "--out-dir", str(tmp_path / "o2"), "--json", "-j", "1", "-q"])
+        assert r.exit_code == 0 and r.stderr == ""
+        assert json.loads(r.stdout)["totals"]["ok"] == 3
+
+    def test_format_and_suffix(self, scans, tmp_path):
+        r = CliRunner().invoke(app, ["pad", str(scans / "a.png"), str(scans / "sub" / "b.png"), "--p", "1",
+                                     "--out-dir", str(tmp_path / "o"), "--format", "npy", "--suffix", "p1", "-q"])
+        assert r.exit_code == 0, r.stderr
+        arr = np.load(tmp_path / "o" / "a_p1.npy")
+        assert arr.dtype == np.uint8 and (arr[1:-1, 1:-1] == np.asarray(Image.open(scans / "a.png"))).all()
+        r = CliRunner().invoke(app, ["pad", str(scans / "a.png"), "--p", "1", "--out-dir", str(tmp_path / "t"), "--format", "tif", "-q"])
+        assert r.exit_code == 0 and (tmp_path / "t" / "a_pad_constant.tif").exists()
+
+    def test_several_inputs_need_out_dir_and_not_out(self, scans, tmp_path):
+        r = run_cli("pool", str(scans / "a.png"), str(scans / "sub" / "b.png"), "--size", "2")
+        assert r.returncode == 2 and "--out-dir" in r.stderr
+        r = run_cli("pool", str(scans), "--size", "2", "--out", str(tmp_path / "x.png"), "--out-dir", str(tmp_path))
+        assert r.returncode == 2 and "--out names one output file" in r.stderr
+
+    def test_refusal_exit_4_lists_problems_and_does_nothing(self, scans, tmp_path):
+        out = tmp_path / "out"
+        out.mkdir()
+        (out / "a_maxpool2.png").write_bytes(b"keep")
+        before = tree(tmp_path)
+        r = run_cli("pool", str(scans), "-r", "--size", "2", "--out-dir", str(out))
+        assert r.returncode == 4 and "a_maxpool2.png: already exists" in r.stderr and "Traceback" not in r.stderr
+        assert tree(tmp_path) == before
+
+    def test_single_input_behaves_as_before(self, tmp_path):
+        png(tmp_path / "a.png", noise(1, (8, 8)))
+        r = run_cli("pool", "a.png", "--size", "2", cwd=tmp_path)
+        assert r.returncode == 0 and r.stdout == "a_maxpool2.png\n"
+        assert re.fullmatch(r"a\.png 8x8, maxpool2 -> a_maxpool2\.png 4x4, range \[\d+, \d+\], [\d.]+ ms\n", r.stderr)
+        r = run_cli("pool", str(SAMPLES / "example5.csv"), "--size", "2", "-q")
+        assert r.stdout == "8 6\n9 9\n"
+        r = run_cli("pool", "missing.png", "--size", "2", cwd=tmp_path)
+        assert r.returncode == 2 and "missing.png: no such file" in r.stderr
+
+    def test_single_input_with_report(self, tmp_path):
+        png(tmp_path / "a.png", noise(1, (8, 8)))
+        r = run_cli("pool", "a.png", "--size", "2", "--report", "r.json", "-q", cwd=tmp_path)
+        assert r.returncode == 0 and r.stdout == "a_maxpool2.png\n"
+        doc = json.loads((tmp_path / "r.json").read_text())
+        assert doc["items"][0]["status"] == "ok" and doc["totals"]["ok"] == 1
+        (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+        r = run_cli("pool", "bad.png", "--size", "2", "--report", "r2.json", cwd=tmp_path)
+        assert r.returncode == 2 and "bad.png" in r.stderr
+        assert json.loads((tmp_path / "r2.json").read_text())["items"][0]["status"] == "failed"
+
+    def test_no_progress_bar_without_a_terminal(self, scans, tmp_path):
+        r = run_cli("pool", str(scans), "-r", "--size", "2", "--out-dir", str(tmp_path / "o"))
+        assert r.returncode == 0 and "files/s" not in r.stderr and "\x1b[" not in r.stderr
+
+    def test_progress_bar_on_a_terminal(self, scans, tmp_path):
+        import pty
+        import select
+
+        leader, follower = pty.openpty()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kernelcli", "pool", str(scans), "-r", "--size", "2", "--out-dir", str(tmp_path / "o")],
+            stdout=subprocess.PIPE, stderr=follower,
+        )
+        os.close(follower)
+        seen = b""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            elif proc.poll() is not None:
+                break
+        os.close(leader)
+        assert proc.wait(timeout=30) == 0
+        text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))
+        assert "3/3" in text and "files/s" in text and "ETA" in text
+        assert SUMMARY.search(text.replace("\r", "\n"))
+        stdout = proc.stdout.read().decode()
+        proc.stdout.close()
+        assert stdout.count("_maxpool2.png") == 3  # stdout stays clean

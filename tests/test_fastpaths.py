@@ -1,0 +1,350 @@
+"""Every fast path of the core, forced on random inputs, against the naive reference (or scipy).
+
+The API picks a path by itself; here each one is forced (``api._FORCE_PATH``,
+``api._FORCE_POOL_GENERAL``) so that each is checked on its own: the dense direct loop,
+the separable (rank-1) loop, the tiled FFT, strided and dilated windows, the specialised
+2x2/3x3 stride-2 pooling and the general pooling loop; then the dispatch rules and the
+"compiling..." note.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import kernelcli.api as api
+from kernelcli import conv2d, pool2d
+from kernelcli._core import engine, fft, threads
+from kernelcli.modes import PAD_MODES
+from kernelcli.shapes import resolve_padding
+
+import naive
+
+FAST = [HealthCheck.function_scoped_fixture]
+SOBEL_V = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
+
+
+@pytest.fixture
+def force(monkeypatch):
+    """Force the jitted core and return a setter for the convolution path."""
+    monkeypatch.setattr(api, "SMALL_WORK", -1)
+
+    def set_path(name):
+        monkeypatch.setattr(api, "_FORCE_PATH", name)
+
+    return set_path
+
+
+@st.composite
+def cases(draw, rank1=False, stride1=False, max_k=9):
+    h, w, c = draw(st.integers(1, 36)), draw(st.integers(1, 36)), draw(st.integers(1, 4))
+    kh, kw = draw(st.integers(1, max_k)), draw(st.integers(1, max_k))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.normal(size=(h, w, c) if draw(st.booleans()) else (h, w))
+    k = np.outer(rng.normal(size=kh), rng.normal(size=kw)) if rank1 else rng.normal(size=(kh, kw))
+    stride = (1, 1) if stride1 else (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = draw(st.sampled_from(["same", "valid", 0, 2, (1, 0, 3, 2)]))
+    return x, k, stride, dilation, padding, draw(st.sampled_from(PAD_MODES))
+
+
+def fits(x, k, padding, dilation):
+    t, b, l, r = resolve_padding(padding, k.shape[0], k.shape[1], dilation)
+    return (x.shape[0] + t + b >= dilation[0] * (k.shape[0] - 1) + 1
+            and x.shape[1] + l + r >= dilation[1] * (k.shape[1] - 1) + 1)
+
+
+def check_against_naive(x, k, stride, dilation, padding, mode, rtol=1e-10, atol=1e-10):
+    if not fits(x, k, padding, dilation):
+        return
+    widths = resolve_padding(padding, k.shape[0], k.shape[1], dilation)
+    out = conv2d(x, k, stride=stride, dilation=dilation, padding=padding, pad_mode=mode, pad_value=0.25)
+    ref = naive.correlate(x, k, stride=stride, widths=widths, mode=mode, value=0.25, dilation=dilation)
+    np.testing.assert_allclose(out, ref, rtol=rtol, atol=atol)
+
+
+class TestDensePath:
+    @settings(max_examples=120, deadline=None, suppress_health_check=FAST)
+    @given(case=cases())
+    def test_matches_naive_all_modes_strides_dilations_channels(self, force, case):
+        force("dense")
+        check_against_naive(*case)
+
+    @pytest.mark.parametrize("k", [1, 3, 5, 7, 17])
+    def test_every_tap_count_covers_all_pass_sizes(self, force, k):
+        # 1, 9, 25, 49 and 289 taps use every unrolled pass size (16, 8, 4, 2, 1)
+        force("dense")
+        rng = np.random.default_rng(k)
+        check_against_naive(rng.normal(size=(40, 45)), rng.normal(size=(k, k)), (1, 1), (1, 1), "same", "reflect")
+
+    def test_zero_kernel_gives_zeros(self, force):
+        force("dense")
+        assert not conv2d(np.ones((30, 30)), np.zeros((3, 3))).any()
+
+    def test_uint8_and_uint16_inputs_read_directly(self, force):
+        force("dense")
+        rng = np.random.default_rng(7)
+        for dtype in (np.uint8, np.uint16, np.int16, np.float16):
+            x = rng.integers(0, 200, size=(33, 31, 2)).astype(dtype)
+            out = conv2d(x, SOBEL_V, pad_mode="symmetric")
+            assert out.dtype == api.compute_dtype(x.dtype)
+            ref = naive.correlate(x, SOBEL_V, widths=(1, 1, 1, 1), mode="symmetric")
+            np.testing.assert_array_equal(out, ref)  # integers: exact
+
+
+class TestSeparablePath:
+    @settings(max_examples=120, deadline=None, suppress_health_check=FAST)
+    @given(case=cases(rank1=True))
+    def test_rank1_matches_naive(self, force, case):
+        force("separable")
+        check_against_naive(*case)
+
+    @pytest.mark.parametrize("name", ["sobel_v", "sobel_h", "prewitt_v", "gaussian:1", "gaussian:5", "box:4"])
+    def test_catalogue_kernels_are_separable_and_match_dense_in_float32(self, force, name):
+        from kernelcli.catalog import load_kernel
+
+        k = load_kernel(name).array()
+        assert engine.rank1_factors(k, np.dtype("float32")) is not None
+        x = np.random.default_rng(3).random((70, 90)).astype(np.float32) * 255
+        force("separable")
+        sep = conv2d(x, k, pad_mode="replicate")
+        force("dense")
+        dense = conv2d(x, k, pad_mode="replicate")
+        scale = conv2d(np.abs(x), np.abs(k), pad_mode="replicate")
+        assert np.all(np.abs(sep - dense) <= 1e-6 * scale + 1e-6)
+
+    def test_integer_kernel_factors_are_exact(self):
+        col, row = engine.rank1_factors(SOBEL_V, np.dtype("float32"))
+        np.testing.assert_array_equal(np.outer(col, row), SOBEL_V)
+
+    def test_integer_image_with_sobel_stays_exact(self, force):
+        force("separable")
+        x = np.random.default_rng(4).integers(0, 256, size=(64, 80)).astype(np.uint8)
+        ref = naive.correlate(x, SOBEL_V, widths=(1, 1, 1, 1))
+        np.testing.assert_array_equal(conv2d(x, SOBEL_V), ref)
+
+    @pytest.mark.parametrize("k", [np.eye(3), np.array([[1.0, 2], [3, 4]]), np.array([[1.0, 0], [0, 1e-3]])])
+    def test_rank2_kernels_are_not_separable(self, k):
+        assert engine.rank1_factors(k, np.dtype("float64")) is None
+
+    def test_automatic_choice(self):
+        f32 = np.dtype("float32")
+        assert engine.choose_path(SOBEL_V, (1, 1), (1, 1), f32) == "dense"  # 3x3: one 2-D pass is faster
+        assert engine.choose_path(np.ones((7, 7)), (1, 1), (1, 1), f32) == "separable"
+        assert engine.choose_path(np.random.default_rng(0).normal(size=(7, 7)), (1, 1), (1, 1), f32) == "dense"
+        assert engine.choose_path(np.random.default_rng(0).normal(size=(31, 31)), (1, 1), (1, 1), f32) == "fft"
+        assert engine.choose_path(np.random.default_rng(0).normal(size=(31, 31)), (2, 1), (1, 1), f32) == "dense"
+
+
+class TestFFTPath:
+    @settings(max_examples=80, deadline=None, suppress_health_check=FAST)
+    @given(case=cases(stride1=True, max_k=12))
+    def test_matches_naive_float64(self, force, case):
+        force("fft")
+        x, k = case[0], case[1]
+        scale = np.abs(x).max() * np.abs(k).sum() + 1
+        check_against_naive(*case, rtol=0, atol=1e-11 * scale)
+
+    @pytest.mark.parametrize("mode", PAD_MODES)
+    def test_float32_error_is_relative_to_the_image_magnitude(self, force, mode):
+        force("fft")
+        rng = np.random.default_rng(5)
+        x, k = rng.random((300, 260, 2)).astype(np.float32), rng.normal(size=(23, 21))
+        out = conv2d(x, k, pad_mode=mode)
+        ref = naive_like_scipy(x, k, mode)
+        assert np.abs(out - ref).max() <= 1e-5 * np.abs(x).max() * np.abs(k).sum()
+
+    def test_kernel_wider_than_any_tile(self, force):
+        force("fft")
+        rng = np.random.default_rng(6)
+        x, k = rng.normal(size=(420, 30)), rng.normal(size=(5, 3))
+        check_against_naive(x, k, (1, 1), (100, 1), "same", "circular", rtol=0, atol=1e-9)
+
+    @pytest.mark.parametrize("span,n", [(3, 10), (31, 2048), (61, 500), (400, 900)])
+    def test_tiles_cover_the_output(self, span, n):
+        t = fft.tile_side(span, n)
+        assert t - span + 1 >= 1
+        extra_h, _ = fft.extra_padding((span, 1), (1, 1), n, 5)
+        valid = t - span + 1
+        assert (n + span - 1 + extra_h - (span - 1)) % valid == 0
+
+
+def naive_like_scipy(x, k, mode):
+    """scipy.ndimage.correlate per channel, float64, 'same' for odd kernels."""
+    import scipy.ndimage as ndi
+
+    return np.stack([ndi.correlate(x[:, :, c].astype(np.float64), k, mode=naive.SCIPY_MODE[mode]) for c in range(x.shape[2])], axis=2)
+
+
+class TestStridedOutputsOnly:
+    @pytest.mark.parametrize("stride", [(2, 2), (3, 2), (1, 3), (4, 4)])
+    @pytest.mark.parametrize("path", ["dense", "separable"])
+    def test_strided_equals_subsampled_stride1(self, force, stride, path):
+        force(path)
+        rng = np.random.default_rng(8)
+        x = rng.normal(size=(41, 37, 3))
+        k = np.outer(rng.normal(size=5), rng.normal(size=3))
+        full = conv2d(x, k, padding="valid", pad_mode="reflect")
+        strided = conv2d(x, k, padding="valid", stride=stride, pad_mode="reflect")
+        np.testing.assert_allclose(strided, full[:: stride[0], :: stride[1]], rtol=1e-12, atol=1e-12)
+
+    def test_phase_storage_layout(self):
+        # stride 2: the padded row 0 1 2 3 4 (with one zero each side) is stored as even | odd columns
+        x = np.arange(1.0, 6.0).reshape(1, 5, 1)
+        rows, cols, runs, wq = engine.pad_plan(x.shape, (0, 0, 1, 1), 0, 2)
+        from kernelcli._core.pad import pad_row
+
+        row = np.full(2 * wq, -9.0)
+        pad_row(x.reshape(1, 5), 1, 0, cols, runs, wq, 0.0, row)
+        np.testing.assert_array_equal(row[:wq], [0, 2, 4, 0][:wq])
+        np.testing.assert_array_equal(row[wq : 2 * wq][:3], [1, 3, 5])
+
+
+@st.composite
+def pool_cases(draw, special=False):
+    size = draw(st.sampled_from([2, 3])) if special else draw(st.integers(1, 5))
+    stride = 2 if special else draw(st.integers(1, 5))
+    padding = 0 if special else draw(st.integers(0, size // 2))
+    h = draw(st.integers(max(1, size - 2 * padding), 40))
+    w = draw(st.integers(max(1, size - 2 * padding), 40))
+    c = draw(st.integers(1, 3))
+    dtype = draw(st.sampled_from(["float64", "float32", "uint8", "int16", "uint16"]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = (rng.normal(size=(h, w, c)) * 100).astype(dtype) if dtype.startswith("float") else rng.integers(0, 250, size=(h, w, c)).astype(dtype)
+    ceil_mode = False if special else draw(st.booleans())
+    return x, size, stride, padding, ceil_mode, draw(st.sampled_from(["max", "min", "avg"])), draw(st.booleans())
+
+
+class TestPooling:
+    @settings(max_examples=150, deadline=None, suppress_health_check=FAST)
+    @given(case=pool_cases(special=True))
+    def test_specialised_2x2_3x3_stride2(self, monkeypatch, case):
+        monkeypatch.setattr(api, "SMALL_WORK", -1)
+        self._check(case)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=FAST)
+    @given(case=pool_cases())
+    def test_general_loop(self, monkeypatch, case):
+        monkeypatch.setattr(api, "SMALL_WORK", -1)
+        monkeypatch.setattr(api, "_FORCE_POOL_GENERAL", True)
+        self._check(case)
+
+    @staticmethod
+    def _check(case):
+        x, size, stride, padding, ceil_mode, op, include = case
+        out = pool2d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode, count_include_pad=include)
+        ref = naive.pool(x, size, stride, op, padding, ceil_mode, include)
+        if op == "avg":
+            assert out.dtype == api.compute_dtype(x.dtype)
+            tol = 1e-6 if out.dtype == np.float32 else 1e-12
+            np.testing.assert_allclose(out, ref, rtol=tol, atol=tol * np.abs(ref).max())
+        else:
+            assert out.dtype == x.dtype
+            np.testing.assert_array_equal(out, ref.astype(x.dtype))
+
+    def test_specialised_loop_is_chosen_and_equals_general(self, monkeypatch):
+        monkeypatch.setattr(api, "SMALL_WORK", -1)
+        x = np.random.default_rng(9).random((64, 66, 3)).astype(np.float32)
+        for size in (2, 3):
+            fast = pool2d(x, size, stride=2, op="max")
+            monkeypatch.setattr(api, "_FORCE_POOL_GENERAL", True)
+            np.testing.assert_array_equal(fast, pool2d(x, size, stride=2, op="max"))
+            monkeypatch.setattr(api, "_FORCE_POOL_GENERAL", False)
+
+
+class TestDispatch:
+    def test_cold_process_prefers_numpy_for_small_work(self, monkeypatch):
+        monkeypatch.setattr(engine, "_jit_warm", False)
+        monkeypatch.setattr(engine, "_cold_spent", 0.0)
+        assert engine.cold_choice(512 * 512, SOBEL_V, (1, 1), np.dtype("float32")) == "numpy"
+
+    def test_cold_process_uses_fft_for_a_big_kernel(self, monkeypatch):
+        monkeypatch.setattr(engine, "_jit_warm", False)
+        monkeypatch.setattr(engine, "_cold_spent", 0.0)
+        g = np.random.default_rng(0).random((31, 31))
+        assert engine.cold_choice(2048 * 2048, g, (1, 1), np.dtype("float32")) == "fft"
+
+    def test_warm_process_always_uses_the_jitted_core(self, monkeypatch):
+        monkeypatch.setattr(engine, "_jit_warm", True)
+        assert engine.cold_choice(100 * 100, SOBEL_V, (1, 1), np.dtype("float32")) is None
+
+    def test_ski_rental_loads_the_core_after_enough_numpy_time(self, monkeypatch):
+        monkeypatch.setattr(engine, "_jit_warm", False)
+        monkeypatch.setattr(engine, "_cold_spent", 0.0)
+        choices = [engine.cold_choice(2048 * 2048, SOBEL_V, (1, 1), np.dtype("float32")) for _ in range(40)]
+        assert choices[0] == "numpy" and choices[-1] is None
+
+    def test_cold_fft_path_matches_scipy(self, monkeypatch):
+        monkeypatch.setattr(engine, "_jit_warm", False)
+        monkeypatch.setattr(engine, "_cold_spent", 0.0)
+        monkeypatch.setattr(engine, "FFT_COLD_MIN_TAPS", 1)
+        monkeypatch.setattr(engine, "NUMPY_SECONDS_PER_TAP", 1.0)  # make numpy hopeless
+        rng = np.random.default_rng(10)
+        x, k = rng.normal(size=(200, 150, 1)), rng.normal(size=(11, 11))
+        out = conv2d(x, k, pad_mode="symmetric")
+        np.testing.assert_allclose(out, naive_like_scipy(x, k, "symmetric"), atol=1e-9)
+
+    def test_a_cli_sized_image_does_not_load_numba(self):
+        code = (
+            "import sys, numpy as np; import kernelcli.api as api;"
+            "x = np.random.default_rng(0).integers(0, 256, (512, 512)).astype(np.uint8);"
+            "api.conv2d(x, [[1, 0, -1], [2, 0, -2], [1, 0, -1]]); api.pool2d(x, 2);"
+            "print('numba' in sys.modules)"
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KERNELCLI_")}
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+        assert done.stdout.strip() == "False"
+
+
+class TestThreads:
+    def test_rows_are_split_and_all_done(self):
+        seen = np.zeros(100, dtype=int)
+
+        def work(out, i0, i1):
+            out[i0:i1] += 1
+
+        threads.run_rows(work, 100, seen, threads=3)
+        assert (seen == 1).all()
+
+    def test_errors_propagate(self):
+        def boom(i0, i1):
+            raise ValueError(f"rows {i0}:{i1}")
+
+        with pytest.raises(ValueError, match="rows"):
+            threads.run_rows(boom, 64, threads=2)
+
+    def test_one_and_two_threads_agree(self, force):
+        force("dense")
+        x = np.random.default_rng(11).random((200, 100)).astype(np.float32)
+        k = np.random.default_rng(12).random((5, 5))
+        both = conv2d(x, k)
+        import numba
+
+        previous = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            one = conv2d(x, k)
+        finally:
+            numba.set_num_threads(previous)
+        np.testing.assert_array_equal(one, both)
+
+
+@pytest.mark.slow
+def test_first_compile_is_announced_once(tmp_path):
+    """With an empty Numba cache the first run says "compiling" once; the second run is silent."""
+    code = (
+        "import numpy as np; import kernelcli.api as api; api.SMALL_WORK = -1;"
+        "x = np.ones((40, 40), np.float32); api.conv2d(x, np.ones((3, 3))); api.conv2d(x, np.ones((3, 3)));"
+        "api.pool2d(x, 2)"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert first.stderr.count("compiling the numeric core") == 1
+    second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert "compiling" not in second.stderr

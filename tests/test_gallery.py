@@ -1,0 +1,145 @@
+"""`kernelcli gallery` and the montage renderer: every catalogue kernel on one image, as one labelled sheet."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kernelcli.catalog import list_kernels
+from kernelcli.cli import app
+from kernelcli.montage import range_text, render_montage, to_display
+
+from conftest import SAMPLES
+
+
+def pixels(path, mode=None) -> np.ndarray:
+    """An image file's pixels (closing the file)."""
+    with Image.open(path) as im:
+        return np.asarray(im.convert(mode) if mode else im).copy()
+
+
+@pytest.fixture
+def invoke(runner, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args):
+        return runner.invoke(app, [str(a) for a in args], prog_name="kernelcli")
+
+    return run
+
+
+@pytest.fixture
+def phantom(tmp_path):
+    """samples/phantom.png, or a stand-in (bright ring, grey disc, dark ellipses) if the samples are absent."""
+    p = SAMPLES / "phantom.png"
+    if p.exists():
+        return p
+    yy, xx = np.mgrid[-1:1:128j, -1:1:128j]
+    img = np.zeros((128, 128), dtype=np.uint8)
+    img[(xx / 0.7) ** 2 + (yy / 0.9) ** 2 <= 1] = 255
+    img[(xx / 0.65) ** 2 + (yy / 0.85) ** 2 <= 1] = 60
+    img[((xx - 0.2) / 0.1) ** 2 + (yy / 0.3) ** 2 <= 1] = 0
+    p = tmp_path / "phantom.png"
+    Image.fromarray(img).save(p)
+    return p
+
+
+class TestGalleryCommand:
+    def test_every_catalogue_kernel_on_the_phantom(self, invoke, phantom, tmp_path):
+        r = invoke("gallery", phantom, "--out", "sheet.png", "--json", "-q")
+        assert r.exit_code == 0, r.output
+        doc = json.loads(r.stdout)
+        assert doc["maps"] == [k.name for k in list_kernels() if len(k.shape) == 2]
+        assert doc["output"] == "sheet.png"
+        with Image.open(tmp_path / "sheet.png") as im:
+            assert im.format == "PNG" and im.mode == "RGB"
+            assert [im.height, im.width, 3] == doc["output_shape"]
+            # a grid of tiles, not a sliver: at least 3 tiles across and as many rows as needed
+            assert im.width >= 4 * 96 and im.height >= 3 * 96
+
+    def test_one_family(self, invoke, phantom, tmp_path):
+        r = invoke("gallery", phantom, "--family", "edge", "--out", "edges.png", "--json", "-q")
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.stdout)["maps"] == [k.name for k in list_kernels("edge")]
+
+    def test_rgb_input_gives_colour_tiles(self, invoke, tmp_path):
+        rng = np.random.default_rng(0)
+        Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(tmp_path / "c.png")
+        r = invoke("gallery", "c.png", "--family", "smoothing", "--out", "s.png", "--json", "-q")
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.stdout)["maps"] == [k.name for k in list_kernels("smoothing")]  # one colour tile each
+        sheet = pixels(tmp_path / "s.png").astype(int)
+        assert (np.abs(sheet[..., 0] - sheet[..., 1]) > 40).sum() > 1000  # colour, not grey
+
+    def test_the_identity_tile_shows_the_input(self, invoke, tmp_path):
+        img = np.zeros((40, 40), dtype=np.uint8)
+        img[10:30, 5:15] = 255
+        Image.fromarray(img).save(tmp_path / "g.png")
+        r = invoke("gallery", "g.png", "--family", "basic", "--tile", "40", "--out", "s.png", "-q")
+        assert r.exit_code == 0, r.output
+        sheet = pixels(tmp_path / "s.png", "L")
+        # the input appears twice with the same pixels: on the left, and as the identity tile
+        matches = [(y, x) for y in range(sheet.shape[0] - 40) for x in range(sheet.shape[1] - 40)
+                   if sheet[y + 10, x + 5] == 255 and np.array_equal(sheet[y : y + 40, x : x + 40], img)]
+        assert len(matches) >= 2
+
+    @pytest.mark.parametrize(
+        ("args", "code", "message"),
+        [
+            (["--family", "edgy", "--out", "s.png"], 2, "unknown kernel family 'edgy'; did you mean 'edge'?"),
+            (["--out", "s.npy"], 2, "a montage is a picture"),
+            (["--out", "taken.png"], 4, "already exists; use --force"),
+            (["--pad-mode", "bogus", "--out", "s.png"], 2, "invalid pad mode"),
+        ],
+    )
+    def test_errors(self, invoke, phantom, tmp_path, args, code, message):
+        (tmp_path / "taken.png").write_bytes(b"keep")
+        r = invoke("gallery", phantom, *args)
+        assert r.exit_code == code, r.output
+        assert message in r.stderr
+        assert (tmp_path / "taken.png").read_bytes() == b"keep" and not (tmp_path / "s.png").exists()
+
+    def test_force_overwrites(self, invoke, phantom, tmp_path):
+        (tmp_path / "taken.png").write_bytes(b"old")
+        r = invoke("gallery", phantom, "--family", "basic", "--out", "taken.png", "--force", "-q")
+        assert r.exit_code == 0, r.output
+        with Image.open(tmp_path / "taken.png") as im:
+            assert im.format == "PNG"
+
+    def test_help_has_an_example(self, invoke):
+        r = invoke("gallery", "--help")
+        assert r.exit_code == 0 and "kernelcli gallery samples/phantom.png --out sheet.png" in r.stdout
+
+
+class TestMontage:
+    def test_each_map_is_stretched_on_its_own(self):
+        np.testing.assert_array_equal(to_display([[-4.0, 0.0, 4.0]]), [[0, 128, 255]])
+        np.testing.assert_array_equal(to_display([[1000.0, 1001.0]]), [[0, 255]])
+        np.testing.assert_array_equal(to_display(np.full((2, 2), 7.0)), np.zeros((2, 2)))
+
+    def test_range_text(self):
+        assert range_text(np.array([-765.0, 765.0])) == "[-765, 765]"
+        assert range_text(np.array([0.03125, 0.96875])) == "[0.0312, 0.969]"
+        assert range_text(np.zeros(4)) == "constant 0"
+
+    def test_tiny_matrices_are_enlarged_by_whole_cells(self):
+        from kernelcli.montage import _tile_image
+
+        m = np.array([[0.0, 1.0], [1.0, 0.0]])
+        tile = np.asarray(_tile_image(to_display(m), 64))
+        np.testing.assert_array_equal(tile, np.kron(m * 255, np.ones((32, 32))))
+        big = np.asarray(_tile_image(np.full((300, 150), 9, dtype=np.uint8), 64))
+        assert big.shape == (64, 32) and (big == 9).all()  # reduced to fit, aspect kept
+
+    def test_grid_grows_with_the_maps(self):
+        x = np.zeros((20, 20))
+        one = render_montage(x, [("a", x)], tile=40)
+        many = render_montage(x, [(str(i), x + i) for i in range(12)], tile=40)
+        assert many.width > 3 * one.width / 2 and many.height > one.height
+
+    def test_no_maps_is_an_error(self):
+        with pytest.raises(ValueError, match="no maps"):
+            render_montage(np.zeros((3, 3)), [])

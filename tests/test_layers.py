@@ -1,0 +1,384 @@
+"""conv_layer and filter_bank: a worked RGB example by hand, a naive reference, PyTorch, properties, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import kernelcli.layers as layers
+from kernelcli import api
+from kernelcli.errors import ShapeError, UsageError
+from kernelcli.layers import apply_activation, conv_layer, filter_bank
+from kernelcli.modes import PAD_MODES
+
+import naive
+
+ACTIVATIONS = ["none", "relu", "leaky_relu", "sigmoid", "tanh"]
+
+
+@pytest.fixture(params=["numpy", "jit"])
+def path(request, monkeypatch):
+    """Run a test through the plain-numpy path and through the jitted core."""
+    monkeypatch.setattr(layers, "_FORCE_PATH", request.param)
+    return request.param
+
+
+def naive_activation(v, act):
+    """The activations by their definitions, one value at a time."""
+    import math
+
+    if act == "relu":
+        return max(v, 0.0)
+    if act == "leaky_relu":
+        return v if v >= 0 else 0.01 * v
+    if act == "sigmoid":
+        return 1.0 / (1.0 + math.exp(-v)) if v >= 0 else math.exp(v) / (1.0 + math.exp(v))
+    if act == "tanh":
+        return math.tanh(v)
+    return v
+
+
+def naive_layer(x, w, b=None, *, stride=(1, 1), widths=(0, 0, 0, 0), mode="constant", value=0.0, dilation=(1, 1), groups=1, act="none"):
+    """A convolution layer by the definition: out[i, j, k] = act(b[k] + sum over c, u, v of w * x)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 2:
+        x = x[:, :, None]
+    w = np.asarray(w, dtype=np.float64)
+    filters, per_group, kh, kw = w.shape
+    b = np.zeros(filters) if b is None else np.broadcast_to(np.asarray(b, dtype=np.float64), (filters,))
+    xp = naive.pad(x, widths, mode, value)
+    sh, sw = stride
+    dh, dw = dilation
+    oh = (xp.shape[0] - dh * (kh - 1) - 1) // sh + 1
+    ow = (xp.shape[1] - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((oh, ow, filters))
+    per_filter_group = filters // groups
+    for k in range(filters):
+        g = k // per_filter_group
+        for i in range(oh):
+            for j in range(ow):
+                total = b[k]
+                for c in range(per_group):
+                    for u in range(kh):
+                        for v in range(kw):
+                            total += w[k, c, u, v] * xp[i * sh + u * dh, j * sw + v * dw, g * per_group + c]
+                out[i, j, k] = naive_activation(total, act)
+    return out
+
+
+# ---------------------------------------------------------------- the worked example, by hand
+
+# An RGB 4x4 image, channel by channel (x[row, column, channel]).
+RED = [[1, 2, 0, 1],
+       [0, 1, 3, 1],
+       [2, 0, 1, 0],
+       [1, 1, 0, 2]]
+GREEN = [[0, 1, 1, 0],
+         [2, 0, 1, 1],
+         [1, 1, 0, 2],
+         [0, 2, 1, 0]]
+BLUE = [[1, 0, 0, 1],
+        [0, 2, 0, 0],
+        [1, 0, 1, 1],
+        [0, 1, 0, 1]]
+# One 3x3x3 filter: a vertical-edge slice for red, a Laplacian slice for green, "twice the
+# centre" for blue.
+W_RED = [[1, 0, -1], [1, 0, -1], [1, 0, -1]]
+W_GREEN = [[0, 1, 0], [1, -4, 1], [0, 1, 0]]
+W_BLUE = [[0, 0, 0], [0, 2, 0], [0, 0, 0]]
+
+
+def rgb_example():
+    x = np.stack([RED, GREEN, BLUE], axis=2).astype(np.float64)  # (4, 4, 3)
+    w = np.array([[W_RED, W_GREEN, W_BLUE]], dtype=np.float64)  # (1 filter, 3 channels, 3, 3)
+    return x, w
+
+
+class TestWorkedExampleRGB:
+    """The lecture's "Convolution to 3D matrix" and "Convolution layer" slides, number by number.
+
+    Valid padding: the 3x3 window fits 2x2 times in 4x4.  Each output is the 27 products of
+    the window with the filter, summed, plus the bias 1, then ReLU:
+
+    window at (0, 0), rows 0-2, columns 0-2:
+      red:   left column 1+0+2 = 3, right column 0+3+1 = 4      -> 3 - 4 = -1
+      green: up 1 + left 2 + right 1 + down 1 - 4*centre 0        ->  5
+      blue:  2 * centre 2                                        ->  4
+      -1 + 5 + 4 + bias 1 = 9                                    -> ReLU 9
+    window at (0, 1), rows 0-2, columns 1-3:
+      red:   2+1+0 = 3 minus 1+1+0 = 2                           ->  1
+      green: up 1 + left 0 + right 1 + down 0 - 4*centre 1       -> -2
+      blue:  2 * centre 0                                        ->  0
+      1 - 2 + 0 + 1 = 0                                          -> ReLU 0
+    window at (1, 0), rows 1-3, columns 0-2:
+      red:   0+2+1 = 3 minus 3+1+0 = 4                           -> -1
+      green: up 0 + left 1 + right 0 + down 2 - 4*centre 1       -> -1
+      blue:  2 * centre 0                                        ->  0
+      -1 - 1 + 0 + 1 = -1                                        -> ReLU 0
+    window at (1, 1), rows 1-3, columns 1-3:
+      red:   1+0+1 = 2 minus 1+0+2 = 3                           -> -1
+      green: up 1 + left 1 + right 2 + down 1 - 4*centre 0       ->  5
+      blue:  2 * centre 1                                        ->  2
+      -1 + 5 + 2 + 1 = 7                                         -> ReLU 7
+    """
+
+    def test_before_activation(self, path):
+        x, w = rgb_example()
+        out = conv_layer(x, w, [1.0])
+        assert out.shape == (2, 2, 1)
+        np.testing.assert_array_equal(out[:, :, 0], [[9, 0], [-1, 7]])
+
+    def test_bias_one_and_relu(self, path):
+        x, w = rgb_example()
+        out = conv_layer(x, w, 1.0, activation="relu")
+        np.testing.assert_array_equal(out[:, :, 0], [[9, 0], [0, 7]])
+
+    def test_each_channel_contributes_its_own_slice(self, path):
+        x, w = rgb_example()
+        per_channel = [conv_layer(x[:, :, c], w[:, c : c + 1])[:, :, 0] for c in range(3)]
+        np.testing.assert_array_equal(per_channel[0], [[-1, 1], [-1, -1]])
+        np.testing.assert_array_equal(per_channel[1], [[5, -2], [-1, 5]])
+        np.testing.assert_array_equal(per_channel[2], [[4, 0], [0, 2]])
+
+    def test_same_as_naive_and_uint8(self, path):
+        x, w = rgb_example()
+        np.testing.assert_array_equal(naive_layer(x, w, [1.0], act="relu")[:, :, 0], [[9, 0], [0, 7]])
+        out = conv_layer(x.astype(np.uint8), w, 1.0, activation="relu")
+        assert out.dtype == np.float32
+        np.testing.assert_array_equal(out[:, :, 0], [[9, 0], [0, 7]])
+
+    def test_two_filters_two_maps(self, path):
+        x, w = rgb_example()
+        w2 = np.concatenate([w, -w])  # the second filter is the negative of the first
+        out = conv_layer(x, w2, [1.0, 1.0], activation="relu")
+        np.testing.assert_array_equal(out[:, :, 0], [[9, 0], [0, 7]])
+        # the sums before the bias are 8, -1, -2, 6; negated plus 1: -7, 2, 3, -5 -> ReLU 0, 2, 3, 0
+        np.testing.assert_array_equal(out[:, :, 1], [[0, 2], [3, 0]])
+
+
+# ---------------------------------------------------------------- random layers
+
+
+@st.composite
+def layer_cases(draw, torch_modes=False):
+    channels = draw(st.integers(1, 8))
+    groups = draw(st.sampled_from([g for g in range(1, channels + 1) if channels % g == 0]))
+    filters = groups * draw(st.integers(1, 8 // groups)) if groups <= 8 else groups
+    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    widths = tuple(draw(st.integers(0, 4)) for _ in range(4))
+    span_h, span_w = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
+    # the input is at least as large as what the window needs beyond the padding
+    h = draw(st.integers(max(1, span_h - widths[0] - widths[1]), 20))
+    w = draw(st.integers(max(1, span_w - widths[2] - widths[3]), 20))
+    mode = "constant" if torch_modes else draw(st.sampled_from(PAD_MODES))
+    act = draw(st.sampled_from(ACTIVATIONS))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.normal(size=(h, w, channels)) * 3
+    weights = rng.normal(size=(filters, channels // groups, kh, kw))
+    weights[rng.random(weights.shape) < 0.2] = 0  # some zero taps, which the core skips
+    bias = rng.normal(size=filters)
+    return dict(x=x, w=weights, b=bias, stride=stride, dilation=dilation, widths=widths, mode=mode, groups=groups, act=act)
+
+
+class TestAgainstNaive:
+    @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(case=layer_cases())
+    def test_random_layers_match_definition(self, path, case):
+        c = case
+        got = conv_layer(c["x"], c["w"], c["b"], stride=c["stride"], padding=c["widths"], pad_mode=c["mode"],
+                         dilation=c["dilation"], groups=c["groups"], activation=c["act"])
+        want = naive_layer(c["x"], c["w"], c["b"], stride=c["stride"], widths=c["widths"], mode=c["mode"],
+                           dilation=c["dilation"], groups=c["groups"], act=c["act"])
+        assert got.dtype == np.float64 and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(case=layer_cases())
+    def test_float32_within_rounding(self, path, case):
+        c = case
+        got = conv_layer(c["x"].astype(np.float32), c["w"], c["b"], stride=c["stride"], padding=c["widths"],
+                         pad_mode=c["mode"], dilation=c["dilation"], groups=c["groups"], activation=c["act"])
+        want = naive_layer(c["x"].astype(np.float32), c["w"].astype(np.float32), c["b"].astype(np.float32),
+                           stride=c["stride"], widths=c["widths"], mode=c["mode"], dilation=c["dilation"],
+                           groups=c["groups"], act=c["act"])
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+class TestAgainstTorch:
+    """The same numbers as torch.nn.functional.conv2d on the transposed tensors."""
+
+    @staticmethod
+    def torch_layer(case, dtype="float64"):
+        torch = pytest.importorskip("torch")
+        F = torch.nn.functional
+        t = torch.from_numpy(np.ascontiguousarray(case["x"].astype(dtype).transpose(2, 0, 1)))[None]
+        top, bottom, left, right = case["widths"]
+        t = F.pad(t, (left, right, top, bottom))  # zeros; F.pad takes the last axis first
+        y = F.conv2d(t, torch.from_numpy(case["w"].astype(dtype)), torch.from_numpy(case["b"].astype(dtype)),
+                     stride=case["stride"], dilation=case["dilation"], groups=case["groups"])
+        y = {"none": lambda v: v, "relu": torch.relu, "leaky_relu": F.leaky_relu, "sigmoid": torch.sigmoid,
+             "tanh": torch.tanh}[case["act"]](y)
+        return y[0].permute(1, 2, 0).numpy()
+
+    @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(case=layer_cases(torch_modes=True))
+    def test_random_layers_match_torch(self, path, case):
+        c = case
+        want = self.torch_layer(c)
+        got = conv_layer(c["x"], c["w"], c["b"], stride=c["stride"], padding=c["widths"], dilation=c["dilation"],
+                         groups=c["groups"], activation=c["act"])
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(case=layer_cases(torch_modes=True))
+    def test_float32_matches_torch_float32(self, path, case):
+        c = case
+        want = self.torch_layer(c, "float32")
+        got = conv_layer(c["x"].astype(np.float32), c["w"].astype(np.float32), c["b"].astype(np.float32),
+                         stride=c["stride"], padding=c["widths"], dilation=c["dilation"], groups=c["groups"],
+                         activation=c["act"])
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+    def test_same_padding_is_torch_same(self, path):
+        torch = pytest.importorskip("torch")
+        rng = np.random.default_rng(7)
+        x, w, b = rng.normal(size=(19, 23, 3)), rng.normal(size=(5, 3, 3, 3)), rng.normal(size=5)
+        want = torch.nn.functional.conv2d(torch.from_numpy(x.transpose(2, 0, 1).copy())[None], torch.from_numpy(w),
+                                          torch.from_numpy(b), padding="same")[0].permute(1, 2, 0).numpy()
+        np.testing.assert_allclose(conv_layer(x, w, b, padding="same"), want, rtol=1e-12, atol=1e-12)
+
+
+class TestProperties:
+    def test_cold_process_prefers_numpy_until_it_costs_a_jit_load(self, monkeypatch):
+        monkeypatch.setattr(layers, "_jit_warm", False)
+        monkeypatch.setattr(layers, "_cold_spent", 0.0)
+        mid = int(0.4 * layers.JIT_LOAD_SECONDS / layers.NUMPY_SECONDS_PER_TAP)
+        assert layers._use_numpy(100) and layers._use_numpy(mid) and layers._use_numpy(mid)
+        assert not layers._use_numpy(mid)  # the third would bring the total past one load
+        assert not layers._use_numpy(int(2 * layers.JIT_LOAD_SECONDS / layers.NUMPY_SECONDS_PER_TAP))
+        monkeypatch.setattr(layers, "_jit_warm", True)
+        assert layers._use_numpy(100) and not layers._use_numpy(layers.SMALL_WORK + 1)
+
+    def test_numpy_and_jit_paths_agree_exactly(self, monkeypatch):
+        rng = np.random.default_rng(3)
+        x = rng.random((31, 29, 4), dtype=np.float32)
+        w = rng.normal(size=(6, 2, 3, 4)).astype(np.float32)
+        b = rng.normal(size=6)
+        results = []
+        for forced in ("numpy", "jit"):
+            monkeypatch.setattr(layers, "_FORCE_PATH", forced)
+            results.append(conv_layer(x, w, b, stride=(2, 1), padding=(1, 2, 0, 3), pad_mode="reflect", dilation=(1, 2),
+                                      groups=2, activation="relu"))
+        np.testing.assert_array_equal(results[0], results[1])
+
+    def test_depthwise_equals_conv2d_per_channel(self, path):
+        rng = np.random.default_rng(4)
+        x = rng.normal(size=(40, 37, 3))
+        k = rng.normal(size=(5, 3))
+        w = np.broadcast_to(k, (3, 1, 5, 3))
+        got = conv_layer(x, w, padding="same", pad_mode="symmetric", groups=3)
+        np.testing.assert_array_equal(got, api.conv2d(x, k, padding="same", pad_mode="symmetric"))
+
+    def test_bias_is_added_last(self, path):
+        rng = np.random.default_rng(5)
+        x, w, b = rng.normal(size=(25, 30, 2)), rng.normal(size=(3, 2, 3, 3)), np.array([1.5, -2.0, 0.25])
+        np.testing.assert_array_equal(conv_layer(x, w, b), conv_layer(x, w) + b)
+
+    def test_linear_in_the_image(self, path):
+        rng = np.random.default_rng(6)
+        x1, x2, w = rng.normal(size=(20, 22, 3)), rng.normal(size=(20, 22, 3)), rng.normal(size=(4, 3, 3, 3))
+        np.testing.assert_allclose(conv_layer(2 * x1 - x2, w, padding=1), 2 * conv_layer(x1, w, padding=1) - conv_layer(x2, w, padding=1), atol=1e-12)
+
+    def test_identity_filter_copies_one_channel(self, path):
+        x = np.random.default_rng(8).random((30, 30, 3))
+        w = np.zeros((1, 3, 3, 3))
+        w[0, 1, 1, 1] = 1  # the centre of the green slice
+        np.testing.assert_array_equal(conv_layer(x, w, padding=1)[:, :, 0], x[:, :, 1])
+
+    @pytest.mark.parametrize("act", ACTIVATIONS)
+    def test_activations_keep_dtype(self, path, act):
+        x = np.linspace(-5, 5, 24 * 24 * 2, dtype=np.float32).reshape(24, 24, 2)
+        w = np.ones((1, 2, 1, 1), dtype=np.float32)
+        out = conv_layer(x, w, activation=act)
+        assert out.dtype == np.float32
+        want = np.vectorize(lambda v: naive_activation(float(v), act))(x.sum(axis=2, dtype=np.float64))
+        np.testing.assert_allclose(out[:, :, 0], want, rtol=1e-6, atol=1e-6)
+
+    def test_sigmoid_does_not_overflow(self, path):
+        x = np.array([[[-1000.0], [1000.0]]])
+        np.testing.assert_array_equal(conv_layer(x, np.ones((1, 1, 1, 1)), activation="sigmoid")[0, :, 0], [0.0, 1.0])
+
+    def test_apply_activation_aliases(self):
+        np.testing.assert_array_equal(apply_activation(np.array([-1.0, 2.0]), "Leaky-ReLU"), [-0.01, 2.0])
+        assert layers.canonical_activation(None) == "none" and layers.canonical_activation("linear") == "none"
+
+
+class TestFilterBank:
+    def test_sum_mode_is_the_same_kernel_on_every_channel(self, path):
+        x = np.random.default_rng(9).integers(0, 256, (33, 35, 3)).astype(np.uint8)
+        k = np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], dtype=np.float64)
+        r = filter_bank(x, [k], ["sobel"], combine="sum", padding="same")
+        want = sum(api.conv2d(x[:, :, c], k, padding="same") for c in range(3))
+        np.testing.assert_array_equal(r.maps[:, :, 0], want)  # integers below 2**24: exact in float32
+        assert r.labels == ["sobel"] and r.spans == [(0, 1)]
+
+    def test_per_channel_is_conv2d_kernel_major(self, path):
+        rng = np.random.default_rng(10)
+        x = rng.normal(size=(21, 19, 3))
+        k1, k2 = rng.normal(size=(3, 3)), rng.normal(size=(5, 5))
+        r = filter_bank(x, [k1, k2], ["a", "b"], padding="same", pad_mode="replicate")
+        assert r.labels == ["a[R]", "a[G]", "a[B]", "b[R]", "b[G]", "b[B]"]
+        assert r.spans == [(0, 3), (3, 6)]
+        np.testing.assert_array_equal(r.maps[:, :, 0:3], api.conv2d(x, k1, padding="same", pad_mode="replicate"))
+        np.testing.assert_array_equal(r.maps[:, :, 3:6], api.conv2d(x, k2, padding="same", pad_mode="replicate"))
+
+    def test_three_d_kernel_sums_channels(self, path):
+        x, w = rgb_example()
+        r = filter_bank(x, [w[0]], ["rgb3"], bias=1.0, activation="relu", padding="valid")
+        np.testing.assert_array_equal(r.maps[:, :, 0], [[9, 0], [0, 7]])
+
+    def test_bias_per_kernel_and_flip(self, path):
+        x = np.arange(25.0).reshape(5, 5)
+        k = np.array([[1.0, 2.0, 3.0]])
+        r = filter_bank(x, [k, k], bias=[10, -10], flip=True, padding="valid")
+        flipped = api.conv2d(x, k, padding="valid", flip=True)
+        np.testing.assert_array_equal(r.maps[:, :, 0], flipped + 10)
+        np.testing.assert_array_equal(r.maps[:, :, 1], flipped - 10)
+
+    def test_depth_mismatch_is_named(self):
+        with pytest.raises(ShapeError, match=r"kernel rgb3 is 3-D with depth 3 \(3x3x3\), but the input has 1 channel"):
+            filter_bank(np.ones((5, 5)), [np.ones((3, 3, 3))], ["rgb3"])
+
+    def test_sizes_that_disagree_are_named(self):
+        with pytest.raises(ShapeError, match="dx 4x3, one 4x4"):
+            filter_bank(np.eye(4), [[[1, -1]], np.ones((1, 1, 1))], ["dx", "one"], padding="valid")
+
+    def test_bias_count(self):
+        with pytest.raises(UsageError, match="3 values for 2 kernels"):
+            filter_bank(np.eye(4), [np.ones((3, 3))] * 2, bias=[1, 2, 3])
+
+
+class TestErrors:
+    @pytest.mark.parametrize(
+        ("args", "kwargs", "error", "match"),
+        [
+            ((np.ones((4, 4, 3)), np.ones((3, 3, 3))), {}, ShapeError, r"expected a 4-D array \(K filters"),
+            ((np.ones((4, 4, 3)), np.ones((2, 2, 3, 3))), {}, ShapeError, r"each filter spans 2 channel\(s\), but the input has 3"),
+            ((np.ones((4, 4, 4)), np.ones((3, 2, 3, 3))), {"groups": 2}, ShapeError, "must divide both the input channels \\(4\\) and the filters \\(3\\)"),
+            ((np.ones((4, 4)), np.ones((2, 1, 3, 3)), [1, 2, 3]), {}, ShapeError, r"bias: expected one value or 2"),
+            ((np.ones((4, 4)), np.full((1, 1, 3, 3), np.nan)), {}, UsageError, "weights: values must be finite"),
+            ((np.ones((4, 4)), np.ones((1, 1, 3, 3))), {"activation": "softmax"}, UsageError, "invalid activation 'softmax'"),
+            ((np.ones((4, 4)), np.ones((1, 1, 5, 5))), {}, ShapeError, "input 4x4 and filter 5x5"),
+            ((np.ones((4, 4)), np.ones((1, 1, 3, 3))), {"groups": 0}, UsageError, "groups must be an integer >= 1"),
+            ((np.ones((4, 4)), np.ones((1, 1, 3, 3))), {"stride": 0}, UsageError, "stride"),
+        ],
+    )
+    def test_messages(self, args, kwargs, error, match):
+        with pytest.raises(error, match=match):
+            conv_layer(*args, **kwargs)

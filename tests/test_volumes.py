@@ -1,0 +1,322 @@
+"""3-D convolution, slice-wise 2-D kernels, 3-D pooling and kernels in mm, against scipy, PyTorch and naive loops."""
+
+from __future__ import annotations
+
+import math
+import tracemalloc
+
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kernelcli import volumes
+from kernelcli.api import conv2d
+from kernelcli.catalog import load_kernel
+from kernelcli.errors import InvalidKernel, KernelNotFound, ShapeError, UsageError
+
+from naive import SCIPY_MODE
+
+MODES = tuple(SCIPY_MODE)
+RNG = np.random.default_rng(20261125)
+
+
+def scipy_same(x, k, mode, cval=0.0):
+    """scipy.ndimage.correlate with kernelcli's "same" centre ((f-1)//2, the extra tap after)."""
+    origin = [(n - 1) // 2 - n // 2 for n in np.shape(k)]
+    return ndi.correlate(np.asarray(x, dtype=np.float64), np.asarray(k, dtype=np.float64), mode=SCIPY_MODE[mode], cval=cval, origin=origin)
+
+
+def naive_pool3d(x, f, s, p, op, ceil_mode=False, include_pad=True):
+    """Pooling by the definition, with PyTorch's padding and ceil_mode rules, on every axis."""
+    x = np.asarray(x, dtype=np.float64)
+
+    def out_len(n, f, s, p):
+        num = n + 2 * p - f
+        o = (-(-num // s) if ceil_mode else num // s) + 1
+        if ceil_mode and (o - 1) * s >= n + p:
+            o -= 1
+        return o
+
+    shape = [out_len(x.shape[a], f[a], s[a], p[a]) for a in range(3)]
+    out = np.zeros(shape)
+    for idx in np.ndindex(*shape):
+        lo = [idx[a] * s[a] - p[a] for a in range(3)]
+        hi = [min(lo[a] + f[a], x.shape[a] + p[a]) for a in range(3)]
+        cells = x[tuple(slice(max(lo[a], 0), min(hi[a], x.shape[a])) for a in range(3))]
+        if op == "max":
+            out[idx] = cells.max()
+        elif op == "min":
+            out[idx] = cells.min()
+        else:
+            divisor = math.prod(hi[a] - lo[a] for a in range(3)) if include_pad else cells.size
+            out[idx] = cells.sum() / divisor
+    return out
+
+
+class TestConv3d:
+    @pytest.mark.parametrize("mode", MODES)
+    @pytest.mark.parametrize("kshape", [(3, 3, 3), (1, 1, 1), (2, 4, 5), (5, 2, 3), (9, 1, 13)])
+    def test_equals_scipy_correlate(self, mode, kshape):
+        x = RNG.standard_normal((7, 9, 11))
+        k = RNG.standard_normal(kshape)
+        cval = 1.5 if mode == "constant" else 0.0
+        got = volumes.conv3d(x, k, pad_mode=mode, pad_value=cval)
+        assert got.shape == x.shape and got.dtype == np.float64
+        np.testing.assert_allclose(got, scipy_same(x, k, mode, cval), rtol=0, atol=1e-12)
+
+    @settings(max_examples=40, deadline=None)
+    @given(
+        shape=st.tuples(st.integers(1, 6), st.integers(1, 6), st.integers(1, 6)),
+        kshape=st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4)),
+        mode=st.sampled_from(MODES),
+        seed=st.integers(0, 2**32 - 1),
+    )
+    def test_random_shapes_and_modes(self, shape, kshape, mode, seed):
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal(shape)
+        k = rng.standard_normal(kshape)
+        np.testing.assert_allclose(volumes.conv3d(x, k, pad_mode=mode), scipy_same(x, k, mode), atol=1e-12)
+
+    def test_valid_and_explicit_padding_shape_law(self):
+        x = RNG.standard_normal((6, 7, 8))
+        k = RNG.standard_normal((3, 2, 5))
+        valid = volumes.conv3d(x, k, padding="valid")
+        assert valid.shape == (4, 6, 4)
+        np.testing.assert_allclose(valid, scipy_same(x, k, "constant")[1:5, 0:6, 2:6], atol=1e-12)
+        padded = volumes.conv3d(x, k, padding=(1, 0, 2), pad_mode="reflect")
+        reference = np.pad(x, ((1, 1), (0, 0), (2, 2)), mode="reflect")
+        np.testing.assert_allclose(padded, volumes.conv3d(reference, k, padding="valid"), atol=1e-12)
+        assert padded.shape == (6, 6, 8)
+
+    def test_impulse_response_is_the_flipped_kernel(self):
+        x = np.zeros((5, 5, 5))
+        x[2, 2, 2] = 1
+        k = RNG.standard_normal((3, 3, 3))
+        np.testing.assert_allclose(volumes.conv3d(x, k)[1:4, 1:4, 1:4], k[::-1, ::-1, ::-1], atol=1e-15)
+        np.testing.assert_allclose(volumes.conv3d(x, k, flip=True)[1:4, 1:4, 1:4], k, atol=1e-15)
+
+    def test_flip_is_true_convolution(self):
+        x = RNG.standard_normal((5, 6, 7))
+        k = RNG.standard_normal((3, 3, 3))
+        np.testing.assert_allclose(volumes.conv3d(x, k, flip=True, pad_mode="reflect"), ndi.convolve(x, k, mode="mirror"), atol=1e-12)
+
+    def test_integer_input_computes_in_float32(self):
+        x = RNG.integers(-1024, 3000, (4, 5, 6)).astype(np.int16)
+        got = volumes.conv3d(x, np.ones((3, 3, 3)) / 27, pad_mode="replicate")
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, scipy_same(x, np.ones((3, 3, 3)) / 27, "replicate"), rtol=1e-6, atol=1e-3)
+        assert volumes.conv3d(x, np.ones((1, 1, 1)), dtype="float64").dtype == np.float64
+
+    def test_errors_name_the_problem(self):
+        x = np.zeros((3, 3, 3))
+        with pytest.raises(ShapeError, match="expected a 3-D"):
+            volumes.conv3d(x, np.ones((3, 3)))
+        with pytest.raises(ShapeError, match="axis z"):
+            volumes.conv3d(x, np.ones((5, 1, 1)), padding="valid")
+        with pytest.raises(ShapeError, match=r"\(Z, Y, X\)"):
+            volumes.conv3d(np.zeros((3, 3)), np.ones((1, 1, 1)))
+        with pytest.raises(UsageError, match="NaN"):
+            volumes.conv3d(np.full((2, 2, 2), np.nan), np.ones((1, 1, 1)))
+        with pytest.raises(UsageError, match="invalid pad mode"):
+            volumes.conv3d(x, np.ones((1, 1, 1)), pad_mode="bogus")
+        with pytest.raises(UsageError, match="invalid padding"):
+            volumes.conv3d(x, np.ones((1, 1, 1)), padding=(1, 2))
+        with pytest.raises(UsageError, match=">= 0"):
+            volumes.conv3d(x, np.ones((1, 1, 1)), padding=-1)
+
+
+class TestCorrelateSeparable:
+    @pytest.mark.parametrize("mode", MODES)
+    def test_equals_dense_outer_product(self, mode):
+        x = RNG.standard_normal((8, 7, 9))
+        ks = [RNG.standard_normal(n) for n in (3, 4, 5)]
+        dense = np.einsum("a,b,c->abc", *ks)
+        got = volumes.correlate_separable(x, ks, pad_mode=mode)
+        np.testing.assert_allclose(got, scipy_same(x, dense, mode), atol=1e-12)
+        np.testing.assert_allclose(got, volumes.conv3d(x, dense, pad_mode=mode), atol=1e-12)
+
+    def test_kernel_longer_than_the_axis(self):
+        x = RNG.standard_normal((3, 4, 2))
+        ks = [RNG.standard_normal(n) for n in (9, 7, 11)]
+        for mode in MODES:
+            np.testing.assert_allclose(
+                volumes.correlate_separable(x, ks, pad_mode=mode), scipy_same(x, np.einsum("a,b,c->abc", *ks), mode), atol=1e-12
+            )
+
+    def test_in_place_and_skipped_axes(self):
+        x = RNG.standard_normal((5, 6, 7))
+        expected = ndi.correlate1d(x, [1.0, 2.0, 3.0], axis=1, mode="nearest")
+        work = x.copy()
+        out = volumes.correlate_separable(work, (None, [1.0, 2.0, 3.0], [1.0]), pad_mode="replicate", out=work)
+        assert out is work
+        np.testing.assert_allclose(work, expected, atol=1e-12)
+        untouched = volumes.correlate_separable(x, (None, None, None))
+        np.testing.assert_array_equal(untouched, x)
+
+    def test_int16_reads_straight_into_float32(self):
+        x = RNG.integers(-1024, 3000, (6, 7, 8)).astype(np.int16)
+        got = volumes.correlate_separable(x, volumes.gaussian_vox(1.0), pad_mode="replicate")
+        assert got.dtype == np.float32 and x.dtype == np.int16
+        np.testing.assert_allclose(got, ndi.gaussian_filter(x.astype(np.float64), 1.0, mode="nearest", radius=3), rtol=1e-6, atol=2e-3)
+
+    def test_memory_is_the_input_plus_one_float32_volume(self):
+        x = RNG.integers(-1024, 3000, (48, 96, 96)).astype(np.int16)
+        factors = volumes.gaussian_mm(1.5, (1.0, 0.8, 0.8))
+        volumes.correlate_separable(x[:2, :20, :20], factors)  # compile outside the measurement
+        tracemalloc.start()
+        result = volumes.correlate_separable(x, factors, pad_mode="replicate")
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert result.dtype == np.float32
+        assert peak < 1.1 * result.nbytes  # the result itself, scratch rows are small
+
+    def test_errors(self):
+        with pytest.raises(UsageError, match="three 1-D kernels"):
+            volumes.correlate_separable(np.zeros((2, 2, 2)), ([1.0], [1.0]))
+        with pytest.raises(UsageError, match="C-contiguous float32"):
+            volumes.correlate_separable(np.zeros((2, 2, 2), np.int16), ([1.0], [1.0], [0.5, 0.5]), out=np.zeros((2, 2, 2)))
+
+
+class TestConvolveSlices:
+    @pytest.mark.parametrize("axis", ["z", "y", "x"])
+    @pytest.mark.parametrize("mode", ["constant", "reflect", "circular"])
+    def test_each_slice_equals_conv2d(self, axis, mode):
+        x = RNG.integers(-1000, 2000, (5, 12, 14)).astype(np.int16)
+        k = load_kernel("sobel_v").array()
+        got = volumes.convolve_slices(x, k, axis, pad_mode=mode)
+        a = "zyx".index(axis)
+        assert got.shape == x.shape
+        for i in range(x.shape[a]):
+            expected = conv2d(np.take(x, i, axis=a), k, pad_mode=mode)
+            np.testing.assert_array_equal(np.take(got, i, axis=a), expected)
+
+    def test_kwargs_pass_through(self):
+        x = RNG.standard_normal((3, 10, 9))
+        k = RNG.standard_normal((3, 2))
+        got = volumes.convolve_slices(x, k, "z", stride=2, padding="valid", dilation=(1, 2))
+        for z in range(3):
+            np.testing.assert_array_equal(got[z], conv2d(x[z], k, stride=2, padding="valid", dilation=(1, 2)))
+        assert got.shape == (3, 4, 4)  # (10-3)//2+1, (9-3)//2+1
+
+    def test_float32_result_for_memory(self):
+        x = RNG.integers(-1000, 2000, (4, 8, 8)).astype(np.int16)
+        k = load_kernel("gaussian_3x3").array()
+        got = volumes.convolve_slices(x, k, dtype="float32")
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got[2], conv2d(x[2], k), rtol=1e-6)
+
+    def test_bad_axis(self):
+        with pytest.raises(UsageError, match="expected z, y or x"):
+            volumes.convolve_slices(np.zeros((2, 2, 2)), [[1.0]], "w")
+
+
+class TestKernelsInMm:
+    @pytest.mark.parametrize("mode", MODES)
+    @pytest.mark.parametrize("sigma_mm, spacing", [(1.5, (1.0, 0.8, 0.8)), (2.0, (2.5, 0.7, 0.9)), (0.4, (5.0, 0.6, 0.6))])
+    def test_gaussian_equals_scipy_gaussian_filter(self, mode, sigma_mm, spacing):
+        x = RNG.standard_normal((12, 14, 13))
+        sigma_vox = [sigma_mm / s for s in spacing]
+        radius = [volumes.radius_for(s) for s in sigma_vox]
+        expected = ndi.gaussian_filter(x, sigma=sigma_vox, radius=radius, mode=SCIPY_MODE[mode])
+        got = volumes.correlate_separable(x, volumes.gaussian_mm(sigma_mm, spacing), pad_mode=mode)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+        got32 = volumes.correlate_separable(x.astype(np.float32), volumes.gaussian_mm(sigma_mm, spacing), pad_mode=mode)
+        np.testing.assert_allclose(got32, expected, rtol=0, atol=1e-5)
+
+    def test_radius_rule_matches_the_catalogue(self):
+        for sigma in (0.5, 1.0, 1.5, 2.0, 2.7):
+            kz, ky, kx = volumes.gaussian_mm(sigma, (1.0, 1.0, 1.0))
+            catalogue = load_kernel(f"gaussian:{sigma}").array()
+            assert len(ky) == catalogue.shape[0] == 2 * math.ceil(3 * sigma) + 1
+            np.testing.assert_allclose(np.outer(ky, kx), catalogue, atol=1e-15)
+        assert [len(k) for k in volumes.gaussian_mm(2.0, (1.0, 0.8, 0.8))] == [13, 17, 17]
+        assert volumes.radius_for(0.3 / 0.1) == 9  # 8.999999999999998 -> 9, not 10
+
+    def test_box_follows_fslmaths(self):
+        kz, ky, kx = volumes.box_mm(5.0, (1.0, 0.8, 2.6))
+        assert (len(kz), len(ky), len(kx)) == (5, 7, 1)  # centres within 2.5 mm: +-2, +-3, none
+        for k in (kz, ky, kx):
+            assert math.isclose(k.sum(), 1.0) and np.all(k == k[0])
+        assert len(volumes.box_mm(5.0, (1.25, 1.25, 1.25))[0]) == 5
+
+    def test_errors(self):
+        with pytest.raises(InvalidKernel, match="positive"):
+            volumes.gaussian_mm(0.0, (1, 1, 1))
+        with pytest.raises(InvalidKernel, match="more than 1001"):
+            volumes.gaussian_mm(200.0, (1, 0.5, 0.5))
+        with pytest.raises(UsageError, match="spacing"):
+            volumes.gaussian_mm(1.0, (1.0, 0.0, 1.0))
+        with pytest.raises(InvalidKernel, match="positive"):
+            volumes.box_mm(-1.0, (1, 1, 1))
+
+
+class TestNamedKernels:
+    def test_dense_is_the_outer_product_of_the_factors(self):
+        sobel = volumes.kernel_3d("sobel_3d").array()
+        assert sobel.shape == (3, 3, 3) and sobel.sum() == 0
+        np.testing.assert_array_equal(sobel[1], 2 * load_kernel("sobel_v").array())
+        assert volumes.kernel_3d("box_3d").sum == pytest.approx(1.0)
+        np.testing.assert_allclose(volumes.kernel_3d("gaussian_3d").array() * 64, np.einsum("a,b,c->abc", *[[1, 2, 1]] * 3))
+        assert volumes.kernel_3d("Sobel-3D-X") is volumes.kernel_3d("sobel_3d")
+        assert volumes.kernel_3d("sobel_3d_z").factors[0] == (1.0, 0.0, -1.0)
+
+    @pytest.mark.parametrize("name", ["box_3d", "gaussian_3d", "sobel_3d", "sobel_3d_y", "sobel_3d_z"])
+    def test_separable_path_equals_dense(self, name):
+        x = RNG.standard_normal((6, 7, 8))
+        k = volumes.kernel_3d(name)
+        np.testing.assert_allclose(
+            volumes.correlate_separable(x, k.factors, pad_mode="reflect"), volumes.conv3d(x, k, pad_mode="reflect"), atol=1e-12
+        )
+
+    def test_sobel_sign(self):
+        x = np.broadcast_to(-np.arange(6.0), (4, 5, 6)).copy()  # values fall from left to right
+        assert np.all(volumes.conv3d(x, volumes.kernel_3d("sobel_3d"), padding="valid") > 0)
+
+    def test_unknown_name(self):
+        with pytest.raises(KernelNotFound, match="box_3d"):
+            volumes.kernel_3d("laplace_3d")
+
+
+class TestPool3d:
+    @pytest.mark.parametrize("op", ["max", "min", "avg"])
+    @pytest.mark.parametrize(
+        "size, stride, padding, ceil_mode",
+        [(2, None, 0, False), (3, 2, 1, False), (3, 2, 1, True), ((2, 3, 1), (1, 2, 1), (1, 1, 0), True), (5, 3, 2, True)],
+    )
+    def test_equals_naive(self, op, size, stride, padding, ceil_mode):
+        x = RNG.standard_normal((7, 8, 9))
+        f = volumes._triple(size, "size")
+        s = f if stride is None else volumes._triple(stride, "stride")
+        p = volumes._triple(padding, "padding", minimum=0)
+        for include in (True, False):
+            got = volumes.pool3d(x, size, stride, op, padding, ceil_mode, include)
+            np.testing.assert_allclose(got, naive_pool3d(x, f, s, p, op, ceil_mode, include), atol=1e-12)
+
+    def test_max_keeps_dtype_and_avg_is_float32(self):
+        x = RNG.integers(-1000, 1000, (4, 4, 4)).astype(np.int16)
+        assert volumes.pool3d(x, 2).dtype == np.int16
+        assert volumes.pool3d(x, 2, op="avg").dtype == np.float32
+
+    @pytest.mark.parametrize("size, stride, padding, ceil_mode", [(2, 2, 0, False), (3, 2, 1, True), (3, 1, 1, False), (2, 3, 1, True)])
+    def test_equals_torch(self, size, stride, padding, ceil_mode):
+        torch = pytest.importorskip("torch")
+        x = RNG.standard_normal((9, 10, 11)).astype(np.float32)
+        t = torch.from_numpy(x)[None, None]
+        expected_max = torch.nn.functional.max_pool3d(t, size, stride, padding, ceil_mode=ceil_mode)[0, 0].numpy()
+        np.testing.assert_array_equal(volumes.pool3d(x, size, stride, "max", padding, ceil_mode), expected_max)
+        for include in (True, False):
+            expected_avg = torch.nn.functional.avg_pool3d(t, size, stride, padding, ceil_mode=ceil_mode, count_include_pad=include)[0, 0].numpy()
+            np.testing.assert_allclose(volumes.pool3d(x, size, stride, "avg", padding, ceil_mode, include), expected_avg, rtol=1e-5, atol=1e-6)
+
+    def test_errors(self):
+        x = np.zeros((4, 4, 4))
+        with pytest.raises(UsageError, match="at most 1"):
+            volumes.pool3d(x, 2, padding=2)
+        with pytest.raises(ShapeError, match="axis z"):
+            volumes.pool3d(np.zeros((1, 4, 4)), 2)
+        with pytest.raises(UsageError, match="invalid pool op"):
+            volumes.pool3d(x, 2, op="median")
+        with pytest.raises(UsageError, match=r"three integers \(z, y, x\)"):
+            volumes.pool3d(x, (2, 2))
