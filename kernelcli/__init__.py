@@ -32,6 +32,10 @@ _LAZY = {
     "pool_output_size": "kernelcli.shapes",
     "conv_params": "kernelcli.shapes",
     "summarize": "kernelcli.netspec",
+    "conv3d": "kernelcli.volumes",
+    "pool3d": "kernelcli.volumes",
+    "gaussian_mm": "kernelcli.volumes",
+    "read_volume": "kernelcli.medical",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

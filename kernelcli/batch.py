@@ -320,6 +320,8 @@ def plan(
     targets = [(src.path, output_path(src, out, suffix, fmt)) for src in discovery.sources]
     if report is not None:
         targets.append((None, Path(report)))
+        if not Path(report).absolute().parent.is_dir():
+            problems.append(f"--report {report}: the folder {Path(report).parent} does not exist")
     for src_path, dest in targets:
         key = os.path.normcase(os.path.abspath(dest))
         if key in claimed:
@@ -361,6 +363,8 @@ def check_report_path(
     problem = _existing_output_problem(dest, identities, force)
     if problem is None and any(os.path.abspath(dest) == os.path.abspath(o) for o in outputs):
         problem = f"{dest}: is also the output; choose another --report file"
+    if problem is None and not dest.absolute().parent.is_dir():
+        problem = f"--report {dest}: the folder {dest.parent} does not exist"
     if problem:
         raise OutputRefused(problem)
 
@@ -569,11 +573,15 @@ def run(
             progress(record, done, total)
 
     try:
-        if n_workers == 1:
+        pool = _start_pool(job, n_workers) if n_workers > 1 else None
+        if pool is None:
+            if n_workers > 1:
+                notes.append("worker processes could not be started; running in one process")
+                n_workers = 1
             for index, item in enumerate(items):
                 finished(index, run_one(job, item))
         else:
-            _run_pool(items, job, n_workers, finished)
+            _run_pool(pool, items, finished)
     except KeyboardInterrupt:
         with _sigint_ignored():
             for item in items:
@@ -674,9 +682,15 @@ def _context():
     return mp.get_context("spawn")
 
 
-def _run_pool(items: Sequence[Item], job: Job, n_workers: int, finished: Callable[[int, Record], None]) -> None:
-    ctx = _context()
-    pool = ctx.Pool(n_workers, initializer=_init_worker, initargs=(job, threads_per_worker(n_workers)))
+def _start_pool(job: Job, n_workers: int):
+    """A pool of ``n_workers`` processes running ``job``, or None if processes cannot be started."""
+    try:
+        return _context().Pool(n_workers, initializer=_init_worker, initargs=(job, threads_per_worker(n_workers)))
+    except (OSError, ValueError, ImportError):
+        return None
+
+
+def _run_pool(pool, items: Sequence[Item], finished: Callable[[int, Record], None]) -> None:
     try:
         for index, record in pool.imap_unordered(_work, list(enumerate(items)), chunksize=1):
             finished(index, record)

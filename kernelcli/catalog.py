@@ -158,6 +158,8 @@ class Kernel:
         import numpy as np
 
         values = self.array()
+        if values.ndim != 2:
+            return False
         if min(values.shape) == 1:
             return True
         singular = np.linalg.svd(values, compute_uv=False)
@@ -182,7 +184,7 @@ class Kernel:
 # --------------------------------------------------------------------------- finding kernels
 
 
-def load_kernel(spec: str) -> Kernel:
+def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
     """Return the kernel a ``--kernel`` spec names: a catalogue name, a JSON path, or parametric.
 
     Parameters
@@ -190,6 +192,9 @@ def load_kernel(spec: str) -> Kernel:
     spec : str
         ``sobel_v`` (catalogue name), ``my.json`` / ``./dir/k.json`` / ``k.json:NAME`` (a file),
         ``gaussian:SIGMA`` or ``box:N``.
+    max_ndim : int
+        3 lets a file hold a (channels, f, f) kernel for the layer semantics; names in the
+        catalogue are always 2-D.
 
     Raises
     ------
@@ -209,7 +214,7 @@ def load_kernel(spec: str) -> Kernel:
             "a path to a .json file, gaussian:SIGMA or box:N"
         )
     if _looks_like_path(spec):
-        return _load_from_path(spec)
+        return _load_from_path(spec, max_ndim)
     parametric = _PARAMETRIC.fullmatch(spec)
     if parametric:
         kind, argument = parametric.group(1).lower(), parametric.group(2)
@@ -385,7 +390,7 @@ def parse_kernels(
     path : Path, optional
         Stored in each :class:`Kernel`.
     max_ndim : int
-        Deepest matrix nesting accepted. Only 2 is supported now; the validator is written for any.
+        Deepest matrix nesting accepted: 2 for image kernels, 3 for (channels, f, f) layer kernels.
 
     Examples
     --------
@@ -396,8 +401,6 @@ def parse_kernels(
     ...
     kernelcli.errors.InvalidKernel: my.json: matrix: row 2 has 1 value, expected 3
     """
-    if max_ndim != 2:
-        raise ValueError("only 2-D kernels are supported (max_ndim=2)")
     check = _Validator(origin, max_ndim=max_ndim)
     if not isinstance(document, dict):
         check.fail("", f'is {_describe(document)}, expected a JSON object: a family file with "kernels" or one kernel with "name" and "matrix"')
@@ -753,13 +756,13 @@ def _looks_like_path(spec: str) -> bool:
     return any(sep in spec for sep in separators) or spec.lower().endswith(".json") or bool(_FILE_SELECTOR.fullmatch(spec))
 
 
-def _load_from_path(spec: str) -> Kernel:
+def _load_from_path(spec: str, max_ndim: int = 2) -> Kernel:
     file_text, selector = spec, None
     selected = _FILE_SELECTOR.fullmatch(spec)
     if selected and not Path(spec).exists():
         file_text, selector = selected.group(1), selected.group(2)
     path = Path(file_text).expanduser()
-    kernels = read_kernel_file(path)
+    kernels = read_kernel_file(path, max_ndim=max_ndim)
     names = ", ".join(k.name for k in kernels)
     if selector is not None:
         wanted = _fold_name(selector)

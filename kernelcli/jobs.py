@@ -253,18 +253,10 @@ MAX_WEIGHTS_BYTES = 64 * 1024 * 1024
 
 
 def load_layer_kernel(spec: str) -> Any:
-    """Load a ``--kernel`` spec, allowing a 3-D (C x f x f) kernel file where the catalogue can.
-
-    ``catalog.load_kernel`` reads 2-D matrices only until it grows a ``max_ndim``
-    parameter; when it has one, 3-D kernel files are accepted here.
-    """
-    import inspect
-
+    """Load a ``--kernel`` spec, allowing a 3-D (C x f x f) kernel file for the layer semantics."""
     from .catalog import load_kernel
 
-    if "max_ndim" in inspect.signature(load_kernel).parameters:
-        return load_kernel(spec, max_ndim=3)
-    return load_kernel(spec)
+    return load_kernel(spec, max_ndim=3)
 
 
 def parse_bias(text: str) -> list[float]:

@@ -25,13 +25,12 @@ array([[28., 28.],
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-import os
 
 from . import api, shapes
 from .errors import ShapeError, UsageError
@@ -210,15 +209,16 @@ def conv_layer(
     cols = _source_map(w, widths[2], -(-((ow - 1) * sw + dw * (kw - 1) + 1) // sw) * sw, mode)
     if _use_numpy(oh * ow * filters * per_group * kh * kw):
         return _layer_numpy(x3, rows, cols, pad_value, wc, bc, groups, (sh, sw), (dh, dw), (oh, ow), act)
-    _announce_first_compile()
     from ._core import threads
     from ._core.layer import layer_rows, planarize
 
+    x3 = np.ascontiguousarray(x3)
+    _announce_compile(planarize, layer_rows, x3.dtype, dtype)
     xq = np.empty((channels, rows.size, sw, cols.size // sw), dtype=dtype)
-    threads.run_rows(planarize, rows.size, np.ascontiguousarray(x3), rows, cols, float(pad_value), xq)
+    threads.run_rows(planarize, rows.size, x3, rows, cols, float(pad_value), xq)
     taps, tap_weights, counts = _tap_table(wc, groups, dh, dw, sw)
     out = np.empty((oh, ow, filters), dtype=dtype)
-    threads.run_rows(layer_rows, oh, xq, taps, tap_weights, counts, bc, sh, ACTIVATIONS.index(act), out)
+    threads.run_rows(layer_rows, oh, xq, taps, tap_weights, counts, bc, sh, ACTIVATIONS.index(act), LEAKY_SLOPE, out)
     global _jit_warm
     _jit_warm = True
     return out
@@ -285,28 +285,26 @@ def _source_map(n: int, before: int, length: int, mode: str) -> np.ndarray:
 _FIRST_COMPILE_NOTED = False
 
 
-def _announce_first_compile() -> None:
-    """Say once on stderr, when the layer core has no on-disk cache yet, that it is compiling."""
+def _announce_compile(planarize: Any, layer_rows: Any, in_dtype: np.dtype, dtype: np.dtype) -> None:
+    """Say once on stderr when the layer core is about to compile (not yet in Numba's disk cache)."""
     global _FIRST_COMPILE_NOTED
     if _FIRST_COMPILE_NOTED:
         return
-    _FIRST_COMPILE_NOTED = True
-    cache = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_core", "__pycache__")
-    try:
-        cached = any(n.startswith("layer.layer_rows") and n.endswith(".nbi") for n in os.listdir(cache))
-    except OSError:
-        cached = False
-    if not cached:
-        import sys
+    from ._core import jitcache
 
-        print("kernelcli: compiling the convolution-layer core (first run only; cached afterwards)...", file=sys.stderr)
+    if jitcache.is_cached(planarize, str(in_dtype), str(dtype)) and jitcache.is_cached(layer_rows, str(dtype)):
+        return
+    _FIRST_COMPILE_NOTED = True
+    import sys
+
+    print("kernelcli: compiling the convolution-layer core (first run only; cached afterwards)...", file=sys.stderr)
 
 
 def _layer_numpy(x3, rows, cols, pad_value, wc, bc, groups, stride, dilation, size, act):
-    """The plain-numpy layer for tiny inputs (no Numba start-up).
+    """The plain-numpy layer, for small work and for processes that have not loaded Numba.
 
     Same arithmetic in the same order as ``_core.layer.layer_rows`` (per filter: channel,
-    then row tap, then column tap; bias last), so small and large inputs agree.
+    then row tap, then column tap; bias last), so both paths give the same numbers.
     """
     (sh, sw), (dh, dw), (oh, ow) = stride, dilation, size
     filters, per_group, kh, kw = wc.shape
@@ -320,9 +318,9 @@ def _layer_numpy(x3, rows, cols, pad_value, wc, bc, groups, stride, dilation, si
         for c in range(per_group):
             plane = xp[:, :, g * per_group + c]
             for u in range(kh):
-                rows = plane[u * dh : u * dh + (oh - 1) * sh + 1 : sh]
+                band = plane[u * dh : u * dh + (oh - 1) * sh + 1 : sh]
                 for v in range(kw):
-                    tap = rows[:, v * dw : v * dw + (ow - 1) * sw + 1 : sw]
+                    tap = band[:, v * dw : v * dw + (ow - 1) * sw + 1 : sw]
                     out[:, :, ks] += tap[:, :, None] * wc[ks, c, u, v]
     out += bc
     return apply_activation(out, act)

@@ -160,6 +160,8 @@ class TestPlan:
             batch.plan(found, out_dir=tmp_path / "o", suffix="x", report=scans / "a.png")
         with pytest.raises(OutputRefused, match="both be written"):
             batch.plan(found, out_dir=tmp_path / "o", suffix="x", report=tmp_path / "o" / "a_x.png")
+        with pytest.raises(OutputRefused, match="does not exist"):
+            batch.plan(found, out_dir=tmp_path / "o", suffix="x", report=tmp_path / "no" / "r.json")
 
 
 def probe_job(input_path, *, out):

@@ -500,9 +500,15 @@ class TestFileFaults:
         with pytest.raises(InvalidKernel, match=r"dir\.json: is a folder"):
             load_kernel(str(folder))
 
-    def test_validator_accepts_only_2d_for_now(self):
-        with pytest.raises(ValueError, match="only 2-D"):
-            parse_kernels(ONE, max_ndim=3)
+    def test_three_d_only_when_asked(self, tmp_path):
+        path = tmp_path / "rgb.json"
+        cube = [[[1, 0, -1]] * 3] * 3
+        path.write_text(json.dumps({"name": "edge_rgb", "matrix": cube}))
+        with pytest.raises(InvalidKernel, match=r"rgb\.json: matrix: is 3-D"):
+            load_kernel(str(path))
+        kernel = load_kernel(str(path), max_ndim=3)
+        assert kernel.shape == (3, 3, 3) and kernel.separable is False
+        assert kernel.array().tolist() == cube
 
     def test_exit_code_is_3(self):
         assert InvalidKernel.exit_code == KernelNotFound.exit_code == EXIT_KERNEL == 3

@@ -307,19 +307,6 @@ class TestThreeDKernelFiles:
         r = invoke("convolve", "g.npy", "-k", "rgb3", "--out", "g_out.npy")
         assert r.exit_code == 2 and "kernel rgb3 is 3-D with depth 3 (3x3x3), but the input has 1 channel(s)" in r.stderr
 
-    def test_three_d_kernel_file_today_is_a_clean_kernel_error(self, invoke, tmp_path):
-        from kernelcli import jobs
-
-        (tmp_path / "rgb3.json").write_text(json.dumps({"name": "rgb3", "matrix": np.ones((3, 3, 3)).tolist()}))
-        np.save(tmp_path / "x.npy", np.ones((8, 8, 3)))
-        try:
-            jobs.load_layer_kernel(str(tmp_path / "rgb3.json"))
-        except Exception:
-            r = invoke("convolve", "x.npy", "-k", "rgb3.json", "--out", "y.npy")
-            assert r.exit_code == 3 and "rgb3.json" in r.stderr
-        else:
-            pytest.skip("the catalogue accepts 3-D kernel files")
-
 
 class TestUsageErrors:
     @pytest.mark.parametrize(

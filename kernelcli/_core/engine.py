@@ -13,7 +13,7 @@ Paths for a convolution (all give the reference result within float rounding):
     (:mod:`kernelcli._core.fft`).
 
 The choice uses crossovers measured on the development machine (see
-``benchmarks/run.py --crossover``); :func:`choose_path` documents them.  Only the
+``python benchmarks/run.py --crossover``); :func:`choose_path` applies them.  Only the
 strided outputs are ever computed: rows are picked, columns de-interleaved by phase.
 
 Example

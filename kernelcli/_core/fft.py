@@ -1,11 +1,11 @@
 """Cross-correlation by FFT (scipy.fft with workers), for large dense kernels at stride 1.
 
 Overlap-save in tiles: the padded image is cut into overlapping ``T x T`` tiles (views,
-no copy), all tiles are transformed in one batched ``rfft2``, multiplied by the flipped
-kernel's spectrum and transformed back; the circular wrap only spoils the first
+no copy); each row of tiles is transformed in one batched ``rfft2``, multiplied by the
+flipped kernel's spectrum and transformed back; the circular wrap only spoils the first
 ``span - 1`` rows/columns of each tile, which are the ones the next tile covers.
 Tiles of a few hundred pixels keep every transform inside the L2 cache, about twice as
-fast as one transform of the whole image.  Transforms run in the compute dtype
+fast as one transform of the whole image, and a row of tiles needs only a few MiB.  Transforms run in the compute dtype
 (complex64 for float32).
 
 Accuracy: an FFT's error is relative to the tile's magnitude (about
@@ -90,14 +90,15 @@ def correlate_fft(xp: np.ndarray, k: np.ndarray, dilation: tuple[int, int], oh: 
     kernel[:span_h:dh, :span_w:dw] = k[::-1, ::-1]
     spectrum_k = sfft.rfft2(kernel)
     out = np.empty((oh, ow, xp.shape[2]), dtype=xp.dtype)
-    block = np.empty((nh * vh, nw * vw), dtype=xp.dtype)
     for ch in range(xp.shape[2]):
         plane = xp[:, :, ch]
         s0, s1 = plane.strides
-        tiles = as_strided(plane, (nh, nw, th, tw), (vh * s0, vw * s1, s0, s1), writeable=False)
-        spectrum = sfft.rfft2(tiles, axes=(2, 3), workers=workers)
-        spectrum *= spectrum_k
-        full = sfft.irfft2(spectrum, s=(th, tw), axes=(2, 3), workers=workers, overwrite_x=True)
-        block.reshape(nh, vh, nw, vw)[...] = full[:, :, span_h - 1 :, span_w - 1 :].transpose(0, 2, 1, 3)
-        out[:, :, ch] = block[:oh, :ow]
+        for r in range(nh):  # one row of tiles at a time: small buffers, no whole-image spectrum
+            tiles = as_strided(plane[r * vh :], (nw, th, tw), (vw * s1, s0, s1), writeable=False)
+            spectrum = sfft.rfft2(tiles, axes=(1, 2), workers=workers)
+            spectrum *= spectrum_k
+            full = sfft.irfft2(spectrum, s=(th, tw), axes=(1, 2), workers=workers, overwrite_x=True)
+            rows = min(vh, oh - r * vh)
+            valid = full[:, span_h - 1 : span_h - 1 + rows, span_w - 1 :]
+            out[r * vh : r * vh + rows, :, ch] = valid.transpose(1, 0, 2).reshape(rows, nw * vw)[:, :ow]
     return out

@@ -28,10 +28,8 @@ from numba import njit
 
 from .config import JIT
 
+#: activation codes, in the order of ``kernelcli.layers.ACTIVATIONS``
 NONE, RELU, LEAKY_RELU, SIGMOID, TANH = range(5)
-
-#: slope of leaky_relu for negative inputs (PyTorch's default negative_slope)
-LEAKY_SLOPE = 0.01
 
 #: columns of the tap table: input channel, row offset u*dilation, column phase, run start
 CHANNEL, ROW, PHASE, START = range(4)
@@ -72,12 +70,12 @@ def _run(xq, tap, r0, ow):
 
 
 @njit(**JIT)
-def layer_rows(xq, taps, weights, counts, bias, stride_h, act, out, i0, i1):
+def layer_rows(xq, taps, weights, counts, bias, stride_h, act, slope, out, i0, i1):
     """Fill rows ``i0:i1`` of ``out`` (oh, ow, K) with ``act(sum of taps + bias)``.
 
     ``xq`` comes from :func:`planarize`; filter k has ``counts[k]`` taps: rows
     ``taps[k, :counts[k]]`` (channel, row offset, phase, start) with ``weights[k, t]``.
-    All float arrays share one dtype.
+    All float arrays share one dtype; ``slope`` is leaky_relu's below zero.
     """
     ow, nk = out.shape[1], out.shape[2]
     buf = np.empty((nk, ow), dtype=out.dtype)
@@ -130,7 +128,7 @@ def layer_rows(xq, taps, weights, counts, bias, stride_h, act, out, i0, i1):
                 w0 = wk[t]
                 for j in range(ow):
                     row[j] += w0 * a[j]
-            _finish(row, bias[k], act)
+            _finish(row, bias[k], act, slope)
         orow = out[i]
         for j in range(ow):
             for k in range(nk):
@@ -139,7 +137,7 @@ def layer_rows(xq, taps, weights, counts, bias, stride_h, act, out, i0, i1):
 
 
 @njit(**JIT)
-def _finish(row, b, act):
+def _finish(row, b, act, slope):
     """Add the bias and apply the activation to one row, in the row's dtype."""
     one = row.dtype.type(1)
     if act == RELU:
@@ -147,10 +145,10 @@ def _finish(row, b, act):
             v = row[j] + b
             row[j] = v if v > 0 else v - v
     elif act == LEAKY_RELU:
-        slope = row.dtype.type(LEAKY_SLOPE)
+        s = row.dtype.type(slope)  # in the row's dtype: float32 stays float32
         for j in range(row.shape[0]):
             v = row[j] + b
-            row[j] = v if v >= 0 else v * slope
+            row[j] = v if v >= 0 else v * s
     elif act == SIGMOID:
         for j in range(row.shape[0]):
             v = row[j] + b
