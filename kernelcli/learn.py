@@ -55,7 +55,10 @@ COMBINES = ("per-channel", "shared", "sum")
 OPTIMIZERS = ("sgd", "adam")
 
 #: Default learning rates (in the internally normalised units) per optimizer.
-DEFAULT_LR = {"sgd": 0.5, "adam": 0.05}
+DEFAULT_LR = {"sgd": 0.1, "adam": 0.01}
+#: Default epochs; small inputs get more, so that training takes at least MIN_STEPS steps.
+DEFAULT_EPOCHS = 30
+MIN_STEPS = 1000
 
 #: A relative residual ||A k - y|| / ||y|| above this means the kernel does not explain the target.
 POOR_FIT = 1e-2
@@ -87,10 +90,10 @@ class LearnOptions:
     pad_value: float = 0.0
     dilation: int = 1
     flip: bool = False
-    epochs: int = 30
+    epochs: int | None = None
     lr: float | None = None
     batch_size: int = 64
-    step_size: int = 10
+    step_size: int | None = None
     gamma: float = 0.5
     optimizer: str = "sgd"
     momentum: float = 0.9
@@ -109,13 +112,27 @@ class LearnOptions:
             object.__setattr__(self, name, value)
         object.__setattr__(self, "pad_mode", canonical_pad_mode(self.pad_mode))
         for name in ("stride", "dilation", "epochs", "batch_size", "step_size"):
-            shapes.check_positive(name, int(getattr(self, name)))
+            if getattr(self, name) is not None:
+                shapes.check_positive(name, int(getattr(self, name)))
         if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
             raise UsageError(f"invalid lr {self.lr!r}: expected a number > 0")
         if not (math.isfinite(self.gamma) and 0 < self.gamma <= 1):
             raise UsageError(f"invalid gamma {self.gamma!r}: expected 0 < gamma <= 1 (the StepLR factor)")
         if not (0 <= self.momentum < 1):
             raise UsageError(f"invalid momentum {self.momentum!r}: expected 0 <= momentum < 1")
+
+    def schedule(self, windows: int) -> tuple[int, int]:
+        """(epochs, step_size) for ``windows`` equations: the given values, or the defaults.
+
+        By default 30 epochs, or enough for 1000 mini-batch steps when the input is small,
+        and the learning rate is multiplied by ``gamma`` after each third of them.
+
+        >>> LearnOptions().schedule(65536), LearnOptions().schedule(16)
+        ((30, 10), (1000, 334))
+        """
+        per_epoch = -(-windows // min(self.batch_size, max(windows, 1)))
+        epochs = self.epochs or max(DEFAULT_EPOCHS, -(-MIN_STEPS // per_epoch))
+        return epochs, self.step_size or -(-epochs // 3)
 
     @property
     def learning_rate(self) -> float:
@@ -444,10 +461,11 @@ def train_gd(
     rng = np.random.default_rng(options.seed)
     lr = options.learning_rate
     batch = min(options.batch_size, m)
+    epochs, step_size = options.schedule(m)
     history: list[float] = []
     lrs: list[float] = []
     step = 0
-    for epoch in range(options.epochs):
+    for epoch in range(epochs):
         order = rng.permutation(m)
         total = 0.0
         batches = 0
@@ -473,8 +491,8 @@ def train_gd(
         history.append(total / batches)
         lrs.append(lr)
         if progress is not None:
-            progress(epoch + 1, options.epochs, history[-1], lr)
-        if (epoch + 1) % options.step_size == 0:
+            progress(epoch + 1, epochs, history[-1], lr)
+        if (epoch + 1) % step_size == 0:
             lr *= options.gamma
     weights = np.einsum("gij,gj->gi", precond, w[:, :n]) * (sy / sx)[:, None]
     if options.bias:

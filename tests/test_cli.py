@@ -200,3 +200,23 @@ class TestHelp:
     def test_python_dash_m(self):
         r = run_cli("--version")
         assert r.returncode == 0 and r.stdout.startswith("kernelcli ")
+
+
+class TestVolumesThroughConvolve:
+    def test_nifti_gaussian_in_mm_keeps_the_affine(self, tmp_path):
+        nib = pytest.importorskip("nibabel")
+        from conftest import SAMPLES
+
+        r = run_cli("convolve", str(SAMPLES / "phantom3d.nii.gz"), "--kernel", "gaussian:1.5mm", "--out", "smooth.nii.gz", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        src, out = nib.load(SAMPLES / "phantom3d.nii.gz"), nib.load(tmp_path / "smooth.nii.gz")
+        np.testing.assert_array_equal(src.affine, out.affine)
+        assert out.shape == src.shape and out.get_data_dtype() == np.float32
+
+    def test_volume_refuses_image_only_options(self, tmp_path):
+        pytest.importorskip("nibabel")
+        from conftest import SAMPLES
+
+        r = run_cli("convolve", str(SAMPLES / "phantom3d.nii.gz"), "--kernel", "gaussian:1.5mm", "--montage", "m.png", "--out", "o.nii.gz", cwd=tmp_path)
+        assert r.returncode == 2 and "--montage" in r.stderr and "Traceback" not in r.stderr
+        assert not (tmp_path / "o.nii.gz").exists()

@@ -27,11 +27,11 @@ EPILOG = """Examples:
 
 @guarded
 def convolve(
-    input: Annotated[Path, typer.Argument(help="Image (PNG, JPEG, TIFF, BMP), .npy array or .csv/.txt matrix.", show_default=False)],
+    input: Annotated[Path, typer.Argument(help="Image (PNG, JPEG, TIFF, BMP), .npy array, .csv/.txt matrix, or a volume: NIfTI (.nii, .nii.gz), a DICOM file or series folder (needs kernelcli[medical]).", show_default=False)],
     kernel: Annotated[Optional[list[str]], typer.Option("--kernel", "-k", help="Catalogue name (see `kernelcli kernels`), a JSON file, gaussian:SIGMA or box:N. Repeat for a filter bank: one feature map per kernel.", show_default=False)] = None,
     stride: Annotated[int, typer.Option(min=1, help="Step between windows.")] = 1,
     padding: Annotated[str, typer.Option(help="same, valid, P, or T,B,L,R.")] = "same",
-    pad_mode: Annotated[str, typer.Option(help="constant, replicate, reflect, symmetric or circular (aliases: zero, edge, mirror, wrap...).")] = "constant",
+    pad_mode: Annotated[Optional[str], typer.Option(help="constant (default for images), replicate (default for volumes), reflect, symmetric or circular (aliases: zero, edge, mirror, wrap...).", show_default=False)] = None,
     pad_value: Annotated[float, typer.Option(help="Fill value for --pad-mode constant.")] = 0.0,
     dilation: Annotated[int, typer.Option(min=1, help="Spacing between kernel taps.")] = 1,
     flip: Annotated[bool, typer.Option("--flip", help="True convolution (flip the kernel); the default is cross-correlation, as in PyTorch.")] = False,
@@ -61,10 +61,23 @@ def convolve(
     """
     from ..errors import UsageError
     from ..jobs import ConvolveOptions
+    from ..medical import is_volume_input
     from ..shapes import parse_padding
 
+    if is_volume_input(input):
+        from ..medical import convolve_volume_for_cli
+
+        given = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
+                 "--combine": combine, "--montage": montage, "--rescale": rescale, "--max-pixels": max_pixels}
+        report = convolve_volume_for_cli(
+            input, kernel, stride=stride, padding=padding, dilation=dilation, pad_mode=pad_mode,
+            pad_value=pad_value, flip=flip, out=out, force=force,
+            unsupported={name: value is not None for name, value in given.items()},
+        )
+        render_report(report, json_out=json_out, quiet=quiet)
+        return
     options = ConvolveOptions(
-        stride=stride, padding=parse_padding(padding), pad_mode=pad_mode, pad_value=pad_value,
+        stride=stride, padding=parse_padding(padding), pad_mode=pad_mode or "constant", pad_value=pad_value,
         dilation=dilation, flip=flip, rescale=rescale, max_pixels=max_pixels, combine=combine, activation=activation,
     )
     if weights is not None:
