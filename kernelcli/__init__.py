@@ -36,6 +36,7 @@ _LAZY = {
     "pool3d": "kernelcli.volumes",
     "gaussian_mm": "kernelcli.volumes",
     "read_volume": "kernelcli.medical",
+    "learn_kernel": "kernelcli.learn",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -276,7 +276,9 @@ def _read_npy(p: Path, max_bytes: int | None) -> Loaded:
         # A memory map reads only the header: the shape and dtype are checked against the
         # file size and the memory limit before any data is loaded.
         mapped = np.load(p, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError, TypeError, SyntaxError, OverflowError, KeyError) as exc:
+    except MemoryError:
+        raise ImageReadError(f"{p}: not enough memory to read the .npy header") from None
+    except Exception as exc:  # numpy's header parser fails in many ways (even tokenize errors)
         raise ImageReadError(f"{p}: not a valid .npy array ({_one_line(exc)})") from None
     if not isinstance(mapped, np.ndarray):
         close = getattr(mapped, "close", None)

@@ -55,17 +55,17 @@ COMBINES = ("per-channel", "shared", "sum")
 OPTIMIZERS = ("sgd", "adam")
 
 #: Default learning rates (in the internally normalised units) per optimizer.
-DEFAULT_LR = {"sgd": 0.1, "adam": 0.01}
+DEFAULT_LR = {"sgd": 0.1, "adam": 0.1}
 #: Default epochs; small inputs get more, so that training takes at least MIN_STEPS steps.
 DEFAULT_EPOCHS = 30
 MIN_STEPS = 1000
 
-#: A relative residual ||A k - y|| / ||y|| above this means the kernel does not explain the target.
+#: A residual RMS above this share of the target's standard deviation means the kernel does not explain it.
 POOR_FIT = 1e-2
 #: Condition numbers above this make the answer sensitive to the least noise in the target.
 ILL_CONDITIONED = 1e8
 #: Most equation-matrix values kept in memory (float64); larger problems use a random subset of windows.
-MAX_SYSTEM_VALUES = 20_000_000
+MAX_SYSTEM_VALUES = 8_000_000
 
 #: progress(epoch, epochs, loss, lr), called after every epoch of ``gd``.
 Progress = Callable[[int, int, float, float], None]
@@ -94,7 +94,7 @@ class LearnOptions:
     lr: float | None = None
     batch_size: int = 64
     step_size: int | None = None
-    gamma: float = 0.5
+    gamma: float = 0.1
     optimizer: str = "sgd"
     momentum: float = 0.9
     seed: int = 0
@@ -434,7 +434,7 @@ def train_gd(
     """The training loop: mini-batches, MSE loss, gradient step, StepLR schedule; weights start at zero.
 
     The inputs are normalised first, and the normalisation undone on the weights, so the
-    optimum is the least-squares one: windows are multiplied by
+    optimum is the least-squares one: windows are centred when there is a bias, multiplied by
     :func:`window_mean_preconditioner`, then scaled to unit mean square norm, and the
     target to unit mean square.  A mini-batch whose windows are brighter than average takes
     a proportionally shorter step (a rare bright region would otherwise throw the weights
@@ -443,6 +443,11 @@ def train_gd(
     Returns (weights (G, n), bias (G,) or None, loss per epoch, learning rate per epoch).
     """
     g_count, m, n = a.shape
+    # With a bias, centring the columns is an exact change of variables (the intercept absorbs
+    # the means), and it makes the bias column orthogonal to the others.
+    means = a.mean(axis=1) if options.bias else np.zeros((g_count, n))
+    if options.bias:
+        a = a - means[:, None, :]
     precond = window_mean_preconditioner(a, blocks)
     an = a @ precond
     sx = np.sqrt(np.mean(np.sum(an * an, axis=2), axis=1))  # (G,)
@@ -496,19 +501,26 @@ def train_gd(
             lr *= options.gamma
     weights = np.einsum("gij,gj->gi", precond, w[:, :n]) * (sy / sx)[:, None]
     if options.bias:
-        return weights, w[:, n] * sy * bias_value, history, lrs
+        return weights, w[:, n] * sy * bias_value - np.einsum("gn,gn->g", means, weights), history, lrs
     return weights, None, history, lrs
 
 
 def _loss(a: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> tuple[float, float]:
-    """(MSE over every equation, relative residual ||r|| / ||y||)."""
+    """(MSE over every equation, relative residual: RMS residual / standard deviation of the target).
+
+    The residual is measured against the target's variation, not its size, so a blurred
+    bright image (large mean, small variation) cannot hide a poor fit.
+    """
     pred = np.einsum("gmn,gn->gm", a, w)
     if b is not None:
         pred = pred + b[:, None]
     r = pred - y
     ss = float(np.sum(r * r))
-    norm = float(np.sum(y * y))
-    rel = math.sqrt(ss / norm) if norm > 0 else (0.0 if ss == 0 else math.inf)
+    spread = float(np.sum((y - y.mean(axis=1, keepdims=True)) ** 2))
+    if spread > 0:
+        rel = math.sqrt(ss / spread)
+    else:
+        rel = 0.0 if ss <= 1e-24 * max(1.0, float(np.sum(y * y))) else math.inf
     return ss / r.size, rel
 
 
@@ -609,14 +621,15 @@ def learn_kernel(
         if b is not None:
             diff = max(diff, float(np.max(np.abs(b - b_ls))))
     kernel = _as_kernel(w, options, channels)
-    if rel > POOR_FIT:
+    if rel_ls > POOR_FIT:  # judged on the best kernel; gd falling short of it has its own warning below
         kh, kw = options.size
         warnings_.append(
-            f"poor fit: the best {kh}x{kw} kernel leaves {100 * rel:.3g}% of the target unexplained (relative "
-            f"residual {rel:.3g}); the true kernel may be larger, the padding or stride may differ"
-            f"{', a bias may be needed (--bias)' if not options.bias else ''}, or the target is not a linear filter of the input"
+            f"poor fit: the residual of the best {kh}x{kw} kernel is {100 * rel_ls:.3g}% of the target's standard "
+            f"deviation; the true kernel may be larger, the padding or stride may differ"
+            f"{', a bias may be needed (--bias)' if not options.bias else ''}, the target may be noisy, or it is not "
+            "a linear filter of the input"
         )
-    if options.method == "gd" and rel_ls <= POOR_FIT and diff is not None and diff > 1e-3:
+    if diff is not None and diff > 1e-3 * max(1.0, float(np.max(np.abs(w_ls)))):
         warnings_.append(
             f"gradient descent stopped {diff:.3g} away from the least-squares kernel; more --epochs, a larger "
             "--step-size or another --lr would get closer"
@@ -647,8 +660,9 @@ def format_value(v: float, decimals: int = 6) -> str:
 def format_kernel(kernel: np.ndarray, decimals: int = 6) -> str:
     """A 2-D matrix as right-aligned columns (rounded); 3-D as one block per channel.
 
-    >>> print(format_kernel(np.array([[1.0, -0.0, -1.0000000001]])), end="")
-    1  0 -1
+    >>> print(format_kernel(np.array([[1.0, -0.0, -1.0000000001], [0.5, 2, 0]])), end="")
+      1   0  -1
+    0.5   2   0
     """
     k = np.asarray(kernel)
     if k.ndim == 3:
@@ -659,16 +673,24 @@ def format_kernel(kernel: np.ndarray, decimals: int = 6) -> str:
 
 
 def clean_values(values: Any, digits: int = 10) -> Any:
-    """Nested lists of numbers rounded to ``digits`` significant digits; whole numbers as int, -0 as 0.
+    """Nested lists of numbers for JSON: ``digits`` significant digits, whole numbers as int, -0 as 0.
 
-    >>> clean_values(np.array([[1.0000000000002, -0.0], [0.1 + 0.2, 2.5]]))
-    [[1, 0], [0.3, 2.5]]
+    Values below 1e-12 of the largest magnitude are rounding noise of the solver and become 0.
+
+    >>> clean_values(np.array([[1.0000000000002, -0.0], [0.1 + 0.2, 2.5e-17]]))
+    [[1, 0], [0.3, 0]]
     """
     arr = np.asarray(values, dtype=np.float64)
-    if arr.ndim == 0:
-        v = float(f"{float(arr):.{digits}g}")
-        return 0 if v == 0 else (int(v) if v.is_integer() and abs(v) < 1e15 else v)
-    return [clean_values(v, digits) for v in arr]
+    largest = float(np.max(np.abs(arr))) if arr.size else 0.0
+    arr = np.where(np.abs(arr) < 1e-12 * largest, 0.0, arr)
+
+    def clean(item: np.ndarray) -> Any:
+        if item.ndim == 0:
+            v = float(f"{float(item):.{digits}g}")
+            return 0 if v == 0 else (int(v) if v.is_integer() and abs(v) < 1e15 else v)
+        return [clean(v) for v in item]
+
+    return clean(arr)
 
 
 def kernel_name(text: str) -> str:
@@ -695,7 +717,7 @@ def kernel_document(result: LearnResult, *, name: str, input_name: str, target_n
     how = "least squares" if result.method == "lstsq" else f"gradient descent ({len(result.history)} epochs)"
     line = (
         f"Learned from {_one_line(input_name)} -> {_one_line(target_name)}, {kh}x{kw}, by {how}; "
-        f"final MSE {result.loss:.3g}, relative residual {result.relative_residual:.3g}"
+        f"final MSE {result.loss:.3g}, residual {100 * result.relative_residual:.3g}% of the target's std"
     )
     source = "learned by kernelcli learn"
 
@@ -727,6 +749,41 @@ def kernel_document(result: LearnResult, *, name: str, input_name: str, target_n
     }
 
 
+def kernel_json_text(document: dict[str, Any]) -> str:
+    """JSON text for a kernel document, each matrix row on one line (as the catalogue files are).
+
+    >>> print(kernel_json_text({"name": "k", "matrix": [[1, 0], [0, 1]]}), end="")
+    {
+      "name": "k",
+      "matrix": [[1, 0],
+                 [0, 1]]
+    }
+    """
+    import json
+
+    def matrix_text(m: Any, column: int) -> str:
+        if not isinstance(m[0], list):
+            return "[" + ", ".join(json.dumps(v) for v in m) + "]"
+        parts = [matrix_text(row, column + 1) for row in m]
+        return "[" + (",\n" + " " * (column + 1)).join(parts) + "]"
+
+    def obj_text(obj: dict[str, Any], indent: int) -> str:
+        pad = " " * (indent + 2)
+        lines = []
+        for key, value in obj.items():
+            head = f"{pad}{json.dumps(key)}: "
+            if key == "matrix":
+                lines.append(head + matrix_text(value, len(head)))
+            elif key == "kernels":
+                items = [pad + "  " + obj_text(item, indent + 4) for item in value]
+                lines.append(head + "[\n" + ",\n".join(items) + "\n" + pad + "]")
+            else:
+                lines.append(head + json.dumps(value, ensure_ascii=False))
+        return "{\n" + ",\n".join(lines) + "\n" + " " * indent + "}"
+
+    return obj_text(document, 0) + "\n"
+
+
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
@@ -734,4 +791,5 @@ def _one_line(text: str) -> str:
 __all__: Sequence[str] = (
     "LearnOptions", "LearnResult", "LstsqFit", "learn_kernel", "windows", "output_shape",
     "solve_lstsq", "train_gd", "format_kernel", "format_value", "clean_values", "kernel_name", "kernel_document",
+    "kernel_json_text",
 )

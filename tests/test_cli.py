@@ -162,11 +162,11 @@ class TestErrorsThroughCli:
             raise RuntimeError("boom")
 
         monkeypatch.setattr(api, "conv2d", boom)
+        monkeypatch.setenv("KERNELCLI_DEBUG", "0")  # --debug sets it below; teardown restores "0"
         r = CliRunner().invoke(app, ["convolve", csv(EX1), "--kernel", "sobel_v"])
         assert r.exit_code == 70 and "report" in r.stderr
         r = CliRunner().invoke(app, ["--debug", "convolve", csv(EX1), "--kernel", "sobel_v"])
         assert r.exit_code == 70 and "Traceback" in r.stderr and "RuntimeError: boom" in r.stderr
-        monkeypatch.delenv("KERNELCLI_DEBUG", raising=False)
 
 
 class TestStartup:

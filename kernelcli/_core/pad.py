@@ -37,31 +37,48 @@ def pad_row(x, channels, r, cols, runs, wq, fill, drow):
         return
     srow = x[r]
     for p in range(stride):
-        q0, q1, c0 = runs[p, 0], runs[p, 1], runs[p, 2]
+        q0, q1 = runs[p, 0], runs[p, 1]
         base = p * wq
         for q in range(0, q0):
             _gather(drow, srow, (base + q) * c, cols[base + q], c, fill)
-        if stride == 1:
-            d = drow[(base + q0) * c : (base + q1) * c]
-            s = srow[c0 * c :]
-            for j in range(d.shape[0]):
-                d[j] = s[j]
-        elif c == 1:
-            d = drow[base + q0 : base + q1]
-            s = srow[c0:]
-            for j in range(q1 - q0):
-                d[j] = s[j * stride]
-        else:
-            for q in range(q0, q1):
-                sc = (c0 + (q - q0) * stride) * c
-                dc = (base + q) * c
-                for ch in range(c):
-                    drow[dc + ch] = srow[sc + ch]
         for q in range(q1, wq):
             _gather(drow, srow, (base + q) * c, cols[base + q], c, fill)
+    if stride == 1:
+        q0, q1, c0 = runs[0, 0], runs[0, 1], runs[0, 2]
+        d = drow[q0 * c : q1 * c]
+        s = srow[c0 * c :]
+        for j in range(d.shape[0]):
+            d[j] = s[j]
+    elif stride == 2 and c == 1:
+        _deinterleave2(drow, srow, runs, wq)
+    else:
+        for p in range(stride):
+            q0, q1, c0 = runs[p, 0], runs[p, 1], runs[p, 2]
+            for q in range(q0, q1):
+                sc = (c0 + (q - q0) * stride) * c
+                dc = (p * wq + q) * c
+                for ch in range(c):
+                    drow[dc + ch] = srow[sc + ch]
 
 
-@njit(**JIT)
+@njit(**JIT, inline="always")
+def _deinterleave2(drow, srow, runs, wq):
+    """Stride 2, one channel: input columns 2a and 2a+1 go to the two phases in one sweep
+    (a loop LLVM vectorises with shuffles; two strided sweeps are several times slower)."""
+    pe = 0 if runs[0, 2] == 0 else 1  # the phase that receives input column 0
+    po = 1 - pe
+    de = drow[pe * wq + runs[pe, 0] :]
+    do = drow[po * wq + runs[po, 0] :]
+    n = srow.shape[0]
+    half = n // 2
+    for a in range(half):
+        de[a] = srow[2 * a]
+        do[a] = srow[2 * a + 1]
+    if n % 2 == 1:
+        de[half] = srow[n - 1]
+
+
+@njit(**JIT, inline="always")
 def _gather(drow, srow, dc, col, c, fill):
     if col < 0:
         for ch in range(c):

@@ -61,7 +61,7 @@ def pool_s2(x, channels, size, op, out, i0, i1):
                     o[q * c + ch] = _combine(a, b, d, size, op, scale)
 
 
-@njit(**JIT)
+@njit(**JIT, inline="always")
 def _horizontal1(tmp, o, size, op, scale):
     ow = o.shape[0]
     if op == AVG:
@@ -93,7 +93,7 @@ def _horizontal1(tmp, o, size, op, scale):
                 o[q] = a if a < b else b
 
 
-@njit(**JIT)
+@njit(**JIT, inline="always")
 def _combine(a, b, d, size, op, scale):
     if op == AVG:
         return (a + b + d) / scale if size == 3 else (a + b) / scale

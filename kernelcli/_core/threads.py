@@ -22,6 +22,7 @@ np.float64(10.0)
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import threading
@@ -29,6 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 #: Below this many output rows per thread the work runs on the calling thread alone.
 MIN_ROWS_PER_THREAD = 16
+#: Blocks of rows per thread (handed out dynamically).
+BLOCKS_PER_THREAD = 4
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -62,20 +65,28 @@ def _executor(workers: int) -> ThreadPoolExecutor:
 
 
 def run_rows(fn, n_rows: int, *args, threads: int | None = None) -> None:
-    """Call ``fn(*args, i0, i1)`` on blocks of ``range(n_rows)``, one block per thread.
+    """Call ``fn(*args, i0, i1)`` on blocks of ``range(n_rows)`` from ``threads`` threads.
 
-    The last block runs on the calling thread; exceptions from any block propagate.
+    The rows are cut into a few blocks per thread, handed out as threads become free
+    (on a shared machine one thread is often descheduled: equal halves would leave the
+    other idle).  The calling thread works too; exceptions from any block propagate.
     """
     t = count() if threads is None else max(1, threads)
     t = min(t, n_rows // MIN_ROWS_PER_THREAD)
     if t <= 1:
         fn(*args, 0, n_rows)
         return
-    bounds = [n_rows * b // t for b in range(t + 1)]
-    pool = _executor(t - 1)
-    futures = [pool.submit(fn, *args, bounds[b], bounds[b + 1]) for b in range(t - 1)]
+    blocks = min(BLOCKS_PER_THREAD * t, n_rows // MIN_ROWS_PER_THREAD)
+    bounds = [n_rows * b // blocks for b in range(blocks + 1)]
+    tickets = itertools.count()  # next() on it is atomic under the GIL
+
+    def work() -> None:
+        while (b := next(tickets)) < blocks:
+            fn(*args, bounds[b], bounds[b + 1])
+
+    futures = [_executor(t - 1).submit(work) for _ in range(t - 1)]
     try:
-        fn(*args, bounds[t - 1], bounds[t])
+        work()
     finally:
         for f in futures:
             f.result()

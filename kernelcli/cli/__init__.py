@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "summary",
     "volume",
     "gallery",
+    "learn",
 )
 
 
@@ -60,5 +61,22 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app(prog_name="kernelcli")
+    """Console-script entry point.
+
+    Run without Click's standalone mode so that a Ctrl-C before a command body starts
+    (while Python imports, say) still exits 130, as the command bodies do, instead of
+    Click's "Aborted!" with exit 1.
+    """
+    import sys
+
+    import click
+
+    try:
+        code = app(prog_name="kernelcli", standalone_mode=False)
+    except click.exceptions.Abort:
+        typer.secho("error: interrupted", fg=typer.colors.RED, err=True)
+        sys.exit(130)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

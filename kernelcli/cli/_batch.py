@@ -116,15 +116,14 @@ def _run_single(input: Path, job, *, label, options: BatchOptions, out, force, j
     from ..errors import KernelcliError
 
     check_report_path(options.report, inputs=[input], outputs=[target] if target else [], force=force)
-    record = Record(str(input), str(target) if target else "stdout", "ok")
+    record = Record(str(input), str(target) if target else "stdout", "failed")
     start = time.perf_counter()
     try:
         report = job(input, out=target)
-    except KernelcliError as exc:
-        record.status, record.error = "failed", str(exc)
+        record.status, record.notes = "ok", list(report.notes)
+    except BaseException as exc:  # recorded, then handled by `guarded` as without --report
+        record.error = str(exc) if isinstance(exc, KernelcliError) else f"{type(exc).__name__}: {exc}"
         raise
-    else:
-        record.notes = list(report.notes)
     finally:
         record.seconds = time.perf_counter() - start
         _write_report(options.report, BatchResult([record], record.seconds, 1))

@@ -7,6 +7,18 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from ._batch import (
+    BatchOptions,
+    FormatOption,
+    InputsArgument,
+    OutDirOption,
+    RecursiveOption,
+    ReportOption,
+    SuffixOption,
+    WorkersOption,
+    is_batch,
+    run_batch,
+)
 from ._common import guarded, note, output_for, render_report
 
 EPILOG = """Examples:
@@ -27,7 +39,7 @@ EPILOG = """Examples:
 
 @guarded
 def convolve(
-    input: Annotated[Path, typer.Argument(help="Image (PNG, JPEG, TIFF, BMP), .npy array, .csv/.txt matrix, or a volume: NIfTI (.nii, .nii.gz), a DICOM file or series folder (needs kernelcli[medical]).", show_default=False)],
+    input: InputsArgument,
     kernel: Annotated[Optional[list[str]], typer.Option("--kernel", "-k", help="Catalogue name (see `kernelcli kernels`), a JSON file, gaussian:SIGMA or box:N. Repeat for a filter bank: one feature map per kernel.", show_default=False)] = None,
     stride: Annotated[int, typer.Option(min=1, help="Step between windows.")] = 1,
     padding: Annotated[str, typer.Option(help="same, valid, P, or T,B,L,R.")] = "same",
@@ -43,6 +55,12 @@ def convolve(
     rescale: Annotated[Optional[str], typer.Option(help="Map results to the output's integer range: clip (default), abs, minmax, or none (float outputs only).", show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output path; the extension picks the format (.png .jpg .tif .bmp .npy .csv). Several maps: .npy (H', W', maps) or .tif (one float32 page per map).", show_default=False)] = None,
     montage: Annotated[Optional[Path], typer.Option(help="Also draw the input and every map, each stretched on its own and labelled, into this picture (.png).", show_default=False)] = None,
+    out_dir: OutDirOption = None,
+    suffix: SuffixOption = None,
+    fmt: FormatOption = None,
+    recursive: RecursiveOption = False,
+    workers: WorkersOption = None,
+    report_file: ReportOption = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document with the facts (and the matrix for matrix inputs).")] = False,
     max_pixels: Annotated[Optional[int], typer.Option(min=1, help="Refuse images with more pixels (decompression-bomb guard).", show_default=False)] = None,
@@ -64,6 +82,16 @@ def convolve(
     from ..medical import is_volume_input
     from ..shapes import parse_padding
 
+    options = ConvolveOptions(
+        stride=stride, padding=parse_padding(padding), pad_mode=pad_mode or "constant", pad_value=pad_value,
+        dilation=dilation, flip=flip, rescale=rescale, max_pixels=max_pixels, combine=combine, activation=activation,
+    )
+    batch = BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file)
+    if is_batch(input, batch):
+        _run_many(input, kernel, bias, options, batch, weights=weights, bias_file=bias_file, montage=montage, out=out,
+                  force=force, json_out=json_out, quiet=quiet)
+        return
+    input = input[0]
     if is_volume_input(input):
         from ..medical import convolve_volume_for_cli
 
@@ -76,10 +104,6 @@ def convolve(
         )
         render_report(report, json_out=json_out, quiet=quiet)
         return
-    options = ConvolveOptions(
-        stride=stride, padding=parse_padding(padding), pad_mode=pad_mode or "constant", pad_value=pad_value,
-        dilation=dilation, flip=flip, rescale=rescale, max_pixels=max_pixels, combine=combine, activation=activation,
-    )
     if weights is not None:
         if kernel:
             raise UsageError("give either --kernel (one or more) or --weights, not both")
@@ -96,6 +120,29 @@ def convolve(
         _render_maps(report, quiet=quiet)
     else:
         render_report(report, json_out=json_out, quiet=quiet)
+
+
+def _run_many(inputs, specs, bias, options, batch, *, weights, bias_file, montage, out, force, json_out, quiet) -> None:
+    """Several inputs, folders or patterns: one job per file, in parallel, into --out-dir."""
+    from functools import partial
+
+    from ..errors import UsageError
+    from ..jobs import bank_label, convolve_bank_file, convolve_file, load_layer_kernel, parse_bias
+
+    if weights is not None or bias_file is not None or montage is not None:
+        raise UsageError("--weights, --bias-file and --montage work on one input; several inputs take --kernel")
+    if not specs:
+        raise UsageError("missing --kernel: give a kernel name, file or spec (repeat it for a filter bank)")
+    kernels = [load_layer_kernel(spec) for spec in specs]  # exit 3 before any image is read
+    if len(kernels) == 1 and len(kernels[0].shape) == 2 and options.plain and bias is None:
+        job = partial(convolve_file, kernel_spec=kernels[0], options=options, force=force)
+    else:
+        job = partial(convolve_bank_file, kernels=kernels, options=options, force=force,
+                      bias=None if bias is None else parse_bias(bias))
+    if len(kernels) > 1 and batch.format is None:  # several maps per file: .npy (H', W', maps)
+        batch = BatchOptions(batch.out_dir, batch.suffix, "npy", batch.recursive, batch.workers, batch.report)
+    run_batch(inputs, job, label=bank_label([k.name for k in kernels]), options=batch, out=out, force=force,
+              json_out=json_out, quiet=quiet)
 
 
 def _target(input: Path, out: Optional[Path], montage: Optional[Path], label: str, several: bool) -> Any:

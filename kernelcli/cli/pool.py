@@ -61,6 +61,17 @@ def pool(
     from ..modes import canonical_pool_op, canonical_rescale
 
     op = canonical_pool_op(op)
+    if len(input) == 1 and out_dir is None:
+        from ..medical import is_volume_input
+
+        if is_volume_input(input[0]):  # NIfTI or DICOM: pooled in 3-D, as max_pool3d/avg_pool3d
+            from ..medical import pool_volume_file
+            from ._common import render_report
+
+            report_ = pool_volume_file(input[0], size, op=op, stride=stride, padding=padding, ceil_mode=ceil,
+                                       count_include_pad=not exclude_pad, out=out, force=force)
+            render_report(report_, json_out=json_out, quiet=quiet)
+            return
     job = partial(
         pool_file, size=size, op=op, stride=stride, padding=padding, ceil_mode=ceil, count_include_pad=not exclude_pad,
         force=force, rescale=canonical_rescale(rescale) if rescale else None, max_pixels=max_pixels,

@@ -1,0 +1,241 @@
+"""``kernelcli learn``: recover the kernel that turns an input into a target."""
+
+from __future__ import annotations
+
+import enum
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ._common import guarded, note, print_json
+
+EPILOG = """Examples:
+
+  kernelcli convolve samples/phantom.png --kernel sobel_v --out edges.npy
+
+  kernelcli learn samples/phantom.png edges.npy --size 3
+
+  kernelcli learn samples/phantom.png edges.npy --size 3 --method gd --plot loss.png --out learned.json
+"""
+
+NAME_PATTERN = re.compile(r"[a-z0-9_]{1,64}")
+
+
+class Method(str, enum.Enum):
+    lstsq = "lstsq"
+    gd = "gd"
+
+
+class Combine(str, enum.Enum):
+    per_channel = "per-channel"
+    shared = "shared"
+    sum = "sum"
+
+
+class Optimizer(str, enum.Enum):
+    sgd = "sgd"
+    adam = "adam"
+
+
+@guarded
+def learn(
+    input: Annotated[Path, typer.Argument(help="The input: image (PNG, JPEG, TIFF, BMP), .npy array or .csv/.txt matrix.", show_default=False)],
+    target: Annotated[Path, typer.Argument(help="What the input should become (same formats); keep it float (.npy, .tif) for exact answers.", show_default=False)],
+    size: Annotated[int, typer.Option("--size", "-f", min=1, help="Kernel side f (an f x f kernel).", show_default=False)],
+    method: Annotated[Method, typer.Option(help="lstsq: the exact least-squares answer; gd: a training loop (mini-batches, MSE, SGD, StepLR).")] = Method.lstsq,
+    combine: Annotated[Combine, typer.Option(help="Multi-channel inputs: a kernel per channel, one kernel shared by all channels, or one C x f x f kernel whose responses are summed.")] = Combine.per_channel,
+    bias: Annotated[bool, typer.Option("--bias", help="Learn a constant added to every output too.")] = False,
+    epochs: Annotated[Optional[int], typer.Option(min=1, help="gd: passes over the data (default 30, more for small inputs: at least 1000 steps).", show_default=False)] = None,
+    lr: Annotated[float, typer.Option(min=0.0, help="gd: learning rate, on internally normalised data.")] = 0.1,
+    batch_size: Annotated[int, typer.Option(min=1, help="gd: windows per mini-batch.")] = 64,
+    step_size: Annotated[Optional[int], typer.Option(min=1, help="gd: StepLR, multiply the lr by --gamma every K epochs (default: a third of the epochs).", show_default=False)] = None,
+    gamma: Annotated[float, typer.Option(min=0.0, max=1.0, help="gd: StepLR factor.")] = 0.1,
+    optimizer: Annotated[Optimizer, typer.Option(help="gd: sgd (with --momentum) or adam.")] = Optimizer.sgd,
+    momentum: Annotated[float, typer.Option(min=0.0, max=0.999, help="gd: SGD momentum.")] = 0.9,
+    seed: Annotated[int, typer.Option(help="gd: seed of the mini-batch shuffle.")] = 0,
+    stride: Annotated[int, typer.Option(min=1, help="Step between windows, as for convolve.")] = 1,
+    padding: Annotated[str, typer.Option(help="same, valid, P, or T,B,L,R, as for convolve.")] = "same",
+    pad_mode: Annotated[str, typer.Option(help="constant, replicate, reflect, symmetric or circular.")] = "constant",
+    pad_value: Annotated[float, typer.Option(help="Fill value for --pad-mode constant.")] = 0.0,
+    dilation: Annotated[int, typer.Option(min=1, help="Spacing between kernel taps.")] = 1,
+    flip: Annotated[bool, typer.Option("--flip", help="The target was made by true convolution (flipped kernel).")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the kernel as a catalogue JSON file (usable with convolve --kernel FILE).", show_default=False)] = None,
+    name: Annotated[Optional[str], typer.Option(help="Kernel name in the JSON file (default: the --out file's stem).", show_default=False)] = None,
+    plot: Annotated[Optional[Path], typer.Option(help="gd: draw the loss curve to this PNG.", show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing --out/--plot files.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document: kernel, bias, loss history, fit, max diff vs lstsq.")] = False,
+    max_pixels: Annotated[Optional[int], typer.Option(min=1, help="Refuse images with more pixels (decompression-bomb guard).", show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, summary, notes or warnings on stderr.")] = False,
+) -> None:
+    """Learn the kernel that turns INPUT into TARGET (target = convolve(input, kernel)).
+
+    Prints the kernel (rounded to 6 decimals). lstsq solves the im2col system exactly;
+    gd trains it like the lecture's loop and compares the result with lstsq. The target
+    must have the shape convolve gives with the same --size/--padding/--stride.
+    """
+    from ..errors import UsageError
+    from ..images import check_input_path, read_input
+    from ..learn import LearnOptions, kernel_name
+    from ..shapes import parse_padding
+
+    options = LearnOptions(
+        size=size, method=method.value, combine=combine.value, bias=bias, stride=stride,
+        padding=parse_padding(padding), pad_mode=pad_mode, pad_value=pad_value, dilation=dilation, flip=flip,
+        epochs=epochs, lr=lr, batch_size=batch_size, step_size=step_size,
+        gamma=gamma, optimizer=optimizer.value, momentum=momentum, seed=seed,
+    )
+    if plot is not None and options.method != "gd":
+        raise UsageError("--plot draws the training curve of --method gd; lstsq solves in one step and has none")
+    sources = [check_input_path(input), check_input_path(target)]
+    out_path = _check_json_output(out, sources, force=force) if out is not None else None
+    plot_path = _check_plot_output(plot, sources + ([out_path] if out_path else []), force=force) if plot is not None else None
+    if name is not None and not NAME_PATTERN.fullmatch(name):
+        raise UsageError(f"--name {name!r}: expected 1 to 64 lower-case letters, digits or underscores (a catalogue name)")
+    label = name or kernel_name(out_path.stem if out_path else f"{Path(input).stem}_learned")
+
+    x = read_input(sources[0], max_pixels=max_pixels)
+    t = read_input(sources[1], max_pixels=max_pixels)
+    if not quiet:
+        for line in x.notes + t.notes:
+            note(f"note: {line}")
+    result = _run(x.data, t.data, options, str(input), str(target), show_progress=not quiet and sys.stderr.isatty())
+
+    if out_path is not None:
+        _write_kernel(out_path, result, label, str(input), str(target), force=force)
+    if plot_path is not None:
+        _write_plot(plot_path, result, force=force)
+    if json_out:
+        document = result.as_dict()
+        document.update(input=str(input), target=str(target), output=str(out_path) if out_path else None,
+                        plot=str(plot_path) if plot_path else None, name=label if out_path else None)
+        print_json(document)
+    else:
+        _print_kernel(result)
+    if not quiet:
+        _summary(result, options, out_path, plot_path)
+
+
+def _run(x, t, options, input_name: str, target_name: str, *, show_progress: bool):
+    """Learn, with a rich progress bar on stderr for gd when asked."""
+    from ..learn import learn_kernel
+
+    if not (show_progress and options.method == "gd"):
+        return learn_kernel(x, t, options, input_name=input_name, target_name=target_name)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (
+        TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs  loss {task.fields[loss]}  lr {task.fields[lr]}"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+        task = bar.add_task("train", total=None, loss="-", lr="-")
+
+        def progress(epoch: int, epochs: int, loss: float, lr: float) -> None:
+            bar.update(task, completed=epoch, total=epochs, loss=f"{loss:.4g}", lr=f"{lr:.3g}")
+
+        return learn_kernel(x, t, options, progress=progress, input_name=input_name, target_name=target_name)
+
+
+def _check_json_output(out: Path, inputs: list[Path], *, force: bool) -> Path:
+    """The --out kernel file: a .json path that is no input and not an existing file (unless --force)."""
+    from ..errors import OutputRefused, UsageError, WriteError
+    from ..images import folder_writable, output_folder, same_file
+
+    if out.suffix.lower() != ".json":
+        raise UsageError(f"{out}: a learned kernel is written as a .json kernel file; got {out.suffix or '(no extension)'!r}")
+    for src in inputs:
+        if same_file(out, src):
+            raise OutputRefused(f"{out}: the output would overwrite the input {src}")
+    if out.exists() or out.is_symlink():
+        if out.is_dir():
+            raise OutputRefused(f"{out}: is a directory, expected a file path")
+        if not force:
+            raise OutputRefused(f"{out}: already exists; use --force to overwrite it")
+    parent = output_folder(out)
+    if not parent.is_dir():
+        raise UsageError(f"{out}: the folder {parent} does not exist")
+    if not folder_writable(parent):
+        raise WriteError(f"{out}: cannot write in {parent}: permission denied (read-only folder); nothing was written")
+    return out
+
+
+def _check_plot_output(plot: Path, others: list[Path], *, force: bool) -> Path:
+    from ..errors import UsageError
+    from ..images import check_output_path
+
+    if plot.suffix.lower() != ".png":
+        raise UsageError(f"{plot}: the loss curve is drawn as a .png; got {plot.suffix or '(no extension)'!r}")
+    return check_output_path(plot, others, force=force)
+
+
+def _write_kernel(path: Path, result, label: str, input_name: str, target_name: str, *, force: bool) -> None:
+    from ..errors import OutputRefused
+    from ..images import _atomic_write
+    from ..learn import kernel_document, kernel_json_text
+
+    if path.exists() and not force:  # it appeared while we were learning
+        raise OutputRefused(f"{path}: already exists; use --force to overwrite it")
+    text = kernel_json_text(kernel_document(result, name=label, input_name=input_name, target_name=target_name))
+    _atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def _write_plot(path: Path, result, *, force: bool) -> None:
+    from ..errors import OutputRefused
+    from ..images import _atomic_write
+    from ..learn_plot import render_loss_curve
+
+    if path.exists() and not force:
+        raise OutputRefused(f"{path}: already exists; use --force to overwrite it")
+    changes = [i + 1 for i in range(len(result.lrs) - 1) if result.lrs[i + 1] != result.lrs[i]]
+    image = render_loss_curve(result.history, lr_changes=changes)
+    _atomic_write(path, lambda f: image.save(f, format="PNG"))
+
+
+def _print_kernel(result) -> None:
+    from ..learn import format_kernel, format_value
+
+    typer.echo(format_kernel(result.kernel), nl=False)
+    if result.bias is not None:
+        typer.echo("bias " + " ".join(format_value(b) for b in result.bias))
+
+
+def _summary(result, options, out_path: Path | None, plot_path: Path | None) -> None:
+    """Notes, warnings and the one-line facts of the fit, on stderr."""
+    fit = result.lstsq
+    kh, kw = result.size
+    for line in result.notes:
+        note(f"note: {line}")
+    note(
+        f"lstsq: {kh}x{kw} kernel from {result.windows_used} windows: rank {fit.rank}/{fit.unknowns}, "
+        f"condition {fit.condition:.3g}, MSE {fit.mse:.3g}, residual {100 * fit.relative_residual:.3g}% of the target's std"
+    )
+    if options.method == "gd":
+        epochs = len(result.history)
+        opt = f"sgd momentum {options.momentum:g}" if options.optimizer == "sgd" else "adam"
+        drops = sorted({lr for lr in result.lrs}, reverse=True)
+        schedule = " -> ".join(f"{lr:.3g}" for lr in drops)
+        note(
+            f"gd: {epochs} epochs ({opt}, batch {options.batch_size}, lr {schedule}): epoch loss "
+            f"{result.history[0]:.3g} -> {result.history[-1]:.3g}, final MSE {result.loss:.3g}; "
+            f"max |gd - lstsq| = {result.max_diff_vs_lstsq:.3g}"
+        )
+    for line in result.warnings:
+        typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
+    if out_path is not None:
+        note(f"wrote {out_path}")
+        if result.combine == "per-channel" and result.kernel.ndim == 3:
+            note(
+                f"note: {out_path} holds one kernel per channel; convolve takes one at a time "
+                f"({out_path}:NAME_c0), and --combine shared learns one kernel for every channel"
+            )
+    if plot_path is not None:
+        note(f"wrote {plot_path}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``learn`` to the app."""
+    app.command("learn", epilog=EPILOG)(learn)

@@ -1,0 +1,490 @@
+"""`learn`: recover kernels from (input, target) pairs; conv2d is the oracle that makes the targets.
+
+The kernels are written out here (not read from the catalogue), and the inputs are
+deterministic random textures, so these tests depend on neither.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from kernelcli.api import conv2d
+from kernelcli.errors import ShapeError, UsageError
+from kernelcli.learn import (
+    LearnOptions,
+    clean_values,
+    format_kernel,
+    format_value,
+    kernel_document,
+    kernel_json_text,
+    kernel_name,
+    learn_kernel,
+    window_mean_preconditioner,
+    windows,
+)
+from kernelcli.learn_plot import log_ticks, nice_ticks, render_loss_curve
+
+from conftest import run_cli
+
+SOBEL_V = np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], dtype=float)
+GAUSSIAN_5X5 = np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) / 256.0
+SHARPEN = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]], dtype=float)
+LAPLACIAN_8 = np.array([[1, 1, 1], [1, -8, 1], [1, 1, 1]], dtype=float)
+KERNELS = {"sobel_v": SOBEL_V, "gaussian_5x5": GAUSSIAN_5X5, "sharpen": SHARPEN, "laplacian_8": LAPLACIAN_8}
+
+
+def texture(shape=(40, 40), seed=0) -> np.ndarray:
+    """A deterministic random texture in 0..255 (float64, so conv2d computes exactly in float64)."""
+    return np.random.default_rng(seed).random(shape) * 255.0
+
+
+def blobs(n=48, seed=1) -> np.ndarray:
+    """A smooth, phantom-like image: a few bright discs on a dark background (harder for gd than noise)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:n, 0:n]
+    img = np.zeros((n, n))
+    for _ in range(6):
+        cy, cx, r = rng.uniform(0, n, 2).tolist() + [rng.uniform(3, n / 4)]
+        img[(y - cy) ** 2 + (x - cx) ** 2 <= r * r] += rng.uniform(50, 120)
+    return img
+
+
+class TestWindows:
+    """windows(x) times a kernel is conv2d(x, kernel), for every padding/stride/dilation/mode."""
+
+    @pytest.mark.parametrize(
+        "padding, stride, dilation, pad_mode",
+        [
+            ("same", 1, 1, "constant"),
+            ("valid", 1, 1, "constant"),
+            ("same", 2, 1, "reflect"),
+            (1, 3, 1, "replicate"),
+            ((0, 2, 1, 0), 1, 2, "circular"),
+            ("same", 2, 2, "symmetric"),
+        ],
+    )
+    @pytest.mark.parametrize("shape", [(13, 11), (9, 10, 3)])
+    def test_matches_conv2d(self, padding, stride, dilation, pad_mode, shape):
+        x = texture(shape, seed=3)
+        k = np.random.default_rng(4).normal(size=(3, 4))
+        o = LearnOptions(size=(3, 4), padding=padding, stride=stride, dilation=dilation, pad_mode=pad_mode, pad_value=0)
+        view = windows(x, o)
+        got = np.einsum("ijcab,ab->ijc", view, k)
+        want = conv2d(x, k, padding=padding, stride=stride, dilation=dilation, pad_mode=pad_mode)
+        np.testing.assert_allclose(got, want.reshape(got.shape), rtol=1e-12, atol=1e-9)
+
+    def test_preconditioner_is_invertible_and_helps(self):
+        a = windows(blobs() + 100, LearnOptions(size=3)).reshape(1, -1, 9)
+        p = window_mean_preconditioner(a)
+        assert np.linalg.matrix_rank(p[0]) == 9
+        assert np.linalg.cond(a[0] @ p[0]) < np.linalg.cond(a[0]) / 3
+
+
+class TestLstsq:
+    @pytest.mark.parametrize("name", list(KERNELS))
+    def test_round_trip_catalogue_kernels(self, name):
+        k = KERNELS[name]
+        x = texture()
+        r = learn_kernel(x, conv2d(x, k), LearnOptions(size=k.shape[0]))
+        np.testing.assert_allclose(r.kernel, k, rtol=0, atol=1e-6)
+        assert r.fits and not r.warnings
+        assert r.lstsq.rank == r.lstsq.unknowns == k.size
+        assert 1 <= r.lstsq.condition < 100
+        assert r.loss < 1e-12
+
+    def test_phantom_like_image_uint8(self):
+        x = np.clip(blobs(64), 0, 255).astype(np.uint8)
+        r = learn_kernel(x, conv2d(x, SOBEL_V), LearnOptions(size=3))
+        np.testing.assert_allclose(r.kernel, SOBEL_V, atol=1e-6)
+
+    def test_padding_stride_dilation_mode(self):
+        x = texture((31, 29))
+        k = np.random.default_rng(5).normal(size=(3, 3))
+        opts = dict(padding=(1, 0, 2, 1), stride=2, dilation=2, pad_mode="reflect")
+        r = learn_kernel(x, conv2d(x, k, **opts), LearnOptions(size=3, **opts))
+        np.testing.assert_allclose(r.kernel, k, atol=1e-9)
+
+    def test_constant_padding_value(self):
+        x = texture((20, 20))
+        y = conv2d(x, SHARPEN, pad_value=50.0)
+        r = learn_kernel(x, y, LearnOptions(size=3, pad_value=50.0))
+        np.testing.assert_allclose(r.kernel, SHARPEN, atol=1e-9)
+
+    def test_flip_learns_the_convolution_kernel(self):
+        x = texture((20, 20))
+        k = np.arange(9.0).reshape(3, 3) - 4
+        r = learn_kernel(x, conv2d(x, k, flip=True), LearnOptions(size=3, flip=True))
+        np.testing.assert_allclose(r.kernel, k, atol=1e-9)
+
+    def test_bias(self):
+        x = texture((24, 24))
+        r = learn_kernel(x, conv2d(x, LAPLACIAN_8) + 7.5, LearnOptions(size=3, bias=True))
+        np.testing.assert_allclose(r.kernel, LAPLACIAN_8, atol=1e-9)
+        np.testing.assert_allclose(r.bias, [7.5], atol=1e-9)
+
+    def test_larger_size_pads_the_true_kernel_with_zeros(self):
+        x = texture((30, 30))
+        r = learn_kernel(x, conv2d(x, SOBEL_V), LearnOptions(size=5))
+        np.testing.assert_allclose(r.kernel, np.pad(SOBEL_V, 1), atol=1e-9)
+
+    def test_per_channel_kernels(self):
+        x = texture((20, 20, 3))
+        ks = [SOBEL_V, SHARPEN, LAPLACIAN_8]
+        y = np.dstack([conv2d(x[..., c], ks[c]) for c in range(3)])
+        r = learn_kernel(x, y, LearnOptions(size=3))
+        assert r.kernel.shape == (3, 3, 3)
+        np.testing.assert_allclose(r.kernel, np.stack(ks), atol=1e-9)
+        assert not any("agree" in n for n in r.notes)
+
+    def test_shared_kernel_and_agreement_note(self):
+        x = texture((20, 20, 3))
+        y = conv2d(x, SHARPEN)
+        per = learn_kernel(x, y, LearnOptions(size=3))
+        assert any("--combine shared" in n for n in per.notes)
+        shared = learn_kernel(x, y, LearnOptions(size=3, combine="shared"))
+        assert shared.kernel.shape == (3, 3)
+        np.testing.assert_allclose(shared.kernel, SHARPEN, atol=1e-9)
+
+    def test_sum_learns_a_3d_kernel(self):
+        x = texture((20, 20, 2))
+        k3 = np.stack([SOBEL_V, SOBEL_V.T])
+        y = conv2d(x[..., 0], k3[0]) + conv2d(x[..., 1], k3[1])
+        r = learn_kernel(x, y, LearnOptions(size=3, combine="sum"))
+        assert r.kernel.shape == (2, 3, 3)
+        np.testing.assert_allclose(r.kernel, k3, atol=1e-9)
+
+    def test_large_inputs_use_a_subset_of_windows(self):
+        x = texture((40, 40))
+        r = learn_kernel(x, conv2d(x, SOBEL_V), LearnOptions(size=3, max_values=9 * 500))
+        assert r.windows_used == 500 and r.windows_total == 1600
+        assert any("random 500 of the 1600" in n for n in r.notes)
+        np.testing.assert_allclose(r.kernel, SOBEL_V, atol=1e-9)
+
+
+class TestGradientDescent:
+    @pytest.mark.parametrize("name", list(KERNELS))
+    def test_round_trip_within_default_epochs(self, name):
+        k = KERNELS[name]
+        x = texture((32, 32))
+        r = learn_kernel(x, conv2d(x, k), LearnOptions(size=k.shape[0], method="gd"))
+        np.testing.assert_allclose(r.kernel, k, rtol=0, atol=1e-3)
+        assert r.max_diff_vs_lstsq < 1e-3
+        assert r.history[-1] < 1e-6 * r.history[0]
+        assert not r.warnings
+
+    def test_smooth_image(self):
+        x = blobs(48)
+        r = learn_kernel(x, conv2d(x, GAUSSIAN_5X5), LearnOptions(size=5, method="gd"))
+        np.testing.assert_allclose(r.kernel, GAUSSIAN_5X5, atol=1e-3)
+
+    def test_bias(self):
+        x = texture((32, 32))
+        r = learn_kernel(x, conv2d(x, SHARPEN) - 20.0, LearnOptions(size=3, method="gd", bias=True))
+        np.testing.assert_allclose(r.kernel, SHARPEN, atol=1e-3)
+        np.testing.assert_allclose(r.bias, [-20.0], atol=1e-2)
+
+    def test_multi_channel(self):
+        x = texture((24, 24, 3))
+        ks = np.stack([SOBEL_V, SHARPEN, LAPLACIAN_8])
+        y = np.dstack([conv2d(x[..., c], ks[c]) for c in range(3)])
+        r = learn_kernel(x, y, LearnOptions(size=3, method="gd"))
+        np.testing.assert_allclose(r.kernel, ks, atol=1e-3)
+
+    def test_progress_and_step_lr_schedule(self):
+        x = texture((16, 16))
+        calls = []
+        o = LearnOptions(size=3, method="gd", epochs=7, step_size=3, gamma=0.5, lr=0.08)
+        r = learn_kernel(x, conv2d(x, SOBEL_V), o, progress=lambda *a: calls.append(a))
+        assert [c[0] for c in calls] == list(range(1, 8)) and {c[1] for c in calls} == {7}
+        assert [c[3] for c in calls] == pytest.approx([0.08] * 3 + [0.04] * 3 + [0.02])
+        assert r.lrs == [c[3] for c in calls] and r.history == [c[2] for c in calls]
+
+    def test_default_schedule_gives_small_inputs_enough_steps(self):
+        assert LearnOptions().schedule(64 * 1000) == (30, 10)
+        assert LearnOptions().schedule(16) == (1000, 334)
+        assert LearnOptions(epochs=9).schedule(16) == (9, 3)
+
+    def test_tiny_matrix_example4(self):
+        ex4 = np.array([[3, 0, 1, 2, 7, 4], [1, 5, 8, 9, 3, 1], [2, 7, 2, 5, 1, 3], [0, 1, 3, 1, 7, 8], [4, 2, 1, 6, 2, 8], [2, 4, 5, 2, 3, 9]])
+        prewitt = np.array([[1, 0, -1]] * 3, dtype=float)
+        r = learn_kernel(ex4, conv2d(ex4, prewitt, padding="valid"), LearnOptions(size=3, padding="valid", method="gd"))
+        np.testing.assert_allclose(r.kernel, prewitt, atol=1e-3)
+
+    def test_too_few_epochs_says_gd_stopped_short(self):
+        x = texture((16, 16))
+        r = learn_kernel(x, conv2d(x, SOBEL_V), LearnOptions(size=3, method="gd", epochs=1))
+        assert r.max_diff_vs_lstsq > 1e-3
+        assert [w for w in r.warnings if "stopped" in w and "--epochs" in w] and not any("poor fit" in w for w in r.warnings)
+
+    def test_adam_trains(self):
+        x = texture((24, 24))
+        r = learn_kernel(x, conv2d(x, SOBEL_V), LearnOptions(size=3, method="gd", optimizer="adam", epochs=20))
+        assert r.history[-1] < 1e-3 * r.history[0]
+
+    def test_divergence_is_a_clear_error(self):
+        x = texture((16, 16))
+        with pytest.raises(UsageError, match="diverged.*smaller --lr"):
+            learn_kernel(x, conv2d(x, SOBEL_V), LearnOptions(size=3, method="gd", lr=50.0, momentum=0.9))
+
+    def test_reproducible_with_a_seed(self):
+        x = texture((16, 16))
+        y = conv2d(x, SHARPEN) + np.random.default_rng(9).normal(0, 5, (16, 16))
+        runs = [learn_kernel(x, y, LearnOptions(size=3, method="gd", epochs=5, seed=s)).kernel for s in (1, 1, 2)]
+        np.testing.assert_array_equal(runs[0], runs[1])
+        assert not np.array_equal(runs[0], runs[2])
+
+
+class TestNoise:
+    """With noise of standard deviation s on the target, the error is within a few s*sqrt(diag((A'A)^-1))."""
+
+    @pytest.mark.parametrize("sigma", [0.5, 2.0, 8.0])
+    def test_lstsq_error_bounded_by_theory(self, sigma):
+        x = texture((40, 40))
+        y = conv2d(x, GAUSSIAN_5X5) + np.random.default_rng(11).normal(0, sigma, (40, 40))
+        r = learn_kernel(x, y, LearnOptions(size=5))
+        a = windows(x, LearnOptions(size=5)).reshape(-1, 25)
+        sd = sigma * np.sqrt(np.diag(np.linalg.inv(a.T @ a))).reshape(5, 5)
+        err = np.abs(r.kernel - GAUSSIAN_5X5)
+        assert (err <= 5 * sd).all(), (err / sd).max()
+        assert err.max() > 0.05 * sd.max()  # the noise does move the answer: the bound is not vacuous
+
+    def test_error_grows_with_the_noise(self):
+        x = texture((40, 40))
+        noise = np.random.default_rng(12).normal(0, 1, (40, 40))
+        errs = [
+            np.abs(learn_kernel(x, conv2d(x, SOBEL_V) + s * noise, LearnOptions(size=3)).kernel - SOBEL_V).max()
+            for s in (0.1, 1.0, 10.0)
+        ]
+        # the answer is linear in the target, so the error is exactly proportional to the noise
+        assert errs[1] == pytest.approx(10 * errs[0], rel=1e-6) and errs[2] == pytest.approx(100 * errs[0], rel=1e-6)
+
+    @pytest.mark.parametrize("sigma", [1.0, 8.0])
+    def test_gd_degrades_gracefully(self, sigma):
+        x = texture((40, 40))
+        y = conv2d(x, SHARPEN) + np.random.default_rng(13).normal(0, sigma, (40, 40))
+        r = learn_kernel(x, y, LearnOptions(size=3, method="gd"))
+        a = windows(x, LearnOptions(size=3)).reshape(-1, 9)
+        sd = sigma * np.sqrt(np.diag(np.linalg.inv(a.T @ a))).max()
+        assert np.abs(r.kernel - SHARPEN).max() <= 10 * sd
+        assert r.max_diff_vs_lstsq <= 5 * sd
+
+
+class TestFit:
+    def test_too_small_a_kernel_reports_a_high_residual(self):
+        x = texture((40, 40))
+        r = learn_kernel(x, conv2d(x, GAUSSIAN_5X5), LearnOptions(size=3))
+        assert not r.fits and r.relative_residual > 0.05
+        assert any("poor fit" in w and "3x3" in w and "larger" in w for w in r.warnings)
+
+    def test_a_residual_hidden_by_a_bright_mean_is_still_reported(self):
+        x = texture((40, 40)) + 10_000  # a blur of a bright image: large values, small variation
+        r = learn_kernel(x, conv2d(x, GAUSSIAN_5X5), LearnOptions(size=3))
+        assert not r.fits
+
+    def test_ill_conditioned_warning(self):
+        x = np.add.outer(np.arange(30.0), np.arange(30.0)) * 1e3 + texture((30, 30)) * 1e-6
+        r = learn_kernel(x, conv2d(x, SOBEL_V, padding="valid"), LearnOptions(size=3, padding="valid"))
+        assert any("ill-conditioned" in w for w in r.warnings)
+
+
+class TestErrors:
+    def test_constant_input(self):
+        with pytest.raises(UsageError, match=r"constant \(every value is 7\).*no texture"):
+            learn_kernel(np.full((20, 20), 7.0), np.zeros((20, 20)), LearnOptions(size=3))
+
+    def test_constant_channel(self):
+        x = texture((10, 10, 2))
+        x[..., 1] = 0
+        with pytest.raises(UsageError, match="channel 1 of scan.png is constant"):
+            learn_kernel(x, np.zeros((10, 10, 2)), LearnOptions(size=3), input_name="scan.png")
+
+    def test_texture_in_one_direction_only_is_singular(self):
+        x = np.tile(texture((1, 30)), (30, 1))  # every row the same
+        with pytest.raises(UsageError, match=r"singular \(rank 3 of 9 unknowns\)"):
+            learn_kernel(x, conv2d(x, SOBEL_V, padding="valid"), LearnOptions(size=3, padding="valid"))
+
+    def test_mismatched_shapes_name_both_and_the_padding_that_fits(self):
+        x = texture((32, 32))
+        y = conv2d(x, SOBEL_V, padding="valid")
+        with pytest.raises(ShapeError) as info:
+            learn_kernel(x, y, LearnOptions(size=3), input_name="in.png", target_name="t.npy")
+        msg = str(info.value)
+        assert "t.npy is 30x30" in msg and "32x32 in.png gives 32x32" in msg and "--padding valid would fit" in msg
+
+    @pytest.mark.parametrize(
+        "target_shape, size, hint",
+        [((34, 34), 3, "--padding 2 would fit"), ((33, 33), 3, "--padding 1,2,1,2 would fit"), ((32, 34), 3, "--padding 1,1,2,2 would fit"),
+         ((28, 28), 3, "--size 5 with --padding valid would"), ((32, 32), 4, "--padding same would fit"), ((31, 31), 4, "--padding 1 would fit")],
+    )
+    def test_padding_hints(self, target_shape, size, hint):
+        with pytest.raises(ShapeError, match=hint.replace("+", r"\+")):
+            learn_kernel(texture((32, 32)), np.zeros(target_shape), LearnOptions(size=size, padding="valid" if size != 4 else 0))
+
+    def test_channel_mismatch_suggests_sum(self):
+        with pytest.raises(ShapeError, match="3 channel.*has 1.*--combine sum"):
+            learn_kernel(texture((10, 10, 3)), np.zeros((10, 10)), LearnOptions(size=3))
+
+    def test_sum_needs_a_single_channel_target(self):
+        with pytest.raises(ShapeError, match="must have one channel; it has 3"):
+            learn_kernel(texture((10, 10, 3)), np.zeros((10, 10, 3)), LearnOptions(size=3, combine="sum"))
+
+    def test_too_few_equations(self):
+        with pytest.raises(UsageError, match="too few equations.*1 value.*9 unknowns"):
+            learn_kernel(texture((3, 3)), np.zeros((1, 1)), LearnOptions(size=3, padding="valid"))
+
+    @pytest.mark.parametrize(
+        "kwargs, match",
+        [({"method": "magic"}, "invalid method"), ({"gamma": 0.0}, "gamma"), ({"lr": -1.0}, "lr"),
+         ({"combine": "max"}, "invalid combine"), ({"momentum": 1.0}, "momentum"), ({"size": 0}, "size")],
+    )
+    def test_bad_options(self, kwargs, match):
+        with pytest.raises(UsageError, match=match):
+            LearnOptions(**kwargs)
+
+
+class TestPresentation:
+    def test_format_value(self):
+        assert [format_value(v) for v in (-0.0, -1e-9, 2.0, 1 / 3, -1.5, 1234.5)] == ["0", "0", "2", "0.333333", "-1.5", "1234.5"]
+
+    def test_format_kernel_aligns_and_shows_channels(self):
+        assert format_kernel(np.array([[1.0, -0.0], [-1.0000001, 0.25]])) == "   1    0\n  -1 0.25\n"
+        assert format_kernel(np.ones((2, 1, 1))) == "channel 0:\n1\n\nchannel 1:\n1\n"
+
+    def test_clean_values(self):
+        assert clean_values(np.array([[2.0000000000001, 1e-17], [-0.0, 0.1]])) == [[2, 0], [0, 0.1]]
+
+    def test_kernel_name(self):
+        assert kernel_name("Sobel V (learned)") == "sobel_v_learned" and kernel_name("...") == "learned"
+        assert len(kernel_name("x" * 100)) == 64
+
+    @pytest.mark.parametrize("combine, shape", [("per-channel", (10, 10)), ("per-channel", (10, 10, 2)), ("sum", (10, 10, 2))])
+    def test_document_loads_in_the_catalogue(self, combine, shape):
+        from kernelcli.catalog import parse_kernels
+
+        x = texture(shape)
+        if combine == "sum":
+            y = conv2d(x[..., 0], SOBEL_V) + conv2d(x[..., 1], SHARPEN)
+        else:
+            y = conv2d(x, SOBEL_V)
+        r = learn_kernel(x, y, LearnOptions(size=3, combine=combine, bias=True))
+        doc = kernel_document(r, name="mine", input_name="in.png", target_name="t.npy")
+        assert json.loads(kernel_json_text(doc)) == doc
+        kernels = parse_kernels(doc, max_ndim=3)
+        if r.kernel.ndim == 3 and combine == "per-channel":
+            assert [k.name for k in kernels] == ["mine_c0", "mine_c1"]
+            np.testing.assert_allclose(np.stack([k.array() for k in kernels]), r.kernel, atol=1e-9)
+        else:
+            assert kernels[0].name == "mine"
+            np.testing.assert_allclose(kernels[0].array(), r.kernel, atol=1e-9)
+        text = kernel_json_text(doc)
+        assert "learned by kernelcli learn" in text and "in.png -> t.npy" in text and "bias 0" in text
+
+    def test_as_dict_is_json(self):
+        x = texture((16, 16))
+        r = learn_kernel(x, conv2d(x, SOBEL_V), LearnOptions(size=3, method="gd"))
+        d = json.loads(json.dumps(r.as_dict()))
+        assert d["method"] == "gd" and d["combine"] == "per-channel" and d["size"] == [3, 3]
+        np.testing.assert_allclose(d["kernel"], SOBEL_V, atol=1e-9)
+        # 256 windows are 4 batches of 64: 250 epochs by default, for 1000 steps
+        assert d["history"]["epochs"] == 250 and len(d["history"]["curve"]) == 20 and d["bias"] is None
+        assert d["history"]["curve"][0] == [1, d["history"]["first"]] and d["history"]["curve"][-1][0] == 250
+
+
+class TestPlot:
+    def test_log_curve(self):
+        img = render_loss_curve([1e3, 1.0, 1e-3, 1e-6], lr_changes=[2])
+        assert img.size == (640, 400)
+        pixels = np.asarray(img)
+        assert ((pixels == (31, 119, 180)).all(axis=2)).sum() > 100  # the curve was drawn
+        assert ((pixels == (200, 120, 40)).all(axis=2)).sum() > 20  # the lr-change line too
+
+    def test_linear_single_point_and_zero(self):
+        assert render_loss_curve([3.0]).size == (640, 400)
+        assert render_loss_curve([2.0, 0.0], size=(300, 200)).size == (300, 200)
+
+    def test_rejects_empty_or_nan(self):
+        with pytest.raises(ValueError):
+            render_loss_curve([])
+        with pytest.raises(ValueError):
+            render_loss_curve([1.0, math.nan])
+
+    def test_ticks(self):
+        assert nice_ticks(0, 1) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+        assert log_ticks(-6, 2) == [-6, -4, -2, 0, 2]
+
+
+class TestCli:
+    def test_prints_sobel_v_from_a_saved_target(self, tmp_path):
+        x = texture((48, 48)).astype(np.float32)
+        np.save(tmp_path / "in.npy", x)
+        np.save(tmp_path / "t.npy", conv2d(x, SOBEL_V))
+        r = run_cli("learn", "in.npy", "t.npy", "--size", "3", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == " 1  0 -1\n 2  0 -2\n 1  0 -1\n"
+        assert "rank 9/9" in r.stderr and "training" not in r.stderr
+
+    def test_gd_json_out_and_plot_round_trip_through_convolve(self, tmp_path):
+        x = np.clip(blobs(40) + texture((40, 40), seed=5) / 4, 0, 255).astype(np.uint8)
+        from PIL import Image
+
+        Image.fromarray(x).save(tmp_path / "in.png")
+        np.save(tmp_path / "t.npy", conv2d(x.astype(float), SHARPEN))
+        r = run_cli("learn", "in.png", "t.npy", "-f", "3", "--method", "gd", "--json", "--out", "k.json", "--plot", "loss.png", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        doc = json.loads(r.stdout)
+        assert doc["method"] == "gd" and doc["max_diff_vs_lstsq"] < 1e-3 and doc["output"] == "k.json"
+        np.testing.assert_allclose(doc["kernel"], SHARPEN, atol=1e-3)
+        with Image.open(tmp_path / "loss.png") as plot:
+            assert plot.size == (640, 400) and plot.format == "PNG"
+        saved = json.loads((tmp_path / "k.json").read_text())
+        assert saved["name"] == "k" and saved["source"] == "learned by kernelcli learn"
+        c = run_cli("convolve", "in.png", "--kernel", "k.json", "--out", "back.npy", "-q", cwd=tmp_path)
+        assert c.returncode == 0, c.stderr
+        np.testing.assert_allclose(np.load(tmp_path / "back.npy"), np.load(tmp_path / "t.npy"), atol=0.05)
+
+    def test_errors_and_exit_codes(self, tmp_path, runner):
+        from kernelcli.cli import app
+
+        np.save(tmp_path / "flat.npy", np.full((16, 16), 3.0))
+        np.save(tmp_path / "in.npy", texture((16, 16)))
+        np.save(tmp_path / "t.npy", conv2d(texture((16, 16)), SOBEL_V, padding="valid"))
+        (tmp_path / "exists.json").write_text("{}")
+        cases = [
+            (["flat.npy", "t.npy", "-f", "3", "--padding", "valid"], 2, "no texture"),
+            (["in.npy", "t.npy", "-f", "3"], 2, "--padding valid would fit"),
+            (["in.npy", "t.npy", "-f", "3", "--padding", "valid", "--out", "exists.json"], 4, "already exists"),
+            (["in.npy", "t.npy", "-f", "3", "--padding", "valid", "--out", "k.txt"], 2, ".json"),
+            (["in.npy", "t.npy", "-f", "3", "--padding", "valid", "--plot", "p.png"], 2, "--method gd"),
+            (["in.npy", "t.npy", "-f", "3", "--padding", "valid", "--out", "k.json", "--name", "Bad Name"], 2, "--name"),
+            (["missing.npy", "t.npy", "-f", "3"], 2, "no such file"),
+        ]
+        for args, code, text in cases:
+            res = runner.invoke(app, ["learn", *[str(tmp_path / a) if a.endswith((".npy", ".json", ".txt", ".png")) else a for a in args]])
+            assert res.exit_code == code, (args, res.output)
+            assert text in res.stderr and "Traceback" not in res.stderr, (args, res.stderr)
+        assert (tmp_path / "exists.json").read_text() == "{}" and not (tmp_path / "k.json").exists()
+
+    def test_poor_fit_warning_and_quiet(self, tmp_path, runner):
+        from kernelcli.cli import app
+
+        x = texture((30, 30))
+        np.save(tmp_path / "in.npy", x)
+        np.save(tmp_path / "t.npy", conv2d(x, GAUSSIAN_5X5))
+        res = runner.invoke(app, ["learn", str(tmp_path / "in.npy"), str(tmp_path / "t.npy"), "-f", "3"])
+        assert res.exit_code == 0 and "warning: poor fit" in res.stderr
+        quiet = runner.invoke(app, ["learn", str(tmp_path / "in.npy"), str(tmp_path / "t.npy"), "-f", "3", "-q"])
+        assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == res.stdout
+
+    def test_bias_line_and_multi_channel(self, tmp_path, runner):
+        from kernelcli.cli import app
+
+        x = texture((16, 16, 2))
+        np.save(tmp_path / "in.npy", x)
+        np.save(tmp_path / "t.npy", conv2d(x, SHARPEN) + 2.0)
+        res = runner.invoke(app, ["learn", str(tmp_path / "in.npy"), str(tmp_path / "t.npy"), "-f", "3", "--bias", "-q"])
+        assert res.exit_code == 0, res.output
+        assert res.stdout.endswith("bias 2 2\n") and res.stdout.startswith("channel 0:\n 0 -1  0\n")
