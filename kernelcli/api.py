@@ -251,7 +251,7 @@ def conv2d(
         xp = _pad3(x3, widths, mode, pad_value, dtype, small)
         out = numpy_impl.correlate(xp, k.astype(dtype), sh, sw, dh, dw, oh, ow)
     elif cold == "fft":
-        out = engine.correlate_fft_nojit(x3, k, dtype, widths, PAD_CODES[mode], pad_value, (dh, dw), oh, ow)
+        out = engine.fft_correlate(x3, k, dtype, widths, PAD_CODES[mode], pad_value, (dh, dw), oh, ow)
     else:
         from ._core import engine
 

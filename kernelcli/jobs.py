@@ -93,6 +93,24 @@ class Report:
     maps: list[str] | None = None
     montage: str | None = None
 
+    @classmethod
+    def of(cls, src: Path, label: str, data: Any, result: Any, seconds: float, out_path: Path | None, notes: list[str], **extra: Any) -> "Report":
+        """The report of one input array turned into one result array."""
+        return cls(
+            input=str(src),
+            operation=label,
+            input_shape=list(data.shape),
+            output_shape=list(result.shape),
+            output=str(out_path) if out_path else None,
+            minimum=float(result.min()),
+            maximum=float(result.max()),
+            seconds=seconds,
+            dtype=str(result.dtype),
+            total=int(result.size),
+            notes=list(notes),
+            **extra,
+        )
+
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (``matrix`` only for matrix inputs; ``maps``/``montage`` when there are any)."""
         d = asdict(self)
@@ -154,19 +172,7 @@ def run_file_job(
     start = time.perf_counter()
     result = compute(loaded.data)
     seconds = time.perf_counter() - start
-    report = Report(
-        input=str(src),
-        operation=label,
-        input_shape=list(loaded.data.shape),
-        output_shape=list(result.shape),
-        output=str(out_path) if out_path else None,
-        minimum=float(result.min()),
-        maximum=float(result.max()),
-        seconds=seconds,
-        dtype=str(result.dtype),
-        total=int(result.size),
-        notes=list(loaded.notes),
-    )
+    report = Report.of(src, label, loaded.data, result, seconds, out_path, loaded.notes)
     if loaded.alpha is not None and result.shape[:2] != loaded.alpha.shape:
         report.notes.append(f"{src.name}: the output size differs from the input's, so the alpha channel is dropped")
     if out_path is None:
@@ -492,20 +498,7 @@ def run_maps_job(
         result = maps[:, :, 0]
     else:  # one kernel, per channel: an image like the input
         result = maps
-    report = Report(
-        input=str(src),
-        operation=label,
-        input_shape=list(loaded.data.shape),
-        output_shape=list(result.shape),
-        output=str(out_path) if out_path else None,
-        minimum=float(result.min()),
-        maximum=float(result.max()),
-        seconds=seconds,
-        dtype=str(result.dtype),
-        total=int(result.size),
-        notes=list(loaded.notes),
-        maps=list(bank.labels) if several else None,
-    )
+    report = Report.of(src, label, loaded.data, result, seconds, out_path, loaded.notes, maps=list(bank.labels) if several else None)
     if loaded.alpha is not None and out_path is not None:
         if several:
             report.notes.append(f"{src.name}: the alpha channel is not carried into feature maps")

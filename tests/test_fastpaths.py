@@ -168,12 +168,15 @@ class TestFFTPath:
         check_against_naive(x, k, (1, 1), (100, 1), "same", "circular", rtol=0, atol=1e-9)
 
     @pytest.mark.parametrize("span,n", [(3, 10), (31, 2048), (61, 500), (400, 900)])
-    def test_tiles_cover_the_output(self, span, n):
+    def test_tile_side_leaves_room_for_outputs(self, span, n):
         t = fft.tile_side(span, n)
-        assert t - span + 1 >= 1
-        extra_h, _ = fft.extra_padding((span, 1), (1, 1), n, 5)
-        valid = t - span + 1
-        assert (n + span - 1 + extra_h - (span - 1)) % valid == 0
+        assert t - span + 1 >= min(span, n) or t >= n + span - 1
+
+    @pytest.mark.parametrize("mode", PAD_MODES)
+    def test_padding_wider_than_the_input(self, force, mode):
+        force("fft")
+        rng = np.random.default_rng(13)
+        check_against_naive(rng.normal(size=(7, 5, 2)), rng.normal(size=(4, 6)), (1, 1), (1, 1), (9, 3, 11, 8), mode, rtol=0, atol=1e-9)
 
 
 def naive_like_scipy(x, k, mode):

@@ -150,14 +150,12 @@ def cold_choice(outputs: int, k: np.ndarray, stride: tuple[int, int], dtype: np.
     return best if cold_prefers(options[best], JIT_SECONDS_PER_TAP * outputs * jit_taps) else None
 
 
-def correlate_fft_nojit(x3, k, dtype, widths, mode_code, value, dilation, oh, ow):
-    """The FFT path with numpy padding: for a process that has not loaded the jitted core."""
-    from .fft import correlate_fft, extra_padding
+def fft_correlate(x3, k, dtype, widths, mode_code, value, dilation, oh, ow):
+    """The FFT path (it needs no jitted core): for a cold process as for a warm one."""
+    from .fft import correlate_fft
 
-    eh, ew = extra_padding(k.shape, dilation, oh, ow)
-    top, bottom, left, right = widths
-    xp = numpy_impl.pad3d(x3, top, bottom + eh, left, right + ew, mode_code, value, dtype)
-    return correlate_fft(xp, k, dilation, oh, ow, threads.count())
+    fill = value if mode_code == CONSTANT else 0.0
+    return correlate_fft(x3, k, dtype, widths, mode_code, fill, dilation, oh, ow, threads.count())
 
 
 def _mark_warm() -> None:
@@ -243,12 +241,7 @@ def correlate(x3, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, 
     fill = value if mode_code == CONSTANT else 0.0
     path = choose_path(k, stride, dilation, dtype, force)
     if path == "fft":
-        from .fft import correlate_fft, extra_padding
-
-        eh, ew = extra_padding(k.shape, dilation, oh, ow)
-        top, bottom, left, right = widths
-        xp = pad_flat(x3, (top, bottom + eh, left, right + ew), mode_code, value, dtype, announce)
-        return correlate_fft(xp, k, dilation, oh, ow, threads.count())
+        return fft_correlate(x3, k, dtype, widths, mode_code, value, dilation, oh, ow)
     span = dh * (kh - 1) + 1
     out = np.empty((oh, ow * c), dtype=dtype)
     src = _flat_input(x3, dtype)

@@ -1,23 +1,24 @@
 """Cross-correlation by FFT (scipy.fft with workers), for large dense kernels at stride 1.
 
-Overlap-save in tiles: the padded image is cut into overlapping ``T x T`` tiles (views,
-no copy); each row of tiles is transformed in one batched ``rfft2``, multiplied by the
-flipped kernel's spectrum and transformed back; the circular wrap only spoils the first
-``span - 1`` rows/columns of each tile, which are the ones the next tile covers.
-Tiles of a few hundred pixels keep every transform inside the L2 cache, about twice as
-fast as one transform of the whole image, and a row of tiles needs only a few MiB.  Transforms run in the compute dtype
-(complex64 for float32).
+Overlap-save in tiles: the padded image is cut into overlapping ``T x T`` tiles (views of
+a band of padded rows, no copy); each row of tiles is transformed in one batched
+``rfft2``, multiplied by the flipped (and dilated) kernel's spectrum and transformed
+back; the circular wrap only spoils the first ``span - 1`` rows/columns of each tile,
+which the previous tile covers.  Tiles of a few hundred pixels keep every transform
+inside the L2 cache (about twice as fast as one transform of the whole image), and only
+one band of rows is ever padded, so memory stays at input + output + a few MiB.
+Transforms run in the compute dtype (complex64 for float32).
 
 Accuracy: an FFT's error is relative to the tile's magnitude (about
 ``eps * log2(T) * max|x| * sum|k|``), not to each output's as with the direct loops;
-that is why the FFT is used only where the direct loop is several times slower.  No
-Numba here: this path also serves a process that has not loaded the jitted core.
+that is why the FFT is used only where the direct loop is clearly slower.  No Numba
+here: this path also serves a process that has not loaded the jitted core.
 
 Example
 -------
 >>> import numpy as np
 >>> x = np.arange(16.0).reshape(4, 4, 1)
->>> correlate_fft(x, np.ones((3, 3)), (1, 1), 2, 2)[:, :, 0]
+>>> correlate_fft(x, np.ones((3, 3)), np.float64, (0, 0, 0, 0), 0, 0.0, (1, 1), 2, 2)[:, :, 0]
 array([[45., 54.],
        [81., 90.]])
 """
@@ -52,28 +53,19 @@ def tile_side(span: int, n_out: int) -> int:
     return best
 
 
-def extra_padding(k_shape: tuple[int, int], dilation: tuple[int, int], oh: int, ow: int) -> tuple[int, int]:
-    """Rows and columns to add below/right of the padded image so the last tile is whole.
+def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, int, int], mode_code: int, value: float,
+                  dilation: tuple[int, int], oh: int, ow: int, workers: int = 1) -> np.ndarray:
+    """The (oh, ow, C) correlation of (H, W, C) ``x3`` padded by ``widths`` with ``k``, in ``dtype``.
 
-    The extra cells only reach outputs that are discarded, so any pad mode may fill them.
-    """
-    span_h = dilation[0] * (k_shape[0] - 1) + 1
-    span_w = dilation[1] * (k_shape[1] - 1) + 1
-    th, tw = tile_side(span_h, oh), tile_side(span_w, ow)
-    vh, vw = th - span_h + 1, tw - span_w + 1
-    need_h = -(-oh // vh) * vh + span_h - 1
-    need_w = -(-ow // vw) * vw + span_w - 1
-    return need_h - (oh + span_h - 1), need_w - (ow + span_w - 1)
-
-
-def correlate_fft(xp: np.ndarray, k: np.ndarray, dilation: tuple[int, int], oh: int, ow: int, workers: int = 1) -> np.ndarray:
-    """The (oh, ow, C) "valid" correlation of padded ``xp`` (Hp, Wp, C) with ``k``, in xp's dtype.
-
-    ``xp`` may extend beyond ``oh + span - 1`` rows/columns (see :func:`extra_padding`);
-    when it is too short for whole tiles it is copied into a larger zero-filled array.
+    No padded image is made: each row of tiles reads a band of ``T`` padded rows, built
+    from the input through numpy.pad's index rule (so any pad mode, and widths larger
+    than the input, work as in the direct paths).  Peak memory beyond input and output:
+    one band and one row of tile spectra, a few MiB.
     """
     import scipy.fft as sfft
     from numpy.lib.stride_tricks import as_strided
+
+    from .numpy_impl import source_indices
 
     dh, dw = dilation
     kh, kw = k.shape
@@ -81,24 +73,42 @@ def correlate_fft(xp: np.ndarray, k: np.ndarray, dilation: tuple[int, int], oh: 
     th, tw = tile_side(span_h, oh), tile_side(span_w, ow)
     vh, vw = th - span_h + 1, tw - span_w + 1
     nh, nw = -(-oh // vh), -(-ow // vw)
-    need_h, need_w = nh * vh + span_h - 1, nw * vw + span_w - 1
-    if xp.shape[0] < need_h or xp.shape[1] < need_w:
-        grown = np.zeros((max(need_h, xp.shape[0]), max(need_w, xp.shape[1]), xp.shape[2]), dtype=xp.dtype)
-        grown[: xp.shape[0], : xp.shape[1]] = xp
-        xp = grown
-    kernel = np.zeros((th, tw), dtype=xp.dtype)
+    h, w, c = x3.shape
+    top, _, left, _ = widths
+    # index maps over every padded row/column the tiles touch (beyond the real padding they
+    # only feed outputs that are discarded, so continuing the pad mode there is harmless)
+    rows = source_indices(h, top, nh * vh + span_h - 1 - top - h, mode_code)
+    cols = source_indices(w, left, nw * vw + span_w - 1 - left - w, mode_code)
+    kernel = np.zeros((th, tw), dtype=dtype)
     kernel[:span_h:dh, :span_w:dw] = k[::-1, ::-1]
     spectrum_k = sfft.rfft2(kernel)
-    out = np.empty((oh, ow, xp.shape[2]), dtype=xp.dtype)
-    for ch in range(xp.shape[2]):
-        plane = xp[:, :, ch]
-        s0, s1 = plane.strides
-        for r in range(nh):  # one row of tiles at a time: small buffers, no whole-image spectrum
-            tiles = as_strided(plane[r * vh :], (nw, th, tw), (vw * s1, s0, s1), writeable=False)
+    out = np.empty((oh, ow, c), dtype=dtype)
+    for r in range(nh):  # one band of padded rows, one row of tiles, at a time
+        band = _band(x3, rows[r * vh : r * vh + th], cols, left, dtype, value)
+        lines = min(vh, oh - r * vh)
+        for ch in range(c):
+            plane = band[:, :, ch]
+            s0, s1 = plane.strides
+            tiles = as_strided(plane, (nw, th, tw), (vw * s1, s0, s1), writeable=False)
             spectrum = sfft.rfft2(tiles, axes=(1, 2), workers=workers)
             spectrum *= spectrum_k
             full = sfft.irfft2(spectrum, s=(th, tw), axes=(1, 2), workers=workers, overwrite_x=True)
-            rows = min(vh, oh - r * vh)
-            valid = full[:, span_h - 1 : span_h - 1 + rows, span_w - 1 :]
-            out[r * vh : r * vh + rows, :, ch] = valid.transpose(1, 0, 2).reshape(rows, nw * vw)[:, :ow]
+            valid = full[:, span_h - 1 : span_h - 1 + lines, span_w - 1 :]
+            out[r * vh : r * vh + lines, :, ch] = valid.transpose(1, 0, 2).reshape(lines, nw * vw)[:, :ow]
     return out
+
+
+def _band(x3: np.ndarray, rows: np.ndarray, cols: np.ndarray, left: int, dtype, value: float) -> np.ndarray:
+    """Padded rows ``rows`` (input row indices, -1 = fill) with columns ``cols``, in ``dtype``.
+
+    The input's own columns are one slice copy; only the border columns are gathered.
+    """
+    w = x3.shape[1]
+    band = np.empty((rows.shape[0], cols.shape[0], x3.shape[2]), dtype=dtype)
+    src = x3[np.maximum(rows, 0)]
+    band[:, left : left + w] = src
+    border = np.r_[0:left, left + w : cols.shape[0]]
+    band[:, border] = src[:, np.maximum(cols[border], 0)]
+    band[:, border[cols[border] < 0]] = value
+    band[rows < 0] = value
+    return band
