@@ -35,6 +35,9 @@ from .modes import PAD_CODES, canonical_pad_mode
 
 #: Below this many multiply-adds (H*W*C*taps) the plain-numpy path is used: it avoids
 #: loading and starting the jitted core, which costs far more than the arithmetic.
+#: Above it, a process that has not loaded the core yet still avoids it while plain
+#: numpy (or, for big kernels, the FFT) is estimated cheaper than loading it
+#: (``kernelcli._core.engine.cold_choice``); a negative value forces the jitted core.
 SMALL_WORK = int(os.environ.get("KERNELCLI_SMALL_WORK", 250_000))
 
 _FIRST_JIT_NOTE_SHOWN = False
@@ -213,7 +216,7 @@ def conv2d(
     numpy.ndarray
         float32, or float64 for float64 and 16/32-bit integer inputs; (H', W') or (H', W', C).
 
-    >>> conv2d([[1, 2], [3, 4]], [[1]], padding="valid")
+    >>> conv2d(np.array([[1, 2], [3, 4]], np.uint8), [[1]], padding="valid")
     array([[1., 2.],
            [3., 4.]], dtype=float32)
     """

@@ -323,6 +323,26 @@ class TestThreads:
         with pytest.raises(ValueError, match="rows"):
             threads.run_rows(boom, 64, threads=2)
 
+    @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+    def test_a_forked_child_can_still_split_rows(self):
+        threads.run_rows(lambda i0, i1: None, 64, threads=2)  # the parent's pool exists now
+        code = (
+            "import multiprocessing as mp, numpy as np\n"
+            "from kernelcli._core import threads\n"
+            "def job(_):\n"
+            "    out = np.zeros(64)\n"
+            "    def work(o, i0, i1):\n"
+            "        o[i0:i1] = 1\n"
+            "    threads.run_rows(work, 64, out, threads=2)\n"
+            "    return out.sum()\n"
+            "if __name__ == '__main__':\n"
+            "    threads.run_rows(lambda i0, i1: None, 64, threads=2)\n"
+            "    with mp.get_context('fork').Pool(1) as pool:\n"
+            "        print(pool.map(job, [0])[0])\n"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True)
+        assert done.stdout.strip() == "64.0"
+
     def test_one_and_two_threads_agree(self, force):
         force("dense")
         x = np.random.default_rng(11).random((200, 100)).astype(np.float32)

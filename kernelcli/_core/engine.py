@@ -55,7 +55,7 @@ NUMPY_SECONDS_PER_TAP = 2.2e-9
 JIT_SECONDS_PER_TAP = 6e-11
 #: tiled FFT, per output value (any kernel up to ~64x64), and importing scipy.fft
 FFT_SECONDS_PER_OUTPUT = 1.2e-8
-SCIPY_FFT_IMPORT_SECONDS = 0.07
+SCIPY_FFT_IMPORT_SECONDS = 0.14
 #: a cold process uses the FFT instead of loading the jitted core only from this many taps
 FFT_COLD_MIN_TAPS = 100
 

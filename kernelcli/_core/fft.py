@@ -93,8 +93,9 @@ def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, 
             spectrum = sfft.rfft2(tiles, axes=(1, 2), workers=workers)
             spectrum *= spectrum_k
             full = sfft.irfft2(spectrum, s=(th, tw), axes=(1, 2), workers=workers, overwrite_x=True)
-            valid = full[:, span_h - 1 : span_h - 1 + lines, span_w - 1 :]
-            out[r * vh : r * vh + lines, :, ch] = valid.transpose(1, 0, 2).reshape(lines, nw * vw)[:, :ow]
+            for t in range(nw):  # tile by tile: no reshaped copy of the row of tiles
+                cols_t = min(vw, ow - t * vw)
+                out[r * vh : r * vh + lines, t * vw : t * vw + cols_t, ch] = full[t, span_h - 1 : span_h - 1 + lines, span_w - 1 : span_w - 1 + cols_t]
     return out
 
 
@@ -105,10 +106,12 @@ def _band(x3: np.ndarray, rows: np.ndarray, cols: np.ndarray, left: int, dtype, 
     """
     w = x3.shape[1]
     band = np.empty((rows.shape[0], cols.shape[0], x3.shape[2]), dtype=dtype)
-    src = x3[np.maximum(rows, 0)]
-    band[:, left : left + w] = src
+    inner = band[:, left : left + w]
+    for i, r in enumerate(rows):  # row by row: no gathered copy of the band
+        if r >= 0:
+            inner[i] = x3[r]
     border = np.r_[0:left, left + w : cols.shape[0]]
-    band[:, border] = src[:, np.maximum(cols[border], 0)]
+    band[:, border] = inner[:, np.maximum(cols[border], 0)]
     band[:, border[cols[border] < 0]] = value
     band[rows < 0] = value
     return band

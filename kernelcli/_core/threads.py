@@ -56,6 +56,17 @@ def count() -> int:
     return max(1, int(numba.config.NUMBA_NUM_THREADS))
 
 
+def _forget_pool() -> None:
+    # A forked child inherits the pool object but not its threads: it would wait forever.
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _executor(workers: int) -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
