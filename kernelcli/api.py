@@ -74,10 +74,25 @@ def as_image_array(x: Any, name: str = "x") -> np.ndarray:
         raise ShapeError(f"{name}: expected a 2-D (H, W) or 3-D (H, W, C) array, got shape {arr.shape}")
     if arr.size == 0:
         raise ShapeError(f"{name}: the array is empty (shape {arr.shape})")
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+    if arr.dtype.kind == "f" and not _all_finite(arr):
         bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
         raise UsageError(f"{name}: {bad} value(s) are NaN or infinite; kernelcli expects finite input")
     return arr
+
+
+def _all_finite(arr: np.ndarray) -> bool:
+    """True when no value is NaN or infinite.
+
+    The sum of squares is a fast screen (one pass, no temporary): every term is >= 0, so
+    a NaN or an infinity makes it non-finite and nothing cancels; only when it is not
+    finite (which an overflow can also cause) are the values checked one by one.
+    """
+    flat = arr.reshape(-1)
+    if flat.dtype.itemsize < 4:
+        flat = flat.astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        screen = np.dot(flat, flat)
+    return bool(np.isfinite(screen)) or bool(np.isfinite(arr).all())
 
 
 def as_kernel_array(kernel: Any) -> np.ndarray:

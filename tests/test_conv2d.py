@@ -238,3 +238,17 @@ class TestErrors:
             conv2d(np.zeros(5), np.ones((3, 3)))
         with pytest.raises(ShapeError):
             conv2d(np.zeros((5, 5)), np.ones((3, 3, 3)))
+
+
+class TestFiniteCheck:
+    @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+    @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+    def test_non_finite_found_anywhere(self, dtype, bad):
+        x = np.ones((17, 13, 2), dtype=dtype)
+        x[16, 12, 1] = bad
+        with pytest.raises(UsageError, match="NaN or infinite"):
+            conv2d(x, [[1]])
+
+    def test_huge_but_finite_values_pass(self):
+        x = np.full((8, 8), 1e30, dtype=np.float32)  # the sum-of-squares screen overflows
+        assert np.isfinite(conv2d(x, [[1]])).all()

@@ -255,14 +255,14 @@ class TestAgainstTorch:
 
 
 class TestProperties:
-    def test_cold_process_prefers_numpy_until_it_costs_a_jit_load(self, monkeypatch):
-        monkeypatch.setattr(layers, "_jit_warm", False)
-        monkeypatch.setattr(layers, "_cold_spent", 0.0)
-        mid = int(0.4 * layers.JIT_LOAD_SECONDS / layers.NUMPY_SECONDS_PER_TAP)
-        assert layers._use_numpy(100) and layers._use_numpy(mid) and layers._use_numpy(mid)
-        assert not layers._use_numpy(mid)  # the third would bring the total past one load
-        assert not layers._use_numpy(int(2 * layers.JIT_LOAD_SECONDS / layers.NUMPY_SECONDS_PER_TAP))
-        monkeypatch.setattr(layers, "_jit_warm", True)
+    def test_cold_policy_prefers_numpy_while_cheaper_than_a_jit_load(self, monkeypatch):
+        from kernelcli._core import engine
+
+        monkeypatch.setenv("KERNELCLI_PATHS", "cold")
+        mid = int(0.4 * engine.jit_start_seconds() / layers.NUMPY_SECONDS_PER_TAP)
+        assert all(layers._use_numpy(mid) for _ in range(5))  # the same answer every time: no history
+        assert not layers._use_numpy(int(2 * engine.jit_start_seconds() / layers.NUMPY_SECONDS_PER_TAP))
+        monkeypatch.setenv("KERNELCLI_PATHS", "warm")
         assert layers._use_numpy(100) and not layers._use_numpy(layers.SMALL_WORK + 1)
 
     def test_numpy_and_jit_paths_agree_exactly(self, monkeypatch):

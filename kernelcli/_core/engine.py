@@ -27,7 +27,7 @@ Example
 
 from __future__ import annotations
 
-import sys
+import os
 
 import numpy as np
 
@@ -58,9 +58,6 @@ FFT_SECONDS_PER_OUTPUT = 1.2e-8
 SCIPY_FFT_IMPORT_SECONDS = 0.14
 #: a cold process uses the FFT instead of loading the jitted core only from this many taps
 FFT_COLD_MIN_TAPS = 100
-
-_jit_warm = False
-_cold_spent = 0.0
 
 
 def rank1_factors(k: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray] | None:
@@ -108,29 +105,23 @@ def choose_path(k: np.ndarray, stride: tuple[int, int], dilation: tuple[int, int
 
 
 def jit_start_seconds() -> float:
-    """What loading the jitted core would still cost this process (0 once it ran).
+    """What loading the jitted core costs a fresh process: under the ``cold`` policy.
 
-    Every call that avoided the load adds what it paid extra to a running total that is
-    deducted here, so a long batch of mid-sized inputs loads the core after all (the
-    "ski rental" rule: never more than twice the better choice's time).
+    The path must be a pure function of the call, never of what the process did before
+    (a batch must write the bytes that separate calls write, and paths round differently),
+    so the ``cold`` policy always assumes a fresh process.  The CLI sets it
+    (``KERNELCLI_PATHS=cold``): each call there is a short process.  The API's default,
+    ``warm``, takes the jitted core for all but tiny inputs, as a long-lived program should.
     """
-    if _jit_warm:
+    if os.environ.get("KERNELCLI_PATHS", "warm") != "cold":
         return 0.0
-    cost = JIT_LOAD_SECONDS + (0.0 if "numba" in sys.modules else NUMBA_IMPORT_SECONDS)
-    return max(0.0, cost - _cold_spent)
+    return JIT_LOAD_SECONDS + NUMBA_IMPORT_SECONDS
 
 
 def cold_prefers(cheap_seconds: float, jit_seconds: float) -> bool:
-    """True when a path that needs no jitted core (``cheap_seconds``) beats loading it plus ``jit_seconds``.
-
-    Records the extra time paid (see :func:`jit_start_seconds`).
-    """
-    global _cold_spent
+    """True when a path that needs no jitted core (``cheap_seconds``) beats loading it plus ``jit_seconds``."""
     start = jit_start_seconds()
-    if start == 0.0 or cheap_seconds >= start + jit_seconds:
-        return False
-    _cold_spent += max(0.0, cheap_seconds - jit_seconds)
-    return True
+    return start > 0.0 and cheap_seconds < start + jit_seconds
 
 
 def cold_choice(outputs: int, k: np.ndarray, stride: tuple[int, int], dtype: np.dtype) -> str | None:
@@ -145,7 +136,7 @@ def cold_choice(outputs: int, k: np.ndarray, stride: tuple[int, int], dtype: np.
     jit_taps = taps if factors is None else int(np.count_nonzero(factors[0]) + np.count_nonzero(factors[1]))
     options = {"numpy": NUMPY_SECONDS_PER_TAP * outputs * taps}
     if stride == (1, 1) and taps >= FFT_COLD_MIN_TAPS:
-        options["fft"] = FFT_SECONDS_PER_OUTPUT * outputs + (0.0 if "scipy.fft" in sys.modules else SCIPY_FFT_IMPORT_SECONDS)
+        options["fft"] = FFT_SECONDS_PER_OUTPUT * outputs + SCIPY_FFT_IMPORT_SECONDS
     best = min(options, key=options.get)
     return best if cold_prefers(options[best], JIT_SECONDS_PER_TAP * outputs * jit_taps) else None
 
@@ -156,11 +147,6 @@ def fft_correlate(x3, k, dtype, widths, mode_code, value, dilation, oh, ow):
 
     fill = value if mode_code == CONSTANT else 0.0
     return correlate_fft(x3, k, dtype, widths, mode_code, fill, dilation, oh, ow, threads.count())
-
-
-def _mark_warm() -> None:
-    global _jit_warm
-    _jit_warm = True
 
 
 def pad_plan(shape: tuple[int, int, int], widths: tuple[int, int, int, int], mode_code: int, stride_w: int = 1):
@@ -217,7 +203,6 @@ def pad_flat(x3: np.ndarray, widths: tuple[int, int, int, int], mode_code: int, 
     fill = value if mode_code == CONSTANT else 0.0
     src = _flat_input(x3)
     announce(pad_rows, src.dtype, out.dtype)
-    _mark_warm()
     threads.run_rows(pad_rows, rows.shape[0], src, c, rows, cols, runs, wq, fill, out.reshape(rows.shape[0], -1))
     return out
 
@@ -269,7 +254,6 @@ def correlate(x3, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, 
         else:
             fn, args, vtaps, htaps = dense_rows, ring, (trow, _offsets(kw, dw, sw, wq, c)[v].astype(np.int64)), (ws,)
     announce(fn, src.dtype, dtype)
-    _mark_warm()
     threads.run_rows(fn, oh, *args, *vtaps, *htaps, out)
     return out.reshape(oh, ow, c)
 
@@ -286,7 +270,6 @@ def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announc
     src = np.ascontiguousarray(x3.astype(dtype, copy=False) if op_code == AVG else x3).reshape(h, w * c)
     out = np.empty((oh, ow * c), dtype=dtype)
     whole = padding == 0 and (oh - 1) * stride + size <= h and (ow - 1) * stride + size <= w
-    _mark_warm()
     if stride == 2 and size in (2, 3) and whole and not force_general:
         announce(pool_s2, src.dtype, out.dtype)
         threads.run_rows(pool_s2, oh, src, c, size, op_code, out)

@@ -1,7 +1,9 @@
 """Plain-numpy versions of the core loops, for inputs too small to repay Numba's start-up.
 
-They do the same arithmetic in the same order as the jitted loops (tap by tap, zero taps
-skipped), so a small and a large input give identical numbers.
+They compute the same sums as the jitted loops; those may add in another order (several
+taps at once, two 1-D passes, an FFT), so results agree within float rounding, and exactly
+for integer data with integer kernels.  Which path a call takes depends only on the call
+(see ``engine.jit_start_seconds``), never on what the process did before.
 """
 
 from __future__ import annotations

@@ -71,6 +71,10 @@ def main() -> None:
 
     import click
 
+    # Each CLI call is a short process: the core takes the paths that are cheapest for a
+    # fresh one (plain numpy while it beats loading the jitted core), as a pure function of
+    # the call, so batch workers write the same bytes as separate calls.
+    os.environ.setdefault("KERNELCLI_PATHS", "cold")
     try:
         code = app(prog_name="kernelcli", standalone_mode=False)
     except click.exceptions.Abort:
