@@ -62,10 +62,11 @@ def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, 
     than the input, work as in the direct paths).  Peak memory beyond input and output:
     one band and one row of tile spectra, a few MiB.
     """
-    import scipy.fft as sfft
     from numpy.lib.stride_tricks import as_strided
 
     from .numpy_impl import source_indices
+
+    rfft2, irfft2 = _transforms(workers)
 
     dh, dw = dilation
     kh, kw = k.shape
@@ -81,7 +82,7 @@ def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, 
     cols = source_indices(w, left, nw * vw + span_w - 1 - left - w, mode_code)
     kernel = np.zeros((th, tw), dtype=dtype)
     kernel[:span_h:dh, :span_w:dw] = k[::-1, ::-1]
-    spectrum_k = sfft.rfft2(kernel)
+    spectrum_k = rfft2(kernel)
     out = np.empty((oh, ow, c), dtype=dtype)
     for r in range(nh):  # one band of padded rows, one row of tiles, at a time
         band = _band(x3, rows[r * vh : r * vh + th], cols, left, dtype, value)
@@ -90,13 +91,27 @@ def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, 
             plane = band[:, :, ch]
             s0, s1 = plane.strides
             tiles = as_strided(plane, (nw, th, tw), (vw * s1, s0, s1), writeable=False)
-            spectrum = sfft.rfft2(tiles, axes=(1, 2), workers=workers)
+            spectrum = rfft2(tiles, axes=(1, 2))
             spectrum *= spectrum_k
-            full = sfft.irfft2(spectrum, s=(th, tw), axes=(1, 2), workers=workers, overwrite_x=True)
+            full = irfft2(spectrum, s=(th, tw), axes=(1, 2))
             for t in range(nw):  # tile by tile: no reshaped copy of the row of tiles
                 cols_t = min(vw, ow - t * vw)
                 out[r * vh : r * vh + lines, t * vw : t * vw + cols_t, ch] = full[t, span_h - 1 : span_h - 1 + lines, span_w - 1 : span_w - 1 + cols_t]
     return out
+
+
+def _transforms(workers: int):
+    """``(rfft2, irfft2)``: scipy.fft with ``workers`` threads, or numpy.fft under the CLI's
+    ``cold`` policy, where importing scipy.fft (about 180 ms) costs more than one thread
+    loses; the policy is fixed per process, so the choice never depends on history."""
+    import os
+    from functools import partial
+
+    if os.environ.get("KERNELCLI_PATHS", "warm") == "cold":
+        return np.fft.rfft2, np.fft.irfft2
+    import scipy.fft as sfft
+
+    return partial(sfft.rfft2, workers=workers), partial(sfft.irfft2, workers=workers, overwrite_x=True)
 
 
 def _band(x3: np.ndarray, rows: np.ndarray, cols: np.ndarray, left: int, dtype, value: float) -> np.ndarray:
