@@ -381,6 +381,33 @@ def memory_cases(env: dict) -> list[tuple]:
     return rows
 
 
+def layer_volume_section(quick: bool) -> str:
+    """conv_layer against torch conv2d (issue 6) and the 3-D Gaussian against scipy (issue 8),
+    from benchmarks/bench_layer.py and bench_volume.py, as rows of one table."""
+    import contextlib
+    import io
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    lines = ["### Layers and volumes (ratio = kernelcli / peer)", "",
+             "| case | kernelcli (ms) | peer (ms, ratio) |", "|---|---|---|"]
+    try:
+        from bench_layer import bench_conv_layer
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            row = bench_conv_layer(repeats=9 if quick else 21)
+        lines.append(f"| conv_layer {row['case']} | {row['conv_layer_ms']:.2f} | torch conv2d {row['torch_ms']:.2f} "
+                     f"({row['conv_layer_ms'] / row['torch_ms']:.2f}) |")
+    except ImportError as exc:
+        lines.append(f"| conv_layer (skipped: {exc}) | - | - |")
+    from bench_volume import bench_gaussian
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        row = bench_gaussian(size=192 if quick else 256, repeats=3 if quick else 7)
+    lines.append(f"| 3-D {row['case']} | {row['kernelcli_ms']:.1f} | scipy.ndimage.gaussian_filter "
+                 f"{row['scipy_same_radius_ms']:.1f} ({row['kernelcli_ms'] / row['scipy_same_radius_ms']:.2f}) |")
+    return "\n".join(lines)
+
+
 def crossover(n: int, repeat: int) -> str:
     """Time the direct loop against the FFT (dense kernels) and the separable loop against the
     2-D one (rank-1 kernels) on an n x n float32 image: the data behind engine's crossovers."""
@@ -478,6 +505,9 @@ def main(argv: list[str] | None = None) -> int:
         for case, ms, target, ok in startup_cases(5 if args.quick else 9, tmp, env):
             lines.append(f"| {case} | {ms:.0f} | {target} | {ok} |")
         sections.append("\n".join(lines))
+
+    print("layers and volumes...", file=sys.stderr)
+    sections.append(layer_volume_section(args.quick))
 
     print("memory...", file=sys.stderr)
     lines = ["### Peak memory, 2048x2048 float32 convolution", "",

@@ -35,9 +35,11 @@ from .modes import PAD_CODES, canonical_pad_mode
 
 #: Below this many multiply-adds (H*W*C*taps) the plain-numpy path is used: it avoids
 #: loading and starting the jitted core, which costs far more than the arithmetic.
-#: Above it, a process that has not loaded the core yet still avoids it while plain
-#: numpy (or, for big kernels, the FFT) is estimated cheaper than loading it
-#: (``kernelcli._core.engine.cold_choice``); a negative value forces the jitted core.
+#: Above it, under the CLI's ``cold`` policy (``KERNELCLI_PATHS=cold``), plain numpy (or,
+#: for big kernels, the FFT) is still used while it is estimated cheaper than loading the
+#: core in a fresh process (``kernelcli._core.engine.cold_choice``); the choice depends
+#: only on the call, never on what the process ran before.  A negative value forces the
+#: jitted core (tests).
 SMALL_WORK = int(os.environ.get("KERNELCLI_SMALL_WORK", 250_000))
 
 _FIRST_JIT_NOTE_SHOWN = False
@@ -125,6 +127,24 @@ def _use_numpy_path(work: int) -> bool:
     return work <= SMALL_WORK
 
 
+def _numba_lacks(dtype: np.dtype) -> bool:
+    """True for float16: Numba has no float16 arithmetic, so results that keep a float16
+    dtype (``pad2d``, max/min pooling) always take the plain-numpy path."""
+    return np.dtype(dtype) == np.float16
+
+
+def _padding_arg(padding: Any) -> Any:
+    """A padding argument with numpy integers (a scalar, an array, a tuple of them) made Python ints;
+    anything else is left for :func:`shapes.resolve_padding` to accept or refuse by name."""
+    if isinstance(padding, np.bool_):
+        return bool(padding)
+    if isinstance(padding, np.integer):
+        return int(padding)
+    if isinstance(padding, (str, int)):
+        return padding
+    return tuple(int(v) if isinstance(v, np.integer) else v for v in padding)
+
+
 def _announce_first_compile(dispatcher, *dtypes) -> None:
     """Say on stderr, once per process, that the jitted core is being compiled.
 
@@ -153,6 +173,7 @@ _CHECKED: set = set()
 def _pad3(x3: np.ndarray, widths: tuple[int, int, int, int], mode: str, value: float, dtype: np.dtype, small: bool) -> np.ndarray:
     top, bottom, left, right = widths
     code = PAD_CODES[mode]
+    small = small or _numba_lacks(dtype)
     if not small and SMALL_WORK >= 0:  # SMALL_WORK < 0 forces the jitted core (tests)
         from ._core import engine
 
@@ -187,7 +208,7 @@ def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: floa
     array([[3, 2, 1, 2, 3, 2, 1]])
     """
     arr = as_image_array(x)
-    widths = shapes.resolve_padding(p if not isinstance(p, (list, np.ndarray)) else tuple(p), 1, 1)
+    widths = shapes.resolve_padding(_padding_arg(p), 1, 1)
     mode = canonical_pad_mode(mode)
     x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
     small = _use_numpy_path(x3.size + (widths[0] + widths[1]) * x3.shape[1] * x3.shape[2] * 4)
@@ -242,9 +263,7 @@ def conv2d(
     sh, sw = _pair(stride, "stride")
     dh, dw = _pair(dilation, "dilation")
     kh, kw = k.shape
-    if not isinstance(padding, str) and not isinstance(padding, (int, np.integer)):
-        padding = tuple(int(v) for v in padding)
-    widths = shapes.resolve_padding(int(padding) if isinstance(padding, np.integer) else padding, kh, kw, (dh, dw))
+    widths = shapes.resolve_padding(_padding_arg(padding), kh, kw, (dh, dw))
     mode = canonical_pad_mode(pad_mode)
     h, w = arr.shape[:2]
     try:
@@ -337,9 +356,9 @@ def pool2d(
 
     arr = as_image_array(x)
     op = canonical_pool_op(op)
-    size = shapes.check_positive("size", int(size))
-    stride = size if stride is None else shapes.check_positive("stride", int(stride))
-    if isinstance(padding, bool) or int(padding) < 0:
+    size = shapes.check_positive("size", int(size) if isinstance(size, np.integer) else size)
+    stride = size if stride is None else shapes.check_positive("stride", int(stride) if isinstance(stride, np.integer) else stride)
+    if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
         raise UsageError(f"padding must be an integer >= 0, got {padding!r}")
     padding = int(padding)
     if padding > size // 2:
@@ -354,7 +373,7 @@ def pool2d(
     channels = x3.shape[2]
     dtype = compute_dtype(arr.dtype) if op == "avg" else arr.dtype
     work = oh * ow * channels * size * size
-    small = _use_numpy_path(work)
+    small = _use_numpy_path(work) or _numba_lacks(dtype)
     if not small and SMALL_WORK >= 0:  # SMALL_WORK < 0 forces the jitted core (tests)
         from ._core import engine
 

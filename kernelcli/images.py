@@ -397,13 +397,6 @@ def _sixteen_bit_colour(im) -> bool:
     return ";16" in raw
 
 
-def struct_error() -> type[Exception]:
-    """struct.error, which some Pillow decoders raise on corrupt headers."""
-    import struct
-
-    return struct.error
-
-
 def _image_to_array(im, p: Path) -> tuple[np.ndarray, np.ndarray | None, int | None]:
     """Turn a decoded Pillow image into (data, alpha, bit depth), converting explicitly."""
     mode = im.mode

@@ -136,10 +136,15 @@ def safe_stem(text: str) -> str:
 def default_output(input_path: Path, kernel_name: str, directory: Path = Path(".")) -> Path:
     """``<stem>_<kernel>.<ext>`` in ``directory`` (the current one by default).
 
-    >>> default_output(Path("scans/ct.png"), "sobel_v")
-    PosixPath('ct_sobel_v.png')
+    The extension is the input's, or, for a type kernelcli cannot write, the one a batch
+    uses (``.gif`` -> ``.png``, ``.txt`` -> ``.csv``).
+
+    >>> default_output(Path("scans/ct.png"), "sobel_v"), default_output(Path("cine.gif"), "box_3x3")
+    (PosixPath('ct_sobel_v.png'), PosixPath('cine_box_3x3.png'))
     """
-    return directory / f"{input_path.stem}_{safe_stem(kernel_name)}{input_path.suffix.lower()}"
+    from .batch import output_suffix
+
+    return directory / f"{input_path.stem}_{safe_stem(kernel_name)}{output_suffix(Path(input_path), None)}"
 
 
 def is_matrix_path(path: str | Path) -> bool:

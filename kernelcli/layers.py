@@ -185,9 +185,7 @@ def conv_layer(
     act = canonical_activation(activation)
     sh, sw = api._pair(stride, "stride")
     dh, dw = api._pair(dilation, "dilation")
-    if not isinstance(padding, (str, int, np.integer)):
-        padding = tuple(int(v) for v in padding)
-    widths = shapes.resolve_padding(int(padding) if isinstance(padding, np.integer) else padding, kh, kw, (dh, dw))
+    widths = shapes.resolve_padding(api._padding_arg(padding), kh, kw, (dh, dw))
     mode = canonical_pad_mode(pad_mode)
     try:
         oh = shapes.conv_output_size(h, kh, stride=sh, pad_before=widths[0], pad_after=widths[1], dilation=dh)
@@ -206,7 +204,8 @@ def conv_layer(
     from ._core import threads
     from ._core.layer import layer_rows, planarize
 
-    x3 = np.ascontiguousarray(x3)
+    # Numba has no float16: such input is cast (exactly) to the compute dtype first.
+    x3 = np.ascontiguousarray(x3.astype(dtype) if x3.dtype == np.float16 else x3)
     _announce_compile(planarize, layer_rows, x3.dtype, dtype)
     xq = np.empty((channels, rows.size, sw, cols.size // sw), dtype=dtype)
     threads.run_rows(planarize, rows.size, x3, rows, cols, float(pad_value), xq)
@@ -290,7 +289,8 @@ def _announce_compile(planarize: Any, layer_rows: Any, in_dtype: np.dtype, dtype
 
 
 def _layer_numpy(x3, rows, cols, pad_value, wc, bc, groups, stride, dilation, size, act):
-    """The plain-numpy layer, for small work and for processes that have not loaded Numba.
+    """The plain-numpy layer, for small work and, under the ``cold`` policy, for work that
+    numpy finishes sooner than a fresh process loads the jitted core (see :func:`_use_numpy`).
 
     Same arithmetic in the same order as ``_core.layer.layer_rows`` (per filter: channel,
     then row tap, then column tap; bias last), so both paths give the same numbers.

@@ -408,20 +408,23 @@ def _slice_gap(ds: Any) -> float | None:
 class _Stack:
     """The volume being filled slice by slice with rescaled values.
 
-    int16 while every value so far is an exact integer in int16 (integer slope and
-    intercept, the usual CT case); it switches to float32 for good the first time a slice
-    does not fit, or from the start when a slope or intercept is fractional.
+    int16 while every value so far is an exact integer in int16 (integer stored values,
+    slope and intercept, the usual CT case); it switches to float32 for good the first time
+    a slice does not fit or holds float pixel data, or from the start when a slope or
+    intercept is fractional.
     """
 
     def __init__(self, shape: tuple[int, ...], integral: bool) -> None:
         self.data = np.empty(shape, dtype=np.int16 if integral else np.float32)
 
     def put(self, z: int, raw: np.ndarray, slope: float, intercept: float) -> None:
-        if self.data.dtype == np.int16 and float(slope).is_integer() and float(intercept).is_integer():
-            values = raw.astype(np.int64) * int(slope) + int(intercept)
-            if values.min() >= -32768 and values.max() <= 32767:
-                self.data[z] = values
-                return
+        if self.data.dtype == np.int16:
+            # float pixel data (FloatPixelData) would be truncated by the integer path
+            if raw.dtype.kind in "biu" and float(slope).is_integer() and float(intercept).is_integer():
+                values = raw.astype(np.int64) * int(slope) + int(intercept)
+                if values.min() >= -32768 and values.max() <= 32767:
+                    self.data[z] = values
+                    return
             self.data = self.data.astype(np.float32)
         self.data[z] = raw.astype(np.float64) * slope + intercept
 

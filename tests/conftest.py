@@ -17,6 +17,12 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
     """Run ``python -m kernelcli ARGS`` in a subprocess and capture its output."""
     full_env = dict(os.environ)
     full_env.update(env or {})
+    # The subprocess imports the kernelcli this test process imported (the working tree
+    # under `python -m pytest`, the installed copy under `pytest`), whatever its cwd.
+    import kernelcli
+
+    here = str(Path(kernelcli.__file__).resolve().parent.parent)
+    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [here, full_env.get("PYTHONPATH")]))
     return subprocess.run(
         [sys.executable, "-m", "kernelcli", *args],
         cwd=cwd,

@@ -191,11 +191,14 @@ class TestStartup:
 
 
 class TestHelp:
-    @pytest.mark.parametrize("command", [m for m in COMMAND_MODULES])
+    @pytest.mark.parametrize("command", [*COMMAND_MODULES, "kernels show"])
     def test_every_command_has_help_with_an_example(self, command):
-        r = invoke(command, "--help")
+        r = invoke(*command.split(), "--help")
         assert r.exit_code == 0
-        assert "kernelcli " + command in r.stdout.replace("\n", " ") or "Example" in r.stdout
+        # The usage line always names the command: look for an example after "Example".
+        assert "Example" in r.stdout, r.stdout
+        examples = r.stdout.split("Example", 1)[1]
+        assert f"kernelcli {command} " in examples, examples
 
     def test_python_dash_m(self):
         r = run_cli("--version")
@@ -220,3 +223,38 @@ class TestVolumesThroughConvolve:
         r = run_cli("convolve", str(SAMPLES / "phantom3d.nii.gz"), "--kernel", "gaussian:1.5mm", "--montage", "m.png", "--out", "o.nii.gz", cwd=tmp_path)
         assert r.returncode == 2 and "--montage" in r.stderr and "Traceback" not in r.stderr
         assert not (tmp_path / "o.nii.gz").exists()
+
+
+class TestSingleInputNaming:
+    """One input: the default name, --suffix, --format and --report, as for pad and pool."""
+
+    def test_gif_default_output_is_png(self, tmp_path, monkeypatch):
+        from PIL import Image
+
+        Image.fromarray(np.full((8, 8), 50, np.uint8)).save(tmp_path / "cine.gif")
+        monkeypatch.chdir(tmp_path)
+        for args, name in ((["convolve", "cine.gif", "-k", "box_3x3"], "cine_box_3x3.png"),
+                           (["pool", "cine.gif", "--size", "2"], "cine_maxpool2.png"),
+                           (["pad", "cine.gif", "--p", "1"], "cine_pad_constant.png")):
+            r = invoke(*args, "-q")
+            assert r.exit_code == 0, r.output
+            assert r.stdout.strip() == name
+            with Image.open(tmp_path / name) as im:
+                assert im.format == "PNG"
+
+    def test_convolve_honours_suffix_format_and_report(self, tmp_path, monkeypatch):
+        from PIL import Image
+
+        x = np.zeros((8, 8), np.uint8)
+        x[:, 4:] = 100
+        Image.fromarray(x).save(tmp_path / "s.png")
+        monkeypatch.chdir(tmp_path)
+        r = invoke("convolve", "s.png", "-k", "prewitt_v", "--suffix", "edges", "--format", "npy", "--report", "r.json", "-q")
+        assert r.exit_code == 0, r.output
+        assert r.stdout.strip() == "s_edges.npy"
+        assert np.load(tmp_path / "s_edges.npy").min() == -300
+        doc = json.loads((tmp_path / "r.json").read_text())
+        assert [(i["output"], i["status"]) for i in doc["items"]] == [("s_edges.npy", "ok")]
+        r = invoke("convolve", "s.png", "-k", "sobel_v", "-k", "sobel_h", "--report", "s_sobel_v_sobel_h.npy", "-q")
+        assert r.exit_code == 4 and "also the output" in r.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "s.png", "s_edges.npy"]

@@ -207,6 +207,22 @@ class TestPad2d:
     def test_keeps_dtype(self):
         assert pad2d(np.zeros((3, 3), np.uint16), 2).dtype == np.uint16
 
+    @pytest.mark.parametrize("mode", PAD_MODES)
+    def test_float16_keeps_dtype_on_every_path(self, path, mode):
+        # regression: the jitted pad has no float16 (Numba) and raised NotImplementedError
+        x = np.random.default_rng(7).normal(size=(9, 7, 2)).astype(np.float16)
+        out = pad2d(x, (2, 11, 0, 3), mode=mode, value=7)
+        assert out.dtype == np.float16
+        np.testing.assert_array_equal(out, naive.pad(x, (2, 11, 0, 3), mode, 7))
+
+    @pytest.mark.parametrize("p,widths", [(np.int64(2), (2, 2, 2, 2)), (np.array([1, 2]), (1, 1, 2, 2)),
+                                          ((np.int64(1), 2, 0, 3), (1, 2, 0, 3))])
+    def test_numpy_integer_widths_as_conv2d_takes_them(self, p, widths):
+        # regression: pad2d refused numpy integers that conv2d accepts
+        x = np.arange(12.0).reshape(3, 4)
+        np.testing.assert_array_equal(pad2d(x, p), naive.pad(x, widths))
+        assert conv2d(x, [[1]], padding=p).shape == naive.pad(x, widths).shape
+
     @pytest.mark.parametrize("alias,mode", [("zero", "constant"), ("edge", "replicate"), ("nearest", "replicate"), ("mirror", "reflect"), ("wrap", "circular")])
     def test_aliases(self, alias, mode):
         x = np.arange(12).reshape(3, 4)

@@ -260,7 +260,11 @@ class TestProperties:
 
         monkeypatch.setenv("KERNELCLI_PATHS", "cold")
         mid = int(0.4 * engine.jit_start_seconds() / layers.NUMPY_SECONDS_PER_TAP)
-        assert all(layers._use_numpy(mid) for _ in range(5))  # the same answer every time: no history
+        assert layers._use_numpy(mid)
+        monkeypatch.setattr(layers, "_FORCE_PATH", "jit")  # load and run the jitted core ...
+        conv_layer(np.ones((20, 20, 1)), np.ones((1, 1, 3, 3)))
+        monkeypatch.setattr(layers, "_FORCE_PATH", None)
+        assert layers._use_numpy(mid)  # ... and still the same answer: no history
         assert not layers._use_numpy(int(2 * engine.jit_start_seconds() / layers.NUMPY_SECONDS_PER_TAP))
         monkeypatch.setenv("KERNELCLI_PATHS", "warm")
         assert layers._use_numpy(100) and not layers._use_numpy(layers.SMALL_WORK + 1)
@@ -309,6 +313,15 @@ class TestProperties:
         assert out.dtype == np.float32
         want = np.vectorize(lambda v: naive_activation(float(v), act))(x.sum(axis=2, dtype=np.float64))
         np.testing.assert_allclose(out[:, :, 0], want, rtol=1e-6, atol=1e-6)
+
+    def test_float16_input_on_both_paths(self, path):
+        # regression: the jitted planarize has no float16 (Numba) and raised NotImplementedError
+        rng = np.random.default_rng(11)
+        x, w = rng.normal(size=(12, 11, 2)).astype(np.float16), rng.normal(size=(3, 2, 3, 3))
+        got = conv_layer(x, w, padding="same", pad_mode="reflect")
+        assert got.dtype == np.float32
+        want = naive_layer(x, w, widths=(1, 1, 1, 1), mode="reflect")
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
     def test_sigmoid_does_not_overflow(self, path):
         x = np.array([[[-1000.0], [1000.0]]])

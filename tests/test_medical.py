@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import importlib.util
+
 from conftest import SAMPLES, run_cli
 from kernelcli import medical, volumes
 from kernelcli.errors import ImageReadError, InputError, InvalidKernel, MissingExtra, OutputRefused, UsageError
@@ -74,6 +76,11 @@ def make_series(folder: Path, positions, *, shuffle_seed=7, slope=None, intercep
     return np.stack(expected)
 
 
+needs_pydicom = pytest.mark.skipif(importlib.util.find_spec("pydicom") is None, reason="pydicom is not installed (kernelcli[medical])")
+needs_nibabel = pytest.mark.skipif(importlib.util.find_spec("nibabel") is None, reason="nibabel is not installed (kernelcli[medical])")
+
+
+@needs_pydicom
 class TestReadDicom:
     def test_single_file_in_hounsfield_units(self):
         import pydicom
@@ -129,6 +136,20 @@ class TestReadDicom:
         assert vol.data.dtype == np.float32
         np.testing.assert_array_equal(vol.data, expected)
 
+    def test_float_pixel_data_is_not_truncated(self, tmp_path):
+        # FloatPixelData with no rescale used to take the int16 path and lose its fractions
+        import pydicom
+
+        ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+        values = ds.pixel_array.astype(np.float32) * np.float32(0.25) - np.float32(3.1)
+        del ds.PixelData, ds.RescaleSlope, ds.RescaleIntercept
+        ds.FloatPixelData = values.astype("<f4").tobytes()
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit = 32, 32, 31
+        ds.save_as(tmp_path / "float.dcm")
+        vol = medical.read_volume(tmp_path / "float.dcm")
+        assert vol.data.dtype == np.float32
+        np.testing.assert_array_equal(vol.data[0], values)
+
     def test_two_series_in_one_folder(self, tmp_path):
         make_series(tmp_path / "s", [0.0, 5.0], series_uid="1.2.3.100")
         make_series(tmp_path / "other", [0.0, 5.0], series_uid="1.2.3.200")
@@ -179,6 +200,7 @@ class TestReadDicom:
             medical.read_volume(bad)
 
 
+@needs_nibabel
 class TestReadNifti:
     def test_big_endian_3d(self):
         import nibabel as nib
@@ -217,6 +239,7 @@ class TestReadNifti:
             medical.read_volume(cut)
 
 
+@needs_nibabel
 class TestWriteNifti:
     def test_hu_round_trip_int16_in_float32_out(self, tmp_path):
         import nibabel as nib
@@ -324,6 +347,7 @@ class TestWindowing:
         with pytest.raises(UsageError, match=">= 1"):
             medical.parse_window("40,0")
 
+    @needs_nibabel
     def test_png_is_the_windowed_middle_slice(self, tmp_path):
         from PIL import Image
 
@@ -351,6 +375,7 @@ class TestKernelSpecs:
             with pytest.raises(InvalidKernel):
                 medical.resolve_volume_kernel(spec)
 
+    @needs_nibabel
     def test_axis_leaves_one_axis_alone(self, tmp_path):
         vol = medical.read_volume(PHANTOM)
         result, _ = medical.filter_volume(vol, medical.resolve_volume_kernel("gaussian:2mm"), medical.VolumeOptions(axis="z"))
@@ -359,6 +384,7 @@ class TestKernelSpecs:
         with pytest.raises(UsageError, match="3-D kernel"):
             medical.filter_volume(vol, medical.resolve_volume_kernel("box_3d"), medical.VolumeOptions(axis="y"))
 
+    @needs_nibabel
     def test_2d_kernel_per_slice(self):
         from kernelcli.api import conv2d
         from kernelcli.catalog import load_kernel
@@ -404,6 +430,7 @@ class TestInputsAndExtras:
 
 
 class TestSamplePhantom:
+    @needs_nibabel
     def test_sample_file_is_the_generated_phantom(self):
         import nibabel as nib
 
@@ -421,6 +448,8 @@ class TestSamplePhantom:
 
 
 class TestVolumeCommand:
+    @needs_nibabel
+    @needs_pydicom
     def test_smooth_series_folder_to_nifti(self, tmp_path):
         import nibabel as nib
 
@@ -433,6 +462,7 @@ class TestVolumeCommand:
         np.testing.assert_allclose(img.affine, medical.read_volume(tmp_path / "ct").affine)
         assert img.shape == (128, 128, 4)
 
+    @needs_nibabel
     def test_json_and_exit_codes(self, tmp_path):
         result = run_cli("volume", str(PHANTOM), "-k", "box:5mm", "-o", str(tmp_path / "b.npy"), "--json")
         assert result.returncode == 0, result.stderr
@@ -451,6 +481,7 @@ class TestVolumeCommand:
 
 
 class TestConvolveDelegation:
+    @needs_nibabel
     def test_one_kernel_same_padding(self, tmp_path):
         report = medical.convolve_volume_for_cli(PHANTOM, ["box_3d"], out=tmp_path / "b.nii.gz")
         assert report.kernel == "box_3d" and Path(report.output).is_file()

@@ -98,3 +98,30 @@ def test_errors():
         pool2d(np.zeros((2, 2)), 3)
     with pytest.raises(UsageError, match="invalid pool op"):
         pool2d(np.zeros((4, 4)), 2, op="median")
+
+
+def test_bool_max_min_match_any_all(path):
+    # regression: the plain-numpy path asked np.iinfo for a bool fill value and crashed
+    x = np.random.default_rng(2).random((12, 10, 2)) > 0.7
+    want_max = naive.pool(x, 3, 2, "max", 1, True, True) > 0
+    want_min = naive.pool(x, 3, 2, "min", 1, True, True) > 0
+    np.testing.assert_array_equal(pool2d(x, 3, stride=2, op="max", padding=1, ceil_mode=True), want_max)
+    np.testing.assert_array_equal(pool2d(x, 3, stride=2, op="min", padding=1, ceil_mode=True), want_min)
+
+
+@pytest.mark.parametrize("size,stride,padding", [(2, 2, 0), (3, 1, 1)])
+def test_float16_max_min_keep_dtype(path, size, stride, padding):
+    # regression: Numba has no float16, so the jitted loops failed with NotImplementedError
+    x = np.random.default_rng(3).normal(size=(20, 18, 2)).astype(np.float16)
+    for op in ("max", "min"):
+        out = pool2d(x, size, stride=stride, op=op, padding=padding)
+        assert out.dtype == np.float16
+        np.testing.assert_array_equal(out, naive.pool(x, size, stride, op, padding).astype(np.float16))
+
+
+@pytest.mark.parametrize("kwargs", [{"size": 2.5}, {"size": True}, {"size": 2, "stride": 1.5}, {"size": 3, "padding": 0.5}])
+def test_non_integer_sizes_are_refused_not_truncated(kwargs):
+    size = kwargs.pop("size")
+    with pytest.raises(UsageError, match="must be an integer"):
+        pool2d(np.zeros((6, 6)), size, **kwargs)
+    assert pool2d(np.zeros((6, 6)), np.int64(2), stride=np.int64(2)).shape == (3, 3)

@@ -43,9 +43,9 @@ SEPARABLE_MIN_TAPS = 10
 FFT_MIN_TAPS = 200
 
 # Start-up economics of a fresh process (measured on the development machine; seconds).
-# Loading the jitted core costs far more than small arithmetic, so a process that has
-# not loaded it yet uses plain numpy, or the FFT (scipy.fft, no Numba) for big kernels,
-# while that is cheaper than loading; see :func:`cold_choice`.
+# Loading the jitted core costs far more than small arithmetic, so under the ``cold``
+# policy (which always assumes a fresh process) a call uses plain numpy, or the FFT (no
+# Numba) for big kernels, while that is cheaper than loading; see :func:`cold_choice`.
 NUMBA_IMPORT_SECONDS = 0.13
 #: first call of the cached jitted functions in a new process (LLVM start-up, cache load)
 JIT_LOAD_SECONDS = 0.32
@@ -125,9 +125,10 @@ def cold_prefers(cheap_seconds: float, jit_seconds: float) -> bool:
 
 
 def cold_choice(outputs: int, k: np.ndarray, stride: tuple[int, int], dtype: np.dtype) -> str | None:
-    """``"numpy"`` or ``"fft"`` when that beats loading the jitted core in this process, else None.
+    """``"numpy"`` or ``"fft"`` when that beats loading the jitted core in a fresh process, else None.
 
-    ``outputs`` counts output values (oh * ow * C).
+    Always None under the ``warm`` policy (see :func:`jit_start_seconds`); ``outputs``
+    counts output values (oh * ow * C).
     """
     if jit_start_seconds() == 0.0:
         return None

@@ -103,7 +103,8 @@ def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, 
 def _transforms(workers: int):
     """``(rfft2, irfft2)``: scipy.fft with ``workers`` threads, or numpy.fft under the CLI's
     ``cold`` policy, where importing scipy.fft (about 180 ms) costs more than one thread
-    loses; the policy is fixed per process, so the choice never depends on history."""
+    loses.  Like every path choice it depends on the policy and the call, never on what the
+    process did before."""
     import os
     from functools import partial
 

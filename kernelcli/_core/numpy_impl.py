@@ -14,7 +14,13 @@ from .config import CIRCULAR, CONSTANT, REFLECT, REPLICATE
 
 
 def source_indices(n: int, before: int, after: int, mode: int) -> np.ndarray:
-    """Vectorised ``pad.source_index`` over a whole padded axis (-1 marks the fill)."""
+    """The input index each of the ``before + n + after`` padded positions copies (-1 marks the fill).
+
+    numpy.pad's rule for every mode, widths larger than the input included.
+
+    >>> source_indices(3, 2, 2, REFLECT)
+    array([2, 1, 0, 1, 2, 1, 0])
+    """
     i = np.arange(-before, n + after)
     inside = (i >= 0) & (i < n)
     if mode == CONSTANT:
@@ -72,8 +78,11 @@ def pool(x: np.ndarray, size: int, stride: int, pad: int, op: str, include_pad: 
         fill = 0
         work = x.astype(dtype)
     else:
-        info = np.finfo(x.dtype) if x.dtype.kind == "f" else np.iinfo(x.dtype)
-        fill = info.min if op == "max" else info.max
+        if x.dtype == np.bool_:  # no iinfo for bool: False never wins a max, True never a min
+            fill = op == "min"
+        else:
+            info = np.finfo(x.dtype) if x.dtype.kind == "f" else np.iinfo(x.dtype)
+            fill = info.min if op == "max" else info.max
         work = x
     xp = np.pad(work, [(pad, extra_h), (pad, extra_w), (0, 0)], constant_values=fill)
     out = None

@@ -106,28 +106,38 @@ def _run_single(input: Path, job, *, label, options: BatchOptions, out, force, j
         from ..jobs import default_output
 
         target = default_output(input, label).with_suffix("." + options.fmt)
-    if options.report is None:
-        render_report(job(input, out=target), json_out=json_out, quiet=quiet)
-        return
-    # One input with --report: the same document as a batch, with one record.
+    report = run_reported(input, lambda: job(input, out=target), outputs=[target], report=options.report, force=force)
+    render_report(report, json_out=json_out, quiet=quiet)
+
+
+def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], report: Path | None, force: bool) -> Any:
+    """``call()`` for one input; with ``--report FILE`` also write the batch document with one record.
+
+    ``outputs`` are the paths ``call`` will write (None for stdout): the report may not be
+    one of them.  The report is written whether the job succeeds or fails; errors then
+    propagate to ``guarded`` as without ``--report``.
+    """
+    if report is None:
+        return call()
     import time
 
     from ..batch import BatchResult, Record, check_report_path
     from ..errors import KernelcliError
 
-    check_report_path(options.report, inputs=[input], outputs=[target] if target else [], force=force)
-    record = Record(str(input), str(target) if target else "stdout", "failed")
+    written = [Path(o) for o in outputs if o is not None]
+    check_report_path(report, inputs=[input], outputs=written, force=force)
+    record = Record(str(input), str(written[0]) if written else "stdout", "failed")
     start = time.perf_counter()
     try:
-        report = job(input, out=target)
-        record.status, record.notes = "ok", list(report.notes)
+        result = call()
+        record.status, record.notes = "ok", list(result.notes)
     except BaseException as exc:  # recorded, then handled by `guarded` as without --report
         record.error = str(exc) if isinstance(exc, KernelcliError) else f"{type(exc).__name__}: {exc}"
         raise
     finally:
         record.seconds = time.perf_counter() - start
-        _write_report(options.report, BatchResult([record], record.seconds, 1))
-    render_report(report, json_out=json_out, quiet=quiet)
+        _write_report(report, BatchResult([record], record.seconds, 1))
+    return result
 
 
 def run_batch(

@@ -18,6 +18,7 @@ from ._batch import (
     WorkersOption,
     is_batch,
     run_batch,
+    run_reported,
 )
 from ._common import guarded, note, output_for, render_report
 
@@ -109,13 +110,13 @@ def convolve(
             raise UsageError("give either --kernel (one or more) or --weights, not both")
         if combine is not None:
             raise UsageError("--combine is for 2-D --kernel filters; --weights filters (K, C, f, f) already span the channels")
-        report = _run_weights(input, weights, bias_file, bias, options, out=out, montage=montage, force=force)
+        report = _run_weights(input, weights, bias_file, bias, options, batch, out=out, montage=montage, force=force)
     else:
         if not kernel:
             raise UsageError("missing --kernel: give a kernel name, file or spec (repeat it for a filter bank), or --weights FILE.npy")
         if bias_file is not None:
             raise UsageError("--bias-file goes with --weights; for --kernel filters use --bias B or --bias B1,B2,...")
-        report = _run_kernels(input, kernel, bias, options, out=out, montage=montage, force=force)
+        report = _run_kernels(input, kernel, bias, options, batch, out=out, montage=montage, force=force)
     if report.matrix is not None and report.maps and not json_out:
         _render_maps(report, quiet=quiet)
     else:
@@ -145,30 +146,41 @@ def _run_many(inputs, specs, bias, options, batch, *, weights, bias_file, montag
               json_out=json_out, quiet=quiet)
 
 
-def _target(input: Path, out: Optional[Path], montage: Optional[Path], label: str, several: bool) -> Any:
-    """Where the numbers go: --out; nothing if only --montage; else the default name (.npy for several maps)."""
+def _target(input: Path, out: Optional[Path], montage: Optional[Path], label: str, several: bool, batch: BatchOptions) -> Any:
+    """Where the numbers go: --out; nothing if only --montage; else the default name
+    ``<stem>_<--suffix or label>``, with the --format extension (.npy for several maps)."""
     if out is not None or montage is not None:
         return out
+    label = batch.suffix or label
+    if batch.fmt:
+        from ..jobs import default_output
+
+        return default_output(input, label).with_suffix("." + batch.fmt)
     target = output_for(input, out, label)
     if target is not None and several:
         target = target.with_suffix(".npy")
     return target
 
 
-def _run_kernels(input: Path, specs: list[str], bias: Optional[str], options: Any, *, out, montage, force) -> Any:
+def _run_kernels(input: Path, specs: list[str], bias: Optional[str], options: Any, batch: BatchOptions, *, out, montage, force) -> Any:
     from ..jobs import bank_label, convolve_bank_file, convolve_file, load_layer_kernel, parse_bias
 
     kernels = [load_layer_kernel(spec) for spec in specs]
     if len(kernels) == 1 and len(kernels[0].shape) == 2 and options.plain and bias is None and montage is None:
         k = kernels[0]
-        return convolve_file(input, k, options, out=output_for(input, out, k.name), force=force)
+        target = _target(input, out, None, k.name, False, batch)
+        return run_reported(input, lambda: convolve_file(input, k, options, out=target, force=force),
+                            outputs=[target], report=batch.report, force=force)
     label = kernels[0].name if len(kernels) == 1 else bank_label([k.name for k in kernels])
-    target = _target(input, out, montage, label, several=len(kernels) > 1)
+    target = _target(input, out, montage, label, len(kernels) > 1, batch)
     values = None if bias is None else parse_bias(bias)
-    return convolve_bank_file(input, kernels, options, bias=values, out=target, montage=montage, force=force)
+    return run_reported(
+        input, lambda: convolve_bank_file(input, kernels, options, bias=values, out=target, montage=montage, force=force),
+        outputs=[target or montage, montage], report=batch.report, force=force,
+    )
 
 
-def _run_weights(input: Path, weights: Path, bias_file: Optional[Path], bias: Optional[str], options: Any, *, out, montage, force) -> Any:
+def _run_weights(input: Path, weights: Path, bias_file: Optional[Path], bias: Optional[str], options: Any, batch: BatchOptions, *, out, montage, force) -> Any:
     from ..errors import UsageError
     from ..jobs import layer_file, parse_bias, read_bias_file, read_weights
 
@@ -183,8 +195,11 @@ def _run_weights(input: Path, weights: Path, bias_file: Optional[Path], bias: Op
         if len(values) not in (1, w.shape[0]):
             raise UsageError(f"--bias has {len(values)} values for {w.shape[0]} filters; give one value, or one per filter")
         values = values[0] if len(values) == 1 else values
-    target = _target(input, out, montage, weights.stem, several=w.shape[0] > 1)
-    return layer_file(input, w, options, name=weights.stem, bias=values, out=target, montage=montage, force=force)
+    target = _target(input, out, montage, weights.stem, w.shape[0] > 1, batch)
+    return run_reported(
+        input, lambda: layer_file(input, w, options, name=weights.stem, bias=values, out=target, montage=montage, force=force),
+        outputs=[target or montage, montage], report=batch.report, force=force,
+    )
 
 
 def _render_maps(report: Any, *, quiet: bool) -> None:
