@@ -484,7 +484,8 @@ class TestAgainstPlainTorch:
     """The same networks written in plain torch.nn: every conv/bn/linear output shape and params, in order."""
 
     @pytest.fixture(scope="class")
-    def torch(self):
+    @classmethod
+    def torch(cls):
         return pytest.importorskip("torch")
 
     @pytest.mark.parametrize(
