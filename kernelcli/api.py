@@ -97,8 +97,8 @@ def _all_finite(arr: np.ndarray) -> bool:
     return bool(np.isfinite(screen)) or bool(np.isfinite(arr).all())
 
 
-def as_kernel_array(kernel: Any) -> np.ndarray:
-    """Return a 2-D float64 kernel from an array-like or a catalogue ``Kernel``.
+def as_kernel_array(kernel: Any, ndim: int = 2) -> np.ndarray:
+    """Return an ``ndim``-D float64 kernel from an array-like or a catalogue ``Kernel``.
 
     >>> as_kernel_array([[1, 2, 3]]).shape
     (1, 3)
@@ -106,8 +106,9 @@ def as_kernel_array(kernel: Any) -> np.ndarray:
     if hasattr(kernel, "array") and callable(kernel.array):
         kernel = kernel.array()
     k = np.asarray(kernel, dtype=np.float64)
-    if k.ndim != 2:
-        raise ShapeError(f"kernel: expected a 2-D matrix, got shape {k.shape}")
+    if k.ndim != ndim:
+        what = "2-D matrix" if ndim == 2 else f"{ndim}-D (kz, ky, kx) matrix"
+        raise ShapeError(f"kernel: expected a {what}, got shape {k.shape}")
     if k.size == 0:
         raise ShapeError("kernel: the matrix is empty")
     if not np.isfinite(k).all():

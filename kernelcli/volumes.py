@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from . import shapes
+from .api import as_kernel_array
 from .errors import InvalidKernel, ShapeError, UsageError
 from .modes import PAD_CODES, canonical_pad_mode, canonical_pool_op
 
@@ -90,19 +91,6 @@ def volume_dtype(dtype: Any, requested: Any = None) -> np.dtype:
             raise UsageError(f"dtype {requested!r}: expected float32 or float64")
         return req
     return np.dtype(np.float64) if np.dtype(dtype) == np.float64 else np.dtype(np.float32)
-
-
-def _kernel3d(kernel: Any) -> np.ndarray:
-    if hasattr(kernel, "array") and callable(kernel.array):
-        kernel = kernel.array()
-    k = np.asarray(kernel, dtype=np.float64)
-    if k.ndim != 3:
-        raise ShapeError(f"kernel: expected a 3-D (kz, ky, kx) matrix, got shape {k.shape}")
-    if k.size == 0:
-        raise ShapeError("kernel: the matrix is empty")
-    if not np.isfinite(k).all():
-        raise UsageError("kernel: values must be finite (no NaN or infinity)")
-    return k
 
 
 def _kernel1d(kernel: Any, axis: str) -> np.ndarray:
@@ -205,7 +193,7 @@ def conv3d(
     array([1., 3.])
     """
     arr = as_volume(vol)
-    k = _kernel3d(kernel3d)
+    k = as_kernel_array(kernel3d, ndim=3)
     if flip:
         k = k[::-1, ::-1, ::-1]
     widths = resolve_padding3d(padding, k.shape)

@@ -45,3 +45,25 @@ def runner():
     from typer.testing import CliRunner
 
     return CliRunner()
+
+
+def pixels(path, mode=None):
+    """An image file's pixels as a numpy array (closing the file)."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert(mode) if mode else im).copy()
+
+
+@pytest.fixture
+def invoke(runner, monkeypatch, tmp_path):
+    """Run the app in-process inside ``tmp_path``: ``invoke("convolve", ...)``."""
+    from kernelcli.cli import app
+
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args):
+        return runner.invoke(app, [str(a) for a in args], prog_name="kernelcli")
+
+    return run

@@ -13,7 +13,7 @@ from kernelcli.catalog import load_kernel
 from kernelcli.cli import app
 from kernelcli.layers import conv_layer
 
-from conftest import SAMPLES
+from conftest import SAMPLES, pixels
 
 EX1 = "7 2 3 3 8\n4 5 3 8 4\n3 3 2 8 4\n2 8 7 2 7\n5 4 4 5 4\n"
 PREWITT_V_EX1 = [[6, -9, -8], [-3, -2, -3], [-3, 0, -2]]
@@ -24,21 +24,6 @@ PREWITT_V_EX1 = [[6, -9, -8], [-3, -2, -3], [-3, 0, -2]]
 PREWITT_H_EX1 = [[4, -5, 0], [-5, -1, -1], [-5, 0, 1]]
 
 
-def pixels(path, mode=None) -> np.ndarray:
-    """An image file's pixels (closing the file)."""
-    with Image.open(path) as im:
-        return np.asarray(im.convert(mode) if mode else im).copy()
-
-
-@pytest.fixture
-def invoke(runner, monkeypatch, tmp_path):
-    """Run the app in-process inside ``tmp_path``."""
-    monkeypatch.chdir(tmp_path)
-
-    def run(*args):
-        return runner.invoke(app, [str(a) for a in args], prog_name="kernelcli")
-
-    return run
 
 
 @pytest.fixture

@@ -12,23 +12,9 @@ from kernelcli.catalog import list_kernels
 from kernelcli.cli import app
 from kernelcli.montage import range_text, render_montage, to_display
 
-from conftest import SAMPLES
+from conftest import SAMPLES, pixels
 
 
-def pixels(path, mode=None) -> np.ndarray:
-    """An image file's pixels (closing the file)."""
-    with Image.open(path) as im:
-        return np.asarray(im.convert(mode) if mode else im).copy()
-
-
-@pytest.fixture
-def invoke(runner, monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)
-
-    def run(*args):
-        return runner.invoke(app, [str(a) for a in args], prog_name="kernelcli")
-
-    return run
 
 
 @pytest.fixture
