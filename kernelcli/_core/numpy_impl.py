@@ -41,20 +41,37 @@ def source_indices(n: int, before: int, after: int, mode: int) -> np.ndarray:
 
 
 def pad3d(x: np.ndarray, top: int, bottom: int, left: int, right: int, mode: int, value: float, dtype) -> np.ndarray:
-    """Pad ``x`` (H, W, C) into a new array of ``dtype``."""
-    h, w, _ = x.shape
-    rows = source_indices(h, top, bottom, mode)
+    """Pad ``x`` (H, W, C) into a new array of ``dtype``.
+
+    The input is copied once into the middle; only the border is gathered: first the
+    side columns of the input's rows, then whole padded rows (which already carry them).
+    """
+    h, w, c = x.shape
+    out = np.empty((h + top + bottom, w + left + right, c), dtype=dtype)
+    out[top : top + h, left : left + w] = x
+    if mode == CONSTANT:
+        out[:top] = value
+        out[top + h :] = value
+        out[top : top + h, :left] = value
+        out[top : top + h, left + w :] = value
+        return out
     cols = source_indices(w, left, right, mode)
-    out = x[np.ix_(np.maximum(rows, 0), np.maximum(cols, 0))].astype(dtype, copy=False)
-    if mode == CONSTANT and (top or bottom or left or right):
-        out[rows < 0] = value
-        out[:, cols < 0] = value
+    rows = source_indices(h, top, bottom, mode)
+    if left:
+        out[top : top + h, :left] = x[:, cols[:left]]
+    if right:
+        out[top : top + h, left + w :] = x[:, cols[left + w :]]
+    if top:
+        out[:top] = out[rows[:top] + top]
+    if bottom:
+        out[top + h :] = out[rows[top + h :] + top]
     return out
 
 
 def correlate(xp: np.ndarray, k: np.ndarray, stride_h: int, stride_w: int, dil_h: int, dil_w: int, oh: int, ow: int) -> np.ndarray:
     """Cross-correlate padded ``xp`` (Hp, Wp, C) with ``k`` (kh, kw) into (oh, ow, C)."""
-    out = np.zeros((oh, ow, xp.shape[2]), dtype=xp.dtype)
+    out = np.empty((oh, ow, xp.shape[2]), dtype=xp.dtype)
+    product = None  # one buffer for every later tap's w * x, not a new array each time
     kh, kw = k.shape
     for u in range(kh):
         r0 = u * dil_h
@@ -64,7 +81,15 @@ def correlate(xp: np.ndarray, k: np.ndarray, stride_h: int, stride_w: int, dil_h
             if w == 0:
                 continue
             c0 = v * dil_w
-            out += w * rows[:, c0 : c0 + (ow - 1) * stride_w + 1 : stride_w]
+            tap = rows[:, c0 : c0 + (ow - 1) * stride_w + 1 : stride_w]
+            if product is None:  # the first tap writes the output (0 + w*x == w*x)
+                np.multiply(tap, w, out=out)
+                product = np.empty_like(out)
+            else:
+                np.multiply(tap, w, out=product)
+                out += product
+    if product is None:  # an all-zero kernel
+        out.fill(0)
     return out
 
 
