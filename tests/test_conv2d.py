@@ -268,3 +268,23 @@ class TestFiniteCheck:
     def test_huge_but_finite_values_pass(self):
         x = np.full((8, 8), 1e30, dtype=np.float32)  # the sum-of-squares screen overflows
         assert np.isfinite(conv2d(x, [[1]])).all()
+
+
+class TestTiling:
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(
+        h=st.integers(4, 40), w=st.integers(4, 40), kh=st.integers(1, 7), kw=st.integers(1, 7),
+        tiles=st.integers(2, 4), mode=st.sampled_from(PAD_MODES), seed=st.integers(0, 2**32 - 1),
+    )
+    def test_tiles_with_a_halo_equal_the_whole_image(self, path, h, w, kh, kw, tiles, mode, seed):
+        """Cutting the padded image into row bands that overlap by kh-1 rows (the halo) and
+        convolving each band 'valid' gives the whole-image result: no seams."""
+        from kernelcli.shapes import resolve_padding
+
+        rng = np.random.default_rng(seed)
+        x, k = rng.normal(size=(h, w)), rng.normal(size=(kh, kw))
+        whole = conv2d(x, k, padding="same", pad_mode=mode)
+        xp = pad2d(x, resolve_padding("same", kh, kw), mode=mode)
+        bounds = np.linspace(0, h, tiles + 1).astype(int)
+        bands = [conv2d(xp[r0 : r1 + kh - 1], k, padding="valid") for r0, r1 in zip(bounds[:-1], bounds[1:]) if r1 > r0]
+        np.testing.assert_allclose(np.vstack(bands), whole, rtol=1e-12, atol=1e-12)
