@@ -53,10 +53,9 @@ import numpy as np
 
 from .errors import ImageReadError, InputError, InvalidKernel, MissingExtra, OutputRefused, UsageError, WriteError
 from .jobs import Report
+from .volume_inputs import DICOM_SUFFIXES, NIFTI_SUFFIXES, _has_dicom_magic, is_volume_input, volume_suffix  # noqa: F401
 
 EXTRA_HINT = "pip install 'kernelcli[medical]'"
-NIFTI_SUFFIXES = (".nii.gz", ".nii")
-DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
 OUTPUT_SUFFIXES = (".nii.gz", ".nii", ".npy", ".png")
 
 #: (centre, width) in HU; see the module notes for the source
@@ -72,8 +71,6 @@ _PRESET_ALIASES = {"lungs": "lung", "soft_tissue": "soft-tissue", "softtissue": 
 GZIP_LEVEL = 1
 #: values windowed per step (bounds the float64 temporaries)
 _WINDOW_CHUNK = 1 << 20
-#: folders: at most this many entries are looked at to decide whether a folder is a DICOM series
-_SNIFF_ENTRIES = 64
 
 
 @dataclass
@@ -96,16 +93,6 @@ class Volume:
 # ---------------------------------------------------------------- recognising inputs
 
 
-def volume_suffix(path: str | os.PathLike) -> str:
-    """The lower-case suffix that names a volume format (``.nii.gz`` counts as one).
-
-    >>> volume_suffix("scans/CT.NII.GZ"), volume_suffix("a.dcm")
-    ('.nii.gz', '.dcm')
-    """
-    name = Path(path).name.lower()
-    return ".nii.gz" if name.endswith(".nii.gz") else Path(name).suffix
-
-
 def volume_stem(path: str | os.PathLike) -> str:
     """The name without a volume suffix: ``ct.nii.gz`` -> ``ct``; a folder keeps its name.
 
@@ -119,50 +106,6 @@ def volume_stem(path: str | os.PathLike) -> str:
         return name[: len(name) - len(suffix)] or "volume"
     return name or "volume"
 
-
-def _has_dicom_magic(path: Path) -> bool:
-    """True when the file has DICOM's 128-byte preamble followed by ``DICM``."""
-    try:
-        with path.open("rb") as f:
-            f.seek(128)
-            return f.read(4) == b"DICM"
-    except OSError:
-        return False
-
-
-def is_volume_input(path: str | os.PathLike) -> bool:
-    """True for inputs this module reads: ``.nii``/``.nii.gz``, DICOM files, and folders holding DICOM files.
-
-    A file without a known suffix counts when it carries the DICOM magic bytes; a folder
-    counts when one of its first entries is a DICOM file.  Standard library only.
-
-    >>> is_volume_input("samples/phantom.png")
-    False
-    """
-    p = Path(path)
-    suffix = volume_suffix(p)
-    if suffix in NIFTI_SUFFIXES or suffix in DICOM_SUFFIXES:
-        return True
-    try:
-        st = p.stat()
-    except OSError:
-        return False
-    if stat.S_ISDIR(st.st_mode):
-        try:
-            with os.scandir(p) as entries:
-                for count, entry in enumerate(entries):
-                    if count >= _SNIFF_ENTRIES:
-                        break
-                    if entry.name.startswith(".") or not entry.is_file():
-                        continue
-                    if volume_suffix(entry.name) in DICOM_SUFFIXES or _has_dicom_magic(Path(entry.path)):
-                        return True
-        except OSError:
-            return False
-        return False
-    if stat.S_ISREG(st.st_mode) and suffix not in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".npy", ".csv", ".txt", ".gif"):
-        return _has_dicom_magic(p)
-    return False
 
 
 def _require(module: str, what: str) -> Any:

@@ -80,7 +80,7 @@ def convolve(
     """
     from ..errors import UsageError
     from ..jobs import ConvolveOptions
-    from ..medical import is_volume_input
+    from ..volume_inputs import is_volume_input
     from ..shapes import parse_padding
 
     options = ConvolveOptions(

@@ -62,7 +62,7 @@ def pool(
 
     op = canonical_pool_op(op)
     if len(input) == 1 and out_dir is None:
-        from ..medical import is_volume_input
+        from ..volume_inputs import is_volume_input
 
         if is_volume_input(input[0]):  # NIfTI or DICOM: pooled in 3-D, as max_pool3d/avg_pool3d
             from ..medical import pool_volume_file

@@ -1,0 +1,76 @@
+"""Which inputs are volumes (NIfTI, DICOM): a cheap check, standard library only.
+
+Kept apart from :mod:`kernelcli.medical` so that the file commands can ask it on every
+call without importing the medical readers.
+
+Example
+-------
+>>> is_volume_input("samples/phantom.png"), volume_suffix("ct.nii.gz")
+(False, '.nii.gz')
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+NIFTI_SUFFIXES = (".nii.gz", ".nii")
+DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
+#: entries of a folder looked at to decide whether it holds DICOM files
+_SNIFF_ENTRIES = 64
+
+
+def volume_suffix(path: str | os.PathLike) -> str:
+    """The lower-case suffix that names a volume format (``.nii.gz`` counts as one).
+
+    >>> volume_suffix("scans/CT.NII.GZ"), volume_suffix("a.dcm")
+    ('.nii.gz', '.dcm')
+    """
+    name = Path(path).name.lower()
+    return ".nii.gz" if name.endswith(".nii.gz") else Path(name).suffix
+
+
+def _has_dicom_magic(path: Path) -> bool:
+    """True when the file has DICOM's 128-byte preamble followed by ``DICM``."""
+    try:
+        with path.open("rb") as f:
+            f.seek(128)
+            return f.read(4) == b"DICM"
+    except OSError:
+        return False
+
+
+def is_volume_input(path: str | os.PathLike) -> bool:
+    """True for inputs this module reads: ``.nii``/``.nii.gz``, DICOM files, and folders holding DICOM files.
+
+    A file without a known suffix counts when it carries the DICOM magic bytes; a folder
+    counts when one of its first entries is a DICOM file.  Standard library only.
+
+    >>> is_volume_input("samples/phantom.png")
+    False
+    """
+    p = Path(path)
+    suffix = volume_suffix(p)
+    if suffix in NIFTI_SUFFIXES or suffix in DICOM_SUFFIXES:
+        return True
+    try:
+        st = p.stat()
+    except OSError:
+        return False
+    if stat.S_ISDIR(st.st_mode):
+        try:
+            with os.scandir(p) as entries:
+                for count, entry in enumerate(entries):
+                    if count >= _SNIFF_ENTRIES:
+                        break
+                    if entry.name.startswith(".") or not entry.is_file():
+                        continue
+                    if volume_suffix(entry.name) in DICOM_SUFFIXES or _has_dicom_magic(Path(entry.path)):
+                        return True
+        except OSError:
+            return False
+        return False
+    if stat.S_ISREG(st.st_mode) and suffix not in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".npy", ".csv", ".txt", ".gif"):
+        return _has_dicom_magic(p)
+    return False
