@@ -49,7 +49,7 @@ class ConvolveOptions:
         if self.rescale is not None:
             object.__setattr__(self, "rescale", canonical_rescale(self.rescale))
         if self.combine is not None or self.activation is not None:
-            from .layers import canonical_activation, canonical_combine
+            from .modes import canonical_activation, canonical_combine
 
             if self.combine is not None:
                 object.__setattr__(self, "combine", canonical_combine(self.combine))

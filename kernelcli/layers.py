@@ -34,7 +34,7 @@ import numpy as np
 
 from . import api, shapes
 from .errors import ShapeError, UsageError
-from .modes import PAD_EQUIVALENTS, canonical_pad_mode
+from .modes import ACTIVATIONS, PAD_EQUIVALENTS, canonical_activation, canonical_combine, canonical_pad_mode  # noqa: F401
 
 #: Below this many multiply-adds the plain-numpy path always runs (no Numba start-up), as in api.
 SMALL_WORK = int(os.environ.get("KERNELCLI_SMALL_WORK", 250_000))
@@ -43,46 +43,8 @@ NUMPY_SECONDS_PER_TAP = 3e-9
 #: Tests and benchmarks set this to "numpy" or "jit" to force a path; None lets the cost decide.
 _FORCE_PATH: str | None = None
 
-ACTIVATIONS = ("none", "relu", "leaky_relu", "sigmoid", "tanh")
-ACTIVATION_ALIASES = {
-    "identity": "none",
-    "linear": "none",
-    "leaky-relu": "leaky_relu",
-    "leakyrelu": "leaky_relu",
-    "lrelu": "leaky_relu",
-    "logistic": "sigmoid",
-}
 #: negative-side slope of leaky_relu (PyTorch's default ``negative_slope``)
 LEAKY_SLOPE = 0.01
-
-COMBINE_MODES = ("per-channel", "sum")
-
-
-def canonical_activation(name: str | None) -> str:
-    """Return kernelcli's name for an activation (None means ``"none"``).
-
-    >>> canonical_activation("Leaky-ReLU")
-    'leaky_relu'
-    """
-    if name is None:
-        return "none"
-    key = str(name).strip().lower()
-    key = ACTIVATION_ALIASES.get(key, key)
-    if key not in ACTIVATIONS:
-        raise UsageError(f"invalid activation {name!r}: expected one of {', '.join(ACTIVATIONS)}")
-    return key
-
-
-def canonical_combine(mode: str) -> str:
-    """Return a validated ``--combine`` mode (``per_channel`` is accepted for ``per-channel``).
-
-    >>> canonical_combine("SUM")
-    'sum'
-    """
-    key = str(mode).strip().lower().replace("_", "-")
-    if key not in COMBINE_MODES:
-        raise UsageError(f"invalid combine mode {mode!r}: expected one of {', '.join(COMBINE_MODES)}")
-    return key
 
 
 def _finite_array(values: Any, name: str) -> np.ndarray:

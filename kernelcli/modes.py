@@ -1,4 +1,4 @@
-"""The vocabularies kernelcli speaks, declared once: pad modes, pool ops, rescale modes.
+"""The vocabularies kernelcli speaks, declared once: pad modes, pool ops, rescale modes, activations, combine modes.
 
 Pure Python (no numpy), so the CLI can validate options without loading the core.
 
@@ -64,6 +64,19 @@ POOL_ALIASES = {"mean": "avg", "average": "avg"}
 
 RESCALE_MODES = ("clip", "abs", "minmax", "none")
 
+ACTIVATIONS = ("none", "relu", "leaky_relu", "sigmoid", "tanh")
+ACTIVATION_ALIASES = {
+    "identity": "none",
+    "linear": "none",
+    "leaky-relu": "leaky_relu",
+    "leakyrelu": "leaky_relu",
+    "lrelu": "leaky_relu",
+    "logistic": "sigmoid",
+}
+
+#: 2-D kernels on a multi-channel image: each channel alone, or summed (a convolution layer)
+COMBINE_MODES = ("per-channel", "sum")
+
 
 def canonical_pad_mode(mode: str) -> str:
     """Return kernelcli's name for a pad mode or one of its aliases.
@@ -102,4 +115,31 @@ def canonical_rescale(mode: str) -> str:
     key = str(mode).strip().lower()
     if key not in RESCALE_MODES:
         raise UsageError(f"invalid rescale mode {mode!r}: expected one of {', '.join(RESCALE_MODES)}")
+    return key
+
+
+def canonical_activation(name: str | None) -> str:
+    """Return kernelcli's name for an activation (None means ``"none"``).
+
+    >>> canonical_activation("Leaky-ReLU")
+    'leaky_relu'
+    """
+    if name is None:
+        return "none"
+    key = str(name).strip().lower()
+    key = ACTIVATION_ALIASES.get(key, key)
+    if key not in ACTIVATIONS:
+        raise UsageError(f"invalid activation {name!r}: expected one of {', '.join(ACTIVATIONS)}")
+    return key
+
+
+def canonical_combine(mode: str) -> str:
+    """Return a validated ``--combine`` mode (``per_channel`` is accepted for ``per-channel``).
+
+    >>> canonical_combine("SUM")
+    'sum'
+    """
+    key = str(mode).strip().lower().replace("_", "-")
+    if key not in COMBINE_MODES:
+        raise UsageError(f"invalid combine mode {mode!r}: expected one of {', '.join(COMBINE_MODES)}")
     return key

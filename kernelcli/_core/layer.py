@@ -28,7 +28,7 @@ from numba import njit
 
 from .config import JIT
 
-#: activation codes, in the order of ``kernelcli.layers.ACTIVATIONS``
+#: activation codes, in the order of ``kernelcli.modes.ACTIVATIONS``
 NONE, RELU, LEAKY_RELU, SIGMOID, TANH = range(5)
 
 #: columns of the tap table: input channel, row offset u*dilation, column phase, run start
