@@ -10,17 +10,9 @@ Run: ``python benchmarks/bench_layer.py``
 
 from __future__ import annotations
 
-import statistics
-import time
+from timing import median_ms
 
 
-def _median_ms(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def bench_conv_layer(size: int = 512, channels: int = 3, filters: int = 16, f: int = 3, repeats: int = 21, threads: int = 2) -> dict:
@@ -52,9 +44,9 @@ def bench_conv_layer(size: int = 512, channels: int = 3, filters: int = 16, f: i
         theirs = torch.nn.functional.conv2d(xt, wt, bt, padding=pad)[0].permute(1, 2, 0).numpy()
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
 
-    ours_ms = _median_ms(lambda: conv_layer(x, w, b, padding=pad), repeats)
+    ours_ms = median_ms(lambda: conv_layer(x, w, b, padding=pad), repeats)
     with torch.no_grad():
-        torch_ms = _median_ms(lambda: torch.nn.functional.conv2d(xt, wt, bt, padding=pad), repeats)
+        torch_ms = median_ms(lambda: torch.nn.functional.conv2d(xt, wt, bt, padding=pad), repeats)
     row = {
         "case": f"{size}x{size}x{channels} -> {filters} filters {f}x{f}, float32, {threads} threads",
         "conv_layer_ms": round(ours_ms, 2),

@@ -24,21 +24,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from timing import median_ms
 
-def _median_ms(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+
 
 
 def bench_gaussian(size: int = 256, sigma: float = 2.0, repeats: int = 7, threads: int = 2) -> dict:
@@ -60,9 +53,9 @@ def bench_gaussian(size: int = 256, sigma: float = 2.0, repeats: int = 7, thread
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-5)
 
     out = np.empty_like(x)
-    ours_ms = _median_ms(lambda: volumes.correlate_separable(x, factors, pad_mode="replicate", out=out), repeats)
-    scipy_ms = _median_ms(lambda: ndi.gaussian_filter(x, sigma, mode="nearest", radius=radius, output=out), repeats)
-    scipy_default_ms = _median_ms(lambda: ndi.gaussian_filter(x, sigma, mode="nearest", output=out), max(3, repeats // 2))
+    ours_ms = median_ms(lambda: volumes.correlate_separable(x, factors, pad_mode="replicate", out=out), repeats)
+    scipy_ms = median_ms(lambda: ndi.gaussian_filter(x, sigma, mode="nearest", radius=radius, output=out), repeats)
+    scipy_default_ms = median_ms(lambda: ndi.gaussian_filter(x, sigma, mode="nearest", output=out), max(3, repeats // 2))
     row = {
         "case": f"gaussian sigma {sigma:g} voxels on {size}^3 float32, replicate borders, {threads} threads",
         "kernelcli_ms": round(ours_ms, 1),

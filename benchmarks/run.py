@@ -40,25 +40,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import kernelcli.api as api  # noqa: E402
+from timing import median_ms  # noqa: E402
 
 NOTES: list[str] = []
 
 
 # ----------------------------------------------------------------------------- timing
-
-
-def median_ms(fn, repeat: int, budget_s: float = 20.0) -> float:
-    """Median wall time of ``fn()`` in ms after one warm-up call; fewer runs when a run is slow."""
-    t0 = time.perf_counter()
-    fn()
-    first = time.perf_counter() - t0
-    n = repeat if first * repeat <= budget_s else max(1, int(budget_s / max(first, 1e-9)))
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times)
 
 
 def wall_ms(cmd: list[str], repeat: int, env: dict | None = None, cwd: str | None = None, warm: bool = True) -> float:

@@ -172,18 +172,23 @@ def _size_text(n: float) -> str:
 # ---------------------------------------------------------------- reading
 
 
+def stat_input(p: Path, missing: str = "no such file") -> os.stat_result:
+    """``os.stat`` of an input, or InputError naming it (``missing`` says what was expected)."""
+    try:
+        return p.stat()
+    except FileNotFoundError:
+        raise InputError(f"{p}: {missing}") from None
+    except OSError as exc:
+        raise InputError(f"{p}: cannot access: {exc.strerror or exc}") from None
+
+
 def check_input_path(path: str | os.PathLike) -> Path:
     """Return ``path`` if it names an existing regular file, else raise InputError.
 
     Checked before opening: opening a FIFO with Pillow would block forever.
     """
     p = Path(path)
-    try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
-    except OSError as exc:
-        raise InputError(f"{p}: cannot access: {exc.strerror or exc}") from None
+    st = stat_input(p)
     if not stat.S_ISREG(st.st_mode):
         what = "a directory" if stat.S_ISDIR(st.st_mode) else "a device, pipe or socket"
         raise InputError(f"{p}: not a regular file ({what})")

@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ImageReadError, InputError, InvalidKernel, MissingExtra, OutputRefused, UsageError, WriteError
+from .images import stat_input
 from .jobs import Report
 from .volume_inputs import DICOM_SUFFIXES, NIFTI_SUFFIXES, _has_dicom_magic, is_volume_input, volume_suffix  # noqa: F401
 
@@ -134,12 +135,7 @@ def read_volume(path: str | os.PathLike) -> Volume:
         pydicom/nibabel, or the decoder for a compressed DICOM, is not installed.
     """
     p = Path(path)
-    try:
-        st = p.stat()
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file or folder") from None
-    except OSError as exc:
-        raise InputError(f"{p}: cannot access: {exc.strerror or exc}") from None
+    st = stat_input(p, "no such file or folder")
     if stat.S_ISDIR(st.st_mode):
         return read_dicom(p)
     if not stat.S_ISREG(st.st_mode):

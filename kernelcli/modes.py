@@ -78,19 +78,22 @@ ACTIVATION_ALIASES = {
 COMBINE_MODES = ("per-channel", "sum")
 
 
+def _canonical(value: object, names: tuple[str, ...], aliases: dict[str, str], what: str, hint: str = "") -> str:
+    """``value`` as one of ``names`` (trimmed, lower-cased, through ``aliases``), or a UsageError listing them."""
+    key = str(value).strip().lower()
+    key = aliases.get(key, key)
+    if key not in names:
+        raise UsageError(f"invalid {what} {value!r}: expected one of {', '.join(names)}{hint}")
+    return key
+
+
 def canonical_pad_mode(mode: str) -> str:
     """Return kernelcli's name for a pad mode or one of its aliases.
 
     >>> canonical_pad_mode("wrap")
     'circular'
     """
-    key = str(mode).strip().lower()
-    if key in PAD_MODES:
-        return key
-    if key in PAD_ALIASES:
-        return PAD_ALIASES[key]
-    allowed = ", ".join(PAD_MODES)
-    raise UsageError(f"invalid pad mode {mode!r}: expected one of {allowed} (or an alias such as zero, edge, mirror, wrap)")
+    return _canonical(mode, PAD_MODES, PAD_ALIASES, "pad mode", " (or an alias such as zero, edge, mirror, wrap)")
 
 
 def canonical_pool_op(op: str) -> str:
@@ -99,11 +102,7 @@ def canonical_pool_op(op: str) -> str:
     >>> canonical_pool_op("mean")
     'avg'
     """
-    key = str(op).strip().lower()
-    key = POOL_ALIASES.get(key, key)
-    if key not in POOL_OPS:
-        raise UsageError(f"invalid pool op {op!r}: expected one of {', '.join(POOL_OPS)}")
-    return key
+    return _canonical(op, POOL_OPS, POOL_ALIASES, "pool op")
 
 
 def canonical_rescale(mode: str) -> str:
@@ -112,10 +111,7 @@ def canonical_rescale(mode: str) -> str:
     >>> canonical_rescale("ABS")
     'abs'
     """
-    key = str(mode).strip().lower()
-    if key not in RESCALE_MODES:
-        raise UsageError(f"invalid rescale mode {mode!r}: expected one of {', '.join(RESCALE_MODES)}")
-    return key
+    return _canonical(mode, RESCALE_MODES, {}, "rescale mode")
 
 
 def canonical_activation(name: str | None) -> str:
@@ -124,13 +120,7 @@ def canonical_activation(name: str | None) -> str:
     >>> canonical_activation("Leaky-ReLU")
     'leaky_relu'
     """
-    if name is None:
-        return "none"
-    key = str(name).strip().lower()
-    key = ACTIVATION_ALIASES.get(key, key)
-    if key not in ACTIVATIONS:
-        raise UsageError(f"invalid activation {name!r}: expected one of {', '.join(ACTIVATIONS)}")
-    return key
+    return "none" if name is None else _canonical(name, ACTIVATIONS, ACTIVATION_ALIASES, "activation")
 
 
 def canonical_combine(mode: str) -> str:
@@ -139,7 +129,4 @@ def canonical_combine(mode: str) -> str:
     >>> canonical_combine("SUM")
     'sum'
     """
-    key = str(mode).strip().lower().replace("_", "-")
-    if key not in COMBINE_MODES:
-        raise UsageError(f"invalid combine mode {mode!r}: expected one of {', '.join(COMBINE_MODES)}")
-    return key
+    return _canonical(mode, COMBINE_MODES, {"per_channel": "per-channel"}, "combine mode")

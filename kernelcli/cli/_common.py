@@ -130,12 +130,17 @@ def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:
     else:
         typer.echo(report.output)
     if not quiet:
-        shape_in = "x".join(map(str, report.input_shape))
-        shape_out = "x".join(map(str, report.output_shape))
-        note(
-            f"{report.input} {shape_in}, {report.operation} -> {report.output or 'stdout'} {shape_out}, "
-            f"range [{report.minimum:.6g}, {report.maximum:.6g}], {report.seconds * 1000:.1f} ms"
-        )
+        note(summary_line(report, report.output or "stdout"))
+
+
+def summary_line(report: Any, destination: str) -> str:
+    """The one-line summary of a file job: shapes, operation, where it went, range, time."""
+    shape_in = "x".join(map(str, report.input_shape))
+    shape_out = "x".join(map(str, report.output_shape))
+    return (
+        f"{report.input} {shape_in}, {report.operation} -> {destination} {shape_out}, "
+        f"range [{report.minimum:.6g}, {report.maximum:.6g}], {report.seconds * 1000:.1f} ms"
+    )
 
 
 def output_for(input: Any, out: Any, label: str) -> Any:

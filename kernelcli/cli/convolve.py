@@ -20,7 +20,7 @@ from ._batch import (
     run_batch,
     run_reported,
 )
-from ._common import guarded, note, output_for, render_report
+from ._common import guarded, note, output_for, render_report, summary_line
 
 EPILOG = """Examples:
 
@@ -212,12 +212,7 @@ def _render_maps(report: Any, *, quiet: bool) -> None:
     blocks = [f"# {label}\n{format_matrix_table(matrix)}" for label, matrix in zip(report.maps, report.matrix)]
     typer.echo("\n".join(blocks), nl=False)
     if not quiet:
-        shape_in = "x".join(map(str, report.input_shape))
-        shape_out = "x".join(map(str, report.output_shape))
-        note(
-            f"{report.input} {shape_in}, {report.operation} -> {report.montage or 'stdout'} {shape_out}, "
-            f"range [{report.minimum:.6g}, {report.maximum:.6g}], {report.seconds * 1000:.1f} ms"
-        )
+        note(summary_line(report, report.montage or "stdout"))
 
 
 def register(app: typer.Typer) -> None:
