@@ -43,6 +43,8 @@ class ConvolveOptions:
     combine: str | None = None
     #: applied after the bias: none, relu, leaky_relu, sigmoid or tanh (None: none)
     activation: str | None = None
+    #: axis order of a 3-D array input: hwc, chw or zyx (None: hwc when unambiguous)
+    layout: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pad_mode", canonical_pad_mode(self.pad_mode))
@@ -163,11 +165,16 @@ def run_file_job(
     force: bool = False,
     rescale: str | None = None,
     max_pixels: int | None = None,
+    layout: str | None = None,
+    volume_compute: Callable[[Any], Any] | None = None,
 ) -> Report:
     """Read one input, apply ``compute`` to its array, write the result (or keep the matrix).
 
     The output path is checked (exit 4) before the input is read.  ``out=None`` is only
-    for matrix inputs, whose result is returned in ``Report.matrix``.
+    for matrix inputs, whose result is returned in ``Report.matrix``.  A 3-D array input
+    is read in ``layout`` (see :mod:`kernelcli.layout`): ``compute`` sees it channels-last
+    and a ``.npy`` output gets the input's axis order back; ``volume_compute``, when given,
+    takes a ``zyx`` array as it is (3-D pooling, say).
     """
     from . import images
 
@@ -175,7 +182,7 @@ def run_file_job(
     out_path = images.check_output_path(out, [src], force=force) if out is not None else None
     loaded = images.read_input(src, max_pixels=max_pixels)
     start = time.perf_counter()
-    result = compute(loaded.data)
+    result = _compute_in_layout(loaded, compute, layout, out_path, volume_compute)
     seconds = time.perf_counter() - start
     report = Report.of(src, label, loaded.data, result, seconds, out_path, loaded.notes)
     if loaded.alpha is not None and result.shape[:2] != loaded.alpha.shape:
@@ -187,6 +194,21 @@ def run_file_job(
         return report
     _write_single(report, out_path, result, loaded, rescale=rescale, force=force)
     return report
+
+
+def _compute_in_layout(loaded: Any, compute: Callable[[Any], Any], layout: str | None, out_path: Path | None, volume_compute: Callable[[Any], Any] | None = None) -> Any:
+    """``compute`` on the input read in its layout; the result back in that layout for an array output."""
+    from .layout import from_hwc, input_layout, to_hwc
+
+    data = loaded.data
+    if loaded.kind != "array" and layout is None:
+        return compute(data)
+    chosen = input_layout(data, loaded.kind, layout, str(loaded.path), loaded.format)
+    if chosen == "zyx" and volume_compute is not None:
+        return volume_compute(data)
+    result = compute(to_hwc(data, chosen))
+    keep_order = out_path is None or out_path.suffix.lower() == ".npy"
+    return from_hwc(result, chosen) if keep_order else result
 
 
 def _write_single(report: Report, out_path: Path, result: Any, loaded: Any, *, rescale: str | None, force: bool) -> None:
@@ -223,34 +245,42 @@ def convolve_file(input_path: str | Path, kernel_spec: Any, options: ConvolveOpt
             pad_value=options.pad_value, dilation=options.dilation, flip=options.flip,
         )
 
-    report = run_file_job(input_path, f"convolve {kernel.name}", compute, out=out, force=force, rescale=options.rescale, max_pixels=options.max_pixels)
+    report = run_file_job(input_path, f"convolve {kernel.name}", compute, out=out, force=force, rescale=options.rescale,
+                          max_pixels=options.max_pixels, layout=options.layout)
     report.kernel = kernel.name
     return report
 
 
-def pad_file(input_path: str | Path, widths: Any, *, mode: str, value: float, out: str | Path | None, force: bool = False, max_pixels: int | None = None) -> Report:
+def pad_file(input_path: str | Path, widths: Any, *, mode: str, value: float, out: str | Path | None, force: bool = False,
+             max_pixels: int | None = None, layout: str | None = None) -> Report:
     """Pad one input file (every channel); the result keeps the input's dtype and bit depth."""
     from . import api
 
     mode = canonical_pad_mode(mode)
     return run_file_job(
         input_path, f"pad_{mode}", lambda data: api.pad2d(data, widths, mode=mode, value=value),
-        out=out, force=force, max_pixels=max_pixels,
+        out=out, force=force, max_pixels=max_pixels, layout=layout,
     )
 
 
 def pool_file(
     input_path: str | Path, size: int, *, op: str, stride: int | None, padding: int, ceil_mode: bool,
     count_include_pad: bool, out: str | Path | None, force: bool = False, rescale: str | None = None,
-    max_pixels: int | None = None,
+    max_pixels: int | None = None, layout: str | None = None,
 ) -> Report:
-    """Pool one input file, each channel separately."""
+    """Pool one input file, each channel separately; a ``zyx`` array in 3-D, as a volume is."""
     from . import api
 
     def compute(data):
         return api.pool2d(data, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad)
 
-    return run_file_job(input_path, f"{op}pool{size}", compute, out=out, force=force, rescale=rescale, max_pixels=max_pixels)
+    def compute_volume(data):
+        from .volumes import pool3d
+
+        return pool3d(data, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad)
+
+    return run_file_job(input_path, f"{op}pool{size}", compute, out=out, force=force, rescale=rescale, max_pixels=max_pixels,
+                        layout=layout, volume_compute=compute_volume)
 
 
 # ---------------------------------------------------------------- layers: several feature maps
@@ -395,7 +425,7 @@ def convolve_bank_file(
 
     report = run_maps_job(
         input_path, label, compute, single=len(kernels) == 1, out=out, montage=montage, force=force,
-        rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options),
+        rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options), layout=options.layout,
     )
     if len(kernels) == 1:
         report.kernel = names[0]
@@ -435,7 +465,7 @@ def layer_file(
 
     return run_maps_job(
         input_path, label, compute, single=filters == 1, out=out, montage=montage, force=force,
-        rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options),
+        rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options), layout=options.layout,
     )
 
 
@@ -478,6 +508,7 @@ def run_maps_job(
     rescale: str | None = None,
     max_pixels: int | None = None,
     describe: str = "",
+    layout: str | None = None,
 ) -> Report:
     """Read one input, compute a :class:`~kernelcli.layers.BankResult`, write the maps and/or a montage.
 
@@ -493,7 +524,14 @@ def run_maps_job(
     out_path, montage_path = _check_maps_outputs(src, out, montage, single=single, force=force)
     loaded = images.read_input(src, max_pixels=max_pixels)
     start = time.perf_counter()
-    bank = compute(loaded.data)
+    order = "hwc"
+    if loaded.kind == "array" or layout is not None:
+        from .layout import input_layout, to_hwc
+
+        order = input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format)
+        bank = compute(to_hwc(loaded.data, order))
+    else:
+        bank = compute(loaded.data)
     seconds = time.perf_counter() - start
     maps = bank.maps
     several = maps.shape[2] > 1 and not single
@@ -514,10 +552,14 @@ def run_maps_job(
     if out_path is None and loaded.kind == "matrix":
         report.matrix = (maps.transpose(2, 0, 1) if several else result).tolist()
     if out_path is not None:
+        from .layout import from_hwc
+
         if not several:
+            if out_path.suffix.lower() == ".npy":
+                result = from_hwc(result, order)
             _write_single(report, out_path, result, loaded, rescale=rescale, force=force)
         elif out_path.suffix.lower() == ".npy":
-            images.write_output(out_path, maps, force=force)
+            images.write_output(out_path, from_hwc(maps, order), force=force)
         else:
             _write_pages(out_path, maps, force=force)
     if montage_path is not None:

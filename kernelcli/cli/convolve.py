@@ -20,6 +20,7 @@ from ._batch import (
     run_batch,
     run_reported,
 )
+from .semantics_options import LayoutOption
 from ._common import guarded, note, output_for, render_report, summary_line
 
 EPILOG = """Examples:
@@ -56,6 +57,7 @@ def convolve(
     rescale: Annotated[Optional[str], typer.Option(help="Map results to the output's integer range: clip (default), abs, minmax, or none (float outputs only).", show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output path; the extension picks the format (.png .jpg .tif .bmp .npy .csv). Several maps: .npy (H', W', maps) or .tif (one float32 page per map).", show_default=False)] = None,
     montage: Annotated[Optional[Path], typer.Option(help="Also draw the input and every map, each stretched on its own and labelled, into this picture (.png).", show_default=False)] = None,
+    layout: LayoutOption = None,
     out_dir: OutDirOption = None,
     suffix: SuffixOption = None,
     fmt: FormatOption = None,
@@ -82,10 +84,12 @@ def convolve(
     from ..jobs import ConvolveOptions
     from ..volume_inputs import is_volume_input
     from ..shapes import parse_padding
+    from ..layout import canonical_layout
 
     options = ConvolveOptions(
         stride=stride, padding=parse_padding(padding), pad_mode=pad_mode or "constant", pad_value=pad_value,
         dilation=dilation, flip=flip, rescale=rescale, max_pixels=max_pixels, combine=combine, activation=activation,
+        layout=canonical_layout(layout),
     )
     batch = BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file)
     if is_batch(input, batch):

@@ -18,6 +18,7 @@ from ._batch import (
     WorkersOption,
     run_inputs,
 )
+from .semantics_options import LayoutOption
 from ._common import guarded
 
 EPILOG = """Examples:
@@ -39,6 +40,7 @@ def pad(
     mode: Annotated[str, typer.Option(help="constant, replicate, reflect, symmetric or circular (aliases: zero, edge, mirror, wrap...).")] = "constant",
     value: Annotated[float, typer.Option(help="Fill value for --mode constant.")] = 0.0,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output path for one input; the extension picks the format.", show_default=False)] = None,
+    layout: LayoutOption = None,
     out_dir: OutDirOption = None,
     suffix: SuffixOption = None,
     fmt: FormatOption = None,
@@ -58,6 +60,7 @@ def pad(
 
     from ..errors import UsageError
     from ..jobs import pad_file
+    from ..layout import canonical_layout
     from ..modes import canonical_pad_mode
     from ..shapes import parse_padding
 
@@ -65,7 +68,7 @@ def pad(
     if isinstance(widths, str):
         raise UsageError(f"--p {p!r}: expected P or T,B,L,R (same/valid are for convolve)")
     mode = canonical_pad_mode(mode)
-    job = partial(pad_file, widths=widths, mode=mode, value=value, force=force, max_pixels=max_pixels)
+    job = partial(pad_file, widths=widths, mode=mode, value=value, force=force, max_pixels=max_pixels, layout=canonical_layout(layout))
     run_inputs(
         input, job, label=f"pad_{mode}", out=out, force=force, json_out=json_out, quiet=quiet,
         options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report),

@@ -18,6 +18,7 @@ from ._batch import (
     WorkersOption,
     run_inputs,
 )
+from .semantics_options import LayoutOption
 from ._common import guarded
 
 EPILOG = """Examples:
@@ -41,6 +42,7 @@ def pool(
     exclude_pad: Annotated[bool, typer.Option("--exclude-pad", help="avg: divide by the real cells only (PyTorch count_include_pad=False).")] = False,
     rescale: Annotated[Optional[str], typer.Option(help="clip (default), abs, minmax or none, for integer outputs.", show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output path for one input; the extension picks the format.", show_default=False)] = None,
+    layout: LayoutOption = None,
     out_dir: OutDirOption = None,
     suffix: SuffixOption = None,
     fmt: FormatOption = None,
@@ -58,6 +60,7 @@ def pool(
     from functools import partial
 
     from ..jobs import pool_file
+    from ..layout import canonical_layout
     from ..modes import canonical_pool_op, canonical_rescale
 
     op = canonical_pool_op(op)
@@ -75,6 +78,7 @@ def pool(
     job = partial(
         pool_file, size=size, op=op, stride=stride, padding=padding, ceil_mode=ceil, count_include_pad=not exclude_pad,
         force=force, rescale=canonical_rescale(rescale) if rescale else None, max_pixels=max_pixels,
+        layout=canonical_layout(layout),
     )
     run_inputs(
         input, job, label=f"{op}pool{size}", out=out, force=force, json_out=json_out, quiet=quiet,

@@ -12,7 +12,9 @@ import typer
 
 from .. import shapes
 from ..errors import UsageError
+from ..layout import hwc_dims, layout_dims, shape_layout
 from ._common import guarded, note, print_json
+from .semantics_options import LayoutOption
 
 EPILOG = """\b
 Examples (the lecture's tasks and more):
@@ -91,6 +93,7 @@ def shape(
     dilation: Annotated[int, typer.Option("--dilation", min=1, metavar="D", help="Dilation d: the kernel spans d*(f-1)+1 cells.")] = 1,
     pool: Annotated[bool, typer.Option("--pool", help="Pooling (PyTorch MaxPool2d/AvgPool2d rule); stride defaults to f.")] = False,
     ceil: Annotated[bool, typer.Option("--ceil", help="With --pool: PyTorch's ceil_mode=True.")] = False,
+    layout: LayoutOption = None,
     filters: Annotated[int | None, typer.Option("--filters", min=1, metavar="K", help="Number of filters K: the output volume is HxWxK.", show_default=False)] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON document (wins over -q).")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print only the result, e.g. 12 or 12x12.")] = False,
@@ -103,6 +106,8 @@ def shape(
 
     With HxW each axis follows the formula on its own; with HxWxC and
     --filters K the output volume is HxWxK (one channel per filter).
+    --layout chw reads --in as CxHxW and writes the volume KxHxW; a shape
+    that reads both ways (3x224x224) is refused without it.
     """
     if sum((p is not None, same, valid)) > 1:
         raise UsageError("give at most one of --p P, --same and --valid")
@@ -113,8 +118,11 @@ def shape(
     if pool and filters is not None:
         raise UsageError("--filters is for convolution; pooling keeps the number of channels")
 
-    dims = shapes.parse_dims(in_, name="--in", max_len=3)
+    given = shapes.parse_dims(in_, name="--in", max_len=3)
     ks = shapes.parse_dims(f, name="--f", max_len=2, forms="F or FxG (a filter always spans every input channel)")
+    first_pad = dilation * (ks[0] // 2) if same else (p or 0)
+    layout = shape_layout(given, layout, "--in", kernel=(dilation * (ks[0] - 1) + 1,), padding=first_pad)
+    dims = hwc_dims(given, layout)
     spatial = dims[:2]
     channels = dims[2] if len(dims) == 3 else None
     if len(ks) == 2 and len(spatial) == 1:
@@ -128,16 +136,16 @@ def shape(
     axes, lines, notes = _explain(spatial, ks, s=s, p=p, same=same, dilation=dilation, pool=pool, ceil_mode=ceil)
     out: list[int] = [a.out for a in axes]
     if filters is not None:
-        out.append(filters)
+        out = layout_dims(out + [filters], layout)
         depth = f"x{channels}" if channels else ""
         lines.append(f"out = {_fmt(out)}  ({filters} filters of {_fmt(ks)}{depth}: one output channel each)")
     elif channels is not None and pool:
-        out.append(channels)
+        out = layout_dims(out + [channels], layout)
         lines.append(f"out = {_fmt(out)}  (pooling works on each of the {channels} channels separately)")
     elif len(spatial) == 2:
         lines.append(f"out = {_fmt(out)}")
     if channels is not None and filters is None and not pool:
-        notes.append(f"note: the output has one channel per filter; add --filters K for the volume {_fmt(out)}xK")
+        notes.append(f"note: the output has one channel per filter; add --filters K for the volume {'Kx' + _fmt(out) if layout == 'chw' else _fmt(out) + 'xK'}")
 
     if json_:
         one = len(dims) == 1
@@ -146,7 +154,8 @@ def shape(
             return values[0] if one else values
 
         document: dict[str, Any] = {
-            "in": pick(list(dims)),
+            "in": pick(list(given)),
+            "layout": layout,
             "f": pick(list(ks)),
             "s": pick([a.s for a in axes]),
             "p": pick([a.p for a in axes]),

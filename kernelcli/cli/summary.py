@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ._common import guarded, print_json
+from .semantics_options import LayoutOption
 
 #: shown in --help; a test keeps it equal to the files in kernels/networks/
 BUILTIN_NETWORKS = ("alexnet", "vgg16", "resnet18", "resnet34", "resnet50", "densenet121", "googlenet", "inception_v3", "unet")
@@ -24,8 +25,9 @@ def summary(
     ],
     input_shape: Annotated[
         str | None,
-        typer.Option("--input", "-i", metavar="CxHxW", help="Input shape, e.g. 3x224x224 (or N for a vector); default: the spec's 'input'."),
+        typer.Option("--input", "-i", metavar="CxHxW", help="Input shape, e.g. 3x224x224 (or N for a vector); default: the spec's 'input'. HxWxC with --layout hwc."),
     ] = None,
+    layout: LayoutOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document (rows, totals) instead of the table.")] = False,
     depth: Annotated[
         int,
@@ -43,10 +45,11 @@ def summary(
       kernelcli summary unet --depth 1
       kernelcli summary my_net.json --input 1x128x128 --json
     """
-    from ..netspec import parse_input_shape, summarize
+    from ..netspec import load_spec, parse_input_shape, summarize
 
-    shape = parse_input_shape(input_shape) if input_shape is not None else None
-    net = summarize(spec, shape)
+    net_spec = load_spec(spec)
+    shape = parse_input_shape(input_shape, layout, net_spec) if input_shape is not None else None
+    net = summarize(net_spec, shape)
     if as_json:
         print_json(net.to_dict(depth))
         return

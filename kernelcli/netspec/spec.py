@@ -140,12 +140,17 @@ def check_input_shape(value: Any, where: str) -> tuple[int, ...]:
     return tuple(value)
 
 
-def parse_input_shape(text: str) -> tuple[int, ...]:
-    """Parse ``--input``: ``CxHxW`` (also ``C,H,W``) or a vector length ``N``.
+def parse_input_shape(text: str, layout: str | None = None, spec: NetworkSpec | None = None) -> tuple[int, ...]:
+    """Parse ``--input``: ``CxHxW`` (also ``C,H,W``; ``HxWxC`` with ``layout="hwc"``) or a vector length ``N``.
 
-    >>> parse_input_shape("3x224x224")
-    (3, 224, 224)
+    The answer is (C, H, W).  With ``spec``, a channel count that contradicts the network's
+    input is refused, naming both readings (see :func:`kernelcli.layout.network_input`).
+
+    >>> parse_input_shape("3x224x224"), parse_input_shape("224x224x3", "hwc")
+    ((3, 224, 224), (3, 224, 224))
     """
+    from ..layout import network_input
+
     parts = [p for p in re.split(r"[x×X,\s]+", text.strip().strip("()[]")) if p]
     try:
         dims = tuple(int(p) for p in parts)
@@ -153,4 +158,4 @@ def parse_input_shape(text: str) -> tuple[int, ...]:
         dims = ()
     if len(dims) not in (1, 3) or any(d < 1 for d in dims):
         raise UsageError(f"invalid --input {text!r}: expected CxHxW (e.g. 3x224x224) or N, integers >= 1")
-    return dims
+    return network_input(dims, layout, spec.input if spec is not None else None, spec.name if spec is not None else "the network")

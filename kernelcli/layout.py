@@ -1,0 +1,200 @@
+"""Axis order of shapes and arrays: never guessed, one notation, ``--layout`` picks a reading.
+
+A shape is written ``AxBxC`` and an array is stored (A, B, C); ``--layout`` says what the
+three axes are:
+
+=======  ======================  ==========================================
+layout   axes                    who writes it so
+=======  ======================  ==========================================
+``hwc``  height, width, channels  Pillow, OpenCV, the lecture (``224x224x3``)
+``chw``  channels, height, width  PyTorch tensors, torchvision (``3x224x224``)
+``zyx``  slices, rows, columns    volumes: ``kernelcli convolve ... --out vol.npy``
+=======  ======================  ==========================================
+
+Each command has the default its users write (``hwc`` for ``shape``, ``params`` and
+array files, ``chw`` for ``summary``, as torchvision), and a 3-D shape or array that reads
+more naturally the other way is refused with both readings and the flag, never computed:
+
+* an array whose last axis is not a plausible channel count (more than
+  :data:`MAX_CHANNELS`): ``(3, 224, 224)`` is not 224 channels of 3x224;
+* a shape whose first axis is a plausible channel count and the last is not
+  (``3x224x224`` given to a command that expects ``HxWxC``);
+* a ``summary`` input whose channel count contradicts the network's.
+
+Standard library only: ``shape``, ``params`` and ``summary`` import it without numpy.
+
+Example
+-------
+>>> array_layout((64, 64, 3), None, "x.npy")
+'hwc'
+>>> array_layout((3, 224, 224), None, "x.npy")
+Traceback (most recent call last):
+...
+kernelcli.errors.UsageError: x.npy: a 3x224x224 array reads two ways: (H, W, C) = 3x224 pixels with 224 channels, or (C, H, W) = 3 channels of 224x224 (PyTorch) or a (Z, Y, X) volume of 3 slices; give --layout hwc, --layout chw or --layout zyx
+>>> hwc_dims((3, 224, 224), "chw")
+(224, 224, 3)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import UsageError
+
+#: the readings of three axes, in the order ``--layout`` lists them
+LAYOUTS = ("hwc", "chw", "zyx")
+#: what each layout calls its three axes
+AXES = {"hwc": ("H", "W", "C"), "chw": ("C", "H", "W"), "zyx": ("Z", "Y", "X")}
+#: the most channels an image plausibly has (grey, grey+alpha, RGB, RGBA)
+MAX_CHANNELS = 4
+#: one line for ``--help``
+LAYOUT_HELP = (
+    "What the three axes of a 3-D shape or array are: hwc (height, width, channels: Pillow, OpenCV), "
+    "chw (channels first: PyTorch) or zyx (a volume's slices). Needed where they could be read two ways."
+)
+
+
+def canonical_layout(layout: str | None) -> str | None:
+    """``layout`` lower-cased and checked; None stays None (the command's default).
+
+    >>> canonical_layout("CHW"), canonical_layout(None)
+    ('chw', None)
+    """
+    if layout is None:
+        return None
+    value = str(layout).strip().lower()
+    if value not in LAYOUTS:
+        raise UsageError(f"invalid --layout {layout!r}: expected one of {', '.join(LAYOUTS)}")
+    return value
+
+
+def _x(dims: tuple[int, ...] | list[int]) -> str:
+    return "x".join(map(str, dims))
+
+
+def array_layout(shape: tuple[int, ...], layout: str | None, source: str) -> str:
+    """The layout of an array file of ``shape``: the one given, else ``hwc`` when unambiguous.
+
+    A 2-D array is (H, W) whatever the layout says, except ``zyx`` (a volume needs three
+    axes).  A 3-D array without ``layout`` whose last axis holds more than
+    :data:`MAX_CHANNELS` values is refused, naming the readings and the flag.
+    """
+    layout = canonical_layout(layout)
+    if len(shape) == 2:
+        if layout == "zyx":
+            raise UsageError(f"{source}: --layout zyx needs a 3-D (Z, Y, X) array; this one is 2-D, {_x(shape)}")
+        return "hwc"
+    if layout is not None:
+        return layout
+    a, b, c = shape
+    if c <= MAX_CHANNELS:
+        return "hwc"
+    raise UsageError(
+        f"{source}: a {_x(shape)} array reads two ways: (H, W, C) = {a}x{b} pixels with {c} channels, "
+        f"or (C, H, W) = {a} channels of {b}x{c} (PyTorch) or a (Z, Y, X) volume of {a} slices; "
+        "give --layout hwc, --layout chw or --layout zyx"
+    )
+
+
+def input_layout(data: Any, kind: str, layout: str | None, source: str, fmt: str = "image") -> str:
+    """The layout of a loaded input: :func:`array_layout` for an array; an image is always (H, W, C)."""
+    if kind == "array" or data.ndim != 3:
+        return array_layout(tuple(data.shape), layout, source)
+    layout = canonical_layout(layout)
+    if layout not in (None, "hwc"):
+        raise UsageError(f"{source}: a {fmt} image is stored (H, W, C); --layout {layout} is for .npy arrays")
+    return "hwc"
+
+
+def to_hwc(data: Any, layout: str) -> Any:
+    """A view of ``data`` with channels (or slices) last: what the 2-D operations take.
+
+    ``chw`` and ``zyx`` both move the first axis last: a volume's slices are then filtered
+    one by one, like the channels of an image.
+    """
+    if data.ndim == 3 and layout in ("chw", "zyx"):
+        return data.transpose(1, 2, 0)
+    return data
+
+
+def from_hwc(result: Any, layout: str) -> Any:
+    """Undo :func:`to_hwc` on a result, so an array output keeps the input's axis order."""
+    if result.ndim == 3 and layout in ("chw", "zyx"):
+        return result.transpose(2, 0, 1)
+    return result
+
+
+def shape_layout(dims: tuple[int, ...], layout: str | None, option: str, *, kernel: tuple[int, ...] = (), padding: int = 0) -> str:
+    """The layout of a 3-D ``--in`` shape for ``shape``: the one given, else ``hwc`` when unambiguous.
+
+    Refused without ``--layout``: a first axis that is a plausible channel count with a last
+    one that is not (``3x224x224``), and a kernel larger than the padded height that the
+    CxHxW reading would fit (``8x224x224 --f 9``).
+
+    >>> shape_layout((224, 224, 3), None, "--in")
+    'hwc'
+    """
+    layout = canonical_layout(layout)
+    if layout == "zyx":
+        raise UsageError(f"{option}: --layout zyx is for volumes; the layer formulas here take hwc or chw")
+    if len(dims) != 3 or layout is not None:
+        return layout or "hwc"
+    a, b, c = dims
+    too_small = bool(kernel) and kernel[0] > a + 2 * padding and kernel[0] <= b + 2 * padding
+    if (a <= MAX_CHANNELS < c) or too_small:
+        why = f" (a {kernel[0]}-wide kernel does not fit a height of {a})" if too_small else ""
+        raise UsageError(
+            f"{option} {_x(dims)} reads two ways: HxWxC = {a}x{b} with {c} channels{why}, "
+            f"or CxHxW = {a} channels of {b}x{c}; give --layout hwc or --layout chw"
+        )
+    return "hwc"
+
+
+def hwc_dims(dims: tuple[int, ...], layout: str) -> tuple[int, ...]:
+    """Three sizes in ``layout`` order as (H, W, C); one or two sizes are returned as they are."""
+    if len(dims) == 3 and layout == "chw":
+        return (dims[1], dims[2], dims[0])
+    return tuple(dims)
+
+
+def layout_dims(hwc: tuple[int, ...] | list[int], layout: str) -> list[int]:
+    """(H, W, C) sizes written in ``layout`` order (the inverse of :func:`hwc_dims`).
+
+    >>> layout_dims([12, 12, 32], "chw")
+    [32, 12, 12]
+    """
+    if len(hwc) == 3 and layout == "chw":
+        return [hwc[2], hwc[0], hwc[1]]
+    return list(hwc)
+
+
+def network_input(dims: tuple[int, ...], layout: str | None, expected: tuple[int, ...] | None, network: str) -> tuple[int, ...]:
+    """A ``summary --input`` as (C, H, W), checked against the network's own channel count.
+
+    ``dims`` are in ``layout`` order (default ``chw``, as torchvision writes shapes);
+    ``expected`` is the spec's input.  A channel count that contradicts the network is
+    refused, naming both readings when the other one would fit.
+
+    >>> network_input((224, 224, 3), "hwc", (3, 224, 224), "resnet18")
+    (3, 224, 224)
+    """
+    layout = canonical_layout(layout) or "chw"
+    if layout == "zyx":
+        raise UsageError("--layout zyx is for volumes; a network input is chw (CxHxW) or hwc (HxWxC)")
+    if len(dims) != 3:
+        return tuple(dims)
+    chw = (dims[2], dims[0], dims[1]) if layout == "hwc" else tuple(dims)
+    if expected is None or len(expected) != 3 or chw[0] == expected[0]:
+        return chw
+    other = "hwc" if layout == "chw" else "chw"
+    other_channels = dims[2] if other == "hwc" else dims[0]
+    reading = f"read as {'CxHxW' if layout == 'chw' else 'HxWxC'} it has {chw[0]} channels"
+    if other_channels == expected[0]:
+        raise UsageError(
+            f"--input {_x(dims)}: {reading}, but {network} takes {expected[0]} (its input is {_x(expected)}); "
+            f"read as {'HxWxC' if other == 'hwc' else 'CxHxW'} it has {other_channels}: give --layout {other}"
+        )
+    raise UsageError(
+        f"--input {_x(dims)}: {reading}, but {network} is built for {expected[0]} (its input is {_x(expected)}); "
+        f"neither CxHxW nor HxWxC gives {expected[0]} channels"
+    )

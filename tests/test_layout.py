@@ -1,0 +1,160 @@
+"""Axes are never guessed: ``--layout hwc|chw|zyx`` for shapes and arrays (issue 12).
+
+Each reproduction of the issue is here: the silent wrong answers are now errors naming
+both readings and the flag, and with the flag the answer is right.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from conftest import SAMPLES, run_cli
+from kernelcli.errors import UsageError
+from kernelcli.layout import array_layout, network_input, shape_layout
+
+SOBEL_V = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
+
+
+def _correlate_channels_first(x: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Reference: each (H, W) plane of a (C, H, W) array correlated on its own, zero padding."""
+    return np.stack([ndimage.correlate(plane.astype(np.float64), k, mode="constant") for plane in x])
+
+
+class TestShapeCommand:
+    def test_chw_shape_is_refused_naming_both_readings(self, invoke):
+        # the issue: `shape --in 3x224x224 --f 3 -q` printed 1x222
+        result = invoke("shape", "--in", "3x224x224", "--f", "3", "-q")
+        assert result.exit_code == 2
+        assert result.stdout == ""
+        for words in ("HxWxC = 3x224 with 224 channels", "CxHxW = 3 channels of 224x224", "--layout hwc", "--layout chw"):
+            assert words in result.stderr
+
+    def test_with_the_flag_the_answer_is_right(self, invoke):
+        assert invoke("shape", "--in", "3x224x224", "--f", "3", "-q", "--layout", "chw").stdout == "222x222\n"
+        assert invoke("shape", "--in", "3x224x224", "--f", "3", "--filters", "8", "-q", "--layout", "chw").stdout == "8x222x222\n"
+        assert invoke("shape", "--in", "224x224x3", "--f", "3", "--filters", "8", "-q").stdout == "222x222x8\n"
+        assert invoke("shape", "--in", "3x224x224", "--f", "2", "--pool", "-q", "--layout", "chw").stdout == "3x112x112\n"
+        # the reading the user asked for is kept, even where it looks odd
+        assert invoke("shape", "--in", "3x224x224", "--f", "3", "-q", "--layout", "hwc").stdout == "1x222\n"
+
+    def test_kernel_larger_than_the_padded_height_names_both_readings(self, invoke):
+        result = invoke("shape", "--in", "8x224x224", "--f", "9", "-q")
+        assert result.exit_code == 2
+        assert "a 9-wide kernel does not fit a height of 8" in result.stderr and "--layout chw" in result.stderr
+        assert invoke("shape", "--in", "8x224x224", "--f", "9", "-q", "--layout", "chw").stdout == "216x216\n"
+
+    def test_unambiguous_shapes_need_no_flag(self, invoke):
+        assert invoke("shape", "--in", "228x228x228", "--f", "3", "--filters", "32", "-q").stdout == "226x226x32\n"
+        assert invoke("shape", "--in", "4x4x3", "--f", "3", "-q").stdout == "2x2\n"
+
+    def test_json_says_the_layout(self, invoke):
+        doc = json.loads(invoke("shape", "--in", "3x24x24", "--f", "3", "--filters", "4", "--layout", "chw", "--json").stdout)
+        assert doc["layout"] == "chw" and doc["in"] == [3, 24, 24] and doc["out"] == [4, 22, 22]
+
+    def test_zyx_and_unknown_layouts_are_refused(self, invoke):
+        assert invoke("shape", "--in", "3x224x224", "--f", "3", "--layout", "zyx").exit_code == 2
+        result = invoke("shape", "--in", "3x224x224", "--f", "3", "--layout", "cwh")
+        assert result.exit_code == 2 and "hwc, chw, zyx" in result.stderr
+
+
+class TestSummary:
+    def test_hwc_input_contradicting_the_network_is_refused(self, invoke):
+        # the issue: exit 0 with conv1 64x112x2 and 702,464 params
+        result = invoke("summary", "resnet18", "--input", "224x224x3")
+        assert result.exit_code == 2
+        assert result.stdout == ""
+        for words in ("224 channels", "resnet18 takes 3", "read as HxWxC it has 3", "--layout hwc"):
+            assert words in result.stderr
+
+    def test_with_the_flag_the_first_layer_is_right(self, invoke):
+        doc = json.loads(invoke("summary", "resnet18", "--input", "224x224x3", "--layout", "hwc", "--json").stdout)
+        conv1 = doc["layers"][0]
+        assert conv1["name"] == "conv1" and conv1["params"] == 9408 and conv1["output"] == [64, 112, 112]
+        assert doc["totals"]["params"] == 11_689_512
+
+    def test_a_channel_count_no_reading_explains_is_refused(self, invoke):
+        result = invoke("summary", "resnet18", "--input", "1x224x224")
+        assert result.exit_code == 2 and "built for 3" in result.stderr
+
+    def test_same_channels_other_size_is_fine(self, invoke):
+        doc = json.loads(invoke("summary", "resnet18", "--input", "3x448x448", "--json").stdout)
+        assert doc["layers"][0]["output"] == [64, 224, 224]
+
+    def test_api(self):
+        assert network_input((224, 224, 3), "hwc", (3, 224, 224), "r") == (3, 224, 224)
+        with pytest.raises(UsageError, match="give --layout hwc"):
+            network_input((224, 224, 3), None, (3, 224, 224), "r")
+
+
+class TestArrays:
+    def test_volume_npy_is_refused_then_pooled_in_3d(self, tmp_path):
+        pytest.importorskip("nibabel")
+        vol = tmp_path / "vol.npy"
+        assert run_cli("volume", str(SAMPLES / "phantom3d.nii.gz"), "-k", "box:3", "--out", str(vol), "-q").returncode == 0
+        out = tmp_path / "p.npy"
+        result = run_cli("pool", str(vol), "--size", "2", "--out", str(out))
+        # the issue: read back as (H, W, C) with 64 "channels"
+        assert result.returncode == 2 and not out.exists()
+        assert "64 channels" in result.stderr and "(Z, Y, X) volume of 64 slices" in result.stderr and "--layout zyx" in result.stderr
+        assert run_cli("pool", str(vol), "--size", "2", "--out", str(out), "--layout", "zyx").returncode == 0
+        v = np.load(vol)
+        expected = v.reshape(32, 2, 32, 2, 32, 2).max(axis=(1, 3, 5))
+        np.testing.assert_array_equal(np.load(out), expected)
+
+    def test_channels_first_array_is_refused_then_filtered_per_channel(self, invoke, tmp_path):
+        x = np.random.default_rng(1).random((3, 20, 30)).astype(np.float32)
+        np.save(tmp_path / "chw.npy", x)
+        result = invoke("convolve", "chw.npy", "-k", "sobel_v", "--out", "c.npy")
+        # the issue: filtered as 20 rows of 30 "channels"
+        assert result.exit_code == 2 and not (tmp_path / "c.npy").exists()
+        assert "(H, W, C) = 3x20 pixels with 30 channels" in result.stderr and "(C, H, W) = 3 channels of 20x30" in result.stderr
+        assert invoke("convolve", "chw.npy", "-k", "sobel_v", "--out", "c.npy", "--layout", "chw").exit_code == 0
+        got = np.load(tmp_path / "c.npy")
+        assert got.shape == (3, 20, 30)
+        np.testing.assert_allclose(got, _correlate_channels_first(x, SOBEL_V), rtol=1e-5, atol=1e-5)
+
+    @pytest.mark.parametrize("layout", ["chw", "zyx"])
+    def test_first_axis_layouts_equal_the_transposed_hwc_run(self, invoke, tmp_path, layout):
+        x = np.random.default_rng(2).integers(0, 255, (6, 11, 9)).astype(np.float64)
+        np.save(tmp_path / "x.npy", x)
+        np.save(tmp_path / "xt.npy", np.ascontiguousarray(x.transpose(1, 2, 0)))
+        assert invoke("convolve", "x.npy", "-k", "laplacian_4", "-o", "a.npy", "--layout", layout, "--padding", "valid").exit_code == 0
+        assert invoke("convolve", "xt.npy", "-k", "laplacian_4", "-o", "b.npy", "--layout", "hwc", "--padding", "valid").exit_code == 0
+        np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy").transpose(2, 0, 1))
+
+    def test_filter_bank_on_chw_keeps_channels_first(self, invoke, tmp_path):
+        x = np.random.default_rng(3).random((2, 8, 10))
+        np.save(tmp_path / "x.npy", x)
+        result = invoke("convolve", "x.npy", "-k", "sobel_v", "-k", "sobel_h", "--combine", "sum", "-o", "m.npy", "--layout", "chw")
+        assert result.exit_code == 0, result.stderr
+        maps = np.load(tmp_path / "m.npy")
+        assert maps.shape == (2, 8, 10)
+        np.testing.assert_allclose(maps[0], _correlate_channels_first(x, SOBEL_V).sum(axis=0), atol=1e-9)
+
+    def test_pad_and_pool_take_the_flag(self, invoke, tmp_path):
+        x = np.arange(2 * 4 * 6, dtype=np.float64).reshape(2, 4, 6)
+        np.save(tmp_path / "x.npy", x)
+        assert invoke("pad", "x.npy", "--p", "1", "-o", "p.npy", "--layout", "chw").exit_code == 0
+        np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), np.pad(x, ((0, 0), (1, 1), (1, 1))))
+        assert invoke("pool", "x.npy", "--size", "2", "-o", "q.npy", "--layout", "chw").exit_code == 0
+        np.testing.assert_array_equal(np.load(tmp_path / "q.npy"), x.reshape(2, 2, 2, 3, 2).max(axis=(2, 4)))
+
+    def test_plausible_channels_and_images_need_no_flag(self, invoke, tmp_path):
+        np.save(tmp_path / "rgb.npy", np.random.default_rng(4).random((9, 7, 3)))
+        assert invoke("convolve", "rgb.npy", "-k", "box:3", "-o", "o.npy").exit_code == 0
+        assert np.load(tmp_path / "o.npy").shape == (9, 7, 3)
+        result = invoke("convolve", str(SAMPLES / "rgb.png"), "-k", "box:3", "-o", "o.png", "--layout", "chw")
+        assert result.exit_code == 2 and "stored (H, W, C)" in result.stderr
+
+    def test_layout_functions(self):
+        assert array_layout((5, 5, 4), None, "a") == "hwc"
+        assert array_layout((3, 5, 5), "CHW", "a") == "chw"
+        with pytest.raises(UsageError, match="2-D"):
+            array_layout((5, 5), "zyx", "a")
+        assert shape_layout((224, 224, 3), None, "--in") == "hwc"
+        with pytest.raises(UsageError, match="reads two ways"):
+            shape_layout((1, 28, 28), None, "--in")
