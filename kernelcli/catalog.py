@@ -7,6 +7,8 @@ A kernel spec (what ``--kernel`` takes) is one of
   (``os.pathsep``-separated), never as a file in the current directory;
 - a **path** to a user's JSON file: anything containing a path separator or ending in ``.json``
   (``my.json``, ``./ridge``); ``my.json:NAME`` picks one kernel from a file holding several;
+- an **inline** kernel (ImageMagick's ``'3x3: 1,0,-1 2,0,-2 1,0,-1'``, a JSON list of rows) or a
+  ``.npy`` file: see :mod:`kernelcli.kernel_syntax`;
 - a **parametric** spec: ``gaussian:SIGMA`` (size ``2*ceil(3*sigma)+1``, sampled and normalised to
   sum 1, as ImageMagick's ``Gaussian:0xSIGMA``) or ``box:N`` (N x N, every weight ``1/N**2``).
 
@@ -213,6 +215,11 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
             f"empty kernel spec {spec!r}: give a name (`kernelcli kernels` lists them), "
             "a path to a .json file, gaussian:SIGMA or box:N"
         )
+    from .kernel_syntax import inline_kernel
+
+    inline = inline_kernel(spec, max_ndim=max_ndim)  # ImageMagick syntax, a JSON list or a .npy file
+    if inline is not None:
+        return inline
     if _looks_like_path(spec):
         return _load_from_path(spec, max_ndim)
     parametric = _PARAMETRIC.fullmatch(spec)
@@ -222,7 +229,8 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
     if SPEC_NAME_PATTERN.fullmatch(spec):
         return _load_by_name(spec)
     raise InvalidKernel(
-        f"{spec!r} is not a kernel name ([A-Za-z0-9_-]+), a path to a .json file, gaussian:SIGMA or box:N"
+        f"{spec!r} is not a kernel name ([A-Za-z0-9_-]+), a path to a .json or .npy file, gaussian:SIGMA, box:N, "
+        "an inline kernel ('3x3: 1,0,-1 2,0,-2 1,0,-1') or a JSON list ('[[1,0,-1],[2,0,-2],[1,0,-1]]')"
     )
 
 
@@ -705,12 +713,45 @@ def _catalogue_files(folder: Path) -> list[Path]:
     )
 
 
+#: files of KERNELCLI_KERNEL_PATH already reported as "not a kernel file" (once per process)
+_NOTED: set[Path] = set()
+
+
+def _not_a_kernel_file(file: Path) -> str | None:
+    """Why a JSON file found on KERNELCLI_KERNEL_PATH is not a kernel file at all, or None if it tries to be one.
+
+    A JSON object with none of "kernels", "family" and "matrix" (a network spec, a
+    settings file) is someone else's file; a broken kernel file is still an error.
+    """
+    try:
+        document = json.loads(file.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(document, dict) or any(key in document for key in ("kernels", "family", "matrix")):
+        return None
+    keys = ", ".join(f'"{key}"' for key in list(document)[:4]) or "no keys"
+    return f"{file}: not a kernel file ({keys}; no \"kernels\" or \"matrix\"), skipped"
+
+
 def _load_catalogue() -> list[Kernel]:
+    import logging
+
     kernels: list[Kernel] = []
     seen: dict[str, Kernel] = {}
+    shipped = catalog_dir().resolve()
     for folder in search_dirs():
         for file in _catalogue_files(folder):
-            for kernel in read_kernel_file(file):
+            try:
+                found = read_kernel_file(file)
+            except InvalidKernel:
+                why = None if folder.resolve() == shipped else _not_a_kernel_file(file)
+                if why is None:
+                    raise
+                if file not in _NOTED:
+                    _NOTED.add(file)
+                    logging.getLogger("kernelcli").warning("note: %s", why)
+                continue
+            for kernel in found:
                 earlier = seen.get(kernel.name)
                 if earlier is not None:
                     raise InvalidKernel(

@@ -20,7 +20,7 @@ from ._batch import (
     run_batch,
     run_reported,
 )
-from .semantics_options import LayoutOption
+from .semantics_options import KernelScaleOption, LayoutOption
 from ._common import guarded, note, output_for, render_report, summary_line
 
 EPILOG = """Examples:
@@ -42,7 +42,8 @@ EPILOG = """Examples:
 @guarded
 def convolve(
     input: InputsArgument,
-    kernel: Annotated[Optional[list[str]], typer.Option("--kernel", "-k", help="Catalogue name (see `kernelcli kernels`), a JSON file, gaussian:SIGMA or box:N. Repeat for a filter bank: one feature map per kernel.", show_default=False)] = None,
+    kernel: Annotated[Optional[list[str]], typer.Option("--kernel", "-k", help="Catalogue name (see `kernelcli kernels`), a JSON or .npy file, gaussian:SIGMA, box:N, ImageMagick's inline '3x3: 1,0,-1 2,0,-2 1,0,-1' or a JSON list '[[1,0,-1],[2,0,-2],[1,0,-1]]'. Repeat for a filter bank: one feature map per kernel.", show_default=False)] = None,
+    kernel_scale: KernelScaleOption = None,
     stride: Annotated[int, typer.Option(min=1, help="Step between windows.")] = 1,
     padding: Annotated[str, typer.Option(help="same, valid, P, or T,B,L,R.")] = "same",
     pad_mode: Annotated[Optional[str], typer.Option(help="constant (default for images), replicate (default for volumes), reflect, symmetric or circular (aliases: zero, edge, mirror, wrap...).", show_default=False)] = None,
@@ -92,8 +93,13 @@ def convolve(
         layout=canonical_layout(layout),
     )
     batch = BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file)
+    scale = None
+    if kernel_scale is not None:
+        from ..kernel_syntax import parse_kernel_scale
+
+        scale = parse_kernel_scale(kernel_scale)
     if is_batch(input, batch):
-        _run_many(input, kernel, bias, options, batch, weights=weights, bias_file=bias_file, montage=montage, out=out,
+        _run_many(input, kernel, bias, options, batch, scale=scale, weights=weights, bias_file=bias_file, montage=montage, out=out,
                   force=force, json_out=json_out, quiet=quiet)
         return
     input = input[0]
@@ -101,7 +107,8 @@ def convolve(
         from ..medical import convolve_volume_for_cli
 
         given = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
-                 "--combine": combine, "--montage": montage, "--rescale": rescale, "--max-pixels": max_pixels}
+                 "--combine": combine, "--montage": montage, "--rescale": rescale, "--max-pixels": max_pixels,
+                 "--kernel-scale": kernel_scale}
         report = convolve_volume_for_cli(
             input, kernel, stride=stride, padding=padding, dilation=dilation, pad_mode=pad_mode,
             pad_value=pad_value, flip=flip, out=out, force=force,
@@ -112,6 +119,8 @@ def convolve(
     if weights is not None:
         if kernel:
             raise UsageError("give either --kernel (one or more) or --weights, not both")
+        if kernel_scale is not None:
+            raise UsageError("--kernel-scale rescales --kernel filters; --weights are used as trained")
         if combine is not None:
             raise UsageError("--combine is for 2-D --kernel filters; --weights filters (K, C, f, f) already span the channels")
         report = _run_weights(input, weights, bias_file, bias, options, batch, out=out, montage=montage, force=force)
@@ -120,25 +129,33 @@ def convolve(
             raise UsageError("missing --kernel: give a kernel name, file or spec (repeat it for a filter bank), or --weights FILE.npy")
         if bias_file is not None:
             raise UsageError("--bias-file goes with --weights; for --kernel filters use --bias B or --bias B1,B2,...")
-        report = _run_kernels(input, kernel, bias, options, batch, out=out, montage=montage, force=force)
+        report = _run_kernels(input, kernel, bias, options, batch, scale=scale, out=out, montage=montage, force=force)
     if report.matrix is not None and report.maps and not json_out:
         _render_maps(report, quiet=quiet)
     else:
         render_report(report, json_out=json_out, quiet=quiet)
 
 
-def _run_many(inputs, specs, bias, options, batch, *, weights, bias_file, montage, out, force, json_out, quiet) -> None:
+def _load(spec: str, scale: Any) -> Any:
+    """Load a --kernel spec (3-D kernels allowed) and apply the --kernel-scale, if any."""
+    from ..jobs import load_layer_kernel
+    from ..kernel_syntax import scale_kernel
+
+    return scale_kernel(load_layer_kernel(spec), scale)
+
+
+def _run_many(inputs, specs, bias, options, batch, *, scale, weights, bias_file, montage, out, force, json_out, quiet) -> None:
     """Several inputs, folders or patterns: one job per file, in parallel, into --out-dir."""
     from functools import partial
 
     from ..errors import UsageError
-    from ..jobs import bank_label, convolve_bank_file, convolve_file, load_layer_kernel, parse_bias
+    from ..jobs import bank_label, convolve_bank_file, convolve_file, parse_bias
 
     if weights is not None or bias_file is not None or montage is not None:
         raise UsageError("--weights, --bias-file and --montage work on one input; several inputs take --kernel")
     if not specs:
         raise UsageError("missing --kernel: give a kernel name, file or spec (repeat it for a filter bank)")
-    kernels = [load_layer_kernel(spec) for spec in specs]  # exit 3 before any image is read
+    kernels = [_load(spec, scale) for spec in specs]  # exit 3 before any image is read
     if len(kernels) == 1 and len(kernels[0].shape) == 2 and options.plain and bias is None:
         job = partial(convolve_file, kernel_spec=kernels[0], options=options, force=force)
     else:
@@ -166,10 +183,10 @@ def _target(input: Path, out: Optional[Path], montage: Optional[Path], label: st
     return target
 
 
-def _run_kernels(input: Path, specs: list[str], bias: Optional[str], options: Any, batch: BatchOptions, *, out, montage, force) -> Any:
-    from ..jobs import bank_label, convolve_bank_file, convolve_file, load_layer_kernel, parse_bias
+def _run_kernels(input: Path, specs: list[str], bias: Optional[str], options: Any, batch: BatchOptions, *, scale: Any = None, out, montage, force) -> Any:
+    from ..jobs import bank_label, convolve_bank_file, convolve_file, parse_bias
 
-    kernels = [load_layer_kernel(spec) for spec in specs]
+    kernels = [_load(spec, scale) for spec in specs]
     if len(kernels) == 1 and len(kernels[0].shape) == 2 and options.plain and bias is None and montage is None:
         k = kernels[0]
         target = _target(input, out, None, k.name, False, batch)

@@ -58,7 +58,7 @@ def list_command(
         print_json({"kernels": [kernel.to_dict() for kernel in kernels]})
         return
     _print_table(kernels)
-    note("Also: gaussian:SIGMA, box:N, or a path to your own .json file; `kernelcli kernels show NAME` prints a matrix.")
+    note("Also: gaussian:SIGMA, box:N, a path to your own .json or .npy file, or the matrix inline ('3x3: 1,0,-1 2,0,-2 1,0,-1'); `kernelcli kernels show NAME` prints a matrix.")
 
 
 @kernels_app.command("show")

@@ -1,0 +1,268 @@
+"""Kernels written where they are used: ImageMagick's inline syntax, JSON lists, ``.npy`` files;
+and ``--kernel-scale``, ImageMagick's ``-define convolve:scale``.
+
+``--kernel`` takes, besides catalogue names and JSON kernel files (:mod:`kernelcli.catalog`):
+
+* ImageMagick's user-defined kernel, ``'WxH: v,v,v ...'`` (values row by row, separated by
+  commas and/or spaces; ``W:`` alone is square; without a geometry the number of values
+  must be a square, ``'1,2,1,2,4,2,1,2,1'``).  ``nan`` or ``-`` marks a cell outside the
+  neighbourhood, which for a convolution is a weight of 0.  The origin ``+X+Y`` is accepted
+  only where kernelcli puts it, at ``((W-1)//2, (H-1)//2)`` (ImageMagick's default); rotated
+  lists (``@ > <``) and several kernels (``;``) are refused with what to write instead;
+* a JSON list of rows, ``'[[1,0,-1],[2,0,-2],[1,0,-1]]'`` (or C x f x f for a layer);
+* a ``.npy`` file holding a 2-D (or C x f x f) array of real numbers.
+
+``--kernel-scale`` follows ImageMagick's ``convolve:scale`` (checked against
+``convert -define showkernel=1``): a number ``N`` (or ``N%``) **multiplies** the kernel; ``!``
+first divides it by the absolute value of its sum (a zero-sum kernel: by the sum of its
+positive weights, so they add up to 1 and the negative ones to -1); ``^`` divides the
+positive and the negative weights separately so they add up to 1 and -1; ``N!`` and ``N^``
+normalise, then multiply.  ``sum`` is the kernel files' ``"scale": "sum"``: divide by the
+sum, refused when it is 0.  (A kernel file's numeric ``scale`` divides; this one multiplies,
+as ImageMagick's does.)
+
+Example
+-------
+>>> k = inline_kernel("3x3: 1,0,-1 2,0,-2 1,0,-1")
+>>> k.name, k.matrix[1]
+('inline_3x3', (2.0, 0.0, -2.0))
+>>> scale_kernel(inline_kernel("[[1, 2, 1]]"), parse_kernel_scale("sum")).matrix
+((0.25, 0.5, 0.25),)
+>>> scale_kernel(k, parse_kernel_scale("!")).matrix[0]
+(0.25, 0.0, -0.25)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidKernel, KernelNotFound, UsageError
+
+#: ``WxH+X+Y@:`` then values; the geometry is digits, so names and ``gaussian:2`` never match
+_GEOMETRY = re.compile(r"\s*(?P<w>\d+)(?:x(?P<h>\d+))?(?P<origin>[-+]\d+[-+]\d+)?(?P<flags>[@<>]*)\s*:(?P<values>.*)", re.DOTALL)
+#: ImageMagick's old style: only numbers (a square count of them)
+_BARE_VALUES = re.compile(r"\s*[-+0-9.eEnaN]+(?:[\s,]+[-+0-9.eEnaN]+)+\s*")
+_SCALE = re.compile(r"(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)?(?P<marks>[%!^]*)")
+#: largest .npy kernel file read (a C x 255 x 255 float64 layer kernel is about 0.5 MiB per channel)
+MAX_NPY_BYTES = 64 * 1024 * 1024
+
+
+def inline_kernel(spec: str, *, max_ndim: int = 2) -> Any:
+    """The kernel ``spec`` writes inline (ImageMagick syntax, JSON list) or names as ``.npy``; else None.
+
+    None means "not one of these forms": the caller goes on with names and JSON files.
+
+    >>> inline_kernel("sobel_v") is None, inline_kernel("2: 1 2 3 4").shape
+    (True, (2, 2))
+    """
+    text = spec.strip()
+    if text.startswith("["):
+        return _json_list(spec, max_ndim)
+    if text.lower().endswith(".npy"):
+        return read_npy_kernel(text, max_ndim=max_ndim)
+    if ";" in text and (_GEOMETRY.match(text) or _BARE_VALUES.match(text.split(";")[0])):
+        raise InvalidKernel(
+            f"{spec!r}: a list of kernels (';'); kernelcli takes one kernel per --kernel: repeat --kernel for a "
+            "filter bank, or use --then for one after the other"
+        )
+    geometry = _GEOMETRY.fullmatch(text)
+    if geometry:
+        return _imagemagick(spec, geometry)
+    if _BARE_VALUES.fullmatch(text):
+        values = _values(spec, text)
+        side = math.isqrt(len(values))
+        if side * side != len(values):
+            raise InvalidKernel(
+                f"{spec!r}: {len(values)} values without a size: ImageMagick's short form needs a square number "
+                "of them; write the size first, e.g. '3x2: 1,2,3 4,5,6'"
+            )
+        return _make(f"inline_{side}x{side}", values, side, side, spec)
+    return None
+
+
+def _imagemagick(spec: str, m: re.Match) -> Any:
+    w = int(m.group("w"))
+    h = int(m.group("h") or w)
+    if m.group("flags"):
+        raise InvalidKernel(
+            f"{spec!r}: the flags {m.group('flags')!r} ask ImageMagick for a list of rotated kernels; "
+            "kernelcli takes one kernel: give each rotation as its own --kernel"
+        )
+    if w < 1 or h < 1:
+        raise InvalidKernel(f"{spec!r}: the size {w}x{h} must be at least 1x1")
+    origin = m.group("origin")
+    if origin:
+        x, y = (int(v) for v in re.findall(r"[-+]\d+", origin))
+        cx, cy = (w - 1) // 2, (h - 1) // 2
+        if (x, y) != (cx, cy):
+            raise InvalidKernel(
+                f"{spec!r}: origin {origin} is not supported: kernelcli places the kernel's centre "
+                f"+{cx}+{cy} (column (W-1)//2, row (H-1)//2, ImageMagick's default) on each pixel; "
+                "drop the origin, or pad the matrix with zeros so that the cell you want is its centre"
+            )
+    values = _values(spec, m.group("values"))
+    if len(values) != w * h:
+        raise InvalidKernel(f"{spec!r}: {w}x{h} needs {w * h} values (row by row), got {len(values)}")
+    return _make(f"inline_{w}x{h}", values, w, h, spec)
+
+
+def _values(spec: str, text: str) -> list[float]:
+    values = []
+    for item in (part for part in re.split(r"[\s,]+", text.strip()) if part):
+        if item.lower() == "nan" or item == "-":
+            values.append(0.0)  # outside the neighbourhood: contributes nothing to a convolution
+            continue
+        try:
+            value = float(item)
+        except ValueError:
+            raise InvalidKernel(f"{spec!r}: {item!r} is not a number (values are separated by commas or spaces)") from None
+        if not math.isfinite(value):
+            raise InvalidKernel(f"{spec!r}: {item!r} is not a finite number")
+        values.append(value)
+    if not values:
+        raise InvalidKernel(f"{spec!r}: no values after the size")
+    return values
+
+
+def _make(name: str, values: list[float], w: int, h: int, spec: str) -> Any:
+    from .catalog import MAX_SIDE, Kernel
+
+    if max(w, h) > MAX_SIDE:
+        raise InvalidKernel(f"{spec!r}: {w}x{h} is larger than {MAX_SIDE} per side")
+    matrix = tuple(tuple(values[r * w:(r + 1) * w]) for r in range(h))
+    return Kernel(name=name, matrix=matrix, description=f"inline kernel {w}x{h} (ImageMagick syntax)", source="--kernel")
+
+
+def _json_list(spec: str, max_ndim: int) -> Any:
+    from .catalog import parse_kernels
+
+    label = f"--kernel {spec.strip()[:40]!r}"
+    try:
+        document = json.loads(spec)
+    except json.JSONDecodeError as exc:
+        raise InvalidKernel(f"{label}: not a JSON list of rows: {exc.msg} at column {exc.colno}") from None
+    kernel = parse_kernels({"name": "list", "matrix": document}, origin=label, max_ndim=max_ndim)[0]
+    return replace(kernel, name="list_" + "x".join(map(str, kernel.shape[::-1] if len(kernel.shape) == 2 else kernel.shape)),
+                   description="kernel given as a JSON list", source="--kernel")
+
+
+def read_npy_kernel(path: str | Path, *, max_ndim: int = 2) -> Any:
+    """A kernel saved with ``numpy.save``: 2-D, or C x f x f with ``max_ndim=3``; named after the file."""
+    import numpy as np
+
+    from .catalog import MAX_SIDE, Kernel
+
+    p = Path(path).expanduser()
+    try:
+        size = p.stat().st_size
+    except FileNotFoundError:
+        raise KernelNotFound(f"{p}: no such file") from None
+    except OSError as exc:
+        raise InvalidKernel(f"{p}: cannot read: {exc.strerror or exc}") from None
+    if not p.is_file():
+        raise InvalidKernel(f"{p}: not a regular file, expected a .npy kernel")
+    if size > MAX_NPY_BYTES:
+        raise InvalidKernel(f"{p}: {size} bytes, more than the {MAX_NPY_BYTES // 2**20} MiB allowed for a kernel")
+    try:
+        arr = np.load(p, allow_pickle=False)
+    except Exception as exc:  # numpy's header parser fails in many ways
+        raise InvalidKernel(f"{p}: not a valid .npy array ({' '.join(str(exc).split())})") from None
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
+        raise InvalidKernel(f"{p}: a kernel holds real numbers, got {getattr(arr, 'dtype', type(arr).__name__)}")
+    dims = "2-D (f x f)" if max_ndim == 2 else "2-D (f x f) or 3-D (C x f x f)"
+    if not 2 <= arr.ndim <= max_ndim or arr.size == 0:
+        raise InvalidKernel(f"{p}: expected a non-empty {dims} array, got shape {arr.shape}")
+    if max(arr.shape[-2:]) > MAX_SIDE:
+        raise InvalidKernel(f"{p}: {arr.shape[-2]}x{arr.shape[-1]} is larger than {MAX_SIDE} per side")
+    values = arr.astype(np.float64)
+    if not np.isfinite(values).all():
+        raise InvalidKernel(f"{p}: the kernel holds NaN or infinite values")
+    return Kernel(name=p.stem or "kernel", matrix=_tuples(values.tolist()), description=f"kernel from {p.name}", source=str(p), path=p)
+
+
+def _tuples(nested: Any) -> Any:
+    return tuple(_tuples(v) for v in nested) if isinstance(nested, list) else float(nested)
+
+
+# ---------------------------------------------------------------------------------- --kernel-scale
+
+
+@dataclass(frozen=True)
+class KernelScale:
+    """A parsed ``--kernel-scale``: normalise (``sum``, ``!``, ``^`` or None), then multiply by ``factor``."""
+
+    text: str
+    factor: float = 1.0
+    normalize: str | None = None
+
+
+def parse_kernel_scale(text: str) -> KernelScale:
+    """Parse ``--kernel-scale``: ``sum``, ``N``, ``N%``, ``!``, ``^``, ``N!``, ``N^`` (ImageMagick's forms).
+
+    >>> parse_kernel_scale("50%!")
+    KernelScale(text='50%!', factor=0.5, normalize='!')
+    """
+    raw = str(text).strip()
+    if raw.lower() == "sum":
+        return KernelScale(raw, 1.0, "sum")
+    if "," in raw:
+        raise UsageError(
+            f"invalid --kernel-scale {text!r}: ImageMagick's origin addition (',N') is not supported; "
+            "add the identity kernel yourself"
+        )
+    m = _SCALE.fullmatch(raw)
+    marks = m.group("marks") if m else ""
+    flags = marks.replace("%", "")
+    if not m or not raw or marks.count("%") > 1 or len(flags) > 1 or (m.group("number") is None and not flags):
+        raise UsageError(
+            f"invalid --kernel-scale {text!r}: expected sum (divide by the sum), N or N% (multiply), "
+            "! (normalise; zero-sum kernels: positives to 1), ^ (positives to 1 and negatives to -1), or N! / N^"
+        )
+    factor = float(m.group("number")) if m.group("number") is not None else 1.0
+    if "%" in marks:
+        factor /= 100.0
+    if not math.isfinite(factor) or factor == 0:
+        raise UsageError(f"invalid --kernel-scale {text!r}: the factor must be a finite non-zero number")
+    return KernelScale(raw, factor, flags or None)
+
+
+def _flat(matrix: Any) -> list[float]:
+    return [v for row in matrix for v in _flat(row)] if isinstance(matrix, tuple) else [matrix]
+
+
+def _map(matrix: Any, f: Any) -> Any:
+    return tuple(_map(row, f) for row in matrix) if isinstance(matrix, tuple) else f(matrix)
+
+
+def scale_kernel(kernel: Any, scale: KernelScale | None) -> Any:
+    """``kernel`` (its applied weights) normalised and multiplied as ``scale`` says; unchanged for None."""
+    if scale is None:
+        return kernel
+    import numpy as np
+
+    applied = _tuples(kernel.array(np.float64).tolist())
+    values = _flat(applied)
+    positive = math.fsum(v for v in values if v > 0)
+    negative = math.fsum(v for v in values if v < 0)
+    total = math.fsum(values)
+    tiny = 1e-12 * max(math.fsum(abs(v) for v in values), 1e-300)
+    pos_div = neg_div = 1.0
+    if scale.normalize == "sum":
+        if abs(total) <= tiny:
+            raise InvalidKernel(
+                f"{kernel.name}: --kernel-scale sum divides by the sum, and this kernel sums to 0; "
+                "'!' or '^' normalise zero-sum kernels as ImageMagick does"
+            )
+        pos_div = neg_div = total
+    elif scale.normalize == "!":
+        pos_div = neg_div = abs(total) if abs(total) > tiny else positive
+    elif scale.normalize == "^":
+        pos_div = positive if abs(positive) > tiny else 1.0
+        neg_div = -negative if abs(negative) > tiny else 1.0
+    matrix = _map(applied, lambda v: v * scale.factor / (pos_div if v >= 0 else neg_div))
+    return replace(kernel, matrix=matrix, scale=None, description=f"{kernel.description} (--kernel-scale {scale.text})".strip())

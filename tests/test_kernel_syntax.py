@@ -1,0 +1,216 @@
+"""Kernels anywhere (issue 12): ImageMagick's inline syntax, JSON lists, .npy files, --kernel-scale,
+and KERNELCLI_KERNEL_PATH folders holding other JSON files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import ndimage
+
+from conftest import REPO, SAMPLES, pixels, run_cli
+from kernelcli.catalog import load_kernel
+from kernelcli.errors import InvalidKernel, UsageError
+from kernelcli.kernel_syntax import inline_kernel, parse_kernel_scale, scale_kernel
+
+SOBEL = [[1, 0, -1], [2, 0, -2], [1, 0, -1]]
+IMAGEMAGICK = shutil.which("convert-im6.q16") or shutil.which("convert")
+
+
+class TestInlineSyntax:
+    @pytest.mark.parametrize(
+        "spec",
+        [
+            "3x3: 1,0,-1 2,0,-2 1,0,-1",
+            "3x3:1,0,-1,2,0,-2,1,0,-1",
+            "3: 1 0 -1 2 0 -2 1 0 -1",
+            "3x3+1+1: 1,0,-1 2,0,-2 1,0,-1",
+            "1,0,-1,2,0,-2,1,0,-1",
+            "[[1,0,-1],[2,0,-2],[1,0,-1]]",
+            " [[1, 0, -1], [2, 0, -2], [1, 0, -1]] ",
+        ],
+    )
+    def test_every_form_gives_sobel(self, spec):
+        k = load_kernel(spec)
+        assert k.array().tolist() == load_kernel("sobel_v").array().tolist()
+
+    def test_width_then_height_row_by_row(self):
+        k = load_kernel("3x2: 1,2,3 4,5,6")
+        assert k.shape == (2, 3) and k.matrix == ((1, 2, 3), (4, 5, 6)) and k.name == "inline_3x2"
+        assert load_kernel("[[1,2,3],[4,5,6]]").name == "list_3x2"
+
+    def test_nan_and_dash_cells_weigh_nothing(self):
+        assert load_kernel("3: 1,-,3 4,nan,6 7,8,9").matrix[:2] == ((1, 0, 3), (4, 0, 6))
+
+    def test_even_sizes_take_imagemagicks_origin(self):
+        assert load_kernel("2x2+0+0: 1 2 3 4").shape == (2, 2)
+        assert load_kernel("4x4+1+1: " + " ".join("1" * 16)).shape == (4, 4)
+
+    @pytest.mark.parametrize(
+        ("spec", "words"),
+        [
+            ("3x3+0+0: 1,2,3 4,5,6 7,8,9", "origin +0+0 is not supported"),
+            ("3x3@: 1,2,3 4,5,6 7,8,9", "rotated kernels"),
+            ("3x1: 1,2,3;1x3: 1,2,3", "one kernel per --kernel"),
+            ("3x3: 1,2", "3x3 needs 9 values"),
+            ("1,2,3", "square number"),
+            ("2x2: 1 2 x 4", "'x' is not a number"),
+            ("2x2: 1 2 inf 4", "not a finite number"),
+            ("[[1,2],[3]]", "row 2 has 1 value, expected 2"),
+            ("[1, 2", "not a JSON list"),
+        ],
+    )
+    def test_refused_clearly(self, spec, words):
+        with pytest.raises(InvalidKernel, match=words.replace("+", r"\+").replace("(", r"\(")):
+            load_kernel(spec)
+
+    def test_names_and_files_are_not_inline(self):
+        assert inline_kernel("sobel_v") is None and inline_kernel("gaussian:2") is None and inline_kernel("k.json") is None
+
+    def test_cli_exit_3_before_reading_the_image(self, tmp_path):
+        result = run_cli("convolve", "missing.png", "-k", "3x3+0+0: 1 2 3 4 5 6 7 8 9", cwd=tmp_path)
+        assert result.returncode == 3 and "origin +0+0" in result.stderr
+
+
+class TestNpyKernels:
+    def test_npy_file_is_a_kernel(self, tmp_path):
+        np.save(tmp_path / "edge.npy", np.array(SOBEL, dtype=np.int16))
+        k = load_kernel(str(tmp_path / "edge.npy"))
+        assert k.name == "edge" and k.array().tolist() == SOBEL
+
+    def test_three_d_only_for_layers(self, tmp_path):
+        np.save(tmp_path / "k3.npy", np.ones((3, 2, 2)))
+        with pytest.raises(InvalidKernel, match="2-D"):
+            load_kernel(str(tmp_path / "k3.npy"))
+        assert load_kernel(str(tmp_path / "k3.npy"), max_ndim=3).shape == (3, 2, 2)
+
+    @pytest.mark.parametrize(
+        ("array", "words"),
+        [(np.array([1.0, np.nan]).reshape(1, 2), "NaN"), (np.array(["a"]).reshape(1, 1), "real numbers"), (np.ones(3), "2-D")],
+    )
+    def test_bad_npy(self, tmp_path, array, words):
+        np.save(tmp_path / "bad.npy", array)
+        with pytest.raises(InvalidKernel, match=words):
+            load_kernel(str(tmp_path / "bad.npy"))
+
+    def test_missing_npy_exits_3(self, tmp_path):
+        assert run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "nope.npy", cwd=tmp_path).returncode == 3
+
+    def test_cli_npy_json_inline_and_name_agree(self, tmp_path):
+        np.save(tmp_path / "k.npy", np.array(SOBEL, dtype=np.float64))
+        outputs = []
+        for spec in ("sobel_v", "k.npy", json.dumps(SOBEL), "3x3: 1,0,-1 2,0,-2 1,0,-1"):
+            result = run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", spec, "-q", cwd=tmp_path)
+            assert result.returncode == 0, result.stderr
+            outputs.append(result.stdout)
+        assert len(set(outputs)) == 1
+
+
+class TestKernelScale:
+    def test_forms(self):
+        assert {parse_kernel_scale(t).factor for t in ("2", "200%", "2.0")} == {2.0}
+        assert parse_kernel_scale("0.5!").normalize == "!" and parse_kernel_scale("^").factor == 1.0
+        for bad in ("", "x", "%", "!^", "1,50%", "0", "nan"):
+            with pytest.raises(UsageError):
+                parse_kernel_scale(bad)
+
+    def test_imagemagick_semantics(self):
+        sobel = load_kernel("sobel_v")
+        assert scale_kernel(sobel, parse_kernel_scale("2")).array().tolist() == (2 * np.array(SOBEL)).tolist()
+        # "!" on a zero-sum kernel: the positive weights add up to 1 (showkernel: 0.25 0.5 0.25)
+        assert scale_kernel(sobel, parse_kernel_scale("!")).array()[:, 0].tolist() == [0.25, 0.5, 0.25]
+        # "!" divides by |sum|: a kernel summing to -1 keeps its values (as convert -define showkernel=1 shows)
+        skew = load_kernel("3x3: 1,0,-1 2,0,-3 1,0,-1")
+        assert scale_kernel(skew, parse_kernel_scale("!")).matrix == skew.matrix
+        # "^": positives to 1, negatives to -1
+        hat = scale_kernel(skew, parse_kernel_scale("^")).array()
+        assert hat[hat > 0].sum() == pytest.approx(1) and hat[hat < 0].sum() == pytest.approx(-1)
+        assert scale_kernel(load_kernel("[[1,2,1]]"), parse_kernel_scale("sum")).matrix == ((0.25, 0.5, 0.25),)
+        with pytest.raises(InvalidKernel, match="sums to 0"):
+            scale_kernel(sobel, parse_kernel_scale("sum"))
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.lists(st.integers(-9, 9), min_size=9, max_size=9), st.sampled_from(["sum", "!", "^", "3", "25%", "2!", "2^"]))
+    def test_against_a_direct_formula(self, values, text):
+        k = load_kernel("3x3: " + ",".join(map(str, values)))
+        v = np.array(values, dtype=np.float64).reshape(3, 3)
+        pos, neg, total = v[v > 0].sum(), v[v < 0].sum(), v.sum()
+        scale = parse_kernel_scale(text)
+        if text == "sum" and total == 0 or not v.any() and text != "sum" and scale.normalize:
+            return
+        try:
+            got = scale_kernel(k, scale).array()
+        except InvalidKernel:
+            assert text == "sum" and total == 0
+            return
+        if scale.normalize == "sum":
+            want = v / total
+        elif scale.normalize == "!":
+            d = abs(total) if total != 0 else pos
+            want = v / d if d else v
+        elif scale.normalize == "^":
+            want = np.where(v >= 0, v / (pos or 1.0), v / (-neg or 1.0))
+        else:
+            want = v
+        np.testing.assert_allclose(got, want * scale.factor, rtol=1e-12, atol=1e-12)
+
+    def test_cli(self, tmp_path):
+        result = run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "box_3x3", "--kernel-scale", "9", "--padding", "valid", "-q")
+        x = np.loadtxt(SAMPLES / "example1.csv", delimiter=",")
+        want = ndimage.correlate(x, np.ones((3, 3)))[1:-1, 1:-1]
+        got = np.array([[float(v) for v in line.split()] for line in result.stdout.splitlines()])
+        np.testing.assert_allclose(got, want)
+        bad = run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "sobel_v", "--kernel-scale", "sum")
+        assert bad.returncode == 3 and "sums to 0" in bad.stderr
+        assert run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "sobel_v", "--kernel-scale", "1,50%").returncode == 2
+
+
+@pytest.mark.skipif(IMAGEMAGICK is None, reason="ImageMagick is not installed")
+class TestAgainstImageMagick:
+    @pytest.mark.parametrize(
+        ("kernel", "scale"),
+        [("3x3: 1,0,-1 2,0,-2 1,0,-1", "50%"), ("3x3: 0,1,0 0,0,0 0,0,3", "1"), ("3x3: 1,2,1 2,4,2 1,2,1", "!"), ("5x3: 1,2,3,4,5 0,0,0,0,0 -1,-2,-3,-4,-5", "^")],
+    )
+    def test_correlate_equals_default_and_convolve_equals_flip(self, tmp_path, kernel, scale):
+        rng = np.random.default_rng(7)
+        from PIL import Image
+
+        Image.fromarray(rng.integers(0, 256, (10, 12)).astype(np.uint8)).save(tmp_path / "g.png")
+        for method, flip in (("Correlate", []), ("Convolve", ["--flip"])):
+            subprocess.run(
+                [IMAGEMAGICK, "g.png", "-define", f"convolve:scale={scale}", "-morphology", method, kernel, "-depth", "8", f"im_{method}.png"],
+                cwd=tmp_path, check=True, capture_output=True,
+            )
+            result = run_cli("convolve", "g.png", "-k", kernel, "--kernel-scale", scale, "--pad-mode", "replicate", *flip,
+                             "-o", f"k_{method}.npy", cwd=tmp_path)
+            assert result.returncode == 0, result.stderr
+            exact = np.clip(np.load(tmp_path / f"k_{method}.npy"), 0, 255)
+            theirs = pixels(tmp_path / f"im_{method}.png", "L").astype(float)
+            # ImageMagick 6 (Q16) writes the 8-bit level at or just below the exact value
+            # (it truncates; 1/257 is a 16-bit quantum)
+            assert (exact - theirs).min() >= -1 / 257 and (exact - theirs).max() < 1 + 1 / 257
+
+
+class TestKernelPath:
+    def test_a_network_spec_is_skipped_with_one_note(self, tmp_path):
+        folder = tmp_path / "mine"
+        folder.mkdir()
+        shutil.copy(REPO / "kernels" / "networks" / "resnet18.json", folder)
+        (folder / "ridge.json").write_text(json.dumps({"name": "ridge", "matrix": [[1, 2, 1]]}))
+        env = {"KERNELCLI_KERNEL_PATH": str(folder)}
+        result = run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "ridge", "-q", env=env)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.count("resnet18.json: not a kernel file") == 1
+        assert run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "sobel_v", "-q", env=env).returncode == 0
+
+    def test_a_broken_kernel_file_is_still_an_error(self, tmp_path):
+        folder = tmp_path / "mine"
+        folder.mkdir()
+        (folder / "bad.json").write_text(json.dumps({"name": "bad", "matrix": [[1, 2], [3]]}))
+        result = run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "sobel_v", env={"KERNELCLI_KERNEL_PATH": str(folder)})
+        assert result.returncode == 3 and "bad.json" in result.stderr
