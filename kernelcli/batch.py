@@ -50,11 +50,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .io.naming import batch_output, output_suffix  # noqa: F401 - output_suffix's former home
+from .io.outputs import folder_writable, input_identities, name_problem, output_folder, output_problem, remove_temporary_files
 from .errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_ITEM_FAILED,
     EXIT_OK,
+    EXIT_REFUSED,
     InputError,
     KernelcliError,
     OutputRefused,
@@ -69,8 +72,6 @@ Progress = Callable[["Record", int, int], None]
 
 #: problems listed in one refusal before "... and N more"
 MAX_LISTED = 50
-#: output extension for input types kernelcli cannot write back
-_OUTPUT_FOR_INPUT = {".txt": ".csv", ".gif": ".png"}
 
 
 # ---------------------------------------------------------------- discovery
@@ -234,39 +235,13 @@ class Item:
     output: Path
 
 
-def output_suffix(input_path: Path, fmt: str | None) -> str:
-    """The output extension: ``.<fmt>`` if given, else the input's (``.txt`` -> ``.csv``, ``.gif`` -> ``.png``).
-
-    >>> output_suffix(Path("a.TIF"), None), output_suffix(Path("a.png"), "npy")
-    ('.tif', '.npy')
-    """
-    if fmt:
-        return "." + fmt.lower().lstrip(".")
-    from .images import OUTPUT_SUFFIXES
-
-    suffix = input_path.suffix.lower()
-    if suffix in OUTPUT_SUFFIXES:
-        return suffix
-    return _OUTPUT_FOR_INPUT.get(suffix, ".png")
-
-
 def output_path(source: Source, out_dir: Path, suffix: str, fmt: str | None) -> Path:
     """``out_dir / <folder relative to the input's root> / <stem>_<suffix>.<ext>``.
 
     >>> output_path(Source(Path("scans/a/ct.png"), Path("scans"), "scans"), Path("out"), "sobel_v", None)
     PosixPath('out/a/ct_sobel_v.png')
     """
-    from .jobs import safe_stem
-
-    rel = Path()
-    if source.root is not None:
-        try:
-            rel = source.path.parent.relative_to(source.root)
-        except ValueError:
-            rel = Path()
-    if ".." in rel.parts:
-        rel = Path()
-    return out_dir / rel / f"{source.path.stem}_{safe_stem(suffix)}{output_suffix(source.path, fmt)}"
+    return batch_output(source.path, source.root, out_dir, suffix, fmt)
 
 
 def plan(
@@ -289,8 +264,6 @@ def plan(
     WriteError
         The output folder cannot be created or written (read-only).
     """
-    from .images import folder_writable
-
     discovery = found if isinstance(found, Discovery) else Discovery(list(found))
     out = Path(out_dir)
     problems: list[str] = []
@@ -307,21 +280,17 @@ def plan(
             )
             break
 
-    identities = {}
-    for src in discovery.sources:
-        try:
-            st = src.path.stat()
-            identities[(st.st_dev, st.st_ino)] = src.path
-        except OSError:
-            pass
+    identities = input_identities([src.path for src in discovery.sources])
 
     items: list[Item] = []
+    long_names: list[str] = []
     claimed: dict[str, Path] = {}
     targets = [(src.path, output_path(src, out, suffix, fmt)) for src in discovery.sources]
     if report is not None:
         targets.append((None, Path(report)))
-        if not Path(report).absolute().parent.is_dir():
-            problems.append(f"--report {report}: the folder {Path(report).parent} does not exist")
+        report_problem = _report_folder_problem(Path(report))
+        if report_problem:
+            problems.append(report_problem)
     for src_path, dest in targets:
         key = os.path.normcase(os.path.abspath(dest))
         if key in claimed:
@@ -330,12 +299,17 @@ def plan(
             problems.append(f"{dest}: {what} would both be written there")
         else:
             claimed[key] = src_path if src_path is not None else Path("--report")
-        problem = _existing_output_problem(dest, identities, force)
+        problem = name_problem(dest) and f"{dest.name[:40]}...: {name_problem(dest)}"
+        if problem:
+            long_names.append(problem)
+        problem = output_problem(dest, force=force, identities=identities)
         if problem:
             problems.append(problem)
         if src_path is not None:
             items.append(Item(src_path, dest))
 
+    if long_names:
+        raise UsageError(f"{len(long_names)} output name(s) too long; nothing was done:\n  " + "\n  ".join(long_names[:MAX_LISTED]))
     if problems:
         listed = problems[:MAX_LISTED]
         more = f"\n  ... and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
@@ -353,35 +327,22 @@ def check_report_path(
 ) -> None:
     """Check a ``--report`` file like an output: not an input, not an output, not existing without ``force``."""
     dest = Path(report)
-    identities = {}
-    for src in inputs:
-        try:
-            st = Path(src).stat()
-            identities[(st.st_dev, st.st_ino)] = Path(src)
-        except OSError:
-            pass
-    problem = _existing_output_problem(dest, identities, force)
+    problem = output_problem(dest, inputs, force=force)
     if problem is None and any(os.path.abspath(dest) == os.path.abspath(o) for o in outputs):
         problem = f"{dest}: is also the output; choose another --report file"
-    if problem is None and not dest.absolute().parent.is_dir():
-        problem = f"--report {dest}: the folder {dest.parent} does not exist"
+    if problem is None:
+        problem = _report_folder_problem(dest)
     if problem:
         raise OutputRefused(problem)
 
 
-def _existing_output_problem(dest: Path, identities: dict, force: bool) -> str | None:
-    if not os.path.lexists(dest):
-        return None
-    try:
-        st = dest.stat()
-    except OSError:
-        st = None
-    if st is not None and (st.st_dev, st.st_ino) in identities:
-        return f"{dest}: is the input {identities[(st.st_dev, st.st_ino)]} (same file); it would be overwritten"
-    if st is not None and stat.S_ISDIR(st.st_mode):
-        return f"{dest}: is a folder, expected a file path"
-    if not force:
-        return f"{dest}: already exists; use --force to overwrite it"
+def _report_folder_problem(dest: Path) -> str | None:
+    """A ``--report`` file whose folder is missing or read-only is refused while planning."""
+    folder = dest.absolute().parent
+    if not folder.is_dir():
+        return f"--report {dest}: the folder {dest.parent} does not exist"
+    if not folder_writable(folder):
+        return f"--report {dest}: cannot write in {output_folder(dest)}: permission denied (read-only folder)"
     return None
 
 
@@ -407,6 +368,8 @@ class Record:
     notes: list[str] = field(default_factory=list)
     internal: bool = False  # the error was a bug (an exception we did not expect)
     traceback: str | None = None
+    #: the exit code this item alone would give (0 ok, 4 refused to write, 2 bad input, ...)
+    code: int = EXIT_OK
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON record: input, output, status, error, seconds, notes."""
@@ -414,6 +377,7 @@ class Record:
             "input": self.input,
             "output": self.output,
             "status": self.status,
+            "code": self.code,
             "error": self.error,
             "seconds": round(self.seconds, 6),
             "notes": list(self.notes),
@@ -444,12 +408,16 @@ class BatchResult:
 
     @property
     def exit_code(self) -> int:
-        """130 if interrupted, 70 if an item hit a bug, 1 if an item failed, else 0."""
+        """128 + the signal if interrupted (130 for Ctrl-C), 70 if an item hit a bug, 4 if
+        every failed item was refused (its output appeared meanwhile), 1 if an item failed, else 0."""
         if self.interrupted:
             return EXIT_INTERRUPTED
         if any(r.internal for r in self.records):
             return EXIT_INTERNAL
-        return EXIT_ITEM_FAILED if self.failed else EXIT_OK
+        failed = [r for r in self.records if r.status == "failed"]
+        if failed and all(r.code == EXIT_REFUSED for r in failed):
+            return EXIT_REFUSED
+        return EXIT_ITEM_FAILED if failed else EXIT_OK
 
     def summary(self) -> str:
         """``118 ok, 2 failed, 3.1 s`` (and how many were not run after an interruption)."""
@@ -524,11 +492,11 @@ def run_one(job: Job, item: Item) -> Record:
         report = job(item.input, out=item.output)
         record.notes = [str(n) for n in (getattr(report, "notes", None) or [])]
     except KernelcliError as exc:
-        record.status, record.error = "failed", str(exc)
+        record.status, record.error, record.code = "failed", str(exc), exc.exit_code
     except MemoryError:
-        record.status, record.error = "failed", f"{item.input}: not enough memory"
+        record.status, record.error, record.code = "failed", f"{item.input}: not enough memory", EXIT_ITEM_FAILED
     except Exception as exc:  # a bug: keep going, but say so (exit 70 at the end)
-        record.status, record.internal = "failed", True
+        record.status, record.internal, record.code = "failed", True, EXIT_INTERNAL
         record.error = f"{item.input}: internal error: {type(exc).__name__}: {' '.join(str(exc).split())}"
         record.traceback = traceback.format_exc()
     record.seconds = time.perf_counter() - start
@@ -549,8 +517,6 @@ def run(
     Output folders are created first.  Ctrl-C raises :class:`BatchInterrupted` after the
     workers are stopped and every temporary file of the planned outputs is removed.
     """
-    from .images import remove_temporary_files
-
     start = time.perf_counter()
     items = list(items)
     total = len(items)
@@ -618,8 +584,6 @@ def _picklable(job: Job) -> bool:
 
 
 def _make_folders(items: Sequence[Item]) -> None:
-    from .images import output_folder
-
     for folder in sorted({output_folder(it.output) for it in items}):
         try:
             folder.mkdir(parents=True, exist_ok=True)

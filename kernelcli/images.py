@@ -27,9 +27,9 @@ Policies
 * Pillow's warnings (corrupt EXIF and the like) become notes, not noise on stderr.
 * Integer outputs are rounded and clipped, never wrapped.  A format that cannot hold the
   data (16-bit into JPEG, floats into PNG) is refused with a suggestion (TIFF or NPY).
-* Writes go to a temporary file ``.<name>.<random>.part`` in the destination folder, then
-  ``os.replace``; the temporary file is removed on any error, on Ctrl-C and on a full disk,
-  so the destination is either the complete new file or untouched.
+* Writes go through :mod:`kernelcli.io.outputs`: a temporary file beside the destination,
+  published atomically (create-if-absent without ``force``); the temporary file is removed
+  on any error, signal or full disk, so the destination is the complete new file or untouched.
 
 Example
 -------
@@ -45,7 +45,6 @@ import math
 import os
 import re
 import stat
-import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,14 +52,27 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ImageReadError, InputError, KernelcliError, OutputRefused, UsageError, WriteError
+from .errors import ImageReadError, InputError, KernelcliError, UsageError
+from .io.naming import (  # noqa: F401 - the format tables, declared once in kernelcli.io
+    ARRAY_SUFFIXES,
+    IMAGE_SUFFIXES,
+    INPUT_SUFFIXES,
+    MATRIX_SUFFIXES,
+    OUTPUT_SUFFIXES,
+    READ_ONLY_IMAGE_SUFFIXES,
+)
+from .io.outputs import (  # noqa: F401 - the one output check and atomic write, re-exported
+    PART_SUFFIX,
+    atomic_write,
+    folder_writable,
+    glob_escape,
+    output_folder,
+    remove_temporary_files,
+    same_file,
+    temporary_files,
+    write_bytes_atomic,
+)
 
-IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
-ARRAY_SUFFIXES = {".npy"}
-MATRIX_SUFFIXES = {".csv", ".txt"}
-READ_ONLY_IMAGE_SUFFIXES = {".gif"}
-INPUT_SUFFIXES = set(IMAGE_SUFFIXES) | READ_ONLY_IMAGE_SUFFIXES | ARRAY_SUFFIXES | MATRIX_SUFFIXES
-OUTPUT_SUFFIXES = set(IMAGE_SUFFIXES) | ARRAY_SUFFIXES | {".csv"}
 #: formats Pillow may open: the magic bytes decide, but only among these (never EPS & co.)
 PILLOW_FORMATS = ["PNG", "JPEG", "TIFF", "BMP", "GIF"]
 
@@ -70,8 +82,6 @@ DEFAULT_MAX_PIXELS = 512 * 1024 * 1024 // 4  # about 134 megapixels, as a decomp
 MEMORY_ENV = "KERNELCLI_MAX_MEMORY"
 #: share of the physical memory one image may need by default
 MEMORY_SHARE = 0.75
-#: how a temporary file for ``dest`` is named: ``.<dest name>.<random>.part``
-PART_SUFFIX = ".part"
 
 
 @dataclass
@@ -444,47 +454,18 @@ def _image_to_array(im, p: Path) -> tuple[np.ndarray, np.ndarray | None, int | N
 
 
 def check_output_path(out: str | os.PathLike, inputs: list[Path] | tuple[Path, ...] = (), *, force: bool = False) -> Path:
-    """Validate an output path before any work: known format, not an input, not existing
-    without force, a folder that exists and can be written.
+    """Validate an output path before any work: a format kernelcli writes, then the one
+    output check (:func:`kernelcli.io.outputs.check_output`).
 
     Raises OutputRefused (exit 4), UsageError (exit 2) or WriteError (read-only folder).
     """
+    from .io.outputs import check_output
+
     o = Path(out)
     suffix = o.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
         raise UsageError(f"{o}: unsupported output type {suffix or '(no extension)'!r}: expected one of {', '.join(sorted(OUTPUT_SUFFIXES))}")
-    for src in inputs:
-        if same_file(o, Path(src)):
-            raise OutputRefused(f"{o}: the output would overwrite the input {src}")
-    if o.exists() or o.is_symlink():
-        if o.is_dir():
-            raise OutputRefused(f"{o}: is a directory, expected a file path")
-        if not force:
-            raise OutputRefused(f"{o}: already exists; use --force to overwrite it")
-    parent = output_folder(o)
-    if not parent.is_dir():
-        raise UsageError(f"{o}: the folder {parent} does not exist")
-    if not folder_writable(parent):
-        raise WriteError(f"{o}: cannot write in {parent}: permission denied (read-only folder); nothing was written")
-    return o
-
-
-def output_folder(o: Path) -> Path:
-    """The folder ``o`` goes in (``.`` for a bare name)."""
-    return o.parent if str(o.parent) else Path(".")
-
-
-def folder_writable(folder: Path) -> bool:
-    """True when new files can be created in ``folder`` (as this user, with its privileges)."""
-    return os.access(folder, os.W_OK | os.X_OK)
-
-
-def same_file(a: Path, b: Path) -> bool:
-    """True when ``a`` and ``b`` are the same file, also through a symlink or a hardlink."""
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.abspath(a) == os.path.abspath(b)
+    return check_output(o, inputs, force=force)
 
 
 _same_file = same_file  # the former private name
@@ -540,19 +521,17 @@ def write_output(
     suffix = o.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
         raise UsageError(f"{o}: unsupported output type {suffix or '(no extension)'!r}: expected one of {', '.join(sorted(OUTPUT_SUFFIXES))}")
-    if not force and (o.exists() or o.is_symlink()):
-        raise OutputRefused(f"{o}: already exists; use --force to overwrite it")
     arr = np.asarray(result)
     info = Written(path=o, dtype=str(arr.dtype), total=int(arr.size))
 
     if suffix == ".npy":
-        _atomic_write(o, lambda f: np.save(f, arr, allow_pickle=False))
+        atomic_write(o, lambda f: np.save(f, arr, allow_pickle=False), force=force)
         return info
     if suffix == ".csv":
         if arr.ndim != 2:
             raise UsageError(f"{o}: a .csv holds a 2-D matrix; this result has shape {arr.shape} (use .npy or an image format)")
         text = format_matrix_csv(arr)
-        _atomic_write(o, lambda f: f.write(text.encode()))
+        atomic_write(o, lambda f: f.write(text.encode()), force=force)
         return info
 
     fmt = IMAGE_SUFFIXES[suffix]
@@ -587,7 +566,7 @@ def write_output(
     # PNG at zlib level 1: about 14% larger than the default level 6, 3.5x faster to encode
     # (the encode dominates a CLI call on a large image); still lossless.
     options = {"compress_level": 1} if fmt == "PNG" else {}
-    _atomic_write(o, lambda f: img.save(f, format=fmt, **options))
+    atomic_write(o, lambda f: img.save(f, format=fmt, **options), force=force)
     return info
 
 
@@ -631,76 +610,9 @@ def format_number(v: float) -> str:
     return f"{v:.10g}"
 
 
-def write_bytes_atomic(dest: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``dest`` through a temporary file and ``os.replace`` (see below)."""
-    _atomic_write(Path(dest), lambda f: f.write(data))
-
-
-def temporary_files(dest: str | os.PathLike) -> list[Path]:
-    """The temporary files a write to ``dest`` may have left (``.<name>.*.part`` beside it)."""
-    d = Path(dest)
-    try:
-        return sorted(output_folder(d).glob(f".{glob_escape(d.name)}.*{PART_SUFFIX}"))
-    except OSError:
-        return []
-
-
-def remove_temporary_files(dest: str | os.PathLike) -> int:
-    """Remove what :func:`temporary_files` finds; return how many were removed."""
-    removed = 0
-    for tmp in temporary_files(dest):
-        try:
-            tmp.unlink()
-            removed += 1
-        except OSError:
-            pass
-    return removed
-
-
-def glob_escape(name: str) -> str:
-    """``name`` with glob metacharacters escaped.
-
-    >>> glob_escape("a[1]*.png")
-    'a[[]1[]][*].png'
-    """
-    return re.sub(r"([*?\[\]])", r"[\1]", name)
-
-
-def _atomic_write(dest: Path, write: Callable[[io.BufferedWriter], object]) -> None:
-    """Write through a temporary file in ``dest``'s folder, then rename it over ``dest``.
-
-    On any error, on Ctrl-C and on a full disk the temporary file is removed and ``dest``
-    is untouched (Pillow's ``save`` truncates its target before it knows it can encode,
-    so it never writes to ``dest`` itself).
-    """
-    folder = output_folder(dest)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=PART_SUFFIX, dir=folder)
-    except OSError as exc:
-        raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or _one_line(exc)}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, dest)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, KernelcliError) or not isinstance(exc, Exception):
-            raise  # our own errors, Ctrl-C and exit requests pass through unchanged
-        if isinstance(exc, OSError):
-            raise WriteError(f"{dest}: write failed: {exc.strerror or _one_line(exc)}; the destination is untouched") from None
-        raise WriteError(f"{dest}: cannot encode as {dest.suffix.lstrip('.').upper() or 'this format'}: {_one_line(exc)}") from None
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _atomic_write(dest: Path, write: Callable[[io.BufferedWriter], object], *, force: bool = True) -> None:
+    """The former private name of :func:`kernelcli.io.outputs.atomic_write` (replacing, as it did)."""
+    atomic_write(dest, write, force=force)
 
 
 def format_matrix_table(matrix) -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
+from .io.naming import default_output, is_matrix_path, safe_stem  # noqa: F401 - their former home
 from .modes import canonical_pad_mode, canonical_rescale
 
 
@@ -124,36 +125,6 @@ class Report:
 
 #: Share of values below 0 that earns a "--rescale abs" hint when clipping.
 CLIP_NOTE_SHARE = 0.05
-
-
-def safe_stem(text: str) -> str:
-    """A file-name-safe version of a kernel name or spec: ``gaussian:1.5`` -> ``gaussian_1.5``.
-
-    >>> safe_stem("gaussian:1.5")
-    'gaussian_1.5'
-    """
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "kernel"
-
-
-def default_output(input_path: Path, kernel_name: str, directory: Path = Path(".")) -> Path:
-    """``<stem>_<kernel>.<ext>`` in ``directory`` (the current one by default).
-
-    The extension is the input's, or, for a type kernelcli cannot write, the one a batch
-    uses (``.gif`` -> ``.png``, ``.txt`` -> ``.csv``).
-
-    >>> default_output(Path("scans/ct.png"), "sobel_v"), default_output(Path("cine.gif"), "box_3x3")
-    (PosixPath('ct_sobel_v.png'), PosixPath('cine_box_3x3.png'))
-    """
-    from .batch import output_suffix
-
-    return directory / f"{input_path.stem}_{safe_stem(kernel_name)}{output_suffix(Path(input_path), None)}"
-
-
-def is_matrix_path(path: str | Path) -> bool:
-    """True for text-matrix inputs (``.csv``/``.txt``), whose results print on stdout by default."""
-    from .images import MATRIX_SUFFIXES
-
-    return Path(path).suffix.lower() in MATRIX_SUFFIXES
 
 
 def run_file_job(
@@ -334,6 +305,9 @@ def _read_npy_file(path: str | Path, what: str) -> Any:
     if not p.is_file():
         raise InvalidKernel(f"{p}: not a regular file")
     size = p.stat().st_size
+    from .io.outputs import note_input
+
+    note_input(p)  # weights and bias are inputs: never overwritten by this call's outputs
     if size > MAX_WEIGHTS_BYTES:
         raise InvalidKernel(f"{p}: {size} bytes, more than the {MAX_WEIGHTS_BYTES // 2**20} MiB allowed for {what}")
     try:
@@ -595,15 +569,12 @@ def _write_pages(out_path: Path, maps: Any, *, force: bool) -> None:
     import numpy as np
     from PIL import Image
 
-    from . import images
-    from .errors import OutputRefused
+    from .io.outputs import write_bytes_atomic
 
-    if not force and (out_path.exists() or out_path.is_symlink()):
-        raise OutputRefused(f"{out_path}: already exists; use --force to overwrite it")
     pages = [Image.fromarray(np.ascontiguousarray(maps[:, :, k], dtype=np.float32)) for k in range(maps.shape[2])]
     buffer = io.BytesIO()
     pages[0].save(buffer, format="TIFF", save_all=True, append_images=pages[1:])
-    images.write_bytes_atomic(out_path, buffer.getvalue())
+    write_bytes_atomic(out_path, buffer.getvalue(), force=force)
 
 
 def gallery_file(

@@ -232,12 +232,10 @@ def write_sheet(path: str | os.PathLike, image, *, force: bool = False) -> None:
     import io
     from pathlib import Path
 
-    from .errors import OutputRefused
-    from .images import IMAGE_SUFFIXES, write_bytes_atomic
+    from .io.naming import IMAGE_SUFFIXES
+    from .io.outputs import write_bytes_atomic
 
     p = Path(path)
-    if not force and (p.exists() or p.is_symlink()):
-        raise OutputRefused(f"{p}: already exists; use --force to overwrite it")
     buffer = io.BytesIO()
     image.save(buffer, format=IMAGE_SUFFIXES.get(p.suffix.lower(), "PNG"))
-    write_bytes_atomic(p, buffer.getvalue())
+    write_bytes_atomic(p, buffer.getvalue(), force=force)

@@ -303,7 +303,7 @@ class TestCli:
         assert r.stdout.splitlines() == [str(out / "a_maxpool2.png"), str(out / "sub" / "b_maxpool2.png"), str(out / "sub" / "deeper" / "c_maxpool2.png")]
         assert SUMMARY.search(r.stderr).group(1, 2) == ("3", "0")
         doc = json.loads(report.read_text())
-        assert [set(i) for i in doc["items"]] == [{"input", "output", "status", "error", "seconds", "notes"}] * 3
+        assert [set(i) for i in doc["items"]] == [{"input", "output", "status", "code", "error", "seconds", "notes"}] * 3
         assert doc["totals"]["total"] == 3 and doc["totals"]["ok"] == 3
         r = CliRunner().invoke(app, ["pool", str(scans), "-r", "--size", "2", "--out-dir", str(tmp_path / "o2"), "--json", "-j", "1", "-q"])
         assert r.exit_code == 0 and r.stderr == ""

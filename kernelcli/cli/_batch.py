@@ -103,9 +103,9 @@ def _run_single(input: Path, job, *, label, options: BatchOptions, out, force, j
     label = options.suffix or label
     target = output_for(input, out, label)
     if out is None and options.fmt:
-        from ..jobs import default_output
+        from ..io.naming import default_output
 
-        target = default_output(input, label).with_suffix("." + options.fmt)
+        target = default_output(input, label, fmt=options.fmt)
     report = run_reported(input, lambda: job(input, out=target), outputs=[target], report=options.report, force=force)
     render_report(report, json_out=json_out, quiet=quiet)
 
@@ -136,7 +136,7 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
         raise
     finally:
         record.seconds = time.perf_counter() - start
-        _write_report(report, BatchResult([record], record.seconds, 1))
+        _write_report(report, BatchResult([record], record.seconds, 1), force=force)
     return result
 
 
@@ -173,7 +173,7 @@ def run_batch(
     except BatchInterrupted as stop:
         result = stop.result
         if options.report is not None:
-            _write_report(options.report, result)
+            _write_report(options.report, result, force=force)
         if json_out:
             print_json(result.as_dict())
         error(f"interrupted after {result.ok + result.failed} of {len(items)} files; finished outputs are kept, temporary files removed")
@@ -182,7 +182,7 @@ def run_batch(
         for line in result.notes:
             note(f"note: {line}")
     if options.report is not None:
-        _write_report(options.report, result)
+        _write_report(options.report, result, force=force)
     if json_out:
         print_json(result.as_dict())
     else:
@@ -203,12 +203,12 @@ def run_batch(
         raise typer.Exit(result.exit_code)
 
 
-def _write_report(path: Path, result) -> None:
+def _write_report(path: Path, result, *, force: bool) -> None:
     import json
 
-    from ..images import write_bytes_atomic
+    from ..io.outputs import write_bytes_atomic
 
-    write_bytes_atomic(path, (json.dumps(result.as_dict(), indent=2) + "\n").encode())
+    write_bytes_atomic(path, (json.dumps(result.as_dict(), indent=2) + "\n").encode(), force=force)
 
 
 class _Display:

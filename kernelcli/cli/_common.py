@@ -56,8 +56,11 @@ def guarded(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..io.outputs import input_session
+
         try:
-            return func(*args, **kwargs)
+            with input_session():  # every file this call reads is an input of its output checks
+                return func(*args, **kwargs)
         except (typer.Exit, typer.Abort, click.exceptions.ClickException):
             raise  # Click's own usage errors (exit 2) and deliberate exits
         except KernelcliError as exc:
@@ -145,7 +148,7 @@ def summary_line(report: Any, destination: str) -> str:
 
 def output_for(input: Any, out: Any, label: str) -> Any:
     """The output path: ``out`` if given, None for a matrix (printed), else ``<stem>_<label>.<ext>``."""
-    from ..jobs import default_output, is_matrix_path
+    from ..io.naming import default_output, is_matrix_path
 
     if out is not None or is_matrix_path(input):
         return out

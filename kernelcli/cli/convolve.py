@@ -174,9 +174,9 @@ def _target(input: Path, out: Optional[Path], montage: Optional[Path], label: st
         return out
     label = batch.suffix or label
     if batch.fmt:
-        from ..jobs import default_output
+        from ..io.naming import default_output
 
-        return default_output(input, label).with_suffix("." + batch.fmt)
+        return default_output(input, label, fmt=batch.fmt)
     target = output_for(input, out, label)
     if target is not None and several:
         target = target.with_suffix(".npy")

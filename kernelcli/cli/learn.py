@@ -142,25 +142,12 @@ def _run(x, t, options, input_name: str, target_name: str, *, show_progress: boo
 
 def _check_json_output(out: Path, inputs: list[Path], *, force: bool) -> Path:
     """The --out kernel file: a .json path that is no input and not an existing file (unless --force)."""
-    from ..errors import OutputRefused, UsageError, WriteError
-    from ..images import folder_writable, output_folder, same_file
+    from ..errors import UsageError
+    from ..io.outputs import check_output
 
     if out.suffix.lower() != ".json":
         raise UsageError(f"{out}: a learned kernel is written as a .json kernel file; got {out.suffix or '(no extension)'!r}")
-    for src in inputs:
-        if same_file(out, src):
-            raise OutputRefused(f"{out}: the output would overwrite the input {src}")
-    if out.exists() or out.is_symlink():
-        if out.is_dir():
-            raise OutputRefused(f"{out}: is a directory, expected a file path")
-        if not force:
-            raise OutputRefused(f"{out}: already exists; use --force to overwrite it")
-    parent = output_folder(out)
-    if not parent.is_dir():
-        raise UsageError(f"{out}: the folder {parent} does not exist")
-    if not folder_writable(parent):
-        raise WriteError(f"{out}: cannot write in {parent}: permission denied (read-only folder); nothing was written")
-    return out
+    return check_output(out, inputs, force=force)
 
 
 def _check_plot_output(plot: Path, others: list[Path], *, force: bool) -> Path:
@@ -173,26 +160,20 @@ def _check_plot_output(plot: Path, others: list[Path], *, force: bool) -> Path:
 
 
 def _write_kernel(path: Path, result, label: str, input_name: str, target_name: str, *, force: bool) -> None:
-    from ..errors import OutputRefused
-    from ..images import _atomic_write
+    from ..io.outputs import atomic_write
     from ..learn import kernel_document, kernel_json_text
 
-    if path.exists() and not force:  # it appeared while we were learning
-        raise OutputRefused(f"{path}: already exists; use --force to overwrite it")
     text = kernel_json_text(kernel_document(result, name=label, input_name=input_name, target_name=target_name))
-    _atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")), force=force)
 
 
 def _write_plot(path: Path, result, *, force: bool) -> None:
-    from ..errors import OutputRefused
-    from ..images import _atomic_write
+    from ..io.outputs import atomic_write
     from ..learn_plot import render_loss_curve
 
-    if path.exists() and not force:
-        raise OutputRefused(f"{path}: already exists; use --force to overwrite it")
     changes = [i + 1 for i in range(len(result.lrs) - 1) if result.lrs[i + 1] != result.lrs[i]]
     image = render_loss_curve(result.history, lr_changes=changes)
-    _atomic_write(path, lambda f: image.save(f, format="PNG"))
+    atomic_write(path, lambda f: image.save(f, format="PNG"), force=force)
 
 
 def _print_kernel(result) -> None:

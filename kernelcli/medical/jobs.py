@@ -141,7 +141,7 @@ def default_volume_output(input_path: str | os.PathLike, label: str, directory: 
     >>> default_volume_output(Path("scans/ct.nii.gz"), "gaussian:1.5mm")
     PosixPath('ct_gaussian_1.5mm.nii.gz')
     """
-    from ..jobs import safe_stem
+    from ..io.naming import safe_stem
 
     return directory / f"{volume_stem(input_path)}_{safe_stem(label)}.nii.gz"
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ImageReadError, InputError, OutputRefused, WriteError
+from ..errors import ImageReadError, InputError, WriteError
 from ..volume_inputs import volume_suffix
 from .volume import Volume, require as _require
 
@@ -100,11 +100,9 @@ def write_nifti(out: str | os.PathLike, data: np.ndarray, like: Volume | None = 
     overrides (pooling changes the voxel grid).
     """
     nib = _require("nibabel", "NIfTI")
-    from ..images import _atomic_write
+    from ..io.outputs import atomic_write
 
     o = Path(out)
-    if not force and o.exists():
-        raise OutputRefused(f"{o}: already exists; use --force to overwrite it")
     arr = np.asarray(data)
     if arr.ndim != 3:
         raise WriteError(f"{o}: expected a (Z, Y, X) volume, got shape {arr.shape}")
@@ -138,6 +136,6 @@ def write_nifti(out: str | os.PathLike, data: np.ndarray, like: Volume | None = 
             holder = nib.FileHolder(fileobj=f)
             img.to_file_map({"image": holder, "header": holder})
 
-    _atomic_write(o, write)
+    atomic_write(o, write, force=force)
     return o
 

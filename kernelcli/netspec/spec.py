@@ -86,6 +86,9 @@ def load_spec(ref: str | Path) -> NetworkSpec:
     """
     path = find_spec(ref)
     label = path.name
+    from ..io.outputs import note_input
+
+    note_input(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -1,0 +1,86 @@
+"""Output naming, declared once: file-name-safe stems, default names, output suffixes.
+
+Pure Python (no numpy), shared by single-file jobs, batches and volumes, so that
+``kernelcli.jobs`` and ``kernelcli.batch`` both import it and neither imports the other.
+
+Example
+-------
+>>> default_output(Path("scans/ct.png"), "gaussian:1.5")
+PosixPath('ct_gaussian_1.5.png')
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+#: image formats kernelcli writes, by extension -> Pillow format name
+IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
+ARRAY_SUFFIXES = {".npy"}
+MATRIX_SUFFIXES = {".csv", ".txt"}
+READ_ONLY_IMAGE_SUFFIXES = {".gif"}
+INPUT_SUFFIXES = set(IMAGE_SUFFIXES) | READ_ONLY_IMAGE_SUFFIXES | ARRAY_SUFFIXES | MATRIX_SUFFIXES
+OUTPUT_SUFFIXES = set(IMAGE_SUFFIXES) | ARRAY_SUFFIXES | {".csv"}
+#: output extension for input types kernelcli cannot write back
+OUTPUT_FOR_INPUT = {".txt": ".csv", ".gif": ".png"}
+
+
+def safe_stem(text: str) -> str:
+    """A file-name-safe version of a kernel name or spec: ``gaussian:1.5`` -> ``gaussian_1.5``.
+
+    >>> safe_stem("gaussian:1.5"), safe_stem("::")
+    ('gaussian_1.5', 'kernel')
+    """
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "kernel"
+
+
+def is_matrix_path(path: str | Path) -> bool:
+    """True for text-matrix inputs (``.csv``/``.txt``), whose results print on stdout by default.
+
+    >>> is_matrix_path("a.CSV"), is_matrix_path("a.png")
+    (True, False)
+    """
+    return Path(path).suffix.lower() in MATRIX_SUFFIXES
+
+
+def output_suffix(input_path: Path, fmt: str | None) -> str:
+    """The output extension: ``.<fmt>`` if given, else the input's (``.txt`` -> ``.csv``, ``.gif`` -> ``.png``).
+
+    >>> output_suffix(Path("a.TIF"), None), output_suffix(Path("a.png"), "npy")
+    ('.tif', '.npy')
+    """
+    if fmt:
+        return "." + fmt.lower().lstrip(".")
+    suffix = Path(input_path).suffix.lower()
+    if suffix in OUTPUT_SUFFIXES:
+        return suffix
+    return OUTPUT_FOR_INPUT.get(suffix, ".png")
+
+
+def default_output(input_path: Path, label: str, directory: Path = Path("."), fmt: str | None = None) -> Path:
+    """``<stem>_<label>.<ext>`` in ``directory`` (the current one by default).
+
+    The extension is ``fmt``'s, else the input's, or, for a type kernelcli cannot write,
+    the one a batch uses (``.gif`` -> ``.png``, ``.txt`` -> ``.csv``).
+
+    >>> default_output(Path("scans/ct.png"), "sobel_v"), default_output(Path("cine.gif"), "box_3x3")
+    (PosixPath('ct_sobel_v.png'), PosixPath('cine_box_3x3.png'))
+    """
+    return Path(directory) / f"{Path(input_path).stem}_{safe_stem(label)}{output_suffix(Path(input_path), fmt)}"
+
+
+def batch_output(path: Path, root: Path | None, out_dir: Path, suffix: str, fmt: str | None) -> Path:
+    """``out_dir / <folder of path relative to root> / <stem>_<suffix>.<ext>``.
+
+    >>> batch_output(Path("scans/a/ct.png"), Path("scans"), Path("out"), "sobel_v", None)
+    PosixPath('out/a/ct_sobel_v.png')
+    """
+    rel = Path()
+    if root is not None:
+        try:
+            rel = Path(path).parent.relative_to(root)
+        except ValueError:
+            rel = Path()
+    if ".." in rel.parts:
+        rel = Path()
+    return default_output(path, suffix, Path(out_dir) / rel, fmt)

@@ -1,0 +1,335 @@
+"""The one output check and the one atomic write: nothing lost, nothing half-written.
+
+Every command checks its outputs with :func:`check_output` (or :func:`output_problem`,
+which a batch calls for every planned file) and writes them with :func:`atomic_write`:
+
+* an output may not be an input: the image, and every other file the command read in
+  this call (kernel files, weights, bias, specs: :func:`note_input` records them), also
+  through a symlink or hardlink; refused (exit 4) with or without ``--force``;
+* an existing output is replaced only with ``--force``, and keeps its permission bits;
+* the data goes to a temporary file ``.<name>.<random>.part`` beside the output (the name
+  shortened so that every legal output name, up to 255 bytes, still fits), is flushed,
+  then published in one step: without ``--force`` an atomic create-if-absent (a hard link
+  of the temporary file, or ``renameat2(RENAME_NOREPLACE)`` where links are not
+  supported), so of two runs racing for one name exactly one wins and the other gets
+  exit 4; with ``--force`` an ``os.replace``.  On any error, signal or full disk the
+  temporary file is removed and the destination is untouched.
+
+Standard library only (no numpy).
+
+Example
+-------
+>>> import tempfile, pathlib
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> write_bytes_atomic(folder / "a.txt", b"one")
+>>> write_bytes_atomic(folder / "a.txt", b"two")
+Traceback (most recent call last):
+...
+kernelcli.errors.OutputRefused: ...a.txt: already exists; use --force to overwrite it
+>>> write_bytes_atomic(folder / "a.txt", b"two", force=True); (folder / "a.txt").read_bytes()
+b'two'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import stat
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import KernelcliError, OutputRefused, UsageError, WriteError
+
+#: how a temporary file for ``dest`` ends: ``.<dest name>.<random>.part``
+PART_SUFFIX = ".part"
+#: the longest file name (in bytes) the usual file systems allow
+NAME_MAX = 255
+#: bytes of a temporary name around the (possibly shortened) output name: "." "." 8 random ".part"
+_TEMP_EXTRA = 1 + 1 + 8 + len(PART_SUFFIX)
+
+
+# ---------------------------------------------------------------- what this call reads
+
+_session: dict[tuple[int, int], str] | None = None
+
+
+@contextlib.contextmanager
+def input_session() -> Iterator[None]:
+    """Within this block, every file passed to :func:`note_input` counts as an input of
+    every output check.  The CLI opens one per command call; outside a session
+    :func:`note_input` does nothing (a long-lived program is not a command call)."""
+    global _session
+    previous, _session = _session, {}
+    try:
+        yield
+    finally:
+        _session = previous
+
+
+def note_input(path: str | os.PathLike) -> None:
+    """Record that this command call reads ``path`` (a kernel file, weights, a spec...)."""
+    if _session is None:
+        return
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    _session[(st.st_dev, st.st_ino)] = os.fspath(path)
+
+
+def input_identities(inputs: Sequence[str | os.PathLike] = ()) -> dict[tuple[int, int], str]:
+    """(device, inode) -> path of ``inputs`` and of every file noted in this call."""
+    found = dict(_session or {})
+    for src in inputs:
+        try:
+            st = os.stat(src)
+        except OSError:
+            continue
+        found[(st.st_dev, st.st_ino)] = os.fspath(src)
+    return found
+
+
+# ---------------------------------------------------------------- the check
+
+
+def output_folder(o: Path) -> Path:
+    """The folder ``o`` goes in (``.`` for a bare name).
+
+    >>> output_folder(Path("a.png")), output_folder(Path("out/a.png"))
+    (PosixPath('.'), PosixPath('out'))
+    """
+    o = Path(o)
+    return o.parent if str(o.parent) else Path(".")
+
+
+def folder_writable(folder: Path) -> bool:
+    """True when new files can be created in ``folder`` (as this user, with its privileges)."""
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """True when ``a`` and ``b`` are the same file, also through a symlink or a hardlink."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def name_problem(dest: Path) -> str | None:
+    """Why the file system would refuse the name ``dest`` (too long), or None.
+
+    >>> name_problem(Path("x" * 300 + ".png"))
+    'the file name is 304 bytes long, more than the 255 a file name may have'
+    """
+    size = len(os.fsencode(Path(dest).name))
+    if size > NAME_MAX:
+        return f"the file name is {size} bytes long, more than the {NAME_MAX} a file name may have"
+    if len(os.fsencode(os.fspath(dest))) >= 4096:
+        return "the path is longer than the 4096 bytes a path may have"
+    return None
+
+
+def output_problem(
+    dest: str | os.PathLike,
+    inputs: Sequence[str | os.PathLike] = (),
+    *,
+    force: bool = False,
+    identities: dict[tuple[int, int], str] | None = None,
+) -> str | None:
+    """The one-line reason ``dest`` may not be written (exit 4), or None.
+
+    Refused: an input (``inputs`` and every file noted in this call, also through a
+    link, whatever ``force`` says), a folder, and an existing file without ``force``.
+    ``identities`` (from :func:`input_identities`) saves stating the inputs again when
+    many outputs are checked.
+    """
+    dest = Path(dest)
+    ids = input_identities(inputs) if identities is None else identities
+    try:
+        st = dest.stat()
+    except (OSError, ValueError):
+        st = None
+    if st is not None and (st.st_dev, st.st_ino) in ids:
+        src = ids[(st.st_dev, st.st_ino)]
+        return f"{dest}: is the input {src} (same file): the output would overwrite the input"
+    if st is None and any(os.path.abspath(dest) == os.path.abspath(s) for s in ids.values()):
+        return f"{dest}: is an input of this command; it would be overwritten"
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        return f"{dest}: is a folder, expected a file path"
+    if not force and (st is not None or os.path.islink(dest)):
+        return f"{dest}: already exists; use --force to overwrite it"
+    return None
+
+
+def check_output(dest: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (), *, force: bool = False) -> Path:
+    """Check one output before any work; return it as a Path.
+
+    Raises OutputRefused (exit 4, see :func:`output_problem`), UsageError (exit 2: a name
+    too long, a missing folder) or WriteError (exit 1: a read-only folder).
+    """
+    o = Path(dest)
+    too_long = name_problem(o)
+    if too_long:
+        raise UsageError(f"{_shown(o)}: {too_long}")
+    problem = output_problem(o, inputs, force=force)
+    if problem:
+        raise OutputRefused(problem)
+    parent = output_folder(o)
+    if not parent.is_dir():
+        raise UsageError(f"{o}: the folder {parent} does not exist")
+    if not folder_writable(parent):
+        raise WriteError(f"{o}: cannot write in {parent}: permission denied (read-only folder); nothing was written")
+    return o
+
+
+def _shown(p: Path) -> str:
+    """A path short enough for a one-line message."""
+    text = os.fspath(p)
+    return text if len(text) <= 80 else f"{text[:40]}...{text[-20:]}"
+
+
+# ---------------------------------------------------------------- writing
+
+
+def temp_prefix(dest: Path) -> str:
+    """``.<name>.`` with the name cut (at a character boundary) so that the temporary name
+    fits in :data:`NAME_MAX` bytes.
+
+    >>> len(temp_prefix(Path("x" * 255)).encode()) + 8 + len(PART_SUFFIX) <= NAME_MAX
+    True
+    """
+    name = Path(dest).name
+    room = NAME_MAX - _TEMP_EXTRA
+    raw = os.fsencode(name)
+    if len(raw) > room:
+        name = os.fsdecode(raw[:room])
+        while len(os.fsencode(name)) > room or name.endswith("\udcff"):
+            name = name[:-1]
+    return f".{name}."
+
+
+def atomic_write(dest: str | os.PathLike, write: Callable[[IO[bytes]], object], *, force: bool = False) -> None:
+    """Write through a temporary file in ``dest``'s folder, then publish it in one step.
+
+    Without ``force`` the publishing is an atomic create-if-absent: if ``dest`` exists
+    (or appears while we write), OutputRefused (exit 4) and ``dest`` is untouched.  With
+    ``force`` it replaces ``dest``, keeping its permission bits.  On any error, on Ctrl-C,
+    SIGTERM or a full disk the temporary file is removed (Pillow's ``save`` truncates its
+    target before it knows it can encode, so nothing ever writes to ``dest`` itself).
+    """
+    dest = Path(dest)
+    too_long = name_problem(dest)
+    if too_long:
+        raise UsageError(f"{_shown(dest)}: {too_long}")
+    folder = output_folder(dest)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(dest), suffix=PART_SUFFIX, dir=folder)
+    except OSError as exc:
+        raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or _one_line(exc)}") from None
+    published = False
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        _publish(tmp, dest, force=force)
+        published = True
+    except BaseException as exc:
+        if isinstance(exc, KernelcliError) or not isinstance(exc, Exception):
+            raise  # our own errors, Ctrl-C, signals and exit requests pass through unchanged
+        if isinstance(exc, OSError):
+            raise WriteError(f"{dest}: write failed: {exc.strerror or _one_line(exc)}; the destination is untouched") from None
+        raise WriteError(f"{dest}: cannot encode as {dest.suffix.lstrip('.').upper() or 'this format'}: {_one_line(exc)}") from None
+    finally:
+        if not published or os.path.lexists(tmp):
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _publish(tmp: str, dest: Path, *, force: bool) -> None:
+    if force:
+        mode = 0o666 & ~_umask()
+        with contextlib.suppress(OSError):
+            st = os.stat(dest)
+            if stat.S_ISREG(st.st_mode):
+                mode = stat.S_IMODE(st.st_mode) & 0o777
+        os.chmod(tmp, mode)
+        os.replace(tmp, dest)
+        return
+    os.chmod(tmp, 0o666 & ~_umask())
+    try:
+        os.link(tmp, dest)  # fails if dest exists: exactly one of two racing writers wins
+    except FileExistsError:
+        raise OutputRefused(f"{dest}: already exists; use --force to overwrite it") from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS, errno.EACCES):
+            raise
+        _rename_noreplace(tmp, dest)
+
+
+def _rename_noreplace(tmp: str, dest: Path) -> None:
+    """``renameat2(RENAME_NOREPLACE)`` for file systems without hard links (Linux >= 3.15)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        raise WriteError(f"{dest}: this file system supports neither hard links nor renameat2; use --force to write")
+    at_fdcwd, rename_noreplace = -100, 1
+    if renameat2(at_fdcwd, os.fsencode(tmp), at_fdcwd, os.fsencode(os.fspath(dest)), rename_noreplace) != 0:
+        code = ctypes.get_errno()
+        if code == errno.EEXIST:
+            raise OutputRefused(f"{dest}: already exists; use --force to overwrite it")
+        raise OSError(code, os.strerror(code), os.fspath(dest))
+
+
+def write_bytes_atomic(dest: str | os.PathLike, data: bytes, *, force: bool = False) -> None:
+    """Write ``data`` to ``dest`` with :func:`atomic_write`."""
+    atomic_write(Path(dest), lambda f: f.write(data), force=force)
+
+
+def temporary_files(dest: str | os.PathLike) -> list[Path]:
+    """The temporary files a write to ``dest`` may have left (``.<name>.*.part`` beside it)."""
+    d = Path(dest)
+    try:
+        return sorted(output_folder(d).glob(f"{glob_escape(temp_prefix(d))}*{PART_SUFFIX}"))
+    except (OSError, ValueError):
+        return []
+
+
+def remove_temporary_files(dest: str | os.PathLike) -> int:
+    """Remove what :func:`temporary_files` finds; return how many were removed."""
+    removed = 0
+    for tmp in temporary_files(dest):
+        try:
+            tmp.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with glob metacharacters escaped.
+
+    >>> glob_escape("a[1]*.png")
+    'a[[]1[]][*].png'
+    """
+    return re.sub(r"([*?\[\]])", r"[\1]", name)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+

@@ -1,0 +1,253 @@
+"""Issue 16 items 1-3 and issue 13's one I/O package: outputs are created or refused,
+never lost, never an input, and checked by one function."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kernelcli.errors import OutputRefused, UsageError
+from kernelcli.io import naming, outputs
+
+from conftest import REPO, pixels
+
+PACKAGE = REPO / "kernelcli"
+
+
+def grey(path: Path, size: int = 8, seed: int = 0) -> Path:
+    Image.fromarray(np.random.default_rng(seed).integers(0, 256, (size, size), dtype=np.uint8)).save(path)
+    return path
+
+
+# ----------------------------------------------------------------------------- one package
+
+
+class TestOnePackage:
+    def test_already_exists_is_written_once(self):
+        sources = [p for p in PACKAGE.rglob("*.py")]
+        hits = [p for p in sources if "already exists; use --force" in p.read_text()]
+        assert hits == [PACKAGE / "io" / "outputs.py"], hits
+
+    def test_batch_and_jobs_do_not_import_each_other(self):
+        def imported(module: str) -> set[str]:
+            tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+            names = set()
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.level == 1:
+                    names.add(node.module or "")
+            return names
+
+        assert "batch" not in imported("jobs") and "jobs" not in imported("batch")
+
+    def test_io_imports_no_numpy(self):
+        code = "import sys, kernelcli.io.naming, kernelcli.io.outputs; print('numpy' in sys.modules)"
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+        assert r.stdout.strip() == "False", r.stderr
+
+    def test_old_import_paths_still_work(self):
+        from kernelcli import batch, images, jobs
+
+        assert jobs.safe_stem is naming.safe_stem and jobs.default_output is naming.default_output
+        assert batch.output_suffix is naming.output_suffix
+        assert images.write_bytes_atomic is outputs.write_bytes_atomic and images.same_file is outputs.same_file
+
+    def test_default_names_agree_for_single_and_batch(self):
+        single = naming.default_output(Path("scans/ct.gif"), "gaussian:1.5", Path("out"))
+        many = naming.batch_output(Path("scans/ct.gif"), Path("scans"), Path("out"), "gaussian:1.5", None)
+        assert single == many == Path("out/ct_gaussian_1.5.png")
+
+
+# ----------------------------------------------------------------------------- item 1: races
+
+
+class TestCreateOrFail:
+    def test_two_writers_exactly_one_wins_each_file(self, tmp_path):
+        """Both writers are past every early check before either publishes (the barrier in
+        the write callback): a check-then-rename would let both succeed."""
+        for n in range(100):
+            dest = tmp_path / f"out{n}.bin"
+            barrier = threading.Barrier(2)
+            outcome: dict[str, str] = {}
+
+            def writer(tag: str) -> None:
+                def write(f) -> None:
+                    f.write(tag.encode() * 10)
+                    barrier.wait(timeout=10)
+
+                try:
+                    outputs.atomic_write(dest, write)
+                    outcome[tag] = "won"
+                except OutputRefused as exc:
+                    assert "already exists" in str(exc)
+                    outcome[tag] = "refused"
+
+            threads = [threading.Thread(target=writer, args=(t,)) for t in "ab"]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert sorted(outcome.values()) == ["refused", "won"], (n, outcome)
+            winner = next(t for t, o in outcome.items() if o == "won")
+            assert dest.read_bytes() == winner.encode() * 10
+        assert not list(tmp_path.glob(".*.part"))
+
+    def test_two_batch_runs_into_one_folder(self, tmp_path):
+        """`pool --op max` and `pool --op min` racing into one --out-dir: each file is won by
+        exactly one run, holds that run's data, and the loser reports exit 4 for it."""
+        src = tmp_path / "in"
+        src.mkdir()
+        for i in range(12):
+            grey(src / f"im{i:02d}.png", 8, seed=i)
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        for round_ in range(2):
+            out = tmp_path / f"out{round_}"
+            procs = {
+                op: subprocess.Popen(
+                    [sys.executable, "-m", "kernelcli", "pool", str(src), "--op", op, "--size", "2", "--suffix", "p",
+                     "--out-dir", str(out), "--json", "--workers", "1"],
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                )
+                for op in ("max", "min")
+            }
+            docs = {op: (p.communicate(timeout=120), p.returncode) for op, p in procs.items()}
+            won: dict[str, list[str]] = {}
+            for op, ((stdout, stderr), code) in docs.items():
+                assert "Traceback" not in stderr
+                if not stdout.strip():  # refused while planning: the other run's files already existed
+                    assert code == 4, stderr
+                    continue
+                doc = json.loads(stdout)
+                for item in doc["items"]:
+                    if item["status"] == "ok":
+                        won.setdefault(item["output"], []).append(op)
+                    else:
+                        assert item["code"] == 4 and "already exists" in item["error"], item
+                assert code == (4 if doc["totals"]["failed"] else 0), (code, stderr)
+            assert all(len(ops) == 1 for ops in won.values()), won
+            for output, (op,) in won.items():
+                name = Path(output).name.replace("_p.png", ".png")
+                x = pixels(src / name).reshape(4, 2, 4, 2)
+                expected = x.max(axis=(1, 3)) if op == "max" else x.min(axis=(1, 3))
+                np.testing.assert_array_equal(pixels(output), expected)
+            assert len(list(out.glob("*.png"))) == 12 and not list(out.glob(".*"))
+
+    def test_two_single_file_runs(self, tmp_path):
+        grey(tmp_path / "x.png", 64)
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        for trial in range(3):
+            out = tmp_path / f"o{trial}.png"
+            procs = [
+                subprocess.Popen([sys.executable, "-m", "kernelcli", "convolve", str(tmp_path / "x.png"), "-k", k, "--out", str(out)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                for k in ("sobel_v", "box:3")
+            ]
+            errs = [p.communicate(timeout=120)[1] for p in procs]
+            assert sorted(p.returncode for p in procs) == [0, 4], errs
+
+
+# ----------------------------------------------------------------------------- item 2: every read file is an input
+
+
+@pytest.fixture
+def files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    grey(tmp_path / "img.png", 8)
+    np.save(tmp_path / "w.npy", np.ones((2, 1, 3, 3)))
+    np.save(tmp_path / "b.npy", np.zeros(2))
+    (tmp_path / "k.json").write_text(json.dumps({"name": "mine", "matrix": [[0, 1, 0], [1, -4, 1], [0, 1, 0]]}))
+    os.link(tmp_path / "k.json", tmp_path / "klink.npy")  # the kernel file under an output's name
+    os.link(tmp_path / "k.json", tmp_path / "klink.png")
+    return tmp_path
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+class TestReadFilesAreInputs:
+    @pytest.mark.parametrize("force", [[], ["--force"]])
+    @pytest.mark.parametrize(
+        "args, victim",
+        [
+            (["convolve", "img.png", "--weights", "w.npy", "--out", "w.npy"], "w.npy"),
+            (["convolve", "img.png", "--weights", "w.npy", "--bias-file", "b.npy", "--out", "b.npy"], "b.npy"),
+            (["convolve", "img.png", "-k", "./k.json", "--out", "o.png", "--report", "k.json"], "k.json"),
+            (["convolve", "img.png", "-k", "k.json", "--out", "klink.npy"], "klink.npy"),
+            (["convolve", "img.png", "-k", "./k.json", "--montage", "klink.png"], "klink.png"),
+        ],
+    )
+    def test_refused_with_and_without_force(self, files, args, victim, force, invoke):
+        before = snapshot(files)
+        r = invoke(*args, *force)
+        assert r.exit_code == 4, r.output
+        assert victim in r.stderr and "input" in r.stderr
+        assert snapshot(files) == before
+
+    def test_in_a_batch(self, files, invoke):
+        (files / "more").mkdir()
+        grey(files / "more" / "a.png")
+        before = snapshot(files)
+        r = invoke("convolve", "more", "-k", "./k.json", "--out-dir", "res", "--report", "k.json", "--force")
+        assert r.exit_code == 4 and "k.json" in r.stderr
+        assert snapshot(files) == before and not (files / "res").exists()
+
+
+# ----------------------------------------------------------------------------- item 3: mode kept
+
+
+class TestForceKeepsMode:
+    def test_0600_stays_0600(self, files, invoke):
+        target = files / "o.png"
+        target.write_bytes(b"old")
+        target.chmod(0o600)
+        r = invoke("convolve", "img.png", "-k", "box:3", "--out", "o.png", "--force")
+        assert r.exit_code == 0, r.output
+        assert stat.S_IMODE(target.stat().st_mode) == 0o600 and target.read_bytes() != b"old"
+
+    def test_new_file_follows_the_umask(self, tmp_path):
+        old = os.umask(0o027)
+        try:
+            outputs.write_bytes_atomic(tmp_path / "n.bin", b"x")
+        finally:
+            os.umask(old)
+        assert stat.S_IMODE((tmp_path / "n.bin").stat().st_mode) == 0o640
+
+
+# ----------------------------------------------------------------------------- item 7: long names
+
+
+class TestLongNames:
+    @pytest.mark.parametrize("length", [241, 250, 255])
+    def test_every_legal_name_can_be_written(self, files, invoke, length):
+        name = "n" * (length - 4) + ".png"
+        r = invoke("convolve", "img.png", "-k", "box:3", "--out", name)
+        assert r.exit_code == 0, r.output
+        assert (files / name).is_file() and not list(files.glob(".*.part"))
+
+    def test_multibyte_name_near_the_limit(self, tmp_path):
+        name = "é" * 125 + ".bin"  # 254 bytes
+        outputs.write_bytes_atomic(tmp_path / name, b"x")
+        assert (tmp_path / name).read_bytes() == b"x"
+
+    @pytest.mark.parametrize("length", [256, 5000])
+    def test_too_long_exits_2(self, files, invoke, length):
+        r = invoke("convolve", "img.png", "-k", "box:3", "--out", "n" * (length - 4) + ".png")
+        assert r.exit_code == 2 and "bytes" in r.stderr and "Traceback" not in r.stderr
+        assert len(r.stderr.splitlines()) == 1 and len(r.stderr) < 300
+
+    def test_temporary_files_are_found_for_long_names(self, tmp_path):
+        dest = tmp_path / ("m" * 251 + ".png")
+        tmp = tmp_path / (outputs.temp_prefix(dest) + "abcdefgh.part")
+        tmp.write_bytes(b"")
+        assert outputs.temporary_files(dest) == [tmp]
+        assert outputs.remove_temporary_files(dest) == 1
