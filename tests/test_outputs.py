@@ -165,6 +165,7 @@ def files(tmp_path, monkeypatch):
     np.save(tmp_path / "w.npy", np.ones((2, 1, 3, 3)))
     np.save(tmp_path / "b.npy", np.zeros(2))
     (tmp_path / "k.json").write_text(json.dumps({"name": "mine", "matrix": [[0, 1, 0], [1, -4, 1], [0, 1, 0]]}))
+    np.save(tmp_path / "kn.npy", np.ones((3, 3)))
     os.link(tmp_path / "k.json", tmp_path / "klink.npy")  # the kernel file under an output's name
     os.link(tmp_path / "k.json", tmp_path / "klink.png")
     return tmp_path
@@ -184,6 +185,7 @@ class TestReadFilesAreInputs:
             (["convolve", "img.png", "-k", "./k.json", "--out", "o.png", "--report", "k.json"], "k.json"),
             (["convolve", "img.png", "-k", "k.json", "--out", "klink.npy"], "klink.npy"),
             (["convolve", "img.png", "-k", "./k.json", "--montage", "klink.png"], "klink.png"),
+            (["convolve", "img.png", "-k", "./kn.npy", "--out", "kn.npy"], "kn.npy"),
         ],
     )
     def test_refused_with_and_without_force(self, files, args, victim, force, invoke):
