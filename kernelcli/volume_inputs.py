@@ -17,6 +17,11 @@ from pathlib import Path
 
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
 DICOM_SUFFIXES = (".dcm", ".dicom", ".ima")
+#: FreeSurfer's MGH format, read through nibabel
+MGH_SUFFIXES = (".mgz", ".mgh")
+#: read through SimpleITK (the optional [itk] extra)
+ITK_SUFFIXES = (".nrrd", ".nhdr", ".mha", ".mhd")
+VOLUME_SUFFIXES = NIFTI_SUFFIXES + DICOM_SUFFIXES + MGH_SUFFIXES + ITK_SUFFIXES
 #: entries of a folder looked at to decide whether it holds DICOM files
 _SNIFF_ENTRIES = 64
 
@@ -42,7 +47,7 @@ def _has_dicom_magic(path: Path) -> bool:
 
 
 def is_volume_input(path: str | os.PathLike) -> bool:
-    """True for inputs this module reads: ``.nii``/``.nii.gz``, DICOM files, and folders holding DICOM files.
+    """True for volume inputs: NIfTI, DICOM files, folders holding DICOM files, ``.mgz``, ``.nrrd``, ``.mha``, ``.mhd``.
 
     A file without a known suffix counts when it carries the DICOM magic bytes; a folder
     counts when one of its first entries is a DICOM file.  Standard library only.
@@ -52,7 +57,7 @@ def is_volume_input(path: str | os.PathLike) -> bool:
     """
     p = Path(path)
     suffix = volume_suffix(p)
-    if suffix in NIFTI_SUFFIXES or suffix in DICOM_SUFFIXES:
+    if suffix in VOLUME_SUFFIXES:
         return True
     try:
         st = p.stat()

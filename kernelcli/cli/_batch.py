@@ -71,10 +71,13 @@ class BatchOptions:
 
 
 def is_batch(inputs: list[Path], options: BatchOptions) -> bool:
-    """True unless there is exactly one input file and no ``--out-dir``."""
+    """True unless there is exactly one input file (or one volume: a folder holding a DICOM series) and no ``--out-dir``."""
     from ..batch import is_batch_argument
+    from ..volume_inputs import is_volume_input
 
-    return len(inputs) != 1 or options.out_dir is not None or is_batch_argument(inputs[0])
+    if len(inputs) != 1 or options.out_dir is not None:
+        return True
+    return is_batch_argument(inputs[0]) and not is_volume_input(inputs[0])
 
 
 def run_inputs(

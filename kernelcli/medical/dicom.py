@@ -15,15 +15,25 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, MissingExtra
+from .geometry import dicom_affine as _dicom_affine, normal_of, stack_slices
 from .volume import Volume, require as _require
 
 def _dcmread(pydicom: Any, path: Path, *, headers_only: bool = False) -> Any:
+    """Read a DICOM file; one without the 128-byte preamble and ``DICM`` (``no_meta.dcm``, old ACR-NEMA
+    style) is read as pydicom's ``force=True`` does, and kept only if it holds an image."""
     try:
         return pydicom.dcmread(str(path), stop_before_pixels=headers_only)
     except pydicom.errors.InvalidDicomError as exc:
-        raise ImageReadError(f"{path}: not a DICOM file ({exc})") from None
+        reason = exc
     except Exception as exc:  # truncated or corrupt: EOFError, OSError, struct.error, ValueError
         raise ImageReadError(f"{path}: cannot read DICOM: {exc}") from None
+    try:
+        ds = pydicom.dcmread(str(path), stop_before_pixels=headers_only, force=True)
+        if "Rows" in ds and "Columns" in ds:
+            return ds
+    except Exception:  # not DICOM after all: the first error says why
+        pass
+    raise ImageReadError(f"{path}: not a DICOM file ({reason})")
 
 
 def _check_decoder(ds: Any, path: Path) -> None:
@@ -52,8 +62,15 @@ def _check_decoder(ds: Any, path: Path) -> None:
 def _pixels(ds: Any, path: Path) -> np.ndarray:
     """The stored pixel values (frames, rows, columns), before the rescale."""
     _check_decoder(ds, path)
+    photometric = str(ds.get("PhotometricInterpretation", "") or "").strip().upper()
+    if photometric == "PALETTE COLOR":
+        raise ImageReadError(
+            f"{path}: palette-colour DICOM (PhotometricInterpretation PALETTE COLOR, as ultrasound and secondary captures "
+            "use): its pixels are indices into a colour table, not intensities, so filtering them means nothing; "
+            "convert it to greyscale first (e.g. pydicom.pixels.apply_color_lut, then to luminance)"
+        )
     if int(ds.get("SamplesPerPixel", 1) or 1) != 1:
-        raise ImageReadError(f"{path}: colour DICOM (SamplesPerPixel {ds.SamplesPerPixel}); expected greyscale values")
+        raise ImageReadError(f"{path}: colour DICOM (SamplesPerPixel {ds.SamplesPerPixel}, {photometric or 'colour'}); expected greyscale values")
     try:
         raw = ds.pixel_array
     except MissingExtra:
@@ -80,68 +97,54 @@ def _first(value: Any) -> float | None:
         return None
 
 
-def _functional(ds: Any, sequence: str, attribute: str) -> Any:
-    """``attribute`` from the shared functional groups of an enhanced (multi-frame) object, or None."""
-    groups = ds.get("SharedFunctionalGroupsSequence")
-    if not groups:
-        return None
-    seq = groups[0].get(sequence)
-    if not seq:
-        return None
-    return seq[0].get(attribute)
+def _functional(ds: Any, sequence: str, attribute: str, frame: Any = None) -> Any:
+    """``attribute`` from an enhanced (multi-frame) object's functional groups: the frame's own
+    (``frame``, an item of PerFrameFunctionalGroupsSequence) first, then the shared ones; or None."""
+    for groups in (frame, (ds.get("SharedFunctionalGroupsSequence") or [None])[0]):
+        if groups is None:
+            continue
+        seq = groups.get(sequence)
+        if seq and seq[0].get(attribute) is not None:
+            return seq[0].get(attribute)
+    return None
 
 
-def _rescale(ds: Any) -> tuple[float, float, bool]:
-    """(slope, intercept, present) from the dataset or its shared functional groups."""
+def _rescale(ds: Any, frame: Any = None) -> tuple[float, float, bool]:
+    """(slope, intercept, present) from the dataset, or its per-frame or shared functional groups."""
     slope = _first(ds.get("RescaleSlope"))
     intercept = _first(ds.get("RescaleIntercept"))
     if slope is None and intercept is None:
-        slope = _first(_functional(ds, "PixelValueTransformationSequence", "RescaleSlope"))
-        intercept = _first(_functional(ds, "PixelValueTransformationSequence", "RescaleIntercept"))
+        slope = _first(_functional(ds, "PixelValueTransformationSequence", "RescaleSlope", frame))
+        intercept = _first(_functional(ds, "PixelValueTransformationSequence", "RescaleIntercept", frame))
     present = slope is not None or intercept is not None
     return (1.0 if slope is None or slope == 0 else slope), (0.0 if intercept is None else intercept), present
 
 
-def _pixel_spacing(ds: Any) -> tuple[float, float] | None:
-    spacing = ds.get("PixelSpacing") or _functional(ds, "PixelMeasuresSequence", "PixelSpacing")
+def _pixel_spacing(ds: Any, frame: Any = None) -> tuple[float, float] | None:
+    spacing = ds.get("PixelSpacing") or _functional(ds, "PixelMeasuresSequence", "PixelSpacing", frame)
     if not spacing or len(spacing) != 2:
         return None
     dy, dx = float(spacing[0]), float(spacing[1])
     return (dy, dx) if dy > 0 and dx > 0 else None
 
 
-def _orientation(ds: Any) -> np.ndarray | None:
-    iop = ds.get("ImageOrientationPatient") or _functional(ds, "PlaneOrientationSequence", "ImageOrientationPatient")
+def _orientation(ds: Any, frame: Any = None) -> np.ndarray | None:
+    iop = ds.get("ImageOrientationPatient") or _functional(ds, "PlaneOrientationSequence", "ImageOrientationPatient", frame)
     if not iop or len(iop) != 6:
         return None
     return np.array([float(v) for v in iop], dtype=np.float64)
 
 
-def _position(ds: Any) -> np.ndarray | None:
-    ipp = ds.get("ImagePositionPatient")
+def _position(ds: Any, frame: Any = None) -> np.ndarray | None:
+    ipp = ds.get("ImagePositionPatient") if frame is None else _functional(ds, "PlanePositionSequence", "ImagePositionPatient", frame)
     if not ipp or len(ipp) != 3:
         return None
     return np.array([float(v) for v in ipp], dtype=np.float64)
 
 
-def _dicom_affine(iop: np.ndarray, origin: np.ndarray, step: np.ndarray, dy: float, dx: float) -> np.ndarray:
-    """NIfTI affine (voxel (column, row, slice) -> RAS+ mm) from DICOM's LPS+ geometry.
-
-    DICOM: position = origin + column * dx * iop[:3] + row * dy * iop[3:] + slice * step, in
-    LPS+; negating the first two rows turns LPS+ into RAS+ (as dcm2niix and nibabel's
-    nicom do).
-    """
-    lps = np.eye(4)
-    lps[:3, 0] = iop[:3] * dx
-    lps[:3, 1] = iop[3:] * dy
-    lps[:3, 2] = step
-    lps[:3, 3] = origin
-    return np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
-
-
-def _slice_gap(ds: Any) -> float | None:
+def _slice_gap(ds: Any, frame: Any = None) -> float | None:
     for key in ("SpacingBetweenSlices", "SliceThickness"):
-        value = _first(ds.get(key)) or _first(_functional(ds, "PixelMeasuresSequence", key))
+        value = _first(ds.get(key)) or _first(_functional(ds, "PixelMeasuresSequence", key, frame))
         if value is not None and value > 0:
             return value
     return None
@@ -171,46 +174,137 @@ class _Stack:
         self.data[z] = raw.astype(np.float64) * slope + intercept
 
 
-def read_dicom(path: str | os.PathLike) -> Volume:
-    """Read a DICOM file or a folder holding one DICOM series as a (Z, Y, X) volume in HU (for CT).
+def read_dicom(path: str | os.PathLike, *, series: str | None = None, resample_slices: bool = False) -> Volume:
+    """Read a DICOM file or a folder holding a DICOM series as a (Z, Y, X) volume in HU (for CT).
 
-    In a folder, files that are not DICOM images (DICOMDIR, text, hidden files) are skipped
-    with a note; two series in one folder, slices of different sizes or orientations, and two
-    slices at one position are errors.
+    A multi-frame file is placed frame by frame: an enhanced object's per-frame
+    PlanePositionSequence (with its per-frame or shared orientation and pixel measures), or an
+    RT Dose's GridFrameOffsetVector; the frames are sorted along the normal like the files of a
+    series.  RT Dose values are multiplied by DoseGridScaling (Gy).  In a folder, files that are
+    not DICOM images are skipped with a note; several series need ``series`` (UID or index).
     """
     pydicom = _require("pydicom", "DICOM")
     p = Path(path)
     if p.is_dir():
         from .series import read_series
 
-        return read_series(pydicom, p)
+        return read_series(pydicom, p, series=series, resample_slices=resample_slices)
     ds = _dcmread(pydicom, p)
     raw = _pixels(ds, p)
-    slope, intercept, present = _rescale(ds)
     notes: list[str] = []
-    stack = _Stack(raw.shape, float(slope).is_integer() and float(intercept).is_integer())
-    for z in range(raw.shape[0]):
-        stack.put(z, raw[z], slope, intercept)
-    data = stack.data
-    pixel = _pixel_spacing(ds)
-    if pixel is None:
-        notes.append(f"{p.name}: no PixelSpacing; assuming 1 mm")
-        pixel = (1.0, 1.0)
-    gap = _slice_gap(ds)
-    if gap is None:
-        gap = 1.0
-        if raw.shape[0] > 1:
-            notes.append(f"{p.name}: no slice spacing (SpacingBetweenSlices/SliceThickness); assuming 1 mm")
-    iop = _orientation(ds)
+    count = raw.shape[0]
+    per_frame = list(ds.get("PerFrameFunctionalGroupsSequence") or [])
+    frames: list[Any] = per_frame if len(per_frame) == count else [None] * count
+    iop = _orientation(ds, frames[0])
+    pixel = _pixel_spacing(ds, frames[0])
+    positions: list[np.ndarray | None] = [_position(ds, f) if f is not None else None for f in frames]
+    offsets = ds.get("GridFrameOffsetVector")
+    if count > 1 and not all(pos is not None for pos in positions) and offsets is not None and _position(ds) is not None and iop is not None:
+        positions = _dose_positions(ds, p, [float(v) for v in offsets], iop, count)
+    elif count == 1 and positions[0] is None:
+        positions = [_position(ds)]
+    for f in frames[1:]:
+        other = _orientation(ds, f)
+        if other is not None and iop is not None and not np.allclose(other, iop, atol=1e-4):
+            raise ImageReadError(f"{p}: the frames have different orientations (PlaneOrientationSequence): not one volume")
+    rescales = [_rescale(ds, f) for f in frames]
+    names = [f"frame {n + 1}" for n in range(count)] if count > 1 else [p.name]
+    units = None
+    if str(ds.get("Modality", "")) == "RTDOSE" and ds.get("DoseGridScaling") is not None:
+        scale = _first(ds.get("DoseGridScaling")) or 1.0
+        rescales = [(scale, 0.0, True)] * count
+        units = "Gy" if str(ds.get("DoseUnits", "")).upper() == "GY" else str(ds.get("DoseUnits", "") or "") or None
+        notes.append(f"{p.name}: RT Dose: stored values x DoseGridScaling {scale:g} = dose in {units or 'the file unit'}")
+    vol = assemble(
+        ds, p, lambda i: raw[i], names, positions, iop, pixel, _slice_gap(ds, frames[0]), rescales, resample_slices, notes,
+    )
+    if units:
+        vol.units = units
+    return vol
+
+
+def _dose_positions(ds: Any, p: Path, offsets: list[float], iop: np.ndarray, count: int) -> list[np.ndarray]:
+    """Frame positions of an RT Dose from GridFrameOffsetVector (PS3.3 C.8.8.3.2).
+
+    A vector starting at 0 holds offsets along the normal from ImagePositionPatient; otherwise
+    it holds the frames' z coordinates (allowed only for axial grids).
+    """
+    if len(offsets) != count:
+        raise ImageReadError(f"{p}: GridFrameOffsetVector has {len(offsets)} values for {count} frames")
     origin = _position(ds)
-    if iop is None or origin is None:
-        iop = np.array([1.0, 0, 0, 0, 1.0, 0])
-        origin = np.zeros(3)
-        notes.append(f"{p.name}: no ImageOrientationPatient/ImagePositionPatient; the NIfTI affine is a plain scaling")
-    normal = np.cross(iop[:3], iop[3:])
-    if raw.shape[0] > 1:
-        notes.append(f"{p.name}: {raw.shape[0]} frames, taken as slices {gap:g} mm apart")
-    return _dicom_volume(ds, p, data, (gap, *pixel), _dicom_affine(iop, origin, normal * gap, *pixel), present, notes)
+    assert origin is not None
+    if offsets[0] == 0:
+        normal = normal_of(iop)
+        return [origin + o * normal for o in offsets]
+    return [np.array([origin[0], origin[1], o]) for o in offsets]
+
+
+def assemble(
+    ds: Any, where: Path, read: Any, names: list[str], positions: list[np.ndarray | None], iop: np.ndarray | None,
+    pixel: tuple[float, float] | None, header_gap: float | None, rescales: list[tuple[float, float, bool]],
+    resample: bool, notes: list[str], fallback_order: list[int] | None = None, fallback_how: str = "",
+) -> Volume:
+    """Sort slices into a volume: ``read(i)`` gives slice i's stored pixels (rows, columns).
+
+    With every position known the slices are stacked by :func:`~.geometry.stack_slices`
+    (even gaps, or resampled); with none, in ``fallback_order`` at the header's gap, with a
+    note; with some but not all, refused (the others cannot be placed).
+    """
+    count = len(names)
+    known = [pos is not None for pos in positions]
+    if pixel is None:
+        notes.append(f"{where.name}: no PixelSpacing; assuming 1 mm")
+        pixel = (1.0, 1.0)
+    blend = None
+    if iop is not None and all(known):
+        stack = stack_slices(positions, iop, names, str(where), resample=resample)  # type: ignore[arg-type]
+        order, origin, step, blend = stack.order, stack.origin, stack.step, stack.blend
+        notes.extend(stack.notes)
+        if count == 1:
+            gap = header_gap or 1.0
+            step = step * gap
+    else:
+        if any(known) and count > 1:
+            missing = [name for name, k in zip(names, known) if not k]
+            shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+            raise ImageReadError(
+                f"{where}: {len(missing)} of {count} slices have no ImagePositionPatient ({shown}): they cannot be placed "
+                "in the volume; remove them or give the series without them"
+            )
+        gap = header_gap or 1.0
+        order = fallback_order if fallback_order is not None else list(range(count))
+        if iop is None or not any(known):
+            if count > 1:
+                how = fallback_how or ("frame order" if fallback_order is None else "InstanceNumber")
+                source = "from the header" if header_gap else "assumed: no SpacingBetweenSlices/SliceThickness"
+                notes.append(f"{where.name}: no ImagePositionPatient; slices sorted by {how}, {gap:g} mm apart ({source})")
+            if iop is None:
+                notes.append(f"{where.name}: no ImageOrientationPatient; the NIfTI affine is a plain scaling (orientation unknown)")
+        iop = iop if iop is not None else np.array([1.0, 0, 0, 0, 1.0, 0])
+        origin = positions[order[0]] if positions[order[0]] is not None else np.zeros(3)
+        step = normal_of(iop) * gap
+    rows, cols = read(order[0]).shape
+    integral = blend is None and all(float(s).is_integer() and float(b).is_integer() for s, b, _ in rescales)
+    stack_ = _Stack((len(order) if blend is None else len(blend), rows, cols), integral)
+    if blend is None:
+        for z, i in enumerate(order):
+            slope, intercept, _ = rescales[i]
+            stack_.put(z, read(i), slope, intercept)
+    else:
+        cache: dict[int, np.ndarray] = {}
+
+        def rescaled(j: int) -> np.ndarray:
+            if j not in cache:
+                cache.clear() if len(cache) > 2 else None
+                i = order[j]
+                cache[j] = read(i).astype(np.float64) * rescales[i][0] + rescales[i][1]
+            return cache[j]
+
+        for z, (j, w) in enumerate(blend):
+            stack_.data[z] = rescaled(j) * (1 - w) + rescaled(j + 1) * w if w else rescaled(j)
+    spacing = (float(np.linalg.norm(step)), *pixel)
+    present = all(r[2] for r in rescales)
+    return _dicom_volume(ds, where, stack_.data, spacing, _dicom_affine(iop, origin, step, *pixel), present, notes)
 
 
 def _dicom_volume(ds: Any, p: Path, data: np.ndarray, spacing: tuple[float, float, float], affine: np.ndarray, rescaled: bool, notes: list[str]) -> Volume:
@@ -221,9 +315,11 @@ def _dicom_volume(ds: Any, p: Path, data: np.ndarray, spacing: tuple[float, floa
         units = "HU" if rescaled else None
         if not rescaled:
             notes.append(f"{p.name}: CT without RescaleSlope/RescaleIntercept; values kept as stored (they may not be HU)")
+    inverted = str(ds.get("PhotometricInterpretation", "") or "").strip().upper() == "MONOCHROME1"
+    if inverted:
+        notes.append(f"{p.name}: MONOCHROME1 (higher values display darker): values are kept; PNG previews are inverted to match")
     return Volume(
         data=data, spacing=tuple(float(v) for v in spacing), affine=affine, path=p, format="DICOM",  # type: ignore[arg-type]
         modality=modality, units=units, window=(center, width) if center is not None and width and width >= 1 else None,
-        notes=notes,
+        notes=notes, inverted=inverted,
     )
-

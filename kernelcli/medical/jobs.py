@@ -1,10 +1,14 @@
-"""Volume file jobs: resolve the kernel, check the output, read, filter or pool, write."""
+"""Volume file jobs: resolve the kernel, check the output, read, filter or pool, write.
+
+Example
+-------
+>>> VolumeOptions(pad_mode="renormalise", truncate=4).pad_mode
+'renormalise'
+"""
 
 from __future__ import annotations
 
-import math
 import os
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,89 +16,18 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidKernel, UsageError
+from ..errors import UsageError
 from ..jobs import Report
 from ..volume_inputs import volume_suffix
+from .kernels import VolumeKernel, resolve_volume_kernel
 from .nifti import write_nifti
 from .volume import Volume, read_volume, volume_stem
 from .window import apply_window
 from .writers import check_volume_output, write_npy, write_png_slice
 
-
-_MM_SPEC = re.compile(r"\s*(gaussian|box)\s*:\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*(mm|vox)\s*", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class VolumeKernel:
-    """A ``--kernel`` spec resolved for volumes (before any input is read).
-
-    ``kind`` is ``gaussian_mm``/``box_mm`` (size in mm, resolved with the spacing),
-    ``gaussian_vox``/``box_vox`` (size in voxels), ``3d`` (a named 3-D kernel) or ``2d`` (a
-    catalogue kernel applied slice by slice).
-    """
-
-    name: str
-    kind: str
-    size: float = 0.0
-    kernel: Any = None
-
-    @property
-    def keeps_units(self) -> bool:
-        """True when the weights sum to 1 (smoothing): results stay in the input's units (HU)."""
-        if self.kind in ("gaussian_mm", "box_mm", "gaussian_vox", "box_vox"):
-            return True
-        return abs(float(self.kernel.sum) - 1.0) < 1e-9
-
-    def factors(self, spacing: tuple[float, float, float]) -> tuple[Any, Any, Any]:
-        """One 1-D kernel per axis (z, y, x) for the separable kinds."""
-        from .. import volumes
-
-        if self.kind == "gaussian_mm":
-            return volumes.gaussian_mm(self.size, spacing)
-        if self.kind == "box_mm":
-            return volumes.box_mm(self.size, spacing)
-        if self.kind == "gaussian_vox":
-            return volumes.gaussian_vox(self.size)
-        if self.kind == "box_vox":
-            side = int(self.size)
-            return (np.full(side, 1.0 / side),) * 3  # type: ignore[return-value]
-        if self.kind == "3d":
-            return tuple(np.asarray(f, dtype=np.float64) for f in self.kernel.factors)  # type: ignore[return-value]
-        raise AssertionError(self.kind)
-
-
-def resolve_volume_kernel(spec: str) -> VolumeKernel:
-    """Turn a ``--kernel`` spec into a :class:`VolumeKernel`; errors are InvalidKernel (exit 3).
-
-    ``gaussian:1.5mm``, ``box:5mm``, ``gaussian:2vox``, ``box:3vox``, ``gaussian_3d``, ``box_3d``,
-    ``sobel_3d`` (``_y``, ``_z``), or anything the 2-D catalogue loads (applied slice by slice).
-
-    >>> resolve_volume_kernel("gaussian:1.5mm").kind, resolve_volume_kernel("sobel_v").kind
-    ('gaussian_mm', '2d')
-    """
-    from .. import volumes
-
-    text = str(spec).strip()
-    match = _MM_SPEC.fullmatch(text)
-    if match:
-        family, number, unit = match.group(1).lower(), float(match.group(2)), match.group(3).lower()
-        if not (math.isfinite(number) and number > 0):
-            raise InvalidKernel(f"{text}: the size must be a positive number")
-        if family == "box" and unit == "vox":
-            if not number.is_integer() or not 1 <= number <= volumes.MAX_TAPS:
-                raise InvalidKernel(f"{text}: a box in voxels needs a whole number of voxels from 1 to {volumes.MAX_TAPS}")
-        kind = f"{family}_{unit}"
-        return VolumeKernel(name=f"{family}:{match.group(2)}{unit}", kind=kind, size=number)
-    key = text.lower().replace("-", "_")
-    if key in volumes.KERNELS_3D:
-        k3 = volumes.KERNELS_3D[key]
-        return VolumeKernel(name=k3.name if key != "sobel_3d_x" else key, kind="3d", kernel=k3)
-    if re.fullmatch(r"(gaussian|box):.*[a-z]\s*", text, re.IGNORECASE) and not re.fullmatch(r"(gaussian|box):[0-9.e+-]+", text, re.IGNORECASE):
-        raise InvalidKernel(f"{text!r}: expected a size in mm or voxels such as gaussian:1.5mm, box:5mm or gaussian:2vox")
-    from ..catalog import load_kernel
-
-    k2 = load_kernel(text)
-    return VolumeKernel(name=k2.name, kind="2d", kernel=k2)
+#: the edge mode of fslmaths -s: outside voxels dropped, the weights inside renormalised (volumes only)
+RENORMALISE = "renormalise"
+_RENORMALISE_ALIASES = ("renormalise", "renormalize", "inside", "fsl")
 
 
 @dataclass(frozen=True)
@@ -102,10 +35,13 @@ class VolumeOptions:
     """Options of a volume job.
 
     ``axis``: for a 2-D kernel, the axis across which slices are taken (default z); for a
-    kernel in mm or voxels, an axis to leave alone (smooth within those slices only); not
-    allowed with a named 3-D kernel.  ``pad_mode`` defaults to replicate: scans have air
-    (-1000 HU) at their borders, and zero padding would draw a bright rim (ITK, behind c3d,
-    also smooths with a zero-flux, i.e. replicate, boundary).
+    kernel in mm or voxels, an axis to leave alone (smooth within those slices only); for a
+    PNG output, the view (z axial, y coronal, x sagittal).  ``pad_mode`` defaults to replicate:
+    scans have air (-1000 HU) at their borders, and zero padding would draw a bright rim (ITK,
+    behind c3d, also smooths with a zero-flux, i.e. replicate, boundary); ``renormalise`` is
+    fslmaths' edge rule (smoothing kernels only; with ``mask``, inside the mask).
+    ``truncate``: Gaussian radius in sigmas (default 3; fslmaths uses 4, scipy 4).
+    ``volume``, ``series``, ``resample_slices``: passed to :func:`~.volume.read_volume`.
     """
 
     axis: str | None = None
@@ -114,16 +50,32 @@ class VolumeOptions:
     flip: bool = False
     window: tuple[float, float] | None = None
     keep_dtype: bool = False
+    truncate: float | None = None
+    mask: str | os.PathLike | None = None
+    volume: int | None = None
+    series: str | None = None
+    resample_slices: bool = False
 
     def __post_init__(self) -> None:
         from ..modes import canonical_pad_mode
 
-        object.__setattr__(self, "pad_mode", canonical_pad_mode(self.pad_mode))
+        key = str(self.pad_mode).strip().lower()
+        object.__setattr__(self, "pad_mode", RENORMALISE if key in _RENORMALISE_ALIASES else canonical_pad_mode(self.pad_mode))
         if self.axis is not None:
             key = str(self.axis).strip().lower()
             if key not in ("z", "y", "x"):
                 raise UsageError(f"invalid axis {self.axis!r}: expected z, y or x (the volume is (Z, Y, X))")
             object.__setattr__(self, "axis", key)
+        if self.truncate is not None and not (0 < float(self.truncate) <= 20):
+            raise UsageError(f"--truncate {self.truncate}: expected a number of sigmas above 0 and at most 20 (scipy's default is 4, fslmaths' 4)")
+        if self.volume is not None and int(self.volume) < 0:
+            raise UsageError(f"--volume {self.volume}: expected an index >= 0")
+        if self.mask is not None and self.pad_mode != RENORMALISE:
+            object.__setattr__(self, "pad_mode", RENORMALISE)  # fslmaths' masked smoothing renormalises inside the mask
+
+    def read(self, path: str | os.PathLike) -> Volume:
+        """Read ``path`` with this job's input options."""
+        return read_volume(path, volume=self.volume, series=self.series, resample_slices=self.resample_slices)
 
 
 @dataclass
@@ -146,33 +98,69 @@ def default_volume_output(input_path: str | os.PathLike, label: str, directory: 
     return directory / f"{volume_stem(input_path)}_{safe_stem(label)}.nii.gz"
 
 
-def filter_volume(vol: Volume, kernel: VolumeKernel | None, options: VolumeOptions) -> tuple[np.ndarray, list[str]]:
-    """Apply ``kernel`` to ``vol.data`` as the options say; returns (result, notes).  The input is not modified."""
-    from .. import volumes
+def filter_volume(vol: Volume, kernel: VolumeKernel | None, options: VolumeOptions, mask: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+    """Apply ``kernel`` to every volume of ``vol.data`` as the options say; returns (result, notes).
 
+    The input is not modified.  A 4-D input gives a 4-D result (each volume filtered alike).
+    """
     notes: list[str] = []
     data = vol.data
     if kernel is None:
         return data, notes
-    if kernel.kind == "2d":
-        k = kernel.kernel.array()
-        dtype = volumes.volume_dtype(data.dtype)
-        notes.append(f"{kernel.name} is a 2-D kernel: applied to each slice across {options.axis or 'z'} (kernels in mm: gaussian:1.5mm)")
-        result = volumes.convolve_slices(
-            data, k, options.axis or "z", dtype=dtype, padding="same", pad_mode=options.pad_mode,
-            pad_value=options.pad_value, flip=options.flip,
-        )
-        return result, notes
     if kernel.kind == "3d" and options.axis is not None:
         raise UsageError(f"--axis {options.axis}: {kernel.name} is a 3-D kernel; --axis is for 2-D kernels and kernels in mm")
-    factors = list(kernel.factors(vol.spacing))
+    if options.pad_mode == "renormalise" and kernel.kind not in ("gaussian_mm", "box_mm", "gaussian_vox", "box_vox"):
+        raise UsageError(f"--pad-mode renormalise (and --mask) is for smoothing kernels (gaussian, fwhm, box); {kernel.name} is not one")
+    if options.truncate is not None and kernel.kind not in ("gaussian_mm", "gaussian_vox", "log_mm", "log_vox"):
+        raise UsageError(f"--truncate is for Gaussians (gaussian:, fwhm:, log:); {kernel.name} is not one")
+    frames = [data] if data.ndim == 3 else list(data)
+    result: np.ndarray | None = None
+    for t, frame in enumerate(frames):
+        out, frame_notes = _filter3d(frame, vol.spacing, kernel, options, mask)
+        if t == 0:
+            notes.extend(frame_notes)
+            if data.ndim == 3:
+                return out, notes
+            result = np.empty((len(frames), *out.shape), dtype=out.dtype)
+        result[t] = out  # type: ignore[index]
+    assert result is not None
+    notes.append(f"{len(frames)} volumes filtered alike")
+    return result, notes
+
+
+def _filter3d(data: np.ndarray, spacing: tuple[float, float, float], kernel: VolumeKernel, options: VolumeOptions,
+              mask: np.ndarray | None) -> tuple[np.ndarray, list[str]]:
+    from .. import volume_filters, volumes
+
+    notes: list[str] = []
+    if kernel.kind == "2d":
+        notes.append(f"{kernel.name} is a 2-D kernel: applied to each slice across {options.axis or 'z'} (kernels in mm: gaussian:1.5mm)")
+        return volumes.convolve_slices(
+            data, kernel.kernel.array(), options.axis or "z", dtype=volumes.volume_dtype(data.dtype), padding="same",
+            pad_mode=options.pad_mode, pad_value=options.pad_value, flip=options.flip,
+        ), notes
+    mode = "replicate" if options.pad_mode == "renormalise" else options.pad_mode
+    if kernel.kind in ("gradient", "sobel_mm"):
+        notes.append(f"{kernel.name}: gradient magnitude in units per mm on {'x'.join(f'{s:g}' for s in spacing)} mm voxels (z, y, x)")
+        f = volume_filters.gradient_magnitude if kernel.kind == "gradient" else volume_filters.sobel_magnitude
+        return f(data, spacing, pad_mode=mode), notes
+    if kernel.kind in ("log_mm", "log_vox"):
+        steps = spacing if kernel.kind == "log_mm" else (1.0, 1.0, 1.0)
+        notes.append(f"{kernel.name}: Laplacian of Gaussian in units per {'mm' if kernel.kind == 'log_mm' else 'voxel'}^2, "
+                     f"cut at {options.truncate or 4:g} sigma")
+        return volume_filters.laplacian_of_gaussian(data, kernel.size, steps, truncate=options.truncate or 4.0, pad_mode=mode), notes
+    factors = list(kernel.factors(spacing, options.truncate))
     if options.flip:
         factors = [None if f is None else f[::-1] for f in factors]
     if options.axis is not None:
         factors[volumes.AXES.index(options.axis)] = None
     if kernel.kind in ("gaussian_mm", "box_mm"):
         sides = "x".join(str(len(f)) if f is not None else "1" for f in factors)
-        notes.append(f"{kernel.name} on {'x'.join(f'{s:g}' for s in vol.spacing)} mm voxels (z, y, x): a {sides} kernel")
+        notes.append(f"{kernel.name} on {'x'.join(f'{s:g}' for s in spacing)} mm voxels (z, y, x): a {sides} kernel")
+    if options.pad_mode == "renormalise":
+        where = "inside the mask (outside voxels unchanged)" if mask is not None else "inside the volume"
+        notes.append(f"edges renormalised over the voxels {where}, as fslmaths -s")
+        return volume_filters.smooth_renormalised(data, factors, mask=mask), notes
     if options.pad_mode == "constant" and options.pad_value != 0 and kernel.kind == "3d":
         # separable passes would pad partial sums with the value; the dense loop pads the input
         return volumes.conv3d(data, kernel.kernel.array()[::-1, ::-1, ::-1] if options.flip else kernel.kernel.array(),
@@ -180,16 +168,22 @@ def filter_volume(vol: Volume, kernel: VolumeKernel | None, options: VolumeOptio
     return volumes.correlate_separable(data, factors, pad_mode=options.pad_mode, pad_value=options.pad_value), notes
 
 
-def _to_input_dtype(result: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, int, int]:
-    """Round and clip to an integer dtype (never wraps); returns (array, clipped low, clipped high)."""
+def _to_input_dtype(result: np.ndarray, dtype: np.dtype, scaling: tuple[float, float] | None = None) -> tuple[np.ndarray, int, int]:
+    """Round and clip to an integer dtype (never wraps), storing ``(value - inter) / slope`` for a scaled input;
+    returns (array, clipped low, clipped high)."""
     info = np.iinfo(dtype)
+    slope, inter = scaling or (1.0, 0.0)
     low = high = 0
     out = np.empty(result.shape, dtype=dtype)
-    for z in range(result.shape[0]):  # slice by slice: no full float64 temporary
-        r = np.rint(result[z])
+    flat_in, flat_out = result.reshape(-1, result.shape[-1]), out.reshape(-1, out.shape[-1])
+    for start in range(0, flat_in.shape[0], 4096):  # row blocks: no full float64 temporary
+        r = flat_in[start : start + 4096].astype(np.float64)
+        if scaling is not None:
+            r = (r - inter) / slope
+        r = np.rint(r)
         low += int(np.count_nonzero(r < info.min))
         high += int(np.count_nonzero(r > info.max))
-        out[z] = np.clip(r, info.min, info.max)
+        flat_out[start : start + 4096] = np.clip(r, info.min, info.max)
     return out, low, high
 
 
@@ -197,44 +191,41 @@ def _write_result(
     out_path: Path, result: np.ndarray, vol: Volume, options: VolumeOptions, report: VolumeReport, *,
     force: bool, affine: np.ndarray | None = None, keeps_units: bool = True,
 ) -> None:
+    from .preview import preview
+
     suffix = volume_suffix(out_path)
     window = options.window
     if suffix == ".png":
-        axis = options.axis or "z"
-        a = "zyx".index(axis)
-        index = result.shape[a] // 2
-        plane = np.take(result, index, axis=a)
-        if window is None:
-            if vol.window is not None and keeps_units:
-                window = vol.window
-                report.notes.append(f"window {window[0]:g},{window[1]:g} from the DICOM header (give --window to choose)")
-            else:
-                lo, hi = float(plane.min()), float(plane.max())
-                window = ((lo + hi) / 2 + 0.5, max(hi - lo + 1, 1.0))
-                report.notes.append(f"no --window: the slice's range {lo:g}..{hi:g} stretched to 0..255")
-        report.notes.append(
-            f"PNG: the middle slice across {axis} (index {index} of {result.shape[a]}), windowed at {window[0]:g},{window[1]:g}; "
-            "array order (row 0 at the top), not reoriented"
-        )
-        image = apply_window(plane, *window)
+        frame = result if result.ndim == 3 else result[0]
+        if result.ndim == 4:
+            report.notes.append(f"PNG: volume 0 of {result.shape[0]} (--volume N picks another)")
+        shown_vol = vol if affine is None else Volume(frame, vol.spacing, affine, vol.path, vol.format, window=vol.window, inverted=vol.inverted)
+        image, notes = preview(frame, shown_vol, options.axis, window, keeps_units)
+        report.notes.extend(notes)
         write_png_slice(out_path, image, force=force)
         report.dtype = "uint8"
         report.output_shape = list(image.shape)
         return
+    scaling = None
     if window is not None:
         result = apply_window(result, *window)
         report.notes.append(f"windowed at {window[0]:g},{window[1]:g} to uint8 0..255")
-    elif options.keep_dtype and vol.data.dtype.kind in "iu" and result.dtype.kind == "f":
-        result, report.clipped_low, report.clipped_high = _to_input_dtype(result, vol.data.dtype)
-        if report.clipped_low or report.clipped_high:
-            report.notes.append(
-                f"--keep-dtype: {report.clipped_low + report.clipped_high} value(s) outside {vol.data.dtype} were clipped; "
-                "leave --keep-dtype off to keep float32"
-            )
+    elif options.keep_dtype:
+        stored = np.dtype(vol.stored_dtype if vol.stored_dtype is not None else vol.data.dtype)
+        if stored.kind in "iu" and (result.dtype != stored or vol.scaling is not None):
+            scaling = vol.scaling if suffix != ".npy" else None
+            result, report.clipped_low, report.clipped_high = _to_input_dtype(result, stored, scaling)
+            if scaling is not None:
+                report.notes.append(f"--keep-dtype: stored as {stored} with the input's scl_slope {scaling[0]:g}, scl_inter {scaling[1]:g}")
+            if report.clipped_low or report.clipped_high:
+                report.notes.append(
+                    f"--keep-dtype: {report.clipped_low + report.clipped_high} value(s) outside {stored} were clipped; "
+                    "leave --keep-dtype off to keep float32"
+                )
     if suffix == ".npy":
         write_npy(out_path, result, force=force)
     else:
-        write_nifti(out_path, result, vol, affine=affine, force=force)
+        write_nifti(out_path, result, vol, affine=affine, force=force, scaling=scaling)
     report.dtype = str(result.dtype)
 
 
@@ -256,9 +247,10 @@ def convolve_volume_file(
     label = kernel.name if kernel else "copy"
     src = Path(input_path)
     out_path = check_volume_output(out if out is not None else default_volume_output(src, label), (src,), force=force)
-    vol = read_volume(src)
+    vol = options.read(src)
+    mask = _read_mask(options.mask, vol) if options.mask is not None else None
     start = time.perf_counter()
-    result, notes = filter_volume(vol, kernel, options)
+    result, notes = filter_volume(vol, kernel, options, mask)
     seconds = time.perf_counter() - start
     report = VolumeReport(
         input=str(src), operation=f"convolve {label}" if kernel else "copy", input_shape=list(vol.data.shape),
@@ -268,6 +260,17 @@ def convolve_volume_file(
     )
     _write_result(out_path, result, vol, options, report, force=force, keeps_units=kernel is None or kernel.keeps_units)
     return report
+
+
+def _read_mask(path: str | os.PathLike, vol: Volume) -> np.ndarray:
+    """The ``--mask`` volume as a (Z, Y, X) array on ``vol``'s grid (same shape and affine, else an error)."""
+    m = read_volume(path)
+    shape = vol.data.shape[-3:]
+    if m.data.ndim != 3 or m.data.shape != shape:
+        raise UsageError(f"--mask {path}: shape {'x'.join(map(str, m.data.shape))} differs from the input's {'x'.join(map(str, shape))} (Z, Y, X)")
+    if not np.allclose(m.affine, vol.affine, atol=1e-3):
+        raise UsageError(f"--mask {path}: its affine differs from the input's (another grid); resample it onto the input first")
+    return m.data
 
 
 def pool_volume_file(
@@ -282,12 +285,17 @@ def pool_volume_file(
     out: str | os.PathLike | None = None,
     force: bool = False,
     window: tuple[float, float] | None = None,
+    options: VolumeOptions | None = None,
 ) -> VolumeReport:
-    """Pool one volume in 3-D (as PyTorch's max_pool3d/avg_pool3d) and write it.
+    """Pool one volume in 3-D (as PyTorch's max_pool3d/avg_pool3d) and write it; a 4-D input pools each volume.
 
     A NIfTI output gets the pooled grid: voxel sizes times the stride, and an affine whose
-    voxel (0, 0, 0) sits at the centre of the first window, so it still overlays the input.
+    voxel (0, 0, 0) sits at the centre of the first window, so it still overlays the input;
+    the rest of the header (qform/sform codes, TR, units) is kept.
     """
+    options = options or VolumeOptions(window=window)
+    if window is not None and options.window is None:
+        options = VolumeOptions(**{**options.__dict__, "window": window})
     from .. import volumes
     from ..modes import canonical_pool_op
 
@@ -295,10 +303,13 @@ def pool_volume_file(
     label = f"{op}pool{size}"
     src = Path(input_path)
     out_path = check_volume_output(out if out is not None else default_volume_output(src, label), (src,), force=force)
-    vol = read_volume(src)
+    vol = options.read(src)
     step = size if stride is None else stride
     start = time.perf_counter()
-    result = volumes.pool3d(vol.data, size, step, op, padding, ceil_mode, count_include_pad)
+    if vol.data.ndim == 3:
+        result = volumes.pool3d(vol.data, size, step, op, padding, ceil_mode, count_include_pad)
+    else:
+        result = np.stack([volumes.pool3d(frame, size, step, op, padding, ceil_mode, count_include_pad) for frame in vol.data])
     seconds = time.perf_counter() - start
     # new voxel n sits at old index n*step - padding + (size-1)/2, on each of (i, j, k)
     grid = np.eye(4)
@@ -311,7 +322,7 @@ def pool_volume_file(
         dtype=str(result.dtype), total=int(result.size), notes=list(vol.notes),
         spacing=[s * step for s in vol.spacing], format=vol.format, units=vol.units,
     )
-    _write_result(out_path, result, vol, VolumeOptions(window=window), report, force=force, affine=affine)
+    _write_result(out_path, result, vol, options, report, force=force, affine=affine)
     return report
 
 
@@ -328,13 +339,18 @@ def convolve_volume_for_cli(
     out: str | os.PathLike | None = None,
     force: bool = False,
     unsupported: dict[str, bool] | None = None,
+    **volume_options: Any,
 ) -> VolumeReport:
-    """``kernelcli convolve`` on a volume input: one kernel, stride and dilation 1, "same" padding.
+    """``kernelcli convolve`` on a volume input: at most one kernel, stride and dilation 1, "same" padding.
 
     ``unsupported`` maps option names to whether they were given (``{"--montage": True}``);
     any given one is a usage error naming it.  ``pad_mode=None`` means replicate (see
-    :class:`VolumeOptions`).
+    :class:`VolumeOptions`); ``volume_options`` are the other fields of :class:`VolumeOptions`
+    (``axis``, ``window`` as text or a pair, ``keep_dtype``, ``truncate``, ``mask``, ``volume``,
+    ``series``, ``resample_slices``).
     """
+    from .window import parse_window
+
     given = [name for name, used in (unsupported or {}).items() if used]
     if stride != 1:
         given.append("--stride")
@@ -344,7 +360,9 @@ def convolve_volume_for_cli(
         given.append("--padding")
     if given:
         raise UsageError(f"{input_path}: {', '.join(given)} not supported for volumes (NIfTI/DICOM); see `kernelcli volume --help`")
-    if not kernels or len(kernels) != 1:
-        raise UsageError(f"{input_path}: a volume takes exactly one --kernel (e.g. gaussian:1.5mm, sobel_3d or a 2-D catalogue kernel)")
-    options = VolumeOptions(pad_mode=pad_mode or "replicate", pad_value=pad_value, flip=flip)
-    return convolve_volume_file(input_path, kernels[0], options, out=out, force=force)
+    if kernels and len(kernels) > 1:
+        raise UsageError(f"{input_path}: a volume takes at most one --kernel (e.g. gaussian:1.5mm, sobel_3d or a 2-D catalogue kernel)")
+    if isinstance(volume_options.get("window"), str):
+        volume_options["window"] = parse_window(volume_options["window"])
+    options = VolumeOptions(pad_mode=pad_mode or "replicate", pad_value=pad_value, flip=flip, **volume_options)
+    return convolve_volume_file(input_path, kernels[0] if kernels else None, options, out=out, force=force)

@@ -1,15 +1,26 @@
-"""NIfTI in and out: (i, j, k) on disk, (Z, Y, X) in memory, the header kept.
+"""NIfTI in and out: (i, j, k[, t]) on disk, (Z, Y, X) or (T, Z, Y, X) in memory, the header kept.
+
+Reading keeps the stored integer type where the header's scaling (``scl_slope``/``scl_inter``)
+gives exact integers that still fit it (a CT stored as int16 with intercept -1024 stays int16
+HU), float32 otherwise -- never float64 for integer data.  A 4-D file is read whole (every
+volume is filtered, as ``fslmaths -s`` does), or one volume with ``volume=N``.
+
+Writing streams the header and then the voxels slice by slice through a fast deflate
+(python-isal's ``isal_zlib`` when installed, else zlib at level 1), so a ``.nii.gz`` costs
+no copy of the volume.  The input's header is kept: dimensions, TR (pixdim[4]), units,
+description, intent, qform/sform codes; only the type, the scaling and the display range
+(``cal_min``/``cal_max``) change.
 
 Example
 -------
->>> from nibabel.testing import data_path                          # doctest: +SKIP
->>> read_nifti(data_path / "example4d.nii.gz").data.shape          # doctest: +SKIP
-(24, 96, 128)
+>>> vol = read_nifti("samples/phantom3d.nii.gz")
+>>> vol.data.dtype, vol.frames, int(vol.header["qform_code"]), int(vol.header["sform_code"])
+(dtype('int16'), 1, 1, 1)
 """
 
 from __future__ import annotations
 
-import gzip
+import io
 import math
 import os
 from pathlib import Path
@@ -17,125 +28,238 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ImageReadError, InputError, WriteError
+from ..errors import ImageReadError, InputError, UsageError, WriteError
 from ..volume_inputs import volume_suffix
 from .volume import Volume, require as _require
 
-#: gzip level for .nii.gz outputs: nibabel's own default, fast on large volumes
+#: deflate level of .nii.gz outputs, chosen for speed: isal's level 1 (about 5x zlib's level 1 on a CT, at a
+#: similar size), or zlib's level 1 where python-isal is not installed
 GZIP_LEVEL = 1
+#: voxels handed to the compressor per call (bounds the temporary of a type conversion)
+_CHUNK_VOXELS = 1 << 22
 
 _NIFTI_UNITS_MM = {"mm": 1.0, "meter": 1000.0, "micron": 0.001}
 
 
-def read_nifti(path: str | os.PathLike) -> Volume:
-    """Read a NIfTI-1/2 file (``.nii`` or ``.nii.gz``) as a (Z, Y, X) volume; 4-D gives the first volume.
+def compressor(level: int = GZIP_LEVEL) -> tuple[Any, str]:
+    """A gzip-format compressor object (``.compress``/``.flush``) and the library's name.
 
-    >>> from nibabel.testing import data_path                          # doctest: +SKIP
-    >>> read_nifti(data_path / "example4d.nii.gz").notes[0]            # doctest: +SKIP
-    'example4d.nii.gz: 4-D (128x96x24x2), 2 volumes; using the first (index 0)'
+    >>> c, name = compressor(); name in ("isal", "zlib")
+    True
     """
-    nib = _require("nibabel", "NIfTI")
-    p = Path(path)
     try:
-        img = nib.load(str(p))
+        from isal import isal_zlib
+
+        return isal_zlib.compressobj(min(level, isal_zlib.ISAL_BEST_COMPRESSION), isal_zlib.DEFLATED, 31), "isal"
+    except ImportError:
+        import zlib
+
+        return zlib.compressobj(level, zlib.DEFLATED, 31), "zlib"
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _open(nib: Any, p: Path) -> Any:
+    try:
+        return nib.load(str(p))
     except FileNotFoundError:
         raise InputError(f"{p}: no such file") from None
     except Exception as exc:  # nibabel raises ImageFileError, HeaderDataError, OSError, EOFError...
-        raise ImageReadError(f"{p}: not a readable NIfTI file: {exc}") from None
-    if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
-        raise ImageReadError(f"{p}: {type(img).__name__} is not NIfTI-1 or NIfTI-2")
+        kind = "MGH" if volume_suffix(p) in (".mgz", ".mgh") else "NIfTI"
+        raise ImageReadError(f"{p}: not a readable {kind} file: {exc}") from None
+
+
+def _scaled(raw: np.ndarray, slope: float, inter: float) -> np.ndarray:
+    """``raw * slope + inter`` in raw's integer type when exact and in range, else float32 (never float64 for integers)."""
+    if raw.dtype.kind in "biu" and float(slope).is_integer() and float(inter).is_integer():
+        info = np.iinfo(raw.dtype) if raw.dtype.kind != "b" else None
+        lo, hi = (int(raw.min()), int(raw.max())) if raw.size else (0, 0)
+        ends = sorted((lo * int(slope) + int(inter), hi * int(slope) + int(inter)))
+        if info is not None and info.min <= ends[0] and ends[1] <= info.max:
+            out = raw.astype(raw.dtype, copy=True)
+            if slope != 1:
+                out *= raw.dtype.type(int(slope))
+            out += raw.dtype.type(int(inter))
+            return out
+    dtype = np.float64 if raw.dtype == np.float64 else np.float32
+    out = raw.astype(dtype)
+    out *= dtype(slope)
+    out += dtype(inter)
+    return out
+
+
+def read_nifti(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
+    """Read a NIfTI-1/2 (``.nii``, ``.nii.gz``) or MGH (``.mgz``, ``.mgh``) file.
+
+    A 3-D file gives (Z, Y, X); a 4-D file gives (T, Z, Y, X), or volume ``volume`` alone as
+    (Z, Y, X).  Scaled integers stay integers where exact, else float32.
+
+    >>> from nibabel.testing import data_path
+    >>> read_nifti(Path(data_path) / "example4d.nii.gz").data.shape
+    (2, 24, 96, 128)
+    >>> read_nifti(Path(data_path) / "example4d.nii.gz", volume=1).data.shape
+    (24, 96, 128)
+    """
+    nib = _require("nibabel", "NIfTI")
+    p = Path(path)
+    img = _open(nib, p)
+    mgh = isinstance(img, nib.MGHImage)
+    if not (mgh or isinstance(img, (nib.Nifti1Image, nib.Nifti2Image))):
+        raise ImageReadError(f"{p}: {type(img).__name__} is not NIfTI-1, NIfTI-2 or MGH")
     notes: list[str] = []
     shape = tuple(int(n) for n in img.shape)
     if len(shape) < 2:
-        raise ImageReadError(f"{p}: {len(shape)}-D image (shape {shape}); expected a 3-D volume")
-    index: tuple[Any, ...]
-    if len(shape) > 3:
-        extra = math.prod(shape[3:])
-        index = (slice(None),) * 3 + (0,) * (len(shape) - 3)
-        if extra > 1:
-            notes.append(f"{p.name}: {len(shape)}-D ({'x'.join(map(str, shape))}), {extra} volumes; using the first (index 0)")
-    else:
-        index = (Ellipsis,)
+        raise ImageReadError(f"{p}: {len(shape)}-D image (shape {shape}); expected a 3-D or 4-D volume")
+    if len(shape) > 4 and math.prod(shape[4:]) > 1:
+        raise ImageReadError(f"{p}: {len(shape)}-D image ({'x'.join(map(str, shape))}); expected 3-D or 4-D (vector or tensor images are not volumes)")
+    frames = shape[3] if len(shape) >= 4 else 1
+    index: tuple[Any, ...] = (slice(None),) * min(3, len(shape))
+    if volume is not None:
+        if not 0 <= volume < frames:
+            raise UsageError(f"{p}: --volume {volume}: the file holds {frames} volume(s), indices 0 to {frames - 1}")
+        index += (volume,)
+    elif len(shape) >= 4:
+        index += (slice(None) if frames > 1 else 0,)
+    index += (0,) * max(0, len(shape) - len(index))
     try:
-        data = np.asarray(img.dataobj[index])
+        proxy = img.dataobj
+        if hasattr(proxy, "_get_unscaled"):  # nibabel's ArrayProxy: the stored values, sliced on disk
+            raw = np.asarray(proxy._get_unscaled(index))
+            slope, inter = float(getattr(proxy, "slope", 1.0)), float(getattr(proxy, "inter", 0.0))
+        else:
+            raw, slope, inter = np.asarray(proxy[index]), 1.0, 0.0
     except Exception as exc:  # truncated or corrupt data: EOFError, OSError, zlib.error, ValueError
         raise ImageReadError(f"{p}: cannot read the voxel data: {exc}") from None
-    if data.ndim == 2:
-        data = data[:, :, np.newaxis]
-    if data.dtype.kind not in "biuf":
+    if raw.dtype.kind not in "biuf":
         raise ImageReadError(f"{p}: voxel type {img.get_data_dtype()} is not real numbers (RGB or complex); expected a scalar volume")
-    if not data.dtype.isnative:
-        data = data.astype(data.dtype.newbyteorder("="))
+    if not raw.dtype.isnative:
+        raw = raw.astype(raw.dtype.newbyteorder("="))
+    elif raw.dtype.byteorder == "<" or raw.dtype.byteorder == ">":
+        raw = raw.view(raw.dtype.newbyteorder("="))  # the same bytes, the plain dtype (int16, not <i2)
+    stored = raw.dtype
+    scaling = None
+    if not (math.isfinite(slope) and slope != 0):
+        slope = 1.0
+    if not math.isfinite(inter):
+        inter = 0.0
+    if (slope, inter) != (1.0, 0.0):
+        scaling = (slope, inter)
+        raw = _scaled(raw, slope, inter)
+    while raw.ndim < 3:
+        raw = raw[..., np.newaxis]
+    data = raw.transpose(tuple(range(raw.ndim))[::-1])  # (i, j, k[, t]) -> ([t,] k, j, i): C-contiguous for Fortran data
     header = img.header
-    unit = header.get_xyzt_units()[0]
-    factor = _NIFTI_UNITS_MM.get(unit, 1.0)
-    if unit not in _NIFTI_UNITS_MM:
-        notes.append(f"{p.name}: the header does not say the spatial unit; assuming millimetres")
-    # str() of a float32 is its shortest decimal form: 0.8, not 0.800000011920929
-    zooms = [float(str(np.float32(v))) * factor for v in header.get_zooms()[:3]] + [1.0] * (3 - min(3, len(header.get_zooms())))
+    if mgh:
+        zooms = [float(str(np.float32(v))) for v in header.get_zooms()[:3]]
+    else:
+        unit = header.get_xyzt_units()[0]
+        factor = _NIFTI_UNITS_MM.get(unit, 1.0)
+        if unit not in _NIFTI_UNITS_MM:
+            notes.append(f"{p.name}: the header does not say the spatial unit; assuming millimetres")
+        # str() of a float32 is its shortest decimal form: 0.8, not 0.800000011920929
+        zooms = [float(str(np.float32(v))) * factor for v in header.get_zooms()[:3]]
+    zooms += [1.0] * (3 - len(zooms))
     spacing = []
     for axis, size in zip("xyz", zooms):
         if not (math.isfinite(size) and size > 0):
             notes.append(f"{p.name}: voxel size {size:g} along {axis} in the header; assuming 1 mm")
             size = 1.0
         spacing.append(size)
+    if frames > 1 and volume is None:
+        notes.append(f"{p.name}: 4-D, {frames} volumes: each is filtered (--volume N takes one)")
     return Volume(
-        data=data.transpose(2, 1, 0),  # (i, j, k) -> (k, j, i); Fortran order on disk makes this C-contiguous
-        spacing=(spacing[2], spacing[1], spacing[0]),
-        affine=np.asarray(img.affine, dtype=np.float64),
-        path=p,
-        format="NIfTI-2" if isinstance(img, nib.Nifti2Image) else "NIfTI-1",
-        header=header,
-        image_class=type(img),
-        notes=notes,
+        data=data, spacing=(spacing[2], spacing[1], spacing[0]), affine=np.asarray(img.affine, dtype=np.float64),
+        path=p, format="MGH" if mgh else ("NIfTI-2" if isinstance(img, nib.Nifti2Image) else "NIfTI-1"),
+        header=None if mgh else header, image_class=None if mgh else type(img), notes=notes,
+        stored_dtype=stored, scaling=scaling,
     )
 
-def write_nifti(out: str | os.PathLike, data: np.ndarray, like: Volume | None = None, *, affine: np.ndarray | None = None, force: bool = False) -> Path:
-    """Write a (Z, Y, X) array as NIfTI (``.nii`` or ``.nii.gz``), atomically.
 
-    With ``like`` from a NIfTI input, its header and affine are kept (the dtype, shape and
-    scaling updated; ``cal_min``/``cal_max``, which describe the input's display range, are
-    cleared), so the result overlays the input in a viewer.  From a DICOM input the affine
-    computed from its geometry is used, with qform/sform code 1 (scanner).  ``affine``
-    overrides (pooling changes the voxel grid).
+# ---------------------------------------------------------------- writing
+
+
+def nifti_header(data: np.ndarray, like: Volume | None = None, affine: np.ndarray | None = None,
+                 scaling: tuple[float, float] | None = None) -> Any:
+    """The header for writing ``data`` ((Z, Y, X) or (T, Z, Y, X)) like ``like``, in native byte order.
+
+    A NIfTI input's header is copied (TR, units, intent, description, qform/sform codes kept);
+    otherwise (DICOM, MGH, ...) a NIfTI-1 header with qform/sform code 1 (scanner) and mm/s units.
     """
     nib = _require("nibabel", "NIfTI")
+    target = np.asarray(affine if affine is not None else (like.affine if like is not None else np.eye(4)), dtype=np.float64)
+    source = like.header if like is not None and isinstance(like.header, nib.Nifti1Header) else None
+    if source is not None:
+        hdr = source.copy()
+        if hdr.endianness != nib.volumeutils.native_code:
+            hdr = hdr.as_byteswapped(nib.volumeutils.native_code)
+        qcode, scode = int(hdr["qform_code"]), int(hdr["sform_code"])
+        if qcode == 0 and scode == 0:
+            qcode = 1  # nibabel's affine came from pixdim alone; say where it comes from now
+    else:
+        hdr = nib.Nifti1Header()
+        hdr.set_xyzt_units("mm", "sec")
+        qcode = scode = 1
+    hdr.set_data_shape(data.shape[::-1])
+    hdr.set_data_dtype(data.dtype)
+    hdr.set_qform(target, code=qcode, strip_shears=True)  # a qform cannot shear; the sform keeps the exact affine
+    hdr.set_sform(target, code=scode)
+    slope, inter = scaling if scaling is not None else (1.0, 0.0)
+    if data.dtype.kind == "f":
+        slope, inter = 1.0, 0.0
+    hdr["scl_slope"], hdr["scl_inter"] = slope, inter
+    hdr["cal_min"] = hdr["cal_max"] = 0  # the input's display range does not describe the result
+    hdr["vox_offset"] = 0  # recomputed from the header and its extensions
+    return hdr
+
+
+def write_nifti(
+    out: str | os.PathLike, data: np.ndarray, like: Volume | None = None, *, affine: np.ndarray | None = None,
+    force: bool = False, scaling: tuple[float, float] | None = None, level: int = GZIP_LEVEL,
+) -> Path:
+    """Write a (Z, Y, X) or (T, Z, Y, X) array as NIfTI (``.nii`` or ``.nii.gz``), atomically and streamed.
+
+    With ``like`` from a NIfTI input its header is kept (see :func:`nifti_header`), so the
+    result overlays the input; ``affine`` overrides (pooling changes the grid).  ``scaling``
+    (slope, intercept) is stored for integer data (``--keep-dtype`` of a scaled input).
+    The bytes are the same on every run (gzip time stamp 0, no file name).
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "z.nii.gz"
+    >>> _ = write_nifti(path, np.zeros((2, 3, 4), np.int16))
+    >>> read_nifti(path).data.shape
+    (2, 3, 4)
+    """
     from ..io.outputs import atomic_write
 
     o = Path(out)
     arr = np.asarray(data)
-    if arr.ndim != 3:
-        raise WriteError(f"{o}: expected a (Z, Y, X) volume, got shape {arr.shape}")
+    if arr.ndim not in (3, 4):
+        raise WriteError(f"{o}: expected a (Z, Y, X) or (T, Z, Y, X) volume, got shape {arr.shape}")
     if arr.dtype == np.float16:
         arr = arr.astype(np.float32)
     if arr.dtype == np.bool_:
         arr = arr.astype(np.uint8)
-    xyz = arr.transpose(2, 1, 0)  # back to nibabel's (i, j, k)
-    target = affine if affine is not None else (like.affine if like is not None else np.eye(4))
-    if like is not None and like.header is not None and like.image_class is not None:
-        header = like.header.copy()
-        header.set_data_dtype(arr.dtype)
-        img = like.image_class(xyz, target, header=header)
-        img.header["cal_min"] = 0
-        img.header["cal_max"] = 0
-    else:
-        img = nib.Nifti1Image(xyz, target)
-        img.header.set_data_dtype(arr.dtype)
-        img.set_qform(target, code=1)
-        img.set_sform(target, code=1)
-        img.header.set_xyzt_units("mm", "sec")
-    img.header.set_slope_inter(1.0, 0.0)
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    hdr = nifti_header(arr, like, affine, scaling)
+    head = io.BytesIO()
+    hdr.write_to(head)
+    blob = head.getvalue()
+    blob += b"\0" * max(0, int(hdr["vox_offset"]) - len(blob))
+    gz = volume_suffix(o) == ".nii.gz"
 
     def write(f: Any) -> None:
-        if volume_suffix(o) == ".nii.gz":
-            # mtime=0 and no file name: the same volume gives the same bytes on every run
-            with gzip.GzipFile(fileobj=f, mode="wb", compresslevel=GZIP_LEVEL, mtime=0, filename="") as gz:
-                holder = nib.FileHolder(fileobj=gz)
-                img.to_file_map({"image": holder, "header": holder})
-        else:
-            holder = nib.FileHolder(fileobj=f)
-            img.to_file_map({"image": holder, "header": holder})
+        packer = compressor(level)[0] if gz else None
+        put = (lambda b: f.write(packer.compress(b))) if packer is not None else f.write
+        put(blob)
+        # (Z, Y, X) in C order is NIfTI's on-disk order (x fastest): slabs of whole slices, no transposed copy
+        flat = arr.reshape(-1, arr.shape[-2] * arr.shape[-1])
+        rows = max(1, _CHUNK_VOXELS // flat.shape[1])
+        for start in range(0, flat.shape[0], rows):
+            put(memoryview(np.ascontiguousarray(flat[start : start + rows])).cast("B"))
+        if packer is not None:
+            f.write(packer.flush())
 
     atomic_write(o, write, force=force)
     return o
-

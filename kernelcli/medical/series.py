@@ -1,4 +1,10 @@
-"""A folder holding one DICOM series: slices sorted along the normal into one volume."""
+"""A folder holding DICOM series: one series chosen, its slices sorted along the normal into one volume.
+
+Example
+-------
+>>> pick_series({"1.2.3": [], "1.2.4": []}, "1", "scans")
+'1.2.4'
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,12 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, InputError, UsageError
-from .dicom import _dcmread, _dicom_affine, _dicom_volume, _orientation, _pixel_spacing, _pixels, _position, _rescale, _slice_gap, _Stack
+from .dicom import _dcmread, _orientation, _pixel_spacing, _pixels, _position, _rescale, _slice_gap, assemble
 from .volume import Volume
 
-def read_series(pydicom: Any, folder: Path) -> Volume:
+
+def _headers(pydicom: Any, folder: Path) -> tuple[list[tuple[Path, Any]], list[str]]:
+    """(path, header) of every DICOM image in the folder, and the names of the files skipped."""
     headers: list[tuple[Path, Any]] = []
     skipped: list[str] = []
     try:
@@ -22,14 +30,52 @@ def read_series(pydicom: Any, folder: Path) -> Volume:
         if not entry.is_file():
             continue
         try:
-            ds = pydicom.dcmread(str(entry), stop_before_pixels=True)
-        except Exception:  # not DICOM, or unreadable: skipped with a note below
+            ds = _dcmread(pydicom, entry, headers_only=True)
+        except ImageReadError:  # not DICOM, or unreadable: skipped with a note
             skipped.append(entry.name)
             continue
         if "Rows" not in ds or str(ds.get("SOPClassUID", "")) == "1.2.840.10008.1.3.10":  # no image / DICOMDIR
             skipped.append(entry.name)
             continue
         headers.append((entry, ds))
+    return headers, skipped
+
+
+def pick_series(series: dict[str, list[Any]], choice: str | None, where: str) -> str:
+    """The UID of the series to read: the only one, or ``choice`` (a UID, or an index into the listing).
+
+    The listing order is the dictionary's (the caller sorts by SeriesNumber, then UID).
+    """
+    uids = list(series)
+    if choice is None:
+        if len(uids) == 1:
+            return uids[0]
+        raise UsageError(f"{where}: holds {len(uids)} DICOM series; pick one with --series UID or --series INDEX:\n" + _listing(series))
+    text = str(choice).strip()
+    if text in series:
+        return text
+    if text.isdigit() and int(text) < len(uids):
+        return uids[int(text)]
+    raise UsageError(f"{where}: --series {text}: no such series (a UID, or an index from 0 to {len(uids) - 1}):\n" + _listing(series))
+
+
+def _listing(series: dict[str, list[Any]]) -> str:
+    lines = []
+    for n, (uid, items) in enumerate(series.items()):
+        ds = items[0][1] if items and isinstance(items[0], tuple) else None
+        facts = []
+        if ds is not None:
+            for key in ("SeriesNumber", "Modality", "SeriesDescription"):
+                if ds.get(key) not in (None, ""):
+                    facts.append(f"{key} {ds.get(key)}")
+            facts.append(f"{len(items)} file(s), e.g. {items[0][0].name}")
+        lines.append(f"  [{n}] {uid or '(no SeriesInstanceUID)'}" + (f": {', '.join(facts)}" if facts else ""))
+    return "\n".join(lines)
+
+
+def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resample_slices: bool = False) -> Volume:
+    """Read one series of a folder (see :func:`~.dicom.read_dicom`)."""
+    headers, skipped = _headers(pydicom, folder)
     if not headers:
         raise InputError(f"{folder}: no DICOM images in this folder")
     notes: list[str] = []
@@ -37,12 +83,22 @@ def read_series(pydicom: Any, folder: Path) -> Volume:
         shown = ", ".join(skipped[:3]) + (", ..." if len(skipped) > 3 else "")
         notes.append(f"{folder.name}: skipped {len(skipped)} file(s) that are not DICOM images ({shown})")
 
-    series: dict[str, list[tuple[Path, Any]]] = {}
+    groups: dict[str, list[tuple[Path, Any]]] = {}
     for entry, ds in headers:
-        series.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append((entry, ds))
-    if len(series) > 1:
-        listing = "; ".join(f"{uid or '(no UID)'}: {len(items)} files, e.g. {items[0][0].name}" for uid, items in series.items())
-        raise UsageError(f"{folder}: holds {len(series)} DICOM series ({listing}); put each series in its own folder")
+        groups.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append((entry, ds))
+
+    def number(uid: str) -> tuple[float, str]:
+        value = groups[uid][0][1].get("SeriesNumber")
+        try:
+            return float(value), uid
+        except (TypeError, ValueError):
+            return float("inf"), uid
+
+    groups = {uid: groups[uid] for uid in sorted(groups, key=number)}
+    uid = pick_series(groups, series, str(folder))
+    headers = groups[uid]
+    if len(groups) > 1:
+        notes.append(f"{folder.name}: series {uid} ({len(headers)} of {sum(len(v) for v in groups.values())} files)")
 
     first_path, first = headers[0]
     size = (int(first.Rows), int(first.Columns))
@@ -58,58 +114,19 @@ def read_series(pydicom: Any, folder: Path) -> Volume:
         if (pixel is None) != (ps is None) or (pixel is not None and not np.allclose(pixel, ps, rtol=1e-4)):
             raise ImageReadError(f"{entry}: PixelSpacing {ps} differs from {first_path.name}'s {pixel}: not one volume")
 
-    positions = [_position(ds) for _, ds in headers]
-    if iop is not None and all(pos is not None for pos in positions):
-        normal = np.cross(iop[:3], iop[3:])
-        keys = [float(np.dot(pos, normal)) for pos in positions]
-        order = sorted(range(len(headers)), key=lambda i: keys[i])
-        gaps = np.diff([keys[i] for i in order])
-        for n, gap in enumerate(gaps):
-            if abs(gap) < 1e-4:
-                a, b = headers[order[n]][0].name, headers[order[n + 1]][0].name
-                raise ImageReadError(
-                    f"{folder}: {a} and {b} are at the same slice position ({keys[order[n]]:.3f} mm along the normal): "
-                    "the folder holds more than one volume (time points or echoes?); put each in its own folder"
-                )
-        if len(order) > 1:
-            gap = float(np.median(gaps))
-            if gaps.max() - gaps.min() > max(0.01, 0.01 * gap):
-                notes.append(f"{folder.name}: slice gaps vary from {gaps.min():.4g} to {gaps.max():.4g} mm; using the median, {gap:.4g} mm")
-            first_pos, last_pos = positions[order[0]], positions[order[-1]]
-            step = (last_pos - first_pos) / (len(order) - 1)  # type: ignore[operator]
-        else:
-            gap = _slice_gap(first) or 1.0
-            step = normal * gap
-        origin = positions[order[0]]
-    else:
-        numbers = [ds.get("InstanceNumber") for _, ds in headers]
-        if all(n is not None for n in numbers):
-            order = sorted(range(len(headers)), key=lambda i: int(numbers[i]))
-            how = "InstanceNumber"
-        else:
-            order = list(range(len(headers)))
-            how = "file name"
-        gap = _slice_gap(first) or 1.0
-        notes.append(f"{folder.name}: no ImagePositionPatient; slices sorted by {how}, {gap:g} mm apart (from the header)")
-        if iop is None:
-            iop = np.array([1.0, 0, 0, 0, 1.0, 0])
-        step = np.cross(iop[:3], iop[3:]) * gap
-        origin = positions[order[0]] if positions[order[0]] is not None else np.zeros(3)
-    if pixel is None:
-        notes.append(f"{folder.name}: no PixelSpacing; assuming 1 mm")
-        pixel = (1.0, 1.0)
+    numbers = [ds.get("InstanceNumber") for _, ds in headers]
+    fallback, how = None, "file name"
+    if all(n is not None for n in numbers):
+        fallback, how = sorted(range(len(headers)), key=lambda i: int(numbers[i])), "InstanceNumber"
 
-    rescales = [_rescale(headers[i][1]) for i in order]
-    stack = _Stack((len(order), *size), all(float(s).is_integer() and float(b).is_integer() for s, b, _ in rescales))
-    for z, i in enumerate(order):
+    def read(i: int) -> np.ndarray:
         entry = headers[i][0]
-        ds = _dcmread(pydicom, entry)
-        raw = _pixels(ds, entry)
+        raw = _pixels(_dcmread(pydicom, entry), entry)
         if raw.shape[0] != 1:
             raise ImageReadError(f"{entry}: {raw.shape[0]} frames in one file of a series; expected one slice per file")
-        slope, intercept, _ = rescales[z]
-        stack.put(z, raw[0], slope, intercept)
-    present = all(r[2] for r in rescales)
-    return _dicom_volume(first, folder, stack.data, (gap, *pixel), _dicom_affine(iop, origin, step, *pixel), present, notes)
+        return raw[0]
 
-
+    return assemble(
+        first, folder, read, [entry.name for entry, _ in headers], [_position(ds) for _, ds in headers], iop, pixel,
+        _slice_gap(first), [_rescale(ds) for _, ds in headers], resample_slices, notes, fallback, how,
+    )

@@ -20,28 +20,40 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, MissingExtra
+from ..errors import InputError, MissingExtra, UsageError
 from ..images import stat_input
-from ..volume_inputs import DICOM_SUFFIXES, NIFTI_SUFFIXES, _has_dicom_magic, volume_suffix
+from ..volume_inputs import DICOM_SUFFIXES, ITK_SUFFIXES, MGH_SUFFIXES, NIFTI_SUFFIXES, VOLUME_SUFFIXES, _has_dicom_magic, volume_suffix
 
 EXTRA_HINT = "pip install 'kernelcli[medical]'"
 
 
 @dataclass
 class Volume:
-    """A volume read from a NIfTI or DICOM input, with what is needed to write results like it."""
+    """A volume read from a NIfTI, DICOM or other medical input, with what is needed to write results like it.
 
-    data: np.ndarray  # (Z, Y, X)
+    ``data`` is (Z, Y, X), or (T, Z, Y, X) for a 4-D NIfTI read whole (T volumes, e.g. an fMRI
+    time series); ``affine`` maps the voxel (i, j, k) = (x, y, z) to RAS+ mm.
+    """
+
+    data: np.ndarray  # (Z, Y, X) or (T, Z, Y, X)
     spacing: tuple[float, float, float]  # mm per voxel along z, y, x
     affine: np.ndarray  # 4x4, voxel (i=x, j=y, k=z) -> RAS+ mm
     path: Path
-    format: str  # "NIfTI-1", "NIfTI-2" or "DICOM"
+    format: str  # "NIfTI-1", "NIfTI-2", "DICOM", "MGH", "NRRD", ...
     header: Any = None  # nibabel header of a NIfTI input (written back with the dtype updated)
     image_class: Any = None  # nibabel image class of a NIfTI input
     modality: str | None = None  # DICOM Modality (CT, MR, ...)
-    units: str | None = None  # "HU" for rescaled CT
+    units: str | None = None  # "HU" for rescaled CT, "Gy" for RT dose
     window: tuple[float, float] | None = None  # the DICOM file's own WindowCenter/WindowWidth
     notes: list[str] = field(default_factory=list)
+    stored_dtype: Any = None  # a NIfTI's on-disk type: what --keep-dtype writes back
+    scaling: tuple[float, float] | None = None  # a NIfTI's (scl_slope, scl_inter) when they are not (1, 0)
+    inverted: bool = False  # DICOM MONOCHROME1: higher values are darker (previews invert them)
+
+    @property
+    def frames(self) -> int:
+        """How many 3-D volumes ``data`` holds (1, or T for a 4-D input)."""
+        return 1 if self.data.ndim == 3 else int(self.data.shape[0])
 
 
 # ---------------------------------------------------------------- recognising inputs
@@ -56,7 +68,7 @@ def volume_stem(path: str | os.PathLike) -> str:
     p = Path(path)
     suffix = volume_suffix(p)
     name = p.name
-    if suffix in NIFTI_SUFFIXES + DICOM_SUFFIXES:
+    if suffix in VOLUME_SUFFIXES:
         return name[: len(name) - len(suffix)] or "volume"
     return name or "volume"
 
@@ -75,8 +87,15 @@ def require(module: str, what: str) -> Any:
 # ---------------------------------------------------------------- reading
 
 
-def read_volume(path: str | os.PathLike) -> Volume:
-    """Read a NIfTI file, a DICOM file or a DICOM series folder into a :class:`Volume`.
+def read_volume(
+    path: str | os.PathLike, *, volume: int | None = None, series: str | None = None, resample_slices: bool = False,
+) -> Volume:
+    """Read a NIfTI, MGH, NRRD/MetaImage, DICOM file or DICOM series folder into a :class:`Volume`.
+
+    ``volume`` picks one volume of a 4-D input; ``series`` (a SeriesInstanceUID or an index)
+    picks one series of a folder holding several; ``resample_slices`` interpolates a DICOM
+    series with uneven slice gaps onto an even grid (linear along the normal) instead of
+    refusing it.
 
     Raises
     ------
@@ -85,21 +104,31 @@ def read_volume(path: str | os.PathLike) -> Volume:
     ImageReadError
         Content that cannot be read (with the file name and the reason).
     MissingExtra
-        pydicom/nibabel, or the decoder for a compressed DICOM, is not installed.
+        pydicom/nibabel/SimpleITK, or the decoder for a compressed DICOM, is not installed.
     """
     p = Path(path)
     from .dicom import read_dicom
-    from .nifti import read_nifti
 
     st = stat_input(p, "no such file or folder")
-    if stat.S_ISDIR(st.st_mode):
-        return read_dicom(p)
+    suffix = volume_suffix(p)
+    is_dicom = stat.S_ISDIR(st.st_mode) or suffix in DICOM_SUFFIXES or (
+        stat.S_ISREG(st.st_mode) and suffix not in VOLUME_SUFFIXES and _has_dicom_magic(p))
+    if is_dicom:
+        if volume is not None:
+            raise UsageError(f"{p}: --volume picks a volume of a 4-D NIfTI/MGH/NRRD input; a DICOM input is one volume")
+        return read_dicom(p, series=series, resample_slices=resample_slices)
+    if series is not None:
+        raise UsageError(f"{p}: --series picks a series in a folder of DICOM files; this input is one file")
     if not stat.S_ISREG(st.st_mode):
         raise InputError(f"{p}: not a regular file or folder (a device, pipe or socket)")
-    if volume_suffix(p) in NIFTI_SUFFIXES:
-        return read_nifti(p)
-    if volume_suffix(p) in DICOM_SUFFIXES or _has_dicom_magic(p):
-        return read_dicom(p)
-    raise InputError(f"{p}: not a medical volume: expected .nii, .nii.gz, a DICOM file or a folder of DICOM files")
+    if suffix in NIFTI_SUFFIXES or suffix in MGH_SUFFIXES:
+        from .nifti import read_nifti
 
+        return read_nifti(p, volume=volume)
+    if suffix in ITK_SUFFIXES:
+        from .itk import read_itk
 
+        return read_itk(p, volume=volume)
+    raise InputError(
+        f"{p}: not a medical volume: expected .nii, .nii.gz, .mgz, .nrrd, .mha, .mhd, a DICOM file or a folder of DICOM files"
+    )

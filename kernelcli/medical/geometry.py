@@ -1,0 +1,159 @@
+"""Where DICOM slices are: sorting along the normal, even gaps, gantry tilt, and the NIfTI affine.
+
+DICOM places each slice by ``ImagePositionPatient`` (its first voxel, LPS+ mm) and
+``ImageOrientationPatient`` (row and column directions).  The slices of one volume are sorted
+by their position along the normal ``row x column``; the volume is a regular grid only when
+the gaps between them are equal.  Where they are not (a missing slice, a localizer in the
+series) nothing is guessed: :func:`stack_slices` refuses, naming the gap, unless asked to
+resample onto an even grid (linear interpolation along the normal, between the two
+neighbouring slices).  That is what dicom2nifti does (it refuses non-uniform series unless
+told to resample); SimpleITK's reader would take the first gap for all.
+
+A gantry tilt shifts each slice within its plane: the step from one slice to the next is not
+along the normal.  The affine then has a sheared third column, which places every voxel where
+the scanner put it; NIfTI's sform holds it exactly, its qform (rotation and zooms only) cannot.
+
+Example
+-------
+>>> s = stack_slices([np.array([0, 0, 2.0]), np.array([0, 0, 0.0])], np.array([1.0, 0, 0, 0, 1, 0]), ["b", "a"], "ct")
+>>> s.order, s.gap, s.step.tolist()
+([1, 0], 2.0, [0.0, 0.0, 2.0])
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import ImageReadError
+
+#: slices closer than this along the normal are "at the same position" (mm)
+SAME_POSITION_MM = 1e-4
+#: gaps differing from the median by more than this (mm, or this fraction of it) are uneven
+GAP_TOLERANCE_MM = 0.01
+GAP_TOLERANCE_FRACTION = 0.01
+#: a tilt below this (degrees) is rounding in the positions, not a tilt
+TILT_DEGREES = 0.01
+
+
+def dicom_affine(iop: np.ndarray, origin: np.ndarray, step: np.ndarray, dy: float, dx: float) -> np.ndarray:
+    """NIfTI affine (voxel (column, row, slice) -> RAS+ mm) from DICOM's LPS+ geometry.
+
+    DICOM: position = origin + column * dx * iop[:3] + row * dy * iop[3:] + slice * step, in
+    LPS+; negating the first two rows turns LPS+ into RAS+ (as dcm2niix, nibabel's nicom and
+    SimpleITK's NIfTI writer do).
+
+    >>> dicom_affine(np.array([1.0, 0, 0, 0, 1, 0]), np.array([10.0, 20, 30]), np.array([0, 0, 2.0]), 0.5, 0.5)[:3].tolist()
+    [[-0.5, 0.0, 0.0, -10.0], [0.0, -0.5, 0.0, -20.0], [0.0, 0.0, 2.0, 30.0]]
+    """
+    lps = np.eye(4)
+    lps[:3, 0] = iop[:3] * dx
+    lps[:3, 1] = iop[3:] * dy
+    lps[:3, 2] = step
+    lps[:3, 3] = origin
+    return np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
+
+
+def normal_of(iop: np.ndarray) -> np.ndarray:
+    """The unit slice normal ``row x column``."""
+    n = np.cross(iop[:3], iop[3:])
+    return n / (np.linalg.norm(n) or 1.0)
+
+
+@dataclass
+class Stack:
+    """How sorted slices make a regular grid.
+
+    ``order``: indices of the input slices from the first to the last along the normal;
+    ``origin``: LPS+ position of the first voxel; ``step``: LPS+ vector from a slice to the
+    next (along the normal, or sheared by a gantry tilt); ``gap``: its length along the normal.
+    ``blend``: for a resampled stack, one ``(j, w)`` per output slice: ``(1 - w) * sorted[j] +
+    w * sorted[j + 1]``; None when the slices are used as they are.
+    """
+
+    order: list[int]
+    origin: np.ndarray
+    step: np.ndarray
+    gap: float
+    blend: list[tuple[int, float]] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def spacing(self) -> float:
+        """The voxel size along the slice axis: the length of ``step`` (the affine's third column)."""
+        return float(np.linalg.norm(self.step))
+
+
+def stack_slices(
+    positions: Sequence[np.ndarray], iop: np.ndarray, names: Sequence[str], where: str, *, resample: bool = False,
+) -> Stack:
+    """Sort slices along the normal and check they make one regular grid (see the module notes).
+
+    ``positions`` are the slices' ImagePositionPatient (LPS+ mm), ``names`` name them in
+    messages (file names, or "frame 3").  Two slices at one position, and uneven gaps without
+    ``resample``, raise :class:`~kernelcli.errors.ImageReadError` naming the slices and the gap.
+    """
+    normal = normal_of(iop)
+    pos = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
+    keys = pos @ normal
+    order = sorted(range(len(pos)), key=lambda i: (keys[i], i))
+    k = keys[order]
+    if len(order) == 1:
+        return Stack(order, pos[order[0]], normal.copy(), 0.0)
+    gaps = np.diff(k)
+    for n, g in enumerate(gaps):
+        if g < SAME_POSITION_MM:
+            raise ImageReadError(
+                f"{where}: {names[order[n]]} and {names[order[n + 1]]} are at the same slice position ({k[n]:.3f} mm along the "
+                "normal): more than one volume (time points, echoes or segments?); put each in its own folder"
+            )
+    median = float(np.median(gaps))
+    worst = int(np.argmax(np.abs(gaps - median)))
+    uneven = abs(gaps[worst] - median) > max(GAP_TOLERANCE_MM, GAP_TOLERANCE_FRACTION * median)
+    # in-plane offset of each slice from the first, against its distance along the normal: a straight line
+    inplane = (pos[order] - pos[order[0]]) - np.outer(k - k[0], normal)
+    slope = inplane[-1] / (k[-1] - k[0])
+    off_line = float(np.max(np.linalg.norm(inplane - np.outer(k - k[0], slope), axis=1)))
+    if off_line > max(0.1, GAP_TOLERANCE_FRACTION * median):
+        raise ImageReadError(
+            f"{where}: the slices are not on one line (a slice is {off_line:.3g} mm off the line through the first and the "
+            "last): not one volume"
+        )
+    notes: list[str] = []
+    tilt = math.degrees(math.atan(float(np.linalg.norm(slope))))
+    if uneven and not resample:
+        a, b = names[order[worst]], names[order[worst + 1]]
+        raise ImageReadError(
+            f"{where}: uneven slice gaps: {gaps[worst]:.4g} mm between {a} and {b}, where the median gap is {median:.4g} mm "
+            f"({gaps.min():.4g} to {gaps.max():.4g} mm; a missing slice, or a localizer in the series?); no single slice "
+            f"spacing is right, so nothing is written; --resample-slices interpolates onto an even {median:.4g} mm grid "
+            "(linear along the normal)"
+        )
+    blend = None
+    if uneven:
+        count = int(round((k[-1] - k[0]) / median)) + 1
+        gap = (k[-1] - k[0]) / (count - 1)
+        targets = k[0] + gap * np.arange(count)
+        blend = []
+        for t in targets:
+            j = int(min(max(np.searchsorted(k, t, side="right") - 1, 0), len(k) - 2))
+            blend.append((j, float(min(max((t - k[j]) / (k[j + 1] - k[j]), 0.0), 1.0))))
+        notes.append(
+            f"{where}: uneven slice gaps ({gaps.min():.4g} to {gaps.max():.4g} mm, the widest {gaps.max():.4g} mm); "
+            f"--resample-slices: {len(k)} slices interpolated linearly along the normal onto {count} slices {gap:.4g} mm apart"
+        )
+    else:
+        gap = (k[-1] - k[0]) / (len(k) - 1)
+    step = normal * gap + slope * gap
+    if tilt > TILT_DEGREES:
+        shift = float(np.linalg.norm(slope) * (k[-1] - k[0]))
+        notes.append(
+            f"{where}: gantry tilt of {tilt:.2f} degrees (each slice shifted {np.linalg.norm(slope) * gap:.3g} mm within its plane, "
+            f"{shift:.3g} mm over the volume): the NIfTI affine is sheared so that every voxel is where the scanner put it; "
+            "the sform holds it exactly, the qform (which cannot shear) holds the nearest unsheared grid, and readers that "
+            "use the qform or ignore the tilt (SimpleITK's DICOM reader) place the last slices off by up to that shift"
+        )
+    return Stack(order, pos[order[0]].copy(), step, float(gap), blend, notes)

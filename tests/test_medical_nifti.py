@@ -1,0 +1,195 @@
+"""Issue 14, NIfTI side: scaled integers, header codes kept by pool, 4-D inputs, a series folder is a volume.
+
+Built on nibabel's shipped test data (``nibabel.testing.data_path``) and pydicom's; every test
+skips cleanly without them.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import SAMPLES, run_cli
+from kernelcli import medical, volumes
+
+nib = pytest.importorskip("nibabel")
+PHANTOM = SAMPLES / "phantom3d.nii.gz"
+
+
+def nibabel_file(name: str) -> Path:
+    from nibabel.testing import data_path
+
+    path = Path(data_path) / name
+    if not path.is_file():
+        pytest.skip(f"nibabel does not ship {name}")
+    return path
+
+
+def scaled_ct(path: Path, shape=(6, 7, 5), inter=-1024.0, slope=1.0, seed=0) -> np.ndarray:
+    """An int16 NIfTI whose stored values 0..3000 mean stored*slope + inter (a CT stored with scl_inter)."""
+    rng = np.random.default_rng(seed)
+    stored = rng.integers(0, 3000, size=shape[::-1]).astype(np.int16)  # (i, j, k)
+    img = nib.Nifti1Image(stored, np.diag([0.7, 0.7, 2.5, 1.0]))
+    img.header.set_data_dtype(np.int16)
+    img.header.set_slope_inter(slope, inter)
+    img.header.set_qform(img.affine, code=1)
+    img.header.set_sform(img.affine, code=1)
+    nib.save(img, str(path))
+    return (stored.astype(np.float64) * slope + inter).transpose(2, 1, 0)
+
+
+class TestScaledIntegers:
+    """Defect 3: an int16 file with scl_inter -1024 was read, filtered and written as float64."""
+
+    def test_scaled_int16_reads_as_int16_hounsfield_units(self, tmp_path):
+        expected = scaled_ct(tmp_path / "ct.nii.gz")
+        vol = medical.read_volume(tmp_path / "ct.nii.gz")
+        assert vol.data.dtype == np.int16  # -1024..1975 fits int16 exactly: no float copy at all
+        np.testing.assert_array_equal(vol.data, expected)
+        assert vol.stored_dtype == np.int16 and vol.scaling == (1.0, -1024.0)
+
+    def test_fractional_slope_reads_as_float32(self, tmp_path):
+        expected = scaled_ct(tmp_path / "ct.nii.gz", slope=0.5, inter=-1024.0)
+        vol = medical.read_volume(tmp_path / "ct.nii.gz")
+        assert vol.data.dtype == np.float32
+        np.testing.assert_allclose(vol.data, expected, rtol=0, atol=1e-3)
+
+    def test_smoothing_writes_float32_not_float64(self, tmp_path):
+        scaled_ct(tmp_path / "ct.nii.gz")
+        report = medical.convolve_volume_file(tmp_path / "ct.nii.gz", "gaussian:1mm", out=tmp_path / "s.nii.gz")
+        out = nib.load(tmp_path / "s.nii.gz")
+        assert out.get_data_dtype() == np.float32 and report.dtype == "float32"
+        assert (out.dataobj.slope, out.dataobj.inter) == (1.0, 0.0)
+
+    def test_keep_dtype_writes_the_input_type_and_scaling(self, tmp_path):
+        expected = scaled_ct(tmp_path / "ct.nii.gz")
+        options = medical.VolumeOptions(keep_dtype=True)
+        medical.convolve_volume_file(tmp_path / "ct.nii.gz", "box:1vox", options, out=tmp_path / "k.nii.gz")
+        out = nib.load(tmp_path / "k.nii.gz")
+        assert out.get_data_dtype() == np.int16
+        assert (out.dataobj.slope, out.dataobj.inter) == (1.0, -1024.0)  # nibabel moves the header's scaling here on load
+        np.testing.assert_array_equal(np.asanyarray(out.dataobj).transpose(2, 1, 0), expected)  # identity kernel: exact
+
+    def test_keep_dtype_on_the_command_line(self, tmp_path):
+        scaled_ct(tmp_path / "ct.nii.gz")
+        done = run_cli("volume", str(tmp_path / "ct.nii.gz"), "-k", "gaussian:1mm", "--keep-dtype", "--out", str(tmp_path / "k.nii.gz"))
+        assert done.returncode == 0, done.stderr
+        assert nib.load(tmp_path / "k.nii.gz").get_data_dtype() == np.int16
+
+
+class TestHeaderKept:
+    """Defect 4: pool reset qform/sform codes 1/1 to 0/2; convolve kept them."""
+
+    @pytest.mark.parametrize("codes", [(1, 1), (1, 4), (0, 2), (2, 2)])
+    def test_pool_keeps_the_codes(self, tmp_path, codes):
+        src = tmp_path / "in.nii.gz"
+        img = nib.load(PHANTOM)
+        img.header.set_qform(img.affine, code=codes[0])
+        img.header.set_sform(img.affine, code=codes[1])
+        nib.save(img, str(src))
+        medical.pool_volume_file(src, 2, out=tmp_path / "p.nii.gz")
+        medical.convolve_volume_file(src, "box_3d", out=tmp_path / "c.nii.gz")
+        for name in ("p.nii.gz", "c.nii.gz"):
+            h = nib.load(tmp_path / name).header
+            assert (int(h["qform_code"]), int(h["sform_code"])) == codes, name
+
+    def test_example4d_pool_keeps_codes_tr_and_the_grid(self, tmp_path):
+        src = nibabel_file("example4d.nii.gz")
+        medical.pool_volume_file(src, 2, out=tmp_path / "p.nii.gz")
+        out, before = nib.load(tmp_path / "p.nii.gz"), nib.load(src)
+        assert (int(out.header["qform_code"]), int(out.header["sform_code"])) == (1, 1)
+        assert out.shape == (64, 48, 12, 2)
+        assert out.header.get_zooms()[3] == before.header.get_zooms()[3]  # TR
+        # by hand: voxel n of the pooled grid is at old voxel 2n + 0.5
+        np.testing.assert_allclose(out.affine, before.affine @ np.array([[2, 0, 0, 0.5], [0, 2, 0, 0.5], [0, 0, 2, 0.5], [0, 0, 0, 1]]), atol=1e-4)
+
+    def test_header_fields_survive_a_round_trip(self, tmp_path):
+        src = nibabel_file("example4d.nii.gz")
+        medical.convolve_volume_file(src, "gaussian:2mm", out=tmp_path / "s.nii.gz")
+        a, b = nib.load(src).header, nib.load(tmp_path / "s.nii.gz").header
+        for key in ("dim", "pixdim", "xyzt_units", "qform_code", "sform_code", "descrip", "intent_code", "slice_code", "toffset"):
+            if key == "pixdim":
+                np.testing.assert_allclose(a[key][1:5], b[key][1:5], rtol=1e-6)
+            else:
+                assert np.array_equal(a[key], b[key]), key
+        np.testing.assert_allclose(a.get_best_affine(), b.get_best_affine(), atol=1e-5)
+
+
+class TestFourD:
+    def test_every_volume_is_smoothed_like_a_3d_volume(self, tmp_path):
+        src = nibabel_file("example4d.nii.gz")
+        done = run_cli("convolve", str(src), "--kernel", "gaussian:2mm", "--out", str(tmp_path / "s.nii.gz"))
+        assert done.returncode == 0, done.stderr
+        out = nib.load(tmp_path / "s.nii.gz")
+        assert out.shape == (128, 96, 24, 2) and out.get_data_dtype() == np.float32
+        assert out.header.get_zooms()[3] == pytest.approx(2000.0)  # TR kept (pixdim[4], ms in this file)
+        whole = np.asanyarray(nib.load(src).dataobj).transpose(3, 2, 1, 0)
+        spacing = medical.read_volume(src).spacing
+        for t in range(2):
+            expected = volumes.correlate_separable(whole[t], volumes.gaussian_mm(2.0, spacing), pad_mode="replicate")
+            np.testing.assert_allclose(np.asanyarray(out.dataobj)[..., t].transpose(2, 1, 0), expected, rtol=0, atol=1e-3)
+
+    def test_volume_picks_one(self, tmp_path):
+        src = nibabel_file("example4d.nii.gz")
+        done = run_cli("volume", str(src), "--volume", "1", "--out", str(tmp_path / "one.nii.gz"))
+        assert done.returncode == 0, done.stderr
+        out = nib.load(tmp_path / "one.nii.gz")
+        assert out.shape == (128, 96, 24)
+        np.testing.assert_array_equal(np.asanyarray(out.dataobj), np.asanyarray(nib.load(src).dataobj)[..., 1])
+        bad = run_cli("volume", str(src), "--volume", "5", "--out", str(tmp_path / "bad.nii.gz"))
+        assert bad.returncode == 2 and "holds 2 volume(s), indices 0 to 1" in bad.stderr and "Traceback" not in bad.stderr
+
+
+class TestWriter:
+    def test_streamed_gzip_is_plain_nifti(self, tmp_path):
+        data = np.arange(4 * 5 * 6, dtype=np.float32).reshape(4, 5, 6)
+        medical.write_nifti(tmp_path / "a.nii.gz", data)
+        medical.write_nifti(tmp_path / "a.nii", data)
+        assert gzip.decompress((tmp_path / "a.nii.gz").read_bytes()) == (tmp_path / "a.nii").read_bytes()
+        back = nib.load(tmp_path / "a.nii")
+        np.testing.assert_array_equal(np.asanyarray(back.dataobj).transpose(2, 1, 0), data)
+        assert np.frombuffer((tmp_path / "a.nii").read_bytes()[108:112], "<f4")[0] == 352  # vox_offset, as the standard says
+
+    def test_zlib_fallback_without_isal(self, tmp_path, monkeypatch):
+        import builtins
+
+        real = builtins.__import__
+
+        def no_isal(name, *args, **kwargs):
+            if name.startswith("isal"):
+                raise ImportError(name)
+            return real(name, *args, **kwargs)
+
+        monkeypatch.setattr(builtins, "__import__", no_isal)
+        assert medical.nifti.compressor()[1] == "zlib"
+        data = np.ones((2, 3, 4), np.int16)
+        medical.write_nifti(tmp_path / "z.nii.gz", data)
+        monkeypatch.undo()
+        np.testing.assert_array_equal(medical.read_volume(tmp_path / "z.nii.gz").data, data)
+
+
+class TestSeriesFolderIsAVolume:
+    """Defect 7: `convolve <series folder> -k gaussian:1mm` exited 3 (the folder was a batch of images)."""
+
+    def test_convolve_takes_a_series_folder(self, tmp_path):
+        pytest.importorskip("pydicom")
+        from test_medical import make_series
+
+        make_series(tmp_path / "ct", [0, 2.5, 5, 7.5])
+        for spec in ("gaussian:1mm", "box_3d"):
+            out = tmp_path / f"{spec.replace(':', '_')}.nii.gz"
+            done = run_cli("convolve", str(tmp_path / "ct"), "-k", spec, "--out", str(out))
+            assert done.returncode == 0, done.stderr
+            assert nib.load(out).shape == (128, 128, 4)
+
+    def test_a_folder_of_pngs_stays_a_batch(self, tmp_path):
+        import shutil
+
+        (tmp_path / "imgs").mkdir()
+        shutil.copy(SAMPLES / "phantom.png", tmp_path / "imgs" / "a.png")
+        done = run_cli("convolve", str(tmp_path / "imgs"), "-k", "box_3x3", "--out-dir", str(tmp_path / "o"))
+        assert done.returncode == 0, done.stderr
+        assert (tmp_path / "o" / "a_box_3x3.png").is_file()
