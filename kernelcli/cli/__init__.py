@@ -1,29 +1,14 @@
-"""The ``kernelcli`` command: a Typer app with one module per command.
+"""The ``kernelcli`` command line: :func:`main` is the entry point, ``app`` the Typer app.
 
-Command modules import only typer and the standard library at module level; each
-command imports the API (and so numpy/numba) inside its body, so ``kernelcli --help``,
-``shape`` and ``params`` start fast.
+:func:`main` first offers the call to the warm worker (:mod:`kernelcli.worker`), which
+needs only the standard library; only when no worker takes it does it import typer and
+build the app (:mod:`kernelcli.cli.root`) to run the call in this process.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
-from typing import Annotated
-
-import typer
-
-from .. import __version__
-
-app = typer.Typer(
-    name="kernelcli",
-    help="Convolution, kernels, padding, pooling and layer arithmetic for deep learning on medical images.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+import sys
 
 #: command modules, each exposing ``register(app)``; listed once here
 COMMAND_MODULES = (
@@ -37,50 +22,64 @@ COMMAND_MODULES = (
     "volume",
     "gallery",
     "learn",
+    "worker",
 )
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"kernelcli {__version__}")
-        raise typer.Exit()
+def __getattr__(name: str):
+    if name == "app":
+        from .root import app
 
-
-@app.callback()
-def _root(
-    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an internal error.")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
-) -> None:
-    """Convolution, kernels, padding, pooling and layer arithmetic for deep learning on medical images."""
-    if debug:
-        os.environ["KERNELCLI_DEBUG"] = "1"
-
-
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"{__name__}.{_name}").register(app)
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
-    """Console-script entry point.
+    """Console-script entry point: the worker runs the call if one is up, else this process."""
+    argv = sys.argv[1:]
+    from ..worker.client import run_in_worker, wants_worker
 
-    Run without Click's standalone mode so that a Ctrl-C before a command body starts
-    (while Python imports, say) still exits 130, as the command bodies do, instead of
-    Click's "Aborted!" with exit 1.
+    code = run_in_worker(argv) if wants_worker(argv) else None
+    if code is None:
+        code = run(argv)
+    sys.exit(code)
+
+
+def run(argv: list[str], command=None) -> int:
+    """Run ``kernelcli ARGV`` in this process and return the exit code.
+
+    Without Click's standalone mode, so that a Ctrl-C before a command body starts (while
+    Python imports, say) still exits 130, as the command bodies do, instead of Click's
+    "Aborted!" with exit 1.  ``command`` is the app's click command when already built
+    (the worker builds it once).
+
+    >>> run(["shape", "--in", "8", "--f", "3", "-q"])
+    6
+    0
     """
-    import sys
-
-    import click
-
     # Each CLI call is a short process: the core takes the paths that are cheapest for a
     # fresh one (plain numpy while it beats loading the jitted core), as a pure function of
-    # the call, so batch workers write the same bytes as separate calls.
+    # the call, so batch workers (and the warm worker) write the same bytes as separate calls.
     os.environ.setdefault("KERNELCLI_PATHS", "cold")
     try:
-        code = app(prog_name="kernelcli", standalone_mode=False)
-    except click.exceptions.Abort:
-        typer.secho("error: interrupted", fg=typer.colors.RED, err=True)
-        sys.exit(130)
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    sys.exit(code if isinstance(code, int) else 0)
+        import click
+        import typer
+
+        if command is None:
+            from .root import app
+
+            command = typer.main.get_command(app)
+        try:
+            code = command.main(args=list(argv), prog_name="kernelcli", standalone_mode=False)
+        except click.exceptions.Abort:
+            typer.secho("error: interrupted", fg=typer.colors.RED, err=True)
+            return 130
+        except click.exceptions.ClickException as exc:
+            exc.show()
+            return exc.exit_code
+        except click.exceptions.Exit as exc:
+            return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        return 130
+    return code if isinstance(code, int) else 0

@@ -1,0 +1,47 @@
+"""The Typer app of ``kernelcli``, with one module per command.
+
+Command modules import only typer and the standard library at module level; each
+command imports the API (and so numpy/numba) inside its body, so ``kernelcli --help``,
+``shape`` and ``params`` start fast.  The entry point is :func:`kernelcli.cli.main`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Annotated
+
+import typer
+
+from .. import __version__
+from . import COMMAND_MODULES
+
+app = typer.Typer(
+    name="kernelcli",
+    help="Convolution, kernels, padding, pooling and layer arithmetic for deep learning on medical images.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"kernelcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an internal error.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """Convolution, kernels, padding, pooling and layer arithmetic for deep learning on medical images."""
+    if debug:
+        os.environ["KERNELCLI_DEBUG"] = "1"
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"{__package__}.{_name}").register(app)

@@ -1,0 +1,90 @@
+"""`kernelcli worker start|stop|status`: the warm worker that takes calls from the command line.
+
+A thin adapter over :mod:`kernelcli.worker.control`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ._common import guarded, note, print_json
+
+worker_app = typer.Typer(
+    name="worker",
+    add_completion=False,
+    rich_markup_mode=None,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="""A resident kernelcli that takes calls, so they skip Python's and Numba's start-up.
+
+    While it runs, every `kernelcli ...` call of this user (same Python, same kernelcli
+    copy) is handed to it over a private Unix socket and gives the same bytes, output and
+    exit code as without it. KERNELCLI_WORKER=off keeps a call away from it.
+
+    \b
+    Examples:
+      kernelcli worker start
+      kernelcli worker status
+      kernelcli worker stop
+    """,
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout instead of text.")]
+
+
+@worker_app.command("start")
+@guarded
+def start(
+    idle_timeout: Annotated[
+        float, typer.Option("--idle-timeout", min=1, metavar="SECONDS", help="Exit after this many seconds without a call.")
+    ] = 1800,
+    as_json: JsonOption = False,
+) -> None:
+    """Start the worker (if it is not running) and wait until it is ready."""
+    from ..worker import control
+
+    info = control.start(idle_seconds=idle_timeout)
+    _show(info, as_json)
+
+
+@worker_app.command("status")
+@guarded
+def status(as_json: JsonOption = False) -> None:
+    """Say whether the worker runs: pid, socket, calls served. Exit 1 when it does not."""
+    from ..worker import control
+
+    info = control.status()
+    if info is None:
+        if as_json:
+            print_json({"running": False})
+        else:
+            note("kernelcli worker: not running")
+        raise typer.Exit(1)
+    _show(info, as_json)
+
+
+@worker_app.command("stop")
+@guarded
+def stop() -> None:
+    """Stop the worker (calls in progress finish)."""
+    from ..worker import control
+
+    pid = control.stop()
+    note("kernelcli worker: not running" if pid is None else f"kernelcli worker {pid}: stopped")
+
+
+def _show(info: dict, as_json: bool) -> None:
+    if as_json:
+        print_json({"running": True, **info})
+        return
+    typer.echo(
+        f"kernelcli worker {info['pid']}: running on {info['socket']}, {info['calls']} call(s), "
+        f"up {info['uptime_seconds']:g} s, idle timeout {info['idle_timeout_seconds']:g} s"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``kernelcli worker`` to the app."""
+    app.add_typer(worker_app, name="worker")

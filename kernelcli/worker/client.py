@@ -1,0 +1,151 @@
+"""The thin client: hand a call to the warm worker, or say it cannot (standard library only).
+
+:func:`run_in_worker` is the first thing ``kernelcli`` does: it returns the call's exit
+code when the worker ran it, or None when the caller must run it in-process (no worker,
+a stale socket, an unsafe folder or socket, another version, a refusal, a worker that
+died before the call finished).  Nothing is printed then, except a note with ``--debug``.
+
+>>> run_in_worker(["shape", "--in", "8", "--f", "3", "-q"], socket_file="/nonexistent/w.sock")
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import stat
+import sys
+
+from . import protocol
+
+#: seconds to wait for the worker to accept and answer (the call itself has no limit)
+CONNECT_TIMEOUT = 2.0
+
+
+def wants_worker(argv: list[str]) -> bool:
+    """False for calls the worker must not take: ``worker ...`` itself, or with the switch off."""
+    if os.environ.get(protocol.OFF_ENV, "").lower() in ("0", "off", "no", "false"):
+        return False
+    command = next((a for a in argv if not a.startswith("-")), None)
+    return command != "worker"
+
+
+def run_in_worker(argv: list[str], socket_file: str | os.PathLike[str] | None = None) -> int | None:
+    """Run ``kernelcli ARGV`` in the worker; the exit code, or None to run it in-process."""
+    debug = "--debug" in argv or os.environ.get("KERNELCLI_DEBUG", "") not in ("", "0")
+    try:
+        return _run(argv, socket_file)
+    except _Fallback as why:
+        if debug and why.reason:
+            sys.stderr.write(f"note: kernelcli worker not used ({why.reason}); running in-process\n")
+            sys.stderr.flush()
+        return None
+
+
+class _Fallback(Exception):
+    def __init__(self, reason: str = "") -> None:
+        self.reason = reason
+
+
+def _connect(path: str) -> socket.socket:
+    """A connection to a live worker of this user at ``path``, or :class:`_Fallback`."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        raise _Fallback("") from None  # no worker: the common case, nothing to say
+    if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.getuid():
+        raise _Fallback(f"{path} is not a socket of this user")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(CONNECT_TIMEOUT)
+    try:
+        sock.connect(path)
+        if protocol.peer_uid(sock) != os.getuid():
+            raise _Fallback("the worker runs as another user")
+    except OSError as exc:
+        sock.close()
+        raise _Fallback(f"stale socket {path}: {exc.strerror or exc}") from None
+    except _Fallback:
+        sock.close()
+        raise
+    return sock
+
+
+def _run(argv: list[str], socket_file) -> int:
+    if socket_file is None:
+        runtime = protocol.runtime_dir()
+        if runtime is None:
+            raise _Fallback("")
+        socket_file = protocol.socket_path(runtime)
+    sock = _connect(str(socket_file))
+    with sock:
+        stdio = [0, 1, 2]
+        for fd in stdio:
+            try:
+                os.fstat(fd)
+            except OSError:
+                raise _Fallback(f"file descriptor {fd} is closed") from None
+        start = _stdin_offset()
+        request = {"op": "run", "argv": argv, "stamp": protocol.code_stamp(), **protocol.caller_state()}
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            protocol.send(sock, request, stdio)
+            reply = protocol.receive(sock)
+        except (OSError, protocol.ProtocolError) as exc:
+            raise _Fallback(f"the worker did not answer: {exc}") from None
+        if not reply or "pid" not in reply:
+            raise _Fallback((reply or {}).get("refused", "the worker closed the connection"))
+        return _wait(sock, int(reply["pid"]), start, reads_stdin="-" in argv)
+
+
+def _stdin_offset() -> int | None:
+    """Where stdin stands now when it can be rewound (a regular file), else None."""
+    try:
+        if stat.S_ISREG(os.fstat(0).st_mode):
+            return os.lseek(0, 0, os.SEEK_CUR)
+    except OSError:
+        pass
+    return None
+
+
+def _wait(sock: socket.socket, pid: int, stdin_at: int | None, reads_stdin: bool) -> int:
+    """Relay signals to the call's process until it reports its exit code."""
+
+    def forward(signum, _frame):
+        try:
+            os.kill(pid, signum)
+        except OSError:
+            pass
+
+    relayed = [s for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT) if signal.getsignal(s) is not signal.SIG_IGN]
+    previous = {s: signal.signal(s, forward) for s in relayed}
+    sock.settimeout(None)
+    try:
+        reply = protocol.receive(sock)
+    except (OSError, protocol.ProtocolError):
+        reply = None
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if reply and "exit" in reply:
+        return int(reply["exit"])
+    # The call's process died before it finished: run the call here instead, from where
+    # stdin stood (outputs are written through temporary files, so none is half-written).
+    if stdin_at is not None:
+        os.lseek(0, stdin_at, os.SEEK_SET)
+    elif reads_stdin and not _stdin_is_replayable():
+        sys.stderr.write(
+            "error: the kernelcli worker died during the call after it may have read stdin; "
+            "run the command again (KERNELCLI_WORKER=off keeps calls away from the worker)\n"
+        )
+        return 70
+    raise _Fallback("the worker died during the call")
+
+
+def _stdin_is_replayable() -> bool:
+    """A terminal or /dev/null can be read again; a pipe that was read from cannot."""
+    try:
+        st = os.fstat(0)
+    except OSError:
+        return True
+    return os.isatty(0) or stat.S_ISCHR(st.st_mode)

@@ -1,0 +1,133 @@
+"""Start, stop and ask the warm worker (what ``kernelcli worker start|stop|status`` call).
+
+>>> status(socket_file="/nonexistent/w.sock") is None
+True
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ..errors import KernelcliError, UsageError
+from . import protocol
+
+#: how long ``start`` waits for the worker to answer (a first run compiles the core)
+START_TIMEOUT = 300.0
+
+
+class WorkerError(KernelcliError):
+    """The worker could not be started or reached."""
+
+    exit_code = 1
+
+
+def _socket(socket_file=None, create: bool = False) -> Path:
+    if socket_file is not None:
+        return Path(socket_file)
+    runtime = protocol.runtime_dir(create=create)
+    if runtime is None:
+        folder = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/kernelcli-{os.getuid()}"
+        raise WorkerError(f"{folder}: not a private folder of this user (mode 0700); the worker needs one for its socket")
+    return protocol.socket_path(runtime)
+
+
+def _ask(path: Path, message: dict, timeout: float = 5.0) -> dict | None:
+    """Send one request to the worker at ``path``; its answer, or None when none is there."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if st.st_uid != os.getuid():
+        return None
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(str(path))
+            if protocol.peer_uid(sock) != os.getuid():
+                return None
+            protocol.send(sock, message)
+            return protocol.receive(sock)
+        except (OSError, protocol.ProtocolError):
+            return None
+
+
+def status(socket_file=None) -> dict | None:
+    """The running worker's status (pid, version, socket, calls, ...), or None."""
+    try:
+        path = _socket(socket_file)
+    except WorkerError:
+        return None
+    return _ask(path, {"op": "status"})
+
+
+def start(idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS, socket_file=None) -> dict:
+    """Start a worker (unless one runs) and wait until it answers; its status.
+
+    The worker runs detached (its own session), logs to ``<socket>.log`` and exits after
+    ``idle_seconds`` without calls.  A stale socket is replaced.
+    """
+    if idle_seconds <= 0:
+        raise UsageError(f"--idle-timeout: expected a number of seconds > 0, got {idle_seconds:g}")
+    path = _socket(socket_file, create=True)
+    running = _ask(path, {"op": "status"})
+    if running is not None:
+        if _same_code(path):
+            return running
+        stop(socket_file=path)
+    log = open(f"{path}.log", "ab")
+    env = dict(os.environ, **{protocol.OFF_ENV: "off"})
+    with log:
+        process = subprocess.Popen(
+            [sys.executable, "-c", _SERVE, str(protocol.package_dir().parent), str(path), repr(float(idle_seconds))],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
+            env=env, cwd="/",
+        )
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        answer = _ask(path, {"op": "status"})
+        if answer is not None and answer.get("pid") == process.pid:
+            return answer
+        if process.poll() is not None:
+            raise WorkerError(f"the worker exited with code {process.returncode} while starting; see {path}.log")
+        time.sleep(0.05)
+    process.terminate()
+    raise WorkerError(f"the worker did not answer within {START_TIMEOUT:g} s; see {path}.log")
+
+
+# The worker imports this very copy of kernelcli (the client checks the code stamp too).
+_SERVE = "import sys; sys.path.insert(0, sys.argv.pop(1)); from kernelcli.worker.server import main; main()"
+
+
+def _same_code(path: Path) -> bool:
+    """True when the worker at ``path`` runs the code on disk now (it refuses calls otherwise)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5.0)
+        try:
+            sock.connect(str(path))
+            protocol.send(sock, {"op": "check", "stamp": protocol.code_stamp()})
+            answer = protocol.receive(sock) or {}
+        except (OSError, protocol.ProtocolError):
+            return False
+    return bool(answer.get("same"))
+
+
+def stop(socket_file=None, timeout: float = 10.0) -> int | None:
+    """Stop the worker; the pid it had, or None when none was running."""
+    path = _socket(socket_file)
+    answer = _ask(path, {"op": "stop"})
+    if answer is None:
+        return None
+    pid = int(answer["stopping"])
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    return pid

@@ -1,0 +1,196 @@
+"""What the client and the worker share: where the socket lives, who may use it, what a
+call carries, and how messages are framed.  Standard library only (the client imports it
+before anything else).
+
+A message is a 4-byte big-endian length and a UTF-8 JSON object; the call request also
+carries the caller's stdin, stdout and stderr as ``SCM_RIGHTS`` file descriptors.
+
+>>> import socket
+>>> a, b = socket.socketpair()
+>>> send(a, {"op": "status"})
+>>> receive(b)
+{'op': 'status'}
+>>> a.close(); b.close()
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import socket
+import stat
+import struct
+import sys
+from pathlib import Path
+
+#: Bumped whenever the messages change; part of the stamp.
+PROTOCOL = 1
+#: Environment variables read when modules are imported (by Python, Numba, the BLAS
+#: libraries or kernelcli itself): a worker started under other values cannot honour them,
+#: so a call whose values differ runs in-process.  Everything else is read per call.
+IMPORT_TIME_PREFIXES = ("PYTHON", "NUMBA_", "OMP_", "MKL_", "OPENBLAS_", "LD_")
+IMPORT_TIME_NAMES = ("KERNELCLI_SMALL_WORK",)
+#: Resource limits a call inherits from its caller (set in the worker's child).
+LIMITS = ("RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CPU", "RLIMIT_STACK")
+#: The switch that keeps a call (and everything it starts) away from the worker.
+OFF_ENV = "KERNELCLI_WORKER"
+#: Seconds without a call after which the worker exits (``worker start --idle-timeout``).
+DEFAULT_IDLE_SECONDS = 1800
+_HEADER = struct.Struct(">I")
+_MAX_MESSAGE = 16 << 20
+
+
+class ProtocolError(Exception):
+    """The other side sent something that is not a message of this protocol."""
+
+
+def runtime_dir(create: bool = False) -> Path | None:
+    """The private folder for the socket: ``$XDG_RUNTIME_DIR/kernelcli``, else ``/tmp/kernelcli-UID``.
+
+    None when it is not safe to use: not a real folder (a link), owned by another user, or
+    open to others (mode other than 0700).  ``create`` makes it (mode 0700) when missing.
+    """
+    base = os.environ.get("XDG_RUNTIME_DIR", "")
+    uid = os.getuid()
+    if base and _is_private_dir(base, uid, exact=False):
+        folder = os.path.join(base, "kernelcli")
+    else:
+        folder = os.path.join("/tmp", f"kernelcli-{uid}")
+    if create:
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            pass
+        except OSError:
+            return None
+    return Path(folder) if _is_private_dir(folder, uid, exact=True) else None
+
+
+def _is_private_dir(path: str, uid: int, exact: bool) -> bool:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid:
+        return False
+    return not exact or stat.S_IMODE(st.st_mode) == 0o700
+
+
+def package_dir() -> Path:
+    """The folder of the kernelcli package this process runs."""
+    return Path(__file__).resolve().parent.parent
+
+
+def socket_path(runtime: str | os.PathLike[str] | None = None) -> Path:
+    """The socket of the worker for this interpreter and this kernelcli copy.
+
+    Two checkouts (or two virtual environments) get two workers: the name hashes the
+    interpreter and the package folder.
+    """
+    import zlib
+
+    key = f"{sys.executable}\0{package_dir()}".encode()
+    name = f"worker-{zlib.crc32(key):08x}.sock"
+    return Path(runtime if runtime is not None else (runtime_dir() or "/nonexistent")) / name
+
+
+def code_stamp() -> str:
+    """The version, the protocol and the size and time of every file of the package and of
+    the shipped kernels: a worker whose code on disk changed no longer matches its clients."""
+    from .. import __version__
+
+    root = package_dir()
+    entries = []
+    stack = [str(root)]
+    kernels = root.parent / "kernels"
+    if kernels.is_dir():
+        stack.append(str(kernels))
+    while stack:
+        with os.scandir(stack.pop()) as it:
+            for entry in it:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        stack.append(entry.path)
+                elif entry.name.endswith((".py", ".json")):
+                    st = entry.stat()
+                    entries.append(f"{entry.path}:{st.st_size}:{st.st_mtime_ns}")
+    import zlib
+
+    digest = zlib.crc32("\n".join(sorted(entries)).encode())
+    return f"{__version__}/{PROTOCOL}/{digest:08x}"
+
+
+def import_time_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment variables that only take effect when modules are imported."""
+    env = os.environ if env is None else env
+    return {k: v for k, v in env.items() if k.startswith(IMPORT_TIME_PREFIXES) or k in IMPORT_TIME_NAMES}
+
+
+def caller_state() -> dict:
+    """What a call inherits from its caller besides argv and the environment."""
+    umask = os.umask(0)
+    os.umask(umask)
+    limits = {name: list(resource.getrlimit(getattr(resource, name))) for name in LIMITS if hasattr(resource, name)}
+    affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return {
+        "cwd": os.getcwd(),
+        "env": dict(os.environ),
+        "umask": umask,
+        "limits": limits,
+        "affinity": affinity,
+        "encoding": [getattr(s, "encoding", None) or "utf-8" for s in (sys.stdin, sys.stdout, sys.stderr)],
+        "errors": [getattr(s, "errors", None) or "strict" for s in (sys.stdin, sys.stdout, sys.stderr)],
+    }
+
+
+def peer_uid(sock: socket.socket) -> int:
+    """The user id of the process at the other end of a Unix socket (``SO_PEERCRED``)."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return uid
+
+
+def send(sock: socket.socket, message: dict, fds: list[int] | None = None) -> None:
+    """Send one message (with ``fds`` attached to its first byte)."""
+    body = json.dumps(message).encode()
+    data = _HEADER.pack(len(body)) + body
+    if fds:
+        sent = socket.send_fds(sock, [data], fds)
+        data = data[sent:]
+    if data:
+        sock.sendall(data)
+
+
+def receive(sock: socket.socket, max_fds: int = 0) -> dict | None:
+    """Receive one message; None at a clean end of the stream.  With ``max_fds``, return
+    ``(message, fds)`` (the descriptors that came with it)."""
+    fds: list[int] = []
+    head = b""
+    while len(head) < _HEADER.size:
+        if max_fds:
+            chunk, got, _flags, _addr = socket.recv_fds(sock, _HEADER.size - len(head), max_fds)
+            fds.extend(got)
+        else:
+            chunk = sock.recv(_HEADER.size - len(head))
+        if not chunk:
+            if head:
+                raise ProtocolError("the stream ended inside a message header")
+            return (None, fds) if max_fds else None
+        head += chunk
+    (length,) = _HEADER.unpack(head)
+    if length > _MAX_MESSAGE:
+        raise ProtocolError(f"message of {length} bytes")
+    body = b""
+    while len(body) < length:
+        chunk = sock.recv(length - len(body))
+        if not chunk:
+            raise ProtocolError("the stream ended inside a message")
+        body += chunk
+    try:
+        message = json.loads(body)
+    except ValueError as exc:
+        raise ProtocolError(f"not JSON: {exc}") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("not a JSON object")
+    return (message, fds) if max_fds else message

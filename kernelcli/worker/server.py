@@ -1,0 +1,334 @@
+"""The resident worker: loads everything once, then forks a child per call.
+
+Each call runs in a fork of the warm, pristine parent, so it sees exactly the state a
+fresh ``kernelcli`` process would build (plus loaded modules and compiled code, which
+hold no per-call state): nothing one call does reaches the next.  The child takes the
+caller's stdin/stdout/stderr, working folder, environment, umask and resource limits,
+runs the same entry point as the command line (``kernelcli.cli.run``) and reports the
+exit code.
+
+The parent refuses (and the client then runs the call itself): a peer of another user
+(``SO_PEERCRED``; the connection is closed unanswered), a client of another kernelcli
+version or code, different import-time settings (see :mod:`.protocol`), another CPU
+affinity.  It exits after ``idle_seconds`` without calls, on ``stop``, on SIGTERM, and
+when its own code on disk has changed.
+
+Run as ``python -m kernelcli.worker.server SOCKET IDLE_SECONDS`` (``kernelcli worker
+start`` does it).
+
+>>> Server("/nonexistent/w.sock", 60).stamp == protocol.code_stamp()
+True
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+import sys
+import time
+
+from . import protocol
+
+
+class Server:
+    """The worker's state: the socket, the calls in flight, the counters."""
+
+    def __init__(self, path: str | os.PathLike[str], idle_seconds: float) -> None:
+        self.path = str(path)
+        self.idle_seconds = idle_seconds
+        self.stamp = protocol.code_stamp()
+        self.import_env = protocol.import_time_env()
+        state = protocol.caller_state()
+        self.affinity, self.limits = state["affinity"], state["limits"]
+        self.started = time.time()
+        self.calls = 0
+        self.refused = 0
+        self.rejected = 0  # connections from other users
+        self.children: dict[int, float] = {}
+        self.last_activity = time.monotonic()
+        self.stopping = False
+        self.command = None  # the click command, built once
+        self._inode = None  # of the socket file this worker bound
+
+    # -- life cycle -------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Import what calls use and load the compiled core, without running any thread."""
+        self.command = warm_up()
+
+    def bind(self) -> socket.socket:
+        """Listen on :attr:`path`: bound under a temporary name and renamed into place, so a
+        client never finds a socket that is not yet listening."""
+        temporary = f"{self.path}.{os.getpid()}.tmp"
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        old = os.umask(0o177)
+        try:
+            listener.bind(temporary)
+        finally:
+            os.umask(old)
+        listener.listen(64)
+        os.rename(temporary, self.path)
+        self._inode = os.stat(self.path).st_ino
+        return listener
+
+    def serve(self, listener: socket.socket) -> None:
+        """Answer connections until stopped or idle for :attr:`idle_seconds`."""
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+        self.last_activity = time.monotonic()
+        try:
+            while not self.stopping:
+                self._reap()
+                idle = time.monotonic() - self.last_activity
+                if not self.children and idle > self.idle_seconds:
+                    break
+                ready, _, _ = select.select([listener], [], [], 0.5)
+                if ready:
+                    conn, _ = listener.accept()
+                    with conn:
+                        self._answer(conn, listener)
+        finally:
+            self._unlink_if_mine(listener)
+            listener.close()
+
+    def _on_sigterm(self, _signum, _frame) -> None:
+        self.stopping = True
+
+    def _unlink_if_mine(self, listener: socket.socket) -> None:
+        # Another worker may have replaced the socket since (worker start after a stop).
+        try:
+            if os.stat(self.path).st_ino == self._inode:
+                os.unlink(self.path)
+        except OSError:
+            pass
+
+    def _reap(self) -> None:
+        while self.children:
+            try:
+                pid, _status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                self.children.clear()
+                return
+            if pid == 0:
+                return
+            if self.children.pop(pid, None) is not None:
+                self.last_activity = time.monotonic()
+
+    # -- one connection -----------------------------------------------------------------
+    def _answer(self, conn: socket.socket, listener: socket.socket) -> None:
+        if protocol.peer_uid(conn) != os.getuid():
+            self.rejected += 1
+            print(f"kernelcli worker: refused a connection from uid {protocol.peer_uid(conn)}", file=sys.stderr, flush=True)
+            return
+        conn.settimeout(5.0)
+        fds: list[int] = []
+        try:
+            message, fds = protocol.receive(conn, max_fds=3)
+            if message is None:
+                return
+            op = message.get("op")
+            if op == "status":
+                protocol.send(conn, self.status())
+            elif op == "check":
+                protocol.send(conn, {"same": message.get("stamp") == self.stamp})
+            elif op == "stop":
+                self.stopping = True
+                protocol.send(conn, {"stopping": os.getpid()})
+            elif op == "run":
+                self._run(conn, listener, message, fds)
+            else:
+                protocol.send(conn, {"refused": f"unknown request {op!r}"})
+        except (OSError, protocol.ProtocolError) as exc:
+            print(f"kernelcli worker: bad request: {exc}", file=sys.stderr, flush=True)
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    def status(self) -> dict:
+        """What ``kernelcli worker status`` prints."""
+        from .. import __version__
+
+        return {
+            "pid": os.getpid(),
+            "version": __version__,
+            "socket": self.path,
+            "python": sys.executable,
+            "package": str(protocol.package_dir()),
+            "uptime_seconds": round(time.time() - self.started, 1),
+            "idle_timeout_seconds": self.idle_seconds,
+            "calls": self.calls,
+            "refused": self.refused,
+            "rejected_other_users": self.rejected,
+            "calls_in_progress": sorted(self.children),
+        }
+
+    def _refusal(self, message: dict, fds: list[int]) -> str | None:
+        if message.get("stamp") != self.stamp:
+            if protocol.code_stamp() != self.stamp:
+                self.stopping = True  # our own code changed on disk: this worker is stale
+            return "another kernelcli version or changed code"
+        env = message.get("env")
+        if not isinstance(env, dict) or protocol.import_time_env(env) != self.import_env:
+            return "different import-time environment (PYTHON*, NUMBA_*, ...)"
+        if message.get("affinity") != self.affinity:
+            return "different CPU affinity"
+        limits = message.get("limits") or {}
+        for name in ("RLIMIT_AS", "RLIMIT_DATA"):
+            # memory limits also bind what the warm process already holds: a fresh process decides
+            if name in self.limits and limits.get(name) != self.limits[name]:
+                return f"different {name}"
+        if len(fds) != 3 or not isinstance(message.get("argv"), list):
+            return "malformed call"
+        return None
+
+    def _run(self, conn: socket.socket, listener: socket.socket, message: dict, fds: list[int]) -> None:
+        reason = self._refusal(message, fds)
+        if reason is not None:
+            self.refused += 1
+            protocol.send(conn, {"refused": reason})
+            return
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            _child(conn, listener, message, fds, self.command)  # never returns
+        self.children[pid] = time.monotonic()
+        self.calls += 1
+        self.last_activity = time.monotonic()
+
+
+def warm_up():
+    """Import every module a call may need and load the jitted core from Numba's cache;
+    return the click command of the app, built once.
+
+    The core is loaded by running the public functions on tiny arrays, on the calling
+    thread only (no thread pool exists when the worker forks).  Module state those calls
+    touch (first-compile notes) is put back as a fresh process has it.
+    """
+    import importlib
+
+    from ..cli import root as app_module
+
+    for name in (
+        "numpy", "PIL.Image", "PIL.PngImagePlugin", "PIL.JpegImagePlugin", "PIL.TiffImagePlugin", "PIL.BmpImagePlugin",
+        "kernelcli.api", "kernelcli.images", "kernelcli.jobs", "kernelcli.batch", "kernelcli.catalog",
+        "kernelcli.layers", "kernelcli.montage", "kernelcli.volumes", "kernelcli.volume_inputs", "kernelcli.learn",
+        "kernelcli.netspec", "kernelcli._core.fft", "scipy.fft", "rich.console", "rich.table", "rich.progress",
+    ):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    _load_core()
+    import typer.main
+
+    return typer.main.get_command(app_module.app)
+
+
+def _load_core() -> None:
+    import numpy as np
+
+    from .. import api, layers
+
+    saved = (api.SMALL_WORK, api._FIRST_JIT_NOTE_SHOWN, set(api._CHECKED), layers._FIRST_COMPILE_NOTED)
+    policy = os.environ.pop("KERNELCLI_PATHS", None)
+    api.SMALL_WORK = -1  # the jitted core even for these tiny arrays
+    sobel = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
+    gauss = np.outer([1.0, 4, 6, 4, 1], [1.0, 4, 6, 4, 1]) / 256
+    try:
+        for dtype in ("uint8", "uint16", "float32", "float64"):
+            for shape in ((20, 20), (20, 20, 3)):
+                x = np.ones(shape, dtype=dtype)
+                for k in (sobel, gauss):
+                    api.conv2d(x, k)
+                    api.conv2d(x, k, stride=2)
+                api.pool2d(x, 2, op="max")
+                api.pool2d(x, 2, op="avg")
+                api.pool2d(x, 3, op="max", stride=1, padding=1)
+                api.pad2d(x, 1, mode="reflect")
+    except Exception as exc:  # a warm-up that fails only costs speed
+        print(f"kernelcli worker: warm-up incomplete: {exc}", file=sys.stderr, flush=True)
+    finally:
+        api.SMALL_WORK, api._FIRST_JIT_NOTE_SHOWN, checked, layers._FIRST_COMPILE_NOTED = saved
+        api._CHECKED.clear()
+        api._CHECKED.update(checked)
+        if policy is not None:
+            os.environ["KERNELCLI_PATHS"] = policy
+
+
+def _child(conn: socket.socket, listener: socket.socket, message: dict, fds: list[int], command) -> None:
+    """Become the call's process: the caller's stdio, folder, environment, limits; run; report."""
+    code = 70
+    try:
+        listener.close()
+        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            _become_caller(message, fds)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            protocol.send(conn, {"refused": f"cannot take over the call: {exc}"})
+            os._exit(0)
+        protocol.send(conn, {"pid": os.getpid()})
+        from ..cli import run
+
+        code = run(message["argv"], command=command)
+        import atexit
+
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        protocol.send(conn, {"exit": code})
+    except BaseException:  # noqa: BLE001 - a child must never return into the server loop
+        pass
+    finally:
+        os._exit(code)
+
+
+def _become_caller(message: dict, fds: list[int]) -> None:
+    import io
+    import resource
+
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    fds.clear()
+    os.chdir(message["cwd"])
+    os.environ.clear()
+    os.environ.update(message["env"])
+    os.umask(int(message["umask"]))
+    for name, (soft, hard) in message["limits"].items():
+        which = getattr(resource, name)
+        if (soft, hard) != tuple(resource.getrlimit(which)):
+            resource.setrlimit(which, (soft, hard))
+    streams = []
+    for fd, (encoding, errors) in enumerate(zip(message["encoding"], message["errors"])):
+        mode = "rb" if fd == 0 else "wb"
+        binary = io.open(fd, mode, closefd=False)
+        tty = os.isatty(fd)
+        streams.append(io.TextIOWrapper(binary, encoding=encoding, errors=errors, line_buffering=tty or fd == 2, write_through=fd == 2))
+    sys.stdin, sys.stdout, sys.stderr = streams
+    sys.__stdin__, sys.__stdout__, sys.__stderr__ = streams
+    sys.argv = ["kernelcli", *message["argv"]]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m kernelcli.worker.server SOCKET IDLE_SECONDS``: warm up, then serve."""
+    path, idle = (argv if argv is not None else sys.argv[1:])[:2]
+    os.environ.setdefault("KERNELCLI_PATHS", "cold")
+    server = Server(path, float(idle))
+    server.warm_up()
+    listener = server.bind()
+    print(f"kernelcli worker {os.getpid()} ready on {path}", file=sys.stderr, flush=True)
+    server.serve(listener)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,330 @@
+"""The warm worker: same bytes, output and exit code as without it; every failure runs the
+call in-process, silently; never serves another user."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from kernelcli.worker import client, control, protocol
+
+from conftest import REPO, SAMPLES, run_cli
+
+pytestmark = pytest.mark.skipif(not hasattr(socket, "AF_UNIX") or os.name != "posix", reason="Unix sockets")
+
+SERVE = control._SERVE
+
+
+def private_runtime(tmp_path: Path, name: str = "run") -> dict:
+    """An environment whose runtime folder is a fresh private one under ``tmp_path``."""
+    base = tmp_path / name
+    base.mkdir(mode=0o700)
+    return {"XDG_RUNTIME_DIR": str(base), "KERNELCLI_WORKER": "on"}
+
+
+def socket_file(env: dict) -> Path:
+    return Path(env["XDG_RUNTIME_DIR"]) / "kernelcli" / protocol.socket_path("x").name
+
+
+def cli_env() -> dict:
+    """What run_cli gives the subprocess (the worker must see the same import-time settings)."""
+    import kernelcli
+
+    env = dict(os.environ)
+    here = str(Path(kernelcli.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [here, env.get("PYTHONPATH")]))
+    return env
+
+
+def status(env: dict) -> dict | None:
+    return control._ask(socket_file(env), {"op": "status"})
+
+
+@pytest.fixture(scope="module")
+def worker(tmp_path_factory):
+    """A worker in its own runtime folder for this module's tests; the env that reaches it."""
+    env = private_runtime(tmp_path_factory.mktemp("worker"))
+    r = run_cli("worker", "start", "--idle-timeout", "600", env=env, timeout=600)
+    assert r.returncode == 0, r.stderr
+    yield env
+    run_cli("worker", "stop", env=env)
+
+
+def normalised(text: str) -> str:
+    """Timings differ from run to run: the summary line's "12.3 ms", JSON's "seconds": 0.01."""
+    text = re.sub(r'"seconds": [0-9.e+-]+', '"seconds": T', text)
+    return re.sub(r"\b\d+(\.\d+)? (ms|s)\b", "T", text)
+
+
+def make_inputs(folder: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    Image.fromarray(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)).save(folder / "photo.jpg", quality=90)
+    Image.fromarray(rng.integers(0, 256, (600, 500), dtype=np.uint8)).save(folder / "big.png")
+    np.save(folder / "target.npy", rng.normal(size=(40, 40)))
+    np.save(folder / "source.npy", rng.normal(size=(40, 40)))
+    (folder / "exists.png").write_bytes(b"x")
+
+
+#: one call of every command, successes and failures (exit 2, 3, 4)
+CALLS = [
+    ["convolve", f"{SAMPLES}/phantom.png", "-k", "sobel_v", "-o", "edges.png"],
+    ["convolve", "big.png", "-k", "gaussian:3", "-o", "big.npy"],
+    ["convolve", "photo.jpg", "-k", "sobel_h", "--rescale", "abs", "-o", "photo_out.png"],
+    ["convolve", f"{SAMPLES}/example1.csv", "--kernel", "prewitt_v", "--padding", "valid"],
+    ["convolve", f"{SAMPLES}/rgb.png", "-k", "box:5", "--json"],
+    ["convolve", f"{SAMPLES}/phantom.png", "-k", "sobel_v", "-o", "exists.png"],
+    ["convolve", "missing.png", "-k", "sobel_v"],
+    ["convolve", f"{SAMPLES}/phantom.png", "-k", "no_such_kernel"],
+    ["pad", f"{SAMPLES}/example2.csv", "--p", "1"],
+    ["pool", f"{SAMPLES}/phantom16.png", "--op", "avg", "--size", "2", "-o", "pooled.png"],
+    ["shape", "--in", "24", "--f", "5", "--s", "2", "--same"],
+    ["params", "--in-ch", "228", "--filters", "32"],
+    ["kernels", "--family", "gaussian"],
+    ["kernels", "show", "sobel_v"],
+    ["summary", "resnet18", "--depth", "1"],
+    ["gallery", f"{SAMPLES}/phantom.png", "--family", "edge", "--out", "sheet.png"],
+    ["learn", "source.npy", "target.npy", "--size", "3"],
+    ["volume", f"{SAMPLES}/phantom3d.nii.gz", "--kernel", "sobel_3d", "--window", "0,400", "--out", "edges3d.png"],
+    ["--version"],
+    ["convolve", "--help"],
+    ["pool", f"{SAMPLES}/phantom.png", "--size", "0"],
+]
+
+
+def test_every_command_gives_the_same_bytes_with_and_without_the_worker(worker, tmp_path):
+    pytest.importorskip("nibabel")
+    served = status(worker)["calls"]
+    outputs = {}
+    for label, extra in (("warm", worker), ("cold", {"KERNELCLI_WORKER": "off"})):
+        folder = tmp_path / label
+        folder.mkdir()
+        make_inputs(folder)
+        results = [run_cli(*call, cwd=folder, env=extra) for call in CALLS]
+        outputs[label] = (
+            [(r.returncode, normalised(r.stdout), normalised(r.stderr)) for r in results],
+            {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()},
+        )
+    assert status(worker)["calls"] == served + len(CALLS)  # the worker really ran every call
+    (warm_runs, warm_files), (cold_runs, cold_files) = outputs["warm"], outputs["cold"]
+    for call, warm, cold in zip(CALLS, warm_runs, cold_runs):
+        assert warm == cold, call
+    assert sorted(warm_files) == sorted(cold_files)
+    for name in warm_files:
+        assert warm_files[name] == cold_files[name], name
+    assert {code for code, _, _ in warm_runs} == {0, 2, 3, 4}
+
+
+def test_the_client_imports_neither_numpy_nor_typer(worker):
+    probe = (
+        "import sys, atexit\n"
+        "atexit.register(lambda: print(sorted(m for m in ('numpy', 'numba', 'typer', 'click', 'rich', 'PIL') if m in sys.modules), file=sys.stderr))\n"
+        "sys.argv = ['kernelcli', 'shape', '--in', '24', '--f', '5', '-q']\n"
+        "from kernelcli.cli import main\nmain()\n"
+    )
+    env = {**cli_env(), **worker}
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=REPO)
+    assert r.returncode == 0 and r.stdout == "20\n"
+    assert r.stderr.strip() == "[]"
+
+
+def test_different_import_time_settings_run_in_process(worker):
+    before = status(worker)["refused"]
+    r = run_cli("shape", "--in", "24", "--f", "5", "-q", env={**worker, "NUMBA_NUM_THREADS": "1"})
+    assert (r.returncode, r.stdout, r.stderr) == (0, "20\n", "")
+    assert status(worker)["refused"] == before + 1
+
+
+def test_status_and_the_off_switch(worker):
+    r = run_cli("worker", "status", "--json", env=worker)
+    assert r.returncode == 0 and '"running": true' in r.stdout
+    calls = status(worker)["calls"]
+    run_cli("shape", "--in", "24", "--f", "5", "-q", env={**worker, "KERNELCLI_WORKER": "off"})
+    assert status(worker)["calls"] == calls
+
+
+class TestFallback:
+    def test_no_worker_is_silent(self, tmp_path):
+        env = private_runtime(tmp_path)
+        r = run_cli("shape", "--in", "24", "--f", "5", "-q", env=env)
+        assert (r.returncode, r.stdout, r.stderr) == (0, "20\n", "")
+        r = run_cli("worker", "status", env=env)
+        assert r.returncode == 1 and "not running" in r.stderr
+
+    def test_stale_socket(self, tmp_path):
+        env = private_runtime(tmp_path)
+        path = socket_file(env)
+        path.parent.mkdir(mode=0o700)
+        with socket.socket(socket.AF_UNIX) as s:
+            s.bind(str(path))  # bound, never listening: what a killed worker leaves
+        r = run_cli("shape", "--in", "24", "--f", "5", "-q", env=env)
+        assert (r.returncode, r.stdout, r.stderr) == (0, "20\n", "")
+        r = run_cli("--debug", "shape", "--in", "24", "--f", "5", "-q", env=env)
+        assert r.returncode == 0 and r.stdout == "20\n" and "stale socket" in r.stderr
+
+    def test_socket_owned_by_another_user(self, tmp_path):
+        if os.getuid() != 0:
+            pytest.skip("needs root to give a file to another user")
+        env = private_runtime(tmp_path)
+        path = socket_file(env)
+        path.parent.mkdir(mode=0o700)
+        with socket.socket(socket.AF_UNIX) as s:
+            s.bind(str(path))
+            s.listen()
+            os.chown(path, 65534, 65534)
+            r = run_cli("--debug", "shape", "--in", "24", "--f", "5", "-q", env=env)
+        assert r.returncode == 0 and r.stdout == "20\n" and "not a socket of this user" in r.stderr
+
+    def test_runtime_folder_open_to_others(self, tmp_path):
+        env = private_runtime(tmp_path)
+        folder = socket_file(env).parent
+        folder.mkdir(mode=0o755)
+        folder.chmod(0o755)
+        r = run_cli("shape", "--in", "24", "--f", "5", "-q", env=env)
+        assert (r.returncode, r.stdout, r.stderr) == (0, "20\n", "")
+        r = run_cli("worker", "start", env=env)
+        assert r.returncode == 1 and "0700" in r.stderr
+
+    def test_worker_of_another_version(self, tmp_path):
+        # a copy of this kernelcli with another version number, serving on our socket
+        copy = tmp_path / "other"
+        shutil.copytree(Path(control.__file__).resolve().parents[1], copy / "kernelcli", copy_function=shutil.copy2)
+        init = copy / "kernelcli" / "__init__.py"
+        init.write_text(init.read_text().replace('__version__ = "', '__version__ = "9.9.9+'))
+        env = private_runtime(tmp_path)
+        path = socket_file(env)
+        path.parent.mkdir(mode=0o700)
+        server = subprocess.Popen([sys.executable, "-c", SERVE, str(copy), str(path), "60"], env={**cli_env(), **env},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: status(env) is not None)
+            assert status(env)["version"].startswith("9.9.9+")
+            r = run_cli("shape", "--in", "24", "--f", "5", "-q", env=env)
+            assert (r.returncode, r.stdout, r.stderr) == (0, "20\n", "")
+            assert status(env)["refused"] == 1 and status(env)["calls"] == 0
+        finally:
+            server.kill()
+            server.wait()
+
+    def test_worker_killed_mid_call(self, tmp_path):
+        env = private_runtime(tmp_path)
+        assert run_cli("worker", "start", env=env, timeout=600).returncode == 0
+        pid = status(env)["pid"]
+        os.kill(pid, signal.SIGSTOP)  # it accepts nothing now; the call waits for it...
+        try:
+            full = {**cli_env(), **env}
+            call = subprocess.Popen([sys.executable, "-m", "kernelcli", "convolve", f"{SAMPLES}/example1.csv", "-k", "sobel_v", "-q"],
+                                    cwd=tmp_path, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(1.0)
+        finally:
+            os.kill(pid, signal.SIGKILL)  # ...and the worker dies under it
+        out, err = call.communicate(timeout=120)
+        expected = run_cli("convolve", f"{SAMPLES}/example1.csv", "-k", "sobel_v", "-q", env={"KERNELCLI_WORKER": "off"})
+        assert (call.returncode, out, err) == (0, expected.stdout, expected.stderr)
+
+    def test_call_process_dies_after_starting(self, tmp_path):
+        # a fake worker that takes the call and dies without an exit code
+        path = tmp_path / "w.sock"
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(str(path))
+        listener.listen()
+
+        def fake() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                _message, fds = protocol.receive(conn, max_fds=3)
+                for fd in fds:
+                    os.close(fd)
+                protocol.send(conn, {"pid": 2**22 + 1})
+
+        saved = os.dup(0)
+        read, write = os.pipe()
+        os.dup2(read, 0)  # stdin is a pipe, as in `cat x.png | kernelcli convolve - ...`
+        try:
+            for argv, expected in ((["shape", "--in", "8", "--f", "3"], None), (["convolve", "-", "-k", "sobel_v"], 70)):
+                thread = threading.Thread(target=fake)
+                thread.start()
+                code = client.run_in_worker(argv, socket_file=path)
+                thread.join()
+                # None: the caller runs it in-process; 70: stdin may have been read, so it cannot
+                assert code == expected
+        finally:
+            os.dup2(saved, 0)
+            for fd in (saved, read, write):
+                os.close(fd)
+            listener.close()
+
+
+def test_idle_timeout(tmp_path):
+    env = private_runtime(tmp_path)
+    assert run_cli("worker", "start", "--idle-timeout", "1", env=env, timeout=600).returncode == 0
+    wait_for(lambda: status(env) is None, timeout=20)
+    assert not socket_file(env).exists()
+
+
+def test_never_serves_another_uid(tmp_path):
+    if os.getuid() != 0:
+        pytest.skip("needs root to act as another user")
+    # A socket everyone may reach, so that only the worker's own peer check stands in the way.
+    import tempfile
+
+    open_dir = Path(tempfile.mkdtemp(prefix="kernelcli-open-"))
+    open_dir.chmod(0o777)
+    path = open_dir / "w.sock"
+    server = subprocess.Popen([sys.executable, "-c", SERVE, str(Path(control.__file__).resolve().parents[2]), str(path), "60"],
+                              env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: control._ask(path, {"op": "status"}) is not None)
+        path.chmod(0o777)
+        target = open_dir / "made_by_nobody.png"
+        probe = (  # everything imported first: the other user cannot read root's Python
+            "import os, socket, sys\n"
+            f"sys.path.insert(0, {str(Path(control.__file__).resolve().parents[2])!r})\n"
+            "from kernelcli.worker import protocol\n"
+            "request = {'op': 'run', 'argv': ['convolve', sys.argv[2], '-k', 'sobel_v', '-o', sys.argv[3]],"
+            " 'stamp': protocol.code_stamp(), **protocol.caller_state()}\n"
+            "os.setgid(65534); os.setuid(65534)\n"
+            "s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
+            "try:\n"
+            "    protocol.send(s, request, [0, 1, 2])\n"
+            "    print(protocol.receive(s))\n"
+            "except OSError:\n"
+            "    print(None)\n"
+        )
+        r = subprocess.run([sys.executable, "-c", probe, str(path), str(SAMPLES / "phantom.png"), str(target)],
+                           capture_output=True, text=True, env=cli_env(), cwd="/")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == "None\n"  # closed unanswered; nothing ran
+        assert not target.exists()
+        answer = control._ask(path, {"op": "status"})
+        assert answer["rejected_other_users"] == 1 and answer["calls"] == 0
+    finally:
+        server.kill()
+        server.wait()
+        shutil.rmtree(open_dir, ignore_errors=True)
+
+
+def test_peer_uid_is_this_process():
+    a, b = socket.socketpair()
+    with a, b:
+        assert protocol.peer_uid(a) == os.getuid()
+
+
+def wait_for(condition, timeout: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.1)
