@@ -353,8 +353,8 @@ def _read_image(p: Path, *, max_pixels: int | None, max_bytes: int | None) -> Lo
                         notes.append(f"{p.name}: {frames} frames; using the first")
                     fmt = im.format or "?"
                     im.load()
-                    oriented = ImageOps.exif_transpose(im)
-                    data, alpha, depth = _image_to_array(oriented, p)
+                    ImageOps.exif_transpose(im, in_place=True)  # a copy only when it turns the image
+                    data, alpha, depth = _image_to_array(im, p)
             except ImageReadError:
                 raise
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -471,11 +471,17 @@ def check_output_path(out: str | os.PathLike, inputs: list[Path] | tuple[Path, .
 _same_file = same_file  # the former private name
 
 
+#: values converted per block by :func:`to_integer_range` (a block stays in the CPU cache)
+_BLOCK = 1 << 16
+
+
 def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str) -> tuple[np.ndarray, int, int]:
     """Map float results to uint8/uint16: returns (array, values clipped low, values clipped high).
 
     ``clip`` rounds and clips, ``abs`` takes the absolute value first, ``minmax`` stretches
-    min..max to the full range.  Never wraps around.
+    min..max to the full range.  Never wraps around.  Computed block by block into the
+    integer output: no float copy of the whole image (float32 holds every 8-bit level
+    exactly; 16-bit levels and integer inputs are computed in float64, a block at a time).
 
     >>> to_integer_range(np.array([-5.0, 100.4, 300.0]), 8, "clip")[0]
     array([  0, 100, 255], dtype=uint8)
@@ -485,18 +491,36 @@ def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str) -> tuple[
     if rescale == "none":
         raise UsageError(f"--rescale none needs a float output (.npy or .tif); this output is {bit_depth}-bit")
     v = np.asarray(values)
-    if v.dtype.kind != "f" or (bit_depth == 16 and v.dtype.itemsize < 8):
-        v = v.astype(np.float64)  # float32 holds every 8-bit level exactly; 16-bit wants float64
+    work = v.dtype if v.dtype.kind == "f" and not (bit_depth == 16 and v.dtype.itemsize < 8) else np.dtype(np.float64)
+    out = np.empty(v.shape, dtype=dtype)
+    if v.size == 0:
+        return out, 0, 0
+    source, target = v.reshape(-1), out.reshape(-1)
     if rescale == "minmax":
         lo, hi = float(v.min()), float(v.max())
-        scaled = np.zeros_like(v) if hi == lo else (v - lo) * (top / (hi - lo))
-        return np.rint(scaled).astype(dtype), 0, 0
-    r = np.abs(v) if rescale == "abs" else v.copy()
-    np.rint(r, out=r)
-    low = int(np.count_nonzero(r < 0))
-    high = int(np.count_nonzero(r > top))
-    np.clip(r, 0, top, out=r)
-    return r.astype(dtype), low, high
+        if hi == lo:
+            out.fill(0)
+            return out, 0, 0
+        factor = top / (hi - lo)
+    low = high = 0
+    buffer = np.empty(min(_BLOCK, source.size), dtype=work)
+    for start in range(0, source.size, _BLOCK):
+        block = source[start : start + _BLOCK]
+        r = buffer[: block.size]
+        r[...] = block
+        if rescale == "minmax":
+            np.subtract(r, lo, out=r)
+            np.multiply(r, factor, out=r)
+            np.rint(r, out=r)
+        else:
+            if rescale == "abs":
+                np.abs(r, out=r)
+            np.rint(r, out=r)
+            low += int(np.count_nonzero(r < 0))
+            high += int(np.count_nonzero(r > top))
+            np.clip(r, 0, top, out=r)
+        target[start : start + block.size] = r
+    return out, low, high
 
 
 def write_output(
