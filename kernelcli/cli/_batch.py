@@ -36,6 +36,9 @@ class OutFormat(str, Enum):
     png = "png"
     tif = "tif"
     npy = "npy"
+    csv = "csv"
+    jpg = "jpg"
+    bmp = "bmp"
 
 
 InputsArgument = Annotated[
@@ -47,7 +50,7 @@ InputsArgument = Annotated[
 ]
 OutDirOption = Annotated[Optional[Path], typer.Option("--out-dir", "-d", help="Folder for the results of several inputs (required then); folder structure under a folder input is kept.", show_default=False)]
 SuffixOption = Annotated[Optional[str], typer.Option("--suffix", help="Output names are <stem>_<suffix>.<ext> (default: the operation).", show_default=False)]
-FormatOption = Annotated[Optional[OutFormat], typer.Option("--format", help="Output format png, tif or npy (default: the input's).", show_default=False)]
+FormatOption = Annotated[Optional[OutFormat], typer.Option("--format", help="Output format (default: the input's). With '-': the format written to stdout (required for images), or of stdin when only the input is '-' (otherwise sniffed from its first bytes).", show_default=False)]
 RecursiveOption = Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subfolders of folder inputs.")]
 WorkersOption = Annotated[Optional[int], typer.Option("--workers", "-j", min=1, help="Parallel processes for several inputs (default: the number of cores).", show_default=False)]
 ReportOption = Annotated[Optional[Path], typer.Option("--report", help="Also write the JSON report (a record per input and the totals) to this file.", show_default=False)]

@@ -26,6 +26,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 ISSUES_URL = "https://github.com/kernelcli/kernelcli/issues"
 
 
+#: stand-in files for ``-`` while a piped command runs (path -> ``stdin``/``stdout``; see ``_stdio.piped``)
+SHOWN_AS: dict[str, str] = {}
+
+
+def shown(text: str) -> str:
+    """``text`` with the stand-in files of a pipe shown as ``stdin``/``stdout``."""
+    for path, name in SHOWN_AS.items():
+        text = text.replace(path, name)
+    return text
+
+
 def debug_enabled() -> bool:
     """True when ``--debug`` was given (or KERNELCLI_DEBUG=1 is set)."""
     return os.environ.get("KERNELCLI_DEBUG", "") not in ("", "0")
@@ -123,14 +134,14 @@ def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:
     the matrix or one JSON document on stdout."""
     if not quiet:
         for line in report.notes:
-            note(f"note: {line}")
+            note(shown(f"note: {line}"))
     if json_out:
         print_json(report.as_dict())
     elif report.matrix is not None:
         from ..images import format_matrix_table
 
         typer.echo(format_matrix_table(report.matrix), nl=False)
-    else:
+    elif str(report.output) not in SHOWN_AS:  # a piped output: stdout carries the result itself
         typer.echo(report.output)
     if not quiet:
         note(summary_line(report, report.output or "stdout"))
@@ -140,7 +151,7 @@ def summary_line(report: Any, destination: str) -> str:
     """The one-line summary of a file job: shapes, operation, where it went, range, time."""
     shape_in = "x".join(map(str, report.input_shape))
     shape_out = "x".join(map(str, report.output_shape))
-    return (
+    return shown(
         f"{report.input} {shape_in}, {report.operation} -> {destination} {shape_out}, "
         f"range [{report.minimum:.6g}, {report.maximum:.6g}], {report.seconds * 1000:.1f} ms"
     )

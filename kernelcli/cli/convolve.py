@@ -21,6 +21,7 @@ from ._batch import (
     run_reported,
 )
 from .semantics_options import KernelScaleOption, LayoutOption
+from ._stdio import piped
 from ._common import guarded, note, output_for, render_report, summary_line
 
 EPILOG = """Examples:
@@ -40,6 +41,7 @@ EPILOG = """Examples:
 
 
 @guarded
+@piped
 def convolve(
     input: InputsArgument,
     kernel: Annotated[Optional[list[str]], typer.Option("--kernel", "-k", help="Catalogue name (see `kernelcli kernels`), a JSON or .npy file, gaussian:SIGMA, box:N, ImageMagick's inline '3x3: 1,0,-1 2,0,-2 1,0,-1' or a JSON list '[[1,0,-1],[2,0,-2],[1,0,-1]]'. Repeat for a filter bank: one feature map per kernel.", show_default=False)] = None,

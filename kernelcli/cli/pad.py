@@ -19,6 +19,7 @@ from ._batch import (
     run_inputs,
 )
 from .semantics_options import LayoutOption
+from ._stdio import piped
 from ._common import guarded
 
 EPILOG = """Examples:
@@ -34,6 +35,7 @@ EPILOG = """Examples:
 
 
 @guarded
+@piped
 def pad(
     input: InputsArgument,
     p: Annotated[str, typer.Option("--p", help="Pad width P on every side, or T,B,L,R.", show_default=False)],

@@ -19,6 +19,7 @@ from ._batch import (
     run_inputs,
 )
 from .semantics_options import LayoutOption
+from ._stdio import piped
 from ._common import guarded
 
 EPILOG = """Examples:
@@ -32,6 +33,7 @@ EPILOG = """Examples:
 
 
 @guarded
+@piped
 def pool(
     input: InputsArgument,
     size: Annotated[int, typer.Option("--size", "-f", min=1, help="Window side f.", show_default=False)],

@@ -1,0 +1,53 @@
+"""``-`` for the file commands: stdin as the input, stdout as ``--out`` (see :mod:`kernelcli.pipes`).
+
+:func:`piped` wraps a command whose parameters include ``input`` (a list of paths),
+``out``, ``fmt`` and ``json_out``: it swaps ``-`` for stand-in files, and while the
+command runs, messages show ``-`` instead of those files and nothing but the result
+reaches stdout.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from . import _common
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def piped(func: F) -> F:
+    """Let ``func`` take ``-`` as its one input (stdin) and as ``--out`` (stdout)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..errors import UsageError
+        from ..pipes import Pipes, is_stdio
+
+        inputs = list(kwargs.get("input") or [])
+        out = kwargs.get("out")
+        from_stdin = any(is_stdio(i) for i in inputs)
+        if not from_stdin and not is_stdio(out):
+            return func(*args, **kwargs)
+        if from_stdin and len(inputs) != 1:
+            raise UsageError("input '-' (stdin) is one input: give it alone, without other paths")
+        if kwargs.get("out_dir") is not None:
+            raise UsageError("--out-dir is for several inputs; with '-' give --out PATH or --out -")
+        if is_stdio(out) and kwargs.get("json_out"):
+            raise UsageError("--json prints on stdout, which --out - already carries: drop one of them")
+        if is_stdio(out) and kwargs.get("montage") is not None and is_stdio(kwargs.get("montage")):
+            raise UsageError("--montage - is not supported; write the montage to a file")
+        with Pipes(inputs[0] if inputs else None, out, kwargs.get("fmt")) as pipes:
+            if from_stdin:
+                kwargs["input"] = [pipes.input]
+            if pipes.to_stdout:
+                kwargs["out"] = pipes.out
+            _common.SHOWN_AS.update(pipes.display)
+            try:
+                return func(*args, **kwargs)
+            finally:
+                for path in pipes.display:
+                    _common.SHOWN_AS.pop(path, None)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,112 @@
+"""Pipes (issue 12): ``-`` reads stdin (format sniffed, ``--format`` to force) and ``-o -`` writes stdout."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import SAMPLES, pixels, run_cli
+from kernelcli.errors import UsageError
+from kernelcli.pipes import Pipes, sniff_bytes
+
+
+def pipe(*args: str, data: bytes, cwd: Path) -> subprocess.CompletedProcess:
+    """``python -m kernelcli ARGS`` with ``data`` on stdin; stdout kept as bytes."""
+    import kernelcli
+
+    env = dict(os.environ)
+    here = str(Path(kernelcli.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [here, env.get("PYTHONPATH")]))
+    return subprocess.run([sys.executable, "-m", "kernelcli", *args], input=data, capture_output=True, cwd=cwd, env=env, timeout=120)
+
+
+def test_the_issues_command_equals_the_file_run(tmp_path):
+    import kernelcli
+
+    here = str(Path(kernelcli.__file__).resolve().parent.parent)
+    command = (
+        f"cat {SAMPLES / 'phantom.png'} | PYTHONPATH={here} {sys.executable} -m kernelcli convolve - -k sobel_v -o - --format png > out.png"
+    )
+    done = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert run_cli("convolve", str(SAMPLES / "phantom.png"), "-k", "sobel_v", "-o", "ref.png", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "out.png").read_bytes() == (tmp_path / "ref.png").read_bytes()
+    assert "stdin 256x256, convolve sobel_v -> stdout 256x256" in done.stderr
+
+
+def test_stdout_carries_only_the_image(tmp_path):
+    result = pipe("convolve", "-", "-k", "gaussian:1", "-o", "-", "--format", "tif", "--rescale", "none", data=(SAMPLES / "phantom.png").read_bytes(), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (tmp_path / "o.tif").write_bytes(result.stdout)
+    assert run_cli("convolve", str(SAMPLES / "phantom.png"), "-k", "gaussian:1", "-o", "r.tif", "--rescale", "none", cwd=tmp_path).returncode == 0
+    np.testing.assert_array_equal(pixels(tmp_path / "o.tif"), pixels(tmp_path / "r.tif"))
+    assert list(tmp_path.iterdir()) != [] and not list(tmp_path.glob("stdout*"))
+
+
+def test_csv_in_matrix_out(tmp_path):
+    piped = pipe("convolve", "-", "-k", "prewitt_v", "--padding", "valid", "-q", data=(SAMPLES / "example1.csv").read_bytes(), cwd=tmp_path)
+    direct = run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "prewitt_v", "--padding", "valid", "-q")
+    assert piped.returncode == 0 and piped.stdout.decode() == direct.stdout == " 6 -9 -8\n-3 -2 -3\n-3  0 -2\n"
+
+
+def test_npy_in_npy_out_with_a_layout(tmp_path):
+    x = np.random.default_rng(5).random((3, 9, 11))
+    buffer = io.BytesIO()
+    np.save(buffer, x)
+    result = pipe("pool", "-", "--size", "2", "--op", "avg", "--layout", "chw", "-o", "-", data=buffer.getvalue(), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    got = np.load(io.BytesIO(result.stdout))
+    np.testing.assert_allclose(got, x[:, :8, :10].reshape(3, 4, 2, 5, 2).mean(axis=(2, 4)))
+
+
+def test_pad_through_a_pipe(tmp_path):
+    result = pipe("pad", "-", "--p", "1", "-o", "-", "--format", "csv", data=b"1 2\n3 4\n", cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout == b"0,0,0,0\n0,1,2,0\n0,3,4,0\n0,0,0,0\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "data", "words"),
+    [
+        (("convolve", "SAMPLE", "-k", "sobel_v", "-o", "-"), b"", "add --format"),
+        (("convolve", "-", "-k", "sobel_v", "-o", "-", "--format", "png"), b"garbage\n", "stdin: line 1: 'garbage' is not a number"),
+        (("convolve", "-", "-k", "sobel_v", "-o", "x.png", "--format", "npy"), None, "stdin starts like PNG, but --format says npy"),
+        (("convolve", "-", "-k", "sobel_v", "-o", "-", "--format", "png", "--json"), None, "--json prints on stdout"),
+        (("convolve", "-", "-k", "sobel_v", "-o", "-", "--format", "png"), b"", "stdin is empty"),
+        (("pool", "-", "SAMPLE", "--size", "2", "--out-dir", "o"), None, "give it alone"),
+    ],
+)
+def test_refusals_leave_stdout_empty(tmp_path, args, data, words):
+    args = tuple(str(SAMPLES / "phantom.png") if a == "SAMPLE" else a for a in args)
+    result = pipe(*args, data=(SAMPLES / "phantom.png").read_bytes() if data is None else data, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == b""
+    assert words in result.stderr.decode()
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_sniffing():
+    assert sniff_bytes((SAMPLES / "phantom.png").read_bytes()[:16]) == "png"
+    assert sniff_bytes(b"II*\x00rest") == "tif" and sniff_bytes(b"\xff\xd8\xff\xe0") == "jpg"
+    assert sniff_bytes(b"0.5, 1\n") == "csv"
+
+
+def test_pipes_object(tmp_path):
+    out = io.BytesIO()
+    with Pipes("-", "-", "npy", stdin=io.BytesIO(b"1 2\n"), stdout=out) as p:
+        assert p.input.suffix == ".csv" and p.out.suffix == ".npy"
+        np.save(p.out, np.array([1.0]))
+        folder = p.out.parent
+    assert np.load(io.BytesIO(out.getvalue())).tolist() == [1.0]
+    assert not folder.exists()
+    failed = io.BytesIO()
+    with pytest.raises(UsageError, match="stdout"):
+        with Pipes(None, "-", "png", stdout=failed) as p:
+            p.out.write_bytes(b"partial")
+            raise UsageError(f"{p.out}: broken")
+    assert failed.getvalue() == b""
