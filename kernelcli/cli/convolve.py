@@ -18,9 +18,10 @@ from ._batch import (
     WorkersOption,
     is_batch,
     run_batch,
+    run_inputs,
     run_reported,
 )
-from .semantics_options import KernelScaleOption, LayoutOption
+from .semantics_options import KernelScaleOption, LayoutOption, ThenOption
 from ._stdio import piped
 from ._common import guarded, note, output_for, render_report, summary_line
 
@@ -46,6 +47,7 @@ def convolve(
     input: InputsArgument,
     kernel: Annotated[Optional[list[str]], typer.Option("--kernel", "-k", help="Catalogue name (see `kernelcli kernels`), a JSON or .npy file, gaussian:SIGMA, box:N, ImageMagick's inline '3x3: 1,0,-1 2,0,-2 1,0,-1' or a JSON list '[[1,0,-1],[2,0,-2],[1,0,-1]]'. Repeat for a filter bank: one feature map per kernel.", show_default=False)] = None,
     kernel_scale: KernelScaleOption = None,
+    then: ThenOption = None,
     stride: Annotated[int, typer.Option(min=1, help="Step between windows.")] = 1,
     padding: Annotated[str, typer.Option(help="same, valid, P, or T,B,L,R.")] = "same",
     pad_mode: Annotated[Optional[str], typer.Option(help="constant (default for images), replicate (default for volumes), reflect, symmetric or circular (aliases: zero, edge, mirror, wrap...).", show_default=False)] = None,
@@ -100,6 +102,11 @@ def convolve(
         from ..kernel_syntax import parse_kernel_scale
 
         scale = parse_kernel_scale(kernel_scale)
+    if then:
+        given = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
+                 "--combine": combine, "--montage": montage}
+        _run_chain(input, kernel or [], then, scale, options, batch, given=given, out=out, force=force, json_out=json_out, quiet=quiet)
+        return
     if is_batch(input, batch):
         _run_many(input, kernel, bias, options, batch, scale=scale, weights=weights, bias_file=bias_file, montage=montage, out=out,
                   force=force, json_out=json_out, quiet=quiet)
@@ -144,6 +151,29 @@ def _load(spec: str, scale: Any) -> Any:
     from ..kernel_syntax import scale_kernel
 
     return scale_kernel(load_layer_kernel(spec), scale)
+
+
+def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force, json_out, quiet) -> None:
+    """--kernel K --then A --then B: one operation after the other, on one input or many."""
+    from functools import partial
+
+    from ..chain import chain_file, parse_chain
+    from ..errors import UsageError
+    from ..jobs import safe_stem
+    from ..volume_inputs import is_volume_input
+
+    if len(specs) != 1:
+        what = "no --kernel" if not specs else f"{len(specs)} --kernel options (a filter bank)"
+        raise UsageError(f"--then chains steps after one --kernel; got {what}")
+    extra = [name for name, value in given.items() if value is not None]
+    if extra:
+        raise UsageError(f"{', '.join(extra)}: not available in a chain (--then); run the layer as its own call")
+    if len(inputs) == 1 and is_volume_input(inputs[0]):
+        raise UsageError(f"{inputs[0]}: --then chains work on images and arrays; for a volume run one call per step")
+    steps = parse_chain(specs[0], list(then), scale=scale)  # exit 3 before any image is read
+    label = "_".join(safe_stem(step.label) for step in steps)
+    job = partial(chain_file, steps=steps, options=options, force=force)
+    run_inputs(inputs, job, label=label, options=batch, out=out, force=force, json_out=json_out, quiet=quiet)
 
 
 def _run_many(inputs, specs, bias, options, batch, *, scale, weights, bias_file, montage, out, force, json_out, quiet) -> None:

@@ -27,3 +27,14 @@ KernelScaleOption = Annotated[
         show_default=False,
     ),
 ]
+ThenOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--then",
+        metavar="KERNEL|maxpool:F|minpool:F|avgpool:F",
+        help="Chain: apply this to the result of the step before, in order, the intermediates kept in float. A kernel "
+        "(any --kernel form, with the same padding, stride and scale) or a pooling step (maxpool:2, avgpool:3:2 for stride 2). "
+        "Repeat for more steps; repeated --kernel stays a filter bank.",
+        show_default=False,
+    ),
+]

@@ -1,0 +1,114 @@
+"""Chains: several operations in one call, in order, with the intermediates kept in float.
+
+``kernelcli convolve IN -k gaussian:2 --then sobel_v --then maxpool:2 -o OUT`` blurs, then
+finds edges, then max-pools, without temporary files.  The first step is the ``--kernel``;
+each ``--then`` adds one step:
+
+* a kernel, in any form ``--kernel`` takes (name, file, ``gaussian:S``, inline matrix):
+  convolved with the same ``--stride``, ``--padding``, ``--pad-mode``, ``--pad-value``,
+  ``--dilation``, ``--flip`` and ``--kernel-scale`` as the first;
+* ``maxpool:F``, ``minpool:F`` or ``avgpool:F`` (``:S`` for a stride other than F): pooling
+  as ``kernelcli pool --size F --stride S``.
+
+Repeated ``--kernel`` stays what it was, a filter bank (several maps side by side); a
+chain applies one operation to the result of the previous one.  Each step computes what
+the separate command would (float32, or float64 for float64 and 16/32-bit inputs) and the
+next step takes that float array, so a chain equals the separate calls through ``.npy``
+files; only the final result is rounded and clipped for an integer output.
+
+Example
+-------
+>>> import numpy as np
+>>> steps = parse_chain("box:2", ["maxpool:2"])
+>>> [s.label for s in steps]
+['box:2', 'maxpool2']
+>>> run_chain(np.arange(16.0).reshape(4, 4), steps, {"padding": "valid"}).tolist()
+[[7.5]]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import UsageError
+
+_POOL = re.compile(r"(?P<op>max|min|avg)pool:(?P<size>\d+)(?::(?P<stride>\d+))?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One operation of a chain: a convolution with ``kernel``, or pooling (``op``, ``size``, ``stride``)."""
+
+    label: str
+    kernel: Any = None
+    op: str | None = None
+    size: int = 0
+    stride: int | None = None
+
+
+def parse_step(text: str, *, scale: Any = None) -> Step:
+    """One ``--then`` (or the first ``--kernel``): a pooling step, else a kernel spec.
+
+    >>> parse_step("maxpool:3:2")
+    Step(label='maxpool3s2', kernel=None, op='max', size=3, stride=2)
+    """
+    pool = _POOL.fullmatch(text.strip())
+    if pool:
+        size = int(pool.group("size"))
+        stride = int(pool.group("stride")) if pool.group("stride") else None
+        if size < 1 or (stride is not None and stride < 1):
+            raise UsageError(f"invalid --then {text!r}: the size and stride of a pooling step are integers >= 1")
+        label = f"{pool.group('op').lower()}pool{size}" + (f"s{stride}" if stride and stride != size else "")
+        return Step(label, op=pool.group("op").lower(), size=size, stride=stride)
+    if re.fullmatch(r"\w*pool\w*(:.*)?", text.strip(), re.IGNORECASE) and ":" in text:
+        raise UsageError(f"invalid --then {text!r}: a pooling step is maxpool:F, minpool:F or avgpool:F (:S for a stride)")
+    from .catalog import load_kernel
+    from .kernel_syntax import scale_kernel
+
+    kernel = scale_kernel(load_kernel(text), scale)
+    return Step(kernel.name, kernel=kernel)
+
+
+def parse_chain(first: str, then: list[str], *, scale: Any = None) -> list[Step]:
+    """The steps of ``--kernel FIRST --then A --then B ...``; every kernel is checked first (exit 3)."""
+    return [parse_step(first, scale=scale)] + [parse_step(text, scale=scale) for text in then]
+
+
+def chain_label(steps: list[Step]) -> str:
+    """The operation, as the summary line shows it: ``gaussian:2 | sobel_v | maxpool2``."""
+    return " | ".join(step.label for step in steps)
+
+
+def run_chain(data: Any, steps: list[Step], conv: dict[str, Any]) -> Any:
+    """Apply ``steps`` to ``data`` (H, W) or (H, W, C) in order; ``conv`` holds the conv2d options.
+
+    Every step is :func:`kernelcli.api.conv2d` or :func:`kernelcli.api.pool2d` on the
+    previous step's float result.
+    """
+    from . import api
+
+    x = data
+    for step in steps:
+        if step.kernel is not None:
+            x = api.conv2d(x, step.kernel.array(), **conv)
+        else:
+            x = api.pool2d(x, step.size, stride=step.stride, op=step.op)
+    return x
+
+
+def chain_file(input_path: Any, steps: list[Step], options: Any, *, out: Any, force: bool = False) -> Any:
+    """Run a chain on one input file (a :class:`kernelcli.jobs.ConvolveOptions` for the convolutions)."""
+    from .jobs import run_file_job
+
+    conv = {
+        "stride": options.stride, "padding": options.padding, "pad_mode": options.pad_mode,
+        "pad_value": options.pad_value, "dilation": options.dilation, "flip": options.flip,
+    }
+    report = run_file_job(
+        input_path, f"convolve {chain_label(steps)}", lambda data: run_chain(data, steps, conv), out=out, force=force,
+        rescale=options.rescale, max_pixels=options.max_pixels, layout=options.layout,
+    )
+    report.kernel = chain_label(steps)
+    return report

@@ -1,0 +1,154 @@
+"""Chains (issue 12): ``--kernel K --then A --then B`` equals the separate calls through float ``.npy`` files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from scipy import ndimage
+
+from conftest import SAMPLES, pixels, run_cli
+from kernelcli.chain import parse_chain, parse_step, run_chain
+from kernelcli.errors import InvalidKernel, UsageError
+
+PHANTOM = str(SAMPLES / "phantom.png")
+
+
+def test_blur_sobel_maxpool_equals_three_calls_through_npy(tmp_path):
+    def ok(*args):
+        result = run_cli(*args, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        return result
+
+    chain = ok("convolve", PHANTOM, "-k", "gaussian:2", "--then", "sobel_v", "--then", "maxpool:2", "-o", "chain.npy")
+    assert "convolve gaussian:2 | sobel_v | maxpool2 -> chain.npy 128x128" in chain.stderr
+    ok("convolve", PHANTOM, "-k", "gaussian:2", "-o", "a.npy")
+    ok("convolve", "a.npy", "-k", "sobel_v", "-o", "b.npy")
+    ok("pool", "b.npy", "--op", "max", "--size", "2", "-o", "c.npy")
+    got, want = np.load(tmp_path / "chain.npy"), np.load(tmp_path / "c.npy")
+    assert got.dtype == want.dtype == np.float32 and got.shape == (128, 128)
+    np.testing.assert_array_equal(got, want)
+    assert (got < 0).any()  # the intermediate kept its negative edges: nothing was clipped on the way
+    # an 8-bit output is the final float result rounded and clipped, once
+    ok("convolve", PHANTOM, "-k", "gaussian:2", "--then", "sobel_v", "--then", "maxpool:2", "-o", "chain.png")
+    np.testing.assert_array_equal(pixels(tmp_path / "chain.png"), np.clip(np.rint(want), 0, 255).astype(np.uint8))
+
+
+def test_repeated_kernel_is_still_a_filter_bank(tmp_path):
+    bank = run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "prewitt_v", "-k", "prewitt_h", "--padding", "valid", "-q")
+    assert bank.returncode == 0 and bank.stdout.count("# prewitt") == 2
+    refused = run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "prewitt_v", "-k", "prewitt_h", "--then", "maxpool:2")
+    assert refused.returncode == 2 and "filter bank" in refused.stderr
+
+
+def _reference(x, kernels_and_pools, padding):
+    """Naive reference: scipy.ndimage.correlate with zero padding (odd kernels), max pooling by reshaping."""
+    for item in kernels_and_pools:
+        if isinstance(item, int):
+            h, w = x.shape[0] // item * item, x.shape[1] // item * item
+            x = x[:h, :w].reshape(h // item, item, w // item, item).max(axis=(1, 3))
+        else:
+            k = np.asarray(item, dtype=np.float64)
+            y = ndimage.correlate(x, k, mode="constant")  # odd kernels: centred as kernelcli centres them
+            if padding == "valid":
+                r0, c0 = k.shape[0] // 2, k.shape[1] // 2
+                y = y[r0:x.shape[0] - (k.shape[0] - 1 - r0), c0:x.shape[1] - (k.shape[1] - 1 - c0)]
+            x = y
+    return x
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    arrays(np.float64, st.tuples(st.integers(8, 14), st.integers(8, 14)), elements=st.floats(-50, 50, width=32)),
+    st.sampled_from(["same", "valid"]),
+)
+def test_run_chain_equals_a_naive_reference(x, padding):
+    steps = parse_chain("3x3: 1,2,1 0,0,0 -1,-2,-1", ["laplacian_4", "maxpool:2"])
+    got = run_chain(x, steps, {"padding": padding})
+    want = _reference(x, [[[1, 2, 1], [0, 0, 0], [-1, -2, -1]], [[0, 1, 0], [1, -4, 1], [0, 1, 0]], 2], padding)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+
+
+def test_pool_steps_and_options():
+    x = np.arange(36.0).reshape(6, 6)
+    assert run_chain(x, [parse_step("avgpool:2")], {}).tolist() == [[3.5, 5.5, 7.5], [15.5, 17.5, 19.5], [27.5, 29.5, 31.5]]
+    assert run_chain(x, [parse_step("minpool:3:3")], {}).tolist() == [[0.0, 3.0], [18.0, 21.0]]
+    assert parse_step("MaxPool:3:2").label == "maxpool3s2"
+    # --flip and the stride apply to every convolution step
+    k = np.array([[0.0, 0, 0], [0, 0, 1], [0, 0, 0]])
+    flipped = run_chain(x, parse_chain("3x3: 0,0,0 0,0,1 0,0,0", ["3x3: 0,0,0 0,0,1 0,0,0"]), {"flip": True, "padding": "valid"})
+    np.testing.assert_array_equal(flipped, ndimage.convolve(ndimage.convolve(x, k), k)[2:-2, 2:-2])
+
+
+@pytest.mark.parametrize(("text", "error"), [("maxpool:0", UsageError), ("maxpool:x", UsageError), ("no_such_kernel", InvalidKernel)])
+def test_bad_steps(text, error):
+    with pytest.raises(error):
+        parse_step(text)
+
+
+def test_bad_step_exits_before_reading_the_input(tmp_path):
+    assert run_cli("convolve", "missing.png", "-k", "sobel_v", "--then", "no_such_kernel", cwd=tmp_path).returncode == 3
+    result = run_cli("convolve", PHANTOM, "-k", "sobel_v", "--then", "maxpool:2", "--activation", "relu", "-o", "x.png", cwd=tmp_path)
+    assert result.returncode == 2 and "--activation" in result.stderr and not (tmp_path / "x.png").exists()
+
+
+def test_a_batch_equals_single_runs_and_names_the_chain(tmp_path):
+    args = ["-k", "box:3", "--then", "sobel_h", "--then", "avgpool:2", "--rescale", "abs"]
+    result = run_cli("convolve", PHANTOM, str(SAMPLES / "rgb.png"), *args, "--out-dir", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for name in ("phantom", "rgb"):
+        batch_out = tmp_path / "out" / f"{name}_box_3_sobel_h_avgpool2.png"
+        single = run_cli("convolve", str(SAMPLES / f"{name}.png"), *args, "-o", f"{name}.png", cwd=tmp_path)
+        assert single.returncode == 0, single.stderr
+        assert batch_out.read_bytes() == (tmp_path / f"{name}.png").read_bytes()
+
+
+def test_chain_through_pipes_and_layouts(tmp_path):
+    x = np.random.default_rng(9).random((2, 10, 12))
+    np.save(tmp_path / "x.npy", x)
+    result = run_cli("convolve", "x.npy", "-k", "box:3", "--then", "maxpool:2", "--layout", "chw", "-o", "y.npy", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    y = np.load(tmp_path / "y.npy")
+    want = np.stack([ndimage.correlate(p, np.full((3, 3), 1 / 9), mode="constant").reshape(5, 2, 6, 2).max(axis=(1, 3)) for p in x])
+    np.testing.assert_allclose(y, want, rtol=1e-12)
+
+
+IMAGEMAGICK = __import__("shutil").which("convert-im6.q16") or __import__("shutil").which("convert")
+
+
+@pytest.mark.skipif(IMAGEMAGICK is None, reason="ImageMagick is not installed")
+def test_the_readme_imagemagick_equivalent_is_within_two_levels(tmp_path):
+    import subprocess
+
+    args = ["-k", "gaussian:2", "--then", "sobel_v", "--then", "maxpool:2", "--pad-mode", "replicate", "-o", "k.npy"]
+    assert run_cli("convolve", PHANTOM, *args, cwd=tmp_path).returncode == 0
+    subprocess.run(
+        [IMAGEMAGICK, PHANTOM, "-morphology", "Convolve", "Gaussian:0x2", "-morphology", "Correlate", "3x3: 1,0,-1 2,0,-2 1,0,-1",
+         "-morphology", "Dilate", "Rectangle:2x2+1+1", "-sample", "50%", "-depth", "8", "im.png"],
+        cwd=tmp_path, check=True, capture_output=True,
+    )
+    ours = np.clip(np.load(tmp_path / "k.npy"), 0, 255)
+    theirs = pixels(tmp_path / "im.png", "L").astype(float)
+    assert ours.shape == theirs.shape == (128, 128)
+    assert np.abs(ours - theirs).max() <= 2
+
+
+def test_imagemagicks_dilate_and_sample_is_max_pooling():
+    if IMAGEMAGICK is None:
+        pytest.skip("ImageMagick is not installed")
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from PIL import Image
+
+    from kernelcli import pool2d
+
+    with tempfile.TemporaryDirectory() as folder:
+        x = np.random.default_rng(3).integers(0, 256, (8, 10)).astype(np.uint8)
+        Image.fromarray(x).save(Path(folder) / "x.png")
+        subprocess.run([IMAGEMAGICK, "x.png", "-morphology", "Dilate", "Rectangle:2x2+1+1", "-sample", "50%", "y.png"],
+                       cwd=folder, check=True, capture_output=True)
+        np.testing.assert_array_equal(pixels(Path(folder) / "y.png", "L"), pool2d(x, 2, op="max"))
