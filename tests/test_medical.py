@@ -514,4 +514,4 @@ class TestConvolveDelegation:
         from conftest import REPO
 
         extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-        assert {d.split(">")[0].split("=")[0] for d in extras["medical"]} == {"pydicom", "nibabel"}
+        assert {d.split(">")[0].split("=")[0] for d in extras["medical"]} == {"pydicom", "nibabel", "isal"}

@@ -19,21 +19,50 @@ from .geometry import dicom_affine as _dicom_affine, normal_of, stack_slices
 from .volume import Volume, require as _require
 
 def _dcmread(pydicom: Any, path: Path, *, headers_only: bool = False) -> Any:
-    """Read a DICOM file; one without the 128-byte preamble and ``DICM`` (``no_meta.dcm``, old ACR-NEMA
-    style) is read as pydicom's ``force=True`` does, and kept only if it holds an image."""
+    """Read a DICOM file.
+
+    A file without the 128-byte preamble and ``DICM`` (old ACR-NEMA style, pydicom's
+    ``no_meta.dcm``) is read as pydicom's ``force=True`` does; when that finds no image and a
+    few stray bytes precede the first group-0008 element (as in ``no_meta.dcm``), reading
+    starts there.  Either way ``ds._kernelcli_forced`` says so, for a note; a file that still
+    holds no image is refused.
+    """
+    import io
+    import warnings
+
     try:
         return pydicom.dcmread(str(path), stop_before_pixels=headers_only)
     except pydicom.errors.InvalidDicomError as exc:
         reason = exc
     except Exception as exc:  # truncated or corrupt: EOFError, OSError, struct.error, ValueError
         raise ImageReadError(f"{path}: cannot read DICOM: {exc}") from None
-    try:
-        ds = pydicom.dcmread(str(path), stop_before_pixels=headers_only, force=True)
-        if "Rows" in ds and "Columns" in ds:
-            return ds
-    except Exception:  # not DICOM after all: the first error says why
-        pass
-    raise ImageReadError(f"{path}: not a DICOM file ({reason})")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom warns about every element it cannot make sense of
+        try:
+            blob = path.read_bytes()
+        except OSError as exc:
+            raise ImageReadError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        starts = [0] + [n for n in range(1, min(256, len(blob) - 6)) if blob[n : n + 2] == b"\x08\x00" and blob[n + 3] == 0]
+        for start in starts[:8]:
+            try:
+                ds = pydicom.dcmread(io.BytesIO(blob[start:]), stop_before_pixels=headers_only, force=True)
+            except Exception:  # not DICOM from this byte on
+                continue
+            if "Rows" in ds and "Columns" in ds:
+                meta = getattr(ds, "file_meta", None)
+                if meta is None or "TransferSyntaxUID" not in meta:
+                    # without file meta the pixel decoder needs to be told the encoding the elements were read in
+                    from pydicom.dataset import FileMetaDataset
+                    from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+                    implicit, little = getattr(ds, "original_encoding", (False, True))
+                    ds.file_meta = meta if meta is not None else FileMetaDataset()
+                    ds.file_meta.TransferSyntaxUID = (
+                        ImplicitVRLittleEndian if implicit else (ExplicitVRLittleEndian if little else ExplicitVRBigEndian))
+                ds._kernelcli_forced = "read without the DICOM preamble (as pydicom's force=True)" + (
+                    f", skipping {start} stray byte(s) before the first element" if start else "")
+                return ds
+    raise ImageReadError(f"{path}: not a DICOM file, or one without an image ({reason}; read with force=True it holds no Rows/Columns)")
 
 
 def _check_decoder(ds: Any, path: Path) -> None:
@@ -193,8 +222,10 @@ def read_dicom(path: str | os.PathLike, *, series: str | None = None, resample_s
     raw = _pixels(ds, p)
     notes: list[str] = []
     count = raw.shape[0]
+    if getattr(ds, "_kernelcli_forced", None):
+        notes.append(f"{p.name}: {ds._kernelcli_forced}")
     per_frame = list(ds.get("PerFrameFunctionalGroupsSequence") or [])
-    frames: list[Any] = per_frame if len(per_frame) == count else [None] * count
+    frames: list[Any] = per_frame[:count] if len(per_frame) >= count else [None] * count
     iop = _orientation(ds, frames[0])
     pixel = _pixel_spacing(ds, frames[0])
     positions: list[np.ndarray | None] = [_position(ds, f) if f is not None else None for f in frames]
@@ -214,9 +245,10 @@ def read_dicom(path: str | os.PathLike, *, series: str | None = None, resample_s
         scale = _first(ds.get("DoseGridScaling")) or 1.0
         rescales = [(scale, 0.0, True)] * count
         units = "Gy" if str(ds.get("DoseUnits", "")).upper() == "GY" else str(ds.get("DoseUnits", "") or "") or None
-        notes.append(f"{p.name}: RT Dose: stored values x DoseGridScaling {scale:g} = dose in {units or 'the file unit'}")
+        notes.append(f"{p.name}: RT Dose: stored values x DoseGridScaling {scale:g} = dose ({units or 'DoseUnits not given'})")
     vol = assemble(
         ds, p, lambda i: raw[i], names, positions, iop, pixel, _slice_gap(ds, frames[0]), rescales, resample_slices, notes,
+        keep_order=True,
     )
     if units:
         vol.units = units
@@ -242,12 +274,13 @@ def _dose_positions(ds: Any, p: Path, offsets: list[float], iop: np.ndarray, cou
 def assemble(
     ds: Any, where: Path, read: Any, names: list[str], positions: list[np.ndarray | None], iop: np.ndarray | None,
     pixel: tuple[float, float] | None, header_gap: float | None, rescales: list[tuple[float, float, bool]],
-    resample: bool, notes: list[str], fallback_order: list[int] | None = None, fallback_how: str = "",
+    resample: bool, notes: list[str], fallback_order: list[int] | None = None, fallback_how: str = "", keep_order: bool = False,
 ) -> Volume:
     """Sort slices into a volume: ``read(i)`` gives slice i's stored pixels (rows, columns).
 
     With every position known the slices are stacked by :func:`~.geometry.stack_slices`
-    (even gaps, or resampled); with none, in ``fallback_order`` at the header's gap, with a
+    (even gaps, or resampled; ``keep_order``: the frames of one file stay in their order when
+    it runs along the normal either way, as SimpleITK reads them); with none, in ``fallback_order`` at the header's gap, with a
     note; with some but not all, refused (the others cannot be placed).
     """
     count = len(names)
@@ -257,7 +290,7 @@ def assemble(
         pixel = (1.0, 1.0)
     blend = None
     if iop is not None and all(known):
-        stack = stack_slices(positions, iop, names, str(where), resample=resample)  # type: ignore[arg-type]
+        stack = stack_slices(positions, iop, names, str(where), resample=resample, keep_order=keep_order)  # type: ignore[arg-type]
         order, origin, step, blend = stack.order, stack.origin, stack.step, stack.blend
         notes.extend(stack.notes)
         if count == 1:

@@ -89,17 +89,23 @@ class Stack:
 
 def stack_slices(
     positions: Sequence[np.ndarray], iop: np.ndarray, names: Sequence[str], where: str, *, resample: bool = False,
+    keep_order: bool = False,
 ) -> Stack:
     """Sort slices along the normal and check they make one regular grid (see the module notes).
 
     ``positions`` are the slices' ImagePositionPatient (LPS+ mm), ``names`` name them in
-    messages (file names, or "frame 3").  Two slices at one position, and uneven gaps without
+    messages (file names, or "frame 3").  ``keep_order`` keeps slices stored against the normal
+    in their order (the step then points against it).  Two slices at one position, and uneven gaps without
     ``resample``, raise :class:`~kernelcli.errors.ImageReadError` naming the slices and the gap.
     """
     normal = normal_of(iop)
     pos = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
     keys = pos @ normal
     order = sorted(range(len(pos)), key=lambda i: (keys[i], i))
+    if keep_order and len(pos) > 1 and np.all(np.diff(keys) < 0):
+        order = list(range(len(pos)))  # frames stored against the normal: kept as stored (SimpleITK does)
+        normal = -normal
+        keys = -keys
     k = keys[order]
     if len(order) == 1:
         return Stack(order, pos[order[0]], normal.copy(), 0.0)

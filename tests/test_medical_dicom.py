@@ -1,0 +1,233 @@
+"""Issue 14, DICOM side: geometry never wrong without a word.
+
+Each defect is reproduced on the files pydicom and pydicom-data ship (never downloaded), its
+geometry compared with a hand-computed affine always and with SimpleITK's where installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from kernelcli import medical
+from kernelcli.errors import ImageReadError, UsageError
+
+pydicom = pytest.importorskip("pydicom")
+pytest.importorskip("nibabel")
+from test_medical import make_series, pydicom_file  # noqa: E402
+
+LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+def pydicom_data_file(name: str) -> Path:
+    """A file of the pydicom-data package (installed by the test extra), looked up locally only."""
+    spec = importlib.util.find_spec("data_store")
+    if spec is None or spec.origin is None:
+        pytest.skip("pydicom-data is not installed")
+    path = Path(spec.origin).parent / "data" / name
+    if not path.is_file():
+        pytest.skip(f"pydicom-data does not ship {name}")
+    return path
+
+
+def sitk_affine(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """SimpleITK's geometry as a NIfTI RAS+ affine, and its voxel array (Z, Y, X); skips without SimpleITK."""
+    sitk = pytest.importorskip("SimpleITK")
+    img = sitk.ReadImage(str(path))
+    a = np.eye(4)
+    a[:3, :3] = np.array(img.GetDirection()).reshape(3, 3) @ np.diag(img.GetSpacing())
+    a[:3, 3] = img.GetOrigin()
+    return LPS_TO_RAS @ a, sitk.GetArrayFromImage(img)
+
+
+class TestEnhancedMultiFrame:
+    """Defect 1: per-frame positions and the shared orientation of enhanced objects were ignored."""
+
+    def test_ect_supplemental_matches_hand_and_simpleitk(self):
+        path = pydicom_data_file("eCT_Supplemental.dcm")
+        vol = medical.read_volume(path)
+        # by hand: frames at LPS (99.5, -301.5, -159) and (99.5, -301.5, -149); rows along LPS (-1, 0, 0),
+        # columns along (0, 1, 0), 0.388672 mm pixels; LPS -> RAS negates x and y
+        hand = np.array([[0.388672, 0, 0, -99.5], [0, -0.388672, 0, 301.5], [0, 0, 10, -159], [0, 0, 0, 1]])
+        np.testing.assert_allclose(vol.affine, hand, atol=1e-6)
+        assert vol.spacing == pytest.approx((10.0, 0.388672, 0.388672))
+        assert not any("no ImageOrientationPatient" in n for n in vol.notes)
+        affine, array = sitk_affine(path)
+        np.testing.assert_allclose(vol.affine, affine, atol=1e-4)
+        np.testing.assert_array_equal(vol.data, array)
+
+    @pytest.mark.parametrize("name", ["liver.dcm", "liver_1frame.dcm"])
+    def test_liver_seg(self, name):
+        path = pydicom_data_file(name) if name == "liver.dcm" else pydicom_file(name)
+        vol = medical.read_volume(path)
+        hand = np.array([[-0.810547, 0, 0, 235.2], [0, -0.810547, 0, 226.8], [0, 0, 1, -128.69], [0, 0, 0, 1]])
+        np.testing.assert_allclose(vol.affine, hand, atol=1e-5)
+        affine, array = sitk_affine(path)
+        np.testing.assert_allclose(vol.affine, affine, atol=1e-4)
+        np.testing.assert_array_equal(vol.data > 0, array > 0)  # a binary segment: SimpleITK shows it as 0/255
+
+
+class TestUnevenGaps:
+    """Defect 2: kernels sized with the median gap, the affine written with the mean step."""
+
+    def test_localizer_in_the_series_is_refused_naming_the_gap(self):
+        folder = Path(pydicom.__file__).parent / "data" / "test_files" / "dicomdirtests" / "77654033" / "CT2"
+        if not folder.is_dir():
+            pytest.skip("pydicom does not ship dicomdirtests/77654033/CT2")
+        with pytest.raises(ImageReadError, match=r"uneven slice gaps: 202\.5 mm between 17106 and 17136.*median gap is 1\.25 mm.*--resample-slices"):
+            medical.read_volume(folder)
+
+    def test_missing_slice_refused_then_resampled_linearly(self, tmp_path):
+        expected = make_series(tmp_path / "s", [0, 2.5, 5, 10, 12.5])
+        with pytest.raises(ImageReadError, match=r"5 mm between .* median gap is 2\.5 mm"):
+            medical.read_volume(tmp_path / "s")
+        vol = medical.read_volume(tmp_path / "s", resample_slices=True)
+        assert vol.data.shape[0] == 6 and vol.spacing[0] == pytest.approx(2.5)
+        np.testing.assert_allclose(vol.data[[0, 1, 2, 4, 5]], expected, atol=1e-3)
+        np.testing.assert_allclose(vol.data[3], (expected[2] + expected[3]) / 2, atol=1e-3)  # linear along the normal
+        assert vol.affine[2, 2] == pytest.approx(2.5) and vol.affine[2, 3] == pytest.approx(0.0)
+        assert any("interpolated linearly along the normal onto 6 slices 2.5 mm apart" in n for n in vol.notes)
+
+    def test_command_line_exit_2_and_the_flag(self, tmp_path):
+        make_series(tmp_path / "s", [0, 2.5, 5, 10, 12.5])
+        bad = run_cli("volume", str(tmp_path / "s"), "-k", "gaussian:2mm", "--out", str(tmp_path / "x.nii.gz"))
+        assert bad.returncode == 2 and "uneven slice gaps" in bad.stderr and "Traceback" not in bad.stderr
+        assert not (tmp_path / "x.nii.gz").exists()
+        ok = run_cli("volume", str(tmp_path / "s"), "-k", "gaussian:2mm", "--resample-slices", "--out", str(tmp_path / "x.nii.gz"))
+        assert ok.returncode == 0, ok.stderr
+        import nibabel as nib
+
+        assert nib.load(tmp_path / "x.nii.gz").header.get_zooms()[2] == pytest.approx(2.5)
+
+
+class TestRTDose:
+    """Defect 5: GridFrameOffsetVector (5 mm) ignored and DoseGridScaling not applied."""
+
+    def test_grid_and_scaling(self):
+        path = pydicom_file("rtdose.dcm")
+        ds = pydicom.dcmread(path)
+        vol = medical.read_volume(path)
+        assert vol.spacing == pytest.approx((5.0, 10.0, 10.0))
+        hand = np.array([[-10, 0, 0, -189.43125], [0, -10, 0, -199.43125], [0, 0, 5, -761.87], [0, 0, 0, 1]])
+        np.testing.assert_allclose(vol.affine, hand, atol=1e-6)
+        np.testing.assert_allclose(vol.data, ds.pixel_array * float(ds.DoseGridScaling), rtol=1e-6)
+        assert vol.data.max() < 2  # not 1.25e6
+        affine, _ = sitk_affine(path)
+        np.testing.assert_allclose(vol.affine, affine, atol=1e-4)
+
+
+class TestRefusedOrRead:
+    def test_palette_colour_is_refused_with_a_message(self, tmp_path):
+        path = pydicom_file("examples_palette.dcm")
+        with pytest.raises(ImageReadError, match="palette-colour DICOM .* indices into a colour table"):
+            medical.read_volume(path)
+        done = run_cli("volume", str(path), "--out", str(tmp_path / "p.nii.gz"))
+        assert done.returncode == 2 and "palette-colour" in done.stderr and "Traceback" not in done.stderr
+
+    def test_no_meta_is_read_like_ct_small(self):
+        vol = medical.read_volume(pydicom_file("no_meta.dcm"))
+        ref = medical.read_volume(pydicom_file("CT_small.dcm"))
+        np.testing.assert_array_equal(vol.data, ref.data)
+        np.testing.assert_allclose(vol.affine, ref.affine)
+        assert any("without the DICOM preamble" in n for n in vol.notes)
+
+    def test_file_without_preamble(self, tmp_path):
+        raw = pydicom_file("CT_small.dcm").read_bytes()
+        assert raw[128:132] == b"DICM" and raw[132:136] == b"\x02\x00\x00\x00"
+        meta_length = int.from_bytes(raw[140:144], "little")  # (0002,0000) UL: the file meta group's length
+        path = tmp_path / "raw.dcm"
+        path.write_bytes(raw[144 + meta_length :])  # the bare dataset, as ACR-NEMA files were: no preamble, DICM or file meta
+        assert path.read_bytes()[:2] == b"\x08\x00"
+        vol = medical.read_volume(path)
+        np.testing.assert_array_equal(vol.data, medical.read_volume(pydicom_file("CT_small.dcm")).data)
+
+    def test_one_slice_without_position_is_refused(self, tmp_path):
+        make_series(tmp_path / "s", [0, 1, 2, 3])
+        victim = sorted((tmp_path / "s").iterdir())[0]
+        ds = pydicom.dcmread(victim)
+        del ds.ImagePositionPatient
+        ds.save_as(victim)
+        with pytest.raises(ImageReadError, match=f"1 of 4 slices have no ImagePositionPatient \\({victim.name}\\)"):
+            medical.read_volume(tmp_path / "s")
+
+
+class TestSeveralSeries:
+    def test_error_lists_them_and_series_picks_one(self, tmp_path):
+        a = make_series(tmp_path / "s", [0, 1, 2], series_uid="1.2.3.1")
+        make_series(tmp_path / "other", [0, 1], series_uid="1.2.3.2", shuffle_seed=3)
+        for f in (tmp_path / "other").iterdir():
+            f.rename(tmp_path / "s" / f"B{f.name}")
+        with pytest.raises(UsageError, match=r"(?s)holds 2 DICOM series.*\[0\] 1\.2\.3\.1.*\[1\] 1\.2\.3\.2") as info:
+            medical.read_volume(tmp_path / "s")
+        assert "--series" in str(info.value)
+        np.testing.assert_array_equal(medical.read_volume(tmp_path / "s", series="1.2.3.1").data, a)
+        assert medical.read_volume(tmp_path / "s", series="1").data.shape[0] == 2
+        with pytest.raises(UsageError, match="no such series"):
+            medical.read_volume(tmp_path / "s", series="7")
+        done = run_cli("volume", str(tmp_path / "s"), "--series", "1.2.3.1", "--out", str(tmp_path / "a.nii.gz"))
+        assert done.returncode == 0, done.stderr
+
+
+class TestGantryTilt:
+    def test_sheared_affine_with_a_note(self, tmp_path):
+        # each slice 2 mm further along z and 0.5 mm further along y (LPS): a tilt of atan(0.5/2) = 14.04 degrees
+        make_series(tmp_path / "s", [0, 2, 4, 6])
+        for f in (tmp_path / "s").iterdir():
+            ds = pydicom.dcmread(f)
+            z = float(ds.ImagePositionPatient[2])
+            ds.ImagePositionPatient = [float(ds.ImagePositionPatient[0]), float(ds.ImagePositionPatient[1]) + z / 4, z]
+            ds.save_as(f)
+        vol = medical.read_volume(tmp_path / "s")
+        assert any("gantry tilt of 14.04 degrees" in n and "sheared" in n for n in vol.notes)
+        # by hand: the third column is the LPS step (0, 0.5, 2) -> RAS (0, -0.5, 2)
+        np.testing.assert_allclose(vol.affine[:3, 2], [0, -0.5, 2])
+        ds = pydicom.dcmread(next((tmp_path / "s").iterdir()))
+        last = vol.affine @ [0, 0, 3, 1]
+        np.testing.assert_allclose(last[:3], [158.135803, 179.035797 - 1.5, 6])
+        assert vol.spacing[0] == pytest.approx(np.hypot(0.5, 2))
+
+
+class TestPreviews:
+    def test_monochrome1_is_inverted_in_png_only(self, tmp_path):
+        from PIL import Image
+
+        src = pydicom_file("CT_small.dcm")
+        ds = pydicom.dcmread(src)
+        ds.PhotometricInterpretation = "MONOCHROME1"
+        ds.save_as(tmp_path / "m1.dcm")
+        for name, path in (("m2", src), ("m1", tmp_path / "m1.dcm")):
+            medical.convolve_volume_file(path, None, medical.VolumeOptions(window=(40, 400)), out=tmp_path / f"{name}.png")
+        m1, m2 = (np.asarray(Image.open(tmp_path / f"{n}.png")).astype(int) for n in ("m1", "m2"))
+        np.testing.assert_array_equal(m1, 255 - m2)
+        np.testing.assert_array_equal(medical.read_volume(tmp_path / "m1.dcm").data, medical.read_volume(src).data)
+
+    @pytest.mark.parametrize("axis", ["z", "y", "x"])
+    def test_previews_do_not_depend_on_the_storage_order(self, tmp_path, axis):
+        """The same anatomy stored RAS+ or flipped and transposed gives the same PNG (closest canonical RAS)."""
+        import nibabel as nib
+        from PIL import Image
+
+        rng = np.random.default_rng(1)
+        xyz = rng.integers(0, 1000, size=(6, 7, 8)).astype(np.int16)
+        ras = nib.Nifti1Image(xyz, np.diag([1.0, 2.0, 3.0, 1.0]))
+        # stored with x and z reversed and the first two axes swapped: voxel (a, b, c) = ras voxel (5 - b, a, 7 - c),
+        # so world = (5 - b, 2a, 21 - 3c)
+        flipped = np.flip(xyz, axis=(0, 2)).transpose(1, 0, 2)
+        m = np.zeros((4, 4))
+        m[0, 1], m[1, 0], m[2, 2], m[3, 3] = -1.0, 2.0, -3.0, 1.0
+        m[:3, 3] = [5.0, 0.0, 21.0]
+        other = nib.Nifti1Image(np.ascontiguousarray(flipped), m)
+        np.testing.assert_allclose(nib.as_closest_canonical(other).affine, ras.affine)
+        nib.save(ras, str(tmp_path / "ras.nii"))
+        nib.save(other, str(tmp_path / "other.nii"))
+        for name in ("ras", "other"):
+            medical.convolve_volume_file(tmp_path / f"{name}.nii", None, medical.VolumeOptions(axis=axis, window=(500, 1000)), out=tmp_path / f"{name}.png")
+        a, b = (np.asarray(Image.open(tmp_path / f"{n}.png")) for n in ("ras", "other"))
+        np.testing.assert_array_equal(a, b)
+        # and the RAS one by hand: axial (z) = slice k, rows A->P (j decreasing), columns R->L (i decreasing)
+        if axis == "z":
+            np.testing.assert_array_equal(a, medical.apply_window(xyz[:, :, 4].T[::-1, ::-1], 500, 1000))
