@@ -63,6 +63,7 @@ from .errors import (
     OutputRefused,
     UsageError,
     WriteError,
+    interrupt_exit_code,
 )
 
 #: what a job looks like: ``job(input_path, out=output_path)`` returning a report with ``.notes``
@@ -393,6 +394,8 @@ class BatchResult:
     workers: int
     interrupted: bool = False
     notes: list[str] = field(default_factory=list)
+    #: the exit code of the interruption: 130 (Ctrl-C), 143 (SIGTERM), 129 (SIGHUP)
+    interrupt_code: int = EXIT_INTERRUPTED
 
     def count(self, status: str) -> int:
         """How many records have ``status``."""
@@ -411,7 +414,7 @@ class BatchResult:
         """128 + the signal if interrupted (130 for Ctrl-C), 70 if an item hit a bug, 4 if
         every failed item was refused (its output appeared meanwhile), 1 if an item failed, else 0."""
         if self.interrupted:
-            return EXIT_INTERRUPTED
+            return self.interrupt_code
         if any(r.internal for r in self.records):
             return EXIT_INTERNAL
         failed = [r for r in self.records if r.status == "failed"]
@@ -548,7 +551,7 @@ def run(
                 finished(index, run_one(job, item))
         else:
             _run_pool(pool, items, finished)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         with _sigint_ignored():
             for item in items:
                 remove_temporary_files(item.output)
@@ -557,6 +560,7 @@ def run(
                 if records[index] is None and _identity(item.output) not in (None, before[item.output]):
                     records[index] = Record(str(item.input), str(item.output), "ok", notes=["finished as the run was interrupted"])
         result = _result(items, records, start, n_workers, notes, interrupted=True)
+        result.interrupt_code = interrupt_exit_code(stop)
         raise BatchInterrupted(result) from None
     return _result(items, records, start, n_workers, notes)
 
@@ -592,19 +596,22 @@ def _make_folders(items: Sequence[Item]) -> None:
 
 
 class _sigint_ignored:
-    """Ignore a second Ctrl-C while cleaning up (main thread only)."""
+    """Ignore a second Ctrl-C, SIGTERM or SIGHUP while cleaning up (main thread only)."""
+
+    SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
     def __enter__(self):
-        self.previous = None
-        try:
-            self.previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        except ValueError:  # not the main thread
-            pass
+        self.previous = {}
+        for sig in self.SIGNALS:
+            try:
+                self.previous[sig] = signal.signal(sig, signal.SIG_IGN)
+            except ValueError:  # not the main thread
+                pass
         return self
 
     def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        for sig, previous in self.previous.items():
+            signal.signal(sig, previous)
         return False
 
 
@@ -619,6 +626,8 @@ def _init_worker(job: Job, threads: int) -> None:
     # Ctrl-C reaches the whole process group: the main process alone decides, and stops
     # the workers with SIGTERM, which unwinds the current write (removing its temporary file).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     cap_numba_threads(threads)
 

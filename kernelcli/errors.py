@@ -12,7 +12,9 @@ code  meaning
 3     invalid kernel (file or name), found before any image is read
 4     refused to write (output exists, output is an input, ...)
 70    internal error (a bug); the message says how to report it
+129   hung up (SIGHUP): cleaned up like Ctrl-C
 130   interrupted (Ctrl-C)
+143   terminated (SIGTERM, ``kill``, ``timeout``): cleaned up like Ctrl-C
 ====  ==========================================================
 
 Example
@@ -32,6 +34,24 @@ EXIT_KERNEL = 3
 EXIT_REFUSED = 4
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
+EXIT_HANGUP = 129  # 128 + SIGHUP
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where Python is so that it unwinds like Ctrl-C: temporary
+    files are removed, workers stopped, the report of what finished written; the exit code
+    is 128 + the signal number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+def interrupt_exit_code(exc: BaseException) -> int:
+    """128 + the signal for :class:`Interrupted`, 130 for a plain Ctrl-C."""
+    return getattr(exc, "exit_code", EXIT_INTERRUPTED)
 
 
 class KernelcliError(Exception):

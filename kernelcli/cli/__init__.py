@@ -61,6 +61,10 @@ def run(argv: list[str], command=None) -> int:
     # fresh one (plain numpy while it beats loading the jitted core), as a pure function of
     # the call, so batch workers (and the warm worker) write the same bytes as separate calls.
     os.environ.setdefault("KERNELCLI_PATHS", "cold")
+    from ..errors import interrupt_exit_code
+    from ._common import install_signal_handlers, interrupted_message
+
+    install_signal_handlers()  # SIGTERM and SIGHUP unwind like Ctrl-C: exit 143 / 129
     try:
         import click
         import typer
@@ -71,15 +75,16 @@ def run(argv: list[str], command=None) -> int:
             command = typer.main.get_command(app)
         try:
             code = command.main(args=list(argv), prog_name="kernelcli", standalone_mode=False)
-        except click.exceptions.Abort:
-            typer.secho("error: interrupted", fg=typer.colors.RED, err=True)
-            return 130
+        except click.exceptions.Abort as exc:
+            cause = exc.__cause__ or exc.__context__ or exc
+            typer.secho(f"error: {interrupted_message(cause)}", fg=typer.colors.RED, err=True)
+            return interrupt_exit_code(cause)
         except click.exceptions.ClickException as exc:
             exc.show()
             return exc.exit_code
         except click.exceptions.Exit as exc:
             return exc.exit_code
-    except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted\n")
-        return 130
+    except KeyboardInterrupt as exc:
+        sys.stderr.write(f"error: {interrupted_message(exc)}\n")
+        return interrupt_exit_code(exc)
     return code if isinstance(code, int) else 0

@@ -19,11 +19,12 @@ from typing import Any, TypeVar
 import click
 import typer
 
-from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_ITEM_FAILED, KernelcliError
+from ..errors import EXIT_INTERNAL, EXIT_ITEM_FAILED, KernelcliError, interrupt_exit_code
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-ISSUES_URL = "https://github.com/kernelcli/kernelcli/issues"
+#: where a bug report goes: the README section that says what to include
+REPORT_BUGS = "the README's \"Reporting bugs\" section"
 
 
 #: stand-in files for ``-`` while a piped command runs (path -> ``stdin``/``stdout``; see ``_stdio.piped``)
@@ -56,7 +57,7 @@ def guarded(func: F) -> F:
     """Wrap a command so that no traceback reaches the user without ``--debug``.
 
     Our own errors print one red line and exit with their code (2, 3, 4, 1); Ctrl-C exits
-    130; Typer's and Click's own exits pass through; anything else is a bug: exit 70 with
+    130, SIGTERM 143, SIGHUP 129; Typer's and Click's own exits pass through; anything else is a bug: exit 70 with
     how to report it.  ``--debug`` adds the traceback on stderr and keeps the exit code, so
     scripts see the same codes with and without it.
 
@@ -78,9 +79,9 @@ def guarded(func: F) -> F:
             _traceback_if_debug()
             error(str(exc))
             raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            error("interrupted")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except KeyboardInterrupt as exc:
+            error(interrupted_message(exc))
+            raise typer.Exit(interrupt_exit_code(exc)) from None
         except BrokenPipeError:
             # stdout was closed early (`kernelcli ... | head`): not a bug, nothing more to say
             _silence_stdout()
@@ -97,7 +98,38 @@ def internal_error_message(exc: BaseException | str) -> str:
     """The one line for an unexpected exception: what it was, and how to report it."""
     what = exc if isinstance(exc, str) else f"{type(exc).__name__}: {' '.join(str(exc).split())}"
     hint = "the traceback is above" if debug_enabled() else "run again with --debug for the traceback"
-    return f"internal error: {what}. This is a bug in kernelcli; {hint} and report it at {ISSUES_URL}"
+    return f"internal error: {what}. This is a bug in kernelcli; {hint} and report it as {REPORT_BUGS} says"
+
+
+def interrupted_message(exc: BaseException) -> str:
+    """``interrupted`` (Ctrl-C), or ``terminated (SIGTERM)`` / ``hung up (SIGHUP)``."""
+    import signal
+
+    signum = getattr(exc, "signum", None)
+    if signum == signal.SIGTERM:
+        return "terminated (SIGTERM); temporary files removed"
+    if signum == getattr(signal, "SIGHUP", None):
+        return "hung up (SIGHUP); temporary files removed"
+    return "interrupted"
+
+
+def install_signal_handlers() -> None:
+    """Make SIGTERM and SIGHUP unwind like Ctrl-C (see :class:`kernelcli.errors.Interrupted`)."""
+    import signal
+
+    from ..errors import Interrupted
+
+    def handler(signum: int, frame: Any) -> None:
+        for sig in (signal.SIGTERM, signal.SIGHUP):  # a second signal while cleaning up is ignored
+            signal.signal(sig, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            try:
+                signal.signal(sig, handler)
+            except (ValueError, OSError):  # not the main thread
+                pass
 
 
 def _traceback_if_debug() -> None:
