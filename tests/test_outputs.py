@@ -253,3 +253,17 @@ class TestLongNames:
         tmp.write_bytes(b"")
         assert outputs.temporary_files(dest) == [tmp]
         assert outputs.remove_temporary_files(dest) == 1
+
+
+class TestVolumeInputs:
+    def test_mask_is_an_input(self, tmp_path, invoke):
+        pytest.importorskip("nibabel")
+        import nibabel as nib
+
+        vol = nib.Nifti1Image(np.zeros((6, 6, 6), np.float32), np.eye(4))
+        nib.save(vol, tmp_path / "v.nii.gz")
+        nib.save(nib.Nifti1Image(np.ones((6, 6, 6), np.uint8), np.eye(4)), tmp_path / "m.nii.gz")
+        before = snapshot(tmp_path)
+        r = invoke("volume", "v.nii.gz", "-k", "box_3d", "--mask", "m.nii.gz", "--out", "m.nii.gz", "--force")
+        assert r.exit_code == 4 and "m.nii.gz" in r.stderr
+        assert snapshot(tmp_path) == before

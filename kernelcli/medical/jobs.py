@@ -246,7 +246,8 @@ def convolve_volume_file(
     kernel = resolve_volume_kernel(kernel_spec) if kernel_spec else None
     label = kernel.name if kernel else "copy"
     src = Path(input_path)
-    out_path = check_volume_output(out if out is not None else default_volume_output(src, label), (src,), force=force)
+    read = (src,) + ((Path(options.mask),) if options.mask is not None else ())  # the mask is an input too
+    out_path = check_volume_output(out if out is not None else default_volume_output(src, label), read, force=force)
     vol = options.read(src)
     mask = _read_mask(options.mask, vol) if options.mask is not None else None
     start = time.perf_counter()
