@@ -550,6 +550,41 @@ def run_maps_job(
     return report
 
 
+#: a gallery computes its maps on the image reduced to at most this many tiles per side
+GALLERY_WORK_TILES = 2
+
+
+def tile_scale_image(data: Any, tile: int) -> tuple[Any, int]:
+    """``(image, f)``: ``data`` reduced f x f by area averaging (f whole, the smallest that
+    brings the longer side to at most ``GALLERY_WORK_TILES * tile``), or ``data`` itself with f = 1.
+
+    A gallery's maps are thumbnails: computed at that scale, a 12-megapixel photo costs what
+    a 400-pixel image does, and each tile shows what the kernel does at the scale seen.
+    Rows or columns past the last whole f x f block are left out.
+
+    >>> import numpy as np
+    >>> image, f = tile_scale_image(np.ones((1000, 800)), 192)
+    >>> image.shape, f
+    ((333, 266), 3)
+    """
+    import numpy as np
+
+    side = max(data.shape[:2])
+    factor = -(-side // (GALLERY_WORK_TILES * tile))
+    if factor <= 1:
+        return data, 1
+    h, w = data.shape[0] // factor, data.shape[1] // factor
+    rest = data.shape[2:]
+    channels = int(np.prod(rest, dtype=np.int64))
+    # Sum the f rows of each block, then the f columns: two passes that read memory in
+    # order (uint8 sums stay whole numbers in float32, below 2**24 for f < 256).
+    dtype = np.float32 if data.dtype == np.uint8 and factor < 256 else np.float64
+    rows = data[: h * factor, : w * factor].reshape(h, factor, w * factor * channels).sum(axis=1, dtype=dtype)
+    blocks = rows.reshape(h, w, factor, channels).sum(axis=2)
+    blocks /= factor * factor
+    return blocks.reshape(h, w, *rest), factor
+
+
 def montage_tiles(bank: Any) -> list[tuple[str, Any]]:
     """Tiles for :func:`kernelcli.montage.render_montage`: a colour tile for a kernel applied per
     channel to three channels, else one grey tile per map."""
@@ -611,12 +646,18 @@ def gallery_file(
     low, high = float("inf"), float("-inf")
     applied = 0
     start = time.perf_counter()
+    work, factor = tile_scale_image(data, tile or DEFAULT_TILE)
+    sheet_notes = [f"padding same ({mode}), cross-correlation; each map stretched from its min (black) to its max (white)"]
+    if factor > 1:
+        reduced = f"maps computed on the image reduced {factor}x{factor} (area average) to {work.shape[1]}x{work.shape[0]}, the tiles' scale"
+        notes.append(f"{src.name}: {reduced}; ranges are those of the reduced maps")
+        sheet_notes.append(reduced)
     for kernel in kernels:
         shape = kernel.shape
         if len(shape) == 3 and shape[0] != channels:
             notes.append(f"{kernel.name}: a {'x'.join(map(str, shape))} kernel needs {shape[0]} channels, the image has {channels}; left out")
             continue
-        bank = filter_bank(data, [kernel], [kernel.name], padding="same", pad_mode=mode)
+        bank = filter_bank(work, [kernel], [kernel.name], padding="same", pad_mode=mode)
         applied += 1
         caption = f"{kernel.family} {'x'.join(map(str, shape))}"
         for label, maps in montage_tiles(bank):
@@ -627,8 +668,7 @@ def gallery_file(
         raise UsageError(f"{src}: no catalogue kernel fits an image of {channels} channel(s)")
     title = f"{src.name} ({'x'.join(map(str, data.shape))}): {applied} kernels" + (f", family {family}" if family else "")
     sheet = render_montage(
-        data, tiles, title=title, tile=tile or DEFAULT_TILE,
-        notes=[f"padding same ({mode}), cross-correlation; each map stretched from its min (black) to its max (white)"],
+        data, tiles, title=title, tile=tile or DEFAULT_TILE, notes=sheet_notes,
     )
     write_sheet(sheet_path, sheet, force=force)
     return Report(

@@ -130,3 +130,19 @@ def canonical_combine(mode: str) -> str:
     'sum'
     """
     return _canonical(mode, COMBINE_MODES, {"per_channel": "per-channel"}, "combine mode")
+
+
+#: ``--compress``: the zlib level of PNG outputs.  ``fast`` (level 1) is about 14% larger
+#: than ``default`` (6) and 3.5x faster to encode, which dominates a call on a large image.
+PNG_COMPRESSION = {"none": 0, "fast": 1, "default": 6, "best": 9}
+#: ``--quality``: JPEG quality (1-100) unless given; 95 keeps edges crisp (Pillow's own default is 75).
+JPEG_QUALITY = 95
+
+
+def canonical_compression(name: str) -> str:
+    """Return a validated ``--compress`` name.
+
+    >>> canonical_compression("Best")
+    'best'
+    """
+    return _canonical(name, tuple(PNG_COMPRESSION), {}, "PNG compression")

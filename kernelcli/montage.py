@@ -224,18 +224,21 @@ def _label(draw, x: int, y: int, width: int, name: str, detail: str, font, small
     draw.text((x, y + 20), _fit(draw, detail, small, width), font=small, fill=FAINT)
 
 
-def write_sheet(path: str | os.PathLike, image, *, force: bool = False) -> None:
-    """Save a rendered sheet atomically (temporary file, then rename) in the format its suffix names.
+def write_sheet(path: str | os.PathLike, image, *, force: bool = False, encoding=None) -> None:
+    """Save a rendered sheet atomically (temporary file, then rename) in the format its suffix names,
+    encoded as ``encoding`` (a :class:`kernelcli.images.Encoding`; fast PNG, JPEG quality 95 by default).
 
     Raises OutputRefused when ``path`` exists and ``force`` is False.
     """
     import io
     from pathlib import Path
 
+    from .images import Encoding
     from .io.naming import IMAGE_SUFFIXES
     from .io.outputs import write_bytes_atomic
 
     p = Path(path)
     buffer = io.BytesIO()
-    image.save(buffer, format=IMAGE_SUFFIXES.get(p.suffix.lower(), "PNG"))
+    fmt = IMAGE_SUFFIXES.get(p.suffix.lower(), "PNG")
+    image.save(buffer, format=fmt, **(encoding or Encoding()).save_options(fmt))
     write_bytes_atomic(p, buffer.getvalue(), force=force)

@@ -129,3 +129,39 @@ class TestMontage:
     def test_no_maps_is_an_error(self):
         with pytest.raises(ValueError, match="no maps"):
             render_montage(np.zeros((3, 3)), [])
+
+
+class TestThumbnailScale:
+    """A large image is reduced (area average) to the tiles' scale before the kernels run."""
+
+    @pytest.mark.parametrize("shape, dtype", [((1000, 803, 3), np.uint8), ((997, 400), np.float64), ((900, 1201), np.uint16)])
+    def test_reduction_is_the_block_mean(self, shape, dtype):
+        from kernelcli.jobs import tile_scale_image
+
+        x = np.random.default_rng(1).integers(0, 256, shape).astype(dtype)
+        reduced, f = tile_scale_image(x, 192)
+        assert f == -(-max(shape[:2]) // 384)
+        h, w = shape[0] // f, shape[1] // f
+        blocks = x[: h * f, : w * f].astype(np.float64).reshape(h, f, w, f, *shape[2:])
+        np.testing.assert_allclose(reduced, blocks.mean(axis=(1, 3)), rtol=1e-6)
+
+    def test_small_images_are_used_as_they_are(self):
+        from kernelcli.jobs import tile_scale_image
+
+        x = np.zeros((384, 200))
+        reduced, f = tile_scale_image(x, 192)
+        assert reduced is x and f == 1
+
+    def test_the_gallery_says_so_and_equals_the_gallery_of_the_reduced_image(self, invoke, tmp_path):
+        from kernelcli.jobs import tile_scale_image
+
+        rng = np.random.default_rng(2)
+        big = rng.integers(0, 256, (800, 1000), dtype=np.uint8)
+        Image.fromarray(big).save(tmp_path / "big.png")
+        np.save(tmp_path / "small.npy", tile_scale_image(big, 192)[0])
+        r = invoke("gallery", "big.png", "--family", "edge", "--out", "big_sheet.png", "--json")
+        assert r.exit_code == 0, r.output
+        doc = json.loads(r.stdout)
+        assert "reduced 3x3 (area average) to 333x266" in " ".join(doc["notes"])
+        small = json.loads(invoke("gallery", "small.npy", "--family", "edge", "--out", "small_sheet.png", "--json").stdout)
+        assert (doc["minimum"], doc["maximum"], doc["maps"]) == (small["minimum"], small["maximum"], small["maps"])
