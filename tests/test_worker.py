@@ -127,6 +127,19 @@ def test_every_command_gives_the_same_bytes_with_and_without_the_worker(worker, 
     assert {code for code, _, _ in warm_runs} == {0, 2, 3, 4}
 
 
+def test_pipes_through_the_worker(worker, tmp_path):
+    """stdin and stdout are the caller's own: `cat x.png | kernelcli convolve - -o - | ...`."""
+    data = (SAMPLES / "phantom.png").read_bytes()
+    served = status(worker)["calls"]
+    runs = []
+    for extra in (worker, {"KERNELCLI_WORKER": "off"}):
+        runs.append(subprocess.run([sys.executable, "-m", "kernelcli", "convolve", "-", "-k", "sobel_v", "-o", "-", "--format", "png"],
+                                   input=data, capture_output=True, env={**cli_env(), **extra}, cwd=tmp_path))
+    assert runs[0].returncode == 0 and runs[0].stdout.startswith(b"\x89PNG")
+    assert (runs[0].returncode, runs[0].stdout) == (runs[1].returncode, runs[1].stdout)
+    assert status(worker)["calls"] == served + 1
+
+
 def test_the_client_imports_neither_numpy_nor_typer(worker):
     probe = (
         "import sys, atexit\n"
