@@ -193,3 +193,59 @@ class TestSeriesFolderIsAVolume:
         done = run_cli("convolve", str(tmp_path / "imgs"), "-k", "box_3x3", "--out-dir", str(tmp_path / "o"))
         assert done.returncode == 0, done.stderr
         assert (tmp_path / "o" / "a_box_3x3.png").is_file()
+
+
+class TestOtherFormats:
+    def test_mgz_through_nibabel(self, tmp_path):
+        src = nibabel_file("test.mgz")
+        img = nib.load(src)
+        vol = medical.read_volume(src)
+        assert vol.format == "MGH" and vol.data.shape == (2, 5, 4, 3)
+        np.testing.assert_array_equal(vol.data, np.asanyarray(img.dataobj).transpose(3, 2, 1, 0))
+        np.testing.assert_allclose(vol.affine, img.affine)
+        medical.convolve_volume_file(src, "box_3d", out=tmp_path / "m.nii.gz")
+        out = nib.load(tmp_path / "m.nii.gz")
+        np.testing.assert_allclose(out.affine, img.affine, atol=1e-5)
+        assert (int(out.header["qform_code"]), int(out.header["sform_code"])) == (1, 1)
+
+    @pytest.mark.parametrize("suffix", [".nrrd", ".mha", ".mhd"])
+    def test_nrrd_and_metaimage_geometry_match_simpleitk(self, tmp_path, suffix):
+        sitk = pytest.importorskip("SimpleITK")
+        rng = np.random.default_rng(5)
+        arr = rng.integers(-1000, 1000, size=(5, 6, 7)).astype(np.int16)  # (Z, Y, X)
+        img = sitk.GetImageFromArray(arr)
+        c, s = np.cos(0.3), np.sin(0.3)
+        img.SetDirection((c, -s, 0.0, s, c, 0.0, 0.0, 0.0, 1.0))  # oblique about z
+        img.SetSpacing((0.7, 0.8, 2.5))
+        img.SetOrigin((-100.0, 50.0, -20.0))
+        src = tmp_path / f"ct{suffix}"
+        sitk.WriteImage(img, str(src))
+        vol = medical.read_volume(src)
+        np.testing.assert_array_equal(vol.data, arr)
+        assert vol.spacing == pytest.approx((2.5, 0.8, 0.7))
+        # by hand: LPS columns direction * spacing, origin; then x and y negated (RAS+)
+        hand = np.array([[-0.7 * c, 0.8 * s, 0, 100], [-0.7 * s, -0.8 * c, 0, -50], [0, 0, 2.5, -20], [0, 0, 0, 1]])
+        np.testing.assert_allclose(vol.affine, hand, atol=1e-6)
+        # the NIfTI result overlays the input: SimpleITK reads back the same geometry
+        medical.convolve_volume_file(src, "gaussian:1mm", out=tmp_path / "s.nii.gz")
+        back = sitk.ReadImage(str(tmp_path / "s.nii.gz"))
+        np.testing.assert_allclose(back.GetOrigin(), img.GetOrigin(), atol=1e-4)
+        np.testing.assert_allclose(back.GetSpacing(), img.GetSpacing(), atol=1e-5)
+        np.testing.assert_allclose(back.GetDirection(), img.GetDirection(), atol=1e-5)
+
+    def test_without_simpleitk_the_message_names_the_extra(self, tmp_path, monkeypatch):
+        import builtins
+
+        from kernelcli.errors import MissingExtra
+
+        real = builtins.__import__
+
+        def no_sitk(name, *args, **kwargs):
+            if name == "SimpleITK":
+                raise ImportError(name)
+            return real(name, *args, **kwargs)
+
+        (tmp_path / "x.nrrd").write_bytes(b"NRRD0004\n")
+        monkeypatch.setattr(builtins, "__import__", no_sitk)
+        with pytest.raises(MissingExtra, match=r"kernelcli\[itk\]"):
+            medical.read_volume(tmp_path / "x.nrrd")
