@@ -621,6 +621,7 @@ def gallery_file(
     tile: int | None = None,
     force: bool = False,
     max_pixels: int | None = None,
+    layout: str | None = None,
 ) -> Report:
     """Apply every catalogue kernel (or one family) to one image and draw them as one sheet.
 
@@ -639,7 +640,9 @@ def gallery_file(
     _, sheet_path = _check_maps_outputs(src, None, out, single=False, force=force)
     mode = canonical_pad_mode(pad_mode)
     loaded = images.read_input(src, max_pixels=max_pixels)
-    data = loaded.data
+    from .layout import input_layout, to_hwc
+
+    data = to_hwc(loaded.data, input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format))
     channels = 1 if data.ndim == 2 else data.shape[2]
     notes = list(loaded.notes)
     tiles: list[tuple[str, Any, str]] = []

@@ -158,3 +158,31 @@ class TestArrays:
         assert shape_layout((224, 224, 3), None, "--in") == "hwc"
         with pytest.raises(UsageError, match="reads two ways"):
             shape_layout((1, 28, 28), None, "--in")
+
+
+class TestOtherCommands:
+    def test_params_flatten_names_the_axes_it_was_given(self, invoke):
+        assert invoke("params", "--flatten", "8x64x64", "--layout", "chw").stdout.splitlines()[1] == "(8, 64, 64) (C, H, W) -> (32768, 1)"
+        assert invoke("params", "--flatten", "64x64x8").stdout.splitlines()[1] == "(64, 64, 8) -> (32768, 1)"
+        doc = json.loads(invoke("params", "--flatten", "8x64x64", "--layout", "chw", "--json").stdout)
+        assert doc["layout"] == "chw" and doc["out"] == 32768
+
+    def test_learn_reads_channels_first_arrays(self, invoke, tmp_path):
+        rng = np.random.default_rng(6)
+        x = rng.random((2, 16, 18))
+        k = np.array([[0.0, 1, 0], [2, -1, 0], [0, 0, 3]])
+        target = np.stack([ndimage.correlate(p, k, mode="constant") for p in x])
+        np.save(tmp_path / "x.npy", x)
+        np.save(tmp_path / "t.npy", target)
+        refused = invoke("learn", "x.npy", "t.npy", "--size", "3")
+        assert refused.exit_code == 2 and "--layout" in refused.stderr
+        result = invoke("learn", "x.npy", "t.npy", "--size", "3", "--layout", "chw", "--json")
+        assert result.exit_code == 0, result.stderr
+        learned = np.array(json.loads(result.stdout)["kernel"])  # one kernel per channel
+        np.testing.assert_allclose(learned, np.stack([k, k]), atol=1e-8)
+
+    def test_gallery_refuses_then_reads(self, invoke, tmp_path):
+        np.save(tmp_path / "x.npy", np.random.default_rng(8).random((3, 24, 20)))
+        refused = invoke("gallery", "x.npy", "--family", "edge", "-o", "s.png")
+        assert refused.exit_code == 2 and "(C, H, W) = 3 channels of 24x20" in refused.stderr
+        assert invoke("gallery", "x.npy", "--family", "edge", "-o", "s.png", "--layout", "chw").exit_code == 0

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ._common import guarded, render_report
+from .semantics_options import LayoutOption
 
 EPILOG = """Examples:
 
@@ -27,6 +28,7 @@ def gallery(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing sheet.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document with the facts.")] = False,
     max_pixels: Annotated[Optional[int], typer.Option(min=1, help="Refuse images with more pixels (decompression-bomb guard).", show_default=False)] = None,
+    layout: LayoutOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary or notes on stderr.")] = False,
 ) -> None:
     """Apply every catalogue kernel to one image and draw the results as one labelled sheet.
@@ -38,7 +40,8 @@ def gallery(
     """
     from ..jobs import gallery_file
 
-    report = gallery_file(input, out=out, family=family, pad_mode=pad_mode, tile=tile, force=force, max_pixels=max_pixels)
+    report = gallery_file(input, out=out, family=family, pad_mode=pad_mode, tile=tile, force=force, max_pixels=max_pixels,
+                          layout=layout)
     render_report(report, json_out=json_out, quiet=quiet)
 
 

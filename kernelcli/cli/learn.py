@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from ._common import guarded, note, print_json
+from .semantics_options import LayoutOption
 
 EPILOG = """Examples:
 
@@ -68,6 +69,7 @@ def learn(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing --out/--plot files.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document: kernel, bias, loss history, fit, max diff vs lstsq.")] = False,
     max_pixels: Annotated[Optional[int], typer.Option(min=1, help="Refuse images with more pixels (decompression-bomb guard).", show_default=False)] = None,
+    layout: LayoutOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, summary, notes or warnings on stderr.")] = False,
 ) -> None:
     """Learn the kernel that turns INPUT into TARGET (target = convolve(input, kernel)).
@@ -98,6 +100,10 @@ def learn(
 
     x = read_input(sources[0], max_pixels=max_pixels)
     t = read_input(sources[1], max_pixels=max_pixels)
+    from ..layout import input_layout, to_hwc
+
+    for loaded, path in ((x, input), (t, target)):  # both channels-last, whatever the files hold
+        loaded.data = to_hwc(loaded.data, input_layout(loaded.data, loaded.kind, layout, str(path), loaded.format))
     if not quiet:
         for line in x.notes + t.notes:
             note(f"note: {line}")

@@ -12,6 +12,7 @@ import typer
 from .. import shapes
 from ..errors import UsageError
 from ._common import guarded, print_json
+from .semantics_options import LayoutOption
 
 EPILOG = """\b
 Examples (the lecture's tasks):
@@ -58,13 +59,20 @@ def _dense(n_in: int, n_out: int, bias: bool) -> tuple[list[str], dict[str, Any]
     return [formula], document, total
 
 
-def _flatten(text: str) -> tuple[list[str], dict[str, Any], int]:
+def _flatten(text: str, layout: str | None) -> tuple[list[str], dict[str, Any], int]:
+    from ..layout import AXES, canonical_layout
+
     dims = shapes.parse_dims(text, name="--flatten", max_len=8, forms="HxWxC (or any sizes joined by x)")
+    given = canonical_layout(layout)
+    layout = given or "hwc"
     total = shapes.flatten_size(dims)
     formula = f"{'*'.join(map(str, dims))} = {total}"
     shape_in = "(" + ", ".join(map(str, dims)) + ("," if len(dims) == 1 else "") + ")"
+    if len(dims) == 3 and given is not None:  # the axes named only when asked: the lecture's line stays as it was
+        shape_in += f" ({', '.join(AXES[layout])})"
     lines = [formula, f"{shape_in} -> ({total}, 1)"]
-    document = {"layer": "flatten", "in": list(dims), "out": total, "shape": [total, 1], "formula": formula}
+    document = {"layer": "flatten", "in": list(dims), "layout": layout if len(dims) == 3 else None, "out": total,
+                "shape": [total, 1], "formula": formula}
     return lines, document, total
 
 
@@ -77,6 +85,7 @@ def params(
     groups: Annotated[int | None, typer.Option("--groups", min=1, metavar="G", help="Grouped convolution: G must divide C and K.  [default: 1]", show_default=False)] = None,
     dense: Annotated[tuple[int, int] | None, typer.Option("--dense", metavar="IN OUT", help="A fully connected layer from IN to OUT units.", show_default=False)] = None,
     flatten: Annotated[str | None, typer.Option("--flatten", metavar="HxWxC", help="The length of the flattened volume.", show_default=False)] = None,
+    layout: LayoutOption = None,
     json_: Annotated[bool, typer.Option("--json", help="Print one JSON document (wins over -q).")] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print only the number.")] = False,
 ) -> None:
@@ -111,7 +120,7 @@ def params(
         lines, document, total = _dense(dense[0], dense[1], not no_bias)
     else:
         assert flatten is not None
-        lines, document, total = _flatten(flatten)
+        lines, document, total = _flatten(flatten, layout)
 
     if json_:
         print_json(document)
