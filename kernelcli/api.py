@@ -11,6 +11,8 @@ Conventions
 * Compute dtype: float64 for float64 and for integer inputs wider than 8 bits (so large
   kernels on 16-bit data stay exact), float32 otherwise (uint8, int8, bool, float16, float32).
 * NaN or Inf in the input is an error (a NaN would silently spread over a window).
+* A ``dask.array.Array`` input gives a lazy dask array, computed tile by tile with halos
+  (:mod:`kernelcli.tiled.arrays`; needs the ``[distributed]`` extra), equal byte for byte.
 
 Example
 -------
@@ -32,6 +34,7 @@ from . import shapes
 from ._core import numpy_impl
 from .errors import ShapeError, UsageError
 from .modes import PAD_CODES, canonical_pad_mode
+from .tiled import is_dask_array
 
 #: Below this many multiply-adds (H*W*C*taps) the plain-numpy path is used: it avoids
 #: loading and starting the jitted core, which costs far more than the arithmetic.
@@ -208,6 +211,10 @@ def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: floa
     >>> pad2d([[1, 2, 3]], (0, 0, 2, 2), mode="reflect")
     array([[3, 2, 1, 2, 3, 2, 1]])
     """
+    if is_dask_array(x):  # lazy, tile by tile (kernelcli.tiled.arrays)
+        from .tiled import arrays
+
+        return arrays.pad2d(x, p, mode=mode, value=value)
     arr = as_image_array(x)
     widths = shapes.resolve_padding(_padding_arg(p), 1, 1)
     mode = canonical_pad_mode(mode)
@@ -257,6 +264,11 @@ def conv2d(
     array([[1., 2.],
            [3., 4.]], dtype=float32)
     """
+    if is_dask_array(x):  # lazy, tile by tile, equal byte for byte (kernelcli.tiled.arrays)
+        from .tiled import arrays
+
+        return arrays.conv2d(x, kernel, stride=stride, padding=padding, pad_mode=pad_mode, pad_value=pad_value,
+                             dilation=dilation, flip=flip)
     arr = as_image_array(x)
     k = as_kernel_array(kernel)
     if flip:
@@ -353,6 +365,11 @@ def pool2d(
     array([[8, 6],
            [9, 9]])
     """
+    if is_dask_array(x):  # lazy, tile by tile (kernelcli.tiled.arrays)
+        from .tiled import arrays
+
+        return arrays.pool2d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode,
+                             count_include_pad=count_include_pad)
     from .modes import canonical_pool_op
 
     arr = as_image_array(x)

@@ -192,6 +192,12 @@ def conv3d(
     >>> conv3d(np.arange(27.0).reshape(3, 3, 3), np.ones((1, 1, 2)), padding="valid")[0, 0]
     array([1., 3.])
     """
+    from .tiled import is_dask_array
+
+    if is_dask_array(vol):  # lazy, tile by tile (kernelcli.tiled.arrays)
+        from .tiled import arrays
+
+        return arrays.conv3d(vol, kernel3d, padding=padding, pad_mode=pad_mode, pad_value=pad_value, flip=flip, dtype=dtype)
     arr = as_volume(vol)
     k = as_kernel_array(kernel3d, ndim=3)
     if flip:
@@ -336,6 +342,12 @@ def pool3d(
     >>> pool3d(np.arange(8).reshape(2, 2, 2), 2)
     array([[[7]]])
     """
+    from .tiled import is_dask_array
+
+    if is_dask_array(vol):  # lazy, tile by tile (kernelcli.tiled.arrays)
+        from .tiled import arrays
+
+        return arrays.pool3d(vol, size, stride, op, padding, ceil_mode, count_include_pad)
     arr = as_volume(vol)
     op = canonical_pool_op(op)
     f = _triple(size, "size")

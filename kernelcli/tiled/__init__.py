@@ -1,0 +1,49 @@
+"""Past one machine: images larger than memory tile by tile, and batches on a Dask cluster.
+
+Built on dask (``dask.array.map_overlap`` for tiles with halos, ``dask.distributed`` for
+clusters), zarr and tifffile, from the ``[distributed]`` extra; nothing here imports them
+until they are used, so the base install stays light.
+
+* :mod:`kernelcli.tiled.plan` -- tile geometry (pure Python);
+* :mod:`kernelcli.tiled.arrays` -- conv2d, pad2d, pool2d, conv3d, pool3d on dask arrays;
+* :mod:`kernelcli.tiled.stores` -- chunked files in (Zarr v2/v3, OME-Zarr, TIFF, NIfTI,
+  .npy) and out (Zarr, written chunk by chunk into a temporary folder renamed into place);
+* :mod:`kernelcli.tiled.files` -- the file commands' tiled path;
+* :mod:`kernelcli.tiled.cluster` -- ``--scheduler``: a LocalCluster or a running scheduler.
+
+Example
+-------
+>>> EXTRA_HINT
+"pip install 'kernelcli[distributed]'"
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+EXTRA_HINT = "pip install 'kernelcli[distributed]'"
+
+
+def require(module: str, what: str) -> Any:
+    """Import ``module`` (dask.array, distributed, zarr, tifffile) or raise MissingExtra (exit 2) with the pip hint.
+
+    >>> require("json", "a test").__name__
+    'json'
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        from ..errors import MissingExtra
+
+        top = module.split(".")[0]
+        raise MissingExtra(f"{what} needs {top}, which is not installed: {EXTRA_HINT}") from None
+
+
+def is_dask_array(x: Any) -> bool:
+    """True for a ``dask.array.Array`` (checked without importing dask).
+
+    >>> is_dask_array([1, 2])
+    False
+    """
+    return type(x).__name__ == "Array" and type(x).__module__.startswith("dask.array")

@@ -1,0 +1,293 @@
+"""conv2d, pad2d, pool2d, conv3d and pool3d on dask arrays: lazy, tile by tile, exact.
+
+Each function takes a ``dask.array.Array`` and returns one, built with
+``dask.array.map_overlap`` as dask-image builds its filters: every tile is extended by the
+kernel's halo from its neighbours and handed to the in-memory function, so that computing
+the result gives, byte for byte, what the in-memory function gives on the whole array
+(see :mod:`kernelcli.tiled.plan` for why, and :mod:`kernelcli.tiled.pin` for the path).
+
+Pad modes and dask's boundaries:
+
+============  ==================  =================================================
+kernelcli     dask ``boundary``   how the image's border is padded
+============  ==================  =================================================
+constant      ``"none"``          by the core, in the compute dtype (so a fill such
+                                  as 0.5 or -1 survives a uint8 image)
+replicate     ``"none"``          by the core (dask's ``"nearest"`` holds the same)
+reflect       ``"none"``          by the core (dask has no numpy-``reflect``)
+symmetric     ``"none"``          by the core (dask's ``"reflect"`` is numpy's symmetric)
+circular      ``"periodic"``      dask brings the far side; the core wraps onto it
+============  ==================  =================================================
+
+The core pads the border tiles itself, rather than reading dask's padded cells, because it
+rounds border outputs on their own route (a padded row may be skipped and its fill added
+once); handing it the same padding keeps that route.
+
+Example
+-------
+>>> import numpy as np, dask.array as da
+>>> x = np.arange(64, dtype=np.uint8).reshape(8, 8)
+>>> y = conv2d(da.from_array(x, chunks=4), [[1, 2, 1]], pad_mode="reflect")
+>>> bool((y.compute() == __import__("kernelcli").conv2d(x, [[1, 2, 1]], pad_mode="reflect")).all())
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import api, shapes
+from ..errors import ShapeError, UsageError
+from ..modes import canonical_pad_mode, canonical_pool_op
+from . import pin, require
+from .plan import Axis
+
+#: tile side (cells per axis) when the input's own chunks are not used
+DEFAULT_TILE = 1024
+
+
+def _da():
+    return require("dask.array", "a dask array")
+
+
+def _check(x: Any, ndims: tuple[int, ...], name: str = "x") -> None:
+    if np.dtype(x.dtype).kind not in "biuf":
+        raise UsageError(f"{name}: expected real numbers, got dtype {x.dtype}")
+    if x.ndim not in ndims:
+        raise ShapeError(f"{name}: expected {' or '.join(f'{n}-D' for n in ndims)} array, got shape {x.shape}")
+    if any(n == 0 for n in x.shape):
+        raise ShapeError(f"{name}: the array is empty (shape {x.shape})")
+
+
+def _tile_sizes(x: Any, axes: Sequence[Axis], chunks: int | Sequence[int] | None) -> list[int]:
+    """The requested tile side per axis: ``chunks``, else the input's first chunk (at least the default for tiny chunks)."""
+    if chunks is None:
+        return [max(c[0], min(DEFAULT_TILE, ax.n)) if c else ax.n for c, ax in zip(x.chunks, axes)]
+    if isinstance(chunks, (int, np.integer)):
+        return [int(chunks)] * len(axes)
+    sizes = [int(c) for c in chunks]
+    return sizes + [ax.n for ax in axes[len(sizes):]]
+
+
+def tile_map(x: Any, axes: Sequence[Axis], core: Callable[[np.ndarray, list[tuple[int, int]]], np.ndarray],
+             dtype: Any, chunks: int | Sequence[int] | None = None) -> Any:
+    """The lazy result of ``core`` applied tile by tile (the engine of every function here).
+
+    ``core(slab, pads)`` is the in-memory function on one tile's input, ``pads`` the
+    (before, after) padding per axis it must add; its output's cells
+    ``[cut.first, cut.first + cut.count)`` per axis are the tile's result.
+    """
+    da = _da()
+    in_chunks = tuple(ax.chunks(size) for ax, size in zip(axes, _tile_sizes(x, axes, chunks)))
+    x = x.rechunk(in_chunks)
+    # a single tile along an axis has no neighbours: the core pads it as the whole image
+    depth = {i: (ax.depth() if len(c) > 1 else 0) for i, (ax, c) in enumerate(zip(axes, in_chunks))}
+    boundary = {i: ("periodic" if ax.circular else "none") for i, ax in enumerate(axes)}
+    bounds = [Axis.bounds(c) for c in in_chunks]
+    out_chunks = tuple(ax.out_chunks(c) for ax, c in zip(axes, in_chunks))
+    dtype = np.dtype(dtype)
+
+    def block(b: np.ndarray, block_id: tuple[int, ...] | None = None) -> np.ndarray:
+        index: list[Any] = []
+        pads: list[tuple[int, int]] = []
+        keep: list[slice] = []
+        shape = []
+        for i, ax in enumerate(axes):
+            c0, c1 = bounds[i][block_id[i]]
+            d = depth[i]
+            before = d if (ax.circular or c0 > 0) else 0
+            after = d if (ax.circular or c1 < ax.n) else 0  # (d is 0 for a single tile)
+            if b.shape[i] != c1 - c0 + before + after:
+                raise AssertionError(f"tile {block_id} axis {i}: got {b.shape[i]} cells, expected {c1 - c0 + before + after}")
+            cut = ax.cut(c0, c1, c0 == 0 and c1 == ax.n)
+            shape.append(cut.count)
+            origin = c0 - before
+            segs = [(s0 - origin, s1 - origin) for s0, s1 in cut.segments]
+            if len(segs) <= 1:
+                index.append(slice(*segs[0]) if segs else slice(0, 0))
+            else:
+                index.append(np.concatenate([np.arange(s0, s1) for s0, s1 in segs]))
+            pads.append((cut.pad_before, cut.pad_after))
+            keep.append(slice(cut.first, cut.first + cut.count))
+        if 0 in shape:
+            return np.empty(shape, dtype=dtype)
+        slab = b
+        for axis, ix in enumerate(index):
+            slab = slab[(slice(None),) * axis + (ix,)]
+        out = core(slab, pads)[tuple(keep)]
+        if out.shape != tuple(shape):
+            raise AssertionError(f"tile {block_id}: the core gave {out.shape}, expected {tuple(shape)}")
+        return out
+
+    return da.map_overlap(block, x, depth=depth, boundary=boundary, trim=False, chunks=out_chunks,
+                          dtype=dtype, meta=np.empty((0,) * x.ndim, dtype=dtype), allow_rechunk=False)
+
+
+def conv2d(x: Any, kernel: Any, *, stride: int | Sequence[int] = 1, padding: Any = "same", pad_mode: str = "constant",
+           pad_value: float = 0.0, dilation: int | Sequence[int] = 1, flip: bool = False,
+           chunks: int | Sequence[int] | None = None) -> Any:
+    """:func:`kernelcli.api.conv2d` of a dask array (H, W) or (H, W, C): a lazy dask array.
+
+    ``chunks`` sets the tile side (default: the input's chunks); tiles are rounded to whole
+    strides and to at least twice the halo.
+
+    >>> import dask.array as da
+    >>> conv2d(da.ones((6, 6), chunks=3, dtype="uint8"), [[1, 1]], stride=2).compute()[0]
+    array([2., 2., 2.], dtype=float32)
+    """
+    _check(x, (2, 3))
+    k = api.as_kernel_array(kernel)
+    if flip:
+        k = k[::-1, ::-1]
+    sh, sw = api._pair(stride, "stride")
+    dh, dw = api._pair(dilation, "dilation")
+    kh, kw = k.shape
+    widths = shapes.resolve_padding(api._padding_arg(padding), kh, kw, (dh, dw))
+    mode = canonical_pad_mode(pad_mode)
+    h, w = x.shape[:2]
+    try:
+        oh = shapes.conv_output_size(h, kh, stride=sh, pad_before=widths[0], pad_after=widths[1], dilation=dh)
+        ow = shapes.conv_output_size(w, kw, stride=sw, pad_before=widths[2], pad_after=widths[3], dilation=dw)
+    except ShapeError as exc:
+        raise ShapeError(f"input {h}x{w} and kernel {kh}x{kw}: {exc}") from None
+    top, bottom, left, right = api._trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)
+    circular = mode == "circular"
+    axes = [Axis(h, sh, dh * (kh - 1) + 1, top, bottom, oh, circular=circular),
+            Axis(w, sw, dw * (kw - 1) + 1, left, right, ow, circular=circular)]
+    if x.ndim == 3:
+        axes.append(Axis(x.shape[2], passthrough=True))
+    dtype = api.compute_dtype(x.dtype)
+    force, _note = pin.conv_force((h, w, x.shape[2] if x.ndim == 3 else 1), k, (sh, sw), (dh, dw), dtype, oh, ow)
+
+    def core(slab, pads):
+        (t, b), (l, r) = pads[:2]
+        return pin.call(api.conv2d, force, slab, k, stride=(sh, sw), padding=(t, b, l, r), pad_mode=mode,
+                        pad_value=pad_value, dilation=(dh, dw))
+
+    return tile_map(x, axes, core, dtype, chunks)
+
+
+def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: float = 0.0,
+          chunks: int | Sequence[int] | None = None) -> Any:
+    """:func:`kernelcli.api.pad2d` of a dask array: a lazy dask array (the input's dtype).
+
+    >>> import dask.array as da
+    >>> pad2d(da.arange(3, chunks=3).reshape(1, 3), (0, 0, 2, 2), mode="reflect").compute()
+    array([[2, 1, 0, 1, 2, 1, 0]])
+    """
+    _check(x, (2, 3))
+    top, bottom, left, right = shapes.resolve_padding(api._padding_arg(p), 1, 1)
+    mode = canonical_pad_mode(mode)
+    h, w = x.shape[:2]
+    circular = mode == "circular"
+    axes = [Axis(h, 1, 1, top, bottom, h + top + bottom, circular=circular),
+            Axis(w, 1, 1, left, right, w + left + right, circular=circular)]
+    if x.ndim == 3:
+        axes.append(Axis(x.shape[2], passthrough=True))
+
+    def core(slab, pads):
+        (t, b), (l, r) = pads[:2]
+        return api.pad2d(slab, (t, b, l, r), mode=mode, value=value)
+
+    return tile_map(x, axes, core, x.dtype, chunks)
+
+
+def pool2d(x: Any, size: int, *, stride: int | None = None, op: str = "max", padding: int = 0, ceil_mode: bool = False,
+           count_include_pad: bool = True, chunks: int | Sequence[int] | None = None) -> Any:
+    """:func:`kernelcli.api.pool2d` of a dask array: a lazy dask array.
+
+    >>> import dask.array as da
+    >>> pool2d(da.arange(16, chunks=16).reshape(4, 4), 2).compute()
+    array([[ 5,  7],
+           [13, 15]])
+    """
+    _check(x, (2, 3))
+    op = canonical_pool_op(op)
+    size = shapes.check_positive("size", int(size))
+    stride = size if stride is None else shapes.check_positive("stride", int(stride))
+    if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0 or padding > size // 2:
+        api.pool2d(np.zeros((size, size)), size, stride=stride, padding=padding)  # raises the API's message
+    padding = int(padding)
+    h, w = x.shape[:2]
+    try:
+        oh = shapes.pool_output_size(h, size, stride=stride, padding=padding, ceil_mode=ceil_mode)
+        ow = shapes.pool_output_size(w, size, stride=stride, padding=padding, ceil_mode=ceil_mode)
+    except ShapeError as exc:
+        raise ShapeError(f"input {h}x{w}, pool {size}x{size}: {exc}") from None
+    axes = [Axis(h, stride, size, padding, padding, oh, symmetric=True),
+            Axis(w, stride, size, padding, padding, ow, symmetric=True)]
+    channels = 1
+    if x.ndim == 3:
+        channels = x.shape[2]
+        axes.append(Axis(channels, passthrough=True))
+    dtype = api.compute_dtype(x.dtype) if op == "avg" else np.dtype(x.dtype)
+    special = stride == 2 and size in (2, 3) and padding == 0 and (oh - 1) * stride + size <= h and (ow - 1) * stride + size <= w
+    force = pin.pool_force(oh * ow * channels * size * size, dtype, special)
+
+    def core(slab, pads):
+        return pin.call(api.pool2d, force, slab, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode,
+                        count_include_pad=count_include_pad)
+
+    return tile_map(x, axes, core, dtype, chunks)
+
+
+def conv3d(vol: Any, kernel3d: Any, *, padding: Any = "same", pad_mode: str = "constant", pad_value: float = 0.0,
+           flip: bool = False, dtype: Any = None, chunks: int | Sequence[int] | None = None) -> Any:
+    """:func:`kernelcli.volumes.conv3d` of a dask (Z, Y, X) volume: a lazy dask array.
+
+    >>> import dask.array as da
+    >>> conv3d(da.ones((4, 4, 4), chunks=2, dtype="uint8"), np.ones((1, 1, 3)), padding="valid").compute()[0, 0]
+    array([3., 3.], dtype=float32)
+    """
+    from .. import volumes
+
+    _check(vol, (3,), "volume")
+    k = api.as_kernel_array(kernel3d, ndim=3)
+    if flip:
+        k = k[::-1, ::-1, ::-1]
+    widths = volumes.resolve_padding3d(padding, k.shape)
+    mode = canonical_pad_mode(pad_mode)
+    axes = []
+    for i in range(3):
+        n_out = shapes.conv_output_size(vol.shape[i], k.shape[i], pad_before=widths[2 * i], pad_after=widths[2 * i + 1])
+        axes.append(Axis(vol.shape[i], 1, k.shape[i], widths[2 * i], widths[2 * i + 1], n_out, circular=mode == "circular"))
+    cdt = volumes.volume_dtype(vol.dtype, dtype)
+
+    def core(slab, pads):
+        return volumes.conv3d(slab, k, padding=tuple(v for pair in pads for v in pair), pad_mode=mode,
+                              pad_value=pad_value, dtype=cdt)
+
+    return tile_map(vol, axes, core, cdt, chunks)
+
+
+def pool3d(vol: Any, size: int | Sequence[int], stride: int | Sequence[int] | None = None, op: str = "max",
+           padding: int | Sequence[int] = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+           chunks: int | Sequence[int] | None = None) -> Any:
+    """:func:`kernelcli.volumes.pool3d` of a dask (Z, Y, X) volume: a lazy dask array.
+
+    >>> import dask.array as da
+    >>> pool3d(da.arange(8, chunks=8).reshape(2, 2, 2), 2).compute()
+    array([[[7]]])
+    """
+    from .. import volumes
+
+    _check(vol, (3,), "volume")
+    op = canonical_pool_op(op)
+    f = volumes._triple(size, "size")
+    s = f if stride is None else volumes._triple(stride, "stride")
+    p = volumes._triple(padding, "padding", minimum=0)
+    axes = []
+    for i in range(3):
+        if p[i] > f[i] // 2:
+            volumes.pool3d(np.zeros(f), f, s, op, p)  # raises the API's message
+        n_out = shapes.pool_output_size(vol.shape[i], f[i], stride=s[i], padding=p[i], ceil_mode=ceil_mode)
+        axes.append(Axis(vol.shape[i], s[i], f[i], p[i], p[i], n_out, symmetric=True))
+    dtype = volumes.volume_dtype(vol.dtype) if op == "avg" else np.dtype(vol.dtype)
+
+    def core(slab, pads):
+        return volumes.pool3d(slab, f, s, op, p, ceil_mode, count_include_pad)
+
+    return tile_map(vol, axes, core, dtype, chunks)
