@@ -392,6 +392,11 @@ def convolve_bank_file(
     from .layers import filter_bank
 
     names = [k.name for k in kernels]
+    if options.layout == "zyx" and (any(len(k.shape) == 3 for k in kernels) or options.combine == "sum"):
+        raise UsageError(
+            "--layout zyx filters a volume slice by slice with 2-D kernels; a 3-D (channels x f x f) kernel or "
+            "--combine sum would add the slices up as if they were channels (save the volume as NIfTI for 3-D kernels)"
+        )
     label = f"convolve {', '.join(names)}{_layer_words(options, bias)}"
 
     def compute(data):

@@ -126,6 +126,14 @@ class TestArrays:
         assert invoke("convolve", "xt.npy", "-k", "laplacian_4", "-o", "b.npy", "--layout", "hwc", "--padding", "valid").exit_code == 0
         np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy").transpose(2, 0, 1))
 
+    def test_zyx_refuses_kernels_that_would_sum_the_slices(self, invoke, tmp_path):
+        np.save(tmp_path / "v.npy", np.random.default_rng(0).random((2, 8, 8)))
+        (tmp_path / "k3.json").write_text(json.dumps({"name": "k3", "matrix": [[[1, 0], [0, 1]], [[1, 0], [0, 1]]]}))
+        result = invoke("convolve", "v.npy", "-k", "./k3.json", "--layout", "zyx", "-o", "o.npy")
+        assert result.exit_code == 2 and "slice by slice" in result.stderr and not (tmp_path / "o.npy").exists()
+        assert invoke("convolve", "v.npy", "-k", "sobel_v", "--combine", "sum", "--layout", "zyx", "-o", "o.npy").exit_code == 2
+        assert invoke("convolve", "v.npy", "-k", "./k3.json", "--layout", "chw", "-o", "o.npy").exit_code == 0
+
     def test_filter_bank_on_chw_keeps_channels_first(self, invoke, tmp_path):
         x = np.random.default_rng(3).random((2, 8, 10))
         np.save(tmp_path / "x.npy", x)
