@@ -25,10 +25,11 @@ def bench_conv_layer(size: int = 512, channels: int = 3, filters: int = 16, f: i
     import numba
     import torch
 
-    import kernelcli.layers as layers
     from kernelcli.layers import conv_layer
 
-    layers._FORCE_PATH = "jit"  # time the jitted core, not the cold-process numpy fallback
+    from kernelcli._core import policy
+
+    policy.DEFAULT = policy.Paths(force="jit")  # time the jitted core, not the cold-process numpy fallback
     torch.set_num_threads(threads)
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     rng = np.random.default_rng(0)

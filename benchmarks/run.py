@@ -40,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import kernelcli.api as api  # noqa: E402
+from kernelcli._core import policy  # noqa: E402
+from kernelcli._core.policy import Paths  # noqa: E402
 from timing import median_ms  # noqa: E402
 
 NOTES: list[str] = []
@@ -142,7 +144,7 @@ def path_of(k: np.ndarray) -> str:
 
 def conv_cases(peers: dict, n: int, repeat: int, quick: bool) -> Table:
     cv2, ndi, torch = peers.get("cv2"), peers.get("ndi"), peers.get("torch")
-    api.SMALL_WORK = -1  # the jitted core (the library use: the process is warm)
+    policy.DEFAULT = Paths(force="jit")  # the jitted core (the library use: the process is warm)
     rng = np.random.default_rng(0)
     x = rng.random((n, n), dtype=np.float32)
     table = Table(f"Convolution, {n}x{n} float32, 'same', zero padding (ratio = kernelcli / peer)", ["cv2", "scipy", "torch"])
@@ -215,7 +217,7 @@ def conv_cases(peers: dict, n: int, repeat: int, quick: bool) -> Table:
 
 def pool_cases(peers: dict, n: int, repeat: int) -> Table:
     cv2, torch = peers.get("cv2"), peers.get("torch")
-    api.SMALL_WORK = -1
+    policy.DEFAULT = Paths(force="jit")
     x = np.random.default_rng(1).random((n, n), dtype=np.float32)
     tx = torch.from_numpy(x)[None, None] if torch else None
     table = Table(f"Pooling, {n}x{n} float32 (ratio = kernelcli / peer)", ["cv2", "torch"])
@@ -242,7 +244,7 @@ def pool_cases(peers: dict, n: int, repeat: int) -> Table:
 def thread_case(n: int, repeat: int) -> tuple[str, float, float]:
     import numba
 
-    api.SMALL_WORK = -1
+    policy.DEFAULT = Paths(force="jit")
     x = np.random.default_rng(2).random((n, n), dtype=np.float32)
     k = np.random.default_rng(3).normal(size=(7, 7))
     previous = numba.get_num_threads()
@@ -310,8 +312,11 @@ def startup_cases(repeat: int, tmp: Path, env: dict) -> list[tuple]:
     src = tmp / "in512.png"
     if not src.exists():
         make_png(src, 512)
-    cmd = kernelcli_cmd() + ["convolve", str(src), "--kernel", "sobel_v", "--out", str(tmp / "c.png"), "--force", "-q"]
-    cold_env = dict(env, NUMBA_CACHE_DIR=str(tmp / "cold-cache"), KERNELCLI_SMALL_WORK="-1")
+    # what `kernelcli convolve` runs, with the path policy pinned to the jitted core
+    job = ("from kernelcli._core.policy import Paths; from kernelcli.jobs import ConvolveOptions, convolve_file; "
+           f"convolve_file({str(src)!r}, 'sobel_v', ConvolveOptions(paths=Paths(force='jit')), out={str(tmp / 'c.png')!r}, force=True)")
+    cmd = [sys.executable, "-c", job]
+    cold_env = dict(env, NUMBA_CACHE_DIR=str(tmp / "cold-cache"))
     t0 = time.perf_counter()
     done = subprocess.run(cmd, env=cold_env, capture_output=True, text=True, check=True)
     cold = 1e3 * (time.perf_counter() - t0)
@@ -327,7 +332,8 @@ MEMORY_CODE = r"""
 import json, sys, tracemalloc
 import numpy as np
 import kernelcli.api as api
-api.SMALL_WORK = -1
+from kernelcli._core import policy
+policy.DEFAULT = policy.Paths(force="jit")
 
 def status(field):
     with open("/proc/self/status") as f:
@@ -398,7 +404,7 @@ def layer_volume_section(quick: bool) -> str:
 def crossover(n: int, repeat: int) -> str:
     """Time the direct loop against the FFT (dense kernels) and the separable loop against the
     2-D one (rank-1 kernels) on an n x n float32 image: the data behind engine's crossovers."""
-    api.SMALL_WORK = -1
+    policy.DEFAULT = Paths(force="jit")
     rng = np.random.default_rng(5)
     x = rng.random((n, n), dtype=np.float32)
     lines = [f"### Crossovers, {n}x{n} float32 (ms)", "", "| kernel | dense direct | FFT | separable | chosen |", "|---|---|---|---|---|"]
@@ -407,9 +413,8 @@ def crossover(n: int, repeat: int) -> str:
         noisy = k + 1e-3 * rng.random((size, size))  # rank > 1
         times = {}
         for path, kernel in (("dense", noisy), ("fft", noisy), ("separable", k)):
-            api._FORCE_PATH = path
-            times[path] = median_ms(lambda: api.conv2d(x, kernel), repeat)
-        api._FORCE_PATH = None
+            forced = Paths(force=path)
+            times[path] = median_ms(lambda: api.conv2d(x, kernel, paths=forced), repeat)
         lines.append(f"| {size}x{size} | {times['dense']:.2f} | {times['fft']:.2f} | {times['separable']:.2f} | "
                      f"{path_of(noisy)} / {path_of(k)} |")
         print(lines[-1], file=sys.stderr)

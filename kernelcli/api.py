@@ -24,80 +24,35 @@ array([ 0., 30., 30.,  0.])
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from . import shapes
+from . import ndsupport, shapes
 from ._core import numpy_impl
+from ._core import policy as _policy
+from ._core.policy import Paths, as_paths
 from .errors import ShapeError, UsageError
-from .modes import PAD_CODES, canonical_pad_mode
+from .modes import PAD_CODES, POOL_CODES, canonical_pad_mode
+from .ndsupport import all_finite as _all_finite  # noqa: F401  (kept for old imports)
+from .ndsupport import compute_dtype  # noqa: F401  (public here since the first release)
 from .tiled import is_dask_array
 
-#: Below this many multiply-adds (H*W*C*taps) the plain-numpy path is used: it avoids
-#: loading and starting the jitted core, which costs far more than the arithmetic.
-#: Above it, under the CLI's ``cold`` policy (``KERNELCLI_PATHS=cold``), plain numpy (or,
-#: for big kernels, the FFT) is still used while it is estimated cheaper than loading the
-#: core in a fresh process (``kernelcli._core.engine.cold_choice``); the choice depends
-#: only on the call, never on what the process ran before.  A negative value forces the
-#: jitted core (tests).
-SMALL_WORK = int(os.environ.get("KERNELCLI_SMALL_WORK", 250_000))
+#: At or below this many multiply-adds (H*W*C*taps) the plain-numpy path is used under any
+#: policy (see :mod:`kernelcli._core.policy`, which owns the value).
+SMALL_WORK = _policy.SMALL_WORK
 
 _FIRST_JIT_NOTE_SHOWN = False
 
-#: Tests and benchmarks set this to "dense", "separable" or "fft" to force a path of the
-#: jitted core (where it applies); None lets the core choose.
-_FORCE_PATH: str | None = None
-#: Tests set this to True to send pooling through the general loop only.
-_FORCE_POOL_GENERAL = False
-
-
-def compute_dtype(dtype: np.dtype) -> np.dtype:
-    """The floating dtype kernelcli computes in for an input of ``dtype``.
-
-    >>> compute_dtype(np.dtype("uint16"))
-    dtype('float64')
-    """
-    dtype = np.dtype(dtype)
-    if dtype == np.float64 or (dtype.kind in "iu" and dtype.itemsize > 1):
-        return np.dtype(np.float64)
-    return np.dtype(np.float32)
-
 
 def as_image_array(x: Any, name: str = "x") -> np.ndarray:
-    """Validate an image-like array: (H, W) or (H, W, C), real numbers, finite.
+    """Validate an image-like array: (H, W) or (H, W, C), real numbers, finite; native byte order.
 
     >>> as_image_array([[1, 2], [3, 4]]).shape
     (2, 2)
     """
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "biuf":
-        raise UsageError(f"{name}: expected real numbers, got dtype {arr.dtype}")
-    if arr.ndim not in (2, 3):
-        raise ShapeError(f"{name}: expected a 2-D (H, W) or 3-D (H, W, C) array, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ShapeError(f"{name}: the array is empty (shape {arr.shape})")
-    if arr.dtype.kind == "f" and not _all_finite(arr):
-        bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
-        raise UsageError(f"{name}: {bad} value(s) are NaN or infinite; kernelcli expects finite input")
-    return arr
-
-
-def _all_finite(arr: np.ndarray) -> bool:
-    """True when no value is NaN or infinite.
-
-    The sum of squares is a fast screen (one pass, no temporary): every term is >= 0, so
-    a NaN or an infinity makes it non-finite and nothing cancels; only when it is not
-    finite (which an overflow can also cause) are the values checked one by one.
-    """
-    flat = arr.reshape(-1)
-    if flat.dtype.itemsize < 4:
-        flat = flat.astype(np.float32)
-    with np.errstate(over="ignore", invalid="ignore"):
-        screen = np.dot(flat, flat)
-    return bool(np.isfinite(screen)) or bool(np.isfinite(arr).all())
+    return ndsupport.as_real_array(x, (2, 3), name, "2-D (H, W) or 3-D (H, W, C)")
 
 
 def as_kernel_array(kernel: Any, ndim: int = 2) -> np.ndarray:
@@ -121,14 +76,7 @@ def as_kernel_array(kernel: Any, ndim: int = 2) -> np.ndarray:
 
 def _pair(value: int | Sequence[int], name: str) -> tuple[int, int]:
     """Turn an int or a pair into (vertical, horizontal), each an integer >= 1."""
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2:
-        raise UsageError(f"{name} must be an integer or a pair of integers, got {value!r}")
-    return tuple(shapes.check_positive(name, int(v) if isinstance(v, np.integer) else v) for v in pair)  # type: ignore[return-value]
-
-
-def _use_numpy_path(work: int) -> bool:
-    return work <= SMALL_WORK
+    return ndsupport.normalize_sequence(value, 2, name)  # type: ignore[return-value]
 
 
 def _numba_lacks(dtype: np.dtype) -> bool:
@@ -174,15 +122,16 @@ def _announce_first_compile(dispatcher, *dtypes) -> None:
 _CHECKED: set = set()
 
 
-def _pad3(x3: np.ndarray, widths: tuple[int, int, int, int], mode: str, value: float, dtype: np.dtype, small: bool) -> np.ndarray:
+def _pad3(x3: np.ndarray, widths: tuple[int, int, int, int], mode: str, value: float, dtype: np.dtype, paths: Paths, work: int) -> np.ndarray:
+    """Pad (H, W, C) ``x3`` into ``dtype``: plain numpy for small ``work`` (or as ``paths`` says), else the jitted loop."""
     top, bottom, left, right = widths
     code = PAD_CODES[mode]
-    small = small or _numba_lacks(dtype)
-    if not small and SMALL_WORK >= 0:  # SMALL_WORK < 0 forces the jitted core (tests)
+    small = _numba_lacks(dtype) or paths.numpy_for(work)
+    if small is None:
         from ._core import engine
 
         cells = (x3.shape[0] + top + bottom) * (x3.shape[1] + left + right) * x3.shape[2]
-        small = engine.cold_prefers(engine.NUMPY_SECONDS_PER_TAP * cells, engine.JIT_SECONDS_PER_TAP * cells)
+        small = engine.use_numpy(paths, cells)
     if small:
         return numpy_impl.pad3d(x3, top, bottom, left, right, code, value, dtype)
     from ._core.engine import pad_flat
@@ -190,7 +139,7 @@ def _pad3(x3: np.ndarray, widths: tuple[int, int, int, int], mode: str, value: f
     return pad_flat(x3, widths, code, value, dtype, _announce_first_compile)
 
 
-def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: float = 0.0) -> np.ndarray:
+def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: float = 0.0, paths: Any = None) -> np.ndarray:
     """Pad an (H, W) or (H, W, C) array on its two spatial axes.
 
     Parameters
@@ -204,9 +153,12 @@ def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: floa
         constant, replicate, reflect, symmetric or circular (or an alias: zero, edge,
         nearest, mirror, wrap, ...); see :mod:`kernelcli.modes` for the table of names.
     value : float
-        The fill for ``constant``.
+        The fill for ``constant``; it must fit the input's dtype (300 in a uint8 image is
+        refused with a UsageError, on every path).
+    paths : "warm", "cold" or Paths, optional
+        The path policy (:mod:`kernelcli._core.policy`); the default suits a long-lived program.
 
-    The result keeps the input's dtype (the fill value is cast to it).
+    The result keeps the input's dtype.
 
     >>> pad2d([[1, 2, 3]], (0, 0, 2, 2), mode="reflect")
     array([[3, 2, 1, 2, 3, 2, 1]])
@@ -219,8 +171,9 @@ def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: floa
     widths = shapes.resolve_padding(_padding_arg(p), 1, 1)
     mode = canonical_pad_mode(mode)
     x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
-    small = _use_numpy_path(x3.size + (widths[0] + widths[1]) * x3.shape[1] * x3.shape[2] * 4)
-    out = _pad3(x3, widths, mode, value, arr.dtype, small)
+    value = ndsupport.check_fill(value, arr.dtype, "pad value") if mode == "constant" else 0.0
+    work = x3.size + (widths[0] + widths[1]) * x3.shape[1] * x3.shape[2] * 4
+    out = _pad3(x3, widths, mode, value, arr.dtype, as_paths(paths), work)
     return out if arr.ndim == 3 else out[:, :, 0]
 
 
@@ -234,6 +187,7 @@ def conv2d(
     pad_value: float = 0.0,
     dilation: int | Sequence[int] = 1,
     flip: bool = False,
+    paths: Any = None,
 ) -> np.ndarray:
     """Cross-correlate an image with a 2-D kernel (the deep-learning "convolution").
 
@@ -254,6 +208,11 @@ def conv2d(
         How the border is filled; see :func:`pad2d`.
     flip : bool
         True convolution (the kernel rotated 180 degrees) instead of cross-correlation.
+    paths : "warm", "cold" or Paths, optional
+        The path policy (:mod:`kernelcli._core.policy`): which compute path runs.  Every
+        path gives the same exact result where the arithmetic is exact (whole-number data,
+        a kernel of whole numbers times a power of two); elsewhere they agree within float
+        rounding (the FFT within ``eps * log2(T) * max|x| * sum|k|``).
 
     Returns
     -------
@@ -268,7 +227,7 @@ def conv2d(
         from .tiled import arrays
 
         return arrays.conv2d(x, kernel, stride=stride, padding=padding, pad_mode=pad_mode, pad_value=pad_value,
-                             dilation=dilation, flip=flip)
+                             dilation=dilation, flip=flip, paths=paths)
     arr = as_image_array(x)
     k = as_kernel_array(kernel)
     if flip:
@@ -286,28 +245,33 @@ def conv2d(
         raise ShapeError(f"input {h}x{w} and kernel {kh}x{kw}: {exc}") from None
 
     dtype = compute_dtype(arr.dtype)
+    pad_value = ndsupport.check_fill(pad_value, dtype, "pad value") if mode == "constant" else 0.0
+    policy = as_paths(paths)
     x3 = arr.reshape(h, w, -1)
     channels = x3.shape[2]
-    small = _use_numpy_path(oh * ow * channels * kh * kw)
-    cold = None
-    if not small and SMALL_WORK >= 0:  # SMALL_WORK < 0 forces the jitted core (tests)
+    choice = "numpy" if policy.numpy_for(oh * ow * channels * kh * kw) else None
+    if policy.numpy_for(oh * ow * channels * kh * kw) is None:
         from ._core import engine
 
-        cold = engine.cold_choice(oh * ow * channels, k, (sh, sw), dtype)
-        small = cold == "numpy"
+        choice = engine.cold_choice(policy, oh * ow * channels, k, (sh, sw), dtype)
     # Only the rows and columns the windows reach are padded (a large stride or "valid" skips the rest).
     widths = _trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)
-    if small:
-        xp = _pad3(x3, widths, mode, pad_value, dtype, small)
+    if choice == "fft":
+        from ._core import engine
+
+        form = engine.fft_form(x3, k, dtype, PAD_CODES[mode], pad_value)
+        choice = "numpy" if form[0] == "avoid" else choice  # numpy is exact here, the FFT could not be
+    if choice == "numpy":
+        xp = _pad3(x3, widths, mode, pad_value, dtype, Paths(force="numpy"), 0)
         out = numpy_impl.correlate(xp, k.astype(dtype), sh, sw, dh, dw, oh, ow)
-    elif cold == "fft":
-        out = engine.fft_correlate(x3, k, dtype, widths, PAD_CODES[mode], pad_value, (dh, dw), oh, ow)
+    elif choice == "fft":
+        out = engine.fft_correlate(x3, k, dtype, widths, PAD_CODES[mode], pad_value, (dh, dw), oh, ow, policy, form)
     else:
         from ._core import engine
 
         out = engine.correlate(
             x3, k, dtype, widths, PAD_CODES[mode], pad_value, (sh, sw), (dh, dw), oh, ow,
-            force=_FORCE_PATH, announce=_announce_first_compile,
+            paths=policy, announce=_announce_first_compile,
         )
     return out if arr.ndim == 3 else out[:, :, 0]
 
@@ -333,6 +297,7 @@ def pool2d(
     padding: int = 0,
     ceil_mode: bool = False,
     count_include_pad: bool = True,
+    paths: Any = None,
 ) -> np.ndarray:
     """Max, min or average pooling of each channel separately, exactly as PyTorch's pooling.
 
@@ -354,6 +319,8 @@ def pool2d(
     count_include_pad : bool
         For ``avg``: divide by the window's cells inside the padded input (PyTorch's
         default) or, when False, by the real cells only.
+    paths : "warm", "cold" or Paths, optional
+        The path policy (:mod:`kernelcli._core.policy`).
 
     Returns
     -------
@@ -369,7 +336,7 @@ def pool2d(
         from .tiled import arrays
 
         return arrays.pool2d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode,
-                             count_include_pad=count_include_pad)
+                             count_include_pad=count_include_pad, paths=paths)
     from .modes import canonical_pool_op
 
     arr = as_image_array(x)
@@ -391,20 +358,19 @@ def pool2d(
     channels = x3.shape[2]
     dtype = compute_dtype(arr.dtype) if op == "avg" else arr.dtype
     work = oh * ow * channels * size * size
-    small = _use_numpy_path(work) or _numba_lacks(dtype)
-    if not small and SMALL_WORK >= 0:  # SMALL_WORK < 0 forces the jitted core (tests)
+    policy = as_paths(paths)
+    small = _numba_lacks(dtype) or policy.numpy_for(work)
+    if small is None:
         from ._core import engine
 
-        small = engine.cold_prefers(engine.NUMPY_SECONDS_PER_TAP * work, engine.JIT_SECONDS_PER_TAP * work)
+        small = engine.use_numpy(policy, work)
     if small:
         out = numpy_impl.pool(x3, size, stride, padding, op, count_include_pad, oh, ow, dtype)
     else:
         from ._core import engine
-        from ._core.pool import AVG, MAX, MIN
 
-        code = {"max": MAX, "min": MIN, "avg": AVG}[op]
         out = engine.pool(
-            x3, size, stride, padding, code, count_include_pad, oh, ow, dtype,
-            announce=_announce_first_compile, force_general=_FORCE_POOL_GENERAL,
+            x3, size, stride, padding, POOL_CODES[op], count_include_pad, oh, ow, dtype,
+            announce=_announce_first_compile, paths=policy,
         )
     return out if arr.ndim == 3 else out[:, :, 0]

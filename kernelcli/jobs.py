@@ -46,6 +46,8 @@ class ConvolveOptions:
     activation: str | None = None
     #: axis order of a 3-D array input: hwc, chw or zyx (None: hwc when unambiguous)
     layout: str | None = None
+    #: the path policy passed to the API (``"cold"`` from the CLI; see kernelcli._core.policy)
+    paths: Any = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pad_mode", canonical_pad_mode(self.pad_mode))
@@ -69,7 +71,7 @@ class ConvolveOptions:
         return {
             "stride": self.stride, "padding": self.padding, "pad_mode": self.pad_mode, "pad_value": self.pad_value,
             "dilation": self.dilation, "flip": self.flip, "combine": self.combine or "per-channel",
-            "activation": self.activation,
+            "activation": self.activation, "paths": self.paths,
         }
 
 
@@ -213,7 +215,7 @@ def convolve_file(input_path: str | Path, kernel_spec: Any, options: ConvolveOpt
     def compute(data):
         return api.conv2d(
             data, k, stride=options.stride, padding=options.padding, pad_mode=options.pad_mode,
-            pad_value=options.pad_value, dilation=options.dilation, flip=options.flip,
+            pad_value=options.pad_value, dilation=options.dilation, flip=options.flip, paths=options.paths,
         )
 
     report = run_file_job(input_path, f"convolve {kernel.name}", compute, out=out, force=force, rescale=options.rescale,
@@ -222,14 +224,19 @@ def convolve_file(input_path: str | Path, kernel_spec: Any, options: ConvolveOpt
     return report
 
 
-def pad_file(input_path: str | Path, widths: Any, *, mode: str, value: float, out: str | Path | None, force: bool = False,
-             max_pixels: int | None = None, layout: str | None = None) -> Report:
-    """Pad one input file (every channel); the result keeps the input's dtype and bit depth."""
+def pad_file(
+    input_path: str | Path, widths: Any, *, mode: str, value: float, out: str | Path | None, force: bool = False,
+    max_pixels: int | None = None, layout: str | None = None, paths: Any = None,
+) -> Report:
+    """Pad one input file (every channel); the result keeps the input's dtype and bit depth.
+
+    ``paths`` is the path policy passed to the API (the CLI passes ``"cold"``).
+    """
     from . import api
 
     mode = canonical_pad_mode(mode)
     return run_file_job(
-        input_path, f"pad_{mode}", lambda data: api.pad2d(data, widths, mode=mode, value=value),
+        input_path, f"pad_{mode}", lambda data: api.pad2d(data, widths, mode=mode, value=value, paths=paths),
         out=out, force=force, max_pixels=max_pixels, layout=layout,
     )
 
@@ -237,18 +244,25 @@ def pad_file(input_path: str | Path, widths: Any, *, mode: str, value: float, ou
 def pool_file(
     input_path: str | Path, size: int, *, op: str, stride: int | None, padding: int, ceil_mode: bool,
     count_include_pad: bool, out: str | Path | None, force: bool = False, rescale: str | None = None,
-    max_pixels: int | None = None, layout: str | None = None,
+    max_pixels: int | None = None, layout: str | None = None, paths: Any = None,
 ) -> Report:
-    """Pool one input file, each channel separately; a ``zyx`` array in 3-D, as a volume is."""
+    """Pool one input file, each channel separately; a ``zyx`` array in 3-D, as a volume is.
+
+    ``paths`` is the path policy passed to the API (the CLI passes ``"cold"``).
+    """
     from . import api
 
     def compute(data):
-        return api.pool2d(data, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad)
+        return api.pool2d(
+            data, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad,
+            paths=paths,
+        )
 
     def compute_volume(data):
         from .volumes import pool3d
 
-        return pool3d(data, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad)
+        return pool3d(data, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad,
+                      paths=paths)
 
     return run_file_job(input_path, f"{op}pool{size}", compute, out=out, force=force, rescale=rescale, max_pixels=max_pixels,
                         layout=layout, volume_compute=compute_volume)
@@ -438,7 +452,7 @@ def layer_file(
     def compute(data):
         maps = conv_layer(
             data, weights, bias, stride=options.stride, padding=options.padding, pad_mode=options.pad_mode,
-            pad_value=options.pad_value, dilation=options.dilation, activation=options.activation,
+            pad_value=options.pad_value, dilation=options.dilation, activation=options.activation, paths=options.paths,
         )
         return BankResult(maps, labels, labels, [(k, k + 1) for k in range(filters)], ["sum"] * filters)
 
@@ -627,6 +641,7 @@ def gallery_file(
     force: bool = False,
     max_pixels: int | None = None,
     layout: str | None = None,
+    paths: Any = None,
 ) -> Report:
     """Apply every catalogue kernel (or one family) to one image and draw them as one sheet.
 
@@ -665,7 +680,7 @@ def gallery_file(
         if len(shape) == 3 and shape[0] != channels:
             notes.append(f"{kernel.name}: a {'x'.join(map(str, shape))} kernel needs {shape[0]} channels, the image has {channels}; left out")
             continue
-        bank = filter_bank(work, [kernel], [kernel.name], padding="same", pad_mode=mode)
+        bank = filter_bank(work, [kernel], [kernel.name], padding="same", pad_mode=mode, paths=paths)
         applied += 1
         caption = f"{kernel.family} {'x'.join(map(str, shape))}"
         for label, maps in montage_tiles(bank):

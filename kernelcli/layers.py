@@ -25,23 +25,19 @@ array([[28., 28.],
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from . import api, shapes
+from . import api, ndsupport, shapes
+from ._core.policy import SMALL_WORK, Paths, as_paths  # noqa: F401  (SMALL_WORK: kept for old imports)
 from .errors import ShapeError, UsageError
-from .modes import ACTIVATIONS, PAD_EQUIVALENTS, canonical_activation, canonical_combine, canonical_pad_mode  # noqa: F401
+from .modes import ACTIVATION_CODES, ACTIVATIONS, PAD_EQUIVALENTS, canonical_activation, canonical_combine, canonical_pad_mode  # noqa: F401
 
-#: Below this many multiply-adds the plain-numpy path always runs (no Numba start-up), as in api.
-SMALL_WORK = int(os.environ.get("KERNELCLI_SMALL_WORK", 250_000))
 #: The plain-numpy layer, per output value and tap (measured 0.6-3.8 ns; the upper end).
 NUMPY_SECONDS_PER_TAP = 3e-9
-#: Tests and benchmarks set this to "numpy" or "jit" to force a path; None lets the cost decide.
-_FORCE_PATH: str | None = None
 
 #: negative-side slope of leaky_relu (PyTorch's default ``negative_slope``)
 LEAKY_SLOPE = 0.01
@@ -89,6 +85,7 @@ def conv_layer(
     dilation: int | Sequence[int] = 1,
     groups: int = 1,
     activation: str | None = None,
+    paths: Any = None,
 ) -> np.ndarray:
     """A convolution layer on a channels-last image: ``act(sum over C/groups, f, f of x*w + b)``.
 
@@ -117,6 +114,8 @@ def conv_layer(
         ``groups``): 1 is a full layer, C with K = C is depthwise.
     activation : {None, "none", "relu", "leaky_relu", "sigmoid", "tanh"}
         Applied after the bias; leaky_relu uses slope 0.01 below zero.
+    paths : "warm", "cold" or Paths, optional
+        The path policy (:mod:`kernelcli._core.policy`): plain numpy or the jitted layer.
 
     Returns
     -------
@@ -156,12 +155,13 @@ def conv_layer(
         raise ShapeError(f"input {h}x{w} and filter {kh}x{kw}: {exc}") from None
 
     dtype = api.compute_dtype(arr.dtype)
+    pad_value = ndsupport.check_fill(pad_value, dtype, "pad value") if mode == "constant" else 0.0
     wc = np.ascontiguousarray(wts.astype(dtype))
     bc = b.astype(dtype)
     # Only the padded rows and columns some window reads are built.
     rows = _source_map(h, widths[0], (oh - 1) * sh + dh * (kh - 1) + 1, mode)
     cols = _source_map(w, widths[2], -(-((ow - 1) * sw + dw * (kw - 1) + 1) // sw) * sw, mode)
-    if _use_numpy(oh * ow * filters * per_group * kh * kw):
+    if _use_numpy(as_paths(paths), oh * ow * filters * per_group * kh * kw):
         return _layer_numpy(x3, rows, cols, pad_value, wc, bc, groups, (sh, sw), (dh, dw), (oh, ow), act)
     from ._core import threads
     from ._core.layer import layer_rows, planarize
@@ -173,24 +173,23 @@ def conv_layer(
     threads.run_rows(planarize, rows.size, x3, rows, cols, float(pad_value), xq)
     taps, tap_weights, counts = _tap_table(wc, groups, dh, dw, sw)
     out = np.empty((oh, ow, filters), dtype=dtype)
-    threads.run_rows(layer_rows, oh, xq, taps, tap_weights, counts, bc, sh, ACTIVATIONS.index(act), LEAKY_SLOPE, out)
+    threads.run_rows(layer_rows, oh, xq, taps, tap_weights, counts, bc, sh, ACTIVATION_CODES[act], LEAKY_SLOPE, out)
     return out
 
 
-def _use_numpy(work: int) -> bool:
+def _use_numpy(paths: Paths, work: int) -> bool:
     """Whether ``work`` multiply-adds go to the plain-numpy layer rather than the jitted core.
 
     Tiny work always does; under the CLI's ``cold`` policy, so does any work for which numpy
     is cheaper than loading the jitted core in a fresh process (a pure function of the
     call: see :func:`kernelcli._core.engine.jit_start_seconds`).
     """
-    if _FORCE_PATH is not None:
-        return _FORCE_PATH == "numpy"
-    if work <= SMALL_WORK:
-        return True
+    decided = paths.numpy_for(work)
+    if decided is not None:
+        return decided
     from ._core import engine
 
-    return engine.cold_prefers(work * NUMPY_SECONDS_PER_TAP, 0.0)
+    return engine.cold_prefers(paths, work * NUMPY_SECONDS_PER_TAP, 0.0)
 
 
 def _tap_table(wc: np.ndarray, groups: int, dil_h: int, dil_w: int, stride_w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -335,6 +334,7 @@ def filter_bank(
     pad_value: float = 0.0,
     dilation: int | Sequence[int] = 1,
     flip: bool = False,
+    paths: Any = None,
 ) -> BankResult:
     """Apply several kernels to one image as one layer: one map per kernel (and channel).
 
@@ -357,6 +357,8 @@ def filter_bank(
         As :func:`conv_layer`; ``padding`` defaults to "same", as :func:`api.conv2d`.
     flip : bool
         True convolution: every kernel rotated 180 degrees in its two spatial axes.
+    paths : "warm", "cold" or Paths, optional
+        The path policy, as :func:`conv_layer`.
 
     Returns
     -------
@@ -388,7 +390,7 @@ def filter_bank(
     for i, a in enumerate(arrays):
         groups.setdefault((kinds[i], a.shape[-2:]), []).append(i)
     outputs: dict[int, np.ndarray] = {}
-    opts = dict(stride=stride, padding=padding, pad_mode=pad_mode, pad_value=pad_value, dilation=dilation, activation=activation)
+    opts = dict(stride=stride, padding=padding, pad_mode=pad_mode, pad_value=pad_value, dilation=dilation, activation=activation, paths=paths)
     for (kind, (kh, kw)), members in groups.items():
         n = len(members)
         if kind == "sum":

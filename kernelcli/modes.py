@@ -61,6 +61,8 @@ PAD_EQUIVALENTS = {
 
 POOL_OPS = ("max", "min", "avg")
 POOL_ALIASES = {"mean": "avg", "average": "avg"}
+#: Numeric codes of the pooling loops.
+POOL_CODES = {name: code for code, name in enumerate(POOL_OPS)}
 
 RESCALE_MODES = ("clip", "abs", "minmax", "none")
 
@@ -73,6 +75,8 @@ ACTIVATION_ALIASES = {
     "lrelu": "leaky_relu",
     "logistic": "sigmoid",
 }
+#: Numeric codes of the layer loop's activations.
+ACTIVATION_CODES = {name: code for code, name in enumerate(ACTIVATIONS)}
 
 #: 2-D kernels on a multi-channel image: each channel alone, or summed (a convolution layer)
 COMBINE_MODES = ("per-channel", "sum")

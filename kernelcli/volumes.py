@@ -42,10 +42,13 @@ from typing import Any
 
 import numpy as np
 
-from . import shapes
+from . import ndsupport, shapes
+from ._core import numpy_impl
+from ._core.policy import as_paths
 from .api import as_kernel_array
 from .errors import InvalidKernel, ShapeError, UsageError
-from .modes import PAD_CODES, canonical_pad_mode, canonical_pool_op
+from .modes import PAD_CODES, POOL_CODES, canonical_pad_mode, canonical_pool_op
+from .ndsupport import volume_dtype  # noqa: F401  (public here since the first release)
 
 AXES = ("z", "y", "x")
 #: the truncation of Gaussians in mm: radius ceil(3 * sigma) voxels, as the catalogue's gaussian:SIGMA
@@ -58,39 +61,12 @@ MAX_TAPS = 1001
 
 
 def as_volume(x: Any, name: str = "volume") -> np.ndarray:
-    """Validate a (Z, Y, X) array of finite real numbers.
+    """Validate a (Z, Y, X) array of finite real numbers; native byte order.
 
     >>> as_volume(np.zeros((2, 3, 4))).shape
     (2, 3, 4)
     """
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "biuf":
-        raise UsageError(f"{name}: expected real numbers, got dtype {arr.dtype}")
-    if arr.ndim != 3:
-        raise ShapeError(f"{name}: expected a 3-D (Z, Y, X) array, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ShapeError(f"{name}: the volume is empty (shape {arr.shape})")
-    if not arr.dtype.isnative:
-        arr = arr.astype(arr.dtype.newbyteorder("="))
-    # slice by slice: a boolean copy of a whole CT would cost another 100 MB
-    if arr.dtype.kind == "f" and not all(np.isfinite(plane).all() for plane in arr):
-        bad = sum(int(plane.size - np.count_nonzero(np.isfinite(plane))) for plane in arr)
-        raise UsageError(f"{name}: {bad} value(s) are NaN or infinite; kernelcli expects finite input")
-    return arr
-
-
-def volume_dtype(dtype: Any, requested: Any = None) -> np.dtype:
-    """The floating dtype volumes are computed in: float64 for float64 input, else float32.
-
-    >>> volume_dtype(np.int16), volume_dtype(np.float64)
-    (dtype('float32'), dtype('float64'))
-    """
-    if requested is not None:
-        req = np.dtype(requested)
-        if req not in (np.float32, np.float64):
-            raise UsageError(f"dtype {requested!r}: expected float32 or float64")
-        return req
-    return np.dtype(np.float64) if np.dtype(dtype) == np.float64 else np.dtype(np.float32)
+    return ndsupport.as_real_array(x, (3,), name, "3-D (Z, Y, X)")
 
 
 def _kernel1d(kernel: Any, axis: str) -> np.ndarray:
@@ -113,12 +89,7 @@ def _axis_index(axis: str | int) -> int:
 
 def _triple(value: int | Sequence[int], name: str, minimum: int = 1) -> tuple[int, int, int]:
     """An int or three ints (z, y, x), each an integer >= minimum."""
-    items = (value,) * 3 if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else tuple(value)  # type: ignore[arg-type]
-    if len(items) != 3 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items):
-        raise UsageError(f"{name} must be an integer or three integers (z, y, x), got {value!r}")
-    if any(int(v) < minimum for v in items):
-        raise UsageError(f"{name} must be >= {minimum} on every axis, got {value!r}")
-    return tuple(int(v) for v in items)  # type: ignore[return-value]
+    return ndsupport.normalize_sequence(value, 3, name, minimum)  # type: ignore[return-value]
 
 
 def resolve_padding3d(padding: str | int | Sequence[int], shape: tuple[int, int, int]) -> tuple[int, int, int, int, int, int]:
@@ -127,28 +98,14 @@ def resolve_padding3d(padding: str | int | Sequence[int], shape: tuple[int, int,
     >>> resolve_padding3d("same", (3, 4, 5))
     (1, 1, 1, 2, 2, 2)
     """
-    if isinstance(padding, str):
-        key = padding.strip().lower()
-        if key == "same":
-            out: list[int] = []
-            for f in shape:
-                out.extend(shapes.same_padding(f))
-            return tuple(out)  # type: ignore[return-value]
-        if key == "valid":
-            return (0,) * 6
-        raise UsageError(f"invalid padding {padding!r}: expected 'same', 'valid', P, (pz, py, px) or six integers")
-    if isinstance(padding, (int, np.integer)) and not isinstance(padding, bool):
-        widths: tuple[int, ...] = (int(padding),) * 6
-    else:
-        items = tuple(padding)
-        if len(items) == 3:
-            items = (items[0], items[0], items[1], items[1], items[2], items[2])
-        if len(items) != 6 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items):
-            raise UsageError(f"invalid padding {padding!r}: expected P, (pz, py, px) or (z0, z1, y0, y1, x0, x1)")
-        widths = tuple(int(v) for v in items)
-    if any(w < 0 for w in widths):
-        raise UsageError(f"invalid padding {padding!r}: pad widths must be >= 0")
-    return widths  # type: ignore[return-value]
+    return ndsupport.resolve_padding(padding, shape)  # type: ignore[return-value]
+
+
+def _use_numpy(paths: Any, work: int) -> bool:
+    """The dispatcher's rule (:func:`kernelcli._core.engine.use_numpy`) for ``work`` multiply-adds."""
+    from ._core import engine
+
+    return engine.use_numpy(as_paths(paths), work)
 
 
 # ---------------------------------------------------------------- convolution
@@ -163,6 +120,7 @@ def conv3d(
     pad_value: float = 0.0,
     flip: bool = False,
     dtype: Any = None,
+    paths: Any = None,
 ) -> np.ndarray:
     """Cross-correlate a (Z, Y, X) volume with a dense 3-D kernel (stride 1).
 
@@ -180,6 +138,8 @@ def conv3d(
         True convolution (the kernel reversed on all three axes).
     dtype : float32 or float64, optional
         Compute dtype (default: float64 for float64 input, else float32).
+    paths : "warm", "cold" or Paths, optional
+        The path policy (:mod:`kernelcli._core.policy`): plain numpy for small work, as 2-D.
 
     Returns
     -------
@@ -213,9 +173,13 @@ def conv3d(
         except ShapeError as exc:
             raise ShapeError(f"volume {'x'.join(map(str, arr.shape))} and kernel {'x'.join(map(str, k.shape))}, axis {AXES[axis]}: {exc}") from None
     cdt = volume_dtype(arr.dtype, dtype)
+    value = ndsupport.check_fill(pad_value, cdt, "pad value") if mode == "constant" else 0.0
+    if _use_numpy(paths, math.prod(out_shape) * int(np.count_nonzero(k))):
+        xp = numpy_impl.pad_nd(arr, widths, PAD_CODES[mode], value, cdt)
+        return numpy_impl.correlate_nd(xp, k.astype(cdt), tuple(out_shape))
     from ._core.conv3d import correlate3d
 
-    return correlate3d(arr, k, widths, PAD_CODES[mode], float(pad_value), cdt, tuple(out_shape), _announce)
+    return correlate3d(arr, k, widths, PAD_CODES[mode], value, cdt, tuple(out_shape), _announce)
 
 
 def correlate_separable(
@@ -226,6 +190,7 @@ def correlate_separable(
     pad_value: float = 0.0,
     dtype: Any = None,
     out: np.ndarray | None = None,
+    paths: Any = None,
 ) -> np.ndarray:
     """Apply one 1-D kernel per axis, ``(kz, ky, kx)``, as three passes with "same" output.
 
@@ -265,11 +230,18 @@ def correlate_separable(
         if out is not arr:
             out[...] = arr
         return out
+    value = ndsupport.check_fill(pad_value, cdt, "pad value") if mode == "constant" else 0.0
+    if _use_numpy(paths, arr.size * sum(int(np.count_nonzero(k1)) for _, k1 in passes)):
+        src = arr
+        for axis, k1 in passes:
+            src = numpy_impl.correlate_axis(src, k1, axis, PAD_CODES[mode], value, cdt)
+        out[...] = src
+        return out
     from ._core.conv3d import correlate_axis
 
     src = arr
     for axis, k1 in passes:
-        correlate_axis(src, k1, axis, PAD_CODES[mode], float(pad_value), out, _announce)
+        correlate_axis(src, k1, axis, PAD_CODES[mode], value, out, _announce)
         src = out
     return out
 
@@ -320,6 +292,7 @@ def pool3d(
     padding: int | Sequence[int] = 0,
     ceil_mode: bool = False,
     count_include_pad: bool = True,
+    paths: Any = None,
 ) -> np.ndarray:
     """Max, min or average pooling of a (Z, Y, X) volume, exactly as PyTorch's max_pool3d/avg_pool3d.
 
@@ -333,6 +306,8 @@ def pool3d(
         Round output sizes up; a window starting in the trailing padding is dropped.
     count_include_pad : bool
         ``avg``: divide by the window's cells in the padded input, or by the real ones only.
+    paths : "warm", "cold" or Paths, optional
+        The path policy (:mod:`kernelcli._core.policy`).
 
     Returns
     -------
@@ -365,18 +340,14 @@ def pool3d(
             out_shape.append(shapes.pool_output_size(arr.shape[axis], f[axis], stride=s[axis], padding=p[axis], ceil_mode=ceil_mode))
         except ShapeError as exc:
             raise ShapeError(f"volume {'x'.join(map(str, arr.shape))}, axis {AXES[axis]}: {exc}") from None
-    from ._core.conv3d import AVG, MAX, MIN
+    cdt = volume_dtype(arr.dtype) if op == "avg" else arr.dtype
+    if _use_numpy(paths, math.prod(out_shape) * math.prod(f)) or cdt == np.float16:
+        return numpy_impl.pool_nd(arr, f, s, p, op, bool(count_include_pad), tuple(out_shape), cdt)
     from ._core.conv3d import pool3d as pool_core
 
-    if op == "avg":
-        cdt = volume_dtype(arr.dtype)
-        src = np.ascontiguousarray(arr, dtype=cdt)
-    else:
-        cdt = arr.dtype
-        src = np.ascontiguousarray(arr)
+    src = np.ascontiguousarray(arr, dtype=cdt) if op == "avg" else np.ascontiguousarray(arr)
     out = np.empty(tuple(out_shape), dtype=cdt)
-    code = {"max": MAX, "min": MIN, "avg": AVG}[op]
-    return pool_core(src, f, s, p, code, bool(count_include_pad), out, _announce)
+    return pool_core(src, f, s, p, POOL_CODES[op], bool(count_include_pad), out, _announce)
 
 
 def _announce(dispatcher: Any, *dtypes: Any) -> None:

@@ -256,25 +256,33 @@ class TestCli:
         written = sorted(p.name for p in (tmp_path / "out").iterdir())
         assert len(written) == len(good)
 
-    @pytest.mark.parametrize("command", [["pool", "--size", "2", "--op", "avg"], ["pad", "--p", "3", "--mode", "reflect"]])
+    @pytest.mark.parametrize("command", ["pool", "pad"])
     def test_batch_is_byte_identical_to_one_by_one(self, tmp_path, command):
         """Worker processes with capped threads give the same bytes as separate single calls.
-        KERNELCLI_SMALL_WORK=0 sends even these small images through the threaded jitted core."""
+        The policy (``paths``, passed explicitly) sends even these small images through the
+        threaded jitted core."""
+        from functools import partial
+
+        from kernelcli import batch, jobs
+        from kernelcli._core.policy import Paths
+
         inputs = tmp_path / "in"
         for i in range(4):
             png(inputs / f"g{i}.png", noise(i, (70, 66)))
         png(inputs / "rgb.png", noise(7, (40, 52, 3)))
         png(inputs / "deep.png", noise(8, (50, 40), np.uint16))
-        env = {"KERNELCLI_SMALL_WORK": "0"}
-        r = run_cli(command[0], str(inputs), *command[1:], "--out-dir", str(tmp_path / "batch"), "-j", "2", "-q", env=env)
-        assert r.returncode == 0, r.stderr
+        jit = Paths(force="jit")
+        if command == "pool":
+            job = partial(jobs.pool_file, size=2, op="avg", stride=None, padding=0, ceil_mode=False, count_include_pad=True, paths=jit)
+        else:
+            job = partial(jobs.pad_file, widths=3, mode="reflect", value=0.0, paths=jit)
+        items = batch.plan(batch.discover([inputs]), out_dir=tmp_path / "batch", suffix=command)
+        result = batch.run(items, job, workers=2)
+        assert result.failed == 0, result.as_dict()
         single = tmp_path / "single"
         single.mkdir()
-        label = Path(r.stdout.splitlines()[0]).name.split("_", 1)[1]  # e.g. avgpool2.png
-        for p in sorted(inputs.iterdir()):
-            name = f"{p.stem}_{label}"
-            one = run_cli(command[0], str(p), *command[1:], "--out", str(single / name), "-q", env=env)
-            assert one.returncode == 0, one.stderr
+        for item in items:
+            job(item.input, out=single / item.output.name)
         _same_bytes_folder(tmp_path / "batch", single)
 
     @pytest.mark.parametrize("kernel", ["gaussian:1.3", "laplacian_8"])

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kernelcli.api as api
+from kernelcli._core import policy
 from kernelcli import conv2d, pad2d
 from kernelcli.errors import ShapeError, UsageError
 from kernelcli.modes import PAD_MODES
@@ -25,7 +26,7 @@ EX4 = [[3, 0, 1, 2, 7, 4], [1, 5, 8, 9, 3, 1], [2, 7, 2, 5, 1, 3], [0, 1, 3, 1, 
 @pytest.fixture(params=["numpy", "jit"])
 def path(request, monkeypatch):
     """Run a test through the plain-numpy path and through the jitted core."""
-    monkeypatch.setattr(api, "SMALL_WORK", 10**12 if request.param == "numpy" else -1)
+    monkeypatch.setattr(policy, "DEFAULT", policy.Paths(force="numpy" if request.param == "numpy" else "jit"))
     return request.param
 
 

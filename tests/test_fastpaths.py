@@ -1,7 +1,7 @@
 """Every fast path of the core, forced on random inputs, against the naive reference (or scipy).
 
-The API picks a path by itself; here each one is forced (``api._FORCE_PATH``,
-``api._FORCE_POOL_GENERAL``) so that each is checked on its own: the dense direct loop,
+The API picks a path by itself; here each one is forced (the ``paths`` policy's ``force``,
+pinned through ``policy.DEFAULT``) so that each is checked on its own: the dense direct loop,
 the separable (rank-1) loop, the tiled FFT, strided and dilated windows, the specialised
 2x2/3x3 stride-2 pooling and the general pooling loop; then the dispatch rules and the
 "compiling..." note.
@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import kernelcli.api as api
 from kernelcli import conv2d, pool2d
-from kernelcli._core import engine, fft, threads
+from kernelcli._core import engine, fft, policy, threads
 from kernelcli.modes import PAD_MODES
 from kernelcli.shapes import resolve_padding
 
@@ -33,10 +33,10 @@ SOBEL_V = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
 @pytest.fixture
 def force(monkeypatch):
     """Force the jitted core and return a setter for the convolution path."""
-    monkeypatch.setattr(api, "SMALL_WORK", -1)
+    monkeypatch.setattr(policy, "DEFAULT", policy.Paths(force="jit"))
 
     def set_path(name):
-        monkeypatch.setattr(api, "_FORCE_PATH", name)
+        monkeypatch.setattr(policy, "DEFAULT", policy.Paths(force=name or "jit"))
 
     return set_path
 
@@ -229,14 +229,13 @@ class TestPooling:
     @settings(max_examples=150, deadline=None, suppress_health_check=FAST)
     @given(case=pool_cases(special=True))
     def test_specialised_2x2_3x3_stride2(self, monkeypatch, case):
-        monkeypatch.setattr(api, "SMALL_WORK", -1)
+        monkeypatch.setattr(policy, "DEFAULT", policy.Paths(force="jit"))
         self._check(case)
 
     @settings(max_examples=150, deadline=None, suppress_health_check=FAST)
     @given(case=pool_cases())
     def test_general_loop(self, monkeypatch, case):
-        monkeypatch.setattr(api, "SMALL_WORK", -1)
-        monkeypatch.setattr(api, "_FORCE_POOL_GENERAL", True)
+        monkeypatch.setattr(policy, "DEFAULT", policy.Paths(force="general"))
         self._check(case)
 
     @staticmethod
@@ -253,53 +252,47 @@ class TestPooling:
             np.testing.assert_array_equal(out, ref.astype(x.dtype))
 
     def test_specialised_loop_is_chosen_and_equals_general(self, monkeypatch):
-        monkeypatch.setattr(api, "SMALL_WORK", -1)
         x = np.random.default_rng(9).random((64, 66, 3)).astype(np.float32)
         for size in (2, 3):
-            fast = pool2d(x, size, stride=2, op="max")
-            monkeypatch.setattr(api, "_FORCE_POOL_GENERAL", True)
-            np.testing.assert_array_equal(fast, pool2d(x, size, stride=2, op="max"))
-            monkeypatch.setattr(api, "_FORCE_POOL_GENERAL", False)
+            fast = pool2d(x, size, stride=2, op="max", paths=policy.Paths(force="jit"))
+            np.testing.assert_array_equal(fast, pool2d(x, size, stride=2, op="max", paths=policy.Paths(force="general")))
 
 
 class TestDispatch:
-    @pytest.fixture
-    def cold(self, monkeypatch):
-        monkeypatch.setenv("KERNELCLI_PATHS", "cold")
+    cold = policy.COLD
 
-    def test_cold_policy_prefers_numpy_for_small_work(self, cold):
-        assert engine.cold_choice(512 * 512, SOBEL_V, (1, 1), np.dtype("float32")) == "numpy"
+    def test_cold_policy_prefers_numpy_for_small_work(self):
+        assert engine.cold_choice(self.cold, 512 * 512, SOBEL_V, (1, 1), np.dtype("float32")) == "numpy"
 
-    def test_cold_policy_uses_fft_for_a_big_kernel(self, cold):
+    def test_cold_policy_uses_fft_for_a_big_kernel(self):
         g = np.random.default_rng(0).random((31, 31))
-        assert engine.cold_choice(2048 * 2048, g, (1, 1), np.dtype("float32")) == "fft"
+        assert engine.cold_choice(self.cold, 2048 * 2048, g, (1, 1), np.dtype("float32")) == "fft"
 
-    def test_warm_policy_always_uses_the_jitted_core(self, monkeypatch):
-        monkeypatch.delenv("KERNELCLI_PATHS", raising=False)
-        assert engine.cold_choice(2048 * 2048, SOBEL_V, (1, 1), np.dtype("float32")) is None
+    def test_warm_policy_always_uses_the_jitted_core(self):
+        assert engine.cold_choice(policy.WARM, 2048 * 2048, SOBEL_V, (1, 1), np.dtype("float32")) is None
 
-    def test_the_choice_does_not_depend_on_history(self, cold, force):
+    def test_the_choice_does_not_depend_on_history(self, force):
         # a batch must write the bytes separate calls write: the same call, the same path, always
-        before = engine.cold_choice(2048 * 2048, SOBEL_V, (1, 1), np.dtype("float32"))
+        before = engine.cold_choice(self.cold, 2048 * 2048, SOBEL_V, (1, 1), np.dtype("float32"))
         force("dense")
         conv2d(np.ones((40, 40), np.float32), SOBEL_V)  # the jitted core is loaded and has run
         pool2d(np.ones((40, 40), np.float32), 2)
-        after = engine.cold_choice(2048 * 2048, SOBEL_V, (1, 1), np.dtype("float32"))
+        after = engine.cold_choice(self.cold, 2048 * 2048, SOBEL_V, (1, 1), np.dtype("float32"))
         assert before == after == "numpy"
 
-    def test_cold_fft_path_matches_scipy(self, cold, monkeypatch):
+    def test_cold_fft_path_matches_scipy(self, monkeypatch):
         monkeypatch.setattr(engine, "FFT_COLD_MIN_TAPS", 1)
         monkeypatch.setattr(engine, "NUMPY_SECONDS_PER_TAP", 1.0)  # make numpy hopeless
         rng = np.random.default_rng(10)
         x, k = rng.normal(size=(200, 150, 1)), rng.normal(size=(11, 11))
-        out = conv2d(x, k, pad_mode="symmetric")
+        out = conv2d(x, k, pad_mode="symmetric", paths="cold")
         np.testing.assert_allclose(out, naive_like_scipy(x, k, "symmetric"), atol=1e-9)
 
     def test_a_cli_sized_image_does_not_load_numba(self):
         code = (
-            "import os, sys, numpy as np; os.environ['KERNELCLI_PATHS'] = 'cold'; import kernelcli.api as api;"
+            "import sys, numpy as np; import kernelcli.api as api;"
             "x = np.random.default_rng(0).integers(0, 256, (512, 512)).astype(np.uint8);"
-            "api.conv2d(x, [[1, 0, -1], [2, 0, -2], [1, 0, -1]]); api.pool2d(x, 2);"
+            "api.conv2d(x, [[1, 0, -1], [2, 0, -2], [1, 0, -1]], paths='cold'); api.pool2d(x, 2, paths='cold');"
             "print('numba' in sys.modules)"
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("KERNELCLI_")}
@@ -364,7 +357,8 @@ class TestThreads:
 def test_first_compile_is_announced_once(tmp_path):
     """With an empty Numba cache the first run says "compiling" once; the second run is silent."""
     code = (
-        "import numpy as np; import kernelcli.api as api; api.SMALL_WORK = -1;"
+        "import numpy as np; import kernelcli.api as api; from kernelcli._core import policy;"
+        "policy.DEFAULT = policy.Paths(force='jit');"
         "x = np.ones((40, 40), np.float32); api.conv2d(x, np.ones((3, 3))); api.conv2d(x, np.ones((3, 3)));"
         "api.pool2d(x, 2)"
     )

@@ -13,15 +13,19 @@ from kernelcli.errors import ShapeError, UsageError
 from kernelcli.layers import apply_activation, conv_layer, filter_bank
 from kernelcli.modes import PAD_MODES
 
+from kernelcli._core import policy
+
 import naive
 
+#: conv2d's plain-numpy path: it sums the taps in the layer's order (references below use it)
+NUMPY = policy.Paths(force="numpy")
 ACTIVATIONS = ["none", "relu", "leaky_relu", "sigmoid", "tanh"]
 
 
 @pytest.fixture(params=["numpy", "jit"])
 def path(request, monkeypatch):
     """Run a test through the plain-numpy path and through the jitted core."""
-    monkeypatch.setattr(layers, "_FORCE_PATH", request.param)
+    monkeypatch.setattr(policy, "DEFAULT", policy.Paths(force=request.param))
     return request.param
 
 
@@ -255,19 +259,16 @@ class TestAgainstTorch:
 
 
 class TestProperties:
-    def test_cold_policy_prefers_numpy_while_cheaper_than_a_jit_load(self, monkeypatch):
+    def test_cold_policy_prefers_numpy_while_cheaper_than_a_jit_load(self):
         from kernelcli._core import engine
 
-        monkeypatch.setenv("KERNELCLI_PATHS", "cold")
-        mid = int(0.4 * engine.jit_start_seconds() / layers.NUMPY_SECONDS_PER_TAP)
-        assert layers._use_numpy(mid)
-        monkeypatch.setattr(layers, "_FORCE_PATH", "jit")  # load and run the jitted core ...
-        conv_layer(np.ones((20, 20, 1)), np.ones((1, 1, 3, 3)))
-        monkeypatch.setattr(layers, "_FORCE_PATH", None)
-        assert layers._use_numpy(mid)  # ... and still the same answer: no history
-        assert not layers._use_numpy(int(2 * engine.jit_start_seconds() / layers.NUMPY_SECONDS_PER_TAP))
-        monkeypatch.setenv("KERNELCLI_PATHS", "warm")
-        assert layers._use_numpy(100) and not layers._use_numpy(layers.SMALL_WORK + 1)
+        cold = policy.COLD
+        mid = int(0.4 * engine.jit_start_seconds(cold) / layers.NUMPY_SECONDS_PER_TAP)
+        assert layers._use_numpy(cold, mid)
+        conv_layer(np.ones((20, 20, 1)), np.ones((1, 1, 3, 3)), paths=policy.Paths(force="jit"))  # load and run the jitted core ...
+        assert layers._use_numpy(cold, mid)  # ... and still the same answer: no history
+        assert not layers._use_numpy(cold, int(2 * engine.jit_start_seconds(cold) / layers.NUMPY_SECONDS_PER_TAP))
+        assert layers._use_numpy(policy.WARM, 100) and not layers._use_numpy(policy.WARM, policy.SMALL_WORK + 1)
 
     def test_numpy_and_jit_paths_agree_exactly(self, monkeypatch):
         rng = np.random.default_rng(3)
@@ -276,9 +277,8 @@ class TestProperties:
         b = rng.normal(size=6)
         results = []
         for forced in ("numpy", "jit"):
-            monkeypatch.setattr(layers, "_FORCE_PATH", forced)
             results.append(conv_layer(x, w, b, stride=(2, 1), padding=(1, 2, 0, 3), pad_mode="reflect", dilation=(1, 2),
-                                      groups=2, activation="relu"))
+                                      groups=2, activation="relu", paths=policy.Paths(force=forced)))
         np.testing.assert_array_equal(results[0], results[1])
 
     def test_depthwise_equals_conv2d_per_channel(self, path):
@@ -287,7 +287,8 @@ class TestProperties:
         k = rng.normal(size=(5, 3))
         w = np.broadcast_to(k, (3, 1, 5, 3))
         got = conv_layer(x, w, padding="same", pad_mode="symmetric", groups=3)
-        np.testing.assert_array_equal(got, api.conv2d(x, k, padding="same", pad_mode="symmetric"))
+        # conv2d's plain-numpy path sums the taps in the layer's order
+        np.testing.assert_array_equal(got, api.conv2d(x, k, padding="same", pad_mode="symmetric", paths=NUMPY))
 
     def test_bias_is_added_last(self, path):
         rng = np.random.default_rng(5)
@@ -337,7 +338,7 @@ class TestFilterBank:
         x = np.random.default_rng(9).integers(0, 256, (33, 35, 3)).astype(np.uint8)
         k = np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], dtype=np.float64)
         r = filter_bank(x, [k], ["sobel"], combine="sum", padding="same")
-        want = sum(api.conv2d(x[:, :, c], k, padding="same") for c in range(3))
+        want = sum(api.conv2d(x[:, :, c], k, padding="same", paths=NUMPY) for c in range(3))
         np.testing.assert_array_equal(r.maps[:, :, 0], want)  # integers below 2**24: exact in float32
         assert r.labels == ["sobel"] and r.spans == [(0, 1)]
 
@@ -348,8 +349,8 @@ class TestFilterBank:
         r = filter_bank(x, [k1, k2], ["a", "b"], padding="same", pad_mode="replicate")
         assert r.labels == ["a[R]", "a[G]", "a[B]", "b[R]", "b[G]", "b[B]"]
         assert r.spans == [(0, 3), (3, 6)]
-        np.testing.assert_array_equal(r.maps[:, :, 0:3], api.conv2d(x, k1, padding="same", pad_mode="replicate"))
-        np.testing.assert_array_equal(r.maps[:, :, 3:6], api.conv2d(x, k2, padding="same", pad_mode="replicate"))
+        np.testing.assert_array_equal(r.maps[:, :, 0:3], api.conv2d(x, k1, padding="same", pad_mode="replicate", paths=NUMPY))
+        np.testing.assert_array_equal(r.maps[:, :, 3:6], api.conv2d(x, k2, padding="same", pad_mode="replicate", paths=NUMPY))
 
     def test_three_d_kernel_sums_channels(self, path):
         x, w = rgb_example()
@@ -360,7 +361,7 @@ class TestFilterBank:
         x = np.arange(25.0).reshape(5, 5)
         k = np.array([[1.0, 2.0, 3.0]])
         r = filter_bank(x, [k, k], bias=[10, -10], flip=True, padding="valid")
-        flipped = api.conv2d(x, k, padding="valid", flip=True)
+        flipped = api.conv2d(x, k, padding="valid", flip=True, paths=NUMPY)
         np.testing.assert_array_equal(r.maps[:, :, 0], flipped + 10)
         np.testing.assert_array_equal(r.maps[:, :, 1], flipped - 10)
 

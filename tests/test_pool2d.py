@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kernelcli.api as api
+from kernelcli._core import policy
 from kernelcli import conv2d, pool2d
 from kernelcli.errors import ShapeError, UsageError
 
@@ -19,7 +20,7 @@ FAST = [HealthCheck.function_scoped_fixture]
 
 @pytest.fixture(params=["numpy", "jit"])
 def path(request, monkeypatch):
-    monkeypatch.setattr(api, "SMALL_WORK", 10**12 if request.param == "numpy" else -1)
+    monkeypatch.setattr(policy, "DEFAULT", policy.Paths(force="numpy" if request.param == "numpy" else "jit"))
     return request.param
 
 

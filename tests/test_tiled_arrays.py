@@ -15,6 +15,7 @@ da = pytest.importorskip("dask.array")
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 from kernelcli import api, volumes  # noqa: E402
+from kernelcli._core import policy  # noqa: E402
 from kernelcli.tiled import arrays  # noqa: E402
 from kernelcli.tiled.plan import Axis  # noqa: E402
 
@@ -25,7 +26,7 @@ MODES = ["constant", "replicate", "reflect", "symmetric", "circular"]
 def path(request, monkeypatch):
     """The in-memory path the whole image takes (and so every tile)."""
     if request.param == "jit":
-        monkeypatch.setattr(api, "SMALL_WORK", -1)
+        monkeypatch.setattr(policy, "DEFAULT", policy.Paths(force="jit"))
     return request.param
 
 

@@ -1,11 +1,22 @@
-"""Compilation options for every jitted function, declared in one place."""
+"""Compilation options for every jitted function, and the numeric codes the loops take.
+
+The codes are not defined here: :mod:`kernelcli.modes` owns every vocabulary (name -> code);
+this module only names them for the loops, which take scalars.
+"""
 
 from __future__ import annotations
+
+from ..modes import ACTIVATION_CODES, PAD_CODES, POOL_CODES
 
 #: options for serial jitted loops
 JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 #: options for loops that split rows across threads
 JIT_PARALLEL = {**JIT, "parallel": True}
 
-# Pad-mode codes, the order of kernelcli.modes.PAD_MODES.
-CONSTANT, REPLICATE, REFLECT, SYMMETRIC, CIRCULAR = range(5)
+CONSTANT, REPLICATE, REFLECT, SYMMETRIC, CIRCULAR = (
+    PAD_CODES[m] for m in ("constant", "replicate", "reflect", "symmetric", "circular")
+)
+MAX, MIN, AVG = (POOL_CODES[op] for op in ("max", "min", "avg"))
+NONE, RELU, LEAKY_RELU, SIGMOID, TANH = (
+    ACTIVATION_CODES[a] for a in ("none", "relu", "leaky_relu", "sigmoid", "tanh")
+)

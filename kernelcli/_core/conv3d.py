@@ -21,10 +21,8 @@ import numpy as np
 from numba import njit
 
 from . import threads
-from .config import JIT
+from .config import AVG, JIT, MAX, MIN
 from .numpy_impl import source_indices
-
-MAX, MIN, AVG = 0, 1, 2
 
 
 def _noop(dispatcher, *dtypes) -> None:

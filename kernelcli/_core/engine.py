@@ -1,6 +1,8 @@
 """The dispatching core: picks a path for each call and prepares what the jitted loops take.
 
-Paths for a convolution (all give the reference result within float rounding):
+Paths for a convolution (all give the reference result within float rounding, and the
+very same exact result where the arithmetic is exact: whole-number data and a kernel of
+whole numbers times a power of two, with every partial sum held exactly):
 
 ``dense``
     the direct loop over every non-zero tap (:func:`conv.dense_rows`);
@@ -10,8 +12,10 @@ Paths for a convolution (all give the reference result within float rounding):
     instead of ``kh * kw``;
 ``fft``
     for large dense kernels at stride 1: ``scipy.fft`` real transforms with workers
-    (:mod:`kernelcli._core.fft`).
+    (:mod:`kernelcli._core.fft`); in exact cases on the integer kernel in float64, rounded.
 
+Plain numpy (:mod:`.numpy_impl`) serves small inputs and fresh processes; the caller's
+:class:`~kernelcli._core.policy.Paths` says which economics apply.
 The choice uses crossovers measured on the development machine (see
 ``python benchmarks/run.py --crossover``); :func:`choose_path` applies them.  Only the
 strided outputs are ever computed: rows are picked, columns de-interleaved by phase.
@@ -27,12 +31,11 @@ Example
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from . import numpy_impl, threads
 from .config import CONSTANT
+from .policy import WARM, Paths
 
 #: A rank-1 kernel runs as two 1-D passes from this many non-zero 2-D taps up
 #: (a 3x3 is faster as one 2-D pass: it is memory-bound either way).
@@ -60,18 +63,75 @@ SCIPY_FFT_IMPORT_SECONDS = 0.14
 FFT_COLD_MIN_TAPS = 100
 
 
-def rank1_factors(k: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(col, row)`` with ``outer(col, row) == k`` within the rounding of ``dtype``, or None.
+def integer_form(k: np.ndarray, power_of_two: bool = False) -> tuple[np.ndarray, float] | None:
+    """``(m, q)`` with ``k == m * q`` exactly, ``m`` integer-valued (below 2**31) and ``q > 0``; else None.
 
-    The singular values decide the rank; the factors are the kernel's own largest row and
-    that row's column divided by the pivot, so integer kernels (Sobel, Prewitt, box)
-    factor into exact small numbers and integer images still give exact results.
+    ``q`` is the smallest magnitude in ``k`` when every value is a whole multiple of it (a
+    box of 1/9s: m = ones, q = 1/9), else the smallest power of two that divides every value
+    (a binomial kernel over 256: m = the integers, q = 1/256); only the latter with ``power_of_two``.
+
+    >>> integer_form(np.array([[1.0, 2.0], [2.0, 4.0]]) / 16)
+    (array([[1., 2.],
+           [2., 4.]]), 0.0625)
+    """
+    nonzero = k[k != 0]
+    if nonzero.size == 0:
+        return None
+    candidates = [] if power_of_two else [float(np.abs(nonzero).min())]
+    mant, exp = np.frexp(np.abs(nonzero))
+    bits = (mant * 2.0**53).astype(np.int64)
+    low = np.log2((bits & -bits).astype(np.float64)).astype(np.int64)  # lowest set bit of each mantissa
+    candidates.append(float(np.ldexp(1.0, int((exp - 53 + low).min()))))
+    for q in candidates:
+        m = np.rint(k / q)
+        if np.abs(m).max() < 2**31 and np.array_equal(m * q, k):
+            return m, q
+    return None
+
+
+def _integer_rank1(m: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Integer ``(col, row)`` with ``outer(col, row) == m`` for an integer-valued rank-1 ``m``, else None.
+
+    The pivot's row and column, each divided by the gcd of its entries, and the integer
+    that is left (Gauss's lemma: the product of two primitive vectors is primitive) on the row.
+    """
+    mi = m.astype(np.int64)
+    pi, pj = np.unravel_index(np.argmax(np.abs(mi)), mi.shape)
+    row, col = mi[pi, :], mi[:, pj]
+    if not np.array_equal(np.outer(col, row), mi * mi[pi, pj]):
+        return None
+    col = col // np.gcd.reduce(np.abs(col))
+    row = row // np.gcd.reduce(np.abs(row))
+    left = mi[pi, pj] // (col[pi] * row[pj])
+    row = row * left
+    if not np.array_equal(np.outer(col, row), mi):
+        return None
+    return col.astype(np.float64), row.astype(np.float64)
+
+
+def rank1_factors(k: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(col, row)`` with ``outer(col, row) == k`` (within the rounding of ``dtype``), or None.
+
+    A kernel that is a whole-number matrix times a scale (Sobel, Prewitt, box, the
+    binomial Gaussians over 16 or 256) factors into integer columns and integer rows with
+    the scale applied once, on the row: every partial sum of integer data is then a whole
+    number (times a power of two), so the separable path is exact wherever the direct
+    one is.  Other kernels factor through the singular values: the kernel's largest row,
+    and that row's column divided by the pivot.
 
     >>> rank1_factors(np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]]), np.dtype("float32"))
-    (array([0.5, 1. , 0.5]), array([ 2.,  0., -2.]))
+    (array([1., 2., 1.]), array([ 1.,  0., -1.]))
+    >>> rank1_factors(np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) / 256, np.dtype("float32"))[1]
+    array([0.00390625, 0.015625  , 0.0234375 , 0.015625  , 0.00390625])
     """
     if min(k.shape) < 2:
         return None
+    form = integer_form(k)
+    if form is not None:
+        m, q = form
+        factors = _integer_rank1(m)
+        if factors is not None:
+            return factors[0], factors[1] * q
     s = np.linalg.svd(k, compute_uv=False)
     tol = 8 * np.finfo(dtype).eps
     if s[0] == 0 or s[1] > tol * s[0]:
@@ -84,13 +144,51 @@ def rank1_factors(k: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarra
     return col, row
 
 
+def exact_form(x3: np.ndarray, k: np.ndarray, dtype: np.dtype, fill: float = 0.0) -> tuple[np.ndarray, float, float] | None:
+    """``(m, q, bound)`` when the direct loops compute this correlation exactly, else None.
+
+    That is: whole-number input, ``k = m * q`` with integer ``m`` and a power-of-two ``q``,
+    and every partial sum (at most ``bound = max|x| * sum|m|``, the constant ``fill`` counted
+    with x) a whole number the compute dtype holds.
+    """
+    form = integer_form(k, power_of_two=True)
+    if form is None:
+        return None
+    bound = float(np.abs(form[0]).sum()) * max(float(np.abs(x3).max(initial=0)), abs(float(fill)))
+    if bound >= 2.0 ** (np.finfo(dtype).nmant + 1):
+        return None
+    if x3.dtype.kind == "f" and not np.array_equal(np.rint(x3), x3):
+        return None
+    return form[0], form[1], bound
+
+
+#: Below this bound on the partial sums a float64 FFT's error (about 2**-52 * log2(n) * bound)
+#: stays far below 1/2, so rounding its result to whole numbers gives the exact sums.
+FFT_EXACT_BOUND = 2.0**40
+
+
+def fft_form(x3: np.ndarray, k: np.ndarray, dtype: np.dtype, mode_code: int, fill: float):
+    """How the FFT path treats this call: ``("plain", None)`` when the direct loops are not exact
+    either; ``("exact", (m, q))`` when the FFT can give their exact result (transform the
+    integer ``m`` in float64, round to whole numbers, apply ``q``); ``("avoid", None)`` when
+    the direct loops are exact and the FFT could not match them (the dispatcher then takes
+    a direct path)."""
+    if mode_code == CONSTANT and not float(fill).is_integer():
+        return "plain", None
+    form = exact_form(x3, k, dtype, fill)
+    if form is None:
+        return "plain", None
+    m, q, bound = form
+    return ("exact", (m, q)) if bound < FFT_EXACT_BOUND else ("avoid", None)
+
+
 def choose_path(k: np.ndarray, stride: tuple[int, int], dilation: tuple[int, int], dtype: np.dtype, force: str | None = None) -> str:
     """Name the path for kernel ``k``: ``"dense"``, ``"separable"`` or ``"fft"``.
 
-    ``force`` (tests, benchmarks) picks a path when it applies: ``separable`` needs rank 1,
-    ``fft`` needs stride 1; otherwise ``dense`` is used.
+    ``force`` (a :class:`~kernelcli._core.policy.Paths` force) picks a path when it applies:
+    ``separable`` needs rank 1, ``fft`` needs stride 1; otherwise ``dense`` is used.
     """
-    if force is not None:
+    if force in ("dense", "separable", "fft"):
         if force == "separable" and rank1_factors(k, dtype) is not None:
             return "separable"
         if force == "fft" and stride == (1, 1):
@@ -104,33 +202,41 @@ def choose_path(k: np.ndarray, stride: tuple[int, int], dilation: tuple[int, int
     return "dense"
 
 
-def jit_start_seconds() -> float:
-    """What loading the jitted core costs a fresh process: under the ``cold`` policy.
+def jit_start_seconds(paths: Paths) -> float:
+    """What loading the jitted core costs the call: its full price under the ``cold`` policy, else 0.
 
     The path must be a pure function of the call, never of what the process did before
     (a batch must write the bytes that separate calls write, and paths round differently),
-    so the ``cold`` policy always assumes a fresh process.  The CLI sets it
-    (``KERNELCLI_PATHS=cold``): each call there is a short process.  The API's default,
-    ``warm``, takes the jitted core for all but tiny inputs, as a long-lived program should.
+    so the ``cold`` policy always assumes a fresh process.  The CLI passes it: each call
+    there is a short process.  The API's default, ``warm``, takes the jitted core for all
+    but tiny inputs, as a long-lived program should.
     """
-    if os.environ.get("KERNELCLI_PATHS", "warm") != "cold":
+    if not paths.cold:
         return 0.0
     return JIT_LOAD_SECONDS + NUMBA_IMPORT_SECONDS
 
 
-def cold_prefers(cheap_seconds: float, jit_seconds: float) -> bool:
+def cold_prefers(paths: Paths, cheap_seconds: float, jit_seconds: float) -> bool:
     """True when a path that needs no jitted core (``cheap_seconds``) beats loading it plus ``jit_seconds``."""
-    start = jit_start_seconds()
+    start = jit_start_seconds(paths)
     return start > 0.0 and cheap_seconds < start + jit_seconds
 
 
-def cold_choice(outputs: int, k: np.ndarray, stride: tuple[int, int], dtype: np.dtype) -> str | None:
+def use_numpy(paths: Paths, work: int, cells: int | None = None) -> bool:
+    """Whether ``work`` multiply-adds (over ``cells`` outputs, default ``work``) take plain numpy."""
+    decided = paths.numpy_for(work)
+    if decided is not None:
+        return decided
+    return cold_prefers(paths, NUMPY_SECONDS_PER_TAP * work, JIT_SECONDS_PER_TAP * work)
+
+
+def cold_choice(paths: Paths, outputs: int, k: np.ndarray, stride: tuple[int, int], dtype: np.dtype) -> str | None:
     """``"numpy"`` or ``"fft"`` when that beats loading the jitted core in a fresh process, else None.
 
     Always None under the ``warm`` policy (see :func:`jit_start_seconds`); ``outputs``
     counts output values (oh * ow * C).
     """
-    if jit_start_seconds() == 0.0:
+    if jit_start_seconds(paths) == 0.0:
         return None
     taps = int(np.count_nonzero(k))
     factors = rank1_factors(k, dtype) if taps >= SEPARABLE_MIN_TAPS else None
@@ -139,15 +245,28 @@ def cold_choice(outputs: int, k: np.ndarray, stride: tuple[int, int], dtype: np.
     if stride == (1, 1) and taps >= FFT_COLD_MIN_TAPS:
         options["fft"] = FFT_SECONDS_PER_OUTPUT * outputs + SCIPY_FFT_IMPORT_SECONDS
     best = min(options, key=options.get)
-    return best if cold_prefers(options[best], JIT_SECONDS_PER_TAP * outputs * jit_taps) else None
+    return best if cold_prefers(paths, options[best], JIT_SECONDS_PER_TAP * outputs * jit_taps) else None
 
 
-def fft_correlate(x3, k, dtype, widths, mode_code, value, dilation, oh, ow):
-    """The FFT path (it needs no jitted core): for a cold process as for a warm one."""
+def fft_correlate(x3, k, dtype, widths, mode_code, value, dilation, oh, ow, paths: Paths = WARM, form=None):
+    """The FFT path (it needs no jitted core): for a cold process as for a warm one.
+
+    Where the direct loops are exact (:func:`fft_form`), the transform runs on the integer
+    kernel in float64 and the result is rounded to whole numbers before the scale is
+    applied, so the FFT gives the very same result; elsewhere its error is relative to the
+    tile (see :mod:`kernelcli._core.fft`).  ``form``: :func:`fft_form`'s answer, if known.
+    """
     from .fft import correlate_fft
 
     fill = value if mode_code == CONSTANT else 0.0
-    return correlate_fft(x3, k, dtype, widths, mode_code, fill, dilation, oh, ow, threads.count())
+    kind, exact = form if form is not None else fft_form(x3, k, dtype, mode_code, fill)
+    if kind != "exact":
+        return correlate_fft(x3, k, dtype, widths, mode_code, fill, dilation, oh, ow, threads.count(), cold=paths.cold)
+    m, q = exact
+    out = correlate_fft(x3, m, np.float64, widths, mode_code, fill, dilation, oh, ow, threads.count(), cold=paths.cold)
+    np.rint(out, out=out)
+    out *= q
+    return out.astype(dtype, copy=False)
 
 
 def pad_plan(shape: tuple[int, int, int], widths: tuple[int, int, int, int], mode_code: int, stride_w: int = 1):
@@ -214,10 +333,10 @@ def _offsets(n: int, dil: int, stride: int, wq: int, channels: int) -> np.ndarra
     return ((v % stride) * wq + v // stride) * channels
 
 
-def correlate(x3, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, force=None, announce=_noop):
+def correlate(x3, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, paths: Paths = WARM, announce=_noop):
     """Cross-correlate (H, W, C) ``x3`` with 2-D ``k`` (float64) into (oh, ow, C) of ``dtype``.
 
-    ``widths`` have been trimmed to what the windows read; ``force`` names a path;
+    ``widths`` have been trimmed to what the windows read; ``paths.force`` may name a path;
     ``announce`` as for :func:`pad_flat`.
     """
     sh, sw = stride
@@ -225,9 +344,12 @@ def correlate(x3, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, 
     c = x3.shape[2]
     kh, kw = k.shape
     fill = value if mode_code == CONSTANT else 0.0
-    path = choose_path(k, stride, dilation, dtype, force)
+    path = choose_path(k, stride, dilation, dtype, paths.force)
     if path == "fft":
-        return fft_correlate(x3, k, dtype, widths, mode_code, value, dilation, oh, ow)
+        form = fft_form(x3, k, dtype, mode_code, fill)
+        if form[0] != "avoid" or paths.force == "fft":
+            return fft_correlate(x3, k, dtype, widths, mode_code, value, dilation, oh, ow, paths, form)
+        path = "dense"  # the direct loops are exact here and the FFT could not match them
     span = dh * (kh - 1) + 1
     out = np.empty((oh, ow * c), dtype=dtype)
     src = _flat_input(x3, dtype)
@@ -259,11 +381,11 @@ def correlate(x3, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, 
     return out.reshape(oh, ow, c)
 
 
-def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announce=_noop, force_general=False):
+def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announce=_noop, paths: Paths = WARM):
     """Pool (H, W, C) ``x3`` into (oh, ow, C) of ``dtype`` (the input's for max/min, a float for avg).
 
     2x2 and 3x3 windows at stride 2 without padding, all inside the input, take the
-    specialised loop (unless ``force_general``); everything else the general one.
+    specialised loop (unless ``paths.force`` is ``"general"``); everything else the general one.
     """
     from .pool import AVG, pool_rows, pool_s2
 
@@ -271,7 +393,7 @@ def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announc
     src = np.ascontiguousarray(x3.astype(dtype, copy=False) if op_code == AVG else x3).reshape(h, w * c)
     out = np.empty((oh, ow * c), dtype=dtype)
     whole = padding == 0 and (oh - 1) * stride + size <= h and (ow - 1) * stride + size <= w
-    if stride == 2 and size in (2, 3) and whole and not force_general:
+    if stride == 2 and size in (2, 3) and whole and paths.force != "general":
         announce(pool_s2, src.dtype, out.dtype)
         threads.run_rows(pool_s2, oh, src, c, size, op_code, out)
     else:

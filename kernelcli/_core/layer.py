@@ -26,10 +26,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .config import JIT
-
-#: activation codes, in the order of ``kernelcli.modes.ACTIVATIONS``
-NONE, RELU, LEAKY_RELU, SIGMOID, TANH = range(5)
+from .config import JIT, LEAKY_RELU, RELU, SIGMOID, TANH
 
 #: columns of the tap table: input channel, row offset u*dilation, column phase, run start
 CHANNEL, ROW, PHASE, START = range(4)

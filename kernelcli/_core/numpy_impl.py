@@ -133,3 +133,81 @@ def pool(x: np.ndarray, size: int, stride: int, pad: int, op: str, include_pad: 
         rows = np.minimum(r0 + size, h) - np.maximum(r0, 0)
         cols = np.minimum(c0 + size, w) - np.maximum(c0, 0)
     return out / (rows[:, None, None] * cols[None, :, None]).astype(dtype)
+
+
+# ---------------------------------------------------------------- any rank (volumes)
+
+
+def pad_nd(x: np.ndarray, widths: tuple[int, ...], mode: int, value: float, dtype) -> np.ndarray:
+    """``x`` padded by ``widths`` (before, after per axis) in ``dtype``: numpy.pad's rule for every mode.
+
+    >>> pad_nd(np.arange(3), (1, 2), REFLECT, 0.0, np.float64)
+    array([1., 0., 1., 2., 1., 0.])
+    """
+    maps = [source_indices(n, widths[2 * a], widths[2 * a + 1], mode) for a, n in enumerate(x.shape)]
+    out = x.astype(dtype, copy=False)[np.ix_(*[np.maximum(m, 0) for m in maps])]
+    if mode == CONSTANT:
+        for a, m in enumerate(maps):
+            index = [slice(None)] * x.ndim
+            index[a] = m < 0
+            out[tuple(index)] = value
+    return out
+
+
+def correlate_nd(xp: np.ndarray, k: np.ndarray, out_shape: tuple[int, ...]) -> np.ndarray:
+    """Stride-1 correlation of padded ``xp`` with ``k`` (same rank, ``xp``'s dtype) into ``out_shape``.
+
+    Taps in C order of ``k``, zero taps skipped: the jitted 3-D loop's order.
+    """
+    out = np.zeros(out_shape, dtype=xp.dtype)
+    product = np.empty_like(out)
+    for tap in zip(*np.nonzero(k)):
+        window = xp[tuple(slice(t, t + n) for t, n in zip(tap, out_shape))]
+        np.multiply(window, k[tap], out=product)
+        out += product
+    return out
+
+
+def correlate_axis(x: np.ndarray, k: np.ndarray, axis: int, mode: int, value: float, dtype) -> np.ndarray:
+    """One 1-D kernel ``k`` along ``axis`` of ``x``, "same" output (centre tap ``(len(k) - 1) // 2``), in ``dtype``."""
+    n = k.shape[0]
+    widths = [0] * (2 * x.ndim)
+    widths[2 * axis], widths[2 * axis + 1] = (n - 1) // 2, n - 1 - (n - 1) // 2
+    xp = pad_nd(x, tuple(widths), mode, value, dtype)
+    shape = [1] * x.ndim
+    shape[axis] = n
+    return correlate_nd(xp, k.astype(dtype).reshape(shape), x.shape)
+
+
+def pool_nd(x: np.ndarray, size, stride, pad, op: str, include_pad: bool, out_shape, dtype) -> np.ndarray:
+    """Pool ``x`` of any rank with PyTorch's padding rules (see :func:`pool`): per axis ``size``, ``stride``, ``pad``."""
+    extra = [max(0, (o - 1) * s + f - p - n) for o, s, f, p, n in zip(out_shape, stride, size, pad, x.shape)]
+    if op == "avg":
+        fill, work = 0, x.astype(dtype)
+    elif x.dtype == np.bool_:
+        fill, work = op == "min", x
+    else:
+        info = np.finfo(x.dtype) if x.dtype.kind == "f" else np.iinfo(x.dtype)
+        fill, work = (info.min if op == "max" else info.max), x
+    xp = np.pad(work, list(zip(pad, extra)), constant_values=fill)
+    out = None
+    for tap in np.ndindex(*size):
+        view = xp[tuple(slice(t, t + (o - 1) * s + 1, s) for t, o, s in zip(tap, out_shape, stride))]
+        if out is None:
+            out = view.copy()
+        elif op == "max":
+            np.maximum(out, view, out=out)
+        elif op == "min":
+            np.minimum(out, view, out=out)
+        else:
+            out += view
+    if op != "avg":
+        return out
+    divisor = np.ones(out_shape, dtype=dtype)
+    for a, (o, s, f, p, n) in enumerate(zip(out_shape, stride, size, pad, x.shape)):
+        start = np.arange(o) * s - p
+        cells = np.minimum(start + f, n + p) - start if include_pad else np.minimum(start + f, n) - np.maximum(start, 0)
+        shape = [1] * x.ndim
+        shape[a] = o
+        divisor = divisor * cells.reshape(shape)
+    return out / divisor.astype(dtype)

@@ -15,9 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .config import JIT
-
-MAX, MIN, AVG = 0, 1, 2
+from .config import AVG, JIT, MAX, MIN
 
 
 @njit(**JIT)

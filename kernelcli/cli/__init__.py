@@ -7,7 +7,6 @@ build the app (:mod:`kernelcli.cli.root`) to run the call in this process.
 
 from __future__ import annotations
 
-import os
 import sys
 
 #: command modules, each exposing ``register(app)``; listed once here
@@ -57,10 +56,8 @@ def run(argv: list[str], command=None) -> int:
     6
     0
     """
-    # Each CLI call is a short process: the core takes the paths that are cheapest for a
-    # fresh one (plain numpy while it beats loading the jitted core), as a pure function of
-    # the call, so batch workers (and the warm worker) write the same bytes as separate calls.
-    os.environ.setdefault("KERNELCLI_PATHS", "cold")
+    # Every command passes the "cold" path policy (cli._common.CLI_PATHS) to the API itself:
+    # nothing is steered through the environment.
     from ..errors import interrupt_exit_code
     from ._common import install_signal_handlers, interrupted_message
 

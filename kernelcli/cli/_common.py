@@ -38,8 +38,20 @@ def shown(text: str) -> str:
     return text
 
 
+#: where the root command keeps ``--debug`` in Click's context (``ctx.meta``)
+DEBUG_KEY = "kernelcli.debug"
+#: The path policy every command passes to the API: each CLI call is a short process, so
+#: the core takes the paths that are cheapest for a fresh one (plain numpy while it beats
+#: loading the jitted core), as a pure function of the call, so batch workers write the
+#: same bytes as separate calls.  See :mod:`kernelcli._core.policy`.
+CLI_PATHS = "cold"
+
+
 def debug_enabled() -> bool:
-    """True when ``--debug`` was given (or KERNELCLI_DEBUG=1 is set)."""
+    """True when ``--debug`` was given to this command line (or the user set KERNELCLI_DEBUG=1)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.meta.get(DEBUG_KEY):
+        return True
     return os.environ.get("KERNELCLI_DEBUG", "") not in ("", "0")
 
 

@@ -23,7 +23,7 @@ from ._batch import (
 )
 from .semantics_options import KernelScaleOption, LayoutOption, ThenOption
 from ._stdio import piped
-from ._common import guarded, note, output_for, render_report, summary_line
+from ._common import CLI_PATHS, guarded, note, output_for, render_report, summary_line
 
 EPILOG = """Examples:
 
@@ -95,6 +95,7 @@ def convolve(
         stride=stride, padding=parse_padding(padding), pad_mode=pad_mode or "constant", pad_value=pad_value,
         dilation=dilation, flip=flip, rescale=rescale, max_pixels=max_pixels, combine=combine, activation=activation,
         layout=canonical_layout(layout),
+        paths=CLI_PATHS,
     )
     batch = BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file)
     scale = None

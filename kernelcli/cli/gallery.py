@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import guarded, render_report
+from ._common import CLI_PATHS, guarded, render_report
 from .semantics_options import LayoutOption
 
 EPILOG = """Examples:
@@ -41,7 +41,7 @@ def gallery(
     from ..jobs import gallery_file
 
     report = gallery_file(input, out=out, family=family, pad_mode=pad_mode, tile=tile, force=force, max_pixels=max_pixels,
-                          layout=layout)
+                          layout=layout, paths=CLI_PATHS)
     render_report(report, json_out=json_out, quiet=quiet)
 
 

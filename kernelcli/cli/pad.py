@@ -20,7 +20,7 @@ from ._batch import (
 )
 from .semantics_options import LayoutOption
 from ._stdio import piped
-from ._common import guarded
+from ._common import CLI_PATHS, guarded
 
 EPILOG = """Examples:
 
@@ -70,7 +70,8 @@ def pad(
     if isinstance(widths, str):
         raise UsageError(f"--p {p!r}: expected P or T,B,L,R (same/valid are for convolve)")
     mode = canonical_pad_mode(mode)
-    job = partial(pad_file, widths=widths, mode=mode, value=value, force=force, max_pixels=max_pixels, layout=canonical_layout(layout))
+    job = partial(pad_file, widths=widths, mode=mode, value=value, force=force, max_pixels=max_pixels, layout=canonical_layout(layout),
+                  paths=CLI_PATHS)
     run_inputs(
         input, job, label=f"pad_{mode}", out=out, force=force, json_out=json_out, quiet=quiet,
         options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report),

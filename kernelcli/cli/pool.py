@@ -20,7 +20,7 @@ from ._batch import (
 )
 from .semantics_options import LayoutOption
 from ._stdio import piped
-from ._common import guarded
+from ._common import CLI_PATHS, guarded
 
 EPILOG = """Examples:
 
@@ -81,6 +81,7 @@ def pool(
         pool_file, size=size, op=op, stride=stride, padding=padding, ceil_mode=ceil, count_include_pad=not exclude_pad,
         force=force, rescale=canonical_rescale(rescale) if rescale else None, max_pixels=max_pixels,
         layout=canonical_layout(layout),
+        paths=CLI_PATHS,
     )
     run_inputs(
         input, job, label=f"{op}pool{size}", out=out, force=force, json_out=json_out, quiet=quiet,

@@ -8,13 +8,13 @@ command imports the API (and so numpy/numba) inside its body, so ``kernelcli --h
 from __future__ import annotations
 
 import importlib
-import os
 from typing import Annotated
 
 import typer
 
 from .. import __version__
 from . import COMMAND_MODULES
+from ._common import DEBUG_KEY
 
 app = typer.Typer(
     name="kernelcli",
@@ -35,12 +35,13 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an internal error.")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
     """Convolution, kernels, padding, pooling and layer arithmetic for deep learning on medical images."""
-    if debug:
-        os.environ["KERNELCLI_DEBUG"] = "1"
+    # in the command's context, not in the environment: nothing below the CLI sees it
+    ctx.meta[DEBUG_KEY] = debug
 
 
 for _name in COMMAND_MODULES:

@@ -128,7 +128,7 @@ def tile_map(x: Any, axes: Sequence[Axis], core: Callable[[np.ndarray, list[tupl
 
 def conv2d(x: Any, kernel: Any, *, stride: int | Sequence[int] = 1, padding: Any = "same", pad_mode: str = "constant",
            pad_value: float = 0.0, dilation: int | Sequence[int] = 1, flip: bool = False,
-           chunks: int | Sequence[int] | None = None) -> Any:
+           chunks: int | Sequence[int] | None = None, paths: Any = None) -> Any:
     """:func:`kernelcli.api.conv2d` of a dask array (H, W) or (H, W, C): a lazy dask array.
 
     ``chunks`` sets the tile side (default: the input's chunks); tiles are rounded to whole
@@ -160,7 +160,7 @@ def conv2d(x: Any, kernel: Any, *, stride: int | Sequence[int] = 1, padding: Any
     if x.ndim == 3:
         axes.append(Axis(x.shape[2], passthrough=True))
     dtype = api.compute_dtype(x.dtype)
-    force, _note = pin.conv_force((h, w, x.shape[2] if x.ndim == 3 else 1), k, (sh, sw), (dh, dw), dtype, oh, ow)
+    force, _note = pin.conv_force((h, w, x.shape[2] if x.ndim == 3 else 1), k, (sh, sw), (dh, dw), dtype, oh, ow, paths)
 
     def core(slab, pads):
         (t, b), (l, r) = pads[:2]
@@ -196,7 +196,7 @@ def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: floa
 
 
 def pool2d(x: Any, size: int, *, stride: int | None = None, op: str = "max", padding: int = 0, ceil_mode: bool = False,
-           count_include_pad: bool = True, chunks: int | Sequence[int] | None = None) -> Any:
+           count_include_pad: bool = True, chunks: int | Sequence[int] | None = None, paths: Any = None) -> Any:
     """:func:`kernelcli.api.pool2d` of a dask array: a lazy dask array.
 
     >>> import dask.array as da
@@ -225,7 +225,7 @@ def pool2d(x: Any, size: int, *, stride: int | None = None, op: str = "max", pad
         axes.append(Axis(channels, passthrough=True))
     dtype = api.compute_dtype(x.dtype) if op == "avg" else np.dtype(x.dtype)
     special = stride == 2 and size in (2, 3) and padding == 0 and (oh - 1) * stride + size <= h and (ow - 1) * stride + size <= w
-    force = pin.pool_force(oh * ow * channels * size * size, dtype, special)
+    force = pin.pool_force(oh * ow * channels * size * size, dtype, special, paths)
 
     def core(slab, pads):
         return pin.call(api.pool2d, force, slab, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode,

@@ -30,7 +30,7 @@ PROTOCOL = 1
 #: libraries or kernelcli itself): a worker started under other values cannot honour them,
 #: so a call whose values differ runs in-process.  Everything else is read per call.
 IMPORT_TIME_PREFIXES = ("PYTHON", "NUMBA_", "OMP_", "MKL_", "OPENBLAS_", "LD_")
-IMPORT_TIME_NAMES = ("KERNELCLI_SMALL_WORK",)
+IMPORT_TIME_NAMES: tuple[str, ...] = ()  # kernelcli reads none (its path policy is an argument)
 #: Resource limits a call inherits from its caller (set in the worker's child).
 LIMITS = ("RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CPU", "RLIMIT_STACK")
 #: The switch that keeps a call (and everything it starts) away from the worker.

@@ -234,9 +234,10 @@ def _load_core() -> None:
 
     from .. import api, layers
 
-    saved = (api.SMALL_WORK, api._FIRST_JIT_NOTE_SHOWN, set(api._CHECKED), layers._FIRST_COMPILE_NOTED)
-    policy = os.environ.pop("KERNELCLI_PATHS", None)
-    api.SMALL_WORK = -1  # the jitted core even for these tiny arrays
+    from .._core.policy import Paths
+
+    saved = (api._FIRST_JIT_NOTE_SHOWN, set(api._CHECKED), layers._FIRST_COMPILE_NOTED)
+    jit = Paths(force="jit")  # the jitted core even for these tiny arrays
     sobel = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
     gauss = np.outer([1.0, 4, 6, 4, 1], [1.0, 4, 6, 4, 1]) / 256
     try:
@@ -244,20 +245,18 @@ def _load_core() -> None:
             for shape in ((20, 20), (20, 20, 3)):
                 x = np.ones(shape, dtype=dtype)
                 for k in (sobel, gauss):
-                    api.conv2d(x, k)
-                    api.conv2d(x, k, stride=2)
-                api.pool2d(x, 2, op="max")
-                api.pool2d(x, 2, op="avg")
-                api.pool2d(x, 3, op="max", stride=1, padding=1)
-                api.pad2d(x, 1, mode="reflect")
+                    api.conv2d(x, k, paths=jit)
+                    api.conv2d(x, k, stride=2, paths=jit)
+                api.pool2d(x, 2, op="max", paths=jit)
+                api.pool2d(x, 2, op="avg", paths=jit)
+                api.pool2d(x, 3, op="max", stride=1, padding=1, paths=jit)
+                api.pad2d(x, 1, mode="reflect", paths=jit)
     except Exception as exc:  # a warm-up that fails only costs speed
         print(f"kernelcli worker: warm-up incomplete: {exc}", file=sys.stderr, flush=True)
     finally:
-        api.SMALL_WORK, api._FIRST_JIT_NOTE_SHOWN, checked, layers._FIRST_COMPILE_NOTED = saved
+        api._FIRST_JIT_NOTE_SHOWN, checked, layers._FIRST_COMPILE_NOTED = saved
         api._CHECKED.clear()
         api._CHECKED.update(checked)
-        if policy is not None:
-            os.environ["KERNELCLI_PATHS"] = policy
 
 
 def _child(conn: socket.socket, listener: socket.socket, message: dict, fds: list[int], command) -> None:
@@ -322,7 +321,6 @@ def _become_caller(message: dict, fds: list[int]) -> None:
 def main(argv: list[str] | None = None) -> None:
     """``python -m kernelcli.worker.server SOCKET IDLE_SECONDS``: warm up, then serve."""
     path, idle = (argv if argv is not None else sys.argv[1:])[:2]
-    os.environ.setdefault("KERNELCLI_PATHS", "cold")
     server = Server(path, float(idle))
     server.warm_up()
     listener = server.bind()

@@ -1,0 +1,88 @@
+"""The path policy: how the core picks a compute path, passed in as an argument.
+
+Every array function takes ``paths=`` (a :class:`Paths`, ``"warm"``, ``"cold"`` or None for
+the default, ``"warm"``).  The choice of path is a pure function of the call and of this
+value, never of the environment or of what the process did before, so a batch writes the
+bytes that separate calls write.
+
+``warm``
+    a long-lived program (the Python API's default): the jitted core for all but tiny inputs.
+``cold``
+    a fresh process that runs one call and exits (what the CLI passes): plain numpy, or
+    numpy's FFT for big kernels, while that is cheaper than loading the jitted core.
+
+``force`` pins a path where it applies (tests, benchmarks, a tiling caller that wants one
+rounding everywhere): ``"numpy"``; ``"jit"`` (the jitted core, choosing its own loop);
+``"dense"``, ``"separable"``, ``"fft"`` (a convolution path: separable needs a rank-1 kernel,
+fft a stride of 1, else dense); ``"general"`` (pooling's general loop).  Pure Python.
+
+Example
+-------
+>>> as_paths("cold")
+Paths(process='cold', small_work=250000, force=None)
+>>> as_paths(None).process
+'warm'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import UsageError
+
+PROCESSES = ("warm", "cold")
+FORCES = ("numpy", "jit", "dense", "separable", "fft", "general")
+#: At or below this many multiply-adds the plain-numpy path runs under any policy: it avoids
+#: loading the jitted core, which costs far more than the arithmetic.
+SMALL_WORK = 250_000
+
+
+@dataclass(frozen=True)
+class Paths:
+    """A path policy: the process economics, the small-work threshold, and an optional forced path."""
+
+    process: str = "warm"
+    small_work: int = SMALL_WORK
+    force: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.process not in PROCESSES:
+            raise UsageError(f"invalid path policy {self.process!r}: expected one of {', '.join(PROCESSES)}")
+        if self.force is not None and self.force not in FORCES:
+            raise UsageError(f"invalid forced path {self.force!r}: expected one of {', '.join(FORCES)}")
+
+    @property
+    def cold(self) -> bool:
+        """True when the call pays for loading the jitted core (a fresh process)."""
+        return self.process == "cold"
+
+    def numpy_for(self, work: int) -> bool | None:
+        """True/False when the policy alone decides numpy vs jitted for ``work`` multiply-adds; None: ask the costs."""
+        if self.force == "numpy":
+            return True
+        if self.force is not None:
+            return False
+        if work <= self.small_work:
+            return True
+        return None
+
+
+WARM = Paths()
+COLD = Paths(process="cold")
+#: What ``paths=None`` means (the API's default; the test suite pins it to force each path).
+DEFAULT = WARM
+
+
+def as_paths(value: object) -> Paths:
+    """A :class:`Paths` from None (the default, warm), ``"warm"``, ``"cold"`` or a Paths.
+
+    >>> as_paths(Paths(force="fft")).force
+    'fft'
+    """
+    if value is None:
+        return DEFAULT
+    if isinstance(value, Paths):
+        return value
+    if isinstance(value, str) and value in PROCESSES:
+        return WARM if value == "warm" else COLD
+    raise UsageError(f"invalid path policy {value!r}: expected 'warm', 'cold' or a Paths")

@@ -1,0 +1,213 @@
+"""Helpers for arrays of any rank, declared once: per-axis sequences, padding, dtype rules, fills.
+
+The 2-D API (:mod:`kernelcli.api`, :mod:`kernelcli.layers`) and the 3-D one
+(:mod:`kernelcli.volumes`) validate through these functions, as scipy.ndimage's
+``_ni_support`` serves every filter of any rank.
+
+Example
+-------
+>>> normalize_sequence(2, 3, "stride")
+(2, 2, 2)
+>>> resolve_padding("same", (3, 4))
+(1, 1, 1, 2)
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import shapes
+from .errors import ShapeError, UsageError
+
+def _integer(value: Any) -> int | None:
+    """``value`` as an int when it is an integer (numpy integers too, not bools), else None."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def normalize_sequence(value: Any, rank: int, name: str, minimum: int = 1) -> tuple[int, ...]:
+    """An int or ``rank`` ints as a ``rank``-tuple of ints, each >= ``minimum``, or a UsageError naming ``name``.
+
+    >>> normalize_sequence((1, 2), 2, "dilation")
+    (1, 2)
+    """
+    single = _integer(value)
+    if single is not None:
+        items: tuple[Any, ...] = (single,) * rank
+    else:
+        try:
+            items = tuple(value)
+        except TypeError:
+            items = ()
+    ints = tuple(_integer(v) for v in items)
+    what = {2: "a pair of integers", 3: "three integers (z, y, x)"}.get(rank, f"{rank} integers")
+    if len(ints) != rank or any(v is None for v in ints):
+        raise UsageError(f"{name} must be an integer or {what}, got {value!r}")
+    if any(v < minimum for v in ints):  # type: ignore[operator]
+        raise UsageError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return ints  # type: ignore[return-value]
+
+
+def resolve_padding(padding: Any, kernel_shape: Sequence[int], dilation: Sequence[int] | None = None) -> tuple[int, ...]:
+    """Pad widths (before, after) per axis from "same", "valid", P, one P per axis, or two per axis.
+
+    "same" pads ``dilation*(f-1)`` per axis: f//2 each side for odd f, the extra cell after
+    for even f (PyTorch, TensorFlow).  Returns ``2 * rank`` ints.
+
+    >>> resolve_padding((1, 2), (3, 3))
+    (1, 1, 2, 2)
+    >>> resolve_padding("same", (3, 3, 2))
+    (1, 1, 1, 1, 0, 1)
+    """
+    rank = len(kernel_shape)
+    dil = (1,) * rank if dilation is None else tuple(dilation)
+    forms = "'same', 'valid', an integer, one per axis or two per axis (before, after)"
+    if isinstance(padding, str):
+        key = padding.strip().lower()
+        if key == "same":
+            return tuple(w for f, d in zip(kernel_shape, dil) for w in shapes.same_padding(f, d))
+        if key == "valid":
+            return (0,) * (2 * rank)
+        raise UsageError(f"invalid padding {padding!r}: expected {forms}")
+    single = _integer(padding)
+    if single is not None:
+        widths: tuple[Any, ...] = (single,) * (2 * rank)
+    else:
+        try:
+            items = tuple(padding)
+        except TypeError:
+            raise UsageError(f"invalid padding {padding!r}: expected {forms}") from None
+        if len(items) == rank:
+            items = tuple(v for v in items for _ in (0, 1))
+        widths = tuple(_integer(v) for v in items)
+        if len(widths) != 2 * rank or any(v is None for v in widths):
+            raise UsageError(f"invalid padding {padding!r}: expected {forms}")
+    if any(w < 0 for w in widths):
+        raise UsageError(f"invalid padding {padding!r}: pad widths must be >= 0")
+    return widths  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------- dtypes
+
+
+def native(arr: np.ndarray) -> np.ndarray:
+    """``arr`` in the machine's byte order (a big-endian ``>f4`` becomes ``float32``; values unchanged).
+
+    >>> native(np.arange(3, dtype=">u2")).dtype
+    dtype('uint16')
+    """
+    if arr.dtype.isnative:
+        return arr
+    return arr.astype(arr.dtype.newbyteorder("="))
+
+
+def compute_dtype(dtype: Any) -> np.dtype:
+    """The floating dtype images are computed in: float64 for float64 and for integers wider
+    than 8 bits (so large kernels on 16-bit data stay exact), float32 otherwise.
+
+    >>> compute_dtype(np.dtype("uint16")), compute_dtype(np.dtype(">f8"))
+    (dtype('float64'), dtype('float64'))
+    """
+    dt = np.dtype(dtype).newbyteorder("=")
+    if dt == np.float64 or (dt.kind in "iu" and dt.itemsize > 1):
+        return np.dtype(np.float64)
+    return np.dtype(np.float32)
+
+
+def volume_dtype(dtype: Any, requested: Any = None) -> np.dtype:
+    """The floating dtype volumes are computed in: ``requested`` (float32 or float64), else
+    float64 for float64 input and float32 for everything else (a 512x512x400 CT in float64
+    alone would be four copies of its int16 data).
+
+    >>> volume_dtype(np.int16), volume_dtype(">f8")
+    (dtype('float32'), dtype('float64'))
+    """
+    if requested is not None:
+        req = np.dtype(requested)
+        if req not in (np.float32, np.float64):
+            raise UsageError(f"dtype {requested!r}: expected float32 or float64")
+        return req
+    return np.dtype(np.float64) if np.dtype(dtype).newbyteorder("=") == np.float64 else np.dtype(np.float32)
+
+
+def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
+    """A constant fill as a float, refused (UsageError) when ``dtype`` cannot hold it exactly.
+
+    Integers must fit the integer type (300 is not a uint8) and be whole; floats must be
+    finite and within the float type's range.  Every path then fills with the same value.
+
+    >>> check_fill(255, np.uint8)
+    255.0
+    >>> check_fill(300, np.uint8)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: pad value 300 does not fit uint8: expected a whole number from 0 to 255
+    """
+    dt = np.dtype(dtype)
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{name} {value!r}: expected a number") from None
+    if not np.isfinite(v):
+        raise UsageError(f"{name} {value!r}: expected a finite number")
+    if dt.kind == "b":
+        if v not in (0.0, 1.0):
+            raise UsageError(f"{name} {v:g} does not fit bool: expected 0 or 1")
+    elif dt.kind in "iu":
+        info = np.iinfo(dt)
+        if not (v.is_integer() and info.min <= v <= info.max):
+            raise UsageError(f"{name} {v:g} does not fit {dt.name}: expected a whole number from {info.min} to {info.max}")
+    elif dt.kind == "f":
+        top = float(np.finfo(dt).max)
+        if abs(v) > top:
+            raise UsageError(f"{name} {v:g} does not fit {dt.name}: expected a number within +-{top:g}")
+    return v
+
+
+# ---------------------------------------------------------------- arrays
+
+
+def as_real_array(x: Any, ranks: Sequence[int], name: str, layout: str) -> np.ndarray:
+    """Validate an array of finite real numbers whose rank is one of ``ranks``; native byte order.
+
+    ``layout`` names the expected axes in the message ("2-D (H, W) or 3-D (H, W, C)").
+
+    >>> as_real_array([[1, 2]], (2,), "x", "2-D (H, W)").shape
+    (1, 2)
+    """
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise UsageError(f"{name}: expected real numbers, got dtype {arr.dtype}")
+    if arr.ndim not in ranks:
+        raise ShapeError(f"{name}: expected a {layout} array, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ShapeError(f"{name}: the array is empty (shape {arr.shape})")
+    arr = native(arr)
+    if arr.dtype.kind == "f" and not all_finite(arr):
+        bad = sum(int(p.size - np.count_nonzero(np.isfinite(p))) for p in arr)
+        raise UsageError(f"{name}: {bad} value(s) are NaN or infinite; kernelcli expects finite input")
+    return arr
+
+
+def all_finite(arr: np.ndarray) -> bool:
+    """True when no value is NaN or infinite.
+
+    The sum of squares is a fast screen (one pass, no temporary): every term is >= 0, so a
+    NaN or an infinity makes it non-finite and nothing cancels; only when it is not finite
+    (which an overflow can also cause) are the values checked, slice by slice (a boolean
+    copy of a whole CT would cost another 100 MB).
+    """
+    flat = arr.reshape(-1)
+    if flat.dtype.itemsize < 4:
+        flat = flat.astype(np.float32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        screen = np.dot(flat, flat)
+    return bool(np.isfinite(screen)) or all(bool(np.isfinite(p).all()) for p in arr)
