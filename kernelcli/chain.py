@@ -94,7 +94,7 @@ def run_chain(data: Any, steps: list[Step], conv: dict[str, Any]) -> Any:
         if step.kernel is not None:
             x = api.conv2d(x, step.kernel.array(), **conv)
         else:
-            x = api.pool2d(x, step.size, stride=step.stride, op=step.op)
+            x = api.pool2d(x, step.size, stride=step.stride, op=step.op, paths=conv.get("paths"))
     return x
 
 
@@ -105,6 +105,7 @@ def chain_file(input_path: Any, steps: list[Step], options: Any, *, out: Any, fo
     conv = {
         "stride": options.stride, "padding": options.padding, "pad_mode": options.pad_mode,
         "pad_value": options.pad_value, "dilation": options.dilation, "flip": options.flip,
+        "paths": getattr(options, "paths", None),
     }
     report = run_file_job(
         input_path, f"convolve {chain_label(steps)}", lambda data: run_chain(data, steps, conv), out=out, force=force,
