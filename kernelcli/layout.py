@@ -106,6 +106,16 @@ def input_layout(data: Any, kind: str, layout: str | None, source: str, fmt: str
     return "hwc"
 
 
+def check_volume_layout(layout: str | None, source: str) -> None:
+    """A volume file (NIfTI, DICOM) is always read (Z, Y, X): only ``zyx`` (or nothing) agrees.
+
+    >>> check_volume_layout("zyx", "ct.nii.gz")
+    """
+    layout = canonical_layout(layout)
+    if layout not in (None, "zyx"):
+        raise UsageError(f"{source}: a volume is read (Z, Y, X) from its header; --layout {layout} is for .npy arrays")
+
+
 def to_hwc(data: Any, layout: str) -> Any:
     """A view of ``data`` with channels (or slices) last: what the 2-D operations take.
 

@@ -158,6 +158,12 @@ class TestArrays:
         result = invoke("convolve", str(SAMPLES / "rgb.png"), "-k", "box:3", "-o", "o.png", "--layout", "chw")
         assert result.exit_code == 2 and "stored (H, W, C)" in result.stderr
 
+    def test_volume_files_take_only_zyx(self, invoke):
+        pytest.importorskip("nibabel")
+        for command in (("convolve", "-k", "box:3"), ("pool", "--size", "2")):
+            result = invoke(command[0], str(SAMPLES / "phantom3d.nii.gz"), *command[1:], "--layout", "chw", "-o", "v.nii.gz")
+            assert result.exit_code == 2 and "read (Z, Y, X)" in result.stderr
+
     def test_layout_functions(self):
         assert array_layout((5, 5, 4), None, "a") == "hwc"
         assert array_layout((3, 5, 5), "CHW", "a") == "chw"

@@ -110,3 +110,19 @@ def test_pipes_object(tmp_path):
             p.out.write_bytes(b"partial")
             raise UsageError(f"{p.out}: broken")
     assert failed.getvalue() == b""
+
+
+@pytest.mark.parametrize("suffix", [".tif", ".bmp", ".npy"])
+def test_every_sniffed_format_equals_the_file_run(tmp_path, suffix):
+    from PIL import Image
+
+    x = np.asarray(Image.open(SAMPLES / "phantom.png"))[::4, ::4].copy()
+    source = tmp_path / f"x{suffix}"
+    if suffix == ".npy":
+        np.save(source, x.astype(np.float32))
+    else:
+        Image.fromarray(x).save(source)
+    piped = pipe("convolve", "-", "-k", "laplacian_4", "-o", "-", "--format", "npy", data=source.read_bytes(), cwd=tmp_path)
+    assert piped.returncode == 0, piped.stderr
+    assert run_cli("convolve", str(source), "-k", "laplacian_4", "-o", "ref.npy", cwd=tmp_path).returncode == 0
+    np.testing.assert_array_equal(np.load(io.BytesIO(piped.stdout)), np.load(tmp_path / "ref.npy"))

@@ -114,7 +114,10 @@ def convolve(
         return
     input = input[0]
     if is_volume_input(input):
+        from ..layout import check_volume_layout
         from ..medical import convolve_volume_for_cli
+
+        check_volume_layout(layout, str(input))
 
         given = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
                  "--combine": combine, "--montage": montage, "--rescale": rescale, "--max-pixels": max_pixels,

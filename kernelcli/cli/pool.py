@@ -70,6 +70,9 @@ def pool(
         from ..volume_inputs import is_volume_input
 
         if is_volume_input(input[0]):  # NIfTI or DICOM: pooled in 3-D, as max_pool3d/avg_pool3d
+            from ..layout import check_volume_layout
+
+            check_volume_layout(layout, str(input[0]))
             from ..medical import pool_volume_file
             from ._common import render_report
 
