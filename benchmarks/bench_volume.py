@@ -16,12 +16,18 @@
     (``VmHWM``); the peak minus the resident size before the job is stated in copies of the
     int16 volume.  tracemalloc's peak (numpy's own allocations) is printed too.
 
+``python benchmarks/bench_volume.py --ct [--shape 300x512x512]``
+    The whole command on a 512x512x300 int16 CT ``.nii.gz``, gaussian 1.5 mm to ``.nii.gz``:
+    ``kernelcli volume`` against SimpleITK (read, DiscreteGaussian, compressed write) in one run,
+    with each process's peak memory (targets: at most 0.4x SimpleITK's time, 3 volume copies).
+
 Compare ratios within one run: a shared host can run everything 2x slower in some windows.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -146,8 +152,98 @@ def bench_memory(shape: tuple[int, int, int] = (400, 512, 512), spacing: tuple[f
     return row
 
 
+_SITK_SMOOTH = r"""
+import sys
+import SimpleITK as sitk
+img = sitk.Cast(sitk.ReadImage(sys.argv[1]), sitk.sitkFloat32)
+out = sitk.DiscreteGaussian(img, variance=float(sys.argv[3]) ** 2, maximumKernelWidth=1000, useImageSpacing=True)
+sitk.WriteImage(out, sys.argv[2], useCompression=True)
+"""
+
+
+def _run_measured(cmd: list[str]) -> tuple[float, int]:
+    """Run a command; its wall time (s) and peak resident size (bytes) from wait4's rusage."""
+    import time
+
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.read().decode()[-500:]}")
+    proc.stderr.close()
+    return seconds, usage.ru_maxrss * 1024
+
+
+def bench_ct_command(shape: tuple[int, int, int] = (300, 512, 512), spacing: tuple[float, float, float] = (1.0, 0.7, 0.7),
+                     sigma_mm: float = 1.5, repeats: int = 3) -> dict:
+    """The whole command on a CT-sized int16 .nii.gz: kernelcli against SimpleITK's DiscreteGaussian, in one run.
+
+    ``kernelcli volume ct.nii.gz --kernel gaussian:1.5mm --out s.nii.gz`` against a Python process
+    that reads with SimpleITK, casts to float32, runs DiscreteGaussian (variance sigma^2, image
+    spacing) and writes a compressed .nii.gz: the same job, both float32 out.  Medians of
+    ``repeats`` after one warm-up each (Numba's cache, the page cache); peak memory is each
+    process's maximum resident size (wait4) above the same process's on a tiny volume (the
+    interpreter and libraries), stated in copies of the int16 volume.  Targets
+    (issue 14): time ratio kernelcli / SimpleITK at most 0.4, peak at most 3 volumes.
+    """
+    import statistics
+
+    with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as tmp:
+        src = Path(tmp) / "ct.nii.gz"
+        nbytes = _write_ct_like(src, shape, spacing)
+        ours_cmd = [sys.executable, "-m", "kernelcli", "volume", str(src), "--kernel", f"gaussian:{sigma_mm:g}mm",
+                    "--out", str(Path(tmp) / "k.nii.gz"), "--force", "--quiet"]
+        sitk_cmd = [sys.executable, "-c", _SITK_SMOOTH, str(src), str(Path(tmp) / "s.nii.gz"), str(sigma_mm)]
+        have_sitk = importlib.util.find_spec("SimpleITK") is not None
+        runs: dict[str, list[tuple[float, int]]] = {"kernelcli": [], "SimpleITK": []}
+        baseline: dict[str, int] = {}
+        tiny = Path(tmp) / "tiny.nii.gz"
+        _write_ct_like(tiny, (8, 16, 16), spacing)
+        for name, cmd in (("kernelcli", ours_cmd), ("SimpleITK", sitk_cmd)):
+            if name == "SimpleITK" and not have_sitk:
+                continue
+            # the same process on a tiny volume: interpreter, libraries and code, without the data
+            baseline[name] = _run_measured([str(tiny) if arg == str(src) else arg for arg in cmd])[1]
+            _run_measured(cmd)  # warm-up
+            runs[name] = [_run_measured(cmd) for _ in range(repeats)]
+    ours_s = statistics.median(s for s, _ in runs["kernelcli"])
+    ours_peak = max(m for _, m in runs["kernelcli"]) - baseline["kernelcli"]
+    row = {
+        "case": f"whole command: gaussian {sigma_mm:g} mm, {'x'.join(map(str, shape[::-1]))} int16 .nii.gz -> float32 .nii.gz",
+        "volume_mib": round(nbytes / 2**20, 1),
+        "kernelcli_s": round(ours_s, 2),
+        "kernelcli_peak_in_int16_volumes": round(ours_peak / nbytes, 2),
+        "kernelcli_baseline_mib": round(baseline["kernelcli"] / 2**20),
+    }
+    if runs["SimpleITK"]:
+        sitk_s = statistics.median(s for s, _ in runs["SimpleITK"])
+        row.update({
+            "simpleitk_s": round(sitk_s, 2),
+            "simpleitk_peak_in_int16_volumes": round((max(m for _, m in runs["SimpleITK"]) - baseline["SimpleITK"]) / nbytes, 2),
+            "ratio_kernelcli_over_simpleitk": round(ours_s / sitk_s, 2),
+        })
+    print(
+        f"{row['case']} ({row['volume_mib']} MiB): kernelcli {row['kernelcli_s']} s, peak {row['kernelcli_peak_in_int16_volumes']} "
+        f"volumes above its {row['kernelcli_baseline_mib']} MiB baseline"
+        + (f"; SimpleITK DiscreteGaussian {row['simpleitk_s']} s, peak {row['simpleitk_peak_in_int16_volumes']} volumes; "
+           f"ratio {row['ratio_kernelcli_over_simpleitk']} (targets: ratio <= 0.4, peak <= 3 volumes)" if "simpleitk_s" in row
+           else "; SimpleITK not installed (pip install SimpleITK) -- no ratio")
+    )
+    return row
+
+
 if __name__ == "__main__":
+    import importlib.util
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--memory", action="store_true", help="measure the peak memory of the CT-sized file job instead")
+    parser.add_argument("--ct", action="store_true", help="time the whole command on a CT against SimpleITK")
+    parser.add_argument("--shape", default="300x512x512", help="Z x Y x X of the --ct volume (default 300x512x512)")
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    bench_memory() if args.memory else bench_gaussian()
+    if args.ct:
+        bench_ct_command(tuple(int(n) for n in args.shape.split("x")), repeats=args.repeats)  # type: ignore[arg-type]
+    else:
+        bench_memory() if args.memory else bench_gaussian()

@@ -36,7 +36,7 @@ from .volume import Volume, require as _require
 #: similar size), or zlib's level 1 where python-isal is not installed
 GZIP_LEVEL = 1
 #: voxels handed to the compressor per call (bounds the temporary of a type conversion)
-_CHUNK_VOXELS = 1 << 22
+_CHUNK_VOXELS = 1 << 20
 
 _NIFTI_UNITS_MM = {"mm": 1.0, "meter": 1000.0, "micron": 0.001}
 
@@ -89,6 +89,28 @@ def _scaled(raw: np.ndarray, slope: float, inter: float) -> np.ndarray:
     return out
 
 
+def _inflate(p: Path, proxy: Any) -> np.ndarray:
+    """The stored voxels of a ``.nii.gz``, inflated straight into one buffer (python-isal's igzip when
+    installed: about 3x zlib) and viewed as the (i, j, k[, t]) array without a copy."""
+    try:
+        from isal import igzip as gz
+    except ImportError:
+        import gzip as gz
+    dtype = np.dtype(proxy.dtype)
+    shape = tuple(int(n) for n in proxy.shape)
+    buf = bytearray(math.prod(shape) * dtype.itemsize)
+    view = memoryview(buf)
+    with gz.open(str(p), "rb") as f:
+        f.read(int(proxy.offset))
+        done = 0
+        while done < len(buf):
+            n = f.readinto(view[done:])
+            if not n:
+                raise EOFError(f"the voxel data ends after {done} of {len(buf)} bytes (truncated file?)")
+            done += n
+    return np.frombuffer(buf, dtype=dtype).reshape(shape, order="F")
+
+
 def read_nifti(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
     """Read a NIfTI-1/2 (``.nii``, ``.nii.gz``) or MGH (``.mgz``, ``.mgh``) file.
 
@@ -124,7 +146,10 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
     index += (0,) * max(0, len(shape) - len(index))
     try:
         proxy = img.dataobj
-        if hasattr(proxy, "_get_unscaled"):  # nibabel's ArrayProxy: the stored values, sliced on disk
+        if volume is None and volume_suffix(p) == ".nii.gz" and hasattr(proxy, "offset") and hasattr(proxy, "slope"):
+            raw = _inflate(p, proxy)[index]
+            slope, inter = float(proxy.slope), float(proxy.inter)
+        elif hasattr(proxy, "_get_unscaled"):  # nibabel's ArrayProxy: the stored values, sliced on disk
             raw = np.asarray(proxy._get_unscaled(index))
             slope, inter = float(getattr(proxy, "slope", 1.0)), float(getattr(proxy, "inter", 0.0))
         else:
