@@ -110,7 +110,7 @@ def _announce_first_compile(dispatcher, *dtypes) -> None:
     if key in _CHECKED:
         return
     _CHECKED.add(key)
-    from ._core import jitcache
+    from . import jitcache
 
     if not jitcache.is_cached(dispatcher, *map(str, dtypes)):
         import sys

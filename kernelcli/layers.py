@@ -239,7 +239,7 @@ def _announce_compile(planarize: Any, layer_rows: Any, in_dtype: np.dtype, dtype
     global _FIRST_COMPILE_NOTED
     if _FIRST_COMPILE_NOTED:
         return
-    from ._core import jitcache
+    from . import jitcache
 
     if jitcache.is_cached(planarize, str(in_dtype), str(dtype)) and jitcache.is_cached(layer_rows, str(dtype)):
         return

@@ -1,0 +1,212 @@
+"""The imports show the layers: no import loop, nothing imported from a higher layer, one owner per vocabulary.
+
+The layer table below is the design note of the README's Development section, checked:
+a module may import its own layer and the layers below it, never one above.  Imports
+inside functions count too (they are how commands stay fast to start, not a way around
+the layers).  Module-level imports may not form a loop at all; the few deliberate
+function-level loops inside one layer are listed, so that a new one fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import kernelcli
+
+PACKAGE = Path(kernelcli.__file__).resolve().parent
+REPO = PACKAGE.parent
+
+#: Lowest first.  A name matches a module and everything below it (``kernelcli._core`` is the package).
+LAYERS = {
+    "base": ["kernelcli", "kernelcli.errors", "kernelcli.modes", "kernelcli.shapes", "kernelcli.resources",
+             "kernelcli.layout", "kernelcli.ndsupport"],
+    "core": ["kernelcli._core"],
+    "arrays": ["kernelcli.api", "kernelcli.layers", "kernelcli.volumes", "kernelcli.volume_filters", "kernelcli.learn",
+               "kernelcli.tiled", "kernelcli.jitcache"],
+    "files": ["kernelcli.io", "kernelcli.images", "kernelcli.catalog", "kernelcli.kernel_syntax", "kernelcli.medical",
+              "kernelcli.netspec", "kernelcli.montage", "kernelcli.pipes", "kernelcli.volume_inputs", "kernelcli.learn_plot"],
+    "jobs": ["kernelcli.jobs", "kernelcli.batch", "kernelcli.chain", "kernelcli.medical.jobs"],
+    "cli": ["kernelcli.cli", "kernelcli.worker", "kernelcli.__main__"],
+}
+#: Packages whose ``__init__`` re-exports a higher layer than their submodules (a facade).
+FACADES = {"kernelcli.medical": "jobs"}
+ORDER = list(LAYERS)
+#: Function-level import loops inside one layer, each on purpose (lazy in one direction).
+ALLOWED_LOOPS = {
+    frozenset({"kernelcli.api", "kernelcli.tiled.arrays"}),  # api hands dask arrays to tiled; tiled runs api per tile
+    frozenset({"kernelcli.volumes", "kernelcli.tiled.arrays"}),
+    frozenset({"kernelcli.catalog", "kernelcli.kernel_syntax"}),  # --kernel grammar <-> the catalogue it names
+    frozenset({"kernelcli.cli", "kernelcli.cli.root"}),  # the entry point builds the Typer app only when needed
+    # medical.volume picks a reader when a file is read; each reader builds a Volume
+    frozenset({"kernelcli.medical.volume", "kernelcli.medical.dicom"}),
+    frozenset({"kernelcli.medical.volume", "kernelcli.medical.itk"}),
+    frozenset({"kernelcli.medical.volume", "kernelcli.medical.nifti"}),
+    frozenset({"kernelcli.medical.dicom", "kernelcli.medical.series"}),
+}
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[name] = path
+    return found
+
+
+def layer_of(name: str) -> str:
+    if name in FACADES:
+        return FACADES[name]
+    best, best_len = None, -1
+    for layer, prefixes in LAYERS.items():
+        for prefix in prefixes:
+            if (name == prefix or name.startswith(prefix + ".")) and len(prefix) > best_len:
+                best, best_len = layer, len(prefix)
+    assert best is not None, f"{name} is in no layer: add it to LAYERS in tests/test_layering.py (and to the README's design note)"
+    return best
+
+
+def imports(mods: dict[str, Path]) -> dict[str, set[tuple[str, bool]]]:
+    """module -> {(imported kernelcli module, at module level?)}."""
+    edges: dict[str, set[tuple[str, bool]]] = {}
+    for name, path in mods.items():
+        tree = ast.parse(path.read_text(), str(path))
+        top = {id(node) for node in tree.body}
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        for node in ast.walk(tree):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    target = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    target = node.module or ""
+                targets = [f"{target}.{a.name}" if f"{target}.{a.name}" in mods else target for a in node.names]
+            for target in targets:
+                if not target.startswith("kernelcli"):
+                    continue
+                while target not in mods and "." in target:
+                    target = target.rsplit(".", 1)[0]
+                if target != name:
+                    edges.setdefault(name, set()).add((target, id(node) in top))
+    return edges
+
+
+MODS = modules()
+EDGES = imports(MODS)
+
+
+def test_every_module_has_a_layer():
+    for name in MODS:
+        layer_of(name)
+
+
+def test_no_import_from_a_higher_layer():
+    wrong = []
+    for name, targets in EDGES.items():
+        for target, _top in targets:
+            if ORDER.index(layer_of(target)) > ORDER.index(layer_of(name)):
+                wrong.append(f"{name} ({layer_of(name)}) imports {target} ({layer_of(target)})")
+    assert not wrong, "\n".join(sorted(wrong))
+
+
+def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in edges.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_no_import_loop_at_module_level():
+    top = {name: {t for t, at_top in targets if at_top} for name, targets in EDGES.items()}
+    assert _cycles(top) == []
+
+
+def test_function_level_loops_are_the_listed_ones():
+    every = {name: {t for t, _ in targets} for name, targets in EDGES.items()}
+    for comp in _cycles(every):
+        pairs = {frozenset({a, b}) for a in comp for b in comp if a != b and b in every.get(a, ()) and a in every.get(b, ())}
+        assert pairs and pairs <= ALLOWED_LOOPS, f"import loop {comp}"
+
+
+def test_the_core_reads_no_environment_no_files_no_terminal():
+    for path in (PACKAGE / "_core").glob("*.py"):
+        text = path.read_text()
+        assert "KERNELCLI_" not in text, path.name
+        for module in ("typer", "rich", "PIL", "click", "pathlib", "pickle", "subprocess"):
+            assert not re.search(rf"^\s*(import|from) {module}\b", text, re.M), (path.name, module)
+    for name in ("api", "layers", "volumes", "ndsupport"):
+        assert "KERNELCLI_" not in (PACKAGE / f"{name}.py").read_text(), name
+
+
+def test_the_cli_passes_the_policy_and_debug_through_no_environment():
+    for path in (PACKAGE / "cli").glob("*.py"):
+        text = path.read_text()
+        assert not re.search(r"os\.environ\[[^]]+\]\s*=|os\.environ\.setdefault|putenv", text), path.name
+
+
+def test_each_numeric_code_is_defined_once():
+    """The jitted loops take codes; only kernelcli.modes numbers a vocabulary."""
+    code_names = r"(CONSTANT|REPLICATE|REFLECT|SYMMETRIC|CIRCULAR|MAX|MIN|AVG|NONE|RELU|LEAKY_RELU|SIGMOID|TANH)"
+    literal = re.compile(rf"^\s*{code_names}(\s*,\s*\w+)*\s*=\s*(range\(|\d)", re.M)
+    tables = re.compile(r"^\s*(PAD_CODES|POOL_CODES|ACTIVATION_CODES)\s*=", re.M)
+    for name, path in MODS.items():
+        text = path.read_text()
+        assert not literal.search(text), f"{name} numbers a vocabulary itself; take the codes from kernelcli.modes"
+        if name != "kernelcli.modes":
+            assert not tables.search(text), name
+
+
+def test_generated_taps_match_their_generator():
+    generator = REPO / "tools" / "gen_taps.py"
+    if not generator.exists():
+        pytest.skip("tools/ is not shipped with this copy")
+    done = subprocess.run([sys.executable, str(generator), "--check", str(PACKAGE / "_core" / "taps.py")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_drifted_taps_module_is_caught(tmp_path):
+    generator = REPO / "tools" / "gen_taps.py"
+    if not generator.exists():
+        pytest.skip("tools/ is not shipped with this copy")
+    drifted = tmp_path / "taps.py"
+    drifted.write_text((PACKAGE / "_core" / "taps.py").read_text().replace("w0 * s0[j]", "w0 * s0[j] * 1", 1))
+    done = subprocess.run([sys.executable, str(generator), "--check", str(drifted)], capture_output=True, text=True)
+    assert done.returncode == 1 and "python tools/gen_taps.py" in done.stderr
