@@ -16,10 +16,10 @@ from kernelcli.errors import InvalidKernel, UsageError
 PHANTOM = str(SAMPLES / "phantom.png")
 
 
-def test_blur_sobel_maxpool_equals_three_calls_through_npy(tmp_path):
+def test_blur_sobel_maxpool_equals_three_calls_through_npy(invoke, tmp_path):
     def ok(*args):
-        result = run_cli(*args, cwd=tmp_path)
-        assert result.returncode == 0, result.stderr
+        result = invoke(*args)
+        assert result.exit_code == 0, result.stderr
         return result
 
     chain = ok("convolve", PHANTOM, "-k", "gaussian:2", "--then", "sobel_v", "--then", "maxpool:2", "-o", "chain.npy")
@@ -36,11 +36,11 @@ def test_blur_sobel_maxpool_equals_three_calls_through_npy(tmp_path):
     np.testing.assert_array_equal(pixels(tmp_path / "chain.png"), np.clip(np.rint(want), 0, 255).astype(np.uint8))
 
 
-def test_repeated_kernel_is_still_a_filter_bank(tmp_path):
-    bank = run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "prewitt_v", "-k", "prewitt_h", "--padding", "valid", "-q")
-    assert bank.returncode == 0 and bank.stdout.count("# prewitt") == 2
-    refused = run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "prewitt_v", "-k", "prewitt_h", "--then", "maxpool:2")
-    assert refused.returncode == 2 and "filter bank" in refused.stderr
+def test_repeated_kernel_is_still_a_filter_bank(invoke):
+    bank = invoke("convolve", str(SAMPLES / "example1.csv"), "-k", "prewitt_v", "-k", "prewitt_h", "--padding", "valid", "-q")
+    assert bank.exit_code == 0 and bank.stdout.count("# prewitt") == 2
+    refused = invoke("convolve", str(SAMPLES / "example1.csv"), "-k", "prewitt_v", "-k", "prewitt_h", "--then", "maxpool:2")
+    assert refused.exit_code == 2 and "filter bank" in refused.stderr
 
 
 def _reference(x, kernels_and_pools, padding):
@@ -94,22 +94,22 @@ def test_bad_step_exits_before_reading_the_input(tmp_path):
     assert result.returncode == 2 and "--activation" in result.stderr and not (tmp_path / "x.png").exists()
 
 
-def test_a_batch_equals_single_runs_and_names_the_chain(tmp_path):
+def test_a_batch_equals_single_runs_and_names_the_chain(invoke, tmp_path):
     args = ["-k", "box:3", "--then", "sobel_h", "--then", "avgpool:2", "--rescale", "abs"]
-    result = run_cli("convolve", PHANTOM, str(SAMPLES / "rgb.png"), *args, "--out-dir", "out", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+    result = invoke("convolve", PHANTOM, str(SAMPLES / "rgb.png"), *args, "--out-dir", "out", "--workers", "1")
+    assert result.exit_code == 0, result.stderr
     for name in ("phantom", "rgb"):
         batch_out = tmp_path / "out" / f"{name}_box_3_sobel_h_avgpool2.png"
-        single = run_cli("convolve", str(SAMPLES / f"{name}.png"), *args, "-o", f"{name}.png", cwd=tmp_path)
-        assert single.returncode == 0, single.stderr
+        single = invoke("convolve", str(SAMPLES / f"{name}.png"), *args, "-o", f"{name}.png")
+        assert single.exit_code == 0, single.stderr
         assert batch_out.read_bytes() == (tmp_path / f"{name}.png").read_bytes()
 
 
-def test_chain_through_pipes_and_layouts(tmp_path):
+def test_chain_with_a_layout(invoke, tmp_path):
     x = np.random.default_rng(9).random((2, 10, 12))
     np.save(tmp_path / "x.npy", x)
-    result = run_cli("convolve", "x.npy", "-k", "box:3", "--then", "maxpool:2", "--layout", "chw", "-o", "y.npy", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
+    result = invoke("convolve", "x.npy", "-k", "box:3", "--then", "maxpool:2", "--layout", "chw", "-o", "y.npy")
+    assert result.exit_code == 0, result.stderr
     y = np.load(tmp_path / "y.npy")
     want = np.stack([ndimage.correlate(p, np.full((3, 3), 1 / 9), mode="constant").reshape(5, 2, 6, 2).max(axis=(1, 3)) for p in x])
     np.testing.assert_allclose(y, want, rtol=1e-12)
@@ -119,11 +119,11 @@ IMAGEMAGICK = __import__("shutil").which("convert-im6.q16") or __import__("shuti
 
 
 @pytest.mark.skipif(IMAGEMAGICK is None, reason="ImageMagick is not installed")
-def test_the_readme_imagemagick_equivalent_is_within_two_levels(tmp_path):
+def test_the_readme_imagemagick_equivalent_is_within_two_levels(invoke, tmp_path):
     import subprocess
 
     args = ["-k", "gaussian:2", "--then", "sobel_v", "--then", "maxpool:2", "--pad-mode", "replicate", "-o", "k.npy"]
-    assert run_cli("convolve", PHANTOM, *args, cwd=tmp_path).returncode == 0
+    assert invoke("convolve", PHANTOM, *args).exit_code == 0
     subprocess.run(
         [IMAGEMAGICK, PHANTOM, "-morphology", "Convolve", "Gaussian:0x2", "-morphology", "Correlate", "3x3: 1,0,-1 2,0,-2 1,0,-1",
          "-morphology", "Dilate", "Rectangle:2x2+1+1", "-sample", "50%", "-depth", "8", "im.png"],

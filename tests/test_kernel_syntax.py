@@ -101,12 +101,12 @@ class TestNpyKernels:
     def test_missing_npy_exits_3(self, tmp_path):
         assert run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "nope.npy", cwd=tmp_path).returncode == 3
 
-    def test_cli_npy_json_inline_and_name_agree(self, tmp_path):
+    def test_cli_npy_json_inline_and_name_agree(self, invoke, tmp_path):
         np.save(tmp_path / "k.npy", np.array(SOBEL, dtype=np.float64))
         outputs = []
         for spec in ("sobel_v", "k.npy", json.dumps(SOBEL), "3x3: 1,0,-1 2,0,-2 1,0,-1"):
-            result = run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", spec, "-q", cwd=tmp_path)
-            assert result.returncode == 0, result.stderr
+            result = invoke("convolve", str(SAMPLES / "example1.csv"), "-k", spec, "-q")
+            assert result.exit_code == 0, result.stderr
             outputs.append(result.stdout)
         assert len(set(outputs)) == 1
 
@@ -159,15 +159,15 @@ class TestKernelScale:
             want = v
         np.testing.assert_allclose(got, want * scale.factor, rtol=1e-12, atol=1e-12)
 
-    def test_cli(self, tmp_path):
-        result = run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "box_3x3", "--kernel-scale", "9", "--padding", "valid", "-q")
+    def test_cli(self, invoke):
+        result = invoke("convolve", str(SAMPLES / "example1.csv"), "-k", "box_3x3", "--kernel-scale", "9", "--padding", "valid", "-q")
         x = np.loadtxt(SAMPLES / "example1.csv", delimiter=",")
         want = ndimage.correlate(x, np.ones((3, 3)))[1:-1, 1:-1]
         got = np.array([[float(v) for v in line.split()] for line in result.stdout.splitlines()])
         np.testing.assert_allclose(got, want)
-        bad = run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "sobel_v", "--kernel-scale", "sum")
-        assert bad.returncode == 3 and "sums to 0" in bad.stderr
-        assert run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "sobel_v", "--kernel-scale", "1,50%").returncode == 2
+        bad = invoke("convolve", str(SAMPLES / "example1.csv"), "-k", "sobel_v", "--kernel-scale", "sum")
+        assert bad.exit_code == 3 and "sums to 0" in bad.stderr
+        assert invoke("convolve", str(SAMPLES / "example1.csv"), "-k", "sobel_v", "--kernel-scale", "1,50%").exit_code == 2
 
 
 @pytest.mark.skipif(IMAGEMAGICK is None, reason="ImageMagick is not installed")
@@ -176,7 +176,7 @@ class TestAgainstImageMagick:
         ("kernel", "scale"),
         [("3x3: 1,0,-1 2,0,-2 1,0,-1", "50%"), ("3x3: 0,1,0 0,0,0 0,0,3", "1"), ("3x3: 1,2,1 2,4,2 1,2,1", "!"), ("5x3: 1,2,3,4,5 0,0,0,0,0 -1,-2,-3,-4,-5", "^")],
     )
-    def test_correlate_equals_default_and_convolve_equals_flip(self, tmp_path, kernel, scale):
+    def test_correlate_equals_default_and_convolve_equals_flip(self, invoke, tmp_path, kernel, scale):
         rng = np.random.default_rng(7)
         from PIL import Image
 
@@ -186,9 +186,9 @@ class TestAgainstImageMagick:
                 [IMAGEMAGICK, "g.png", "-define", f"convolve:scale={scale}", "-morphology", method, kernel, "-depth", "8", f"im_{method}.png"],
                 cwd=tmp_path, check=True, capture_output=True,
             )
-            result = run_cli("convolve", "g.png", "-k", kernel, "--kernel-scale", scale, "--pad-mode", "replicate", *flip,
-                             "-o", f"k_{method}.npy", cwd=tmp_path)
-            assert result.returncode == 0, result.stderr
+            result = invoke("convolve", "g.png", "-k", kernel, "--kernel-scale", scale, "--pad-mode", "replicate", *flip,
+                            "-o", f"k_{method}.npy")
+            assert result.exit_code == 0, result.stderr
             exact = np.clip(np.load(tmp_path / f"k_{method}.npy"), 0, 255)
             theirs = pixels(tmp_path / f"im_{method}.png", "L").astype(float)
             # ImageMagick 6 (Q16) writes the 8-bit level at or just below the exact value

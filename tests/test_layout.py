@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from conftest import SAMPLES, run_cli
+from conftest import SAMPLES
 from kernelcli.errors import UsageError
 from kernelcli.layout import array_layout, network_input, shape_layout
 
@@ -91,16 +91,16 @@ class TestSummary:
 
 
 class TestArrays:
-    def test_volume_npy_is_refused_then_pooled_in_3d(self, tmp_path):
+    def test_volume_npy_is_refused_then_pooled_in_3d(self, invoke, tmp_path):
         pytest.importorskip("nibabel")
         vol = tmp_path / "vol.npy"
-        assert run_cli("volume", str(SAMPLES / "phantom3d.nii.gz"), "-k", "box:3", "--out", str(vol), "-q").returncode == 0
+        assert invoke("convolve", str(SAMPLES / "phantom3d.nii.gz"), "-k", "box:3", "--out", str(vol), "-q").exit_code == 0
         out = tmp_path / "p.npy"
-        result = run_cli("pool", str(vol), "--size", "2", "--out", str(out))
+        result = invoke("pool", str(vol), "--size", "2", "--out", str(out))
         # the issue: read back as (H, W, C) with 64 "channels"
-        assert result.returncode == 2 and not out.exists()
+        assert result.exit_code == 2 and not out.exists()
         assert "64 channels" in result.stderr and "(Z, Y, X) volume of 64 slices" in result.stderr and "--layout zyx" in result.stderr
-        assert run_cli("pool", str(vol), "--size", "2", "--out", str(out), "--layout", "zyx").returncode == 0
+        assert invoke("pool", str(vol), "--size", "2", "--out", str(out), "--layout", "zyx").exit_code == 0
         v = np.load(vol)
         expected = v.reshape(32, 2, 32, 2, 32, 2).max(axis=(1, 3, 5))
         np.testing.assert_array_equal(np.load(out), expected)

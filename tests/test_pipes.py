@@ -16,8 +16,27 @@ from kernelcli.errors import UsageError
 from kernelcli.pipes import Pipes, sniff_bytes
 
 
-def pipe(*args: str, data: bytes, cwd: Path) -> subprocess.CompletedProcess:
-    """``python -m kernelcli ARGS`` with ``data`` on stdin; stdout kept as bytes."""
+@pytest.fixture
+def pipe(runner, monkeypatch, tmp_path):
+    """Run the app in-process in ``tmp_path`` with ``data`` on stdin: ``pipe(*args, data=b"...")``.
+
+    The result has ``returncode``, ``stdout`` (bytes) and ``stderr`` (text), like a subprocess.
+    """
+    from types import SimpleNamespace
+
+    from kernelcli.cli import app
+
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str, data: bytes, cwd: Path | None = None) -> SimpleNamespace:
+        result = runner.invoke(app, [str(a) for a in args], input=data, prog_name="kernelcli")
+        return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout_bytes, stderr=result.stderr.encode())
+
+    return run
+
+
+def pipe_process(*args: str, data: bytes, cwd: Path) -> subprocess.CompletedProcess:
+    """``python -m kernelcli ARGS`` with ``data`` on stdin, in a process of its own; stdout kept as bytes."""
     import kernelcli
 
     env = dict(os.environ)
@@ -40,22 +59,22 @@ def test_the_issues_command_equals_the_file_run(tmp_path):
     assert "stdin 256x256, convolve sobel_v -> stdout 256x256" in done.stderr
 
 
-def test_stdout_carries_only_the_image(tmp_path):
+def test_stdout_carries_only_the_image(pipe, invoke, tmp_path):
     result = pipe("convolve", "-", "-k", "gaussian:1", "-o", "-", "--format", "tif", "--rescale", "none", data=(SAMPLES / "phantom.png").read_bytes(), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     (tmp_path / "o.tif").write_bytes(result.stdout)
-    assert run_cli("convolve", str(SAMPLES / "phantom.png"), "-k", "gaussian:1", "-o", "r.tif", "--rescale", "none", cwd=tmp_path).returncode == 0
+    assert invoke("convolve", str(SAMPLES / "phantom.png"), "-k", "gaussian:1", "-o", "r.tif", "--rescale", "none").exit_code == 0
     np.testing.assert_array_equal(pixels(tmp_path / "o.tif"), pixels(tmp_path / "r.tif"))
     assert list(tmp_path.iterdir()) != [] and not list(tmp_path.glob("stdout*"))
 
 
-def test_csv_in_matrix_out(tmp_path):
+def test_csv_in_matrix_out(pipe, invoke, tmp_path):
     piped = pipe("convolve", "-", "-k", "prewitt_v", "--padding", "valid", "-q", data=(SAMPLES / "example1.csv").read_bytes(), cwd=tmp_path)
-    direct = run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "prewitt_v", "--padding", "valid", "-q")
+    direct = invoke("convolve", str(SAMPLES / "example1.csv"), "-k", "prewitt_v", "--padding", "valid", "-q")
     assert piped.returncode == 0 and piped.stdout.decode() == direct.stdout == " 6 -9 -8\n-3 -2 -3\n-3  0 -2\n"
 
 
-def test_npy_in_npy_out_with_a_layout(tmp_path):
+def test_npy_in_npy_out_with_a_layout(pipe, invoke, tmp_path):
     x = np.random.default_rng(5).random((3, 9, 11))
     buffer = io.BytesIO()
     np.save(buffer, x)
@@ -65,7 +84,7 @@ def test_npy_in_npy_out_with_a_layout(tmp_path):
     np.testing.assert_allclose(got, x[:, :8, :10].reshape(3, 4, 2, 5, 2).mean(axis=(2, 4)))
 
 
-def test_pad_through_a_pipe(tmp_path):
+def test_pad_through_a_pipe(pipe, invoke, tmp_path):
     result = pipe("pad", "-", "--p", "1", "-o", "-", "--format", "csv", data=b"1 2\n3 4\n", cwd=tmp_path)
     assert result.returncode == 0 and result.stdout == b"0,0,0,0\n0,1,2,0\n0,3,4,0\n0,0,0,0\n"
 
@@ -81,13 +100,18 @@ def test_pad_through_a_pipe(tmp_path):
         (("pool", "-", "SAMPLE", "--size", "2", "--out-dir", "o"), None, "give it alone"),
     ],
 )
-def test_refusals_leave_stdout_empty(tmp_path, args, data, words):
+def test_refusals_leave_stdout_empty(pipe, invoke, tmp_path, args, data, words):
     args = tuple(str(SAMPLES / "phantom.png") if a == "SAMPLE" else a for a in args)
     result = pipe(*args, data=(SAMPLES / "phantom.png").read_bytes() if data is None else data, cwd=tmp_path)
     assert result.returncode == 2
     assert result.stdout == b""
     assert words in result.stderr.decode()
     assert not (tmp_path / "x.png").exists()
+
+
+def test_a_failed_process_writes_nothing_on_stdout(tmp_path):
+    result = pipe_process("convolve", "-", "-k", "sobel_v", "-o", "-", "--format", "png", data=b"garbage\n", cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == b"" and "stdin: line 1" in result.stderr.decode()
 
 
 def test_sniffing():
@@ -113,7 +137,7 @@ def test_pipes_object(tmp_path):
 
 
 @pytest.mark.parametrize("suffix", [".tif", ".bmp", ".npy"])
-def test_every_sniffed_format_equals_the_file_run(tmp_path, suffix):
+def test_every_sniffed_format_equals_the_file_run(pipe, invoke, tmp_path, suffix):
     from PIL import Image
 
     x = np.asarray(Image.open(SAMPLES / "phantom.png"))[::4, ::4].copy()
@@ -124,5 +148,5 @@ def test_every_sniffed_format_equals_the_file_run(tmp_path, suffix):
         Image.fromarray(x).save(source)
     piped = pipe("convolve", "-", "-k", "laplacian_4", "-o", "-", "--format", "npy", data=source.read_bytes(), cwd=tmp_path)
     assert piped.returncode == 0, piped.stderr
-    assert run_cli("convolve", str(source), "-k", "laplacian_4", "-o", "ref.npy", cwd=tmp_path).returncode == 0
+    assert invoke("convolve", str(source), "-k", "laplacian_4", "-o", "ref.npy").exit_code == 0
     np.testing.assert_array_equal(np.load(io.BytesIO(piped.stdout)), np.load(tmp_path / "ref.npy"))
