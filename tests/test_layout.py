@@ -76,6 +76,11 @@ class TestSummary:
         assert conv1["name"] == "conv1" and conv1["params"] == 9408 and conv1["output"] == [64, 112, 112]
         assert doc["totals"]["params"] == 11_689_512
 
+    def test_the_table_speaks_the_layout_it_was_given(self, invoke):
+        table = invoke("summary", "resnet18", "--input", "224x224x3", "--layout", "hwc", "--depth", "1").stdout
+        assert "input 224x224x3 (HxWxC)" in table and "112x112x64" in table and "64x112x112" not in table
+        assert "64x112x112" in invoke("summary", "resnet18", "--depth", "1").stdout
+
     def test_a_channel_count_no_reading_explains_is_refused(self, invoke):
         result = invoke("summary", "resnet18", "--input", "1x224x224")
         assert result.exit_code == 2 and "built for 3" in result.stderr

@@ -53,7 +53,7 @@ def summary(
     if as_json:
         print_json(net.to_dict(depth))
         return
-    _render(net, depth)
+    _render(net, depth, layout)
 
 
 def _human(n: int) -> str:
@@ -66,14 +66,21 @@ def _human(n: int) -> str:
     return str(n)
 
 
-def _render(net, depth: int) -> None:
+def _render(net, depth: int, layout: str | None = None) -> None:
     from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    from ..netspec import fmt_shape
+    from ..layout import canonical_layout, hwc_dims
+    from ..netspec import fmt_shape as fmt_chw
 
-    table = Table(title=f"{net.name}, input {fmt_shape(net.input)}", box=box.SIMPLE_HEAD, title_justify="left")
+    hwc = canonical_layout(layout) == "hwc"
+
+    def fmt_shape(shape):  # shapes in the layout the input was given in
+        return fmt_chw(hwc_dims(tuple(shape), "chw")) if hwc else fmt_chw(shape)
+
+    named = " (HxWxC)" if hwc else ""
+    table = Table(title=f"{net.name}, input {fmt_shape(net.input)}{named}", box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("Layer", overflow="fold")
     table.add_column("Type")
     table.add_column("Output", no_wrap=True)
