@@ -249,3 +249,12 @@ class TestOtherFormats:
         monkeypatch.setattr(builtins, "__import__", no_sitk)
         with pytest.raises(MissingExtra, match=r"kernelcli\[itk\]"):
             medical.read_volume(tmp_path / "x.nrrd")
+
+
+def test_memory_guard_refuses_before_reading(tmp_path):
+    """A volume larger than KERNELCLI_MAX_MEMORY is refused from its header, before any voxel is inflated."""
+    scaled_ct(tmp_path / "ct.nii.gz", shape=(20, 30, 40))
+    done = run_cli("volume", str(tmp_path / "ct.nii.gz"), "-k", "box_3d", "--out", str(tmp_path / "o.nii.gz"),
+                   env={"KERNELCLI_MAX_MEMORY": "100K"})
+    assert done.returncode == 2 and "20x30x40 volume would need about" in done.stderr and "KERNELCLI_MAX_MEMORY" in done.stderr
+    assert not (tmp_path / "o.nii.gz").exists()

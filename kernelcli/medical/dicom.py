@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ImageReadError, MissingExtra
 from .geometry import dicom_affine as _dicom_affine, normal_of, stack_slices
-from .volume import Volume, require as _require
+from .volume import Volume, check_volume_memory, require as _require
 
 def _dcmread(pydicom: Any, path: Path, *, headers_only: bool = False) -> Any:
     """Read a DICOM file.
@@ -316,7 +316,8 @@ def assemble(
         iop = iop if iop is not None else np.array([1.0, 0, 0, 0, 1.0, 0])
         origin = positions[order[0]] if positions[order[0]] is not None else np.zeros(3)
         step = normal_of(iop) * gap
-    rows, cols = read(order[0]).shape
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    check_volume_memory(where, (len(order) if blend is None else len(blend), rows, cols), 2)
     integral = blend is None and all(float(s).is_integer() and float(b).is_integer() for s, b, _ in rescales)
     stack_ = _Stack((len(order) if blend is None else len(blend), rows, cols), integral)
     if blend is None:

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import ImageReadError, InputError, UsageError, WriteError
 from ..volume_inputs import volume_suffix
-from .volume import Volume, require as _require
+from .volume import Volume, check_volume_memory, require as _require
 
 #: deflate level of .nii.gz outputs, chosen for speed: isal's level 1 (about 5x zlib's level 1 on a CT, at a
 #: similar size), or zlib's level 1 where python-isal is not installed
@@ -144,6 +144,8 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
     elif len(shape) >= 4:
         index += (slice(None) if frames > 1 else 0,)
     index += (0,) * max(0, len(shape) - len(index))
+    kept = [n for n, i in zip(shape, index) if isinstance(i, slice)]
+    check_volume_memory(p, tuple(kept[::-1]), np.dtype(img.get_data_dtype()).itemsize)  # stated (Z, Y, X)
     try:
         proxy = img.dataobj
         if volume is None and volume_suffix(p) == ".nii.gz" and hasattr(proxy, "offset") and hasattr(proxy, "slope"):

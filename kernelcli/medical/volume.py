@@ -87,6 +87,27 @@ def require(module: str, what: str) -> Any:
 # ---------------------------------------------------------------- reading
 
 
+def check_volume_memory(p: Path, shape: tuple[int, ...], itemsize: int) -> None:
+    """Refuse (before any voxel is read or inflated) a volume whose job would need more memory than
+    allowed: the stored voxels plus a float32 result and a float32 temporary (``KERNELCLI_MAX_MEMORY``,
+    by default 3/4 of RAM, as for images).
+
+    >>> check_volume_memory(Path("ct.nii.gz"), (300, 512, 512), 2)
+    """
+    import math
+
+    from ..errors import ImageReadError
+    from ..images import MEMORY_ENV, _size_text, default_max_bytes
+
+    limit = default_max_bytes()
+    need = math.prod(shape) * (itemsize + 8)
+    if limit is not None and need > limit:
+        raise ImageReadError(
+            f"{p}: a {'x'.join(map(str, shape))} volume would need about {_size_text(need)} of memory (the voxels, a "
+            f"float32 result and a temporary), more than the {_size_text(limit)} allowed (set {MEMORY_ENV} to change it)"
+        )
+
+
 def read_volume(
     path: str | os.PathLike, *, volume: int | None = None, series: str | None = None, resample_slices: bool = False,
 ) -> Volume:
