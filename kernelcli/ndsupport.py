@@ -1,5 +1,8 @@
 """Helpers for arrays of any rank, declared once: per-axis sequences, padding, dtype rules, fills.
 
+The per-axis sequences and the padding rule are pure Python and live in :mod:`kernelcli.shapes`
+(``shape`` and ``params`` use them without numpy); they are re-exported here.
+
 The 2-D API (:mod:`kernelcli.api`, :mod:`kernelcli.layers`) and the 3-D one
 (:mod:`kernelcli.volumes`) validate through these functions, as scipy.ndimage's
 ``_ni_support`` serves every filter of any rank.
@@ -14,86 +17,13 @@ Example
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from . import shapes
 from .errors import ShapeError, UsageError
-
-def _integer(value: Any) -> int | None:
-    """``value`` as an int when it is an integer (numpy integers too, not bools), else None."""
-    if isinstance(value, (bool, np.bool_)):
-        return None
-    try:
-        return operator.index(value)
-    except TypeError:
-        return None
-
-
-def normalize_sequence(value: Any, rank: int, name: str, minimum: int = 1) -> tuple[int, ...]:
-    """An int or ``rank`` ints as a ``rank``-tuple of ints, each >= ``minimum``, or a UsageError naming ``name``.
-
-    >>> normalize_sequence((1, 2), 2, "dilation")
-    (1, 2)
-    """
-    single = _integer(value)
-    if single is not None:
-        items: tuple[Any, ...] = (single,) * rank
-    else:
-        try:
-            items = tuple(value)
-        except TypeError:
-            items = ()
-    ints = tuple(_integer(v) for v in items)
-    what = {2: "a pair of integers", 3: "three integers (z, y, x)"}.get(rank, f"{rank} integers")
-    if len(ints) != rank or any(v is None for v in ints):
-        raise UsageError(f"{name} must be an integer or {what}, got {value!r}")
-    if any(v < minimum for v in ints):  # type: ignore[operator]
-        raise UsageError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return ints  # type: ignore[return-value]
-
-
-def resolve_padding(padding: Any, kernel_shape: Sequence[int], dilation: Sequence[int] | None = None) -> tuple[int, ...]:
-    """Pad widths (before, after) per axis from "same", "valid", P, one P per axis, or two per axis.
-
-    "same" pads ``dilation*(f-1)`` per axis: f//2 each side for odd f, the extra cell after
-    for even f (PyTorch, TensorFlow).  Returns ``2 * rank`` ints.
-
-    >>> resolve_padding((1, 2), (3, 3))
-    (1, 1, 2, 2)
-    >>> resolve_padding("same", (3, 3, 2))
-    (1, 1, 1, 1, 0, 1)
-    """
-    rank = len(kernel_shape)
-    dil = (1,) * rank if dilation is None else tuple(dilation)
-    forms = "'same', 'valid', an integer, one per axis or two per axis (before, after)"
-    if isinstance(padding, str):
-        key = padding.strip().lower()
-        if key == "same":
-            return tuple(w for f, d in zip(kernel_shape, dil) for w in shapes.same_padding(f, d))
-        if key == "valid":
-            return (0,) * (2 * rank)
-        raise UsageError(f"invalid padding {padding!r}: expected {forms}")
-    single = _integer(padding)
-    if single is not None:
-        widths: tuple[Any, ...] = (single,) * (2 * rank)
-    else:
-        try:
-            items = tuple(padding)
-        except TypeError:
-            raise UsageError(f"invalid padding {padding!r}: expected {forms}") from None
-        if len(items) == rank:
-            items = tuple(v for v in items for _ in (0, 1))
-        widths = tuple(_integer(v) for v in items)
-        if len(widths) != 2 * rank or any(v is None for v in widths):
-            raise UsageError(f"invalid padding {padding!r}: expected {forms}")
-    if any(w < 0 for w in widths):
-        raise UsageError(f"invalid padding {padding!r}: pad widths must be >= 0")
-    return widths  # type: ignore[return-value]
-
+from .shapes import normalize_sequence, resolve_padding_nd as resolve_padding  # noqa: F401  (declared in shapes: no numpy there)
 
 # ---------------------------------------------------------------- dtypes
 

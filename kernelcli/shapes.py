@@ -13,7 +13,9 @@ Example
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
+from typing import Any
 
 from .errors import ShapeError, UsageError
 
@@ -79,33 +81,16 @@ def same_padding(f: int, dilation: int = 1) -> tuple[int, int]:
 
 
 def resolve_padding(padding: str | int | Sequence[int], kh: int, kw: int, dilation: tuple[int, int] = (1, 1)) -> tuple[int, int, int, int]:
-    """Turn "same", "valid", an int or (top, bottom, left, right) into four pad widths.
+    """Turn "same", "valid", an int, (ph, pw) or (top, bottom, left, right) into four pad widths.
+
+    The 2-D form of :func:`resolve_padding_nd` (one rule for every rank).
 
     >>> resolve_padding("same", 3, 3)
     (1, 1, 1, 1)
     >>> resolve_padding((0, 1, 2, 3), 3, 3)
     (0, 1, 2, 3)
     """
-    if isinstance(padding, str):
-        key = padding.strip().lower()
-        if key == "same":
-            return (*same_padding(kh, dilation[0]), *same_padding(kw, dilation[1]))
-        if key == "valid":
-            return (0, 0, 0, 0)
-        raise UsageError(f"invalid padding {padding!r}: expected 'same', 'valid', an integer or four integers T,B,L,R")
-    if isinstance(padding, bool):
-        raise UsageError(f"invalid padding {padding!r}: expected 'same', 'valid', an integer or four integers T,B,L,R")
-    if isinstance(padding, int):
-        widths: tuple[int, ...] = (padding,) * 4
-    else:
-        widths = tuple(padding)
-        if len(widths) == 2:
-            widths = (widths[0], widths[0], widths[1], widths[1])
-        if len(widths) != 4 or not all(isinstance(w, int) and not isinstance(w, bool) for w in widths):
-            raise UsageError(f"invalid padding {padding!r}: expected one integer, (ph, pw) or (top, bottom, left, right)")
-    if any(w < 0 for w in widths):
-        raise UsageError(f"invalid padding {padding!r}: pad widths must be >= 0")
-    return widths  # type: ignore[return-value]
+    return resolve_padding_nd(padding, (kh, kw), dilation)  # type: ignore[return-value]
 
 
 def parse_padding(text: str) -> str | int | tuple[int, int, int, int]:
@@ -233,3 +218,81 @@ def conv_transpose_output_size(size: int, f: int, *, stride: int = 1, padding: i
             f"padding={padding}, output_padding={output_padding}, dilation={dilation}): padding too large"
         )
     return out
+
+
+# ---------------------------------------------------------------- any rank
+
+
+def _integer(value: Any) -> int | None:
+    """``value`` as an int when it is an integer (numpy integers too, not bools), else None."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":  # numpy's bool, without importing numpy
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def normalize_sequence(value: Any, rank: int, name: str, minimum: int = 1) -> tuple[int, ...]:
+    """An int or ``rank`` ints as a ``rank``-tuple of ints, each >= ``minimum``, or a UsageError naming ``name``.
+
+    >>> normalize_sequence((1, 2), 2, "dilation")
+    (1, 2)
+    """
+    single = _integer(value)
+    if single is not None:
+        items: tuple[Any, ...] = (single,) * rank
+    else:
+        try:
+            items = tuple(value)
+        except TypeError:
+            items = ()
+    ints = tuple(_integer(v) for v in items)
+    what = {2: "a pair of integers", 3: "three integers (z, y, x)"}.get(rank, f"{rank} integers")
+    if len(ints) != rank or any(v is None for v in ints):
+        raise UsageError(f"{name} must be an integer or {what}, got {value!r}")
+    if any(v < minimum for v in ints):  # type: ignore[operator]
+        raise UsageError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return ints  # type: ignore[return-value]
+
+
+def resolve_padding_nd(padding: Any, kernel_shape: Sequence[int], dilation: Sequence[int] | None = None) -> tuple[int, ...]:
+    """Pad widths (before, after) per axis from "same", "valid", P, one P per axis, or two per axis.
+
+    "same" pads ``dilation*(f-1)`` per axis: f//2 each side for odd f, the extra cell after
+    for even f (PyTorch, TensorFlow).  Returns ``2 * rank`` ints.
+
+    >>> resolve_padding_nd((1, 2), (3, 3))
+    (1, 1, 2, 2)
+    >>> resolve_padding_nd("same", (3, 3, 2))
+    (1, 1, 1, 1, 0, 1)
+    """
+    rank = len(kernel_shape)
+    dil = (1,) * rank if dilation is None else tuple(dilation)
+    forms = {
+        2: "'same', 'valid', an integer, (ph, pw) or (top, bottom, left, right)",
+        3: "'same', 'valid', P, (pz, py, px) or (z0, z1, y0, y1, x0, x1)",
+    }.get(rank, "'same', 'valid', an integer, one per axis or two per axis (before, after)")
+    if isinstance(padding, str):
+        key = padding.strip().lower()
+        if key == "same":
+            return tuple(w for f, d in zip(kernel_shape, dil) for w in same_padding(f, d))
+        if key == "valid":
+            return (0,) * (2 * rank)
+        raise UsageError(f"invalid padding {padding!r}: expected {forms}")
+    single = _integer(padding)
+    if single is not None:
+        widths: tuple[Any, ...] = (single,) * (2 * rank)
+    else:
+        try:
+            items = tuple(padding)
+        except TypeError:
+            raise UsageError(f"invalid padding {padding!r}: expected {forms}") from None
+        if len(items) == rank:
+            items = tuple(v for v in items for _ in (0, 1))
+        widths = tuple(_integer(v) for v in items)
+        if len(widths) != 2 * rank or any(v is None for v in widths):
+            raise UsageError(f"invalid padding {padding!r}: expected {forms}")
+    if any(w < 0 for w in widths):
+        raise UsageError(f"invalid padding {padding!r}: pad widths must be >= 0")
+    return widths  # type: ignore[return-value]
