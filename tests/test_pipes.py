@@ -150,3 +150,15 @@ def test_every_sniffed_format_equals_the_file_run(pipe, invoke, tmp_path, suffix
     assert piped.returncode == 0, piped.stderr
     assert invoke("convolve", str(source), "-k", "laplacian_4", "-o", "ref.npy").exit_code == 0
     np.testing.assert_array_equal(np.load(io.BytesIO(piped.stdout)), np.load(tmp_path / "ref.npy"))
+
+
+def test_json_and_report_name_stdin_and_stdout(pipe, tmp_path):
+    import json
+
+    data = (SAMPLES / "phantom.png").read_bytes()
+    result = pipe("convolve", "-", "-k", "sobel_v", "-o", "e.png", "--json", data=data)
+    assert result.returncode == 0 and json.loads(result.stdout)["input"] == "stdin"
+    result = pipe("convolve", "-", "-k", "sobel_v", "-o", "-", "--format", "png", "--report", "r.json", data=data)
+    assert result.returncode == 0 and result.stdout.startswith(b"\x89PNG")
+    record = json.loads((tmp_path / "r.json").read_text())["items"][0]
+    assert record["input"] == "stdin" and record["output"] == "stdout"

@@ -214,7 +214,9 @@ def _write_report(path: Path, result, *, force: bool) -> None:
 
     from ..io.outputs import write_bytes_atomic
 
-    write_bytes_atomic(path, (json.dumps(result.as_dict(), indent=2) + "\n").encode(), force=force)
+    from ._common import shown
+
+    write_bytes_atomic(path, (shown(json.dumps(result.as_dict(), indent=2)) + "\n").encode(), force=force)
 
 
 class _Display:

@@ -170,7 +170,7 @@ def print_json(document: Any) -> None:
         lambda m: "[" + ", ".join(item.strip() for item in m.group(1).split(",")) + "]",
         text,
     )
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(shown(text) + "\n")
 
 
 def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:
