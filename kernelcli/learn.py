@@ -626,7 +626,7 @@ def learn_kernel(
         warnings_.append(
             f"poor fit: the residual of the best {kh}x{kw} kernel is {100 * rel_ls:.3g}% of the target's standard "
             f"deviation; the true kernel may be larger, the padding or stride may differ"
-            f"{', a bias may be needed (--bias)' if not options.bias else ''}, the target may be noisy, or it is not "
+            f"{', a bias may be needed (--fit-bias)' if not options.bias else ''}, the target may be noisy, or it is not "
             "a linear filter of the input"
         )
     if diff is not None and diff > 1e-3 * max(1.0, float(np.max(np.abs(w_ls)))):

@@ -1,4 +1,5 @@
-"""The vocabularies kernelcli speaks, declared once: pad modes, pool ops, rescale modes, activations, combine modes.
+"""The vocabularies kernelcli speaks, declared once: pad modes, pool ops, rescale modes, activations, combine
+modes, volume axes and CT windows (axis layouts: :mod:`kernelcli.layout`).
 
 Pure Python (no numpy), so the CLI can validate options without loading the core.
 
@@ -81,6 +82,23 @@ ACTIVATION_CODES = {name: code for code, name in enumerate(ACTIVATIONS)}
 #: 2-D kernels on a multi-channel image: each channel alone, or summed (a convolution layer)
 COMBINE_MODES = ("per-channel", "sum")
 
+#: volumes also take the edge mode of fslmaths -s: outside voxels dropped, the weights inside renormalised
+RENORMALISE = "renormalise"
+RENORMALISE_ALIASES = ("renormalise", "renormalize", "inside", "fsl")
+VOLUME_PAD_MODES = PAD_MODES + (RENORMALISE,)
+
+#: the axes of a volume, (Z, Y, X): slices, rows, columns
+AXES = ("z", "y", "x")
+
+#: CT windows, (centre, width) in HU (https://radiopaedia.org/articles/windowing-ct)
+WINDOW_PRESETS: dict[str, tuple[float, float]] = {
+    "brain": (40.0, 80.0),
+    "lung": (-600.0, 1500.0),
+    "bone": (400.0, 1800.0),
+    "soft-tissue": (50.0, 350.0),
+}
+WINDOW_ALIASES = {"lungs": "lung", "soft_tissue": "soft-tissue", "softtissue": "soft-tissue", "soft": "soft-tissue", "mediastinum": "soft-tissue"}
+
 
 def _canonical(value: object, names: tuple[str, ...], aliases: dict[str, str], what: str, hint: str = "") -> str:
     """``value`` as one of ``names`` (trimmed, lower-cased, through ``aliases``), or a UsageError listing them."""
@@ -150,3 +168,24 @@ def canonical_compression(name: str) -> str:
     'best'
     """
     return _canonical(name, tuple(PNG_COMPRESSION), {}, "PNG compression")
+
+
+def canonical_volume_pad_mode(mode: str) -> str:
+    """A pad mode, or ``renormalise`` (volumes only: fslmaths' edge handling).
+
+    >>> canonical_volume_pad_mode("FSL"), canonical_volume_pad_mode("edge")
+    ('renormalise', 'replicate')
+    """
+    key = str(mode).strip().lower()
+    if key in RENORMALISE_ALIASES:
+        return RENORMALISE
+    return _canonical(mode, PAD_MODES, PAD_ALIASES, "pad mode", " (or an alias such as zero, edge, mirror, wrap; volumes also renormalise)")
+
+
+def canonical_axis(axis: str) -> str:
+    """Return a validated volume axis (z, y or x).
+
+    >>> canonical_axis("Z")
+    'z'
+    """
+    return _canonical(axis, AXES, {}, "axis", " (the volume is (Z, Y, X))")

@@ -47,10 +47,9 @@ from ._core import numpy_impl
 from ._core.policy import as_paths
 from .api import as_kernel_array
 from .errors import InvalidKernel, ShapeError, UsageError
-from .modes import PAD_CODES, POOL_CODES, canonical_pad_mode, canonical_pool_op
+from .modes import AXES, PAD_CODES, POOL_CODES, canonical_pad_mode, canonical_pool_op  # noqa: F401 (AXES is public here)
 from .ndsupport import volume_dtype  # noqa: F401  (public here since the first release)
 
-AXES = ("z", "y", "x")
 #: the truncation of Gaussians in mm: radius ceil(3 * sigma) voxels, as the catalogue's gaussian:SIGMA
 TRUNCATE = 3.0
 #: longest 1-D kernel a physical size may give (a typo such as 200mm on 0.5 mm voxels)

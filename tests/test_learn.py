@@ -485,6 +485,6 @@ class TestCli:
         x = texture((16, 16, 2))
         np.save(tmp_path / "in.npy", x)
         np.save(tmp_path / "t.npy", conv2d(x, SHARPEN) + 2.0)
-        res = runner.invoke(app, ["learn", str(tmp_path / "in.npy"), str(tmp_path / "t.npy"), "-f", "3", "--bias", "-q"])
+        res = runner.invoke(app, ["learn", str(tmp_path / "in.npy"), str(tmp_path / "t.npy"), "-f", "3", "--fit-bias", "-q"])
         assert res.exit_code == 0, res.output
         assert res.stdout.endswith("bias 2 2\n") and res.stdout.startswith("channel 0:\n 0 -1  0\n")

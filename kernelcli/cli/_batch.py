@@ -21,39 +21,25 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional
+from typing import Any, Callable
 
 import typer
 
 from ._common import error, internal_error_message, note, output_for, print_json, render_report
 
 
-class OutFormat(str, Enum):
-    """Output formats a batch can choose with ``--format``."""
-
-    png = "png"
-    tif = "tif"
-    npy = "npy"
-    csv = "csv"
-    jpg = "jpg"
-    bmp = "bmp"
-
-
-InputsArgument = Annotated[
-    list[Path],
-    typer.Argument(
-        help="Images (PNG, JPEG, TIFF, BMP, GIF), .npy arrays or .csv/.txt matrices; folders; quoted patterns such as 'scans/**/*.png'.",
-        show_default=False,
-    ),
-]
-OutDirOption = Annotated[Optional[Path], typer.Option("--out-dir", "-d", help="Folder for the results of several inputs (required then); folder structure under a folder input is kept.", show_default=False)]
-SuffixOption = Annotated[Optional[str], typer.Option("--suffix", help="Output names are <stem>_<suffix>.<ext> (default: the operation).", show_default=False)]
-FormatOption = Annotated[Optional[OutFormat], typer.Option("--format", help="Output format (default: the input's). With '-': the format written to stdout (required for images), or of stdin when only the input is '-' (otherwise sniffed from its first bytes).", show_default=False)]
-RecursiveOption = Annotated[bool, typer.Option("--recursive", "-r", help="Descend into subfolders of folder inputs.")]
-WorkersOption = Annotated[Optional[int], typer.Option("--workers", "-j", min=1, help="Parallel processes for several inputs (default: the number of cores).", show_default=False)]
-ReportOption = Annotated[Optional[Path], typer.Option("--report", help="Also write the JSON report (a record per input and the totals) to this file.", show_default=False)]
+# declared once in options.py; re-exported for the commands that import them from here
+from .options import (  # noqa: E402,F401
+    FormatOption,
+    InputsArgument,
+    OutDirOption,
+    OutFormat,
+    RecursiveOption,
+    ReportOption,
+    SuffixOption,
+    WorkersOption,
+)
 
 
 @dataclass(frozen=True)

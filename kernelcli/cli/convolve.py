@@ -7,23 +7,45 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from ._batch import (
-    BatchOptions,
+from ._batch import BatchOptions, is_batch, run_batch, run_inputs, run_reported
+from .options import (
+    AxisOption,
+    DilationOption,
+    FlipOption,
+    ForceOption,
     FormatOption,
     InputsArgument,
+    JsonOption,
+    KeepDtypeOption,
+    KernelScaleOption,
+    KernelsOption,
+    LayoutOption,
+    MaxPixelsOption,
     OutDirOption,
+    PaddingOption,
+    PadValueOption,
+    QuietOption,
     RecursiveOption,
     ReportOption,
+    RescaleOption,
+    StrideOption,
     SuffixOption,
+    WindowOption,
     WorkersOption,
-    is_batch,
-    run_batch,
-    run_inputs,
-    run_reported,
+    ThenOption,
+    option,
 )
-from .semantics_options import KernelScaleOption, LayoutOption, ThenOption
 from ._stdio import piped
 from ._common import CLI_PATHS, guarded, note, output_for, render_report, summary_line
+
+PAD_MODE_HELP = (
+    "renormalise is for volumes (fslmaths -s: outside voxels dropped, the weights inside renormalised; smoothing "
+    "kernels only). [default: constant for images, replicate for volumes]"
+)
+OUT_HELP = (
+    "Images: .png .jpg .tif .bmp .npy .csv; several maps: .npy (H', W', maps) or .tif (one float32 page per map). "
+    "Volumes: .nii.gz or .nii (the input's affine), .npy (Z, Y, X) or .png (the middle slice, windowed)."
+)
 
 EPILOG = """Examples:
 
@@ -45,23 +67,31 @@ EPILOG = """Examples:
 @piped
 def convolve(
     input: InputsArgument,
-    kernel: Annotated[Optional[list[str]], typer.Option("--kernel", "-k", help="Catalogue name (see `kernelcli kernels`), a JSON or .npy file, gaussian:SIGMA, box:N, ImageMagick's inline '3x3: 1,0,-1 2,0,-2 1,0,-1' or a JSON list '[[1,0,-1],[2,0,-2],[1,0,-1]]'. Repeat for a filter bank: one feature map per kernel.", show_default=False)] = None,
+    kernel: KernelsOption = None,
     kernel_scale: KernelScaleOption = None,
     then: ThenOption = None,
-    stride: Annotated[int, typer.Option(min=1, help="Step between windows.")] = 1,
-    padding: Annotated[str, typer.Option(help="same, valid, P, or T,B,L,R.")] = "same",
-    pad_mode: Annotated[Optional[str], typer.Option(help="constant (default for images), replicate (default for volumes), reflect, symmetric or circular (aliases: zero, edge, mirror, wrap...).", show_default=False)] = None,
-    pad_value: Annotated[float, typer.Option(help="Fill value for --pad-mode constant.")] = 0.0,
-    dilation: Annotated[int, typer.Option(min=1, help="Spacing between kernel taps.")] = 1,
-    flip: Annotated[bool, typer.Option("--flip", help="True convolution (flip the kernel); the default is cross-correlation, as in PyTorch.")] = False,
-    combine: Annotated[Optional[str], typer.Option(help="2-D kernels on a multi-channel image: per-channel (default: each channel filtered alone) or sum (the same kernel on every channel, summed into one map: a convolution layer).", show_default=False)] = None,
-    bias: Annotated[Optional[str], typer.Option(help="Added to each map before the activation: one value, or one per kernel separated by commas.", show_default=False)] = None,
-    activation: Annotated[Optional[str], typer.Option(help="none, relu, leaky_relu (slope 0.01), sigmoid or tanh, applied after the bias.", show_default=False)] = None,
-    weights: Annotated[Optional[Path], typer.Option(help="A trained filter bank (K, C, f, f) saved with numpy.save, PyTorch's layout (model.conv1.weight); replaces --kernel.", show_default=False)] = None,
-    bias_file: Annotated[Optional[Path], typer.Option(help="The bias (K,) for --weights, saved with numpy.save.", show_default=False)] = None,
-    rescale: Annotated[Optional[str], typer.Option(help="Map results to the output's integer range: clip (default), abs, minmax, or none (float outputs only).", show_default=False)] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output path; the extension picks the format (.png .jpg .tif .bmp .npy .csv). Several maps: .npy (H', W', maps) or .tif (one float32 page per map).", show_default=False)] = None,
-    montage: Annotated[Optional[Path], typer.Option(help="Also draw the input and every map, each stretched on its own and labelled, into this picture (.png).", show_default=False)] = None,
+    stride: StrideOption = 1,
+    padding: PaddingOption = "same",
+    pad_mode: Annotated[Optional[str], option("pad_mode", vocabulary="volume_pad_mode", extra=PAD_MODE_HELP, show_default=False)] = None,
+    pad_value: PadValueOption = 0.0,
+    dilation: DilationOption = 1,
+    flip: FlipOption = False,
+    combine: Annotated[Optional[str], option("combine", extra="[default: per-channel]", show_default=False)] = None,
+    bias: Annotated[Optional[str], option("bias", show_default=False)] = None,
+    activation: Annotated[Optional[str], option("activation", extra="[default: none]", show_default=False)] = None,
+    weights: Annotated[Optional[Path], option("weights", show_default=False)] = None,
+    bias_file: Annotated[Optional[Path], option("bias_file", show_default=False)] = None,
+    rescale: RescaleOption = None,
+    axis: AxisOption = None,
+    window: WindowOption = None,
+    keep_dtype: KeepDtypeOption = False,
+    truncate: Annotated[Optional[float], option("truncate", show_default=False)] = None,
+    mask: Annotated[Optional[Path], option("mask", show_default=False)] = None,
+    volume_index: Annotated[Optional[int], option("volume_index", min=0, show_default=False)] = None,
+    series: Annotated[Optional[str], option("series", show_default=False)] = None,
+    resample_slices: Annotated[bool, option("resample_slices")] = False,
+    out: Annotated[Optional[Path], option("out", extra=OUT_HELP, show_default=False)] = None,
+    montage: Annotated[Optional[Path], option("montage", show_default=False)] = None,
     layout: LayoutOption = None,
     out_dir: OutDirOption = None,
     suffix: SuffixOption = None,
@@ -69,10 +99,10 @@ def convolve(
     recursive: RecursiveOption = False,
     workers: WorkersOption = None,
     report_file: ReportOption = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document with the facts (and the matrix for matrix inputs).")] = False,
-    max_pixels: Annotated[Optional[int], typer.Option(min=1, help="Refuse images with more pixels (decompression-bomb guard).", show_default=False)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary or notes on stderr.")] = False,
+    force: ForceOption = False,
+    json_out: JsonOption = False,
+    max_pixels: MaxPixelsOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Convolve an image or matrix with a kernel (cross-correlation, as in deep learning).
 
@@ -90,7 +120,33 @@ def convolve(
     from ..volume_inputs import is_volume_input
     from ..shapes import parse_padding
     from ..layout import canonical_layout
+    from ..modes import RENORMALISE
 
+    one_volume = len(input) == 1 and out_dir is None and is_volume_input(input[0])  # a DICOM series is a folder
+    if one_volume:
+        from ..layout import check_volume_layout
+        from ..medical import convolve_volume_for_cli
+
+        check_volume_layout(layout, str(input[0]))
+        given = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
+                 "--combine": combine, "--montage": montage, "--rescale": rescale, "--max-pixels": max_pixels,
+                 "--kernel-scale": kernel_scale, "--then": then or None}
+        report = convolve_volume_for_cli(
+            input[0], kernel, stride=stride, padding=padding, dilation=dilation, pad_mode=pad_mode,
+            pad_value=pad_value, flip=flip, out=out, force=force, axis=axis, window=window, keep_dtype=keep_dtype,
+            truncate=truncate, mask=mask, volume=volume_index, series=series, resample_slices=resample_slices,
+            unsupported={name: value is not None for name, value in given.items()},
+        )
+        render_report(report, json_out=json_out, quiet=quiet)
+        return
+    volume_only = [name for name, given in (
+        ("--axis", axis), ("--window", window), ("--keep-dtype", keep_dtype), ("--truncate", truncate), ("--mask", mask),
+        ("--volume", volume_index), ("--series", series), ("--resample-slices", resample_slices),
+        ("--pad-mode renormalise", pad_mode == RENORMALISE),
+    ) if given]
+    if volume_only:
+        what = "several inputs" if len(input) != 1 or out_dir is not None else f"{input[0]}, an image or array"
+        raise UsageError(f"{', '.join(volume_only)}: only for one volume input (NIfTI, DICOM); got {what}")
     options = ConvolveOptions(
         stride=stride, padding=parse_padding(padding), pad_mode=pad_mode or "constant", pad_value=pad_value,
         dilation=dilation, flip=flip, rescale=rescale, max_pixels=max_pixels, combine=combine, activation=activation,
@@ -113,22 +169,6 @@ def convolve(
                   force=force, json_out=json_out, quiet=quiet)
         return
     input = input[0]
-    if is_volume_input(input):
-        from ..layout import check_volume_layout
-        from ..medical import convolve_volume_for_cli
-
-        check_volume_layout(layout, str(input))
-
-        given = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
-                 "--combine": combine, "--montage": montage, "--rescale": rescale, "--max-pixels": max_pixels,
-                 "--kernel-scale": kernel_scale}
-        report = convolve_volume_for_cli(
-            input, kernel, stride=stride, padding=padding, dilation=dilation, pad_mode=pad_mode,
-            pad_value=pad_value, flip=flip, out=out, force=force,
-            unsupported={name: value is not None for name, value in given.items()},
-        )
-        render_report(report, json_out=json_out, quiet=quiet)
-        return
     if weights is not None:
         if kernel:
             raise UsageError("give either --kernel (one or more) or --weights, not both")

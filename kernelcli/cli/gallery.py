@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ._common import CLI_PATHS, guarded, render_report
-from .semantics_options import LayoutOption
+from .options import ForceOption, JsonOption, LayoutOption, MaxPixelsOption, PadModeOption, QuietOption, option
 
 EPILOG = """Examples:
 
@@ -21,15 +21,15 @@ EPILOG = """Examples:
 @guarded
 def gallery(
     input: Annotated[Path, typer.Argument(help="Image (PNG, JPEG, TIFF, BMP) or .npy array.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", "-o", help="The sheet to write (.png; .jpg, .bmp, .tif also work).", show_default=False)],
-    family: Annotated[Optional[str], typer.Option("--family", "-f", help="Only this family (edge, smoothing, gaussian, ...; see `kernelcli kernels`).", show_default=False)] = None,
-    pad_mode: Annotated[str, typer.Option(help="How borders are filled: constant, replicate, reflect, symmetric or circular.")] = "constant",
-    tile: Annotated[int, typer.Option(min=16, max=1024, help="Largest side of each tile, in pixels.")] = 192,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing sheet.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document with the facts.")] = False,
-    max_pixels: Annotated[Optional[int], typer.Option(min=1, help="Refuse images with more pixels (decompression-bomb guard).", show_default=False)] = None,
+    out: Annotated[Path, option("out", help="The sheet to write (.png; .jpg, .bmp, .tif also work).", show_default=False)],
+    family: Annotated[Optional[str], option("family", show_default=False)] = None,
+    pad_mode: PadModeOption = "constant",
+    tile: Annotated[int, option("tile", min=16, max=1024)] = 192,
+    force: ForceOption = False,
+    json_out: JsonOption = False,
+    max_pixels: MaxPixelsOption = None,
     layout: LayoutOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary or notes on stderr.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Apply every catalogue kernel to one image and draw the results as one labelled sheet.
 

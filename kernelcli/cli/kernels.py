@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ._common import guarded, note, print_json
+from .options import JsonOption, option
 
 if TYPE_CHECKING:
     from ..catalog import Kernel
@@ -23,7 +24,6 @@ kernels_app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout instead of text.")]
 
 
 @kernels_app.callback(invoke_without_command=True)
@@ -32,7 +32,7 @@ def list_command(
     ctx: typer.Context,
     family: Annotated[
         str | None,
-        typer.Option("--family", "-f", metavar="FAMILY", help="Only this family (edge, smoothing, gaussian, ...)."),
+        option("family", metavar="FAMILY", show_default=False),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -11,7 +11,17 @@ from typing import Annotated, Optional
 import typer
 
 from ._common import guarded, note, print_json
-from .semantics_options import LayoutOption
+from .options import (
+    DilationOption,
+    LayoutOption,
+    ForceOption,
+    MaxPixelsOption,
+    PaddingOption,
+    PadModeOption,
+    PadValueOption,
+    StrideOption,
+    option,
+)
 
 EPILOG = """Examples:
 
@@ -45,32 +55,32 @@ class Optimizer(str, enum.Enum):
 def learn(
     input: Annotated[Path, typer.Argument(help="The input: image (PNG, JPEG, TIFF, BMP), .npy array or .csv/.txt matrix.", show_default=False)],
     target: Annotated[Path, typer.Argument(help="What the input should become (same formats); keep it float (.npy, .tif) for exact answers.", show_default=False)],
-    size: Annotated[int, typer.Option("--size", "-f", min=1, help="Kernel side f (an f x f kernel).", show_default=False)],
-    method: Annotated[Method, typer.Option(help="lstsq: the exact least-squares answer; gd: a training loop (mini-batches, MSE, SGD, StepLR).")] = Method.lstsq,
-    combine: Annotated[Combine, typer.Option(help="Multi-channel inputs: a kernel per channel, one kernel shared by all channels, or one C x f x f kernel whose responses are summed.")] = Combine.per_channel,
-    bias: Annotated[bool, typer.Option("--bias", help="Learn a constant added to every output too.")] = False,
-    epochs: Annotated[Optional[int], typer.Option(min=1, help="gd: passes over the data (default 30, more for small inputs: at least 1000 steps).", show_default=False)] = None,
-    lr: Annotated[float, typer.Option(min=0.0, help="gd: learning rate, on internally normalised data.")] = 0.1,
-    batch_size: Annotated[int, typer.Option(min=1, help="gd: windows per mini-batch.")] = 64,
-    step_size: Annotated[Optional[int], typer.Option(min=1, help="gd: StepLR, multiply the lr by --gamma every K epochs (default: a third of the epochs).", show_default=False)] = None,
-    gamma: Annotated[float, typer.Option(min=0.0, max=1.0, help="gd: StepLR factor.")] = 0.1,
-    optimizer: Annotated[Optimizer, typer.Option(help="gd: sgd (with --momentum) or adam.")] = Optimizer.sgd,
-    momentum: Annotated[float, typer.Option(min=0.0, max=0.999, help="gd: SGD momentum.")] = 0.9,
-    seed: Annotated[int, typer.Option(help="gd: seed of the mini-batch shuffle.")] = 0,
-    stride: Annotated[int, typer.Option(min=1, help="Step between windows, as for convolve.")] = 1,
-    padding: Annotated[str, typer.Option(help="same, valid, P, or T,B,L,R, as for convolve.")] = "same",
-    pad_mode: Annotated[str, typer.Option(help="constant, replicate, reflect, symmetric or circular.")] = "constant",
-    pad_value: Annotated[float, typer.Option(help="Fill value for --pad-mode constant.")] = 0.0,
-    dilation: Annotated[int, typer.Option(min=1, help="Spacing between kernel taps.")] = 1,
-    flip: Annotated[bool, typer.Option("--flip", help="The target was made by true convolution (flipped kernel).")] = False,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the kernel as a catalogue JSON file (usable with convolve --kernel FILE).", show_default=False)] = None,
-    name: Annotated[Optional[str], typer.Option(help="Kernel name in the JSON file (default: the --out file's stem).", show_default=False)] = None,
-    plot: Annotated[Optional[Path], typer.Option(help="gd: draw the loss curve to this PNG.", show_default=False)] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite existing --out/--plot files.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document: kernel, bias, loss history, fit, max diff vs lstsq.")] = False,
-    max_pixels: Annotated[Optional[int], typer.Option(min=1, help="Refuse images with more pixels (decompression-bomb guard).", show_default=False)] = None,
+    size: Annotated[int, option("size", min=1, show_default=False)],
+    method: Annotated[Method, option("method")] = Method.lstsq,
+    combine: Annotated[Combine, option("combine", vocabulary=False, help="Multi-channel inputs: a kernel per channel, one kernel shared by all channels, or one C x f x f kernel whose responses are summed.")] = Combine.per_channel,
+    fit_bias: Annotated[bool, option("fit_bias")] = False,
+    epochs: Annotated[Optional[int], option("epochs", min=1, show_default=False)] = None,
+    lr: Annotated[float, option("lr", min=0.0)] = 0.1,
+    batch_size: Annotated[int, option("batch_size", min=1)] = 64,
+    step_size: Annotated[Optional[int], option("step_size", min=1, show_default=False)] = None,
+    gamma: Annotated[float, option("gamma", min=0.0, max=1.0)] = 0.1,
+    optimizer: Annotated[Optimizer, option("optimizer")] = Optimizer.sgd,
+    momentum: Annotated[float, option("momentum", min=0.0, max=0.999)] = 0.9,
+    seed: Annotated[int, option("seed")] = 0,
+    stride: StrideOption = 1,
+    padding: PaddingOption = "same",
+    pad_mode: PadModeOption = "constant",
+    pad_value: PadValueOption = 0.0,
+    dilation: DilationOption = 1,
+    flip: Annotated[bool, option("flip", help="The target was made by true convolution (flipped kernel).")] = False,
+    out: Annotated[Optional[Path], option("out", help="Write the kernel as a catalogue JSON file (usable with convolve --kernel FILE).", show_default=False)] = None,
+    name: Annotated[Optional[str], option("name", show_default=False)] = None,
+    plot: Annotated[Optional[Path], option("plot", show_default=False)] = None,
+    force: ForceOption = False,
+    json_out: Annotated[bool, option("json", extra="Kernel, bias, loss history, fit, max diff vs lstsq.")] = False,
+    max_pixels: MaxPixelsOption = None,
     layout: LayoutOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, summary, notes or warnings on stderr.")] = False,
+    quiet: Annotated[bool, option("quiet", extra="The kernel is the answer.")] = False,
 ) -> None:
     """Learn the kernel that turns INPUT into TARGET (target = convolve(input, kernel)).
 
@@ -84,7 +94,7 @@ def learn(
     from ..shapes import parse_padding
 
     options = LearnOptions(
-        size=size, method=method.value, combine=combine.value, bias=bias, stride=stride,
+        size=size, method=method.value, combine=combine.value, bias=fit_bias, stride=stride,
         padding=parse_padding(padding), pad_mode=pad_mode, pad_value=pad_value, dilation=dilation, flip=flip,
         epochs=epochs, lr=lr, batch_size=batch_size, step_size=step_size,
         gamma=gamma, optimizer=optimizer.value, momentum=momentum, seed=seed,

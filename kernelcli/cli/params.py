@@ -12,7 +12,7 @@ import typer
 from .. import shapes
 from ..errors import UsageError
 from ._common import guarded, print_json
-from .semantics_options import LayoutOption
+from .options import JsonOption, LayoutOption, option
 
 EPILOG = """\b
 Examples (the lecture's tasks):
@@ -26,7 +26,7 @@ Examples (the lecture's tasks):
 
 
 def _conv(in_ch: int, filters: int, f_text: str, bias: bool, groups: int) -> tuple[list[str], dict[str, Any], int]:
-    sizes = shapes.parse_dims(f_text, name="--f", max_len=2, forms="F or FxG (a filter always spans every input channel)")
+    sizes = shapes.parse_dims(f_text, name="--size", max_len=2, forms="F or FxG (a filter always spans every input channel)")
     fh, fw = sizes if len(sizes) == 2 else (sizes[0], sizes[0])
     total = shapes.conv_params(in_ch, filters, fh, fw, bias=bias, groups=groups)
     per_filter = f"{fh}*{fw}*{in_ch}" + (f"/{groups}" if groups != 1 else "")
@@ -45,7 +45,7 @@ def _conv(in_ch: int, filters: int, f_text: str, bias: bool, groups: int) -> tup
         "weights": weights,
         "biases": filters if bias else 0,
         "params": total,
-        "formula": formula,
+        "formula": [formula],
     }
     return lines, document, total
 
@@ -55,7 +55,7 @@ def _dense(n_in: int, n_out: int, bias: bool) -> tuple[list[str], dict[str, Any]
         raise UsageError(f"--dense {n_in} {n_out}: both sizes must be integers >= 1")
     total = shapes.dense_params(n_in, n_out, bias=bias)
     formula = f"({n_in} + 1) * {n_out} = {total}" if bias else f"{n_in} * {n_out} = {total}"
-    document = {"layer": "dense", "in": n_in, "out": n_out, "bias": bias, "params": total, "formula": formula}
+    document = {"layer": "dense", "in": n_in, "out": n_out, "bias": bias, "params": total, "formula": [formula]}
     return [formula], document, total
 
 
@@ -72,22 +72,22 @@ def _flatten(text: str, layout: str | None) -> tuple[list[str], dict[str, Any], 
         shape_in += f" ({', '.join(AXES[layout])})"
     lines = [formula, f"{shape_in} -> ({total}, 1)"]
     document = {"layer": "flatten", "in": list(dims), "layout": layout if len(dims) == 3 else None, "out": total,
-                "shape": [total, 1], "formula": formula}
+                "shape": [total, 1], "formula": [formula]}
     return lines, document, total
 
 
 @guarded
 def params(
-    in_ch: Annotated[int | None, typer.Option("--in-ch", min=1, metavar="C", help="Input channels C (the input's depth).", show_default=False)] = None,
-    filters: Annotated[int | None, typer.Option("--filters", min=1, metavar="K", help="Number of filters K (output channels).", show_default=False)] = None,
-    f: Annotated[str | None, typer.Option("--f", metavar="F|FxG", help="Filter size.  [default: 3]", show_default=False)] = None,
-    no_bias: Annotated[bool, typer.Option("--no-bias", help="The layer has no bias terms.")] = False,
-    groups: Annotated[int | None, typer.Option("--groups", min=1, metavar="G", help="Grouped convolution: G must divide C and K.  [default: 1]", show_default=False)] = None,
-    dense: Annotated[tuple[int, int] | None, typer.Option("--dense", metavar="IN OUT", help="A fully connected layer from IN to OUT units.", show_default=False)] = None,
-    flatten: Annotated[str | None, typer.Option("--flatten", metavar="HxWxC", help="The length of the flattened volume.", show_default=False)] = None,
+    in_ch: Annotated[int | None, option("in_ch", min=1, metavar="C", show_default=False)] = None,
+    filters: Annotated[int | None, option("filters", min=1, metavar="K", show_default=False)] = None,
+    f: Annotated[str | None, option("size", metavar="F|FxG", help="Filter size.  [default: 3]", show_default=False)] = None,
+    no_bias: Annotated[bool, option("no_bias")] = False,
+    groups: Annotated[int | None, option("groups", min=1, metavar="G", extra="[default: 1]", show_default=False)] = None,
+    dense: Annotated[tuple[int, int] | None, option("dense", metavar="IN OUT", show_default=False)] = None,
+    flatten: Annotated[str | None, option("flatten", metavar="HxWxC", show_default=False)] = None,
     layout: LayoutOption = None,
-    json_: Annotated[bool, typer.Option("--json", help="Print one JSON document (wins over -q).")] = False,
-    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print only the number.")] = False,
+    json_: JsonOption = False,
+    quiet: Annotated[bool, option("quiet", extra="E.g. 65696.")] = False,
 ) -> None:
     """Learnable parameters of a layer, with the lecture's formula.
 
@@ -105,7 +105,7 @@ def params(
         what = "none was given" if not chosen else f"got {' and '.join(chosen)}"
         raise UsageError(f"give exactly one of --in-ch C --filters K (conv), --dense IN OUT, --flatten HxWxC; {what}")
     if not conv_given:
-        extra = [name for name, given in (("--f", f is not None), ("--groups", groups is not None)) if given]
+        extra = [name for name, given in (("--size", f is not None), ("--groups", groups is not None)) if given]
         if extra:
             raise UsageError(f"{' and '.join(extra)}: only for a conv layer (--in-ch C --filters K)")
     if flatten is not None and no_bias:

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from ._batch import (
-    BatchOptions,
+from ._batch import BatchOptions, run_inputs
+from .options import (
+    ForceOption,
     FormatOption,
     InputsArgument,
+    JsonOption,
+    LayoutOption,
+    MaxPixelsOption,
     OutDirOption,
+    OutOption,
+    QuietOption,
     RecursiveOption,
     ReportOption,
+    RescaleOption,
     SuffixOption,
     WorkersOption,
-    run_inputs,
+    option,
 )
-from .semantics_options import LayoutOption
 from ._stdio import piped
 from ._common import CLI_PATHS, guarded
 
@@ -26,7 +31,7 @@ EPILOG = """Examples:
 
   kernelcli pool samples/example5.csv --op max --size 2
 
-  kernelcli pool samples/phantom.png --op avg --size 3 --stride 2 --padding 1 --ceil --out small.png
+  kernelcli pool samples/phantom.png --op avg -f 3 -s 2 -p 1 --ceil --out small.png
 
   kernelcli pool scans/ --recursive --size 2 --out-dir pooled --format tif --report pooled.json
 """
@@ -36,14 +41,14 @@ EPILOG = """Examples:
 @piped
 def pool(
     input: InputsArgument,
-    size: Annotated[int, typer.Option("--size", "-f", min=1, help="Window side f.", show_default=False)],
-    op: Annotated[str, typer.Option(help="max, min or avg.")] = "max",
-    stride: Annotated[Optional[int], typer.Option(min=1, help="Step between windows (default: the size).", show_default=False)] = None,
-    padding: Annotated[int, typer.Option(min=0, help="Virtual cells on every side (at most size // 2); they never win a max/min.")] = 0,
-    ceil: Annotated[bool, typer.Option("--ceil", help="Round the output size up (PyTorch's ceil_mode).")] = False,
-    exclude_pad: Annotated[bool, typer.Option("--exclude-pad", help="avg: divide by the real cells only (PyTorch count_include_pad=False).")] = False,
-    rescale: Annotated[Optional[str], typer.Option(help="clip (default), abs, minmax or none, for integer outputs.", show_default=False)] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output path for one input; the extension picks the format.", show_default=False)] = None,
+    size: Annotated[int, option("size", min=1, show_default=False)],
+    op: Annotated[str, option("pool_op")] = "max",
+    stride: Annotated[Optional[int], option("stride", min=1, extra="[default: the size]", show_default=False)] = None,
+    padding: Annotated[str, option("padding", metavar="valid|P", extra=POOL_PADDING_HELP)] = "valid",
+    ceil: Annotated[bool, option("ceil")] = False,
+    exclude_pad: Annotated[bool, option("exclude_pad")] = False,
+    rescale: RescaleOption = None,
+    out: OutOption = None,
     layout: LayoutOption = None,
     out_dir: OutDirOption = None,
     suffix: SuffixOption = None,
@@ -51,10 +56,10 @@ def pool(
     recursive: RecursiveOption = False,
     workers: WorkersOption = None,
     report: ReportOption = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite existing outputs.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON document with the facts (and the matrix for matrix inputs).")] = False,
-    max_pixels: Annotated[Optional[int], typer.Option(min=1, help="Refuse images with more pixels.", show_default=False)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, summary or notes on stderr.")] = False,
+    force: ForceOption = False,
+    json_out: JsonOption = False,
+    max_pixels: MaxPixelsOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Pool each channel of an image or matrix (stride defaults to the size, as in the lecture).
 
@@ -66,6 +71,7 @@ def pool(
     from ..modes import canonical_pool_op, canonical_rescale
 
     op = canonical_pool_op(op)
+    padding = pool_padding(padding)
     if len(input) == 1 and out_dir is None:
         from ..volume_inputs import is_volume_input
 
@@ -89,6 +95,37 @@ def pool(
     run_inputs(
         input, job, label=f"{op}pool{size}", out=out, force=force, json_out=json_out, quiet=quiet,
         options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report),
+    )
+
+
+POOL_PADDING_HELP = (
+    "Pooling pads every side alike with virtual cells that never win a max/min (at most size // 2, as PyTorch); "
+    "same and unequal T,B,L,R are refused."
+)
+
+
+def pool_padding(text: str) -> int:
+    """The one padding width pooling takes: ``valid`` (0), ``P``, or ``T,B,L,R`` with four equal values.
+
+    >>> pool_padding("valid"), pool_padding("1"), pool_padding("2,2,2,2")
+    (0, 1, 2)
+    """
+    from ..errors import UsageError
+    from ..shapes import parse_padding
+
+    try:
+        value = parse_padding(text)
+    except UsageError as exc:
+        raise UsageError(f"--padding: {exc}") from None
+    if value == "valid":
+        return 0
+    if isinstance(value, tuple) and len(set(value)) == 1:
+        return value[0]
+    if isinstance(value, int):
+        return value
+    raise UsageError(
+        f"--padding {text!r}: pooling takes valid, P or T,B,L,R with four equal values "
+        "(PyTorch's MaxPool2d/AvgPool2d pad every side alike; same is for convolve)"
     )
 
 

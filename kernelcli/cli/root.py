@@ -15,12 +15,13 @@ import typer
 from .. import __version__
 from . import COMMAND_MODULES
 from ._common import DEBUG_KEY
+from .options import option
 
 app = typer.Typer(
     name="kernelcli",
     help="Convolution, kernels, padding, pooling and layer arithmetic for deep learning on medical images.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -36,8 +37,8 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     ctx: typer.Context,
-    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an internal error.")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    debug: Annotated[bool, option("debug")] = False,
+    version: Annotated[bool, option("version", callback=_version, is_eager=True)] = False,
 ) -> None:
     """Convolution, kernels, padding, pooling and layer arithmetic for deep learning on medical images."""
     # in the command's context, not in the environment: nothing below the CLI sees it

@@ -13,8 +13,9 @@ import typer
 from .. import shapes
 from ..errors import UsageError
 from ..layout import hwc_dims, layout_dims, shape_layout
+from ..layout import hwc_dims, layout_dims, shape_layout
 from ._common import guarded, note, print_json
-from .semantics_options import LayoutOption
+from .options import JsonOption, LayoutOption, option
 
 EPILOG = """\b
 Examples (the lecture's tasks and more):
@@ -22,7 +23,8 @@ Examples (the lecture's tasks and more):
   p = f // 2 = 5 // 2 = 2  (same)
   out_d = (24 + 2*2 - 5) // 2 + 1 = 12
   $ kernelcli shape --in 16 --f 4 -q                    -> 13
-  $ kernelcli shape --in 4x4 --f 2 --pool -q            -> 2x2
+  $ kernelcli shape --input 4x4 --size 2 --pool -q      -> 2x2
+  $ kernelcli shape -i 28 -f 3 --stride 2 -p 1 -q       -> 14
   $ kernelcli shape --in 64x64x3 --f 3 --same --filters 8 -q   -> 64x64x8
 """
 
@@ -84,19 +86,19 @@ def _fmt(values: tuple[int, ...] | list[int]) -> str:
 
 @guarded
 def shape(
-    in_: Annotated[str, typer.Option("--in", metavar="N|HxW|HxWxC", help="Input size: one axis, HxW, or HxWxC (C channels).", show_default=False)],
-    f: Annotated[str, typer.Option("--f", metavar="F|FxG", help="Kernel (filter or pooling window) size.", show_default=False)],
-    s: Annotated[int | None, typer.Option("--s", min=1, metavar="S", help="Stride. Default 1; with --pool the window size.", show_default=False)] = None,
-    p: Annotated[int | None, typer.Option("--p", min=0, metavar="P", help="Padding on each side of every axis.", show_default=False)] = None,
-    same: Annotated[bool, typer.Option("--same", help="The lecture's same padding: p = f // 2 (dilated: d*(f//2)).")] = False,
-    valid: Annotated[bool, typer.Option("--valid", help="No padding, p = 0 (the default).")] = False,
-    dilation: Annotated[int, typer.Option("--dilation", min=1, metavar="D", help="Dilation d: the kernel spans d*(f-1)+1 cells.")] = 1,
-    pool: Annotated[bool, typer.Option("--pool", help="Pooling (PyTorch MaxPool2d/AvgPool2d rule); stride defaults to f.")] = False,
-    ceil: Annotated[bool, typer.Option("--ceil", help="With --pool: PyTorch's ceil_mode=True.")] = False,
+    in_: Annotated[str, option("input_shape", metavar="N|HxW|HxWxC", extra="One axis, HxW, or HxWxC (C channels).", show_default=False)],
+    f: Annotated[str, option("size", metavar="F|FxG", help="Kernel (filter or pooling window) size.", show_default=False)],
+    s: Annotated[int | None, option("stride", min=1, metavar="S", extra="[default: 1; with --pool the window size]", show_default=False)] = None,
+    padding: Annotated[str | None, option("padding", metavar="same|valid|P", extra="[default: valid]", show_default=False)] = None,
+    same: Annotated[bool, option("same")] = False,
+    valid: Annotated[bool, option("valid")] = False,
+    dilation: Annotated[int, option("dilation", min=1, metavar="D")] = 1,
+    pool: Annotated[bool, option("pool")] = False,
+    ceil: Annotated[bool, option("ceil", extra="With --pool.")] = False,
     layout: LayoutOption = None,
-    filters: Annotated[int | None, typer.Option("--filters", min=1, metavar="K", help="Number of filters K: the output volume is HxWxK.", show_default=False)] = None,
-    json_: Annotated[bool, typer.Option("--json", help="Print one JSON document (wins over -q).")] = False,
-    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print only the result, e.g. 12 or 12x12.")] = False,
+    filters: Annotated[int | None, option("filters", min=1, metavar="K", extra="The output volume is HxWxK.", show_default=False)] = None,
+    json_: JsonOption = False,
+    quiet: Annotated[bool, option("quiet", extra="E.g. 12 or 12x12.")] = False,
 ) -> None:
     """Output size of a convolution or pooling layer, with the lecture's formula.
 
@@ -109,26 +111,36 @@ def shape(
     --layout chw reads --in as CxHxW and writes the volume KxHxW; a shape
     that reads both ways (3x224x224) is refused without it.
     """
+    p: int | None = None
+    if padding is not None:
+        parsed = shapes.parse_padding(padding)
+        if isinstance(parsed, tuple):
+            if len(set(parsed)) != 1:
+                raise UsageError(f"--padding {padding!r}: shape pads every side alike; give same, valid or P")
+            parsed = parsed[0]
+        if (parsed == "same" and same) or (parsed == "valid" and valid):
+            same = valid = False  # said twice, the same way
+        p, same, valid = (None, True, valid) if parsed == "same" else (None, same, True) if parsed == "valid" else (int(parsed), same, valid)
     if sum((p is not None, same, valid)) > 1:
-        raise UsageError("give at most one of --p P, --same and --valid")
+        raise UsageError("give at most one of --padding P, --same and --valid")
     if ceil and not pool:
         raise UsageError("--ceil is PyTorch's ceil_mode for pooling: use it with --pool")
     if pool and same:
-        raise UsageError("--same is a convolution padding; for pooling give --p P (PyTorch allows at most f // 2)")
+        raise UsageError("--same is a convolution padding; for pooling give --padding P (PyTorch allows at most f // 2)")
     if pool and filters is not None:
         raise UsageError("--filters is for convolution; pooling keeps the number of channels")
 
-    given = shapes.parse_dims(in_, name="--in", max_len=3)
-    ks = shapes.parse_dims(f, name="--f", max_len=2, forms="F or FxG (a filter always spans every input channel)")
+    given = shapes.parse_dims(in_, name="--input", max_len=3)
+    ks = shapes.parse_dims(f, name="--size", max_len=2, forms="F or FxG (a filter always spans every input channel)")
     first_pad = dilation * (ks[0] // 2) if same else (p or 0)
-    layout = shape_layout(given, layout, "--in", kernel=(dilation * (ks[0] - 1) + 1,), padding=first_pad)
+    layout = shape_layout(given, layout, "--input", kernel=(dilation * (ks[0] - 1) + 1,), padding=first_pad)
     dims = hwc_dims(given, layout)
     spatial = dims[:2]
     channels = dims[2] if len(dims) == 3 else None
     if len(ks) == 2 and len(spatial) == 1:
-        raise UsageError(f"--f {f} gives two kernel sizes but --in {in_} has one axis: give --in HxW")
+        raise UsageError(f"--size {f} gives two kernel sizes but --input {in_} has one axis: give --input HxW")
     if filters is not None and len(dims) == 1:
-        raise UsageError(f"--filters needs an image size: --in HxW or HxWxC, got --in {in_}")
+        raise UsageError(f"--filters needs an image size: --input HxW or HxWxC, got --input {in_}")
     if len(ks) == 1:
         ks = ks * len(spatial)
 

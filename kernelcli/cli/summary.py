@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ._common import guarded, print_json
-from .semantics_options import LayoutOption
+from .options import LayoutOption, option
 
 #: shown in --help; a test keeps it equal to the files in kernels/networks/
 BUILTIN_NETWORKS = ("alexnet", "vgg16", "resnet18", "resnet34", "resnet50", "densenet121", "googlenet", "inception_v3", "unet")
@@ -25,13 +25,13 @@ def summary(
     ],
     input_shape: Annotated[
         str | None,
-        typer.Option("--input", "-i", metavar="CxHxW", help="Input shape, e.g. 3x224x224 (or N for a vector); default: the spec's 'input'. HxWxC with --layout hwc."),
+        option("input_shape", metavar="CxHxW", help="Input shape, e.g. 3x224x224 (or N for a vector); default: the spec's 'input'. HxWxC with --layout hwc.", show_default=False),
     ] = None,
     layout: LayoutOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document (rows, totals) instead of the table.")] = False,
+    as_json: Annotated[bool, option("json", extra="Rows and totals instead of the table.")] = False,
     depth: Annotated[
         int,
-        typer.Option("--depth", "-d", min=1, metavar="N", help="Fold blocks nested deeper than N into one row (top-level layers are depth 1)."),
+        option("depth", min=1, metavar="N"),
     ] = DEFAULT_DEPTH,
 ) -> None:
     """Output shape, parameters and mult-adds of every layer of a network, without PyTorch.

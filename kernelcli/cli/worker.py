@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from ._common import guarded, note, print_json
+from .options import JsonOption, option
 
 worker_app = typer.Typer(
     name="worker",
@@ -31,14 +32,13 @@ worker_app = typer.Typer(
     """,
 )
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout instead of text.")]
 
 
 @worker_app.command("start")
 @guarded
 def start(
     idle_timeout: Annotated[
-        float, typer.Option("--idle-timeout", min=1, metavar="SECONDS", help="Exit after this many seconds without a call.")
+        float, option("idle_timeout", min=1, metavar="SECONDS")
     ] = 1800,
     as_json: JsonOption = False,
 ) -> None:

@@ -25,9 +25,8 @@ from .volume import Volume, read_volume, volume_stem
 from .window import apply_window
 from .writers import check_volume_output, write_npy, write_png_slice
 
-#: the edge mode of fslmaths -s: outside voxels dropped, the weights inside renormalised (volumes only)
-RENORMALISE = "renormalise"
-_RENORMALISE_ALIASES = ("renormalise", "renormalize", "inside", "fsl")
+# the edge mode of fslmaths -s, declared with the other pad modes
+from ..modes import RENORMALISE, RENORMALISE_ALIASES as _RENORMALISE_ALIASES  # noqa: E402,F401
 
 
 @dataclass(frozen=True)

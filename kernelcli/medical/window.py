@@ -16,14 +16,8 @@ import numpy as np
 
 from ..errors import UsageError
 
-#: (centre, width) in HU; see the module notes for the source
-WINDOW_PRESETS: dict[str, tuple[float, float]] = {
-    "brain": (40.0, 80.0),
-    "lung": (-600.0, 1500.0),
-    "bone": (400.0, 1800.0),
-    "soft-tissue": (50.0, 350.0),
-}
-_PRESET_ALIASES = {"lungs": "lung", "soft_tissue": "soft-tissue", "softtissue": "soft-tissue", "soft": "soft-tissue", "mediastinum": "soft-tissue"}
+# (centre, width) in HU, declared with the other vocabularies (--help lists them without numpy)
+from ..modes import WINDOW_ALIASES as _PRESET_ALIASES, WINDOW_PRESETS  # noqa: E402,F401
 
 #: values windowed per step (bounds the float64 temporaries)
 _WINDOW_CHUNK = 1 << 20

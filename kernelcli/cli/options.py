@@ -1,0 +1,318 @@
+"""Every command-line option kernelcli has, declared once: names, aliases, help, choices.
+
+One concept has one set of names in every command (``CONCEPTS``, the table a test
+checks every command's ``--help`` against), one help text (``HELP``) and, for a
+vocabulary, the choices of the table in :mod:`kernelcli.modes` that the code itself
+uses (so ``--help`` lists them, completion offers them and aliases still work).
+Commands take the ready ``Annotated`` aliases below, or build an option of their own
+type with :func:`option`::
+
+    size: Annotated[int, option("size", min=1)]
+
+Only typer and the standard library are imported here.
+
+>>> CONCEPTS["stride"].names
+('--stride', '-s', '--s')
+>>> choices_metavar("pool_op")
+'[max|min|avg]'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from .. import layout, modes
+
+
+@dataclass(frozen=True)
+class Concept:
+    """The option names of one concept (long name first) and whether it takes a value."""
+
+    names: tuple[str, ...]
+    flag: bool = False
+
+
+#: concept -> the names it has in every command. The lecture's short spellings
+#: (--f, --s, --p, --in) and older names (pad's --mode/--value) are aliases.
+CONCEPTS: dict[str, Concept] = {
+    # shared by the array commands
+    "kernel": Concept(("--kernel", "-k")),
+    "kernel_scale": Concept(("--kernel-scale",)),
+    "then": Concept(("--then",)),
+    "size": Concept(("--size", "-f", "--f")),
+    "stride": Concept(("--stride", "-s", "--s")),
+    "padding": Concept(("--padding", "-p", "--p")),
+    "pad_mode": Concept(("--pad-mode", "-m", "--mode")),
+    "pad_value": Concept(("--pad-value", "--value")),
+    "dilation": Concept(("--dilation",)),
+    "flip": Concept(("--flip",), flag=True),
+    "layout": Concept(("--layout",)),
+    "rescale": Concept(("--rescale",)),
+    "combine": Concept(("--combine",)),
+    "activation": Concept(("--activation",)),
+    "bias": Concept(("--bias",)),  # a value (B or B1,B2,...); learn's flag is --fit-bias
+    "bias_file": Concept(("--bias-file",)),
+    "weights": Concept(("--weights",)),
+    "montage": Concept(("--montage",)),
+    "max_pixels": Concept(("--max-pixels",)),
+    "pool_op": Concept(("--op",)),
+    "ceil": Concept(("--ceil",), flag=True),
+    "exclude_pad": Concept(("--exclude-pad",), flag=True),
+    # volumes
+    "axis": Concept(("--axis",)),
+    "truncate": Concept(("--truncate",)),
+    "mask": Concept(("--mask",)),
+    "volume_index": Concept(("--volume",)),
+    "series": Concept(("--series",)),
+    "resample_slices": Concept(("--resample-slices",), flag=True),
+    "window": Concept(("--window",)),
+    "keep_dtype": Concept(("--keep-dtype",), flag=True),
+    # outputs and the batch
+    "out": Concept(("--out", "-o")),
+    "out_dir": Concept(("--out-dir", "-d")),
+    "suffix": Concept(("--suffix",)),
+    "format": Concept(("--format",)),
+    "recursive": Concept(("--recursive", "-r"), flag=True),
+    "workers": Concept(("--workers", "-j")),
+    "report": Concept(("--report",)),
+    "force": Concept(("--force",), flag=True),
+    "json": Concept(("--json",), flag=True),
+    "quiet": Concept(("--quiet", "-q"), flag=True),
+    # layer arithmetic
+    "input_shape": Concept(("--input", "--in", "-i")),
+    "same": Concept(("--same",), flag=True),
+    "valid": Concept(("--valid",), flag=True),
+    "pool": Concept(("--pool",), flag=True),
+    "filters": Concept(("--filters",)),
+    "in_ch": Concept(("--in-ch",)),
+    "no_bias": Concept(("--no-bias",), flag=True),
+    "groups": Concept(("--groups",)),
+    "dense": Concept(("--dense",)),
+    "flatten": Concept(("--flatten",)),
+    "depth": Concept(("--depth",)),
+    # kernels and gallery
+    "family": Concept(("--family",)),
+    "tile": Concept(("--tile",)),
+    # learn
+    "method": Concept(("--method",)),
+    "fit_bias": Concept(("--fit-bias",), flag=True),
+    "epochs": Concept(("--epochs",)),
+    "lr": Concept(("--lr",)),
+    "batch_size": Concept(("--batch-size",)),
+    "step_size": Concept(("--step-size",)),
+    "gamma": Concept(("--gamma",)),
+    "optimizer": Concept(("--optimizer",)),
+    "momentum": Concept(("--momentum",)),
+    "seed": Concept(("--seed",)),
+    "name": Concept(("--name",)),
+    "plot": Concept(("--plot",)),
+    # worker
+    "idle_timeout": Concept(("--idle-timeout",)),
+    # the root command
+    "debug": Concept(("--debug",), flag=True),
+    "version": Concept(("--version", "-V"), flag=True),
+}
+
+#: concept -> (its choices, the function that turns a value or an alias into one of them)
+VOCABULARIES: dict[str, tuple[tuple[str, ...], Callable[[str], str]]] = {
+    "pad_mode": (modes.PAD_MODES, modes.canonical_pad_mode),
+    "volume_pad_mode": (modes.VOLUME_PAD_MODES, modes.canonical_volume_pad_mode),
+    "pool_op": (modes.POOL_OPS, modes.canonical_pool_op),
+    "rescale": (modes.RESCALE_MODES, modes.canonical_rescale),
+    "activation": (modes.ACTIVATIONS, modes.canonical_activation),
+    "combine": (modes.COMBINE_MODES, modes.canonical_combine),
+    "axis": (modes.AXES, modes.canonical_axis),
+    "layout": (layout.LAYOUTS, layout.canonical_layout),
+}
+
+
+def _aliases(table: dict[str, str]) -> str:
+    return ", ".join(table)
+
+
+#: concept -> its help text (a command may add a sentence with ``extra=``)
+HELP: dict[str, str] = {
+    "kernel": "A catalogue name (see `kernelcli kernels`), a JSON or .npy file, gaussian:SIGMA, box:N, ImageMagick's inline '3x3: 1,0,-1 2,0,-2 1,0,-1' or a JSON list '[[1,0,-1],[2,0,-2],[1,0,-1]]'. "
+    "Repeat it for a filter bank: one feature map per kernel. Volumes: one kernel, gaussian:1.5mm, fwhm:4mm or box:5mm "
+    "(mm, per-axis spacing), gaussian:2vox, box:3vox, gradient, sobel_mm, log:2mm, gaussian_3d, box_3d, sobel_3d, or a "
+    "2-D kernel slice by slice; none to convert or window only.",
+    "then": "Chain: apply this to the result of the step before, in order, the intermediates kept in float. A kernel "
+    "(any --kernel form, with the same padding, stride and scale) or a pooling step (maxpool:2, avgpool:3:2 for stride 2). "
+    "Repeat for more steps; repeated --kernel stays a filter bank.",
+    "kernel_scale": "Rescale every kernel as ImageMagick's -define convolve:scale: N or N% multiplies; ! divides by |sum| "
+    "(zero-sum: positives to 1); ^ positives to 1 and negatives to -1; N! or N^ normalise then multiply; "
+    "sum divides by the sum, as a kernel file's \"scale\": \"sum\".",
+    "size": "Window side f (an f x f window).",
+    "stride": "Step between windows.",
+    "padding": "same, valid, P (every side) or T,B,L,R.",
+    "pad_mode": f"How borders are filled (aliases: {_aliases(modes.PAD_ALIASES)}).",
+    "pad_value": "Fill value for --pad-mode constant.",
+    "dilation": "Spacing between kernel taps: the kernel spans d*(f-1)+1 cells.",
+    "flip": "True convolution (flip the kernel); the default is cross-correlation, as in PyTorch.",
+    "layout": layout.LAYOUT_HELP,
+    "rescale": "Map results to the output's integer range: clip, abs, minmax, or none (float outputs only).",
+    "combine": "2-D kernels on a multi-channel image: per-channel (each channel filtered alone) or sum (summed over the "
+    "channels into one map: a convolution layer).",
+    "activation": f"Applied after the bias; leaky_relu has slope 0.01 (aliases: {_aliases(modes.ACTIVATION_ALIASES)}).",
+    "bias": "Added to each map before the activation: one value, or one per kernel separated by commas.",
+    "bias_file": "The bias (K,) for --weights, saved with numpy.save.",
+    "weights": "A trained filter bank (K, C, f, f) saved with numpy.save, PyTorch's layout (model.conv1.weight); "
+    "replaces --kernel.",
+    "montage": "Also draw the input and every map, each stretched on its own and labelled, into this picture (.png).",
+    "max_pixels": "Refuse images with more pixels (decompression-bomb guard).",
+    "pool_op": f"Pooling operation (aliases: {_aliases(modes.POOL_ALIASES)}).",
+    "ceil": "Round the output size up (PyTorch's ceil_mode).",
+    "exclude_pad": "avg: divide by the real cells only (PyTorch count_include_pad=False).",
+    "axis": "Volumes: a 2-D kernel filters each slice across this axis (default z); a kernel in mm or voxels leaves "
+    "this axis alone (smooths within the slices).",
+    "window": "Volumes: CENTRE,WIDTH in HU, or " + ", ".join(f"{k} ({c:g},{w:g})" for k, (c, w) in modes.WINDOW_PRESETS.items())
+    + ": maps values to 0-255.",
+    "truncate": "Volumes: Gaussian radius in sigmas: ceil(T*sigma/spacing) voxels per axis (default 3; fslmaths and "
+    "scipy use 4).",
+    "mask": "Volumes: smooth inside this mask only (voxels > 0.5, same grid), renormalising the weights inside it and "
+    "keeping the voxels outside, as fslmaths' masked convolution.",
+    "volume_index": "Volumes: one volume (from 0) of a 4-D input; by default every volume is filtered.",
+    "series": "Volumes: in a folder holding several DICOM series, the SeriesInstanceUID or index (as the error lists "
+    "them) of the one to read.",
+    "resample_slices": "Volumes: a DICOM series with uneven slice gaps is refused; this interpolates it linearly along "
+    "the normal onto an even grid instead.",
+    "idle_timeout": "Exit after this many seconds without a call.",
+    "keep_dtype": "Volumes: write the input's integer type (rounded; out-of-range values clipped, with a note) "
+    "instead of float32.",
+    "out": "Output path; the extension picks the format.",
+    "out_dir": "Folder for the results of several inputs (required then); folder structure under a folder input is kept.",
+    "suffix": "Output names are <stem>_<suffix>.<ext> (default: the operation).",
+    "format": "Output format (default: the input's). With '-': the format written to stdout (required for images), or "
+    "of stdin when only the input is '-' (otherwise sniffed from its first bytes).",
+    "recursive": "Descend into subfolders of folder inputs.",
+    "workers": "Parallel processes for several inputs (default: the number of cores).",
+    "report": "Also write the JSON report (a record per input and the totals) to this file.",
+    "force": "Overwrite an existing output.",
+    "json": "Print one JSON document on stdout (schema in the README); wins over -q.",
+    "quiet": "Print only the answer (a matrix or a number on stdout) and errors: no paths, notes, summary or progress.",
+    "input_shape": "Input size.",
+    "same": "The lecture's same padding: p = f // 2 (dilated: d*(f//2)); the same as --padding same.",
+    "valid": "No padding, p = 0 (the default); the same as --padding valid.",
+    "pool": "Pooling (PyTorch MaxPool2d/AvgPool2d rule); stride defaults to f.",
+    "filters": "Number of filters K (output channels).",
+    "in_ch": "Input channels C (the input's depth).",
+    "no_bias": "The layer has no bias terms.",
+    "groups": "Grouped convolution: G must divide C and K.",
+    "dense": "A fully connected layer from IN to OUT units.",
+    "flatten": "The length of the flattened volume.",
+    "depth": "Fold blocks nested deeper than N into one row (top-level layers are depth 1).",
+    "family": "Only this family (edge, smoothing, gaussian, ...; see `kernelcli kernels`).",
+    "tile": "Largest side of each tile, in pixels.",
+    "method": "lstsq: the exact least-squares answer; gd: a training loop (mini-batches, MSE, SGD, StepLR).",
+    "fit_bias": "Learn a constant added to every output too.",
+    "epochs": "gd: passes over the data (default 30, more for small inputs: at least 1000 steps).",
+    "lr": "gd: learning rate, on internally normalised data.",
+    "batch_size": "gd: windows per mini-batch.",
+    "step_size": "gd: StepLR, multiply the lr by --gamma every K epochs (default: a third of the epochs).",
+    "gamma": "gd: StepLR factor.",
+    "optimizer": "gd: sgd (with --momentum) or adam.",
+    "momentum": "gd: SGD momentum.",
+    "seed": "gd: seed of the mini-batch shuffle.",
+    "name": "Kernel name in the JSON file (default: the --out file's stem).",
+    "plot": "gd: draw the loss curve to this PNG.",
+    "debug": "Show the full traceback of an internal error.",
+    "version": "Print the version and exit.",
+}
+
+
+def choices_metavar(concept: str) -> str:
+    """``[a|b|c]``: how ``--help`` shows the choices of a vocabulary option."""
+    return "[" + "|".join(VOCABULARIES[concept][0]) + "]"
+
+
+def _vocabulary(concept: str) -> dict[str, Any]:
+    """Parser, metavar and completion of a vocabulary option: choices listed, aliases accepted."""
+    names, canonical = VOCABULARIES[concept]
+
+    def complete(incomplete: str) -> list[str]:
+        return [name for name in names if name.startswith(incomplete)]
+
+    # a UsageError is a ValueError: typer reports it as a bad value of this option (exit 2)
+    return {"parser": canonical, "metavar": choices_metavar(concept), "autocompletion": complete}
+
+
+def option(
+    concept: str, *, extra: str = "", help: str | None = None, vocabulary: bool | str = True, **kwargs: Any
+) -> Any:
+    """A ``typer.Option`` with the concept's names, help and (for a vocabulary) choices.
+
+    ``extra`` adds a command's own sentence to the shared help; ``help`` replaces it
+    (for a concept whose meaning a command narrows); ``vocabulary=False`` leaves the
+    choices to the parameter's own Enum type, ``vocabulary="volume_pad_mode"`` picks
+    another table of :data:`VOCABULARIES` for the concept's names.  Other keywords go to typer.
+
+    >>> option("stride", extra="[default: the size]").help
+    'Step between windows. [default: the size]'
+    """
+    text = help if help is not None else HELP[concept]
+    if extra:
+        text = f"{text} {extra}"
+    settings: dict[str, Any] = {"help": text}
+    table = vocabulary if isinstance(vocabulary, str) else concept if vocabulary else None
+    if table in VOCABULARIES:
+        settings.update(_vocabulary(table))
+    if not CONCEPTS[concept].flag and "show_default" not in kwargs:
+        settings["show_default"] = True
+    settings.update(kwargs)
+    return typer.Option(*CONCEPTS[concept].names, **settings)
+
+
+class OutFormat(str, Enum):
+    """Output formats a batch (or a single input with no --out) can choose with ``--format``."""
+
+    png = "png"
+    tif = "tif"
+    npy = "npy"
+    csv = "csv"
+    jpg = "jpg"
+    bmp = "bmp"
+
+
+# The ready-made options most commands share.
+KernelsOption = Annotated[Optional[list[str]], option("kernel", show_default=False)]
+ThenOption = Annotated[Optional[list[str]], option("then", metavar="KERNEL|maxpool:F|minpool:F|avgpool:F", show_default=False)]
+KernelScaleOption = Annotated[Optional[str], option("kernel_scale", metavar="sum|N|N%|!|^", show_default=False)]
+StrideOption = Annotated[int, option("stride", min=1)]
+PaddingOption = Annotated[str, option("padding", metavar="same|valid|P|T,B,L,R")]
+PadModeOption = Annotated[str, option("pad_mode")]
+PadValueOption = Annotated[float, option("pad_value")]
+DilationOption = Annotated[int, option("dilation", min=1)]
+FlipOption = Annotated[bool, option("flip")]
+LayoutOption = Annotated[Optional[str], option("layout", show_default=False)]
+RescaleOption = Annotated[
+    Optional[str], option("rescale", extra="[default: clip; none for float outputs]", show_default=False)
+]
+MaxPixelsOption = Annotated[Optional[int], option("max_pixels", min=1, show_default=False)]
+OutOption = Annotated[Optional[Path], option("out", show_default=False)]
+OutDirOption = Annotated[Optional[Path], option("out_dir", show_default=False)]
+SuffixOption = Annotated[Optional[str], option("suffix", show_default=False)]
+FormatOption = Annotated[Optional[OutFormat], option("format", show_default=False)]
+RecursiveOption = Annotated[bool, option("recursive")]
+WorkersOption = Annotated[Optional[int], option("workers", min=1, show_default=False)]
+ReportOption = Annotated[Optional[Path], option("report", show_default=False)]
+ForceOption = Annotated[bool, option("force")]
+JsonOption = Annotated[bool, option("json")]
+QuietOption = Annotated[bool, option("quiet")]
+AxisOption = Annotated[Optional[str], option("axis", show_default=False)]
+WindowOption = Annotated[Optional[str], option("window", metavar="C,W|PRESET", show_default=False)]
+KeepDtypeOption = Annotated[bool, option("keep_dtype")]
+
+InputsArgument = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Images (PNG, JPEG, TIFF, BMP, GIF), .npy arrays or .csv/.txt matrices, NIfTI or DICOM volumes, '-' for stdin; folders; "
+        "quoted patterns such as 'scans/**/*.png'.",
+        show_default=False,
+    ),
+]

@@ -1,0 +1,149 @@
+"""One command-line vocabulary: every command's options against the one concept table.
+
+The table is ``kernelcli.cli.options.CONCEPTS``; these tests walk every command (and
+every command's ``--help``) and fail when a command spells a concept differently, takes
+a name as a flag where another takes it with a value, or hides a vocabulary's choices.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.main import get_command
+
+from kernelcli import modes
+from kernelcli.cli import app
+from kernelcli.cli.options import CONCEPTS, VOCABULARIES
+
+from conftest import run_cli
+
+#: options typer adds itself
+BUILTIN = {"--help", "-h", "--install-completion", "--show-completion"}
+
+
+def _walk(command, path=()):
+    """(command path, click command) for the app and every (sub)command."""
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _walk(sub, (*path, name))
+
+
+COMMANDS = list(_walk(get_command(app)))
+OPTIONS = [
+    (" ".join(path) or "kernelcli", param)
+    for path, command in COMMANDS
+    for param in command.params
+    if param.param_type_name == "option" and not set(param.opts) <= BUILTIN
+]
+BY_NAME = {name: concept for concept, entry in CONCEPTS.items() for name in entry.names}
+
+
+def _help(path: tuple[str, ...]) -> str:
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, [*path, "--help"], prog_name="kernelcli", terminal_width=400)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+class TestOneVocabulary:
+    def test_the_table_has_no_name_twice(self):
+        names = [name for entry in CONCEPTS.values() for name in entry.names]
+        assert len(names) == len(set(names))
+
+    @pytest.mark.parametrize(("command", "param"), OPTIONS, ids=[f"{c}:{p.name}" for c, p in OPTIONS])
+    def test_every_option_has_the_names_of_its_concept(self, command, param):
+        names = [*param.opts, *param.secondary_opts]
+        concepts = {BY_NAME.get(name) for name in names}
+        assert None not in concepts, f"{command}: {names} is not in the concept table (kernelcli/cli/options.py)"
+        assert len(concepts) == 1, f"{command}: {names} mixes the names of {sorted(concepts)}"
+        concept = concepts.pop()
+        assert set(names) == set(CONCEPTS[concept].names), f"{command}: {concept} is {names}, elsewhere {CONCEPTS[concept].names}"
+        assert param.is_flag == CONCEPTS[concept].flag, f"{command}: {names} is a {'flag' if param.is_flag else 'value'} here"
+
+    def test_each_concept_is_spelled_one_way_across_commands(self):
+        seen: dict[str, set[tuple[str, ...]]] = {}
+        for _, param in OPTIONS:
+            names = tuple(sorted([*param.opts, *param.secondary_opts]))
+            seen.setdefault(BY_NAME[names[0]], set()).add(names)
+        assert {concept: spellings for concept, spellings in seen.items() if len(spellings) > 1} == {}
+
+    @pytest.mark.parametrize("path", [path for path, _ in COMMANDS], ids=lambda p: " ".join(p) or "kernelcli")
+    def test_help_lists_the_choices_of_every_vocabulary_option(self, path):
+        text = _help(path)
+        command = dict(COMMANDS)[path]
+        for param in command.params:
+            if param.param_type_name != "option" or param.is_flag:
+                continue
+            concept = BY_NAME.get(param.opts[0])
+            choices = getattr(param.type, "choices", None)
+            if concept in VOCABULARIES and choices is None:
+                choices = VOCABULARIES[concept][0]
+            if not choices:
+                continue
+            declarations = [ln for ln in text.splitlines() if re.match(r"\s+-", ln)]
+            line = next((ln for ln in declarations if param.opts[0] in re.split(r"[ ,]+", ln.strip().split("  ")[0])), "")
+            shown = re.search(r"\[([^\]]+\|[^\]]+)\]", line)
+            wanted = {str(getattr(c, "value", c)) for c in choices}
+            assert shown and wanted <= set(shown.group(1).split("|")), f"{' '.join(path)} {param.opts[0]}: help does not list {sorted(wanted)}: {line!r}"
+            assert "TEXT" not in line
+
+    def test_vocabularies_are_the_tables_the_code_uses(self):
+        assert VOCABULARIES["pad_mode"][0] is modes.PAD_MODES
+        assert VOCABULARIES["pool_op"][0] is modes.POOL_OPS
+        assert VOCABULARIES["rescale"][0] is modes.RESCALE_MODES
+        assert VOCABULARIES["activation"][0] is modes.ACTIVATIONS
+
+
+class TestIssueReproductions:
+    """The surface defects of issue 12, each as its user hit it."""
+
+    def test_lecture_spellings_print_what_they_always_printed(self):
+        r = run_cli("shape", "--in", "24", "--f", "5", "--s", "2", "--same")
+        assert r.returncode == 0 and r.stdout == "p = f // 2 = 5 // 2 = 2  (same)\nout_d = (24 + 2*2 - 5) // 2 + 1 = 12\n"
+        r = run_cli("params", "--in-ch", "228", "--filters", "32")
+        assert r.returncode == 0 and r.stdout == "[(3*3*228) + 1] * 32 = 65696\nweights 65664 + biases 32\n"
+
+    @pytest.mark.parametrize("args", [
+        ("shape", "--in", "24", "--f", "5", "--stride", "2", "--same", "-q"),
+        ("shape", "--input", "24", "--size", "5", "-s", "2", "--padding", "same", "-q"),
+        ("shape", "-i", "24", "-f", "5", "--s", "2", "-p", "2", "-q"),
+    ])
+    def test_shape_takes_the_long_names(self, args):
+        r = run_cli(*args)
+        assert (r.returncode, r.stdout) == (0, "12\n"), r.stderr
+
+    def test_pad_takes_dash_p_and_pad_mode(self, invoke, tmp_path):
+        (tmp_path / "x.csv").write_text("1,2\n3,4\n")
+        short = invoke("pad", "x.csv", "-p", "1", "-q")
+        assert short.exit_code == 0, short.output
+        assert short.stdout.split() == ["0", "0", "0", "0", "0", "1", "2", "0", "0", "3", "4", "0", "0", "0", "0", "0"]
+        old = invoke("pad", "x.csv", "--p", "1", "--mode", "edge", "--value", "9", "-q")
+        new = invoke("pad", "x.csv", "--padding", "1", "--pad-mode", "replicate", "--pad-value", "9", "-q")
+        assert old.exit_code == new.exit_code == 0 and old.stdout == new.stdout
+        assert old.stdout.split()[:4] == ["1", "1", "2", "2"]
+
+    def test_pool_takes_the_padding_syntax_and_names_what_it_refuses(self, invoke, tmp_path):
+        (tmp_path / "x.csv").write_text("1,2,3,4\n5,6,7,8\n9,10,11,12\n13,14,15,16\n")
+        a = invoke("pool", "x.csv", "-f", "2", "-s", "2", "-p", "1,1,1,1", "-q")
+        b = invoke("pool", "x.csv", "--size", "2", "--padding", "1", "-q")
+        assert a.exit_code == b.exit_code == 0 and a.stdout == b.stdout
+        for bad in ("same", "0,1,0,1"):
+            r = invoke("pool", "x.csv", "-f", "2", "-p", bad)
+            assert r.exit_code == 2 and "pooling takes valid, P or T,B,L,R with four equal values" in r.stderr
+
+    def test_choices_are_validated_with_their_aliases(self, invoke, tmp_path):
+        (tmp_path / "x.csv").write_text("1,2\n3,4\n")
+        assert invoke("pool", "x.csv", "-f", "2", "--op", "mean", "-q").stdout.strip() == "2.5"
+        r = invoke("pool", "x.csv", "-f", "2", "--op", "median")
+        assert r.exit_code == 2 and "expected one of max, min, avg" in r.stderr
+
+    def test_family_and_depth_lost_their_clashing_short_names(self):
+        assert "-f" not in BY_NAME or BY_NAME["-f"] == "size"
+        assert BY_NAME["-d"] == "out_dir"
+
+    def test_version_and_completion(self):
+        r = run_cli("-V")
+        assert r.returncode == 0 and re.fullmatch(r"kernelcli \d+\.\d+\.\d+\S*\n", r.stdout)
+        assert "--install-completion" in _help(())
