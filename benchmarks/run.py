@@ -501,6 +501,11 @@ def main(argv: list[str] | None = None) -> int:
     print("layers and volumes...", file=sys.stderr)
     sections.append(layer_volume_section(args.quick))
 
+    print("start-up, worker, shell loop and memory rows (bench_startup.py)...", file=sys.stderr)
+    from bench_startup import markdown as startup_markdown, run as startup_run
+
+    sections.append(startup_markdown(startup_run(args.quick)))
+
     print("memory...", file=sys.stderr)
     lines = ["### Peak memory, 2048x2048 float32 convolution", "",
              "Measured in a fresh process after the path is loaded and the 16 MiB input exists: the peak resident "

@@ -1,0 +1,242 @@
+"""Whole-process rows (issue 17): kernelcli with the warm worker, cold, ImageMagick and the
+three-line OpenCV script a user would write instead; a shell loop against one batch call;
+peak memory as multiples of the image's bytes.
+
+Every row is the median wall time of ``--repeat`` runs of a whole process after one
+unmeasured run; ratios come from the same run.  The test images are generated here
+(seeded; nothing is downloaded): a 512x512 and a 2048x2048 8-bit PNG and a 4000x3000 RGB
+JPEG (12 MP).  The worker runs in a private runtime folder of its own and is stopped at
+the end.  kernelcli runs as ``python -m kernelcli`` from the repository root.
+
+    python benchmarks/bench_startup.py                 # every row
+    python benchmarks/bench_startup.py --quick         # small images, few runs: checks the script
+    python benchmarks/bench_startup.py --json
+
+Also a section of ``python benchmarks/run.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+KERNELCLI = [sys.executable, "-m", "kernelcli"]
+CONVERT = shutil.which("convert-im6.q16") or shutil.which("convert")
+#: what a user would write instead: imread, filter2D (zero border, saturating), imwrite
+CV2_SCRIPT = (
+    "import sys, cv2, numpy as np\n"
+    "im = cv2.imread(sys.argv[1], cv2.IMREAD_UNCHANGED)\n"
+    "cv2.imwrite(sys.argv[2], cv2.filter2D(im, -1, np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], np.float32), borderType=cv2.BORDER_CONSTANT))\n"
+)
+
+
+TIME = shutil.which("time") or "/usr/bin/time"
+
+
+def run_once(cmd: list[str], env: dict, stdin=None, memory: bool = False) -> tuple[float, float]:
+    """(seconds, peak RSS in MiB, or NaN unless ``memory``) of one whole process.
+
+    The peak comes from GNU time (``%M``): ``wait4`` on a direct child would also count the
+    copy of this (large) Python process that the child was before ``exec``.
+    """
+    with tempfile.NamedTemporaryFile("r") as report:
+        measured = [TIME, "-f", "%M", "-o", report.name, *cmd] if memory and os.path.exists(TIME) else cmd
+        t0 = time.perf_counter()
+        done = subprocess.run(measured, env=env, cwd=ROOT, stdin=stdin or subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        seconds = time.perf_counter() - t0
+        text = report.read().strip().splitlines()
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}: {done.stderr.decode(errors='replace').strip()[-300:]}")
+    peak = float(text[-1]) / 1024 if text and text[-1].strip().isdigit() else float("nan")
+    return seconds, peak
+
+
+def wall_ms(cmd: list[str], env: dict, repeat: int) -> float:
+    run_once(cmd, env)
+    return 1e3 * statistics.median(run_once(cmd, env)[0] for _ in range(repeat))
+
+
+def make_images(tmp: Path, sizes: list[int], photo: tuple[int, int]) -> dict[str, Path]:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    files = {}
+    for n in sizes:
+        y, x = np.mgrid[0:n, 0:n] / n
+        img = 100 + 80 * np.sin(6 * x) * np.cos(4 * y) + 60 * (((x - 0.5) ** 2 + (y - 0.5) ** 2) < 0.1) + rng.normal(0, 8, (n, n))
+        files[f"{n}x{n} 8-bit PNG"] = tmp / f"g{n}.png"
+        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(files[f"{n}x{n} 8-bit PNG"])
+    h, w = photo
+    y, x = np.mgrid[0:h, 0:w] / max(h, w)
+    base = 120 + 70 * np.sin(9 * x) * np.cos(7 * y)
+    rgb = np.stack([base, base[::-1], base[:, ::-1]], axis=-1) + rng.normal(0, 6, (h, w, 3))
+    files[f"{w}x{h} RGB JPEG"] = tmp / "photo.jpg"
+    Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(files[f"{w}x{h} RGB JPEG"], quality=92)
+    return files
+
+
+def start_worker(env: dict) -> None:
+    subprocess.run(KERNELCLI + ["worker", "start"], env=env, cwd=ROOT, check=True, capture_output=True, timeout=900)
+
+
+def stop_worker(env: dict) -> None:
+    subprocess.run(KERNELCLI + ["worker", "stop"], env=env, cwd=ROOT, capture_output=True, timeout=60)
+
+
+def convolve_rows(files: dict[str, Path], tmp: Path, cold: dict, warm: dict, repeat: int, have_cv2: bool) -> list[dict]:
+    rows = []
+    for label, src in files.items():
+        out = tmp / f"out{src.suffix}"
+        ours = KERNELCLI + ["convolve", str(src), "-k", "sobel_v", "-o", str(out), "--force", "-q"]
+        row = {"case": f"`convolve -k sobel_v`, {label}", "warm_ms": wall_ms(ours, warm, repeat), "cold_ms": wall_ms(ours, cold, repeat)}
+        if CONVERT:
+            row["imagemagick_ms"] = wall_ms([CONVERT, str(src), "-morphology", "Convolve", "Sobel:180", str(tmp / f"im{src.suffix}")], cold, repeat)
+        if have_cv2:
+            row["cv2_script_ms"] = wall_ms([sys.executable, "-c", CV2_SCRIPT, str(src), str(tmp / f"cv{src.suffix}")], cold, repeat)
+        rows.append(row)
+    return rows
+
+
+def shape_row(cold: dict, warm: dict, repeat: int) -> dict:
+    cmd = KERNELCLI + ["shape", "--in", "224x224", "--f", "3", "--same", "-q"]
+    return {"case": "`shape --in 224x224 --f 3 --same -q`", "warm_ms": wall_ms(cmd, warm, repeat),
+            "cold_ms": wall_ms(cmd, cold, repeat), "python_ms": wall_ms([sys.executable, "-c", "pass"], cold, repeat)}
+
+
+def loop_row(tmp: Path, n_files: int, side: int, cold: dict, warm: dict) -> dict:
+    """A shell loop of single-file calls (worker, and cold) against one batch call."""
+    from PIL import Image
+
+    folder = tmp / "many"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(n_files):
+        Image.fromarray(rng.integers(0, 256, (side, side), dtype=np.uint8)).save(folder / f"img{i:03d}.png")
+    loop = (f'for f in {folder}/*.png; do "{sys.executable}" -m kernelcli convolve "$f" -k sobel_v '
+            f'-o "$OUT/$(basename "$f")" -q || exit 1; done')
+    row = {"case": f"{n_files} x `convolve -k sobel_v` on {side}x{side} PNGs"}
+    for key, env in (("warm_loop_s", warm), ("cold_loop_s", cold)):
+        out = tmp / key
+        out.mkdir()
+        row[key] = run_once(["bash", "-c", loop], {**env, "OUT": str(out)})[0]
+    batch = tmp / "batch"
+    row["batch_s"] = run_once(KERNELCLI + ["convolve", str(folder), "-k", "sobel_v", "--out-dir", str(batch), "-q"], cold)[0]
+    return row
+
+
+def memory_rows(files: dict[str, Path], tmp: Path, cold: dict, big: int | None) -> list[dict]:
+    """Peak RSS of a cold ``convolve`` as a multiple of the decoded image's bytes."""
+    from PIL import Image
+
+    cases = dict(files)
+    if big:
+        from PIL import Image as _Image
+
+        src = tmp / f"big{big}.png"
+        rng = np.random.default_rng(2)
+        _Image.fromarray(rng.integers(0, 256, (big, big), dtype=np.uint8)).save(src, compress_level=1)
+        cases[f"{big}x{big} 8-bit PNG"] = src
+    rows = []
+    tiny = tmp / "tiny.png"
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(tiny)
+    baseline = run_once(KERNELCLI + ["convolve", str(tiny), "-k", "sobel_v", "-o", str(tmp / "tiny_out.png"), "--force", "-q"], cold, memory=True)[1]
+    for label, src in cases.items():
+        with Image.open(src) as im:
+            image_bytes = im.width * im.height * len(im.getbands())
+        _, peak = run_once(KERNELCLI + ["convolve", str(src), "-k", "sobel_v", "-o", str(tmp / f"m{src.suffix}"), "--force", "-q"], cold, memory=True)
+        row = {"case": f"`convolve -k sobel_v`, {label}", "image_mib": image_bytes / 2**20, "peak_rss_mib": peak,
+               "baseline_mib": baseline, "multiple": (peak - baseline) * 2**20 / image_bytes}
+        if CONVERT:
+            row["imagemagick_mib"] = run_once([CONVERT, str(src), "-morphology", "Convolve", "Sobel:180", str(tmp / f"im{src.suffix}")], cold, memory=True)[1]
+        rows.append(row)
+    return rows
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return "-" if a is None or b is None else f"{a / b:.2f}"
+
+
+def markdown(result: dict) -> str:
+    lines = ["### Start-up: warm worker, cold process, ImageMagick, a three-line OpenCV script", "",
+             "Whole processes, median wall time (ms). Targets: warm <= 0.6x ImageMagick at 512^2, <= 0.5x on the photo, "
+             "<= 1.0x the cv2 script; cold <= 1.5x ImageMagick at 512^2, <= 1.0x on the photo, <= 1.5x the cv2 script.", "",
+             "| case | warm | cold | ImageMagick | cv2 script | warm/IM | cold/IM | warm/cv2 | cold/cv2 |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in result["convolve"]:
+        im, cv = r.get("imagemagick_ms"), r.get("cv2_script_ms")
+        lines.append(f"| {r['case']} | {r['warm_ms']:.0f} | {r['cold_ms']:.0f} | {'-' if im is None else f'{im:.0f}'} | "
+                     f"{'-' if cv is None else f'{cv:.0f}'} | {ratio(r['warm_ms'], im)} | {ratio(r['cold_ms'], im)} | "
+                     f"{ratio(r['warm_ms'], cv)} | {ratio(r['cold_ms'], cv)} |")
+    s = result["shape"]
+    lines.append(f"| {s['case']} (target warm < 40 ms; `python -c pass` takes {s['python_ms']:.0f}) | {s['warm_ms']:.0f} | {s['cold_ms']:.0f} | - | - | | | | |")
+    lp = result["loop"]
+    lines += ["", "| shell loop | worker (s) | cold (s) | one batch call (s) | worker / batch (target <= 2) |", "|---|---|---|---|---|",
+              f"| {lp['case']} | {lp['warm_loop_s']:.2f} | {lp['cold_loop_s']:.2f} | {lp['batch_s']:.2f} | {lp['warm_loop_s'] / lp['batch_s']:.2f} |"]
+    lines += ["", "Peak resident memory of a cold `convolve` (whole process; the multiple counts what it adds over a "
+              "16x16 `convolve`, in units of the decoded image's bytes; target: input + output + one float32 "
+              "working image = 6x for 8-bit; a large image also loads the jitted core, about 60 MiB, which a 16x16 "
+              "call does not):", "",
+              "| case | image (MiB) | peak RSS (MiB) | baseline (MiB) | multiple of the image | ImageMagick peak (MiB) |", "|---|---|---|---|---|---|"]
+    for m in result["memory"]:
+        im = m.get("imagemagick_mib")
+        lines.append(f"| {m['case']} | {m['image_mib']:.1f} | {m['peak_rss_mib']:.0f} | {m['baseline_mib']:.0f} | "
+                     f"{m['multiple']:.1f} | {'-' if im is None else f'{im:.0f}'} |")
+    return "\n".join(lines)
+
+
+def run(quick: bool = False, repeat: int | None = None) -> dict:
+    repeat = repeat or (3 if quick else 11)
+    sizes, photo, n_files, big = ([128, 256], (300, 400), 10, None) if quick else ([512, 2048], (3000, 4000), 200, 8192)
+    try:
+        import cv2  # noqa: F401
+
+        have_cv2 = True
+    except ImportError:
+        have_cv2 = False
+    base = {k: v for k, v in os.environ.items() if not k.startswith("KERNELCLI_")}
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        runtime = tmp / "run"
+        runtime.mkdir(mode=0o700)
+        warm = {**base, "XDG_RUNTIME_DIR": str(runtime)}
+        cold = {**warm, "KERNELCLI_WORKER": "off"}
+        files = make_images(tmp, sizes, photo)
+        start_worker(warm)
+        try:
+            result = {
+                "convolve": convolve_rows(files, tmp, cold, warm, repeat, have_cv2),
+                "shape": shape_row(cold, warm, repeat),
+                "loop": loop_row(tmp, n_files, 512 if not quick else 64, cold, warm),
+            }
+        finally:
+            stop_worker(warm)
+        result["memory"] = memory_rows(files, tmp, cold, big)
+    if not CONVERT:
+        result["note"] = "ImageMagick (convert-im6.q16) not found: its columns are empty"
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small images and few runs (checks that the script works)")
+    parser.add_argument("--repeat", type=int, default=None, help="timed runs per row (default 11, quick 3)")
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    args = parser.parse_args(argv)
+    result = run(args.quick, args.repeat)
+    print(json.dumps(result, indent=2) if args.json else markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
