@@ -55,7 +55,12 @@ class Server:
     # -- life cycle -------------------------------------------------------------------
     def warm_up(self) -> None:
         """Import what calls use and load the compiled core, without running any thread."""
+        import gc
+
         self.command = warm_up()
+        # What is loaded now stays: keep the collector from touching (and so copying) it in every fork.
+        gc.collect()
+        gc.freeze()
 
     def bind(self) -> socket.socket:
         """Listen on :attr:`path`: bound under a temporary name and renamed into place, so a
@@ -83,15 +88,18 @@ class Server:
         try:
             while not self.stopping:
                 self._reap()
+                if not self.children:  # not while a call runs: the fork would compete with it
+                    self._spawn_spare(listener)
                 idle = time.monotonic() - self.last_activity
                 if not self.children and idle > self.idle_seconds:
                     break
-                ready, _, _ = select.select([listener], [], [], 0.5)
+                ready, _, _ = select.select([listener], [], [], 0.02 if self.children else 0.5)
                 if ready:
                     conn, _ = listener.accept()
                     with conn:
                         self._answer(conn, listener)
         finally:
+            self._drop_spare()
             self._unlink_if_mine(listener)
             listener.close()
 
@@ -107,7 +115,7 @@ class Server:
             pass
 
     def _reap(self) -> None:
-        while self.children:
+        while self.children or self.spare is not None:
             try:
                 pid, _status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
@@ -115,6 +123,8 @@ class Server:
                 return
             if pid == 0:
                 return
+            if self.spare is not None and pid == self.spare[0]:
+                self._drop_spare()
             if self.children.pop(pid, None) is not None:
                 self.last_activity = time.monotonic()
 
@@ -191,14 +201,60 @@ class Server:
             self.refused += 1
             protocol.send(conn, {"refused": reason})
             return
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            _child(conn, listener, message, fds, self.command)  # never returns
+        pid = self._hand_to_spare(conn, message, fds)
+        if pid is None:
+            pid = self._fork()
+            if pid == 0:
+                _child(conn, listener, message, fds, self.command)  # never returns
         self.children[pid] = time.monotonic()
         self.calls += 1
         self.last_activity = time.monotonic()
+
+    def _fork(self) -> int:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        return os.fork()
+
+    # A spare child, forked from the pristine parent ahead of time, waits for the next call:
+    # the fork (page tables of a large process) is then off the call's path.
+    spare: tuple[int, socket.socket] | None = None
+
+    def _spawn_spare(self, listener: socket.socket) -> None:
+        if self.spare is not None or self.stopping:
+            return
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        pid = self._fork()
+        if pid == 0:
+            listener.close()
+            ours.close()
+            try:
+                message, fds = protocol.receive(theirs, max_fds=4)
+            except BaseException:  # noqa: BLE001 - the parent went away: nothing to do
+                os._exit(0)
+            theirs.close()
+            if message is None or len(fds) != 4:
+                os._exit(0)
+            _child(socket.socket(fileno=fds[0]), None, message, fds[1:], self.command)  # never returns
+        theirs.close()
+        self.spare = (pid, ours)
+
+    def _hand_to_spare(self, conn: socket.socket, message: dict, fds: list[int]) -> int | None:
+        """Give the call to the spare child; its pid, or None when there is none."""
+        if self.spare is None:
+            return None
+        pid, channel = self.spare
+        self.spare = None
+        with channel:
+            try:
+                protocol.send(channel, message, [conn.fileno(), *fds])
+            except OSError:
+                return None
+        return pid
+
+    def _drop_spare(self) -> None:
+        if self.spare is not None:
+            self.spare[1].close()  # it reads the end of the stream and exits
+            self.spare = None
 
 
 def warm_up():
@@ -259,11 +315,12 @@ def _load_core() -> None:
         api._CHECKED.update(checked)
 
 
-def _child(conn: socket.socket, listener: socket.socket, message: dict, fds: list[int], command) -> None:
+def _child(conn: socket.socket, listener: socket.socket | None, message: dict, fds: list[int], command) -> None:
     """Become the call's process: the caller's stdio, folder, environment, limits; run; report."""
     code = 70
     try:
-        listener.close()
+        if listener is not None:
+            listener.close()
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
