@@ -303,10 +303,10 @@ class TestWriteNifti:
         import nibabel as nib
 
         class Full:
-            def compress(self, data):
+            def write(self, data):
                 raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr(medical.nifti, "compressor", lambda level=1: (Full(), "test"))
+        monkeypatch.setattr(medical.nifti, "gzip_writer", lambda f, level=1: (Full(), "test"))
         with pytest.raises(Exception, match="No space left"):
             medical.write_nifti(tmp_path / "x.nii.gz", np.zeros((2, 2, 2), np.float32))
         assert list(tmp_path.iterdir()) == []

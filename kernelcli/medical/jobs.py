@@ -258,6 +258,9 @@ def convolve_volume_file(
         seconds=seconds, dtype=str(result.dtype), total=int(result.size), notes=vol.notes + notes,
         kernel=kernel.name if kernel else None, spacing=list(vol.spacing), format=vol.format, units=vol.units,
     )
+    if result is not vol.data:  # the input's voxels are not needed to write: free them (peak memory while writing)
+        vol.stored_dtype = vol.stored_dtype if vol.stored_dtype is not None else vol.data.dtype
+        vol.data = np.empty((0,) * vol.data.ndim, dtype=vol.data.dtype)  # a view would keep the buffer alive
     _write_result(out_path, result, vol, options, report, force=force, keeps_units=kernel is None or kernel.keeps_units)
     return report
 
