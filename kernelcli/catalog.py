@@ -295,15 +295,16 @@ def gaussian_kernel(sigma: float) -> Kernel:
     """
     if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
         raise InvalidKernel(f"gaussian: sigma {sigma!r} must be a positive finite number")
-    radius = math.ceil(3 * sigma)
+    from .kernel_build import gaussian_row, radius_for
+
+    radius = radius_for(sigma)  # one truncation rule for pixels, voxels and mm
     size = 2 * radius + 1
     if size > MAX_SIDE:
         raise InvalidKernel(
             f"gaussian:{_short_number(sigma)}: sigma {_short_number(sigma)} gives a {size}x{size} kernel, "
             f"larger than {MAX_SIDE} per side (sigma at most {(MAX_SIDE // 2) / 3:.4g})"
         )
-    # (x/sigma)*(x/sigma) rather than x*x/sigma**2: a tiny sigma overflows to inf (weight 0), never raises
-    row = [math.exp(-0.5 * (offset / sigma) * (offset / sigma)) for offset in range(-radius, radius + 1)]
+    row = gaussian_row(sigma, radius)
     matrix = tuple(tuple(a * b for b in row) for a in row)
     text = _short_number(sigma)
     return Kernel(

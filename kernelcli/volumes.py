@@ -18,7 +18,7 @@ Conventions
 
 Kernels in millimetres
 ----------------------
-:func:`gaussian_mm` and :func:`box_mm` turn a physical size into one 1-D kernel per axis
+Built in :mod:`kernelcli.kernel_build` (and importable from here): :func:`gaussian_mm` and :func:`box_mm` turn a physical size into one 1-D kernel per axis
 using the voxel spacing (like fslmaths ``-kernel gauss``/``-kernel box`` and c3d
 ``-smooth 2mm``).  The Gaussian's radius per axis is ``ceil(truncate * sigma_mm / spacing)``
 voxels with ``truncate = 3``: the same rule as the catalogue's ``gaussian:SIGMA`` (side
@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -46,14 +45,24 @@ from . import ndsupport, shapes
 from ._core import numpy_impl
 from ._core.policy import as_paths
 from .api import as_kernel_array
-from .errors import InvalidKernel, ShapeError, UsageError
-from .modes import AXES, PAD_CODES, POOL_CODES, canonical_pad_mode, canonical_pool_op  # noqa: F401 (AXES is public here)
+from .errors import ShapeError, UsageError
+from .modes import AXES, PAD_CODES, POOL_CODES, canonical_pad_mode, canonical_pool_op
 from .ndsupport import volume_dtype  # noqa: F401  (public here since the first release)
 
-#: the truncation of Gaussians in mm: radius ceil(3 * sigma) voxels, as the catalogue's gaussian:SIGMA
-TRUNCATE = 3.0
-#: longest 1-D kernel a physical size may give (a typo such as 200mm on 0.5 mm voxels)
-MAX_TAPS = 1001
+# Kernels are built in kernelcli.kernel_build; these names stay importable from here.
+from .kernel_build import (  # noqa: F401
+    KERNELS_3D,
+    MAX_TAPS,
+    TRUNCATE,
+    Kernel3D,
+    box_mm,
+    gaussian_1d,
+    gaussian_mm,
+    gaussian_vox,
+    kernel_3d,
+    radius_for,
+)
+from .kernel_build import check_spacing as _spacing  # noqa: F401
 
 
 # ---------------------------------------------------------------- validation
@@ -354,201 +363,3 @@ def _announce(dispatcher: Any, *dtypes: Any) -> None:
     from .api import _announce_first_compile
 
     _announce_first_compile(dispatcher, *dtypes)
-
-
-# ---------------------------------------------------------------- kernels in millimetres
-
-
-def _spacing(spacing: Sequence[float]) -> tuple[float, float, float]:
-    items = tuple(float(v) for v in spacing)
-    if len(items) != 3 or not all(math.isfinite(v) and v > 0 for v in items):
-        raise UsageError(f"spacing {tuple(spacing)!r}: expected three positive voxel sizes in mm (dz, dy, dx)")
-    return items  # type: ignore[return-value]
-
-
-def gaussian_1d(sigma: float, radius: int) -> np.ndarray:
-    """Sampled Gaussian ``exp(-x**2 / (2 sigma**2))`` at x = -radius..radius, normalised to sum 1.
-
-    The same weights as scipy.ndimage's ``_gaussian_kernel1d`` (order 0).
-
-    >>> gaussian_1d(1.0, 1).round(4)
-    array([0.2741, 0.4519, 0.2741])
-    """
-    x = np.arange(-radius, radius + 1, dtype=np.float64)
-    w = np.exp(-0.5 * (x / sigma) ** 2)
-    return w / w.sum()
-
-
-def radius_for(sigma_vox: float, truncate: float = TRUNCATE) -> int:
-    """Gaussian radius in voxels: ``ceil(truncate * sigma_vox)``, less 1e-9 so decimal noise
-    (0.3 / 0.1 = 2.9999999999999996, 3 * (1/3) = 1.0000000000000002) does not add a tap.
-
-    >>> radius_for(2.0), radius_for(1.5 / 0.8)
-    (6, 6)
-    """
-    return max(0, math.ceil(truncate * sigma_vox - 1e-9))
-
-
-def gaussian_mm(sigma_mm: float, spacing: Sequence[float], *, truncate: float = TRUNCATE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One 1-D Gaussian per axis (z, y, x) for a standard deviation of ``sigma_mm`` millimetres.
-
-    Per axis: ``sigma_vox = sigma_mm / spacing``, radius ``ceil(truncate * sigma_vox)`` voxels
-    (:func:`radius_for`; ``truncate = 3``: the catalogue's ``gaussian:SIGMA`` rule), weights
-    sampled and normalised to sum 1.  Equals ``scipy.ndimage.gaussian_filter(x,
-    sigma=sigma_mm/spacing, radius=radius_for(sigma_mm/spacing))`` (same weights, same support).
-
-    >>> [len(k) for k in gaussian_mm(2.0, (1.0, 0.8, 0.8))]
-    [13, 17, 17]
-    """
-    if not (isinstance(sigma_mm, (int, float, np.floating)) and math.isfinite(sigma_mm) and sigma_mm > 0):
-        raise InvalidKernel(f"gaussian: sigma {sigma_mm!r} mm must be a positive finite number")
-    if not (math.isfinite(truncate) and truncate > 0):
-        raise UsageError(f"truncate {truncate!r} must be a positive number")
-    kernels = []
-    for axis, step in enumerate(_spacing(spacing)):
-        sigma = float(sigma_mm) / step
-        radius = radius_for(sigma, truncate)
-        if 2 * radius + 1 > MAX_TAPS:
-            raise InvalidKernel(
-                f"gaussian: sigma {sigma_mm:g} mm is {sigma:.4g} voxels along {AXES[axis]} (spacing {step:g} mm), "
-                f"a kernel of {2 * radius + 1} taps, more than {MAX_TAPS}"
-            )
-        kernels.append(gaussian_1d(sigma, radius))
-    return kernels[0], kernels[1], kernels[2]
-
-
-def box_mm(width_mm: float, spacing: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One 1-D box (mean) kernel per axis (z, y, x) covering ``width_mm`` millimetres.
-
-    Per axis a voxel is in the box when its centre lies within ``width_mm / 2`` of the
-    target's centre (fslmaths ``-kernel box``: "all voxels in a cube of width X mm centred on
-    the target voxel"): radius ``floor(width_mm / 2 / spacing)`` voxels, side ``2*radius+1``,
-    every weight ``1/side``.  A width below one voxel leaves that axis untouched.
-
-    >>> [len(k) for k in box_mm(5.0, (1.0, 0.8, 0.8))]
-    [5, 7, 7]
-    """
-    if not (isinstance(width_mm, (int, float, np.floating)) and math.isfinite(width_mm) and width_mm > 0):
-        raise InvalidKernel(f"box: width {width_mm!r} mm must be a positive finite number")
-    kernels = []
-    for axis, step in enumerate(_spacing(spacing)):
-        # the tiny allowance keeps 5mm on 1.25mm voxels at radius 2, not 1.999... -> 1
-        radius = math.floor(float(width_mm) / 2 / step + 1e-9)
-        side = 2 * radius + 1
-        if side > MAX_TAPS:
-            raise InvalidKernel(f"box: {width_mm:g} mm is {side} voxels along {AXES[axis]} (spacing {step:g} mm), more than {MAX_TAPS}")
-        kernels.append(np.full(side, 1.0 / side))
-    return kernels[0], kernels[1], kernels[2]
-
-
-def gaussian_vox(sigma: float, *, truncate: float = TRUNCATE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`gaussian_mm` with sigma in voxels (spacing 1 on every axis).
-
-    >>> len(gaussian_vox(2.0)[0])
-    13
-    """
-    return gaussian_mm(sigma, (1.0, 1.0, 1.0), truncate=truncate)
-
-
-# ---------------------------------------------------------------- named 3-D kernels
-
-_BINOMIAL = (0.25, 0.5, 0.25)
-_DERIVATIVE = (1.0, 0.0, -1.0)
-_SOBEL_SMOOTH = (1.0, 2.0, 1.0)
-_SOBEL_SOURCE = (
-    "Sobel-Feldman operator extended to 3-D: derivative [1, 0, -1] along one axis times the smoothing "
-    "[1, 2, 1] along the other two (Wikipedia, 'Sobel operator', section 'Extension to other dimensions', "
-    "https://en.wikipedia.org/wiki/Sobel_operator; https://dsp.stackexchange.com/questions/45433)"
-)
-
-
-@dataclass(frozen=True)
-class Kernel3D:
-    """A named separable 3-D kernel: one 1-D factor per axis (z, y, x), with where it comes from.
-
-    The dense kernel is the outer product ``factors[0] x factors[1] x factors[2]``.
-
-    >>> kernel_3d("box_3d").array().shape
-    (3, 3, 3)
-    """
-
-    name: str
-    factors: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]
-    description: str
-    source: str
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        """(kz, ky, kx)."""
-        return tuple(len(f) for f in self.factors)  # type: ignore[return-value]
-
-    def array(self, dtype: Any = "float64") -> np.ndarray:
-        """The dense (kz, ky, kx) kernel."""
-        kz, ky, kx = (np.asarray(f, dtype=np.float64) for f in self.factors)
-        return np.einsum("a,b,c->abc", kz, ky, kx).astype(dtype, copy=False)
-
-    @property
-    def sum(self) -> float:
-        """Sum of the weights (1 for smoothing kernels, 0 for derivatives)."""
-        return float(np.prod([math.fsum(f) for f in self.factors]))
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready summary (the shape of a future ``"dims": 3`` catalogue entry)."""
-        return {
-            "name": self.name, "dims": 3, "shape": list(self.shape), "sum": self.sum, "separable": True,
-            "factors": [list(f) for f in self.factors], "description": self.description, "source": self.source,
-        }
-
-
-def _sobel(axis: int) -> tuple[tuple[float, ...], ...]:
-    return tuple(_DERIVATIVE if a == axis else _SOBEL_SMOOTH for a in range(3))
-
-
-#: Named 3-D kernels.  They belong in the JSON catalogue with ``"dims": 3`` once its validator
-#: accepts 3-D matrices; until then they are defined here, with their factors and sources.
-KERNELS_3D: dict[str, Kernel3D] = {
-    k.name: k
-    for k in (
-        Kernel3D(
-            "box_3d", ((1 / 3,) * 3,) * 3,  # type: ignore[arg-type]
-            "3x3x3 mean: every weight 1/27; no orientation.",
-            "Box (mean) filter, the 3-D analogue of the catalogue's box_3x3 (fslmaths -kernel boxv 3)",
-        ),
-        Kernel3D(
-            "gaussian_3d", (_BINOMIAL, _BINOMIAL, _BINOMIAL),
-            "3x3x3 Gaussian blur, binomial 1-2-1 on each axis, divided by 64 (sigma about 0.71 voxel); no orientation.",
-            "Binomial approximation of the Gaussian, the 3-D analogue of the catalogue's gaussian_3x3 "
-            "(P. J. Burt and E. H. Adelson, IEEE Trans. Communications 31(4), 1983)",
-        ),
-        Kernel3D(
-            "sobel_3d", _sobel(2),  # type: ignore[arg-type]
-            "3x3x3 Sobel along x: positive where values fall from left to right (the sign of the catalogue's sobel_v); sum 0.",
-            _SOBEL_SOURCE,
-        ),
-        Kernel3D(
-            "sobel_3d_y", _sobel(1),  # type: ignore[arg-type]
-            "3x3x3 Sobel along y (rows): positive where values fall from top to bottom; sum 0.",
-            _SOBEL_SOURCE,
-        ),
-        Kernel3D(
-            "sobel_3d_z", _sobel(0),  # type: ignore[arg-type]
-            "3x3x3 Sobel along z (slices): positive where values fall from the first slice to the last; sum 0.",
-            _SOBEL_SOURCE,
-        ),
-    )
-}
-KERNELS_3D["sobel_3d_x"] = KERNELS_3D["sobel_3d"]
-
-
-def kernel_3d(name: str) -> Kernel3D:
-    """Return a named 3-D kernel (``box_3d``, ``gaussian_3d``, ``sobel_3d``, ``sobel_3d_y``, ``sobel_3d_z``).
-
-    >>> kernel_3d("sobel_3d").factors[2]
-    (1.0, 0.0, -1.0)
-    """
-    key = str(name).strip().lower().replace("-", "_")
-    if key not in KERNELS_3D:
-        from .errors import KernelNotFound
-
-        raise KernelNotFound(f"{name!r} is not a 3-D kernel: expected one of {', '.join(sorted(KERNELS_3D))}")
-    return KERNELS_3D[key]

@@ -28,7 +28,7 @@ LAYERS = {
              "kernelcli.layout", "kernelcli.ndsupport"],
     "core": ["kernelcli._core"],
     "arrays": ["kernelcli.api", "kernelcli.layers", "kernelcli.volumes", "kernelcli.volume_filters", "kernelcli.learn",
-               "kernelcli.tiled", "kernelcli.jitcache"],
+               "kernelcli.tiled", "kernelcli.jitcache", "kernelcli.kernel_build"],
     "files": ["kernelcli.io", "kernelcli.images", "kernelcli.catalog", "kernelcli.kernel_syntax", "kernelcli.medical",
               "kernelcli.netspec", "kernelcli.montage", "kernelcli.pipes", "kernelcli.volume_inputs", "kernelcli.learn_plot"],
     "jobs": ["kernelcli.jobs", "kernelcli.batch", "kernelcli.chain", "kernelcli.medical.jobs"],

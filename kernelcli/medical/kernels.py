@@ -33,8 +33,7 @@ import numpy as np
 
 from ..errors import InvalidKernel
 
-#: FWHM = this * sigma for a Gaussian
-FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
+from ..kernel_build import FWHM_PER_SIGMA  # noqa: E402, F401  (FWHM = this * sigma for a Gaussian)
 
 _SIZE_SPEC = re.compile(r"\s*(gaussian|box|fwhm|log)\s*:\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*(mm|vox)\s*", re.IGNORECASE)
 #: kinds whose weights sum to 1: results stay in the input's units (HU)
@@ -69,18 +68,17 @@ class VolumeKernel:
 
     def factors(self, spacing: tuple[float, float, float], truncate: float | None = None) -> tuple[Any, Any, Any]:
         """One 1-D kernel per axis (z, y, x) for the separable kinds."""
-        from .. import volumes
+        from .. import kernel_build
 
-        t = volumes.TRUNCATE if truncate is None else truncate
+        t = kernel_build.TRUNCATE if truncate is None else truncate
         if self.kind == "gaussian_mm":
-            return volumes.gaussian_mm(self.size, spacing, truncate=t)
+            return kernel_build.gaussian_mm(self.size, spacing, truncate=t)
         if self.kind == "box_mm":
-            return volumes.box_mm(self.size, spacing)
+            return kernel_build.box_mm(self.size, spacing)
         if self.kind == "gaussian_vox":
-            return volumes.gaussian_vox(self.size, truncate=t)
+            return kernel_build.gaussian_vox(self.size, truncate=t)
         if self.kind == "box_vox":
-            side = int(self.size)
-            return (np.full(side, 1.0 / side),) * 3  # type: ignore[return-value]
+            return kernel_build.box_vox(int(self.size))
         if self.kind == "3d":
             return tuple(np.asarray(f, dtype=np.float64) for f in self.kernel.factors)  # type: ignore[return-value]
         raise AssertionError(self.kind)
@@ -92,7 +90,7 @@ def resolve_volume_kernel(spec: str) -> VolumeKernel:
     >>> resolve_volume_kernel("gaussian:1.5mm").kind, resolve_volume_kernel("box_3d").kind
     ('gaussian_mm', '3d')
     """
-    from .. import volumes
+    from .. import kernel_build as volumes  # the kernel builder (named 3-D kernels, MAX_TAPS)
 
     text = str(spec).strip()
     match = _SIZE_SPEC.fullmatch(text)

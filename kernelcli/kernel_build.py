@@ -1,0 +1,246 @@
+"""Every kernel kernelcli builds, in one place: sizes in pixels, voxels or millimetres, named 3-D kernels.
+
+Application lives elsewhere and takes arrays (:mod:`kernelcli.api`, :mod:`kernelcli.volumes`),
+as kornia keeps ``filters/kernels.py`` (building) apart from ``filters/filter.py`` (applying).
+The catalogue (:mod:`kernelcli.catalog`) builds ``gaussian:SIGMA`` from :func:`gaussian_row`
+and :func:`radius_for`; the volume grammar (:mod:`kernelcli.medical.kernels`) resolves
+``gaussian:1.5mm``, ``box:5mm``, ``fwhm:4mm``, ``gaussian:2vox`` through the functions here.
+Numpy is imported only by the functions that return arrays, so the catalogue stays numpy-free.
+
+Gaussians, one rule everywhere: radius ``ceil(truncate * sigma)`` samples (truncate = 3; per
+axis ``sigma = sigma_mm / spacing``), weights ``exp(-x**2 / (2 sigma**2))``, normalised to sum 1
+(as scipy.ndimage's ``_gaussian_kernel1d`` and ImageMagick's ``Gaussian:0xSIGMA``).
+
+The named 3-D kernels (``box_3d``, ``gaussian_3d``, ``sobel_3d[_x|_y|_z]``) are data:
+``kernels/3d/separable.json``, one 1-D factor per axis with its source.
+
+Example
+-------
+>>> [len(k) for k in gaussian_mm(2.0, (1.0, 0.8, 0.8))]
+[13, 17, 17]
+>>> kernel_3d("sobel_3d").factors[2]
+(1.0, 0.0, -1.0)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import InvalidKernel, KernelNotFound, UsageError
+from .modes import AXES
+from .resources import catalog_dir
+
+#: the truncation of Gaussians: radius ceil(3 * sigma) samples, in pixels, voxels and mm alike
+TRUNCATE = 3.0
+#: longest 1-D kernel a physical size may give (a typo such as 200mm on 0.5 mm voxels)
+MAX_TAPS = 1001
+#: FWHM = this * sigma for a Gaussian
+FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
+
+
+def gaussian_row(sigma: float, radius: int) -> list[float]:
+    """Unnormalised Gaussian weights ``exp(-x**2 / (2 sigma**2))`` at x = -radius..radius (pure Python).
+
+    ``(x / sigma) * (x / sigma)`` rather than ``x*x / sigma**2``: a tiny sigma underflows to a
+    weight of 0, it never raises.
+
+    >>> [round(w, 4) for w in gaussian_row(1.0, 1)]
+    [0.6065, 1.0, 0.6065]
+    """
+    return [math.exp(-0.5 * (x / sigma) * (x / sigma)) for x in range(-radius, radius + 1)]
+
+
+def _full(n: int, value: float):
+    import numpy as np
+
+    return np.full(n, value)
+
+
+# ---------------------------------------------------------------- sizes in voxels and millimetres
+
+
+def check_spacing(spacing: Sequence[float]) -> tuple[float, float, float]:
+    """Three positive finite voxel sizes in mm (dz, dy, dx), or a UsageError.
+
+    >>> check_spacing((1, 0.8, 0.8))
+    (1.0, 0.8, 0.8)
+    """
+    items = tuple(float(v) for v in spacing)
+    if len(items) != 3 or not all(math.isfinite(v) and v > 0 for v in items):
+        raise UsageError(f"spacing {tuple(spacing)!r}: expected three positive voxel sizes in mm (dz, dy, dx)")
+    return items  # type: ignore[return-value]
+
+
+def gaussian_1d(sigma: float, radius: int) -> np.ndarray:
+    """Sampled Gaussian ``exp(-x**2 / (2 sigma**2))`` at x = -radius..radius, normalised to sum 1.
+
+    The same weights as scipy.ndimage's ``_gaussian_kernel1d`` (order 0).
+
+    >>> gaussian_1d(1.0, 1).round(4)
+    array([0.2741, 0.4519, 0.2741])
+    """
+    import numpy as np
+
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    w = np.exp(-0.5 * (x / sigma) ** 2)
+    return w / w.sum()
+
+
+def radius_for(sigma_vox: float, truncate: float = TRUNCATE) -> int:
+    """Gaussian radius in voxels: ``ceil(truncate * sigma_vox)``, less 1e-9 so decimal noise
+    (0.3 / 0.1 = 2.9999999999999996, 3 * (1/3) = 1.0000000000000002) does not add a tap.
+
+    >>> radius_for(2.0), radius_for(1.5 / 0.8)
+    (6, 6)
+    """
+    return max(0, math.ceil(truncate * sigma_vox - 1e-9))
+
+
+def gaussian_mm(sigma_mm: float, spacing: Sequence[float], *, truncate: float = TRUNCATE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One 1-D Gaussian per axis (z, y, x) for a standard deviation of ``sigma_mm`` millimetres.
+
+    Per axis: ``sigma_vox = sigma_mm / spacing``, radius ``ceil(truncate * sigma_vox)`` voxels
+    (:func:`radius_for`; ``truncate = 3``: the catalogue's ``gaussian:SIGMA`` rule), weights
+    sampled and normalised to sum 1.  Equals ``scipy.ndimage.gaussian_filter(x,
+    sigma=sigma_mm/spacing, radius=radius_for(sigma_mm/spacing))`` (same weights, same support).
+
+    >>> [len(k) for k in gaussian_mm(2.0, (1.0, 0.8, 0.8))]
+    [13, 17, 17]
+    """
+    if not (isinstance(sigma_mm, numbers.Real) and math.isfinite(sigma_mm) and sigma_mm > 0):
+        raise InvalidKernel(f"gaussian: sigma {sigma_mm!r} mm must be a positive finite number")
+    if not (math.isfinite(truncate) and truncate > 0):
+        raise UsageError(f"truncate {truncate!r} must be a positive number")
+    kernels = []
+    for axis, step in enumerate(check_spacing(spacing)):
+        sigma = float(sigma_mm) / step
+        radius = radius_for(sigma, truncate)
+        if 2 * radius + 1 > MAX_TAPS:
+            raise InvalidKernel(
+                f"gaussian: sigma {sigma_mm:g} mm is {sigma:.4g} voxels along {AXES[axis]} (spacing {step:g} mm), "
+                f"a kernel of {2 * radius + 1} taps, more than {MAX_TAPS}"
+            )
+        kernels.append(gaussian_1d(sigma, radius))
+    return kernels[0], kernels[1], kernels[2]
+
+
+def box_mm(width_mm: float, spacing: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One 1-D box (mean) kernel per axis (z, y, x) covering ``width_mm`` millimetres.
+
+    Per axis a voxel is in the box when its centre lies within ``width_mm / 2`` of the
+    target's centre (fslmaths ``-kernel box``: "all voxels in a cube of width X mm centred on
+    the target voxel"): radius ``floor(width_mm / 2 / spacing)`` voxels, side ``2*radius+1``,
+    every weight ``1/side``.  A width below one voxel leaves that axis untouched.
+
+    >>> [len(k) for k in box_mm(5.0, (1.0, 0.8, 0.8))]
+    [5, 7, 7]
+    """
+    if not (isinstance(width_mm, numbers.Real) and math.isfinite(width_mm) and width_mm > 0):
+        raise InvalidKernel(f"box: width {width_mm!r} mm must be a positive finite number")
+    kernels = []
+    for axis, step in enumerate(check_spacing(spacing)):
+        # the tiny allowance keeps 5mm on 1.25mm voxels at radius 2, not 1.999... -> 1
+        radius = math.floor(float(width_mm) / 2 / step + 1e-9)
+        side = 2 * radius + 1
+        if side > MAX_TAPS:
+            raise InvalidKernel(f"box: {width_mm:g} mm is {side} voxels along {AXES[axis]} (spacing {step:g} mm), more than {MAX_TAPS}")
+        kernels.append(_full(side, 1.0 / side))
+    return kernels[0], kernels[1], kernels[2]
+
+
+def gaussian_vox(sigma: float, *, truncate: float = TRUNCATE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`gaussian_mm` with sigma in voxels (spacing 1 on every axis).
+
+    >>> len(gaussian_vox(2.0)[0])
+    13
+    """
+    return gaussian_mm(sigma, (1.0, 1.0, 1.0), truncate=truncate)
+
+
+def box_vox(side: int) -> tuple[Any, Any, Any]:
+    """One 1-D box (mean) kernel of ``side`` voxels per axis.
+
+    >>> [len(k) for k in box_vox(3)]
+    [3, 3, 3]
+    """
+    if isinstance(side, bool) or not isinstance(side, int) or not 1 <= side <= MAX_TAPS:
+        raise InvalidKernel(f"box: {side!r} voxels must be a whole number from 1 to {MAX_TAPS}")
+    return (_full(side, 1.0 / side),) * 3  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------- named 3-D kernels
+
+
+@dataclass(frozen=True)
+class Kernel3D:
+    """A named separable 3-D kernel: one 1-D factor per axis (z, y, x), with where it comes from.
+
+    The dense kernel is the outer product ``factors[0] x factors[1] x factors[2]``.
+
+    >>> kernel_3d("box_3d").array().shape
+    (3, 3, 3)
+    """
+
+    name: str
+    factors: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]
+    description: str
+    source: str
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(kz, ky, kx)."""
+        return tuple(len(f) for f in self.factors)  # type: ignore[return-value]
+
+    def array(self, dtype: Any = "float64") -> np.ndarray:
+        """The dense (kz, ky, kx) kernel."""
+        import numpy as np
+
+        kz, ky, kx = (np.asarray(f, dtype=np.float64) for f in self.factors)
+        return np.einsum("a,b,c->abc", kz, ky, kx).astype(dtype, copy=False)
+
+    @property
+    def sum(self) -> float:
+        """Sum of the weights (1 for smoothing kernels, 0 for derivatives)."""
+        return float(math.prod(math.fsum(f) for f in self.factors))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (the shape of a future ``"dims": 3`` catalogue entry)."""
+        return {
+            "name": self.name, "dims": 3, "shape": list(self.shape), "sum": self.sum, "separable": True,
+            "factors": [list(f) for f in self.factors], "description": self.description, "source": self.source,
+        }
+
+
+def _load_named_3d() -> dict[str, Kernel3D]:
+    """The named 3-D kernels of ``kernels/3d/*.json`` (and their aliases), by name."""
+    found: dict[str, Kernel3D] = {}
+    for path in sorted((catalog_dir() / "3d").glob("*.json")):
+        for entry in json.loads(path.read_text(encoding="utf-8"))["kernels"]:
+            factors = tuple(tuple(float(v) for v in f) for f in entry["factors"])
+            if len(factors) != 3 or not all(factors):
+                raise InvalidKernel(f"{path}: {entry.get('name')!r}: expected three non-empty factors (z, y, x)")
+            kernel = Kernel3D(entry["name"], factors, entry["description"], entry["source"])  # type: ignore[arg-type]
+            for name in (entry["name"], *entry.get("aliases", ())):
+                found[name] = kernel
+    return found
+
+
+#: Named 3-D kernels (``sobel_3d_x`` is ``sobel_3d``), read from ``kernels/3d/``.
+KERNELS_3D: dict[str, Kernel3D] = _load_named_3d()
+
+
+def kernel_3d(name: str) -> Kernel3D:
+    """Return a named 3-D kernel (``box_3d``, ``gaussian_3d``, ``sobel_3d``, ``sobel_3d_y``, ``sobel_3d_z``).
+
+    >>> kernel_3d("sobel_3d").factors[2]
+    (1.0, 0.0, -1.0)
+    """
+    key = str(name).strip().lower().replace("-", "_")
+    if key not in KERNELS_3D:
+        raise KernelNotFound(f"{name!r} is not a 3-D kernel: expected one of {', '.join(sorted(KERNELS_3D))}")
+    return KERNELS_3D[key]
