@@ -3,7 +3,8 @@ and ``--kernel-scale``, ImageMagick's ``-define convolve:scale``.
 
 ``--kernel`` takes, besides catalogue names and JSON kernel files (:mod:`kernelcli.catalog`):
 
-* ImageMagick's user-defined kernel, ``'WxH: v,v,v ...'`` (values row by row, separated by
+* ImageMagick's user-defined kernel, ``"WxH[+X+Y][@><]:num, num, ..."`` as its ``AcquireKernelInfo``
+  documents it (https://imagemagick.org/api/morphology.php), ``'WxH: v,v,v ...'`` (values row by row, separated by
   commas and/or spaces; ``W:`` alone is square; without a geometry the number of values
   must be a square, ``'1,2,1,2,4,2,1,2,1'``).  ``nan`` or ``-`` marks a cell outside the
   neighbourhood, which for a convolution is a weight of 0.  The origin ``+X+Y`` is accepted

@@ -10,6 +10,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import ndimage
 
 from conftest import SAMPLES
@@ -205,3 +207,29 @@ class TestOtherCommands:
         refused = invoke("gallery", "x.npy", "--family", "edge", "-o", "s.png")
         assert refused.exit_code == 2 and "(C, H, W) = 3 channels of 24x20" in refused.stderr
         assert invoke("gallery", "x.npy", "--family", "edge", "-o", "s.png", "--layout", "chw").exit_code == 0
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    st.integers(1, 6), st.integers(3, 9), st.integers(3, 9), st.sampled_from(["chw", "zyx"]),
+    st.sampled_from(["sobel_v", "box:2", "laplacian_4"]), st.sampled_from(["same", "valid"]),
+)
+def test_first_axis_layouts_filter_each_plane_alone(c, h, w, layout, kernel, padding):
+    """Property: with --layout chw or zyx, every plane of the first axis is filtered exactly as a 2-D array."""
+    import tempfile
+    from pathlib import Path
+
+    from kernelcli.catalog import load_kernel
+    from kernelcli.jobs import ConvolveOptions, convolve_file
+
+    x = np.random.default_rng(c * 100 + h * 10 + w).random((c, h, w))
+    options = ConvolveOptions(padding=padding, layout=layout)
+    with tempfile.TemporaryDirectory() as folder:
+        np.save(Path(folder) / "x.npy", x)
+        convolve_file(Path(folder) / "x.npy", kernel, options, out=Path(folder) / "y.npy")
+        got = np.load(Path(folder) / "y.npy")
+        for k, plane in enumerate(x):
+            np.save(Path(folder) / f"p{k}.npy", plane)
+            convolve_file(Path(folder) / f"p{k}.npy", kernel, ConvolveOptions(padding=padding), out=Path(folder) / f"q{k}.npy")
+            np.testing.assert_array_equal(got[k], np.load(Path(folder) / f"q{k}.npy"))
+    assert got.shape[0] == c and load_kernel(kernel)
