@@ -276,3 +276,13 @@ def test_memory_guard_refuses_before_reading(tmp_path):
                    env={"KERNELCLI_MAX_MEMORY": "100K"})
     assert done.returncode == 2 and "20x30x40 volume would need about" in done.stderr and "KERNELCLI_MAX_MEMORY" in done.stderr
     assert not (tmp_path / "o.nii.gz").exists()
+
+
+def test_pool_takes_the_volume_read_options(tmp_path):
+    src = nibabel_file("example4d.nii.gz")
+    done = run_cli("pool", str(src), "--size", "2", "--volume", "1", "--out", str(tmp_path / "p.nii.gz"))
+    assert done.returncode == 0, done.stderr
+    whole = np.asanyarray(nib.load(src).dataobj)[..., 1].transpose(2, 1, 0)
+    np.testing.assert_array_equal(medical.read_volume(tmp_path / "p.nii.gz").data, volumes.pool3d(whole, 2))
+    bad = run_cli("pool", str(SAMPLES / "phantom.png"), "--size", "2", "--series", "0", "--out", str(tmp_path / "x.png"))
+    assert bad.returncode == 2 and "--series: only for one volume input" in bad.stderr

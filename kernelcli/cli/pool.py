@@ -21,6 +21,7 @@ from .options import (
     ReportOption,
     RescaleOption,
     SuffixOption,
+    WindowOption,
     WorkersOption,
     option,
 )
@@ -59,6 +60,10 @@ def pool(
     force: ForceOption = False,
     json_out: JsonOption = False,
     max_pixels: MaxPixelsOption = None,
+    window: WindowOption = None,
+    volume_index: Annotated[Optional[int], option("volume_index", min=0, show_default=False)] = None,
+    series: Annotated[Optional[str], option("series", show_default=False)] = None,
+    resample_slices: Annotated[bool, option("resample_slices")] = False,
     quiet: QuietOption = False,
 ) -> None:
     """Pool each channel of an image or matrix (stride defaults to the size, as in the lecture).
@@ -82,10 +87,21 @@ def pool(
             from ..medical import pool_volume_file
             from ._common import render_report
 
+            from ..medical import VolumeOptions, parse_window
+
+            options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
+                                    series=series, resample_slices=resample_slices)
             report_ = pool_volume_file(input[0], size, op=op, stride=stride, padding=padding, ceil_mode=ceil,
-                                       count_include_pad=not exclude_pad, out=out, force=force)
+                                       count_include_pad=not exclude_pad, out=out, force=force, options=options)
             render_report(report_, json_out=json_out, quiet=quiet)
             return
+    volume_only = [name for name, given in (("--window", window), ("--volume", volume_index), ("--series", series),
+                                            ("--resample-slices", resample_slices)) if given]
+    if volume_only:
+        from ..errors import UsageError
+
+        what = "several inputs" if len(input) != 1 or out_dir is not None else f"{input[0]}, an image or array"
+        raise UsageError(f"{', '.join(volume_only)}: only for one volume input (NIfTI, DICOM); got {what}")
     job = partial(
         pool_file, size=size, op=op, stride=stride, padding=padding, ceil_mode=ceil, count_include_pad=not exclude_pad,
         force=force, rescale=canonical_rescale(rescale) if rescale else None, max_pixels=max_pixels,
