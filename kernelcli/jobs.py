@@ -517,14 +517,13 @@ def run_maps_job(
     out_path, montage_path = _check_maps_outputs(src, out, montage, single=single, force=force)
     loaded = images.read_input(src, max_pixels=max_pixels)
     start = time.perf_counter()
-    order = "hwc"
+    order, data = "hwc", loaded.data
     if loaded.kind == "array" or layout is not None:
         from .layout import input_layout, to_hwc
 
         order = input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format)
-        bank = compute(to_hwc(loaded.data, order))
-    else:
-        bank = compute(loaded.data)
+        data = to_hwc(loaded.data, order)  # channels last for the maps and the montage's input tile
+    bank = compute(data)
     seconds = time.perf_counter() - start
     maps = bank.maps
     several = maps.shape[2] > 1 and not single
@@ -535,6 +534,10 @@ def run_maps_job(
     else:  # one kernel, per channel: an image like the input
         result = maps
     report = Report.of(src, label, loaded.data, result, seconds, out_path, loaded.notes, maps=list(bank.labels) if several else None)
+    if out_path is not None and out_path.suffix.lower() == ".npy" and order != "hwc":
+        from .layout import from_hwc
+
+        report.output_shape = list(from_hwc(result, order).shape)  # the file keeps the input's axis order
     if loaded.alpha is not None and out_path is not None:
         if several:
             report.notes.append(f"{src.name}: the alpha channel is not carried into feature maps")
@@ -559,7 +562,7 @@ def run_maps_job(
         from .montage import render_montage, write_sheet
 
         sheet = render_montage(
-            loaded.data, montage_tiles(bank), title=f"{src.name}: {label}",
+            data, montage_tiles(bank), title=f"{src.name}: {label}",
             notes=[f"{describe}; each map stretched from its min (black) to its max (white)"] if describe else (),
         )
         write_sheet(montage_path, sheet, force=force)

@@ -147,7 +147,7 @@ class TestArrays:
         result = invoke("convolve", "x.npy", "-k", "sobel_v", "-k", "sobel_h", "--combine", "sum", "-o", "m.npy", "--layout", "chw")
         assert result.exit_code == 0, result.stderr
         maps = np.load(tmp_path / "m.npy")
-        assert maps.shape == (2, 8, 10)
+        assert maps.shape == (2, 8, 10) and "-> m.npy 2x8x10" in result.stderr
         np.testing.assert_allclose(maps[0], _correlate_channels_first(x, SOBEL_V).sum(axis=0), atol=1e-9)
 
     def test_pad_and_pool_take_the_flag(self, invoke, tmp_path):
