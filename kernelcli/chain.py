@@ -110,6 +110,7 @@ def chain_file(input_path: Any, steps: list[Step], options: Any, *, out: Any, fo
     report = run_file_job(
         input_path, f"convolve {chain_label(steps)}", lambda data: run_chain(data, steps, conv), out=out, force=force,
         rescale=options.rescale, max_pixels=options.max_pixels, layout=options.layout,
+        encoding=getattr(options, "encoding", None),
     )
     report.kernel = chain_label(steps)
     return report

@@ -48,6 +48,8 @@ class ConvolveOptions:
     layout: str | None = None
     #: the path policy passed to the API (``"cold"`` from the CLI; see kernelcli._core.policy)
     paths: Any = None
+    #: how image outputs are encoded (an :class:`kernelcli.images.Encoding`; None: the defaults)
+    encoding: Any = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pad_mode", canonical_pad_mode(self.pad_mode))
@@ -140,6 +142,7 @@ def run_file_job(
     max_pixels: int | None = None,
     layout: str | None = None,
     volume_compute: Callable[[Any], Any] | None = None,
+    encoding: Any = None,
 ) -> Report:
     """Read one input, apply ``compute`` to its array, write the result (or keep the matrix).
 
@@ -165,7 +168,7 @@ def run_file_job(
             raise UsageError(f"{src}: an image result needs an output path (--out)")
         report.matrix = result.tolist()
         return report
-    _write_single(report, out_path, result, loaded, rescale=rescale, force=force)
+    _write_single(report, out_path, result, loaded, rescale=rescale, force=force, encoding=encoding)
     return report
 
 
@@ -184,11 +187,11 @@ def _compute_in_layout(loaded: Any, compute: Callable[[Any], Any], layout: str |
     return from_hwc(result, chosen) if keep_order else result
 
 
-def _write_single(report: Report, out_path: Path, result: Any, loaded: Any, *, rescale: str | None, force: bool) -> None:
+def _write_single(report: Report, out_path: Path, result: Any, loaded: Any, *, rescale: str | None, force: bool, encoding: Any = None) -> None:
     """Write one result like the input, and note when the rescale clipped many values."""
     from . import images
 
-    written = images.write_output(out_path, result, like=loaded, rescale=rescale, force=force)
+    written = images.write_output(out_path, result, like=loaded, rescale=rescale, force=force, encoding=encoding)
     report.clipped_low, report.clipped_high = written.low_clipped, written.high_clipped
     if written.low_clipped > CLIP_NOTE_SHARE * max(written.total, 1):
         share = 100.0 * written.low_clipped / written.total
@@ -218,7 +221,7 @@ def convolve_file(input_path: str | Path, kernel_spec: Any, options: ConvolveOpt
             pad_value=options.pad_value, dilation=options.dilation, flip=options.flip, paths=options.paths,
         )
 
-    report = run_file_job(input_path, f"convolve {kernel.name}", compute, out=out, force=force, rescale=options.rescale,
+    report = run_file_job(input_path, f"convolve {kernel.name}", compute, out=out, force=force, rescale=options.rescale, encoding=options.encoding,
                           max_pixels=options.max_pixels, layout=options.layout)
     report.kernel = kernel.name
     return report
@@ -226,7 +229,7 @@ def convolve_file(input_path: str | Path, kernel_spec: Any, options: ConvolveOpt
 
 def pad_file(
     input_path: str | Path, widths: Any, *, mode: str, value: float, out: str | Path | None, force: bool = False,
-    max_pixels: int | None = None, layout: str | None = None, paths: Any = None,
+    max_pixels: int | None = None, layout: str | None = None, paths: Any = None, encoding: Any = None,
 ) -> Report:
     """Pad one input file (every channel); the result keeps the input's dtype and bit depth.
 
@@ -237,14 +240,14 @@ def pad_file(
     mode = canonical_pad_mode(mode)
     return run_file_job(
         input_path, f"pad_{mode}", lambda data: api.pad2d(data, widths, mode=mode, value=value, paths=paths),
-        out=out, force=force, max_pixels=max_pixels, layout=layout,
+        out=out, force=force, max_pixels=max_pixels, layout=layout, encoding=encoding,
     )
 
 
 def pool_file(
     input_path: str | Path, size: int, *, op: str, stride: int | None, padding: int, ceil_mode: bool,
     count_include_pad: bool, out: str | Path | None, force: bool = False, rescale: str | None = None,
-    max_pixels: int | None = None, layout: str | None = None, paths: Any = None,
+    max_pixels: int | None = None, layout: str | None = None, paths: Any = None, encoding: Any = None,
 ) -> Report:
     """Pool one input file, each channel separately; a ``zyx`` array in 3-D, as a volume is.
 
@@ -265,7 +268,7 @@ def pool_file(
                       paths=paths)
 
     return run_file_job(input_path, f"{op}pool{size}", compute, out=out, force=force, rescale=rescale, max_pixels=max_pixels,
-                        layout=layout, volume_compute=compute_volume)
+                        layout=layout, volume_compute=compute_volume, encoding=encoding)
 
 
 # ---------------------------------------------------------------- layers: several feature maps
@@ -419,6 +422,7 @@ def convolve_bank_file(
     report = run_maps_job(
         input_path, label, compute, single=len(kernels) == 1, out=out, montage=montage, force=force,
         rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options), layout=options.layout,
+        encoding=options.encoding,
     )
     if len(kernels) == 1:
         report.kernel = names[0]
@@ -459,6 +463,7 @@ def layer_file(
     return run_maps_job(
         input_path, label, compute, single=filters == 1, out=out, montage=montage, force=force,
         rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options), layout=options.layout,
+        encoding=options.encoding,
     )
 
 
@@ -502,6 +507,7 @@ def run_maps_job(
     max_pixels: int | None = None,
     describe: str = "",
     layout: str | None = None,
+    encoding: Any = None,
 ) -> Report:
     """Read one input, compute a :class:`~kernelcli.layers.BankResult`, write the maps and/or a montage.
 
@@ -553,7 +559,7 @@ def run_maps_job(
         if not several:
             if out_path.suffix.lower() == ".npy":
                 result = from_hwc(result, order)
-            _write_single(report, out_path, result, loaded, rescale=rescale, force=force)
+            _write_single(report, out_path, result, loaded, rescale=rescale, force=force, encoding=encoding)
         elif out_path.suffix.lower() == ".npy":
             images.write_output(out_path, from_hwc(maps, order), force=force)
         else:
@@ -565,7 +571,7 @@ def run_maps_job(
             data, montage_tiles(bank), title=f"{src.name}: {label}",
             notes=[f"{describe}; each map stretched from its min (black) to its max (white)"] if describe else (),
         )
-        write_sheet(montage_path, sheet, force=force)
+        write_sheet(montage_path, sheet, force=force, encoding=encoding)
         report.montage = str(montage_path)
         if report.output is None:
             report.output = str(montage_path)
@@ -645,6 +651,7 @@ def gallery_file(
     max_pixels: int | None = None,
     layout: str | None = None,
     paths: Any = None,
+    encoding: Any = None,
 ) -> Report:
     """Apply every catalogue kernel (or one family) to one image and draw them as one sheet.
 
@@ -696,7 +703,7 @@ def gallery_file(
     sheet = render_montage(
         data, tiles, title=title, tile=tile or DEFAULT_TILE, notes=sheet_notes,
     )
-    write_sheet(sheet_path, sheet, force=force)
+    write_sheet(sheet_path, sheet, force=force, encoding=encoding)
     return Report(
         input=str(src),
         operation=f"gallery {family or 'all families'}",

@@ -10,6 +10,7 @@ import typer
 from ._batch import BatchOptions, is_batch, run_batch, run_inputs, run_reported
 from .options import (
     AxisOption,
+    CompressOption,
     DilationOption,
     FlipOption,
     ForceOption,
@@ -24,6 +25,7 @@ from .options import (
     OutDirOption,
     PaddingOption,
     PadValueOption,
+    QualityOption,
     QuietOption,
     RecursiveOption,
     ReportOption,
@@ -35,6 +37,7 @@ from .options import (
     ThenOption,
     option,
 )
+from ..modes import JPEG_QUALITY
 from ._stdio import piped
 from ._common import CLI_PATHS, guarded, note, output_for, render_report, summary_line
 
@@ -96,6 +99,8 @@ def convolve(
     out_dir: OutDirOption = None,
     suffix: SuffixOption = None,
     fmt: FormatOption = None,
+    quality: QualityOption = JPEG_QUALITY,
+    compress: CompressOption = "fast",
     recursive: RecursiveOption = False,
     workers: WorkersOption = None,
     report_file: ReportOption = None,
@@ -116,6 +121,7 @@ def convolve(
     a --montage picture (without --out, only the montage is written).
     """
     from ..errors import UsageError
+    from ..images import Encoding
     from ..jobs import ConvolveOptions
     from ..volume_inputs import is_volume_input
     from ..shapes import parse_padding
@@ -151,7 +157,7 @@ def convolve(
         stride=stride, padding=parse_padding(padding), pad_mode=pad_mode or "constant", pad_value=pad_value,
         dilation=dilation, flip=flip, rescale=rescale, max_pixels=max_pixels, combine=combine, activation=activation,
         layout=canonical_layout(layout),
-        paths=CLI_PATHS,
+        paths=CLI_PATHS, encoding=Encoding(quality=quality, compress=compress),
     )
     batch = BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file)
     scale = None

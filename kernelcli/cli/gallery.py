@@ -8,7 +8,18 @@ from typing import Annotated, Optional
 import typer
 
 from ._common import CLI_PATHS, guarded, render_report
-from .options import ForceOption, JsonOption, LayoutOption, MaxPixelsOption, PadModeOption, QuietOption, option
+from ..modes import JPEG_QUALITY
+from .options import (
+    CompressOption,
+    ForceOption,
+    JsonOption,
+    LayoutOption,
+    MaxPixelsOption,
+    PadModeOption,
+    QualityOption,
+    QuietOption,
+    option,
+)
 
 EPILOG = """Examples:
 
@@ -25,6 +36,8 @@ def gallery(
     family: Annotated[Optional[str], option("family", show_default=False)] = None,
     pad_mode: PadModeOption = "constant",
     tile: Annotated[int, option("tile", min=16, max=1024)] = 192,
+    quality: QualityOption = JPEG_QUALITY,
+    compress: CompressOption = "fast",
     force: ForceOption = False,
     json_out: JsonOption = False,
     max_pixels: MaxPixelsOption = None,
@@ -38,10 +51,11 @@ def gallery(
     own minimum (black) to its own maximum (white), and labelled with its name, family,
     size and range.
     """
+    from ..images import Encoding
     from ..jobs import gallery_file
 
     report = gallery_file(input, out=out, family=family, pad_mode=pad_mode, tile=tile, force=force, max_pixels=max_pixels,
-                          layout=layout, paths=CLI_PATHS)
+                          layout=layout, paths=CLI_PATHS, encoding=Encoding(quality=quality, compress=compress))
     render_report(report, json_out=json_out, quiet=quiet)
 
 

@@ -7,7 +7,9 @@ from typing import Annotated
 import typer
 
 from ._batch import BatchOptions, run_inputs
+from ..modes import JPEG_QUALITY
 from .options import (
+    CompressOption,
     ForceOption,
     FormatOption,
     InputsArgument,
@@ -18,6 +20,7 @@ from .options import (
     OutOption,
     PadModeOption,
     PadValueOption,
+    QualityOption,
     QuietOption,
     RecursiveOption,
     ReportOption,
@@ -52,6 +55,8 @@ def pad(
     out_dir: OutDirOption = None,
     suffix: SuffixOption = None,
     fmt: FormatOption = None,
+    quality: QualityOption = JPEG_QUALITY,
+    compress: CompressOption = "fast",
     recursive: RecursiveOption = False,
     workers: WorkersOption = None,
     report: ReportOption = None,
@@ -67,6 +72,7 @@ def pad(
     from functools import partial
 
     from ..errors import UsageError
+    from ..images import Encoding
     from ..jobs import pad_file
     from ..layout import canonical_layout
     from ..modes import canonical_pad_mode
@@ -77,7 +83,7 @@ def pad(
         raise UsageError(f"--padding {padding!r}: expected P or T,B,L,R (same/valid are for convolve)")
     mode = canonical_pad_mode(pad_mode)
     job = partial(pad_file, widths=widths, mode=mode, value=pad_value, force=force, max_pixels=max_pixels, layout=canonical_layout(layout),
-                  paths=CLI_PATHS)
+                  paths=CLI_PATHS, encoding=Encoding(quality=quality, compress=compress))
     run_inputs(
         input, job, label=f"pad_{mode}", out=out, force=force, json_out=json_out, quiet=quiet,
         options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report),

@@ -7,7 +7,9 @@ from typing import Annotated, Optional
 import typer
 
 from ._batch import BatchOptions, run_inputs
+from ..modes import JPEG_QUALITY
 from .options import (
+    CompressOption,
     ForceOption,
     FormatOption,
     InputsArgument,
@@ -16,6 +18,7 @@ from .options import (
     MaxPixelsOption,
     OutDirOption,
     OutOption,
+    QualityOption,
     QuietOption,
     RecursiveOption,
     ReportOption,
@@ -54,6 +57,8 @@ def pool(
     out_dir: OutDirOption = None,
     suffix: SuffixOption = None,
     fmt: FormatOption = None,
+    quality: QualityOption = JPEG_QUALITY,
+    compress: CompressOption = "fast",
     recursive: RecursiveOption = False,
     workers: WorkersOption = None,
     report: ReportOption = None,
@@ -71,6 +76,7 @@ def pool(
     Several inputs, folders or quoted patterns are processed in parallel into --out-dir."""
     from functools import partial
 
+    from ..images import Encoding
     from ..jobs import pool_file
     from ..layout import canonical_layout
     from ..modes import canonical_pool_op, canonical_rescale
@@ -106,7 +112,7 @@ def pool(
         pool_file, size=size, op=op, stride=stride, padding=padding, ceil_mode=ceil, count_include_pad=not exclude_pad,
         force=force, rescale=canonical_rescale(rescale) if rescale else None, max_pixels=max_pixels,
         layout=canonical_layout(layout),
-        paths=CLI_PATHS,
+        paths=CLI_PATHS, encoding=Encoding(quality=quality, compress=compress),
     )
     run_inputs(
         input, job, label=f"{op}pool{size}", out=out, force=force, json_out=json_out, quiet=quiet,
