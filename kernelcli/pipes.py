@@ -127,6 +127,11 @@ class Pipes:
         if not head:
             raise UsageError("input '-': stdin is empty")
         kind = sniff_bytes(head)
+        if kind == "csv" and (b"\x00" in head or head.startswith(b"\x1f\x8b")):
+            raise UsageError(
+                f"input '-': stdin is neither PNG, JPEG, TIFF, BMP, GIF, NPY nor a text matrix (it starts {head[:4].hex()}); "
+                "volumes (NIfTI, DICOM) are read from files, not pipes"
+            )
         if self.fmt is not None and not self.to_stdout and self.fmt != kind and kind != "csv":
             raise UsageError(f"input '-': stdin starts like {kind.upper()}, but --format says {self.fmt}")
         if kind == "csv" and self.fmt is not None and not self.to_stdout and self.fmt != "csv":
