@@ -2,8 +2,10 @@
 
 A piped input is copied to a private temporary file named after its format (sniffed from
 its first bytes: PNG, JPEG, TIFF, BMP, GIF, NPY; anything else is a text matrix), so it
-goes through exactly the readers, guards and messages a file does.  A piped output is
-written to a temporary file in the format ``--format`` names, and its bytes are copied
+goes through exactly the readers, guards and messages a file does.  ``--format``
+asserts stdin's format when the output is a named file (whose extension gives the output's
+format); otherwise it names the output's format.  A piped output is written to a temporary
+file in the format ``--format`` names, and its bytes are copied
 to stdout only once the command has succeeded: a failed run writes nothing on stdout.
 
 Example
@@ -132,9 +134,12 @@ class Pipes:
                 f"input '-': stdin is neither PNG, JPEG, TIFF, BMP, GIF, NPY nor a text matrix (it starts {head[:4].hex()}); "
                 "volumes (NIfTI, DICOM) are read from files, not pipes"
             )
-        if self.fmt is not None and not self.to_stdout and self.fmt != kind and kind != "csv":
+        # --format speaks of stdin only when the output is a named file (its extension is the output's format);
+        # without --out it names the output's format, with --out - stdout's
+        about_stdin = self.fmt is not None and self.out is not None and not self.to_stdout
+        if about_stdin and self.fmt != kind and kind != "csv":
             raise UsageError(f"input '-': stdin starts like {kind.upper()}, but --format says {self.fmt}")
-        if kind == "csv" and self.fmt is not None and not self.to_stdout and self.fmt != "csv":
+        if about_stdin and kind == "csv" and self.fmt != "csv":
             raise UsageError(f"input '-': stdin is not {self.fmt.upper()} (its first bytes are not that format's signature)")
         assert self._folder is not None
         path = Path(self._folder.name) / f"stdin{PIPE_FORMATS.get(kind, '.' + kind)}"

@@ -153,6 +153,12 @@ def test_every_sniffed_format_equals_the_file_run(pipe, invoke, tmp_path, suffix
     np.testing.assert_array_equal(np.load(io.BytesIO(piped.stdout)), np.load(tmp_path / "ref.npy"))
 
 
+def test_format_without_out_names_the_output(pipe, tmp_path):
+    result = pipe("convolve", "-", "-k", "sobel_v", "--format", "npy", data=(SAMPLES / "phantom.png").read_bytes())
+    assert result.returncode == 0, result.stderr
+    assert np.load(tmp_path / "stdin_sobel_v.npy").shape == (256, 256)
+
+
 def test_json_and_report_name_stdin_and_stdout(pipe, tmp_path):
     import json
 
