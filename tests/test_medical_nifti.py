@@ -73,10 +73,10 @@ class TestScaledIntegers:
         assert (out.dataobj.slope, out.dataobj.inter) == (1.0, -1024.0)  # nibabel moves the header's scaling here on load
         np.testing.assert_array_equal(np.asanyarray(out.dataobj).transpose(2, 1, 0), expected)  # identity kernel: exact
 
-    def test_keep_dtype_on_the_command_line(self, tmp_path):
+    def test_keep_dtype_on_the_command_line(self, invoke, tmp_path):
         scaled_ct(tmp_path / "ct.nii.gz")
-        done = run_cli("volume", str(tmp_path / "ct.nii.gz"), "-k", "gaussian:1mm", "--keep-dtype", "--out", str(tmp_path / "k.nii.gz"))
-        assert done.returncode == 0, done.stderr
+        done = invoke("volume", str(tmp_path / "ct.nii.gz"), "-k", "gaussian:1mm", "--keep-dtype", "--out", str(tmp_path / "k.nii.gz"))
+        assert done.exit_code == 0, done.stderr
         assert nib.load(tmp_path / "k.nii.gz").get_data_dtype() == np.int16
 
 
@@ -119,10 +119,10 @@ class TestHeaderKept:
 
 
 class TestFourD:
-    def test_every_volume_is_smoothed_like_a_3d_volume(self, tmp_path):
+    def test_every_volume_is_smoothed_like_a_3d_volume(self, invoke, tmp_path):
         src = nibabel_file("example4d.nii.gz")
-        done = run_cli("convolve", str(src), "--kernel", "gaussian:2mm", "--out", str(tmp_path / "s.nii.gz"))
-        assert done.returncode == 0, done.stderr
+        done = invoke("convolve", str(src), "--kernel", "gaussian:2mm", "--out", str(tmp_path / "s.nii.gz"))
+        assert done.exit_code == 0, done.stderr
         out = nib.load(tmp_path / "s.nii.gz")
         assert out.shape == (128, 96, 24, 2) and out.get_data_dtype() == np.float32
         assert out.header.get_zooms()[3] == pytest.approx(2000.0)  # TR kept (pixdim[4], ms in this file)
@@ -132,15 +132,15 @@ class TestFourD:
             expected = volumes.correlate_separable(whole[t], volumes.gaussian_mm(2.0, spacing), pad_mode="replicate")
             np.testing.assert_allclose(np.asanyarray(out.dataobj)[..., t].transpose(2, 1, 0), expected, rtol=0, atol=1e-3)
 
-    def test_volume_picks_one(self, tmp_path):
+    def test_volume_picks_one(self, invoke, tmp_path):
         src = nibabel_file("example4d.nii.gz")
-        done = run_cli("volume", str(src), "--volume", "1", "--out", str(tmp_path / "one.nii.gz"))
-        assert done.returncode == 0, done.stderr
+        done = invoke("volume", str(src), "--volume", "1", "--out", str(tmp_path / "one.nii.gz"))
+        assert done.exit_code == 0, done.stderr
         out = nib.load(tmp_path / "one.nii.gz")
         assert out.shape == (128, 96, 24)
         np.testing.assert_array_equal(np.asanyarray(out.dataobj), np.asanyarray(nib.load(src).dataobj)[..., 1])
-        bad = run_cli("volume", str(src), "--volume", "5", "--out", str(tmp_path / "bad.nii.gz"))
-        assert bad.returncode == 2 and "holds 2 volume(s), indices 0 to 1" in bad.stderr and "Traceback" not in bad.stderr
+        bad = invoke("volume", str(src), "--volume", "5", "--out", str(tmp_path / "bad.nii.gz"))
+        assert bad.exit_code == 2 and "holds 2 volume(s), indices 0 to 1" in bad.stderr and "Traceback" not in bad.stderr
 
 
 class TestWriter:
@@ -192,24 +192,24 @@ class TestWriter:
 class TestSeriesFolderIsAVolume:
     """Defect 7: `convolve <series folder> -k gaussian:1mm` exited 3 (the folder was a batch of images)."""
 
-    def test_convolve_takes_a_series_folder(self, tmp_path):
+    def test_convolve_takes_a_series_folder(self, invoke, tmp_path):
         pytest.importorskip("pydicom")
         from test_medical import make_series
 
         make_series(tmp_path / "ct", [0, 2.5, 5, 7.5])
         for spec in ("gaussian:1mm", "box_3d"):
             out = tmp_path / f"{spec.replace(':', '_')}.nii.gz"
-            done = run_cli("convolve", str(tmp_path / "ct"), "-k", spec, "--out", str(out))
-            assert done.returncode == 0, done.stderr
+            done = invoke("convolve", str(tmp_path / "ct"), "-k", spec, "--out", str(out))
+            assert done.exit_code == 0, done.stderr
             assert nib.load(out).shape == (128, 128, 4)
 
-    def test_a_folder_of_pngs_stays_a_batch(self, tmp_path):
+    def test_a_folder_of_pngs_stays_a_batch(self, invoke, tmp_path):
         import shutil
 
         (tmp_path / "imgs").mkdir()
         shutil.copy(SAMPLES / "phantom.png", tmp_path / "imgs" / "a.png")
-        done = run_cli("convolve", str(tmp_path / "imgs"), "-k", "box_3x3", "--out-dir", str(tmp_path / "o"))
-        assert done.returncode == 0, done.stderr
+        done = invoke("convolve", str(tmp_path / "imgs"), "-k", "box_3x3", "--out-dir", str(tmp_path / "o"))
+        assert done.exit_code == 0, done.stderr
         assert (tmp_path / "o" / "a_box_3x3.png").is_file()
 
 
@@ -278,11 +278,16 @@ def test_memory_guard_refuses_before_reading(tmp_path):
     assert not (tmp_path / "o.nii.gz").exists()
 
 
-def test_pool_takes_the_volume_read_options(tmp_path):
+def test_pool_takes_the_volume_read_options(tmp_path, invoke):
     src = nibabel_file("example4d.nii.gz")
-    done = run_cli("pool", str(src), "--size", "2", "--volume", "1", "--out", str(tmp_path / "p.nii.gz"))
-    assert done.returncode == 0, done.stderr
+    done = invoke("pool", str(src), "--size", "2", "--volume", "1", "--out", str(tmp_path / "p.nii.gz"))
+    assert done.exit_code == 0, done.stderr
     whole = np.asanyarray(nib.load(src).dataobj)[..., 1].transpose(2, 1, 0)
     np.testing.assert_array_equal(medical.read_volume(tmp_path / "p.nii.gz").data, volumes.pool3d(whole, 2))
-    bad = run_cli("pool", str(SAMPLES / "phantom.png"), "--size", "2", "--series", "0", "--out", str(tmp_path / "x.png"))
-    assert bad.returncode == 2 and "--series: only for one volume input" in bad.stderr
+    bad = invoke("pool", str(SAMPLES / "phantom.png"), "--size", "2", "--series", "0", "--out", str(tmp_path / "x.png"))
+    assert bad.exit_code == 2 and "--series: only for one volume input" in bad.stderr
+
+
+def test_pad_names_a_volume_for_what_it_is(invoke):
+    done = invoke("pad", str(PHANTOM), "--p", "1")
+    assert done.exit_code == 2 and "a volume (NIfTI, DICOM or a DICOM series folder); pad takes images and arrays" in done.stderr

@@ -14,7 +14,6 @@ import math
 import numpy as np
 import pytest
 
-from conftest import run_cli
 from kernelcli import medical, volume_filters, volumes
 
 ndi = pytest.importorskip("scipy.ndimage")
@@ -76,12 +75,12 @@ class TestFslmathsRule:
         ours = volume_filters.smooth_renormalised(x, volumes.gaussian_mm(1.5, self.SPACING, truncate=4))
         np.testing.assert_allclose(ours, fsl_smooth(x, 1.5, self.SPACING), rtol=0, atol=1e-5)
 
-    def test_the_fslmaths_flag_set_on_the_command_line(self, tmp_path):
+    def test_the_fslmaths_flag_set_on_the_command_line(self, invoke, tmp_path):
         x = np.random.default_rng(1).random((9, 12, 11)).astype(np.float32)
         write_nifti(tmp_path / "r.nii.gz", x, self.SPACING)
-        done = run_cli("volume", str(tmp_path / "r.nii.gz"), "-k", "gaussian:1.5mm", "--truncate", "4", "--pad-mode", "renormalise",
+        done = invoke("volume", str(tmp_path / "r.nii.gz"), "-k", "gaussian:1.5mm", "--truncate", "4", "--pad-mode", "renormalise",
                        "--out", str(tmp_path / "s.nii.gz"))
-        assert done.returncode == 0, done.stderr
+        assert done.exit_code == 0, done.stderr
         assert "as fslmaths -s" in done.stderr
         out = medical.read_volume(tmp_path / "s.nii.gz").data
         np.testing.assert_allclose(out, fsl_smooth(x, 1.5, self.SPACING), rtol=0, atol=1e-5)
@@ -189,12 +188,12 @@ class TestDerivativesInMm:
         )
         np.testing.assert_allclose(volume_filters.laplacian_of_gaussian(x, 2.0, spacing), expected, atol=1e-10)
 
-    def test_on_the_command_line(self, tmp_path):
+    def test_on_the_command_line(self, invoke, tmp_path):
         x = np.random.default_rng(10).random((6, 7, 8)).astype(np.float32)
         write_nifti(tmp_path / "r.nii.gz", x, self.SPACING)
         for spec in ("gradient", "sobel_mm", "log:2mm"):
-            done = run_cli("volume", str(tmp_path / "r.nii.gz"), "-k", spec, "--out", str(tmp_path / f"{spec[:3]}.nii.gz"))
-            assert done.returncode == 0, done.stderr
+            done = invoke("volume", str(tmp_path / "r.nii.gz"), "-k", spec, "--out", str(tmp_path / f"{spec[:3]}.nii.gz"))
+            assert done.exit_code == 0, done.stderr
         np.testing.assert_allclose(medical.read_volume(tmp_path / "gra.nii.gz").data, volume_filters.gradient_magnitude(x, self.SPACING), atol=1e-5)
 
     def test_renormalise_is_refused_for_derivatives(self):

@@ -82,6 +82,12 @@ def pad(
     if isinstance(widths, str):
         raise UsageError(f"--padding {padding!r}: expected P or T,B,L,R (same/valid are for convolve)")
     mode = canonical_pad_mode(pad_mode)
+    if len(input) == 1 and out_dir is None:
+        from ..volume_inputs import is_volume_input
+
+        if is_volume_input(input[0]):  # a DICOM series folder would otherwise read as "a directory"
+            raise UsageError(f"{input[0]}: a volume (NIfTI, DICOM or a DICOM series folder); pad takes images and arrays "
+                             "(convolve and pool pad volumes with --pad-mode)")
     job = partial(pad_file, widths=widths, mode=mode, value=pad_value, force=force, max_pixels=max_pixels, layout=canonical_layout(layout),
                   paths=CLI_PATHS, encoding=Encoding(quality=quality, compress=compress))
     run_inputs(
