@@ -598,7 +598,7 @@ def write_output(
     else:
         if depth is None:
             if rescale is None:
-                source = f"a {like.kind} input" if like is not None else "this input"
+                source = f"{'an' if like.kind[:1] in 'aeiou' else 'a'} {like.kind} input" if like is not None else "this input"
                 raise UsageError(
                     f"{o}: {fmt} cannot hold the {arr.dtype} values from {source} as they are: "
                     "write .tif or .npy to keep them, or pass --rescale clip|abs|minmax for an 8-bit image"

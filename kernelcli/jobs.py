@@ -127,8 +127,9 @@ class Report:
         return d
 
 
-#: Share of values below 0 that earns a "--rescale abs" hint when clipping.
-CLIP_NOTE_SHARE = 0.05
+#: Share of the non-zero responses clipped below 0 that earns a "--rescale abs" hint: counted
+#: among the responses, not all pixels, since an edge filter is zero on most of an image.
+CLIP_NOTE_SHARE = 0.10
 
 
 def run_file_job(
@@ -193,12 +194,43 @@ def _write_single(report: Report, out_path: Path, result: Any, loaded: Any, *, r
 
     written = images.write_output(out_path, result, like=loaded, rescale=rescale, force=force, encoding=encoding)
     report.clipped_low, report.clipped_high = written.low_clipped, written.high_clipped
-    if written.low_clipped > CLIP_NOTE_SHARE * max(written.total, 1):
-        share = 100.0 * written.low_clipped / written.total
-        report.notes.append(
-            f"{share:.0f}% of the values ({written.low_clipped}) were negative and clipped to 0, "
-            "so edges of one sign vanish; --rescale abs shows both signs, --rescale minmax stretches the full range"
-        )
+    if written.dtype.startswith(("uint", "int")):
+        # the output holds integers: a float wobble such as -2.1e-05 from a blur is 0 there
+        report.minimum, report.maximum = _as_written(report.minimum), _as_written(report.maximum)
+    note = clip_note(written.low_clipped, result)
+    if note:
+        report.notes.append(note)
+
+
+def _as_written(value: float) -> float:
+    """A float result as an integer output holds it, before any clipping: rounded, never -0.
+
+    >>> _as_written(-2.1e-05), _as_written(116.4), _as_written(-1020.0)
+    (0.0, 116.0, -1020.0)
+    """
+    return float(round(value)) + 0.0
+
+
+def clip_note(low_clipped: int, result: Any) -> str | None:
+    """The note when clipping to 0 removed at least CLIP_NOTE_SHARE of the non-zero responses.
+
+    >>> import numpy as np
+    >>> clip_note(2, np.array([0.0, 0.0, 0.0, -1.0, -2.0, 3.0]))[:60]
+    '67% of the non-zero responses (2 of 3) were negative and cli'
+    >>> clip_note(0, np.array([1.0])) is None
+    True
+    """
+    if low_clipped <= 0:
+        return None
+    import numpy as np
+
+    responses = int(np.count_nonzero(result))
+    if low_clipped < CLIP_NOTE_SHARE * responses:
+        return None
+    return (
+        f"{100.0 * low_clipped / responses:.0f}% of the non-zero responses ({low_clipped} of {responses}) were negative "
+        "and clipped to 0, so edges of one sign vanish; --rescale abs shows both signs, --rescale minmax stretches the full range"
+    )
 
 
 def convolve_file(input_path: str | Path, kernel_spec: Any, options: ConvolveOptions, *, out: str | Path | None, force: bool = False) -> Report:

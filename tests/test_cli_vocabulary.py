@@ -147,3 +147,33 @@ class TestIssueReproductions:
         r = run_cli("-V")
         assert r.returncode == 0 and re.fullmatch(r"kernelcli \d+\.\d+\.\d+\S*\n", r.stdout)
         assert "--install-completion" in _help(())
+
+
+class TestSmallDefects:
+    def test_a_mistyped_command_is_suggested_once(self):
+        r = run_cli("kernel")
+        assert r.returncode == 2 and r.stderr.count("Did you mean 'kernels'?") == 1, r.stderr
+
+    def test_clipping_note_counts_the_responses_not_the_pixels(self, tmp_path):
+        from conftest import SAMPLES
+
+        r = run_cli("convolve", str(SAMPLES / "phantom.png"), "--kernel", "sobel_v", "-o", "e.png", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert "49% of the non-zero responses (2305 of 4659) were negative and clipped to 0" in r.stderr
+        r = run_cli("convolve", str(SAMPLES / "phantom.png"), "--kernel", "sobel_v", "--rescale", "abs", "-o", "a.png", cwd=tmp_path)
+        assert r.returncode == 0 and "clipped" not in r.stderr
+
+    def test_an_integer_output_shows_its_range_as_integers(self, tmp_path):
+        from conftest import SAMPLES
+
+        r = run_cli("convolve", str(SAMPLES / "phantom.png"), "-k", "gaussian:8", "-o", "b.png", cwd=tmp_path)
+        assert r.returncode == 0 and "range [0, 116]" in r.stderr, r.stderr
+        r = run_cli("convolve", str(SAMPLES / "phantom.png"), "-k", "gaussian:8", "-o", "b.npy", cwd=tmp_path)
+        assert r.returncode == 0 and re.search(r"range \[\S+, 116\.0\d+\]", r.stderr), r.stderr  # floats stay floats
+
+    def test_an_array_input_takes_an(self, tmp_path):
+        import numpy as np
+
+        np.save(tmp_path / "a.npy", np.random.default_rng(0).random((8, 8)))
+        r = run_cli("convolve", "a.npy", "-k", "sobel_v", "-o", "a.png", cwd=tmp_path)
+        assert r.returncode == 2 and "from an array input" in r.stderr

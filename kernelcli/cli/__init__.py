@@ -63,7 +63,7 @@ def run(argv: list[str], command=None) -> int:
 
     install_signal_handlers()  # SIGTERM and SIGHUP unwind like Ctrl-C: exit 143 / 129
     try:
-        import click
+        from ._click import click
         import typer
 
         if command is None:
@@ -72,14 +72,14 @@ def run(argv: list[str], command=None) -> int:
             command = typer.main.get_command(app)
         try:
             code = command.main(args=list(argv), prog_name="kernelcli", standalone_mode=False)
-        except click.exceptions.Abort as exc:
+        except typer.Abort as exc:
             cause = exc.__cause__ or exc.__context__ or exc
             typer.secho(f"error: {interrupted_message(cause)}", fg=typer.colors.RED, err=True)
             return interrupt_exit_code(cause)
         except click.exceptions.ClickException as exc:
             exc.show()
             return exc.exit_code
-        except click.exceptions.Exit as exc:
+        except typer.Exit as exc:
             return exc.exit_code
     except KeyboardInterrupt as exc:
         sys.stderr.write(f"error: {interrupted_message(exc)}\n")

@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import click
+from ._click import click
 import typer
 
 from ..errors import EXIT_INTERNAL, EXIT_ITEM_FAILED, KernelcliError, interrupt_exit_code

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ._click import CLICK_SUGGESTS_COMMANDS
 from ._common import guarded, note, print_json
 from .options import JsonOption, option
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 kernels_app = typer.Typer(
     name="kernels",
     add_completion=False,
+    suggest_commands=not CLICK_SUGGESTS_COMMANDS,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

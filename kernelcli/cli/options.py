@@ -244,8 +244,13 @@ def _vocabulary(concept: str) -> dict[str, Any]:
     def complete(incomplete: str) -> list[str]:
         return [name for name in names if name.startswith(incomplete)]
 
-    # a UsageError is a ValueError: typer reports it as a bad value of this option (exit 2)
-    return {"parser": canonical, "metavar": choices_metavar(concept), "autocompletion": complete}
+    def parse(value: str) -> str:
+        try:
+            return canonical(value)
+        except ValueError as exc:  # typer names the option and exits 2
+            raise typer.BadParameter(str(exc)) from None
+
+    return {"parser": parse, "metavar": choices_metavar(concept), "autocompletion": complete}
 
 
 def option(

@@ -15,6 +15,7 @@ import typer
 from .. import __version__
 from . import COMMAND_MODULES
 from ._common import DEBUG_KEY
+from ._click import CLICK_SUGGESTS_COMMANDS
 from .options import option
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ app = typer.Typer(
     help="Convolution, kernels, padding, pooling and layer arithmetic for deep learning on medical images.",
     no_args_is_help=True,
     add_completion=True,
+    suggest_commands=not CLICK_SUGGESTS_COMMANDS,  # else "Did you mean 'kernels'?" comes twice
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},

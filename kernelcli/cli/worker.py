@@ -9,12 +9,14 @@ from typing import Annotated
 
 import typer
 
+from ._click import CLICK_SUGGESTS_COMMANDS
 from ._common import guarded, note, print_json
 from .options import JsonOption, option
 
 worker_app = typer.Typer(
     name="worker",
     add_completion=False,
+    suggest_commands=not CLICK_SUGGESTS_COMMANDS,
     rich_markup_mode=None,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
