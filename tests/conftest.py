@@ -39,11 +39,43 @@ def cli():
     return run_cli
 
 
+def _click_command(app):
+    """The click command of a Typer app, built once per app (Typer builds it anew on every
+    ``CliRunner.invoke``: about 0.2 s each, most of a CLI test's time)."""
+    import typer.main
+
+    command = _COMMANDS.get(id(app))
+    if command is None:
+        command = _COMMANDS[id(app)] = (app, typer.main.get_command(app))
+    return command[1]
+
+
+_COMMANDS: dict = {}
+
+
+try:
+    import typer.testing as _typer_testing
+except ImportError:  # pragma: no cover - typer is a dependency
+    _typer_testing = None
+
+
+if _typer_testing is not None:
+
+    class CliRunner(_typer_testing.CliRunner):
+        """Typer's CliRunner, with the app's click command built once (the same command Typer builds)."""
+
+        def invoke(self, app, args=None, **kwargs):  # type: ignore[override]
+            import click.testing
+            import typer
+
+            if isinstance(app, typer.Typer):
+                app = _click_command(app)
+            return click.testing.CliRunner.invoke(self, app, args=args, **kwargs)
+
+
 @pytest.fixture
 def runner():
-    """A Typer CliRunner over the kernelcli app (stderr kept apart from stdout)."""
-    from typer.testing import CliRunner
-
+    """A CliRunner over the kernelcli app (stderr kept apart from stdout)."""
     return CliRunner()
 
 

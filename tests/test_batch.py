@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from PIL import Image
-from typer.testing import CliRunner
+from conftest import CliRunner
 
 from kernelcli import batch
 from kernelcli.cli import app

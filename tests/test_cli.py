@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from conftest import CliRunner
 
 from kernelcli.cli import COMMAND_MODULES, app
 

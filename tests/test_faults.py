@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
-from typer.testing import CliRunner
+from conftest import CliRunner
 
 from kernelcli import errors
 from kernelcli.cli import app

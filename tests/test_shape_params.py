@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
+from conftest import CliRunner
 
 from kernelcli import shapes
 from kernelcli.cli import app
