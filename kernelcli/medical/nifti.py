@@ -146,7 +146,7 @@ def _inflate(p: Path, proxy: Any) -> np.ndarray:
         f.read(int(proxy.offset))
         done = 0
         while done < len(buf):
-            n = f.readinto(view[done:])
+            n = f.readinto(view[done : done + (16 << 20)])  # in pieces: a whole-size read would make a temporary copy
             if not n:
                 raise EOFError(f"the voxel data ends after {done} of {len(buf)} bytes (truncated file?)")
             done += n
