@@ -62,7 +62,7 @@ def inline_kernel(spec: str, *, max_ndim: int = 2) -> Any:
     (True, (2, 2))
     """
     text = spec.strip()
-    if text.startswith("["):
+    if text.startswith("[") and not Path(text).exists():  # a file named "[...]" stays a file
         return _json_list(spec, max_ndim)
     if text.lower().endswith(".npy"):
         return read_npy_kernel(text, max_ndim=max_ndim)

@@ -169,3 +169,11 @@ def test_json_and_report_name_stdin_and_stdout(pipe, tmp_path):
     assert result.returncode == 0 and result.stdout.startswith(b"\x89PNG")
     record = json.loads((tmp_path / "r.json").read_text())["items"][0]
     assert record["input"] == "stdin" and record["output"] == "stdout"
+
+
+def test_gallery_reads_stdin_and_writes_its_sheet_to_stdout(pipe, invoke, tmp_path):
+    result = pipe("gallery", "-", "--family", "edge", "-o", "-", data=(SAMPLES / "phantom.png").read_bytes())
+    assert result.returncode == 0, result.stderr
+    (tmp_path / "stdin.png").write_bytes((SAMPLES / "phantom.png").read_bytes())  # the sheet's title names the file
+    assert invoke("gallery", "stdin.png", "--family", "edge", "-o", "ref.png").exit_code == 0
+    np.testing.assert_array_equal(pixels(io.BytesIO(result.stdout)), pixels(tmp_path / "ref.png"))

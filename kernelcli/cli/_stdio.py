@@ -17,15 +17,23 @@ from . import _common
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def piped(func: F) -> F:
-    """Let ``func`` take ``-`` as its one input (stdin) and as ``--out`` (stdout)."""
+def piped(func: F | None = None, *, out_format: str | None = None) -> Any:
+    """Let ``func`` take ``-`` as its input (stdin) and as ``--out`` (stdout).
+
+    ``input`` may be one path or a list of them; ``out_format`` is the stdout format of a
+    command without ``--format`` (gallery's sheet: png).
+    """
+    if func is None:
+        return functools.partial(piped, out_format=out_format)
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from ..errors import UsageError
         from ..pipes import Pipes, is_stdio
 
-        inputs = list(kwargs.get("input") or [])
+        given = kwargs.get("input")
+        single = given is not None and not isinstance(given, (list, tuple))
+        inputs = [given] if single else list(given or [])
         out = kwargs.get("out")
         from_stdin = any(is_stdio(i) for i in inputs)
         if not from_stdin and not is_stdio(out):
@@ -38,9 +46,9 @@ def piped(func: F) -> F:
             raise UsageError("--json prints on stdout, which --out - already carries: drop one of them")
         if is_stdio(out) and kwargs.get("montage") is not None and is_stdio(kwargs.get("montage")):
             raise UsageError("--montage - is not supported; write the montage to a file")
-        with Pipes(inputs[0] if inputs else None, out, kwargs.get("fmt")) as pipes:
+        with Pipes(inputs[0] if inputs else None, out, kwargs.get("fmt") or out_format) as pipes:
             if from_stdin:
-                kwargs["input"] = [pipes.input]
+                kwargs["input"] = pipes.input if single else [pipes.input]
             if pipes.to_stdout:
                 kwargs["out"] = pipes.out
             _common.SHOWN_AS.update(pipes.display)
@@ -50,4 +58,4 @@ def piped(func: F) -> F:
                 for path in pipes.display:
                     _common.SHOWN_AS.pop(path, None)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ._common import CLI_PATHS, guarded, render_report
+from ._stdio import piped
 from ..modes import JPEG_QUALITY
 from .options import (
     CompressOption,
@@ -30,9 +31,10 @@ EPILOG = """Examples:
 
 
 @guarded
+@piped(out_format="png")
 def gallery(
-    input: Annotated[Path, typer.Argument(help="Image (PNG, JPEG, TIFF, BMP) or .npy array.", show_default=False)],
-    out: Annotated[Path, option("out", help="The sheet to write (.png; .jpg, .bmp, .tif also work).", show_default=False)],
+    input: Annotated[Path, typer.Argument(help="Image (PNG, JPEG, TIFF, BMP) or .npy array; - reads stdin.", show_default=False)],
+    out: Annotated[Path, option("out", help="The sheet to write (.png; .jpg, .bmp, .tif also work); - writes a PNG to stdout.", show_default=False)],
     family: Annotated[Optional[str], option("family", show_default=False)] = None,
     pad_mode: PadModeOption = "constant",
     tile: Annotated[int, option("tile", min=16, max=1024)] = 192,
