@@ -462,7 +462,6 @@ def train_gd(
     w = np.zeros((g_count, an.shape[2]))
     velocity = np.zeros_like(w)
     second = np.zeros_like(w)
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
     rng = np.random.default_rng(options.seed)
     lr = options.learning_rate
     batch = min(options.batch_size, m)
@@ -470,27 +469,14 @@ def train_gd(
     history: list[float] = []
     lrs: list[float] = []
     step = 0
+    run_epoch = _jitted_epoch() if an.shape[1] * an.shape[2] * g_count * epochs > JIT_EPOCH_WORK else reference_epoch
+    an = np.ascontiguousarray(an)
+    yn = np.ascontiguousarray(yn)
     for epoch in range(epochs):
         order = rng.permutation(m)
-        total = 0.0
-        batches = 0
-        with np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, m, batch):
-                idx = order[start:start + batch]
-                xb = an[:, idx, :]  # (G, B, p)
-                residual = np.einsum("gbp,gp->gb", xb, w) - yn[:, idx]
-                total += float(np.mean(np.mean(residual * residual, axis=1) * sy * sy))
-                batches += 1
-                grad = (2.0 / len(idx)) * np.einsum("gbp,gb->gp", xb, residual)
-                step += 1
-                if options.optimizer == "adam":
-                    velocity = beta1 * velocity + (1 - beta1) * grad
-                    second = beta2 * second + (1 - beta2) * grad * grad
-                    w -= lr * (velocity / (1 - beta1**step)) / (np.sqrt(second / (1 - beta2**step)) + eps)
-                else:  # PyTorch's SGD with momentum (v = mu v + g; w -= lr v), the step capped for bright batches
-                    brightness = np.mean(np.einsum("gbp,gbp->gb", xb, xb), axis=1)
-                    velocity = options.momentum * velocity + grad / np.maximum(1.0, brightness)[:, None]
-                    w -= lr * velocity
+        total, batches = run_epoch(an, yn, order, batch, w, velocity, second, step, lr, options.momentum,
+                                   options.optimizer == "adam", sy)
+        step += batches
         if not (np.isfinite(w).all() and math.isfinite(total)):
             raise UsageError(f"gradient descent diverged in epoch {epoch + 1} (learning rate {lr:g}); try a smaller --lr")
         history.append(total / batches)
@@ -503,6 +489,45 @@ def train_gd(
     if options.bias:
         return weights, w[:, n] * sy * bias_value - np.einsum("gn,gn->g", means, weights), history, lrs
     return weights, None, history, lrs
+
+
+#: Above this many window values times epochs, the epochs run jitted (:mod:`kernelcli._core.sgd`):
+#: loading Numba costs less than the numpy calls of every mini-batch step.
+JIT_EPOCH_WORK = 2_000_000
+
+
+def _jitted_epoch():
+    from ._core.sgd import epoch
+
+    return epoch
+
+
+def reference_epoch(an, yn, order, batch, w, velocity, second, step, lr, momentum, adam, sy):
+    """One epoch of mini-batch steps in plain numpy (the statement of what
+    :func:`kernelcli._core.sgd.epoch` computes; small problems run it).  Updates ``w``,
+    ``velocity``, ``second`` in place; returns (sum of the mean batch MSEs in target units, steps)."""
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    m = an.shape[1]
+    total = 0.0
+    steps = 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, m, batch):
+            idx = order[start:start + batch]
+            xb = an[:, idx, :]  # (G, B, p)
+            residual = np.einsum("gbp,gp->gb", xb, w) - yn[:, idx]
+            total += float(np.mean(np.mean(residual * residual, axis=1) * sy * sy))
+            steps += 1
+            grad = (2.0 / len(idx)) * np.einsum("gbp,gb->gp", xb, residual)
+            step += 1
+            if adam:
+                velocity[...] = beta1 * velocity + (1 - beta1) * grad
+                second[...] = beta2 * second + (1 - beta2) * grad * grad
+                w -= lr * (velocity / (1 - beta1**step)) / (np.sqrt(second / (1 - beta2**step)) + eps)
+            else:  # PyTorch's SGD with momentum (v = mu v + g; w -= lr v), the step capped for bright batches
+                brightness = np.mean(np.einsum("gbp,gbp->gb", xb, xb), axis=1)
+                velocity[...] = momentum * velocity + grad / np.maximum(1.0, brightness)[:, None]
+                w -= lr * velocity
+    return total, steps
 
 
 def _loss(a: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> tuple[float, float]:

@@ -488,3 +488,40 @@ class TestCli:
         res = runner.invoke(app, ["learn", str(tmp_path / "in.npy"), str(tmp_path / "t.npy"), "-f", "3", "--fit-bias", "-q"])
         assert res.exit_code == 0, res.output
         assert res.stdout.endswith("bias 2 2\n") and res.stdout.startswith("channel 0:\n 0 -1  0\n")
+
+
+class TestJittedEpochs:
+    """The jitted epoch (kernelcli._core.sgd) computes what the numpy statement of the loop does."""
+
+    @pytest.mark.parametrize("adam", [False, True])
+    def test_epoch_equals_the_numpy_loop(self, adam):
+        from kernelcli._core.sgd import epoch
+        from kernelcli.learn import reference_epoch
+
+        rng = np.random.default_rng(11)
+        an, yn, sy = rng.normal(size=(2, 1000, 10)), rng.normal(size=(2, 1000)), np.array([1.5, 0.5])
+        jit_state = [np.zeros((2, 10)) for _ in range(3)]
+        ref_state = [np.zeros((2, 10)) for _ in range(3)]
+        step = 0
+        for _ in range(3):
+            order = rng.permutation(1000)
+            got = epoch(an, yn, order, 64, *jit_state, step, 0.05, 0.9, adam, sy)
+            expected = reference_epoch(an, yn, order, 64, *ref_state, step, 0.05, 0.9, adam, sy)
+            step += got[1]
+            assert got[1] == expected[1] and got[0] == pytest.approx(expected[0], rel=1e-12)
+            for a, b in zip(jit_state, ref_state):
+                np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-14)
+
+    @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+    def test_both_paths_learn_the_same_kernel(self, monkeypatch, optimizer):
+        import kernelcli.learn as learn_module
+
+        x = np.random.default_rng(12).random((48, 48)) * 255
+        y = conv2d(x, SOBEL_V)
+        options = LearnOptions(size=3, method="gd", optimizer=optimizer, epochs=6)
+        kernels = []
+        for threshold in (-1, 10**18):  # every problem jitted / none
+            monkeypatch.setattr(learn_module, "JIT_EPOCH_WORK", threshold)
+            kernels.append(learn_kernel(x, y, options))
+        np.testing.assert_allclose(kernels[0].kernel, kernels[1].kernel, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(kernels[0].history, kernels[1].history, rtol=1e-9)
