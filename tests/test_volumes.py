@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernelcli import volumes
+from kernelcli._core import policy
 from kernelcli._core.policy import Paths
 from kernelcli.api import conv2d
 from kernelcli.catalog import load_kernel
@@ -21,6 +22,13 @@ from naive import SCIPY_MODE
 
 MODES = tuple(SCIPY_MODE)
 RNG = np.random.default_rng(20261125)
+
+
+@pytest.fixture(params=["numpy", "jit"])
+def path(request, monkeypatch):
+    """Run a test through the plain-numpy volume path and through the jitted loops."""
+    monkeypatch.setattr(policy, "DEFAULT", Paths(force=request.param))
+    return request.param
 
 
 def scipy_same(x, k, mode, cval=0.0):
@@ -59,7 +67,7 @@ def naive_pool3d(x, f, s, p, op, ceil_mode=False, include_pad=True):
 class TestConv3d:
     @pytest.mark.parametrize("mode", MODES)
     @pytest.mark.parametrize("kshape", [(3, 3, 3), (1, 1, 1), (2, 4, 5), (5, 2, 3), (9, 1, 13)])
-    def test_equals_scipy_correlate(self, mode, kshape):
+    def test_equals_scipy_correlate(self, path, mode, kshape):
         x = RNG.standard_normal((7, 9, 11))
         k = RNG.standard_normal(kshape)
         cval = 1.5 if mode == "constant" else 0.0
@@ -130,7 +138,7 @@ class TestConv3d:
 
 class TestCorrelateSeparable:
     @pytest.mark.parametrize("mode", MODES)
-    def test_equals_dense_outer_product(self, mode):
+    def test_equals_dense_outer_product(self, path, mode):
         x = RNG.standard_normal((8, 7, 9))
         ks = [RNG.standard_normal(n) for n in (3, 4, 5)]
         dense = np.einsum("a,b,c->abc", *ks)
@@ -138,7 +146,7 @@ class TestCorrelateSeparable:
         np.testing.assert_allclose(got, scipy_same(x, dense, mode), atol=1e-12)
         np.testing.assert_allclose(got, volumes.conv3d(x, dense, pad_mode=mode), atol=1e-12)
 
-    def test_kernel_longer_than_the_axis(self):
+    def test_kernel_longer_than_the_axis(self, path):
         x = RNG.standard_normal((3, 4, 2))
         ks = [RNG.standard_normal(n) for n in (9, 7, 11)]
         for mode in MODES:
@@ -287,7 +295,7 @@ class TestPool3d:
         "size, stride, padding, ceil_mode",
         [(2, None, 0, False), (3, 2, 1, False), (3, 2, 1, True), ((2, 3, 1), (1, 2, 1), (1, 1, 0), True), (5, 3, 2, True)],
     )
-    def test_equals_naive(self, op, size, stride, padding, ceil_mode):
+    def test_equals_naive(self, path, op, size, stride, padding, ceil_mode):
         x = RNG.standard_normal((7, 8, 9))
         f = volumes._triple(size, "size")
         s = f if stride is None else volumes._triple(stride, "stride")
@@ -302,7 +310,7 @@ class TestPool3d:
         assert volumes.pool3d(x, 2, op="avg").dtype == np.float32
 
     @pytest.mark.parametrize("size, stride, padding, ceil_mode", [(2, 2, 0, False), (3, 2, 1, True), (3, 1, 1, False), (2, 3, 1, True)])
-    def test_equals_torch(self, size, stride, padding, ceil_mode):
+    def test_equals_torch(self, path, size, stride, padding, ceil_mode):
         torch = pytest.importorskip("torch")
         x = RNG.standard_normal((9, 10, 11)).astype(np.float32)
         t = torch.from_numpy(x)[None, None]
@@ -322,3 +330,43 @@ class TestPool3d:
             volumes.pool3d(x, 2, op="median")
         with pytest.raises(UsageError, match=r"three integers \(z, y, x\)"):
             volumes.pool3d(x, (2, 2))
+
+
+class TestEveryVolumePathAgrees:
+    """The numpy and jitted volume paths, forced, on random volumes: equal (exactly for whole numbers)."""
+
+    @settings(max_examples=25, deadline=None)
+    @given(
+        shape=st.tuples(st.integers(1, 7), st.integers(1, 7), st.integers(1, 7)),
+        kshape=st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4)),
+        mode=st.sampled_from(MODES),
+        seed=st.integers(0, 2**32 - 1),
+    )
+    def test_conv3d_and_separable(self, shape, kshape, mode, seed):
+        rng = np.random.default_rng(seed)
+        x = rng.integers(-100, 100, shape).astype(np.int16)
+        factors = [rng.integers(-3, 4, n) / 4 for n in kshape]
+        dense = np.einsum("a,b,c->abc", *factors)
+        results = {}
+        for name in ("numpy", "jit"):
+            forced = Paths(force=name)
+            results[name] = (volumes.conv3d(x, dense, pad_mode=mode, pad_value=2, paths=forced),
+                             volumes.correlate_separable(x, factors, pad_mode=mode, paths=forced))
+        for a, b in zip(results["numpy"], results["jit"]):
+            np.testing.assert_array_equal(a, b)  # whole numbers times quarters: exact on both paths
+
+    @settings(max_examples=25, deadline=None)
+    @given(
+        shape=st.tuples(st.integers(2, 8), st.integers(2, 8), st.integers(2, 8)),
+        size=st.integers(1, 3), stride=st.integers(1, 3), op=st.sampled_from(["max", "min", "avg"]),
+        ceil_mode=st.booleans(), include=st.booleans(), seed=st.integers(0, 2**32 - 1),
+    )
+    def test_pool3d(self, shape, size, stride, op, ceil_mode, include, seed):
+        x = np.random.default_rng(seed).integers(0, 256, shape).astype(np.uint8)
+        size = min(size, *shape)
+        args = (size, stride, op, size // 2, ceil_mode, include)
+        got = {name: volumes.pool3d(x, *args, paths=Paths(force=name)) for name in ("numpy", "jit")}
+        assert got["numpy"].dtype == got["jit"].dtype
+        np.testing.assert_allclose(got["numpy"], got["jit"], rtol=1e-6)
+        if op != "avg":
+            np.testing.assert_array_equal(got["numpy"], got["jit"])
