@@ -34,7 +34,7 @@ import numpy as np
 from . import api, ndsupport, shapes
 from ._core.policy import SMALL_WORK, Paths, as_paths  # noqa: F401  (SMALL_WORK: kept for old imports)
 from .errors import ShapeError, UsageError
-from .modes import ACTIVATION_CODES, ACTIVATIONS, PAD_EQUIVALENTS, canonical_activation, canonical_combine, canonical_pad_mode  # noqa: F401
+from .modes import ACTIVATION_CODES, ACTIVATIONS, PAD_CODES, PAD_EQUIVALENTS, canonical_activation, canonical_combine, canonical_pad_mode  # noqa: F401
 
 #: The plain-numpy layer, per output value and tap (measured 0.6-3.8 ns; the upper end).
 NUMPY_SECONDS_PER_TAP = 3e-9
@@ -219,16 +219,16 @@ def _tap_table(wc: np.ndarray, groups: int, dil_h: int, dil_w: int, stride_w: in
 def _source_map(n: int, before: int, length: int, mode: str) -> np.ndarray:
     """Input index that each of ``length`` padded positions copies (-1: the constant fill).
 
-    numpy.pad applied to the indices themselves, so every mode (and widths wider than the
-    input) follows numpy.pad exactly.
+    numpy.pad's rule, from the one index map every path pads through
+    (:func:`kernelcli._core.numpy_impl.source_indices`).
 
     >>> _source_map(3, 2, 7, "reflect")
     array([2, 1, 0, 1, 2, 1, 0])
     """
-    pads = (before, max(0, length - before - n))
-    numpy_mode = PAD_EQUIVALENTS[mode]["numpy"]
-    extra = {"constant_values": -1} if numpy_mode == "constant" else {}
-    return np.ascontiguousarray(np.pad(np.arange(n, dtype=np.int64), pads, mode=numpy_mode, **extra)[:length])
+    from ._core.numpy_impl import source_indices
+
+    after = max(0, length - before - n)
+    return np.ascontiguousarray(source_indices(n, before, after, PAD_CODES[mode])[:length].astype(np.int64))
 
 
 _FIRST_COMPILE_NOTED = False
