@@ -143,9 +143,19 @@ class Pipes:
             raise UsageError(f"input '-': stdin is not {self.fmt.upper()} (its first bytes are not that format's signature)")
         assert self._folder is not None
         path = Path(self._folder.name) / f"stdin{PIPE_FORMATS.get(kind, '.' + kind)}"
+        from .images import MEMORY_ENV, default_max_bytes
+
+        limit = default_max_bytes()
+        total = len(head)
         with path.open("wb") as f:
             f.write(head)
-            shutil.copyfileobj(stream, f)
+            while chunk := stream.read(1 << 20):
+                total += len(chunk)
+                if limit is not None and total > limit:
+                    # a compressed image may decode larger, which the reader checks; raw bytes beyond the
+                    # memory limit can never fit
+                    raise UsageError(f"input '-': stdin holds more than {limit} bytes, the memory limit ({MEMORY_ENV})")
+                f.write(chunk)
         self.display[str(path)] = "stdin"
         return path
 

@@ -115,6 +115,12 @@ def test_a_failed_process_writes_nothing_on_stdout(tmp_path):
     assert result.returncode == 2 and result.stdout == b"" and "stdin: line 1" in result.stderr.decode()
 
 
+def test_stdin_beyond_the_memory_limit_is_refused(pipe, monkeypatch):
+    monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "1000")
+    result = pipe("convolve", "-", "-k", "sobel_v", "-o", "-", "--format", "npy", data=b"1 2 3\n" * 1000)
+    assert result.returncode == 2 and result.stdout == b"" and "memory limit (KERNELCLI_MAX_MEMORY)" in result.stderr.decode()
+
+
 def test_sniffing():
     assert sniff_bytes((SAMPLES / "phantom.png").read_bytes()[:16]) == "png"
     assert sniff_bytes(b"II*\x00rest") == "tif" and sniff_bytes(b"\xff\xd8\xff\xe0") == "jpg"
