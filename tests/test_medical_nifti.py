@@ -51,6 +51,21 @@ class TestScaledIntegers:
         np.testing.assert_array_equal(vol.data, expected)
         assert vol.stored_dtype == np.int16 and vol.scaling == (1.0, -1024.0)
 
+    def test_uint16_with_an_intercept_reads_as_int16(self, tmp_path):
+        rng = np.random.default_rng(3)
+        stored = rng.integers(0, 4096, size=(5, 6, 7)).astype(np.uint16)
+        img = nib.Nifti1Image(stored, np.eye(4))
+        img.header.set_data_dtype(np.uint16)
+        img.header.set_slope_inter(1.0, -1024.0)
+        nib.save(img, str(tmp_path / "u.nii.gz"))
+        vol = medical.read_volume(tmp_path / "u.nii.gz")
+        assert vol.data.dtype == np.int16 and vol.stored_dtype == np.uint16
+        np.testing.assert_array_equal(vol.data, (stored.astype(np.int32) - 1024).transpose(2, 1, 0))
+        medical.convolve_volume_file(tmp_path / "u.nii.gz", "box:1vox", medical.VolumeOptions(keep_dtype=True), out=tmp_path / "k.nii.gz")
+        back = nib.load(tmp_path / "k.nii.gz")
+        assert back.get_data_dtype() == np.uint16 and (back.dataobj.slope, back.dataobj.inter) == (1.0, -1024.0)
+        np.testing.assert_array_equal(np.asanyarray(back.dataobj.get_unscaled()), stored)
+
     def test_fractional_slope_reads_as_float32(self, tmp_path):
         expected = scaled_ct(tmp_path / "ct.nii.gz", slope=0.5, inter=-1024.0)
         vol = medical.read_volume(tmp_path / "ct.nii.gz")

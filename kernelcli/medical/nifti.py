@@ -113,17 +113,24 @@ def _open(nib: Any, p: Path) -> Any:
 
 
 def _scaled(raw: np.ndarray, slope: float, inter: float) -> np.ndarray:
-    """``raw * slope + inter`` in raw's integer type when exact and in range, else float32 (never float64 for integers)."""
-    if raw.dtype.kind in "biu" and float(slope).is_integer() and float(inter).is_integer():
-        info = np.iinfo(raw.dtype) if raw.dtype.kind != "b" else None
+    """``raw * slope + inter``: exact integers in the stored type, or int16/int32 when they fit there (a uint16 CT
+    with intercept -1024 becomes int16 HU), else float32 (never float64 for integers).
+
+    >>> _scaled(np.array([0, 4095], np.uint16), 1.0, -1024.0)
+    array([-1024,  3071], dtype=int16)
+    """
+    if raw.dtype.kind in "iu" and float(slope).is_integer() and float(inter).is_integer():
+        s, b = int(slope), int(inter)
         lo, hi = (int(raw.min()), int(raw.max())) if raw.size else (0, 0)
-        ends = sorted((lo * int(slope) + int(inter), hi * int(slope) + int(inter)))
-        if info is not None and info.min <= ends[0] and ends[1] <= info.max:
-            out = raw.astype(raw.dtype, copy=True)
-            if slope != 1:
-                out *= raw.dtype.type(int(slope))
-            out += raw.dtype.type(int(inter))
-            return out
+        values = (lo, hi, lo * s, hi * s, lo * s + b, hi * s + b)  # the intermediate product must fit too
+        for dtype in (raw.dtype, np.dtype(np.int16), np.dtype(np.int32)):
+            info = np.iinfo(dtype)
+            if info.min <= min(values) and max(values) <= info.max:
+                out = raw.astype(dtype, copy=True)
+                if s != 1:
+                    out *= dtype.type(s)
+                out += dtype.type(b)
+                return out
     dtype = np.float64 if raw.dtype == np.float64 else np.float32
     out = raw.astype(dtype)
     out *= dtype(slope)
