@@ -154,6 +154,8 @@ class TestFourD:
         out = nib.load(tmp_path / "one.nii.gz")
         assert out.shape == (128, 96, 24)
         np.testing.assert_array_equal(np.asanyarray(out.dataobj), np.asanyarray(nib.load(src).dataobj)[..., 1])
+        flat = invoke("volume", str(PHANTOM), "--volume", "0", "--out", str(tmp_path / "flat.nii.gz"))
+        assert flat.exit_code == 2 and "the file is 3-D (64x64x64), not 4-D" in flat.stderr
         bad = invoke("volume", str(src), "--volume", "5", "--out", str(tmp_path / "bad.nii.gz"))
         assert bad.exit_code == 2 and "holds 2 volume(s), indices 0 to 1" in bad.stderr and "Traceback" not in bad.stderr
 

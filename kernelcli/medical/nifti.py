@@ -187,6 +187,8 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
     frames = shape[3] if len(shape) >= 4 else 1
     index: tuple[Any, ...] = (slice(None),) * min(3, len(shape))
     if volume is not None:
+        if len(shape) < 4:
+            raise UsageError(f"{p}: --volume {volume}: the file is {len(shape)}-D ({'x'.join(map(str, shape))}), not 4-D")
         if not 0 <= volume < frames:
             raise UsageError(f"{p}: --volume {volume}: the file holds {frames} volume(s), indices 0 to {frames - 1}")
         index += (volume,)

@@ -32,8 +32,10 @@ def canonical_plane(data: np.ndarray, affine: np.ndarray, axis: str = "z") -> tu
 
     The returned image has row 0 at the top of the display (see the module notes).
     """
-    from nibabel.orientations import apply_orientation, io_orientation
+    from .volume import require
 
+    orientations = require("nibabel.orientations", "PNG previews (reoriented to RAS+)")
+    apply_orientation, io_orientation = orientations.apply_orientation, orientations.io_orientation
     xyz = data.transpose(2, 1, 0)  # (i, j, k): nibabel's voxel order
     ras = apply_orientation(xyz, io_orientation(affine))  # flips and transposes: views, no copy
     a, name = VIEWS[axis]
