@@ -51,6 +51,20 @@ class TestScaledIntegers:
         np.testing.assert_array_equal(vol.data, expected)
         assert vol.stored_dtype == np.int16 and vol.scaling == (1.0, -1024.0)
 
+    def test_shipped_scaled_fmri_is_float32_and_keep_dtype_round_trips(self, tmp_path):
+        src = nibabel_file("functional.nii")  # int16, scl_slope 0.0754, scl_inter 3100.76, 4-D
+        img = nib.load(src)
+        vol = medical.read_volume(src)
+        assert vol.data.dtype == np.float32 and vol.data.shape == (20, 3, 21, 17)
+        np.testing.assert_allclose(vol.data, img.get_fdata().transpose(3, 2, 1, 0), rtol=1e-6)
+        medical.convolve_volume_file(src, "box:1vox", medical.VolumeOptions(keep_dtype=True), out=tmp_path / "k.nii.gz")
+        back = nib.load(tmp_path / "k.nii.gz")
+        assert back.get_data_dtype() == np.int16
+        assert (back.dataobj.slope, back.dataobj.inter) == pytest.approx((img.dataobj.slope, img.dataobj.inter))
+        np.testing.assert_array_equal(np.asanyarray(back.dataobj.get_unscaled()), np.asanyarray(img.dataobj.get_unscaled()))
+        medical.convolve_volume_file(src, "gaussian:4mm", out=tmp_path / "s.nii.gz")
+        assert nib.load(tmp_path / "s.nii.gz").get_data_dtype() == np.float32
+
     def test_uint16_with_an_intercept_reads_as_int16(self, tmp_path):
         rng = np.random.default_rng(3)
         stored = rng.integers(0, 4096, size=(5, 6, 7)).astype(np.uint16)
