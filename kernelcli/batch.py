@@ -37,6 +37,8 @@ Example
 
 from __future__ import annotations
 
+import functools
+
 import glob
 import os
 import pickle
@@ -512,8 +514,12 @@ def run(
     *,
     workers: int | None = None,
     progress: Progress | None = None,
+    scheduler: str | None = None,
 ) -> BatchResult:
     """Run ``job(item.input, out=item.output)`` for every item; return the records in item order.
+
+    ``scheduler`` (``--scheduler``: ``local`` or a dask scheduler's address) runs the items
+    as futures on a dask.distributed cluster instead (:mod:`kernelcli.tiled.cluster`).
 
     ``workers`` > 1 uses that many processes (the job must be picklable: a module-level
     function or a ``functools.partial`` of one; otherwise the items run here, with a note).
@@ -542,6 +548,15 @@ def run(
             progress(record, done, total)
 
     try:
+        if scheduler is not None:
+            from .tiled.cluster import client_for, run_items
+
+            with client_for(scheduler, workers, threads_per_worker(n_workers)) as client:
+                n_workers = len(client.scheduler_info().get("workers", {})) or n_workers
+                run_items(items, functools.partial(run_one, job), client, finished, _cluster_failed)
+            for item in items:  # a worker that died mid-file leaves its temporary file
+                remove_temporary_files(item.output)
+            return _result(items, records, start, n_workers, notes)
         pool = _start_pool(job, n_workers) if n_workers > 1 else None
         if pool is None:
             if n_workers > 1:
@@ -563,6 +578,11 @@ def run(
         result.interrupt_code = interrupt_exit_code(stop)
         raise BatchInterrupted(result) from None
     return _result(items, records, start, n_workers, notes)
+
+
+def _cluster_failed(item: Item, message: str) -> Record:
+    """The record of an item the cluster could not run (it fails alone, exit 1)."""
+    return Record(str(item.input), str(item.output), "failed", error=f"{item.input}: {message}", code=EXIT_ITEM_FAILED)
 
 
 def _result(items, records, start, workers, notes, *, interrupted: bool = False) -> BatchResult:

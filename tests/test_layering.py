@@ -30,8 +30,10 @@ LAYERS = {
     "arrays": ["kernelcli.api", "kernelcli.layers", "kernelcli.volumes", "kernelcli.volume_filters", "kernelcli.learn",
                "kernelcli.tiled", "kernelcli.jitcache", "kernelcli.kernel_build"],
     "files": ["kernelcli.io", "kernelcli.images", "kernelcli.catalog", "kernelcli.kernel_syntax", "kernelcli.medical",
-              "kernelcli.netspec", "kernelcli.montage", "kernelcli.pipes", "kernelcli.volume_inputs", "kernelcli.learn_plot"],
-    "jobs": ["kernelcli.jobs", "kernelcli.batch", "kernelcli.chain", "kernelcli.medical.jobs"],
+              "kernelcli.netspec", "kernelcli.montage", "kernelcli.pipes", "kernelcli.volume_inputs", "kernelcli.learn_plot",
+              "kernelcli.tiled.stores"],
+    "jobs": ["kernelcli.jobs", "kernelcli.batch", "kernelcli.chain", "kernelcli.medical.jobs", "kernelcli.tiled.files",
+             "kernelcli.tiled.cluster"],
     "cli": ["kernelcli.cli", "kernelcli.worker", "kernelcli.__main__"],
 }
 #: Packages whose ``__init__`` re-exports a higher layer than their submodules (a facade).

@@ -52,6 +52,8 @@ class BatchOptions:
     recursive: bool = False
     workers: int | None = None
     report: Path | None = None
+    #: ``--scheduler``: run the files on a dask.distributed cluster (see kernelcli.tiled.cluster)
+    scheduler: str | None = None
 
     @property
     def fmt(self) -> str | None:
@@ -161,7 +163,7 @@ def run_batch(
     display = _Display(len(items), bar=show_bar, quiet=quiet)
     try:
         with display:
-            result = run(items, job, workers=options.workers, progress=display.update)
+            result = run(items, job, workers=options.workers, progress=display.update, scheduler=options.scheduler)
     except BatchInterrupted as stop:
         result = stop.result
         if options.report is not None:

@@ -35,8 +35,12 @@ from .options import (
     WindowOption,
     WorkersOption,
     ThenOption,
+    TiledOption,
+    ChunksOption,
+    SchedulerOption,
     option,
 )
+from ._tiled import run_single, single_tiled
 from ..modes import JPEG_QUALITY
 from ._stdio import piped
 from ._common import CLI_PATHS, guarded, note, output_for, render_report, summary_line
@@ -96,6 +100,9 @@ def convolve(
     out: Annotated[Optional[Path], option("out", extra=OUT_HELP, show_default=False)] = None,
     montage: Annotated[Optional[Path], option("montage", show_default=False)] = None,
     layout: LayoutOption = None,
+    tiled: TiledOption = False,
+    chunks: ChunksOption = None,
+    scheduler: SchedulerOption = None,
     out_dir: OutDirOption = None,
     suffix: SuffixOption = None,
     fmt: FormatOption = None,
@@ -159,12 +166,19 @@ def convolve(
         layout=canonical_layout(layout),
         paths=CLI_PATHS, encoding=Encoding(quality=quality, compress=compress),
     )
-    batch = BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file)
+    batch = BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file, scheduler)
     scale = None
     if kernel_scale is not None:
         from ..kernel_syntax import parse_kernel_scale
 
         scale = parse_kernel_scale(kernel_scale)
+    big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler)
+    if big is not None:
+        given = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
+                 "--combine": combine, "--montage": montage}
+        _run_tiled(big, kernel or [], then or [], scale, options, given=given, out=out, force=force, chunks=chunks,
+                   scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet)
+        return
     if then:
         given = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
                  "--combine": combine, "--montage": montage}
@@ -201,6 +215,53 @@ def _load(spec: str, scale: Any) -> Any:
     from ..kernel_syntax import scale_kernel
 
     return scale_kernel(load_layer_kernel(spec), scale)
+
+
+def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks, scheduler, workers, json_out, quiet) -> None:
+    """One big input, tile by tile (kernelcli.tiled): one --kernel, --then steps, or a 3-D kernel on a (Z, Y, X) volume."""
+    from ..chain import chain_label, parse_chain
+    from ..errors import UsageError
+    from ..jobs import safe_stem
+
+    extra = [name for name, value in given.items() if value is not None]
+    if extra:
+        raise UsageError(f"{', '.join(extra)}: not available on the tiled path; it takes one --kernel and --then steps")
+    if len(specs) != 1:
+        raise UsageError(f"the tiled path takes one --kernel (and --then steps); got {len(specs)}")
+    conv = {"stride": options.stride, "padding": options.padding, "pad_mode": options.pad_mode,
+            "pad_value": options.pad_value, "dilation": options.dilation, "flip": options.flip, "paths": options.paths}
+    notes: list[str] = []
+    first = _load(specs[0], scale)  # exit 3 before any tile is read
+    volume_build = None
+    if len(first.shape) == 3 and not then:
+        k3 = first.array()
+
+        def volume_build(x, tile):
+            from ..tiled import arrays
+
+            return arrays.conv3d(x, k3, padding=options.padding, pad_mode=options.pad_mode, pad_value=options.pad_value,
+                                 flip=options.flip, chunks=tile)
+        steps, label = [], first.name
+    else:
+        steps = parse_chain(specs[0], list(then), scale=scale)
+        label = chain_label(steps) if then else first.name
+
+    def build(x, tile):
+        from ..tiled import arrays
+
+        if not steps:
+            raise UsageError(f"{first.name}: a 3-D kernel needs a (Z, Y, X) volume (--layout zyx)")
+        for step in steps:
+            if step.kernel is not None:
+                x = arrays.conv2d(x, step.kernel.array(), **conv, chunks=tile, notes=notes)
+            else:
+                x = arrays.pool2d(x, step.size, stride=step.stride, op=step.op, chunks=tile, paths=options.paths)
+        return x
+
+    name = "_".join(safe_stem(s.label) for s in steps) if then else safe_stem(label)
+    run_single(input, f"convolve {label}", build, out=out, force=force, rescale=options.rescale, layout=options.layout,
+               chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet,
+               volume_build=volume_build, name=name, notes=notes)
 
 
 def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force, json_out, quiet) -> None:
@@ -244,7 +305,7 @@ def _run_many(inputs, specs, bias, options, batch, *, scale, weights, bias_file,
         job = partial(convolve_bank_file, kernels=kernels, options=options, force=force,
                       bias=None if bias is None else parse_bias(bias))
     if len(kernels) > 1 and batch.format is None:  # several maps per file: .npy (H', W', maps)
-        batch = BatchOptions(batch.out_dir, batch.suffix, "npy", batch.recursive, batch.workers, batch.report)
+        batch = BatchOptions(batch.out_dir, batch.suffix, "npy", batch.recursive, batch.workers, batch.report, batch.scheduler)
     run_batch(inputs, job, label=bank_label([k.name for k in kernels]), options=batch, out=out, force=force,
               json_out=json_out, quiet=quiet)
 

@@ -82,6 +82,9 @@ CONCEPTS: dict[str, Concept] = {
     "compress": Concept(("--compress",)),
     "recursive": Concept(("--recursive", "-r"), flag=True),
     "workers": Concept(("--workers", "-j")),
+    "tiled": Concept(("--tiled",), flag=True),
+    "chunks": Concept(("--chunks",)),
+    "scheduler": Concept(("--scheduler",)),
     "report": Concept(("--report",)),
     "force": Concept(("--force",), flag=True),
     "json": Concept(("--json",), flag=True),
@@ -198,6 +201,11 @@ HELP: dict[str, str] = {
     "default (6) or best (9); lossless either way.",
     "recursive": "Descend into subfolders of folder inputs.",
     "workers": "Parallel processes for several inputs (default: the number of cores).",
+    "tiled": "Compute tile by tile with halos, the same bytes as in memory (automatic for .zarr inputs and outputs "
+    "and for inputs over the memory cap).",
+    "chunks": "Tile side of the tiled path: 1024, or one per axis such as 512,2048 (default: the input's chunks).",
+    "scheduler": "Run on a dask.distributed cluster: local (a LocalCluster of --workers processes) or a scheduler "
+    "address such as tcp://host:8786; needs kernelcli[distributed].",
     "report": "Also write the JSON report (a record per input and the totals) to this file.",
     "force": "Overwrite an existing output.",
     "json": "Print one JSON document on stdout (schema in the README); wins over -q.",
@@ -313,6 +321,9 @@ QualityOption = Annotated[int, option("quality", min=1, max=100)]  # default: mo
 CompressOption = Annotated[str, option("compress")]
 RecursiveOption = Annotated[bool, option("recursive")]
 WorkersOption = Annotated[Optional[int], option("workers", min=1, show_default=False)]
+TiledOption = Annotated[bool, option("tiled")]
+ChunksOption = Annotated[Optional[str], option("chunks", metavar="N|N,M", show_default=False)]
+SchedulerOption = Annotated[Optional[str], option("scheduler", metavar="local|ADDRESS", show_default=False)]
 ReportOption = Annotated[Optional[Path], option("report", show_default=False)]
 ForceOption = Annotated[bool, option("force")]
 JsonOption = Annotated[bool, option("json")]

@@ -26,9 +26,13 @@ from .options import (
     ReportOption,
     SuffixOption,
     WorkersOption,
+    TiledOption,
+    ChunksOption,
+    SchedulerOption,
     option,
 )
 from ._stdio import piped
+from ._tiled import run_single, single_tiled
 from ._common import CLI_PATHS, guarded
 
 EPILOG = """Examples:
@@ -52,6 +56,9 @@ def pad(
     pad_value: PadValueOption = 0.0,
     out: OutOption = None,
     layout: LayoutOption = None,
+    tiled: TiledOption = False,
+    chunks: ChunksOption = None,
+    scheduler: SchedulerOption = None,
     out_dir: OutDirOption = None,
     suffix: SuffixOption = None,
     fmt: FormatOption = None,
@@ -82,6 +89,16 @@ def pad(
     if isinstance(widths, str):
         raise UsageError(f"--padding {padding!r}: expected P or T,B,L,R (same/valid are for convolve)")
     mode = canonical_pad_mode(pad_mode)
+    big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler)
+    if big is not None:
+        def build(x, tile):
+            from ..tiled import arrays
+
+            return arrays.pad2d(x, widths, mode=mode, value=pad_value, chunks=tile)
+
+        run_single(big, f"pad_{mode}", build, out=out, force=force, rescale=None, layout=canonical_layout(layout),
+                   chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet)
+        return
     if len(input) == 1 and out_dir is None:
         from ..volume_inputs import is_volume_input
 
@@ -92,7 +109,7 @@ def pad(
                   paths=CLI_PATHS, encoding=Encoding(quality=quality, compress=compress))
     run_inputs(
         input, job, label=f"pad_{mode}", out=out, force=force, json_out=json_out, quiet=quiet,
-        options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report),
+        options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report, scheduler),
     )
 
 

@@ -26,9 +26,13 @@ from .options import (
     SuffixOption,
     WindowOption,
     WorkersOption,
+    TiledOption,
+    ChunksOption,
+    SchedulerOption,
     option,
 )
 from ._stdio import piped
+from ._tiled import run_single, single_tiled
 from ._common import CLI_PATHS, guarded
 
 EPILOG = """Examples:
@@ -54,6 +58,9 @@ def pool(
     rescale: RescaleOption = None,
     out: OutOption = None,
     layout: LayoutOption = None,
+    tiled: TiledOption = False,
+    chunks: ChunksOption = None,
+    scheduler: SchedulerOption = None,
     out_dir: OutDirOption = None,
     suffix: SuffixOption = None,
     fmt: FormatOption = None,
@@ -83,6 +90,23 @@ def pool(
 
     op = canonical_pool_op(op)
     padding = pool_padding(padding)
+    big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler)
+    if big is not None:
+        def build(x, tile):
+            from ..tiled import arrays
+
+            return arrays.pool2d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil,
+                                 count_include_pad=not exclude_pad, chunks=tile, paths=CLI_PATHS)
+
+        def volume_build(x, tile):
+            from ..tiled import arrays
+
+            return arrays.pool3d(x, size, stride, op, padding, ceil, not exclude_pad, chunks=tile)
+
+        run_single(big, f"{op}pool{size}", build, out=out, force=force, rescale=canonical_rescale(rescale) if rescale else None,
+                   layout=canonical_layout(layout), chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out,
+                   quiet=quiet, volume_build=volume_build)
+        return
     if len(input) == 1 and out_dir is None:
         from ..volume_inputs import is_volume_input
 
@@ -116,7 +140,7 @@ def pool(
     )
     run_inputs(
         input, job, label=f"{op}pool{size}", out=out, force=force, json_out=json_out, quiet=quiet,
-        options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report),
+        options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report, scheduler),
     )
 
 

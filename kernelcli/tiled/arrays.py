@@ -128,11 +128,13 @@ def tile_map(x: Any, axes: Sequence[Axis], core: Callable[[np.ndarray, list[tupl
 
 def conv2d(x: Any, kernel: Any, *, stride: int | Sequence[int] = 1, padding: Any = "same", pad_mode: str = "constant",
            pad_value: float = 0.0, dilation: int | Sequence[int] = 1, flip: bool = False,
-           chunks: int | Sequence[int] | None = None, paths: Any = None) -> Any:
+           chunks: int | Sequence[int] | None = None, paths: Any = None, notes: list[str] | None = None) -> Any:
     """:func:`kernelcli.api.conv2d` of a dask array (H, W) or (H, W, C): a lazy dask array.
 
     ``chunks`` sets the tile side (default: the input's chunks); tiles are rounded to whole
-    strides and to at least twice the halo.
+    strides and to at least twice the halo.  ``paths`` is the policy the whole image would
+    be computed under (see :mod:`kernelcli.tiled.pin`); ``notes`` collects what a user should
+    know (a kernel the whole image would send through the FFT).
 
     >>> import dask.array as da
     >>> conv2d(da.ones((6, 6), chunks=3, dtype="uint8"), [[1, 1]], stride=2).compute()[0]
@@ -160,7 +162,9 @@ def conv2d(x: Any, kernel: Any, *, stride: int | Sequence[int] = 1, padding: Any
     if x.ndim == 3:
         axes.append(Axis(x.shape[2], passthrough=True))
     dtype = api.compute_dtype(x.dtype)
-    force, _note = pin.conv_force((h, w, x.shape[2] if x.ndim == 3 else 1), k, (sh, sw), (dh, dw), dtype, oh, ow, paths)
+    force, note = pin.conv_force((h, w, x.shape[2] if x.ndim == 3 else 1), k, (sh, sw), (dh, dw), dtype, oh, ow, paths)
+    if note and notes is not None and note not in notes:
+        notes.append(note)
 
     def core(slab, pads):
         (t, b), (l, r) = pads[:2]

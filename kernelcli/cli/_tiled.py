@@ -1,0 +1,84 @@
+"""The tiled path and clusters from the command line (``--tiled``, ``--chunks``, ``--scheduler``).
+
+``convolve``, ``pad`` and ``pool`` take these options (declared in :mod:`kernelcli.cli.options`).  One input that :func:`kernelcli.tiled.files.wanted`
+sends to the tiled path (a ``.zarr`` input or output, one of these options, an input over the
+memory cap) is handled by :func:`run_single`; several inputs with ``--scheduler`` run as a
+batch on the cluster (:func:`kernelcli.batch.run`).  Only typer and the standard library
+are imported at module level.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+def single_tiled(inputs: list[Path], out_dir: Optional[Path], out: Optional[Path], *, tiled: bool, chunks: Optional[str], scheduler: Optional[str]) -> Optional[Path]:
+    """The one input that takes the tiled path, or None (the usual in-memory path, or a batch).
+
+    ``--tiled``/``--chunks`` with several inputs are refused (exit 2): tiles are for one big image.
+    """
+    from ..tiled import files
+
+    several = len(inputs) != 1 or out_dir is not None
+    if several:
+        if tiled or chunks is not None:
+            from ..errors import UsageError
+
+            raise UsageError("--tiled and --chunks work on one input; several inputs take --scheduler or --workers")
+        if scheduler is not None:
+            from ..tiled import require
+
+            require("distributed", "--scheduler")  # exit 2 with the pip hint before any planning
+        return None
+    if str(inputs[0]) == "-":
+        return None
+    return inputs[0] if files.wanted(inputs[0], out, tiled=tiled, chunks=chunks, scheduler=scheduler) else None
+
+
+def run_single(input: Path, label: str, build: Callable[[Any, Any], Any], *, out: Optional[Path], force: bool, rescale: Optional[str],
+               layout: Optional[str], chunks: Optional[str], scheduler: Optional[str], workers: Optional[int], json_out: bool,
+               quiet: bool, volume_build: Callable[[Any, Any], Any] | None = None, name: Optional[str] = None,
+               notes: Optional[list[str]] = None) -> None:
+    """Run one input through the tiled path with a progress bar counting tiles; print the report.
+
+    ``notes`` is filled by ``build`` as it builds (and shown with the report's own notes).
+    """
+    from ..tiled import files
+    from ._common import render_report
+
+    sides = files.parse_chunks(chunks)
+    with _TileBar(enabled=not quiet and sys.stderr.isatty()) as bar:
+        report = files.run_tiled(input, label, build, out=out, force=force, rescale=rescale, layout=layout, chunks=sides,
+                                 scheduler=scheduler, workers=workers, progress=bar.update, volume_build=volume_build, name=name)
+    report.notes.extend(notes or [])
+    render_report(report, json_out=json_out, quiet=quiet)
+
+
+class _TileBar:
+    """A rich progress bar on stderr: tiles written / total."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled, self.progress, self.task = enabled, None, None
+
+    def __enter__(self) -> "_TileBar":
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(TextColumn("kernelcli"), BarColumn(), MofNCompleteColumn(), TextColumn("tiles ETA"),
+                                     TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+            self.progress.start()
+        return self
+
+    def update(self, done: int, total: int) -> None:
+        if self.progress is None:
+            return
+        if self.task is None:
+            self.task = self.progress.add_task("tiles", total=total)
+        self.progress.update(self.task, completed=done)
+
+    def __exit__(self, *exc: Any) -> bool:
+        if self.progress is not None:
+            self.progress.stop()
+        return False

@@ -1,0 +1,142 @@
+"""``--scheduler``: run a batch's files, or a big image's tiles, on a dask.distributed cluster.
+
+``--scheduler local`` starts a ``LocalCluster`` of ``--workers`` processes (default: the
+number of cores), one thread each, and closes it at the end; any other value is the
+address of a running scheduler (``tcp://host:8786``), whose workers need only
+``pip install 'kernelcli[distributed]'`` and the same files (a shared folder or object
+storage).  Nothing here schedules by itself: files are ``Client.submit`` futures, tiles a
+dask graph; the scheduler retries the tasks of a worker that dies.
+
+* every file is written as it is without a cluster (a temporary file renamed into place),
+  so a retried file is written once and whole, and a failed file fails alone (its
+  record says why, the others complete);
+* Ctrl-C cancels every future, removes the temporary files of the planned outputs and
+  exits 130 without partial outputs.
+
+Example
+-------
+>>> describe(None), describe("local")
+('this process', 'a LocalCluster')
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from . import require
+
+
+def describe(scheduler: str | None) -> str:
+    """How a scheduler value reads in a note."""
+    if scheduler is None:
+        return "this process"
+    return "a LocalCluster" if scheduler == "local" else f"the scheduler at {scheduler}"
+
+
+@contextmanager
+def client_for(scheduler: str | None, workers: int | None = None, threads: int = 1) -> Iterator[Any]:
+    """A ``distributed.Client`` for ``--scheduler`` (None: yields None), closed at the end.
+
+    A LocalCluster gets ``workers`` processes (default: the cores), each running one task
+    at a time with ``threads`` numeric-core threads.
+
+    Raises MissingExtra (exit 2) without the extra, UsageError (exit 2) when the scheduler
+    cannot be reached.
+    """
+    if scheduler is None:
+        yield None
+        return
+    distributed = require("distributed", "--scheduler")
+    from ..errors import UsageError
+
+    if scheduler == "local":
+        n = max(1, int(workers or os.cpu_count() or 1))
+        cluster = distributed.LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+            silence_logs=logging.ERROR, env={"NUMBA_NUM_THREADS": str(threads)},
+        )
+        try:
+            client = distributed.Client(cluster)
+            try:
+                yield client
+            finally:
+                client.close()
+        finally:
+            cluster.close()
+        return
+    try:
+        client = distributed.Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(f"--scheduler {scheduler}: cannot reach the scheduler ({' '.join(str(exc).split())}); "
+                         "give 'local' or the address of a running dask scheduler, e.g. tcp://host:8786") from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def compute_tasks(tasks: Sequence[Any], client: Any, progress: Callable[[int, int], None] | None = None) -> list[Any]:
+    """Compute dask ``tasks`` (Delayed values, one per tile) here or on ``client``; ``progress(done, total)`` per tile.
+
+    Ctrl-C cancels what is still running on the cluster before it propagates.
+    """
+    total = len(tasks)
+    if client is None:
+        import dask
+        from dask.callbacks import Callback
+
+        keys = {t.key for t in tasks}
+        done = 0
+
+        def posttask(key, result, dsk, state, worker_id) -> None:
+            nonlocal done
+            if key in keys:
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+
+        with Callback(posttask=posttask):
+            return list(dask.compute(*tasks, scheduler="threads"))
+    distributed = require("distributed", "--scheduler")
+    futures = client.compute(list(tasks))
+    try:
+        for done, _future in enumerate(distributed.as_completed(futures), start=1):
+            if progress is not None:
+                progress(done, total)
+        return client.gather(futures)
+    except BaseException:
+        client.cancel(futures)
+        raise
+
+
+def run_items(items: Sequence[Any], run: Callable[[Any], Any], client: Any, finished: Callable[[int, Any], None],
+              failed: Callable[[Any, str], Any]) -> None:
+    """Run ``run(item)`` for every item as a future on ``client``; ``finished(index, record)`` as each ends.
+
+    ``run`` returns the item's record and never raises for a bad file; when the cluster
+    itself cannot run an item (its workers kept dying), ``failed(item, message)`` makes the
+    record, and that item fails alone.  A worker that dies mid-file has its task retried
+    elsewhere by the scheduler; the file it was writing never appears half-written (writes
+    are renamed into place).
+    """
+    distributed = require("distributed", "--scheduler")
+
+    futures = {}
+    for index, item in enumerate(items):
+        future = client.submit(run, item, pure=False, key=f"kernelcli-file-{index}-{os.getpid()}-{id(items)}")
+        futures[future] = index
+    try:
+        for future in distributed.as_completed(list(futures)):
+            index = futures[future]
+            try:
+                record = future.result()
+            except Exception as exc:  # noqa: BLE001 - the cluster's failure, reported for this file only
+                record = failed(items[index], f"the cluster could not run it: {type(exc).__name__}: {' '.join(str(exc).split())}")
+            finished(index, record)
+    except BaseException:
+        client.cancel(list(futures))
+        raise
