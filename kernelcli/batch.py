@@ -551,9 +551,18 @@ def run(
         if scheduler is not None:
             from .tiled.cluster import client_for, run_items
 
+            def retried(index: int, record: Record) -> None:
+                # A worker that died after writing a file but before reporting it: the scheduler ran the
+                # file again, which found the output this run had just written. It is done, once.
+                output = items[index].output
+                if record.code == EXIT_REFUSED and _identity(output) not in (None, before[output]):
+                    record = Record(str(items[index].input), str(output), "ok",
+                                    notes=["written by a worker that died before reporting it; the retry kept that file"])
+                finished(index, record)
+
             with client_for(scheduler, workers, threads_per_worker(n_workers)) as client:
                 n_workers = len(client.scheduler_info().get("workers", {})) or n_workers
-                run_items(items, functools.partial(run_one, job), client, finished, _cluster_failed)
+                run_items(items, functools.partial(run_one, job), client, retried, _cluster_failed)
             for item in items:  # a worker that died mid-file leaves its temporary file
                 remove_temporary_files(item.output)
             return _result(items, records, start, n_workers, notes)
