@@ -126,3 +126,27 @@ def test_non_integer_sizes_are_refused_not_truncated(kwargs):
     with pytest.raises(UsageError, match="must be an integer"):
         pool2d(np.zeros((6, 6)), size, **kwargs)
     assert pool2d(np.zeros((6, 6)), np.int64(2), stride=np.int64(2)).shape == (3, 3)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32", "float64", "int16"])
+@pytest.mark.parametrize("shape", [(33, 47), (20, 31, 3), (2, 2, 4)])
+def test_avg_2x2_loop_equals_the_general_loop_and_numpy(dtype, shape):
+    """2x2/s2 averages read uint8/uint16 as they are (no float copy): the same numbers as the
+    general loop (whole numbers: bit for bit) and the numpy path."""
+    rng = np.random.default_rng(9)
+    x = (rng.random(shape) * 250).astype(dtype) if dtype[0] in "ui" else rng.normal(size=shape).astype(dtype)
+    fast = pool2d(x, 2, op="avg", paths=policy.Paths(force="jit"))
+    general = pool2d(x, 2, op="avg", paths=policy.Paths(force="general"))
+    plain = pool2d(x, 2, op="avg", paths=policy.Paths(force="numpy"))
+    assert fast.dtype == general.dtype == plain.dtype == api.compute_dtype(np.dtype(dtype))
+    if dtype[0] in "ui":
+        np.testing.assert_array_equal(fast, general)
+        np.testing.assert_array_equal(fast, plain)
+    else:
+        tol = 1e-6 if dtype == "float32" else 1e-15  # values of size 1: relative to that
+        np.testing.assert_allclose(fast, general, rtol=tol, atol=tol)
+        np.testing.assert_allclose(fast, plain, rtol=tol, atol=tol)
+    ref = x[: shape[0] // 2 * 2, : shape[1] // 2 * 2].astype(np.float64)
+    ref = ref.reshape(shape[0] // 2, 2, shape[1] // 2, 2, *shape[2:]).mean(axis=(1, 3))
+    tol = 1e-6 if fast.dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(fast, ref, rtol=tol, atol=tol * np.abs(ref).max())

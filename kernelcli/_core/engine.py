@@ -387,12 +387,17 @@ def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announc
     2x2 and 3x3 windows at stride 2 without padding, all inside the input, take the
     specialised loop (unless ``paths.force`` is ``"general"``); everything else the general one.
     """
-    from .pool import AVG, pool_rows, pool_s2
+    from .pool import AVG, avg2_rows, pool_rows, pool_s2
 
     h, w, c = x3.shape
-    src = np.ascontiguousarray(x3.astype(dtype, copy=False) if op_code == AVG else x3).reshape(h, w * c)
     out = np.empty((oh, ow * c), dtype=dtype)
     whole = padding == 0 and (oh - 1) * stride + size <= h and (ow - 1) * stride + size <= w
+    if op_code == AVG and stride == 2 and size == 2 and whole and paths.force != "general":
+        src = _flat_input(x3, dtype)  # uint8/uint16 read as they are: no float copy of the image
+        announce(avg2_rows, src.dtype, out.dtype)
+        threads.run_rows(avg2_rows, oh, src, c, out)
+        return out.reshape(oh, ow, c)
+    src = np.ascontiguousarray(x3.astype(dtype, copy=False) if op_code == AVG else x3).reshape(h, w * c)
     if stride == 2 and size in (2, 3) and whole and paths.force != "general":
         announce(pool_s2, src.dtype, out.dtype)
         threads.run_rows(pool_s2, oh, src, c, size, op_code, out)

@@ -59,6 +59,35 @@ def pool_s2(x, channels, size, op, out, i0, i1):
                     o[q * c + ch] = _combine(a, b, d, size, op, scale)
 
 
+@njit(**JIT)
+def avg2_rows(x, channels, out, i0, i1):
+    """Rows ``i0:i1`` of ``out`` (oh, ow*C): 2x2 averages every 2 cells, all inside ``x``,
+    read in ``x``'s own dtype (uint8 and uint16 need no float copy of the image).
+
+    The same sums in the same order as :func:`pool_s2` (the two rows first, then the two
+    columns), times 1/4 (exactly what dividing by 4 gives), in ``out``'s dtype.
+    """
+    c = channels
+    ow = out.shape[1] // c
+    quarter = out.dtype.type(0.25)
+    for i in range(i0, i1):
+        r0 = x[2 * i]
+        r1 = x[2 * i + 1]
+        o = out[i]
+        if c == 1:
+            for q in range(ow):
+                left = out.dtype.type(r0[2 * q]) + out.dtype.type(r1[2 * q])
+                right = out.dtype.type(r0[2 * q + 1]) + out.dtype.type(r1[2 * q + 1])
+                o[q] = (left + right) * quarter
+        else:
+            for q in range(ow):
+                base = 2 * q * c
+                for ch in range(c):
+                    left = out.dtype.type(r0[base + ch]) + out.dtype.type(r1[base + ch])
+                    right = out.dtype.type(r0[base + c + ch]) + out.dtype.type(r1[base + c + ch])
+                    o[q * c + ch] = (left + right) * quarter
+
+
 @njit(**JIT, inline="always")
 def _horizontal1(tmp, o, size, op, scale):
     ow = o.shape[0]
