@@ -176,7 +176,8 @@ HELP: dict[str, str] = {
     "ceil": "Round the output size up (PyTorch's ceil_mode).",
     "exclude_pad": "avg: divide by the real cells only (PyTorch count_include_pad=False).",
     "axis": "Volumes: a 2-D kernel filters each slice across this axis (default z); a kernel in mm or voxels leaves "
-    "this axis alone (smooths within the slices).",
+    "this axis alone (smooths within the slices); a .png output shows the axial (z), coronal (y) or sagittal (x) "
+    "middle slice of the volume turned to the closest RAS+ orientation.",
     "window": "Volumes: CENTRE,WIDTH in HU, or " + ", ".join(f"{k} ({c:g},{w:g})" for k, (c, w) in modes.WINDOW_PRESETS.items())
     + ": maps values to 0-255.",
     "truncate": "Volumes: Gaussian radius in sigmas: ceil(T*sigma/spacing) voxels per axis (default 3; fslmaths and "
@@ -189,8 +190,8 @@ HELP: dict[str, str] = {
     "resample_slices": "Volumes: a DICOM series with uneven slice gaps is refused; this interpolates it linearly along "
     "the normal onto an even grid instead.",
     "idle_timeout": "Exit after this many seconds without a call.",
-    "keep_dtype": "Volumes: write the input's integer type (rounded; out-of-range values clipped, with a note) "
-    "instead of float32.",
+    "keep_dtype": "Volumes: write the input's stored integer type, with its NIfTI scaling (rounded; out-of-range "
+    "values clipped, with a note) instead of float32.",
     "out": "Output path; the extension picks the format.",
     "out_dir": "Folder for the results of several inputs (required then); folder structure under a folder input is kept.",
     "suffix": "Output names are <stem>_<suffix>.<ext> (default: the operation).",
