@@ -68,7 +68,8 @@ def is_batch(inputs: list[Path], options: BatchOptions) -> bool:
 
     if len(inputs) != 1 or options.out_dir is not None:
         return True
-    return is_batch_argument(inputs[0]) and not is_volume_input(inputs[0])
+    # a folder holding a DICOM series is one volume; a pattern such as 'scans/*.dcm' stays a batch
+    return is_batch_argument(inputs[0]) and not (Path(inputs[0]).is_dir() and is_volume_input(inputs[0]))
 
 
 def run_inputs(
