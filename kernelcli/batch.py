@@ -497,7 +497,10 @@ def run_one(job: Job, item: Item) -> Record:
         report = job(item.input, out=item.output)
         record.notes = [str(n) for n in (getattr(report, "notes", None) or [])]
     except KernelcliError as exc:
-        record.status, record.error, record.code = "failed", str(exc), exc.exit_code
+        message = str(exc)
+        if str(item.input) not in message and item.input.name not in message:
+            message = f"{item.input}: {message}"  # in a batch every error names its file
+        record.status, record.error, record.code = "failed", message, exc.exit_code
     except MemoryError:
         record.status, record.error, record.code = "failed", f"{item.input}: not enough memory", EXIT_ITEM_FAILED
     except Exception as exc:  # a bug: keep going, but say so (exit 70 at the end)
@@ -658,6 +661,9 @@ def _init_worker(job: Job, threads: int) -> None:
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    import warnings
+
+    warnings.simplefilter("ignore", RuntimeWarning)  # as in the main process: results are checked instead
     cap_numba_threads(threads)
 
 

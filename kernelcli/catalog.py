@@ -295,6 +295,11 @@ def gaussian_kernel(sigma: float) -> Kernel:
     """
     if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
         raise InvalidKernel(f"gaussian: sigma {sigma!r} must be a positive finite number")
+    if sigma > 1e6:  # before ceil(): 3 * 1e308 is inf, and 1e200 would print a 200-digit size
+        raise InvalidKernel(
+            f"gaussian:{_short_number(sigma)}: sigma {_short_number(sigma)} gives a kernel larger than {MAX_SIDE} "
+            f"per side (sigma at most {(MAX_SIDE // 2) / 3:.4g})"
+        )
     from .kernel_build import gaussian_row, radius_for
 
     radius = radius_for(sigma)  # one truncation rule for pixels, voxels and mm

@@ -79,10 +79,7 @@ PILLOW_FORMATS = ["PNG", "JPEG", "TIFF", "BMP", "GIF"]
 
 MAX_MATRIX_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 512 * 1024 * 1024 // 4  # about 134 megapixels, as a decompression-bomb guard
-#: environment variable overriding the memory a single image may need
-MEMORY_ENV = "KERNELCLI_MAX_MEMORY"
-#: share of the physical memory one image may need by default
-MEMORY_SHARE = 0.75
+from .limits import MEMORY_ENV, MEMORY_SHARE, default_max_bytes, parse_bytes  # noqa: E402,F401 - declared once there
 
 
 @dataclass
@@ -123,33 +120,6 @@ def _one_line(exc: BaseException) -> str:
 # ---------------------------------------------------------------- limits
 
 
-def parse_bytes(text: str) -> int:
-    """Parse a memory size: ``123``, ``512K``, ``64M``, ``4G``, ``1T`` (binary units).
-
-    >>> parse_bytes("2G"), parse_bytes("1500")
-    (2147483648, 1500)
-    """
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*", str(text), re.IGNORECASE)
-    if not m:
-        raise UsageError(f"invalid memory size {text!r}: expected a number of bytes or 512M, 4G, ...")
-    power = " KMGT".index(m.group(2).upper() or " ")
-    return int(float(m.group(1)) * 1024**power)
-
-
-def default_max_bytes() -> int | None:
-    """The memory one image may need: ``KERNELCLI_MAX_MEMORY`` or 3/4 of the physical RAM."""
-    env = os.environ.get(MEMORY_ENV, "").strip()
-    if env:
-        try:
-            return parse_bytes(env)
-        except UsageError:
-            raise UsageError(f"{MEMORY_ENV}={env!r}: expected a number of bytes or 512M, 4G, ...") from None
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * MEMORY_SHARE)
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
 def estimate_bytes(h: int, w: int, channels: int, compute_itemsize: int = 8, input_itemsize: int = 2) -> int:
     """Rough peak memory for one run: input + padded copy + output in the compute dtype (+ a temporary).
 
@@ -173,11 +143,9 @@ def _check_memory(p: Path, h: int, w: int, channels: int, input_itemsize: int, m
 
 
 def _size_text(n: float) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
+    from .limits import size_text
+
+    return size_text(n)
 
 
 # ---------------------------------------------------------------- reading

@@ -52,6 +52,10 @@ class ConvolveOptions:
     encoding: Any = None
 
     def __post_init__(self) -> None:
+        import math
+
+        if not math.isfinite(self.pad_value):
+            raise UsageError(f"--pad-value {self.pad_value}: expected a finite number")
         object.__setattr__(self, "pad_mode", canonical_pad_mode(self.pad_mode))
         if self.rescale is not None:
             object.__setattr__(self, "rescale", canonical_rescale(self.rescale))
@@ -102,15 +106,17 @@ class Report:
 
     @classmethod
     def of(cls, src: Path, label: str, data: Any, result: Any, seconds: float, out_path: Path | None, notes: list[str], **extra: Any) -> "Report":
-        """The report of one input array turned into one result array."""
+        """The report of one input array turned into one result array (refused if it overflowed)."""
+        minimum, maximum = float(result.min()), float(result.max())
+        check_finite_result(src, label, minimum, maximum, result.dtype)
         return cls(
             input=str(src),
             operation=label,
             input_shape=list(data.shape),
             output_shape=list(result.shape),
             output=str(out_path) if out_path else None,
-            minimum=float(result.min()),
-            maximum=float(result.max()),
+            minimum=minimum,
+            maximum=maximum,
             seconds=seconds,
             dtype=str(result.dtype),
             total=int(result.size),
@@ -159,7 +165,7 @@ def run_file_job(
     out_path = images.check_output_path(out, [src], force=force) if out is not None else None
     loaded = images.read_input(src, max_pixels=max_pixels)
     start = time.perf_counter()
-    result = _compute_in_layout(loaded, compute, layout, out_path, volume_compute)
+    result = _named(src, lambda: _compute_in_layout(loaded, compute, layout, out_path, volume_compute))
     seconds = time.perf_counter() - start
     report = Report.of(src, label, loaded.data, result, seconds, out_path, loaded.notes)
     if loaded.alpha is not None and result.shape[:2] != loaded.alpha.shape:
@@ -171,6 +177,18 @@ def run_file_job(
         return report
     _write_single(report, out_path, result, loaded, rescale=rescale, force=force, encoding=encoding)
     return report
+
+
+def _named(src: Path, call: Callable[[], Any]) -> Any:
+    """``call()``, with the input's name put in front of a resource or value error that lacks it."""
+    from .errors import KernelcliError
+
+    try:
+        return call()
+    except KernelcliError as exc:
+        if str(src) in str(exc) or src.name in str(exc):
+            raise
+        raise type(exc)(f"{src}: {exc}") from None
 
 
 def _compute_in_layout(loaded: Any, compute: Callable[[Any], Any], layout: str | None, out_path: Path | None, volume_compute: Callable[[Any], Any] | None = None) -> Any:
@@ -233,6 +251,32 @@ def clip_note(low_clipped: int, result: Any) -> str | None:
     )
 
 
+def check_conv_peak(data: Any, kernel_shape: Any, options: ConvolveOptions, label: str, *, maps: int = 1) -> None:
+    """Refuse (exit 2, with the estimate) a convolution whose padded input and outputs
+    would need more memory than allowed (see :mod:`kernelcli.limits`)."""
+    from .limits import check_peak, conv_peak
+    from .shapes import resolve_padding
+
+    kh, kw = int(kernel_shape[-2]), int(kernel_shape[-1])
+    pads = resolve_padding(options.padding, kh, kw, (options.dilation, options.dilation))
+    itemsize = 4 if data.dtype.itemsize == 1 else 8
+    need = conv_peak(data.shape, (kh, kw), maps=maps, stride=options.stride, pads=pads, dilation=options.dilation,
+                     itemsize=itemsize, input_itemsize=data.dtype.itemsize)
+    check_peak(need, label)
+
+
+def check_finite_result(src: Any, label: str, minimum: float, maximum: float, dtype: Any) -> None:
+    """A result with NaN or infinite values is an overflow: refuse it (exit 2), naming the cause."""
+    import math
+
+    if math.isfinite(minimum) and math.isfinite(maximum):
+        return
+    raise UsageError(
+        f"{src}: {label}: the result overflows {dtype} (values beyond its range became infinite or NaN); "
+        "use a smaller kernel scale or input values, or a float64 input (.npy)"
+    )
+
+
 def convolve_file(input_path: str | Path, kernel_spec: Any, options: ConvolveOptions, *, out: str | Path | None, force: bool = False) -> Report:
     """Convolve one input file with one kernel; write to ``out`` (or return the matrix when None).
 
@@ -248,6 +292,7 @@ def convolve_file(input_path: str | Path, kernel_spec: Any, options: ConvolveOpt
         return convolve_bank_file(input_path, [kernel], options, out=out, force=force)
 
     def compute(data):
+        check_conv_peak(data, k.shape, options, f"convolve {kernel.name}")
         return api.conv2d(
             data, k, stride=options.stride, padding=options.padding, pad_mode=options.pad_mode,
             pad_value=options.pad_value, dilation=options.dilation, flip=options.flip, paths=options.paths,
@@ -270,10 +315,42 @@ def pad_file(
     from . import api
 
     mode = canonical_pad_mode(mode)
+
+    def compute(data):
+        from .limits import check_peak, pad_peak
+        from .shapes import resolve_padding
+
+        check_pad_value(value, data.dtype, mode)
+        pads = resolve_padding(widths, 1, 1)
+        check_peak(pad_peak(data.shape, pads, data.dtype.itemsize), f"pad_{mode} by {','.join(map(str, pads))}")
+        return api.pad2d(data, widths, mode=mode, value=value, paths=paths)
+
     return run_file_job(
-        input_path, f"pad_{mode}", lambda data: api.pad2d(data, widths, mode=mode, value=value, paths=paths),
+        input_path, f"pad_{mode}", compute,
         out=out, force=force, max_pixels=max_pixels, layout=layout, encoding=encoding,
     )
+
+
+def check_pad_value(value: float, dtype: Any, mode: str = "constant") -> None:
+    """``--value`` must be finite, and for an integer image a whole number in its range.
+
+    >>> import numpy as np
+    >>> check_pad_value(300, np.dtype(np.uint8))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --value 300 does not fit this uint8 input: expected a whole number from 0 to 255
+    """
+    import math
+
+    import numpy as np
+
+    if not math.isfinite(value):
+        raise UsageError(f"--value {value}: expected a finite number")
+    if mode != "constant" or np.dtype(dtype).kind not in "biu":
+        return
+    info = np.iinfo(dtype)
+    if not (float(value).is_integer() and info.min <= value <= info.max):
+        raise UsageError(f"--value {value:g} does not fit this {np.dtype(dtype)} input: expected a whole number from {info.min} to {info.max}")
 
 
 def pool_file(
@@ -288,6 +365,11 @@ def pool_file(
     from . import api
 
     def compute(data):
+        from .limits import check_peak, conv_peak
+
+        need = conv_peak(data.shape, (size, size), stride=stride or size, pads=(padding,) * 4, itemsize=8,
+                         input_itemsize=data.dtype.itemsize)
+        check_peak(need, f"{op}pool{size}")
         return api.pool2d(
             data, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad,
             paths=paths,
@@ -449,6 +531,10 @@ def convolve_bank_file(
     label = f"convolve {', '.join(names)}{_layer_words(options, bias)}"
 
     def compute(data):
+        channels = data.shape[2] if data.ndim == 3 else 1
+        per_map = channels if options.combine in (None, "per-channel") else 1
+        check_conv_peak(data, max((k.shape for k in kernels), key=lambda sh: sh[-1] * sh[-2]), options, label,
+                        maps=max(2, len(kernels) * per_map) if len(kernels) > 1 else 1)
         return filter_bank(data, kernels, names, bias=bias, **options.conv_kwargs())
 
     report = run_maps_job(
@@ -486,6 +572,7 @@ def layer_file(
     labels = [f"{name}[{k}]" for k in range(filters)]
 
     def compute(data):
+        check_conv_peak(data, weights.shape, options, label, maps=max(filters, 2) if filters > 1 else 1)
         maps = conv_layer(
             data, weights, bias, stride=options.stride, padding=options.padding, pad_mode=options.pad_mode,
             pad_value=options.pad_value, dilation=options.dilation, activation=options.activation, paths=options.paths,
@@ -561,7 +648,7 @@ def run_maps_job(
 
         order = input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format)
         data = to_hwc(loaded.data, order)  # channels last for the maps and the montage's input tile
-    bank = compute(data)
+    bank = _named(src, lambda: compute(data))
     seconds = time.perf_counter() - start
     maps = bank.maps
     several = maps.shape[2] > 1 and not single

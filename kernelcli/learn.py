@@ -105,6 +105,10 @@ class LearnOptions:
         if len(size) != 2:
             raise UsageError(f"size must be f or (kh, kw), got {self.size!r}")
         object.__setattr__(self, "size", tuple(shapes.check_positive("size", int(v)) for v in size))
+        from .catalog import MAX_SIDE
+
+        if max(self.size) > MAX_SIDE:
+            raise UsageError(f"invalid size {'x'.join(map(str, self.size))}: a kernel has at most {MAX_SIDE} per side")
         for name, choices in (("method", METHODS), ("combine", COMBINES), ("optimizer", OPTIMIZERS)):
             value = str(getattr(self, name)).strip().lower()
             if value not in choices:
@@ -316,6 +320,10 @@ def _check_shapes(x: np.ndarray, target: np.ndarray, options: LearnOptions, inpu
         oh, ow = output_shape(h, w, options)
     except ShapeError as exc:
         raise ShapeError(f"{input_name} {h}x{w} and a {kh}x{kw} kernel: {exc}") from None
+    from .limits import check_peak, conv_peak
+
+    need = conv_peak(x.shape, (kh, kw), stride=options.stride, pads=_widths(options), dilation=options.dilation)
+    check_peak(need, f"{input_name}: learning a {kh}x{kw} kernel with dilation {options.dilation}")
     if (th, tw) != (oh, ow):
         fit = _fitting_padding(h, w, th, tw, options)
         raise ShapeError(

@@ -39,3 +39,82 @@ class TestInternalErrorMessage:
         section = re.search(r'"([^"]+)" section', message).group(1)
         assert f"### {section}" in (REPO / "README.md").read_text()
         assert "--debug" in message and "http" not in message
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (32, 32), dtype=np.uint8)).save(tmp_path / "g.png")
+    Image.fromarray(rng.integers(0, 65535, (32, 32), dtype=np.uint16)).save(tmp_path / "g16.png")
+    np.save(tmp_path / "t.npy", rng.random((32, 32)))
+    return tmp_path
+
+
+def no_outputs(folder) -> None:
+    assert sorted(p.name for p in folder.iterdir()) == ["g.png", "g16.png", "t.npy"]
+
+
+class TestItem7HugeValues:
+    @pytest.mark.parametrize(
+        "args, code, words",
+        [
+            (["convolve", "g.png", "-k", "gaussian:1e308"], 3, ["at most 42.33"]),
+            (["convolve", "g.png", "-k", "gaussian:1e200"], 3, ["larger than 255"]),
+            (["convolve", "g.png", "-k", "box:3", "--padding", "1000000"], 2, ["g.png", "would need about"]),
+            (["pad", "g.png", "--p", "1000000"], 2, ["g.png", "would need about"]),
+            (["convolve", "g.png", "-k", "box:3", "--padding", "18446744073709551616"], 2, ["would need about"]),
+            (["convolve", "g.png", "-k", "box:3", "--dilation", "9223372036854775808"], 2, ["would need about"]),
+            (["pool", "g.png", "--size", "2", "--padding", "100000000000"], 2, []),
+            (["learn", "g.png", "t.npy", "--size", "1000000"], 2, ["at most 255"]),
+            (["learn", "g.png", "t.npy", "--size", "3", "--dilation", "100000"], 2, ["would need about"]),
+            (["pad", "g.png", "--p", "1", "--value", "-1"], 2, ["--value -1", "0 to 255"]),
+            (["pad", "g.png", "--p", "1", "--value", "300"], 2, ["--value 300", "0 to 255"]),
+            (["pad", "g.png", "--p", "1", "--value", "nan"], 2, ["--value nan"]),
+            (["pad", "g16.png", "--p", "1", "--value", "70000"], 2, ["0 to 65535"]),
+        ],
+    )
+    def test_exit_code_not_70(self, folder, invoke, args, code, words):
+        one_error(invoke(*args, "--out", "o.png") if args[0] != "learn" else invoke(*args), code, *words)
+        no_outputs(folder)
+
+    def test_gaussian_limit_is_said_not_a_200_digit_size(self, folder, invoke):
+        line = one_error(invoke("convolve", "g.png", "-k", "gaussian:1e200", "--out", "o.png"), 3)
+        assert len(line) < 200 and not re.search(r"\d{20}", line)
+
+
+class TestItem8NonFinite:
+    @pytest.mark.parametrize("value", ["nan", "inf", "1e400", "-inf"])
+    def test_pad_value_refused(self, folder, invoke, value):
+        one_error(invoke("convolve", "g.png", "-k", "box:3", "--pad-value", value, "--out", "o.png"), 2, "--pad-value")
+        no_outputs(folder)
+
+    @pytest.mark.parametrize("out", ["o.png", "o.npy", "o.csv"])
+    def test_overflowing_kernel_refused(self, folder, invoke, out):
+        one_error(invoke("convolve", "g.png", "-k", "[[1e39]]", "--out", out, "--rescale", "clip"), 2, "g.png", "overflows")
+        no_outputs(folder)
+
+    def test_scale_overflow_refused_and_no_runtime_warning(self, folder, invoke):
+        (folder / "k.json").write_text(json.dumps({"name": "tiny", "matrix": [[1, 2], [3, 4]], "scale": 1e-300}))
+        r = invoke("convolve", "g.png", "-k", "./k.json", "--out", "o.png")
+        assert r.exit_code in (2, 3) and "RuntimeWarning" not in r.stderr and "site-packages" not in r.stderr
+        assert not (folder / "o.png").exists()
+
+    def test_json_is_always_valid(self):
+        from kernelcli.cli._common import json_text
+
+        text = json_text({"a": [float("nan"), float("inf"), 1.5]})
+        assert json.loads(text) == {"a": [None, None, 1.5]}
+
+
+class TestItem11BatchErrorsNameTheirFile:
+    def test_pool_too_big_for_a_tiny_input(self, tmp_path, invoke):
+        (tmp_path / "in").mkdir()
+        Image.fromarray(np.zeros((1, 1), np.uint8)).save(tmp_path / "in" / "tiny.png")
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "in" / "fine.png")
+        r = invoke("pool", "in", "--size", "2", "--out-dir", "out", "--json", "-j", "1")
+        assert r.exit_code == 1
+        doc = json.loads(r.stdout)
+        failed = [i for i in doc["items"] if i["status"] == "failed"]
+        assert len(failed) == 1 and "tiny.png" in failed[0]["error"] and failed[0]["code"] == 2
+        assert [line for line in r.stderr.splitlines() if line.startswith("error:")][0].startswith("error: in/tiny.png")

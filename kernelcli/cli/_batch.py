@@ -199,13 +199,12 @@ def run_batch(
 
 
 def _write_report(path: Path, result, *, force: bool) -> None:
-    import json
-
+    from ._common import json_text
     from ..io.outputs import write_bytes_atomic
 
     from ._common import shown
 
-    write_bytes_atomic(path, (shown(json.dumps(result.as_dict(), indent=2)) + "\n").encode(), force=force)
+    write_bytes_atomic(path, (shown(json_text(result.as_dict())) + "\n").encode(), force=force)
 
 
 class _Display:

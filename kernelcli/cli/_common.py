@@ -82,8 +82,13 @@ def guarded(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from ..io.outputs import input_session
 
+        import warnings
+
         try:
-            with input_session():  # every file this call reads is an input of its output checks
+            # every file this call reads is an input of its output checks; numpy's
+            # RuntimeWarnings (overflow...) never reach the user: results are checked instead
+            with input_session(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
                 return func(*args, **kwargs)
         except (typer.Exit, typer.Abort, click.exceptions.ClickException):
             raise  # Click's own usage errors (exit 2) and deliberate exits
@@ -158,12 +163,36 @@ def _silence_stdout() -> None:
         pass
 
 
+def json_text(document: Any) -> str:
+    """``json.dumps(document, indent=2)``, always valid JSON: a NaN or infinity becomes null.
+
+    >>> json_text({"range": [float("nan"), 1.0]}).split()
+    ['{', '"range":', '[', 'null,', '1.0', ']', '}']
+    """
+    import json
+    import math
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(v) for v in value]
+        return value
+
+    try:
+        return json.dumps(document, indent=2, allow_nan=False)
+    except ValueError:
+        return json.dumps(clean(document), indent=2, allow_nan=False)
+
+
 def print_json(document: Any) -> None:
     """Print exactly one JSON document on stdout."""
     import json
     import re
 
-    text = json.dumps(document, indent=2)
+    text = json_text(document)
     # Keep each innermost list of numbers on one line, so a matrix reads as rows.
     text = re.sub(
         r"\[\s+([-+0-9.eE,\s]+?)\s+\]",

@@ -1,0 +1,156 @@
+"""Resource limits, checked before anything large is allocated: a small input must never
+exhaust the machine.
+
+=========================  ===============================================  ==========================
+limit                      default                                          changed with
+=========================  ===============================================  ==========================
+memory of one operation    3/4 of the physical RAM                          ``KERNELCLI_MAX_MEMORY``
+decoded image pixels       :data:`kernelcli.images.DEFAULT_MAX_PIXELS`      ``--max-pixels``
+volume voxels              :data:`DEFAULT_MAX_VOXELS`                       ``KERNELCLI_MAX_MEMORY``
+=========================  ===============================================  ==========================
+
+The estimate of an operation counts what it holds at its peak (the input, the padded
+copy, the outputs and maps in the compute dtype), with Python integers, so that absurd
+option values (``--padding 18446744073709551616``) give an estimate, never an overflow.
+A refusal is a :class:`ResourceLimit` (exit 2) that says the estimate and the limit.
+Standard library only; the environment is read here, at the edge, never by the core.
+
+Example
+-------
+>>> check_peak(10 * 2**20, "pad g.png", max_bytes=2**30)
+>>> check_peak(10 * 2**30, "pad g.png", max_bytes=2**30)
+Traceback (most recent call last):
+...
+kernelcli.limits.ResourceLimit: pad g.png would need about 10.0 GiB of memory, more than the 1.0 GiB allowed (set KERNELCLI_MAX_MEMORY to change it)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Sequence
+
+from .errors import UsageError
+
+#: environment variable overriding the memory one operation may need
+MEMORY_ENV = "KERNELCLI_MAX_MEMORY"
+#: share of the physical memory one operation may need by default
+MEMORY_SHARE = 0.75
+#: voxels a volume may have, whatever the memory (a bomb guard read from the header)
+DEFAULT_MAX_VOXELS = 2**31
+
+
+class ResourceLimit(UsageError):
+    """An operation that would need more memory (or pixels, voxels, layers) than allowed."""
+
+
+def parse_bytes(text: str) -> int:
+    """Parse a memory size: ``123``, ``512K``, ``64M``, ``4G``, ``1T`` (binary units).
+
+    >>> parse_bytes("2G"), parse_bytes("1500")
+    (2147483648, 1500)
+    """
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*", str(text), re.IGNORECASE)
+    if not m:
+        raise UsageError(f"invalid memory size {text!r}: expected a number of bytes or 512M, 4G, ...")
+    power = " KMGT".index(m.group(2).upper() or " ")
+    return int(float(m.group(1)) * 1024**power)
+
+
+def default_max_bytes() -> int | None:
+    """The memory one operation may need: ``KERNELCLI_MAX_MEMORY`` or 3/4 of the physical RAM."""
+    env = os.environ.get(MEMORY_ENV, "").strip()
+    if env:
+        try:
+            return parse_bytes(env)
+        except UsageError:
+            raise UsageError(f"{MEMORY_ENV}={env[:40]!r}: expected a number of bytes or 512M, 4G, ...") from None
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * MEMORY_SHARE)
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def size_text(n: float) -> str:
+    """A byte count for people: ``512 bytes``, ``1.5 MiB``; absurd sizes in powers of ten.
+
+    >>> size_text(1536), size_text(2**300)
+    ('1.5 KiB', '2e+90 bytes')
+    """
+    if n >= 1024**6:
+        return f"{float(n):.0e} bytes" if n < 1e308 else "more than 1e308 bytes"
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def check_peak(need: int, what: str, *, max_bytes: int | None = None) -> None:
+    """Refuse (ResourceLimit, exit 2) when ``need`` bytes exceed the memory allowed."""
+    limit = default_max_bytes() if max_bytes is None else max_bytes
+    if limit is not None and need > limit:
+        raise ResourceLimit(
+            f"{what} would need about {size_text(need)} of memory, more than the {size_text(limit)} allowed "
+            f"(set {MEMORY_ENV} to change it)"
+        )
+
+
+def conv_peak(shape: Sequence[int], kernel: Sequence[int], *, maps: int = 1, stride: int | Sequence[int] = 1,
+              pads: Sequence[int] = (0, 0, 0, 0), dilation: int | Sequence[int] = 1, itemsize: int = 8,
+              input_itemsize: int = 8) -> int:
+    """Peak bytes of a 2-D convolution or pooling of an (H, W[, C]) array: the input, its
+    padded copy and the output maps in the compute dtype, plus one output-sized temporary.
+
+    >>> conv_peak((100, 100), (3, 3), pads=(1, 1, 1, 1))
+    323232
+    """
+    h, w = int(shape[0]), int(shape[1])
+    c = int(shape[2]) if len(shape) > 2 else 1
+    sh, sw = _pair(stride)
+    dh, dw = _pair(dilation)
+    top, bottom, left, right = (int(p) for p in pads)
+    ph, pw = h + top + bottom, w + left + right
+    oh = max(0, (ph - dh * (int(kernel[0]) - 1) - 1) // max(sh, 1) + 1)
+    ow = max(0, (pw - dw * (int(kernel[1]) - 1) - 1) // max(sw, 1) + 1)
+    out_channels = max(maps, 1) * (c if maps == 1 else 1)
+    return h * w * c * input_itemsize + ph * pw * c * itemsize + 2 * oh * ow * out_channels * itemsize
+
+
+def pad_peak(shape: Sequence[int], pads: Sequence[int], itemsize: int) -> int:
+    """Peak bytes of padding an (H, W[, C]) array: the input, the padded result and the
+    copy an image encoder makes of it.
+
+    >>> pad_peak((10, 10), (1, 1, 1, 1), 1)
+    388
+    """
+    h, w = int(shape[0]), int(shape[1])
+    c = int(shape[2]) if len(shape) > 2 else 1
+    top, bottom, left, right = (int(p) for p in pads)
+    return h * w * c * itemsize + 2 * (h + top + bottom) * (w + left + right) * c * itemsize
+
+
+def check_voxels(label: str, shape: Sequence[int], itemsize: int, *, compute_itemsize: int = 4,
+                 max_bytes: int | None = None, max_voxels: int = DEFAULT_MAX_VOXELS) -> None:
+    """Refuse a volume from its header, before decompressing: more voxels than
+    ``max_voxels``, or more memory than allowed for the stored data plus an input, a padded
+    copy and an output in the compute dtype.
+
+    >>> check_voxels("big.nii.gz", (1024, 1024, 400), 4, max_bytes=512 * 2**20)
+    Traceback (most recent call last):
+    ...
+    kernelcli.limits.ResourceLimit: big.nii.gz: 1024x1024x400 voxels would need about 6.2 GiB of memory, more than the 512.0 MiB allowed (set KERNELCLI_MAX_MEMORY to change it)
+    """
+    voxels = math.prod(int(n) for n in shape)
+    dims = "x".join(map(str, shape))
+    if voxels > max_voxels:
+        raise ResourceLimit(f"{label}: {dims} = {voxels} voxels is more than the limit of {max_voxels} (a bomb guard)")
+    check_peak(voxels * (itemsize + 3 * compute_itemsize), f"{label}: {dims} voxels", max_bytes=max_bytes)
+
+
+def _pair(value: int | Sequence[int]) -> tuple[int, int]:
+    if isinstance(value, int):
+        return int(value), int(value)
+    a, b = value
+    return int(a), int(b)
