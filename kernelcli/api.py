@@ -346,8 +346,7 @@ def pool2d(
     if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
         raise UsageError(f"padding must be an integer >= 0, got {padding!r}")
     padding = int(padding)
-    if padding > size // 2:
-        raise UsageError(f"padding {padding} is more than half the pool size {size}: at most {size // 2} (PyTorch's rule)")
+    shapes.check_pool_padding(padding, size)
     h, w = arr.shape[:2]
     try:
         oh = shapes.pool_output_size(h, size, stride=stride, padding=padding, ceil_mode=ceil_mode)

@@ -47,6 +47,19 @@ def conv_output_size(size: int, f: int, *, stride: int = 1, pad_before: int = 0,
     return (padded - span) // stride + 1
 
 
+def check_pool_padding(padding: int, size: int) -> int:
+    """PyTorch's rule, one for ``pool`` and ``shape --pool``: pooling padding is at most size // 2.
+
+    >>> check_pool_padding(2, 2)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: padding 2 is more than half the pool size 2: at most 1 (PyTorch's rule)
+    """
+    if padding > size // 2:
+        raise UsageError(f"padding {padding} is more than half the pool size {size}: at most {size // 2} (PyTorch's rule)")
+    return padding
+
+
 def pool_output_size(size: int, f: int, *, stride: int, padding: int = 0, dilation: int = 1, ceil_mode: bool = False) -> int:
     """Output length of pooling along one axis, exactly as PyTorch's MaxPool2d/AvgPool2d.
 

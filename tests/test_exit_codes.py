@@ -118,3 +118,92 @@ class TestItem11BatchErrorsNameTheirFile:
         failed = [i for i in doc["items"] if i["status"] == "failed"]
         assert len(failed) == 1 and "tiny.png" in failed[0]["error"] and failed[0]["code"] == 2
         assert [line for line in r.stderr.splitlines() if line.startswith("error:")][0].startswith("error: in/tiny.png")
+
+
+def _nested(depth: int) -> str:
+    text = '{"type": "dropout"}'
+    for _ in range(depth):
+        text = '{"type": "sequence", "layers": [' + text + "]}"
+    return '{"input": [1, 8, 8], "layers": [' + text + "]}"
+
+
+def _template_tree(levels: int) -> dict:
+    templates = {"t0": {"layer": {"type": "dropout"}}}
+    for i in range(1, levels + 1):
+        templates[f"t{i}"] = {"layers": [{"use": f"t{i - 1}"}, {"use": f"t{i - 1}"}]}
+    return {"input": [1, 8, 8], "templates": templates, "layers": [{"use": f"t{levels}"}]}
+
+
+def _doubling(levels: int) -> dict:
+    templates = {"s0": {"params": {"s": "ab"}, "layer": {"type": "dropout", "name": "$s"}}}
+    for i in range(1, levels + 1):
+        templates[f"s{i}"] = {"params": {"s": None}, "layers": [{"use": f"s{i - 1}", "with": {"s": "${s}${s}"}}]}
+    return {"input": [1, 8, 8], "templates": templates, "layers": [{"use": f"s{levels}", "with": {"s": "x"}}]}
+
+
+class TestItem6SummaryBounded:
+    @pytest.mark.parametrize(
+        "text, words",
+        [
+            ('{"input":[1,8,8],"layers":[{"repeat":1000000000,"type":"dropout"}]}', ["layers[0].repeat", "--max-layers"]),
+            (json.dumps(_template_tree(30)), ["more than 100000 layers"]),
+            (json.dumps(_doubling(40)), ["characters"]),
+            (json.dumps({"input": [1, 8, 8], "layers": [{"repeat": 1000, "type": "sequence", "layers": [
+                {"repeat": 1000, "type": "sequence", "layers": [{"repeat": 1000, "type": "dropout"}]}]}]}), ["repeat"]),
+            (_nested(900), ["nested deeper"]),
+            ('{"input":[1,8,8],"layers":[{"type":"conv","filters":' + "9" * 5000 + ',"f":3}]}', ["5000 digits"]),
+        ],
+        ids=["repeat", "template-tree", "string-doubling", "nested-repeats", "900-deep", "5000-digits"],
+    )
+    def test_exit_3_naming_the_field(self, tmp_path, invoke, text, words):
+        (tmp_path / "net.json").write_text(text)
+        one_error(invoke("summary", "net.json"), 3, "net.json", *words)
+
+    def test_the_limit_is_a_flag(self, invoke):
+        assert invoke("summary", "resnet18", "--depth", "1", "--max-layers", "10").exit_code == 3
+        assert invoke("summary", "resnet18", "--depth", "1", "--max-layers", "1000").exit_code == 0
+
+    def test_a_300_deep_sequence_still_works(self, tmp_path, invoke):
+        (tmp_path / "net.json").write_text(_nested(300))
+        assert invoke("summary", "net.json", "--json").exit_code == 0
+
+
+class TestItem12OnePoolPaddingRule:
+    @pytest.mark.parametrize("size, pad", [(2, 2), (3, 2), (4, 3)])
+    def test_shape_refuses_what_pool_refuses(self, tmp_path, invoke, size, pad):
+        Image.fromarray(np.zeros((16, 16), np.uint8)).save(tmp_path / "z.png")
+        by_shape = one_error(invoke("shape", "--in", "16", "--f", str(size), "--pool", "--p", str(pad)), 2, "at most")
+        by_pool = one_error(invoke("pool", "z.png", "--size", str(size), "--padding", str(pad), "--out", "o.png"), 2, "at most")
+        assert by_shape.split("padding", 1)[1] == by_pool.split("padding", 1)[1]
+
+    def test_allowed_padding_still_answers(self, invoke):
+        r = invoke("shape", "--in", "16", "--f", "2", "--pool", "--p", "1", "-q")
+        assert r.exit_code == 0 and r.stdout.strip() == "9"
+
+
+class TestItem13:
+    def test_nibabel_messages_are_notes_with_the_file_name(self, tmp_path, invoke):
+        nib = pytest.importorskip("nibabel")
+        img = nib.Nifti1Image(np.zeros((4, 4, 4), np.float32), np.eye(4))
+        img.header["pixdim"][1:4] = 0
+        nib.save(img, tmp_path / "pz.nii")
+        r = invoke("volume", "pz.nii", "-k", "box_3d", "--out", "o.nii.gz")
+        assert r.exit_code == 0, r.output
+        lines = [line for line in r.stderr.splitlines() if "pixdim" in line]
+        assert lines and all(line.startswith("note: pz.nii: ") for line in lines)
+
+    def test_report_in_a_read_only_folder_is_refused_while_planning(self, tmp_path, invoke, monkeypatch):
+        from kernelcli.io import outputs
+
+        (tmp_path / "in").mkdir()
+        (tmp_path / "ro").mkdir()
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "in" / "a.png")
+        real = outputs.folder_writable
+        monkeypatch.setattr(outputs, "folder_writable", lambda folder: "ro" not in str(folder) and real(folder))
+        import kernelcli.batch as batch
+
+        monkeypatch.setattr(batch, "folder_writable", outputs.folder_writable)
+        r = invoke("pool", "in", "--size", "2", "--out-dir", "out", "--report", "ro/r.json", "-j", "1")
+        assert r.exit_code == 4 and "Traceback" not in r.stderr
+        assert "--report ro/r.json" in r.stderr and "read-only" in r.stderr
+        assert not (tmp_path / "out").exists()

@@ -210,6 +210,8 @@ def _explain(
         stride = s if s is not None else (k if pool else 1)
         pad = dilation * (k // 2) if same else (p or 0)
         try:
+            if pool:
+                shapes.check_pool_padding(pad, k)  # the rule `pool` applies: refused, not a note
             axis = _pool_axis(size, k, stride, pad, dilation, ceil_mode) if pool else _conv_axis(size, k, stride, pad, dilation)
         except UsageError as exc:
             where = {"h": "height: ", "w": "width: "}.get(label, "")
@@ -224,8 +226,6 @@ def _explain(
                 notes.append(_same_note(f" (out_{label})" if differ else "", size, k, stride, dilation, pad, axis.out))
         if pool and s is None:
             lines.append(f"s = f = {k}  (pooling: the stride defaults to the window size)")
-        if pool and pad > k // 2:
-            notes.append(f"note: p={pad} is more than f // 2 = {k // 2}: PyTorch refuses such pooling padding")
         if axis.dropped:
             notes.append(
                 f"note: the last window would start at {axis.out * axis.s - pad}, past the input's last index "

@@ -33,6 +33,10 @@ def summary(
         int,
         option("depth", min=1, metavar="N"),
     ] = DEFAULT_DEPTH,
+    max_layers: Annotated[
+        int,
+        typer.Option("--max-layers", min=1, metavar="N", help="Refuse a spec that expands to more layers (repeats, templates); a guard against specs that would exhaust the machine."),
+    ] = 100_000,
 ) -> None:
     """Output shape, parameters and mult-adds of every layer of a network, without PyTorch.
 
@@ -49,7 +53,7 @@ def summary(
 
     net_spec = load_spec(spec)
     shape = parse_input_shape(input_shape, layout, net_spec) if input_shape is not None else None
-    net = summarize(net_spec, shape)
+    net = summarize(net_spec, shape, max_layers=max_layers)
     if as_json:
         print_json(net.to_dict(depth))
         return

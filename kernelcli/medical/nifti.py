@@ -20,6 +20,9 @@ Example
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import io
 import math
 import os
@@ -112,6 +115,27 @@ def _open(nib: Any, p: Path) -> Any:
         raise ImageReadError(f"{p}: not a readable {kind} file: {exc}") from None
 
 
+@contextlib.contextmanager
+def _nibabel_messages(p: Path) -> Iterator[list[str]]:
+    """Collect what nibabel logs ("pixdim[1,2,3] should be non-zero...") as notes naming ``p``,
+    instead of letting its own handler print them on stderr."""
+    import logging
+
+    told: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            told.append(f"{p.name}: {record.getMessage()} (nibabel)")
+
+    logger = logging.getLogger("nibabel.global")
+    saved = logger.handlers[:], logger.propagate
+    logger.handlers, logger.propagate = [Collect()], False
+    try:
+        yield told
+    finally:
+        logger.handlers, logger.propagate = saved
+
+
 def _scaled(raw: np.ndarray, slope: float, inter: float) -> np.ndarray:
     """``raw * slope + inter``: exact integers in the stored type, or int16/int32 when they fit there (a uint16 CT
     with intercept -1024 becomes int16 HU), else float32 (never float64 for integers).
@@ -174,11 +198,12 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
     """
     nib = _require("nibabel", "NIfTI")
     p = Path(path)
-    img = _open(nib, p)
+    with _nibabel_messages(p) as told:  # nibabel's own warnings become our notes, with the file name
+        img = _open(nib, p)
     mgh = isinstance(img, nib.MGHImage)
     if not (mgh or isinstance(img, (nib.Nifti1Image, nib.Nifti2Image))):
         raise ImageReadError(f"{p}: {type(img).__name__} is not NIfTI-1, NIfTI-2 or MGH")
-    notes: list[str] = []
+    notes: list[str] = list(told)
     shape = tuple(int(n) for n in img.shape)
     if len(shape) < 2:
         raise ImageReadError(f"{p}: {len(shape)}-D image (shape {shape}); expected a 3-D or 4-D volume")

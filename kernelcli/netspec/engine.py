@@ -23,13 +23,15 @@ Example
 
 from __future__ import annotations
 
+import sys
+
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .expand import SOURCE_KEY, expand_layers
+from .expand import DEFAULT_MAX_LAYERS, SOURCE_KEY, expand_layers
 from .layers import ACTIVATIONS, LEAVES, Fields, Where, fmt_shape
 from .spec import NetworkSpec, SpecError, load_spec, parse_spec
 
@@ -165,7 +167,8 @@ class Summary:
         }
 
 
-def summarize(spec: NetworkSpec | str | Path | dict, input_shape: tuple[int, ...] | None = None) -> Summary:
+def summarize(spec: NetworkSpec | str | Path | dict, input_shape: tuple[int, ...] | None = None, *,
+              max_layers: int = DEFAULT_MAX_LAYERS) -> Summary:
     """Shapes, params and mult-adds of every layer of a network.
 
     ``spec`` is a NetworkSpec, a spec document (dict), a file path or a built-in name;
@@ -181,9 +184,12 @@ def summarize(spec: NetworkSpec | str | Path | dict, input_shape: tuple[int, ...
     shape = tuple(input_shape) if input_shape is not None else spec.input
     if shape is None:
         raise SpecError(f"{spec.label}: input: the spec gives no input shape; pass one (--input CxHxW)")
-    tree = expand_layers(spec.layers, spec.templates, spec.label)
-    builder = _Builder(spec.label)
-    layers, output = builder.sequence(tree, shape, "", 1, True)
+    try:
+        tree = expand_layers(spec.layers, spec.templates, spec.label, max_layers=max_layers)
+        builder = _Builder(spec.label)
+        layers, output = builder.sequence(tree, shape, "", 1, True)
+    except RecursionError:
+        raise SpecError(f"{spec.label}: layers: nested deeper than {sys.getrecursionlimit() // 4} levels can be followed; flatten the spec") from None
     return Summary(spec.name, spec.title, spec.source, shape, output, layers)
 
 

@@ -37,21 +37,44 @@ LAYER_LIST_FIELDS = ("layers", "shortcut")
 TEMPLATE_FIELDS = ("params", "layer", "layers", "comment")
 CALL_FIELDS = ("use", "with", "name", "trainable", "comment", "repeat")
 MAX_NESTING = 32
+#: layers a spec may expand to (``--max-layers``); the largest real networks have a few thousand
+DEFAULT_MAX_LAYERS = 100_000
+#: characters a ``${var}`` substitution may build (string-doubling templates grow exponentially)
+MAX_TEXT = 10_000
 _MISSING = object()
 
 
-def expand_layers(layers: Any, templates: dict[str, Any], label: str, env: dict[str, Any] | None = None) -> list[dict]:
-    """Expand the top-level ``layers`` list of a spec."""
-    expander = _Expander(templates, label)
+def expand_layers(layers: Any, templates: dict[str, Any], label: str, env: dict[str, Any] | None = None,
+                  *, max_layers: int = DEFAULT_MAX_LAYERS) -> list[dict]:
+    """Expand the top-level ``layers`` list of a spec.
+
+    The layers are counted as they are made, and a ``repeat`` before it runs, so a tiny
+    spec that would expand to billions of layers fails at once (SpecError, exit 3) naming
+    the field, instead of exhausting the machine.
+
+    >>> expand_layers([{"repeat": 10**9, "type": "dropout"}], {}, "net.json")
+    Traceback (most recent call last):
+    ...
+    kernelcli.netspec.spec.SpecError: net.json: layers[0].repeat: 1000000000 repeats would expand to more than 100000 layers (the limit; --max-layers raises it)
+    """
+    expander = _Expander(templates, label, max_layers)
     for name, template in templates.items():
         expander.check_template(template, f"templates.{name}")
     return expander.layers(layers, env or {}, "layers", 0)
 
 
 class _Expander:
-    def __init__(self, templates: dict[str, Any], label: str) -> None:
+    def __init__(self, templates: dict[str, Any], label: str, max_layers: int = DEFAULT_MAX_LAYERS) -> None:
         self.templates = templates
         self.label = label
+        self.max_layers = max_layers
+        self.made = 0  # layers made so far
+        self.work = 0  # values substituted so far: bounds the time of any spec
+
+    def count(self, path: str, more: int = 1) -> None:
+        self.made += more
+        if self.made > self.max_layers:
+            raise self.fail(path, f"the spec expands to more than {self.max_layers} layers (the limit; --max-layers raises it)")
 
     def fail(self, path: str, message: str) -> SpecError:
         return SpecError(f"{self.label}: {path}: {message}")
@@ -59,6 +82,9 @@ class _Expander:
     # -- substitution -------------------------------------------------------------------------
     def subst(self, value: Any, env: dict[str, Any], path: str, strict: bool) -> Any:
         """Replace ``$var`` / ``${var}`` in ``value``; unknown names fail only when ``strict``."""
+        self.work += 1
+        if self.work > 100 * self.max_layers + 1_000_000:
+            raise self.fail(path, f"the spec takes more than {self.work - 1} substitutions to expand (templates used too often?)")
         if isinstance(value, str):
             whole = _WHOLE.match(value)
             if whole:
@@ -77,7 +103,10 @@ class _Expander:
                     return match.group(0)
                 return str(got)
 
-            return _INNER.sub(inner, value)
+            text = _INNER.sub(inner, value)
+            if len(text) > MAX_TEXT:
+                raise self.fail(path, f"a substituted text of {len(text)} characters, more than {MAX_TEXT} (a template doubling a string?)")
+            return text
         if isinstance(value, list):
             return [self.subst(v, env, f"{path}[{k}]", strict) for k, v in enumerate(value)]
         if isinstance(value, dict):
@@ -105,6 +134,8 @@ class _Expander:
                 count = self.subst(item["repeat"], env, f"{where}.repeat", strict=True)
                 if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                     raise self.fail(f"{where}.repeat", f"expected an integer >= 0, got {count!r}")
+                if count > self.max_layers - self.made:
+                    raise self.fail(f"{where}.repeat", f"{count} repeats would expand to more than {self.max_layers} layers (the limit; --max-layers raises it)")
                 body = {key: value for key, value in item.items() if key != "repeat"}
                 for i in range(count):
                     out.extend(self.item(body, {**env, "i": i, "n": i + 1}, where, nesting))
@@ -145,6 +176,7 @@ class _Expander:
             else:
                 out[key] = self.subst(value, env, where, strict=True)
         out.setdefault(SOURCE_KEY, path)
+        self.count(path)
         return out
 
     def call(self, node: dict, env: dict[str, Any], path: str, nesting: int) -> list[dict]:

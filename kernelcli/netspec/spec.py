@@ -94,10 +94,25 @@ def load_spec(ref: str | Path) -> NetworkSpec:
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{label}: cannot read the spec: {exc}") from None
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         raise SpecError(f"{label}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:
+        raise SpecError(f"{label}: not a usable spec: nested deeper than the JSON reader follows; flatten the spec") from None
+    except SpecError as exc:
+        raise SpecError(f"{label}: {exc}") from None
     return parse_spec(document, label, default_name=path.stem)
+
+
+#: digits an integer in a spec may have (a real layer size has a handful)
+MAX_INT_DIGITS = 30
+
+
+def _parse_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INT_DIGITS:
+        raise SpecError(f"an integer of {digits} digits ({text[:12]}...); expected at most {MAX_INT_DIGITS} digits")
+    return int(text)
 
 
 def parse_spec(document: Any, label: str = "<spec>", *, default_name: str | None = None) -> NetworkSpec:
