@@ -53,7 +53,7 @@ NAME_PATTERN = re.compile(r"[a-z0-9_]+")
 SPEC_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 MAX_NAME_LENGTH = 64
 #: largest kernel side, and largest kernel file (checked before the file is read)
-MAX_SIDE = 255
+from .limits import MAX_KERNEL_SIDE as MAX_SIDE  # noqa: E402 - declared once, in kernelcli.limits
 MAX_FILE_BYTES = 1 << 20
 ENV_PATH = "KERNELCLI_KERNEL_PATH"
 #: family of a kernel read from a single-kernel file or built from a parametric spec

@@ -105,7 +105,7 @@ class LearnOptions:
         if len(size) != 2:
             raise UsageError(f"size must be f or (kh, kw), got {self.size!r}")
         object.__setattr__(self, "size", tuple(shapes.check_positive("size", int(v)) for v in size))
-        from .catalog import MAX_SIDE
+        from .limits import MAX_KERNEL_SIDE as MAX_SIDE
 
         if max(self.size) > MAX_SIDE:
             raise UsageError(f"invalid size {'x'.join(map(str, self.size))}: a kernel has at most {MAX_SIDE} per side")

@@ -37,6 +37,8 @@ from .errors import UsageError
 MEMORY_ENV = "KERNELCLI_MAX_MEMORY"
 #: share of the physical memory one operation may need by default
 MEMORY_SHARE = 0.75
+#: the largest kernel side (kernel files, gaussian:/box:, learned kernels)
+MAX_KERNEL_SIDE = 255
 #: voxels a volume may have, whatever the memory (a bomb guard read from the header)
 DEFAULT_MAX_VOXELS = 2**31
 

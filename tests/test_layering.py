@@ -25,7 +25,7 @@ REPO = PACKAGE.parent
 #: Lowest first.  A name matches a module and everything below it (``kernelcli._core`` is the package).
 LAYERS = {
     "base": ["kernelcli", "kernelcli.errors", "kernelcli.modes", "kernelcli.shapes", "kernelcli.resources",
-             "kernelcli.layout", "kernelcli.ndsupport"],
+             "kernelcli.layout", "kernelcli.ndsupport", "kernelcli.limits"],
     "core": ["kernelcli._core"],
     "arrays": ["kernelcli.api", "kernelcli.layers", "kernelcli.volumes", "kernelcli.volume_filters", "kernelcli.learn",
                "kernelcli.tiled", "kernelcli.jitcache", "kernelcli.kernel_build"],
