@@ -197,7 +197,7 @@ def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_by
     limit_bytes = default_max_bytes() if max_bytes is None else max_bytes
     try:
         if suffix in MATRIX_SUFFIXES:
-            return _read_matrix(p, size)
+            return _read_matrix(p, size, limit_bytes)
         if suffix in ARRAY_SUFFIXES:
             return _read_npy(p, limit_bytes)
         return _read_image(p, max_pixels=max_pixels, max_bytes=limit_bytes)
@@ -209,9 +209,16 @@ def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_by
         raise InputError(f"{p}: cannot read: {exc.strerror or _one_line(exc)}") from None
 
 
-def _read_matrix(p: Path, size: int) -> Loaded:
+#: bytes of memory parsing one byte of a text matrix may take at its peak (cell strings, floats, lists)
+MATRIX_PARSE_FACTOR = 40
+
+
+def _read_matrix(p: Path, size: int, max_bytes: int | None = None) -> Loaded:
+    from .limits import check_peak, size_text
+
     if size > MAX_MATRIX_BYTES:
         raise ImageReadError(f"{p}: text matrix larger than {MAX_MATRIX_BYTES // 2**20} MiB; use .npy for big arrays")
+    check_peak(size * MATRIX_PARSE_FACTOR, f"{p}: reading a {size_text(size)} text matrix", max_bytes=max_bytes)
     raw = p.read_bytes()
     if b"\x00" in raw:
         raise ImageReadError(f"{p}: not a text matrix (it holds NUL bytes; binary content?)")

@@ -207,3 +207,66 @@ class TestItem13:
         assert r.exit_code == 4 and "Traceback" not in r.stderr
         assert "--report ro/r.json" in r.stderr and "read-only" in r.stderr
         assert not (tmp_path / "out").exists()
+
+
+def _peak_run(args: list[str], cwd, env_extra: dict) -> tuple[int, str, int]:
+    """Run ``kernelcli ARGS`` in a fresh process; return (exit code, stderr, peak RSS in MiB)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=str(REPO), **env_extra)
+    probe = (
+        "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+        "sys.stderr.write(r.stderr); print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, sys.executable, "-m", "kernelcli", *args],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    code, peak = map(int, done.stdout.split())
+    return code, done.stderr, peak
+
+
+class TestItems4And5MemoryCap:
+    """Each case is refused with the estimate before allocating: the measured peak stays far
+    below what the operation would need (the cap plus the interpreter's own ~100 MiB)."""
+
+    CAP_MIB = 100
+
+    @pytest.fixture
+    def files(self, tmp_path):
+        Image.fromarray(np.random.default_rng(0).integers(0, 256, (200, 200), dtype=np.uint8)).save(tmp_path / "good.png")
+        np.save(tmp_path / "w.npy", np.ones((200_000, 1, 1, 1), np.float32))
+        (tmp_path / "row.csv").write_text(",".join(["1.5"] * 3_000_000) + "\n")
+        return tmp_path
+
+    @pytest.mark.parametrize(
+        "args",
+        [
+            ["pad", "good.png", "--p", "5000", "--out", "o.png"],
+            ["convolve", "good.png", "-k", "box:3", "--dilation", "5000", "--out", "o.png"],
+            ["convolve", "good.png", "--weights", "w.npy", "--out", "o.npy"],
+            ["convolve", "row.csv", "-k", "box:3", "--out", "o.npy"],
+        ],
+        ids=["pad", "dilation", "weights", "csv-row"],
+    )
+    def test_refused_with_the_estimate(self, files, args):
+        code, err, peak = _peak_run(args, files, {"KERNELCLI_MAX_MEMORY": f"{self.CAP_MIB}M"})
+        assert code == 2 and "would need about" in err and "KERNELCLI_MAX_MEMORY" in err, err
+        assert "Traceback" not in err and not (files / args[-1]).exists()
+        assert peak < self.CAP_MIB + 250, peak
+
+    def test_volume_from_the_header_before_decompressing(self, tmp_path):
+        nib = pytest.importorskip("nibabel")
+        import gzip
+
+        header = nib.Nifti1Header()
+        header.set_data_shape((1024, 1024, 400))
+        header.set_data_dtype(np.float32)
+        header["vox_offset"] = 352
+        with gzip.open(tmp_path / "zeros.nii.gz", "wb") as f:  # a small file claiming 1.6 GB of voxels
+            f.write(header.binaryblock + b"\0" * 4 + b"\0" * (1 << 20))
+        for command in (["convolve", "zeros.nii.gz", "-k", "box_3d", "--out", "o.nii.gz"],
+                        ["pool", "zeros.nii.gz", "--size", "2", "--out", "o.nii.gz"]):
+            code, err, peak = _peak_run(command, tmp_path, {"KERNELCLI_MAX_MEMORY": "512M"})
+            assert code == 2 and "would need about" in err and "1024x1024" in err, err
+            assert peak < 400, peak

@@ -102,6 +102,10 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
 
     first_path, first = headers[0]
     size = (int(first.Rows), int(first.Columns))
+    from .volume import check_volume_memory
+
+    # from the headers, before any pixel data is decoded
+    check_volume_memory(folder, (len(headers), *size), max(1, int(first.get("BitsAllocated", 16) or 16) // 8))
     iop = _orientation(first)
     pixel = _pixel_spacing(first)
     for entry, ds in headers[1:]:

@@ -99,6 +99,10 @@ def check_volume_memory(p: Path, shape: tuple[int, ...], itemsize: int) -> None:
     from ..errors import ImageReadError
     from ..images import MEMORY_ENV, _size_text, default_max_bytes
 
+    from ..limits import DEFAULT_MAX_VOXELS
+
+    if math.prod(shape) > DEFAULT_MAX_VOXELS:
+        raise ImageReadError(f"{p}: a {'x'.join(map(str, shape))} volume has more than {DEFAULT_MAX_VOXELS} voxels (a bomb guard)")
     limit = default_max_bytes()
     need = math.prod(shape) * (itemsize + 8)
     if limit is not None and need > limit:
