@@ -100,6 +100,12 @@ class TestItem8NonFinite:
         assert r.exit_code in (2, 3) and "RuntimeWarning" not in r.stderr and "site-packages" not in r.stderr
         assert not (folder / "o.png").exists()
 
+    def test_overflowing_volume_refused(self, tmp_path, invoke):
+        nib = pytest.importorskip("nibabel")
+        nib.save(nib.Nifti1Image(np.ones((6, 6, 6), np.float32), np.eye(4)), tmp_path / "v.nii.gz")
+        one_error(invoke("convolve", "v.nii.gz", "-k", "[[1e39]]", "--out", "o.nii.gz"), 2, "v.nii.gz", "overflows")
+        assert not (tmp_path / "o.nii.gz").exists()
+
     def test_json_is_always_valid(self):
         from kernelcli.cli._common import json_text
 

@@ -78,7 +78,7 @@ def test_random_option_values(command, folder, runner, monkeypatch):
     before = _files(folder)
     name = command.split("-")[0]
 
-    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
     @given(option=st.sampled_from(numeric), value=NUMBERS)
     def run(option, value):
         result = runner.invoke(app, [name, *base, option, value], prog_name="kernelcli")

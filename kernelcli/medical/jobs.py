@@ -252,6 +252,10 @@ def convolve_volume_file(
     start = time.perf_counter()
     result, notes = filter_volume(vol, kernel, options, mask)
     seconds = time.perf_counter() - start
+    from ..jobs import check_finite_result
+
+    # an overflow (inf or NaN) is refused, never written
+    check_finite_result(src, f"convolve {label}", float(result.min()), float(result.max()), result.dtype)
     report = VolumeReport(
         input=str(src), operation=f"convolve {label}" if kernel else "copy", input_shape=list(vol.data.shape),
         output_shape=list(result.shape), output=str(out_path), minimum=float(result.min()), maximum=float(result.max()),
