@@ -292,21 +292,27 @@ def nifti_header(data: np.ndarray, like: Volume | None = None, affine: np.ndarra
     nib = _require("nibabel", "NIfTI")
     target = np.asarray(affine if affine is not None else (like.affine if like is not None else np.eye(4)), dtype=np.float64)
     source = like.header if like is not None and isinstance(like.header, nib.Nifti1Header) else None
+    same_grid = False
     if source is not None:
         hdr = source.copy()
         if hdr.endianness != nib.volumeutils.native_code:
             hdr = hdr.as_byteswapped(nib.volumeutils.native_code)
         qcode, scode = int(hdr["qform_code"]), int(hdr["sform_code"])
-        if qcode == 0 and scode == 0:
-            qcode = 1  # nibabel's affine came from pixdim alone; say where it comes from now
+        same_grid = affine is None or np.array_equal(target, like.affine)  # type: ignore[union-attr]
     else:
         hdr = nib.Nifti1Header()
         hdr.set_xyzt_units("mm", "sec")
         qcode = scode = 1
+    pixdim = hdr["pixdim"].copy()
     hdr.set_data_shape(data.shape[::-1])
     hdr.set_data_dtype(data.dtype)
-    hdr.set_qform(target, code=qcode, strip_shears=True)  # a qform cannot shear; the sform keeps the exact affine
-    hdr.set_sform(target, code=scode)
+    if same_grid:
+        hdr["pixdim"] = pixdim  # the input's qform, sform and voxel sizes, bit for bit
+    else:
+        hdr.set_qform(target, code=qcode if source is not None else 1, strip_shears=True)  # a qform cannot shear
+        hdr.set_sform(target, code=scode if source is not None else 1)  # the sform keeps the exact affine
+        if qcode == 0 and scode == 0:
+            hdr["qform_code"] = 1  # the input's grid came from pixdim alone; the new one is stated
     slope, inter = scaling if scaling is not None else (1.0, 0.0)
     if data.dtype.kind == "f":
         slope, inter = 1.0, 0.0
