@@ -373,18 +373,41 @@ class Record:
     traceback: str | None = None
     #: the exit code this item alone would give (0 ok, 4 refused to write, 2 bad input, ...)
     code: int = EXIT_OK
+    #: the job report's own facts (operation, shapes, range, dtype, ...) when it finished
+    facts: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON record: input, output, status, error, seconds, notes."""
-        return {
-            "input": self.input,
-            "output": self.output,
-            "status": self.status,
-            "code": self.code,
-            "error": self.error,
-            "seconds": round(self.seconds, 6),
-            "notes": list(self.notes),
-        }
+        """The JSON record of :data:`RECORD_FIELDS`: the same fields as one input's ``--json``."""
+        return record_document(self.facts, input=self.input, output=self.output, status=self.status, code=self.code,
+                               error=self.error, seconds=self.seconds, notes=self.notes)
+
+
+#: every record (``--json`` of one input, each item of a batch, ``--report``) has these fields;
+#: a job may add its own (``matrix``, ``kernel``, a volume's ``spacing``...)
+RECORD_FIELDS = (
+    "input", "output", "status", "code", "error", "operation", "input_shape", "output_shape",
+    "minimum", "maximum", "dtype", "clipped_low", "clipped_high", "total", "seconds", "notes",
+)
+
+
+def record_document(report: Any = None, **given: Any) -> dict[str, Any]:
+    """One input's JSON record: :data:`RECORD_FIELDS` in order (None when unknown, e.g. after
+    a failure), then the job's own facts.  ``report`` is a job report or its ``as_dict()``.
+
+    >>> list(record_document(None, input="a.png", status="failed", error="bad")) == list(RECORD_FIELDS)
+    True
+    """
+    facts = dict(report if isinstance(report, dict) or report is None else report.as_dict()) if report is not None else {}
+    facts.setdefault("status", "ok")
+    facts.setdefault("code", EXIT_OK)
+    facts.setdefault("error", None)
+    facts.update({k: v for k, v in given.items() if v is not None or k == "error"})
+    if "seconds" in facts and facts["seconds"] is not None:
+        facts["seconds"] = round(float(facts["seconds"]), 6)
+    facts["notes"] = [str(n) for n in facts.get("notes") or []]
+    document = {name: facts.pop(name, None) for name in RECORD_FIELDS}
+    document.update(facts)
+    return document
 
 
 @dataclass
@@ -496,6 +519,8 @@ def run_one(job: Job, item: Item) -> Record:
     try:
         report = job(item.input, out=item.output)
         record.notes = [str(n) for n in (getattr(report, "notes", None) or [])]
+        if hasattr(report, "as_dict"):
+            record.facts = {k: v for k, v in report.as_dict().items() if k not in ("input", "output", "seconds", "notes")}
     except KernelcliError as exc:
         message = str(exc)
         if str(item.input) not in message and item.input.name not in message:

@@ -177,3 +177,60 @@ class TestSmallDefects:
         np.save(tmp_path / "a.npy", np.random.default_rng(0).random((8, 8)))
         r = run_cli("convolve", "a.npy", "-k", "sobel_v", "-o", "a.png", cwd=tmp_path)
         assert r.returncode == 2 and "from an array input" in r.stderr
+
+
+class TestQuietAndJson:
+    """-q prints only the answer; one record schema for one input and for a batch."""
+
+    def _pngs(self, folder, n=3):
+        import numpy as np
+        from PIL import Image
+
+        folder.mkdir()
+        for i in range(n):
+            x = np.zeros((16, 16), np.uint8)
+            x[:, 8 + i % 3:] = 200
+            Image.fromarray(x).save(folder / f"s{i}.png")
+
+    def test_quiet_with_an_output_prints_nothing(self, tmp_path):
+        self._pngs(tmp_path / "in")
+        one = run_cli("convolve", "in/s0.png", "-k", "sobel_v", "-o", "one.png", "-q", cwd=tmp_path)
+        many = run_cli("convolve", "in", "-k", "sobel_v", "--out-dir", "out", "-q", "-j", "1", cwd=tmp_path)
+        assert (one.returncode, one.stdout, one.stderr) == (0, "", "")
+        assert (many.returncode, many.stdout, many.stderr) == (0, "", "")
+        assert (tmp_path / "one.png").is_file() and len(list((tmp_path / "out").iterdir())) == 3
+
+    def test_quiet_matrix_is_the_answer(self, tmp_path):
+        (tmp_path / "m.csv").write_text("1,2\n3,4\n")
+        r = run_cli("pool", "m.csv", "-f", "2", "-q", cwd=tmp_path)
+        assert (r.stdout, r.stderr) == ("4\n", "")
+
+    def test_one_input_and_a_batch_give_the_same_record(self, tmp_path):
+        import json
+
+        from kernelcli.batch import RECORD_FIELDS
+
+        self._pngs(tmp_path / "in", 2)
+        one = run_cli("convolve", "in/s0.png", "-k", "sobel_v", "-o", "one.png", "--json", cwd=tmp_path)
+        many = run_cli("convolve", "in", "-k", "sobel_v", "--out-dir", "out", "--json", "-j", "1", cwd=tmp_path)
+        record = json.loads(one.stdout)
+        items = json.loads(many.stdout)["items"]
+        assert list(record)[: len(RECORD_FIELDS)] == list(RECORD_FIELDS)
+        assert [list(i)[: len(RECORD_FIELDS)] for i in items] == [list(RECORD_FIELDS)] * 2
+        same = {k: v for k, v in record.items() if k not in ("output", "seconds")}
+        assert {k: v for k, v in items[0].items() if k in same and k != "output"} == same
+
+    def test_shape_and_params_give_formula_the_same_type(self):
+        import json
+
+        shape = json.loads(run_cli("shape", "--in", "24", "--f", "5", "--json").stdout)
+        params = json.loads(run_cli("params", "--in-ch", "228", "--filters", "32", "--json").stdout)
+        assert type(shape["formula"]) is type(params["formula"]) is list
+        assert params["formula"] == ["[(3*3*228) + 1] * 32 = 65696"]
+
+    def test_a_note_repeated_across_a_batch_is_printed_once(self, tmp_path):
+        self._pngs(tmp_path / "in", 3)
+        r = run_cli("convolve", "in", "-k", "sobel_v", "--out-dir", "out", "-j", "1", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        notes = [line for line in r.stderr.splitlines() if "clipped to 0" in line]
+        assert len(notes) == 1 and "(and 2 more files like it: s1.png, s2.png)" in notes[0], r.stderr

@@ -174,13 +174,14 @@ def run_batch(
         error(f"interrupted after {result.ok + result.failed} of {len(items)} files; finished outputs are kept, temporary files removed")
         raise typer.Exit(result.exit_code) from None
     if not quiet:
+        display.print_notes()
         for line in result.notes:
             note(f"note: {line}")
     if options.report is not None:
         _write_report(options.report, result, force=force)
     if json_out:
         print_json(result.as_dict())
-    else:
+    elif not quiet:  # -q: the files are the answer; nothing is printed
         for record in result.records:
             if record.status == "ok":
                 typer.echo(record.output)
@@ -212,6 +213,7 @@ class _Display:
 
     def __init__(self, total: int, *, bar: bool, quiet: bool) -> None:
         self.total, self.bar, self.quiet = total, bar, quiet
+        self.notes: list[tuple[str, str]] = []
         self.progress = None
         self.task = None
 
@@ -243,13 +245,22 @@ class _Display:
         return False
 
     def update(self, record, done: int, total: int) -> None:
-        """The ``progress`` callback of :func:`kernelcli.batch.run`."""
+        """The ``progress`` callback of :func:`kernelcli.batch.run`: errors at once, notes at the end."""
         lines = []
         if record.status == "failed":
             lines.append(("error", record.error))
         if not self.quiet:
-            name = os.path.basename(record.input)
-            lines += [("note", n if name in n else f"{name}: {n}") for n in record.notes]
+            self.notes.extend((os.path.basename(record.input), n) for n in record.notes)
+        self._print(lines)
+        if self.progress is not None:
+            self.progress.update(self.task, completed=done)
+
+    def print_notes(self) -> None:
+        """Every note once: one that several files share (numbers aside) with the count of files."""
+        for text in group_notes(self.notes):
+            note(f"note: {text}")
+
+    def _print(self, lines: list[tuple[str, str]]) -> None:
         for kind, text in lines:
             if self.progress is not None:
                 style = "red" if kind == "error" else ""
@@ -258,8 +269,31 @@ class _Display:
                 error(text)
             else:
                 note(f"note: {text}")
-        if self.progress is not None:
-            self.progress.update(self.task, completed=done)
+
+
+def group_notes(notes: list[tuple[str, str]]) -> list[str]:
+    """``(file name, note)`` pairs as lines: a note that repeats across files (its numbers
+    aside) is printed once, with how many files it concerns.
+
+    >>> group_notes([("a.png", "9% clipped"), ("b.png", "12% clipped"), ("c.png", "odd")])
+    ['a.png: 9% clipped (and 1 more file like it: b.png)', 'c.png: odd']
+    """
+    import re
+
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for name, text in notes:
+        key = re.sub(r"[-+]?\d+(\.\d+)?(e[-+]?\d+)?", "#", text.replace(name, "FILE"))
+        groups.setdefault(key, []).append((name, text))
+    lines = []
+    for members in groups.values():
+        name, text = members[0]
+        line = text if name in text else f"{name}: {text}"
+        if len(members) > 1:
+            others = [n for n, _ in members[1:]]
+            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+            line += f" (and {len(others)} more file{'s' if len(others) > 1 else ''} like it: {shown})"
+        lines.append(line)
+    return lines
 
 
 def _rate_column():

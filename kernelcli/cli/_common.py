@@ -204,17 +204,20 @@ def print_json(document: Any) -> None:
 
 def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:
     """Print a file job's result: notes and a one-line summary on stderr; the output path,
-    the matrix or one JSON document on stdout."""
+    the matrix or one JSON document (the record a batch gives this input) on stdout.
+    ``quiet`` leaves only the matrix or the JSON document."""
     if not quiet:
         for line in report.notes:
             note(shown(f"note: {line}"))
     if json_out:
-        print_json(report.as_dict())
+        from ..batch import record_document
+
+        print_json(record_document(report))
     elif report.matrix is not None:
         from ..images import format_matrix_table
 
         typer.echo(format_matrix_table(report.matrix), nl=False)
-    elif str(report.output) not in SHOWN_AS:  # a piped output: stdout carries the result itself
+    elif not quiet and str(report.output) not in SHOWN_AS:  # -q: a written file is the answer; a pipe carries it
         typer.echo(report.output)
     if not quiet:
         note(summary_line(report, report.output or "stdout"))
