@@ -7,12 +7,14 @@ the optional extra ``pip install 'kernelcli[medical]'``; without them a medical 
 One module per concern:
 
 * :mod:`.volume` -- the :class:`Volume` value and :func:`read_volume`, which picks the reader;
-* :mod:`.nifti` -- NIfTI in and out (header, affine, codes kept);
-* :mod:`.dicom`, :mod:`.series` -- DICOM files and series folders: HU, geometry, sorting;
-* :mod:`.window` -- DICOM's linear VOI windowing and the CT presets;
+* :mod:`.nifti` -- NIfTI (and MGH) in, NIfTI out: header, affine, codes kept; 4-D; streamed fast deflate;
+* :mod:`.dicom`, :mod:`.series` -- DICOM files (enhanced multi-frame, RT Dose) and series folders: HU, --series;
+* :mod:`.geometry` -- slice sorting, even gaps (or resampling), gantry tilt, the DICOM -> NIfTI affine;
+* :mod:`.itk` -- NRRD and MetaImage through SimpleITK (optional);
+* :mod:`.window`, :mod:`.preview` -- DICOM's linear VOI windowing, presets; PNG previews oriented RAS+;
 * :mod:`.writers` -- the output check made before any work, ``.npy`` and PNG outputs;
 * :mod:`.phantom` -- the 3-D Shepp-Logan sample;
-* :mod:`.jobs` -- volume file jobs (kernel, options, read -> filter/pool -> write), called by the CLI.
+* :mod:`.kernels`, :mod:`.jobs` -- ``--kernel`` specs for volumes; volume file jobs (read -> filter/pool -> write).
 
 Volumes
 -------
