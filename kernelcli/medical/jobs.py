@@ -316,7 +316,11 @@ def pool_volume_file(
     if vol.data.ndim == 3:
         result = volumes.pool3d(vol.data, size, step, op, padding, ceil_mode, count_include_pad)
     else:
-        result = np.stack([volumes.pool3d(frame, size, step, op, padding, ceil_mode, count_include_pad) for frame in vol.data])
+        first = volumes.pool3d(vol.data[0], size, step, op, padding, ceil_mode, count_include_pad)
+        result = np.empty((vol.data.shape[0], *first.shape), dtype=first.dtype)  # filled frame by frame: no list of copies
+        result[0] = first
+        for t in range(1, vol.data.shape[0]):
+            result[t] = volumes.pool3d(vol.data[t], size, step, op, padding, ceil_mode, count_include_pad)
     seconds = time.perf_counter() - start
     # new voxel n sits at old index n*step - padding + (size-1)/2, on each of (i, j, k)
     grid = np.eye(4)
