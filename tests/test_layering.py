@@ -212,3 +212,25 @@ def test_a_drifted_taps_module_is_caught(tmp_path):
     drifted.write_text((PACKAGE / "_core" / "taps.py").read_text().replace("w0 * s0[j]", "w0 * s0[j] * 1", 1))
     done = subprocess.run([sys.executable, str(generator), "--check", str(drifted)], capture_output=True, text=True)
     assert done.returncode == 1 and "python tools/gen_taps.py" in done.stderr
+
+
+def test_every_public_name_still_resolves():
+    """Names that moved (kernels to kernel_build, dtype rules to ndsupport) stay importable from their old homes."""
+    import importlib
+
+    for name in kernelcli.__all__:
+        assert getattr(kernelcli, name) is not None, name
+    old_homes = {
+        "kernelcli.volumes": ["gaussian_mm", "box_mm", "gaussian_vox", "gaussian_1d", "radius_for", "Kernel3D", "KERNELS_3D",
+                              "kernel_3d", "TRUNCATE", "MAX_TAPS", "AXES", "volume_dtype", "resolve_padding3d", "as_volume"],
+        "kernelcli.api": ["compute_dtype", "as_image_array", "as_kernel_array", "SMALL_WORK", "conv2d", "pad2d", "pool2d"],
+        "kernelcli.medical.kernels": ["FWHM_PER_SIGMA", "resolve_volume_kernel"],
+        "kernelcli.shapes": ["resolve_padding", "same_padding"],
+    }
+    for module, names in old_homes.items():
+        loaded = importlib.import_module(module)
+        for name in names:
+            assert hasattr(loaded, name), f"{module}.{name}"
+    from kernelcli import kernel_build, volumes
+
+    assert volumes.gaussian_mm is kernel_build.gaussian_mm and volumes.KERNELS_3D is kernel_build.KERNELS_3D
