@@ -1,0 +1,171 @@
+"""Past one machine, measured: a large Zarr image tile by tile, and a batch on a LocalCluster.
+
+Tiles (``--size``, default 32768: a 1 GiB uint8 image in a Zarr store of 1024x1024 chunks,
+written chunk by chunk so this script never holds it either):
+
+* ``kernelcli convolve big.zarr --kernel gaussian:2 --out out.zarr`` in a child process:
+  wall time and the child's peak RSS (``wait4``), target < 600 MiB;
+* the in-memory path on a ``--ref`` x ``--ref`` image (default 8192, ``.npy`` in and out):
+  wall time; the throughput ratio (tiled s/MP over in-memory s/MP) has the target <= 1.5;
+* the same ``--ref`` image as Zarr through the tiled path: identical bytes to in memory.
+
+Batch (``--n`` PNGs of ``--png`` x ``--png``, default 2000 of 128x128), ``convolve --kernel
+gaussian:1`` into an output folder with ``--workers 1``, ``--workers 2`` and
+``--scheduler local --workers 2`` (the cluster's start-up included): the cluster over
+``--workers 2`` (target <= 1.3), identical bytes, and scaling 1 -> 2 workers (target >= 1.7).
+
+Every run is a fresh ``python -m kernelcli`` process (Numba's cache warmed first, untimed).
+Run it alone on the machine, from the repository root::
+
+    python benchmarks/bench_tiled.py                       # the issue's sizes (minutes)
+    python benchmarks/bench_tiled.py --size 4096 --ref 2048 --n 100 --png 64   # a quick check
+    python benchmarks/bench_tiled.py --only batch --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+CHUNK = 1024
+
+
+def run(*args: str, cwd: Path | None = None) -> tuple[float, float]:
+    """Run ``python -m kernelcli ARGS``; return (seconds, the child's peak RSS in MiB). Fails loudly."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "kernelcli", *args], cwd=cwd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    stderr = proc.stderr.read() if proc.stderr else ""
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"kernelcli {' '.join(args)} failed ({proc.returncode}):\n{stderr}")
+    return seconds, usage.ru_maxrss / 1024.0
+
+
+def make_zarr(path: Path, size: int, seed: int = 0) -> None:
+    """A size x size uint8 Zarr store, written one band of chunks at a time (smooth-ish noise, like tissue)."""
+    import zarr
+
+    z = zarr.open_array(str(path), mode="w", shape=(size, size), chunks=(CHUNK, CHUNK), dtype="uint8")
+    rng = np.random.default_rng(seed)
+    for r in range(0, size, CHUNK):
+        rows = min(CHUNK, size - r)
+        band = rng.integers(0, 256, (rows, size), dtype=np.uint8)
+        band[:, ::2] //= 2  # a little structure, so the store compresses as real images do
+        z[r : r + rows] = band
+
+
+def tiles(work: Path, size: int, ref: int, kernel: str) -> dict:
+    import zarr
+
+    big, small, small_zarr = work / "big.zarr", work / "ref.npy", work / "ref.zarr"
+    make_zarr(big, size)
+    make_zarr(small_zarr, ref, seed=1)
+    np.save(small, zarr.open_array(str(small_zarr), mode="r")[:])
+    # warm Numba's cache for both paths (untimed)
+    run("convolve", str(small), "-k", kernel, "-o", str(work / "warm.npy"), "--rescale", "none")
+    run("convolve", str(small_zarr), "-k", kernel, "-o", str(work / "warm.zarr"))
+    mem_s, mem_rss = run("convolve", str(small), "-k", kernel, "-o", str(work / "mem.npy"), "--rescale", "none")
+    ref_s, ref_rss = run("convolve", str(small_zarr), "-k", kernel, "-o", str(work / "ref_tiled.zarr"))
+    mem, tiled = np.load(work / "mem.npy"), zarr.open_array(str(work / "ref_tiled.zarr"), mode="r")[:]
+    same = bool(np.array_equal(mem, tiled))
+    # Where a fresh process would take the FFT for the whole image (small images, big kernels) the
+    # tiles take the direct loop and the command says so: then the results agree within rounding.
+    largest_difference = float(np.abs(mem.astype(np.float64) - tiled).max())
+    big_s, big_rss = run("convolve", str(big), "-k", kernel, "-o", str(work / "out.zarr"))
+    mp_big, mp_ref = size * size / 1e6, ref * ref / 1e6
+    return {
+        "kernel": kernel,
+        "tiled": {"size": size, "seconds": round(big_s, 2), "peak_rss_mib": round(big_rss, 1), "s_per_mp": big_s / mp_big},
+        "in_memory": {"size": ref, "seconds": round(mem_s, 2), "peak_rss_mib": round(mem_rss, 1), "s_per_mp": mem_s / mp_ref},
+        "tiled_ref": {"size": ref, "seconds": round(ref_s, 2), "peak_rss_mib": round(ref_rss, 1), "identical_bytes": same,
+                      "largest_difference": largest_difference},
+        "throughput_ratio": round((big_s / mp_big) / (mem_s / mp_ref), 3),
+        "targets": {"peak_rss_mib": "< 600", "throughput_ratio": "<= 1.5"},
+    }
+
+
+def batch(work: Path, n: int, side: int, kernel: str) -> dict:
+    from PIL import Image
+
+    src = work / "pngs"
+    src.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (side, side), dtype=np.uint8)).save(src / f"img{i:05d}.png")
+    run("convolve", str(src / "img00000.png"), "-k", kernel, "-o", str(work / "warm.png"))  # Numba's cache
+    times = {}
+    for name, extra in (("workers1", ["--workers", "1"]), ("workers2", ["--workers", "2"]),
+                        ("scheduler_local2", ["--scheduler", "local", "--workers", "2"])):
+        times[name], _ = run("convolve", str(src), "-k", kernel, "--out-dir", str(work / name), "-q", *extra)
+    match = filecmp.dircmp(work / "workers2", work / "scheduler_local2")
+    same = not (match.left_only or match.right_only or match.diff_files) and \
+        all(filecmp.cmp(work / "workers2" / f, work / "scheduler_local2" / f, shallow=False) for f in match.common_files)
+    return {
+        "kernel": kernel, "files": n, "side": side,
+        "seconds": {k: round(v, 2) for k, v in times.items()},
+        "cluster_over_workers2": round(times["scheduler_local2"] / times["workers2"], 3),
+        "scaling_1_to_2": round(times["workers1"] / times["workers2"], 3),
+        "identical_bytes": same,
+        "targets": {"cluster_over_workers2": "<= 1.3", "scaling_1_to_2": ">= 1.7"},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=32768, help="side of the big Zarr image (default 32768: 1 GiB)")
+    parser.add_argument("--ref", type=int, default=8192, help="side of the in-memory reference image")
+    parser.add_argument("--n", type=int, default=2000, help="PNGs in the batch")
+    parser.add_argument("--png", type=int, default=128, help="side of each PNG")
+    parser.add_argument("--kernel", default="gaussian:2")
+    parser.add_argument("--only", choices=["tiles", "batch"])
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (printed)")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="kernelcli-bench-tiled-"))
+    try:
+        results = {"cores": os.cpu_count()}
+        if args.only in (None, "tiles"):
+            (work / "t").mkdir()
+            results["tiles"] = tiles(work / "t", args.size, args.ref, args.kernel)
+        if args.only in (None, "batch"):
+            (work / "b").mkdir()
+            results["batch"] = batch(work / "b", args.n, args.png, "gaussian:1")
+    finally:
+        if args.keep:
+            print(f"work folder: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    if "tiles" in results:
+        t = results["tiles"]
+        print(f"tiles, {t['kernel']}, {os.cpu_count()} cores")
+        print(f"  tiled {t['tiled']['size']}^2 Zarr -> Zarr: {t['tiled']['seconds']} s, peak RSS {t['tiled']['peak_rss_mib']} MiB (target < 600)")
+        print(f"  in memory {t['in_memory']['size']}^2 .npy -> .npy: {t['in_memory']['seconds']} s, peak RSS {t['in_memory']['peak_rss_mib']} MiB")
+        print(f"  throughput ratio tiled / in memory (s per megapixel): {t['throughput_ratio']} (target <= 1.5)")
+        print(f"  tiled {t['tiled_ref']['size']}^2 equals in memory byte for byte: {t['tiled_ref']['identical_bytes']}"
+              f" (largest difference {t['tiled_ref']['largest_difference']:.3g}; not 0 only where the whole image takes the FFT)")
+    if "batch" in results:
+        b = results["batch"]
+        print(f"batch, {b['files']} PNGs of {b['side']}^2, convolve {b['kernel']}: " +
+              ", ".join(f"{k} {v} s" for k, v in b["seconds"].items()))
+        print(f"  --scheduler local / --workers 2: {b['cluster_over_workers2']} (target <= 1.3); "
+              f"1 -> 2 workers: {b['scaling_1_to_2']}x (target >= 1.7); identical bytes: {b['identical_bytes']}")
+
+
+if __name__ == "__main__":
+    main()
