@@ -133,6 +133,15 @@ def name_problem(dest: Path) -> str | None:
     return None
 
 
+def exists_message(dest: str | os.PathLike) -> str:
+    """The one wording of "exists without --force" (exit 4).
+
+    >>> exists_message("o.png")
+    'o.png: already exists; use --force to overwrite it'
+    """
+    return f"{os.fspath(dest)}: already exists; use --force to overwrite it"
+
+
 def output_problem(
     dest: str | os.PathLike,
     inputs: Sequence[str | os.PathLike] = (),
@@ -161,7 +170,7 @@ def output_problem(
     if st is not None and stat.S_ISDIR(st.st_mode):
         return f"{dest}: is a folder, expected a file path"
     if not force and (st is not None or os.path.islink(dest)):
-        return f"{dest}: already exists; use --force to overwrite it"
+        return exists_message(dest)
     return None
 
 
@@ -264,7 +273,7 @@ def _publish(tmp: str, dest: Path, *, force: bool) -> None:
     try:
         os.link(tmp, dest)  # fails if dest exists: exactly one of two racing writers wins
     except FileExistsError:
-        raise OutputRefused(f"{dest}: already exists; use --force to overwrite it") from None
+        raise OutputRefused(exists_message(dest)) from None
     except OSError as exc:
         if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS, errno.EACCES):
             raise
@@ -283,7 +292,7 @@ def _rename_noreplace(tmp: str, dest: Path) -> None:
     if renameat2(at_fdcwd, os.fsencode(tmp), at_fdcwd, os.fsencode(os.fspath(dest)), rename_noreplace) != 0:
         code = ctypes.get_errno()
         if code == errno.EEXIST:
-            raise OutputRefused(f"{dest}: already exists; use --force to overwrite it")
+            raise OutputRefused(exists_message(dest))
         raise OSError(code, os.strerror(code), os.fspath(dest))
 
 

@@ -191,7 +191,9 @@ def _check_output(out: Path, input_path: Path, force: bool) -> None:
         if os.path.realpath(out) == os.path.realpath(input_path):
             raise OutputRefused(f"{out}: is the input {input_path}: the output would overwrite the input")
         if not force:
-            raise OutputRefused(f"{out}: already exists; use --force to overwrite it")
+            from ..io.outputs import exists_message
+
+            raise OutputRefused(exists_message(out))
         if out.is_dir() and out.suffix.lower() != ".zarr":
             raise OutputRefused(f"{out}: is a folder, expected a file path")
     parent = out.parent if str(out.parent) else Path(".")

@@ -202,7 +202,9 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any) -> list[Any]:
         ranges = run(_tasks(result, target))
         if os.path.lexists(dest):
             if not force:
-                raise OutputRefused(f"{dest}: already exists; use --force to overwrite it")
+                from ..io.outputs import exists_message
+
+                raise OutputRefused(exists_message(dest))
             old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=folder))
             os.rename(dest, old / dest.name)
             os.rename(tmp, dest)
