@@ -144,22 +144,22 @@ def rank1_factors(k: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarra
     return col, row
 
 
-def exact_form(x3: np.ndarray, k: np.ndarray, dtype: np.dtype, fill: float = 0.0) -> tuple[np.ndarray, float, float] | None:
-    """``(m, q, bound)`` when the direct loops compute this correlation exactly, else None.
+def exact_form(x3: np.ndarray, k: np.ndarray, dtype: np.dtype, fill: float = 0.0) -> tuple[np.ndarray, float, float, bool] | None:
+    """``(m, q, bound, direct_exact)`` for whole-number input and ``k = m * q`` (integer ``m``), else None.
 
-    That is: whole-number input, ``k = m * q`` with integer ``m`` and a power-of-two ``q``,
-    and every partial sum (at most ``bound = max|x| * sum|m|``, the constant ``fill`` counted
-    with x) a whole number the compute dtype holds.
+    ``bound = max|x| * sum|m|`` bounds every partial sum (the constant ``fill`` counted with
+    x); ``direct_exact``: the direct loops compute this correlation exactly (``q`` a power of
+    two and ``bound`` a whole number the compute dtype holds).
     """
-    form = integer_form(k, power_of_two=True)
+    form = integer_form(k)
     if form is None:
         return None
-    bound = float(np.abs(form[0]).sum()) * max(float(np.abs(x3).max(initial=0)), abs(float(fill)))
-    if bound >= 2.0 ** (np.finfo(dtype).nmant + 1):
-        return None
+    m, q = form
+    bound = float(np.abs(m).sum()) * max(float(np.abs(x3).max(initial=0)), abs(float(fill)))
     if x3.dtype.kind == "f" and not np.array_equal(np.rint(x3), x3):
         return None
-    return form[0], form[1], bound
+    direct_exact = np.frexp(q)[0] == 0.5 and bound < 2.0 ** (np.finfo(dtype).nmant + 1)
+    return m, q, bound, bool(direct_exact)
 
 
 #: Below this bound on the partial sums a float64 FFT's error (about 2**-52 * log2(n) * bound)
@@ -168,18 +168,24 @@ FFT_EXACT_BOUND = 2.0**40
 
 
 def fft_form(x3: np.ndarray, k: np.ndarray, dtype: np.dtype, mode_code: int, fill: float):
-    """How the FFT path treats this call: ``("plain", None)`` when the direct loops are not exact
-    either; ``("exact", (m, q))`` when the FFT can give their exact result (transform the
-    integer ``m`` in float64, round to whole numbers, apply ``q``); ``("avoid", None)`` when
-    the direct loops are exact and the FFT could not match them (the dispatcher then takes
-    a direct path)."""
+    """How the FFT path treats this call.
+
+    ``("exact", (m, q))``: whole-number input and a kernel of whole numbers times ``q``: the
+    FFT transforms ``m`` in float64, rounds to the exact whole-number sums and applies ``q``
+    once (the direct loops' exact result where they are exact; one rounding otherwise).
+    ``("avoid", None)``: the direct loops are exact and the sums too large for that (the
+    dispatcher then takes a direct path).  ``("plain", None)``: neither is exact; the FFT's
+    error is relative to the tile (see :mod:`kernelcli._core.fft`).
+    """
     if mode_code == CONSTANT and not float(fill).is_integer():
         return "plain", None
     form = exact_form(x3, k, dtype, fill)
     if form is None:
         return "plain", None
-    m, q, bound = form
-    return ("exact", (m, q)) if bound < FFT_EXACT_BOUND else ("avoid", None)
+    m, q, bound, direct_exact = form
+    if bound < FFT_EXACT_BOUND:
+        return "exact", (m, q)
+    return ("avoid", None) if direct_exact else ("plain", None)
 
 
 def choose_path(k: np.ndarray, stride: tuple[int, int], dilation: tuple[int, int], dtype: np.dtype, force: str | None = None) -> str:
