@@ -330,6 +330,9 @@ def check_report_path(
 ) -> None:
     """Check a ``--report`` file like an output: not an input, not an output, not existing without ``force``."""
     dest = Path(report)
+    too_long = name_problem(dest)
+    if too_long:
+        raise UsageError(f"--report: {too_long}")
     problem = output_problem(dest, inputs, force=force)
     if problem is None and any(os.path.abspath(dest) == os.path.abspath(o) for o in outputs):
         problem = f"{dest}: is also the output; choose another --report file"

@@ -247,6 +247,10 @@ class TestLongNames:
         assert r.exit_code == 2 and "bytes" in r.stderr and "Traceback" not in r.stderr
         assert len(r.stderr.splitlines()) == 1 and len(r.stderr) < 300
 
+    def test_too_long_report_name_exits_2_before_any_work(self, files, invoke):
+        r = invoke("convolve", "img.png", "-k", "box:3", "--out", "o.png", "--report", "r" * 300 + ".json")
+        assert r.exit_code == 2 and "--report" in r.stderr and not (files / "o.png").exists()
+
     def test_temporary_files_are_found_for_long_names(self, tmp_path):
         dest = tmp_path / ("m" * 251 + ".png")
         tmp = tmp_path / (outputs.temp_prefix(dest) + "abcdefgh.part")
