@@ -254,3 +254,38 @@ def test_tiles_on_the_cluster(image, tmp_path, cluster, invoke):
                "--scheduler", cluster.scheduler_address))
     ref = in_memory(invoke, folder, "convolve", "-k", "gaussian:2", "--pad-mode", "symmetric", "--rescale", "none")
     assert np.array_equal(read_zarr(tmp_path / "o.zarr"), ref)
+
+
+def test_interrupt_on_the_cluster_cancels_and_leaves_nothing(image, tmp_path, cluster):
+    """Ctrl-C while the cluster writes tiles: the tasks are cancelled, the temporary store removed."""
+    from kernelcli.tiled import arrays, files
+
+    _, x = image
+    src = make_zarr(tmp_path / "big.zarr", x, (16, 16))
+
+    def progress(done, total):
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        files.run_tiled(src, "box", lambda a, t: arrays.conv2d(a, np.ones((3, 3)), chunks=t), out=tmp_path / "o.zarr",
+                        chunks=16, scheduler=cluster.scheduler_address, progress=progress)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.zarr"]
+
+
+def test_interrupted_batch_on_the_cluster_keeps_finished_files_only(pngs, tmp_path, cluster):
+    from kernelcli import batch
+
+    def progress(record, done, total):
+        if done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(batch.BatchInterrupted) as stop:
+        batch.run(items_for(pngs, tmp_path), job(), progress=progress, scheduler=cluster.scheduler_address)
+    done = [r for r in stop.value.result.records if r.status == "ok"]
+    assert len(done) >= 3
+    assert all(p.suffix == ".png" and not p.name.startswith(".") for p in tmp_path.iterdir())  # no temporary file
+    reference = tmp_path.parent / (tmp_path.name + "_ref")
+    batch.run(items_for(pngs, reference), job(), workers=1)
+    for p in tmp_path.iterdir():
+        assert p.read_bytes() == (reference / p.name).read_bytes()

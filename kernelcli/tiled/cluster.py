@@ -57,7 +57,7 @@ def client_for(scheduler: str | None, workers: int | None = None, threads: int =
         n = max(1, int(workers or os.cpu_count() or 1))
         cluster = distributed.LocalCluster(
             n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-            silence_logs=logging.ERROR, env={"NUMBA_NUM_THREADS": str(threads)},
+            silence_logs=logging.CRITICAL, env={"NUMBA_NUM_THREADS": str(threads)},
         )
         try:
             client = distributed.Client(cluster)
