@@ -142,6 +142,23 @@ def test_pipes_through_the_worker(worker, tmp_path):
     assert status(worker)["calls"] == served + 1
 
 
+def test_ctrl_c_reaches_the_call(worker, tmp_path):
+    """SIGINT to the client is relayed to the call's process, which exits 130 as a fresh one does."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    np.save(tmp_path / "x.npy", rng.normal(size=(256, 256)))
+    np.save(tmp_path / "y.npy", rng.normal(size=(256, 256)))
+    before = set(status(worker)["calls_in_progress"])
+    call = subprocess.Popen([sys.executable, "-m", "kernelcli", "learn", "x.npy", "y.npy", "--size", "3", "--method", "gd", "--epochs", "100000"],
+                            cwd=tmp_path, env={**cli_env(), **worker}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: set(status(worker)["calls_in_progress"]) - before, timeout=60)
+    call.send_signal(signal.SIGINT)
+    out, err = call.communicate(timeout=60)
+    assert call.returncode == 130 and "interrupted" in err, err
+    wait_for(lambda: not set(status(worker)["calls_in_progress"]) - before, timeout=30)
+
+
 def test_the_client_imports_neither_numpy_nor_typer(worker):
     probe = (
         "import sys, atexit\n"
