@@ -88,12 +88,20 @@ def run_chain(data: Any, steps: list[Step], conv: dict[str, Any]) -> Any:
     previous step's float result.
     """
     from . import api
+    from .limits import check_peak, conv_peak
+    from .shapes import resolve_padding
 
     x = data
     for step in steps:
         if step.kernel is not None:
-            x = api.conv2d(x, step.kernel.array(), **conv)
+            k = step.kernel.array()
+            dilation = conv.get("dilation", 1)
+            pads = resolve_padding(conv.get("padding", "same"), k.shape[-2], k.shape[-1], (dilation, dilation))
+            check_peak(conv_peak(x.shape, k.shape[-2:], stride=conv.get("stride", 1), pads=pads, dilation=dilation),
+                       f"convolve {step.kernel.name}")
+            x = api.conv2d(x, k, **conv)
         else:
+            check_peak(conv_peak(x.shape, (step.size, step.size), stride=step.stride or step.size), f"{step.op}pool{step.size}")
             x = api.pool2d(x, step.size, stride=step.stride, op=step.op, paths=conv.get("paths"))
     return x
 

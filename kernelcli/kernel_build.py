@@ -119,6 +119,11 @@ def gaussian_mm(sigma_mm: float, spacing: Sequence[float], *, truncate: float = 
     kernels = []
     for axis, step in enumerate(check_spacing(spacing)):
         sigma = float(sigma_mm) / step
+        if truncate * sigma > MAX_TAPS:  # before ceil(): 3 * 1e308 is inf, and 1e30 would print a 31-digit size
+            raise InvalidKernel(
+                f"gaussian: sigma {sigma_mm:g} mm is {sigma:.4g} voxels along {AXES[axis]} (spacing {step:g} mm): "
+                f"a kernel of more than {MAX_TAPS} taps (sigma at most {MAX_TAPS // 2 / truncate * step:.4g} mm here)"
+            )
         radius = radius_for(sigma, truncate)
         if 2 * radius + 1 > MAX_TAPS:
             raise InvalidKernel(

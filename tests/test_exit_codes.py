@@ -66,6 +66,7 @@ class TestItem7HugeValues:
             (["convolve", "g.png", "-k", "box:3", "--padding", "18446744073709551616"], 2, ["would need about"]),
             (["convolve", "g.png", "-k", "box:3", "--dilation", "9223372036854775808"], 2, ["would need about"]),
             (["pool", "g.png", "--size", "2", "--padding", "100000000000"], 2, []),
+            (["convolve", "g.png", "-k", "box:3", "--then", "box:3", "--padding", "1000000"], 2, ["g.png", "would need about"]),
             (["learn", "g.png", "t.npy", "--size", "1000000"], 2, ["at most 255"]),
             (["learn", "g.png", "t.npy", "--size", "3", "--dilation", "100000"], 2, ["would need about"]),
             (["pad", "g.png", "--p", "1", "--value", "-1"], 2, ["--value -1", "0 to 255"]),
@@ -81,6 +82,27 @@ class TestItem7HugeValues:
     def test_gaussian_limit_is_said_not_a_200_digit_size(self, folder, invoke):
         line = one_error(invoke("convolve", "g.png", "-k", "gaussian:1e200", "--out", "o.png"), 3)
         assert len(line) < 200 and not re.search(r"\d{20}", line)
+
+
+class TestHugeMillimetres:
+    @pytest.mark.parametrize("sigma", ["1e30", "1e308"])
+    def test_says_the_limit(self, tmp_path, invoke, sigma):
+        nib = pytest.importorskip("nibabel")
+        nib.save(nib.Nifti1Image(np.ones((6, 6, 6), np.float32), np.eye(4)), tmp_path / "v.nii.gz")
+        line = one_error(invoke("convolve", "v.nii.gz", "-k", f"gaussian:{sigma}mm", "--out", "o.nii.gz"), 3, "at most")
+        assert not re.search(r"\d{20}", line)
+
+
+class TestMemoryErrorIsNotABug:
+    def test_exit_2_without_traceback(self, folder, invoke, monkeypatch):
+        import kernelcli.api as api
+
+        def boom(*args, **kwargs):
+            raise MemoryError()
+
+        monkeypatch.setattr(api, "pad2d", boom)
+        one_error(invoke("pad", "g.png", "--p", "1", "--out", "o.png"), 2, "not enough memory")
+        no_outputs(folder)
 
 
 class TestItem8NonFinite:

@@ -26,6 +26,7 @@ DOCUMENTED = {0, 1, 2, 3, 4}
 #: command -> (base arguments, the options that take a number)
 COMMANDS = {
     "convolve": (["g.png", "-k", "box:3", "--out", "o.png"], ["--stride", "--padding", "--pad-value", "--dilation", "--max-pixels", "--bias"]),
+    "convolve-chain": (["g.png", "-k", "box:3", "--then", "maxpool:2", "--out", "o.png"], ["--stride", "--padding", "--dilation"]),
     "convolve-csv": (["m.csv", "-k", "gaussian:1", "--json"], ["--stride", "--padding", "--dilation"]),
     "pad": (["g.png", "--out", "o.png"], ["--p", "--value", "--max-pixels"]),
     "pool": (["g.png", "--out", "o.png"], ["--size", "--stride", "--padding"]),

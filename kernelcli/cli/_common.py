@@ -19,7 +19,10 @@ from typing import Any, TypeVar
 from ._click import click
 import typer
 
-from ..errors import EXIT_INTERNAL, EXIT_ITEM_FAILED, KernelcliError, interrupt_exit_code
+from ..errors import EXIT_INTERNAL, EXIT_ITEM_FAILED, EXIT_USAGE, KernelcliError, interrupt_exit_code
+
+#: what to do when memory runs out anyway
+MEMORY_HINT = "use a smaller input or option values, or set KERNELCLI_MAX_MEMORY to be refused up front"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -99,6 +102,11 @@ def guarded(func: F) -> F:
         except KeyboardInterrupt as exc:
             error(interrupted_message(exc))
             raise typer.Exit(interrupt_exit_code(exc)) from None
+        except MemoryError:
+            # a limit should have refused it first (kernelcli.limits); never report it as a bug
+            _traceback_if_debug()
+            error(f"not enough memory for this operation; {MEMORY_HINT}")
+            raise typer.Exit(EXIT_USAGE) from None
         except BrokenPipeError:
             # stdout was closed early (`kernelcli ... | head`): not a bug, nothing more to say
             _silence_stdout()
