@@ -24,6 +24,8 @@ array([ 0., 30., 30.,  0.])
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Sequence
 from typing import Any
 
@@ -373,3 +375,26 @@ def pool2d(
             announce=_announce_first_compile, paths=policy,
         )
     return out if arr.ndim == 3 else out[:, :, 0]
+
+
+class _Module(types.ModuleType):
+    """This module, with the old ``SMALL_WORK`` switch kept working (deprecated).
+
+    Setting ``kernelcli.api.SMALL_WORK`` used to steer every later call; the policy is an
+    argument now (``paths=``).  The assignment still works, with a DeprecationWarning: it
+    sets the default policy (a negative value forces the jitted core, as it did).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "SMALL_WORK":
+            import warnings
+
+            warnings.warn(
+                "setting kernelcli.api.SMALL_WORK is deprecated: pass paths=Paths(small_work=...) "
+                "(or Paths(force='jit')) to the call instead", DeprecationWarning, stacklevel=2,
+            )
+            _policy.DEFAULT = Paths(force="jit") if value < 0 else Paths(small_work=int(value))
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Module

@@ -234,3 +234,18 @@ def test_every_public_name_still_resolves():
     from kernelcli import kernel_build, volumes
 
     assert volumes.gaussian_mm is kernel_build.gaussian_mm and volumes.KERNELS_3D is kernel_build.KERNELS_3D
+
+
+def test_the_old_small_work_switch_is_deprecated_but_works(monkeypatch):
+    from kernelcli import api
+    from kernelcli._core import policy
+
+    monkeypatch.setattr(policy, "DEFAULT", policy.DEFAULT)  # restored afterwards
+    old = api.SMALL_WORK
+    try:
+        with pytest.warns(DeprecationWarning, match="paths="):
+            api.SMALL_WORK = -1
+        assert policy.DEFAULT.force == "jit"
+    finally:
+        with pytest.warns(DeprecationWarning):
+            api.SMALL_WORK = old
