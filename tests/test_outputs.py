@@ -271,3 +271,14 @@ class TestVolumeInputs:
         r = invoke("volume", "v.nii.gz", "-k", "box_3d", "--mask", "m.nii.gz", "--out", "m.nii.gz", "--force")
         assert r.exit_code == 4 and "m.nii.gz" in r.stderr
         assert snapshot(tmp_path) == before
+
+
+class TestRenameNoReplace:
+    def test_a_folder_is_moved_only_where_nothing_is(self, tmp_path):
+        (tmp_path / "a.zarr.tmp").mkdir()
+        (tmp_path / "a.zarr.tmp" / "x").write_text("new")
+        (tmp_path / "b.zarr").mkdir()  # even an empty folder is not replaced
+        with pytest.raises(OutputRefused, match="already exists"):
+            outputs.rename_noreplace(tmp_path / "a.zarr.tmp", tmp_path / "b.zarr")
+        outputs.rename_noreplace(tmp_path / "a.zarr.tmp", tmp_path / "a.zarr")
+        assert (tmp_path / "a.zarr" / "x").read_text() == "new" and not (tmp_path / "a.zarr.tmp").exists()

@@ -280,6 +280,21 @@ def _publish(tmp: str, dest: Path, *, force: bool) -> None:
         _rename_noreplace(tmp, dest)
 
 
+def rename_noreplace(tmp: str | os.PathLike, dest: str | os.PathLike) -> None:
+    """Move ``tmp`` (a file or a folder, such as a Zarr store) to ``dest`` only if ``dest``
+    does not exist, in one step: OutputRefused (exit 4) otherwise.  ``renameat2`` where
+    the kernel has it; else a check then a rename (a folder is never renamed over a
+    non-empty one, so a lost race fails instead of replacing)."""
+    try:
+        _rename_noreplace(os.fspath(tmp), Path(dest))
+    except (WriteError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno not in (errno.ENOSYS, errno.EINVAL):
+            raise
+        if os.path.lexists(dest):
+            raise OutputRefused(exists_message(dest)) from None
+        os.rename(tmp, dest)
+
+
 def _rename_noreplace(tmp: str, dest: Path) -> None:
     """``renameat2(RENAME_NOREPLACE)`` for file systems without hard links (Linux >= 3.15)."""
     import ctypes

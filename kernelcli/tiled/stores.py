@@ -210,7 +210,9 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any) -> list[Any]:
             os.rename(tmp, dest)
             shutil.rmtree(old, ignore_errors=True)
         else:
-            os.rename(tmp, dest)
+            from ..io.outputs import rename_noreplace
+
+            rename_noreplace(tmp, dest)  # another run may have made dest meanwhile: exactly one wins
         published = True
         return ranges
     except OSError as exc:
