@@ -65,12 +65,14 @@ if _typer_testing is not None:
         """Typer's CliRunner, with the app's click command built once (the same command Typer builds)."""
 
         def invoke(self, app, args=None, **kwargs):  # type: ignore[override]
-            import click.testing
             import typer
 
-            if isinstance(app, typer.Typer):
-                app = _click_command(app)
-            return click.testing.CliRunner.invoke(self, app, args=args, **kwargs)
+            # typer <= 0.24 runs on click's CliRunner, which takes the built command; later
+            # typers carry their own runner (and click), which builds it from the app
+            click_runner = next((c for c in type(self).__mro__ if c.__module__ == "click.testing"), None)
+            if click_runner is None or not isinstance(app, typer.Typer):
+                return super().invoke(app, args=args, **kwargs)
+            return click_runner.invoke(self, _click_command(app), args=args, **kwargs)
 
 
 @pytest.fixture

@@ -39,6 +39,14 @@ OPTIONS = [
 BY_NAME = {name: concept for concept, entry in CONCEPTS.items() for name in entry.names}
 
 
+def _choices(param):
+    """The choices of an Enum/Choice option, from click's type (typer <= 0.24) or typer's own descriptor."""
+    choices = getattr(getattr(param, "type", None), "choices", None)
+    if choices is None:
+        choices = getattr(getattr(param, "type_descriptor", None), "choices", None)
+    return choices
+
+
 def _help(path: tuple[str, ...]) -> str:
     from typer.testing import CliRunner
 
@@ -77,14 +85,14 @@ class TestOneVocabulary:
             if param.param_type_name != "option" or param.is_flag:
                 continue
             concept = BY_NAME.get(param.opts[0])
-            choices = getattr(param.type, "choices", None)
+            choices = _choices(param)
             if concept in VOCABULARIES and choices is None:
                 choices = VOCABULARIES[concept][0]
             if not choices:
                 continue
             declarations = [ln for ln in text.splitlines() if re.match(r"\s+-", ln)]
             line = next((ln for ln in declarations if param.opts[0] in re.split(r"[ ,]+", ln.strip().split("  ")[0])), "")
-            shown = re.search(r"\[([^\]]+\|[^\]]+)\]", line)
+            shown = re.search(r"[\[<]([^\]>]+\|[^\]>]+)[\]>]", line)  # [a|b] (click) or <a|b> (typer >= 0.25)
             wanted = {str(getattr(c, "value", c)) for c in choices}
             assert shown and wanted <= set(shown.group(1).split("|")), f"{' '.join(path)} {param.opts[0]}: help does not list {sorted(wanted)}: {line!r}"
             assert "TEXT" not in line
@@ -234,3 +242,64 @@ class TestQuietAndJson:
         assert r.returncode == 0, r.stderr
         notes = [line for line in r.stderr.splitlines() if "clipped to 0" in line]
         assert len(notes) == 1 and "(and 2 more files like it: s1.png, s2.png)" in notes[0], r.stderr
+
+
+class TestTyperAndClick:
+    """Whatever typer and click are installed (lower bounds only): help, errors and start-up."""
+
+    @pytest.mark.parametrize("path", [p for p, c in COMMANDS if any(x.param_type_name == "argument" for x in c.params)],
+                             ids=lambda p: " ".join(p))
+    def test_arguments_show_their_help(self, path):
+        # typer <= 0.25 on click >= 8.5 prints "INPUT...  [required]" and nothing else: why typer >= 0.26
+        section = _help(path).split("Arguments:", 1)[1].split("Options:", 1)[0]
+        entries = [line.split(None, 1) for line in section.splitlines() if line.startswith("  ") and not line.startswith("   ")]
+        assert entries and all(len(e) == 2 and e[1].replace("[required]", "").strip() for e in entries), section
+
+    def test_usage_errors_are_one_line_without_traceback(self):
+        r = run_cli("pad", "x.csv", "-p", "1", "--pad-mode", "bogus")
+        assert r.returncode == 2 and "Traceback" not in r.stderr and "invalid pad mode 'bogus'" in r.stderr
+
+    def test_shape_starts_without_pydantic_or_numpy(self):
+        import subprocess
+        import sys
+
+        probe = (
+            "import sys\nsys.argv = ['kernelcli', 'shape', '--in', '24', '--f', '5', '-q']\n"
+            "from kernelcli.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('pydantic', 'numpy', 'numba') if m in sys.modules))"
+        )
+        import os
+
+        import kernelcli
+
+        env = dict(os.environ, KERNELCLI_WORKER="off", PYTHONPATH=os.path.dirname(os.path.dirname(kernelcli.__file__)))
+        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True).stdout
+        assert out.splitlines() == ["20", "[]"]
+
+    def test_lean_converters_check_like_typer(self):
+        from enum import Enum
+        from typing import Optional
+
+        from kernelcli.cli._lean import _converter
+
+        class Info:
+            parser = None
+            case_sensitive = True
+            clamp = False
+            min, max = 1, None
+
+        stride = _converter(Optional[int], Info)
+        assert stride("3") == 3
+        with pytest.raises(ValueError, match="0 is not in the range x>=1"):
+            stride("0")
+        with pytest.raises(ValueError, match="'x' is not a valid integer"):
+            stride("x")
+
+        class Op(str, Enum):
+            a = "a"
+
+        assert _converter(Op, Info)("a") is Op.a
+        with pytest.raises(ValueError, match="'b' is not one of 'a'"):
+            _converter(Op, Info)("b")
+        assert _converter(tuple[int, int], Info)(("2", "3")) == (2, 3)
+        assert _converter(list[str], Info)(("a", "b")) == ["a", "b"]

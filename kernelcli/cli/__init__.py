@@ -69,7 +69,9 @@ def run(argv: list[str], command=None) -> int:
         if command is None:
             from .root import app
 
-            command = typer.main.get_command(app)
+            from ._lean import lean_command
+
+            command = lean_command(typer.main.get_command(app))  # no pydantic on typer >= 0.25
         try:
             code = command.main(args=list(argv), prog_name="kernelcli", standalone_mode=False)
         except typer.Abort as exc:

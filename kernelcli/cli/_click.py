@@ -16,7 +16,12 @@ try:  # typer >= 0.25: its own click
 except ImportError:  # pragma: no cover - depends on the installed typer
     import click  # type: ignore[no-redef]
 
+try:  # not re-exported at the top of typer's copy
+    from typer._click.globals import get_current_context
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click import get_current_context  # type: ignore[no-redef]
+
 #: click's own "No such command" error suggests close names (click >= 8.2); typer then must not add them again
 CLICK_SUGGESTS_COMMANDS = hasattr(click.exceptions, "NoSuchCommand")
 
-__all__ = ["CLICK_SUGGESTS_COMMANDS", "click"]
+__all__ = ["CLICK_SUGGESTS_COMMANDS", "click", "get_current_context"]

@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ._click import click
+from ._click import click, get_current_context
 import typer
 
 from ..errors import EXIT_INTERNAL, EXIT_ITEM_FAILED, EXIT_USAGE, KernelcliError, interrupt_exit_code
@@ -52,7 +52,7 @@ CLI_PATHS = "cold"
 
 def debug_enabled() -> bool:
     """True when ``--debug`` was given to this command line (or the user set KERNELCLI_DEBUG=1)."""
-    ctx = click.get_current_context(silent=True)
+    ctx = get_current_context(silent=True)
     if ctx is not None and ctx.meta.get(DEBUG_KEY):
         return True
     return os.environ.get("KERNELCLI_DEBUG", "") not in ("", "0")

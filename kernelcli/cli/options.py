@@ -101,6 +101,7 @@ CONCEPTS: dict[str, Concept] = {
     "dense": Concept(("--dense",)),
     "flatten": Concept(("--flatten",)),
     "depth": Concept(("--depth",)),
+    "max_layers": Concept(("--max-layers",)),
     # kernels and gallery
     "family": Concept(("--family",)),
     "tile": Concept(("--tile",)),
@@ -221,6 +222,8 @@ HELP: dict[str, str] = {
     "groups": "Grouped convolution: G must divide C and K.",
     "dense": "A fully connected layer from IN to OUT units.",
     "flatten": "The length of the flattened volume.",
+    "max_layers": "Refuse a spec that expands to more layers (repeats, templates); a guard against specs that would "
+    "exhaust the machine.",
     "depth": "Fold blocks nested deeper than N into one row (top-level layers are depth 1).",
     "family": "Only this family (edge, smoothing, gaussian, ...; see `kernelcli kernels`).",
     "tile": "Largest side of each tile, in pixels.",

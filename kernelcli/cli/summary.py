@@ -35,7 +35,7 @@ def summary(
     ] = DEFAULT_DEPTH,
     max_layers: Annotated[
         int,
-        typer.Option("--max-layers", min=1, metavar="N", help="Refuse a spec that expands to more layers (repeats, templates); a guard against specs that would exhaust the machine."),
+        option("max_layers", min=1, metavar="N"),
     ] = 100_000,
 ) -> None:
     """Output shape, parameters and mult-adds of every layer of a network, without PyTorch.

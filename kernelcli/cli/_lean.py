@@ -1,0 +1,150 @@
+"""Keep start-up lean on every typer: plain-Python value conversion for our simple option types.
+
+typer 0.25 and later convert each option's value through a pydantic ``TypeAdapter``,
+built on first use: the first call of any command then imports pydantic and builds an
+adapter per option, 60-100 ms of a ``kernelcli shape ... -q`` that otherwise takes
+about 150 ms.  kernelcli's options are all simple (str, int, float, Path, bool, Enum,
+their Optional/list/tuple forms, or a ``parser``), so :func:`lean_command` gives each
+such parameter a converter of a few lines instead, with typer's own range and choice
+checks and messages.  It relies on two attributes of typer's parameters
+(``type_descriptor`` and the lazily built ``_runtime_param``); a typer without them (up
+to 0.24, which converts through click and never loads pydantic) is left as it is, and so
+is any parameter whose type is not one of ours.
+
+>>> from kernelcli.cli.root import app
+>>> import typer.main
+>>> lean_command(typer.main.get_command(app)).name
+'kernelcli'
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable
+
+from ._click import click
+
+
+def lean_command(command: Any) -> Any:
+    """Give every parameter of ``command`` (and of its subcommands) a plain converter; return it."""
+    for param in getattr(command, "params", ()):
+        _seed(param)
+    help_option = getattr(command, "get_help_option", None)
+    if help_option is not None:  # --help is made per call: seed it as it is made
+
+        def get_help_option(ctx: Any) -> Any:
+            option = help_option(ctx)
+            if option is not None:
+                _seed(option)
+            return option
+
+        command.get_help_option = get_help_option
+    for sub in getattr(command, "commands", {}).values():
+        lean_command(sub)
+    return command
+
+
+def _seed(param: Any) -> None:
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is None or getattr(param, "_runtime_param", False) is not None:
+        return  # a typer without runtime params, or already built
+    convert = _converter(descriptor.annotation, descriptor.parameter_info)
+    if convert is not None:
+        param._runtime_param = _Lean(convert)
+
+
+class _Lean:
+    """The ``coerce`` typer calls on each value: None stays None (or empty for lists)."""
+
+    def __init__(self, convert: Callable[[Any], Any]) -> None:
+        self.convert = convert
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        multi = param.multiple or param.nargs == -1
+        if value is None:
+            return () if multi else None
+        try:
+            return self.convert(value)
+        except click.exceptions.BadParameter as exc:
+            exc.ctx, exc.param = exc.ctx or ctx, exc.param or param
+            raise
+        except (ValueError, TypeError) as exc:
+            raise click.exceptions.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+def _converter(annotation: Any, info: Any) -> Callable[[Any], Any] | None:
+    """A function turning a command-line value into ``annotation``, or None when not ours."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _converter(options[0], info) if len(options) == 1 else None
+    if origin is list:
+        (item,) = typing.get_args(annotation)
+        one = _converter(item, info)
+        return None if one is None else (lambda values: [one(v) for v in (values if isinstance(values, (list, tuple)) else [values])])
+    if origin is tuple:
+        parts = [_converter(a, info) for a in typing.get_args(annotation)]
+        if any(p is None for p in parts) or Ellipsis in typing.get_args(annotation):
+            return None
+        return lambda values: tuple(p(v) for p, v in zip(parts, values, strict=True))
+    if getattr(info, "parser", None) is not None:
+        parser = info.parser
+        return lambda value: parser(value)
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return _enum(annotation, getattr(info, "case_sensitive", True))
+    if annotation is bool:
+        return _bool
+    if annotation in (int, float):
+        return _number(annotation, info.min, info.max, bool(getattr(info, "clamp", False)))
+    if annotation is str:
+        return lambda value: value if isinstance(value, str) else str(value)
+    if annotation is Path and not any(getattr(info, flag, False) for flag in ("exists", "resolve_path", "allow_dash")):
+        return lambda value: value if isinstance(value, Path) else Path(value)
+    return None
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "t", "yes", "y", "on"):
+        return True
+    if text in ("0", "false", "f", "no", "n", "off"):
+        return False
+    raise ValueError(f"{value!r} is not a valid boolean.")
+
+
+def _enum(kind: type[Enum], case_sensitive: bool) -> Callable[[Any], Enum]:
+    def convert(value: Any) -> Enum:
+        if isinstance(value, kind):
+            return value
+        for member in kind:
+            if member.value == value or (not case_sensitive and str(member.value).lower() == str(value).lower()):
+                return member
+        choices = ", ".join(repr(m.value) for m in kind)
+        raise ValueError(f"{value!r} is not one of {choices}.")
+
+    return convert
+
+
+def _number(kind: type, low: Any, high: Any, clamp: bool) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a valid {kind.__name__}.")
+        try:
+            number = kind(value)
+        except (TypeError, ValueError):
+            what = "integer" if kind is int else "float"
+            raise ValueError(f"{value!r} is not a valid {what}.") from None
+        if clamp:
+            number = max(low, number) if low is not None else number
+            return min(high, number) if high is not None else number
+        if (low is not None and number < low) or (high is not None and number > high):
+            bounds = " and ".join(b for b in (f"x>={low}" if low is not None else "", f"x<={high}" if high is not None else "") if b)
+            raise ValueError(f"{number} is not in the range {bounds}.")
+        return number
+
+    return convert
