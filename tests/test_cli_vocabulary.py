@@ -303,3 +303,44 @@ class TestTyperAndClick:
             _converter(Op, Info)("b")
         assert _converter(tuple[int, int], Info)(("2", "3")) == (2, 3)
         assert _converter(list[str], Info)(("a", "b")) == ["a", "b"]
+
+
+class TestOneCommandPerJob:
+    def test_convolve_takes_the_volume_options(self, tmp_path):
+        pytest.importorskip("pydicom")
+        pytest.importorskip("nibabel")
+        from test_medical import make_series
+
+        make_series(tmp_path / "series", [0.0, 2.5, 5.0])
+        one = sorted((tmp_path / "series").iterdir())[0]
+        (tmp_path / "ct.dcm").write_bytes(one.read_bytes())
+        r = run_cli("convolve", "ct.dcm", "--window", "40,400", "--out", "ct.png", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / "ct.png").is_file()
+        alias = run_cli("volume", "ct.dcm", "--window", "40,400", "--out", "ct2.png", cwd=tmp_path)
+        assert alias.returncode == 0 and (tmp_path / "ct2.png").read_bytes() == (tmp_path / "ct.png").read_bytes()
+
+    def test_volume_options_on_an_image_are_refused_by_name(self, tmp_path):
+        (tmp_path / "m.csv").write_text("1,2\n3,4\n")
+        r = run_cli("convolve", "m.csv", "-k", "box_3x3", "--window", "lung", cwd=tmp_path)
+        assert r.returncode == 2 and "--window: only for one volume input" in r.stderr
+
+
+class TestReadme:
+    def test_the_option_table_is_generated_from_the_vocabulary(self):
+        from kernelcli.cli.options import markdown_table
+
+        from conftest import REPO
+
+        readme = (REPO / "README.md").read_text()
+        table = readme.split("<!-- options-table", 1)[1].split("-->", 1)[1].split("<!-- /options-table -->", 1)[0]
+        assert table.strip() == markdown_table()
+
+    def test_the_record_fields_are_the_ones_written(self):
+        from kernelcli.batch import RECORD_FIELDS
+
+        from conftest import REPO
+
+        readme = (REPO / "README.md").read_text()
+        listed = readme.split("<!-- record-fields -->", 1)[1].split("<!-- /record-fields -->", 1)[0]
+        assert re.findall(r"`(\w+)`", listed) == list(RECORD_FIELDS)

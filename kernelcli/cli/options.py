@@ -244,6 +244,30 @@ HELP: dict[str, str] = {
 }
 
 
+#: the concepts the README's option table shows (every command that has one spells it so)
+SHARED = (
+    "kernel", "size", "stride", "padding", "pad_mode", "pad_value", "dilation", "flip", "layout", "rescale",
+    "out", "out_dir", "format", "force", "json", "quiet", "input_shape", "version",
+)
+
+
+def markdown_table(concepts: tuple[str, ...] = SHARED) -> str:
+    """The README's table of shared options, generated from :data:`CONCEPTS` and :data:`VOCABULARIES`.
+
+    >>> markdown_table(("stride",)).splitlines()[-1]
+    '| `--stride` | `-s`, `--s` | Step between windows. |'
+    """
+    rows = ["| option | also | what it takes |", "|---|---|---|"]
+    for concept in concepts:
+        long, *aliases = CONCEPTS[concept].names
+        text = HELP[concept]
+        if concept in VOCABULARIES:
+            text = ", ".join(VOCABULARIES[concept][0]) + ". " + text
+        also = ", ".join(f"`{a}`" for a in aliases) or "-"
+        rows.append(f"| `{long}` | {also} | {text.replace('|', '/')} |")
+    return "\n".join(rows)
+
+
 def choices_metavar(concept: str) -> str:
     """``[a|b|c]``: how ``--help`` shows the choices of a vocabulary option."""
     return "[" + "|".join(VOCABULARIES[concept][0]) + "]"
