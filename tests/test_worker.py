@@ -100,6 +100,10 @@ CALLS = [
     ["gallery", f"{SAMPLES}/phantom.png", "--family", "edge", "--out", "sheet.png"],
     ["learn", "source.npy", "target.npy", "--size", "3"],
     ["volume", f"{SAMPLES}/phantom3d.nii.gz", "--kernel", "sobel_3d", "--window", "0,400", "--out", "edges3d.png"],
+    ["convolve", f"{SAMPLES}/phantom.png", "-k", "gaussian:1", "--then", "maxpool:2", "--then", "sobel_h", "-o", "chain.png"],
+    ["convolve", f"{SAMPLES}/rgb.png", "-k", "sobel_v", "-k", "sobel_h", "--montage", "maps.png", "-o", "maps.npy"],
+    ["pool", "big.png", "--op", "avg", "--size", "2", "-o", "big_avg.png", "--compress", "best"],
+    ["convolve", "photo.jpg", "-k", "box:3", "-o", "photo_q.jpg", "--quality", "60"],
     ["--version"],
     ["convolve", "--help"],
     ["pool", f"{SAMPLES}/phantom.png", "--size", "0"],
@@ -297,6 +301,21 @@ class TestFallback:
             for fd in (saved, read, write):
                 os.close(fd)
             listener.close()
+
+
+def test_auto_start(tmp_path):
+    """KERNELCLI_WORKER=auto: a call without a worker runs in-process and starts one for the next calls."""
+    env = {**private_runtime(tmp_path), "KERNELCLI_WORKER": "auto"}
+    try:
+        r = run_cli("shape", "--in", "24", "--f", "5", "-q", env=env)
+        assert (r.returncode, r.stdout, r.stderr) == (0, "20\n", "")
+        wait_for(lambda: status(env) is not None, timeout=120)
+        assert not Path(f"{socket_file(env)}.starting").exists()
+        r = run_cli("shape", "--in", "24", "--f", "5", "-q", env=env)
+        assert (r.returncode, r.stdout, r.stderr) == (0, "20\n", "")
+        assert status(env)["calls"] == 1
+    finally:
+        run_cli("worker", "stop", env=env)
 
 
 def test_idle_timeout(tmp_path):

@@ -23,7 +23,9 @@ CONNECT_TIMEOUT = 2.0
 
 
 def wants_worker(argv: list[str]) -> bool:
-    """False for calls the worker must not take: ``worker ...`` itself, or with the switch off."""
+    """False for calls the worker must not take: ``worker ...`` itself, or with the switch off.
+
+    ``KERNELCLI_WORKER=auto`` also starts a worker in the background when none runs."""
     if os.environ.get(protocol.OFF_ENV, "").lower() in ("0", "off", "no", "false"):
         return False
     command = next((a for a in argv if not a.startswith("-")), None)
@@ -52,6 +54,10 @@ def _connect(path: str) -> socket.socket:
     try:
         st = os.lstat(path)
     except OSError:
+        if os.environ.get(protocol.OFF_ENV, "").lower() == "auto":
+            from .control import spawn
+
+            spawn(path)  # in the background: this call runs here, the next ones in the worker
         raise _Fallback("") from None  # no worker: the common case, nothing to say
     if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.getuid():
         raise _Fallback(f"{path} is not a socket of this user")
@@ -72,7 +78,7 @@ def _connect(path: str) -> socket.socket:
 
 def _run(argv: list[str], socket_file) -> int:
     if socket_file is None:
-        runtime = protocol.runtime_dir()
+        runtime = protocol.runtime_dir(create=os.environ.get(protocol.OFF_ENV, "").lower() == "auto")
         if runtime is None:
             raise _Fallback("")
         socket_file = protocol.socket_path(runtime)

@@ -99,6 +99,29 @@ def start(idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS, socket_file=None)
     raise WorkerError(f"the worker did not answer within {START_TIMEOUT:g} s; see {path}.log")
 
 
+def spawn(path, idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS):
+    """Start a worker on ``path`` in the background without waiting for it (``KERNELCLI_WORKER=auto``);
+    the process, or None when another call is starting one already (``<socket>.starting``, for a minute).
+    """
+    marker = f"{path}.starting"
+    try:
+        if time.time() - os.stat(marker).st_mtime < 60:
+            return None
+        os.unlink(marker)
+    except FileNotFoundError:
+        pass
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except OSError:
+        return None
+    with open(f"{path}.log", "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-c", _SERVE, str(protocol.package_dir().parent), str(path), repr(float(idle_seconds))],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
+            env=dict(os.environ, **{protocol.OFF_ENV: "off"}), cwd="/",
+        )
+
+
 # The worker imports this very copy of kernelcli (the client checks the code stamp too).
 _SERVE = "import sys; sys.path.insert(0, sys.argv.pop(1)); from kernelcli.worker.server import main; main()"
 

@@ -379,10 +379,28 @@ def main(argv: list[str] | None = None) -> None:
     """``python -m kernelcli.worker.server SOCKET IDLE_SECONDS``: warm up, then serve."""
     path, idle = (argv if argv is not None else sys.argv[1:])[:2]
     server = Server(path, float(idle))
-    server.warm_up()
-    listener = server.bind()
+    try:
+        server.warm_up()
+        if _answers(path):  # another worker won the race: leave it be
+            return
+        listener = server.bind()
+    finally:
+        try:
+            os.unlink(f"{path}.starting")  # see control.spawn
+        except FileNotFoundError:
+            pass
     print(f"kernelcli worker {os.getpid()} ready on {path}", file=sys.stderr, flush=True)
     server.serve(listener)
+
+
+def _answers(path: str) -> bool:
+    """True when a worker listens on ``path`` already."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        try:
+            sock.connect(path)
+        except OSError:
+            return False
+    return True
 
 
 if __name__ == "__main__":
