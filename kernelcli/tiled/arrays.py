@@ -166,9 +166,11 @@ def conv2d(x: Any, kernel: Any, *, stride: int | Sequence[int] = 1, padding: Any
     if note and notes is not None and note not in notes:
         notes.append(note)
 
+    conv = api.conv2d  # the function, not the module: a closure sent to a cluster pickles it by name
+
     def core(slab, pads):
         (t, b), (l, r) = pads[:2]
-        return pin.call(api.conv2d, force, slab, k, stride=(sh, sw), padding=(t, b, l, r), pad_mode=mode,
+        return pin.call(conv, force, slab, k, stride=(sh, sw), padding=(t, b, l, r), pad_mode=mode,
                         pad_value=pad_value, dilation=(dh, dw))
 
     return tile_map(x, axes, core, dtype, chunks)
@@ -192,9 +194,11 @@ def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: floa
     if x.ndim == 3:
         axes.append(Axis(x.shape[2], passthrough=True))
 
+    pad = api.pad2d
+
     def core(slab, pads):
         (t, b), (l, r) = pads[:2]
-        return api.pad2d(slab, (t, b, l, r), mode=mode, value=value)
+        return pad(slab, (t, b, l, r), mode=mode, value=value)
 
     return tile_map(x, axes, core, x.dtype, chunks)
 
@@ -231,8 +235,10 @@ def pool2d(x: Any, size: int, *, stride: int | None = None, op: str = "max", pad
     special = stride == 2 and size in (2, 3) and padding == 0 and (oh - 1) * stride + size <= h and (ow - 1) * stride + size <= w
     force = pin.pool_force(oh * ow * channels * size * size, dtype, special, paths)
 
+    pool = api.pool2d
+
     def core(slab, pads):
-        return pin.call(api.pool2d, force, slab, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode,
+        return pin.call(pool, force, slab, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode,
                         count_include_pad=count_include_pad)
 
     return tile_map(x, axes, core, dtype, chunks)
@@ -260,8 +266,10 @@ def conv3d(vol: Any, kernel3d: Any, *, padding: Any = "same", pad_mode: str = "c
         axes.append(Axis(vol.shape[i], 1, k.shape[i], widths[2 * i], widths[2 * i + 1], n_out, circular=mode == "circular"))
     cdt = volumes.volume_dtype(vol.dtype, dtype)
 
+    conv3d_ = volumes.conv3d
+
     def core(slab, pads):
-        return volumes.conv3d(slab, k, padding=tuple(v for pair in pads for v in pair), pad_mode=mode,
+        return conv3d_(slab, k, padding=tuple(v for pair in pads for v in pair), pad_mode=mode,
                               pad_value=pad_value, dtype=cdt)
 
     return tile_map(vol, axes, core, cdt, chunks)
@@ -291,7 +299,9 @@ def pool3d(vol: Any, size: int | Sequence[int], stride: int | Sequence[int] | No
         axes.append(Axis(vol.shape[i], s[i], f[i], p[i], p[i], n_out, symmetric=True))
     dtype = volumes.volume_dtype(vol.dtype) if op == "avg" else np.dtype(vol.dtype)
 
+    pool3d_ = volumes.pool3d
+
     def core(slab, pads):
-        return volumes.pool3d(slab, f, s, op, p, ceil_mode, count_include_pad)
+        return pool3d_(slab, f, s, op, p, ceil_mode, count_include_pad)
 
     return tile_map(vol, axes, core, dtype, chunks)
