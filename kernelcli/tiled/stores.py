@@ -149,9 +149,16 @@ def regular(result: Any) -> Any:
     return result.rechunk(tuple(max(c) if c else 1 for c in result.chunks))
 
 
-def _write_block(block: Any, target: Any, region: tuple) -> tuple[float, float] | None:
+#: a file in a temporary store while it may be written; a cancelled tile still running finds it gone and writes nothing
+MARKER = ".kernelcli-writing"
+
+
+def _write_block(block: Any, target: Any, region: tuple, marker: str | None = None) -> tuple[float, float] | None:
     """Write one tile into ``target`` (a Zarr array or a ``.npy`` path); return its range."""
     import numpy as np
+
+    if marker is not None and not os.path.exists(marker):
+        return None  # the run was cancelled and its store removed: nothing may appear again
 
     if isinstance(target, str):  # a .npy file: each task maps it again (workers are other processes)
         target = np.load(target, mmap_mode="r+")
@@ -164,7 +171,7 @@ def _write_block(block: Any, target: Any, region: tuple) -> tuple[float, float] 
     return float(block.min()), float(block.max())
 
 
-def _tasks(result: Any, target: Any) -> list[Any]:
+def _tasks(result: Any, target: Any, marker: str | None = None) -> list[Any]:
     """One Delayed per output tile: compute it, write it to its region of ``target``, return its range."""
     import itertools
 
@@ -175,7 +182,7 @@ def _tasks(result: Any, target: Any) -> list[Any]:
     tasks = []
     for index in itertools.product(*(range(n) for n in result.numblocks)):
         region = tuple(slice(starts[a][i], starts[a][i + 1]) for a, i in enumerate(index))
-        tasks.append(dask.delayed(_write_block, pure=False)(blocks[index], target, region))
+        tasks.append(dask.delayed(_write_block, pure=False)(blocks[index], target, region, marker))
     return tasks
 
 
@@ -199,7 +206,10 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any) -> list[Any]:
         result = regular(result)
         chunks = tuple(c[0] if c else 1 for c in result.chunks)
         target = zarr.open_array(str(tmp), mode="w", shape=result.shape, chunks=chunks, dtype=result.dtype)
-        ranges = run(_tasks(result, target))
+        marker = tmp / MARKER
+        marker.touch()
+        ranges = run(_tasks(result, target, str(marker)))
+        marker.unlink()
         if os.path.lexists(dest):
             if not force:
                 from ..io.outputs import exists_message
@@ -223,12 +233,20 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any) -> list[Any]:
 
 
 def _remove_tree(path: Path) -> None:
-    """Remove a temporary store, also while threads that were stopped still finish a chunk in it."""
+    """Remove a temporary store, also while cancelled tiles (threads, or tasks on a cluster) still finish.
+
+    The marker goes first, so a tile that starts now writes nothing; one already writing may
+    still create its chunk, hence the removal is repeated until the folder stays gone.
+    """
     import time
 
-    for _ in range(50):
+    with contextlib.suppress(OSError):
+        (path / MARKER).unlink()
+    gone = 0
+    for _ in range(100):
         shutil.rmtree(path, ignore_errors=True)
-        if not os.path.lexists(path):
+        gone = gone + 1 if not os.path.lexists(path) else 0
+        if gone >= 3:
             return
         time.sleep(0.1)
 
