@@ -151,6 +151,13 @@ class TestIssueReproductions:
         assert "-f" not in BY_NAME or BY_NAME["-f"] == "size"
         assert BY_NAME["-d"] == "out_dir"
 
+    def test_completion_offers_the_choices(self):
+        env = {"KERNELCLI_WORKER": "off", "_KERNELCLI_COMPLETE": "complete_bash", "COMP_WORDS": "kernelcli pad x.csv --pad-mode re", "COMP_CWORD": "4"}
+        r = run_cli(env=env)
+        assert (r.returncode, r.stdout.split()) == (0, ["replicate", "reflect"]), r.stderr
+        env.update(COMP_WORDS="kernelcli po", COMP_CWORD="1")
+        assert run_cli(env=env).stdout.split() == ["pool"]
+
     def test_version_and_completion(self):
         r = run_cli("-V")
         assert r.returncode == 0 and re.fullmatch(r"kernelcli \d+\.\d+\.\d+\S*\n", r.stdout)
