@@ -289,3 +289,35 @@ def test_interrupted_batch_on_the_cluster_keeps_finished_files_only(pngs, tmp_pa
     batch.run(items_for(pngs, reference), job(), workers=1)
     for p in tmp_path.iterdir():
         assert p.read_bytes() == (reference / p.name).read_bytes()
+
+
+def test_an_input_over_the_memory_cap_goes_tile_by_tile(image, tmp_path, invoke, monkeypatch):
+    folder, x = image
+    ref = in_memory(invoke, folder, "convolve", "-k", "gaussian:1", "--rescale", "none")
+    monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "64K")
+    result = invoke("convolve", str(folder / "x.npy"), "-k", "gaussian:1", "-o", str(tmp_path / "o.npy"))
+    ok(result)
+    assert "read tile by tile" in result.stderr
+    assert np.array_equal(np.load(tmp_path / "o.npy"), ref)
+
+
+def test_progress_counts_every_output_tile(image, tmp_path):
+    from kernelcli.tiled import arrays, files
+
+    _, x = image
+    src = make_zarr(tmp_path / "big.zarr", x, (50, 50))
+    seen = []
+    files.run_tiled(src, "box", lambda a, t: arrays.conv2d(a, np.ones((3, 3)), stride=2, chunks=t), out=tmp_path / "o.zarr",
+                    chunks=50, progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (9, 9) and [d for d, _ in seen] == list(range(1, 10))  # 3 x 3 tiles of 25 x 25 (and the rest)
+
+
+def test_3d_pooling_of_a_volume(tmp_path, invoke):
+    vol = (np.random.default_rng(5).random((21, 30, 26)) * 1000).astype(np.int16)
+    np.save(tmp_path / "vol.npy", vol)
+    make_zarr(tmp_path / "vol.zarr", vol, (8, 8, 8))
+    ok(invoke("pool", str(tmp_path / "vol.npy"), "--size", "3", "--stride", "2", "--op", "avg", "--layout", "zyx",
+              "--rescale", "none", "-o", str(tmp_path / "ref.npy")))
+    ok(invoke("pool", str(tmp_path / "vol.zarr"), "--size", "3", "--stride", "2", "--op", "avg", "--layout", "zyx",
+              "-o", str(tmp_path / "o.zarr"), "--chunks", "10"))
+    assert np.array_equal(read_zarr(tmp_path / "o.zarr"), np.load(tmp_path / "ref.npy"))
