@@ -53,6 +53,8 @@ def _over_the_cap(path: Path) -> bool:
     cap = default_max_bytes()
     if cap is None:
         return False
+    if suffix != ".npy" and path.stat().st_size * 64 < cap:
+        return False  # a TIFF that small fits unless it is compressed over 64:1 (then --tiled); no tifffile import
     try:
         if suffix == ".npy":
             import numpy as np
