@@ -122,28 +122,46 @@ def compute_tasks(tasks: Sequence[Any], client: Any, progress: Callable[[int, in
 
 def run_items(items: Sequence[Any], run: Callable[[Any], Any], client: Any, finished: Callable[[int, Any], None],
               failed: Callable[[Any, str], Any]) -> None:
-    """Run ``run(item)`` for every item as a future on ``client``; ``finished(index, record)`` as each ends.
+    """Run ``run(item)`` for every item as futures on ``client``; ``finished(index, record)`` as each ends.
 
     ``run`` returns the item's record and never raises for a bad file; when the cluster
     itself cannot run an item (its workers kept dying), ``failed(item, message)`` makes the
-    record, and that item fails alone.  A worker that dies mid-file has its task retried
-    elsewhere by the scheduler; the file it was writing never appears half-written (writes
-    are renamed into place).
+    record, and that item fails alone.  Small files go in groups of up to :data:`GROUP` per
+    task (at least 8 tasks per worker), which halves what the scheduler adds to each file.
+    A worker that dies mid-group has its group run again elsewhere by the scheduler; a file
+    it had written is found in place (see :func:`kernelcli.batch.run`), and none is ever
+    half-written (writes are renamed into place).
     """
     distributed = require("distributed", "--scheduler")
 
+    n = len(items)
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    size = max(1, min(GROUP, n // (workers * 8)))
     futures = {}
-    for index, item in enumerate(items):
-        future = client.submit(run, item, pure=False, key=f"kernelcli-file-{index}-{os.getpid()}-{id(items)}")
-        futures[future] = index
+    for start in range(0, n, size):
+        indices = list(range(start, min(n, start + size)))
+        future = client.submit(run_group, run, [items[i] for i in indices], pure=False,
+                               key=f"kernelcli-files-{start}-{os.getpid()}-{id(items)}")
+        futures[future] = indices
     try:
         for future in distributed.as_completed(list(futures)):
-            index = futures[future]
+            indices = futures[future]
             try:
-                record = future.result()
-            except Exception as exc:  # noqa: BLE001 - the cluster's failure, reported for this file only
-                record = failed(items[index], f"the cluster could not run it: {type(exc).__name__}: {' '.join(str(exc).split())}")
-            finished(index, record)
+                records = future.result()
+            except Exception as exc:  # noqa: BLE001 - the cluster's failure, reported for these files only
+                message = f"the cluster could not run it: {type(exc).__name__}: {' '.join(str(exc).split())}"
+                records = [failed(items[i], message) for i in indices]
+            for index, record in zip(indices, records):
+                finished(index, record)
     except BaseException:
         client.cancel(list(futures))
         raise
+
+
+#: files per task at most (a task of small files costs the scheduler as much as one file)
+GROUP = 16
+
+
+def run_group(run: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    """``[run(item) for item in items]`` on a worker: one task for a group of files."""
+    return [run(item) for item in items]
