@@ -3,6 +3,7 @@ call in-process, silently; never serves another user."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -47,7 +48,7 @@ def cli_env() -> dict:
 
 
 def status(env: dict) -> dict | None:
-    return control._ask(socket_file(env), {"op": "status"})
+    return control._ask(socket_file(env), {"op": "status"}, timeout=30.0)  # a loaded machine answers late
 
 
 @pytest.fixture(scope="module")
@@ -256,8 +257,9 @@ class TestFallback:
 
     def test_worker_killed_mid_call(self, tmp_path):
         env = private_runtime(tmp_path)
-        assert run_cli("worker", "start", env=env, timeout=600).returncode == 0
-        pid = status(env)["pid"]
+        started = run_cli("worker", "start", "--idle-timeout", "120", "--json", env=env, timeout=600)
+        assert started.returncode == 0, started.stderr
+        pid = json.loads(started.stdout)["pid"]
         os.kill(pid, signal.SIGSTOP)  # it accepts nothing now; the call waits for it...
         try:
             full = {**cli_env(), **env}
