@@ -44,6 +44,18 @@ def main() -> None:
     sys.exit(code)
 
 
+def build_command():
+    """The app's click command as every call runs it, here or in the warm worker: with plain
+    value converters instead of typer's pydantic adapters (:mod:`kernelcli.cli._lean`), so
+    both start lean and word their errors alike."""
+    import typer.main
+
+    from ._lean import lean_command
+    from .root import app
+
+    return lean_command(typer.main.get_command(app))
+
+
 def run(argv: list[str], command=None) -> int:
     """Run ``kernelcli ARGV`` in this process and return the exit code.
 
@@ -67,11 +79,7 @@ def run(argv: list[str], command=None) -> int:
         import typer
 
         if command is None:
-            from .root import app
-
-            from ._lean import lean_command
-
-            command = lean_command(typer.main.get_command(app))  # no pydantic on typer >= 0.25
+            command = build_command()
         try:
             code = command.main(args=list(argv), prog_name="kernelcli", standalone_mode=False)
         except typer.Abort as exc:

@@ -267,7 +267,7 @@ def warm_up():
     """
     import importlib
 
-    from ..cli import root as app_module
+    from ..cli import root  # noqa: F401  (the app and its command modules, imported before the fork)
 
     for name in (
         "numpy", "PIL.Image", "PIL.PngImagePlugin", "PIL.JpegImagePlugin", "PIL.TiffImagePlugin", "PIL.BmpImagePlugin",
@@ -283,9 +283,9 @@ def warm_up():
         except ImportError:
             pass
     _load_core()
-    import typer.main
+    from ..cli import build_command
 
-    return typer.main.get_command(app_module.app)
+    return build_command()  # the command a cold call runs: the same converters and messages
 
 
 def _load_core() -> None:
