@@ -18,13 +18,17 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
     full_env = dict(os.environ)
     full_env.update(env or {})
     # The subprocess imports the kernelcli this test process imported (the working tree
-    # under `python -m pytest`, the installed copy under `pytest`), whatever its cwd.
+    # under `python -m pytest`, the installed copy under `pytest`), whatever its cwd: `-P`
+    # keeps a checkout in the cwd from shadowing it. A PYTHONPATH the test gives (a folder
+    # that blocks an import, say) still comes first.
     import kernelcli
 
     here = str(Path(kernelcli.__file__).resolve().parent.parent)
-    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [here, full_env.get("PYTHONPATH")]))
+    given = (env or {}).get("PYTHONPATH")
+    inherited = os.environ.get("PYTHONPATH")
+    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [given, here, inherited]))
     return subprocess.run(
-        [sys.executable, "-m", "kernelcli", *args],
+        [sys.executable, "-P", "-m", "kernelcli", *args],
         cwd=cwd,
         env=full_env,
         capture_output=True,
