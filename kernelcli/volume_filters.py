@@ -12,6 +12,9 @@ the voxels inside it (mask > 0.5, FSL's rule) and leaves the voxels outside unch
 masked ``convolve`` does.  Without a mask, renormalising per pass equals renormalising the whole
 3-D kernel (the weights inside a box factorise).
 
+Every function takes ``paths=`` (the path policy of :mod:`kernelcli._core.policy`) and passes
+it to each separable pass; the CLI passes its cold policy.
+
 Derivatives in millimetres
 --------------------------
 Gradients divide each axis's difference by its own spacing, so an anisotropic CT (0.7 x 0.7 x
@@ -42,7 +45,7 @@ def _one_axis(axis: int, k: np.ndarray) -> list[Any]:
     return factors
 
 
-def smooth_renormalised(vol: Any, kernels: Sequence[Any], *, mask: Any = None, dtype: Any = None) -> np.ndarray:
+def smooth_renormalised(vol: Any, kernels: Sequence[Any], *, mask: Any = None, dtype: Any = None, paths: Any = None) -> np.ndarray:
     """Separable smoothing that renormalises over the voxels inside the volume (and ``mask``).
 
     ``kernels`` are one 1-D kernel per axis (z, y, x) or None.  Without ``mask`` the result is
@@ -58,9 +61,9 @@ def smooth_renormalised(vol: Any, kernels: Sequence[Any], *, mask: Any = None, d
     cdt = volume_dtype(arr.dtype, dtype)
     passes = [(axis, np.asarray(k, dtype=np.float64).reshape(-1)) for axis, k in enumerate(kernels) if k is not None]
     if mask is None:
-        out = correlate_separable(arr, kernels, pad_mode="constant", pad_value=0.0, dtype=cdt)
+        out = correlate_separable(arr, kernels, pad_mode="constant", pad_value=0.0, dtype=cdt, paths=paths)
         for axis, k in passes:
-            inside = correlate_separable(np.ones((1, 1, arr.shape[axis])), (None, None, k), pad_mode="constant", dtype=np.float64)
+            inside = correlate_separable(np.ones((1, 1, arr.shape[axis])), (None, None, k), pad_mode="constant", dtype=np.float64, paths=paths)
             shape = [1, 1, 1]
             shape[axis] = arr.shape[axis]
             norm = inside.reshape(shape)
@@ -74,14 +77,14 @@ def smooth_renormalised(vol: Any, kernels: Sequence[Any], *, mask: Any = None, d
     inside = (m > 0.5).astype(cdt)
     result = arr.astype(cdt, copy=True)
     for axis, k in sorted(passes, key=lambda item: -item[0]):  # x, y, z: FSL's order
-        num = correlate_separable(result * inside, _one_axis(axis, k), pad_mode="constant", dtype=cdt)
-        den = correlate_separable(inside, _one_axis(axis, k), pad_mode="constant", dtype=cdt)
+        num = correlate_separable(result * inside, _one_axis(axis, k), pad_mode="constant", dtype=cdt, paths=paths)
+        den = correlate_separable(inside, _one_axis(axis, k), pad_mode="constant", dtype=cdt, paths=paths)
         ok = (inside > 0) & (np.abs(den) > 1e-12)
         result[ok] = num[ok] / den[ok]
     return result
 
 
-def gradient_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "replicate", dtype: Any = None) -> np.ndarray:
+def gradient_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "replicate", dtype: Any = None, paths: Any = None) -> np.ndarray:
     """``|grad f|`` in units per mm from central differences ``(f[i+1] - f[i-1]) / (2 spacing)`` per axis.
 
     With replicate borders this is SimpleITK's ``GradientMagnitude`` (image spacing on).
@@ -94,12 +97,12 @@ def gradient_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "r
     cdt = volume_dtype(arr.dtype, dtype)
     total = np.zeros(arr.shape, dtype=cdt)
     for axis, step in enumerate(steps):
-        d = correlate_separable(arr, _one_axis(axis, np.array([-1.0, 0.0, 1.0]) / (2 * step)), pad_mode=pad_mode, dtype=cdt)
+        d = correlate_separable(arr, _one_axis(axis, np.array([-1.0, 0.0, 1.0]) / (2 * step)), pad_mode=pad_mode, dtype=cdt, paths=paths)
         total += d * d
     return np.sqrt(total, out=total)
 
 
-def sobel_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "replicate", dtype: Any = None) -> np.ndarray:
+def sobel_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "replicate", dtype: Any = None, paths: Any = None) -> np.ndarray:
     """Sobel gradient magnitude in units per mm: per axis ``[-1, 0, 1] / (2 spacing)``, smoothed ``[1, 2, 1] / 4`` on the others.
 
     >>> float(sobel_magnitude(np.arange(27.0).reshape(3, 3, 3), (2.0, 1.0, 1.0))[1, 1, 1])
@@ -113,7 +116,7 @@ def sobel_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "repl
     for axis, step in enumerate(steps):
         factors = [smooth, smooth, smooth]
         factors[axis] = np.array([-1.0, 0.0, 1.0]) / (2 * step)
-        d = correlate_separable(arr, factors, pad_mode=pad_mode, dtype=cdt)
+        d = correlate_separable(arr, factors, pad_mode=pad_mode, dtype=cdt, paths=paths)
         total += d * d
     return np.sqrt(total, out=total)
 
@@ -132,6 +135,7 @@ def gaussian_second_derivative_1d(sigma: float, radius: int) -> np.ndarray:
 
 def laplacian_of_gaussian(
     vol: Any, sigma_mm: float, spacing: Sequence[float], *, truncate: float = 4.0, pad_mode: str = "replicate", dtype: Any = None,
+    paths: Any = None,
 ) -> np.ndarray:
     """Laplacian of Gaussian in units per mm^2, sigma in mm on anisotropic voxels.
 
@@ -153,6 +157,6 @@ def laplacian_of_gaussian(
     for axis in range(3):
         factors = list(smooth)
         factors[axis] = gaussian_second_derivative_1d(sigmas[axis], radii[axis]) / steps[axis] ** 2
-        total += correlate_separable(arr, factors, pad_mode=pad_mode, dtype=cdt)
+        total += correlate_separable(arr, factors, pad_mode=pad_mode, dtype=cdt, paths=paths)
     return total
 

@@ -109,11 +109,41 @@ def resolve_padding3d(padding: str | int | Sequence[int], shape: tuple[int, int,
     return ndsupport.resolve_padding(padding, shape)  # type: ignore[return-value]
 
 
-def _use_numpy(paths: Any, work: int) -> bool:
-    """The dispatcher's rule (:func:`kernelcli._core.engine.use_numpy`) for ``work`` multiply-adds."""
+def _use_numpy(paths: Any, work: int, numpy_bytes: int, jit_bytes: int) -> bool:
+    """The dispatcher's rule for volumes (:func:`kernelcli._core.engine.use_numpy_volume`).
+
+    ``work`` multiply-adds; ``numpy_bytes``/``jit_bytes``: what each path allocates besides
+    the input, so a cold call never trades a few tenths of a second for several volumes of memory.
+    """
     from ._core import engine
 
-    return engine.use_numpy(as_paths(paths), work)
+    return engine.use_numpy_volume(as_paths(paths), work, numpy_bytes, jit_bytes)
+
+
+def conv3d_takes_numpy(paths: Any, shape: tuple[int, ...], k: np.ndarray, widths: tuple[int, ...], out_shape: tuple[int, ...], cdt: Any) -> bool:
+    """Whether :func:`conv3d` of a ``shape`` volume takes plain numpy (else the jitted loops).
+
+    numpy holds the padded copy, the result and one product; the jitted loops the padded
+    copy and the result.  A tiling caller asks this once for the whole volume.
+    """
+    size = np.dtype(cdt).itemsize
+    padded = math.prod(n + widths[2 * a] + widths[2 * a + 1] for a, n in enumerate(shape)) * size
+    out_bytes = math.prod(out_shape) * size
+    return _use_numpy(paths, math.prod(out_shape) * int(np.count_nonzero(k)), padded + 2 * out_bytes, padded + out_bytes)
+
+
+def pool3d_takes_numpy(paths: Any, shape: tuple[int, ...], f, s, p, op: str, out_shape: tuple[int, ...], cdt: Any) -> bool:
+    """Whether :func:`pool3d` of a ``shape`` volume takes plain numpy (else the jitted loop).
+
+    numpy holds a padded copy (and, for avg, the cast) and the result; the jitted loop the
+    cast and the result.  float16 always takes numpy.
+    """
+    size = np.dtype(cdt).itemsize
+    padded = math.prod(n + 2 * pa + (sa - 1) for n, pa, sa in zip(shape, p, s)) * size
+    out_bytes = math.prod(out_shape) * size
+    copy = math.prod(shape) * size if op == "avg" else 0
+    work = math.prod(out_shape) * math.prod(f)
+    return _use_numpy(paths, work, copy + padded + out_bytes, copy + out_bytes) or np.dtype(cdt) == np.float16
 
 
 # ---------------------------------------------------------------- convolution
@@ -182,7 +212,7 @@ def conv3d(
             raise ShapeError(f"volume {'x'.join(map(str, arr.shape))} and kernel {'x'.join(map(str, k.shape))}, axis {AXES[axis]}: {exc}") from None
     cdt = volume_dtype(arr.dtype, dtype)
     value = ndsupport.check_fill(pad_value, cdt, "pad value") if mode == "constant" else 0.0
-    if _use_numpy(paths, math.prod(out_shape) * int(np.count_nonzero(k))):
+    if conv3d_takes_numpy(paths, arr.shape, k, widths, tuple(out_shape), cdt):
         xp = numpy_impl.pad_nd(arr, widths, PAD_CODES[mode], value, cdt)
         return numpy_impl.correlate_nd(xp, k.astype(cdt), tuple(out_shape))
     from ._core.conv3d import correlate3d
@@ -239,7 +269,10 @@ def correlate_separable(
             out[...] = arr
         return out
     value = ndsupport.check_fill(pad_value, cdt, "pad value") if mode == "constant" else 0.0
-    if _use_numpy(paths, arr.size * sum(int(np.count_nonzero(k1)) for _, k1 in passes)):
+    vol_bytes = arr.size * np.dtype(cdt).itemsize
+    # numpy, per pass: the previous result, a padded copy, the new result and a product (plus
+    # ``out``); jitted: ``out`` only, each pass in place
+    if _use_numpy(paths, arr.size * sum(int(np.count_nonzero(k1)) for _, k1 in passes), 5 * vol_bytes, vol_bytes):
         src = arr
         for axis, k1 in passes:
             src = numpy_impl.correlate_axis(src, k1, axis, PAD_CODES[mode], value, cdt)
@@ -349,7 +382,7 @@ def pool3d(
         except ShapeError as exc:
             raise ShapeError(f"volume {'x'.join(map(str, arr.shape))}, axis {AXES[axis]}: {exc}") from None
     cdt = volume_dtype(arr.dtype) if op == "avg" else arr.dtype
-    if _use_numpy(paths, math.prod(out_shape) * math.prod(f)) or cdt == np.float16:
+    if pool3d_takes_numpy(paths, arr.shape, f, s, p, op, tuple(out_shape), cdt):
         return numpy_impl.pool_nd(arr, f, s, p, op, bool(count_include_pad), tuple(out_shape), cdt)
     from ._core.conv3d import pool3d as pool_core
 

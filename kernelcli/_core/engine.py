@@ -236,6 +236,32 @@ def use_numpy(paths: Paths, work: int, cells: int | None = None) -> bool:
     return cold_prefers(paths, NUMPY_SECONDS_PER_TAP * work, JIT_SECONDS_PER_TAP * work)
 
 
+#: The memory rule for volumes: outside the small-work rule, the ``cold`` policy takes the
+#: plain-numpy path for a volume only while its padded copies and temporaries need at most this
+#: many bytes more than the jitted path (a 3-D numpy pass holds a padded copy, the result and a
+#: product at once; the jitted passes write in place): a 256**3 CT must not triple its memory
+#: to save the jitted core's start-up.
+VOLUME_NUMPY_EXTRA_BYTES = 32 * 2**20
+
+
+def use_numpy_volume(paths: Paths, work: int, numpy_bytes: int, jit_bytes: int) -> bool:
+    """:func:`use_numpy` for a volume, with the memory rule (:data:`VOLUME_NUMPY_EXTRA_BYTES`).
+
+    ``numpy_bytes``/``jit_bytes``: what each path allocates besides the input.  A forced path
+    and the small-work rule decide first, as in 2-D.
+
+    >>> from .policy import COLD
+    >>> use_numpy_volume(COLD, 10**7, 10**6, 10**6), use_numpy_volume(COLD, 10**7, 2 * 10**8, 10**8)
+    (True, False)
+    """
+    decided = paths.numpy_for(work)
+    if decided is not None:
+        return decided
+    if numpy_bytes > jit_bytes + VOLUME_NUMPY_EXTRA_BYTES:
+        return False
+    return cold_prefers(paths, NUMPY_SECONDS_PER_TAP * work, JIT_SECONDS_PER_TAP * work)
+
+
 def cold_choice(paths: Paths, outputs: int, k: np.ndarray, stride: tuple[int, int], dtype: np.dtype) -> str | None:
     """``"numpy"`` or ``"fft"`` when that beats loading the jitted core in a fresh process, else None.
 

@@ -148,7 +148,7 @@ def convolve(
             input[0], kernel, stride=stride, padding=padding, dilation=dilation, pad_mode=pad_mode,
             pad_value=pad_value, flip=flip, out=out, force=force, axis=axis, window=window, keep_dtype=keep_dtype,
             truncate=truncate, mask=mask, volume=volume_index, series=series, resample_slices=resample_slices,
-            unsupported={name: value is not None for name, value in given.items()},
+            paths=CLI_PATHS, unsupported={name: value is not None for name, value in given.items()},
         )
         render_report(report, json_out=json_out, quiet=quiet)
         return
@@ -240,7 +240,7 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
             from ..tiled import arrays
 
             return arrays.conv3d(x, k3, padding=options.padding, pad_mode=options.pad_mode, pad_value=options.pad_value,
-                                 flip=options.flip, chunks=tile)
+                                 flip=options.flip, chunks=tile, paths=options.paths)
         steps, label = [], first.name
     else:
         steps = parse_chain(specs[0], list(then), scale=scale)

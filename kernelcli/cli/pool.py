@@ -101,7 +101,7 @@ def pool(
         def volume_build(x, tile):
             from ..tiled import arrays
 
-            return arrays.pool3d(x, size, stride, op, padding, ceil, not exclude_pad, chunks=tile)
+            return arrays.pool3d(x, size, stride, op, padding, ceil, not exclude_pad, chunks=tile, paths=CLI_PATHS)
 
         run_single(big, f"{op}pool{size}", build, out=out, force=force, rescale=canonical_rescale(rescale) if rescale else None,
                    layout=canonical_layout(layout), chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out,
@@ -120,7 +120,7 @@ def pool(
             from ..medical import VolumeOptions, parse_window
 
             options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
-                                    series=series, resample_slices=resample_slices)
+                                    series=series, resample_slices=resample_slices, paths=CLI_PATHS)
             report_ = pool_volume_file(input[0], size, op=op, stride=stride, padding=padding, ceil_mode=ceil,
                                        count_include_pad=not exclude_pad, out=out, force=force, options=options)
             render_report(report_, json_out=json_out, quiet=quiet)

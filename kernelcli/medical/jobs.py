@@ -41,6 +41,8 @@ class VolumeOptions:
     fslmaths' edge rule (smoothing kernels only; with ``mask``, inside the mask).
     ``truncate``: Gaussian radius in sigmas (default 3; fslmaths uses 4, scipy 4).
     ``volume``, ``series``, ``resample_slices``: passed to :func:`~.volume.read_volume`.
+    ``paths``: the path policy (:mod:`kernelcli._core.policy`; None: the API's default, warm);
+    the CLI passes its cold one, as for images.
     """
 
     axis: str | None = None
@@ -54,6 +56,7 @@ class VolumeOptions:
     volume: int | None = None
     series: str | None = None
     resample_slices: bool = False
+    paths: Any = None
 
     def __post_init__(self) -> None:
         from ..modes import canonical_pad_mode
@@ -136,18 +139,19 @@ def _filter3d(data: np.ndarray, spacing: tuple[float, float, float], kernel: Vol
         notes.append(f"{kernel.name} is a 2-D kernel: applied to each slice across {options.axis or 'z'} (kernels in mm: gaussian:1.5mm)")
         return volumes.convolve_slices(
             data, kernel.kernel.array(), options.axis or "z", dtype=volumes.volume_dtype(data.dtype), padding="same",
-            pad_mode=options.pad_mode, pad_value=options.pad_value, flip=options.flip,
+            pad_mode=options.pad_mode, pad_value=options.pad_value, flip=options.flip, paths=options.paths,
         ), notes
     mode = "replicate" if options.pad_mode == "renormalise" else options.pad_mode
     if kernel.kind in ("gradient", "sobel_mm"):
         notes.append(f"{kernel.name}: gradient magnitude in units per mm on {'x'.join(f'{s:g}' for s in spacing)} mm voxels (z, y, x)")
         f = volume_filters.gradient_magnitude if kernel.kind == "gradient" else volume_filters.sobel_magnitude
-        return f(data, spacing, pad_mode=mode), notes
+        return f(data, spacing, pad_mode=mode, paths=options.paths), notes
     if kernel.kind in ("log_mm", "log_vox"):
         steps = spacing if kernel.kind == "log_mm" else (1.0, 1.0, 1.0)
         notes.append(f"{kernel.name}: Laplacian of Gaussian in units per {'mm' if kernel.kind == 'log_mm' else 'voxel'}^2, "
                      f"cut at {options.truncate or 4:g} sigma")
-        return volume_filters.laplacian_of_gaussian(data, kernel.size, steps, truncate=options.truncate or 4.0, pad_mode=mode), notes
+        return volume_filters.laplacian_of_gaussian(data, kernel.size, steps, truncate=options.truncate or 4.0, pad_mode=mode,
+                                                    paths=options.paths), notes
     factors = list(kernel.factors(spacing, options.truncate))
     if options.flip:
         factors = [None if f is None else f[::-1] for f in factors]
@@ -159,12 +163,12 @@ def _filter3d(data: np.ndarray, spacing: tuple[float, float, float], kernel: Vol
     if options.pad_mode == "renormalise":
         where = "inside the mask (outside voxels unchanged)" if mask is not None else "inside the volume"
         notes.append(f"edges renormalised over the voxels {where}, as fslmaths -s")
-        return volume_filters.smooth_renormalised(data, factors, mask=mask), notes
+        return volume_filters.smooth_renormalised(data, factors, mask=mask, paths=options.paths), notes
     if options.pad_mode == "constant" and options.pad_value != 0 and kernel.kind == "3d":
         # separable passes would pad partial sums with the value; the dense loop pads the input
         return volumes.conv3d(data, kernel.kernel.array()[::-1, ::-1, ::-1] if options.flip else kernel.kernel.array(),
-                              pad_mode="constant", pad_value=options.pad_value), notes
-    return volumes.correlate_separable(data, factors, pad_mode=options.pad_mode, pad_value=options.pad_value), notes
+                              pad_mode="constant", pad_value=options.pad_value, paths=options.paths), notes
+    return volumes.correlate_separable(data, factors, pad_mode=options.pad_mode, pad_value=options.pad_value, paths=options.paths), notes
 
 
 def _to_input_dtype(result: np.ndarray, dtype: np.dtype, scaling: tuple[float, float] | None = None) -> tuple[np.ndarray, int, int]:
@@ -314,13 +318,13 @@ def pool_volume_file(
     step = size if stride is None else stride
     start = time.perf_counter()
     if vol.data.ndim == 3:
-        result = volumes.pool3d(vol.data, size, step, op, padding, ceil_mode, count_include_pad)
+        result = volumes.pool3d(vol.data, size, step, op, padding, ceil_mode, count_include_pad, paths=options.paths)
     else:
-        first = volumes.pool3d(vol.data[0], size, step, op, padding, ceil_mode, count_include_pad)
+        first = volumes.pool3d(vol.data[0], size, step, op, padding, ceil_mode, count_include_pad, paths=options.paths)
         result = np.empty((vol.data.shape[0], *first.shape), dtype=first.dtype)  # filled frame by frame: no list of copies
         result[0] = first
         for t in range(1, vol.data.shape[0]):
-            result[t] = volumes.pool3d(vol.data[t], size, step, op, padding, ceil_mode, count_include_pad)
+            result[t] = volumes.pool3d(vol.data[t], size, step, op, padding, ceil_mode, count_include_pad, paths=options.paths)
     seconds = time.perf_counter() - start
     # new voxel n sits at old index n*step - padding + (size-1)/2, on each of (i, j, k)
     grid = np.eye(4)
@@ -358,7 +362,7 @@ def convolve_volume_for_cli(
     any given one is a usage error naming it.  ``pad_mode=None`` means replicate (see
     :class:`VolumeOptions`); ``volume_options`` are the other fields of :class:`VolumeOptions`
     (``axis``, ``window`` as text or a pair, ``keep_dtype``, ``truncate``, ``mask``, ``volume``,
-    ``series``, ``resample_slices``).
+    ``series``, ``resample_slices``, ``paths``: the CLI passes its cold policy).
     """
     from .window import parse_window
 

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from .. import api, shapes
+from .._core.policy import Paths
 from ..errors import ShapeError, UsageError
 from ..modes import canonical_pad_mode, canonical_pool_op
 from . import pin, require
@@ -245,8 +246,10 @@ def pool2d(x: Any, size: int, *, stride: int | None = None, op: str = "max", pad
 
 
 def conv3d(vol: Any, kernel3d: Any, *, padding: Any = "same", pad_mode: str = "constant", pad_value: float = 0.0,
-           flip: bool = False, dtype: Any = None, chunks: int | Sequence[int] | None = None) -> Any:
+           flip: bool = False, dtype: Any = None, chunks: int | Sequence[int] | None = None, paths: Any = None) -> Any:
     """:func:`kernelcli.volumes.conv3d` of a dask (Z, Y, X) volume: a lazy dask array.
+
+    ``paths``: the policy the whole volume would be computed under; every tile takes that path.
 
     >>> import dask.array as da
     >>> conv3d(da.ones((4, 4, 4), chunks=2, dtype="uint8"), np.ones((1, 1, 3)), padding="valid").compute()[0, 0]
@@ -267,18 +270,22 @@ def conv3d(vol: Any, kernel3d: Any, *, padding: Any = "same", pad_mode: str = "c
     cdt = volumes.volume_dtype(vol.dtype, dtype)
 
     conv3d_ = volumes.conv3d
+    out_shape = tuple(a.n_out for a in axes)
+    pinned = Paths(force="numpy" if volumes.conv3d_takes_numpy(paths, vol.shape, k, widths, out_shape, cdt) else "jit")
 
     def core(slab, pads):
         return conv3d_(slab, k, padding=tuple(v for pair in pads for v in pair), pad_mode=mode,
-                              pad_value=pad_value, dtype=cdt)
+                       pad_value=pad_value, dtype=cdt, paths=pinned)
 
     return tile_map(vol, axes, core, cdt, chunks)
 
 
 def pool3d(vol: Any, size: int | Sequence[int], stride: int | Sequence[int] | None = None, op: str = "max",
            padding: int | Sequence[int] = 0, ceil_mode: bool = False, count_include_pad: bool = True,
-           chunks: int | Sequence[int] | None = None) -> Any:
+           chunks: int | Sequence[int] | None = None, paths: Any = None) -> Any:
     """:func:`kernelcli.volumes.pool3d` of a dask (Z, Y, X) volume: a lazy dask array.
+
+    ``paths``: the policy the whole volume would be computed under; every tile takes that path.
 
     >>> import dask.array as da
     >>> pool3d(da.arange(8, chunks=8).reshape(2, 2, 2), 2).compute()
@@ -300,8 +307,10 @@ def pool3d(vol: Any, size: int | Sequence[int], stride: int | Sequence[int] | No
     dtype = volumes.volume_dtype(vol.dtype) if op == "avg" else np.dtype(vol.dtype)
 
     pool3d_ = volumes.pool3d
+    out_shape = tuple(a.n_out for a in axes)
+    pinned = Paths(force="numpy" if volumes.pool3d_takes_numpy(paths, vol.shape, f, s, p, op, out_shape, dtype) else "jit")
 
     def core(slab, pads):
-        return pool3d_(slab, f, s, op, p, ceil_mode, count_include_pad)
+        return pool3d_(slab, f, s, op, p, ceil_mode, count_include_pad, paths=pinned)
 
     return tile_map(vol, axes, core, dtype, chunks)

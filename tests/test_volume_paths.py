@@ -1,0 +1,136 @@
+"""Volumes under the path policy: the CLI's cold policy reaches every volume call, with its memory rule.
+
+A CLI volume call must write the bytes the API writes when called with the cold policy, in
+a fresh process or after the jitted core is loaded (the batch byte-identity property): the
+path is a pure function of the call and the policy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kernelcli import kernel_build, volume_filters, volumes
+from kernelcli._core import engine, numpy_impl, policy
+from kernelcli._core.policy import COLD, WARM, Paths
+
+from conftest import run_cli
+
+RNG = np.random.default_rng(20261202)
+
+
+class TestMemoryRule:
+    def test_small_work_and_forced_paths_decide_first(self):
+        assert engine.use_numpy_volume(COLD, 1000, 10**12, 0)
+        assert engine.use_numpy_volume(Paths(force="numpy"), 10**9, 10**12, 0)
+        assert not engine.use_numpy_volume(Paths(force="jit"), 10, 0, 0)
+
+    def test_cold_takes_numpy_only_within_the_memory_allowance(self):
+        work = 10**7  # numpy is cheaper than loading the jitted core
+        extra = engine.VOLUME_NUMPY_EXTRA_BYTES
+        assert engine.use_numpy_volume(COLD, work, 10**6 + extra, 10**6)
+        assert not engine.use_numpy_volume(COLD, work, 10**6 + extra + 1, 10**6)
+        assert not engine.use_numpy_volume(WARM, work, 10**6, 10**6)
+
+    @pytest.mark.parametrize("allowance, numpy_taken", [(0, False), (2**40, True)])
+    def test_each_volume_function_applies_the_rule(self, monkeypatch, allowance, numpy_taken):
+        """With no allowance a cold call leaves the numpy path, whose copies outweigh the jitted path's."""
+        taken = []
+        for name in ("correlate_axis", "correlate_nd", "pool_nd"):
+            real = getattr(numpy_impl, name)
+            monkeypatch.setattr(numpy_impl, name, lambda *a, _real=real, _name=name, **k: taken.append(_name) or _real(*a, **k))
+        monkeypatch.setattr(engine, "VOLUME_NUMPY_EXTRA_BYTES", allowance)
+        cold = Paths(process="cold", small_work=0)
+        x = RNG.integers(0, 100, (6, 7, 8)).astype(np.float32)
+        calls = {
+            "separable": lambda: volumes.correlate_separable(x, volumes.gaussian_vox(1.0), paths=cold),
+            "dense": lambda: volumes.conv3d(x, np.ones((3, 3, 3)), paths=cold),
+            "pool": lambda: volumes.pool3d(x, 2, op="avg", padding=1, paths=cold),
+        }
+        for name, call in calls.items():
+            taken.clear()
+            call()
+            assert bool(taken) == numpy_taken, name
+
+
+class TestEveryPathAgrees:
+    @pytest.mark.parametrize("filt", ["gradient", "sobel", "log", "renormalised"])
+    def test_filters_take_the_policy_and_agree_on_whole_numbers(self, filt):
+        x = RNG.integers(-50, 50, (7, 9, 10)).astype(np.float64)
+        spacing = (2.0, 1.0, 0.5)
+        run = {
+            "gradient": lambda p: volume_filters.gradient_magnitude(x, spacing, paths=p),
+            "sobel": lambda p: volume_filters.sobel_magnitude(x, spacing, paths=p),
+            "log": lambda p: volume_filters.laplacian_of_gaussian(x, 1.0, spacing, paths=p),
+            "renormalised": lambda p: volume_filters.smooth_renormalised(x, kernel_build.box_vox(3), mask=x > 0, paths=p),
+        }[filt]
+        a, b = run(Paths(force="numpy")), run(Paths(force="jit"))
+        if filt == "log":  # Gaussian weights: equal within rounding only
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+        else:
+            np.testing.assert_array_equal(a, b)
+
+    def test_the_choice_does_not_depend_on_history(self):
+        """A cold call gives the same bytes before and after the jitted core ran (a batch equals separate calls)."""
+        x = RNG.random((12, 40, 40)).astype(np.float32) * 1000
+        before = volumes.pool3d(x, 2, op="avg", paths="cold")
+        volumes.pool3d(x, 2, op="avg", paths=Paths(force="jit"))
+        after = volumes.pool3d(x, 2, op="avg", paths="cold")
+        assert before.tobytes() == after.tobytes()
+
+
+@pytest.fixture
+def float_volume(tmp_path):
+    nib = pytest.importorskip("nibabel")
+    # pooling work above the small-work rule: cold takes numpy, warm the jitted core
+    data = (RNG.random((24, 128, 128)) * 1000).astype(np.float32)
+    path = tmp_path / "ct.nii.gz"
+    nib.save(nib.Nifti1Image(data.transpose(2, 1, 0), np.diag([0.8, 0.8, 2.0, 1.0])), str(path))
+    return path
+
+
+def _stored(path):
+    import nibabel as nib
+
+    img = nib.load(str(path))
+    return np.asanyarray(img.dataobj)
+
+
+class TestCliPassesTheColdPolicy:
+    def test_pool_equals_the_api_with_the_cold_policy(self, tmp_path, float_volume):
+        from kernelcli.medical import VolumeOptions, pool_volume_file
+
+        done = run_cli("pool", str(float_volume), "--size", "2", "--op", "avg", "--out", str(tmp_path / "cli.nii.gz"))
+        assert done.returncode == 0, done.stderr
+        volumes.pool3d(np.zeros((4, 4, 4), np.float32), 2, op="avg", paths=Paths(force="jit"))  # the jitted core is loaded
+        pool_volume_file(float_volume, 2, op="avg", out=tmp_path / "cold.nii.gz", options=VolumeOptions(paths="cold"))
+        pool_volume_file(float_volume, 2, op="avg", out=tmp_path / "warm.nii.gz", options=VolumeOptions(paths="warm"))
+        cli, cold, warm = (_stored(tmp_path / f"{n}.nii.gz") for n in ("cli", "cold", "warm"))
+        assert cli.dtype == cold.dtype and cli.tobytes() == cold.tobytes()
+        assert cli.tobytes() != warm.tobytes()  # the paths round differently here: the test can fail
+
+    @pytest.mark.parametrize("kernel", ["gaussian:1vox", "gaussian_5x5", "box_3d"])
+    def test_convolve_equals_the_api_with_the_cold_policy(self, tmp_path, float_volume, kernel):
+        from kernelcli.medical import VolumeOptions, convolve_volume_file
+
+        done = run_cli("convolve", str(float_volume), "--kernel", kernel, "--out", str(tmp_path / "cli.nii.gz"))
+        assert done.returncode == 0, done.stderr
+        convolve_volume_file(float_volume, kernel, VolumeOptions(paths="cold"), out=tmp_path / "cold.nii.gz")
+        cli, cold = _stored(tmp_path / "cli.nii.gz"), _stored(tmp_path / "cold.nii.gz")
+        assert cli.dtype == cold.dtype and cli.tobytes() == cold.tobytes()
+
+
+@pytest.mark.parametrize("policy_", ["cold", "warm"])
+def test_tiles_take_the_path_of_the_whole_volume(policy_):
+    """Tiled (dask) volumes pin the path the whole volume takes under the caller's policy: the same bytes."""
+    da = pytest.importorskip("dask.array")
+    from kernelcli.tiled import arrays
+
+    x = (RNG.random((48, 96, 96)) * 1000).astype(np.float32)  # above the small-work rule; the tiles below it
+    whole = volumes.pool3d(x, 2, op="avg", paths=policy_)
+    tiled = arrays.pool3d(da.from_array(x, chunks=(8, 16, 16)), 2, op="avg", paths=policy_).compute(scheduler="synchronous")
+    assert whole.tobytes() == tiled.tobytes()
+    k = RNG.random((3, 3, 3))
+    whole = volumes.conv3d(x, k, pad_mode="reflect", paths=policy_)
+    tiled = arrays.conv3d(da.from_array(x, chunks=(8, 16, 16)), k, pad_mode="reflect", paths=policy_).compute(scheduler="synchronous")
+    np.testing.assert_array_equal(whole, tiled)
