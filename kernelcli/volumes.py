@@ -132,6 +132,20 @@ def conv3d_takes_numpy(paths: Any, shape: tuple[int, ...], k: np.ndarray, widths
     return _use_numpy(paths, math.prod(out_shape) * int(np.count_nonzero(k)), padded + 2 * out_bytes, padded + out_bytes)
 
 
+def separable_takes_numpy(paths: Any, shape: tuple[int, ...], kernels: Sequence[Any], cdt: Any) -> bool:
+    """Whether :func:`correlate_separable` of a ``shape`` volume takes plain numpy (else the jitted passes).
+
+    ``kernels``: the 1-D kernels per axis (None, or a single tap of 1, is no pass).  numpy holds,
+    per pass, the previous result, a padded copy, the new result and a product (plus ``out``);
+    the jitted passes ``out`` only, each pass in place.  A tiling caller asks this once for the
+    whole volume.
+    """
+    taps = [np.asarray(k, dtype=np.float64).reshape(-1) for k in kernels if k is not None]
+    work = math.prod(shape) * sum(int(np.count_nonzero(k)) for k in taps if not (k.size == 1 and k[0] == 1.0))
+    vol_bytes = math.prod(shape) * np.dtype(cdt).itemsize
+    return _use_numpy(paths, work, 5 * vol_bytes, vol_bytes)
+
+
 def pool3d_takes_numpy(paths: Any, shape: tuple[int, ...], f, s, p, op: str, out_shape: tuple[int, ...], cdt: Any) -> bool:
     """Whether :func:`pool3d` of a ``shape`` volume takes plain numpy (else the jitted loop).
 
@@ -269,10 +283,7 @@ def correlate_separable(
             out[...] = arr
         return out
     value = ndsupport.check_fill(pad_value, cdt, "pad value") if mode == "constant" else 0.0
-    vol_bytes = arr.size * np.dtype(cdt).itemsize
-    # numpy, per pass: the previous result, a padded copy, the new result and a product (plus
-    # ``out``); jitted: ``out`` only, each pass in place
-    if _use_numpy(paths, arr.size * sum(int(np.count_nonzero(k1)) for _, k1 in passes), 5 * vol_bytes, vol_bytes):
+    if separable_takes_numpy(paths, arr.shape, [k1 for _, k1 in passes], cdt):
         src = arr
         for axis, k1 in passes:
             src = numpy_impl.correlate_axis(src, k1, axis, PAD_CODES[mode], value, cdt)

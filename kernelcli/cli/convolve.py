@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -144,12 +145,18 @@ def convolve(
         given = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
                  "--combine": combine, "--montage": montage, "--rescale": rescale, "--max-pixels": max_pixels,
                  "--kernel-scale": kernel_scale, "--then": then or None}
-        report = convolve_volume_for_cli(
+        run = partial(convolve_volume_for_cli,
             input[0], kernel, stride=stride, padding=padding, dilation=dilation, pad_mode=pad_mode,
             pad_value=pad_value, flip=flip, out=out, force=force, axis=axis, window=window, keep_dtype=keep_dtype,
             truncate=truncate, mask=mask, volume=volume_index, series=series, resample_slices=resample_slices,
             paths=CLI_PATHS, unsupported={name: value is not None for name, value in given.items()},
         )
+        from ..tiled import nifti as tiled_nifti
+
+        if tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler):
+            report = _run_tiled_volume(run, chunks=chunks, scheduler=scheduler, workers=workers, quiet=quiet)
+        else:
+            report = run()
         render_report(report, json_out=json_out, quiet=quiet)
         return
     volume_only = [name for name, given in (
@@ -215,6 +222,19 @@ def _load(spec: str, scale: Any) -> Any:
     from ..kernel_syntax import scale_kernel
 
     return scale_kernel(load_layer_kernel(spec), scale)
+
+
+def _run_tiled_volume(run, *, chunks, scheduler, workers, quiet) -> Any:
+    """One ``.nii`` volume tile by tile (kernelcli.tiled.nifti), with the in-memory volume path's checks and meaning."""
+    import sys
+
+    from ..tiled.files import parse_chunks
+    from ..tiled.nifti import convolve_volume_tiled
+    from ._tiled import _TileBar
+
+    sides = parse_chunks(chunks)
+    with _TileBar(enabled=not quiet and sys.stderr.isatty()) as bar:
+        return run(runner=partial(convolve_volume_tiled, chunks=sides, scheduler=scheduler, workers=workers, progress=bar.update))
 
 
 def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks, scheduler, workers, json_out, quiet) -> None:

@@ -152,14 +152,8 @@ def _filter3d(data: np.ndarray, spacing: tuple[float, float, float], kernel: Vol
                      f"cut at {options.truncate or 4:g} sigma")
         return volume_filters.laplacian_of_gaussian(data, kernel.size, steps, truncate=options.truncate or 4.0, pad_mode=mode,
                                                     paths=options.paths), notes
-    factors = list(kernel.factors(spacing, options.truncate))
-    if options.flip:
-        factors = [None if f is None else f[::-1] for f in factors]
-    if options.axis is not None:
-        factors[volumes.AXES.index(options.axis)] = None
-    if kernel.kind in ("gaussian_mm", "box_mm"):
-        sides = "x".join(str(len(f)) if f is not None else "1" for f in factors)
-        notes.append(f"{kernel.name} on {'x'.join(f'{s:g}' for s in spacing)} mm voxels (z, y, x): a {sides} kernel")
+    factors, factor_notes = _filter3d_factors(spacing, kernel, options)
+    notes.extend(factor_notes)
     if options.pad_mode == "renormalise":
         where = "inside the mask (outside voxels unchanged)" if mask is not None else "inside the volume"
         notes.append(f"edges renormalised over the voxels {where}, as fslmaths -s")
@@ -169,6 +163,23 @@ def _filter3d(data: np.ndarray, spacing: tuple[float, float, float], kernel: Vol
         return volumes.conv3d(data, kernel.kernel.array()[::-1, ::-1, ::-1] if options.flip else kernel.kernel.array(),
                               pad_mode="constant", pad_value=options.pad_value, paths=options.paths), notes
     return volumes.correlate_separable(data, factors, pad_mode=options.pad_mode, pad_value=options.pad_value, paths=options.paths), notes
+
+
+def _filter3d_factors(spacing: tuple[float, float, float], kernel: VolumeKernel, options: VolumeOptions) -> tuple[list[Any], list[str]]:
+    """The 1-D kernels (z, y, x) of a separable kind as the options give them (flip, --axis), and a note
+    (also used by the tiled volume path, :mod:`kernelcli.tiled.nifti`)."""
+    from .. import volumes
+
+    notes: list[str] = []
+    factors = list(kernel.factors(spacing, options.truncate))
+    if options.flip:
+        factors = [None if f is None else f[::-1] for f in factors]
+    if options.axis is not None:
+        factors[volumes.AXES.index(options.axis)] = None
+    if kernel.kind in ("gaussian_mm", "box_mm"):
+        sides = "x".join(str(len(f)) if f is not None else "1" for f in factors)
+        notes.append(f"{kernel.name} on {'x'.join(f'{s:g}' for s in spacing)} mm voxels (z, y, x): a {sides} kernel")
+    return factors, notes
 
 
 def _to_input_dtype(result: np.ndarray, dtype: np.dtype, scaling: tuple[float, float] | None = None) -> tuple[np.ndarray, int, int]:
@@ -354,6 +365,7 @@ def convolve_volume_for_cli(
     out: str | os.PathLike | None = None,
     force: bool = False,
     unsupported: dict[str, bool] | None = None,
+    runner: Any = None,
     **volume_options: Any,
 ) -> VolumeReport:
     """``kernelcli convolve`` on a volume input: at most one kernel, stride and dilation 1, "same" padding.
@@ -362,7 +374,8 @@ def convolve_volume_for_cli(
     any given one is a usage error naming it.  ``pad_mode=None`` means replicate (see
     :class:`VolumeOptions`); ``volume_options`` are the other fields of :class:`VolumeOptions`
     (``axis``, ``window`` as text or a pair, ``keep_dtype``, ``truncate``, ``mask``, ``volume``,
-    ``series``, ``resample_slices``, ``paths``: the CLI passes its cold policy).
+    ``series``, ``resample_slices``, ``paths``: the CLI passes its cold policy).  ``runner`` replaces
+    :func:`convolve_volume_file` (the tiled path's :func:`kernelcli.tiled.nifti.convolve_volume_tiled`, same arguments).
     """
     from .window import parse_window
 
@@ -380,4 +393,4 @@ def convolve_volume_for_cli(
     if isinstance(volume_options.get("window"), str):
         volume_options["window"] = parse_window(volume_options["window"])
     options = VolumeOptions(pad_mode=pad_mode or "replicate", pad_value=pad_value, flip=flip, **volume_options)
-    return convolve_volume_file(input_path, kernels[0] if kernels else None, options, out=out, force=force)
+    return (runner or convolve_volume_file)(input_path, kernels[0] if kernels else None, options, out=out, force=force)

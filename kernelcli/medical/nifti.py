@@ -184,6 +184,32 @@ def _inflate(p: Path, proxy: Any) -> np.ndarray:
     return np.frombuffer(buf, dtype=dtype).reshape(shape, order="F")
 
 
+def nifti_spacing(header: Any, p: Path, notes: list[str], *, mgh: bool = False) -> list[float]:
+    """The voxel sizes (x, y, z) in mm from a NIfTI/MGH header; what is assumed is added to ``notes``.
+
+    >>> import nibabel as nib; h = nib.Nifti1Header(); h.set_data_shape((2, 2, 2)); h.set_zooms((0.8, 1, 2.5))
+    >>> h.set_xyzt_units("mm"); nifti_spacing(h, Path("a.nii"), [])
+    [0.8, 1.0, 2.5]
+    """
+    if mgh:
+        zooms = [float(str(np.float32(v))) for v in header.get_zooms()[:3]]
+    else:
+        unit = header.get_xyzt_units()[0]
+        factor = _NIFTI_UNITS_MM.get(unit, 1.0)
+        if unit not in _NIFTI_UNITS_MM:
+            notes.append(f"{p.name}: the header does not say the spatial unit; assuming millimetres")
+        # str() of a float32 is its shortest decimal form: 0.8, not 0.800000011920929
+        zooms = [float(str(np.float32(v))) * factor for v in header.get_zooms()[:3]]
+    zooms += [1.0] * (3 - len(zooms))
+    spacing = []
+    for axis, size in zip("xyz", zooms):
+        if not (math.isfinite(size) and size > 0):
+            notes.append(f"{p.name}: voxel size {size:g} along {axis} in the header; assuming 1 mm")
+            size = 1.0
+        spacing.append(size)
+    return spacing
+
+
 def read_nifti(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
     """Read a NIfTI-1/2 (``.nii``, ``.nii.gz``) or MGH (``.mgz``, ``.mgh``) file.
 
@@ -253,22 +279,7 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
         raw = raw[..., np.newaxis]
     data = raw.transpose(tuple(range(raw.ndim))[::-1])  # (i, j, k[, t]) -> ([t,] k, j, i): C-contiguous for Fortran data
     header = img.header
-    if mgh:
-        zooms = [float(str(np.float32(v))) for v in header.get_zooms()[:3]]
-    else:
-        unit = header.get_xyzt_units()[0]
-        factor = _NIFTI_UNITS_MM.get(unit, 1.0)
-        if unit not in _NIFTI_UNITS_MM:
-            notes.append(f"{p.name}: the header does not say the spatial unit; assuming millimetres")
-        # str() of a float32 is its shortest decimal form: 0.8, not 0.800000011920929
-        zooms = [float(str(np.float32(v))) * factor for v in header.get_zooms()[:3]]
-    zooms += [1.0] * (3 - len(zooms))
-    spacing = []
-    for axis, size in zip("xyz", zooms):
-        if not (math.isfinite(size) and size > 0):
-            notes.append(f"{p.name}: voxel size {size:g} along {axis} in the header; assuming 1 mm")
-            size = 1.0
-        spacing.append(size)
+    spacing = nifti_spacing(header, p, notes, mgh=mgh)
     if frames > 1 and volume is None:
         notes.append(f"{p.name}: 4-D, {frames} volumes: each is filtered (--volume N takes one)")
     return Volume(
@@ -322,6 +333,21 @@ def nifti_header(data: np.ndarray, like: Volume | None = None, affine: np.ndarra
     return hdr
 
 
+def header_bytes(data: Any, like: Volume | None = None, affine: np.ndarray | None = None,
+                 scaling: tuple[float, float] | None = None) -> bytes:
+    """What precedes the voxels in a ``.nii`` holding ``data`` (anything with ``.shape`` and ``.dtype``):
+    the header of :func:`nifti_header`, its extensions, and padding up to ``vox_offset``.
+
+    >>> len(header_bytes(np.zeros((2, 3, 4), np.float32)))
+    352
+    """
+    hdr = nifti_header(data, like, affine, scaling)
+    head = io.BytesIO()
+    hdr.write_to(head)
+    blob = head.getvalue()
+    return blob + b"\0" * max(0, int(hdr["vox_offset"]) - len(blob))
+
+
 def write_nifti(
     out: str | os.PathLike, data: np.ndarray, like: Volume | None = None, *, affine: np.ndarray | None = None,
     force: bool = False, scaling: tuple[float, float] | None = None, level: int = GZIP_LEVEL,
@@ -351,11 +377,7 @@ def write_nifti(
         arr = arr.astype(np.uint8)
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
-    hdr = nifti_header(arr, like, affine, scaling)
-    head = io.BytesIO()
-    hdr.write_to(head)
-    blob = head.getvalue()
-    blob += b"\0" * max(0, int(hdr["vox_offset"]) - len(blob))
+    blob = header_bytes(arr, like, affine, scaling)
     gz = volume_suffix(o) == ".nii.gz"
 
     def write(f: Any) -> None:

@@ -314,3 +314,40 @@ def pool3d(vol: Any, size: int | Sequence[int], stride: int | Sequence[int] | No
         return pool3d_(slab, f, s, op, p, ceil_mode, count_include_pad, paths=pinned)
 
     return tile_map(vol, axes, core, dtype, chunks)
+
+
+def correlate_separable(vol: Any, factors: Sequence[Any], *, pad_mode: str = "constant", pad_value: float = 0.0,
+                        chunks: int | Sequence[int] | None = None, paths: Any = None) -> Any:
+    """:func:`kernelcli.volumes.correlate_separable` of a dask (Z, Y, X) volume ("same" output): a lazy dask array.
+
+    The compute path (plain numpy or the jitted passes) is decided once from the whole
+    volume under policy ``paths`` and pinned for every tile, so the result equals the
+    in-memory one byte for byte.
+
+    >>> import dask.array as da
+    >>> correlate_separable(da.ones((4, 4, 4), chunks=2, dtype="uint8"), ([1, 1, 1], None, None)).compute()[:, 0, 0]
+    array([2., 3., 3., 2.], dtype=float32)
+    """
+    from .. import volumes
+
+    _check(vol, (3,), "volume")
+    if len(factors) != 3:
+        raise UsageError(f"factors: expected three 1-D kernels (z, y, x), got {len(factors)}")
+    mode = canonical_pad_mode(pad_mode)
+    ks = [None if f is None else volumes._kernel1d(f, volumes.AXES[i]) for i, f in enumerate(factors)]
+    axes, befores = [], []
+    for n, k in zip(vol.shape, ks):
+        span = 1 if k is None else int(k.size)
+        before = (span - 1) // 2  # the centre tap of a "same" pass
+        axes.append(Axis(n, 1, span, before, span - 1 - before, n, circular=mode == "circular"))
+        befores.append(before)
+    cdt = volumes.volume_dtype(vol.dtype)
+    force = Paths(force="numpy" if volumes.separable_takes_numpy(paths, tuple(vol.shape), ks, cdt) else "jit")
+    separable = volumes.correlate_separable
+
+    def core(slab, pads):
+        out = separable(slab, ks, pad_mode=mode, pad_value=pad_value, paths=force)
+        # a "same" pass centres output j on cell j; the tile's first output sits ``before - pad_before`` in
+        return out[tuple(slice(b - p0, None) for b, (p0, _) in zip(befores, pads))]
+
+    return tile_map(vol, axes, core, cdt, chunks)

@@ -160,8 +160,8 @@ def _write_block(block: Any, target: Any, region: tuple, marker: str | None = No
     if marker is not None and not os.path.exists(marker):
         return None  # the run was cancelled and its store removed: nothing may appear again
 
-    if isinstance(target, str):  # a .npy file: each task maps it again (workers are other processes)
-        target = np.load(target, mmap_mode="r+")
+    if isinstance(target, str) or hasattr(target, "open_memmap"):  # a file: each task maps it again (workers are other processes)
+        target = np.load(target, mmap_mode="r+") if isinstance(target, str) else target.open_memmap()
         target[region] = block
         target.flush()
     else:

@@ -1,0 +1,278 @@
+"""NIfTI volumes tile by tile: an uncompressed ``.nii`` read through nibabel's memory map.
+
+``kernelcli convolve big.nii -k gaussian:1.5mm --tiled -o out.nii`` (or a ``.nii`` over the
+memory cap, or ``--chunks``) reads the voxels lazily -- the offset, type and shape come from
+nibabel (``nib.load(p, mmap=True).dataobj``), each tile maps only its own slabs -- and keeps
+the in-memory volume path's meaning exactly: (Z, Y, X) as :func:`kernelcli.medical.nifti.read_nifti`
+orders the axes (the file's (i, j, k) reversed), kernels in mm sized from the header's
+spacing, the volume pad mode (replicate by default), the same separable passes and compute
+path, so the result equals ``convolve`` in memory byte for byte.  A ``.nii`` output keeps
+the input's header and affine (:func:`kernelcli.medical.nifti.header_bytes`) and is filled
+tile by tile in a temporary file published atomically (:mod:`kernelcli.io.outputs`).
+
+Refused here (exit 2, with what to do): ``.nii.gz`` (a gzip stream cannot be read at a
+chunk's offset), scaled voxels (``scl_slope``/``scl_inter``), 4-D files with more than one
+volume, and options of the in-memory path that need the whole volume.
+
+Example
+-------
+>>> wanted(Path("ct.nii.gz"), tiled=False, chunks=None, scheduler=None)
+False
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+#: kernels the tiled volume path computes: separable, sized in mm or voxels, or a named 3-D kernel
+TILED_KINDS = ("gaussian_mm", "box_mm", "gaussian_vox", "box_vox", "3d")
+#: outputs of the tiled volume path
+OUTPUTS = (".nii", ".zarr", ".npy")
+
+
+def wanted(path: Path, *, tiled: bool, chunks: Any, scheduler: str | None) -> bool:
+    """True when one volume input goes tile by tile: a tiled option, or a ``.nii`` whose in-memory job would pass the memory cap."""
+    if tiled or chunks is not None or scheduler is not None:
+        return True
+    if not str(path).lower().endswith(".nii") or not path.is_file():
+        return False
+    from ..images import default_max_bytes
+
+    cap = default_max_bytes()
+    if cap is None:
+        return False
+    try:
+        import nibabel as nib
+
+        img = nib.load(str(path))
+        need = math.prod(int(n) for n in img.shape) * (np.dtype(img.get_data_dtype()).itemsize + 8)
+    except Exception:  # noqa: BLE001 - unreadable here: the in-memory reader says why
+        return False
+    return need > cap  # the formula of kernelcli.medical.volume.check_volume_memory
+
+
+class NiftiVoxels:
+    """The voxels of an uncompressed ``.nii`` as a (Z, Y, X) array-like for ``dask.array.from_array``.
+
+    Each ``[...]`` maps the file read-only (nibabel's offset, type and Fortran order), takes the
+    slab and returns it in native byte order; only the path travels to a cluster's workers.
+    """
+
+    def __init__(self, path: Path, offset: int, dtype: np.dtype, shape_ijk: tuple[int, int, int]) -> None:
+        self.path, self.offset, self.stored = str(path), int(offset), np.dtype(dtype)
+        self.shape_ijk = shape_ijk
+        self.shape = shape_ijk[::-1]
+        self.dtype = self.stored.newbyteorder("=")
+        self.ndim = 3
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        mm = np.memmap(self.path, dtype=self.stored, mode="r", offset=self.offset, shape=self.shape_ijk, order="F")
+        block = np.array(mm.T[key], dtype=self.dtype)  # (k, j, i) as read_nifti orders it; a copy: the map is closed
+        del mm
+        return block
+
+
+def open_volume(path: Path) -> tuple[Any, Any]:
+    """``(voxels, vol)``: a :class:`NiftiVoxels` and a :class:`kernelcli.medical.volume.Volume` holding
+    the header, affine and spacing (its ``data`` an empty placeholder).  Refusals exit 2."""
+    from ..errors import ImageReadError, UsageError
+    from ..medical.nifti import _nibabel_messages, _open, nifti_spacing
+    from ..medical.volume import Volume, require
+
+    nib = require("nibabel", "NIfTI")
+    name = str(path).lower()
+    if name.endswith(".nii.gz"):
+        raise UsageError(f"{path}: a .nii.gz is one gzip stream, which cannot be read tile by tile; "
+                         f"decompress it first (gunzip -k {path}) and give the .nii, or leave out --tiled/--chunks")
+    if not name.endswith(".nii"):
+        raise UsageError(f"{path}: the tiled path reads volumes from an uncompressed .nii; "
+                         "convert it (e.g. to .nii or .zarr) or leave out --tiled/--chunks")
+    with _nibabel_messages(path) as told:
+        img = nib.load(str(path), mmap=True) if path.is_file() else _open(nib, path)
+    if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
+        raise ImageReadError(f"{path}: {type(img).__name__} is not NIfTI-1 or NIfTI-2")
+    proxy = img.dataobj
+    shape = tuple(int(n) for n in img.shape)
+    while len(shape) > 3 and shape[-1] == 1:
+        shape = shape[:-1]  # (i, j, k, 1): one volume, as read_nifti takes it
+    if len(shape) != 3:
+        raise UsageError(f"{path}: a {len(shape)}-D image ({'x'.join(map(str, img.shape))}); the tiled path takes one 3-D "
+                         "volume: extract one (fslroi, or nibabel) or leave out --tiled/--chunks (--volume N in memory)")
+    slope, inter = float(getattr(proxy, "slope", 1.0)), float(getattr(proxy, "inter", 0.0))
+    if not (math.isfinite(slope) and slope != 0):
+        slope = 1.0
+    if not math.isfinite(inter):
+        inter = 0.0
+    if (slope, inter) != (1.0, 0.0):
+        raise UsageError(f"{path}: scaled voxels (scl_slope {slope:g}, scl_inter {inter:g}); the tiled path reads stored "
+                         "values as they are: leave out --tiled/--chunks, or rescale the file first (e.g. to float32)")
+    dtype = np.dtype(img.get_data_dtype())
+    if dtype.kind not in "biuf":
+        raise ImageReadError(f"{path}: voxel type {dtype} is not real numbers (RGB or complex); expected a scalar volume")
+    size = os.path.getsize(path)
+    need = int(proxy.offset) + math.prod(shape) * dtype.itemsize
+    if size < need:
+        raise ImageReadError(f"{path}: cannot read the voxel data: the file has {size} bytes, its header needs {need} (truncated file?)")
+    notes = list(told)
+    header = img.header
+    spacing = nifti_spacing(header, path, notes)
+    vol = Volume(
+        data=np.empty((0, 0, 0), dtype=dtype.newbyteorder("=")), spacing=(spacing[2], spacing[1], spacing[0]),
+        affine=np.asarray(img.affine, dtype=np.float64), path=path,
+        format="NIfTI-2" if isinstance(img, nib.Nifti2Image) else "NIfTI-1", header=header, image_class=type(img),
+        notes=notes, stored_dtype=dtype.newbyteorder("="),
+    )
+    return NiftiVoxels(path, int(proxy.offset), dtype, shape), vol
+
+
+def dask_volume(voxels: NiftiVoxels, chunks: Any = None) -> Any:
+    """The lazy (Z, Y, X) dask array over ``voxels``, in tiles of ``chunks`` (default: the tiled path's tile side)."""
+    from . import require
+    from .arrays import DEFAULT_TILE
+
+    da = require("dask.array", f"reading {Path(voxels.path).name} tile by tile")
+    sides = chunks if chunks is not None else DEFAULT_TILE
+    if isinstance(sides, int):
+        sides = (sides,) * 3
+    sides = tuple(int(c) for c in sides) + tuple(voxels.shape[len(sides):])
+    return da.from_array(voxels, chunks=tuple(min(c, n) for c, n in zip(sides, voxels.shape)), asarray=False, fancy=False)
+
+
+def check_output(input_path: Path, out: Path | None, label: str, force: bool) -> Path:
+    """The output path (default ``<stem>_<label>.nii``), checked before any work (exit 2 or 4)."""
+    from ..errors import UsageError
+    from ..io.naming import safe_stem
+    from ..medical.volume import volume_stem
+    from .files import _check_output
+
+    if out is None:
+        out = Path(f"{volume_stem(input_path)}_{safe_stem(label)}.nii")
+    name = str(out).lower()
+    if not any(name.rstrip("/").endswith(s) for s in OUTPUTS):
+        what = "a .nii.gz is one gzip stream, written in order" if name.endswith(".nii.gz") else f"got {out.suffix or 'no extension'}"
+        raise UsageError(f"{out}: the tiled volume path writes .nii (the input's header, tile by tile), .zarr or .npy; "
+                         f"{what} (gzip the .nii afterwards)")
+    _check_output(out, input_path, force)
+    return out
+
+
+class RawTarget:
+    """A region of a raw file (a ``.nii``'s voxels after its header) that tiles write into, opened per task."""
+
+    def __init__(self, path: str, offset: int, dtype: np.dtype, shape: tuple[int, ...]) -> None:
+        self.path, self.offset, self.dtype, self.shape = path, offset, np.dtype(dtype), tuple(shape)
+
+    def open_memmap(self) -> np.ndarray:
+        return np.memmap(self.path, dtype=self.dtype, mode="r+", offset=self.offset, shape=self.shape)
+
+
+def write_nii(result: Any, dest: Path, vol: Any, *, force: bool, run: Any, label: str) -> list[Any]:
+    """Write the (Z, Y, X) dask array ``result`` as ``dest`` (a ``.nii`` with ``vol``'s header and affine), tile by tile.
+
+    The header goes first into a temporary file beside ``dest``; the tiles fill its voxels
+    ((Z, Y, X) in C order is NIfTI's x-fastest order); an inf/NaN result is refused (exit 6)
+    and the file is published only when complete (``--force`` to replace).
+    """
+    from ..errors import WriteError
+    from ..io.outputs import PART_SUFFIX, _publish, temp_prefix
+    from ..jobs import check_finite_result
+    from ..medical.nifti import header_bytes
+    from .stores import _tasks
+
+    dtype = np.dtype(result.dtype)
+    blob = header_bytes(SimpleNamespace(shape=tuple(result.shape), dtype=dtype), vol)
+    folder = dest.parent if str(dest.parent) else Path(".")
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(dest), suffix=PART_SUFFIX, dir=folder)
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+            f.truncate(len(blob) + math.prod(result.shape) * dtype.itemsize)
+    except OSError as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or exc}") from None
+    try:
+        ranges = run(_tasks(result, RawTarget(tmp, len(blob), dtype, tuple(result.shape))))
+        lows = [r[0] for r in ranges if r is not None]
+        highs = [r[1] for r in ranges if r is not None]
+        check_finite_result(dest, label, min(lows), max(highs), dtype)
+        _publish(tmp, dest, force=force)
+        return ranges
+    except OSError as exc:
+        raise WriteError(f"{dest}: write failed: {exc.strerror or exc}; the destination is untouched") from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, out: Path | None, force: bool = False,
+                          chunks: Any = None, scheduler: str | None = None, workers: int | None = None,
+                          progress: Any = None) -> Any:
+    """``convolve`` of one ``.nii`` volume tile by tile, equal to :func:`kernelcli.medical.jobs.convolve_volume_file`.
+
+    ``options`` is a :class:`kernelcli.medical.jobs.VolumeOptions`; its ``paths`` (the policy the
+    in-memory job runs under) decides the path once for the whole volume, pinned for every tile.
+    Returns a VolumeReport.
+    """
+    from ..errors import UsageError
+    from ..medical.jobs import VolumeReport
+    from ..medical.kernels import resolve_volume_kernel
+    from .arrays import correlate_separable
+    from .cluster import client_for, compute_tasks, describe
+
+    if spec is None:
+        raise UsageError(f"{input_path}: the tiled volume path needs a --kernel (e.g. gaussian:1.5mm)")
+    kernel = resolve_volume_kernel(spec)  # exit 3 before any voxel is read
+    if kernel.kind not in TILED_KINDS:
+        raise UsageError(f"{input_path}: {kernel.name} is not available tile by tile (there: gaussian/fwhm/box in mm or "
+                         "voxels, and named 3-D kernels); leave out --tiled/--chunks for a volume that fits in memory")
+    given = [name for name, used in (("--window", options.window is not None), ("--keep-dtype", options.keep_dtype),
+                                      ("--mask", options.mask is not None), ("--volume", options.volume is not None),
+                                      ("--series", options.series is not None), ("--resample-slices", options.resample_slices),
+                                      ("--pad-mode renormalise", options.pad_mode == "renormalise")) if used]
+    if options.pad_mode == "constant" and options.pad_value != 0 and kernel.kind == "3d":
+        given.append("--pad-value (not 0) with a 3-D kernel")
+    if given:
+        raise UsageError(f"{input_path}: {', '.join(given)}: not available on the tiled volume path; leave out --tiled/--chunks")
+    label = f"convolve {kernel.name}"
+    out = check_output(input_path, out, kernel.name, force)
+    voxels, vol = open_volume(input_path)
+    from ..medical.jobs import _filter3d_factors
+
+    factors, notes = _filter3d_factors(vol.spacing, kernel, options)
+    data = dask_volume(voxels, chunks)
+    result = correlate_separable(data, factors, pad_mode=options.pad_mode, pad_value=options.pad_value,
+                                 chunks=chunks, paths=options.paths)
+    start = time.perf_counter()
+    from ..batch import resolve_workers, threads_per_worker
+
+    run_notes = [f"{input_path.name}: NIfTI (memory-mapped), read tile by tile ({describe(scheduler)})"]
+    with client_for(scheduler, workers, threads_per_worker(resolve_workers(workers, 1 << 30))) as client:
+        run = lambda tasks: compute_tasks(tasks, client, progress)  # noqa: E731
+        suffix = out.suffix.lower()
+        if suffix == ".nii":
+            ranges = write_nii(result, out, vol, force=force, run=run, label=label)
+        else:
+            from . import stores
+
+            writer = stores.write_zarr if suffix == ".zarr" else stores.write_npy
+            ranges = writer(result, out, force=force, run=run)
+    lows = [r[0] for r in ranges if r is not None]
+    highs = [r[1] for r in ranges if r is not None]
+    return VolumeReport(
+        input=str(input_path), operation=label, input_shape=list(voxels.shape), output_shape=list(result.shape),
+        output=str(out), minimum=float(min(lows)), maximum=float(max(highs)), seconds=time.perf_counter() - start,
+        dtype=str(result.dtype), total=int(result.size), notes=vol.notes + notes + run_notes, kernel=kernel.name,
+        spacing=list(vol.spacing), format=vol.format, units=vol.units,
+    )

@@ -1,0 +1,128 @@
+"""NIfTI volumes tile by tile (kernelcli.tiled.nifti): an uncompressed .nii read through nibabel's memory map.
+
+* ``convolve v.nii --tiled/--chunks`` equals the in-memory ``convolve v.nii`` byte for byte
+  (the same .nii bytes: dtype, header, affine), for kernels in mm and in voxels, every pad
+  mode, tiles smaller than the halo, a big-endian file; a .zarr output holds the same voxels;
+* a .nii over the memory cap goes tile by tile by itself;
+* the dask function equals the in-memory one on each pinned path (numpy, jit);
+* refusals (exit 2): .nii.gz input or output, scaled voxels, 4-D, kernels and options the
+  tiled path does not compute; an existing output is refused (exit 4) unless --force.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+
+pytest.importorskip("dask.array")
+nib = pytest.importorskip("nibabel")
+
+
+def _nii(path: Path, shape=(23, 17, 11), dtype="<i2", slope=None, seed=0) -> Path:
+    """A NIfTI made here: random (i, j, k) voxels, an anisotropic affine with a shear and an offset."""
+    rng = np.random.default_rng(seed)
+    data = rng.integers(-1000, 2000, size=shape).astype(dtype)
+    affine = np.array([[0.8, 0.1, 0, -10], [0, 1.0, 0, 5], [0, 0, 2.5, 3], [0, 0, 0, 1]])
+    img = nib.Nifti1Image(data, affine)
+    img.header.set_xyzt_units("mm")
+    img.header.set_data_dtype(np.dtype(dtype))
+    if slope is not None:
+        img.header.set_slope_inter(*slope)
+    nib.save(img, str(path))
+    return path
+
+
+def _ok(result) -> None:
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("kernel, extra", [
+    ("gaussian:1.5mm", []),
+    ("fwhm:3mm", ["--pad-mode", "reflect"]),
+    ("gaussian:1vox", ["--pad-mode", "circular"]),
+    ("box_3d", ["--pad-mode", "symmetric", "--flip"]),
+    ("box:2mm", ["--pad-mode", "constant", "--pad-value", "7"]),
+])
+def test_tiled_nii_equals_in_memory_byte_for_byte(tmp_path, kernel, extra):
+    src = _nii(tmp_path / "v.nii")
+    _ok(run_cli("convolve", str(src), "-k", kernel, *extra, "-o", str(tmp_path / "mem.nii"), "-q"))
+    tiled = run_cli("convolve", str(src), "-k", kernel, *extra, "--chunks", "4,5,6", "-o", str(tmp_path / "til.nii"), "--json")
+    _ok(tiled)
+    assert "tile by tile" in tiled.stdout  # the tiled path ran, not the in-memory one
+    mem, til = (tmp_path / "mem.nii").read_bytes(), (tmp_path / "til.nii").read_bytes()
+    assert til == mem
+    back = nib.load(str(tmp_path / "til.nii"))
+    assert np.array_equal(back.affine, nib.load(str(src)).affine) and back.get_data_dtype() == np.float32
+
+
+def test_tiled_default_output_big_endian_and_zarr(tmp_path):
+    src = _nii(tmp_path / "be.nii", dtype=">i2", seed=3)
+    _ok(run_cli("convolve", str(src), "-k", "gaussian:1.5mm", "-o", str(tmp_path / "mem.nii"), "-q"))
+    _ok(run_cli("convolve", str(src), "-k", "gaussian:1.5mm", "--tiled", "-q", cwd=tmp_path))
+    assert (tmp_path / "be_gaussian_1.5mm.nii").read_bytes() == (tmp_path / "mem.nii").read_bytes()
+    pytest.importorskip("zarr")
+    _ok(run_cli("convolve", str(src), "-k", "gaussian:1.5mm", "--chunks", "8", "-o", str(tmp_path / "o.zarr"), "-q"))
+    import zarr
+
+    got = np.asarray(zarr.open(str(tmp_path / "o.zarr"), mode="r")[...])
+    assert np.array_equal(got, np.asarray(nib.load(str(tmp_path / "mem.nii")).dataobj).T)
+
+
+def test_over_the_memory_cap_goes_tile_by_tile(tmp_path):
+    src = _nii(tmp_path / "v.nii", shape=(20, 20, 20))
+    _ok(run_cli("convolve", str(src), "-k", "gaussian:2vox", "-o", str(tmp_path / "mem.nii"), "-q"))
+    capped = run_cli("convolve", str(src), "-k", "gaussian:2vox", "-o", str(tmp_path / "cap.nii"),
+                     env={"KERNELCLI_MAX_MEMORY": "50000"})  # 8000 voxels x (2 + 8) bytes is over it
+    _ok(capped)
+    assert "tile by tile" in capped.stderr + capped.stdout
+    assert (tmp_path / "cap.nii").read_bytes() == (tmp_path / "mem.nii").read_bytes()
+
+
+@pytest.mark.parametrize("force", ["numpy", "jit"])
+def test_dask_separable_equals_in_memory_on_each_path(force):
+    import dask.array as da
+
+    from kernelcli import volumes
+    from kernelcli._core.policy import Paths
+    from kernelcli.tiled.arrays import correlate_separable
+
+    rng = np.random.default_rng(1)
+    vol = rng.standard_normal((13, 10, 9)).astype(np.float32)
+    factors = (rng.random(5), None, rng.random(4))  # an even kernel along x
+    for mode in ("constant", "replicate", "reflect", "symmetric", "circular"):
+        want = volumes.correlate_separable(vol, factors, pad_mode=mode, pad_value=0.5, paths=Paths(force=force))
+        got = correlate_separable(da.from_array(vol, chunks=4), factors, pad_mode=mode, pad_value=0.5, chunks=(5, 4, 3),
+                                  paths=Paths(force=force)).compute(scheduler="synchronous")
+        assert got.dtype == want.dtype and np.array_equal(got, want), mode
+
+
+@pytest.mark.parametrize("make, args, words", [
+    (lambda d: _nii(d / "v.nii.gz"), ["-k", "gaussian:1mm", "--tiled"], "gunzip"),
+    (lambda d: _nii(d / "s.nii", slope=(2.0, -5.0)), ["-k", "gaussian:1mm", "--tiled"], "scl_slope"),
+    (lambda d: _nii(d / "f.nii", shape=(6, 6, 6, 2)), ["-k", "gaussian:1mm", "--tiled"], "4-D"),
+    (lambda d: _nii(d / "v.nii"), ["-k", "gaussian:1mm", "--tiled", "-o", "x.nii.gz"], ".nii.gz"),
+    (lambda d: _nii(d / "v.nii"), ["-k", "sobel_v", "--tiled"], "not available tile by tile"),
+    (lambda d: _nii(d / "v.nii"), ["-k", "gaussian:1mm", "--tiled", "--keep-dtype"], "--keep-dtype"),
+    (lambda d: _nii(d / "v.nii"), ["-k", "gaussian:1mm", "--tiled", "--stride", "2"], "--stride"),
+])
+def test_refusals_exit_2_and_write_nothing(tmp_path, make, args, words):
+    src = make(tmp_path)
+    result = run_cli("convolve", str(src), *args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert words in result.stderr and "Traceback" not in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [src.name]
+
+
+def test_existing_output_refused_then_forced(tmp_path):
+    src = _nii(tmp_path / "v.nii")
+    out = tmp_path / "o.nii"
+    out.write_bytes(b"keep")
+    refused = run_cli("convolve", str(src), "-k", "gaussian:1mm", "--tiled", "-o", str(out))
+    assert refused.returncode == 4 and out.read_bytes() == b"keep"
+    _ok(run_cli("convolve", str(src), "-k", "gaussian:1mm", "--tiled", "-o", str(out), "--force", "-q"))
+    assert nib.load(str(out)).shape == (23, 17, 11)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.nii", "v.nii"]  # no temporary left
