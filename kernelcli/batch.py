@@ -137,7 +137,7 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
     UsageError
         A folder or pattern that yields no supported file (exit 2).
     """
-    from .images import check_input_path
+    from .io.common import check_input_path
 
     sources: list[Source] = []
     scanned: list[Scanned] = []
@@ -200,7 +200,7 @@ def glob_root(pattern: str) -> Path:
 
 
 def _is_input_file(path: Path) -> bool:
-    from .images import INPUT_SUFFIXES
+    from .io.naming import INPUT_SUFFIXES
 
     if path.name.startswith(".") or path.suffix.lower() not in INPUT_SUFFIXES:
         return False
@@ -713,7 +713,7 @@ def _context():
     methods = mp.get_all_start_methods()
     if "forkserver" in methods:
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["kernelcli.jobs", "kernelcli.images", "kernelcli.api", "PIL.Image"])
+        ctx.set_forkserver_preload(["kernelcli.jobs", "kernelcli.io.formats", "kernelcli.api", "PIL.Image"])
         return ctx
     return mp.get_context("spawn")
 

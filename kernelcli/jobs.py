@@ -48,7 +48,7 @@ class ConvolveOptions:
     layout: str | None = None
     #: the path policy passed to the API (``"cold"`` from the CLI; see kernelcli._core.policy)
     paths: Any = None
-    #: how image outputs are encoded (an :class:`kernelcli.images.Encoding`; None: the defaults)
+    #: how image outputs are encoded (an :class:`kernelcli.io.images.Encoding`; None: the defaults)
     encoding: Any = None
 
     def __post_init__(self) -> None:
@@ -159,11 +159,11 @@ def run_file_job(
     and a ``.npy`` output gets the input's axis order back; ``volume_compute``, when given,
     takes a ``zyx`` array as it is (3-D pooling, say).
     """
-    from . import images
+    from .io import formats
 
-    src = images.check_input_path(input_path)
-    out_path = images.check_output_path(out, [src], force=force) if out is not None else None
-    loaded = images.read_input(src, max_pixels=max_pixels)
+    src = formats.check_input_path(input_path)
+    out_path = formats.check_output_path(out, [src], force=force) if out is not None else None
+    loaded = formats.read_input(src, max_pixels=max_pixels)
     start = time.perf_counter()
     result = _named(src, lambda: _compute_in_layout(loaded, compute, layout, out_path, volume_compute))
     seconds = time.perf_counter() - start
@@ -208,9 +208,9 @@ def _compute_in_layout(loaded: Any, compute: Callable[[Any], Any], layout: str |
 
 def _write_single(report: Report, out_path: Path, result: Any, loaded: Any, *, rescale: str | None, force: bool, encoding: Any = None) -> None:
     """Write one result like the input, and note when the rescale clipped many values."""
-    from . import images
+    from .io import formats
 
-    written = images.write_output(out_path, result, like=loaded, rescale=rescale, force=force, encoding=encoding)
+    written = formats.write_output(out_path, result, like=loaded, rescale=rescale, force=force, encoding=encoding)
     report.clipped_low, report.clipped_high = written.low_clipped, written.high_clipped
     if written.dtype.startswith(("uint", "int")):
         # the output holds integers: a float wobble such as -2.1e-05 from a blur is 0 there
@@ -594,10 +594,10 @@ def _describe_options(options: ConvolveOptions) -> str:
 
 def _check_maps_outputs(src: Path, out: Any, montage: Any, *, single: bool, force: bool) -> tuple[Path | None, Path | None]:
     """Validate the data output and the montage path before any pixel is read (exit 2/4)."""
-    from . import images
+    from .io import formats
     from .errors import OutputRefused
 
-    out_path = images.check_output_path(out, [src], force=force) if out is not None else None
+    out_path = formats.check_output_path(out, [src], force=force) if out is not None else None
     if out_path is not None and not single and out_path.suffix.lower() not in MAPS_SUFFIXES:
         raise UsageError(
             f"{out_path}: several feature maps need .npy (H', W', maps) or .tif (one float32 page per map); "
@@ -605,10 +605,10 @@ def _check_maps_outputs(src: Path, out: Any, montage: Any, *, single: bool, forc
         )
     montage_path = None
     if montage is not None:
-        montage_path = images.check_output_path(montage, [src], force=force)
+        montage_path = formats.check_output_path(montage, [src], force=force)
         if montage_path.suffix.lower() not in MONTAGE_SUFFIXES:
             raise UsageError(f"{montage_path}: a montage is a picture: expected one of {', '.join(MONTAGE_SUFFIXES)}")
-        if out_path is not None and (out_path == montage_path or images.same_file(out_path, montage_path)):
+        if out_path is not None and (out_path == montage_path or same_file(out_path, montage_path)):
             raise OutputRefused(f"{montage_path}: --out and --montage name the same file")
     return out_path, montage_path
 
@@ -636,11 +636,11 @@ def run_maps_job(
     TIFF.  A matrix input without ``out`` keeps the numbers in ``Report.matrix``: (H', W')
     for one map, (M, H', W') for several, in the order of ``Report.maps``.
     """
-    from . import images
+    from .io import formats
 
-    src = images.check_input_path(input_path)
+    src = formats.check_input_path(input_path)
     out_path, montage_path = _check_maps_outputs(src, out, montage, single=single, force=force)
-    loaded = images.read_input(src, max_pixels=max_pixels)
+    loaded = formats.read_input(src, max_pixels=max_pixels)
     start = time.perf_counter()
     order, data = "hwc", loaded.data
     if loaded.kind == "array" or layout is not None:
@@ -680,7 +680,7 @@ def run_maps_job(
                 result = from_hwc(result, order)
             _write_single(report, out_path, result, loaded, rescale=rescale, force=force, encoding=encoding)
         elif out_path.suffix.lower() == ".npy":
-            images.write_output(out_path, from_hwc(maps, order), force=force)
+            formats.write_output(out_path, from_hwc(maps, order), force=force)
         else:
             _write_pages(out_path, maps, force=force)
     if montage_path is not None:
@@ -779,16 +779,16 @@ def gallery_file(
     image never holds every full-size map in memory.  A 3-D kernel whose depth differs
     from the image's channels is left out, with a note.
     """
-    from . import images
+    from .io import formats
     from .catalog import list_kernels
     from .layers import filter_bank
     from .montage import DEFAULT_TILE, range_text, render_montage, to_display, write_sheet
 
     kernels = list_kernels(family)
-    src = images.check_input_path(input_path)
+    src = formats.check_input_path(input_path)
     _, sheet_path = _check_maps_outputs(src, None, out, single=False, force=force)
     mode = canonical_pad_mode(pad_mode)
-    loaded = images.read_input(src, max_pixels=max_pixels)
+    loaded = formats.read_input(src, max_pixels=max_pixels)
     from .layout import input_layout, to_hwc
 
     data = to_hwc(loaded.data, input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format))

@@ -226,14 +226,14 @@ def _label(draw, x: int, y: int, width: int, name: str, detail: str, font, small
 
 def write_sheet(path: str | os.PathLike, image, *, force: bool = False, encoding=None) -> None:
     """Save a rendered sheet atomically (temporary file, then rename) in the format its suffix names,
-    encoded as ``encoding`` (a :class:`kernelcli.images.Encoding`; fast PNG, JPEG quality 95 by default).
+    encoded as ``encoding`` (a :class:`kernelcli.io.images.Encoding`; fast PNG, JPEG quality 95 by default).
 
     Raises OutputRefused when ``path`` exists and ``force`` is False.
     """
     import io
     from pathlib import Path
 
-    from .images import Encoding
+    from .io.images import Encoding
     from .io.naming import IMAGE_SUFFIXES
     from .io.outputs import write_bytes_atomic
 

@@ -235,7 +235,7 @@ class TestCli:
         """The issue's "done when": good files processed, the bad one reported, exit 1."""
         inputs = tmp_path / "in"
         shutil.copytree(SAMPLES, inputs, ignore=shutil.ignore_patterns("*.py", "*.md"))
-        from kernelcli.images import INPUT_SUFFIXES
+        from kernelcli.io.naming import INPUT_SUFFIXES
 
         good = sorted(p.name for p in inputs.iterdir() if p.suffix in INPUT_SUFFIXES)
         assert len(good) >= 5

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from kernelcli.errors import UsageError
-from kernelcli.images import Encoding, write_output
+from kernelcli.io import Encoding, write_output
 from kernelcli.modes import JPEG_QUALITY, PNG_COMPRESSION
 
 from conftest import SAMPLES, pixels

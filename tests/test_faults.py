@@ -130,7 +130,7 @@ class TestInputs:
 
     def test_directory_where_a_file_is_expected(self, case):
         from kernelcli.errors import InputError
-        from kernelcli.images import read_input
+        from kernelcli.io import read_input
 
         with pytest.raises(InputError, match="not a regular file"):
             read_input(case.root)
@@ -202,7 +202,7 @@ class TestInputs:
         assert r.returncode == 0, r.stderr
         back = np.asarray(Image.open(case.root / f"o.{fmt}"))
         assert back.dtype == np.uint16 and back.max() > 255 and (back == x).all()
-        from kernelcli.images import read_input
+        from kernelcli.io import read_input
 
         loaded = read_input(case.root / f"ct.{fmt}")
         assert loaded.data.dtype == np.uint16 and loaded.bit_depth == 16 and (loaded.data == x).all()

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from kernelcli.errors import KernelcliError
-from kernelcli.images import read_input
+from kernelcli.io import read_input
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 LIMITS = dict(max_pixels=1_000_000, max_bytes=64 << 20)

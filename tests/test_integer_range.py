@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from kernelcli.images import to_integer_range
+from kernelcli.io.images import to_integer_range
 
 
 def reference(values, bit_depth, rescale):

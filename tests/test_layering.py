@@ -226,14 +226,36 @@ def test_every_public_name_still_resolves():
         "kernelcli.api": ["compute_dtype", "as_image_array", "as_kernel_array", "SMALL_WORK", "conv2d", "pad2d", "pool2d"],
         "kernelcli.medical.kernels": ["FWHM_PER_SIGMA", "resolve_volume_kernel"],
         "kernelcli.shapes": ["resolve_padding", "same_padding"],
+        # readers and writers moved into kernelcli.io; the old module re-exports them
+        "kernelcli.images": ["read_input", "write_output", "check_input_path", "check_output_path", "stat_input", "Loaded",
+                             "Written", "Encoding", "to_integer_range", "sniff_format", "estimate_bytes", "format_matrix_csv",
+                             "format_matrix_table", "format_number", "DEFAULT_MAX_PIXELS", "PILLOW_FORMATS", "MAX_MATRIX_BYTES",
+                             "INPUT_SUFFIXES", "OUTPUT_SUFFIXES", "atomic_write", "write_bytes_atomic", "same_file",
+                             "default_max_bytes", "MEMORY_ENV", "_SIGNATURES", "_read_image", "_read_npy", "_read_matrix",
+                             "_one_line", "_same_file", "_atomic_write", "_size_text", "_check_memory"],
+        "kernelcli.pipes": ["Pipes", "is_stdio", "sniff_bytes", "STDIO", "PIPE_FORMATS"],
     }
     for module, names in old_homes.items():
         loaded = importlib.import_module(module)
         for name in names:
             assert hasattr(loaded, name), f"{module}.{name}"
-    from kernelcli import kernel_build, volumes
+    from kernelcli import images, io, kernel_build, pipes, volumes
+    from kernelcli.io import formats
+    from kernelcli.io import pipes as io_pipes
 
     assert volumes.gaussian_mm is kernel_build.gaussian_mm and volumes.KERNELS_3D is kernel_build.KERNELS_3D
+    assert images.read_input is formats.read_input is io.read_input is kernelcli.read_input
+    assert images.Encoding is io.Encoding and pipes.Pipes is io_pipes.Pipes
+
+
+def test_files_enter_and_leave_through_the_io_package():
+    """``kernelcli.images`` and ``kernelcli.pipes`` are only former homes: no module of the package imports them."""
+    shims = {"kernelcli.images", "kernelcli.pipes"}
+    users = sorted(f"{name} imports {target}" for name, targets in EDGES.items() for target, _ in targets
+                   if target in shims and name not in shims)
+    assert not users, "\n".join(users)
+    for shim in shims:
+        assert {t for t, _ in EDGES.get(shim, ())} <= {name for name in MODS if name.startswith("kernelcli.io")} | {"kernelcli.limits"}
 
 
 def test_the_old_small_work_switch_is_deprecated_but_works(monkeypatch):

@@ -50,7 +50,7 @@ class TestOnePackage:
         assert "batch" not in imported("jobs") and "jobs" not in imported("batch")
 
     def test_io_imports_no_numpy(self):
-        code = "import sys, kernelcli.io.naming, kernelcli.io.outputs; print('numpy' in sys.modules)"
+        code = "import sys, kernelcli.io, kernelcli.io.naming, kernelcli.io.outputs, kernelcli.io.common; print('numpy' in sys.modules)"
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
         assert r.stdout.strip() == "False", r.stderr
 

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import SAMPLES, pixels, run_cli
 from kernelcli.errors import UsageError
-from kernelcli.pipes import Pipes, sniff_bytes
+from kernelcli.io.pipes import Pipes, sniff_bytes
 
 
 @pytest.fixture

@@ -222,7 +222,7 @@ def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:
 
         print_json(record_document(report))
     elif report.matrix is not None:
-        from ..images import format_matrix_table
+        from ..io.matrices import format_matrix_table
 
         typer.echo(format_matrix_table(report.matrix), nl=False)
     elif not quiet and str(report.output) not in SHOWN_AS:  # -q: a written file is the answer; a pipe carries it

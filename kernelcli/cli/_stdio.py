@@ -29,7 +29,7 @@ def piped(func: F | None = None, *, out_format: str | None = None) -> Any:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from ..errors import UsageError
-        from ..pipes import Pipes, is_stdio
+        from ..io.pipes import Pipes, is_stdio
 
         given = kwargs.get("input")
         single = given is not None and not isinstance(given, (list, tuple))

@@ -129,7 +129,7 @@ def convolve(
     a --montage picture (without --out, only the montage is written).
     """
     from ..errors import UsageError
-    from ..images import Encoding
+    from ..io.images import Encoding
     from ..jobs import ConvolveOptions
     from ..volume_inputs import is_volume_input
     from ..shapes import parse_padding
@@ -388,7 +388,7 @@ def _run_weights(input: Path, weights: Path, bias_file: Optional[Path], bias: Op
 
 def _render_maps(report: Any, *, quiet: bool) -> None:
     """Several maps of a matrix input on stdout: each under a ``# label`` line; summary on stderr."""
-    from ..images import format_matrix_table
+    from ..io.matrices import format_matrix_table
 
     if not quiet:
         for line in report.notes:

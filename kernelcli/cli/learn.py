@@ -89,7 +89,7 @@ def learn(
     must have the shape convolve gives with the same --size/--padding/--stride.
     """
     from ..errors import UsageError
-    from ..images import check_input_path, read_input
+    from ..io.formats import check_input_path, read_input
     from ..learn import LearnOptions, kernel_name
     from ..shapes import parse_padding
 
@@ -168,7 +168,7 @@ def _check_json_output(out: Path, inputs: list[Path], *, force: bool) -> Path:
 
 def _check_plot_output(plot: Path, others: list[Path], *, force: bool) -> Path:
     from ..errors import UsageError
-    from ..images import check_output_path
+    from ..io.formats import check_output_path
 
     if plot.suffix.lower() != ".png":
         raise UsageError(f"{plot}: the loss curve is drawn as a .png; got {plot.suffix or '(no extension)'!r}")

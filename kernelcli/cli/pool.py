@@ -83,7 +83,7 @@ def pool(
     Several inputs, folders or quoted patterns are processed in parallel into --out-dir."""
     from functools import partial
 
-    from ..images import Encoding
+    from ..io.images import Encoding
     from ..jobs import pool_file
     from ..layout import canonical_layout
     from ..modes import canonical_pool_op, canonical_rescale

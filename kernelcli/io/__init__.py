@@ -3,12 +3,24 @@
 ==================  ===============================================================
 module              what it owns
 ==================  ===============================================================
+``io.formats``      ``read_input`` / ``write_output`` / ``check_output_path``: the
+                    extension picks the reader or writer below
+``io.common``       ``Loaded``, ``Written``, the input-path check, the memory estimate
+``io.images``       Pillow decode/encode: bit depth, EXIF, multi-frame, ``Encoding``,
+                    ``to_integer_range``
+``io.arrays``       ``.npy`` arrays
+``io.matrices``     ``.csv``/``.txt`` text matrices and the number formats
+``io.pipes``        ``-`` as a file: stdin and stdout through a private temporary file
 ``io.naming``       output names: ``safe_stem``, default names, suffixes, formats
 ``io.outputs``      the one output check (exists / ``--force`` / is an input) and the
                     atomic create-or-fail write every writer uses
-``kernelcli.images``  image, ``.npy`` and text-matrix readers and writers
-``kernelcli.medical`` volume (NIfTI, DICOM) readers and writers
 ==================  ===============================================================
+
+Volumes (NIfTI, DICOM, DICOM series) stay in :mod:`kernelcli.medical`, a package by
+concern (``nifti``, ``dicom``, ``series``, ``itk``, ``writers``), reached from here
+through :func:`read_volume`.  A new image format is one or two files: its reader and
+writer in a module here (dispatched by ``io.formats``), its suffix in ``io.naming``.
+``kernelcli.images`` and ``kernelcli.pipes`` are the former homes, kept as re-exports.
 
 The names below are loaded lazily, so ``import kernelcli.io`` imports neither numpy nor
 Pillow.
@@ -38,8 +50,13 @@ _LAZY = {
     "atomic_write": "kernelcli.io.outputs",
     "write_bytes_atomic": "kernelcli.io.outputs",
     "remove_temporary_files": "kernelcli.io.outputs",
-    "read_input": "kernelcli.images",
-    "write_output": "kernelcli.images",
+    "read_input": "kernelcli.io.formats",
+    "check_output_path": "kernelcli.io.formats",
+    "check_input_path": "kernelcli.io.common",
+    "Loaded": "kernelcli.io.common",
+    "Written": "kernelcli.io.common",
+    "Encoding": "kernelcli.io.images",
+    "write_output": "kernelcli.io.formats",
     "read_volume": "kernelcli.medical",
 }
 

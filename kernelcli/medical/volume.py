@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, MissingExtra, UsageError
-from ..images import stat_input
+from ..io.common import stat_input
 from ..volume_inputs import DICOM_SUFFIXES, ITK_SUFFIXES, MGH_SUFFIXES, NIFTI_SUFFIXES, VOLUME_SUFFIXES, _has_dicom_magic, volume_suffix
 
 EXTRA_HINT = "pip install 'kernelcli[medical]'"
@@ -97,7 +97,7 @@ def check_volume_memory(p: Path, shape: tuple[int, ...], itemsize: int) -> None:
     import math
 
     from ..errors import ImageReadError
-    from ..images import MEMORY_ENV, _size_text, default_max_bytes
+    from ..limits import MEMORY_ENV, default_max_bytes, size_text as _size_text
 
     from ..limits import DEFAULT_MAX_VOXELS
 

@@ -48,7 +48,7 @@ def _over_the_cap(path: Path) -> bool:
     suffix = path.suffix.lower()
     if suffix not in (".npy", ".tif", ".tiff") or not path.is_file():
         return False
-    from ..images import default_max_bytes
+    from ..limits import default_max_bytes
 
     cap = default_max_bytes()
     if cap is None:
@@ -207,7 +207,7 @@ def _rescaled(result: Any, input_dtype: Any, rescale: str | None) -> Any:
     """The result as written: raw, or mapped tile by tile to the input's integer depth (``clip``/``abs``)."""
     import numpy as np
 
-    from ..images import to_integer_range
+    from ..io.images import to_integer_range
 
     if rescale in (None, "none"):
         return result

@@ -271,7 +271,7 @@ def warm_up():
 
     for name in (
         "numpy", "PIL.Image", "PIL.PngImagePlugin", "PIL.JpegImagePlugin", "PIL.TiffImagePlugin", "PIL.BmpImagePlugin",
-        "kernelcli.api", "kernelcli.images", "kernelcli.jobs", "kernelcli.batch", "kernelcli.catalog",
+        "kernelcli.api", "kernelcli.io.formats", "kernelcli.jobs", "kernelcli.batch", "kernelcli.catalog",
         "kernelcli.layers", "kernelcli.montage", "kernelcli.volumes", "kernelcli.volume_inputs", "kernelcli.learn",
         "kernelcli.netspec", "kernelcli._core.fft", "scipy.fft", "rich.console", "rich.table", "rich.progress",
         "rich._emoji_codes", "PIL.GifImagePlugin", "PIL.PpmImagePlugin", "encodings.utf_8_sig", "kernelcli.kernel_syntax",

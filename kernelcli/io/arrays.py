@@ -1,0 +1,60 @@
+"""``.npy`` arrays in and out.
+
+Only the header is read first (a memory map): the dtype (numeric only, never pickles),
+the rank ((H, W) or (H, W, C)) and the memory the run would need are checked before any
+data is loaded.  A big-endian array is converted to native byte order; NaN and infinities
+are refused.
+
+Example
+-------
+>>> import tempfile, pathlib
+>>> p = pathlib.Path(tempfile.mkdtemp()) / "a.npy"
+>>> write_npy(p, np.arange(6, dtype=">f4").reshape(2, 3))
+>>> loaded = read_npy(p, None)
+>>> loaded.kind, loaded.data.shape, loaded.data.dtype.isnative
+('array', (2, 3), True)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ImageReadError
+from .common import Loaded, check_memory, one_line
+from .outputs import atomic_write
+
+
+def read_npy(p: Path, max_bytes: int | None) -> Loaded:
+    """Read the ``.npy`` array ``p``; raises ImageReadError for anything but a finite numeric 2-D/3-D array."""
+    try:
+        # A memory map reads only the header: the shape and dtype are checked against the
+        # file size and the memory limit before any data is loaded.
+        mapped = np.load(p, mmap_mode="r", allow_pickle=False)
+    except MemoryError:
+        raise ImageReadError(f"{p}: not enough memory to read the .npy header") from None
+    except Exception as exc:  # numpy's header parser fails in many ways (even tokenize errors)
+        raise ImageReadError(f"{p}: not a valid .npy array ({one_line(exc)})") from None
+    if not isinstance(mapped, np.ndarray):
+        close = getattr(mapped, "close", None)
+        if close is not None:
+            close()
+        raise ImageReadError(f"{p}: expected a single .npy array, got an .npz archive or another object")
+    if mapped.dtype.kind not in "biuf":
+        raise ImageReadError(f"{p}: expected a numeric array, got dtype {mapped.dtype}")
+    if mapped.ndim not in (2, 3) or mapped.size == 0:
+        raise ImageReadError(f"{p}: expected a non-empty (H, W) or (H, W, C) array, got shape {mapped.shape}")
+    h, w = mapped.shape[:2]
+    channels = mapped.shape[2] if mapped.ndim == 3 else 1
+    check_memory(p, h, w, channels, mapped.dtype.itemsize, max_bytes)
+    arr = np.array(mapped, dtype=mapped.dtype.newbyteorder("=") if mapped.dtype.itemsize > 1 else mapped.dtype)
+    del mapped
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ImageReadError(f"{p}: the array holds NaN or infinite values; expected finite numbers")
+    return Loaded(path=p, data=arr, kind="array", format="NPY")
+
+
+def write_npy(o: Path, arr: np.ndarray, *, force: bool = False) -> None:
+    """Write ``arr`` to ``o`` as ``.npy`` (no pickles), atomically."""
+    atomic_write(o, lambda f: np.save(f, arr, allow_pickle=False), force=force)

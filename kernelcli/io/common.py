@@ -1,0 +1,108 @@
+"""What every reader and writer shares: the :class:`Loaded` and :class:`Written` records,
+the input-path check, and the memory estimate taken before any pixel is decoded.
+
+Every failure becomes one of our own errors with the file name in its message: a broken,
+hostile or unexpected file can never surface as a traceback.  A path must be a regular
+file; it is checked before opening (opening a FIFO would block forever).
+
+Example
+-------
+>>> estimate_bytes(1000, 1000, 1)
+26000000
+>>> check_input_path("/")
+Traceback (most recent call last):
+...
+kernelcli.errors.InputError: /: not a regular file (a directory)
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ImageReadError, InputError
+from ..limits import MEMORY_ENV, size_text
+
+
+@dataclass
+class Loaded:
+    """An input read into memory, with what is needed to write a result like it."""
+
+    path: Path
+    data: Any  # a numpy array (not imported here: this module stays numpy-free)
+    kind: str  # "image", "array" or "matrix"
+    format: str  # PNG, JPEG, TIFF, BMP, GIF, NPY, CSV
+    bit_depth: int | None = None  # 8 or 16 for integer images, else None
+    alpha: Any = None  # the alpha channel of an LA/RGBA image, carried through untouched
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def is_integer_image(self) -> bool:
+        """True when the result should go back to an 8/16-bit integer image by default."""
+        return self.bit_depth is not None
+
+
+@dataclass
+class Written:
+    """What :func:`kernelcli.io.write_output` did: where, and how much the rescale had to clip."""
+
+    path: Path
+    dtype: str
+    low_clipped: int = 0
+    high_clipped: int = 0
+    total: int = 0
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's text on one line (some decoders put newlines in their messages).
+
+    >>> one_line(ValueError("bad\\n  header"))
+    'bad header'
+    """
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def estimate_bytes(h: int, w: int, channels: int, compute_itemsize: int = 8, input_itemsize: int = 2) -> int:
+    """Rough peak memory for one run: input + padded copy + output in the compute dtype (+ a temporary)."""
+    return h * w * channels * (input_itemsize + 3 * compute_itemsize)
+
+
+def check_memory(p: Path, h: int, w: int, channels: int, input_itemsize: int, max_bytes: int | None) -> None:
+    """Refuse (ImageReadError) an input whose run would need more than ``max_bytes``; None: no limit."""
+    if max_bytes is None:
+        return
+    compute = 4 if input_itemsize == 1 else 8
+    need = estimate_bytes(h, w, channels, compute, input_itemsize)
+    if need > max_bytes:
+        raise ImageReadError(
+            f"{p}: {h}x{w}x{channels} would need about {size_text(need)} of memory "
+            f"(input + padded copy + output), more than the {size_text(max_bytes)} allowed "
+            f"(set {MEMORY_ENV} to change it)"
+        )
+
+
+def stat_input(p: Path, missing: str = "no such file") -> os.stat_result:
+    """``os.stat`` of an input, or InputError naming it (``missing`` says what was expected)."""
+    try:
+        return p.stat()
+    except FileNotFoundError:
+        raise InputError(f"{p}: {missing}") from None
+    except OSError as exc:
+        raise InputError(f"{p}: cannot access: {exc.strerror or exc}") from None
+
+
+def check_input_path(path: str | os.PathLike) -> Path:
+    """Return ``path`` if it names an existing regular file, else raise InputError.
+
+    Checked before opening: opening a FIFO with Pillow would block forever.
+    """
+    p = Path(path)
+    st = stat_input(p)
+    if not stat.S_ISREG(st.st_mode):
+        what = "a directory" if stat.S_ISDIR(st.st_mode) else "a device, pipe or socket"
+        raise InputError(f"{p}: not a regular file ({what})")
+    return p

@@ -1,0 +1,127 @@
+"""``read_input`` and ``write_output``: the file's extension picks the reader or writer.
+
+=================  ==========================================  ====================
+extension          reader / writer                             module
+=================  ==========================================  ====================
+.png .jpg .jpeg    :func:`~kernelcli.io.images.read_image` /   ``io.images``
+.tif .tiff .bmp    :func:`~kernelcli.io.images.write_image`
+.gif               read only
+.npy               ``read_npy`` / ``write_npy``                ``io.arrays``
+.csv .txt          ``read_matrix`` / ``write_matrix_csv``      ``io.matrices``
+                   (``.txt`` read only)
+=================  ==========================================  ====================
+
+The suffix tables live in :mod:`kernelcli.io.naming`; every write goes through
+:mod:`kernelcli.io.outputs` (a temporary file beside the destination, published
+atomically; create-if-absent without ``force``), so the destination is the complete new
+file or untouched.  Volumes (NIfTI, DICOM) are read by :func:`kernelcli.io.read_volume`.
+
+Example
+-------
+>>> import tempfile, pathlib
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> written = write_output(folder / "m.csv", np.array([[1.0, 2.5]]))
+>>> loaded = read_input(folder / "m.csv")
+>>> loaded.kind, loaded.format, loaded.data.tolist()
+('matrix', 'CSV', [[1.0, 2.5]])
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ImageReadError, InputError, KernelcliError, UsageError
+from ..limits import default_max_bytes
+from .common import Loaded, Written, check_input_path, one_line
+from .arrays import read_npy, write_npy
+from .images import Encoding, read_image, write_image
+from .matrices import read_matrix, write_matrix_csv
+from .naming import ARRAY_SUFFIXES, INPUT_SUFFIXES, MATRIX_SUFFIXES, OUTPUT_SUFFIXES
+
+
+def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_bytes: int | None = None) -> Loaded:
+    """Read an image, ``.npy`` array or text matrix into a :class:`~kernelcli.io.common.Loaded`.
+
+    ``max_pixels`` caps the decoded image size (decompression-bomb guard, default
+    :data:`kernelcli.io.images.DEFAULT_MAX_PIXELS`); ``max_bytes`` caps the memory a run may
+    need, estimated before decoding (default :func:`kernelcli.limits.default_max_bytes`).
+    Raises only our own errors.
+    """
+    p = check_input_path(path)
+    suffix = p.suffix.lower()
+    if suffix not in INPUT_SUFFIXES:
+        raise InputError(
+            f"{p}: unsupported file type {suffix or '(no extension)'!r}: expected one of "
+            + ", ".join(sorted(INPUT_SUFFIXES))
+        )
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise InputError(f"{p}: cannot access: {exc.strerror or exc}") from None
+    if size == 0:
+        raise ImageReadError(f"{p}: empty file (0 bytes)")
+    limit_bytes = default_max_bytes() if max_bytes is None else max_bytes
+    try:
+        if suffix in MATRIX_SUFFIXES:
+            return read_matrix(p, size, limit_bytes)
+        if suffix in ARRAY_SUFFIXES:
+            return read_npy(p, limit_bytes)
+        return read_image(p, max_pixels=max_pixels, max_bytes=limit_bytes)
+    except KernelcliError:
+        raise
+    except MemoryError:
+        raise ImageReadError(f"{p}: not enough memory to read it") from None
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read: {exc.strerror or one_line(exc)}") from None
+
+
+def _check_suffix(o: Path) -> None:
+    suffix = o.suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        raise UsageError(f"{o}: unsupported output type {suffix or '(no extension)'!r}: expected one of {', '.join(sorted(OUTPUT_SUFFIXES))}")
+
+
+def check_output_path(out: str | os.PathLike, inputs: list[Path] | tuple[Path, ...] = (), *, force: bool = False) -> Path:
+    """Validate an output path before any work: a format kernelcli writes, then the one
+    output check (:func:`kernelcli.io.outputs.check_output`).
+
+    Raises OutputRefused (exit 4), UsageError (exit 2) or WriteError (read-only folder).
+    """
+    from .outputs import check_output
+
+    o = Path(out)
+    _check_suffix(o)
+    return check_output(o, inputs, force=force)
+
+
+def write_output(
+    out: str | os.PathLike,
+    result: np.ndarray,
+    *,
+    like: Loaded | None = None,
+    rescale: str | None = None,
+    force: bool = False,
+    encoding: Encoding | None = None,
+) -> Written:
+    """Write ``result`` to ``out`` atomically, in the format its extension names.
+
+    Integer image formats get the input's bit depth (or the result's, for uint8/uint16
+    results), through ``rescale`` (default ``clip``: round, then clip; never wrap);
+    ``.npy`` and ``.tif`` with ``rescale="none"`` hold the raw floats; ``.csv`` holds the
+    numbers as text.  A float result from a matrix or array input is refused for
+    PNG/JPEG/BMP unless a rescale is given; 16-bit data is refused for JPEG/BMP.
+    """
+    o = Path(out)
+    _check_suffix(o)
+    arr = np.asarray(result)
+    suffix = o.suffix.lower()
+    if suffix == ".npy":
+        write_npy(o, arr, force=force)
+        return Written(path=o, dtype=str(arr.dtype), total=int(arr.size))
+    if suffix == ".csv":
+        write_matrix_csv(o, arr, force=force)
+        return Written(path=o, dtype=str(arr.dtype), total=int(arr.size))
+    return write_image(o, arr, like=like, rescale=rescale, force=force, encoding=encoding)

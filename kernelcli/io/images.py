@@ -1,0 +1,338 @@
+"""Images in and out through Pillow: decoding, bit depth, EXIF, multi-frame, encoding.
+
+Inputs: PNG, JPEG, TIFF, BMP, GIF (8/16-bit greyscale, RGB, RGBA; palette, 1-bit, CMYK and
+LA are converted explicitly).  Outputs: PNG, JPEG, TIFF, BMP.
+
+Policies
+--------
+* The content decides the format, but only among PNG, JPEG, TIFF, BMP and GIF (never EPS
+  and the like, whatever the extension says); decoding errors never pass as images
+  (``LOAD_TRUNCATED_IMAGES`` stays off).
+* Size guards, before any pixel is decoded: ``max_pixels`` (decompression bomb; Pillow's
+  ``DecompressionBombWarning`` is an error) and a memory estimate (input + padded copy +
+  output in the compute dtype) against ``max_bytes``.
+* 16-bit greyscale stays uint16 (never ``convert('L')``, which clips to 255).  Pillow reads
+  16-bit *colour* PNGs as 8 bits per channel; that is said in a note.
+* RGBA: the colour channels are processed, alpha is carried through untouched when the
+  output has the input's size (otherwise dropped, with a note).
+* EXIF orientation is applied, so results are the right way up.
+* Multi-frame GIF/TIFF: the first frame is used, with a note.
+* Pillow's warnings (corrupt EXIF and the like) become notes, not noise on stderr.
+* Integer outputs are rounded and clipped, never wrapped (:func:`to_integer_range`).  A
+  format that cannot hold the data (16-bit into JPEG, floats into PNG) is refused with a
+  suggestion (TIFF or NPY).
+
+Example
+-------
+>>> import tempfile, pathlib
+>>> p = pathlib.Path(tempfile.mkdtemp()) / "a.png"
+>>> _ = write_image(p, np.array([[-3.0, 300.0]]), like=None, rescale="clip")
+>>> loaded = read_image(p, max_pixels=None, max_bytes=None)
+>>> loaded.format, loaded.bit_depth, loaded.data.tolist()
+('PNG', 8, [[0, 255]])
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ImageReadError, UsageError
+from ..modes import JPEG_QUALITY, PNG_COMPRESSION, canonical_compression
+from .common import Loaded, Written, check_memory, one_line
+from .naming import IMAGE_SUFFIXES
+from .outputs import atomic_write
+
+#: formats Pillow may open: the magic bytes decide, but only among these (never EPS & co.)
+PILLOW_FORMATS = ["PNG", "JPEG", "TIFF", "BMP", "GIF"]
+DEFAULT_MAX_PIXELS = 512 * 1024 * 1024 // 4  # about 134 megapixels, as a decompression-bomb guard
+
+
+#: bands after the explicit conversion in :func:`_image_to_array` (for the memory estimate)
+_CONVERTED_BANDS = {"1": 1, "P": 4, "PA": 4, "CMYK": 3, "YCbCr": 3, "LAB": 3, "HSV": 3, "RGBX": 3}
+
+
+def read_image(p: Path, *, max_pixels: int | None, max_bytes: int | None) -> Loaded:
+    """Decode the image ``p`` with Pillow (see the module's policies); raises only our own errors."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    limit = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
+    previous = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = limit
+    notes: list[str] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            try:
+                with Image.open(p, formats=PILLOW_FORMATS) as im:
+                    w, h = im.size
+                    if w * h > limit:
+                        raise ImageReadError(
+                            f"{p}: {w}x{h} = {w * h} pixels is more than the limit of {limit} "
+                            "(a decompression-bomb guard); raise it with --max-pixels if the image is genuine"
+                        )
+                    if w < 1 or h < 1:
+                        raise ImageReadError(f"{p}: the image has no pixels ({w}x{h})")
+                    mode = im.mode
+                    channels = _CONVERTED_BANDS.get(mode, len(im.getbands()))
+                    check_memory(p, h, w, channels, 2 if mode.startswith("I") or mode == "F" else 1, max_bytes)
+                    if _sixteen_bit_colour(im):
+                        notes.append(
+                            f"{p.name}: 16-bit colour is read as 8 bits per channel (Pillow's limit); "
+                            "16-bit greyscale or .npy keeps the full precision"
+                        )
+                    frames = getattr(im, "n_frames", 1)
+                    if frames > 1:
+                        im.seek(0)
+                        notes.append(f"{p.name}: {frames} frames; using the first")
+                    fmt = im.format or "?"
+                    im.load()
+                    ImageOps.exif_transpose(im, in_place=True)  # a copy only when it turns the image
+                    data, alpha, depth = _image_to_array(im, p)
+            except ImageReadError:
+                raise
+            except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+                raise ImageReadError(
+                    f"{p}: refused as a decompression bomb ({one_line(exc)}); raise --max-pixels if the image is genuine"
+                ) from None
+            except UnidentifiedImageError:
+                kind = sniff_format(p)
+                if kind is not None:
+                    raise ImageReadError(f"{p}: cannot decode image: it starts like a {kind} file but is broken or truncated") from None
+                raise ImageReadError(
+                    f"{p}: not a supported image: the content is not PNG, JPEG, TIFF, BMP or GIF "
+                    "(the content decides, not the extension)"
+                ) from None
+            except MemoryError:
+                raise ImageReadError(f"{p}: not enough memory to decode the image") from None
+            except Exception as exc:  # a decoder's complaint about a broken file, whatever its type
+                raise ImageReadError(f"{p}: cannot decode image (broken or truncated?): {one_line(exc)}") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
+    for w_ in caught:
+        notes.append(f"{p.name}: {one_line(w_.message)}")  # type: ignore[arg-type]
+    return Loaded(path=p, data=data, kind="image", format=fmt, bit_depth=depth, alpha=alpha, notes=notes)
+
+
+#: leading bytes of the formats kernelcli reads
+SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"BM", "BMP"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+)
+
+
+def sniff_format(path: Path) -> str | None:
+    """The format a file's first bytes announce (PNG, JPEG, TIFF, BMP, GIF), or None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return None
+    return next((name for magic, name in SIGNATURES if head.startswith(magic)), None)
+
+
+def _sixteen_bit_colour(im) -> bool:
+    """True for a PNG/TIFF whose colour samples are 16-bit (Pillow decodes them to 8 bits)."""
+    if im.mode not in ("RGB", "RGBA", "LA"):
+        return False
+    tile = getattr(im, "tile", None) or []
+    args = tile[0][3] if tile and len(tile[0]) > 3 else None
+    raw = args if isinstance(args, str) else (args[0] if isinstance(args, tuple) and args and isinstance(args[0], str) else "")
+    return ";16" in raw
+
+
+def _image_to_array(im, p: Path) -> tuple[np.ndarray, np.ndarray | None, int | None]:
+    """Turn a decoded Pillow image into (data, alpha, bit depth), converting explicitly."""
+    mode = im.mode
+    if mode.startswith("I;16"):
+        arr = np.asarray(im)
+        if arr.dtype.kind == "u":
+            return arr.astype(np.uint16), None, 16
+        return arr.astype(np.int32), None, None  # signed 16-bit: kept as integers, no bit depth
+    if mode == "I":
+        arr = np.asarray(im)
+        if arr.min(initial=0) >= 0 and arr.max(initial=0) <= 65535:
+            return arr.astype(np.uint16), None, 16
+        return arr.astype(np.int32), None, None
+    if mode == "F":
+        return np.asarray(im, dtype=np.float32), None, None
+    if mode == "1":
+        im = im.convert("L")
+    elif mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode == "PA":
+        im = im.convert("RGBA")
+    elif mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX"):
+        im = im.convert("RGB")
+    elif mode == "La":
+        im = im.convert("LA")
+    elif mode == "RGBa":
+        im = im.convert("RGBA")
+    elif mode not in ("L", "LA", "RGB", "RGBA"):
+        raise ImageReadError(f"{p}: unsupported image mode {mode!r}")
+    arr = np.asarray(im)
+    if im.mode in ("LA", "RGBA"):
+        colour = np.ascontiguousarray(arr[..., :-1])
+        if colour.shape[2] == 1:
+            colour = colour[..., 0]
+        return colour, np.ascontiguousarray(arr[..., -1]), 8
+    return np.ascontiguousarray(arr), None, 8
+
+
+
+#: values converted per block by :func:`to_integer_range` (a block stays in the CPU cache)
+_BLOCK = 1 << 16
+
+
+def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str) -> tuple[np.ndarray, int, int]:
+    """Map float results to uint8/uint16: returns (array, values clipped low, values clipped high).
+
+    ``clip`` rounds and clips, ``abs`` takes the absolute value first, ``minmax`` stretches
+    min..max to the full range.  Never wraps around.  Computed block by block into the
+    integer output: no float copy of the whole image (float32 holds every 8-bit level
+    exactly; 16-bit levels and integer inputs are computed in float64, a block at a time).
+
+    >>> to_integer_range(np.array([-5.0, 100.4, 300.0]), 8, "clip")[0]
+    array([  0, 100, 255], dtype=uint8)
+    """
+    top = 255 if bit_depth == 8 else 65535
+    dtype = np.uint8 if bit_depth == 8 else np.uint16
+    if rescale == "none":
+        raise UsageError(f"--rescale none needs a float output (.npy or .tif); this output is {bit_depth}-bit")
+    v = np.asarray(values)
+    work = v.dtype if v.dtype.kind == "f" and not (bit_depth == 16 and v.dtype.itemsize < 8) else np.dtype(np.float64)
+    out = np.empty(v.shape, dtype=dtype)
+    if v.size == 0:
+        return out, 0, 0
+    source, target = v.reshape(-1), out.reshape(-1)
+    if rescale == "minmax":
+        lo, hi = float(v.min()), float(v.max())
+        if hi == lo:
+            out.fill(0)
+            return out, 0, 0
+        factor = top / (hi - lo)
+    low = high = 0
+    buffer = np.empty(min(_BLOCK, source.size), dtype=work)
+    for start in range(0, source.size, _BLOCK):
+        block = source[start : start + _BLOCK]
+        r = buffer[: block.size]
+        r[...] = block
+        if rescale == "minmax":
+            np.subtract(r, lo, out=r)
+            np.multiply(r, factor, out=r)
+            np.rint(r, out=r)
+        else:
+            if rescale == "abs":
+                np.abs(r, out=r)
+            np.rint(r, out=r)
+            low += int(np.count_nonzero(r < 0))
+            high += int(np.count_nonzero(r > top))
+            np.clip(r, 0, top, out=r)
+        target[start : start + block.size] = r
+    return out, low, high
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How image outputs are encoded: JPEG ``quality`` (1-100) and PNG ``compress``
+    (a name of :data:`kernelcli.modes.PNG_COMPRESSION`).
+
+    >>> Encoding().save_options("PNG"), Encoding(quality=80).save_options("JPEG")
+    ({'compress_level': 1}, {'quality': 80})
+    """
+
+    quality: int = JPEG_QUALITY
+    compress: str = "fast"
+
+    def __post_init__(self) -> None:
+        if not 1 <= int(self.quality) <= 100:
+            raise UsageError(f"--quality: expected a JPEG quality from 1 to 100, got {self.quality}")
+        object.__setattr__(self, "compress", canonical_compression(self.compress))
+
+    def save_options(self, fmt: str) -> dict:
+        """The keyword arguments of Pillow's ``Image.save`` for format ``fmt``."""
+        if fmt == "PNG":
+            return {"compress_level": PNG_COMPRESSION[self.compress]}
+        if fmt == "JPEG":
+            return {"quality": int(self.quality)}
+        return {}
+
+
+def write_image(
+    o: Path,
+    arr: np.ndarray,
+    *,
+    like: Loaded | None = None,
+    rescale: str | None = None,
+    force: bool = False,
+    encoding: Encoding | None = None,
+) -> Written:
+    """Write ``arr`` to the image ``o`` (its suffix names the format) atomically.
+
+    Integer formats get the input's bit depth (or the result's, for uint8/uint16 results),
+    through ``rescale`` (default ``clip``: round, then clip; never wrap); ``.tif`` with
+    ``rescale="none"`` (or a float result without a bit depth) holds float32.  A float result
+    from a matrix or array input is refused for PNG/JPEG/BMP unless a rescale is given;
+    16-bit data is refused for JPEG/BMP.
+    """
+    o = Path(o)
+    arr = np.asarray(arr)
+    info = Written(path=o, dtype=str(arr.dtype), total=int(arr.size))
+    fmt = IMAGE_SUFFIXES[o.suffix.lower()]
+    alpha = like.alpha if like is not None else None
+    depth = like.bit_depth if like is not None and like.bit_depth else {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}.get(arr.dtype)
+    float_tiff = fmt == "TIFF" and (rescale == "none" or (depth is None and rescale is None))
+    if float_tiff:
+        image_data = arr.astype(np.float32)
+        if image_data.ndim == 3 and image_data.shape[2] != 1:
+            raise UsageError(f"{o}: a float TIFF holds one channel; this result has {image_data.shape[2]}: write .npy to keep the values")
+        alpha = None
+    else:
+        if depth is None:
+            if rescale is None:
+                source = f"{'an' if like.kind[:1] in 'aeiou' else 'a'} {like.kind} input" if like is not None else "this input"
+                raise UsageError(
+                    f"{o}: {fmt} cannot hold the {arr.dtype} values from {source} as they are: "
+                    "write .tif or .npy to keep them, or pass --rescale clip|abs|minmax for an 8-bit image"
+                )
+            depth = 8
+        if fmt in ("JPEG", "BMP") and depth == 16:
+            raise UsageError(f"{o}: {fmt} cannot hold 16-bit data: write .tif or .png (16-bit) or .npy to keep it")
+        image_data, info.low_clipped, info.high_clipped = to_integer_range(arr, depth, rescale or "clip")
+    if image_data.ndim == 3 and image_data.shape[2] == 1:
+        image_data = image_data[..., 0]
+    if alpha is not None and (alpha.shape != image_data.shape[:2] or fmt == "JPEG"):
+        alpha = None
+    if alpha is not None:
+        image_data = np.dstack([image_data, alpha.astype(image_data.dtype)])
+    img = _to_pil(image_data, o, fmt)
+    info.dtype = str(image_data.dtype)
+    options = (encoding or Encoding()).save_options(fmt)
+    atomic_write(o, lambda f: img.save(f, format=fmt, **options), force=force)
+    return info
+
+
+def _to_pil(data: np.ndarray, o: Path, fmt: str):
+    from PIL import Image
+
+    if data.dtype == np.float32:
+        return Image.fromarray(np.ascontiguousarray(data[..., 0] if data.ndim == 3 else data))
+    if data.dtype == np.uint16:
+        if data.ndim != 2:
+            raise UsageError(f"{o}: 16-bit {fmt} images hold one channel here (Pillow's limit); this result has {data.shape[2]}: write .npy")
+        return Image.fromarray(np.ascontiguousarray(data.astype("<u2")))  # Pillow's 16-bit greyscale (I;16)
+    channels = 1 if data.ndim == 2 else data.shape[2]
+    if channels not in (1, 2, 3, 4):
+        raise UsageError(f"{o}: {channels} channels cannot be stored in {fmt}: write .npy")
+    if fmt == "JPEG" and channels in (2, 4):
+        data = data[..., :-1] if channels == 4 else data[..., 0]
+    return Image.fromarray(np.ascontiguousarray(data))

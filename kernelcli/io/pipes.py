@@ -1,0 +1,176 @@
+"""``-`` as a file: an input read from stdin, an output written to stdout.
+
+A piped input is copied to a private temporary file named after its format (sniffed from
+its first bytes: PNG, JPEG, TIFF, BMP, GIF, NPY; anything else is a text matrix), so it
+goes through exactly the readers, guards and messages a file does.  ``--format``
+asserts stdin's format when the output is a named file (whose extension gives the output's
+format); otherwise it names the output's format.  A piped output is written to a temporary
+file in the format ``--format`` names, and its bytes are copied
+to stdout only once the command has succeeded: a failed run writes nothing on stdout.
+
+Example
+-------
+>>> import io
+>>> with Pipes("-", None, None, stdin=io.BytesIO(b"1,2\\n3,4\\n")) as p:
+...     p.input.name, p.input.read_text()
+('stdin.csv', '1,2\\n3,4\\n')
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import KernelcliError, UsageError
+
+#: what ``-`` means for an input or an output
+STDIO = "-"
+#: ``--format`` value -> file extension, for what goes through a pipe
+PIPE_FORMATS = {"png": ".png", "tif": ".tif", "tiff": ".tif", "jpg": ".jpg", "jpeg": ".jpg", "bmp": ".bmp", "npy": ".npy", "csv": ".csv"}
+#: formats that only the content can name (an image on stdout needs --format)
+_IMAGE_FORMATS = {"png", "tif", "jpg", "bmp"}
+_SNIFFED = {"PNG": "png", "JPEG": "jpg", "TIFF": "tif", "BMP": "bmp", "GIF": "gif", "NPY": "npy"}
+
+
+def is_stdio(path: Any) -> bool:
+    """True for ``-``, which stands for stdin (an input) or stdout (``--out``)."""
+    return path is not None and os.fspath(path) == STDIO
+
+
+def sniff_bytes(head: bytes) -> str:
+    """The format a stream's first bytes announce: png, jpg, tif, bmp, gif, npy, else csv.
+
+    >>> sniff_bytes(b"\\x89PNG\\r\\n\\x1a\\n...."), sniff_bytes(b"\\x93NUMPY\\x01\\x00"), sniff_bytes(b"1 2 3")
+    ('png', 'npy', 'csv')
+    """
+    from .images import SIGNATURES
+
+    if head.startswith(b"\x93NUMPY"):
+        return "npy"
+    for magic, name in SIGNATURES:
+        if head.startswith(magic):
+            return _SNIFFED[name]
+    return "csv"
+
+
+def _fmt_name(fmt: Any) -> str | None:
+    value = getattr(fmt, "value", fmt)
+    if value is None:
+        return None
+    name = str(value).lower().lstrip(".")
+    if name not in PIPE_FORMATS:
+        raise UsageError(f"invalid --format {value!r} for a pipe: expected one of {', '.join(sorted(set(PIPE_FORMATS)))}")
+    return {"tiff": "tif", "jpeg": "jpg"}.get(name, name)
+
+
+class Pipes:
+    """Stand-in files for ``-`` inputs and outputs, for one command call (a context manager).
+
+    ``input`` and ``out`` are the paths the command should use; ``display`` maps those
+    temporary paths to ``stdin``/``stdout`` for messages.  On a clean exit the output file's bytes go to
+    ``stdout`` (``sys.stdout.buffer`` by default); the temporary folder is always removed.
+    """
+
+    def __init__(self, input: Any, out: Any, fmt: Any, *, stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None) -> None:
+        self.input = Path(input) if input is not None else None
+        self.out = Path(out) if out is not None else None
+        self.fmt = _fmt_name(fmt)
+        self._stdin = stdin
+        self._stdout = stdout
+        self._folder: tempfile.TemporaryDirectory | None = None
+        self.display: dict[str, str] = {}
+        self.to_stdout = is_stdio(out)
+        self.from_stdin = is_stdio(input)
+
+    def __enter__(self) -> "Pipes":
+        if not (self.from_stdin or self.to_stdout):
+            return self
+        self._folder = tempfile.TemporaryDirectory(prefix="kernelcli-pipe-")
+        try:
+            if self.from_stdin:
+                self.input = self._read_stdin()
+            if self.to_stdout:
+                self.out = self._stdout_file()
+        except BaseException:
+            self._folder.cleanup()
+            raise
+        return self
+
+    def __exit__(self, kind, value, tb) -> None:
+        try:
+            if kind is None and self.to_stdout and self.out is not None and self.out.exists():
+                stream = self._stdout or sys.stdout.buffer
+                with self.out.open("rb") as f:
+                    shutil.copyfileobj(f, stream)
+                stream.flush()
+            elif isinstance(value, KernelcliError) and self.display:
+                value.args = (self.shown(str(value)),)
+        finally:
+            if self._folder is not None:
+                self._folder.cleanup()
+
+    def shown(self, text: str) -> str:
+        """``text`` with the temporary paths replaced by ``stdin``/``stdout``."""
+        for path, name in self.display.items():
+            text = text.replace(path, name)
+        return text
+
+    def _read_stdin(self) -> Path:
+        stream = self._stdin
+        if stream is None:
+            if sys.stdin is None or sys.stdin.isatty():
+                raise UsageError("input '-' reads from stdin, but stdin is a terminal: pipe a file in (cat scan.png | kernelcli ...)")
+            stream = sys.stdin.buffer
+        head = stream.read(16)
+        if not head:
+            raise UsageError("input '-': stdin is empty")
+        kind = sniff_bytes(head)
+        if kind == "csv" and (b"\x00" in head or head.startswith(b"\x1f\x8b")):
+            raise UsageError(
+                f"input '-': stdin is neither PNG, JPEG, TIFF, BMP, GIF, NPY nor a text matrix (it starts {head[:4].hex()}); "
+                "volumes (NIfTI, DICOM) are read from files, not pipes"
+            )
+        # --format speaks of stdin only when the output is a named file (its extension is the output's format);
+        # without --out it names the output's format, with --out - stdout's
+        about_stdin = self.fmt is not None and self.out is not None and not self.to_stdout
+        if about_stdin and self.fmt != kind and kind != "csv":
+            raise UsageError(f"input '-': stdin starts like {kind.upper()}, but --format says {self.fmt}")
+        if about_stdin and kind == "csv" and self.fmt != "csv":
+            raise UsageError(f"input '-': stdin is not {self.fmt.upper()} (its first bytes are not that format's signature)")
+        assert self._folder is not None
+        path = Path(self._folder.name) / f"stdin{PIPE_FORMATS.get(kind, '.' + kind)}"
+        from ..limits import MEMORY_ENV, default_max_bytes
+
+        limit = default_max_bytes()
+        total = len(head)
+        with path.open("wb") as f:
+            f.write(head)
+            while chunk := stream.read(1 << 20):
+                total += len(chunk)
+                if limit is not None and total > limit:
+                    # a compressed image may decode larger, which the reader checks; raw bytes beyond the
+                    # memory limit can never fit
+                    raise UsageError(f"input '-': stdin holds more than {limit} bytes, the memory limit ({MEMORY_ENV})")
+                f.write(chunk)
+        self.display[str(path)] = "stdin"
+        return path
+
+    def _stdout_file(self) -> Path:
+        fmt = self.fmt
+        if fmt is None:
+            suffix = self.input.suffix.lower().lstrip(".") if self.input is not None else ""
+            if suffix in ("csv", "txt", "npy"):
+                fmt = "npy" if suffix == "npy" else "csv"
+            else:
+                raise UsageError(
+                    "--out - writes to stdout, which has no file name to tell the format: add --format "
+                    + "|".join(sorted(_IMAGE_FORMATS | {"npy", "csv"}))
+                )
+        assert self._folder is not None
+        path = Path(self._folder.name) / f"stdout{PIPE_FORMATS[fmt]}"
+        self.display[str(path)] = "stdout"
+        return path
