@@ -594,8 +594,9 @@ def _describe_options(options: ConvolveOptions) -> str:
 
 def _check_maps_outputs(src: Path, out: Any, montage: Any, *, single: bool, force: bool) -> tuple[Path | None, Path | None]:
     """Validate the data output and the montage path before any pixel is read (exit 2/4)."""
-    from .io import formats
     from .errors import OutputRefused
+    from .io import formats
+    from .io.outputs import same_file
 
     out_path = formats.check_output_path(out, [src], force=force) if out is not None else None
     if out_path is not None and not single and out_path.suffix.lower() not in MAPS_SUFFIXES:
