@@ -45,7 +45,7 @@ def wanted(path: Path, *, tiled: bool, chunks: Any, scheduler: str | None) -> bo
         return True
     if not str(path).lower().endswith(".nii") or not path.is_file():
         return False
-    from ..images import default_max_bytes
+    from ..limits import default_max_bytes
 
     cap = default_max_bytes()
     if cap is None:
