@@ -3,7 +3,7 @@
 Application lives elsewhere and takes arrays (:mod:`kernelcli.api`, :mod:`kernelcli.volumes`),
 as kornia keeps ``filters/kernels.py`` (building) apart from ``filters/filter.py`` (applying).
 The catalogue (:mod:`kernelcli.catalog`) builds ``gaussian:SIGMA`` from :func:`gaussian_row`
-and :func:`radius_for`; the volume grammar (:mod:`kernelcli.medical.kernels`) resolves
+and :func:`radius_for`; the volume grammar (:func:`resolve_volume_kernel`) resolves
 ``gaussian:1.5mm``, ``box:5mm``, ``fwhm:4mm``, ``gaussian:2vox`` through the functions here.
 Numpy is imported only by the functions that return arrays, so the catalogue stays numpy-free.
 
@@ -13,6 +13,10 @@ axis ``sigma = sigma_mm / spacing``), weights ``exp(-x**2 / (2 sigma**2))``, nor
 
 The named 3-D kernels (``box_3d``, ``gaussian_3d``, ``sobel_3d[_x|_y|_z]``) are data:
 ``kernels/3d/separable.json``, one 1-D factor per axis with its source.
+
+The derivatives in millimetres (central differences, Sobel, the Laplacian of Gaussian's terms)
+and the volume ``--kernel`` grammar (:func:`resolve_volume_kernel`, documented in
+:mod:`kernelcli.medical.kernels`) are built here too; :mod:`kernelcli.volume_filters` applies them.
 
 Example
 -------
@@ -27,7 +31,8 @@ from __future__ import annotations
 import json
 import math
 import numbers
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -249,3 +254,163 @@ def kernel_3d(name: str) -> Kernel3D:
     if key not in KERNELS_3D:
         raise KernelNotFound(f"{name!r} is not a 3-D kernel: expected one of {', '.join(sorted(KERNELS_3D))}")
     return KERNELS_3D[key]
+
+
+# ---------------------------------------------------------------- derivatives in millimetres
+
+
+def central_difference_mm(step: float) -> np.ndarray:
+    """``[-1, 0, 1] / (2 step)``: the central difference in units per mm on voxels ``step`` mm apart.
+
+    >>> central_difference_mm(0.5).tolist()
+    [-1.0, 0.0, 1.0]
+    """
+    import numpy as np
+
+    return np.array([-1.0, 0.0, 1.0]) / (2 * step)
+
+
+def sobel_mm_factors(axis: int, spacing: Sequence[float]) -> list[np.ndarray]:
+    """The Sobel derivative along ``axis`` in units per mm: :func:`central_difference_mm` along it,
+    ``[1, 2, 1] / 4`` along the other two (one factor per axis, z, y, x).
+
+    >>> [f.tolist() for f in sobel_mm_factors(0, (2.0, 1.0, 1.0))][0]
+    [-0.25, 0.0, 0.25]
+    """
+    import numpy as np
+
+    steps = check_spacing(spacing)
+    factors = [np.array([1.0, 2.0, 1.0]) / 4 for _ in range(3)]
+    factors[axis] = central_difference_mm(steps[axis])
+    return factors
+
+
+def gaussian_second_derivative_1d(sigma: float, radius: int) -> np.ndarray:
+    """Weights of the Gaussian's second derivative at -radius..radius: ``(x^2/sigma^4 - 1/sigma^2) * g(x)``,
+    with g normalised to sum 1 (scipy.ndimage's ``_gaussian_kernel1d(sigma, 2, radius)``).
+
+    >>> round(float(gaussian_second_derivative_1d(1.0, 4).sum()), 3)
+    -0.0
+    """
+    import numpy as np
+
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    g = gaussian_1d(sigma, radius)
+    return (x * x / sigma**4 - 1 / sigma**2) * g
+
+
+def laplacian_of_gaussian_factors(sigma_mm: float, spacing: Sequence[float], truncate: float = 4.0) -> list[list[np.ndarray]]:
+    """The Laplacian of Gaussian as three separable terms, one per axis a: the Gaussian's second
+    derivative along a (sigma_a = sigma_mm / spacing_a voxels, radius ``ceil(truncate * sigma_a)``)
+    divided by spacing_a^2, the Gaussian along the other axes.  Their sum is the LoG in units per mm^2.
+
+    >>> [len(f) for f in laplacian_of_gaussian_factors(1.0, (2.0, 1.0, 1.0))[0]]
+    [5, 9, 9]
+    """
+    steps = check_spacing(spacing)
+    sigmas = [float(sigma_mm) / s for s in steps]
+    radii = [radius_for(s, truncate) for s in sigmas]
+    smooth = [gaussian_1d(s, r) for s, r in zip(sigmas, radii)]
+    terms = []
+    for axis in range(3):
+        factors = list(smooth)
+        factors[axis] = gaussian_second_derivative_1d(sigmas[axis], radii[axis]) / steps[axis] ** 2
+        terms.append(factors)
+    return terms
+
+
+# ---------------------------------------------------------------- the volume --kernel grammar
+
+_SIZE_SPEC = re.compile(r"\s*(gaussian|box|fwhm|log)\s*:\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*(mm|vox)\s*", re.IGNORECASE)
+#: volume kinds whose weights sum to 1: results stay in the input's units (HU)
+SMOOTHING = ("gaussian_mm", "box_mm", "gaussian_vox", "box_vox")
+#: volume kinds computed in mm whatever the kernel: derivatives
+DERIVATIVES = ("gradient", "sobel_mm", "log_mm", "log_vox")
+
+
+@dataclass(frozen=True)
+class VolumeKernel:
+    """A volume ``--kernel`` spec, resolved (see :func:`resolve_volume_kernel`).
+
+    ``kind``: ``gaussian_mm``/``box_mm`` (size in mm, resolved with the spacing),
+    ``gaussian_vox``/``box_vox`` (size in voxels), ``gradient``, ``sobel_mm``, ``log_mm``/``log_vox``
+    (derivatives), ``3d`` (a named 3-D kernel) or ``2d`` (a catalogue kernel, slice by slice).
+    ``size`` is sigma (Gaussians, also when given as FWHM), the width (box) or 0.
+    """
+
+    name: str
+    kind: str
+    size: float = 0.0
+    kernel: Any = None
+
+    @property
+    def keeps_units(self) -> bool:
+        """True when the weights sum to 1 (smoothing): results stay in the input's units (HU)."""
+        if self.kind in SMOOTHING:
+            return True
+        if self.kind in DERIVATIVES:
+            return False
+        return abs(float(self.kernel.sum) - 1.0) < 1e-9
+
+    def factors(self, spacing: tuple[float, float, float], truncate: float | None = None) -> tuple[Any, Any, Any]:
+        """One 1-D kernel per axis (z, y, x) for the separable kinds.
+
+        >>> [len(f) for f in VolumeKernel("box:3vox", "box_vox", 3).factors((1.0, 1.0, 1.0))]
+        [3, 3, 3]
+        """
+        t = TRUNCATE if truncate is None else truncate
+        if self.kind == "gaussian_mm":
+            return gaussian_mm(self.size, spacing, truncate=t)
+        if self.kind == "box_mm":
+            return box_mm(self.size, spacing)
+        if self.kind == "gaussian_vox":
+            return gaussian_vox(self.size, truncate=t)
+        if self.kind == "box_vox":
+            return box_vox(int(self.size))
+        if self.kind == "3d":
+            import numpy as np
+
+            return tuple(np.asarray(f, dtype=np.float64) for f in self.kernel.factors)  # type: ignore[return-value]
+        raise AssertionError(self.kind)
+
+
+def resolve_volume_kernel(spec: str, catalogue: Callable[[str], Any] | None = None) -> VolumeKernel:
+    """Turn a volume ``--kernel`` spec into a :class:`VolumeKernel`; errors are InvalidKernel.
+
+    The grammar is that of :mod:`kernelcli.medical.kernels`.  A spec outside it is a 2-D kernel
+    applied slice by slice, looked up with ``catalogue`` (a name or file -> kernel function:
+    :func:`kernelcli.catalog.load_kernel`, which reads files, so it is passed in); without one
+    such a spec is KernelNotFound.
+
+    >>> resolve_volume_kernel("gaussian:1.5mm").kind, resolve_volume_kernel("box_3d").kind
+    ('gaussian_mm', '3d')
+    """
+    text = str(spec).strip()
+    match = _SIZE_SPEC.fullmatch(text)
+    if match:
+        family, number, unit = match.group(1).lower(), float(match.group(2)), match.group(3).lower()
+        if not (math.isfinite(number) and number > 0):
+            raise InvalidKernel(f"{text}: the size must be a positive number")
+        name = f"{family}:{match.group(2)}{unit}"
+        if family == "box" and unit == "vox":
+            if not number.is_integer() or not 1 <= number <= MAX_TAPS:
+                raise InvalidKernel(f"{text}: a box in voxels needs a whole number of voxels from 1 to {MAX_TAPS}")
+        if family == "fwhm":
+            return VolumeKernel(name=name, kind=f"gaussian_{unit}", size=number / FWHM_PER_SIGMA)
+        return VolumeKernel(name=name, kind=f"{family}_{unit}", size=number)
+    key = text.lower().replace("-", "_")
+    if key in ("gradient", "gradient_magnitude", "gradmag"):
+        return VolumeKernel(name="gradient", kind="gradient")
+    if key in ("sobel_mm", "sobel_magnitude"):
+        return VolumeKernel(name="sobel_mm", kind="sobel_mm")
+    if key in KERNELS_3D:
+        k3 = KERNELS_3D[key]
+        return VolumeKernel(name=k3.name if key != "sobel_3d_x" else key, kind="3d", kernel=k3)
+    if re.fullmatch(r"(gaussian|box|fwhm|log):.*", text, re.IGNORECASE) and not re.fullmatch(r"(gaussian|box):[0-9.e+-]+", text, re.IGNORECASE):
+        raise InvalidKernel(
+            f"{text!r}: expected a size in mm or voxels such as gaussian:1.5mm, fwhm:4mm, box:5mm, log:2mm or gaussian:2vox"
+        )
+    if catalogue is None:
+        raise KernelNotFound(f"{text!r} is not a volume kernel (gaussian:1.5mm, box_3d, gradient...) and no 2-D catalogue was given")
+    k2 = catalogue(text)
+    return VolumeKernel(name=k2.name, kind="2d", kernel=k2)

@@ -1,6 +1,7 @@
 """Volume filters beyond one separable pass: fslmaths-style renormalised smoothing, derivatives in mm.
 
 Arrays in, arrays out, like :mod:`kernelcli.volumes` (whose separable passes they use); no files.
+The kernels are built in :mod:`kernelcli.kernel_build`; this module applies them.
 
 Renormalised edges (fslmaths ``-s``)
 ------------------------------------
@@ -36,7 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from .volumes import _spacing, as_volume, correlate_separable, gaussian_1d, radius_for, volume_dtype
+from .kernel_build import central_difference_mm, laplacian_of_gaussian_factors, sobel_mm_factors
+from .kernel_build import gaussian_second_derivative_1d  # noqa: F401  (built in kernel_build; importable from here)
+from .volumes import _spacing, as_volume, correlate_separable, volume_dtype
 
 
 def _one_axis(axis: int, k: np.ndarray) -> list[Any]:
@@ -97,7 +100,7 @@ def gradient_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "r
     cdt = volume_dtype(arr.dtype, dtype)
     total = np.zeros(arr.shape, dtype=cdt)
     for axis, step in enumerate(steps):
-        d = correlate_separable(arr, _one_axis(axis, np.array([-1.0, 0.0, 1.0]) / (2 * step)), pad_mode=pad_mode, dtype=cdt, paths=paths)
+        d = correlate_separable(arr, _one_axis(axis, central_difference_mm(step)), pad_mode=pad_mode, dtype=cdt, paths=paths)
         total += d * d
     return np.sqrt(total, out=total)
 
@@ -111,26 +114,11 @@ def sobel_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "repl
     arr = as_volume(vol)
     steps = _spacing(spacing)
     cdt = volume_dtype(arr.dtype, dtype)
-    smooth = np.array([1.0, 2.0, 1.0]) / 4
     total = np.zeros(arr.shape, dtype=cdt)
-    for axis, step in enumerate(steps):
-        factors = [smooth, smooth, smooth]
-        factors[axis] = np.array([-1.0, 0.0, 1.0]) / (2 * step)
-        d = correlate_separable(arr, factors, pad_mode=pad_mode, dtype=cdt, paths=paths)
+    for axis in range(3):
+        d = correlate_separable(arr, sobel_mm_factors(axis, steps), pad_mode=pad_mode, dtype=cdt, paths=paths)
         total += d * d
     return np.sqrt(total, out=total)
-
-
-def gaussian_second_derivative_1d(sigma: float, radius: int) -> np.ndarray:
-    """Weights of the Gaussian's second derivative at -radius..radius: ``(x^2/sigma^4 - 1/sigma^2) * g(x)``,
-    with g normalised to sum 1 (scipy.ndimage's ``_gaussian_kernel1d(sigma, 2, radius)``).
-
-    >>> round(float(gaussian_second_derivative_1d(1.0, 4).sum()), 3)
-    -0.0
-    """
-    x = np.arange(-radius, radius + 1, dtype=np.float64)
-    g = gaussian_1d(sigma, radius)
-    return (x * x / sigma**4 - 1 / sigma**2) * g
 
 
 def laplacian_of_gaussian(
@@ -148,15 +136,9 @@ def laplacian_of_gaussian(
     True
     """
     arr = as_volume(vol)
-    steps = _spacing(spacing)
     cdt = volume_dtype(arr.dtype, dtype)
-    sigmas = [float(sigma_mm) / s for s in steps]
-    radii = [radius_for(s, truncate) for s in sigmas]
-    smooth = [gaussian_1d(s, r) for s, r in zip(sigmas, radii)]
     total = np.zeros(arr.shape, dtype=cdt)
-    for axis in range(3):
-        factors = list(smooth)
-        factors[axis] = gaussian_second_derivative_1d(sigmas[axis], radii[axis]) / steps[axis] ** 2
+    for factors in laplacian_of_gaussian_factors(sigma_mm, spacing, truncate):
         total += correlate_separable(arr, factors, pad_mode=pad_mode, dtype=cdt, paths=paths)
     return total
 

@@ -224,7 +224,8 @@ def test_every_public_name_still_resolves():
         "kernelcli.volumes": ["gaussian_mm", "box_mm", "gaussian_vox", "gaussian_1d", "radius_for", "Kernel3D", "KERNELS_3D",
                               "kernel_3d", "TRUNCATE", "MAX_TAPS", "AXES", "volume_dtype", "resolve_padding3d", "as_volume"],
         "kernelcli.api": ["compute_dtype", "as_image_array", "as_kernel_array", "SMALL_WORK", "conv2d", "pad2d", "pool2d"],
-        "kernelcli.medical.kernels": ["FWHM_PER_SIGMA", "resolve_volume_kernel"],
+        "kernelcli.medical.kernels": ["FWHM_PER_SIGMA", "resolve_volume_kernel", "VolumeKernel", "SMOOTHING", "DERIVATIVES"],
+        "kernelcli.volume_filters": ["gaussian_second_derivative_1d"],
         "kernelcli.shapes": ["resolve_padding", "same_padding"],
         # readers and writers moved into kernelcli.io; the old module re-exports them
         "kernelcli.images": ["read_input", "write_output", "check_input_path", "check_output_path", "stat_input", "Loaded",
@@ -246,6 +247,11 @@ def test_every_public_name_still_resolves():
     assert volumes.gaussian_mm is kernel_build.gaussian_mm and volumes.KERNELS_3D is kernel_build.KERNELS_3D
     assert images.read_input is formats.read_input is io.read_input is kernelcli.read_input
     assert images.Encoding is io.Encoding and pipes.Pipes is io_pipes.Pipes
+    from kernelcli import volume_filters
+    from kernelcli.medical import kernels as medical_kernels
+
+    assert medical_kernels.VolumeKernel is kernel_build.VolumeKernel
+    assert volume_filters.gaussian_second_derivative_1d is kernel_build.gaussian_second_derivative_1d
 
 
 def test_files_enter_and_leave_through_the_io_package():
@@ -256,6 +262,20 @@ def test_files_enter_and_leave_through_the_io_package():
     assert not users, "\n".join(users)
     for shim in shims:
         assert {t for t, _ in EDGES.get(shim, ())} <= {name for name in MODS if name.startswith("kernelcli.io")} | {"kernelcli.limits"}
+
+
+def test_the_volume_kernel_grammar_is_built_in_kernel_build():
+    """kernel_build resolves the volume grammar; the 2-D catalogue (which reads files) is passed in."""
+    from kernelcli import kernel_build
+    from kernelcli.catalog import load_kernel
+    from kernelcli.errors import KernelNotFound
+    from kernelcli.medical import resolve_volume_kernel
+
+    assert kernel_build.resolve_volume_kernel("fwhm:4mm") == resolve_volume_kernel("fwhm:4mm")
+    assert kernel_build.resolve_volume_kernel("sobel_3d_z").kind == "3d"
+    with pytest.raises(KernelNotFound, match="not a volume kernel"):
+        kernel_build.resolve_volume_kernel("sobel_v")
+    assert kernel_build.resolve_volume_kernel("sobel_v", load_kernel) == resolve_volume_kernel("sobel_v")
 
 
 def test_the_old_small_work_switch_is_deprecated_but_works(monkeypatch):
