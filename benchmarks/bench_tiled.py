@@ -14,12 +14,18 @@ gaussian:1`` into an output folder with ``--workers 1``, ``--workers 2`` and
 ``--scheduler local --workers 2`` (the cluster's start-up included): the cluster over
 ``--workers 2`` (target <= 1.3), identical bytes, and scaling 1 -> 2 workers (target >= 1.7).
 
+NIfTI (``--nii``, default 512: a 512^3 int16 ``.nii``, 256 MiB, written slab by slab),
+``convolve --kernel gaussian:1.5mm`` in memory and ``--tiled --chunks 128`` (both to ``.nii``):
+wall times, each child's peak RSS (the tiled one bounded by the tiles, not the volume) and
+identical bytes.
+
 Every run is a fresh ``python -m kernelcli`` process (Numba's cache warmed first, untimed).
 Run it alone on the machine, from the repository root::
 
     python benchmarks/bench_tiled.py                       # the issue's sizes (minutes)
     python benchmarks/bench_tiled.py --size 4096 --ref 2048 --n 100 --png 64   # a quick check
     python benchmarks/bench_tiled.py --only batch --json
+    python benchmarks/bench_tiled.py --only nifti --nii 96 --nii-chunks 32   # a quick check
 """
 
 from __future__ import annotations
@@ -123,6 +129,40 @@ def batch(work: Path, n: int, side: int, kernel: str) -> dict:
     }
 
 
+def make_nii(path: Path, side: int, seed: int = 0) -> None:
+    """A side^3 int16 ``.nii`` (0.8 x 1 x 2.5 mm voxels), its voxels written one k-slab at a time."""
+    import nibabel as nib
+
+    hdr = nib.Nifti1Header()
+    hdr.set_data_shape((side,) * 3)
+    hdr.set_data_dtype(np.int16)
+    hdr.set_zooms((0.8, 1.0, 2.5))
+    hdr.set_xyzt_units("mm")
+    hdr.set_qform(np.diag([0.8, 1.0, 2.5, 1.0]), code=1)
+    hdr.set_sform(np.diag([0.8, 1.0, 2.5, 1.0]), code=1)
+    hdr["vox_offset"] = 352
+    rng = np.random.default_rng(seed)
+    with open(path, "wb") as f:
+        hdr.write_to(f)
+        f.write(b"\0" * (352 - f.tell()))
+        for _ in range(side):  # k slabs: (i, j) in Fortran order is x fastest
+            f.write(rng.integers(-1000, 2000, (side, side), dtype=np.int16).T.tobytes(order="F"))
+
+
+def nifti(work: Path, side: int, chunks: int, kernel: str = "gaussian:1.5mm") -> dict:
+    src = work / "vol.nii"
+    make_nii(src, side)
+    run("convolve", str(src), "-k", kernel, "--tiled", "--chunks", str(chunks), "-o", str(work / "warm.nii"))  # Numba's cache
+    mem_s, mem_rss = run("convolve", str(src), "-k", kernel, "-o", str(work / "mem.nii"))
+    til_s, til_rss = run("convolve", str(src), "-k", kernel, "--tiled", "--chunks", str(chunks), "-o", str(work / "til.nii"))
+    return {
+        "kernel": kernel, "side": side, "chunks": chunks, "input_mib": round(src.stat().st_size / 2**20, 1),
+        "in_memory": {"seconds": round(mem_s, 2), "peak_rss_mib": round(mem_rss, 1)},
+        "tiled": {"seconds": round(til_s, 2), "peak_rss_mib": round(til_rss, 1)},
+        "identical_bytes": filecmp.cmp(work / "mem.nii", work / "til.nii", shallow=False),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, default=32768, help="side of the big Zarr image (default 32768: 1 GiB)")
@@ -130,7 +170,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000, help="PNGs in the batch")
     parser.add_argument("--png", type=int, default=128, help="side of each PNG")
     parser.add_argument("--kernel", default="gaussian:2")
-    parser.add_argument("--only", choices=["tiles", "batch"])
+    parser.add_argument("--nii", type=int, default=512, help="side of the int16 .nii volume (default 512: 256 MiB)")
+    parser.add_argument("--nii-chunks", type=int, default=128, help="tile side of the tiled .nii run")
+    parser.add_argument("--only", choices=["tiles", "batch", "nifti"])
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (printed)")
     args = parser.parse_args()
@@ -143,6 +185,9 @@ def main() -> None:
         if args.only in (None, "batch"):
             (work / "b").mkdir()
             results["batch"] = batch(work / "b", args.n, args.png, "gaussian:1")
+        if args.only in (None, "nifti"):
+            (work / "n").mkdir()
+            results["nifti"] = nifti(work / "n", args.nii, args.nii_chunks)
     finally:
         if args.keep:
             print(f"work folder: {work}", file=sys.stderr)
@@ -165,6 +210,11 @@ def main() -> None:
               ", ".join(f"{k} {v} s" for k, v in b["seconds"].items()))
         print(f"  --scheduler local / --workers 2: {b['cluster_over_workers2']} (target <= 1.3); "
               f"1 -> 2 workers: {b['scaling_1_to_2']}x (target >= 1.7); identical bytes: {b['identical_bytes']}")
+    if "nifti" in results:
+        n = results["nifti"]
+        print(f"NIfTI {n['side']}^3 int16 ({n['input_mib']} MiB), convolve {n['kernel']} to .nii: in memory "
+              f"{n['in_memory']['seconds']} s, peak RSS {n['in_memory']['peak_rss_mib']} MiB; --tiled --chunks {n['chunks']} "
+              f"{n['tiled']['seconds']} s, peak RSS {n['tiled']['peak_rss_mib']} MiB; identical bytes: {n['identical_bytes']}")
 
 
 if __name__ == "__main__":
