@@ -683,7 +683,9 @@ def run_maps_job(
         elif out_path.suffix.lower() == ".npy":
             formats.write_output(out_path, from_hwc(maps, order), force=force)
         else:
-            _write_pages(out_path, maps, force=force)
+            from .io.images import write_tiff_pages
+
+            write_tiff_pages(out_path, maps, force=force)
     if montage_path is not None:
         from .montage import render_montage, write_sheet
 
@@ -743,21 +745,6 @@ def montage_tiles(bank: Any) -> list[tuple[str, Any]]:
         else:
             tiles.extend((bank.labels[j], bank.maps[:, :, j]) for j in range(start, stop))
     return tiles
-
-
-def _write_pages(out_path: Path, maps: Any, *, force: bool) -> None:
-    """Write (H, W, M) maps as an M-page float32 TIFF (page k = map k), atomically."""
-    import io
-
-    import numpy as np
-    from PIL import Image
-
-    from .io.outputs import write_bytes_atomic
-
-    pages = [Image.fromarray(np.ascontiguousarray(maps[:, :, k], dtype=np.float32)) for k in range(maps.shape[2])]
-    buffer = io.BytesIO()
-    pages[0].save(buffer, format="TIFF", save_all=True, append_images=pages[1:])
-    write_bytes_atomic(out_path, buffer.getvalue(), force=force)
 
 
 def gallery_file(

@@ -7,7 +7,8 @@ display size, so maps smaller than the input (a stride, "valid" padding) show at
 scale as the input; tiny matrices are enlarged by whole cells (nearest neighbour), large
 maps reduced with area averaging.
 
-Pure rendering: arrays in, a Pillow image out.  :func:`write_sheet` saves it atomically,
+Pure rendering: arrays in, a Pillow image out.  :func:`write_sheet` saves it atomically through
+:func:`kernelcli.io.images.write_picture`,
 like every output.
 
 Example
@@ -230,15 +231,6 @@ def write_sheet(path: str | os.PathLike, image, *, force: bool = False, encoding
 
     Raises OutputRefused when ``path`` exists and ``force`` is False.
     """
-    import io
-    from pathlib import Path
+    from .io.images import write_picture
 
-    from .io.images import Encoding
-    from .io.naming import IMAGE_SUFFIXES
-    from .io.outputs import write_bytes_atomic
-
-    p = Path(path)
-    buffer = io.BytesIO()
-    fmt = IMAGE_SUFFIXES.get(p.suffix.lower(), "PNG")
-    image.save(buffer, format=fmt, **(encoding or Encoding()).save_options(fmt))
-    write_bytes_atomic(p, buffer.getvalue(), force=force)
+    write_picture(path, image, force=force, encoding=encoding)

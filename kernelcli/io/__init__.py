@@ -7,7 +7,8 @@ module              what it owns
                     extension picks the reader or writer below
 ``io.common``       ``Loaded``, ``Written``, the input-path check, the memory estimate
 ``io.images``       Pillow decode/encode: bit depth, EXIF, multi-frame, ``Encoding``,
-                    ``to_integer_range``
+                    ``to_integer_range``; rendered pictures (montages, sheets) and
+                    multi-page TIFFs of feature maps
 ``io.arrays``       ``.npy`` arrays
 ``io.matrices``     ``.csv``/``.txt`` text matrices and the number formats
 ``io.pipes``        ``-`` as a file: stdin and stdout through a private temporary file

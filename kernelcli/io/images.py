@@ -30,6 +30,9 @@ Example
 >>> loaded = read_image(p, max_pixels=None, max_bytes=None)
 >>> loaded.format, loaded.bit_depth, loaded.data.tolist()
 ('PNG', 8, [[0, 255]])
+>>> write_tiff_pages(p.with_suffix(".tif"), np.zeros((2, 3, 4)))
+>>> read_image(p.with_suffix(".tif"), max_pixels=None, max_bytes=None).notes
+['a.tif: 4 frames; using the first']
 """
 
 from __future__ import annotations
@@ -336,3 +339,35 @@ def _to_pil(data: np.ndarray, o: Path, fmt: str):
     if fmt == "JPEG" and channels in (2, 4):
         data = data[..., :-1] if channels == 4 else data[..., 0]
     return Image.fromarray(np.ascontiguousarray(data))
+
+
+def write_picture(path: str | Path, image, *, force: bool = False, encoding: Encoding | None = None) -> None:
+    """Save a rendered Pillow ``image`` (a montage, a gallery sheet) atomically, in the format
+    ``path``'s suffix names (PNG for another suffix), encoded as ``encoding`` (default
+    :class:`Encoding`: fast PNG, JPEG quality 95).  Raises OutputRefused when ``path``
+    exists and ``force`` is False.
+    """
+    import io
+
+    from .outputs import write_bytes_atomic
+
+    p = Path(path)
+    fmt = IMAGE_SUFFIXES.get(p.suffix.lower(), "PNG")
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **(encoding or Encoding()).save_options(fmt))
+    write_bytes_atomic(p, buffer.getvalue(), force=force)
+
+
+def write_tiff_pages(path: str | Path, maps: np.ndarray, *, force: bool = False) -> None:
+    """Write (H, W, M) maps as an M-page float32 TIFF (page k = map k), atomically."""
+    import io
+
+    from PIL import Image
+
+    from .outputs import write_bytes_atomic
+
+    pages = [Image.fromarray(np.ascontiguousarray(maps[:, :, k], dtype=np.float32)) for k in range(maps.shape[2])]
+    buffer = io.BytesIO()
+    pages[0].save(buffer, format="TIFF", save_all=True, append_images=pages[1:])
+    write_bytes_atomic(Path(path), buffer.getvalue(), force=force)
+
