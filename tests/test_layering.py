@@ -254,6 +254,17 @@ def test_every_public_name_still_resolves():
     assert volume_filters.gaussian_second_derivative_1d is kernel_build.gaussian_second_derivative_1d
 
 
+def test_the_io_package_names_only_modules_of_its_layer_or_below():
+    """``kernelcli.io`` loads its names lazily (strings the import walk cannot see): each from a module no higher than files."""
+    import kernelcli.io as io
+
+    wrong = [f"{name} from {module} ({layer_of(module)})" for name, module in io._LAZY.items()
+             if ORDER.index(layer_of(module)) > ORDER.index("files")]
+    assert not wrong, wrong
+    for name in io.__all__:
+        assert getattr(io, name) is not None, name
+
+
 def test_files_enter_and_leave_through_the_io_package():
     """``kernelcli.images`` and ``kernelcli.pipes`` are only former homes: no module of the package imports them."""
     shims = {"kernelcli.images", "kernelcli.pipes"}

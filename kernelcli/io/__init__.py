@@ -19,8 +19,9 @@ module              what it owns
 
 Volumes (NIfTI, DICOM, DICOM series) stay in :mod:`kernelcli.medical`, a package by
 concern (``nifti``, ``dicom``, ``series``, ``itk``, ``writers``), reached from here
-through :func:`read_volume`.  A new image format is one or two files: its reader and
-writer in a module here (dispatched by ``io.formats``), its suffix in ``io.naming``.
+through :func:`read_volume` (and ``check_volume_output``, ``write_nifti``).  A new image
+format is one or two files: its reader and writer in a module here (dispatched by
+``io.formats``), its suffix in ``io.naming``.
 ``kernelcli.images`` and ``kernelcli.pipes`` are the former homes, kept as re-exports.
 
 The names below are loaded lazily, so ``import kernelcli.io`` imports neither numpy nor
@@ -58,7 +59,10 @@ _LAZY = {
     "Written": "kernelcli.io.common",
     "Encoding": "kernelcli.io.images",
     "write_output": "kernelcli.io.formats",
-    "read_volume": "kernelcli.medical",
+    "read_volume": "kernelcli.medical.volume",
+    "Volume": "kernelcli.medical.volume",
+    "check_volume_output": "kernelcli.medical.writers",
+    "write_nifti": "kernelcli.medical.nifti",
 }
 
 __all__ = sorted(_LAZY)

@@ -45,11 +45,11 @@ def write_png_slice(out: str | os.PathLike, plane: np.ndarray, *, force: bool = 
 
 
 def write_npy(out: str | os.PathLike, data: np.ndarray, *, force: bool = False) -> Path:
-    """Write the (Z, Y, X) array as ``.npy``, atomically."""
-    from ..io.outputs import atomic_write
+    """Write the (Z, Y, X) array as ``.npy``, atomically (the one ``.npy`` writer, :func:`kernelcli.io.arrays.write_npy`)."""
+    from ..io.arrays import write_npy as write_array
 
     o = Path(out)
-    atomic_write(o, lambda f: np.save(f, np.asarray(data), allow_pickle=False), force=force)
+    write_array(o, np.asarray(data), force=force)
     return o
 
 
