@@ -5,6 +5,7 @@
   mode, tiles smaller than the halo, a big-endian file; a .zarr output holds the same voxels;
 * a .nii over the memory cap goes tile by tile by itself;
 * the dask function equals the in-memory one on each pinned path (numpy, jit);
+* ``pool`` likewise (the pooled grid's affine included);
 * refusals (exit 2): .nii.gz input or output, scaled voxels, 4-D, kernels and options the
   tiled path does not compute; an existing output is refused (exit 4) unless --force.
 """
@@ -126,3 +127,24 @@ def test_existing_output_refused_then_forced(tmp_path):
     _ok(run_cli("convolve", str(src), "-k", "gaussian:1mm", "--tiled", "-o", str(out), "--force", "-q"))
     assert nib.load(str(out)).shape == (23, 17, 11)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o.nii", "v.nii"]  # no temporary left
+
+
+@pytest.mark.parametrize("args", [
+    ["--size", "2"],
+    ["--size", "3", "--stride", "2", "--padding", "1", "--op", "avg"],
+    ["--size", "3", "--stride", "2", "--op", "min", "--padding", "1", "--exclude-pad", "--ceil"],
+])
+def test_tiled_pool_nii_equals_in_memory_byte_for_byte(tmp_path, args):
+    src = _nii(tmp_path / "v.nii", seed=5)
+    _ok(run_cli("pool", str(src), *args, "-o", str(tmp_path / "mem.nii"), "-q"))
+    tiled = run_cli("pool", str(src), *args, "--chunks", "5,6,7", "-o", str(tmp_path / "til.nii"), "--json")
+    _ok(tiled)
+    assert "tile by tile" in tiled.stdout
+    assert (tmp_path / "til.nii").read_bytes() == (tmp_path / "mem.nii").read_bytes()  # the pooled affine, too
+
+
+def test_tiled_pool_refuses_nii_gz(tmp_path):
+    src = _nii(tmp_path / "v.nii.gz")
+    result = run_cli("pool", str(src), "--size", "2", "--tiled", "-o", str(tmp_path / "p.nii"))
+    assert result.returncode == 2 and "gunzip" in result.stderr
+    assert not (tmp_path / "p.nii").exists()

@@ -90,6 +90,16 @@ def pool(
 
     op = canonical_pool_op(op)
     padding = pool_padding(padding)
+    if len(input) == 1 and out_dir is None and str(input[0]) != "-":
+        from ..tiled import nifti as tiled_nifti
+        from ..volume_inputs import is_volume_input
+
+        if is_volume_input(input[0]) and tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler):
+            _pool_volume_tiled(input[0], size, op=op, stride=stride, padding=padding, ceil=ceil, exclude_pad=exclude_pad,
+                               window=window, volume_index=volume_index, series=series, resample_slices=resample_slices,
+                               out=out, force=force, chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out,
+                               quiet=quiet)
+            return
     big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler)
     if big is not None:
         def build(x, tile):
@@ -178,3 +188,23 @@ def pool_padding(text: str) -> int:
 def register(app: typer.Typer) -> None:
     """Add ``pool`` to the app."""
     app.command("pool", epilog=EPILOG)(pool)
+
+
+def _pool_volume_tiled(path, size, *, op, stride, padding, ceil, exclude_pad, window, volume_index, series, resample_slices,
+                       out, force, chunks, scheduler, workers, json_out, quiet) -> None:
+    """One ``.nii`` volume pooled in 3-D tile by tile (kernelcli.tiled.nifti), as the in-memory volume path pools it."""
+    import sys
+
+    from ..medical import VolumeOptions, parse_window
+    from ..tiled.files import parse_chunks
+    from ..tiled.nifti import pool_volume_tiled
+    from ._common import render_report
+    from ._tiled import _TileBar
+
+    options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
+                            series=series, resample_slices=resample_slices, paths=CLI_PATHS)
+    with _TileBar(enabled=not quiet and sys.stderr.isatty()) as bar:
+        report = pool_volume_tiled(path, size, op=op, stride=stride, padding=padding, ceil_mode=ceil,
+                                   count_include_pad=not exclude_pad, options=options, out=out, force=force,
+                                   chunks=parse_chunks(chunks), scheduler=scheduler, workers=workers, progress=bar.update)
+    render_report(report, json_out=json_out, quiet=quiet)

@@ -175,11 +175,11 @@ class RawTarget:
         return np.memmap(self.path, dtype=self.dtype, mode="r+", offset=self.offset, shape=self.shape)
 
 
-def write_nii(result: Any, dest: Path, vol: Any, *, force: bool, run: Any, label: str) -> list[Any]:
+def write_nii(result: Any, dest: Path, vol: Any, *, force: bool, run: Any, label: str, affine: Any = None) -> list[Any]:
     """Write the (Z, Y, X) dask array ``result`` as ``dest`` (a ``.nii`` with ``vol``'s header and affine), tile by tile.
 
     The header goes first into a temporary file beside ``dest``; the tiles fill its voxels
-    ((Z, Y, X) in C order is NIfTI's x-fastest order); an inf/NaN result is refused (exit 6)
+    ((Z, Y, X) in C order is NIfTI's x-fastest order); ``affine`` replaces the input's (pooling); an inf/NaN result is refused (exit 6)
     and the file is published only when complete (``--force`` to replace).
     """
     from ..errors import WriteError
@@ -189,7 +189,7 @@ def write_nii(result: Any, dest: Path, vol: Any, *, force: bool, run: Any, label
     from .stores import _tasks
 
     dtype = np.dtype(result.dtype)
-    blob = header_bytes(SimpleNamespace(shape=tuple(result.shape), dtype=dtype), vol)
+    blob = header_bytes(SimpleNamespace(shape=tuple(result.shape), dtype=dtype), vol, affine)
     folder = dest.parent if str(dest.parent) else Path(".")
     tmp = None
     try:
@@ -226,10 +226,8 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
     Returns a VolumeReport.
     """
     from ..errors import UsageError
-    from ..medical.jobs import VolumeReport
     from ..medical.kernels import resolve_volume_kernel
     from .arrays import correlate_separable
-    from .cluster import client_for, compute_tasks, describe
 
     if spec is None:
         raise UsageError(f"{input_path}: the tiled volume path needs a --kernel (e.g. gaussian:1.5mm)")
@@ -254,6 +252,49 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
     data = dask_volume(voxels, chunks)
     result = correlate_separable(data, factors, pad_mode=options.pad_mode, pad_value=options.pad_value,
                                  chunks=chunks, paths=options.paths)
+    return _write(input_path, voxels.shape, result, vol, out, label, notes, force=force, scheduler=scheduler, workers=workers,
+                  progress=progress, kernel=kernel.name)
+
+
+def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: int | None = None, padding: int = 0,
+                      ceil_mode: bool = False, count_include_pad: bool = True, options: Any = None, out: Path | None = None,
+                      force: bool = False, chunks: Any = None, scheduler: str | None = None, workers: int | None = None,
+                      progress: Any = None) -> Any:
+    """``pool`` of one ``.nii`` volume tile by tile, equal to :func:`kernelcli.medical.jobs.pool_volume_file`
+    (the same pooled grid: voxel sizes times the stride, the affine moved to the first window's centre)."""
+    from ..errors import UsageError
+    from ..medical.jobs import VolumeOptions
+    from ..modes import canonical_pool_op
+    from .arrays import pool3d
+
+    options = options or VolumeOptions()
+    given = [name for name, used in (("--window", options.window is not None), ("--volume", options.volume is not None),
+                                      ("--series", options.series is not None),
+                                      ("--resample-slices", options.resample_slices)) if used]
+    if given:
+        raise UsageError(f"{input_path}: {', '.join(given)}: not available on the tiled volume path; leave out --tiled/--chunks")
+    op = canonical_pool_op(op)
+    label = f"{op}pool{size}"
+    out = check_output(input_path, out, label, force)
+    voxels, vol = open_volume(input_path)
+    step = size if stride is None else stride
+    result = pool3d(dask_volume(voxels, chunks), size, step, op, padding, ceil_mode, count_include_pad, chunks=chunks,
+                    paths=options.paths)
+    grid = np.eye(4)  # as pool_volume_file: new voxel n sits at old index n*step - padding + (size-1)/2
+    grid[:3, :3] *= step
+    grid[:3, 3] = (size - 1) / 2 - padding
+    report = _write(input_path, voxels.shape, result, vol, out, label, [], force=force, scheduler=scheduler, workers=workers,
+                    progress=progress, affine=vol.affine @ grid)
+    report.spacing = [s * step for s in vol.spacing]
+    return report
+
+
+def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path, label: str, notes: list[str], *, force: bool,
+           scheduler: str | None, workers: int | None, progress: Any, affine: Any = None, kernel: str | None = None) -> Any:
+    """Compute ``result`` tile by tile into ``out`` (.nii with ``vol``'s header, .zarr or .npy); the VolumeReport."""
+    from ..medical.jobs import VolumeReport
+    from .cluster import client_for, compute_tasks, describe
+
     start = time.perf_counter()
     from ..batch import resolve_workers, threads_per_worker
 
@@ -262,7 +303,7 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
         run = lambda tasks: compute_tasks(tasks, client, progress)  # noqa: E731
         suffix = out.suffix.lower()
         if suffix == ".nii":
-            ranges = write_nii(result, out, vol, force=force, run=run, label=label)
+            ranges = write_nii(result, out, vol, force=force, run=run, label=label, affine=affine)
         else:
             from . import stores
 
@@ -271,8 +312,8 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
     lows = [r[0] for r in ranges if r is not None]
     highs = [r[1] for r in ranges if r is not None]
     return VolumeReport(
-        input=str(input_path), operation=label, input_shape=list(voxels.shape), output_shape=list(result.shape),
+        input=str(input_path), operation=label, input_shape=list(input_shape), output_shape=list(result.shape),
         output=str(out), minimum=float(min(lows)), maximum=float(max(highs)), seconds=time.perf_counter() - start,
-        dtype=str(result.dtype), total=int(result.size), notes=vol.notes + notes + run_notes, kernel=kernel.name,
+        dtype=str(result.dtype), total=int(result.size), notes=vol.notes + notes + run_notes, kernel=kernel,
         spacing=list(vol.spacing), format=vol.format, units=vol.units,
     )
