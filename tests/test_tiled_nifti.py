@@ -5,7 +5,7 @@
   mode, tiles smaller than the halo, a big-endian file; a .zarr output holds the same voxels;
 * a .nii over the memory cap goes tile by tile by itself;
 * the dask function equals the in-memory one on each pinned path (numpy, jit);
-* ``pool`` likewise (the pooled grid's affine included);
+* ``pool`` likewise (the pooled grid's affine included), and tiles on a LocalCluster (2 workers);
 * refusals (exit 2): .nii.gz input or output, scaled voxels, 4-D, kernels and options the
   tiled path does not compute; an existing output is refused (exit 4) unless --force.
 """
@@ -148,3 +148,14 @@ def test_tiled_pool_refuses_nii_gz(tmp_path):
     result = run_cli("pool", str(src), "--size", "2", "--tiled", "-o", str(tmp_path / "p.nii"))
     assert result.returncode == 2 and "gunzip" in result.stderr
     assert not (tmp_path / "p.nii").exists()
+
+
+def test_tiled_nii_on_a_local_cluster(tmp_path):
+    pytest.importorskip("distributed")
+    src = _nii(tmp_path / "v.nii", seed=7)
+    _ok(run_cli("convolve", str(src), "-k", "gaussian:1.5mm", "-o", str(tmp_path / "mem.nii"), "-q"))
+    result = run_cli("convolve", str(src), "-k", "gaussian:1.5mm", "--chunks", "8", "--scheduler", "local", "--workers", "2",
+                     "-o", str(tmp_path / "cluster.nii"), "--json")
+    _ok(result)
+    assert "LocalCluster" in result.stdout  # the tiles ran on the cluster's workers (only the path travels)
+    assert (tmp_path / "cluster.nii").read_bytes() == (tmp_path / "mem.nii").read_bytes()
