@@ -441,10 +441,9 @@ def _read_npy_file(path: str | Path, what: str) -> Any:
     note_input(p)  # weights and bias are inputs: never overwritten by this call's outputs
     if size > MAX_WEIGHTS_BYTES:
         raise InvalidKernel(f"{p}: {size} bytes, more than the {MAX_WEIGHTS_BYTES // 2**20} MiB allowed for {what}")
-    try:
-        arr = np.load(p, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise InvalidKernel(f"{p}: not a valid .npy array ({' '.join(str(exc).split())})") from None
+    from .io.arrays import load_npy
+
+    arr = load_npy(p, InvalidKernel)
     if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
         raise InvalidKernel(f"{p}: {what} must hold real numbers, got dtype {getattr(arr, 'dtype', type(arr))}")
     if arr.size == 0:

@@ -172,10 +172,9 @@ def read_npy_kernel(path: str | Path, *, max_ndim: int = 2) -> Any:
     from .io.outputs import note_input
 
     note_input(p)  # a kernel file is an input: never overwritten by this call's outputs
-    try:
-        arr = np.load(p, allow_pickle=False)
-    except Exception as exc:  # numpy's header parser fails in many ways
-        raise InvalidKernel(f"{p}: not a valid .npy array ({' '.join(str(exc).split())})") from None
+    from .io.arrays import load_npy
+
+    arr = load_npy(p, InvalidKernel)
     if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
         raise InvalidKernel(f"{p}: a kernel holds real numbers, got {getattr(arr, 'dtype', type(arr).__name__)}")
     dims = "2-D (f x f)" if max_ndim == 2 else "2-D (f x f) or 3-D (C x f x f)"

@@ -241,6 +241,19 @@ class TestWeights:
         assert message in r.stderr
         assert not (tmp_path / "y.npy").exists()
 
+    @pytest.mark.parametrize("option", ["--weights", "--bias-file", "-k"])
+    def test_a_broken_npy_header_is_a_clear_error(self, invoke, tmp_path, option):
+        """A .npy whose header numpy's tokenizer chokes on exited 70 ("internal error") for --weights."""
+        self.write(tmp_path, "x.npy", np.ones((8, 8, 3)))
+        self.write(tmp_path, "w.npy", np.ones((2, 3, 3, 3)))
+        good = (tmp_path / "w.npy").read_bytes()
+        (tmp_path / "bad.npy").write_bytes(good.replace(b"'descr'", b"'descr'(", 1))
+        extra = ["--weights", "w.npy"] if option == "--bias-file" else []
+        r = invoke("convolve", "x.npy", *extra, option, "bad.npy", "--out", "y.npy")
+        assert r.exit_code == 3, r.output
+        assert "bad.npy: not a valid .npy array" in r.stderr and "internal error" not in r.stderr
+        assert not (tmp_path / "y.npy").exists()
+
     def test_missing_weights_file(self, invoke, tmp_path):
         self.write(tmp_path, "x.npy", np.ones((8, 8)))
         r = invoke("convolve", "x.npy", "--weights", "nope.npy", "--out", "y.npy")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ImageReadError
+from ..errors import ImageReadError, KernelcliError
 from .common import Loaded, check_memory, one_line
 from .outputs import atomic_write
 
@@ -53,6 +53,28 @@ def read_npy(p: Path, max_bytes: int | None) -> Loaded:
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise ImageReadError(f"{p}: the array holds NaN or infinite values; expected finite numbers")
     return Loaded(path=p, data=arr, kind="array", format="NPY")
+
+
+def load_npy(p: Path, error: type[KernelcliError] = ImageReadError) -> object:
+    """``np.load(p)`` without pickles for small side files (kernels, weights, bias): every
+    failure of numpy's parser (ValueError, EOFError, even a tokenizer error on a broken
+    header) becomes ``error`` naming the file.  The caller checks what it holds (an
+    ``.npz`` comes back as an archive object).
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "w.npy"
+    >>> _ = p.write_bytes(b"\\x93NUMPY\\x01\\x00\\x06\\x00{'a':\\n")
+    >>> load_npy(p)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ImageReadError: ...w.npy: not a valid .npy array (...)
+    """
+    try:
+        return np.load(p, allow_pickle=False)
+    except MemoryError:
+        raise error(f"{p}: not enough memory to read it") from None
+    except Exception as exc:  # numpy's header parser fails in many ways (even tokenize errors)
+        raise error(f"{p}: not a valid .npy array ({one_line(exc)})") from None
 
 
 def write_npy(o: Path, arr: np.ndarray, *, force: bool = False) -> None:
