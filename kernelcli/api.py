@@ -251,11 +251,12 @@ def conv2d(
     policy = as_paths(paths)
     x3 = arr.reshape(h, w, -1)
     channels = x3.shape[2]
+    # the first choice of every convolution, 2-D and 3-D alike (kernelcli._core.dispatch)
     choice = "numpy" if policy.numpy_for(oh * ow * channels * kh * kw) else None
-    if policy.numpy_for(oh * ow * channels * kh * kw) is None:
-        from ._core import engine
+    if choice is None:
+        from ._core import dispatch
 
-        choice = engine.cold_choice(policy, oh * ow * channels, k, (sh, sw), dtype)
+        choice = dispatch.front(policy, oh * ow * channels * kh * kw, oh * ow * channels, k, (sh, sw), dtype)
     # Only the rows and columns the windows reach are padded (a large stride or "valid" skips the rest).
     widths = _trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)
     if choice == "fft":

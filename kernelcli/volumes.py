@@ -120,16 +120,23 @@ def _use_numpy(paths: Any, work: int, numpy_bytes: int, jit_bytes: int) -> bool:
     return engine.use_numpy_volume(as_paths(paths), work, numpy_bytes, jit_bytes)
 
 
-def conv3d_takes_numpy(paths: Any, shape: tuple[int, ...], k: np.ndarray, widths: tuple[int, ...], out_shape: tuple[int, ...], cdt: Any) -> bool:
-    """Whether :func:`conv3d` of a ``shape`` volume takes plain numpy (else the jitted loops).
+def conv3d_path(paths: Any, shape: tuple[int, ...], k: np.ndarray, widths: tuple[int, ...], out_shape: tuple[int, ...], cdt: Any) -> str:
+    """:func:`conv3d`'s first choice for a ``shape`` volume: ``"numpy"``, ``"fft"`` or ``"jit"``
+    (:func:`kernelcli._core.dispatch.front`, the one 2-D convolution makes too).
 
     numpy holds the padded copy, the result and one product; the jitted loops the padded
-    copy and the result.  A tiling caller asks this once for the whole volume.
+    copy and the result; the FFT the padded volume, two spectra and the result in float64.
+    A tiling caller asks this once for the whole volume.
     """
+    from ._core import dispatch
+
     size = np.dtype(cdt).itemsize
-    padded = math.prod(n + widths[2 * a] + widths[2 * a + 1] for a, n in enumerate(shape)) * size
+    padded_shape = tuple(n + widths[2 * a] + widths[2 * a + 1] for a, n in enumerate(shape))
+    padded = math.prod(padded_shape) * size
     out_bytes = math.prod(out_shape) * size
-    return _use_numpy(paths, math.prod(out_shape) * int(np.count_nonzero(k)), padded + 2 * out_bytes, padded + out_bytes)
+    outputs = math.prod(out_shape)
+    return dispatch.front(as_paths(paths), outputs * int(np.count_nonzero(k)), outputs, k, 1, np.dtype(cdt),
+                          padded + 2 * out_bytes, padded + out_bytes, dispatch.fft_bytes(padded_shape))
 
 
 def separable_takes_numpy(paths: Any, shape: tuple[int, ...], kernels: Sequence[Any], cdt: Any) -> bool:
@@ -226,12 +233,10 @@ def conv3d(
             raise ShapeError(f"volume {'x'.join(map(str, arr.shape))} and kernel {'x'.join(map(str, k.shape))}, axis {AXES[axis]}: {exc}") from None
     cdt = volume_dtype(arr.dtype, dtype)
     value = ndsupport.check_fill(pad_value, cdt, "pad value") if mode == "constant" else 0.0
-    if conv3d_takes_numpy(paths, arr.shape, k, widths, tuple(out_shape), cdt):
-        xp = numpy_impl.pad_nd(arr, widths, PAD_CODES[mode], value, cdt)
-        return numpy_impl.correlate_nd(xp, k.astype(cdt), tuple(out_shape))
-    from ._core.conv3d import correlate3d
+    from ._core import dispatch
 
-    return correlate3d(arr, k, widths, PAD_CODES[mode], value, cdt, tuple(out_shape), _announce)
+    choice = conv3d_path(paths, arr.shape, k, widths, tuple(out_shape), cdt)
+    return dispatch.correlate3d(arr, k, widths, PAD_CODES[mode], value, cdt, tuple(out_shape), as_paths(paths), choice, _announce)
 
 
 def correlate_separable(

@@ -134,3 +134,77 @@ def test_tiles_take_the_path_of_the_whole_volume(policy_):
     whole = volumes.conv3d(x, k, pad_mode="reflect", paths=policy_)
     tiled = arrays.conv3d(da.from_array(x, chunks=(8, 16, 16)), k, pad_mode="reflect", paths=policy_).compute(scheduler="synchronous")
     np.testing.assert_array_equal(whole, tiled)
+
+
+def _scipy_same(x, k, mode, cval=0.0):
+    """scipy.ndimage.correlate with kernelcli's "same" centre ((f-1)//2, the extra tap after)."""
+    from naive import SCIPY_MODE
+
+    ndi = pytest.importorskip("scipy.ndimage")
+    origin = [(n - 1) // 2 - n // 2 for n in np.shape(k)]
+    return ndi.correlate(np.asarray(x, np.float64), np.asarray(k, np.float64), mode=SCIPY_MODE[mode], cval=cval, origin=origin)
+
+
+FORCES = ("numpy", "jit", "dense", "separable", "fft")
+
+
+class TestOneDispatcher:
+    """2-D and 3-D take their first choice from one front (_core.dispatch) and every path is forceable."""
+
+    @pytest.mark.parametrize("mode", ["constant", "replicate", "reflect", "symmetric", "circular"])
+    @pytest.mark.parametrize("force", FORCES)
+    def test_each_forced_path_matches_scipy_in_2d_and_3d(self, mode, force):
+        from kernelcli import api
+
+        rng = np.random.default_rng(hash((mode, force)) % 2**32)
+        paths = Paths(force=force)
+        for shape, kshape in (((9, 11, 10), (3, 4, 5)), ((23, 19), (5, 4))):
+            x = rng.standard_normal(shape)
+            rank1 = np.einsum("a,b,c->abc", *(rng.standard_normal(n) for n in kshape)) if len(kshape) == 3 else np.outer(
+                rng.standard_normal(kshape[0]), rng.standard_normal(kshape[1]))
+            for k in (rank1, rng.standard_normal(kshape)):
+                got = volumes.conv3d(x, k, pad_mode=mode, paths=paths) if x.ndim == 3 else api.conv2d(x, k, pad_mode=mode, paths=paths)
+                np.testing.assert_allclose(got, _scipy_same(x, k, mode), rtol=1e-9, atol=1e-9)
+
+    def test_forced_3d_paths_really_run(self, monkeypatch):
+        from kernelcli._core import conv3d, dispatch
+
+        ran = []
+        for module, name in ((conv3d, "correlate_axis"), (conv3d, "correlate3d"), (dispatch, "_fft3d"), (numpy_impl, "correlate_nd")):
+            real = getattr(module, name)
+            monkeypatch.setattr(module, name, lambda *a, _r=real, _n=name, **kw: ran.append(_n) or _r(*a, **kw))
+        x = RNG.random((6, 7, 8))
+        expected = {"numpy": "correlate_nd", "dense": "correlate3d", "separable": "correlate_axis", "fft": "_fft3d"}
+        for force, name in expected.items():
+            ran.clear()
+            volumes.conv3d(x, np.ones((3, 3, 3)), pad_mode="reflect", paths=Paths(force=force))
+            assert ran and ran[0] == name, (force, ran)
+
+    def test_automatic_choice_is_the_2d_rule(self):
+        from kernelcli._core import dispatch
+
+        f32 = np.dtype("float32")
+        assert dispatch.jit_path(np.ones((3, 3, 3)), 1, 1, f32, None) == "separable"  # 27 taps, rank 1
+        assert dispatch.jit_path(RNG.random((2, 2, 2)), 1, 1, f32, None) == "dense"
+        assert dispatch.jit_path(RNG.random((7, 7, 7)), 1, 1, f32, None) == "fft"  # 343 taps, not rank 1
+        assert dispatch.jit_path(RNG.random((7, 7, 7)), 1, 1, f32, None, fft_ok=False) == "dense"
+        assert dispatch.jit_path(np.ones((5, 5)), 1, 1, f32, None) == engine.choose_path(np.ones((5, 5)), (1, 1), (1, 1), f32)
+
+    @pytest.mark.parametrize("mode", ["constant", "replicate", "circular"])
+    def test_every_3d_path_is_exact_on_whole_numbers(self, mode):
+        """uint8 data and a binomial kernel over 64 (whole numbers times a power of two): the same bytes on every path."""
+        x = RNG.integers(0, 256, (10, 12, 11)).astype(np.uint8)
+        b = np.array([1.0, 2.0, 1.0])
+        k = np.einsum("a,b,c->abc", b, b, np.array([1.0, 4, 6, 4, 1])) / 256
+        results = {force: volumes.conv3d(x, k, pad_mode=mode, paths=Paths(force=force)) for force in FORCES}
+        for force, got in results.items():
+            assert got.tobytes() == results["dense"].tobytes(), force
+        np.testing.assert_array_equal(results["dense"], _scipy_same(x, k, mode).astype(np.float32))
+
+    def test_separable_3d_needs_same_padding_else_dense(self):
+        x = RNG.random((6, 7, 8))
+        k = np.ones((3, 3, 3))
+        got = volumes.conv3d(x, k, padding="valid", pad_mode="reflect", paths=Paths(force="separable"))
+        np.testing.assert_allclose(got, _scipy_same(x, k, "reflect")[1:-1, 1:-1, 1:-1], rtol=1e-12)
+        got = volumes.conv3d(x, k, pad_mode="constant", pad_value=2.0, paths=Paths(force="separable"))
+        np.testing.assert_allclose(got, _scipy_same(x, k, "constant", 2.0), rtol=1e-12)

@@ -1,0 +1,191 @@
+"""One dispatcher for 2-D and 3-D convolution: the same policy picks numpy, jitted direct, separable or FFT.
+
+:func:`front` is the choice every convolution makes first, whatever its rank: plain numpy (small
+work, a forced ``numpy``, or a cold process where numpy is cheaper than loading the jitted core
+-- for a volume only within :data:`engine.VOLUME_NUMPY_EXTRA_BYTES` of the jitted path's memory),
+numpy's FFT (a cold process and a big kernel), or ``"jit"``.  Under ``"jit"`` :func:`jit_path`
+names the jitted path with :func:`engine.choose_path`'s rule for both ranks: separable for a
+rank-1 kernel of at least ``SEPARABLE_MIN_TAPS`` taps, FFT from ``FFT_MIN_TAPS`` taps at stride
+1, else dense.  The 2-D loops run in :func:`engine.correlate`; :func:`correlate3d` runs the 3-D
+ones (:mod:`.conv3d`'s dense loop or its per-axis passes, :mod:`.fft` style transforms), each
+path's loops staying where they are.  Exactness is the 2-D rule: integer separable factors with
+the scale applied once, and the FFT on the integer kernel in float64, rounded.
+
+Example
+-------
+>>> import numpy as np
+>>> from .policy import Paths
+>>> front(Paths(force="numpy"), 10**9, 10**9, np.ones((3, 3, 3)), 1, np.dtype("float32"))
+'numpy'
+>>> jit_path(np.ones((3, 3, 3)), 1, 1, np.dtype("float32"), None)
+'separable'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import engine, numpy_impl
+from .config import CONSTANT
+from .policy import Paths
+
+
+def separable_factors(k: np.ndarray, dtype: np.dtype) -> list[np.ndarray] | None:
+    """One 1-D factor per axis with ``outer(*factors) == k`` (2-D or 3-D), or None when ``k`` is not rank 1.
+
+    Integer kernels times a scale keep integer factors, the scale on the last one
+    (:func:`engine.rank1_factors`, applied axis by axis).
+
+    >>> [f.tolist() for f in separable_factors(np.ones((2, 3, 2)) / 4, np.dtype("float32"))]
+    [[1.0, 1.0], [1.0, 1.0, 1.0], [0.25, 0.25]]
+    """
+    if k.ndim == 2:
+        pair = engine.rank1_factors(k, dtype)
+        return None if pair is None else list(pair)
+    if k.ndim != 3 or min(k.shape) < 2:
+        return None
+    first = engine.rank1_factors(k.reshape(k.shape[0], -1), dtype)
+    if first is None:
+        return None
+    rest = engine.rank1_factors(first[1].reshape(k.shape[1:]), dtype)
+    if rest is None:
+        return None
+    factors = [first[0], rest[0], rest[1]]
+    tol = 8 * np.finfo(dtype).eps * max(float(np.abs(k).max()), 1e-300)
+    if np.abs(np.einsum("a,b,c->abc", *factors) - k).max() > tol:
+        return None
+    return factors
+
+
+def jit_path(k: np.ndarray, stride: int, dilation: int, dtype: np.dtype, force: str | None, fft_ok: bool = True) -> str:
+    """``"dense"``, ``"separable"`` or ``"fft"`` for a 2-D or 3-D kernel (``stride``/``dilation``: 1 when all are 1).
+
+    ``force`` picks a path where it applies (separable needs rank 1, fft stride 1); ``fft_ok``
+    False: the memory rule keeps an unforced 3-D call off the FFT (it transforms the whole
+    padded volume in float64).
+    """
+    if k.ndim == 2:
+        one = (1, 1) if stride == 1 else (stride, stride)
+        return engine.choose_path(k, one, (dilation, dilation), dtype, force)
+    if force in ("dense", "separable", "fft"):
+        if force == "separable" and separable_factors(k, dtype) is not None:
+            return "separable"
+        if force == "fft" and stride == 1:
+            return "fft"
+        return "dense"
+    taps = int(np.count_nonzero(k))
+    if taps >= engine.SEPARABLE_MIN_TAPS and separable_factors(k, dtype) is not None:
+        return "separable"
+    if taps >= engine.FFT_MIN_TAPS and stride == 1 and fft_ok:
+        return "fft"
+    return "dense"
+
+
+def front(paths: Paths, work: int, outputs: int, k: np.ndarray, stride, dtype: np.dtype,
+          numpy_bytes: int = 0, jit_bytes: int = 0, fft_bytes: int = 0) -> str:
+    """``"numpy"``, ``"fft"`` (numpy's, in a cold process) or ``"jit"``: the first choice of every convolution.
+
+    ``work``: multiply-adds of the dense loop; ``outputs``: output values; ``stride``: an int or
+    one per axis (the FFT needs all 1); ``numpy_bytes`` and
+    ``jit_bytes``, ``fft_bytes``: what each path allocates besides the input (the memory rule,
+    volumes only: neither numpy nor the FFT more than :data:`engine.VOLUME_NUMPY_EXTRA_BYTES`
+    beyond the jitted path).
+    """
+    decided = paths.numpy_for(work)
+    if decided:
+        return "numpy"
+    if decided is False or engine.jit_start_seconds(paths) == 0.0:
+        return "jit"
+    taps = int(np.count_nonzero(k))
+    factors = separable_factors(k, dtype) if taps >= engine.SEPARABLE_MIN_TAPS else None
+    jit_taps = taps if factors is None else sum(int(np.count_nonzero(f)) for f in factors)
+    options = {}
+    if numpy_bytes <= jit_bytes + engine.VOLUME_NUMPY_EXTRA_BYTES:
+        options["numpy"] = engine.NUMPY_SECONDS_PER_TAP * outputs * taps
+    unit = all(int(v) == 1 for v in np.atleast_1d(stride))
+    if unit and taps >= engine.FFT_COLD_MIN_TAPS and fft_bytes <= jit_bytes + engine.VOLUME_NUMPY_EXTRA_BYTES:
+        options["fft"] = engine.FFT_SECONDS_PER_OUTPUT * outputs + engine.SCIPY_FFT_IMPORT_SECONDS
+    if not options:
+        return "jit"
+    best = min(options, key=options.get)
+    return best if engine.cold_prefers(paths, options[best], engine.JIT_SECONDS_PER_TAP * outputs * jit_taps) else "jit"
+
+
+def _same_widths(k: np.ndarray, widths: tuple[int, ...]) -> bool:
+    return all(widths[2 * a] == (n - 1) // 2 and widths[2 * a + 1] == n - 1 - (n - 1) // 2 for a, n in enumerate(k.shape))
+
+
+def fft_bytes(padded_shape: tuple[int, ...]) -> int:
+    """What :func:`_fft3d` allocates: the padded volume, two half spectra and the result, in float64."""
+    return 4 * int(np.prod(padded_shape)) * 8
+
+
+def _fft3d(x: np.ndarray, k: np.ndarray, widths, mode_code: int, value: float, out_shape, cold: bool) -> np.ndarray:
+    """Float64 correlation of ``x`` padded by ``widths`` with ``k`` through real FFTs of the whole padded volume.
+
+    numpy.fft in a ``cold`` process (no scipy.fft import, as the 2-D path), scipy.fft with workers otherwise.
+    """
+    xp = numpy_impl.pad_nd(x, widths, mode_code, value, np.float64)
+    full_shape = [n + m - 1 for n, m in zip(xp.shape, k.shape)]
+    if cold:
+        rfftn, irfftn, shape = np.fft.rfftn, np.fft.irfftn, full_shape
+    else:
+        import scipy.fft
+        from functools import partial
+
+        from . import threads
+
+        workers = threads.count()
+        rfftn, irfftn = partial(scipy.fft.rfftn, workers=workers), partial(scipy.fft.irfftn, workers=workers)
+        shape = [scipy.fft.next_fast_len(n, real=True) for n in full_shape]
+    spectrum = rfftn(xp, shape)
+    spectrum *= rfftn(k[::-1, ::-1, ::-1], shape)
+    full = irfftn(spectrum, shape)
+    start = [n - 1 for n in k.shape]
+    return full[tuple(slice(s, s + o) for s, o in zip(start, out_shape))]
+
+
+def correlate3d(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode_code: int, value: float, dtype: np.dtype,
+                out_shape: tuple[int, int, int], paths: Paths, choice: str, announce=engine._noop) -> np.ndarray:
+    """Stride-1 correlation of a (Z, Y, X) ``x`` with 3-D ``k`` on the path ``choice`` (:func:`front`'s) names.
+
+    ``"jit"``: :func:`jit_path` picks dense (:func:`.conv3d.correlate3d`), separable (three
+    :func:`.conv3d.correlate_axis` passes; only for "same" widths, and constant padding only
+    with a zero fill, where padding commutes with the passes) or the FFT.
+    """
+    dtype = np.dtype(dtype)
+    fill = value if mode_code == CONSTANT else 0.0
+    path = "fft" if choice == "fft" else None
+    if choice == "numpy":
+        xp = numpy_impl.pad_nd(x, widths, mode_code, value, dtype)
+        return numpy_impl.correlate_nd(xp, k.astype(dtype), tuple(out_shape))
+    if path is None:
+        padded = tuple(n + widths[2 * a] + widths[2 * a + 1] for a, n in enumerate(x.shape))
+        jit_bytes = (int(np.prod(padded)) + int(np.prod(out_shape))) * dtype.itemsize
+        fft_ok = fft_bytes(padded) <= jit_bytes + engine.VOLUME_NUMPY_EXTRA_BYTES
+        path = jit_path(k, 1, 1, dtype, paths.force, fft_ok)
+    if path == "fft":
+        kind, exact = engine.fft_form(x, k, dtype, mode_code, fill)
+        if kind == "avoid" and paths.force != "fft":
+            path = "dense"  # the direct loops are exact here and the FFT could not match them
+        elif kind == "exact":
+            out = _fft3d(x, exact[0], widths, mode_code, fill, out_shape, paths.cold)
+            np.rint(out, out=out)
+            out *= exact[1]
+            return out.astype(dtype, copy=False)
+        else:
+            return _fft3d(x, k, widths, mode_code, fill, out_shape, paths.cold).astype(dtype, copy=False)
+    if path == "separable" and (not _same_widths(k, widths) or fill != 0.0):
+        path = "dense"
+    if path == "separable":
+        from .conv3d import correlate_axis
+
+        out = np.empty(out_shape, dtype=dtype)
+        src = x
+        for axis, f in enumerate(separable_factors(k, dtype)):
+            correlate_axis(src, np.asarray(f, dtype=np.float64), axis, mode_code, fill, out, announce)
+            src = out
+        return out
+    from .conv3d import correlate3d as dense
+
+    return dense(x, k, widths, mode_code, value, dtype, tuple(out_shape), announce)
