@@ -74,3 +74,34 @@ def test_signal_during_a_single_write(tmp_path, sig):
     assert proc.returncode == CODES[sig], err
     assert "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.png"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
+def test_a_signal_as_the_temporary_file_is_made_leaves_nothing(tmp_path, monkeypatch, sig):
+    """Regression (a ``.o.png.XXXX.part`` once left behind): the signal lands right after the
+    temporary file is created, before its name is kept; it still unwinds and the file goes."""
+    import tempfile
+
+    from kernelcli.cli._common import install_signal_handlers
+    from kernelcli.errors import Interrupted
+    from kernelcli.io.outputs import atomic_write
+
+    real = tempfile.mkstemp
+
+    def mkstemp_then_signal(*args, **kwargs):
+        made = real(*args, **kwargs)
+        signal.raise_signal(sig)  # the handler runs at once: still inside mkstemp
+        return made
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp_then_signal)
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        install_signal_handlers()
+        with pytest.raises(KeyboardInterrupt) as caught:
+            atomic_write(tmp_path / "o.png", lambda f: f.write(b"x"))
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+    assert isinstance(caught.value, Interrupted) == (sig == signal.SIGTERM)
+    assert sorted(tmp_path.iterdir()) == []

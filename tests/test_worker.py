@@ -172,7 +172,7 @@ def test_the_client_imports_neither_numpy_nor_typer(worker):
         "from kernelcli.cli import main\nmain()\n"
     )
     env = {**cli_env(), **worker}
-    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=REPO)
+    r = subprocess.run([sys.executable, "-P", "-c", probe], capture_output=True, text=True, env=env, cwd=REPO)
     assert r.returncode == 0 and r.stdout == "20\n"
     assert r.stderr.strip() == "[]"
 

@@ -36,8 +36,10 @@ import contextlib
 import errno
 import os
 import re
+import signal
 import stat
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -235,13 +237,15 @@ def atomic_write(dest: str | os.PathLike, write: Callable[[IO[bytes]], object], 
     if too_long:
         raise UsageError(f"{_shown(dest)}: {too_long}")
     folder = output_folder(dest)
+    tmp, f, published = None, None, False
     try:
-        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(dest), suffix=PART_SUFFIX, dir=folder)
-    except OSError as exc:
-        raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or _one_line(exc)}") from None
-    published = False
-    try:
-        with os.fdopen(fd, "wb") as f:
+        with signals_deferred():  # a signal now is raised once ``tmp`` is known, so the finally removes it
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=temp_prefix(dest), suffix=PART_SUFFIX, dir=folder)
+            except OSError as exc:
+                raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or _one_line(exc)}") from None
+            f = os.fdopen(fd, "wb")
+        with f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
@@ -254,9 +258,47 @@ def atomic_write(dest: str | os.PathLike, write: Callable[[IO[bytes]], object], 
             raise WriteError(f"{dest}: write failed: {exc.strerror or _one_line(exc)}; the destination is untouched") from None
         raise WriteError(f"{dest}: cannot encode as {dest.suffix.lstrip('.').upper() or 'this format'}: {_one_line(exc)}") from None
     finally:
-        if not published or os.path.lexists(tmp):
+        if f is not None:
+            f.close()
+        if tmp is not None and (not published or os.path.lexists(tmp)):
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+#: the signals that unwind a call (Ctrl-C, and SIGTERM/SIGHUP as cli._common installs them)
+_UNWINDING = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold the unwinding signals for the block and act on them at its end.
+
+    Creating a temporary file and keeping its name are two steps: a signal between them
+    would leave a file nobody removes.  Enter this inside the ``try`` whose cleanup removes
+    the file: a signal that arrives meanwhile is raised when the block ends, with the name
+    known.  Python runs signal handlers in the main thread only, so elsewhere this does nothing.
+
+    >>> with signals_deferred():
+    ...     name = "created and remembered without interruption"
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    previous: dict[int, Any] = {}
+    try:
+        for sig in _UNWINDING:
+            previous[sig] = signal.signal(sig, lambda signum, _frame: pending.append(signum))
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(pending):
+            handler = previous[sig]
+            if callable(handler):
+                handler(sig, None)  # raises KeyboardInterrupt / Interrupted here, as it would have
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), sig)
 
 
 def _publish(tmp: str, dest: Path, *, force: bool) -> None:
