@@ -13,6 +13,17 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
 
 
+def interruptible() -> None:
+    """``preexec_fn`` for a subprocess a test sends Ctrl-C to: SIGINT and SIGQUIT back to their
+    defaults, as under a terminal.  A runner started in the background by a shell without job
+    control (CI scripts, ``pytest ... &``) ignores both, and a child inherits that: it would
+    ignore the test's Ctrl-C, as it should."""
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run ``python -m kernelcli ARGS`` in a subprocess and capture its output."""
     full_env = dict(os.environ)

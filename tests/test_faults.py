@@ -28,7 +28,7 @@ from conftest import CliRunner
 from kernelcli import errors
 from kernelcli.cli import app
 
-from conftest import REPO, run_cli
+from conftest import REPO, interruptible, run_cli
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -559,7 +559,7 @@ def test_ctrl_c_during_a_batch(tmp_path, workers):
     proc = subprocess.Popen(
         [sys.executable, "-m", "kernelcli", "pad", str(inputs), "--p", "4", "--out-dir", str(out), "--workers", workers,
          "--report", str(tmp_path / "report.json")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, preexec_fn=interruptible,
     )
     deadline = time.monotonic() + 120
     while not (out.is_dir() and any(p.suffix == ".png" for p in out.iterdir())):

@@ -19,7 +19,7 @@ import pytest
 
 from kernelcli.worker import client, control, protocol
 
-from conftest import REPO, SAMPLES, run_cli
+from conftest import REPO, SAMPLES, interruptible, run_cli
 
 pytestmark = pytest.mark.skipif(not hasattr(socket, "AF_UNIX") or os.name != "posix", reason="Unix sockets")
 
@@ -156,12 +156,47 @@ def test_ctrl_c_reaches_the_call(worker, tmp_path):
     np.save(tmp_path / "y.npy", rng.normal(size=(256, 256)))
     before = set(status(worker)["calls_in_progress"])
     call = subprocess.Popen([sys.executable, "-m", "kernelcli", "learn", "x.npy", "y.npy", "--size", "3", "--method", "gd", "--epochs", "100000"],
-                            cwd=tmp_path, env={**cli_env(), **worker}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=tmp_path, env={**cli_env(), **worker}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=interruptible)
     wait_for(lambda: set(status(worker)["calls_in_progress"]) - before, timeout=60)
     call.send_signal(signal.SIGINT)
     out, err = call.communicate(timeout=60)
     assert call.returncode == 130 and "interrupted" in err, err
     wait_for(lambda: not set(status(worker)["calls_in_progress"]) - before, timeout=30)
+
+
+#: a client whose Ctrl-C lands just after it sent the call, before it knows the call's process
+EARLY_CTRL_C = (
+    "import signal, sys\n"
+    "from kernelcli.worker import client\n"
+    "real = client.protocol.send\n"
+    "def send(sock, message, fds=()):\n"
+    "    real(sock, message, fds)\n"
+    "    if message.get('op') == 'run':\n"
+    "        signal.raise_signal(signal.SIGINT)\n"
+    "client.protocol.send = send\n"
+    "sys.argv = ['kernelcli', *sys.argv[1:]]\n"
+    "from kernelcli.cli import main\nmain()\n"
+)
+
+
+@pytest.mark.parametrize("where", ["worker", "refused"])
+def test_ctrl_c_before_the_call_started(worker, tmp_path, where):
+    """Regression (CI: a traceback and -SIGINT): Ctrl-C between the request and the worker's
+    answer reaches the call's process once it is known; if the worker refuses the call, it
+    acts here.  Either way: "error: interrupted", exit 130, as a fresh process."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    np.save(tmp_path / "x.npy", rng.normal(size=(64, 64)))
+    np.save(tmp_path / "y.npy", rng.normal(size=(64, 64)))
+    env = {**cli_env(), **worker, **({"NUMBA_NUM_THREADS": "1"} if where == "refused" else {})}
+    calls, refused = status(worker)["calls"], status(worker)["refused"]
+    r = subprocess.run([sys.executable, "-P", "-c", EARLY_CTRL_C, "learn", "x.npy", "y.npy", "--size", "3", "--method", "gd",
+                        "--epochs", "100000"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+                       preexec_fn=interruptible)
+    assert (r.returncode, r.stderr) == (130, "error: interrupted\n")
+    assert (status(worker)["calls"], status(worker)["refused"]) == ((calls + 1, refused) if where == "worker" else (calls, refused + 1))
 
 
 def test_the_client_imports_neither_numpy_nor_typer(worker):

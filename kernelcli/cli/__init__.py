@@ -38,7 +38,14 @@ def main() -> None:
     argv = sys.argv[1:]
     from ..worker.client import run_in_worker, wants_worker
 
-    code = run_in_worker(argv) if wants_worker(argv) else None
+    try:
+        code = run_in_worker(argv) if wants_worker(argv) else None
+    except KeyboardInterrupt as exc:  # before any process took the call: as a fresh process says it
+        from ..errors import interrupt_exit_code
+        from ._common import interrupted_message
+
+        sys.stderr.write(f"error: {interrupted_message(exc)}\n")
+        sys.exit(interrupt_exit_code(exc))
     if code is None:
         code = run(argv)
     sys.exit(code)
@@ -56,13 +63,14 @@ def build_command():
     return lean_command(typer.main.get_command(app))
 
 
-def run(argv: list[str], command=None) -> int:
+def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
     """Run ``kernelcli ARGV`` in this process and return the exit code.
 
     Without Click's standalone mode, so that a Ctrl-C before a command body starts (while
     Python imports, say) still exits 130, as the command bodies do, instead of Click's
     "Aborted!" with exit 1.  ``command`` is the app's click command when already built
-    (the worker builds it once).
+    (the worker builds it once).  ``held``: signals the worker's call process received
+    before this point; they act here, as if they came now.
 
     >>> run(["shape", "--in", "8", "--f", "3", "-q"])
     6
@@ -73,8 +81,14 @@ def run(argv: list[str], command=None) -> int:
     from ..errors import interrupt_exit_code
     from ._common import install_signal_handlers, interrupted_message
 
-    install_signal_handlers()  # SIGTERM and SIGHUP unwind like Ctrl-C: exit 143 / 129
     try:
+        install_signal_handlers()  # SIGTERM and SIGHUP unwind like Ctrl-C: exit 143 / 129
+        if held is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            for signum in list(dict.fromkeys(held)):
+                signal.getsignal(signum)(signum, None)  # raises KeyboardInterrupt / Interrupted
         from ._click import click
         import typer
 

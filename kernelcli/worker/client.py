@@ -92,16 +92,18 @@ def _run(argv: list[str], socket_file) -> int:
                 raise _Fallback(f"file descriptor {fd} is closed") from None
         start = _stdin_offset()
         request = {"op": "run", "argv": argv, "stamp": protocol.code_stamp(), **protocol.caller_state()}
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            protocol.send(sock, request, stdio)
-            reply = protocol.receive(sock)
-        except (OSError, protocol.ProtocolError) as exc:
-            raise _Fallback(f"the worker did not answer: {exc}") from None
-        if not reply or "pid" not in reply:
-            raise _Fallback((reply or {}).get("refused", "the worker closed the connection"))
-        return _wait(sock, int(reply["pid"]), start, reads_stdin="-" in argv)
+        with _Relay() as relay:  # from before the request: a Ctrl-C is never lost while the call starts
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                protocol.send(sock, request, stdio)
+                reply = protocol.receive(sock)
+            except (OSError, protocol.ProtocolError) as exc:
+                raise _Fallback(f"the worker did not answer: {exc}") from None
+            if not reply or "pid" not in reply:
+                raise _Fallback((reply or {}).get("refused", "the worker closed the connection"))
+            relay.to(int(reply["pid"]))
+            return _wait(sock, start, reads_stdin="-" in argv)
 
 
 def _stdin_offset() -> int | None:
@@ -114,25 +116,57 @@ def _stdin_offset() -> int | None:
     return None
 
 
-def _wait(sock: socket.socket, pid: int, stdin_at: int | None, reads_stdin: bool) -> int:
-    """Relay signals to the call's process until it reports its exit code."""
+class _Relay:
+    """Signals to this client go to the call's process (:meth:`to`); those that come before
+    it is known wait, and are relayed then.  When no call's process ever takes them (the
+    call runs here after all), they act here as the block ends: Ctrl-C raises
+    KeyboardInterrupt, as in a fresh process."""
 
-    def forward(signum, _frame):
+    SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, n))
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self.pending: list[int] = []
+        self.previous: dict = {}
+
+    def __enter__(self) -> "_Relay":
+        for s in self.SIGNALS:
+            if signal.getsignal(s) is not signal.SIG_IGN:  # ignored stays ignored, as in the call's process
+                self.previous[s] = signal.signal(s, self._on_signal)
+        return self
+
+    def _on_signal(self, signum, _frame) -> None:
+        if self.pid is None:
+            self.pending.append(signum)
+            return
         try:
-            os.kill(pid, signum)
+            os.kill(self.pid, signum)
         except OSError:
             pass
 
-    relayed = [s for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT) if signal.getsignal(s) is not signal.SIG_IGN]
-    previous = {s: signal.signal(s, forward) for s in relayed}
+    def to(self, pid: int) -> None:
+        self.pid = pid
+        while self.pending:
+            self._on_signal(self.pending.pop(0), None)
+
+    def __exit__(self, *_exc) -> None:
+        for s, handler in self.previous.items():
+            signal.signal(s, handler)
+        for s in dict.fromkeys(self.pending):  # never relayed: this process was the target
+            handler = self.previous[s]
+            if callable(handler):
+                handler(s, None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), s)
+
+
+def _wait(sock: socket.socket, stdin_at: int | None, reads_stdin: bool) -> int:
+    """Wait (signals relayed by the caller's :class:`_Relay`) until the call reports its exit code."""
     sock.settimeout(None)
     try:
         reply = protocol.receive(sock)
     except (OSError, protocol.ProtocolError):
         reply = None
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
     if reply and "exit" in reply:
         return int(reply["exit"])
     # The call's process died before it finished: run the call here instead, from where

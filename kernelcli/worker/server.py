@@ -324,9 +324,14 @@ def _child(conn: socket.socket, listener: socket.socket | None, message: dict, f
     try:
         if listener is not None:
             listener.close()
-        for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD):
+        for sig in (signal.SIGQUIT, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        # Ctrl-C, SIGTERM and SIGHUP relayed as soon as the caller knows our pid wait until
+        # run() can act on them as a fresh process does (else this process would die
+        # silently and the caller run the call again itself).
+        held: list[int] = []
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, lambda signum, _frame: held.append(signum))
         try:
             _become_caller(message, fds)
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -335,7 +340,7 @@ def _child(conn: socket.socket, listener: socket.socket | None, message: dict, f
         protocol.send(conn, {"pid": os.getpid()})
         from ..cli import run
 
-        code = run(message["argv"], command=command)
+        code = run(message["argv"], command=command, held=held)
         import atexit
 
         atexit._run_exitfuncs()
