@@ -139,6 +139,13 @@ def conv3d_path(paths: Any, shape: tuple[int, ...], k: np.ndarray, widths: tuple
                           padded + 2 * out_bytes, padded + out_bytes, dispatch.fft_bytes(padded_shape))
 
 
+def conv3d_jit_path(paths: Any, shape: tuple[int, ...], k: np.ndarray, widths: tuple[int, ...], out_shape: tuple[int, ...], cdt: Any) -> str:
+    """The jitted path :func:`conv3d` takes after :func:`conv3d_path`'s ``"jit"``: dense, separable or fft."""
+    from ._core import dispatch
+
+    return dispatch.jit_path3d(tuple(shape), k, widths, out_shape, np.dtype(cdt), as_paths(paths).force)
+
+
 def separable_takes_numpy(paths: Any, shape: tuple[int, ...], kernels: Sequence[Any], cdt: Any) -> bool:
     """Whether :func:`correlate_separable` of a ``shape`` volume takes plain numpy (else the jitted passes).
 

@@ -201,10 +201,26 @@ class TestOneDispatcher:
             assert got.tobytes() == results["dense"].tobytes(), force
         np.testing.assert_array_equal(results["dense"], _scipy_same(x, k, mode).astype(np.float32))
 
-    def test_separable_3d_needs_same_padding_else_dense(self):
+    def test_separable_3d_takes_any_padding_and_a_constant_fill(self):
         x = RNG.random((6, 7, 8))
         k = np.ones((3, 3, 3))
         got = volumes.conv3d(x, k, padding="valid", pad_mode="reflect", paths=Paths(force="separable"))
         np.testing.assert_allclose(got, _scipy_same(x, k, "reflect")[1:-1, 1:-1, 1:-1], rtol=1e-12)
         got = volumes.conv3d(x, k, pad_mode="constant", pad_value=2.0, paths=Paths(force="separable"))
         np.testing.assert_allclose(got, _scipy_same(x, k, "constant", 2.0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["constant", "replicate", "reflect", "circular"])
+def test_tiles_of_a_rank1_kernel_take_the_separable_path_too(mode):
+    """A rank-1 3-D kernel runs separable on the whole volume and on every tile: the same bytes."""
+    da = pytest.importorskip("dask.array")
+    from kernelcli.tiled import arrays
+
+    x = (RNG.random((40, 96, 96)) * 1000).astype(np.float32)  # above the small-work rule: the jitted core
+    k = np.einsum("a,b,c->abc", *(RNG.random(n) for n in (3, 5, 4)))
+    whole = volumes.conv3d(x, k, pad_mode=mode)
+    assert volumes.conv3d_jit_path(None, x.shape, k, (1, 1, 2, 2, 1, 2), whole.shape, np.float32) == "separable"
+    np.testing.assert_array_equal(whole, volumes.conv3d(x, k, pad_mode=mode, paths=Paths(force="separable")))
+    assert whole.tobytes() != volumes.conv3d(x, k, pad_mode=mode, paths=Paths(force="dense")).tobytes()  # paths round apart
+    tiled = arrays.conv3d(da.from_array(x, chunks=(16, 40, 40)), k, pad_mode=mode).compute(scheduler="synchronous")
+    assert whole.tobytes() == tiled.tobytes()

@@ -145,13 +145,21 @@ def _fft3d(x: np.ndarray, k: np.ndarray, widths, mode_code: int, value: float, o
     return full[tuple(slice(s, s + o) for s, o in zip(start, out_shape))]
 
 
+def jit_path3d(shape, k: np.ndarray, widths, out_shape, dtype: np.dtype, force: str | None) -> str:
+    """:func:`jit_path` for a ``shape`` volume: the FFT only within the memory rule (see :func:`fft_bytes`)."""
+    padded = tuple(n + widths[2 * a] + widths[2 * a + 1] for a, n in enumerate(shape))
+    jit_bytes = (int(np.prod(padded)) + int(np.prod(out_shape))) * np.dtype(dtype).itemsize
+    fft_ok = fft_bytes(padded) <= jit_bytes + engine.VOLUME_NUMPY_EXTRA_BYTES
+    return jit_path(k, 1, 1, np.dtype(dtype), force, fft_ok)
+
+
 def correlate3d(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode_code: int, value: float, dtype: np.dtype,
                 out_shape: tuple[int, int, int], paths: Paths, choice: str, announce=engine._noop) -> np.ndarray:
     """Stride-1 correlation of a (Z, Y, X) ``x`` with 3-D ``k`` on the path ``choice`` (:func:`front`'s) names.
 
     ``"jit"``: :func:`jit_path` picks dense (:func:`.conv3d.correlate3d`), separable (three
-    :func:`.conv3d.correlate_axis` passes; only for "same" widths, and constant padding only
-    with a zero fill, where padding commutes with the passes) or the FFT.
+    :func:`.conv3d.correlate_axis` passes: in place for "same" widths and no constant fill,
+    else over a padded copy, any widths) or the FFT.
     """
     dtype = np.dtype(dtype)
     fill = value if mode_code == CONSTANT else 0.0
@@ -160,10 +168,7 @@ def correlate3d(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode_code
         xp = numpy_impl.pad_nd(x, widths, mode_code, value, dtype)
         return numpy_impl.correlate_nd(xp, k.astype(dtype), tuple(out_shape))
     if path is None:
-        padded = tuple(n + widths[2 * a] + widths[2 * a + 1] for a, n in enumerate(x.shape))
-        jit_bytes = (int(np.prod(padded)) + int(np.prod(out_shape))) * dtype.itemsize
-        fft_ok = fft_bytes(padded) <= jit_bytes + engine.VOLUME_NUMPY_EXTRA_BYTES
-        path = jit_path(k, 1, 1, dtype, paths.force, fft_ok)
+        path = jit_path3d(x.shape, k, widths, out_shape, dtype, paths.force)
     if path == "fft":
         kind, exact = engine.fft_form(x, k, dtype, mode_code, fill)
         if kind == "avoid" and paths.force != "fft":
@@ -175,17 +180,23 @@ def correlate3d(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode_code
             return out.astype(dtype, copy=False)
         else:
             return _fft3d(x, k, widths, mode_code, fill, out_shape, paths.cold).astype(dtype, copy=False)
-    if path == "separable" and (not _same_widths(k, widths) or fill != 0.0):
-        path = "dense"
     if path == "separable":
-        from .conv3d import correlate_axis
+        from .conv3d import correlate_axis, pad_volume
 
-        out = np.empty(out_shape, dtype=dtype)
-        src = x
-        for axis, f in enumerate(separable_factors(k, dtype)):
-            correlate_axis(src, np.asarray(f, dtype=np.float64), axis, mode_code, fill, out, announce)
-            src = out
-        return out
+        factors = [np.asarray(f, dtype=np.float64) for f in separable_factors(k, dtype)]
+        if _same_widths(k, widths) and fill == 0.0:  # the passes pad as the call does: in place, one volume
+            out = np.empty(out_shape, dtype=dtype)
+            src = x
+            for axis, f in enumerate(factors):
+                correlate_axis(src, f, axis, mode_code, fill, out, announce)
+                src = out
+            return out
+        # other widths (a tile, "valid", a constant fill): pad once, pass in place, keep the windows
+        # wholly inside; each output sums the same values in the same order as above
+        xp = pad_volume(x, widths, mode_code, value, dtype, announce)
+        for axis, f in enumerate(factors):
+            correlate_axis(xp, f, axis, mode_code, 0.0, xp, announce)
+        return np.ascontiguousarray(xp[tuple(slice((n - 1) // 2, (n - 1) // 2 + o) for n, o in zip(k.shape, out_shape))])
     from .conv3d import correlate3d as dense
 
     return dense(x, k, widths, mode_code, value, dtype, tuple(out_shape), announce)

@@ -271,10 +271,12 @@ def conv3d(vol: Any, kernel3d: Any, *, padding: Any = "same", pad_mode: str = "c
 
     conv3d_ = volumes.conv3d
     out_shape = tuple(a.n_out for a in axes)
-    # the tiles take the whole volume's path; a separable or FFT whole (per-axis "same" passes, one
-    # transform of everything) has no tile-sized twin: the tiles then take the dense loop
+    # the tiles take the whole volume's path; an FFT whole (one transform of everything, whose
+    # rounding depends on its size) has no tile-sized twin: the tiles then take the dense loop
     whole = volumes.conv3d_path(paths, vol.shape, k, widths, out_shape, cdt)
-    pinned = Paths(force="numpy" if whole == "numpy" else "dense")
+    if whole == "jit":
+        whole = volumes.conv3d_jit_path(paths, vol.shape, k, widths, out_shape, cdt)
+    pinned = Paths(force={"numpy": "numpy", "separable": "separable"}.get(whole, "dense"))
 
     def core(slab, pads):
         return conv3d_(slab, k, padding=tuple(v for pair in pads for v in pair), pad_mode=mode,
