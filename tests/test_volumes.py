@@ -171,16 +171,32 @@ class TestCorrelateSeparable:
         np.testing.assert_allclose(got, ndi.gaussian_filter(x.astype(np.float64), 1.0, mode="nearest", radius=3), rtol=1e-6, atol=2e-3)
 
     def test_memory_is_the_input_plus_one_float32_volume(self):
+        """The jitted passes hold the result only.  Measured on that path, forced, after the very
+        same call on a small volume (compiling or loading it allocates too): which path the
+        default takes for a volume this small depends on what the process has loaded already."""
         x = RNG.integers(-1024, 3000, (48, 96, 96)).astype(np.int16)
         factors = volumes.gaussian_mm(1.5, (1.0, 0.8, 0.8))
         jit = Paths(force="jit")
-        volumes.correlate_separable(x[:2, :20, :20], factors, paths=jit)  # compile outside the measurement
+        volumes.correlate_separable(x[:2, :20, :20], factors, pad_mode="replicate", paths=jit)  # outside the measurement
         tracemalloc.start()
-        result = volumes.correlate_separable(x, factors, pad_mode="replicate")
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
+        try:
+            result = volumes.correlate_separable(x, factors, pad_mode="replicate", paths=jit)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
         assert result.dtype == np.float32
         assert peak < 1.1 * result.nbytes  # the result itself, scratch rows are small
+        np.testing.assert_array_equal(result, volumes.correlate_separable(x, factors, pad_mode="replicate", paths=Paths(force="numpy")))
+
+    def test_a_large_volume_takes_the_in_place_passes(self):
+        """The memory rule: by default, whatever is loaded, a volume whose numpy passes would
+        hold more than VOLUME_NUMPY_EXTRA_BYTES beyond the jitted ones takes the jitted passes."""
+        from kernelcli._core import engine
+
+        factors = [np.asarray(f) for f in volumes.gaussian_mm(1.5, (1.0, 0.8, 0.8))]
+        side = math.ceil((engine.VOLUME_NUMPY_EXTRA_BYTES / 4 / 4) ** (1 / 3)) + 1  # 5 float32 volumes > 1 + the margin
+        assert not volumes.separable_takes_numpy(None, (side, side, side), factors, np.float32)
+        assert volumes.separable_takes_numpy(Paths(force="numpy"), (side, side, side), factors, np.float32)
 
     def test_errors(self):
         with pytest.raises(UsageError, match="three 1-D kernels"):
