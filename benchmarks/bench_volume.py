@@ -21,6 +21,10 @@
     ``kernelcli volume`` against SimpleITK (read, DiscreteGaussian, compressed write) in one run,
     with each process's peak memory (targets: at most 0.4x SimpleITK's time, 3 volume copies).
 
+``python benchmarks/bench_volume.py --conv3d 160``
+    :func:`kernelcli.volumes.conv3d` through the one 2-D/3-D dispatcher (a rank-1 box: separable
+    passes; the same forced dense; a random 7^3 kernel) against ``scipy.ndimage.correlate``.
+
 Compare ratios within one run: a shared host can run everything 2x slower in some windows.
 """
 
@@ -74,6 +78,39 @@ def bench_gaussian(size: int = 256, sigma: float = 2.0, repeats: int = 7, thread
         f"(radius {radius}; {row['scipy_default_truncate4_ms']} ms with its default truncate=4), median of {repeats}; "
         f"scipy/kernelcli = {row['ratio_scipy_over_kernelcli']}"
     )
+    return row
+
+
+def bench_conv3d(size: int = 160, repeats: int = 5) -> dict:
+    """``volumes.conv3d`` through the one dispatcher against scipy.ndimage.correlate, in one run.
+
+    A rank-1 5x5x5 box (the dispatcher takes the separable passes), the same kernel forced through
+    the dense loop, and a 7x7x7 random kernel (dense: below ``FFT_MIN_TAPS_3D``), on a ``size``^3
+    float32 volume with reflect borders.  Results are checked first.
+    """
+    import numpy as np
+    import scipy.ndimage as ndi
+
+    from kernelcli import volumes
+    from kernelcli._core.policy import Paths
+
+    rng = np.random.default_rng(0)
+    x = rng.random((size, size, size), dtype=np.float32)
+    box = np.full((5, 5, 5), 1 / 125)
+    dense = rng.random((7, 7, 7))
+    cases = {
+        "box 5^3 (auto: separable)": lambda: volumes.conv3d(x, box, pad_mode="symmetric"),
+        "box 5^3 forced dense": lambda: volumes.conv3d(x, box, pad_mode="symmetric", paths=Paths(force="dense")),
+        "scipy correlate box 5^3": lambda: ndi.correlate(x, box.astype(np.float32), mode="reflect"),
+        "random 7^3 (auto)": lambda: volumes.conv3d(x, dense, pad_mode="symmetric"),
+        "scipy correlate random 7^3": lambda: ndi.correlate(x, dense.astype(np.float32), mode="reflect"),
+    }
+    np.testing.assert_allclose(cases["box 5^3 (auto: separable)"](), cases["scipy correlate box 5^3"](), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(cases["random 7^3 (auto)"](), cases["scipy correlate random 7^3"](), rtol=1e-5, atol=1e-3)
+    row = {name: round(median_ms(fn, repeats), 1) for name, fn in cases.items()}
+    print(f"conv3d on {size}^3 float32, symmetric borders, median of {repeats} (ms): " + ", ".join(f"{k} {v}" for k, v in row.items()))
+    print(f"  scipy/kernelcli: box {row['scipy correlate box 5^3'] / row['box 5^3 (auto: separable)']:.2f}, "
+          f"random 7^3 {row['scipy correlate random 7^3'] / row['random 7^3 (auto)']:.2f}")
     return row
 
 
@@ -242,8 +279,12 @@ if __name__ == "__main__":
     parser.add_argument("--ct", action="store_true", help="time the whole command on a CT against SimpleITK")
     parser.add_argument("--shape", default="300x512x512", help="Z x Y x X of the --ct volume (default 300x512x512)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--conv3d", type=int, metavar="SIDE", default=None,
+                        help="time conv3d's dispatched paths against scipy.ndimage.correlate on a SIDE^3 volume (160 is typical)")
     args = parser.parse_args()
-    if args.ct:
+    if args.conv3d:
+        bench_conv3d(args.conv3d, repeats=args.repeats)
+    elif args.ct:
         bench_ct_command(tuple(int(n) for n in args.shape.split("x")), repeats=args.repeats)  # type: ignore[arg-type]
     else:
         bench_memory() if args.memory else bench_gaussian()

@@ -186,8 +186,9 @@ class TestOneDispatcher:
         f32 = np.dtype("float32")
         assert dispatch.jit_path(np.ones((3, 3, 3)), 1, 1, f32, None) == "separable"  # 27 taps, rank 1
         assert dispatch.jit_path(RNG.random((2, 2, 2)), 1, 1, f32, None) == "dense"
-        assert dispatch.jit_path(RNG.random((7, 7, 7)), 1, 1, f32, None) == "fft"  # 343 taps, not rank 1
-        assert dispatch.jit_path(RNG.random((7, 7, 7)), 1, 1, f32, None, fft_ok=False) == "dense"
+        assert dispatch.jit_path(RNG.random((7, 7, 7)), 1, 1, f32, None) == "dense"  # 343 taps: the 3-D dense loop is faster
+        assert dispatch.jit_path(RNG.random((11, 11, 11)), 1, 1, f32, None) == "fft"  # 1331 taps, not rank 1
+        assert dispatch.jit_path(RNG.random((11, 11, 11)), 1, 1, f32, None, fft_ok=False) == "dense"
         assert dispatch.jit_path(np.ones((5, 5)), 1, 1, f32, None) == engine.choose_path(np.ones((5, 5)), (1, 1), (1, 1), f32)
 
     @pytest.mark.parametrize("mode", ["constant", "replicate", "circular"])

@@ -6,7 +6,7 @@ work, a forced ``numpy``, or a cold process where numpy is cheaper than loading 
 numpy's FFT (a cold process and a big kernel), or ``"jit"``.  Under ``"jit"`` :func:`jit_path`
 names the jitted path with :func:`engine.choose_path`'s rule for both ranks: separable for a
 rank-1 kernel of at least ``SEPARABLE_MIN_TAPS`` taps, FFT from ``FFT_MIN_TAPS`` taps at stride
-1, else dense.  The 2-D loops run in :func:`engine.correlate`; :func:`correlate3d` runs the 3-D
+1 (``FFT_MIN_TAPS_3D`` for a volume: measured apart), else dense.  The 2-D loops run in :func:`engine.correlate`; :func:`correlate3d` runs the 3-D
 ones (:mod:`.conv3d`'s dense loop or its per-axis passes, :mod:`.fft` style transforms), each
 path's loops staying where they are.  Exactness is the 2-D rule: integer separable factors with
 the scale applied once, and the FFT on the integer kernel in float64, rounded.
@@ -76,7 +76,7 @@ def jit_path(k: np.ndarray, stride: int, dilation: int, dtype: np.dtype, force: 
     taps = int(np.count_nonzero(k))
     if taps >= engine.SEPARABLE_MIN_TAPS and separable_factors(k, dtype) is not None:
         return "separable"
-    if taps >= engine.FFT_MIN_TAPS and stride == 1 and fft_ok:
+    if taps >= engine.FFT_MIN_TAPS_3D and stride == 1 and fft_ok:
         return "fft"
     return "dense"
 
@@ -103,8 +103,10 @@ def front(paths: Paths, work: int, outputs: int, k: np.ndarray, stride, dtype: n
     if numpy_bytes <= jit_bytes + engine.VOLUME_NUMPY_EXTRA_BYTES:
         options["numpy"] = engine.NUMPY_SECONDS_PER_TAP * outputs * taps
     unit = all(int(v) == 1 for v in np.atleast_1d(stride))
-    if unit and taps >= engine.FFT_COLD_MIN_TAPS and fft_bytes <= jit_bytes + engine.VOLUME_NUMPY_EXTRA_BYTES:
-        options["fft"] = engine.FFT_SECONDS_PER_OUTPUT * outputs + engine.SCIPY_FFT_IMPORT_SECONDS
+    min_taps, per_output = (engine.FFT_COLD_MIN_TAPS, engine.FFT_SECONDS_PER_OUTPUT) if k.ndim == 2 else (
+        engine.FFT_MIN_TAPS_3D, engine.FFT3D_SECONDS_PER_OUTPUT)
+    if unit and taps >= min_taps and fft_bytes <= jit_bytes + engine.VOLUME_NUMPY_EXTRA_BYTES:
+        options["fft"] = per_output * outputs + engine.SCIPY_FFT_IMPORT_SECONDS
     if not options:
         return "jit"
     best = min(options, key=options.get)

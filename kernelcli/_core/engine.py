@@ -44,6 +44,12 @@ SEPARABLE_MIN_TAPS = 10
 #: direct cost grows with the taps, the tiled FFT's hardly at all (2048x2048 float32,
 #: 2 threads: direct 19 ms vs FFT 39 ms at 11x11, 44 vs 38 at 15x15, 74 vs 34 at 21x21).
 FFT_MIN_TAPS = 200
+#: The same for a 3-D kernel: the jitted 3-D dense loop is cheap per tap and the FFT transforms the
+#: whole padded volume (96^3 float32, 2 threads: 7^3 dense 29 ms vs FFT ~150; 11^3 164 vs 100;
+#: 15^3 376 vs 121; ``python benchmarks/bench_volume.py --conv3d 96``).
+FFT_MIN_TAPS_3D = 1000
+#: the 3-D FFT per output value (the whole padded volume, any kernel up to ~19^3)
+FFT3D_SECONDS_PER_OUTPUT = 1.2e-7
 
 # Start-up economics of a fresh process (measured on the development machine; seconds).
 # Loading the jitted core costs far more than small arithmetic, so under the ``cold``
