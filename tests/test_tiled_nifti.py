@@ -159,3 +159,31 @@ def test_tiled_nii_on_a_local_cluster(tmp_path):
     _ok(result)
     assert "LocalCluster" in result.stdout  # the tiles ran on the cluster's workers (only the path travels)
     assert (tmp_path / "cluster.nii").read_bytes() == (tmp_path / "mem.nii").read_bytes()
+
+
+@pytest.mark.parametrize("force", ["numpy", "jit"])
+def test_dask_separable_random_shapes_tiles_and_kernels(force):
+    """Random volumes, tile sides (some under the halo), odd and even kernels, skipped axes, every pad mode."""
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+    import dask.array as da
+
+    from kernelcli import volumes
+    from kernelcli._core.policy import Paths
+    from kernelcli.tiled.arrays import correlate_separable
+
+    kernel = st.one_of(st.none(), st.integers(1, 6).map(lambda n: np.linspace(0.3, 1.1, n)))
+
+    @hypothesis.settings(max_examples=15, deadline=None, derandomize=True)
+    @hypothesis.given(shape=st.tuples(*[st.integers(1, 9)] * 3), tiles=st.tuples(*[st.integers(1, 5)] * 3),
+                      factors=st.tuples(kernel, kernel, kernel),
+                      mode=st.sampled_from(["constant", "replicate", "reflect", "symmetric", "circular"]),
+                      seed=st.integers(0, 99))
+    def check(shape, tiles, factors, mode, seed):
+        vol = np.random.default_rng(seed).integers(-50, 50, size=shape).astype(np.int16)
+        want = volumes.correlate_separable(vol, factors, pad_mode=mode, pad_value=-2.5, paths=Paths(force=force))
+        got = correlate_separable(da.from_array(vol, chunks=3), factors, pad_mode=mode, pad_value=-2.5, chunks=tiles,
+                                  paths=Paths(force=force)).compute(scheduler="synchronous")
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+
+    check()
