@@ -187,3 +187,10 @@ def test_dask_separable_random_shapes_tiles_and_kernels(force):
         assert got.dtype == want.dtype and np.array_equal(got, want)
 
     check()
+
+
+def test_nii_gz_over_the_cap_suggests_gunzip(tmp_path):
+    src = _nii(tmp_path / "v.nii.gz", shape=(20, 20, 20))
+    result = run_cli("convolve", str(src), "-k", "gaussian:2vox", "-o", str(tmp_path / "o.nii"), env={"KERNELCLI_MAX_MEMORY": "50000"})
+    assert result.returncode != 0 and "gunzip" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "o.nii").exists()

@@ -106,9 +106,11 @@ def check_volume_memory(p: Path, shape: tuple[int, ...], itemsize: int) -> None:
     limit = default_max_bytes()
     need = math.prod(shape) * (itemsize + 8)
     if limit is not None and need > limit:
+        # an uncompressed .nii goes tile by tile instead (kernelcli.tiled.nifti): say so where it would help
+        hint = "; or gunzip it: convolve and pool take a .nii tile by tile" if str(p).lower().endswith(".nii.gz") else ""
         raise ImageReadError(
             f"{p}: a {'x'.join(map(str, shape))} volume would need about {_size_text(need)} of memory (the voxels, a "
-            f"float32 result and a temporary), more than the {_size_text(limit)} allowed (set {MEMORY_ENV} to change it)"
+            f"float32 result and a temporary), more than the {_size_text(limit)} allowed (set {MEMORY_ENV} to change it{hint})"
         )
 
 
