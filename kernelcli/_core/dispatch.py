@@ -6,8 +6,9 @@ work, a forced ``numpy``, or a cold process where numpy is cheaper than loading 
 numpy's FFT (a cold process and a big kernel), or ``"jit"``.  Under ``"jit"`` :func:`jit_path`
 names the jitted path with :func:`engine.choose_path`'s rule for both ranks: separable for a
 rank-1 kernel of at least ``SEPARABLE_MIN_TAPS`` taps, FFT from ``FFT_MIN_TAPS`` taps at stride
-1 (``FFT_MIN_TAPS_3D`` for a volume: measured apart), else dense.  The 2-D loops run in :func:`engine.correlate`; :func:`correlate3d` runs the 3-D
-ones (:mod:`.conv3d`'s dense loop or its per-axis passes, :mod:`.fft` style transforms), each
+1 (``FFT_MIN_TAPS_3D`` for a volume: measured apart), else dense.  The cost rule of a cold
+process is :func:`engine.cold_choice`, for both ranks.  The 2-D loops run in
+:func:`engine.correlate`; :func:`correlate3d` runs the 3-D ones (:mod:`.conv3d`'s dense loop or its per-axis passes, :mod:`.fft` style transforms), each
 path's loops staying where they are.  Exactness is the 2-D rule: integer separable factors with
 the scale applied once, and the FFT on the integer kernel in float64, rounded.
 
@@ -27,34 +28,8 @@ import numpy as np
 
 from . import engine, numpy_impl
 from .config import CONSTANT
+from .engine import separable_factors  # noqa: F401  (the rank-1 factors of a 2-D or 3-D kernel)
 from .policy import Paths
-
-
-def separable_factors(k: np.ndarray, dtype: np.dtype) -> list[np.ndarray] | None:
-    """One 1-D factor per axis with ``outer(*factors) == k`` (2-D or 3-D), or None when ``k`` is not rank 1.
-
-    Integer kernels times a scale keep integer factors, the scale on the last one
-    (:func:`engine.rank1_factors`, applied axis by axis).
-
-    >>> [f.tolist() for f in separable_factors(np.ones((2, 3, 2)) / 4, np.dtype("float32"))]
-    [[1.0, 1.0], [1.0, 1.0, 1.0], [0.25, 0.25]]
-    """
-    if k.ndim == 2:
-        pair = engine.rank1_factors(k, dtype)
-        return None if pair is None else list(pair)
-    if k.ndim != 3 or min(k.shape) < 2:
-        return None
-    first = engine.rank1_factors(k.reshape(k.shape[0], -1), dtype)
-    if first is None:
-        return None
-    rest = engine.rank1_factors(first[1].reshape(k.shape[1:]), dtype)
-    if rest is None:
-        return None
-    factors = [first[0], rest[0], rest[1]]
-    tol = 8 * np.finfo(dtype).eps * max(float(np.abs(k).max()), 1e-300)
-    if np.abs(np.einsum("a,b,c->abc", *factors) - k).max() > tol:
-        return None
-    return factors
 
 
 def jit_path(k: np.ndarray, stride: int, dilation: int, dtype: np.dtype, force: str | None, fft_ok: bool = True) -> str:
@@ -94,23 +69,9 @@ def front(paths: Paths, work: int, outputs: int, k: np.ndarray, stride, dtype: n
     decided = paths.numpy_for(work)
     if decided:
         return "numpy"
-    if decided is False or engine.jit_start_seconds(paths) == 0.0:
+    if decided is False:
         return "jit"
-    taps = int(np.count_nonzero(k))
-    factors = separable_factors(k, dtype) if taps >= engine.SEPARABLE_MIN_TAPS else None
-    jit_taps = taps if factors is None else sum(int(np.count_nonzero(f)) for f in factors)
-    options = {}
-    if numpy_bytes <= jit_bytes + engine.VOLUME_NUMPY_EXTRA_BYTES:
-        options["numpy"] = engine.NUMPY_SECONDS_PER_TAP * outputs * taps
-    unit = all(int(v) == 1 for v in np.atleast_1d(stride))
-    min_taps, per_output = (engine.FFT_COLD_MIN_TAPS, engine.FFT_SECONDS_PER_OUTPUT) if k.ndim == 2 else (
-        engine.FFT_MIN_TAPS_3D, engine.FFT3D_SECONDS_PER_OUTPUT)
-    if unit and taps >= min_taps and fft_bytes <= jit_bytes + engine.VOLUME_NUMPY_EXTRA_BYTES:
-        options["fft"] = per_output * outputs + engine.SCIPY_FFT_IMPORT_SECONDS
-    if not options:
-        return "jit"
-    best = min(options, key=options.get)
-    return best if engine.cold_prefers(paths, options[best], engine.JIT_SECONDS_PER_TAP * outputs * jit_taps) else "jit"
+    return engine.cold_choice(paths, outputs, k, stride, dtype, numpy_bytes, jit_bytes, fft_bytes) or "jit"
 
 
 def _same_widths(k: np.ndarray, widths: tuple[int, ...]) -> bool:

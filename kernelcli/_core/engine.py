@@ -150,6 +150,33 @@ def rank1_factors(k: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarra
     return col, row
 
 
+def separable_factors(k: np.ndarray, dtype: np.dtype) -> list[np.ndarray] | None:
+    """One 1-D factor per axis with ``outer(*factors) == k`` (2-D or 3-D), or None when ``k`` is not rank 1.
+
+    Integer kernels times a scale keep integer factors, the scale on the last one
+    (:func:`rank1_factors`, applied axis by axis).
+
+    >>> [f.tolist() for f in separable_factors(np.ones((2, 3, 2)) / 4, np.dtype("float32"))]
+    [[1.0, 1.0], [1.0, 1.0, 1.0], [0.25, 0.25]]
+    """
+    if k.ndim == 2:
+        pair = rank1_factors(k, dtype)
+        return None if pair is None else list(pair)
+    if k.ndim != 3 or min(k.shape) < 2:
+        return None
+    first = rank1_factors(k.reshape(k.shape[0], -1), dtype)
+    if first is None:
+        return None
+    rest = rank1_factors(first[1].reshape(k.shape[1:]), dtype)
+    if rest is None:
+        return None
+    factors = [first[0], rest[0], rest[1]]
+    tol = 8 * np.finfo(dtype).eps * max(float(np.abs(k).max()), 1e-300)
+    if np.abs(np.einsum("a,b,c->abc", *factors) - k).max() > tol:
+        return None
+    return factors
+
+
 def exact_form(x3: np.ndarray, k: np.ndarray, dtype: np.dtype, fill: float = 0.0) -> tuple[np.ndarray, float, float, bool] | None:
     """``(m, q, bound, direct_exact)`` for whole-number input and ``k = m * q`` (integer ``m``), else None.
 
@@ -268,20 +295,30 @@ def use_numpy_volume(paths: Paths, work: int, numpy_bytes: int, jit_bytes: int) 
     return cold_prefers(paths, NUMPY_SECONDS_PER_TAP * work, JIT_SECONDS_PER_TAP * work)
 
 
-def cold_choice(paths: Paths, outputs: int, k: np.ndarray, stride: tuple[int, int], dtype: np.dtype) -> str | None:
+def cold_choice(paths: Paths, outputs: int, k: np.ndarray, stride, dtype: np.dtype,
+                numpy_bytes: int = 0, jit_bytes: int = 0, fft_bytes: int = 0) -> str | None:
     """``"numpy"`` or ``"fft"`` when that beats loading the jitted core in a fresh process, else None.
 
     Always None under the ``warm`` policy (see :func:`jit_start_seconds`); ``outputs``
-    counts output values (oh * ow * C).
+    counts output values (oh * ow * C, or a volume's voxels); ``k`` is 2-D or 3-D; ``stride`` an
+    int or one per axis.  ``numpy_bytes``/``jit_bytes``/``fft_bytes``: what each path allocates
+    besides the input (volumes): numpy and the FFT only within :data:`VOLUME_NUMPY_EXTRA_BYTES`
+    of the jitted path.  The one cost rule of :func:`kernelcli._core.dispatch.front`.
     """
     if jit_start_seconds(paths) == 0.0:
         return None
     taps = int(np.count_nonzero(k))
-    factors = rank1_factors(k, dtype) if taps >= SEPARABLE_MIN_TAPS else None
-    jit_taps = taps if factors is None else int(np.count_nonzero(factors[0]) + np.count_nonzero(factors[1]))
-    options = {"numpy": NUMPY_SECONDS_PER_TAP * outputs * taps}
-    if stride == (1, 1) and taps >= FFT_COLD_MIN_TAPS:
-        options["fft"] = FFT_SECONDS_PER_OUTPUT * outputs + SCIPY_FFT_IMPORT_SECONDS
+    factors = separable_factors(k, dtype) if taps >= SEPARABLE_MIN_TAPS else None
+    jit_taps = taps if factors is None else sum(int(np.count_nonzero(f)) for f in factors)
+    options = {}
+    if numpy_bytes <= jit_bytes + VOLUME_NUMPY_EXTRA_BYTES:
+        options["numpy"] = NUMPY_SECONDS_PER_TAP * outputs * taps
+    unit = all(int(v) == 1 for v in np.atleast_1d(stride))
+    min_taps, per_output = (FFT_COLD_MIN_TAPS, FFT_SECONDS_PER_OUTPUT) if k.ndim == 2 else (FFT_MIN_TAPS_3D, FFT3D_SECONDS_PER_OUTPUT)
+    if unit and taps >= min_taps and fft_bytes <= jit_bytes + VOLUME_NUMPY_EXTRA_BYTES:
+        options["fft"] = per_output * outputs + SCIPY_FFT_IMPORT_SECONDS
+    if not options:
+        return None
     best = min(options, key=options.get)
     return best if cold_prefers(paths, options[best], JIT_SECONDS_PER_TAP * outputs * jit_taps) else None
 

@@ -37,19 +37,16 @@ def conv_force(shape3: tuple[int, int, int], k: np.ndarray, stride, dilation, dt
     ``force`` is ``"numpy"``, ``"dense"`` or ``"separable"``; ``note`` is set when the image
     would take the FFT.
     """
-    from .._core import engine
+    from .._core import dispatch, engine
 
     policy = as_paths(paths)
     channels = shape3[2]
-    decided = policy.numpy_for(oh * ow * channels * k.shape[0] * k.shape[1])
-    if decided:
+    # the first choice conv2d makes for the whole image (kernelcli._core.dispatch.front)
+    first = dispatch.front(policy, oh * ow * channels * k.shape[0] * k.shape[1], oh * ow * channels, k, tuple(stride), np.dtype(dtype))
+    if first == "numpy":
         return "numpy", None
-    if decided is None:
-        cold = engine.cold_choice(policy, oh * ow * channels, k, tuple(stride), np.dtype(dtype))
-        if cold == "numpy":
-            return "numpy", None
-        if cold == "fft":
-            return "dense", FFT_NOTE
+    if first == "fft":
+        return "dense", FFT_NOTE
     path = engine.choose_path(k, tuple(stride), tuple(dilation), np.dtype(dtype), policy.force)
     if path == "fft":
         return "dense", FFT_NOTE
