@@ -105,3 +105,24 @@ def test_a_signal_as_the_temporary_file_is_made_leaves_nothing(tmp_path, monkeyp
             signal.signal(s, handler)
     assert isinstance(caught.value, Interrupted) == (sig == signal.SIGTERM)
     assert sorted(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_the_command_line_is_parsed(capsys, monkeypatch):
+    """Regression (exit 130 without a word): newer typers turn a Ctrl-C before the command body
+    (while parsing, converting values) into a silent Exit(130); it says "interrupted" as anywhere else."""
+    from kernelcli.cli import build_command, run
+
+    command = build_command()
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(type(command), "make_context", interrupted)
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        code = run(["shape", "--in", "24", "--f", "5"], command=command)
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+    err = capsys.readouterr().err
+    assert code == 130 and "error: interrupted" in err and "Traceback" not in err, err

@@ -95,7 +95,7 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
         if command is None:
             command = build_command()
         try:
-            code = command.main(args=list(argv), prog_name="kernelcli", standalone_mode=False)
+            code = _main_noting_interrupts(command, argv)
         except typer.Abort as exc:
             cause = exc.__cause__ or exc.__context__ or exc
             typer.secho(f"error: {interrupted_message(cause)}", fg=typer.colors.RED, err=True)
@@ -109,3 +109,28 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
         sys.stderr.write(f"error: {interrupted_message(exc)}\n")
         return interrupt_exit_code(exc)
     return code if isinstance(code, int) else 0
+
+
+def _main_noting_interrupts(command, argv: list[str]):
+    """``command.main`` in non-standalone mode, except that a Ctrl-C it would swallow (typer
+    turns one while parsing, before any command body, into a silent exit 130) is raised."""
+    seen: list[BaseException] = []
+
+    def noting(method):
+        def wrapper(*args, **kwargs):
+            try:
+                return method(*args, **kwargs)
+            except KeyboardInterrupt as exc:
+                seen.append(exc)
+                raise
+
+        return wrapper
+
+    command.make_context, command.invoke = noting(command.make_context), noting(command.invoke)
+    try:
+        code = command.main(args=list(argv), prog_name="kernelcli", standalone_mode=False)
+    finally:
+        del command.make_context, command.invoke  # the class's methods again
+    if seen:
+        raise seen[0]
+    return code
