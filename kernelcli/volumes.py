@@ -223,7 +223,8 @@ def conv3d(
     if is_dask_array(vol):  # lazy, tile by tile (kernelcli.tiled.arrays)
         from .tiled import arrays
 
-        return arrays.conv3d(vol, kernel3d, padding=padding, pad_mode=pad_mode, pad_value=pad_value, flip=flip, dtype=dtype)
+        return arrays.conv3d(vol, kernel3d, padding=padding, pad_mode=pad_mode, pad_value=pad_value, flip=flip, dtype=dtype,
+                             paths=paths)
     arr = as_volume(vol)
     k = as_kernel_array(kernel3d, ndim=3)
     if flip:
@@ -386,7 +387,7 @@ def pool3d(
     if is_dask_array(vol):  # lazy, tile by tile (kernelcli.tiled.arrays)
         from .tiled import arrays
 
-        return arrays.pool3d(vol, size, stride, op, padding, ceil_mode, count_include_pad)
+        return arrays.pool3d(vol, size, stride, op, padding, ceil_mode, count_include_pad, paths=paths)
     arr = as_volume(vol)
     op = canonical_pool_op(op)
     f = _triple(size, "size")

@@ -225,3 +225,12 @@ def test_tiles_of_a_rank1_kernel_take_the_separable_path_too(mode):
     assert whole.tobytes() != volumes.conv3d(x, k, pad_mode=mode, paths=Paths(force="dense")).tobytes()  # paths round apart
     tiled = arrays.conv3d(da.from_array(x, chunks=(16, 40, 40)), k, pad_mode=mode).compute(scheduler="synchronous")
     assert whole.tobytes() == tiled.tobytes()
+
+
+def test_a_dask_volume_given_to_the_api_keeps_its_policy():
+    """volumes.pool3d/conv3d hand a dask volume to the tiled path with the caller's policy."""
+    da = pytest.importorskip("dask.array")
+    x = (RNG.random((48, 96, 96)) * 1000).astype(np.float32)  # above the small-work rule: cold numpy, warm jitted
+    for policy_ in ("cold", "warm"):
+        lazy = volumes.pool3d(da.from_array(x, chunks=(16, 32, 32)), 2, op="avg", paths=policy_)
+        assert lazy.compute(scheduler="synchronous").tobytes() == volumes.pool3d(x, 2, op="avg", paths=policy_).tobytes(), policy_
