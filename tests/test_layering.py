@@ -28,6 +28,7 @@ LAYERS = {
              "kernelcli.layout", "kernelcli.ndsupport", "kernelcli.limits"],
     "core": ["kernelcli._core"],
     "arrays": ["kernelcli.api", "kernelcli.layers", "kernelcli.volumes", "kernelcli.volume_filters", "kernelcli.learn",
+               "kernelcli.learn_options", "kernelcli.learn_system", "kernelcli.learn_gd", "kernelcli.learn_report",
                "kernelcli.tiled", "kernelcli.jitcache", "kernelcli.kernel_build"],
     "files": ["kernelcli.io", "kernelcli.images", "kernelcli.catalog", "kernelcli.kernel_syntax", "kernelcli.medical",
               "kernelcli.netspec", "kernelcli.montage", "kernelcli.pipes", "kernelcli.volume_inputs", "kernelcli.learn_plot",

@@ -514,7 +514,7 @@ class TestJittedEpochs:
 
     @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
     def test_both_paths_learn_the_same_kernel(self, monkeypatch, optimizer):
-        import kernelcli.learn as learn_module
+        import kernelcli.learn_gd as learn_module  # the loop reads its threshold there
 
         x = np.random.default_rng(12).random((48, 48)) * 255
         y = conv2d(x, SOBEL_V)

@@ -1,0 +1,157 @@
+"""The ``gd`` training loop of :mod:`kernelcli.learn`: mini-batches, MSE loss, SGD/Adam step, StepLR.
+
+The loop runs jitted (``kernelcli._core.sgd``) above :data:`JIT_EPOCH_WORK` and in numpy
+(:func:`reference_epoch`, the tests' statement of it) below.  Split from :mod:`kernelcli.learn`,
+which re-exports every name.
+
+>>> import numpy as np
+>>> from kernelcli.learn_options import LearnOptions
+>>> a = np.random.default_rng(0).random((1, 200, 4)); y = a @ np.array([[1.0, 2.0, 3.0, 4.0]]).T
+>>> w, b, history, lrs = train_gd(a, y[..., 0], LearnOptions(size=2, method="gd"))
+>>> np.round(w, 3)
+array([[1., 2., 3., 4.]])
+"""
+
+from __future__ import annotations
+
+import math
+import numpy as np
+
+from .errors import UsageError
+from .learn_options import LearnOptions, Progress
+from .learn_system import _with_bias, window_mean_preconditioner
+
+def train_gd(
+    a: np.ndarray, y: np.ndarray, options: LearnOptions, progress: Progress | None = None, *, blocks: int = 1
+) -> tuple[np.ndarray, np.ndarray | None, list[float], list[float]]:
+    """The training loop: mini-batches, MSE loss, gradient step, StepLR schedule; weights start at zero.
+
+    The inputs are normalised first, and the normalisation undone on the weights, so the
+    optimum is the least-squares one: windows are centred when there is a bias, multiplied by
+    :func:`window_mean_preconditioner`, then scaled to unit mean square norm, and the
+    target to unit mean square.  A mini-batch whose windows are brighter than average takes
+    a proportionally shorter step (a rare bright region would otherwise throw the weights
+    off).  The loss history is the mean batch MSE of each epoch, in target units.
+
+    Returns (weights (G, n), bias (G,) or None, loss per epoch, learning rate per epoch).
+    """
+    g_count, m, n = a.shape
+    # With a bias, centring the columns is an exact change of variables (the intercept absorbs
+    # the means), and it makes the bias column orthogonal to the others.
+    means = a.mean(axis=1) if options.bias else np.zeros((g_count, n))
+    if options.bias:
+        a = a - means[:, None, :]
+    precond = window_mean_preconditioner(a, blocks)
+    an = a @ precond
+    sx = np.sqrt(np.mean(np.sum(an * an, axis=2), axis=1))  # (G,)
+    sx[sx == 0] = 1.0
+    sy = np.sqrt(np.mean(y * y, axis=1))
+    sy[sy == 0] = 1.0
+    an /= sx[:, None, None]
+    yn = y / sy[:, None]
+    bias_value = 1.0 / math.sqrt(n)
+    if options.bias:
+        an = _with_bias(an, bias_value)
+    w = np.zeros((g_count, an.shape[2]))
+    velocity = np.zeros_like(w)
+    second = np.zeros_like(w)
+    rng = np.random.default_rng(options.seed)
+    lr = options.learning_rate
+    batch = min(options.batch_size, m)
+    epochs, step_size = options.schedule(m)
+    history: list[float] = []
+    lrs: list[float] = []
+    step = 0
+    run_epoch = _jitted_epoch() if an.shape[1] * an.shape[2] * g_count * epochs > JIT_EPOCH_WORK else reference_epoch
+    an = np.ascontiguousarray(an)
+    yn = np.ascontiguousarray(yn)
+    for epoch in range(epochs):
+        order = rng.permutation(m)
+        total, batches = run_epoch(an, yn, order, batch, w, velocity, second, step, lr, options.momentum,
+                                   options.optimizer == "adam", sy)
+        step += batches
+        if not (np.isfinite(w).all() and math.isfinite(total)):
+            raise UsageError(f"gradient descent diverged in epoch {epoch + 1} (learning rate {lr:g}); try a smaller --lr")
+        history.append(total / batches)
+        lrs.append(lr)
+        if progress is not None:
+            progress(epoch + 1, epochs, history[-1], lr)
+        if (epoch + 1) % step_size == 0:
+            lr *= options.gamma
+    weights = np.einsum("gij,gj->gi", precond, w[:, :n]) * (sy / sx)[:, None]
+    if options.bias:
+        return weights, w[:, n] * sy * bias_value - np.einsum("gn,gn->g", means, weights), history, lrs
+    return weights, None, history, lrs
+
+
+#: Above this many window values times epochs, the epochs run jitted (:mod:`kernelcli._core.sgd`):
+#: loading Numba costs less than the numpy calls of every mini-batch step.
+JIT_EPOCH_WORK = 2_000_000
+
+
+def _jitted_epoch():
+    from ._core.sgd import epoch
+
+    return epoch
+
+
+def reference_epoch(an, yn, order, batch, w, velocity, second, step, lr, momentum, adam, sy):
+    """One epoch of mini-batch steps in plain numpy (the statement of what
+    :func:`kernelcli._core.sgd.epoch` computes; small problems run it).  Updates ``w``,
+    ``velocity``, ``second`` in place; returns (sum of the mean batch MSEs in target units, steps)."""
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    m = an.shape[1]
+    total = 0.0
+    steps = 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, m, batch):
+            idx = order[start:start + batch]
+            xb = an[:, idx, :]  # (G, B, p)
+            residual = np.einsum("gbp,gp->gb", xb, w) - yn[:, idx]
+            total += float(np.mean(np.mean(residual * residual, axis=1) * sy * sy))
+            steps += 1
+            grad = (2.0 / len(idx)) * np.einsum("gbp,gb->gp", xb, residual)
+            step += 1
+            if adam:
+                velocity[...] = beta1 * velocity + (1 - beta1) * grad
+                second[...] = beta2 * second + (1 - beta2) * grad * grad
+                w -= lr * (velocity / (1 - beta1**step)) / (np.sqrt(second / (1 - beta2**step)) + eps)
+            else:  # PyTorch's SGD with momentum (v = mu v + g; w -= lr v), the step capped for bright batches
+                brightness = np.mean(np.einsum("gbp,gbp->gb", xb, xb), axis=1)
+                velocity[...] = momentum * velocity + grad / np.maximum(1.0, brightness)[:, None]
+                w -= lr * velocity
+    return total, steps
+
+
+def _loss(a: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> tuple[float, float]:
+    """(MSE over every equation, relative residual: RMS residual / standard deviation of the target).
+
+    The residual is measured against the target's variation, not its size, so a blurred
+    bright image (large mean, small variation) cannot hide a poor fit.
+    """
+    pred = np.einsum("gmn,gn->gm", a, w)
+    if b is not None:
+        pred = pred + b[:, None]
+    r = pred - y
+    ss = float(np.sum(r * r))
+    spread = float(np.sum((y - y.mean(axis=1, keepdims=True)) ** 2))
+    if spread > 0:
+        rel = math.sqrt(ss / spread)
+    else:
+        rel = 0.0 if ss <= 1e-24 * max(1.0, float(np.sum(y * y))) else math.inf
+    return ss / r.size, rel
+
+
+def _as_kernel(w: np.ndarray, options: LearnOptions, channels: int) -> np.ndarray:
+    kh, kw = options.size
+    if options.combine == "sum":
+        k = w.reshape(channels, kh, kw)
+    elif options.combine == "shared" or w.shape[0] == 1:
+        k = w.reshape(kh, kw)
+    else:
+        k = w.reshape(-1, kh, kw)
+    return k[..., ::-1, ::-1].copy() if options.flip else k
+
+
+# ---------------------------------------------------------------- the entry point
+

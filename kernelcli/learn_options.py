@@ -1,0 +1,122 @@
+"""What :func:`kernelcli.learn.learn_kernel` is asked: the options, their defaults and the limits.
+
+Split from :mod:`kernelcli.learn` (no module over ~500 lines); ``kernelcli.learn`` re-exports every name.
+
+>>> LearnOptions(size=3).size
+(3, 3)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import shapes
+from .errors import UsageError
+from .modes import canonical_pad_mode
+
+METHODS = ("lstsq", "gd")
+COMBINES = ("per-channel", "shared", "sum")
+OPTIMIZERS = ("sgd", "adam")
+
+#: Default learning rates (in the internally normalised units) per optimizer.
+DEFAULT_LR = {"sgd": 0.1, "adam": 0.1}
+#: Default epochs; small inputs get more, so that training takes at least MIN_STEPS steps.
+DEFAULT_EPOCHS = 30
+MIN_STEPS = 1000
+
+#: A residual RMS above this share of the target's standard deviation means the kernel does not explain it.
+POOR_FIT = 1e-2
+#: Condition numbers above this make the answer sensitive to the least noise in the target.
+ILL_CONDITIONED = 1e8
+#: Most equation-matrix values kept in memory (float64); larger problems use a random subset of windows.
+MAX_SYSTEM_VALUES = 8_000_000
+
+#: progress(epoch, epochs, loss, lr), called after every epoch of ``gd``.
+Progress = Callable[[int, int, float, float], None]
+
+
+@dataclass(frozen=True)
+class LearnOptions:
+    """What to learn and how; validated once.
+
+    ``size`` is f (an f x f kernel) or (kh, kw).  ``padding``, ``stride``, ``dilation``,
+    ``pad_mode``, ``pad_value`` and ``flip`` mean what they mean for :func:`kernelcli.api.conv2d`:
+    the target must be what conv2d would give with them.
+    """
+
+    size: int | tuple[int, int] = 3
+    method: str = "lstsq"
+    combine: str = "per-channel"
+    bias: bool = False
+    stride: int = 1
+    padding: Any = "same"
+    pad_mode: str = "constant"
+    pad_value: float = 0.0
+    dilation: int = 1
+    flip: bool = False
+    epochs: int | None = None
+    lr: float | None = None
+    batch_size: int = 64
+    step_size: int | None = None
+    gamma: float = 0.1
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    seed: int = 0
+    max_values: int = MAX_SYSTEM_VALUES
+
+    def __post_init__(self) -> None:
+        size = (self.size, self.size) if isinstance(self.size, (int, np.integer)) else tuple(self.size)
+        if len(size) != 2:
+            raise UsageError(f"size must be f or (kh, kw), got {self.size!r}")
+        object.__setattr__(self, "size", tuple(shapes.check_positive("size", int(v)) for v in size))
+        from .limits import MAX_KERNEL_SIDE as MAX_SIDE
+
+        if max(self.size) > MAX_SIDE:
+            raise UsageError(f"invalid size {'x'.join(map(str, self.size))}: a kernel has at most {MAX_SIDE} per side")
+        for name, choices in (("method", METHODS), ("combine", COMBINES), ("optimizer", OPTIMIZERS)):
+            value = str(getattr(self, name)).strip().lower()
+            if value not in choices:
+                raise UsageError(f"invalid {name} {getattr(self, name)!r}: expected one of {', '.join(choices)}")
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "pad_mode", canonical_pad_mode(self.pad_mode))
+        for name in ("stride", "dilation", "epochs", "batch_size", "step_size"):
+            if getattr(self, name) is not None:
+                shapes.check_positive(name, int(getattr(self, name)))
+        if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
+            raise UsageError(f"invalid lr {self.lr!r}: expected a number > 0")
+        if not (math.isfinite(self.gamma) and 0 < self.gamma <= 1):
+            raise UsageError(f"invalid gamma {self.gamma!r}: expected 0 < gamma <= 1 (the StepLR factor)")
+        if not (0 <= self.momentum < 1):
+            raise UsageError(f"invalid momentum {self.momentum!r}: expected 0 <= momentum < 1")
+
+    def schedule(self, windows: int) -> tuple[int, int]:
+        """(epochs, step_size) for ``windows`` equations: the given values, or the defaults.
+
+        By default 30 epochs, or enough for 1000 mini-batch steps when the input is small,
+        and the learning rate is multiplied by ``gamma`` after each third of them.
+
+        >>> LearnOptions().schedule(65536), LearnOptions().schedule(16)
+        ((30, 10), (1000, 334))
+        """
+        per_epoch = -(-windows // min(self.batch_size, max(windows, 1)))
+        epochs = self.epochs or max(DEFAULT_EPOCHS, -(-MIN_STEPS // per_epoch))
+        return epochs, self.step_size or -(-epochs // 3)
+
+    @property
+    def learning_rate(self) -> float:
+        """The learning rate in use: ``lr`` or the optimizer's default."""
+        return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
+
+    def padding_text(self) -> str:
+        """The padding as the CLI spells it: ``same``, ``valid``, ``1`` or ``0,1,0,1``."""
+        if isinstance(self.padding, str):
+            return self.padding
+        if isinstance(self.padding, (int, np.integer)):
+            return str(int(self.padding))
+        return ",".join(str(int(v)) for v in self.padding)
+

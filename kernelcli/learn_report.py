@@ -1,0 +1,247 @@
+"""What :func:`kernelcli.learn.learn_kernel` answers and how it is shown: the result records, rounded values, the text grid, the kernel-file JSON document.
+
+Split from :mod:`kernelcli.learn`, which re-exports every name.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .learn_options import POOR_FIT
+
+
+@dataclass
+class LstsqFit:
+    """The least-squares answer and how well determined it is (worst group for rank/condition)."""
+
+    kernel: np.ndarray
+    bias: np.ndarray | None
+    rank: int
+    unknowns: int
+    condition: float
+    mse: float
+    relative_residual: float
+
+
+@dataclass
+class LearnResult:
+    """A learned kernel and the facts about how it was learned.
+
+    ``kernel`` is (kh, kw) for one kernel, (C, kh, kw) for ``per-channel`` with C > 1 (one
+    kernel per channel) and for ``sum`` (one 3-D kernel).  ``bias`` is None without
+    ``bias=True``, else one value per kernel.  ``history`` is the mean training loss of
+    each epoch (``gd`` only); ``loss`` is the final MSE over all windows, in target units.
+    """
+
+    kernel: np.ndarray
+    bias: np.ndarray | None
+    method: str
+    combine: str
+    channels: int
+    loss: float
+    relative_residual: float
+    lstsq: LstsqFit
+    history: list[float] = field(default_factory=list)
+    lrs: list[float] = field(default_factory=list)
+    max_diff_vs_lstsq: float | None = None
+    windows_used: int = 0
+    windows_total: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(kh, kw)."""
+        return tuple(self.kernel.shape[-2:])  # type: ignore[return-value]
+
+    @property
+    def fits(self) -> bool:
+        """True when the kernel explains the target (relative residual at most :data:`POOR_FIT`)."""
+        return self.relative_residual <= POOR_FIT
+
+    def history_summary(self, points: int = 20) -> dict[str, Any]:
+        """First, last and lowest epoch loss, and at most ``points`` (epoch, loss) pairs."""
+        if not self.history:
+            return {"epochs": 0}
+        h = self.history
+        best = int(np.argmin(h))
+        picks = sorted({int(round(i)) for i in np.linspace(0, len(h) - 1, min(points, len(h)))})
+        return {
+            "epochs": len(h), "first": h[0], "last": h[-1], "min": h[best], "min_epoch": best + 1,
+            "curve": [[i + 1, h[i]] for i in picks],
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (kernel rounded to 10 significant digits)."""
+        fit = self.lstsq
+        return {
+            "method": self.method,
+            "combine": self.combine,
+            "size": list(self.size),
+            "channels": self.channels,
+            "kernel": clean_values(self.kernel),
+            "bias": None if self.bias is None else clean_values(self.bias),
+            "loss": self.loss,
+            "relative_residual": self.relative_residual,
+            "fits": self.fits,
+            "history": self.history_summary(),
+            "lstsq": {
+                "rank": fit.rank, "unknowns": fit.unknowns, "condition": fit.condition,
+                "loss": fit.mse, "relative_residual": fit.relative_residual,
+            },
+            "max_diff_vs_lstsq": self.max_diff_vs_lstsq,
+            "windows": {"used": self.windows_used, "total": self.windows_total},
+            "seconds": self.seconds,
+            "warnings": list(self.warnings),
+            "notes": list(self.notes),
+        }
+
+
+# ---------------------------------------------------------------- the equation system
+# ---------------------------------------------------------------- presenting the answer
+
+
+def format_value(v: float, decimals: int = 6) -> str:
+    """A number rounded to ``decimals`` places, without trailing zeros; -0 is 0.
+
+    >>> format_value(-0.0000001), format_value(2.0), format_value(1 / 3), format_value(-1.5)
+    ('0', '2', '0.333333', '-1.5')
+    """
+    text = f"{round(float(v), decimals):.{decimals}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def format_kernel(kernel: np.ndarray, decimals: int = 6) -> str:
+    """A 2-D matrix as right-aligned columns (rounded); 3-D as one block per channel.
+
+    >>> print(format_kernel(np.array([[1.0, -0.0, -1.0000000001], [0.5, 2, 0]])), end="")
+      1   0  -1
+    0.5   2   0
+    """
+    k = np.asarray(kernel)
+    if k.ndim == 3:
+        return "\n".join(f"channel {c}:\n" + format_kernel(k[c], decimals) for c in range(k.shape[0]))
+    cells = [[format_value(v, decimals) for v in row] for row in k]
+    width = max(len(c) for row in cells for c in row)
+    return "".join(" ".join(c.rjust(width) for c in row) + "\n" for row in cells)
+
+
+def clean_values(values: Any, digits: int = 10) -> Any:
+    """Nested lists of numbers for JSON: ``digits`` significant digits, whole numbers as int, -0 as 0.
+
+    Values below 1e-12 of the largest magnitude are rounding noise of the solver and become 0.
+
+    >>> clean_values(np.array([[1.0000000000002, -0.0], [0.1 + 0.2, 2.5e-17]]))
+    [[1, 0], [0.3, 0]]
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    largest = float(np.max(np.abs(arr))) if arr.size else 0.0
+    arr = np.where(np.abs(arr) < 1e-12 * largest, 0.0, arr)
+
+    def clean(item: np.ndarray) -> Any:
+        if item.ndim == 0:
+            v = float(f"{float(item):.{digits}g}")
+            return 0 if v == 0 else (int(v) if v.is_integer() and abs(v) < 1e15 else v)
+        return [clean(v) for v in item]
+
+    return clean(arr)
+
+
+def kernel_name(text: str) -> str:
+    """A catalogue-valid name (lower-case letters, digits, underscores, at most 64) from free text.
+
+    >>> kernel_name("My Sobel-v (learned)")
+    'my_sobel_v_learned'
+    """
+    import re
+
+    name = re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_")[:64].strip("_")
+    return name or "learned"
+
+
+def kernel_document(result: LearnResult, *, name: str, input_name: str, target_name: str) -> dict[str, Any]:
+    """The kernel file for ``result`` in the catalogue's format.
+
+    One kernel (``per-channel`` with one channel, ``shared``) gives a single-kernel object;
+    ``per-channel`` with C > 1 a family with one kernel per channel (``NAME_c0``, ...);
+    ``sum`` a single kernel whose matrix is C x f x f (the catalogue reads 2-D matrices only).
+    The bias, if learned, is stated in the description: kernel files hold no bias.
+    """
+    kh, kw = result.size
+    how = "least squares" if result.method == "lstsq" else f"gradient descent ({len(result.history)} epochs)"
+    line = (
+        f"Learned from {_one_line(input_name)} -> {_one_line(target_name)}, {kh}x{kw}, by {how}; "
+        f"final MSE {result.loss:.3g}, residual {100 * result.relative_residual:.3g}% of the target's std"
+    )
+    source = "learned by kernelcli learn"
+
+    def bias_text(i: int) -> str:
+        if result.bias is None:
+            return ""
+        return f"; bias {format_value(result.bias[i])} (not in the matrix: add it after convolving)"
+
+    if result.combine == "per-channel" and result.kernel.ndim == 3:
+        return {
+            "family": name,
+            "description": line + f"; one kernel per channel ({result.channels})",
+            "kernels": [
+                {
+                    "name": f"{name}_c{c}"[:64],
+                    "matrix": clean_values(result.kernel[c]),
+                    "description": f"Channel {c}. " + line + bias_text(c),
+                    "source": source,
+                }
+                for c in range(result.kernel.shape[0])
+            ],
+        }
+    extra = f"; a {result.channels}-channel kernel whose responses are summed" if result.combine == "sum" else ""
+    return {
+        "name": name,
+        "matrix": clean_values(result.kernel),
+        "description": line + extra + bias_text(0),
+        "source": source,
+    }
+
+
+def kernel_json_text(document: dict[str, Any]) -> str:
+    """JSON text for a kernel document, each matrix row on one line (as the catalogue files are).
+
+    >>> print(kernel_json_text({"name": "k", "matrix": [[1, 0], [0, 1]]}), end="")
+    {
+      "name": "k",
+      "matrix": [[1, 0],
+                 [0, 1]]
+    }
+    """
+    import json
+
+    def matrix_text(m: Any, column: int) -> str:
+        if not isinstance(m[0], list):
+            return "[" + ", ".join(json.dumps(v) for v in m) + "]"
+        parts = [matrix_text(row, column + 1) for row in m]
+        return "[" + (",\n" + " " * (column + 1)).join(parts) + "]"
+
+    def obj_text(obj: dict[str, Any], indent: int) -> str:
+        pad = " " * (indent + 2)
+        lines = []
+        for key, value in obj.items():
+            head = f"{pad}{json.dumps(key)}: "
+            if key == "matrix":
+                lines.append(head + matrix_text(value, len(head)))
+            elif key == "kernels":
+                items = [pad + "  " + obj_text(item, indent + 4) for item in value]
+                lines.append(head + "[\n" + ",\n".join(items) + "\n" + pad + "]")
+            else:
+                lines.append(head + json.dumps(value, ensure_ascii=False))
+        return "{\n" + ",\n".join(lines) + "\n" + " " * indent + "}"
+
+    return obj_text(document, 0) + "\n"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
