@@ -63,7 +63,7 @@ class BatchOptions:
 
 def is_batch(inputs: list[Path], options: BatchOptions) -> bool:
     """True unless there is exactly one input file (or one volume: a folder holding a DICOM series) and no ``--out-dir``."""
-    from ..batch import is_batch_argument
+    from ..batch_plan import is_batch_argument
     from ..volume_inputs import is_volume_input
 
     if len(inputs) != 1 or options.out_dir is not None:
@@ -116,7 +116,8 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
         return call()
     import time
 
-    from ..batch import BatchResult, Record, check_report_path
+    from ..batch import BatchResult, Record
+    from ..batch_plan import check_report_path
     from ..errors import KernelcliError
 
     written = [Path(o) for o in outputs if o is not None]
@@ -151,7 +152,8 @@ def run_batch(
     Exits (``typer.Exit``) with 1 when a file failed, 70 when one hit a bug, 130 on Ctrl-C;
     planning problems raise our errors (exit 2 or 4) before anything is written.
     """
-    from ..batch import BatchInterrupted, discover, plan, run
+    from ..batch import BatchInterrupted, run
+    from ..batch_plan import discover, plan
     from ..errors import UsageError
 
     if out is not None:

@@ -1,0 +1,309 @@
+"""Batch steps 1 and 2: find the input files (:func:`discover`) and plan every output (:func:`plan`).
+
+A missing path, or a folder or pattern that yields nothing, is a UsageError (exit 2); an
+output that exists (without ``force``), that is an input, that two inputs share, or an
+output folder inside the folders being read is refused (OutputRefused, exit 4) before any
+work.  Split from :mod:`kernelcli.batch` (which runs the plan, step 3, and re-exports every
+name here).
+
+>>> has_glob("scans/**/*.png"), has_glob("scans/ct.png")
+(True, False)
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import InputError, OutputRefused, UsageError, WriteError
+from .io.naming import batch_output
+from .io.outputs import folder_writable, input_identities, name_problem, output_folder, output_problem
+
+#: problems listed in one refusal before "... and N more"
+MAX_LISTED = 50
+
+
+# ---------------------------------------------------------------- discovery
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file, and the folder whose structure is kept under the output folder."""
+
+    path: Path
+    root: Path | None  # a folder or glob input's base; None for a file named directly
+    arg: str  # the argument it came from
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """A folder the inputs are read from (to keep the output folder out of it)."""
+
+    folder: str  # real path
+    recursive: bool
+    arg: str
+
+
+@dataclass
+class Discovery:
+    """What :func:`discover` found."""
+
+    sources: list[Source]
+    scanned: list[Scanned] = field(default_factory=list)
+
+
+def has_glob(text: str) -> bool:
+    """True when ``text`` holds glob metacharacters.
+
+    >>> has_glob("scans/**/*.png"), has_glob("scan.png")
+    (True, False)
+    """
+    return any(c in text for c in "*?[")
+
+
+def is_batch_argument(arg: str | os.PathLike) -> bool:
+    """True for an argument that stands for several files: a folder, or a pattern that is not a path."""
+    text = os.fspath(arg)
+    if os.path.lexists(text):
+        return os.path.isdir(text)
+    return has_glob(text)
+
+
+def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> Discovery:
+    """Expand paths, folders and glob patterns into input files, in argument order.
+
+    A path that exists literally is taken as it is (even if it looks like a pattern).
+    Folders yield their supported, non-hidden regular files (``recursive``: also below);
+    patterns are expanded with ``**`` support.  The same file named twice is kept once.
+
+    Raises
+    ------
+    InputError
+        A missing path, or one that is not a regular file or folder (exit 2).
+    UsageError
+        A folder or pattern that yields no supported file (exit 2).
+    """
+    from .io.common import check_input_path
+
+    sources: list[Source] = []
+    scanned: list[Scanned] = []
+    seen: set[str] = set()
+
+    def add(path: Path, root: Path | None, arg: str) -> None:
+        key = os.path.normcase(os.path.abspath(path))
+        if key not in seen:
+            seen.add(key)
+            sources.append(Source(path, root, arg))
+
+    for raw in args:
+        arg = os.fspath(raw)
+        p = Path(arg)
+        if os.path.lexists(arg):
+            if p.is_dir():
+                files = _scan_folder(p, recursive)
+                if not files:
+                    hint = "" if recursive else " (--recursive looks in subfolders too)"
+                    raise UsageError(f"{arg}: no supported input files in this folder{hint}")
+                scanned.append(Scanned(os.path.realpath(p), recursive, arg))
+                for f in files:
+                    add(f, p, arg)
+            else:
+                add(check_input_path(p), None, arg)
+        elif has_glob(arg):
+            root = glob_root(arg)
+            matches = [Path(m) for m in sorted(glob.glob(arg, recursive=True))]
+            files = [m for m in matches if _is_input_file(m)]
+            if not files:
+                if matches:
+                    raise UsageError(f"{arg}: the pattern matched {len(matches)} path(s), none a supported input file")
+                raise UsageError(f"{arg}: no files match this pattern")
+            if "**" in arg:
+                scanned.append(Scanned(os.path.realpath(root), True, arg))
+            for folder in sorted({os.path.realpath(f.parent) for f in files}):
+                scanned.append(Scanned(folder, False, arg))
+            for f in files:
+                add(f, root, arg)
+        else:
+            raise InputError(f"{arg}: no such file or folder")
+    if not sources:
+        raise UsageError("no inputs given")
+    return Discovery(sources, scanned)
+
+
+def glob_root(pattern: str) -> Path:
+    """The leading folders of a pattern, up to the first part with a wildcard.
+
+    >>> glob_root("scans/2024/**/*.png"), glob_root("*.png")
+    (PosixPath('scans/2024'), PosixPath('.'))
+    """
+    parts = Path(pattern).parts
+    root: list[str] = []
+    for part in parts[:-1]:
+        if has_glob(part):
+            break
+        root.append(part)
+    return Path(*root) if root else Path(".")
+
+
+def _is_input_file(path: Path) -> bool:
+    from .io.naming import INPUT_SUFFIXES
+
+    if path.name.startswith(".") or path.suffix.lower() not in INPUT_SUFFIXES:
+        return False
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
+
+
+def _scan_folder(folder: Path, recursive: bool) -> list[Path]:
+    def refuse(exc: OSError) -> None:
+        raise InputError(f"{exc.filename or folder}: cannot list the folder: {exc.strerror or exc}")
+
+    if not recursive:
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError as exc:
+            refuse(exc)
+        return [folder / n for n in names if _is_input_file(folder / n)]
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=refuse):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        found.extend(Path(dirpath) / n for n in sorted(filenames) if _is_input_file(Path(dirpath) / n))
+    return found
+
+
+# ---------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True)
+class Item:
+    """One unit of work: read ``input``, write ``output``."""
+
+    input: Path
+    output: Path
+
+
+def output_path(source: Source, out_dir: Path, suffix: str, fmt: str | None) -> Path:
+    """``out_dir / <folder relative to the input's root> / <stem>_<suffix>.<ext>``.
+
+    >>> output_path(Source(Path("scans/a/ct.png"), Path("scans"), "scans"), Path("out"), "sobel_v", None)
+    PosixPath('out/a/ct_sobel_v.png')
+    """
+    return batch_output(source.path, source.root, out_dir, suffix, fmt)
+
+
+def plan(
+    found: Discovery | Sequence[Source],
+    *,
+    out_dir: str | os.PathLike,
+    suffix: str,
+    fmt: str | None = None,
+    force: bool = False,
+    report: str | os.PathLike | None = None,
+) -> list[Item]:
+    """Compute and check every output before any work; return the items in input order.
+
+    Raises
+    ------
+    OutputRefused
+        With one line per problem (exit 4): an output that exists (without ``force``),
+        that is an input, that two inputs share, that is a folder; an output folder
+        inside the folders being read.  Nothing has been written.
+    WriteError
+        The output folder cannot be created or written (read-only).
+    """
+    discovery = found if isinstance(found, Discovery) else Discovery(list(found))
+    out = Path(out_dir)
+    problems: list[str] = []
+
+    out_real = os.path.realpath(out)
+    if os.path.lexists(out) and not out.is_dir():
+        problems.append(f"--out-dir {out}: exists and is not a folder")
+    for s in discovery.scanned:
+        inside = out_real == s.folder or (s.recursive and out_real.startswith(s.folder.rstrip(os.sep) + os.sep))
+        if inside:
+            problems.append(
+                f"--out-dir {out}: is inside the input {s.arg} ({s.folder}); the results would become inputs "
+                "on the next run: choose a folder outside it"
+            )
+            break
+
+    identities = input_identities([src.path for src in discovery.sources])
+
+    items: list[Item] = []
+    long_names: list[str] = []
+    claimed: dict[str, Path] = {}
+    targets = [(src.path, output_path(src, out, suffix, fmt)) for src in discovery.sources]
+    if report is not None:
+        targets.append((None, Path(report)))
+        report_problem = _report_folder_problem(Path(report))
+        if report_problem:
+            problems.append(report_problem)
+    for src_path, dest in targets:
+        key = os.path.normcase(os.path.abspath(dest))
+        if key in claimed:
+            first = claimed[key]
+            what = f"{first} and {src_path}" if src_path is not None else f"{first} and --report"
+            problems.append(f"{dest}: {what} would both be written there")
+        else:
+            claimed[key] = src_path if src_path is not None else Path("--report")
+        problem = name_problem(dest) and f"{dest.name[:40]}...: {name_problem(dest)}"
+        if problem:
+            long_names.append(problem)
+        problem = output_problem(dest, force=force, identities=identities)
+        if problem:
+            problems.append(problem)
+        if src_path is not None:
+            items.append(Item(src_path, dest))
+
+    if long_names:
+        raise UsageError(f"{len(long_names)} output name(s) too long; nothing was done:\n  " + "\n  ".join(long_names[:MAX_LISTED]))
+    if problems:
+        listed = problems[:MAX_LISTED]
+        more = f"\n  ... and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
+        raise OutputRefused(
+            f"{len(problems)} problem(s) with the outputs; nothing was done:\n  " + "\n  ".join(listed) + more
+        )
+    ancestor = _nearest_existing(out)
+    if not folder_writable(ancestor):
+        raise WriteError(f"{out}: cannot write in {ancestor}: permission denied (read-only folder); nothing was done")
+    return items
+
+
+def check_report_path(
+    report: str | os.PathLike, *, inputs: Sequence[Path], outputs: Sequence[Path] = (), force: bool = False
+) -> None:
+    """Check a ``--report`` file like an output: not an input, not an output, not existing without ``force``."""
+    dest = Path(report)
+    too_long = name_problem(dest)
+    if too_long:
+        raise UsageError(f"--report: {too_long}")
+    problem = output_problem(dest, inputs, force=force)
+    if problem is None and any(os.path.abspath(dest) == os.path.abspath(o) for o in outputs):
+        problem = f"{dest}: is also the output; choose another --report file"
+    if problem is None:
+        problem = _report_folder_problem(dest)
+    if problem:
+        raise OutputRefused(problem)
+
+
+def _report_folder_problem(dest: Path) -> str | None:
+    """A ``--report`` file whose folder is missing or read-only is refused while planning."""
+    folder = dest.absolute().parent
+    if not folder.is_dir():
+        return f"--report {dest}: the folder {dest.parent} does not exist"
+    if not folder_writable(folder):
+        return f"--report {dest}: cannot write in {output_folder(dest)}: permission denied (read-only folder)"
+    return None
+
+
+def _nearest_existing(folder: Path) -> Path:
+    p = folder.absolute()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
