@@ -108,7 +108,7 @@ def run_chain(data: Any, steps: list[Step], conv: dict[str, Any]) -> Any:
 
 def chain_file(input_path: Any, steps: list[Step], options: Any, *, out: Any, force: bool = False) -> Any:
     """Run a chain on one input file (a :class:`kernelcli.jobs.ConvolveOptions` for the convolutions)."""
-    from .jobs import run_file_job
+    from .jobs_common import run_file_job
 
     conv = {
         "stride": options.stride, "padding": options.padding, "pad_mode": options.pad_mode,

@@ -130,7 +130,7 @@ def convolve(
     """
     from ..errors import UsageError
     from ..io.images import Encoding
-    from ..jobs import ConvolveOptions
+    from ..jobs_common import ConvolveOptions
     from ..volume_inputs import is_volume_input
     from ..shapes import parse_padding
     from ..layout import canonical_layout
@@ -218,7 +218,7 @@ def convolve(
 
 def _load(spec: str, scale: Any) -> Any:
     """Load a --kernel spec (3-D kernels allowed) and apply the --kernel-scale, if any."""
-    from ..jobs import load_layer_kernel
+    from ..jobs_maps import load_layer_kernel
     from ..kernel_syntax import scale_kernel
 
     return scale_kernel(load_layer_kernel(spec), scale)
@@ -312,7 +312,8 @@ def _run_many(inputs, specs, bias, options, batch, *, scale, weights, bias_file,
     from functools import partial
 
     from ..errors import UsageError
-    from ..jobs import bank_label, convolve_bank_file, convolve_file, parse_bias
+    from ..jobs import convolve_file
+    from ..jobs_maps import bank_label, convolve_bank_file, parse_bias
 
     if weights is not None or bias_file is not None or montage is not None:
         raise UsageError("--weights, --bias-file and --montage work on one input; several inputs take --kernel")
@@ -347,7 +348,8 @@ def _target(input: Path, out: Optional[Path], montage: Optional[Path], label: st
 
 
 def _run_kernels(input: Path, specs: list[str], bias: Optional[str], options: Any, batch: BatchOptions, *, scale: Any = None, out, montage, force) -> Any:
-    from ..jobs import bank_label, convolve_bank_file, convolve_file, parse_bias
+    from ..jobs import convolve_file
+    from ..jobs_maps import bank_label, convolve_bank_file, parse_bias
 
     kernels = [_load(spec, scale) for spec in specs]
     if len(kernels) == 1 and len(kernels[0].shape) == 2 and options.plain and bias is None and montage is None:
@@ -366,7 +368,7 @@ def _run_kernels(input: Path, specs: list[str], bias: Optional[str], options: An
 
 def _run_weights(input: Path, weights: Path, bias_file: Optional[Path], bias: Optional[str], options: Any, batch: BatchOptions, *, out, montage, force) -> Any:
     from ..errors import UsageError
-    from ..jobs import layer_file, parse_bias, read_bias_file, read_weights
+    from ..jobs_maps import layer_file, parse_bias, read_bias_file, read_weights
 
     w = read_weights(weights)
     if bias is not None and bias_file is not None:

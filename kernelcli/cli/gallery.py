@@ -54,7 +54,7 @@ def gallery(
     size and range.
     """
     from ..io.images import Encoding
-    from ..jobs import gallery_file
+    from ..jobs_maps import gallery_file
 
     report = gallery_file(input, out=out, family=family, pad_mode=pad_mode, tile=tile, force=force, max_pixels=max_pixels,
                           layout=layout, paths=CLI_PATHS, encoding=Encoding(quality=quality, compress=compress))

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UsageError
-from ..jobs import Report
+from ..jobs_common import Report
 from ..volume_inputs import volume_suffix
 from .kernels import VolumeKernel, resolve_volume_kernel
 from .nifti import write_nifti
@@ -267,7 +267,7 @@ def convolve_volume_file(
     start = time.perf_counter()
     result, notes = filter_volume(vol, kernel, options, mask)
     seconds = time.perf_counter() - start
-    from ..jobs import check_finite_result
+    from ..jobs_common import check_finite_result
 
     # an overflow (inf or NaN) is refused, never written
     check_finite_result(src, f"convolve {label}", float(result.min()), float(result.max()), result.dtype)

@@ -135,7 +135,7 @@ def run_tiled(
 
 def _run(input_path, label, build, data, what, *, out, force, rescale, layout, chunks, scheduler, workers, progress, volume_build):
     from ..errors import UsageError
-    from ..jobs import Report
+    from ..jobs_common import Report
     from ..layout import array_layout, from_hwc, to_hwc
     from .cluster import client_for, compute_tasks, describe
 

@@ -184,7 +184,7 @@ def write_nii(result: Any, dest: Path, vol: Any, *, force: bool, run: Any, label
     """
     from ..errors import WriteError
     from ..io.outputs import PART_SUFFIX, _publish, temp_prefix
-    from ..jobs import check_finite_result
+    from ..jobs_common import check_finite_result
     from ..medical.nifti import header_bytes
     from .stores import _tasks
 

@@ -1,0 +1,269 @@
+"""What every file job shares: its options, its report, and the read -> check -> compute -> write frame.
+
+:func:`run_file_job` is the frame of every single-result job (``convolve``, ``pad``, ``pool``,
+``chain``); the checks here (peak memory, finite results, clipping notes) are common to them
+and to the feature-map jobs.  Split from :mod:`kernelcli.jobs`, which re-exports every name.
+
+>>> ConvolveOptions().padding
+'same'
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+from .modes import canonical_pad_mode, canonical_rescale
+
+
+@dataclass(frozen=True)
+class ConvolveOptions:
+    """Options of a convolution job, validated once."""
+
+    stride: int = 1
+    padding: Any = "same"
+    pad_mode: str = "constant"
+    pad_value: float = 0.0
+    dilation: int = 1
+    flip: bool = False
+    rescale: str | None = None
+    max_pixels: int | None = None
+    #: 2-D kernels on several channels: "per-channel" (None means it) or "sum"
+    combine: str | None = None
+    #: applied after the bias: none, relu, leaky_relu, sigmoid or tanh (None: none)
+    activation: str | None = None
+    #: axis order of a 3-D array input: hwc, chw or zyx (None: hwc when unambiguous)
+    layout: str | None = None
+    #: the path policy passed to the API (``"cold"`` from the CLI; see kernelcli._core.policy)
+    paths: Any = None
+    #: how image outputs are encoded (an :class:`kernelcli.io.images.Encoding`; None: the defaults)
+    encoding: Any = None
+
+    def __post_init__(self) -> None:
+        import math
+
+        if not math.isfinite(self.pad_value):
+            raise UsageError(f"--pad-value {self.pad_value}: expected a finite number")
+        object.__setattr__(self, "pad_mode", canonical_pad_mode(self.pad_mode))
+        if self.rescale is not None:
+            object.__setattr__(self, "rescale", canonical_rescale(self.rescale))
+        if self.combine is not None or self.activation is not None:
+            from .modes import canonical_activation, canonical_combine
+
+            if self.combine is not None:
+                object.__setattr__(self, "combine", canonical_combine(self.combine))
+            if self.activation is not None:
+                object.__setattr__(self, "activation", canonical_activation(self.activation))
+
+    @property
+    def plain(self) -> bool:
+        """True when nothing asks for layer semantics (no sum over channels, no activation)."""
+        return self.combine in (None, "per-channel") and self.activation in (None, "none")
+
+    def conv_kwargs(self) -> dict[str, Any]:
+        """The options :func:`kernelcli.layers.filter_bank` takes."""
+        return {
+            "stride": self.stride, "padding": self.padding, "pad_mode": self.pad_mode, "pad_value": self.pad_value,
+            "dilation": self.dilation, "flip": self.flip, "combine": self.combine or "per-channel",
+            "activation": self.activation, "paths": self.paths,
+        }
+
+
+@dataclass
+class Report:
+    """What one job did, for the summary line and ``--json``."""
+
+    input: str
+    operation: str
+    input_shape: list[int]
+    output_shape: list[int]
+    output: str | None
+    minimum: float
+    maximum: float
+    seconds: float
+    dtype: str
+    clipped_low: int = 0
+    clipped_high: int = 0
+    total: int = 0
+    notes: list[str] = field(default_factory=list)
+    matrix: list[Any] | None = None
+    kernel: str | None = None
+    #: labels of the feature maps, in the order of the last axis (several maps only)
+    maps: list[str] | None = None
+    montage: str | None = None
+
+    @classmethod
+    def of(cls, src: Path, label: str, data: Any, result: Any, seconds: float, out_path: Path | None, notes: list[str], **extra: Any) -> "Report":
+        """The report of one input array turned into one result array (refused if it overflowed)."""
+        minimum, maximum = float(result.min()), float(result.max())
+        check_finite_result(src, label, minimum, maximum, result.dtype)
+        return cls(
+            input=str(src),
+            operation=label,
+            input_shape=list(data.shape),
+            output_shape=list(result.shape),
+            output=str(out_path) if out_path else None,
+            minimum=minimum,
+            maximum=maximum,
+            seconds=seconds,
+            dtype=str(result.dtype),
+            total=int(result.size),
+            notes=list(notes),
+            **extra,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``matrix`` only for matrix inputs; ``maps``/``montage`` when there are any)."""
+        d = asdict(self)
+        for key in ("matrix", "kernel", "maps", "montage"):
+            if d[key] is None:
+                d.pop(key)
+        return d
+
+
+#: Share of the non-zero responses clipped below 0 that earns a "--rescale abs" hint: counted
+#: among the responses, not all pixels, since an edge filter is zero on most of an image.
+CLIP_NOTE_SHARE = 0.10
+
+
+def run_file_job(
+    input_path: str | Path,
+    label: str,
+    compute: Callable[[Any], Any],
+    *,
+    out: str | Path | None,
+    force: bool = False,
+    rescale: str | None = None,
+    max_pixels: int | None = None,
+    layout: str | None = None,
+    volume_compute: Callable[[Any], Any] | None = None,
+    encoding: Any = None,
+) -> Report:
+    """Read one input, apply ``compute`` to its array, write the result (or keep the matrix).
+
+    The output path is checked (exit 4) before the input is read.  ``out=None`` is only
+    for matrix inputs, whose result is returned in ``Report.matrix``.  A 3-D array input
+    is read in ``layout`` (see :mod:`kernelcli.layout`): ``compute`` sees it channels-last
+    and a ``.npy`` output gets the input's axis order back; ``volume_compute``, when given,
+    takes a ``zyx`` array as it is (3-D pooling, say).
+    """
+    from .io import formats
+
+    src = formats.check_input_path(input_path)
+    out_path = formats.check_output_path(out, [src], force=force) if out is not None else None
+    loaded = formats.read_input(src, max_pixels=max_pixels)
+    start = time.perf_counter()
+    result = _named(src, lambda: _compute_in_layout(loaded, compute, layout, out_path, volume_compute))
+    seconds = time.perf_counter() - start
+    report = Report.of(src, label, loaded.data, result, seconds, out_path, loaded.notes)
+    if loaded.alpha is not None and result.shape[:2] != loaded.alpha.shape:
+        report.notes.append(f"{src.name}: the output size differs from the input's, so the alpha channel is dropped")
+    if out_path is None:
+        if loaded.kind != "matrix":
+            raise UsageError(f"{src}: an image result needs an output path (--out)")
+        report.matrix = result.tolist()
+        return report
+    _write_single(report, out_path, result, loaded, rescale=rescale, force=force, encoding=encoding)
+    return report
+
+
+def _named(src: Path, call: Callable[[], Any]) -> Any:
+    """``call()``, with the input's name put in front of a resource or value error that lacks it."""
+    from .errors import KernelcliError
+
+    try:
+        return call()
+    except KernelcliError as exc:
+        if str(src) in str(exc) or src.name in str(exc):
+            raise
+        raise type(exc)(f"{src}: {exc}") from None
+
+
+def _compute_in_layout(loaded: Any, compute: Callable[[Any], Any], layout: str | None, out_path: Path | None, volume_compute: Callable[[Any], Any] | None = None) -> Any:
+    """``compute`` on the input read in its layout; the result back in that layout for an array output."""
+    from .layout import from_hwc, input_layout, to_hwc
+
+    data = loaded.data
+    if loaded.kind != "array" and layout is None:
+        return compute(data)
+    chosen = input_layout(data, loaded.kind, layout, str(loaded.path), loaded.format)
+    if chosen == "zyx" and volume_compute is not None:
+        return volume_compute(data)
+    result = compute(to_hwc(data, chosen))
+    keep_order = out_path is None or out_path.suffix.lower() == ".npy"
+    return from_hwc(result, chosen) if keep_order else result
+
+
+def _write_single(report: Report, out_path: Path, result: Any, loaded: Any, *, rescale: str | None, force: bool, encoding: Any = None) -> None:
+    """Write one result like the input, and note when the rescale clipped many values."""
+    from .io import formats
+
+    written = formats.write_output(out_path, result, like=loaded, rescale=rescale, force=force, encoding=encoding)
+    report.clipped_low, report.clipped_high = written.low_clipped, written.high_clipped
+    if written.dtype.startswith(("uint", "int")):
+        # the output holds integers: a float wobble such as -2.1e-05 from a blur is 0 there
+        report.minimum, report.maximum = _as_written(report.minimum), _as_written(report.maximum)
+    note = clip_note(written.low_clipped, result)
+    if note:
+        report.notes.append(note)
+
+
+def _as_written(value: float) -> float:
+    """A float result as an integer output holds it, before any clipping: rounded, never -0.
+
+    >>> _as_written(-2.1e-05), _as_written(116.4), _as_written(-1020.0)
+    (0.0, 116.0, -1020.0)
+    """
+    return float(round(value)) + 0.0
+
+
+def clip_note(low_clipped: int, result: Any) -> str | None:
+    """The note when clipping to 0 removed at least CLIP_NOTE_SHARE of the non-zero responses.
+
+    >>> import numpy as np
+    >>> clip_note(2, np.array([0.0, 0.0, 0.0, -1.0, -2.0, 3.0]))[:60]
+    '67% of the non-zero responses (2 of 3) were negative and cli'
+    >>> clip_note(0, np.array([1.0])) is None
+    True
+    """
+    if low_clipped <= 0:
+        return None
+    import numpy as np
+
+    responses = int(np.count_nonzero(result))
+    if low_clipped < CLIP_NOTE_SHARE * responses:
+        return None
+    return (
+        f"{100.0 * low_clipped / responses:.0f}% of the non-zero responses ({low_clipped} of {responses}) were negative "
+        "and clipped to 0, so edges of one sign vanish; --rescale abs shows both signs, --rescale minmax stretches the full range"
+    )
+
+
+def check_conv_peak(data: Any, kernel_shape: Any, options: ConvolveOptions, label: str, *, maps: int = 1) -> None:
+    """Refuse (exit 2, with the estimate) a convolution whose padded input and outputs
+    would need more memory than allowed (see :mod:`kernelcli.limits`)."""
+    from .limits import check_peak, conv_peak
+    from .shapes import resolve_padding
+
+    kh, kw = int(kernel_shape[-2]), int(kernel_shape[-1])
+    pads = resolve_padding(options.padding, kh, kw, (options.dilation, options.dilation))
+    itemsize = 4 if data.dtype.itemsize == 1 else 8
+    need = conv_peak(data.shape, (kh, kw), maps=maps, stride=options.stride, pads=pads, dilation=options.dilation,
+                     itemsize=itemsize, input_itemsize=data.dtype.itemsize)
+    check_peak(need, label)
+
+
+def check_finite_result(src: Any, label: str, minimum: float, maximum: float, dtype: Any) -> None:
+    """A result with NaN or infinite values is an overflow: refuse it (exit 2), naming the cause."""
+    import math
+
+    if math.isfinite(minimum) and math.isfinite(maximum):
+        return
+    raise UsageError(
+        f"{src}: {label}: the result overflows {dtype} (values beyond its range became infinite or NaN); "
+        "use a smaller kernel scale or input values, or a float64 input (.npy)"
+    )

@@ -1,0 +1,462 @@
+"""Jobs with several feature maps: a filter bank, a conv layer (``--weights``), the gallery montage.
+
+One map is written like any single result; several go to ``.npy`` (H', W', K) or a
+multi-page float32 TIFF, and/or a labelled montage picture (:func:`run_maps_job`).
+Split from :mod:`kernelcli.jobs`, which re-exports every name.
+
+>>> bank_label(["sobel_h", "sobel_v"])
+'sobel_h_sobel_v'
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+from .io.naming import safe_stem
+from .jobs_common import ConvolveOptions, Report, _named, _write_single, check_conv_peak
+from .modes import canonical_pad_mode
+
+# ---------------------------------------------------------------- layers: several feature maps
+
+#: picture formats a montage may be written in
+MONTAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+#: formats that hold several maps as numbers
+MAPS_SUFFIXES = (".npy", ".tif", ".tiff")
+#: largest --weights/--bias-file accepted (a first layer's weights are kilobytes)
+MAX_WEIGHTS_BYTES = 64 * 1024 * 1024
+
+
+def load_layer_kernel(spec: str) -> Any:
+    """Load a ``--kernel`` spec, allowing a 3-D (C x f x f) kernel file for the layer semantics."""
+    from .catalog import load_kernel
+
+    return load_kernel(spec, max_ndim=3)
+
+
+def parse_bias(text: str) -> list[float]:
+    """Parse ``--bias``: one number, or numbers separated by commas (one per kernel).
+
+    >>> parse_bias("0.5"), parse_bias("1, -2,0")
+    ([0.5], [1.0, -2.0, 0.0])
+    """
+    import math
+
+    values = []
+    for part in str(text).split(","):
+        try:
+            value = float(part.strip())
+        except ValueError:
+            raise UsageError(f"invalid --bias {text!r}: expected a number, or numbers separated by commas (one per kernel)") from None
+        if not math.isfinite(value):
+            raise UsageError(f"invalid --bias {text!r}: values must be finite")
+        values.append(value)
+    return values
+
+
+def _read_npy_file(path: str | Path, what: str) -> Any:
+    """np.load for a weights or bias file; every problem is an InvalidKernel naming the file."""
+    import numpy as np
+
+    from .errors import InvalidKernel, KernelNotFound
+
+    p = Path(path)
+    if p.suffix.lower() != ".npy":
+        raise InvalidKernel(f"{p}: {what} must be a .npy file (numpy.save), got {p.suffix or 'no extension'!r}")
+    if not p.exists():
+        raise KernelNotFound(f"{p}: no such file")
+    if not p.is_file():
+        raise InvalidKernel(f"{p}: not a regular file")
+    size = p.stat().st_size
+    from .io.outputs import note_input
+
+    note_input(p)  # weights and bias are inputs: never overwritten by this call's outputs
+    if size > MAX_WEIGHTS_BYTES:
+        raise InvalidKernel(f"{p}: {size} bytes, more than the {MAX_WEIGHTS_BYTES // 2**20} MiB allowed for {what}")
+    from .io.arrays import load_npy
+
+    arr = load_npy(p, InvalidKernel)
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
+        raise InvalidKernel(f"{p}: {what} must hold real numbers, got dtype {getattr(arr, 'dtype', type(arr))}")
+    if arr.size == 0:
+        raise InvalidKernel(f"{p}: {what} is empty (shape {arr.shape})")
+    arr = arr.astype(np.float64)
+    if not np.isfinite(arr).all():
+        raise InvalidKernel(f"{p}: {what} holds NaN or infinite values")
+    return arr
+
+
+def read_weights(path: str | Path) -> Any:
+    """Read a filter bank (K, C, f, f) saved with numpy.save: PyTorch's conv weight layout.
+
+    For instance ``numpy.save("w.npy", model.conv1.weight.detach().numpy())``.  Checked
+    before any image is read; problems are InvalidKernel (exit 3).
+    """
+    from .catalog import MAX_SIDE
+    from .errors import InvalidKernel
+
+    w = _read_npy_file(path, "weights")
+    if w.ndim != 4:
+        hint = "; one filter (C, f, f) is w[None]" if w.ndim == 3 else ""
+        raise InvalidKernel(f"{path}: weights must be 4-D (K filters, C channels, f, f) as PyTorch stores them, got shape {w.shape}{hint}")
+    if max(w.shape[2:]) > MAX_SIDE:
+        raise InvalidKernel(f"{path}: filters of {w.shape[2]}x{w.shape[3]} exceed {MAX_SIDE} per side")
+    return w
+
+
+def read_bias_file(path: str | Path, filters: int) -> Any:
+    """Read a bias vector (K,) saved with numpy.save; its length must equal the filter count."""
+    from .errors import InvalidKernel
+
+    b = _read_npy_file(path, "bias")
+    if b.shape != (filters,):
+        raise InvalidKernel(f"{path}: bias must have shape ({filters},), one value per filter of the weights; got {b.shape}")
+    return b
+
+
+def bank_label(names: list[str]) -> str:
+    """The default-output label for a bank: its kernel names, or the first three and a count.
+
+    >>> bank_label(["sobel_v", "sobel_h"]), bank_label(list("abcde"))
+    ('sobel_v_sobel_h', 'a_b_c_and_2_more')
+    """
+    shown = "_".join(safe_stem(n) for n in names[:3])
+    return shown + (f"_and_{len(names) - 3}_more" if len(names) > 3 else "")
+
+
+def _layer_words(options: ConvolveOptions, bias: Any) -> str:
+    words = []
+    if options.combine == "sum":
+        words.append("sum")
+    if bias is not None:
+        words.append("bias")
+    if options.activation not in (None, "none"):
+        words.append(options.activation)
+    return f" [{', '.join(words)}]" if words else ""
+
+
+def convolve_bank_file(
+    input_path: str | Path,
+    kernels: list[Any],
+    options: ConvolveOptions,
+    *,
+    bias: Any = None,
+    out: str | Path | None,
+    montage: str | Path | None = None,
+    force: bool = False,
+) -> Report:
+    """Apply a bank of kernels (2-D or 3-D ``Kernel`` values) to one input as one layer.
+
+    One kernel gives today's kind of result (per channel unless ``combine="sum"``); several
+    give one map each (C maps each with "per-channel" on a C-channel input), written to
+    ``.npy`` (H', W', M) or a multi-page float32 TIFF, and/or drawn to ``montage``.
+    """
+    from .layers import filter_bank
+
+    names = [k.name for k in kernels]
+    if options.layout == "zyx" and (any(len(k.shape) == 3 for k in kernels) or options.combine == "sum"):
+        raise UsageError(
+            "--layout zyx filters a volume slice by slice with 2-D kernels; a 3-D (channels x f x f) kernel or "
+            "--combine sum would add the slices up as if they were channels (save the volume as NIfTI for 3-D kernels)"
+        )
+    label = f"convolve {', '.join(names)}{_layer_words(options, bias)}"
+
+    def compute(data):
+        channels = data.shape[2] if data.ndim == 3 else 1
+        per_map = channels if options.combine in (None, "per-channel") else 1
+        check_conv_peak(data, max((k.shape for k in kernels), key=lambda sh: sh[-1] * sh[-2]), options, label,
+                        maps=max(2, len(kernels) * per_map) if len(kernels) > 1 else 1)
+        return filter_bank(data, kernels, names, bias=bias, **options.conv_kwargs())
+
+    report = run_maps_job(
+        input_path, label, compute, single=len(kernels) == 1, out=out, montage=montage, force=force,
+        rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options), layout=options.layout,
+        encoding=options.encoding,
+    )
+    if len(kernels) == 1:
+        report.kernel = names[0]
+    return report
+
+
+def layer_file(
+    input_path: str | Path,
+    weights: Any,
+    options: ConvolveOptions,
+    *,
+    name: str = "weights",
+    bias: Any = None,
+    out: str | Path | None,
+    montage: str | Path | None = None,
+    force: bool = False,
+) -> Report:
+    """Run a trained first layer, ``weights`` (K, C, f, f) and ``bias`` (K,), on one input.
+
+    The result is ``activation(conv2d(x, weights) + bias)`` with PyTorch's numbers, as
+    (H', W', K); one filter gives a single map written like any single result.
+    """
+    from .layers import BankResult, conv_layer
+
+    filters = weights.shape[0]
+    if options.flip:
+        weights = weights[..., ::-1, ::-1]
+    label = f"layer {name} {'x'.join(map(str, weights.shape))}{_layer_words(options, bias)}"
+    labels = [f"{name}[{k}]" for k in range(filters)]
+
+    def compute(data):
+        check_conv_peak(data, weights.shape, options, label, maps=max(filters, 2) if filters > 1 else 1)
+        maps = conv_layer(
+            data, weights, bias, stride=options.stride, padding=options.padding, pad_mode=options.pad_mode,
+            pad_value=options.pad_value, dilation=options.dilation, activation=options.activation, paths=options.paths,
+        )
+        return BankResult(maps, labels, labels, [(k, k + 1) for k in range(filters)], ["sum"] * filters)
+
+    return run_maps_job(
+        input_path, label, compute, single=filters == 1, out=out, montage=montage, force=force,
+        rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options), layout=options.layout,
+        encoding=options.encoding,
+    )
+
+
+def _describe_options(options: ConvolveOptions) -> str:
+    """One line for a montage: the padding, stride and dilation the maps were made with."""
+    padding = ",".join(map(str, options.padding)) if isinstance(options.padding, tuple) else str(options.padding)
+    return f"padding {padding} ({options.pad_mode}), stride {options.stride}, dilation {options.dilation}"
+
+
+def _check_maps_outputs(src: Path, out: Any, montage: Any, *, single: bool, force: bool) -> tuple[Path | None, Path | None]:
+    """Validate the data output and the montage path before any pixel is read (exit 2/4)."""
+    from .errors import OutputRefused
+    from .io import formats
+    from .io.outputs import same_file
+
+    out_path = formats.check_output_path(out, [src], force=force) if out is not None else None
+    if out_path is not None and not single and out_path.suffix.lower() not in MAPS_SUFFIXES:
+        raise UsageError(
+            f"{out_path}: several feature maps need .npy (H', W', maps) or .tif (one float32 page per map); "
+            "--montage FILE.png draws them as a picture"
+        )
+    montage_path = None
+    if montage is not None:
+        montage_path = formats.check_output_path(montage, [src], force=force)
+        if montage_path.suffix.lower() not in MONTAGE_SUFFIXES:
+            raise UsageError(f"{montage_path}: a montage is a picture: expected one of {', '.join(MONTAGE_SUFFIXES)}")
+        if out_path is not None and (out_path == montage_path or same_file(out_path, montage_path)):
+            raise OutputRefused(f"{montage_path}: --out and --montage name the same file")
+    return out_path, montage_path
+
+
+def run_maps_job(
+    input_path: str | Path,
+    label: str,
+    compute: Callable[[Any], Any],
+    *,
+    single: bool,
+    out: str | Path | None,
+    montage: str | Path | None = None,
+    force: bool = False,
+    rescale: str | None = None,
+    max_pixels: int | None = None,
+    describe: str = "",
+    layout: str | None = None,
+    encoding: Any = None,
+) -> Report:
+    """Read one input, compute a :class:`~kernelcli.layers.BankResult`, write the maps and/or a montage.
+
+    ``single`` (one kernel or filter): the result is written exactly like
+    :func:`run_file_job` writes one (an (H', W', C) image for a per-channel kernel).
+    Otherwise the maps go to ``out`` as ``.npy`` (H', W', M) or a float32 page each in a
+    TIFF.  A matrix input without ``out`` keeps the numbers in ``Report.matrix``: (H', W')
+    for one map, (M, H', W') for several, in the order of ``Report.maps``.
+    """
+    from .io import formats
+
+    src = formats.check_input_path(input_path)
+    out_path, montage_path = _check_maps_outputs(src, out, montage, single=single, force=force)
+    loaded = formats.read_input(src, max_pixels=max_pixels)
+    start = time.perf_counter()
+    order, data = "hwc", loaded.data
+    if loaded.kind == "array" or layout is not None:
+        from .layout import input_layout, to_hwc
+
+        order = input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format)
+        data = to_hwc(loaded.data, order)  # channels last for the maps and the montage's input tile
+    bank = _named(src, lambda: compute(data))
+    seconds = time.perf_counter() - start
+    maps = bank.maps
+    several = maps.shape[2] > 1 and not single
+    if several:
+        result = maps
+    elif maps.shape[2] == 1:
+        result = maps[:, :, 0]
+    else:  # one kernel, per channel: an image like the input
+        result = maps
+    report = Report.of(src, label, loaded.data, result, seconds, out_path, loaded.notes, maps=list(bank.labels) if several else None)
+    if out_path is not None and out_path.suffix.lower() == ".npy" and order != "hwc":
+        from .layout import from_hwc
+
+        report.output_shape = list(from_hwc(result, order).shape)  # the file keeps the input's axis order
+    if loaded.alpha is not None and out_path is not None:
+        if several:
+            report.notes.append(f"{src.name}: the alpha channel is not carried into feature maps")
+        elif result.shape[:2] != loaded.alpha.shape:
+            report.notes.append(f"{src.name}: the output size differs from the input's, so the alpha channel is dropped")
+    if out_path is None and montage_path is None and loaded.kind != "matrix":
+        raise UsageError(f"{src}: an image result needs an output path (--out) or --montage")
+    if out_path is None and loaded.kind == "matrix":
+        report.matrix = (maps.transpose(2, 0, 1) if several else result).tolist()
+    if out_path is not None:
+        from .layout import from_hwc
+
+        if not several:
+            if out_path.suffix.lower() == ".npy":
+                result = from_hwc(result, order)
+            _write_single(report, out_path, result, loaded, rescale=rescale, force=force, encoding=encoding)
+        elif out_path.suffix.lower() == ".npy":
+            formats.write_output(out_path, from_hwc(maps, order), force=force)
+        else:
+            from .io.images import write_tiff_pages
+
+            write_tiff_pages(out_path, maps, force=force)
+    if montage_path is not None:
+        from .montage import render_montage, write_sheet
+
+        sheet = render_montage(
+            data, montage_tiles(bank), title=f"{src.name}: {label}",
+            notes=[f"{describe}; each map stretched from its min (black) to its max (white)"] if describe else (),
+        )
+        write_sheet(montage_path, sheet, force=force, encoding=encoding)
+        report.montage = str(montage_path)
+        if report.output is None:
+            report.output = str(montage_path)
+    return report
+
+
+#: a gallery computes its maps on the image reduced to at most this many tiles per side
+GALLERY_WORK_TILES = 2
+
+
+def tile_scale_image(data: Any, tile: int) -> tuple[Any, int]:
+    """``(image, f)``: ``data`` reduced f x f by area averaging (f whole, the smallest that
+    brings the longer side to at most ``GALLERY_WORK_TILES * tile``), or ``data`` itself with f = 1.
+
+    A gallery's maps are thumbnails: computed at that scale, a 12-megapixel photo costs what
+    a 400-pixel image does, and each tile shows what the kernel does at the scale seen.
+    Rows or columns past the last whole f x f block are left out.
+
+    >>> import numpy as np
+    >>> image, f = tile_scale_image(np.ones((1000, 800)), 192)
+    >>> image.shape, f
+    ((333, 266), 3)
+    """
+    import numpy as np
+
+    side = max(data.shape[:2])
+    factor = -(-side // (GALLERY_WORK_TILES * tile))
+    if factor <= 1:
+        return data, 1
+    h, w = data.shape[0] // factor, data.shape[1] // factor
+    rest = data.shape[2:]
+    channels = int(np.prod(rest, dtype=np.int64))
+    # Sum the f rows of each block, then the f columns: two passes that read memory in
+    # order (uint8 sums stay whole numbers in float32, below 2**24 for f < 256).
+    dtype = np.float32 if data.dtype == np.uint8 and factor < 256 else np.float64
+    rows = data[: h * factor, : w * factor].reshape(h, factor, w * factor * channels).sum(axis=1, dtype=dtype)
+    blocks = rows.reshape(h, w, factor, channels).sum(axis=2)
+    blocks /= factor * factor
+    return blocks.reshape(h, w, *rest), factor
+
+
+def montage_tiles(bank: Any) -> list[tuple[str, Any]]:
+    """Tiles for :func:`kernelcli.montage.render_montage`: a colour tile for a kernel applied per
+    channel to three channels, else one grey tile per map."""
+    tiles = []
+    for name, (start, stop), kind in zip(bank.names, bank.spans, bank.combine):
+        if kind == "per-channel" and stop - start == 3:
+            tiles.append((name, bank.maps[:, :, start:stop]))
+        else:
+            tiles.extend((bank.labels[j], bank.maps[:, :, j]) for j in range(start, stop))
+    return tiles
+
+
+def gallery_file(
+    input_path: str | Path,
+    *,
+    out: str | Path,
+    family: str | None = None,
+    pad_mode: str = "constant",
+    tile: int | None = None,
+    force: bool = False,
+    max_pixels: int | None = None,
+    layout: str | None = None,
+    paths: Any = None,
+    encoding: Any = None,
+) -> Report:
+    """Apply every catalogue kernel (or one family) to one image and draw them as one sheet.
+
+    "same" padding, per channel (a colour tile for an RGB input); each map stretched on its
+    own.  Kernels are applied one at a time and reduced to a tile at once, so a large
+    image never holds every full-size map in memory.  A 3-D kernel whose depth differs
+    from the image's channels is left out, with a note.
+    """
+    from .io import formats
+    from .catalog import list_kernels
+    from .layers import filter_bank
+    from .montage import DEFAULT_TILE, range_text, render_montage, to_display, write_sheet
+
+    kernels = list_kernels(family)
+    src = formats.check_input_path(input_path)
+    _, sheet_path = _check_maps_outputs(src, None, out, single=False, force=force)
+    mode = canonical_pad_mode(pad_mode)
+    loaded = formats.read_input(src, max_pixels=max_pixels)
+    from .layout import input_layout, to_hwc
+
+    data = to_hwc(loaded.data, input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format))
+    channels = 1 if data.ndim == 2 else data.shape[2]
+    notes = list(loaded.notes)
+    tiles: list[tuple[str, Any, str]] = []
+    low, high = float("inf"), float("-inf")
+    applied = 0
+    start = time.perf_counter()
+    work, factor = tile_scale_image(data, tile or DEFAULT_TILE)
+    sheet_notes = [f"padding same ({mode}), cross-correlation; each map stretched from its min (black) to its max (white)"]
+    if factor > 1:
+        reduced = f"maps computed on the image reduced {factor}x{factor} (area average) to {work.shape[1]}x{work.shape[0]}, the tiles' scale"
+        notes.append(f"{src.name}: {reduced}; ranges are those of the reduced maps")
+        sheet_notes.append(reduced)
+    for kernel in kernels:
+        shape = kernel.shape
+        if len(shape) == 3 and shape[0] != channels:
+            notes.append(f"{kernel.name}: a {'x'.join(map(str, shape))} kernel needs {shape[0]} channels, the image has {channels}; left out")
+            continue
+        bank = filter_bank(work, [kernel], [kernel.name], padding="same", pad_mode=mode, paths=paths)
+        applied += 1
+        caption = f"{kernel.family} {'x'.join(map(str, shape))}"
+        for label, maps in montage_tiles(bank):
+            low, high = min(low, float(maps.min())), max(high, float(maps.max()))
+            tiles.append((label, (to_display(maps), range_text(maps)), caption))
+    seconds = time.perf_counter() - start
+    if not tiles:
+        raise UsageError(f"{src}: no catalogue kernel fits an image of {channels} channel(s)")
+    title = f"{src.name} ({'x'.join(map(str, data.shape))}): {applied} kernels" + (f", family {family}" if family else "")
+    sheet = render_montage(
+        data, tiles, title=title, tile=tile or DEFAULT_TILE, notes=sheet_notes,
+    )
+    write_sheet(sheet_path, sheet, force=force, encoding=encoding)
+    return Report(
+        input=str(src),
+        operation=f"gallery {family or 'all families'}",
+        input_shape=list(data.shape),
+        output_shape=[sheet.height, sheet.width, 3],
+        output=str(sheet_path),
+        minimum=low,
+        maximum=high,
+        seconds=seconds,
+        dtype="uint8",
+        total=sheet.height * sheet.width * 3,
+        notes=notes,
+        maps=[t[0] for t in tiles],
+        montage=str(sheet_path),
+    )
