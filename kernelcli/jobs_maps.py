@@ -95,7 +95,7 @@ def read_weights(path: str | Path) -> Any:
     For instance ``numpy.save("w.npy", model.conv1.weight.detach().numpy())``.  Checked
     before any image is read; problems are InvalidKernel (exit 3).
     """
-    from .catalog import MAX_SIDE
+    from .catalog_format import MAX_SIDE
     from .errors import InvalidKernel
 
     w = _read_npy_file(path, "weights")

@@ -131,7 +131,7 @@ def _values(spec: str, text: str) -> list[float]:
 
 
 def _make(name: str, values: list[float], w: int, h: int, spec: str) -> Any:
-    from .catalog import MAX_SIDE, Kernel
+    from .catalog_format import MAX_SIDE, Kernel
 
     if max(w, h) > MAX_SIDE:
         raise InvalidKernel(f"{spec!r}: {w}x{h} is larger than {MAX_SIDE} per side")
@@ -156,7 +156,7 @@ def read_npy_kernel(path: str | Path, *, max_ndim: int = 2) -> Any:
     """A kernel saved with ``numpy.save``: 2-D, or C x f x f with ``max_ndim=3``; named after the file."""
     import numpy as np
 
-    from .catalog import MAX_SIDE, Kernel
+    from .catalog_format import MAX_SIDE, Kernel
 
     p = Path(path).expanduser()
     try:

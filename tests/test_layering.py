@@ -30,7 +30,7 @@ LAYERS = {
     "arrays": ["kernelcli.api", "kernelcli.layers", "kernelcli.volumes", "kernelcli.volume_filters", "kernelcli.learn",
                "kernelcli.learn_options", "kernelcli.learn_system", "kernelcli.learn_gd", "kernelcli.learn_report",
                "kernelcli.tiled", "kernelcli.jitcache", "kernelcli.kernel_build"],
-    "files": ["kernelcli.io", "kernelcli.images", "kernelcli.catalog", "kernelcli.kernel_syntax", "kernelcli.medical",
+    "files": ["kernelcli.io", "kernelcli.images", "kernelcli.catalog", "kernelcli.catalog_format", "kernelcli.kernel_syntax", "kernelcli.medical",
               "kernelcli.netspec", "kernelcli.montage", "kernelcli.pipes", "kernelcli.volume_inputs", "kernelcli.learn_plot",
               "kernelcli.tiled.stores"],
     "jobs": ["kernelcli.jobs", "kernelcli.jobs_common", "kernelcli.jobs_maps", "kernelcli.batch", "kernelcli.batch_plan", "kernelcli.chain", "kernelcli.medical.jobs", "kernelcli.tiled.files", "kernelcli.tiled.nifti",

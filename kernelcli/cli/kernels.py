@@ -16,7 +16,7 @@ from ._common import guarded, note, print_json
 from .options import JsonOption, option
 
 if TYPE_CHECKING:
-    from ..catalog import Kernel
+    from ..catalog_format import Kernel
 
 kernels_app = typer.Typer(
     name="kernels",

@@ -1,0 +1,421 @@
+"""The kernel file format: the :class:`Kernel` value, its limits, and the validation of a parsed file.
+
+Every error is an :class:`~kernelcli.errors.InvalidKernel` (exit 3) whose one-line message
+names the file and the field.  Split from :mod:`kernelcli.catalog` (finding and loading),
+which re-exports every name here; numpy is imported only by the methods that need it.
+
+>>> Kernel("k", ((1.0, 2.0), (3.0, 4.0))).shape
+(2, 2)
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidKernel
+
+#: names inside kernel files
+NAME_PATTERN = re.compile(r"[a-z0-9_]+")
+#: what a catalogue lookup accepts (folded to NAME_PATTERN: lower case, "-" -> "_")
+SPEC_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+MAX_NAME_LENGTH = 64
+#: largest kernel side, and largest kernel file (checked before the file is read)
+from .limits import MAX_KERNEL_SIDE as MAX_SIDE  # noqa: E402 - declared once, in kernelcli.limits
+MAX_FILE_BYTES = 1 << 20
+ENV_PATH = "KERNELCLI_KERNEL_PATH"
+#: family of a kernel read from a single-kernel file or built from a parametric spec
+CUSTOM_FAMILY = "custom"
+#: a kernel is separable when its second singular value is below this share of the first
+SEPARABLE_RTOL = 1e-9
+#: a matrix counts as summing to zero below this share of the sum of its absolute values
+_ZERO_SUM_RTOL = 1e-12
+
+_KERNEL_KEYS = ("name", "matrix", "scale", "description", "source")
+_SINGLE_FILE_KEYS = ("$schema", *_KERNEL_KEYS)
+_FAMILY_FILE_KEYS = ("$schema", "family", "description", "kernels")
+_PARAMETRIC = re.compile(r"(gaussian|box):(.*)", re.IGNORECASE | re.DOTALL)
+_FILE_SELECTOR = re.compile(r"(.+\.json):([A-Za-z0-9_-]+)", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A named kernel: its raw matrix (before ``scale``) and where it came from.
+
+    Parameters
+    ----------
+    name : str
+        ``[a-z0-9_]+`` for kernels from files; ``gaussian:1.5`` or ``box:3`` for parametric ones.
+    matrix : tuple of tuple of float
+        The raw weights, row by row, before ``scale`` is applied.
+    family : str
+        The family (file) it belongs to; ``custom`` for single-kernel files and parametric specs.
+    description, source : str
+        One line saying what it does and its orientation; where the table comes from.
+    scale : float, "sum" or None
+        Divisor: the applied kernel is ``matrix / scale``; ``"sum"`` divides by the sum of the matrix.
+    path : Path or None
+        The file it was read from (None for parametric kernels).
+
+    Examples
+    --------
+    >>> k = Kernel("half", ((1.0, 1.0),), scale=2.0)
+    >>> k.shape, k.sum, k.array().tolist()
+    ((1, 2), 1.0, [[0.5, 0.5]])
+    """
+
+    name: str
+    matrix: tuple[tuple[float, ...], ...]
+    family: str = CUSTOM_FAMILY
+    description: str = ""
+    source: str = ""
+    scale: float | str | None = None
+    path: Path | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The matrix shape, e.g. ``(3, 3)``."""
+        shape = []
+        node: Any = self.matrix
+        while isinstance(node, tuple):
+            shape.append(len(node))
+            node = node[0]
+        return tuple(shape)
+
+    @property
+    def divisor(self) -> float:
+        """What the raw matrix is divided by (1.0 without ``scale``)."""
+        if self.scale is None:
+            return 1.0
+        if self.scale == "sum":
+            return math.fsum(_flat(self.matrix))
+        return float(self.scale)
+
+    @property
+    def sum(self) -> float:
+        """Sum of the applied (scaled) weights: 1 keeps flat areas as they are, 0 turns them to 0."""
+        return math.fsum(_flat(self.matrix)) / self.divisor
+
+    @property
+    def slug(self) -> str:
+        """The name made safe for a file name (``gaussian:1.5`` -> ``gaussian_1.5``)."""
+        return re.sub(r"[^A-Za-z0-9_.-]+", "_", self.name)
+
+    def array(self, dtype: Any = "float64") -> Any:
+        """Return the applied kernel, ``matrix / scale``, as a new numpy array.
+
+        The division is done in float64, then cast to ``dtype``.
+
+        >>> from kernelcli.catalog import load_kernel
+        >>> load_kernel("gaussian_3x3").array()[1]
+        array([0.125, 0.25 , 0.125])
+        """
+        import numpy as np
+
+        values = np.array(self.matrix, dtype=np.float64)
+        if self.scale is not None:
+            values = values / self.divisor
+        return values.astype(dtype, copy=False)
+
+    @property
+    def separable(self) -> bool:
+        """True when the kernel is an outer product of a column and a row (rank 1 by SVD).
+
+        The test is relative: the second singular value is at most ``SEPARABLE_RTOL`` times the first.
+
+        >>> from kernelcli.catalog import load_kernel
+        >>> load_kernel("sobel_v").separable, load_kernel("laplacian_4").separable
+        (True, False)
+        """
+        import numpy as np
+
+        values = self.array()
+        if values.ndim != 2:
+            return False
+        if min(values.shape) == 1:
+            return True
+        singular = np.linalg.svd(values, compute_uv=False)
+        return bool(singular[1] <= SEPARABLE_RTOL * singular[0])
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary: name, family, shape, sum, separable, scale, text and the raw matrix."""
+        return {
+            "name": self.name,
+            "family": self.family,
+            "shape": list(self.shape),
+            "sum": self.sum,
+            "separable": self.separable,
+            "scale": self.scale,
+            "description": self.description,
+            "source": self.source,
+            "path": None if self.path is None else str(self.path),
+            "matrix": _to_lists(self.matrix),
+        }
+
+
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class _NotFinite:
+    """A JSON number that is not a finite float (NaN, Infinity, 1e400), kept as its text."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        shown = self.text if len(self.text) <= 24 else self.text[:20] + "..."
+        if self.text in ("NaN", "Infinity", "-Infinity"):
+            return shown
+        return f"{shown} (beyond the float range)"
+
+
+class _Object(dict):
+    """A JSON object that remembers keys given twice (json itself keeps only the last)."""
+
+    duplicates: tuple[str, ...] = ()
+
+
+def _object_pairs(pairs: list[tuple[str, Any]]) -> _Object:
+    obj = _Object(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        repeated = [key for key, _ in pairs if key in seen or seen.add(key)]
+        obj.duplicates = tuple(dict.fromkeys(repeated))
+    return obj
+
+
+def _parse_float(text: str) -> float | _NotFinite:
+    value = float(text)
+    return value if math.isfinite(value) else _NotFinite(text)
+
+
+def _parse_int(text: str) -> int | _NotFinite:
+    if len(text) > 330:  # far beyond float range; also stays under int()'s digit limit
+        return _NotFinite(text)
+    value = int(text)
+    try:
+        float(value)
+    except OverflowError:
+        return _NotFinite(text)
+    return value
+
+
+def _parse_json(text: str, label: str) -> Any:
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=_object_pairs,
+            parse_float=_parse_float,
+            parse_int=_parse_int,
+            parse_constant=_NotFinite,
+        )
+    except json.JSONDecodeError as exc:
+        raise InvalidKernel(f"{label}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise InvalidKernel(f"{label}: not valid JSON for a kernel: lists or objects nested too deeply") from None
+
+
+def _describe(value: Any) -> str:
+    """How a JSON value is named in a message: true, null, the string "1", a list, NaN..."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        shown = value if len(value) <= 30 else value[:27] + "..."
+        return f"the string {json.dumps(shown)}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, _NotFinite):
+        return str(value)
+    return repr(value)
+
+
+def _join(field: str, key: str) -> str:
+    return f"{field}.{key}" if field else key
+
+
+def _key_hint(key: str, allowed: tuple[str, ...]) -> str:
+    lowered = key.lower()
+    if lowered.startswith(("normali", "normaliz")) or lowered in ("divisor", "divide", "norm"):
+        return '; to divide by the sum write "scale": "sum", or "scale": N to divide by N'
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    return f'; did you mean "{close[0]}"?' if close else ""
+
+
+class _Validator:
+    """Checks one kernel document; every failure names the file and the field path."""
+
+    def __init__(self, origin: str, *, max_ndim: int = 2, min_ndim: int = 2) -> None:
+        self.origin = origin
+        self.max_ndim = max_ndim
+        self.min_ndim = min_ndim
+
+    def fail(self, field: str, detail: str) -> None:
+        where = f"{self.origin}: {field}" if field else self.origin
+        raise InvalidKernel(f"{where}: {detail}")
+
+    def keys(self, obj: dict, field: str, allowed: tuple[str, ...], required: tuple[str, ...]) -> None:
+        for key in getattr(obj, "duplicates", ()):
+            self.fail(field, f'key "{key}" appears twice')
+        for key in obj:
+            if key not in allowed:
+                shown = ", ".join(f'"{a}"' for a in allowed)
+                self.fail(field, f'unknown key "{key}"{_key_hint(key, allowed)} (allowed: {shown})')
+        for key in required:
+            if key not in obj:
+                self.fail(field, f'missing key "{key}"')
+
+    def name(self, value: Any, field: str) -> str:
+        if not isinstance(value, str):
+            self.fail(field, f"is {_describe(value)}, expected a string")
+        if len(value) > MAX_NAME_LENGTH:
+            self.fail(field, f"is {len(value)} characters long, at most {MAX_NAME_LENGTH}")
+        if not NAME_PATTERN.fullmatch(value):
+            folded = re.sub(r"[-\s]+", "_", value.strip().lower())
+            hint = f' (e.g. "{folded}")' if NAME_PATTERN.fullmatch(folded) else ""
+            self.fail(field, f"{json.dumps(value)} is not a valid name: use lower-case letters, digits and _ ([a-z0-9_]+){hint}")
+        return value
+
+    def text(self, value: Any, field: str) -> str:
+        if not isinstance(value, str):
+            self.fail(field, f"is {_describe(value)}, expected a string")
+        if "\n" in value or "\r" in value:
+            self.fail(field, "must be one line (no line breaks)")
+        return value
+
+    def kernel(self, item: Any, field: str, *, family: str, path: Path | None, allowed: tuple[str, ...]) -> Kernel:
+        if not isinstance(item, dict):
+            self.fail(field, f'is {_describe(item)}, expected an object with "name" and "matrix"')
+        self.keys(item, field, allowed, required=("name", "matrix"))
+        name = self.name(item["name"], _join(field, "name"))
+        matrix = self.matrix(item["matrix"], _join(field, "matrix"))
+        description = self.text(item.get("description", ""), _join(field, "description"))
+        source = self.text(item.get("source", ""), _join(field, "source"))
+        scale = self.scale(item["scale"], _join(field, "scale"), matrix) if "scale" in item else None
+        return Kernel(name, matrix, family, description, source, scale, path)
+
+    def scale(self, value: Any, field: str, matrix: tuple) -> float | str:
+        if value == "sum" and isinstance(value, str):
+            total = math.fsum(_flat(matrix))
+            if abs(total) <= _ZERO_SUM_RTOL * math.fsum(abs(v) for v in _flat(matrix)):
+                self.fail(field, '"sum", but the matrix sums to 0 and cannot be divided by it; drop "scale" or give a number')
+            return "sum"
+        if isinstance(value, _NotFinite):
+            self.fail(field, f'is {value}, expected a finite non-zero number or "sum"')
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(field, f'is {_describe(value)}, expected a number (the divisor) or "sum"')
+        if value == 0:
+            self.fail(field, 'is 0 and cannot be divided by; expected a non-zero number or "sum"')
+        largest = max(abs(v) for v in _flat(matrix))
+        if not math.isfinite(largest / abs(value)):
+            self.fail(field, f"is {value!r}: dividing the matrix by it overflows")
+        return float(value)
+
+    def matrix(self, value: Any, field: str) -> tuple:
+        """A rectangular nested list of finite numbers, ``min_ndim`` to ``max_ndim`` deep, as tuples of floats."""
+        expected = _dims_text(self.min_ndim, self.max_ndim)
+        if not isinstance(value, list):
+            self.fail(field, f"is {_describe(value)}, expected {expected}")
+        if not value:
+            self.fail(field, "is empty, expected at least one row")
+        shape: list[int] = []
+        node: Any = value
+        while isinstance(node, list) and node:
+            shape.append(len(node))
+            node = node[0]
+        ndim = len(shape) + (1 if isinstance(node, list) else 0)  # an empty list still nests one deeper
+        if ndim > self.max_ndim:
+            self.fail(field, f"is {ndim}-D (lists nested {ndim} deep), expected {expected}")
+        if ndim < self.min_ndim:
+            self.fail(field, f"is {ndim}-D (a list of numbers), expected {expected}: wrap a single row in another list, [[...]]")
+        names = _axis_names(ndim)
+        if isinstance(node, list):
+            self.fail(field, f"{_position((0,) * len(shape), names)} is empty")
+        for axis, length in enumerate(shape):
+            if length > MAX_SIDE:
+                self.fail(field, f"has {length} {names[axis]}s, at most {MAX_SIDE} per side")
+
+        def walk(item: Any, position: tuple[int, ...]) -> Any:
+            axis = len(position)
+            if axis == ndim:
+                return self.number(item, field, _position(position, names))
+            want = shape[axis]
+            unit = "value" if axis == ndim - 1 else names[axis]
+            if not isinstance(item, list):
+                self.fail(field, f"{_position(position, names)} is {_describe(item)}, expected a list of {want} {unit}s")
+            if len(item) != want:
+                self.fail(field, f"{_position(position, names)} has {len(item)} {unit}{'' if len(item) == 1 else 's'}, expected {want}")
+            return tuple(walk(child, (*position, index)) for index, child in enumerate(item))
+
+        matrix = walk(value, ())
+        try:
+            total = math.fsum(abs(v) for v in _flat(matrix))
+        except OverflowError:
+            total = math.inf
+        if not math.isfinite(total):
+            self.fail(field, "values are too large: their sum is beyond the float range")
+        return matrix
+
+    def number(self, value: Any, field: str, where: str) -> float:
+        if isinstance(value, _NotFinite):
+            self.fail(field, f"{where} is {value}, expected a finite number")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            hint = ""
+            if isinstance(value, str):
+                try:
+                    float(value)
+                    hint = " (write numbers without quotes)"
+                except ValueError:
+                    pass
+            self.fail(field, f"{where} is {_describe(value)}, expected a number{hint}")
+        return float(value)
+
+
+def _axis_names(ndim: int) -> tuple[str, ...]:
+    return ("slice",) * (ndim - 2) + ("row", "column")
+
+
+def _dims_text(min_ndim: int, max_ndim: int) -> str:
+    if min_ndim == max_ndim == 2:
+        return "2-D (a list of rows, each a list of numbers)"
+    return f"{min_ndim}-D to {max_ndim}-D (nested lists of numbers)"
+
+
+def _position(position: tuple[int, ...], names: tuple[str, ...]) -> str:
+    """``(1, 2)`` -> ``row 2, column 3`` (1-based, as a person counts)."""
+    return ", ".join(f"{names[axis]} {index + 1}" for axis, index in enumerate(position))
+
+
+def _flat(matrix: Any) -> Iterator[float]:
+    for item in matrix:
+        if isinstance(item, tuple):
+            yield from _flat(item)
+        else:
+            yield item
+
+
+def _to_lists(matrix: Any) -> Any:
+    if isinstance(matrix, tuple):
+        return [_to_lists(item) for item in matrix]
+    return int(matrix) if float(matrix).is_integer() and abs(matrix) < 2**53 else matrix
+
+
+def _short_number(value: float) -> str:
+    """``2.0`` -> ``2``, ``1.5`` -> ``1.5``; the shortest text that reads back as the same float."""
+    text = f"{value:g}"
+    return text if float(text) == value else repr(float(value))
