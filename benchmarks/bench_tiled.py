@@ -44,20 +44,30 @@ from pathlib import Path
 import numpy as np
 
 CHUNK = 1024
+GNU_TIME = "/usr/bin/time"
 
 
 def run(*args: str, cwd: Path | None = None) -> tuple[float, float]:
-    """Run ``python -m kernelcli ARGS``; return (seconds, the child's peak RSS in MiB). Fails loudly."""
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "kernelcli", *args], cwd=cwd, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    stderr = proc.stderr.read() if proc.stderr else ""
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"kernelcli {' '.join(args)} failed ({proc.returncode}):\n{stderr}")
-    return seconds, usage.ru_maxrss / 1024.0
+    """Run ``python -m kernelcli ARGS``; return (seconds, the child's peak RSS in MiB). Fails loudly.
+
+    The peak comes from GNU time (``%M``) where it is installed: ``wait4`` on a direct child of
+    this script would also count this script's own peak, which Linux hands to the child at exec.
+    """
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as report:
+        cmd = [sys.executable, "-m", "kernelcli", *args]
+        if os.path.exists(GNU_TIME):
+            cmd = [GNU_TIME, "-f", "%M", "-o", report.name, *cmd]
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        stderr = proc.stderr.read() if proc.stderr else ""
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            raise SystemExit(f"kernelcli {' '.join(args)} failed ({proc.returncode}):\n{stderr}")
+        measured = report.read().split()
+        kib = float(measured[-1]) if measured else usage.ru_maxrss
+    return seconds, kib / 1024.0
 
 
 def make_zarr(path: Path, size: int, seed: int = 0) -> None:
