@@ -45,6 +45,7 @@ import os
 import pickle
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -53,7 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from .io.naming import output_suffix  # noqa: F401 - output_suffix's former home
-from .io.outputs import output_folder, remove_temporary_files
+from .io.outputs import output_folder, remove_temporary_files, signals_deferred
 from .errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -436,11 +437,69 @@ def _context():
 
 
 def _start_pool(job: Job, n_workers: int):
-    """A pool of ``n_workers`` processes running ``job``, or None if processes cannot be started."""
+    """A pool of ``n_workers`` processes running ``job``, or None if processes cannot be started.
+
+    A signal while the pool starts is held until it has started, then stops it: interrupted
+    half way, its starting workers would find the pool's semaphores gone and print tracebacks.
+    """
+    pool = None
     try:
-        return _context().Pool(n_workers, initializer=_init_worker, initargs=(job, threads_per_worker(n_workers)))
+        with signals_deferred():
+            pool = _context().Pool(n_workers, initializer=_init_worker, initargs=(job, threads_per_worker(n_workers)))
     except (OSError, ValueError, ImportError):
         return None
+    except BaseException:
+        if pool is not None:
+            _stop_pool(pool)
+        raise
+    return pool
+
+
+#: seconds the pool's own shutdown, then each stopped worker, may take before we move on
+STOP_GRACE = 3.0
+
+
+def _stop_pool(pool, grace: float = STOP_GRACE) -> None:
+    """Stop the pool's workers; return within about ``3 * grace`` seconds whatever happens.
+
+    ``Pool.terminate`` can block forever: it takes the task queue's lock, which a worker
+    stopped while holding it never gives back, and it joins threads and workers without a
+    time limit.  It runs in a daemon thread here; workers still alive after ``grace`` are
+    sent SIGTERM (which unwinds their write, removing its temporary file), then SIGKILL.
+    """
+    with _sigint_ignored():
+        stopper = threading.Thread(target=_terminate_quietly, args=(pool,), name="kernelcli-pool-stop", daemon=True)
+        stopper.start()
+        stopper.join(grace)
+        workers = list(getattr(pool, "_pool", None) or [])
+        for send in ("terminate", "kill"):
+            alive = [p for p in workers if p.exitcode is None]
+            for p in alive:
+                try:
+                    getattr(p, send)()
+                except (OSError, ValueError):  # already gone
+                    pass
+            deadline = time.monotonic() + grace
+            for p in alive:
+                p.join(max(0.0, deadline - time.monotonic()))
+        for p in workers:
+            if p.exitcode is None:  # killed, yet not reported dead: the exit must not wait for it either
+                _forget_child(p)
+
+
+def _forget_child(process) -> None:
+    """Take ``process`` off multiprocessing's children, which the interpreter's exit joins without a time limit."""
+    import multiprocessing.process
+
+    getattr(multiprocessing.process, "_children", set()).discard(process)
+
+
+def _terminate_quietly(pool) -> None:
+    try:
+        pool.terminate()
+        pool.join()
+    except Exception:  # noqa: BLE001 - a pool that cannot be shut down cleanly is stopped by _stop_pool
+        pass
 
 
 def _run_pool(pool, items: Sequence[Item], finished: Callable[[int, Record], None]) -> None:
@@ -449,8 +508,6 @@ def _run_pool(pool, items: Sequence[Item], finished: Callable[[int, Record], Non
             finished(index, record)
         pool.close()
     except BaseException:
-        with _sigint_ignored():
-            pool.terminate()
-            pool.join()
+        _stop_pool(pool)
         raise
     pool.join()

@@ -126,3 +126,67 @@ def test_ctrl_c_while_the_command_line_is_parsed(capsys, monkeypatch):
             signal.signal(s, handler)
     err = capsys.readouterr().err
     assert code == 130 and "error: interrupted" in err and "Traceback" not in err, err
+
+
+def _batch_inputs(folder: Path, n: int = 24) -> Path:
+    folder.mkdir()
+    rng = np.random.default_rng(2)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (400, 400), dtype=np.uint8)).save(folder / f"im{i:02d}.png")
+    return folder
+
+
+def test_signals_at_random_moments_of_a_batch_never_hang(tmp_path):
+    """Regression (issue 16 item 10: a SIGTERM mid-batch once hung CI): the signal lands at
+    random moments, as the pool starts too (which once left tracebacks of starting workers);
+    every run ends within 20 s with 0 or the signal's code, no traceback, no temporary file,
+    and a report that lists exactly the finished outputs."""
+    import random
+
+    inputs = _batch_inputs(tmp_path / "in")
+    codes = {signal.SIGTERM: 143, signal.SIGHUP: 129, signal.SIGINT: 130}
+    rnd = random.Random(16)
+    for run, sig in enumerate([signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGTERM]):
+        work = tmp_path / f"run{run}"
+        work.mkdir()
+        proc = start("pad", str(inputs), "--p", "4", "--out-dir", "out", "--workers", "2", "--report", "report.json", cwd=work)
+        time.sleep(rnd.uniform(0.05, 0.8))
+        proc.send_signal(sig)
+        try:
+            _, err = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail(f"run {run}: {signal.Signals(sig).name} hung the batch")
+        assert proc.returncode in (0, codes[sig]), err
+        assert "Traceback" not in err, err
+        assert not [p for p in work.rglob("*") if p.name.endswith(".part")]
+        report = work / "report.json"
+        if proc.returncode and report.exists():  # absent when the signal came before the run started
+            items = json.loads(report.read_text())["items"]
+            finished = {p.name for p in (work / "out").iterdir()}
+            assert {Path(i["output"]).name for i in items if i["status"] == "ok"} == finished
+
+
+def test_stopping_a_pool_is_bounded_when_its_queue_lock_is_never_released(tmp_path):
+    """``Pool.terminate`` blocks forever on the task queue's lock when a worker stopped while
+    holding it: :func:`kernelcli.batch._stop_pool` still returns in bounded time, workers dead."""
+    import threading
+    from functools import partial
+
+    from kernelcli import batch
+    from kernelcli.jobs import pad_file
+
+    pool = batch._start_pool(partial(pad_file, p=1), 2)
+    assert pool is not None
+    workers = list(pool._pool)
+    held = pool._inqueue._rlock
+    held.acquire()  # what a worker killed mid-read leaves behind
+    try:
+        began = time.monotonic()
+        batch._stop_pool(pool, grace=0.5)
+        assert time.monotonic() - began < 5
+        assert all(p.exitcode is not None for p in workers)
+        # the pool's own terminate is still stuck on that lock: what used to hang the batch
+        assert any(t.name == "kernelcli-pool-stop" and t.is_alive() for t in threading.enumerate())
+    finally:
+        held.release()
