@@ -234,17 +234,10 @@ def conv2d(
     k = as_kernel_array(kernel)
     if flip:
         k = k[::-1, ::-1]
-    sh, sw = _pair(stride, "stride")
-    dh, dw = _pair(dilation, "dilation")
+    (sh, sw), (dh, dw), widths, (oh, ow) = conv_geometry(arr.shape, k.shape, stride, padding, dilation)
     kh, kw = k.shape
-    widths = shapes.resolve_padding(_padding_arg(padding), kh, kw, (dh, dw))
     mode = canonical_pad_mode(pad_mode)
     h, w = arr.shape[:2]
-    try:
-        oh = shapes.conv_output_size(h, kh, stride=sh, pad_before=widths[0], pad_after=widths[1], dilation=dh)
-        ow = shapes.conv_output_size(w, kw, stride=sw, pad_before=widths[2], pad_after=widths[3], dilation=dw)
-    except ShapeError as exc:
-        raise ShapeError(f"input {h}x{w} and kernel {kh}x{kw}: {exc}") from None
 
     dtype = compute_dtype(arr.dtype)
     pad_value = ndsupport.check_fill(pad_value, dtype, "pad value") if mode == "constant" else 0.0
@@ -277,6 +270,27 @@ def conv2d(
             paths=policy, announce=_announce_first_compile,
         )
     return out if arr.ndim == 3 else out[:, :, 0]
+
+
+def conv_geometry(shape: Sequence[int], kernel_shape: Sequence[int], stride: Any, padding: Any, dilation: Any):
+    """Strides, dilations, padding widths (top, bottom, left, right) and output size of a 2-D convolution.
+
+    The one place :func:`conv2d` and its tiled twin resolve a call's geometry.
+
+    >>> conv_geometry((6, 6), (3, 3), 2, "same", 1)
+    ((2, 2), (1, 1), (1, 1, 1, 1), (3, 3))
+    """
+    sh, sw = _pair(stride, "stride")
+    dh, dw = _pair(dilation, "dilation")
+    kh, kw = kernel_shape
+    widths = shapes.resolve_padding(_padding_arg(padding), kh, kw, (dh, dw))
+    h, w = shape[:2]
+    try:
+        oh = shapes.conv_output_size(h, kh, stride=sh, pad_before=widths[0], pad_after=widths[1], dilation=dh)
+        ow = shapes.conv_output_size(w, kw, stride=sw, pad_before=widths[2], pad_after=widths[3], dilation=dw)
+    except ShapeError as exc:
+        raise ShapeError(f"input {h}x{w} and kernel {kh}x{kw}: {exc}") from None
+    return (sh, sw), (dh, dw), tuple(widths), (oh, ow)
 
 
 def _trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw):

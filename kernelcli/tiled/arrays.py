@@ -145,17 +145,10 @@ def conv2d(x: Any, kernel: Any, *, stride: int | Sequence[int] = 1, padding: Any
     k = api.as_kernel_array(kernel)
     if flip:
         k = k[::-1, ::-1]
-    sh, sw = api._pair(stride, "stride")
-    dh, dw = api._pair(dilation, "dilation")
+    (sh, sw), (dh, dw), widths, (oh, ow) = api.conv_geometry(x.shape, k.shape, stride, padding, dilation)
     kh, kw = k.shape
-    widths = shapes.resolve_padding(api._padding_arg(padding), kh, kw, (dh, dw))
     mode = canonical_pad_mode(pad_mode)
     h, w = x.shape[:2]
-    try:
-        oh = shapes.conv_output_size(h, kh, stride=sh, pad_before=widths[0], pad_after=widths[1], dilation=dh)
-        ow = shapes.conv_output_size(w, kw, stride=sw, pad_before=widths[2], pad_after=widths[3], dilation=dw)
-    except ShapeError as exc:
-        raise ShapeError(f"input {h}x{w} and kernel {kh}x{kw}: {exc}") from None
     top, bottom, left, right = api._trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)
     circular = mode == "circular"
     axes = [Axis(h, sh, dh * (kh - 1) + 1, top, bottom, oh, circular=circular),
