@@ -190,3 +190,19 @@ def test_stopping_a_pool_is_bounded_when_its_queue_lock_is_never_released(tmp_pa
         assert any(t.name == "kernelcli-pool-stop" and t.is_alive() for t in threading.enumerate())
     finally:
         held.release()
+
+
+def test_a_hangup_under_nohup_does_not_stop_the_call(tmp_path):
+    """Regression: the SIGHUP handler replaced an inherited ignore, so ``nohup kernelcli ...``
+    stopped at a hang-up with exit 129.  An ignored SIGHUP stays ignored; the call finishes."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "kernelcli", "convolve", "-", "-k", "sobel_v", "--rescale", "abs",
+                             "--out", "o.png"], cwd=tmp_path, env=env, stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    for _ in range(15):  # the call waits for stdin meanwhile; some hang-ups land after start-up
+        time.sleep(0.1)
+        proc.send_signal(signal.SIGHUP)
+    _, err = proc.communicate((REPO / "samples" / "phantom.png").read_bytes(), timeout=120)
+    assert proc.returncode == 0, err
+    with Image.open(tmp_path / "o.png") as out, Image.open(REPO / "samples" / "phantom.png") as given:
+        assert out.size == given.size

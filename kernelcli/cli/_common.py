@@ -139,7 +139,11 @@ def interrupted_message(exc: BaseException) -> str:
 
 
 def install_signal_handlers() -> None:
-    """Make SIGTERM and SIGHUP unwind like Ctrl-C (see :class:`kernelcli.errors.Interrupted`)."""
+    """Make SIGTERM and SIGHUP unwind like Ctrl-C (see :class:`kernelcli.errors.Interrupted`).
+
+    A signal the caller left ignored stays ignored: under ``nohup`` a hang-up must not stop
+    the call (Python keeps an inherited ignored SIGINT the same way).
+    """
     import signal
 
     from ..errors import Interrupted
@@ -150,7 +154,7 @@ def install_signal_handlers() -> None:
         raise Interrupted(signum)
 
     for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if sig is not None:
+        if sig is not None and signal.getsignal(sig) is not signal.SIG_IGN:
             try:
                 signal.signal(sig, handler)
             except (ValueError, OSError):  # not the main thread

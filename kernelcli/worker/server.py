@@ -275,7 +275,7 @@ def warm_up():
         "kernelcli.layers", "kernelcli.montage", "kernelcli.volumes", "kernelcli.volume_inputs", "kernelcli.learn",
         "kernelcli.netspec", "kernelcli._core.fft", "scipy.fft", "rich.console", "rich.table", "rich.progress",
         "rich._emoji_codes", "PIL.GifImagePlugin", "PIL.PpmImagePlugin", "encodings.utf_8_sig", "kernelcli.kernel_syntax",
-        "kernelcli.pipes", "kernelcli.chain", "kernelcli.layout", "kernelcli.tiled.files", "kernelcli.tiled.stores",
+        "kernelcli.pipes", "kernelcli.chain", "kernelcli.layout", "kernelcli.tiled.files", "kernelcli.tiled.stores", "kernelcli.tiled.nifti",
         "kernelcli._core.sgd", "kernelcli.learn_plot",
     ):
         try:
