@@ -411,5 +411,12 @@ class _Module(types.ModuleType):
             _policy.DEFAULT = Paths(force="jit") if value < 0 else Paths(small_work=int(value))
         super().__setattr__(name, value)
 
+    def __reduce__(self):
+        # Pickled by name, as cloudpickle sends a plain module: user closures that hold
+        # ``kernelcli.api`` reach Dask workers (cloudpickle only knows types.ModuleType itself).
+        import importlib
+
+        return importlib.import_module, (self.__name__,)
+
 
 sys.modules[__name__].__class__ = _Module

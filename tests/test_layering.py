@@ -308,3 +308,18 @@ def test_the_old_small_work_switch_is_deprecated_but_works(monkeypatch):
     finally:
         with pytest.warns(DeprecationWarning):
             api.SMALL_WORK = old
+
+
+def test_the_api_module_pickles_by_name_so_closures_reach_dask_workers():
+    """Regression: the module's own class (kept for SMALL_WORK) made ``pickle`` and
+    cloudpickle refuse any user closure that held ``kernelcli.api``."""
+    import pickle
+
+    import numpy as np
+
+    from kernelcli import api
+
+    assert pickle.loads(pickle.dumps(api)) is api
+    cloudpickle = pytest.importorskip("cloudpickle")
+    double = pickle.loads(cloudpickle.dumps(lambda x: api.conv2d(x, [[2.0]])))
+    assert np.array_equal(double(np.ones((2, 3))), np.full((2, 3), 2.0))
