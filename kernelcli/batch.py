@@ -40,6 +40,7 @@ Example
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import pickle
@@ -48,6 +49,7 @@ import sys
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -452,21 +454,42 @@ def _start_pool(job: Job, n_workers: int):
         if pool is not None:
             _stop_pool(pool)
         raise
+    if not _stop_pools_at_exit.registered:
+        # after multiprocessing's own exit handler (the pool imported it), so it runs before it
+        atexit.register(_stop_pools_at_exit)
+        _stop_pools_at_exit.registered = True
+    _LIVE_POOLS.add(pool)
     return pool
+
+
+#: pools started and not yet joined or stopped: a second signal can skip the unwinding's
+#: own stop, and multiprocessing's exit handler would then terminate them without a time limit
+_LIVE_POOLS: weakref.WeakSet = weakref.WeakSet()
+
+
+def _stop_pools_at_exit() -> None:
+    for pool in list(_LIVE_POOLS):
+        _stop_pool(pool)
+
+
+_stop_pools_at_exit.registered = False  # type: ignore[attr-defined]
 
 
 #: seconds the pool's own shutdown, then each stopped worker, may take before we move on
 STOP_GRACE = 3.0
 
 
-def _stop_pool(pool, grace: float = STOP_GRACE) -> None:
-    """Stop the pool's workers; return within about ``3 * grace`` seconds whatever happens.
+def _stop_pool(pool, grace: float | None = None) -> None:
+    """Stop the pool's workers; return within about ``3 * grace`` seconds (default
+    :data:`STOP_GRACE`) whatever happens.
 
     ``Pool.terminate`` can block forever: it takes the task queue's lock, which a worker
     stopped while holding it never gives back, and it joins threads and workers without a
     time limit.  It runs in a daemon thread here; workers still alive after ``grace`` are
     sent SIGTERM (which unwinds their write, removing its temporary file), then SIGKILL.
     """
+    grace = STOP_GRACE if grace is None else grace
+    _LIVE_POOLS.discard(pool)
     with _sigint_ignored():
         stopper = threading.Thread(target=_terminate_quietly, args=(pool,), name="kernelcli-pool-stop", daemon=True)
         stopper.start()
@@ -507,7 +530,8 @@ def _run_pool(pool, items: Sequence[Item], finished: Callable[[int, Record], Non
         for index, record in pool.imap_unordered(_work, list(enumerate(items)), chunksize=1):
             finished(index, record)
         pool.close()
+        pool.join()  # a signal here too stops the pool within a bounded time
     except BaseException:
         _stop_pool(pool)
         raise
-    pool.join()
+    _LIVE_POOLS.discard(pool)

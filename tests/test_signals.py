@@ -206,3 +206,23 @@ def test_a_hangup_under_nohup_does_not_stop_the_call(tmp_path):
     assert proc.returncode == 0, err
     with Image.open(tmp_path / "o.png") as out, Image.open(REPO / "samples" / "phantom.png") as given:
         assert out.size == given.size
+
+
+def test_a_pool_left_running_is_stopped_at_exit_within_bounded_time(tmp_path):
+    """A second signal can skip the unwinding's own stop of the pool: the interpreter's exit
+    then stops it, bounded, even when its queue lock is never released (which made
+    multiprocessing's own exit handler wait forever)."""
+    script = (
+        "from functools import partial\n"
+        "from kernelcli import batch\n"
+        "from kernelcli.jobs import pad_file\n"
+        "batch.STOP_GRACE = 0.5\n"
+        "if __name__ == '__main__':\n"
+        "    pool = batch._start_pool(partial(pad_file, p=1), 2)\n"
+        "    pool._inqueue._rlock.acquire()\n"
+        "    print('started', flush=True)\n"
+    )
+    (tmp_path / "leave.py").write_text(script)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, "leave.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0 and "started" in done.stdout, done.stderr
