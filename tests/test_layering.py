@@ -323,3 +323,70 @@ def test_the_api_module_pickles_by_name_so_closures_reach_dask_workers():
     cloudpickle = pytest.importorskip("cloudpickle")
     double = pickle.loads(cloudpickle.dumps(lambda x: api.conv2d(x, [[2.0]])))
     assert np.array_equal(double(np.ones((2, 3))), np.full((2, 3), 2.0))
+
+
+def _module_level_imports(package: Path) -> dict[str, set[str]]:
+    """Each kernelcli module -> the kernelcli modules it imports when it is itself imported
+    (imports inside functions and under ``if TYPE_CHECKING`` are deferred: not counted)."""
+    files = {}
+    for path in package.rglob("*.py"):
+        parts = list(path.relative_to(package.parent).with_suffix("").parts)
+        files[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in files.items():
+        here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        found: set[str] = set()
+        stack = list(ast.parse(path.read_text()).body)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+                continue
+            if isinstance(node, ast.ImportFrom):
+                base = ".".join(here[: len(here) - node.level + 1] + [node.module] if node.module else here[: len(here) - node.level + 1]) if node.level else node.module
+                found |= {base} | {f"{base}.{alias.name}" for alias in node.names}
+            elif isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names}
+            else:
+                stack.extend(ast.iter_child_nodes(node))
+        graph[name] = (found & files.keys()) - {name}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected parts of more than one module (Tarjan)."""
+    order: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        order[node] = low[node] = len(order)
+        stack.append(node)
+        for nxt in graph[node]:
+            if nxt not in order:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], order[nxt])
+        if low[node] == order[node]:
+            part = []
+            while not part or part[-1] != node:
+                part.append(stack.pop())
+            if len(part) > 1:
+                found.append(sorted(part))
+
+    for node in graph:
+        if node not in order:
+            visit(node)
+    return found
+
+
+def test_no_module_level_import_cycles_in_the_package():
+    """Layers one way down: no two kernelcli modules import each other (directly or around
+    a loop) at import time.  A deferred import inside a function is the documented way out."""
+    graph = _module_level_imports(PACKAGE)
+    assert graph["kernelcli.batch"] >= {"kernelcli.batch_plan"}  # the walk sees relative imports
+    assert _cycles(graph) == []
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == [["a", "b", "c"]]
