@@ -183,7 +183,7 @@ def write_nii(result: Any, dest: Path, vol: Any, *, force: bool, run: Any, label
     and the file is published only when complete (``--force`` to replace).
     """
     from ..errors import WriteError
-    from ..io.outputs import PART_SUFFIX, _publish, temp_prefix
+    from ..io.outputs import PART_SUFFIX, _publish, signals_deferred, temp_prefix
     from ..jobs_common import check_finite_result
     from ..medical.nifti import header_bytes
     from .stores import _tasks
@@ -193,16 +193,17 @@ def write_nii(result: Any, dest: Path, vol: Any, *, force: bool, run: Any, label
     folder = dest.parent if str(dest.parent) else Path(".")
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(dest), suffix=PART_SUFFIX, dir=folder)
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-            f.truncate(len(blob) + math.prod(result.shape) * dtype.itemsize)
-    except OSError as exc:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or exc}") from None
-    try:
+        with signals_deferred():  # a signal now is raised once ``tmp`` is known, so the finally removes it
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=temp_prefix(dest), suffix=PART_SUFFIX, dir=folder)
+            except OSError as exc:
+                raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or exc}") from None
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(blob)
+                f.truncate(len(blob) + math.prod(result.shape) * dtype.itemsize)
+        except OSError as exc:
+            raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or exc}") from None
         ranges = run(_tasks(result, RawTarget(tmp, len(blob), dtype, tuple(result.shape))))
         lows = [r[0] for r in ranges if r is not None]
         highs = [r[1] for r in ranges if r is not None]
@@ -212,8 +213,9 @@ def write_nii(result: Any, dest: Path, vol: Any, *, force: bool, run: Any, label
     except OSError as exc:
         raise WriteError(f"{dest}: write failed: {exc.strerror or exc}; the destination is untouched") from None
     finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, out: Path | None, force: bool = False,

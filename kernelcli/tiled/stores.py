@@ -195,14 +195,17 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any) -> list[Any]:
     """
     from ..errors import OutputRefused, WriteError
 
+    from ..io.outputs import signals_deferred
+
     zarr = require("zarr", f"writing {dest.name}")
     folder = dest.parent if str(dest.parent) else Path(".")
+    tmp, published = None, False
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".part", dir=folder))
-    except OSError as exc:
-        raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or exc}") from None
-    published = False
-    try:
+        with signals_deferred():  # a signal now is raised once ``tmp`` is known, so the finally removes it
+            try:
+                tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".part", dir=folder))
+            except OSError as exc:
+                raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or exc}") from None
         result = regular(result)
         chunks = tuple(c[0] if c else 1 for c in result.chunks)
         target = zarr.open_array(str(tmp), mode="w", shape=result.shape, chunks=chunks, dtype=result.dtype)
@@ -210,26 +213,31 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any) -> list[Any]:
         marker.touch()
         ranges = run(_tasks(result, target, str(marker)))
         marker.unlink()
-        if os.path.lexists(dest):
-            if not force:
-                from ..io.outputs import exists_message
-
-                raise OutputRefused(exists_message(dest))
-            old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=folder))
-            os.rename(dest, old / dest.name)
-            os.rename(tmp, dest)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            from ..io.outputs import rename_noreplace
-
-            rename_noreplace(tmp, dest)  # another run may have made dest meanwhile: exactly one wins
-        published = True
+        with signals_deferred():  # the swap of an old store for the new one is never cut in half
+            _publish_store(tmp, dest, folder, force)
+            published = True
         return ranges
     except OSError as exc:
         raise WriteError(f"{dest}: write failed: {exc.strerror or exc}; the destination is untouched") from None
     finally:
-        if not published:
+        if not published and tmp is not None:
             _remove_tree(tmp)
+
+
+def _publish_store(tmp: Path, dest: Path, folder: Path, force: bool) -> None:
+    """Rename the finished store ``tmp`` to ``dest``: create-if-absent, or (``force``) replace it."""
+    from ..errors import OutputRefused
+    from ..io.outputs import exists_message, rename_noreplace
+
+    if not os.path.lexists(dest):
+        rename_noreplace(tmp, dest)  # another run may have made dest meanwhile: exactly one wins
+        return
+    if not force:
+        raise OutputRefused(exists_message(dest))
+    old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=folder))
+    os.rename(dest, old / dest.name)
+    os.rename(tmp, dest)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _remove_tree(path: Path) -> None:
@@ -256,19 +264,18 @@ def write_npy(result: Any, dest: Path, *, force: bool, run: Any) -> list[Any]:
     import numpy as np
 
     from ..errors import WriteError
-    from ..io.outputs import PART_SUFFIX, _publish, temp_prefix
+    from ..io.outputs import PART_SUFFIX, _publish, signals_deferred, temp_prefix
 
     folder = dest.parent if str(dest.parent) else Path(".")
+    tmp, published = None, False
     try:
-        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(dest), suffix=PART_SUFFIX, dir=folder)
-        os.close(fd)
-        np.lib.format.open_memmap(tmp, mode="w+", dtype=result.dtype, shape=result.shape).flush()
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or exc}") from None
-    published = False
-    try:
+        with signals_deferred():  # a signal now is raised once ``tmp`` is known, so the finally removes it
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=temp_prefix(dest), suffix=PART_SUFFIX, dir=folder)
+                os.close(fd)
+                np.lib.format.open_memmap(tmp, mode="w+", dtype=result.dtype, shape=result.shape).flush()
+            except OSError as exc:
+                raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or exc}") from None
         ranges = run(_tasks(result, tmp))
         _publish(tmp, dest, force=force)
         published = True
@@ -276,6 +283,6 @@ def write_npy(result: Any, dest: Path, *, force: bool, run: Any) -> list[Any]:
     except OSError as exc:
         raise WriteError(f"{dest}: write failed: {exc.strerror or exc}; the destination is untouched") from None
     finally:
-        if not published or os.path.lexists(tmp):
+        if tmp is not None and (not published or os.path.lexists(tmp)):
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

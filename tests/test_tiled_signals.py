@@ -1,0 +1,79 @@
+"""Tiled outputs and signals: a Ctrl-C or SIGTERM as the temporary store or file is made leaves nothing.
+
+Regression (issue 15): kernelcli/tiled's Zarr, .npy and .nii writers made their temporary
+store/file outside :func:`kernelcli.io.outputs.signals_deferred`, so a signal between its
+creation and keeping its name left a ``.part`` behind.
+"""
+
+from __future__ import annotations
+
+import signal
+import tempfile
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+pytest.importorskip("zarr")
+
+
+def _with_signal_inside(monkeypatch, name, sig):
+    real = getattr(tempfile, name)
+
+    def made_then_signal(*args, **kwargs):
+        made = real(*args, **kwargs)
+        signal.raise_signal(sig)  # the handler runs at once: still inside mkstemp/mkdtemp
+        return made
+
+    monkeypatch.setattr(tempfile, name, made_then_signal)
+
+
+def _interrupted(call, sig):
+    from kernelcli.cli._common import install_signal_handlers
+    from kernelcli.errors import Interrupted
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        install_signal_handlers()
+        with pytest.raises(KeyboardInterrupt) as caught:
+            call()
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+    assert isinstance(caught.value, Interrupted) == (sig == signal.SIGTERM)
+
+
+def _run(tasks):
+    import dask
+
+    return list(dask.compute(*tasks, scheduler="sync"))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
+@pytest.mark.parametrize("suffix, maker", [(".zarr", "mkdtemp"), (".npy", "mkstemp")])
+def test_store_and_npy(tmp_path, monkeypatch, sig, suffix, maker):
+    from kernelcli.tiled import stores
+
+    result = da.from_array(np.arange(64, dtype=np.float32).reshape(8, 8), chunks=4)
+    writer = stores.write_zarr if suffix == ".zarr" else stores.write_npy
+    _with_signal_inside(monkeypatch, maker, sig)
+    _interrupted(lambda: writer(result, tmp_path / f"o{suffix}", force=False, run=_run), sig)
+    assert sorted(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
+def test_nii(tmp_path, monkeypatch, sig):
+    nib = pytest.importorskip("nibabel")
+    from kernelcli.tiled import nifti
+
+    src = tmp_path / "in" / "v.nii"
+    src.parent.mkdir()
+    nib.save(nib.Nifti1Image(np.arange(4 * 5 * 6, dtype=np.int16).reshape(4, 5, 6), np.eye(4)), str(src))
+    _voxels, vol = nifti.open_volume(src)
+    result = da.from_array(np.ones((4, 5, 6), np.float32), chunks=2)
+    out = tmp_path / "out"
+    out.mkdir()
+    _with_signal_inside(monkeypatch, "mkstemp", sig)
+    _interrupted(lambda: nifti.write_nii(result, out / "o.nii", vol, force=False, run=_run, label="convolve"), sig)
+    assert sorted(out.iterdir()) == []
