@@ -79,6 +79,15 @@ class TestUnevenGaps:
             pytest.skip("pydicom does not ship dicomdirtests/77654033/CT2")
         with pytest.raises(ImageReadError, match=r"uneven slice gaps: 202\.5 mm between 17106 and 17136.*median gap is 1\.25 mm.*--resample-slices"):
             medical.read_volume(folder)
+        with pytest.raises(ImageReadError, match=r"would fill the 202\.5 mm gap between 17106 and 17136 with 161 interpolated"):
+            medical.read_volume(folder, resample_slices=True)  # not a missing slice: nothing is invented
+
+    def test_resampling_invents_at_most_three_slices_in_a_row(self, tmp_path):
+        make_series(tmp_path / "ok", [0, 1, 2, 6, 7])  # 3 missing in a row: interpolated
+        assert medical.read_volume(tmp_path / "ok", resample_slices=True).data.shape[0] == 8
+        make_series(tmp_path / "wide", [0, 1, 2, 7, 8])  # 4 missing: refused, naming the gap
+        with pytest.raises(ImageReadError, match=r"fill the 5 mm gap .* with 4 interpolated slices .* median gap is 1 mm"):
+            medical.read_volume(tmp_path / "wide", resample_slices=True)
 
     def test_missing_slice_refused_then_resampled_linearly(self, tmp_path):
         expected = make_series(tmp_path / "s", [0, 2.5, 5, 10, 12.5])

@@ -189,7 +189,7 @@ HELP: dict[str, str] = {
     "series": "Volumes: in a folder holding several DICOM series, the SeriesInstanceUID or index (as the error lists "
     "them) of the one to read.",
     "resample_slices": "Volumes: a DICOM series with uneven slice gaps is refused; this interpolates it linearly along "
-    "the normal onto an even grid instead.",
+    "the normal onto an even grid instead (at most 3 made-up slices in a row; a wider gap stays refused).",
     "idle_timeout": "Exit after this many seconds without a call.",
     "keep_dtype": "Volumes: write the input's stored integer type, with its NIfTI scaling (rounded; out-of-range "
     "values clipped, with a note) instead of float32.",

@@ -6,7 +6,8 @@ by their position along the normal ``row x column``; the volume is a regular gri
 the gaps between them are equal.  Where they are not (a missing slice, a localizer in the
 series) nothing is guessed: :func:`stack_slices` refuses, naming the gap, unless asked to
 resample onto an even grid (linear interpolation along the normal, between the two
-neighbouring slices).  That is what dicom2nifti does (it refuses non-uniform series unless
+neighbouring slices) when no gap would need more than :data:`MAX_INTERPOLATED_IN_A_ROW`
+made-up slices.  That is what dicom2nifti does (it refuses non-uniform series unless
 told to resample); SimpleITK's reader would take the first gap for all.
 
 A gantry tilt shifts each slice within its plane: the step from one slice to the next is not
@@ -37,6 +38,9 @@ GAP_TOLERANCE_MM = 0.01
 GAP_TOLERANCE_FRACTION = 0.01
 #: a tilt below this (degrees) is rounding in the positions, not a tilt
 TILT_DEGREES = 0.01
+#: --resample-slices fills a gap with at most this many made-up slices in a row; a wider gap is
+#: two stacks or a localizer in one series, which interpolation would silently invent anatomy for
+MAX_INTERPOLATED_IN_A_ROW = 3
 
 
 def dicom_affine(iop: np.ndarray, origin: np.ndarray, step: np.ndarray, dy: float, dx: float) -> np.ndarray:
@@ -139,6 +143,14 @@ def stack_slices(
             "(linear along the normal)"
         )
     blend = None
+    if uneven and gaps[worst] > (MAX_INTERPOLATED_IN_A_ROW + 1) * median + GAP_TOLERANCE_MM:
+        a, b = names[order[worst]], names[order[worst + 1]]
+        made_up = int(round(gaps[worst] / median)) - 1
+        raise ImageReadError(
+            f"{where}: --resample-slices would fill the {gaps[worst]:.4g} mm gap between {a} and {b} with {made_up} interpolated "
+            f"slices (the median gap is {median:.4g} mm; at most {MAX_INTERPOLATED_IN_A_ROW} in a row are made up): that is "
+            "two stacks or a localizer in one series, not a missing slice; put each stack's files in a folder of its own"
+        )
     if uneven:
         count = int(round((k[-1] - k[0]) / median)) + 1
         gap = (k[-1] - k[0]) / (count - 1)
