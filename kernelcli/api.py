@@ -34,6 +34,7 @@ import numpy as np
 from . import ndsupport, shapes
 from ._core import numpy_impl
 from ._core import policy as _policy
+from ._core.memo import Memo
 from ._core.policy import Paths, as_paths
 from .errors import ShapeError, UsageError
 from .modes import PAD_CODES, POOL_CODES, canonical_pad_mode
@@ -108,7 +109,7 @@ def _announce_first_compile(dispatcher, *dtypes) -> None:
     global _FIRST_JIT_NOTE_SHOWN
     if _FIRST_JIT_NOTE_SHOWN:
         return
-    key = (dispatcher, *map(str, dtypes))
+    key = (dispatcher, *dtypes)
     if key in _CHECKED:
         return
     _CHECKED.add(key)
@@ -275,11 +276,32 @@ def conv2d(
 def conv_geometry(shape: Sequence[int], kernel_shape: Sequence[int], stride: Any, padding: Any, dilation: Any):
     """Strides, dilations, padding widths (top, bottom, left, right) and output size of a 2-D convolution.
 
-    The one place :func:`conv2d` and its tiled twin resolve a call's geometry.
+    The one place :func:`conv2d` and its tiled twin resolve a call's geometry; remembered
+    for arguments given as ints, strings and tuples of ints (a program convolving many
+    patches asks the same question every call).
 
     >>> conv_geometry((6, 6), (3, 3), 2, "same", 1)
     ((2, 2), (1, 1), (1, 1, 1, 1), (3, 3))
     """
+    key = (tuple(shape[:2]), tuple(kernel_shape), _plain(stride), _plain(padding), _plain(dilation))
+    if None in key:
+        return _conv_geometry(shape, kernel_shape, stride, padding, dilation)
+    return _GEOMETRY.get(key, lambda: _conv_geometry(shape, kernel_shape, stride, padding, dilation))
+
+
+_GEOMETRY = Memo()
+
+
+def _plain(value: Any) -> Any:
+    """A hashable key of an int, a str or a tuple of ints, with their types (True is not 1 here); else None."""
+    if type(value) in (int, str):
+        return type(value), value
+    if type(value) is tuple and all(type(v) is int for v in value):
+        return value
+    return None
+
+
+def _conv_geometry(shape, kernel_shape, stride, padding, dilation):
     sh, sw = _pair(stride, "stride")
     dh, dw = _pair(dilation, "dilation")
     kh, kw = kernel_shape

@@ -35,6 +35,7 @@ import numpy as np
 
 from . import numpy_impl, threads
 from .config import CONSTANT
+from .memo import Memo, array_key, frozen
 from .policy import WARM, Paths
 
 #: A rank-1 kernel runs as two 1-D passes from this many non-zero 2-D taps up
@@ -115,6 +116,9 @@ def _integer_rank1(m: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     return col.astype(np.float64), row.astype(np.float64)
 
 
+_RANK1 = Memo()
+
+
 def rank1_factors(k: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray] | None:
     """``(col, row)`` with ``outer(col, row) == k`` (within the rounding of ``dtype``), or None.
 
@@ -129,7 +133,21 @@ def rank1_factors(k: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarra
     (array([1., 2., 1.]), array([ 1.,  0., -1.]))
     >>> rank1_factors(np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) / 256, np.dtype("float32"))[1]
     array([0.00390625, 0.015625  , 0.0234375 , 0.015625  , 0.00390625])
+
+    Remembered per kernel (an SVD each call would cost a small image more than its
+    convolution); the factors returned are read-only.
     """
+
+    def build():
+        pair = _rank1_factors(k, dtype)
+        if pair is not None:
+            frozen(*pair)
+        return pair
+
+    return _RANK1.get((array_key(k), np.dtype(dtype).str), build)
+
+
+def _rank1_factors(k: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray] | None:
     if min(k.shape) < 2:
         return None
     form = integer_form(k)
@@ -414,10 +432,6 @@ def correlate(x3, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, 
     ``widths`` have been trimmed to what the windows read; ``paths.force`` may name a path;
     ``announce`` as for :func:`pad_flat`.
     """
-    sh, sw = stride
-    dh, dw = dilation
-    c = x3.shape[2]
-    kh, kw = k.shape
     fill = value if mode_code == CONSTANT else 0.0
     path = choose_path(k, stride, dilation, dtype, paths.force)
     if path == "fft":
@@ -425,15 +439,66 @@ def correlate(x3, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, 
         if form[0] != "avoid" or paths.force == "fft":
             return fft_correlate(x3, k, dtype, widths, mode_code, value, dilation, oh, ow, paths, form)
         path = "dense"  # the direct loops are exact here and the FFT could not match them
+    plan = direct_plan(x3.shape, x3.dtype, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, path, announce)
+    return plan.run(x3)
+
+
+class DirectPlan:
+    """A direct path prepared for one geometry: the jitted row loop and every argument but the input and output.
+
+    :func:`direct_plan` builds it (remembered per geometry: see :mod:`.memo`); :meth:`run`
+    only flattens the input, allocates the output and runs the rows.
+    """
+
+    __slots__ = ("fn", "args", "dtype", "cast", "out_shape", "work")
+
+    def __init__(self, fn, args, dtype, cast, out_shape, work):
+        self.fn, self.args, self.dtype, self.cast, self.out_shape, self.work = fn, args, dtype, cast, out_shape, work
+
+    def run(self, x3: np.ndarray) -> np.ndarray:
+        oh, ow, c = self.out_shape
+        out = np.empty((oh, ow * c), dtype=self.dtype)
+        src = (x3.astype(self.dtype) if self.cast else x3).reshape(x3.shape[0], -1)
+        if not src.flags.c_contiguous:
+            src = np.ascontiguousarray(src)
+        threads.run_rows(self.fn, oh, src, *self.args, out, work=self.work)
+        return out.reshape(oh, ow, c)
+
+
+_PLANS = Memo()
+
+
+def direct_plan(shape, src_dtype, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, path, announce=_noop) -> DirectPlan:
+    """The :class:`DirectPlan` of the ``"dense"`` or ``"separable"`` path for an input of ``shape`` and ``src_dtype``.
+
+    A pure function of its arguments, remembered; ``announce`` is called when a plan is
+    built (before its loop first runs).
+    """
+    key = (tuple(shape), np.dtype(src_dtype).str, array_key(k), np.dtype(dtype).str, tuple(widths), mode_code,
+           float(value).hex(), tuple(stride), tuple(dilation), oh, ow, path)
+
+    def build():
+        plan = _build_direct(shape, np.dtype(src_dtype), k, np.dtype(dtype), widths, mode_code, value, stride, dilation, oh, ow, path)
+        announce(plan.fn, plan.dtype if plan.cast else np.dtype(src_dtype), plan.dtype)
+        return plan
+
+    return _PLANS.get(key, build)
+
+
+def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, path) -> DirectPlan:
+    sh, sw = stride
+    dh, dw = dilation
+    c = shape[2]
+    kh, kw = k.shape
+    fill = value if mode_code == CONSTANT else 0.0
     span = dh * (kh - 1) + 1
-    out = np.empty((oh, ow * c), dtype=dtype)
-    src = _flat_input(x3, dtype)
+    cast = src_dtype.name not in NATIVE_INPUTS
     # In place when the input is already in the compute dtype and needs no de-interleaving;
     # otherwise through a ring of padded rows (which also casts, e.g. uint8 -> float32).
-    direct = src.dtype == dtype and sw == 1
-    rows, cols, runs, wq = pad_plan(x3.shape, widths, mode_code, sw)
-    ring = (src, c, rows, cols, runs, wq, fill, span, sh)
-    inplace = (src, c, rows, cols, fill, widths[2], sh)
+    direct = (dtype if cast else src_dtype) == dtype and sw == 1
+    rows, cols, runs, wq = pad_plan(shape, widths, mode_code, sw)
+    ring = (c, rows, cols, runs, wq, fill, span, sh)
+    inplace = (c, rows, cols, fill, widths[2], sh)
     if path == "separable":
         from .conv import separable_direct, separable_rows
 
@@ -442,6 +507,7 @@ def correlate(x3, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, 
         vtaps = ((u * dh).astype(np.int64), col[u].astype(dtype))
         htaps = ((_offsets(kw, dw, sw, wq, c)[v]).astype(np.int64), row[v].astype(dtype))
         fn, args = (separable_direct, inplace) if direct else (separable_rows, ring)
+        taps = u.size + v.size
     else:
         from .conv import dense_direct, dense_rows
 
@@ -451,9 +517,10 @@ def correlate(x3, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, 
             fn, args, vtaps, htaps = dense_direct, inplace, (trow, (v * dw).astype(np.int64)), (ws,)
         else:
             fn, args, vtaps, htaps = dense_rows, ring, (trow, _offsets(kw, dw, sw, wq, c)[v].astype(np.int64)), (ws,)
-    announce(fn, src.dtype, dtype)
-    threads.run_rows(fn, oh, *args, *vtaps, *htaps, out)
-    return out.reshape(oh, ow, c)
+        taps = u.size
+    args = (*args, *vtaps, *htaps)
+    frozen(*args)
+    return DirectPlan(fn, args, dtype, cast, (oh, ow, c), oh * ow * c * max(1, taps))
 
 
 def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announce=_noop, paths: Paths = WARM):
@@ -470,13 +537,13 @@ def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announc
     if op_code == AVG and stride == 2 and size == 2 and whole and paths.force != "general":
         src = _flat_input(x3, dtype)  # uint8/uint16 read as they are: no float copy of the image
         announce(avg2_rows, src.dtype, out.dtype)
-        threads.run_rows(avg2_rows, oh, src, c, out)
+        threads.run_rows(avg2_rows, oh, src, c, out, work=out.size * 4)
         return out.reshape(oh, ow, c)
     src = np.ascontiguousarray(x3.astype(dtype, copy=False) if op_code == AVG else x3).reshape(h, w * c)
     if stride == 2 and size in (2, 3) and whole and paths.force != "general":
         announce(pool_s2, src.dtype, out.dtype)
-        threads.run_rows(pool_s2, oh, src, c, size, op_code, out)
+        threads.run_rows(pool_s2, oh, src, c, size, op_code, out, work=out.size * size * size)
     else:
         announce(pool_rows, src.dtype, out.dtype)
-        threads.run_rows(pool_rows, oh, src, c, size, stride, padding, op_code, include_pad, out)
+        threads.run_rows(pool_rows, oh, src, c, size, stride, padding, op_code, include_pad, out, work=out.size * size * size)
     return out.reshape(oh, ow, c)

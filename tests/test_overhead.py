@@ -1,0 +1,179 @@
+"""Per-call overhead (issue 17): what a call on a small image prepares once, and when it starts threads.
+
+A program convolving many patches of one shape pays the preparation of every call: the padding
+maps, the tap offsets and weights, the kernel's rank-1 factors (an SVD), the output size.  These
+are remembered per geometry (:mod:`kernelcli._core.memo`); the tests here check that they are
+built once (the defect: every call rebuilt them), that remembering never changes an answer
+(a call gives the bytes it gives with empty tables, whatever came before), and that a small job
+runs on the calling thread while the serial and threaded loops agree byte for byte.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import kernelcli.api as api
+from kernelcli import conv2d, pool2d
+from kernelcli._core import engine, policy, threads
+from kernelcli.errors import UsageError
+
+JIT = policy.Paths(force="jit")
+
+
+def forget() -> None:
+    """Empty every memo table (a fresh process, as far as the preparations go)."""
+    for table in (engine._RANK1, engine._PLANS, api._GEOMETRY):
+        table.clear()
+
+
+class TestPreparedOnce:
+    def test_a_repeated_call_builds_nothing_again(self, monkeypatch):
+        """The defect: pad maps, taps and the SVD were computed anew on every call."""
+        forget()
+        built = {"plan": 0, "svd": 0, "geometry": 0}
+        for name, attr, target in (("plan", "_build_direct", engine), ("svd", "_rank1_factors", engine),
+                                   ("geometry", "_conv_geometry", api)):
+            original = getattr(target, attr)
+
+            def counting(*a, _original=original, _name=name, **kw):
+                built[_name] += 1
+                return _original(*a, **kw)
+
+            monkeypatch.setattr(target, attr, counting)
+        x = np.random.default_rng(0).random((40, 50), dtype=np.float32)
+        g = np.outer([1.0, 4, 6, 4, 1], [1.0, 4, 6, 4, 1]) / 256
+        first = conv2d(x, g, paths=JIT)
+        counts = dict(built)
+        assert counts["plan"] == 1 and counts["svd"] >= 1 and counts["geometry"] == 1
+        for _ in range(3):
+            np.testing.assert_array_equal(conv2d(x, g, paths=JIT), first)
+        assert built == counts
+
+    def test_the_kernel_values_are_part_of_the_key(self):
+        """Two kernels of one shape, and a kernel changed in place, each give their own answer."""
+        rng = np.random.default_rng(1)
+        x = rng.random((30, 31))
+        k = rng.normal(size=(3, 3))
+        a = conv2d(x, k, paths=JIT)
+        k2 = k.copy()
+        k2[1, 1] += 1.0
+        b = conv2d(x, k2, paths=JIT)
+        np.testing.assert_allclose(b - a, x, atol=1e-12)
+        k[1, 1] += 1.0  # the same array object, mutated
+        np.testing.assert_array_equal(conv2d(x, k, paths=JIT), b)
+
+    def test_remembered_factors_are_read_only(self):
+        col, row = engine.rank1_factors(np.ones((3, 3)), np.dtype("float32"))
+        with pytest.raises(ValueError):
+            row[0] = 5.0
+
+    def test_validation_still_runs_every_call(self):
+        x = np.ones((20, 20), np.float32)
+        conv2d(x, np.ones((3, 3)), paths=JIT)
+        x[3, 4] = np.nan
+        with pytest.raises(UsageError, match="NaN"):
+            conv2d(x, np.ones((3, 3)), paths=JIT)
+
+    def test_the_path_is_decided_every_call(self, monkeypatch):
+        """Only pure preparations are remembered: a changed crossover takes effect at once."""
+        x = np.random.default_rng(2).random((30, 30))
+        g = np.outer([1.0, 2, 1], [1.0, 2, 1])
+        seen = []
+        original = engine.direct_plan
+
+        def spy(*args, **kw):
+            seen.append(args[11])
+            return original(*args, **kw)
+
+        monkeypatch.setattr(engine, "direct_plan", spy)
+        conv2d(x, g, paths=JIT)
+        monkeypatch.setattr(engine, "SEPARABLE_MIN_TAPS", 1)
+        conv2d(x, g, paths=JIT)
+        assert seen == ["dense", "separable"]
+
+    def test_bool_and_int_arguments_are_told_apart(self):
+        """True == 1 in a dict key: the geometry key carries the type, so a refused value stays refused."""
+        x = np.ones((8, 8))
+        conv2d(x, np.ones((3, 3)), padding=1)
+        with pytest.raises(UsageError):
+            conv2d(x, np.ones((3, 3)), padding=True)
+
+
+CALLS = st.tuples(
+    st.sampled_from([(9, 11), (12, 7, 3), (33, 20), (16, 16, 2)]),
+    st.sampled_from(["dense3", "gauss5", "box2", "int3"]),
+    st.sampled_from([1, 2]),
+    st.sampled_from(["same", "valid", 1]),
+    st.sampled_from(["constant", "reflect", "replicate"]),
+    st.sampled_from([0.0, -0.0, 0.5]),
+    st.sampled_from(["float32", "float64", "uint8"]),
+)
+
+
+def _kernel(name: str) -> np.ndarray:
+    if name == "dense3":
+        return np.random.default_rng(5).normal(size=(3, 3))
+    if name == "gauss5":
+        g = np.array([1.0, 4, 6, 4, 1])
+        return np.outer(g, g) / 256
+    if name == "box2":
+        return np.ones((2, 2)) / 4
+    return np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
+
+
+def _call(case):
+    shape, kname, stride, padding, mode, value, dtype = case
+    x = (np.random.default_rng(len(shape) * 7 + shape[0]).random(shape) * 200).astype(dtype)
+    return conv2d(x, _kernel(kname), stride=stride, padding=padding, pad_mode=mode, pad_value=value, paths=JIT)
+
+
+@settings(max_examples=40, deadline=None)
+@given(calls=st.lists(CALLS, min_size=2, max_size=5))
+def test_remembering_never_changes_an_answer(calls):
+    """Any sequence of calls gives, call by call, the bytes each gives with empty tables."""
+    got = [_call(c).tobytes() for c in calls]
+    for c, g in zip(calls, got):
+        forget()
+        assert _call(c).tobytes() == g
+
+
+class TestThreads:
+    def test_a_small_job_stays_on_the_calling_thread(self, monkeypatch):
+        """The defect: a 256x256 3x3 was cut into blocks for two threads, whose hand-off cost
+        more than the arithmetic (measured 1.3x slower than one thread)."""
+        def no_pool(_workers):
+            raise AssertionError("a thread was started for a small job")
+
+        monkeypatch.setattr(threads, "_executor", no_pool)
+        x = np.random.default_rng(3).random((256, 256), dtype=np.float32)
+        conv2d(x, np.random.default_rng(4).normal(size=(3, 3)), paths=JIT)
+        pool2d(x, 2, op="avg", paths=JIT)
+        pool2d(x, 3, stride=2, paths=JIT)
+
+    def test_a_large_job_still_uses_threads(self, monkeypatch):
+        started = []
+        original = threads._executor
+
+        def spy(workers):
+            started.append(workers)
+            return original(workers)
+
+        monkeypatch.setattr(threads, "_executor", spy)
+        threads.run_rows(lambda i0, i1: None, 1024, threads=2, work=10 * threads.MIN_WORK_PER_THREAD)
+        assert started
+
+    @pytest.mark.parametrize("kernel", ["dense3", "gauss5", "int3"])
+    @pytest.mark.parametrize("shape", [(300, 200), (150, 170, 3)])
+    def test_serial_and_threaded_loops_give_the_same_bytes(self, monkeypatch, kernel, shape):
+        x = np.random.default_rng(6).random(shape, dtype=np.float32)
+        k = _kernel(kernel)
+        monkeypatch.setattr(threads, "MIN_WORK_PER_THREAD", 10**15)
+        serial = conv2d(x, k, paths=JIT), pool2d(x, 2, op="avg", paths=JIT), pool2d(x, 3, stride=2, paths=JIT)
+        monkeypatch.setattr(threads, "MIN_WORK_PER_THREAD", 1)
+        monkeypatch.setattr(threads, "count", lambda: 2)
+        threaded = conv2d(x, k, paths=JIT), pool2d(x, 2, op="avg", paths=JIT), pool2d(x, 3, stride=2, paths=JIT)
+        for a, b in zip(serial, threaded):
+            assert a.tobytes() == b.tobytes()
