@@ -134,7 +134,9 @@ def _pad3(x3: np.ndarray, widths: tuple[int, int, int, int], mode: str, value: f
         from ._core import engine
 
         cells = (x3.shape[0] + top + bottom) * (x3.shape[1] + left + right) * x3.shape[2]
-        small = engine.use_numpy(paths, cells)
+        # a copy of the values (converted as numpy converts them): the same bytes on both paths
+        same = x3.dtype == dtype or (x3.dtype.kind in "biu" and np.dtype(dtype).kind == "f")
+        small = engine.use_numpy(paths, cells, same_bytes=same)
     if small:
         return numpy_impl.pad3d(x3, top, bottom, left, right, code, value, dtype)
     from ._core.engine import pad_flat
@@ -248,9 +250,10 @@ def conv2d(
     # the first choice of every convolution, 2-D and 3-D alike (kernelcli._core.dispatch)
     choice = "numpy" if policy.numpy_for(oh * ow * channels * kh * kw) else None
     if choice is None:
-        from ._core import dispatch
+        from ._core import dispatch, engine
 
-        choice = dispatch.front(policy, oh * ow * channels * kh * kw, oh * ow * channels, k, (sh, sw), dtype)
+        same = policy.jit_start is not None and engine.same_bytes_on_every_path(arr.dtype, k, dtype, mode == "constant", pad_value)
+        choice = dispatch.front(policy, oh * ow * channels * kh * kw, oh * ow * channels, k, (sh, sw), dtype, same_bytes=same)
     # Only the rows and columns the windows reach are padded (a large stride or "valid" skips the rest).
     widths = _trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)
     if choice == "fft":
@@ -401,7 +404,8 @@ def pool2d(
     if small is None:
         from ._core import engine
 
-        small = engine.use_numpy(policy, work)
+        # an integer max/min picks a value on either path (floats: NaN handling may differ)
+        small = engine.use_numpy(policy, work, same_bytes=op in ("max", "min") and arr.dtype.kind in "biu")
     if small:
         out = numpy_impl.pool(x3, size, stride, padding, op, count_include_pad, oh, ow, dtype)
     else:

@@ -57,21 +57,22 @@ def jit_path(k: np.ndarray, stride: int, dilation: int, dtype: np.dtype, force: 
 
 
 def front(paths: Paths, work: int, outputs: int, k: np.ndarray, stride, dtype: np.dtype,
-          numpy_bytes: int = 0, jit_bytes: int = 0, fft_bytes: int = 0) -> str:
+          numpy_bytes: int = 0, jit_bytes: int = 0, fft_bytes: int = 0, same_bytes: bool = False) -> str:
     """``"numpy"``, ``"fft"`` (numpy's, in a cold process) or ``"jit"``: the first choice of every convolution.
 
     ``work``: multiply-adds of the dense loop; ``outputs``: output values; ``stride``: an int or
     one per axis (the FFT needs all 1); ``numpy_bytes`` and
     ``jit_bytes``, ``fft_bytes``: what each path allocates besides the input (the memory rule,
     volumes only: neither numpy nor the FFT more than :data:`engine.VOLUME_NUMPY_EXTRA_BYTES`
-    beyond the jitted path).
+    beyond the jitted path); ``same_bytes``: every path gives this call the same bytes
+    (:func:`engine.same_bytes_on_every_path`), so the measured start-up cost may decide.
     """
     decided = paths.numpy_for(work)
     if decided:
         return "numpy"
     if decided is False:
         return "jit"
-    return engine.cold_choice(paths, outputs, k, stride, dtype, numpy_bytes, jit_bytes, fft_bytes) or "jit"
+    return engine.cold_choice(paths, outputs, k, stride, dtype, numpy_bytes, jit_bytes, fft_bytes, same_bytes) or "jit"
 
 
 def _same_widths(k: np.ndarray, widths: tuple[int, ...]) -> bool:

@@ -259,7 +259,7 @@ def choose_path(k: np.ndarray, stride: tuple[int, int], dilation: tuple[int, int
     return "dense"
 
 
-def jit_start_seconds(paths: Paths) -> float:
+def jit_start_seconds(paths: Paths, same_bytes: bool = False) -> float:
     """What loading the jitted core costs the call: its full price under the ``cold`` policy, else 0.
 
     The path must be a pure function of the call, never of what the process did before
@@ -267,24 +267,69 @@ def jit_start_seconds(paths: Paths) -> float:
     so the ``cold`` policy always assumes a fresh process.  The CLI passes it: each call
     there is a short process.  The API's default, ``warm``, takes the jitted core for all
     but tiny inputs, as a long-lived program should.
+
+    The price is the machine's measured one (``paths.jit_start``) only when every candidate
+    path gives the same bytes (``same_bytes``: see :func:`same_bytes_on_every_path`); elsewhere
+    the built-in estimate decides, so that no measurement (another machine, a busier day)
+    ever changes a result.
+
+    >>> from .policy import COLD, Paths
+    >>> measured = Paths(process="cold", jit_start=1.5)
+    >>> jit_start_seconds(measured, same_bytes=True), jit_start_seconds(measured) == jit_start_seconds(COLD)
+    (1.5, True)
     """
     if not paths.cold:
         return 0.0
+    if same_bytes and paths.jit_start is not None:
+        return float(paths.jit_start)
     return JIT_LOAD_SECONDS + NUMBA_IMPORT_SECONDS
 
 
-def cold_prefers(paths: Paths, cheap_seconds: float, jit_seconds: float) -> bool:
+def same_bytes_on_every_path(x_dtype: np.dtype, k: np.ndarray, dtype: np.dtype, constant: bool, fill: float) -> bool:
+    """True when plain numpy, every jitted loop and the FFT give this convolution the same bytes.
+
+    That holds where the arithmetic is exact (tests/test_exactness.py forces each path): an
+    integer (or bool) input, a kernel of whole numbers times a power of two, a whole-number
+    constant fill, and every partial sum, bounded here by the input dtype's range, held exactly
+    by the compute ``dtype``.  Decided from dtypes and the kernel alone: no pass over the image.
+
+    >>> sobel = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
+    >>> same_bytes_on_every_path(np.dtype("uint8"), sobel, np.dtype("float32"), True, 0.0)
+    True
+    >>> same_bytes_on_every_path(np.dtype("float32"), sobel, np.dtype("float32"), True, 0.0)
+    False
+    >>> same_bytes_on_every_path(np.dtype("uint8"), np.ones((3, 3)) / 9, np.dtype("float32"), True, 0.0)
+    False
+    """
+    x_dtype, dtype = np.dtype(x_dtype), np.dtype(dtype)
+    if x_dtype.kind not in "biu" or (constant and not float(fill).is_integer()):
+        return False
+    form = integer_form(np.asarray(k, dtype=np.float64))
+    if form is None:
+        return False
+    m, q = form
+    if np.frexp(q)[0] != 0.5:
+        return False
+    top = 1 if x_dtype.kind == "b" else max(abs(int(np.iinfo(x_dtype).min)), int(np.iinfo(x_dtype).max))
+    bound = float(np.abs(m).sum()) * max(float(top), abs(float(fill)) if constant else 0.0)
+    return bound < min(2.0 ** (np.finfo(dtype).nmant + 1), FFT_EXACT_BOUND)
+
+
+def cold_prefers(paths: Paths, cheap_seconds: float, jit_seconds: float, same_bytes: bool = False) -> bool:
     """True when a path that needs no jitted core (``cheap_seconds``) beats loading it plus ``jit_seconds``."""
-    start = jit_start_seconds(paths)
+    start = jit_start_seconds(paths, same_bytes)
     return start > 0.0 and cheap_seconds < start + jit_seconds
 
 
-def use_numpy(paths: Paths, work: int, cells: int | None = None) -> bool:
-    """Whether ``work`` multiply-adds (over ``cells`` outputs, default ``work``) take plain numpy."""
+def use_numpy(paths: Paths, work: int, cells: int | None = None, same_bytes: bool = False) -> bool:
+    """Whether ``work`` multiply-adds (over ``cells`` outputs, default ``work``) take plain numpy.
+
+    ``same_bytes``: both paths give this call the same bytes (padding, a max/min pool), so the
+    measured start-up cost may decide (see :func:`jit_start_seconds`)."""
     decided = paths.numpy_for(work)
     if decided is not None:
         return decided
-    return cold_prefers(paths, NUMPY_SECONDS_PER_TAP * work, JIT_SECONDS_PER_TAP * work)
+    return cold_prefers(paths, NUMPY_SECONDS_PER_TAP * work, JIT_SECONDS_PER_TAP * work, same_bytes)
 
 
 #: The memory rule for volumes: outside the small-work rule, the ``cold`` policy takes the
@@ -314,16 +359,18 @@ def use_numpy_volume(paths: Paths, work: int, numpy_bytes: int, jit_bytes: int) 
 
 
 def cold_choice(paths: Paths, outputs: int, k: np.ndarray, stride, dtype: np.dtype,
-                numpy_bytes: int = 0, jit_bytes: int = 0, fft_bytes: int = 0) -> str | None:
+                numpy_bytes: int = 0, jit_bytes: int = 0, fft_bytes: int = 0, same_bytes: bool = False) -> str | None:
     """``"numpy"`` or ``"fft"`` when that beats loading the jitted core in a fresh process, else None.
 
     Always None under the ``warm`` policy (see :func:`jit_start_seconds`); ``outputs``
     counts output values (oh * ow * C, or a volume's voxels); ``k`` is 2-D or 3-D; ``stride`` an
     int or one per axis.  ``numpy_bytes``/``jit_bytes``/``fft_bytes``: what each path allocates
     besides the input (volumes): numpy and the FFT only within :data:`VOLUME_NUMPY_EXTRA_BYTES`
-    of the jitted path.  The one cost rule of :func:`kernelcli._core.dispatch.front`.
+    of the jitted path.  ``same_bytes``: every path gives this call the same bytes
+    (:func:`same_bytes_on_every_path`), so the measured start-up cost may decide.  The one cost
+    rule of :func:`kernelcli._core.dispatch.front`.
     """
-    if jit_start_seconds(paths) == 0.0:
+    if jit_start_seconds(paths, same_bytes) == 0.0:
         return None
     taps = int(np.count_nonzero(k))
     factors = separable_factors(k, dtype) if taps >= SEPARABLE_MIN_TAPS else None
@@ -338,7 +385,7 @@ def cold_choice(paths: Paths, outputs: int, k: np.ndarray, stride, dtype: np.dty
     if not options:
         return None
     best = min(options, key=options.get)
-    return best if cold_prefers(paths, options[best], JIT_SECONDS_PER_TAP * outputs * jit_taps) else None
+    return best if cold_prefers(paths, options[best], JIT_SECONDS_PER_TAP * outputs * jit_taps, same_bytes) else None
 
 
 def fft_correlate(x3, k, dtype, widths, mode_code, value, dilation, oh, ow, paths: Paths = WARM, form=None):

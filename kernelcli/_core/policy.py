@@ -11,6 +11,12 @@ bytes that separate calls write.
     a fresh process that runs one call and exits (what the CLI passes): plain numpy, or
     numpy's FFT for big kernels, while that is cheaper than loading the jitted core.
 
+``jit_start`` is what loading the jitted core costs a fresh process, in seconds, as measured
+on this machine (:mod:`kernelcli.startup` measures it once and the CLI passes it in); None
+means the built-in estimate.  It only ever moves the choice between paths that give the same
+bytes (see :func:`kernelcli._core.engine.jit_start_seconds`), so a measurement never changes
+a result.
+
 ``force`` pins a path where it applies (tests, benchmarks, a tiling caller that wants one
 rounding everywhere): ``"numpy"``; ``"jit"`` (the jitted core, choosing its own loop);
 ``"dense"``, ``"separable"``, ``"fft"`` (a convolution path: separable needs a rank-1 kernel,
@@ -19,7 +25,7 @@ fft a stride of 1, else dense); ``"general"`` (pooling's general loop).  Pure Py
 Example
 -------
 >>> as_paths("cold")
-Paths(process='cold', small_work=250000, force=None)
+Paths(process='cold', small_work=250000, force=None, jit_start=None)
 >>> as_paths(None).process
 'warm'
 """
@@ -39,17 +45,21 @@ SMALL_WORK = 250_000
 
 @dataclass(frozen=True)
 class Paths:
-    """A path policy: the process economics, the small-work threshold, and an optional forced path."""
+    """A path policy: the process economics, the small-work threshold, an optional forced path and
+    the measured start-up cost of the jitted core."""
 
     process: str = "warm"
     small_work: int = SMALL_WORK
     force: str | None = None
+    jit_start: float | None = None
 
     def __post_init__(self) -> None:
         if self.process not in PROCESSES:
             raise UsageError(f"invalid path policy {self.process!r}: expected one of {', '.join(PROCESSES)}")
         if self.force is not None and self.force not in FORCES:
             raise UsageError(f"invalid forced path {self.force!r}: expected one of {', '.join(FORCES)}")
+        if self.jit_start is not None and not 0.0 <= self.jit_start < float("inf"):
+            raise UsageError(f"invalid start-up cost {self.jit_start!r}: expected a number of seconds >= 0")
 
     @property
     def cold(self) -> bool:

@@ -108,7 +108,19 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
     except KeyboardInterrupt as exc:
         sys.stderr.write(f"error: {interrupted_message(exc)}\n")
         return interrupt_exit_code(exc)
+    _measure_start_up()
     return code if isinstance(code, int) else 0
+
+
+def _measure_start_up() -> None:
+    """After a call that loaded the jitted core: have its start-up cost measured, once per install
+    (in the background; :mod:`kernelcli.startup`), unless it is measured already."""
+    from ._common import CLI_PATHS
+
+    if CLI_PATHS.jit_start is None and "numba" in sys.modules:
+        from .. import startup
+
+        startup.start_measuring(startup.record_path())
 
 
 def _main_noting_interrupts(command, argv: list[str]):

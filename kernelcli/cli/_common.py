@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from ._click import click, get_current_context
 import typer
 
+from .. import startup
 from ..errors import EXIT_INTERNAL, EXIT_ITEM_FAILED, EXIT_USAGE, KernelcliError, interrupt_exit_code
 
 #: what to do when memory runs out anyway
@@ -46,8 +47,11 @@ DEBUG_KEY = "kernelcli.debug"
 #: The path policy every command passes to the API: each CLI call is a short process, so
 #: the core takes the paths that are cheapest for a fresh one (plain numpy while it beats
 #: loading the jitted core), as a pure function of the call, so batch workers write the
-#: same bytes as separate calls.  See :mod:`kernelcli._core.policy`.
-CLI_PATHS = "cold"
+#: same bytes as separate calls.  See :mod:`kernelcli._core.policy`.  It carries this
+#: machine's measured start-up cost (:mod:`kernelcli.startup`; the first call that loads the
+#: jitted core without one starts the measurement), which moves a choice only between paths
+#: of the same bytes.
+CLI_PATHS = startup.cli_paths()
 
 
 def debug_enabled() -> bool:

@@ -1,0 +1,169 @@
+"""The measured start-up cost of the jitted core, which the CLI's cold path policy weighs.
+
+A CLI call is a fresh process: for a small image plain numpy beats loading Numba and the
+cached core, for a large one it does not.  Where the two lie depends on the machine (0.45 s
+on a quiet development machine, three times that on a busy one), so the cost is measured
+here, once per install, rather than assumed: the first call that finds no measurement
+starts a detached, low-priority process (``python -m kernelcli.startup``) that loads the
+jitted core in fresh interpreters -- once to make sure Numba's cache holds it, then
+:data:`REPEAT` times timed -- and stores the median in the user's cache folder.  The call
+itself, and every call until the measurement exists, use the built-in estimate.
+
+The measurement only ever moves the choice between paths that give the same bytes
+(:func:`kernelcli._core.engine.jit_start_seconds`): it changes how fast a result comes,
+never the result.  The numeric core never reads it: :func:`cli_paths` passes it in, as
+``Paths.jit_start``.  The record is a small JSON file (:func:`record_path`); delete it to
+measure again.
+
+>>> stored(record_path(folder="/nonexistent")) is None
+True
+>>> cli_paths(folder="/nonexistent").process
+'cold'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from ._core.policy import Paths
+
+#: timed loads of the core; the stored value is their median
+REPEAT = 3
+#: a measurement outside this range (seconds) is not believed
+PLAUSIBLE = (0.02, 30.0)
+#: a background measurement that left no result is tried again after this many seconds
+RETRY_SECONDS = 3600.0
+#: what a fresh process pays for its first jitted call: importing Numba and the core, loading
+#: the cached machine code, starting the thread layer (numpy and the API are loaded before)
+PROBE = (
+    "import sys, time; sys.path.insert(0, sys.argv[1])\n"
+    "import numpy as np\n"
+    "from kernelcli import api\n"
+    "from kernelcli._core.policy import Paths\n"
+    "x = np.zeros((64, 64), np.uint8); x.setflags(write=False)\n"
+    "t = time.perf_counter()\n"
+    "api.conv2d(x, [[1.0, 0, -1], [2, 0, -2], [1, 0, -1]], paths=Paths(force='jit'))\n"
+    "print(time.perf_counter() - t)\n"
+)
+
+
+def cache_folder() -> Path:
+    """``$XDG_CACHE_HOME/kernelcli``, else ``~/.cache/kernelcli``."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "kernelcli"
+
+
+def record_path(folder: str | os.PathLike[str] | None = None) -> Path:
+    """The measurement of this interpreter and this kernelcli copy (each install measures its own)."""
+    import zlib
+
+    package = Path(__file__).resolve().parent
+    key = zlib.crc32(f"{sys.prefix}\0{package}".encode())
+    return Path(folder if folder is not None else cache_folder()) / f"startup-{key:08x}.json"
+
+
+def stored(path: str | os.PathLike[str] | None = None) -> float | None:
+    """The stored start-up cost in seconds, or None when there is none (or it is not believable)."""
+    try:
+        with open(path if path is not None else record_path(), encoding="utf-8") as f:
+            value = json.load(f).get("jit_start_seconds")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if isinstance(value, (int, float)) and PLAUSIBLE[0] <= value <= PLAUSIBLE[1]:
+        return float(value)
+    return None
+
+
+def cli_paths(folder: str | os.PathLike[str] | None = None, measure: bool = False) -> Paths:
+    """The cold policy a CLI call passes to the API, with this machine's measured start-up cost.
+
+    ``measure``: when there is no measurement yet, start one in the background (see the module).
+    """
+    path = record_path(folder)
+    value = stored(path)
+    if value is None and measure:
+        start_measuring(path)
+    return Paths(process="cold", jit_start=value)
+
+
+def start_measuring(path: Path) -> bool:
+    """Start ``python -m kernelcli.startup PATH`` detached, unless one started within the last hour."""
+    import subprocess
+
+    marker = path.with_suffix(".measuring")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if time.time() - marker.stat().st_mtime < RETRY_SECONDS:
+                return False
+            marker.unlink()
+        except FileNotFoundError:
+            pass
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        subprocess.Popen(
+            [sys.executable, "-c", _MAIN, str(Path(__file__).resolve().parent.parent), str(path)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, close_fds=True, cwd="/",
+            env={k: v for k, v in os.environ.items() if not k.startswith("KERNELCLI_")},
+        )
+    except OSError:
+        return False
+    return True
+
+
+_MAIN = "import sys; sys.path.insert(0, sys.argv.pop(1)); from kernelcli.startup import main; main()"
+
+
+def measure(repeat: int = REPEAT) -> float:
+    """Load the jitted core in fresh interpreters and return the median time of ``repeat`` loads.
+
+    The first, untimed, run makes sure Numba's cache holds the core (a first run compiles).
+    """
+    import statistics
+    import subprocess
+
+    root = str(Path(__file__).resolve().parent.parent)
+    times = []
+    for i in range(repeat + 1):
+        done = subprocess.run([sys.executable, "-c", PROBE, root], capture_output=True, text=True, timeout=600, cwd="/")
+        if done.returncode != 0:
+            raise RuntimeError(f"the start-up probe failed: {done.stderr.strip()[-300:]}")
+        if i:
+            times.append(float(done.stdout.strip().splitlines()[-1]))
+    return statistics.median(times)
+
+
+def save(path: str | os.PathLike[str], seconds: float) -> None:
+    """Store ``seconds`` at ``path`` (written whole, then renamed into place)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"jit_start_seconds": round(seconds, 4), "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+              "python": sys.executable, "repeat": REPEAT}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m kernelcli.startup [PATH]``: measure and store the result.
+
+    At normal priority, as the calls it stands for run.  A failed measurement leaves its
+    marker, so it is tried again only after :data:`RETRY_SECONDS`.
+    """
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0]) if args else record_path()
+    seconds = measure()
+    if PLAUSIBLE[0] <= seconds <= PLAUSIBLE[1]:
+        save(path, seconds)
+        try:
+            path.with_suffix(".measuring").unlink()
+        except OSError:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""The measured start-up cost of the jitted core (issue 17): stored once per install, passed to
+the core as ``Paths.jit_start``, and never able to change a result -- it moves the choice only
+between paths that give the same bytes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kernelcli import conv2d, pad2d, pool2d, startup
+from kernelcli._core import dispatch, engine
+from kernelcli._core.policy import COLD, Paths
+from kernelcli.errors import UsageError
+from conftest import run_cli
+
+QUICK, SLOW = Paths(process="cold", jit_start=0.02), Paths(process="cold", jit_start=30.0)
+SOBEL = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
+
+
+class TestRecord:
+    def test_saved_value_is_read_back(self, tmp_path):
+        path = startup.record_path(tmp_path)
+        assert startup.stored(path) is None
+        startup.save(path, 0.8123)
+        assert startup.stored(path) == 0.8123
+        assert startup.cli_paths(tmp_path) == Paths(process="cold", jit_start=0.8123)
+        assert not list(tmp_path.glob(".*.tmp"))  # written whole, renamed into place
+
+    @pytest.mark.parametrize("content", ["not json", '{"jit_start_seconds": -1}', '{"jit_start_seconds": 1e9}',
+                                         '{"jit_start_seconds": "1"}', "[1]"])
+    def test_a_broken_or_implausible_record_means_the_built_in_estimate(self, tmp_path, content):
+        path = startup.record_path(tmp_path)
+        path.write_text(content)
+        assert startup.stored(path) is None
+        assert startup.cli_paths(tmp_path) == COLD
+
+    def test_paths_refuses_a_negative_cost(self):
+        with pytest.raises(UsageError, match="start-up cost"):
+            Paths(process="cold", jit_start=-1.0)
+
+    def test_one_background_measurement_at_a_time(self, tmp_path, monkeypatch):
+        started = []
+        monkeypatch.setattr("subprocess.Popen", lambda *a, **k: started.append(a[0]))
+        path = startup.record_path(tmp_path)
+        assert startup.start_measuring(path)
+        assert not startup.start_measuring(path)  # the marker holds the second one off
+        assert len(started) == 1 and started[0][-1] == str(path)
+
+    def test_the_probe_measures_and_stores(self, tmp_path, monkeypatch):
+        monkeypatch.setattr(startup, "REPEAT", 1)
+        monkeypatch.setattr(startup, "measure", lambda repeat=1, real=startup.measure: real(1))
+        path = startup.record_path(tmp_path)
+        path.with_suffix(".measuring").touch()
+        startup.main([str(path)])
+        record = json.loads(path.read_text())
+        assert startup.PLAUSIBLE[0] <= record["jit_start_seconds"] <= startup.PLAUSIBLE[1]
+        assert not path.with_suffix(".measuring").exists()
+
+
+class TestOnlyInterchangeablePathsMove:
+    def test_an_exact_call_follows_the_measurement(self):
+        k, n = SOBEL, 1200 * 1200 * 3  # a 12 MP-ish RGB sobel
+        same = engine.same_bytes_on_every_path(np.dtype("uint8"), k, np.dtype("float32"), True, 0.0)
+        assert same
+        assert dispatch.front(QUICK, 9 * n, n, k, (1, 1), np.dtype("float32"), same_bytes=same) == "jit"
+        assert dispatch.front(SLOW, 9 * n, n, k, (1, 1), np.dtype("float32"), same_bytes=same) == "numpy"
+
+    @pytest.mark.parametrize("x_dtype, k, fill", [("float32", SOBEL, 0.0), ("uint8", np.ones((3, 3)) / 9, 0.0),
+                                                   ("uint8", SOBEL, 0.5), ("uint16", np.full((15, 15), 3.0), 0.0)])
+    def test_an_inexact_call_ignores_it(self, x_dtype, k, fill):
+        assert not engine.same_bytes_on_every_path(np.dtype(x_dtype), k, np.dtype("float32"), True, fill)
+        for n in (10**5, 10**6, 10**7, 10**8):
+            want = dispatch.front(COLD, 9 * n, n, k, (1, 1), np.dtype("float32"))
+            for measured in (QUICK, SLOW):
+                assert dispatch.front(measured, 9 * n, n, k, (1, 1), np.dtype("float32"), same_bytes=False) == want
+
+    @settings(max_examples=20, deadline=None)
+    @given(data=st.data())
+    def test_any_measurement_gives_the_same_bytes(self, data):
+        rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+        exact = data.draw(st.booleans())
+        shape = (data.draw(st.integers(180, 260)), data.draw(st.integers(180, 260)), data.draw(st.sampled_from([1, 3])))
+        x = rng.integers(0, 256, shape).astype(np.uint8 if exact else np.float32)
+        kh, kw = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
+        k = rng.integers(-8, 9, (kh, kw)) / data.draw(st.sampled_from([1, 16, 3] if not exact else [1, 16]))
+        mode = data.draw(st.sampled_from(["constant", "replicate", "reflect"]))
+        small = dict(small_work=1000)  # so that these sizes reach the cost rule
+        quick, slow = (Paths(process="cold", jit_start=t, **small) for t in (0.0, 30.0))
+        np.testing.assert_array_equal(conv2d(x, k, pad_mode=mode, paths=quick), conv2d(x, k, pad_mode=mode, paths=slow))
+        np.testing.assert_array_equal(pad2d(x, 2, mode=mode, paths=quick), pad2d(x, 2, mode=mode, paths=slow))
+        for op in ("max", "avg"):
+            np.testing.assert_array_equal(pool2d(x, 2, op=op, paths=quick), pool2d(x, 2, op=op, paths=slow))
+
+
+class TestCli:
+    def test_the_cli_writes_the_same_bytes_whatever_was_measured(self, tmp_path):
+        from PIL import Image
+
+        rng = np.random.default_rng(3)
+        src = tmp_path / "rgb.png"
+        Image.fromarray(rng.integers(0, 256, (700, 800, 3), dtype=np.uint8)).save(src)
+        outputs = []
+        for seconds in (0.02, 30.0):
+            cache = tmp_path / f"cache{seconds}"
+            startup.save(startup.record_path(cache / "kernelcli"), seconds)
+            out = tmp_path / f"out{seconds}.npy"
+            r = run_cli("convolve", str(src), "-k", "sobel_v", "--out", str(out), "-q",
+                        env={"XDG_CACHE_HOME": str(cache), "KERNELCLI_WORKER": "off"})
+            assert r.returncode == 0, r.stderr
+            outputs.append(out.read_bytes())
+        assert outputs[0] == outputs[1]
