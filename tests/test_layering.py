@@ -364,7 +364,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     def visit(node: str) -> None:
         order[node] = low[node] = len(order)
         stack.append(node)
-        for nxt in graph[node]:
+        for nxt in graph.get(node, ()):
             if nxt not in order:
                 visit(nxt)
                 low[node] = min(low[node], low[nxt])
