@@ -87,6 +87,33 @@ class TestDensePath:
         force("dense")
         assert not conv2d(np.ones((30, 30)), np.zeros((3, 3))).any()
 
+    @pytest.mark.parametrize("path", ["dense", "separable"])
+    @pytest.mark.parametrize("f", [3, 5, 7, 11])
+    def test_a_value_does_not_depend_on_where_it_falls_in_the_row(self, force, path, f):
+        # The tap passes use fused multiply-adds; the vectorised body and the scalar remainder of a
+        # row must compute them alike, or a tile (another row width) would round differently.
+        force(path)
+        rng = np.random.default_rng(f)
+        for dtype in (np.float32, np.float64):
+            x = rng.normal(size=(f + 6, 75)).astype(dtype)
+            k = np.outer(rng.normal(size=f), rng.normal(size=f)) + (0 if path == "separable" else rng.normal(size=(f, f)))
+            wide = conv2d(x, k, padding="valid")
+            for w in (f, f + 1, f + 7, f + 16, 40):
+                np.testing.assert_array_equal(conv2d(x[:, :w], k, padding="valid"), wide[:, : w - f + 1])
+                np.testing.assert_array_equal(conv2d(x[:, 75 - w :], k, padding="valid"), wide[:, 75 - w :])
+
+    @pytest.mark.parametrize("f,dilation,inplace", [(5, 1, True), (7, 1, False), (3, 2, True), (3, 3, False)])
+    def test_wide_windows_read_padded_rows(self, force, f, dilation, inplace):
+        # in place, a window's border columns run tap by tap (slow for wide windows): those take the ring
+        rng = np.random.default_rng(f)
+        x, k = rng.normal(size=(30, 33)), rng.normal(size=(f, f))
+        widths = resolve_padding("same", f, f, (dilation, dilation))
+        f64 = np.dtype("float64")
+        plan = engine.direct_plan((30, 33, 1), f64, k, f64, widths, 0, 0.0, (1, 1), (dilation, dilation), 30, 33, "dense")
+        assert plan.fn.__name__ == ("dense_direct" if inplace else "dense_rows")
+        force("dense")
+        check_against_naive(x, k, (1, 1), (dilation, dilation), "same", "constant")
+
     def test_uint8_and_uint16_inputs_read_directly(self, force):
         force("dense")
         rng = np.random.default_rng(7)

@@ -12,6 +12,9 @@ from ..modes import ACTIVATION_CODES, PAD_CODES, POOL_CODES
 JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 #: options for loops that split rows across threads
 JIT_PARALLEL = {**JIT, "parallel": True}
+#: for the unrolled tap passes: each product added with one rounding (a fused multiply-add), the
+#: same instruction in every column of a row; no other fast-math freedom (no reassociation)
+JIT_FMA = {**JIT, "fastmath": {"contract"}}
 
 CONSTANT, REPLICATE, REFLECT, SYMMETRIC, CIRCULAR = (
     PAD_CODES[m] for m in ("constant", "replicate", "reflect", "symmetric", "circular")

@@ -18,6 +18,9 @@ Neither stores a padded image.  A vertical stride just skips rows.  The separabl
 do a vertical 1-D pass into a row buffer, then a horizontal one: ``kh + kw`` taps per
 output instead of ``kh * kw``.  The loops are serial and release the GIL;
 :func:`kernelcli._core.threads.run_rows` gives each thread a block of output rows.
+
+Numba's cache keys a function on its own file only, and a cached loop holds the tap passes it
+was compiled with: a change to :mod:`.taps` must come with a change to this file.
 """
 
 from __future__ import annotations

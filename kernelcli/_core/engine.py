@@ -432,6 +432,12 @@ def pad_plan(shape: tuple[int, int, int], widths: tuple[int, int, int, int], mod
     return rows, cols, runs, wq
 
 
+#: The widest dense window (dilation * (kw - 1) + 1 columns) that runs in place (:func:`conv.dense_direct`);
+#: wider ones go through the ring of padded rows (:func:`conv.dense_rows`), whose border columns are
+#: vectorised like the rest (ring / in place, 1 thread: 3x3 1.15-1.2, 5x5 1.04-1.07, 7x7 0.9 on 256^2,
+#: 11x11 0.64 and 15x15 0.49 on 256^2, 0.61 on 2048^2).
+INPLACE_MAX_SPAN = 5
+
 #: Input dtypes the convolution loops read directly; others are cast to the compute dtype
 #: first (each dtype pair is a separate compiled version, so the set stays small).
 NATIVE_INPUTS = ("uint8", "uint16", "float32", "float64")
@@ -541,8 +547,11 @@ def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, 
     span = dh * (kh - 1) + 1
     cast = src_dtype.name not in NATIVE_INPUTS
     # In place when the input is already in the compute dtype and needs no de-interleaving;
-    # otherwise through a ring of padded rows (which also casts, e.g. uint8 -> float32).
-    direct = (dtype if cast else src_dtype) == dtype and sw == 1
+    # otherwise through a ring of padded rows (which also casts, e.g. uint8 -> float32).  A
+    # dense window wider than INPLACE_MAX_SPAN takes the ring too: in place, its border columns
+    # run tap by tap through the padding maps, which costs more than padding each row once.
+    direct = ((dtype if cast else src_dtype) == dtype and sw == 1
+              and (path == "separable" or dw * (kw - 1) + 1 <= INPLACE_MAX_SPAN))
     rows, cols, runs, wq = pad_plan(shape, widths, mode_code, sw)
     ring = (c, rows, cols, runs, wq, fill, span, sh)
     inplace = (c, rows, cols, fill, widths[2], sh)

@@ -1,0 +1,170 @@
+"""Dense kernels against cv2.filter2D: the grid of issue 17, one run a reader can repeat.
+
+``kernelcli.conv2d`` (the library's default policy: a warm process, the jitted core) against
+``cv2.filter2D`` with ``BORDER_CONSTANT``, float32, "same" output, random dense kernels 3..31
+on 256^2, 2048^2 and 8192^2 images, both libraries on the same thread count.  The two are
+timed in interleaved pairs (ours, cv2, ours, cv2 ...) after a warm-up call each, and the
+medians compared, so a busy spell of a shared host slows both sides of a ratio alike.
+The results are checked to agree first.
+
+``--scaling`` adds the thread scaling of dense 7x7 on 2048^2 (1 -> 2 threads), next to the
+scaling of a compute-only control loop measured in the same spell: when the control does not
+reach 2x either, the host gave this process less than two cores.
+
+Run: ``python benchmarks/bench_dense.py [--images 256,2048,8192] [--sizes 3,5,7,9,11,15,21,31]
+[--repeat 9] [--threads 2] [--path dense|fft] [--scaling]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+SIZES = (3, 5, 7, 9, 11, 15, 21, 31)
+IMAGES = (256, 2048, 8192)
+
+
+def paired_ms(fns, repeat: int) -> list[float]:
+    """Medians (ms) of each of ``fns``, timed in interleaved rounds after one warm-up call each."""
+    for fn in fns:
+        fn()
+    times = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, acc in zip(fns, times):
+            t0 = time.perf_counter()
+            fn()
+            acc.append(time.perf_counter() - t0)
+    return [1e3 * statistics.median(t) for t in times]
+
+
+def set_threads(n: int) -> None:
+    import cv2
+    import numba
+
+    cv2.setNumThreads(n)
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+
+
+def grid(images, sizes, repeat: int, force: str | None) -> dict:
+    """``{(n, f): (kernelcli ms, cv2 ms, path)}`` for every image side n and kernel size f."""
+    import cv2
+    import numpy as np
+
+    import kernelcli.api as api
+    from kernelcli._core import engine
+    from kernelcli._core.policy import Paths
+
+    paths = Paths(force=force) if force else None
+    results = {}
+    for n in images:
+        x = np.random.default_rng(n).random((n, n), dtype=np.float32)
+        reps = repeat if n <= 2048 else max(3, repeat // 3)
+        for f in sizes:
+            k = np.random.default_rng(f).normal(size=(f, f))
+            k32 = k.astype(np.float32)
+            ours = api.conv2d(x, k, paths=paths)
+            theirs = cv2.filter2D(x, -1, k32, borderType=cv2.BORDER_CONSTANT)
+            scale = float(np.abs(k).sum())  # |x| <= 1
+            assert np.abs(ours - theirs).max() <= 1e-5 * scale, (n, f)
+            del ours, theirs
+            ms = paired_ms([lambda: api.conv2d(x, k, paths=paths),
+                            lambda: cv2.filter2D(x, -1, k32, borderType=cv2.BORDER_CONSTANT)], reps)
+            path = force or engine.choose_path(k, (1, 1), (1, 1), np.dtype("float32"))
+            results[n, f] = (ms[0], ms[1], path)
+            print(f"  {n}^2 {f}x{f} ({path}): kernelcli {ms[0]:.3f} ms, cv2 {ms[1]:.3f} ms, ratio {ms[0] / ms[1]:.2f}",
+                  file=sys.stderr, flush=True)
+    return results
+
+
+def markdown(results: dict, images, sizes) -> str:
+    head = "| image | " + " | ".join(f"{f}x{f}" for f in sizes) + " |"
+    lines = ["kernelcli / cv2.filter2D (ms: kernelcli, cv2; path)", "", head, "|---" * (len(sizes) + 1) + "|"]
+    for n in images:
+        cells = []
+        for f in sizes:
+            ours, cv, path = results[n, f]
+            cells.append(f"**{ours / cv:.2f}** ({ours:.3g}, {cv:.3g}; {path})")
+        lines.append(f"| {n}^2 | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _spin(n: int) -> float:
+    s = 0.0
+    for _ in range(n):
+        s = s * 0.999999 + 1.0
+    return s
+
+
+def scaling(repeat: int) -> str:
+    """Dense 7x7 on 2048^2, 1 and 2 threads, beside a control loop's scaling in the same spell."""
+    import numba
+    import numpy as np
+
+    import kernelcli.api as api
+
+    spin = numba.njit(nogil=True)(_spin)
+    spin(10)
+    work = 20_000_000
+
+    def control(t):
+        jobs = [threading.Thread(target=spin, args=(work,)) for _ in range(t - 1)]
+        for j in jobs:
+            j.start()
+        spin(work)
+        for j in jobs:
+            j.join()
+
+    x = np.random.default_rng(2).random((2048, 2048), dtype=np.float32)
+    k = np.random.default_rng(3).normal(size=(7, 7))
+
+    def conv_at(t):
+        def run():
+            set_threads(t)
+            api.conv2d(x, k)
+        return run
+
+    def control_at(t):
+        return lambda: control(t)
+
+    # rounds: conv 1 thread, conv 2 threads, control 1 job, control 2 jobs on 2 threads
+    one, two, c1, c2 = paired_ms([conv_at(1), conv_at(2), control_at(1), control_at(2)], repeat)
+    control_scaling = 2 * c1 / c2  # twice the work in c2
+    return (f"dense 7x7 2048^2: 1 thread {one:.2f} ms, 2 threads {two:.2f} ms, speed-up {one / two:.2f}; "
+            f"control loop (compute only, no memory) speed-up {control_scaling:.2f} in the same rounds")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--images", default=",".join(map(str, IMAGES)), help="image sides")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="kernel sides")
+    parser.add_argument("--repeat", type=int, default=9, help="timed pairs per case (8192^2: a third, at least 3)")
+    parser.add_argument("--threads", type=int, default=2, help="threads of both libraries")
+    parser.add_argument("--path", choices=("dense", "fft", "jit"), default=None, help="force kernelcli's path")
+    parser.add_argument("--scaling", action="store_true", help="also measure 1 -> 2 thread scaling with a control")
+    args = parser.parse_args(argv)
+    images = [int(s) for s in args.images.split(",") if s.strip()]
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    set_threads(args.threads)
+    load = os.getloadavg()
+    print(f"# {args.threads} threads both, medians of {args.repeat} interleaved pairs; "
+          f"load average at start {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}")
+    results = grid(images, sizes, args.repeat, args.path)
+    print(markdown(results, images, sizes))
+    if args.scaling:
+        print()
+        print(scaling(args.repeat))
+        set_threads(args.threads)
+    load = os.getloadavg()
+    print(f"\nload average at the end {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
