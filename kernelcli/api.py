@@ -49,13 +49,15 @@ SMALL_WORK = _policy.SMALL_WORK
 _FIRST_JIT_NOTE_SHOWN = False
 
 
-def as_image_array(x: Any, name: str = "x") -> np.ndarray:
+def as_image_array(x: Any, name: str = "x", finite: bool = True) -> np.ndarray:
     """Validate an image-like array: (H, W) or (H, W, C), real numbers, finite; native byte order.
+
+    ``finite=False``: the caller checks finiteness (see :func:`ndsupport.as_real_array`).
 
     >>> as_image_array([[1, 2], [3, 4]]).shape
     (2, 2)
     """
-    return ndsupport.as_real_array(x, (2, 3), name, "2-D (H, W) or 3-D (H, W, C)")
+    return ndsupport.as_real_array(x, (2, 3), name, "2-D (H, W) or 3-D (H, W, C)", finite)
 
 
 def as_kernel_array(kernel: Any, ndim: int = 2) -> np.ndarray:
@@ -381,7 +383,7 @@ def pool2d(
                              count_include_pad=count_include_pad, paths=paths)
     from .modes import canonical_pool_op
 
-    arr = as_image_array(x)
+    arr = as_image_array(x, finite=False)  # checked below: by the 2x2 average loop itself, or apart
     op = canonical_pool_op(op)
     size = shapes.check_positive("size", int(size) if isinstance(size, np.integer) else size)
     stride = size if stride is None else shapes.check_positive("stride", int(stride) if isinstance(stride, np.integer) else stride)
@@ -407,14 +409,17 @@ def pool2d(
         # an integer max/min picks a value on either path (floats: NaN handling may differ)
         small = engine.use_numpy(policy, work, same_bytes=op in ("max", "min") and arr.dtype.kind in "biu")
     if small:
+        ndsupport.check_finite(arr)
         out = numpy_impl.pool(x3, size, stride, padding, op, count_include_pad, oh, ow, dtype)
     else:
         from ._core import engine
 
-        out = engine.pool(
+        out, finite = engine.pool(
             x3, size, stride, padding, POOL_CODES[op], count_include_pad, oh, ow, dtype,
-            announce=_announce_first_compile, paths=policy,
+            announce=_announce_first_compile, paths=policy, screen=True,
         )
+        if not finite:  # an overflow passes; a NaN or infinity in the input is refused, as always
+            ndsupport.check_finite(arr)
     return out if arr.ndim == 3 else out[:, :, 0]
 
 

@@ -105,10 +105,13 @@ def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
 # ---------------------------------------------------------------- arrays
 
 
-def as_real_array(x: Any, ranks: Sequence[int], name: str, layout: str) -> np.ndarray:
+def as_real_array(x: Any, ranks: Sequence[int], name: str, layout: str, finite: bool = True) -> np.ndarray:
     """Validate an array of finite real numbers whose rank is one of ``ranks``; native byte order.
 
     ``layout`` names the expected axes in the message ("2-D (H, W) or 3-D (H, W, C)").
+    ``finite=False`` leaves the finiteness to the caller, who must then call
+    :func:`check_finite` unless its loop screened every value (a full pass over a large
+    image costs as much as a memory-bound operation on it).
 
     >>> as_real_array([[1, 2]], (2,), "x", "2-D (H, W)").shape
     (1, 2)
@@ -121,10 +124,22 @@ def as_real_array(x: Any, ranks: Sequence[int], name: str, layout: str) -> np.nd
     if arr.size == 0:
         raise ShapeError(f"{name}: the array is empty (shape {arr.shape})")
     arr = native(arr)
-    if arr.dtype.kind == "f" and not all_finite(arr):
-        bad = sum(int(p.size - np.count_nonzero(np.isfinite(p))) for p in arr)
-        raise UsageError(f"{name}: {bad} value(s) are NaN or infinite; kernelcli expects finite input")
+    if finite:
+        check_finite(arr, name)
     return arr
+
+
+def check_finite(arr: np.ndarray, name: str = "x") -> None:
+    """Refuse (UsageError) a float array holding NaN or infinity, counting them in the message.
+
+    >>> check_finite(np.array([1.0, np.inf]))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: x: 1 value(s) are NaN or infinite; kernelcli expects finite input
+    """
+    if arr.dtype.kind == "f" and not all_finite(arr):
+        bad = sum(int(p.size - np.count_nonzero(np.isfinite(p))) for p in np.atleast_1d(arr))
+        raise UsageError(f"{name}: {bad} value(s) are NaN or infinite; kernelcli expects finite input")
 
 
 def all_finite(arr: np.ndarray) -> bool:

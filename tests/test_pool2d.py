@@ -150,3 +150,45 @@ def test_avg_2x2_loop_equals_the_general_loop_and_numpy(dtype, shape):
     ref = ref.reshape(shape[0] // 2, 2, shape[1] // 2, 2, *shape[2:]).mean(axis=(1, 3))
     tol = 1e-6 if fast.dtype == np.float32 else 1e-13
     np.testing.assert_allclose(fast, ref, rtol=tol, atol=tol * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "uint8"])
+@pytest.mark.parametrize("shape", [(33, 47), (20, 31, 3), (64, 64), (9, 8, 4)])
+def test_avg_2x2_numpy_and_jitted_give_the_same_bits(dtype, shape):
+    """The numpy path sums in the jitted loop's order (rows, then columns): the same bits, floats too."""
+    rng = np.random.default_rng(10)
+    x = (rng.normal(size=shape) * 100).astype(dtype)
+    fast = pool2d(x, 2, op="avg", paths=policy.Paths(force="jit"))
+    plain = pool2d(x, 2, op="avg", paths=policy.Paths(force="numpy"))
+    assert fast.dtype == plain.dtype and fast.tobytes() == plain.tobytes()
+
+
+class TestAvg2FiniteScreen:
+    """The 2x2 average loop screens its outputs for NaN/infinity instead of a separate pass over the
+    input (that pass cost as much as the pooling, issue 17); a non-finite input is still refused."""
+
+    @pytest.mark.parametrize("where", [(0, 0), (5, 6), (32, 10), (10, 46), (32, 46)])  # (32, *) and (*, 46): never read
+    @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+    def test_non_finite_input_is_refused_on_every_path(self, path, where, bad):
+        x = np.random.default_rng(11).random((33, 47, 2)).astype(np.float32)
+        x[where[0], where[1], 1] = bad
+        with pytest.raises(UsageError, match="1 value"):
+            pool2d(x, 2, op="avg")
+
+    def test_overflow_of_finite_values_is_not_an_error(self, path):
+        x = np.full((4, 4), 3e38, np.float32)
+        with np.errstate(over="ignore"):
+            out = pool2d(x, 2, op="avg")
+        assert np.isinf(out).all()
+
+    def test_the_jitted_loop_reports_what_it_saw(self):
+        from kernelcli._core import engine
+        from kernelcli._core.config import AVG
+
+        x = np.ones((8, 10, 1), np.float32)
+        args = (2, 2, 0, AVG, True, 4, 5, np.dtype("float32"))
+        assert engine.pool(x, *args, screen=True)[1] is True
+        x[3, 3, 0] = np.nan
+        assert engine.pool(x, *args, screen=True)[1] is False
+        ints = np.ones((8, 10, 1), np.uint8)  # nothing to screen: the caller's check is free for integers
+        assert engine.pool(ints, *args, screen=True)[1] is False

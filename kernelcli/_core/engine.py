@@ -579,11 +579,16 @@ def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, 
     return DirectPlan(fn, args, dtype, cast, (oh, ow, c), oh * ow * c * max(1, taps))
 
 
-def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announce=_noop, paths: Paths = WARM):
+def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announce=_noop, paths: Paths = WARM, screen=False):
     """Pool (H, W, C) ``x3`` into (oh, ow, C) of ``dtype`` (the input's for max/min, a float for avg).
 
     2x2 and 3x3 windows at stride 2 without padding, all inside the input, take the
     specialised loop (unless ``paths.force`` is ``"general"``); everything else the general one.
+
+    With ``screen``, returns ``(out, finite)``: ``finite`` True when the loop itself showed the
+    input finite (2x2 averages of a float input: every output is screened as it is written,
+    and the cells no window reads are checked apart), else False (not screened, or a
+    non-finite value met, or an overflow): the caller then checks the input itself.
     """
     from .pool import AVG, avg2_rows, pool_rows, pool_s2
 
@@ -592,9 +597,16 @@ def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announc
     whole = padding == 0 and (oh - 1) * stride + size <= h and (ow - 1) * stride + size <= w
     if op_code == AVG and stride == 2 and size == 2 and whole and paths.force != "general":
         src = _flat_input(x3, dtype)  # uint8/uint16 read as they are: no float copy of the image
+        check = screen and src.dtype.kind == "f"
+        flags = np.zeros(oh if check else 0, dtype=np.bool_)
         announce(avg2_rows, src.dtype, out.dtype)
-        threads.run_rows(avg2_rows, oh, src, c, out, work=out.size * 4)
-        return out.reshape(oh, ow, c)
+        threads.run_rows(avg2_rows, oh, src, c, out, flags, work=out.size * 4)
+        out = out.reshape(oh, ow, c)
+        if not screen:
+            return out
+        unread = (x3[2 * oh :], x3[: 2 * oh, 2 * ow :])
+        finite = check and not flags.any() and all(bool(np.isfinite(u).all()) for u in unread)
+        return out, finite
     src = np.ascontiguousarray(x3.astype(dtype, copy=False) if op_code == AVG else x3).reshape(h, w * c)
     if stride == 2 and size in (2, 3) and whole and paths.force != "general":
         announce(pool_s2, src.dtype, out.dtype)
@@ -602,4 +614,4 @@ def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announc
     else:
         announce(pool_rows, src.dtype, out.dtype)
         threads.run_rows(pool_rows, oh, src, c, size, stride, padding, op_code, include_pad, out, work=out.size * size * size)
-    return out.reshape(oh, ow, c)
+    return (out.reshape(oh, ow, c), False) if screen else out.reshape(oh, ow, c)

@@ -60,16 +60,25 @@ def pool_s2(x, channels, size, op, out, i0, i1):
 
 
 @njit(**JIT)
-def avg2_rows(x, channels, out, i0, i1):
+def avg2_rows(x, channels, out, flags, i0, i1):
     """Rows ``i0:i1`` of ``out`` (oh, ow*C): 2x2 averages every 2 cells, all inside ``x``,
     read in ``x``'s own dtype (uint8 and uint16 need no float copy of the image).
 
     The same sums in the same order as :func:`pool_s2` (the two rows first, then the two
-    columns), times 1/4 (exactly what dividing by 4 gives), in ``out``'s dtype.
+    columns), times 1/4 (exactly what dividing by 4 gives), in ``out``'s dtype.  One
+    channel: straight from the two rows; several: the two rows summed into a row buffer
+    first (contiguous, vectorised), then pairs of pixels.
+
+    ``flags[i]`` (when ``flags`` has rows) is set True if output row ``i`` holds a NaN or an
+    infinity: the screen of the input's finiteness, done while the row is in cache (every
+    input cell the windows read reaches an output; a finite input gives non-finite averages
+    only by overflow, which the caller tells apart).
     """
     c = channels
     ow = out.shape[1] // c
+    check = flags.shape[0] > 0
     quarter = out.dtype.type(0.25)
+    tmp = np.empty(2 * ow * c if c > 1 else 0, dtype=out.dtype)
     for i in range(i0, i1):
         r0 = x[2 * i]
         r1 = x[2 * i + 1]
@@ -80,12 +89,23 @@ def avg2_rows(x, channels, out, i0, i1):
                 right = out.dtype.type(r0[2 * q + 1]) + out.dtype.type(r1[2 * q + 1])
                 o[q] = (left + right) * quarter
         else:
-            for q in range(ow):
-                base = 2 * q * c
-                for ch in range(c):
-                    left = out.dtype.type(r0[base + ch]) + out.dtype.type(r1[base + ch])
-                    right = out.dtype.type(r0[base + c + ch]) + out.dtype.type(r1[base + c + ch])
-                    o[q * c + ch] = (left + right) * quarter
+            for j in range(tmp.shape[0]):
+                tmp[j] = out.dtype.type(r0[j]) + out.dtype.type(r1[j])
+            if c == 3:
+                for q in range(ow):
+                    o[3 * q] = (tmp[6 * q] + tmp[6 * q + 3]) * quarter
+                    o[3 * q + 1] = (tmp[6 * q + 1] + tmp[6 * q + 4]) * quarter
+                    o[3 * q + 2] = (tmp[6 * q + 2] + tmp[6 * q + 5]) * quarter
+            else:
+                for q in range(ow):
+                    base = 2 * q * c
+                    for ch in range(c):
+                        o[q * c + ch] = (tmp[base + ch] + tmp[base + c + ch]) * quarter
+        if check:
+            bad = False
+            for j in range(o.shape[0]):
+                bad |= (o[j] - o[j]) != 0
+            flags[i] = bad
 
 
 @njit(**JIT, inline="always")
