@@ -6,7 +6,8 @@ on a quiet development machine, three times that on a busy one), so the cost is 
 here, once per install, rather than assumed: the first call that finds no measurement
 starts a detached, low-priority process (``python -m kernelcli.startup``) that loads the
 jitted core in fresh interpreters -- once to make sure Numba's cache holds it, then
-:data:`REPEAT` times timed -- and stores the median in the user's cache folder.  The call
+:data:`REPEAT` times timed, with the plain-numpy path's speed beside it -- and stores the
+medians in the user's cache folder (see :func:`stored` for how the two combine).  The call
 itself, and every call until the measurement exists, use the built-in estimate.
 
 The measurement only ever moves the choice between paths that give the same bytes
@@ -37,17 +38,23 @@ REPEAT = 3
 PLAUSIBLE = (0.02, 30.0)
 #: a background measurement that left no result is tried again after this many seconds
 RETRY_SECONDS = 3600.0
-#: what a fresh process pays for its first jitted call: importing Numba and the core, loading
-#: the cached machine code, starting the thread layer (numpy and the API are loaded before)
+#: What a fresh process pays for its first jitted call (importing Numba and the core, loading
+#: the cached machine code, starting the thread layer; numpy and the API are loaded before),
+#: and what the plain-numpy path costs per output value and tap here (a 3x3 on 1024x1024x3):
+#: the cost model weighs the one against the other, so both are measured under the same load.
 PROBE = (
     "import sys, time; sys.path.insert(0, sys.argv[1])\n"
     "import numpy as np\n"
     "from kernelcli import api\n"
     "from kernelcli._core.policy import Paths\n"
+    "k = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])\n"
     "x = np.zeros((64, 64), np.uint8); x.setflags(write=False)\n"
-    "t = time.perf_counter()\n"
-    "api.conv2d(x, [[1.0, 0, -1], [2, 0, -2], [1, 0, -1]], paths=Paths(force='jit'))\n"
-    "print(time.perf_counter() - t)\n"
+    "t = time.perf_counter(); api.conv2d(x, k, paths=Paths(force='jit')); jit = time.perf_counter() - t\n"
+    "x = np.random.default_rng(0).integers(0, 256, (1024, 1024, 3), dtype=np.uint8); x.setflags(write=False)\n"
+    "numpy = []\n"
+    "for _ in range(3):\n"
+    "    t = time.perf_counter(); api.conv2d(x, k, paths=Paths(force='numpy')); numpy.append(time.perf_counter() - t)\n"
+    "print(jit, sorted(numpy)[1] / (x.size * np.count_nonzero(k)))\n"
 )
 
 
@@ -67,10 +74,13 @@ def record_path(folder: str | os.PathLike[str] | None = None) -> Path:
 
 
 def stored(path: str | os.PathLike[str] | None = None) -> float | None:
-    """The stored start-up cost in seconds, or None when there is none (or it is not believable)."""
+    """The stored start-up cost in the cost model's seconds, or None when there is none (or it
+    is not believable): the measured load time scaled by how much faster or slower plain numpy
+    ran than the model assumes (``engine.NUMPY_SECONDS_PER_TAP``), so a busy machine, which
+    slows both, moves no choice, while a machine with a slow disk or a slow Numba does."""
     try:
         with open(path if path is not None else record_path(), encoding="utf-8") as f:
-            value = json.load(f).get("jit_start_seconds")
+            value = json.load(f).get("jit_start_model_seconds")
     except (OSError, ValueError, AttributeError):
         return None
     if isinstance(value, (int, float)) and PLAUSIBLE[0] <= value <= PLAUSIBLE[1]:
@@ -118,8 +128,8 @@ def start_measuring(path: Path) -> bool:
 _MAIN = "import sys; sys.path.insert(0, sys.argv.pop(1)); from kernelcli.startup import main; main()"
 
 
-def measure(repeat: int = REPEAT) -> float:
-    """Load the jitted core in fresh interpreters and return the median time of ``repeat`` loads.
+def measure(repeat: int = REPEAT) -> tuple[float, float]:
+    """Medians of ``repeat`` fresh interpreters: (seconds to load the jitted core, numpy seconds per tap).
 
     The first, untimed, run makes sure Numba's cache holds the core (a first run compiles).
     """
@@ -127,25 +137,32 @@ def measure(repeat: int = REPEAT) -> float:
     import subprocess
 
     root = str(Path(__file__).resolve().parent.parent)
-    times = []
+    loads, taps = [], []
     for i in range(repeat + 1):
         done = subprocess.run([sys.executable, "-c", PROBE, root], capture_output=True, text=True, timeout=600, cwd="/")
         if done.returncode != 0:
             raise RuntimeError(f"the start-up probe failed: {done.stderr.strip()[-300:]}")
         if i:
-            times.append(float(done.stdout.strip().splitlines()[-1]))
-    return statistics.median(times)
+            load, tap = done.stdout.strip().splitlines()[-1].split()
+            loads.append(float(load))
+            taps.append(float(tap))
+    return statistics.median(loads), statistics.median(taps)
 
 
-def save(path: str | os.PathLike[str], seconds: float) -> None:
-    """Store ``seconds`` at ``path`` (written whole, then renamed into place)."""
+def save(path: str | os.PathLike[str], load_seconds: float, numpy_seconds_per_tap: float) -> float:
+    """Store a measurement at ``path`` (written whole, then renamed into place); the model's value."""
+    from ._core.engine import NUMPY_SECONDS_PER_TAP
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    record = {"jit_start_seconds": round(seconds, 4), "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "python": sys.executable, "repeat": REPEAT}
+    model = load_seconds * NUMPY_SECONDS_PER_TAP / numpy_seconds_per_tap
+    record = {"jit_start_model_seconds": round(model, 4), "jit_load_seconds": round(load_seconds, 4),
+              "numpy_seconds_per_tap": numpy_seconds_per_tap, "model_numpy_seconds_per_tap": NUMPY_SECONDS_PER_TAP,
+              "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "python": sys.executable, "repeat": REPEAT}
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(record) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+    return model
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -156,9 +173,8 @@ def main(argv: list[str] | None = None) -> None:
     """
     args = sys.argv[1:] if argv is None else argv
     path = Path(args[0]) if args else record_path()
-    seconds = measure()
-    if PLAUSIBLE[0] <= seconds <= PLAUSIBLE[1]:
-        save(path, seconds)
+    load, tap = measure()
+    if PLAUSIBLE[0] <= save(path, load, tap) <= PLAUSIBLE[1]:
         try:
             path.with_suffix(".measuring").unlink()
         except OSError:

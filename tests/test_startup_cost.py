@@ -25,13 +25,21 @@ class TestRecord:
     def test_saved_value_is_read_back(self, tmp_path):
         path = startup.record_path(tmp_path)
         assert startup.stored(path) is None
-        startup.save(path, 0.8123)
+        assert startup.save(path, 0.8123, engine.NUMPY_SECONDS_PER_TAP) == pytest.approx(0.8123)
         assert startup.stored(path) == 0.8123
         assert startup.cli_paths(tmp_path) == Paths(process="cold", jit_start=0.8123)
         assert not list(tmp_path.glob(".*.tmp"))  # written whole, renamed into place
 
-    @pytest.mark.parametrize("content", ["not json", '{"jit_start_seconds": -1}', '{"jit_start_seconds": 1e9}',
-                                         '{"jit_start_seconds": "1"}', "[1]"])
+    def test_a_machine_slower_at_everything_moves_nothing(self, tmp_path):
+        """Three times the load time with numpy three times slower too: the model's start-up is the same."""
+        path = startup.record_path(tmp_path)
+        startup.save(path, 3 * 0.45, 3 * engine.NUMPY_SECONDS_PER_TAP)
+        assert startup.stored(path) == pytest.approx(0.45)
+        startup.save(path, 3 * 0.45, engine.NUMPY_SECONDS_PER_TAP)  # only the core loads slowly
+        assert startup.stored(path) == pytest.approx(1.35)
+
+    @pytest.mark.parametrize("content", ["not json", '{"jit_start_model_seconds": -1}', '{"jit_start_model_seconds": 1e9}',
+                                         '{"jit_start_model_seconds": "1"}', "[1]"])
     def test_a_broken_or_implausible_record_means_the_built_in_estimate(self, tmp_path, content):
         path = startup.record_path(tmp_path)
         path.write_text(content)
@@ -57,7 +65,9 @@ class TestRecord:
         path.with_suffix(".measuring").touch()
         startup.main([str(path)])
         record = json.loads(path.read_text())
-        assert startup.PLAUSIBLE[0] <= record["jit_start_seconds"] <= startup.PLAUSIBLE[1]
+        assert startup.PLAUSIBLE[0] <= record["jit_load_seconds"] <= startup.PLAUSIBLE[1]
+        assert 1e-11 < record["numpy_seconds_per_tap"] < 1e-7
+        assert startup.stored(path) == record["jit_start_model_seconds"]
         assert not path.with_suffix(".measuring").exists()
 
 
@@ -106,7 +116,7 @@ class TestCli:
         outputs = []
         for seconds in (0.02, 30.0):
             cache = tmp_path / f"cache{seconds}"
-            startup.save(startup.record_path(cache / "kernelcli"), seconds)
+            startup.save(startup.record_path(cache / "kernelcli"), seconds, engine.NUMPY_SECONDS_PER_TAP)
             out = tmp_path / f"out{seconds}.npy"
             r = run_cli("convolve", str(src), "-k", "sobel_v", "--out", str(out), "-q",
                         env={"XDG_CACHE_HOME": str(cache), "KERNELCLI_WORKER": "off"})

@@ -104,6 +104,9 @@ CALLS = [
     ["convolve", f"{SAMPLES}/phantom.png", "-k", "gaussian:1", "--then", "maxpool:2", "--then", "sobel_h", "-o", "chain.png"],
     ["convolve", f"{SAMPLES}/rgb.png", "-k", "sobel_v", "-k", "sobel_h", "--montage", "maps.png", "-o", "maps.npy"],
     ["pool", "big.png", "--op", "avg", "--size", "2", "-o", "big_avg.png", "--compress", "best"],
+    # exact calls: a fresh process takes numpy, the worker (its core loaded) the jitted loops
+    ["convolve", "big.png", "-k", "sobel_v", "-o", "big_sobel.npy"],
+    ["pool", "big.png", "--op", "max", "--size", "3", "--stride", "1", "-o", "big_max.png"],
     ["convolve", "photo.jpg", "-k", "box:3", "-o", "photo_q.jpg", "--quality", "60"],
     ["--version"],
     ["convolve", "--help"],
@@ -132,6 +135,32 @@ def test_every_command_gives_the_same_bytes_with_and_without_the_worker(worker, 
     for name in warm_files:
         assert warm_files[name] == cold_files[name], name
     assert {code for code, _, _ in warm_runs} == {0, 2, 3, 4}
+
+
+def test_the_warm_up_leaves_nothing_to_load_for_a_decoded_photo(tmp_path):
+    """A decoded image is read-only, the core's remembered maps too: the signatures a real call
+    brings are loaded once in the worker, not loaded (or compiled) again in every call's process."""
+    import numpy as np
+    from PIL import Image
+
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (700, 900, 3), dtype=np.uint8)).save(tmp_path / "p.jpg")
+    script = (
+        "import sys, numba\n"
+        "from kernelcli.worker import server\n"
+        "command = server.warm_up()\n"
+        "def loaded():\n"
+        "    return {(m.__name__, n, str(s)) for m in list(sys.modules.values()) if m and m.__name__.startswith('kernelcli._core')\n"
+        "            for n, f in list(vars(m).items()) if isinstance(f, numba.core.dispatcher.Dispatcher) for s in f.signatures}\n"
+        "before = loaded()\n"
+        "from kernelcli.cli import run\n"
+        "for args in (['convolve', 'p.jpg', '-k', 'sobel_v', '-o', 'o.jpg'], ['convolve', 'p.jpg', '-k', 'gaussian_5x5', '-o', 'g.png'],\n"
+        "             ['pool', 'p.jpg', '--size', '2', '-o', 'm.png'], ['pad', 'p.jpg', '-p', '3', '-o', 'pad.png']):\n"
+        "    assert run(args + ['-q'], command=command) == 0, args\n"
+        "print(sorted(loaded() - before))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_pipes_through_the_worker(worker, tmp_path):

@@ -76,7 +76,7 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
     6
     0
     """
-    # Every command passes the "cold" path policy (cli._common.CLI_PATHS) to the API itself:
+    # Every command passes the "cold" path policy (cli._common.cli_paths()) to the API itself:
     # nothing is steered through the environment.
     from ..errors import interrupt_exit_code
     from ._common import install_signal_handlers, interrupted_message
@@ -115,9 +115,9 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
 def _measure_start_up() -> None:
     """After a call that loaded the jitted core: have its start-up cost measured, once per install
     (in the background; :mod:`kernelcli.startup`), unless it is measured already."""
-    from ._common import CLI_PATHS
+    from ._common import cli_paths
 
-    if CLI_PATHS.jit_start is None and "numba" in sys.modules:
+    if cli_paths().jit_start is None and "numba" in sys.modules:
         from .. import startup
 
         startup.start_measuring(startup.record_path())

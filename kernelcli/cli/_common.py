@@ -44,14 +44,20 @@ def shown(text: str) -> str:
 
 #: where the root command keeps ``--debug`` in Click's context (``ctx.meta``)
 DEBUG_KEY = "kernelcli.debug"
-#: The path policy every command passes to the API: each CLI call is a short process, so
-#: the core takes the paths that are cheapest for a fresh one (plain numpy while it beats
-#: loading the jitted core), as a pure function of the call, so batch workers write the
-#: same bytes as separate calls.  See :mod:`kernelcli._core.policy`.  It carries this
-#: machine's measured start-up cost (:mod:`kernelcli.startup`; the first call that loads the
-#: jitted core without one starts the measurement), which moves a choice only between paths
-#: of the same bytes.
+#: The path policy every command passes to the API (through :func:`cli_paths`): each CLI
+#: call is a short process, so the core takes the paths that are cheapest for a fresh one
+#: (plain numpy while it beats loading the jitted core), as a pure function of the call, so
+#: batch workers write the same bytes as separate calls.  See :mod:`kernelcli._core.policy`.
+#: It carries this machine's measured start-up cost (:mod:`kernelcli.startup`; the first
+#: call that loads the jitted core without one starts the measurement), which moves a
+#: choice only between paths of the same bytes; the warm worker, which has the core loaded,
+#: sets it to 0 (:func:`kernelcli.worker.server.warm_up`) for the same reason.
 CLI_PATHS = startup.cli_paths()
+
+
+def cli_paths():
+    """The path policy of this process's calls (:data:`CLI_PATHS`), read when a command runs."""
+    return CLI_PATHS
 
 
 def debug_enabled() -> bool:

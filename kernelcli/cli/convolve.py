@@ -44,7 +44,7 @@ from .options import (
 from ._tiled import run_single, single_tiled
 from ..modes import JPEG_QUALITY
 from ._stdio import piped
-from ._common import CLI_PATHS, guarded, note, output_for, render_report, summary_line
+from ._common import cli_paths, guarded, note, output_for, render_report, summary_line
 
 PAD_MODE_HELP = (
     "renormalise is for volumes (fslmaths -s: outside voxels dropped, the weights inside renormalised; smoothing "
@@ -149,7 +149,7 @@ def convolve(
             input[0], kernel, stride=stride, padding=padding, dilation=dilation, pad_mode=pad_mode,
             pad_value=pad_value, flip=flip, out=out, force=force, axis=axis, window=window, keep_dtype=keep_dtype,
             truncate=truncate, mask=mask, volume=volume_index, series=series, resample_slices=resample_slices,
-            paths=CLI_PATHS, unsupported={name: value is not None for name, value in given.items()},
+            paths=cli_paths(), unsupported={name: value is not None for name, value in given.items()},
         )
         from ..tiled import nifti as tiled_nifti
 
@@ -171,7 +171,7 @@ def convolve(
         stride=stride, padding=parse_padding(padding), pad_mode=pad_mode or "constant", pad_value=pad_value,
         dilation=dilation, flip=flip, rescale=rescale, max_pixels=max_pixels, combine=combine, activation=activation,
         layout=canonical_layout(layout),
-        paths=CLI_PATHS, encoding=Encoding(quality=quality, compress=compress),
+        paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
     )
     batch = BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file, scheduler)
     scale = None

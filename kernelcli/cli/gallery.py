@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import CLI_PATHS, guarded, render_report
+from ._common import cli_paths, guarded, render_report
 from ._stdio import piped
 from ..modes import JPEG_QUALITY
 from .options import (
@@ -57,7 +57,7 @@ def gallery(
     from ..jobs_maps import gallery_file
 
     report = gallery_file(input, out=out, family=family, pad_mode=pad_mode, tile=tile, force=force, max_pixels=max_pixels,
-                          layout=layout, paths=CLI_PATHS, encoding=Encoding(quality=quality, compress=compress))
+                          layout=layout, paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress))
     render_report(report, json_out=json_out, quiet=quiet)
 
 

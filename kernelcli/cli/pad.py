@@ -33,7 +33,7 @@ from .options import (
 )
 from ._stdio import piped
 from ._tiled import run_single, single_tiled
-from ._common import CLI_PATHS, guarded
+from ._common import cli_paths, guarded
 
 EPILOG = """Examples:
 
@@ -106,7 +106,7 @@ def pad(
             raise UsageError(f"{input[0]}: a volume (NIfTI, DICOM or a DICOM series folder); pad takes images and arrays "
                              "(convolve and pool pad volumes with --pad-mode)")
     job = partial(pad_file, widths=widths, mode=mode, value=pad_value, force=force, max_pixels=max_pixels, layout=canonical_layout(layout),
-                  paths=CLI_PATHS, encoding=Encoding(quality=quality, compress=compress))
+                  paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress))
     run_inputs(
         input, job, label=f"pad_{mode}", out=out, force=force, json_out=json_out, quiet=quiet,
         options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report, scheduler),

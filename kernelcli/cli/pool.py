@@ -33,7 +33,7 @@ from .options import (
 )
 from ._stdio import piped
 from ._tiled import run_single, single_tiled
-from ._common import CLI_PATHS, guarded
+from ._common import cli_paths, guarded
 
 EPILOG = """Examples:
 
@@ -106,12 +106,12 @@ def pool(
             from ..tiled import arrays
 
             return arrays.pool2d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil,
-                                 count_include_pad=not exclude_pad, chunks=tile, paths=CLI_PATHS)
+                                 count_include_pad=not exclude_pad, chunks=tile, paths=cli_paths())
 
         def volume_build(x, tile):
             from ..tiled import arrays
 
-            return arrays.pool3d(x, size, stride, op, padding, ceil, not exclude_pad, chunks=tile, paths=CLI_PATHS)
+            return arrays.pool3d(x, size, stride, op, padding, ceil, not exclude_pad, chunks=tile, paths=cli_paths())
 
         run_single(big, f"{op}pool{size}", build, out=out, force=force, rescale=canonical_rescale(rescale) if rescale else None,
                    layout=canonical_layout(layout), chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out,
@@ -130,7 +130,7 @@ def pool(
             from ..medical import VolumeOptions, parse_window
 
             options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
-                                    series=series, resample_slices=resample_slices, paths=CLI_PATHS)
+                                    series=series, resample_slices=resample_slices, paths=cli_paths())
             report_ = pool_volume_file(input[0], size, op=op, stride=stride, padding=padding, ceil_mode=ceil,
                                        count_include_pad=not exclude_pad, out=out, force=force, options=options)
             render_report(report_, json_out=json_out, quiet=quiet)
@@ -146,7 +146,7 @@ def pool(
         pool_file, size=size, op=op, stride=stride, padding=padding, ceil_mode=ceil, count_include_pad=not exclude_pad,
         force=force, rescale=canonical_rescale(rescale) if rescale else None, max_pixels=max_pixels,
         layout=canonical_layout(layout),
-        paths=CLI_PATHS, encoding=Encoding(quality=quality, compress=compress),
+        paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
     )
     run_inputs(
         input, job, label=f"{op}pool{size}", out=out, force=force, json_out=json_out, quiet=quiet,
@@ -202,7 +202,7 @@ def _pool_volume_tiled(path, size, *, op, stride, padding, ceil, exclude_pad, wi
     from ._tiled import _TileBar
 
     options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
-                            series=series, resample_slices=resample_slices, paths=CLI_PATHS)
+                            series=series, resample_slices=resample_slices, paths=cli_paths())
     with _TileBar(enabled=not quiet and sys.stderr.isatty()) as bar:
         report = pool_volume_tiled(path, size, op=op, stride=stride, padding=padding, ceil_mode=ceil,
                                    count_include_pad=not exclude_pad, options=options, out=out, force=force,

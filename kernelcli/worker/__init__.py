@@ -8,7 +8,8 @@ environment, the umask, the resource limits and the call's own stdin/stdout/stde
 file descriptors themselves, so a terminal stays a terminal).  The worker forks a child
 per call from its pristine warm state (:mod:`kernelcli.worker.server`), so nothing one
 call does can change the next; the child runs exactly what a fresh process runs (the
-same ``cold`` path policy) and reports the exit code.
+same ``cold`` path policy, except that with its core loaded it counts no start-up cost
+where the paths give the same bytes: the same bytes, sooner) and reports the exit code.
 
 Whenever the worker cannot be used safely (none running, a stale socket, a folder or a
 socket owned by someone else, another kernelcli version or code on disk, different

@@ -283,12 +283,21 @@ def warm_up():
         except ImportError:
             pass
     _load_core()
-    from ..cli import build_command
+    _load_cached_overloads()
+    import dataclasses
+
+    from ..cli import _common, build_command
+
+    # The core is loaded here: where paths give the same bytes, the cheapest with it loaded
+    # (elsewhere the built-in estimate decides, as in a fresh process: the same bytes).
+    _common.CLI_PATHS = dataclasses.replace(_common.CLI_PATHS, jit_start=0.0)
 
     return build_command()  # the command a cold call runs: the same converters and messages
 
 
 def _load_core() -> None:
+    import itertools
+
     import numpy as np
 
     from .. import api, layers
@@ -301,9 +310,10 @@ def _load_core() -> None:
     gauss = np.outer([1.0, 4, 6, 4, 1], [1.0, 4, 6, 4, 1]) / 256
     try:
         for dtype in ("uint8", "uint16", "float32", "float64"):
-            for shape in ((20, 20), (20, 20, 3)):
+            for shape, read_only in itertools.product(((20, 20), (20, 20, 3)), (False, True)):
                 x = np.ones(shape, dtype=dtype)
-                for k in (sobel, gauss):
+                x.setflags(write=not read_only)  # a decoded image is read-only
+                for k in (sobel, gauss, sobel, gauss):  # twice: the second call meets remembered (read-only) maps
                     api.conv2d(x, k, paths=jit)
                     api.conv2d(x, k, stride=2, paths=jit)
                 api.pool2d(x, 2, op="max", paths=jit)
@@ -316,6 +326,46 @@ def _load_core() -> None:
         api._FIRST_JIT_NOTE_SHOWN, checked, layers._FIRST_COMPILE_NOTED = saved
         api._CHECKED.clear()
         api._CHECKED.update(checked)
+
+
+def _load_cached_overloads() -> int:
+    """Load every compiled version of every jitted function that Numba's cache holds; how many.
+
+    The tiny arrays of :func:`_load_core` cannot foresee every signature a call brings (a
+    read-only decoded image, a remembered read-only index map, another dtype): one it missed
+    would be loaded from the cache -- or compiled -- in every call's process, and thrown away
+    with it.  What this install ever compiled is loaded here once instead (never compiled:
+    an entry the cache cannot give back is skipped).
+    """
+    import importlib
+    import pkgutil
+
+    from numba.core.dispatcher import Dispatcher
+
+    from .. import _core
+
+    loaded = 0
+    for info in pkgutil.iter_modules(_core.__path__):
+        try:
+            module = importlib.import_module(f"{_core.__name__}.{info.name}")
+        except ImportError:
+            continue
+        for function in list(vars(module).values()):
+            if not isinstance(function, Dispatcher) or function.__module__ != module.__name__:
+                continue
+            try:
+                cache = function._cache
+                magic = function.targetctx.codegen().magic_tuple()
+                for sig, target in list(cache._cache_file._load_index()):
+                    if target != magic or tuple(sig) in function.overloads:
+                        continue
+                    compiled = cache.load_overload(sig, function.targetctx)
+                    if compiled is not None:
+                        function.add_overload(compiled)
+                        loaded += 1
+            except Exception:  # noqa: BLE001 - Numba's internals moved: a call then loads what it needs
+                continue
+    return loaded
 
 
 def _child(conn: socket.socket, listener: socket.socket | None, message: dict, fds: list[int], command) -> None:
