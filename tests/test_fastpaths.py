@@ -167,6 +167,10 @@ class TestSeparablePath:
         assert engine.choose_path(np.ones((7, 7)), (1, 1), (1, 1), f32) == "separable"
         assert engine.choose_path(np.random.default_rng(0).normal(size=(7, 7)), (1, 1), (1, 1), f32) == "dense"
         assert engine.choose_path(np.random.default_rng(0).normal(size=(31, 31)), (1, 1), (1, 1), f32) == "fft"
+        # the direct loop up to 19x19 (361 taps): it beats the FFT there on 256^2 and 2048^2 images
+        assert engine.choose_path(np.random.default_rng(0).normal(size=(15, 15)), (1, 1), (1, 1), f32) == "dense"
+        assert engine.choose_path(np.random.default_rng(0).normal(size=(19, 19)), (1, 1), (1, 1), f32) == "dense"
+        assert engine.choose_path(np.random.default_rng(0).normal(size=(21, 21)), (1, 1), (1, 1), f32) == "fft"
         assert engine.choose_path(np.random.default_rng(0).normal(size=(31, 31)), (2, 1), (1, 1), f32) == "dense"
 
 

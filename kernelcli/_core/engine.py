@@ -42,9 +42,11 @@ from .policy import WARM, Paths
 #: (a 3x3 is faster as one 2-D pass: it is memory-bound either way).
 SEPARABLE_MIN_TAPS = 10
 #: A dense kernel at stride 1 goes through the FFT from this many non-zero taps up: the
-#: direct cost grows with the taps, the tiled FFT's hardly at all (2048x2048 float32,
-#: 2 threads: direct 19 ms vs FFT 39 ms at 11x11, 44 vs 38 at 15x15, 74 vs 34 at 21x21).
-FFT_MIN_TAPS = 200
+#: direct cost grows with the taps, the tiled FFT's hardly at all.  Process CPU time, 1 thread
+#: (``python benchmarks/bench_dense.py --path dense`` / ``--path fft``): 2048^2 float32 15x15 direct
+#: 37 ms vs FFT 63, 19x19 54 vs 55, 21x21 64 vs 58, 25x25 89 vs 55; 256^2 15x15 1.0 vs 2.1, 21x21 1.8
+#: vs 2.0, 25x25 2.5 vs 2.0.  So 19x19 (361 taps) stays direct, 21x21 (441) takes the FFT.
+FFT_MIN_TAPS = 400
 #: The same for a 3-D kernel: the jitted 3-D dense loop is cheap per tap and the FFT transforms the
 #: whole padded volume (96^3 float32, 2 threads: 7^3 dense 29 ms vs FFT ~150; 11^3 164 vs 100;
 #: 15^3 376 vs 121; ``python benchmarks/bench_volume.py --conv3d 96``).
