@@ -235,7 +235,7 @@ def conv2d(
 
         return arrays.conv2d(x, kernel, stride=stride, padding=padding, pad_mode=pad_mode, pad_value=pad_value,
                              dilation=dilation, flip=flip, paths=paths)
-    arr = as_image_array(x)
+    arr = as_image_array(x, finite=False)  # checked below: by the direct loops' screen, or apart
     k = as_kernel_array(kernel)
     if flip:
         k = k[::-1, ::-1]
@@ -258,13 +258,15 @@ def conv2d(
         choice = dispatch.front(policy, oh * ow * channels * kh * kw, oh * ow * channels, k, (sh, sw), dtype, same_bytes=same)
     # Only the rows and columns the windows reach are padded (a large stride or "valid" skips the rest).
     widths = _trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)
+    if choice != "jit":
+        ndsupport.check_finite(arr)
     if choice == "fft":
         from ._core import engine
 
         form = engine.fft_form(x3, k, dtype, PAD_CODES[mode], pad_value)
         choice = "numpy" if form[0] == "avoid" else choice  # numpy is exact here, the FFT could not be
     if choice == "numpy":
-        xp = _pad3(x3, widths, mode, pad_value, dtype, Paths(force="numpy"), 0)
+        xp = _pad3(x3, widths, mode, pad_value, dtype, _NUMPY, 0)
         out = numpy_impl.correlate(xp, k.astype(dtype), sh, sw, dh, dw, oh, ow)
     elif choice == "fft":
         out = engine.fft_correlate(x3, k, dtype, widths, PAD_CODES[mode], pad_value, (dh, dw), oh, ow, policy, form)
@@ -273,9 +275,20 @@ def conv2d(
 
         out = engine.correlate(
             x3, k, dtype, widths, PAD_CODES[mode], pad_value, (sh, sw), (dh, dw), oh, ow,
-            paths=policy, announce=_announce_first_compile,
+            paths=policy, announce=_announce_first_compile, finite_check=_finite_check(arr),
         )
     return out if arr.ndim == 3 else out[:, :, 0]
+
+
+_NUMPY = Paths(force="numpy")
+
+
+def _finite_check(arr: np.ndarray):
+    """The check of ``arr`` for NaN/infinity that a jitted loop calls when its screen cannot vouch
+    for the input (see :mod:`kernelcli._core.screen`); None for integers, always finite."""
+    if arr.dtype.kind != "f":
+        return None
+    return lambda: ndsupport.check_finite(arr)
 
 
 def conv_geometry(shape: Sequence[int], kernel_shape: Sequence[int], stride: Any, padding: Any, dilation: Any):
@@ -383,7 +396,7 @@ def pool2d(
                              count_include_pad=count_include_pad, paths=paths)
     from .modes import canonical_pool_op
 
-    arr = as_image_array(x, finite=False)  # checked below: by the 2x2 average loop itself, or apart
+    arr = as_image_array(x, finite=False)  # checked below (_finite_check): by the 2x2 average loop itself, or apart
     op = canonical_pool_op(op)
     size = shapes.check_positive("size", int(size) if isinstance(size, np.integer) else size)
     stride = size if stride is None else shapes.check_positive("stride", int(stride) if isinstance(stride, np.integer) else stride)
@@ -414,12 +427,10 @@ def pool2d(
     else:
         from ._core import engine
 
-        out, finite = engine.pool(
+        out = engine.pool(
             x3, size, stride, padding, POOL_CODES[op], count_include_pad, oh, ow, dtype,
-            announce=_announce_first_compile, paths=policy, screen=True,
+            announce=_announce_first_compile, paths=policy, finite_check=_finite_check(arr),
         )
-        if not finite:  # an overflow passes; a NaN or infinity in the input is refused, as always
-            ndsupport.check_finite(arr)
     return out if arr.ndim == 3 else out[:, :, 0]
 
 

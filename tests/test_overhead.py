@@ -177,3 +177,63 @@ class TestThreads:
         threaded = conv2d(x, k, paths=JIT), pool2d(x, 2, op="avg", paths=JIT), pool2d(x, 3, stride=2, paths=JIT)
         for a, b in zip(serial, threaded):
             assert a.tobytes() == b.tobytes()
+
+
+PATHS = ["dense", "separable", "fft", "numpy", "jit"]
+
+
+@st.composite
+def screen_cases(draw):
+    h, w, c = draw(st.integers(1, 14)), draw(st.integers(1, 14)), draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, 7)), draw(st.integers(1, 7))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    kind = draw(st.sampled_from(["dense", "rank1", "one tap", "sparse"]))
+    if kind == "rank1":
+        k = np.outer(rng.normal(size=kh), rng.normal(size=kw))
+    else:
+        k = rng.normal(size=(kh, kw))
+        if kind != "dense":
+            k *= rng.random((kh, kw)) < (0.0 if kind == "one tap" else 0.3)
+            k[draw(st.integers(0, kh - 1)), draw(st.integers(0, kw - 1))] = 1.5
+    stride = draw(st.sampled_from([(1, 1), (1, 1), (2, 1), (1, 3)]))
+    dilation = draw(st.sampled_from([(1, 1), (1, 1), (2, 1)]))
+    padding = draw(st.sampled_from(["same", "valid", 0, 1, (0, 2, 3, 0)]))
+    where = (draw(st.integers(0, h - 1)), draw(st.integers(0, w - 1)), draw(st.integers(0, c - 1)))
+    return (h, w, c), k, stride, dilation, padding, where, draw(st.sampled_from([np.nan, np.inf, -np.inf])), draw(st.sampled_from(PATHS))
+
+
+class TestFiniteScreen:
+    """The direct loops screen their outputs for NaN/infinity instead of a separate pass over the
+    input (issue 17: that pass cost a third of a 3x3 on a large image); every non-finite input value
+    is still refused, wherever it stands and whichever taps read it, on every path."""
+
+    @settings(max_examples=150, deadline=None)
+    @given(case=screen_cases(), dtype=st.sampled_from(["float32", "float64"]))
+    def test_a_non_finite_value_anywhere_is_refused(self, case, dtype):
+        shape, k, stride, dilation, padding, where, bad, path = case
+        x = np.random.default_rng(1).random(shape).astype(dtype)
+        try:
+            conv2d(x, k, stride=stride, dilation=dilation, padding=padding, paths=policy.Paths(force=path))
+        except Exception:  # a geometry the input cannot hold: nothing to screen
+            return
+        x[where] = bad
+        with pytest.raises(UsageError, match="1 value"):
+            conv2d(x, k, stride=stride, dilation=dilation, padding=padding, paths=policy.Paths(force=path))
+
+    def test_the_full_check_is_skipped_when_the_screen_vouches(self, monkeypatch):
+        from kernelcli import ndsupport
+
+        calls = []
+        original = ndsupport.check_finite
+        monkeypatch.setattr(ndsupport, "check_finite", lambda *a: (calls.append(a[0].shape), original(*a)))
+        x = np.random.default_rng(2).random((40, 30, 3), dtype=np.float32)
+        conv2d(x, np.random.default_rng(3).normal(size=(3, 3)), paths=JIT)
+        conv2d(x, np.outer([1.0, 2, 1], [1.0, 0, -1]), padding="valid", paths=policy.Paths(force="separable"))
+        assert calls == []
+        conv2d(x, np.ones((3, 3)), stride=2, paths=JIT)  # strided: cells between windows are read by no output
+        assert calls == [x.shape]
+
+    def test_an_overflow_of_finite_values_is_no_error(self):
+        x = np.full((6, 6), 3e38, np.float32)
+        out = conv2d(x, np.ones((3, 3)), paths=JIT)
+        assert np.isinf(out).all()

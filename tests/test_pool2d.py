@@ -181,14 +181,19 @@ class TestAvg2FiniteScreen:
             out = pool2d(x, 2, op="avg")
         assert np.isinf(out).all()
 
-    def test_the_jitted_loop_reports_what_it_saw(self):
+    def test_the_full_check_runs_only_when_the_screen_cannot_vouch(self):
         from kernelcli._core import engine
         from kernelcli._core.config import AVG
 
-        x = np.ones((8, 10, 1), np.float32)
+        calls = []
         args = (2, 2, 0, AVG, True, 4, 5, np.dtype("float32"))
-        assert engine.pool(x, *args, screen=True)[1] is True
+        x = np.ones((9, 10, 1), np.float32)  # row 8 is read by no window
+        engine.pool(x, *args, finite_check=lambda: calls.append("clean"))
         x[3, 3, 0] = np.nan
-        assert engine.pool(x, *args, screen=True)[1] is False
-        ints = np.ones((8, 10, 1), np.uint8)  # nothing to screen: the caller's check is free for integers
-        assert engine.pool(ints, *args, screen=True)[1] is False
+        engine.pool(x, *args, finite_check=lambda: calls.append("nan inside"))
+        x[3, 3, 0] = 1.0
+        x[8, 2, 0] = np.inf
+        engine.pool(x, *args, finite_check=lambda: calls.append("inf in the unread row"))
+        assert calls == ["nan inside", "inf in the unread row"]
+        engine.pool(x, 3, 2, 0, AVG, True, 4, 4, np.dtype("float32"), finite_check=lambda: calls.append("3x3"))
+        assert calls[-1] == "3x3"  # other loops: checked first, always

@@ -18,6 +18,7 @@ Neither stores a padded image.  A vertical stride just skips rows.  The separabl
 do a vertical 1-D pass into a row buffer, then a horizontal one: ``kh + kw`` taps per
 output instead of ``kh * kw``.  The loops are serial and release the GIL;
 :func:`kernelcli._core.threads.run_rows` gives each thread a block of output rows.
+Each loop screens its output rows for NaN/infinity when ``flags`` has rows (:mod:`.screen`).
 
 Numba's cache keys a function on its own file only, and a cached loop holds the tap passes it
 was compiled with: a change to :mod:`.taps` must come with a change to this file.
@@ -30,6 +31,7 @@ from numba import njit
 
 from .config import JIT
 from .pad import pad_row
+from .screen import screen_row
 from .taps import apply_taps
 
 
@@ -59,7 +61,7 @@ def _locate(starts, trow, toff, top, span, row_len):
 
 
 @njit(**JIT)
-def dense_rows(x, channels, rows, cols, runs, wq, fill, span, stride_h, trow, toff, ws, out, i0, i1):
+def dense_rows(x, channels, rows, cols, runs, wq, fill, span, stride_h, trow, toff, ws, out, flags, i0, i1):
     """Rows ``i0:i1`` of ``out`` (oh, ow*C) from input ``x`` (H, W*C), taps at (``trow``, ``toff``) with weights ``ws``.
 
     ``rows``/``cols``/``runs``/``wq``/``fill`` describe the padding (see :func:`pad.pad_row`);
@@ -75,10 +77,11 @@ def dense_rows(x, channels, rows, cols, runs, wq, fill, span, stride_h, trow, to
         loaded = _advance(x, channels, rows, cols, runs, wq, v, span, row_len, ring, loaded, top)
         _locate(starts, trow, toff, top, span, row_len)
         apply_taps(out[i], ring, 0, starts, ws)
+        screen_row(out[i], flags, i)
 
 
 @njit(**JIT)
-def separable_rows(x, channels, rows, cols, runs, wq, fill, span, stride_h, vrow, vws, hoff, hws, out, i0, i1):
+def separable_rows(x, channels, rows, cols, runs, wq, fill, span, stride_h, vrow, vws, hoff, hws, out, flags, i0, i1):
     """Rows ``i0:i1`` of ``out`` for a rank-1 kernel: a vertical pass into a row buffer, then a horizontal one.
 
     The vertical taps (window rows ``vrow``) combine whole padded rows; the horizontal
@@ -97,6 +100,7 @@ def separable_rows(x, channels, rows, cols, runs, wq, fill, span, stride_h, vrow
         _locate(vstarts, vrow, zero, top, span, row_len)
         apply_taps(tmp, ring, 0, vstarts, vws)
         apply_taps(out[i], tmp, 0, hoff, hws)
+        screen_row(out[i], flags, i)
 
 
 @njit(**JIT, inline="always")
@@ -117,7 +121,7 @@ def _select_rows(starts, wsel, rows, trow, tstart, ws, top, row_len):
 
 
 @njit(**JIT)
-def dense_direct(x, channels, rows, cols, fill, left, stride_h, trow, tcol, ws, out, i0, i1):
+def dense_direct(x, channels, rows, cols, fill, left, stride_h, trow, tcol, ws, out, flags, i0, i1):
     """Like :func:`dense_rows` at stride 1 across, reading the input rows in place (``x`` already in out's dtype).
 
     Output columns whose windows lie inside the input read contiguous slices of ``x``;
@@ -150,6 +154,7 @@ def dense_direct(x, channels, rows, cols, fill, left, stride_h, trow, tcol, ws, 
                     seg[j] += add
         _border_columns(x, c, rows, cols, v, top, trow, tcol, ws, out[i], 0, jl)
         _border_columns(x, c, rows, cols, v, top, trow, tcol, ws, out[i], jr, ow)
+        screen_row(out[i], flags, i)
 
 
 @njit(**JIT, inline="always")
@@ -167,7 +172,7 @@ def _border_columns(x, c, rows, cols, fill, top, trow, tcol, ws, orow, j0, j1):
 
 
 @njit(**JIT)
-def separable_direct(x, channels, rows, cols, fill, left, stride_h, vrow, vws, hoff, hws, out, i0, i1):
+def separable_direct(x, channels, rows, cols, fill, left, stride_h, vrow, vws, hoff, hws, out, flags, i0, i1):
     """Like :func:`separable_rows` at stride 1 across, reading the input rows in place (``x`` in out's dtype).
 
     The vertical pass writes the interior of one padded row buffer straight from the
@@ -199,6 +204,7 @@ def separable_direct(x, channels, rows, cols, fill, left, stride_h, vrow, vws, h
         _border_cells(tmp, inner, cols, c, edge, 0, left)
         _border_cells(tmp, inner, cols, c, edge, left + w, wp)
         apply_taps(out[i], tmp, 0, hoff, hws)
+        screen_row(out[i], flags, i)
 
 
 @njit(**JIT, inline="always")

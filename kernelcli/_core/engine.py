@@ -481,42 +481,70 @@ def _offsets(n: int, dil: int, stride: int, wq: int, channels: int) -> np.ndarra
     return ((v % stride) * wq + v // stride) * channels
 
 
-def correlate(x3, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, paths: Paths = WARM, announce=_noop):
+def correlate(x3, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, paths: Paths = WARM, announce=_noop,
+              finite_check=None):
     """Cross-correlate (H, W, C) ``x3`` with 2-D ``k`` (float64) into (oh, ow, C) of ``dtype``.
 
     ``widths`` have been trimmed to what the windows read; ``paths.force`` may name a path;
-    ``announce`` as for :func:`pad_flat`.
+    ``announce`` as for :func:`pad_flat`.  ``finite_check``: for an input not yet checked for
+    NaN/infinity, the caller's check (it raises); called before the FFT path, or when the
+    direct loop's screen cannot vouch for the input (see :meth:`DirectPlan.run`).
     """
     fill = value if mode_code == CONSTANT else 0.0
     path = choose_path(k, stride, dilation, dtype, paths.force)
     if path == "fft":
+        if finite_check is not None:
+            finite_check()
         form = fft_form(x3, k, dtype, mode_code, fill)
         if form[0] != "avoid" or paths.force == "fft":
             return fft_correlate(x3, k, dtype, widths, mode_code, value, dilation, oh, ow, paths, form)
         path = "dense"  # the direct loops are exact here and the FFT could not match them
     plan = direct_plan(x3.shape, x3.dtype, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, path, announce)
-    return plan.run(x3)
+    return plan.run(x3, finite_check)
+
+
+def _screened(x3: np.ndarray, flags: np.ndarray, cover, finite_check) -> None:
+    """Call ``finite_check`` unless the loop's screen (``flags``, over the ``cover`` rectangle of input
+    cells it reads: (r0, r1, c0, c1) or None) and a look at the cells outside vouch for ``x3``."""
+    if finite_check is None:
+        return
+    if cover is None or flags.shape[0] == 0 or flags.any():
+        finite_check()
+        return
+    r0, r1, c0, c1 = cover
+    for part in (x3[:r0], x3[r1:], x3[r0:r1, :c0], x3[r0:r1, c1:]):
+        if part.size and not np.isfinite(part).all():
+            finite_check()
+            return
 
 
 class DirectPlan:
     """A direct path prepared for one geometry: the jitted row loop and every argument but the input and output.
 
     :func:`direct_plan` builds it (remembered per geometry: see :mod:`.memo`); :meth:`run`
-    only flattens the input, allocates the output and runs the rows.
+    only flattens the input, allocates the output and runs the rows.  ``cover``: the input
+    rows ``r0:r1`` and columns ``c0:c1`` that one non-zero tap reads for some output (stride 1),
+    else None: what the loops' finiteness screen vouches for.
     """
 
-    __slots__ = ("fn", "args", "dtype", "cast", "out_shape", "work")
+    __slots__ = ("fn", "args", "dtype", "cast", "out_shape", "work", "cover")
 
-    def __init__(self, fn, args, dtype, cast, out_shape, work):
+    def __init__(self, fn, args, dtype, cast, out_shape, work, cover=None):
         self.fn, self.args, self.dtype, self.cast, self.out_shape, self.work = fn, args, dtype, cast, out_shape, work
+        self.cover = cover
 
-    def run(self, x3: np.ndarray) -> np.ndarray:
+    def run(self, x3: np.ndarray, finite_check=None) -> np.ndarray:
+        """The correlation of ``x3``; with ``finite_check`` (see :func:`correlate`) the loop screens its
+        outputs, and the check runs only when the screen cannot vouch for the input."""
         oh, ow, c = self.out_shape
         out = np.empty((oh, ow * c), dtype=self.dtype)
         src = (x3.astype(self.dtype) if self.cast else x3).reshape(x3.shape[0], -1)
         if not src.flags.c_contiguous:
             src = np.ascontiguousarray(src)
-        threads.run_rows(self.fn, oh, src, *self.args, out, work=self.work)
+        screen = finite_check is not None and self.cover is not None
+        flags = np.zeros(oh if screen else 0, dtype=np.bool_)
+        threads.run_rows(self.fn, oh, src, *self.args, out, flags, work=self.work)
+        _screened(x3, flags, self.cover, finite_check)
         return out.reshape(oh, ow, c)
 
 
@@ -578,19 +606,36 @@ def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, 
         taps = u.size
     args = (*args, *vtaps, *htaps)
     frozen(*args)
-    return DirectPlan(fn, args, dtype, cast, (oh, ow, c), oh * ow * c * max(1, taps))
+    cover = None
+    if (sh, sw) == (1, 1) and u.size:
+        rows_in = _covered(u * dh - widths[0], oh, shape[0])
+        cols_in = _covered(v * dw - widths[2], ow, shape[1])
+        if path == "separable":  # every (row tap, column tap) pair is a tap
+            cover = (*rows_in[np.argmax(rows_in[:, 1] - rows_in[:, 0])], *cols_in[np.argmax(cols_in[:, 1] - cols_in[:, 0])])
+        else:
+            best = np.argmax((rows_in[:, 1] - rows_in[:, 0]) * (cols_in[:, 1] - cols_in[:, 0]))
+            cover = (*rows_in[best], *cols_in[best])
+        cover = tuple(int(b) for b in cover)
+    return DirectPlan(fn, args, dtype, cast, (oh, ow, c), oh * ow * c * max(1, taps), cover)
 
 
-def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announce=_noop, paths: Paths = WARM, screen=False):
+def _covered(shift: np.ndarray, n_out: int, n_in: int) -> np.ndarray:
+    """Per tap at offset ``shift`` (input index of output 0): the input range [a, b) it reads over ``n_out`` outputs."""
+    a = np.clip(shift, 0, n_in)
+    b = np.clip(shift + n_out, a, n_in)
+    return np.stack([a, b], axis=1)
+
+
+def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announce=_noop, paths: Paths = WARM,
+         finite_check=None):
     """Pool (H, W, C) ``x3`` into (oh, ow, C) of ``dtype`` (the input's for max/min, a float for avg).
 
     2x2 and 3x3 windows at stride 2 without padding, all inside the input, take the
     specialised loop (unless ``paths.force`` is ``"general"``); everything else the general one.
 
-    With ``screen``, returns ``(out, finite)``: ``finite`` True when the loop itself showed the
-    input finite (2x2 averages of a float input: every output is screened as it is written,
-    and the cells no window reads are checked apart), else False (not screened, or a
-    non-finite value met, or an overflow): the caller then checks the input itself.
+    ``finite_check`` as for :func:`correlate`: the 2x2 average loop screens its outputs (every
+    cell it reads reaches one; the cells of an odd last row or column are looked at apart);
+    the other loops call it first (a NaN loses or wins a max by where it stands).
     """
     from .pool import AVG, avg2_rows, pool_rows, pool_s2
 
@@ -599,16 +644,13 @@ def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announc
     whole = padding == 0 and (oh - 1) * stride + size <= h and (ow - 1) * stride + size <= w
     if op_code == AVG and stride == 2 and size == 2 and whole and paths.force != "general":
         src = _flat_input(x3, dtype)  # uint8/uint16 read as they are: no float copy of the image
-        check = screen and src.dtype.kind == "f"
-        flags = np.zeros(oh if check else 0, dtype=np.bool_)
+        flags = np.zeros(oh if finite_check is not None else 0, dtype=np.bool_)
         announce(avg2_rows, src.dtype, out.dtype)
         threads.run_rows(avg2_rows, oh, src, c, out, flags, work=out.size * 4)
-        out = out.reshape(oh, ow, c)
-        if not screen:
-            return out
-        unread = (x3[2 * oh :], x3[: 2 * oh, 2 * ow :])
-        finite = check and not flags.any() and all(bool(np.isfinite(u).all()) for u in unread)
-        return out, finite
+        _screened(x3, flags, (0, 2 * oh, 0, 2 * ow), finite_check)
+        return out.reshape(oh, ow, c)
+    if finite_check is not None:
+        finite_check()
     src = np.ascontiguousarray(x3.astype(dtype, copy=False) if op_code == AVG else x3).reshape(h, w * c)
     if stride == 2 and size in (2, 3) and whole and paths.force != "general":
         announce(pool_s2, src.dtype, out.dtype)
@@ -616,4 +658,4 @@ def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announc
     else:
         announce(pool_rows, src.dtype, out.dtype)
         threads.run_rows(pool_rows, oh, src, c, size, stride, padding, op_code, include_pad, out, work=out.size * size * size)
-    return (out.reshape(oh, ow, c), False) if screen else out.reshape(oh, ow, c)
+    return out.reshape(oh, ow, c)

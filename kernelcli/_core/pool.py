@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit
 
 from .config import AVG, JIT, MAX, MIN
+from .screen import screen_row
 
 
 @njit(**JIT)
@@ -76,7 +77,6 @@ def avg2_rows(x, channels, out, flags, i0, i1):
     """
     c = channels
     ow = out.shape[1] // c
-    check = flags.shape[0] > 0
     quarter = out.dtype.type(0.25)
     tmp = np.empty(2 * ow * c if c > 1 else 0, dtype=out.dtype)
     for i in range(i0, i1):
@@ -101,11 +101,7 @@ def avg2_rows(x, channels, out, flags, i0, i1):
                     base = 2 * q * c
                     for ch in range(c):
                         o[q * c + ch] = (tmp[base + ch] + tmp[base + c + ch]) * quarter
-        if check:
-            bad = False
-            for j in range(o.shape[0]):
-                bad |= (o[j] - o[j]) != 0
-            flags[i] = bad
+        screen_row(o, flags, i)
 
 
 @njit(**JIT, inline="always")
