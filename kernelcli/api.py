@@ -219,7 +219,7 @@ def conv2d(
         The path policy (:mod:`kernelcli._core.policy`): which compute path runs.  Every
         path gives the same exact result where the arithmetic is exact (whole-number data,
         a kernel of whole numbers times a power of two); elsewhere they agree within float
-        rounding (the FFT within ``eps * log2(T) * max|x| * sum|k|``).
+        rounding (the FFT within ``eps * log2(L) * max|x| * sum|k|``, L its block length).
 
     Returns
     -------
@@ -263,7 +263,7 @@ def conv2d(
     if choice == "fft":
         from ._core import engine
 
-        form = engine.fft_form(x3, k, dtype, PAD_CODES[mode], pad_value)
+        form = engine.fft_form(x3, k, dtype, PAD_CODES[mode], pad_value, policy.fft_form)
         choice = "numpy" if form[0] == "avoid" else choice  # numpy is exact here, the FFT could not be
     if choice == "numpy":
         xp = _pad3(x3, widths, mode, pad_value, dtype, _NUMPY, 0)

@@ -178,7 +178,7 @@ class TestFft:
         np.testing.assert_array_equal(fft, conv2d(x, k, pad_mode="reflect", paths=PATHS["numpy"]))
 
     def test_inexact_kernels_stay_within_the_stated_bound(self):
-        # eps * log2(T) * max|x| * sum|k| (module docstring of kernelcli._core.fft)
+        # eps * log2(L) * max|x| * sum|k| (module docstring of kernelcli._core.fft; L <= 384 for 21 taps)
         k = np.random.default_rng(5).random((21, 21))
         x = self.bright_block()
         out = conv2d(x, k, paths=PATHS["fft"])

@@ -198,10 +198,13 @@ class TestFFTPath:
         x, k = rng.normal(size=(420, 30)), rng.normal(size=(5, 3))
         check_against_naive(x, k, (1, 1), (100, 1), "same", "circular", rtol=0, atol=1e-9)
 
-    @pytest.mark.parametrize("span,n", [(3, 10), (31, 2048), (61, 500), (400, 900)])
-    def test_tile_side_leaves_room_for_outputs(self, span, n):
-        t = fft.tile_side(span, n)
-        assert t - span + 1 >= min(span, n) or t >= n + span - 1
+    @pytest.mark.parametrize("span,n", [(3, 10), (31, 2048), (61, 500), (400, 900), (15, 256), (85, 8192)])
+    def test_block_grid_depends_on_the_kernel_alone(self, span, n):
+        block, length, shift, count = fft.grid(n, span)
+        assert shift == 0 and count * block >= n and (count - 1) * block < n
+        assert length >= block + span - 1 and block >= min(n, 3 * span)
+        if n >= fft.block_side(span):  # any call at least one block long: the same grid, tiles included
+            assert (block, length) == fft.grid(n + 1000, span, origin=block * 3)[:2]
 
     @pytest.mark.parametrize("mode", PAD_MODES)
     def test_padding_wider_than_the_input(self, force, mode):

@@ -85,6 +85,70 @@ class TestConv2d:
         same(arrays.conv2d(lazy(x, 5), k, stride=stride, dilation=dilation, pad_mode=mode, chunks=tile).compute(), ref)
 
 
+FFT = policy.Paths(force="fft")
+
+
+class TestFFTTiles:
+    """Regression (issue 15): where the whole image takes the FFT the tiles took the direct loop,
+    equal only within float rounding.  The FFT is now a block FFT on a fixed grid, and the tiles
+    own whole blocks: every path, the FFT included, gives the in-memory bytes."""
+
+    @pytest.mark.parametrize("mode", MODES)
+    @pytest.mark.parametrize("kshape, dilation", [((15, 15), 1), ((16, 13), 1), ((8, 7), 2)])
+    def test_every_mode_odd_even_dilated(self, mode, kshape, dilation):
+        rng = np.random.default_rng(len(mode) * 7 + kshape[0])
+        x = (rng.random((600, 530)) * 255).astype(np.float32)
+        k = rng.standard_normal(kshape)
+        ref = api.conv2d(x, k, pad_mode=mode, pad_value=0.5, dilation=dilation, paths=FFT)
+        got = arrays.conv2d(lazy(x, 200), k, pad_mode=mode, pad_value=0.5, dilation=dilation, paths=FFT, chunks=256)
+        same(got.compute(), ref)
+
+    @pytest.mark.parametrize("chunks", [100, (256, 512), 700])
+    @pytest.mark.parametrize("padding", ["same", "valid", (20, 3, 0, 31)])
+    def test_tile_sides_and_padding(self, chunks, padding):
+        rng = np.random.default_rng(11)
+        x = (rng.random((640, 600, 3)) * 255).astype(np.uint8)
+        k = rng.standard_normal((17, 15))
+        ref = api.conv2d(x, k, padding=padding, pad_mode="reflect", paths=FFT)
+        got = arrays.conv2d(lazy(x, (300, 300, 3)), k, padding=padding, pad_mode="reflect", paths=FFT, chunks=chunks)
+        same(got.compute(), ref)
+
+    @pytest.mark.parametrize("paths", [None, "cold"], ids=["warm", "cold"])
+    def test_the_default_choice_takes_the_fft_and_keeps_it(self, paths):
+        """Unforced: a 15x15 dense kernel sends the whole image to the FFT (scipy's warm, numpy's cold)."""
+        from kernelcli.tiled import pin
+
+        rng = np.random.default_rng(3)
+        x = (rng.random((700, 650)) * 255).astype(np.float32)
+        k = rng.standard_normal((15, 15))
+        force = pin.conv_paths((700, 650, 1), k, (1, 1), (1, 1), np.dtype("float32"), 700, 650, paths)
+        assert force.force == "fft" and force.process == ("cold" if paths else "warm")
+        same(arrays.conv2d(lazy(x, 256), k, pad_mode="symmetric", paths=paths).compute(),
+             api.conv2d(x, k, pad_mode="symmetric", paths=paths))
+
+    @pytest.mark.parametrize("dtype", ["uint8", "float64"])
+    def test_exact_form_is_decided_from_the_whole_image(self, dtype):
+        """An integer kernel: the FFT rounds to exact sums on whole-number data.  A float image
+        whole-numbered in one tile only must not get that rounding in that tile alone."""
+        rng = np.random.default_rng(4)
+        x = rng.integers(0, 256, (600, 560)).astype(dtype)
+        if dtype == "float64":
+            x[300:, :] += 0.25  # the first tiles hold whole numbers, the image does not
+        k = rng.integers(-3, 4, (15, 15)).astype(float)
+        ref = api.conv2d(x, k, pad_mode="replicate", paths=FFT)
+        same(arrays.conv2d(lazy(x, 256), k, pad_mode="replicate", paths=FFT, chunks=256).compute(), ref)
+
+    @settings(max_examples=12, deadline=None)
+    @given(h=st.integers(200, 700), w=st.integers(200, 700), kh=st.integers(9, 20), kw=st.integers(9, 20),
+           mode=st.sampled_from(MODES), tile=st.integers(1, 600))
+    def test_random_geometry(self, h, w, kh, kw, mode, tile):
+        rng = np.random.default_rng(h * w)
+        x = rng.standard_normal((h, w)).astype(np.float32)
+        k = rng.standard_normal((kh, kw))
+        same(arrays.conv2d(lazy(x, 128), k, pad_mode=mode, paths=FFT, chunks=tile).compute(),
+             api.conv2d(x, k, pad_mode=mode, paths=FFT))
+
+
 class TestPadPool:
     @pytest.mark.parametrize("mode", MODES)
     @pytest.mark.parametrize("p", [(1, 2, 3, 0), (0, 0, 40, 2)])

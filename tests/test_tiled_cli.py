@@ -321,3 +321,35 @@ def test_3d_pooling_of_a_volume(tmp_path, invoke):
     ok(invoke("pool", str(tmp_path / "vol.zarr"), "--size", "3", "--stride", "2", "--op", "avg", "--layout", "zyx",
               "-o", str(tmp_path / "o.zarr"), "--chunks", "10"))
     assert np.array_equal(read_zarr(tmp_path / "o.zarr"), np.load(tmp_path / "ref.npy"))
+
+
+@pytest.fixture(scope="module")
+def fft_case(tmp_path_factory):
+    """A 600x560 image and a dense 15x15 kernel: the whole image takes the (block) FFT."""
+    folder = tmp_path_factory.mktemp("fft")
+    rng = np.random.default_rng(15)
+    x = (rng.random((600, 560)) * 255).astype(np.uint8)
+    np.save(folder / "x.npy", x)
+    np.save(folder / "k.npy", rng.standard_normal((15, 15)))
+    return folder, x
+
+
+@pytest.mark.parametrize("mode", ["reflect", "circular"])
+def test_fft_path_tile_by_tile_equals_in_memory(fft_case, tmp_path, invoke, mode):
+    """Regression (issue 15): where the whole image took the FFT, the tiles took the direct loop and
+    agreed only within float rounding (a note said so); now byte for byte, with any --chunks."""
+    folder, x = fft_case
+    args = ("convolve", "-k", str(folder / "k.npy"), "--pad-mode", mode, "--rescale", "none")
+    src = make_zarr(tmp_path / "big.zarr", x, (100, 100))
+    r = invoke(args[0], str(src), *args[1:], "-o", str(tmp_path / "out.zarr"), "--chunks", "200", "--json")
+    ok(r)
+    assert "float rounding" not in r.stdout
+    assert np.array_equal(read_zarr(tmp_path / "out.zarr"), in_memory(invoke, folder, *args))
+
+
+def test_fft_tiles_on_the_cluster(fft_case, tmp_path, cluster, invoke):
+    folder, x = fft_case
+    args = ("convolve", "-k", str(folder / "k.npy"), "--pad-mode", "symmetric", "--rescale", "none")
+    src = make_zarr(tmp_path / "big.zarr", x, (256, 256))
+    ok(invoke(args[0], str(src), *args[1:], "-o", str(tmp_path / "o.zarr"), "--scheduler", cluster.scheduler_address))
+    assert np.array_equal(read_zarr(tmp_path / "o.zarr"), in_memory(invoke, folder, *args))

@@ -197,19 +197,27 @@ def separable_factors(k: np.ndarray, dtype: np.dtype) -> list[np.ndarray] | None
     return factors
 
 
-def exact_form(x3: np.ndarray, k: np.ndarray, dtype: np.dtype, fill: float = 0.0) -> tuple[np.ndarray, float, float, bool] | None:
+def data_stats(x3: np.ndarray) -> tuple[bool, float]:
+    """``(whole_numbers, max_abs)`` of an array: what :func:`exact_form` reads from the data."""
+    return x3.dtype.kind != "f" or bool(np.array_equal(np.rint(x3), x3)), float(np.abs(x3).max(initial=0))
+
+
+def exact_form(x3: np.ndarray | None, k: np.ndarray, dtype: np.dtype, fill: float = 0.0,
+               stats=None) -> tuple[np.ndarray, float, float, bool] | None:
     """``(m, q, bound, direct_exact)`` for whole-number input and ``k = m * q`` (integer ``m``), else None.
 
     ``bound = max|x| * sum|m|`` bounds every partial sum (the constant ``fill`` counted with
     x); ``direct_exact``: the direct loops compute this correlation exactly (``q`` a power of
-    two and ``bound`` a whole number the compute dtype holds).
+    two and ``bound`` a whole number the compute dtype holds).  ``stats()``: the data's
+    :func:`data_stats` when ``x3`` is not at hand (a tiled image's, from all its tiles).
     """
     form = integer_form(k)
     if form is None:
         return None
     m, q = form
-    bound = float(np.abs(m).sum()) * max(float(np.abs(x3).max(initial=0)), abs(float(fill)))
-    if x3.dtype.kind == "f" and not np.array_equal(np.rint(x3), x3):
+    whole, top = stats() if stats is not None else data_stats(x3)
+    bound = float(np.abs(m).sum()) * max(top, abs(float(fill)))
+    if not whole:
         return None
     direct_exact = np.frexp(q)[0] == 0.5 and bound < 2.0 ** (np.finfo(dtype).nmant + 1)
     return m, q, bound, bool(direct_exact)
@@ -220,7 +228,8 @@ def exact_form(x3: np.ndarray, k: np.ndarray, dtype: np.dtype, fill: float = 0.0
 FFT_EXACT_BOUND = 2.0**40
 
 
-def fft_form(x3: np.ndarray, k: np.ndarray, dtype: np.dtype, mode_code: int, fill: float):
+def fft_form(x3: np.ndarray | None, k: np.ndarray, dtype: np.dtype, mode_code: int, fill: float, pinned: str | None = None,
+             stats=None):
     """How the FFT path treats this call.
 
     ``("exact", (m, q))``: whole-number input and a kernel of whole numbers times ``q``: the
@@ -228,11 +237,20 @@ def fft_form(x3: np.ndarray, k: np.ndarray, dtype: np.dtype, mode_code: int, fil
     once (the direct loops' exact result where they are exact; one rounding otherwise).
     ``("avoid", None)``: the direct loops are exact and the sums too large for that (the
     dispatcher then takes a direct path).  ``("plain", None)``: neither is exact; the FFT's
-    error is relative to the tile (see :mod:`kernelcli._core.fft`).
+    error is relative to the block (see :mod:`kernelcli._core.fft`).  ``pinned``
+    (``Paths.fft_form``): ``"exact"`` or ``"plain"`` decided by the caller from a larger
+    image, of which ``x3`` is a tile (:mod:`kernelcli.tiled.pin`); ``stats``: see :func:`exact_form`.
     """
+    if pinned == "plain":
+        return "plain", None
+    if pinned == "exact":
+        form = integer_form(k)
+        if form is None:
+            raise ValueError("the FFT's exact form was pinned for a kernel that has none")
+        return "exact", form
     if mode_code == CONSTANT and not float(fill).is_integer():
         return "plain", None
-    form = exact_form(x3, k, dtype, fill)
+    form = exact_form(x3, k, dtype, fill, stats)
     if form is None:
         return "plain", None
     m, q, bound, direct_exact = form
@@ -396,19 +414,19 @@ def fft_correlate(x3, k, dtype, widths, mode_code, value, dilation, oh, ow, path
     Where the direct loops are exact (:func:`fft_form`), the transform runs on the integer
     kernel in float64 and the result is rounded to whole numbers before the scale is
     applied, so the FFT gives the very same result; elsewhere its error is relative to the
-    tile (see :mod:`kernelcli._core.fft`).  ``form``: :func:`fft_form`'s answer, if known.
+    block (see :mod:`kernelcli._core.fft`).  ``form``: :func:`fft_form`'s answer, if known.
     """
     from .fft import correlate_fft
 
     fill = value if mode_code == CONSTANT else 0.0
-    kind, exact = form if form is not None else fft_form(x3, k, dtype, mode_code, fill)
+    kind, exact = form if form is not None else fft_form(x3, k, dtype, mode_code, fill, paths.fft_form)
+    origin = paths.origin_of(2)
     if kind != "exact":
-        return correlate_fft(x3, k, dtype, widths, mode_code, fill, dilation, oh, ow, threads.count(), cold=paths.cold)
+        return correlate_fft(x3, k, dtype, widths, mode_code, fill, dilation, oh, ow, threads.count(), cold=paths.cold,
+                             origin=origin)
     m, q = exact
-    out = correlate_fft(x3, m, np.float64, widths, mode_code, fill, dilation, oh, ow, threads.count(), cold=paths.cold)
-    np.rint(out, out=out)
-    out *= q
-    return out.astype(dtype, copy=False)
+    return correlate_fft(x3, m, np.float64, widths, mode_code, fill, dilation, oh, ow, threads.count(), cold=paths.cold,
+                         origin=origin, scale=q, out_dtype=dtype)
 
 
 def pad_plan(shape: tuple[int, int, int], widths: tuple[int, int, int, int], mode_code: int, stride_w: int = 1):
@@ -495,7 +513,7 @@ def correlate(x3, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, 
     if path == "fft":
         if finite_check is not None:
             finite_check()
-        form = fft_form(x3, k, dtype, mode_code, fill)
+        form = fft_form(x3, k, dtype, mode_code, fill, paths.fft_form)
         if form[0] != "avoid" or paths.force == "fft":
             return fft_correlate(x3, k, dtype, widths, mode_code, value, dilation, oh, ow, paths, form)
         path = "dense"  # the direct loops are exact here and the FFT could not match them

@@ -1,21 +1,30 @@
 """Cross-correlation by FFT (scipy.fft with workers), for large dense kernels at stride 1.
 
-Overlap-save in tiles: the padded image is cut into overlapping ``T x T`` tiles (views of
-a band of padded rows, no copy); each row of tiles is transformed in one batched
-``rfft2``, multiplied by the flipped (and dilated) kernel's spectrum and transformed
-back; the circular wrap only spoils the first ``span - 1`` rows/columns of each tile,
-which the previous tile covers.  Tiles of a few hundred pixels keep every transform
-inside the L2 cache (about twice as fast as one transform of the whole image), and only
-one band of rows is ever padded, so memory stays at input + output + a few MiB.
-Transforms run in the compute dtype (complex64 for float32).
+Overlap-save on a fixed grid of output blocks: the outputs are cut into ``B x B`` blocks
+(``B`` from :func:`block_side`: a function of the kernel's span alone, 256 for kernels up
+to 85 cells wide); block ``(i, j)`` reads the padded-image window of its own outputs
+(``B + span - 1`` cells per axis), zero-filled to the FFT length ``L`` (the fast length
+at or above that), is transformed, multiplied by the flipped (and dilated) kernel's
+spectrum and transformed back.  A block that runs past the padded image (the last, partial
+one) is zero-filled there the same way every time.  So each output block is computed from
+exactly the same numbers with exactly the same transform whether the whole image is in
+memory or only a tile whose output boundaries fall on multiples of ``B`` (the tiled path,
+:mod:`kernelcli.tiled.pin`): the two agree byte for byte.  ``origin`` tells a tile where
+it lies on the grid; only a call whose whole axis fits in one block shrinks it to its size.
 
-Accuracy: an FFT's error is relative to the tile's magnitude (about
-``eps * log2(T) * max|x| * sum|k|``, eps of the compute dtype), not to each output's as
+Blocks of a few hundred pixels keep every transform inside the L2 cache (about twice as
+fast as one transform of the whole image); a band of padded rows and a group of
+:data:`GROUP` block spectra are all that is held, so memory stays at input + output + a few
+MiB whatever the image.  Transforms run in the compute dtype (complex64 for float32).
+
+Accuracy: an FFT's error is relative to the block's magnitude (about
+``eps * log2(L) * max|x| * sum|k|``, eps of the compute dtype), not to each output's as
 with the direct loops: a float32 bright block of 255 on zeros under a 21x21 kernel reads
 about 0.01 where the answer is 0.  That is why the FFT is used only where the direct loop
 is clearly slower, and why the dispatcher (``engine.fft_correlate``) makes it exact where
-the direct loops are exact (whole-number input and kernel, up to a power-of-two scale).  No Numba
-here: this path also serves a process that has not loaded the jitted core.
+the direct loops are exact (whole-number input and kernel, up to a power-of-two scale: the
+transform in float64, each block rounded to whole numbers, ``scale`` applied once).  No
+Numba here: this path also serves a process that has not loaded the jitted core.
 
 Example
 -------
@@ -30,77 +39,128 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Tile sides tried (fast FFT lengths; <= 384 keeps a complex64 tile within L2).
-TILE_SIDES = (64, 96, 128, 160, 192, 256, 320, 384)
+#: Output cells per block side for kernels up to ``BLOCK // 3`` wide (wider kernels: more).
+BLOCK = 256
+#: Blocks transformed in one batched call (their spectra are what is held at once).
+GROUP = 8
 
 
-def tile_side(span: int, n_out: int) -> int:
-    """The tile side that transforms the least length for ``n_out`` outputs of a ``span``-wide kernel.
+def block_side(span: int) -> int:
+    """Output cells per block along an axis for a kernel ``span`` cells wide: a function of the kernel alone.
 
-    >>> tile_side(31, 2048)
-    384
+    At least three spans, in multiples of :data:`BLOCK`, so the window's overlap costs at
+    most a third of the transform.
+
+    >>> block_side(31), block_side(85), block_side(101)
+    (256, 256, 512)
     """
-    best, best_cost = None, None
-    for t in TILE_SIDES:
-        valid = t - span + 1
-        if valid < span:
-            continue
-        tiles = -(-n_out // valid)
-        cost = tiles * t  # transformed length; per-tile overheads favour the larger tile on a tie
-        if best_cost is None or cost <= best_cost:
-            best, best_cost = t, cost
-    if best is None:  # a kernel wider than the largest tile: one transform of the whole axis
-        import scipy.fft as sfft
+    return BLOCK * max(1, -(-3 * int(span) // BLOCK))
 
-        best = sfft.next_fast_len(n_out + span - 1, real=True)
+
+def fast_length(n: int) -> int:
+    """The FFT length for ``n`` cells: the smallest 2^a 3^b 5^c at or above ``n`` (as scipy's
+    ``next_fast_len(n, real=True)``, and the same in a process that did not import scipy).
+
+    >>> fast_length(286), fast_length(256)
+    (288, 256)
+    """
+    best = 1 << max(0, (int(n) - 1).bit_length())
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            v = p35
+            while v < n:
+                v *= 2
+            best = min(best, v)
+            p35 *= 3
+        p5 *= 5
     return best
 
 
+def grid(n_out: int, span: int, origin: int = 0) -> tuple[int, int, int, int]:
+    """``(block, length, shift, count)`` along one axis of a call with ``n_out`` outputs.
+
+    ``origin``: the index of the call's first output on the whole image's grid (a tile's
+    offset).  ``shift`` outputs of the first block lie before the call's first output
+    (their values are computed and dropped); ``count`` blocks cover the call.  Only a call
+    that is a whole axis (``origin`` 0) smaller than one block takes a block of its size.
+
+    >>> grid(2048, 31), grid(100, 31), grid(300, 31, origin=3 * 256 - 40)
+    ((256, 288, 0, 8), (100, 135, 0, 1), (256, 288, 216, 3))
+    """
+    block = block_side(span)
+    if origin == 0 and n_out < block:
+        block = max(1, n_out)
+    shift = origin % block
+    return block, fast_length(block + span - 1), shift, -(-(n_out + shift) // block)
+
+
 def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, int, int], mode_code: int, value: float,
-                  dilation: tuple[int, int], oh: int, ow: int, workers: int = 1, cold: bool = False) -> np.ndarray:
+                  dilation: tuple[int, int], oh: int, ow: int, workers: int = 1, cold: bool = False,
+                  origin: tuple[int, int] = (0, 0), scale: float | None = None, out_dtype=None) -> np.ndarray:
     """The (oh, ow, C) correlation of (H, W, C) ``x3`` padded by ``widths`` with ``k``, in ``dtype``.
 
-    No padded image is made: each row of tiles reads a band of ``T`` padded rows, built
-    from the input through numpy.pad's index rule (so any pad mode, and widths larger
-    than the input, work as in the direct paths).  Peak memory beyond input and output:
-    one band and one row of tile spectra, a few MiB.  ``cold``: the caller is a fresh
-    process (see :func:`_transforms`).
+    No padded image is made: each row of blocks reads a band of padded rows, built from the
+    input through numpy.pad's index rule (so any pad mode, and widths larger than the input,
+    work as in the direct paths), zero beyond the padded image.  Peak memory beyond input and
+    output: one band and :data:`GROUP` block spectra, a few MiB.  ``cold``: the caller is a
+    fresh process (see :func:`_transforms`).  ``origin``: where the call's first output lies
+    on the block grid (see :func:`grid`).  ``scale``: each block is rounded to whole numbers
+    and multiplied by ``scale`` (the exact form, ``k`` whole numbers); the result is stored
+    in ``out_dtype`` (default ``dtype``).
     """
+    import itertools
+
     from numpy.lib.stride_tricks import as_strided
 
     from .numpy_impl import source_indices
 
     rfft2, irfft2 = _transforms(workers, cold)
-
     dh, dw = dilation
     kh, kw = k.shape
     span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-    th, tw = tile_side(span_h, oh), tile_side(span_w, ow)
-    vh, vw = th - span_h + 1, tw - span_w + 1
-    nh, nw = -(-oh // vh), -(-ow // vw)
+    bh, lh, shift_h, nh = grid(oh, span_h, origin[0])
+    bw, lw, shift_w, nw = grid(ow, span_w, origin[1])
     h, w, c = x3.shape
     top, _, left, _ = widths
-    # index maps over every padded row/column the tiles touch (beyond the real padding they
-    # only feed outputs that are discarded, so continuing the pad mode there is harmless)
-    rows = source_indices(h, top, nh * vh + span_h - 1 - top - h, mode_code)
-    cols = source_indices(w, left, nw * vw + span_w - 1 - left - w, mode_code)
-    kernel = np.zeros((th, tw), dtype=dtype)
+    # padded rows/columns of the call's windows; -1: the fill, -2: zero (outside the padded image)
+    rows = _indices(source_indices(h, top, oh + span_h - 1 - top - h, mode_code), shift_h, nh * bh + span_h - 1)
+    cols = _indices(source_indices(w, left, ow + span_w - 1 - left - w, mode_code), shift_w, nw * bw + span_w - 1)
+    kernel = np.zeros((lh, lw), dtype=dtype)
     kernel[:span_h:dh, :span_w:dw] = k[::-1, ::-1]
     spectrum_k = rfft2(kernel)
-    out = np.empty((oh, ow, c), dtype=dtype)
-    for r in range(nh):  # one band of padded rows, one row of tiles, at a time
-        band = _band(x3, rows[r * vh : r * vh + th], cols, left, dtype, value)
-        lines = min(vh, oh - r * vh)
+    out = np.empty((oh, ow, c), dtype=dtype if out_dtype is None else out_dtype)
+    win_h, win_w = bh + span_h - 1, bw + span_w - 1
+    for r, g in itertools.product(range(nh), range(0, nw, GROUP)):  # a group of blocks of one row at a time
+        n = min(GROUP, nw - g)
+        band = _band(x3, rows[r * bh : r * bh + win_h], cols[g * bw : (g + n) * bw + span_w - 1], dtype, value)
+        o0, o1 = max(0, r * bh - shift_h), min(oh, (r + 1) * bh - shift_h)  # the call's output rows
+        f0 = span_h - 1 + o0 - (r * bh - shift_h)  # ... and where they sit in a block's result
         for ch in range(c):
             plane = band[:, :, ch]
             s0, s1 = plane.strides
-            tiles = as_strided(plane, (nw, th, tw), (vw * s1, s0, s1), writeable=False)
-            spectrum = rfft2(tiles, axes=(1, 2))
+            blocks = as_strided(plane, (n, win_h, win_w), (bw * s1, s0, s1), writeable=False)
+            spectrum = rfft2(blocks, s=(lh, lw), axes=(1, 2))
             spectrum *= spectrum_k
-            full = irfft2(spectrum, s=(th, tw), axes=(1, 2))
-            for t in range(nw):  # tile by tile: no reshaped copy of the row of tiles
-                cols_t = min(vw, ow - t * vw)
-                out[r * vh : r * vh + lines, t * vw : t * vw + cols_t, ch] = full[t, span_h - 1 : span_h - 1 + lines, span_w - 1 : span_w - 1 + cols_t]
+            full = irfft2(spectrum, s=(lh, lw), axes=(1, 2))
+            for t in range(g, g + n):  # block by block: no reshaped copy of the group
+                p0, p1 = max(0, t * bw - shift_w), min(ow, (t + 1) * bw - shift_w)
+                q0 = span_w - 1 + p0 - (t * bw - shift_w)
+                part = full[t - g, f0 : f0 + o1 - o0, q0 : q0 + p1 - p0]
+                if scale is not None:
+                    part = np.rint(part)
+                    part *= scale
+                out[o0:o1, p0:p1, ch] = part
+    return out
+
+
+def _indices(padded: np.ndarray, shift: int, length: int) -> np.ndarray:
+    """``length`` source indices from padded position ``-shift`` on: ``padded``'s, -2 outside it."""
+    out = np.full(length, -2, dtype=np.int64)
+    start = shift
+    n = max(0, min(padded.shape[0], length - start))
+    out[start : start + n] = padded[:n]
     return out
 
 
@@ -118,19 +178,34 @@ def _transforms(workers: int, cold: bool):
     return partial(sfft.rfft2, workers=workers), partial(sfft.irfft2, workers=workers, overwrite_x=True)
 
 
-def _band(x3: np.ndarray, rows: np.ndarray, cols: np.ndarray, left: int, dtype, value: float) -> np.ndarray:
-    """Padded rows ``rows`` (input row indices, -1 = fill) with columns ``cols``, in ``dtype``.
+def _band(x3: np.ndarray, rows: np.ndarray, cols: np.ndarray, dtype, value: float) -> np.ndarray:
+    """Padded rows ``rows`` with columns ``cols`` (input indices; -1 the fill ``value``, -2 zero), in ``dtype``.
 
-    The input's own columns are one slice copy; only the border columns are gathered.
+    The input's own columns (one run, in order) are one slice copy per row; only the
+    border columns are gathered.
     """
-    w = x3.shape[1]
-    band = np.empty((rows.shape[0], cols.shape[0], x3.shape[2]), dtype=dtype)
-    inner = band[:, left : left + w]
+    band = np.zeros((rows.shape[0], cols.shape[0], x3.shape[2]), dtype=dtype)
+    real = np.flatnonzero(cols >= 0)
+    # the run of consecutive input columns (the image itself) and the rest (borders)
+    run = np.zeros(0, dtype=np.int64)
+    if real.size:
+        step = np.flatnonzero((np.diff(real) != 1) | (np.diff(cols[real]) != 1))
+        bounds = np.r_[0, step + 1, real.size]
+        longest = int(np.argmax(np.diff(bounds)))
+        run = real[bounds[longest] : bounds[longest + 1]]
+    gather = np.setdiff1d(real, run, assume_unique=True)
+    fill = np.flatnonzero(cols == -1)
+    inside = np.flatnonzero(cols != -2)
+    a, b = (int(run[0]), int(run[-1]) + 1) if run.size else (0, 0)
+    src0 = int(cols[a]) if run.size else 0
     for i, r in enumerate(rows):  # row by row: no gathered copy of the band
         if r >= 0:
-            inner[i] = x3[r]
-    border = np.r_[0:left, left + w : cols.shape[0]]
-    band[:, border] = inner[:, np.maximum(cols[border], 0)]
-    band[:, border[cols[border] < 0]] = value
-    band[rows < 0] = value
+            if run.size:
+                band[i, a:b] = x3[r, src0 : src0 + b - a]
+            if gather.size:
+                band[i, gather] = x3[r, cols[gather]]
+            if fill.size:
+                band[i, fill] = value
+        elif r == -1:
+            band[i, inside] = value
     return band

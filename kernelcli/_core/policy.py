@@ -20,12 +20,18 @@ a result.
 ``force`` pins a path where it applies (tests, benchmarks, a tiling caller that wants one
 rounding everywhere): ``"numpy"``; ``"jit"`` (the jitted core, choosing its own loop);
 ``"dense"``, ``"separable"``, ``"fft"`` (a convolution path: separable needs a rank-1 kernel,
-fft a stride of 1, else dense); ``"general"`` (pooling's general loop).  Pure Python.
+fft a stride of 1, else dense); ``"general"`` (pooling's general loop).
+
+A tiling caller also pins what the FFT would otherwise decide from the tile it is given
+(:mod:`kernelcli.tiled.pin`): ``fft_form`` (``"exact"`` or ``"plain"``, see
+``engine.fft_form``, decided from the whole image's data) and ``origin`` (the index of the
+call's first output on the whole image, per axis: the FFT's block grid is laid from there,
+see :mod:`kernelcli._core.fft`).  Pure Python.
 
 Example
 -------
 >>> as_paths("cold")
-Paths(process='cold', small_work=250000, force=None, jit_start=None)
+Paths(process='cold', small_work=250000, force=None, jit_start=None, fft_form=None, origin=())
 >>> as_paths(None).process
 'warm'
 """
@@ -38,6 +44,7 @@ from ..errors import UsageError
 
 PROCESSES = ("warm", "cold")
 FORCES = ("numpy", "jit", "dense", "separable", "fft", "general")
+FFT_FORMS = ("exact", "plain")
 #: At or below this many multiply-adds the plain-numpy path runs under any policy: it avoids
 #: loading the jitted core, which costs far more than the arithmetic.
 SMALL_WORK = 250_000
@@ -52,6 +59,8 @@ class Paths:
     small_work: int = SMALL_WORK
     force: str | None = None
     jit_start: float | None = None
+    fft_form: str | None = None
+    origin: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.process not in PROCESSES:
@@ -60,6 +69,18 @@ class Paths:
             raise UsageError(f"invalid forced path {self.force!r}: expected one of {', '.join(FORCES)}")
         if self.jit_start is not None and not 0.0 <= self.jit_start < float("inf"):
             raise UsageError(f"invalid start-up cost {self.jit_start!r}: expected a number of seconds >= 0")
+        if self.fft_form is not None and self.fft_form not in FFT_FORMS:
+            raise UsageError(f"invalid FFT form {self.fft_form!r}: expected one of {', '.join(FFT_FORMS)}")
+        if any(int(v) < 0 for v in self.origin):
+            raise UsageError(f"invalid origin {self.origin!r}: expected output indices >= 0")
+
+    def origin_of(self, axes: int) -> tuple[int, ...]:
+        """The call's first output on the whole image, ``axes`` values (0 where not given).
+
+        >>> Paths(origin=(512,)).origin_of(2)
+        (512, 0)
+        """
+        return tuple(int(v) for v in self.origin[:axes]) + (0,) * max(0, axes - len(self.origin))
 
     @property
     def cold(self) -> bool:

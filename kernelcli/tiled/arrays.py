@@ -39,10 +39,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import api, shapes
+from .. import api, ndsupport, shapes
 from .._core.policy import Paths
 from ..errors import ShapeError, UsageError
-from ..modes import canonical_pad_mode, canonical_pool_op
+from ..modes import PAD_CODES, canonical_pad_mode, canonical_pool_op
 from . import pin, require
 from .plan import Axis
 
@@ -73,13 +73,15 @@ def _tile_sizes(x: Any, axes: Sequence[Axis], chunks: int | Sequence[int] | None
     return sizes + [ax.n for ax in axes[len(sizes):]]
 
 
-def tile_map(x: Any, axes: Sequence[Axis], core: Callable[[np.ndarray, list[tuple[int, int]]], np.ndarray],
-             dtype: Any, chunks: int | Sequence[int] | None = None) -> Any:
+def tile_map(x: Any, axes: Sequence[Axis], core: Callable[..., np.ndarray],
+             dtype: Any, chunks: int | Sequence[int] | None = None, with_origin: bool = False) -> Any:
     """The lazy result of ``core`` applied tile by tile (the engine of every function here).
 
     ``core(slab, pads)`` is the in-memory function on one tile's input, ``pads`` the
     (before, after) padding per axis it must add; its output's cells
-    ``[cut.first, cut.first + cut.count)`` per axis are the tile's result.
+    ``[cut.first, cut.first + cut.count)`` per axis are the tile's result.  ``with_origin``:
+    ``core(slab, pads, origin)``, ``origin`` the index on the whole output of the core's
+    first output, per axis (the FFT's block grid is laid from it).
     """
     da = _da()
     in_chunks = tuple(ax.chunks(size) for ax, size in zip(axes, _tile_sizes(x, axes, chunks)))
@@ -93,6 +95,7 @@ def tile_map(x: Any, axes: Sequence[Axis], core: Callable[[np.ndarray, list[tupl
 
     def block(b: np.ndarray, block_id: tuple[int, ...] | None = None) -> np.ndarray:
         index: list[Any] = []
+        starts: list[int] = []
         pads: list[tuple[int, int]] = []
         keep: list[slice] = []
         shape = []
@@ -113,12 +116,13 @@ def tile_map(x: Any, axes: Sequence[Axis], core: Callable[[np.ndarray, list[tupl
                 index.append(np.concatenate([np.arange(s0, s1) for s0, s1 in segs]))
             pads.append((cut.pad_before, cut.pad_after))
             keep.append(slice(cut.first, cut.first + cut.count))
+            starts.append(ax.owned(c0, c1)[0] - cut.first)
         if 0 in shape:
             return np.empty(shape, dtype=dtype)
         slab = b
         for axis, ix in enumerate(index):
             slab = slab[(slice(None),) * axis + (ix,)]
-        out = core(slab, pads)[tuple(keep)]
+        out = (core(slab, pads, tuple(starts)) if with_origin else core(slab, pads))[tuple(keep)]
         if out.shape != tuple(shape):
             raise AssertionError(f"tile {block_id}: the core gave {out.shape}, expected {tuple(shape)}")
         return out
@@ -133,9 +137,10 @@ def conv2d(x: Any, kernel: Any, *, stride: int | Sequence[int] = 1, padding: Any
     """:func:`kernelcli.api.conv2d` of a dask array (H, W) or (H, W, C): a lazy dask array.
 
     ``chunks`` sets the tile side (default: the input's chunks); tiles are rounded to whole
-    strides and to at least twice the halo.  ``paths`` is the policy the whole image would
-    be computed under (see :mod:`kernelcli.tiled.pin`); ``notes`` collects what a user should
-    know (a kernel the whole image would send through the FFT).
+    strides, to at least twice the halo and, where the whole image takes the FFT, to whole
+    FFT blocks (:func:`kernelcli._core.fft.block_side`).  ``paths`` is the policy the whole
+    image would be computed under (see :mod:`kernelcli.tiled.pin`); ``notes`` collects what a
+    user should know (nothing so far: every path is exact tile by tile).
 
     >>> import dask.array as da
     >>> conv2d(da.ones((6, 6), chunks=3, dtype="uint8"), [[1, 1]], stride=2).compute()[0]
@@ -151,23 +156,24 @@ def conv2d(x: Any, kernel: Any, *, stride: int | Sequence[int] = 1, padding: Any
     h, w = x.shape[:2]
     top, bottom, left, right = api._trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)
     circular = mode == "circular"
-    axes = [Axis(h, sh, dh * (kh - 1) + 1, top, bottom, oh, circular=circular),
-            Axis(w, sw, dw * (kw - 1) + 1, left, right, ow, circular=circular)]
+    dtype = api.compute_dtype(x.dtype)
+    fill = ndsupport.check_fill(pad_value, dtype, "pad value") if mode == "constant" else 0.0
+    force = pin.conv_paths((h, w, x.shape[2] if x.ndim == 3 else 1), k, (sh, sw), (dh, dw), dtype, oh, ow, paths,
+                           PAD_CODES[mode], fill, pin.dask_stats(x), x.dtype)
+    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    axes = [Axis(h, sh, span_h, top, bottom, oh, circular=circular, align=pin.fft_align(force, span_h)),
+            Axis(w, sw, span_w, left, right, ow, circular=circular, align=pin.fft_align(force, span_w))]
     if x.ndim == 3:
         axes.append(Axis(x.shape[2], passthrough=True))
-    dtype = api.compute_dtype(x.dtype)
-    force, note = pin.conv_force((h, w, x.shape[2] if x.ndim == 3 else 1), k, (sh, sw), (dh, dw), dtype, oh, ow, paths)
-    if note and notes is not None and note not in notes:
-        notes.append(note)
 
     conv = api.conv2d  # the function, not the module: a closure sent to a cluster pickles it by name
 
-    def core(slab, pads):
+    def core(slab, pads, origin):
         (t, b), (l, r) = pads[:2]
-        return pin.call(conv, force, slab, k, stride=(sh, sw), padding=(t, b, l, r), pad_mode=mode,
-                        pad_value=pad_value, dilation=(dh, dw))
+        return pin.call(conv, pin.tile_paths(force, origin[:2]), slab, k, stride=(sh, sw), padding=(t, b, l, r),
+                        pad_mode=mode, pad_value=pad_value, dilation=(dh, dw))
 
-    return tile_map(x, axes, core, dtype, chunks)
+    return tile_map(x, axes, core, dtype, chunks, with_origin=True)
 
 
 def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: float = 0.0,

@@ -3,10 +3,15 @@
 The core picks a path per call from the work it is given (plain numpy for small work, the
 jitted loops, the FFT for big kernels); paths round differently, and a tile is smaller
 work than the image.  So the tiled path decides once, from the whole image, and pins that
-path for every tile.  The FFT is the one path whose rounding depends on the size of what
-it transforms; where the image would take it, the tiles take the direct loop instead (more
-exact), and a note says the result then differs from the in-memory one within float
-rounding.
+path for every tile.
+
+The FFT needs two more things pinned, as it would otherwise read them from the tile: where
+the tile lies on the whole image's grid of FFT blocks (its ``origin``; the planner puts tile
+boundaries on block boundaries, see :func:`fft_align`), so that every block is transformed
+from the same numbers at the same length as in memory; and whether the transform is the
+exact one (whole-number data and kernel, rounded) or the plain one, which in memory depends
+on the whole image's values: it is decided here from the whole image (its dtype, or one pass
+over a float image when the kernel could be exact).
 
 The pin is passed as the API's ``paths=`` argument (a :class:`kernelcli._core.policy.Paths`
 with ``force`` set), decided from the caller's policy and the whole image.
@@ -14,43 +19,97 @@ with ``force`` set), decided from the caller's policy and the whole image.
 Example
 -------
 >>> import numpy as np
->>> conv_force((4, 4, 1), np.ones((3, 3)), (1, 1), (1, 1), np.dtype("float32"), 4, 4)
-('numpy', None)
+>>> conv_paths((4, 4, 1), np.ones((3, 3)), (1, 1), (1, 1), np.dtype("float32"), 4, 4).force
+'numpy'
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from .._core.policy import Paths, as_paths
 
-FFT_NOTE = ("the whole image would take the FFT path, whose rounding depends on the tile size; "
-            "the tiles use the direct loop (equal to the in-memory result within float rounding)")
 
-def conv_force(shape3: tuple[int, int, int], k: np.ndarray, stride, dilation, dtype, oh: int, ow: int,
-               paths: Any = None) -> tuple[str, str | None]:
-    """The path for a 2-D convolution of an (H, W, C) image under policy ``paths``: ``(force, note)``.
+def conv_paths(shape3: tuple[int, int, int], k: np.ndarray, stride, dilation, dtype, oh: int, ow: int,
+               paths: Any = None, mode_code: int = 0, fill: float = 0.0,
+               stats: Callable[[], tuple[bool, float]] | None = None, input_dtype: Any = None) -> Paths:
+    """The policy every tile of a 2-D convolution of an (H, W, C) image runs under (``paths``: the whole image's).
 
-    ``force`` is ``"numpy"``, ``"dense"`` or ``"separable"``; ``note`` is set when the image
-    would take the FFT.
+    ``force`` is ``"numpy"``, ``"dense"``, ``"separable"`` or ``"fft"`` (then with ``fft_form``
+    and the caller's process, which picks numpy's or scipy's transforms).  ``stats()``: the
+    whole image's ``(whole_numbers, max_abs)``, asked only when the FFT could be exact and the
+    input's dtype (``input_dtype``) does not settle it.
     """
     from .._core import dispatch, engine
 
     policy = as_paths(paths)
     channels = shape3[2]
+    dtype = np.dtype(dtype)
     # the first choice conv2d makes for the whole image (kernelcli._core.dispatch.front)
-    first = dispatch.front(policy, oh * ow * channels * k.shape[0] * k.shape[1], oh * ow * channels, k, tuple(stride), np.dtype(dtype))
+    first = dispatch.front(policy, oh * ow * channels * k.shape[0] * k.shape[1], oh * ow * channels, k, tuple(stride), dtype)
     if first == "numpy":
-        return "numpy", None
-    if first == "fft":
-        return "dense", FFT_NOTE
-    path = engine.choose_path(k, tuple(stride), tuple(dilation), np.dtype(dtype), policy.force)
-    if path == "fft":
-        return "dense", FFT_NOTE
-    return path, None
+        return Paths(force="numpy")
+    path = "fft" if first == "fft" else engine.choose_path(k, tuple(stride), tuple(dilation), dtype, policy.force)
+    if path != "fft":
+        return Paths(force=path)
+    kind, _ = engine.fft_form(None, k, dtype, mode_code, fill, stats=_range_first(stats, input_dtype, k, fill))
+    if kind == "avoid" and policy.force != "fft":  # the whole image takes a direct path (exact there)
+        return Paths(force="numpy" if first == "fft" else "dense")
+    return Paths(process=policy.process, force="fft", fft_form="exact" if kind == "exact" else "plain")
+
+
+def fft_align(force: Paths, span: int) -> int:
+    """Outputs per FFT block along an axis under ``force`` (tile boundaries go on multiples of it); 1 off the FFT."""
+    if force.force != "fft":
+        return 1
+    from .._core.fft import block_side
+
+    return block_side(span)
+
+
+def dask_stats(x: Any) -> Callable[[], tuple[bool, float]]:
+    """``stats()`` for :func:`conv_paths` of a dask array ``x``: ``(whole_numbers, max_abs)`` in one pass."""
+
+    def stats() -> tuple[bool, float]:
+        import dask
+        import dask.array as da
+
+        if np.dtype(x.dtype).kind in "biu":
+            return True, float(dask.compute(abs(x.astype(np.float64)).max())[0])
+        whole, top = dask.compute(da.all(da.rint(x) == x), abs(x).max())
+        return bool(whole), float(top)
+
+    return stats
+
+
+def _range_first(stats: Callable[[], tuple[bool, float]] | None, input_dtype: Any, k: np.ndarray, fill: float):
+    """``stats`` that answers from an integer input's dtype, without a pass over the data, when its
+    range alone keeps the FFT exact (the decision is then the same as from the values)."""
+    from .._core import engine
+
+    dtype = np.dtype(input_dtype) if input_dtype is not None else None
+
+    def first() -> tuple[bool, float]:
+        if dtype is not None and dtype.kind in "biu":
+            top = 1.0 if dtype.kind == "b" else float(max(abs(int(np.iinfo(dtype).min)), int(np.iinfo(dtype).max)))
+            form = engine.integer_form(k)
+            if form is not None and float(np.abs(form[0]).sum()) * max(top, abs(float(fill))) < engine.FFT_EXACT_BOUND:
+                return True, top
+        if stats is None:
+            raise ValueError("the whole image's values are needed to pin the FFT's form")
+        return stats()
+
+    return first
+
+
+def tile_paths(force: Paths, origin: tuple[int, ...]) -> Paths:
+    """``force`` for the tile whose first output is ``origin`` of the whole image (the FFT's block grid)."""
+    return replace(force, origin=tuple(int(v) for v in origin)) if force.force == "fft" else force
 
 
 def pool_force(work: int, dtype, special: bool, paths: Any = None) -> str:
@@ -72,12 +131,12 @@ def pool_force(work: int, dtype, special: bool, paths: Any = None) -> str:
 
 
 @contextmanager
-def pinned(fn, force: str):
+def pinned(fn, force: str | Paths):
     """Yield the keyword arguments that make ``fn`` take path ``force``: the API's ``paths=``."""
-    yield {"paths": Paths(force=force)}
+    yield {"paths": force if isinstance(force, Paths) else Paths(force=force)}
 
 
-def call(fn, force: str, *args: Any, **kwargs: Any) -> Any:
-    """``fn(*args, **kwargs)`` on path ``force``."""
+def call(fn, force: str | Paths, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` on path ``force`` (a path name, or the pinned policy itself)."""
     with pinned(fn, force) as extra:
         return fn(*args, **kwargs, **extra)

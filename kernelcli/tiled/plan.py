@@ -44,7 +44,8 @@ class Axis:
     ``span`` is the window's extent in input cells (``dilation*(f-1)+1``), ``before``/``after``
     the padding of the whole image (after: what the last window reads).  ``symmetric``: the
     core takes one padding for both sides (pooling).  ``circular``: the padding wraps.
-    ``passthrough``: the axis is not tiled (channels).
+    ``passthrough``: the axis is not tiled (channels).  ``align``: tiles own whole groups of
+    this many outputs (the FFT's blocks, so that a block is never split between tiles).
     """
 
     n: int
@@ -56,6 +57,7 @@ class Axis:
     symmetric: bool = False
     circular: bool = False
     passthrough: bool = False
+    align: int = 1
 
     # ------------------------------------------------------------ tiles
 
@@ -90,6 +92,8 @@ class Axis:
 
         >>> Axis(n=12, stride=1, span=5, before=2, after=2, n_out=12).chunks(3)
         (5, 7)
+        >>> Axis(n=1000, stride=1, span=15, before=7, after=7, n_out=1000, align=256).chunks(300)
+        (512, 488)
         """
         if self.passthrough or self.n == 0:
             return (self.n,)
@@ -98,7 +102,8 @@ class Axis:
         m = max(self.depth(), self.before, self.after)
         shortest = 2 * m + 1
         size = max(int(size), shortest + self.stride - 1, 1)
-        size = self.stride * -(-size // self.stride)
+        unit = self.stride * max(1, self.align)
+        size = unit * -(-size // unit)
         if size >= self.n:
             return (self.n,)
         full, rest = divmod(self.n, size)
