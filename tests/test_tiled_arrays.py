@@ -115,12 +115,12 @@ class TestFFTTiles:
 
     @pytest.mark.parametrize("paths", [None, "cold"], ids=["warm", "cold"])
     def test_the_default_choice_takes_the_fft_and_keeps_it(self, paths):
-        """Unforced: a 15x15 dense kernel sends the whole image to the FFT (scipy's warm, numpy's cold)."""
+        """Unforced: a 25x25 dense kernel sends the whole image to the FFT (scipy's warm, numpy's cold)."""
         from kernelcli.tiled import pin
 
         rng = np.random.default_rng(3)
         x = (rng.random((700, 650)) * 255).astype(np.float32)
-        k = rng.standard_normal((15, 15))
+        k = rng.standard_normal((25, 25))
         force = pin.conv_paths((700, 650, 1), k, (1, 1), (1, 1), np.dtype("float32"), 700, 650, paths)
         assert force.force == "fft" and force.process == ("cold" if paths else "warm")
         same(arrays.conv2d(lazy(x, 256), k, pad_mode="symmetric", paths=paths).compute(),

@@ -325,12 +325,16 @@ def test_3d_pooling_of_a_volume(tmp_path, invoke):
 
 @pytest.fixture(scope="module")
 def fft_case(tmp_path_factory):
-    """A 600x560 image and a dense 15x15 kernel: the whole image takes the (block) FFT."""
+    """A 600x560 image and a dense 25x25 kernel: the whole image takes the (block) FFT."""
+    from kernelcli.tiled import pin
+
     folder = tmp_path_factory.mktemp("fft")
     rng = np.random.default_rng(15)
     x = (rng.random((600, 560)) * 255).astype(np.uint8)
+    k = rng.standard_normal((25, 25))
+    assert pin.conv_paths((600, 560, 1), k, (1, 1), (1, 1), np.dtype("float32"), 600, 560, "cold").force == "fft"
     np.save(folder / "x.npy", x)
-    np.save(folder / "k.npy", rng.standard_normal((15, 15)))
+    np.save(folder / "k.npy", k)
     return folder, x
 
 
