@@ -16,7 +16,6 @@ import numpy as np
 from numba import njit
 
 from .config import AVG, JIT, MAX, MIN
-from .screen import screen_row
 
 
 @njit(**JIT)
@@ -83,11 +82,14 @@ def avg2_rows(x, channels, out, flags, i0, i1):
         r0 = x[2 * i]
         r1 = x[2 * i + 1]
         o = out[i]
+        bad = False  # the screen, in the same sweep (free: the loop waits for memory)
         if c == 1:
             for q in range(ow):
                 left = out.dtype.type(r0[2 * q]) + out.dtype.type(r1[2 * q])
                 right = out.dtype.type(r0[2 * q + 1]) + out.dtype.type(r1[2 * q + 1])
-                o[q] = (left + right) * quarter
+                v = (left + right) * quarter
+                o[q] = v
+                bad |= (v - v) != 0
         else:
             for j in range(tmp.shape[0]):
                 tmp[j] = out.dtype.type(r0[j]) + out.dtype.type(r1[j])
@@ -101,7 +103,10 @@ def avg2_rows(x, channels, out, flags, i0, i1):
                     base = 2 * q * c
                     for ch in range(c):
                         o[q * c + ch] = (tmp[base + ch] + tmp[base + c + ch]) * quarter
-        screen_row(o, flags, i)
+            for j in range(o.shape[0]):
+                bad |= (o[j] - o[j]) != 0
+        if flags.shape[0] > 0:
+            flags[i] = bad
 
 
 @njit(**JIT, inline="always")
