@@ -13,8 +13,6 @@ array([[9.]])
 
 from __future__ import annotations
 
-import importlib
-
 __version__ = "0.1.0"
 
 #: public name -> module that defines it
@@ -46,6 +44,8 @@ def __getattr__(name: str):
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'kernelcli' has no attribute {name!r}")
+    import importlib  # here: the worker's client imports this package and nothing else
+
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

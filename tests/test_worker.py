@@ -34,7 +34,7 @@ def private_runtime(tmp_path: Path, name: str = "run") -> dict:
 
 
 def socket_file(env: dict) -> Path:
-    return Path(env["XDG_RUNTIME_DIR"]) / "kernelcli" / protocol.socket_path("x").name
+    return Path(env["XDG_RUNTIME_DIR"]) / "kernelcli" / Path(protocol.socket_path("x")).name
 
 
 def cli_env() -> dict:
@@ -239,6 +239,25 @@ def test_the_client_imports_neither_numpy_nor_typer(worker):
     r = subprocess.run([sys.executable, "-P", "-c", probe], capture_output=True, text=True, env=env, cwd=REPO)
     assert r.returncode == 0 and r.stdout == "20\n"
     assert r.stderr.strip() == "[]"
+
+
+def test_the_client_imports_only_what_a_bare_interpreter_builds_in(worker):
+    """A shell loop pays every import of the client: the json, socket, signal and pathlib
+    modules (with re and enum behind them) cost more than a warm call itself."""
+    probe = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "sys.argv = ['kernelcli', 'shape', '--in', '24', '--f', '5', '-q']\n"
+        "import atexit\n"
+        "atexit.register(lambda: print(sorted(set(sys.modules) - before - {'atexit'}), file=sys.stderr))\n"
+        "from kernelcli.cli import main\nmain()\n"
+    )
+    env = {**cli_env(), **worker}
+    r = subprocess.run([sys.executable, "-P", "-S", "-c", probe], capture_output=True, text=True, env=env, cwd=REPO)  # -S: no site
+    assert r.returncode == 0 and r.stdout == "20\n", r.stderr
+    imported = set(eval(r.stderr.strip().splitlines()[-1]))
+    site = {"os", "os.path", "posixpath", "genericpath", "stat", "_stat", "_collections_abc"}  # what site imports anyway
+    assert {m for m in imported if not m.startswith("kernelcli")} <= site | {"__future__", "_socket", "_struct", "struct", "resource", "zlib"}
 
 
 def test_different_import_time_settings_run_in_process(worker):

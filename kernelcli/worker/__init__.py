@@ -17,6 +17,6 @@ import-time settings, a worker that dies mid-call) the client runs the call itse
 silently (a note only with ``--debug``).
 
 >>> from kernelcli.worker import protocol
->>> protocol.socket_path(runtime="/run/user/1000/kernelcli").name.startswith("worker-")
+>>> protocol.socket_path(runtime="/run/user/1000/kernelcli").startswith("/run/user/1000/kernelcli/worker-")
 True
 """

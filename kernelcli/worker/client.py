@@ -10,9 +10,9 @@ died before the call finished).  Nothing is printed then, except a note with ``-
 
 from __future__ import annotations
 
+import _signal as signal  # not the signal module: its enums cost a short call more than the call
+import _socket
 import os
-import signal
-import socket
 import stat
 import sys
 
@@ -49,7 +49,7 @@ class _Fallback(Exception):
         self.reason = reason
 
 
-def _connect(path: str) -> socket.socket:
+def _connect(path: str) -> _socket.socket:
     """A connection to a live worker of this user at ``path``, or :class:`_Fallback`."""
     try:
         st = os.lstat(path)
@@ -61,7 +61,7 @@ def _connect(path: str) -> socket.socket:
         raise _Fallback("") from None  # no worker: the common case, nothing to say
     if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.getuid():
         raise _Fallback(f"{path} is not a socket of this user")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     sock.settimeout(CONNECT_TIMEOUT)
     try:
         sock.connect(path)
@@ -82,8 +82,8 @@ def _run(argv: list[str], socket_file) -> int:
         if runtime is None:
             raise _Fallback("")
         socket_file = protocol.socket_path(runtime)
-    sock = _connect(str(socket_file))
-    with sock:
+    sock = _connect(os.fspath(socket_file))
+    try:
         stdio = [0, 1, 2]
         for fd in stdio:
             try:
@@ -104,6 +104,8 @@ def _run(argv: list[str], socket_file) -> int:
                 raise _Fallback((reply or {}).get("refused", "the worker closed the connection"))
             relay.to(int(reply["pid"]))
             return _wait(sock, start, reads_stdin="-" in argv)
+    finally:
+        sock.close()
 
 
 def _stdin_offset() -> int | None:
@@ -131,7 +133,7 @@ class _Relay:
 
     def __enter__(self) -> "_Relay":
         for s in self.SIGNALS:
-            if signal.getsignal(s) is not signal.SIG_IGN:  # ignored stays ignored, as in the call's process
+            if signal.getsignal(s) != signal.SIG_IGN:  # ignored stays ignored, as in the call's process
                 self.previous[s] = signal.signal(s, self._on_signal)
         return self
 
@@ -160,7 +162,7 @@ class _Relay:
                 os.kill(os.getpid(), s)
 
 
-def _wait(sock: socket.socket, stdin_at: int | None, reads_stdin: bool) -> int:
+def _wait(sock: _socket.socket, stdin_at: int | None, reads_stdin: bool) -> int:
     """Wait (signals relayed by the caller's :class:`_Relay`) until the call reports its exit code."""
     sock.settimeout(None)
     try:

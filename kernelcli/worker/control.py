@@ -33,7 +33,7 @@ def _socket(socket_file=None, create: bool = False) -> Path:
     if runtime is None:
         folder = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/kernelcli-{os.getuid()}"
         raise WorkerError(f"{folder}: not a private folder of this user (mode 0700); the worker needs one for its socket")
-    return protocol.socket_path(runtime)
+    return Path(protocol.socket_path(runtime))
 
 
 def _ask(path: Path, message: dict, timeout: float = 5.0) -> dict | None:
@@ -83,7 +83,7 @@ def start(idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS, socket_file=None)
     env = dict(os.environ, **{protocol.OFF_ENV: "off"})
     with log:
         process = subprocess.Popen(
-            [sys.executable, "-c", _SERVE, str(protocol.package_dir().parent), str(path), repr(float(idle_seconds))],
+            [sys.executable, "-c", _SERVE, os.path.dirname(protocol.package_dir()), str(path), repr(float(idle_seconds))],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
             env=env, cwd="/",
         )
@@ -116,7 +116,7 @@ def spawn(path, idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS):
         return None
     with open(f"{path}.log", "ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-c", _SERVE, str(protocol.package_dir().parent), str(path), repr(float(idle_seconds))],
+            [sys.executable, "-c", _SERVE, os.path.dirname(protocol.package_dir()), str(path), repr(float(idle_seconds))],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
             env=dict(os.environ, **{protocol.OFF_ENV: "off"}), cwd="/",
         )

@@ -1,12 +1,17 @@
 """What the client and the worker share: where the socket lives, who may use it, what a
-call carries, and how messages are framed.  Standard library only (the client imports it
-before anything else).
+call carries, and how messages are framed.  The client imports this before anything else,
+so it imports only what a bare interpreter has or builds in (no json, socket, signal or
+pathlib modules, which would cost a shell loop more than the call: ``_socket``, ``marshal``).
 
-A message is a 4-byte big-endian length and a UTF-8 JSON object; the call request also
-carries the caller's stdin, stdout and stderr as ``SCM_RIGHTS`` file descriptors.
+A message is a 4-byte big-endian length and a :mod:`marshal`-encoded dict of plain values
+(str, int, float, bool, None, list, dict); the call request also carries the caller's
+stdin, stdout and stderr as ``SCM_RIGHTS`` file descriptors.  marshal is no format for
+strangers' data: both ends check first that the other is a process of the same user
+(``SO_PEERCRED``), and the worker and its clients run the same interpreter (the socket's
+name says which) and the same kernelcli code (the stamp).
 
->>> import socket
->>> a, b = socket.socketpair()
+>>> import _socket
+>>> a, b = _socket.socketpair()
 >>> send(a, {"op": "status"})
 >>> receive(b)
 {'op': 'status'}
@@ -15,17 +20,16 @@ carries the caller's stdin, stdout and stderr as ``SCM_RIGHTS`` file descriptors
 
 from __future__ import annotations
 
-import json
+import _socket
+import marshal
 import os
 import resource
-import socket
 import stat
 import struct
 import sys
-from pathlib import Path
 
 #: Bumped whenever the messages change; part of the stamp.
-PROTOCOL = 1
+PROTOCOL = 2
 #: Environment variables read when modules are imported (by Python, Numba, the BLAS
 #: libraries or kernelcli itself): a worker started under other values cannot honour them,
 #: so a call whose values differ runs in-process.  Everything else is read per call.
@@ -45,7 +49,7 @@ class ProtocolError(Exception):
     """The other side sent something that is not a message of this protocol."""
 
 
-def runtime_dir(create: bool = False) -> Path | None:
+def runtime_dir(create: bool = False) -> str | None:
     """The private folder for the socket: ``$XDG_RUNTIME_DIR/kernelcli``, else ``/tmp/kernelcli-UID``.
 
     None when it is not safe to use: not a real folder (a link), owned by another user, or
@@ -64,7 +68,7 @@ def runtime_dir(create: bool = False) -> Path | None:
             pass
         except OSError:
             return None
-    return Path(folder) if _is_private_dir(folder, uid, exact=True) else None
+    return folder if _is_private_dir(folder, uid, exact=True) else None
 
 
 def _is_private_dir(path: str, uid: int, exact: bool) -> bool:
@@ -77,22 +81,23 @@ def _is_private_dir(path: str, uid: int, exact: bool) -> bool:
     return not exact or stat.S_IMODE(st.st_mode) == 0o700
 
 
-def package_dir() -> Path:
+def package_dir() -> str:
     """The folder of the kernelcli package this process runs."""
-    return Path(__file__).resolve().parent.parent
+    return os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 
 
-def socket_path(runtime: str | os.PathLike[str] | None = None) -> Path:
-    """The socket of the worker for this interpreter and this kernelcli copy.
+def socket_path(runtime: str | os.PathLike[str] | None = None) -> str:
+    """The socket of the worker for this Python environment and this kernelcli copy.
 
     Two checkouts (or two virtual environments) get two workers: the name hashes the
-    interpreter and the package folder.
+    environment (``sys.prefix``: ``python`` and ``python3.11`` of one environment share a
+    worker) and the package folder.
     """
     import zlib
 
-    key = f"{sys.executable}\0{package_dir()}".encode()
+    key = f"{sys.prefix}\0{package_dir()}".encode()
     name = f"worker-{zlib.crc32(key):08x}.sock"
-    return Path(runtime if runtime is not None else (runtime_dir() or "/nonexistent")) / name
+    return os.path.join(os.fspath(runtime) if runtime is not None else (runtime_dir() or "/nonexistent"), name)
 
 
 def code_stamp() -> str:
@@ -102,10 +107,10 @@ def code_stamp() -> str:
 
     root = package_dir()
     entries = []
-    stack = [str(root)]
-    kernels = root.parent / "kernels"
-    if kernels.is_dir():
-        stack.append(str(kernels))
+    stack = [root]
+    kernels = os.path.join(os.path.dirname(root), "kernels")
+    if os.path.isdir(kernels):
+        stack.append(kernels)
     while stack:
         with os.scandir(stack.pop()) as it:
             for entry in it:
@@ -144,33 +149,37 @@ def caller_state() -> dict:
     }
 
 
-def peer_uid(sock: socket.socket) -> int:
+def peer_uid(sock) -> int:
     """The user id of the process at the other end of a Unix socket (``SO_PEERCRED``)."""
-    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, struct.calcsize("3i"))
     _pid, uid, _gid = struct.unpack("3i", creds)
     return uid
 
 
-def send(sock: socket.socket, message: dict, fds: list[int] | None = None) -> None:
-    """Send one message (with ``fds`` attached to its first byte)."""
-    body = json.dumps(message).encode()
+def send(sock, message: dict, fds: list[int] | None = None) -> None:
+    """Send one message (with ``fds`` attached to its first byte) on a ``socket``/``_socket`` socket."""
+    body = marshal.dumps(message)
     data = _HEADER.pack(len(body)) + body
     if fds:
-        sent = socket.send_fds(sock, [data], fds)
+        ancillary = [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, struct.pack(f"{len(fds)}i", *fds))]
+        sent = sock.sendmsg([data], ancillary)
         data = data[sent:]
     if data:
         sock.sendall(data)
 
 
-def receive(sock: socket.socket, max_fds: int = 0) -> dict | None:
+def receive(sock, max_fds: int = 0) -> dict | None:
     """Receive one message; None at a clean end of the stream.  With ``max_fds``, return
     ``(message, fds)`` (the descriptors that came with it)."""
     fds: list[int] = []
     head = b""
     while len(head) < _HEADER.size:
         if max_fds:
-            chunk, got, _flags, _addr = socket.recv_fds(sock, _HEADER.size - len(head), max_fds)
-            fds.extend(got)
+            chunk, ancillary, _flags, _addr = sock.recvmsg(_HEADER.size - len(head), _socket.CMSG_LEN(max_fds * 4))
+            for level, kind, data in ancillary:
+                if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+                    whole = len(data) - len(data) % 4
+                    fds.extend(struct.unpack(f"{whole // 4}i", data[:whole]))
         else:
             chunk = sock.recv(_HEADER.size - len(head))
         if not chunk:
@@ -188,9 +197,9 @@ def receive(sock: socket.socket, max_fds: int = 0) -> dict | None:
             raise ProtocolError("the stream ended inside a message")
         body += chunk
     try:
-        message = json.loads(body)
-    except ValueError as exc:
-        raise ProtocolError(f"not JSON: {exc}") from None
+        message = marshal.loads(body)
+    except (ValueError, EOFError, TypeError) as exc:
+        raise ProtocolError(f"not a message: {exc}") from None
     if not isinstance(message, dict):
-        raise ProtocolError("not a JSON object")
+        raise ProtocolError("not a dict")
     return (message, fds) if max_fds else message
