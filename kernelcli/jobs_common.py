@@ -207,7 +207,7 @@ def _write_single(report: Report, out_path: Path, result: Any, loaded: Any, *, r
     if written.dtype.startswith(("uint", "int")):
         # the output holds integers: a float wobble such as -2.1e-05 from a blur is 0 there
         report.minimum, report.maximum = _as_written(report.minimum), _as_written(report.maximum)
-    note = clip_note(written.low_clipped, result)
+    note = clip_note(written.low_clipped, result, written.nonzero)
     if note:
         report.notes.append(note)
 
@@ -221,8 +221,11 @@ def _as_written(value: float) -> float:
     return float(round(value)) + 0.0
 
 
-def clip_note(low_clipped: int, result: Any) -> str | None:
+def clip_note(low_clipped: int, result: Any, responses: int | None = None) -> str | None:
     """The note when clipping to 0 removed at least CLIP_NOTE_SHARE of the non-zero responses.
+
+    ``responses``: the non-zero values of ``result`` when already counted (the writer does, as
+    it converts), else counted here.
 
     >>> import numpy as np
     >>> clip_note(2, np.array([0.0, 0.0, 0.0, -1.0, -2.0, 3.0]))[:60]
@@ -234,7 +237,8 @@ def clip_note(low_clipped: int, result: Any) -> str | None:
         return None
     import numpy as np
 
-    responses = int(np.count_nonzero(result))
+    if responses is None:
+        responses = int(np.count_nonzero(result))
     if low_clipped < CLIP_NOTE_SHARE * responses:
         return None
     return (

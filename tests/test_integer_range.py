@@ -48,13 +48,19 @@ def test_equals_the_whole_array_formula(values, bit_depth, rescale):
     got, expected = to_integer_range(values, bit_depth, rescale), reference(values, bit_depth, rescale)
     assert got[0].dtype == expected[0].dtype and got[0].shape == expected[0].shape
     assert np.array_equal(got[0], expected[0]) and got[1:] == expected[1:]
+    counted = to_integer_range(values, bit_depth, rescale, nonzero=True)
+    assert np.array_equal(counted[0], expected[0]) and counted[1:3] == expected[1:]
+    assert counted[3] == (None if rescale == "minmax" else int(np.count_nonzero(values)))
 
 
 @pytest.mark.parametrize("rescale", ["clip", "abs", "minmax"])
 def test_blocks_across_many_block_boundaries(rescale):
     x = np.random.default_rng(3).normal(100, 200, (517, 389, 3)).astype(np.float32)
+    x[::7] = 0
     got, expected = to_integer_range(x, 8, rescale), reference(x, 8, rescale)
     assert np.array_equal(got[0], expected[0]) and got[1:] == expected[1:]
+    if rescale != "minmax":
+        assert to_integer_range(x, 8, rescale, nonzero=True)[3] == int(np.count_nonzero(x))
 
 
 @pytest.mark.parametrize("dtype, bit_depth", [(np.float32, 8), (np.float64, 16), (np.int32, 8)])

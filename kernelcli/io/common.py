@@ -54,6 +54,8 @@ class Written:
     low_clipped: int = 0
     high_clipped: int = 0
     total: int = 0
+    #: non-zero values of the result, when the rescale counted them (else None)
+    nonzero: int | None = None
 
 
 def one_line(exc: BaseException) -> str:

@@ -196,8 +196,12 @@ def _image_to_array(im, p: Path) -> tuple[np.ndarray, np.ndarray | None, int | N
 _BLOCK = 1 << 16
 
 
-def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str) -> tuple[np.ndarray, int, int]:
+def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str, *, nonzero: bool = False) -> tuple:
     """Map float results to uint8/uint16: returns (array, values clipped low, values clipped high).
+
+    ``nonzero``: also count the non-zero values (before rounding) in the same pass, as a
+    fourth item (None for ``minmax``, which clips nothing): what the note on clipped
+    responses needs, without another pass over the float result.
 
     ``clip`` rounds and clips, ``abs`` takes the absolute value first, ``minmax`` stretches
     min..max to the full range.  Never wraps around.  Computed block by block into the
@@ -214,34 +218,39 @@ def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str) -> tuple[
     v = np.asarray(values)
     work = v.dtype if v.dtype.kind == "f" and not (bit_depth == 16 and v.dtype.itemsize < 8) else np.dtype(np.float64)
     out = np.empty(v.shape, dtype=dtype)
+    done = (lambda *r: (*r, None if rescale == "minmax" else responses)) if nonzero else (lambda *r: r)
+    responses = 0
     if v.size == 0:
-        return out, 0, 0
+        return done(out, 0, 0)
     source, target = v.reshape(-1), out.reshape(-1)
     if rescale == "minmax":
         lo, hi = float(v.min()), float(v.max())
         if hi == lo:
             out.fill(0)
-            return out, 0, 0
+            return done(out, 0, 0)
         factor = top / (hi - lo)
     low = high = 0
     buffer = np.empty(min(_BLOCK, source.size), dtype=work)
+    flags = np.empty(buffer.size, dtype=bool)
     for start in range(0, source.size, _BLOCK):
         block = source[start : start + _BLOCK]
-        r = buffer[: block.size]
+        r, f = buffer[: block.size], flags[: block.size]
         r[...] = block
         if rescale == "minmax":
             np.subtract(r, lo, out=r)
             np.multiply(r, factor, out=r)
             np.rint(r, out=r)
         else:
+            if nonzero:  # through a comparison: counting a float array's non-zeros directly is 4x slower
+                responses += int(np.count_nonzero(np.not_equal(r, 0, out=f)))
             if rescale == "abs":
                 np.abs(r, out=r)
             np.rint(r, out=r)
-            low += int(np.count_nonzero(r < 0))
-            high += int(np.count_nonzero(r > top))
+            low += int(np.count_nonzero(np.less(r, 0, out=f)))
+            high += int(np.count_nonzero(np.greater(r, top, out=f)))
             np.clip(r, 0, top, out=r)
         target[start : start + block.size] = r
-    return out, low, high
+    return done(out, low, high)
 
 
 @dataclass(frozen=True)
@@ -310,7 +319,7 @@ def write_image(
             depth = 8
         if fmt in ("JPEG", "BMP") and depth == 16:
             raise UsageError(f"{o}: {fmt} cannot hold 16-bit data: write .tif or .png (16-bit) or .npy to keep it")
-        image_data, info.low_clipped, info.high_clipped = to_integer_range(arr, depth, rescale or "clip")
+        image_data, info.low_clipped, info.high_clipped, info.nonzero = to_integer_range(arr, depth, rescale or "clip", nonzero=True)
     if image_data.ndim == 3 and image_data.shape[2] == 1:
         image_data = image_data[..., 0]
     if alpha is not None and (alpha.shape != image_data.shape[:2] or fmt == "JPEG"):
@@ -319,6 +328,7 @@ def write_image(
         image_data = np.dstack([image_data, alpha.astype(image_data.dtype)])
     img = _to_pil(image_data, o, fmt)
     info.dtype = str(image_data.dtype)
+    del image_data  # Pillow holds its own copy now: not both while it encodes
     options = (encoding or Encoding()).save_options(fmt)
     atomic_write(o, lambda f: img.save(f, format=fmt, **options), force=force)
     return info
