@@ -11,8 +11,11 @@ The results are checked to agree first.
 scaling of a compute-only control loop measured in the same spell: when the control does not
 reach 2x either, the host gave this process less than two cores.
 
+``--cpu`` times process CPU time instead of wall time: with ``--threads 1`` it measures the work
+itself, blind to waiting for a core, which is what to compare on a shared, busy host.
+
 Run: ``python benchmarks/bench_dense.py [--images 256,2048,8192] [--sizes 3,5,7,9,11,15,21,31]
-[--repeat 9] [--threads 2] [--path dense|fft] [--scaling]``
+[--repeat 9] [--threads 2] [--path dense|fft] [--scaling] [--cpu]``
 """
 
 from __future__ import annotations
@@ -31,16 +34,16 @@ SIZES = (3, 5, 7, 9, 11, 15, 21, 31)
 IMAGES = (256, 2048, 8192)
 
 
-def paired_ms(fns, repeat: int) -> list[float]:
+def paired_ms(fns, repeat: int, clock=time.perf_counter) -> list[float]:
     """Medians (ms) of each of ``fns``, timed in interleaved rounds after one warm-up call each."""
     for fn in fns:
         fn()
     times = [[] for _ in fns]
     for _ in range(repeat):
         for fn, acc in zip(fns, times):
-            t0 = time.perf_counter()
+            t0 = clock()
             fn()
-            acc.append(time.perf_counter() - t0)
+            acc.append(clock() - t0)
     return [1e3 * statistics.median(t) for t in times]
 
 
@@ -52,7 +55,7 @@ def set_threads(n: int) -> None:
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
 
 
-def grid(images, sizes, repeat: int, force: str | None) -> dict:
+def grid(images, sizes, repeat: int, force: str | None, clock=time.perf_counter) -> dict:
     """``{(n, f): (kernelcli ms, cv2 ms, path)}`` for every image side n and kernel size f."""
     import cv2
     import numpy as np
@@ -75,7 +78,7 @@ def grid(images, sizes, repeat: int, force: str | None) -> dict:
             assert np.abs(ours - theirs).max() <= 1e-5 * scale, (n, f)
             del ours, theirs
             ms = paired_ms([lambda: api.conv2d(x, k, paths=paths),
-                            lambda: cv2.filter2D(x, -1, k32, borderType=cv2.BORDER_CONSTANT)], reps)
+                            lambda: cv2.filter2D(x, -1, k32, borderType=cv2.BORDER_CONSTANT)], reps, clock)
             path = force or engine.choose_path(k, (1, 1), (1, 1), np.dtype("float32"))
             results[n, f] = (ms[0], ms[1], path)
             print(f"  {n}^2 {f}x{f} ({path}): kernelcli {ms[0]:.3f} ms, cv2 {ms[1]:.3f} ms, ratio {ms[0] / ms[1]:.2f}",
@@ -148,14 +151,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="threads of both libraries")
     parser.add_argument("--path", choices=("dense", "fft", "jit"), default=None, help="force kernelcli's path")
     parser.add_argument("--scaling", action="store_true", help="also measure 1 -> 2 thread scaling with a control")
+    parser.add_argument("--cpu", action="store_true",
+                        help="time process CPU time, not wall time (with --threads 1: blind to waiting for a core on a busy host)")
     args = parser.parse_args(argv)
     images = [int(s) for s in args.images.split(",") if s.strip()]
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     set_threads(args.threads)
     load = os.getloadavg()
-    print(f"# {args.threads} threads both, medians of {args.repeat} interleaved pairs; "
+    clock = time.process_time if args.cpu else time.perf_counter
+    print(f"# {args.threads} threads both, {'process CPU' if args.cpu else 'wall'} time, medians of {args.repeat} interleaved pairs; "
           f"load average at start {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}")
-    results = grid(images, sizes, args.repeat, args.path)
+    results = grid(images, sizes, args.repeat, args.path, clock)
     print(markdown(results, images, sizes))
     if args.scaling:
         print()

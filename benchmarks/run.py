@@ -388,7 +388,8 @@ def layer_volume_section(quick: bool) -> str:
 
         with contextlib.redirect_stdout(io.StringIO()):
             row = bench_conv_layer(repeats=9 if quick else 21)
-        lines.append(f"| conv_layer {row['case']} | {row['conv_layer_ms']:.2f} | torch conv2d {row['torch_ms']:.2f} "
+        lines.append(f"| conv_layer {row['case']} (with out=: {row['conv_layer_out_ms']:.2f}) | {row['conv_layer_ms']:.2f} | "
+                     f"torch conv2d, best of {', '.join(row['torch'])} ({row['torch_best'][6:]}) {row['torch_ms']:.2f} "
                      f"({row['conv_layer_ms'] / row['torch_ms']:.2f}) |")
     except ImportError as exc:
         lines.append(f"| conv_layer (skipped: {exc}) | - | - |")

@@ -86,6 +86,7 @@ def conv_layer(
     groups: int = 1,
     activation: str | None = None,
     paths: Any = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """A convolution layer on a channels-last image: ``act(sum over C/groups, f, f of x*w + b)``.
 
@@ -116,18 +117,26 @@ def conv_layer(
         Applied after the bias; leaky_relu uses slope 0.01 below zero.
     paths : "warm", "cold" or Paths, optional
         The path policy (:mod:`kernelcli._core.policy`): plain numpy or the jitted layer.
+    out : numpy.ndarray, optional
+        Where to write the result: a C-contiguous, writeable (H', W', K) array of the result's
+        dtype, returned.  A loop over many images reuses one buffer instead of paying for fresh
+        memory each call (the operating system zeroes new pages: a 64 MiB map costs about as
+        much as computing it).  It may not overlap the input, weights or bias.
 
     Returns
     -------
     numpy.ndarray
         (H', W', K): float32, or float64 for float64 and 16/32-bit integer inputs (see
-        :func:`kernelcli.api.compute_dtype`).
+        :func:`kernelcli.api.compute_dtype`); ``out`` when given.
 
     >>> x = np.arange(16.0).reshape(4, 4, 1)
     >>> conv_layer(x, np.ones((2, 1, 2, 2)), [0.0, -30.0], activation="relu")[..., 1]
     array([[ 0.,  0.,  0.],
            [ 0.,  0.,  4.],
            [12., 16., 20.]])
+    >>> buf = np.empty((3, 3, 2))
+    >>> conv_layer(x, np.ones((2, 1, 2, 2)), out=buf) is buf
+    True
     """
     arr = api.as_image_array(x)
     x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
@@ -155,6 +164,8 @@ def conv_layer(
         raise ShapeError(f"input {h}x{w} and filter {kh}x{kw}: {exc}") from None
 
     dtype = api.compute_dtype(arr.dtype)
+    if out is not None:
+        _check_out(out, (oh, ow, filters), dtype, (("input", x), ("weights", weights), ("bias", bias)))
     pad_value = ndsupport.check_fill(pad_value, dtype, "pad value") if mode == "constant" else 0.0
     wc = np.ascontiguousarray(wts.astype(dtype))
     bc = b.astype(dtype)
@@ -162,7 +173,11 @@ def conv_layer(
     rows = _source_map(h, widths[0], (oh - 1) * sh + dh * (kh - 1) + 1, mode)
     cols = _source_map(w, widths[2], -(-((ow - 1) * sw + dw * (kw - 1) + 1) // sw) * sw, mode)
     if _use_numpy(as_paths(paths), oh * ow * filters * per_group * kh * kw):
-        return _layer_numpy(x3, rows, cols, pad_value, wc, bc, groups, (sh, sw), (dh, dw), (oh, ow), act)
+        result = _layer_numpy(x3, rows, cols, pad_value, wc, bc, groups, (sh, sw), (dh, dw), (oh, ow), act)
+        if out is None:
+            return result
+        out[...] = result
+        return out
     from ._core import threads
     from ._core.layer import layer_rows, planarize
 
@@ -172,9 +187,23 @@ def conv_layer(
     xq = np.empty((channels, rows.size, sw, cols.size // sw), dtype=dtype)
     threads.run_rows(planarize, rows.size, x3, rows, cols, float(pad_value), xq)
     taps, tap_weights, counts = _tap_table(wc, groups, dh, dw, sw)
-    out = np.empty((oh, ow, filters), dtype=dtype)
+    if out is None:
+        out = np.empty((oh, ow, filters), dtype=dtype)
     threads.run_rows(layer_rows, oh, xq, taps, tap_weights, counts, bc, sh, ACTIVATION_CODES[act], LEAKY_SLOPE, out)
     return out
+
+
+def _check_out(out: Any, shape: tuple[int, int, int], dtype: np.dtype, sources) -> None:
+    """Refuse an ``out`` buffer the layer cannot write its (H', W', K) result into, saying what was expected."""
+    if not isinstance(out, np.ndarray):
+        raise UsageError(f"out: expected a numpy array, got {type(out).__name__}")
+    if out.shape != shape or out.dtype != dtype:
+        raise ShapeError(f"out: expected shape {shape} and dtype {np.dtype(dtype).name}, got shape {out.shape} and dtype {out.dtype.name}")
+    if not (out.flags.c_contiguous and out.flags.writeable):
+        raise UsageError("out: expected a C-contiguous, writeable array")
+    for name, value in sources:
+        if isinstance(value, np.ndarray) and np.shares_memory(out, value):
+            raise UsageError(f"out: overlaps the {name}; pass a separate buffer")
 
 
 def _use_numpy(paths: Paths, work: int) -> bool:

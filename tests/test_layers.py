@@ -396,3 +396,33 @@ class TestErrors:
     def test_messages(self, args, kwargs, error, match):
         with pytest.raises(error, match=match):
             conv_layer(*args, **kwargs)
+
+
+class TestOutBuffer:
+    """``conv_layer(..., out=buf)`` writes into a caller's buffer (a loop reuses one instead of fresh pages)."""
+
+    def test_same_bytes_as_a_fresh_result_and_returns_the_buffer(self, path):
+        rng = np.random.default_rng(21)
+        x = rng.random((37, 41, 3), dtype=np.float32)
+        w, b = rng.normal(size=(5, 3, 3, 3)).astype(np.float32), rng.normal(size=5)
+        fresh = conv_layer(x, w, b, padding=1, activation="leaky_relu")
+        buf = np.full(fresh.shape, np.nan, dtype=np.float32)  # every value must be written over
+        assert conv_layer(x, w, b, padding=1, activation="leaky_relu", out=buf) is buf
+        np.testing.assert_array_equal(buf, fresh)
+        again = conv_layer(x[::-1].copy(), w, b, padding=1, activation="leaky_relu", out=buf)  # reused
+        np.testing.assert_array_equal(again, conv_layer(x[::-1].copy(), w, b, padding=1, activation="leaky_relu"))
+
+    @pytest.mark.parametrize(("make", "error", "match"), [
+        (lambda: np.empty((4, 4, 2), np.float32), ShapeError, r"out: expected shape \(4, 4, 3\) and dtype float32, got shape \(4, 4, 2\)"),
+        (lambda: np.empty((4, 4, 3), np.float64), ShapeError, r"dtype float32, got shape \(4, 4, 3\) and dtype float64"),
+        (lambda: np.empty((4, 3, 4), np.float32).transpose(0, 2, 1), UsageError, "C-contiguous, writeable"),
+        (lambda: [[0.0]], UsageError, "out: expected a numpy array, got list"),
+    ])
+    def test_a_buffer_that_does_not_fit_is_refused(self, make, error, match):
+        with pytest.raises(error, match=match):
+            conv_layer(np.ones((6, 6, 2), np.float32), np.ones((3, 2, 3, 3)), out=make())
+
+    def test_a_buffer_overlapping_the_input_is_refused(self):
+        x = np.ones((6, 6, 4), np.float32)
+        with pytest.raises(UsageError, match="out: overlaps the input"):
+            conv_layer(x, np.ones((4, 4, 1, 1)), out=x)
