@@ -126,6 +126,52 @@ def _p8(dst, src, base, starts, ws, t, first):
 
 
 @njit(**JIT_FMA)
+def _p7(dst, src, base, starts, ws, t, first):
+    m = dst.shape[0]
+    w0 = ws[t + 0]
+    s0 = src[base + starts[t + 0] :]
+    w1 = ws[t + 1]
+    s1 = src[base + starts[t + 1] :]
+    w2 = ws[t + 2]
+    s2 = src[base + starts[t + 2] :]
+    w3 = ws[t + 3]
+    s3 = src[base + starts[t + 3] :]
+    w4 = ws[t + 4]
+    s4 = src[base + starts[t + 4] :]
+    w5 = ws[t + 5]
+    s5 = src[base + starts[t + 5] :]
+    w6 = ws[t + 6]
+    s6 = src[base + starts[t + 6] :]
+    if first:
+        for j in range(m):
+            dst[j] = w0 * s0[j] + w1 * s1[j] + w2 * s2[j] + w3 * s3[j] + w4 * s4[j] + w5 * s5[j] + w6 * s6[j]
+    else:
+        for j in range(m):
+            dst[j] += w0 * s0[j] + w1 * s1[j] + w2 * s2[j] + w3 * s3[j] + w4 * s4[j] + w5 * s5[j] + w6 * s6[j]
+
+
+@njit(**JIT_FMA)
+def _p5(dst, src, base, starts, ws, t, first):
+    m = dst.shape[0]
+    w0 = ws[t + 0]
+    s0 = src[base + starts[t + 0] :]
+    w1 = ws[t + 1]
+    s1 = src[base + starts[t + 1] :]
+    w2 = ws[t + 2]
+    s2 = src[base + starts[t + 2] :]
+    w3 = ws[t + 3]
+    s3 = src[base + starts[t + 3] :]
+    w4 = ws[t + 4]
+    s4 = src[base + starts[t + 4] :]
+    if first:
+        for j in range(m):
+            dst[j] = w0 * s0[j] + w1 * s1[j] + w2 * s2[j] + w3 * s3[j] + w4 * s4[j]
+    else:
+        for j in range(m):
+            dst[j] += w0 * s0[j] + w1 * s1[j] + w2 * s2[j] + w3 * s3[j] + w4 * s4[j]
+
+
+@njit(**JIT_FMA)
 def _p4(dst, src, base, starts, ws, t, first):
     m = dst.shape[0]
     w0 = ws[t + 0]
@@ -142,6 +188,23 @@ def _p4(dst, src, base, starts, ws, t, first):
     else:
         for j in range(m):
             dst[j] += w0 * s0[j] + w1 * s1[j] + w2 * s2[j] + w3 * s3[j]
+
+
+@njit(**JIT_FMA)
+def _p3(dst, src, base, starts, ws, t, first):
+    m = dst.shape[0]
+    w0 = ws[t + 0]
+    s0 = src[base + starts[t + 0] :]
+    w1 = ws[t + 1]
+    s1 = src[base + starts[t + 1] :]
+    w2 = ws[t + 2]
+    s2 = src[base + starts[t + 2] :]
+    if first:
+        for j in range(m):
+            dst[j] = w0 * s0[j] + w1 * s1[j] + w2 * s2[j]
+    else:
+        for j in range(m):
+            dst[j] += w0 * s0[j] + w1 * s1[j] + w2 * s2[j]
 
 
 @njit(**JIT_FMA)
@@ -189,9 +252,18 @@ def apply_taps(dst, src, base, starts, ws):
         elif left >= 8:
             _p8(dst, src, base, starts, ws, t, first)
             t += 8
+        elif left == 7:
+            _p7(dst, src, base, starts, ws, t, first)
+            t += 7
+        elif left == 5:
+            _p5(dst, src, base, starts, ws, t, first)
+            t += 5
         elif left >= 4:
             _p4(dst, src, base, starts, ws, t, first)
             t += 4
+        elif left == 3:
+            _p3(dst, src, base, starts, ws, t, first)
+            t += 3
         elif left >= 2:
             _p2(dst, src, base, starts, ws, t, first)
             t += 2
