@@ -266,8 +266,7 @@ def conv2d(
         form = engine.fft_form(x3, k, dtype, PAD_CODES[mode], pad_value, policy.fft_form)
         choice = "numpy" if form[0] == "avoid" else choice  # numpy is exact here, the FFT could not be
     if choice == "numpy":
-        xp = _pad3(x3, widths, mode, pad_value, dtype, _NUMPY, 0)
-        out = numpy_impl.correlate(xp, k.astype(dtype), sh, sw, dh, dw, oh, ow)
+        out = numpy_impl.correlate_bands(x3, k.astype(dtype), widths, PAD_CODES[mode], pad_value, dtype, (sh, sw), (dh, dw), oh, ow)
     elif choice == "fft":
         out = engine.fft_correlate(x3, k, dtype, widths, PAD_CODES[mode], pad_value, (dh, dw), oh, ow, policy, form)
     else:
@@ -278,9 +277,6 @@ def conv2d(
             paths=policy, announce=_announce_first_compile, finite_check=_finite_check(arr),
         )
     return out if arr.ndim == 3 else out[:, :, 0]
-
-
-_NUMPY = Paths(force="numpy")
 
 
 def _finite_check(arr: np.ndarray):

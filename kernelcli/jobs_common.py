@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +167,8 @@ def run_file_job(
             raise UsageError(f"{src}: an image result needs an output path (--out)")
         report.matrix = result.tolist()
         return report
+    # the writer needs the input's depth and alpha, not its pixels: freed while it encodes
+    loaded = replace(loaded, data=None)
     _write_single(report, out_path, result, loaded, rescale=rescale, force=force, encoding=encoding)
     return report
 

@@ -74,3 +74,23 @@ def test_no_float_copy_of_the_image(dtype, bit_depth):
         tracemalloc.stop()
     # the integer output plus a block's buffers, not another float image (12-24 MB here)
     assert peak < out.nbytes + (4 << 20), peak
+
+
+@pytest.mark.parametrize("channels", [None, 1, 3])
+@pytest.mark.parametrize("rescale", ["clip", "abs"])
+def test_an_8_bit_image_made_in_strips_holds_the_whole_array_values(tmp_path, monkeypatch, channels, rescale):
+    """write_image converts a float result strip by strip into Pillow's image (no whole 8-bit copy
+    beside it): the pixels and the clip counts are those of the whole-array conversion."""
+    from PIL import Image
+
+    from kernelcli.io import images
+
+    shape = (157, 61) if channels is None else (157, 61, channels)
+    x = np.random.default_rng(5).normal(100, 200, shape).astype(np.float32)
+    x[::5] = 0
+    monkeypatch.setattr(images, "_STRIP_BYTES", 61 * 4 * 3 * 7)  # 7 rows (or 21) at a time: many strips
+    info = images.write_image(tmp_path / "x.png", x, rescale=rescale)
+    want, low, high = reference(x, 8, rescale)
+    got = np.asarray(Image.open(tmp_path / "x.png"))
+    np.testing.assert_array_equal(got, want[..., 0] if channels == 1 else want)
+    assert (info.low_clipped, info.high_clipped, info.nonzero, info.dtype) == (low, high, int(np.count_nonzero(x)), "uint8")

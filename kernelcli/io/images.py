@@ -319,6 +319,12 @@ def write_image(
             depth = 8
         if fmt in ("JPEG", "BMP") and depth == 16:
             raise UsageError(f"{o}: {fmt} cannot hold 16-bit data: write .tif or .png (16-bit) or .npy to keep it")
+        channels = 1 if arr.ndim == 2 else arr.shape[2]
+        if depth == 8 and (rescale or "clip") != "minmax" and alpha is None and arr.ndim in (2, 3) and channels in (1, 3):
+            img = _to_pil_in_strips(arr, rescale or "clip", info)
+            options = (encoding or Encoding()).save_options(fmt)
+            atomic_write(o, lambda f: img.save(f, format=fmt, **options), force=force)
+            return info
         image_data, info.low_clipped, info.high_clipped, info.nonzero = to_integer_range(arr, depth, rescale or "clip", nonzero=True)
     if image_data.ndim == 3 and image_data.shape[2] == 1:
         image_data = image_data[..., 0]
@@ -332,6 +338,29 @@ def write_image(
     options = (encoding or Encoding()).save_options(fmt)
     atomic_write(o, lambda f: img.save(f, format=fmt, **options), force=force)
     return info
+
+
+#: bytes of float result turned into 8-bit rows at a time by :func:`_to_pil_in_strips`
+_STRIP_BYTES = 4 << 20
+
+
+def _to_pil_in_strips(arr: np.ndarray, rescale: str, info: Written):
+    """The 8-bit Pillow image of a float result (one or three channels), made a strip of rows
+    at a time: no 8-bit copy of the whole image exists beside Pillow's own (the same values:
+    :func:`to_integer_range` works value by value).  Counts into ``info``."""
+    from PIL import Image
+
+    h, w = arr.shape[:2]
+    channels = 1 if arr.ndim == 2 else arr.shape[2]
+    img = Image.new("L" if channels == 1 else "RGB", (w, h))
+    rows = max(1, _STRIP_BYTES // max(1, w * channels * arr.itemsize))
+    info.low_clipped = info.high_clipped = info.nonzero = 0
+    for a in range(0, h, rows):
+        strip, low, high, nonzero = to_integer_range(arr[a : a + rows], 8, rescale, nonzero=True)
+        img.paste(Image.fromarray(strip[..., 0] if strip.ndim == 3 and channels == 1 else strip), (0, a))
+        info.low_clipped, info.high_clipped, info.nonzero = info.low_clipped + low, info.high_clipped + high, info.nonzero + nonzero
+    info.dtype = "uint8"
+    return img
 
 
 def _to_pil(data: np.ndarray, o: Path, fmt: str):

@@ -1,0 +1,54 @@
+"""The plain-numpy convolution a band of rows at a time (issue 17's photo memory): the same
+bytes as over the whole padded copy, without the padded copy and the product image."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kernelcli._core import numpy_impl
+from kernelcli.modes import PAD_CODES
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_equals_the_whole_padded_copy(data):
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    h, w, c = data.draw(st.integers(1, 23)), data.draw(st.integers(1, 23)), data.draw(st.sampled_from([1, 3]))
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    x = rng.integers(0, 256, (h, w, c)).astype(data.draw(st.sampled_from([np.uint8, np.float32])))
+    if x.dtype == np.float32:
+        x = x * np.float32(0.37)
+    kh, kw = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
+    k = (rng.normal(size=(kh, kw)) * (rng.random((kh, kw)) > 0.2)).astype(dtype)
+    (sh, sw), (dh, dw) = data.draw(st.tuples(st.integers(1, 3), st.integers(1, 3))), data.draw(st.tuples(st.integers(1, 2), st.integers(1, 2)))
+    widths = tuple(data.draw(st.integers(0, 6)) for _ in range(4))
+    mode = PAD_CODES[data.draw(st.sampled_from(sorted(PAD_CODES)))]
+    hp, wp = h + widths[0] + widths[1], w + widths[2] + widths[3]
+    if hp < dh * (kh - 1) + 1 or wp < dw * (kw - 1) + 1:
+        return
+    oh, ow = (hp - dh * (kh - 1) - 1) // sh + 1, (wp - dw * (kw - 1) - 1) // sw + 1
+    whole = numpy_impl.correlate(numpy_impl.pad3d(x, *widths, mode, 7.0, dtype), k, sh, sw, dh, dw, oh, ow)
+    old = numpy_impl.BAND_BYTES
+    try:
+        numpy_impl.BAND_BYTES = data.draw(st.sampled_from([1, 200, 4 << 20]))  # a band per row, a few, one
+        bands = numpy_impl.correlate_bands(x, k, widths, mode, 7.0, dtype, (sh, sw), (dh, dw), oh, ow)
+    finally:
+        numpy_impl.BAND_BYTES = old
+    assert bands.dtype == whole.dtype and bands.shape == whole.shape
+    np.testing.assert_array_equal(bands, whole)
+
+
+def test_needs_the_output_and_a_few_bands_only():
+    x = np.random.default_rng(0).integers(0, 256, (1500, 1000, 3), dtype=np.uint8)
+    k = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]], np.float32)
+    tracemalloc.start()
+    try:
+        out = numpy_impl.correlate_bands(x, k, (1, 1, 1, 1), PAD_CODES["reflect"], 0.0, np.float32, (1, 1), (1, 1), 1500, 1000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < out.nbytes + 4 * numpy_impl.BAND_BYTES, peak  # the whole-copy path: 3x the output
