@@ -139,8 +139,11 @@ def scaling(repeat: int) -> str:
     # rounds: conv 1 thread, conv 2 threads, control 1 job, control 2 jobs on 2 threads
     one, two, c1, c2 = paired_ms([conv_at(1), conv_at(2), control_at(1), control_at(2)], repeat)
     control_scaling = 2 * c1 / c2  # twice the work in c2
+    # the work itself: process CPU time at 1 and 2 threads (equal when splitting the rows costs nothing)
+    cpu1, cpu2 = paired_ms([conv_at(1), conv_at(2)], repeat, time.process_time)
     return (f"dense 7x7 2048^2: 1 thread {one:.2f} ms, 2 threads {two:.2f} ms, speed-up {one / two:.2f}; "
-            f"control loop (compute only, no memory) speed-up {control_scaling:.2f} in the same rounds")
+            f"control loop (compute only, no memory) speed-up {control_scaling:.2f} in the same rounds; "
+            f"process CPU time 1 thread {cpu1:.2f} ms, 2 threads {cpu2:.2f} ms (ratio {cpu2 / cpu1:.2f})")
 
 
 def main(argv: list[str] | None = None) -> int:
