@@ -351,6 +351,41 @@ class TestThreads:
         with pytest.raises(ValueError, match="rows"):
             threads.run_rows(boom, 64, threads=2)
 
+    def test_the_caller_does_not_wait_for_a_helper_that_never_started(self):
+        # a busy host may wake a helper only after the caller did every block: the call must
+        # not wait for it to run (that added a scheduler delay to sub-millisecond jobs)
+        import threading
+
+        gate = threading.Event()
+        pool = threads._executor(1)
+        for _ in range(pool._max_workers):
+            pool.submit(gate.wait)  # every helper thread is busy
+        try:
+            seen = np.zeros(64, dtype=int)
+            returned = threading.Event()
+
+            def work(out, i0, i1):
+                out[i0:i1] += 1
+
+            caller = threading.Thread(target=lambda: (threads.run_rows(work, 64, seen, threads=2), returned.set()))
+            caller.start()
+            assert returned.wait(20), "run_rows waited for a helper thread that had not started"
+            assert (seen == 1).all()
+        finally:
+            gate.set()
+
+    def test_an_error_in_a_helper_block_reaches_the_caller(self):
+        import threading
+
+        caller = threading.get_ident()
+
+        def work(i0, i1):
+            if threading.get_ident() != caller or i0 > 0:
+                raise ValueError(f"rows {i0}:{i1}")
+
+        with pytest.raises(ValueError, match="rows"):
+            threads.run_rows(work, 64, threads=2)
+
     @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
     def test_a_forked_child_can_still_split_rows(self):
         threads.run_rows(lambda i0, i1: None, 64, threads=2)  # the parent's pool exists now

@@ -84,7 +84,8 @@ def run_rows(fn, n_rows: int, *args, threads: int | None = None, work: int | Non
 
     The rows are cut into a few blocks per thread, handed out as threads become free
     (on a shared machine one thread is often descheduled: equal halves would leave the
-    other idle).  The calling thread works too; exceptions from any block propagate.
+    other idle).  The calling thread works too, and returns when every block is done,
+    whether or not a helper thread ever ran; the first exception of any block propagates.
     ``work``, when given, estimates the whole job (output values times taps): a thread
     is started per :data:`MIN_WORK_PER_THREAD` of it at most.  Every row is computed the
     same way whoever computes it, so the thread count never changes the result.
@@ -100,14 +101,31 @@ def run_rows(fn, n_rows: int, *args, threads: int | None = None, work: int | Non
     blocks = min(BLOCKS_PER_THREAD * t, n_rows // MIN_ROWS_PER_THREAD)
     bounds = [n_rows * b // blocks for b in range(blocks + 1)]
     tickets = itertools.count()  # next() on it is atomic under the GIL
+    lock = threading.Lock()
+    finished = threading.Event()
+    done = [0]
+    errors: list[BaseException] = []
 
     def work() -> None:
         while (b := next(tickets)) < blocks:
-            fn(*args, bounds[b], bounds[b + 1])
+            try:
+                fn(*args, bounds[b], bounds[b + 1])
+            except Exception as exc:  # re-raised by the caller
+                errors.append(exc)
+            finally:
+                with lock:
+                    done[0] += 1
+                    if done[0] == blocks:
+                        finished.set()
 
-    futures = [_executor(t - 1).submit(work) for _ in range(t - 1)]
-    try:
-        work()
-    finally:
-        for f in futures:
-            f.result()
+    # The caller waits for the blocks, not for the helper threads: on a busy host a helper may
+    # be woken only after the caller has done every block, and waiting for it to run at all
+    # would add a scheduler delay (milliseconds) to a job of a fraction of one.  A helper that
+    # starts late finds no ticket left and returns.
+    pool = _executor(t - 1)
+    for _ in range(t - 1):
+        pool.submit(work)
+    work()
+    finished.wait()
+    if errors:
+        raise errors[0]
