@@ -102,6 +102,22 @@ class TestDensePath:
                 np.testing.assert_array_equal(conv2d(x[:, :w], k, padding="valid"), wide[:, : w - f + 1])
                 np.testing.assert_array_equal(conv2d(x[:, 75 - w :], k, padding="valid"), wide[:, 75 - w :])
 
+    @pytest.mark.parametrize("f", [3, 5])
+    @pytest.mark.parametrize("channels", [1, 3])
+    @pytest.mark.parametrize("mode", ["constant", "reflect"])
+    def test_rows_in_one_flat_pass_equal_rows_one_by_one(self, force, f, channels, mode):
+        # 'same' at stride 1: runs of interior rows are one pass over the flat output; one column
+        # less of padding on the right makes the output narrower than the input: row by row
+        force("dense")
+        rng = np.random.default_rng(f * channels)
+        x = rng.normal(size=(70, 53, channels)).astype(np.float32)
+        k = rng.normal(size=(f, f))
+        p = f // 2
+        flat = conv2d(x, k, padding=(p, p, p, p), pad_mode=mode, pad_value=0.5)
+        rowwise = conv2d(x, k, padding=(p, p, p, p - 1), pad_mode=mode, pad_value=0.5)
+        np.testing.assert_array_equal(flat[:, :-1], rowwise)
+        check_against_naive(x.astype(np.float64), k, (1, 1), (1, 1), "same", mode, rtol=1e-5, atol=1e-5)
+
     @pytest.mark.parametrize("f,dilation,inplace", [(5, 1, True), (7, 1, False), (3, 2, True), (3, 3, False)])
     def test_wide_windows_read_padded_rows(self, force, f, dilation, inplace):
         # in place, a window's border columns run tap by tap (slow for wide windows): those take the ring
