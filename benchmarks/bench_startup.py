@@ -8,6 +8,14 @@ unmeasured run; ratios come from the same run.  The test images are generated he
 JPEG (12 MP).  The worker runs in a private runtime folder of its own and is stopped at
 the end.  kernelcli runs as ``python -m kernelcli`` from the repository root.
 
+Every process (kernelcli, the worker and the cv2 script) runs from a fresh virtual
+environment made here whose ``.pth`` file lists this interpreter's site-packages as a plain
+path, as a user's install is a venv: this shared sandbox's own interpreter runs ``.pth``
+files at start-up that import certifi (``python -c pass`` 32 ms there, 9 ms in a venv);
+``--system-python`` runs this interpreter instead.  ``PYTHONDONTWRITEBYTECODE`` is dropped:
+an installed package has its bytecode (pip compiles it), and without it every cold call
+compiled kernelcli's sources again (~80 ms).
+
     python benchmarks/bench_startup.py                 # every row
     python benchmarks/bench_startup.py --quick         # small images, few runs: checks the script
     python benchmarks/bench_startup.py --json
@@ -31,7 +39,24 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-KERNELCLI = [sys.executable, "-m", "kernelcli"]
+#: the interpreter every measured process runs (see :func:`user_venv`)
+PYTHON = sys.executable
+KERNELCLI = [PYTHON, "-m", "kernelcli"]
+
+
+def user_venv(folder: Path) -> str:
+    """A venv (no pip) that sees this interpreter's packages through a ``.pth`` of plain paths; its python."""
+    import site
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True, capture_output=True)
+    packages = next((folder / "lib").glob("python*/site-packages"))
+    (packages / "base_packages.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    return str(folder / "bin" / "python")
+
+
+def use_python(python: str) -> None:
+    global PYTHON, KERNELCLI
+    PYTHON, KERNELCLI = python, [python, "-m", "kernelcli"]
 CONVERT = shutil.which("convert-im6.q16") or shutil.which("convert")
 #: what a user would write instead: imread, filter2D (zero border, saturating), imwrite
 CV2_SCRIPT = (
@@ -104,7 +129,7 @@ def convolve_rows(files: dict[str, Path], tmp: Path, cold: dict, warm: dict, rep
         if CONVERT:
             row["imagemagick_ms"] = wall_ms([CONVERT, str(src), "-morphology", "Convolve", "Sobel:180", str(tmp / f"im{src.suffix}")], cold, repeat)
         if have_cv2:
-            row["cv2_script_ms"] = wall_ms([sys.executable, "-c", CV2_SCRIPT, str(src), str(tmp / f"cv{src.suffix}")], cold, repeat)
+            row["cv2_script_ms"] = wall_ms([PYTHON, "-c", CV2_SCRIPT, str(src), str(tmp / f"cv{src.suffix}")], cold, repeat)
         rows.append(row)
     return rows
 
@@ -112,7 +137,8 @@ def convolve_rows(files: dict[str, Path], tmp: Path, cold: dict, warm: dict, rep
 def shape_row(cold: dict, warm: dict, repeat: int) -> dict:
     cmd = KERNELCLI + ["shape", "--in", "224x224", "--f", "3", "--same", "-q"]
     return {"case": "`shape --in 224x224 --f 3 --same -q`", "warm_ms": wall_ms(cmd, warm, repeat),
-            "cold_ms": wall_ms(cmd, cold, repeat), "python_ms": wall_ms([sys.executable, "-c", "pass"], cold, repeat)}
+            "cold_ms": wall_ms(cmd, cold, repeat), "python_ms": wall_ms([PYTHON, "-c", "pass"], cold, repeat),
+            "system_python_ms": wall_ms([sys.executable, "-c", "pass"], cold, repeat)}
 
 
 def loop_row(tmp: Path, n_files: int, side: int, cold: dict, warm: dict) -> dict:
@@ -124,7 +150,7 @@ def loop_row(tmp: Path, n_files: int, side: int, cold: dict, warm: dict) -> dict
     rng = np.random.default_rng(1)
     for i in range(n_files):
         Image.fromarray(rng.integers(0, 256, (side, side), dtype=np.uint8)).save(folder / f"img{i:03d}.png")
-    loop = (f'for f in {folder}/*.png; do "{sys.executable}" -m kernelcli convolve "$f" -k sobel_v '
+    loop = (f'for f in {folder}/*.png; do "{PYTHON}" -m kernelcli convolve "$f" -k sobel_v '
             f'-o "$OUT/$(basename "$f")" -q || exit 1; done')
     row = {"case": f"{n_files} x `convolve -k sobel_v` on {side}x{side} PNGs"}
     for key, env in (("warm_loop_s", warm), ("cold_loop_s", cold)):
@@ -152,12 +178,21 @@ def memory_rows(files: dict[str, Path], tmp: Path, cold: dict, big: int | None) 
     tiny = tmp / "tiny.png"
     Image.fromarray(np.zeros((16, 16), np.uint8)).save(tiny)
     baseline = run_once(KERNELCLI + ["convolve", str(tiny), "-k", "sobel_v", "-o", str(tmp / "tiny_out.png"), "--force", "-q"], cold, memory=True)[1]
+    # the same process with the jitted core loaded (Numba and LLVM alone take ~130 MiB): the data's share of a call
+    # that takes the jitted path is measured over this one
+    core_probe = ("import sys, numpy as np; sys.argv = ['kernelcli', 'convolve', sys.argv[1], '-k', 'sobel_v', '-o', sys.argv[2], '--force', '-q']\n"
+                  "from kernelcli import api; from kernelcli._core.policy import Paths\n"
+                  "x = np.zeros((16, 16), np.uint8); x.setflags(write=False); api.conv2d(x, np.ones((3, 3)), paths=Paths(force='jit'))\n"
+                  "from kernelcli.cli import main; main()\n")
+    core_baseline = run_once([PYTHON, "-c", core_probe, str(tiny), str(tmp / "tiny_out.png")], cold, memory=True)[1]
     for label, src in cases.items():
         with Image.open(src) as im:
             image_bytes = im.width * im.height * len(im.getbands())
         _, peak = run_once(KERNELCLI + ["convolve", str(src), "-k", "sobel_v", "-o", str(tmp / f"m{src.suffix}"), "--force", "-q"], cold, memory=True)
         row = {"case": f"`convolve -k sobel_v`, {label}", "image_mib": image_bytes / 2**20, "peak_rss_mib": peak,
-               "baseline_mib": baseline, "multiple": (peak - baseline) * 2**20 / image_bytes}
+               "baseline_mib": baseline, "multiple": (peak - baseline) * 2**20 / image_bytes,
+               "core_baseline_mib": core_baseline,
+               "multiple_over_core": (peak - core_baseline) * 2**20 / image_bytes if peak > core_baseline else None}
         if CONVERT:
             try:
                 row["imagemagick_mib"] = run_once([CONVERT, str(src), "-morphology", "Convolve", "Sobel:180", str(tmp / f"im{src.suffix}")], cold, memory=True)[1]
@@ -182,23 +217,29 @@ def markdown(result: dict) -> str:
                      f"{'-' if cv is None else f'{cv:.0f}'} | {ratio(r['warm_ms'], im)} | {ratio(r['cold_ms'], im)} | "
                      f"{ratio(r['warm_ms'], cv)} | {ratio(r['cold_ms'], cv)} |")
     s = result["shape"]
-    lines.append(f"| {s['case']} (target warm < 40 ms; `python -c pass` takes {s['python_ms']:.0f}) | {s['warm_ms']:.0f} | {s['cold_ms']:.0f} | - | - | | | | |")
+    lines.append(f"| {s['case']} (target warm < 40 ms; `python -c pass` takes {s['python_ms']:.0f}, "
+                 f"{s['system_python_ms']:.0f} with the sandbox's interpreter) | {s['warm_ms']:.0f} | {s['cold_ms']:.0f} | - | - | | | | |")
     lp = result["loop"]
     lines += ["", "| shell loop | worker (s) | cold (s) | one batch call (s) | worker / batch (target <= 2) |", "|---|---|---|---|---|",
               f"| {lp['case']} | {lp['warm_loop_s']:.2f} | {lp['cold_loop_s']:.2f} | {lp['batch_s']:.2f} | {lp['warm_loop_s'] / lp['batch_s']:.2f} |"]
     lines += ["", "Peak resident memory of a cold `convolve` (whole process; the multiple counts what it adds over a "
               "16x16 `convolve`, in units of the decoded image's bytes; target: input + output + one float32 "
-              "working image = 6x for 8-bit; a large image also loads the jitted core, about 60 MiB, which a 16x16 "
-              "call does not):", "",
-              "| case | image (MiB) | peak RSS (MiB) | baseline (MiB) | multiple of the image | ImageMagick peak (MiB) |", "|---|---|---|---|---|---|"]
+              "working image = 6x for 8-bit. A call that takes the jitted path also loads Numba and LLVM "
+              f"({result.get('core_baseline_mib', float('nan')) - result.get('baseline_mib', float('nan')):.0f} MiB "
+              "whatever the image): the last multiple is over a 16x16 call with the core loaded):", "",
+              "| case | image (MiB) | peak RSS (MiB) | baseline (MiB) | multiple of the image | over the core baseline | ImageMagick peak (MiB) |",
+              "|---|---|---|---|---|---|---|"]
     for m in result["memory"]:
         im = m.get("imagemagick_mib")
         lines.append(f"| {m['case']} | {m['image_mib']:.1f} | {m['peak_rss_mib']:.0f} | {m['baseline_mib']:.0f} | "
-                     f"{m['multiple']:.1f} | {'-' if im is None else f'{im:.0f}'} |")
+                     f"{m['multiple']:.1f} | {'-' if m['multiple_over_core'] is None else format(m['multiple_over_core'], '.1f')} | "
+                     f"{'-' if im is None else f'{im:.0f}'} |")
+    if result.get("python"):
+        lines += ["", f"Interpreter: {result['python']}"]
     return "\n".join(lines)
 
 
-def run(quick: bool = False, repeat: int | None = None) -> dict:
+def run(quick: bool = False, repeat: int | None = None, system_python: bool = False) -> dict:
     repeat = repeat or (3 if quick else 11)
     sizes, photo, n_files, big = ([128, 256], (300, 400), 10, None) if quick else ([512, 2048], (3000, 4000), 200, 8192)
     try:
@@ -207,9 +248,10 @@ def run(quick: bool = False, repeat: int | None = None) -> dict:
         have_cv2 = True
     except ImportError:
         have_cv2 = False
-    base = {k: v for k, v in os.environ.items() if not k.startswith("KERNELCLI_")}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("KERNELCLI_") and k != "PYTHONDONTWRITEBYTECODE"}
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
+        use_python(sys.executable if system_python else user_venv(tmp / "venv"))
         runtime = tmp / "run"
         runtime.mkdir(mode=0o700)
         warm = {**base, "XDG_RUNTIME_DIR": str(runtime)}
@@ -225,6 +267,9 @@ def run(quick: bool = False, repeat: int | None = None) -> dict:
         finally:
             stop_worker(warm)
         result["memory"] = memory_rows(files, tmp, cold, big)
+        result["baseline_mib"] = result["memory"][0]["baseline_mib"]
+        result["core_baseline_mib"] = result["memory"][0]["core_baseline_mib"]
+        result["python"] = "this interpreter" if system_python else f"a venv over {sys.executable}'s packages (see the module)"
     if not CONVERT:
         result["note"] = "ImageMagick (convert-im6.q16) not found: its columns are empty"
     return result
@@ -235,8 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small images and few runs (checks that the script works)")
     parser.add_argument("--repeat", type=int, default=None, help="timed runs per row (default 11, quick 3)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument("--system-python", action="store_true", help="run every process with this interpreter, not a venv")
     args = parser.parse_args(argv)
-    result = run(args.quick, args.repeat)
+    result = run(args.quick, args.repeat, args.system_python)
     print(json.dumps(result, indent=2) if args.json else markdown(result))
     return 0
 
