@@ -251,11 +251,25 @@ def read_kernel_file(path: str | os.PathLike[str], *, max_ndim: int = 2) -> list
         raise InvalidKernel(f"{label}: cannot read: {exc.strerror or exc}") from None
     if len(raw) > MAX_FILE_BYTES:  # the file grew after stat
         raise InvalidKernel(f"{label}: file is more than the {MAX_FILE_BYTES} bytes (1 MiB) allowed for a kernel file")
+    key = (label, max_ndim, raw)
+    known = _PARSED.get(key)
+    if known is not None:
+        return list(known)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidKernel(f"{label}: not UTF-8 text (bad byte at offset {exc.start})") from None
-    return parse_kernels(_parse_json(text, label), origin=label, path=path, max_ndim=max_ndim)
+    kernels = parse_kernels(_parse_json(text, label), origin=label, path=path, max_ndim=max_ndim)
+    if len(_PARSED) < _PARSED_MAX:
+        _PARSED[key] = tuple(kernels)
+    return kernels
+
+
+#: Kernel files already parsed, by name and content (the file is still read and checked every
+#: time; only an identical content skips the parse).  Kernels are frozen values.  The warm
+#: worker parses the catalogue once, before it forks a process per call.
+_PARSED: dict[tuple, tuple] = {}
+_PARSED_MAX = 256
 
 
 def parse_kernels(

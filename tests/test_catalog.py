@@ -706,3 +706,24 @@ class TestCli:
         result = cli("kernels")
         assert result.returncode == 0 and "sobel_v" in result.stdout
         assert "gaussian:SIGMA" in result.stderr  # the hint goes to stderr, stdout keeps the table only
+
+
+def test_a_kernel_file_is_parsed_again_whenever_its_content_changes(tmp_path):
+    """The parse is remembered by content (the warm worker parses the catalogue once): the same
+    bytes give the same kernels without a parse, other bytes -- even of the same size and
+    time -- are parsed and validated afresh."""
+    import os
+
+    from kernelcli import catalog
+
+    f = tmp_path / "mine.json"
+    f.write_text('{"name": "k_a", "matrix": [[1, 2], [3, 4]]}')
+    stamp = os.stat(f).st_mtime_ns
+    first = catalog.read_kernel_file(f)
+    assert catalog.read_kernel_file(f) == first
+    f.write_text('{"name": "k_b", "matrix": [[5, 6], [7, 8]]}')
+    os.utime(f, ns=(stamp, stamp))
+    assert [k.name for k in catalog.read_kernel_file(f)] == ["k_b"]
+    f.write_text('{"name": "k_c", "matrix": [[5, 6], [7, "x"]]}')
+    with pytest.raises(catalog.InvalidKernel):
+        catalog.read_kernel_file(f)

@@ -284,6 +284,12 @@ def warm_up():
             pass
     _load_core()
     _load_cached_overloads()
+    try:
+        from .. import catalog
+
+        catalog.list_kernels()  # parsed once here: each call then only reads and compares the files
+    except Exception:  # noqa: BLE001 - a broken catalogue is each call's to report
+        pass
     import dataclasses
 
     from ..cli import _common, build_command
