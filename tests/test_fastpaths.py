@@ -296,7 +296,8 @@ class TestPooling:
         if op == "avg":
             assert out.dtype == api.compute_dtype(x.dtype)
             tol = 1e-6 if out.dtype == np.float32 else 1e-12
-            np.testing.assert_allclose(out, ref, rtol=tol, atol=tol * np.abs(ref).max())
+            # relative to the inputs' magnitude: a mean near 0 of values near +-200 cancels (float32: 2.6e-6 off)
+            np.testing.assert_allclose(out, ref, rtol=tol, atol=tol * max(np.abs(ref).max(), np.abs(x).max()))
         else:
             assert out.dtype == x.dtype
             np.testing.assert_array_equal(out, ref.astype(x.dtype))
