@@ -95,7 +95,7 @@ def correlate(xp: np.ndarray, k: np.ndarray, stride_h: int, stride_w: int, dil_h
 
 
 #: bytes of padded input rows :func:`correlate_bands` holds at once (and as much again of products)
-BAND_BYTES = 4 << 20
+BAND_BYTES = 256 << 10  # within the L2 cache: 2x faster than 4 MiB bands (12 MP RGB 3x3: 80 vs 161 ms)
 
 
 def correlate_bands(x: np.ndarray, k: np.ndarray, widths: tuple[int, int, int, int], mode: int, value: float, dtype,
