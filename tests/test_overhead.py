@@ -199,7 +199,9 @@ def screen_cases(draw):
     dilation = draw(st.sampled_from([(1, 1), (1, 1), (2, 1)]))
     padding = draw(st.sampled_from(["same", "valid", 0, 1, (0, 2, 3, 0)]))
     where = (draw(st.integers(0, h - 1)), draw(st.integers(0, w - 1)), draw(st.integers(0, c - 1)))
-    return (h, w, c), k, stride, dilation, padding, where, draw(st.sampled_from([np.nan, np.inf, -np.inf])), draw(st.sampled_from(PATHS))
+    mode = draw(st.sampled_from(["constant", "reflect", "circular", "replicate"]))
+    return ((h, w, c), k, stride, dilation, padding, where, draw(st.sampled_from([np.nan, np.inf, -np.inf])),
+            draw(st.sampled_from(PATHS)), mode)
 
 
 class TestFiniteScreen:
@@ -210,15 +212,16 @@ class TestFiniteScreen:
     @settings(max_examples=150, deadline=None)
     @given(case=screen_cases(), dtype=st.sampled_from(["float32", "float64"]))
     def test_a_non_finite_value_anywhere_is_refused(self, case, dtype):
-        shape, k, stride, dilation, padding, where, bad, path = case
+        shape, k, stride, dilation, padding, where, bad, path, mode = case
         x = np.random.default_rng(1).random(shape).astype(dtype)
+        kw = dict(stride=stride, dilation=dilation, padding=padding, pad_mode=mode, paths=policy.Paths(force=path))
         try:
-            conv2d(x, k, stride=stride, dilation=dilation, padding=padding, paths=policy.Paths(force=path))
+            conv2d(x, k, **kw)
         except Exception:  # a geometry the input cannot hold: nothing to screen
             return
         x[where] = bad
         with pytest.raises(UsageError, match="1 value"):
-            conv2d(x, k, stride=stride, dilation=dilation, padding=padding, paths=policy.Paths(force=path))
+            conv2d(x, k, **kw)
 
     def test_the_full_check_is_skipped_when_the_screen_vouches(self, monkeypatch):
         from kernelcli import ndsupport
