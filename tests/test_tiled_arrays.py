@@ -133,7 +133,7 @@ class TestFFTTiles:
         rng = np.random.default_rng(4)
         x = rng.integers(0, 256, (600, 560)).astype(dtype)
         if dtype == "float64":
-            x[300:, :] += 0.25  # the first tiles hold whole numbers, the image does not
+            x[530:, :] += 0.25  # the first tiles (512 rows) hold whole numbers, the image does not
         k = rng.integers(-3, 4, (15, 15)).astype(float)
         ref = api.conv2d(x, k, pad_mode="replicate", paths=FFT)
         same(arrays.conv2d(lazy(x, 256), k, pad_mode="replicate", paths=FFT, chunks=256).compute(), ref)
@@ -178,6 +178,25 @@ class TestVolumes:
         k = rng.standard_normal((2, 4, 3))
         ref = volumes.conv3d(x, k, pad_mode=mode, pad_value=1.5)
         same(volumes.conv3d(lazy(x, 5), k, pad_mode=mode, pad_value=1.5).compute(), ref)
+
+    @pytest.mark.parametrize("mode", MODES)
+    @pytest.mark.parametrize("kshape", [(3, 11, 9), (2, 12, 7)])
+    def test_conv3d_on_the_fft_path(self, mode, kshape):
+        """Regression (issue 15): the whole volume's FFT was one transform of everything, and the
+        tiles took the dense loop (equal within rounding); now blocks on a fixed grid, byte for byte."""
+        rng = np.random.default_rng(kshape[1])
+        x = (rng.random((20, 300, 270)) * 1000).astype(np.int16)
+        k = rng.standard_normal(kshape)
+        ref = volumes.conv3d(x, k, pad_mode=mode, pad_value=1.5, paths=FFT)
+        same(arrays.conv3d(lazy(x, (7, 100, 100)), k, pad_mode=mode, pad_value=1.5, chunks=100, paths=FFT).compute(), ref)
+
+    def test_conv3d_exact_form_from_the_whole_volume(self):
+        rng = np.random.default_rng(9)
+        x = rng.integers(-500, 500, (16, 280, 40)).astype(np.float64)
+        x[:, 270:] += 0.5  # the first tile (256 rows and its halo) is whole-numbered, the volume is not
+        k = rng.integers(-2, 3, (3, 13, 3)).astype(float)
+        ref = volumes.conv3d(x, k, pad_mode="reflect", paths=FFT)
+        same(arrays.conv3d(lazy(x, (16, 128, 40)), k, pad_mode="reflect", chunks=128, paths=FFT).compute(), ref)
 
     @pytest.mark.parametrize("op", ["max", "avg"])
     def test_pool3d(self, op):

@@ -84,29 +84,16 @@ def fft_bytes(padded_shape: tuple[int, ...]) -> int:
     return 4 * int(np.prod(padded_shape)) * 8
 
 
-def _fft3d(x: np.ndarray, k: np.ndarray, widths, mode_code: int, value: float, out_shape, cold: bool) -> np.ndarray:
-    """Float64 correlation of ``x`` padded by ``widths`` with ``k`` through real FFTs of the whole padded volume.
+def _fft3d(x: np.ndarray, k: np.ndarray, widths, mode_code: int, value: float, out_shape, paths: Paths,
+           scale: float | None = None, out_dtype=np.float64) -> np.ndarray:
+    """Float64 correlation of ``x`` padded by ``widths`` with ``k``: the block FFT on a fixed grid
+    (:func:`.fft.correlate_fft_nd`; a tile gives the whole volume's bytes), numpy.fft in a
+    ``cold`` process (no scipy.fft import, as the 2-D path), scipy.fft with workers otherwise."""
+    from . import threads
+    from .fft import correlate_fft_nd
 
-    numpy.fft in a ``cold`` process (no scipy.fft import, as the 2-D path), scipy.fft with workers otherwise.
-    """
     xp = numpy_impl.pad_nd(x, widths, mode_code, value, np.float64)
-    full_shape = [n + m - 1 for n, m in zip(xp.shape, k.shape)]
-    if cold:
-        rfftn, irfftn, shape = np.fft.rfftn, np.fft.irfftn, full_shape
-    else:
-        import scipy.fft
-        from functools import partial
-
-        from . import threads
-
-        workers = threads.count()
-        rfftn, irfftn = partial(scipy.fft.rfftn, workers=workers), partial(scipy.fft.irfftn, workers=workers)
-        shape = [scipy.fft.next_fast_len(n, real=True) for n in full_shape]
-    spectrum = rfftn(xp, shape)
-    spectrum *= rfftn(k[::-1, ::-1, ::-1], shape)
-    full = irfftn(spectrum, shape)
-    start = [n - 1 for n in k.shape]
-    return full[tuple(slice(s, s + o) for s, o in zip(start, out_shape))]
+    return correlate_fft_nd(xp, k, tuple(out_shape), threads.count(), paths.cold, paths.origin_of(3), scale, out_dtype)
 
 
 def jit_path3d(shape, k: np.ndarray, widths, out_shape, dtype: np.dtype, force: str | None) -> str:
@@ -134,16 +121,13 @@ def correlate3d(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode_code
     if path is None:
         path = jit_path3d(x.shape, k, widths, out_shape, dtype, paths.force)
     if path == "fft":
-        kind, exact = engine.fft_form(x, k, dtype, mode_code, fill)
+        kind, exact = engine.fft_form(x, k, dtype, mode_code, fill, paths.fft_form)
         if kind == "avoid" and paths.force != "fft":
             path = "dense"  # the direct loops are exact here and the FFT could not match them
         elif kind == "exact":
-            out = _fft3d(x, exact[0], widths, mode_code, fill, out_shape, paths.cold)
-            np.rint(out, out=out)
-            out *= exact[1]
-            return out.astype(dtype, copy=False)
+            return _fft3d(x, exact[0], widths, mode_code, fill, out_shape, paths, exact[1], dtype)
         else:
-            return _fft3d(x, k, widths, mode_code, fill, out_shape, paths.cold).astype(dtype, copy=False)
+            return _fft3d(x, k, widths, mode_code, fill, out_shape, paths, out_dtype=dtype)
     if path == "separable":
         from .conv3d import correlate_axis, pad_volume
 

@@ -1,8 +1,8 @@
 """Cross-correlation by FFT (scipy.fft with workers), for large dense kernels at stride 1.
 
 Overlap-save on a fixed grid of output blocks: the outputs are cut into ``B x B`` blocks
-(``B`` from :func:`block_side`: a function of the kernel's span alone, 256 for kernels up
-to 85 cells wide); block ``(i, j)`` reads the padded-image window of its own outputs
+(``B`` from :func:`block_side`: a function of the kernel's span alone, 256 to 276 for
+kernels up to 85 cells wide); block ``(i, j)`` reads the padded-image window of its own outputs
 (``B + span - 1`` cells per axis), zero-filled to the FFT length ``L`` (the fast length
 at or above that), is transformed, multiplied by the flipped (and dilated) kernel's
 spectrum and transformed back.  A block that runs past the padded image (the last, partial
@@ -10,7 +10,8 @@ one) is zero-filled there the same way every time.  So each output block is comp
 exactly the same numbers with exactly the same transform whether the whole image is in
 memory or only a tile whose output boundaries fall on multiples of ``B`` (the tiled path,
 :mod:`kernelcli.tiled.pin`): the two agree byte for byte.  ``origin`` tells a tile where
-it lies on the grid; only a call whose whole axis fits in one block shrinks it to its size.
+it lies on the grid; a call that is a whole axis short enough for one transform (see
+:func:`single_max`) takes one block of its own size, and tiles are never that short.
 
 Blocks of a few hundred pixels keep every transform inside the L2 cache (about twice as
 fast as one transform of the whole image); a band of padded rows and a group of
@@ -41,20 +42,29 @@ import numpy as np
 
 #: Output cells per block side for kernels up to ``BLOCK // 3`` wide (wider kernels: more).
 BLOCK = 256
+#: The same for a volume (3-D blocks: a 144^3 float64 transform for kernels up to 42 wide).
+BLOCK_3D = 128
 #: Blocks transformed in one batched call (their spectra are what is held at once).
 GROUP = 8
+#: The longest transform a whole axis takes at once, 2-D and 3-D: a call whose outputs fit (with
+#: the kernel's overlap) is one block of its own size, as cheap as it gets (300x300 under a 21x21:
+#: one 320-long transform per axis, not two of 288).
+SINGLE = {2: 384, 3: 216}
 
 
-def block_side(span: int) -> int:
+def block_side(span: int, ndim: int = 2) -> int:
     """Output cells per block along an axis for a kernel ``span`` cells wide: a function of the kernel alone.
 
-    At least three spans, in multiples of :data:`BLOCK`, so the window's overlap costs at
-    most a third of the transform.
+    At least :data:`BLOCK` (:data:`BLOCK_3D` for a volume) and three spans, so the window's
+    overlap costs at most a third of the transform, stretched so that the window is exactly a
+    fast FFT length (no zero-filled margin to transform).
 
-    >>> block_side(31), block_side(85), block_side(101)
-    (256, 256, 512)
+    >>> block_side(15), block_side(21), block_side(85), block_side(101), block_side(11, 3)
+    (256, 268, 276, 525, 134)
     """
-    return BLOCK * max(1, -(-3 * int(span) // BLOCK))
+    base = BLOCK if ndim == 2 else BLOCK_3D
+    least = base * max(1, -(-3 * int(span) // base))
+    return fast_length(least + int(span) - 1) - int(span) + 1
 
 
 def fast_length(n: int) -> int:
@@ -78,19 +88,30 @@ def fast_length(n: int) -> int:
     return best
 
 
-def grid(n_out: int, span: int, origin: int = 0) -> tuple[int, int, int, int]:
+def single_max(span: int, ndim: int = 2) -> int:
+    """The most outputs a whole axis computes as one block of its own size (see :data:`SINGLE`);
+    a tile that is not the whole axis must own more than this many (the tiled planner sees to it).
+
+    >>> single_max(21), single_max(11, 3), single_max(200)
+    (364, 206, 772)
+    """
+    return max(block_side(span, ndim) - 1, SINGLE[ndim] - int(span) + 1)
+
+
+def grid(n_out: int, span: int, origin: int = 0, ndim: int = 2) -> tuple[int, int, int, int]:
     """``(block, length, shift, count)`` along one axis of a call with ``n_out`` outputs.
 
     ``origin``: the index of the call's first output on the whole image's grid (a tile's
     offset).  ``shift`` outputs of the first block lie before the call's first output
     (their values are computed and dropped); ``count`` blocks cover the call.  Only a call
-    that is a whole axis (``origin`` 0) smaller than one block takes a block of its size.
+    that is a whole axis (``origin`` 0) of at most :func:`single_max` outputs takes a block of
+    its size.
 
-    >>> grid(2048, 31), grid(100, 31), grid(300, 31, origin=3 * 256 - 40)
-    ((256, 288, 0, 8), (100, 135, 0, 1), (256, 288, 216, 3))
+    >>> grid(2048, 31), grid(100, 31), grid(300, 31, origin=3 * 258 - 40), grid(400, 31)
+    ((258, 288, 0, 8), (100, 135, 0, 1), (258, 288, 218, 3), (258, 288, 0, 2))
     """
-    block = block_side(span)
-    if origin == 0 and n_out < block:
+    block = block_side(span, ndim)
+    if origin == 0 and n_out <= single_max(span, ndim):
         block = max(1, n_out)
     shift = origin % block
     return block, fast_length(block + span - 1), shift, -(-(n_out + shift) // block)
@@ -155,6 +176,69 @@ def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, 
     return out
 
 
+def correlate_fft_nd(xp: np.ndarray, k: np.ndarray, out_shape: tuple[int, ...], workers: int = 1, cold: bool = False,
+                     origin: tuple[int, ...] = (), scale: float | None = None, out_dtype=np.float64) -> np.ndarray:
+    """The ``out_shape`` correlation of the padded array ``xp`` (float64, any rank; the volume path)
+    with ``k``, block by block on the grid of :func:`grid` (``ndim`` 3 blocks), in ``out_dtype``.
+
+    Each block's window is copied into a zeroed buffer of the FFT lengths (zero beyond ``xp``),
+    so a tile whose padded volume is the whole's window gives the whole's bytes.  ``origin``
+    and ``scale`` as for :func:`correlate_fft`.
+
+    >>> correlate_fft_nd(np.arange(27.0).reshape(3, 3, 3), np.ones((2, 2, 2)), (2, 2, 2))[0]
+    array([[52., 60.],
+           [76., 84.]])
+    """
+    import itertools
+
+    rfftn, irfftn = _transforms_nd(workers, cold)
+    origin = tuple(origin) + (0,) * (xp.ndim - len(origin))
+    grids = [grid(n, s, o, 3) for n, s, o in zip(out_shape, k.shape, origin)]
+    lengths = tuple(g[1] for g in grids)
+    kernel = np.zeros(lengths, dtype=np.float64)
+    kernel[tuple(slice(0, s) for s in k.shape)] = k[tuple(slice(None, None, -1) for _ in k.shape)]
+    spectrum_k = rfftn(kernel)
+    del kernel
+    out = np.empty(tuple(out_shape), dtype=out_dtype)
+    buf = None
+    for index in itertools.product(*(range(g[3]) for g in grids)):
+        src, dst, keep, put = [], [], [], []
+        for a, (i, (block, _, shift, _)) in enumerate(zip(index, grids)):
+            v0 = i * block - shift  # the block's first output (and padded cell) in the call's coordinates
+            lo, hi = max(0, v0), min(xp.shape[a], v0 + block + k.shape[a] - 1)
+            src.append(slice(lo, hi))
+            dst.append(slice(lo - v0, hi - v0))
+            o0, o1 = max(0, v0), min(out_shape[a], v0 + block)
+            keep.append(slice(k.shape[a] - 1 + o0 - v0, k.shape[a] - 1 + o1 - v0))
+            put.append(slice(o0, o1))
+        if all(d.stop - d.start == n for d, n in zip(dst, lengths)):
+            spectrum = rfftn(xp[tuple(src)])  # a whole window (tiles have the same ones): transformed in place
+        else:  # a window cut by the array's end (the same for the whole and its last tile): zero beyond
+            if buf is None:
+                buf = np.empty(lengths, dtype=np.float64)
+            buf[...] = 0.0
+            buf[tuple(dst)] = xp[tuple(src)]
+            spectrum = rfftn(buf)
+        spectrum *= spectrum_k
+        part = irfftn(spectrum, lengths)[tuple(keep)]
+        if scale is not None:
+            part = np.rint(part)
+            part *= scale
+        out[tuple(put)] = part
+    return out
+
+
+def _transforms_nd(workers: int, cold: bool):
+    """``(rfftn, irfftn)`` as :func:`_transforms` picks them."""
+    from functools import partial
+
+    if cold:
+        return np.fft.rfftn, np.fft.irfftn
+    import scipy.fft as sfft
+
+    return partial(sfft.rfftn, workers=workers), partial(sfft.irfftn, workers=workers, overwrite_x=True)
+
+
 def _indices(padded: np.ndarray, shift: int, length: int) -> np.ndarray:
     """``length`` source indices from padded position ``-shift`` on: ``padded``'s, -2 outside it."""
     out = np.full(length, -2, dtype=np.int64)
@@ -181,31 +265,37 @@ def _transforms(workers: int, cold: bool):
 def _band(x3: np.ndarray, rows: np.ndarray, cols: np.ndarray, dtype, value: float) -> np.ndarray:
     """Padded rows ``rows`` with columns ``cols`` (input indices; -1 the fill ``value``, -2 zero), in ``dtype``.
 
-    The input's own columns (one run, in order) are one slice copy per row; only the
-    border columns are gathered.
+    The input's own columns (one run, in order) are copied a run of consecutive rows at a
+    time; only the border columns are gathered.
     """
-    band = np.zeros((rows.shape[0], cols.shape[0], x3.shape[2]), dtype=dtype)
+    band = np.empty((rows.shape[0], cols.shape[0], x3.shape[2]), dtype=dtype)
     real = np.flatnonzero(cols >= 0)
-    # the run of consecutive input columns (the image itself) and the rest (borders)
-    run = np.zeros(0, dtype=np.int64)
+    # the longest run of consecutive input columns (the image itself) and the rest (borders)
+    run = real[:0]
     if real.size:
         step = np.flatnonzero((np.diff(real) != 1) | (np.diff(cols[real]) != 1))
         bounds = np.r_[0, step + 1, real.size]
         longest = int(np.argmax(np.diff(bounds)))
         run = real[bounds[longest] : bounds[longest + 1]]
     gather = np.setdiff1d(real, run, assume_unique=True)
-    fill = np.flatnonzero(cols == -1)
-    inside = np.flatnonzero(cols != -2)
     a, b = (int(run[0]), int(run[-1]) + 1) if run.size else (0, 0)
     src0 = int(cols[a]) if run.size else 0
-    for i, r in enumerate(rows):  # row by row: no gathered copy of the band
-        if r >= 0:
+    # runs of consecutive input rows: one slice copy each
+    live = rows >= 0
+    edges = np.flatnonzero(np.diff(np.r_[False, live, False].astype(np.int8)) != 0)
+    for i0, i1 in zip(edges[::2], edges[1::2]):
+        r = rows[i0:i1]
+        breaks = np.r_[0, np.flatnonzero(np.diff(r) != 1) + 1, r.size]
+        for j0, j1 in zip(breaks[:-1], breaks[1:]):
+            lo, hi = i0 + j0, i0 + j1
+            r0 = int(rows[lo])
             if run.size:
-                band[i, a:b] = x3[r, src0 : src0 + b - a]
+                band[lo:hi, a:b] = x3[r0 : r0 + hi - lo, src0 : src0 + b - a]
             if gather.size:
-                band[i, gather] = x3[r, cols[gather]]
-            if fill.size:
-                band[i, fill] = value
-        elif r == -1:
-            band[i, inside] = value
+                band[lo:hi, gather] = x3[r0 : r0 + hi - lo][:, cols[gather]]
+    band[:, cols == -1] = value
+    band[:, cols == -2] = 0
+    band[rows == -1] = value
+    band[np.ix_(rows == -1, cols == -2)] = 0
+    band[rows == -2] = 0
     return band

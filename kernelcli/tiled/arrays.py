@@ -161,8 +161,9 @@ def conv2d(x: Any, kernel: Any, *, stride: int | Sequence[int] = 1, padding: Any
     force = pin.conv_paths((h, w, x.shape[2] if x.ndim == 3 else 1), k, (sh, sw), (dh, dw), dtype, oh, ow, paths,
                            PAD_CODES[mode], fill, pin.dask_stats(x), x.dtype)
     span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-    axes = [Axis(h, sh, span_h, top, bottom, oh, circular=circular, align=pin.fft_align(force, span_h)),
-            Axis(w, sw, span_w, left, right, ow, circular=circular, align=pin.fft_align(force, span_w))]
+    (ah, mh), (aw, mw) = pin.fft_tiling(force, span_h), pin.fft_tiling(force, span_w)
+    axes = [Axis(h, sh, span_h, top, bottom, oh, circular=circular, align=ah, min_outputs=mh),
+            Axis(w, sw, span_w, left, right, ow, circular=circular, align=aw, min_outputs=mw)]
     if x.ndim == 3:
         axes.append(Axis(x.shape[2], passthrough=True))
 
@@ -262,26 +263,26 @@ def conv3d(vol: Any, kernel3d: Any, *, padding: Any = "same", pad_mode: str = "c
         k = k[::-1, ::-1, ::-1]
     widths = volumes.resolve_padding3d(padding, k.shape)
     mode = canonical_pad_mode(pad_mode)
-    axes = []
-    for i in range(3):
-        n_out = shapes.conv_output_size(vol.shape[i], k.shape[i], pad_before=widths[2 * i], pad_after=widths[2 * i + 1])
-        axes.append(Axis(vol.shape[i], 1, k.shape[i], widths[2 * i], widths[2 * i + 1], n_out, circular=mode == "circular"))
+    out_shape = tuple(shapes.conv_output_size(vol.shape[i], k.shape[i], pad_before=widths[2 * i], pad_after=widths[2 * i + 1])
+                      for i in range(3))
     cdt = volumes.volume_dtype(vol.dtype, dtype)
 
     conv3d_ = volumes.conv3d
-    out_shape = tuple(a.n_out for a in axes)
-    # the tiles take the whole volume's path; an FFT whole (one transform of everything, whose
-    # rounding depends on its size) has no tile-sized twin: the tiles then take the dense loop
+    # the tiles take the whole volume's path (the FFT's blocks lie on the whole volume's grid)
     whole = volumes.conv3d_path(paths, vol.shape, k, widths, out_shape, cdt)
     if whole == "jit":
         whole = volumes.conv3d_jit_path(paths, vol.shape, k, widths, out_shape, cdt)
-    pinned = Paths(force={"numpy": "numpy", "separable": "separable"}.get(whole, "dense"))
+    fill = ndsupport.check_fill(pad_value, cdt, "pad value") if mode == "constant" else 0.0
+    pinned = pin.conv3d_paths(whole, k, cdt, paths, PAD_CODES[mode], fill, pin.dask_stats(vol), vol.dtype)
+    tiling = [pin.fft_tiling(pinned, k.shape[i], 3) for i in range(3)]
+    axes = [Axis(vol.shape[i], 1, k.shape[i], widths[2 * i], widths[2 * i + 1], out_shape[i], circular=mode == "circular",
+                 align=tiling[i][0], min_outputs=tiling[i][1]) for i in range(3)]
 
-    def core(slab, pads):
+    def core(slab, pads, origin):
         return conv3d_(slab, k, padding=tuple(v for pair in pads for v in pair), pad_mode=mode,
-                       pad_value=pad_value, dtype=cdt, paths=pinned)
+                       pad_value=pad_value, dtype=cdt, paths=pin.tile_paths(pinned, origin))
 
-    return tile_map(vol, axes, core, cdt, chunks)
+    return tile_map(vol, axes, core, cdt, chunks, with_origin=True)
 
 
 def pool3d(vol: Any, size: int | Sequence[int], stride: int | Sequence[int] | None = None, op: str = "max",

@@ -63,13 +63,29 @@ def conv_paths(shape3: tuple[int, int, int], k: np.ndarray, stride, dilation, dt
     return Paths(process=policy.process, force="fft", fft_form="exact" if kind == "exact" else "plain")
 
 
-def fft_align(force: Paths, span: int) -> int:
-    """Outputs per FFT block along an axis under ``force`` (tile boundaries go on multiples of it); 1 off the FFT."""
-    if force.force != "fft":
-        return 1
-    from .._core.fft import block_side
+def conv3d_paths(whole: str, k: np.ndarray, dtype, paths: Any = None, mode_code: int = 0, fill: float = 0.0,
+                 stats: Callable[[], tuple[bool, float]] | None = None, input_dtype: Any = None) -> Paths:
+    """The policy every tile of a 3-D convolution runs under, ``whole`` the path the whole volume takes
+    (``"numpy"``, ``"dense"``, ``"separable"`` or ``"fft"``); as :func:`conv_paths`."""
+    from .._core import engine
 
-    return block_side(span)
+    if whole != "fft":
+        return Paths(force={"numpy": "numpy", "separable": "separable"}.get(whole, "dense"))
+    policy = as_paths(paths)
+    kind, _ = engine.fft_form(None, k, np.dtype(dtype), mode_code, fill, stats=_range_first(stats, input_dtype, k, fill))
+    if kind == "avoid" and policy.force != "fft":  # the whole volume takes the dense loop (exact there)
+        return Paths(force="dense")
+    return Paths(process=policy.process, force="fft", fft_form="exact" if kind == "exact" else "plain")
+
+
+def fft_tiling(force: Paths, span: int, ndim: int = 2) -> tuple[int, int]:
+    """``(align, min_outputs)`` for an axis under ``force``: tiles own whole FFT blocks, and more
+    outputs than a whole axis transforms at once (:func:`kernelcli._core.fft.single_max`); (1, 0) off the FFT."""
+    if force.force != "fft":
+        return 1, 0
+    from .._core.fft import block_side, single_max
+
+    return block_side(span, ndim), single_max(span, ndim) + 1
 
 
 def dask_stats(x: Any) -> Callable[[], tuple[bool, float]]:

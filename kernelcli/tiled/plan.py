@@ -45,7 +45,8 @@ class Axis:
     the padding of the whole image (after: what the last window reads).  ``symmetric``: the
     core takes one padding for both sides (pooling).  ``circular``: the padding wraps.
     ``passthrough``: the axis is not tiled (channels).  ``align``: tiles own whole groups of
-    this many outputs (the FFT's blocks, so that a block is never split between tiles).
+    this many outputs (the FFT's blocks, so that a block is never split between tiles);
+    ``min_outputs``: the first tile owns at least this many (unless it is the whole axis).
     """
 
     n: int
@@ -58,6 +59,7 @@ class Axis:
     circular: bool = False
     passthrough: bool = False
     align: int = 1
+    min_outputs: int = 0
 
     # ------------------------------------------------------------ tiles
 
@@ -94,6 +96,8 @@ class Axis:
         (5, 7)
         >>> Axis(n=1000, stride=1, span=15, before=7, after=7, n_out=1000, align=256).chunks(300)
         (512, 488)
+        >>> Axis(n=1000, stride=1, span=15, before=7, after=7, n_out=1000, align=256, min_outputs=371).chunks(300)
+        (512, 488)
         """
         if self.passthrough or self.n == 0:
             return (self.n,)
@@ -101,7 +105,8 @@ class Axis:
         # core to reflect within it as it does within the image.
         m = max(self.depth(), self.before, self.after)
         shortest = 2 * m + 1
-        size = max(int(size), shortest + self.stride - 1, 1)
+        # the first tile [0, size) owns the outputs anchored in it: size / stride of them (or all)
+        size = max(int(size), shortest + self.stride - 1, self.stride * self.min_outputs, 1)
         unit = self.stride * max(1, self.align)
         size = unit * -(-size // unit)
         if size >= self.n:
