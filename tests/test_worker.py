@@ -464,3 +464,42 @@ def wait_for(condition, timeout: float = 300.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
         time.sleep(0.1)
+
+
+def test_the_loader_finds_what_numba_cached():
+    """The worker reads Numba's cache through its internals: a fresh process that loads
+    everything cached holds a compiled version of a core function without compiling it."""
+    script = (
+        "import numpy as np\n"
+        "from kernelcli import api\n"
+        "from kernelcli._core.policy import Paths\n"
+        "api.conv2d(np.ones((20, 20), np.int16), np.ones((3, 3)), paths=Paths(force='dense'))\n"  # cached after this
+    )
+    r = subprocess.run([sys.executable, "-c", script], env=cli_env(), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    probe = (
+        "from kernelcli.worker import server\n"
+        "from kernelcli._core import conv\n"
+        "before = len(conv.dense_rows.signatures)\n"
+        "loaded = server._load_cached_overloads()\n"
+        "print(before, loaded, any('int16' in str(s) for s in conv.dense_rows.signatures), len(server._cache_state()) > 0)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", probe], env=cli_env(), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    before, loaded, has_int16, watched = r.stdout.split()
+    assert before == "0" and int(loaded) > 0 and has_int16 == "True" and watched == "True"
+
+
+def test_a_call_that_compiled_teaches_the_worker(monkeypatch):
+    """When a call's process compiled (and Numba cached) something new, the idle worker loads it
+    and forks a new spare from that state."""
+    from kernelcli.worker import server
+
+    s = server.Server("/nonexistent/w.sock", 60)
+    s.cache_seen = (("a.nbi", 1, 1),)
+    learned, dropped = [], []
+    monkeypatch.setattr(server, "_cache_state", lambda: (("a.nbi", 2, 2),))
+    monkeypatch.setattr(server, "_load_cached_overloads", lambda: learned.append(1) or 1)
+    monkeypatch.setattr(s, "_drop_spare", lambda: dropped.append(1))
+    s._learn_compiled()
+    assert learned and dropped and s.cache_seen == (("a.nbi", 2, 2),)

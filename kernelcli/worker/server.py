@@ -58,6 +58,7 @@ class Server:
         import gc
 
         self.command = warm_up()
+        self.cache_seen = _cache_state()
         # What is loaded now stays: keep the collector from touching (and so copying) it in every fork.
         gc.collect()
         gc.freeze()
@@ -88,6 +89,8 @@ class Server:
         try:
             while not self.stopping:
                 self._reap()
+                if not self.children and self.cache_seen is not None and _cache_state() != self.cache_seen:
+                    self._learn_compiled()
                 if not self.children:  # not while a call runs: the fork would compete with it
                     self._spawn_spare(listener)
                 idle = time.monotonic() - self.last_activity
@@ -105,6 +108,17 @@ class Server:
 
     def _on_sigterm(self, _signum, _frame) -> None:
         self.stopping = True
+
+    #: the Numba cache index files as :meth:`warm_up` left them (None: not watched)
+    cache_seen: tuple | None = None
+
+    def _learn_compiled(self) -> None:
+        """A call compiled something the warm-up had not (another dtype, say) and Numba cached it:
+        load it here too, so that the next calls do not load it again each (the spare, forked
+        before, is replaced)."""
+        self.cache_seen = _cache_state()
+        _load_cached_overloads()
+        self._drop_spare()
 
     def _unlink_if_mine(self, listener: socket.socket) -> None:
         # Another worker may have replaced the socket since (worker start after a stop).
@@ -334,6 +348,41 @@ def _load_core() -> None:
         api._CHECKED.update(checked)
 
 
+def _dispatchers() -> list:
+    """Every jitted function of the core (its modules imported)."""
+    import importlib
+    import pkgutil
+
+    from numba.core.dispatcher import Dispatcher
+
+    from .. import _core
+
+    found = []
+    for info in pkgutil.iter_modules(_core.__path__):
+        try:
+            module = importlib.import_module(f"{_core.__name__}.{info.name}")
+        except ImportError:
+            continue
+        found += [f for f in vars(module).values() if isinstance(f, Dispatcher) and f.__module__ == module.__name__]
+    return found
+
+
+def _cache_state() -> tuple:
+    """(index file, size, time) of every jitted function's Numba cache index: what a call's
+    compilation changes."""
+    if "numba" not in sys.modules:
+        return ()
+    state = []
+    for function in _dispatchers():
+        try:
+            path = function._cache._cache_file._index_path
+            st = os.stat(path)
+            state.append((path, st.st_size, st.st_mtime_ns))
+        except (AttributeError, OSError):
+            continue
+    return tuple(sorted(state))
+
+
 def _load_cached_overloads() -> int:
     """Load every compiled version of every jitted function that Numba's cache holds; how many.
 
@@ -343,34 +392,21 @@ def _load_cached_overloads() -> int:
     with it.  What this install ever compiled is loaded here once instead (never compiled:
     an entry the cache cannot give back is skipped).
     """
-    import importlib
-    import pkgutil
-
-    from numba.core.dispatcher import Dispatcher
-
-    from .. import _core
-
     loaded = 0
-    for info in pkgutil.iter_modules(_core.__path__):
+    for function in _dispatchers():
         try:
-            module = importlib.import_module(f"{_core.__name__}.{info.name}")
-        except ImportError:
+            cache = function._cache
+            magic = function.targetctx.codegen().magic_tuple()
+            for key in list(cache._cache_file._load_index()):
+                sig, target = key[0], key[1]  # (signature, target machine, ...): the tail varies by Numba version
+                if target != magic or tuple(sig) in function.overloads:
+                    continue
+                compiled = cache.load_overload(sig, function.targetctx)
+                if compiled is not None:
+                    function.add_overload(compiled)
+                    loaded += 1
+        except Exception:  # noqa: BLE001 - Numba's internals moved: a call then loads what it needs
             continue
-        for function in list(vars(module).values()):
-            if not isinstance(function, Dispatcher) or function.__module__ != module.__name__:
-                continue
-            try:
-                cache = function._cache
-                magic = function.targetctx.codegen().magic_tuple()
-                for sig, target in list(cache._cache_file._load_index()):
-                    if target != magic or tuple(sig) in function.overloads:
-                        continue
-                    compiled = cache.load_overload(sig, function.targetctx)
-                    if compiled is not None:
-                        function.add_overload(compiled)
-                        loaded += 1
-            except Exception:  # noqa: BLE001 - Numba's internals moved: a call then loads what it needs
-                continue
     return loaded
 
 
