@@ -8,6 +8,8 @@ until they are used, so the base install stays light.
 * :mod:`kernelcli.tiled.arrays` -- conv2d, pad2d, pool2d, conv3d, pool3d on dask arrays;
 * :mod:`kernelcli.tiled.stores` -- chunked files in (Zarr v2/v3, OME-Zarr, TIFF,
   .npy) and out (Zarr, written chunk by chunk into a temporary folder renamed into place);
+* :mod:`kernelcli.tiled.urls` -- Zarr stores behind fsspec URLs (``s3://``, ``gs://``...);
+* :mod:`kernelcli.tiled.pin` -- every tile on the whole image's compute path;
 * :mod:`kernelcli.tiled.files` -- the file commands' tiled path;
 * :mod:`kernelcli.tiled.nifti` -- ``convolve`` of an uncompressed ``.nii`` through nibabel's memory map;
 * :mod:`kernelcli.tiled.cluster` -- ``--scheduler``: a LocalCluster or a running scheduler.

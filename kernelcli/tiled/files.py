@@ -36,7 +36,11 @@ from . import stores
 
 def wanted(input_path: Path, out: Path | None, *, tiled: bool, chunks: Any, scheduler: str | None) -> bool:
     """True when one input goes through the tiled path (see the module notes)."""
+    from .urls import as_url
+
     if tiled or chunks is not None or scheduler is not None:
+        return True
+    if as_url(input_path) is not None or as_url(out) is not None:  # fsspec URLs: Zarr stores, tile by tile
         return True
     if stores.is_chunked(input_path) or stores.is_chunked(out):
         return True
@@ -118,8 +122,11 @@ def run_tiled(
     """
     from ..errors import UsageError
 
+    from .urls import resolve
+
     if str(input_path) == "-" or (out is not None and str(out) == "-"):
         raise UsageError("the tiled path reads and writes files, not pipes ('-')")
+    input_path, out = resolve(input_path), resolve(out)  # s3://... as given (a Path folds the '//'); file:// local
     out = _output(input_path, out, name or label)
     _check_output(out, input_path, force)
     if rescale == "minmax":
@@ -139,7 +146,7 @@ def _run(input_path, label, build, data, what, *, out, force, rescale, layout, c
     from ..layout import array_layout, from_hwc, to_hwc
     from .cluster import client_for, compute_tasks, describe
 
-    notes = [f"{input_path.name}: {what}, read tile by tile ({describe(scheduler)})"]
+    notes = [f"{_name(input_path)}: {what}, read tile by tile ({describe(scheduler)})"]
     if data.ndim == 3:
         chosen = array_layout(tuple(data.shape), layout, str(input_path))
         if chosen == "zyx" and volume_build is not None:
@@ -155,7 +162,7 @@ def _run(input_path, label, build, data, what, *, out, force, rescale, layout, c
     from ..batch import resolve_workers, threads_per_worker
 
     with client_for(scheduler, workers, threads_per_worker(resolve_workers(workers, 1 << 30))) as client:
-        if out.suffix.lower() == ".zarr":
+        if stores.is_chunked(out):
             ranges = stores.write_zarr(result, out, force=force, run=lambda tasks: compute_tasks(tasks, client, progress))
         else:
             ranges = stores.write_npy(result, out, force=force, run=lambda tasks: compute_tasks(tasks, client, progress))
@@ -169,14 +176,24 @@ def _run(input_path, label, build, data, what, *, out, force, rescale, layout, c
     )
 
 
-def _output(input_path: Path, out: Path | None, label: str) -> Path:
-    """``--out``, else ``<stem>_<label>.zarr`` in the current folder; only .zarr and .npy."""
+def _name(path: Any) -> str:
+    """The last part of a path or URL, for notes."""
+    return Path(str(path).rstrip("/")).name
+
+
+def _output(input_path: Any, out: Path | None, label: str) -> Any:
+    """``--out`` (a path, or an fsspec URL: a ``.zarr`` store), else ``<stem>_<label>.zarr`` in the current
+    folder; only .zarr and .npy."""
     from ..errors import UsageError
     from ..io.naming import safe_stem
 
     if out is None:
         stem = Path(str(input_path).rstrip("/")).stem
         out = Path(f"{stem}_{safe_stem(label)}.zarr")
+    if isinstance(out, str):  # an fsspec URL (kernelcli.tiled.urls.resolve)
+        if not stores.is_chunked(out):
+            raise UsageError(f"{out}: a URL output on the tiled path is a Zarr store (.zarr)")
+        return out
     if out.suffix.lower() not in stores.TILED_OUTPUTS:
         raise UsageError(f"{out}: the tiled path writes .zarr (chunk by chunk) or .npy; "
                          f"got {out.suffix or 'no extension'} (an image format needs the whole result in memory)")
@@ -188,7 +205,16 @@ def _check_output(out: Path, input_path: Path, force: bool) -> None:
     import os
 
     from ..errors import OutputRefused, UsageError
+    from . import urls
 
+    if isinstance(out, str):  # an fsspec URL (see _output)
+        if out == urls.as_url(input_path):
+            raise OutputRefused(f"{out}: is the input: the output would overwrite the input")
+        if urls.exists(out) and not force:
+            from ..io.outputs import exists_message
+
+            raise OutputRefused(exists_message(out))
+        return
     if os.path.lexists(out):
         if os.path.realpath(out) == os.path.realpath(input_path):
             raise OutputRefused(f"{out}: is the input {input_path}: the output would overwrite the input")

@@ -47,7 +47,11 @@ def open_array(path: Path) -> tuple[Any, str, Any]:
     Raises ImageReadError (exit 2) naming the path when it holds no readable array.
     """
     from ..errors import ImageReadError
+    from . import urls
 
+    url = urls.as_url(path)
+    if url is not None:
+        return _open_url(url)
     da = require("dask.array", f"reading {path.name} tile by tile")
     suffix = path.suffix.lower()
     if suffix == ".npy":
@@ -86,6 +90,26 @@ def open_array(path: Path) -> tuple[Any, str, Any]:
 
 def _nothing() -> None:
     return None
+
+
+def _open_url(url: str) -> tuple[Any, str, Any]:
+    """:func:`open_array` of a Zarr store behind an fsspec URL (see :mod:`kernelcli.tiled.urls`)."""
+    from ..errors import ImageReadError, UsageError
+    from . import urls
+
+    if not is_chunked(url):
+        raise UsageError(f"{url}: a URL input on the tiled path is a Zarr store (.zarr); "
+                         "copy other files to a local path first")
+    da = require("dask.array", f"reading {url}")
+    zarr = require("zarr", f"reading {url}")
+    if not urls.exists(url):
+        raise ImageReadError(f"{url}: no such store")
+    try:
+        node = zarr.open(url, mode="r")
+    except Exception as exc:  # zarr and the filesystem raise several kinds for what is no store
+        raise ImageReadError(f"{url}: not a Zarr store: {' '.join(str(exc).split())}") from None
+    array, what = _array_in(node, url)
+    return da.from_zarr(array) if hasattr(array, "store") else da.from_array(array, chunks=array.chunks), f"Zarr{what}", _nothing
 
 
 def _array_in(node: Any, path: Path) -> tuple[Any, str]:
@@ -193,10 +217,12 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any) -> list[Any]:
     cluster...) and returns their ranges.  On any error or Ctrl-C the temporary store is
     removed and ``dest`` is untouched.
     """
-    from ..errors import OutputRefused, WriteError
-
+    from ..errors import WriteError
     from ..io.outputs import signals_deferred
+    from . import urls
 
+    if urls.as_url(dest) is not None:
+        return _write_zarr_url(result, urls.as_url(dest), force=force, run=run)
     zarr = require("zarr", f"writing {dest.name}")
     folder = dest.parent if str(dest.parent) else Path(".")
     tmp, published = None, False
@@ -222,6 +248,34 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any) -> list[Any]:
     finally:
         if not published and tmp is not None:
             _remove_tree(tmp)
+
+
+def _write_zarr_url(result: Any, url: str, *, force: bool, run: Any) -> list[Any]:
+    """:func:`write_zarr` to an fsspec URL: in place (object storage cannot rename; see
+    :mod:`kernelcli.tiled.urls`); on any error or Ctrl-C what was written is removed."""
+    from ..errors import OutputRefused, WriteError
+    from ..io.outputs import exists_message
+    from . import urls
+
+    zarr = require("zarr", f"writing {url}")
+    if urls.exists(url):
+        if not force:
+            raise OutputRefused(exists_message(url))
+        urls.remove(url)
+    started, written = False, False
+    try:
+        result = regular(result)
+        chunks = tuple(c[0] if c else 1 for c in result.chunks)
+        started = True
+        target = zarr.open_array(url, mode="w-", shape=result.shape, chunks=chunks, dtype=result.dtype)
+        ranges = run(_tasks(result, target))
+        written = True
+        return ranges
+    except OSError as exc:
+        raise WriteError(f"{url}: write failed: {exc.strerror or exc}") from None
+    finally:
+        if started and not written:
+            urls.remove(url)
 
 
 def _publish_store(tmp: Path, dest: Path, folder: Path, force: bool) -> None:
