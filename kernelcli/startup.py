@@ -4,7 +4,8 @@ A CLI call is a fresh process: for a small image plain numpy beats loading Numba
 cached core, for a large one it does not.  Where the two lie depends on the machine (0.45 s
 on a quiet development machine, three times that on a busy one), so the cost is measured
 here, once per install, rather than assumed: the first call that finds no measurement
-starts a detached, low-priority process (``python -m kernelcli.startup``) that loads the
+starts a detached process (``python -m kernelcli.startup``, at normal priority, as the calls
+it stands for run) that loads the
 jitted core in fresh interpreters -- once to make sure Numba's cache holds it, then
 :data:`REPEAT` times timed, with the plain-numpy path's speed beside it -- and stores the
 medians in the user's cache folder (see :func:`stored` for how the two combine).  The call
@@ -14,7 +15,10 @@ The measurement only ever moves the choice between paths that give the same byte
 (:func:`kernelcli._core.engine.jit_start_seconds`): it changes how fast a result comes,
 never the result.  The numeric core never reads it: :func:`cli_paths` passes it in, as
 ``Paths.jit_start``.  The record is a small JSON file (:func:`record_path`); delete it to
-measure again.
+measure again.  ``KERNELCLI_MEASURE_STARTUP=off`` (:data:`OPT_OUT_ENV`) starts no measurement
+(CI jobs, timing runs, the test suite); a record already there is still used.  Nothing is
+written where the cache folder cannot be (a read-only home: the built-in estimate stays), nor
+into a relative folder, and parallel calls (``make -j``) start one measurement between them.
 
 >>> stored(record_path(folder="/nonexistent")) is None
 True
@@ -28,10 +32,13 @@ import json
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from ._core.policy import Paths
 
+#: ``KERNELCLI_MEASURE_STARTUP=off`` (or 0, no, false): start no background measurement
+OPT_OUT_ENV = "KERNELCLI_MEASURE_STARTUP"
 #: timed loads of the core; the stored value is their median
 REPEAT = 3
 #: a measurement outside this range (seconds) is not believed
@@ -101,28 +108,66 @@ def cli_paths(folder: str | os.PathLike[str] | None = None, measure: bool = Fals
 
 
 def start_measuring(path: Path) -> bool:
-    """Start ``python -m kernelcli.startup PATH`` detached, unless one started within the last hour."""
+    """Start ``python -m kernelcli.startup PATH`` detached, unless one started within the last hour,
+    the user opted out (:data:`OPT_OUT_ENV`), or ``path`` is relative (an unset home: no
+    cache folder) or cannot be written.  True when a measurement was started.
+
+    >>> start_measuring(Path("relative/startup-0.json"))
+    False
+    """
     import subprocess
 
+    if os.environ.get(OPT_OUT_ENV, "").strip().lower() in ("off", "0", "no", "false"):
+        return False
+    path = Path(path)
+    if not path.is_absolute():
+        return False
     marker = path.with_suffix(".measuring")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            if time.time() - marker.stat().st_mtime < RETRY_SECONDS:
+        with _claim(path.with_suffix(".lock")) as mine:
+            if not mine:  # another call is deciding right now
                 return False
-            marker.unlink()
-        except FileNotFoundError:
-            pass
-        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        subprocess.Popen(
-            [sys.executable, "-c", _MAIN, str(Path(__file__).resolve().parent.parent), str(path)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True, close_fds=True, cwd="/",
-            env={k: v for k, v in os.environ.items() if not k.startswith("KERNELCLI_")},
-        )
+            try:
+                if time.time() - marker.stat().st_mtime < RETRY_SECONDS:
+                    return False
+                marker.unlink()  # a measurement that left no result, long ago: try again
+            except FileNotFoundError:
+                pass
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            subprocess.Popen(
+                [sys.executable, "-c", _MAIN, str(Path(__file__).resolve().parent.parent), str(path)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True, close_fds=True, cwd="/",
+                env={k: v for k, v in os.environ.items() if not k.startswith("KERNELCLI_")},
+            )
     except OSError:
         return False
     return True
+
+
+@contextmanager
+def _claim(lock: Path):
+    """Yield True while this process holds ``lock`` (an advisory lock, never waited for), else False.
+
+    The marker's check and its replacement happen under it: without it, two calls that both
+    found a stale marker could each remove the other's fresh one and start a measurement each.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: the marker's O_EXCL alone
+        yield True
+        return
+    fd = os.open(lock, os.O_CREAT | os.O_WRONLY, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
 
 
 _MAIN = "import sys; sys.path.insert(0, sys.argv.pop(1)); from kernelcli.startup import main; main()"

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
+
+# The suite neither reads nor writes the developer's measured start-up cost (kernelcli.startup):
+# a record there would move the paths the CLI takes (tests assert some), and a CLI call that
+# loads the jitted core would start a background measurement, still running after the suite and
+# beside any timing.  Set here, before kernelcli.cli reads the record at import; the CLI
+# subprocesses inherit both.  Tests of the measurement pass their own folder.
+_CACHE = tempfile.mkdtemp(prefix="kernelcli-tests-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE
+os.environ["KERNELCLI_MEASURE_STARTUP"] = "off"
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_CACHE, ignore_errors=True)
 
 
 def interruptible() -> None:

@@ -5,6 +5,7 @@ between paths that give the same bytes."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -52,11 +53,68 @@ class TestRecord:
 
     def test_one_background_measurement_at_a_time(self, tmp_path, monkeypatch):
         started = []
+        monkeypatch.delenv("KERNELCLI_MEASURE_STARTUP", raising=False)
         monkeypatch.setattr("subprocess.Popen", lambda *a, **k: started.append(a[0]))
         path = startup.record_path(tmp_path)
         assert startup.start_measuring(path)
         assert not startup.start_measuring(path)  # the marker holds the second one off
         assert len(started) == 1 and started[0][-1] == str(path)
+
+    def test_a_call_deciding_holds_the_others_off_a_stale_marker(self, tmp_path, monkeypatch):
+        """Two calls that both found an hour-old marker each replaced it and started a measurement:
+        the check and the replacement are one step under a lock."""
+        import fcntl
+        import os
+
+        started = []
+        monkeypatch.delenv("KERNELCLI_MEASURE_STARTUP", raising=False)
+        monkeypatch.setattr("subprocess.Popen", lambda *a, **k: started.append(a[0]))
+        path = startup.record_path(tmp_path)
+        marker = path.with_suffix(".measuring")
+        marker.touch()
+        os.utime(marker, (0, 0))  # a measurement that failed long ago
+        fd = os.open(path.with_suffix(".lock"), os.O_CREAT | os.O_WRONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # another call is between its check and its start
+            assert not startup.start_measuring(path)
+        finally:
+            os.close(fd)
+        assert started == [] and marker.stat().st_mtime == 0
+        assert startup.start_measuring(path) and len(started) == 1
+
+    @pytest.mark.parametrize("value", ["off", "0", "OFF", "false"])
+    def test_the_opt_out_starts_nothing_and_writes_nothing(self, tmp_path, monkeypatch, value):
+        monkeypatch.setenv("KERNELCLI_MEASURE_STARTUP", value)
+        monkeypatch.setattr("subprocess.Popen", lambda *a, **k: pytest.fail("a measurement started"))
+        assert not startup.start_measuring(startup.record_path(tmp_path / "cache"))
+        assert not (tmp_path / "cache").exists()
+
+    def test_no_cache_folder_means_no_write(self, tmp_path, monkeypatch):
+        """A relative folder (an unset home) or one that cannot be made: nothing written, the built-in estimate."""
+        monkeypatch.delenv("KERNELCLI_MEASURE_STARTUP", raising=False)
+        monkeypatch.setattr("subprocess.Popen", lambda *a, **k: pytest.fail("a measurement started"))
+        monkeypatch.chdir(tmp_path)
+        assert not startup.start_measuring(startup.record_path("~/.cache/kernelcli"))
+        (tmp_path / "file").write_text("")
+        assert not startup.start_measuring(startup.record_path(tmp_path / "file" / "kernelcli"))
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+        assert startup.cli_paths(tmp_path / "file" / "kernelcli", measure=True) == COLD
+
+    def test_the_test_suite_measures_nothing_in_the_users_cache(self, tmp_path):
+        """A CLI call that loaded the jitted core, as the suite's own calls do: no background
+        measurement, nothing in the developer's cache folder (conftest opts out)."""
+        import os
+        import subprocess
+        import sys
+
+        code = ("import numba, kernelcli.cli as c, kernelcli.startup as s; c._measure_start_up();"
+                "print(s.record_path())")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "PYTHONPATH": str(Path(startup.__file__).parent.parent)})
+        assert done.returncode == 0, done.stderr
+        record = Path(done.stdout.strip())
+        assert not record.with_suffix(".measuring").exists() and not record.exists()
+        assert not record.is_relative_to(Path.home() / ".cache")
 
     def test_the_probe_measures_and_stores(self, tmp_path, monkeypatch):
         monkeypatch.setattr(startup, "REPEAT", 1)
