@@ -118,6 +118,24 @@ class TestDensePath:
         np.testing.assert_array_equal(flat[:, :-1], rowwise)
         check_against_naive(x.astype(np.float64), k, (1, 1), (1, 1), "same", mode, rtol=1e-5, atol=1e-5)
 
+    @pytest.mark.parametrize("f", [7, 9])
+    @pytest.mark.parametrize("mode", ["constant", "reflect"])
+    @pytest.mark.parametrize("dtype", [np.float32, np.uint8])
+    def test_short_rows_in_a_slab_equal_long_rows_through_the_ring(self, force, f, mode, dtype):
+        # rows of up to 1024 padded values run several to a pass (conv._dense_slab); longer rows
+        # one at a time through the ring of padded rows: the same sums, byte for byte
+        from kernelcli._core import conv
+
+        force("dense")
+        rng = np.random.default_rng(f)
+        x = (rng.random((41, conv._SLAB_MAX_ROW + 60, 1)) * 200).astype(dtype)
+        k = rng.normal(size=(f, f))
+        short = conv2d(x[:, :60], k, padding="same", pad_mode=mode, pad_value=3)
+        long = conv2d(x, k, padding="same", pad_mode=mode, pad_value=3)
+        keep = 60 - f // 2  # the short image's right border columns read other values
+        np.testing.assert_array_equal(short[:, :keep], long[:, :keep])
+        check_against_naive(x[:, :60].astype(np.float64), k, (1, 1), (1, 1), "same", mode, rtol=1e-4, atol=1e-3)
+
     @pytest.mark.parametrize("f,dilation,inplace", [(5, 1, True), (7, 1, False), (3, 2, True), (3, 3, False)])
     def test_wide_windows_read_padded_rows(self, force, f, dilation, inplace):
         # in place, a window's border columns run tap by tap (slow for wide windows): those take the ring
