@@ -78,3 +78,21 @@ class TestCommands:
     def test_bad_values_exit_2(self, invoke):
         r = invoke("convolve", str(SAMPLES / "rgb.png"), "-k", "box:3", "--out", "x.png", "--compress", "max")
         assert r.exit_code == 2 and "none, fast, default, best" in r.output
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
+def test_pixels_are_unpacked_as_numpy_would(monkeypatch, mode):
+    """Decoded pixels go chunk by chunk straight into the array (no joined copy): the same
+    values, shape and read-only flag as ``np.asarray`` of the image, however the chunks fall."""
+    import numpy as np
+    from PIL import Image
+
+    from kernelcli.io import images
+
+    bands = len(mode)
+    data = np.random.default_rng(9).integers(0, 256, (37, 53, bands), dtype=np.uint8)
+    im = Image.fromarray(data[..., 0] if bands == 1 else data, mode=mode)
+    monkeypatch.setattr(images, "_UNPACK_BYTES", 301)  # many chunks (a row each, 212 bytes at most)
+    got, want = images._pixels(im), np.asarray(im)
+    assert got.shape == want.shape and got.dtype == want.dtype and not got.flags.writeable
+    np.testing.assert_array_equal(got, want)
