@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from .io.naming import output_suffix  # noqa: F401 - output_suffix's former home
-from .io.outputs import output_folder, remove_temporary_files, signals_deferred
+from .io.outputs import output_folder, remove_temporary_files_of, signals_deferred
 from .errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -314,8 +314,7 @@ def run(
             with client_for(scheduler, workers, threads_per_worker(n_workers)) as client:
                 n_workers = len(client.scheduler_info().get("workers", {})) or n_workers
                 run_items(items, functools.partial(run_one, job), client, retried, _cluster_failed)
-            for item in items:  # a worker that died mid-file leaves its temporary file
-                remove_temporary_files(item.output)
+            remove_temporary_files_of(it.output for it in items)  # a worker that died mid-file leaves its temporary file
             return _result(items, records, start, n_workers, notes)
         pool = _start_pool(job, n_workers) if n_workers > 1 else None
         if pool is None:
@@ -328,8 +327,7 @@ def run(
             _run_pool(pool, items, finished)
     except KeyboardInterrupt as stop:
         with _sigint_ignored():
-            for item in items:
-                remove_temporary_files(item.output)
+            remove_temporary_files_of(it.output for it in items)
             for index, item in enumerate(items):
                 # A worker may have finished a file whose record had not reached us yet.
                 if records[index] is None and _identity(item.output) not in (None, before[item.output]):

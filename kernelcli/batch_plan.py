@@ -244,6 +244,7 @@ def plan(
         report_problem = _report_folder_problem(Path(report))
         if report_problem:
             problems.append(report_problem)
+    input_paths = frozenset(os.path.abspath(s) for s in identities.values())
     for src_path, dest in targets:
         key = os.path.normcase(os.path.abspath(dest))
         if key in claimed:
@@ -255,7 +256,7 @@ def plan(
         problem = name_problem(dest) and f"{dest.name[:40]}...: {name_problem(dest)}"
         if problem:
             long_names.append(problem)
-        problem = output_problem(dest, force=force, identities=identities)
+        problem = output_problem(dest, force=force, identities=identities, input_paths=input_paths)
         if problem:
             problems.append(problem)
         if src_path is not None:

@@ -400,3 +400,28 @@ class TestCli:
         stdout = proc.stdout.read().decode()
         proc.stdout.close()
         assert stdout.count("_maxpool2.png") == 3  # stdout stays clean
+
+
+def test_planning_compares_outputs_with_inputs_through_a_set(tmp_path, monkeypatch):
+    """Regression (issue 15): each planned output was compared with every input's absolute path
+    (2,000 PNGs: 4 million os.path.abspath calls, seconds before the first file ran); now once per path."""
+    import os
+
+    from PIL import Image
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(60):
+        Image.fromarray(np.full((4, 4), i, np.uint8)).save(src / f"{i:03d}.png")
+    calls = []
+    real = os.path.abspath
+    monkeypatch.setattr(os.path, "abspath", lambda p: calls.append(p) or real(p))
+    from kernelcli.cli import run
+
+    code = None
+    try:
+        code = run(["pad", str(src), "--p", "1", "--out-dir", str(tmp_path / "out"), "-q", "--workers", "1"])
+    except SystemExit as exc:
+        code = exc.code
+    assert code in (0, None)
+    assert len(calls) < 60 * 10, len(calls)  # linear in the files (it was 60 * 61 and more)

@@ -282,3 +282,25 @@ class TestRenameNoReplace:
             outputs.rename_noreplace(tmp_path / "a.zarr.tmp", tmp_path / "b.zarr")
         outputs.rename_noreplace(tmp_path / "a.zarr.tmp", tmp_path / "a.zarr")
         assert (tmp_path / "a.zarr" / "x").read_text() == "new" and not (tmp_path / "a.zarr.tmp").exists()
+
+
+def test_remove_temporary_files_of_many_outputs_lists_each_folder_once(tmp_path, monkeypatch):
+    """A batch's cleanup (issue 15: one glob per output made 2,000 PNGs on a cluster seconds slower):
+    the same files go as with remove_temporary_files, each folder read once."""
+    import os
+
+    from kernelcli.io import outputs
+
+    (tmp_path / "d").mkdir()
+    names = [".a.png.x1y2z3w4.part", ".a.png.q.part", ".b.v1.png.abcdefgh.part", ".c.png.12345678.part", "a.png", ".a.png.keep"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "d" / ".e.png.zzzzzzzz.part").write_bytes(b"")
+    listed = []
+    real = os.listdir
+    monkeypatch.setattr(os, "listdir", lambda p: listed.append(p) or real(p))
+    dests = [tmp_path / "a.png", tmp_path / "b.v1.png", tmp_path / "d" / "e.png", tmp_path / "missing.png"]
+    assert outputs.remove_temporary_files_of(dests) == 4
+    assert len(listed) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".a.png.keep", ".c.png.12345678.part", "a.png", "d"]
+    assert list((tmp_path / "d").iterdir()) == []

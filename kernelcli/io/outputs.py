@@ -40,7 +40,7 @@ import signal
 import stat
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -150,13 +150,15 @@ def output_problem(
     *,
     force: bool = False,
     identities: dict[tuple[int, int], str] | None = None,
+    input_paths: frozenset[str] | None = None,
 ) -> str | None:
     """The one-line reason ``dest`` may not be written (exit 4), or None.
 
     Refused: an input (``inputs`` and every file noted in this call, also through a
     link, whatever ``force`` says), a folder, and an existing file without ``force``.
     ``identities`` (from :func:`input_identities`) saves stating the inputs again when
-    many outputs are checked.
+    many outputs are checked, and ``input_paths`` (their absolute paths, as a set) comparing
+    each output with every input (a batch's planning was quadratic in its files).
     """
     dest = Path(dest)
     ids = input_identities(inputs) if identities is None else identities
@@ -167,7 +169,9 @@ def output_problem(
     if st is not None and (st.st_dev, st.st_ino) in ids:
         src = ids[(st.st_dev, st.st_ino)]
         return f"{dest}: is the input {src} (same file): the output would overwrite the input"
-    if st is None and any(os.path.abspath(dest) == os.path.abspath(s) for s in ids.values()):
+    if input_paths is None:
+        input_paths = frozenset(os.path.abspath(s) for s in ids.values())
+    if st is None and os.path.abspath(dest) in input_paths:
         return f"{dest}: is an input of this command; it would be overwritten"
     if st is not None and stat.S_ISDIR(st.st_mode):
         return f"{dest}: is a folder, expected a file path"
@@ -376,6 +380,38 @@ def remove_temporary_files(dest: str | os.PathLike) -> int:
             removed += 1
         except OSError:
             pass
+    return removed
+
+
+def remove_temporary_files_of(dests: Iterable[str | os.PathLike]) -> int:
+    """:func:`remove_temporary_files` for many outputs (a batch's cleanup): each folder is listed
+    once, not globbed once per output (2,000 outputs in one folder took seconds).
+
+    >>> remove_temporary_files_of([])
+    0
+    """
+    prefixes: dict[Path, set[str]] = {}
+    for dest in dests:
+        d = Path(dest)
+        try:
+            prefixes.setdefault(output_folder(d), set()).add(temp_prefix(d))
+        except (OSError, ValueError):
+            continue
+    removed = 0
+    for folder, wanted in prefixes.items():
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith(PART_SUFFIX):
+                continue
+            if any(c == "." and name[: i + 1] in wanted for i, c in enumerate(name)):
+                try:
+                    (folder / name).unlink()
+                    removed += 1
+                except OSError:
+                    pass
     return removed
 
 
