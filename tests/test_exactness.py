@@ -108,6 +108,7 @@ class TestSeparableIsExactOnIntegers:
         want = results.pop("numpy")
         for name, got in results.items():
             np.testing.assert_array_equal(got, want, err_msg=name)
+            assert got.tobytes() == want.tobytes(), name  # the sign of each 0 too (-0.0 == 0.0 above)
 
 
 class TestBigEndian:
@@ -185,3 +186,50 @@ class TestFft:
         ref = conv2d(x.astype(np.float64), k, paths=PATHS["dense"])
         bound = np.finfo(np.float32).eps * np.log2(384 * 384) * 255 * np.abs(k).sum()
         assert np.abs(out - ref).max() <= bound
+
+
+class TestSignedZeros:
+    """The same bytes, not only equal values: the FFT's exact form rounded its noise around 0 to
+    -0.0 or +0.0 at random (``rint(-0.3)`` is -0.0), where the direct loops give +0.0 (or -0.0
+    under a kernel with no positive weight); a .npy or float TIFF then differed with the path,
+    which the measured start-up cost and the warm worker may choose (same_bytes_on_every_path)."""
+
+    KERNELS = {"mixed": [[1.0, 0, -1], [2, 0, -2], [1, 0, -1]], "negative": [[-1.0, 0, -2], [-3, -1, 0]],
+               "positive": [[1.0, 2, 0], [0, 1, 4]]}
+
+    @pytest.mark.parametrize("kind", sorted(KERNELS))
+    @pytest.mark.parametrize("mode", ["constant", "reflect"])
+    def test_every_path_gives_the_same_bytes_2d(self, kind, mode):
+        rng = np.random.default_rng(7)
+        x = rng.integers(0, 4, (40, 50, 2)).astype(np.uint8)
+        x[rng.random(x.shape) < 0.7] = 0
+        k = np.array(self.KERNELS[kind]) / 4
+        assert engine.same_bytes_on_every_path(x.dtype, k, np.dtype("float32"), mode == "constant", 0.0)
+        want = conv2d(x, k, pad_mode=mode, paths=PATHS["numpy"])
+        assert np.signbit(want).any() == (kind != "positive")
+        for name in ("jit", "dense", "separable", "fft"):
+            assert conv2d(x, k, pad_mode=mode, paths=PATHS[name]).tobytes() == want.tobytes(), name
+
+    @pytest.mark.parametrize("kind", ["mixed", "negative"])
+    def test_every_path_gives_the_same_bytes_3d(self, kind):
+        from kernelcli import conv3d
+
+        rng = np.random.default_rng(8)
+        x = rng.integers(0, 3, (12, 14, 10)).astype(np.uint8)
+        x[rng.random(x.shape) < 0.7] = 0
+        k = rng.integers(1, 3, (5, 5, 5)).astype(float) * (-1 if kind == "negative" else rng.choice([-1, 1], (5, 5, 5)))
+        want = conv3d(x, k, paths=PATHS["dense"])
+        for name in ("numpy", "fft"):
+            assert conv3d(x, k, paths=PATHS[name]).tobytes() == want.tobytes(), name
+
+    def test_where_the_fft_cannot_know_the_sign_no_measurement_may_choose(self):
+        """Signed values under a kernel with no positive weight: 0 by cancellation is +0.0, an
+        all-zero window -0.0; and a -0.0 fill: only the direct loops know which."""
+        negative = np.array([[-1.0, -2.0]])
+        assert not engine.same_bytes_on_every_path(np.dtype("int16"), negative, np.dtype("float64"), True, 0.0)
+        assert engine.same_bytes_on_every_path(np.dtype("uint16"), negative, np.dtype("float64"), True, 0.0)
+        assert not engine.same_bytes_on_every_path(np.dtype("uint8"), np.ones((3, 3)), np.dtype("float32"), True, -0.0)
+        x = np.array([[2, -1, 0, 0]], dtype=np.int16)
+        for name in ("numpy", "dense"):
+            out = conv2d(x, negative, padding="valid", paths=PATHS[name])
+            assert out.tolist() == [[0.0, 1.0, 0.0]] and np.signbit(out).tolist() == [[False, False, True]], name

@@ -334,6 +334,13 @@ def same_bytes_on_every_path(x_dtype: np.dtype, k: np.ndarray, dtype: np.dtype, 
     m, q = form
     if np.frexp(q)[0] != 0.5:
         return False
+    # The sign of an exact 0: the direct loops give -0.0 where every product is -0.0 (zeros under
+    # negative weights), the FFT decides it from the kernel alone (fft._zero_sign), which is right
+    # only for values >= +0.0 under a kernel with no positive weight.
+    if constant and np.copysign(1.0, fill) < 0:
+        return False
+    if not (m > 0).any() and x_dtype.kind == "i":
+        return False
     top = 1 if x_dtype.kind == "b" else max(abs(int(np.iinfo(x_dtype).min)), int(np.iinfo(x_dtype).max))
     bound = float(np.abs(m).sum()) * max(float(top), abs(float(fill)) if constant else 0.0)
     return bound < min(2.0 ** (np.finfo(dtype).nmant + 1), FFT_EXACT_BOUND)

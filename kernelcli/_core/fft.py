@@ -152,6 +152,7 @@ def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, 
     kernel[:span_h:dh, :span_w:dw] = k[::-1, ::-1]
     spectrum_k = rfft2(kernel)
     out = np.empty((oh, ow, c), dtype=dtype if out_dtype is None else out_dtype)
+    zero = _zero_sign(k)
     win_h, win_w = bh + span_h - 1, bw + span_w - 1
     for r, g in itertools.product(range(nh), range(0, nw, GROUP)):  # a group of blocks of one row at a time
         n = min(GROUP, nw - g)
@@ -170,8 +171,7 @@ def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, 
                 q0 = span_w - 1 + p0 - (t * bw - shift_w)
                 part = full[t - g, f0 : f0 + o1 - o0, q0 : q0 + p1 - p0]
                 if scale is not None:
-                    part = np.rint(part)
-                    part *= scale
+                    part = _whole(part, scale, zero)
                 out[o0:o1, p0:p1, ch] = part
     return out
 
@@ -200,6 +200,7 @@ def correlate_fft_nd(xp: np.ndarray, k: np.ndarray, out_shape: tuple[int, ...], 
     spectrum_k = rfftn(kernel)
     del kernel
     out = np.empty(tuple(out_shape), dtype=out_dtype)
+    zero = _zero_sign(k)
     buf = None
     for index in itertools.product(*(range(g[3]) for g in grids)):
         src, dst, keep, put = [], [], [], []
@@ -222,10 +223,30 @@ def correlate_fft_nd(xp: np.ndarray, k: np.ndarray, out_shape: tuple[int, ...], 
         spectrum *= spectrum_k
         part = irfftn(spectrum, lengths)[tuple(keep)]
         if scale is not None:
-            part = np.rint(part)
-            part *= scale
+            part = _whole(part, scale, zero)
         out[tuple(put)] = part
     return out
+
+
+def _zero_sign(k: np.ndarray) -> float:
+    """The zero the direct loops give where the exact form's sum is 0: -0.0 under a kernel with no
+    positive weight (each product of a zero is -0.0, and so is their sum), else +0.0.
+
+    Exact for inputs and fill >= 0; ``engine.same_bytes_on_every_path`` says no for the others.
+
+    >>> _zero_sign(np.array([[-1.0, 0.0, -2.0]])), _zero_sign(np.array([[1.0, -1.0]]))
+    (-0.0, 0.0)
+    """
+    return -0.0 if not (k > 0).any() else 0.0
+
+
+def _whole(part: np.ndarray, scale: float, zero: float) -> np.ndarray:
+    """The exact form's block: rounded to whole numbers, times ``scale``, each 0 the direct loops' ``zero``
+    (an FFT's rounding noise around 0 has either sign, and ``rint(-0.3)`` is -0.0)."""
+    part = np.rint(part)
+    part *= scale
+    part[part == 0] = zero
+    return part
 
 
 def _transforms_nd(workers: int, cold: bool):
