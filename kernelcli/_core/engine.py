@@ -312,8 +312,10 @@ def same_bytes_on_every_path(x_dtype: np.dtype, k: np.ndarray, dtype: np.dtype, 
     integer (or bool) input, a kernel of whole numbers times a power of two, a whole-number
     constant fill, and every partial sum, bounded here by the input dtype's range, held exactly
     by the compute ``dtype``; and fewer taps than make the FFT a candidate (its exact, rounded
-    sums can be -0.0 where the direct loops give 0.0: equal numbers, other bytes in a float
-    output).  Decided from dtypes and the kernel alone: no pass over the image.
+    sums once held -0.0 where the direct loops write 0.0 -- equal numbers, other bytes in a
+    float output; the exact form now gives the loops' zeros, and these kernels keep the
+    built-in estimate as a margin).  Decided from dtypes and the kernel alone: no pass over
+    the image.
 
     >>> sobel = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
     >>> same_bytes_on_every_path(np.dtype("uint8"), sobel, np.dtype("float32"), True, 0.0)
@@ -327,7 +329,7 @@ def same_bytes_on_every_path(x_dtype: np.dtype, k: np.ndarray, dtype: np.dtype, 
     if x_dtype.kind not in "biu" or (constant and not float(fill).is_integer()):
         return False
     if np.count_nonzero(k) >= FFT_COLD_MIN_TAPS:
-        return False  # the FFT is a candidate: its rounded sums are exact but may be -0.0 where the loops give 0.0
+        return False  # the FFT is a candidate: kept on the built-in estimate, a margin (see the docstring)
     form = integer_form(np.asarray(k, dtype=np.float64))
     if form is None:
         return False
