@@ -40,6 +40,7 @@ def test_equals_the_whole_padded_copy(data):
         numpy_impl.BAND_BYTES = old
     assert bands.dtype == whole.dtype and bands.shape == whole.shape
     np.testing.assert_array_equal(bands, whole)
+    assert bands.tobytes() == whole.tobytes()  # "the same bytes": the sign of each 0 too
 
 
 def test_needs_the_output_and_a_few_bands_only():
