@@ -357,3 +357,46 @@ def test_fft_tiles_on_the_cluster(fft_case, tmp_path, cluster, invoke):
     src = make_zarr(tmp_path / "big.zarr", x, (256, 256))
     ok(invoke(args[0], str(src), *args[1:], "-o", str(tmp_path / "o.zarr"), "--scheduler", cluster.scheduler_address))
     assert np.array_equal(read_zarr(tmp_path / "o.zarr"), in_memory(invoke, folder, *args))
+
+
+def test_batch_on_a_forked_local_cluster_equals_workers(pngs, tmp_path):
+    """--scheduler local: workers forked from the command's process (they start with its imports),
+    small files of a task on a few threads; the bytes and the report are those of --workers 2."""
+    import json
+
+    pytest.importorskip("distributed")
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG broken")
+    result = run_cli("convolve", str(pngs), str(tmp_path / "bad.png"), "-k", "gaussian:3", "-d", str(tmp_path / "a"),
+                     "--scheduler", "local", "--workers", "2", "--json")
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert [r["status"] for r in report["items"]].count("ok") == 10
+    ok(run_cli("convolve", str(pngs), "-k", "gaussian:3", "-d", str(tmp_path / "b"), "--workers", "2"))
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(p.name for p in (tmp_path / "b").iterdir())
+    for p in (tmp_path / "b").iterdir():
+        assert (tmp_path / "a" / p.name).read_bytes() == p.read_bytes()
+
+
+def test_a_group_of_small_files_runs_on_threads_in_order(tmp_path):
+    import threading
+    import time
+
+    from kernelcli.batch import Item
+    from kernelcli.tiled import cluster
+
+    items = []
+    for i in range(8):
+        (tmp_path / f"{i}.png").write_bytes(b"x" * 10)
+        items.append(Item(tmp_path / f"{i}.png", tmp_path / f"o{i}.png"))
+    seen = set()
+
+    def run(item):
+        seen.add(threading.current_thread().name)
+        time.sleep(0.02 * (8 - int(item.input.stem)))  # later items finish first
+        return item.input.stem
+
+    assert cluster.run_group(run, items) == [str(i) for i in range(8)]
+    assert len(seen) > 1
+    (tmp_path / "0.png").write_bytes(b"x" * (cluster.SMALL_FILE_BYTES + 1))  # a big file: one at a time
+    seen.clear()
+    assert cluster.run_group(run, items) == [str(i) for i in range(8)] and len(seen) == 1
