@@ -233,3 +233,20 @@ class TestSignedZeros:
         for name in ("numpy", "dense"):
             out = conv2d(x, negative, padding="valid", paths=PATHS[name])
             assert out.tolist() == [[0.0, 1.0, 0.0]] and np.signbit(out).tolist() == [[False, False, True]], name
+
+
+class TestInexactBound:
+    def test_direct_paths_agree_within_the_windows_magnitude_not_each_outputs(self):
+        """The README's bound for inexact data: a few units of rounding of ``sum|k| * max|x|``.  Where
+        the products cancel (a zero-sum kernel on a nearly flat 200) an output near 0 differs between
+        paths by far more than the rounding of its own magnitude, as any reordered sum does."""
+        rng = np.random.default_rng(0)
+        x = (200 + rng.random((64, 64)) * 1e-2).astype(np.float32)
+        k = rng.normal(size=(5, 5))
+        k -= k.mean()
+        ref = conv2d(x.astype(np.float64), k, paths=PATHS["dense"])
+        unit = np.finfo(np.float32).eps * np.abs(k).sum() * np.abs(x).max()
+        outs = [conv2d(x, k, paths=PATHS[name]).astype(np.float64) for name in ("numpy", "dense", "separable", "jit")]
+        for out in outs:
+            assert np.abs(out - ref).max() <= 4 * unit
+        assert (np.abs(outs[0] - outs[1]) > 100 * np.finfo(np.float32).eps * np.abs(ref)).any()  # not each output's own
