@@ -21,10 +21,15 @@ def index_path(dispatcher) -> Path | None:
 
 
 def is_cached(dispatcher, *dtypes: str) -> bool:
-    """True when the cache index of ``dispatcher`` lists a signature mentioning all ``dtypes`` in order.
+    """True when ``dispatcher`` holds, or its cache index lists, a signature mentioning all
+    ``dtypes`` in order.
 
-    Unknown layouts count as cached (better silent than a false "compiling" note).
+    A version already loaded in this process (the warm worker loads them all) is answered
+    without reading the index file.  Unknown layouts count as cached (better silent than a
+    false "compiling" note).
     """
+    if any(_mentions(str(sig), dtypes) for sig in list(getattr(dispatcher, "overloads", None) or ())):
+        return True
     path = index_path(dispatcher)
     if path is None:
         return True
@@ -36,13 +41,14 @@ def is_cached(dispatcher, *dtypes: str) -> bool:
         return False
     except Exception:
         return True
-    for key in overloads:
-        text = str(key[0])
-        at = 0
-        for name in dtypes:
-            at = text.find(f"Array({name},", at)
-            if at < 0:
-                break
-        else:
-            return True
-    return False
+    return any(_mentions(str(key[0]), dtypes) for key in overloads)
+
+
+def _mentions(text: str, dtypes: tuple[str, ...]) -> bool:
+    """True when the signature ``text`` has arrays of ``dtypes``, in this order."""
+    at = 0
+    for name in dtypes:
+        at = text.find(f"Array({name},", at)
+        if at < 0:
+            return False
+    return True

@@ -1,0 +1,83 @@
+"""What the warm worker prepares before it forks, so that a call's process does not redo it:
+quick in-process tests (no worker is started)."""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from kernelcli import jitcache
+from kernelcli.worker import server
+
+
+class _Dispatcher:
+    """A stand-in for a Numba dispatcher: loaded signatures, and a cache index nowhere."""
+
+    def __init__(self, overloads, index):
+        self.overloads = {sig: None for sig in overloads}
+
+        class _File:
+            _index_path = str(index)
+
+        class _Cache:
+            _cache_file = _File()
+
+        self._cache = _Cache()
+
+
+SIG = "(Array(uint8, 2, 'C', True, aligned=True), Array(float32, 2, 'C', False, aligned=True))"
+
+
+def test_a_loaded_version_counts_as_cached_without_reading_the_index(tmp_path):
+    missing = tmp_path / "nothing.nbi"  # reading it would say "not cached"
+    assert jitcache.is_cached(_Dispatcher([SIG], missing), "uint8", "float32")
+    assert not jitcache.is_cached(_Dispatcher([SIG], missing), "float32", "uint8")  # the order counts
+    assert not jitcache.is_cached(_Dispatcher([], missing), "uint8", "float32")
+
+
+def test_numba_exit_finalizers_are_dropped_and_no_others():
+    import numba
+
+    @numba.njit
+    def twice(x):
+        return 2 * x
+
+    assert twice(2) == 4
+
+    class Thing:
+        pass
+
+    thing = Thing()
+    ours = weakref.finalize(thing, lambda: None)
+    numba_ones = [f for f, info in weakref.finalize._registry.items() if getattr(info.func, "__module__", "") == "numba.core.dispatcher"]
+    assert numba_ones and all(f.atexit for f in numba_ones)
+    server._quiet_numba_exit()
+    assert not any(f.atexit for f in numba_ones)
+    assert ours.atexit
+    ours.detach()
+
+
+def test_the_dry_parse_runs_no_command(tmp_path, monkeypatch):
+    import re
+
+    from kernelcli.cli import build_command
+
+    monkeypatch.chdir(tmp_path)
+    re.purge()
+    server._dry_parse(build_command())
+    assert list(tmp_path.iterdir()) == []  # convolve and pool were parsed, not run
+    # what every call with a short option compiled (Click's escaping of the option it tried as a long one)
+    assert any("x7f" in str(key) for key in re._cache)
+
+
+def test_loaded_versions_answer_the_first_compile_note(tmp_path, monkeypatch):
+    """Numba's own signatures read as the index file's do (the index is out of reach here)."""
+    from kernelcli import api
+    from kernelcli._core import conv
+    from kernelcli._core.policy import Paths
+
+    x = np.zeros((20, 20), np.uint8)
+    api.conv2d(x, np.ones((3, 3)), paths=Paths(force="dense"))
+    monkeypatch.setattr(jitcache, "index_path", lambda _dispatcher: tmp_path / "nothing.nbi")
+    assert jitcache.is_cached(conv.dense_rows, "uint8", "float32")
