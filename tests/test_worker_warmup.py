@@ -81,3 +81,25 @@ def test_loaded_versions_answer_the_first_compile_note(tmp_path, monkeypatch):
     api.conv2d(x, np.ones((3, 3)), paths=Paths(force="dense"))
     monkeypatch.setattr(jitcache, "index_path", lambda _dispatcher: tmp_path / "nothing.nbi")
     assert jitcache.is_cached(conv.dense_rows, "uint8", "float32")
+
+
+def test_a_child_that_ends_wakes_the_loop():
+    import os
+    import select
+
+    wake = server._child_exit_wakeup()
+    assert wake is not None
+    try:
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        ready, _, _ = select.select([wake], [], [], 10)
+        assert ready == [wake]
+        server._drain(wake)
+        os.waitpid(pid, 0)
+        assert select.select([wake], [], [], 0)[0] == []
+    finally:
+        server._forget_child_exit_wakeup(wake)
+    import signal
+
+    assert signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL and signal.set_wakeup_fd(-1) == -1

@@ -46,6 +46,7 @@ class Server:
         self.calls = 0
         self.refused = 0
         self.rejected = 0  # connections from other users
+        self.forked_on_call = 0  # calls that found no spare ready: forked on the call's path
         self.children: dict[int, float] = {}
         self.last_activity = time.monotonic()
         self.stopping = False
@@ -85,6 +86,7 @@ class Server:
     def serve(self, listener: socket.socket) -> None:
         """Answer connections until stopped or idle for :attr:`idle_seconds`."""
         signal.signal(signal.SIGTERM, self._on_sigterm)
+        self._wake = _child_exit_wakeup()
         self.last_activity = time.monotonic()
         try:
             while not self.stopping:
@@ -96,8 +98,13 @@ class Server:
                 idle = time.monotonic() - self.last_activity
                 if not self.children and idle > self.idle_seconds:
                     break
-                ready, _, _ = select.select([listener], [], [], 0.02 if self.children else 0.5)
-                if ready:
+                # A call's process that ends wakes the loop (SIGCHLD): it is reaped and the next
+                # spare forked at once, ready for the next call of a shell loop.
+                waiting = [listener] if self._wake is None else [listener, self._wake]
+                ready, _, _ = select.select(waiting, [], [], 0.02 if self.children and self._wake is None else 0.5)
+                if self._wake is not None and self._wake in ready:
+                    _drain(self._wake)
+                if listener in ready:
                     conn, _ = listener.accept()
                     with conn:
                         self._answer(conn, listener)
@@ -105,9 +112,15 @@ class Server:
             self._drop_spare()
             self._unlink_if_mine(listener)
             listener.close()
+            if self._wake is not None:
+                _forget_child_exit_wakeup(self._wake)
+                self._wake = None
 
     def _on_sigterm(self, _signum, _frame) -> None:
         self.stopping = True
+
+    #: the read end of the pipe SIGCHLD writes to (None: the loop polls every 20 ms instead)
+    _wake: int | None = None
 
     #: the Numba cache index files as :meth:`warm_up` left them (None: not watched)
     cache_seen: tuple | None = None
@@ -187,6 +200,7 @@ class Server:
             "calls": self.calls,
             "refused": self.refused,
             "rejected_other_users": self.rejected,
+            "calls_without_a_spare": self.forked_on_call,
             "calls_in_progress": sorted(self.children),
         }
 
@@ -217,8 +231,10 @@ class Server:
             return
         pid = self._hand_to_spare(conn, message, fds)
         if pid is None:
+            self.forked_on_call += 1
             pid = self._fork()
             if pid == 0:
+                _forget_child_exit_wakeup(self._wake)
                 _child(conn, listener, message, fds, self.command)  # never returns
         self.children[pid] = time.monotonic()
         self.calls += 1
@@ -239,6 +255,7 @@ class Server:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         pid = self._fork()
         if pid == 0:
+            _forget_child_exit_wakeup(self._wake)
             listener.close()
             ours.close()
             try:
@@ -269,6 +286,41 @@ class Server:
         if self.spare is not None:
             self.spare[1].close()  # it reads the end of the stream and exits
             self.spare = None
+
+
+def _child_exit_wakeup() -> int | None:
+    """A pipe that SIGCHLD writes to (``signal.set_wakeup_fd``); its read end, or None."""
+    try:
+        read, write = os.pipe()
+        os.set_blocking(read, False)
+        os.set_blocking(write, False)
+        signal.signal(signal.SIGCHLD, lambda _signum, _frame: None)  # a Python handler: the wake-up fd is written
+        signal.set_wakeup_fd(write)
+    except (OSError, ValueError):
+        return None
+    return read
+
+
+def _forget_child_exit_wakeup(read: int | None) -> None:
+    """Undo :func:`_child_exit_wakeup` (in a forked child, or when the loop ends)."""
+    if read is None:
+        return
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    write = signal.set_wakeup_fd(-1)
+    for fd in (read, write):
+        if fd >= 0:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 512):
+            pass
+    except (BlockingIOError, InterruptedError):
+        pass
 
 
 def warm_up():
