@@ -94,3 +94,34 @@ def test_an_8_bit_image_made_in_strips_holds_the_whole_array_values(tmp_path, mo
     got = np.asarray(Image.open(tmp_path / "x.png"))
     np.testing.assert_array_equal(got, want[..., 0] if channels == 1 else want)
     assert (info.low_clipped, info.high_clipped, info.nonzero, info.dtype) == (low, high, int(np.count_nonzero(x)), "uint8")
+
+
+def test_into_a_strided_output():
+    """``out=``: the colour bytes of an RGBX array (every 4th byte skipped) get the same values."""
+    x = np.random.default_rng(6).normal(100, 200, (300, 70, 3)).astype(np.float32)
+    rgbx = np.full((300, 70, 4), 7, np.uint8)
+    got = to_integer_range(x, 8, "clip", nonzero=True, out=rgbx[..., :3])
+    want, low, high = reference(x, 8, "clip")
+    assert got[0].base is rgbx and np.array_equal(rgbx[..., :3], want) and (rgbx[..., 3] == 7).all()
+    assert got[1:] == (low, high, int(np.count_nonzero(x)))
+    with pytest.raises(ValueError, match="out: expected a uint8 array of shape"):
+        to_integer_range(x, 8, "clip", out=np.empty((300, 70, 3), np.uint16))
+
+
+@pytest.mark.parametrize("channels, suffix", [(None, ".png"), (1, ".bmp"), (3, ".jpg"), (None, ".jpg"), (1, ".tif")])
+def test_an_8_bit_picture_encodes_the_same_bytes_as_from_an_array(tmp_path, channels, suffix):
+    """The result converted straight into Pillow's image memory (L, or RGBX for a JPEG) encodes to
+    the very bytes Pillow writes from the whole-array conversion."""
+    from PIL import Image
+
+    from kernelcli.io import images
+
+    shape = (123, 77) if channels is None else (123, 77, channels)
+    x = np.random.default_rng(8).normal(100, 120, shape).astype(np.float32)
+    info = images.write_image(tmp_path / f"x{suffix}", x, rescale="clip")
+    want, low, high = reference(x, 8, "clip")
+    fmt = images.IMAGE_SUFFIXES[suffix]
+    Image.fromarray(want[..., 0] if channels == 1 else want).save(tmp_path / f"want{suffix}", format=fmt,
+                                                                   **images.Encoding().save_options(fmt))
+    assert (tmp_path / f"x{suffix}").read_bytes() == (tmp_path / f"want{suffix}").read_bytes()
+    assert (info.low_clipped, info.high_clipped, info.nonzero, info.dtype) == (low, high, int(np.count_nonzero(x)), "uint8")
