@@ -99,7 +99,7 @@ class Report:
     @classmethod
     def of(cls, src: Path, label: str, data: Any, result: Any, seconds: float, out_path: Path | None, notes: list[str], **extra: Any) -> "Report":
         """The report of one input array turned into one result array (refused if it overflowed)."""
-        minimum, maximum = float(result.min()), float(result.max())
+        minimum, maximum = min_max(result)
         check_finite_result(src, label, minimum, maximum, result.dtype)
         return cls(
             input=str(src),
@@ -123,6 +123,31 @@ class Report:
             if d[key] is None:
                 d.pop(key)
         return d
+
+
+#: values reduced at a time by :func:`min_max` (a block stays in the CPU cache for the second reduction)
+_MIN_MAX_BLOCK = 1 << 16
+
+
+def min_max(values: Any) -> tuple[float, float]:
+    """``(values.min(), values.max())`` as floats, reading a large array from memory once:
+    block by block, the maximum taken while the block is still in the CPU cache (12 MP RGB
+    float32: 17-19 -> 13 ms).  A NaN anywhere makes both NaN, as numpy's own reductions do.
+
+    >>> import numpy as np
+    >>> min_max(np.array([[3.0, -1.0], [7.5, 2.0]]))
+    (-1.0, 7.5)
+    """
+    import numpy as np
+
+    flat = values.reshape(-1) if values.flags.c_contiguous else None
+    if flat is None or flat.size <= 4 * _MIN_MAX_BLOCK:
+        return float(values.min()), float(values.max())
+    lo, hi = flat[:1].min(), flat[:1].max()
+    for start in range(0, flat.size, _MIN_MAX_BLOCK):
+        block = flat[start : start + _MIN_MAX_BLOCK]
+        lo, hi = np.minimum(lo, block.min()), np.maximum(hi, block.max())
+    return float(lo), float(hi)
 
 
 #: Share of the non-zero responses clipped below 0 that earns a "--rescale abs" hint: counted

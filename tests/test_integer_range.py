@@ -125,3 +125,20 @@ def test_an_8_bit_picture_encodes_the_same_bytes_as_from_an_array(tmp_path, chan
                                                                    **images.Encoding().save_options(fmt))
     assert (tmp_path / f"x{suffix}").read_bytes() == (tmp_path / f"want{suffix}").read_bytes()
     assert (info.low_clipped, info.high_clipped, info.nonzero, info.dtype) == (low, high, int(np.count_nonzero(x)), "uint8")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int32])
+def test_min_max_block_by_block_equals_numpy(dtype):
+    from kernelcli.jobs_common import _MIN_MAX_BLOCK, min_max
+
+    rng = np.random.default_rng(9)
+    x = (rng.normal(0, 100, (5 * _MIN_MAX_BLOCK + 74,)) if np.dtype(dtype).kind == "f" else rng.integers(0, 200, 5 * _MIN_MAX_BLOCK + 74)).astype(dtype)
+    x[-3], x[_MIN_MAX_BLOCK + 5] = 250, 1  # the extremes in the last, short block and in another
+    assert min_max(x) == (float(x.min()), float(x.max()))
+    assert min_max(x.reshape(-1, 7)[:, :5]) == (float(x.reshape(-1, 7)[:, :5].min()), float(x.reshape(-1, 7)[:, :5].max()))
+    if x.dtype.kind == "f":
+        for where in (0, _MIN_MAX_BLOCK * 3 + 9, x.size - 1):
+            y = x.copy()
+            y[where] = np.nan
+            lo, hi = min_max(y)
+            assert np.isnan(lo) and np.isnan(hi)
