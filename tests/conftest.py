@@ -18,14 +18,22 @@ SAMPLES = REPO / "samples"
 # a record there would move the paths the CLI takes (tests assert some), and a CLI call that
 # loads the jitted core would start a background measurement, still running after the suite and
 # beside any timing.  Set here, before kernelcli.cli reads the record at import; the CLI
-# subprocesses inherit both.  Tests of the measurement pass their own folder.
-_CACHE = tempfile.mkdtemp(prefix="kernelcli-tests-cache-")
-os.environ["XDG_CACHE_HOME"] = _CACHE
+# subprocesses inherit both, and so does any process that imports this file under the suite (a
+# pool or cluster worker unpickling a test's function).  The folder is named, not made: with the
+# measurement off nothing writes there, so a session that is killed leaves nothing behind.
+# Tests of the measurement pass their own folder.
+_PREFIX = "kernelcli-tests-cache-"
+if _PREFIX not in os.environ.get("XDG_CACHE_HOME", ""):
+    os.environ["XDG_CACHE_HOME"] = os.path.join(tempfile.gettempdir(), f"{_PREFIX}{os.getpid()}")
+    _CACHE: str | None = os.environ["XDG_CACHE_HOME"]
+else:
+    _CACHE = None
 os.environ["KERNELCLI_MEASURE_STARTUP"] = "off"
 
 
 def pytest_unconfigure(config):
-    shutil.rmtree(_CACHE, ignore_errors=True)
+    if _CACHE is not None:  # in case something else wrote there after all
+        shutil.rmtree(_CACHE, ignore_errors=True)
 
 
 def interruptible() -> None:
