@@ -359,8 +359,8 @@ def test_fft_tiles_on_the_cluster(fft_case, tmp_path, cluster, invoke):
     assert np.array_equal(read_zarr(tmp_path / "o.zarr"), in_memory(invoke, folder, *args))
 
 
-def test_batch_on_a_forked_local_cluster_equals_workers(pngs, tmp_path):
-    """--scheduler local: workers forked from the command's process (they start with its imports),
+def test_batch_on_a_local_cluster_from_a_fork_server_equals_workers(pngs, tmp_path):
+    """--scheduler local: workers forked from a clean fork server (never from the command's process),
     small files of a task on a few threads; the bytes and the report are those of --workers 2."""
     import json
 

@@ -322,7 +322,6 @@ def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str, *, nonzer
         run_rows(convert, n_blocks, work=v.size * _WORK_PER_VALUE)
     low, high, responses = (sum(c[i] for c in counts) for i in range(3))
     return done(out, low, high)
-    return done(out, low, high)
 
 
 @dataclass(frozen=True)
