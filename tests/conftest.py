@@ -37,13 +37,14 @@ def pytest_unconfigure(config):
 
 
 def interruptible() -> None:
-    """``preexec_fn`` for a subprocess a test sends Ctrl-C to: SIGINT and SIGQUIT back to their
-    defaults, as under a terminal.  A runner started in the background by a shell without job
-    control (CI scripts, ``pytest ... &``) ignores both, and a child inherits that: it would
-    ignore the test's Ctrl-C, as it should."""
+    """``preexec_fn`` for a subprocess a test sends Ctrl-C (or a hang-up) to: SIGINT, SIGQUIT,
+    SIGHUP and SIGTERM back to their defaults, as under a terminal.  A runner started in the
+    background by a shell without job control (CI scripts, ``pytest ... &``) ignores SIGINT and
+    SIGQUIT, one under ``nohup`` ignores SIGHUP, and a child inherits that: it would ignore the
+    test's signal, as it should."""
     import signal
 
-    for sig in (signal.SIGINT, signal.SIGQUIT):
+    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTERM):
         signal.signal(sig, signal.SIG_DFL)
 
 

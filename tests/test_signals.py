@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO
+from conftest import REPO, interruptible
 
 CODES = {signal.SIGTERM: 143, signal.SIGHUP: 129}
 
@@ -23,7 +23,7 @@ CODES = {signal.SIGTERM: 143, signal.SIGHUP: 129}
 def start(*args: str, cwd: Path) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     return subprocess.Popen([sys.executable, "-m", "kernelcli", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
 
 
 def wait_for(condition, proc: subprocess.Popen, seconds: float = 120) -> bool:

@@ -247,6 +247,7 @@ def test_the_client_imports_only_what_a_bare_interpreter_builds_in(worker):
     probe = (
         "import sys\n"
         "before = set(sys.modules)\n"
+        f"sys.prefix = {sys.prefix!r}\n"  # without site a venv's python reports the base prefix: the worker's socket is the venv's
         "sys.argv = ['kernelcli', 'shape', '--in', '24', '--f', '5', '-q']\n"
         "import atexit\n"
         "atexit.register(lambda: print(sorted(set(sys.modules) - before - {'atexit'}), file=sys.stderr))\n"
@@ -468,26 +469,33 @@ def wait_for(condition, timeout: float = 300.0) -> None:
 
 def test_the_loader_finds_what_numba_cached():
     """The worker reads Numba's cache through its internals: a fresh process that loads
-    everything cached holds a compiled version of a core function without compiling it."""
+    everything cached holds, without compiling, every version another process compiled."""
     script = (
-        "import numpy as np\n"
+        "import json, numpy as np\n"
         "from kernelcli import api\n"
         "from kernelcli._core.policy import Paths\n"
+        "from kernelcli.worker import server\n"
         "api.conv2d(np.ones((20, 20), np.int16), np.ones((3, 3)), paths=Paths(force='dense'))\n"  # cached after this
+        "print(json.dumps({f.py_func.__module__ + '.' + f.py_func.__qualname__: sorted(map(str, f.signatures)) for f in server._dispatchers() if f.signatures}))\n"
     )
     r = subprocess.run([sys.executable, "-c", script], env=cli_env(), capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
+    compiled = json.loads(r.stdout.splitlines()[-1])
+    assert compiled  # the call went through the jitted core
     probe = (
+        "import json\n"
         "from kernelcli.worker import server\n"
-        "from kernelcli._core import conv\n"
-        "before = len(conv.dense_rows.signatures)\n"
+        "before = sum(len(f.signatures) for f in server._dispatchers())\n"
         "loaded = server._load_cached_overloads()\n"
-        "print(before, loaded, any('int16' in str(s) for s in conv.dense_rows.signatures), len(server._cache_state()) > 0)\n"
+        "have = {f.py_func.__module__ + '.' + f.py_func.__qualname__: sorted(map(str, f.signatures)) for f in server._dispatchers()}\n"
+        "print(json.dumps([before, loaded, have, len(server._cache_state()) > 0]))\n"
     )
     r = subprocess.run([sys.executable, "-c", probe], env=cli_env(), capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
-    before, loaded, has_int16, watched = r.stdout.split()
-    assert before == "0" and int(loaded) > 0 and has_int16 == "True" and watched == "True"
+    before, loaded, have, watched = json.loads(r.stdout.splitlines()[-1])
+    assert before == 0 and loaded > 0 and watched
+    for name, signatures in compiled.items():
+        assert set(signatures) <= set(have.get(name, ())), name
 
 
 def test_a_call_that_compiled_teaches_the_worker(monkeypatch):
