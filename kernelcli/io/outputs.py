@@ -227,6 +227,24 @@ def temp_prefix(dest: Path) -> str:
     return f".{name}."
 
 
+def temporary_beside(dest: str | os.PathLike, folder: str | os.PathLike) -> tuple[int, str]:
+    """A new temporary file for ``dest`` in ``folder``: its open descriptor and its name, which
+    :func:`remove_temporary_files` recognises.  WriteError when the folder refuses it.
+
+    Call it inside ``with signals_deferred():`` and keep the name in the same statement, so that
+    a signal cannot land between the file's creation and the cleanup knowing it.
+
+    >>> import tempfile, os
+    >>> fd, name = temporary_beside("out.png", tempfile.mkdtemp())
+    >>> os.close(fd); os.path.basename(name).startswith(".out.png.") and name.endswith(PART_SUFFIX)
+    True
+    """
+    try:
+        return tempfile.mkstemp(prefix=temp_prefix(Path(dest)), suffix=PART_SUFFIX, dir=folder)
+    except OSError as exc:
+        raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or _one_line(exc)}") from None
+
+
 def atomic_write(dest: str | os.PathLike, write: Callable[[IO[bytes]], object], *, force: bool = False) -> None:
     """Write through a temporary file in ``dest``'s folder, then publish it in one step.
 
@@ -244,10 +262,7 @@ def atomic_write(dest: str | os.PathLike, write: Callable[[IO[bytes]], object], 
     tmp, f, published = None, None, False
     try:
         with signals_deferred():  # a signal now is raised once ``tmp`` is known, so the finally removes it
-            try:
-                fd, tmp = tempfile.mkstemp(prefix=temp_prefix(dest), suffix=PART_SUFFIX, dir=folder)
-            except OSError as exc:
-                raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or _one_line(exc)}") from None
+            fd, tmp = temporary_beside(dest, folder)
             f = os.fdopen(fd, "wb")
         with f:
             write(f)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -183,7 +182,7 @@ def write_nii(result: Any, dest: Path, vol: Any, *, force: bool, run: Any, label
     and the file is published only when complete (``--force`` to replace).
     """
     from ..errors import WriteError
-    from ..io.outputs import PART_SUFFIX, _publish, signals_deferred, temp_prefix
+    from ..io.outputs import _publish, signals_deferred, temporary_beside
     from ..jobs_common import check_finite_result
     from ..medical.nifti import header_bytes
     from .stores import _tasks
@@ -194,10 +193,7 @@ def write_nii(result: Any, dest: Path, vol: Any, *, force: bool, run: Any, label
     tmp = None
     try:
         with signals_deferred():  # a signal now is raised once ``tmp`` is known, so the finally removes it
-            try:
-                fd, tmp = tempfile.mkstemp(prefix=temp_prefix(dest), suffix=PART_SUFFIX, dir=folder)
-            except OSError as exc:
-                raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or exc}") from None
+            fd, tmp = temporary_beside(dest, folder)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(blob)

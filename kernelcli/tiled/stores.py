@@ -318,15 +318,15 @@ def write_npy(result: Any, dest: Path, *, force: bool, run: Any) -> list[Any]:
     import numpy as np
 
     from ..errors import WriteError
-    from ..io.outputs import PART_SUFFIX, _publish, signals_deferred, temp_prefix
+    from ..io.outputs import _publish, signals_deferred, temporary_beside
 
     folder = dest.parent if str(dest.parent) else Path(".")
     tmp, published = None, False
     try:
         with signals_deferred():  # a signal now is raised once ``tmp`` is known, so the finally removes it
+            fd, tmp = temporary_beside(dest, folder)
+            os.close(fd)
             try:
-                fd, tmp = tempfile.mkstemp(prefix=temp_prefix(dest), suffix=PART_SUFFIX, dir=folder)
-                os.close(fd)
                 np.lib.format.open_memmap(tmp, mode="w+", dtype=result.dtype, shape=result.shape).flush()
             except OSError as exc:
                 raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or exc}") from None
