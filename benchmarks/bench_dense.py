@@ -61,7 +61,7 @@ def grid(images, sizes, repeat: int, force: str | None, clock=time.perf_counter)
     import numpy as np
 
     import kernelcli.api as api
-    from kernelcli._core import engine
+    from kernelcli._core import costs
     from kernelcli._core.policy import Paths
 
     paths = Paths(force=force) if force else None
@@ -79,7 +79,7 @@ def grid(images, sizes, repeat: int, force: str | None, clock=time.perf_counter)
             del ours, theirs
             ms = paired_ms([lambda: api.conv2d(x, k, paths=paths),
                             lambda: cv2.filter2D(x, -1, k32, borderType=cv2.BORDER_CONSTANT)], reps, clock)
-            path = force or engine.choose_path(k, (1, 1), (1, 1), np.dtype("float32"))
+            path = force or costs.choose_path(k, (1, 1), (1, 1), np.dtype("float32"))
             results[n, f] = (ms[0], ms[1], path)
             print(f"  {n}^2 {f}x{f} ({path}): kernelcli {ms[0]:.3f} ms, cv2 {ms[1]:.3f} ms, ratio {ms[0] / ms[1]:.2f}",
                   file=sys.stderr, flush=True)

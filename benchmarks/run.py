@@ -137,9 +137,9 @@ def scipy_check(ours: float, scipy_ms: float | None) -> str:
 
 def path_of(k: np.ndarray) -> str:
     """The path the core picks for ``k`` at stride 1 in float32."""
-    from kernelcli._core import engine
+    from kernelcli._core import costs
 
-    return engine.choose_path(k, (1, 1), (1, 1), np.dtype("float32"))
+    return costs.choose_path(k, (1, 1), (1, 1), np.dtype("float32"))
 
 
 def conv_cases(peers: dict, n: int, repeat: int, quick: bool) -> Table:

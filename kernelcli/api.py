@@ -133,12 +133,12 @@ def _pad3(x3: np.ndarray, widths: tuple[int, int, int, int], mode: str, value: f
     code = PAD_CODES[mode]
     small = _numba_lacks(dtype) or paths.numpy_for(work)
     if small is None:
-        from ._core import engine
+        from ._core import costs
 
         cells = (x3.shape[0] + top + bottom) * (x3.shape[1] + left + right) * x3.shape[2]
         # a copy of the values (converted as numpy converts them): the same bytes on both paths
         same = x3.dtype == dtype or (x3.dtype.kind in "biu" and np.dtype(dtype).kind == "f")
-        small = engine.use_numpy(paths, cells, same_bytes=same)
+        small = costs.use_numpy(paths, cells, same_bytes=same)
     if small:
         return numpy_impl.pad3d(x3, top, bottom, left, right, code, value, dtype)
     from ._core.engine import pad_flat
@@ -252,25 +252,25 @@ def conv2d(
     # the first choice of every convolution, 2-D and 3-D alike (kernelcli._core.dispatch)
     choice = "numpy" if policy.numpy_for(oh * ow * channels * kh * kw) else None
     if choice is None:
-        from ._core import dispatch, engine
+        from ._core import costs, dispatch, engine, forms
 
-        same = policy.jit_start is not None and engine.same_bytes_on_every_path(arr.dtype, k, dtype, mode == "constant", pad_value)
+        same = policy.jit_start is not None and costs.same_bytes_on_every_path(arr.dtype, k, dtype, mode == "constant", pad_value)
         choice = dispatch.front(policy, oh * ow * channels * kh * kw, oh * ow * channels, k, (sh, sw), dtype, same_bytes=same)
     # Only the rows and columns the windows reach are padded (a large stride or "valid" skips the rest).
     widths = _trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)
     if choice != "jit":
         ndsupport.check_finite(arr)
     if choice == "fft":
-        from ._core import engine
+        from ._core import costs, engine, forms
 
-        form = engine.fft_form(x3, k, dtype, PAD_CODES[mode], pad_value, policy.fft_form)
+        form = forms.fft_form(x3, k, dtype, PAD_CODES[mode], pad_value, policy.fft_form)
         choice = "numpy" if form[0] == "avoid" else choice  # numpy is exact here, the FFT could not be
     if choice == "numpy":
         out = numpy_impl.correlate_bands(x3, k.astype(dtype), widths, PAD_CODES[mode], pad_value, dtype, (sh, sw), (dh, dw), oh, ow)
     elif choice == "fft":
         out = engine.fft_correlate(x3, k, dtype, widths, PAD_CODES[mode], pad_value, (dh, dw), oh, ow, policy, form)
     else:
-        from ._core import engine
+        from ._core import costs, engine, forms
 
         out = engine.correlate(
             x3, k, dtype, widths, PAD_CODES[mode], pad_value, (sh, sw), (dh, dw), oh, ow,
@@ -413,15 +413,15 @@ def pool2d(
     policy = as_paths(paths)
     small = _numba_lacks(dtype) or policy.numpy_for(work)
     if small is None:
-        from ._core import engine
+        from ._core import costs, engine
 
         # an integer max/min picks a value on either path (floats: NaN handling may differ)
-        small = engine.use_numpy(policy, work, same_bytes=op in ("max", "min") and arr.dtype.kind in "biu")
+        small = costs.use_numpy(policy, work, same_bytes=op in ("max", "min") and arr.dtype.kind in "biu")
     if small:
         ndsupport.check_finite(arr)
         out = numpy_impl.pool(x3, size, stride, padding, op, count_include_pad, oh, ow, dtype)
     else:
-        from ._core import engine
+        from ._core import costs, engine
 
         out = engine.pool(
             x3, size, stride, padding, POOL_CODES[op], count_include_pad, oh, ow, dtype,

@@ -211,14 +211,14 @@ def _use_numpy(paths: Paths, work: int) -> bool:
 
     Tiny work always does; under the CLI's ``cold`` policy, so does any work for which numpy
     is cheaper than loading the jitted core in a fresh process (a pure function of the
-    call: see :func:`kernelcli._core.engine.jit_start_seconds`).
+    call: see :func:`kernelcli._core.costs.jit_start_seconds`).
     """
     decided = paths.numpy_for(work)
     if decided is not None:
         return decided
-    from ._core import engine
+    from ._core import costs
 
-    return engine.cold_prefers(paths, work * NUMPY_SECONDS_PER_TAP, 0.0)
+    return costs.cold_prefers(paths, work * NUMPY_SECONDS_PER_TAP, 0.0)
 
 
 def _tap_table(wc: np.ndarray, groups: int, dil_h: int, dil_w: int, stride_w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

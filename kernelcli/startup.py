@@ -12,7 +12,7 @@ medians in the user's cache folder (see :func:`stored` for how the two combine).
 itself, and every call until the measurement exists, use the built-in estimate.
 
 The measurement only ever moves the choice between paths that give the same bytes
-(:func:`kernelcli._core.engine.jit_start_seconds`): it changes how fast a result comes,
+(:func:`kernelcli._core.costs.jit_start_seconds`): it changes how fast a result comes,
 never the result.  The numeric core never reads it: :func:`cli_paths` passes it in, as
 ``Paths.jit_start``.  The record is a small JSON file (:func:`record_path`); delete it to
 measure again.  ``KERNELCLI_MEASURE_STARTUP=off`` (:data:`OPT_OUT_ENV`) starts no measurement
@@ -83,7 +83,7 @@ def record_path(folder: str | os.PathLike[str] | None = None) -> Path:
 def stored(path: str | os.PathLike[str] | None = None) -> float | None:
     """The stored start-up cost in the cost model's seconds, or None when there is none (or it
     is not believable): the measured load time scaled by how much faster or slower plain numpy
-    ran than the model assumes (``engine.NUMPY_SECONDS_PER_TAP``), so a busy machine, which
+    ran than the model assumes (``costs.NUMPY_SECONDS_PER_TAP``), so a busy machine, which
     slows both, moves no choice, while a machine with a slow disk or a slow Numba does."""
     try:
         with open(path if path is not None else record_path(), encoding="utf-8") as f:
@@ -196,7 +196,7 @@ def measure(repeat: int = REPEAT) -> tuple[float, float]:
 
 def save(path: str | os.PathLike[str], load_seconds: float, numpy_seconds_per_tap: float) -> float:
     """Store a measurement at ``path`` (written whole, then renamed into place); the model's value."""
-    from ._core.engine import NUMPY_SECONDS_PER_TAP
+    from ._core.costs import NUMPY_SECONDS_PER_TAP
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

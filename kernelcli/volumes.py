@@ -110,14 +110,14 @@ def resolve_padding3d(padding: str | int | Sequence[int], shape: tuple[int, int,
 
 
 def _use_numpy(paths: Any, work: int, numpy_bytes: int, jit_bytes: int) -> bool:
-    """The dispatcher's rule for volumes (:func:`kernelcli._core.engine.use_numpy_volume`).
+    """The dispatcher's rule for volumes (:func:`kernelcli._core.costs.use_numpy_volume`).
 
     ``work`` multiply-adds; ``numpy_bytes``/``jit_bytes``: what each path allocates besides
     the input, so a cold call never trades a few tenths of a second for several volumes of memory.
     """
-    from ._core import engine
+    from ._core import costs
 
-    return engine.use_numpy_volume(as_paths(paths), work, numpy_bytes, jit_bytes)
+    return costs.use_numpy_volume(as_paths(paths), work, numpy_bytes, jit_bytes)
 
 
 def conv3d_path(paths: Any, shape: tuple[int, ...], k: np.ndarray, widths: tuple[int, ...], out_shape: tuple[int, ...], cdt: Any) -> str:

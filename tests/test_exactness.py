@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kernelcli import conv2d, conv_layer, load_kernel, pad2d, pool2d
-from kernelcli._core import engine
+from kernelcli._core import costs, forms
 from kernelcli._core.policy import COLD, WARM, Paths
 from kernelcli.errors import UsageError
 from conftest import run_cli
@@ -50,10 +50,10 @@ class TestSeparableIsExactOnIntegers:
 
     def test_factors_stay_integer_and_the_scale_is_applied_once(self):
         k = load_kernel("gaussian_5x5").array()
-        col, row = engine.rank1_factors(k, np.dtype("float32"))
+        col, row = forms.rank1_factors(k, np.dtype("float32"))
         np.testing.assert_array_equal(col, [1, 4, 6, 4, 1])
         np.testing.assert_array_equal(row, np.array([1, 4, 6, 4, 1]) / 256)
-        col, row = engine.rank1_factors(np.outer([2, 1, 3, 2, 2], [2, 1]).astype(float), np.dtype("float32"))
+        col, row = forms.rank1_factors(np.outer([2, 1, 3, 2, 2], [2, 1]).astype(float), np.dtype("float32"))
         np.testing.assert_array_equal(np.outer(col, row), np.outer([2, 1, 3, 2, 2], [2, 1]))
         assert set(np.concatenate([col, row])) <= set(range(-10, 11))
 
@@ -204,7 +204,7 @@ class TestSignedZeros:
         x = rng.integers(0, 4, (40, 50, 2)).astype(np.uint8)
         x[rng.random(x.shape) < 0.7] = 0
         k = np.array(self.KERNELS[kind]) / 4
-        assert engine.same_bytes_on_every_path(x.dtype, k, np.dtype("float32"), mode == "constant", 0.0)
+        assert costs.same_bytes_on_every_path(x.dtype, k, np.dtype("float32"), mode == "constant", 0.0)
         want = conv2d(x, k, pad_mode=mode, paths=PATHS["numpy"])
         assert np.signbit(want).any() == (kind != "positive")
         for name in ("jit", "dense", "separable", "fft"):
@@ -226,9 +226,9 @@ class TestSignedZeros:
         """Signed values under a kernel with no positive weight: 0 by cancellation is +0.0, an
         all-zero window -0.0; and a -0.0 fill: only the direct loops know which."""
         negative = np.array([[-1.0, -2.0]])
-        assert not engine.same_bytes_on_every_path(np.dtype("int16"), negative, np.dtype("float64"), True, 0.0)
-        assert engine.same_bytes_on_every_path(np.dtype("uint16"), negative, np.dtype("float64"), True, 0.0)
-        assert not engine.same_bytes_on_every_path(np.dtype("uint8"), np.ones((3, 3)), np.dtype("float32"), True, -0.0)
+        assert not costs.same_bytes_on_every_path(np.dtype("int16"), negative, np.dtype("float64"), True, 0.0)
+        assert costs.same_bytes_on_every_path(np.dtype("uint16"), negative, np.dtype("float64"), True, 0.0)
+        assert not costs.same_bytes_on_every_path(np.dtype("uint8"), np.ones((3, 3)), np.dtype("float32"), True, -0.0)
         x = np.array([[2, -1, 0, 0]], dtype=np.int16)
         for name in ("numpy", "dense"):
             out = conv2d(x, negative, padding="valid", paths=PATHS[name])

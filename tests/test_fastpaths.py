@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import kernelcli.api as api
 from kernelcli import conv2d, pool2d
-from kernelcli._core import engine, fft, policy, threads
+from kernelcli._core import costs, engine, fft, forms, policy, threads
 from kernelcli.modes import PAD_MODES
 from kernelcli.shapes import resolve_padding
 
@@ -171,7 +171,7 @@ class TestSeparablePath:
         from kernelcli.catalog import load_kernel
 
         k = load_kernel(name).array()
-        assert engine.rank1_factors(k, np.dtype("float32")) is not None
+        assert forms.rank1_factors(k, np.dtype("float32")) is not None
         x = np.random.default_rng(3).random((70, 90)).astype(np.float32) * 255
         force("separable")
         sep = conv2d(x, k, pad_mode="replicate")
@@ -182,7 +182,7 @@ class TestSeparablePath:
         assert np.all(np.abs(sep - dense) <= k.size * np.finfo(np.float32).eps * scale)
 
     def test_integer_kernel_factors_are_exact(self):
-        col, row = engine.rank1_factors(SOBEL_V, np.dtype("float32"))
+        col, row = forms.rank1_factors(SOBEL_V, np.dtype("float32"))
         np.testing.assert_array_equal(np.outer(col, row), SOBEL_V)
 
     def test_integer_image_with_sobel_stays_exact(self, force):
@@ -193,19 +193,19 @@ class TestSeparablePath:
 
     @pytest.mark.parametrize("k", [np.eye(3), np.array([[1.0, 2], [3, 4]]), np.array([[1.0, 0], [0, 1e-3]])])
     def test_rank2_kernels_are_not_separable(self, k):
-        assert engine.rank1_factors(k, np.dtype("float64")) is None
+        assert forms.rank1_factors(k, np.dtype("float64")) is None
 
     def test_automatic_choice(self):
         f32 = np.dtype("float32")
-        assert engine.choose_path(SOBEL_V, (1, 1), (1, 1), f32) == "dense"  # 3x3: one 2-D pass is faster
-        assert engine.choose_path(np.ones((7, 7)), (1, 1), (1, 1), f32) == "separable"
-        assert engine.choose_path(np.random.default_rng(0).normal(size=(7, 7)), (1, 1), (1, 1), f32) == "dense"
-        assert engine.choose_path(np.random.default_rng(0).normal(size=(31, 31)), (1, 1), (1, 1), f32) == "fft"
+        assert costs.choose_path(SOBEL_V, (1, 1), (1, 1), f32) == "dense"  # 3x3: one 2-D pass is faster
+        assert costs.choose_path(np.ones((7, 7)), (1, 1), (1, 1), f32) == "separable"
+        assert costs.choose_path(np.random.default_rng(0).normal(size=(7, 7)), (1, 1), (1, 1), f32) == "dense"
+        assert costs.choose_path(np.random.default_rng(0).normal(size=(31, 31)), (1, 1), (1, 1), f32) == "fft"
         # the direct loop up to 19x19 (361 taps): it beats the FFT there on 256^2 and 2048^2 images
-        assert engine.choose_path(np.random.default_rng(0).normal(size=(15, 15)), (1, 1), (1, 1), f32) == "dense"
-        assert engine.choose_path(np.random.default_rng(0).normal(size=(19, 19)), (1, 1), (1, 1), f32) == "dense"
-        assert engine.choose_path(np.random.default_rng(0).normal(size=(21, 21)), (1, 1), (1, 1), f32) == "fft"
-        assert engine.choose_path(np.random.default_rng(0).normal(size=(31, 31)), (2, 1), (1, 1), f32) == "dense"
+        assert costs.choose_path(np.random.default_rng(0).normal(size=(15, 15)), (1, 1), (1, 1), f32) == "dense"
+        assert costs.choose_path(np.random.default_rng(0).normal(size=(19, 19)), (1, 1), (1, 1), f32) == "dense"
+        assert costs.choose_path(np.random.default_rng(0).normal(size=(21, 21)), (1, 1), (1, 1), f32) == "fft"
+        assert costs.choose_path(np.random.default_rng(0).normal(size=(31, 31)), (2, 1), (1, 1), f32) == "dense"
 
 
 class TestFFTPath:
@@ -331,27 +331,27 @@ class TestDispatch:
     cold = policy.COLD
 
     def test_cold_policy_prefers_numpy_for_small_work(self):
-        assert engine.cold_choice(self.cold, 512 * 512, SOBEL_V, (1, 1), np.dtype("float32")) == "numpy"
+        assert costs.cold_choice(self.cold, 512 * 512, SOBEL_V, (1, 1), np.dtype("float32")) == "numpy"
 
     def test_cold_policy_uses_fft_for_a_big_kernel(self):
         g = np.random.default_rng(0).random((31, 31))
-        assert engine.cold_choice(self.cold, 2048 * 2048, g, (1, 1), np.dtype("float32")) == "fft"
+        assert costs.cold_choice(self.cold, 2048 * 2048, g, (1, 1), np.dtype("float32")) == "fft"
 
     def test_warm_policy_always_uses_the_jitted_core(self):
-        assert engine.cold_choice(policy.WARM, 2048 * 2048, SOBEL_V, (1, 1), np.dtype("float32")) is None
+        assert costs.cold_choice(policy.WARM, 2048 * 2048, SOBEL_V, (1, 1), np.dtype("float32")) is None
 
     def test_the_choice_does_not_depend_on_history(self, force):
         # a batch must write the bytes separate calls write: the same call, the same path, always
-        before = engine.cold_choice(self.cold, 2048 * 2048, SOBEL_V, (1, 1), np.dtype("float32"))
+        before = costs.cold_choice(self.cold, 2048 * 2048, SOBEL_V, (1, 1), np.dtype("float32"))
         force("dense")
         conv2d(np.ones((40, 40), np.float32), SOBEL_V)  # the jitted core is loaded and has run
         pool2d(np.ones((40, 40), np.float32), 2)
-        after = engine.cold_choice(self.cold, 2048 * 2048, SOBEL_V, (1, 1), np.dtype("float32"))
+        after = costs.cold_choice(self.cold, 2048 * 2048, SOBEL_V, (1, 1), np.dtype("float32"))
         assert before == after == "numpy"
 
     def test_cold_fft_path_matches_scipy(self, monkeypatch):
-        monkeypatch.setattr(engine, "FFT_COLD_MIN_TAPS", 1)
-        monkeypatch.setattr(engine, "NUMPY_SECONDS_PER_TAP", 1.0)  # make numpy hopeless
+        monkeypatch.setattr(costs, "FFT_COLD_MIN_TAPS", 1)
+        monkeypatch.setattr(costs, "NUMPY_SECONDS_PER_TAP", 1.0)  # make numpy hopeless
         rng = np.random.default_rng(10)
         x, k = rng.normal(size=(200, 150, 1)), rng.normal(size=(11, 11))
         out = conv2d(x, k, pad_mode="symmetric", paths="cold")

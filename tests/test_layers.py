@@ -260,14 +260,14 @@ class TestAgainstTorch:
 
 class TestProperties:
     def test_cold_policy_prefers_numpy_while_cheaper_than_a_jit_load(self):
-        from kernelcli._core import engine
+        from kernelcli._core import costs
 
         cold = policy.COLD
-        mid = int(0.4 * engine.jit_start_seconds(cold) / layers.NUMPY_SECONDS_PER_TAP)
+        mid = int(0.4 * costs.jit_start_seconds(cold) / layers.NUMPY_SECONDS_PER_TAP)
         assert layers._use_numpy(cold, mid)
         conv_layer(np.ones((20, 20, 1)), np.ones((1, 1, 3, 3)), paths=policy.Paths(force="jit"))  # load and run the jitted core ...
         assert layers._use_numpy(cold, mid)  # ... and still the same answer: no history
-        assert not layers._use_numpy(cold, int(2 * engine.jit_start_seconds(cold) / layers.NUMPY_SECONDS_PER_TAP))
+        assert not layers._use_numpy(cold, int(2 * costs.jit_start_seconds(cold) / layers.NUMPY_SECONDS_PER_TAP))
         assert layers._use_numpy(policy.WARM, 100) and not layers._use_numpy(policy.WARM, policy.SMALL_WORK + 1)
 
     def test_numpy_and_jit_paths_agree_exactly(self, monkeypatch):

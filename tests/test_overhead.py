@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import kernelcli.api as api
 from kernelcli import conv2d, pool2d
-from kernelcli._core import engine, policy, threads
+from kernelcli._core import costs, engine, forms, policy, threads
 from kernelcli.errors import UsageError
 
 JIT = policy.Paths(force="jit")
@@ -25,7 +25,7 @@ JIT = policy.Paths(force="jit")
 
 def forget() -> None:
     """Empty every memo table (a fresh process, as far as the preparations go)."""
-    for table in (engine._RANK1, engine._PLANS, api._GEOMETRY):
+    for table in (forms._RANK1, engine._PLANS, api._GEOMETRY):
         table.clear()
 
 
@@ -34,7 +34,7 @@ class TestPreparedOnce:
         """The defect: pad maps, taps and the SVD were computed anew on every call."""
         forget()
         built = {"plan": 0, "svd": 0, "geometry": 0}
-        for name, attr, target in (("plan", "_build_direct", engine), ("svd", "_rank1_factors", engine),
+        for name, attr, target in (("plan", "_build_direct", engine), ("svd", "_rank1_factors", forms),
                                    ("geometry", "_conv_geometry", api)):
             original = getattr(target, attr)
 
@@ -66,7 +66,7 @@ class TestPreparedOnce:
         np.testing.assert_array_equal(conv2d(x, k, paths=JIT), b)
 
     def test_remembered_factors_are_read_only(self):
-        col, row = engine.rank1_factors(np.ones((3, 3)), np.dtype("float32"))
+        col, row = forms.rank1_factors(np.ones((3, 3)), np.dtype("float32"))
         with pytest.raises(ValueError):
             row[0] = 5.0
 
@@ -90,7 +90,7 @@ class TestPreparedOnce:
 
         monkeypatch.setattr(engine, "direct_plan", spy)
         conv2d(x, g, paths=JIT)
-        monkeypatch.setattr(engine, "SEPARABLE_MIN_TAPS", 1)
+        monkeypatch.setattr(costs, "SEPARABLE_MIN_TAPS", 1)
         conv2d(x, g, paths=JIT)
         assert seen == ["dense", "separable"]
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernelcli import conv2d, pad2d, pool2d, startup
-from kernelcli._core import dispatch, engine
+from kernelcli._core import costs, dispatch
 from kernelcli._core.policy import COLD, Paths
 from kernelcli.errors import UsageError
 from conftest import run_cli
@@ -26,7 +26,7 @@ class TestRecord:
     def test_saved_value_is_read_back(self, tmp_path):
         path = startup.record_path(tmp_path)
         assert startup.stored(path) is None
-        assert startup.save(path, 0.8123, engine.NUMPY_SECONDS_PER_TAP) == pytest.approx(0.8123)
+        assert startup.save(path, 0.8123, costs.NUMPY_SECONDS_PER_TAP) == pytest.approx(0.8123)
         assert startup.stored(path) == 0.8123
         assert startup.cli_paths(tmp_path) == Paths(process="cold", jit_start=0.8123)
         assert not list(tmp_path.glob(".*.tmp"))  # written whole, renamed into place
@@ -34,9 +34,9 @@ class TestRecord:
     def test_a_machine_slower_at_everything_moves_nothing(self, tmp_path):
         """Three times the load time with numpy three times slower too: the model's start-up is the same."""
         path = startup.record_path(tmp_path)
-        startup.save(path, 3 * 0.45, 3 * engine.NUMPY_SECONDS_PER_TAP)
+        startup.save(path, 3 * 0.45, 3 * costs.NUMPY_SECONDS_PER_TAP)
         assert startup.stored(path) == pytest.approx(0.45)
-        startup.save(path, 3 * 0.45, engine.NUMPY_SECONDS_PER_TAP)  # only the core loads slowly
+        startup.save(path, 3 * 0.45, costs.NUMPY_SECONDS_PER_TAP)  # only the core loads slowly
         assert startup.stored(path) == pytest.approx(1.35)
 
     @pytest.mark.parametrize("content", ["not json", '{"jit_start_model_seconds": -1}', '{"jit_start_model_seconds": 1e9}',
@@ -132,7 +132,7 @@ class TestRecord:
 class TestOnlyInterchangeablePathsMove:
     def test_an_exact_call_follows_the_measurement(self):
         k, n = SOBEL, 1200 * 1200 * 3  # a 12 MP-ish RGB sobel
-        same = engine.same_bytes_on_every_path(np.dtype("uint8"), k, np.dtype("float32"), True, 0.0)
+        same = costs.same_bytes_on_every_path(np.dtype("uint8"), k, np.dtype("float32"), True, 0.0)
         assert same
         assert dispatch.front(QUICK, 9 * n, n, k, (1, 1), np.dtype("float32"), same_bytes=same) == "jit"
         assert dispatch.front(SLOW, 9 * n, n, k, (1, 1), np.dtype("float32"), same_bytes=same) == "numpy"
@@ -141,7 +141,7 @@ class TestOnlyInterchangeablePathsMove:
                                                    ("uint8", SOBEL, 0.5), ("uint16", np.full((15, 15), 3.0), 0.0),
                                                    ("uint8", np.ones((11, 11)) / 128, 0.0)])
     def test_an_inexact_call_ignores_it(self, x_dtype, k, fill):
-        assert not engine.same_bytes_on_every_path(np.dtype(x_dtype), k, np.dtype("float32"), True, fill)
+        assert not costs.same_bytes_on_every_path(np.dtype(x_dtype), k, np.dtype("float32"), True, fill)
         for n in (10**5, 10**6, 10**7, 10**8):
             want = dispatch.front(COLD, 9 * n, n, k, (1, 1), np.dtype("float32"))
             for measured in (QUICK, SLOW):
@@ -156,7 +156,7 @@ class TestOnlyInterchangeablePathsMove:
         k = np.outer([1, -2, 3, -2, 1, 1, 1, -2, 3, -2, 1], [1, 2, 1, 1, 1, 2, 1, 1, 1, 2, 1]) / 64.0  # 121 taps
         fft, loops = conv2d(x, k, paths=Paths(force="fft")), conv2d(x, k, paths=Paths(force="dense"))
         assert fft.tobytes() == loops.tobytes()  # the sign of every zero too
-        assert not engine.same_bytes_on_every_path(np.dtype("uint8"), k, np.dtype("float32"), True, 0.0)
+        assert not costs.same_bytes_on_every_path(np.dtype("uint8"), k, np.dtype("float32"), True, 0.0)
 
     @settings(max_examples=20, deadline=None)
     @given(data=st.data())
@@ -186,7 +186,7 @@ class TestCli:
         outputs = []
         for seconds in (0.02, 30.0):
             cache = tmp_path / f"cache{seconds}"
-            startup.save(startup.record_path(cache / "kernelcli"), seconds, engine.NUMPY_SECONDS_PER_TAP)
+            startup.save(startup.record_path(cache / "kernelcli"), seconds, costs.NUMPY_SECONDS_PER_TAP)
             out = tmp_path / f"out{seconds}.npy"
             r = run_cli("convolve", str(src), "-k", "sobel_v", "--out", str(out), "-q",
                         env={"XDG_CACHE_HOME": str(cache), "KERNELCLI_WORKER": "off"})

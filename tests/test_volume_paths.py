@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from kernelcli import kernel_build, volume_filters, volumes
-from kernelcli._core import engine, numpy_impl, policy
+from kernelcli._core import costs, numpy_impl
 from kernelcli._core.policy import COLD, WARM, Paths
 
 from conftest import run_cli
@@ -21,16 +21,16 @@ RNG = np.random.default_rng(20261202)
 
 class TestMemoryRule:
     def test_small_work_and_forced_paths_decide_first(self):
-        assert engine.use_numpy_volume(COLD, 1000, 10**12, 0)
-        assert engine.use_numpy_volume(Paths(force="numpy"), 10**9, 10**12, 0)
-        assert not engine.use_numpy_volume(Paths(force="jit"), 10, 0, 0)
+        assert costs.use_numpy_volume(COLD, 1000, 10**12, 0)
+        assert costs.use_numpy_volume(Paths(force="numpy"), 10**9, 10**12, 0)
+        assert not costs.use_numpy_volume(Paths(force="jit"), 10, 0, 0)
 
     def test_cold_takes_numpy_only_within_the_memory_allowance(self):
         work = 10**7  # numpy is cheaper than loading the jitted core
-        extra = engine.VOLUME_NUMPY_EXTRA_BYTES
-        assert engine.use_numpy_volume(COLD, work, 10**6 + extra, 10**6)
-        assert not engine.use_numpy_volume(COLD, work, 10**6 + extra + 1, 10**6)
-        assert not engine.use_numpy_volume(WARM, work, 10**6, 10**6)
+        extra = costs.VOLUME_NUMPY_EXTRA_BYTES
+        assert costs.use_numpy_volume(COLD, work, 10**6 + extra, 10**6)
+        assert not costs.use_numpy_volume(COLD, work, 10**6 + extra + 1, 10**6)
+        assert not costs.use_numpy_volume(WARM, work, 10**6, 10**6)
 
     @pytest.mark.parametrize("allowance, numpy_taken", [(0, False), (2**40, True)])
     def test_each_volume_function_applies_the_rule(self, monkeypatch, allowance, numpy_taken):
@@ -39,7 +39,7 @@ class TestMemoryRule:
         for name in ("correlate_axis", "correlate_nd", "pool_nd"):
             real = getattr(numpy_impl, name)
             monkeypatch.setattr(numpy_impl, name, lambda *a, _real=real, _name=name, **k: taken.append(_name) or _real(*a, **k))
-        monkeypatch.setattr(engine, "VOLUME_NUMPY_EXTRA_BYTES", allowance)
+        monkeypatch.setattr(costs, "VOLUME_NUMPY_EXTRA_BYTES", allowance)
         cold = Paths(process="cold", small_work=0)
         x = RNG.integers(0, 100, (6, 7, 8)).astype(np.float32)
         calls = {
@@ -189,7 +189,7 @@ class TestOneDispatcher:
         assert dispatch.jit_path(RNG.random((7, 7, 7)), 1, 1, f32, None) == "dense"  # 343 taps: the 3-D dense loop is faster
         assert dispatch.jit_path(RNG.random((11, 11, 11)), 1, 1, f32, None) == "fft"  # 1331 taps, not rank 1
         assert dispatch.jit_path(RNG.random((11, 11, 11)), 1, 1, f32, None, fft_ok=False) == "dense"
-        assert dispatch.jit_path(np.ones((5, 5)), 1, 1, f32, None) == engine.choose_path(np.ones((5, 5)), (1, 1), (1, 1), f32)
+        assert dispatch.jit_path(np.ones((5, 5)), 1, 1, f32, None) == costs.choose_path(np.ones((5, 5)), (1, 1), (1, 1), f32)
 
     @pytest.mark.parametrize("mode", ["constant", "replicate", "circular"])
     def test_every_3d_path_is_exact_on_whole_numbers(self, mode):

@@ -191,10 +191,10 @@ class TestCorrelateSeparable:
     def test_a_large_volume_takes_the_in_place_passes(self):
         """The memory rule: by default, whatever is loaded, a volume whose numpy passes would
         hold more than VOLUME_NUMPY_EXTRA_BYTES beyond the jitted ones takes the jitted passes."""
-        from kernelcli._core import engine
+        from kernelcli._core import costs
 
         factors = [np.asarray(f) for f in volumes.gaussian_mm(1.5, (1.0, 0.8, 0.8))]
-        side = math.ceil((engine.VOLUME_NUMPY_EXTRA_BYTES / 4 / 4) ** (1 / 3)) + 1  # 5 float32 volumes > 1 + the margin
+        side = math.ceil((costs.VOLUME_NUMPY_EXTRA_BYTES / 4 / 4) ** (1 / 3)) + 1  # 5 float32 volumes > 1 + the margin
         assert not volumes.separable_takes_numpy(None, (side, side, side), factors, np.float32)
         assert volumes.separable_takes_numpy(Paths(force="numpy"), (side, side, side), factors, np.float32)
 

@@ -2,12 +2,12 @@
 
 :func:`front` is the choice every convolution makes first, whatever its rank: plain numpy (small
 work, a forced ``numpy``, or a cold process where numpy is cheaper than loading the jitted core
--- for a volume only within :data:`engine.VOLUME_NUMPY_EXTRA_BYTES` of the jitted path's memory),
+-- for a volume only within :data:`costs.VOLUME_NUMPY_EXTRA_BYTES` of the jitted path's memory),
 numpy's FFT (a cold process and a big kernel), or ``"jit"``.  Under ``"jit"`` :func:`jit_path`
-names the jitted path with :func:`engine.choose_path`'s rule for both ranks: separable for a
+names the jitted path with :func:`costs.choose_path`'s rule for both ranks: separable for a
 rank-1 kernel of at least ``SEPARABLE_MIN_TAPS`` taps, FFT from ``FFT_MIN_TAPS`` taps at stride
 1 (``FFT_MIN_TAPS_3D`` for a volume: measured apart), else dense.  The cost rule of a cold
-process is :func:`engine.cold_choice`, for both ranks.  The 2-D loops run in
+process is :func:`costs.cold_choice`, for both ranks.  The 2-D loops run in
 :func:`engine.correlate`; :func:`correlate3d` runs the 3-D ones (:mod:`.conv3d`'s dense loop or its per-axis passes, :mod:`.fft` style transforms), each
 path's loops staying where they are.  Exactness is the 2-D rule: integer separable factors with
 the scale applied once, and the FFT on the integer kernel in float64, rounded.
@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import engine, numpy_impl
+from . import costs, engine, forms, numpy_impl
 from .config import CONSTANT
-from .engine import separable_factors  # noqa: F401  (the rank-1 factors of a 2-D or 3-D kernel)
+from .forms import separable_factors  # noqa: F401  (the rank-1 factors of a 2-D or 3-D kernel)
 from .policy import Paths
 
 
@@ -41,7 +41,7 @@ def jit_path(k: np.ndarray, stride: int, dilation: int, dtype: np.dtype, force: 
     """
     if k.ndim == 2:
         one = (1, 1) if stride == 1 else (stride, stride)
-        return engine.choose_path(k, one, (dilation, dilation), dtype, force)
+        return costs.choose_path(k, one, (dilation, dilation), dtype, force)
     if force in ("dense", "separable", "fft"):
         if force == "separable" and separable_factors(k, dtype) is not None:
             return "separable"
@@ -49,9 +49,9 @@ def jit_path(k: np.ndarray, stride: int, dilation: int, dtype: np.dtype, force: 
             return "fft"
         return "dense"
     taps = int(np.count_nonzero(k))
-    if taps >= engine.SEPARABLE_MIN_TAPS and separable_factors(k, dtype) is not None:
+    if taps >= costs.SEPARABLE_MIN_TAPS and separable_factors(k, dtype) is not None:
         return "separable"
-    if taps >= engine.FFT_MIN_TAPS_3D and stride == 1 and fft_ok:
+    if taps >= costs.FFT_MIN_TAPS_3D and stride == 1 and fft_ok:
         return "fft"
     return "dense"
 
@@ -63,16 +63,16 @@ def front(paths: Paths, work: int, outputs: int, k: np.ndarray, stride, dtype: n
     ``work``: multiply-adds of the dense loop; ``outputs``: output values; ``stride``: an int or
     one per axis (the FFT needs all 1); ``numpy_bytes`` and
     ``jit_bytes``, ``fft_bytes``: what each path allocates besides the input (the memory rule,
-    volumes only: neither numpy nor the FFT more than :data:`engine.VOLUME_NUMPY_EXTRA_BYTES`
+    volumes only: neither numpy nor the FFT more than :data:`costs.VOLUME_NUMPY_EXTRA_BYTES`
     beyond the jitted path); ``same_bytes``: every path gives this call the same bytes
-    (:func:`engine.same_bytes_on_every_path`), so the measured start-up cost may decide.
+    (:func:`costs.same_bytes_on_every_path`), so the measured start-up cost may decide.
     """
     decided = paths.numpy_for(work)
     if decided:
         return "numpy"
     if decided is False:
         return "jit"
-    return engine.cold_choice(paths, outputs, k, stride, dtype, numpy_bytes, jit_bytes, fft_bytes, same_bytes) or "jit"
+    return costs.cold_choice(paths, outputs, k, stride, dtype, numpy_bytes, jit_bytes, fft_bytes, same_bytes) or "jit"
 
 
 def _same_widths(k: np.ndarray, widths: tuple[int, ...]) -> bool:
@@ -100,7 +100,7 @@ def jit_path3d(shape, k: np.ndarray, widths, out_shape, dtype: np.dtype, force: 
     """:func:`jit_path` for a ``shape`` volume: the FFT only within the memory rule (see :func:`fft_bytes`)."""
     padded = tuple(n + widths[2 * a] + widths[2 * a + 1] for a, n in enumerate(shape))
     jit_bytes = (int(np.prod(padded)) + int(np.prod(out_shape))) * np.dtype(dtype).itemsize
-    fft_ok = fft_bytes(padded) <= jit_bytes + engine.VOLUME_NUMPY_EXTRA_BYTES
+    fft_ok = fft_bytes(padded) <= jit_bytes + costs.VOLUME_NUMPY_EXTRA_BYTES
     return jit_path(k, 1, 1, np.dtype(dtype), force, fft_ok)
 
 
@@ -121,7 +121,7 @@ def correlate3d(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode_code
     if path is None:
         path = jit_path3d(x.shape, k, widths, out_shape, dtype, paths.force)
     if path == "fft":
-        kind, exact = engine.fft_form(x, k, dtype, mode_code, fill, paths.fft_form)
+        kind, exact = forms.fft_form(x, k, dtype, mode_code, fill, paths.fft_form)
         if kind == "avoid" and paths.force != "fft":
             path = "dense"  # the direct loops are exact here and the FFT could not match them
         elif kind == "exact":

@@ -232,7 +232,7 @@ def _zero_sign(k: np.ndarray) -> float:
     """The zero the direct loops give where the exact form's sum is 0: -0.0 under a kernel with no
     positive weight (each product of a zero is -0.0, and so is their sum), else +0.0.
 
-    Exact for inputs and fill >= 0; ``engine.same_bytes_on_every_path`` says no for the others.
+    Exact for inputs and fill >= 0; ``costs.same_bytes_on_every_path`` says no for the others.
 
     >>> _zero_sign(np.array([[-1.0, 0.0, -2.0]])), _zero_sign(np.array([[1.0, -1.0]]))
     (-0.0, 0.0)

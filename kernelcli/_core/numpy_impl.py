@@ -3,7 +3,7 @@
 They compute the same sums as the jitted loops; those may add in another order (several
 taps at once, two 1-D passes, an FFT), so results agree within float rounding, and exactly
 for integer data with integer kernels.  Which path a call takes depends only on the call
-(see ``engine.jit_start_seconds``), never on what the process did before.
+(see ``costs.jit_start_seconds``), never on what the process did before.
 """
 
 from __future__ import annotations

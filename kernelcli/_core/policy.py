@@ -14,7 +14,7 @@ bytes that separate calls write.
 ``jit_start`` is what loading the jitted core costs a fresh process, in seconds, as measured
 on this machine (:mod:`kernelcli.startup` measures it once and the CLI passes it in); None
 means the built-in estimate.  It only ever moves the choice between paths that give the same
-bytes (see :func:`kernelcli._core.engine.jit_start_seconds`), so a measurement never changes
+bytes (see :func:`kernelcli._core.costs.jit_start_seconds`), so a measurement never changes
 a result.
 
 ``force`` pins a path where it applies (tests, benchmarks, a tiling caller that wants one
@@ -24,7 +24,7 @@ fft a stride of 1, else dense); ``"general"`` (pooling's general loop).
 
 A tiling caller also pins what the FFT would otherwise decide from the tile it is given
 (:mod:`kernelcli.tiled.pin`): ``fft_form`` (``"exact"`` or ``"plain"``, see
-``engine.fft_form``, decided from the whole image's data) and ``origin`` (the index of the
+``forms.fft_form``, decided from the whole image's data) and ``origin`` (the index of the
 call's first output on the whole image, per axis: the FFT's block grid is laid from there,
 see :mod:`kernelcli._core.fft`).  Pure Python.
 

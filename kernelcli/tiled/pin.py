@@ -45,7 +45,7 @@ def conv_paths(shape3: tuple[int, int, int], k: np.ndarray, stride, dilation, dt
     whole image's ``(whole_numbers, max_abs)``, asked only when the FFT could be exact and the
     input's dtype (``input_dtype``) does not settle it.
     """
-    from .._core import dispatch, engine
+    from .._core import costs, dispatch, forms
 
     policy = as_paths(paths)
     channels = shape3[2]
@@ -54,10 +54,10 @@ def conv_paths(shape3: tuple[int, int, int], k: np.ndarray, stride, dilation, dt
     first = dispatch.front(policy, oh * ow * channels * k.shape[0] * k.shape[1], oh * ow * channels, k, tuple(stride), dtype)
     if first == "numpy":
         return Paths(force="numpy")
-    path = "fft" if first == "fft" else engine.choose_path(k, tuple(stride), tuple(dilation), dtype, policy.force)
+    path = "fft" if first == "fft" else costs.choose_path(k, tuple(stride), tuple(dilation), dtype, policy.force)
     if path != "fft":
         return Paths(force=path)
-    kind, _ = engine.fft_form(None, k, dtype, mode_code, fill, stats=_range_first(stats, input_dtype, k, fill))
+    kind, _ = forms.fft_form(None, k, dtype, mode_code, fill, stats=_range_first(stats, input_dtype, k, fill))
     if kind == "avoid" and policy.force != "fft":  # the whole image takes a direct path (exact there)
         return Paths(force="numpy" if first == "fft" else "dense")
     return Paths(process=policy.process, force="fft", fft_form="exact" if kind == "exact" else "plain")
@@ -67,12 +67,12 @@ def conv3d_paths(whole: str, k: np.ndarray, dtype, paths: Any = None, mode_code:
                  stats: Callable[[], tuple[bool, float]] | None = None, input_dtype: Any = None) -> Paths:
     """The policy every tile of a 3-D convolution runs under, ``whole`` the path the whole volume takes
     (``"numpy"``, ``"dense"``, ``"separable"`` or ``"fft"``); as :func:`conv_paths`."""
-    from .._core import engine
+    from .._core import forms
 
     if whole != "fft":
         return Paths(force={"numpy": "numpy", "separable": "separable"}.get(whole, "dense"))
     policy = as_paths(paths)
-    kind, _ = engine.fft_form(None, k, np.dtype(dtype), mode_code, fill, stats=_range_first(stats, input_dtype, k, fill))
+    kind, _ = forms.fft_form(None, k, np.dtype(dtype), mode_code, fill, stats=_range_first(stats, input_dtype, k, fill))
     if kind == "avoid" and policy.force != "fft":  # the whole volume takes the dense loop (exact there)
         return Paths(force="dense")
     return Paths(process=policy.process, force="fft", fft_form="exact" if kind == "exact" else "plain")
@@ -106,15 +106,15 @@ def dask_stats(x: Any) -> Callable[[], tuple[bool, float]]:
 def _range_first(stats: Callable[[], tuple[bool, float]] | None, input_dtype: Any, k: np.ndarray, fill: float):
     """``stats`` that answers from an integer input's dtype, without a pass over the data, when its
     range alone keeps the FFT exact (the decision is then the same as from the values)."""
-    from .._core import engine
+    from .._core import forms
 
     dtype = np.dtype(input_dtype) if input_dtype is not None else None
 
     def first() -> tuple[bool, float]:
         if dtype is not None and dtype.kind in "biu":
             top = 1.0 if dtype.kind == "b" else float(max(abs(int(np.iinfo(dtype).min)), int(np.iinfo(dtype).max)))
-            form = engine.integer_form(k)
-            if form is not None and float(np.abs(form[0]).sum()) * max(top, abs(float(fill))) < engine.FFT_EXACT_BOUND:
+            form = forms.integer_form(k)
+            if form is not None and float(np.abs(form[0]).sum()) * max(top, abs(float(fill))) < forms.FFT_EXACT_BOUND:
                 return True, top
         if stats is None:
             raise ValueError("the whole image's values are needed to pin the FFT's form")
@@ -135,12 +135,12 @@ def pool_force(work: int, dtype, special: bool, paths: Any = None) -> str:
     (every window inside the input); otherwise the tiles, some of which would qualify, are
     held to the general loop, which sums in another order.
     """
-    from .._core import engine
+    from .._core import costs
 
     policy = as_paths(paths)
     decided = policy.numpy_for(work)
     if decided is None:
-        decided = engine.use_numpy(policy, work)
+        decided = costs.use_numpy(policy, work)
     if decided or np.dtype(dtype) == np.float16:
         return "numpy"
     return "jit" if special and policy.force != "general" else "general"

@@ -1,0 +1,221 @@
+"""The cost rules: which path a call takes, from the kernel, the call and the path policy.
+
+:func:`choose_path` names the jitted loop (dense, separable, FFT) from crossovers measured on
+the development machine (``python benchmarks/run.py --crossover``, ``benchmarks/bench_dense.py``);
+:func:`use_numpy`, :func:`use_numpy_volume` and :func:`cold_choice` decide, under the ``cold``
+policy (:mod:`.policy`), whether plain numpy or the FFT beats loading the jitted core in a
+fresh process.  Every rule is a pure function of the call and the policy, so a batch writes
+the bytes that separate calls write.
+
+Example
+-------
+>>> import numpy as np
+>>> choose_path(np.outer([1, 2, 1], [1, 0, -1]), (1, 1), (1, 1), np.dtype("float32"))
+'dense'
+>>> choose_path(np.ones((7, 7)), (1, 1), (1, 1), np.dtype("float32"))
+'separable'
+>>> choose_path(np.random.default_rng(0).random((21, 21)), (1, 1), (1, 1), np.dtype("float32"))
+'fft'
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .forms import FFT_EXACT_BOUND, integer_form, rank1_factors, separable_factors
+from .policy import Paths
+
+#: A rank-1 kernel runs as two 1-D passes from this many non-zero 2-D taps up
+#: (a 3x3 is faster as one 2-D pass: it is memory-bound either way).
+SEPARABLE_MIN_TAPS = 10
+#: A dense kernel at stride 1 goes through the FFT from this many non-zero taps up: the
+#: direct cost grows with the taps, the tiled FFT's hardly at all.  Process CPU time, 1 thread
+#: (``python benchmarks/bench_dense.py --path dense`` / ``--path fft``): 2048^2 float32 15x15 direct
+#: 37 ms vs FFT 63, 19x19 54 vs 55, 21x21 64 vs 58, 25x25 89 vs 55; 256^2 15x15 1.0 vs 2.1, 21x21 1.8
+#: vs 2.0, 25x25 2.5 vs 2.0.  So 19x19 (361 taps) stays direct, 21x21 (441) takes the FFT.
+FFT_MIN_TAPS = 400
+#: The same for a 3-D kernel: the jitted 3-D dense loop is cheap per tap and the FFT transforms the
+#: whole padded volume (96^3 float32, 2 threads: 7^3 dense 29 ms vs FFT ~150; 11^3 164 vs 100;
+#: 15^3 376 vs 121; ``python benchmarks/bench_volume.py --conv3d 96``).
+FFT_MIN_TAPS_3D = 1000
+#: the 3-D FFT per output value (the whole padded volume, any kernel up to ~19^3)
+FFT3D_SECONDS_PER_OUTPUT = 1.2e-7
+
+# Start-up economics of a fresh process (measured on the development machine; seconds).
+# Loading the jitted core costs far more than small arithmetic, so under the ``cold``
+# policy (which always assumes a fresh process) a call uses plain numpy, or the FFT (no
+# Numba) for big kernels, while that is cheaper than loading; see :func:`cold_choice`.
+NUMBA_IMPORT_SECONDS = 0.13
+#: first call of the cached jitted functions in a new process (LLVM start-up, cache load)
+JIT_LOAD_SECONDS = 0.32
+#: plain-numpy path, per output value and non-zero tap
+NUMPY_SECONDS_PER_TAP = 2.2e-9
+#: jitted direct loops, per output value and tap
+JIT_SECONDS_PER_TAP = 6e-11
+#: tiled FFT, per output value (any kernel up to ~64x64), and importing scipy.fft
+FFT_SECONDS_PER_OUTPUT = 1.2e-8
+SCIPY_FFT_IMPORT_SECONDS = 0.14
+#: a cold process uses the FFT instead of loading the jitted core only from this many taps
+FFT_COLD_MIN_TAPS = 100
+
+
+def choose_path(k: np.ndarray, stride: tuple[int, int], dilation: tuple[int, int], dtype: np.dtype, force: str | None = None) -> str:
+    """Name the path for kernel ``k``: ``"dense"``, ``"separable"`` or ``"fft"``.
+
+    ``force`` (a :class:`~kernelcli._core.policy.Paths` force) picks a path when it applies:
+    ``separable`` needs rank 1, ``fft`` needs stride 1; otherwise ``dense`` is used.
+    """
+    if force in ("dense", "separable", "fft"):
+        if force == "separable" and rank1_factors(k, dtype) is not None:
+            return "separable"
+        if force == "fft" and stride == (1, 1):
+            return "fft"
+        return "dense"
+    taps = int(np.count_nonzero(k))
+    if taps >= SEPARABLE_MIN_TAPS and rank1_factors(k, dtype) is not None:
+        return "separable"
+    if taps >= FFT_MIN_TAPS and stride == (1, 1):
+        return "fft"
+    return "dense"
+
+
+def jit_start_seconds(paths: Paths, same_bytes: bool = False) -> float:
+    """What loading the jitted core costs the call: its full price under the ``cold`` policy, else 0.
+
+    The path must be a pure function of the call, never of what the process did before
+    (a batch must write the bytes that separate calls write, and paths round differently),
+    so the ``cold`` policy always assumes a fresh process.  The CLI passes it: each call
+    there is a short process.  The API's default, ``warm``, takes the jitted core for all
+    but tiny inputs, as a long-lived program should.
+
+    The price is the machine's measured one (``paths.jit_start``) only when every candidate
+    path gives the same bytes (``same_bytes``: see :func:`same_bytes_on_every_path`); elsewhere
+    the built-in estimate decides, so that no measurement (another machine, a busier day)
+    ever changes a result.
+
+    >>> from .policy import COLD, Paths
+    >>> measured = Paths(process="cold", jit_start=1.5)
+    >>> jit_start_seconds(measured, same_bytes=True), jit_start_seconds(measured) == jit_start_seconds(COLD)
+    (1.5, True)
+    """
+    if not paths.cold:
+        return 0.0
+    if same_bytes and paths.jit_start is not None:
+        return float(paths.jit_start)
+    return JIT_LOAD_SECONDS + NUMBA_IMPORT_SECONDS
+
+
+def same_bytes_on_every_path(x_dtype: np.dtype, k: np.ndarray, dtype: np.dtype, constant: bool, fill: float) -> bool:
+    """True when plain numpy, every jitted loop and the FFT give this convolution the same bytes.
+
+    That holds where the arithmetic is exact (tests/test_exactness.py forces each path): an
+    integer (or bool) input, a kernel of whole numbers times a power of two, a whole-number
+    constant fill, and every partial sum, bounded here by the input dtype's range, held exactly
+    by the compute ``dtype``; and fewer taps than make the FFT a candidate (its exact, rounded
+    sums once held -0.0 where the direct loops write 0.0 -- equal numbers, other bytes in a
+    float output; the exact form now gives the loops' zeros, and these kernels keep the
+    built-in estimate as a margin).  Decided from dtypes and the kernel alone: no pass over
+    the image.
+
+    >>> sobel = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
+    >>> same_bytes_on_every_path(np.dtype("uint8"), sobel, np.dtype("float32"), True, 0.0)
+    True
+    >>> same_bytes_on_every_path(np.dtype("float32"), sobel, np.dtype("float32"), True, 0.0)
+    False
+    >>> same_bytes_on_every_path(np.dtype("uint8"), np.ones((3, 3)) / 9, np.dtype("float32"), True, 0.0)
+    False
+    """
+    x_dtype, dtype = np.dtype(x_dtype), np.dtype(dtype)
+    if x_dtype.kind not in "biu" or (constant and not float(fill).is_integer()):
+        return False
+    if np.count_nonzero(k) >= FFT_COLD_MIN_TAPS:
+        return False  # the FFT is a candidate: kept on the built-in estimate, a margin (see the docstring)
+    form = integer_form(np.asarray(k, dtype=np.float64))
+    if form is None:
+        return False
+    m, q = form
+    if np.frexp(q)[0] != 0.5:
+        return False
+    # The sign of an exact 0: the direct loops give -0.0 where every product is -0.0 (zeros under
+    # negative weights), the FFT decides it from the kernel alone (fft._zero_sign), which is right
+    # only for values >= +0.0 under a kernel with no positive weight.
+    if constant and np.copysign(1.0, fill) < 0:
+        return False
+    if not (m > 0).any() and x_dtype.kind == "i":
+        return False
+    top = 1 if x_dtype.kind == "b" else max(abs(int(np.iinfo(x_dtype).min)), int(np.iinfo(x_dtype).max))
+    bound = float(np.abs(m).sum()) * max(float(top), abs(float(fill)) if constant else 0.0)
+    return bound < min(2.0 ** (np.finfo(dtype).nmant + 1), FFT_EXACT_BOUND)
+
+
+def cold_prefers(paths: Paths, cheap_seconds: float, jit_seconds: float, same_bytes: bool = False) -> bool:
+    """True when a path that needs no jitted core (``cheap_seconds``) beats loading it plus ``jit_seconds``."""
+    start = jit_start_seconds(paths, same_bytes)
+    return start > 0.0 and cheap_seconds < start + jit_seconds
+
+
+def use_numpy(paths: Paths, work: int, cells: int | None = None, same_bytes: bool = False) -> bool:
+    """Whether ``work`` multiply-adds (over ``cells`` outputs, default ``work``) take plain numpy.
+
+    ``same_bytes``: both paths give this call the same bytes (padding, a max/min pool), so the
+    measured start-up cost may decide (see :func:`jit_start_seconds`)."""
+    decided = paths.numpy_for(work)
+    if decided is not None:
+        return decided
+    return cold_prefers(paths, NUMPY_SECONDS_PER_TAP * work, JIT_SECONDS_PER_TAP * work, same_bytes)
+
+
+#: The memory rule for volumes: outside the small-work rule, the ``cold`` policy takes the
+#: plain-numpy path for a volume only while its padded copies and temporaries need at most this
+#: many bytes more than the jitted path (a 3-D numpy pass holds a padded copy, the result and a
+#: product at once; the jitted passes write in place): a 256**3 CT must not triple its memory
+#: to save the jitted core's start-up.
+VOLUME_NUMPY_EXTRA_BYTES = 32 * 2**20
+
+
+def use_numpy_volume(paths: Paths, work: int, numpy_bytes: int, jit_bytes: int) -> bool:
+    """:func:`use_numpy` for a volume, with the memory rule (:data:`VOLUME_NUMPY_EXTRA_BYTES`).
+
+    ``numpy_bytes``/``jit_bytes``: what each path allocates besides the input.  A forced path
+    and the small-work rule decide first, as in 2-D.
+
+    >>> from .policy import COLD
+    >>> use_numpy_volume(COLD, 10**7, 10**6, 10**6), use_numpy_volume(COLD, 10**7, 2 * 10**8, 10**8)
+    (True, False)
+    """
+    decided = paths.numpy_for(work)
+    if decided is not None:
+        return decided
+    if numpy_bytes > jit_bytes + VOLUME_NUMPY_EXTRA_BYTES:
+        return False
+    return cold_prefers(paths, NUMPY_SECONDS_PER_TAP * work, JIT_SECONDS_PER_TAP * work)
+
+
+def cold_choice(paths: Paths, outputs: int, k: np.ndarray, stride, dtype: np.dtype,
+                numpy_bytes: int = 0, jit_bytes: int = 0, fft_bytes: int = 0, same_bytes: bool = False) -> str | None:
+    """``"numpy"`` or ``"fft"`` when that beats loading the jitted core in a fresh process, else None.
+
+    Always None under the ``warm`` policy (see :func:`jit_start_seconds`); ``outputs``
+    counts output values (oh * ow * C, or a volume's voxels); ``k`` is 2-D or 3-D; ``stride`` an
+    int or one per axis.  ``numpy_bytes``/``jit_bytes``/``fft_bytes``: what each path allocates
+    besides the input (volumes): numpy and the FFT only within :data:`VOLUME_NUMPY_EXTRA_BYTES`
+    of the jitted path.  ``same_bytes``: every path gives this call the same bytes
+    (:func:`same_bytes_on_every_path`), so the measured start-up cost may decide.  The one cost
+    rule of :func:`kernelcli._core.dispatch.front`.
+    """
+    if jit_start_seconds(paths, same_bytes) == 0.0:
+        return None
+    taps = int(np.count_nonzero(k))
+    factors = separable_factors(k, dtype) if taps >= SEPARABLE_MIN_TAPS else None
+    jit_taps = taps if factors is None else sum(int(np.count_nonzero(f)) for f in factors)
+    options = {}
+    if numpy_bytes <= jit_bytes + VOLUME_NUMPY_EXTRA_BYTES:
+        options["numpy"] = NUMPY_SECONDS_PER_TAP * outputs * taps
+    unit = all(int(v) == 1 for v in np.atleast_1d(stride))
+    min_taps, per_output = (FFT_COLD_MIN_TAPS, FFT_SECONDS_PER_OUTPUT) if k.ndim == 2 else (FFT_MIN_TAPS_3D, FFT3D_SECONDS_PER_OUTPUT)
+    if unit and taps >= min_taps and fft_bytes <= jit_bytes + VOLUME_NUMPY_EXTRA_BYTES:
+        options["fft"] = per_output * outputs + SCIPY_FFT_IMPORT_SECONDS
+    if not options:
+        return None
+    best = min(options, key=options.get)
+    return best if cold_prefers(paths, options[best], JIT_SECONDS_PER_TAP * outputs * jit_taps, same_bytes) else None
