@@ -106,6 +106,13 @@ def resolve_padding(padding: str | int | Sequence[int], kh: int, kw: int, dilati
     return resolve_padding_nd(padding, (kh, kw), dilation)  # type: ignore[return-value]
 
 
+#: Why pooling takes no unequal sides (one text for ``pool`` and ``shape --pool``).
+POOL_PADDING_RULE = (
+    "pooling takes valid, P or T,B,L,R with four equal values "
+    "(PyTorch's MaxPool2d/AvgPool2d pad every side alike; same is for convolve)"
+)
+
+
 def parse_padding(text: str) -> str | int | tuple[int, int, int, int]:
     """Parse a CLI padding value: ``same``, ``valid``, ``P`` or ``T,B,L,R``.
 

@@ -14,6 +14,7 @@ import sys
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -310,6 +311,58 @@ class TestShapeAgainstBruteForce:
         assume(min(h, w) + 2 * p >= d * (f - 1) + 1)
         out = torch.nn.functional.max_pool2d(torch.zeros(1, 1, h, w), f, stride=s, padding=p, dilation=d, ceil_mode=ceil_mode)
         assert quiet(RUNNER, *args) == f"{out.shape[2]}x{out.shape[3]}"
+
+
+class TestShapeUnequalSides:
+    """-p T,B,L,R: used to be refused ("shape pads every side alike") though convolve takes it."""
+
+    def test_lecture_form_with_the_sides_written_out(self, runner):
+        result = ok(runner, "shape", "--in", "24x30", "--f", "3", "-p", "0,1,2,3", "--s", "2")
+        assert result.stdout.splitlines() == [
+            "out_h = (24 + 0 + 1 - 3) // 2 + 1 = 12",
+            "out_w = (30 + 2 + 3 - 3) // 2 + 1 = 17",
+            "out = 12x17",
+        ]
+
+    def test_json_gives_before_and_after_where_they_differ(self, runner):
+        document = json.loads(ok(runner, "shape", "--in", "24x30", "--f", "4", "-p", "1,2,1,1", "--json").stdout)
+        assert document["p"] == [[1, 2], 1] and document["out"] == [24, 29] and document["padding"] == "explicit"
+
+    def test_four_equal_sides_are_p(self, runner):
+        assert ok(runner, "shape", "--in", "24x24", "--f", "3", "-p", "1,1,1,1").stdout == ok(runner, "shape", "--in", "24x24", "--f", "3", "-p", "1").stdout
+
+    @pytest.mark.parametrize(
+        "args, message",
+        [
+            (("--in", "24", "--f", "3", "-p", "0,1,0,1"), "has one axis"),
+            (("--in", "24x24", "--f", "2", "--pool", "-p", "0,1,0,1"), "pooling takes valid, P or T,B,L,R with four equal values"),
+            (("--in", "24x24", "--f", "3", "-p", "1,2"), "one integer or four"),
+        ],
+    )
+    def test_refused_where_it_has_no_meaning(self, runner, args, message):
+        result = invoke(runner, "shape", *args)
+        assert result.exit_code == 2 and message in result.stderr
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        h=st.integers(1, 12), w=st.integers(1, 12), f=st.integers(1, 5), s=st.integers(1, 3), d=st.integers(1, 2),
+        sides=st.tuples(*[st.integers(0, 3)] * 4),
+    )
+    def test_answer_is_the_shape_convolve_computes(self, h, w, f, s, d, sides):
+        """Brute force per axis, and the output of the API's convolution with the same padding."""
+        from kernelcli import api
+
+        t, b, left, right = sides
+        expected = (count_windows(h, f, s, t, b, d), count_windows(w, f, s, left, right, d))
+        result = invoke(RUNNER, "shape", "--in", f"{h}x{w}", "--f", str(f), "--s", str(s), "--dilation", str(d),
+                        "-p", ",".join(map(str, sides)), "-q")
+        if 0 in expected:
+            assert result.exit_code == 2
+            return
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout.strip() == f"{expected[0]}x{expected[1]}"
+        computed = api.conv2d(np.zeros((h, w), np.float32), np.ones((f, f)), stride=s, padding=sides, dilation=d)
+        assert computed.shape == expected
 
 
 # --- params ------------------------------------------------------------------------------------

@@ -167,7 +167,7 @@ def pool_padding(text: str) -> int:
     (0, 1, 2)
     """
     from ..errors import UsageError
-    from ..shapes import parse_padding
+    from ..shapes import POOL_PADDING_RULE, parse_padding
 
     try:
         value = parse_padding(text)
@@ -179,10 +179,7 @@ def pool_padding(text: str) -> int:
         return value[0]
     if isinstance(value, int):
         return value
-    raise UsageError(
-        f"--padding {text!r}: pooling takes valid, P or T,B,L,R with four equal values "
-        "(PyTorch's MaxPool2d/AvgPool2d pad every side alike; same is for convolve)"
-    )
+    raise UsageError(f"--padding {text!r}: {POOL_PADDING_RULE}")
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,6 @@ import typer
 from .. import shapes
 from ..errors import UsageError
 from ..layout import hwc_dims, layout_dims, shape_layout
-from ..layout import hwc_dims, layout_dims, shape_layout
 from ._common import guarded, note, print_json
 from .options import JsonOption, LayoutOption, option
 
@@ -26,6 +25,7 @@ Examples (the lecture's tasks and more):
   $ kernelcli shape --input 4x4 --size 2 --pool -q      -> 2x2
   $ kernelcli shape -i 28 -f 3 --stride 2 -p 1 -q       -> 14
   $ kernelcli shape --in 64x64x3 --f 3 --same --filters 8 -q   -> 64x64x8
+  $ kernelcli shape --in 24x24 --f 4 -p 1,2,1,2 -q      -> 24x24
 """
 
 
@@ -36,19 +36,27 @@ class _Axis:
     size: int
     f: int
     s: int
-    p: int
+    p: int  # padding before (top/left)
     out: int
     expression: str  # the formula with numbers substituted, without "= out"
     dropped: bool = False  # ceil_mode dropped a last window that would start in the padding
+    p_after: int | None = None  # padding after (bottom/right) when it differs from ``p``
+
+    @property
+    def padding(self) -> int | list[int]:
+        """``p``, or ``[before, after]`` when the two sides differ (what ``--json`` shows)."""
+        return self.p if self.p_after is None else [self.p, self.p_after]
 
 
 def _span_text(f: int, dilation: int) -> str:
     return f"{f}" if dilation == 1 else f"{dilation}*({f}-1) - 1"
 
 
-def _conv_axis(size: int, f: int, s: int, p: int, dilation: int) -> _Axis:
-    out = shapes.conv_output_size(size, f, stride=s, pad_before=p, pad_after=p, dilation=dilation)
-    return _Axis(size, f, s, p, out, f"({size} + 2*{p} - {_span_text(f, dilation)}) // {s} + 1")
+def _conv_axis(size: int, f: int, s: int, p: int, dilation: int, p_after: int | None = None) -> _Axis:
+    after = p if p_after is None or p_after == p else p_after
+    out = shapes.conv_output_size(size, f, stride=s, pad_before=p, pad_after=after, dilation=dilation)
+    pads = f"2*{p}" if after == p else f"{p} + {after}"
+    return _Axis(size, f, s, p, out, f"({size} + {pads} - {_span_text(f, dilation)}) // {s} + 1", p_after=None if after == p else after)
 
 
 def _pool_axis(size: int, f: int, s: int, p: int, dilation: int, ceil_mode: bool) -> _Axis:
@@ -89,7 +97,7 @@ def shape(
     in_: Annotated[str, option("input_shape", metavar="N|HxW|HxWxC", extra="One axis, HxW, or HxWxC (C channels).", show_default=False)],
     f: Annotated[str, option("size", metavar="F|FxG", help="Kernel (filter or pooling window) size.", show_default=False)],
     s: Annotated[int | None, option("stride", min=1, metavar="S", extra="[default: 1; with --pool the window size]", show_default=False)] = None,
-    padding: Annotated[str | None, option("padding", metavar="same|valid|P", extra="[default: valid]", show_default=False)] = None,
+    padding: Annotated[str | None, option("padding", metavar="same|valid|P|T,B,L,R", extra="[default: valid]", show_default=False)] = None,
     same: Annotated[bool, option("same")] = False,
     valid: Annotated[bool, option("valid")] = False,
     dilation: Annotated[int, option("dilation", min=1, metavar="D")] = 1,
@@ -108,15 +116,20 @@ def shape(
 
     With HxW each axis follows the formula on its own; with HxWxC and
     --filters K the output volume is HxWxK (one channel per filter).
+    -p T,B,L,R pads the sides unequally: 2p becomes T + B on the height
+    and L + R on the width (convolution only; pooling pads both sides alike).
     --layout chw reads --in as CxHxW and writes the volume KxHxW; a shape
     that reads both ways (3x224x224) is refused without it.
     """
     p: int | None = None
+    sides: tuple[int, int, int, int] | None = None  # T,B,L,R when they differ
     if padding is not None:
         parsed = shapes.parse_padding(padding)
         if isinstance(parsed, tuple):
             if len(set(parsed)) != 1:
-                raise UsageError(f"--padding {padding!r}: shape pads every side alike; give same, valid or P")
+                if pool:
+                    raise UsageError(f"--padding {padding!r}: {shapes.POOL_PADDING_RULE}")
+                sides = parsed
             parsed = parsed[0]
         if (parsed == "same" and same) or (parsed == "valid" and valid):
             same = valid = False  # said twice, the same way
@@ -137,6 +150,8 @@ def shape(
     dims = hwc_dims(given, layout)
     spatial = dims[:2]
     channels = dims[2] if len(dims) == 3 else None
+    if sides is not None and len(spatial) == 1:
+        raise UsageError(f"--padding {padding!r} gives four sides but --input {in_} has one axis: give --input HxW, or -p P")
     if len(ks) == 2 and len(spatial) == 1:
         raise UsageError(f"--size {f} gives two kernel sizes but --input {in_} has one axis: give --input HxW")
     if filters is not None and len(dims) == 1:
@@ -145,7 +160,7 @@ def shape(
         ks = ks * len(spatial)
 
     mode = "same" if same else "explicit" if p is not None else "valid"
-    axes, lines, notes = _explain(spatial, ks, s=s, p=p, same=same, dilation=dilation, pool=pool, ceil_mode=ceil)
+    axes, lines, notes = _explain(spatial, ks, s=s, p=p, same=same, dilation=dilation, pool=pool, ceil_mode=ceil, sides=sides)
     out: list[int] = [a.out for a in axes]
     if filters is not None:
         out = layout_dims(out + [filters], layout)
@@ -170,7 +185,7 @@ def shape(
             "layout": layout,
             "f": pick(list(ks)),
             "s": pick([a.s for a in axes]),
-            "p": pick([a.p for a in axes]),
+            "p": pick([a.padding for a in axes]),
             "dilation": dilation,
             "padding": mode,
             "pool": pool,
@@ -195,24 +210,29 @@ def shape(
 
 
 def _explain(
-    spatial: tuple[int, ...], ks: tuple[int, ...], *, s: int | None, p: int | None, same: bool, dilation: int, pool: bool, ceil_mode: bool
+    spatial: tuple[int, ...], ks: tuple[int, ...], *, s: int | None, p: int | None, same: bool, dilation: int, pool: bool, ceil_mode: bool,
+    sides: tuple[int, int, int, int] | None = None,
 ) -> tuple[list[_Axis], list[str], list[str]]:
     """Each axis's answer, the lines that show how it was reached, and the notes for stderr.
 
     Two identical axes are explained once (``out_d``); axes that differ get ``out_h`` and ``out_w``.
+    ``sides``: T,B,L,R when the padding differs between sides (convolution only).
     """
     axes: list[_Axis] = []
     lines: list[str] = []
     notes: list[str] = []
-    differ = len(spatial) == 2 and (spatial[0] != spatial[1] or ks[0] != ks[1])
+    differ = len(spatial) == 2 and (spatial[0] != spatial[1] or ks[0] != ks[1] or (sides is not None and sides[:2] != sides[2:]))
     labels = ("h", "w") if differ else ("d", "d")
     for index, (label, size, k) in enumerate(zip(labels, spatial, ks)):
         stride = s if s is not None else (k if pool else 1)
         pad = dilation * (k // 2) if same else (p or 0)
+        after = None
+        if sides is not None:
+            pad, after = sides[2 * index], sides[2 * index + 1]
         try:
             if pool:
                 shapes.check_pool_padding(pad, k)  # the rule `pool` applies: refused, not a note
-            axis = _pool_axis(size, k, stride, pad, dilation, ceil_mode) if pool else _conv_axis(size, k, stride, pad, dilation)
+            axis = _pool_axis(size, k, stride, pad, dilation, ceil_mode) if pool else _conv_axis(size, k, stride, pad, dilation, after)
         except UsageError as exc:
             where = {"h": "height: ", "w": "width: "}.get(label, "")
             raise type(exc)(f"{where}{exc}") from None
