@@ -24,6 +24,22 @@ COMMAND_MODULES = (
     "worker",
 )
 
+#: every command's name and the module that registers it, in the order ``kernelcli --help``
+#: lists them (Typer's: commands, then groups); a test keeps it equal to the whole app's
+COMMANDS = {
+    "convolve": "convolve",
+    "pad": "pad",
+    "pool": "pool",
+    "shape": "shape",
+    "params": "params",
+    "summary": "summary",
+    "volume": "volume",
+    "gallery": "gallery",
+    "learn": "learn",
+    "kernels": "kernels",
+    "worker": "worker",
+}
+
 
 def __getattr__(name: str):
     if name == "app":
@@ -51,16 +67,22 @@ def main() -> None:
     sys.exit(code)
 
 
-def build_command():
+def build_command(every: bool = False):
     """The app's click command as every call runs it, here or in the warm worker: with plain
     value converters instead of typer's pydantic adapters (:mod:`kernelcli.cli._lean`), so
-    both start lean and word their errors alike."""
-    import typer.main
+    both start lean and word their errors alike.  Each subcommand is built when the call
+    looks it up (:func:`kernelcli.cli.root.lazy_command`); ``every`` builds them all now.
 
+    >>> build_command().commands.loaded()
+    []
+    """
     from ._lean import lean_command
-    from .root import app
+    from .root import lazy_command
 
-    return lean_command(typer.main.get_command(app))
+    command = lean_command(lazy_command())
+    if every:
+        command.commands.load_all()
+    return command
 
 
 def run(argv: list[str], command=None, held: list[int] | None = None) -> int:

@@ -42,8 +42,14 @@ def lean_command(command: Any) -> Any:
             return option
 
         command.get_help_option = get_help_option
-    for sub in getattr(command, "commands", {}).values():
-        lean_command(sub)
+    subcommands = getattr(command, "commands", {})
+    if hasattr(subcommands, "prepare"):  # built when looked up (cli._lazy): seeded then
+        subcommands.prepare = lean_command
+        for name in subcommands.loaded():
+            lean_command(subcommands[name])
+    else:
+        for sub in subcommands.values():
+            lean_command(sub)
     return command
 
 

@@ -364,7 +364,7 @@ def warm_up():
     # (elsewhere the built-in estimate decides, as in a fresh process: the same bytes).
     _common.CLI_PATHS = dataclasses.replace(_common.CLI_PATHS, jit_start=0.0)
 
-    command = build_command()  # the command a cold call runs: the same converters and messages
+    command = build_command(every=True)  # what a cold call runs (converters, messages), every command built once
     _dry_parse(command)
     _quiet_numba_exit()
     return command
