@@ -8,12 +8,17 @@ the same thread count, after checking the two results agree.  Rows:
   the API's default policy (``paths=None``: plain numpy for tiny work, the jitted core above) and
   with the jitted core forced, against ``cv2.filter2D`` / ``cv2.resize(INTER_AREA)``; target: the
   8x8 call under 50 us, 256^2 3x3 at most 1.0x cv2;
-* average pooling 2x2/s2 on 2048^2, float32 and uint8 (kernelcli returns float32 averages, cv2 the
-  input type, rounded) against ``cv2.resize(INTER_AREA)``; target at most 1.0x;
+* average pooling 2x2/s2 on 2048^2, float32 and uint8 against ``cv2.resize(INTER_AREA)``; target at
+  most 1.0x.  From uint8 the two do not return the same thing: kernelcli the exact averages as
+  float32 (4 bytes a pixel written), cv2 uint8 averages rounded half up (1 byte); the row says so;
 * RGB 1024x1024x3, a dense 3x3 per channel, against ``cv2.filter2D``; target at most 1.0x;
 * Gaussian 7x7 on a uint8 2048^2 image (kernelcli: float32 result) against ``cv2.GaussianBlur``
-  (uint8 result, OpenCV's fixed-point path), and float32 Gaussians 7, 15, 31 against
-  ``cv2.sepFilter2D``; the same sigma, zero borders.
+  (uint8 result, OpenCV's fixed-point path), twice: with OpenCV's default sigma for 7 taps (1.4:
+  sampled weights, which kernelcli applies in float32 and OpenCV rounds to 8-bit fixed point),
+  and with sigma 0, where OpenCV takes its fixed 7-tap table [2 7 14 18 14 7 2]/64: the same
+  weights on both sides, kernelcli's result exact (its uint8 separable loop, ``_core/sep8.py``)
+  and OpenCV's that exact value rounded half up, checked value for value.  Then float32
+  Gaussians 7, 15, 31 against ``cv2.sepFilter2D``; the same sigma, zero borders.
 
 Run: ``python benchmarks/bench_calls.py [--repeat 9] [--threads 2] [--cpu]``; ``benchmarks/run.py`` includes it
 (wall time, 2 threads).  ``--cpu --threads 1`` compares process CPU time, steadier on a shared host.
@@ -115,7 +120,8 @@ def _rows(api, Paths, repeat: int, threads: int) -> list[tuple[str, float, float
     n = 2048
     x = rng.random((n, n), dtype=np.float32)
     x8 = (x * 255).astype(np.uint8)
-    for arr, label in ((x, "float32"), (x8, "uint8 (kernelcli: float32 averages; cv2: uint8, rounded)")):
+    for arr, label in ((x, "float32"),
+                       (x8, "uint8 in (kernelcli: exact float32 averages, 4 B/px out; cv2: uint8 rounded half up, 1 B/px)")):
         mine, theirs = api.pool2d(arr, 2, op="avg"), cv2.resize(arr, (n // 2, n // 2), interpolation=cv2.INTER_AREA)
         assert np.abs(mine - theirs).max() <= (0.5 if arr.dtype == np.uint8 else 1e-6)
         ms = paired_ms([lambda: api.pool2d(arr, 2, op="avg"),
@@ -136,8 +142,17 @@ def _rows(api, Paths, repeat: int, threads: int) -> list[tuple[str, float, float
     assert np.abs(mine - theirs).max() <= 1.5  # cv2 rounds to uint8 (8-bit fixed-point weights)
     ms = paired_ms([lambda: api.conv2d(x8, g2),
                     lambda: cv2.GaussianBlur(x8, (7, 7), sigma, borderType=cv2.BORDER_CONSTANT)], repeat, 3)
-    add(f"Gaussian 7x7 {n}x{n} uint8 (cv2.GaussianBlur: uint8 result)", ms, "<= 1.0 x cv2 GaussianBlur",
-        ("yes" if ms[0] <= ms[1] else "**no**") + f" ({ms[0] / ms[1]:.2f})")
+    add(f"Gaussian 7x7 {n}x{n} uint8, sigma 1.4 (kernelcli: float32 result; cv2.GaussianBlur: uint8 result)", ms,
+        "<= 1.0 x cv2 GaussianBlur", ("yes" if ms[0] <= ms[1] else "**no**") + f" ({ms[0] / ms[1]:.2f})")
+    table = np.array([2, 7, 14, 18, 14, 7, 2]) / 64  # cv2.getGaussianKernel(7, 0): OpenCV's fixed table
+    t2 = np.outer(table, table)
+    mine = api.conv2d(x8, t2)
+    theirs = cv2.GaussianBlur(x8, (7, 7), 0, borderType=cv2.BORDER_CONSTANT)
+    assert np.array_equal(np.floor(mine.astype(np.float64) + 0.5), theirs)  # the same exact sums; cv2 rounds them half up
+    ms = paired_ms([lambda: api.conv2d(x8, t2),
+                    lambda: cv2.GaussianBlur(x8, (7, 7), 0, borderType=cv2.BORDER_CONSTANT)], repeat, 3)
+    add(f"Gaussian 7x7 {n}x{n} uint8, OpenCV's 7-tap table (both exact; kernelcli: float32, cv2: uint8 rounded)", ms,
+        "<= 1.0 x cv2 GaussianBlur", ("yes" if ms[0] <= ms[1] else "**no**") + f" ({ms[0] / ms[1]:.2f})")
     for size in (7, 15, 31):
         g, _ = gaussian(size)
         g2, g32 = np.outer(g, g), g.astype(np.float32)

@@ -244,12 +244,16 @@ def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, 
     inplace = (c, rows, cols, fill, widths[2], sh)
     if path == "separable":
         from .conv import separable_direct, separable_rows
+        from .sep8 import int16_columns, separable_u8
 
         col, row = rank1_factors(k, dtype)
         u, v = np.flatnonzero(col), np.flatnonzero(row)
         vtaps = ((u * dh).astype(np.int64), col[u].astype(dtype))
         htaps = ((_offsets(kw, dw, sw, wq, c)[v]).astype(np.int64), row[v].astype(dtype))
         fn, args = (separable_direct, inplace) if direct else (separable_rows, ring)
+        col16 = int16_columns(col[u], src_dtype, fill) if sw == 1 and not cast else None
+        if col16 is not None:  # uint8: whole-number vertical sums in int16, the same bytes (see .sep8)
+            fn, args, vtaps = separable_u8, inplace, (vtaps[0], col16)
         taps = u.size + v.size
     else:
         from .conv import dense_direct, dense_rows
