@@ -38,14 +38,18 @@ array([[45., 54.],
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
+
+from .memo import Memo, array_key, frozen
 
 #: Output cells per block side for kernels up to ``BLOCK // 3`` wide (wider kernels: more).
 BLOCK = 256
 #: The same for a volume (3-D blocks: a 144^3 float64 transform for kernels up to 42 wide).
 BLOCK_3D = 128
 #: Blocks transformed in one batched call (their spectra are what is held at once).
-GROUP = 8
+GROUP = 4
 #: The longest transform a whole axis takes at once, 2-D and 3-D: a call whose outputs fit (with
 #: the kernel's overlap) is one block of its own size, as cheap as it gets (300x300 under a 21x21:
 #: one 320-long transform per axis, not two of 288).
@@ -67,6 +71,7 @@ def block_side(span: int, ndim: int = 2) -> int:
     return fast_length(least + int(span) - 1) - int(span) + 1
 
 
+@lru_cache(maxsize=256)
 def fast_length(n: int) -> int:
     """The FFT length for ``n`` cells: the smallest 2^a 3^b 5^c at or above ``n`` (as scipy's
     ``next_fast_len(n, real=True)``, and the same in a process that did not import scipy).
@@ -131,13 +136,11 @@ def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, 
     and multiplied by ``scale`` (the exact form, ``k`` whole numbers); the result is stored
     in ``out_dtype`` (default ``dtype``).
     """
-    import itertools
-
     from numpy.lib.stride_tricks import as_strided
 
     from .numpy_impl import source_indices
+    from .threads import run_tasks
 
-    rfft2, irfft2 = _transforms(workers, cold)
     dh, dw = dilation
     kh, kw = k.shape
     span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
@@ -148,13 +151,17 @@ def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, 
     # padded rows/columns of the call's windows; -1: the fill, -2: zero (outside the padded image)
     rows = _indices(source_indices(h, top, oh + span_h - 1 - top - h, mode_code), shift_h, nh * bh + span_h - 1)
     cols = _indices(source_indices(w, left, ow + span_w - 1 - left - w, mode_code), shift_w, nw * bw + span_w - 1)
-    kernel = np.zeros((lh, lw), dtype=dtype)
-    kernel[:span_h:dh, :span_w:dw] = k[::-1, ::-1]
-    spectrum_k = rfft2(kernel)
+    tasks = [(r, g) for r in range(nh) for g in range(0, nw, GROUP)]  # a group of blocks of one row each
+    # independent tasks on the threads, each transform on one; a single task: the transform's threads
+    inner = max(1, workers) if len(tasks) < 2 else 1
+    rfft2, irfft2 = _transforms(inner, cold)
+    spectrum_k = _kernel_spectrum(k, np.dtype(dtype), (lh, lw), dilation, cold)
     out = np.empty((oh, ow, c), dtype=dtype if out_dtype is None else out_dtype)
     zero = _zero_sign(k)
     win_h, win_w = bh + span_h - 1, bw + span_w - 1
-    for r, g in itertools.product(range(nh), range(0, nw, GROUP)):  # a group of blocks of one row at a time
+
+    def task(i: int) -> None:
+        r, g = tasks[i]
         n = min(GROUP, nw - g)
         band = _band(x3, rows[r * bh : r * bh + win_h], cols[g * bw : (g + n) * bw + span_w - 1], dtype, value)
         o0, o1 = max(0, r * bh - shift_h), min(oh, (r + 1) * bh - shift_h)  # the call's output rows
@@ -165,14 +172,16 @@ def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, 
             blocks = as_strided(plane, (n, win_h, win_w), (bw * s1, s0, s1), writeable=False)
             spectrum = rfft2(blocks, s=(lh, lw), axes=(1, 2))
             spectrum *= spectrum_k
-            full = irfft2(spectrum, s=(lh, lw), axes=(1, 2))
+            full = irfft2(spectrum, lw, f0, f0 + o1 - o0)
             for t in range(g, g + n):  # block by block: no reshaped copy of the group
                 p0, p1 = max(0, t * bw - shift_w), min(ow, (t + 1) * bw - shift_w)
                 q0 = span_w - 1 + p0 - (t * bw - shift_w)
-                part = full[t - g, f0 : f0 + o1 - o0, q0 : q0 + p1 - p0]
+                part = full[t - g, :, q0 : q0 + p1 - p0]
                 if scale is not None:
                     part = _whole(part, scale, zero)
                 out[o0:o1, p0:p1, ch] = part
+
+    run_tasks(task, len(tasks), workers)
     return out
 
 
@@ -228,6 +237,25 @@ def correlate_fft_nd(xp: np.ndarray, k: np.ndarray, out_shape: tuple[int, ...], 
     return out
 
 
+_spectra = Memo(16)
+
+
+def _kernel_spectrum(k: np.ndarray, dtype: np.dtype, lengths: tuple[int, int], dilation: tuple[int, int], cold: bool):
+    """The half spectrum of the flipped (and dilated) 2-D kernel zero-filled to ``lengths``, in ``dtype``'s
+    precision, remembered per kernel and geometry (a call of one block transforms nothing else as large)."""
+
+    def build():
+        rfft2 = _transforms(1, cold)[0]
+        dh, dw = dilation
+        kernel = np.zeros(lengths, dtype=dtype)
+        kernel[: dh * (k.shape[0] - 1) + 1 : dh, : dw * (k.shape[1] - 1) + 1 : dw] = k[::-1, ::-1]
+        spectrum = rfft2(kernel)
+        frozen(spectrum)
+        return spectrum
+
+    return _spectra.get((array_key(k), dtype.str, lengths, tuple(dilation), cold), build)
+
+
 def _zero_sign(k: np.ndarray) -> float:
     """The zero the direct loops give where the exact form's sum is 0: -0.0 under a kernel with no
     positive weight (each product of a zero is -0.0, and so is their sum), else +0.0.
@@ -270,53 +298,87 @@ def _indices(padded: np.ndarray, shift: int, length: int) -> np.ndarray:
 
 
 def _transforms(workers: int, cold: bool):
-    """``(rfft2, irfft2)``: scipy.fft with ``workers`` threads, or numpy.fft for a ``cold``
+    """``(rfft2, irfft_rows)``: scipy.fft with ``workers`` threads, or numpy.fft for a ``cold``
     caller (a fresh process, the CLI's policy), where importing scipy.fft (about 180 ms)
     costs more than one thread loses.  Like every path choice it depends on the policy and
-    the call, never on what the process did before."""
+    the call, never on what the process did before.
+
+    ``irfft_rows(spectrum, lw, r0, r1)``: rows ``r0:r1`` of the inverse of a stack of half
+    spectra, ``lw`` real values each: the columns' transforms in full, the rows' only for the
+    rows kept (the window's first ``span - 1`` rows are the overlap, transformed for nothing).
+    """
     from functools import partial
 
     if cold:
-        return np.fft.rfft2, np.fft.irfft2
+        def irfft_rows(spectrum, lw, r0, r1):
+            return np.fft.irfft(np.fft.ifft(spectrum, axis=-2)[..., r0:r1, :], lw, axis=-1)
+
+        return np.fft.rfft2, irfft_rows
     import scipy.fft as sfft
 
-    return partial(sfft.rfft2, workers=workers), partial(sfft.irfft2, workers=workers, overwrite_x=True)
+    def irfft_rows(spectrum, lw, r0, r1):
+        half = sfft.ifft(spectrum, axis=-2, workers=workers, overwrite_x=True)
+        return sfft.irfft(half[..., r0:r1, :], lw, axis=-1, workers=workers, overwrite_x=True)
+
+    return partial(sfft.rfft2, workers=workers), irfft_rows
+
+
+def _segments(idx: np.ndarray) -> tuple[list, np.ndarray, np.ndarray, list]:
+    """``idx`` (source indices, -1 the fill, -2 zero) cut for copying: ``(runs, short, short_src, fills)``.
+
+    ``runs``: ``(a, b, src)`` for each run of at least :data:`MIN_RUN` consecutive source
+    indices (``idx[a:b] == src + arange(b - a)``); ``short``/``short_src``: the other real
+    positions and their sources (gathered); ``fills``: ``(a, b, code)`` for runs of -1 or -2.
+    """
+    n = idx.shape[0]
+    brk = np.empty(n, dtype=bool)
+    brk[0] = True
+    prev = idx[:-1]
+    np.not_equal(idx[1:], np.where(prev >= 0, prev + 1, prev), out=brk[1:])
+    starts = np.flatnonzero(brk).tolist()
+    runs, fills, short = [], [], []
+    for a, b in zip(starts, starts[1:] + [n]):
+        src = int(idx[a])
+        if src < 0:
+            fills.append((a, b, src))
+        elif b - a >= MIN_RUN:
+            runs.append((a, b, src))
+        else:
+            short.extend(range(a, b))
+    short = np.array(short, dtype=np.intp)
+    return runs, short, idx[short], fills
+
+
+#: The shortest run of consecutive source indices :func:`_band` copies as one slice (shorter: gathered).
+MIN_RUN = 16
 
 
 def _band(x3: np.ndarray, rows: np.ndarray, cols: np.ndarray, dtype, value: float) -> np.ndarray:
     """Padded rows ``rows`` with columns ``cols`` (input indices; -1 the fill ``value``, -2 zero), in ``dtype``.
 
-    The input's own columns (one run, in order) are copied a run of consecutive rows at a
-    time; only the border columns are gathered.
+    Runs of consecutive input rows and columns (the image itself) are copied as slices; the
+    border's reflected or repeated ones are gathered, the fill written a run at a time.
     """
     band = np.empty((rows.shape[0], cols.shape[0], x3.shape[2]), dtype=dtype)
-    real = np.flatnonzero(cols >= 0)
-    # the longest run of consecutive input columns (the image itself) and the rest (borders)
-    run = real[:0]
-    if real.size:
-        step = np.flatnonzero((np.diff(real) != 1) | (np.diff(cols[real]) != 1))
-        bounds = np.r_[0, step + 1, real.size]
-        longest = int(np.argmax(np.diff(bounds)))
-        run = real[bounds[longest] : bounds[longest + 1]]
-    gather = np.setdiff1d(real, run, assume_unique=True)
-    a, b = (int(run[0]), int(run[-1]) + 1) if run.size else (0, 0)
-    src0 = int(cols[a]) if run.size else 0
-    # runs of consecutive input rows: one slice copy each
-    live = rows >= 0
-    edges = np.flatnonzero(np.diff(np.r_[False, live, False].astype(np.int8)) != 0)
-    for i0, i1 in zip(edges[::2], edges[1::2]):
-        r = rows[i0:i1]
-        breaks = np.r_[0, np.flatnonzero(np.diff(r) != 1) + 1, r.size]
-        for j0, j1 in zip(breaks[:-1], breaks[1:]):
-            lo, hi = i0 + j0, i0 + j1
-            r0 = int(rows[lo])
-            if run.size:
-                band[lo:hi, a:b] = x3[r0 : r0 + hi - lo, src0 : src0 + b - a]
-            if gather.size:
-                band[lo:hi, gather] = x3[r0 : r0 + hi - lo][:, cols[gather]]
-    band[:, cols == -1] = value
-    band[:, cols == -2] = 0
-    band[rows == -1] = value
-    band[np.ix_(rows == -1, cols == -2)] = 0
-    band[rows == -2] = 0
+    col_runs, col_short, col_src, col_fills = _segments(cols)
+    row_runs, row_short, row_src, row_fills = _segments(rows)
+
+    def put(dst, src) -> None:  # band rows ``dst`` from input rows ``src`` (a slice or a gathered array)
+        for a, b, c0 in col_runs:
+            band[dst, a:b] = src[:, c0 : c0 + b - a]
+        if col_short.size:
+            band[(dst, col_short) if isinstance(dst, slice) else np.ix_(dst, col_short)] = src[:, col_src]
+        for a, b, code in col_fills:
+            band[dst, a:b] = value if code == -1 else 0
+
+    for a, b, r0 in row_runs:
+        put(slice(a, b), x3[r0 : r0 + b - a])
+    if row_short.size:
+        put(row_short, x3[row_src])
+    for a, b, code in row_fills:
+        band[a:b] = value if code == -1 else 0
+        if code == -1:
+            for c0, c1, ccode in col_fills:
+                if ccode == -2:
+                    band[a:b, c0:c1] = 0
     return band

@@ -100,6 +100,25 @@ def run_rows(fn, n_rows: int, *args, threads: int | None = None, work: int | Non
         return
     blocks = min(BLOCKS_PER_THREAD * t, n_rows // MIN_ROWS_PER_THREAD)
     bounds = [n_rows * b // blocks for b in range(blocks + 1)]
+    run_tasks(lambda b: fn(*args, bounds[b], bounds[b + 1]), blocks, t)
+
+
+def run_tasks(fn, n_tasks: int, threads: int) -> None:
+    """Call ``fn(i)`` for each ``i`` in ``range(n_tasks)`` from ``threads`` threads (the caller's among them).
+
+    Tasks are handed out in order as threads become free; the call returns when every task is
+    done, and the first exception of any task propagates.  One thread (or one task): a plain loop.
+
+    >>> seen = []
+    >>> run_tasks(seen.append, 3, 2)
+    >>> sorted(seen)
+    [0, 1, 2]
+    """
+    t = min(max(1, threads), n_tasks)
+    if t <= 1:
+        for i in range(n_tasks):
+            fn(i)
+        return
     tickets = itertools.count()  # next() on it is atomic under the GIL
     lock = threading.Lock()
     finished = threading.Event()
@@ -107,19 +126,19 @@ def run_rows(fn, n_rows: int, *args, threads: int | None = None, work: int | Non
     errors: list[BaseException] = []
 
     def work() -> None:
-        while (b := next(tickets)) < blocks:
+        while (b := next(tickets)) < n_tasks:
             try:
-                fn(*args, bounds[b], bounds[b + 1])
+                fn(b)
             except Exception as exc:  # re-raised by the caller
                 errors.append(exc)
             finally:
                 with lock:
                     done[0] += 1
-                    if done[0] == blocks:
+                    if done[0] == n_tasks:
                         finished.set()
 
-    # The caller waits for the blocks, not for the helper threads: on a busy host a helper may
-    # be woken only after the caller has done every block, and waiting for it to run at all
+    # The caller waits for the tasks, not for the helper threads: on a busy host a helper may
+    # be woken only after the caller has done every task, and waiting for it to run at all
     # would add a scheduler delay (milliseconds) to a job of a fraction of one.  A helper that
     # starts late finds no ticket left and returns.
     pool = _executor(t - 1)
