@@ -1,0 +1,132 @@
+"""The block FFT on several threads (issue 17): the same bytes whatever the thread count, group size or tiling.
+
+:func:`kernelcli._core.fft.correlate_fft` runs groups of blocks as independent tasks on the
+threads; each block is transformed by itself, so neither the thread count nor how blocks are
+grouped may change a byte.  Forced here: 1, 2 and 3 threads, groups of 1, 3 and 8 blocks, the
+cold (numpy.fft) and warm (scipy.fft) transforms, the plain and the exact (float64, rounded)
+forms, several channels and pad modes; then tiles against the whole image on other thread
+counts, the band builder against numpy.pad, and the task runner itself.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kernelcli import api
+from kernelcli._core import fft, policy, threads
+from kernelcli._core.numpy_impl import source_indices
+from kernelcli.modes import PAD_CODES
+
+FFT = policy.Paths(force="fft")
+
+
+def correlate(x3, k, workers, mode="constant", dtype=np.float32, scale=None, out_dtype=None, cold=False, origin=(0, 0)):
+    oh, ow = x3.shape[0], x3.shape[1]
+    widths = ((k.shape[0] - 1) // 2, k.shape[0] - 1 - (k.shape[0] - 1) // 2,
+              (k.shape[1] - 1) // 2, k.shape[1] - 1 - (k.shape[1] - 1) // 2)
+    return fft.correlate_fft(x3, k, dtype, widths, PAD_CODES[mode], 0.5, (1, 1), oh, ow, workers, cold=cold,
+                             origin=origin, scale=scale, out_dtype=out_dtype)
+
+
+class TestThreadsAndGroups:
+    # 700 x 600 under a 21x21: 3 x 3 blocks of 268 (the last ones partial), so several tasks
+    @pytest.mark.parametrize("cold", [False, True], ids=["scipy", "numpy"])
+    @pytest.mark.parametrize("mode", ["constant", "reflect"])
+    def test_plain_form_same_bytes(self, monkeypatch, cold, mode):
+        rng = np.random.default_rng(1)
+        x = rng.random((700, 600, 2)).astype(np.float32)
+        k = rng.normal(size=(21, 19))
+        monkeypatch.setattr(fft, "GROUP", 1)
+        ref = correlate(x, k, 1, mode, cold=cold)
+        for group, workers in [(1, 2), (3, 1), (3, 2), (8, 3), (2, 2)]:
+            monkeypatch.setattr(fft, "GROUP", group)
+            assert np.array_equal(correlate(x, k, workers, mode, cold=cold), ref), (group, workers)
+
+    def test_exact_form_same_bytes(self, monkeypatch):
+        rng = np.random.default_rng(2)
+        x = rng.integers(0, 256, (650, 560, 1)).astype(np.float64)
+        k = rng.integers(-3, 4, (23, 23)).astype(np.float64)
+        monkeypatch.setattr(fft, "GROUP", 8)
+        ref = correlate(x, k, 1, "replicate", np.float64, 0.25, np.float32)
+        monkeypatch.setattr(fft, "GROUP", 1)
+        assert np.array_equal(correlate(x, k, 2, "replicate", np.float64, 0.25, np.float32), ref)
+
+    def test_the_tasks_go_to_the_threads(self, monkeypatch):
+        """Several tasks are handed to ``workers`` threads (each transform on one); one task keeps them all."""
+        seen = []
+        real = threads.run_tasks
+        monkeypatch.setattr(threads, "run_tasks", lambda fn, n, t: (seen.append((n, t)), real(fn, n, t)))
+        rng = np.random.default_rng(3)
+        k = rng.normal(size=(21, 21))
+        correlate(rng.random((700, 600, 1)).astype(np.float32), k, 2)
+        correlate(rng.random((200, 300, 1)).astype(np.float32), k, 2)
+        assert seen == [(3 * -(-3 // fft.GROUP), 2), (1, 2)]
+
+    def test_api_on_one_and_two_threads(self, monkeypatch):
+        rng = np.random.default_rng(4)
+        x = rng.random((800, 700)).astype(np.float32)
+        k = rng.normal(size=(25, 25))
+        monkeypatch.setattr(threads, "count", lambda: 1)
+        one = api.conv2d(x, k, paths=FFT)
+        monkeypatch.setattr(threads, "count", lambda: 2)
+        assert np.array_equal(api.conv2d(x, k, paths=FFT), one)
+
+
+def test_tiles_on_other_thread_counts_equal_the_whole(monkeypatch):
+    """Tiles (whole blocks each, groups cut elsewhere than in the whole image) on 2 threads give the 1-thread whole's bytes."""
+    da = pytest.importorskip("dask.array")
+    from kernelcli.tiled import arrays
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((900, 1300)).astype(np.float32)
+    k = rng.standard_normal((21, 21))
+    monkeypatch.setattr(threads, "count", lambda: 1)
+    ref = api.conv2d(x, k, pad_mode="symmetric", paths=FFT)
+    monkeypatch.setattr(threads, "count", lambda: 2)
+    for chunks in (300, (600, 900)):
+        got = arrays.conv2d(da.from_array(x, chunks=256), k, pad_mode="symmetric", paths=FFT, chunks=chunks).compute()
+        assert np.array_equal(got, ref), chunks
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 30), before=st.integers(0, 40), after=st.integers(0, 40), shift=st.integers(0, 6),
+       length=st.integers(1, 120), mode=st.sampled_from(sorted(PAD_CODES)), m=st.integers(1, 30),
+       cshift=st.integers(0, 6), clength=st.integers(1, 120))
+def test_band_equals_numpy_pad(n, before, after, shift, length, mode, m, cshift, clength):
+    """The band (runs copied, the rest gathered, fills written) is numpy.pad's padding, zero beyond it."""
+    x = np.random.default_rng(n * m).random((n, m, 2))
+    rows = fft._indices(source_indices(n, before, after, PAD_CODES[mode]), shift, length)
+    cols = fft._indices(source_indices(m, before // 2, after, PAD_CODES[mode]), cshift, clength)
+    kw = {"constant_values": 7.0} if mode == "constant" else {}
+    padded = np.pad(x, ((before, after), (before // 2, after), (0, 0)), mode={"replicate": "edge", "circular": "wrap"}.get(mode, mode), **kw)
+    ref = np.zeros((length, clength, 2))
+    hr, hc = max(0, min(length - shift, padded.shape[0])), max(0, min(clength - cshift, padded.shape[1]))
+    ref[shift : shift + hr, cshift : cshift + hc] = padded[:hr, :hc]
+    assert np.array_equal(fft._band(x, rows, cols, np.float64, 7.0), ref)
+
+
+class TestRunTasks:
+    @pytest.mark.parametrize("n, t", [(0, 2), (1, 2), (5, 1), (7, 2), (3, 8)])
+    def test_each_task_once(self, n, t):
+        seen, lock = [], threading.Lock()
+
+        def fn(i):
+            with lock:
+                seen.append(i)
+
+        threads.run_tasks(fn, n, t)
+        assert sorted(seen) == list(range(n))
+
+    @pytest.mark.parametrize("t", [1, 2])
+    def test_an_error_reaches_the_caller(self, t):
+        def fn(i):
+            if i == 3:
+                raise ValueError("task 3")
+
+        with pytest.raises(ValueError, match="task 3"):
+            threads.run_tasks(fn, 6, t)
