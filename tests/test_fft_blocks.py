@@ -130,3 +130,22 @@ class TestRunTasks:
 
         with pytest.raises(ValueError, match="task 3"):
             threads.run_tasks(fn, 6, t)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_memory_is_the_output_and_a_task_per_thread(workers):
+    """Beyond its output the call holds at most a task's buffers per thread (:func:`fft.task_bytes`) and the kernel's spectrum."""
+    import tracemalloc
+
+    rng = np.random.default_rng(6)
+    x = rng.random((1100, 1400, 1)).astype(np.float32)
+    k = rng.normal(size=(31, 29))
+    correlate(x, k, workers)  # the kernel's spectrum is remembered: measured apart
+    spectrum = fft._kernel_spectrum(k, np.dtype(np.float32), (288, 288), (1, 1), False).nbytes
+    tracemalloc.start()
+    try:
+        out = correlate(x, k, workers)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert out.nbytes < peak <= out.nbytes + workers * fft.task_bytes(k.shape, np.float32) + spectrum + 2**20

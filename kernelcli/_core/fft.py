@@ -14,9 +14,13 @@ it lies on the grid; a call that is a whole axis short enough for one transform 
 :func:`single_max`) takes one block of its own size, and tiles are never that short.
 
 Blocks of a few hundred pixels keep every transform inside the L2 cache (about twice as
-fast as one transform of the whole image); a band of padded rows and a group of
-:data:`GROUP` block spectra are all that is held, so memory stays at input + output + a few
-MiB whatever the image.  Transforms run in the compute dtype (complex64 for float32).
+fast as one transform of the whole image).  A task is a group of :data:`GROUP` blocks of one
+row: its band of padded rows, its spectra and its inverse are all it holds (see
+:func:`task_bytes`), and the tasks run on the threads (each transform on one thread; a call of
+one task gives the transform its threads), so memory stays at input + output + a few MiB per
+thread whatever the image.  Every block is transformed by itself, line by line, so neither the
+thread count nor the grouping changes a byte.  Transforms run in the compute dtype (complex64
+for float32); the inverse transforms only the rows it keeps.
 
 Accuracy: an FFT's error is relative to the block's magnitude (about
 ``eps * log2(L) * max|x| * sum|k|``, eps of the compute dtype), not to each output's as
@@ -122,15 +126,37 @@ def grid(n_out: int, span: int, origin: int = 0, ndim: int = 2) -> tuple[int, in
     return block, fast_length(block + span - 1), shift, -(-(n_out + shift) // block)
 
 
+def task_bytes(spans: tuple[int, int], dtype, channels: int = 1, shape: tuple[int, int] | None = None) -> int:
+    """Bytes a task of :func:`correlate_fft` holds at once for a kernel ``spans`` cells high and wide, in ``dtype``:
+    its band of padded rows, the spectra of its :data:`GROUP` blocks and their inverse (the
+    columns' transform, then the kept rows'); a thread runs one task at a time.  ``shape``:
+    the call's output, when known (a small call has one block of its own size).
+
+    >>> task_bytes((31, 31), np.float32) / 2**20 < 6
+    True
+    """
+    item = np.dtype(dtype).itemsize
+    if shape is None:  # a call of many blocks
+        (bh, bw), group = (block_side(s) for s in spans), GROUP
+        lh, lw = fast_length(bh + spans[0] - 1), fast_length(bw + spans[1] - 1)
+    else:
+        (bh, lh, _, _), (bw, lw, _, nw) = grid(shape[0], spans[0]), grid(shape[1], spans[1])
+        group = min(GROUP, nw)
+    band = (bh + spans[0] - 1) * (group * bw + spans[1] - 1) * channels * item
+    spectra = 2 * group * lh * (lw // 2 + 1) * 2 * item  # the forward spectra and the columns' inverse
+    return band + spectra + group * bh * lw * item
+
+
 def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, int, int], mode_code: int, value: float,
                   dilation: tuple[int, int], oh: int, ow: int, workers: int = 1, cold: bool = False,
                   origin: tuple[int, int] = (0, 0), scale: float | None = None, out_dtype=None) -> np.ndarray:
     """The (oh, ow, C) correlation of (H, W, C) ``x3`` padded by ``widths`` with ``k``, in ``dtype``.
 
-    No padded image is made: each row of blocks reads a band of padded rows, built from the
-    input through numpy.pad's index rule (so any pad mode, and widths larger than the input,
-    work as in the direct paths), zero beyond the padded image.  Peak memory beyond input and
-    output: one band and :data:`GROUP` block spectra, a few MiB.  ``cold``: the caller is a
+    No padded image is made: each task (a group of blocks of one row) reads a band of padded
+    rows, built from the input through numpy.pad's index rule (so any pad mode, and widths
+    larger than the input, work as in the direct paths), zero beyond the padded image.  The
+    tasks run on ``workers`` threads.  Peak memory beyond input and output: :func:`task_bytes`
+    per thread, a few MiB.  ``cold``: the caller is a
     fresh process (see :func:`_transforms`).  ``origin``: where the call's first output lies
     on the block grid (see :func:`grid`).  ``scale``: each block is rounded to whole numbers
     and multiplied by ``scale`` (the exact form, ``k`` whole numbers); the result is stored
