@@ -48,6 +48,7 @@ from ..modes import JPEG_QUALITY, PNG_COMPRESSION, canonical_compression
 from .common import Loaded, Written, check_memory, one_line
 from .naming import IMAGE_SUFFIXES
 from .outputs import atomic_write
+from .png import write_png
 
 #: formats Pillow may open: the magic bytes decide, but only among these (never EPS & co.)
 PILLOW_FORMATS = ["PNG", "JPEG", "TIFF", "BMP", "GIF"]
@@ -329,8 +330,11 @@ class Encoding:
     """How image outputs are encoded: JPEG ``quality`` (1-100) and PNG ``compress``
     (a name of :data:`kernelcli.modes.PNG_COMPRESSION`).
 
-    >>> Encoding().save_options("PNG"), Encoding(quality=80).save_options("JPEG")
-    ({'compress_level': 1}, {'quality': 80})
+    PNG ``fast`` (the default) is encoded by :mod:`kernelcli.io.png` (the Up filter, ISA-L's
+    deflate), the other levels by Pillow (zlib at that level).
+
+    >>> Encoding().own_png("PNG"), Encoding(compress="best").save_options("PNG"), Encoding(quality=80).save_options("JPEG")
+    (True, {'compress_level': 9}, {'quality': 80})
     """
 
     quality: int = JPEG_QUALITY
@@ -341,8 +345,12 @@ class Encoding:
             raise UsageError(f"--quality: expected a JPEG quality from 1 to 100, got {self.quality}")
         object.__setattr__(self, "compress", canonical_compression(self.compress))
 
+    def own_png(self, fmt: str) -> bool:
+        """True when an image of format ``fmt`` is encoded by :func:`kernelcli.io.png.write_png`, not Pillow."""
+        return fmt == "PNG" and self.compress == "fast"
+
     def save_options(self, fmt: str) -> dict:
-        """The keyword arguments of Pillow's ``Image.save`` for format ``fmt``."""
+        """The keyword arguments of Pillow's ``Image.save`` for format ``fmt`` (where Pillow encodes it)."""
         if fmt == "PNG":
             return {"compress_level": PNG_COMPRESSION[self.compress]}
         if fmt == "JPEG":
@@ -369,6 +377,7 @@ def write_image(
     """
     o = Path(o)
     arr = np.asarray(arr)
+    encoding = encoding or Encoding()
     info = Written(path=o, dtype=str(arr.dtype), total=int(arr.size))
     fmt = IMAGE_SUFFIXES[o.suffix.lower()]
     alpha = like.alpha if like is not None else None
@@ -392,8 +401,12 @@ def write_image(
             raise UsageError(f"{o}: {fmt} cannot hold 16-bit data: write .tif or .png (16-bit) or .npy to keep it")
         channels = 1 if arr.ndim == 2 else arr.shape[2]
         if depth == 8 and (rescale or "clip") != "minmax" and alpha is None and arr.ndim in (2, 3) and channels in (1, 3):
+            if encoding.own_png(fmt):
+                pixels = _to_8bit(arr, rescale or "clip", info)
+                atomic_write(o, lambda f: write_png(f, pixels), force=force)
+                return info
             img = _to_pil_8bit(arr, rescale or "clip", info)
-            options = (encoding or Encoding()).save_options(fmt)
+            options = encoding.save_options(fmt)
             atomic_write(o, lambda f: img.save(f, format=fmt, **options), force=force)
             return info
         image_data, info.low_clipped, info.high_clipped, info.nonzero = to_integer_range(arr, depth, rescale or "clip", nonzero=True)
@@ -403,10 +416,14 @@ def write_image(
         alpha = None
     if alpha is not None:
         image_data = np.dstack([image_data, alpha.astype(image_data.dtype)])
-    img = _to_pil(image_data, o, fmt)
     info.dtype = str(image_data.dtype)
+    if encoding.own_png(fmt) and image_data.dtype != np.float32:
+        _check_storable(image_data, o, fmt)
+        atomic_write(o, lambda f: write_png(f, image_data), force=force)
+        return info
+    img = _to_pil(image_data, o, fmt)
     del image_data  # Pillow holds its own copy now: not both while it encodes
-    options = (encoding or Encoding()).save_options(fmt)
+    options = encoding.save_options(fmt)
     atomic_write(o, lambda f: img.save(f, format=fmt, **options), force=force)
     return info
 
@@ -425,10 +442,7 @@ def _to_pil_8bit(arr: np.ndarray, rescale: str, info: Written):
 
     h, w = arr.shape[:2]
     if arr.ndim == 2 or arr.shape[2] == 1:
-        pixels = np.empty((h, w), dtype=np.uint8)
-        _, info.low_clipped, info.high_clipped, info.nonzero = to_integer_range(arr, 8, rescale, nonzero=True, out=pixels.reshape(arr.shape))
-        info.dtype = "uint8"
-        return Image.frombuffer("L", (w, h), pixels, "raw", "L", 0, 1)
+        return Image.frombuffer("L", (w, h), _to_8bit(arr, rescale, info), "raw", "L", 0, 1)
     img = Image.new("RGB", (w, h))
     rows = max(1, min(h, _STRIP_BYTES // max(1, w * 3 * arr.itemsize)))
     counts: list[tuple[int, int, int]] = []
@@ -455,6 +469,15 @@ def _to_pil_8bit(arr: np.ndarray, rescale: str, info: Written):
     return img
 
 
+def _to_8bit(arr: np.ndarray, rescale: str, info: Written) -> np.ndarray:
+    """The (H, W) or (H, W, 3) uint8 pixels of a float result of one or three channels (for
+    :func:`kernelcli.io.png.write_png`, or Pillow's image memory); counts into ``info``."""
+    pixels = np.empty(arr.shape[:2] if arr.ndim == 2 or arr.shape[2] == 1 else arr.shape, dtype=np.uint8)
+    _, info.low_clipped, info.high_clipped, info.nonzero = to_integer_range(arr, 8, rescale, nonzero=True, out=pixels.reshape(arr.shape))
+    info.dtype = "uint8"
+    return pixels
+
+
 def _unpack_rows(img, rows: np.ndarray, top: int) -> None:
     """Copy the (n, W, 3) uint8 ``rows`` into rows ``top``.. of the RGB image ``img`` (Pillow's raw decoder)."""
     from PIL import Image
@@ -474,18 +497,24 @@ def _unpack_rows(img, rows: np.ndarray, top: int) -> None:
 _STRIP_BYTES = 4 << 20
 
 
+def _check_storable(data: np.ndarray, o: Path, fmt: str) -> None:
+    """Refuse integer pixels that an image file cannot hold here (16-bit colour, more than 4 channels)."""
+    if data.dtype == np.uint16 and data.ndim != 2:
+        raise UsageError(f"{o}: 16-bit {fmt} images hold one channel here (Pillow's limit); this result has {data.shape[2]}: write .npy")
+    channels = 1 if data.ndim == 2 else data.shape[2]
+    if channels not in (1, 2, 3, 4):
+        raise UsageError(f"{o}: {channels} channels cannot be stored in {fmt}: write .npy")
+
+
 def _to_pil(data: np.ndarray, o: Path, fmt: str):
     from PIL import Image
 
     if data.dtype == np.float32:
         return Image.fromarray(np.ascontiguousarray(data[..., 0] if data.ndim == 3 else data))
+    _check_storable(data, o, fmt)
     if data.dtype == np.uint16:
-        if data.ndim != 2:
-            raise UsageError(f"{o}: 16-bit {fmt} images hold one channel here (Pillow's limit); this result has {data.shape[2]}: write .npy")
         return Image.fromarray(np.ascontiguousarray(data.astype("<u2")))  # Pillow's 16-bit greyscale (I;16)
     channels = 1 if data.ndim == 2 else data.shape[2]
-    if channels not in (1, 2, 3, 4):
-        raise UsageError(f"{o}: {channels} channels cannot be stored in {fmt}: write .npy")
     if fmt == "JPEG" and channels in (2, 4):
         data = data[..., :-1] if channels == 4 else data[..., 0]
     return Image.fromarray(np.ascontiguousarray(data))
@@ -503,8 +532,12 @@ def write_picture(path: str | Path, image, *, force: bool = False, encoding: Enc
 
     p = Path(path)
     fmt = IMAGE_SUFFIXES.get(p.suffix.lower(), "PNG")
+    encoding = encoding or Encoding()
     buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **(encoding or Encoding()).save_options(fmt))
+    if encoding.own_png(fmt) and image.mode in ("L", "LA", "RGB", "RGBA"):
+        write_png(buffer, _pixels(image))
+    else:
+        image.save(buffer, format=fmt, **encoding.save_options(fmt))
     write_bytes_atomic(p, buffer.getvalue(), force=force)
 
 
