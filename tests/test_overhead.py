@@ -240,3 +240,37 @@ class TestFiniteScreen:
         x = np.full((6, 6), 3e38, np.float32)
         out = conv2d(x, np.ones((3, 3)), paths=JIT)
         assert np.isinf(out).all()
+
+
+class TestOneCompiledVersionPerDtype:
+    """Numba compiles a loop once per writability of each argument: a decoded image is read-only,
+    an array from numpy is not.  The defect: every loop and dtype was compiled twice (seconds each
+    in a fresh install, most of the fresh CI run's compiling) into the same machine code.  Every
+    input now reaches the loops read-only, the caller's array untouched."""
+
+    @pytest.mark.parametrize("call", [
+        lambda x: conv2d(x, np.ones((3, 3)), paths=policy.Paths(force="dense")),  # in place
+        lambda x: conv2d(x, np.ones((7, 7)), paths=policy.Paths(force="dense")),  # through the ring
+        lambda x: conv2d(x, np.ones((3, 3)), stride=2, paths=policy.Paths(force="dense")),
+        lambda x: conv2d(x, np.outer([1.0, 2, 1], [1.0, 0, -1]), paths=policy.Paths(force="separable")),
+        lambda x: conv2d(x.astype(np.uint8), np.outer([1.0, 2, 1], [1.0, 0, -1]), paths=policy.Paths(force="separable")),
+        lambda x: conv2d(x.astype(np.uint8), np.ones((3, 3)), paths=policy.Paths(force="dense")),  # cast in the ring
+        lambda x: pool2d(x, 2, op="avg", paths=JIT),
+        lambda x: pool2d(x, 2, op="max", paths=JIT),
+        lambda x: pool2d(x, 3, op="max", stride=1, padding=1, paths=JIT),
+        lambda x: api.pad2d(x, 2, mode="reflect", paths=JIT),
+    ], ids=["dense-in-place", "dense-ring", "dense-stride-2", "separable", "separable-uint8", "dense-uint8",
+            "avg-2x2", "max-2x2", "max-general", "pad"])
+    def test_the_loops_take_an_input_read_only(self, monkeypatch, call):
+        seen = []
+        original = threads.run_rows
+
+        def spy(fn, n_rows, *args, **kwargs):
+            seen.append(args[0])
+            return original(fn, n_rows, *args, **kwargs)
+
+        monkeypatch.setattr(threads, "run_rows", spy)
+        x = np.arange(400, dtype=np.float32).reshape(20, 20)
+        call(x)
+        assert seen and not any(src.flags.writeable for src in seen)
+        assert x.flags.writeable

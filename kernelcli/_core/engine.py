@@ -101,11 +101,27 @@ NATIVE_INPUTS = ("uint8", "uint16", "float32", "float64")
 
 
 def _flat_input(x3: np.ndarray, dtype: np.dtype | None = None) -> np.ndarray:
-    """``x3`` as contiguous (H, W*C) rows; cast to ``dtype`` unless its dtype is read natively."""
+    """``x3`` as contiguous (H, W*C) rows, read-only; cast to ``dtype`` unless its dtype is read natively."""
     h, w, c = x3.shape
     if dtype is not None and x3.dtype.name not in NATIVE_INPUTS:
         x3 = x3.astype(dtype)
-    return np.ascontiguousarray(x3).reshape(h, w * c)
+    return read_only(np.ascontiguousarray(x3).reshape(h, w * c))
+
+
+def read_only(a: np.ndarray) -> np.ndarray:
+    """``a`` as every jitted loop takes its input: read-only (a view, when ``a`` is writable).
+
+    Numba compiles a loop once per writability of each argument: a decoded image is read-only,
+    an array from numpy is not, and the two would be two compilations of every loop and dtype
+    (seconds each, in every fresh install) of the same machine code.
+
+    >>> read_only(np.zeros(3)).flags.writeable
+    False
+    """
+    if a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
 
 
 def _noop(*_args) -> None:
@@ -196,8 +212,7 @@ class DirectPlan:
         oh, ow, c = self.out_shape
         out = np.empty((oh, ow * c), dtype=self.dtype)
         src = (x3.astype(self.dtype) if self.cast else x3).reshape(x3.shape[0], -1)
-        if not src.flags.c_contiguous:
-            src = np.ascontiguousarray(src)
+        src = read_only(src if src.flags.c_contiguous else np.ascontiguousarray(src))
         screen = finite_check is not None and self.cover is not None
         flags = np.zeros(oh if screen else 0, dtype=np.bool_)
         threads.run_rows(self.fn, oh, src, *self.args, out, flags, work=self.work)
@@ -312,7 +327,7 @@ def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announc
         return out.reshape(oh, ow, c)
     if finite_check is not None:
         finite_check()
-    src = np.ascontiguousarray(x3.astype(dtype, copy=False) if op_code == AVG else x3).reshape(h, w * c)
+    src = read_only(np.ascontiguousarray(x3.astype(dtype, copy=False) if op_code == AVG else x3).reshape(h, w * c))
     if stride == 2 and size in (2, 3) and whole and paths.force != "general":
         announce(pool_s2, src.dtype, out.dtype)
         threads.run_rows(pool_s2, oh, src, c, size, op_code, out, work=out.size * size * size)
