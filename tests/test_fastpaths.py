@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import kernelcli.api as api
 from kernelcli import conv2d, pool2d
 from kernelcli._core import costs, engine, fft, forms, policy, threads
-from kernelcli.modes import PAD_MODES
+from kernelcli.modes import PAD_CODES, PAD_MODES
 from kernelcli.shapes import resolve_padding
 
 import naive
@@ -136,9 +136,9 @@ class TestDensePath:
         np.testing.assert_array_equal(short[:, :keep], long[:, :keep])
         check_against_naive(x[:, :60].astype(np.float64), k, (1, 1), (1, 1), "same", mode, rtol=1e-4, atol=1e-3)
 
-    @pytest.mark.parametrize("f,dilation,inplace", [(5, 1, True), (7, 1, False), (3, 2, True), (3, 3, False)])
+    @pytest.mark.parametrize("f,dilation,inplace", [(11, 1, True), (13, 1, False), (3, 5, True), (3, 6, False)])
     def test_wide_windows_read_padded_rows(self, force, f, dilation, inplace):
-        # in place, a window's border columns run tap by tap (slow for wide windows): those take the ring
+        # in place, a window's edge columns come from strips that grow with the window: wide ones take the ring
         rng = np.random.default_rng(f)
         x, k = rng.normal(size=(30, 33)), rng.normal(size=(f, f))
         widths = resolve_padding("same", f, f, (dilation, dilation))
@@ -147,6 +147,31 @@ class TestDensePath:
         assert plan.fn.__name__ == ("dense_direct" if inplace else "dense_rows")
         force("dense")
         check_against_naive(x, k, (1, 1), (dilation, dilation), "same", "constant")
+
+    @settings(max_examples=120, deadline=None)
+    @given(case=cases(max_k=7), top=st.integers(0, 6), left=st.integers(0, 6), dtype=st.sampled_from(["float32", "float64"]))
+    def test_in_place_and_through_the_ring_give_the_same_bytes(self, case, top, left, dtype):
+        # conv.dense_direct reads the interior in place and takes its edge columns from strips,
+        # and the rows whose windows reach the top or bottom through the ring: every output is
+        # the ring's tap passes over the same padded values (float data: rounding included)
+        x, k, (sh, _), (dh, dw), _, mode = case
+        x3 = x.reshape(x.shape[0], x.shape[1], -1).astype(dtype)
+        h, w, c = x3.shape
+        ph, pw = dh * (k.shape[0] - 1), dw * (k.shape[1] - 1)
+        widths = (min(top, ph), ph - min(top, ph), min(left, pw), pw - min(left, pw))
+        oh, ow = (h - 1) // sh + 1, w
+        results = []
+        for fn in ("dense_direct", "dense_rows"):
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(engine, "INPLACE_MAX_SPAN", 100 if fn == "dense_direct" else 0)
+                plan = engine._build_direct(x3.shape, x3.dtype, k, x3.dtype, widths, PAD_CODES[mode], 0.25, (sh, 1),
+                                            (dh, dw), oh, ow, "dense")
+            assert plan.fn.__name__ == fn
+            results.append(plan.run(x3))
+        assert results[0].tobytes() == results[1].tobytes()
+        ref = naive.correlate(x3.astype(np.float64), k, stride=(sh, 1), widths=widths, mode=mode, value=0.25,
+                              dilation=(dh, dw))
+        np.testing.assert_allclose(results[0].reshape(ref.shape), ref, rtol=1e-4, atol=1e-4)
 
     def test_uint8_and_uint16_inputs_read_directly(self, force):
         force("dense")

@@ -9,7 +9,7 @@ in place (``dense_direct``, ``separable_direct``)
     taps read the input rows themselves; only the few border columns go through the
     padding maps, and rows outside a constant-padded input add ``fill * weight``.
 through a ring (``dense_rows``, ``separable_rows``)
-    otherwise: the padded rows a window needs are built on the fly (:func:`pad.pad_row`,
+    otherwise: the padded rows a window needs are built on the fly (:func:`pad.pad_into`,
     which casts, e.g. uint8 -> float32, and de-interleaves columns by phase for a
     horizontal stride, so that only the strided outputs are computed) into a ring of
     ``span`` rows.
@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from .config import JIT
-from .pad import pad_row
+from .pad import pad_into
 from .screen import screen_row
 from .taps import apply_taps
 
@@ -42,7 +42,7 @@ def _advance(x, channels, rows, cols, runs, wq, fill, span, row_len, ring, loade
     slot_len = _slot_len(row_len)
     for r in range(max(top, loaded + 1), top + span):
         slot = r % span
-        pad_row(x, channels, rows[r], cols, runs, wq, fill, ring[slot * slot_len : slot * slot_len + row_len])
+        pad_into(x, channels, rows[r], cols, runs, wq, fill, ring, slot * slot_len)
     return top + span - 1
 
 
@@ -102,7 +102,7 @@ def _dense_slab(x, channels, rows, cols, runs, wq, fill, span, trow, toff, ws, o
     """
     row_len = wq * channels
     m = out.shape[1]
-    chunk = max(8, _SLAB_ELEMENTS // row_len)
+    chunk = min(max(8, _SLAB_ELEMENTS // row_len), i1 - i0)  # a few border rows: a small slab
     slab = np.empty((chunk + span - 1) * row_len, dtype=out.dtype)
     scratch = np.empty(chunk * row_len, dtype=out.dtype)
     starts = trow * row_len + toff
@@ -111,7 +111,7 @@ def _dense_slab(x, channels, rows, cols, runs, wq, fill, span, trow, toff, ws, o
     while i < i1:
         n = min(chunk, i1 - i)
         for r in range(n + span - 1):
-            pad_row(x, channels, rows[i + r], cols, runs, wq, v, slab[r * row_len : (r + 1) * row_len])
+            pad_into(x, channels, rows[i + r], cols, runs, wq, v, slab, r * row_len)
         apply_taps(scratch[: (n - 1) * row_len + m], slab, 0, starts, ws)
         for r in range(n):
             orow = out[i + r]
@@ -163,68 +163,67 @@ def _select_rows(starts, wsel, rows, trow, tstart, ws, top, row_len):
 
 
 @njit(**JIT)
-def dense_direct(x, channels, rows, cols, fill, left, stride_h, trow, tcol, ws, out, flags, i0, i1):
-    """Like :func:`dense_rows` at stride 1 across, reading the input rows in place (``x`` already in out's dtype).
+def dense_direct(x, channels, rows, cols, runs, wq, fill, span, stride_h, left, trow, toff, ws, out, flags, i0, i1):
+    """:func:`dense_rows` at stride 1 across, reading the interior of the input in place (``x`` in out's dtype).
 
-    Output columns whose windows lie inside the input read contiguous slices of ``x``;
-    the few border columns (``left`` on the left, the rest on the right) go through the
-    column map ``cols``.  Rows outside the input (constant mode) add ``fill`` times their weights.
+    The arguments are :func:`dense_rows`'s plus ``left``, the padding columns on the left.  At
+    stride 1 down, a run of output rows whose windows read consecutive input rows is one flat
+    segment of the output, and its taps one pass over the input seen as one flat array (the
+    columns near the left and right edges, whose windows wrap into the neighbouring rows, are
+    redone).  Those edge columns are computed from two narrow strips of padded columns (see
+    :func:`_edge_strip`), and the rows whose windows reach the top or bottom border go through
+    :func:`dense_rows`: every output is the same tap passes over the same padded values as
+    there, so the two loops give the same bytes.
     """
     c = channels
     row_len = x.shape[1]
     w = row_len // c
     ow = out.shape[1] // c
-    span_w = 0
-    for t in range(tcol.shape[0]):
-        span_w = max(span_w, tcol[t] + 1)
+    span_w = 1
+    for t in range(toff.shape[0]):
+        span_w = max(span_w, toff[t] // c + 1)
     jl = min(left, ow)
     jr = max(jl, min(ow, w + left - span_w + 1))
+    if not (stride_h == 1 and out.shape[1] == row_len and jr > jl):
+        dense_rows(x, c, rows, cols, runs, wq, fill, span, stride_h, trow, toff, ws, out, flags, i0, i1)
+        return
     flat = x.reshape(-1)
-    tstart = (tcol - left + jl) * c
-    starts = np.empty_like(tstart)
-    wsel = np.empty_like(ws)
-    v = out.dtype.type(fill)
-    span_h = 0
-    for t in range(trow.shape[0]):
-        span_h = max(span_h, trow[t] + 1)
-    # Output rows as long as input rows at stride 1: a run of rows whose windows read consecutive
-    # input rows is one flat segment of the output, and its taps one pass over it (the same sums
-    # as row by row; the border columns between rows, computed from wrapped data, are redone).
-    flat_rows = stride_h == 1 and out.shape[1] == row_len and jr > jl
     out_flat = out.reshape(-1)
+    starts = np.empty_like(toff)
+    block = max(2, min(i1 - i0, _FLAT_ELEMENTS // row_len))
+    lw, rw = (jl + span_w - 1) * c, (ow - jr + span_w - 1) * c  # strip widths (values)
+    strip = np.empty((block + span - 1) * max(lw, rw, 1), dtype=out.dtype)
+    scratch = np.empty(block * max(lw, rw, 1), dtype=out.dtype)
+    sstarts = np.empty_like(toff)
+    v = out.dtype.type(fill)
     i = i0
     while i < i1:
         b = i
-        if flat_rows:  # a few rows at a time, so that the screen and border columns find them in cache
-            last = min(i1, i + max(2, _FLAT_ELEMENTS // row_len))
-            while b < last and _consecutive(rows, b, span_h) and rows[b] == rows[i] + (b - i):
+        last = min(i1, i + block)
+        while b < last and _consecutive(rows, b, span) and rows[b] == rows[i] + (b - i):
+            b += 1
+        if b == i:  # a window reaching the top or bottom border: through the ring, up to the next run
+            b = i + 1
+            while b < i1 and not _consecutive(rows, b, span):
                 b += 1
-        if b - i >= 2:
-            n, _ = _select_rows(starts, wsel, rows, trow, tstart, ws, i, row_len)
-            apply_taps(out_flat[i * row_len + jl * c : (b - 1) * row_len + jr * c], flat, 0, starts[:n], wsel[:n])
-            for r in range(i, b):
-                _border_columns(x, c, rows, cols, v, r, trow, tcol, ws, out[r], 0, jl)
-                _border_columns(x, c, rows, cols, v, r, trow, tcol, ws, out[r], jr, ow)
-                screen_row(out[r], flags, r)
+            dense_rows(x, c, rows, cols, runs, wq, fill, span, 1, trow, toff, ws, out, flags, i, b)
             i = b
             continue
-        top = i * stride_h
-        n, fill_weight = _select_rows(starts, wsel, rows, trow, tstart, ws, top, row_len)
-        if jr > jl:
-            seg = out[i, jl * c : jr * c]
-            apply_taps(seg, flat, 0, starts[:n], wsel[:n])
-            if fill_weight != 0.0 and v != 0:
-                add = out.dtype.type(fill_weight * v)
-                for j in range(seg.shape[0]):
-                    seg[j] += add
-        _border_columns(x, c, rows, cols, v, top, trow, tcol, ws, out[i], 0, jl)
-        _border_columns(x, c, rows, cols, v, top, trow, tcol, ws, out[i], jr, ow)
-        screen_row(out[i], flags, i)
-        i += 1
+        for t in range(toff.shape[0]):
+            starts[t] = (rows[i] + trow[t]) * row_len + toff[t] + (jl - left) * c
+        apply_taps(out_flat[i * row_len + jl * c : (b - 1) * row_len + jr * c], flat, 0, starts, ws)
+        if jl > 0:
+            _edge_strip(x, c, rows, cols, v, i, b, span, 0, jl, span_w, trow, toff, ws, out, strip, scratch, sstarts)
+        if ow > jr:
+            _edge_strip(x, c, rows, cols, v, i, b, span, jr, ow, span_w, trow, toff, ws, out, strip, scratch, sstarts)
+        for r in range(i, b):
+            screen_row(out[r], flags, r)
+        i = b
 
 
-#: output values per flat pass of :func:`dense_direct` (32 KiB of float32: the rows are still in cache after it)
-_FLAT_ELEMENTS = 8192
+#: output values per flat pass of :func:`dense_direct`, and per pair of edge strips (512 KiB of
+#: float32: still in the L2 cache when the edges and the screen come back to them; 256^2 in one)
+_FLAT_ELEMENTS = 131072
 
 
 @njit(**JIT, inline="always")
@@ -239,18 +238,29 @@ def _consecutive(rows, top, span):
     return True
 
 
-@njit(**JIT, inline="always")
-def _border_columns(x, c, rows, cols, fill, top, trow, tcol, ws, orow, j0, j1):
-    """Output pixels ``j0:j1`` of one row, tap by tap through the row and column maps."""
-    for j in range(j0, j1):
+@njit(**JIT)
+def _edge_strip(x, c, rows, cols, fill, i, b, span, j0, j1, span_w, trow, toff, ws, out, strip, scratch, starts):
+    """Output columns ``j0:j1`` of rows ``i:b``: the padded columns they read, ``j0 .. j1+span_w-2``
+    of padded rows ``i .. b+span-2``, copied into a narrow strip, one flat tap pass over it (the
+    strip's last ``span_w - 1`` columns of each row give values that are thrown away), copied out."""
+    width = (j1 - j0 + span_w - 1) * c
+    n = b - i
+    # loops run down the rows (a few columns each): a short row loop would cost more in
+    # vectorisation checks than it copies
+    for p in range(j1 - j0 + span_w - 1):
+        col = cols[j0 + p]
         for ch in range(c):
-            acc = orow.dtype.type(0)
-            for t in range(trow.shape[0]):
-                r = rows[top + trow[t]]
-                col = cols[j + tcol[t]]
-                value = fill if r < 0 or col < 0 else x[r, col * c + ch]
-                acc += ws[t] * value
-            orow[j * c + ch] = acc
+            d = p * c + ch
+            for r in range(n + span - 1):
+                src = rows[i + r]
+                strip[r * width + d] = fill if src < 0 or col < 0 else x[src, col * c + ch]
+    for t in range(toff.shape[0]):
+        starts[t] = trow[t] * width + toff[t]
+    m = (j1 - j0) * c
+    apply_taps(scratch[: (n - 1) * width + m], strip, 0, starts, ws)
+    for j in range(m):
+        for r in range(n):
+            out[i + r, j0 * c + j] = scratch[r * width + j]
 
 
 @njit(**JIT)

@@ -89,11 +89,13 @@ def pad_plan(shape: tuple[int, int, int], widths: tuple[int, int, int, int], mod
     return rows, cols, runs, wq
 
 
-#: The widest dense window (dilation * (kw - 1) + 1 columns) that runs in place (:func:`conv.dense_direct`);
-#: wider ones go through the ring of padded rows (:func:`conv.dense_rows`), whose border columns are
-#: vectorised like the rest (ring / in place, 1 thread: 3x3 1.15-1.2, 5x5 1.04-1.07, 7x7 0.9 on 256^2,
-#: 11x11 0.64 and 15x15 0.49 on 256^2, 0.61 on 2048^2).
-INPLACE_MAX_SPAN = 5
+#: The widest dense window (dilation * (kw - 1) + 1 columns) that runs in place (:func:`conv.dense_direct`:
+#: interior rows as flat passes over the input, the edge columns from narrow strips, whose share grows
+#: with the window); wider ones go through the ring of padded rows (:func:`conv.dense_rows`).  In place /
+#: ring, 1 thread, float32: 256^2 3x3 0.43, 5x5 0.60, 7x7 0.69, 9x9 0.77, 11x11 0.87; 2048^2 3x3 0.65,
+#: 7x7 0.80, 9x9 0.92, 11x11 1.00 (the loop alone, thread CPU time, best of 15-100 calls; 15x15 and
+#: wider: the ring).
+INPLACE_MAX_SPAN = 11
 
 #: Input dtypes the convolution loops read directly; others are cast to the compute dtype
 #: first (each dtype pair is a separate compiled version, so the set stays small).
@@ -250,13 +252,13 @@ def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, 
     cast = src_dtype.name not in NATIVE_INPUTS
     # In place when the input is already in the compute dtype and needs no de-interleaving;
     # otherwise through a ring of padded rows (which also casts, e.g. uint8 -> float32).  A
-    # dense window wider than INPLACE_MAX_SPAN takes the ring too: in place, its border columns
-    # run tap by tap through the padding maps, which costs more than padding each row once.
+    # dense window wider than INPLACE_MAX_SPAN takes the ring too: in place, its edge strips
+    # would compute more thrown-away values than padding each row once costs.
     direct = ((dtype if cast else src_dtype) == dtype and sw == 1
               and (path == "separable" or dw * (kw - 1) + 1 <= INPLACE_MAX_SPAN))
     rows, cols, runs, wq = pad_plan(shape, widths, mode_code, sw)
     ring = (c, rows, cols, runs, wq, fill, span, sh)
-    inplace = (c, rows, cols, fill, widths[2], sh)
+    inplace = (c, rows, cols, fill, widths[2], sh)  # separable_direct's
     if path == "separable":
         from .conv import separable_direct, separable_rows
         from .sep8 import int16_columns, separable_u8
@@ -275,10 +277,9 @@ def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, 
 
         u, v = np.nonzero(k)
         trow, ws = (u * dh).astype(np.int64), k[u, v].astype(dtype)
-        if direct:
-            fn, args, vtaps, htaps = dense_direct, inplace, (trow, (v * dw).astype(np.int64)), (ws,)
-        else:
-            fn, args, vtaps, htaps = dense_rows, ring, (trow, _offsets(kw, dw, sw, wq, c)[v].astype(np.int64)), (ws,)
+        toff = _offsets(kw, dw, sw, wq, c)[v].astype(np.int64)
+        fn, args = (dense_direct, (*ring, widths[2])) if direct else (dense_rows, ring)
+        vtaps, htaps = (trow, toff), (ws,)
         taps = u.size
     args = (*args, *vtaps, *htaps)
     frozen(*args)
