@@ -460,30 +460,42 @@ class TestOutputs:
         assert "o.png" in r.stderr and "No space left on device" in r.stderr and "untouched" in r.stderr
         assert tree(case.root) == case.before and not parts_left(case.root)
 
-    def test_pillow_save_failure_leaves_the_destination_untouched(self, case, monkeypatch):
+    @staticmethod
+    def _break_encoder(monkeypatch, encoder: str, exc: BaseException) -> list[str]:
+        """Make Pillow's save (PNG --compress default) or kernelcli's PNG encoder (fast) write part of
+        a file, then raise ``exc``; the extra command-line arguments that pick that encoder."""
+        if encoder == "pillow":
+            def broken_save(self, fp, format=None, **params):
+                fp.write(b"\x89PNG half an image")
+                raise exc
+
+            monkeypatch.setattr(Image.Image, "save", broken_save)
+            return ["--compress", "default"]
+        from kernelcli.io import png
+
+        def broken_chunk(f, kind, data):
+            f.write(b"\x89PNG half an image")
+            raise exc
+
+        monkeypatch.setattr(png, "_chunk", broken_chunk)
+        return []
+
+    @pytest.mark.parametrize("encoder", ["pillow", "kernelcli"])
+    def test_pillow_save_failure_leaves_the_destination_untouched(self, case, monkeypatch, encoder):
         case.image()
         (case.root / "o.png").write_bytes(b"the previous result")
-
-        def broken_save(self, fp, format=None, **params):
-            fp.write(b"\x89PNG half an image")
-            raise OSError("encoder error -2 when writing image file")
-
-        monkeypatch.setattr(Image.Image, "save", broken_save)
+        extra = self._break_encoder(monkeypatch, encoder, OSError("encoder error -2 when writing image file"))
         case.snapshot()
-        r = CliRunner().invoke(app, ["pool", str(case.root / "a.png"), "--size", "1", "--out", str(case.root / "o.png"), "--force"])
+        r = CliRunner().invoke(app, ["pool", str(case.root / "a.png"), "--size", "1", "--out", str(case.root / "o.png"), "--force", *extra])
         assert r.exit_code == 1 and "encoder error" in r.stderr and "o.png" in r.stderr
         assert tree(case.root) == case.before and not parts_left(case.root)
 
-    def test_encoder_exception_of_another_type_is_a_write_error(self, case, monkeypatch):
+    @pytest.mark.parametrize("encoder", ["pillow", "kernelcli"])
+    def test_encoder_exception_of_another_type_is_a_write_error(self, case, monkeypatch, encoder):
         case.image()
-
-        def broken_save(self, fp, format=None, **params):
-            fp.write(b"partial")
-            raise KeyError("unknown raw mode")
-
-        monkeypatch.setattr(Image.Image, "save", broken_save)
+        extra = self._break_encoder(monkeypatch, encoder, KeyError("unknown raw mode"))
         case.snapshot()
-        r = CliRunner().invoke(app, ["pool", str(case.root / "a.png"), "--size", "1", "--out", str(case.root / "o.png")])
+        r = CliRunner().invoke(app, ["pool", str(case.root / "a.png"), "--size", "1", "--out", str(case.root / "o.png"), *extra])
         assert r.exit_code == 1 and "cannot encode as PNG" in r.stderr
         assert tree(case.root) == case.before and not parts_left(case.root)
 
