@@ -1,8 +1,10 @@
-"""The uint8 separable path (kernelcli._core.sep8): int16 vertical sums, the float path's bytes (issue 17).
+"""The separable loops for uint8/uint16 images (kernelcli._core.sep8): the float ring's bytes (issue 17).
 
-Each case runs the new loop and the float loop it replaces (``int16_columns`` patched to refuse,
-so the plan falls back to the ring of float rows) and compares the bytes, then plain numpy and
-the dense loop (where the kernel is exact: the same bytes again).
+``separable_u8`` sums the vertical pass in int16 (whole non-negative column weights);
+``separable_cast`` reads the input rows in place for any rank-1 kernel at zero padding.  Each case
+runs the new loop and the float loop it replaces (``int16_columns`` and ``reads_in_place`` patched
+to refuse, so the plan falls back to the ring of float rows) and compares the bytes, then plain
+numpy and the dense loop (where the kernel is exact: the same bytes again).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kernelcli import conv2d
-from kernelcli._core import engine, sep8
+from kernelcli._core import conv, engine, sep8
 from kernelcli._core.policy import Paths
 
 JIT = Paths(force="jit")
@@ -29,6 +31,7 @@ def float_path(monkeypatch):
         engine._PLANS.clear()
         with monkeypatch.context() as m:
             m.setattr(sep8, "int16_columns", lambda *args: None)
+            m.setattr(sep8, "reads_in_place", lambda *args: False)
             out = fn()
         engine._PLANS.clear()
         return out
@@ -51,6 +54,12 @@ def test_the_plan_takes_the_uint8_loop_only_where_it_gives_the_same_bytes():
     assert _plan_fn(x.astype(np.uint16), g) is not sep8.separable_u8  # uint16: sums past int16
     assert _plan_fn(x, np.outer([1.0, -2, 0, 2, 1, 3, 1], CV2_7)) is not sep8.separable_u8  # a negative weight
     assert _plan_fn(x, g, fill=-0.0) is not sep8.separable_u8  # -0.0 would keep its sign on the float path
+    sampled = np.outer(*[np.exp(-0.5 * (np.arange(7) - 3) ** 2 / 1.4**2)] * 2)
+    assert _plan_fn(x, sampled) is sep8.separable_cast  # any rank-1 kernel, zero padding
+    assert _plan_fn(x.astype(np.uint16), g) is sep8.separable_cast
+    assert _plan_fn(x, sampled, fill=3.0) is conv.separable_rows  # a non-zero fill: the ring
+    assert _plan_fn(x, sampled, fill=-0.0) is conv.separable_rows
+    assert _plan_fn(x.astype(np.int16), sampled) is conv.separable_direct  # cast to float first, then in place
 
 
 @pytest.mark.parametrize(
@@ -104,6 +113,22 @@ def test_a_box_of_ninths_keeps_the_float_rounding(float_path):
     assert new.tobytes() == float_path(lambda: conv2d(x, k, paths=JIT)).tobytes()
     ref = conv2d(x.astype(np.float64), k, paths=Paths(force="numpy"))
     np.testing.assert_allclose(new, ref, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16"])
+@pytest.mark.parametrize(
+    "kw", [{}, {"pad_mode": "reflect"}, {"pad_mode": "circular"}, {"stride": (3, 1)}, {"dilation": (3, 2)},
+           {"padding": (6, 1, 0, 5)}, {"padding": "valid"}],
+)
+def test_float_kernels_read_in_place_give_the_ring_bytes(float_path, dtype, kw):
+    rng = np.random.default_rng(5)
+    x = (rng.random((45, 52, 2)) * np.iinfo(dtype).max).astype(dtype)
+    g = np.exp(-0.5 * (np.arange(7) - 3) ** 2 / 1.4**2)
+    for k in (np.outer(g, g) / g.sum() ** 2, np.outer(g, rng.normal(size=5)), np.outer(rng.normal(size=4), g)):
+        new = conv2d(x, k, paths=JIT, **kw)
+        assert new.tobytes() == float_path(lambda: conv2d(x, k, paths=JIT, **kw)).tobytes()
+        np.testing.assert_allclose(new, conv2d(x.astype(np.float64), k, paths=Paths(force="numpy"), **kw),
+                                   rtol=1e-5, atol=1e-6 * np.abs(k).sum() * np.iinfo(dtype).max)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
