@@ -106,12 +106,22 @@ if _typer_testing is not None:
         def invoke(self, app, args=None, **kwargs):  # type: ignore[override]
             import typer
 
-            # typer <= 0.24 runs on click's CliRunner, which takes the built command; later
-            # typers carry their own runner (and click), which builds it from the app
-            click_runner = next((c for c in type(self).__mro__ if c.__module__ == "click.testing"), None)
-            if click_runner is None or not isinstance(app, typer.Typer):
+            if not isinstance(app, typer.Typer):
                 return super().invoke(app, args=args, **kwargs)
-            return click_runner.invoke(self, _click_command(app), args=args, **kwargs)
+            # typer <= 0.24 runs on click's CliRunner, which takes the built command
+            click_runner = next((c for c in type(self).__mro__ if c.__module__ == "click.testing"), None)
+            if click_runner is not None:
+                return click_runner.invoke(self, _click_command(app), args=args, **kwargs)
+            # later typers carry their own runner, whose invoke builds the command from the app
+            # through typer.testing's own name for typer.main.get_command: given the one built here
+            build = _typer_testing.__dict__.get("_get_command")
+            if build is None:
+                return super().invoke(app, args=args, **kwargs)
+            _typer_testing._get_command = lambda given: _click_command(given) if given is app else build(given)
+            try:
+                return super().invoke(app, args=args, **kwargs)
+            finally:
+                _typer_testing._get_command = build
 
 
 @pytest.fixture
