@@ -58,8 +58,17 @@ def convolve_file(input_path: str | Path, kernel_spec: Any, options: ConvolveOpt
             pad_value=options.pad_value, dilation=options.dilation, flip=options.flip, paths=options.paths,
         )
 
+    def bands(data):
+        from .bands import conv2d_bands
+
+        check_conv_peak(data, k.shape, options, f"convolve {kernel.name}")
+        return conv2d_bands(
+            data, k, stride=options.stride, padding=options.padding, pad_mode=options.pad_mode,
+            pad_value=options.pad_value, dilation=options.dilation, flip=options.flip, paths=options.paths,
+        )
+
     report = run_file_job(input_path, f"convolve {kernel.name}", compute, out=out, force=force, rescale=options.rescale, encoding=options.encoding,
-                          max_pixels=options.max_pixels, layout=options.layout)
+                          max_pixels=options.max_pixels, layout=options.layout, bands=bands)
     report.kernel = kernel.name
     return report
 

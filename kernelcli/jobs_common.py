@@ -97,9 +97,14 @@ class Report:
     montage: str | None = None
 
     @classmethod
-    def of(cls, src: Path, label: str, data: Any, result: Any, seconds: float, out_path: Path | None, notes: list[str], **extra: Any) -> "Report":
-        """The report of one input array turned into one result array (refused if it overflowed)."""
-        minimum, maximum = min_max(result)
+    def of(cls, src: Path, label: str, data: Any, result: Any, seconds: float, out_path: Path | None, notes: list[str],
+           extremes: tuple[float, float] | None = None, **extra: Any) -> "Report":
+        """The report of one input array turned into one result array (refused if it overflowed).
+
+        ``extremes``: the result's minimum and maximum when already known (``result`` then
+        only gives its shape and dtype: :class:`kernelcli.bands.Bands`, say).
+        """
+        minimum, maximum = min_max(result) if extremes is None else extremes
         check_finite_result(src, label, minimum, maximum, result.dtype)
         return cls(
             input=str(src),
@@ -125,29 +130,11 @@ class Report:
         return d
 
 
-#: values reduced at a time by :func:`min_max` (a block stays in the CPU cache for the second reduction)
-_MIN_MAX_BLOCK = 1 << 16
-
-
 def min_max(values: Any) -> tuple[float, float]:
-    """``(values.min(), values.max())`` as floats, reading a large array from memory once:
-    block by block, the maximum taken while the block is still in the CPU cache (12 MP RGB
-    float32: 17-19 -> 13 ms).  A NaN anywhere makes both NaN, as numpy's own reductions do.
+    """:func:`kernelcli.ndsupport.min_max` (its former home; numpy is imported only when called)."""
+    from .ndsupport import min_max as reduce
 
-    >>> import numpy as np
-    >>> min_max(np.array([[3.0, -1.0], [7.5, 2.0]]))
-    (-1.0, 7.5)
-    """
-    import numpy as np
-
-    flat = values.reshape(-1) if values.flags.c_contiguous else None
-    if flat is None or flat.size <= 4 * _MIN_MAX_BLOCK:
-        return float(values.min()), float(values.max())
-    lo, hi = flat[:1].min(), flat[:1].max()
-    for start in range(0, flat.size, _MIN_MAX_BLOCK):
-        block = flat[start : start + _MIN_MAX_BLOCK]
-        lo, hi = np.minimum(lo, block.min()), np.maximum(hi, block.max())
-    return float(lo), float(hi)
+    return reduce(values)
 
 
 #: Share of the non-zero responses clipped below 0 that earns a "--rescale abs" hint: counted
@@ -167,6 +154,7 @@ def run_file_job(
     layout: str | None = None,
     volume_compute: Callable[[Any], Any] | None = None,
     encoding: Any = None,
+    bands: Callable[[Any], Any] | None = None,
 ) -> Report:
     """Read one input, apply ``compute`` to its array, write the result (or keep the matrix).
 
@@ -174,13 +162,21 @@ def run_file_job(
     for matrix inputs, whose result is returned in ``Report.matrix``.  A 3-D array input
     is read in ``layout`` (see :mod:`kernelcli.layout`): ``compute`` sees it channels-last
     and a ``.npy`` output gets the input's axis order back; ``volume_compute``, when given,
-    takes a ``zyx`` array as it is (3-D pooling, say).
+    takes a ``zyx`` array as it is (3-D pooling, say).  ``bands``, when given, is ``compute``
+    as :class:`kernelcli.bands.Bands`: used when the result becomes an 8-bit picture value by
+    value (:func:`kernelcli.io.pictures.takes_bands`), so that no whole float result is held;
+    the same bytes and report (``seconds`` then include the conversion to 8 bits).
     """
     from .io import formats
 
     src = formats.check_input_path(input_path)
     out_path = formats.check_output_path(out, [src], force=force) if out is not None else None
     loaded = formats.read_input(src, max_pixels=max_pixels)
+    if bands is not None and BANDED and out_path is not None and loaded.kind == "image" and layout is None:
+        from .io.pictures import takes_bands
+
+        if takes_bands(out_path, loaded, rescale, 1 if loaded.data.ndim == 2 else loaded.data.shape[2]):
+            return _banded_job(src, label, bands, loaded, out_path, rescale=rescale, force=force, encoding=encoding)
     start = time.perf_counter()
     result = _named(src, lambda: _compute_in_layout(loaded, compute, layout, out_path, volume_compute))
     seconds = time.perf_counter() - start
@@ -195,6 +191,28 @@ def run_file_job(
     # the writer needs the input's depth and alpha, not its pixels: freed while it encodes
     loaded = replace(loaded, data=None)
     _write_single(report, out_path, result, loaded, rescale=rescale, force=force, encoding=encoding)
+    return report
+
+
+#: whether :func:`run_file_job` may make an 8-bit picture band by band (tests switch it off to compare)
+BANDED = True
+
+
+def _banded_job(src: Path, label: str, bands: Callable[[Any], Any], loaded: Any, out_path: Path, *, rescale: str | None,
+                force: bool, encoding: Any) -> Report:
+    """:func:`run_file_job` for a result made into an 8-bit picture band by band (see there)."""
+    from .io.pictures import picture_8bit, write_picture_8bit
+
+    start = time.perf_counter()
+    result = _named(src, lambda: bands(loaded.data))
+    picture = _named(src, lambda: picture_8bit(out_path, result, rescale or "clip", encoding,
+                                               check=lambda lo, hi: check_finite_result(src, label, lo, hi, result.dtype)))
+    seconds = time.perf_counter() - start
+    report = Report.of(src, label, loaded.data, result, seconds, out_path, loaded.notes, extremes=(picture.minimum, picture.maximum))
+    loaded = replace(loaded, data=None)
+    written = write_picture_8bit(out_path, picture, force=force, encoding=encoding)
+    del picture
+    _report_written(report, written, result)
     return report
 
 
@@ -230,6 +248,11 @@ def _write_single(report: Report, out_path: Path, result: Any, loaded: Any, *, r
     from .io import formats
 
     written = formats.write_output(out_path, result, like=loaded, rescale=rescale, force=force, encoding=encoding)
+    _report_written(report, written, result)
+
+
+def _report_written(report: Report, written: Any, result: Any) -> None:
+    """What the writer did, into the report: clipped counts, integer extremes, the clipping note."""
     report.clipped_low, report.clipped_high = written.low_clipped, written.high_clipped
     if written.dtype.startswith(("uint", "int")):
         # the output holds integers: a float wobble such as -2.1e-05 from a blur is 0 there

@@ -156,3 +156,26 @@ def all_finite(arr: np.ndarray) -> bool:
     with np.errstate(over="ignore", invalid="ignore"):
         screen = np.dot(flat, flat)
     return bool(np.isfinite(screen)) or all(bool(np.isfinite(p).all()) for p in arr)
+
+
+#: values reduced at a time by :func:`min_max` (a block stays in the CPU cache for the second reduction)
+_MIN_MAX_BLOCK = 1 << 16
+
+
+def min_max(values: Any) -> tuple[float, float]:
+    """``(values.min(), values.max())`` as floats, reading a large array from memory once:
+    block by block, the maximum taken while the block is still in the CPU cache (12 MP RGB
+    float32: 17-19 -> 13 ms).  A NaN anywhere makes both NaN, as numpy's own reductions do.
+
+    >>> import numpy as np
+    >>> min_max(np.array([[3.0, -1.0], [7.5, 2.0]]))
+    (-1.0, 7.5)
+    """
+    flat = values.reshape(-1) if values.flags.c_contiguous else None
+    if flat is None or flat.size <= 4 * _MIN_MAX_BLOCK:
+        return float(values.min()), float(values.max())
+    lo, hi = flat[:1].min(), flat[:1].max()
+    for start in range(0, flat.size, _MIN_MAX_BLOCK):
+        block = flat[start : start + _MIN_MAX_BLOCK]
+        lo, hi = np.minimum(lo, block.min()), np.maximum(hi, block.max())
+    return float(lo), float(hi)

@@ -133,7 +133,7 @@ def test_an_8_bit_picture_encodes_the_same_bytes_as_from_an_array(tmp_path, chan
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int32])
 def test_min_max_block_by_block_equals_numpy(dtype):
-    from kernelcli.jobs_common import _MIN_MAX_BLOCK, min_max
+    from kernelcli.ndsupport import _MIN_MAX_BLOCK, min_max
 
     rng = np.random.default_rng(9)
     x = (rng.normal(0, 100, (5 * _MIN_MAX_BLOCK + 74,)) if np.dtype(dtype).kind == "f" else rng.integers(0, 200, 5 * _MIN_MAX_BLOCK + 74)).astype(dtype)

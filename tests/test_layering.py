@@ -29,7 +29,7 @@ LAYERS = {
     "core": ["kernelcli._core"],
     "arrays": ["kernelcli.api", "kernelcli.layers", "kernelcli.volumes", "kernelcli.volume_filters", "kernelcli.learn",
                "kernelcli.learn_options", "kernelcli.learn_system", "kernelcli.learn_gd", "kernelcli.learn_report",
-               "kernelcli.tiled", "kernelcli.jitcache", "kernelcli.kernel_build"],
+               "kernelcli.tiled", "kernelcli.jitcache", "kernelcli.kernel_build", "kernelcli.bands"],
     "files": ["kernelcli.io", "kernelcli.images", "kernelcli.catalog", "kernelcli.catalog_format", "kernelcli.kernel_syntax", "kernelcli.medical",
               "kernelcli.netspec", "kernelcli.montage", "kernelcli.pipes", "kernelcli.volume_inputs", "kernelcli.learn_plot",
               "kernelcli.tiled.stores", "kernelcli.tiled.urls", "kernelcli.startup"],

@@ -1,0 +1,149 @@
+"""A 2-D convolution computed a band of output rows at a time, equal byte for byte to the whole.
+
+A writer that turns each band into 8-bit pixels at once (:func:`kernelcli.io.images.picture_8bit`)
+never holds the whole float result: for a 12 MP RGB photo that is 144 MB written and read
+back, whose fresh pages the kernel must fault in (and, with transparent huge pages on a
+fragmented machine, compact first), a pass for its minimum and maximum, and a conversion
+that reads it from memory.  A band of about :data:`BAND_BYTES` of float results is still in
+the CPU cache when it is converted.
+
+Each band is the in-memory convolution of its rows with their halo of real neighbouring
+rows, padded only where it touches the image's top or bottom: the row geometry of the tiled
+path (:class:`kernelcli.tiled.plan.Axis`, whole rows here), and every band runs on the path
+the whole image would take (:func:`kernelcli.tiled.pin.conv_paths`: the same path, FFT
+block grid and exact form), so every output value goes through the same arithmetic.
+
+Example
+-------
+>>> import numpy as np
+>>> x = np.arange(48, dtype=np.uint8).reshape(8, 6)
+>>> bands = conv2d_bands(x, [[1, 2, 1]] * 3, band_bytes=1)
+>>> [(top, block.shape) for top, block in bands]
+[(0, (3, 6)), (3, (5, 6))]
+>>> from kernelcli import api
+>>> np.array_equal(np.concatenate([b for _, b in bands]), api.conv2d(x, [[1, 2, 1]] * 3))
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import api, ndsupport
+from .modes import PAD_CODES, canonical_pad_mode
+from .tiled import pin
+from .tiled.plan import Axis
+
+#: float result bytes per band: a band is converted while it is still in the CPU cache
+#: (12 MP RGB: 32 rows; measured 16, 32, 64 rows: 177, 141, 161 ms, the whole image 253)
+BAND_BYTES = 3 << 19
+#: up to this many bytes of float result, one band (the default): a 2048^2 grey result (16 MiB)
+#: gains nothing from bands (its pages are few), and its conversion runs on the threads
+WHOLE_BYTES = 32 << 20
+
+
+@dataclass(frozen=True)
+class Bands:
+    """The result of a 2-D convolution, band by band: iterate for ``(first output row, block)``.
+
+    ``shape`` and ``dtype`` are the whole result's, as :func:`kernelcli.api.conv2d` returns it.
+    """
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    x: np.ndarray
+    kernel: np.ndarray
+    rows: Axis
+    cols: Axis
+    chunks: tuple[int, ...]
+    call: dict
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        cols = self.cols.cut(0, self.cols.n, True)
+        whole = len(self.chunks) == 1
+        h = self.x.shape[0]
+        for c0, c1 in Axis.bounds(self.chunks):
+            cut = self.rows.cut(c0, c1, whole)
+            if cut.count == 0:
+                continue
+            if len(cut.segments) == 1:
+                s0, s1 = cut.segments[0]
+                slab = self.x[s0:s1]
+            else:  # circular: the far end of the image, where the core's wrap looks for it
+                slab = self.x[np.concatenate([np.arange(s0, s1) % h for s0, s1 in cut.segments])]
+            top = self.rows.owned(c0, c1)[0]
+            force = pin.tile_paths(self.call["paths"], (top - cut.first, 0))
+            out = api.conv2d(slab, self.kernel, **{**self.call, "paths": force},
+                             padding=(cut.pad_before, cut.pad_after, cols.pad_before, cols.pad_after))
+            block = out[cut.first : cut.first + cut.count]
+            yield top, block
+
+
+def conv2d_bands(
+    x: Any,
+    kernel: Any,
+    *,
+    stride: int | Sequence[int] = 1,
+    padding: Any = "same",
+    pad_mode: str = "constant",
+    pad_value: float = 0.0,
+    dilation: int | Sequence[int] = 1,
+    flip: bool = False,
+    paths: Any = None,
+    band_bytes: int | None = None,
+) -> Bands:
+    """:func:`kernelcli.api.conv2d` (same arguments) as :class:`Bands` of about ``band_bytes``
+    of result each (default :data:`BAND_BYTES`, or one band up to :data:`WHOLE_BYTES` of
+    result); nothing is computed until they are iterated.
+
+    The bands concatenated equal ``api.conv2d(x, kernel, ...)`` byte for byte, whatever
+    ``band_bytes`` (bands hold at least the kernel's reach, and whole FFT blocks on that path).
+    """
+    arr = api.as_image_array(x, finite=False)  # each band's call checks its rows
+    k = api.as_kernel_array(kernel)
+    if flip:
+        k = k[::-1, ::-1]
+    (sh, sw), (dh, dw), widths, (oh, ow) = api.conv_geometry(arr.shape, k.shape, stride, padding, dilation)
+    kh, kw = k.shape
+    mode = canonical_pad_mode(pad_mode)
+    h, w = arr.shape[:2]
+    top, bottom, left, right = api._trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)
+    dtype = api.compute_dtype(arr.dtype)
+    fill = ndsupport.check_fill(pad_value, dtype, "pad value") if mode == "constant" else 0.0
+    channels = arr.shape[2] if arr.ndim == 3 else 1
+    force = pin.conv_paths((h, w, channels), k, (sh, sw), (dh, dw), dtype, oh, ow, paths, PAD_CODES[mode], fill,
+                           lambda: _stats(arr), arr.dtype)
+    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    align, min_outputs = pin.fft_tiling(force, span_h)
+    circular = mode == "circular"
+    rows = Axis(h, sh, span_h, top, bottom, oh, circular=circular, align=align, min_outputs=min_outputs)
+    cols = Axis(w, sw, span_w, left, right, ow, circular=circular)
+    per_row = max(1, ow * channels * dtype.itemsize)
+    if band_bytes is None:
+        band_bytes = BAND_BYTES if oh * per_row > WHOLE_BYTES else oh * per_row
+    chunks = rows.chunks(sh * max(1, band_bytes // per_row))
+    shape = (oh, ow, channels) if arr.ndim == 3 else (oh, ow)
+    call = {"stride": (sh, sw), "pad_mode": mode, "pad_value": pad_value, "dilation": (dh, dw), "paths": force}
+    return Bands(shape, np.dtype(dtype), arr, k, rows, cols, chunks, call)
+
+
+def _stats(arr: np.ndarray) -> tuple[bool, float]:
+    """``(whole numbers only, max |x|)`` of the whole image: what pins the FFT's exact form."""
+    if arr.dtype.kind in "biu":
+        return True, float(np.abs(arr.astype(np.float64)).max())
+    return bool(np.all(np.rint(arr) == arr)), float(np.abs(arr).max())

@@ -1,0 +1,129 @@
+"""An 8-bit picture made from a result band by band, then encoded: no whole float result.
+
+:func:`kernelcli.io.images.write_image` turns a float result into 8-bit pixels value by value
+(:func:`~kernelcli.io.images.to_integer_range`), so the pixels of a band of rows depend on
+that band only.  Here the bands come from :class:`kernelcli.bands.Bands` as they are
+computed: each is checked for non-finite values, its minimum and maximum taken, and it is
+converted while still in the CPU cache, straight into what the encoder reads (the 8-bit
+array of a grey picture or of kernelcli's PNG encoder, or Pillow's RGB image memory through
+its raw unpacker).  The encoded bytes are those :func:`~kernelcli.io.images.write_image`
+writes from the whole result (tested for every format).
+
+Only what ``write_image`` converts value by value goes this way (:func:`takes_bands`): an
+8-bit image output, like an 8-bit input without alpha, one or three channels, ``--rescale``
+clip or abs (minmax needs the whole result's range first).
+
+Example
+-------
+>>> import numpy as np, tempfile, pathlib
+>>> from kernelcli.bands import conv2d_bands
+>>> from kernelcli.io.common import Loaded
+>>> like = Loaded(path=pathlib.Path("in.png"), data=None, kind="image", format="PNG", bit_depth=8)
+>>> out = pathlib.Path(tempfile.mkdtemp()) / "edges.png"
+>>> takes_bands(out, like, None, 1)
+True
+>>> picture = picture_8bit(out, conv2d_bands(np.eye(6, dtype=np.uint8) * 9, [[1, 0, -1]]), "clip")
+>>> picture.minimum, picture.maximum, picture.low_clipped
+(-9.0, 9.0, 5)
+>>> write_picture_8bit(out, picture).dtype
+'uint8'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..ndsupport import min_max
+from .common import Loaded, Written
+from .images import _STRIP_BYTES, Encoding, _unpack_rows, to_integer_range
+from .naming import IMAGE_SUFFIXES
+from .outputs import atomic_write
+from .png import write_png
+
+
+def takes_bands(o: Path, like: Loaded | None, rescale: str | None, channels: int) -> bool:
+    """True when writing a float result of ``channels`` channels to ``o`` converts it value by
+    value to 8 bits (so the picture can be made band by band, :func:`picture_8bit`)."""
+    return (Path(o).suffix.lower() in IMAGE_SUFFIXES and like is not None and like.kind == "image" and like.bit_depth == 8
+            and like.alpha is None and (rescale or "clip") in ("clip", "abs") and channels in (1, 3))
+
+
+@dataclass
+class Picture:
+    """The 8-bit pixels of a result, with the facts its report needs."""
+
+    #: (H, W) or (H, W, 3) uint8, or None when ``image`` holds them
+    pixels: np.ndarray | None
+    #: Pillow's RGB image (what Pillow encodes an RGB picture from), or None
+    image: Any
+    minimum: float
+    maximum: float
+    low_clipped: int
+    high_clipped: int
+    nonzero: int
+    total: int
+
+
+def picture_8bit(o: Path, bands: Any, rescale: str, encoding: Encoding | None = None,
+                 check: Callable[[float, float], None] | None = None) -> Picture:
+    """Compute ``bands`` (a :class:`kernelcli.bands.Bands`) and convert each band to 8 bits for
+    the output ``o`` (``rescale``: clip or abs).  ``check(minimum, maximum)`` sees each band
+    before it is converted (it refuses a non-finite band, say)."""
+    from PIL import Image
+
+    fmt = IMAGE_SUFFIXES[Path(o).suffix.lower()]
+    h, w = bands.shape[:2]
+    colour = len(bands.shape) == 3 and bands.shape[2] == 3
+    image = pixels = strip = None
+    if colour and not (encoding or Encoding()).own_png(fmt):
+        image = Image.new("RGB", (w, h), None)  # every row is written below: no fill first
+    else:
+        pixels = np.empty((h, w, 3) if colour else (h, w), dtype=np.uint8)
+    lo, hi, low, high, nonzero = np.inf, -np.inf, 0, 0, 0
+    for top, block in bands:
+        if block.size == 0:
+            continue
+        b_lo, b_hi = min_max(block)
+        if check is not None:
+            check(b_lo, b_hi)
+        lo, hi = min(lo, b_lo), max(hi, b_hi)
+        rows = block.shape[0]
+        if image is None:
+            into = pixels[top : top + rows].reshape(block.shape)
+        else:
+            if strip is None or strip.shape[0] < rows:
+                strip = np.empty((max(rows, _STRIP_BYTES // max(1, w * 3 * block.itemsize)), w, 3), dtype=np.uint8)
+            into = strip[:rows]
+        _, a, b, n = to_integer_range(block, 8, rescale, nonzero=True, out=into)
+        low, high, nonzero = low + a, high + b, nonzero + n
+        if image is not None:
+            _unpack_rows(image, into, top)
+    return Picture(pixels, image, lo, hi, low, high, nonzero, int(np.prod(bands.shape)))
+
+
+def write_picture_8bit(o: Path, picture: Picture, *, force: bool = False, encoding: Encoding | None = None) -> Written:
+    """Encode ``picture`` to ``o`` (its suffix names the format) atomically, as
+    :func:`kernelcli.io.images.write_image` encodes 8-bit pixels."""
+    from PIL import Image
+
+    o = Path(o)
+    fmt = IMAGE_SUFFIXES[o.suffix.lower()]
+    encoding = encoding or Encoding()
+    info = Written(path=o, dtype="uint8", total=picture.total, low_clipped=picture.low_clipped,
+                   high_clipped=picture.high_clipped, nonzero=picture.nonzero)
+    if picture.image is None and encoding.own_png(fmt):
+        atomic_write(o, lambda f: write_png(f, picture.pixels), force=force)
+        return info
+    if picture.image is not None:
+        img = picture.image
+    else:
+        h, w = picture.pixels.shape
+        img = Image.frombuffer("L", (w, h), picture.pixels, "raw", "L", 0, 1)
+    options = encoding.save_options(fmt)
+    atomic_write(o, lambda f: img.save(f, format=fmt, **options), force=force)
+    return info
