@@ -434,6 +434,28 @@ class TestThreads:
         finally:
             gate.set()
 
+    def test_a_helper_that_starts_late_does_not_keep_the_arrays(self):
+        # its work item outlives the call: holding the output there made the next call's output
+        # fresh memory, zeroed by the kernel (page faults on every call of a loop)
+        import gc
+        import threading
+        import weakref
+
+        gate = threading.Event()
+        pool = threads._executor(1)
+        for _ in range(pool._max_workers):
+            pool.submit(gate.wait)  # every helper thread is busy
+        try:
+            out = np.zeros(64)
+            gone = weakref.ref(out)
+            threads.run_rows(lambda a, i0, i1: a[i0:i1].fill(1), 64, out, threads=2)
+            assert out.sum() == 64
+            del out
+            gc.collect()
+            assert gone() is None, "a helper's pending work item still holds the array"
+        finally:
+            gate.set()
+
     def test_an_error_in_a_helper_block_reaches_the_caller(self):
         import threading
 
