@@ -368,8 +368,6 @@ def _not_a_kernel_file(file: Path) -> str | None:
 
 
 def _load_catalogue() -> list[Kernel]:
-    import logging
-
     kernels: list[Kernel] = []
     seen: dict[str, Kernel] = {}
     shipped = catalog_dir().resolve()
@@ -382,6 +380,8 @@ def _load_catalogue() -> list[Kernel]:
                 if why is None:
                     raise
                 if file not in _NOTED:
+                    import logging
+
                     _NOTED.add(file)
                     logging.getLogger("kernelcli").warning("note: %s", why)
                 continue

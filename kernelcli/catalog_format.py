@@ -353,6 +353,10 @@ class _Validator:
         def walk(item: Any, position: tuple[int, ...]) -> Any:
             axis = len(position)
             if axis == ndim:
+                if type(item) is float and math.isfinite(item):
+                    return item  # the common cases first: a message's position is made only for it
+                if type(item) is int and -_FLOAT_INT < item < _FLOAT_INT:
+                    return float(item)
                 return self.number(item, field, _position(position, names))
             want = shape[axis]
             unit = "value" if axis == ndim - 1 else names[axis]
@@ -384,6 +388,10 @@ class _Validator:
                     pass
             self.fail(field, f"{where} is {_describe(value)}, expected a number{hint}")
         return float(value)
+
+
+#: ints this size convert to a finite float
+_FLOAT_INT = 2**1000
 
 
 def _axis_names(ndim: int) -> tuple[str, ...]:

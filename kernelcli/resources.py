@@ -12,13 +12,13 @@ True
 
 from __future__ import annotations
 
-from importlib.resources import files
 from pathlib import Path
 
 
 def catalog_dir() -> Path:
     """Return the folder that holds the shipped kernel catalogue."""
-    installed = Path(str(files("kernelcli"))) / "kernels"
+    # the package's folder (what importlib.resources.files gives a package on disk, without importing it)
+    installed = Path(__file__).parent / "kernels"
     if installed.is_dir():
         return installed
     return Path(__file__).resolve().parent.parent / "kernels"

@@ -2,7 +2,8 @@
 
 :func:`main` first offers the call to the warm worker (:mod:`kernelcli.worker`), which
 needs only the standard library; only when no worker takes it does it import typer and
-build the app (:mod:`kernelcli.cli.root`) to run the call in this process.
+build the app (:mod:`kernelcli.cli.root`) to run the call in this process; a plain call of a
+file command is parsed and run without typer (:mod:`kernelcli.cli._fast`).
 """
 
 from __future__ import annotations
@@ -63,8 +64,21 @@ def main() -> None:
         sys.stderr.write(f"error: {interrupted_message(exc)}\n")
         sys.exit(interrupt_exit_code(exc))
     if code is None:
+        code = run_plain(argv)
+    if code is None:
         code = run(argv)
     sys.exit(code)
+
+
+def run_plain(argv: list[str]) -> int | None:
+    """Run a plain call of a file command without importing typer (:mod:`kernelcli.cli._fast`);
+    its exit code, or None when typer should parse it (:func:`run`)."""
+    from ._fast import run_plain as plain
+
+    code = plain(argv)
+    if code is not None:
+        _measure_start_up()
+    return code
 
 
 def build_command(every: bool = False):

@@ -13,7 +13,7 @@ per-file job (a ``functools.partial`` of a ``kernelcli.jobs`` function, called a
   one ``--json`` document) on stdout, the summary ("118 ok, 2 failed, 3.1 s") on stderr,
   writes ``--report FILE``, and exits 1 if any file failed.
 
-Only typer and the standard library are imported at module level.
+Only the standard library is imported at module level.
 """
 
 from __future__ import annotations
@@ -24,9 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import typer
-
-from ._common import error, internal_error_message, note, output_for, print_json, render_report
+from ._common import echo, error, exit_with, internal_error_message, note, output_for, print_json, render_report
 
 
 # declared once in options.py; re-exported for the commands that import them from here
@@ -149,7 +147,7 @@ def run_batch(
 ) -> None:
     """Plan, run and report a batch: ``job(input, out=path)`` for every input found.
 
-    Exits (``typer.Exit``) with 1 when a file failed, 70 when one hit a bug, 130 on Ctrl-C;
+    Exits (:func:`~kernelcli.cli._common.exit_with`) with 1 when a file failed, 70 when one hit a bug, 130 on Ctrl-C;
     planning problems raise our errors (exit 2 or 4) before anything is written.
     """
     from ..batch import BatchInterrupted, run
@@ -174,7 +172,7 @@ def run_batch(
         if json_out:
             print_json(result.as_dict())
         error(f"interrupted after {result.ok + result.failed} of {len(items)} files; finished outputs are kept, temporary files removed")
-        raise typer.Exit(result.exit_code) from None
+        raise exit_with(result.exit_code) from None
     if not quiet:
         display.print_notes()
         for line in result.notes:
@@ -186,7 +184,7 @@ def run_batch(
     elif not quiet:  # -q: the files are the answer; nothing is printed
         for record in result.records:
             if record.status == "ok":
-                typer.echo(record.output)
+                echo(record.output)
     if not quiet:
         note(result.summary())
     internal = [r for r in result.records if r.internal]
@@ -198,7 +196,7 @@ def run_batch(
                 sys.stderr.write(r.traceback or "")
         error(internal_error_message(f"{len(internal)} file(s) hit an unexpected error (first: {internal[0].error})"))
     if result.exit_code:
-        raise typer.Exit(result.exit_code)
+        raise exit_with(result.exit_code)
 
 
 def _write_report(path: Path, result, *, force: bool) -> None:

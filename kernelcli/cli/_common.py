@@ -3,8 +3,9 @@
 Commands stay thin: parse options, call the API, print.  ``guarded`` turns our own
 errors into a one-line red message and the error's exit code, Ctrl-C into 130, and any
 other exception into exit 70 with a request to report it (the traceback only with
-``--debug``, which keeps the exit code).  Nothing here imports numpy, numba or rich at
-module level (``click`` comes with typer).
+``--debug``, which keeps the exit code).  Nothing here imports numpy, numba, rich or typer
+at module level: a plain call parsed without typer (:mod:`kernelcli.cli._fast`) runs the same
+command body, whose messages go through :func:`echo` and whose exits through :func:`exit_with`.
 """
 
 from __future__ import annotations
@@ -15,9 +16,6 @@ import sys
 import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
-
-from ._click import click, get_current_context
-import typer
 
 from .. import startup
 from ..errors import EXIT_INTERNAL, EXIT_ITEM_FAILED, EXIT_USAGE, KernelcliError, interrupt_exit_code
@@ -62,20 +60,82 @@ def cli_paths():
 
 def debug_enabled() -> bool:
     """True when ``--debug`` was given to this command line (or the user set KERNELCLI_DEBUG=1)."""
-    ctx = get_current_context(silent=True)
-    if ctx is not None and ctx.meta.get(DEBUG_KEY):
-        return True
+    if "typer" in sys.modules:  # else no click context exists (a plain call: no --debug)
+        from ._click import get_current_context
+
+        ctx = get_current_context(silent=True)
+        if ctx is not None and ctx.meta.get(DEBUG_KEY):
+            return True
     return os.environ.get("KERNELCLI_DEBUG", "") not in ("", "0")
+
+
+#: what click.echo strips from text written to something other than a terminal
+_ANSI = None
+
+
+def echo(message: Any = "", *, err: bool = False, nl: bool = True, red: bool = False) -> None:
+    """``typer.echo`` (``typer.secho(..., fg=red)`` with ``red``) without importing typer unless the
+    stream is a terminal: the text and a newline, written and flushed; escape sequences removed
+    when the stream is not a terminal, as click does.
+
+    >>> echo("a\x1b[31mb")
+    ab
+    """
+    stream = sys.stderr if err else sys.stdout
+    if stream is None:
+        return
+    if _isatty(stream):
+        import typer
+
+        if red:
+            typer.secho(message, fg=typer.colors.RED, err=err, nl=nl)
+        else:
+            typer.echo(message, err=err, nl=nl)
+        return
+    text = message if isinstance(message, str) else str(message)
+    if "\x1b" in text:
+        global _ANSI
+        if _ANSI is None:
+            import re
+
+            _ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")  # click.termui's pattern
+        text = _ANSI.sub("", text)
+    stream.write(text + "\n" if nl else text)
+    stream.flush()
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def exit_with(code: int) -> BaseException:
+    """The exception that ends a command with ``code``: typer's Exit when typer runs the
+    command, else SystemExit (a plain call: :mod:`kernelcli.cli._fast`).  ``raise exit_with(2)``."""
+    typer = sys.modules.get("typer")
+    return typer.Exit(code) if typer is not None else SystemExit(code)
+
+
+def _click_control(exc: BaseException) -> bool:
+    """True for typer's and Click's own exits and usage errors (only where typer is loaded)."""
+    typer = sys.modules.get("typer")
+    if typer is None:
+        return False
+    from ._click import click
+
+    return isinstance(exc, (typer.Exit, typer.Abort, click.exceptions.ClickException))
 
 
 def error(message: str) -> None:
     """Print a one-line error in red on stderr."""
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    echo(f"error: {message}", err=True, red=True)
 
 
 def note(message: str) -> None:
     """Print a one-line note on stderr (never on stdout, which carries results)."""
-    typer.echo(message, err=True)
+    echo(message, err=True)
 
 
 def guarded(func: F) -> F:
@@ -103,28 +163,30 @@ def guarded(func: F) -> F:
             with input_session(), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 return func(*args, **kwargs)
-        except (typer.Exit, typer.Abort, click.exceptions.ClickException):
-            raise  # Click's own usage errors (exit 2) and deliberate exits
+        except SystemExit:
+            raise  # a plain call's deliberate exit (exit_with)
         except KernelcliError as exc:
             _traceback_if_debug()
             error(str(exc))
-            raise typer.Exit(exc.exit_code) from None
+            raise exit_with(exc.exit_code) from None
         except KeyboardInterrupt as exc:
             error(interrupted_message(exc))
-            raise typer.Exit(interrupt_exit_code(exc)) from None
+            raise exit_with(interrupt_exit_code(exc)) from None
         except MemoryError:
             # a limit should have refused it first (kernelcli.limits); never report it as a bug
             _traceback_if_debug()
             error(f"not enough memory for this operation; {MEMORY_HINT}")
-            raise typer.Exit(EXIT_USAGE) from None
+            raise exit_with(EXIT_USAGE) from None
         except BrokenPipeError:
             # stdout was closed early (`kernelcli ... | head`): not a bug, nothing more to say
             _silence_stdout()
-            raise typer.Exit(EXIT_ITEM_FAILED) from None
+            raise exit_with(EXIT_ITEM_FAILED) from None
         except Exception as exc:  # an exception we did not expect is a bug
+            if _click_control(exc):
+                raise  # Click's own usage errors (exit 2) and deliberate exits
             _traceback_if_debug()
             error(internal_error_message(exc))
-            raise typer.Exit(EXIT_INTERNAL) from None
+            raise exit_with(EXIT_INTERNAL) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -238,9 +300,9 @@ def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:
     elif report.matrix is not None:
         from ..io.matrices import format_matrix_table
 
-        typer.echo(format_matrix_table(report.matrix), nl=False)
+        echo(format_matrix_table(report.matrix), nl=False)
     elif not quiet and str(report.output) not in SHOWN_AS:  # -q: a written file is the answer; a pipe carries it
-        typer.echo(report.output)
+        echo(report.output)
     if not quiet:
         note(summary_line(report, report.output or "stdout"))
 

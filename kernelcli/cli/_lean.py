@@ -25,8 +25,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Callable
 
-from ._click import click
-
 
 def lean_command(command: Any) -> Any:
     """Give every parameter of ``command`` (and of its subcommands) a plain converter; return it."""
@@ -69,6 +67,8 @@ class _Lean:
         self.convert = convert
 
     def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        from ._click import click  # typer runs this; a plain call (cli._fast) converts without click
+
         multi = param.multiple or param.nargs == -1
         if value is None:
             return () if multi else None

@@ -6,8 +6,6 @@ from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import typer
-
 from ._batch import BatchOptions, is_batch, run_batch, run_inputs, run_reported
 from .options import (
     AxisOption,
@@ -44,7 +42,7 @@ from .options import (
 from ._tiled import run_single, single_tiled
 from ..modes import JPEG_QUALITY
 from ._stdio import piped
-from ._common import cli_paths, guarded, note, output_for, render_report, summary_line
+from ._common import cli_paths, echo, guarded, note, output_for, render_report, summary_line
 
 PAD_MODE_HELP = (
     "renormalise is for volumes (fslmaths -s: outside voxels dropped, the weights inside renormalised; smoothing "
@@ -396,11 +394,11 @@ def _render_maps(report: Any, *, quiet: bool) -> None:
         for line in report.notes:
             note(f"note: {line}")
     blocks = [f"# {label}\n{format_matrix_table(matrix)}" for label, matrix in zip(report.maps, report.matrix)]
-    typer.echo("\n".join(blocks), nl=False)
+    echo("\n".join(blocks), nl=False)
     if not quiet:
         note(summary_line(report, report.montage or "stdout"))
 
 
-def register(app: typer.Typer) -> None:
+def register(app: Any) -> None:
     """Add ``convolve`` to the app."""
     app.command("convolve", epilog=EPILOG)(convolve)

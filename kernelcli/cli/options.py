@@ -9,7 +9,10 @@ type with :func:`option`::
 
     size: Annotated[int, option("size", min=1)]
 
-Only typer and the standard library are imported here.
+Only the standard library is imported here: :func:`option` and :func:`argument` return
+:class:`Declared` settings, which :mod:`kernelcli.cli._typed` turns into typer's own when a
+command is built, and which a plain call's parser (:mod:`kernelcli.cli._fast`) reads without
+importing typer.
 
 >>> CONCEPTS["stride"].names
 ('--stride', '-s', '--s')
@@ -24,8 +27,6 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
-
-import typer
 
 from .. import layout, modes
 
@@ -284,15 +285,62 @@ def _vocabulary(concept: str) -> dict[str, Any]:
         try:
             return canonical(value)
         except ValueError as exc:  # typer names the option and exits 2
-            raise typer.BadParameter(str(exc)) from None
+            from ._click import click
+
+            raise click.exceptions.BadParameter(str(exc)) from None
 
     return {"parser": parse, "metavar": choices_metavar(concept), "autocompletion": complete}
 
 
+@dataclass(frozen=True, eq=False)
+class Declared:
+    """What ``typer.Option(*names, **settings)`` (or ``typer.Argument(**settings)``) would be
+    given, kept as plain data until a command is built (:meth:`typer_info`).  Its attributes
+    are typer's (``help``, ``min``, ``parser``...), with typer's defaults for those not given.
+
+    >>> option("stride", min=1).min, option("stride").max, option("flip").names
+    (1, None, ('--flip',))
+    """
+
+    names: tuple[str, ...]
+    settings: dict[str, Any]
+    argument: bool = False
+
+    def __getattr__(self, name: str) -> Any:
+        settings = self.__dict__.get("settings", {})
+        if name in settings:
+            return settings[name]
+        if name in _TYPER_DEFAULTS:
+            return _TYPER_DEFAULTS[name]
+        raise AttributeError(name)
+
+    def typer_info(self) -> Any:
+        """The ``typer.Option`` / ``typer.Argument`` these settings declare."""
+        import typer
+
+        if self.argument:
+            return typer.Argument(**self.settings)
+        return typer.Option(*self.names, **self.settings)
+
+
+#: the defaults of typer's parameter settings that parsing reads (:mod:`kernelcli.cli._lean`, ``_fast``)
+_TYPER_DEFAULTS: dict[str, Any] = {
+    "help": None, "min": None, "max": None, "clamp": False, "parser": None, "case_sensitive": True, "exists": False,
+    "resolve_path": False, "allow_dash": False, "callback": None, "is_eager": False, "envvar": None, "count": False,
+    "prompt": False, "is_flag": None, "flag_value": None, "expose_value": True, "default_factory": None,
+    "click_type": None, "hidden": False, "metavar": None, "show_default": True,
+}
+
+
+def argument(**settings: Any) -> Declared:
+    """A ``typer.Argument`` with these settings (see :class:`Declared`)."""
+    return Declared((), dict(settings), argument=True)
+
+
 def option(
     concept: str, *, extra: str = "", help: str | None = None, vocabulary: bool | str = True, **kwargs: Any
-) -> Any:
-    """A ``typer.Option`` with the concept's names, help and (for a vocabulary) choices.
+) -> Declared:
+    """A ``typer.Option`` with the concept's names, help and (for a vocabulary) choices (:class:`Declared`).
 
     ``extra`` adds a command's own sentence to the shared help; ``help`` replaces it
     (for a concept whose meaning a command narrows); ``vocabulary=False`` leaves the
@@ -312,7 +360,7 @@ def option(
     if not CONCEPTS[concept].flag and "show_default" not in kwargs:
         settings["show_default"] = True
     settings.update(kwargs)
-    return typer.Option(*CONCEPTS[concept].names, **settings)
+    return Declared(CONCEPTS[concept].names, settings)
 
 
 class OutFormat(str, Enum):
@@ -362,7 +410,7 @@ KeepDtypeOption = Annotated[bool, option("keep_dtype")]
 
 InputsArgument = Annotated[
     list[Path],
-    typer.Argument(
+    argument(
         help="Images (PNG, JPEG, TIFF, BMP, GIF), .npy arrays or .csv/.txt matrices, NIfTI or DICOM volumes, '-' for stdin; folders; "
         "quoted patterns such as 'scans/**/*.png'.",
         show_default=False,

@@ -23,6 +23,7 @@ from .. import __version__
 from . import COMMANDS, COMMAND_MODULES
 from ._common import DEBUG_KEY
 from ._click import CLICK_SUGGESTS_COMMANDS
+from ._typed import typed_app
 from .options import option
 
 
@@ -42,7 +43,7 @@ def make_app(*, commands: bool = True) -> typer.Typer:
     if commands:
         for name in COMMAND_MODULES:
             importlib.import_module(f"{__package__}.{name}").register(app)
-    return app
+    return typed_app(app)
 
 
 def _version(value: bool) -> None:
@@ -74,6 +75,7 @@ def lazy_command() -> Any:
     def build(module: str) -> dict[str, Any]:
         one = typer.Typer()
         importlib.import_module(f"{__package__}.{module}").register(one)
+        typed_app(one)
         built = [typer.main.get_command_from_info(info, pretty_exceptions_short=root.pretty_exceptions_short,
                                                   rich_markup_mode=root.rich_markup_mode)
                  for info in one.registered_commands]

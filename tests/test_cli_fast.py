@@ -1,0 +1,159 @@
+"""A plain call parsed without typer (kernelcli.cli._fast) is the call typer would make.
+
+For many command lines, the keyword arguments :func:`kernelcli.cli._fast.parse` gives the
+command function equal those typer's parser gives it (the command ``build_command`` builds,
+with typer's own normalisation of list options); what the plain parser is not sure of, it
+leaves to typer (None).  End to end, ``python -m kernelcli`` and the typer path print the
+same and exit with the same code, and a plain ``convolve`` of a PNG imports no typer.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import subprocess
+import sys
+
+import pytest
+
+from kernelcli.cli import build_command
+from kernelcli.cli._fast import PLAIN_COMMANDS, parse
+
+from conftest import REPO, SAMPLES, run_cli
+
+
+def typer_kwargs(command: str, args: list[str]) -> dict:
+    """The keyword arguments typer calls ``command``'s function with for ``args``."""
+    import typer.main
+
+    sub = build_command().commands[command]
+    ctx = sub.make_context(command, list(args))
+    by_name = {p.name: p for p in sub.params}
+    return {name: typer.main._normalize_collection_value(by_name[name], value) for name, value in ctx.params.items()}
+
+
+ACCEPTED = [
+    ["in.png", "-k", "sobel_v"],
+    ["in.png"],
+    ["in.png", "-k", "sobel_v", "-k", "sobel_h", "--then", "maxpool:2", "--stride", "2", "-p", "valid", "--pad-mode", "edge",
+     "--pad-value=3.5", "--dilation", "2", "--flip", "-o", "out.png", "--force", "-q", "--json"],
+    ["-", "-k", "sobel_v", "-o", "-", "--format", "png"],
+    ["a.png", "b.png", "-d", "outdir", "--suffix", "x", "-r", "-j", "2", "--report", "r.json", "--quality", "80",
+     "--compress", "best"],
+    ["in.png", "-ksobel_v", "-oout.png", "--s", "3", "--p", "1,2,3,4", "--mode", "wrap", "--value", "-2"],
+    ["in.png", "-k", "x", "--bias", "-10", "--activation", "relu", "--combine", "sum", "--rescale", "abs", "--layout", "chw",
+     "--max-pixels", "100", "--kernel-scale", "!"],
+    ["ct.nii.gz", "-k", "gaussian:1mm", "--axis", "y", "--window", "lung", "--keep-dtype", "--truncate", "4", "--mask", "m.nii",
+     "--volume", "1", "--series", "2", "--resample-slices", "--tiled", "--chunks", "64", "--scheduler", "local",
+     "--weights", "w.npy", "--bias-file", "b.npy", "--montage", "m.png", "--pad-mode", "renormalise"],
+    ["in.png", "-k", "a", "--stride", "2", "--stride", "3", "--format", "jpg", "--format", "npy"],
+    ["in.png", "--kernel=-1", "--out=-", "--format=tif", "--compress=none", "--quality=1"],
+]
+
+DECLINED = [
+    [], ["-k", "sobel_v"], ["in.png", "-h"], ["in.png", "--help"], ["in.png", "--nope"], ["in.png", "--", "x"], ["in.png", "-k"],
+    ["in.png", "--stride", "x"], ["in.png", "--stride", "0"], ["in.png", "--pad-mode", "edgy"], ["in.png", "--quality", "0"],
+    ["in.png", "--force=1"], ["in.png", "-k=sobel_v"], ["in.png", "-qk", "x"], ["in.png", "-qf"], ["in.png", "--format", "gif"],
+    ["in.png", "--kern", "x"], ["in.png", "-5"],
+]
+
+
+@pytest.mark.parametrize("args", ACCEPTED, ids=range(len(ACCEPTED)))
+def test_the_plain_parser_gives_what_typer_gives(args):
+    assert parse("convolve", args) == typer_kwargs("convolve", args)
+
+
+@pytest.mark.parametrize("args", DECLINED, ids=range(len(DECLINED)))
+def test_what_the_plain_parser_is_not_sure_of_is_left_to_typer(args):
+    assert parse("convolve", args) is None
+
+
+#: (option spellings, values) for random command lines
+POOL = [
+    (["-k", "--kernel"], ["sobel_v", "gaussian:2", "-1", "-"]), (["--then"], ["maxpool:2", "box:3"]),
+    (["-s", "--stride", "--s"], ["1", "3"]), (["-p", "--padding", "--p"], ["same", "2", "1,0,1,0"]),
+    (["-m", "--pad-mode", "--mode"], ["reflect", "edge", "wrap", "Zero"]), (["--pad-value", "--value"], ["0", "-1.5", "1e3"]),
+    (["--flip"], None), (["-q", "--quiet"], None), (["--json"], None), (["--force"], None), (["-r", "--recursive"], None),
+    (["-o", "--out"], ["o.png", "-", "x/y.npy"]), (["-d", "--out-dir"], ["outs"]), (["--format"], ["png", "npy", "csv"]),
+    (["--rescale"], ["clip", "abs", "minmax", "none"]), (["--quality"], ["1", "95", "100"]), (["--compress"], ["fast", "best"]),
+    (["-j", "--workers"], ["1", "4"]), (["--layout"], ["hwc", "chw", "zyx"]), (["--bias"], ["0.5", "-1,2"]),
+]
+
+
+def test_random_command_lines_parse_alike():
+    rng = random.Random(17)
+    declined = 0
+    for _ in range(300):
+        args: list[str] = [rng.choice(["in.png", "-", "a b.png"])]
+        for _ in range(rng.randint(0, 8)):
+            names, values = rng.choice(POOL)
+            name = rng.choice(names)
+            if values is None:
+                args.append(name)
+            elif name.startswith("--") and rng.random() < 0.3:
+                args.append(f"{name}={rng.choice(values)}")
+            elif not name.startswith("--") and rng.random() < 0.3:
+                args.append(name + rng.choice(values))
+            else:
+                args += [name, rng.choice(values)]
+        if rng.random() < 0.3:
+            args.insert(rng.randrange(len(args) + 1), "second.png")
+        got = parse("convolve", args)
+        if got is None:  # only where typer refuses the line too (a value out of place, say)
+            from kernelcli.cli._click import click
+
+            with pytest.raises(click.exceptions.ClickException):
+                typer_kwargs("convolve", args)
+            declined += 1
+        else:
+            assert got == typer_kwargs("convolve", args), args
+    assert declined < 60
+
+
+def _typer_run(args: list[str], cwd) -> subprocess.CompletedProcess:
+    """``kernelcli ARGS`` through typer (kernelcli.cli.run), in a fresh process."""
+    code = f"import sys\nsys.path.insert(0, {str(REPO)!r})\nfrom kernelcli.cli import run\nsys.exit(run({args!r}))"
+    return subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.mark.parametrize("extra", [
+    ["-o", "out.png", "-q"],  # written, nothing printed
+    ["-o", "out.png"],  # the note, the path and the summary
+    ["-o", "exists.png"],  # exit 4: exists
+    ["-k", "no_such", "-o", "x.png"],  # exit 3 with suggestions
+    ["--quality", "0", "-o", "x.jpg"],  # typer's own usage error, exit 2
+    ["-o", "out.npy", "--json", "-q"],
+])
+def test_a_plain_call_prints_and_exits_as_through_typer(extra, tmp_path):
+    (tmp_path / "exists.png").write_bytes(b"")
+    args = ["convolve", str(SAMPLES / "phantom.png"), "-k", "sobel_v", *extra]
+    plain = run_cli(*args, cwd=tmp_path)
+    produced = sorted(p.name for p in tmp_path.iterdir())
+    for p in tmp_path.iterdir():
+        if p.name != "exists.png":
+            p.unlink()
+    typed = _typer_run(args, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == produced
+
+    def same(text: str) -> str:
+        return re.sub(r"\d+\.\d+ ms|\"seconds\": [0-9.e-]+", "T", text)
+
+    assert (plain.returncode, same(plain.stdout), same(plain.stderr)) == (typed.returncode, same(typed.stdout), same(typed.stderr))
+
+
+def test_a_plain_convolve_of_a_png_imports_no_typer(tmp_path):
+    probe = (
+        "import sys\nfrom kernelcli.cli import main\n"
+        f"sys.argv = ['kernelcli', 'convolve', {str(SAMPLES / 'phantom.png')!r}, '-k', 'sobel_v', '-o', {str(tmp_path / 'o.png')!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
+        "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('typer', 'click', 'rich', 'pydantic', 'numba')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, stdin=subprocess.DEVNULL,
+                          env={**__import__("os").environ, "KERNELCLI_WORKER": "off"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "0 []", done.stdout
+    assert (tmp_path / "o.png").exists()
+
+
+def test_every_plain_command_exists():
+    assert set(PLAIN_COMMANDS) <= set(build_command().commands)
