@@ -57,7 +57,7 @@ class TestThreadsAndGroups:
         assert np.array_equal(correlate(x, k, 2, "replicate", np.float64, 0.25, np.float32), ref)
 
     def test_the_tasks_go_to_the_threads(self, monkeypatch):
-        """Several tasks are handed to ``workers`` threads (each transform on one); one task keeps them all."""
+        """The tasks are handed to ``workers`` threads (each transform on one thread)."""
         seen = []
         real = threads.run_tasks
         monkeypatch.setattr(threads, "run_tasks", lambda fn, n, t: (seen.append((n, t)), real(fn, n, t)))
