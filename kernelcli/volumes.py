@@ -125,7 +125,7 @@ def conv3d_path(paths: Any, shape: tuple[int, ...], k: np.ndarray, widths: tuple
     (:func:`kernelcli._core.dispatch.front`, the one 2-D convolution makes too).
 
     numpy holds the padded copy, the result and one product; the jitted loops the padded
-    copy and the result; the FFT the padded volume, two spectra and the result in float64.
+    copy and the result; the FFT the result and one block's float64 buffers.
     A tiling caller asks this once for the whole volume.
     """
     from ._core import dispatch
@@ -136,7 +136,7 @@ def conv3d_path(paths: Any, shape: tuple[int, ...], k: np.ndarray, widths: tuple
     out_bytes = math.prod(out_shape) * size
     outputs = math.prod(out_shape)
     return dispatch.front(as_paths(paths), outputs * int(np.count_nonzero(k)), outputs, k, 1, np.dtype(cdt),
-                          padded + 2 * out_bytes, padded + out_bytes, dispatch.fft_bytes(padded_shape))
+                          padded + 2 * out_bytes, padded + out_bytes, dispatch.fft_bytes(k.shape, out_shape, cdt))
 
 
 def conv3d_jit_path(paths: Any, shape: tuple[int, ...], k: np.ndarray, widths: tuple[int, ...], out_shape: tuple[int, ...], cdt: Any) -> str:

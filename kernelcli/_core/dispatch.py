@@ -36,8 +36,7 @@ def jit_path(k: np.ndarray, stride: int, dilation: int, dtype: np.dtype, force: 
     """``"dense"``, ``"separable"`` or ``"fft"`` for a 2-D or 3-D kernel (``stride``/``dilation``: 1 when all are 1).
 
     ``force`` picks a path where it applies (separable needs rank 1, fft stride 1); ``fft_ok``
-    False: the memory rule keeps an unforced 3-D call off the FFT (it transforms the whole
-    padded volume in float64).
+    False: the memory rule keeps an unforced 3-D call off the FFT (:func:`fft_bytes`).
     """
     if k.ndim == 2:
         one = (1, 1) if stride == 1 else (stride, stride)
@@ -79,9 +78,16 @@ def _same_widths(k: np.ndarray, widths: tuple[int, ...]) -> bool:
     return all(widths[2 * a] == (n - 1) // 2 and widths[2 * a + 1] == n - 1 - (n - 1) // 2 for a, n in enumerate(k.shape))
 
 
-def fft_bytes(padded_shape: tuple[int, ...]) -> int:
-    """What :func:`_fft3d` allocates: the padded volume, two half spectra and the result, in float64."""
-    return 4 * int(np.prod(padded_shape)) * 8
+def fft_bytes(k_shape: tuple[int, ...], out_shape: tuple[int, ...], dtype) -> int:
+    """What :func:`_fft3d` allocates besides the input: the result in ``dtype`` and one block's
+    float64 buffers (:func:`.fft.block_bytes_nd`: no padded volume is made).
+
+    >>> fft_bytes((11, 11, 11), (400, 400, 400), np.float32) // 2**20
+    336
+    """
+    from .fft import block_bytes_nd
+
+    return int(np.prod(out_shape)) * np.dtype(dtype).itemsize + block_bytes_nd(tuple(k_shape), tuple(out_shape))
 
 
 def _fft3d(x: np.ndarray, k: np.ndarray, widths, mode_code: int, value: float, out_shape, paths: Paths,
@@ -92,15 +98,15 @@ def _fft3d(x: np.ndarray, k: np.ndarray, widths, mode_code: int, value: float, o
     from . import threads
     from .fft import correlate_fft_nd
 
-    xp = numpy_impl.pad_nd(x, widths, mode_code, value, np.float64)
-    return correlate_fft_nd(xp, k, tuple(out_shape), threads.count(), paths.cold, paths.origin_of(3), scale, out_dtype)
+    return correlate_fft_nd(x, k, tuple(widths), mode_code, value, tuple(out_shape), threads.count(), paths.cold,
+                            paths.origin_of(3), scale, out_dtype)
 
 
 def jit_path3d(shape, k: np.ndarray, widths, out_shape, dtype: np.dtype, force: str | None) -> str:
     """:func:`jit_path` for a ``shape`` volume: the FFT only within the memory rule (see :func:`fft_bytes`)."""
     padded = tuple(n + widths[2 * a] + widths[2 * a + 1] for a, n in enumerate(shape))
     jit_bytes = (int(np.prod(padded)) + int(np.prod(out_shape))) * np.dtype(dtype).itemsize
-    fft_ok = fft_bytes(padded) <= jit_bytes + costs.VOLUME_NUMPY_EXTRA_BYTES
+    fft_ok = fft_bytes(k.shape, out_shape, dtype) <= jit_bytes + costs.VOLUME_NUMPY_EXTRA_BYTES
     return jit_path(k, 1, 1, np.dtype(dtype), force, fft_ok)
 
 
