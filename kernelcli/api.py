@@ -418,8 +418,12 @@ def pool2d(
         # an integer max/min picks a value on either path (floats: NaN handling may differ)
         small = costs.use_numpy(policy, work, same_bytes=op in ("max", "min") and arr.dtype.kind in "biu")
     if small:
-        ndsupport.check_finite(arr)
+        screened = op == "avg" and numpy_impl.avg2_applies(size, stride, padding, h, w, oh, ow)
+        if not screened:
+            ndsupport.check_finite(arr)
         out = numpy_impl.pool(x3, size, stride, padding, op, count_include_pad, oh, ow, dtype)
+        if screened and arr.dtype.kind == "f":
+            _screen_avg2(x3, out, oh, ow)
     else:
         from ._core import costs, engine
 
@@ -428,6 +432,19 @@ def pool2d(
             announce=_announce_first_compile, paths=policy, finite_check=_finite_check(arr),
         )
     return out if arr.ndim == 3 else out[:, :, 0]
+
+
+def _screen_avg2(x3: np.ndarray, out: np.ndarray, oh: int, ow: int) -> None:
+    """Refuse a NaN or an infinity in ``x3`` from the 2x2 averages ``out`` (a quarter of the input's
+    values to read) and the cells no window reads, as the jitted loop's screen does: every cell
+    read reaches an average, and finite cells give a non-finite one only by overflow, which the
+    full check then lets through."""
+    if not ndsupport.all_finite(out):
+        ndsupport.check_finite(x3)
+        return
+    for part in (x3[2 * oh :], x3[: 2 * oh, 2 * ow :]):
+        if part.size and not ndsupport.all_finite(part):
+            ndsupport.check_finite(x3)
 
 
 class _Module(types.ModuleType):

@@ -132,10 +132,19 @@ def correlate_bands(x: np.ndarray, k: np.ndarray, widths: tuple[int, int, int, i
     return out
 
 
+def avg2_applies(size: int, stride: int, pad: int, h: int, w: int, oh: int, ow: int) -> bool:
+    """True when an average pool takes the 2x2-every-2 sums of :func:`pool` (no padding, all inside).
+
+    >>> avg2_applies(2, 2, 0, 5, 4, 2, 2), avg2_applies(2, 2, 1, 4, 4, 3, 3)
+    (True, False)
+    """
+    return size == 2 and stride == 2 and pad == 0 and 2 * oh <= h and 2 * ow <= w
+
+
 def pool(x: np.ndarray, size: int, stride: int, pad: int, op: str, include_pad: bool, oh: int, ow: int, dtype) -> np.ndarray:
     """Pool ``x`` (H, W, C) into (oh, ow, C) with PyTorch's padding rules (see ``pool.pool_rows``)."""
     h, w, c = x.shape
-    if op == "avg" and size == 2 and stride == 2 and pad == 0 and 2 * oh <= h and 2 * ow <= w:
+    if op == "avg" and avg2_applies(size, stride, pad, h, w, oh, ow):
         # the jitted 2x2 loop's sums in its order (two rows, then two columns), so both paths give the same bits
         rows = np.add(x[0 : 2 * oh : 2], x[1 : 2 * oh : 2], dtype=dtype)
         out = rows[:, 0 : 2 * ow : 2] + rows[:, 1 : 2 * ow : 2]
