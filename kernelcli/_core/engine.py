@@ -272,7 +272,7 @@ def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, 
         if col16 is not None:  # uint8: whole-number vertical sums in int16, the same bytes (see .sep8)
             fn, args, vtaps = separable_u8, inplace, (vtaps[0], col16)
         elif sw == 1 and not direct and not cast and reads_in_place(src_dtype, fill):
-            fn, args = separable_cast, inplace  # uint8/uint16 rows read as they are: no ring of float rows
+            fn, args = separable_cast, inplace  # uint8 rows read as they are: no ring of float rows
         taps = u.size + v.size
     else:
         from .conv import dense_direct, dense_rows
