@@ -14,8 +14,11 @@ reach 2x either, the host gave this process less than two cores.
 ``--cpu`` times process CPU time instead of wall time: with ``--threads 1`` it measures the work
 itself, blind to waiting for a core, which is what to compare on a shared, busy host.
 
+``--crossover`` instead times the direct loop against the FFT, both forced, at 1 thread (CPU time) and 2
+(wall time): where ``costs.FFT_MIN_TAPS`` should lie.
+
 Run: ``python benchmarks/bench_dense.py [--images 256,2048,8192] [--sizes 3,5,7,9,11,15,21,31]
-[--repeat 9] [--threads 2] [--path dense|fft] [--scaling] [--cpu]``
+[--repeat 9] [--threads 2] [--path dense|fft] [--scaling] [--cpu] [--crossover]``
 """
 
 from __future__ import annotations
@@ -146,6 +149,38 @@ def scaling(repeat: int) -> str:
             f"process CPU time 1 thread {cpu1:.2f} ms, 2 threads {cpu2:.2f} ms (ratio {cpu2 / cpu1:.2f})")
 
 
+def crossover(images, sizes, repeat: int) -> str:
+    """The direct loop against the block FFT, both forced, at 1 thread (process CPU time) and 2 (wall
+    time), in interleaved rounds: where ``costs.FFT_MIN_TAPS`` should lie (it may not depend on the
+    thread count, so both columns must agree on a side)."""
+    import numpy as np
+
+    import kernelcli.api as api
+    from kernelcli._core import costs
+    from kernelcli._core.policy import Paths
+
+    lines = [f"direct / FFT, ms (FFT_MIN_TAPS = {costs.FFT_MIN_TAPS}); > 1: the FFT is quicker", "",
+             "| image | kernel | 1 thread CPU: direct, FFT (ratio) | 2 threads wall: direct, FFT (ratio) |", "|---|---|---|---|"]
+    dense, fft = Paths(force="dense"), Paths(force="fft")
+    for n in images:
+        x = np.random.default_rng(n).random((n, n), dtype=np.float32)
+        reps = repeat if n <= 2048 else max(3, repeat // 3)
+        for f in sizes:
+            k = np.random.default_rng(f).normal(size=(f, f))
+
+            def run(paths, t):
+                def call():
+                    set_threads(t)
+                    api.conv2d(x, k, paths=paths)
+                return call
+
+            d1, f1 = paired_ms([run(dense, 1), run(fft, 1)], reps, time.process_time)
+            d2, f2 = paired_ms([run(dense, 2), run(fft, 2)], reps)
+            lines.append(f"| {n}^2 | {f}x{f} ({f * f} taps) | {d1:.3g}, {f1:.3g} (**{d1 / f1:.2f}**) | {d2:.3g}, {f2:.3g} (**{d2 / f2:.2f}**) |")
+            print("  " + lines[-1], file=sys.stderr, flush=True)
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", default=",".join(map(str, IMAGES)), help="image sides")
@@ -156,9 +191,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scaling", action="store_true", help="also measure 1 -> 2 thread scaling with a control")
     parser.add_argument("--cpu", action="store_true",
                         help="time process CPU time, not wall time (with --threads 1: blind to waiting for a core on a busy host)")
+    parser.add_argument("--crossover", action="store_true",
+                        help="instead: the direct loop against the FFT, both forced, at 1 and 2 threads (where FFT_MIN_TAPS lies)")
     args = parser.parse_args(argv)
     images = [int(s) for s in args.images.split(",") if s.strip()]
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    if args.crossover:
+        load = os.getloadavg()
+        print(f"# load average at start {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}")
+        print(crossover(images, sizes, args.repeat))
+        load = os.getloadavg()
+        print(f"\nload average at the end {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}")
+        return 0
     set_threads(args.threads)
     load = os.getloadavg()
     clock = time.process_time if args.cpu else time.perf_counter

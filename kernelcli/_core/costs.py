@@ -29,16 +29,24 @@ from .policy import Paths
 #: (a 3x3 is faster as one 2-D pass: it is memory-bound either way).
 SEPARABLE_MIN_TAPS = 10
 #: A dense kernel at stride 1 goes through the FFT from this many non-zero taps up: the
-#: direct cost grows with the taps, the tiled FFT's hardly at all.  Process CPU time, 1 thread
-#: (``python benchmarks/bench_dense.py --path dense`` / ``--path fft``): 2048^2 float32 15x15 direct
-#: 37 ms vs FFT 63, 19x19 54 vs 55, 21x21 64 vs 58, 25x25 89 vs 55; 256^2 15x15 1.0 vs 2.1, 21x21 1.8
-#: vs 2.0, 25x25 2.5 vs 2.0.  So 19x19 (361 taps) stays direct, 21x21 (441) takes the FFT.
+#: direct cost grows with the taps, the block FFT's hardly at all.  It may not depend on the
+#: thread count (a batch worker's one thread and a call's two would give other bytes), so it
+#: lies where both agree: ``python benchmarks/bench_dense.py --crossover --images 256,2048
+#: --sizes 15,17,18,19,21`` (direct / FFT, float32; 1 thread process CPU time, 2 threads wall;
+#: 2026-12-02 09:33 UTC, load 5): 256^2 15x15 0.91, 0.90 (3.57 a noisy outlier), 17x17 1.09, 1.27,
+#: 18x18 1.19, 1.39, 19x19 1.22, 1.30, 21x21 1.51; 2048^2 15x15 0.93, 0.90, 17x17 1.09, 0.99, 18x18
+#: 1.24, 1.15, 19x19 1.44, 1.21, 21x21 1.73, 1.52.  The float32 FFT would win from 18x18, but in
+#: float64 (a float64 image, or the FFT's exact form of whole numbers) it transforms at twice the
+#: cost and ties with the direct loop at 19x19 (1024^2, 1 thread: 37.0 vs 37.8 ms), so 19x19 (361
+#: taps) stays direct and 21x21 (441) takes the FFT.
 FFT_MIN_TAPS = 400
-#: The same for a 3-D kernel: the jitted 3-D dense loop is cheap per tap and the FFT transforms the
-#: whole padded volume (96^3 float32, 2 threads: 7^3 dense 29 ms vs FFT ~150; 11^3 164 vs 100;
-#: 15^3 376 vs 121; ``python benchmarks/bench_volume.py --conv3d 96``).
-FFT_MIN_TAPS_3D = 1000
-#: the 3-D FFT per output value (the whole padded volume, any kernel up to ~19^3)
+#: The same for a 3-D kernel: ``volumes.conv3d`` with ``Paths(force="dense")`` / ``"fft"``, random
+#: float32 volume and kernel, 1 thread process CPU time (2 threads wall), medians of 3, 2026-12-02
+#: 09:35 UTC, load 5: 96^3 7^3 19 vs 32 ms, 9^3 42 vs 32 (96 vs 69), 11^3 77 vs 33; 160^3 8^3 126
+#: vs 167, 9^3 183 vs 167 (354 vs 329); 64^3 8^3 12 vs 9, 9^3 16 vs 9.  So 8^3 (512 taps) stays
+#: direct and 9^3 (729) takes the FFT (within the memory rule, :func:`.dispatch.fft_bytes`).
+FFT_MIN_TAPS_3D = 700
+#: the 3-D FFT per output value (numpy.fft, as a cold process runs it; any kernel up to ~19^3)
 FFT3D_SECONDS_PER_OUTPUT = 1.2e-7
 
 # Start-up economics of a fresh process (measured on the development machine; seconds).
