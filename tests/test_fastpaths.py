@@ -173,6 +173,24 @@ class TestDensePath:
                               dilation=(dh, dw))
         np.testing.assert_allclose(results[0].reshape(ref.shape), ref, rtol=1e-4, atol=1e-4)
 
+    @pytest.mark.parametrize("shape,f", [((150, 117, 1), 5), ((90, 70, 3), 7), ((130, 131, 1), 3)])
+    def test_in_place_passes_over_parts_of_a_large_block_equal_the_ring(self, shape, f):
+        # more than 16 taps: the flat pass goes over parts of _PASS_ELEMENTS values
+        from kernelcli._core import conv
+
+        rng = np.random.default_rng(f)
+        x3 = rng.normal(size=shape).astype(np.float32)
+        k = rng.normal(size=(f, f))
+        assert shape[0] * shape[1] * shape[2] > 2 * conv._PASS_ELEMENTS
+        results = []
+        for span in (100, 0):
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(engine, "INPLACE_MAX_SPAN", span)
+                plan = engine._build_direct(shape, x3.dtype, k, x3.dtype, (f // 2,) * 4, PAD_CODES["reflect"], 0.0,
+                                            (1, 1), (1, 1), shape[0], shape[1], "dense")
+            results.append(plan.run(x3))
+        assert results[0].tobytes() == results[1].tobytes()
+
     def test_uint8_and_uint16_inputs_read_directly(self, force):
         force("dense")
         rng = np.random.default_rng(7)
