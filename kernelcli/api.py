@@ -74,9 +74,21 @@ def as_kernel_array(kernel: Any, ndim: int = 2) -> np.ndarray:
         raise ShapeError(f"kernel: expected a {what}, got shape {k.shape}")
     if k.size == 0:
         raise ShapeError("kernel: the matrix is empty")
+    if k.size <= 1024:  # a kernel a program applies call after call: its finiteness is remembered
+        _FINITE_KERNELS.get(k.tobytes(), lambda: _check_finite_kernel(k))
+    else:
+        _check_finite_kernel(k)
+    return k
+
+
+def _check_finite_kernel(k: np.ndarray) -> bool:
     if not np.isfinite(k).all():
         raise UsageError("kernel: values must be finite (no NaN or infinity)")
-    return k
+    return True
+
+
+#: byte strings of float64 kernels found finite (a Memo does not remember a failed check)
+_FINITE_KERNELS = Memo()
 
 
 def _pair(value: int | Sequence[int], name: str) -> tuple[int, int]:

