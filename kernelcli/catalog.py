@@ -36,7 +36,6 @@ Example
 """
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import os
@@ -125,6 +124,8 @@ def list_kernels(family: str | None = None) -> list[Kernel]:
         return kernels
     chosen = [k for k in kernels if k.family == family]
     if not chosen:
+        import difflib
+
         known = sorted({k.family for k in kernels})
         close = difflib.get_close_matches(family, known, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
@@ -402,6 +403,8 @@ def _fold_name(name: str) -> str:
 
 
 def _suggestions(wanted: str, names: list[str]) -> list[str]:
+    import difflib
+
     close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.6)
     prefixed = [n for n in names if n.startswith(wanted)]
     return list(dict.fromkeys(close + prefixed))[:5]

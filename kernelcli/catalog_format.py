@@ -10,7 +10,6 @@ which re-exports every name here; numpy is imported only by the methods that nee
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import re
@@ -253,6 +252,8 @@ def _key_hint(key: str, allowed: tuple[str, ...]) -> str:
     lowered = key.lower()
     if lowered.startswith(("normali", "normaliz")) or lowered in ("divisor", "divide", "norm"):
         return '; to divide by the sum write "scale": "sum", or "scale": N to divide by N'
+    import difflib
+
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     return f'; did you mean "{close[0]}"?' if close else ""
 

@@ -9,6 +9,8 @@ same and exit with the same code, and a plain ``convolve`` of a PNG imports no t
 
 from __future__ import annotations
 
+import functools
+import importlib
 import random
 import re
 import subprocess
@@ -23,13 +25,25 @@ from conftest import REPO, SAMPLES, run_cli
 
 
 def typer_kwargs(command: str, args: list[str]) -> dict:
-    """The keyword arguments typer calls ``command``'s function with for ``args``."""
+    """The keyword arguments typer calls ``command``'s function with for ``args``: the same
+    signature, built by typer with the lean converters of every call, run on a recorder."""
     import typer.main
 
-    sub = build_command().commands[command]
-    ctx = sub.make_context(command, list(args))
-    by_name = {p.name: p for p in sub.params}
-    return {name: typer.main._normalize_collection_value(by_name[name], value) for name, value in ctx.params.items()}
+    from kernelcli.cli._lean import lean_command
+    from kernelcli.cli._typed import typed
+
+    module, name = PLAIN_COMMANDS[command]
+    func = getattr(importlib.import_module(f"kernelcli.cli.{module}"), name)
+    captured: dict = {}
+
+    @functools.wraps(func)
+    def record(**kwargs):
+        captured.update(kwargs)
+
+    app = typer.Typer()
+    app.command(command)(typed(record))
+    lean_command(typer.main.get_command(app)).main(args=list(args), prog_name=command, standalone_mode=False)
+    return captured
 
 
 ACCEPTED = [
@@ -49,6 +63,28 @@ ACCEPTED = [
     ["in.png", "-k", "a", "--stride", "2", "--stride", "3", "--format", "jpg", "--format", "npy"],
     ["in.png", "--kernel=-1", "--out=-", "--format=tif", "--compress=none", "--quality=1"],
 ]
+
+OTHERS = [
+    ("pad", ["in.png", "-p", "2", "-m", "reflect", "-o", "o.png", "--force", "-q"]),
+    ("pad", ["m.csv", "--padding", "1,2,3,4", "--value", "5", "--layout", "hwc", "--json"]),
+    ("pad", ["a.png", "b.png", "-p", "same", "-d", "outs", "--format", "npy", "-j", "2", "-r", "--compress=best", "--quality", "70"]),
+    ("pool", ["in.png", "-f", "2", "--op", "avg", "-s", "1", "--ceil", "--exclude-pad", "--rescale", "minmax", "-o", "-", "--format", "png"]),
+    ("pool", ["ct.nii.gz", "--size", "3", "--window", "lung", "--volume", "0", "--series", "1", "--resample-slices", "--tiled"]),
+    ("shape", ["--in", "224x224", "--f", "3", "--same", "-q"]),
+    ("shape", ["-i", "32", "-f", "2", "--pool", "--ceil", "--s", "2", "--p", "1", "--dilation", "2", "--filters", "8", "--json"]),
+    ("shape", ["--input=3x64x64", "--size=5", "--layout", "chw", "--valid"]),
+]
+
+
+@pytest.mark.parametrize("command, args", OTHERS, ids=range(len(OTHERS)))
+def test_the_other_plain_commands_parse_as_typer_does(command, args):
+    assert parse(command, args) == typer_kwargs(command, args)
+
+
+@pytest.mark.parametrize("command, args", [("shape", []), ("shape", ["x"]), ("pad", ["in.png", "-o", "x.png"]), ("pool", ["in.png", "--op", "median"]), ("params", ["--in", "3"])])
+def test_the_other_plain_commands_leave_to_typer(command, args):
+    assert parse(command, args) is None
+
 
 DECLINED = [
     [], ["-k", "sobel_v"], ["in.png", "-h"], ["in.png", "--help"], ["in.png", "--nope"], ["in.png", "--", "x"], ["in.png", "-k"],
@@ -125,8 +161,23 @@ def _typer_run(args: list[str], cwd) -> subprocess.CompletedProcess:
     ["-o", "out.npy", "--json", "-q"],
 ])
 def test_a_plain_call_prints_and_exits_as_through_typer(extra, tmp_path):
+    _same_both_ways(["convolve", str(SAMPLES / "phantom.png"), "-k", "sobel_v", *extra], tmp_path)
+
+
+@pytest.mark.parametrize("args", [
+    ["shape", "--in", "224x224", "--f", "3", "--same"],
+    ["shape", "--in", "224", "--f", "3", "-q", "--json"],
+    ["shape", "--in", "224", "--f", "0"],
+    ["pool", str(SAMPLES / "phantom.png"), "-f", "2", "-o", "p.png"],
+    ["pad", str(SAMPLES / "example1.csv"), "-p", "1", "-m", "reflect"],
+    ["pad", str(SAMPLES / "phantom.png"), "-o", "x.png"],
+])
+def test_the_other_plain_commands_print_and_exit_as_through_typer(args, tmp_path):
+    _same_both_ways(args, tmp_path)
+
+
+def _same_both_ways(args: list[str], tmp_path) -> None:
     (tmp_path / "exists.png").write_bytes(b"")
-    args = ["convolve", str(SAMPLES / "phantom.png"), "-k", "sobel_v", *extra]
     plain = run_cli(*args, cwd=tmp_path)
     produced = sorted(p.name for p in tmp_path.iterdir())
     for p in tmp_path.iterdir():

@@ -61,11 +61,14 @@ class BatchOptions:
 
 def is_batch(inputs: list[Path], options: BatchOptions) -> bool:
     """True unless there is exactly one input file (or one volume: a folder holding a DICOM series) and no ``--out-dir``."""
-    from ..batch_plan import is_batch_argument
     from ..volume_inputs import is_volume_input
 
     if len(inputs) != 1 or options.out_dir is not None:
         return True
+    if os.path.lexists(inputs[0]) and not os.path.isdir(inputs[0]):
+        return False  # one file (batch_plan.is_batch_argument's first case, without importing the planner)
+    from ..batch_plan import is_batch_argument
+
     # a folder holding a DICOM series is one volume; a pattern such as 'scans/*.dcm' stays a batch
     return is_batch_argument(inputs[0]) and not (Path(inputs[0]).is_dir() and is_volume_input(inputs[0]))
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -235,6 +234,8 @@ def install_signal_handlers() -> None:
 
 def _traceback_if_debug() -> None:
     if debug_enabled():
+        import traceback
+
         traceback.print_exc(file=sys.stderr)
 
 

@@ -30,7 +30,12 @@ import typing
 from typing import Any, Callable
 
 #: commands a plain call may take without typer: name -> (module, function)
-PLAIN_COMMANDS = {"convolve": ("convolve", "convolve")}
+PLAIN_COMMANDS = {
+    "convolve": ("convolve", "convolve"),
+    "pad": ("pad", "pad"),
+    "pool": ("pool", "pool"),
+    "shape": ("shape", "shape"),
+}
 
 _EMPTY = inspect.Parameter.empty
 #: the variable shell completion sets (Click's ``_{PROG}_COMPLETE``): typer answers it
@@ -99,8 +104,8 @@ def _strip_optional(kind: Any) -> Any:
 
 def parse(command: str, args: list[str]) -> dict[str, Any] | None:
     """The keyword arguments typer would call ``command``'s function with, or None (see the module)."""
-    if command not in PLAIN_COMMANDS:
-        return None
+    if command not in PLAIN_COMMANDS or not args:
+        return None  # no arguments: a missing input, or the help of a no_args_is_help command
     module, name = PLAIN_COMMANDS[command]
     func = getattr(importlib.import_module(f"{__package__}.{module}"), name)
     table = _params(func)
@@ -143,6 +148,8 @@ def parse(command: str, args: list[str]) -> dict[str, Any] | None:
         given[arguments[0].name] = positional
     elif positional:
         return None
+    if any(param.required and param.name not in given for param in every):
+        return None  # "Missing option": typer says so
     kwargs: dict[str, Any] = {}
     try:
         for param in every:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
+from typing import Annotated, Any
 
 from ._batch import BatchOptions, run_inputs
 from ..modes import JPEG_QUALITY
@@ -113,6 +111,6 @@ def pad(
     )
 
 
-def register(app: typer.Typer) -> None:
+def register(app: Any) -> None:
     """Add ``pad`` to the app."""
     app.command("pad", epilog=EPILOG)(pad)

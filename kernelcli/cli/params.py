@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import typer
-
 from .. import shapes
 from ..errors import UsageError
-from ._common import guarded, print_json
+from ._common import echo, guarded, print_json
 from .options import JsonOption, LayoutOption, option
 
 EPILOG = """\b
@@ -125,12 +123,12 @@ def params(
     if json_:
         print_json(document)
     elif quiet:
-        typer.echo(str(total))
+        echo(str(total))
     else:
         for line in lines:
-            typer.echo(line)
+            echo(line)
 
 
-def register(app: typer.Typer) -> None:
+def register(app: Any) -> None:
     """Add ``kernelcli params`` to the app."""
     app.command("params", epilog=EPILOG, no_args_is_help=True)(params)

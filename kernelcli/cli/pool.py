@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
-
-import typer
+from typing import Annotated, Any, Optional
 
 from ._batch import BatchOptions, run_inputs
 from ..modes import JPEG_QUALITY
@@ -182,7 +180,7 @@ def pool_padding(text: str) -> int:
     raise UsageError(f"--padding {text!r}: {POOL_PADDING_RULE}")
 
 
-def register(app: typer.Typer) -> None:
+def register(app: Any) -> None:
     """Add ``pool`` to the app."""
     app.command("pool", epilog=EPILOG)(pool)
 

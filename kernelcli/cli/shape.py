@@ -8,12 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import typer
-
 from .. import shapes
 from ..errors import UsageError
 from ..layout import hwc_dims, layout_dims, shape_layout
-from ._common import guarded, note, print_json
+from ._common import echo, guarded, note, print_json
 from .options import JsonOption, LayoutOption, option
 
 EPILOG = """\b
@@ -201,10 +199,10 @@ def shape(
             }
         print_json(document)
     elif quiet:
-        typer.echo(_fmt(out))
+        echo(_fmt(out))
     else:
         for line in lines:
-            typer.echo(line)
+            echo(line)
         for message in notes:
             note(message)
 
@@ -255,6 +253,6 @@ def _explain(
     return axes, lines, notes
 
 
-def register(app: typer.Typer) -> None:
+def register(app: Any) -> None:
     """Add ``kernelcli shape`` to the app."""
     app.command("shape", epilog=EPILOG, no_args_is_help=True)(shape)
