@@ -443,7 +443,7 @@ def _to_pil_8bit(arr: np.ndarray, rescale: str, info: Written):
     h, w = arr.shape[:2]
     if arr.ndim == 2 or arr.shape[2] == 1:
         return Image.frombuffer("L", (w, h), _to_8bit(arr, rescale, info), "raw", "L", 0, 1)
-    img = Image.new("RGB", (w, h))
+    img = Image.new("RGB", (w, h), None)  # every row is written below: no fill first
     rows = max(1, min(h, _STRIP_BYTES // max(1, w * 3 * arr.itemsize)))
     counts: list[tuple[int, int, int]] = []
 
