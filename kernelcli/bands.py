@@ -73,6 +73,11 @@ class Bands:
     def __len__(self) -> int:
         return len(self.chunks)
 
+    @property
+    def jitted(self) -> bool:
+        """True when the bands run on the jitted core (loaded anyway: what converts them may be jitted too)."""
+        return self.call["paths"].force in ("dense", "separable", "jit")
+
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         cols = self.cols.cut(0, self.cols.n, True)
         whole = len(self.chunks) == 1

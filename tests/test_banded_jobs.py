@@ -44,9 +44,33 @@ def both_ways(monkeypatch, src, kernel, options, out):
 @pytest.mark.parametrize("suffix, encoding", [(".png", None), (".png", Encoding(compress="best")), (".jpg", None),
                                               (".bmp", None), (".tif", None)])
 @pytest.mark.parametrize("name", ["grey.png", "rgb.png", "rgb.jpg"])
-def test_every_format_the_same_bytes(monkeypatch, inputs, name, suffix, encoding):
-    banded, whole = both_ways(monkeypatch, inputs / name, "sobel_v", ConvolveOptions(encoding=encoding), inputs / f"out{suffix}")
+@pytest.mark.parametrize("force", [None, "dense"])  # small images take numpy; dense converts with the jitted twin
+def test_every_format_the_same_bytes(monkeypatch, inputs, name, suffix, encoding, force):
+    options = ConvolveOptions(encoding=encoding, paths=Paths(force=force) if force else None)
+    banded, whole = both_ways(monkeypatch, inputs / name, "sobel_v", options, inputs / f"out{suffix}")
     assert banded == whole
+
+
+@pytest.mark.parametrize("absolute", [False, True])
+def test_the_jitted_conversion_is_to_integer_range(absolute):
+    """Value by value and count by count, round half to even at every half level, past 2**22 and
+    2**23, signed zeros; into bytes and into RGBX words."""
+    from kernelcli._core.eightbit import rows_to_rgbx, rows_to_uint8
+    from kernelcli.io.images import to_integer_range
+
+    rng = np.random.default_rng(12)
+    edges = [-0.0, 0.0, -0.4999, 0.49999997, 254.49998, 255.5, 256.5, 2**22 - 0.5, 2**22, 2**22 + 1, 4194307.0,
+             2**23 + 1, -(2**22) - 1, 1e30, -1e30]
+    x = np.concatenate([edges, np.arange(-4, 300, 0.5), rng.normal(0, 300, 3000)]).astype(np.float32)
+    x = x[: x.size // 9 * 9].reshape(3, -1)  # rows of whole RGB pixels
+    want = np.empty(x.shape, np.uint8)
+    counts = to_integer_range(x, 8, "abs" if absolute else "clip", nonzero=True, out=want)[1:]
+    got = np.empty(x.shape, np.uint8)
+    assert rows_to_uint8(x, got, absolute) == counts and np.array_equal(got, want)
+    words = np.full((3, x.shape[1] // 3), 0xFFFFFFFF, np.uint32)
+    assert rows_to_rgbx(x, words, absolute) == counts
+    rgbx = words.view(np.uint8).reshape(3, -1, 4)
+    assert np.array_equal(rgbx[..., :3].reshape(3, -1), want) and (rgbx[..., 3] == 0).all()
 
 
 @pytest.mark.parametrize("kernel, options", [

@@ -4,9 +4,10 @@
 (:func:`~kernelcli.io.images.to_integer_range`), so the pixels of a band of rows depend on
 that band only.  Here the bands come from :class:`kernelcli.bands.Bands` as they are
 computed: each is checked for non-finite values, its minimum and maximum taken, and it is
-converted while still in the CPU cache, straight into what the encoder reads (the 8-bit
-array of a grey picture or of kernelcli's PNG encoder, or Pillow's RGB image memory through
-its raw unpacker).  The encoded bytes are those :func:`~kernelcli.io.images.write_image`
+converted while still in the CPU cache, straight into what the encoder reads: the 8-bit
+array of a grey picture or of kernelcli's PNG encoder; for a JPEG from the jitted core, RGBX
+words that Pillow encodes from as its own image memory (:mod:`kernelcli._core.eightbit`
+converts them in one pass); else Pillow's RGB image memory through its raw unpacker.  The encoded bytes are those :func:`~kernelcli.io.images.write_image`
 writes from the whole result (tested for every format).
 
 Only what ``write_image`` converts value by value goes this way (:func:`takes_bands`): an
@@ -31,6 +32,7 @@ True
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +59,7 @@ def takes_bands(o: Path, like: Loaded | None, rescale: str | None, channels: int
 class Picture:
     """The 8-bit pixels of a result, with the facts its report needs."""
 
-    #: (H, W) or (H, W, 3) uint8, or None when ``image`` holds them
+    #: (H, W), (H, W, 3) or (a JPEG's RGBX) (H, W, 4) uint8, or None when ``image`` holds them
     pixels: np.ndarray | None
     #: Pillow's RGB image (what Pillow encodes an RGB picture from), or None
     image: Any
@@ -79,8 +81,11 @@ def picture_8bit(o: Path, bands: Any, rescale: str, encoding: Encoding | None = 
     fmt = IMAGE_SUFFIXES[Path(o).suffix.lower()]
     h, w = bands.shape[:2]
     colour = len(bands.shape) == 3 and bands.shape[2] == 3
+    jitted = getattr(bands, "jitted", False) and bands.dtype == np.float32 and sys.byteorder == "little"
     image = pixels = strip = None
-    if colour and not (encoding or Encoding()).own_png(fmt):
+    if colour and fmt == "JPEG" and jitted:  # RGBX words, the memory Pillow's JPEG encoder reads
+        pixels = np.empty((h, w, 4), dtype=np.uint8)
+    elif colour and not (encoding or Encoding()).own_png(fmt):
         image = Image.new("RGB", (w, h), None)  # every row is written below: no fill first
     else:
         pixels = np.empty((h, w, 3) if colour else (h, w), dtype=np.uint8)
@@ -94,16 +99,31 @@ def picture_8bit(o: Path, bands: Any, rescale: str, encoding: Encoding | None = 
         lo, hi = min(lo, b_lo), max(hi, b_hi)
         rows = block.shape[0]
         if image is None:
-            into = pixels[top : top + rows].reshape(block.shape)
+            into = pixels[top : top + rows]
         else:
             if strip is None or strip.shape[0] < rows:
                 strip = np.empty((max(rows, _STRIP_BYTES // max(1, w * 3 * block.itemsize)), w, 3), dtype=np.uint8)
             into = strip[:rows]
-        _, a, b, n = to_integer_range(block, 8, rescale, nonzero=True, out=into)
+        a, b, n = _convert(block, into, rescale, jitted)
         low, high, nonzero = low + a, high + b, nonzero + n
         if image is not None:
             _unpack_rows(image, into, top)
     return Picture(pixels, image, lo, hi, low, high, nonzero, int(np.prod(bands.shape)))
+
+
+def _convert(block: np.ndarray, into: np.ndarray, rescale: str, jitted: bool) -> tuple[int, int, int]:
+    """``block`` to 8 bits into the rows ``into`` (RGBX when it has 4 channels); (low, high, nonzero)."""
+    rows = block.shape[0]
+    rgbx = into.ndim == 3 and into.shape[2] == 4
+    if not jitted or not block.flags.c_contiguous:
+        _, a, b, n = to_integer_range(block, 8, rescale, nonzero=True, out=into[..., :3] if rgbx else into.reshape(block.shape))
+        return a, b, n
+    from .._core import eightbit
+
+    values = block.reshape(rows, -1)
+    if rgbx:
+        return eightbit.rows_to_rgbx(values, into.view(np.uint32).reshape(rows, -1), rescale == "abs")
+    return eightbit.rows_to_uint8(values, into.reshape(rows, -1), rescale == "abs")
 
 
 def write_picture_8bit(o: Path, picture: Picture, *, force: bool = False, encoding: Encoding | None = None) -> Written:
@@ -121,9 +141,10 @@ def write_picture_8bit(o: Path, picture: Picture, *, force: bool = False, encodi
         return info
     if picture.image is not None:
         img = picture.image
-    else:
-        h, w = picture.pixels.shape
-        img = Image.frombuffer("L", (w, h), picture.pixels, "raw", "L", 0, 1)
+    else:  # Pillow's image over the array itself (no copy): grey, or RGBX (a JPEG encodes its RGB)
+        h, w = picture.pixels.shape[:2]
+        mode = "RGBX" if picture.pixels.ndim == 3 else "L"
+        img = Image.frombuffer(mode, (w, h), picture.pixels, "raw", mode, 0, 1)
     options = encoding.save_options(fmt)
     atomic_write(o, lambda f: img.save(f, format=fmt, **options), force=force)
     return info

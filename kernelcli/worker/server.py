@@ -342,7 +342,8 @@ def warm_up():
         "kernelcli.netspec", "kernelcli._core.fft", "scipy.fft", "rich.console", "rich.table", "rich.progress",
         "rich._emoji_codes", "PIL.GifImagePlugin", "PIL.PpmImagePlugin", "encodings.utf_8_sig", "kernelcli.kernel_syntax",
         "kernelcli.pipes", "kernelcli.chain", "kernelcli.layout", "kernelcli.tiled.files", "kernelcli.tiled.stores", "kernelcli.tiled.nifti",
-        "kernelcli._core.sgd", "kernelcli.learn_plot", "kernelcli.tiled.urls", "isal.isal_zlib",
+        "kernelcli._core.sgd", "kernelcli.learn_plot", "kernelcli.tiled.urls", "isal.isal_zlib", "kernelcli._core.eightbit",
+        "kernelcli.bands", "kernelcli.io.pictures",
     ):
         try:
             importlib.import_module(name)
