@@ -37,7 +37,7 @@ from ._core import policy as _policy
 from ._core.memo import Memo
 from ._core.policy import Paths, as_paths
 from .errors import ShapeError, UsageError
-from .modes import PAD_CODES, POOL_CODES, canonical_pad_mode
+from .modes import PAD_CODES, POOL_CODES, canonical_pad_mode, canonical_pool_op
 from .ndsupport import all_finite as _all_finite  # noqa: F401  (kept for old imports)
 from .ndsupport import compute_dtype  # noqa: F401  (public here since the first release)
 from .tiled import is_dask_array
@@ -402,8 +402,6 @@ def pool2d(
 
         return arrays.pool2d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode,
                              count_include_pad=count_include_pad, paths=paths)
-    from .modes import canonical_pool_op
-
     arr = as_image_array(x, finite=False)  # checked below (_finite_check): by the 2x2 average loop itself, or apart
     op = canonical_pool_op(op)
     size = shapes.check_positive("size", int(size) if isinstance(size, np.integer) else size)
