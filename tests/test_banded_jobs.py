@@ -120,3 +120,16 @@ def test_a_large_result_goes_in_bands(monkeypatch):
     many = bands.conv2d_bands(x, np.ones((3, 3)))
     assert len(many) > 10 and max(b - a for a, b in many.rows.bounds(many.chunks)) * 4000 * 3 * 4 <= 2 * bands.BAND_BYTES
     assert len(bands.conv2d_bands(x[:500], np.ones((3, 3)))) == 1
+
+
+def test_the_workers_cache_loader_leaves_the_converters_callable():
+    """The warm worker loads every cached version before it forks; a converter must still resolve
+    to one version after that (an explicit signature, cached under its text, was added twice)."""
+    from kernelcli._core import eightbit
+    from kernelcli.worker import server
+
+    x, out, words = np.ones((2, 6), np.float32), np.zeros((2, 6), np.uint8), np.zeros((2, 2), np.uint32)
+    eightbit.rows_to_uint8(x, out, False), eightbit.rows_to_rgbx(x, words, False)
+    server._load_cached_overloads()
+    assert eightbit.rows_to_uint8(x, out, True) == (0, 0, 12) and eightbit.rows_to_rgbx(x, words, True) == (0, 0, 12)
+    assert out.tolist() == [[1] * 6] * 2 and words.tolist() == [[0x010101] * 2] * 2

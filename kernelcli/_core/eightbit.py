@@ -44,7 +44,10 @@ def _level(v, absolute):
     return min(max(r, _ZERO), _TOP), r < _ZERO, r > _TOP
 
 
-@njit("UniTuple(int64, 3)(float32[:, ::1], uint8[:, ::1], boolean)", **JIT)
+# compiled on first use, as every loop here: the callers pass C-contiguous float32 rows and
+# C-contiguous outputs, so one version each (an explicit signature would be cached under its
+# text, which the worker's loader of cached versions would add again beside it: ambiguous)
+@njit(**JIT)
 def rows_to_uint8(block, out, absolute):
     """``out = clip(rint(block), 0, 255)`` (of ``|block|`` when ``absolute``), rows of values
     (pixels times channels); returns (values below 0, above 255, non-zero values of ``block``)."""
@@ -63,7 +66,7 @@ def rows_to_uint8(block, out, absolute):
     return low, high, nonzero
 
 
-@njit("UniTuple(int64, 3)(float32[:, ::1], uint32[:, ::1], boolean)", **JIT)
+@njit(**JIT)
 def rows_to_rgbx(block, out, absolute):
     """:func:`rows_to_uint8` of RGB rows (3 values a pixel) into RGBX pixels, one little-endian
     32-bit word each (X is 0), as Pillow holds an RGB image."""
