@@ -16,8 +16,8 @@ the same thread count, after checking the two results agree.  Rows:
   (uint8 result, OpenCV's fixed-point path), twice: with OpenCV's default sigma for 7 taps (1.4:
   sampled weights, which kernelcli applies in float32 and OpenCV rounds to 8-bit fixed point),
   and with sigma 0, where OpenCV takes its fixed 7-tap table [2 7 14 18 14 7 2]/64: the same
-  weights on both sides, kernelcli's result exact (its uint8 separable loop, ``_core/sep8.py``)
-  and OpenCV's that exact value rounded half up, checked value for value.  Then float32
+  weights on both sides, kernelcli's result exact and OpenCV's that exact value rounded half up,
+  checked value for value.  Then float32
   Gaussians 7, 15, 31 against ``cv2.sepFilter2D``; the same sigma, zero borders.
 
 Run: ``python benchmarks/bench_calls.py [--repeat 9] [--threads 2] [--cpu]``; ``benchmarks/run.py`` includes it

@@ -263,17 +263,14 @@ def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, 
     inplace = (c, rows, cols, fill, widths[2], sh)  # separable_direct's
     if path == "separable":
         from .conv import separable_direct, separable_rows
-        from .sep8 import int16_columns, reads_in_place, separable_cast, separable_u8
+        from .sep8 import reads_in_place, separable_cast
 
         col, row = rank1_factors(k, dtype)
         u, v = np.flatnonzero(col), np.flatnonzero(row)
         vtaps = ((u * dh).astype(np.int64), col[u].astype(dtype))
         htaps = ((_offsets(kw, dw, sw, wq, c)[v]).astype(np.int64), row[v].astype(dtype))
         fn, args = (separable_direct, inplace) if direct else (separable_rows, ring)
-        col16 = int16_columns(col[u], src_dtype, fill) if sw == 1 and not cast else None
-        if col16 is not None:  # uint8: whole-number vertical sums in int16, the same bytes (see .sep8)
-            fn, args, vtaps = separable_u8, inplace, (vtaps[0], col16)
-        elif sw == 1 and not direct and not cast and reads_in_place(src_dtype, fill):
+        if sw == 1 and not direct and not cast and reads_in_place(src_dtype, fill):
             fn, args = separable_cast, inplace  # uint8 rows read as they are: no ring of float rows
         taps = u.size + v.size
     else:

@@ -1,22 +1,16 @@
-"""Separable loops for uint8 images that read the input rows in place (issue 17).
+"""The separable loop for uint8 images at zero padding: input rows read in place, not through a ring (issue 17).
 
-Before, such an image went through the ring of float rows (:func:`conv.separable_rows`), which
-converts every padded row to float before the vertical pass reads it.  Both loops here give
-its bytes; :func:`separable_cast` for any rank-1 kernel at zero padding (2048^2 uint8, OpenCV's
-sigma-1.4 Gaussian 7x7, 1 thread, process CPU time, load 3.8: 5.06 -> 4.39 ms, cv2.GaussianBlur
-3.04), :func:`separable_u8` for whole-number column weights on uint8, below.
+Before, a uint8 image under a rank-1 kernel (a Gaussian, a box) went through the ring of float rows
+(:func:`conv.separable_rows`), which converts every padded row to float before the vertical pass
+reads it; :func:`separable_cast` reads the uint8 rows themselves and gives the ring's bytes.
+2048^2 uint8, Gaussian 7x7, 1 thread, process CPU time, paired: OpenCV's sigma 1.4, 5.06 -> 4.39 ms
+at load 3.8 (cv2.GaussianBlur 3.04); OpenCV's 7-tap table [2 7 14 18 14 7 2]/64, 3.9-4.2 -> 3.0-3.4 ms
+at load 5.9 (cv2 2.8-2.9).
 
-A uint8 image under a rank-1 kernel whose column factor is whole non-negative numbers (the
-binomial Gaussians and the boxes of the catalogue, OpenCV's fixed 3- to 7-tap Gaussians:
-:func:`~kernelcli._core.forms.rank1_factors` keeps the scale on the row) gives whole-number
-vertical sums.  :func:`separable_u8` computes them in int16 straight from the input rows
-(16 lanes per 256-bit vector, and 2 bytes a value for the row buffer instead of the float
-ring's 4), then the horizontal pass runs exactly as on the float path, on the same float
-values.  While every vertical sum is below 2**15 (:func:`int16_columns`), the float path's
-vertical sums are exact too, so both give the same bytes; no vertical sum is -0.0 on either, as no
-column weight, value or fill is negative.  2048^2 uint8, Gaussian 7x7 [2 7 14 18 14 7 2]/64 (OpenCV's
-7-tap table), 1 thread, process CPU time, load 4.9: vertical pass 1.44 -> 0.87 ms, the whole
-call 4.86 -> 4.09 ms (cv2.GaussianBlur 3.19).
+An exact vertical pass in int16 (whole non-negative column weights on uint8: 16 lanes a vector)
+was built and measured: 0.87 ms for the vertical pass against 1.44 in float, but the whole call
+within +-5% of this loop's (the horizontal pass and the float32 output dominate), so it was left
+out: one compiled loop fewer.
 
 Numba's cache keys a function on its own file only, and the loop here holds the helpers it
 inlines from :mod:`.conv` and the tap passes of :mod:`.taps`: a change to those must come with a
@@ -25,10 +19,8 @@ change to this file.
 Example
 -------
 >>> import numpy as np
->>> int16_columns(np.array([1.0, 4.0, 6.0, 4.0, 1.0]), np.dtype("uint8"), 0.0) is not None
-True
->>> int16_columns(np.array([1.0, -2.0, 1.0]), np.dtype("uint8"), 0.0) is None
-True
+>>> reads_in_place(np.dtype("uint8"), 0.0), reads_in_place(np.dtype("uint8"), 3.0), reads_in_place(np.dtype("float32"), 0.0)
+(True, False, False)
 """
 
 from __future__ import annotations
@@ -37,25 +29,9 @@ import numpy as np
 from numba import njit
 
 from .config import JIT
-from .conv import _border_cells, _select_rows
+from .conv import _border_cells
 from .screen import screen_row
 from .taps import apply_taps
-
-
-def int16_columns(col: np.ndarray, src_dtype: np.dtype, fill: float) -> np.ndarray | None:
-    """The column factor as int16 weights when :func:`separable_u8` gives the float path's bytes, else None.
-
-    That needs a uint8 input, whole non-negative weights, a whole fill in 0..255 that is not
-    -0.0, and every vertical sum (at most ``sum(col) * 255``) below 2**15.
-    """
-    if np.dtype(src_dtype) != np.uint8:
-        return None
-    fill = float(fill)
-    if not (fill.is_integer() and 0.0 <= fill <= 255.0 and np.copysign(1.0, fill) > 0):
-        return None
-    if (col < 0).any() or not np.array_equal(col, np.rint(col)) or float(col.sum()) * 255.0 >= 2.0**15:
-        return None
-    return col.astype(np.int16)
 
 
 def reads_in_place(src_dtype: np.dtype, fill: float) -> bool:
@@ -64,7 +40,7 @@ def reads_in_place(src_dtype: np.dtype, fill: float) -> bool:
     padding, or a mode that mirrors, where the fill is never read).  uint16 would too, but keeps
     the ring: one compiled version fewer (a fresh install compiles each on first use)."""
     fill = float(fill)
-    return np.dtype(src_dtype) == np.uint8 and fill == 0.0 and np.copysign(1.0, fill) > 0
+    return bool(np.dtype(src_dtype) == np.uint8 and fill == 0.0 and np.copysign(1.0, fill) > 0)
 
 
 @njit(**JIT)
@@ -116,45 +92,4 @@ def separable_cast(x, channels, rows, cols, fill, left, stride_h, vrow, vws, hof
         _border_cells(tmp, inner, cols, c, zero, 0, left)
         _border_cells(tmp, inner, cols, c, zero, left + w, wp)
         apply_taps(out[i], tmp, 0, hoff, hws)
-        screen_row(out[i], flags, i)
-
-
-@njit(**JIT)
-def separable_u8(x, channels, rows, cols, fill, left, stride_h, vrow, vws, hoff, hws, out, flags, i0, i1):
-    """Rows ``i0:i1`` of ``out`` for a rank-1 kernel on uint8 ``x`` (H, W*C), horizontal stride 1.
-
-    The arguments of :func:`conv.separable_direct`, with int16 vertical weights ``vws`` (see
-    :func:`int16_columns`): the vertical pass writes the interior of an int16 row buffer from
-    the input rows (rows outside a constant-padded input add ``fill`` times their weights), the
-    border cells copy the columns they mirror or take the fill's sum; the row is then made
-    float (``out``'s dtype) once and the horizontal taps ``hoff``/``hws`` read it, as
-    :func:`conv.separable_rows` reads its buffer.
-    """
-    c = channels
-    row_len = x.shape[1]
-    w = row_len // c
-    wp = cols.shape[0]
-    flat = x.reshape(-1)
-    tmp = np.empty(wp * c, dtype=vws.dtype)
-    inner = tmp[left * c : (left + w) * c]
-    row = np.empty(wp * c, dtype=out.dtype)
-    zero = np.zeros_like(vrow)
-    starts = np.empty_like(vrow)
-    wsel = np.empty_like(vws)
-    total = 0
-    for t in range(vws.shape[0]):
-        total += vws[t]
-    edge = vws.dtype.type(total * fill)
-    for i in range(i0, i1):
-        n, fill_weight = _select_rows(starts, wsel, rows, vrow, zero, vws, i * stride_h, row_len)
-        apply_taps(inner, flat, 0, starts[:n], wsel[:n])
-        if fill_weight != 0.0 and fill != 0:
-            add = vws.dtype.type(fill_weight * fill)
-            for j in range(inner.shape[0]):
-                inner[j] += add
-        _border_cells(tmp, inner, cols, c, edge, 0, left)
-        _border_cells(tmp, inner, cols, c, edge, left + w, wp)
-        for j in range(row.shape[0]):
-            row[j] = out.dtype.type(tmp[j])
-        apply_taps(out[i], row, 0, hoff, hws)
         screen_row(out[i], flags, i)
