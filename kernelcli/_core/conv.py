@@ -219,8 +219,8 @@ def dense_direct(x, channels, rows, cols, runs, wq, fill, span, stride_h, left, 
             _edge_strip(x, c, rows, cols, v, i, b, span, 0, jl, span_w, trow, toff, ws, out, strip, scratch, sstarts)
         if ow > jr:
             _edge_strip(x, c, rows, cols, v, i, b, span, jr, ow, span_w, trow, toff, ws, out, strip, scratch, sstarts)
-        for r in range(i, b):
-            screen_row(out[r], flags, r)
+        if flags.shape[0] > 0:  # the block's rows in one sweep (only whether any flag is raised is read)
+            screen_row(out_flat[i * row_len : b * row_len], flags, i)
         i = b
 
 
