@@ -304,6 +304,19 @@ def _covered(shift: np.ndarray, n_out: int, n_in: int) -> np.ndarray:
     return np.stack([a, b], axis=1)
 
 
+_POOL_LOOPS = None
+
+
+def _pool_loops():
+    """The jitted pooling module, imported on first use (it loads Numba) and kept: an import
+    statement in :func:`pool` cost a small call about 1.5 us each time."""
+    global _POOL_LOOPS
+    from . import pool as loops
+
+    _POOL_LOOPS = loops
+    return loops
+
+
 def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announce=_noop, paths: Paths = WARM,
          finite_check=None):
     """Pool (H, W, C) ``x3`` into (oh, ow, C) of ``dtype`` (the input's for max/min, a float for avg).
@@ -315,8 +328,8 @@ def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announc
     cell it reads reaches one; the cells of an odd last row or column are looked at apart);
     the other loops call it first (a NaN loses or wins a max by where it stands).
     """
-    from .pool import AVG, avg2_rows, pool_rows, pool_s2
-
+    loops = _POOL_LOOPS or _pool_loops()
+    AVG, avg2_rows, pool_rows, pool_s2 = loops.AVG, loops.avg2_rows, loops.pool_rows, loops.pool_s2
     h, w, c = x3.shape
     out = np.empty((oh, ow * c), dtype=dtype)
     whole = padding == 0 and (oh - 1) * stride + size <= h and (ow - 1) * stride + size <= w
