@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .._core.policy import Paths, as_paths
+from ..modes import PAD_CODES
 
 
 def conv_paths(shape3: tuple[int, int, int], k: np.ndarray, stride, dilation, dtype, oh: int, ow: int,
@@ -50,8 +51,12 @@ def conv_paths(shape3: tuple[int, int, int], k: np.ndarray, stride, dilation, dt
     policy = as_paths(paths)
     channels = shape3[2]
     dtype = np.dtype(dtype)
-    # the first choice conv2d makes for the whole image (kernelcli._core.dispatch.front)
-    first = dispatch.front(policy, oh * ow * channels * k.shape[0] * k.shape[1], oh * ow * channels, k, tuple(stride), dtype)
+    # the first choice conv2d makes for the whole image (kernelcli._core.dispatch.front), with what
+    # it weighs: where every path gives the same bytes, the measured start-up cost decides
+    same = (policy.jit_start is not None and input_dtype is not None
+            and costs.same_bytes_on_every_path(np.dtype(input_dtype), k, dtype, mode_code == PAD_CODES["constant"], fill))
+    first = dispatch.front(policy, oh * ow * channels * k.shape[0] * k.shape[1], oh * ow * channels, k, tuple(stride), dtype,
+                           same_bytes=same)
     if first == "numpy":
         return Paths(force="numpy")
     path = "fft" if first == "fft" else costs.choose_path(k, tuple(stride), tuple(dilation), dtype, policy.force)
