@@ -274,3 +274,31 @@ class TestOneCompiledVersionPerDtype:
         call(x)
         assert seen and not any(src.flags.writeable for src in seen)
         assert x.flags.writeable
+
+    def test_the_tap_passes_have_one_version_per_dtype_pair(self):
+        """The tap passes read three arrays that callers hand over writable (a ring, scratch weights)
+        or read-only (the input, remembered taps): eleven versions of each pass were compiled in a
+        fresh run of the suite, where two dtype pairs and their flags made three."""
+        from numba import njit
+
+        from kernelcli._core import taps
+
+        @njit
+        def both(dst, src, starts, ws, src_ro, starts_ro, ws_ro):  # a caller of each kind
+            taps.apply_taps(dst[0], src, 0, starts, ws)
+            taps.apply_taps(dst[1], src_ro, dst.shape[1] - dst.shape[1], starts_ro, ws_ro)
+
+        src = np.arange(40.0)
+        starts, ws = np.arange(25, dtype=np.int64), np.linspace(-1.0, 1.0, 25)  # passes of 16 and 9
+        frozen = [a.copy() for a in (src, starts, ws)]
+        for a in frozen:
+            a.flags.writeable = False
+        dst = np.empty((2, 10))
+        both(dst, src, starts, ws, *frozen)
+        expected = [sum(ws[t] * src[starts[t] + j] for t in range(25)) for j in range(10)]
+        np.testing.assert_allclose(dst, [expected, expected], rtol=1e-12)
+        # the passes are compiled with their driver (and cached in its library): its versions are theirs
+        signatures = taps._apply_taps.signatures
+        pairs = [(str(s[0].dtype), str(s[1].dtype)) for s in signatures]
+        assert ("float64", "float64") in pairs and len(pairs) == len(set(pairs)), signatures
+        assert not any(s[1].mutable or s[3].mutable or s[4].mutable for s in signatures), signatures

@@ -16,7 +16,10 @@ spill; a pass of 9 for the 9, 25 and 121 taps of 3x3, 5x5 and 11x11 kernels).  W
 the sum runs in tap order, each product added with one rounding (a fused multiply-add:
 ``fastmath={"contract"}``, 10-25% faster than a multiply then an add, and as exact where
 every partial sum is a whole number).  The code is the same for every column of a row, so a
-value does not depend on where in the row it falls.
+value does not depend on where in the row it falls.  :func:`apply_taps` is inlined into its
+callers and hands the passes the arrays they only read typed read-only (:mod:`.retype`) and
+``base`` as an int64: one compiled version of each pass per dtype pair, whatever the caller's
+arrays (a fresh install compiled eleven of each).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 from numba import njit
 
 from .config import JIT_FMA
+from .retype import read_only
 
 
 @njit(**JIT_FMA)
@@ -235,9 +239,14 @@ def _p1(dst, src, base, starts, ws, t, first):
             dst[j] += w0 * s0[j]
 
 
-@njit(**JIT_FMA)
+@njit(**JIT_FMA, inline="always")
 def apply_taps(dst, src, base, starts, ws):
     """Set ``dst`` to the sum of all taps (zeros when there are none)."""
+    _apply_taps(dst, read_only(src), base + (ws.shape[0] - ws.shape[0]), read_only(starts), read_only(ws))
+
+
+@njit(**JIT_FMA)
+def _apply_taps(dst, src, base, starts, ws):
     n = ws.shape[0]
     t = n - n  # an int64, not the literal 0 (one compiled version per pass)
     first = True
