@@ -275,6 +275,20 @@ class TestOneCompiledVersionPerDtype:
         assert seen and not any(src.flags.writeable for src in seen)
         assert x.flags.writeable
 
+    def test_padding_and_convolution_share_their_row_loop(self, monkeypatch):
+        """pad2d handed the row loop (pad.pad_into, inside pad_rows) writable padding maps where the
+        convolution loops hand it their remembered, read-only ones: two versions of it per dtype."""
+        seen = []
+        original = threads.run_rows
+
+        def spy(fn, n_rows, *args, **kwargs):
+            seen.append([a for a in args if isinstance(a, np.ndarray) and a.dtype == np.int64])
+            return original(fn, n_rows, *args, **kwargs)
+
+        monkeypatch.setattr(threads, "run_rows", spy)
+        api.pad2d(np.zeros((6, 7), np.float32), 2, mode="reflect", paths=JIT)
+        assert seen and seen[0] and not any(a.flags.writeable for a in seen[0])
+
     def test_the_tap_passes_have_one_version_per_dtype_pair(self):
         """The tap passes read three arrays that callers hand over writable (a ring, scratch weights)
         or read-only (the input, remembered taps): eleven versions of each pass were compiled in a

@@ -142,6 +142,7 @@ def pad_flat(x3: np.ndarray, widths: tuple[int, int, int, int], mode_code: int, 
 
     h, w, c = x3.shape
     rows, cols, runs, wq = pad_plan(x3.shape, widths, mode_code)
+    frozen(rows, cols, runs)  # read-only as the convolution plans' maps: one compiled row loop for both
     out = np.empty((rows.shape[0], wq, c), dtype=dtype)
     fill = value if mode_code == CONSTANT else 0.0
     src = _flat_input(x3)
