@@ -27,6 +27,14 @@ from conftest import REPO, SAMPLES, run_cli
 def typer_kwargs(command: str, args: list[str]) -> dict:
     """The keyword arguments typer calls ``command``'s function with for ``args``: the same
     signature, built by typer with the lean converters of every call, run on a recorder."""
+    click_command, captured = _recorder(command)
+    captured.clear()
+    click_command.main(args=list(args), prog_name=command, standalone_mode=False)
+    return dict(captured)
+
+
+@functools.lru_cache(maxsize=None)
+def _recorder(command: str):
     import typer.main
 
     from kernelcli.cli._lean import lean_command
@@ -42,8 +50,7 @@ def typer_kwargs(command: str, args: list[str]) -> dict:
 
     app = typer.Typer()
     app.command(command)(typed(record))
-    lean_command(typer.main.get_command(app)).main(args=list(args), prog_name=command, standalone_mode=False)
-    return captured
+    return lean_command(typer.main.get_command(app)), captured
 
 
 ACCEPTED = [
