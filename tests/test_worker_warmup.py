@@ -103,3 +103,22 @@ def test_a_child_that_ends_wakes_the_loop():
     import signal
 
     assert signal.getsignal(signal.SIGCHLD) == signal.SIG_DFL and signal.set_wakeup_fd(-1) == -1
+
+
+def test_the_loader_skips_eagerly_compiled_versions(monkeypatch, tmp_path):
+    """A function compiled from an explicit signature is cached under the signature's text; the
+    loader took that for a new signature and added its one version again, and every call then
+    stopped at Numba's 'ambiguous' (a photo's JPEG through the worker did, with kernelcli._core.eightbit
+    declared so for a while)."""
+    import importlib.util
+
+    from kernelcli.worker import server
+
+    source = tmp_path / "eager_probe.py"
+    source.write_text("from numba import njit\n\n\n@njit('int64(int64)', cache=True)\ndef twice(x):\n    return 2 * x\n")
+    spec = importlib.util.spec_from_file_location("eager_probe", source)
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)  # compiled and cached at import, under the signature's text
+    monkeypatch.setattr(server, "_dispatchers", lambda: [probe.twice])
+    server._load_cached_overloads()
+    assert len(probe.twice.overloads) == 1 and probe.twice(4) == 8

@@ -488,7 +488,9 @@ def _load_cached_overloads() -> int:
             magic = function.targetctx.codegen().magic_tuple()
             for key in list(cache._cache_file._load_index()):
                 sig, target = key[0], key[1]  # (signature, target machine, ...): the tail varies by Numba version
-                if target != magic or tuple(sig) in function.overloads:
+                # an eagerly compiled function's entry is keyed by its signature's text: its one
+                # version is loaded at import already (added again, every call would be ambiguous)
+                if isinstance(sig, str) or target != magic or tuple(sig) in function.overloads:
                     continue
                 compiled = cache.load_overload(sig, function.targetctx)
                 if compiled is not None:
