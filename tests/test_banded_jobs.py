@@ -133,4 +133,3 @@ def test_the_workers_cache_loader_leaves_the_converters_callable():
     server._load_cached_overloads()
     assert eightbit.rows_to_uint8(x, out, True) == (0, 0, 12) and eightbit.rows_to_rgbx(x, words, True) == (0, 0, 12)
     assert out.tolist() == [[1] * 6] * 2 and words.tolist() == [[0x010101] * 2] * 2
-
