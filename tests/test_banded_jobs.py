@@ -17,7 +17,7 @@ from kernelcli.jobs import ConvolveOptions, convolve_file
 @pytest.fixture
 def inputs(tmp_path):
     rng = np.random.default_rng(11)
-    y, x = np.mgrid[0:61, 0:37]
+    _, x = np.mgrid[0:61, 0:37]
     grey = np.clip(120 + 60 * np.sin(x / 5.0) + rng.normal(0, 20, x.shape), 0, 255).astype(np.uint8)
     rgb = np.stack([grey, grey[::-1], (x * 7 % 256).astype(np.uint8)], axis=-1)
     Image.fromarray(grey).save(tmp_path / "grey.png")
