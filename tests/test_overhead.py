@@ -275,6 +275,28 @@ class TestOneCompiledVersionPerDtype:
         assert seen and not any(src.flags.writeable for src in seen)
         assert x.flags.writeable
 
+    def test_no_jitted_call_passes_a_number_written_out(self):
+        """A jitted function calling another with ``0`` or ``1`` written out compiles the callee for
+        that literal, besides the version for a variable: dense_rows (stride 1 spelled ``1``),
+        the edge strips (``0``) and pad_into (``0``) were each compiled twice per dtype, the strips
+        four times.  Inlined callees are exempt (they are no separate version)."""
+        import ast
+        from pathlib import Path
+
+        core = Path(engine.__file__).parent
+        trees = {f.name: ast.parse(f.read_text()) for f in core.glob("*.py")}
+
+        def jit_decorator(node):
+            return next((d for d in node.decorator_list if isinstance(d, ast.Call) and getattr(d.func, "id", "") == "njit"), None)
+
+        jitted = {node.name for tree in trees.values() for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
+                  and (d := jit_decorator(node)) is not None and not any(k.arg == "inline" for k in d.keywords)}
+        found = [(name, call.lineno, call.func.id) for name, tree in trees.items() for fn in ast.walk(tree)
+                 if isinstance(fn, ast.FunctionDef) and jit_decorator(fn) is not None
+                 for call in ast.walk(fn) if isinstance(call, ast.Call) and getattr(call.func, "id", None) in jitted
+                 and any(isinstance(a, ast.Constant) and type(a.value) in (int, float) for a in call.args)]
+        assert len(jitted) > 20 and not found
+
     def test_padding_and_convolution_share_their_row_loop(self, monkeypatch):
         """pad2d handed the row loop (pad.pad_into, inside pad_rows) writable padding maps where the
         convolution loops hand it their remembered, read-only ones: two versions of it per dtype."""

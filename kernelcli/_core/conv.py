@@ -179,7 +179,7 @@ def dense_direct(x, channels, rows, cols, runs, wq, fill, span, stride_h, left, 
     row_len = x.shape[1]
     w = row_len // c
     ow = out.shape[1] // c
-    span_w = 1
+    span_w = c - c + 1  # an int64, not the literal 1: one compiled version of _edge_strip (and 0 below)
     for t in range(toff.shape[0]):
         span_w = max(span_w, toff[t] // c + 1)
     jl = min(left, ow)
@@ -206,7 +206,7 @@ def dense_direct(x, channels, rows, cols, runs, wq, fill, span, stride_h, left, 
             b = i + 1
             while b < i1 and not _consecutive(rows, b, span):
                 b += 1
-            dense_rows(x, c, rows, cols, runs, wq, fill, span, 1, trow, toff, ws, out, flags, i, b)
+            dense_rows(x, c, rows, cols, runs, wq, fill, span, stride_h, trow, toff, ws, out, flags, i, b)  # stride_h is 1
             i = b
             continue
         for t in range(toff.shape[0]):
@@ -216,7 +216,7 @@ def dense_direct(x, channels, rows, cols, runs, wq, fill, span, stride_h, left, 
         for a in range(first, end, max(1, step)):
             apply_taps(out_flat[a : min(end, a + step)], flat, a - first, starts, ws)
         if jl > 0:
-            _edge_strip(x, c, rows, cols, v, i, b, span, 0, jl, span_w, trow, toff, ws, out, strip, scratch, sstarts)
+            _edge_strip(x, c, rows, cols, v, i, b, span, jl - jl, jl, span_w, trow, toff, ws, out, strip, scratch, sstarts)
         if ow > jr:
             _edge_strip(x, c, rows, cols, v, i, b, span, jr, ow, span_w, trow, toff, ws, out, strip, scratch, sstarts)
         if flags.shape[0] > 0:  # the block's rows in one sweep (only whether any flag is raised is read)

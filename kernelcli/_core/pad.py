@@ -30,7 +30,7 @@ def pad_row(x, channels, r, cols, runs, wq, fill, drow):
     stored pixels ``p*wq + q0 .. p*wq + q1 - 1`` copy input columns ``c0, c0 + s, ...``
     (s = ``runs.shape[0]``); the other pixels go through ``cols``.  See :func:`pad_into`.
     """
-    pad_into(x, channels, r, cols, runs, wq, fill, drow, 0)
+    pad_into(x, channels, r, cols, runs, wq, fill, drow, wq - wq)  # an int64 0: the loops' version
 
 
 @njit(**JIT)
