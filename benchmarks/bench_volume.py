@@ -25,6 +25,9 @@
     :func:`kernelcli.volumes.conv3d` through the one 2-D/3-D dispatcher (a rank-1 box: separable
     passes; the same forced dense; a random 7^3 kernel) against ``scipy.ndimage.correlate``.
 
+``python benchmarks/bench_volume.py --fft3d 160``
+    The 3-D block FFT against one whole-volume FFT (``scipy.signal.fftconvolve``), 11^3 and 15^3.
+
 Compare ratios within one run: a shared host can run everything 2x slower in some windows.
 """
 
@@ -271,6 +274,46 @@ def bench_ct_command(shape: tuple[int, int, int] = (300, 512, 512), spacing: tup
     return row
 
 
+def bench_fft3d(size: int = 160, repeats: int = 3) -> dict:
+    """The 3-D block FFT (``volumes.conv3d`` forced onto it) against one whole-volume FFT (scipy.fft's
+    rfftn/irfftn of the zero-padded volume at its fast length, float64 as the block FFT computes),
+    random 11^3 and 15^3 kernels on a ``size``^3 float32 volume, zero borders, both on the same threads
+    (``threads.count()``), interleaved rounds; results checked first."""
+    import numpy as np
+    import scipy.fft as sfft
+
+    from kernelcli import volumes
+    from kernelcli._core import fft, threads
+    from kernelcli._core.policy import Paths
+
+    workers = threads.count()
+    rng = np.random.default_rng(0)
+    x = rng.random((size, size, size), dtype=np.float32)
+
+    def whole_volume(k):
+        lengths = [sfft.next_fast_len(size + n - 1, real=True) for n in k.shape]
+        spectrum = sfft.rfftn(x.astype(np.float64), lengths, workers=workers)
+        spectrum *= sfft.rfftn(k[::-1, ::-1, ::-1], lengths, workers=workers)
+        full = sfft.irfftn(spectrum, lengths, workers=workers, overwrite_x=True)
+        return full[tuple(slice(n // 2, n // 2 + size) for n in k.shape)].astype(np.float32)
+
+    row = {}
+    for n in (11, 15):
+        k = rng.random((n, n, n))
+        ours = lambda: volumes.conv3d(x, k, pad_mode="constant", paths=Paths(force="fft"))  # noqa: E731
+        whole = lambda: whole_volume(k)  # noqa: E731
+        np.testing.assert_allclose(ours(), whole(), rtol=0, atol=1e-5 * float(np.abs(k).sum()))
+        times = {"block": [], "whole": []}
+        for _ in range(repeats):
+            for name, fn in (("block", ours), ("whole", whole)):
+                times[name].append(median_ms(fn, 1))
+        block, one = (float(np.median(times[name])) for name in ("block", "whole"))
+        row[f"{n}^3"] = (round(block, 1), round(one, 1))
+        print(f"{size}^3 float32, random {n}^3 (block, FFT length: {fft.grid(size, n, 0, 3)[:2]}), {workers} threads: "
+              f"block FFT {block:.1f} ms, whole-volume FFT {one:.1f} ms, ratio {block / one:.2f}", flush=True)
+    return row
+
+
 if __name__ == "__main__":
     import importlib.util
 
@@ -281,8 +324,12 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--conv3d", type=int, metavar="SIDE", default=None,
                         help="time conv3d's dispatched paths against scipy.ndimage.correlate on a SIDE^3 volume (160 is typical)")
+    parser.add_argument("--fft3d", type=int, metavar="SIDE", default=None,
+                        help="time the 3-D block FFT against one whole-volume FFT (scipy.signal.fftconvolve) on a SIDE^3 volume")
     args = parser.parse_args()
-    if args.conv3d:
+    if args.fft3d:
+        bench_fft3d(args.fft3d, repeats=args.repeats)
+    elif args.conv3d:
         bench_conv3d(args.conv3d, repeats=args.repeats)
     elif args.ct:
         bench_ct_command(tuple(int(n) for n in args.shape.split("x")), repeats=args.repeats)  # type: ignore[arg-type]
