@@ -26,7 +26,7 @@
     passes; the same forced dense; a random 7^3 kernel) against ``scipy.ndimage.correlate``.
 
 ``python benchmarks/bench_volume.py --fft3d 160``
-    The 3-D block FFT against one whole-volume FFT (``scipy.signal.fftconvolve``), 11^3 and 15^3.
+    The 3-D block FFT against one whole-volume FFT (scipy.fft on the same threads), 11^3 and 15^3.
 
 Compare ratios within one run: a shared host can run everything 2x slower in some windows.
 """
@@ -325,7 +325,7 @@ if __name__ == "__main__":
     parser.add_argument("--conv3d", type=int, metavar="SIDE", default=None,
                         help="time conv3d's dispatched paths against scipy.ndimage.correlate on a SIDE^3 volume (160 is typical)")
     parser.add_argument("--fft3d", type=int, metavar="SIDE", default=None,
-                        help="time the 3-D block FFT against one whole-volume FFT (scipy.signal.fftconvolve) on a SIDE^3 volume")
+                        help="time the 3-D block FFT against one whole-volume FFT (scipy.fft, same threads) on a SIDE^3 volume")
     args = parser.parse_args()
     if args.fft3d:
         bench_fft3d(args.fft3d, repeats=args.repeats)
