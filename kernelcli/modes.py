@@ -155,7 +155,7 @@ def canonical_combine(mode: str) -> str:
 
 
 #: ``--compress``: the zlib level of PNG outputs encoded by Pillow.  ``fast`` is kernelcli's own
-#: encoder (:mod:`kernelcli.io.png`: the Up filter, ISA-L's deflate level 1), 5-25% larger than
+#: encoder (:mod:`kernelcli.io.png`: the Up filter, deflate level 1 by ISA-L or zlib), 5-25% larger than
 #: ``default`` (6) and 15-100x faster to encode, which dominates a call on a large image.
 PNG_COMPRESSION = {"none": 0, "fast": 1, "default": 6, "best": 9}
 #: ``--quality``: JPEG quality (1-100) unless given; 95 keeps edges crisp (Pillow's own default is 75).

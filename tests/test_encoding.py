@@ -46,7 +46,7 @@ class TestEncoding:
         assert np.array_equal(pixels(out), image)  # lossless whatever the level
 
     def test_png_fast_is_kernelclis_encoder(self, tmp_path, image):
-        """``fast`` is kernelcli.io.png (Up filter, ISA-L's deflate), lossless like the others."""
+        """``fast`` is kernelcli.io.png (Up filter, deflate level 1), lossless like the others."""
         from kernelcli.io.png import write_png
 
         out = tmp_path / "x.png"

@@ -108,3 +108,14 @@ def test_opencv_reads_it():
     x = np.random.default_rng(5).integers(0, 256, (33, 47, 3), dtype=np.uint8)
     got = cv2.imdecode(np.frombuffer(encoded(x), np.uint8), cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(got[..., ::-1], x)
+
+
+def test_python_isal_is_an_extra_not_a_dependency():
+    """The base install stays light (numpy, scipy, pillow, typer/click, rich, numba): ISA-L comes with ``[fast]``."""
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    base = {d.split(">")[0].split("=")[0].split("[")[0] for d in project["dependencies"]}
+    assert base == {"numpy", "scipy", "pillow", "typer", "click", "rich", "numba"}
+    assert project["optional-dependencies"]["fast"] == ["isal>=1.0"]

@@ -330,8 +330,8 @@ class Encoding:
     """How image outputs are encoded: JPEG ``quality`` (1-100) and PNG ``compress``
     (a name of :data:`kernelcli.modes.PNG_COMPRESSION`).
 
-    PNG ``fast`` (the default) is encoded by :mod:`kernelcli.io.png` (the Up filter, ISA-L's
-    deflate), the other levels by Pillow (zlib at that level).
+    PNG ``fast`` (the default) is encoded by :mod:`kernelcli.io.png` (the Up filter, deflate
+    level 1), the other levels by Pillow (zlib at that level).
 
     >>> Encoding().own_png("PNG"), Encoding(compress="best").save_options("PNG"), Encoding(quality=80).save_options("JPEG")
     (True, {'compress_level': 9}, {'quality': 80})
