@@ -435,9 +435,7 @@ class TestThreads:
         import threading
 
         gate = threading.Event()
-        pool = threads._executor(1)
-        for _ in range(pool._max_workers):
-            pool.submit(gate.wait)  # every helper thread is busy
+        threads._helpers(1).start(gate.wait)  # every helper thread is busy
         try:
             seen = np.zeros(64, dtype=int)
             returned = threading.Event()
@@ -460,9 +458,7 @@ class TestThreads:
         import weakref
 
         gate = threading.Event()
-        pool = threads._executor(1)
-        for _ in range(pool._max_workers):
-            pool.submit(gate.wait)  # every helper thread is busy
+        threads._helpers(1).start(gate.wait)  # every helper thread is busy
         try:
             out = np.zeros(64)
             gone = weakref.ref(out)

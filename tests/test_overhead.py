@@ -147,7 +147,7 @@ class TestThreads:
         def no_pool(_workers):
             raise AssertionError("a thread was started for a small job")
 
-        monkeypatch.setattr(threads, "_executor", no_pool)
+        monkeypatch.setattr(threads, "_helpers", no_pool)
         x = np.random.default_rng(3).random((256, 256), dtype=np.float32)
         conv2d(x, np.random.default_rng(4).normal(size=(3, 3)), paths=JIT)
         pool2d(x, 2, op="avg", paths=JIT)
@@ -155,13 +155,13 @@ class TestThreads:
 
     def test_a_large_job_still_uses_threads(self, monkeypatch):
         started = []
-        original = threads._executor
+        original = threads._helpers
 
         def spy(workers):
             started.append(workers)
             return original(workers)
 
-        monkeypatch.setattr(threads, "_executor", spy)
+        monkeypatch.setattr(threads, "_helpers", spy)
         threads.run_rows(lambda i0, i1: None, 1024, threads=2, work=10 * threads.MIN_WORK_PER_THREAD)
         assert started
 

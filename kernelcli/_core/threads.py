@@ -26,7 +26,7 @@ import itertools
 import os
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
 
 #: Below this many output rows per thread the work runs on the calling thread alone.
 MIN_ROWS_PER_THREAD = 16
@@ -37,8 +37,13 @@ MIN_WORK_PER_THREAD = 1_000_000
 #: Blocks of rows per thread (handed out dynamically).
 BLOCKS_PER_THREAD = 4
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
+#: After a job, a helper thread polls for the next one this long (microseconds) before it
+#: sleeps, outside the GIL; the caller polls for the helpers' last block as long.  A sleeping
+#: helper took 30-60 us to wake on a 2-vCPU VM (an idle vCPU), the time of a 256x256 7x7; the
+#: poll is bounded and starts only after a job, so an idle process keeps no core busy.
+SPIN_US = 150
+#: Helpers poll only once the crew has run this many jobs (see :class:`_Crew`).
+SPIN_AFTER_JOBS = 2
 
 
 def count() -> int:
@@ -60,23 +65,117 @@ def count() -> int:
     return max(1, int(numba.config.NUMBA_NUM_THREADS))
 
 
+_crew: _Crew | None = None
+_crew_lock = threading.Lock()
+
+
+class _Crew:
+    """Helper threads that run each job handed to :meth:`start`, all of them, until it returns.
+
+    A job is a callable that finds its own tasks (:func:`run_tasks`' ``work``): a helper that
+    comes late to a finished job finds none left.  Once the crew has run a few jobs and Numba is
+    loaded, a helper polls the job counter (:func:`.spin.while_equal`, outside the GIL) for
+    :data:`SPIN_US` after each job before it sleeps on the condition: a process that splits one
+    or two jobs (a command line call) does not pay the few milliseconds of setting the poll up.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.cond = threading.Condition(threading.Lock())
+        self.job = None
+        self.generation = 0
+        self.sleepers = 0
+        self.counter = None  # the generation, in an array the poll reads outside the GIL
+        self.polls = 0
+        self.zeros = None
+        self.setting_up = threading.Lock()
+        self.threads = []
+        self.grow(size)
+
+    def grow(self, size: int) -> None:
+        while len(self.threads) < size:
+            t = threading.Thread(target=self._loop, name=f"kernelcli-{len(self.threads)}", daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def start(self, job) -> None:
+        """Hand ``job`` to every helper (the previous one, if a helper has not taken it yet, is dropped)."""
+        with self.cond:
+            self.job = job
+            self.generation += 1
+            if self.counter is not None:
+                self.counter[0] = self.generation
+            if self.sleepers:
+                self.cond.notify_all()
+
+    def finish(self, job) -> None:
+        """Forget ``job`` if it is still the one handed out (its errors hold their frames' arrays)."""
+        with self.cond:
+            if self.job is job:
+                self.job = None
+
+    def _loop(self) -> None:
+        seen = 0
+        while True:
+            if self.polls:
+                _spin().while_equal(self.counter, seen, self.polls)
+            elif seen >= SPIN_AFTER_JOBS:
+                self._set_up_poll()
+            with self.cond:
+                while self.generation == seen:
+                    self.sleepers += 1
+                    self.cond.wait()
+                    self.sleepers -= 1
+                seen = self.generation
+                job = self.job
+            if job is not None:
+                job()
+                job = None  # a job's closure must not outlive it here (see run_tasks)
+
+    def _set_up_poll(self) -> None:
+        if "numba" not in sys.modules or SPIN_US <= 0 or not self.setting_up.acquire(blocking=False):
+            return  # the block FFT of a fresh process runs without Numba: loading it costs far more
+        import numpy as np
+
+        counter = np.zeros(1, dtype=np.int64)
+        while_equal = _spin().while_equal
+        while_equal(counter, 1, 1)  # loaded from the cache (or compiled)
+        best = float("inf")
+        for _ in range(3):  # the quickest of three: a descheduled run would overestimate a poll
+            t0 = time.perf_counter()
+            while_equal(counter, 0, 200)
+            best = min(best, (time.perf_counter() - t0) / 200)
+        with self.cond:
+            self.zeros = np.zeros
+            counter[0] = self.generation
+            self.counter = counter
+            self.polls = max(1, int(SPIN_US * 1e-6 / max(best, 1e-9)))
+
+
+def _spin():
+    from . import spin
+
+    return spin
+
+
 def _forget_pool() -> None:
-    # A forked child inherits the pool object but not its threads: it would wait forever.
-    global _pool, _pool_lock
-    _pool = None
-    _pool_lock = threading.Lock()
+    # A forked child inherits the crew object but not its threads: it would wait forever.
+    global _crew, _crew_lock
+    _crew = None
+    _crew_lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
-def _executor(workers: int) -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool._max_workers < workers:
-            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kernelcli")
-        return _pool
+def _helpers(workers: int) -> _Crew:
+    global _crew
+    with _crew_lock:
+        if _crew is None:
+            _crew = _Crew(workers)
+        else:
+            _crew.grow(workers)
+        return _crew
 
 
 def run_rows(fn, n_rows: int, *args, threads: int | None = None, work: int | None = None) -> None:
@@ -120,10 +219,14 @@ def run_tasks(fn, n_tasks: int, threads: int) -> None:
             fn(i)
         return
     tickets = itertools.count()  # next() on it is atomic under the GIL
+    seats = itertools.count()  # the crew may be larger than this call wants
     lock = threading.Lock()
     finished = threading.Event()
     done = [0]
     errors: list[BaseException] = []
+    crew = _helpers(t - 1)
+    zeros, polls = crew.zeros, crew.polls  # (read together: set together)
+    flag = None if zeros is None else zeros(1, dtype="int64")  # 1 when every task is done, read outside the GIL
     # A helper that starts after the last task holds its work item until it runs: through ``job``
     # (emptied below) it no longer holds ``fn`` and the arrays it closes over.  Otherwise a
     # caller's output outlived the call, the next call's output took fresh memory and the kernel
@@ -140,17 +243,24 @@ def run_tasks(fn, n_tasks: int, threads: int) -> None:
                 with lock:
                     done[0] += 1
                     if done[0] == n_tasks:
+                        if flag is not None:
+                            flag[0] = 1
                         finished.set()
+
+    def helper() -> None:
+        if next(seats) < t - 1:
+            work()
 
     # The caller waits for the tasks, not for the helper threads: on a busy host a helper may
     # be woken only after the caller has done every task, and waiting for it to run at all
     # would add a scheduler delay (milliseconds) to a job of a fraction of one.  A helper that
     # starts late finds no ticket left and returns.
-    pool = _executor(t - 1)
-    for _ in range(t - 1):
-        pool.submit(work)
+    crew.start(helper)
     work()
+    if flag is not None and not finished.is_set():
+        _spin().while_equal(flag, 0, polls)
     finished.wait()
     job[0] = None
+    crew.finish(helper)
     if errors:
         raise errors[0]

@@ -1,0 +1,129 @@
+"""The thread hand-off of the jitted core (issue 17): what splitting a job over 2 threads costs.
+
+Rows, each timed in interleaved rounds in one process (median of many calls), at 1 and 2 threads:
+
+* an empty job split over 2 threads (``run_tasks`` of 2 no-op tasks: the caller often does both);
+* a rendezvous: 2 tasks that each wait outside the GIL until both have started (and about
+  ``--task-us`` more): from submit to both done, i.e. the hand-off itself, against one such task
+  run alone (``1t``);
+* average pooling 2x2 float32 on 2048^2 (about 0.7 ms on one thread, memory-bound);
+* dense 7x7 on 256^2 float32 (3.2 M multiply-adds, just above the split threshold);
+* dense 3x3 on 512^2 float32 (2.4 M multiply-adds).
+
+``--against PATH`` also loads another checkout's ``kernelcli/_core/threads.py`` and times its
+``run_rows``/``run_tasks`` interleaved with this one's (a paired before/after on one host).
+
+Run: ``python benchmarks/bench_handoff.py [--repeat 400] [--against /work/main]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def paired_us(fns, repeat: int) -> list[float]:
+    """Medians (us) of each of ``fns``, called in interleaved rounds after a warm-up call."""
+    for fn in fns:
+        fn()
+    times = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, acc in zip(fns, times):
+            t0 = time.perf_counter()
+            fn()
+            acc.append(time.perf_counter() - t0)
+    return [1e6 * statistics.median(t) for t in times]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=400)
+    ap.add_argument("--task-us", type=float, default=50.0)
+    ap.add_argument("--against", help="another checkout whose threads.py to compare with")
+    args = ap.parse_args()
+    import numba
+    import numpy as np
+
+    from kernelcli import api
+    from kernelcli._core import threads
+    from kernelcli._core.policy import Paths
+
+    impls = {"this": threads}
+    if args.against:
+        spec = importlib.util.spec_from_file_location("threads_other", Path(args.against) / "kernelcli/_core/threads.py")
+        other = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(other)
+        impls["other"] = other
+    jit = Paths(force="jit")
+    x2048 = np.random.default_rng(1).random((2048, 2048), dtype=np.float32)
+    x256 = np.random.default_rng(2).random((256, 256), dtype=np.float32)
+    x512 = np.random.default_rng(3).random((512, 512), dtype=np.float32)
+    k7 = np.random.default_rng(4).normal(size=(7, 7))
+    k3 = np.random.default_rng(5).normal(size=(3, 3))
+    jobs = {
+        "empty job, 2 tasks": None,
+        "rendezvous, 2 tasks": "meet",
+        "avg pool 2x2 f32 2048^2": lambda: api.pool2d(x2048, 2, op="avg", paths=jit),
+        "dense 7x7 f32 256^2": lambda: api.conv2d(x256, k7, paths=jit),
+        "dense 3x3 f32 512^2": lambda: api.conv2d(x512, k3, paths=jit),
+    }
+    from kernelcli._core.spin import while_equal
+
+    never = np.zeros(1, dtype=np.int64)
+    t0 = time.perf_counter()
+    while_equal(never, 0, 10)
+    t0 = time.perf_counter()
+    while_equal(never, 0, 100_000)
+    polls_per_us = 100_000 / (1e6 * (time.perf_counter() - t0))
+    tail = max(1, int(args.task_us * polls_per_us))  # polls of about --task-us (with sched_yield)
+
+    def meet(mod, t):
+        arrived = np.zeros(1, dtype=np.int64)
+
+        def task(i):
+            arrived[0] += 1  # under the GIL
+            while_equal(arrived, 1, 10**9) if t == 2 else None  # outside it: wait for the other task
+            while_equal(never, 0, tail)
+
+        if t == 1:
+            task(0)
+        else:
+            mod.run_tasks(task, 2, 2)
+
+    print(f"load average {os.getloadavg()}, repeat {args.repeat}")
+    for name, job in jobs.items():
+        fns, labels = [], []
+        for label, mod in impls.items():
+            for t in (1, 2):
+                if job is None:
+                    if t == 1:
+                        continue
+                    fns.append(lambda mod=mod: mod.run_tasks(lambda i: None, 2, 2))
+                elif job == "meet":
+                    fns.append(lambda mod=mod, t=t: meet(mod, t))
+                else:
+                    def call(mod=mod, t=t, job=job):
+                        numba.set_num_threads(t)
+                        threads.run_rows = mod.run_rows
+                        job()
+                    fns.append(call)
+                labels.append(f"{label} {t}t")
+        own = threads.run_rows
+        try:
+            res = paired_us(fns, args.repeat)
+        finally:
+            threads.run_rows = own
+            numba.set_num_threads(2)
+        print(f"{name:28s} " + "  ".join(f"{lab}: {us:8.1f} us" for lab, us in zip(labels, res)))
+    print(f"load average {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

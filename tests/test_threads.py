@@ -1,0 +1,130 @@
+"""The helper threads of :mod:`kernelcli._core.threads`: hand-off, bounded polling, fork.
+
+Results under every split are compared in test_fastpaths.py / test_overhead.py (1 vs 2
+threads, same bytes); here the crew itself: a helper really runs a task beside the caller,
+with and without the poll, sleeps once the poll is over, and survives a fork.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from kernelcli._core import threads
+
+
+def _rendezvous(n_jobs: int = 5) -> None:
+    """Jobs of 2 tasks that each wait for the other: done only if a helper ran one beside the caller."""
+    for _ in range(n_jobs):
+        barrier, seen = threading.Barrier(2, timeout=20), []
+        threads.run_tasks(lambda i, barrier=barrier, seen=seen: (barrier.wait(), seen.append(i)), 2, 2)
+        assert sorted(seen) == [0, 1]
+
+
+@pytest.fixture
+def fresh_crew(monkeypatch):
+    """A crew of this test's own, polling after its first job (a fork test's parent has one too)."""
+    monkeypatch.setattr(threads, "_crew", None)
+    monkeypatch.setattr(threads, "SPIN_AFTER_JOBS", 1)
+    yield
+    crew = threads._crew
+    if crew is not None:  # its threads sleep for good once forgotten: let them finish the poll first
+        _wait_all_asleep(crew)
+
+
+def _wait_all_asleep(crew, timeout=10.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with crew.cond:
+            if crew.sleepers == len(crew.threads):
+                return True
+        time.sleep(0.005)
+    return False
+
+
+def test_a_helper_runs_beside_the_caller_before_and_after_the_poll_is_set_up(fresh_crew):
+    pytest.importorskip("numba")
+    _rendezvous(1)
+    crew = threads._crew
+    assert crew.polls == 0  # the first job: no poll yet
+    _rendezvous(3)
+    end = time.monotonic() + 10
+    while crew.polls == 0 and time.monotonic() < end:  # set up by a helper, after its job
+        _rendezvous(1)
+    assert crew.polls > 0, "the helpers never started polling"
+    _rendezvous(20)  # back to back: the helpers are caught polling
+
+
+def test_an_idle_crew_sleeps_after_a_bounded_poll(fresh_crew):
+    pytest.importorskip("numba")
+    _rendezvous(4)
+    crew = threads._crew
+    assert crew.polls > 0
+    # polling ends after about SPIN_US (plus descheduling on a busy host): then every helper waits
+    assert _wait_all_asleep(crew), "a helper kept polling: it would hold a core while idle"
+
+
+def test_without_numba_loaded_the_crew_does_not_load_it():
+    code = (
+        "import sys\n"
+        "from kernelcli._core import threads\n"
+        "threads.SPIN_AFTER_JOBS = 0\n"
+        "for _ in range(5):\n"
+        "    seen = []\n"
+        "    threads.run_tasks(seen.append, 8, 2)\n"
+        "    assert sorted(seen) == list(range(8))\n"
+        "print('numba' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "False"
+
+
+def test_the_job_is_forgotten_when_the_call_returns(fresh_crew):
+    import gc
+    import weakref
+
+    out = np.zeros(64)
+    gone = weakref.ref(out)
+
+    def boom(a, i0, i1):  # an error's traceback holds this frame, and so the array
+        raise ValueError(f"rows {i0}:{i1} of {a.size}")
+
+    with pytest.raises(ValueError):
+        threads.run_rows(boom, 64, out, threads=2)
+    del out
+    gc.collect()
+    assert gone() is None, "the crew's last job still holds the error and its frames"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_of_a_polling_parent_gets_its_own_helpers():
+    code = (
+        "import multiprocessing as mp, threading\n"
+        "import numba, numpy as np\n"
+        "from kernelcli._core import threads\n"
+        "threads.SPIN_AFTER_JOBS = 1\n"
+        "def meet():\n"
+        "    b = threading.Barrier(2, timeout=20)\n"
+        "    threads.run_tasks(lambda i: b.wait(), 2, 2)\n"
+        "def job(_):\n"
+        "    for _ in range(5):\n"
+        "        meet()\n"
+        "    return threads._crew.polls > 0\n"
+        "if __name__ == '__main__':\n"
+        "    import time\n"
+        "    for _ in range(50):\n"
+        "        meet()\n"
+        "        if threads._crew.polls:\n"
+        "            break\n"
+        "    assert threads._crew.polls > 0\n"
+        "    with mp.get_context('fork').Pool(1) as pool:\n"
+        "        print(pool.map(job, [0])[0])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "True"
