@@ -13,7 +13,12 @@ Rows, each timed in interleaved rounds in one process (median of many calls), at
 ``--against PATH`` also loads another checkout's ``kernelcli/_core/threads.py`` and times its
 ``run_rows``/``run_tasks`` interleaved with this one's (a paired before/after on one host).
 
-Run: ``python benchmarks/bench_handoff.py [--repeat 400] [--against /work/main]``.
+``--peers`` instead times the issue's rows at 2 threads against OpenCV (2 threads), this
+hand-off, the other one (``--against``) and cv2 interleaved in one loop: average pooling 2x2
+float32 and uint8 on 2048^2 (``cv2.resize`` INTER_AREA) and dense 3..11 on 256^2 and 2048^2
+(``cv2.filter2D``, BORDER_CONSTANT), default path policy; then dense 7x7 2048^2 at 1 and 2 threads.
+
+Run: ``python benchmarks/bench_handoff.py [--repeat 400] [--against /work/main] [--peers]``.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=400)
     ap.add_argument("--task-us", type=float, default=50.0)
     ap.add_argument("--against", help="another checkout whose threads.py to compare with")
+    ap.add_argument("--peers", action="store_true", help="the issue's rows against cv2 (see above)")
     args = ap.parse_args()
     import numba
     import numpy as np
@@ -61,6 +67,9 @@ def main() -> None:
         other = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(other)
         impls["other"] = other
+    if args.peers:
+        peers(impls, args.repeat)
+        return
     jit = Paths(force="jit")
     x2048 = np.random.default_rng(1).random((2048, 2048), dtype=np.float32)
     x256 = np.random.default_rng(2).random((256, 256), dtype=np.float32)
@@ -122,6 +131,65 @@ def main() -> None:
             threads.run_rows = own
             numba.set_num_threads(2)
         print(f"{name:28s} " + "  ".join(f"{lab}: {us:8.1f} us" for lab, us in zip(labels, res)))
+    print(f"load average {os.getloadavg()}")
+
+
+def peers(impls: dict, repeat: int) -> None:
+    import cv2
+    import numba
+    import numpy as np
+
+    from kernelcli import api
+    from kernelcli._core import threads
+
+    cv2.setNumThreads(2)
+    numba.set_num_threads(2)
+    own = threads.run_tasks
+    rng = np.random.default_rng(0)
+    x32 = rng.random((2048, 2048), dtype=np.float32)
+    x8 = rng.integers(0, 256, (2048, 2048), dtype=np.uint8)
+    cases = [("avg pool 2x2 f32 2048^2", lambda: api.pool2d(x32, 2, op="avg"),
+              lambda: cv2.resize(x32, (1024, 1024), interpolation=cv2.INTER_AREA), 60),
+             ("avg pool 2x2 u8 2048^2", lambda: api.pool2d(x8, 2, op="avg"),
+              lambda: cv2.resize(x8, (1024, 1024), interpolation=cv2.INTER_AREA), 60)]
+    for n in (256, 2048):
+        x = np.random.default_rng(n).random((n, n), dtype=np.float32)
+        for f in (3, 5, 7, 9, 11):
+            k = np.random.default_rng(f).normal(size=(f, f))
+            k32 = k.astype(np.float32)
+            cases.append((f"dense {f}x{f} {n}^2", lambda x=x, k=k: api.conv2d(x, k),
+                          lambda x=x, k32=k32: cv2.filter2D(x, -1, k32, borderType=cv2.BORDER_CONSTANT),
+                          max(5, repeat if n == 256 else repeat // 20)))
+    print(f"load average {os.getloadavg()}; ms, 2 threads each; ratio = kernelcli / cv2")
+    for name, ours, theirs, reps in cases:
+        fns, labels = [], []
+        for label, mod in impls.items():
+            def call(mod=mod, ours=ours):
+                threads.run_tasks = mod.run_tasks
+                ours()
+            fns.append(call)
+            labels.append(label)
+        fns.append(theirs)
+        try:
+            res = paired_us(fns, reps)
+        finally:
+            threads.run_tasks = own
+        cv = res[-1]
+        print(f"{name:24s} " + "  ".join(f"{lab} {us / 1e3:7.3f} ({us / cv:.2f})" for lab, us in zip(labels, res))
+              + f"  cv2 {cv / 1e3:7.3f}")
+    x = np.random.default_rng(2).random((2048, 2048), dtype=np.float32)
+    k = np.random.default_rng(3).normal(size=(7, 7))
+    for label, mod in impls.items():
+        def at(t, mod=mod):
+            numba.set_num_threads(t)
+            threads.run_tasks = mod.run_tasks
+            api.conv2d(x, k)
+        try:
+            one, two = paired_us([lambda: at(1), lambda: at(2)], max(5, repeat // 20))
+        finally:
+            threads.run_tasks = own
+            numba.set_num_threads(2)
+        print(f"scaling dense 7x7 2048^2 {label}: 1t {one / 1e3:.3f} ms, 2t {two / 1e3:.3f} ms, {one / two:.2f}x")
     print(f"load average {os.getloadavg()}")
 
 
