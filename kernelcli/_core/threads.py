@@ -132,23 +132,48 @@ class _Crew:
                 job = None  # a job's closure must not outlive it here (see run_tasks)
 
     def _set_up_poll(self) -> None:
-        if "numba" not in sys.modules or SPIN_US <= 0 or not self.setting_up.acquire(blocking=False):
-            return  # the block FFT of a fresh process runs without Numba: loading it costs far more
-        import numpy as np
+        if not self.setting_up.acquire(blocking=False):
+            return
+        polls = prepare()
+        if polls:
+            import numpy as np
 
-        counter = np.zeros(1, dtype=np.int64)
-        while_equal = _spin().while_equal
-        while_equal(counter, 1, 1)  # loaded from the cache (or compiled)
-        best = float("inf")
-        for _ in range(3):  # the quickest of three: a descheduled run would overestimate a poll
-            t0 = time.perf_counter()
-            while_equal(counter, 0, 200)
-            best = min(best, (time.perf_counter() - t0) / 200)
-        with self.cond:
-            self.zeros = np.zeros
-            counter[0] = self.generation
-            self.counter = counter
-            self.polls = max(1, int(SPIN_US * 1e-6 / max(best, 1e-9)))
+            counter = np.zeros(1, dtype=np.int64)
+            with self.cond:
+                self.zeros = np.zeros
+                counter[0] = self.generation
+                self.counter = counter
+                self.polls = polls
+
+
+_POLLS = 0
+
+
+def prepare() -> int:
+    """Load the poll of :mod:`.spin` and measure how many polls last :data:`SPIN_US`; 0 without Numba loaded.
+
+    The helpers call it after a few jobs; a process that forks calls (the warm worker) calls it
+    first, so that its children inherit both.
+
+    >>> import numba
+    >>> prepare() > 0
+    True
+    """
+    global _POLLS
+    if _POLLS or "numba" not in sys.modules or SPIN_US <= 0:
+        return _POLLS  # the block FFT of a fresh process runs without Numba: loading it costs far more
+    import numpy as np
+
+    counter = np.zeros(1, dtype=np.int64)
+    while_equal = _spin().while_equal
+    while_equal(counter, 1, 1)  # loaded from the cache (or compiled)
+    best = float("inf")
+    for _ in range(3):  # the quickest of three: a descheduled run would overestimate a poll
+        t0 = time.perf_counter()
+        while_equal(counter, 0, 200)
+        best = min(best, (time.perf_counter() - t0) / 200)
+    _POLLS = max(1, int(SPIN_US * 1e-6 / max(best, 1e-9)))
+    return _POLLS
 
 
 def _spin():

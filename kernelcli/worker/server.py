@@ -411,6 +411,7 @@ def _load_core() -> None:
 
     from .. import api, layers
 
+    from .._core import threads
     from .._core.policy import Paths
 
     saved = (api._FIRST_JIT_NOTE_SHOWN, set(api._CHECKED), layers._FIRST_COMPILE_NOTED)
@@ -429,6 +430,7 @@ def _load_core() -> None:
                 api.pool2d(x, 2, op="avg", paths=jit)
                 api.pool2d(x, 3, op="max", stride=1, padding=1, paths=jit)
                 api.pad2d(x, 1, mode="reflect", paths=jit)
+        threads.prepare()  # the helper threads' poll, loaded and measured once (the children start their own threads)
     except Exception as exc:  # a warm-up that fails only costs speed
         print(f"kernelcli worker: warm-up incomplete: {exc}", file=sys.stderr, flush=True)
     finally:
