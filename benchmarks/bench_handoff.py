@@ -47,6 +47,13 @@ def paired_us(fns, repeat: int) -> list[float]:
     return [1e6 * statistics.median(t) for t in times]
 
 
+def _busy(n: int) -> float:
+    s = 0.0
+    for _ in range(n):
+        s = s * 0.999999 + 1.0
+    return s
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=400)
@@ -85,21 +92,20 @@ def main() -> None:
     }
     from kernelcli._core.spin import while_equal
 
-    never = np.zeros(1, dtype=np.int64)
+    busy = numba.njit(nogil=True)(_busy)  # fixed arithmetic, no memory: the same time on 1 or 2 threads
+    busy(10)
     t0 = time.perf_counter()
-    while_equal(never, 0, 10)
-    t0 = time.perf_counter()
-    while_equal(never, 0, 100_000)
-    polls_per_us = 100_000 / (1e6 * (time.perf_counter() - t0))
-    tail = max(1, int(args.task_us * polls_per_us))  # polls of about --task-us (with sched_yield)
+    busy(1_000_000)
+    tail = max(1, int(args.task_us * 1_000_000 / (1e6 * (time.perf_counter() - t0))))
 
     def meet(mod, t):
         arrived = np.zeros(1, dtype=np.int64)
 
         def task(i):
             arrived[0] += 1  # under the GIL
-            while_equal(arrived, 1, 10**9) if t == 2 else None  # outside it: wait for the other task
-            while_equal(never, 0, tail)
+            if t == 2:
+                while_equal(arrived, 1, 10**9)  # outside it: wait for the other task
+            busy(tail)
 
         if t == 1:
             task(0)
