@@ -128,3 +128,26 @@ def test_a_forked_child_of_a_polling_parent_gets_its_own_helpers():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "True"
+
+
+def test_callers_on_several_threads_share_the_crew(fresh_crew):
+    # the batch runs groups of files on 4 threads: their jobs replace one another in the crew,
+    # and each caller still gets every one of its rows done exactly once
+    outs = [np.zeros(512, dtype=int) for _ in range(4)]
+    errors = []
+
+    def caller(out):
+        try:
+            for _ in range(50):
+                threads.run_rows(lambda o, i0, i1: o.__setitem__(slice(i0, i1), o[i0:i1] + 1), 512, out, threads=2)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=caller, args=(o,)) for o in outs]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert not errors
+    for o in outs:
+        assert (o == 50).all()
