@@ -126,10 +126,10 @@ def test_the_workers_cache_loader_leaves_the_converters_callable():
     """The warm worker loads every cached version before it forks; a converter must still resolve
     to one version after that (an explicit signature, cached under its text, was added twice)."""
     from kernelcli._core import eightbit
-    from kernelcli.worker import server
+    from kernelcli.worker import warmup
 
     x, out, words = np.ones((2, 6), np.float32), np.zeros((2, 6), np.uint8), np.zeros((2, 2), np.uint32)
     eightbit.rows_to_uint8(x, out, False), eightbit.rows_to_rgbx(x, words, False)
-    server._load_cached_overloads()
+    warmup.load_cached_overloads()
     assert eightbit.rows_to_uint8(x, out, True) == (0, 0, 12) and eightbit.rows_to_rgbx(x, words, True) == (0, 0, 12)
     assert out.tolist() == [[1] * 6] * 2 and words.tolist() == [[0x010101] * 2] * 2

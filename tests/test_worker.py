@@ -146,8 +146,8 @@ def test_the_warm_up_leaves_nothing_to_load_for_a_decoded_photo(tmp_path):
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (700, 900, 3), dtype=np.uint8)).save(tmp_path / "p.jpg")
     script = (
         "import sys, numba\n"
-        "from kernelcli.worker import server\n"
-        "command = server.warm_up()\n"
+        "from kernelcli.worker import warmup\n"
+        "command = warmup.warm_up()\n"
         "def loaded():\n"
         "    return {(m.__name__, n, str(s)) for m in list(sys.modules.values()) if m and m.__name__.startswith('kernelcli._core')\n"
         "            for n, f in list(vars(m).items()) if isinstance(f, numba.core.dispatcher.Dispatcher) for s in f.signatures}\n"
@@ -474,9 +474,9 @@ def test_the_loader_finds_what_numba_cached():
         "import json, numpy as np\n"
         "from kernelcli import api\n"
         "from kernelcli._core.policy import Paths\n"
-        "from kernelcli.worker import server\n"
+        "from kernelcli.worker import warmup\n"
         "api.conv2d(np.ones((20, 20), np.int16), np.ones((3, 3)), paths=Paths(force='dense'))\n"  # cached after this
-        "print(json.dumps({f.py_func.__module__ + '.' + f.py_func.__qualname__: sorted(map(str, f.signatures)) for f in server._dispatchers() if f.signatures}))\n"
+        "print(json.dumps({f.py_func.__module__ + '.' + f.py_func.__qualname__: sorted(map(str, f.signatures)) for f in warmup.dispatchers() if f.signatures}))\n"
     )
     r = subprocess.run([sys.executable, "-c", script], env=cli_env(), capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
@@ -484,11 +484,11 @@ def test_the_loader_finds_what_numba_cached():
     assert compiled  # the call went through the jitted core
     probe = (
         "import json\n"
-        "from kernelcli.worker import server\n"
-        "before = sum(len(f.signatures) for f in server._dispatchers())\n"
-        "loaded = server._load_cached_overloads()\n"
-        "have = {f.py_func.__module__ + '.' + f.py_func.__qualname__: sorted(map(str, f.signatures)) for f in server._dispatchers()}\n"
-        "print(json.dumps([before, loaded, have, len(server._cache_state()) > 0]))\n"
+        "from kernelcli.worker import warmup\n"
+        "before = sum(len(f.signatures) for f in warmup.dispatchers())\n"
+        "loaded = warmup.load_cached_overloads()\n"
+        "have = {f.py_func.__module__ + '.' + f.py_func.__qualname__: sorted(map(str, f.signatures)) for f in warmup.dispatchers()}\n"
+        "print(json.dumps([before, loaded, have, len(warmup.cache_state()) > 0]))\n"
     )
     r = subprocess.run([sys.executable, "-c", probe], env=cli_env(), capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
@@ -506,8 +506,8 @@ def test_a_call_that_compiled_teaches_the_worker(monkeypatch):
     s = server.Server("/nonexistent/w.sock", 60)
     s.cache_seen = (("a.nbi", 1, 1),)
     learned, dropped = [], []
-    monkeypatch.setattr(server, "_cache_state", lambda: (("a.nbi", 2, 2),))
-    monkeypatch.setattr(server, "_load_cached_overloads", lambda: learned.append(1) or 1)
+    monkeypatch.setattr(server, "cache_state", lambda: (("a.nbi", 2, 2),))
+    monkeypatch.setattr(server, "load_cached_overloads", lambda: learned.append(1) or 1)
     monkeypatch.setattr(s, "_drop_spare", lambda: dropped.append(1))
     s._learn_compiled()
     assert learned and dropped and s.cache_seen == (("a.nbi", 2, 2),)

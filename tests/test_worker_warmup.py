@@ -8,7 +8,7 @@ import weakref
 import numpy as np
 
 from kernelcli import jitcache
-from kernelcli.worker import server
+from kernelcli.worker import server, warmup
 
 
 class _Dispatcher:
@@ -52,7 +52,7 @@ def test_numba_exit_finalizers_are_dropped_and_no_others():
     ours = weakref.finalize(thing, lambda: None)
     numba_ones = [f for f, info in weakref.finalize._registry.items() if getattr(info.func, "__module__", "") == "numba.core.dispatcher"]
     assert numba_ones and all(f.atexit for f in numba_ones)
-    server._quiet_numba_exit()
+    warmup._quiet_numba_exit()
     assert not any(f.atexit for f in numba_ones)
     assert ours.atexit
     ours.detach()
@@ -65,7 +65,7 @@ def test_the_dry_parse_runs_no_command(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     re.purge()
-    server._dry_parse(build_command())
+    warmup._dry_parse(build_command())
     assert list(tmp_path.iterdir()) == []  # convolve and pool were parsed, not run
     # what every call with a short option compiled (Click's escaping of the option it tried as a long one)
     assert any("x7f" in str(key) for key in re._cache)
@@ -112,13 +112,13 @@ def test_the_loader_skips_eagerly_compiled_versions(monkeypatch, tmp_path):
     declared so for a while)."""
     import importlib.util
 
-    from kernelcli.worker import server
+    from kernelcli.worker import warmup
 
     source = tmp_path / "eager_probe.py"
     source.write_text("from numba import njit\n\n\n@njit('int64(int64)', cache=True)\ndef twice(x):\n    return 2 * x\n")
     spec = importlib.util.spec_from_file_location("eager_probe", source)
     probe = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(probe)  # compiled and cached at import, under the signature's text
-    monkeypatch.setattr(server, "_dispatchers", lambda: [probe.twice])
-    server._load_cached_overloads()
+    monkeypatch.setattr(warmup, "dispatchers", lambda: [probe.twice])
+    warmup.load_cached_overloads()
     assert len(probe.twice.overloads) == 1 and probe.twice(4) == 8

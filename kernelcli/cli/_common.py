@@ -48,7 +48,7 @@ DEBUG_KEY = "kernelcli.debug"
 #: It carries this machine's measured start-up cost (:mod:`kernelcli.startup`; the first
 #: call that loads the jitted core without one starts the measurement), which moves a
 #: choice only between paths of the same bytes; the warm worker, which has the core loaded,
-#: sets it to 0 (:func:`kernelcli.worker.server.warm_up`) for the same reason.
+#: sets it to 0 (:func:`kernelcli.worker.warmup.warm_up`) for the same reason.
 CLI_PATHS = startup.cli_paths()
 
 
