@@ -35,15 +35,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def paired_us(fns, repeat: int) -> list[float]:
-    """Medians (us) of each of ``fns``, called in interleaved rounds after a warm-up call."""
+    """Medians (us) of each of ``fns``, called in interleaved rounds (in turning order) after a warm-up call."""
     for fn in fns:
         fn()
     times = [[] for _ in fns]
-    for _ in range(repeat):
-        for fn, acc in zip(fns, times):
+    for r in range(repeat):
+        # the order turns each round: a call right after OpenCV's (whose workers poll after a job)
+        # or after another split job runs slower, and no function may always sit there
+        for i in range(len(fns)):
+            j = (i + r) % len(fns)
             t0 = time.perf_counter()
-            fn()
-            acc.append(time.perf_counter() - t0)
+            fns[j]()
+            times[j].append(time.perf_counter() - t0)
     return [1e6 * statistics.median(t) for t in times]
 
 
