@@ -297,6 +297,24 @@ class TestOneCompiledVersionPerDtype:
                  and any(isinstance(a, ast.Constant) and type(a.value) in (int, float) for a in call.args)]
         assert len(jitted) > 20 and not found
 
+    def test_the_volume_passes_take_their_kernel_read_only(self, monkeypatch):
+        """A 1-D kernel reached the 3-D passes read-only when remembered and writable when made for
+        the call: two versions of each pass."""
+        from kernelcli.volumes import correlate_separable
+
+        seen = []
+        original = threads.run_rows
+
+        def spy(fn, n_rows, *args, **kwargs):
+            seen.append(args[1])
+            return original(fn, n_rows, *args, **kwargs)
+
+        monkeypatch.setattr(threads, "run_rows", spy)
+        vol = np.arange(6 * 7 * 8, dtype=np.float64).reshape(6, 7, 8)
+        kernel = np.array([1.0, 2.0, 1.0])
+        correlate_separable(vol, [kernel, kernel, kernel], paths=JIT)
+        assert len(seen) == 3 and not any(k.flags.writeable for k in seen) and kernel.flags.writeable
+
     def test_padding_and_convolution_share_their_row_loop(self, monkeypatch):
         """pad2d handed the row loop (pad.pad_into, inside pad_rows) writable padding maps where the
         convolution loops hand it their remembered, read-only ones: two versions of it per dtype."""

@@ -22,6 +22,7 @@ from numba import njit
 
 from . import threads
 from .config import AVG, JIT, MAX, MIN
+from .memo import read_only
 from .numpy_impl import source_indices
 
 
@@ -227,7 +228,7 @@ def correlate_axis(x: np.ndarray, k: np.ndarray, axis: int, mode: int, value: fl
     n = k.shape[0]
     before = (n - 1) // 2
     indices = source_indices(x.shape[axis], before, n - 1 - before, mode)
-    kc = np.ascontiguousarray(k, dtype=out.dtype)
+    kc = read_only(np.ascontiguousarray(k, dtype=out.dtype))  # as remembered factors come: one compiled version
     loop = (_pass_z, _pass_y, _pass_x)[axis]
     announce(loop, x.dtype, out.dtype)
     threads.run_rows(loop, x.shape[1] if axis == 0 else x.shape[0], x, kc, indices, float(value), out)

@@ -41,7 +41,7 @@ from . import numpy_impl, threads
 from .config import CONSTANT
 from .costs import choose_path
 from .forms import fft_form, rank1_factors
-from .memo import Memo, array_key, frozen
+from .memo import Memo, array_key, frozen, read_only
 from .policy import WARM, Paths
 
 
@@ -110,22 +110,6 @@ def _flat_input(x3: np.ndarray, dtype: np.dtype | None = None) -> np.ndarray:
     if dtype is not None and x3.dtype.char not in _NATIVE_CHARS:
         x3 = x3.astype(dtype)
     return read_only(np.ascontiguousarray(x3).reshape(h, w * c))
-
-
-def read_only(a: np.ndarray) -> np.ndarray:
-    """``a`` as every jitted loop takes its input: read-only (a view, when ``a`` is writable).
-
-    Numba compiles a loop once per writability of each argument: a decoded image is read-only,
-    an array from numpy is not, and the two would be two compilations of every loop and dtype
-    (seconds each, in every fresh install) of the same machine code.
-
-    >>> read_only(np.zeros(3)).flags.writeable
-    False
-    """
-    if a.flags.writeable:
-        a = a.view()
-        a.flags.writeable = False
-    return a
 
 
 def _noop(*_args) -> None:

@@ -60,3 +60,19 @@ def frozen(*arrays: np.ndarray) -> None:
     for a in arrays:
         if isinstance(a, np.ndarray):
             a.flags.writeable = False
+
+
+def read_only(a: np.ndarray) -> np.ndarray:
+    """``a`` as every jitted loop takes its input: read-only (a view, when ``a`` is writable).
+
+    Numba compiles a loop once per writability of each argument: a decoded image is read-only,
+    an array from numpy is not, and the two would be two compilations of every loop and dtype
+    (seconds each, in every fresh install) of the same machine code.
+
+    >>> read_only(np.zeros(3)).flags.writeable
+    False
+    """
+    if a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
