@@ -122,3 +122,44 @@ def test_the_loader_skips_eagerly_compiled_versions(monkeypatch, tmp_path):
     monkeypatch.setattr(warmup, "dispatchers", lambda: [probe.twice])
     warmup.load_cached_overloads()
     assert len(probe.twice.overloads) == 1 and probe.twice(4) == 8
+
+
+def test_a_loaded_version_can_be_called_from_code_compiled_later():
+    """The defect: the loader added cached versions without registering them for lowering, as Numba's
+    own cache hit does; a function compiled afterwards in that process (a call's new specialisation in
+    the worker, or a test's own jitted caller) then failed with "No definition for lowering"."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import kernelcli
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(kernelcli.__file__).parent.parent), os.environ.get("PYTHONPATH")]))}
+
+    compile_first = (
+        "import numpy as np\n"
+        "from kernelcli import api\n"
+        "from kernelcli._core.policy import Paths\n"
+        "api.conv2d(np.ones((20, 20)), np.ones((5, 5)), paths=Paths(force='dense'))\n"  # caches the float64 tap passes
+    )
+    load_then_compile = (
+        "import numpy as np\n"
+        "from numba import njit\n"
+        "from kernelcli.worker import warmup\n"
+        "from kernelcli._core import taps\n"
+        "assert warmup.load_cached_overloads() > 0\n"
+        "@njit\n"
+        "def caller(dst, src, starts, ws):\n"
+        "    taps.apply_taps(dst, src, 0, starts, ws)\n"
+        "src, starts, ws = np.arange(40.0), np.arange(9, dtype=np.int64), np.ones(9)\n"
+        "for a in (src, starts, ws):\n"
+        "    a.flags.writeable = False\n"
+        "dst = np.empty(10)\n"
+        "caller(dst, src, starts, ws)\n"
+        "print(dst[0])\n"
+    )
+    for script in (compile_first, load_then_compile):
+        r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr[-2000:]
+    assert float(r.stdout.split()[-1]) == sum(range(9))

@@ -195,6 +195,10 @@ def load_cached_overloads() -> int:
                     continue
                 compiled = cache.load_overload(sig, function.targetctx)
                 if compiled is not None:
+                    # as Numba's own cache hit does (Dispatcher.compile): a jitted function compiled
+                    # later that calls this version must find it to lower the call
+                    if not compiled.objectmode:
+                        function.targetctx.insert_user_function(compiled.entry_point, compiled.fndesc, [compiled.library])
                     function.add_overload(compiled)
                     loaded += 1
         except Exception:  # noqa: BLE001 - Numba's internals moved: a call then loads what it needs
