@@ -163,3 +163,19 @@ def test_a_loaded_version_can_be_called_from_code_compiled_later():
         r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
         assert r.returncode == 0, r.stderr[-2000:]
     assert float(r.stdout.split()[-1]) == sum(range(9))
+
+
+def test_a_socket_path_of_the_longest_length_binds(tmp_path):
+    """The defect: the socket was bound under its own name plus ``.PID.tmp``, so a runtime folder that
+    left the socket's path under the 107 bytes a Unix socket allows still failed ("AF_UNIX path too
+    long": pytest's numbered temporary folders reached it at pytest-1000)."""
+    name = "worker-0123abcd.sock"
+    folder = tmp_path / ("d" * max(1, 107 - len(str(tmp_path)) - len(name) - 2))
+    folder.mkdir(mode=0o700)
+    path = folder / name
+    assert len(str(path).encode()) == 107
+    listener = server.Server(path, 60).bind()
+    try:
+        assert path.is_socket() and sorted(p.name for p in folder.iterdir()) == [name]
+    finally:
+        listener.close()

@@ -68,7 +68,8 @@ class Server:
     def bind(self) -> socket.socket:
         """Listen on :attr:`path`: bound under a temporary name and renamed into place, so a
         client never finds a socket that is not yet listening."""
-        temporary = f"{self.path}.{os.getpid()}.tmp"
+        # no longer than the socket's own name: a Unix socket's path holds at most 107 bytes
+        temporary = os.path.join(os.path.dirname(self.path), f".{os.getpid() % 10**6}.tmp")
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             os.unlink(temporary)
