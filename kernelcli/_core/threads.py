@@ -36,10 +36,13 @@ import time
 
 #: Below this many output rows per thread the work runs on the calling thread alone.
 MIN_ROWS_PER_THREAD = 16
-#: Nor does a thread start for less than this much work (the caller's estimate, in output
-#: values times taps): handing rows to a pool thread and waiting for it costs 15-50 us, the
-#: time of a 3x3 on about 256x256 (measured: 2 threads were 1.3x slower than 1 there).
-MIN_WORK_PER_THREAD = 1_000_000
+#: Nor does a thread start for less than this much work (the caller's estimate, in multiply-adds
+#: of a convolution's time): on a quiet 2-vCPU VM a split job pays 50-80 us of hand-off (a helper
+#: that sleeps, or waits for the GIL, is woken on an idle vCPU), so 2 threads against 1 (dense,
+#: float32, ``benchmarks/bench_handoff.py``-style pairs, load 0.3): 7x7 on 256^2 (3.2 M) 0.73x,
+#: 5x5 on 512^2 (6.6 M) 0.93x, 9x9 on 256^2 (5.3 M) 0.99x, 11x11 on 256^2 (7.9 M) 1.14x, 7x7 on
+#: 512^2 (12.8 M) 1.21x.  Callers whose unit of work costs more scale their estimate (pooling).
+MIN_WORK_PER_THREAD = 3_500_000
 #: Blocks of rows per thread (handed out dynamically).
 BLOCKS_PER_THREAD = 4
 
