@@ -14,7 +14,7 @@ Rows, each timed in interleaved rounds in one process (median of many calls), at
 ``run_rows``/``run_tasks`` interleaved with this one's (a paired before/after on one host).
 
 ``--peers`` instead times the issue's rows at 2 threads against OpenCV (2 threads), this
-hand-off, the other one (``--against``) and cv2 interleaved in one loop: average pooling 2x2
+hand-off and split thresholds, the other ones (``--against``: its ``run_rows`` and ``run_tasks``) and cv2 interleaved in one loop: average pooling 2x2
 float32 and uint8 on 2048^2 (``cv2.resize`` INTER_AREA) and dense 3..11 on 256^2 and 2048^2
 (``cv2.filter2D``, BORDER_CONSTANT), default path policy; then dense 7x7 2048^2 at 1 and 2 threads.
 
@@ -153,7 +153,7 @@ def peers(impls: dict, repeat: int) -> None:
 
     cv2.setNumThreads(2)
     numba.set_num_threads(2)
-    own = threads.run_tasks
+    own = threads.run_tasks, threads.run_rows
     rng = np.random.default_rng(0)
     x32 = rng.random((2048, 2048), dtype=np.float32)
     x8 = rng.integers(0, 256, (2048, 2048), dtype=np.uint8)
@@ -174,7 +174,7 @@ def peers(impls: dict, repeat: int) -> None:
         fns, labels = [], []
         for label, mod in impls.items():
             def call(mod=mod, ours=ours):
-                threads.run_tasks = mod.run_tasks
+                threads.run_tasks, threads.run_rows = mod.run_tasks, mod.run_rows  # its hand-off and thresholds
                 ours()
             fns.append(call)
             labels.append(label)
@@ -182,7 +182,7 @@ def peers(impls: dict, repeat: int) -> None:
         try:
             res = paired_us(fns, reps)
         finally:
-            threads.run_tasks = own
+            threads.run_tasks, threads.run_rows = own
         cv = res[-1]
         print(f"{name:24s} " + "  ".join(f"{lab} {us / 1e3:7.3f} ({us / cv:.2f})" for lab, us in zip(labels, res))
               + f"  cv2 {cv / 1e3:7.3f}")
@@ -191,12 +191,12 @@ def peers(impls: dict, repeat: int) -> None:
     for label, mod in impls.items():
         def at(t, mod=mod):
             numba.set_num_threads(t)
-            threads.run_tasks = mod.run_tasks
+            threads.run_tasks, threads.run_rows = mod.run_tasks, mod.run_rows
             api.conv2d(x, k)
         try:
             one, two = paired_us([lambda: at(1), lambda: at(2)], max(5, repeat // 20))
         finally:
-            threads.run_tasks = own
+            threads.run_tasks, threads.run_rows = own
             numba.set_num_threads(2)
         print(f"scaling dense 7x7 2048^2 {label}: 1t {one / 1e3:.3f} ms, 2t {two / 1e3:.3f} ms, {one / two:.2f}x")
     print(f"load average {os.getloadavg()}")
