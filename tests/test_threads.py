@@ -32,6 +32,7 @@ def fresh_crew(monkeypatch):
     """A crew of this test's own, polling after its first job (a fork test's parent has one too)."""
     monkeypatch.setattr(threads, "_crew", None)
     monkeypatch.setattr(threads, "SPIN_AFTER_JOBS", 1)
+    monkeypatch.setattr(threads, "_POLLS", 0)  # measured again: an earlier test's measure would set the poll up at once
     yield
     crew = threads._crew
     if crew is not None:  # its threads sleep for good once forgotten: let them finish the poll first
@@ -50,9 +51,11 @@ def _wait_all_asleep(crew, timeout=10.0) -> bool:
 
 def test_a_helper_runs_beside_the_caller_before_and_after_the_poll_is_set_up(fresh_crew):
     pytest.importorskip("numba")
-    _rendezvous(1)
+    during = []
+    barrier = threading.Barrier(2, timeout=20)
+    threads.run_tasks(lambda i: (barrier.wait(), during.append(threads._crew.polls)), 2, 2)
     crew = threads._crew
-    assert crew.polls == 0  # the first job: no poll yet
+    assert during == [0, 0]  # the first job ran beside a helper with no poll set up yet
     _rendezvous(3)
     end = time.monotonic() + 10
     while crew.polls == 0 and time.monotonic() < end:  # set up by a helper, after its job
