@@ -154,3 +154,37 @@ def test_callers_on_several_threads_share_the_crew(fresh_crew):
     assert not errors
     for o in outs:
         assert (o == 50).all()
+
+
+def test_a_crew_started_before_numba_polls_once_numba_is_loaded():
+    # a batch's first files may take the block FFT without Numba; the poll was then never set up
+    code = (
+        "import sys, threading\n"
+        "from kernelcli._core import threads\n"
+        "threads.SPIN_AFTER_JOBS = 1\n"
+        "def meet():\n"
+        "    b = threading.Barrier(2, timeout=20)\n"
+        "    threads.run_tasks(lambda i: b.wait(), 2, 2)\n"
+        "for _ in range(3):\n"
+        "    meet()\n"
+        "assert 'numba' not in sys.modules and threads._crew.polls == 0\n"
+        "import numba\n"
+        "for _ in range(50):\n"
+        "    meet()\n"
+        "    if threads._crew.polls:\n"
+        "        break\n"
+        "print(threads._crew.polls > 0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "True"
+
+
+def test_a_helper_outlives_a_poll_that_cannot_be_set_up(fresh_crew, monkeypatch):
+    def broken() -> int:
+        raise RuntimeError("no spin loop here")
+
+    monkeypatch.setattr(threads, "prepare", broken)
+    for _ in range(4):  # each job needs the helper: a helper killed by the set-up breaks the barrier
+        barrier = threading.Barrier(2, timeout=5)
+        threads.run_tasks(lambda i, barrier=barrier: barrier.wait(), 2, 2)
+    assert threads._crew.polls == 0

@@ -142,17 +142,22 @@ class _Crew:
 
     def _set_up_poll(self) -> None:
         if not self.setting_up.acquire(blocking=False):
+            return  # set up, being set up, or given up
+        try:
+            polls = prepare()
+        except Exception:  # noqa: BLE001 - the poll cannot be loaded here: the helpers only sleep between jobs
+            return  # (the lock stays held: never tried again; the helper must live on, or its share of each job is lost)
+        if not polls:
+            self.setting_up.release()  # Numba not loaded yet: a later job, after it is, sets the poll up
             return
-        polls = prepare()
-        if polls:
-            import numpy as np
+        import numpy as np
 
-            counter = np.zeros(1, dtype=np.int64)
-            with self.cond:
-                self.zeros = np.zeros
-                counter[0] = self.generation
-                self.counter = counter
-                self.polls = polls
+        counter = np.zeros(1, dtype=np.int64)
+        with self.cond:
+            self.zeros = np.zeros
+            counter[0] = self.generation
+            self.counter = counter
+            self.polls = polls
 
 
 _POLLS = 0
@@ -161,7 +166,7 @@ _POLLS = 0
 def prepare() -> int:
     """Load the poll of :mod:`.spin` and measure how many polls last :data:`SPIN_US`; 0 without Numba loaded.
 
-    The helpers call it after a few jobs; a process that forks calls (the warm worker) calls it
+    The helpers call it after a few jobs; a process that forks (the warm worker) calls it
     first, so that its children inherit both.
 
     >>> import numba
