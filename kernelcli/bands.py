@@ -119,7 +119,9 @@ def conv2d_bands(
     The bands concatenated equal ``api.conv2d(x, kernel, ...)`` byte for byte, whatever
     ``band_bytes`` (bands hold at least the kernel's reach, and whole FFT blocks on that path).
     """
-    arr = api.as_image_array(x, finite=False)  # each band's call checks its rows
+    # the whole input, as api.conv2d checks it (free for integers): a band's call sees only the rows
+    # its windows read, so a NaN in a row no window reads (a stride's last rows) went unrefused
+    arr = api.as_image_array(x)
     k = api.as_kernel_array(kernel)
     if flip:
         k = k[::-1, ::-1]

@@ -79,3 +79,17 @@ def test_a_float_image_pins_the_ffts_form_from_the_whole():
     k = np.random.default_rng(3).integers(-3, 4, (25, 25)).astype(float)
     want = api.conv2d(x, k, paths=Paths(force="fft"))
     same_bytes(joined(conv2d_bands(x, k, paths=Paths(force="fft"), band_bytes=1)), want)
+
+
+@pytest.mark.parametrize("kw", [{"stride": 2, "padding": "valid"}, {"stride": 5, "padding": "valid", "kernel": [[1.0]]}])
+def test_a_non_finite_input_is_refused_as_the_whole_call_refuses_it(kw):
+    # the NaN lies in a row no window reads: each band's own call never saw it
+    kw = dict(kw)
+    k = kw.pop("kernel", np.ones((3, 3)))
+    x = np.ones((30, 8), np.float32)
+    x[-1 if kw["stride"] == 2 else 3, 0] = np.nan
+    with pytest.raises(UsageError, match="NaN or infinite") as whole:
+        api.conv2d(x, k, **kw)
+    with pytest.raises(UsageError, match="NaN or infinite") as banded:
+        list(conv2d_bands(x, k, band_bytes=1, **kw))
+    assert str(banded.value) == str(whole.value)
