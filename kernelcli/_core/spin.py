@@ -5,7 +5,10 @@ kernel takes tens of microseconds to wake (an idle vCPU), the time of a 256x256 
 a job a helper waits here instead, for a bounded number of polls, outside the GIL: a job that
 follows soon (a loop of calls) finds it awake.  The counter is read with an atomic load, so the
 compiler cannot hoist it out of the loop, and each poll pauses the core (``pause`` on x86,
-``yield`` on ARM) so that a sibling hyper-thread runs meanwhile.
+``yield`` on ARM) so that a sibling hyper-thread runs meanwhile, then gives the core to any
+other runnable thread (``sched_yield(2)``, POSIX: see ``_sched_yield``).  The bound is a number
+of polls (:func:`.threads.prepare` measures how many last its time on an idle core): on a busy
+host each yield may last longer, but a poll then mostly lets other threads run.
 
 Example
 -------
