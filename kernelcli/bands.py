@@ -33,8 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from . import api, ndsupport
-from .modes import PAD_CODES, canonical_pad_mode
+from . import api
 from .tiled import pin
 from .tiled.plan import Axis
 
@@ -122,31 +121,17 @@ def conv2d_bands(
     # the whole input, as api.conv2d checks it (free for integers): a band's call sees only the rows
     # its windows read, so a NaN in a row no window reads (a stride's last rows) went unrefused
     arr = api.as_image_array(x)
-    k = api.as_kernel_array(kernel)
-    if flip:
-        k = k[::-1, ::-1]
-    (sh, sw), (dh, dw), widths, (oh, ow) = api.conv_geometry(arr.shape, k.shape, stride, padding, dilation)
-    kh, kw = k.shape
-    mode = canonical_pad_mode(pad_mode)
-    h, w = arr.shape[:2]
-    top, bottom, left, right = api._trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)
-    dtype = api.compute_dtype(arr.dtype)
-    fill = ndsupport.check_fill(pad_value, dtype, "pad value") if mode == "constant" else 0.0
+    plan = pin.conv_plan(arr.shape, arr.dtype, kernel, stride=stride, padding=padding, pad_mode=pad_mode,
+                         pad_value=pad_value, dilation=dilation, flip=flip, paths=paths, stats=lambda: _stats(arr))
+    (sh, _), (oh, ow), dtype = plan.stride, plan.out, plan.dtype
     channels = arr.shape[2] if arr.ndim == 3 else 1
-    force = pin.conv_paths((h, w, channels), k, (sh, sw), (dh, dw), dtype, oh, ow, paths, PAD_CODES[mode], fill,
-                           lambda: _stats(arr), arr.dtype)
-    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-    align, min_outputs = pin.fft_tiling(force, span_h)
-    circular = mode == "circular"
-    rows = Axis(h, sh, span_h, top, bottom, oh, circular=circular, align=align, min_outputs=min_outputs)
-    cols = Axis(w, sw, span_w, left, right, ow, circular=circular)
     per_row = max(1, ow * channels * dtype.itemsize)
     if band_bytes is None:
         band_bytes = BAND_BYTES if oh * per_row > WHOLE_BYTES else oh * per_row
-    chunks = rows.chunks(sh * max(1, band_bytes // per_row))
+    chunks = plan.rows.chunks(sh * max(1, band_bytes // per_row))
     shape = (oh, ow, channels) if arr.ndim == 3 else (oh, ow)
-    call = {"stride": (sh, sw), "pad_mode": mode, "pad_value": pad_value, "dilation": (dh, dw), "paths": force}
-    return Bands(shape, np.dtype(dtype), arr, k, rows, cols, chunks, call)
+    call = {"stride": plan.stride, "pad_mode": plan.mode, "pad_value": pad_value, "dilation": plan.dilation, "paths": plan.force}
+    return Bands(shape, dtype, arr, plan.kernel, plan.rows, plan.cols, chunks, call)
 
 
 def _stats(arr: np.ndarray) -> tuple[bool, float]:

@@ -147,23 +147,9 @@ def conv2d(x: Any, kernel: Any, *, stride: int | Sequence[int] = 1, padding: Any
     array([2., 2., 2.], dtype=float32)
     """
     _check(x, (2, 3))
-    k = api.as_kernel_array(kernel)
-    if flip:
-        k = k[::-1, ::-1]
-    (sh, sw), (dh, dw), widths, (oh, ow) = api.conv_geometry(x.shape, k.shape, stride, padding, dilation)
-    kh, kw = k.shape
-    mode = canonical_pad_mode(pad_mode)
-    h, w = x.shape[:2]
-    top, bottom, left, right = api._trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)
-    circular = mode == "circular"
-    dtype = api.compute_dtype(x.dtype)
-    fill = ndsupport.check_fill(pad_value, dtype, "pad value") if mode == "constant" else 0.0
-    force = pin.conv_paths((h, w, x.shape[2] if x.ndim == 3 else 1), k, (sh, sw), (dh, dw), dtype, oh, ow, paths,
-                           PAD_CODES[mode], fill, pin.dask_stats(x), x.dtype)
-    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-    (ah, mh), (aw, mw) = pin.fft_tiling(force, span_h), pin.fft_tiling(force, span_w)
-    axes = [Axis(h, sh, span_h, top, bottom, oh, circular=circular, align=ah, min_outputs=mh),
-            Axis(w, sw, span_w, left, right, ow, circular=circular, align=aw, min_outputs=mw)]
+    plan = pin.conv_plan(x.shape, x.dtype, kernel, stride=stride, padding=padding, pad_mode=pad_mode,
+                         pad_value=pad_value, dilation=dilation, flip=flip, paths=paths, stats=pin.dask_stats(x))
+    axes = [plan.rows, plan.cols]
     if x.ndim == 3:
         axes.append(Axis(x.shape[2], passthrough=True))
 
@@ -171,10 +157,10 @@ def conv2d(x: Any, kernel: Any, *, stride: int | Sequence[int] = 1, padding: Any
 
     def core(slab, pads, origin):
         (t, b), (l, r) = pads[:2]
-        return pin.call(conv, pin.tile_paths(force, origin[:2]), slab, k, stride=(sh, sw), padding=(t, b, l, r),
-                        pad_mode=mode, pad_value=pad_value, dilation=(dh, dw))
+        return pin.call(conv, pin.tile_paths(plan.force, origin[:2]), slab, plan.kernel, stride=plan.stride,
+                        padding=(t, b, l, r), pad_mode=plan.mode, pad_value=pad_value, dilation=plan.dilation)
 
-    return tile_map(x, axes, core, dtype, chunks, with_origin=True)
+    return tile_map(x, axes, core, plan.dtype, chunks, with_origin=True)
 
 
 def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: float = 0.0,

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -66,6 +66,60 @@ def conv_paths(shape3: tuple[int, int, int], k: np.ndarray, stride, dilation, dt
     if kind == "avoid" and policy.force != "fft":  # the whole image takes a direct path (exact there)
         return Paths(force="numpy" if first == "fft" else "dense")
     return Paths(process=policy.process, force="fft", fft_form="exact" if kind == "exact" else "plain")
+
+
+@dataclass(frozen=True)
+class ConvPlan:
+    """What every tile (or band) of one 2-D convolution shares, decided once from the whole image.
+
+    ``rows``/``cols``: the tiling of each axis (:class:`kernelcli.tiled.plan.Axis`, in whole FFT
+    blocks on that path); ``force``: the pinned policy (:func:`conv_paths`); ``fill``: the checked
+    constant (0.0 for the other modes).
+    """
+
+    kernel: np.ndarray
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    out: tuple[int, int]
+    mode: str
+    fill: float
+    dtype: np.dtype
+    force: Paths
+    rows: Any
+    cols: Any
+
+
+def conv_plan(shape: tuple[int, ...], input_dtype: Any, kernel: Any, *, stride: Any, padding: Any, pad_mode: str,
+              pad_value: float, dilation: Any, flip: bool, paths: Any, stats: Callable[[], tuple[bool, float]]) -> ConvPlan:
+    """The :class:`ConvPlan` of ``api.conv2d`` (same arguments) on an image of ``shape`` (H, W[, C]).
+
+    >>> plan = conv_plan((10, 8), np.uint8, np.ones((3, 3)), stride=2, padding="same", pad_mode="reflect",
+    ...                  pad_value=0.0, dilation=1, flip=False, paths=None, stats=lambda: (True, 255.0))
+    >>> plan.out, plan.force.force, (plan.rows.before, plan.rows.after)
+    ((5, 4), 'numpy', (1, 0))
+    """
+    from .. import api, ndsupport
+    from ..modes import canonical_pad_mode
+    from .plan import Axis
+
+    k = api.as_kernel_array(kernel)
+    if flip:
+        k = k[::-1, ::-1]
+    (sh, sw), (dh, dw), widths, (oh, ow) = api.conv_geometry(shape, k.shape, stride, padding, dilation)
+    kh, kw = k.shape
+    mode = canonical_pad_mode(pad_mode)
+    h, w = shape[:2]
+    top, bottom, left, right = api._trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)
+    dtype = api.compute_dtype(np.dtype(input_dtype))
+    fill = ndsupport.check_fill(pad_value, dtype, "pad value") if mode == "constant" else 0.0
+    force = conv_paths((h, w, shape[2] if len(shape) == 3 else 1), k, (sh, sw), (dh, dw), dtype, oh, ow, paths,
+                       PAD_CODES[mode], fill, stats, input_dtype)
+    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    (ah, mh), (aw, mw) = fft_tiling(force, span_h), fft_tiling(force, span_w)
+    circular = mode == "circular"
+    rows = Axis(h, sh, span_h, top, bottom, oh, circular=circular, align=ah, min_outputs=mh)
+    cols = Axis(w, sw, span_w, left, right, ow, circular=circular, align=aw, min_outputs=mw)
+    return ConvPlan(k, (sh, sw), (dh, dw), (oh, ow), mode, fill, np.dtype(dtype), force, rows, cols)
 
 
 def conv3d_paths(whole: str, k: np.ndarray, dtype, paths: Any = None, mode_code: int = 0, fill: float = 0.0,
