@@ -20,8 +20,8 @@ The three steps
    Ctrl-C the workers are stopped, every temporary file is removed, finished outputs are
    kept, and :class:`BatchInterrupted` (a KeyboardInterrupt) carries the partial result.
 
-Steps 1 and 2 live in :mod:`kernelcli.batch_plan`, re-exported here; the worker
-processes' functions stay here, where the pools pickle them from.
+Steps 1 and 2 live in :mod:`kernelcli.batch_plan`, the records in :mod:`kernelcli.batch_records`,
+both re-exported here; the worker processes' functions stay here, where the pools pickle them from.
 
 The results are the same bytes as running the items one by one: each item is computed
 by the same code, and the core splits work across threads by whole rows.
@@ -51,27 +51,45 @@ import time
 import traceback
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .io.naming import output_suffix  # noqa: F401 - output_suffix's former home
-from .io.outputs import output_folder, remove_temporary_files_of, signals_deferred
+from .batch_plan import (  # noqa: F401 - steps 1 and 2, re-exported (their former home)
+    MAX_LISTED,
+    Discovery,
+    Item,
+    Scanned,
+    Source,
+    _is_input_file,
+    _nearest_existing,
+    _report_folder_problem,
+    _scan_folder,
+    check_report_path,
+    discover,
+    glob_root,
+    has_glob,
+    is_batch_argument,
+    output_path,
+    plan,
+)
+from .batch_records import (  # noqa: F401 - re-exported
+    RECORD_FIELDS,
+    BatchInterrupted,
+    BatchResult,
+    Record,
+    record_document,
+)
 from .errors import (
     EXIT_INTERNAL,
-    EXIT_INTERRUPTED,
     EXIT_ITEM_FAILED,
-    EXIT_OK,
     EXIT_REFUSED,
     KernelcliError,
     UsageError,
     WriteError,
     interrupt_exit_code,
 )
-from .batch_plan import (  # noqa: F401 - steps 1 and 2, re-exported (their former home)
-    MAX_LISTED, Discovery, Item, Scanned, Source, _is_input_file, _nearest_existing, _report_folder_problem,
-    _scan_folder, check_report_path, discover, glob_root, has_glob, is_batch_argument, output_path, plan,
-)
+from .io.naming import output_suffix  # noqa: F401 - output_suffix's former home
+from .io.outputs import output_folder, remove_temporary_files_of, signals_deferred
 
 #: what a job looks like: ``job(input_path, out=output_path)`` returning a report with ``.notes``
 Job = Callable[..., Any]
@@ -80,126 +98,6 @@ Progress = Callable[["Record", int, int], None]
 
 
 # ---------------------------------------------------------------- running
-
-
-@dataclass
-class Record:
-    """What happened to one item."""
-
-    input: str
-    output: str
-    status: str  # "ok", "failed" or "not run" (interrupted before it finished)
-    error: str | None = None
-    seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
-    internal: bool = False  # the error was a bug (an exception we did not expect)
-    traceback: str | None = None
-    #: the exit code this item alone would give (0 ok, 4 refused to write, 2 bad input, ...)
-    code: int = EXIT_OK
-    #: the job report's own facts (operation, shapes, range, dtype, ...) when it finished
-    facts: dict[str, Any] | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON record of :data:`RECORD_FIELDS`: the same fields as one input's ``--json``."""
-        return record_document(self.facts, input=self.input, output=self.output, status=self.status, code=self.code,
-                               error=self.error, seconds=self.seconds, notes=self.notes)
-
-
-#: every record (``--json`` of one input, each item of a batch, ``--report``) has these fields;
-#: a job may add its own (``matrix``, ``kernel``, a volume's ``spacing``...)
-RECORD_FIELDS = (
-    "input", "output", "status", "code", "error", "operation", "input_shape", "output_shape",
-    "minimum", "maximum", "dtype", "clipped_low", "clipped_high", "total", "seconds", "notes",
-)
-
-
-def record_document(report: Any = None, **given: Any) -> dict[str, Any]:
-    """One input's JSON record: :data:`RECORD_FIELDS` in order (None when unknown, e.g. after
-    a failure), then the job's own facts.  ``report`` is a job report or its ``as_dict()``.
-
-    >>> list(record_document(None, input="a.png", status="failed", error="bad")) == list(RECORD_FIELDS)
-    True
-    """
-    facts = dict(report if isinstance(report, dict) or report is None else report.as_dict()) if report is not None else {}
-    facts.setdefault("status", "ok")
-    facts.setdefault("code", EXIT_OK)
-    facts.setdefault("error", None)
-    facts.update({k: v for k, v in given.items() if v is not None or k == "error"})
-    if "seconds" in facts and facts["seconds"] is not None:
-        facts["seconds"] = round(float(facts["seconds"]), 6)
-    facts["notes"] = [str(n) for n in facts.get("notes") or []]
-    document = {name: facts.pop(name, None) for name in RECORD_FIELDS}
-    document.update(facts)
-    return document
-
-
-@dataclass
-class BatchResult:
-    """Every record, in input order, and the totals."""
-
-    records: list[Record]
-    seconds: float
-    workers: int
-    interrupted: bool = False
-    notes: list[str] = field(default_factory=list)
-    #: the exit code of the interruption: 130 (Ctrl-C), 143 (SIGTERM), 129 (SIGHUP)
-    interrupt_code: int = EXIT_INTERRUPTED
-
-    def count(self, status: str) -> int:
-        """How many records have ``status``."""
-        return sum(r.status == status for r in self.records)
-
-    @property
-    def ok(self) -> int:
-        return self.count("ok")
-
-    @property
-    def failed(self) -> int:
-        return self.count("failed")
-
-    @property
-    def exit_code(self) -> int:
-        """128 + the signal if interrupted (130 for Ctrl-C), 70 if an item hit a bug, 4 if
-        every failed item was refused (its output appeared meanwhile), 1 if an item failed, else 0."""
-        if self.interrupted:
-            return self.interrupt_code
-        if any(r.internal for r in self.records):
-            return EXIT_INTERNAL
-        failed = [r for r in self.records if r.status == "failed"]
-        if failed and all(r.code == EXIT_REFUSED for r in failed):
-            return EXIT_REFUSED
-        return EXIT_ITEM_FAILED if failed else EXIT_OK
-
-    def summary(self) -> str:
-        """``118 ok, 2 failed, 3.1 s`` (and how many were not run after an interruption)."""
-        parts = [f"{self.ok} ok", f"{self.failed} failed"]
-        not_run = self.count("not run")
-        if not_run:
-            parts.append(f"{not_run} not run")
-        return ", ".join(parts) + f", {self.seconds:.1f} s"
-
-    def as_dict(self) -> dict[str, Any]:
-        """One JSON-ready document: ``items`` (a record per input) and ``totals``."""
-        return {
-            "items": [r.as_dict() for r in self.records],
-            "totals": {
-                "total": len(self.records),
-                "ok": self.ok,
-                "failed": self.failed,
-                "not_run": self.count("not run"),
-                "seconds": round(self.seconds, 3),
-                "workers": self.workers,
-                "interrupted": self.interrupted,
-            },
-        }
-
-
-class BatchInterrupted(KeyboardInterrupt):
-    """Ctrl-C during :func:`run`: temporary files are gone; ``result`` holds what finished."""
-
-    def __init__(self, result: BatchResult) -> None:
-        super().__init__("interrupted")
-        self.result = result
 
 
 def resolve_workers(workers: int | None, n_items: int) -> int:
