@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ndsupport, shapes
+from . import conv_args, ndsupport, shapes
 from ._core import numpy_impl
 from ._core import policy as _policy
 from ._core.memo import Memo
@@ -66,25 +66,12 @@ def as_kernel_array(kernel: Any, ndim: int = 2) -> np.ndarray:
     >>> as_kernel_array([[1, 2, 3]]).shape
     (1, 3)
     """
-    if hasattr(kernel, "array") and callable(kernel.array):
-        kernel = kernel.array()
-    k = np.asarray(kernel, dtype=np.float64)
-    if k.ndim != ndim:
-        what = "2-D matrix" if ndim == 2 else f"{ndim}-D (kz, ky, kx) matrix"
-        raise ShapeError(f"kernel: expected a {what}, got shape {k.shape}")
-    if k.size == 0:
-        raise ShapeError("kernel: the matrix is empty")
+    k = ndsupport.kernel_values(kernel, ndim)
     if k.size <= 1024:  # a kernel a program applies call after call: its finiteness is remembered
-        _FINITE_KERNELS.get(k.tobytes(), lambda: _check_finite_kernel(k))
+        _FINITE_KERNELS.get(k.tobytes(), lambda: ndsupport.check_finite_kernel(k))
     else:
-        _check_finite_kernel(k)
+        ndsupport.check_finite_kernel(k)
     return k
-
-
-def _check_finite_kernel(k: np.ndarray) -> bool:
-    if not np.isfinite(k).all():
-        raise UsageError("kernel: values must be finite (no NaN or infinity)")
-    return True
 
 
 #: byte strings of float64 kernels found finite (a Memo does not remember a failed check)
@@ -102,16 +89,7 @@ def _numba_lacks(dtype: np.dtype) -> bool:
     return np.dtype(dtype) == np.float16
 
 
-def _padding_arg(padding: Any) -> Any:
-    """A padding argument with numpy integers (a scalar, an array, a tuple of them) made Python ints;
-    anything else is left for :func:`shapes.resolve_padding` to accept or refuse by name."""
-    if isinstance(padding, np.bool_):
-        return bool(padding)
-    if isinstance(padding, np.integer):
-        return int(padding)
-    if isinstance(padding, (str, int)):
-        return padding
-    return tuple(int(v) if isinstance(v, np.integer) else v for v in padding)
+_padding_arg = conv_args.padding_arg  # (kept for old imports)
 
 
 def _announce_first_compile(dispatcher, *dtypes) -> None:
@@ -248,47 +226,44 @@ def conv2d(
         return arrays.conv2d(x, kernel, stride=stride, padding=padding, pad_mode=pad_mode, pad_value=pad_value,
                              dilation=dilation, flip=flip, paths=paths)
     arr = as_image_array(x, finite=False)  # checked below: by the direct loops' screen, or apart
-    k = as_kernel_array(kernel)
-    if flip:
-        k = k[::-1, ::-1]
-    (sh, sw), (dh, dw), widths, (oh, ow) = conv_geometry(arr.shape, k.shape, stride, padding, dilation)
-    kh, kw = k.shape
-    mode = canonical_pad_mode(pad_mode)
-    h, w = arr.shape[:2]
-
-    dtype = compute_dtype(arr.dtype)
-    pad_value = ndsupport.check_fill(pad_value, dtype, "pad value") if mode == "constant" else 0.0
+    call = conv_args.resolve(arr.shape, arr.dtype, kernel, stride, padding, pad_mode, pad_value, dilation, flip)
+    k, dtype, fill, (oh, ow) = call.k, call.dtype, call.fill, call.out
     policy = as_paths(paths)
-    x3 = arr.reshape(h, w, -1)
-    channels = x3.shape[2]
     # the first choice of every convolution, 2-D and 3-D alike (kernelcli._core.dispatch)
-    choice = "numpy" if policy.numpy_for(oh * ow * channels * kh * kw) else None
+    choice = "numpy" if policy.numpy_for(call.work) else None
     if choice is None:
-        from ._core import costs, dispatch, engine, forms
-
-        same = policy.jit_start is not None and costs.same_bytes_on_every_path(arr.dtype, k, dtype, mode == "constant", pad_value)
-        choice = dispatch.front(policy, oh * ow * channels * kh * kw, oh * ow * channels, k, (sh, sw), dtype, same_bytes=same)
-    # Only the rows and columns the windows reach are padded (a large stride or "valid" skips the rest).
-    widths = _trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)
-    if choice != "jit":
-        ndsupport.check_finite(arr)
+        costs, dispatch, engine, forms = _core_modules()
+        same = policy.jit_start is not None and costs.same_bytes_on_every_path(arr.dtype, k, dtype, call.mode == "constant", fill)
+        choice = dispatch.front(policy, call.work, call.outputs, k, call.stride, dtype, same_bytes=same)
+    if choice == "jit":
+        return engine.correlate(arr, k, dtype, call.widths, call.code, fill, call.stride, call.dilation, oh, ow,
+                                paths=policy, announce=_announce_first_compile, finite_check=_finite_check(arr), key=call)
+    ndsupport.check_finite(arr)
+    x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
     if choice == "fft":
-        from ._core import costs, engine, forms
-
-        form = forms.fft_form(x3, k, dtype, PAD_CODES[mode], pad_value, policy.fft_form)
+        form = forms.fft_form(x3, k, dtype, call.code, fill, policy.fft_form)
         choice = "numpy" if form[0] == "avoid" else choice  # numpy is exact here, the FFT could not be
     if choice == "numpy":
-        out = numpy_impl.correlate_bands(x3, k.astype(dtype), widths, PAD_CODES[mode], pad_value, dtype, (sh, sw), (dh, dw), oh, ow)
-    elif choice == "fft":
-        out = engine.fft_correlate(x3, k, dtype, widths, PAD_CODES[mode], pad_value, (dh, dw), oh, ow, policy, form)
+        out = numpy_impl.correlate_bands(x3, k.astype(dtype), call.widths, call.code, fill, dtype, call.stride, call.dilation,
+                                         oh, ow)
     else:
-        from ._core import costs, engine, forms
-
-        out = engine.correlate(
-            x3, k, dtype, widths, PAD_CODES[mode], pad_value, (sh, sw), (dh, dw), oh, ow,
-            paths=policy, announce=_announce_first_compile, finite_check=_finite_check(arr),
-        )
+        out = engine.fft_correlate(x3, k, dtype, call.widths, call.code, fill, call.dilation, oh, ow, policy, form)
     return out if arr.ndim == 3 else out[:, :, 0]
+
+
+_CORE: tuple = ()
+
+
+def _core_modules():
+    """``(costs, dispatch, engine, forms)`` of the core, imported on first use (not at ``import
+    kernelcli.api``: the command line's cold path may need none) and kept: an import statement
+    in every call cost a small one about half a microsecond."""
+    global _CORE
+    if not _CORE:
+        from ._core import costs, dispatch, engine, forms
+
+        _CORE = costs, dispatch, engine, forms
+    return _CORE
 
 
 def _finite_check(arr: np.ndarray):
@@ -299,58 +274,8 @@ def _finite_check(arr: np.ndarray):
     return lambda: ndsupport.check_finite(arr)
 
 
-def conv_geometry(shape: Sequence[int], kernel_shape: Sequence[int], stride: Any, padding: Any, dilation: Any):
-    """Strides, dilations, padding widths (top, bottom, left, right) and output size of a 2-D convolution.
-
-    The one place :func:`conv2d` and its tiled twin resolve a call's geometry; remembered
-    for arguments given as ints, strings and tuples of ints (a program convolving many
-    patches asks the same question every call).
-
-    >>> conv_geometry((6, 6), (3, 3), 2, "same", 1)
-    ((2, 2), (1, 1), (1, 1, 1, 1), (3, 3))
-    """
-    key = (tuple(shape[:2]), tuple(kernel_shape), _plain(stride), _plain(padding), _plain(dilation))
-    if None in key:
-        return _conv_geometry(shape, kernel_shape, stride, padding, dilation)
-    return _GEOMETRY.get(key, lambda: _conv_geometry(shape, kernel_shape, stride, padding, dilation))
-
-
-_GEOMETRY = Memo()
-
-
-def _plain(value: Any) -> Any:
-    """A hashable key of an int, a str or a tuple of ints, with their types (True is not 1 here); else None."""
-    if type(value) in (int, str):
-        return type(value), value
-    if type(value) is tuple and all(type(v) is int for v in value):
-        return value
-    return None
-
-
-def _conv_geometry(shape, kernel_shape, stride, padding, dilation):
-    sh, sw = _pair(stride, "stride")
-    dh, dw = _pair(dilation, "dilation")
-    kh, kw = kernel_shape
-    widths = shapes.resolve_padding(_padding_arg(padding), kh, kw, (dh, dw))
-    h, w = shape[:2]
-    try:
-        oh = shapes.conv_output_size(h, kh, stride=sh, pad_before=widths[0], pad_after=widths[1], dilation=dh)
-        ow = shapes.conv_output_size(w, kw, stride=sw, pad_before=widths[2], pad_after=widths[3], dilation=dw)
-    except ShapeError as exc:
-        raise ShapeError(f"input {h}x{w} and kernel {kh}x{kw}: {exc}") from None
-    return (sh, sw), (dh, dw), tuple(widths), (oh, ow)
-
-
-def _trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw):
-    """Cut the bottom/right padding down to what the last window actually reads.
-
-    A negative result means the last input rows/columns are never read; those stay
-    (the core simply does not reach them).
-    """
-    top, bottom, left, right = widths
-    need_h = (oh - 1) * sh + dh * (kh - 1) + 1
-    need_w = (ow - 1) * sw + dw * (kw - 1) + 1
-    return top, max(0, min(bottom, need_h - top - h)), left, max(0, min(right, need_w - left - w))
+conv_geometry = conv_args.conv_geometry  # (public here since the tiled twin came)
+_trim_widths = conv_args.trim_widths  # (kept for old imports)
 
 
 def pool2d(

@@ -114,6 +114,40 @@ def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
     return v
 
 
+# ---------------------------------------------------------------- kernels
+
+
+def kernel_values(kernel: Any, ndim: int = 2) -> np.ndarray:
+    """An ``ndim``-D float64 kernel from an array-like or a catalogue ``Kernel``, not yet checked finite
+    (:func:`check_finite_kernel`); a float64 array comes back as it is (the caller's, not a copy).
+
+    >>> kernel_values([[1, 2, 3]]).dtype
+    dtype('float64')
+    """
+    if not isinstance(kernel, np.ndarray) and hasattr(kernel, "array") and callable(kernel.array):
+        kernel = kernel.array()
+    k = np.asarray(kernel, dtype=np.float64)
+    if k.ndim != ndim:
+        what = "2-D matrix" if ndim == 2 else f"{ndim}-D (kz, ky, kx) matrix"
+        raise ShapeError(f"kernel: expected a {what}, got shape {k.shape}")
+    if k.size == 0:
+        raise ShapeError("kernel: the matrix is empty")
+    return k
+
+
+def check_finite_kernel(k: np.ndarray) -> bool:
+    """Refuse (UsageError) a kernel holding NaN or infinity; True otherwise.
+
+    >>> check_finite_kernel(np.array([[1.0, np.nan]]))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: kernel: values must be finite (no NaN or infinity)
+    """
+    if not np.isfinite(k).all():
+        raise UsageError("kernel: values must be finite (no NaN or infinity)")
+    return True
+
+
 # ---------------------------------------------------------------- arrays
 
 

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kernelcli.api as api
-from kernelcli import conv2d, pool2d
+from kernelcli import conv2d, conv_args, pool2d
 from kernelcli._core import costs, engine, forms, policy, threads
 from kernelcli.errors import UsageError
 
@@ -25,7 +25,7 @@ JIT = policy.Paths(force="jit")
 
 def forget() -> None:
     """Empty every memo table (a fresh process, as far as the preparations go)."""
-    for table in (forms._RANK1, engine._PLANS, api._GEOMETRY):
+    for table in (forms._RANK1, engine._PLANS, conv_args._CALLS):
         table.clear()
 
 
@@ -35,7 +35,7 @@ class TestPreparedOnce:
         forget()
         built = {"plan": 0, "svd": 0, "geometry": 0}
         for name, attr, target in (("plan", "_build_direct", engine), ("svd", "_rank1_factors", forms),
-                                   ("geometry", "_conv_geometry", api)):
+                                   ("geometry", "conv_geometry", conv_args)):
             original = getattr(target, attr)
 
             def counting(*a, _original=original, _name=name, **kw):
@@ -64,6 +64,54 @@ class TestPreparedOnce:
         np.testing.assert_allclose(b - a, x, atol=1e-12)
         k[1, 1] += 1.0  # the same array object, mutated
         np.testing.assert_array_equal(conv2d(x, k, paths=JIT), b)
+
+    @pytest.mark.parametrize("force", ["numpy", "dense", "separable", "fft", "jit"])
+    def test_a_kernel_changed_in_place_between_calls_is_the_new_kernel(self, force):
+        """The API remembers each call's resolved arguments under the kernel's bytes, never the
+        array: the same array object changed in place, on every path, gives what a fresh process gives."""
+        paths = policy.Paths(force=force)
+        x = np.random.default_rng(7).random((24, 21, 2), dtype=np.float32)
+        k = np.outer([1.0, 2, 1], [1.0, 0, -1])
+        before = conv2d(x, k, paths=paths, flip=True)
+        k[0, 0] = 3.0  # no longer rank 1: another path may be chosen too
+        after = conv2d(x, k, paths=paths, flip=True)
+        forget()
+        assert after.tobytes() == conv2d(x, k.copy(), paths=paths, flip=True).tobytes()
+        assert after.tobytes() != before.tobytes()
+        np.testing.assert_allclose(after, conv2d(x, k[::-1, ::-1].copy(), paths=paths), rtol=1e-6)
+
+    def test_the_remembered_kernel_is_a_read_only_copy(self):
+        k = np.ones((3, 3))
+        call = conv_args.resolve((9, 9), np.dtype("float32"), k, 1, "same", "constant", 0.0, 1, False)
+        assert call is conv_args.resolve((9, 9), np.dtype("float32"), k, 1, "same", "constant", 0.0, 1, False)
+        assert call.k is not k and not call.k.flags.writeable and k.flags.writeable
+        k[1, 1] = 5.0
+        assert call.k[1, 1] == 1.0
+        assert conv_args.resolve((9, 9), np.dtype("float32"), k, 1, "same", "constant", 0.0, 1, False).k[1, 1] == 5.0
+
+    def test_flip_and_argument_types_are_part_of_the_key(self):
+        x = np.random.default_rng(8).random((10, 12))
+        k = np.arange(9.0).reshape(3, 3)
+        plain = conv2d(x, k, paths=JIT)
+        flipped = conv2d(x, k, flip=True, paths=JIT)
+        np.testing.assert_array_equal(flipped, conv2d(x, k[::-1, ::-1].copy(), paths=JIT))
+        assert plain.tobytes() != flipped.tobytes()
+        # numpy integers and other spellings are resolved anew each call, with the same answer
+        np.testing.assert_array_equal(conv2d(x, k, stride=np.int64(2), paths=JIT), conv2d(x, k, stride=2, paths=JIT))
+        np.testing.assert_array_equal(conv2d(x, k, pad_value=1, paths=JIT), conv2d(x, k, pad_value=1.0, paths=JIT))
+        np.testing.assert_array_equal(conv2d(x, k, padding=(1, 1), paths=JIT), plain)
+
+    def test_a_refused_call_is_refused_again(self):
+        x = np.ones((6, 6), np.uint8)
+        k = np.ones((3, 3))
+        conv2d(x, k, paths=JIT)
+        k[0, 0] = np.nan
+        for _ in range(2):
+            with pytest.raises(UsageError, match="finite"):
+                conv2d(x, k, paths=JIT)
+        for _ in range(2):
+            with pytest.raises(UsageError):
+                conv2d(x, np.ones((3, 3)), pad_value=1e39, paths=JIT)  # beyond float32, the compute dtype
 
     def test_remembered_factors_are_read_only(self):
         col, row = forms.rank1_factors(np.ones((3, 3)), np.dtype("float32"))
@@ -104,6 +152,8 @@ class TestPreparedOnce:
 
 CALLS = st.tuples(
     st.sampled_from([(9, 11), (12, 7, 3), (33, 20), (16, 16, 2)]),
+    st.sampled_from(["jit", "jit", "numpy", "dense", "separable"]),
+    st.booleans(),
     st.sampled_from(["dense3", "gauss5", "box2", "int3"]),
     st.sampled_from([1, 2]),
     st.sampled_from(["same", "valid", 1]),
@@ -125,9 +175,10 @@ def _kernel(name: str) -> np.ndarray:
 
 
 def _call(case):
-    shape, kname, stride, padding, mode, value, dtype = case
+    shape, force, flip, kname, stride, padding, mode, value, dtype = case
     x = (np.random.default_rng(len(shape) * 7 + shape[0]).random(shape) * 200).astype(dtype)
-    return conv2d(x, _kernel(kname), stride=stride, padding=padding, pad_mode=mode, pad_value=value, paths=JIT)
+    return conv2d(x, _kernel(kname), stride=stride, padding=padding, pad_mode=mode, pad_value=value, flip=flip,
+                  paths=policy.Paths(force=force))
 
 
 @settings(max_examples=40, deadline=None)

@@ -142,24 +142,31 @@ def _offsets(n: int, dil: int, stride: int, wq: int, channels: int) -> np.ndarra
 
 
 def correlate(x3, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, paths: Paths = WARM, announce=_noop,
-              finite_check=None):
-    """Cross-correlate (H, W, C) ``x3`` with 2-D ``k`` (float64) into (oh, ow, C) of ``dtype``.
+              finite_check=None, key=None):
+    """Cross-correlate (H, W, C) ``x3`` with 2-D ``k`` (float64) into (oh, ow, C) of ``dtype``; an (H, W)
+    ``x3`` (one channel) gives (oh, ow).
 
     ``widths`` have been trimmed to what the windows read; ``paths.force`` may name a path;
     ``announce`` as for :func:`pad_flat`.  ``finite_check``: for an input not yet checked for
     NaN/infinity, the caller's check (it raises); called before the FFT path, or when the
-    direct loop's screen cannot vouch for the input (see :meth:`DirectPlan.run`).
+    direct loop's screen cannot vouch for the input (see :meth:`DirectPlan.run`).  ``key``: as for
+    :func:`direct_plan` (building a key from the arguments was the longest step of a small call).
     """
     fill = value if mode_code == CONSTANT else 0.0
     path = choose_path(k, stride, dilation, dtype, paths.force)
     if path == "fft":
         if finite_check is not None:
             finite_check()
+        flat = x3.ndim == 2
+        x3 = x3.reshape(x3.shape[0], x3.shape[1], -1)
         form = fft_form(x3, k, dtype, mode_code, fill, paths.fft_form)
         if form[0] != "avoid" or paths.force == "fft":
-            return fft_correlate(x3, k, dtype, widths, mode_code, value, dilation, oh, ow, paths, form)
+            out = fft_correlate(x3, k, dtype, widths, mode_code, value, dilation, oh, ow, paths, form)
+            return out[:, :, 0] if flat else out
         path = "dense"  # the direct loops are exact here and the FFT could not match them
-    plan = direct_plan(x3.shape, x3.dtype, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, path, announce)
+        x3 = x3[:, :, 0] if flat else x3
+    plan = direct_plan(x3.shape, x3.dtype, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, path, announce,
+                       key)
     return plan.run(x3, finite_check)
 
 
@@ -196,17 +203,20 @@ class DirectPlan:
         self.cover = cover
 
     def run(self, x3: np.ndarray, finite_check=None) -> np.ndarray:
-        """The correlation of ``x3``; with ``finite_check`` (see :func:`correlate`) the loop screens its
-        outputs, and the check runs only when the screen cannot vouch for the input."""
+        """The correlation of (H, W, C) ``x3``, or of (H, W) for one channel (then (oh, ow) out); with
+        ``finite_check`` (see :func:`correlate`) the loop screens its outputs, and the check runs only
+        when the screen cannot vouch for the input."""
         oh, ow, c = self.out_shape
         out = np.empty((oh, ow * c), dtype=self.dtype)
-        src = (x3.astype(self.dtype) if self.cast else x3).reshape(x3.shape[0], -1)
+        src = x3.astype(self.dtype) if self.cast else x3
+        if src.ndim == 3:
+            src = src.reshape(src.shape[0], -1)
         src = read_only(src if src.flags.c_contiguous else np.ascontiguousarray(src))
         screen = finite_check is not None and self.cover is not None
         flags = np.zeros(oh if screen else 0, dtype=np.bool_)
         threads.run_rows(self.fn, oh, src, *self.args, out, flags, work=self.work)
         _screened(x3, flags, self.cover, finite_check)
-        return out.reshape(oh, ow, c)
+        return out if x3.ndim == 2 else out.reshape(oh, ow, c)
 
 
 _PLANS = Memo()
@@ -216,21 +226,27 @@ _PLANS = Memo()
 _POOL_WORK = 4
 
 
-def direct_plan(shape, src_dtype, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, path, announce=_noop) -> DirectPlan:
-    """The :class:`DirectPlan` of the ``"dense"`` or ``"separable"`` path for an input of ``shape`` and ``src_dtype``.
+def direct_plan(shape, src_dtype, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, path, announce=_noop,
+                key=None) -> DirectPlan:
+    """The :class:`DirectPlan` of the ``"dense"`` or ``"separable"`` path for an input of ``shape`` (H, W[, C])
+    and ``src_dtype``.
 
     A pure function of its arguments, remembered; ``announce`` is called when a plan is
-    built (before its loop first runs).
+    built (before its loop first runs).  ``key``: a hashable that stands for all the arguments
+    but ``path`` and ``announce``, never for others (the API's remembered call: see
+    :mod:`kernelcli.conv_args`), sparing each call the building of a key from the arguments.
     """
-    key = (tuple(shape), np.dtype(src_dtype).str, array_key(k), np.dtype(dtype).str, tuple(widths), mode_code,
-           float(value).hex(), tuple(stride), tuple(dilation), oh, ow, path)
+    shape = (shape[0], shape[1], shape[2] if len(shape) == 3 else 1)
+    if key is None:
+        key = (shape, np.dtype(src_dtype).str, array_key(k), np.dtype(dtype).str, tuple(widths), mode_code,
+               float(value).hex(), tuple(stride), tuple(dilation), oh, ow)
 
     def build():
         plan = _build_direct(shape, np.dtype(src_dtype), k, np.dtype(dtype), widths, mode_code, value, stride, dilation, oh, ow, path)
         announce(plan.fn, plan.dtype if plan.cast else np.dtype(src_dtype), plan.dtype)
         return plan
 
-    return _PLANS.get(key, build)
+    return _PLANS.get((key, path), build)
 
 
 def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, path) -> DirectPlan:

@@ -98,22 +98,17 @@ def conv_plan(shape: tuple[int, ...], input_dtype: Any, kernel: Any, *, stride: 
     >>> plan.out, plan.force.force, (plan.rows.before, plan.rows.after)
     ((5, 4), 'numpy', (1, 0))
     """
-    from .. import api, ndsupport
-    from ..modes import canonical_pad_mode
+    from .. import conv_args
     from .plan import Axis
 
-    k = api.as_kernel_array(kernel)
-    if flip:
-        k = k[::-1, ::-1]
-    (sh, sw), (dh, dw), widths, (oh, ow) = api.conv_geometry(shape, k.shape, stride, padding, dilation)
+    call = conv_args.resolve(tuple(shape), np.dtype(input_dtype), kernel, stride, padding, pad_mode, pad_value, dilation, flip)
+    k, (sh, sw), (dh, dw), (oh, ow), mode, fill, dtype = (call.k, call.stride, call.dilation, call.out, call.mode,
+                                                           call.fill, call.dtype)
     kh, kw = k.shape
-    mode = canonical_pad_mode(pad_mode)
     h, w = shape[:2]
-    top, bottom, left, right = api._trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)
-    dtype = api.compute_dtype(np.dtype(input_dtype))
-    fill = ndsupport.check_fill(pad_value, dtype, "pad value") if mode == "constant" else 0.0
+    top, bottom, left, right = call.widths
     force = conv_paths((h, w, shape[2] if len(shape) == 3 else 1), k, (sh, sw), (dh, dw), dtype, oh, ow, paths,
-                       PAD_CODES[mode], fill, stats, input_dtype)
+                       call.code, fill, stats, input_dtype)
     span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
     (ah, mh), (aw, mw) = fft_tiling(force, span_h), fft_tiling(force, span_w)
     circular = mode == "circular"

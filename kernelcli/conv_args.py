@@ -1,0 +1,161 @@
+"""What a 2-D convolution resolves from its arguments alone, once: for ``api.conv2d`` and its tiled twin.
+
+The kernel (float64, checked finite, flipped when asked), the strides and dilations, the padding
+widths trimmed to what the windows read, the output size, the pad mode and fill, the compute
+dtype and the work depend on the image's shape and dtype, never on its values.  A program that
+convolves many patches asks the same question every call (on a 256x256 float32 image a 3x3
+takes about 20 us, and resolving it took 5), so the answer is remembered
+(:class:`~kernelcli._core.memo.Memo`), keyed by the image's shape and dtype, the kernel's shape
+and exact bytes (a kernel is a mutable array: one changed in place is another key) and every
+other argument with its type (``True`` is not ``1`` here, and a refused value is refused again:
+an error is not remembered).  The remembered kernel is a read-only copy, never the caller's
+array.  The compute path is not remembered: it reads tunable constants and is decided every
+call (:mod:`kernelcli._core.dispatch`).
+
+Example
+-------
+>>> import numpy as np
+>>> call = resolve((6, 6), np.dtype("uint8"), np.ones((3, 3)), 2, "same", "constant", 0.0, 1, False)
+>>> call.out, call.widths, call.dtype, call.work
+((3, 3), (1, 0, 1, 0), dtype('float32'), 81)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import ndsupport, shapes
+from ._core.memo import Memo, frozen
+from .errors import ShapeError
+from .modes import PAD_CODES, canonical_pad_mode
+
+#: kernels up to this many values are remembered with the call (a larger one costs more to hash
+#: than to check, and its convolution dwarfs both)
+MEMO_KERNEL_VALUES = 1024
+
+
+class ConvCall:
+    """A resolved 2-D convolution call (shared by every call with the same key: read it, never change it).
+
+    ``k``: the float64 kernel as applied (flipped for ``flip``), read-only; ``stride``,
+    ``dilation``: (vertical, horizontal); ``widths``: (top, bottom, left, right) trimmed to what
+    the last window reads; ``out``: (oh, ow); ``mode``, ``code``: the pad mode's name and code;
+    ``fill``: the constant fill (0.0 for other modes); ``dtype``: the compute dtype;
+    ``outputs``: output values (oh * ow * C); ``work``: outputs times taps.  Hashed by identity: the
+    engine remembers its plans for this call under the call itself (``key`` of
+    :func:`kernelcli._core.engine.direct_plan`), which holds for no other arguments.
+    """
+
+    __slots__ = ("code", "dilation", "dtype", "fill", "k", "mode", "out", "outputs", "stride", "widths", "work")
+
+    def __init__(self, k, stride, dilation, widths, out, mode, fill, dtype, channels):
+        self.k, self.stride, self.dilation, self.widths, self.out = k, stride, dilation, widths, out
+        self.mode, self.code, self.fill, self.dtype = mode, PAD_CODES[mode], fill, dtype
+        self.outputs = out[0] * out[1] * channels
+        self.work = self.outputs * k.shape[0] * k.shape[1]
+
+
+def resolve(shape: Sequence[int], dtype: np.dtype, kernel: Any, stride: Any, padding: Any, pad_mode: Any,
+            pad_value: Any, dilation: Any, flip: Any) -> ConvCall:
+    """The :class:`ConvCall` of ``api.conv2d``'s arguments on an image of ``shape`` (H, W[, C]) and ``dtype``
+    (native byte order); remembered when every argument has a plain type (ints, strings, floats,
+    tuples of ints, a bool ``flip``) and the kernel at most :data:`MEMO_KERNEL_VALUES` values.
+
+    >>> call = resolve((5, 7, 3), np.dtype("float32"), [[1.0, -1.0]], 1, "valid", "reflect", 0.0, 1, True)
+    >>> call.k.tolist(), call.out, call.outputs
+    ([[-1.0, 1.0]], (5, 6), 90)
+    """
+    k = ndsupport.kernel_values(kernel)
+    if k.size > MEMO_KERNEL_VALUES:
+        return _resolve(tuple(shape), dtype, k, stride, padding, pad_mode, pad_value, dilation, flip)
+    key = (shape, dtype, k.shape, k.tobytes(), _plain(stride), _plain(padding), _plain(dilation),
+           pad_mode if type(pad_mode) is str else None, _number(pad_value), flip if type(flip) is bool else None)
+    if None in key:
+        return _resolve(tuple(shape), dtype, k, stride, padding, pad_mode, pad_value, dilation, flip)
+    return _CALLS.get(key, lambda: _resolve(tuple(shape), dtype, k, stride, padding, pad_mode, pad_value, dilation, flip))
+
+
+_CALLS = Memo()
+
+
+def _number(value: Any) -> Any:
+    """A key of an int or a float with its type (0.0 and -0.0 are one key: both fill with 0.0); else None."""
+    if type(value) in (int, float):
+        return type(value), value
+    return None
+
+
+def _plain(value: Any) -> Any:
+    """A hashable key of an int, a str or a tuple of ints, with their types (True is not 1 here); else None."""
+    if type(value) in (int, str):
+        return type(value), value
+    if type(value) is tuple and all(type(v) is int for v in value):
+        return value
+    return None
+
+
+def _resolve(shape, dtype, k, stride, padding, pad_mode, pad_value, dilation, flip) -> ConvCall:
+    ndsupport.check_finite_kernel(k)
+    k = np.array(k[::-1, ::-1] if flip else k)  # a copy: the caller may change theirs
+    frozen(k)
+    (sh, sw), (dh, dw), widths, (oh, ow) = conv_geometry(shape, k.shape, stride, padding, dilation)
+    kh, kw = k.shape
+    mode = canonical_pad_mode(pad_mode)
+    compute = ndsupport.compute_dtype(dtype)
+    fill = ndsupport.check_fill(pad_value, compute, "pad value") if mode == "constant" else 0.0
+    h, w = shape[:2]
+    trimmed = trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)
+    return ConvCall(k, (sh, sw), (dh, dw), trimmed, (oh, ow), mode, fill, compute, shape[2] if len(shape) == 3 else 1)
+
+
+def conv_geometry(shape: Sequence[int], kernel_shape: Sequence[int], stride: Any, padding: Any, dilation: Any):
+    """Strides, dilations, padding widths (top, bottom, left, right) and output size of a 2-D convolution.
+
+    >>> conv_geometry((6, 6), (3, 3), 2, "same", 1)
+    ((2, 2), (1, 1), (1, 1, 1, 1), (3, 3))
+    """
+    sh, sw = ndsupport.normalize_sequence(stride, 2, "stride")
+    dh, dw = ndsupport.normalize_sequence(dilation, 2, "dilation")
+    kh, kw = kernel_shape
+    widths = shapes.resolve_padding(padding_arg(padding), kh, kw, (dh, dw))
+    h, w = shape[:2]
+    try:
+        oh = shapes.conv_output_size(h, kh, stride=sh, pad_before=widths[0], pad_after=widths[1], dilation=dh)
+        ow = shapes.conv_output_size(w, kw, stride=sw, pad_before=widths[2], pad_after=widths[3], dilation=dw)
+    except ShapeError as exc:
+        raise ShapeError(f"input {h}x{w} and kernel {kh}x{kw}: {exc}") from None
+    return (sh, sw), (dh, dw), tuple(widths), (oh, ow)
+
+
+def padding_arg(padding: Any) -> Any:
+    """A padding argument with numpy integers (a scalar, an array, a tuple of them) made Python ints;
+    anything else is left for :func:`shapes.resolve_padding` to accept or refuse by name.
+
+    >>> padding_arg((np.int64(1), 2))
+    (1, 2)
+    """
+    if isinstance(padding, np.bool_):
+        return bool(padding)
+    if isinstance(padding, np.integer):
+        return int(padding)
+    if isinstance(padding, (str, int)):
+        return padding
+    return tuple(int(v) if isinstance(v, np.integer) else v for v in padding)
+
+
+def trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw):
+    """Cut the bottom/right padding down to what the last window actually reads.
+
+    A negative result means the last input rows/columns are never read; those stay
+    (the core simply does not reach them).
+
+    >>> trim_widths((1, 1, 1, 1), 6, 6, 3, 3, 3, 3, 2, 2, 1, 1)
+    (1, 0, 1, 0)
+    """
+    top, bottom, left, right = widths
+    need_h = (oh - 1) * sh + dh * (kh - 1) + 1
+    need_w = (ow - 1) * sw + dw * (kw - 1) + 1
+    return top, max(0, min(bottom, need_h - top - h)), left, max(0, min(right, need_w - left - w))
