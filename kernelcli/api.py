@@ -184,6 +184,7 @@ def conv2d(
     pad_value: float = 0.0,
     dilation: int | Sequence[int] = 1,
     flip: bool = False,
+    dtype: Any = None,
     paths: Any = None,
 ) -> np.ndarray:
     """Cross-correlate an image with a 2-D kernel (the deep-learning "convolution").
@@ -205,6 +206,13 @@ def conv2d(
         How the border is filled; see :func:`pad2d`.
     flip : bool
         True convolution (the kernel rotated 180 degrees) instead of cross-correlation.
+    dtype : None or an integer dtype, optional
+        The result's dtype: None keeps the float result below; ``uint8``, ``int8``, ``uint16``
+        or ``int16`` give it rounded half to even and clipped to the dtype's range (exactly
+        ``np.clip(np.rint(r), lo, hi).astype(dtype)`` of that float result ``r``, on every path),
+        as the command line's 8-bit outputs round.  A uint8 image under a rank-1 kernel at zero
+        padding or a mirroring mode into uint8 rounds in the loop: no float result is written.
+        Other dtypes are refused (:func:`kernelcli.ndsupport.result_dtype`).
     paths : "warm", "cold" or Paths, optional
         The path policy (:mod:`kernelcli._core.policy`): which compute path runs.  Every
         path gives the same exact result where the arithmetic is exact (whole-number data,
@@ -214,19 +222,22 @@ def conv2d(
     Returns
     -------
     numpy.ndarray
-        float32, or float64 for float64 and 16/32-bit integer inputs; (H', W') or (H', W', C).
+        float32, or float64 for float64 and 16/32-bit integer inputs (or ``dtype``); (H', W') or (H', W', C).
 
     >>> conv2d(np.array([[1, 2], [3, 4]], np.uint8), [[1]], padding="valid")
     array([[1., 2.],
            [3., 4.]], dtype=float32)
+    >>> conv2d(np.array([[1, 2, 3, 250]], np.uint8), [[0.5, 0.5]], padding="valid", dtype="uint8")
+    array([[  2,   2, 126]], dtype=uint8)
     """
     if is_dask_array(x):  # lazy, tile by tile, equal byte for byte (kernelcli.tiled.arrays)
         from .tiled import arrays
 
-        return arrays.conv2d(x, kernel, stride=stride, padding=padding, pad_mode=pad_mode, pad_value=pad_value,
-                             dilation=dilation, flip=flip, paths=paths)
+        return _rounded_lazily(arrays.conv2d(x, kernel, stride=stride, padding=padding, pad_mode=pad_mode, pad_value=pad_value,
+                                             dilation=dilation, flip=flip, paths=paths), dtype)
     arr = as_image_array(x, finite=False)  # checked below: by the direct loops' screen, or apart
     call = conv_args.resolve(arr.shape, arr.dtype, kernel, stride, padding, pad_mode, pad_value, dilation, flip)
+    rounded = ndsupport.result_dtype(dtype, call.dtype)
     k, dtype, fill, (oh, ow) = call.k, call.dtype, call.fill, call.out
     policy = as_paths(paths)
     # the first choice of every convolution, 2-D and 3-D alike (kernelcli._core.dispatch)
@@ -236,8 +247,9 @@ def conv2d(
         same = policy.jit_start is not None and costs.same_bytes_on_every_path(arr.dtype, k, dtype, call.mode == "constant", fill)
         choice = dispatch.front(policy, call.work, call.outputs, k, call.stride, dtype, same_bytes=same)
     if choice == "jit":
-        return engine.correlate(arr, k, dtype, call.widths, call.code, fill, call.stride, call.dilation, oh, ow,
-                                paths=policy, announce=_announce_first_compile, finite_check=_finite_check(arr), key=call)
+        out = engine.correlate(arr, k, dtype, call.widths, call.code, fill, call.stride, call.dilation, oh, ow, paths=policy,
+                               announce=_announce_first_compile, finite_check=_finite_check(arr), key=call, rounded=rounded)
+        return _rounded(out, rounded)
     ndsupport.check_finite(arr)
     x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
     if choice == "fft":
@@ -248,7 +260,24 @@ def conv2d(
                                          oh, ow)
     else:
         out = engine.fft_correlate(x3, k, dtype, call.widths, call.code, fill, call.dilation, oh, ow, policy, form)
+    out = _rounded(out, rounded)
     return out if arr.ndim == 3 else out[:, :, 0]
+
+
+def _rounded(out: np.ndarray, rounded: np.dtype | None) -> np.ndarray:
+    """``out`` in the ``dtype=`` asked for: as it is when a loop already rounded it (or None was asked),
+    else rounded half to even and clipped (:func:`numpy_impl.round_clip`)."""
+    if rounded is None or out.dtype == rounded:
+        return out
+    return numpy_impl.round_clip(out, rounded)
+
+
+def _rounded_lazily(out: Any, dtype: Any) -> Any:
+    """A dask result in the ``dtype=`` asked for, each tile rounded as :func:`_rounded` rounds."""
+    rounded = ndsupport.result_dtype(dtype, out.dtype)
+    if rounded is None:
+        return out
+    return out.map_blocks(numpy_impl.round_clip, rounded, dtype=rounded)
 
 
 _CORE: tuple = ()
@@ -287,6 +316,7 @@ def pool2d(
     padding: int = 0,
     ceil_mode: bool = False,
     count_include_pad: bool = True,
+    dtype: Any = None,
     paths: Any = None,
 ) -> np.ndarray:
     """Max, min or average pooling of each channel separately, exactly as PyTorch's pooling.
@@ -309,6 +339,11 @@ def pool2d(
     count_include_pad : bool
         For ``avg``: divide by the window's cells inside the padded input (PyTorch's
         default) or, when False, by the real cells only.
+    dtype : None or an integer dtype, optional
+        The result's dtype, as for :func:`conv2d`: None keeps it; ``uint8``, ``int8``,
+        ``uint16`` or ``int16`` round it half to even and clip it (an average of 2.5 is 2, of
+        3.5 is 4: OpenCV's ``INTER_AREA`` rounds half up).  A uint8 or uint16 image's 2x2
+        average into its own dtype rounds in the loop, in integers: no float result.
     paths : "warm", "cold" or Paths, optional
         The path policy (:mod:`kernelcli._core.policy`).
 
@@ -316,17 +351,19 @@ def pool2d(
     -------
     numpy.ndarray
         max/min keep the input dtype; avg is float32 (float64 for float64 and 16/32-bit
-        integer inputs).
+        integer inputs); or ``dtype``.
 
     >>> pool2d([[7, 3, 5, 2], [8, 7, 1, 6], [4, 9, 3, 9], [0, 8, 4, 5]], 2)
     array([[8, 6],
            [9, 9]])
+    >>> pool2d(np.array([[7, 3, 5, 2], [8, 7, 1, 6]], np.uint8), 2, op="avg", dtype="uint8")
+    array([[6, 4]], dtype=uint8)
     """
     if is_dask_array(x):  # lazy, tile by tile (kernelcli.tiled.arrays)
         from .tiled import arrays
 
-        return arrays.pool2d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode,
-                             count_include_pad=count_include_pad, paths=paths)
+        return _rounded_lazily(arrays.pool2d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode,
+                                             count_include_pad=count_include_pad, paths=paths), dtype)
     arr = as_image_array(x, finite=False)  # checked below (_finite_check): by the 2x2 average loop itself, or apart
     op = canonical_pool_op(op)
     size = shapes.check_positive("size", int(size) if isinstance(size, np.integer) else size)
@@ -343,7 +380,8 @@ def pool2d(
         raise ShapeError(f"input {h}x{w}, pool {size}x{size}: {exc}") from None
     x3 = arr.reshape(h, w, -1)
     channels = x3.shape[2]
-    dtype = compute_dtype(arr.dtype) if op == "avg" else arr.dtype
+    result = compute_dtype(arr.dtype) if op == "avg" else arr.dtype
+    rounded, dtype = ndsupport.result_dtype(dtype, result), result  # (dtype: the result's before rounding from here)
     work = oh * ow * channels * size * size
     policy = as_paths(paths)
     small = _numba_lacks(dtype) or policy.numpy_for(work)
@@ -364,8 +402,9 @@ def pool2d(
 
         out = engine.pool(
             x3, size, stride, padding, POOL_CODES[op], count_include_pad, oh, ow, dtype,
-            announce=_announce_first_compile, paths=policy, finite_check=_finite_check(arr),
+            announce=_announce_first_compile, paths=policy, finite_check=_finite_check(arr), rounded=rounded,
         )
+    out = _rounded(out, rounded)
     return out if arr.ndim == 3 else out[:, :, 0]
 
 

@@ -78,6 +78,38 @@ def volume_dtype(dtype: Any, requested: Any = None) -> np.dtype:
     return np.dtype(np.float64) if np.dtype(dtype).newbyteorder("=") == np.float64 else np.dtype(np.float32)
 
 
+#: the integer result dtypes an array function rounds into (``dtype=``): a float32 result holds
+#: every whole number of their range exactly, so rounding it and clipping are well defined
+ROUNDED_DTYPES = ("uint8", "int8", "uint16", "int16")
+
+
+def result_dtype(requested: Any, default: Any, name: str = "dtype") -> np.dtype | None:
+    """The integer dtype a result is rounded into (``dtype=`` of the array functions), or None to
+    keep the ``default`` result (``requested`` None, or ``default`` itself).
+
+    The result is rounded half to even (``numpy.rint``, as the command line's 8-bit outputs) and
+    clipped to the dtype's range: ``numpy.clip(numpy.rint(r), lo, hi).astype(dtype)`` of the
+    result ``r`` the call gives without it.  Other dtypes are refused, naming the value: a float
+    (other than the result's own) would only be a cast, and 32-bit integers have values a
+    float32 result cannot tell apart.
+
+    >>> result_dtype("uint8", np.float32), result_dtype(None, np.float32), result_dtype(np.float32, np.float32)
+    (dtype('uint8'), None, None)
+    """
+    if requested is None:
+        return None
+    try:
+        dt = np.dtype(requested)
+    except TypeError:
+        dt = None
+    if dt is not None and dt.kind in "iu" and dt.newbyteorder("=").name in ROUNDED_DTYPES:
+        return dt.newbyteorder("=")
+    if dt is not None and dt.newbyteorder("=") == np.dtype(default):
+        return None
+    raise UsageError(f"{name} {requested!r}: expected None (the result's own {np.dtype(default).name}) or an integer "
+                     f"dtype to round the result into: {', '.join(ROUNDED_DTYPES)}")
+
+
 def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
     """A constant fill as a float, refused (UsageError) when ``dtype`` cannot hold it exactly.
 

@@ -1,5 +1,9 @@
 """Float results to 8-bit pixels in one pass: round half to even, clip to 0..255, count.
 
+Also the loops' rounding of a result row into an integer ``dtype=`` (:func:`store_rounded`,
+the jitted twin of :func:`kernelcli._core.numpy_impl.round_clip`): the same rule, fused into the
+row loops so that no float result is written to memory.
+
 The jitted twin of :func:`kernelcli.io.images.to_integer_range` for 8 bits (``clip`` and
 ``abs``), used by :func:`kernelcli.io.pictures.picture_8bit` on bands the jitted core
 computed: numpy makes about seven passes over a band (round, two comparisons and their
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.extending import overload
 
 from .config import JIT
 
@@ -86,3 +91,40 @@ def rows_to_rgbx(block, out, absolute):
                 pixel |= np.uint32(level) << np.uint32(8 * k)
             into[j] = pixel
     return low, high, nonzero
+
+
+def row_target(out, i, spare):
+    """The row a loop computes output row ``i`` into: ``out[i]`` itself when ``out`` holds the
+    float result, else the float row ``spare`` (then :func:`store_rounded` rounds it into ``out[i]``).
+    Jitted code only (chosen from the types as it compiles)."""
+    return out[i] if out.dtype == spare.dtype else spare
+
+
+def store_rounded(row, out, i):
+    """``out[i] = clip(rint(row), lo, hi)`` in ``out``'s integer dtype (nothing when ``out`` is
+    ``row``'s float dtype: :func:`row_target` was ``out[i]``).  Jitted code only."""
+    if out.dtype != row.dtype:
+        info = np.iinfo(out.dtype)
+        out[i] = np.clip(np.rint(row), info.min, info.max)
+
+
+@overload(row_target, inline="always")
+def _row_target(out, i, spare):
+    if out.dtype == spare.dtype:
+        return lambda out, i, spare: out[i]
+    return lambda out, i, spare: spare
+
+
+@overload(store_rounded, inline="always")
+def _store_rounded(row, out, i):
+    if out.dtype == row.dtype:
+        return lambda row, out, i: None
+    info, real = np.iinfo(str(out.dtype)), np.dtype(str(row.dtype)).type
+    lo, hi = real(info.min), real(info.max)  # exact in float32 for 8 and 16 bits: compared in the row's dtype
+
+    def store(row, out, i):
+        into = out[i]
+        for j in range(into.shape[0]):
+            into[j] = min(max(np.rint(row[j]), lo), hi)
+
+    return store

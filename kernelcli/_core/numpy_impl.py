@@ -132,6 +132,36 @@ def correlate_bands(x: np.ndarray, k: np.ndarray, widths: tuple[int, int, int, i
     return out
 
 
+def round_clip(values: np.ndarray, dtype, block: int = 1 << 15) -> np.ndarray:
+    """``values`` rounded half to even and clipped into the integer ``dtype``'s range, a new array.
+
+    ``numpy.clip(numpy.rint(values), lo, hi).astype(dtype)``, about ``block`` values at a time
+    (one small float buffer, not two whole temporaries); integer ``values`` are only clipped.
+    The twin of the jitted loops' fused rounding (:func:`kernelcli._core.eightbit.store_rounded`).
+
+    >>> round_clip(np.array([-0.5, 0.5, 1.5, 2.5, 254.5, 300.0], np.float32), np.dtype("uint8"))
+    array([  0,   0,   2,   2, 254, 255], dtype=uint8)
+    """
+    dtype = np.dtype(dtype)
+    v = np.asarray(values)
+    out = np.empty(v.shape, dtype=dtype)
+    if v.dtype.kind != "f":  # whole numbers already: clipped within both dtypes' ranges
+        if v.dtype.kind == "b":
+            out[...] = v
+            return out
+        lo, hi = np.iinfo(dtype), np.iinfo(v.dtype)
+        np.clip(v, max(lo.min, hi.min), min(lo.max, hi.max), out=out, casting="unsafe")
+        return out
+    flat, into = v.reshape(-1), out.reshape(-1)
+    buffer = np.empty(min(block, flat.size), dtype=v.dtype)
+    info = np.iinfo(dtype)
+    for start in range(0, flat.size, block):
+        part = flat[start : start + block]
+        r = np.rint(part, out=buffer[: part.size])
+        np.clip(r, info.min, info.max, out=into[start : start + block], casting="unsafe")
+    return out
+
+
 def avg2_applies(size: int, stride: int, pad: int, h: int, w: int, oh: int, ow: int) -> bool:
     """True when an average pool takes the 2x2-every-2 sums of :func:`pool` (no padding, all inside).
 

@@ -3,7 +3,9 @@
 Two loops: :func:`pool_s2` for the common 2x2 and 3x3 windows at stride 2 without
 padding (a vertical pass over whole contiguous rows into a row buffer, then a
 horizontal pass; the op and size are tested once per row, not per cell), and the
-general :func:`pool_rows` for any size, stride, padding and ``ceil_mode``.
+general :func:`pool_rows` for any size, stride, padding and ``ceil_mode``.  The 2x2
+average has two of its own: :func:`avg2_rows` (the input read in its own dtype) and
+:func:`avg2_rows_int` (an 8- or 16-bit image averaged into its own dtype, rounded).
 
 In the general loop padded cells never win a max/min; ``avg`` divides by the window's
 cells inside the padded input (``count_include_pad``) or by the real cells only.
@@ -107,6 +109,36 @@ def avg2_rows(x, channels, out, flags, i0, i1):
                 bad |= (o[j] - o[j]) != 0
         if flags.shape[0] > 0:
             flags[i] = bad
+
+
+@njit(**JIT)
+def avg2_rows_int(x, channels, out, i0, i1):
+    """:func:`avg2_rows` of an unsigned integer ``x`` rounded into ``out`` of ``x``'s own dtype (the
+    API's ``dtype=``): ``rint(s / 4)`` of each window's sum ``s``, half to even, in integers.
+
+    The float loop's average ``s * 0.25`` is exact (``s`` < 2**18), so rounding it half to even
+    is ``(s + 1 + ((s >> 2) & 1)) >> 2``: ``s = 4q + r`` goes up for ``r`` 3, or 2 with ``q``
+    odd.  No float result, no screen (integers are finite), 1 or 2 bytes a value written.
+    """
+    c = channels
+    ow = out.shape[1] // c
+    tmp = np.empty(2 * ow * c if c > 1 else 0, dtype=np.int32)
+    for i in range(i0, i1):
+        r0 = x[2 * i]
+        r1 = x[2 * i + 1]
+        o = out[i]
+        if c == 1:
+            for q in range(ow):
+                s = (np.int32(r0[2 * q]) + np.int32(r1[2 * q])) + (np.int32(r0[2 * q + 1]) + np.int32(r1[2 * q + 1]))
+                o[q] = (s + 1 + ((s >> 2) & 1)) >> 2
+        else:
+            for j in range(tmp.shape[0]):
+                tmp[j] = np.int32(r0[j]) + np.int32(r1[j])
+            for q in range(ow):
+                base = 2 * q * c
+                for ch in range(c):
+                    s = tmp[base + ch] + tmp[base + c + ch]
+                    o[q * c + ch] = (s + 1 + ((s >> 2) & 1)) >> 2
 
 
 @njit(**JIT, inline="always")

@@ -30,6 +30,7 @@ from numba import njit
 
 from .config import JIT
 from .conv import _border_cells
+from .eightbit import row_target, store_rounded
 from .screen import screen_row
 from .taps import apply_taps
 
@@ -56,19 +57,23 @@ def separable_cast(x, channels, rows, cols, fill, left, stride_h, vrow, vws, hof
     or +0.0 (zero padding), as the ring's padded columns give.  (Skipping the padding rows'
     taps instead, as :func:`conv.separable_direct` does, changes which two products a pass
     starts with, and so the last bit of a few border outputs.)
+
+    ``out`` may be an integer array (the API's ``dtype=``): each float row is then rounded into it
+    (:func:`.eightbit.store_rounded`) while in cache, and no float result is written to memory.
     """
     c = channels
     row_len = x.shape[1]
     w = row_len // c
     wp = cols.shape[0]
     flat = x.reshape(-1)
-    tmp = np.empty(wp * c, dtype=out.dtype)
+    tmp = np.empty(wp * c, dtype=vws.dtype)  # the compute dtype (float32)
     inner = tmp[left * c : (left + w) * c]
     taps = vrow.shape[0]
-    window = np.empty(taps * row_len, dtype=out.dtype)
+    window = np.empty(taps * row_len, dtype=vws.dtype)
     wstarts = np.arange(taps) * row_len
     starts = np.empty_like(vrow)
-    zero = out.dtype.type(0)
+    zero = vws.dtype.type(0)
+    spare = np.empty(out.shape[1], dtype=vws.dtype)  # a float row, for an integer ``out``
     for i in range(i0, i1):
         top = i * stride_h
         inside = True
@@ -91,5 +96,7 @@ def separable_cast(x, channels, rows, cols, fill, left, stride_h, vrow, vws, hof
             apply_taps(inner, window, 0, wstarts, vws)
         _border_cells(tmp, inner, cols, c, zero, 0, left)
         _border_cells(tmp, inner, cols, c, zero, left + w, wp)
-        apply_taps(out[i], tmp, 0, hoff, hws)
-        screen_row(out[i], flags, i)
+        row = row_target(out, i, spare)
+        apply_taps(row, tmp, 0, hoff, hws)
+        screen_row(row, flags, i)
+        store_rounded(row, out, i)
