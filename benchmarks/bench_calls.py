@@ -9,16 +9,20 @@ the same thread count, after checking the two results agree.  Rows:
   with the jitted core forced, against ``cv2.filter2D`` / ``cv2.resize(INTER_AREA)``; target: the
   8x8 call under 50 us, 256^2 3x3 at most 1.0x cv2;
 * average pooling 2x2/s2 on 2048^2, float32 and uint8 against ``cv2.resize(INTER_AREA)``; target at
-  most 1.0x.  From uint8 the two do not return the same thing: kernelcli the exact averages as
-  float32 (4 bytes a pixel written), cv2 uint8 averages rounded half up (1 byte); the row says so;
+  most 1.0x.  From uint8, like with like: kernelcli's ``dtype=uint8`` (rounded half to even in the
+  loop, 1 byte a pixel) against cv2's uint8 (rounded half up), checked equal value for value except
+  at the ties whose rounding differs (x.5 with x even: kernelcli x, cv2 x + 1); and, labelled, the
+  float32 result (the exact averages, 4 bytes a pixel) against the same cv2 call;
 * RGB 1024x1024x3, a dense 3x3 per channel, against ``cv2.filter2D``; target at most 1.0x;
-* Gaussian 7x7 on a uint8 2048^2 image (kernelcli: float32 result) against ``cv2.GaussianBlur``
-  (uint8 result, OpenCV's fixed-point path), twice: with OpenCV's default sigma for 7 taps (1.4:
-  sampled weights, which kernelcli applies in float32 and OpenCV rounds to 8-bit fixed point),
-  and with sigma 0, where OpenCV takes its fixed 7-tap table [2 7 14 18 14 7 2]/64: the same
-  weights on both sides, kernelcli's result exact and OpenCV's that exact value rounded half up,
-  checked value for value.  Then float32
-  Gaussians 7, 15, 31 against ``cv2.sepFilter2D``; the same sigma, zero borders.
+* Gaussian 7x7 on a uint8 2048^2 image against ``cv2.GaussianBlur`` (uint8, OpenCV's fixed-point
+  path), each with kernelcli's uint8 result (``dtype=uint8``: like with like) and, labelled, its
+  float32 result: with OpenCV's default sigma for 7 taps (1.4: sampled weights, which kernelcli
+  applies in float32 and OpenCV rounds to 8-bit fixed point, so the two uint8 results differ by
+  at most 1 level, checked), and with sigma 0, where OpenCV takes its fixed 7-tap table
+  [2 7 14 18 14 7 2]/64: the same weights on both sides, kernelcli's float result exact and both
+  uint8 results that exact value rounded (checked value for value: equal but at the ties, which
+  cv2 rounds up and kernelcli to even).  Then float32 Gaussians 7, 15, 31 against
+  ``cv2.sepFilter2D``; the same sigma, zero borders.
 
 Run: ``python benchmarks/bench_calls.py [--repeat 9] [--threads 2] [--cpu]``; ``benchmarks/run.py`` includes it
 (wall time, 2 threads).  ``--cpu --threads 1`` compares process CPU time, steadier on a shared host.
@@ -120,11 +124,18 @@ def _rows(api, Paths, repeat: int, threads: int) -> list[tuple[str, float, float
     n = 2048
     x = rng.random((n, n), dtype=np.float32)
     x8 = (x * 255).astype(np.uint8)
-    for arr, label in ((x, "float32"),
-                       (x8, "uint8 in (kernelcli: exact float32 averages, 4 B/px out; cv2: uint8 rounded half up, 1 B/px)")):
-        mine, theirs = api.pool2d(arr, 2, op="avg"), cv2.resize(arr, (n // 2, n // 2), interpolation=cv2.INTER_AREA)
-        assert np.abs(mine - theirs).max() <= (0.5 if arr.dtype == np.uint8 else 1e-6)
-        ms = paired_ms([lambda: api.pool2d(arr, 2, op="avg"),
+    for arr, result, label in (
+        (x, None, "float32"),
+        (x8, np.uint8, "uint8 in, uint8 out (both rounded: kernelcli half to even, cv2 half up)"),
+        (x8, None, "uint8 in (kernelcli: exact float32 averages, 4 B/px out; cv2: uint8 rounded half up, 1 B/px)"),
+    ):
+        mine, theirs = api.pool2d(arr, 2, op="avg", dtype=result), cv2.resize(arr, (n // 2, n // 2), interpolation=cv2.INTER_AREA)
+        if result is None:
+            assert np.abs(mine - theirs).max() <= (0.5 if arr.dtype == np.uint8 else 1e-6)
+        else:  # equal but where the exact average is x.5 with x even (4x it is 2 mod 8): kernelcli x, cv2 x + 1
+            total = (arr[0::2, 0::2].astype(int) + arr[0::2, 1::2]) + (arr[1::2, 0::2].astype(int) + arr[1::2, 1::2])
+            assert np.array_equal(mine.astype(int), theirs.astype(int) - (total % 8 == 2))
+        ms = paired_ms([lambda: api.pool2d(arr, 2, op="avg", dtype=result),
                         lambda: cv2.resize(arr, (n // 2, n // 2), interpolation=cv2.INTER_AREA)], repeat, 3)
         add(f"avg pool 2x2/s2 {n}x{n} {label}", ms, "<= 1.0 x cv2 resize(INTER_AREA)",
             ("yes" if ms[0] <= ms[1] else "**no**") + f" ({ms[0] / ms[1]:.2f})")
@@ -137,22 +148,21 @@ def _rows(api, Paths, repeat: int, threads: int) -> list[tuple[str, float, float
 
     g, sigma = gaussian(7)
     g2 = np.outer(g, g)
-    mine = api.conv2d(x8, g2)
-    theirs = cv2.GaussianBlur(x8, (7, 7), sigma, borderType=cv2.BORDER_CONSTANT)
-    assert np.abs(mine - theirs).max() <= 1.5  # cv2 rounds to uint8 (8-bit fixed-point weights)
-    ms = paired_ms([lambda: api.conv2d(x8, g2),
-                    lambda: cv2.GaussianBlur(x8, (7, 7), sigma, borderType=cv2.BORDER_CONSTANT)], repeat, 3)
-    add(f"Gaussian 7x7 {n}x{n} uint8, sigma 1.4 (kernelcli: float32 result; cv2.GaussianBlur: uint8 result)", ms,
-        "<= 1.0 x cv2 GaussianBlur", ("yes" if ms[0] <= ms[1] else "**no**") + f" ({ms[0] / ms[1]:.2f})")
     table = np.array([2, 7, 14, 18, 14, 7, 2]) / 64  # cv2.getGaussianKernel(7, 0): OpenCV's fixed table
     t2 = np.outer(table, table)
-    mine = api.conv2d(x8, t2)
-    theirs = cv2.GaussianBlur(x8, (7, 7), 0, borderType=cv2.BORDER_CONSTANT)
-    assert np.array_equal(np.floor(mine.astype(np.float64) + 0.5), theirs)  # the same exact sums; cv2 rounds them half up
-    ms = paired_ms([lambda: api.conv2d(x8, t2),
-                    lambda: cv2.GaussianBlur(x8, (7, 7), 0, borderType=cv2.BORDER_CONSTANT)], repeat, 3)
-    add(f"Gaussian 7x7 {n}x{n} uint8, OpenCV's 7-tap table (both exact; kernelcli: float32, cv2: uint8 rounded)", ms,
-        "<= 1.0 x cv2 GaussianBlur", ("yes" if ms[0] <= ms[1] else "**no**") + f" ({ms[0] / ms[1]:.2f})")
+    for k2, cv_sigma, what in ((g2, sigma, "sigma 1.4"), (t2, 0, "OpenCV's 7-tap table (both exact sums)")):
+        exact, theirs = api.conv2d(x8, k2), cv2.GaussianBlur(x8, (7, 7), cv_sigma, borderType=cv2.BORDER_CONSTANT)
+        mine = api.conv2d(x8, k2, dtype=np.uint8)
+        if cv_sigma:  # cv2 rounds the sampled weights to 8-bit fixed point: the rounded results differ by a level at most
+            assert np.abs(exact - theirs).max() <= 1.5 and np.abs(mine.astype(int) - theirs).max() <= 1
+        else:  # the same exact sums, rounded: equal but at the ties (x.5, x even), which cv2 rounds up
+            assert np.array_equal(np.floor(exact.astype(np.float64) + 0.5), theirs)
+            assert np.array_equal(mine.astype(int), theirs.astype(int) - ((exact % 2) == 0.5))
+        for result, label in ((np.uint8, "uint8 result (like with like)"), (None, "kernelcli: float32 result, 4 B/px")):
+            ms = paired_ms([lambda: api.conv2d(x8, k2, dtype=result),
+                            lambda: cv2.GaussianBlur(x8, (7, 7), cv_sigma, borderType=cv2.BORDER_CONSTANT)], repeat, 3)
+            add(f"Gaussian 7x7 {n}x{n} uint8, {what}; {label}; cv2.GaussianBlur uint8", ms,
+                "<= 1.0 x cv2 GaussianBlur", ("yes" if ms[0] <= ms[1] else "**no**") + f" ({ms[0] / ms[1]:.2f})")
     for size in (7, 15, 31):
         g, _ = gaussian(size)
         g2, g32 = np.outer(g, g), g.astype(np.float32)
