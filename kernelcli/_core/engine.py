@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import numpy_impl, threads
+from . import numpy_impl, placement, threads
 from .config import CONSTANT
 from .costs import choose_path
 from .forms import fft_form, rank1_factors
@@ -196,14 +196,15 @@ class DirectPlan:
     only flattens the input, allocates the output and runs the rows.  ``cover``: the input
     rows ``r0:r1`` and columns ``c0:c1`` that one non-zero tap reads for some output (stride 1),
     else None: what the loops' finiteness screen vouches for.  ``rounds``: the loop can round
-    each row into uint8 as it writes it (:func:`.sep8.separable_cast`).
+    each row into uint8 as it writes it (:func:`.sep8.separable_cast`).  ``shift``: for a loop that
+    reads the input in place, where its output starts relative to the input (:mod:`.placement`).
     """
 
-    __slots__ = ("fn", "args", "dtype", "cast", "out_shape", "work", "cover", "rounds")
+    __slots__ = ("fn", "args", "dtype", "cast", "out_shape", "work", "cover", "rounds", "shift")
 
-    def __init__(self, fn, args, dtype, cast, out_shape, work, cover=None, rounds=False):
+    def __init__(self, fn, args, dtype, cast, out_shape, work, cover=None, rounds=False, shift=None):
         self.fn, self.args, self.dtype, self.cast, self.out_shape, self.work = fn, args, dtype, cast, out_shape, work
-        self.cover, self.rounds = cover, rounds
+        self.cover, self.rounds, self.shift = cover, rounds, shift
 
     def run(self, x3: np.ndarray, finite_check=None, rounded=None) -> np.ndarray:
         """The correlation of (H, W, C) ``x3``, or of (H, W) for one channel (then (oh, ow) out); with
@@ -215,11 +216,14 @@ class DirectPlan:
         written; otherwise in :attr:`dtype` (the caller rounds it)."""
         oh, ow, c = self.out_shape
         fused = self.rounds and rounded is not None and np.dtype(rounded) == np.uint8
-        out = np.empty((oh, ow * c), dtype=np.uint8 if fused else self.dtype)
         src = x3.astype(self.dtype) if self.cast else x3
         if src.ndim == 3:
             src = src.reshape(src.shape[0], -1)
         src = read_only(src if src.flags.c_contiguous else np.ascontiguousarray(src))
+        if self.shift is None or fused:
+            out = np.empty((oh, ow * c), dtype=np.uint8 if fused else self.dtype)
+        else:  # a loop reading the input in place: the output where its stores do not hold up the loads
+            out = placement.empty_placed(src, (oh, ow * c), self.dtype, self.shift)
         screen = finite_check is not None and self.cover is not None
         flags = np.zeros(oh if screen else 0, dtype=np.bool_)
         threads.run_rows(self.fn, oh, src, *self.args, out, flags, work=self.work)
@@ -278,6 +282,7 @@ def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, 
               and (path == "separable" or dw * (kw - 1) + 1 <= INPLACE_MAX_SPAN))
     rows, cols, runs, wq = pad_plan(shape, widths, mode_code, sw)
     ring = (c, rows, cols, runs, wq, fill, span, sh)
+    shift = None
     inplace = (c, rows, cols, fill, widths[2], sh)  # separable_direct's
     if path == "separable":
         from .conv import separable_direct, separable_rows
@@ -301,6 +306,10 @@ def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, 
         fn, args = (dense_direct, (*ring, widths[2])) if direct else (dense_rows, ring)
         vtaps, htaps = (trow, toff), (ws,)
         taps = u.size
+        if direct and u.size and oh * ow * c * dtype.itemsize >= placement.MIN_BYTES:
+            # output element a reads input element a + (row - top) * row length + column - left
+            loads = (trow - widths[0]) * (shape[1] * c) + toff - widths[2] * c
+            shift = placement.shift_for(loads * dtype.itemsize)
     args = (*args, *vtaps, *htaps)
     frozen(*args)
     cover = None
@@ -313,7 +322,7 @@ def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, 
             best = np.argmax((rows_in[:, 1] - rows_in[:, 0]) * (cols_in[:, 1] - cols_in[:, 0]))
             cover = (*rows_in[best], *cols_in[best])
         cover = tuple(int(b) for b in cover)
-    return DirectPlan(fn, args, dtype, cast, (oh, ow, c), oh * ow * c * max(1, taps), cover, rounds)
+    return DirectPlan(fn, args, dtype, cast, (oh, ow, c), oh * ow * c * max(1, taps), cover, rounds, shift)
 
 
 def _covered(shift: np.ndarray, n_out: int, n_in: int) -> np.ndarray:
