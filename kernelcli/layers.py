@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from . import api, ndsupport, shapes
+from ._core.memo import Memo, array_key, frozen
 from ._core.policy import SMALL_WORK, Paths, as_paths  # noqa: F401  (SMALL_WORK: kept for old imports)
 from .errors import ShapeError, UsageError
 from .modes import ACTIVATION_CODES, ACTIVATIONS, PAD_CODES, PAD_EQUIVALENTS, canonical_activation, canonical_combine, canonical_pad_mode  # noqa: F401
@@ -116,7 +117,8 @@ def conv_layer(
     activation : {None, "none", "relu", "leaky_relu", "sigmoid", "tanh"}
         Applied after the bias; leaky_relu uses slope 0.01 below zero.
     paths : "warm", "cold" or Paths, optional
-        The path policy (:mod:`kernelcli._core.policy`): plain numpy or the jitted layer.
+        The path policy (:mod:`kernelcli._core.policy`): plain numpy or the jitted layer, and
+        which jitted loop ("blocked" or "filterwise"); every path gives the same numbers.
     out : numpy.ndarray, optional
         Where to write the result: a C-contiguous, writeable (H', W', K) array of the result's
         dtype, returned.  A loop over many images reuses one buffer instead of paying for fresh
@@ -169,28 +171,61 @@ def conv_layer(
     pad_value = ndsupport.check_fill(pad_value, dtype, "pad value") if mode == "constant" else 0.0
     wc = np.ascontiguousarray(wts.astype(dtype))
     bc = b.astype(dtype)
-    # Only the padded rows and columns some window reads are built.
-    rows = _source_map(h, widths[0], (oh - 1) * sh + dh * (kh - 1) + 1, mode)
-    cols = _source_map(w, widths[2], -(-((ow - 1) * sw + dw * (kw - 1) + 1) // sw) * sw, mode)
+    # Only the padded rows and columns some window reads are built (numpy and the filter-at-a-time loop).
+    maps = lambda: (_source_map(h, widths[0], (oh - 1) * sh + dh * (kh - 1) + 1, mode),
+                    _source_map(w, widths[2], -(-((ow - 1) * sw + dw * (kw - 1) + 1) // sw) * sw, mode))
     if _use_numpy(as_paths(paths), oh * ow * filters * per_group * kh * kw):
-        result = _layer_numpy(x3, rows, cols, pad_value, wc, bc, groups, (sh, sw), (dh, dw), (oh, ow), act)
+        result = _layer_numpy(x3, *maps(), pad_value, wc, bc, groups, (sh, sw), (dh, dw), (oh, ow), act)
         if out is None:
             return result
         out[...] = result
         return out
-    from ._core import threads
-    from ._core.layer import layer_rows, planarize
+    from ._core import simd
 
     # Numba has no float16: such input is cast (exactly) to the compute dtype first.
     x3 = np.ascontiguousarray(x3.astype(dtype) if x3.dtype == np.float16 else x3)
-    _announce_compile(planarize, layer_rows, x3.dtype, dtype)
-    xq = np.empty((channels, rows.size, sw, cols.size // sw), dtype=dtype)
-    threads.run_rows(planarize, rows.size, x3, rows, cols, float(pad_value), xq)
-    taps, tap_weights, counts = _tap_table(wc, groups, dh, dw, sw)
     if out is None:
         out = np.empty((oh, ow, filters), dtype=dtype)
-    threads.run_rows(layer_rows, oh, xq, taps, tap_weights, counts, bc, sh, ACTIVATION_CODES[act], LEAKY_SLOPE, out)
+    if _use_blocks(as_paths(paths), filters // groups, simd.lanes(dtype)):
+        _blocked_layer(x3, wc, bc, groups, widths, PAD_CODES[mode], pad_value, (sh, sw), (dh, dw), act, out)
+    else:
+        _filterwise_layer(x3, wc, bc, groups, *maps(), pad_value, (sh, sw), (dh, dw), act, out)
     return out
+
+
+def _blocked_layer(x3, wc, bc, groups, widths, mode_code, pad_value, stride, dilation, act, out) -> None:
+    """The jitted layer a block of filters at a time (:func:`_core.layer.blocked_rows`), into ``out``.
+
+    The input is padded channels-last into the compute dtype, or read in place when it needs
+    neither padding nor a cast.
+    """
+    from ._core import simd, threads
+    from ._core.engine import pad_flat
+    from ._core.layer import blocked_rows
+    from ._core.memo import read_only
+
+    dtype = out.dtype
+    _announce_compile(blocked_rows, dtype, dtype)
+    if any(widths) or x3.dtype != dtype:
+        xp = pad_flat(x3, widths, mode_code, pad_value, dtype, _announce_compile)
+    else:
+        xp = x3
+    table = _block_table_of(wc, bc, groups, dilation, xp.shape, simd.lanes(dtype))
+    threads.run_rows(blocked_rows, out.shape[0], read_only(xp), *table, *stride, ACTIVATION_CODES[act], LEAKY_SLOPE, out)
+
+
+def _filterwise_layer(x3, wc, bc, groups, rows, cols, pad_value, stride, dilation, act, out) -> None:
+    """The jitted layer one filter at a time (:func:`_core.layer.layer_rows`) on a planarised copy, into ``out``."""
+    from ._core import threads
+    from ._core.layer import layer_rows, planarize
+
+    (sh, sw), (dh, dw) = stride, dilation
+    _announce_compile(planarize, x3.dtype, out.dtype)
+    _announce_compile(layer_rows, out.dtype)
+    xq = np.empty((x3.shape[2], rows.size, sw, cols.size // sw), dtype=out.dtype)
+    threads.run_rows(planarize, rows.size, x3, rows, cols, float(pad_value), xq)
+    taps, tap_weights, counts = _tap_table(wc, groups, dh, dw, sw)
+    threads.run_rows(layer_rows, out.shape[0], xq, taps, tap_weights, counts, bc, sh, ACTIVATION_CODES[act], LEAKY_SLOPE, out)
 
 
 def _check_out(out: Any, shape: tuple[int, int, int], dtype: np.dtype, sources) -> None:
@@ -219,6 +254,80 @@ def _use_numpy(paths: Paths, work: int) -> bool:
     from ._core import costs
 
     return costs.cold_prefers(paths, work * NUMPY_SECONDS_PER_TAP, 0.0)
+
+
+def _use_blocks(paths: Paths, per_group: int, lanes: int) -> bool:
+    """Whether the jitted layer runs blocks of ``lanes`` filters (:func:`_core.layer.blocked_rows`) rather
+    than one filter at a time (:func:`_core.layer.layer_rows`); both give the same numbers.
+
+    ``paths.force`` pins either ("blocked", "filterwise"); otherwise blocks, unless a group has
+    fewer than half a block of filters (a block costs the same however few of its lanes are
+    used: depthwise layers stay one filter at a time).
+    """
+    if paths.force in ("blocked", "filterwise"):
+        return paths.force == "blocked"
+    return 2 * per_group >= lanes
+
+
+#: block tables of recent layers: a program applies one layer to image after image
+_BLOCK_TABLES = Memo(16)
+#: larger layers are not remembered (their key alone would cost what building the table does)
+_REMEMBER_WEIGHTS = 1 << 16
+
+
+def _block_table_of(wc: np.ndarray, bc: np.ndarray, groups: int, dilation: tuple[int, int], padded: tuple[int, int, int],
+                    lanes: int) -> tuple[np.ndarray, ...]:
+    """:func:`_block_table`, remembered for small layers (its arrays read-only, whether new or remembered)."""
+    build = lambda: _frozen(_block_table(wc, bc, groups, dilation, padded, lanes))
+    if wc.size > _REMEMBER_WEIGHTS:
+        return build()
+    return _BLOCK_TABLES.get((array_key(wc), array_key(bc), groups, dilation, padded, lanes), build)
+
+
+def _frozen(arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    frozen(*arrays)
+    return arrays
+
+
+def _block_table(wc: np.ndarray, bc: np.ndarray, groups: int, dilation: tuple[int, int], padded: tuple[int, int, int],
+                 lanes: int) -> tuple[np.ndarray, ...]:
+    """The filters in blocks of ``lanes`` (within a group), for :func:`_core.layer.blocked_rows`.
+
+    Returns ``offs`` (B, T) int64: tap t's flat offset in the padded channels-last input (shape
+    ``padded``: Hp, Wp, C) from where a window starts; ``wb`` (B, T*lanes): tap t's weights, one
+    lane per filter (unused lanes 0); ``n_taps``, ``first``, ``used`` (B,): the block's taps, its
+    first filter and its filter count; ``bias`` (B, lanes).  A block's taps are those (channel,
+    row, column) where any of its filters has a non-zero weight, in that order: the per-filter
+    loop's order (:func:`_tap_table`).  The other filters of the block multiply a zero weight
+    there; adding that zero changes no sum except the sign of an exact zero.
+
+    >>> offs, wb, n_taps, first, used, bias = _block_table(np.ones((3, 2, 1, 2)), np.zeros(3), 1, (1, 1), (4, 5, 2), 4)
+    >>> offs[0, :4].tolist(), n_taps.tolist(), used.tolist()   # (channel, column): 0, 2 | 1, 3
+    ([0, 2, 1, 3], [4], [3])
+    """
+    filters, per_group, kh, kw = wc.shape
+    _, wp, channels = padded
+    dil_h, dil_w = dilation
+    per_filter_group = filters // groups
+    per_block = -(-per_filter_group // lanes)
+    t = np.arange(per_group * kh * kw)
+    c, u, v = t // (kh * kw), t // kw % kh, t % kw
+    offsets = (u * dil_h * wp + v * dil_w) * channels + c
+    # (groups, filters of the group padded to whole blocks, taps) -> (blocks, taps, lanes)
+    spread = np.zeros((groups, per_block * lanes, t.size), dtype=wc.dtype)
+    spread[:, :per_filter_group] = wc.reshape(groups, per_filter_group, t.size)
+    weights = spread.reshape(groups * per_block, lanes, t.size).transpose(0, 2, 1)
+    keep = (weights != 0).any(axis=2)
+    order = np.argsort(~keep, axis=1, kind="stable")  # each block's kept taps first, in their order
+    group_channel = np.repeat(np.arange(groups) * per_group, per_block)
+    offs = np.ascontiguousarray(np.take_along_axis(offsets[None, :] + group_channel[:, None], order, axis=1))
+    wb = np.ascontiguousarray(np.take_along_axis(weights, order[:, :, None], axis=1)).reshape(len(order), -1)
+    k0 = np.tile(np.arange(per_block) * lanes, groups)
+    first = np.repeat(np.arange(groups) * per_filter_group, per_block) + k0
+    used = np.minimum(lanes, per_filter_group - k0)
+    bias = np.zeros((groups, per_block * lanes), dtype=wc.dtype)
+    bias[:, :per_filter_group] = bc.reshape(groups, per_filter_group)
+    return offs, wb, keep.sum(axis=1).astype(np.int64), first.astype(np.int64), used.astype(np.int64), bias.reshape(-1, lanes)
 
 
 def _tap_table(wc: np.ndarray, groups: int, dil_h: int, dil_w: int, stride_w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -261,16 +370,24 @@ def _source_map(n: int, before: int, length: int, mode: str) -> np.ndarray:
 
 
 _FIRST_COMPILE_NOTED = False
+#: (loop, dtypes) found in Numba's cache: asked once (each look costs ~20 us)
+_FOUND_CACHED: set[tuple] = set()
 
 
-def _announce_compile(planarize: Any, layer_rows: Any, in_dtype: np.dtype, dtype: np.dtype) -> None:
-    """Say once on stderr when the layer core is about to compile (not yet in Numba's disk cache)."""
+def _announce_compile(dispatcher: Any, *dtypes: np.dtype) -> None:
+    """Say once on stderr when the layer core is about to compile (not yet in Numba's disk cache).
+
+    Called before ``dispatcher`` first runs on arrays of ``dtypes`` (the signature of
+    :func:`kernelcli._core.engine.pad_flat`'s ``announce``).
+    """
     global _FIRST_COMPILE_NOTED
-    if _FIRST_COMPILE_NOTED:
+    key = (dispatcher, *map(str, dtypes))
+    if _FIRST_COMPILE_NOTED or key in _FOUND_CACHED:
         return
     from . import jitcache
 
-    if jitcache.is_cached(planarize, str(in_dtype), str(dtype)) and jitcache.is_cached(layer_rows, str(dtype)):
+    if jitcache.is_cached(*key):
+        _FOUND_CACHED.add(key)
         return
     _FIRST_COMPILE_NOTED = True
     import sys

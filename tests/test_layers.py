@@ -22,9 +22,9 @@ NUMPY = policy.Paths(force="numpy")
 ACTIVATIONS = ["none", "relu", "leaky_relu", "sigmoid", "tanh"]
 
 
-@pytest.fixture(params=["numpy", "jit"])
+@pytest.fixture(params=["numpy", "blocked", "filterwise"])
 def path(request, monkeypatch):
-    """Run a test through the plain-numpy path and through the jitted core."""
+    """Run a test through the plain-numpy path and through both loops of the jitted core."""
     monkeypatch.setattr(policy, "DEFAULT", policy.Paths(force=request.param))
     return request.param
 
@@ -276,10 +276,11 @@ class TestProperties:
         w = rng.normal(size=(6, 2, 3, 4)).astype(np.float32)
         b = rng.normal(size=6)
         results = []
-        for forced in ("numpy", "jit"):
+        for forced in ("numpy", "blocked", "filterwise"):
             results.append(conv_layer(x, w, b, stride=(2, 1), padding=(1, 2, 0, 3), pad_mode="reflect", dilation=(1, 2),
                                       groups=2, activation="relu", paths=policy.Paths(force=forced)))
         np.testing.assert_array_equal(results[0], results[1])
+        np.testing.assert_array_equal(results[0], results[2])
 
     def test_depthwise_equals_conv2d_per_channel(self, path):
         rng = np.random.default_rng(4)
@@ -331,6 +332,95 @@ class TestProperties:
     def test_apply_activation_aliases(self):
         np.testing.assert_array_equal(apply_activation(np.array([-1.0, 2.0]), "Leaky-ReLU"), [-0.01, 2.0])
         assert layers.canonical_activation(None) == "none" and layers.canonical_activation("linear") == "none"
+
+
+@st.composite
+def wide_layers(draw):
+    """Layers with whole and partial blocks of filters (16 float32 or 8 float64 with AVX-512) and rows of
+    every block width (16, 8, 4, 2, 1 output columns)."""
+    case = draw(layer_cases())
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    channels = groups * draw(st.integers(1, 3))
+    filters = groups * draw(st.integers(1, 40))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    kh, kw = case["w"].shape[2:]
+    h, w = case["x"].shape[:2]
+    weights = rng.normal(size=(filters, channels // groups, kh, kw))
+    weights[rng.random(weights.shape) < 0.2] = 0
+    weights[:, :, :, rng.integers(kw)] = 0  # a column of taps no filter uses: the block skips it
+    if filters > 1 and draw(st.booleans()):
+        weights[rng.integers(filters)] = 0  # a filter of zeros: bias alone
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    return {**case, "x": (rng.normal(size=(h, w, channels)) * 3).astype(dtype), "w": weights,
+            "b": rng.normal(size=filters), "groups": groups}
+
+
+def layer_of(case, **kw):
+    c = case
+    return conv_layer(c["x"], c["w"], c["b"], stride=c["stride"], padding=c["widths"], pad_mode=c["mode"],
+                      dilation=c["dilation"], groups=c["groups"], **{"activation": c["act"], **kw})
+
+
+class TestBlockedLoop:
+    """The register-blocked loop (``_core.layer.blocked_rows``): the per-filter loop's exact bytes, and the definition."""
+
+    @settings(max_examples=40, deadline=None)
+    @given(case=wide_layers())
+    def test_same_bytes_as_one_filter_at_a_time_and_the_definition(self, case):
+        blocked = layer_of(case, paths=policy.Paths(force="blocked"))
+        np.testing.assert_array_equal(blocked, layer_of(case, paths=policy.Paths(force="filterwise")))
+        # before the activation also the plain-numpy path's bytes (numpy's exp and tanh round otherwise)
+        sums = layer_of(case, activation="none", paths=policy.Paths(force="blocked"))
+        plain = layer_of(case, activation="none", paths=NUMPY)
+        np.testing.assert_array_equal(sums, plain)
+        assert (np.signbit(sums) == np.signbit(plain)).all()
+        c = case
+        want = naive_layer(c["x"], c["w"].astype(c["x"].dtype), c["b"].astype(c["x"].dtype), stride=c["stride"],
+                           widths=c["widths"], mode=c["mode"], dilation=c["dilation"], groups=c["groups"], act=c["act"])
+        tol = 1e-4 if c["x"].dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(blocked, want, rtol=tol, atol=tol)
+
+    @pytest.mark.parametrize("threads", [1, 2])
+    def test_one_and_two_threads_and_torch(self, threads):
+        torch = pytest.importorskip("torch")
+        import numba
+
+        rng = np.random.default_rng(31)
+        x = rng.random((67, 45, 3), dtype=np.float32)
+        w, b = rng.normal(size=(37, 3, 3, 3)).astype(np.float32), rng.normal(size=37).astype(np.float32)
+        previous = numba.get_num_threads()
+        numba.set_num_threads(threads)
+        try:
+            got = conv_layer(x, w, b, padding=1, paths=policy.Paths(force="blocked"))
+        finally:
+            numba.set_num_threads(previous)
+        np.testing.assert_array_equal(got, conv_layer(x, w, b, padding=1, paths=policy.Paths(force="filterwise")))
+        want = torch.nn.functional.conv2d(torch.from_numpy(x.transpose(2, 0, 1).copy())[None], torch.from_numpy(w),
+                                          torch.from_numpy(b), padding=1)[0].permute(1, 2, 0).numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+    @pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+    def test_an_unpadded_input_read_in_place_or_cast(self, dtype):
+        rng = np.random.default_rng(32)
+        x = rng.integers(0, 256, size=(19, 23, 2)).astype(dtype)
+        w = rng.normal(size=(20, 2, 2, 3)).astype(np.float32)
+        got = conv_layer(x, w, paths=policy.Paths(force="blocked"))
+        np.testing.assert_array_equal(got, conv_layer(x, w, paths=NUMPY))
+        assert got.dtype == np.float32
+
+    def test_which_loop_runs(self):
+        use = layers._use_blocks
+        assert use(policy.WARM, 16, 16) and use(policy.WARM, 8, 16) and not use(policy.WARM, 7, 16)
+        assert use(policy.Paths(force="blocked"), 1, 16) and not use(policy.Paths(force="filterwise"), 64, 16)
+
+    def test_block_table_keeps_each_blocks_taps_in_order(self):
+        w = np.zeros((3, 2, 1, 3))
+        w[0, 0, 0, 2] = 1.0  # filter 0: channel 0, column 2
+        w[2, 1, 0, 0] = 2.0  # filter 2: channel 1, column 0
+        offs, wb, n_taps, first, used, bias = layers._block_table(w, np.arange(3.0), 1, (1, 1), (1, 5, 2), 4)
+        assert n_taps.tolist() == [2] and first.tolist() == [0] and used.tolist() == [3]
+        assert offs[0, :2].tolist() == [2 * 2 + 0, 0 * 2 + 1]  # (column * channels + channel), channel first
+        assert wb[0, :8].tolist() == [1, 0, 0, 0, 0, 0, 2, 0] and bias.tolist() == [[0, 1, 2, 0]]
 
 
 class TestFilterBank:

@@ -78,17 +78,23 @@ def source() -> str:
     return "\n\n".join(parts)
 
 
-def main() -> None:
+def write_or_check(default_target: Path, text: str, script: str) -> None:
+    """Write ``text`` to the target (argv's path, else ``default_target``), or with ``--check`` exit 1
+    when the file differs from it (naming ``script``, the generator to run)."""
     args = sys.argv[1:]
     check = "--check" in args
     paths = [a for a in args if a != "--check"]
-    target = Path(paths[0]) if paths else TARGET
+    target = Path(paths[0]) if paths else default_target
     if check:
-        if target.read_text() != source():
-            print(f"{target} differs from what tools/gen_taps.py writes; run: python tools/gen_taps.py", file=sys.stderr)
+        if target.read_text() != text:
+            print(f"{target} differs from what {script} writes; run: python {script}", file=sys.stderr)
             sys.exit(1)
         return
-    target.write_text(source())
+    target.write_text(text)
+
+
+def main() -> None:
+    write_or_check(TARGET, source(), "tools/gen_taps.py")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ a result.
 ``force`` pins a path where it applies (tests, benchmarks, a tiling caller that wants one
 rounding everywhere): ``"numpy"``; ``"jit"`` (the jitted core, choosing its own loop);
 ``"dense"``, ``"separable"``, ``"fft"`` (a convolution path: separable needs a rank-1 kernel,
-fft a stride of 1, else dense); ``"general"`` (pooling's general loop).
+fft a stride of 1, else dense); ``"general"`` (pooling's general loop); ``"blocked"``,
+``"filterwise"`` (the convolution layer's loop over blocks of filters, or one filter at a time).
 
 A tiling caller also pins what the FFT would otherwise decide from the tile it is given
 (:mod:`kernelcli.tiled.pin`): ``fft_form`` (``"exact"`` or ``"plain"``, see
@@ -43,7 +44,7 @@ from dataclasses import dataclass
 from ..errors import UsageError
 
 PROCESSES = ("warm", "cold")
-FORCES = ("numpy", "jit", "dense", "separable", "fft", "general")
+FORCES = ("numpy", "jit", "dense", "separable", "fft", "general", "blocked", "filterwise")
 FFT_FORMS = ("exact", "plain")
 #: At or below this many multiply-adds the plain-numpy path runs under any policy: it avoids
 #: loading the jitted core, which costs far more than the arithmetic.

@@ -1,0 +1,177 @@
+"""One-register SIMD vectors inside jitted code, for loops that keep their sums in registers.
+
+LLVM vectorises a Numba loop over its innermost index only, and keeps no array element in
+a register across an outer loop (it cannot prove that two arrays do not overlap).  A
+register-blocked kernel (:mod:`.layer_blocks`) needs both: a block of sums that stays in
+registers across a loop over taps.  :class:`Vec` is a Numba type whose value is one LLVM
+vector of :func:`lanes` elements (one machine register: 16 float32 with AVX-512), so such
+sums are plain local variables; the intrinsics below are the few operations the kernel
+needs.  :func:`vmuladd_at` is a multiply, then an add, each rounded (no fused
+multiply-add, no reordering): every lane computes exactly what ``acc + w * x`` computes in
+scalar code.
+
+The register width is the compilation target's (Numba's, which is the host unless
+``NUMBA_CPU_NAME`` says otherwise), read once at import: 64 bytes with AVX-512, 32 with AVX,
+else 16.  Numba's cache is keyed on that same target, so a cached kernel always matches.
+
+Example
+-------
+>>> import numpy as np
+>>> from numba import njit
+>>> @njit
+... def axpy(w, x, out):
+...     vstore(out, 0, vmuladd_at(vzero(w), vload(w, 0), x, 1))
+>>> w = np.arange(lanes(np.float32), dtype=np.float32)
+>>> out = np.empty_like(w)
+>>> axpy(w, np.array([0.0, 2.0], dtype=np.float32), out)
+>>> bool((out == 2 * w).all())
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic, models, register_model
+
+
+def _target_features() -> str:
+    """The CPU features Numba compiles for (``+avx512f,...``), or "" when unknown."""
+    try:
+        from numba.core.registry import cpu_target
+
+        return str(getattr(cpu_target.target_context.codegen(), "_tm_features", ""))
+    except (ImportError, AttributeError):  # a Numba laid out otherwise: assume the smallest registers
+        return ""
+
+
+_FEATURES = _target_features().split(",")
+#: bytes in one vector register of the compilation target
+REGISTER_BYTES = 64 if "+avx512f" in _FEATURES else 32 if "+avx" in _FEATURES else 16
+#: vector registers of the target (x86-64: 32 with AVX-512, else 16)
+REGISTERS = 32 if REGISTER_BYTES == 64 else 16
+
+
+def lanes(dtype) -> int:
+    """Elements of ``dtype`` in one :class:`Vec` (one register).
+
+    >>> lanes(np.float32) * np.dtype(np.float32).itemsize == REGISTER_BYTES
+    True
+    """
+    return REGISTER_BYTES // np.dtype(dtype).itemsize
+
+
+class Vec(types.Type):
+    """One register of ``dtype`` values: an LLVM ``<lanes x dtype>`` vector."""
+
+    def __init__(self, dtype: types.Float) -> None:
+        self.dtype = dtype
+        self.lanes = REGISTER_BYTES // (dtype.bitwidth // 8)
+        super().__init__(name=f"vec{self.lanes}x{dtype}")
+
+
+@register_model(Vec)
+class _VecModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type: Vec) -> None:
+        element = dmm.lookup(fe_type.dtype).get_value_type()
+        super().__init__(dmm, fe_type, ir.VectorType(element, fe_type.lanes))
+
+
+def _element_pointer(context, builder, arrty, arr, idx):
+    """&arr.flat[idx] of a contiguous array: no bounds check, no negative-index wrap (callers stay inside)."""
+    data = context.make_array(arrty)(context, builder, arr).data
+    return builder.gep(data, [idx])
+
+
+def _vector_pointer(context, builder, sig, args, vec: Vec):
+    ptr = _element_pointer(context, builder, sig.args[0], args[0], args[1])
+    return builder.bitcast(ptr, context.get_value_type(vec).as_pointer())
+
+
+def _is_float_array(arr) -> bool:
+    return isinstance(arr, types.Array) and isinstance(arr.dtype, types.Float) and arr.layout == "C"
+
+
+@intrinsic
+def vzero(typingctx, arr):
+    """A vector of zeros of ``arr``'s dtype."""
+    if not _is_float_array(arr):
+        return None
+    vec = Vec(arr.dtype)
+
+    def codegen(context, builder, sig, args):
+        return ir.Constant(context.get_value_type(vec), None)
+
+    return vec(arr), codegen
+
+
+@intrinsic
+def vload(typingctx, arr, idx):
+    """``arr.flat[idx : idx + lanes]`` as a vector (unaligned)."""
+    if not _is_float_array(arr) or not isinstance(idx, types.Integer):
+        return None
+    vec = Vec(arr.dtype)
+
+    def codegen(context, builder, sig, args):
+        return builder.load(_vector_pointer(context, builder, sig, args, vec), align=arr.dtype.bitwidth // 8)
+
+    return vec(arr, idx), codegen
+
+
+@intrinsic
+def vstore(typingctx, arr, idx, v):
+    """Write ``v`` to ``arr.flat[idx : idx + lanes]``."""
+    if not _is_float_array(arr) or not isinstance(idx, types.Integer) or v != Vec(arr.dtype):
+        return None
+
+    def codegen(context, builder, sig, args):
+        builder.store(args[2], _vector_pointer(context, builder, sig, args, v), align=arr.dtype.bitwidth // 8)
+        return context.get_dummy_value()
+
+    return types.none(arr, idx, v), codegen
+
+
+@intrinsic
+def vstore_first(typingctx, arr, idx, v, n):
+    """Write the first ``n`` lanes of ``v`` to ``arr.flat[idx : idx + n]`` (a block's partly used last vector)."""
+    if not _is_float_array(arr) or not isinstance(idx, types.Integer) or v != Vec(arr.dtype):
+        return None
+
+    def codegen(context, builder, sig, args):
+        base = _element_pointer(context, builder, sig.args[0], args[0], args[1])
+        count = context.cast(builder, args[3], sig.args[3], types.intp)
+        with cgutils.for_range(builder, count) as loop:
+            lane = builder.extract_element(args[2], loop.index)
+            builder.store(lane, builder.gep(base, [loop.index]))
+        return context.get_dummy_value()
+
+    return types.none(arr, idx, v, n), codegen
+
+
+@intrinsic
+def vadd(typingctx, a, b):
+    """``a + b``, lane by lane."""
+    if not isinstance(a, Vec) or a != b:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.fadd(args[0], args[1])
+
+    return a(a, b), codegen
+
+
+@intrinsic
+def vmuladd_at(typingctx, acc, w, arr, idx):
+    """``acc + w * arr.flat[idx]``: the element broadcast to every lane, multiplied, then added (two roundings)."""
+    if not isinstance(acc, Vec) or acc != w or not _is_float_array(arr) or arr.dtype != acc.dtype:
+        return None
+
+    def codegen(context, builder, sig, args):
+        vty = context.get_value_type(sig.args[0])
+        x = builder.load(_element_pointer(context, builder, sig.args[2], args[2], args[3]))
+        one = builder.insert_element(ir.Constant(vty, ir.Undefined), x, ir.Constant(ir.IntType(32), 0))
+        splat = builder.shuffle_vector(one, ir.Constant(vty, ir.Undefined), ir.Constant(ir.VectorType(ir.IntType(32), vty.count), [0] * vty.count))
+        return builder.fadd(args[0], builder.fmul(args[1], splat))
+
+    return acc(acc, w, arr, idx), codegen
