@@ -1,0 +1,100 @@
+"""A finished plain call of the ``kernelcli`` command (:func:`kernelcli.cli.entry`) ends without
+the interpreter's teardown (:func:`kernelcli.cli.leave`), and nothing an exit owes is lost: ``atexit`` functions run, stdout and stderr are flushed
+(a pipe gets every byte), a thread still running is waited for (then the normal exit runs),
+and a closed stdout exits as it always did.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from conftest import SAMPLES
+
+import kernelcli
+
+HERE = str(Path(kernelcli.__file__).resolve().parent.parent)
+
+#: a script that runs ``kernelcli ARGV`` as the console script does, with an object whose
+#: finaliser says when the interpreter tore ``__main__`` down (``{before}``: more set-up)
+SCRIPT = """
+import os, sys
+class Torn:
+    def __del__(self):
+        os.write(2, b"torn down\\n")
+keep = Torn()
+{before}
+sys.argv = ["kernelcli", *sys.argv[1:]]
+from kernelcli.cli import entry
+entry()
+"""
+
+
+def run(args: list[str], before: str = "", **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": HERE, "KERNELCLI_WORKER": "off"}
+    code = SCRIPT.format(before=textwrap.dedent(before))
+    return subprocess.run([sys.executable, "-c", code, *args], check=False, env=env, timeout=120, **kwargs)
+
+
+MATRIX = ["convolve", str(SAMPLES / "example1.csv"), "-k", "prewitt_v", "--padding", "valid"]
+PRINTED = " 6 -9 -8\n-3 -2 -3\n-3  0 -2\n"
+
+
+def test_a_plain_call_ends_without_the_teardown_and_its_piped_output_whole():
+    done = run(MATRIX, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == PRINTED  # block-buffered into a pipe: flushed before the exit
+    assert "3x3" in done.stderr and "torn down" not in done.stderr
+
+
+def test_a_call_typer_parses_exits_as_before():
+    done = run(["--debug", *MATRIX], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == PRINTED and "torn down" in done.stderr
+
+
+def test_atexit_functions_run(tmp_path):
+    mark = tmp_path / "atexit.txt"
+    done = run(MATRIX, before=f"import atexit; atexit.register(lambda: open({str(mark)!r}, 'w').write('ran'))",
+               capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert mark.read_text() == "ran" and "torn down" not in done.stderr
+
+
+def test_a_running_thread_is_waited_for(tmp_path):
+    mark = tmp_path / "thread.txt"
+    before = f"""
+    import threading, time
+    def late():  # runs until the interpreter's exit stops the main thread
+        while threading.main_thread().is_alive():
+            time.sleep(0.01)
+        open({str(mark)!r}, "w").write("done")
+    threading.Thread(target=late).start()
+    """
+    done = run(MATRIX, before=before, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert mark.read_text() == "done" and "torn down" in done.stderr  # the normal exit, after the thread
+
+
+def test_an_image_output_is_whole(tmp_path):
+    out = tmp_path / "edges.png"
+    done = run(["convolve", str(SAMPLES / "phantom.png"), "-k", "sobel_v", "-o", str(out), "-q"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout == "" and "torn down" not in done.stderr
+    from kernelcli.cli import run as in_process
+
+    again = tmp_path / "again.png"
+    assert in_process(["convolve", str(SAMPLES / "phantom.png"), "-k", "sobel_v", "-o", str(again), "-q"]) == 0
+    assert out.read_bytes() == again.read_bytes()
+
+
+def test_a_closed_stdout_fails_quietly_with_exit_1():
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = run(MATRIX, stdout=write, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(write)
+    assert done.returncode == 1 and "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
