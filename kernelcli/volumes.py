@@ -323,7 +323,9 @@ def convolve_slices(vol: Any, kernel2d: Any, axis: str | int = "z", *, dtype: An
     ----------
     dtype : optional
         The result's dtype; by default conv2d's own (float64 for 16-bit input).  Pass
-        ``"float32"`` to halve the memory of a large 16-bit volume.
+        ``"float32"`` to halve the memory of a large 16-bit volume, or an integer dtype
+        (uint8, int8, uint16, int16) for the result rounded half to even and clipped, as
+        :func:`kernelcli.api.conv2d`'s ``dtype=`` (each slice rounded as it is computed).
 
     >>> vol = np.arange(18.0).reshape(2, 3, 3)
     >>> convolve_slices(vol, [[1, -1]], "z", padding="valid")[1]
@@ -333,6 +335,10 @@ def convolve_slices(vol: Any, kernel2d: Any, axis: str | int = "z", *, dtype: An
     """
     from .api import conv2d
 
+    if dtype is not None:
+        dt = _slices_dtype(dtype)
+        if dt.kind != "f":  # rounded by conv2d, slice by slice (a plain cast would wrap 300 to 44)
+            conv2d_kwargs = {**conv2d_kwargs, "dtype": dt}
     arr = as_volume(vol)
     a = _axis_index(axis)
     out = None
@@ -347,6 +353,18 @@ def convolve_slices(vol: Any, kernel2d: Any, axis: str | int = "z", *, dtype: An
         view[...] = result
     assert out is not None  # the volume is not empty
     return out
+
+
+def _slices_dtype(dtype: Any) -> np.dtype:
+    """``dtype`` of :func:`convolve_slices`: float32, float64 or one of the integer dtypes results round into."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is not None and (dt in (np.float32, np.float64) or (dt.kind in "iu" and dt.name in ndsupport.ROUNDED_DTYPES)):
+        return dt
+    raise UsageError(f"dtype {dtype!r}: expected float32, float64 or an integer dtype to round the result into: "
+                     f"{', '.join(ndsupport.ROUNDED_DTYPES)}")
 
 
 def pool3d(

@@ -235,6 +235,22 @@ class TestConvolveSlices:
         assert got.dtype == np.float32
         np.testing.assert_allclose(got[2], conv2d(x[2], k), rtol=1e-6)
 
+    def test_an_integer_dtype_rounds_and_clips_not_wraps(self):
+        # uint8 used to be a plain cast: 200 + 100 = 300 was stored as 44
+        x = np.array([[[0, 200, 100, 3, 250]]] * 2, np.uint8)
+        got = volumes.convolve_slices(x, [[1, 1]], padding="valid", dtype="uint8")
+        assert got.dtype == np.uint8 and got[0].tolist() == [[200, 255, 103, 253]]
+        halves = volumes.convolve_slices(x, [[0.5, 0.5]], padding="valid", dtype="int8")
+        assert halves[1].tolist() == [[100, 127, 52, 126]]  # 150 -> 127; ties to even: 51.5 -> 52, 126.5 -> 126
+        for k in ([[1, 1]], [[0.5, 0.5]]):
+            np.testing.assert_array_equal(volumes.convolve_slices(x, k, "x", dtype="int16"),
+                                          np.clip(np.rint(volumes.convolve_slices(x, k, "x")), -32768, 32767))
+
+    @pytest.mark.parametrize("bad", ["float16", "int32", "complex64"])
+    def test_other_dtypes_are_refused(self, bad):
+        with pytest.raises(UsageError, match=f"dtype '{bad}': expected float32, float64 or an integer dtype"):
+            volumes.convolve_slices(np.zeros((2, 3, 3), np.uint8), [[1.0]], dtype=bad)
+
     def test_bad_axis(self):
         with pytest.raises(UsageError, match="expected z, y or x"):
             volumes.convolve_slices(np.zeros((2, 2, 2)), [[1.0]], "w")
