@@ -60,14 +60,18 @@ def kernels(draw):
 
 
 @SETTINGS
-@given(x=images(), k=kernels(), mode=st.sampled_from(["constant", "reflect", "replicate"]),
-       stride=st.sampled_from([1, 1, 2]), dtype=st.sampled_from(["uint8", "uint8", "int8", "int16"]))
-def test_conv2d_rounds_the_float_result_of_every_path(x, k, mode, stride, dtype):
+@given(x=images(), k=kernels(), mode=st.sampled_from(["constant", "constant", "reflect", "replicate"]),
+       fill=st.sampled_from([0.0, 0.0, 7.0]), stride=st.sampled_from([1, 1, 2]),
+       dtype=st.sampled_from(["uint8", "uint8", "int8", "int16"]))
+def test_conv2d_rounds_the_float_result_of_every_path(x, k, mode, fill, stride, dtype):
+    """Dense in place and through the ring (a stride, a uint8 cast), separable in place, through the
+    ring (a fill of 7) and on uint8 rows (sep8), FFT, numpy."""
     if min(x.shape[:2]) < 2 and mode == "reflect":
         mode = "replicate"
+    kw = {"pad_mode": mode, "pad_value": fill if mode == "constant" else 0.0, "stride": stride}
     for paths in CONV_PATHS:
-        floats = conv2d(x, k, pad_mode=mode, stride=stride, paths=paths)
-        assert_rounded(conv2d(x, k, pad_mode=mode, stride=stride, dtype=dtype, paths=paths), floats, dtype)
+        floats = conv2d(x, k, paths=paths, **kw)
+        assert_rounded(conv2d(x, k, dtype=dtype, paths=paths, **kw), floats, dtype)
 
 
 @pytest.mark.parametrize("mode", ["constant", "reflect"])
