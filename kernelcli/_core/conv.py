@@ -22,7 +22,7 @@ Each loop screens its output rows for NaN/infinity when ``flags`` has rows (:mod
 
 Numba's cache keys a function on its own file only, and a cached loop holds the tap passes it
 was compiled with: a change to :mod:`.taps` must come with a change to this file.  (Tap passes of
-3, 5 and 7 for the separable 1-D passes: issue 17.)
+3, 5 and 7 for the separable 1-D passes: issue 17; blocked sweeps of 3x3, 5x5 and 7x7 in place.)
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from numba import njit
 from .config import JIT
 from .pad import pad_into
 from .screen import screen_row
-from .taps import apply_taps
+from .taps import ROWS, apply_blocked, apply_taps
 
 
 @njit(**JIT, inline="always")
@@ -163,14 +163,17 @@ def _select_rows(starts, wsel, rows, trow, tstart, ws, top, row_len):
 
 
 @njit(**JIT)
-def dense_direct(x, channels, rows, cols, runs, wq, fill, span, stride_h, left, trow, toff, ws, out, flags, i0, i1):
+def dense_direct(x, channels, rows, cols, runs, wq, fill, span, stride_h, left, square, trow, toff, ws, out, flags, i0, i1):
     """:func:`dense_rows` at stride 1 across, reading the interior of the input in place (``x`` in out's dtype).
 
-    The arguments are :func:`dense_rows`'s plus ``left``, the padding columns on the left.  At
-    stride 1 down, a run of output rows whose windows read consecutive input rows is one flat
-    segment of the output, and its taps one pass over the input seen as one flat array (the
-    columns near the left and right edges, whose windows wrap into the neighbouring rows, are
-    redone).  Those edge columns are computed from two narrow strips of padded columns (see
+    The arguments are :func:`dense_rows`'s plus ``left``, the padding columns on the left, and
+    ``square``: f when the taps are a full f x f kernel at dilation 1 with f in
+    :data:`.taps.BLOCKED`, else 0.  At stride 1 down, a run of output rows whose windows read
+    consecutive input rows is one flat segment of the output, and its taps one pass over the
+    input seen as one flat array (the columns near the left and right edges, whose windows wrap
+    into the neighbouring rows, are redone); for a ``square`` kernel, :data:`.taps.ROWS` rows at
+    a time share their loads instead (:func:`.taps.apply_blocked`: the same sums).  Those edge
+    columns are computed from two narrow strips of padded columns (see
     :func:`_edge_strip`), and the rows whose windows reach the top or bottom border go through
     :func:`dense_rows`: every output is the same tap passes over the same padded values as
     there, so the two loops give the same bytes.
@@ -209,12 +212,21 @@ def dense_direct(x, channels, rows, cols, runs, wq, fill, span, stride_h, left, 
             dense_rows(x, c, rows, cols, runs, wq, fill, span, stride_h, trow, toff, ws, out, flags, i, b)  # stride_h is 1
             i = b
             continue
-        for t in range(toff.shape[0]):
-            starts[t] = (rows[i] + trow[t]) * row_len + toff[t] + (jl - left) * c
-        first, end = i * row_len + jl * c, (b - 1) * row_len + jr * c
-        step = end - first if toff.shape[0] <= 16 else _PASS_ELEMENTS  # several passes: over L1-sized parts
-        for a in range(first, end, max(1, step)):
-            apply_taps(out_flat[a : min(end, a + step)], flat, a - first, starts, ws)
+        g = i  # rows i .. g-1 in blocked sweeps, the rest in one flat pass
+        if square > 0:
+            m = (jr - jl) * c
+            while g + ROWS <= b:
+                src0, dst0 = rows[g] * row_len + (jl - left) * c, g * row_len + jl * c
+                for j0 in range(0, m, _BLOCK_COLUMNS):  # each pass finds its rows' partial sums in the L1 cache
+                    apply_blocked(out_flat, flat, src0 + j0, dst0 + j0, row_len, c, ws, min(_BLOCK_COLUMNS, m - j0), square)
+                g += ROWS
+        if g < b:
+            for t in range(toff.shape[0]):
+                starts[t] = (rows[g] + trow[t]) * row_len + toff[t] + (jl - left) * c
+            first, end = g * row_len + jl * c, (b - 1) * row_len + jr * c
+            step = end - first if toff.shape[0] <= 16 else _PASS_ELEMENTS  # several passes: over L1-sized parts
+            for a in range(first, end, max(1, step)):
+                apply_taps(out_flat[a : min(end, a + step)], flat, a - first, starts, ws)
         if jl > 0:
             _edge_strip(x, c, rows, cols, v, i, b, span, jl - jl, jl, span_w, trow, toff, ws, out, strip, scratch, sstarts)
         if ow > jr:
@@ -224,6 +236,9 @@ def dense_direct(x, channels, rows, cols, runs, wq, fill, span, stride_h, left, 
         i = b
 
 
+#: output values per row of a blocked sweep of :func:`dense_direct` (:data:`.taps.ROWS` rows of 8 KiB
+#: of float32: the partial sums stay in the L1 cache from pass to pass)
+_BLOCK_COLUMNS = 2048
 #: output values per flat pass of :func:`dense_direct`, and per pair of edge strips (512 KiB of
 #: float32: still in the L2 cache when the edges and the screen come back to them; 256^2 in one)
 _FLAT_ELEMENTS = 131072

@@ -299,17 +299,21 @@ def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, 
         taps = u.size + v.size
     else:
         from .conv import dense_direct, dense_rows
+        from .taps import BLOCKED, ROWS
 
         u, v = np.nonzero(k)
         trow, ws = (u * dh).astype(np.int64), k[u, v].astype(dtype)
         toff = _offsets(kw, dw, sw, wq, c)[v].astype(np.int64)
-        fn, args = (dense_direct, (*ring, widths[2])) if direct else (dense_rows, ring)
+        square = kh if kh == kw and kh in BLOCKED and (dh, dw) == (1, 1) and u.size == kh * kw else 0
+        fn, args = (dense_direct, (*ring, widths[2], square)) if direct else (dense_rows, ring)
         vtaps, htaps = (trow, toff), (ws,)
         taps = u.size
         if direct and u.size and oh * ow * c * dtype.itemsize >= placement.MIN_BYTES:
-            # output element a reads input element a + (row - top) * row length + column - left
-            loads = (trow - widths[0]) * (shape[1] * c) + toff - widths[2] * c
-            shift = placement.shift_for(loads * dtype.itemsize)
+            # output element a reads input element a + (row - top) * row length + column - left; a
+            # blocked sweep also reads the windows of the rows it computes with it
+            near = np.arange(1 - ROWS, ROWS) if square else np.zeros(1, np.int64)
+            loads = ((trow - widths[0])[:, None] + near[None, :]) * (shape[1] * c) + (toff - widths[2] * c)[:, None]
+            shift = placement.shift_for(loads.reshape(-1) * dtype.itemsize)
     args = (*args, *vtaps, *htaps)
     frozen(*args)
     cover = None

@@ -20,6 +20,11 @@ value does not depend on where in the row it falls.  :func:`apply_taps` is inlin
 callers and hands the passes the arrays they only read typed read-only (:mod:`.retype`) and
 ``base`` as an int64: one compiled version of each pass per dtype pair, whatever the caller's
 arrays (a fresh install compiled eleven of each).
+
+:func:`apply_blocked` sums a full 3x3, 5x5 or 7x7 kernel over ``ROWS`` output rows at once, pass
+by pass as :func:`apply_taps` splits the taps and in the same order, so with the same roundings;
+each input value it loads serves every one of those rows that reads it (register blocking), where
+the passes above load it once per tap.
 """
 
 from __future__ import annotations
@@ -282,3 +287,290 @@ def _apply_taps(dst, src, base, starts, ws):
         first = False
     if first:
         dst[:] = 0
+
+
+#: full square kernels with a blocked sweep, and its output rows
+BLOCKED = (3, 5, 7)
+ROWS = 3
+
+
+@njit(**JIT_FMA)
+def _b3(dst, src, base, dbase, row_len, c, ws, m):
+    w = ws
+    w0 = w[0]
+    w1 = w[1]
+    w2 = w[2]
+    w3 = w[3]
+    w4 = w[4]
+    w5 = w[5]
+    w6 = w[6]
+    w7 = w[7]
+    w8 = w[8]
+    s0_0 = src[base + 0 * row_len + 0 * c :]
+    s0_1 = src[base + 0 * row_len + 1 * c :]
+    s0_2 = src[base + 0 * row_len + 2 * c :]
+    s1_0 = src[base + 1 * row_len + 0 * c :]
+    s1_1 = src[base + 1 * row_len + 1 * c :]
+    s1_2 = src[base + 1 * row_len + 2 * c :]
+    s2_0 = src[base + 2 * row_len + 0 * c :]
+    s2_1 = src[base + 2 * row_len + 1 * c :]
+    s2_2 = src[base + 2 * row_len + 2 * c :]
+    s3_0 = src[base + 3 * row_len + 0 * c :]
+    s3_1 = src[base + 3 * row_len + 1 * c :]
+    s3_2 = src[base + 3 * row_len + 2 * c :]
+    s4_0 = src[base + 4 * row_len + 0 * c :]
+    s4_1 = src[base + 4 * row_len + 1 * c :]
+    s4_2 = src[base + 4 * row_len + 2 * c :]
+    d0 = dst[dbase + 0 * row_len :]
+    d1 = dst[dbase + 1 * row_len :]
+    d2 = dst[dbase + 2 * row_len :]
+    for j in range(m):
+        o0 = w0 * s0_0[j] + w1 * s0_1[j] + w2 * s0_2[j] + w3 * s1_0[j] + w4 * s1_1[j] + w5 * s1_2[j] + w6 * s2_0[j] + w7 * s2_1[j] + w8 * s2_2[j]
+        o1 = w0 * s1_0[j] + w1 * s1_1[j] + w2 * s1_2[j] + w3 * s2_0[j] + w4 * s2_1[j] + w5 * s2_2[j] + w6 * s3_0[j] + w7 * s3_1[j] + w8 * s3_2[j]
+        o2 = w0 * s2_0[j] + w1 * s2_1[j] + w2 * s2_2[j] + w3 * s3_0[j] + w4 * s3_1[j] + w5 * s3_2[j] + w6 * s4_0[j] + w7 * s4_1[j] + w8 * s4_2[j]
+        d0[j] = o0
+        d1[j] = o1
+        d2[j] = o2
+
+
+@njit(**JIT_FMA)
+def _b5(dst, src, base, dbase, row_len, c, ws, m):
+    w = ws
+    w0 = w[0]
+    w1 = w[1]
+    w2 = w[2]
+    w3 = w[3]
+    w4 = w[4]
+    w5 = w[5]
+    w6 = w[6]
+    w7 = w[7]
+    w8 = w[8]
+    w9 = w[9]
+    w10 = w[10]
+    w11 = w[11]
+    w12 = w[12]
+    w13 = w[13]
+    w14 = w[14]
+    w15 = w[15]
+    w16 = w[16]
+    w17 = w[17]
+    w18 = w[18]
+    w19 = w[19]
+    w20 = w[20]
+    w21 = w[21]
+    w22 = w[22]
+    w23 = w[23]
+    w24 = w[24]
+    s0_0 = src[base + 0 * row_len + 0 * c :]
+    s0_1 = src[base + 0 * row_len + 1 * c :]
+    s0_2 = src[base + 0 * row_len + 2 * c :]
+    s0_3 = src[base + 0 * row_len + 3 * c :]
+    s0_4 = src[base + 0 * row_len + 4 * c :]
+    s1_0 = src[base + 1 * row_len + 0 * c :]
+    s1_1 = src[base + 1 * row_len + 1 * c :]
+    s1_2 = src[base + 1 * row_len + 2 * c :]
+    s1_3 = src[base + 1 * row_len + 3 * c :]
+    s1_4 = src[base + 1 * row_len + 4 * c :]
+    s2_0 = src[base + 2 * row_len + 0 * c :]
+    s2_1 = src[base + 2 * row_len + 1 * c :]
+    s2_2 = src[base + 2 * row_len + 2 * c :]
+    s2_3 = src[base + 2 * row_len + 3 * c :]
+    s2_4 = src[base + 2 * row_len + 4 * c :]
+    s3_0 = src[base + 3 * row_len + 0 * c :]
+    s3_1 = src[base + 3 * row_len + 1 * c :]
+    s3_2 = src[base + 3 * row_len + 2 * c :]
+    s3_3 = src[base + 3 * row_len + 3 * c :]
+    s3_4 = src[base + 3 * row_len + 4 * c :]
+    s4_0 = src[base + 4 * row_len + 0 * c :]
+    s4_1 = src[base + 4 * row_len + 1 * c :]
+    s4_2 = src[base + 4 * row_len + 2 * c :]
+    s4_3 = src[base + 4 * row_len + 3 * c :]
+    s4_4 = src[base + 4 * row_len + 4 * c :]
+    s5_0 = src[base + 5 * row_len + 0 * c :]
+    s5_1 = src[base + 5 * row_len + 1 * c :]
+    s5_2 = src[base + 5 * row_len + 2 * c :]
+    s5_3 = src[base + 5 * row_len + 3 * c :]
+    s5_4 = src[base + 5 * row_len + 4 * c :]
+    s6_0 = src[base + 6 * row_len + 0 * c :]
+    s6_1 = src[base + 6 * row_len + 1 * c :]
+    s6_2 = src[base + 6 * row_len + 2 * c :]
+    s6_3 = src[base + 6 * row_len + 3 * c :]
+    s6_4 = src[base + 6 * row_len + 4 * c :]
+    d0 = dst[dbase + 0 * row_len :]
+    d1 = dst[dbase + 1 * row_len :]
+    d2 = dst[dbase + 2 * row_len :]
+    for j in range(m):
+        o0 = w0 * s0_0[j] + w1 * s0_1[j] + w2 * s0_2[j] + w3 * s0_3[j] + w4 * s0_4[j] + w5 * s1_0[j] + w6 * s1_1[j] + w7 * s1_2[j] + w8 * s1_3[j] + w9 * s1_4[j] + w10 * s2_0[j] + w11 * s2_1[j] + w12 * s2_2[j] + w13 * s2_3[j] + w14 * s2_4[j] + w15 * s3_0[j]
+        o1 = w0 * s1_0[j] + w1 * s1_1[j] + w2 * s1_2[j] + w3 * s1_3[j] + w4 * s1_4[j] + w5 * s2_0[j] + w6 * s2_1[j] + w7 * s2_2[j] + w8 * s2_3[j] + w9 * s2_4[j] + w10 * s3_0[j] + w11 * s3_1[j] + w12 * s3_2[j] + w13 * s3_3[j] + w14 * s3_4[j] + w15 * s4_0[j]
+        o2 = w0 * s2_0[j] + w1 * s2_1[j] + w2 * s2_2[j] + w3 * s2_3[j] + w4 * s2_4[j] + w5 * s3_0[j] + w6 * s3_1[j] + w7 * s3_2[j] + w8 * s3_3[j] + w9 * s3_4[j] + w10 * s4_0[j] + w11 * s4_1[j] + w12 * s4_2[j] + w13 * s4_3[j] + w14 * s4_4[j] + w15 * s5_0[j]
+        d0[j] = o0
+        d1[j] = o1
+        d2[j] = o2
+    for j in range(m):
+        o0 = w16 * s3_1[j] + w17 * s3_2[j] + w18 * s3_3[j] + w19 * s3_4[j] + w20 * s4_0[j] + w21 * s4_1[j] + w22 * s4_2[j] + w23 * s4_3[j] + w24 * s4_4[j]
+        o1 = w16 * s4_1[j] + w17 * s4_2[j] + w18 * s4_3[j] + w19 * s4_4[j] + w20 * s5_0[j] + w21 * s5_1[j] + w22 * s5_2[j] + w23 * s5_3[j] + w24 * s5_4[j]
+        o2 = w16 * s5_1[j] + w17 * s5_2[j] + w18 * s5_3[j] + w19 * s5_4[j] + w20 * s6_0[j] + w21 * s6_1[j] + w22 * s6_2[j] + w23 * s6_3[j] + w24 * s6_4[j]
+        d0[j] += o0
+        d1[j] += o1
+        d2[j] += o2
+
+
+@njit(**JIT_FMA)
+def _b7(dst, src, base, dbase, row_len, c, ws, m):
+    w = ws
+    w0 = w[0]
+    w1 = w[1]
+    w2 = w[2]
+    w3 = w[3]
+    w4 = w[4]
+    w5 = w[5]
+    w6 = w[6]
+    w7 = w[7]
+    w8 = w[8]
+    w9 = w[9]
+    w10 = w[10]
+    w11 = w[11]
+    w12 = w[12]
+    w13 = w[13]
+    w14 = w[14]
+    w15 = w[15]
+    w16 = w[16]
+    w17 = w[17]
+    w18 = w[18]
+    w19 = w[19]
+    w20 = w[20]
+    w21 = w[21]
+    w22 = w[22]
+    w23 = w[23]
+    w24 = w[24]
+    w25 = w[25]
+    w26 = w[26]
+    w27 = w[27]
+    w28 = w[28]
+    w29 = w[29]
+    w30 = w[30]
+    w31 = w[31]
+    w32 = w[32]
+    w33 = w[33]
+    w34 = w[34]
+    w35 = w[35]
+    w36 = w[36]
+    w37 = w[37]
+    w38 = w[38]
+    w39 = w[39]
+    w40 = w[40]
+    w41 = w[41]
+    w42 = w[42]
+    w43 = w[43]
+    w44 = w[44]
+    w45 = w[45]
+    w46 = w[46]
+    w47 = w[47]
+    w48 = w[48]
+    s0_0 = src[base + 0 * row_len + 0 * c :]
+    s0_1 = src[base + 0 * row_len + 1 * c :]
+    s0_2 = src[base + 0 * row_len + 2 * c :]
+    s0_3 = src[base + 0 * row_len + 3 * c :]
+    s0_4 = src[base + 0 * row_len + 4 * c :]
+    s0_5 = src[base + 0 * row_len + 5 * c :]
+    s0_6 = src[base + 0 * row_len + 6 * c :]
+    s1_0 = src[base + 1 * row_len + 0 * c :]
+    s1_1 = src[base + 1 * row_len + 1 * c :]
+    s1_2 = src[base + 1 * row_len + 2 * c :]
+    s1_3 = src[base + 1 * row_len + 3 * c :]
+    s1_4 = src[base + 1 * row_len + 4 * c :]
+    s1_5 = src[base + 1 * row_len + 5 * c :]
+    s1_6 = src[base + 1 * row_len + 6 * c :]
+    s2_0 = src[base + 2 * row_len + 0 * c :]
+    s2_1 = src[base + 2 * row_len + 1 * c :]
+    s2_2 = src[base + 2 * row_len + 2 * c :]
+    s2_3 = src[base + 2 * row_len + 3 * c :]
+    s2_4 = src[base + 2 * row_len + 4 * c :]
+    s2_5 = src[base + 2 * row_len + 5 * c :]
+    s2_6 = src[base + 2 * row_len + 6 * c :]
+    s3_0 = src[base + 3 * row_len + 0 * c :]
+    s3_1 = src[base + 3 * row_len + 1 * c :]
+    s3_2 = src[base + 3 * row_len + 2 * c :]
+    s3_3 = src[base + 3 * row_len + 3 * c :]
+    s3_4 = src[base + 3 * row_len + 4 * c :]
+    s3_5 = src[base + 3 * row_len + 5 * c :]
+    s3_6 = src[base + 3 * row_len + 6 * c :]
+    s4_0 = src[base + 4 * row_len + 0 * c :]
+    s4_1 = src[base + 4 * row_len + 1 * c :]
+    s4_2 = src[base + 4 * row_len + 2 * c :]
+    s4_3 = src[base + 4 * row_len + 3 * c :]
+    s4_4 = src[base + 4 * row_len + 4 * c :]
+    s4_5 = src[base + 4 * row_len + 5 * c :]
+    s4_6 = src[base + 4 * row_len + 6 * c :]
+    s5_0 = src[base + 5 * row_len + 0 * c :]
+    s5_1 = src[base + 5 * row_len + 1 * c :]
+    s5_2 = src[base + 5 * row_len + 2 * c :]
+    s5_3 = src[base + 5 * row_len + 3 * c :]
+    s5_4 = src[base + 5 * row_len + 4 * c :]
+    s5_5 = src[base + 5 * row_len + 5 * c :]
+    s5_6 = src[base + 5 * row_len + 6 * c :]
+    s6_0 = src[base + 6 * row_len + 0 * c :]
+    s6_1 = src[base + 6 * row_len + 1 * c :]
+    s6_2 = src[base + 6 * row_len + 2 * c :]
+    s6_3 = src[base + 6 * row_len + 3 * c :]
+    s6_4 = src[base + 6 * row_len + 4 * c :]
+    s6_5 = src[base + 6 * row_len + 5 * c :]
+    s6_6 = src[base + 6 * row_len + 6 * c :]
+    s7_0 = src[base + 7 * row_len + 0 * c :]
+    s7_1 = src[base + 7 * row_len + 1 * c :]
+    s7_2 = src[base + 7 * row_len + 2 * c :]
+    s7_3 = src[base + 7 * row_len + 3 * c :]
+    s7_4 = src[base + 7 * row_len + 4 * c :]
+    s7_5 = src[base + 7 * row_len + 5 * c :]
+    s7_6 = src[base + 7 * row_len + 6 * c :]
+    s8_0 = src[base + 8 * row_len + 0 * c :]
+    s8_1 = src[base + 8 * row_len + 1 * c :]
+    s8_2 = src[base + 8 * row_len + 2 * c :]
+    s8_3 = src[base + 8 * row_len + 3 * c :]
+    s8_4 = src[base + 8 * row_len + 4 * c :]
+    s8_5 = src[base + 8 * row_len + 5 * c :]
+    s8_6 = src[base + 8 * row_len + 6 * c :]
+    d0 = dst[dbase + 0 * row_len :]
+    d1 = dst[dbase + 1 * row_len :]
+    d2 = dst[dbase + 2 * row_len :]
+    for j in range(m):
+        o0 = w0 * s0_0[j] + w1 * s0_1[j] + w2 * s0_2[j] + w3 * s0_3[j] + w4 * s0_4[j] + w5 * s0_5[j] + w6 * s0_6[j] + w7 * s1_0[j] + w8 * s1_1[j] + w9 * s1_2[j] + w10 * s1_3[j] + w11 * s1_4[j] + w12 * s1_5[j] + w13 * s1_6[j] + w14 * s2_0[j] + w15 * s2_1[j]
+        o1 = w0 * s1_0[j] + w1 * s1_1[j] + w2 * s1_2[j] + w3 * s1_3[j] + w4 * s1_4[j] + w5 * s1_5[j] + w6 * s1_6[j] + w7 * s2_0[j] + w8 * s2_1[j] + w9 * s2_2[j] + w10 * s2_3[j] + w11 * s2_4[j] + w12 * s2_5[j] + w13 * s2_6[j] + w14 * s3_0[j] + w15 * s3_1[j]
+        o2 = w0 * s2_0[j] + w1 * s2_1[j] + w2 * s2_2[j] + w3 * s2_3[j] + w4 * s2_4[j] + w5 * s2_5[j] + w6 * s2_6[j] + w7 * s3_0[j] + w8 * s3_1[j] + w9 * s3_2[j] + w10 * s3_3[j] + w11 * s3_4[j] + w12 * s3_5[j] + w13 * s3_6[j] + w14 * s4_0[j] + w15 * s4_1[j]
+        d0[j] = o0
+        d1[j] = o1
+        d2[j] = o2
+    for j in range(m):
+        o0 = w16 * s2_2[j] + w17 * s2_3[j] + w18 * s2_4[j] + w19 * s2_5[j] + w20 * s2_6[j] + w21 * s3_0[j] + w22 * s3_1[j] + w23 * s3_2[j] + w24 * s3_3[j] + w25 * s3_4[j] + w26 * s3_5[j] + w27 * s3_6[j] + w28 * s4_0[j] + w29 * s4_1[j] + w30 * s4_2[j] + w31 * s4_3[j]
+        o1 = w16 * s3_2[j] + w17 * s3_3[j] + w18 * s3_4[j] + w19 * s3_5[j] + w20 * s3_6[j] + w21 * s4_0[j] + w22 * s4_1[j] + w23 * s4_2[j] + w24 * s4_3[j] + w25 * s4_4[j] + w26 * s4_5[j] + w27 * s4_6[j] + w28 * s5_0[j] + w29 * s5_1[j] + w30 * s5_2[j] + w31 * s5_3[j]
+        o2 = w16 * s4_2[j] + w17 * s4_3[j] + w18 * s4_4[j] + w19 * s4_5[j] + w20 * s4_6[j] + w21 * s5_0[j] + w22 * s5_1[j] + w23 * s5_2[j] + w24 * s5_3[j] + w25 * s5_4[j] + w26 * s5_5[j] + w27 * s5_6[j] + w28 * s6_0[j] + w29 * s6_1[j] + w30 * s6_2[j] + w31 * s6_3[j]
+        d0[j] += o0
+        d1[j] += o1
+        d2[j] += o2
+    for j in range(m):
+        o0 = w32 * s4_4[j] + w33 * s4_5[j] + w34 * s4_6[j] + w35 * s5_0[j] + w36 * s5_1[j] + w37 * s5_2[j] + w38 * s5_3[j] + w39 * s5_4[j] + w40 * s5_5[j] + w41 * s5_6[j] + w42 * s6_0[j] + w43 * s6_1[j] + w44 * s6_2[j] + w45 * s6_3[j] + w46 * s6_4[j] + w47 * s6_5[j]
+        o1 = w32 * s5_4[j] + w33 * s5_5[j] + w34 * s5_6[j] + w35 * s6_0[j] + w36 * s6_1[j] + w37 * s6_2[j] + w38 * s6_3[j] + w39 * s6_4[j] + w40 * s6_5[j] + w41 * s6_6[j] + w42 * s7_0[j] + w43 * s7_1[j] + w44 * s7_2[j] + w45 * s7_3[j] + w46 * s7_4[j] + w47 * s7_5[j]
+        o2 = w32 * s6_4[j] + w33 * s6_5[j] + w34 * s6_6[j] + w35 * s7_0[j] + w36 * s7_1[j] + w37 * s7_2[j] + w38 * s7_3[j] + w39 * s7_4[j] + w40 * s7_5[j] + w41 * s7_6[j] + w42 * s8_0[j] + w43 * s8_1[j] + w44 * s8_2[j] + w45 * s8_3[j] + w46 * s8_4[j] + w47 * s8_5[j]
+        d0[j] += o0
+        d1[j] += o1
+        d2[j] += o2
+    for j in range(m):
+        o0 = w48 * s6_6[j]
+        o1 = w48 * s7_6[j]
+        o2 = w48 * s8_6[j]
+        d0[j] += o0
+        d1[j] += o1
+        d2[j] += o2
+
+
+@njit(**JIT_FMA, inline="always")
+def apply_blocked(dst, src, base, dbase, row_len, c, ws, m, f):
+    """:data:`ROWS` output rows of a full ``f`` x ``f`` kernel (``f`` in :data:`BLOCKED`), each as :func:`apply_taps`
+    sums it: ``dst[dbase + r * row_len + j]`` for ``r < ROWS``, ``j < m``, from window rows starting at ``base``."""
+    src, ws = read_only(src), read_only(ws)
+    if f == 3:
+        _b3(dst, src, base, dbase, row_len, c, ws, m)
+    elif f == 5:
+        _b5(dst, src, base, dbase, row_len, c, ws, m)
+    elif f == 7:
+        _b7(dst, src, base, dbase, row_len, c, ws, m)
