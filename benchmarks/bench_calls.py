@@ -32,13 +32,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import timing
 
 #: the clock: wall time, or the process's CPU time (``--cpu``: on a shared host, with 1 thread, what
 #: each library computes regardless of how often it was descheduled)
@@ -46,18 +46,8 @@ CLOCK = [time.perf_counter]
 
 
 def paired_ms(fns, repeat: int, per_round: int = 1) -> list[float]:
-    """Medians (ms) of each of ``fns``: ``repeat`` rounds of ``per_round`` timed calls each, interleaved."""
-    clock = CLOCK[0]
-    for fn in fns:
-        fn()
-    times = [[] for _ in fns]
-    for _ in range(repeat):
-        for fn, acc in zip(fns, times):
-            for _ in range(per_round):
-                t0 = clock()
-                fn()
-                acc.append(clock() - t0)
-    return [1e3 * statistics.median(t) for t in times]
+    """:func:`timing.paired_ms` on this script's clock."""
+    return timing.paired_ms(fns, repeat, per_round, CLOCK[0])
 
 
 def gaussian(size: int):

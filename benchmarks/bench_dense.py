@@ -3,8 +3,9 @@
 ``kernelcli.conv2d`` (the library's default policy: a warm process, the jitted core) against
 ``cv2.filter2D`` with ``BORDER_CONSTANT``, float32, "same" output, random dense kernels 3..31
 on 256^2, 2048^2 and 8192^2 images, both libraries on the same thread count.  The two are
-timed in interleaved pairs (ours, cv2, ours, cv2 ...) after a warm-up call each, and the
-medians compared, so a busy spell of a shared host slows both sides of a ratio alike.
+timed in interleaved rounds (three calls of ours, three of cv2, ...: ``timing.paired_ms``, as
+``run.py`` and ``bench_calls.py`` time them) after a warm-up call each, and the medians compared,
+so a busy spell of a shared host slows both sides of a ratio alike.
 The results are checked to agree first.
 
 ``--scaling`` adds the thread scaling of dense 7x7 on 2048^2 (1 -> 2 threads), next to the
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import threading
 import time
@@ -33,21 +33,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from timing import paired_ms
+
 SIZES = (3, 5, 7, 9, 11, 15, 21, 31)
 IMAGES = (256, 2048, 8192)
-
-
-def paired_ms(fns, repeat: int, clock=time.perf_counter) -> list[float]:
-    """Medians (ms) of each of ``fns``, timed in interleaved rounds after one warm-up call each."""
-    for fn in fns:
-        fn()
-    times = [[] for _ in fns]
-    for _ in range(repeat):
-        for fn, acc in zip(fns, times):
-            t0 = clock()
-            fn()
-            acc.append(clock() - t0)
-    return [1e3 * statistics.median(t) for t in times]
 
 
 def set_threads(n: int) -> None:
@@ -81,7 +70,7 @@ def grid(images, sizes, repeat: int, force: str | None, clock=time.perf_counter)
             assert np.abs(ours - theirs).max() <= 1e-5 * scale, (n, f)
             del ours, theirs
             ms = paired_ms([lambda: api.conv2d(x, k, paths=paths),
-                            lambda: cv2.filter2D(x, -1, k32, borderType=cv2.BORDER_CONSTANT)], reps, clock)
+                            lambda: cv2.filter2D(x, -1, k32, borderType=cv2.BORDER_CONSTANT)], reps, clock=clock)
             path = force or costs.choose_path(k, (1, 1), (1, 1), np.dtype("float32"))
             results[n, f] = (ms[0], ms[1], path)
             print(f"  {n}^2 {f}x{f} ({path}): kernelcli {ms[0]:.3f} ms, cv2 {ms[1]:.3f} ms, ratio {ms[0] / ms[1]:.2f}",
@@ -140,10 +129,10 @@ def scaling(repeat: int) -> str:
         return lambda: control(t)
 
     # rounds: conv 1 thread, conv 2 threads, control 1 job, control 2 jobs on 2 threads
-    one, two, c1, c2 = paired_ms([conv_at(1), conv_at(2), control_at(1), control_at(2)], repeat)
+    one, two, c1, c2 = paired_ms([conv_at(1), conv_at(2), control_at(1), control_at(2)], repeat, 1)
     control_scaling = 2 * c1 / c2  # twice the work in c2
     # the work itself: process CPU time at 1 and 2 threads (equal when splitting the rows costs nothing)
-    cpu1, cpu2 = paired_ms([conv_at(1), conv_at(2)], repeat, time.process_time)
+    cpu1, cpu2 = paired_ms([conv_at(1), conv_at(2)], repeat, 1, time.process_time)
     return (f"dense 7x7 2048^2: 1 thread {one:.2f} ms, 2 threads {two:.2f} ms, speed-up {one / two:.2f}; "
             f"control loop (compute only, no memory) speed-up {control_scaling:.2f} in the same rounds; "
             f"process CPU time 1 thread {cpu1:.2f} ms, 2 threads {cpu2:.2f} ms (ratio {cpu2 / cpu1:.2f})")
@@ -174,8 +163,8 @@ def crossover(images, sizes, repeat: int) -> str:
                     api.conv2d(x, k, paths=paths)
                 return call
 
-            d1, f1 = paired_ms([run(dense, 1), run(fft, 1)], reps, time.process_time)
-            d2, f2 = paired_ms([run(dense, 2), run(fft, 2)], reps)
+            d1, f1 = paired_ms([run(dense, 1), run(fft, 1)], reps, 1, time.process_time)
+            d2, f2 = paired_ms([run(dense, 2), run(fft, 2)], reps, 1)
             lines.append(f"| {n}^2 | {f}x{f} ({f * f} taps) | {d1:.3g}, {f1:.3g} (**{d1 / f1:.2f}**) | {d2:.3g}, {f2:.3g} (**{d2 / f2:.2f}**) |")
             print("  " + lines[-1], file=sys.stderr, flush=True)
     return "\n".join(lines)

@@ -6,7 +6,8 @@ Usage::
     python benchmarks/run.py --crossover      # where FFT beats the direct loop, separable beats 2-D
 
 Every timing is the median of ``--repeat`` runs after one warm-up run (slow peers, over
-a second a run, are timed fewer times).  Each row gives kernelcli's time and, for each
+a second a run, are timed fewer times); kernelcli and OpenCV are timed together, in interleaved
+rounds of three calls each (``timing.paired_ms``, as ``bench_dense.py`` and ``bench_calls.py``).  Each row gives kernelcli's time and, for each
 peer, the peer's time and the ratio kernelcli / peer measured in the same run (below 1:
 kernelcli is faster).  Peers are optional: a missing one is skipped with a note.
 ``--save`` also writes the tables to ``benchmarks/results.md``.
@@ -39,10 +40,11 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from timing import median_ms, paired_ms  # noqa: E402
+
 import kernelcli.api as api  # noqa: E402
 from kernelcli._core import policy  # noqa: E402
 from kernelcli._core.policy import Paths  # noqa: E402
-from timing import median_ms  # noqa: E402
 
 NOTES: list[str] = []
 
@@ -135,6 +137,16 @@ def scipy_check(ours: float, scipy_ms: float | None) -> str:
 # ----------------------------------------------------------------------------- cases
 
 
+def with_cv2(ours, theirs, cv2, repeat: int) -> tuple[float, float | None]:
+    """kernelcli's and OpenCV's medians (ms), timed in interleaved rounds (``timing.paired_ms``) as
+    ``bench_dense.py`` and ``bench_calls.py`` time them, so that a case has one ratio in every script;
+    without OpenCV, kernelcli's alone."""
+    if cv2 is None:
+        return median_ms(ours, repeat), None
+    mine, peer = paired_ms([ours, theirs], repeat)
+    return mine, peer
+
+
 def path_of(k: np.ndarray) -> str:
     """The path the core picks for ``k`` at stride 1 in float32."""
     from kernelcli._core import costs
@@ -157,9 +169,9 @@ def conv_cases(peers: dict, n: int, repeat: int, quick: bool) -> Table:
     for size in (3, 5, 7, 15, 31):
         k = rng.normal(size=(size, size))
         k32 = k.astype(np.float32)
-        ours = median_ms(lambda: api.conv2d(x, k), repeat)
+        ours, cv = with_cv2(lambda: api.conv2d(x, k), lambda: cv2.filter2D(x, -1, k32, borderType=cv2.BORDER_CONSTANT), cv2, repeat)
         others = {
-            "cv2": median_ms(lambda: cv2.filter2D(x, -1, k32, borderType=cv2.BORDER_CONSTANT), repeat) if cv2 else None,
+            "cv2": cv,
             "scipy": median_ms(lambda: ndi.correlate(x, k32, mode="constant"), repeat if size < 15 else 1,
                                budget_s=5 if quick else 20) if ndi else None,
             "torch": median_ms(torch_conv(k), repeat, budget_s=5) if torch and not (quick and size > 15) else None,
@@ -174,9 +186,10 @@ def conv_cases(peers: dict, n: int, repeat: int, quick: bool) -> Table:
         g /= g.sum()
         k = np.outer(g, g)
         g32 = g.astype(np.float32)
-        ours = median_ms(lambda: api.conv2d(x, k), repeat)
+        ours, cv = with_cv2(lambda: api.conv2d(x, k), lambda: cv2.sepFilter2D(x, -1, g32, g32, borderType=cv2.BORDER_CONSTANT),
+                            cv2, repeat)
         others = {
-            "cv2": median_ms(lambda: cv2.sepFilter2D(x, -1, g32, g32, borderType=cv2.BORDER_CONSTANT), repeat) if cv2 else None,
+            "cv2": cv,
             "scipy": median_ms(lambda: ndi.correlate1d(ndi.correlate1d(x, g32, axis=0, mode="constant"), g32, axis=1, mode="constant"), repeat) if ndi else None,
             "torch": None,
         }
@@ -190,9 +203,9 @@ def conv_cases(peers: dict, n: int, repeat: int, quick: bool) -> Table:
     k = rng.normal(size=(3, 3))
     k32 = k.astype(np.float32)
     trgb = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))[None] if torch else None
-    ours = median_ms(lambda: api.conv2d(rgb, k), repeat)
+    ours, cv = with_cv2(lambda: api.conv2d(rgb, k), lambda: cv2.filter2D(rgb, -1, k32, borderType=cv2.BORDER_CONSTANT), cv2, repeat)
     others = {
-        "cv2": median_ms(lambda: cv2.filter2D(rgb, -1, k32, borderType=cv2.BORDER_CONSTANT), repeat) if cv2 else None,
+        "cv2": cv,
         "scipy": median_ms(lambda: ndi.correlate(rgb, k32[:, :, None], mode="constant"), repeat) if ndi else None,
         "torch": median_ms(lambda: torch.nn.functional.conv2d(trgb, torch.from_numpy(np.repeat(k32[None, None], 3, 0)), padding=1, groups=3), repeat) if torch else None,
     }
@@ -224,16 +237,18 @@ def pool_cases(peers: dict, n: int, repeat: int) -> Table:
     for size in (2, 3):
         ker = np.ones((size, size), np.uint8)
         last = n - size + 1
-        ours = median_ms(lambda: api.pool2d(x, size, stride=2), repeat)
+        ours, cv = with_cv2(lambda: api.pool2d(x, size, stride=2), lambda: cv2.dilate(x, ker, anchor=(0, 0))[:last:2, :last:2],
+                            cv2, repeat)
         others = {
-            "cv2": median_ms(lambda: cv2.dilate(x, ker, anchor=(0, 0))[:last:2, :last:2], repeat) if cv2 else None,
+            "cv2": cv,
             "torch": median_ms(lambda: torch.nn.functional.max_pool2d(tx, size, 2), repeat) if torch else None,
         }
         target, ok = ratio_check(ours, others, ["cv2", "torch"], 1.0)
         table.add(f"max pool {size}x{size}/s2 (cv2: dilate + slice view)", ours, others, target.replace("/", " or "), ok)
-    ours = median_ms(lambda: api.pool2d(x, 2, op="avg"), repeat)
+    ours, cv = with_cv2(lambda: api.pool2d(x, 2, op="avg"), lambda: cv2.resize(x, (n // 2, n // 2), interpolation=cv2.INTER_AREA),
+                        cv2, repeat)
     others = {
-        "cv2": median_ms(lambda: cv2.resize(x, (n // 2, n // 2), interpolation=cv2.INTER_AREA), repeat) if cv2 else None,
+        "cv2": cv,
         "torch": median_ms(lambda: torch.nn.functional.avg_pool2d(tx, 2), repeat) if torch else None,
     }
     target, ok = ratio_check(ours, others, ["cv2", "torch"], 1.0)
