@@ -342,8 +342,8 @@ def pool2d(
     dtype : None or an integer dtype, optional
         The result's dtype, as for :func:`conv2d`: None keeps it; ``uint8``, ``int8``,
         ``uint16`` or ``int16`` round it half to even and clip it (an average of 2.5 is 2, of
-        3.5 is 4: OpenCV's ``INTER_AREA`` rounds half up).  A uint8 or uint16 image's 2x2
-        average into its own dtype rounds in the loop, in integers: no float result.
+        3.5 is 4: OpenCV's ``INTER_AREA`` rounds half up).  A uint8 image's 2x2 average
+        into uint8 rounds in the loop, in integers: no float result.
     paths : "warm", "cold" or Paths, optional
         The path policy (:mod:`kernelcli._core.policy`).
 

@@ -337,8 +337,9 @@ def _covered(shift: np.ndarray, n_out: int, n_in: int) -> np.ndarray:
 
 
 _POOL_LOOPS = None
-#: input dtypes whose 2x2 average :func:`.pool.avg2_rows_int` rounds into the same dtype
-_ROUNDS_ITSELF = frozenset(np.dtype(name).char for name in ("uint8", "uint16"))
+#: input dtypes whose 2x2 average :func:`.pool.avg2_rows_int` rounds into the same dtype (the loop takes
+#: uint16 too, but each dtype is one more compiled version in a fresh install: uint16 rounds after the loop)
+_ROUNDS_ITSELF = frozenset(np.dtype(name).char for name in ("uint8",))
 
 
 def _pool_loops():
@@ -355,8 +356,8 @@ def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announc
          finite_check=None, rounded=None):
     """Pool (H, W, C) ``x3`` into (oh, ow, C) of ``dtype`` (the input's for max/min, a float for avg).
 
-    ``rounded``: an integer dtype the result is wanted in; the 2x2 average of a uint8 or uint16
-    image into its own dtype rounds as it writes (:func:`.pool.avg2_rows_int`) and returns it,
+    ``rounded``: an integer dtype the result is wanted in; the 2x2 average of a uint8 image
+    into uint8 rounds as it writes (:func:`.pool.avg2_rows_int`) and returns it,
     every other call returns ``dtype`` (the caller rounds it).
 
     2x2 and 3x3 windows at stride 2 without padding, all inside the input, take the

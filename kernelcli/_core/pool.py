@@ -5,7 +5,7 @@ padding (a vertical pass over whole contiguous rows into a row buffer, then a
 horizontal pass; the op and size are tested once per row, not per cell), and the
 general :func:`pool_rows` for any size, stride, padding and ``ceil_mode``.  The 2x2
 average has two of its own: :func:`avg2_rows` (the input read in its own dtype) and
-:func:`avg2_rows_int` (an 8- or 16-bit image averaged into its own dtype, rounded).
+:func:`avg2_rows_int` (a uint8 image averaged into uint8, rounded).
 
 In the general loop padded cells never win a max/min; ``avg`` divides by the window's
 cells inside the padded input (``count_include_pad``) or by the real cells only.
