@@ -69,16 +69,25 @@ def resolve(shape: Sequence[int], dtype: np.dtype, kernel: Any, stride: Any, pad
     ([[-1.0, 1.0]], (5, 6), 90)
     """
     k = ndsupport.kernel_values(kernel)
-    if k.size > MEMO_KERNEL_VALUES:
+    if k.size > MEMO_KERNEL_VALUES or type(pad_mode) is not str or type(flip) is not bool:
+        key = None
+    elif type(stride) is int and type(dilation) is int and type(padding) in _PADDINGS and type(pad_value) in _FILLS:
+        # the usual call, keyed without a helper per argument (a third of the lookup's time)
+        key = (shape, dtype, k.shape, k.tobytes(), stride, dilation, type(padding), padding, pad_value, pad_mode, flip)
+    else:
+        args = (_plain(stride), _plain(padding), _plain(dilation), _number(pad_value))
+        key = None if None in args else (shape, dtype, k.shape, k.tobytes(), args, pad_mode, flip)
+    if key is None:
         return _resolve(tuple(shape), dtype, k, stride, padding, pad_mode, pad_value, dilation, flip)
-    key = (shape, dtype, k.shape, k.tobytes(), _plain(stride), _plain(padding), _plain(dilation),
-           pad_mode if type(pad_mode) is str else None, _number(pad_value), flip if type(flip) is bool else None)
-    if None in key:
-        return _resolve(tuple(shape), dtype, k, stride, padding, pad_mode, pad_value, dilation, flip)
-    return _CALLS.get(key, lambda: _resolve(tuple(shape), dtype, k, stride, padding, pad_mode, pad_value, dilation, flip))
+    return _CALLS.get(key, _resolve, tuple(shape), dtype, k, stride, padding, pad_mode, pad_value, dilation, flip)
 
 
 _CALLS = Memo()
+#: the argument types of the usual call, keyed by value: a padding (with its type in the key: 1 and 1.0
+#: are equal keys, and a float padding is refused) and a fill (1 and 1.0 fill alike, as 0.0 and -0.0 do);
+#: bool is in neither (True == 1)
+_PADDINGS = (int, str)
+_FILLS = (int, float)
 
 
 def _number(value: Any) -> Any:
@@ -141,8 +150,8 @@ def padding_arg(padding: Any) -> Any:
         return bool(padding)
     if isinstance(padding, np.integer):
         return int(padding)
-    if isinstance(padding, (str, int)):
-        return padding
+    if isinstance(padding, (str, int)) or not isinstance(padding, (tuple, list, np.ndarray)):
+        return padding  # (a float or None: refused by name there, not with a TypeError here)
     return tuple(int(v) if isinstance(v, np.integer) else v for v in padding)
 
 

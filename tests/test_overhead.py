@@ -25,7 +25,7 @@ JIT = policy.Paths(force="jit")
 
 def forget() -> None:
     """Empty every memo table (a fresh process, as far as the preparations go)."""
-    for table in (forms._RANK1, engine._PLANS, conv_args._CALLS):
+    for table in (forms._RANK1, engine._PLANS, engine._FACTS, conv_args._CALLS):
         table.clear()
 
 
@@ -104,7 +104,12 @@ class TestPreparedOnce:
     def test_a_refused_call_is_refused_again(self):
         x = np.ones((6, 6), np.uint8)
         k = np.ones((3, 3))
-        conv2d(x, k, paths=JIT)
+        conv2d(x, k, padding=1, stride=1, paths=JIT)
+        for padding in (1.0, True, None):  # equal to 1 as keys, or not a padding at all: refused by name
+            with pytest.raises(UsageError, match=f"invalid padding {padding}"):
+                conv2d(x, k, padding=padding, paths=JIT)
+        with pytest.raises(UsageError, match="stride"):
+            conv2d(x, k, stride=True, paths=JIT)
         k[0, 0] = np.nan
         for _ in range(2):
             with pytest.raises(UsageError, match="finite"):

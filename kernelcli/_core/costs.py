@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .forms import FFT_EXACT_BOUND, integer_form, rank1_factors, separable_factors
+from .forms import FFT_EXACT_BOUND, KernelFacts, integer_form, separable_factors
 from .policy import Paths
 
 #: A rank-1 kernel runs as two 1-D passes from this many non-zero 2-D taps up
@@ -67,20 +67,23 @@ SCIPY_FFT_IMPORT_SECONDS = 0.14
 FFT_COLD_MIN_TAPS = 100
 
 
-def choose_path(k: np.ndarray, stride: tuple[int, int], dilation: tuple[int, int], dtype: np.dtype, force: str | None = None) -> str:
+def choose_path(k: np.ndarray, stride: tuple[int, int], dilation: tuple[int, int], dtype: np.dtype, force: str | None = None,
+                facts: KernelFacts | None = None) -> str:
     """Name the path for kernel ``k``: ``"dense"``, ``"separable"`` or ``"fft"``.
 
     ``force`` (a :class:`~kernelcli._core.policy.Paths` force) picks a path when it applies:
-    ``separable`` needs rank 1, ``fft`` needs stride 1; otherwise ``dense`` is used.
+    ``separable`` needs rank 1, ``fft`` needs stride 1; otherwise ``dense`` is used.  ``facts``:
+    the :class:`.forms.KernelFacts` of ``k`` and ``dtype``, when the caller remembers them.
     """
+    facts = facts or KernelFacts(k, dtype)
     if force in ("dense", "separable", "fft"):
-        if force == "separable" and rank1_factors(k, dtype) is not None:
+        if force == "separable" and facts.rank1():
             return "separable"
         if force == "fft" and stride == (1, 1):
             return "fft"
         return "dense"
-    taps = int(np.count_nonzero(k))
-    if taps >= SEPARABLE_MIN_TAPS and rank1_factors(k, dtype) is not None:
+    taps = facts.taps
+    if taps >= SEPARABLE_MIN_TAPS and facts.rank1():
         return "separable"
     if taps >= FFT_MIN_TAPS and stride == (1, 1):
         return "fft"

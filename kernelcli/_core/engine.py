@@ -40,7 +40,7 @@ import numpy as np
 from . import numpy_impl, placement, threads
 from .config import CONSTANT
 from .costs import choose_path
-from .forms import fft_form, rank1_factors
+from .forms import KernelFacts, fft_form, rank1_factors
 from .memo import Memo, array_key, frozen, read_only
 from .policy import WARM, Paths
 
@@ -150,12 +150,14 @@ def correlate(x3, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, 
     ``announce`` as for :func:`pad_flat`.  ``finite_check``: for an input not yet checked for
     NaN/infinity, the caller's check (it raises); called before the FFT path, or when the
     direct loop's screen cannot vouch for the input (see :meth:`DirectPlan.run`).  ``key``: as for
-    :func:`direct_plan` (building a key from the arguments was the longest step of a small call).
+    :func:`direct_plan` (building a key from the arguments was the longest step of a small call); the
+    kernel's facts that the path rule reads are remembered under it too (the rule itself runs every call).
     ``rounded``: an integer dtype the result is wanted in (see :meth:`DirectPlan.run`); the
     result comes back in it where a loop rounds as it writes, else in ``dtype``.
     """
     fill = value if mode_code == CONSTANT else 0.0
-    path = choose_path(k, stride, dilation, dtype, paths.force)
+    facts = None if key is None else _FACTS.get(key, lambda: KernelFacts(k, dtype))
+    path = choose_path(k, stride, dilation, dtype, paths.force, facts)
     if path == "fft":
         if finite_check is not None:
             finite_check()
@@ -232,6 +234,8 @@ class DirectPlan:
 
 
 _PLANS = Memo()
+#: the :class:`.forms.KernelFacts` of a call's kernel, under the caller's key (see :func:`correlate`)
+_FACTS = Memo()
 #: a pooled input value costs about 4 multiply-adds of a convolution's time (memory-bound: 2048^2
 #: float32 2x2 average, 4.2 M values, 0.77 ms on one thread; dense 7x7 256^2, 3.2 M, 0.15 ms): the
 #: unit of :data:`.threads.MIN_WORK_PER_THREAD`

@@ -119,6 +119,27 @@ def _rank1_factors(k: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarr
     return col, row
 
 
+class KernelFacts:
+    """What the path rule (:func:`.costs.choose_path`) reads from a 2-D kernel in a compute ``dtype``: its
+    non-zero ``taps``, and whether it has rank-1 factors (:meth:`rank1`, found on the first ask: an SVD
+    that a kernel no rule asks about never pays).  For a caller that remembers them per kernel.
+
+    >>> facts = KernelFacts(np.outer([1.0, 2, 1], [1.0, 0, -1]), np.dtype("float32"))
+    >>> facts.taps, facts.rank1()
+    (6, True)
+    """
+
+    __slots__ = ("_rank1", "dtype", "k", "taps")
+
+    def __init__(self, k: np.ndarray, dtype: np.dtype):
+        self.k, self.dtype, self.taps, self._rank1 = k, dtype, int(np.count_nonzero(k)), None
+
+    def rank1(self) -> bool:
+        if self._rank1 is None:
+            self._rank1 = rank1_factors(self.k, self.dtype) is not None
+        return self._rank1
+
+
 def separable_factors(k: np.ndarray, dtype: np.dtype) -> list[np.ndarray] | None:
     """One 1-D factor per axis with ``outer(*factors) == k`` (2-D or 3-D), or None when ``k`` is not rank 1.
 

@@ -34,13 +34,13 @@ class Memo:
         self.size = size
         self.table: dict = {}
 
-    def get(self, key: Any, build: Callable[[], Any]) -> Any:
-        """The value for ``key``, built by ``build()`` the first time (an exception is not remembered)."""
+    def get(self, key: Any, build: Callable[..., Any], *args: Any) -> Any:
+        """The value for ``key``, built by ``build(*args)`` the first time (an exception is not remembered)."""
         try:
             return self.table[key]
         except KeyError:
             pass
-        value = build()
+        value = build(*args)
         if len(self.table) >= self.size:
             self.table.clear()
         self.table[key] = value
