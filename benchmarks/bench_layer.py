@@ -1,7 +1,9 @@
 """Benchmark rows: conv_layer, 3 -> 16 (and 64) filters 3x3 on 512x512x3 float32, against torch conv2d.
 
 Measured both ways (issue 17): each side allocating its result every call, and each side
-reusing its output memory.  kernelcli: ``conv_layer(...)`` and ``conv_layer(..., out=buf)``.
+reusing its output memory.  kernelcli: ``conv_layer(...)`` and ``conv_layer(..., out=buf)``, and
+for comparison ``out=buf`` through the loop that computes one filter at a time
+(``Paths(force="filterwise")``; the default is the register-blocked loop).
 torch, three ways, the best of which is the peer: ``F.conv2d`` on the NCHW copy of the image;
 ``F.conv2d`` on a channels-last tensor (``.contiguous(memory_format=torch.channels_last)``, made
 before timing: oneDNN's channels-last kernel, which writes an output laid out as kernelcli's);
@@ -58,8 +60,10 @@ def bench_conv_layer(size: int = 512, channels: int = 3, filters: int = 16, f: i
     def aten_out():
         return torch.ops.aten.convolution.out(nhwc, wt, bt, [1, 1], [pad, pad], [1, 1], False, [0, 0], 1, out=tbuf)
 
+    filterwise = Paths(force="filterwise")  # the loop before the register-blocked one, for comparison
     ours = {"fresh": lambda: conv_layer(x, w, b, padding=pad, paths=jit),
-            "out=": lambda: conv_layer(x, w, b, padding=pad, paths=jit, out=buf)}
+            "out=": lambda: conv_layer(x, w, b, padding=pad, paths=jit, out=buf),
+            "filterwise out=": lambda: conv_layer(x, w, b, padding=pad, paths=filterwise, out=buf)}
     theirs = {"NCHW": lambda: torch.nn.functional.conv2d(nchw, wt, bt, padding=pad),
               "channels-last": lambda: torch.nn.functional.conv2d(nhwc, wt, bt, padding=pad),
               "aten out=": aten_out}
@@ -83,6 +87,7 @@ def bench_conv_layer(size: int = 512, channels: int = 3, filters: int = 16, f: i
         "case": f"{size}x{size}x{channels} -> {filters} filters {f}x{f}, float32, {threads} threads",
         "conv_layer_ms": round(ms["kernelcli fresh"], 2),
         "conv_layer_out_ms": round(ms["kernelcli out="], 2),
+        "filterwise_out_ms": round(ms["kernelcli filterwise out="], 2),
         "torch_ms": round(best_torch[0], 2),
         "torch_best": best_torch[1],
         "torch": {k[6:]: round(v, 2) for k, v in ms.items() if k.startswith("torch")},

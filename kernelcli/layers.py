@@ -40,6 +40,11 @@ from .modes import ACTIVATION_CODES, ACTIVATIONS, PAD_CODES, PAD_EQUIVALENTS, ca
 #: The plain-numpy layer, per output value and tap (measured 0.6-3.8 ns; the upper end).
 NUMPY_SECONDS_PER_TAP = 3e-9
 
+#: From this many filters per group the register-blocked loop runs (blocked / filterwise time,
+#: 256x256, 3x3 on 3 channels, one thread, CPU time, load 5.6: float32 1.11-1.19 at 1-2 filters,
+#: 0.84 at 4, 0.61 at 12; float64 1.02-1.06 at 1-2, 0.90 at 4, 0.61 at 12; 8 channels and 1x5x5 alike).
+BLOCK_MIN_FILTERS = 4
+
 #: negative-side slope of leaky_relu (PyTorch's default ``negative_slope``)
 LEAKY_SLOPE = 0.01
 
@@ -194,24 +199,33 @@ def conv_layer(
 
 
 def _blocked_layer(x3, wc, bc, groups, widths, mode_code, pad_value, stride, dilation, act, out) -> None:
-    """The jitted layer a block of filters at a time (:func:`_core.layer.blocked_rows`), into ``out``.
-
-    The input is padded channels-last into the compute dtype, or read in place when it needs
-    neither padding nor a cast.
-    """
+    """The jitted layer a block of filters at a time (:func:`_core.layer.blocked_rows`), into ``out``."""
     from ._core import simd, threads
-    from ._core.engine import pad_flat
+    from ._core.engine import NATIVE_INPUTS
     from ._core.layer import blocked_rows
     from ._core.memo import read_only
 
-    dtype = out.dtype
-    _announce_compile(blocked_rows, dtype, dtype)
-    if any(widths) or x3.dtype != dtype:
-        xp = pad_flat(x3, widths, mode_code, pad_value, dtype, _announce_compile)
-    else:
-        xp = x3
-    table = _block_table_of(wc, bc, groups, dilation, xp.shape, simd.lanes(dtype))
-    threads.run_rows(blocked_rows, out.shape[0], read_only(xp), *table, *stride, ACTIVATION_CODES[act], LEAKY_SLOPE, out)
+    h, w, channels = x3.shape
+    if x3.dtype.name not in NATIVE_INPUTS:  # the padding loop reads these itself; others are cast first
+        x3 = x3.astype(out.dtype)
+    _announce_compile(blocked_rows, x3.dtype, out.dtype)
+    rows, cols, runs, wq = _PAD_PLANS.get((x3.shape, widths, mode_code), lambda: _pad_plan(x3.shape, widths, mode_code))
+    table = _block_table_of(wc, bc, groups, dilation[1], (wq, channels), simd.lanes(out.dtype))
+    x2 = read_only(np.ascontiguousarray(x3).reshape(h, w * channels))
+    threads.run_rows(blocked_rows, out.shape[0], x2, channels, rows, cols, runs, wq, pad_value, wc.shape[2], dilation[0],
+                     *table, *stride, ACTIVATION_CODES[act], LEAKY_SLOPE, out)
+
+
+#: padding maps of recent input shapes (rows, columns, runs; see :func:`kernelcli._core.pad.pad_row`)
+_PAD_PLANS = Memo(64)
+
+
+def _pad_plan(shape: tuple[int, int, int], widths: tuple[int, int, int, int], mode_code: int) -> tuple:
+    from ._core.engine import pad_plan
+
+    rows, cols, runs, wq = pad_plan(shape, widths, mode_code)
+    frozen(rows, cols, runs)  # read-only, as the convolution's: the padding loop compiled once for both
+    return rows, cols, runs, wq
 
 
 def _filterwise_layer(x3, wc, bc, groups, rows, cols, pad_value, stride, dilation, act, out) -> None:
@@ -260,13 +274,13 @@ def _use_blocks(paths: Paths, per_group: int, lanes: int) -> bool:
     """Whether the jitted layer runs blocks of ``lanes`` filters (:func:`_core.layer.blocked_rows`) rather
     than one filter at a time (:func:`_core.layer.layer_rows`); both give the same numbers.
 
-    ``paths.force`` pins either ("blocked", "filterwise"); otherwise blocks, unless a group has
-    fewer than half a block of filters (a block costs the same however few of its lanes are
-    used: depthwise layers stay one filter at a time).
+    ``paths.force`` pins either ("blocked", "filterwise"); otherwise blocks from
+    :data:`BLOCK_MIN_FILTERS` filters per group (a block costs about the same however few of its
+    ``lanes`` are used: depthwise layers stay one filter at a time).
     """
     if paths.force in ("blocked", "filterwise"):
         return paths.force == "blocked"
-    return 2 * per_group >= lanes
+    return per_group >= BLOCK_MIN_FILTERS
 
 
 #: block tables of recent layers: a program applies one layer to image after image
@@ -275,13 +289,13 @@ _BLOCK_TABLES = Memo(16)
 _REMEMBER_WEIGHTS = 1 << 16
 
 
-def _block_table_of(wc: np.ndarray, bc: np.ndarray, groups: int, dilation: tuple[int, int], padded: tuple[int, int, int],
+def _block_table_of(wc: np.ndarray, bc: np.ndarray, groups: int, dil_w: int, row: tuple[int, int],
                     lanes: int) -> tuple[np.ndarray, ...]:
     """:func:`_block_table`, remembered for small layers (its arrays read-only, whether new or remembered)."""
-    build = lambda: _frozen(_block_table(wc, bc, groups, dilation, padded, lanes))
+    build = lambda: _frozen(_block_table(wc, bc, groups, dil_w, row, lanes))
     if wc.size > _REMEMBER_WEIGHTS:
         return build()
-    return _BLOCK_TABLES.get((array_key(wc), array_key(bc), groups, dilation, padded, lanes), build)
+    return _BLOCK_TABLES.get((array_key(wc), array_key(bc), groups, dil_w, row, lanes), build)
 
 
 def _frozen(arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
@@ -289,30 +303,30 @@ def _frozen(arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
     return arrays
 
 
-def _block_table(wc: np.ndarray, bc: np.ndarray, groups: int, dilation: tuple[int, int], padded: tuple[int, int, int],
+def _block_table(wc: np.ndarray, bc: np.ndarray, groups: int, dil_w: int, row: tuple[int, int],
                  lanes: int) -> tuple[np.ndarray, ...]:
     """The filters in blocks of ``lanes`` (within a group), for :func:`_core.layer.blocked_rows`.
 
-    Returns ``offs`` (B, T) int64: tap t's flat offset in the padded channels-last input (shape
-    ``padded``: Hp, Wp, C) from where a window starts; ``wb`` (B, T*lanes): tap t's weights, one
-    lane per filter (unused lanes 0); ``n_taps``, ``first``, ``used`` (B,): the block's taps, its
-    first filter and its filter count; ``bias`` (B, lanes).  A block's taps are those (channel,
-    row, column) where any of its filters has a non-zero weight, in that order: the per-filter
-    loop's order (:func:`_tap_table`).  The other filters of the block multiply a zero weight
-    there; adding that zero changes no sum except the sign of an exact zero.
+    ``row`` is ``(wq, C)``: a padded row's pixels and channels.  Returns ``offs`` (B, T) int64:
+    tap t's flat offset in a window's kh padded rows, stored one after another (channels-last),
+    for output column 0; ``wb`` (B, T*lanes): tap t's weights, one lane per filter (unused
+    lanes 0); ``n_taps``, ``first``, ``used`` (B,): the block's taps, its first filter and its
+    filter count; ``bias`` (B, lanes).  A block's taps are those (channel, row, column) where any
+    of its filters has a non-zero weight, in that order: the per-filter loop's order
+    (:func:`_tap_table`).  The other filters of the block multiply a zero weight there; adding
+    that zero changes no sum except the sign of an exact zero.
 
-    >>> offs, wb, n_taps, first, used, bias = _block_table(np.ones((3, 2, 1, 2)), np.zeros(3), 1, (1, 1), (4, 5, 2), 4)
+    >>> offs, wb, n_taps, first, used, bias = _block_table(np.ones((3, 2, 1, 2)), np.zeros(3), 1, 1, (5, 2), 4)
     >>> offs[0, :4].tolist(), n_taps.tolist(), used.tolist()   # (channel, column): 0, 2 | 1, 3
     ([0, 2, 1, 3], [4], [3])
     """
     filters, per_group, kh, kw = wc.shape
-    _, wp, channels = padded
-    dil_h, dil_w = dilation
+    wq, channels = row
     per_filter_group = filters // groups
     per_block = -(-per_filter_group // lanes)
     t = np.arange(per_group * kh * kw)
     c, u, v = t // (kh * kw), t // kw % kh, t % kw
-    offsets = (u * dil_h * wp + v * dil_w) * channels + c
+    offsets = (u * wq + v * dil_w) * channels + c
     # (groups, filters of the group padded to whole blocks, taps) -> (blocks, taps, lanes)
     spread = np.zeros((groups, per_block * lanes, t.size), dtype=wc.dtype)
     spread[:, :per_filter_group] = wc.reshape(groups, per_filter_group, t.size)
@@ -377,8 +391,7 @@ _FOUND_CACHED: set[tuple] = set()
 def _announce_compile(dispatcher: Any, *dtypes: np.dtype) -> None:
     """Say once on stderr when the layer core is about to compile (not yet in Numba's disk cache).
 
-    Called before ``dispatcher`` first runs on arrays of ``dtypes`` (the signature of
-    :func:`kernelcli._core.engine.pad_flat`'s ``announce``).
+    Called before ``dispatcher`` first runs on arrays of ``dtypes``.
     """
     global _FIRST_COMPILE_NOTED
     key = (dispatcher, *map(str, dtypes))

@@ -410,14 +410,15 @@ class TestBlockedLoop:
 
     def test_which_loop_runs(self):
         use = layers._use_blocks
-        assert use(policy.WARM, 16, 16) and use(policy.WARM, 8, 16) and not use(policy.WARM, 7, 16)
+        assert use(policy.WARM, 16, 16) and use(policy.WARM, layers.BLOCK_MIN_FILTERS, 16)
+        assert not use(policy.WARM, 1, 16) and not use(policy.WARM, layers.BLOCK_MIN_FILTERS - 1, 8)
         assert use(policy.Paths(force="blocked"), 1, 16) and not use(policy.Paths(force="filterwise"), 64, 16)
 
     def test_block_table_keeps_each_blocks_taps_in_order(self):
         w = np.zeros((3, 2, 1, 3))
         w[0, 0, 0, 2] = 1.0  # filter 0: channel 0, column 2
         w[2, 1, 0, 0] = 2.0  # filter 2: channel 1, column 0
-        offs, wb, n_taps, first, used, bias = layers._block_table(w, np.arange(3.0), 1, (1, 1), (1, 5, 2), 4)
+        offs, wb, n_taps, first, used, bias = layers._block_table(w, np.arange(3.0), 1, 1, (5, 2), 4)
         assert n_taps.tolist() == [2] and first.tolist() == [0] and used.tolist() == [3]
         assert offs[0, :2].tolist() == [2 * 2 + 0, 0 * 2 + 1]  # (column * channels + channel), channel first
         assert wb[0, :8].tolist() == [1, 0, 0, 0, 0, 0, 2, 0] and bias.tolist() == [[0, 1, 2, 0]]

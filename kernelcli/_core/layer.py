@@ -19,13 +19,12 @@ weights in the order channel, row, column, each with where its run starts.  Ever
 value is summed in that order, tap by tap, which is also the plain-numpy path's order.
 
 :func:`blocked_rows` replaces both passes when filters come in blocks (see
-``kernelcli.layers._block_table``): it reads the padded channels-last input as it is (no
-planarised copy; none at all without padding) and computes a block of filters one vector
-wide for a block of output columns at a time, the sums held in registers
-(:mod:`.layer_blocks`), in the same order and with the same roundings as pass 2, so both
-give the same numbers.  It writes the channels-last output directly (pass 2 transposes its
-(K, W') rows into it).  512x512x3 -> 16 filters 3x3, float32, one thread: 2.2 ms against
-5.8 ms for pass 2 (the loops alone).
+``kernelcli.layers._block_table``): for each output row it pads the few input rows the
+row's windows read, channels-last, into a small buffer (no padded or planarised copy of the
+image), and computes a block of filters one vector wide for a block of output columns at a
+time, the sums held in registers (:mod:`.layer_blocks`), in the same order and with the same
+roundings as pass 2, so both give the same numbers.  It writes the channels-last output
+directly (pass 2 transposes its (K, W') rows into it).
 """
 
 from __future__ import annotations
@@ -37,6 +36,7 @@ from numba import njit
 
 from .config import JIT, LEAKY_RELU, NONE, RELU, SIGMOID, TANH
 from .layer_blocks import sweep
+from .pad import pad_into
 
 #: columns of the tap table: input channel, row offset u*dilation, column phase, run start
 CHANNEL, ROW, PHASE, START = range(4)
@@ -144,23 +144,30 @@ def layer_rows(xq, taps, weights, counts, bias, stride_h, act, slope, out, i0, i
 
 
 @njit(**JIT)
-def blocked_rows(xp, offs, wb, n_taps, first, used, bias, stride_h, stride_w, act, slope, out, i0, i1):
+def blocked_rows(x, channels, rows, cols, runs, wq, fill, kh, dil_h, offs, wb, n_taps, first, used, bias, stride_h, stride_w,
+                 act, slope, out, i0, i1):
     """Fill rows ``i0:i1`` of ``out`` (oh, ow, K) with ``act(sum of taps + bias)``, one block of filters at a time.
 
-    ``xp`` is the padded input (Hp, Wp, C), channels-last.  Block b is filters ``first[b] :
-    first[b] + used[b]``: its ``n_taps[b]`` taps read ``xp.flat[base + offs[b, t]]`` (``base``:
-    where output (i, j)'s window starts) with weights ``wb[b, t*lanes : (t+1)*lanes]``, and
-    ``bias[b]`` is one vector.
+    ``x`` (H, W*C), ``rows``, ``cols``, ``runs``, ``wq``, ``fill``: the input and how it is padded
+    (see :func:`.pad.pad_row`).  For each output row the ``kh`` padded rows its windows read
+    (``dil_h`` apart) are built one after another in a small buffer.  Block b is filters
+    ``first[b] : first[b] + used[b]``: its ``n_taps[b]`` taps read that buffer at ``offs[b, t] +
+    j*stride_w*C`` for output column j, with weights ``wb[b, t*lanes : (t+1)*lanes]``; ``bias[b]``
+    is one vector.
     """
     ow, nk = out.shape[1], out.shape[2]
-    xf = xp.reshape(xp.size)
     of = out.reshape(out.size)
-    step_in = stride_w * xp.shape[2]
+    row_len = wq * channels
+    window = np.empty(kh * row_len, dtype=out.dtype)
+    v = out.dtype.type(fill)
+    step_in = stride_w * channels
+    start = row_len - row_len  # an int64 0, not a literal
     for i in range(i0, i1):
-        base = i * stride_h * xp.shape[1] * xp.shape[2]
+        for u in range(kh):
+            pad_into(x, channels, rows[i * stride_h + u * dil_h], cols, runs, wq, v, window, u * row_len)
         o = i * ow * nk
         for b in range(offs.shape[0]):
-            sweep(xf, offs[b], wb[b], n_taps[b], base, step_in, bias[b], of, o + first[b], nk, used[b], ow)
+            sweep(window, offs[b], wb[b], n_taps[b], start, step_in, bias[b], of, o + first[b], nk, used[b], ow)
         if act != NONE:
             _activate(of[o : o + ow * nk], act, slope)
     return out
@@ -199,3 +206,4 @@ def _activate(row, act, slope):
     elif act == TANH:
         for j in range(row.shape[0]):
             row[j] = math.tanh(row[j])
+
