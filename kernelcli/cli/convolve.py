@@ -41,6 +41,7 @@ from .options import (
 )
 from ._tiled import run_single, single_tiled
 from ..modes import JPEG_QUALITY
+from ._early import starts_early
 from ._stdio import piped
 from ._common import cli_paths, echo, guarded, note, output_for, render_report, summary_line
 
@@ -71,6 +72,7 @@ EPILOG = """Examples:
 
 @guarded
 @piped
+@starts_early
 def convolve(
     input: InputsArgument,
     kernel: KernelsOption = None,

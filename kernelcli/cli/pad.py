@@ -29,6 +29,7 @@ from .options import (
     SchedulerOption,
     option,
 )
+from ._early import starts_early
 from ._stdio import piped
 from ._tiled import run_single, single_tiled
 from ._common import cli_paths, guarded
@@ -47,6 +48,7 @@ EPILOG = """Examples:
 
 @guarded
 @piped
+@starts_early
 def pad(
     input: InputsArgument,
     padding: Annotated[str, option("padding", metavar="P|T,B,L,R", help="Pad width P on every side, or T,B,L,R (same and valid are for convolve).", show_default=False)],

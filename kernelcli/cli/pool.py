@@ -29,6 +29,7 @@ from .options import (
     SchedulerOption,
     option,
 )
+from ._early import starts_early
 from ._stdio import piped
 from ._tiled import run_single, single_tiled
 from ._common import cli_paths, guarded
@@ -45,6 +46,7 @@ EPILOG = """Examples:
 
 @guarded
 @piped
+@starts_early
 def pool(
     input: InputsArgument,
     size: Annotated[int, option("size", min=1, show_default=False)],

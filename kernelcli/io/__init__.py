@@ -9,6 +9,8 @@ module              what it owns
 ``io.images``       Pillow decode/encode: bit depth, EXIF, multi-frame, ``Encoding``,
                     ``to_integer_range``; rendered pictures (montages, sheets) and
                     multi-page TIFFs of feature maps
+``io.decode``       opening an image and its checks before decoding; a JPEG decoded
+                    early on a second thread while a cold call imports numpy
 ``io.arrays``       ``.npy`` arrays
 ``io.matrices``     ``.csv``/``.txt`` text matrices and the number formats
 ``io.pipes``        ``-`` as a file: stdin and stdout through a private temporary file

@@ -37,7 +37,6 @@ Example
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,113 +44,39 @@ import numpy as np
 
 from ..errors import ImageReadError, UsageError
 from ..modes import JPEG_QUALITY, PNG_COMPRESSION, canonical_compression
-from .common import Loaded, Written, check_memory, one_line
+from .common import Loaded, Written
+from .decode import (  # noqa: F401 - PILLOW_FORMATS, SIGNATURES, sniff_format and _sixteen_bit_colour were defined here
+    _CONVERTED_BANDS,
+    DEFAULT_MAX_PIXELS,
+    PILLOW_FORMATS,
+    SIGNATURES,
+    _sixteen_bit_colour,
+    decode,
+    open_image,
+    reading,
+    sniff_format,
+    take,
+)
 from .naming import IMAGE_SUFFIXES
 from .outputs import atomic_write
 from .png import write_png
 
-#: formats Pillow may open: the magic bytes decide, but only among these (never EPS & co.)
-PILLOW_FORMATS = ["PNG", "JPEG", "TIFF", "BMP", "GIF"]
-DEFAULT_MAX_PIXELS = 512 * 1024 * 1024 // 4  # about 134 megapixels, as a decompression-bomb guard
-
-
-#: bands after the explicit conversion in :func:`_image_to_array` (for the memory estimate)
-_CONVERTED_BANDS = {"1": 1, "P": 4, "PA": 4, "CMYK": 3, "YCbCr": 3, "LAB": 3, "HSV": 3, "RGBX": 3}
-
 
 def read_image(p: Path, *, max_pixels: int | None, max_bytes: int | None) -> Loaded:
-    """Decode the image ``p`` with Pillow (see the module's policies); raises only our own errors."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    """Decode the image ``p`` with Pillow (see the module's policies); raises only our own errors.
+
+    The image may have been opened and decoded early (:func:`kernelcli.io.decode.begin`): the
+    same checks, pixels, notes and errors.
+    """
+    from PIL import ImageOps
 
     limit = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
-    previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = limit
-    notes: list[str] = []
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            try:
-                with Image.open(p, formats=PILLOW_FORMATS) as im:
-                    w, h = im.size
-                    if w * h > limit:
-                        raise ImageReadError(
-                            f"{p}: {w}x{h} = {w * h} pixels is more than the limit of {limit} "
-                            "(a decompression-bomb guard); raise it with --max-pixels if the image is genuine"
-                        )
-                    if w < 1 or h < 1:
-                        raise ImageReadError(f"{p}: the image has no pixels ({w}x{h})")
-                    mode = im.mode
-                    channels = _CONVERTED_BANDS.get(mode, len(im.getbands()))
-                    check_memory(p, h, w, channels, 2 if mode.startswith("I") or mode == "F" else 1, max_bytes)
-                    if _sixteen_bit_colour(im):
-                        notes.append(
-                            f"{p.name}: 16-bit colour is read as 8 bits per channel (Pillow's limit); "
-                            "16-bit greyscale or .npy keeps the full precision"
-                        )
-                    frames = getattr(im, "n_frames", 1)
-                    if frames > 1:
-                        im.seek(0)
-                        notes.append(f"{p.name}: {frames} frames; using the first")
-                    fmt = im.format or "?"
-                    im.load()
-                    ImageOps.exif_transpose(im, in_place=True)  # a copy only when it turns the image
-                    data, alpha, depth = _image_to_array(im, p)
-            except ImageReadError:
-                raise
-            except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-                raise ImageReadError(
-                    f"{p}: refused as a decompression bomb ({one_line(exc)}); raise --max-pixels if the image is genuine"
-                ) from None
-            except UnidentifiedImageError:
-                kind = sniff_format(p)
-                if kind is not None:
-                    raise ImageReadError(f"{p}: cannot decode image: it starts like a {kind} file but is broken or truncated") from None
-                raise ImageReadError(
-                    f"{p}: not a supported image: the content is not PNG, JPEG, TIFF, BMP or GIF "
-                    "(the content decides, not the extension)"
-                ) from None
-            except MemoryError:
-                raise ImageReadError(f"{p}: not enough memory to decode the image") from None
-            except Exception as exc:  # a decoder's complaint about a broken file, whatever its type
-                raise ImageReadError(f"{p}: cannot decode image (broken or truncated?): {one_line(exc)}") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous
-    for w_ in caught:
-        notes.append(f"{p.name}: {one_line(w_.message)}")  # type: ignore[arg-type]
-    return Loaded(path=p, data=data, kind="image", format=fmt, bit_depth=depth, alpha=alpha, notes=notes)
-
-
-#: leading bytes of the formats kernelcli reads
-SIGNATURES = (
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-    (b"BM", "BMP"),
-    (b"GIF87a", "GIF"),
-    (b"GIF89a", "GIF"),
-)
-
-
-def sniff_format(path: Path) -> str | None:
-    """The format a file's first bytes announce (PNG, JPEG, TIFF, BMP, GIF), or None."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-    except OSError:
-        return None
-    return next((name for magic, name in SIGNATURES if head.startswith(magic)), None)
-
-
-def _sixteen_bit_colour(im) -> bool:
-    """True for a PNG/TIFF whose colour samples are 16-bit (Pillow decodes them to 8 bits)."""
-    if im.mode not in ("RGB", "RGBA", "LA"):
-        return False
-    tile = getattr(im, "tile", None) or []
-    args = tile[0][3] if tile and len(tile[0]) > 3 else None
-    raw = args if isinstance(args, str) else (args[0] if isinstance(args, tuple) and args and isinstance(args[0], str) else "")
-    return ";16" in raw
+    opened = take(p, limit, max_bytes) or open_image(p, limit=limit, max_bytes=max_bytes)
+    with reading(p, limit, opened.notes), opened.image as im:
+        decode(opened)
+        ImageOps.exif_transpose(im, in_place=True)  # a copy only when it turns the image
+        data, alpha, depth = _image_to_array(im, p)
+    return Loaded(path=p, data=data, kind="image", format=opened.format, bit_depth=depth, alpha=alpha, notes=opened.notes)
 
 
 #: bytes Pillow unpacks at a time in :func:`_pixels` (a chunk stays in the CPU cache)

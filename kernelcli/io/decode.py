@@ -1,0 +1,282 @@
+"""Opening and decoding an image with Pillow, and decoding one early on a second thread.
+
+:func:`open_image` opens an image and makes every check that comes before its pixels are
+decoded (the format among :data:`PILLOW_FORMATS`, the pixel cap, the memory estimate,
+frames); :func:`decode` decodes it.  :func:`kernelcli.io.images.read_image` is the two, then
+the conversion to numpy.  Both map every failure to one ImageReadError naming the file
+(:func:`reading`), and turn Pillow's warnings into notes.  No numpy here.
+
+Early decoding (issue 17, the cold path)
+-----------------------------------------
+A cold ``kernelcli convolve photo.jpg ...`` imports numpy and its own modules (about 70 ms)
+before it reads the input, and Pillow then decodes a 12 MP JPEG for about 70 ms with the GIL
+released.  :func:`begin`, called before those imports, opens the image as ``read_image``
+does and decodes it on a daemon thread; ``read_image`` takes it (:func:`take`) when the call
+reads that file with the same limits, and waits for the thread if it is still decoding.
+Everything that can fail is raised where ``read_image`` raises it, with the same message: a
+check that refused the file at :func:`begin` is kept and raised then, as is an error the
+thread met (a truncated or corrupt file).  Only JPEG is decoded early: Pillow's JPEG decoding
+emits no Python warnings (a warning on another thread could not become a note); other formats
+are opened again by ``read_image``.  :func:`discard` drops what no reader took.
+
+>>> import pathlib, tempfile
+>>> from PIL import Image
+>>> p = pathlib.Path(tempfile.mkdtemp()) / "a.jpg"
+>>> Image.new("L", (4, 3)).save(p)
+>>> begin(p, max_pixels=None)
+True
+>>> from kernelcli.limits import default_max_bytes
+>>> opened = take(p, DEFAULT_MAX_PIXELS, default_max_bytes())
+>>> with reading(p, opened.limit):
+...     decode(opened)
+>>> opened.image.size, opened.format
+((4, 3), 'JPEG')
+>>> take(p, DEFAULT_MAX_PIXELS, default_max_bytes()) is None  # taken once
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ImageReadError
+from .common import check_memory, one_line
+
+#: formats Pillow may open: the magic bytes decide, but only among these (never EPS & co.)
+PILLOW_FORMATS = ["PNG", "JPEG", "TIFF", "BMP", "GIF"]
+DEFAULT_MAX_PIXELS = 512 * 1024 * 1024 // 4  # about 134 megapixels, as a decompression-bomb guard
+
+#: bands after the explicit conversion in :func:`kernelcli.io.images._image_to_array` (for the memory estimate)
+_CONVERTED_BANDS = {"1": 1, "P": 4, "PA": 4, "CMYK": 3, "YCbCr": 3, "LAB": 3, "HSV": 3, "RGBX": 3}
+
+#: leading bytes of the formats kernelcli reads
+SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"BM", "BMP"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+)
+
+#: file names :func:`begin` decodes early (read_input reads them as images; the content must be JPEG too)
+EARLY_SUFFIXES = (".jpg", ".jpeg")
+#: whether :func:`begin` decodes early (tests switch it off to compare)
+EARLY = True
+
+
+def sniff_format(path: Path) -> str | None:
+    """The format a file's first bytes announce (PNG, JPEG, TIFF, BMP, GIF), or None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return None
+    return next((name for magic, name in SIGNATURES if head.startswith(magic)), None)
+
+
+@dataclass
+class Opened:
+    """An image opened and checked, its pixels not yet (or not yet surely) decoded."""
+
+    path: Path
+    #: Pillow's image; :func:`decode` fills its pixels
+    image: Any
+    format: str
+    #: the pixel cap it was opened under
+    limit: int
+    notes: list[str] = field(default_factory=list)
+    #: waits for the thread decoding it early (None: :func:`decode` decodes it)
+    wait: Callable[[], None] | None = None
+    #: closes it once that thread is done, for no reader will take it
+    abandon: Callable[[], None] | None = None
+
+
+@contextlib.contextmanager
+def reading(p: Path, limit: int, notes: list[str] | None = None) -> Iterator[None]:
+    """Pillow under the pixel cap ``limit``, its warnings appended to ``notes``, every failure one
+    ImageReadError naming ``p`` (a broken file's error, whatever its type, never a traceback)."""
+    from PIL import Image, UnidentifiedImageError
+
+    previous = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = limit
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            try:
+                yield
+            except ImageReadError:
+                raise
+            except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+                raise ImageReadError(
+                    f"{p}: refused as a decompression bomb ({one_line(exc)}); raise --max-pixels if the image is genuine"
+                ) from None
+            except UnidentifiedImageError:
+                kind = sniff_format(p)
+                if kind is not None:
+                    raise ImageReadError(f"{p}: cannot decode image: it starts like a {kind} file but is broken or truncated") from None
+                raise ImageReadError(
+                    f"{p}: not a supported image: the content is not PNG, JPEG, TIFF, BMP or GIF "
+                    "(the content decides, not the extension)"
+                ) from None
+            except MemoryError:
+                raise ImageReadError(f"{p}: not enough memory to decode the image") from None
+            except Exception as exc:  # noqa: BLE001 - a decoder's complaint about a broken file, whatever its type
+                raise ImageReadError(f"{p}: cannot decode image (broken or truncated?): {one_line(exc)}") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
+    if notes is not None:
+        notes.extend(f"{p.name}: {one_line(w.message)}" for w in caught)  # type: ignore[arg-type]
+
+
+def open_image(p: Path, *, limit: int, max_bytes: int | None) -> Opened:
+    """Open ``p`` and make every check that comes before decoding (see the module); raises only our own errors."""
+    from PIL import Image
+
+    notes: list[str] = []
+    with reading(p, limit, notes):
+        im = Image.open(p, formats=PILLOW_FORMATS)
+        try:
+            w, h = im.size
+            if w * h > limit:
+                raise ImageReadError(
+                    f"{p}: {w}x{h} = {w * h} pixels is more than the limit of {limit} "
+                    "(a decompression-bomb guard); raise it with --max-pixels if the image is genuine"
+                )
+            if w < 1 or h < 1:
+                raise ImageReadError(f"{p}: the image has no pixels ({w}x{h})")
+            mode = im.mode
+            channels = _CONVERTED_BANDS.get(mode, len(im.getbands()))
+            check_memory(p, h, w, channels, 2 if mode.startswith("I") or mode == "F" else 1, max_bytes)
+            found: list[str] = []
+            if _sixteen_bit_colour(im):
+                found.append(
+                    f"{p.name}: 16-bit colour is read as 8 bits per channel (Pillow's limit); "
+                    "16-bit greyscale or .npy keeps the full precision"
+                )
+            frames = getattr(im, "n_frames", 1)
+            if frames > 1:
+                im.seek(0)
+                found.append(f"{p.name}: {frames} frames; using the first")
+        except BaseException:
+            im.close()
+            raise
+    return Opened(p, im, im.format or "?", limit, found + notes)
+
+
+def decode(opened: Opened) -> None:
+    """Decode the pixels of ``opened`` (or wait for the thread that does); call inside :func:`reading`."""
+    if opened.wait is None:
+        opened.image.load()
+    else:
+        opened.wait()
+
+
+def _sixteen_bit_colour(im) -> bool:
+    """True for a PNG/TIFF whose colour samples are 16-bit (Pillow decodes them to 8 bits)."""
+    if im.mode not in ("RGB", "RGBA", "LA"):
+        return False
+    tile = getattr(im, "tile", None) or []
+    args = tile[0][3] if tile and len(tile[0]) > 3 else None
+    raw = args if isinstance(args, str) else (args[0] if isinstance(args, tuple) and args and isinstance(args[0], str) else "")
+    return ";16" in raw
+
+
+# ---------------------------------------------------------------- decoding early
+
+#: the one image decoding early: (path, pixel cap, memory cap, what it became: Opened or the error)
+_early: tuple[str, int, int | None, Any] | None = None
+
+
+def begin(path: str | os.PathLike, *, max_pixels: int | None) -> bool:
+    """Open the JPEG file ``path`` as ``read_image`` would and start decoding it on a thread;
+    True when it did (a check that refused it counts: the refusal waits for :func:`take`).
+
+    Nothing happens for another kind of path (not a regular, non-empty ``.jpg``/``.jpeg``
+    file whose content is JPEG), or when :data:`EARLY` is off.
+    """
+    global _early
+    from ..limits import default_max_bytes
+
+    discard()
+    p = Path(path)
+    if not EARLY or p.suffix.lower() not in EARLY_SUFFIXES:
+        return False
+    try:
+        st = os.stat(p)
+        if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+            return False
+        max_bytes = default_max_bytes()
+    except Exception:  # noqa: BLE001 - read_input says what is wrong, in its turn
+        return False
+    limit = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
+    try:
+        opened = open_image(p, limit=limit, max_bytes=max_bytes)
+    except ImageReadError as exc:
+        _early = (str(p), limit, max_bytes, exc)
+        return True
+    if opened.format != "JPEG":
+        opened.image.close()
+        return False
+    failed: list[BaseException] = []
+    done = threading.Event()
+    lock = threading.Lock()
+    abandoned: list[bool] = []
+
+    def work() -> None:
+        try:
+            opened.image.load()  # Pillow releases the GIL while it decodes
+        except BaseException as exc:  # noqa: BLE001 - raised by take()'s reader, as read_image would
+            failed.append(exc)
+        finally:
+            with lock:
+                done.set()
+                if abandoned:
+                    opened.image.close()
+
+    def wait() -> None:
+        done.wait()
+        if failed:
+            raise failed[0]
+
+    def abandon() -> None:
+        with lock:
+            if done.is_set():
+                opened.image.close()
+            else:
+                abandoned.append(True)  # the thread closes it when it is done
+
+    threading.Thread(target=work, name="kernelcli-decode", daemon=True).start()
+    opened.wait, opened.abandon = wait, abandon
+    _early = (str(p), limit, max_bytes, opened)
+    return True
+
+
+def take(p: Path, limit: int, max_bytes: int | None) -> Opened | None:
+    """The image :func:`begin` opened for ``p`` under these limits (once), or None; raises the
+    ImageReadError its checks raised."""
+    global _early
+    if _early is None or _early[:3] != (str(p), limit, max_bytes):
+        return None
+    found, _early = _early[3], None
+    if isinstance(found, ImageReadError):
+        raise found
+    return found
+
+
+def discard() -> None:
+    """Forget an early image no reader took, closing it (once its thread is done)."""
+    global _early
+    found, _early = (_early[3] if _early is not None else None), None
+    if isinstance(found, Opened) and found.abandon is not None:
+        found.abandon()

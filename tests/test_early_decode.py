@@ -1,0 +1,156 @@
+"""A JPEG input decoded early on a second thread (:func:`kernelcli.io.decode.begin`, started by
+:mod:`kernelcli.cli._early` before the command imports numpy) gives what reading it in its turn
+gives: the same bytes, notes, messages and exit codes, for good files and for truncated,
+corrupt, oversized and mislabelled ones; errors keep their order (a refused output or kernel
+still wins), and nothing is written for a file that fails.  And numpy loads with one
+OpenBLAS thread in a plain call, unless the environment says otherwise.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import SAMPLES
+from PIL import Image
+
+from kernelcli.cli import run
+from kernelcli.io import decode, images
+
+
+def jpeg_bytes(shape=(96, 128, 3), exif_orientation: int | None = None) -> bytes:
+    rng = np.random.default_rng(7)
+    y, x = np.mgrid[0 : shape[0], 0 : shape[1]]
+    base = 120 + 60 * np.sin(x / 9.0) * np.cos(y / 7.0)
+    arr = np.clip(base[..., None] + rng.normal(0, 20, (*shape[:2], 1)) * [1, 0.5, 0.2][: shape[2] if len(shape) == 3 else 1], 0, 255)
+    im = Image.fromarray(arr.astype(np.uint8) if len(shape) == 3 else arr[..., 0].astype(np.uint8))
+    buf = io.BytesIO()
+    kwargs = {}
+    if exif_orientation is not None:
+        exif = Image.Exif()
+        exif[0x0112] = exif_orientation
+        kwargs["exif"] = exif.tobytes()
+    im.save(buf, format="JPEG", quality=90, **kwargs)
+    return buf.getvalue()
+
+
+def both(tmp_path, monkeypatch, capsys, name: str, content: bytes, args: list[str], out_suffix: str = ".png"):
+    """Run ``args`` (``{IN}``/``{OUT}`` filled in) with and without early decoding: each run's
+    (exit code, stderr, output bytes or None, temporary files left, files opened twice)."""
+    src = tmp_path / name
+    src.write_bytes(content)
+    opens = []
+    real_open = images.open_image
+
+    def counted(*a, **k):
+        opens.append(a[0])
+        return real_open(*a, **k)
+
+    monkeypatch.setattr(images, "open_image", counted)
+    results = []
+    for early in (True, False):
+        monkeypatch.setattr(decode, "EARLY", early)
+        out = tmp_path / f"out_{early}{out_suffix}"
+        opens.clear()
+        code = run([a.replace("{IN}", str(src)).replace("{OUT}", str(out)) for a in args])
+        err = capsys.readouterr().err.replace(str(out), "{OUT}")
+        left = sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".part"))
+        results.append((code, err, out.read_bytes() if out.exists() else None, left, len(opens)))
+    return results
+
+
+CONVOLVE = ["convolve", "{IN}", "-k", "sobel_v", "-o", "{OUT}", "-q"]
+
+
+class TestGoodFiles:
+    @pytest.mark.parametrize("shape", [(96, 128, 3), (80, 64)], ids=["rgb", "grey"])
+    @pytest.mark.parametrize("suffix", [".png", ".jpg"])
+    def test_convolve_gives_the_same_bytes(self, tmp_path, monkeypatch, capsys, shape, suffix):
+        early, late = both(tmp_path, monkeypatch, capsys, "photo.jpg", jpeg_bytes(shape), CONVOLVE, suffix)
+        assert early[0] == 0 and early[2] is not None
+        assert early[:4] == late[:4]
+        assert (early[4], late[4]) == (0, 1)  # the early call read the image begin() decoded
+
+    @pytest.mark.parametrize("args", [["pad", "{IN}", "--p", "3", "-m", "reflect", "-o", "{OUT}", "-q"],
+                                      ["pool", "{IN}", "--size", "2", "-o", "{OUT}", "-q"],
+                                      ["convolve", "{IN}", "-k", "gaussian:1.5", "--then", "maxpool:2", "-o", "{OUT}", "-q"]],
+                             ids=["pad", "pool", "chain"])
+    def test_pad_pool_and_chains_give_the_same_bytes(self, tmp_path, monkeypatch, capsys, args):
+        early, late = both(tmp_path, monkeypatch, capsys, "photo.JPEG", jpeg_bytes(), args)
+        assert early[0] == 0 and early[:4] == late[:4] and (early[4], late[4]) == (0, 1)
+
+    def test_an_exif_rotation_is_still_applied(self, tmp_path, monkeypatch, capsys):
+        early, late = both(tmp_path, monkeypatch, capsys, "turned.jpg", jpeg_bytes(exif_orientation=6), CONVOLVE)
+        assert early[0] == 0 and early[:4] == late[:4]
+        assert Image.open(io.BytesIO(early[2])).size == (96, 128)  # 128 wide, 96 high, turned
+
+    def test_png_content_named_jpg_is_read_in_turn(self, tmp_path, monkeypatch, capsys):
+        buf = io.BytesIO()
+        Image.fromarray(np.arange(64, dtype=np.uint8).reshape(8, 8)).save(buf, format="PNG")
+        early, late = both(tmp_path, monkeypatch, capsys, "really_png.jpg", buf.getvalue(), CONVOLVE)
+        assert early[0] == 0 and early[:4] == late[:4] and (early[4], late[4]) == (1, 1)
+
+    def test_no_thread_is_left_decoding(self, tmp_path, monkeypatch, capsys):
+        import threading
+
+        both(tmp_path, monkeypatch, capsys, "photo.jpg", jpeg_bytes(), CONVOLVE)
+        assert not [t for t in threading.enumerate() if t.name == "kernelcli-decode"]
+        assert decode.take(tmp_path / "photo.jpg", decode.DEFAULT_MAX_PIXELS, None) is None
+
+
+class TestBrokenFiles:
+    """The one-line error and exit code of reading the file in turn; no output, no temporary file."""
+
+    @pytest.mark.parametrize("cut", ["half", "header", "garbage"])
+    def test_truncated_or_corrupt(self, tmp_path, monkeypatch, capsys, cut):
+        good = jpeg_bytes()
+        content = {"half": good[: len(good) // 2], "header": good[:200],
+                   "garbage": good[:600] + bytes(np.random.default_rng(1).integers(0, 256, 3000, dtype=np.uint8))}[cut]
+        early, late = both(tmp_path, monkeypatch, capsys, "broken.jpg", content, CONVOLVE)
+        assert early[:4] == late[:4] and (early[4], late[4]) == (0, 1)  # the early call met the error on its thread
+        code, err, written, left, _ = early
+        assert code == 2 and written is None and left == []
+        assert err.count("\n") == 1 and "broken.jpg" in err and "Traceback" not in err
+
+    def test_over_the_pixel_cap(self, tmp_path, monkeypatch, capsys):
+        early, late = both(tmp_path, monkeypatch, capsys, "big.jpg", jpeg_bytes(), [*CONVOLVE, "--max-pixels", "1000"])
+        assert early[:4] == late[:4] and early[0] == 2 and "decompression" in early[1] and early[4] == 0
+
+    def test_over_the_memory_cap(self, tmp_path, monkeypatch, capsys):
+        monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "10K")
+        early, late = both(tmp_path, monkeypatch, capsys, "big.jpg", jpeg_bytes(), CONVOLVE)
+        assert early[:4] == late[:4] and early[0] == 2 and "KERNELCLI_MAX_MEMORY" in early[1] and early[4] == 0
+
+    def test_a_refused_output_still_comes_first(self, tmp_path, monkeypatch, capsys):
+        for early in (True, False):
+            (tmp_path / f"out_{early}.png").write_bytes(b"keep")
+        good = jpeg_bytes()
+        early, late = both(tmp_path, monkeypatch, capsys, "broken.jpg", good[: len(good) // 2], CONVOLVE)
+        assert early[:4] == late[:4] and early[0] == 4 and early[2] == b"keep"
+
+    def test_a_bad_kernel_still_comes_first(self, tmp_path, monkeypatch, capsys):
+        good = jpeg_bytes()
+        args = ["convolve", "{IN}", "-k", "no_such_kernel", "-o", "{OUT}"]
+        early, late = both(tmp_path, monkeypatch, capsys, "broken.jpg", good[: len(good) // 2], args)
+        assert early[:4] == late[:4] and early[0] == 3 and early[2] is None
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task") or (os.cpu_count() or 1) < 2, reason="counts Linux threads on 2+ cores")
+@pytest.mark.parametrize("given", [None, "2"])
+def test_numpy_loads_with_one_blas_thread_unless_told(tmp_path, given):
+    blas = np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {}).get("name", "")
+    if "openblas" not in blas:
+        pytest.skip(f"numpy's BLAS is {blas or 'unknown'}, not OpenBLAS")
+    probe = ("import os, sys\nfrom kernelcli.cli._fast import run_plain\ncode = run_plain(sys.argv[1:])\n"
+             "print(code, 'numpy' in sys.modules, len(os.listdir('/proc/self/task')), os.environ.get('OPENBLAS_NUM_THREADS'))\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")}
+    if given:
+        env["OPENBLAS_NUM_THREADS"] = given
+    args = ["convolve", str(SAMPLES / "phantom.png"), "-k", "sobel_v", "-o", str(tmp_path / "o.png"), "-q"]
+    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == (["0", "True", "2", "2"] if given else ["0", "True", "1", "None"])
