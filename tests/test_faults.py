@@ -403,7 +403,7 @@ class TestOutputs:
 
     def test_read_only_output_folder_simulated(self, case, monkeypatch):
         """The folder turns read-only after planning: the write fails, the item fails (exit 1)."""
-        import tempfile
+        from kernelcli.io import outputs
 
         case.image()
         case.image("b.png")
@@ -411,7 +411,7 @@ class TestOutputs:
         def denied(*args, **kwargs):
             raise PermissionError(errno.EACCES, "Permission denied")
 
-        monkeypatch.setattr(tempfile, "mkstemp", denied)
+        monkeypatch.setattr(outputs, "_new_file", denied)
         case.snapshot()
         r = CliRunner().invoke(app, ["pool", str(case.root / "a.png"), str(case.root / "b.png"), "--size", "2",
                                      "--out-dir", str(case.root / "o"), "-j", "1"])

@@ -80,21 +80,20 @@ def test_signal_during_a_single_write(tmp_path, sig):
 def test_a_signal_as_the_temporary_file_is_made_leaves_nothing(tmp_path, monkeypatch, sig):
     """Regression (a ``.o.png.XXXX.part`` once left behind): the signal lands right after the
     temporary file is created, before its name is kept; it still unwinds and the file goes."""
-    import tempfile
-
     from kernelcli.cli._common import install_signal_handlers
     from kernelcli.errors import Interrupted
+    from kernelcli.io import outputs
     from kernelcli.io.outputs import atomic_write
 
-    real = tempfile.mkstemp
+    real = outputs._new_file
 
-    def mkstemp_then_signal(*args, **kwargs):
+    def made_then_signal(*args, **kwargs):
         made = real(*args, **kwargs)
-        signal.raise_signal(sig)  # the handler runs at once: still inside mkstemp
+        signal.raise_signal(sig)  # the handler runs at once: still inside the creation
         return made
 
     saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-    monkeypatch.setattr(tempfile, "mkstemp", mkstemp_then_signal)
+    monkeypatch.setattr(outputs, "_new_file", made_then_signal)
     try:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         install_signal_handlers()

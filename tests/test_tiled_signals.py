@@ -18,14 +18,18 @@ pytest.importorskip("zarr")
 
 
 def _with_signal_inside(monkeypatch, name, sig):
-    real = getattr(tempfile, name)
+    """A signal as a temporary folder (tempfile.mkdtemp) or file (kernelcli's mkstemp) is made."""
+    from kernelcli.io import outputs
+
+    owner, attr = (tempfile, name) if name == "mkdtemp" else (outputs, "_new_file")
+    real = getattr(owner, attr)
 
     def made_then_signal(*args, **kwargs):
         made = real(*args, **kwargs)
         signal.raise_signal(sig)  # the handler runs at once: still inside mkstemp/mkdtemp
         return made
 
-    monkeypatch.setattr(tempfile, name, made_then_signal)
+    monkeypatch.setattr(owner, attr, made_then_signal)
 
 
 def _interrupted(call, sig):

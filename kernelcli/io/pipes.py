@@ -19,9 +19,7 @@ Example
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import IO, Any
 
@@ -81,7 +79,7 @@ class Pipes:
         self.fmt = _fmt_name(fmt)
         self._stdin = stdin
         self._stdout = stdout
-        self._folder: tempfile.TemporaryDirectory | None = None
+        self._folder: Any = None  # a tempfile.TemporaryDirectory while a pipe is open
         self.display: dict[str, str] = {}
         self.to_stdout = is_stdio(out)
         self.from_stdin = is_stdio(input)
@@ -89,6 +87,8 @@ class Pipes:
     def __enter__(self) -> "Pipes":
         if not (self.from_stdin or self.to_stdout):
             return self
+        import tempfile  # only for pipes: not imported by a call that has none
+
         self._folder = tempfile.TemporaryDirectory(prefix="kernelcli-pipe-")
         try:
             if self.from_stdin:
@@ -103,6 +103,8 @@ class Pipes:
     def __exit__(self, kind, value, tb) -> None:
         try:
             if kind is None and self.to_stdout and self.out is not None and self.out.exists():
+                import shutil
+
                 stream = self._stdout or sys.stdout.buffer
                 with self.out.open("rb") as f:
                     shutil.copyfileobj(f, stream)

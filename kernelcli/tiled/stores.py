@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +227,8 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any) -> list[Any]:
     try:
         with signals_deferred():  # a signal now is raised once ``tmp`` is known, so the finally removes it
             try:
+                import tempfile
+
                 tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".part", dir=folder))
             except OSError as exc:
                 raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or exc}") from None
@@ -288,6 +288,9 @@ def _publish_store(tmp: Path, dest: Path, folder: Path, force: bool) -> None:
         return
     if not force:
         raise OutputRefused(exists_message(dest))
+    import shutil
+    import tempfile
+
     old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=folder))
     os.rename(dest, old / dest.name)
     os.rename(tmp, dest)
@@ -300,6 +303,7 @@ def _remove_tree(path: Path) -> None:
     The marker goes first, so a tile that starts now writes nothing; one already writing may
     still create its chunk, hence the removal is repeated until the folder stays gone.
     """
+    import shutil
     import time
 
     with contextlib.suppress(OSError):
