@@ -98,3 +98,22 @@ def test_a_closed_stdout_fails_quietly_with_exit_1():
     finally:
         os.close(write)
     assert done.returncode == 1 and "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+
+
+def test_ctrl_c_while_a_plain_call_still_imports_says_interrupted(monkeypatch, capsys):
+    """Regression (a traceback under load, test_signals' random moments): a Ctrl-C that lands while the
+    plain parser's modules are still being imported, before any command's handler, exits 130 with one line."""
+    import pytest
+
+    from kernelcli import cli
+    from kernelcli.cli import _fast
+
+    def importing(_argv):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_fast, "run_plain", importing)
+    monkeypatch.setattr(sys, "argv", ["kernelcli", *MATRIX])
+    monkeypatch.setenv("KERNELCLI_WORKER", "off")
+    with pytest.raises(SystemExit) as done:
+        cli.entry()
+    assert done.value.code == 130 and capsys.readouterr().err == "error: interrupted\n"

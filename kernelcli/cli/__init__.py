@@ -68,21 +68,21 @@ def entry() -> None:
 
 def _call(argv: list[str]) -> tuple[int, bool]:
     """Run ``kernelcli ARGV``: (exit code, whether this process ran it as a plain call)."""
-    from ..worker.client import run_in_worker, wants_worker
-
     try:
+        from ..worker.client import run_in_worker, wants_worker
+
         code = run_in_worker(argv) if wants_worker(argv) else None
-    except KeyboardInterrupt as exc:  # before any process took the call: as a fresh process says it
-        from ..errors import interrupt_exit_code
+        if code is not None:
+            return code, False
+        code = run_plain(argv)
+        if code is not None:
+            return code, True
+    except KeyboardInterrupt as exc:  # before any command took the call (Python still importing what it needs):
+        from ..errors import interrupt_exit_code  # as a fresh process says it
         from ._common import interrupted_message
 
         sys.stderr.write(f"error: {interrupted_message(exc)}\n")
         sys.exit(interrupt_exit_code(exc))
-    if code is not None:
-        return code, False
-    code = run_plain(argv)
-    if code is not None:
-        return code, True
     return run(argv), False
 
 
