@@ -134,6 +134,63 @@ def conv2d_bands(
     return Bands(shape, dtype, arr, plan.kernel, plan.rows, plan.cols, chunks, call)
 
 
+def ahead(bands: Bands) -> Iterator[tuple[int, np.ndarray]]:
+    """The bands of ``bands`` in order, each next one computed on a second thread while the
+    caller handles this one: a band's numpy arithmetic and the caller's conversion of the
+    previous band (numpy again, and Pillow) overlap, as both release the GIL in their loops.
+
+    The same bands, computed by the same code in the same order; an error computing a band
+    is raised where that band would have come.  Plain iteration for one band, one thread
+    (:func:`kernelcli._core.threads.count`), or bands on the jitted core (whose loops already
+    split across the threads).
+
+    >>> x = np.arange(48, dtype=np.uint8).reshape(8, 6)
+    >>> [(top, b.shape) for top, b in ahead(conv2d_bands(x, [[1, 2, 1]] * 3, band_bytes=1))]
+    [(0, (3, 6)), (3, (5, 6))]
+    """
+    from ._core import threads
+
+    if len(bands) < 2 or bands.jitted or threads.count() < 2:
+        yield from bands
+        return
+    import queue
+    import threading
+
+    slots: queue.Queue = queue.Queue(maxsize=1)  # one band computed ahead, no more
+    stop = threading.Event()
+
+    def put(item: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for band in bands:
+                if not put((band, None)):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - raised by the caller, in the band's turn
+            put((None, exc))
+            return
+        put((None, None))
+
+    threading.Thread(target=produce, name="kernelcli-bands", daemon=True).start()
+    try:
+        while True:
+            band, error = slots.get()
+            if error is not None:
+                raise error
+            if band is None:
+                return
+            yield band
+    finally:
+        stop.set()  # the caller stopped early (an error, Ctrl-C): the thread ends at its next band
+
+
 def _stats(arr: np.ndarray) -> tuple[bool, float]:
     """``(whole numbers only, max |x|)`` of the whole image: what pins the FFT's exact form."""
     if arr.dtype.kind in "biu":

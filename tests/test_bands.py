@@ -93,3 +93,62 @@ def test_a_non_finite_input_is_refused_as_the_whole_call_refuses_it(kw):
     with pytest.raises(UsageError, match="NaN or infinite") as banded:
         list(conv2d_bands(x, k, band_bytes=1, **kw))
     assert str(banded.value) == str(whole.value)
+
+
+class TestAhead:
+    """bands.ahead: the same bands in the same order, the next one computed on a second thread."""
+
+    def test_the_same_bands_in_order(self, monkeypatch):
+        from kernelcli._core import threads
+        from kernelcli.bands import ahead
+
+        monkeypatch.setattr(threads, "count", lambda: 2)
+        x = np.random.default_rng(3).integers(0, 256, (70, 33, 3), dtype=np.uint8)
+        bands = conv2d_bands(x, [[1, 0, -1], [2, 0, -2], [1, 0, -1]], band_bytes=2000, paths=Paths(force="numpy"))
+        assert len(bands) > 3
+        plain, early = list(bands), list(ahead(bands))
+        assert [t for t, _ in early] == [t for t, _ in plain]
+        for (_, a), (_, b) in zip(plain, early):
+            same_bytes(a, b)
+
+    def test_an_error_comes_in_its_band_s_turn_and_the_thread_stops(self, monkeypatch):
+        import threading
+
+        from kernelcli import bands as module
+        from kernelcli._core import threads
+
+        monkeypatch.setattr(threads, "count", lambda: 2)
+        x = np.zeros((60, 8), dtype=np.uint8)
+        bands = conv2d_bands(x, [[1.0, 2.0, 1.0]], band_bytes=64, paths=Paths(force="numpy"))
+        real = module.api.conv2d
+        calls = []
+
+        def failing(slab, *args, **kwargs):
+            calls.append(1)
+            if len(calls) == 3:
+                raise ShapeError("the third band")
+            return real(slab, *args, **kwargs)
+
+        monkeypatch.setattr(module.api, "conv2d", failing)
+        seen = []
+        with pytest.raises(ShapeError, match="the third band"):
+            for top, _ in module.ahead(bands):
+                seen.append(top)
+        assert len(seen) == 2
+        for t in threading.enumerate():  # the thread computing ahead has ended
+            if t.name == "kernelcli-bands":
+                t.join(timeout=5)
+                assert not t.is_alive()
+
+    def test_one_thread_or_jitted_bands_iterate_plainly(self, monkeypatch):
+        import threading
+
+        from kernelcli._core import threads
+        from kernelcli.bands import ahead
+
+        x = np.zeros((60, 8), dtype=np.uint8)
+        bands = conv2d_bands(x, [[1.0, 2.0, 1.0]], band_bytes=64, paths=Paths(force="numpy"))
+        started = []
+        monkeypatch.setattr(threading, "Thread", lambda *a, **k: started.append(k) or (_ for _ in ()).throw(AssertionError("a thread")))
+        monkeypatch.setattr(threads, "count", lambda: 1)
+        assert len(list(ahead(bands))) == len(bands) and not started

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from ..bands import Bands, ahead
 from ..ndsupport import min_max
 from .common import Loaded, Written
 from .images import _STRIP_BYTES, Encoding, _unpack_rows, to_integer_range
@@ -90,7 +91,7 @@ def picture_8bit(o: Path, bands: Any, rescale: str, encoding: Encoding | None = 
     else:
         pixels = np.empty((h, w, 3) if colour else (h, w), dtype=np.uint8)
     lo, hi, low, high, nonzero = np.inf, -np.inf, 0, 0, 0
-    for top, block in bands:
+    for top, block in ahead(bands) if isinstance(bands, Bands) else bands:
         if block.size == 0:
             continue
         b_lo, b_hi = min_max(block)
