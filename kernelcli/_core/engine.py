@@ -156,7 +156,7 @@ def correlate(x3, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, 
     result comes back in it where a loop rounds as it writes, else in ``dtype``.
     """
     fill = value if mode_code == CONSTANT else 0.0
-    facts = None if key is None else _FACTS.get(key, lambda: KernelFacts(k, dtype))
+    facts = None if key is None else _FACTS.get(key, KernelFacts, k, dtype)
     path = choose_path(k, stride, dilation, dtype, paths.force, facts)
     if path == "fft":
         if finite_check is not None:
@@ -260,13 +260,15 @@ def direct_plan(shape, src_dtype, k, dtype, widths, mode_code, value, stride, di
     if key is None:
         key = (shape, np.dtype(src_dtype).str, array_key(k), np.dtype(dtype).str, tuple(widths), mode_code,
                float(value).hex(), tuple(stride), tuple(dilation), oh, ow)
+    return _PLANS.get((key, path), _announced_plan, announce, shape, src_dtype, k, dtype, widths, mode_code, value,
+                      stride, dilation, oh, ow, path)
 
-    def build():
-        plan = _build_direct(shape, np.dtype(src_dtype), k, np.dtype(dtype), widths, mode_code, value, stride, dilation, oh, ow, path)
-        announce(plan.fn, plan.dtype if plan.cast else np.dtype(src_dtype), plan.dtype)
-        return plan
 
-    return _PLANS.get((key, path), build)
+def _announced_plan(announce, shape, src_dtype, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, path):
+    """:func:`_build_direct`'s plan, ``announce`` called before its loop first runs."""
+    plan = _build_direct(shape, np.dtype(src_dtype), k, np.dtype(dtype), widths, mode_code, value, stride, dilation, oh, ow, path)
+    announce(plan.fn, plan.dtype if plan.cast else np.dtype(src_dtype), plan.dtype)
+    return plan
 
 
 def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, path) -> DirectPlan:
