@@ -54,7 +54,9 @@ def bench_conv_layer(size: int = 512, channels: int = 3, filters: int = 16, f: i
     # channels-last strides, is 16 bytes off a cache line and oneDNN runs 1.6x slower on it)
     nhwc = nchw.contiguous(memory_format=torch.channels_last)
     wt, bt = torch.from_numpy(w), torch.from_numpy(b)
-    buf = np.empty((size, size, filters), dtype=np.float32)
+    # the buffer a loop reuses is a first result (aligned to a register, as torch aligns its own; a
+    # np.empty buffer is 16 bytes off and is written through the caches, not past them)
+    buf = conv_layer(x, w, b, padding=pad, paths=jit)
     tbuf = torch.empty((1, filters, size, size)).contiguous(memory_format=torch.channels_last)
 
     def aten_out():

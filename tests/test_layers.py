@@ -408,6 +408,27 @@ class TestBlockedLoop:
         np.testing.assert_array_equal(got, conv_layer(x, w, paths=NUMPY))
         assert got.dtype == np.float32
 
+    def test_streamed_stores_write_the_same_bytes(self, monkeypatch):
+        from kernelcli._core import simd
+
+        monkeypatch.setattr(layers, "STREAM_BYTES", 0)  # stream whatever the size
+        rng = np.random.default_rng(33)
+        for dtype in (np.float32, np.float64):
+            lanes = simd.lanes(dtype)
+            x = rng.normal(size=(21, 37, 3)).astype(dtype)
+            w, b = rng.normal(size=(2 * lanes, 3, 3, 3)), rng.normal(size=2 * lanes)
+            want = conv_layer(x, w, b, padding=1, activation="relu", paths=policy.Paths(force="filterwise"))
+            fresh = conv_layer(x, w, b, padding=1, activation="relu", paths=policy.Paths(force="blocked"))
+            assert fresh.ctypes.data % simd.REGISTER_BYTES == 0  # a fresh output is aligned for it
+            assert layers._streams(fresh, 2 * lanes, lanes, simd.REGISTER_BYTES)
+            np.testing.assert_array_equal(fresh, want)
+            for skip in (0, 1):  # an out= buffer one element off a register boundary is written the usual way
+                buf = layers._aligned_empty((want.size + lanes,), dtype, simd.REGISTER_BYTES)[skip : skip + want.size]
+                buf = buf.reshape(want.shape)
+                assert layers._streams(buf, 2 * lanes, lanes, simd.REGISTER_BYTES) == (skip == 0)
+                conv_layer(x, w, b, padding=1, activation="relu", paths=policy.Paths(force="blocked"), out=buf)
+                np.testing.assert_array_equal(buf, want)
+
     def test_which_loop_runs(self):
         use = layers._use_blocks
         assert use(policy.WARM, 16, 16) and use(policy.WARM, layers.BLOCK_MIN_FILTERS, 16)

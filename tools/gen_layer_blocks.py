@@ -23,7 +23,9 @@ sums in ``N`` vector registers for the whole loop over the taps::
         a_q += w * x[base + offs[t] + q*step_in]   for q < N (the input value broadcast)
 
 so each tap costs one weight load and ``N`` broadcast multiplies and adds, and the sums are
-written once, with the bias added, straight into the channels-last output.  Every sum runs in
+written once, with the bias added, straight into the channels-last output (past the caches
+when the caller asks: a large output is not read back, and a store that bypasses the cache
+does not first fetch the line it overwrites).  Every sum runs in
 tap order, a multiply then an add (no fused multiply-add): exactly the per-filter loop's
 arithmetic (:func:`kernelcli._core.layer.layer_rows`).  :func:`sweep` covers a row with blocks
 of 16, 8 and 1 columns (at most 8 where the target has 16 vector registers: 16 sums would not
@@ -35,7 +37,16 @@ from __future__ import annotations
 from numba import njit
 
 from .config import JIT
-from .simd import REGISTERS, vadd, vload, vmuladd_at, vstore, vstore_first, vzero
+from .simd import (
+    REGISTERS,
+    vadd,
+    vload,
+    vmuladd_at,
+    vstore,
+    vstore_first,
+    vstream,
+    vzero,
+)
 
 #: the widest block whose sums (and a weight and a product) fit in the target's vector registers
 WIDEST = 16 if REGISTERS >= 32 else 8
@@ -43,14 +54,16 @@ WIDEST = 16 if REGISTERS >= 32 else 8
 
 
 def block_source(n: int) -> str:
-    lines = ["@njit(**JIT)", f"def _c{n}(xf, offs, wb, n_taps, base, step_in, bias, of, o, step, used):",
+    lines = ["@njit(**JIT)", f"def _c{n}(xf, offs, wb, n_taps, base, step_in, bias, of, o, step, used, stream):",
              f'    """Output values ``o + q*step`` (q < {n}), ``used`` filters wide, from input ``base + q*step_in``."""',
              "    zero = vzero(wb)"]
     lines += [f"    a{q} = zero" for q in range(n)]
     lines += ["    width = bias.shape[0]", "    for t in range(n_taps):", "        w = vload(wb, t * width)",
               "        p = base + offs[t]"]
     lines += [f"        a{q} = vmuladd_at(a{q}, w, xf, p + {q} * step_in)" for q in range(n)]
-    lines += ["    b = vload(bias, o - o)", "    if used == width:"]
+    lines += ["    b = vload(bias, o - o)", "    if used == width and stream:"]
+    lines += [f"        vstream(of, o + {q} * step, vadd(a{q}, b))" for q in range(n)]
+    lines += ["    elif used == width:"]
     lines += [f"        vstore(of, o + {q} * step, vadd(a{q}, b))" for q in range(n)]
     lines += ["    else:"]
     lines += [f"        vstore_first(of, o + {q} * step, vadd(a{q}, b), used)" for q in range(n)]
@@ -58,20 +71,21 @@ def block_source(n: int) -> str:
 
 
 def sweep_source() -> str:
-    lines = ["@njit(**JIT, inline=\"always\")", "def sweep(xf, offs, wb, n_taps, base, step_in, bias, of, o, step, used, ow):",
+    lines = ["@njit(**JIT, inline=\"always\")", "def sweep(xf, offs, wb, n_taps, base, step_in, bias, of, o, step, used, stream, ow):",
              '    """Output columns ``0:ow`` of one row for one block of filters (see the module docstring).',
              "",
              "    ``xf``: the padded input, flat; column j's window starts at ``base + j*step_in``;",
              "    ``offs[t]``, ``wb[t*lanes : (t+1)*lanes]``: tap t's offset from there and its weights;",
              "    ``bias``: one vector; ``of``: the output, flat, column j of the block at ``o + j*step``;",
-             "    the first ``used`` lanes are written.",
+             "    the first ``used`` lanes are written; ``stream``: past the caches, where a whole vector is",
+             "    (:func:`~kernelcli._core.simd.vstream`: aligned, and fenced by the caller).",
              '    """',
              "    j = o - o  # an int64, not the literal 0"]
     for n in WIDTHS:
         guard = "    if WIDEST >= 16:\n    " if n == 16 else ""
         lines.append(f"{guard}    while j + {n} <= ow:")
         indent = "    " * (3 if n == 16 else 2)
-        lines += [f"{indent}_c{n}(xf, offs, wb, n_taps, base + j * step_in, step_in, bias, of, o + j * step, step, used)",
+        lines += [f"{indent}_c{n}(xf, offs, wb, n_taps, base + j * step_in, step_in, bias, of, o + j * step, step, used, stream)",
                   f"{indent}j += {n}"]
     return "\n".join(lines) + "\n"
 

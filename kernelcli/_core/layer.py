@@ -37,6 +37,7 @@ from numba import njit
 from .config import JIT, LEAKY_RELU, NONE, RELU, SIGMOID, TANH
 from .layer_blocks import sweep
 from .pad import pad_into
+from .simd import stream_fence
 
 #: columns of the tap table: input channel, row offset u*dilation, column phase, run start
 CHANNEL, ROW, PHASE, START = range(4)
@@ -145,7 +146,7 @@ def layer_rows(xq, taps, weights, counts, bias, stride_h, act, slope, out, i0, i
 
 @njit(**JIT)
 def blocked_rows(x, channels, rows, cols, runs, wq, fill, kh, dil_h, offs, wb, n_taps, first, used, bias, stride_h, stride_w,
-                 act, slope, out, i0, i1):
+                 act, slope, stream, out, i0, i1):
     """Fill rows ``i0:i1`` of ``out`` (oh, ow, K) with ``act(sum of taps + bias)``, one block of filters at a time.
 
     ``x`` (H, W*C), ``rows``, ``cols``, ``runs``, ``wq``, ``fill``: the input and how it is padded
@@ -153,7 +154,8 @@ def blocked_rows(x, channels, rows, cols, runs, wq, fill, kh, dil_h, offs, wb, n
     (``dil_h`` apart) are built one after another in a small buffer.  Block b is filters
     ``first[b] : first[b] + used[b]``: its ``n_taps[b]`` taps read that buffer at ``offs[b, t] +
     j*stride_w*C`` for output column j, with weights ``wb[b, t*lanes : (t+1)*lanes]``; ``bias[b]``
-    is one vector.
+    is one vector.  ``stream``: write whole vectors past the caches (``out`` and every block
+    aligned to a register; see :func:`.simd.vstream`), which are fenced before returning.
     """
     ow, nk = out.shape[1], out.shape[2]
     of = out.reshape(out.size)
@@ -167,9 +169,11 @@ def blocked_rows(x, channels, rows, cols, runs, wq, fill, kh, dil_h, offs, wb, n
             pad_into(x, channels, rows[i * stride_h + u * dil_h], cols, runs, wq, v, window, u * row_len)
         o = i * ow * nk
         for b in range(offs.shape[0]):
-            sweep(window, offs[b], wb[b], n_taps[b], start, step_in, bias[b], of, o + first[b], nk, used[b], ow)
+            sweep(window, offs[b], wb[b], n_taps[b], start, step_in, bias[b], of, o + first[b], nk, used[b], stream, ow)
         if act != NONE:
             _activate(of[o : o + ow * nk], act, slope)
+    if stream:
+        stream_fence()
     return out
 
 

@@ -10,7 +10,9 @@ sums in ``N`` vector registers for the whole loop over the taps::
         a_q += w * x[base + offs[t] + q*step_in]   for q < N (the input value broadcast)
 
 so each tap costs one weight load and ``N`` broadcast multiplies and adds, and the sums are
-written once, with the bias added, straight into the channels-last output.  Every sum runs in
+written once, with the bias added, straight into the channels-last output (past the caches
+when the caller asks: a large output is not read back, and a store that bypasses the cache
+does not first fetch the line it overwrites).  Every sum runs in
 tap order, a multiply then an add (no fused multiply-add): exactly the per-filter loop's
 arithmetic (:func:`kernelcli._core.layer.layer_rows`).  :func:`sweep` covers a row with blocks
 of 16, 8 and 1 columns (at most 8 where the target has 16 vector registers: 16 sums would not
@@ -22,14 +24,23 @@ from __future__ import annotations
 from numba import njit
 
 from .config import JIT
-from .simd import REGISTERS, vadd, vload, vmuladd_at, vstore, vstore_first, vzero
+from .simd import (
+    REGISTERS,
+    vadd,
+    vload,
+    vmuladd_at,
+    vstore,
+    vstore_first,
+    vstream,
+    vzero,
+)
 
 #: the widest block whose sums (and a weight and a product) fit in the target's vector registers
 WIDEST = 16 if REGISTERS >= 32 else 8
 
 
 @njit(**JIT)
-def _c16(xf, offs, wb, n_taps, base, step_in, bias, of, o, step, used):
+def _c16(xf, offs, wb, n_taps, base, step_in, bias, of, o, step, used, stream):
     """Output values ``o + q*step`` (q < 16), ``used`` filters wide, from input ``base + q*step_in``."""
     zero = vzero(wb)
     a0 = zero
@@ -69,7 +80,24 @@ def _c16(xf, offs, wb, n_taps, base, step_in, bias, of, o, step, used):
         a14 = vmuladd_at(a14, w, xf, p + 14 * step_in)
         a15 = vmuladd_at(a15, w, xf, p + 15 * step_in)
     b = vload(bias, o - o)
-    if used == width:
+    if used == width and stream:
+        vstream(of, o + 0 * step, vadd(a0, b))
+        vstream(of, o + 1 * step, vadd(a1, b))
+        vstream(of, o + 2 * step, vadd(a2, b))
+        vstream(of, o + 3 * step, vadd(a3, b))
+        vstream(of, o + 4 * step, vadd(a4, b))
+        vstream(of, o + 5 * step, vadd(a5, b))
+        vstream(of, o + 6 * step, vadd(a6, b))
+        vstream(of, o + 7 * step, vadd(a7, b))
+        vstream(of, o + 8 * step, vadd(a8, b))
+        vstream(of, o + 9 * step, vadd(a9, b))
+        vstream(of, o + 10 * step, vadd(a10, b))
+        vstream(of, o + 11 * step, vadd(a11, b))
+        vstream(of, o + 12 * step, vadd(a12, b))
+        vstream(of, o + 13 * step, vadd(a13, b))
+        vstream(of, o + 14 * step, vadd(a14, b))
+        vstream(of, o + 15 * step, vadd(a15, b))
+    elif used == width:
         vstore(of, o + 0 * step, vadd(a0, b))
         vstore(of, o + 1 * step, vadd(a1, b))
         vstore(of, o + 2 * step, vadd(a2, b))
@@ -106,7 +134,7 @@ def _c16(xf, offs, wb, n_taps, base, step_in, bias, of, o, step, used):
 
 
 @njit(**JIT)
-def _c8(xf, offs, wb, n_taps, base, step_in, bias, of, o, step, used):
+def _c8(xf, offs, wb, n_taps, base, step_in, bias, of, o, step, used, stream):
     """Output values ``o + q*step`` (q < 8), ``used`` filters wide, from input ``base + q*step_in``."""
     zero = vzero(wb)
     a0 = zero
@@ -130,7 +158,16 @@ def _c8(xf, offs, wb, n_taps, base, step_in, bias, of, o, step, used):
         a6 = vmuladd_at(a6, w, xf, p + 6 * step_in)
         a7 = vmuladd_at(a7, w, xf, p + 7 * step_in)
     b = vload(bias, o - o)
-    if used == width:
+    if used == width and stream:
+        vstream(of, o + 0 * step, vadd(a0, b))
+        vstream(of, o + 1 * step, vadd(a1, b))
+        vstream(of, o + 2 * step, vadd(a2, b))
+        vstream(of, o + 3 * step, vadd(a3, b))
+        vstream(of, o + 4 * step, vadd(a4, b))
+        vstream(of, o + 5 * step, vadd(a5, b))
+        vstream(of, o + 6 * step, vadd(a6, b))
+        vstream(of, o + 7 * step, vadd(a7, b))
+    elif used == width:
         vstore(of, o + 0 * step, vadd(a0, b))
         vstore(of, o + 1 * step, vadd(a1, b))
         vstore(of, o + 2 * step, vadd(a2, b))
@@ -151,7 +188,7 @@ def _c8(xf, offs, wb, n_taps, base, step_in, bias, of, o, step, used):
 
 
 @njit(**JIT)
-def _c1(xf, offs, wb, n_taps, base, step_in, bias, of, o, step, used):
+def _c1(xf, offs, wb, n_taps, base, step_in, bias, of, o, step, used, stream):
     """Output values ``o + q*step`` (q < 1), ``used`` filters wide, from input ``base + q*step_in``."""
     zero = vzero(wb)
     a0 = zero
@@ -161,29 +198,32 @@ def _c1(xf, offs, wb, n_taps, base, step_in, bias, of, o, step, used):
         p = base + offs[t]
         a0 = vmuladd_at(a0, w, xf, p + 0 * step_in)
     b = vload(bias, o - o)
-    if used == width:
+    if used == width and stream:
+        vstream(of, o + 0 * step, vadd(a0, b))
+    elif used == width:
         vstore(of, o + 0 * step, vadd(a0, b))
     else:
         vstore_first(of, o + 0 * step, vadd(a0, b), used)
 
 
 @njit(**JIT, inline="always")
-def sweep(xf, offs, wb, n_taps, base, step_in, bias, of, o, step, used, ow):
+def sweep(xf, offs, wb, n_taps, base, step_in, bias, of, o, step, used, stream, ow):
     """Output columns ``0:ow`` of one row for one block of filters (see the module docstring).
 
     ``xf``: the padded input, flat; column j's window starts at ``base + j*step_in``;
     ``offs[t]``, ``wb[t*lanes : (t+1)*lanes]``: tap t's offset from there and its weights;
     ``bias``: one vector; ``of``: the output, flat, column j of the block at ``o + j*step``;
-    the first ``used`` lanes are written.
+    the first ``used`` lanes are written; ``stream``: past the caches, where a whole vector is
+    (:func:`~kernelcli._core.simd.vstream`: aligned, and fenced by the caller).
     """
     j = o - o  # an int64, not the literal 0
     if WIDEST >= 16:
         while j + 16 <= ow:
-            _c16(xf, offs, wb, n_taps, base + j * step_in, step_in, bias, of, o + j * step, step, used)
+            _c16(xf, offs, wb, n_taps, base + j * step_in, step_in, bias, of, o + j * step, step, used, stream)
             j += 16
     while j + 8 <= ow:
-        _c8(xf, offs, wb, n_taps, base + j * step_in, step_in, bias, of, o + j * step, step, used)
+        _c8(xf, offs, wb, n_taps, base + j * step_in, step_in, bias, of, o + j * step, step, used, stream)
         j += 8
     while j + 1 <= ow:
-        _c1(xf, offs, wb, n_taps, base + j * step_in, step_in, bias, of, o + j * step, step, used)
+        _c1(xf, offs, wb, n_taps, base + j * step_in, step_in, bias, of, o + j * step, step, used, stream)
         j += 1

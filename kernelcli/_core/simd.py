@@ -175,3 +175,36 @@ def vmuladd_at(typingctx, acc, w, arr, idx):
         return builder.fadd(args[0], builder.fmul(args[1], splat))
 
     return acc(acc, w, arr, idx), codegen
+
+
+@intrinsic
+def vstream(typingctx, arr, idx, v):
+    """Write ``v`` to ``arr.flat[idx : idx + lanes]`` past the caches (a non-temporal store).
+
+    The address must be a multiple of :data:`REGISTER_BYTES`, and :func:`stream_fence` must
+    run before another thread reads what was written.
+    """
+    if not _is_float_array(arr) or not isinstance(idx, types.Integer) or v != Vec(arr.dtype):
+        return None
+
+    def codegen(context, builder, sig, args):
+        store = builder.store(args[2], _vector_pointer(context, builder, sig, args, v), align=REGISTER_BYTES)
+        store.set_metadata("nontemporal", builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)]))
+        return context.get_dummy_value()
+
+    return types.none(arr, idx, v), codegen
+
+
+@intrinsic
+def stream_fence(typingctx):
+    """Order every :func:`vstream` store before the stores and loads that follow (x86 ``sfence``)."""
+
+    def codegen(context, builder, sig, args):
+        if "+sse" in _FEATURES:
+            fence = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), []), "llvm.x86.sse.sfence")
+            builder.call(fence, [])
+        else:
+            builder.fence("seq_cst")
+        return context.get_dummy_value()
+
+    return types.none(), codegen
