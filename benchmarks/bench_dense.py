@@ -15,11 +15,14 @@ reach 2x either, the host gave this process less than two cores.
 ``--cpu`` times process CPU time instead of wall time: with ``--threads 1`` it measures the work
 itself, blind to waiting for a core, which is what to compare on a shared, busy host.
 
+``--blocked`` instead times the in-place loop's three-row sweeps of full 3x3-7x7 kernels against its flat
+passes (1 thread, process CPU time): where ``costs.BLOCKED_MIN_VALUES`` should lie.
+
 ``--crossover`` instead times the direct loop against the FFT, both forced, at 1 thread (CPU time) and 2
 (wall time): where ``costs.FFT_MIN_TAPS`` should lie.
 
 Run: ``python benchmarks/bench_dense.py [--images 256,2048,8192] [--sizes 3,5,7,9,11,15,21,31]
-[--repeat 9] [--threads 2] [--path dense|fft] [--scaling] [--cpu] [--crossover]``
+[--repeat 9] [--threads 2] [--path dense|fft] [--scaling] [--cpu] [--crossover] [--blocked]``
 """
 
 from __future__ import annotations
@@ -170,6 +173,45 @@ def crossover(images, sizes, repeat: int) -> str:
     return "\n".join(lines)
 
 
+def blocked(images, sizes, repeat: int) -> str:
+    """The in-place loop's blocked sweeps against its flat passes (the same bytes), 1 thread, process CPU
+    time, interleaved rounds: each side's plan is made once with the sweeps allowed for every row
+    length, or for none (a kernel of its own each, as plans are remembered per kernel)."""
+    import numpy as np
+
+    import kernelcli.api as api
+    from kernelcli._core import costs, taps
+
+    set_threads(1)
+    lines = [f"blocked / flat, ms, 1 thread CPU (BLOCKED_MIN_VALUES = {costs.BLOCKED_MIN_VALUES}); < 1: blocked is quicker", "",
+             "| image | kernel | blocked | flat | ratio |", "|---|---|---|---|---|"]
+    rows, kinds = costs.BLOCKED_MIN_VALUES, taps.BLOCKED
+    for n in images:
+        x = np.random.default_rng(n).random((n, n), dtype=np.float32)
+        calls = max(1, int(2e6 // (n * n)))  # small images: several calls a sample
+        for f in (f for f in sizes if f in kinds):
+            rng = np.random.default_rng(f)
+            kb, kf = rng.normal(size=(f, f)), rng.normal(size=(f, f))
+            try:
+                costs.BLOCKED_MIN_VALUES = 0
+                api.conv2d(x, kb)
+                taps.BLOCKED = ()
+                api.conv2d(x, kf)
+            finally:
+                costs.BLOCKED_MIN_VALUES, taps.BLOCKED = rows, kinds
+
+            def run(k):
+                def call():
+                    for _ in range(calls):
+                        api.conv2d(x, k)
+                return call
+
+            b, fl = (t / calls for t in paired_ms([run(kb), run(kf)], repeat, 1, time.process_time))
+            lines.append(f"| {n}^2 | {f}x{f} | {b:.3g} | {fl:.3g} | **{b / fl:.2f}** |")
+            print("  " + lines[-1], file=sys.stderr, flush=True)
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", default=",".join(map(str, IMAGES)), help="image sides")
@@ -182,13 +224,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="time process CPU time, not wall time (with --threads 1: blind to waiting for a core on a busy host)")
     parser.add_argument("--crossover", action="store_true",
                         help="instead: the direct loop against the FFT, both forced, at 1 and 2 threads (where FFT_MIN_TAPS lies)")
+    parser.add_argument("--blocked", action="store_true",
+                        help="instead: the dense loop's three-row sweeps against its flat passes, 1 thread (where BLOCKED_MIN_VALUES lies)")
     args = parser.parse_args(argv)
     images = [int(s) for s in args.images.split(",") if s.strip()]
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    if args.crossover:
+    if args.crossover or args.blocked:
         load = os.getloadavg()
         print(f"# load average at start {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}")
-        print(crossover(images, sizes, args.repeat))
+        print(crossover(images, sizes, args.repeat) if args.crossover else blocked(images, sizes, args.repeat))
         load = os.getloadavg()
         print(f"\nload average at the end {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}")
         return 0

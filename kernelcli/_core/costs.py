@@ -40,6 +40,15 @@ SEPARABLE_MIN_TAPS = 10
 #: cost and ties with the direct loop at 19x19 (1024^2, 1 thread: 37.0 vs 37.8 ms), so 19x19 (361
 #: taps) stays direct and 21x21 (441) takes the FFT.
 FFT_MIN_TAPS = 400
+#: The in-place dense loop sweeps three output rows at once (:func:`.taps.apply_blocked`, the same sums)
+#: only for rows of at least this many output values (columns times channels): short rows lose more to the
+#: sweeps' set-up than sharing the loads saves, and one flat pass over a block of them stays in the L2
+#: cache.  Blocked / flat through ``api.conv2d`` (float32, 1 thread, process CPU time, medians of 9-11,
+#: 2026-12-02 13:37 UTC, load 3-4; ``python benchmarks/bench_dense.py --blocked --images 256,512,1024,2048
+#: --sizes 3,5,7`` repeats it), 3x3, 5x5, 7x7: 256^2 1.19, 1.12, 1.43; 512^2 1.14, 0.92, 1.19; 1024^2 1.10,
+#: 0.90, 0.96 (again at 13:39: 1.04 for 3x3, 1.03 for 7x7: a tie); 1536^2 0.93, 0.83, 0.93; 2000^2 0.67,
+#: 0.89, 0.84; 2048^2 0.87, 0.86, 0.86; 4096^2 0.84, 0.83, 0.93.
+BLOCKED_MIN_VALUES = 1536
 #: The same for a 3-D kernel: ``volumes.conv3d`` with ``Paths(force="dense")`` / ``"fft"``, random
 #: float32 volume and kernel, 1 thread process CPU time (2 threads wall), medians of 3, 2026-12-02
 #: 09:35 UTC, load 5: 96^3 7^3 19 vs 32 ms, 9^3 42 vs 32 (96 vs 69), 11^3 77 vs 33; 160^3 8^3 126

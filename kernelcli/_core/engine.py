@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import numpy_impl, placement, threads
+from . import costs, numpy_impl, placement, threads
 from .config import CONSTANT
 from .costs import choose_path
 from .forms import KernelFacts, fft_form, rank1_factors
@@ -310,7 +310,8 @@ def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, 
         u, v = np.nonzero(k)
         trow, ws = (u * dh).astype(np.int64), k[u, v].astype(dtype)
         toff = _offsets(kw, dw, sw, wq, c)[v].astype(np.int64)
-        square = kh if kh == kw and kh in BLOCKED and (dh, dw) == (1, 1) and u.size == kh * kw else 0
+        full = kh == kw and kh in BLOCKED and (dh, dw) == (1, 1) and u.size == kh * kw
+        square = kh if full and ow * c >= costs.BLOCKED_MIN_VALUES else 0
         fn, args = (dense_direct, (*ring, widths[2], square)) if direct else (dense_rows, ring)
         vtaps, htaps = (trow, toff), (ws,)
         taps = u.size
