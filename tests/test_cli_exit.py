@@ -117,3 +117,14 @@ def test_ctrl_c_while_a_plain_call_still_imports_says_interrupted(monkeypatch, c
     with pytest.raises(SystemExit) as done:
         cli.entry()
     assert done.value.code == 130 and capsys.readouterr().err == "error: interrupted\n"
+
+
+def test_a_call_started_with_stdout_closed_exits_as_before(tmp_path):
+    """Regression: started with no stdout at all (``>&-``: sys.stdout is None), a quiet call that writes
+    only its file exited 0; leave() then raised AttributeError on sys.stdout.flush(), a traceback, exit 1."""
+    out = tmp_path / "edges.png"
+    args = ["convolve", str(SAMPLES / "phantom.png"), "-k", "sobel_v", "-o", str(out), "-q"]
+    done = run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, close_fds=True,
+               preexec_fn=lambda: os.close(1))
+    assert done.returncode == 0 and out.exists(), done.stderr
+    assert "Traceback" not in done.stderr and "torn down" not in done.stderr
