@@ -248,7 +248,8 @@ def conv2d(
         choice = dispatch.front(policy, call.work, call.outputs, k, call.stride, dtype, same_bytes=same)
     if choice == "jit":
         out = engine.correlate(arr, k, dtype, call.widths, call.code, fill, call.stride, call.dilation, oh, ow, paths=policy,
-                               announce=_announce_first_compile, finite_check=_finite_check(arr), key=call, rounded=rounded)
+                               announce=_announce_first_compile, finite_check=_finite_check(arr),
+                               key=call if call.remembered else None, rounded=rounded)
         return _rounded(out, rounded)
     ndsupport.check_finite(arr)
     x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)

@@ -46,16 +46,20 @@ class ConvCall:
     ``fill``: the constant fill (0.0 for other modes); ``dtype``: the compute dtype;
     ``outputs``: output values (oh * ow * C); ``work``: outputs times taps.  Hashed by identity: the
     engine remembers its plans for this call under the call itself (``key`` of
-    :func:`kernelcli._core.engine.direct_plan`), which holds for no other arguments.
+    :func:`kernelcli._core.engine.direct_plan`), which holds for no other arguments; only a
+    ``remembered`` call (the one :func:`resolve` gives for these arguments every time) may serve
+    as such a key: a call resolved anew would be a new key, and a new plan, every time.
     """
 
-    __slots__ = ("code", "dilation", "dtype", "fill", "k", "mode", "out", "outputs", "stride", "widths", "work")
+    __slots__ = ("code", "dilation", "dtype", "fill", "k", "mode", "out", "outputs", "remembered", "stride", "widths",
+                 "work")
 
     def __init__(self, k, stride, dilation, widths, out, mode, fill, dtype, channels):
         self.k, self.stride, self.dilation, self.widths, self.out = k, stride, dilation, widths, out
         self.mode, self.code, self.fill, self.dtype = mode, PAD_CODES[mode], fill, dtype
         self.outputs = out[0] * out[1] * channels
         self.work = self.outputs * k.shape[0] * k.shape[1]
+        self.remembered = False
 
 
 def resolve(shape: Sequence[int], dtype: np.dtype, kernel: Any, stride: Any, padding: Any, pad_mode: Any,
@@ -79,7 +83,7 @@ def resolve(shape: Sequence[int], dtype: np.dtype, kernel: Any, stride: Any, pad
         key = None if None in args else (shape, dtype, k.shape, k.tobytes(), args, pad_mode, flip)
     if key is None:
         return _resolve(tuple(shape), dtype, k, stride, padding, pad_mode, pad_value, dilation, flip)
-    return _CALLS.get(key, _resolve, tuple(shape), dtype, k, stride, padding, pad_mode, pad_value, dilation, flip)
+    return _CALLS.get(key, _remembered, tuple(shape), dtype, k, stride, padding, pad_mode, pad_value, dilation, flip)
 
 
 _CALLS = Memo()
@@ -104,6 +108,13 @@ def _plain(value: Any) -> Any:
     if type(value) is tuple and all(type(v) is int for v in value):
         return value
     return None
+
+
+def _remembered(*args) -> ConvCall:
+    """:func:`_resolve`'s call, marked as the one :data:`_CALLS` keeps for these arguments."""
+    call = _resolve(*args)
+    call.remembered = True
+    return call
 
 
 def _resolve(shape, dtype, k, stride, padding, pad_mode, pad_value, dilation, flip) -> ConvCall:

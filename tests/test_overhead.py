@@ -52,6 +52,20 @@ class TestPreparedOnce:
             np.testing.assert_array_equal(conv2d(x, g, paths=JIT), first)
         assert built == counts
 
+    @pytest.mark.parametrize("args", [{"pad_value": np.float32(0.5)}, {"stride": np.int64(1)}, {"dilation": [1, 1]},
+                                      {"kernel": np.ones((33, 33)) / 1089}])
+    def test_a_call_not_remembered_still_finds_its_plan(self, args):
+        """Regression: arguments the call memo does not key (numpy scalars, lists, a kernel over
+        conv_args.MEMO_KERNEL_VALUES values) gave a fresh ConvCall each call, which the engine took as
+        the plan's key: a plan and the kernel's facts were built anew on every call (5 calls, 5 plans)."""
+        forget()
+        x = np.random.default_rng(3).random((40, 50), dtype=np.float32)
+        args = {"kernel": np.outer([1.0, 2, 1], [1.0, 0, -1]), **args}
+        first = conv2d(x, paths=policy.Paths(force="dense"), **args)
+        for _ in range(3):
+            np.testing.assert_array_equal(conv2d(x, paths=policy.Paths(force="dense"), **args), first)
+        assert len(engine._PLANS.table) == 1 and len(engine._FACTS.table) <= 1
+
     def test_the_kernel_values_are_part_of_the_key(self):
         """Two kernels of one shape, and a kernel changed in place, each give their own answer."""
         rng = np.random.default_rng(1)
