@@ -89,9 +89,6 @@ def _numba_lacks(dtype: np.dtype) -> bool:
     return np.dtype(dtype) == np.float16
 
 
-_padding_arg = conv_args.padding_arg  # (kept for old imports)
-
-
 def _announce_first_compile(dispatcher, *dtypes) -> None:
     """Say on stderr, once per process, that the jitted core is being compiled.
 
@@ -165,7 +162,7 @@ def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: floa
 
         return arrays.pad2d(x, p, mode=mode, value=value)
     arr = as_image_array(x)
-    widths = shapes.resolve_padding(_padding_arg(p), 1, 1)
+    widths = shapes.resolve_padding(conv_args.padding_arg(p), 1, 1)
     mode = canonical_pad_mode(mode)
     x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
     value = ndsupport.check_fill(value, arr.dtype, "pad value") if mode == "constant" else 0.0
@@ -305,7 +302,6 @@ def _finite_check(arr: np.ndarray):
 
 
 conv_geometry = conv_args.conv_geometry  # (public here since the tiled twin came)
-_trim_widths = conv_args.trim_widths  # (kept for old imports)
 
 
 def pool2d(

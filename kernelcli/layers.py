@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from . import api, ndsupport, shapes
+from . import api, conv_args, ndsupport, shapes
 from ._core.memo import Memo, array_key, frozen
 from ._core.policy import SMALL_WORK, Paths, as_paths  # noqa: F401  (SMALL_WORK: kept for old imports)
 from .errors import ShapeError, UsageError
@@ -170,7 +170,7 @@ def conv_layer(
     act = canonical_activation(activation)
     sh, sw = api._pair(stride, "stride")
     dh, dw = api._pair(dilation, "dilation")
-    widths = shapes.resolve_padding(api._padding_arg(padding), kh, kw, (dh, dw))
+    widths = shapes.resolve_padding(conv_args.padding_arg(padding), kh, kw, (dh, dw))
     mode = canonical_pad_mode(pad_mode)
     try:
         oh = shapes.conv_output_size(h, kh, stride=sh, pad_before=widths[0], pad_after=widths[1], dilation=dh)

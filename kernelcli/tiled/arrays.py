@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import api, ndsupport, shapes
+from .. import api, conv_args, ndsupport, shapes
 from .._core.policy import Paths
 from ..errors import ShapeError, UsageError
 from ..modes import PAD_CODES, canonical_pad_mode, canonical_pool_op
@@ -172,7 +172,7 @@ def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: floa
     array([[2, 1, 0, 1, 2, 1, 0]])
     """
     _check(x, (2, 3))
-    top, bottom, left, right = shapes.resolve_padding(api._padding_arg(p), 1, 1)
+    top, bottom, left, right = shapes.resolve_padding(conv_args.padding_arg(p), 1, 1)
     mode = canonical_pad_mode(mode)
     h, w = x.shape[:2]
     circular = mode == "circular"
