@@ -283,7 +283,8 @@ def _check_out(out: Any, shape: tuple[int, int, int], dtype: np.dtype, sources) 
     if not isinstance(out, np.ndarray):
         raise UsageError(f"out: expected a numpy array, got {type(out).__name__}")
     if out.shape != shape or out.dtype != dtype:
-        raise ShapeError(f"out: expected shape {shape} and dtype {np.dtype(dtype).name}, got shape {out.shape} and dtype {out.dtype.name}")
+        got = out.dtype.name if out.dtype.isnative else f"{out.dtype.name} in the other byte order ({out.dtype.str!r})"
+        raise ShapeError(f"out: expected shape {shape} and dtype {np.dtype(dtype).name}, got shape {out.shape} and dtype {got}")
     if not (out.flags.c_contiguous and out.flags.writeable):
         raise UsageError("out: expected a C-contiguous, writeable array")
     for name, value in sources:

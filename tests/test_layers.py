@@ -527,6 +527,8 @@ class TestOutBuffer:
     @pytest.mark.parametrize(("make", "error", "match"), [
         (lambda: np.empty((4, 4, 2), np.float32), ShapeError, r"out: expected shape \(4, 4, 3\) and dtype float32, got shape \(4, 4, 2\)"),
         (lambda: np.empty((4, 4, 3), np.float64), ShapeError, r"dtype float32, got shape \(4, 4, 3\) and dtype float64"),
+        (lambda: np.empty((4, 4, 3), np.dtype("float32").newbyteorder()), ShapeError,  # (was "float32, got ... float32")
+         r"dtype float32, got shape \(4, 4, 3\) and dtype float32 in the other byte order \('>f4'\)"),
         (lambda: np.empty((4, 3, 4), np.float32).transpose(0, 2, 1), UsageError, "C-contiguous, writeable"),
         (lambda: [[0.0]], UsageError, "out: expected a numpy array, got list"),
     ])
