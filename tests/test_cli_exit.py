@@ -124,7 +124,10 @@ def test_a_call_started_with_stdout_closed_exits_as_before(tmp_path):
     only its file exited 0; leave() then raised AttributeError on sys.stdout.flush(), a traceback, exit 1."""
     out = tmp_path / "edges.png"
     args = ["convolve", str(SAMPLES / "phantom.png"), "-k", "sobel_v", "-o", str(out), "-q"]
-    done = run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, close_fds=True,
-               preexec_fn=lambda: os.close(1))
+    env = {**os.environ, "PYTHONPATH": HERE, "KERNELCLI_WORKER": "off"}
+    code = SCRIPT.format(before="")
+    # the shell closes descriptor 1 before Python starts (no preexec_fn: a fork in a threaded process)
+    done = subprocess.run(["sh", "-c", 'exec "$0" "$@" >&-', sys.executable, "-c", code, *args], check=False, env=env,
+                          timeout=120, stderr=subprocess.PIPE, text=True)
     assert done.returncode == 0 and out.exists(), done.stderr
     assert "Traceback" not in done.stderr and "torn down" not in done.stderr
