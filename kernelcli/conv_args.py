@@ -119,7 +119,7 @@ def _remembered(*args) -> ConvCall:
 
 def _resolve(shape, dtype, k, stride, padding, pad_mode, pad_value, dilation, flip) -> ConvCall:
     ndsupport.check_finite_kernel(k)
-    k = np.array(k[::-1, ::-1] if flip else k)  # a copy: the caller may change theirs
+    k = np.array(k[::-1, ::-1] if ndsupport.check_flip(flip) else k)  # a copy: the caller may change theirs
     frozen(k)
     (sh, sw), (dh, dw), widths, (oh, ow) = conv_geometry(shape, k.shape, stride, padding, dilation)
     kh, kw = k.shape

@@ -576,7 +576,7 @@ def filter_bank(
     if len(labels_in) != len(kernels):
         raise UsageError(f"filter bank: {len(labels_in)} names for {len(kernels)} kernels")
     arrays = [_kernel_array(k, name, channels) for k, name in zip(kernels, labels_in)]
-    if flip:
+    if ndsupport.check_flip(flip):
         arrays = [a[..., ::-1, ::-1] for a in arrays]
     b = np.zeros(len(arrays)) if bias is None else _bias_list(bias, labels_in)
 

@@ -110,6 +110,23 @@ def result_dtype(requested: Any, default: Any, name: str = "dtype") -> np.dtype 
                      f"dtype to round the result into: {', '.join(ROUNDED_DTYPES)}")
 
 
+def check_flip(flip: Any) -> bool:
+    """``flip`` as a bool: True or False (a numpy bool too), anything else refused (UsageError).
+
+    A truthy string or number would flip silently: ``flip="no"`` is a true convolution otherwise.
+
+    >>> check_flip(np.bool_(True))
+    True
+    >>> check_flip("no")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: flip 'no': expected True (true convolution: the kernel flipped) or False (cross-correlation)
+    """
+    if isinstance(flip, (bool, np.bool_)):
+        return bool(flip)
+    raise UsageError(f"flip {flip!r}: expected True (true convolution: the kernel flipped) or False (cross-correlation)")
+
+
 def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
     """A constant fill as a float, refused (UsageError) when ``dtype`` cannot hold it exactly.
 

@@ -227,7 +227,7 @@ def conv3d(
                              paths=paths)
     arr = as_volume(vol)
     k = as_kernel_array(kernel3d, ndim=3)
-    if flip:
+    if ndsupport.check_flip(flip):
         k = k[::-1, ::-1, ::-1]
     widths = resolve_padding3d(padding, k.shape)
     mode = canonical_pad_mode(pad_mode)

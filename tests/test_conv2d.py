@@ -301,3 +301,41 @@ class TestTiling:
         bounds = np.linspace(0, h, tiles + 1).astype(int)
         bands = [conv2d(xp[r0 : r1 + kh - 1], k, padding="valid") for r0, r1 in zip(bounds[:-1], bounds[1:]) if r1 > r0]
         np.testing.assert_allclose(np.vstack(bands), whole, rtol=1e-12, atol=1e-12)
+
+
+def _flip_calls():
+    from kernelcli import layers, volumes
+
+    image, volume = np.arange(16.0).reshape(4, 4), np.arange(27.0).reshape(3, 3, 3)
+    return {
+        "conv2d": lambda flip: api.conv2d(image, [[1.0, 2.0]], flip=flip),
+        "filter_bank": lambda flip: layers.filter_bank(image, [np.array([[1.0, 2.0]])], flip=flip).maps,
+        "conv3d": lambda flip: volumes.conv3d(volume, np.arange(3.0).reshape(1, 1, 3), flip=flip),
+    }
+
+
+FLIP_CALLS = _flip_calls()
+
+
+class TestFlipIsABool:
+    """``flip`` took any truthy value: ``flip="no"`` flipped the kernel, a true convolution no one asked for."""
+
+    @pytest.mark.parametrize("name", FLIP_CALLS)
+    @pytest.mark.parametrize("flip", ["no", None, 1, 0.0])
+    def test_anything_but_a_bool_is_refused(self, name, flip):
+        with pytest.raises(UsageError, match=r"^flip .*: expected True .* or False"):
+            FLIP_CALLS[name](flip)
+
+    @pytest.mark.parametrize("name", FLIP_CALLS)
+    def test_a_numpy_bool_is_a_bool(self, name):
+        call = FLIP_CALLS[name]
+        np.testing.assert_array_equal(call(np.True_), call(True))
+        np.testing.assert_array_equal(call(np.False_), call(False))
+        assert not np.array_equal(call(True), call(False))
+
+    def test_the_tiled_conv3d_too(self):
+        da = pytest.importorskip("dask.array")
+        from kernelcli.tiled import arrays
+
+        with pytest.raises(UsageError, match=r"^flip 'no'"):
+            arrays.conv3d(da.ones((3, 3, 3), chunks=2), np.ones((1, 1, 2)), flip="no")

@@ -245,7 +245,7 @@ def conv3d(vol: Any, kernel3d: Any, *, padding: Any = "same", pad_mode: str = "c
 
     _check(vol, (3,), "volume")
     k = api.as_kernel_array(kernel3d, ndim=3)
-    if flip:
+    if ndsupport.check_flip(flip):
         k = k[::-1, ::-1, ::-1]
     widths = volumes.resolve_padding3d(padding, k.shape)
     mode = canonical_pad_mode(pad_mode)
