@@ -245,11 +245,9 @@ def _aligned_empty(shape: tuple[int, ...], dtype: np.dtype, align: int) -> np.nd
     >>> _aligned_empty((3, 5), np.float32, 64).ctypes.data % 64
     0
     """
-    itemsize = np.dtype(dtype).itemsize
-    n = int(np.prod(shape))
-    raw = np.empty(n + align // itemsize, dtype=dtype)
-    skip = (-raw.ctypes.data % align) // itemsize
-    return raw[skip : skip + n].reshape(shape)
+    from ._core.placement import empty_at
+
+    return empty_at(shape, dtype, 0, align)
 
 
 #: padding maps of recent input shapes (rows, columns, runs; see :func:`kernelcli._core.pad.pad_row`)

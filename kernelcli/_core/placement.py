@@ -63,8 +63,18 @@ def shift_for(loads: np.ndarray) -> int:
 def empty_placed(src: np.ndarray, shape: tuple, dtype: np.dtype, shift: int) -> np.ndarray:
     """A new C-contiguous array of ``shape`` and ``dtype`` starting ``shift`` bytes after ``src``'s
     start, modulo :data:`PAGE` (``shift`` from :func:`shift_for`; both addresses item-aligned)."""
+    return empty_at(shape, dtype, src.ctypes.data + shift, PAGE)
+
+
+def empty_at(shape: tuple, dtype: np.dtype, address: int, modulus: int) -> np.ndarray:
+    """A new C-contiguous array of ``shape`` and ``dtype`` whose data starts at ``address`` modulo
+    ``modulus`` bytes (a multiple of the item size): a view into ``modulus`` bytes more.
+
+    >>> empty_at((3, 5), np.dtype("float32"), 0, 64).ctypes.data % 64
+    0
+    """
     size = int(np.prod(shape))
     itemsize = np.dtype(dtype).itemsize
-    buf = np.empty(size + PAGE // itemsize, dtype=dtype)
-    start = ((src.ctypes.data + shift - buf.ctypes.data) % PAGE) // itemsize
+    buf = np.empty(size + modulus // itemsize, dtype=dtype)
+    start = ((address - buf.ctypes.data) % modulus) // itemsize
     return buf[start : start + size].reshape(shape)
