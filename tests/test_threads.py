@@ -53,7 +53,9 @@ def test_a_helper_runs_beside_the_caller_before_and_after_the_poll_is_set_up(fre
     pytest.importorskip("numba")
     during = []
     barrier = threading.Barrier(2, timeout=20)
-    threads.run_tasks(lambda i: (barrier.wait(), during.append(threads._crew.polls)), 2, 2)
+    # Each task reads the poll before the rendezvous: a helper sets it up only after its task,
+    # so a read after the barrier raced it (a caller descheduled there saw a helper's poll).
+    threads.run_tasks(lambda i: (during.append(threads._crew.polls), barrier.wait()), 2, 2)
     crew = threads._crew
     assert during == [0, 0]  # the first job ran beside a helper with no poll set up yet
     _rendezvous(3)
