@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import kernelcli.layers as layers
-from kernelcli import api
+from kernelcli import api, layer_jit
 from kernelcli.errors import ShapeError, UsageError
 from kernelcli.layers import apply_activation, conv_layer, filter_bank
 from kernelcli.modes import PAD_MODES
@@ -263,12 +263,12 @@ class TestProperties:
         from kernelcli._core import costs
 
         cold = policy.COLD
-        mid = int(0.4 * costs.jit_start_seconds(cold) / layers.NUMPY_SECONDS_PER_TAP)
-        assert layers._use_numpy(cold, mid)
+        mid = int(0.4 * costs.jit_start_seconds(cold) / layer_jit.NUMPY_SECONDS_PER_TAP)
+        assert layer_jit.use_numpy(cold, mid)
         conv_layer(np.ones((20, 20, 1)), np.ones((1, 1, 3, 3)), paths=policy.Paths(force="jit"))  # load and run the jitted core ...
-        assert layers._use_numpy(cold, mid)  # ... and still the same answer: no history
-        assert not layers._use_numpy(cold, int(2 * costs.jit_start_seconds(cold) / layers.NUMPY_SECONDS_PER_TAP))
-        assert layers._use_numpy(policy.WARM, 100) and not layers._use_numpy(policy.WARM, policy.SMALL_WORK + 1)
+        assert layer_jit.use_numpy(cold, mid)  # ... and still the same answer: no history
+        assert not layer_jit.use_numpy(cold, int(2 * costs.jit_start_seconds(cold) / layer_jit.NUMPY_SECONDS_PER_TAP))
+        assert layer_jit.use_numpy(policy.WARM, 100) and not layer_jit.use_numpy(policy.WARM, policy.SMALL_WORK + 1)
 
     def test_numpy_and_jit_paths_agree_exactly(self, monkeypatch):
         rng = np.random.default_rng(3)
@@ -411,7 +411,7 @@ class TestBlockedLoop:
     def test_streamed_stores_write_the_same_bytes(self, monkeypatch):
         from kernelcli._core import simd
 
-        monkeypatch.setattr(layers, "STREAM_BYTES", 0)  # stream whatever the size
+        monkeypatch.setattr(layer_jit, "STREAM_BYTES", 0)  # stream whatever the size
         rng = np.random.default_rng(33)
         for dtype in (np.float32, np.float64):
             lanes = simd.lanes(dtype)
@@ -420,26 +420,26 @@ class TestBlockedLoop:
             want = conv_layer(x, w, b, padding=1, activation="relu", paths=policy.Paths(force="filterwise"))
             fresh = conv_layer(x, w, b, padding=1, activation="relu", paths=policy.Paths(force="blocked"))
             assert fresh.ctypes.data % simd.REGISTER_BYTES == 0  # a fresh output is aligned for it
-            assert layers._streams(fresh, 2 * lanes, lanes, simd.REGISTER_BYTES)
+            assert layer_jit._streams(fresh, 2 * lanes, lanes, simd.REGISTER_BYTES)
             np.testing.assert_array_equal(fresh, want)
             for skip in (0, 1):  # an out= buffer one element off a register boundary is written the usual way
-                buf = layers._aligned_empty((want.size + lanes,), dtype, simd.REGISTER_BYTES)[skip : skip + want.size]
+                buf = layer_jit._aligned_empty((want.size + lanes,), dtype, simd.REGISTER_BYTES)[skip : skip + want.size]
                 buf = buf.reshape(want.shape)
-                assert layers._streams(buf, 2 * lanes, lanes, simd.REGISTER_BYTES) == (skip == 0)
+                assert layer_jit._streams(buf, 2 * lanes, lanes, simd.REGISTER_BYTES) == (skip == 0)
                 conv_layer(x, w, b, padding=1, activation="relu", paths=policy.Paths(force="blocked"), out=buf)
                 np.testing.assert_array_equal(buf, want)
 
     def test_which_loop_runs(self):
-        use = layers._use_blocks
-        assert use(policy.WARM, 16, 16) and use(policy.WARM, layers.BLOCK_MIN_FILTERS, 16)
-        assert not use(policy.WARM, 1, 16) and not use(policy.WARM, layers.BLOCK_MIN_FILTERS - 1, 8)
+        use = layer_jit._use_blocks
+        assert use(policy.WARM, 16, 16) and use(policy.WARM, layer_jit.BLOCK_MIN_FILTERS, 16)
+        assert not use(policy.WARM, 1, 16) and not use(policy.WARM, layer_jit.BLOCK_MIN_FILTERS - 1, 8)
         assert use(policy.Paths(force="blocked"), 1, 16) and not use(policy.Paths(force="filterwise"), 64, 16)
 
     def test_block_table_keeps_each_blocks_taps_in_order(self):
         w = np.zeros((3, 2, 1, 3))
         w[0, 0, 0, 2] = 1.0  # filter 0: channel 0, column 2
         w[2, 1, 0, 0] = 2.0  # filter 2: channel 1, column 0
-        offs, wb, n_taps, first, used, bias = layers._block_table(w, np.arange(3.0), 1, 1, (5, 2), 4)
+        offs, wb, n_taps, first, used, bias = layer_jit._block_table(w, np.arange(3.0), 1, 1, (5, 2), 4)
         assert n_taps.tolist() == [2] and first.tolist() == [0] and used.tolist() == [3]
         assert offs[0, :2].tolist() == [2 * 2 + 0, 0 * 2 + 1]  # (column * channels + channel), channel first
         assert wb[0, :8].tolist() == [1, 0, 0, 0, 0, 0, 2, 0] and bias.tolist() == [[0, 1, 2, 0]]

@@ -14,12 +14,12 @@ Two passes over rows; the loops are serial and release the GIL, and
    buffer per four taps instead of per tap), then adds the bias, applies the activation
    and writes the row into the (H_out, W_out, K) output.
 
-The taps come as a table (see ``kernelcli.layers._tap_table``): per filter, its non-zero
+The taps come as a table (see ``kernelcli.layer_jit._tap_table``): per filter, its non-zero
 weights in the order channel, row, column, each with where its run starts.  Every output
 value is summed in that order, tap by tap, which is also the plain-numpy path's order.
 
 :func:`blocked_rows` replaces both passes when filters come in blocks (see
-``kernelcli.layers._block_table``): for each output row it pads the few input rows the
+``kernelcli.layer_jit._block_table``): for each output row it pads the few input rows the
 row's windows read, channels-last, into a small buffer (no padded or planarised copy of the
 image), and computes a block of filters one vector wide for a block of output columns at a
 time, the sums held in registers (:mod:`.layer_blocks`), in the same order and with the same

@@ -103,12 +103,12 @@ def _load_core() -> None:
 
     import numpy as np
 
-    from .. import api, layers
+    from .. import api, layer_jit
 
     from .._core import threads
     from .._core.policy import Paths
 
-    saved = (api._FIRST_JIT_NOTE_SHOWN, set(api._CHECKED), layers._FIRST_COMPILE_NOTED)
+    saved = (api._FIRST_JIT_NOTE_SHOWN, set(api._CHECKED), layer_jit._FIRST_COMPILE_NOTED)
     jit = Paths(force="jit")  # the jitted core even for these tiny arrays
     sobel = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
     gauss = np.outer([1.0, 4, 6, 4, 1], [1.0, 4, 6, 4, 1]) / 256
@@ -133,7 +133,7 @@ def _load_core() -> None:
     except Exception as exc:  # a warm-up that fails only costs speed
         print(f"kernelcli worker: warm-up incomplete: {exc}", file=sys.stderr, flush=True)
     finally:
-        api._FIRST_JIT_NOTE_SHOWN, checked, layers._FIRST_COMPILE_NOTED = saved
+        api._FIRST_JIT_NOTE_SHOWN, checked, layer_jit._FIRST_COMPILE_NOTED = saved
         api._CHECKED.clear()
         api._CHECKED.update(checked)
 
