@@ -154,3 +154,42 @@ def test_numpy_loads_with_one_blas_thread_unless_told(tmp_path, given):
     done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, env=env, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == (["0", "True", "2", "2"] if given else ["0", "True", "1", "None"])
+
+
+class TestOnlyItsPlugin:
+    """Opening an image imports Pillow's plugin for its format (and for its name's extension), not
+    all of Pillow's ~45: a ``.jpg`` tried against PNG first made Pillow import every plugin, 30 ms of
+    CPU of a cold call before the early decode could start (:func:`kernelcli.io.decode.formats_to_try`)."""
+
+    PROBE = ("import sys\nfrom kernelcli.io.decode import open_image\n"
+             "opened = open_image(__import__('pathlib').Path(sys.argv[1]), limit=10**8, max_bytes=None)\n"
+             "print(opened.format, *sorted(m[4:] for m in sys.modules if m.startswith('PIL.') and m.endswith('Plugin')))\n")
+
+    @pytest.mark.parametrize("name, fmt", [("a.jpg", "JPEG"), ("a.png", "PNG"), ("a.tif", "TIFF"), ("a.bmp", "BMP"),
+                                           ("a.gif", "GIF"), ("jpeg_named.png", "JPEG")])
+    def test_a_fresh_process_opens_a_file_with_its_formats_plugin(self, tmp_path, name, fmt):
+        src = tmp_path / name
+        Image.new("RGB", (8, 6), (10, 200, 30)).save(src, format=fmt)
+        done = subprocess.run([sys.executable, "-c", self.PROBE, str(src)], capture_output=True, text=True, timeout=120,
+                              check=False, stdin=subprocess.DEVNULL)
+        assert done.returncode == 0, done.stderr
+        found, *plugins = done.stdout.split()
+        extension = {".jpg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".bmp": "BMP", ".gif": "GIF"}[src.suffix]
+        assert found == fmt and set(plugins) <= {decode.PLUGINS[fmt], decode.PLUGINS[extension]}, plugins
+
+    def test_the_formats_first_bytes_name_come_first_and_the_rest_keep_their_order(self, tmp_path):
+        src = tmp_path / "a.png"
+        src.write_bytes(jpeg_bytes())
+        assert decode.formats_to_try(src) == ["JPEG", "PNG", "TIFF", "BMP", "GIF"]
+        src.write_bytes(b"not an image at all")
+        assert decode.formats_to_try(src) == decode.PILLOW_FORMATS
+        assert decode.formats_to_try(tmp_path / "missing.jpg") == decode.PILLOW_FORMATS
+
+    @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+    def test_a_fifo_is_not_read_to_sniff_it(self, tmp_path):
+        fifo = tmp_path / "in.jpg"
+        os.mkfifo(fifo)
+        probe = "import sys, pathlib\nfrom kernelcli.io.decode import formats_to_try\nprint(*formats_to_try(pathlib.Path(sys.argv[1])))"
+        # a read would wait for a writer that never comes: the timeout fails the test
+        done = subprocess.run([sys.executable, "-c", probe, str(fifo)], capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0 and done.stdout.split() == decode.PILLOW_FORMATS, done.stderr
