@@ -53,3 +53,32 @@ def test_needs_the_output_and_a_few_bands_only():
     finally:
         tracemalloc.stop()
     assert peak < out.nbytes + 4 * numpy_impl.BAND_BYTES, peak  # the whole-copy path: 3x the output
+
+
+def _multiplied(xp, k, oh, ow):
+    """The sum as ``correlate`` made it before weights of 1 and -1 skipped their products: w * x for every tap."""
+    out = None
+    for u in range(k.shape[0]):
+        for v in range(k.shape[1]):
+            if k[u, v] != 0:
+                term = xp[u : u + oh, v : v + ow] * k[u, v]
+                out = term if out is None else out + term
+    return np.zeros((oh, ow, xp.shape[2]), xp.dtype) if out is None else out
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_weights_of_one_and_minus_one_give_the_bytes_of_their_products(data):
+    """``out += x`` and ``out -= x`` for weights 1 and -1 (a first tap: a copy, a negation), -0.0 and
+    overflow to infinity included."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    h, w = data.draw(st.integers(1, 9)), data.draw(st.integers(1, 9))
+    kh, kw = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    big = np.finfo(dtype).max / 2
+    x = rng.choice(np.array([0.0, -0.0, 1.0, -3.5, 0.1, big, -big], dtype), (h + kh - 1, w + kw - 1, 1))
+    k = rng.choice(np.array([1, -1, 0, 2, -0.5, 0.3], dtype), (kh, kw))
+    with np.errstate(over="ignore", invalid="ignore"):
+        got = numpy_impl.correlate(x, k, 1, 1, 1, 1, h, w)
+        want = _multiplied(x, k, h, w)
+    assert got.tobytes() == want.tobytes()

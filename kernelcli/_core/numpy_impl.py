@@ -84,14 +84,28 @@ def correlate(xp: np.ndarray, k: np.ndarray, stride_h: int, stride_w: int, dil_h
             c0 = v * dil_w
             tap = rows[:, c0 : c0 + (ow - 1) * stride_w + 1 : stride_w]
             if product is None:  # the first tap writes the output (0 + w*x == w*x)
-                np.multiply(tap, w, out=out)
+                _first_tap(tap, w, out)
                 product = np.empty_like(out)
+            elif w == 1:  # x*1 is x and x*-1 is -x exactly, so one pass instead of two: the same bytes
+                out += tap
+            elif w == -1:
+                out -= tap
             else:
                 np.multiply(tap, w, out=product)
                 out += product
     if product is None:  # an all-zero kernel
         out.fill(0)
     return out
+
+
+def _first_tap(tap: np.ndarray, w, out: np.ndarray) -> None:
+    """``out = tap * w``, a copy or a negation where ``w`` is 1 or -1 (exactly ``tap * w``, -0.0 included)."""
+    if w == 1:
+        np.copyto(out, tap)
+    elif w == -1:
+        np.negative(tap, out=out)
+    else:
+        np.multiply(tap, w, out=out)
 
 
 #: bytes of padded input rows :func:`correlate_bands` holds at once (and as much again of products)
