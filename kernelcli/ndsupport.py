@@ -237,20 +237,25 @@ def check_finite(arr: np.ndarray, name: str = "x") -> None:
         raise UsageError(f"{name}: {bad} value(s) are NaN or infinite; kernelcli expects finite input")
 
 
-def all_finite(arr: np.ndarray) -> bool:
-    """True when no value is NaN or infinite.
+#: values screened at a time by :func:`all_finite` (its boolean temporary stays in the CPU cache)
+_FINITE_BLOCK = 1 << 18
 
-    The sum of squares is a fast screen (one pass, no temporary): every term is >= 0, so a
-    NaN or an infinity makes it non-finite and nothing cancels; only when it is not finite
-    (which an overflow can also cause) are the values checked, slice by slice (a boolean
-    copy of a whole CT would cost another 100 MB).
+
+def all_finite(arr: np.ndarray) -> bool:
+    """True when no value is NaN or infinite: ``np.isfinite(arr).all()``, a block of rows at a time.
+
+    Each block's boolean temporary is a quarter of a MiB (a boolean copy of a whole CT would
+    cost another 100 MB), and the screen stops at the first block that is not finite.  One
+    thread, no BLAS: a threaded ``np.dot`` screen stalled whenever the machine was busy
+    (512x512 float64: 7.6 ms on average at load 4, against 0.06 ms for this).
+
+    >>> all_finite(np.array([[1.0, 2.0], [3.0, np.nan]])), all_finite(np.full((2, 2), 1e38, np.float32))
+    (False, True)
     """
-    flat = arr.reshape(-1)
-    if flat.dtype.itemsize < 4:
-        flat = flat.astype(np.float32)
-    with np.errstate(over="ignore", invalid="ignore"):
-        screen = np.dot(flat, flat)
-    return bool(np.isfinite(screen)) or all(bool(np.isfinite(p).all()) for p in arr)
+    if arr.ndim == 0 or arr.size <= _FINITE_BLOCK:
+        return bool(np.isfinite(arr).all())
+    step = max(1, _FINITE_BLOCK // (arr.size // arr.shape[0]))
+    return all(bool(np.isfinite(arr[i : i + step]).all()) for i in range(0, arr.shape[0], step))
 
 
 #: values reduced at a time by :func:`min_max` (a block stays in the CPU cache for the second reduction)

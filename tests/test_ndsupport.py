@@ -1,0 +1,85 @@
+"""ndsupport.all_finite, the NaN screen every array function runs on float input: exact, any layout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kernelcli import ndsupport
+from kernelcli.errors import UsageError
+
+#: every float dtype the array functions accept (``as_real_array`` takes any real kind)
+FLOATS = [np.float16, np.float32, np.float64, np.longdouble]
+BAD = [np.nan, np.inf, -np.inf]
+
+
+def _large(dtype) -> tuple[np.ndarray, int]:
+    """A C-contiguous array of three whole blocks of rows and a partial one, and its rows per block."""
+    cols = 1000
+    step = ndsupport._FINITE_BLOCK // cols
+    return np.ones((3 * step + step // 3, cols), dtype=dtype), step
+
+
+def _positions(rows: int, cols: int, step: int) -> list[tuple[int, int]]:
+    """One cell of each class: the first and last, either side of each block edge, inside a block,
+    the last (partial) block."""
+    return [(0, 0), (rows - 1, cols - 1), (step - 1, cols - 1), (step, 0), (2 * step - 1, cols // 2),
+            (2 * step, 1), (step + step // 2, 7), (3 * step, 0), (rows - 1, 0)]
+
+
+class TestAllFinite:
+    @pytest.mark.parametrize("dtype", FLOATS)
+    @pytest.mark.parametrize("bad", BAD)
+    def test_one_bad_value_in_each_position_of_a_large_array(self, dtype, bad):
+        x, step = _large(dtype)
+        assert ndsupport.all_finite(x)
+        for r, c in _positions(*x.shape, step):
+            x[r, c] = bad
+            assert not ndsupport.all_finite(x), (r, c)
+            with pytest.raises(UsageError, match=r"x: 1 value\(s\) are NaN or infinite"):
+                ndsupport.check_finite(x)
+            x[r, c] = 1
+
+    @pytest.mark.parametrize("dtype", FLOATS)
+    @pytest.mark.parametrize("bad", BAD)
+    def test_one_bad_value_in_small_strided_and_3d_arrays(self, dtype, bad):
+        small = np.ones((7, 5), dtype=dtype)
+        big, step = _large(dtype)
+        cases = [
+            (small, [(0, 0), (3, 2), (6, 4)]),
+            (np.ones((5, 4, 3), dtype=dtype), [(0, 0, 0), (2, 1, 1), (4, 3, 2)]),  # (H, W, C)
+            (big.T, [(0, 0), (999, step), (999, big.shape[0] - 1)]),  # Fortran order: blocks of columns of the base
+            (big[::3, 1::7], [(0, 0), (step // 3, 5), (-1, -1)]),  # a strided view
+            (np.ones((2, ndsupport._FINITE_BLOCK + 1), dtype=dtype), [(0, 0), (1, ndsupport._FINITE_BLOCK)]),  # rows > a block
+        ]
+        for x, positions in cases:
+            assert ndsupport.all_finite(x)
+            for at in positions:
+                keep = x[at]
+                x[at] = bad
+                assert not ndsupport.all_finite(x), (x.shape, x.strides, at)
+                x[at] = keep
+            assert ndsupport.all_finite(x)
+
+    @pytest.mark.parametrize("dtype", FLOATS)
+    def test_the_largest_finite_values_pass(self, dtype):
+        """A screen by a sum of squares overflowed on these and fell back to a second, exact pass."""
+        top = np.finfo(dtype).max
+        x, _ = _large(dtype)
+        x[::2] = top
+        x[1::2] = -top
+        assert ndsupport.all_finite(x) and ndsupport.all_finite(x[:3, :3])
+        ndsupport.check_finite(x)
+
+    def test_the_screen_calls_no_blas(self, monkeypatch):
+        """np.dot on float64 is OpenBLAS's threaded ddot, which stalls on a busy machine (512x512:
+        7.6 ms on average at load 4, 0.02 ms quiet); the screen must stay on one thread."""
+        def refuse(*args, **kwargs):
+            raise AssertionError("the finite screen called BLAS")
+
+        for name in ("dot", "vdot", "inner", "matmul", "einsum"):
+            monkeypatch.setattr(np, name, refuse)
+        x, _ = _large(np.float64)
+        assert ndsupport.all_finite(x)
+        x[-1, -1] = np.nan
+        assert not ndsupport.all_finite(x)
