@@ -6,6 +6,7 @@ from __future__ import annotations
 import tracemalloc
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +17,8 @@ from kernelcli.modes import PAD_CODES
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_equals_the_whole_padded_copy(data):
+    """Bands (one, a few, one per row), each tap's products at once or tap by tap: the bytes of the
+    tap-by-tap loop over the whole padded copy."""
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     h, w, c = data.draw(st.integers(1, 23)), data.draw(st.integers(1, 23)), data.draw(st.sampled_from([1, 3]))
     dtype = data.draw(st.sampled_from([np.float32, np.float64]))
@@ -23,7 +26,8 @@ def test_equals_the_whole_padded_copy(data):
     if x.dtype == np.float32:
         x = x * np.float32(0.37)
     kh, kw = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
-    k = (rng.normal(size=(kh, kw)) * (rng.random((kh, kw)) > 0.2)).astype(dtype)
+    zeros = data.draw(st.sampled_from([0.0, 0.2, 1.0]))  # no zero tap, some, all
+    k = (rng.normal(size=(kh, kw)) * (rng.random((kh, kw)) >= zeros)).astype(data.draw(st.sampled_from([dtype, np.float64])))
     (sh, sw), (dh, dw) = data.draw(st.tuples(st.integers(1, 3), st.integers(1, 3))), data.draw(st.tuples(st.integers(1, 2), st.integers(1, 2)))
     widths = tuple(data.draw(st.integers(0, 6)) for _ in range(4))
     mode = PAD_CODES[data.draw(st.sampled_from(sorted(PAD_CODES)))]
@@ -31,16 +35,32 @@ def test_equals_the_whole_padded_copy(data):
     if hp < dh * (kh - 1) + 1 or wp < dw * (kw - 1) + 1:
         return
     oh, ow = (hp - dh * (kh - 1) - 1) // sh + 1, (wp - dw * (kw - 1) - 1) // sw + 1
-    whole = numpy_impl.correlate(numpy_impl.pad3d(x, *widths, mode, 7.0, dtype), k, sh, sw, dh, dw, oh, ow)
-    old = numpy_impl.BAND_BYTES
+    old = numpy_impl.BAND_BYTES, numpy_impl.AT_ONCE_PRODUCTS
     try:
+        numpy_impl.AT_ONCE_PRODUCTS = 0  # the reference: tap by tap
+        whole = numpy_impl.correlate(numpy_impl.pad3d(x, *widths, mode, 7.0, dtype), k, sh, sw, dh, dw, oh, ow)
         numpy_impl.BAND_BYTES = data.draw(st.sampled_from([1, 200, 4 << 20]))  # a band per row, a few, one
+        numpy_impl.AT_ONCE_PRODUCTS = data.draw(st.sampled_from([0, 1 << 30]))
         bands = numpy_impl.correlate_bands(x, k, widths, mode, 7.0, dtype, (sh, sw), (dh, dw), oh, ow)
     finally:
-        numpy_impl.BAND_BYTES = old
+        numpy_impl.BAND_BYTES, numpy_impl.AT_ONCE_PRODUCTS = old
     assert bands.dtype == whole.dtype and bands.shape == whole.shape
     np.testing.assert_array_equal(bands, whole)
     assert bands.tobytes() == whole.tobytes()  # "the same bytes": the sign of each 0 too
+
+
+@pytest.mark.parametrize("at_once", [0, 1 << 30])
+def test_a_step_as_large_as_an_int64_is_no_step(at_once, monkeypatch):
+    """Regression: with every tap's products at once, a stride (or a one-tap axis's dilation) of 2**63 overflowed
+    the strided view ("Maximum allowed dimension exceeded", exit 70 in the option fuzz test); it only ever
+    steps over an axis of one output (or one tap), as the tap loop's slices do."""
+    monkeypatch.setattr(numpy_impl, "AT_ONCE_PRODUCTS", at_once)
+    xp = np.arange(35.0).reshape(5, 7, 1)
+    k = np.array([[1.0, 2.0, -1.0]])
+    out = numpy_impl.correlate(xp, k, 2**63, 2**63, 2**63, 1, 1, 1)
+    assert out.tolist() == [[[xp[0, 0, 0] + 2 * xp[0, 1, 0] - xp[0, 2, 0]]]]
+    k2 = np.array([[1.0], [3.0]])
+    np.testing.assert_array_equal(numpy_impl.correlate(xp, k2, 2**62, 1, 4, 2**62, 1, 7)[0, :, 0], xp[0, :, 0] + 3 * xp[4, :, 0])
 
 
 def test_needs_the_output_and_a_few_bands_only():
@@ -78,7 +98,12 @@ def test_weights_of_one_and_minus_one_give_the_bytes_of_their_products(data):
     big = np.finfo(dtype).max / 2
     x = rng.choice(np.array([0.0, -0.0, 1.0, -3.5, 0.1, big, -big], dtype), (h + kh - 1, w + kw - 1, 1))
     k = rng.choice(np.array([1, -1, 0, 2, -0.5, 0.3], dtype), (kh, kw))
-    with np.errstate(over="ignore", invalid="ignore"):
-        got = numpy_impl.correlate(x, k, 1, 1, 1, 1, h, w)
-        want = _multiplied(x, k, h, w)
+    old = numpy_impl.AT_ONCE_PRODUCTS
+    try:
+        numpy_impl.AT_ONCE_PRODUCTS = data.draw(st.sampled_from([0, 1 << 30]))  # tap by tap (where 1 and -1 add), at once
+        with np.errstate(over="ignore", invalid="ignore"):
+            got = numpy_impl.correlate(x, k, 1, 1, 1, 1, h, w)
+            want = _multiplied(x, k, h, w)
+    finally:
+        numpy_impl.AT_ONCE_PRODUCTS = old
     assert got.tobytes() == want.tobytes()

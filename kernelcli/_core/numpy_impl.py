@@ -70,8 +70,28 @@ def pad3d(x: np.ndarray, top: int, bottom: int, left: int, right: int, mode: int
 
 def correlate(xp: np.ndarray, k: np.ndarray, stride_h: int, stride_w: int, dil_h: int, dil_w: int, oh: int, ow: int,
               out: np.ndarray | None = None) -> np.ndarray:
-    """Cross-correlate padded ``xp`` (Hp, Wp, C) with ``k`` (kh, kw) into (oh, ow, C) (into ``out`` when given)."""
+    """Cross-correlate padded ``xp`` (Hp, Wp, C) with ``k`` (kh, kw) into (oh, ow, C) (into ``out`` when given).
+
+    The sum runs tap by tap in C order of ``k``, zero taps skipped: the first product is the
+    output, each later one is added to it.  Up to :data:`AT_ONCE_PRODUCTS` products are
+    taken in one multiply (:func:`_products`), then added in that same order: the same bytes
+    with about half the numpy calls (a 3x3 on 8x8: ten calls, not seventeen).
+
+    >>> xp = np.arange(12.0).reshape(3, 4, 1)
+    >>> correlate(xp, np.array([[1.0, 0.0], [0.0, -1.0]]), 1, 1, 1, 1, 2, 3)[..., 0]
+    array([[-5., -5., -5.],
+           [-5., -5., -5.]])
+    """
     out = np.empty((oh, ow, xp.shape[2]), dtype=xp.dtype) if out is None else out
+    if k.size * out.size <= AT_ONCE_PRODUCTS:
+        products = _products(xp, k, stride_h, stride_w, dil_h, dil_w, oh, ow)
+        if products.shape[0] == 0:  # an all-zero kernel
+            out.fill(0)
+            return out
+        np.copyto(out, products[0])
+        for p in products[1:]:
+            out += p
+        return out
     product = None  # one buffer for every later tap's w * x, not a new array each time
     kh, kw = k.shape
     for u in range(kh):
@@ -108,6 +128,38 @@ def _first_tap(tap: np.ndarray, w, out: np.ndarray) -> None:
         np.multiply(tap, w, out=out)
 
 
+#: :func:`correlate` takes every tap's products in one multiply up to this many (taps times output
+#: values: 256 KiB of float32), tap by tap beyond (a product image per tap would not stay in cache)
+AT_ONCE_PRODUCTS = 1 << 16
+
+
+def _products(xp: np.ndarray, k: np.ndarray, sh: int, sw: int, dh: int, dw: int, oh: int, ow: int) -> np.ndarray:
+    """(taps, oh, ow, C): each non-zero tap of ``k`` (C order) times the values it reads in ``xp``,
+    each product rounded once in ``xp``'s dtype, as :func:`correlate`'s tap loop takes them."""
+    s0, s1, s2 = xp.strides
+    kh, kw = k.shape
+    # every tap's window as one strided view (tap row, tap column, output row, column, channel); numpy's
+    # as_strided costs 5 µs a call, the constructor 0.3 (it needs a contiguous buffer)
+    # an axis of one step takes no stride: a stride or dilation of 2**63 there (the option fuzz test's) is
+    # no step at all, but would overflow the view's strides
+    shape = (kh, kw, oh, ow, xp.shape[2])
+    strides = (dh * s0 if kh > 1 else 0, dw * s1 if kw > 1 else 0, sh * s0 if oh > 1 else 0, sw * s1 if ow > 1 else 0, s2)
+    if xp.flags.c_contiguous:
+        windows = np.ndarray(shape, xp.dtype, xp, 0, strides)
+    else:
+        windows = np.lib.stride_tricks.as_strided(xp, shape, strides, writeable=False)
+    taps = np.flatnonzero(k)
+    # into a C-ordered buffer (numpy would lay its own out after the view's strides: 6x slower on
+    # 85x85), each product rounded into xp's dtype, as the loop's buffer takes a kernel of another dtype
+    if taps.size == k.size:
+        products = np.empty((kh, kw, oh, ow, xp.shape[2]), xp.dtype)
+        np.multiply(windows, k.reshape(kh, kw, 1, 1, 1), out=products)
+        return products.reshape(k.size, oh, ow, xp.shape[2])
+    u, v = np.divmod(taps, kw)
+    chosen = windows[u, v]  # the non-zero taps' windows, copied
+    return np.multiply(chosen, k[u, v].reshape(-1, 1, 1, 1), out=np.empty(chosen.shape, xp.dtype))
+
+
 #: bytes of padded input rows :func:`correlate_bands` holds at once (and as much again of products)
 BAND_BYTES = 256 << 10  # within the L2 cache: 2x faster than 4 MiB bands (12 MP RGB 3x3: 80 vs 161 ms)
 
@@ -131,10 +183,12 @@ def correlate_bands(x: np.ndarray, k: np.ndarray, widths: tuple[int, int, int, i
     h, w, c = x.shape
     top, bottom, left, right = widths
     (sh, sw), (dh, dw) = stride, dilation
-    out = np.empty((oh, ow, c), dtype=dtype)
-    rows = source_indices(h, top, bottom, mode)
     per_row = (w + left + right) * c * np.dtype(dtype).itemsize
     band = max(1, BAND_BYTES // max(1, per_row * sh))
+    if band >= oh:  # one band: the whole padded copy (the rows a band gathers, without the gathering)
+        return correlate(pad3d(x, top, bottom, left, right, mode, value, dtype), k, sh, sw, dh, dw, oh, ow)
+    out = np.empty((oh, ow, c), dtype=dtype)
+    rows = source_indices(h, top, bottom, mode)
     for a in range(0, oh, band):
         b = min(oh, a + band)
         wanted = rows[a * sh : (b - 1) * sh + (k.shape[0] - 1) * dh + 1]
