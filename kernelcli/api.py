@@ -31,13 +31,12 @@ from typing import Any
 
 import numpy as np
 
-from . import conv_args, ndsupport, shapes
+from . import conv_args, ndsupport, pool_args, shapes
 from ._core import numpy_impl
 from ._core import policy as _policy
 from ._core.memo import Memo
 from ._core.policy import Paths, as_paths
-from .errors import ShapeError, UsageError
-from .modes import PAD_CODES, POOL_CODES, canonical_pad_mode, canonical_pool_op
+from .modes import PAD_CODES, POOL_CODES, canonical_pad_mode
 from .ndsupport import all_finite as _all_finite  # noqa: F401  (kept for old imports)
 from .ndsupport import compute_dtype  # noqa: F401  (public here since the first release)
 from .tiled import is_dask_array
@@ -362,47 +361,39 @@ def pool2d(
         return _rounded_lazily(arrays.pool2d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode,
                                              count_include_pad=count_include_pad, paths=paths), dtype)
     arr = as_image_array(x, finite=False)  # checked below (_finite_check): by the 2x2 average loop itself, or apart
-    op = canonical_pool_op(op)
-    size = shapes.check_positive("size", int(size) if isinstance(size, np.integer) else size)
-    stride = size if stride is None else shapes.check_positive("stride", int(stride) if isinstance(stride, np.integer) else stride)
-    if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
-        raise UsageError(f"padding must be an integer >= 0, got {padding!r}")
-    padding = int(padding)
-    shapes.check_pool_padding(padding, size)
-    h, w = arr.shape[:2]
-    try:
-        oh = shapes.pool_output_size(h, size, stride=stride, padding=padding, ceil_mode=ceil_mode)
-        ow = shapes.pool_output_size(w, size, stride=stride, padding=padding, ceil_mode=ceil_mode)
-    except ShapeError as exc:
-        raise ShapeError(f"input {h}x{w}, pool {size}x{size}: {exc}") from None
-    x3 = arr.reshape(h, w, -1)
-    channels = x3.shape[2]
-    result = compute_dtype(arr.dtype) if op == "avg" else arr.dtype
-    rounded, dtype = ndsupport.result_dtype(dtype, result), result  # (dtype: the result's before rounding from here)
-    work = oh * ow * channels * size * size
+    x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
+    call = pool_args.resolve(x3.shape, arr.dtype, size, stride, op, padding, ceil_mode, count_include_pad, dtype)
+    (oh, ow), dtype, rounded = call.out, call.result, call.rounded
     policy = as_paths(paths)
-    small = _numba_lacks(dtype) or policy.numpy_for(work)
+    small = _numba_lacks(dtype) or policy.numpy_for(call.work)
     if small is None:
-        from ._core import costs, engine
+        from ._core import costs
 
-        # an integer max/min picks a value on either path (floats: NaN handling may differ)
-        small = costs.use_numpy(policy, work, same_bytes=op in ("max", "min") and arr.dtype.kind in "biu")
+        small = costs.use_numpy(policy, call.work, same_bytes=call.same_bytes)
+    elif small and call.same_bytes and not policy.cold and policy.force is None and _pool_loops_loaded():
+        small = False  # the same bytes either way, and no start-up left to pay for the jitted loop
     if small:
-        screened = op == "avg" and numpy_impl.avg2_applies(size, stride, padding, h, w, oh, ow)
-        if not screened:
+        if not call.avg2:
             ndsupport.check_finite(arr)
-        out = numpy_impl.pool(x3, size, stride, padding, op, count_include_pad, oh, ow, dtype)
-        if screened and arr.dtype.kind == "f":
+        out = numpy_impl.pool(x3, call.size, call.stride, call.padding, call.op, count_include_pad, oh, ow, dtype)
+        if call.avg2 and arr.dtype.kind == "f":
             _screen_avg2(x3, out, oh, ow)
     else:
-        from ._core import costs, engine
+        from ._core import engine
 
         out = engine.pool(
-            x3, size, stride, padding, POOL_CODES[op], count_include_pad, oh, ow, dtype,
+            x3, call.size, call.stride, call.padding, POOL_CODES[call.op], count_include_pad, oh, ow, dtype,
             announce=_announce_first_compile, paths=policy, finite_check=_finite_check(arr), rounded=rounded,
         )
     out = _rounded(out, rounded)
     return out if arr.ndim == 3 else out[:, :, 0]
+
+
+def _pool_loops_loaded() -> bool:
+    """True once this process has loaded the jitted pooling loops (a call above the small-work rule
+    did): a call whose every path gives the same bytes may then take them, at no start-up cost."""
+    engine = sys.modules.get(__package__ + "._core.engine")
+    return engine is not None and engine._POOL_LOOPS is not None
 
 
 def _screen_avg2(x3: np.ndarray, out: np.ndarray, oh: int, ow: int) -> None:

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kernelcli.api as api
-from kernelcli import conv2d, conv_args, pool2d
+from kernelcli import conv2d, conv_args, pool2d, pool_args
 from kernelcli._core import costs, engine, forms, policy, threads
 from kernelcli.errors import UsageError
 
@@ -25,7 +25,7 @@ JIT = policy.Paths(force="jit")
 
 def forget() -> None:
     """Empty every memo table (a fresh process, as far as the preparations go)."""
-    for table in (forms._RANK1, engine._PLANS, engine._FACTS, conv_args._CALLS):
+    for table in (forms._RANK1, engine._PLANS, engine._FACTS, conv_args._CALLS, pool_args._CALLS):
         table.clear()
 
 
@@ -167,6 +167,65 @@ class TestPreparedOnce:
         conv2d(x, np.ones((3, 3)), padding=1)
         with pytest.raises(UsageError):
             conv2d(x, np.ones((3, 3)), padding=True)
+
+
+
+class TestPoolCall:
+    """pool2d resolves its arguments once per signature (:mod:`kernelcli.pool_args`), as conv2d does."""
+
+    def test_a_repeated_call_resolves_once(self, monkeypatch):
+        forget()
+        resolved = []
+        original = pool_args._resolve
+        monkeypatch.setattr(pool_args, "_resolve", lambda *a: resolved.append(a) or original(*a))
+        x = np.random.default_rng(4).random((20, 30), dtype=np.float32)
+        first = pool2d(x, 2, op="avg")
+        for _ in range(3):
+            assert pool2d(x, 2, op="avg").tobytes() == first.tobytes()
+        assert len(resolved) == 1
+        pool2d(x, 2, op="avg", dtype="uint8")
+        pool2d(x[:10], 2, op="avg")
+        assert len(resolved) == 3  # another dtype=, another shape: other keys
+        for _ in range(2):  # a numpy integer: resolved anew each call, to the same answer
+            assert pool2d(x, np.int64(2), op="avg").tobytes() == first.tobytes()
+        assert len(resolved) == 5
+
+    def test_a_refused_call_is_refused_again(self):
+        x = np.ones((6, 6))
+        pool2d(x, 2, padding=1)
+        for _ in range(2):
+            with pytest.raises(UsageError, match="padding must be an integer"):
+                pool2d(x, 2, padding=True)  # True == 1 as a key
+            with pytest.raises(UsageError, match="must be an integer"):
+                pool2d(x, 2.0)
+            with pytest.raises(UsageError, match="float16"):
+                pool2d(x, 2, op="avg", dtype="float16")
+
+    def test_a_call_every_path_gives_the_same_bytes_takes_the_loaded_loops(self, monkeypatch):
+        """The default policy keeps a small pool on plain numpy while the jitted loops are not loaded
+        (no start-up for tiny work); once they are, a call whose paths all give the same bytes (a 2x2
+        average, an integer max/min) takes them, and the others stay on numpy, as a cold process does."""
+        taken = []
+        original = engine.pool
+        monkeypatch.setattr(engine, "pool", lambda *a, **kw: taken.append(a[1:5]) or original(*a, **kw))
+        monkeypatch.setattr(engine, "_POOL_LOOPS", None)  # not loaded yet, as far as the API can tell
+        rng = np.random.default_rng(6)
+        x = rng.normal(size=(16, 18, 3)).astype(np.float32)
+        ints = (x * 50).astype(np.int16)
+        numpy = policy.Paths(force="numpy")
+        plain = pool2d(x, 2, op="avg")
+        assert taken == [] and plain.tobytes() == pool2d(x, 2, op="avg", paths=numpy).tobytes()
+        pool2d(x, 2, op="avg", paths=JIT)  # loads them
+        taken.clear()
+        assert pool2d(x, 2, op="avg").tobytes() == plain.tobytes()
+        assert pool2d(ints, 3, stride=1, op="max").tobytes() == pool2d(ints, 3, stride=1, op="max", paths=numpy).tobytes()
+        assert pool2d(x[:5, :5, 0], 2, op="avg", dtype="uint8").tobytes() == \
+            pool2d(x[:5, :5, 0], 2, op="avg", dtype="uint8", paths=numpy).tobytes()
+        assert len(taken) == 3
+        pool2d(x, 2, op="max")  # floats: numpy
+        pool2d(x, 3, stride=2, op="avg")  # another average
+        pool2d(x, 2, op="avg", paths="cold")
+        assert len(taken) == 3
 
 
 CALLS = st.tuples(

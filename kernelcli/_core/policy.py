@@ -1,12 +1,16 @@
 """The path policy: how the core picks a compute path, passed in as an argument.
 
 Every array function takes ``paths=`` (a :class:`Paths`, ``"warm"``, ``"cold"`` or None for
-the default, ``"warm"``).  The choice of path is a pure function of the call and of this
-value, never of the environment or of what the process did before, so a batch writes the
-bytes that separate calls write.
+the default, ``"warm"``).  The choice between paths that may give other bytes is a pure
+function of the call and of this value, never of the environment or of what the process did
+before, so a batch writes the bytes that separate calls write.
 
 ``warm``
     a long-lived program (the Python API's default): the jitted core for all but tiny inputs.
+    A tiny pool whose every path gives the same bytes (a 2x2 average, an integer max/min)
+    takes the jitted loops once the process has loaded them (``api.pool2d``): with no
+    start-up left to pay, they are twice as fast (256x256 float32: 11 against 22 µs), and
+    the bytes cannot tell which ran.
 ``cold``
     a fresh process that runs one call and exits (what the CLI passes): plain numpy, or
     numpy's FFT for big kernels, while that is cheaper than loading the jitted core.
