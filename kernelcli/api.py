@@ -36,7 +36,7 @@ from ._core import numpy_impl
 from ._core import policy as _policy
 from ._core.memo import Memo
 from ._core.policy import Paths, as_paths
-from .modes import PAD_CODES, POOL_CODES, canonical_pad_mode
+from .modes import PAD_CODES, POOL_CODES, canonical_pad_mode, canonical_pool_op
 from .ndsupport import all_finite as _all_finite  # noqa: F401  (kept for old imports)
 from .ndsupport import compute_dtype  # noqa: F401  (public here since the first release)
 from .tiled import is_dask_array
@@ -202,13 +202,15 @@ def conv2d(
         How the border is filled; see :func:`pad2d`.
     flip : bool
         True convolution (the kernel rotated 180 degrees) instead of cross-correlation.
-    dtype : None or an integer dtype, optional
-        The result's dtype: None keeps the float result below; ``uint8``, ``int8``, ``uint16``
-        or ``int16`` give it rounded half to even and clipped to the dtype's range (exactly
+    dtype : None, float32, float64 or an integer dtype, optional
+        None keeps the float result below; ``float32`` or ``float64`` compute in that precision
+        (the image cast to it first); ``uint8``, ``int8``, ``uint16`` or ``int16`` give the
+        result rounded half to even and clipped to the dtype's range (exactly
         ``np.clip(np.rint(r), lo, hi).astype(dtype)`` of that float result ``r``, on every path),
         as the command line's 8-bit outputs round.  A uint8 image under a rank-1 kernel at zero
         padding or a mirroring mode into uint8 rounds in the loop: no float result is written.
-        Other dtypes are refused (:func:`kernelcli.ndsupport.result_dtype`).
+        Other dtypes are refused; the same meaning in every array function
+        (:func:`kernelcli.ndsupport.dtype_arg`).
     paths : "warm", "cold" or Paths, optional
         The path policy (:mod:`kernelcli._core.policy`): which compute path runs.  Every
         path gives the same exact result where the arithmetic is exact (whole-number data,
@@ -229,11 +231,14 @@ def conv2d(
     if is_dask_array(x):  # lazy, tile by tile, equal byte for byte (kernelcli.tiled.arrays)
         from .tiled import arrays
 
-        return _rounded_lazily(arrays.conv2d(x, kernel, stride=stride, padding=padding, pad_mode=pad_mode, pad_value=pad_value,
-                                             dilation=dilation, flip=flip, paths=paths), dtype)
+        x, rounded = _computed_in(x, dtype, compute_dtype(x.dtype))
+        return arrays.rounded(arrays.conv2d(x, kernel, stride=stride, padding=padding, pad_mode=pad_mode, pad_value=pad_value,
+                                            dilation=dilation, flip=flip, paths=paths), rounded)
     arr = as_image_array(x, finite=False)  # checked below: by the direct loops' screen, or apart
+    rounded = None
+    if dtype is not None:
+        arr, rounded = _computed_in(arr, dtype, compute_dtype(arr.dtype))
     call = conv_args.resolve(arr.shape, arr.dtype, kernel, stride, padding, pad_mode, pad_value, dilation, flip)
-    rounded = ndsupport.result_dtype(dtype, call.dtype)
     k, dtype, fill, (oh, ow) = call.k, call.dtype, call.fill, call.out
     policy = as_paths(paths)
     # the first choice of every convolution, 2-D and 3-D alike (kernelcli._core.dispatch)
@@ -246,7 +251,7 @@ def conv2d(
         out = engine.correlate(arr, k, dtype, call.widths, call.code, fill, call.stride, call.dilation, oh, ow, paths=policy,
                                announce=_announce_first_compile, finite_check=_finite_check(arr),
                                key=call if call.remembered else None, rounded=rounded)
-        return _rounded(out, rounded)
+        return numpy_impl.rounded(out, rounded)
     ndsupport.check_finite(arr)
     x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
     if choice == "fft":
@@ -257,24 +262,15 @@ def conv2d(
                                          oh, ow)
     else:
         out = engine.fft_correlate(x3, k, dtype, call.widths, call.code, fill, call.dilation, oh, ow, policy, form)
-    out = _rounded(out, rounded)
+    out = numpy_impl.rounded(out, rounded)
     return out if arr.ndim == 3 else out[:, :, 0]
 
 
-def _rounded(out: np.ndarray, rounded: np.dtype | None) -> np.ndarray:
-    """``out`` in the ``dtype=`` asked for: as it is when a loop already rounded it (or None was asked),
-    else rounded half to even and clipped (:func:`numpy_impl.round_clip`)."""
-    if rounded is None or out.dtype == rounded:
-        return out
-    return numpy_impl.round_clip(out, rounded)
-
-
-def _rounded_lazily(out: Any, dtype: Any) -> Any:
-    """A dask result in the ``dtype=`` asked for, each tile rounded as :func:`_rounded` rounds."""
-    rounded = ndsupport.result_dtype(dtype, out.dtype)
-    if rounded is None:
-        return out
-    return out.map_blocks(numpy_impl.round_clip, rounded, dtype=rounded)
+def _computed_in(x: Any, dtype: Any, default: np.dtype) -> tuple[Any, np.dtype | None]:
+    """``x`` cast to the float dtype a ``dtype=`` asks to compute in (as it is for None or an integer
+    dtype), and the integer dtype the result is then rounded into (:func:`ndsupport.dtype_arg`)."""
+    compute, rounded = ndsupport.dtype_arg(dtype, default)
+    return (x if compute == default else x.astype(compute)), rounded
 
 
 _CORE: tuple = ()
@@ -335,9 +331,9 @@ def pool2d(
     count_include_pad : bool
         For ``avg``: divide by the window's cells inside the padded input (PyTorch's
         default) or, when False, by the real cells only.
-    dtype : None or an integer dtype, optional
-        The result's dtype, as for :func:`conv2d`: None keeps it; ``uint8``, ``int8``,
-        ``uint16`` or ``int16`` round it half to even and clip it (an average of 2.5 is 2, of
+    dtype : None, float32, float64 or an integer dtype, optional
+        As for :func:`conv2d`: None keeps the result; ``float32`` or ``float64`` compute in
+        it; ``uint8``, ``int8``, ``uint16`` or ``int16`` round it half to even and clip it (an average of 2.5 is 2, of
         3.5 is 4: OpenCV's ``INTER_AREA`` rounds half up).  A uint8 image's 2x2 average
         into uint8 rounds in the loop, in integers: no float result.
     paths : "warm", "cold" or Paths, optional
@@ -358,11 +354,14 @@ def pool2d(
     if is_dask_array(x):  # lazy, tile by tile (kernelcli.tiled.arrays)
         from .tiled import arrays
 
-        return _rounded_lazily(arrays.pool2d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode,
-                                             count_include_pad=count_include_pad, paths=paths), dtype)
+        x, rounded = _computed_in(x, dtype, compute_dtype(x.dtype) if canonical_pool_op(op) == "avg" else np.dtype(x.dtype))
+        return arrays.rounded(arrays.pool2d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode,
+                                            count_include_pad=count_include_pad, paths=paths), rounded)
     arr = as_image_array(x, finite=False)  # checked below (_finite_check): by the 2x2 average loop itself, or apart
     x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
     call = pool_args.resolve(x3.shape, arr.dtype, size, stride, op, padding, ceil_mode, count_include_pad, dtype)
+    if call.cast is not None:  # a float dtype= to compute in: the image cast to it first
+        arr, x3 = arr.astype(call.cast), x3.astype(call.cast)
     (oh, ow), dtype, rounded = call.out, call.result, call.rounded
     policy = as_paths(paths)
     small = _numba_lacks(dtype) or policy.numpy_for(call.work)
@@ -385,7 +384,7 @@ def pool2d(
             x3, call.size, call.stride, call.padding, POOL_CODES[call.op], count_include_pad, oh, ow, dtype,
             announce=_announce_first_compile, paths=policy, finite_check=_finite_check(arr), rounded=rounded,
         )
-    out = _rounded(out, rounded)
+    out = numpy_impl.rounded(out, rounded)
     return out if arr.ndim == 3 else out[:, :, 0]
 
 

@@ -62,52 +62,57 @@ def compute_dtype(dtype: Any) -> np.dtype:
 _COMPUTE_DTYPES: dict = {}
 
 
-def volume_dtype(dtype: Any, requested: Any = None) -> np.dtype:
-    """The floating dtype volumes are computed in: ``requested`` (float32 or float64), else
-    float64 for float64 input and float32 for everything else (a 512x512x400 CT in float64
-    alone would be four copies of its int16 data).
+def volume_dtype(dtype: Any) -> np.dtype:
+    """The floating dtype volumes are computed in by default: float64 for float64 input and
+    float32 for everything else (a 512x512x400 CT in float64 alone would be four copies of its
+    int16 data); ``dtype=`` (:func:`dtype_arg`) chooses another.
 
     >>> volume_dtype(np.int16), volume_dtype(">f8")
     (dtype('float32'), dtype('float64'))
     """
-    if requested is not None:
-        req = np.dtype(requested)
-        if req not in (np.float32, np.float64):
-            raise UsageError(f"dtype {requested!r}: expected float32 or float64")
-        return req
     return np.dtype(np.float64) if np.dtype(dtype).newbyteorder("=") == np.float64 else np.dtype(np.float32)
 
 
-#: the integer result dtypes an array function rounds into (``dtype=``): a float32 result holds
-#: every whole number of their range exactly, so rounding it and clipping are well defined
+#: what ``dtype=`` of every array function takes besides None: a float dtype to compute in ...
+COMPUTE_DTYPES = ("float32", "float64")
+#: ... or an integer dtype to round the result into (a float32 result holds every whole number of
+#: their range exactly, so rounding it and clipping are well defined)
 ROUNDED_DTYPES = ("uint8", "int8", "uint16", "int16")
 
 
-def result_dtype(requested: Any, default: Any, name: str = "dtype") -> np.dtype | None:
-    """The integer dtype a result is rounded into (``dtype=`` of the array functions), or None to
-    keep the ``default`` result (``requested`` None, or ``default`` itself).
+def dtype_arg(requested: Any, default: Any, name: str = "dtype") -> tuple[np.dtype, np.dtype | None]:
+    """``(compute, rounded)`` of a ``dtype=`` argument: the dtype the call computes in, and the
+    integer dtype its result is rounded into (None: the result is kept).
 
-    The result is rounded half to even (``numpy.rint``, as the command line's 8-bit outputs) and
-    clipped to the dtype's range: ``numpy.clip(numpy.rint(r), lo, hi).astype(dtype)`` of the
-    result ``r`` the call gives without it.  Other dtypes are refused, naming the value: a float
-    (other than the result's own) would only be a cast, and 32-bit integers have values a
-    float32 result cannot tell apart.
+    The one meaning of ``dtype=`` in every array function (``conv2d``, ``pool2d``,
+    ``convolve_slices``, ``conv3d``, ``correlate_separable`` and the volume filters):
 
-    >>> result_dtype("uint8", np.float32), result_dtype(None, np.float32), result_dtype(np.float32, np.float32)
-    (dtype('uint8'), None, None)
+    * None: the function's own ``default`` (see :func:`compute_dtype`, :func:`volume_dtype`);
+    * float32 or float64: computed in that precision, the input cast to it first (exactly from
+      integers and from float32 to float64), the result in it;
+    * uint8, int8, uint16 or int16: computed as by default, the result ``r`` rounded half to
+      even and clipped to the dtype's range, ``numpy.clip(numpy.rint(r), lo, hi).astype(dtype)``
+      (as the command line's 8-bit outputs round).
+
+    Anything else is refused, naming the value: float16 has no arithmetic in the jitted core,
+    and 32-bit integers have values a float32 result cannot tell apart.
+
+    >>> dtype_arg("uint8", np.float32), dtype_arg(">f8", np.float32), dtype_arg(None, np.float64)
+    ((dtype('float32'), dtype('uint8')), (dtype('float64'), None), (dtype('float64'), None))
     """
     if requested is None:
-        return None
+        return np.dtype(default), None
     try:
-        dt = np.dtype(requested)
-    except TypeError:
+        dt = np.dtype(requested).newbyteorder("=")
+    except (TypeError, ValueError):
         dt = None
-    if dt is not None and dt.kind in "iu" and dt.newbyteorder("=").name in ROUNDED_DTYPES:
-        return dt.newbyteorder("=")
-    if dt is not None and dt.newbyteorder("=") == np.dtype(default):
-        return None
-    raise UsageError(f"{name} {requested!r}: expected None (the result's own {np.dtype(default).name}) or an integer "
-                     f"dtype to round the result into: {', '.join(ROUNDED_DTYPES)}")
+    if dt is not None and dt.name in COMPUTE_DTYPES:
+        return dt, None
+    if dt is not None and dt.name in ROUNDED_DTYPES:
+        return np.dtype(default), dt
+    raise UsageError(f"{name} {requested!r}: expected None (the default: {np.dtype(default).name}), "
+                     f"{' or '.join(COMPUTE_DTYPES)} to compute in, or an integer dtype to round the result into: "
+                     f"{', '.join(ROUNDED_DTYPES)}")
 
 
 def check_flip(flip: Any) -> bool:

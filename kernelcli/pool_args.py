@@ -36,17 +36,19 @@ class PoolCall:
 
     ``op``: max, min or avg; ``size``, ``stride``, ``padding``: ints; ``out``: (oh, ow);
     ``result``: the dtype before rounding (the input's for max/min, the compute dtype for avg);
-    ``rounded``: the ``dtype=`` to round into, or None; ``work``: values read (oh * ow * C * size²);
+    ``rounded``: the ``dtype=`` to round into, or None; ``cast``: the float ``dtype=`` to compute in,
+    the image cast to it first (then also ``result``), or None; ``work``: values read (oh * ow * C * size²);
     ``avg2``: a 2x2 average every 2 cells, all inside the image (the loop both paths share, see
     :func:`kernelcli._core.numpy_impl.pool`); ``same_bytes``: every path gives this call the same
     bytes (that average, or an integer max/min, which picks a value).
     """
 
-    __slots__ = ("avg2", "op", "out", "padding", "result", "rounded", "same_bytes", "size", "stride", "work")
+    __slots__ = ("avg2", "cast", "op", "out", "padding", "result", "rounded", "same_bytes", "size", "stride", "work")
 
-    def __init__(self, op, size, stride, padding, out, result, rounded, work, avg2, same_bytes):
+    def __init__(self, op, size, stride, padding, out, result, rounded, work, avg2, same_bytes, cast=None):
         self.op, self.size, self.stride, self.padding, self.out = op, size, stride, padding, out
         self.result, self.rounded, self.work, self.avg2, self.same_bytes = result, rounded, work, avg2, same_bytes
+        self.cast = cast
 
 
 def resolve(shape: Sequence[int], dtype: np.dtype, size: Any, stride: Any, op: Any, padding: Any, ceil_mode: Any,
@@ -86,8 +88,11 @@ def _resolve(shape, dtype, size, stride, op, padding, ceil_mode, count_include_p
     except ShapeError as exc:
         raise ShapeError(f"input {h}x{w}, pool {size}x{size}: {exc}") from None
     result = ndsupport.compute_dtype(dtype) if op == "avg" else np.dtype(dtype)
-    rounded = ndsupport.result_dtype(requested, result)
+    compute, rounded = ndsupport.dtype_arg(requested, result)
+    cast = None if compute == result else compute  # a float dtype= to compute in: the image cast to it first
+    if cast is not None:
+        dtype = result = cast
     avg2 = op == "avg" and avg2_applies(size, stride, padding, h, w, oh, ow)
     # an integer max/min picks a value on either path (floats: the sign of a zero may differ)
     same_bytes = avg2 or (op in ("max", "min") and np.dtype(dtype).kind in "biu")
-    return PoolCall(op, size, stride, padding, (oh, ow), result, rounded, oh * ow * c * size * size, avg2, same_bytes)
+    return PoolCall(op, size, stride, padding, (oh, ow), result, rounded, oh * ow * c * size * size, avg2, same_bytes, cast)

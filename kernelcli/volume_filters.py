@@ -14,7 +14,9 @@ masked ``convolve`` does.  Without a mask, renormalising per pass equals renorma
 3-D kernel (the weights inside a box factorise).
 
 Every function takes ``paths=`` (the path policy of :mod:`kernelcli._core.policy`) and passes
-it to each separable pass; the CLI passes its cold policy.
+it to each separable pass; the CLI passes its cold policy.  And ``dtype=``, with the meaning it has in every
+array function (:func:`kernelcli.ndsupport.dtype_arg`): float32 or float64 to compute in, an
+integer dtype to round the result into.
 
 Derivatives in millimetres
 --------------------------
@@ -37,6 +39,8 @@ from typing import Any
 
 import numpy as np
 
+from . import ndsupport
+from ._core.numpy_impl import rounded as _rounded
 from .kernel_build import central_difference_mm, laplacian_of_gaussian_factors, sobel_mm_factors
 from .kernel_build import gaussian_second_derivative_1d  # noqa: F401  (built in kernel_build; importable from here)
 from .volumes import _spacing, as_volume, correlate_separable, volume_dtype
@@ -61,7 +65,7 @@ def smooth_renormalised(vol: Any, kernels: Sequence[Any], *, mask: Any = None, d
     [2.5, 2.0, 1.0]
     """
     arr = as_volume(vol)
-    cdt = volume_dtype(arr.dtype, dtype)
+    cdt, rounded = ndsupport.dtype_arg(dtype, volume_dtype(arr.dtype))
     passes = [(axis, np.asarray(k, dtype=np.float64).reshape(-1)) for axis, k in enumerate(kernels) if k is not None]
     if mask is None:
         out = correlate_separable(arr, kernels, pad_mode="constant", pad_value=0.0, dtype=cdt, paths=paths)
@@ -71,7 +75,7 @@ def smooth_renormalised(vol: Any, kernels: Sequence[Any], *, mask: Any = None, d
             shape[axis] = arr.shape[axis]
             norm = inside.reshape(shape)
             out /= np.where(np.abs(norm) > 1e-12, norm, 1.0).astype(cdt)
-        return out
+        return _rounded(out, rounded)
     m = np.asarray(mask)
     if m.shape != arr.shape:
         from .errors import ShapeError
@@ -84,7 +88,7 @@ def smooth_renormalised(vol: Any, kernels: Sequence[Any], *, mask: Any = None, d
         den = correlate_separable(inside, _one_axis(axis, k), pad_mode="constant", dtype=cdt, paths=paths)
         ok = (inside > 0) & (np.abs(den) > 1e-12)
         result[ok] = num[ok] / den[ok]
-    return result
+    return _rounded(result, rounded)
 
 
 def gradient_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "replicate", dtype: Any = None, paths: Any = None) -> np.ndarray:
@@ -97,12 +101,12 @@ def gradient_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "r
     """
     arr = as_volume(vol)
     steps = _spacing(spacing)
-    cdt = volume_dtype(arr.dtype, dtype)
+    cdt, rounded = ndsupport.dtype_arg(dtype, volume_dtype(arr.dtype))
     total = np.zeros(arr.shape, dtype=cdt)
     for axis, step in enumerate(steps):
         d = correlate_separable(arr, _one_axis(axis, central_difference_mm(step)), pad_mode=pad_mode, dtype=cdt, paths=paths)
         total += d * d
-    return np.sqrt(total, out=total)
+    return _rounded(np.sqrt(total, out=total), rounded)
 
 
 def sobel_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "replicate", dtype: Any = None, paths: Any = None) -> np.ndarray:
@@ -113,12 +117,12 @@ def sobel_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "repl
     """
     arr = as_volume(vol)
     steps = _spacing(spacing)
-    cdt = volume_dtype(arr.dtype, dtype)
+    cdt, rounded = ndsupport.dtype_arg(dtype, volume_dtype(arr.dtype))
     total = np.zeros(arr.shape, dtype=cdt)
     for axis in range(3):
         d = correlate_separable(arr, sobel_mm_factors(axis, steps), pad_mode=pad_mode, dtype=cdt, paths=paths)
         total += d * d
-    return np.sqrt(total, out=total)
+    return _rounded(np.sqrt(total, out=total), rounded)
 
 
 def laplacian_of_gaussian(
@@ -136,9 +140,9 @@ def laplacian_of_gaussian(
     True
     """
     arr = as_volume(vol)
-    cdt = volume_dtype(arr.dtype, dtype)
+    cdt, rounded = ndsupport.dtype_arg(dtype, volume_dtype(arr.dtype))
     total = np.zeros(arr.shape, dtype=cdt)
     for factors in laplacian_of_gaussian_factors(sigma_mm, spacing, truncate):
         total += correlate_separable(arr, factors, pad_mode=pad_mode, dtype=cdt, paths=paths)
-    return total
+    return _rounded(total, rounded)
 

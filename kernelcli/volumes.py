@@ -202,8 +202,10 @@ def conv3d(
         As :func:`kernelcli.api.pad2d`: constant, replicate, reflect, symmetric, circular.
     flip : bool
         True convolution (the kernel reversed on all three axes).
-    dtype : float32 or float64, optional
-        Compute dtype (default: float64 for float64 input, else float32).
+    dtype : None, float32, float64 or an integer dtype, optional
+        As for :func:`kernelcli.api.conv2d` (:func:`kernelcli.ndsupport.dtype_arg`): float32 or
+        float64 compute in it (default: float64 for float64 input, else float32); an integer
+        dtype rounds the result into it.
     paths : "warm", "cold" or Paths, optional
         The path policy (:mod:`kernelcli._core.policy`): plain numpy for small work, as 2-D.
 
@@ -239,12 +241,13 @@ def conv3d(
             )
         except ShapeError as exc:
             raise ShapeError(f"volume {'x'.join(map(str, arr.shape))} and kernel {'x'.join(map(str, k.shape))}, axis {AXES[axis]}: {exc}") from None
-    cdt = volume_dtype(arr.dtype, dtype)
+    cdt, rounded = ndsupport.dtype_arg(dtype, volume_dtype(arr.dtype))
     value = ndsupport.check_fill(pad_value, cdt, "pad value") if mode == "constant" else 0.0
     from ._core import dispatch
 
     choice = conv3d_path(paths, arr.shape, k, widths, tuple(out_shape), cdt)
-    return dispatch.correlate3d(arr, k, widths, PAD_CODES[mode], value, cdt, tuple(out_shape), as_paths(paths), choice, _announce)
+    out = dispatch.correlate3d(arr, k, widths, PAD_CODES[mode], value, cdt, tuple(out_shape), as_paths(paths), choice, _announce)
+    return numpy_impl.rounded(out, rounded)
 
 
 def correlate_separable(
@@ -286,11 +289,18 @@ def correlate_separable(
         if k1.size == 1 and k1[0] == 1.0:
             continue
         passes.append((axis, k1))
-    cdt = volume_dtype(arr.dtype, dtype)
+    cdt, rounded = ndsupport.dtype_arg(dtype, volume_dtype(arr.dtype))
+    want = cdt if rounded is None else rounded
+    if out is not None and (out.shape != arr.shape or out.dtype != want or not out.flags.c_contiguous):
+        raise UsageError(f"out: expected a C-contiguous {want} array of shape {arr.shape}, got {out.dtype} {out.shape}")
+    if rounded is not None:  # computed as by default, then rounded (into ``out`` when given)
+        result = numpy_impl.rounded(correlate_separable(arr, kernels, pad_mode=pad_mode, pad_value=pad_value, paths=paths), rounded)
+        if out is None:
+            return result
+        out[...] = result
+        return out
     if out is None:
         out = np.empty(arr.shape, dtype=cdt)
-    elif out.shape != arr.shape or out.dtype != cdt or not out.flags.c_contiguous:
-        raise UsageError(f"out: expected a C-contiguous {cdt} array of shape {arr.shape}, got {out.dtype} {out.shape}")
     if not passes:
         if out is not arr:
             out[...] = arr
@@ -321,11 +331,11 @@ def convolve_slices(vol: Any, kernel2d: Any, axis: str | int = "z", *, dtype: An
 
     Parameters
     ----------
-    dtype : optional
-        The result's dtype; by default conv2d's own (float64 for 16-bit input).  Pass
-        ``"float32"`` to halve the memory of a large 16-bit volume, or an integer dtype
-        (uint8, int8, uint16, int16) for the result rounded half to even and clipped, as
-        :func:`kernelcli.api.conv2d`'s ``dtype=`` (each slice rounded as it is computed).
+    dtype : None, float32, float64 or an integer dtype, optional
+        As :func:`kernelcli.api.conv2d`'s ``dtype=``, slice by slice: by default conv2d's own
+        (float64 for 16-bit input); ``"float32"`` computes in float32 and halves the memory of a
+        large 16-bit volume; an integer dtype (uint8, int8, uint16, int16) rounds each slice
+        half to even and clips it as it is computed.
 
     >>> vol = np.arange(18.0).reshape(2, 3, 3)
     >>> convolve_slices(vol, [[1, -1]], "z", padding="valid")[1]
@@ -335,36 +345,20 @@ def convolve_slices(vol: Any, kernel2d: Any, axis: str | int = "z", *, dtype: An
     """
     from .api import conv2d
 
-    if dtype is not None:
-        dt = _slices_dtype(dtype)
-        if dt.kind != "f":  # rounded by conv2d, slice by slice (a plain cast would wrap 300 to 44)
-            conv2d_kwargs = {**conv2d_kwargs, "dtype": dt}
     arr = as_volume(vol)
     a = _axis_index(axis)
     out = None
     for index in range(arr.shape[a]):
         plane = np.take(arr, index, axis=a)
-        result = conv2d(plane, kernel2d, **conv2d_kwargs)
+        result = conv2d(plane, kernel2d, dtype=dtype, **conv2d_kwargs)
         if out is None:
             shape = list(result.shape)
             shape.insert(a, arr.shape[a])
-            out = np.empty(shape, dtype=result.dtype if dtype is None else np.dtype(dtype))
+            out = np.empty(shape, dtype=result.dtype)
         view = out[(slice(None),) * a + (index,)]
         view[...] = result
     assert out is not None  # the volume is not empty
     return out
-
-
-def _slices_dtype(dtype: Any) -> np.dtype:
-    """``dtype`` of :func:`convolve_slices`: float32, float64 or one of the integer dtypes results round into."""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt is not None and (dt in (np.float32, np.float64) or (dt.kind in "iu" and dt.name in ndsupport.ROUNDED_DTYPES)):
-        return dt
-    raise UsageError(f"dtype {dtype!r}: expected float32, float64 or an integer dtype to round the result into: "
-                     f"{', '.join(ndsupport.ROUNDED_DTYPES)}")
 
 
 def pool3d(

@@ -1,4 +1,5 @@
-"""``dtype=`` of conv2d and pool2d: the float result rounded half to even and clipped, on every path.
+"""``dtype=`` of conv2d and pool2d: the float result rounded half to even and clipped, on every path;
+float32 and float64 computed in; one vocabulary in every array function.
 
 The reference is the same call without ``dtype`` on the same forced path, rounded by numpy in
 float64 here (``np.clip(np.rint(r), lo, hi)``): ties (x.5 exactly, from kernels of halves and
@@ -8,6 +9,8 @@ image), a test also makes sure no float result was rounded afterwards.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
@@ -142,12 +145,13 @@ def test_dtype_of_the_result_itself_is_none():
     assert pool2d(x.astype(np.float64), 2, op="avg", dtype=">f8").dtype == np.float64
 
 
-@pytest.mark.parametrize("bad", ["float16", np.float64, "int32", np.uint64, bool, "complex64", "pixels"])
+@pytest.mark.parametrize("bad", ["float16", "int32", np.uint64, bool, "complex64", "pixels"])
 def test_other_dtypes_are_refused_by_name(bad):
     x = np.zeros((4, 4), np.uint8)
     for call in (lambda: conv2d(x, [[1]], dtype=bad), lambda: pool2d(x, 2, op="avg", dtype=bad)):
-        with pytest.raises(UsageError, match=r"dtype .*expected None \(the result's own float32\) or an integer dtype "
-                                             r"to round the result into: uint8, int8, uint16, int16"):
+        with pytest.raises(UsageError, match=rf"dtype {re.escape(repr(bad))}: expected None \(the default: float32\), float32 "
+                                             r"or float64 to compute in, or an integer dtype to round the result into: "
+                                             r"uint8, int8, uint16, int16"):
             call()
 
 
@@ -163,3 +167,82 @@ def test_a_dask_input_is_rounded_tile_by_tile():
     np.testing.assert_array_equal(pooled.compute(), pool2d(x, 2, op="avg", dtype="uint8"))
     with pytest.raises(UsageError, match="dtype 'float16'"):
         api.conv2d(da.from_array(x, chunks=16), k, dtype="float16")
+
+
+# ---------------------------------------------------------------- one dtype= in every array function
+
+#: the words ``dtype=`` takes besides None, in every array function
+COMPUTE = ["float32", "float64"]
+ROUNDED = ["uint8", "int8", "uint16", "int16"]
+REFUSED = ["float16", "int32", np.uint64, bool, "complex64", "pixels", np.longdouble]
+REFUSAL = (r"dtype .*: expected None \(the default: \w+\), float32 or float64 to compute in, or an integer dtype to "
+           r"round the result into: uint8, int8, uint16, int16")
+
+
+def test_a_float_dtype_computes_in_that_precision_on_every_path():
+    """conv2d refused dtype="float64" (only integer dtypes were taken); a uint8 image in float64
+    now gives float64 sums, the same bytes as the image cast first, and float32 computes in float32."""
+    ndi = pytest.importorskip("scipy.ndimage")
+    rng = np.random.default_rng(21)
+    x = (rng.random((23, 19, 3)) * 256).astype(np.uint8)
+    k = rng.normal(size=(3, 5))
+    want = np.stack([ndi.correlate(x[..., c].astype(np.float64), k, mode="constant") for c in range(3)], axis=2)
+    for paths in CONV_PATHS:
+        got = conv2d(x, k, dtype="float64", paths=paths)
+        assert got.dtype == np.float64
+        assert got.tobytes() == conv2d(x.astype(np.float64), k, paths=paths).tobytes()
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-10)  # float32 sums are off by ~1e-5 here
+        x64 = x / 3.0
+        assert conv2d(x64, k, dtype=np.float32, paths=paths).tobytes() == conv2d(x64.astype(np.float32), k, paths=paths).tobytes()
+    for paths in POOL_PATHS:
+        avg = pool2d(x, 2, op="avg", dtype="float64", paths=paths)
+        assert avg.dtype == np.float64 and avg.tobytes() == pool2d(x.astype(np.float64), 2, op="avg", paths=paths).tobytes()
+        top = pool2d(x, 3, op="max", stride=1, dtype="float32", paths=paths)
+        assert top.dtype == np.float32 and np.array_equal(top, pool2d(x, 3, op="max", stride=1, paths=paths))
+
+
+def _calls():
+    from kernelcli import volume_filters, volumes
+
+    return {
+        "conv2d": lambda v, dt: conv2d(v[0], [[0.5, 0.25, -1.0], [1.0, 0.5, 0.25]], dtype=dt),
+        "pool2d": lambda v, dt: pool2d(v[0], 2, op="avg", dtype=dt),
+        "convolve_slices": lambda v, dt: volumes.convolve_slices(v, [[0.5, 0.25], [1.0, -1.0]], dtype=dt),
+        "conv3d": lambda v, dt: volumes.conv3d(v, np.arange(6.0).reshape(2, 1, 3) / 4, dtype=dt),
+        "correlate_separable": lambda v, dt: volumes.correlate_separable(v, ([0.5, 0.5], None, [1, 2, 1]), dtype=dt),
+        "smooth_renormalised": lambda v, dt: volume_filters.smooth_renormalised(v, ([1, 1, 1], None, [1, 2, 1]), dtype=dt),
+        "gradient_magnitude": lambda v, dt: volume_filters.gradient_magnitude(v, (1.0, 1.0, 2.0), dtype=dt),
+        "sobel_magnitude": lambda v, dt: volume_filters.sobel_magnitude(v, (1.0, 1.0, 2.0), dtype=dt),
+        "laplacian_of_gaussian": lambda v, dt: volume_filters.laplacian_of_gaussian(v, 1.0, (1.0, 1.0, 1.0), dtype=dt),
+    }
+
+
+@pytest.mark.parametrize("name", list(_calls()))
+def test_every_array_function_takes_one_dtype_vocabulary(name):
+    """One meaning everywhere (volumes.conv3d took only floats, conv2d only integers, convolve_slices
+    both): floats compute in it, the same bytes as the input cast first; integers round the default result."""
+    call = _calls()[name]
+    rng = np.random.default_rng(22)
+    v = (rng.integers(-300, 600, (3, 7, 8)) / 2).astype(np.int16)  # whole numbers: ties under halves and quarters
+    default = call(v, None)
+    for dt in COMPUTE:
+        got = call(v, dt)
+        assert got.dtype == np.dtype(dt), (name, dt)
+        assert got.tobytes() == call(v.astype(dt), None).tobytes(), (name, dt)
+    for dt in ROUNDED:
+        assert_rounded(call(v, dt), default, dt)
+    for bad in REFUSED:
+        with pytest.raises(UsageError, match=REFUSAL):
+            call(v, bad)
+
+
+def test_separable_volumes_round_into_an_out_buffer():
+    from kernelcli import volumes
+
+    v = np.arange(60, dtype=np.int16).reshape(3, 4, 5) * 7
+    kernels = ([0.5, 0.5], None, [1, 2, 1])
+    buf = np.empty(v.shape, np.uint8)
+    assert volumes.correlate_separable(v, kernels, dtype="uint8", out=buf) is buf
+    assert_rounded(buf, volumes.correlate_separable(v, kernels), np.uint8)
+    with pytest.raises(UsageError, match="out: expected a C-contiguous uint8 array"):
+        volumes.correlate_separable(v, kernels, dtype="uint8", out=np.empty(v.shape, np.float32))

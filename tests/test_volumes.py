@@ -248,7 +248,7 @@ class TestConvolveSlices:
 
     @pytest.mark.parametrize("bad", ["float16", "int32", "complex64"])
     def test_other_dtypes_are_refused(self, bad):
-        with pytest.raises(UsageError, match=f"dtype '{bad}': expected float32, float64 or an integer dtype"):
+        with pytest.raises(UsageError, match=f"dtype '{bad}': expected None .*, float32 or float64 to compute in, or an integer dtype"):
             volumes.convolve_slices(np.zeros((2, 3, 3), np.uint8), [[1.0]], dtype=bad)
 
     def test_bad_axis(self):

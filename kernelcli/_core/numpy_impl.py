@@ -200,6 +200,18 @@ def correlate_bands(x: np.ndarray, k: np.ndarray, widths: tuple[int, int, int, i
     return out
 
 
+def rounded(values: np.ndarray, dtype) -> np.ndarray:
+    """``values`` in the integer ``dtype`` a ``dtype=`` argument asked for (:func:`round_clip`);
+    as they are when ``dtype`` is None (nothing asked) or already theirs (a loop rounded them).
+
+    >>> rounded(np.array([2.5, 3.5]), None), rounded(np.array([2.5, 3.5]), np.dtype("int8"))
+    (array([2.5, 3.5]), array([2, 4], dtype=int8))
+    """
+    if dtype is None or values.dtype == dtype:
+        return values
+    return round_clip(values, dtype)
+
+
 def round_clip(values: np.ndarray, dtype, block: int = 1 << 15) -> np.ndarray:
     """``values`` rounded half to even and clipped into the integer ``dtype``'s range, a new array.
 

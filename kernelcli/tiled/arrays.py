@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from .. import api, conv_args, ndsupport, shapes
+from .._core import numpy_impl
 from .._core.policy import Paths
 from ..errors import ShapeError, UsageError
 from ..modes import PAD_CODES, canonical_pad_mode, canonical_pool_op
@@ -251,7 +252,7 @@ def conv3d(vol: Any, kernel3d: Any, *, padding: Any = "same", pad_mode: str = "c
     mode = canonical_pad_mode(pad_mode)
     out_shape = tuple(shapes.conv_output_size(vol.shape[i], k.shape[i], pad_before=widths[2 * i], pad_after=widths[2 * i + 1])
                       for i in range(3))
-    cdt = volumes.volume_dtype(vol.dtype, dtype)
+    cdt, rounded_into = ndsupport.dtype_arg(dtype, volumes.volume_dtype(vol.dtype))
 
     conv3d_ = volumes.conv3d
     # the tiles take the whole volume's path (the FFT's blocks lie on the whole volume's grid)
@@ -268,7 +269,20 @@ def conv3d(vol: Any, kernel3d: Any, *, padding: Any = "same", pad_mode: str = "c
         return conv3d_(slab, k, padding=tuple(v for pair in pads for v in pair), pad_mode=mode,
                        pad_value=pad_value, dtype=cdt, paths=pin.tile_paths(pinned, origin))
 
-    return tile_map(vol, axes, core, cdt, chunks, with_origin=True)
+    return rounded(tile_map(vol, axes, core, cdt, chunks, with_origin=True), rounded_into)
+
+
+def rounded(out: Any, dtype: np.dtype | None) -> Any:
+    """A dask result in the integer ``dtype`` a ``dtype=`` asked for, each tile rounded as
+    :func:`kernelcli._core.numpy_impl.rounded` rounds; as it is for None.
+
+    >>> import dask.array as da
+    >>> rounded(da.from_array(np.array([0.5, 1.5, 300.0]), chunks=2), np.dtype("uint8")).compute()
+    array([  0,   2, 255], dtype=uint8)
+    """
+    if dtype is None or out.dtype == dtype:
+        return out
+    return out.map_blocks(numpy_impl.round_clip, dtype, dtype=dtype)
 
 
 def pool3d(vol: Any, size: int | Sequence[int], stride: int | Sequence[int] | None = None, op: str = "max",
