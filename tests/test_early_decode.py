@@ -193,3 +193,23 @@ class TestOnlyItsPlugin:
         # a read would wait for a writer that never comes: the timeout fails the test
         done = subprocess.run([sys.executable, "-c", probe, str(fifo)], capture_output=True, text=True, timeout=60, check=False)
         assert done.returncode == 0 and done.stdout.split() == decode.PILLOW_FORMATS, done.stderr
+
+
+@pytest.mark.parametrize("early", [True, False])
+def test_the_decoded_image_is_closed_once_its_pixels_are_copied(tmp_path, monkeypatch, early):
+    """Its memory is freed as soon as the array holds the pixels: an early-decoded image was kept alive by a
+    reference cycle (the thread's closures) until the cyclic collector ran, and a 12 MP photo's cold call
+    peaked 44 MiB higher (164 against 120 MiB)."""
+    from kernelcli.limits import default_max_bytes
+
+    src = tmp_path / "a.jpg"
+    src.write_bytes(jpeg_bytes())
+    seen = []
+    real = images._image_to_array
+    monkeypatch.setattr(images, "_image_to_array", lambda im, p: (seen.append(im), real(im, p))[1])
+    monkeypatch.setattr(decode, "EARLY", early)
+    assert decode.begin(src, max_pixels=None) is early
+    loaded = images.read_image(src, max_pixels=None, max_bytes=default_max_bytes())
+    assert loaded.data.shape == (96, 128, 3) and len(seen) == 1
+    with pytest.raises(ValueError, match="closed image"):
+        seen[0].getpixel((0, 0))

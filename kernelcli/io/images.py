@@ -76,6 +76,7 @@ def read_image(p: Path, *, max_pixels: int | None, max_bytes: int | None) -> Loa
         decode(opened)
         ImageOps.exif_transpose(im, in_place=True)  # a copy only when it turns the image
         data, alpha, depth = _image_to_array(im, p)
+        im.close()  # its pixels freed now (the array holds a copy), not whenever the last reference goes
     return Loaded(path=p, data=data, kind="image", format=opened.format, bit_depth=depth, alpha=alpha, notes=opened.notes)
 
 
