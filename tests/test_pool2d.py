@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import kernelcli.api as api
 from kernelcli._core import policy
-from kernelcli import conv2d, pool2d
+from kernelcli import conv2d, pool2d, pool_args
 from kernelcli.errors import ShapeError, UsageError
 
 import naive
@@ -161,6 +161,21 @@ def test_avg_2x2_numpy_and_jitted_give_the_same_bits(dtype, shape):
     fast = pool2d(x, 2, op="avg", paths=policy.Paths(force="jit"))
     plain = pool2d(x, 2, op="avg", paths=policy.Paths(force="numpy"))
     assert fast.dtype == plain.dtype and fast.tobytes() == plain.tobytes()
+
+
+@settings(max_examples=40, deadline=None)
+@given(case=pool_cases(), dtype=st.sampled_from(["uint8", "uint16"]))
+def test_an_integer_max_or_min_gives_the_same_bytes_on_every_path(case, dtype):
+    """An integer max/min picks a value on any path: what lets the default policy send a small one to
+    the jitted loops once they are loaded (``api.pool2d``), as the 2x2 average above."""
+    x, size, stride, padding, ceil_mode, op, _ = case
+    x = (np.abs(x) * 100).astype(dtype)
+    op = "max" if op == "avg" else op
+    call = pool_args.resolve(x.shape, x.dtype, size, stride, op, padding, ceil_mode, True, None)
+    got = [pool2d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode, paths=policy.Paths(force=force))
+           for force in ("numpy", "jit", "general")]
+    assert call.same_bytes and got[0].dtype == x.dtype
+    assert got[0].tobytes() == got[1].tobytes() == got[2].tobytes()
 
 
 class TestAvg2FiniteScreen:
