@@ -21,8 +21,14 @@ the same thread count, after checking the two results agree.  Rows:
   at most 1 level, checked), and with sigma 0, where OpenCV takes its fixed 7-tap table
   [2 7 14 18 14 7 2]/64: the same weights on both sides, kernelcli's float result exact and both
   uint8 results that exact value rounded (checked value for value: equal but at the ties, which
-  cv2 rounds up and kernelcli to even).  Then float32 Gaussians 7, 15, 31 against
-  ``cv2.sepFilter2D``; the same sigma, zero borders.
+  cv2 rounds up and kernelcli to even).  The two kernels cost each library the same work: kernelcli
+  takes one path for both (``sep8.separable_cast``, 7 + 7 taps in float32, rounding into uint8 in the
+  loop) and OpenCV its fixed-point one; 1 thread, process CPU time, interleaved (2026-12-02 15:40 UTC,
+  load 4-8): kernelcli sigma 1.4 / table 1.006 and 1.025 (2.755 vs 2.740 ms, 2.440 vs 2.381), cv2
+  1.013 and 1.009, kernelcli / cv2 1.12-1.15 for both.  Ratios of the two rows that differ more
+  than that in a 2-thread wall-time run (1.21 against 0.94 at 14:03) are that run's noise: three
+  such runs at load 3.6-3.8 gave cv2 sigma / table 1.64, 0.71 and 1.35.  Then float32 Gaussians 7,
+  15, 31 against ``cv2.sepFilter2D``; the same sigma, zero borders.
 
 Run: ``python benchmarks/bench_calls.py [--repeat 9] [--threads 2] [--cpu]``; ``benchmarks/run.py`` includes it
 (wall time, 2 threads).  ``--cpu --threads 1`` compares process CPU time, steadier on a shared host.
