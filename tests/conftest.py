@@ -30,6 +30,19 @@ else:
     _CACHE = None
 os.environ["KERNELCLI_MEASURE_STARTUP"] = "off"
 
+# Every Python the suite starts imports the kernelcli this process imported, and so shares its
+# Numba cache (a __pycache__ beside the sources).  Under the README's `pytest` this process
+# imports the installed copy; a `python -c` started in the checkout put the current folder first,
+# and so did the batch pool's forkserver (Python 3.11's ignores the parent's sys.path): they
+# imported the checkout and compiled again, into its own cache, what the suite had compiled
+# (a fresh CI run: 36 versions, 59 s of compiling at load 5).  PYTHONSAFEPATH (``-P``) keeps the
+# current folder and a script's folder off sys.path; a test's own PYTHONPATH still comes first.
+import kernelcli  # the package only (lazy: no numpy)
+
+ROOT = str(Path(kernelcli.__file__).resolve().parent.parent)
+os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([ROOT, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]))
+os.environ["PYTHONSAFEPATH"] = "1"
+
 
 def pytest_unconfigure(config):
     if _CACHE is not None:  # in case something else wrote there after all

@@ -243,7 +243,7 @@ def _peak_run(args: list[str], cwd, env_extra: dict) -> tuple[int, str, int]:
     import subprocess
     import sys
 
-    env = dict(os.environ, PYTHONPATH=str(REPO), **env_extra)
+    env = dict(os.environ, **env_extra)
     probe = (
         "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
         "sys.stderr.write(r.stderr); print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)"

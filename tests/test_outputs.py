@@ -108,7 +108,7 @@ class TestCreateOrFail:
         src.mkdir()
         for i in range(12):
             grey(src / f"im{i:02d}.png", 8, seed=i)
-        env = dict(os.environ, PYTHONPATH=str(REPO))
+        env = dict(os.environ)
         for round_ in range(2):
             out = tmp_path / f"out{round_}"
             procs = {
@@ -143,7 +143,7 @@ class TestCreateOrFail:
 
     def test_two_single_file_runs(self, tmp_path):
         grey(tmp_path / "x.png", 64)
-        env = dict(os.environ, PYTHONPATH=str(REPO))
+        env = dict(os.environ)
         for trial in range(3):
             out = tmp_path / f"o{trial}.png"
             procs = [

@@ -21,7 +21,7 @@ CODES = {signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
 def start(*args: str, cwd: Path) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env = dict(os.environ)
     return subprocess.Popen([sys.executable, "-m", "kernelcli", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
 
@@ -196,7 +196,7 @@ def test_stopping_a_pool_is_bounded_when_its_queue_lock_is_never_released(tmp_pa
 def test_a_hangup_under_nohup_does_not_stop_the_call(tmp_path):
     """Regression: the SIGHUP handler replaced an inherited ignore, so ``nohup kernelcli ...``
     stopped at a hang-up with exit 129.  An ignored SIGHUP stays ignored; the call finishes."""
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env = dict(os.environ)
     proc = subprocess.Popen([sys.executable, "-m", "kernelcli", "convolve", "-", "-k", "sobel_v", "--rescale", "abs",
                              "--out", "o.png"], cwd=tmp_path, env=env, stdin=subprocess.PIPE, stderr=subprocess.PIPE,
                             preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
@@ -224,6 +224,6 @@ def test_a_pool_left_running_is_stopped_at_exit_within_bounded_time(tmp_path):
         "    print('started', flush=True)\n"
     )
     (tmp_path / "leave.py").write_text(script)
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env = dict(os.environ)
     done = subprocess.run([sys.executable, "leave.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
     assert done.returncode == 0 and "started" in done.stdout, done.stderr

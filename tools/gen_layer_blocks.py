@@ -3,9 +3,10 @@
 ``python tools/gen_layer_blocks.py`` rewrites the module; ``--check`` exits 1 when the module
 differs from what this script writes (tests/test_layering.py runs that check).
 """
+import sys
 from pathlib import Path
 
-# tools/ is this script's folder: on sys.path when it runs
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # gen_taps beside it, also under python -P (PYTHONSAFEPATH)
 from gen_taps import write_or_check
 
 #: output columns per block, widest first; a row is covered greedily (a 512-wide row: 32 blocks of 16; each
