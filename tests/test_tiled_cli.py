@@ -179,7 +179,8 @@ def cluster():
     distributed = pytest.importorskip("distributed")
     import logging
 
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    # the scheduler's HTTP server on a free port: its default 8787 may be another suite's (a warning, an error here)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                                        silence_logs=logging.ERROR, env={"NUMBA_NUM_THREADS": "1"})
     yield cluster
     cluster.close()

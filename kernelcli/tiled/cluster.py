@@ -69,8 +69,10 @@ def client_for(scheduler: str | None, workers: int | None = None, threads: int =
             # fork here is why distributed defaults to spawn).
             settings["distributed.worker.multiprocessing-method"] = "forkserver"
         with dask.config.set(settings):
+            # dashboard_address=None still serves HTTP, on port 8787: a second cluster (another
+            # kernelcli call) found it taken and warned; any free port of this host instead
             cluster = distributed.LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                 silence_logs=logging.CRITICAL, env={"NUMBA_NUM_THREADS": str(threads)},
             )
             try:
