@@ -506,8 +506,9 @@ def test_a_call_that_compiled_teaches_the_worker(monkeypatch):
     s = server.Server("/nonexistent/w.sock", 60)
     s.cache_seen = (("a.nbi", 1, 1),)
     learned, dropped = [], []
-    monkeypatch.setattr(server, "cache_state", lambda: (("a.nbi", 2, 2),))
+    monkeypatch.setattr(server, "cache_state", lambda paths: (("a.nbi", 2, 2),))
     monkeypatch.setattr(server, "load_cached_overloads", lambda: learned.append(1) or 1)
+    monkeypatch.setattr(server, "collapse", lambda: 0)
     monkeypatch.setattr(s, "_drop_spare", lambda: dropped.append(1))
     s._learn_compiled()
     assert learned and dropped and s.cache_seen == (("a.nbi", 2, 2),)

@@ -179,3 +179,47 @@ def test_a_socket_path_of_the_longest_length_binds(tmp_path):
         assert path.is_socket() and sorted(p.name for p in folder.iterdir()) == [name]
     finally:
         listener.close()
+
+
+class TestHugePages:
+    """The warm worker's memory in 2 MiB pages (:mod:`kernelcli.worker.hugepages`): what it
+    collapses, and that the memory holds the same bytes after, in the worker and in a fork."""
+
+    def test_only_private_anonymous_writable_memory_cut_to_2_mib(self):
+        from kernelcli.worker.hugepages import spans
+
+        maps = (
+            "55d0a1e00000-55d0a2200000 rw-p 00000000 00:00 0                          [heap]\n"
+            "7f0000100000-7f0000700000 rw-p 00000000 00:00 0 \n"  # anonymous, unaligned at both ends
+            "7f0000800000-7f0000a00000 r--p 00000000 00:00 0 \n"  # read-only
+            "7f0000a00000-7f0000e00000 rw-p 00001000 08:01 77 /usr/lib/libx.so\n"  # a file's data
+            "7f0001000000-7f0001100000 rw-p 00000000 00:00 0 \n"  # anonymous, under 2 MiB
+            "7f0002000000-7f0002400000 rw-s 00000000 00:01 9 /dev/zero (deleted)\n"  # shared
+            "7ffc00000000-7ffc00400000 rw-p 00000000 00:00 0                          [stack]\n"
+        )
+        assert [(hex(a), hex(b)) for a, b in spans(maps)] == [
+            ("0x55d0a1e00000", "0x55d0a2200000"), ("0x7f0000200000", "0x7f0000600000")]
+
+    def test_collapsing_keeps_the_bytes_here_and_in_a_fork(self):
+        import subprocess
+        import sys
+
+        script = (  # in a process of its own: the fork, and what it collapses, stay out of pytest's
+            "import mmap, os, random\n"
+            "from kernelcli.worker import hugepages\n"
+            "size = 8 << 20\n"
+            "region = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)\n"
+            "data = random.Random(3).randbytes(size)\n"
+            "region.write(data)\n"
+            "collapsed = hugepages.collapse()\n"
+            "assert collapsed >= 0 and region[:] == data\n"
+            "pid = os.fork()\n"
+            "if pid == 0:  # the call's process writes into the memory it shares: its own copy only\n"
+            "    region[0:4096] = bytes(4096)\n"
+            "    os._exit(0 if region[:4096] == bytes(4096) and region[4096:] == data[4096:] else 1)\n"
+            "assert os.waitpid(pid, 0)[1] == 0 and region[:] == data\n"
+            "print(collapsed)\n"
+        )
+        r = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert int(r.stdout) >= 0
