@@ -194,6 +194,26 @@ def test_ctrl_c_reaches_the_call(worker, tmp_path):
     wait_for(lambda: not set(status(worker)["calls_in_progress"]) - before, timeout=30)
 
 
+def test_two_calls_at_once_run_side_by_side(worker, tmp_path):
+    """A call that waits (for its stdin here) does not hold up the next one: each runs in a process
+    of its own.  Deterministic: the first call cannot end before the second has (its stdin stays open)."""
+    calls = status(worker)["calls"]
+    before = set(status(worker)["calls_in_progress"])
+    waiting = subprocess.Popen([sys.executable, "-m", "kernelcli", "convolve", "-", "-k", "sobel_v"], cwd=tmp_path,
+                               env={**cli_env(), **worker}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: set(status(worker)["calls_in_progress"]) - before, timeout=60)
+        r = run_cli("shape", "--in", "24", "--f", "5", "-q", env=worker, timeout=120)
+        assert (r.returncode, r.stdout, r.stderr) == (0, "20\n", "")
+        assert waiting.poll() is None and status(worker)["calls"] == calls + 2
+    finally:
+        out, err = waiting.communicate(b"1 2 3\n4 5 6\n7 8 9\n", timeout=120)
+    alone = subprocess.run([sys.executable, "-m", "kernelcli", "convolve", "-", "-k", "sobel_v"], check=False, cwd=tmp_path,
+                           env={**cli_env(), "KERNELCLI_WORKER": "off"}, input=b"1 2 3\n4 5 6\n7 8 9\n", capture_output=True)
+    assert (waiting.returncode, out) == (0, alone.stdout) and alone.returncode == 0
+    assert normalised(err.decode()) == normalised(alone.stderr.decode())
+
+
 #: a client whose Ctrl-C lands just after it sent the call, before it knows the call's process
 EARLY_CTRL_C = (
     "import signal, sys\n"
