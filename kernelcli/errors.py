@@ -102,6 +102,19 @@ class WriteError(KernelcliError):
     exit_code = EXIT_ITEM_FAILED
 
 
+class StdoutError(WriteError):
+    """stdout could not take the result (a full disk: ``kernelcli shape ... >/dev/full``): an
+    output that cannot be written, exit 1, as a file's; a closed pipe is ``BrokenPipeError``.
+
+    >>> str(StdoutError.of(OSError(28, "No space left on device")))
+    'stdout: cannot write: No space left on device'
+    """
+
+    @classmethod
+    def of(cls, exc: OSError) -> StdoutError:
+        return cls(f"stdout: cannot write: {exc.strerror or exc}")
+
+
 class MissingExtra(KernelcliError):
     """An optional dependency (an extra such as ``kernelcli[medical]``) is absent."""
 

@@ -12,6 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from conftest import SAMPLES
 
 import kernelcli
@@ -131,3 +132,28 @@ def test_a_call_started_with_stdout_closed_exits_as_before(tmp_path):
                           timeout=120, stderr=subprocess.PIPE, text=True)
     assert done.returncode == 0 and out.exists(), done.stderr
     assert "Traceback" not in done.stderr and "torn down" not in done.stderr
+
+
+#: calls whose answer goes to stdout: text through typer and without it, JSON, an image through a pipe
+TO_STDOUT = {
+    "shape": ["shape", "--in", "24", "--f", "5"],
+    "shape --json": ["shape", "--in", "24", "--f", "5", "--json"],
+    "params": ["params", "--f", "3", "--in-ch", "3", "--filters", "8"],
+    "kernels": ["kernels"],
+    "summary (rich)": ["summary", "alexnet"],
+    "matrix": MATRIX,
+    "image to stdout": ["convolve", str(SAMPLES / "phantom.png"), "-k", "sobel_v", "-o", "-", "--format", "png"],
+}
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+@pytest.mark.parametrize("name", list(TO_STDOUT))
+def test_a_full_stdout_is_an_output_that_cannot_be_written(name):
+    """Regression: ``>/dev/full`` gave exit 70, "internal error: OSError ... This is a bug"; an output
+    that cannot be written exits 1 (the fault catalogue, the README), one line, no traceback."""
+    with open("/dev/full", "w") as full:
+        done = run(TO_STDOUT[name], stdout=full, stderr=subprocess.PIPE, text=True)
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error")]
+    assert done.returncode == 1, done.stderr
+    assert errors == ["error: stdout: cannot write: No space left on device"], done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr

@@ -10,6 +10,7 @@ command body, whose messages go through :func:`echo` and whose exits through :fu
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .. import startup
-from ..errors import EXIT_INTERNAL, EXIT_ITEM_FAILED, EXIT_USAGE, KernelcliError, interrupt_exit_code
+from ..errors import EXIT_INTERNAL, EXIT_ITEM_FAILED, EXIT_USAGE, KernelcliError, StdoutError, interrupt_exit_code
 
 #: what to do when memory runs out anyway
 MEMORY_HINT = "use a smaller input or option values, or set KERNELCLI_MAX_MEMORY to be refused up front"
@@ -86,10 +87,11 @@ def echo(message: Any = "", *, err: bool = False, nl: bool = True, red: bool = F
     if _isatty(stream):
         import typer
 
-        if red:
-            typer.secho(message, fg=typer.colors.RED, err=err, nl=nl)
-        else:
-            typer.echo(message, err=err, nl=nl)
+        with contextlib.nullcontext() if err else writing_stdout():
+            if red:
+                typer.secho(message, fg=typer.colors.RED, err=err, nl=nl)
+            else:
+                typer.echo(message, err=err, nl=nl)
         return
     text = message if isinstance(message, str) else str(message)
     if "\x1b" in text:
@@ -99,8 +101,30 @@ def echo(message: Any = "", *, err: bool = False, nl: bool = True, red: bool = F
 
             _ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")  # click.termui's pattern
         text = _ANSI.sub("", text)
-    stream.write(text + "\n" if nl else text)
-    stream.flush()
+    if err:
+        stream.write(text + "\n" if nl else text)
+        stream.flush()
+    else:
+        write_stdout(text + "\n" if nl else text)
+
+
+def write_stdout(text: str) -> None:
+    """Write ``text`` on stdout and flush it (see :func:`writing_stdout`)."""
+    with writing_stdout():
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def writing_stdout():
+    """Around code that writes on stdout (rich's Console included): a stdout that cannot take it (a
+    full disk) is a :class:`~kernelcli.errors.StdoutError`, exit 1; a closed pipe stays ``BrokenPipeError``."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise StdoutError.of(exc) from None
 
 
 def _isatty(stream: Any) -> bool:
@@ -166,6 +190,8 @@ def guarded(func: F) -> F:
             raise  # a plain call's deliberate exit (exit_with)
         except KernelcliError as exc:
             _traceback_if_debug()
+            if isinstance(exc, StdoutError):
+                _silence_stdout()  # what stdout still buffers would fail again at exit
             error(str(exc))
             raise exit_with(exc.exit_code) from None
         except KeyboardInterrupt as exc:
@@ -284,7 +310,7 @@ def print_json(document: Any) -> None:
         lambda m: "[" + ", ".join(item.strip() for item in m.group(1).split(",")) + "]",
         text,
     )
-    sys.stdout.write(shown(text) + "\n")
+    write_stdout(shown(text) + "\n")
 
 
 def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ._click import CLICK_SUGGESTS_COMMANDS
-from ._common import guarded, note, print_json
+from ._common import echo, guarded, note, print_json, writing_stdout
 from .options import JsonOption, option
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def show_command(
         document["values"] = kernel.array().tolist()
         print_json(document)
         return
-    typer.echo(render_kernel(kernel))
+    echo(render_kernel(kernel))
 
 
 def register(app: typer.Typer) -> None:
@@ -167,9 +167,10 @@ def _print_table(kernels: list[Kernel]) -> None:
             Text(kernel.description),
         )
     if sys.stdout.isatty():
-        Console(highlight=False).print(table)
+        with writing_stdout():
+            Console(highlight=False).print(table)
         return
     # in a pipe nothing is cut: render wide, then drop the padding rich adds to the right
     buffer = io.StringIO()
     Console(file=buffer, width=10_000, highlight=False, color_system=None).print(table)
-    typer.echo("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()))
+    echo("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()))

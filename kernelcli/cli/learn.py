@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import guarded, note, print_json
+from ._common import echo, guarded, note, print_json
 from .options import (
     DilationOption,
     LayoutOption,
@@ -195,9 +195,9 @@ def _write_plot(path: Path, result, *, force: bool) -> None:
 def _print_kernel(result) -> None:
     from ..learn import format_kernel, format_value
 
-    typer.echo(format_kernel(result.kernel), nl=False)
+    echo(format_kernel(result.kernel), nl=False)
     if result.bias is not None:
-        typer.echo("bias " + " ".join(format_value(b) for b in result.bias))
+        echo("bias " + " ".join(format_value(b) for b in result.bias))
 
 
 def _summary(result, options, out_path: Path | None, plot_path: Path | None) -> None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ._common import guarded, print_json
+from ._common import guarded, print_json, writing_stdout
 from .options import LayoutOption, option
 
 #: shown in --help; a test keeps it equal to the files in kernels/networks/
@@ -57,7 +57,8 @@ def summary(
     if as_json:
         print_json(net.to_dict(depth))
         return
-    _render(net, depth, layout)
+    with writing_stdout():  # rich's Console writes on stdout itself
+        _render(net, depth, layout)
 
 
 def _human(n: int) -> str:

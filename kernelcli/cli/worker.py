@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ._click import CLICK_SUGGESTS_COMMANDS
-from ._common import guarded, note, print_json
+from ._common import echo, guarded, note, print_json
 from .options import JsonOption, option
 
 worker_app = typer.Typer(
@@ -81,7 +81,7 @@ def _show(info: dict, as_json: bool) -> None:
     if as_json:
         print_json({"running": True, **info})
         return
-    typer.echo(
+    echo(
         f"kernelcli worker {info['pid']}: running on {info['socket']}, {info['calls']} call(s), "
         f"up {info['uptime_seconds']:g} s, idle timeout {info['idle_timeout_seconds']:g} s"
     )
