@@ -7,7 +7,9 @@ the same thread count, after checking the two results agree.  Rows:
 * per-call overhead: ``conv2d`` 3x3 and ``pool2d`` 2x2 average on 8x8 and 256x256 float32, under
   the API's default policy (``paths=None``: plain numpy for tiny work, the jitted core above) and
   with the jitted core forced, against ``cv2.filter2D`` / ``cv2.resize(INTER_AREA)``; target: the
-  8x8 call under 50 us, 256^2 3x3 at most 1.0x cv2;
+  8x8 call under 50 us, 256^2 3x3 at most 1.0x cv2.  The 256^2 average under the default policy
+  takes the jitted loop: the 8x8 rows before it loaded the loops, and a 2x2 average gives the same
+  bytes on both paths (``api.pool2d``; a fresh process's first such call takes plain numpy);
 * average pooling 2x2/s2 on 2048^2, float32 and uint8 against ``cv2.resize(INTER_AREA)``; target at
   most 1.0x.  From uint8, like with like: kernelcli's ``dtype=uint8`` (rounded half to even in the
   loop, 1 byte a pixel) against cv2's uint8 (rounded half up), checked equal value for value except
