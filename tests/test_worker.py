@@ -281,6 +281,29 @@ def test_the_client_imports_only_what_a_bare_interpreter_builds_in(worker):
     assert {m for m in imported if not m.startswith("kernelcli")} <= site | {"__future__", "_socket", "_struct", "struct", "resource", "zlib"}
 
 
+def test_the_client_ends_without_the_teardown_and_runs_its_atexit_functions(worker, tmp_path):
+    """After a call the worker ran, the console script's process ends as a finished plain call does
+    (kernelcli.cli.leave): its atexit functions run and what it wrote is flushed, and the interpreter's
+    teardown (2 ms of CPU a call) is skipped: an object's finaliser in __main__ never runs."""
+    mark = tmp_path / "atexit.txt"
+    script = (
+        "import atexit, os, sys\n"
+        "class Torn:\n"
+        "    def __del__(self):\n"
+        "        os.write(2, b'torn down\\n')\n"
+        "keep = Torn()\n"
+        f"atexit.register(lambda: open({str(mark)!r}, 'w').write('ran'))\n"
+        "sys.stdout.write('before ')\n"  # buffered: flushed before the call's own output
+        "sys.argv = ['kernelcli', 'shape', '--in', '24', '--f', '5', '-q']\n"
+        "from kernelcli.cli import entry\nentry()\n"
+    )
+    calls = status(worker)["calls"]
+    r = subprocess.run([sys.executable, "-c", script], check=False, capture_output=True, text=True, env={**cli_env(), **worker},
+                       cwd=tmp_path, timeout=120)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "before 20\n", "")
+    assert mark.read_text() == "ran" and status(worker)["calls"] == calls + 1
+
+
 def test_different_import_time_settings_run_in_process(worker):
     before = status(worker)["refused"]
     r = run_cli("shape", "--in", "24", "--f", "5", "-q", env={**worker, "NUMBA_NUM_THREADS": "1"})
