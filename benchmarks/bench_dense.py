@@ -8,9 +8,10 @@ timed in interleaved rounds (three calls of ours, three of cv2, ...: ``timing.pa
 so a busy spell of a shared host slows both sides of a ratio alike.
 The results are checked to agree first.
 
-``--scaling`` adds the thread scaling of dense 7x7 on 2048^2 (1 -> 2 threads), next to the
-scaling of a compute-only control loop measured in the same spell: when the control does not
-reach 2x either, the host gave this process less than two cores.
+``--scaling`` adds the thread scaling of dense 7x7 on 1024^2, 2048^2 and 4096^2 (1 -> 2 threads), next to
+the scaling of a compute-only control loop and a memory-bound one measured in the same rounds: when the
+compute-only control does not reach 2x either, the host gave this process less than two cores; the
+memory-bound control is what two threads get of the memory bandwidth (a 4096^2 7x7 scales like it).
 
 ``--cpu`` times process CPU time instead of wall time: with ``--threads 1`` it measures the work
 itself, blind to waiting for a core, which is what to compare on a shared, busy host.
@@ -100,45 +101,68 @@ def _spin(n: int) -> float:
     return s
 
 
+def _stream(a, b, c, i0, i1):
+    for i in range(i0, i1):
+        c[i] = a[i] + b[i]
+
+
 def scaling(repeat: int) -> str:
-    """Dense 7x7 on 2048^2, 1 and 2 threads, beside a control loop's scaling in the same spell."""
+    """Dense 7x7 on 1024^2, 2048^2 and 4096^2, 1 and 2 threads, beside two controls in the same rounds: a
+    compute-only loop (scales 2x when the host gives this process two cores) and a memory-bound one (c = a + b
+    over 3 x 64 MiB: what two threads get of the memory bandwidth).  Medians and minima: on a busy host the
+    medians show the host, the minima what the code does when both cores are free."""
+    import statistics
+
     import numba
     import numpy as np
 
-    import kernelcli.api as api
+    from kernelcli import api
 
-    spin = numba.njit(nogil=True)(_spin)
+    spin, stream = numba.njit(nogil=True)(_spin), numba.njit(nogil=True)(_stream)
+    n = 64 << 18
+    a, b, c = np.ones(n, np.float32), np.ones(n, np.float32), np.zeros(n, np.float32)
     spin(10)
+    stream(a, b, c, 0, 10)
     work = 20_000_000
 
-    def control(t):
-        jobs = [threading.Thread(target=spin, args=(work,)) for _ in range(t - 1)]
-        for j in jobs:
-            j.start()
-        spin(work)
-        for j in jobs:
-            j.join()
+    def together(*jobs):
+        helpers = [threading.Thread(target=job) for job in jobs[1:]]
+        for h in helpers:
+            h.start()
+        jobs[0]()
+        for h in helpers:
+            h.join()
 
-    x = np.random.default_rng(2).random((2048, 2048), dtype=np.float32)
     k = np.random.default_rng(3).normal(size=(7, 7))
 
-    def conv_at(t):
+    def conv_at(x, t):
         def run():
             set_threads(t)
             api.conv2d(x, k)
         return run
 
-    def control_at(t):
-        return lambda: control(t)
-
-    # rounds: conv 1 thread, conv 2 threads, control 1 job, control 2 jobs on 2 threads
-    one, two, c1, c2 = paired_ms([conv_at(1), conv_at(2), control_at(1), control_at(2)], repeat, 1)
-    control_scaling = 2 * c1 / c2  # twice the work in c2
-    # the work itself: process CPU time at 1 and 2 threads (equal when splitting the rows costs nothing)
-    cpu1, cpu2 = paired_ms([conv_at(1), conv_at(2)], repeat, 1, time.process_time)
-    return (f"dense 7x7 2048^2: 1 thread {one:.2f} ms, 2 threads {two:.2f} ms, speed-up {one / two:.2f}; "
-            f"control loop (compute only, no memory) speed-up {control_scaling:.2f} in the same rounds; "
-            f"process CPU time 1 thread {cpu1:.2f} ms, 2 threads {cpu2:.2f} ms (ratio {cpu2 / cpu1:.2f})")
+    cases = {"compute-only control": (lambda: spin(work), lambda: together(lambda: spin(work // 2), lambda: spin(work // 2))),
+             "memory-bound control": (lambda: stream(a, b, c, 0, n),
+                                      lambda: together(lambda: stream(a, b, c, 0, n // 2), lambda: stream(a, b, c, n // 2, n)))}
+    for side in (1024, 2048, 4096):
+        x = np.random.default_rng(2).random((side, side), dtype=np.float32)
+        cases[f"dense 7x7 {side}^2"] = (conv_at(x, 1), conv_at(x, 2))
+    times = {name: ([], []) for name in cases}
+    for one, two in cases.values():
+        one(), two()
+    for _ in range(repeat):  # interleaved rounds: each case at 1 thread, then at 2, in turn
+        for name, pair in cases.items():
+            for fn, acc in zip(pair, times[name]):
+                t0 = time.perf_counter()
+                fn()
+                acc.append(time.perf_counter() - t0)
+    set_threads(2)
+    lines = [(f"Speed-up 1 -> 2 threads, {repeat} interleaved rounds (load {os.getloadavg()[0]:.2f} at the end): "
+              "median (ms at 1 and 2 threads); from the minima")]
+    for name, (t1, t2) in times.items():
+        m1, m2 = statistics.median(t1), statistics.median(t2)
+        lines.append(f"  {name}: {m1 / m2:.2f} ({1e3 * m1:.2f}, {1e3 * m2:.2f}); {min(t1) / min(t2):.2f}")
+    return "\n".join(lines)
 
 
 def crossover(images, sizes, repeat: int) -> str:
