@@ -12,12 +12,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import traceback
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from conftest import run_cli
+from conftest import CliRunner
 
 pytest.importorskip("dask.array")
 nib = pytest.importorskip("nibabel")
@@ -35,6 +39,20 @@ def _nii(path: Path, shape=(23, 17, 11), dtype="<i2", slope=None, seed=0) -> Pat
         img.header.set_slope_inter(*slope)
     nib.save(img, str(path))
     return path
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> SimpleNamespace:
+    """The command in this process, answered as conftest's run_cli answers (exit code, stdout, stderr):
+    a fresh interpreter that imports dask costs about 1 s of CPU, and this file made 34 of them.
+    An exception the command lets through reaches stderr with its traceback, as from a process."""
+    from kernelcli.cli import app
+
+    with contextlib.chdir(cwd or os.getcwd()):
+        result = CliRunner().invoke(app, list(args), env=env, prog_name="kernelcli")
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(result.exception))
+    return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=stderr)
 
 
 def _ok(result) -> None:
