@@ -187,6 +187,6 @@ def test_a_helper_outlives_a_poll_that_cannot_be_set_up(fresh_crew, monkeypatch)
 
     monkeypatch.setattr(threads, "prepare", broken)
     for _ in range(4):  # each job needs the helper: a helper killed by the set-up breaks the barrier
-        barrier = threading.Barrier(2, timeout=5)
+        barrier = threading.Barrier(2, timeout=20)  # as _rendezvous: a helper descheduled 6 s broke a 5 s barrier
         threads.run_tasks(lambda i, barrier=barrier: barrier.wait(), 2, 2)
     assert threads._crew.polls == 0
