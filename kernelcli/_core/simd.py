@@ -37,18 +37,44 @@ from numba.extending import intrinsic, models, register_model
 
 
 def _target_features() -> str:
-    """The CPU features Numba compiles for (``+avx512f,...``), or "" when unknown."""
+    """The CPU features Numba compiles for (``+avx512f,...``), or "" when unknown.
+
+    Numba keeps them in a private attribute of its code generator.  Without it (or when the
+    generator cannot be reached) they are found by Numba's own rule: ``NUMBA_CPU_FEATURES`` if
+    set, else the host's features as LLVM reports them (:func:`numba.core.codegen.get_host_cpu_features`).
+    Any failure there gives "" (16-byte vectors: correct on every x86-64, only slower).
+    """
     try:
         from numba.core.registry import cpu_target
 
-        return str(getattr(cpu_target.target_context.codegen(), "_tm_features", ""))
-    except (ImportError, AttributeError):  # a Numba laid out otherwise: assume the smallest registers
+        features = cpu_target.target_context.codegen()._tm_features
+    except Exception:  # noqa: BLE001 - a private attribute: any Numba may lay it out otherwise
+        features = None
+    if isinstance(features, str):
+        return features
+    try:
+        from numba.core import codegen, config
+
+        if config.CPU_FEATURES is not None:
+            return str(config.CPU_FEATURES)
+        return str(codegen.get_host_cpu_features())  # LLVM's, less AVX under NUMBA_ENABLE_AVX=0
+    except Exception:  # noqa: BLE001 - Numba's internals moved too: the smallest registers
         return ""
 
 
-_FEATURES = _target_features().split(",")
+def register_bytes(features: str) -> int:
+    """Bytes in one vector register of a target with these LLVM ``features``.
+
+    >>> register_bytes("+avx512f,+avx2,+avx"), register_bytes("-avx512f,+avx2,+avx"), register_bytes("")
+    (64, 32, 16)
+    """
+    names = features.split(",")
+    return 64 if "+avx512f" in names else 32 if "+avx" in names else 16
+
+
+_FEATURES = _target_features()
 #: bytes in one vector register of the compilation target
-REGISTER_BYTES = 64 if "+avx512f" in _FEATURES else 32 if "+avx" in _FEATURES else 16
+REGISTER_BYTES = register_bytes(_FEATURES)
 #: vector registers of the target (x86-64: 32 with AVX-512, else 16)
 REGISTERS = 32 if REGISTER_BYTES == 64 else 16
 
@@ -200,7 +226,7 @@ def stream_fence(typingctx):
     """Order every :func:`vstream` store before the stores and loads that follow (x86 ``sfence``)."""
 
     def codegen(context, builder, sig, args):
-        if "+sse" in _FEATURES:
+        if "+sse" in _FEATURES.split(","):
             fence = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), []), "llvm.x86.sse.sfence")
             builder.call(fence, [])
         else:
