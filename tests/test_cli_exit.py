@@ -142,6 +142,8 @@ TO_STDOUT = {
     "kernels": ["kernels"],
     "summary (rich)": ["summary", "alexnet"],
     "matrix": MATRIX,
+    "--help": ["--help"],
+    "-V": ["-V"],
     "image to stdout": ["convolve", str(SAMPLES / "phantom.png"), "-k", "sobel_v", "-o", "-", "--format", "png"],
 }
 

@@ -163,8 +163,13 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
     """
     # Every command passes the "cold" path policy (cli._common.cli_paths()) to the API itself:
     # nothing is steered through the environment.
-    from ..errors import interrupt_exit_code
-    from ._common import install_signal_handlers, interrupted_message
+    from ..errors import StdoutError, interrupt_exit_code
+    from ._common import (
+        install_signal_handlers,
+        interrupted_message,
+        stdout_failed,
+        writing_stdout,
+    )
 
     try:
         install_signal_handlers()  # SIGTERM and SIGHUP unwind like Ctrl-C: exit 143 / 129
@@ -180,7 +185,10 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
         if command is None:
             command = build_command()
         try:
-            code = _main_noting_interrupts(command, argv)
+            with writing_stdout():  # click's own output too: --help, -V
+                code = _main_noting_interrupts(command, argv)
+        except StdoutError as exc:
+            return stdout_failed(exc)
         except typer.Abort as exc:
             cause = exc.__cause__ or exc.__context__ or exc
             typer.secho(f"error: {interrupted_message(cause)}", fg=typer.colors.RED, err=True)

@@ -115,6 +115,14 @@ def write_stdout(text: str) -> None:
         sys.stdout.flush()
 
 
+def stdout_failed(exc: StdoutError) -> int:
+    """Say that stdout could not take the output and return the exit code (1); stdout is pointed at
+    /dev/null first, so that what it still buffers does not fail again at exit."""
+    _silence_stdout()
+    error(str(exc))
+    return exc.exit_code
+
+
 @contextlib.contextmanager
 def writing_stdout():
     """Around code that writes on stdout (rich's Console included): a stdout that cannot take it (a
@@ -191,7 +199,7 @@ def guarded(func: F) -> F:
         except KernelcliError as exc:
             _traceback_if_debug()
             if isinstance(exc, StdoutError):
-                _silence_stdout()  # what stdout still buffers would fail again at exit
+                raise exit_with(stdout_failed(exc)) from None
             error(str(exc))
             raise exit_with(exc.exit_code) from None
         except KeyboardInterrupt as exc:
