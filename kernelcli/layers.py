@@ -32,12 +32,10 @@ from typing import Any
 import numpy as np
 
 from . import api, conv_args, layer_jit, ndsupport, shapes
-from ._core.policy import SMALL_WORK, as_paths  # noqa: F401  (SMALL_WORK: kept for old imports)
+from ._core.policy import as_paths
 from .errors import ShapeError, UsageError
-from .modes import (  # noqa: F401
-    ACTIVATIONS,
+from .modes import (
     PAD_CODES,
-    PAD_EQUIVALENTS,
     canonical_activation,
     canonical_combine,
     canonical_pad_mode,
