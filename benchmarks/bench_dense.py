@@ -17,13 +17,14 @@ memory-bound control is what two threads get of the memory bandwidth (a 4096^2 7
 itself, blind to waiting for a core, which is what to compare on a shared, busy host.
 
 ``--blocked`` instead times the in-place loop's three-row sweeps of full 3x3-7x7 kernels against its flat
-passes (1 thread, process CPU time): where ``costs.BLOCKED_MIN_VALUES`` should lie.
+passes (1 thread, process CPU time): where ``costs.BLOCKED_MIN_VALUES`` should lie, and (``--dtype float64``)
+whether float64 images gain from them too.
 
 ``--crossover`` instead times the direct loop against the FFT, both forced, at 1 thread (CPU time) and 2
 (wall time): where ``costs.FFT_MIN_TAPS`` should lie.
 
 Run: ``python benchmarks/bench_dense.py [--images 256,2048,8192] [--sizes 3,5,7,9,11,15,21,31]
-[--repeat 9] [--threads 2] [--path dense|fft] [--scaling] [--cpu] [--crossover] [--blocked]``
+[--repeat 9] [--threads 2] [--path dense|fft] [--scaling] [--cpu] [--crossover] [--blocked [--dtype float64]]``
 """
 
 from __future__ import annotations
@@ -197,7 +198,7 @@ def crossover(images, sizes, repeat: int) -> str:
     return "\n".join(lines)
 
 
-def blocked(images, sizes, repeat: int) -> str:
+def blocked(images, sizes, repeat: int, dtype: str = "float32") -> str:
     """The in-place loop's blocked sweeps against its flat passes (the same bytes), 1 thread, process CPU
     time, interleaved rounds: each side's plan is made once with the sweeps allowed for every row
     length, or for none (a kernel of its own each, as plans are remembered per kernel)."""
@@ -207,11 +208,11 @@ def blocked(images, sizes, repeat: int) -> str:
     from kernelcli._core import costs, taps
 
     set_threads(1)
-    lines = [f"blocked / flat, ms, 1 thread CPU (BLOCKED_MIN_VALUES = {costs.BLOCKED_MIN_VALUES}); < 1: blocked is quicker", "",
+    lines = [f"blocked / flat, {dtype}, ms, 1 thread CPU (BLOCKED_MIN_VALUES = {costs.BLOCKED_MIN_VALUES}); < 1: blocked is quicker", "",
              "| image | kernel | blocked | flat | ratio |", "|---|---|---|---|---|"]
     rows, kinds = costs.BLOCKED_MIN_VALUES, taps.BLOCKED
     for n in images:
-        x = np.random.default_rng(n).random((n, n), dtype=np.float32)
+        x = np.random.default_rng(n).random((n, n)).astype(dtype)
         calls = max(1, int(2e6 // (n * n)))  # small images: several calls a sample
         for f in (f for f in sizes if f in kinds):
             rng = np.random.default_rng(f)
@@ -250,13 +251,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="instead: the direct loop against the FFT, both forced, at 1 and 2 threads (where FFT_MIN_TAPS lies)")
     parser.add_argument("--blocked", action="store_true",
                         help="instead: the dense loop's three-row sweeps against its flat passes, 1 thread (where BLOCKED_MIN_VALUES lies)")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="the image dtype of --blocked")
     args = parser.parse_args(argv)
     images = [int(s) for s in args.images.split(",") if s.strip()]
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if args.crossover or args.blocked:
         load = os.getloadavg()
         print(f"# load average at start {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}")
-        print(crossover(images, sizes, args.repeat) if args.crossover else blocked(images, sizes, args.repeat))
+        print(crossover(images, sizes, args.repeat) if args.crossover else blocked(images, sizes, args.repeat, args.dtype))
         load = os.getloadavg()
         print(f"\nload average at the end {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}")
         return 0

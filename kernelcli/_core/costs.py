@@ -47,7 +47,10 @@ FFT_MIN_TAPS = 400
 #: 2026-12-02 13:37 UTC, load 3-4; ``python benchmarks/bench_dense.py --blocked --images 256,512,1024,2048
 #: --sizes 3,5,7`` repeats it), 3x3, 5x5, 7x7: 256^2 1.19, 1.12, 1.43; 512^2 1.14, 0.92, 1.19; 1024^2 1.10,
 #: 0.90, 0.96 (again at 13:39: 1.04 for 3x3, 1.03 for 7x7: a tie); 1536^2 0.93, 0.83, 0.93; 2000^2 0.67,
-#: 0.89, 0.84; 2048^2 0.87, 0.86, 0.86; 4096^2 0.84, 0.83, 0.93.
+#: 0.89, 0.84; 2048^2 0.87, 0.86, 0.86; 4096^2 0.84, 0.83, 0.93.  float64 (and the integer images computed in
+#: it) gains as much, so it keeps the sweeps although they cost a fresh install ~4 s more of compiling (``--dtype
+#: float64``, 2026-12-02 16:20 UTC, load 2.4): 2048^2 0.81, 0.84, 0.83; 4096^2 0.81, 0.83, 0.87; int16 2048^2 0.91,
+#: 0.90, 0.88 (the cast included).
 BLOCKED_MIN_VALUES = 1536
 #: The same for a 3-D kernel: ``volumes.conv3d`` with ``Paths(force="dense")`` / ``"fft"``, random
 #: float32 volume and kernel, 1 thread process CPU time (2 threads wall), medians of 3, 2026-12-02
