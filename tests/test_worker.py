@@ -382,6 +382,7 @@ class TestFallback:
             server.kill()
             server.wait()
 
+    @pytest.mark.skipif(not Path("/proc/net/unix").exists(), reason="sees the connection through Linux's /proc")
     def test_worker_killed_mid_call(self, tmp_path):
         env = private_runtime(tmp_path)
         started = run_cli("worker", "start", "--idle-timeout", "120", "--json", env=env, timeout=600)
@@ -392,7 +393,8 @@ class TestFallback:
             full = {**cli_env(), **env}
             call = subprocess.Popen([sys.executable, "-m", "kernelcli", "convolve", f"{SAMPLES}/example1.csv", "-k", "sobel_v", "-q"],
                                     cwd=tmp_path, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            time.sleep(1.0)
+            # not a sleep: a client slow to start on a loaded machine would meet a dead worker, not be killed mid-call
+            wait_for(lambda: call.poll() is None and connected(call.pid), timeout=60.0)
         finally:
             os.kill(pid, signal.SIGKILL)  # ...and the worker dies under it
         out, err = call.communicate(timeout=120)
@@ -500,6 +502,18 @@ def test_peer_uid_is_this_process():
     a, b = socket.socketpair()
     with a, b:
         assert protocol.peer_uid(a) == os.getuid()
+
+
+def connected(pid: int) -> bool:
+    """Whether process ``pid`` holds a connected Unix socket (Linux: /proc/net/unix lists its
+    end by inode, state 03); in the tests that use it, the worker's is the only one it opens."""
+    try:
+        links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        table = [line.split() for line in Path("/proc/net/unix").read_text().splitlines()[1:]]
+    except OSError:  # the process ended, or a descriptor closed as we looked
+        return False
+    ends = {link[len("socket:["):-1] for link in links if link.startswith("socket:[")}
+    return any(row[5] == "03" and row[6] in ends for row in table)  # 03: SS_CONNECTED
 
 
 def wait_for(condition, timeout: float = 300.0) -> None:
