@@ -334,6 +334,37 @@ def _context():
     return mp.get_context("spawn")
 
 
+class _our_kernelcli_first:
+    """While a pool starts, the processes it starts import this kernelcli, not one in the
+    current folder.
+
+    Python 3.11 starts the forkserver with ``python -c``, so its ``sys.path[0]`` is the
+    current folder, and it preloads any ``kernelcli`` found there (a source checkout of
+    another version) before the workers get this process's ``sys.path``.  With the safe
+    path (PYTHONSAFEPATH, as ``-P``) and this package's folder first on PYTHONPATH, it
+    imports ours.  The environment is put back when the pool has started; spawned workers
+    (no forkserver) take this process's ``sys.path`` before importing anything anyway.
+
+    >>> with _our_kernelcli_first():                                  # doctest: +SKIP
+    ...     pool = _context().Pool(2)
+    """
+
+    NAMES = ("PYTHONSAFEPATH", "PYTHONPATH")
+
+    def __enter__(self) -> None:
+        self.saved = {name: os.environ.get(name) for name in self.NAMES}
+        root = str(Path(__file__).resolve().parent.parent)
+        os.environ["PYTHONSAFEPATH"] = "1"
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [root, self.saved["PYTHONPATH"]]))
+
+    def __exit__(self, *exc) -> None:
+        for name, value in self.saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _start_pool(job: Job, n_workers: int):
     """A pool of ``n_workers`` processes running ``job``, or None if processes cannot be started.
 
@@ -342,7 +373,7 @@ def _start_pool(job: Job, n_workers: int):
     """
     pool = None
     try:
-        with signals_deferred():
+        with signals_deferred(), _our_kernelcli_first():
             pool = _context().Pool(n_workers, initializer=_init_worker, initargs=(job, threads_per_worker(n_workers)))
     except (OSError, ValueError, ImportError):
         return None

@@ -425,3 +425,48 @@ def test_planning_compares_outputs_with_inputs_through_a_set(tmp_path, monkeypat
         code = exc.code
     assert code in (0, None)
     assert len(calls) < 60 * 10, len(calls)  # linear in the files (it was 60 * 61 and more)
+
+
+#: the CLI as the installed script starts it: sys.path[0] is not the current folder (run_cli's
+#: -P would hide the bug: the forkserver inherits it); "spawn": as where there is no forkserver
+START = {
+    "forkserver": "import sys, runpy; sys.path.pop(0); runpy.run_module('kernelcli', run_name='__main__')",
+    "spawn": "import sys, runpy, multiprocessing as mp; sys.path.pop(0); mp.get_all_start_methods = lambda: ['spawn']; "
+             "runpy.run_module('kernelcli', run_name='__main__')",
+}
+
+
+@pytest.mark.parametrize("method", sorted(START))
+def test_workers_import_this_kernelcli_not_one_in_the_current_folder(tmp_path, method):
+    """Python 3.11's forkserver starts with the current folder first on its path: a
+    ``kernelcli`` there (a checkout of another version) was what the workers ran."""
+    import kernelcli
+
+    fake = tmp_path / "kernelcli"
+    fake.mkdir()
+    (fake / "__init__.py").write_text(
+        'import os\nopen(os.environ["KERNELCLI_TEST_MARK"], "a").write(f"{os.getpid()}\\n")\nraise ImportError("the wrong kernelcli")\n'
+    )
+    (tmp_path / "in").mkdir()
+    for name in ("a", "b"):
+        shutil.copy(SAMPLES / "phantom.png", tmp_path / "in" / f"{name}.png")
+    mark = tmp_path / "mark"
+    here = str(Path(kernelcli.__file__).resolve().parent.parent)
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONSAFEPATH"}  # conftest's: it hides the bug
+    env = {**env, "KERNELCLI_TEST_MARK": str(mark), "KERNELCLI_WORKER": "off",
+           "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
+    r = subprocess.run([sys.executable, "-c", START[method], "convolve", "in", "-k", "sobel_v", "--workers", "2", "--out-dir", "out"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_sobel_v.png", "b_sobel_v.png"]
+    assert not mark.exists(), f"imported the kernelcli in the current folder in processes {mark.read_text().split()}"
+
+
+def test_the_pool_start_puts_the_environment_back(monkeypatch):
+    monkeypatch.delenv("PYTHONSAFEPATH", raising=False)
+    monkeypatch.setenv("PYTHONPATH", "elsewhere")
+    with pytest.raises(KeyboardInterrupt), batch._our_kernelcli_first():
+        assert os.environ["PYTHONSAFEPATH"] == "1"
+        assert os.environ["PYTHONPATH"].split(os.pathsep) == [str(Path(batch.__file__).resolve().parents[1]), "elsewhere"]
+        raise KeyboardInterrupt
+    assert "PYTHONSAFEPATH" not in os.environ and os.environ["PYTHONPATH"] == "elsewhere"
