@@ -269,7 +269,7 @@ def conv2d(
 def _computed_in(x: Any, dtype: Any, default: np.dtype) -> tuple[Any, np.dtype | None]:
     """``x`` cast to the float dtype a ``dtype=`` asks to compute in (as it is for None or an integer
     dtype), and the integer dtype the result is then rounded into (:func:`ndsupport.dtype_arg`)."""
-    compute, rounded = ndsupport.dtype_arg(dtype, default)
+    compute, rounded = ndsupport.dtype_arg(dtype, default, arr=x)
     return (x if compute == default else x.astype(compute)), rounded
 
 
@@ -361,6 +361,7 @@ def pool2d(
     x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
     call = pool_args.resolve(x3.shape, arr.dtype, size, stride, op, padding, ceil_mode, count_include_pad, dtype)
     if call.cast is not None:  # a float dtype= to compute in: the image cast to it first
+        ndsupport.check_fits(arr, call.cast)
         arr, x3 = arr.astype(call.cast), x3.astype(call.cast)
     (oh, ow), dtype, rounded = call.out, call.result, call.rounded
     policy = as_paths(paths)

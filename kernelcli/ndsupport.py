@@ -41,8 +41,8 @@ def native(arr: np.ndarray) -> np.ndarray:
 
 
 def compute_dtype(dtype: Any) -> np.dtype:
-    """The floating dtype images are computed in: float64 for float64 and for integers wider
-    than 8 bits (so large kernels on 16-bit data stay exact), float32 otherwise.
+    """The floating dtype images are computed in: float64 for float64 (and long double) and for
+    integers wider than 8 bits (so large kernels on 16-bit data stay exact), float32 otherwise.
 
     >>> compute_dtype(np.dtype("uint16")), compute_dtype(np.dtype(">f8"))
     (dtype('float64'), dtype('float64'))
@@ -52,7 +52,8 @@ def compute_dtype(dtype: Any) -> np.dtype:
     except (KeyError, TypeError):
         pass
     dt = np.dtype(dtype).newbyteorder("=")
-    found = np.dtype(np.float64) if dt == np.float64 or (dt.kind in "iu" and dt.itemsize > 1) else np.dtype(np.float32)
+    wide = dt.itemsize >= 8 if dt.kind == "f" else dt.kind in "iu" and dt.itemsize > 1  # long double: float64, the widest the core has
+    found = np.dtype(np.float64) if wide else np.dtype(np.float32)
     if isinstance(dtype, np.dtype) and len(_COMPUTE_DTYPES) < 64:
         _COMPUTE_DTYPES[dtype] = found
     return found
@@ -63,14 +64,15 @@ _COMPUTE_DTYPES: dict = {}
 
 
 def volume_dtype(dtype: Any) -> np.dtype:
-    """The floating dtype volumes are computed in by default: float64 for float64 input and
-    float32 for everything else (a 512x512x400 CT in float64 alone would be four copies of its
-    int16 data); ``dtype=`` (:func:`dtype_arg`) chooses another.
+    """The floating dtype volumes are computed in by default: float64 for float64 (and long
+    double) input and float32 for everything else (a 512x512x400 CT in float64 alone would be
+    four copies of its int16 data); ``dtype=`` (:func:`dtype_arg`) chooses another.
 
     >>> volume_dtype(np.int16), volume_dtype(">f8")
     (dtype('float32'), dtype('float64'))
     """
-    return np.dtype(np.float64) if np.dtype(dtype).newbyteorder("=") == np.float64 else np.dtype(np.float32)
+    dt = np.dtype(dtype)
+    return np.dtype(np.float64) if dt.kind == "f" and dt.itemsize >= 8 else np.dtype(np.float32)
 
 
 #: what ``dtype=`` of every array function takes besides None: a float dtype to compute in ...
@@ -80,7 +82,7 @@ COMPUTE_DTYPES = ("float32", "float64")
 ROUNDED_DTYPES = ("uint8", "int8", "uint16", "int16")
 
 
-def dtype_arg(requested: Any, default: Any, name: str = "dtype") -> tuple[np.dtype, np.dtype | None]:
+def dtype_arg(requested: Any, default: Any, name: str = "dtype", *, arr: Any = None, arr_name: str = "x") -> tuple[np.dtype, np.dtype | None]:
     """``(compute, rounded)`` of a ``dtype=`` argument: the dtype the call computes in, and the
     integer dtype its result is rounded into (None: the result is kept).
 
@@ -95,24 +97,51 @@ def dtype_arg(requested: Any, default: Any, name: str = "dtype") -> tuple[np.dty
       (as the command line's 8-bit outputs round).
 
     Anything else is refused, naming the value: float16 has no arithmetic in the jitted core,
-    and 32-bit integers have values a float32 result cannot tell apart.
+    and 32-bit integers have values a float32 result cannot tell apart.  Given the input
+    ``arr`` (named ``arr_name`` in messages), a float input with values beyond the compute
+    dtype's range is refused too (:func:`check_fits`).
 
     >>> dtype_arg("uint8", np.float32), dtype_arg(">f8", np.float32), dtype_arg(None, np.float64)
     ((dtype('float32'), dtype('uint8')), (dtype('float64'), None), (dtype('float64'), None))
     """
     if requested is None:
-        return np.dtype(default), None
+        return check_fits(arr, np.dtype(default), arr_name), None
     try:
         dt = np.dtype(requested).newbyteorder("=")
     except (TypeError, ValueError):
         dt = None
     if dt is not None and dt.name in COMPUTE_DTYPES:
-        return dt, None
+        return check_fits(arr, dt, arr_name), None
     if dt is not None and dt.name in ROUNDED_DTYPES:
-        return np.dtype(default), dt
+        return check_fits(arr, np.dtype(default), arr_name), dt
     raise UsageError(f"{name} {requested!r}: expected None (the default: {np.dtype(default).name}), "
                      f"{' or '.join(COMPUTE_DTYPES)} to compute in, or an integer dtype to round the result into: "
                      f"{', '.join(ROUNDED_DTYPES)}")
+
+
+def check_fits(arr: Any, compute: np.dtype, name: str = "x") -> np.dtype:
+    """``compute``, once a float ``arr`` has been checked to fit it: a narrower float dtype
+    (float64 to float32, long double to float64) would turn its large finite values into
+    infinities, and the result would be infinite or refused as "not finite" input.  Refused
+    (UsageError) naming the count and the dtype to compute in instead.  Other inputs (none, a
+    lazy array: checked tile by tile) pass as they are.
+
+    >>> check_fits(np.array([1.0, 3e38]), np.dtype(np.float32))
+    dtype('float32')
+    >>> check_fits(np.array([1.0, 1e39, -1e39]), np.dtype(np.float32))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: x: 2 value(s) beyond float32's range (about 3.4e+38 in magnitude): compute in float64 (dtype='float64')
+    """
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind != "f" or arr.dtype.itemsize <= compute.itemsize or not arr.size:
+        return compute
+    with np.errstate(over="ignore", invalid="ignore"):
+        peak = max(abs(np.nanmax(arr)), abs(np.nanmin(arr))) if not np.isnan(arr).all() else 0.0
+        if not np.isfinite(peak) or np.isfinite(compute.type(peak)):
+            return compute  # an infinity or NaN is the finite check's to refuse
+        beyond = int(np.count_nonzero(np.isfinite(arr) & ~np.isfinite(arr.astype(compute))))
+    instead = "compute in float64 (dtype='float64')" if compute != np.float64 else "scale the input (float64 is the widest kernelcli computes in)"
+    raise UsageError(f"{name}: {beyond} value(s) beyond {compute.name}'s range (about {float(np.finfo(compute).max):.2g} in magnitude): {instead}")
 
 
 def check_flip(flip: Any) -> bool:
@@ -206,7 +235,8 @@ def check_finite_kernel(k: np.ndarray) -> bool:
 
 
 def as_real_array(x: Any, ranks: Sequence[int], name: str, layout: str, finite: bool = True) -> np.ndarray:
-    """Validate an array of finite real numbers whose rank is one of ``ranks``; native byte order.
+    """Validate an array of finite real numbers whose rank is one of ``ranks``; native byte order,
+    a long double as float64 (refused by :func:`check_fits` where it holds values beyond it).
 
     ``layout`` names the expected axes in the message ("2-D (H, W) or 3-D (H, W, C)").
     ``finite=False`` leaves the finiteness to the caller, who must then call
@@ -224,6 +254,8 @@ def as_real_array(x: Any, ranks: Sequence[int], name: str, layout: str, finite: 
     if arr.size == 0:
         raise ShapeError(f"{name}: the array is empty (shape {arr.shape})")
     arr = native(arr)
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:  # long double: the core computes in float64 at most
+        arr = arr.astype(check_fits(arr, np.dtype(np.float64), name))
     if finite:
         check_finite(arr, name)
     return arr

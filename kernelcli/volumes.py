@@ -241,7 +241,7 @@ def conv3d(
             )
         except ShapeError as exc:
             raise ShapeError(f"volume {'x'.join(map(str, arr.shape))} and kernel {'x'.join(map(str, k.shape))}, axis {AXES[axis]}: {exc}") from None
-    cdt, rounded = ndsupport.dtype_arg(dtype, volume_dtype(arr.dtype))
+    cdt, rounded = ndsupport.dtype_arg(dtype, volume_dtype(arr.dtype), arr=arr, arr_name="volume")
     value = ndsupport.check_fill(pad_value, cdt, "pad value") if mode == "constant" else 0.0
     from ._core import dispatch
 
@@ -289,7 +289,7 @@ def correlate_separable(
         if k1.size == 1 and k1[0] == 1.0:
             continue
         passes.append((axis, k1))
-    cdt, rounded = ndsupport.dtype_arg(dtype, volume_dtype(arr.dtype))
+    cdt, rounded = ndsupport.dtype_arg(dtype, volume_dtype(arr.dtype), arr=arr, arr_name="volume")
     want = cdt if rounded is None else rounded
     if out is not None and (out.shape != arr.shape or out.dtype != want or not out.flags.c_contiguous):
         raise UsageError(f"out: expected a C-contiguous {want} array of shape {arr.shape}, got {out.dtype} {out.shape}")

@@ -246,3 +246,58 @@ def test_separable_volumes_round_into_an_out_buffer():
     assert_rounded(buf, volumes.correlate_separable(v, kernels), np.uint8)
     with pytest.raises(UsageError, match="out: expected a C-contiguous uint8 array"):
         volumes.correlate_separable(v, kernels, dtype="uint8", out=np.empty(v.shape, np.float32))
+
+
+BEYOND_FLOAT32 = r"value\(s\) beyond float32's range \(about 3\.4e\+38 in magnitude\): compute in float64 \(dtype='float64'\)"
+
+
+@pytest.mark.parametrize("name", list(_calls()))
+def test_values_beyond_float32_are_refused_not_turned_infinite(name):
+    """dtype="float32" on float64 values past float32's range: conv3d and correlate_separable
+    returned infinities silently, conv2d, pool2d and convolve_slices called the finite input
+    "NaN or infinite"; now one message names the range and the dtype to use, and no warning."""
+    call = _calls()[name]
+    v = np.ones((3, 7, 8))
+    v[0, 2, 3] = -1e39
+    with np.errstate(all="raise"), pytest.raises(UsageError, match=BEYOND_FLOAT32):
+        call(v, "float32")
+    assert call(v, "float64").dtype == np.float64
+    v[0, 2, 3] = -1e15  # (the magnitudes square it)
+    assert call(v, "float32").dtype == np.float32
+
+
+def test_the_range_is_float32s_own_rounding():
+    from kernelcli import ndsupport
+
+    top = np.nextafter(np.float64(np.finfo(np.float32).max), np.inf)  # rounds down to float32's largest
+    assert np.float32(top) == np.finfo(np.float32).max
+    assert ndsupport.check_fits(np.array([0.0, top, -top, np.nan]), np.dtype(np.float32)) == np.float32  # (NaN: the finite check's)
+    half_way = np.float64(np.finfo(np.float32).max) + 2.0**103  # half an ulp above: rounds to infinity
+    with pytest.raises(UsageError, match=r"x: 1 value\(s\) beyond"):
+        ndsupport.check_fits(np.array([1.0, half_way]), np.dtype(np.float32))
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).max <= np.finfo(np.float64).max, reason="long double is float64 here")
+@pytest.mark.parametrize("name", list(_calls()))
+def test_a_long_double_input_computes_in_float64(name):
+    """A long double input was computed in float32 by default (1e39 became infinite silently, and
+    every value lost 40 bits), and a max pool of one failed in Numba's typing with a traceback.
+    It is now taken as float64 (the widest the core has), as a float64 input is, on every path;
+    beyond float64's range it is refused by name."""
+    call = _calls()[name]
+    rng = np.random.default_rng(23)
+    v = rng.normal(size=(3, 7, 8)) * 1e30
+    v[0, 0, 0] = 1e39
+    got = call(v.astype(np.longdouble), None)
+    assert got.dtype == call(v, None).dtype and got.tobytes() == call(v, None).tobytes()
+    far = v.astype(np.longdouble)
+    far[0, 6, 7] = np.longdouble("1e400")
+    with pytest.raises(UsageError, match=r"value\(s\) beyond float64's range"):
+        call(far, None)
+
+
+def test_a_long_double_max_pool_on_every_path():
+    x = np.random.default_rng(24).normal(size=(9, 8)).astype(np.longdouble)
+    for paths in POOL_PATHS:
+        got = pool2d(x, 2, op="max", paths=paths)
+        assert got.dtype == np.float64 and got.tobytes() == pool2d(x.astype(np.float64), 2, op="max", paths=paths).tobytes()
