@@ -235,7 +235,9 @@ def test_a_pool_left_running_is_stopped_at_exit_within_bounded_time(tmp_path):
         "batch.STOP_GRACE = 0.5\n"
         "if __name__ == '__main__':\n"
         "    pool = batch._start_pool(partial(pad_file, p=1), 2)\n"
-        "    pool._inqueue._rlock.acquire()\n"
+        # (an idle worker holds this lock while it waits for a task: if one got there first, a
+        # plain acquire() waited forever; the lock is then held by that worker, never released)
+        "    pool._inqueue._rlock.acquire(timeout=1.0)\n"
         "    print('started', flush=True)\n"
     )
     (tmp_path / "leave.py").write_text(script)
