@@ -341,9 +341,13 @@ class _our_kernelcli_first:
     Python 3.11 starts the forkserver with ``python -c``, so its ``sys.path[0]`` is the
     current folder, and it preloads any ``kernelcli`` found there (a source checkout of
     another version) before the workers get this process's ``sys.path``.  With the safe
-    path (PYTHONSAFEPATH, as ``-P``) and this package's folder first on PYTHONPATH, it
-    imports ours.  The environment is put back when the pool has started; spawned workers
-    (no forkserver) take this process's ``sys.path`` before importing anything anyway.
+    path (PYTHONSAFEPATH, as ``-P``) it finds ours on the path it shares with this process
+    (site-packages, an editable install's ``.pth``, PYTHONPATH).  Only where this process
+    found kernelcli in its own first entry (``python -m kernelcli`` in a checkout), which the
+    safe path drops, is that folder put first on PYTHONPATH: never site-packages, whose
+    modules would then shadow the standard library's in the pool's processes.  The
+    environment is put back when the pool has started; spawned workers (no forkserver) take
+    this process's ``sys.path`` before importing anything anyway.
 
     >>> with _our_kernelcli_first():                                  # doctest: +SKIP
     ...     pool = _context().Pool(2)
@@ -353,9 +357,11 @@ class _our_kernelcli_first:
 
     def __enter__(self) -> None:
         self.saved = {name: os.environ.get(name) for name in self.NAMES}
-        root = str(Path(__file__).resolve().parent.parent)
         os.environ["PYTHONSAFEPATH"] = "1"
-        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [root, self.saved["PYTHONPATH"]]))
+        root = Path(__file__).resolve().parent.parent
+        first = None if sys.flags.safe_path or not sys.path else Path(sys.path[0] or os.getcwd()).resolve()
+        if root == first:
+            os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), self.saved["PYTHONPATH"]]))
 
     def __exit__(self, *exc) -> None:
         for name, value in self.saved.items():

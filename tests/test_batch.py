@@ -465,8 +465,25 @@ def test_workers_import_this_kernelcli_not_one_in_the_current_folder(tmp_path, m
 def test_the_pool_start_puts_the_environment_back(monkeypatch):
     monkeypatch.delenv("PYTHONSAFEPATH", raising=False)
     monkeypatch.setenv("PYTHONPATH", "elsewhere")
+    monkeypatch.setattr(sys, "path", [str(Path(batch.__file__).resolve().parents[1]), *sys.path[1:]])  # found in the first entry
     with pytest.raises(KeyboardInterrupt), batch._our_kernelcli_first():
         assert os.environ["PYTHONSAFEPATH"] == "1"
         assert os.environ["PYTHONPATH"].split(os.pathsep) == [str(Path(batch.__file__).resolve().parents[1]), "elsewhere"]
         raise KeyboardInterrupt
     assert "PYTHONSAFEPATH" not in os.environ and os.environ["PYTHONPATH"] == "elsewhere"
+
+
+def test_the_pool_start_leaves_pythonpath_alone_for_an_installed_kernelcli(monkeypatch):
+    """Found on the path the pool's processes share (site-packages, a .pth, PYTHONPATH), kernelcli's
+    folder was put first on PYTHONPATH all the same (fabcfca): site-packages ahead of the standard
+    library in the forkserver and its workers, where an installed ``selectors`` or ``enum``
+    backport shadowed the real one and the batch ended with exit 70."""
+    monkeypatch.delenv("PYTHONSAFEPATH", raising=False)
+    monkeypatch.setenv("PYTHONPATH", "elsewhere")
+    monkeypatch.setattr(sys, "path", ["/some/venv/bin", *sys.path[1:]])  # the console script's folder first
+    with batch._our_kernelcli_first():
+        assert os.environ["PYTHONSAFEPATH"] == "1" and os.environ["PYTHONPATH"] == "elsewhere"
+    monkeypatch.delenv("PYTHONPATH")
+    with batch._our_kernelcli_first():
+        assert "PYTHONPATH" not in os.environ
+    assert "PYTHONSAFEPATH" not in os.environ
