@@ -91,7 +91,8 @@ def dtype_arg(requested: Any, default: Any, name: str = "dtype", *, arr: Any = N
 
     * None: the function's own ``default`` (see :func:`compute_dtype`, :func:`volume_dtype`);
     * float32 or float64: computed in that precision, the input cast to it first (exactly from
-      integers and from float32 to float64), the result in it;
+      float32 to float64 and from integers up to 2**24 into float32, 2**53 into float64; larger
+      integers round, as any cast to that float does), the result in it;
     * uint8, int8, uint16 or int16: computed as by default, the result ``r`` rounded half to
       even and clipped to the dtype's range, ``numpy.clip(numpy.rint(r), lo, hi).astype(dtype)``
       (as the command line's 8-bit outputs round).

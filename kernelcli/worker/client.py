@@ -82,14 +82,16 @@ def _run(argv: list[str], socket_file) -> int:
         if runtime is None:
             raise _Fallback("")
         socket_file = protocol.socket_path(runtime)
+    stdio = [0, 1, 2]
+    for fd, stream in zip(stdio, (sys.stdin, sys.stdout, sys.stderr), strict=True):
+        try:  # (before the socket is made: it would take a closed descriptor's number)
+            os.fstat(fd)
+        except OSError:
+            raise _Fallback(f"file descriptor {fd} is closed") from None
+        if stream is None:  # closed when Python started, open now: the call runs here and says so itself
+            raise _Fallback(f"file descriptor {fd} was closed at start")
     sock = _connect(os.fspath(socket_file))
     try:
-        stdio = [0, 1, 2]
-        for fd in stdio:
-            try:
-                os.fstat(fd)
-            except OSError:
-                raise _Fallback(f"file descriptor {fd} is closed") from None
         start = _stdin_offset()
         request = {"op": "run", "argv": argv, "stamp": protocol.code_stamp(), **protocol.caller_state()}
         with _Relay() as relay:  # from before the request: a Ctrl-C is never lost while the call starts
