@@ -27,6 +27,8 @@ kernelcli.errors.InvalidKernel: k.json: kernels[0].matrix: row 2 has 1 value, ex
 
 from __future__ import annotations
 
+import contextlib
+
 EXIT_OK = 0
 EXIT_ITEM_FAILED = 1
 EXIT_USAGE = 2
@@ -113,6 +115,25 @@ class StdoutError(WriteError):
     @classmethod
     def of(cls, exc: OSError) -> StdoutError:
         return cls(f"stdout: cannot write: {exc.strerror or exc}")
+
+
+@contextlib.contextmanager
+def writing_stdout():
+    """Around code that writes on stdout (rich's Console and a pipe's copy included): a stdout that
+    cannot take it (a full disk) is a :class:`StdoutError`, exit 1; a closed pipe stays ``BrokenPipeError``.
+
+    >>> with writing_stdout():
+    ...     raise OSError(28, "No space left on device")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.StdoutError: stdout: cannot write: No space left on device
+    """
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise StdoutError.of(exc) from None
 
 
 class MissingExtra(KernelcliError):

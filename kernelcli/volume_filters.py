@@ -39,11 +39,10 @@ from typing import Any
 
 import numpy as np
 
-from . import ndsupport
 from ._core.numpy_impl import rounded as _rounded
 from .kernel_build import central_difference_mm, laplacian_of_gaussian_factors, sobel_mm_factors
 from .kernel_build import gaussian_second_derivative_1d  # noqa: F401  (built in kernel_build; importable from here)
-from .volumes import _spacing, as_volume, correlate_separable, volume_dtype
+from .volumes import _spacing, as_volume, correlate_separable, volume_dtype_arg
 
 
 def _one_axis(axis: int, k: np.ndarray) -> list[Any]:
@@ -65,7 +64,7 @@ def smooth_renormalised(vol: Any, kernels: Sequence[Any], *, mask: Any = None, d
     [2.5, 2.0, 1.0]
     """
     arr = as_volume(vol)
-    cdt, rounded = ndsupport.dtype_arg(dtype, volume_dtype(arr.dtype), arr=arr, arr_name="volume")
+    cdt, rounded = volume_dtype_arg(dtype, arr)
     passes = [(axis, np.asarray(k, dtype=np.float64).reshape(-1)) for axis, k in enumerate(kernels) if k is not None]
     if mask is None:
         out = correlate_separable(arr, kernels, pad_mode="constant", pad_value=0.0, dtype=cdt, paths=paths)
@@ -101,7 +100,7 @@ def gradient_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "r
     """
     arr = as_volume(vol)
     steps = _spacing(spacing)
-    cdt, rounded = ndsupport.dtype_arg(dtype, volume_dtype(arr.dtype), arr=arr, arr_name="volume")
+    cdt, rounded = volume_dtype_arg(dtype, arr)
     total = np.zeros(arr.shape, dtype=cdt)
     for axis, step in enumerate(steps):
         d = correlate_separable(arr, _one_axis(axis, central_difference_mm(step)), pad_mode=pad_mode, dtype=cdt, paths=paths)
@@ -117,7 +116,7 @@ def sobel_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "repl
     """
     arr = as_volume(vol)
     steps = _spacing(spacing)
-    cdt, rounded = ndsupport.dtype_arg(dtype, volume_dtype(arr.dtype), arr=arr, arr_name="volume")
+    cdt, rounded = volume_dtype_arg(dtype, arr)
     total = np.zeros(arr.shape, dtype=cdt)
     for axis in range(3):
         d = correlate_separable(arr, sobel_mm_factors(axis, steps), pad_mode=pad_mode, dtype=cdt, paths=paths)
@@ -140,7 +139,7 @@ def laplacian_of_gaussian(
     True
     """
     arr = as_volume(vol)
-    cdt, rounded = ndsupport.dtype_arg(dtype, volume_dtype(arr.dtype), arr=arr, arr_name="volume")
+    cdt, rounded = volume_dtype_arg(dtype, arr)
     total = np.zeros(arr.shape, dtype=cdt)
     for factors in laplacian_of_gaussian_factors(sigma_mm, spacing, truncate):
         total += correlate_separable(arr, factors, pad_mode=pad_mode, dtype=cdt, paths=paths)

@@ -77,6 +77,16 @@ def as_volume(x: Any, name: str = "volume") -> np.ndarray:
     return ndsupport.as_real_array(x, (3,), name, "3-D (Z, Y, X)")
 
 
+def volume_dtype_arg(dtype: Any, arr: np.ndarray) -> tuple[np.dtype, np.dtype | None]:
+    """``(compute, rounded)`` of a volume function's ``dtype=`` (:func:`ndsupport.dtype_arg`), by
+    default :func:`volume_dtype` of ``arr``, whose values are checked to fit the compute dtype.
+
+    >>> volume_dtype_arg(None, np.zeros((1, 1, 1), np.int16)), volume_dtype_arg("uint8", np.zeros((1, 1, 1)))
+    ((dtype('float32'), None), (dtype('float64'), dtype('uint8')))
+    """
+    return ndsupport.dtype_arg(dtype, volume_dtype(arr.dtype), arr=arr, arr_name="volume")
+
+
 def _kernel1d(kernel: Any, axis: str) -> np.ndarray:
     k = np.asarray(kernel, dtype=np.float64).reshape(-1)
     if k.size == 0:
@@ -241,7 +251,7 @@ def conv3d(
             )
         except ShapeError as exc:
             raise ShapeError(f"volume {'x'.join(map(str, arr.shape))} and kernel {'x'.join(map(str, k.shape))}, axis {AXES[axis]}: {exc}") from None
-    cdt, rounded = ndsupport.dtype_arg(dtype, volume_dtype(arr.dtype), arr=arr, arr_name="volume")
+    cdt, rounded = volume_dtype_arg(dtype, arr)
     value = ndsupport.check_fill(pad_value, cdt, "pad value") if mode == "constant" else 0.0
     from ._core import dispatch
 
@@ -289,7 +299,7 @@ def correlate_separable(
         if k1.size == 1 and k1[0] == 1.0:
             continue
         passes.append((axis, k1))
-    cdt, rounded = ndsupport.dtype_arg(dtype, volume_dtype(arr.dtype), arr=arr, arr_name="volume")
+    cdt, rounded = volume_dtype_arg(dtype, arr)
     want = cdt if rounded is None else rounded
     if out is not None and (out.shape != arr.shape or out.dtype != want or not out.flags.c_contiguous):
         raise UsageError(f"out: expected a C-contiguous {want} array of shape {arr.shape}, got {out.dtype} {out.shape}")

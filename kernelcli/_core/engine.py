@@ -344,9 +344,6 @@ def _covered(shift: np.ndarray, n_out: int, n_in: int) -> np.ndarray:
 
 
 _POOL_LOOPS = None
-#: the input dtype (its character code) whose 2x2 average :func:`.pool.avg2_rows_int` rounds into itself (the
-#: loop takes uint16 too, but each dtype is one more compiled version in a fresh install: uint16 rounds after it)
-_ROUNDS_ITSELF = np.dtype(np.uint8).char
 
 
 def _pool_loops():
@@ -379,7 +376,9 @@ def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announc
     h, w, c = x3.shape
     whole = padding == 0 and (oh - 1) * stride + size <= h and (ow - 1) * stride + size <= w
     avg2 = op_code == AVG and stride == 2 and size == 2 and whole and paths.force != "general"
-    if avg2 and rounded is not None and x3.dtype.char == _ROUNDS_ITSELF and np.dtype(rounded) == x3.dtype:
+    # a uint8 2x2 average into uint8 rounds in :func:`.pool.avg2_rows_int` (the loop takes uint16 too, but each
+    # dtype is one more compiled version in a fresh install: uint16 rounds after it)
+    if avg2 and rounded is not None and x3.dtype == np.uint8 and np.dtype(rounded) == x3.dtype:
         src, out = _flat_input(x3), np.empty((oh, ow * c), dtype=x3.dtype)
         announce(loops.avg2_rows_int, src.dtype, out.dtype)
         threads.run_rows(loops.avg2_rows_int, oh, src, c, out, work=out.size * _POOL_INT_WORK)

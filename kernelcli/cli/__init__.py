@@ -163,13 +163,8 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
     """
     # Every command passes the "cold" path policy (cli._common.cli_paths()) to the API itself:
     # nothing is steered through the environment.
-    from ..errors import StdoutError, interrupt_exit_code
-    from ._common import (
-        install_signal_handlers,
-        interrupted_message,
-        stdout_failed,
-        writing_stdout,
-    )
+    from ..errors import StdoutError, interrupt_exit_code, writing_stdout
+    from ._common import install_signal_handlers, interrupted_message, stdout_failed
 
     try:
         install_signal_handlers()  # SIGTERM and SIGHUP unwind like Ctrl-C: exit 143 / 129

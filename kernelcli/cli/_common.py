@@ -18,7 +18,15 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .. import startup
-from ..errors import EXIT_INTERNAL, EXIT_ITEM_FAILED, EXIT_USAGE, KernelcliError, StdoutError, interrupt_exit_code
+from ..errors import (
+    EXIT_INTERNAL,
+    EXIT_ITEM_FAILED,
+    EXIT_USAGE,
+    KernelcliError,
+    StdoutError,
+    interrupt_exit_code,
+    writing_stdout,
+)
 
 #: what to do when memory runs out anyway
 MEMORY_HINT = "use a smaller input or option values, or set KERNELCLI_MAX_MEMORY to be refused up front"
@@ -121,18 +129,6 @@ def stdout_failed(exc: StdoutError) -> int:
     _silence_stdout()
     error(str(exc))
     return exc.exit_code
-
-
-@contextlib.contextmanager
-def writing_stdout():
-    """Around code that writes on stdout (rich's Console included): a stdout that cannot take it (a
-    full disk) is a :class:`~kernelcli.errors.StdoutError`, exit 1; a closed pipe stays ``BrokenPipeError``."""
-    try:
-        yield
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        raise StdoutError.of(exc) from None
 
 
 def _isatty(stream: Any) -> bool:
@@ -308,7 +304,6 @@ def json_text(document: Any) -> str:
 
 def print_json(document: Any) -> None:
     """Print exactly one JSON document on stdout."""
-    import json
     import re
 
     text = json_text(document)

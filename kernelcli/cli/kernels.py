@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ._click import CLICK_SUGGESTS_COMMANDS
-from ._common import echo, guarded, note, print_json, writing_stdout
+from ..errors import writing_stdout
+from ._common import echo, guarded, note, print_json
 from .options import JsonOption, option
 
 if TYPE_CHECKING:

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ._common import guarded, print_json, writing_stdout
+from ..errors import writing_stdout
+from ._common import guarded, print_json
 from .options import LayoutOption, option
 
 #: shown in --help; a test keeps it equal to the files in kernels/networks/

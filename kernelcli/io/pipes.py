@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import KernelcliError, StdoutError, UsageError
+from ..errors import KernelcliError, UsageError, writing_stdout
 
 #: what ``-`` means for an input or an output
 STDIO = "-"
@@ -107,13 +107,9 @@ class Pipes:
 
                 stream = self._stdout or sys.stdout.buffer
                 with self.out.open("rb") as f:
-                    try:
+                    with writing_stdout():
                         shutil.copyfileobj(f, stream)
                         stream.flush()
-                    except BrokenPipeError:
-                        raise
-                    except OSError as exc:
-                        raise StdoutError.of(exc) from None
             elif isinstance(value, KernelcliError) and self.display:
                 value.args = (self.shown(str(value)),)
         finally:
