@@ -34,18 +34,20 @@ from .io.common import (  # noqa: F401
     stat_input,
 )
 from .io.formats import check_output_path, read_input, write_output  # noqa: F401
-from .io.images import (  # noqa: F401
-    _BLOCK,
+from .io.decode import (  # noqa: F401
     _CONVERTED_BANDS,
     DEFAULT_MAX_PIXELS,
     PILLOW_FORMATS,
     SIGNATURES as _SIGNATURES,
+    _sixteen_bit_colour,
+    sniff_format,
+)
+from .io.images import (  # noqa: F401
+    _BLOCK,
     Encoding,
     _image_to_array,
-    _sixteen_bit_colour,
     _to_pil,
     read_image as _read_image,
-    sniff_format,
     to_integer_range,
 )
 from .io.matrices import (  # noqa: F401

@@ -45,18 +45,7 @@ import numpy as np
 from ..errors import ImageReadError, UsageError
 from ..modes import JPEG_QUALITY, PNG_COMPRESSION, canonical_compression
 from .common import Loaded, Written
-from .decode import (  # noqa: F401 - PILLOW_FORMATS, SIGNATURES, sniff_format and _sixteen_bit_colour were defined here
-    _CONVERTED_BANDS,
-    DEFAULT_MAX_PIXELS,
-    PILLOW_FORMATS,
-    SIGNATURES,
-    _sixteen_bit_colour,
-    decode,
-    open_image,
-    reading,
-    sniff_format,
-    take,
-)
+from .decode import DEFAULT_MAX_PIXELS, decode, open_image, reading, take
 from .naming import IMAGE_SUFFIXES
 from .outputs import atomic_write
 from .png import write_png

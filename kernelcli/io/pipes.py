@@ -45,7 +45,7 @@ def sniff_bytes(head: bytes) -> str:
     >>> sniff_bytes(b"\\x89PNG\\r\\n\\x1a\\n...."), sniff_bytes(b"\\x93NUMPY\\x01\\x00"), sniff_bytes(b"1 2 3")
     ('png', 'npy', 'csv')
     """
-    from .images import SIGNATURES
+    from .decode import SIGNATURES
 
     if head.startswith(b"\x93NUMPY"):
         return "npy"
