@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from . import ndsupport
 from ._core.memo import Memo, array_key, frozen
 from ._core.policy import Paths
 from .modes import ACTIVATION_CODES, PAD_CODES
@@ -89,27 +90,74 @@ def jit_layer(x3: np.ndarray, wc: np.ndarray, bc: np.ndarray, groups: int, width
     if blocked:
         _blocked_layer(x3, wc, bc, groups, widths, PAD_CODES[mode], pad_value, stride, dilation, act, out)
     else:
+        ndsupport.check_finite(x3)
         _filterwise_layer(x3, wc, bc, groups, *maps(), pad_value, stride, dilation, act, out)
     return out
 
 
 def _blocked_layer(x3, wc, bc, groups, widths, mode_code, pad_value, stride, dilation, act, out) -> None:
-    """The jitted layer a block of filters at a time (:func:`_core.layer.blocked_rows`), into ``out``."""
+    """The jitted layer a block of filters at a time (:func:`_core.layer.blocked_rows`), into ``out``.
+
+    A float input is screened for NaN and infinity by the loop, on the padded rows it builds, and
+    apart on the rows no window reads; a refused input leaves ``out`` all NaN.
+    """
     from ._core import simd, threads
     from ._core.engine import NATIVE_INPUTS
     from ._core.layer import blocked_rows
     from ._core.memo import read_only
 
     h, w, channels = x3.shape
+    kh = wc.shape[2]
     if x3.dtype.name not in NATIVE_INPUTS:  # the padding loop reads these itself; others are cast first
         x3 = x3.astype(out.dtype)
     _announce_compile(blocked_rows, x3.dtype, out.dtype)
     rows, cols, runs, wq = _PAD_PLANS.get((x3.shape, widths, mode_code), lambda: _pad_plan(x3.shape, widths, mode_code))
-    table = _block_table_of(wc, bc, groups, dilation[1], (wq, channels), simd.lanes(out.dtype))
+    (sh, sw), (dh, dw) = stride, dilation
+    key = (x3.shape, widths, mode_code, out.shape[0], kh, sh, dh, out.itemsize)
+    needed, chunk, span, unread = _SLABS.get(key, lambda: _slab_plan(rows, h, out.shape[0], kh, sh, dh, wq * channels * out.itemsize))
+    screen = x3.dtype.kind == "f"
+    if screen and unread.size and not ndsupport.all_finite(x3[unread]):
+        ndsupport.check_finite(x3)  # refused, with the count of the whole input
+    table = _block_table_of(wc, bc, groups, (dh, dw), (wq, channels), simd.lanes(out.dtype))
     x2 = read_only(np.ascontiguousarray(x3).reshape(h, w * channels))
     stream = _streams(out, wc.shape[0] // groups, simd.lanes(out.dtype), simd.REGISTER_BYTES)
-    threads.run_rows(blocked_rows, out.shape[0], x2, channels, rows, cols, runs, wq, pad_value, wc.shape[2], dilation[0],
-                     *table, *stride, ACTIVATION_CODES[act], LEAKY_SLOPE, stream, out)
+    flags = np.zeros(needed.size if screen else 0, dtype=np.bool_)
+    threads.run_rows(blocked_rows, out.shape[0], x2, channels, rows, cols, runs, wq, pad_value, needed, chunk, span,
+                     *table, sh, sw, ACTIVATION_CODES[act], LEAKY_SLOPE, stream, out, flags)
+    if screen and flags.any():
+        out[...] = np.nan  # no output half computed from a refused input
+        ndsupport.check_finite(x3)
+
+
+#: bytes of padded rows the blocked loop builds at a time (a slab: its rows are padded once, not once
+#: per output row that reads them), a fraction of a core's L2 cache
+SLAB_BYTES = 1 << 17
+
+#: slab plans of recent layer shapes (see :func:`_slab_plan`)
+_SLABS = Memo(64)
+
+
+def _slab_plan(rows: np.ndarray, h: int, oh: int, kh: int, stride_h: int, dil_h: int,
+               row_bytes: int) -> tuple[np.ndarray, int, int, np.ndarray]:
+    """How :func:`_core.layer.blocked_rows` pads: ``(needed, chunk, span, unread)``.
+
+    ``rows[p]``: which of the ``h`` input rows padded row p copies (-1: the fill); ``needed[p]``: some window reads
+    padded row p; ``chunk``: output rows per slab (as many as :data:`SLAB_BYTES` of padded rows
+    hold, at least one); ``span``: padded rows one window spans; ``unread``: the input rows no
+    window reads (their finiteness is checked apart).
+
+    >>> needed, chunk, span, unread = _slab_plan(np.arange(5), 5, 3, 1, 2, 1, 1024)   # 1x1 windows, stride 2
+    >>> needed.astype(int).tolist(), chunk, span, unread.tolist()
+    ([1, 0, 1, 0, 1], 3, 1, [1, 3])
+    """
+    span = (kh - 1) * dil_h + 1
+    needed = np.zeros((oh - 1) * stride_h + span, dtype=np.bool_)
+    needed[(np.arange(oh)[:, None] * stride_h + np.arange(kh)[None, :] * dil_h).ravel()] = True
+    chunk = max(1, min(oh, (SLAB_BYTES // max(1, row_bytes) - span) // stride_h + 1))
+    read = rows[: needed.size][needed]
+    unread = np.setdiff1d(np.arange(h), read[read >= 0])
+    frozen(needed, unread)
+    return needed, chunk, span, unread
 
 
 def _streams(out: np.ndarray, per_group: int, lanes: int, register: int) -> bool:
@@ -168,13 +216,13 @@ _BLOCK_TABLES = Memo(16)
 _REMEMBER_WEIGHTS = 1 << 16
 
 
-def _block_table_of(wc: np.ndarray, bc: np.ndarray, groups: int, dil_w: int, row: tuple[int, int],
+def _block_table_of(wc: np.ndarray, bc: np.ndarray, groups: int, dilation: tuple[int, int], row: tuple[int, int],
                     lanes: int) -> tuple[np.ndarray, ...]:
     """:func:`_block_table`, remembered for small layers (its arrays read-only, whether new or remembered)."""
-    build = lambda: _frozen(_block_table(wc, bc, groups, dil_w, row, lanes))
+    build = lambda: _frozen(_block_table(wc, bc, groups, dilation, row, lanes))
     if wc.size > _REMEMBER_WEIGHTS:
         return build()
-    return _BLOCK_TABLES.get((array_key(wc), array_key(bc), groups, dil_w, row, lanes), build)
+    return _BLOCK_TABLES.get((array_key(wc), array_key(bc), groups, dilation, row, lanes), build)
 
 
 def _frozen(arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
@@ -182,30 +230,31 @@ def _frozen(arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
     return arrays
 
 
-def _block_table(wc: np.ndarray, bc: np.ndarray, groups: int, dil_w: int, row: tuple[int, int],
+def _block_table(wc: np.ndarray, bc: np.ndarray, groups: int, dilation: tuple[int, int], row: tuple[int, int],
                  lanes: int) -> tuple[np.ndarray, ...]:
     """The filters in blocks of ``lanes`` (within a group), for :func:`_core.layer.blocked_rows`.
 
-    ``row`` is ``(wq, C)``: a padded row's pixels and channels.  Returns ``offs`` (B, T) int64:
-    tap t's flat offset in a window's kh padded rows, stored one after another (channels-last),
-    for output column 0; ``wb`` (B, T*lanes): tap t's weights, one lane per filter (unused
+    ``row`` is ``(wq, C)``: a padded row's pixels and channels; ``dilation`` is (rows, columns).
+    Returns ``offs`` (B, T) int64: tap t's flat offset from a window's first padded row in
+    consecutive padded rows (channels-last), for output column 0; ``wb`` (B, T*lanes): tap t's weights, one lane per filter (unused
     lanes 0); ``n_taps``, ``first``, ``used`` (B,): the block's taps, its first filter and its
     filter count; ``bias`` (B, lanes).  A block's taps are those (channel, row, column) where any
     of its filters has a non-zero weight, in that order: the per-filter loop's order
     (:func:`_tap_table`).  The other filters of the block multiply a zero weight there; adding
     that zero changes no sum except the sign of an exact zero.
 
-    >>> offs, wb, n_taps, first, used, bias = _block_table(np.ones((3, 2, 1, 2)), np.zeros(3), 1, 1, (5, 2), 4)
+    >>> offs, wb, n_taps, first, used, bias = _block_table(np.ones((3, 2, 1, 2)), np.zeros(3), 1, (1, 1), (5, 2), 4)
     >>> offs[0, :4].tolist(), n_taps.tolist(), used.tolist()   # (channel, column): 0, 2 | 1, 3
     ([0, 2, 1, 3], [4], [3])
     """
     filters, per_group, kh, kw = wc.shape
     wq, channels = row
+    dil_h, dil_w = dilation
     per_filter_group = filters // groups
     per_block = -(-per_filter_group // lanes)
     t = np.arange(per_group * kh * kw)
     c, u, v = t // (kh * kw), t // kw % kh, t % kw
-    offsets = (u * wq + v * dil_w) * channels + c
+    offsets = (u * dil_h * wq + v * dil_w) * channels + c
     # (groups, filters of the group padded to whole blocks, taps) -> (blocks, taps, lanes)
     spread = np.zeros((groups, per_block * lanes, t.size), dtype=wc.dtype)
     spread[:, :per_filter_group] = wc.reshape(groups, per_filter_group, t.size)

@@ -429,6 +429,22 @@ class TestBlockedLoop:
                 conv_layer(x, w, b, padding=1, activation="relu", paths=policy.Paths(force="blocked"), out=buf)
                 np.testing.assert_array_equal(buf, want)
 
+    @pytest.mark.parametrize("slab_rows", [1, 4, 9])
+    def test_slabs_of_any_size_give_the_same_bytes(self, monkeypatch, slab_rows):
+        """Output rows go a slab of padded rows at a time (each padded once); the slab's size changes no byte,
+        with rows between a window's taps (dilation) or between windows (a stride past the window) never padded."""
+        from kernelcli._core.memo import Memo
+
+        rng = np.random.default_rng(34)
+        x = rng.normal(size=(41, 23, 2)).astype(np.float32)
+        monkeypatch.setattr(layer_jit, "_SLABS", Memo(8))
+        monkeypatch.setattr(layer_jit, "SLAB_BYTES", slab_rows * (23 + 4) * 2 * 4)
+        for kh, stride, dilation in [(3, 1, 1), (3, 2, 1), (1, 3, 1), (3, 1, 2), (2, 4, 1), (5, 3, 2)]:
+            w, b = rng.normal(size=(18, 2, kh, 3)), rng.normal(size=18)
+            kw = {"stride": stride, "dilation": dilation, "padding": 2, "pad_mode": "reflect"}
+            got = conv_layer(x, w, b, paths=policy.Paths(force="blocked"), **kw)
+            np.testing.assert_array_equal(got, conv_layer(x, w, b, paths=policy.Paths(force="filterwise"), **kw))
+
     def test_which_loop_runs(self):
         use = layer_jit._use_blocks
         assert use(policy.WARM, 16, 16) and use(policy.WARM, layer_jit.BLOCK_MIN_FILTERS, 16)
@@ -439,7 +455,7 @@ class TestBlockedLoop:
         w = np.zeros((3, 2, 1, 3))
         w[0, 0, 0, 2] = 1.0  # filter 0: channel 0, column 2
         w[2, 1, 0, 0] = 2.0  # filter 2: channel 1, column 0
-        offs, wb, n_taps, first, used, bias = layer_jit._block_table(w, np.arange(3.0), 1, 1, (5, 2), 4)
+        offs, wb, n_taps, first, used, bias = layer_jit._block_table(w, np.arange(3.0), 1, (1, 1), (5, 2), 4)
         assert n_taps.tolist() == [2] and first.tolist() == [0] and used.tolist() == [3]
         assert offs[0, :2].tolist() == [2 * 2 + 0, 0 * 2 + 1]  # (column * channels + channel), channel first
         assert wb[0, :8].tolist() == [1, 0, 0, 0, 0, 0, 2, 0] and bias.tolist() == [[0, 1, 2, 0]]
@@ -508,6 +524,51 @@ class TestErrors:
     def test_messages(self, args, kwargs, error, match):
         with pytest.raises(error, match=match):
             conv_layer(*args, **kwargs)
+
+
+class TestNonFiniteInput:
+    """A NaN or an infinity anywhere in the input is refused on every path: the blocked loop screens the rows
+    it pads (before the activation could hide an infinity: sigmoid and tanh of one are finite), and the
+    rows no window reads apart."""
+
+    @pytest.mark.parametrize("force", ["numpy", "filterwise", "blocked"])
+    @pytest.mark.parametrize(("where", "stride", "padding"), [
+        ((5, 7, 1), 1, 1),  # read by every filter
+        ((0, 0, 2), 1, 0),  # a corner, read by one window
+        ((1, 4, 0), 2, 0),  # row 1: no 1x1 window reads it (stride 2)
+        ((8, 3, 1), 1, 0),  # the last row: 1x1 windows at stride 3 read rows 0, 3 and 6 of 9
+    ])
+    @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+    def test_refused_with_the_count_and_out_left_all_nan(self, force, where, stride, padding, bad):
+        x = np.random.default_rng(35).random((9, 11, 3), dtype=np.float32)
+        x[where] = bad
+        x[0, 10, 0] = bad  # a second one: the count covers the whole input
+        w = np.ones((20, 3, 1, 1), np.float32) if stride == 2 or where == (8, 3, 1) else np.ones((20, 3, 3, 3), np.float32)
+        stride = 3 if where == (8, 3, 1) else stride
+        kw = {"stride": stride, "padding": padding, "activation": "sigmoid", "paths": policy.Paths(force=force)}
+        buf = np.zeros(conv_layer(np.ones_like(x), w, **kw).shape, np.float32)
+        with pytest.raises(UsageError, match=r"^x: 2 value\(s\) are NaN or infinite"):
+            conv_layer(x, w, out=buf, **kw)
+        assert not buf.any() or np.isnan(buf).all()  # refused before writing, or all of it NaN: never half written
+
+    @pytest.mark.parametrize(("kh", "stride", "dilation", "row"), [(1, 2, 1, 3), (2, 3, 1, 2), (2, 2, 1, 8), (2, 4, 2, 5)])
+    def test_in_a_row_no_window_reads(self, kh, stride, dilation, row):
+        x = np.ones((9, 5, 2), np.float32)
+        x[row, 4, 1] = np.nan
+        with pytest.raises(UsageError, match=r"x: 1 value\(s\) are NaN or infinite"):
+            conv_layer(x, np.ones((16, 2, kh, 1)), stride=stride, dilation=dilation, paths=policy.Paths(force="blocked"))
+
+    def test_a_half_precision_infinity_and_a_float64_nan(self):
+        for dtype, bad in ((np.float16, np.inf), (np.float64, np.nan)):
+            x = np.ones((6, 6, 2), dtype)
+            x[3, 3, 1] = bad
+            with pytest.raises(UsageError, match=r"x: 1 value\(s\) are NaN or infinite"):
+                conv_layer(x, np.ones((16, 2, 3, 3)), padding=1, paths=policy.Paths(force="blocked"))
+
+    def test_a_finite_input_that_overflows_is_computed(self):
+        x = np.full((6, 6, 1), 3e38, np.float32)
+        got = conv_layer(x, np.ones((16, 1, 3, 3)), padding=1, paths=policy.Paths(force="blocked"))
+        assert np.isinf(got).all()
 
 
 class TestOutBuffer:

@@ -19,8 +19,8 @@ weights in the order channel, row, column, each with where its run starts.  Ever
 value is summed in that order, tap by tap, which is also the plain-numpy path's order.
 
 :func:`blocked_rows` replaces both passes when filters come in blocks (see
-``kernelcli.layer_jit._block_table``): for each output row it pads the few input rows the
-row's windows read, channels-last, into a small buffer (no padded or planarised copy of the
+``kernelcli.layer_jit._block_table``): for a chunk of output rows it pads the input rows their
+windows read, each once, channels-last, into a small slab (no padded or planarised copy of the
 image), and computes a block of filters one vector wide for a block of output columns at a
 time, the sums held in registers (:mod:`.layer_blocks`), in the same order and with the same
 roundings as pass 2, so both give the same numbers.  It writes the channels-last output
@@ -37,6 +37,7 @@ from numba import njit
 from .config import JIT, LEAKY_RELU, NONE, RELU, SIGMOID, TANH
 from .layer_blocks import sweep
 from .pad import pad_into
+from .screen import screen_row
 from .simd import stream_fence
 
 #: columns of the tap table: input channel, row offset u*dilation, column phase, run start
@@ -145,33 +146,43 @@ def layer_rows(xq, taps, weights, counts, bias, stride_h, act, slope, out, i0, i
 
 
 @njit(**JIT)
-def blocked_rows(x, channels, rows, cols, runs, wq, fill, kh, dil_h, offs, wb, n_taps, first, used, bias, stride_h, stride_w,
-                 act, slope, stream, out, i0, i1):
+def blocked_rows(x, channels, rows, cols, runs, wq, fill, needed, chunk, span, offs, wb, n_taps, first, used, bias,
+                 stride_h, stride_w, act, slope, stream, out, flags, i0, i1):
     """Fill rows ``i0:i1`` of ``out`` (oh, ow, K) with ``act(sum of taps + bias)``, one block of filters at a time.
 
     ``x`` (H, W*C), ``rows``, ``cols``, ``runs``, ``wq``, ``fill``: the input and how it is padded
-    (see :func:`.pad.pad_row`).  For each output row the ``kh`` padded rows its windows read
-    (``dil_h`` apart) are built one after another in a small buffer.  Block b is filters
-    ``first[b] : first[b] + used[b]``: its ``n_taps[b]`` taps read that buffer at ``offs[b, t] +
-    j*stride_w*C`` for output column j, with weights ``wb[b, t*lanes : (t+1)*lanes]``; ``bias[b]``
-    is one vector.  ``stream``: write whole vectors past the caches (``out`` and every block
-    aligned to a register; see :func:`.simd.vstream`), which are fenced before returning.
+    (see :func:`.pad.pad_row`).  The output rows go ``chunk`` at a time: the padded rows their
+    windows read (``needed[p]``: some window reads padded row p) are built once, channels-last, into
+    a slab of consecutive padded rows (a window spans ``span`` of them), and output row i's windows
+    start at its first padded row ``i*stride_h`` there.  Block b is filters ``first[b] : first[b] + used[b]``: its
+    ``n_taps[b]`` taps read the slab at ``offs[b, t] + j*stride_w*C`` from there for output column j,
+    with weights ``wb[b, t*lanes : (t+1)*lanes]``; ``bias[b]`` is one vector.  ``stream``: write whole
+    vectors past the caches (``out`` and every block aligned to a register; see :func:`.simd.vstream`),
+    which are fenced before returning.  ``flags`` (one per padded row, or empty: not screening):
+    ``flags[p]`` is raised when padded row p holds a NaN or an infinity (:mod:`.screen`), checked
+    while the row is in cache.
     """
     ow, nk = out.shape[1], out.shape[2]
     of = out.reshape(out.size)
     row_len = wq * channels
-    window = np.empty(kh * row_len, dtype=out.dtype)
+    slab = np.empty(((chunk - 1) * stride_h + span) * row_len, dtype=out.dtype)
     v = out.dtype.type(fill)
     step_in = stride_w * channels
-    start = row_len - row_len  # an int64 0, not a literal
-    for i in range(i0, i1):
-        for u in range(kh):
-            pad_into(x, channels, rows[i * stride_h + u * dil_h], cols, runs, wq, v, window, u * row_len)
-        o = i * ow * nk
-        for b in range(offs.shape[0]):
-            sweep(window, offs[b], wb[b], n_taps[b], start, step_in, bias[b], of, o + first[b], nk, used[b], stream, ow)
-        if act != NONE:
-            _activate(of[o : o + ow * nk], act, slope)
+    for c0 in range(i0, i1, chunk):
+        c1 = min(c0 + chunk, i1)
+        p0 = c0 * stride_h
+        for p in range(p0, (c1 - 1) * stride_h + span):
+            if needed[p]:
+                d0 = (p - p0) * row_len
+                pad_into(x, channels, rows[p], cols, runs, wq, v, slab, d0)
+                screen_row(slab[d0 : d0 + row_len], flags, p)
+        for i in range(c0, c1):
+            base = (i - c0) * stride_h * row_len
+            o = i * ow * nk
+            for b in range(offs.shape[0]):
+                sweep(slab, offs[b], wb[b], n_taps[b], base, step_in, bias[b], of, o + first[b], nk, used[b], stream, ow)
+            if act != NONE:
+                _activate(of[o : o + ow * nk], act, slope)
     if stream:
         stream_fence()
     return out
