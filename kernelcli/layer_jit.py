@@ -102,13 +102,13 @@ def _blocked_layer(x3, wc, bc, groups, widths, mode_code, pad_value, stride, dil
     apart on the rows no window reads; a refused input leaves ``out`` all NaN.
     """
     from ._core import simd, threads
-    from ._core.engine import NATIVE_INPUTS
+    from ._core.engine import NATIVE_CHARS
     from ._core.layer import blocked_rows
     from ._core.memo import read_only
 
     h, w, channels = x3.shape
     kh = wc.shape[2]
-    if x3.dtype.name not in NATIVE_INPUTS:  # the padding loop reads these itself; others are cast first
+    if x3.dtype.char not in NATIVE_CHARS:  # the padding loop reads these itself; others are cast first
         x3 = x3.astype(out.dtype)
     _announce_compile(blocked_rows, x3.dtype, out.dtype)
     rows, cols, runs, wq = _PAD_PLANS.get((x3.shape, widths, mode_code), lambda: _pad_plan(x3.shape, widths, mode_code))
@@ -307,12 +307,12 @@ def _announce_compile(dispatcher: Any, *dtypes: np.dtype) -> None:
     Called before ``dispatcher`` first runs on arrays of ``dtypes``.
     """
     global _FIRST_COMPILE_NOTED
-    key = (dispatcher, *map(str, dtypes))
+    key = (dispatcher, *dtypes)  # dtype objects: their names are built in Python, a few microseconds each
     if _FIRST_COMPILE_NOTED or key in _FOUND_CACHED:
         return
     from . import jitcache
 
-    if jitcache.is_cached(*key):
+    if jitcache.is_cached(dispatcher, *map(str, dtypes)):
         _FOUND_CACHED.add(key)
         return
     _FIRST_COMPILE_NOTED = True

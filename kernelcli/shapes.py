@@ -259,6 +259,8 @@ def normalize_sequence(value: Any, rank: int, name: str, minimum: int = 1) -> tu
     >>> normalize_sequence((1, 2), 2, "dilation")
     (1, 2)
     """
+    if type(value) is int and value >= minimum:  # the common case, without the checks below (a few microseconds)
+        return (value,) * rank
     single = _integer(value)
     if single is not None:
         items: tuple[Any, ...] = (single,) * rank

@@ -101,13 +101,13 @@ INPLACE_MAX_SPAN = 11
 #: first (each dtype pair is a separate compiled version, so the set stays small).
 NATIVE_INPUTS = ("uint8", "uint16", "float32", "float64")
 #: their type codes: ``dtype.char`` is read in C, ``dtype.name`` is built in Python (about 2 us a call)
-_NATIVE_CHARS = frozenset(np.dtype(name).char for name in NATIVE_INPUTS)
+NATIVE_CHARS = frozenset(np.dtype(name).char for name in NATIVE_INPUTS)
 
 
 def _flat_input(x3: np.ndarray, dtype: np.dtype | None = None) -> np.ndarray:
     """``x3`` as contiguous (H, W*C) rows, read-only; cast to ``dtype`` unless its dtype is read natively."""
     h, w, c = x3.shape
-    if dtype is not None and x3.dtype.char not in _NATIVE_CHARS:
+    if dtype is not None and x3.dtype.char not in NATIVE_CHARS:
         x3 = x3.astype(dtype)
     return read_only(np.ascontiguousarray(x3).reshape(h, w * c))
 
