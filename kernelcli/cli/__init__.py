@@ -77,6 +77,9 @@ def _call(argv: list[str]) -> tuple[int, bool]:
         code = run_in_worker(argv) if wants_worker(argv) else None
         if code is not None:
             return code, True
+        from ._closed_stdout import stand_in
+
+        stand_in()  # a stdout closed at start: what prints fails with one line, exit 1 (after the client's check of it)
         code = run_plain(argv)
         if code is not None:
             return code, True

@@ -161,8 +161,43 @@ def error(message: str) -> None:
 
 
 def note(message: str) -> None:
-    """Print a one-line note on stderr (never on stdout, which carries results)."""
+    """Print a one-line note on stderr (never on stdout, which carries results); inside
+    :func:`notes_held`, keep it for later instead."""
+    if _HELD is not None:
+        _HELD.append(message)
+        return
     echo(message, err=True)
+
+
+#: the notes :func:`notes_held` keeps back, or None when notes are printed as they come
+_HELD: list[str] | None = None
+
+
+@contextlib.contextmanager
+def notes_held():
+    """Keep back the notes (and the summary line) printed inside the block, and print them
+    as it ends: after what the block wrote on stdout on its way out (``-o -``: the image,
+    copied as the command returns), or before the error of a command that failed.  A stdout
+    that could not take the output (:class:`StdoutError`) drops them: the one error line
+    is all that is said, with no summary of an output that never arrived.
+
+    >>> with notes_held():
+    ...     note("a note")  # on stderr as the block ends
+    ...     echo("the output")
+    the output
+    """
+    global _HELD
+    outer, _HELD = _HELD, []
+    held = _HELD
+    try:
+        yield
+    except StdoutError:
+        held.clear()
+        raise
+    finally:
+        _HELD = outer
+        for message in held:
+            note(message)
 
 
 def guarded(func: F) -> F:

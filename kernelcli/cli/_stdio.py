@@ -3,11 +3,14 @@
 :func:`piped` wraps a command whose parameters include ``input`` (a list of paths),
 ``out``, ``fmt`` and ``json_out``: it swaps ``-`` for stand-in files, and while the
 command runs, messages show ``-`` instead of those files and nothing but the result
-reaches stdout.
+reaches stdout.  With ``--out -`` the notes and the summary line wait until the result is
+on stdout (:func:`kernelcli.cli._common.notes_held`): a stdout that cannot take it gets
+the one error line alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -46,7 +49,8 @@ def piped(func: F | None = None, *, out_format: str | None = None) -> Any:
             raise UsageError("--json prints on stdout, which --out - already carries: drop one of them")
         if is_stdio(out) and kwargs.get("montage") is not None and is_stdio(kwargs.get("montage")):
             raise UsageError("--montage - is not supported; write the montage to a file")
-        with Pipes(inputs[0] if inputs else None, out, kwargs.get("fmt") or out_format) as pipes:
+        notes = _common.notes_held() if is_stdio(out) else contextlib.nullcontext()  # outside: the copy comes first
+        with notes, Pipes(inputs[0] if inputs else None, out, kwargs.get("fmt") or out_format) as pipes:
             if from_stdin:
                 kwargs["input"] = pipes.input if single else [pipes.input]
             if pipes.to_stdout:
