@@ -34,7 +34,7 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -101,11 +101,12 @@ def gradient_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "r
     arr = as_volume(vol)
     steps = _spacing(spacing)
     cdt, rounded = volume_dtype_arg(dtype, arr)
-    total = np.zeros(arr.shape, dtype=cdt)
-    for axis, step in enumerate(steps):
-        d = correlate_separable(arr, _one_axis(axis, central_difference_mm(step)), pad_mode=pad_mode, dtype=cdt, paths=paths)
-        total += d * d
-    return _rounded(np.sqrt(total, out=total), rounded)
+
+    def partials():
+        for axis, step in enumerate(steps):
+            yield correlate_separable(arr, _one_axis(axis, central_difference_mm(step)), pad_mode=pad_mode, dtype=cdt, paths=paths)
+
+    return _rounded(_magnitude(partials, arr.shape, cdt), rounded)
 
 
 def sobel_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "replicate", dtype: Any = None, paths: Any = None) -> np.ndarray:
@@ -117,11 +118,37 @@ def sobel_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "repl
     arr = as_volume(vol)
     steps = _spacing(spacing)
     cdt, rounded = volume_dtype_arg(dtype, arr)
-    total = np.zeros(arr.shape, dtype=cdt)
-    for axis in range(3):
-        d = correlate_separable(arr, sobel_mm_factors(axis, steps), pad_mode=pad_mode, dtype=cdt, paths=paths)
-        total += d * d
-    return _rounded(np.sqrt(total, out=total), rounded)
+
+    def partials():
+        for axis in range(3):
+            yield correlate_separable(arr, sobel_mm_factors(axis, steps), pad_mode=pad_mode, dtype=cdt, paths=paths)
+
+    return _rounded(_magnitude(partials, arr.shape, cdt), rounded)
+
+
+def _magnitude(partials: Callable[[], Iterator[np.ndarray]], shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """``sqrt(sum of d**2)`` over the new arrays ``partials()`` yields (used up), without overflow.
+
+    The squares are summed in ``dtype``, one partial at a time, unless one left the range: in
+    float32 a derivative of 1e20 squares to inf although the magnitude, 1e20, is representable.
+    Then (the sum holds inf) the partials are computed again and chained through ``np.hypot``,
+    which scales per voxel: the same result within rounding, a second pass for such volumes only.
+
+    >>> big = lambda: iter([np.full(2, 3e37, np.float32), np.full(2, 4e37, np.float32)])
+    >>> [round(float(m) / 1e37, 5) for m in _magnitude(big, (2,), np.float32)]   # squares: 1.6e75, inf in float32
+    [5.0, 5.0]
+    """
+    total = np.zeros(shape, dtype=dtype)
+    with np.errstate(over="ignore"):
+        for d in partials():
+            total += np.multiply(d, d, out=d)
+    if np.isfinite(total.max(initial=0.0)):
+        return np.sqrt(total, out=total)
+    del total
+    out = None
+    for d in partials():
+        out = np.abs(d, out=d) if out is None else np.hypot(out, d, out=out)
+    return out
 
 
 def laplacian_of_gaussian(

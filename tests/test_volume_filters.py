@@ -10,6 +10,7 @@ convolves with it and, at the volume's edge, divides by the weights that fell in
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -164,6 +165,20 @@ class TestDerivativesInMm:
         img.SetSpacing(self.SPACING[::-1])
         expected = sitk.GetArrayFromImage(sitk.GradientMagnitude(img, useImageSpacing=True))
         np.testing.assert_allclose(volume_filters.gradient_magnitude(x, self.SPACING), expected, atol=1e-10)
+
+    @pytest.mark.parametrize("name", ["gradient_magnitude", "sobel_magnitude"])
+    def test_derivatives_near_float32s_largest_give_the_magnitude_not_inf(self, name):
+        """Regression: each derivative was squared in float32, 5e37**2 = inf (a RuntimeWarning); the
+        magnitude, sqrt(3) * 5e37, is representable.  Now as float64 computes it, within float32 rounding."""
+        z, y, x = np.indices((3, 4, 5))
+        vol = ((z + y + x - 5) * 5e37).astype(np.float32)  # 5e37 per voxel along each axis; values -2.5e38 to 2e38
+        f = getattr(volume_filters, name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ours = f(vol, (1.0, 1.0, 1.0))
+        assert ours.dtype == np.float32 and np.isfinite(ours).all()
+        np.testing.assert_allclose(ours, f(vol.astype(np.float64), (1.0, 1.0, 1.0)), rtol=4e-7)
+        assert ours[1, 1, 2] == pytest.approx(math.sqrt(3) * 5e37, rel=4e-7)
 
     def test_an_oblique_ramp_has_the_same_slope_whatever_the_spacing(self):
         # f = 3 mm^-1 * (z_mm + y_mm + x_mm): |grad f| = 3 * sqrt(3) everywhere inside, on any voxel size
