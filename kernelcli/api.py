@@ -270,7 +270,13 @@ def _computed_in(x: Any, dtype: Any, default: np.dtype) -> tuple[Any, np.dtype |
     """``x`` cast to the float dtype a ``dtype=`` asks to compute in (as it is for None or an integer
     dtype), and the integer dtype the result is then rounded into (:func:`ndsupport.dtype_arg`)."""
     compute, rounded = ndsupport.dtype_arg(dtype, default, arr=x)
-    return (x if compute == default else x.astype(compute)), rounded
+    if compute == default:
+        return x, rounded
+    if is_dask_array(x):  # checked tile by tile as it is cast, with the message the whole array gets here
+        from .tiled import arrays
+
+        return arrays.cast(x, compute), rounded
+    return x.astype(compute), rounded
 
 
 _CORE: tuple = ()

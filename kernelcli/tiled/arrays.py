@@ -132,6 +132,26 @@ def tile_map(x: Any, axes: Sequence[Axis], core: Callable[..., np.ndarray],
                           dtype=dtype, meta=np.empty((0,) * x.ndim, dtype=dtype), allow_rechunk=False)
 
 
+def cast(x: Any, dtype: Any, name: str = "x") -> Any:
+    """A dask array cast to the float ``dtype`` a ``dtype=`` computes in, each tile first checked
+    to fit it (:func:`kernelcli.ndsupport.check_fits`): values beyond float32's range are refused
+    as in memory, not cast to infinities that the tiles then refuse as "NaN or infinite".  The
+    count in the message is the first failing tile's.
+
+    >>> import dask.array as da
+    >>> cast(da.from_array(np.array([1.0, 1e39]), chunks=1), np.float32).compute()
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: x: 1 value(s) beyond float32's range (about 3.4e+38 in magnitude): compute in float64 (dtype='float64')
+    """
+    dtype = np.dtype(dtype)
+    return x.map_blocks(_cast_tile, dtype, name, dtype=dtype)
+
+
+def _cast_tile(tile: np.ndarray, dtype: np.dtype, name: str) -> np.ndarray:
+    return tile.astype(ndsupport.check_fits(tile, dtype, name))
+
+
 def conv2d(x: Any, kernel: Any, *, stride: int | Sequence[int] = 1, padding: Any = "same", pad_mode: str = "constant",
            pad_value: float = 0.0, dilation: int | Sequence[int] = 1, flip: bool = False,
            chunks: int | Sequence[int] | None = None, paths: Any = None, notes: list[str] | None = None) -> Any:
