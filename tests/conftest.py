@@ -85,6 +85,60 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
     )
 
 
+def run_in_process(*args: str, cwd: Path | None = None, env: dict | None = None, input: bytes = b"") -> subprocess.CompletedProcess:
+    """``kernelcli ARGS`` in this process, answered as :func:`run_cli` answers: exit code, stdout, stderr.
+
+    The call takes the path ``python -m kernelcli`` takes (``kernelcli.cli._call``: the worker
+    if one is up, the plain parser, then the app), in ``cwd``, with ``env`` added to the
+    environment, ``input`` on stdin and text captured from stdout and stderr.  An exception the
+    call lets through is written to stderr with its traceback and exits 1, as the interpreter
+    does.  The environment, the folder, the standard streams and the signal handlers the call
+    installs are put back.  For a test of what the CLI answers; a test of the process itself
+    (signals, file descriptors, the interpreter's exit, the worker's socket) keeps ``run_cli``:
+    a fresh interpreter costs about 0.4 s of CPU.
+
+    >>> run_in_process("shape", "--in", "24", "--f", "5", "-q").stdout
+    '20\\n'
+    """
+    import contextlib
+    import io
+    import signal
+    import traceback
+
+    from kernelcli import cli
+
+    saved_env = dict(os.environ)
+    saved_streams = sys.stdin, sys.stdout, sys.stderr
+    signals = [s for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) if s is not None]
+    saved_handlers = {s: signal.getsignal(s) for s in signals}
+    out, err = io.BytesIO(), io.BytesIO()
+    streams = (io.TextIOWrapper(io.BytesIO(input), encoding="utf-8"), io.TextIOWrapper(out, encoding="utf-8", write_through=True),
+               io.TextIOWrapper(err, encoding="utf-8", write_through=True))  # held: a wrapper let go closes its buffer
+    sys.stdin, sys.stdout, sys.stderr = streams
+    try:
+        os.environ.update(env or {})
+        with contextlib.chdir(cwd or os.getcwd()):
+            try:
+                code = cli._call(list(args))[0]
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+                if exc.code is not None and not isinstance(exc.code, int):
+                    print(exc.code, file=sys.stderr)
+            except Exception:  # noqa: BLE001 - what the interpreter would print, and its exit code
+                traceback.print_exc()
+                code = 1
+        for stream in streams[1:]:
+            stream.flush()
+        answer = subprocess.CompletedProcess(["kernelcli", *args], code, out.getvalue().decode("utf-8"), err.getvalue().decode("utf-8"))
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        os.environ.clear()
+        os.environ.update(saved_env)
+        for sig, handler in saved_handlers.items():
+            signal.signal(sig, handler)
+    return answer
+
+
 @pytest.fixture
 def cli():
     """Fixture form of :func:`run_cli`."""

@@ -24,7 +24,7 @@ from kernelcli.cli import app
 from kernelcli.errors import InputError, OutputRefused, UsageError
 from kernelcli.jobs import pad_file, pool_file
 
-from conftest import SAMPLES, run_cli
+from conftest import SAMPLES, run_cli, run_in_process
 
 SUMMARY = re.compile(r"^(\d+) ok, (\d+) failed(, \d+ not run)?, \d+\.\d s$", re.MULTILINE)
 
@@ -294,7 +294,8 @@ class TestCli:
         for i, size in enumerate([(40, 50), (300, 280), (900, 700)]):
             png(inputs / f"g{i}.png", noise(i, size))
         png(inputs / "rgb.png", noise(7, (200, 150, 3)))
-        r = run_cli("convolve", str(inputs), "-k", kernel, "--out-dir", str(tmp_path / "batch"), "-j", "1", "-q")
+        # the batch in this long-running process, each file alone in a fresh one
+        r = run_in_process("convolve", str(inputs), "-k", kernel, "--out-dir", str(tmp_path / "batch"), "-j", "1", "-q")
         assert (r.returncode, r.stdout) == (0, ""), r.stderr  # -q: the files are the answer
         single = tmp_path / "single"
         single.mkdir()
@@ -329,9 +330,9 @@ class TestCli:
         assert r.exit_code == 0 and (tmp_path / "t" / "a_pad_constant.tif").exists()
 
     def test_several_inputs_need_out_dir_and_not_out(self, scans, tmp_path):
-        r = run_cli("pool", str(scans / "a.png"), str(scans / "sub" / "b.png"), "--size", "2")
+        r = run_in_process("pool", str(scans / "a.png"), str(scans / "sub" / "b.png"), "--size", "2")
         assert r.returncode == 2 and "--out-dir" in r.stderr
-        r = run_cli("pool", str(scans), "--size", "2", "--out", str(tmp_path / "x.png"), "--out-dir", str(tmp_path))
+        r = run_in_process("pool", str(scans), "--size", "2", "--out", str(tmp_path / "x.png"), "--out-dir", str(tmp_path))
         assert r.returncode == 2 and "--out names one output file" in r.stderr
 
     def test_refusal_exit_4_lists_problems_and_does_nothing(self, scans, tmp_path):
@@ -339,28 +340,28 @@ class TestCli:
         out.mkdir()
         (out / "a_maxpool2.png").write_bytes(b"keep")
         before = tree(tmp_path)
-        r = run_cli("pool", str(scans), "-r", "--size", "2", "--out-dir", str(out))
+        r = run_in_process("pool", str(scans), "-r", "--size", "2", "--out-dir", str(out))
         assert r.returncode == 4 and "a_maxpool2.png: already exists" in r.stderr and "Traceback" not in r.stderr
         assert tree(tmp_path) == before
 
     def test_single_input_behaves_as_before(self, tmp_path):
         png(tmp_path / "a.png", noise(1, (8, 8)))
-        r = run_cli("pool", "a.png", "--size", "2", cwd=tmp_path)
+        r = run_in_process("pool", "a.png", "--size", "2", cwd=tmp_path)
         assert r.returncode == 0 and r.stdout == "a_maxpool2.png\n"
         assert re.fullmatch(r"a\.png 8x8, maxpool2 -> a_maxpool2\.png 4x4, range \[\d+, \d+\], [\d.]+ ms\n", r.stderr)
-        r = run_cli("pool", str(SAMPLES / "example5.csv"), "--size", "2", "-q")
+        r = run_in_process("pool", str(SAMPLES / "example5.csv"), "--size", "2", "-q")
         assert r.stdout == "8 6\n9 9\n"
-        r = run_cli("pool", "missing.png", "--size", "2", cwd=tmp_path)
+        r = run_in_process("pool", "missing.png", "--size", "2", cwd=tmp_path)
         assert r.returncode == 2 and "missing.png: no such file" in r.stderr
 
     def test_single_input_with_report(self, tmp_path):
         png(tmp_path / "a.png", noise(1, (8, 8)))
-        r = run_cli("pool", "a.png", "--size", "2", "--report", "r.json", "-q", cwd=tmp_path)
+        r = run_in_process("pool", "a.png", "--size", "2", "--report", "r.json", "-q", cwd=tmp_path)
         assert r.returncode == 0 and r.stdout == "" and (tmp_path / "a_maxpool2.png").is_file()
         doc = json.loads((tmp_path / "r.json").read_text())
         assert doc["items"][0]["status"] == "ok" and doc["totals"]["ok"] == 1
         (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
-        r = run_cli("pool", "bad.png", "--size", "2", "--report", "r2.json", cwd=tmp_path)
+        r = run_in_process("pool", "bad.png", "--size", "2", "--report", "r2.json", cwd=tmp_path)
         assert r.returncode == 2 and "bad.png" in r.stderr
         assert json.loads((tmp_path / "r2.json").read_text())["items"][0]["status"] == "failed"
 

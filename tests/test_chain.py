@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import ndimage
 
-from conftest import SAMPLES, pixels, run_cli
+from conftest import SAMPLES, pixels, run_in_process
 from kernelcli.chain import parse_chain, parse_step, run_chain
 from kernelcli.errors import InvalidKernel, UsageError
 
@@ -89,8 +89,8 @@ def test_bad_steps(text, error):
 
 
 def test_bad_step_exits_before_reading_the_input(tmp_path):
-    assert run_cli("convolve", "missing.png", "-k", "sobel_v", "--then", "no_such_kernel", cwd=tmp_path).returncode == 3
-    result = run_cli("convolve", PHANTOM, "-k", "sobel_v", "--then", "maxpool:2", "--activation", "relu", "-o", "x.png", cwd=tmp_path)
+    assert run_in_process("convolve", "missing.png", "-k", "sobel_v", "--then", "no_such_kernel", cwd=tmp_path).returncode == 3
+    result = run_in_process("convolve", PHANTOM, "-k", "sobel_v", "--then", "maxpool:2", "--activation", "relu", "-o", "x.png", cwd=tmp_path)
     assert result.returncode == 2 and "--activation" in result.stderr and not (tmp_path / "x.png").exists()
 
 

@@ -12,7 +12,7 @@ from conftest import CliRunner
 
 from kernelcli.cli import COMMAND_MODULES, app
 
-from conftest import run_cli
+from conftest import run_cli, run_in_process
 
 EX1 = "7 2 3 3 8\n4 5 3 8 4\n3 3 2 8 4\n2 8 7 2 7\n5 4 4 5 4\n"
 EX2 = "105 102 100 97 96\n103 99 103 101 102\n101 98 104 102 100\n99 101 106 104 99\n104 104 104 100 98\n"
@@ -85,13 +85,13 @@ class TestImages:
         img[:, 16:] = 200  # brighter on the right: sobel_v (left brighter = positive) is negative there
         Image.fromarray(img).save(tmp_path / "step.png")
         monkeypatch.chdir(tmp_path)
-        r = run_cli("convolve", "step.png", "--kernel", "sobel_v", "--pad-mode", "replicate", cwd=tmp_path)
+        r = run_in_process("convolve", "step.png", "--kernel", "sobel_v", "--pad-mode", "replicate", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
         assert r.stdout.strip() == "step_sobel_v.png"
         assert "--rescale abs" in r.stderr
         out = np.asarray(Image.open(tmp_path / "step_sobel_v.png"))
         assert out.max() == 0  # every response is negative and clipped
-        r = run_cli("convolve", "step.png", "--kernel", "sobel_v", "--pad-mode", "replicate", "--rescale", "abs", "--out", "abs.png", cwd=tmp_path)
+        r = run_in_process("convolve", "step.png", "--kernel", "sobel_v", "--pad-mode", "replicate", "--rescale", "abs", "--out", "abs.png", cwd=tmp_path)
         assert np.asarray(Image.open(tmp_path / "abs.png")).max() == 255
 
     def test_existing_output_refused_without_force(self, tmp_path):
@@ -99,17 +99,17 @@ class TestImages:
 
         Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "a.png")
         (tmp_path / "b.png").write_bytes(b"keep")
-        r = run_cli("convolve", "a.png", "--kernel", "box_3x3", "--out", "b.png", cwd=tmp_path)
+        r = run_in_process("convolve", "a.png", "--kernel", "box_3x3", "--out", "b.png", cwd=tmp_path)
         assert r.returncode == 4 and "already exists" in r.stderr and "Traceback" not in r.stderr
         assert (tmp_path / "b.png").read_bytes() == b"keep"
-        assert run_cli("convolve", "a.png", "--kernel", "box_3x3", "--out", "b.png", "--force", cwd=tmp_path).returncode == 0
+        assert run_in_process("convolve", "a.png", "--kernel", "box_3x3", "--out", "b.png", "--force", cwd=tmp_path).returncode == 0
 
     def test_output_equal_to_input_refused(self, tmp_path):
         from PIL import Image
 
         Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "a.png")
         before = (tmp_path / "a.png").read_bytes()
-        r = run_cli("convolve", "a.png", "--kernel", "box_3x3", "--out", "a.png", "--force", cwd=tmp_path)
+        r = run_in_process("convolve", "a.png", "--kernel", "box_3x3", "--out", "a.png", "--force", cwd=tmp_path)
         assert r.returncode == 4 and "overwrite the input" in r.stderr
         assert (tmp_path / "a.png").read_bytes() == before
 
@@ -118,7 +118,7 @@ class TestImages:
 
         x = (np.arange(64 * 64).reshape(64, 64) * 15).astype(np.uint16)
         Image.fromarray(x).save(tmp_path / "ct.png")
-        r = run_cli("convolve", "ct.png", "--kernel", "identity", "--out", "o.png", cwd=tmp_path)
+        r = run_in_process("convolve", "ct.png", "--kernel", "identity", "--out", "o.png", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
         back = np.asarray(Image.open(tmp_path / "o.png"))
         assert back.dtype == np.uint16 and (back == x).all()
@@ -129,7 +129,7 @@ class TestImages:
         x = np.zeros((10, 10), np.uint8)
         x[:, :5] = 100
         Image.fromarray(x).save(tmp_path / "s.png")
-        r = run_cli("convolve", "s.png", "--kernel", "prewitt_v", "--padding", "valid", "--out", "o.npy", cwd=tmp_path)
+        r = run_in_process("convolve", "s.png", "--kernel", "prewitt_v", "--padding", "valid", "--out", "o.npy", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
         out = np.load(tmp_path / "o.npy")
         assert out.dtype == np.float32 and out.min() == 0 and out.max() == 300
@@ -146,13 +146,13 @@ class TestErrorsThroughCli:
     ])
     def test_clear_one_line_errors(self, csv, args, code, words):
         path = csv(EX5)
-        r = run_cli(*[a.replace("{csv}", path) for a in args])
+        r = run_in_process(*[a.replace("{csv}", path) for a in args])
         assert r.returncode == code, r.stderr
         assert words in r.stderr
         assert "Traceback" not in r.stderr
 
     def test_kernel_checked_before_input(self, tmp_path):
-        r = run_cli("convolve", str(tmp_path / "missing.png"), "--kernel", "no_such_kernel")
+        r = run_in_process("convolve", str(tmp_path / "missing.png"), "--kernel", "no_such_kernel")
         assert r.returncode == 3
 
     def test_internal_error_exit_70_and_debug_traceback(self, csv, monkeypatch):
@@ -210,7 +210,7 @@ class TestVolumesThroughConvolve:
         nib = pytest.importorskip("nibabel")
         from conftest import SAMPLES
 
-        r = run_cli("convolve", str(SAMPLES / "phantom3d.nii.gz"), "--kernel", "gaussian:1.5mm", "--out", "smooth.nii.gz", cwd=tmp_path)
+        r = run_in_process("convolve", str(SAMPLES / "phantom3d.nii.gz"), "--kernel", "gaussian:1.5mm", "--out", "smooth.nii.gz", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
         src, out = nib.load(SAMPLES / "phantom3d.nii.gz"), nib.load(tmp_path / "smooth.nii.gz")
         np.testing.assert_array_equal(src.affine, out.affine)
@@ -220,7 +220,7 @@ class TestVolumesThroughConvolve:
         pytest.importorskip("nibabel")
         from conftest import SAMPLES
 
-        r = run_cli("convolve", str(SAMPLES / "phantom3d.nii.gz"), "--kernel", "gaussian:1.5mm", "--montage", "m.png", "--out", "o.nii.gz", cwd=tmp_path)
+        r = run_in_process("convolve", str(SAMPLES / "phantom3d.nii.gz"), "--kernel", "gaussian:1.5mm", "--montage", "m.png", "--out", "o.nii.gz", cwd=tmp_path)
         assert r.returncode == 2 and "--montage" in r.stderr and "Traceback" not in r.stderr
         assert not (tmp_path / "o.nii.gz").exists()
 

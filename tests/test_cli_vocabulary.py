@@ -16,7 +16,7 @@ from kernelcli import modes
 from kernelcli.cli import app
 from kernelcli.cli.options import CONCEPTS, VOCABULARIES
 
-from conftest import run_cli
+from conftest import run_in_process
 
 #: options typer adds itself
 BUILTIN = {"--help", "-h", "--install-completion", "--show-completion"}
@@ -108,9 +108,9 @@ class TestIssueReproductions:
     """The surface defects of issue 12, each as its user hit it."""
 
     def test_lecture_spellings_print_what_they_always_printed(self):
-        r = run_cli("shape", "--in", "24", "--f", "5", "--s", "2", "--same")
+        r = run_in_process("shape", "--in", "24", "--f", "5", "--s", "2", "--same")
         assert r.returncode == 0 and r.stdout == "p = f // 2 = 5 // 2 = 2  (same)\nout_d = (24 + 2*2 - 5) // 2 + 1 = 12\n"
-        r = run_cli("params", "--in-ch", "228", "--filters", "32")
+        r = run_in_process("params", "--in-ch", "228", "--filters", "32")
         assert r.returncode == 0 and r.stdout == "[(3*3*228) + 1] * 32 = 65696\nweights 65664 + biases 32\n"
 
     @pytest.mark.parametrize("args", [
@@ -119,7 +119,7 @@ class TestIssueReproductions:
         ("shape", "-i", "24", "-f", "5", "--s", "2", "-p", "2", "-q"),
     ])
     def test_shape_takes_the_long_names(self, args):
-        r = run_cli(*args)
+        r = run_in_process(*args)
         assert (r.returncode, r.stdout) == (0, "12\n"), r.stderr
 
     def test_pad_takes_dash_p_and_pad_mode(self, invoke, tmp_path):
@@ -153,44 +153,44 @@ class TestIssueReproductions:
 
     def test_completion_offers_the_choices(self):
         env = {"KERNELCLI_WORKER": "off", "_KERNELCLI_COMPLETE": "complete_bash", "COMP_WORDS": "kernelcli pad x.csv --pad-mode re", "COMP_CWORD": "4"}
-        r = run_cli(env=env)
+        r = run_in_process(env=env)
         assert (r.returncode, r.stdout.split()) == (0, ["replicate", "reflect"]), r.stderr
         env.update(COMP_WORDS="kernelcli po", COMP_CWORD="1")
-        assert run_cli(env=env).stdout.split() == ["pool"]
+        assert run_in_process(env=env).stdout.split() == ["pool"]
 
     def test_version_and_completion(self):
-        r = run_cli("-V")
+        r = run_in_process("-V")
         assert r.returncode == 0 and re.fullmatch(r"kernelcli \d+\.\d+\.\d+\S*\n", r.stdout)
         assert "--install-completion" in _help(())
 
 
 class TestSmallDefects:
     def test_a_mistyped_command_is_suggested_once(self):
-        r = run_cli("kernel")
+        r = run_in_process("kernel")
         assert r.returncode == 2 and r.stderr.count("Did you mean 'kernels'?") == 1, r.stderr
 
     def test_clipping_note_counts_the_responses_not_the_pixels(self, tmp_path):
         from conftest import SAMPLES
 
-        r = run_cli("convolve", str(SAMPLES / "phantom.png"), "--kernel", "sobel_v", "-o", "e.png", cwd=tmp_path)
+        r = run_in_process("convolve", str(SAMPLES / "phantom.png"), "--kernel", "sobel_v", "-o", "e.png", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
         assert "49% of the non-zero responses (2305 of 4659) were negative and clipped to 0" in r.stderr
-        r = run_cli("convolve", str(SAMPLES / "phantom.png"), "--kernel", "sobel_v", "--rescale", "abs", "-o", "a.png", cwd=tmp_path)
+        r = run_in_process("convolve", str(SAMPLES / "phantom.png"), "--kernel", "sobel_v", "--rescale", "abs", "-o", "a.png", cwd=tmp_path)
         assert r.returncode == 0 and "clipped" not in r.stderr
 
     def test_an_integer_output_shows_its_range_as_integers(self, tmp_path):
         from conftest import SAMPLES
 
-        r = run_cli("convolve", str(SAMPLES / "phantom.png"), "-k", "gaussian:8", "-o", "b.png", cwd=tmp_path)
+        r = run_in_process("convolve", str(SAMPLES / "phantom.png"), "-k", "gaussian:8", "-o", "b.png", cwd=tmp_path)
         assert r.returncode == 0 and "range [0, 116]" in r.stderr, r.stderr
-        r = run_cli("convolve", str(SAMPLES / "phantom.png"), "-k", "gaussian:8", "-o", "b.npy", cwd=tmp_path)
+        r = run_in_process("convolve", str(SAMPLES / "phantom.png"), "-k", "gaussian:8", "-o", "b.npy", cwd=tmp_path)
         assert r.returncode == 0 and re.search(r"range \[\S+, 116\.0\d+\]", r.stderr), r.stderr  # floats stay floats
 
     def test_an_array_input_takes_an(self, tmp_path):
         import numpy as np
 
         np.save(tmp_path / "a.npy", np.random.default_rng(0).random((8, 8)))
-        r = run_cli("convolve", "a.npy", "-k", "sobel_v", "-o", "a.png", cwd=tmp_path)
+        r = run_in_process("convolve", "a.npy", "-k", "sobel_v", "-o", "a.png", cwd=tmp_path)
         assert r.returncode == 2 and "from an array input" in r.stderr
 
 
@@ -209,15 +209,15 @@ class TestQuietAndJson:
 
     def test_quiet_with_an_output_prints_nothing(self, tmp_path):
         self._pngs(tmp_path / "in")
-        one = run_cli("convolve", "in/s0.png", "-k", "sobel_v", "-o", "one.png", "-q", cwd=tmp_path)
-        many = run_cli("convolve", "in", "-k", "sobel_v", "--out-dir", "out", "-q", "-j", "1", cwd=tmp_path)
+        one = run_in_process("convolve", "in/s0.png", "-k", "sobel_v", "-o", "one.png", "-q", cwd=tmp_path)
+        many = run_in_process("convolve", "in", "-k", "sobel_v", "--out-dir", "out", "-q", "-j", "1", cwd=tmp_path)
         assert (one.returncode, one.stdout, one.stderr) == (0, "", "")
         assert (many.returncode, many.stdout, many.stderr) == (0, "", "")
         assert (tmp_path / "one.png").is_file() and len(list((tmp_path / "out").iterdir())) == 3
 
     def test_quiet_matrix_is_the_answer(self, tmp_path):
         (tmp_path / "m.csv").write_text("1,2\n3,4\n")
-        r = run_cli("pool", "m.csv", "-f", "2", "-q", cwd=tmp_path)
+        r = run_in_process("pool", "m.csv", "-f", "2", "-q", cwd=tmp_path)
         assert (r.stdout, r.stderr) == ("4\n", "")
 
     def test_one_input_and_a_batch_give_the_same_record(self, tmp_path):
@@ -226,8 +226,8 @@ class TestQuietAndJson:
         from kernelcli.batch import RECORD_FIELDS
 
         self._pngs(tmp_path / "in", 2)
-        one = run_cli("convolve", "in/s0.png", "-k", "sobel_v", "-o", "one.png", "--json", cwd=tmp_path)
-        many = run_cli("convolve", "in", "-k", "sobel_v", "--out-dir", "out", "--json", "-j", "1", cwd=tmp_path)
+        one = run_in_process("convolve", "in/s0.png", "-k", "sobel_v", "-o", "one.png", "--json", cwd=tmp_path)
+        many = run_in_process("convolve", "in", "-k", "sobel_v", "--out-dir", "out", "--json", "-j", "1", cwd=tmp_path)
         record = json.loads(one.stdout)
         items = json.loads(many.stdout)["items"]
         assert list(record)[: len(RECORD_FIELDS)] == list(RECORD_FIELDS)
@@ -238,14 +238,14 @@ class TestQuietAndJson:
     def test_shape_and_params_give_formula_the_same_type(self):
         import json
 
-        shape = json.loads(run_cli("shape", "--in", "24", "--f", "5", "--json").stdout)
-        params = json.loads(run_cli("params", "--in-ch", "228", "--filters", "32", "--json").stdout)
+        shape = json.loads(run_in_process("shape", "--in", "24", "--f", "5", "--json").stdout)
+        params = json.loads(run_in_process("params", "--in-ch", "228", "--filters", "32", "--json").stdout)
         assert type(shape["formula"]) is type(params["formula"]) is list
         assert params["formula"] == ["[(3*3*228) + 1] * 32 = 65696"]
 
     def test_a_note_repeated_across_a_batch_is_printed_once(self, tmp_path):
         self._pngs(tmp_path / "in", 3)
-        r = run_cli("convolve", "in", "-k", "sobel_v", "--out-dir", "out", "-j", "1", cwd=tmp_path)
+        r = run_in_process("convolve", "in", "-k", "sobel_v", "--out-dir", "out", "-j", "1", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
         notes = [line for line in r.stderr.splitlines() if "clipped to 0" in line]
         assert len(notes) == 1 and "(and 2 more files like it: s1.png, s2.png)" in notes[0], r.stderr
@@ -263,7 +263,7 @@ class TestTyperAndClick:
         assert entries and all(len(e) == 2 and e[1].replace("[required]", "").strip() for e in entries), section
 
     def test_usage_errors_are_one_line_without_traceback(self):
-        r = run_cli("pad", "x.csv", "-p", "1", "--pad-mode", "bogus")
+        r = run_in_process("pad", "x.csv", "-p", "1", "--pad-mode", "bogus")
         assert r.returncode == 2 and "Traceback" not in r.stderr and "invalid pad mode 'bogus'" in r.stderr
 
     def test_shape_starts_without_pydantic_or_numpy(self):
@@ -321,15 +321,15 @@ class TestOneCommandPerJob:
         make_series(tmp_path / "series", [0.0, 2.5, 5.0])
         one = sorted((tmp_path / "series").iterdir())[0]
         (tmp_path / "ct.dcm").write_bytes(one.read_bytes())
-        r = run_cli("convolve", "ct.dcm", "--window", "40,400", "--out", "ct.png", cwd=tmp_path)
+        r = run_in_process("convolve", "ct.dcm", "--window", "40,400", "--out", "ct.png", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
         assert (tmp_path / "ct.png").is_file()
-        alias = run_cli("volume", "ct.dcm", "--window", "40,400", "--out", "ct2.png", cwd=tmp_path)
+        alias = run_in_process("volume", "ct.dcm", "--window", "40,400", "--out", "ct2.png", cwd=tmp_path)
         assert alias.returncode == 0 and (tmp_path / "ct2.png").read_bytes() == (tmp_path / "ct.png").read_bytes()
 
     def test_volume_options_on_an_image_are_refused_by_name(self, tmp_path):
         (tmp_path / "m.csv").write_text("1,2\n3,4\n")
-        r = run_cli("convolve", "m.csv", "-k", "box_3x3", "--window", "lung", cwd=tmp_path)
+        r = run_in_process("convolve", "m.csv", "-k", "box_3x3", "--window", "lung", cwd=tmp_path)
         assert r.returncode == 2 and "--window: only for one volume input" in r.stderr
 
 

@@ -28,7 +28,7 @@ from conftest import CliRunner
 from kernelcli import errors
 from kernelcli.cli import app
 
-from conftest import REPO, interruptible, run_cli
+from conftest import REPO, interruptible, run_cli, run_in_process
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -73,9 +73,17 @@ class Case:
     def snapshot(self) -> None:
         self.before = tree(self.root)
 
-    def run(self, *args: str, timeout: float = 120, env: dict | None = None) -> subprocess.CompletedProcess:
+    def run(self, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+        """The CLI in this process (conftest.run_in_process), in the scratch folder."""
         self.snapshot()
-        return run_cli(*args, cwd=self.root, timeout=timeout, env=env)
+        return run_in_process(*args, cwd=self.root, env=env)
+
+    def run_process(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        """The CLI in a process of its own, for a fault whose regression would hang (a FIFO opened)
+        or allocate gigabytes (a header's size believed): the test fails at ``timeout``, or the
+        process dies, and the suite goes on."""
+        self.snapshot()
+        return run_cli(*args, cwd=self.root, timeout=timeout)
 
     def refused(self, result, code: int, *words: str) -> None:
         """Failed with ``code``, one error line naming every word, nothing written, nothing left."""
@@ -114,9 +122,9 @@ class TestInputs:
 
     def test_fifo_is_not_a_regular_file_and_never_opened(self, case):
         os.mkfifo(case.root / "pipe.png")
-        case.refused(case.run("pool", "pipe.png", "--size", "2", timeout=60), 2, "pipe.png", "not a regular file")
+        case.refused(case.run_process("pool", "pipe.png", "--size", "2", timeout=60), 2, "pipe.png", "not a regular file")
         case.image()
-        case.refused(case.run("pool", "a.png", "pipe.png", "--size", "2", "--out-dir", "o", timeout=60), 2, "pipe.png", "not a regular file")
+        case.refused(case.run_process("pool", "a.png", "pipe.png", "--size", "2", "--out-dir", "o", timeout=60), 2, "pipe.png", "not a regular file")
 
     def test_fifo_inside_a_folder_is_skipped(self, case):
         (case.root / "in").mkdir()
@@ -126,7 +134,7 @@ class TestInputs:
         assert r.returncode == 0 and r.stdout.split() == [str(Path("o") / "a_maxpool2.png")]
 
     def test_device(self, case):
-        case.refused(case.run("pool", "/dev/zero", "--size", "2", timeout=60), 2, "/dev/zero", "not a regular file")
+        case.refused(case.run_process("pool", "/dev/zero", "--size", "2", timeout=60), 2, "/dev/zero", "not a regular file")
 
     def test_directory_where_a_file_is_expected(self, case):
         from kernelcli.errors import InputError
@@ -158,7 +166,7 @@ class TestInputs:
         # PNG content named .jpg: the content decides, so it is read correctly
         x = np.arange(64, dtype=np.uint8).reshape(8, 8)
         save(case.root / "really_png.jpg", x, format="PNG")
-        r = run_cli("pad", "really_png.jpg", "--p", "0", "--out", "o.png", cwd=case.root)
+        r = run_in_process("pad", "really_png.jpg", "--p", "0", "--out", "o.png", cwd=case.root)
         assert r.returncode == 0, r.stderr
         assert (np.asarray(Image.open(case.root / "o.png")) == x).all()
         # NPY content named .png
@@ -175,13 +183,13 @@ class TestInputs:
 
     def test_decompression_bomb_header(self, case):
         (case.root / "bomb.png").write_bytes(png_bytes(100_000, 100_000))
-        case.refused(case.run("pool", "bomb.png", "--size", "2"), 2, "bomb.png", "decompression bomb", "--max-pixels")
+        case.refused(case.run_process("pool", "bomb.png", "--size", "2"), 2, "bomb.png", "decompression bomb", "--max-pixels")
 
     def test_max_pixels(self, case):
         case.image("big.png", np.zeros((64, 64), np.uint8))
         case.refused(case.run("pool", "big.png", "--size", "2", "--max-pixels", "3000"), 2, "big.png", "--max-pixels")
         case.refused(case.run("pool", "big.png", "--size", "2", "--max-pixels", "100"), 2, "big.png", "--max-pixels")
-        assert run_cli("pool", "big.png", "--size", "2", "--max-pixels", "4096", cwd=case.root).returncode == 0
+        assert run_in_process("pool", "big.png", "--size", "2", "--max-pixels", "4096", cwd=case.root).returncode == 0
 
     def test_memory_estimate_refused_before_decoding(self, case):
         case.image("scan.png", np.zeros((512, 512), np.uint8))
@@ -190,7 +198,7 @@ class TestInputs:
         # a header claiming 60000x60000 RGB passes --max-pixels but not the default memory limit (3/4 of RAM)
         (case.root / "huge.png").write_bytes(png_bytes(60_000, 60_000, 8, 2))
         start = time.monotonic()
-        r = case.run("pool", "huge.png", "--size", "2", "--max-pixels", str(10**10))
+        r = case.run_process("pool", "huge.png", "--size", "2", "--max-pixels", str(10**10))
         case.refused(r, 2, "huge.png", "60000x60000x3 would need about")
         assert time.monotonic() - start < 30  # refused from the header, not after decoding
 
@@ -198,7 +206,7 @@ class TestInputs:
     def test_sixteen_bit_read_as_uint16_round_trips_exactly(self, case, fmt):
         x = np.random.default_rng(1).integers(0, 65536, (33, 47)).astype(np.uint16)
         save(case.root / f"ct.{fmt}", x)
-        r = run_cli("pad", f"ct.{fmt}", "--p", "0", "--out", f"o.{fmt}", cwd=case.root)
+        r = run_in_process("pad", f"ct.{fmt}", "--p", "0", "--out", f"o.{fmt}", cwd=case.root)
         assert r.returncode == 0, r.stderr
         back = np.asarray(Image.open(case.root / f"o.{fmt}"))
         assert back.dtype == np.uint16 and back.max() > 255 and (back == x).all()
@@ -213,7 +221,7 @@ class TestInputs:
         source = {"P": rgb.convert("P"), "1": rgb.convert("1"), "CMYK": rgb.convert("CMYK")}[mode]
         source.save(case.root / "in.tif")
         expected = np.asarray(source.convert("L" if mode == "1" else "RGB"))
-        r = run_cli("pad", "in.tif", "--p", "0", "--out", "o.png", cwd=case.root)
+        r = run_in_process("pad", "in.tif", "--p", "0", "--out", "o.png", cwd=case.root)
         assert r.returncode == 0, r.stderr
         assert (np.asarray(Image.open(case.root / "o.png")) == expected).all()
 
@@ -221,15 +229,15 @@ class TestInputs:
         rng = np.random.default_rng(3)
         x = rng.integers(0, 256, (10, 14, 4), dtype=np.uint8)
         save(case.root / "rgba.png", x)
-        r = run_cli("convolve", "rgba.png", "--kernel", "box:3", "--pad-mode", "replicate", "--out", "o.png", cwd=case.root)
+        r = run_in_process("convolve", "rgba.png", "--kernel", "box:3", "--pad-mode", "replicate", "--out", "o.png", cwd=case.root)
         assert r.returncode == 0, r.stderr
         out = np.asarray(Image.open(case.root / "o.png"))
         assert out.shape == (10, 14, 4) and (out[..., 3] == x[..., 3]).all()  # alpha untouched
         assert not (out[..., :3] == x[..., :3]).all()  # colour smoothed
-        r = run_cli("pool", "rgba.png", "--size", "1", "--out", "p.png", cwd=case.root)
+        r = run_in_process("pool", "rgba.png", "--size", "1", "--out", "p.png", cwd=case.root)
         assert (np.asarray(Image.open(case.root / "p.png")) == x).all()
         # a result of another size cannot carry the alpha of the input: dropped, with a note
-        r = run_cli("pool", "rgba.png", "--size", "2", "--out", "half.png", cwd=case.root)
+        r = run_in_process("pool", "rgba.png", "--size", "2", "--out", "half.png", cwd=case.root)
         assert r.returncode == 0 and "alpha channel is dropped" in r.stderr
         assert np.asarray(Image.open(case.root / "half.png")).shape == (5, 7, 3)
 
@@ -238,7 +246,7 @@ class TestInputs:
         exif = Image.Exif()
         exif[0x0112] = 6  # "rotate 90 CW to display"
         Image.fromarray(x).save(case.root / "phone.png", exif=exif)
-        r = run_cli("pad", "phone.png", "--p", "0", "--out", "o.png", cwd=case.root)
+        r = run_in_process("pad", "phone.png", "--p", "0", "--out", "o.png", cwd=case.root)
         assert r.returncode == 0, r.stderr
         upright = np.asarray(ImageOps.exif_transpose(Image.open(case.root / "phone.png")))
         out = np.asarray(Image.open(case.root / "o.png"))
@@ -248,7 +256,7 @@ class TestInputs:
     def test_multi_frame_uses_the_first_with_a_note(self, case, fmt):
         frames = [Image.fromarray(np.full((6, 6), v, np.uint8)) for v in (10, 200, 90)]
         frames[0].save(case.root / f"stack.{fmt}", save_all=True, append_images=frames[1:])
-        r = run_cli("pad", f"stack.{fmt}", "--p", "0", "--out", "o.png", cwd=case.root)
+        r = run_in_process("pad", f"stack.{fmt}", "--p", "0", "--out", "o.png", cwd=case.root)
         assert r.returncode == 0, r.stderr
         assert "stack." + fmt + ": 3 frames; using the first" in r.stderr
         out = np.asarray(Image.open(case.root / "o.png"))
@@ -289,7 +297,7 @@ class TestKernelFiles:
     def test_kernel_checked_before_a_fifo_input_is_opened(self, case):
         (case.root / "bad.json").write_text('{"name": "k", "matrix": [[NaN]]}')
         os.mkfifo(case.root / "pipe.png")
-        case.refused(case.run("convolve", "pipe.png", "--kernel", "bad.json", timeout=60), 3, "bad.json")
+        case.refused(case.run_process("convolve", "pipe.png", "--kernel", "bad.json", timeout=60), 3, "bad.json")
 
 
 # ----------------------------------------------------------------------------- parameters and numerics
@@ -325,13 +333,13 @@ class TestParameters:
     def test_integer_results_round_and_clip_never_wrap(self, case):
         (case.root / "ones.json").write_text('{"name": "ones", "matrix": [[1, 1, 1], [1, 1, 1], [1, 1, 1]]}')
         case.image("hundred.png", np.full((5, 5), 100, np.uint8))
-        r = run_cli("convolve", "hundred.png", "--kernel", "ones.json", "--padding", "valid", "--out", "o.png", cwd=case.root)
+        r = run_in_process("convolve", "hundred.png", "--kernel", "ones.json", "--padding", "valid", "--out", "o.png", cwd=case.root)
         assert r.returncode == 0, r.stderr
         out = np.asarray(Image.open(case.root / "o.png"))
         assert out.dtype == np.uint8 and (out == 255).all()  # 9*100 = 900 clips to 255; wrapping would give 132
         # rounding: the means 1.25 and 1.75 become 1 and 2
         case.image("quarters.png", np.array([[1, 1, 1, 2], [1, 2, 2, 2]], np.uint8))
-        r = run_cli("pool", "quarters.png", "--op", "avg", "--size", "2", "--out", "q.png", cwd=case.root)
+        r = run_in_process("pool", "quarters.png", "--op", "avg", "--size", "2", "--out", "q.png", cwd=case.root)
         assert r.returncode == 0, r.stderr
         assert np.asarray(Image.open(case.root / "q.png")).tolist() == [[1, 2]]
 

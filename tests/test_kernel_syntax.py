@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
 
-from conftest import REPO, SAMPLES, pixels, run_cli
+from conftest import REPO, SAMPLES, pixels, run_cli, run_in_process
 from kernelcli.catalog import load_kernel
 from kernelcli.errors import InvalidKernel, UsageError
 from kernelcli.kernel_syntax import inline_kernel, parse_kernel_scale, scale_kernel
@@ -73,7 +73,7 @@ class TestInlineSyntax:
         assert inline_kernel("sobel_v") is None and inline_kernel("gaussian:2") is None and inline_kernel("k.json") is None
 
     def test_cli_exit_3_before_reading_the_image(self, tmp_path):
-        result = run_cli("convolve", "missing.png", "-k", "3x3+0+0: 1 2 3 4 5 6 7 8 9", cwd=tmp_path)
+        result = run_in_process("convolve", "missing.png", "-k", "3x3+0+0: 1 2 3 4 5 6 7 8 9", cwd=tmp_path)
         assert result.returncode == 3 and "origin +0+0" in result.stderr
 
 
@@ -99,7 +99,7 @@ class TestNpyKernels:
             load_kernel(str(tmp_path / "bad.npy"))
 
     def test_missing_npy_exits_3(self, tmp_path):
-        assert run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "nope.npy", cwd=tmp_path).returncode == 3
+        assert run_in_process("convolve", str(SAMPLES / "example1.csv"), "-k", "nope.npy", cwd=tmp_path).returncode == 3
 
     def test_cli_npy_json_inline_and_name_agree(self, invoke, tmp_path):
         np.save(tmp_path / "k.npy", np.array(SOBEL, dtype=np.float64))

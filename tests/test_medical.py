@@ -16,7 +16,7 @@ import pytest
 
 import importlib.util
 
-from conftest import SAMPLES, run_cli
+from conftest import SAMPLES, run_in_process
 from kernelcli import medical, volumes
 from kernelcli.errors import ImageReadError, InputError, InvalidKernel, MissingExtra, OutputRefused, UsageError
 
@@ -466,7 +466,7 @@ class TestVolumeCommand:
         import nibabel as nib
 
         make_series(tmp_path / "ct", [0.0, 2.5, 5.0, 7.5])
-        result = run_cli("volume", str(tmp_path / "ct"), "--kernel", "gaussian:1.5mm", "--out", str(tmp_path / "smooth.nii.gz"))
+        result = run_in_process("volume", str(tmp_path / "ct"), "--kernel", "gaussian:1.5mm", "--out", str(tmp_path / "smooth.nii.gz"))
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == str(tmp_path / "smooth.nii.gz")
         assert "a 5x15x15 kernel" in result.stderr  # radius ceil(3*1.5/2.5)=2, ceil(3*1.5/0.661468)=7
@@ -476,19 +476,19 @@ class TestVolumeCommand:
 
     @needs_nibabel
     def test_json_and_exit_codes(self, tmp_path):
-        result = run_cli("volume", str(PHANTOM), "-k", "box:5mm", "-o", str(tmp_path / "b.npy"), "--json")
+        result = run_in_process("volume", str(PHANTOM), "-k", "box:5mm", "-o", str(tmp_path / "b.npy"), "--json")
         assert result.returncode == 0, result.stderr
         doc = json.loads(result.stdout)
         assert doc["kernel"] == "box:5mm" and doc["spacing"] == [1.0, 0.8, 0.8] and doc["output_shape"] == [64, 64, 64]
         assert np.load(tmp_path / "b.npy").dtype == np.float32
-        assert run_cli("volume", str(PHANTOM), "-k", "box:5mm", "-o", str(tmp_path / "b.npy")).returncode == 4
-        assert run_cli("volume", str(PHANTOM), "-k", "nope_kernel", "-o", str(tmp_path / "c.npy")).returncode == 3
-        bad = run_cli("volume", str(PHANTOM), "--window", "wide", "-o", str(tmp_path / "c.png"))
+        assert run_in_process("volume", str(PHANTOM), "-k", "box:5mm", "-o", str(tmp_path / "b.npy")).returncode == 4
+        assert run_in_process("volume", str(PHANTOM), "-k", "nope_kernel", "-o", str(tmp_path / "c.npy")).returncode == 3
+        bad = run_in_process("volume", str(PHANTOM), "--window", "wide", "-o", str(tmp_path / "c.png"))
         assert bad.returncode == 2 and "preset" in bad.stderr
-        assert run_cli("volume", str(tmp_path / "missing.nii.gz"), "-o", str(tmp_path / "d.png")).returncode == 2
+        assert run_in_process("volume", str(tmp_path / "missing.nii.gz"), "-o", str(tmp_path / "d.png")).returncode == 2
 
     def test_help_lists_the_presets(self):
-        result = run_cli("volume", "--help")
+        result = run_in_process("volume", "--help")
         assert result.returncode == 0 and "soft-tissue (50,350)" in result.stdout
 
 
