@@ -107,3 +107,66 @@ def test_weights_of_one_and_minus_one_give_the_bytes_of_their_products(data):
     finally:
         numpy_impl.AT_ONCE_PRODUCTS = old
     assert got.tobytes() == want.tobytes()
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_whole_number_sums_in_int16_give_the_float_loops_bytes(data):
+    """An 8-bit (or bool) image under a kernel of whole numbers sums in int16 where every partial sum fits
+    (:func:`numpy_impl.exact_integer_dtype`): the bytes of the float loop, the sign of each 0 included
+    (a negative first weight or a fill of -0.0 keeps the float loop), near the bound and past it."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    h, w, c = data.draw(st.integers(1, 19)), data.draw(st.integers(1, 19)), data.draw(st.sampled_from([1, 3]))
+    kind = data.draw(st.sampled_from([np.uint8, np.int8, np.bool_]))
+    x = rng.integers(0, 2, (h, w, c)).astype(bool) if kind is np.bool_ else rng.integers(
+        np.iinfo(kind).min, int(np.iinfo(kind).max) + 1, (h, w, c)).astype(kind)
+    x.flat[rng.integers(0, x.size, x.size // 3)] = 0  # zeros, where -0.0 could arise
+    dtype = data.draw(st.sampled_from([np.float32, np.float64]))
+    kh, kw = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    top = data.draw(st.sampled_from([1, 2, 40, 128, 129]))  # 128 x 255 fits int16, 129 x 255 does not
+    k = (rng.integers(-top, top + 1, (kh, kw)) * (rng.random((kh, kw)) < 0.7)).astype(dtype)
+    (sh, sw), (dh, dw) = data.draw(st.tuples(st.integers(1, 3), st.integers(1, 3))), data.draw(st.tuples(st.integers(1, 2), st.integers(1, 2)))
+    widths = tuple(data.draw(st.integers(0, 4)) for _ in range(4))
+    mode = PAD_CODES[data.draw(st.sampled_from(sorted(PAD_CODES)))]
+    fill = data.draw(st.sampled_from([0.0, -0.0, 7.0, 255.0, 300.0, -3.0, 0.5]))
+    hp, wp = h + widths[0] + widths[1], w + widths[2] + widths[3]
+    if hp < dh * (kh - 1) + 1 or wp < dw * (kw - 1) + 1:
+        return
+    oh, ow = (hp - dh * (kh - 1) - 1) // sh + 1, (wp - dw * (kw - 1) - 1) // sw + 1
+    band_bytes = data.draw(st.sampled_from([1, 200, 4 << 20]))
+    old = numpy_impl.BAND_BYTES, numpy_impl.exact_integer_dtype
+    try:
+        numpy_impl.BAND_BYTES = band_bytes
+        summed = numpy_impl.correlate_bands(x, k, widths, mode, fill, dtype, (sh, sw), (dh, dw), oh, ow)
+        numpy_impl.exact_integer_dtype = lambda *args: None  # the float loop
+        floats = numpy_impl.correlate_bands(x, k, widths, mode, fill, dtype, (sh, sw), (dh, dw), oh, ow)
+    finally:
+        numpy_impl.BAND_BYTES, numpy_impl.exact_integer_dtype = old
+    assert summed.dtype == floats.dtype == dtype and summed.shape == floats.shape
+    assert summed.tobytes() == floats.tobytes()
+
+
+def test_int16_is_taken_only_within_its_bound():
+    """sobel on uint8 sums in int16; past 32767 (129 x 255), a negative first weight, a fraction,
+    a fill of -0.0 or a 16-bit image keep the float loop."""
+    sobel = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]], np.float32)
+    take = numpy_impl.exact_integer_dtype
+    constant = PAD_CODES["constant"]
+    assert take(np.dtype(np.uint8), sobel, constant, 0.0) == np.int16
+    assert take(np.dtype(np.int8), sobel, constant, -5.0) == np.int16
+    assert take(np.dtype(np.uint8), np.array([[128.0]]), constant, 0.0) == np.int16  # 32640
+    assert take(np.dtype(np.uint8), np.array([[64.0, -65.0]]), constant, 0.0) is None  # 129 x 255 = 32895
+    assert take(np.dtype(np.uint8), np.array([[1.0]]), constant, 129.0 * 255) is None  # the fill counts too
+    assert take(np.dtype(np.uint8), np.array([[1.0]]), PAD_CODES["reflect"], 1e9) == np.int16  # no fill there
+    assert take(np.dtype(np.uint8), -sobel, constant, 0.0) is None
+    assert take(np.dtype(np.uint8), np.array([[0.0, -1.0, 2.0]]), constant, 0.0) is None
+    assert take(np.dtype(np.uint8), sobel / 2, constant, 0.0) is None
+    assert take(np.dtype(np.uint8), sobel, constant, -0.0) is None
+    assert take(np.dtype(np.uint8), sobel, constant, 0.5) is None
+    assert take(np.dtype(np.uint16), sobel, constant, 0.0) is None
+    assert take(np.dtype(np.float32), sobel, constant, 0.0) is None
+    assert take(np.dtype(np.uint8), np.zeros((3, 3)), constant, 0.0) is None
+    # at the bound: the largest sums int16 is trusted with come out whole
+    x = np.full((4, 5, 1), 255, np.uint8)
+    got = numpy_impl.correlate_bands(x, np.array([[64.0, 64.0]], np.float32), (0, 0, 0, 1), constant, 0.0, np.float32, (1, 1), (1, 1), 4, 5)
+    assert got[:, :4].tolist() == [[[32640.0]] * 4] * 4 and got[:, 4].tolist() == [[16320.0]] * 4

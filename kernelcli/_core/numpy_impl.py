@@ -8,6 +8,8 @@ for integer data with integer kernels.  Which path a call takes depends only on 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .config import CIRCULAR, CONSTANT, REFLECT, REPLICATE
@@ -183,21 +185,70 @@ def correlate_bands(x: np.ndarray, k: np.ndarray, widths: tuple[int, int, int, i
     h, w, c = x.shape
     top, bottom, left, right = widths
     (sh, sw), (dh, dw) = stride, dilation
-    per_row = (w + left + right) * c * np.dtype(dtype).itemsize
+    exact = exact_integer_dtype(x.dtype, k, mode, value)
+    work, kw = (dtype, k) if exact is None else (exact, k.astype(exact))
+    per_row = (w + left + right) * c * np.dtype(work).itemsize
     band = max(1, BAND_BYTES // max(1, per_row * sh))
     if band >= oh:  # one band: the whole padded copy (the rows a band gathers, without the gathering)
-        return correlate(pad3d(x, top, bottom, left, right, mode, value, dtype), k, sh, sw, dh, dw, oh, ow)
+        out = correlate(pad3d(x, top, bottom, left, right, mode, value, work), kw, sh, sw, dh, dw, oh, ow)
+        return out if exact is None else out.astype(dtype)
     out = np.empty((oh, ow, c), dtype=dtype)
+    sums = None if exact is None else np.empty((band, ow, c), dtype=exact)
     rows = source_indices(h, top, bottom, mode)
     for a in range(0, oh, band):
         b = min(oh, a + band)
-        wanted = rows[a * sh : (b - 1) * sh + (k.shape[0] - 1) * dh + 1]
-        inside = wanted >= 0
-        part = pad3d(x[np.where(inside, wanted, 0)], 0, 0, left, right, mode, value, dtype)
-        if not inside.all():  # rows of a constant border
-            part[~inside] = value
-        correlate(part, k, sh, sw, dh, dw, b - a, ow, out=out[a:b])
+        first, end = a * sh, (b - 1) * sh + (k.shape[0] - 1) * dh + 1  # the band's rows of the padded image
+        if first >= top and end - top <= h:  # rows of the image itself (a padded row inside is that row): sliced
+            part = pad3d(x[first - top : end - top], 0, 0, left, right, mode, value, work)
+        else:
+            wanted = rows[first:end]
+            inside = wanted >= 0
+            part = pad3d(x[np.where(inside, wanted, 0)], 0, 0, left, right, mode, value, work)
+            if not inside.all():  # rows of a constant border
+                part[~inside] = value
+        if sums is None:
+            correlate(part, kw, sh, sw, dh, dw, b - a, ow, out=out[a:b])
+        else:
+            np.copyto(out[a:b], correlate(part, kw, sh, sw, dh, dw, b - a, ow, out=sums[: b - a]))
     return out
+
+
+#: the integer dtype :func:`correlate_bands` sums in when the float sums are exact and fit it
+EXACT_DTYPE = np.dtype(np.int16)
+
+
+def exact_integer_dtype(x_dtype, k: np.ndarray, mode: int, value: float) -> np.dtype | None:
+    """:data:`EXACT_DTYPE` when correlating an 8-bit integer (or bool) image with ``k`` in float gives
+    whole numbers that every partial sum of that dtype holds, with no -0.0; else None.
+
+    Then the float loop's sums are exact (far below 2**24), so summing the same taps in int16, half
+    the bytes of float32, gives the same numbers: the same bytes once cast back.  The bound comes
+    from the dtypes and the kernel alone (no pass over the image): ``sum |k|`` times the largest
+    magnitude of the input's dtype or the constant fill.  A -0.0 arises in the float loop only from
+    a first product of -0.0 (a negative first weight on a 0, or a fill of -0.0), which an integer
+    sum cannot give: such kernels and fills keep the float loop.
+
+    >>> sobel = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]], np.float32)
+    >>> exact_integer_dtype(np.dtype("uint8"), sobel, CONSTANT, 0.0)
+    dtype('int16')
+    >>> exact_integer_dtype(np.dtype("uint8"), -sobel, CONSTANT, 0.0) is None  # -1 * 0 is -0.0 in float
+    True
+    >>> exact_integer_dtype(np.dtype("uint8"), np.ones((3, 3), np.float32) / 9, CONSTANT, 0.0) is None
+    True
+    """
+    x_dtype = np.dtype(x_dtype)
+    if x_dtype.kind not in "biu" or x_dtype.itemsize != 1:
+        return None
+    weights = [float(w) for w in k.ravel().tolist() if w != 0]  # a few numbers: plain Python (called once a band)
+    if not weights or not weights[0] > 0 or not all(math.isfinite(w) and w.is_integer() for w in weights):
+        return None
+    top = 1.0 if x_dtype.kind == "b" else (128.0 if x_dtype.kind == "i" else 255.0)
+    if mode == CONSTANT:
+        value = float(value)
+        if not (math.isfinite(value) and value.is_integer()) or (value == 0 and math.copysign(1.0, value) < 0):
+            return None
+        top = max(top, abs(value))
+    return EXACT_DTYPE if sum(abs(w) for w in weights) * top <= np.iinfo(EXACT_DTYPE).max else None
 
 
 def rounded(values: np.ndarray, dtype) -> np.ndarray:
