@@ -27,7 +27,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,22 +134,28 @@ def conv2d_bands(
     return Bands(shape, dtype, arr, plan.kernel, plan.rows, plan.cols, chunks, call)
 
 
-def ahead(bands: Bands) -> Iterator[tuple[int, np.ndarray]]:
+def ahead(bands: Bands, each: Callable[[np.ndarray], Any] | None = None) -> Iterator[tuple]:
     """The bands of ``bands`` in order, each next one computed on a second thread while the
     caller handles this one: a band's numpy arithmetic and the caller's conversion of the
     previous band (numpy again, and Pillow) overlap, as both release the GIL in their loops.
 
+    ``each``: a function of a block, called on the thread that computed it (the caller's
+    share of the work moved to the other thread); then ``(top, block, each(block))`` come.
     The same bands, computed by the same code in the same order; an error computing a band
-    is raised where that band would have come.  Plain iteration for one band, one thread
-    (:func:`kernelcli._core.threads.count`), or bands on the jitted core (whose loops already
-    split across the threads).
+    (or in ``each``) is raised where that band would have come.  Plain iteration for one
+    band, one thread (:func:`kernelcli._core.threads.count`), or bands on the jitted core
+    (whose loops already split across the threads).
 
     >>> x = np.arange(48, dtype=np.uint8).reshape(8, 6)
     >>> [(top, b.shape) for top, b in ahead(conv2d_bands(x, [[1, 2, 1]] * 3, band_bytes=1))]
     [(0, (3, 6)), (3, (5, 6))]
+    >>> [(top, n) for top, _, n in ahead(conv2d_bands(x, [[1, 2, 1]] * 3, band_bytes=1), each=np.size)]
+    [(0, 18), (3, 30)]
     """
     from ._core import threads
 
+    if each is not None:
+        bands = _Each(bands, each)  # type: ignore[assignment]
     if len(bands) < 2 or bands.jitted or threads.count() < 2:
         yield from bands
         return
@@ -189,6 +195,25 @@ def ahead(bands: Bands) -> Iterator[tuple[int, np.ndarray]]:
             yield band
     finally:
         stop.set()  # the caller stopped early (an error, Ctrl-C): the thread ends at its next band
+
+
+@dataclass(frozen=True)
+class _Each:
+    """``bands`` yielding ``(top, block, each(block))`` (see :func:`ahead`)."""
+
+    bands: Bands
+    each: Callable[[np.ndarray], Any]
+
+    @property
+    def jitted(self) -> bool:
+        return self.bands.jitted
+
+    def __len__(self) -> int:
+        return len(self.bands)
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray, Any]]:
+        for top, block in self.bands:
+            yield top, block, self.each(block)
 
 
 def _stats(arr: np.ndarray) -> tuple[bool, float]:

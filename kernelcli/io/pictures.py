@@ -91,10 +91,12 @@ def picture_8bit(o: Path, bands: Any, rescale: str, encoding: Encoding | None = 
     else:
         pixels = np.empty((h, w, 3) if colour else (h, w), dtype=np.uint8)
     lo, hi, low, high, nonzero = np.inf, -np.inf, 0, 0, 0
-    for top, block in ahead(bands) if isinstance(bands, Bands) else bands:
+    # each band's extremes are taken on the thread that computed it (ahead): the conversion is the longer share
+    blocks = ahead(bands, each=_extremes) if isinstance(bands, Bands) else ((top, b, _extremes(b)) for top, b in bands)
+    for top, block, extremes in blocks:
         if block.size == 0:
             continue
-        b_lo, b_hi = min_max(block)
+        b_lo, b_hi = extremes
         if check is not None:
             check(b_lo, b_hi)
         lo, hi = min(lo, b_lo), max(hi, b_hi)
@@ -110,6 +112,11 @@ def picture_8bit(o: Path, bands: Any, rescale: str, encoding: Encoding | None = 
         if image is not None:
             _unpack_rows(image, into, top)
     return Picture(pixels, image, lo, hi, low, high, nonzero, int(np.prod(bands.shape)))
+
+
+def _extremes(block: np.ndarray) -> tuple[float, float] | None:
+    """``(min, max)`` of a band (None when empty)."""
+    return min_max(block) if block.size else None
 
 
 def _convert(block: np.ndarray, into: np.ndarray, rescale: str, jitted: bool) -> tuple[int, int, int]:
