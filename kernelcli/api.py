@@ -259,7 +259,7 @@ def conv2d(
         choice = "numpy" if form[0] == "avoid" else choice  # numpy is exact here, the FFT could not be
     if choice == "numpy":
         out = numpy_impl.correlate_bands(x3, k.astype(dtype), call.widths, call.code, fill, dtype, call.stride, call.dilation,
-                                         oh, ow)
+                                         oh, ow, rounded=rounded)
     else:
         out = engine.fft_correlate(x3, k, dtype, call.widths, call.code, fill, call.dilation, oh, ow, policy, form)
     out = numpy_impl.rounded(out, rounded)

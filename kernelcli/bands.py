@@ -28,12 +28,13 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from . import api
+from .modes import PAD_CODES
 from .tiled import pin
 from .tiled.plan import Axis
 
@@ -76,6 +77,26 @@ class Bands:
     def jitted(self) -> bool:
         """True when the bands run on the jitted core (loaded anyway: what converts them may be jitted too)."""
         return self.call["paths"].force in ("dense", "separable", "jit")
+
+    def as_sums(self) -> "Bands":
+        """These bands with blocks of the int16 sums plain numpy adds up exactly here, for a caller that
+        needs only their values (:func:`kernelcli.io.pictures.picture_8bit`); themselves elsewhere.
+
+        The values (and ``shape``, ``dtype``: the whole result's) are the float blocks': those sums
+        are whole numbers within int16, so rounding into int16 (``api.conv2d``'s ``dtype=``) keeps
+        them, and the numpy path skips the float copy (:func:`kernelcli._core.numpy_impl.correlate_bands`).
+
+        >>> x = np.arange(48, dtype=np.uint8).reshape(8, 6)
+        >>> [b.dtype.name for _, b in conv2d_bands(x, [[1, 2, 1]] * 3, paths="cold").as_sums()]
+        ['int16']
+        """
+        from ._core.numpy_impl import exact_integer_dtype
+
+        if self.call["paths"].force != "numpy" or "dtype" in self.call:
+            return self
+        mode = self.call["pad_mode"]
+        exact = exact_integer_dtype(self.x.dtype, self.kernel, PAD_CODES[mode], self.call["pad_value"])
+        return self if exact is None else replace(self, call={**self.call, "dtype": exact})
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         cols = self.cols.cut(0, self.cols.n, True)

@@ -133,3 +133,20 @@ def test_the_workers_cache_loader_leaves_the_converters_callable():
     warmup.load_cached_overloads()
     assert eightbit.rows_to_uint8(x, out, True) == (0, 0, 12) and eightbit.rows_to_rgbx(x, words, True) == (0, 0, 12)
     assert out.tolist() == [[1] * 6] * 2 and words.tolist() == [[0x010101] * 2] * 2
+
+
+def test_numpy_bands_give_their_exact_sums_as_int16():
+    """Bands on plain numpy whose sums are whole numbers within int16 (an 8-bit image, sobel) come as those
+    sums, the values of the float bands; a fraction, a -0.0 risk (a negative first weight) or the jitted
+    core keep the float bands."""
+    x = np.random.default_rng(12).integers(0, 256, (40, 23, 3), dtype=np.uint8)
+    sobel = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
+    plain = bands.conv2d_bands(x, sobel, paths=Paths(force="numpy"), band_bytes=23 * 3 * 4 * 7)
+    summed = plain.as_sums()
+    got, want = list(summed), list(plain)
+    assert len(got) == len(want) > 3 and {b.dtype.name for _, b in got} == {"int16"}
+    assert all(t == u and np.array_equal(b, c) for (t, b), (u, c) in zip(got, want))
+    assert (summed.shape, summed.dtype) == (plain.shape, plain.dtype) == ((40, 23, 3), np.float32)
+    for kernel, force in ((sobel / 3, "numpy"), (-sobel, "numpy"), (sobel, "dense")):
+        other = bands.conv2d_bands(x, kernel, paths=Paths(force=force))
+        assert other.as_sums() is other

@@ -34,7 +34,7 @@ def reference(values, bit_depth, rescale):
 
 @settings(max_examples=60, deadline=None)
 @given(
-    values=st.sampled_from([np.float32, np.float64, np.int16, np.uint8, np.int32]).flatmap(
+    values=st.sampled_from([np.float32, np.float64, np.int16, np.uint8, np.int8, np.uint16, np.int32]).flatmap(
         lambda dtype: hnp.arrays(
             dtype,
             hnp.array_shapes(min_dims=1, max_dims=3, max_side=40),
@@ -146,3 +146,18 @@ def test_min_max_block_by_block_equals_numpy(dtype):
             y[where] = np.nan
             lo, hi = min_max(y)
             assert np.isnan(lo) and np.isnan(hi)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.uint8, np.uint16])
+@pytest.mark.parametrize("bit_depth", [8, 16])
+@pytest.mark.parametrize("rescale", ["clip", "abs"])
+def test_small_integers_are_converted_as_they_are(dtype, bit_depth, rescale):
+    """8- and 16-bit integers skip the float copy (nothing to round): the formula's values and counts,
+    the most negative value's magnitude (-32768 under abs) included."""
+    info = np.iinfo(dtype)
+    x = np.random.default_rng(6).integers(info.min, int(info.max) + 1, (300, 257, 3)).astype(dtype)
+    x[::4] = 0
+    x.flat[:4] = [info.min, info.max, min(255, info.max), 256 if info.max >= 256 else 1]
+    got, expected = to_integer_range(x, bit_depth, rescale, nonzero=True), reference(x, bit_depth, rescale)
+    assert np.array_equal(got[0], expected[0]) and got[1:3] == expected[1:]
+    assert got[3] == int(np.count_nonzero(x))

@@ -167,13 +167,15 @@ BAND_BYTES = 256 << 10  # within the L2 cache: 2x faster than 4 MiB bands (12 MP
 
 
 def correlate_bands(x: np.ndarray, k: np.ndarray, widths: tuple[int, int, int, int], mode: int, value: float, dtype,
-                    stride: tuple[int, int], dilation: tuple[int, int], oh: int, ow: int) -> np.ndarray:
+                    stride: tuple[int, int], dilation: tuple[int, int], oh: int, ow: int, rounded=None) -> np.ndarray:
     """``correlate(pad3d(x, *widths, mode, value, dtype), k, ...)``, a band of output rows at a time.
 
     Every output value is the same sum, in the same order, as over the whole padded copy (the
     same bytes); but only a band's padded rows and products exist at once, so besides its
     input the path needs the output and a few MiB, not two more images (a 12 MP photo: 288 MiB
-    less), and works in the CPU's cache.
+    less), and works in the CPU's cache.  ``rounded``: the integer dtype the caller rounds the
+    result into (:func:`rounded`); when the sums are exact in that very dtype
+    (:func:`exact_integer_dtype`), they are returned in it, as rounding would give them.
 
     >>> from .config import REFLECT
     >>> x = np.arange(30.0).reshape(5, 6, 1)
@@ -189,11 +191,12 @@ def correlate_bands(x: np.ndarray, k: np.ndarray, widths: tuple[int, int, int, i
     work, kw = (dtype, k) if exact is None else (exact, k.astype(exact))
     per_row = (w + left + right) * c * np.dtype(work).itemsize
     band = max(1, BAND_BYTES // max(1, per_row * sh))
+    kept = exact is not None and rounded is not None and np.dtype(rounded) == exact  # the sums are what rounding gives
     if band >= oh:  # one band: the whole padded copy (the rows a band gathers, without the gathering)
         out = correlate(pad3d(x, top, bottom, left, right, mode, value, work), kw, sh, sw, dh, dw, oh, ow)
-        return out if exact is None else out.astype(dtype)
-    out = np.empty((oh, ow, c), dtype=dtype)
-    sums = None if exact is None else np.empty((band, ow, c), dtype=exact)
+        return out if exact is None or kept else out.astype(dtype)
+    out = np.empty((oh, ow, c), dtype=exact if kept else dtype)
+    sums = None if exact is None or kept else np.empty((band, ow, c), dtype=exact)
     rows = source_indices(h, top, bottom, mode)
     for a in range(0, oh, band):
         b = min(oh, a + band)

@@ -166,8 +166,8 @@ def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str, *, nonzer
     ``clip`` rounds and clips, ``abs`` takes the absolute value first, ``minmax`` stretches
     min..max to the full range.  Never wraps around.  Computed a block of leading-axis rows
     at a time into the integer output: no float copy of the whole image (float32 holds
-    every 8-bit level exactly; 16-bit levels and integer inputs are computed in float64, a
-    block at a time).
+    every 8-bit level exactly; 16-bit levels and wider integers are computed in float64, a
+    block at a time; 8- and 16-bit integers as they are: whole numbers, nothing to round).
 
     >>> to_integer_range(np.array([-5.0, 100.4, 300.0]), 8, "clip")[0]
     array([  0, 100, 255], dtype=uint8)
@@ -177,7 +177,12 @@ def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str, *, nonzer
     if rescale == "none":
         raise UsageError(f"--rescale none needs a float output (.npy or .tif); this output is {bit_depth}-bit")
     v = np.asarray(values)
-    work = v.dtype if v.dtype.kind == "f" and not (bit_depth == 16 and v.dtype.itemsize < 8) else np.dtype(np.float64)
+    # 8/16-bit integers have nothing to round: compared and clipped as they are (|x| in int32)
+    whole = v.dtype.kind in "iu" and v.dtype.itemsize <= 2 and rescale != "minmax"
+    if whole:
+        work = np.dtype(np.int32) if rescale == "abs" and v.dtype.kind == "i" else v.dtype
+    else:
+        work = v.dtype if v.dtype.kind == "f" and not (bit_depth == 16 and v.dtype.itemsize < 8) else np.dtype(np.float64)
     if out is None:
         out = np.empty(v.shape, dtype=dtype)
     elif out.shape != v.shape or out.dtype != dtype:
@@ -221,7 +226,10 @@ def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str, *, nonzer
                 responses += int(np.count_nonzero(np.not_equal(block, 0, out=f)))
             if rescale == "abs":
                 np.abs(block, out=r)
-                np.rint(r, out=r)
+                if not whole:
+                    np.rint(r, out=r)
+            elif whole:
+                r = block
             else:
                 np.rint(block, out=r)
             low += int(np.count_nonzero(np.less(r, 0, out=f)))

@@ -90,6 +90,8 @@ def picture_8bit(o: Path, bands: Any, rescale: str, encoding: Encoding | None = 
         image = Image.new("RGB", (w, h), None)  # every row is written below: no fill first
     else:
         pixels = np.empty((h, w, 3) if colour else (h, w), dtype=np.uint8)
+    if isinstance(bands, Bands) and not jitted:
+        bands = bands.as_sums()  # integer sums where numpy adds exactly: the same values, converted without rounding
     lo, hi, low, high, nonzero = np.inf, -np.inf, 0, 0, 0
     # each band's extremes are taken on the thread that computed it (ahead): the conversion is the longer share
     blocks = ahead(bands, each=_extremes) if isinstance(bands, Bands) else ((top, b, _extremes(b)) for top, b in bands)
