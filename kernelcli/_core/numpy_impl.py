@@ -42,14 +42,16 @@ def source_indices(n: int, before: int, after: int, mode: int) -> np.ndarray:
     return np.where(m < n, m, period - 1 - m)
 
 
-def pad3d(x: np.ndarray, top: int, bottom: int, left: int, right: int, mode: int, value: float, dtype) -> np.ndarray:
-    """Pad ``x`` (H, W, C) into a new array of ``dtype``.
+def pad3d(x: np.ndarray, top: int, bottom: int, left: int, right: int, mode: int, value: float, dtype,
+          out: np.ndarray | None = None) -> np.ndarray:
+    """Pad ``x`` (H, W, C) into a new array of ``dtype`` (into ``out``, of that shape and dtype, when given).
 
     The input is copied once into the middle; only the border is gathered: first the
     side columns of the input's rows, then whole padded rows (which already carry them).
     """
     h, w, c = x.shape
-    out = np.empty((h + top + bottom, w + left + right, c), dtype=dtype)
+    if out is None:
+        out = np.empty((h + top + bottom, w + left + right, c), dtype=dtype)
     out[top : top + h, left : left + w] = x
     if mode == CONSTANT:
         out[:top] = value
@@ -71,8 +73,9 @@ def pad3d(x: np.ndarray, top: int, bottom: int, left: int, right: int, mode: int
 
 
 def correlate(xp: np.ndarray, k: np.ndarray, stride_h: int, stride_w: int, dil_h: int, dil_w: int, oh: int, ow: int,
-              out: np.ndarray | None = None) -> np.ndarray:
-    """Cross-correlate padded ``xp`` (Hp, Wp, C) with ``k`` (kh, kw) into (oh, ow, C) (into ``out`` when given).
+              out: np.ndarray | None = None, product: np.ndarray | None = None) -> np.ndarray:
+    """Cross-correlate padded ``xp`` (Hp, Wp, C) with ``k`` (kh, kw) into (oh, ow, C) (into ``out`` when given;
+    ``product``: a buffer of ``out``'s shape and dtype for the taps' products, else one is made).
 
     The sum runs tap by tap in C order of ``k``, zero taps skipped: the first product is the
     output, each later one is added to it.  Up to :data:`AT_ONCE_PRODUCTS` products are
@@ -94,7 +97,7 @@ def correlate(xp: np.ndarray, k: np.ndarray, stride_h: int, stride_w: int, dil_h
         for p in products[1:]:
             out += p
         return out
-    product = None  # one buffer for every later tap's w * x, not a new array each time
+    first = True
     kh, kw = k.shape
     for u in range(kh):
         r0 = u * dil_h
@@ -105,17 +108,18 @@ def correlate(xp: np.ndarray, k: np.ndarray, stride_h: int, stride_w: int, dil_h
                 continue
             c0 = v * dil_w
             tap = rows[:, c0 : c0 + (ow - 1) * stride_w + 1 : stride_w]
-            if product is None:  # the first tap writes the output (0 + w*x == w*x)
+            if first:  # the first tap writes the output (0 + w*x == w*x)
                 _first_tap(tap, w, out)
-                product = np.empty_like(out)
+                first = False
             elif w == 1:  # x*1 is x and x*-1 is -x exactly, so one pass instead of two: the same bytes
                 out += tap
             elif w == -1:
                 out -= tap
             else:
+                product = np.empty_like(out) if product is None else product  # one buffer for every w * x
                 np.multiply(tap, w, out=product)
                 out += product
-    if product is None:  # an all-zero kernel
+    if first:  # an all-zero kernel
         out.fill(0)
     return out
 
@@ -198,21 +202,25 @@ def correlate_bands(x: np.ndarray, k: np.ndarray, widths: tuple[int, int, int, i
     out = np.empty((oh, ow, c), dtype=exact if kept else dtype)
     sums = None if exact is None or kept else np.empty((band, ow, c), dtype=exact)
     rows = source_indices(h, top, bottom, mode)
+    # the buffers every band reuses (fresh ones would be fresh pages, faulted in again for each band)
+    wp = w + left + right
+    padded = np.empty(((band - 1) * sh + (k.shape[0] - 1) * dh + 1, wp, c), dtype=work)
+    product = np.empty((band, ow, c), dtype=work)
     for a in range(0, oh, band):
         b = min(oh, a + band)
         first, end = a * sh, (b - 1) * sh + (k.shape[0] - 1) * dh + 1  # the band's rows of the padded image
         if first >= top and end - top <= h:  # rows of the image itself (a padded row inside is that row): sliced
-            part = pad3d(x[first - top : end - top], 0, 0, left, right, mode, value, work)
+            part = pad3d(x[first - top : end - top], 0, 0, left, right, mode, value, work, out=padded[: end - first])
         else:
             wanted = rows[first:end]
             inside = wanted >= 0
-            part = pad3d(x[np.where(inside, wanted, 0)], 0, 0, left, right, mode, value, work)
+            part = pad3d(x[np.where(inside, wanted, 0)], 0, 0, left, right, mode, value, work, out=padded[: end - first])
             if not inside.all():  # rows of a constant border
                 part[~inside] = value
         if sums is None:
-            correlate(part, kw, sh, sw, dh, dw, b - a, ow, out=out[a:b])
+            correlate(part, kw, sh, sw, dh, dw, b - a, ow, out=out[a:b], product=product[: b - a])
         else:
-            np.copyto(out[a:b], correlate(part, kw, sh, sw, dh, dw, b - a, ow, out=sums[: b - a]))
+            np.copyto(out[a:b], correlate(part, kw, sh, sw, dh, dw, b - a, ow, out=sums[: b - a], product=product[: b - a]))
     return out
 
 
