@@ -330,6 +330,16 @@ class TestParameters:
         (case.root / "inf.csv").write_text("1 2\n3 inf\n")
         case.refused(case.run("pad", name, "--p", "1"), 2, name, "NaN or infinite")
 
+    @pytest.mark.parametrize("text", [";", "1 2\n, ,\n3 4\n", ";;\n"])
+    def test_a_matrix_line_of_separators_alone_is_refused(self, tmp_path, text):
+        from kernelcli.errors import ImageReadError
+        from kernelcli.io import read_input
+
+        (tmp_path / "m.csv").write_text(text)
+        line = 2 if text.startswith("1") else 1
+        with pytest.raises(ImageReadError, match=rf"m\.csv: line {line}: no numbers, only separators$"):
+            read_input(tmp_path / "m.csv")
+
     def test_integer_results_round_and_clip_never_wrap(self, case):
         (case.root / "ones.json").write_text('{"name": "ones", "matrix": [[1, 1, 1], [1, 1, 1], [1, 1, 1]]}')
         case.image("hundred.png", np.full((5, 5), 100, np.uint8))

@@ -61,6 +61,8 @@ def read_matrix(p: Path, size: int, max_bytes: int | None = None) -> Loaded:
                 shown = cell if len(cell) <= 20 else cell[:17] + "..."
                 raise ImageReadError(f"{p}: line {lineno}: {shown!r} is not a number")
             values.append(value)
+        if not values:  # a line of separators alone would make a row of no values: a (1, 0) matrix
+            raise ImageReadError(f"{p}: line {lineno}: no numbers, only separators")
         if not all(math.isfinite(v) for v in values):
             raise ImageReadError(f"{p}: line {lineno}: NaN or infinite value; expected finite numbers")
         if width is None:
