@@ -127,24 +127,30 @@ def sobel_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "repl
 
 
 def _magnitude(partials: Callable[[], Iterator[np.ndarray]], shape: tuple[int, ...], dtype: Any) -> np.ndarray:
-    """``sqrt(sum of d**2)`` over the new arrays ``partials()`` yields (used up), without overflow.
+    """``sqrt(sum of d**2)`` over the new arrays ``partials()`` yields (used up), without overflow or underflow.
 
-    The squares are summed in ``dtype``, one partial at a time, unless one left the range: in
-    float32 a derivative of 1e20 squares to inf although the magnitude, 1e20, is representable.
-    Then (the sum holds inf) the partials are computed again and chained through ``np.hypot``,
-    which scales per voxel: the same result within rounding, a second pass for such volumes only.
+    The squares are summed in ``dtype``, one partial at a time, unless a square or the sum left
+    the range: in float32 a derivative of 1e20 squares to inf and one of 1e-25 to 0, although
+    the magnitudes, 1e20 and 1e-25, are representable.  The processor's overflow and underflow
+    flags tell (numpy raises them under ``errstate``, at no cost); then the partials are computed
+    again and chained through ``np.hypot``, which scales per voxel: the same result within
+    rounding, a second pass for such volumes only.
 
     >>> big = lambda: iter([np.full(2, 3e37, np.float32), np.full(2, 4e37, np.float32)])
     >>> [round(float(m) / 1e37, 5) for m in _magnitude(big, (2,), np.float32)]   # squares: 1.6e75, inf in float32
     [5.0, 5.0]
+    >>> small = lambda: iter([np.full(2, 3e-25, np.float32), np.full(2, 4e-25, np.float32)])
+    >>> [round(float(m) / 1e-25, 5) for m in _magnitude(small, (2,), np.float32)]   # squares: 0 in float32
+    [5.0, 5.0]
     """
     total = np.zeros(shape, dtype=dtype)
-    with np.errstate(over="ignore"):
+    try:
         for d in partials():
-            total += np.multiply(d, d, out=d)
-    if np.isfinite(total.max(initial=0.0)):
+            with np.errstate(over="raise", under="raise"):
+                total += np.multiply(d, d, out=d)
         return np.sqrt(total, out=total)
-    del total
+    except FloatingPointError:
+        del total
     out = None
     for d in partials():
         out = np.abs(d, out=d) if out is None else np.hypot(out, d, out=out)

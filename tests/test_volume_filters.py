@@ -180,6 +180,21 @@ class TestDerivativesInMm:
         np.testing.assert_allclose(ours, f(vol.astype(np.float64), (1.0, 1.0, 1.0)), rtol=4e-7)
         assert ours[1, 1, 2] == pytest.approx(math.sqrt(3) * 5e37, rel=4e-7)
 
+    @pytest.mark.parametrize("name", ["gradient_magnitude", "sobel_magnitude"])
+    @pytest.mark.parametrize("scale", [1e-25, 1e-21])
+    def test_tiny_derivatives_give_the_magnitude_not_zero(self, name, scale):
+        """Regression: each derivative was squared in float32, (1e-25)**2 = 0 (underflow, no warning):
+        the magnitude sqrt(3) * 1e-25 came out 0, and at 1e-21 (subnormal squares) 1e-3 off."""
+        z, y, x = np.indices((3, 4, 5))
+        vol = ((z + y + x - 5) * scale).astype(np.float32)
+        f = getattr(volume_filters, name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ours = f(vol, (1.0, 1.0, 1.0))
+        assert ours.dtype == np.float32
+        np.testing.assert_allclose(ours, f(vol.astype(np.float64), (1.0, 1.0, 1.0)), rtol=4e-7)
+        assert ours[1, 1, 2] == pytest.approx(math.sqrt(3) * scale, rel=4e-7)
+
     def test_an_oblique_ramp_has_the_same_slope_whatever_the_spacing(self):
         # f = 3 mm^-1 * (z_mm + y_mm + x_mm): |grad f| = 3 * sqrt(3) everywhere inside, on any voxel size
         for spacing in [(1.0, 1.0, 1.0), self.SPACING]:
