@@ -44,7 +44,23 @@ os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([ROOT, *filter(None, os
 os.environ["PYTHONSAFEPATH"] = "1"
 
 
+#: A whole run compiles, beside the tests, what they need late (``warm_numba_cache.py``, which says
+#: why); a run of fewer tests than this compiles only what it needs, as it goes.
+WARM_AT_TESTS = 1000
+_warmer: subprocess.Popen | None = None
+
+
+def pytest_collection_finish(session):
+    global _warmer
+    if len(session.items) >= WARM_AT_TESTS and os.environ.get("KERNELCLI_TESTS_WARM_CACHE") != "off":
+        script = Path(__file__).with_name("warm_numba_cache.py")
+        _warmer = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def pytest_unconfigure(config):
+    if _warmer is not None and _warmer.poll() is None:  # a short run, or one stopped early
+        _warmer.kill()
+        _warmer.wait()
     if _CACHE is not None:  # in case something else wrote there after all
         shutil.rmtree(_CACHE, ignore_errors=True)
 
