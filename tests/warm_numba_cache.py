@@ -1,13 +1,15 @@
 """Compile, beside the suite, the core's versions the suite needs, from its end backwards.
 
-On a fresh install (CI) most of the suite's time is Numba compiling the core into its cache, on
-one core: 3185 tests took 526 s there against 253 s with the cache already filled, and the test
-process alone compiled for 220 s (393 s and 90 s with this script beside it).  conftest starts
-this script in the background once the whole suite is collected, at low priority, on the
-machine's other core.  It compiles, through the public API on tiny arrays, the versions the
-suite first needs late (:func:`calls`, in the order the test files need them, taken from the
-end), while the test process compiles from the start: the two meet about halfway and neither
-waits for the other (:data:`FIRST`: what it compiles before it starts from the end).
+On a fresh install (CI) about half of the suite's time is Numba compiling the core into its
+cache, on one core: 3185 tests took 514 s there (a CI dry run, alone on 2 vCPUs) against 253 s
+with the cache already filled; the test process compiled for 220 s itself.  With this script
+beside it the dry run took 455 s (the test process's own compiling, counted with Numba's
+compile events in a run with an earlier order: 90 s).  conftest starts this script in the background
+once the whole suite is collected, at low priority, on the machine's other core.  It compiles,
+through the public API on tiny arrays, the versions the suite first needs late (:func:`calls`,
+in the order the test files need them, taken from the end), while the test process compiles
+from the start: the two meet about halfway and neither waits for the other (:data:`FIRST`: what
+it compiles before it starts from the end).
 
 It changes no test: Numba writes a cache entry whole (a new file renamed into place), and a
 version has the same machine code whichever process compiled it; one that both compile is
