@@ -304,15 +304,34 @@ def _init_worker(job: Job, threads: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    _stop_handlers()
     import warnings
 
     warnings.simplefilter("ignore", RuntimeWarning)  # as in the main process: results are checked instead
     cap_numba_threads(threads)
 
 
+def _stop_handlers() -> None:
+    """SIGTERM stops a worker: SystemExit from wherever it is, which unwinds the current write."""
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    if hasattr(signal, "setitimer"):  # not on Windows
+        signal.signal(signal.SIGALRM, _exit_on_sigterm)
+        sys.unraisablehook = _exit_later
+
+
 def _exit_on_sigterm(signum, frame) -> None:
-    raise SystemExit(128 + signum)
+    raise SystemExit(128 + signal.SIGTERM)
+
+
+def _exit_later(unraisable) -> None:
+    """A stop that landed where Python ignores exceptions (a weakref callback, as when an import
+    releases its module lock; a ``__del__``) would be printed as "Exception ignored in" and the
+    write would go on: the SystemExit is raised again 1 ms later (SIGALRM), from the worker's own
+    code.  Anything else goes to Python's own hook."""
+    if isinstance(unraisable.exc_value, SystemExit):
+        signal.setitimer(signal.ITIMER_REAL, 0.001)
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _work(task: tuple[int, Item]) -> tuple[int, Record]:

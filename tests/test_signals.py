@@ -244,3 +244,25 @@ def test_a_pool_left_running_is_stopped_at_exit_within_bounded_time(tmp_path):
     env = dict(os.environ)
     done = subprocess.run([sys.executable, "leave.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
     assert done.returncode == 0 and "started" in done.stdout, done.stderr
+
+
+def test_a_stop_that_lands_in_a_weakref_callback_still_unwinds_the_worker():
+    """Regression (seen once in a whole run of test_faults' Ctrl-C of a 2-worker batch): the SIGTERM that stops a
+    batch worker landed while an import ran a weakref callback, where Python ignores exceptions: the worker's
+    SystemExit was printed as "Exception ignored in ... Traceback" and the worker went on with its write."""
+    script = (
+        "import os, signal, sys, time, weakref\n"
+        "from kernelcli import batch\n"
+        "batch._stop_handlers()\n"
+        "class Thing: pass\n"
+        "thing = Thing()\n"
+        "ref = weakref.ref(thing, lambda _: [os.kill(os.getpid(), signal.SIGTERM), *[i for i in range(10000)]])\n"
+        "try:\n"
+        "    del thing\n"
+        "    time.sleep(5)\n"
+        "    print('not stopped')\n"
+        "finally:\n"
+        "    print('unwound', flush=True)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (128 + signal.SIGTERM, "unwound\n", "")
