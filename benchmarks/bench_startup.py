@@ -6,7 +6,9 @@ Every row is the median wall time of ``--repeat`` runs of a whole process after 
 unmeasured run; ratios come from the same run.  The test images are generated here
 (seeded; nothing is downloaded): a 512x512 and a 2048x2048 8-bit PNG and a 4000x3000 RGB
 JPEG (12 MP).  The worker runs in a private runtime folder of its own and is stopped at
-the end.  kernelcli runs as ``python -m kernelcli`` from the repository root.
+the end.  kernelcli runs as the command a user types, ``kernelcli``: the file the wheel
+installs as it (``kernelcli/__main__.py``, see ``pyproject.toml``) in the venv below, importing
+this checkout; ``--system-python`` runs ``python -m kernelcli`` from the repository root.
 
 Every process (kernelcli, the worker and the cv2 script) runs from a fresh virtual
 environment made here whose ``.pth`` file lists this interpreter's site-packages as a plain
@@ -56,13 +58,26 @@ SECTIONS = ("convolve", "shape", "loop", "memory")
 
 
 def user_venv(folder: Path) -> str:
-    """A venv (no pip) that sees this interpreter's packages through a ``.pth`` of plain paths; its python."""
+    """A venv (no pip) that sees this checkout and this interpreter's packages through a ``.pth`` of
+    plain paths, with the ``kernelcli`` command installed as the wheel installs it; its python."""
     import site
 
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True, capture_output=True)
     packages = next((folder / "lib").glob("python*/site-packages"))
-    (packages / "base_packages.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    return str(folder / "bin" / "python")
+    (packages / "base_packages.pth").write_text("\n".join([str(ROOT), *site.getsitepackages()]) + "\n")
+    python = folder / "bin" / "python"
+    install_command(python)
+    return str(python)
+
+
+def install_command(python: Path) -> Path:
+    """``kernelcli`` beside ``python``, as installing the wheel writes it: the package's ``__main__.py``
+    (the ``shared-scripts`` of ``pyproject.toml``), its first line pointing at ``python``."""
+    source = (ROOT / "kernelcli" / "__main__.py").read_text().split("\n", 1)[1]
+    command = python.parent / "kernelcli"
+    command.write_text(f"#!{python}\n{source}")
+    command.chmod(0o755)
+    return command
 
 
 def use_python(python: str, installed: bool = False, cwd: Path = ROOT) -> None:
@@ -350,7 +365,10 @@ def run(quick: bool = False, repeat: int | None = None, system_python: bool = Fa
             (tmp / "cwd").mkdir()
             use_python(python, installed=True, cwd=tmp / "cwd")
         else:
-            use_python(sys.executable if system_python else user_venv(tmp / "venv"))
+            if system_python:
+                use_python(sys.executable)
+            else:
+                use_python(user_venv(tmp / "venv"), installed=True, cwd=ROOT)
         runtime = tmp / "run"
         runtime.mkdir(mode=0o700)
         warm = {**base, "XDG_RUNTIME_DIR": str(runtime)}

@@ -146,6 +146,8 @@ def test_every_command_gives_the_same_bytes_with_and_without_the_worker(worker, 
             {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()},
         )
     assert status(worker)["calls"] == served + len(CALLS)  # the worker really ran every call
+    if Path("/proc/self/pagemap").exists():  # each spare wrote ahead what a call writes (kernelcli.worker.prefault)
+        assert status(worker)["pages_written_ahead"] > 100
     (warm_runs, warm_files), (cold_runs, cold_files) = outputs["warm"], outputs["cold"]
     for call, warm, cold in zip(CALLS, warm_runs, cold_runs):
         assert warm == cold, call
@@ -603,6 +605,8 @@ def test_a_call_that_compiled_teaches_the_worker(monkeypatch):
     monkeypatch.setattr(server, "cache_state", lambda paths: (("a.nbi", 2, 2),))
     monkeypatch.setattr(server, "load_cached_overloads", lambda: learned.append(1) or 1)
     monkeypatch.setattr(server, "collapse", lambda: 0)
+    monkeypatch.setattr(server.prefault, "probe", lambda calls: (4096, 8192))  # the pages a call writes, found again
     monkeypatch.setattr(s, "_drop_spare", lambda: dropped.append(1))
     s._learn_compiled()
     assert learned and dropped and s.cache_seen == (("a.nbi", 2, 2),)
+    assert s.pages == (4096, 8192)

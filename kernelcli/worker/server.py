@@ -30,8 +30,9 @@ import sys
 import time
 
 from . import protocol
+from . import prefault
 from .hugepages import collapse
-from .warmup import cache_state, index_paths, load_cached_overloads, warm_up
+from .warmup import cache_state, index_paths, load_cached_overloads, typical_calls, warm_up
 
 
 class Server:
@@ -55,6 +56,7 @@ class Server:
         self.command = None  # the click command, built once
         self._inode = None  # of the socket file this worker bound
         self.huge_bytes = 0  # of its warm memory in 2 MiB pages (:mod:`.hugepages`)
+        self.pages: tuple[int, ...] = ()  # what a call writes of that memory, written by each spare (:mod:`.prefault`)
 
     # -- life cycle -------------------------------------------------------------------
     def warm_up(self) -> None:
@@ -68,6 +70,7 @@ class Server:
         gc.collect()
         gc.freeze()
         self.huge_bytes = collapse()  # each call's fork then copies 512x fewer page-table entries
+        self.pages = prefault.probe(typical_calls(self.command))
 
     def bind(self) -> socket.socket:
         """Listen on :attr:`path`: bound under a temporary name and renamed into place, so a
@@ -140,6 +143,7 @@ class Server:
         self.cache_seen = cache_state(self.watched)
         load_cached_overloads()
         self.huge_bytes = collapse()
+        self.pages = prefault.probe(typical_calls(self.command))
         self._drop_spare()
 
     def _unlink_if_mine(self, listener: socket.socket) -> None:
@@ -211,6 +215,7 @@ class Server:
             "rejected_other_users": self.rejected,
             "calls_without_a_spare": self.forked_on_call,
             "huge_page_mib": round(self.huge_bytes / 2**20),
+            "pages_written_ahead": len(self.pages),
             "calls_in_progress": sorted(self.children),
         }
 
@@ -268,6 +273,7 @@ class Server:
             _forget_child_exit_wakeup(self._wake)
             listener.close()
             ours.close()
+            prefault.touch(self.pages)  # while the next call is on its way (else its process would fault them in)
             try:
                 message, fds = protocol.receive(theirs, max_fds=4)
             except BaseException:  # noqa: BLE001 - the parent went away: nothing to do

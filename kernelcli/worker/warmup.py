@@ -74,6 +74,42 @@ _DRY_PARSES = (
 )
 
 
+#: what :func:`typical_calls` runs (``probe.png``: a 64x64 8-bit PNG it writes first)
+_PROBE_CALLS = (
+    ["shape", "--in", "224x224", "--f", "3", "--same", "-q"],
+    ["convolve", "probe.png", "-k", "sobel_v", "-o", "out.png", "-q"],
+)
+
+
+def typical_calls(command):
+    """A function that runs :data:`_PROBE_CALLS` with ``command`` as calls run, in a new temporary
+    folder, stdin, stdout and stderr on the null device: for :func:`.prefault.probe`, which runs it
+    in a fork of the worker."""
+
+    def calls() -> None:
+        import shutil
+        import tempfile
+
+        import numpy as np
+        from PIL import Image
+
+        from ..cli import run
+
+        folder = tempfile.mkdtemp(prefix="kernelcli-probe-")
+        try:
+            os.chdir(folder)
+            Image.fromarray(np.arange(64 * 64, dtype=np.uint8).reshape(64, 64)).save("probe.png")
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            for argv in _PROBE_CALLS:
+                run(list(argv), command=command, held=[])
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    return calls
+
+
 def _dry_parse(command) -> None:
     """Parse typical command lines without running them: what parsing imports or compiles
     lazily (Click's help option, its escaping pattern) is then loaded once, before the
