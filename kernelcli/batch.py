@@ -90,6 +90,7 @@ from .errors import (
 )
 from .io.naming import output_suffix  # noqa: F401 - output_suffix's former home
 from .io.outputs import output_folder, remove_temporary_files_of, signals_deferred
+from .stops import raise_lost_stops
 
 #: what a job looks like: ``job(input_path, out=output_path)`` returning a report with ``.notes``
 Job = Callable[..., Any]
@@ -312,26 +313,14 @@ def _init_worker(job: Job, threads: int) -> None:
 
 
 def _stop_handlers() -> None:
-    """SIGTERM stops a worker: SystemExit from wherever it is, which unwinds the current write."""
+    """SIGTERM stops a worker: SystemExit from wherever it is, which unwinds the current write
+    (raised again from the worker's own code when it lands in a weakref callback: :mod:`kernelcli.stops`)."""
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    if hasattr(signal, "setitimer"):  # not on Windows
-        signal.signal(signal.SIGALRM, _exit_on_sigterm)
-        sys.unraisablehook = _exit_later
+    raise_lost_stops()
 
 
 def _exit_on_sigterm(signum, frame) -> None:
     raise SystemExit(128 + signal.SIGTERM)
-
-
-def _exit_later(unraisable) -> None:
-    """A stop that landed where Python ignores exceptions (a weakref callback, as when an import
-    releases its module lock; a ``__del__``) would be printed as "Exception ignored in" and the
-    write would go on: the SystemExit is raised again 1 ms later (SIGALRM), from the worker's own
-    code.  Anything else goes to Python's own hook."""
-    if isinstance(unraisable.exc_value, SystemExit):
-        signal.setitimer(signal.ITIMER_REAL, 0.001)
-        return
-    sys.__unraisablehook__(unraisable)
 
 
 def _work(task: tuple[int, Item]) -> tuple[int, Record]:

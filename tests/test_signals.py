@@ -266,3 +266,35 @@ def test_a_stop_that_lands_in_a_weakref_callback_still_unwinds_the_worker():
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout, done.stderr) == (128 + signal.SIGTERM, "unwound\n", "")
+
+
+@pytest.mark.parametrize("command", ["plain", "typer"])
+def test_a_stop_that_lands_in_a_weakref_callback_stops_the_call(tmp_path, command):
+    """The main process's own stop, as the batch worker's above (kernelcli.stops): before, the SIGTERM
+    raised inside a weakref callback was printed as "Exception ignored in ... Traceback", the
+    convolution went on and wrote its output, exit 0, further SIGTERMs ignored.  Now: the one-line
+    message, exit 143, no output.  ``plain``: the typer-free parser takes the call; ``typer``:
+    ``--debug`` sends it through typer's."""
+    np.save(tmp_path / "big.npy", np.random.default_rng(0).random((1200, 1200)))
+    debug = "'--debug', " if command == "typer" else ""
+    script = (
+        "import os, signal, sys, weakref\n"
+        "import kernelcli.cli as cli\n"
+        "from kernelcli.cli import _common\n"
+        "installed = _common.install_signal_handlers\n"
+        "class Thing: pass\n"
+        "def install():\n"
+        "    installed()\n"
+        "    thing = Thing()\n"
+        "    globals()['ref'] = weakref.ref(thing, lambda _: [os.kill(os.getpid(), signal.SIGTERM), *range(10000)])\n"
+        "    del thing  # the stop arrives inside the callback\n"
+        "_common.install_signal_handlers = install\n"
+        f"sys.argv = ['kernelcli', {debug}'convolve', 'big.npy', '-k', 'gaussian:3', '-o', 'out.npy']\n"
+        "cli.main()\n"
+    )
+    env = {**os.environ, "KERNELCLI_WORKER": "off"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert "Exception ignored" not in done.stderr
+    assert "error: terminated (SIGTERM)" in done.stderr
+    assert not (tmp_path / "out.npy").exists()

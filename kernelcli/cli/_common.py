@@ -278,11 +278,13 @@ def install_signal_handlers() -> None:
     """Make SIGTERM and SIGHUP unwind like Ctrl-C (see :class:`kernelcli.errors.Interrupted`).
 
     A signal the caller left ignored stays ignored: under ``nohup`` a hang-up must not stop
-    the call (Python keeps an inherited ignored SIGINT the same way).
+    the call (Python keeps an inherited ignored SIGINT the same way).  A stop that lands in a
+    weakref callback is raised again from the call's own code (:mod:`kernelcli.stops`).
     """
     import signal
 
     from ..errors import Interrupted
+    from ..stops import raise_lost_stops
 
     def handler(signum: int, frame: Any) -> None:
         for sig in (signal.SIGTERM, signal.SIGHUP):  # a second signal while cleaning up is ignored
@@ -294,7 +296,11 @@ def install_signal_handlers() -> None:
             try:
                 signal.signal(sig, handler)
             except (ValueError, OSError):  # not the main thread
-                pass
+                return
+    try:
+        raise_lost_stops()
+    except (ValueError, OSError):  # not the main thread
+        pass
 
 
 def _traceback_if_debug() -> None:

@@ -1,0 +1,53 @@
+"""A stop that lands where Python ignores exceptions is raised again from the program's own code.
+
+Python runs a signal handler between two bytecodes of whatever runs at that moment.  When that is
+a weakref callback (an import runs one as it releases its module lock) or a ``__del__``, the
+exception the handler raises -- Ctrl-C's KeyboardInterrupt, the :class:`~kernelcli.errors.Interrupted`
+of SIGTERM and SIGHUP, a batch worker's SystemExit -- is "unraisable": Python prints "Exception
+ignored in ... Traceback" and drops it, and the program goes on.  A ``kernelcli`` call stopped that
+way finished its work and exited 0, a traceback on stderr, deaf to further SIGTERMs.
+
+:func:`raise_lost_stops` installs a ``sys.unraisablehook`` that keeps such a stop and raises it
+again 1 ms later (SIGALRM) from wherever the main thread is then (again, if that too is a
+callback); anything else goes to Python's own hook.  Not on Windows (no ``setitimer``).
+
+>>> raise_lost_stops()
+>>> sys.unraisablehook is _keep_stop
+True
+>>> sys.unraisablehook = sys.__unraisablehook__
+"""
+
+from __future__ import annotations
+
+import _thread
+import signal
+import sys
+
+#: the stop waiting to be raised again, and the thread signal handlers run in
+_pending: list[BaseException] = []
+_main_thread: int | None = None
+
+
+def raise_lost_stops() -> None:
+    """Install the hook (call it from the main thread, where it sets the SIGALRM handler)."""
+    global _main_thread
+    if not hasattr(signal, "setitimer"):
+        return
+    _main_thread = _thread.get_ident()
+    signal.signal(signal.SIGALRM, _raise_pending)
+    sys.unraisablehook = _keep_stop
+
+
+def _keep_stop(unraisable) -> None:
+    stop = unraisable.exc_value
+    if isinstance(stop, (SystemExit, KeyboardInterrupt)) and _thread.get_ident() == _main_thread:
+        _pending[:] = [stop]
+        signal.setitimer(signal.ITIMER_REAL, 0.001)
+        return
+    sys.__unraisablehook__(unraisable)
+
+
+def _raise_pending(_signum, _frame) -> None:
+    if _pending:
+        stop = _pending.pop()
+        raise stop.with_traceback(None)
