@@ -15,12 +15,12 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import kernelcli.api as api
 from kernelcli import conv2d, pool2d
-from kernelcli._core import costs, engine, fft, forms, policy, threads
+from kernelcli._core import conv, costs, engine, fft, forms, policy, threads
 from kernelcli.modes import PAD_CODES, PAD_MODES
 from kernelcli.shapes import resolve_padding
 
@@ -160,18 +160,27 @@ class TestDensePath:
         ph, pw = dh * (k.shape[0] - 1), dw * (k.shape[1] - 1)
         widths = (min(top, ph), ph - min(top, ph), min(left, pw), pw - min(left, pw))
         oh, ow = (h - 1) // sh + 1, w
-        results = []
-        for fn in ("dense_direct", "dense_rows"):
-            with pytest.MonkeyPatch.context() as mp:
-                mp.setattr(engine, "INPLACE_MAX_SPAN", 100 if fn == "dense_direct" else 0)
-                plan = engine._build_direct(x3.shape, x3.dtype, k, x3.dtype, widths, PAD_CODES[mode], 0.25, (sh, 1),
-                                            (dh, dw), oh, ow, "dense")
-            assert plan.fn.__name__ == fn
-            results.append(plan.run(x3))
-        assert results[0].tobytes() == results[1].tobytes()
-        ref = naive.correlate(x3.astype(np.float64), k, stride=(sh, 1), widths=widths, mode=mode, value=0.25,
-                              dilation=(dh, dw))
-        np.testing.assert_allclose(results[0].reshape(ref.shape), ref, rtol=1e-4, atol=1e-4)
+        _in_place_equals_the_ring(x3, k, widths, mode, sh, (dh, dw), oh, ow)
+
+    @settings(max_examples=80, deadline=None)
+    @given(case=cases(max_k=7), side=st.integers(0, 6), left=st.integers(0, 6), wide=st.booleans(),
+           dtype=st.sampled_from(["float32", "float64"]))
+    def test_narrower_outputs_in_place_equal_the_ring(self, case, side, left, wide, dtype):
+        # less padding at the sides than the window's width ("valid": none): output rows shorter than the
+        # input's, computed in place row by row (long rows, blocked sweeps included) or through a buffer
+        x, k, (sh, _), (dh, dw), _, mode = case
+        x3 = x.reshape(x.shape[0], x.shape[1], -1).astype(dtype)
+        ph, pw = dh * (k.shape[0] - 1), dw * (k.shape[1] - 1)
+        if wide:  # output rows of at least _NARROW_IN_PLACE_VALUES values: in place
+            values = conv._NARROW_IN_PLACE_VALUES + pw * x3.shape[2]
+            x3 = np.tile(x3, (1, -(-values // (x3.shape[1] * x3.shape[2])), 1))
+        h, w, c = x3.shape
+        padw = min(side, pw - 1) if pw else 0  # fewer padded columns than the window is wide
+        assume(pw > 0 and w + padw - pw >= 1)
+        widths = (ph // 2, ph - ph // 2, min(left, padw), padw - min(left, padw))
+        oh, ow = (h - 1) // sh + 1, w + padw - pw
+        assert (ow * c >= conv._NARROW_IN_PLACE_VALUES) == wide
+        _in_place_equals_the_ring(x3, k, widths, mode, sh, (dh, dw), oh, ow)
 
     @pytest.mark.parametrize("shape,f", [((150, 117, 1), 5), ((90, 70, 3), 7), ((130, 131, 1), 3)])
     def test_in_place_passes_over_parts_of_a_large_block_equal_the_ring(self, shape, f):
@@ -534,3 +543,18 @@ def test_first_compile_is_announced_once(tmp_path):
     assert first.stderr.count("compiling the numeric core") == 1
     second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert "compiling" not in second.stderr
+
+
+def _in_place_equals_the_ring(x3, k, widths, mode, sh, dilation, oh, ow) -> None:
+    """conv.dense_direct and conv.dense_rows (both forced) give the same bytes, near the naive definition."""
+    results = []
+    for fn in ("dense_direct", "dense_rows"):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(engine, "INPLACE_MAX_SPAN", 100 if fn == "dense_direct" else 0)
+            plan = engine._build_direct(x3.shape, x3.dtype, k, x3.dtype, widths, PAD_CODES[mode], 0.25, (sh, 1),
+                                        dilation, oh, ow, "dense")
+        assert plan.fn.__name__ == fn
+        results.append(plan.run(x3))
+    assert results[0].tobytes() == results[1].tobytes()
+    ref = naive.correlate(x3.astype(np.float64), k, stride=(sh, 1), widths=widths, mode=mode, value=0.25, dilation=dilation)
+    np.testing.assert_allclose(results[0].reshape(ref.shape), ref, rtol=1e-4, atol=1e-4)

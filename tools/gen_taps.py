@@ -79,10 +79,10 @@ def split(n: int) -> list[tuple[int, int]]:
 def blocked_source(f: int) -> str:
     """``_b{f}``: :data:`ROWS` output rows of a full f x f kernel, pass by pass as :func:`apply_taps` sums them."""
     taps = [(u, v) for u in range(f) for v in range(f)]
-    lines = ["@njit(**JIT_FMA)", f"def _b{f}(dst, src, base, dbase, row_len, c, ws, m):", "    w = ws"]
+    lines = ["@njit(**JIT_FMA)", f"def _b{f}(dst, src, base, dbase, row_len, dst_len, c, ws, m):", "    w = ws"]
     lines += [f"    w{t} = w[{t}]" for t in range(f * f)]
     lines += [f"    s{q}_{v} = src[base + {q} * row_len + {v} * c :]" for q in range(f + ROWS - 1) for v in range(f)]
-    lines += [f"    d{r} = dst[dbase + {r} * row_len :]" for r in range(ROWS)]
+    lines += [f"    d{r} = dst[dbase + {r} * dst_len :]" for r in range(ROWS)]
     for i, (t0, n) in enumerate(split(f * f)):
         lines.append("    for j in range(m):")
         for r in range(ROWS):
@@ -93,12 +93,13 @@ def blocked_source(f: int) -> str:
 
 
 def blocked_driver_source() -> str:
-    lines = ["@njit(**JIT_FMA, inline=\"always\")", "def apply_blocked(dst, src, base, dbase, row_len, c, ws, m, f):",
+    lines = ["@njit(**JIT_FMA, inline=\"always\")", "def apply_blocked(dst, src, base, dbase, row_len, dst_len, c, ws, m, f):",
              '    """:data:`ROWS` output rows of a full ``f`` x ``f`` kernel (``f`` in :data:`BLOCKED`), each as :func:`apply_taps`',
-             "    sums it: ``dst[dbase + r * row_len + j]`` for ``r < ROWS``, ``j < m``, from window rows starting at ``base``.\"\"\"",
+             "    sums it: ``dst[dbase + r * dst_len + j]`` for ``r < ROWS``, ``j < m``, from window rows starting at ``base``,",
+             "    ``row_len`` apart.\"\"\"",
              "    src, ws = read_only(src), read_only(ws)"]
     for i, f in enumerate(BLOCKED):
-        lines += [f"    {'if' if i == 0 else 'elif'} f == {f}:", f"        _b{f}(dst, src, base, dbase, row_len, c, ws, m)"]
+        lines += [f"    {'if' if i == 0 else 'elif'} f == {f}:", f"        _b{f}(dst, src, base, dbase, row_len, dst_len, c, ws, m)"]
     return "\n".join(lines) + "\n"
 
 

@@ -176,7 +176,10 @@ def dense_direct(x, channels, rows, cols, runs, wq, fill, span, stride_h, left, 
     columns are computed from two narrow strips of padded columns (see
     :func:`_edge_strip`), and the rows whose windows reach the top or bottom border go through
     :func:`dense_rows`: every output is the same tap passes over the same padded values as
-    there, so the two loops give the same bytes.
+    there, so the two loops give the same bytes.  Output rows narrower than the input's (no
+    padding at the sides, "valid", or less than the kernel's width) are not one flat segment
+    with it: long ones take their passes row by row, short ones are computed a block at a time
+    as if they were as long, into a buffer whose rows are copied out.
     """
     c = channels
     row_len = x.shape[1]
@@ -187,18 +190,31 @@ def dense_direct(x, channels, rows, cols, runs, wq, fill, span, stride_h, left, 
         span_w = max(span_w, toff[t] // c + 1)
     jl = min(left, ow)
     jr = max(jl, min(ow, w + left - span_w + 1))
-    if not (stride_h == 1 and out.shape[1] == row_len and jr > jl):
+    out_len = out.shape[1]
+    if not (stride_h == 1 and out_len <= row_len and jr > jl):
         dense_rows(x, c, rows, cols, runs, wq, fill, span, stride_h, trow, toff, ws, out, flags, i0, i1)
         return
     flat = x.reshape(-1)
-    out_flat = out.reshape(-1)
     starts = np.empty_like(toff)
     block = max(2, min(i1 - i0, _FLAT_ELEMENTS // row_len))
+    # Output rows narrower than the input's cannot be one flat segment with it.  Long ones are written
+    # in place row by row (a blocked sweep's rows out_len apart); short ones, where a pass a row costs
+    # more in set-up than it computes, a block at a time as if they were as long, into a buffer placed
+    # as the output is relative to the input (.placement), and copied out (2048^2 7x7 "valid" through
+    # the ring took 14.2 ms, "same" in place 9.6)
+    narrow = out_len != row_len
+    buffered = narrow and out_len < _NARROW_IN_PLACE_VALUES
+    if buffered:
+        block = max(2, min(block, _NARROW_ELEMENTS // row_len))
+    rows_buf = np.empty(block * row_len + 4096 // out.itemsize if buffered else 0, dtype=out.dtype)
+    shift = (out.ctypes.data - x.ctypes.data) % 4096
+    out_flat = out.reshape(-1)
     lw, rw = (jl + span_w - 1) * c, (ow - jr + span_w - 1) * c  # strip widths (values)
     strip = np.empty((block + span - 1) * max(lw, rw, 1), dtype=out.dtype)
     scratch = np.empty(block * max(lw, rw, 1), dtype=out.dtype)
     sstarts = np.empty_like(toff)
     v = out.dtype.type(fill)
+    m = (jr - jl) * c
     i = i0
     while i < i1:
         b = i
@@ -212,28 +228,49 @@ def dense_direct(x, channels, rows, cols, runs, wq, fill, span, stride_h, left, 
             dense_rows(x, c, rows, cols, runs, wq, fill, span, stride_h, trow, toff, ws, out, flags, i, b)  # stride_h is 1
             i = b
             continue
-        g = i  # rows i .. g-1 in blocked sweeps, the rest in one flat pass
+        dst, row0, dst_len = out_flat, i - i, out_len  # output row r starts at (r - row0) * dst_len of dst
+        if buffered:
+            at = (x.ctypes.data + rows[i] * row_len * x.itemsize + shift - rows_buf.ctypes.data) % 4096 // out.itemsize
+            dst, row0, dst_len = rows_buf[at : at + block * row_len], i, row_len
+        g = i  # rows i .. g-1 in blocked sweeps, the rest in flat passes
         if square > 0:
-            m = (jr - jl) * c
             while g + ROWS <= b:
-                src0, dst0 = rows[g] * row_len + (jl - left) * c, g * row_len + jl * c
+                src0, dst0 = rows[g] * row_len + (jl - left) * c, (g - row0) * dst_len + jl * c
                 for j0 in range(0, m, _BLOCK_COLUMNS):  # each pass finds its rows' partial sums in the L1 cache
-                    apply_blocked(out_flat, flat, src0 + j0, dst0 + j0, row_len, c, ws, min(_BLOCK_COLUMNS, m - j0), square)
+                    apply_blocked(dst, flat, src0 + j0, dst0 + j0, row_len, dst_len, c, ws, min(_BLOCK_COLUMNS, m - j0), square)
                 g += ROWS
-        if g < b:
+        # the rest: one flat pass over rows as long as the input's, else a pass (or a few) a row
+        for r in range(g, b if narrow and not buffered else min(b, g + 1)):
             for t in range(toff.shape[0]):
-                starts[t] = (rows[g] + trow[t]) * row_len + toff[t] + (jl - left) * c
-            first, end = g * row_len + jl * c, (b - 1) * row_len + jr * c
+                starts[t] = (rows[r] + trow[t]) * row_len + toff[t] + (jl - left) * c
+            first = (r - row0) * dst_len + jl * c
+            end = first + m if narrow and not buffered else (b - 1 - row0) * dst_len + jr * c
             step = end - first if toff.shape[0] <= 16 else _PASS_ELEMENTS  # several passes: over L1-sized parts
             for a in range(first, end, max(1, step)):
-                apply_taps(out_flat[a : min(end, a + step)], flat, a - first, starts, ws)
+                apply_taps(dst[a : min(end, a + step)], flat, a - first, starts, ws)
+        if buffered:
+            for r in range(i, b):
+                o, a = r * out_len + jl * c, (r - i) * row_len + jl * c
+                row, computed = out_flat[o : o + m], dst[a : a + m]
+                for j in range(m):  # (vectorised, where an assignment of slices copied element by element)
+                    row[j] = computed[j]
         if jl > 0:
             _edge_strip(x, c, rows, cols, v, i, b, span, jl - jl, jl, span_w, trow, toff, ws, out, strip, scratch, sstarts)
         if ow > jr:
             _edge_strip(x, c, rows, cols, v, i, b, span, jr, ow, span_w, trow, toff, ws, out, strip, scratch, sstarts)
         if flags.shape[0] > 0:  # the block's rows in one sweep (only whether any flag is raised is read)
-            screen_row(out_flat[i * row_len : b * row_len], flags, i)
+            screen_row(out_flat[i * out_len : b * out_len], flags, i)
         i = b
+
+
+#: :func:`dense_direct` writes output rows narrower than the input's in place from this many values up
+#: (the rows of a blocked sweep: ``costs.BLOCKED_MIN_VALUES``); shorter ones through a buffer of
+#: :data:`_NARROW_ELEMENTS` values, copied out.  "valid", float32, 1 thread, the loop alone, medians
+#: (session script, 2026-12-03, this Xeon): 256^2 3x3 buffered 54-57 us, through the ring 97 ("same" in
+#: place 55); 2048^2 3x3 in place 3.99 ms, buffered 5.9, the ring 7.0-7.3 ("same" 4.08); 2048^2 7x7 in
+#: place 15.9 ms, the ring 22.6 ("same" 16.8)
+_NARROW_IN_PLACE_VALUES = 1536
+_NARROW_ELEMENTS = 49152
 
 
 #: output values per row of a blocked sweep of :func:`dense_direct` (:data:`.taps.ROWS` rows of 8 KiB

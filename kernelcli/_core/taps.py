@@ -295,7 +295,7 @@ ROWS = 3
 
 
 @njit(**JIT_FMA)
-def _b3(dst, src, base, dbase, row_len, c, ws, m):
+def _b3(dst, src, base, dbase, row_len, dst_len, c, ws, m):
     w = ws
     w0 = w[0]
     w1 = w[1]
@@ -321,9 +321,9 @@ def _b3(dst, src, base, dbase, row_len, c, ws, m):
     s4_0 = src[base + 4 * row_len + 0 * c :]
     s4_1 = src[base + 4 * row_len + 1 * c :]
     s4_2 = src[base + 4 * row_len + 2 * c :]
-    d0 = dst[dbase + 0 * row_len :]
-    d1 = dst[dbase + 1 * row_len :]
-    d2 = dst[dbase + 2 * row_len :]
+    d0 = dst[dbase + 0 * dst_len :]
+    d1 = dst[dbase + 1 * dst_len :]
+    d2 = dst[dbase + 2 * dst_len :]
     for j in range(m):
         o0 = w0 * s0_0[j] + w1 * s0_1[j] + w2 * s0_2[j] + w3 * s1_0[j] + w4 * s1_1[j] + w5 * s1_2[j] + w6 * s2_0[j] + w7 * s2_1[j] + w8 * s2_2[j]
         o1 = w0 * s1_0[j] + w1 * s1_1[j] + w2 * s1_2[j] + w3 * s2_0[j] + w4 * s2_1[j] + w5 * s2_2[j] + w6 * s3_0[j] + w7 * s3_1[j] + w8 * s3_2[j]
@@ -334,7 +334,7 @@ def _b3(dst, src, base, dbase, row_len, c, ws, m):
 
 
 @njit(**JIT_FMA)
-def _b5(dst, src, base, dbase, row_len, c, ws, m):
+def _b5(dst, src, base, dbase, row_len, dst_len, c, ws, m):
     w = ws
     w0 = w[0]
     w1 = w[1]
@@ -396,9 +396,9 @@ def _b5(dst, src, base, dbase, row_len, c, ws, m):
     s6_2 = src[base + 6 * row_len + 2 * c :]
     s6_3 = src[base + 6 * row_len + 3 * c :]
     s6_4 = src[base + 6 * row_len + 4 * c :]
-    d0 = dst[dbase + 0 * row_len :]
-    d1 = dst[dbase + 1 * row_len :]
-    d2 = dst[dbase + 2 * row_len :]
+    d0 = dst[dbase + 0 * dst_len :]
+    d1 = dst[dbase + 1 * dst_len :]
+    d2 = dst[dbase + 2 * dst_len :]
     for j in range(m):
         o0 = w0 * s0_0[j] + w1 * s0_1[j] + w2 * s0_2[j] + w3 * s0_3[j] + w4 * s0_4[j] + w5 * s1_0[j] + w6 * s1_1[j] + w7 * s1_2[j] + w8 * s1_3[j] + w9 * s1_4[j] + w10 * s2_0[j] + w11 * s2_1[j] + w12 * s2_2[j] + w13 * s2_3[j] + w14 * s2_4[j] + w15 * s3_0[j]
         o1 = w0 * s1_0[j] + w1 * s1_1[j] + w2 * s1_2[j] + w3 * s1_3[j] + w4 * s1_4[j] + w5 * s2_0[j] + w6 * s2_1[j] + w7 * s2_2[j] + w8 * s2_3[j] + w9 * s2_4[j] + w10 * s3_0[j] + w11 * s3_1[j] + w12 * s3_2[j] + w13 * s3_3[j] + w14 * s3_4[j] + w15 * s4_0[j]
@@ -416,7 +416,7 @@ def _b5(dst, src, base, dbase, row_len, c, ws, m):
 
 
 @njit(**JIT_FMA)
-def _b7(dst, src, base, dbase, row_len, c, ws, m):
+def _b7(dst, src, base, dbase, row_len, dst_len, c, ws, m):
     w = ws
     w0 = w[0]
     w1 = w[1]
@@ -530,9 +530,9 @@ def _b7(dst, src, base, dbase, row_len, c, ws, m):
     s8_4 = src[base + 8 * row_len + 4 * c :]
     s8_5 = src[base + 8 * row_len + 5 * c :]
     s8_6 = src[base + 8 * row_len + 6 * c :]
-    d0 = dst[dbase + 0 * row_len :]
-    d1 = dst[dbase + 1 * row_len :]
-    d2 = dst[dbase + 2 * row_len :]
+    d0 = dst[dbase + 0 * dst_len :]
+    d1 = dst[dbase + 1 * dst_len :]
+    d2 = dst[dbase + 2 * dst_len :]
     for j in range(m):
         o0 = w0 * s0_0[j] + w1 * s0_1[j] + w2 * s0_2[j] + w3 * s0_3[j] + w4 * s0_4[j] + w5 * s0_5[j] + w6 * s0_6[j] + w7 * s1_0[j] + w8 * s1_1[j] + w9 * s1_2[j] + w10 * s1_3[j] + w11 * s1_4[j] + w12 * s1_5[j] + w13 * s1_6[j] + w14 * s2_0[j] + w15 * s2_1[j]
         o1 = w0 * s1_0[j] + w1 * s1_1[j] + w2 * s1_2[j] + w3 * s1_3[j] + w4 * s1_4[j] + w5 * s1_5[j] + w6 * s1_6[j] + w7 * s2_0[j] + w8 * s2_1[j] + w9 * s2_2[j] + w10 * s2_3[j] + w11 * s2_4[j] + w12 * s2_5[j] + w13 * s2_6[j] + w14 * s3_0[j] + w15 * s3_1[j]
@@ -564,13 +564,14 @@ def _b7(dst, src, base, dbase, row_len, c, ws, m):
 
 
 @njit(**JIT_FMA, inline="always")
-def apply_blocked(dst, src, base, dbase, row_len, c, ws, m, f):
+def apply_blocked(dst, src, base, dbase, row_len, dst_len, c, ws, m, f):
     """:data:`ROWS` output rows of a full ``f`` x ``f`` kernel (``f`` in :data:`BLOCKED`), each as :func:`apply_taps`
-    sums it: ``dst[dbase + r * row_len + j]`` for ``r < ROWS``, ``j < m``, from window rows starting at ``base``."""
+    sums it: ``dst[dbase + r * dst_len + j]`` for ``r < ROWS``, ``j < m``, from window rows starting at ``base``,
+    ``row_len`` apart."""
     src, ws = read_only(src), read_only(ws)
     if f == 3:
-        _b3(dst, src, base, dbase, row_len, c, ws, m)
+        _b3(dst, src, base, dbase, row_len, dst_len, c, ws, m)
     elif f == 5:
-        _b5(dst, src, base, dbase, row_len, c, ws, m)
+        _b5(dst, src, base, dbase, row_len, dst_len, c, ws, m)
     elif f == 7:
-        _b7(dst, src, base, dbase, row_len, c, ws, m)
+        _b7(dst, src, base, dbase, row_len, dst_len, c, ws, m)
