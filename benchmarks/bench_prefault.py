@@ -5,8 +5,11 @@ shipped, one whose probe finds no pages (so its spares write nothing ahead).  Th
 ``kernelcli`` command (``bench_startup.user_venv``: the installed script in a venv) calls
 each in interleaved rounds: ``shape -q`` and ``convolve -k sobel_v`` of a seeded 512x512
 8-bit PNG.  Wall time of whole processes, medians; the outputs of both are compared.
+``--loop N`` also times shell loops of N such ``convolve`` calls against each worker (alternating
+loops, ``--loops`` of each): calls back to back, where the spare's writing ahead runs beside the
+next client's start instead of in a pause.
 
-Run: ``python benchmarks/bench_prefault.py [--repeat 31]``
+Run: ``python benchmarks/bench_prefault.py [--repeat 31] [--loop 100 --loops 3]``
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ def start(python: str, env: dict, control: bool) -> tuple[subprocess.Popen, str]
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeat", type=int, default=31)
+    ap.add_argument("--loop", type=int, default=0, help="calls in each shell loop (0: no loops)")
+    ap.add_argument("--loops", type=int, default=3, help="shell loops against each worker, alternating")
     args = ap.parse_args()
     import numpy as np
     from PIL import Image
@@ -82,6 +87,14 @@ def main() -> None:
                         subprocess.run(call, env=envs[name], cwd=tmp, stdout=subprocess.DEVNULL, check=True)
                         times[(case, name)].append((time.perf_counter() - t0) * 1e3)
             same = (tmp / "out_w.png").read_bytes() == (tmp / "out_c.png").read_bytes()
+            loops: dict = {name: [] for name in workers}
+            script = f'for i in $(seq {args.loop}); do "$0" convolve "$1" -k sobel_v -o "$2" --force -q; done'
+            for _ in range(args.loops if args.loop else 0):
+                for name in workers:
+                    t0 = time.perf_counter()
+                    subprocess.run(["bash", "-c", script, command, str(tmp / "g512.png"), str(tmp / f"loop_{name[0]}.png")],
+                                   env=envs[name], cwd=tmp, check=True)
+                    loops[name].append(time.perf_counter() - t0)
             status = {n: json.loads(subprocess.run([command, "worker", "status", "--json"], env=envs[n], capture_output=True,
                                                    text=True, check=True).stdout) for n in workers}
         finally:
@@ -94,6 +107,10 @@ def main() -> None:
     for case in cases:
         ahead, control = (statistics.median(times[(case, n)][1:]) for n in workers)
         print(f"| `{case}` | {ahead:.1f} | {control:.1f} | {ahead / control:.2f} |")
+    for name, seconds in loops.items():
+        if seconds:
+            print(f"shell loop of {args.loop} convolve calls, {name}: " + ", ".join(f"{v:.2f}" for v in seconds)
+                  + f" s (median {statistics.median(seconds):.2f})")
     print(f"pages written ahead: {status['writes ahead']['pages_written_ahead']} (control {status['control']['pages_written_ahead']});"
           f" calls without a spare: {status['writes ahead']['calls_without_a_spare']}, {status['control']['calls_without_a_spare']};"
           f" same output bytes: {same}")
