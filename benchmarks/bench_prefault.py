@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_startup import ROOT, user_venv  # noqa: E402
+from bench_startup import ROOT, user_venv
 
 #: the worker, its probe made to find nothing when NO_PREFAULT is set (the control)
 SERVE = (

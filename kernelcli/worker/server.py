@@ -29,10 +29,15 @@ import socket
 import sys
 import time
 
-from . import protocol
-from . import prefault
+from . import prefault, protocol
 from .hugepages import collapse
-from .warmup import cache_state, index_paths, load_cached_overloads, typical_calls, warm_up
+from .warmup import (
+    cache_state,
+    index_paths,
+    load_cached_overloads,
+    typical_calls,
+    warm_up,
+)
 
 
 class Server:
@@ -276,7 +281,7 @@ class Server:
             prefault.touch(self.pages)  # while the next call is on its way (else its process would fault them in)
             try:
                 message, fds = protocol.receive(theirs, max_fds=4)
-            except BaseException:  # noqa: BLE001 - the parent went away: nothing to do
+            except BaseException:
                 os._exit(0)
             theirs.close()
             if message is None or len(fds) != 4:
@@ -371,7 +376,7 @@ def _child(conn: socket.socket, listener: socket.socket | None, message: dict, f
             except (OSError, ValueError):
                 pass
         protocol.send(conn, {"exit": code})
-    except BaseException:  # noqa: BLE001 - a child must never return into the server loop
+    except BaseException:
         pass
     finally:
         os._exit(code)
