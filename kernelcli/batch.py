@@ -320,7 +320,7 @@ def _stop_handlers() -> None:
 
 
 def _exit_on_sigterm(signum, frame) -> None:
-    raise SystemExit(128 + signal.SIGTERM)
+    raise SystemExit(128 + signum)
 
 
 def _work(task: tuple[int, Item]) -> tuple[int, Record]:
