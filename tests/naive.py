@@ -30,11 +30,11 @@ def correlate(x, k, *, stride=(1, 1), widths=(0, 0, 0, 0), mode="constant", valu
     oh = (xp.shape[0] - dh * (kh - 1) - 1) // sh + 1
     ow = (xp.shape[1] - dw * (kw - 1) - 1) // sw + 1
     out = np.zeros((oh, ow, x.shape[2]))
-    for i in range(oh):
-        for j in range(ow):
-            for u in range(kh):
-                for v in range(kw):
-                    out[i, j] += k[u, v] * xp[i * sh + u * dh, j * sw + v * dw]
+    # out[i, j] += k[u, v] * xp[i * sh + u * dh, j * sw + v * dw], for every cell at once: each cell's
+    # sum in the same order (tap by tap, from 0.0), the very bytes of a loop over the cells
+    for u in range(kh if out.size else 0):
+        for v in range(kw):
+            out += k[u, v] * xp[u * dh : u * dh + (oh - 1) * sh + 1 : sh, v * dw : v * dw + (ow - 1) * sw + 1 : sw]
     return out[:, :, 0] if squeeze else out
 
 

@@ -170,3 +170,30 @@ def test_int16_is_taken_only_within_its_bound():
     x = np.full((4, 5, 1), 255, np.uint8)
     got = numpy_impl.correlate_bands(x, np.array([[64.0, 64.0]], np.float32), (0, 0, 0, 1), constant, 0.0, np.float32, (1, 1), (1, 1), 4, 5)
     assert got[:, :4].tolist() == [[[32640.0]] * 4] * 4 and got[:, 4].tolist() == [[16320.0]] * 4
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_the_products_are_summed_in_tap_order(data):
+    """One reduction for every tap's products adds them in the tap loop's order, value by value:
+    magnitudes far apart (where the order shows), sums of -0.0, one value or many, every dtype
+    the loop sums in."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    taps, n = data.draw(st.integers(1, 40)), data.draw(st.sampled_from([1, 2, 3, 7, 8, 9, 64, 300]))
+    dtype = data.draw(st.sampled_from([np.float32, np.float64, numpy_impl.EXACT_DTYPE]))
+    if dtype == numpy_impl.EXACT_DTYPE:
+        products = rng.integers(-800, 800, (taps, n)).astype(dtype)
+    else:
+        products = (rng.normal(size=(taps, n)) * 10.0 ** rng.integers(-9, 10, (taps, n))).astype(dtype)
+        products[rng.random(products.shape) < 0.3] = -0.0
+    want = products[0].copy()
+    for p in products[1:]:
+        want += p
+    got = numpy_impl._sum_in_order(products, np.empty(n, dtype))
+    assert got.tobytes() == want.tobytes()
+
+
+def test_one_value_is_summed_in_tap_order_too():
+    """numpy reduces a single value with eight partial sums (here 19, not the tap loop's 12)."""
+    products = np.array([1e8, 1, 1, 1, 1, 1, 1, 1, -1e8, 1, 1, 1, 1, 1, 1, 1, 5], np.float32).reshape(-1, 1)
+    assert numpy_impl._sum_in_order(products, np.empty(1, np.float32)).tolist() == [12.0]

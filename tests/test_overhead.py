@@ -365,6 +365,24 @@ class TestFiniteScreen:
         conv2d(x, np.ones((3, 3)), stride=2, paths=JIT)  # strided: cells between windows are read by no output
         assert calls == [x.shape]
 
+    @pytest.mark.parametrize("kernel, cover", [
+        (np.ones((3, 3)), (0, 40, 0, 30)),  # "valid": every cell is read by some tap
+        (np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]]), (0, 40, 0, 30)),  # a grid of taps with a zero column
+        (np.eye(1, 25, 0) + np.eye(1, 25, 24), (0, 40, 0, 6)),  # two taps too far apart to join: one of them
+        (np.array([[1.0, 0], [0, 1]]), (0, 39, 0, 29)),  # a diagonal is no grid: one tap's cells
+    ])
+    def test_valid_padding_covers_what_the_taps_read_together(self, kernel, cover, monkeypatch):
+        """Regression (speed): with "valid" padding the screen vouched for one tap's cells only, and the
+        border strips beside them took a Python pass of their own (15-30 us on 256x256)."""
+        from kernelcli._core import engine
+
+        plans = []
+        original = engine.direct_plan
+        monkeypatch.setattr(engine, "direct_plan", lambda *a, **k: plans.append(original(*a, **k)) or plans[-1])
+        x = np.random.default_rng(4).random((40, 30), dtype=np.float32)
+        conv2d(x, kernel, padding="valid", paths=policy.Paths(force="dense"))
+        assert plans[0].cover == cover
+
     def test_an_overflow_of_finite_values_is_no_error(self):
         x = np.full((6, 6), 3e38, np.float32)
         out = conv2d(x, np.ones((3, 3)), paths=JIT)

@@ -42,6 +42,11 @@ def source_indices(n: int, before: int, after: int, mode: int) -> np.ndarray:
     return np.where(m < n, m, period - 1 - m)
 
 
+#: a constant-padded array of at most this many values is filled whole, then the input copied in: one
+#: call where the four border strips take four (8x8 padded to 10x10: 1.3 against 4.6 µs)
+_FILL_WHOLE = 1 << 12
+
+
 def pad3d(x: np.ndarray, top: int, bottom: int, left: int, right: int, mode: int, value: float, dtype,
           out: np.ndarray | None = None) -> np.ndarray:
     """Pad ``x`` (H, W, C) into a new array of ``dtype`` (into ``out``, of that shape and dtype, when given).
@@ -52,6 +57,10 @@ def pad3d(x: np.ndarray, top: int, bottom: int, left: int, right: int, mode: int
     h, w, c = x.shape
     if out is None:
         out = np.empty((h + top + bottom, w + left + right, c), dtype=dtype)
+    if mode == CONSTANT and out.size <= _FILL_WHOLE:
+        out.fill(value)
+        out[top : top + h, left : left + w] = x
+        return out
     out[top : top + h, left : left + w] = x
     if mode == CONSTANT:
         out[:top] = value
@@ -93,10 +102,7 @@ def correlate(xp: np.ndarray, k: np.ndarray, stride_h: int, stride_w: int, dil_h
         if products.shape[0] == 0:  # an all-zero kernel
             out.fill(0)
             return out
-        np.copyto(out, products[0])
-        for p in products[1:]:
-            out += p
-        return out
+        return _sum_in_order(products, out)
     first = True
     kh, kw = k.shape
     for u in range(kh):
@@ -122,6 +128,25 @@ def correlate(xp: np.ndarray, k: np.ndarray, stride_h: int, stride_w: int, dil_h
     if first:  # an all-zero kernel
         out.fill(0)
     return out
+
+
+def _sum_in_order(products: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out = products[0] + products[1] + ...``, added in that order for each value (the tap loop's bytes).
+
+    One reduction instead of a ufunc call per tap (a 3x3 on 8x8: 2.0 against 11.7 µs).  Along
+    the outer axis of a C-ordered array numpy adds the rows one after another into each value;
+    the start -0.0 is addition's exact identity (numpy's own, 0.0, would turn a sum of -0.0 into
+    +0.0).  A single value would be reduced pairwise, in another order: the loop.
+
+    >>> _sum_in_order(np.array([[-0.0, 1e8], [-0.0, 1.0], [-0.0, -1e8]], np.float32), np.empty(2, np.float32))
+    array([-0.,  0.], dtype=float32)
+    """
+    if out.size < 2:
+        np.copyto(out, products[0])
+        for p in products[1:]:
+            out += p
+        return out
+    return np.add.reduce(products, axis=0, out=out, initial=out.dtype.type(-0.0))
 
 
 def _first_tap(tap: np.ndarray, w, out: np.ndarray) -> None:
@@ -154,14 +179,13 @@ def _products(xp: np.ndarray, k: np.ndarray, sh: int, sw: int, dh: int, dw: int,
         windows = np.ndarray(shape, xp.dtype, xp, 0, strides)
     else:
         windows = np.lib.stride_tricks.as_strided(xp, shape, strides, writeable=False)
-    taps = np.flatnonzero(k)
     # into a C-ordered buffer (numpy would lay its own out after the view's strides: 6x slower on
     # 85x85), each product rounded into xp's dtype, as the loop's buffer takes a kernel of another dtype
-    if taps.size == k.size:
+    if np.count_nonzero(k) == k.size:  # (a fifth of flatnonzero's cost)
         products = np.empty((kh, kw, oh, ow, xp.shape[2]), xp.dtype)
         np.multiply(windows, k.reshape(kh, kw, 1, 1, 1), out=products)
         return products.reshape(k.size, oh, ow, xp.shape[2])
-    u, v = np.divmod(taps, kw)
+    u, v = np.divmod(np.flatnonzero(k), kw)
     chosen = windows[u, v]  # the non-zero taps' windows, copied
     return np.multiply(chosen, k[u, v].reshape(-1, 1, 1, 1), out=np.empty(chosen.shape, xp.dtype))
 
