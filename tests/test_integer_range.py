@@ -161,3 +161,44 @@ def test_small_integers_are_converted_as_they_are(dtype, bit_depth, rescale):
     got, expected = to_integer_range(x, bit_depth, rescale, nonzero=True), reference(x, bit_depth, rescale)
     assert np.array_equal(got[0], expected[0]) and got[1:3] == expected[1:]
     assert got[3] == int(np.count_nonzero(x))
+
+
+def _whole_arrays(dtype, top: int):
+    """Arrays of ``dtype``: of values next to where a count starts only (0, ``top`` and ``-top``: a minimum
+    or a maximum falls on one), or of those and any others of the dtype."""
+    info = np.iinfo(dtype)
+    near = st.sampled_from([v + d for v in (0, top, -top) for d in (-1, 0, 1) if info.min <= v + d <= info.max])
+    shapes = hnp.array_shapes(min_dims=1, max_dims=3, max_side=30)
+    return st.one_of(hnp.arrays(dtype, shapes, elements=near),
+                     hnp.arrays(dtype, shapes, elements=st.one_of(near, st.integers(info.min, info.max))))
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), bit_depth=st.sampled_from([8, 16]), rescale=st.sampled_from(["clip", "abs"]))
+def test_whole_numbers_counted_apart_as_the_conversion_counts(data, bit_depth, rescale):
+    """A band of integer sums is counted on the thread that computed it (``whole_counts``) and converted
+    with ``count=False`` on the caller's: the pixels and the counts of the conversion that counts."""
+    from kernelcli.io.pictures import whole_counts
+
+    dtype = data.draw(st.sampled_from([np.int16, np.uint8, np.int8, np.uint16, np.int32]))
+    values = data.draw(_whole_arrays(dtype, 255 if bit_depth == 8 else 65535))
+    lo, hi = int(values.min()), int(values.max())
+    _, low, high, nonzero = to_integer_range(values, bit_depth, rescale, nonzero=True)
+    assert whole_counts(values, bit_depth, rescale, lo, hi) == (low, high, nonzero)
+    pixels, *counts = to_integer_range(values, bit_depth, rescale, nonzero=True, count=False)
+    assert counts == [0, 0, 0]
+    np.testing.assert_array_equal(pixels, reference(values, bit_depth, rescale)[0])
+
+
+@pytest.mark.parametrize("bit_depth", [8, 16])
+@pytest.mark.parametrize("rescale", ["clip", "abs"])
+@pytest.mark.parametrize("edge", [-1, 0, 1])
+def test_whole_counts_at_the_edges(bit_depth, rescale, edge):
+    """A minimum or maximum just past, on or just short of where a count starts."""
+    from kernelcli.io.pictures import whole_counts
+
+    top = 255 if bit_depth == 8 else 65535
+    for values in ([edge, 5], [top + edge, 5], [-top + edge, 5], [-top - 1 + edge, top + 1 + edge]):
+        values = np.array(values, np.int32)
+        lo, hi = int(values.min()), int(values.max())
+        assert whole_counts(values, bit_depth, rescale, lo, hi) == tuple(to_integer_range(values, bit_depth, rescale, nonzero=True)[1:])

@@ -154,14 +154,16 @@ _WORK_PER_VALUE = 28
 _MIN_BLOCKS_PER_THREAD = 16
 
 
-def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str, *, nonzero: bool = False, out: np.ndarray | None = None) -> tuple:
+def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str, *, nonzero: bool = False, out: np.ndarray | None = None,
+                     count: bool = True) -> tuple:
     """Map float results to uint8/uint16: returns (array, values clipped low, values clipped high).
 
     ``nonzero``: also count the non-zero values (before rounding) in the same pass, as a
     fourth item (None for ``minmax``, which clips nothing): what the note on clipped
     responses needs, without another pass over the float result.  ``out``: an integer
     array of ``values``' shape (any strides: the colour bytes of an RGBX picture, say) to
-    write into, returned as the array.
+    write into, returned as the array.  ``count=False``: the caller has the counts
+    (:func:`kernelcli.io.pictures.whole_counts`); every count comes back 0, and no pass takes them.
 
     ``clip`` rounds and clips, ``abs`` takes the absolute value first, ``minmax`` stretches
     min..max to the full range.  Never wraps around.  Computed a block of leading-axis rows
@@ -222,7 +224,7 @@ def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str, *, nonzer
                 np.rint(r, out=r)
                 np.copyto(into, r, casting="unsafe")
                 continue
-            if nonzero:  # through a comparison: counting a float array's non-zeros directly is 4x slower
+            if nonzero and count:  # through a comparison: counting a float array's non-zeros directly is 4x slower
                 responses += int(np.count_nonzero(np.not_equal(block, 0, out=f)))
             if rescale == "abs":
                 np.abs(block, out=r)
@@ -232,8 +234,9 @@ def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str, *, nonzer
                 r = block
             else:
                 np.rint(block, out=r)
-            low += int(np.count_nonzero(np.less(r, 0, out=f)))
-            high += int(np.count_nonzero(np.greater(r, top, out=f)))
+            if count:
+                low += int(np.count_nonzero(np.less(r, 0, out=f)))
+                high += int(np.count_nonzero(np.greater(r, top, out=f)))
             np.clip(r, 0, top, out=into, casting="unsafe")  # whole numbers in range: the cast is exact
         counts.append((low, high, responses))  # list.append is atomic
 

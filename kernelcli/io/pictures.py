@@ -35,6 +35,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -93,12 +94,13 @@ def picture_8bit(o: Path, bands: Any, rescale: str, encoding: Encoding | None = 
     if isinstance(bands, Bands) and not jitted:
         bands = bands.as_sums()  # integer sums where numpy adds exactly: the same values, converted without rounding
     lo, hi, low, high, nonzero = np.inf, -np.inf, 0, 0, 0
-    # each band's extremes are taken on the thread that computed it (ahead): the conversion is the longer share
-    blocks = ahead(bands, each=_extremes) if isinstance(bands, Bands) else ((top, b, _extremes(b)) for top, b in bands)
-    for top, block, extremes in blocks:
+    # what only reads a band is done on the thread that computed it (ahead): the conversion is the longer share
+    facts = partial(_facts, rescale=rescale)
+    blocks = ahead(bands, each=facts) if isinstance(bands, Bands) else ((top, b, facts(b)) for top, b in bands)
+    for top, block, known in blocks:
         if block.size == 0:
             continue
-        b_lo, b_hi = extremes
+        b_lo, b_hi, counted = known
         if check is not None:
             check(b_lo, b_hi)
         lo, hi = min(lo, b_lo), max(hi, b_hi)
@@ -109,16 +111,43 @@ def picture_8bit(o: Path, bands: Any, rescale: str, encoding: Encoding | None = 
             if strip is None or strip.shape[0] < rows:
                 strip = np.empty((max(rows, _STRIP_BYTES // max(1, w * 3 * block.itemsize)), w, 3), dtype=np.uint8)
             into = strip[:rows]
-        a, b, n = _convert(block, into, rescale, jitted)
+        a, b, n = _convert(block, into, rescale, jitted) if counted is None else _convert_counted(block, into, rescale, counted)
         low, high, nonzero = low + a, high + b, nonzero + n
         if image is not None:
             _unpack_rows(image, into, top)
     return Picture(pixels, image, lo, hi, low, high, nonzero, int(np.prod(bands.shape)))
 
 
-def _extremes(block: np.ndarray) -> tuple[float, float] | None:
-    """``(min, max)`` of a band (None when empty)."""
-    return min_max(block) if block.size else None
+def _facts(block: np.ndarray, rescale: str) -> tuple | None:
+    """``(min, max, counts)`` of a band (None when empty): ``counts`` for whole numbers (:func:`whole_counts`),
+    else None (the conversion counts as it rounds)."""
+    if not block.size:
+        return None
+    lo, hi = min_max(block)
+    return lo, hi, whole_counts(block, 8, rescale, lo, hi) if block.dtype.kind in "iu" else None
+
+
+def whole_counts(values: np.ndarray, bit_depth: int, rescale: str, lo: float, hi: float) -> tuple[int, int, int]:
+    """``(clipped low, clipped high, non-zero)`` of whole-number ``values`` whose minimum and maximum are
+    ``lo`` and ``hi``: the counts :func:`~kernelcli.io.images.to_integer_range` takes for ``rescale``
+    clip or abs (a whole number rounds to itself), without the passes the extremes rule out.
+
+    A band of integer sums (:meth:`kernelcli.bands.Bands.as_sums`) is counted on the thread that
+    computed it, and only converted on the caller's: the caller's share had been the longer
+    (12 MP RGB Sobel: 120 ms of conversion against 20 ms of extremes).
+
+    >>> whole_counts(np.array([-3, 0, 7, 300], np.int16), 8, "clip", -3, 300)
+    (1, 1, 3)
+    >>> whole_counts(np.array([-300, 0, 7, 300], np.int16), 8, "abs", -300, 300)
+    (0, 2, 3)
+    """
+    top = 255 if bit_depth == 8 else 65535
+    nonzero = int(np.count_nonzero(values))  # (an integer array counted directly: twice as fast as through a comparison)
+    if rescale == "abs":
+        high = int(np.count_nonzero(values > top)) if hi > top else 0
+        return 0, high + (int(np.count_nonzero(values < -top)) if lo < -top else 0), nonzero
+    low = int(np.count_nonzero(values < 0)) if lo < 0 else 0
+    return low, int(np.count_nonzero(values > top)) if hi > top else 0, nonzero
 
 
 def _convert(block: np.ndarray, into: np.ndarray, rescale: str, jitted: bool) -> tuple[int, int, int]:
@@ -134,6 +163,13 @@ def _convert(block: np.ndarray, into: np.ndarray, rescale: str, jitted: bool) ->
     if rgbx:
         return eightbit.rows_to_rgbx(values, into.view(np.uint32).reshape(rows, -1), rescale == "abs")
     return eightbit.rows_to_uint8(values, into.reshape(rows, -1), rescale == "abs")
+
+
+def _convert_counted(block: np.ndarray, into: np.ndarray, rescale: str, counted: tuple[int, int, int]) -> tuple[int, int, int]:
+    """:func:`_convert` of a band whose counts were taken already (``counted``): it only writes the pixels."""
+    rgbx = into.ndim == 3 and into.shape[2] == 4
+    to_integer_range(block, 8, rescale, out=into[..., :3] if rgbx else into.reshape(block.shape), count=False)
+    return counted
 
 
 def write_picture_8bit(o: Path, picture: Picture, *, force: bool = False, encoding: Encoding | None = None) -> Written:
