@@ -279,8 +279,31 @@ def thread_case(n: int, repeat: int) -> tuple[str, float, float]:
 # ----------------------------------------------------------------------------- processes
 
 
+#: the command the whole-process rows run: the ``kernelcli`` a user's install has (:func:`use_user_venv`),
+#: else this interpreter's ``python -m kernelcli``
+COMMAND: list[str] = [sys.executable, "-m", "kernelcli"]
+#: the interpreter of those rows
+PYTHON = [sys.executable]
+
+
 def kernelcli_cmd() -> list[str]:
-    return [sys.executable, "-m", "kernelcli"]
+    return list(COMMAND)
+
+
+def use_user_venv(folder: Path) -> str:
+    """Run the whole-process rows with the ``kernelcli`` command of a venv over this checkout
+    (``bench_startup.user_venv``: as ``pip install .`` leaves it), as ``bench_startup.py`` does; the
+    interpreter's own start-up is then a user's, not this sandbox's (its ``site`` imports certifi:
+    ``python -c pass`` 92 against 28-40 ms).  Returns a line for the notes."""
+    from bench_startup import user_venv
+
+    python = user_venv(folder)
+    COMMAND[:] = [str(Path(python).parent / "kernelcli")]
+    PYTHON[:] = [python]
+    bare = wall_ms([python, "-c", "pass"], 9)
+    here = wall_ms([sys.executable, "-c", "pass"], 9)
+    return (f"Command-line and start-up rows: the installed `kernelcli` of a venv over this checkout (as `bench_startup.py`), "
+            f"KERNELCLI_WORKER=off; `python -c pass` took {bare:.0f} ms there ({here:.0f} ms with {sys.executable}).")
 
 
 def make_png(path: Path, n: int) -> None:
@@ -335,7 +358,7 @@ def startup_cases(repeat: int, tmp: Path, env: dict) -> list[tuple]:
     # what `kernelcli convolve` runs, with the path policy pinned to the jitted core
     job = ("from kernelcli._core.policy import Paths; from kernelcli.jobs import ConvolveOptions, convolve_file; "
            f"convolve_file({str(src)!r}, 'sobel_v', ConvolveOptions(paths=Paths(force='jit')), out={str(tmp / 'c.png')!r}, force=True)")
-    cmd = [sys.executable, "-c", job]
+    cmd = PYTHON + ["-c", job]
     cold_env = dict(env, NUMBA_CACHE_DIR=str(tmp / "cold-cache"))
     t0 = time.perf_counter()
     done = subprocess.run(cmd, env=cold_env, capture_output=True, text=True, check=True)
@@ -485,7 +508,8 @@ def main(argv: list[str] | None = None) -> int:
         print(crossover(n, repeat))
         return 0
     peers = load_peers()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KERNELCLI_")}
+    # an installed package has its bytecode (pip compiles it): PYTHONDONTWRITEBYTECODE would recompile every run
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KERNELCLI_") and k != "PYTHONDONTWRITEBYTECODE"}
     header = machine_line()
     print(f"# {header}", file=sys.stderr)
 
@@ -510,6 +534,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
+        NOTES.append(use_user_venv(tmp / "venv"))
+        env = dict(env, KERNELCLI_WORKER="off")  # whole cold processes (bench_startup.py has the worker's rows)
         print("command line...", file=sys.stderr)
         cli_rows = cli_cases(sizes, 3 if args.quick else 5, tmp, env)
         lines = ["### Command line, end to end (wall time of the whole process, median)", "",
