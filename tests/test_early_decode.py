@@ -213,3 +213,32 @@ def test_the_decoded_image_is_closed_once_its_pixels_are_copied(tmp_path, monkey
     assert loaded.data.shape == (96, 128, 3) and len(seen) == 1
     with pytest.raises(ValueError, match="closed image"):
         seen[0].getpixel((0, 0))
+
+
+@pytest.mark.parametrize("orientation", [None, *range(1, 10)])
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_every_exif_orientation_is_read_as_pillow_turns_it(tmp_path, orientation, fmt):
+    """Only an orientation that turns or mirrors the image (2-8) imports PIL.ImageOps (2-3 ms of a cold
+    call); every one is read as ``ImageOps.exif_transpose`` turns it, 0 and 9 (not orientations) as 1."""
+    from PIL import ImageOps
+
+    arr = np.arange(6 * 10 * 3, dtype=np.uint8).reshape(6, 10, 3) * 3
+    kwargs = {}
+    if orientation is not None:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        kwargs["exif"] = exif.tobytes()
+    src = tmp_path / f"turned.{fmt.lower()}"
+    Image.fromarray(arr).save(src, format=fmt, **kwargs)
+    with Image.open(src) as im:
+        want = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+    got = images.read_image(src, max_pixels=None, max_bytes=None).data
+    assert got.tobytes() == want.tobytes() and got.shape == want.shape
+
+
+def test_an_unturned_image_does_not_import_imageops():
+    code = ("import sys; from pathlib import Path; from kernelcli.io import images; "
+            f"images.read_image(Path({str(SAMPLES / 'phantom.png')!r}), max_pixels=None, max_bytes=None); "
+            "print('PIL.ImageOps' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

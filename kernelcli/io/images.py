@@ -57,18 +57,22 @@ def read_image(p: Path, *, max_pixels: int | None, max_bytes: int | None) -> Loa
     The image may have been opened and decoded early (:func:`kernelcli.io.decode.begin`): the
     same checks, pixels, notes and errors.
     """
-    from PIL import ImageOps
-
     limit = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
     opened = take(p, limit, max_bytes) or open_image(p, limit=limit, max_bytes=max_bytes)
     with reading(p, limit, opened.notes), opened.image as im:
         decode(opened)
-        ImageOps.exif_transpose(im, in_place=True)  # a copy only when it turns the image
+        if im.getexif().get(_ORIENTATION, 1) in _TURNS:  # (importing PIL.ImageOps: 2-3 ms of a cold call)
+            from PIL import ImageOps
+
+            ImageOps.exif_transpose(im, in_place=True)  # a copy only when it turns the image
         data, alpha, depth = _image_to_array(im, p)
         im.close()  # its pixels freed now (the array holds a copy), not whenever the last reference goes
     return Loaded(path=p, data=data, kind="image", format=opened.format, bit_depth=depth, alpha=alpha, notes=opened.notes)
 
 
+#: the EXIF Orientation tag, and the values of it that turn or mirror the image (``ImageOps.exif_transpose``)
+_ORIENTATION = 0x0112
+_TURNS = frozenset(range(2, 9))
 #: bytes Pillow unpacks at a time in :func:`_pixels` (a chunk stays in the CPU cache)
 _UNPACK_BYTES = 1 << 20
 
