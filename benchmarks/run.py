@@ -294,7 +294,7 @@ def use_user_venv(folder: Path) -> str:
     """Run the whole-process rows with the ``kernelcli`` command of a venv over this checkout
     (``bench_startup.user_venv``: as ``pip install .`` leaves it), as ``bench_startup.py`` does; the
     interpreter's own start-up is then a user's, not this sandbox's (its ``site`` imports certifi:
-    ``python -c pass`` 92 against 28-40 ms).  Returns a line for the notes."""
+    ``python -c pass`` 78-92 against 20-40 ms).  Returns a line for the notes."""
     from bench_startup import user_venv
 
     python = user_venv(folder)

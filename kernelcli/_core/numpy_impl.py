@@ -136,7 +136,7 @@ def _sum_in_order(products: np.ndarray, out: np.ndarray) -> np.ndarray:
     One reduction instead of a ufunc call per tap (a 3x3 on 8x8: 2.0 against 11.7 µs).  Along
     the outer axis of a C-ordered array numpy adds the rows one after another into each value;
     the start -0.0 is addition's exact identity (numpy's own, 0.0, would turn a sum of -0.0 into
-    +0.0).  A single value would be reduced pairwise, in another order: the loop.
+    +0.0).  A single value would be reduced with eight partial sums, in another order: the loop.
 
     >>> _sum_in_order(np.array([[-0.0, 1e8], [-0.0, 1.0], [-0.0, -1e8]], np.float32), np.empty(2, np.float32))
     array([-0.,  0.], dtype=float32)
