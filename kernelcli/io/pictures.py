@@ -111,7 +111,7 @@ def picture_8bit(o: Path, bands: Any, rescale: str, encoding: Encoding | None = 
             if strip is None or strip.shape[0] < rows:
                 strip = np.empty((max(rows, _STRIP_BYTES // max(1, w * 3 * block.itemsize)), w, 3), dtype=np.uint8)
             into = strip[:rows]
-        a, b, n = _convert(block, into, rescale, jitted) if counted is None else _convert_counted(block, into, rescale, counted)
+        a, b, n = _convert(block, into, rescale, jitted, counted)
         low, high, nonzero = low + a, high + b, nonzero + n
         if image is not None:
             _unpack_rows(image, into, top)
@@ -150,26 +150,22 @@ def whole_counts(values: np.ndarray, bit_depth: int, rescale: str, lo: float, hi
     return low, int(np.count_nonzero(values > top)) if hi > top else 0, nonzero
 
 
-def _convert(block: np.ndarray, into: np.ndarray, rescale: str, jitted: bool) -> tuple[int, int, int]:
-    """``block`` to 8 bits into the rows ``into`` (RGBX when it has 4 channels); (low, high, nonzero)."""
+def _convert(block: np.ndarray, into: np.ndarray, rescale: str, jitted: bool,
+             counted: tuple[int, int, int] | None = None) -> tuple[int, int, int]:
+    """``block`` to 8 bits into the rows ``into`` (RGBX when it has 4 channels); (low, high, nonzero).
+    ``counted``: those counts, taken already (:func:`whole_counts`): the pixels are only written."""
     rows = block.shape[0]
     rgbx = into.ndim == 3 and into.shape[2] == 4
-    if not jitted or not block.flags.c_contiguous:
-        _, a, b, n = to_integer_range(block, 8, rescale, nonzero=True, out=into[..., :3] if rgbx else into.reshape(block.shape))
-        return a, b, n
+    if counted is not None or not jitted or not block.flags.c_contiguous:
+        _, a, b, n = to_integer_range(block, 8, rescale, nonzero=True, out=into[..., :3] if rgbx else into.reshape(block.shape),
+                                      count=counted is None)
+        return (a, b, n) if counted is None else counted
     from .._core import eightbit
 
     values = block.reshape(rows, -1)
     if rgbx:
         return eightbit.rows_to_rgbx(values, into.view(np.uint32).reshape(rows, -1), rescale == "abs")
     return eightbit.rows_to_uint8(values, into.reshape(rows, -1), rescale == "abs")
-
-
-def _convert_counted(block: np.ndarray, into: np.ndarray, rescale: str, counted: tuple[int, int, int]) -> tuple[int, int, int]:
-    """:func:`_convert` of a band whose counts were taken already (``counted``): it only writes the pixels."""
-    rgbx = into.ndim == 3 and into.shape[2] == 4
-    to_integer_range(block, 8, rescale, out=into[..., :3] if rgbx else into.reshape(block.shape), count=False)
-    return counted
 
 
 def write_picture_8bit(o: Path, picture: Picture, *, force: bool = False, encoding: Encoding | None = None) -> Written:
