@@ -28,7 +28,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from .records import record, replace
 from typing import Any
 
 import numpy as np
@@ -46,7 +46,7 @@ BAND_BYTES = 3 << 19
 WHOLE_BYTES = 32 << 20
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Bands:
     """The result of a 2-D convolution, band by band: iterate for ``(first output row, block)``.
 
@@ -218,7 +218,7 @@ def ahead(bands: Bands, each: Callable[[np.ndarray], Any] | None = None) -> Iter
         stop.set()  # the caller stopped early (an error, Ctrl-C): the thread ends at its next band
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Each:
     """``bands`` yielding ``(top, block, each(block))`` (see :func:`ahead`)."""
 

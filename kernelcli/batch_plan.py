@@ -16,7 +16,7 @@ import glob
 import os
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from .records import field, record
 from pathlib import Path
 
 from .errors import InputError, OutputRefused, UsageError, WriteError
@@ -30,7 +30,7 @@ MAX_LISTED = 50
 # ---------------------------------------------------------------- discovery
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Source:
     """One input file, and the folder whose structure is kept under the output folder."""
 
@@ -39,7 +39,7 @@ class Source:
     arg: str  # the argument it came from
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Scanned:
     """A folder the inputs are read from (to keep the output folder out of it)."""
 
@@ -48,7 +48,7 @@ class Scanned:
     arg: str
 
 
-@dataclass
+@record
 class Discovery:
     """What :func:`discover` found."""
 
@@ -180,7 +180,7 @@ def _scan_folder(folder: Path, recursive: bool) -> list[Path]:
 # ---------------------------------------------------------------- planning
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Item:
     """One unit of work: read ``input``, write ``output``."""
 

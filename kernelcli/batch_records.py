@@ -10,7 +10,7 @@ items and re-exports every name here).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from .records import field, record
 from typing import Any
 
 from .errors import (
@@ -22,7 +22,7 @@ from .errors import (
 )
 
 
-@dataclass
+@record
 class Record:
     """What happened to one item."""
 
@@ -73,7 +73,7 @@ def record_document(report: Any = None, **given: Any) -> dict[str, Any]:
     return document
 
 
-@dataclass
+@record
 class BatchResult:
     """Every record, in input order, and the totals."""
 

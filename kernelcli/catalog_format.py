@@ -14,7 +14,7 @@ import json
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from .records import record
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ _PARAMETRIC = re.compile(r"(gaussian|box):(.*)", re.IGNORECASE | re.DOTALL)
 _FILE_SELECTOR = re.compile(r"(.+\.json):([A-Za-z0-9_-]+)", re.IGNORECASE | re.DOTALL)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Kernel:
     """A named kernel: its raw matrix (before ``scale``) and where it came from.
 

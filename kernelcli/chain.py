@@ -29,7 +29,7 @@ Example
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from .records import record
 from typing import Any
 
 from .errors import UsageError
@@ -37,7 +37,7 @@ from .errors import UsageError
 _POOL = re.compile(r"(?P<op>max|min|avg)pool:(?P<size>\d+)(?::(?P<stride>\d+))?", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Step:
     """One operation of a chain: a convolution with ``kernel``, or pooling (``op``, ``size``, ``stride``)."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from .records import asdict, field, record, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from .errors import UsageError
 from .modes import canonical_pad_mode, canonical_rescale
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ConvolveOptions:
     """Options of a convolution job, validated once."""
 
@@ -73,7 +73,7 @@ class ConvolveOptions:
         }
 
 
-@dataclass
+@record
 class Report:
     """What one job did, for the summary line and ``--json``."""
 

@@ -33,7 +33,7 @@ import math
 import numbers
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from .records import record
 from typing import Any
 
 from .errors import InvalidKernel, KernelNotFound, UsageError
@@ -186,7 +186,7 @@ def box_vox(side: int) -> tuple[Any, Any, Any]:
 # ---------------------------------------------------------------- named 3-D kernels
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Kernel3D:
     """A named separable 3-D kernel: one 1-D factor per axis (z, y, x), with where it comes from.
 
@@ -328,7 +328,7 @@ SMOOTHING = ("gaussian_mm", "box_mm", "gaussian_vox", "box_vox")
 DERIVATIVES = ("gradient", "sobel_mm", "log_mm", "log_vox")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VolumeKernel:
     """A volume ``--kernel`` spec, resolved (see :func:`resolve_volume_kernel`).
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, replace
+from .records import record, replace
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +195,7 @@ def _tuples(nested: Any) -> Any:
 # ---------------------------------------------------------------------------------- --kernel-scale
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class KernelScale:
     """A parsed ``--kernel-scale``: normalise (``sum``, ``!``, ``^`` or None), then multiply by ``factor``."""
 

@@ -26,7 +26,7 @@ array([[28., 28.],
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from .records import field, record
 from typing import Any
 
 import numpy as np
@@ -268,7 +268,7 @@ def apply_activation(values: np.ndarray, activation: str | None) -> np.ndarray:
 # ---------------------------------------------------------------- filter banks from kernels
 
 
-@dataclass
+@record
 class BankResult:
     """Feature maps of a filter bank, and which maps belong to which kernel."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from .records import record
 from typing import Any
 
 import numpy as np
@@ -40,7 +40,7 @@ MAX_SYSTEM_VALUES = 8_000_000
 Progress = Callable[[int, int, float, float], None]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LearnOptions:
     """What to learn and how; validated once.
 

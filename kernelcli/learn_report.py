@@ -6,7 +6,7 @@ Split from :mod:`kernelcli.learn`, which re-exports every name.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from .records import field, record
 from typing import Any
 
 import numpy as np
@@ -14,7 +14,7 @@ import numpy as np
 from .learn_options import POOR_FIT
 
 
-@dataclass
+@record
 class LstsqFit:
     """The least-squares answer and how well determined it is (worst group for rank/condition)."""
 
@@ -27,7 +27,7 @@ class LstsqFit:
     relative_residual: float
 
 
-@dataclass
+@record
 class LearnResult:
     """A learned kernel and the facts about how it was learned.
 

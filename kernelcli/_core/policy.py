@@ -43,7 +43,7 @@ Paths(process='cold', small_work=250000, force=None, jit_start=None, fft_form=No
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..records import record
 
 from ..errors import UsageError
 
@@ -55,7 +55,7 @@ FFT_FORMS = ("exact", "plain")
 SMALL_WORK = 250_000
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Paths:
     """A path policy: the process economics, the small-work threshold, an optional forced path and
     the measured start-up cost of the jitted core."""

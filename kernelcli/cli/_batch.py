@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from ..records import record
 from pathlib import Path
 from typing import Any, Callable
 
@@ -40,7 +40,7 @@ from .options import (  # noqa: E402,F401
 )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class BatchOptions:
     """The batch options of one command call, as Typer parsed them."""
 

@@ -23,7 +23,7 @@ importing typer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from ..records import record
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -31,7 +31,7 @@ from typing import Annotated, Any, Optional
 from .. import layout, modes
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Concept:
     """The option names of one concept (long name first) and whether it takes a value."""
 
@@ -292,7 +292,7 @@ def _vocabulary(concept: str) -> dict[str, Any]:
     return {"parser": parse, "metavar": choices_metavar(concept), "autocompletion": complete}
 
 
-@dataclass(frozen=True, eq=False)
+@record(frozen=True, eq=False)
 class Declared:
     """What ``typer.Option(*names, **settings)`` (or ``typer.Argument(**settings)``) would be
     given, kept as plain data until a command is built (:meth:`typer_info`).  Its attributes

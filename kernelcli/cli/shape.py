@@ -5,7 +5,7 @@ Pure arithmetic from :mod:`kernelcli.shapes`: no numpy, numba or rich, so it ans
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..records import record
 from typing import Annotated, Any
 
 from .. import shapes
@@ -27,7 +27,7 @@ Examples (the lecture's tasks and more):
 """
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Axis:
     """One spatial axis: its numbers, the output size and how it was reached."""
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
+from ..records import field, record
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from ..errors import ImageReadError, InputError
 from ..limits import MEMORY_ENV, size_text
 
 
-@dataclass
+@record
 class Loaded:
     """An input read into memory, with what is needed to write a result like it."""
 
@@ -45,7 +45,7 @@ class Loaded:
         return self.bit_depth is not None
 
 
-@dataclass
+@record
 class Written:
     """What :func:`kernelcli.io.write_output` did: where, and how much the rescale had to clip."""
 

@@ -43,7 +43,7 @@ import stat
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from ..records import field, record
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +116,7 @@ def sniff_format(path: Path) -> str | None:
     return next((name for magic, name in SIGNATURES if head.startswith(magic)), None)
 
 
-@dataclass
+@record
 class Opened:
     """An image opened and checked, its pixels not yet (or not yet surely) decoded."""
 

@@ -37,7 +37,7 @@ Example
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..records import record
 from pathlib import Path
 
 import numpy as np
@@ -256,7 +256,7 @@ def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str, *, nonzer
     return done(out, low, high)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Encoding:
     """How image outputs are encoded: JPEG ``quality`` (1-100) and PNG ``compress``
     (a name of :data:`kernelcli.modes.PNG_COMPRESSION`).

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from ..records import record
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ def takes_bands(o: Path, like: Loaded | None, rescale: str | None, channels: int
             and like.alpha is None and (rescale or "clip") in ("clip", "abs") and channels in (1, 3))
 
 
-@dataclass
+@record
 class Picture:
     """The 8-bit pixels of a result, with the facts its report needs."""
 

@@ -24,7 +24,7 @@ Example
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from ..records import field, record
 from typing import Sequence
 
 import numpy as np
@@ -67,7 +67,7 @@ def normal_of(iop: np.ndarray) -> np.ndarray:
     return n / (np.linalg.norm(n) or 1.0)
 
 
-@dataclass
+@record
 class Stack:
     """How sorted slices make a regular grid.
 

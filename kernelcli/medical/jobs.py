@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from ..records import record
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from .writers import check_volume_output, write_npy, write_png_slice
 from ..modes import RENORMALISE, RENORMALISE_ALIASES as _RENORMALISE_ALIASES  # noqa: E402,F401
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VolumeOptions:
     """Options of a volume job.
 
@@ -80,7 +80,7 @@ class VolumeOptions:
         return read_volume(path, volume=self.volume, series=self.series, resample_slices=self.resample_slices)
 
 
-@dataclass
+@record
 class VolumeReport(Report):
     """A :class:`~kernelcli.jobs.Report` with the volume's facts."""
 

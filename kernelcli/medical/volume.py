@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
+from ..records import field, record
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from ..volume_inputs import DICOM_SUFFIXES, ITK_SUFFIXES, MGH_SUFFIXES, NIFTI_SU
 EXTRA_HINT = "pip install 'kernelcli[medical]'"
 
 
-@dataclass
+@record
 class Volume:
     """A volume read from a NIfTI, DICOM or other medical input, with what is needed to write results like it.
 

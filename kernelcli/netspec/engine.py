@@ -27,7 +27,7 @@ import sys
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from ..records import field, record
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ LAYER_TYPES = tuple(LEAVES) + tuple(COMPOSITES)
 BYTES_PER_VALUE = 4  # float32
 
 
-@dataclass
+@record
 class Layer:
     """One row of the summary: a leaf layer or a block, with totals over everything inside it."""
 
@@ -71,7 +71,7 @@ class Layer:
         return (layer for layer in self.walk() if layer.kind in LEAVES)
 
 
-@dataclass
+@record
 class Summary:
     """A whole network: its layer tree and totals."""
 

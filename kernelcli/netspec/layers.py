@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from ..records import record
 from typing import Any
 
 from .. import shapes
@@ -37,7 +37,7 @@ ACTIVATIONS = (
 _REQUIRED = object()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Where:
     """Where a layer is: the spec's label, the layer's source path and its dotted name."""
 
@@ -50,7 +50,7 @@ class Where:
         return SpecError(f"{self.label}: {path} ({self.name}): {message}")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LeafResult:
     """What a leaf layer does to its input."""
 
@@ -227,7 +227,7 @@ def _dropout(x: Fields, shape: tuple[int, ...]) -> LeafResult:
     return LeafResult(shape, 0, 0, math.prod(shape))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Leaf:
     """One leaf layer type: its own fields and its rule."""
 

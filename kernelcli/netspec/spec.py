@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from ..records import field, record
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ class SpecError(KernelcliError, ValueError):
     exit_code = EXIT_KERNEL
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NetworkSpec:
     """A checked spec: its top-level fields plus the raw ``templates`` and ``layers``."""
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from ..records import record, replace
 from typing import Any
 
 import numpy as np
@@ -68,7 +68,7 @@ def conv_paths(shape3: tuple[int, int, int], k: np.ndarray, stride, dilation, dt
     return Paths(process=policy.process, force="fft", fft_form="exact" if kind == "exact" else "plain")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ConvPlan:
     """What every tile (or band) of one 2-D convolution shares, decided once from the whole image.
 

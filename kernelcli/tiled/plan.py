@@ -34,10 +34,10 @@ Example
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Axis:
     """One axis of an operation: ``n`` inputs -> ``n_out`` outputs.
 
@@ -177,7 +177,7 @@ class Axis:
         return Cut(((self.n, self.n + head), (start, self.n)), 0, pad_after, head // s, hi - lo)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Cut:
     """A tile's input (``segments`` of image cells, concatenated), the core's padding, the outputs to keep.
 

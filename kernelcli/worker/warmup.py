@@ -52,13 +52,12 @@ def warm_up():
         catalog.list_kernels()  # parsed once here: each call then only reads and compares the files
     except Exception:  # noqa: BLE001 - a broken catalogue is each call's to report
         pass
-    import dataclasses
-
     from ..cli import _common, build_command
+    from ..records import replace
 
     # The core is loaded here: where paths give the same bytes, the cheapest with it loaded
     # (elsewhere the built-in estimate decides, as in a fresh process: the same bytes).
-    _common.CLI_PATHS = dataclasses.replace(_common.CLI_PATHS, jit_start=0.0)
+    _common.CLI_PATHS = replace(_common.CLI_PATHS, jit_start=0.0)
 
     command = build_command(every=True)  # what a cold call runs (converters, messages), every command built once
     _dry_parse(command)
