@@ -52,7 +52,9 @@ _warmer: subprocess.Popen | None = None
 
 def pytest_collection_finish(session):
     global _warmer
-    if len(session.items) >= WARM_AT_TESTS and os.environ.get("KERNELCLI_TESTS_WARM_CACHE") != "off":
+    # Under pytest-xdist every worker collects the whole run: the first one warms for all of them.
+    first = os.environ.get("PYTEST_XDIST_WORKER", "gw0") == "gw0"
+    if first and len(session.items) >= WARM_AT_TESTS and os.environ.get("KERNELCLI_TESTS_WARM_CACHE") != "off":
         script = Path(__file__).with_name("warm_numba_cache.py")
         _warmer = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -466,7 +466,10 @@ def test_workers_import_this_kernelcli_not_one_in_the_current_folder(tmp_path, m
 def test_the_pool_start_puts_the_environment_back(monkeypatch):
     monkeypatch.delenv("PYTHONSAFEPATH", raising=False)
     monkeypatch.setenv("PYTHONPATH", "elsewhere")
-    monkeypatch.setattr(sys, "path", [str(Path(batch.__file__).resolve().parents[1]), *sys.path[1:]])  # found in the first entry
+    # found in the first entry, by an interpreter started without the safe path (pytest-xdist's
+    # workers inherit conftest's PYTHONSAFEPATH: their sys.flags say safe_path)
+    monkeypatch.setattr(batch, "sys", SimpleNamespace(path=[str(Path(batch.__file__).resolve().parents[1]), *sys.path[1:]],
+                                                      flags=SimpleNamespace(safe_path=False)))
     with pytest.raises(KeyboardInterrupt), batch._our_kernelcli_first():
         assert os.environ["PYTHONSAFEPATH"] == "1"
         assert os.environ["PYTHONPATH"].split(os.pathsep) == [str(Path(batch.__file__).resolve().parents[1]), "elsewhere"]
