@@ -52,9 +52,11 @@ _warmer: subprocess.Popen | None = None
 
 def pytest_collection_finish(session):
     global _warmer
-    # Under pytest-xdist every worker collects the whole run: the first one warms for all of them.
-    first = os.environ.get("PYTEST_XDIST_WORKER", "gw0") == "gw0"
-    if first and len(session.items) >= WARM_AT_TESTS and os.environ.get("KERNELCLI_TESTS_WARM_CACHE") != "off":
+    # Only in one process (`pytest -n 0`): under pytest-xdist the workers already keep every core busy
+    # compiling, and a warmer beside them made a fresh CI run slower (CI dry runs of ecb395a, 2 vCPUs:
+    # 340 s of tests with the warmer, 315 s without).
+    alone = "PYTEST_XDIST_WORKER" not in os.environ
+    if alone and len(session.items) >= WARM_AT_TESTS and os.environ.get("KERNELCLI_TESTS_WARM_CACHE") != "off":
         script = Path(__file__).with_name("warm_numba_cache.py")
         _warmer = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

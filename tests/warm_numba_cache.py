@@ -5,7 +5,8 @@ cache, on one core: 3185 tests took 514 s there (a CI dry run, alone on 2 vCPUs)
 with the cache already filled; the test process compiled for 220 s itself.  With this script
 beside it the dry run took 455 s (the test process's own compiling, counted with Numba's
 compile events in a run with an earlier order: 90 s).  conftest starts this script in the background
-once the whole suite is collected, at low priority, on the machine's other core.  It compiles,
+once the whole suite is collected, at low priority, on the machine's other core, when the suite runs
+in one process (``pytest -n 0``; under pytest-xdist the workers use every core).  It compiles,
 through the public API on tiny arrays, the versions the suite first needs late (:func:`calls`,
 in the order the test files need them, taken from the end), while the test process compiles
 from the start: the two meet about halfway and neither waits for the other (:data:`FIRST`: what
