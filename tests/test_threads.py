@@ -190,3 +190,19 @@ def test_a_helper_outlives_a_poll_that_cannot_be_set_up(fresh_crew, monkeypatch)
         barrier = threading.Barrier(2, timeout=20)  # as _rendezvous: a helper descheduled 6 s broke a 5 s barrier
         threads.run_tasks(lambda i, barrier=barrier: barrier.wait(), 2, 2)
     assert threads._crew.polls == 0
+
+
+@pytest.mark.parametrize("work, per_thread", [(None, threads.BLOCKS_PER_THREAD), (threads.MIN_WORK_PER_THREAD * 2, 1),
+                                              (threads.BLOCK_WORK * 2 * 2, 2), (10**12, threads.BLOCKS_PER_THREAD)])
+def test_a_short_job_takes_one_block_a_thread(work, per_thread):
+    """Each block costs a Python call: a job under a few :data:`threads.BLOCK_WORK` is cut once per thread."""
+    blocks = []
+    out = np.zeros(4096)
+
+    def fill(out, i0, i1):
+        blocks.append((i0, i1))
+        out[i0:i1] += 1
+
+    threads.run_rows(fill, out.shape[0], out, threads=2, work=work)
+    assert len(blocks) == 2 * per_thread
+    assert (out == 1).all()  # every row once, whoever computed it

@@ -43,8 +43,13 @@ MIN_ROWS_PER_THREAD = 16
 #: 5x5 on 512^2 (6.6 M) 0.93x, 9x9 on 256^2 (5.3 M) 0.99x, 11x11 on 256^2 (7.9 M) 1.14x, 7x7 on
 #: 512^2 (12.8 M) 1.21x.  Callers whose unit of work costs more scale their estimate (pooling).
 MIN_WORK_PER_THREAD = 3_500_000
-#: Blocks of rows per thread (handed out dynamically).
+#: Blocks of rows per thread (handed out dynamically), for a job of at least :data:`BLOCK_WORK` a block.
 BLOCKS_PER_THREAD = 4
+#: The least work (the callers' estimate, as :data:`MIN_WORK_PER_THREAD`) worth a block of its own:
+#: each block costs a Python call and a ticket, 15-20 us on a 2-vCPU VM, so a shorter job takes one
+#: block a thread (2048^2 uint8 2x2 average into uint8 on 2 threads: 8 blocks 0.37-0.40 ms, 2 blocks
+#: 0.26-0.27, one thread 0.30-0.33, cv2 0.25-0.26; interleaved medians of 81).
+BLOCK_WORK = 10_000_000
 
 #: After a job, a helper thread polls for the next one this long (microseconds) before it
 #: sleeps, outside the GIL; the caller polls for the helpers' last block as long.  A sleeping
@@ -236,7 +241,8 @@ def run_rows(fn, n_rows: int, *args, threads: int | None = None, work: int | Non
     if t <= 1:
         fn(*args, 0, n_rows)
         return
-    blocks = min(BLOCKS_PER_THREAD * t, n_rows // MIN_ROWS_PER_THREAD)
+    per_thread = BLOCKS_PER_THREAD if work is None else max(1, min(BLOCKS_PER_THREAD, work // (BLOCK_WORK * t)))
+    blocks = min(per_thread * t, n_rows // MIN_ROWS_PER_THREAD)
     bounds = [n_rows * b // blocks for b in range(blocks + 1)]
     run_tasks(lambda b: fn(*args, bounds[b], bounds[b + 1]), blocks, t)
 
