@@ -28,13 +28,13 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from .records import record, replace
 from typing import Any
 
 import numpy as np
 
 from . import api
 from .modes import PAD_CODES
+from .records import record, replace
 from .tiled import pin
 from .tiled.plan import Axis
 

@@ -16,12 +16,12 @@ import glob
 import os
 import stat
 from collections.abc import Sequence
-from .records import field, record
 from pathlib import Path
 
 from .errors import InputError, OutputRefused, UsageError, WriteError
 from .io.naming import batch_output
 from .io.outputs import folder_writable, input_identities, name_problem, output_folder, output_problem
+from .records import field, record
 
 #: problems listed in one refusal before "... and N more"
 MAX_LISTED = 50

@@ -10,7 +10,6 @@ items and re-exports every name here).
 
 from __future__ import annotations
 
-from .records import field, record
 from typing import Any
 
 from .errors import (
@@ -20,6 +19,7 @@ from .errors import (
     EXIT_OK,
     EXIT_REFUSED,
 )
+from .records import field, record
 
 
 @record

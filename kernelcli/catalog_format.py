@@ -14,11 +14,11 @@ import json
 import math
 import re
 from collections.abc import Iterator
-from .records import record
 from pathlib import Path
 from typing import Any
 
 from .errors import InvalidKernel
+from .records import record
 
 #: names inside kernel files
 NAME_PATTERN = re.compile(r"[a-z0-9_]+")

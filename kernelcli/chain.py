@@ -29,10 +29,10 @@ Example
 from __future__ import annotations
 
 import re
-from .records import record
 from typing import Any
 
 from .errors import UsageError
+from .records import record
 
 _POOL = re.compile(r"(?P<op>max|min|avg)pool:(?P<size>\d+)(?::(?P<stride>\d+))?", re.IGNORECASE)
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from .records import asdict, field, record, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
 from .modes import canonical_pad_mode, canonical_rescale
+from .records import asdict, field, record, replace
 
 
 @record(frozen=True)

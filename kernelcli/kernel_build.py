@@ -33,11 +33,11 @@ import math
 import numbers
 import re
 from collections.abc import Callable, Sequence
-from .records import record
 from typing import Any
 
 from .errors import InvalidKernel, KernelNotFound, UsageError
 from .modes import AXES
+from .records import record
 from .resources import catalog_dir
 
 #: the truncation of Gaussians: radius ceil(3 * sigma) samples, in pixels, voxels and mm alike

@@ -38,11 +38,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from .records import record, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import InvalidKernel, KernelNotFound, UsageError
+from .records import record, replace
 
 #: ``WxH+X+Y@:`` then values; the geometry is digits, so names and ``gaussian:2`` never match
 _GEOMETRY = re.compile(r"\s*(?P<w>\d+)(?:x(?P<h>\d+))?(?P<origin>[-+]\d+[-+]\d+)?(?P<flags>[@<>]*)\s*:(?P<values>.*)", re.DOTALL)

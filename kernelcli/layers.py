@@ -26,7 +26,6 @@ array([[28., 28.],
 from __future__ import annotations
 
 from collections.abc import Sequence
-from .records import field, record
 from typing import Any
 
 import numpy as np
@@ -40,6 +39,7 @@ from .modes import (
     canonical_combine,
     canonical_pad_mode,
 )
+from .records import field, record
 
 
 def _finite_array(values: Any, name: str) -> np.ndarray:

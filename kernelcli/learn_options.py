@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from .records import record
 from typing import Any
 
 import numpy as np
@@ -18,6 +17,7 @@ import numpy as np
 from . import shapes
 from .errors import UsageError
 from .modes import canonical_pad_mode
+from .records import record
 
 METHODS = ("lstsq", "gd")
 COMBINES = ("per-channel", "shared", "sum")

@@ -6,12 +6,12 @@ Split from :mod:`kernelcli.learn`, which re-exports every name.
 from __future__ import annotations
 
 import json
-from .records import field, record
 from typing import Any
 
 import numpy as np
 
 from .learn_options import POOR_FIT
+from .records import field, record
 
 
 @record

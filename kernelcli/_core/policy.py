@@ -43,9 +43,8 @@ Paths(process='cold', small_work=250000, force=None, jit_start=None, fft_form=No
 
 from __future__ import annotations
 
-from ..records import record
-
 from ..errors import UsageError
+from ..records import record
 
 PROCESSES = ("warm", "cold")
 FORCES = ("numpy", "jit", "dense", "separable", "fft", "general", "blocked", "filterwise")

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import os
 import sys
-from ..records import record
 from pathlib import Path
 from typing import Any, Callable
 
+from ..records import record
 from ._common import echo, error, exit_with, internal_error_message, note, output_for, print_json, render_report
 
 

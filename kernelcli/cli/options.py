@@ -23,12 +23,12 @@ importing typer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from ..records import record
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 from .. import layout, modes
+from ..records import record
 
 
 @record(frozen=True)

@@ -5,12 +5,12 @@ Pure arithmetic from :mod:`kernelcli.shapes`: no numpy, numba or rich, so it ans
 
 from __future__ import annotations
 
-from ..records import record
 from typing import Annotated, Any
 
 from .. import shapes
 from ..errors import UsageError
 from ..layout import hwc_dims, layout_dims, shape_layout
+from ..records import record
 from ._common import echo, guarded, note, print_json
 from .options import JsonOption, LayoutOption, option
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import os
 import stat
-from ..records import field, record
 from pathlib import Path
 from typing import Any
 
 from ..errors import ImageReadError, InputError
 from ..limits import MEMORY_ENV, size_text
+from ..records import field, record
 
 
 @record

@@ -43,11 +43,11 @@ import stat
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from ..records import field, record
 from pathlib import Path
 from typing import Any
 
 from ..errors import ImageReadError
+from ..records import field, record
 from .common import check_memory, one_line
 
 #: formats Pillow may open: the magic bytes decide, but only among these (never EPS & co.)

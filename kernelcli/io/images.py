@@ -37,13 +37,13 @@ Example
 
 from __future__ import annotations
 
-from ..records import record
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ImageReadError, UsageError
 from ..modes import JPEG_QUALITY, PNG_COMPRESSION, canonical_compression
+from ..records import record
 from .common import Loaded, Written
 from .decode import DEFAULT_MAX_PIXELS, decode, open_image, reading, take
 from .naming import IMAGE_SUFFIXES

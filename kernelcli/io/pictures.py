@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from ..records import record
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ import numpy as np
 
 from ..bands import Bands, ahead
 from ..ndsupport import min_max
+from ..records import record
 from .common import Loaded, Written
 from .images import _STRIP_BYTES, Encoding, _unpack_rows, to_integer_range
 from .naming import IMAGE_SUFFIXES

@@ -24,12 +24,12 @@ Example
 from __future__ import annotations
 
 import math
-from ..records import field, record
 from typing import Sequence
 
 import numpy as np
 
 from ..errors import ImageReadError
+from ..records import field, record
 
 #: slices closer than this along the normal are "at the same position" (mm)
 SAME_POSITION_MM = 1e-4

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import time
-from ..records import record
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..jobs_common import Report
+from ..records import record
 from ..volume_inputs import volume_suffix
 from .kernels import VolumeKernel, resolve_volume_kernel
 from .nifti import write_nifti

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import stat
-from ..records import field, record
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import numpy as np
 
 from ..errors import InputError, MissingExtra, UsageError
 from ..io.common import stat_input
+from ..records import field, record
 from ..volume_inputs import DICOM_SUFFIXES, ITK_SUFFIXES, MGH_SUFFIXES, NIFTI_SUFFIXES, VOLUME_SUFFIXES, _has_dicom_magic, volume_suffix
 
 EXTRA_HINT = "pip install 'kernelcli[medical]'"

@@ -27,10 +27,10 @@ import sys
 
 import math
 from collections.abc import Iterator
-from ..records import field, record
 from pathlib import Path
 from typing import Any
 
+from ..records import field, record
 from .expand import DEFAULT_MAX_LAYERS, SOURCE_KEY, expand_layers
 from .layers import ACTIVATIONS, LEAVES, Fields, Where, fmt_shape
 from .spec import NetworkSpec, SpecError, load_spec, parse_spec

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from ..records import record
 from typing import Any
 
 from .. import shapes
 from ..errors import KernelcliError
+from ..records import record
 from .spec import SpecError
 
 COMMON_FIELDS = ("type", "name", "comment", "trainable")

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import json
 import re
-from ..records import field, record
 from pathlib import Path
 from typing import Any
 
 from ..errors import EXIT_KERNEL, KernelcliError, UsageError
+from ..records import field, record
 from ..resources import networks_dir
 
 TOP_LEVEL_FIELDS = ("name", "title", "source", "comment", "input", "templates", "layers")

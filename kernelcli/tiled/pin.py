@@ -27,13 +27,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import contextmanager
-from ..records import record, replace
 from typing import Any
 
 import numpy as np
 
 from .._core.policy import Paths, as_paths
 from ..modes import PAD_CODES
+from ..records import record, replace
 
 
 def conv_paths(shape3: tuple[int, int, int], k: np.ndarray, stride, dilation, dtype, oh: int, ow: int,
