@@ -43,12 +43,14 @@ MIN_ROWS_PER_THREAD = 16
 #: 5x5 on 512^2 (6.6 M) 0.93x, 9x9 on 256^2 (5.3 M) 0.99x, 11x11 on 256^2 (7.9 M) 1.14x, 7x7 on
 #: 512^2 (12.8 M) 1.21x.  Callers whose unit of work costs more scale their estimate (pooling).
 MIN_WORK_PER_THREAD = 3_500_000
-#: Blocks of rows per thread (handed out dynamically), for a job of at least :data:`BLOCK_WORK` a block.
+#: The most blocks of rows per thread (handed out dynamically): a job with no estimate, or one of at
+#: least this many times :data:`BLOCK_WORK` a thread.
 BLOCKS_PER_THREAD = 4
 #: The least work (the callers' estimate, as :data:`MIN_WORK_PER_THREAD`) worth a block of its own:
 #: each block costs a Python call and a ticket, 15-20 us on a 2-vCPU VM, so a shorter job takes one
-#: block a thread (2048^2 uint8 2x2 average into uint8 on 2 threads: 8 blocks 0.37-0.40 ms, 2 blocks
-#: 0.26-0.27, one thread 0.30-0.33, cv2 0.25-0.26; interleaved medians of 81).
+#: block a thread, a longer one a block per BLOCK_WORK of its share (2048^2 uint8 2x2 average into uint8
+#: on 2 threads, interleaved medians of 81: 8 blocks 0.37-0.40 ms, 2 blocks 0.31, two tasks by hand
+#: 0.26-0.28, one thread 0.30-0.36, cv2 0.25-0.30).
 BLOCK_WORK = 10_000_000
 
 #: After a job, a helper thread polls for the next one this long (microseconds) before it
@@ -225,7 +227,7 @@ def _helpers(workers: int) -> _Crew:
 def run_rows(fn, n_rows: int, *args, threads: int | None = None, work: int | None = None) -> None:
     """Call ``fn(*args, i0, i1)`` on blocks of ``range(n_rows)`` from ``threads`` threads.
 
-    The rows are cut into a few blocks per thread, handed out as threads become free
+    The rows are cut into one to four blocks per thread (:data:`BLOCK_WORK`), handed out as threads become free
     (on a shared machine one thread is often descheduled: equal halves would leave the
     other idle).  The calling thread works too, and returns when every block is done,
     whether or not a helper thread ever ran; the first exception of any block propagates.
