@@ -245,7 +245,7 @@ def conv2d(
     choice = "numpy" if policy.numpy_for(call.work) else None
     if choice is None:
         costs, dispatch, engine, forms = _core_modules()
-        same = policy.jit_start is not None and costs.same_bytes_on_every_path(arr.dtype, k, dtype, call.mode == "constant", fill)
+        same = policy.start_cost_known and costs.same_bytes_on_every_path(arr.dtype, k, dtype, call.mode == "constant", fill)
         choice = dispatch.front(policy, call.work, call.outputs, k, call.stride, dtype, same_bytes=same)
     if choice == "jit":
         out = engine.correlate(arr, k, dtype, call.widths, call.code, fill, call.stride, call.dilation, oh, ow, paths=policy,

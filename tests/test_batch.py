@@ -171,6 +171,13 @@ def probe_job(input_path, *, out):
     return SimpleNamespace(notes=[f"threads={threads.count()} pid={os.getpid()}"])
 
 
+def numba_around(input_path, *, out, job):
+    """Run ``job`` in a batch's worker process; note whether Numba was loaded there before and after."""
+    before = "numba" in sys.modules
+    job(input_path, out=out)
+    return SimpleNamespace(notes=[f"numba before={before} after={'numba' in sys.modules}"])
+
+
 def failing_job(input_path, *, out):
     if "bad" in Path(input_path).name:
         raise RuntimeError("unexpected")
@@ -201,6 +208,24 @@ class TestRun:
         assert all(n.startswith(f"threads={budget} ") for n in notes), notes
         assert {n.split("pid=")[1] for n in notes} - {str(os.getpid())}, "ran in worker processes"
         assert 2 * budget <= max(cores, 2)
+
+    def test_worker_processes_decide_as_fresh_processes(self, tmp_path):
+        """The resident worker's policy says its core is loaded; the batch's worker processes start fresh and
+        must take what a fresh process takes (numpy for a 320x320 sobel, no Numba), not load the core."""
+        from kernelcli._core.policy import Paths
+        from kernelcli.jobs import ConvolveOptions, convolve_file
+
+        rng = np.random.default_rng(5)
+        items = []
+        for name in ("a", "b"):
+            Image.fromarray(rng.integers(0, 256, (320, 320), dtype=np.uint8)).save(tmp_path / f"{name}.png")
+            items.append(batch.Item(tmp_path / f"{name}.png", tmp_path / f"{name}_out.png"))
+        loaded = ConvolveOptions(paths=Paths(process="cold", core_loaded=True))
+        result = batch.run(items, partial(numba_around, job=partial(convolve_file, kernel_spec="sobel_v", options=loaded)), workers=2)
+        assert result.workers == 2 and result.ok == 2, result.records
+        assert [r.notes for r in result.records] == [["numba before=False after=False"]] * 2
+        expected = convolve_file(items[0].input, "sobel_v", ConvolveOptions(paths=Paths(process="cold")), out=tmp_path / "here.png")
+        assert expected.output and (tmp_path / "here.png").read_bytes() == items[0].output.read_bytes()
 
     def test_unexpected_error_fails_one_item_and_means_exit_70(self, tmp_path):
         items = [batch.Item(tmp_path / n, tmp_path / f"o_{n}") for n in ("good.png", "bad.png", "fine.png")]

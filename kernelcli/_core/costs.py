@@ -111,17 +111,18 @@ def jit_start_seconds(paths: Paths, same_bytes: bool = False) -> float:
     there is a short process.  The API's default, ``warm``, takes the jitted core for all
     but tiny inputs, as a long-lived program should.
 
-    The price is the machine's measured one (``paths.jit_start``) only when every candidate
-    path gives the same bytes (``same_bytes``: see :func:`same_bytes_on_every_path`); elsewhere
-    the built-in estimate decides, so that no measurement (another machine, a busier day)
-    ever changes a result.
+    The price is the machine's measured one (``paths.jit_start``), or nothing where this process
+    has the core loaded (``paths.core_loaded``), only when every candidate path gives the same
+    bytes (``same_bytes``: see :func:`same_bytes_on_every_path`); elsewhere the built-in
+    estimate decides, so that no measurement (another machine, a busier day) and no resident
+    worker ever changes a result.
 
     >>> from .policy import COLD, Paths
     >>> measured = Paths(process="cold", jit_start=1.5)
     >>> jit_start_seconds(measured, same_bytes=True), jit_start_seconds(measured) == jit_start_seconds(COLD)
     (1.5, True)
     """
-    if not paths.cold:
+    if not paths.cold or (same_bytes and paths.core_loaded):
         return 0.0
     if same_bytes and paths.jit_start is not None:
         return float(paths.jit_start)

@@ -21,6 +21,11 @@ means the built-in estimate.  It only ever moves the choice between paths that g
 bytes (see :func:`kernelcli._core.costs.jit_start_seconds`), so a measurement never changes
 a result.
 
+``core_loaded`` says that this process has the jitted core loaded already (the resident worker,
+:mod:`kernelcli.worker`): loading it costs the call nothing, wherever every path gives the
+same bytes.  It belongs to the process: a pickled copy (the policy of a batch's worker
+processes, which start fresh) reads False.
+
 ``force`` pins a path where it applies (tests, benchmarks, a tiling caller that wants one
 rounding everywhere): ``"numpy"``; ``"jit"`` (the jitted core, choosing its own loop);
 ``"dense"``, ``"separable"``, ``"fft"`` (a convolution path: separable needs a rank-1 kernel,
@@ -36,7 +41,7 @@ see :mod:`kernelcli._core.fft`).  Pure Python.
 Example
 -------
 >>> as_paths("cold")
-Paths(process='cold', small_work=250000, force=None, jit_start=None, fft_form=None, origin=())
+Paths(process='cold', small_work=250000, force=None, jit_start=None, fft_form=None, origin=(), core_loaded=False)
 >>> as_paths(None).process
 'warm'
 """
@@ -65,6 +70,7 @@ class Paths:
     jit_start: float | None = None
     fft_form: str | None = None
     origin: tuple[int, ...] = ()
+    core_loaded: bool = False
 
     def __post_init__(self) -> None:
         if self.process not in PROCESSES:
@@ -85,6 +91,20 @@ class Paths:
         (512, 0)
         """
         return tuple(int(v) for v in self.origin[:axes]) + (0,) * max(0, axes - len(self.origin))
+
+    def __reduce__(self):
+        # Another process has not loaded the core: a copy sent there forgets core_loaded.
+        return type(self), (self.process, self.small_work, self.force, self.jit_start, self.fft_form, self.origin)
+
+    @property
+    def start_cost_known(self) -> bool:
+        """True when the jitted core's start-up cost is known: measured (``jit_start``) or nothing
+        (``core_loaded``); it then decides between paths that give the same bytes.
+
+        >>> Paths(process="cold").start_cost_known, Paths(process="cold", core_loaded=True).start_cost_known
+        (False, True)
+        """
+        return self.jit_start is not None or self.core_loaded
 
     @property
     def cold(self) -> bool:

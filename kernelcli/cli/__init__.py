@@ -208,7 +208,7 @@ def _measure_start_up() -> None:
     (in the background; :mod:`kernelcli.startup`), unless it is measured already."""
     from ._common import cli_paths
 
-    if cli_paths().jit_start is None and "numba" in sys.modules:
+    if not cli_paths().start_cost_known and "numba" in sys.modules:
         from .. import startup
 
         startup.start_measuring(startup.record_path())

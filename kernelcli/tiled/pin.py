@@ -53,7 +53,7 @@ def conv_paths(shape3: tuple[int, int, int], k: np.ndarray, stride, dilation, dt
     dtype = np.dtype(dtype)
     # the first choice conv2d makes for the whole image (kernelcli._core.dispatch.front), with what
     # it weighs: where every path gives the same bytes, the measured start-up cost decides
-    same = (policy.jit_start is not None and input_dtype is not None
+    same = (policy.start_cost_known and input_dtype is not None
             and costs.same_bytes_on_every_path(np.dtype(input_dtype), k, dtype, mode_code == PAD_CODES["constant"], fill))
     first = dispatch.front(policy, oh * ow * channels * k.shape[0] * k.shape[1], oh * ow * channels, k, tuple(stride), dtype,
                            same_bytes=same)

@@ -57,7 +57,7 @@ def warm_up():
 
     # The core is loaded here: where paths give the same bytes, the cheapest with it loaded
     # (elsewhere the built-in estimate decides, as in a fresh process: the same bytes).
-    _common.CLI_PATHS = replace(_common.CLI_PATHS, jit_start=0.0)
+    _common.CLI_PATHS = replace(_common.CLI_PATHS, core_loaded=True)
 
     command = build_command(every=True)  # what a cold call runs (converters, messages), every command built once
     _dry_parse(command)
