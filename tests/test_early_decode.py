@@ -242,3 +242,69 @@ def test_an_unturned_image_does_not_import_imageops():
             "print('PIL.ImageOps' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def _with_orientation(path, source: str, orientation: int) -> None:
+    """Write a 6x10 RGB image whose orientation ``orientation`` sits in ``source``."""
+    from PIL import PngImagePlugin
+
+    arr = np.arange(6 * 10 * 3, dtype=np.uint8).reshape(6, 10, 3) * 3
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    xmp = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+           f'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="{orientation}"/>'
+           '</rdf:RDF></x:xmpmeta>')
+    im = Image.fromarray(arr)
+    if source == "png eXIf":
+        im.save(path, format="PNG", exif=exif.tobytes())
+    elif source in ("png raw profile", "png xmp", "png xmp text"):
+        info = PngImagePlugin.PngInfo()
+        if source == "png xmp":
+            info.add_itxt("XML:com.adobe.xmp", xmp)  # read into info["xmp"]
+        elif source == "png xmp text":
+            info.add_text("XML:com.adobe.xmp", xmp)  # a plain text chunk: info["XML:com.adobe.xmp"]
+        else:
+            data = exif.tobytes().hex()
+            info.add_text("Raw profile type exif", f"\nexif\n{len(data) // 2:8d}\n{data}", zip=True)
+        im.save(path, format="PNG", pnginfo=info)
+    elif source == "jpeg xmp":
+        im.save(path, format="JPEG", xmp=xmp.encode())
+    elif source == "tiff":
+        im.save(path, format="TIFF", exif=exif.tobytes())
+    else:
+        raise AssertionError(source)
+
+
+SOURCES = ["png eXIf", "png raw profile", "png xmp", "png xmp text", "jpeg xmp", "tiff"]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("source", SOURCES)
+def test_every_place_pillow_takes_an_orientation_from_is_read(tmp_path, source, orientation):
+    """Pillow's EXIF tags are imported only for an image with metadata (:mod:`kernelcli.io.pillow`):
+    an orientation is read wherever ``getexif`` finds one, and the image turned as
+    ``ImageOps.exif_transpose`` turns it."""
+    from PIL import ImageOps
+
+    from kernelcli.io import pillow
+
+    src = tmp_path / "turned.img"
+    _with_orientation(src, source, orientation)
+    with Image.open(src) as im:
+        assert im.getexif().get(0x0112, 1) == orientation, "the file carries it"
+        assert pillow.orientation(im) == orientation
+        want = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+    got = images.read_image(src, max_pixels=None, max_bytes=None).data
+    assert got.tobytes() == want.tobytes() and got.shape == want.shape
+
+
+@pytest.mark.parametrize("name", ["phantom.png", "rgb.png", "phantom16.png"])
+def test_an_image_without_metadata_leaves_the_exif_tags_unloaded(name):
+    """Reading a plain PNG in a fresh process does not run ``PIL.ExifTags`` (9-12 ms of a cold call),
+    and the deferred module still works when something reads it."""
+    code = ("import sys; from pathlib import Path; from kernelcli.io import images; "
+            f"images.read_image(Path({str(SAMPLES / name)!r}), max_pixels=None, max_bytes=None); "
+            "print(type(sys.modules['PIL.ExifTags']).__name__); "
+            "from PIL import ExifTags; print(ExifTags.Base.Orientation == 0x0112, type(ExifTags).__name__)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["_LazyModule", "True", "module"]

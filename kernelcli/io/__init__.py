@@ -11,6 +11,8 @@ module              what it owns
                     multi-page TIFFs of feature maps
 ``io.decode``       opening an image and its checks before decoding; a JPEG decoded
                     early on a second thread while a cold call imports numpy
+``io.pillow``       Pillow's ``Image`` imported without its EXIF tag tables, and the
+                    EXIF orientation read only from an image with metadata
 ``io.arrays``       ``.npy`` arrays
 ``io.matrices``     ``.csv``/``.txt`` text matrices and the number formats
 ``io.pipes``        ``-`` as a file: stdin and stdout through a private temporary file

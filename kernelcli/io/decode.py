@@ -137,7 +137,10 @@ class Opened:
 def reading(p: Path, limit: int, notes: list[str] | None = None) -> Iterator[None]:
     """Pillow under the pixel cap ``limit``, its warnings appended to ``notes``, every failure one
     ImageReadError naming ``p`` (a broken file's error, whatever its type, never a traceback)."""
-    from PIL import Image, UnidentifiedImageError
+    from .pillow import image
+
+    Image = image()
+    from PIL import UnidentifiedImageError
 
     previous = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = limit
@@ -173,7 +176,9 @@ def reading(p: Path, limit: int, notes: list[str] | None = None) -> Iterator[Non
 
 def open_image(p: Path, *, limit: int, max_bytes: int | None) -> Opened:
     """Open ``p`` and make every check that comes before decoding (see the module); raises only our own errors."""
-    from PIL import Image
+    from .pillow import image
+
+    Image = image()
 
     notes: list[str] = []
     with reading(p, limit, notes):

@@ -48,6 +48,7 @@ from .common import Loaded, Written
 from .decode import DEFAULT_MAX_PIXELS, decode, open_image, reading, take
 from .naming import IMAGE_SUFFIXES
 from .outputs import atomic_write
+from .pillow import orientation
 from .png import write_png
 
 
@@ -61,7 +62,7 @@ def read_image(p: Path, *, max_pixels: int | None, max_bytes: int | None) -> Loa
     opened = take(p, limit, max_bytes) or open_image(p, limit=limit, max_bytes=max_bytes)
     with reading(p, limit, opened.notes), opened.image as im:
         decode(opened)
-        if im.getexif().get(_ORIENTATION, 1) in _TURNS:  # (importing PIL.ImageOps: 2-3 ms of a cold call)
+        if orientation(im) in _TURNS:  # (importing PIL.ImageOps: 2-3 ms of a cold call)
             from PIL import ImageOps
 
             ImageOps.exif_transpose(im, in_place=True)  # a copy only when it turns the image
@@ -70,8 +71,7 @@ def read_image(p: Path, *, max_pixels: int | None, max_bytes: int | None) -> Loa
     return Loaded(path=p, data=data, kind="image", format=opened.format, bit_depth=depth, alpha=alpha, notes=opened.notes)
 
 
-#: the EXIF Orientation tag, and the values of it that turn or mirror the image (``ImageOps.exif_transpose``)
-_ORIENTATION = 0x0112
+#: the values of the EXIF orientation that turn or mirror the image (``ImageOps.exif_transpose``)
 _TURNS = frozenset(range(2, 9))
 #: bytes Pillow unpacks at a time in :func:`_pixels` (a chunk stays in the CPU cache)
 _UNPACK_BYTES = 1 << 20
