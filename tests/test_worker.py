@@ -65,6 +65,23 @@ def share_compiled_core(package: Path, copy: Path) -> None:
             shutil.copytree(ours, theirs)
 
 
+def serve_a_copy(tmp_path: Path, change=None, idle_seconds: float = 60):
+    """A worker running a copy of this package (``change(package)`` made to the copy first) on the
+    socket this package's client uses: (the copy's package folder, the env, the socket, the process)."""
+    package = Path(control.__file__).resolve().parents[1]
+    copy = tmp_path / "other" / "kernelcli"
+    shutil.copytree(package, copy, copy_function=shutil.copy2)
+    if change is not None:
+        change(copy)
+    share_compiled_core(package, copy)
+    env = private_runtime(tmp_path)
+    path = socket_file(env)
+    path.parent.mkdir(mode=0o700)
+    server = subprocess.Popen([sys.executable, "-c", SERVE, str(copy.parent), str(path), str(idle_seconds)],
+                              env={**cli_env(), **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return copy, env, path, server
+
+
 def status(env: dict) -> dict | None:
     return control._ask(socket_file(env), {"op": "status"}, timeout=30.0)  # a loaded machine answers late
 
@@ -400,17 +417,11 @@ class TestFallback:
         assert r.returncode == 1 and "0700" in r.stderr
 
     def test_worker_of_another_version(self, tmp_path):
-        # a copy of this kernelcli with another version number, serving on our socket
-        copy = tmp_path / "other"
-        shutil.copytree(Path(control.__file__).resolve().parents[1], copy / "kernelcli", copy_function=shutil.copy2)
-        init = copy / "kernelcli" / "__init__.py"
-        init.write_text(init.read_text().replace('__version__ = "', '__version__ = "9.9.9+'))
-        share_compiled_core(Path(control.__file__).resolve().parents[1], copy / "kernelcli")
-        env = private_runtime(tmp_path)
-        path = socket_file(env)
-        path.parent.mkdir(mode=0o700)
-        server = subprocess.Popen([sys.executable, "-c", SERVE, str(copy), str(path), "60"], env={**cli_env(), **env},
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        def another_version(package: Path) -> None:
+            init = package / "__init__.py"
+            init.write_text(init.read_text().replace('__version__ = "', '__version__ = "9.9.9+'))
+
+        _, env, _, server = serve_a_copy(tmp_path, another_version)
         try:
             wait_for(lambda: status(env) is not None)
             assert status(env)["version"].startswith("9.9.9+")
@@ -515,7 +526,7 @@ def test_never_serves_another_uid(tmp_path):
             f"sys.path.insert(0, {str(Path(control.__file__).resolve().parents[2])!r})\n"
             "from kernelcli.worker import protocol\n"
             "request = {'op': 'run', 'argv': ['convolve', sys.argv[2], '-k', 'sobel_v', '-o', sys.argv[3]],"
-            " 'stamp': protocol.code_stamp(), **protocol.caller_state()}\n"
+            " 'stamp': protocol.version_stamp(), **protocol.caller_state()}\n"
             "os.setgid(65534); os.setuid(65534)\n"
             "s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n"
             "try:\n"

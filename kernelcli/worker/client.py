@@ -93,7 +93,7 @@ def _run(argv: list[str], socket_file) -> int:
     sock = _connect(os.fspath(socket_file))
     try:
         start = _stdin_offset()
-        request = {"op": "run", "argv": argv, "stamp": protocol.code_stamp(), **protocol.caller_state()}
+        request = {"op": "run", "argv": argv, "stamp": protocol.version_stamp(), **protocol.caller_state()}
         with _Relay() as relay:  # from before the request: a Ctrl-C is never lost while the call starts
             try:
                 sys.stdout.flush()

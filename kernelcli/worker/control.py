@@ -122,7 +122,7 @@ def spawn(path, idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS):
         )
 
 
-# The worker imports this very copy of kernelcli (the client checks the code stamp too).
+# The worker imports this very copy of kernelcli (and refuses calls once its files change: .watch).
 _SERVE = "import sys; sys.path.insert(0, sys.argv.pop(1)); from kernelcli.worker.server import main; main()"
 
 

@@ -8,7 +8,8 @@ A message is a 4-byte big-endian length and a :mod:`marshal`-encoded dict of pla
 stdin, stdout and stderr as ``SCM_RIGHTS`` file descriptors.  marshal is no format for
 strangers' data: both ends check first that the other is a process of the same user
 (``SO_PEERCRED``), and the worker and its clients run the same interpreter (the socket's
-name says which) and the same kernelcli code (the stamp).
+name says which) and the same kernelcli code (the version stamp, and the worker's watch
+on its files: :mod:`.watch`).
 
 >>> import _socket
 >>> a, b = _socket.socketpair()
@@ -29,7 +30,7 @@ import struct
 import sys
 
 #: Bumped whenever the messages change; part of the stamp.
-PROTOCOL = 2
+PROTOCOL = 3
 #: Environment variables read when modules are imported (by Python, Numba, the BLAS
 #: libraries or kernelcli itself): a worker started under other values cannot honour them,
 #: so a call whose values differ runs in-process.  Everything else is read per call.
@@ -100,30 +101,48 @@ def socket_path(runtime: str | os.PathLike[str] | None = None) -> str:
     return os.path.join(os.fspath(runtime) if runtime is not None else (runtime_dir() or "/nonexistent"), name)
 
 
-def code_stamp() -> str:
-    """The version, the protocol and the size and time of every file of the package and of
-    the shipped kernels: a worker whose code on disk changed no longer matches its clients."""
-    from .. import __version__
-
+def code_dirs() -> list[str]:
+    """Every folder of the package (but ``__pycache__``) and of the shipped kernels: where the code is."""
     root = package_dir()
-    entries = []
+    found = []
     stack = [root]
     kernels = os.path.join(os.path.dirname(root), "kernels")
     if os.path.isdir(kernels):
         stack.append(kernels)
     while stack:
-        with os.scandir(stack.pop()) as it:
+        folder = stack.pop()
+        found.append(folder)
+        with os.scandir(folder) as it:
+            stack.extend(e.path for e in it if e.is_dir(follow_symlinks=False) and e.name != "__pycache__")
+    return found
+
+
+def code_stamp() -> str:
+    """The version, the protocol and the size and time of every file of the package and of
+    the shipped kernels: what the worker's code was when it started (see :mod:`.watch`)."""
+    entries = []
+    for folder in code_dirs():
+        with os.scandir(folder) as it:
             for entry in it:
-                if entry.is_dir(follow_symlinks=False):
-                    if entry.name != "__pycache__":
-                        stack.append(entry.path)
-                elif entry.name.endswith((".py", ".json")):
+                if entry.name.endswith((".py", ".json")) and not entry.is_dir(follow_symlinks=False):
                     st = entry.stat()
                     entries.append(f"{entry.path}:{st.st_size}:{st.st_mtime_ns}")
     import zlib
 
     digest = zlib.crc32("\n".join(sorted(entries)).encode())
-    return f"{__version__}/{PROTOCOL}/{digest:08x}"
+    return f"{version_stamp()}/{digest:08x}"
+
+
+def version_stamp() -> str:
+    """What a call carries to say which kernelcli sent it: the version and the protocol.  The
+    worker itself answers for its code on disk (:mod:`.watch`), so no client stats the files.
+
+    >>> version_stamp().count("/")
+    1
+    """
+    from .. import __version__
+
+    return f"{__version__}/{PROTOCOL}"
 
 
 def import_time_env(env: dict[str, str] | None = None) -> dict[str, str]:

@@ -9,9 +9,9 @@ exit code.
 
 The parent refuses (and the client then runs the call itself): a peer of another user
 (``SO_PEERCRED``; the connection is closed unanswered), a client of another kernelcli
-version or code, different import-time settings (see :mod:`.protocol`), another CPU
-affinity.  It exits after ``idle_seconds`` without calls, on ``stop``, on SIGTERM, and
-when its own code on disk has changed.
+version, different import-time settings (see :mod:`.protocol`), another CPU affinity, and
+every call once its own code on disk has changed (:mod:`.watch`).  It exits after
+``idle_seconds`` without calls, on ``stop``, on SIGTERM, and when its code has changed.
 
 Run as ``python -m kernelcli.worker.server SOCKET IDLE_SECONDS`` (``kernelcli worker
 start`` does it).
@@ -29,7 +29,7 @@ import socket
 import sys
 import time
 
-from . import prefault, protocol
+from . import prefault, protocol, watch
 from .hugepages import collapse
 from .warmup import (
     cache_state,
@@ -46,7 +46,9 @@ class Server:
     def __init__(self, path: str | os.PathLike[str], idle_seconds: float) -> None:
         self.path = str(path)
         self.idle_seconds = idle_seconds
+        self.code_watch = watch.start(protocol.code_dirs())  # before the stamp: no change falls between
         self.stamp = protocol.code_stamp()
+        self.version = protocol.version_stamp()
         self.import_env = protocol.import_time_env()
         state = protocol.caller_state()
         self.affinity, self.limits = state["affinity"], state["limits"]
@@ -112,6 +114,8 @@ class Server:
                 idle = time.monotonic() - self.last_activity
                 if not self.children and idle > self.idle_seconds:
                     break
+                if not self.children and self.code_watch is not None and self.code_watch.changed():
+                    break  # stale: its code on disk changed (without a watch, the next call finds out)
                 # A call's process that ends wakes the loop (SIGCHLD): it is reaped and the next
                 # spare forked at once, ready for the next call of a shell loop.
                 waiting = [listener] if self._wake is None else [listener, self._wake]
@@ -189,7 +193,7 @@ class Server:
             if op == "status":
                 protocol.send(conn, self.status())
             elif op == "check":
-                protocol.send(conn, {"same": message.get("stamp") == self.stamp})
+                protocol.send(conn, {"same": message.get("stamp") == self.stamp and not self.code_changed()})
             elif op == "stop":
                 self.stopping = True
                 protocol.send(conn, {"stopping": os.getpid()})
@@ -219,16 +223,24 @@ class Server:
             "refused": self.refused,
             "rejected_other_users": self.rejected,
             "calls_without_a_spare": self.forked_on_call,
+            "code_watched": self.code_watch is not None,
             "huge_page_mib": round(self.huge_bytes / 2**20),
             "pages_written_ahead": len(self.pages),
             "calls_in_progress": sorted(self.children),
         }
 
+    def code_changed(self) -> bool:
+        """True when this worker's code on disk is no longer what it loaded (it is stale)."""
+        if self.code_watch is not None:
+            return self.code_watch.changed()
+        return protocol.code_stamp() != self.stamp  # no watch: stamp the files (about 1 ms)
+
     def _refusal(self, message: dict, fds: list[int]) -> str | None:
-        if message.get("stamp") != self.stamp:
-            if protocol.code_stamp() != self.stamp:
-                self.stopping = True  # our own code changed on disk: this worker is stale
-            return "another kernelcli version or changed code"
+        if self.code_changed():
+            self.stopping = True  # our own code changed on disk: this worker is stale
+            return "changed code"
+        if message.get("stamp") != self.version:
+            return "another kernelcli version"
         env = message.get("env")
         if not isinstance(env, dict) or protocol.import_time_env(env) != self.import_env:
             return "different import-time environment (PYTHON*, NUMBA_*, ...)"
