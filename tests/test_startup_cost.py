@@ -4,6 +4,7 @@ between paths that give the same bytes."""
 
 from __future__ import annotations
 
+import copy
 import json
 import pickle
 from pathlib import Path
@@ -175,9 +176,10 @@ class TestOnlyInterchangeablePathsMove:
         loaded (it did, as ``jit_start=0.0``: each of them loaded the core for its first 512x512 file,
         1.4 s, and a batch through the resident worker took 2.4-2.8 s against 1.5 without)."""
         policy = Paths(process="cold", small_work=7, force=None, jit_start=0.25, fft_form="plain", origin=(3, 4), core_loaded=True)
-        copy = pickle.loads(pickle.dumps(policy))
-        assert copy == replace(policy, core_loaded=False)
+        sent = pickle.loads(pickle.dumps(policy))
+        assert sent == replace(policy, core_loaded=False)
         assert pickle.loads(pickle.dumps(COLD)) == COLD
+        assert copy.copy(policy).core_loaded and copy.deepcopy({"paths": policy})["paths"].core_loaded  # in this process
 
     @settings(max_examples=20, deadline=None)
     @given(data=st.data())

@@ -96,6 +96,12 @@ class Paths:
         # Another process has not loaded the core: a copy sent there forgets core_loaded.
         return type(self), (self.process, self.small_work, self.force, self.jit_start, self.fft_form, self.origin)
 
+    def __copy__(self) -> "Paths":
+        return self  # immutable; a copy in this process keeps core_loaded (copy would take __reduce__)
+
+    def __deepcopy__(self, memo) -> "Paths":
+        return self
+
     @property
     def start_cost_known(self) -> bool:
         """True when the jitted core's start-up cost is known: measured (``jit_start``) or nothing
