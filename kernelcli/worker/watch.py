@@ -13,14 +13,21 @@ Events that change no code are ignored: Python writing ``__pycache__``, files th
 ``.py`` or ``.json`` (an editor's swap file).  Anything else -- a code file written, touched,
 created, removed or renamed, a folder made or gone, a lost event -- counts, for good.
 
->>> watch = start([])
->>> watch is None or watch.changed()
-False
+>>> import pathlib, tempfile
+>>> folder = tempfile.mkdtemp()
+>>> seen = start([folder])
+>>> _ = pathlib.Path(folder, "__pycache__").mkdir(), pathlib.Path(folder, "notes.txt").write_text("")
+>>> seen is None or not seen.changed()
+True
+>>> _ = pathlib.Path(folder, "new.py").write_text("")
+>>> seen is None or seen.changed()
+True
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 #: inotify's event bits (``<sys/inotify.h>``)
 IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE = 0x2, 0x4, 0x8
@@ -62,14 +69,15 @@ class CodeWatch:
 def events(data: bytes) -> list[tuple[int, str]]:
     """The (mask, name) of each ``struct inotify_event`` in ``data`` (name "" for the folder itself).
 
-    >>> events((1).to_bytes(4, "little") + IN_MODIFY.to_bytes(4, "little") + bytes(4) + (8).to_bytes(4, "little") + b"a.py\\0\\0\\0\\0")
+    >>> field = lambda v: v.to_bytes(4, sys.byteorder)
+    >>> events(field(1) + field(IN_MODIFY) + field(0) + field(8) + b"a.py\\0\\0\\0\\0")
     [(2, 'a.py')]
     """
     found = []
     at = 0
     while at + _HEADER <= len(data):
-        mask = int.from_bytes(data[at + 4 : at + 8], "little")
-        size = int.from_bytes(data[at + 12 : at + 16], "little")
+        mask = int.from_bytes(data[at + 4 : at + 8], sys.byteorder)  # the kernel's own byte order
+        size = int.from_bytes(data[at + 12 : at + 16], sys.byteorder)
         name = data[at + _HEADER : at + _HEADER + size].split(b"\0", 1)[0]
         found.append((mask, os.fsdecode(name)))
         at += _HEADER + size
