@@ -242,7 +242,7 @@ _FACTS = Memo()
 _POOL_WORK = 4
 #: a 2x2 average of uint8 rounded in integers costs about 2 multiply-adds an output value (2048^2:
 #: 1 M outputs in 0.08 ms on one thread, a seventh of the float loop's time): one thread up to
-#: about 3.5 M outputs (0.3 ms), where the hand-off (50-80 us) no longer costs more than it saves
+#: about 2 M outputs (0.16 ms), where the hand-off (37 us on the Intel host) no longer costs more than it saves
 _POOL_INT_WORK = 2
 
 

@@ -37,12 +37,21 @@ import time
 #: Below this many output rows per thread the work runs on the calling thread alone.
 MIN_ROWS_PER_THREAD = 16
 #: Nor does a thread start for less than this much work (the caller's estimate, in multiply-adds
-#: of a convolution's time): on a quiet 2-vCPU VM a split job pays 50-80 us of hand-off (a helper
-#: that sleeps, or waits for the GIL, is woken on an idle vCPU), so 2 threads against 1 (dense,
-#: float32, ``benchmarks/bench_handoff.py``-style pairs, load 0.3): 7x7 on 256^2 (3.2 M) 0.73x,
-#: 5x5 on 512^2 (6.6 M) 0.93x, 9x9 on 256^2 (5.3 M) 0.99x, 11x11 on 256^2 (7.9 M) 1.14x, 7x7 on
-#: 512^2 (12.8 M) 1.21x.  Callers whose unit of work costs more scale their estimate (pooling).
-MIN_WORK_PER_THREAD = 3_500_000
+#: of a convolution's time): a split job pays a hand-off (a helper that sleeps, or waits for the
+#: GIL, is woken on an idle vCPU).  Speed-up of 2 threads over 1 (dense, float32, interleaved
+#: pairs, load 0.2-0.3), on the 2-vCPU Intel Xeon that runs CI and the benchmarks since 2026-12-03
+#: (hand-off 37 us, ``benchmarks/bench_handoff.py``): 3x3 on 384^2 (1.3 M) 0.71x, 5x5 on 256^2
+#: (1.6 M) 0.82x, 3x3 on 512^2 (2.4 M) 1.01x, 7x7 on 256^2 (3.2 M) 1.14x, 5x5 on 384^2 (3.7 M)
+#: 1.19x, 9x9 on 256^2 (5.3 M) 1.30x, 3x3 on 768^2 (5.3 M) 1.23x, 5x5 on 512^2 (6.6 M) 1.38x; on the
+#: AMD EPYC before it (hand-off 50-80 us) 7x7 on 256^2 0.73x, 9x9 0.99x, 5x5 on 512^2 0.93x, 11x11
+#: on 256^2 (7.9 M) 1.14x.  Against the threshold of 3.5 M before (2 threads from 7 M), interleaved
+#: rounds in one process (medians of 41 and 21, 2026-12-03 17:00, load 0.5, then with the host busy
+#: and every time about 1.8x): from 1.5 M (2 threads from 3 M) 7x7 on 256^2 0.88x the time (busy:
+#: 1.05x), 5x5 on 384^2 0.87x (0.95x), a 1024^2 float32 2x2 average, 4.2 M, 0.78x (1.06x); from
+#: 5 M 9x9 on 256^2 0.75x (0.82x), 3x3 on 768^2 0.80x (0.92x), 5x5 on 512^2 0.72x (0.81x).  So
+#: 2 threads from 4 M: the jobs from 5 M gain on a quiet host and on a busy one (the 4.2 M average
+#: splits too).  Callers whose unit of work costs more scale their estimate (pooling).
+MIN_WORK_PER_THREAD = 2_000_000
 #: The most blocks of rows per thread (handed out dynamically): a job with no estimate, or one of at
 #: least this many times :data:`BLOCK_WORK` a thread.
 BLOCKS_PER_THREAD = 4

@@ -151,9 +151,10 @@ def _image_to_array(im, p: Path) -> tuple[np.ndarray, np.ndarray | None, int | N
 #: values converted per block by :func:`to_integer_range` (a block stays in the CPU cache)
 _BLOCK = 1 << 16
 #: what converting one value costs, in the unit of :func:`kernelcli._core.threads.run_rows`'s
-#: ``work`` (multiply-adds): about 8 passes of numpy over it, scaled by 3.5 with that unit's
-#: threshold (1 -> 3.5 M a thread), so that a thread still starts from 2**18 values on
-_WORK_PER_VALUE = 28
+#: ``work`` (multiply-adds): about 8 passes of numpy over it, scaled by 2 with that unit's
+#: threshold (1 -> 2 M a thread), so that a second thread starts from about 2**18 values (4 M / 16),
+#: as it did at 28 with 3.5 M
+_WORK_PER_VALUE = 16
 #: kernelcli._core.threads.MIN_ROWS_PER_THREAD (blocks here), not imported for a small image
 _MIN_BLOCKS_PER_THREAD = 16
 
