@@ -628,14 +628,25 @@ LIMIT_PROBE = ("import json, resource, sys; sys.path.insert(0, sys.argv[1]); fro
                "print(json.dumps([protocol.caller_limits(), {n: list(resource.getrlimit(getattr(resource, n))) for n in protocol.LIMITS}]))")
 
 
+#: the soft limits the probe's process gets (each under its hard limit)
+LOWERED = {"RLIMIT_NOFILE": 777, "RLIMIT_FSIZE": 5 << 30, "RLIMIT_CPU": 3600, "RLIMIT_AS": 64 << 30,
+           "RLIMIT_DATA": 48 << 30, "RLIMIT_STACK": 4 << 20}
+
+
+def _lowered_soft(name: str) -> int:
+    """:data:`LOWERED`'s value for ``name``, or the hard limit where that is lower."""
+    import resource
+
+    hard = resource.getrlimit(getattr(resource, name))[1]
+    return LOWERED[name] if hard == resource.RLIM_INFINITY else min(LOWERED[name], hard)
+
+
 def _lowered_limits() -> None:
     import resource
 
-    for name, soft in (("RLIMIT_NOFILE", 777), ("RLIMIT_FSIZE", 5 << 30), ("RLIMIT_CPU", 3600), ("RLIMIT_AS", 64 << 30),
-                       ("RLIMIT_DATA", 48 << 30), ("RLIMIT_STACK", 4 << 20)):
+    for name in LOWERED:
         which = getattr(resource, name)
-        hard = resource.getrlimit(which)[1]
-        resource.setrlimit(which, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+        resource.setrlimit(which, (_lowered_soft(name), resource.getrlimit(which)[1]))
 
 
 @pytest.mark.parametrize("lowered", [False, True])
@@ -646,11 +657,8 @@ def test_the_limits_a_call_carries_are_what_getrlimit_says(lowered):
     read, asked = json.loads(r.stdout)
     assert read == asked and sorted(read) == sorted(protocol.LIMITS)
     if lowered:  # each soft limit as _lowered_limits set it (under a lower hard limit, the hard one)
-        import resource
-
-        for name, soft in (("RLIMIT_NOFILE", 777), ("RLIMIT_CPU", 3600)):
-            hard = resource.getrlimit(getattr(resource, name))[1]
-            assert read[name][0] == (soft if hard == resource.RLIM_INFINITY else min(soft, hard))
+        for name in ("RLIMIT_NOFILE", "RLIMIT_CPU"):
+            assert read[name][0] == _lowered_soft(name)
 
 
 def test_messages_carry_descriptors_and_any_length():
