@@ -27,6 +27,9 @@ from .modes import ACTIVATION_CODES, PAD_CODES
 
 #: The plain-numpy layer, per output value and tap (measured 0.6-3.8 ns; the upper end).
 NUMPY_SECONDS_PER_TAP = 3e-9
+#: The same where it emulates float32's fused multiply-adds (128x128x3 -> 16 3x3, 256x256 -> 8 3x3,
+#: 128x128x8 -> 8 5x5, 2026-12-03: 6.6-8.1 ns, against 2.7-4.4 for a multiply then an add)
+NUMPY_SECONDS_PER_FUSED_TAP = 9e-9
 
 #: From this many filters per group the register-blocked loop runs (blocked / filterwise time,
 #: 256x256, 3x3 on 3 channels, one thread, CPU time, load 5.6: float32 1.11-1.19 at 1-2 filters,
@@ -41,19 +44,22 @@ STREAM_BYTES = 8 << 20
 LEAKY_SLOPE = 0.01
 
 
-def use_numpy(paths: Paths, work: int) -> bool:
+def use_numpy(paths: Paths, work: int, rounds_each_tap: Callable[[], bool] = lambda: False) -> bool:
     """Whether ``work`` multiply-adds go to the plain-numpy layer rather than the jitted core.
 
     Tiny work always does; under the CLI's ``cold`` policy, so does any work for which numpy
     is cheaper than loading the jitted core in a fresh process (a pure function of the
-    call: see :func:`kernelcli._core.costs.jit_start_seconds`).
+    call: see :func:`kernelcli._core.costs.jit_start_seconds`).  ``rounds_each_tap()``: the
+    numpy layer must emulate fused multiply-adds (:func:`kernelcli._core.fused.muladd_into`),
+    which costs more a tap; asked only under the ``cold`` policy.
     """
     decided = paths.numpy_for(work)
     if decided is not None:
         return decided
     from ._core import costs
 
-    return costs.cold_prefers(paths, work * NUMPY_SECONDS_PER_TAP, 0.0)
+    per_tap = NUMPY_SECONDS_PER_FUSED_TAP if paths.cold and rounds_each_tap() else NUMPY_SECONDS_PER_TAP
+    return costs.cold_prefers(paths, work * per_tap, 0.0)
 
 
 def _use_blocks(paths: Paths, per_group: int, lanes: int) -> bool:

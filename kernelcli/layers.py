@@ -178,10 +178,17 @@ def conv_layer(
     maps = lambda: (_source_map(h, widths[0], (oh - 1) * sh + dh * (kh - 1) + 1, mode),
                     _source_map(w, widths[2], -(-((ow - 1) * sw + dw * (kw - 1) + 1) // sw) * sw, mode))
     policy = as_paths(paths)
-    if not layer_jit.use_numpy(policy, oh * ow * filters * per_group * kh * kw):
+
+    def rounds_each_tap() -> bool:  # numpy must emulate float32's fused multiply-adds
+        from ._core.config import FUSED_DTYPES
+        from ._core.fused import exact_sums
+
+        return dtype.name in FUSED_DTYPES and not exact_sums(arr.dtype, wc, pad_value if mode == "constant" else None)
+
+    if not layer_jit.use_numpy(policy, oh * ow * filters * per_group * kh * kw, rounds_each_tap):
         return layer_jit.jit_layer(x3, wc, bc, groups, widths, mode, pad_value, (sh, sw), (dh, dw), act, (oh, ow), maps, policy, out)
     ndsupport.check_finite(x3)
-    result = _layer_numpy(x3, *maps(), pad_value, wc, bc, groups, (sh, sw), (dh, dw), (oh, ow), act)
+    result = _layer_numpy(x3, *maps(), pad_value, wc, bc, groups, (sh, sw), (dh, dw), (oh, ow), act, rounds_each_tap())
     if out is None:
         return result
     out[...] = result
@@ -217,13 +224,19 @@ def _source_map(n: int, before: int, length: int, mode: str) -> np.ndarray:
     return np.ascontiguousarray(source_indices(n, before, after, PAD_CODES[mode])[:length].astype(np.int64))
 
 
-def _layer_numpy(x3, rows, cols, pad_value, wc, bc, groups, stride, dilation, size, act):
+def _layer_numpy(x3, rows, cols, pad_value, wc, bc, groups, stride, dilation, size, act, fused=False):
     """The plain-numpy layer, for small work and, under the ``cold`` policy, for work that
     numpy finishes sooner than a fresh process loads the jitted core (see :func:`kernelcli.layer_jit.use_numpy`).
 
     Same arithmetic in the same order as ``_core.layer.layer_rows`` (per filter: channel,
-    then row tap, then column tap; bias last), so both paths give the same numbers.
+    then row tap, then column tap; bias last), so both paths give the same numbers.  ``fused``:
+    each tap is added with one rounding (:func:`kernelcli._core.fused.muladd_into`), as the
+    jitted loops add it in float32 (:data:`kernelcli._core.config.FUSED_DTYPES`) where a
+    rounding can happen at all; where none can (:func:`kernelcli._core.fused.exact_sums`), a
+    multiply then an add gives the same bytes sooner.
     """
+    from ._core.fused import muladd_into
+
     (sh, sw), (dh, dw), (oh, ow) = stride, dilation, size
     filters, per_group, kh, kw = wc.shape
     per_filter_group = filters // groups
@@ -239,7 +252,10 @@ def _layer_numpy(x3, rows, cols, pad_value, wc, bc, groups, stride, dilation, si
                 band = plane[u * dh : u * dh + (oh - 1) * sh + 1 : sh]
                 for v in range(kw):
                     tap = band[:, v * dw : v * dw + (ow - 1) * sw + 1 : sw]
-                    out[:, :, ks] += tap[:, :, None] * wc[ks, c, u, v]
+                    if fused:
+                        muladd_into(out[:, :, ks], tap[:, :, None], wc[ks, c, u, v])
+                    else:
+                        out[:, :, ks] += tap[:, :, None] * wc[ks, c, u, v]
     out += bc
     return apply_activation(out, act)
 

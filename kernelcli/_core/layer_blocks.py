@@ -9,14 +9,14 @@ sums in ``N`` vector registers for the whole loop over the taps::
     for each tap t (channel, row, column):   w = the block's weights of tap t (one vector)
         a_q += w * x[base + offs[t] + q*step_in]   for q < N (the input value broadcast)
 
-so each tap costs one weight load and ``N`` broadcast multiplies and adds, and the sums are
+so each tap costs one weight load and ``N`` broadcast multiply-adds, and the sums are
 written once, with the bias added, straight into the channels-last output (past the caches
 when the caller asks: a large output is not read back, and a store that bypasses the cache
-does not first fetch the line it overwrites).  Every sum runs in
-tap order, a multiply then an add (no fused multiply-add): exactly the per-filter loop's
-arithmetic (:func:`kernelcli._core.layer.layer_rows`).  :func:`sweep` covers a row with blocks
-of 16, 8 and 1 columns (at most 8 where the target has 16 vector registers: 16 sums would not
-fit).  It and the blocks are inlined into the caller: a call of a block passed its arrays as some
+does not first fetch the line it overwrites).  Every sum runs in tap order, each tap added
+as :func:`~kernelcli._core.simd.muladd` adds it (fused in float32, a multiply then an add in
+float64): exactly the per-filter loop's arithmetic (:func:`kernelcli._core.layer.layer_rows`).
+:func:`sweep` covers a row with blocks of 16, 8 and 1 columns (at most 8 where the target has
+16 vector registers: 16 sums would not fit).  It and the blocks are inlined into the caller: a call of a block passed its arrays as some
 40 arguments on the stack, once per 16 columns (inlined: 512x512x3 -> 16 filters 3x3 about 5%
 faster on one thread, the first compile of the loop about 3 s longer).
 """

@@ -6,9 +6,9 @@ register-blocked kernel (:mod:`.layer_blocks`) needs both: a block of sums that 
 registers across a loop over taps.  :class:`Vec` is a Numba type whose value is one LLVM
 vector of :func:`lanes` elements (one machine register: 16 float32 with AVX-512), so such
 sums are plain local variables; the intrinsics below are the few operations the kernel
-needs.  :func:`vmuladd_at` is a multiply, then an add, each rounded (no fused
-multiply-add, no reordering): every lane computes exactly what ``acc + w * x`` computes in
-scalar code.
+needs.  :func:`vmuladd_at` adds a product to a sum as :func:`muladd` does in scalar code, so
+every lane computes exactly what the scalar loop computes: a fused multiply-add (one
+rounding) in float32, a multiply then an add in float64 (see :data:`.config.FUSED_DTYPES`).
 
 The register width is the compilation target's (Numba's, which is the host unless
 ``NUMBA_CPU_NAME`` says otherwise), read once at import: 64 bytes with AVX-512, 32 with AVX,
@@ -34,6 +34,8 @@ import numpy as np
 from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic, models, register_model
+
+from .config import FUSED_DTYPES
 
 
 def _target_features() -> str:
@@ -187,9 +189,40 @@ def vadd(typingctx, a, b):
     return a(a, b), codegen
 
 
+def _muladd(builder, acc, w, x, fused: bool):
+    """``acc + w * x`` of float scalars or vectors of one type: one rounding (``llvm.fma``; float32 only)
+    when ``fused``, else a multiply then an add."""
+    if not fused:
+        return builder.fadd(acc, builder.fmul(w, x))
+    ty = acc.type
+    name = f"llvm.fma.v{ty.count}f32" if isinstance(ty, ir.VectorType) else "llvm.fma.f32"
+    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ty, [ty, ty, ty]), name)
+    return builder.call(fn, [w, x, acc])
+
+
+def _fused(dtype) -> bool:
+    return str(dtype) in FUSED_DTYPES
+
+
+@intrinsic
+def muladd(typingctx, acc, w, x):
+    """``acc + w * x`` of three floats of one type: a fused multiply-add in float32, a multiply then an add in float64.
+
+    The one rule for every loop of the convolution layer (and its plain-numpy path,
+    :func:`.fused.muladd_into`), so that all give the same bytes.
+    """
+    if not isinstance(acc, types.Float) or acc != w or acc != x:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return _muladd(builder, args[0], args[1], args[2], _fused(sig.args[0]))
+
+    return acc(acc, w, x), codegen
+
+
 @intrinsic
 def vmuladd_at(typingctx, acc, w, arr, idx):
-    """``acc + w * arr.flat[idx]``: the element broadcast to every lane, multiplied, then added (two roundings)."""
+    """``acc + w * arr.flat[idx]``, the element broadcast to every lane: :func:`muladd` in every lane."""
     if not isinstance(acc, Vec) or acc != w or not _is_float_array(arr) or arr.dtype != acc.dtype:
         return None
 
@@ -198,7 +231,7 @@ def vmuladd_at(typingctx, acc, w, arr, idx):
         x = builder.load(_element_pointer(context, builder, sig.args[2], args[2], args[3]))
         one = builder.insert_element(ir.Constant(vty, ir.Undefined), x, ir.Constant(ir.IntType(32), 0))
         splat = builder.shuffle_vector(one, ir.Constant(vty, ir.Undefined), ir.Constant(ir.VectorType(ir.IntType(32), vty.count), [0] * vty.count))
-        return builder.fadd(args[0], builder.fmul(args[1], splat))
+        return _muladd(builder, args[0], args[1], splat, _fused(sig.args[0].dtype))
 
     return acc(acc, w, arr, idx), codegen
 
