@@ -235,7 +235,7 @@ def _layer_numpy(x3, rows, cols, pad_value, wc, bc, groups, stride, dilation, si
     rounding can happen at all; where none can (:func:`kernelcli._core.fused.exact_sums`), a
     multiply then an add gives the same bytes sooner.
     """
-    from ._core.fused import muladd_into
+    from ._core.fused import muladd_into, tiny_products
 
     (sh, sw), (dh, dw), (oh, ow) = stride, dilation, size
     filters, per_group, kh, kw = wc.shape
@@ -243,19 +243,26 @@ def _layer_numpy(x3, rows, cols, pad_value, wc, bc, groups, stride, dilation, si
     xp = x3[np.ix_(np.maximum(rows, 0), np.maximum(cols, 0))].astype(wc.dtype)
     xp[rows < 0] = pad_value
     xp[:, cols < 0] = pad_value
-    out = np.zeros((oh, ow, filters), dtype=wc.dtype)
-    for g in range(groups):
-        ks = slice(g * per_filter_group, (g + 1) * per_filter_group)
+    # filter-major sums over channel planes: each tap one pass over a whole map with one weight
+    # (channels-last, a group of a few filters made numpy's inner loops a few values long)
+    planes = np.ascontiguousarray(xp.transpose(2, 0, 1))
+    if fused:
+        planes = planes.astype(np.float64)  # exact; cast once, not once a filter
+        tiny = tiny_products(planes, wc)
+    sums = np.zeros((filters, oh, ow), dtype=wc.dtype)
+    for k in range(filters):
+        first = k // per_filter_group * per_group
         for c in range(per_group):
-            plane = xp[:, :, g * per_group + c]
+            plane = planes[first + c]
             for u in range(kh):
                 band = plane[u * dh : u * dh + (oh - 1) * sh + 1 : sh]
                 for v in range(kw):
                     tap = band[:, v * dw : v * dw + (ow - 1) * sw + 1 : sw]
                     if fused:
-                        muladd_into(out[:, :, ks], tap[:, :, None], wc[ks, c, u, v])
+                        muladd_into(sums[k], tap, wc[k, c, u, v], tiny=tiny)
                     else:
-                        out[:, :, ks] += tap[:, :, None] * wc[ks, c, u, v]
+                        sums[k] += tap * wc[k, c, u, v]
+    out = np.ascontiguousarray(sums.transpose(1, 2, 0))
     out += bc
     return apply_activation(out, act)
 

@@ -38,23 +38,31 @@ _MAGNITUDE, _SMALLEST_NORMAL = np.int64(2**63 - 1), np.float64(2.0**-126).view(n
 _SAFE_PRODUCT = 2.0**-100
 
 
-def muladd_into(acc: np.ndarray, x: np.ndarray, w) -> None:
+def muladd_into(acc: np.ndarray, x: np.ndarray, w, tiny: bool | None = None) -> None:
     """Set float32 ``acc`` to ``acc + w * x``, each value rounded once (a fused multiply-add).
 
-    ``x`` and ``w`` (float32) broadcast to ``acc``'s shape; ``acc`` may be a view; finite inputs.
-    Rounding the float64 sum to float32 can only go wrong where that sum lies exactly halfway
-    between two float32 values (a nearer float32 boundary would be a nearer float64), or, for
-    products under 2**-100, in float32's subnormal range: only those sums are redone, rounded to odd.
-    The work goes in slices of :data:`_CHUNK` values along the first axis, so that its float64
-    temporaries stay in the CPU caches.
+    ``x`` and ``w`` (float32 values, in any float dtype) broadcast to ``acc``'s shape; ``acc`` may be
+    a view; finite inputs.  Rounding the float64 sum to float32 can only go wrong where that sum
+    lies exactly halfway between two float32 values (a nearer float32 boundary would be a nearer
+    float64), or, when some product is under 2**-100 (``tiny``; None: found here, see
+    :func:`tiny_products`), in float32's subnormal range: only those sums are redone, rounded to
+    odd.  The work goes in slices of :data:`_CHUNK` values along the first axis, so that its
+    float64 temporaries stay in the CPU caches.
     """
     x64, w64 = np.asarray(x, dtype=np.float64), np.asarray(w, dtype=np.float64)
-    tiny_products = _smallest_magnitude(x64) * _smallest_magnitude(w64) < _SAFE_PRODUCT
+    if tiny is None:
+        tiny = tiny_products(x64, w64)
     x64, w64 = np.broadcast_to(x64, acc.shape), np.broadcast_to(w64, acc.shape)
     step = max(1, _CHUNK // max(1, acc[:1].size)) if acc.ndim else 1
     for i in range(0, acc.shape[0] if acc.ndim else 1, step):
         part = acc[i : i + step] if acc.ndim else acc
-        _muladd_part(part, x64[i : i + step] if acc.ndim else x64, w64[i : i + step] if acc.ndim else w64, tiny_products)
+        _muladd_part(part, x64[i : i + step] if acc.ndim else x64, w64[i : i + step] if acc.ndim else w64, tiny)
+
+
+def tiny_products(x: np.ndarray, w: np.ndarray) -> bool:
+    """Whether some non-zero product of a value of ``x`` and one of ``w`` may fall under 2**-100
+    (then a sum may need float32's subnormal range, and :func:`muladd_into` checks for it)."""
+    return _smallest_magnitude(np.asarray(x)) * _smallest_magnitude(np.asarray(w)) < _SAFE_PRODUCT
 
 
 #: values of one slice of :func:`muladd_into`: float64 temporaries of 64 KiB stay in the CPU caches and
@@ -64,16 +72,16 @@ def muladd_into(acc: np.ndarray, x: np.ndarray, w) -> None:
 _CHUNK = 8192
 
 
-def _muladd_part(acc, x64, w64, tiny_products: bool) -> None:
+def _muladd_part(acc, x64, w64, tiny: bool) -> None:
     p = x64 * w64  # exact: 48 bits
     s = acc.astype(np.float64)
     s += p
     bits = s.view(np.int64)
     redo = (bits & _LOW_BITS) == _HALFWAY
-    if tiny_products:
-        tiny = bits & _MAGNITUDE
-        tiny -= 1  # 0 (the sum 0.0) wraps to the largest: only non-zero magnitudes below the smallest normal
-        redo |= tiny.view(np.uint64) < np.uint64(_SMALLEST_NORMAL - 1)
+    if tiny:
+        magnitude = bits & _MAGNITUDE
+        magnitude -= 1  # 0 (the sum 0.0) wraps to the largest: only non-zero magnitudes below the smallest normal
+        redo |= magnitude.view(np.uint64) < np.uint64(_SMALLEST_NORMAL - 1)
     if redo.any():
         at = np.nonzero(redo)
         s[at] = _sum_rounded_to_odd(acc[at].astype(np.float64), p[at])

@@ -15,10 +15,11 @@ Two passes over rows; the loops are serial and release the GIL, and
    and writes the row into the (H_out, W_out, K) output.
 
 Each tap is added with :func:`.simd.muladd`: a fused multiply-add (one rounding) in float32,
-as oneDNN and cv2 compute, a multiply then an add in float64 (:data:`.config.FUSED_DTYPES`).
-In float32 that halves the vector instructions of the blocked loop, and on a core that issues
-one 512-bit multiply or add a cycle halves its time (512x512x3 -> 16 filters 3x3, one thread:
-0.56-0.86 of the time, 2026-12-03); the plain-numpy path rounds each tap once too (:mod:`.fused`).
+as oneDNN's kernels compute, a multiply then an add in float64 (:data:`.config.FUSED_DTYPES`).
+In float32 that halves the arithmetic instructions of the blocked loop, which on a core that
+issues one 512-bit multiply or add a cycle bound its time (512x512x3 -> 16 filters 3x3, one
+thread: 0.56-0.86 of the time, 2026-12-03); the plain-numpy path rounds each tap once too
+(:mod:`.fused`).
 
 The taps come as a table (see ``kernelcli.layer_jit._tap_table``): per filter, its non-zero
 weights in the order channel, row, column, each with where its run starts.  Every output
