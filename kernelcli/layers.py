@@ -338,10 +338,11 @@ def filter_bank(
     names : sequence of str, optional
         Labels for the kernels (default: a catalogue Kernel's name, else k0, k1, ...).
     combine : {"per-channel", "sum"}
-        For 2-D kernels on a C-channel image: "per-channel" gives C maps per kernel (each
-        channel filtered alone, as :func:`kernelcli.api.conv2d`); "sum" applies the same
-        2-D kernel to every channel and sums them into one map (the layer semantics).  A
-        3-D kernel always sums, and its depth must equal C.
+        For 2-D kernels on a C-channel image: "per-channel" gives C maps per kernel, each
+        :func:`kernelcli.api.conv2d`'s own (its bytes, then the bias and activation), as on a
+        one-channel image; "sum" applies the same 2-D kernel to every channel and sums them
+        into one map (the layer semantics, :func:`conv_layer`'s numbers).  A 3-D kernel always
+        sums, and its depth must equal C.
     bias : float or sequence of float, optional
         One value for all kernels or one per kernel, added before the activation.
     activation, stride, padding, pad_mode, pad_value, dilation
@@ -375,27 +376,27 @@ def filter_bank(
         arrays = [a[..., ::-1, ::-1] for a in arrays]
     b = np.zeros(len(arrays)) if bias is None else _bias_list(bias, labels_in)
 
-    # Kernels are grouped by (how they meet the channels, size): one conv_layer call per group.
     kinds = ["sum" if a.ndim == 3 or combine == "sum" or channels == 1 else "per-channel" for a in arrays]
-    groups: dict[tuple[str, tuple[int, int]], list[int]] = {}
-    for i, a in enumerate(arrays):
-        groups.setdefault((kinds[i], a.shape[-2:]), []).append(i)
     outputs: dict[int, np.ndarray] = {}
-    opts = {"stride": stride, "padding": padding, "pad_mode": pad_mode, "pad_value": pad_value, "dilation": dilation,
-            "activation": activation, "paths": paths}
-    for (kind, (kh, kw)), members in groups.items():
-        n = len(members)
-        if kind == "sum":
-            w = np.stack([np.broadcast_to(arrays[i], (channels, kh, kw)) for i in members])
-            maps = conv_layer(arr, w, b[members], groups=1, **opts)
-            for pos, i in enumerate(members):
-                outputs[i] = maps[..., pos : pos + 1]
-        else:
-            # depthwise: group c holds filters c*n .. c*n+n-1, one per kernel, all on channel c
-            w = np.stack([arrays[i] for i in members] * channels)[:, None]
-            maps = conv_layer(arr, w, np.tile(b[members], channels), groups=channels, **opts)
-            for pos, i in enumerate(members):
-                outputs[i] = maps[..., pos::n]
+    geometry = {"stride": stride, "padding": padding, "pad_mode": pad_mode, "pad_value": pad_value, "dilation": dilation,
+                "paths": paths}
+    # A 2-D kernel on each channel alone is conv2d's own map, the bytes `convolve -k` writes (the layer rounds
+    # its taps otherwise: see conv_layer); kernels summed over channels go by (size) into one conv_layer call.
+    summed: dict[tuple[int, int], list[int]] = {}
+    for i, a in enumerate(arrays):
+        if a.ndim == 3 or kinds[i] == "sum" and channels > 1:
+            summed.setdefault(a.shape[-2:], []).append(i)
+            continue
+        maps = api.conv2d(arr, a, **geometry)
+        maps = maps.reshape(maps.shape[0], maps.shape[1], -1)
+        if bias is not None:
+            maps += maps.dtype.type(b[i])
+        outputs[i] = apply_activation(maps, activation)
+    for (kh, kw), members in summed.items():
+        w = np.stack([np.broadcast_to(arrays[i], (channels, kh, kw)) for i in members])
+        maps = conv_layer(arr, w, b[members], groups=1, activation=activation, **geometry)
+        for pos, i in enumerate(members):
+            outputs[i] = maps[..., pos : pos + 1]
     sizes = {outputs[i].shape[:2] for i in outputs}
     if len(sizes) > 1:
         listed = ", ".join(f"{labels_in[i]} {outputs[i].shape[0]}x{outputs[i].shape[1]}" for i in range(len(arrays)))

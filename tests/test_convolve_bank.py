@@ -24,17 +24,6 @@ PREWITT_V_EX1 = [[6, -9, -8], [-3, -2, -3], [-3, 0, -2]]
 PREWITT_H_EX1 = [[4, -5, 0], [-5, -1, -1], [-5, 0, 1]]
 
 
-def assert_layer_map(maps, data, k):
-    """A bank's maps of an inexact kernel ``k`` (per channel, "same" zero padding): the layer's numbers,
-    each tap added with one rounding in float32 (``_core.config.FUSED_DTYPES``), so within a few units
-    of rounding of conv2d's, which multiplies then adds (README: error bounds), not its bytes."""
-    x3 = data.reshape(data.shape[0], data.shape[1], -1)
-    channels = x3.shape[2]
-    layer = conv_layer(x3, np.broadcast_to(k, (channels, 1, *k.shape)), padding="same", groups=channels)
-    np.testing.assert_array_equal(maps.reshape(layer.shape), layer)
-    plain = api.conv2d(data, k).reshape(layer.shape)
-    unit = np.finfo(np.float32).eps * np.abs(k).sum() * float(np.abs(x3).max())
-    assert np.abs(maps.reshape(layer.shape).astype(np.float64) - plain).max() <= 4 * unit
 
 
 @pytest.fixture
@@ -163,7 +152,7 @@ class TestBankOnImages:
                 assert im.mode == "F"
                 pages.append(np.asarray(im).copy())
         np.testing.assert_array_equal(pages[0], api.conv2d(data, load_kernel("sobel_v").array()))
-        assert_layer_map(pages[1], data, load_kernel("gaussian:1").array())
+        np.testing.assert_array_equal(pages[1], api.conv2d(data, load_kernel("gaussian:1").array()))
 
     def test_per_channel_bank_on_rgb_is_kernel_major(self, invoke, rgb, tmp_path):
         path, data = rgb
@@ -172,7 +161,7 @@ class TestBankOnImages:
         assert doc["maps"] == ["sobel_v[R]", "sobel_v[G]", "sobel_v[B]", "box_3x3[R]", "box_3x3[G]", "box_3x3[B]"]
         maps = np.load(tmp_path / "m.npy")
         np.testing.assert_array_equal(maps[:, :, :3], api.conv2d(data, load_kernel("sobel_v").array()))
-        assert_layer_map(maps[:, :, 3:], data, load_kernel("box_3x3").array())
+        np.testing.assert_array_equal(maps[:, :, 3:], api.conv2d(data, load_kernel("box_3x3").array()))
 
     def test_combine_sum_is_the_kernel_on_every_channel_summed(self, invoke, rgb, tmp_path):
         path, data = rgb

@@ -477,8 +477,25 @@ class TestFilterBank:
         r = filter_bank(x, [k1, k2], ["a", "b"], padding="same", pad_mode="replicate")
         assert r.labels == ["a[R]", "a[G]", "a[B]", "b[R]", "b[G]", "b[B]"]
         assert r.spans == [(0, 3), (3, 6)]
-        np.testing.assert_array_equal(r.maps[:, :, 0:3], api.conv2d(x, k1, padding="same", pad_mode="replicate", paths=NUMPY))
-        np.testing.assert_array_equal(r.maps[:, :, 3:6], api.conv2d(x, k2, padding="same", pad_mode="replicate", paths=NUMPY))
+        # conv2d's own maps under the same policy: the bytes `convolve -k` writes, whichever path runs
+        np.testing.assert_array_equal(r.maps[:, :, 0:3], api.conv2d(x, k1, padding="same", pad_mode="replicate"))
+        np.testing.assert_array_equal(r.maps[:, :, 3:6], api.conv2d(x, k2, padding="same", pad_mode="replicate"))
+
+    @pytest.mark.parametrize("force", ["numpy", "dense", "separable", "fft"])
+    @pytest.mark.parametrize("channels", [1, 3])
+    def test_a_map_on_each_channel_is_conv2ds_on_every_path(self, force, channels):
+        """Not the layer's sums (one rounding a tap in float32): conv2d's own, so a bank's map is what
+        `convolve -k` writes for that kernel alone, with the bias added and the activation applied after."""
+        rng = np.random.default_rng(11)
+        x = rng.random((33, 29, channels), dtype=np.float32)
+        k = np.outer(rng.normal(size=5), rng.normal(size=5))  # rank 1: every path takes it
+        paths = policy.Paths(force=force)
+        r = filter_bank(x, [k, k.T], ["a", "b"], bias=[0.5, -0.25], activation="relu", paths=paths)
+        for i, (kernel, b) in enumerate([(k, 0.5), (k.T, -0.25)]):
+            want = api.conv2d(x, kernel, paths=paths).reshape(33, 29, channels)
+            want = np.maximum(want + np.float32(b), 0)
+            got = r.maps[:, :, i * channels : (i + 1) * channels]
+            assert got.dtype == want.dtype == np.float32 and got.tobytes() == np.ascontiguousarray(want).tobytes()
 
     def test_three_d_kernel_sums_channels(self, path):
         x, w = rgb_example()
