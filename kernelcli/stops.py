@@ -1,4 +1,4 @@
-"""A stop that lands where Python ignores exceptions is raised again from the program's own code.
+"""Stops that Python would lose: one raised where exceptions are ignored, one replaced by another error.
 
 Python runs a signal handler between two bytecodes of whatever runs at that moment.  When that is
 a weakref callback (an import runs one as it releases its module lock) or a ``__del__``, the
@@ -10,6 +10,11 @@ way finished its work and exited 0, a traceback on stderr, deaf to further SIGTE
 :func:`raise_lost_stops` installs a ``sys.unraisablehook`` that keeps such a stop and raises it
 again 1 ms later (SIGALRM) from wherever the main thread is then (again, if that too is a
 callback); anything else goes to Python's own hook.  Not on Windows (no ``setitimer``).
+
+A stop can also be replaced: a signal that lands while a C extension imports a module (numpy's
+``PyCapsule_Import`` of ``datetime``) becomes that extension's ImportError, the stop itself dropped.
+The signal handlers note each stop (:func:`note`), and the command line reads :func:`received` to
+report such an error as the stop it was, with the stop's exit code, not as a bug.
 
 >>> raise_lost_stops()
 >>> sys.unraisablehook is _keep_stop
@@ -26,6 +31,27 @@ import sys
 #: the stop waiting to be raised again, and the thread signal handlers run in
 _pending: list[BaseException] = []
 _main_thread: int | None = None
+#: the stop signals received, in order
+_received: list[int] = []
+
+
+def forget() -> None:
+    """Start a call with no stop received (a process may run several: tests, the worker's replays)."""
+    _received.clear()
+
+
+def note(signum: int) -> None:
+    """Remember that stop signal ``signum`` arrived (called by the handlers, before they raise)."""
+    _received.append(signum)
+
+
+def received() -> int | None:
+    """The first stop signal this process received, or None.
+
+    >>> received() is None
+    True
+    """
+    return _received[0] if _received else None
 
 
 def raise_lost_stops() -> None:

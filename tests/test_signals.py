@@ -298,3 +298,34 @@ def test_a_stop_that_lands_in_a_weakref_callback_stops_the_call(tmp_path, comman
     assert "Exception ignored" not in done.stderr
     assert "error: terminated (SIGTERM)" in done.stderr
     assert not (tmp_path / "out.npy").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=["TERM", "HUP", "INT"])
+@pytest.mark.parametrize("command", ["plain", "typer"])
+def test_a_stop_that_an_extension_turns_into_its_own_error_still_stops_the_call(tmp_path, sig, command):
+    """Regression (test_signals_at_random_moments_of_a_batch_never_hang, once in a full run: exit 70,
+    "internal error: ImportError: ... PyCapsule_Import could not import module "datetime""): a stop
+    that lands while numpy's C extension imports a module becomes numpy's ImportError, the stop
+    itself dropped.  Now it is reported as the stop it was: its message and exit code, no bug report."""
+    debug = "'--debug', " if command == "typer" else ""
+    script = (
+        "import os, signal, sys\n"
+        "import kernelcli.cli as cli\n"
+        "from kernelcli import shapes\n"
+        "def size(*args, **kwargs):\n"
+        "    try:\n"
+        f"        os.kill(os.getpid(), {int(sig)})\n"
+        "        [*range(100000)]  # the handler raises in here\n"
+        "    except BaseException:\n"
+        "        raise ImportError('PyCapsule_Import could not import module \"datetime\"') from None\n"
+        "shapes.conv_output_size = size\n"
+        f"sys.argv = ['kernelcli', {debug}'shape', '--in', '24', '--f', '5']\n"
+        "cli.main()\n"
+    )
+    env = {**os.environ, "KERNELCLI_WORKER": "off"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env,
+                          preexec_fn=interruptible)
+    assert done.returncode == 128 + sig, done.stderr
+    assert "internal error" not in done.stderr
+    message = {signal.SIGTERM: "terminated (SIGTERM)", signal.SIGHUP: "hung up (SIGHUP)", signal.SIGINT: "interrupted"}[sig]
+    assert f"error: {message}" in done.stderr

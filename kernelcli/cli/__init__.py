@@ -174,7 +174,9 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
         if held is not None:
             import signal
 
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+            from ._common import on_interrupt
+
+            signal.signal(signal.SIGINT, on_interrupt)
             for signum in list(dict.fromkeys(held)):
                 signal.getsignal(signum)(signum, None)  # raises KeyboardInterrupt / Interrupted
         from ._click import click

@@ -249,10 +249,27 @@ def guarded(func: F) -> F:
             if _click_control(exc):
                 raise  # Click's own usage errors (exit 2) and deliberate exits
             _traceback_if_debug()
+            stop = _stop_replaced_by(exc)
+            if stop is not None:  # not a bug: a stop that an extension turned into its own error
+                error(interrupted_message(stop))
+                raise exit_with(interrupt_exit_code(stop)) from None
             error(internal_error_message(exc))
             raise exit_with(EXIT_INTERNAL) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _stop_replaced_by(exc: BaseException) -> KeyboardInterrupt | None:
+    """The stop a signal made before ``exc`` was raised (see :mod:`kernelcli.stops`), else None."""
+    import signal
+
+    from ..errors import Interrupted
+    from ..stops import received
+
+    signum = received()
+    if signum is None:
+        return None
+    return KeyboardInterrupt() if signum == signal.SIGINT else Interrupted(signum)
 
 
 def internal_error_message(exc: BaseException | str) -> str:
@@ -284,9 +301,12 @@ def install_signal_handlers() -> None:
     import signal
 
     from ..errors import Interrupted
-    from ..stops import raise_lost_stops
+    from ..stops import forget, note, raise_lost_stops
+
+    forget()
 
     def handler(signum: int, frame: Any) -> None:
+        note(signum)
         for sig in (signal.SIGTERM, signal.SIGHUP):  # a second signal while cleaning up is ignored
             signal.signal(sig, signal.SIG_IGN)
         raise Interrupted(signum)
@@ -297,10 +317,22 @@ def install_signal_handlers() -> None:
                 signal.signal(sig, handler)
             except (ValueError, OSError):  # not the main thread
                 return
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, on_interrupt)
     try:
         raise_lost_stops()
     except (ValueError, OSError):  # not the main thread
         pass
+
+
+def on_interrupt(signum: int, frame: Any) -> None:
+    """Ctrl-C: Python's own handler (KeyboardInterrupt), the stop noted first (:mod:`kernelcli.stops`)."""
+    import signal
+
+    from ..stops import note
+
+    note(signum)
+    signal.default_int_handler(signum, frame)
 
 
 def _traceback_if_debug() -> None:
