@@ -30,6 +30,13 @@ from .modes import ACTIVATION_CODES, PAD_CODES
 NUMPY_SECONDS_PER_TAP = 2e-9
 #: The same where it emulates float32's fused multiply-adds (:mod:`._core.fused`): 4.7-8.4 ns on those.
 NUMPY_SECONDS_PER_FUSED_TAP = 9e-9
+#: What each of its numpy passes costs beyond the values (a tap of one channel over one map, or over a
+#: group's filters: 6 us a multiply-add, 35 us the emulation, measured on 3x3 maps in review, 2026-12-03)
+NUMPY_SECONDS_PER_PASS = 6e-6
+NUMPY_SECONDS_PER_FUSED_PASS = 35e-6
+#: Tiny work takes numpy only while numpy's estimate stays under this (a 3x3 output of 32 -> 32 filters 3x3
+#: is 83 K multiply-adds in 288 passes: 1.9 ms, or 10 ms emulating fused multiply-adds, which goes jitted)
+SMALL_NUMPY_SECONDS = 2e-3
 
 #: From this many filters per group the register-blocked loop runs (blocked / filterwise time,
 #: 256x256, 3x3 on 3 channels, one thread, CPU time, load 5.6: float32 1.11-1.19 at 1-2 filters,
@@ -44,22 +51,29 @@ STREAM_BYTES = 8 << 20
 LEAKY_SLOPE = 0.01
 
 
-def use_numpy(paths: Paths, work: int, rounds_each_tap: Callable[[], bool] = lambda: False) -> bool:
+def use_numpy(paths: Paths, work: int, passes: int = 0, rounds_each_tap: Callable[[], bool] = lambda: False) -> bool:
     """Whether ``work`` multiply-adds go to the plain-numpy layer rather than the jitted core.
 
-    Tiny work always does; under the CLI's ``cold`` policy, so does any work for which numpy
-    is cheaper than loading the jitted core in a fresh process (a pure function of the
-    call: see :func:`kernelcli._core.costs.jit_start_seconds`).  ``rounds_each_tap()``: the
-    numpy layer must emulate fused multiply-adds (:func:`kernelcli._core.fused.muladd_into`),
-    which costs more a tap; asked only under the ``cold`` policy.
+    Tiny work does, while numpy's estimate (``work`` values and ``passes`` numpy calls, more of each
+    where ``rounds_each_tap()``: the numpy layer emulates fused multiply-adds,
+    :func:`kernelcli._core.fused.muladd_into`) stays under :data:`SMALL_NUMPY_SECONDS`; under the CLI's
+    ``cold`` policy, so does any work for which numpy is cheaper than loading the jitted core in a
+    fresh process (a pure function of the call: see :func:`kernelcli._core.costs.jit_start_seconds`).
+    A forced path is taken as it is.
     """
-    decided = paths.numpy_for(work)
-    if decided is not None:
-        return decided
+    if paths.force is not None:
+        return bool(paths.numpy_for(work))
+    small = work <= paths.small_work
+    if not (small or paths.cold):
+        return False  # the warm policy, beyond tiny work: the jitted core
+    fused = rounds_each_tap()
+    seconds = work * (NUMPY_SECONDS_PER_FUSED_TAP if fused else NUMPY_SECONDS_PER_TAP)
+    seconds += passes * (NUMPY_SECONDS_PER_FUSED_PASS if fused else NUMPY_SECONDS_PER_PASS)
+    if small and seconds <= SMALL_NUMPY_SECONDS:
+        return True
     from ._core import costs
 
-    per_tap = NUMPY_SECONDS_PER_FUSED_TAP if paths.cold and rounds_each_tap() else NUMPY_SECONDS_PER_TAP
-    return costs.cold_prefers(paths, work * per_tap, 0.0)
+    return costs.cold_prefers(paths, seconds, 0.0)
 
 
 def _use_blocks(paths: Paths, per_group: int, lanes: int) -> bool:

@@ -173,19 +173,25 @@ def conv_layer(
         _check_out(out, (oh, ow, filters), dtype, (("input", x), ("weights", weights), ("bias", bias)))
     pad_value = ndsupport.check_fill(pad_value, dtype, "pad value") if mode == "constant" else 0.0
     wc = np.ascontiguousarray(wts.astype(dtype))
-    bc = b.astype(dtype)
+    # + 0: a bias of -0.0 is +0.0, so that a sum that is -0.0 on one path (a fused multiply-add can round a
+    # tiny product to -0.0, and a zero weight's tap, added by some paths, turns it to +0.0) ends +0.0 on all
+    bc = b.astype(dtype) + dtype.type(0)
     # Only the padded rows and columns some window reads are built (numpy and the filter-at-a-time loop).
     maps = lambda: (_source_map(h, widths[0], (oh - 1) * sh + dh * (kh - 1) + 1, mode),
                     _source_map(w, widths[2], -(-((ow - 1) * sw + dw * (kw - 1) + 1) // sw) * sw, mode))
     policy = as_paths(paths)
+    answer: list[bool] = []
 
-    def rounds_each_tap() -> bool:  # numpy must emulate float32's fused multiply-adds
-        from ._core.config import FUSED_DTYPES
-        from ._core.fused import exact_sums
+    def rounds_each_tap() -> bool:  # numpy must emulate float32's fused multiply-adds (asked once)
+        if not answer:
+            from ._core.config import FUSED_DTYPES
+            from ._core.fused import exact_sums
 
-        return dtype.name in FUSED_DTYPES and not exact_sums(arr.dtype, wc, pad_value if mode == "constant" else None)
+            answer.append(dtype.name in FUSED_DTYPES and not exact_sums(arr.dtype, wc, pad_value if mode == "constant" else None))
+        return answer[0]
 
-    if not layer_jit.use_numpy(policy, oh * ow * filters * per_group * kh * kw, rounds_each_tap):
+    passes = numpy_passes(filters, per_group, groups, kh * kw, oh, ow)
+    if not layer_jit.use_numpy(policy, oh * ow * filters * per_group * kh * kw, passes, rounds_each_tap):
         return layer_jit.jit_layer(x3, wc, bc, groups, widths, mode, pad_value, (sh, sw), (dh, dw), act, (oh, ow), maps, policy, out)
     ndsupport.check_finite(x3)
     result = _layer_numpy(x3, *maps(), pad_value, wc, bc, groups, (sh, sw), (dh, dw), (oh, ow), act, rounds_each_tap())
@@ -237,34 +243,66 @@ def _layer_numpy(x3, rows, cols, pad_value, wc, bc, groups, stride, dilation, si
     """
     from ._core.fused import muladd_into, tiny_products
 
-    (sh, sw), (dh, dw), (oh, ow) = stride, dilation, size
+    oh, ow = size
     filters, per_group, kh, kw = wc.shape
     per_filter_group = filters // groups
     xp = x3[np.ix_(np.maximum(rows, 0), np.maximum(cols, 0))].astype(wc.dtype)
     xp[rows < 0] = pad_value
     xp[:, cols < 0] = pad_value
-    # filter-major sums over channel planes: each tap one pass over a whole map with one weight
-    # (channels-last, a group of a few filters made numpy's inner loops a few values long)
-    planes = np.ascontiguousarray(xp.transpose(2, 0, 1))
+    planes = np.ascontiguousarray(xp.transpose(2, 0, 1))  # channel planes: each tap a view of one
     if fused:
         planes = planes.astype(np.float64)  # exact; cast once, not once a filter
-        tiny = tiny_products(planes, wc)
-    sums = np.zeros((filters, oh, ow), dtype=wc.dtype)
-    for k in range(filters):
-        first = k // per_filter_group * per_group
-        for c in range(per_group):
-            plane = planes[first + c]
-            for u in range(kh):
-                band = plane[u * dh : u * dh + (oh - 1) * sh + 1 : sh]
-                for v in range(kw):
-                    tap = band[:, v * dw : v * dw + (ow - 1) * sw + 1 : sw]
-                    if fused:
-                        muladd_into(sums[k], tap, wc[k, c, u, v], tiny=tiny)
-                    else:
-                        sums[k] += tap * wc[k, c, u, v]
-    out = np.ascontiguousarray(sums.transpose(1, 2, 0))
+    tiny = tiny_products(planes, wc) if fused else False
+
+    def add(acc, tap, w):
+        if fused:
+            muladd_into(acc, tap, w, tiny=tiny)
+        else:
+            acc += tap * w
+
+    taps = [(u, v) for u in range(kh) for v in range(kw)]
+    if filter_major(per_filter_group, oh, ow):
+        sums = np.zeros((filters, oh, ow), dtype=wc.dtype)
+        for k in range(filters):
+            first = k // per_filter_group * per_group
+            for c in range(per_group):
+                for u, v in taps:
+                    add(sums[k], _tap(planes[first + c], u, v, stride, dilation, size), wc[k, c, u, v])
+        out = np.ascontiguousarray(sums.transpose(1, 2, 0))
+    else:
+        out = np.zeros((oh, ow, filters), dtype=wc.dtype)
+        for g in range(groups):
+            ks = slice(g * per_filter_group, (g + 1) * per_filter_group)
+            for c in range(per_group):
+                for u, v in taps:
+                    add(out[:, :, ks], _tap(planes[g * per_group + c], u, v, stride, dilation, size)[:, :, None], wc[ks, c, u, v])
     out += bc
     return apply_activation(out, act)
+
+
+def _tap(plane: np.ndarray, u: int, v: int, stride, dilation, size) -> np.ndarray:
+    """The (H', W') view of ``plane`` that the filter tap at row ``u``, column ``v`` multiplies."""
+    (sh, sw), (dh, dw), (oh, ow) = stride, dilation, size
+    return plane[u * dh : u * dh + (oh - 1) * sh + 1 : sh, v * dw : v * dw + (ow - 1) * sw + 1 : sw]
+
+
+#: the numpy layer sums filter by filter (one weight a pass over a whole map) for groups of fewer filters
+#: than this, or maps of at least _FILTER_MAJOR_VALUES; otherwise a group's filters at once, channels-last
+#: (a pass a tap and channel: with many filters and small maps, a pass a filter costs more in numpy calls,
+#: 6-35 us each, than it computes)
+_FILTER_MAJOR_BELOW = 8
+_FILTER_MAJOR_VALUES = 16384
+
+
+def filter_major(per_filter_group: int, oh: int, ow: int) -> bool:
+    """Whether the numpy layer sums filter by filter (see :data:`_FILTER_MAJOR_BELOW`)."""
+    return per_filter_group < _FILTER_MAJOR_BELOW or oh * ow >= _FILTER_MAJOR_VALUES
+
+
+def numpy_passes(filters: int, per_group: int, groups: int, taps: int, oh: int, ow: int) -> int:
+    """The numpy calls of a pass each that the numpy layer makes (its cost beyond the values)."""
+    per_filter_group = filters // groups
+    return (filters if filter_major(per_filter_group, oh, ow) else groups) * per_group * taps
 
 
 def apply_activation(values: np.ndarray, activation: str | None) -> np.ndarray:

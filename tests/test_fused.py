@@ -65,6 +65,9 @@ NEAR_MIDPOINTS = [
     (F32(1 + 2.0**-23), F32(65537 * 2.0**-40), F32(65535 * 2.0**-16)),  # 1 + 2**-23 + 2**-24 - 2**-56: down
     (F32(2.0**-126), F32(6700417 * 2.0**-100), F32(641 * 2.0**-82)),  # far from 1: the smallest normal
     (F32(3.0), F32(6700417 * 2.0**-45), F32(641 * 2.0**-10)),  # a midpoint of the binade [2, 4)
+    (F32(2.0), F32(-6700417 * 2.0**-46), F32(641 * 2.0**-10)),  # 2 - 2**-24, just below a power of two
+    (F32((2**22 + 2) * 2.0**-149), F32(-6700417 * 2.0**-100), F32(641 * 2.0**-82)),  # a subnormal midpoint
+    (F32(2.0**-126), F32(-6700417 * 2.0**-46), F32(641 * 2.0**-136)),  # 2**-126 - 2**-150 - 2**-182
 ]
 
 
@@ -81,7 +84,7 @@ class TestTheEmulation:
 
     def test_the_cases_catch_double_rounding(self):
         twice = [F32(np.float64(a) + np.float64(w) * np.float64(x)) for a, w, x in NEAR_MIDPOINTS]
-        assert sum(t != fma_exact(*c) for t, c in zip(twice, NEAR_MIDPOINTS)) >= 4
+        assert sum(t != fma_exact(*c) for t, c in zip(twice, NEAR_MIDPOINTS)) >= 6
 
     @settings(max_examples=300, deadline=None)
     @given(st.floats(-(2.0**60), 2.0**60, width=32), st.floats(-(2.0**30), 2.0**30, width=32),
@@ -98,6 +101,12 @@ class TestTheEmulation:
         acc = F32(m * 2.0**-149)  # a subnormal (or smallest normal) sum, a product of its order or below
         w, x = F32(k * 2.0**-40), F32(j * 2.0**-100)
         assert emulated(acc, w, x) == fma_exact(acc, w, x) == jitted(acc, w, x)
+
+    def test_a_zero_dimensional_sum(self):
+        acc, w, x = NEAR_MIDPOINTS[0]
+        out = np.array(acc)
+        muladd_into(out, x, w)
+        assert out.ndim == 0 and out == fma_exact(acc, w, x)
 
     def test_arrays_views_and_broadcasting(self):
         rng = np.random.default_rng(0)
@@ -157,6 +166,29 @@ class TestTheLayer:
             assert got.tobytes() == want.tobytes(), force
 
 
+class TestSignedZeros:
+    def test_a_minus_zero_bias_gives_every_path_the_same_bytes(self):
+        """A fused multiply-add rounds a tiny negative product to -0.0; a zero weight's tap, which some
+        paths add and the per-filter loop skips, turns it to +0.0: the bias, -0.0 made +0.0, evens them."""
+        x = np.array([[[2.0**-75, 1.0]]], dtype=F32)
+        w = np.array([[[[-(2.0**-76)]], [[0.0]]]], dtype=F32)
+        got = [conv_layer(x, w, np.array([-0.0]), paths=policy.Paths(force=f)) for f in ("numpy", "blocked", "filterwise")]
+        assert {g.tobytes() for g in got} == {np.zeros((1, 1, 1), dtype=F32).tobytes()}
+
+
+class TestNumpyLoopOrders:
+    @pytest.mark.parametrize("shape", [(4, 5), (130, 131)])  # small maps: a group's filters at once; large: one at a time
+    def test_both_orders_give_the_jitted_bytes(self, shape):
+        from kernelcli.layers import filter_major
+
+        rng = np.random.default_rng(5)
+        x = rng.normal(size=(*shape, 4)).astype(F32)
+        w = rng.normal(size=(16, 2, 3, 3)).astype(F32)
+        assert filter_major(8, shape[0] - 2, shape[1] - 2) == (shape[0] > 100)
+        want = conv_layer(x, w, stride=1, groups=2, paths=policy.Paths(force="blocked"))
+        assert conv_layer(x, w, groups=2, paths=policy.Paths(force="numpy")).tobytes() == want.tobytes()
+
+
 class TestExactSums:
     """Where no tap can round, the numpy layer multiplies then adds (the same bytes, sooner)."""
 
@@ -196,6 +228,7 @@ class TestExactSums:
         assert exact_sums(np.dtype("uint8"), np.full((1, 1, 3, 3), 4 * (odd - 2), dtype=F32), 0.0)  # counted in 4s
         assert not exact_sums(np.dtype("int8"), np.full((1, 1, 3, 3), 2 * odd + 1, dtype=F32) / 2, 0.0)  # 14623 halves
         assert not exact_sums(np.dtype("uint8"), ones, 2.0**24)  # the fill alone is too large
+        assert exact_sums(np.dtype("float32"), np.zeros((2, 3, 3, 3), dtype=F32), 0.0)  # no weight: every sum 0
 
     def test_the_cold_policy_weighs_the_emulation(self):
         from kernelcli import layer_jit
@@ -204,8 +237,21 @@ class TestExactSums:
         start = costs.jit_start_seconds(policy.COLD)
         work = int(start / layer_jit.NUMPY_SECONDS_PER_FUSED_TAP * 1.5)  # numpy wins only without the emulation
         assert work * layer_jit.NUMPY_SECONDS_PER_TAP < start
-        assert layer_jit.use_numpy(policy.COLD, work, lambda: False)
-        assert not layer_jit.use_numpy(policy.COLD, work, lambda: True)
+        assert layer_jit.use_numpy(policy.COLD, work, rounds_each_tap=lambda: False)
+        assert not layer_jit.use_numpy(policy.COLD, work, rounds_each_tap=lambda: True)
         asked = []
-        assert not layer_jit.use_numpy(policy.WARM, work, lambda: asked.append(1) or True)
-        assert asked == []  # a warm call never pays for the question
+        assert not layer_jit.use_numpy(policy.WARM, work, rounds_each_tap=lambda: asked.append(1) or True)
+        assert asked == []  # a warm call beyond tiny work never pays for the question
+
+    def test_tiny_work_in_many_numpy_passes_goes_to_the_jitted_core(self):
+        from kernelcli import layer_jit
+        from kernelcli.layers import numpy_passes
+
+        passes = numpy_passes(128, 128, 1, 9, 3, 3)  # a 3x3 output of 128 -> 128 filters 3x3: 1,152 passes
+        assert passes == 1152 and numpy_passes(4, 3, 1, 9, 100, 100) == 4 * 3 * 9  # few filters: one at a time
+        work = 100_000  # tiny work...
+        assert not layer_jit.use_numpy(policy.WARM, work, passes)  # ... in many numpy passes: jitted
+        assert layer_jit.use_numpy(policy.WARM, work, 8)  # ... in few: numpy
+        assert layer_jit.use_numpy(policy.WARM, work, 40)
+        assert not layer_jit.use_numpy(policy.WARM, work, 40, rounds_each_tap=lambda: True)  # emulated: dearer
+        assert layer_jit.use_numpy(policy.Paths(force="numpy"), 10**9, passes)  # forced: as asked

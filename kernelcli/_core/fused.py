@@ -13,12 +13,16 @@ that can round wrongly take that longer way.
 
 Example
 -------
+A product just over half a unit of 1.0 (641 * 6700417 = 2**32 + 1): rounded once, the sum goes up;
+in float64 it lands on the halfway point and rounds to even, down to 1.0.
+
 >>> import numpy as np
->>> acc = np.array([1.0], dtype=np.float32)
->>> x = np.array([1 + 2.0**-12], dtype=np.float32)
->>> w = np.float32(2.0**-12 * (1 - 2.0**-12))
->>> muladd_into(acc, x, w)  # exactly 1 + 2**-12 - 2**-36, rounded once
->>> acc.tolist() == [np.float32(1 + 2.0**-12).item()]
+>>> acc = np.ones(1, dtype=np.float32)
+>>> x, w = np.float32(641 * 2.0**-10), np.float32(6700417 * 2.0**-46)
+>>> float(np.float32(np.float64(acc[0]) + np.float64(x) * np.float64(w)))
+1.0
+>>> muladd_into(acc, np.array([x]), w)
+>>> float(acc[0]) == 1 + 2.0**-23
 True
 """
 
@@ -52,11 +56,11 @@ def muladd_into(acc: np.ndarray, x: np.ndarray, w, tiny: bool | None = None) -> 
     x64, w64 = np.asarray(x, dtype=np.float64), np.asarray(w, dtype=np.float64)
     if tiny is None:
         tiny = tiny_products(x64, w64)
-    x64, w64 = np.broadcast_to(x64, acc.shape), np.broadcast_to(w64, acc.shape)
-    step = max(1, _CHUNK // max(1, acc[:1].size)) if acc.ndim else 1
-    for i in range(0, acc.shape[0] if acc.ndim else 1, step):
-        part = acc[i : i + step] if acc.ndim else acc
-        _muladd_part(part, x64[i : i + step] if acc.ndim else x64, w64[i : i + step] if acc.ndim else w64, tiny)
+    rows = acc if acc.ndim else acc.reshape(1)  # a 0-d sum as one row (a view: written through)
+    x64, w64 = np.broadcast_to(x64, acc.shape).reshape(rows.shape), np.broadcast_to(w64, acc.shape).reshape(rows.shape)
+    step = max(1, _CHUNK // max(1, rows[:1].size))
+    for i in range(0, rows.shape[0], step):
+        _muladd_part(rows[i : i + step], x64[i : i + step], w64[i : i + step], tiny)
 
 
 def tiny_products(x: np.ndarray, w: np.ndarray) -> bool:
@@ -121,6 +125,8 @@ def exact_sums(x_dtype, weights: np.ndarray, fill: float | None) -> bool:
     False
     """
     x_dtype = np.dtype(x_dtype)
+    if not np.any(weights):
+        return True  # every sum is 0
     if x_dtype.kind not in "biu" or (fill is not None and not float(fill).is_integer()):
         return False
     form = integer_form(np.asarray(weights, dtype=np.float64), power_of_two=True)

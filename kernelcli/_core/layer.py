@@ -32,8 +32,9 @@ image), and computes a block of filters one vector wide for a block of output co
 time, the sums held in registers (:mod:`.layer_blocks`), in the same order and with the same
 roundings as pass 2, so both give the same numbers.  It writes the channels-last output
 directly (pass 2 transposes its (K, W') rows into it).  The blocks are inlined into it, and
-Numba's cache knows only this file: a change to :mod:`.layer_blocks` or to :mod:`.simd`'s
-intrinsics takes effect in a cache built before it once this file changes too.
+Numba's cache knows only this file: a change to :mod:`.layer_blocks`, to :mod:`.simd`'s
+intrinsics or to :data:`.config.FUSED_DTYPES` takes effect in a cache built before it once this
+file changes too.
 """
 
 from __future__ import annotations
