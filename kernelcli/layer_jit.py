@@ -26,8 +26,8 @@ from ._core.policy import Paths
 from .modes import ACTIVATION_CODES, PAD_CODES
 
 #: The plain-numpy layer, per output value and tap: 64x64x3 -> 16 3x3, 128x128x3 -> 16 3x3, 256x256 -> 8 3x3,
-#: 128x128x8 -> 8 5x5, 2026-12-03, 0.8-1.9 ns filter-major (2.5-4.4 channels-last before); the upper end, rounded up.
-NUMPY_SECONDS_PER_TAP = 2e-9
+#: 128x128x8 -> 8 5x5, 2026-12-03, 0.8-3.0 ns (2.5-4.4 before its large maps went filter by filter); the upper end.
+NUMPY_SECONDS_PER_TAP = 3e-9
 #: The same where it emulates float32's fused multiply-adds (:mod:`._core.fused`): 4.7-8.4 ns on those.
 NUMPY_SECONDS_PER_FUSED_TAP = 9e-9
 #: What each of its numpy passes costs beyond the values (a tap of one channel over one map, or over a
