@@ -34,9 +34,10 @@ NUMPY_SECONDS_PER_FUSED_TAP = 9e-9
 #: group's filters: 6 us a multiply-add, 35 us the emulation, measured on 3x3 maps in review, 2026-12-03)
 NUMPY_SECONDS_PER_PASS = 6e-6
 NUMPY_SECONDS_PER_FUSED_PASS = 35e-6
-#: Tiny work takes numpy only while numpy's estimate stays under this (a 3x3 output of 32 -> 32 filters 3x3
-#: is 83 K multiply-adds in 288 passes: 1.9 ms, or 10 ms emulating fused multiply-adds, which goes jitted)
-SMALL_NUMPY_SECONDS = 2e-3
+#: Tiny work takes numpy only while numpy's estimate stays under this, about what a call of the jitted layer
+#: costs on tiny work (8x8x3 -> 4, 16x16x3 -> 8, 32x32 -> 4, 64x64x3 -> 16 filters 3x3: blocked 63-290 us; numpy
+#: emulating fused multiply-adds 1.4-8.2 ms there, 35 us a pass)
+SMALL_NUMPY_SECONDS = 0.2e-3
 
 #: From this many filters per group the register-blocked loop runs (blocked / filterwise time,
 #: 256x256, 3x3 on 3 channels, one thread, CPU time, load 5.6: float32 1.11-1.19 at 1-2 filters,
@@ -95,9 +96,10 @@ def jit_layer(x3: np.ndarray, wc: np.ndarray, bc: np.ndarray, groups: int, width
     """The layer on the jitted core, into ``out`` (allocated when None: ``size + (K,)``, ``wc``'s dtype).
 
     ``x3`` is the (H, W, C) input, ``wc``/``bc`` the weights and bias in the compute dtype, ``widths``
-    the padding (top, bottom, left, right), ``act`` a canonical activation, ``size`` the output's
-    (H', W'); ``maps`` builds the padded rows' and columns' source indices, which only the
-    filter-at-a-time loop reads.  Arguments are checked by :func:`kernelcli.layers.conv_layer`.
+    the padding (top, bottom, left, right), ``act`` a canonical activation (applied here only if in
+    :data:`LOOP_ACTIVATIONS`: the caller applies the others), ``size`` the output's (H', W'); ``maps``
+    builds the padded rows' and columns' source indices, which only the filter-at-a-time loop reads.
+    Arguments are checked by :func:`kernelcli.layers.conv_layer`.
     """
     from ._core import simd
 
@@ -107,12 +109,19 @@ def jit_layer(x3: np.ndarray, wc: np.ndarray, bc: np.ndarray, groups: int, width
     blocked = _use_blocks(paths, filters // groups, simd.lanes(dtype))
     if out is None:
         out = _aligned_empty((*size, filters), dtype, simd.REGISTER_BYTES) if blocked else np.empty((*size, filters), dtype=dtype)
+    in_loop = act if act in LOOP_ACTIVATIONS else "none"
     if blocked:
-        _blocked_layer(x3, wc, bc, groups, widths, PAD_CODES[mode], pad_value, stride, dilation, act, out)
+        _blocked_layer(x3, wc, bc, groups, widths, PAD_CODES[mode], pad_value, stride, dilation, in_loop, out)
     else:
         ndsupport.check_finite(x3)
-        _filterwise_layer(x3, wc, bc, groups, *maps(), pad_value, stride, dilation, act, out)
+        _filterwise_layer(x3, wc, bc, groups, *maps(), pad_value, stride, dilation, in_loop, out)
     return out
+
+
+#: the activations the jitted loops apply as they write (a comparison and at most one product a value: numpy's
+#: bytes); :func:`jit_layer` leaves tanh and sigmoid to its caller, which applies numpy's own functions as the
+#: numpy path does (the loops' libm ``tanh`` and ``exp`` differ from numpy's in the last bit: 26-35% of tanh values)
+LOOP_ACTIVATIONS = ("none", "relu", "leaky_relu")
 
 
 def _blocked_layer(x3, wc, bc, groups, widths, mode_code, pad_value, stride, dilation, act, out) -> None:

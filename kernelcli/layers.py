@@ -192,7 +192,10 @@ def conv_layer(
 
     passes = numpy_passes(filters, per_group, groups, kh * kw, oh, ow)
     if not layer_jit.use_numpy(policy, oh * ow * filters * per_group * kh * kw, passes, rounds_each_tap):
-        return layer_jit.jit_layer(x3, wc, bc, groups, widths, mode, pad_value, (sh, sw), (dh, dw), act, (oh, ow), maps, policy, out)
+        result = layer_jit.jit_layer(x3, wc, bc, groups, widths, mode, pad_value, (sh, sw), (dh, dw), act, (oh, ow), maps, policy, out)
+        if act not in layer_jit.LOOP_ACTIVATIONS:  # numpy's tanh and exp, as on the numpy path
+            result[...] = apply_activation(result, act)
+        return result
     ndsupport.check_finite(x3)
     result = _layer_numpy(x3, *maps(), pad_value, wc, bc, groups, (sh, sw), (dh, dw), (oh, ow), act, rounds_each_tap())
     if out is None:
