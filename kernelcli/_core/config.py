@@ -25,7 +25,8 @@ NONE, RELU, LEAKY_RELU, SIGMOID, TANH = (
 )
 
 #: the dtypes whose convolution-layer sums use fused multiply-adds (one rounding per tap: what
-#: oneDNN and cv2 compute, and twice as fast where a vector multiply or add issues once a cycle);
+#: oneDNN's kernels compute, and half the arithmetic instructions where a vector multiply or add
+#: issues once a cycle);
 #: float64 multiplies then adds.  Every path of the layer follows it: the jitted loops through
 #: :func:`.simd.muladd`, the plain-numpy path through :func:`.fused.muladd_into`.
 FUSED_DTYPES = ("float32",)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .forms import FFT_EXACT_BOUND, KernelFacts, integer_form, separable_factors
+from .forms import FFT_EXACT_BOUND, KernelFacts, integer_form, largest_magnitude, separable_factors
 from .policy import Paths
 
 #: A rank-1 kernel runs as two 1-D passes from this many non-zero 2-D taps up
@@ -167,7 +167,7 @@ def same_bytes_on_every_path(x_dtype: np.dtype, k: np.ndarray, dtype: np.dtype, 
         return False
     if not (m > 0).any() and x_dtype.kind == "i":
         return False
-    top = 1 if x_dtype.kind == "b" else max(abs(int(np.iinfo(x_dtype).min)), int(np.iinfo(x_dtype).max))
+    top = largest_magnitude(x_dtype)
     bound = float(np.abs(m).sum()) * max(float(top), abs(float(fill)) if constant else 0.0)
     return bound < min(2.0 ** (np.finfo(dtype).nmant + 1), FFT_EXACT_BOUND)
 

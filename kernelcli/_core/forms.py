@@ -47,6 +47,16 @@ def integer_form(k: np.ndarray, power_of_two: bool = False) -> tuple[np.ndarray,
     return None
 
 
+def largest_magnitude(dtype: np.dtype) -> int:
+    """The largest ``|value|`` an integer (or bool) ``dtype`` holds: what bounds an exact sum of its values.
+
+    >>> largest_magnitude(np.dtype("uint8")), largest_magnitude(np.dtype("int8")), largest_magnitude(np.dtype("bool"))
+    (255, 128, 1)
+    """
+    dtype = np.dtype(dtype)
+    return 1 if dtype.kind == "b" else max(abs(int(np.iinfo(dtype).min)), int(np.iinfo(dtype).max))
+
+
 def _integer_rank1(m: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Integer ``(col, row)`` with ``outer(col, row) == m`` for an integer-valued rank-1 ``m``, else None.
 

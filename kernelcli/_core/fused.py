@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .forms import integer_form
+from .forms import integer_form, largest_magnitude
 
 #: the low 29 bits of a float64 (the bits a float32 does not keep) when it lies halfway between two floats32
 _LOW_BITS, _HALFWAY = np.int64(2**29 - 1), np.int64(2**28)
@@ -135,7 +135,7 @@ def exact_sums(x_dtype, weights: np.ndarray, fill: float | None) -> bool:
     m, q = form
     if not 2.0**-100 <= q <= 2.0**60:  # whole multiples of q: no product or sum near float32's limits
         return False
-    top = 1 if x_dtype.kind == "b" else max(abs(int(np.iinfo(x_dtype).min)), int(np.iinfo(x_dtype).max))
+    top = largest_magnitude(x_dtype)
     top = max(float(top), abs(float(fill)) if fill is not None else 0.0)
     per_filter = np.abs(m).reshape(m.shape[0], -1).sum(axis=1).max()
     return float(per_filter) * top < 2.0**24
