@@ -13,6 +13,9 @@ version, different import-time settings (see :mod:`.protocol`), another CPU affi
 every call once its own code on disk has changed (:mod:`.watch`).  It exits after
 ``idle_seconds`` without calls, on ``stop``, on SIGTERM, and when its code has changed.
 
+The next call's process (the spare) is forked as soon as the last one has its call, while that
+call runs, unless the calls already fill every CPU this worker may use.
+
 Run as ``python -m kernelcli.worker.server SOCKET IDLE_SECONDS`` (``kernelcli worker
 start`` does it).
 
@@ -52,6 +55,7 @@ class Server:
         self.import_env = protocol.import_time_env()
         state = protocol.caller_state()
         self.affinity, self.limits = state["affinity"], state["limits"]
+        self.cpus = len(self.affinity) if self.affinity else os.cpu_count() or 1
         self.started = time.time()
         self.calls = 0
         self.refused = 0
@@ -109,7 +113,10 @@ class Server:
                 self._reap()
                 if not self.children and self.cache_seen is not None and cache_state(self.watched) != self.cache_seen:
                     self._learn_compiled()
-                if not self.children:  # not while a call runs: the fork would compete with it
+                if len(self.children) < self.cpus:
+                    # The next call's process is forked, and writes ahead what a call writes, as soon as
+                    # this one's has its call: on a core the running call leaves free (its client waits),
+                    # so the next call of a shell loop finds it ready.  Not while the calls fill every core.
                     self._spawn_spare(listener)
                 idle = time.monotonic() - self.last_activity
                 if not self.children and idle > self.idle_seconds:
@@ -227,6 +234,7 @@ class Server:
             "huge_page_mib": round(self.huge_bytes / 2**20),
             "pages_written_ahead": len(self.pages),
             "calls_in_progress": sorted(self.children),
+            "spare_ready": None if self.spare is None else self.spare[0],
         }
 
     def code_changed(self) -> bool:
