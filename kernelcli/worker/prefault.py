@@ -9,7 +9,8 @@ the interpreter's and click's state), so the worker finds them once, in a fork t
 typical calls (:func:`probe`), and each spare -- forked ahead of the next call and idle until
 it comes -- writes them before it waits (:func:`touch`): each page's first byte read and
 written back through ``/proc/self/mem``.  The call then finds the same memory, already its
-own, and the faults have run while the shell started the next client.
+own, and the faults have run during the call before (the spare is forked as soon as the
+last one has its call).
 
 Linux only (the "exclusively mapped" bit of ``/proc/self/pagemap``, 4.2 and later); where the
 files or the kernel refuse, nothing changes but the speed.  A page that is gone or read-only
