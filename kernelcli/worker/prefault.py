@@ -10,7 +10,7 @@ typical calls (:func:`probe`), and each spare -- forked ahead of the next call a
 it comes -- writes them before it waits (:func:`touch`): each page's first byte read and
 written back through ``/proc/self/mem``.  The call then finds the same memory, already its
 own, and the faults have run during the call before (the spare is forked as soon as the
-last one has its call).
+last one has its call, unless the running calls are as many as the CPUs: always, on one CPU).
 
 Linux only (the "exclusively mapped" bit of ``/proc/self/pagemap``, 4.2 and later); where the
 files or the kernel refuse, nothing changes but the speed.  A page that is gone or read-only

@@ -14,7 +14,8 @@ every call once its own code on disk has changed (:mod:`.watch`).  It exits afte
 ``idle_seconds`` without calls, on ``stop``, on SIGTERM, and when its code has changed.
 
 The next call's process (the spare) is forked as soon as the last one has its call, while that
-call runs, unless the calls already fill every CPU this worker may use.
+call runs, unless the running calls are as many as the CPUs this worker may use (always, on one
+CPU: then it is forked when a call ends).
 
 Run as ``python -m kernelcli.worker.server SOCKET IDLE_SECONDS`` (``kernelcli worker
 start`` does it).
@@ -115,16 +116,17 @@ class Server:
                     self._learn_compiled()
                 if len(self.children) < self.cpus:
                     # The next call's process is forked, and writes ahead what a call writes, as soon as
-                    # this one's has its call: on a core the running call leaves free (its client waits),
-                    # so the next call of a shell loop finds it ready.  Not while the calls fill every core.
+                    # this one's has its call: while the call runs (its client waits, so a single-threaded
+                    # call leaves a core free; a call on every core shares one with it), and the next call
+                    # of a shell loop finds it ready.  Not while the calls are as many as the CPUs.
                     self._spawn_spare(listener)
                 idle = time.monotonic() - self.last_activity
                 if not self.children and idle > self.idle_seconds:
                     break
                 if not self.children and self.code_watch is not None and self.code_watch.changed():
                     break  # stale: its code on disk changed (without a watch, the next call finds out)
-                # A call's process that ends wakes the loop (SIGCHLD): it is reaped and the next
-                # spare forked at once, ready for the next call of a shell loop.
+                # A call's process that ends wakes the loop (SIGCHLD): it is reaped, and a spare is
+                # forked at once if none is ready (the calls filled the CPUs, or one CPU).
                 waiting = [listener] if self._wake is None else [listener, self._wake]
                 ready, _, _ = select.select(waiting, [], [], 0.02 if self.children and self._wake is None else 0.5)
                 if self._wake is not None and self._wake in ready:
