@@ -66,6 +66,32 @@ def test_a_helper_runs_beside_the_caller_before_and_after_the_poll_is_set_up(fre
     _rendezvous(20)  # back to back: the helpers are caught polling
 
 
+def test_the_caller_returns_when_a_helpers_last_task_is_done(fresh_crew):
+    """A helper that does a job's last task reports it from its poll, outside the GIL
+    (:func:`kernelcli._core.spin.store_then_poll`): the caller returns once that task is done,
+    never before, with the poll set up or not, and a task's error still reaches the caller."""
+    pytest.importorskip("numba")
+    main = threading.current_thread()
+
+    def slow_helper(i, barrier, finished, fail=False):
+        barrier.wait()  # one task a thread: the helper's is the last to end
+        if threading.current_thread() is not main:
+            time.sleep(0.02)
+            if fail:
+                raise ValueError("the helper's task")
+        finished.append(i)
+
+    for round_ in range(12):
+        barrier, finished = threading.Barrier(2, timeout=20), []
+        t0 = time.monotonic()
+        threads.run_tasks(lambda i: slow_helper(i, barrier, finished), 2, 2)
+        assert sorted(finished) == [0, 1] and time.monotonic() - t0 >= 0.02, round_
+    assert threads._crew.polls > 0  # the later rounds reported through the poll
+    barrier = threading.Barrier(2, timeout=20)
+    with pytest.raises(ValueError, match="the helper's task"):
+        threads.run_tasks(lambda i: slow_helper(i, barrier, [], fail=True), 2, 2)
+
+
 def test_an_idle_crew_sleeps_after_a_bounded_poll(fresh_crew):
     pytest.importorskip("numba")
     _rendezvous(4)

@@ -8,7 +8,8 @@ compiler cannot hoist it out of the loop, and each poll pauses the core (``pause
 ``yield`` on ARM) so that a sibling hyper-thread runs meanwhile, then gives the core to any
 other runnable thread (``sched_yield(2)``, POSIX: see ``_sched_yield``).  The bound is a number
 of polls (:func:`.threads.prepare` measures how many last its time on an idle core): on a busy
-host each yield may last longer, but a poll then mostly lets other threads run.
+host each yield may last longer, but a poll then mostly lets other threads run.  A helper that
+did a job's last task says so from here too (:func:`store_then_poll`), outside the GIL.
 
 Example
 -------
@@ -52,6 +53,20 @@ def _load(typingctx, a):
     return types.int64(a), codegen
 
 
+@intrinsic
+def _store_one(typingctx, a):
+    """``a[0] = 1`` for a contiguous int64 array, as a release store (seen by :func:`_load` in other threads)."""
+    if not (isinstance(a, types.Array) and a.dtype == types.int64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        builder.store_atomic(context.get_constant(types.int64, 1), ary.data, "release", 8)
+        return context.get_dummy_value()
+
+    return types.none(a), codegen
+
+
 def _declare(module, name, fnty):
     try:
         return module.get_global(name)
@@ -90,3 +105,17 @@ def while_equal(flag, value, polls):
         _pause()
         _sched_yield()
     return _load(flag) != value
+
+
+@njit(nogil=True, cache=True)
+def store_then_poll(done, flag, value, polls):
+    """``done[0] = 1`` where ``done`` has an element, then :func:`while_equal` ``(flag, value, polls)``.
+
+    A helper thread of :mod:`.threads` that did a job's last task reports it here, outside the
+    GIL, on its way back to polling: the caller, polling ``done`` itself, then finds the GIL free.
+    Reported before, while the helper still held the GIL, the caller waited for it asleep (40-50 us
+    to wake on an idle vCPU).
+    """
+    if done.shape[0] > 0:
+        _store_one(done)
+    return while_equal(flag, value, polls)

@@ -98,7 +98,9 @@ class _Crew:
     """Helper threads that run each job handed to :meth:`start`, all of them, until it returns.
 
     A job is a callable that finds its own tasks (:func:`run_tasks`' ``work``): a helper that
-    comes late to a finished job finds none left.  Once the crew has run a few jobs and Numba is
+    comes late to a finished job finds none left.  What a job returns, when it is an int64 array
+    (the flag of a job whose last task that helper did), is set to 1 outside the GIL as the
+    helper goes back to polling (:func:`.spin.store_then_poll`).  Once the crew has run a few jobs and Numba is
     loaded, a helper polls the job counter (:func:`.spin.while_equal`, outside the GIL) for
     :data:`SPIN_US` after each job before it sleeps on the condition: a process that splits one
     or two jobs (a command line call) does not pay the few milliseconds of setting the poll up.
@@ -112,6 +114,7 @@ class _Crew:
         self.counter = None  # the generation, in an array the poll reads outside the GIL
         self.polls = 0
         self.zeros = None
+        self.nothing = None  # an empty int64 array, once the poll is set up
         self.setting_up = threading.Lock()
         self.threads = []
         self.grow(size)
@@ -140,11 +143,16 @@ class _Crew:
 
     def _loop(self) -> None:
         seen = 0
+        report = None  # the flag of a job whose last task this helper did (run_tasks): set outside the GIL
         while True:
             if self.polls:
-                _spin().while_equal(self.counter, seen, self.polls)
-            elif seen >= SPIN_AFTER_JOBS:
-                self._set_up_poll()
+                _spin().store_then_poll(self.nothing if report is None else report, self.counter, seen, self.polls)
+            else:
+                if report is not None:
+                    report[0] = 1
+                if seen >= SPIN_AFTER_JOBS:
+                    self._set_up_poll()
+            report = None
             with self.cond:
                 while self.generation == seen:
                     self.sleepers += 1
@@ -153,8 +161,10 @@ class _Crew:
                 seen = self.generation
                 job = self.job
             if job is not None:
-                job()
+                report = job()
                 job = None  # a job's closure must not outlive it here (see run_tasks)
+                if getattr(report, "ndim", 0) != 1 or report.dtype != "int64":  # a job may return anything
+                    report = None
 
     def _set_up_poll(self) -> None:
         if not self.setting_up.acquire(blocking=False):
@@ -170,6 +180,7 @@ class _Crew:
 
         counter = np.zeros(1, dtype=np.int64)
         with self.cond:
+            self.nothing = np.zeros(0, dtype=np.int64)
             self.zeros = np.zeros
             counter[0] = self.generation
             self.counter = counter
@@ -197,6 +208,7 @@ def prepare() -> int:
     counter = np.zeros(1, dtype=np.int64)
     while_equal = _spin().while_equal
     while_equal(counter, 1, 1)  # loaded from the cache (or compiled)
+    _spin().store_then_poll(np.zeros(0, dtype=np.int64), counter, 1, 1)  # the helpers' poll
     best = float("inf")
     for _ in range(3):  # the quickest of three: a descheduled run would overestimate a poll
         t0 = time.perf_counter()
@@ -289,7 +301,10 @@ def run_tasks(fn, n_tasks: int, threads: int) -> None:
     # zeroed it (2048^2 float32 3x3 on 2 threads, called back to back: 110-280 page faults a call).
     job = [fn]
 
-    def work() -> None:
+    def work(helping: bool = False):
+        """Do tasks until none is left; a helper that did the last one returns ``flag``, for its
+        loop to set outside the GIL (:func:`.spin.store_then_poll`)."""
+        last = False
         while (b := next(tickets)) < n_tasks:
             try:
                 job[0](b)
@@ -298,14 +313,15 @@ def run_tasks(fn, n_tasks: int, threads: int) -> None:
             finally:
                 with lock:
                     done[0] += 1
-                    if done[0] == n_tasks:
-                        if flag is not None:
-                            flag[0] = 1
-                        finished.set()
+                    last = done[0] == n_tasks
+                if last:
+                    finished.set()
+                    if flag is not None and not helping:
+                        flag[0] = 1
+        return flag if last and helping else None
 
-    def helper() -> None:
-        if next(seats) < t - 1:
-            work()
+    def helper():
+        return work(helping=True) if next(seats) < t - 1 else None
 
     # The caller waits for the tasks, not for the helper threads: on a busy host a helper may
     # be woken only after the caller has done every task, and waiting for it to run at all
