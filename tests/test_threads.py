@@ -66,12 +66,24 @@ def test_a_helper_runs_beside_the_caller_before_and_after_the_poll_is_set_up(fre
     _rendezvous(20)  # back to back: the helpers are caught polling
 
 
-def test_the_caller_returns_when_a_helpers_last_task_is_done(fresh_crew):
+def test_the_caller_returns_when_a_helpers_last_task_is_done(fresh_crew, monkeypatch):
     """A helper that does a job's last task reports it from its poll, outside the GIL
     (:func:`kernelcli._core.spin.store_then_poll`): the caller returns once that task is done,
     never before, with the poll set up or not, and a task's error still reaches the caller."""
     pytest.importorskip("numba")
+    from kernelcli._core import spin
+
     main = threading.current_thread()
+    reported = []  # the flags the helper set from its poll
+    store_then_poll = spin.store_then_poll
+
+    def recording(done, flag, value, polls):
+        found = store_then_poll(done, flag, value, polls)
+        if done.size:
+            reported.append(done)
+        return found
+
+    monkeypatch.setattr(spin, "store_then_poll", recording)
 
     def slow_helper(i, barrier, finished, fail=False):
         barrier.wait()  # one task a thread: the helper's is the last to end
@@ -87,9 +99,20 @@ def test_the_caller_returns_when_a_helpers_last_task_is_done(fresh_crew):
         threads.run_tasks(lambda i: slow_helper(i, barrier, finished), 2, 2)
         assert sorted(finished) == [0, 1] and time.monotonic() - t0 >= 0.02, round_
     assert threads._crew.polls > 0  # the later rounds reported through the poll
+    assert reported and all(flag.tolist() == [1] for flag in reported)
     barrier = threading.Barrier(2, timeout=20)
     with pytest.raises(ValueError, match="the helper's task"):
         threads.run_tasks(lambda i: slow_helper(i, barrier, [], fail=True), 2, 2)
+
+
+def test_store_then_poll_sets_a_flag_and_leaves_an_empty_array_alone():
+    pytest.importorskip("numba")
+    from kernelcli._core import spin
+
+    counter, flag, nothing = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    assert not spin.store_then_poll(flag, counter, 0, 3) and flag.tolist() == [1]  # set, then polled in vain
+    counter[0] = 5
+    assert spin.store_then_poll(nothing, counter, 0, 3) and nothing.size == 0  # the counter moved: found at once
 
 
 def test_an_idle_crew_sleeps_after_a_bounded_poll(fresh_crew):

@@ -98,12 +98,12 @@ class _Crew:
     """Helper threads that run each job handed to :meth:`start`, all of them, until it returns.
 
     A job is a callable that finds its own tasks (:func:`run_tasks`' ``work``): a helper that
-    comes late to a finished job finds none left.  What a job returns, when it is an int64 array
-    (the flag of a job whose last task that helper did), is set to 1 outside the GIL as the
-    helper goes back to polling (:func:`.spin.store_then_poll`).  Once the crew has run a few jobs and Numba is
-    loaded, a helper polls the job counter (:func:`.spin.while_equal`, outside the GIL) for
+    comes late to a finished job finds none left.  Once the crew has run a few jobs and Numba is
+    loaded, a helper polls the job counter (:func:`.spin.store_then_poll`, outside the GIL) for
     :data:`SPIN_US` after each job before it sleeps on the condition: a process that splits one
     or two jobs (a command line call) does not pay the few milliseconds of setting the poll up.
+    What a job returns, when it is a writable int64 array of one element (the flag of a job whose
+    last task that helper did), is set to 1 there, outside the GIL, before the poll.
     """
 
     def __init__(self, size: int) -> None:
@@ -163,8 +163,8 @@ class _Crew:
             if job is not None:
                 report = job()
                 job = None  # a job's closure must not outlive it here (see run_tasks)
-                if getattr(report, "ndim", 0) != 1 or report.dtype != "int64":  # a job may return anything
-                    report = None
+                if getattr(report, "shape", None) != (1,) or report.dtype != "int64" or not report.flags.writeable:
+                    report = None  # a job may return anything: only run_tasks' flag is set
 
     def _set_up_poll(self) -> None:
         if not self.setting_up.acquire(blocking=False):
