@@ -50,13 +50,8 @@ MIN_ROWS_PER_THREAD = 16
 #: 1.05x), 5x5 on 384^2 0.87x (0.95x), a 1024^2 float32 2x2 average, 4.2 M, 0.78x (1.06x); from
 #: 5 M 9x9 on 256^2 0.75x (0.82x), 3x3 on 768^2 0.80x (0.92x), 5x5 on 512^2 0.72x (0.81x).  So
 #: 2 threads from 4 M: the jobs from 5 M gain on a quiet host and on a busy one (the 4.2 M average
-#: splits too).  On the Xeon of 2026-12-04 (480 MiB L3), with the end of a split job cheaper (a helper
-#: reports its last task outside the GIL), api calls back to back, medians of 1500, two rounds, one thread
-#: against a split: 384^2 3x3 (1.3 M) 0.066 against 0.088 ms, 256^2 5x5 (1.6 M) 0.069 against 0.090-0.120,
-#: 512^2 3x3 (2.4 M) 0.126 against 0.122, 256^2 7x7 (3.2 M) 0.127 against 0.120, 384^2 5x5 (3.7 M) 0.146
-#: against 0.126 (cv2 0.127-0.133): so 2 threads from 3 M.  Callers whose unit of work costs more scale
-#: their estimate (pooling).
-MIN_WORK_PER_THREAD = 1_500_000
+#: splits too).  Callers whose unit of work costs more scale their estimate (pooling).
+MIN_WORK_PER_THREAD = 2_000_000
 #: The most blocks of rows per thread (handed out dynamically): a job with no estimate, or one of at
 #: least this many times :data:`BLOCK_WORK` a thread.
 BLOCKS_PER_THREAD = 4
