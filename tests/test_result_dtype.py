@@ -119,30 +119,6 @@ def test_the_2x2_average_into_its_own_dtype(monkeypatch, dtype, shape):
     assert_rounded(got, floats, dtype)
 
 
-def test_a_large_uint8_average_splits_and_gives_one_threads_bytes(monkeypatch):
-    """From 1 M outputs the uint8 2x2 average runs on two threads (engine._POOL_INT_WORK): the same bytes."""
-    numba = pytest.importorskip("numba")
-    from kernelcli._core import threads
-
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("one thread only")
-    x = np.random.default_rng(8).integers(0, 256, (2048, 2048), dtype=np.uint8)
-    split = []
-    run_tasks = threads.run_tasks
-    monkeypatch.setattr(threads, "run_tasks", lambda *a: (split.append(a[1:]), run_tasks(*a))[1])
-    previous = numba.get_num_threads()
-    try:
-        numba.set_num_threads(2)
-        two = pool2d(x, 2, op="avg", dtype="uint8", paths=Paths(force="jit"))
-        assert split, "not split"
-        numba.set_num_threads(1)
-        one = pool2d(x, 2, op="avg", dtype="uint8", paths=Paths(force="jit"))
-    finally:
-        numba.set_num_threads(previous)
-    assert two.tobytes() == one.tobytes()
-    assert_rounded(one, pool2d(x, 2, op="avg", paths=Paths(force="jit")), np.uint8)
-
-
 def test_max_pool_of_floats_and_clipping_of_integers():
     x = np.array([[-3.5, 2.5, 300.0, 0.5], [1.5, -0.5, 255.5, 254.5]], np.float32)
     assert pool2d(x, 1, op="max", dtype="uint8").tolist() == [[0, 2, 255, 0], [2, 0, 255, 254]]

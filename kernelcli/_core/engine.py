@@ -240,11 +240,10 @@ _FACTS = Memo()
 #: float32 2x2 average, 4.2 M values, 0.77 ms on one thread; dense 7x7 256^2, 3.2 M, 0.15 ms): the
 #: unit of :data:`.threads.MIN_WORK_PER_THREAD`
 _POOL_WORK = 4
-#: a 2x2 average of uint8 rounded in integers costs about 4 multiply-adds an output value: 2048^2, 1 M
-#: outputs, 0.17-0.20 ms on one thread, a quarter of the float loop's time, on the Xeon of 2026-12-04 (0.08 ms,
-#: a seventh, on the one before); so from 1 M outputs it splits: 0.21 -> 0.16 ms there, medians of 1500
-#: (where a 0.08 ms loop splits, the hand-off of 37 us about pays for itself)
-_POOL_INT_WORK = 4
+#: a 2x2 average of uint8 rounded in integers costs about 2 multiply-adds an output value (2048^2:
+#: 1 M outputs in 0.08 ms on one thread, a seventh of the float loop's time): one thread up to
+#: about 2 M outputs (0.16 ms), where the hand-off (37 us on the Intel host) no longer costs more than it saves
+_POOL_INT_WORK = 2
 
 
 def direct_plan(shape, src_dtype, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, path, announce=_noop,
