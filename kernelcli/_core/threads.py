@@ -50,7 +50,10 @@ MIN_ROWS_PER_THREAD = 16
 #: 1.05x), 5x5 on 384^2 0.87x (0.95x), a 1024^2 float32 2x2 average, 4.2 M, 0.78x (1.06x); from
 #: 5 M 9x9 on 256^2 0.75x (0.82x), 3x3 on 768^2 0.80x (0.92x), 5x5 on 512^2 0.72x (0.81x).  So
 #: 2 threads from 4 M: the jobs from 5 M gain on a quiet host and on a busy one (the 4.2 M average
-#: splits too).  Callers whose unit of work costs more scale their estimate (pooling).
+#: splits too).  Callers whose unit of work costs more scale their estimate (pooling).  On the Xeon of
+#: 2026-12-04, 2 threads from 3 M gained back to back (256^2 7x7 0.132 -> 0.125 ms, 384^2 5x5 0.153 -> 0.137)
+#: but lost when each call alternated with one of cv2's, whose threads spin on the other core after their
+#: work (0.138 -> 0.190, 0.150 -> 0.191): kept.
 MIN_WORK_PER_THREAD = 2_000_000
 #: The most blocks of rows per thread (handed out dynamically): a job with no estimate, or one of at
 #: least this many times :data:`BLOCK_WORK` a thread.
