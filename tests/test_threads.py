@@ -105,6 +105,38 @@ def test_the_caller_returns_when_a_helpers_last_task_is_done(fresh_crew, monkeyp
         threads.run_tasks(lambda i: slow_helper(i, barrier, [], fail=True), 2, 2)
 
 
+class _Stop(BaseException):
+    """Not an Exception: what a KeyboardInterrupt or SystemExit raised in a task is to run_tasks."""
+
+
+def test_a_helpers_base_exception_reaches_the_caller_and_the_helper_lives_on(fresh_crew):
+    """A task of a helper that raises a BaseException (not an Exception) is the caller's error, as an
+    Exception is; it once counted as done (the call returned without an error) and ended that helper."""
+    main = threading.current_thread()
+
+    def stop_in_helper(i, barrier):
+        barrier.wait()  # one task a thread
+        if threading.current_thread() is not main:
+            raise _Stop("the helper's task")
+
+    for _ in range(3):
+        with pytest.raises(_Stop, match="the helper's task"):
+            threads.run_tasks(lambda i, barrier=threading.Barrier(2, timeout=20): stop_in_helper(i, barrier), 2, 2)
+    assert all(t.is_alive() for t in threads._crew.threads)
+    _rendezvous(2)  # the helper still takes its share
+    ran = []
+
+    def first_stops(i):
+        if i == 0:
+            raise _Stop
+        time.sleep(0.001)
+        ran.append(i)
+
+    with pytest.raises(_Stop):  # after an error the tasks not yet started are skipped (at most one a helper began)
+        threads.run_tasks(first_stops, 50, 2)
+    assert len(ran) <= 2, ran
+
+
 def test_store_then_poll_sets_a_flag_and_leaves_an_empty_array_alone():
     pytest.importorskip("numba")
     from kernelcli._core import spin

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -127,3 +128,26 @@ def test_a_worker_whose_code_is_edited_stops_serving(tmp_path):
         if worker.poll() is None:
             worker.kill()
         worker.wait()
+
+
+@pytest.mark.parametrize("why", ["stale", "idle"])
+def test_a_worker_about_to_exit_forks_no_spare(tmp_path, monkeypatch, why):
+    """With no call running, a stale worker (its code changed) or an idle one exits before it forks the
+    next call's process: the loop once forked a spare, then dropped it at once."""
+    class Changed:
+        def changed(self):
+            return why == "stale"
+
+    monkeypatch.setattr(watch, "start", lambda folders: Changed())
+    serving = server.Server(tmp_path / "w.sock", 0.0 if why == "idle" else 60)
+    serving.cache_seen = None  # (set by the warm-up, not run here)
+    forks = []
+    monkeypatch.setattr(serving, "_fork", lambda: forks.append(1) or pytest.fail("forked a spare"))
+    previous = signal.getsignal(signal.SIGTERM)
+    listener = serving.bind()
+    try:
+        serving.last_activity -= 1.0
+        serving.serve(listener)  # returns: the worker exits
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert forks == [] and not (tmp_path / "w.sock").exists()

@@ -277,7 +277,8 @@ def run_tasks(fn, n_tasks: int, threads: int) -> None:
     """Call ``fn(i)`` for each ``i`` in ``range(n_tasks)`` from ``threads`` threads (the caller's among them).
 
     Tasks are handed out in order as threads become free; the call returns when every task is
-    done, and the first exception of any task propagates.  One thread (or one task): a plain loop.
+    done, and the first exception of any task propagates (a BaseException too), the tasks not yet
+    started then skipped.  One thread (or one task): a plain loop.
 
     >>> seen = []
     >>> run_tasks(seen.append, 3, 2)
@@ -310,9 +311,10 @@ def run_tasks(fn, n_tasks: int, threads: int) -> None:
         last = False
         while (b := next(tickets)) < n_tasks:
             try:
-                job[0](b)
-            except Exception as exc:  # re-raised by the caller
-                errors.append(exc)
+                if not errors:  # after an error the tasks left are skipped: it is raised once the running ones end
+                    job[0](b)
+            except BaseException as exc:  # noqa: BLE001 - re-raised by the caller (a helper's SystemExit too: it
+                errors.append(exc)  # once counted as done, the call returned without it and that helper ended)
             finally:
                 with lock:
                     done[0] += 1

@@ -114,17 +114,18 @@ class Server:
                 self._reap()
                 if not self.children and self.cache_seen is not None and cache_state(self.watched) != self.cache_seen:
                     self._learn_compiled()
-                if len(self.children) < self.cpus:
-                    # The next call's process is forked, and writes ahead what a call writes, as soon as
-                    # this one's has its call: while the call runs (its client waits, so a single-threaded
-                    # call leaves a core free; a call on every core shares one with it), and the next call
-                    # of a shell loop finds it ready.  Not while the calls are as many as the CPUs.
-                    self._spawn_spare(listener)
                 idle = time.monotonic() - self.last_activity
                 if not self.children and idle > self.idle_seconds:
                     break
                 if not self.children and self.code_watch is not None and self.code_watch.changed():
                     break  # stale: its code on disk changed (without a watch, the next call finds out)
+                if len(self.children) < self.cpus:
+                    # The next call's process is forked, and writes ahead what a call writes, as soon as
+                    # this one's has its call: while the call runs (its client waits, so a single-threaded
+                    # call leaves a core free; a call on every core shares one with it), and the next call
+                    # of a shell loop finds it ready.  Not while the calls are as many as the CPUs, nor
+                    # by a worker about to exit (checked first: it forked a spare, then dropped it).
+                    self._spawn_spare(listener)
                 # A call's process that ends wakes the loop (SIGCHLD): it is reaped, and a spare is
                 # forked at once if none is ready (the calls filled the CPUs, or one CPU).
                 waiting = [listener] if self._wake is None else [listener, self._wake]
