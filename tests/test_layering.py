@@ -223,6 +223,15 @@ def test_a_drifted_taps_module_is_caught(tmp_path):
     assert done.returncode == 1 and "python tools/gen_taps.py" in done.stderr
 
 
+def test_generated_native_rows_match_their_generator():
+    generator = GENERATOR.parent / "gen_native_rows.py"
+    if not generator.exists():
+        pytest.skip("tools/ is not shipped with this copy")
+    done = subprocess.run([sys.executable, str(generator), "--check", str(PACKAGE / "_core" / "native_rows.py")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def test_generated_layer_blocks_match_their_generator():
     generator = GENERATOR.parent / "gen_layer_blocks.py"
     if not generator.exists():

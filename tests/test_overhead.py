@@ -277,6 +277,9 @@ class TestThreads:
             raise AssertionError("a thread was started for a small job")
 
         monkeypatch.setattr(threads, "_helpers", no_pool)
+        from kernelcli._core import native
+
+        monkeypatch.setattr(native, "_helpers", no_pool)
         x = np.random.default_rng(3).random((256, 256), dtype=np.float32)
         conv2d(x, np.random.default_rng(4).normal(size=(3, 3)), paths=JIT)
         pool2d(x, 2, op="avg", paths=JIT)
@@ -299,9 +302,13 @@ class TestThreads:
     def test_serial_and_threaded_loops_give_the_same_bytes(self, monkeypatch, kernel, shape):
         x = np.random.default_rng(6).random(shape, dtype=np.float32)
         k = _kernel(kernel)
+        from kernelcli._core import native
+
         monkeypatch.setattr(threads, "MIN_WORK_PER_THREAD", 10**15)
+        monkeypatch.setattr(native, "MIN_WORK_PER_THREAD", 10**15)
         serial = conv2d(x, k, paths=JIT), pool2d(x, 2, op="avg", paths=JIT), pool2d(x, 3, stride=2, paths=JIT)
         monkeypatch.setattr(threads, "MIN_WORK_PER_THREAD", 1)
+        monkeypatch.setattr(native, "MIN_WORK_PER_THREAD", 1)
         monkeypatch.setattr(threads, "count", lambda: 2)
         threaded = conv2d(x, k, paths=JIT), pool2d(x, 2, op="avg", paths=JIT), pool2d(x, 3, stride=2, paths=JIT)
         for a, b in zip(serial, threaded):
@@ -418,14 +425,21 @@ class TestOneCompiledVersionPerDtype:
     ], ids=["dense-in-place", "dense-ring", "dense-stride-2", "separable", "separable-uint8", "dense-uint8",
             "avg-2x2", "max-2x2", "max-general", "pad"])
     def test_the_loops_take_an_input_read_only(self, monkeypatch, call):
+        from kernelcli._core import native
+
         seen = []
-        original = threads.run_rows
 
-        def spy(fn, n_rows, *args, **kwargs):
-            seen.append(args[0])
-            return original(fn, n_rows, *args, **kwargs)
+        def spying(module):
+            original = module.run_rows
 
-        monkeypatch.setattr(threads, "run_rows", spy)
+            def spy(fn, n_rows, *args, **kwargs):
+                seen.append(args[0])
+                return original(fn, n_rows, *args, **kwargs)
+
+            monkeypatch.setattr(module, "run_rows", spy)
+
+        spying(threads)
+        spying(native)  # (the loops with a C entry point: kernelcli._core.native_rows)
         x = np.arange(400, dtype=np.float32).reshape(20, 20)
         call(x)
         assert seen and not any(src.flags.writeable for src in seen)

@@ -166,6 +166,9 @@ def _load_core() -> None:
         eightbit.rows_to_uint8(block, np.empty((2, 6), dtype=np.uint8), False)
         eightbit.rows_to_rgbx(block, np.empty((2, 2), dtype=np.uint32), True)
         threads.prepare()  # the helper threads' poll, loaded and measured once (the children start their own threads)
+        from .._core import native
+
+        native.prepare(entries=True)  # the native helpers' driver and the loops' C entry points, as loaded
     except Exception as exc:  # a warm-up that fails only costs speed
         print(f"kernelcli worker: warm-up incomplete: {exc}", file=sys.stderr, flush=True)
     finally:

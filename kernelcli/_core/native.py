@@ -1,0 +1,299 @@
+"""Split a row loop across threads that never take the GIL: the helpers of the common loops.
+
+:mod:`.threads` hands each job to helper threads through Python: a helper that sees a job
+must take the GIL to start its share, and the caller holds it until its own share starts, so
+the helper sleeps in the GIL's wait and is woken on an idle vCPU 40-50 us later, the time of a
+whole 1 M-value job (a uint8 2x2 average of 2048^2 took 0.19 ms on two threads, as on one;
+cv2's 0.11).  Here a job is handed over in memory instead: the caller writes a control block
+(:data:`CONTROL`) from jitted code, outside the GIL, and each helper, polling it from jitted
+code, claims blocks of rows and runs them by calling the row loop's C entry point
+(:mod:`.native_rows`: one per loop and dtypes, with the loop's arguments packed into an int64
+array) -- no Python, no GIL, from the job's start to its end.  A job runs here when its loop has
+such an entry point and its arguments are of the expected dtypes and contiguous
+(:func:`.native_rows.entry` checks every one, before any address is handed over); else, and
+while another thread's job holds the block, through :mod:`.threads`.  Every block is the same
+loop over the same rows, whoever runs it: the result does not depend on the path.
+
+After a job a helper polls for :data:`.threads.SPIN_US` (as :mod:`.threads`' helpers do), then
+returns to Python and sleeps on a condition; a caller that finds one asleep wakes it through
+Python and starts without it (the blocks are claimed as threads come: a late helper takes what
+is left).  A forked child starts its own helpers.
+
+Example
+-------
+>>> import numpy as np
+>>> from kernelcli._core import pool
+>>> x = np.arange(64, dtype=np.uint8).reshape(8, 8); x.flags.writeable = False  # (the loop's types)
+>>> out = np.empty((4, 4), np.uint8)
+>>> run_rows(pool.avg2_rows_int, 4, x, 1, out, threads=2, work=10**9)
+>>> out[0].tolist()
+[4, 6, 8, 10]
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
+
+from . import native_rows
+from . import threads as python_threads
+from .spin import _pause, _sched_yield
+
+#: the control block's words: the job's number (published last), its entry point and packed
+#: arguments, its block count, the next block to claim (the job's number in the high 32 bits, so a
+#: helper that comes late to a finished job claims none of the next one's blocks with the old
+#: job's arguments), the blocks done, the rows, and the blocks the helpers ran (for tests)
+JOB, ENTRY, ARGS, BLOCKS, NEXT, DONE, ROWS, HELPED = range(8)
+CONTROL = 8
+#: blocks per thread of a native job: a claim costs a compare-and-swap, not a Python call, so a
+#: thread that is descheduled for a while leaves its blocks to the others
+BLOCKS_PER_THREAD = 4
+#: jobs below this much work a thread (the callers' unit, as :data:`.threads.MIN_WORK_PER_THREAD`) stay on
+#: the caller's thread.  The hand-off itself costs a few microseconds (512^2 3x3, back to back: one thread
+#: 132 us, split 102-108), but a helper shares its core with whatever else runs: each call alternating with
+#: one of cv2's, whose threads spin after their work, one thread / split (us, 2026-12-04 18:20 UTC):
+#: 256^2 3x3 (0.6 M) 37 / 52, 384^2 3x3 (1.3 M) 67 / 75, 256^2 7x7 (3.2 M) 141 / 163, 512^2 3x3 (2.4 M)
+#: 148 / 220; a 1024^2 float32 2x2 average (4.2 M) 188 / 121.  So the threshold of :mod:`.threads`.
+MIN_WORK_PER_THREAD = 2_000_000
+
+
+def _word(context, builder, signature, args):
+    ary = context.make_array(signature.args[0])(context, builder, args[0])
+    return builder.gep(ary.data, [args[1]])
+
+
+@intrinsic
+def _load(typingctx, a, i):
+    """``a[i]`` of an int64 array, an acquire load."""
+    def codegen(context, builder, signature, args):
+        return builder.load_atomic(_word(context, builder, signature, args), "acquire", 8)
+
+    return types.int64(a, types.int64), codegen
+
+
+@intrinsic
+def _store(typingctx, a, i, v):
+    """``a[i] = v`` for an int64 array, a release store."""
+    def codegen(context, builder, signature, args):
+        builder.store_atomic(args[2], _word(context, builder, signature, args), "release", 8)
+        return context.get_dummy_value()
+
+    return types.none(a, types.int64, types.int64), codegen
+
+
+@intrinsic
+def _add(typingctx, a, i, v):
+    """``a[i] += v`` for an int64 array, atomically."""
+    def codegen(context, builder, signature, args):
+        return builder.atomic_rmw("add", _word(context, builder, signature, args), args[2], "seq_cst")
+
+    return types.int64(a, types.int64, types.int64), codegen
+
+
+@intrinsic
+def _swap_if(typingctx, a, i, old, new):
+    """``a[i] = new`` if it is ``old`` (True), atomically; else False."""
+    def codegen(context, builder, signature, args):
+        pair = builder.cmpxchg(_word(context, builder, signature, args), args[2], args[3], "seq_cst", "seq_cst")
+        return builder.extract_value(pair, 1)
+
+    return types.boolean(a, types.int64, types.int64, types.int64), codegen
+
+
+@intrinsic
+def _call_entry(typingctx, entry, packed, i0, i1):
+    """Call the C function at address ``entry`` as ``void f(int64 packed, int64 i0, int64 i1)``."""
+    def codegen(context, builder, signature, args):
+        i64 = ir.IntType(64)
+        fnty = ir.FunctionType(ir.VoidType(), [i64, i64, i64])
+        builder.call(builder.inttoptr(args[0], fnty.as_pointer()), list(args[1:]))
+        return context.get_dummy_value()
+
+    return types.none(types.int64, types.int64, types.int64, types.int64), codegen
+
+
+@njit(nogil=True, cache=True)
+def _run_blocks(control, job, helping):
+    """Claim and run blocks of ``job`` until none is left (or the block holds another job)."""
+    while True:
+        ticket = _load(control, NEXT)
+        if ticket >> 32 != job:
+            return
+        b = ticket & 0xFFFFFFFF
+        n = control[BLOCKS]
+        if b >= n:
+            return
+        if not _swap_if(control, NEXT, ticket, ticket + 1):
+            continue
+        rows = control[ROWS]  # read after the claim: the job cannot end (and the block change) before this block does
+        _call_entry(control[ENTRY], control[ARGS], rows * b // n, rows * (b + 1) // n)
+        if helping:
+            _add(control, HELPED, 1)
+        _add(control, DONE, 1)
+
+
+@njit(nogil=True, cache=True)
+def helper_poll(control, seen, polls):
+    """A helper's loop: run the blocks of each new job, return the last job seen after ``polls`` polls find none."""
+    while True:
+        job = seen
+        for _ in range(polls):
+            job = _load(control, JOB)
+            if job != seen:
+                break
+            _pause()
+            _sched_yield()
+        if job == seen:
+            return seen
+        seen = job
+        _run_blocks(control, job, True)
+
+
+@njit(nogil=True, cache=True)
+def drive(control, job, entry, packed, blocks, rows):
+    """The caller's side: publish ``job``, run blocks of it, and return when every block is done."""
+    control[ENTRY] = entry
+    control[ARGS] = packed
+    control[BLOCKS] = blocks
+    control[ROWS] = rows
+    control[DONE] = 0
+    _store(control, NEXT, job << 32)
+    _store(control, JOB, job)
+    _run_blocks(control, job, False)
+    while _load(control, DONE) < blocks:  # a helper's last block
+        _pause()
+        _sched_yield()
+
+
+class _Pool:
+    """The helper threads and the control block of one process."""
+
+    def __init__(self) -> None:
+        self.control = np.zeros(CONTROL, dtype=np.int64)
+        self.job = 0
+        self.busy = threading.Lock()  # one job at a time holds the control block
+        self.cond = threading.Condition(threading.Lock())
+        self.sleepers = 0
+        self.polls = max(1, python_threads.prepare())
+        self.threads: list[threading.Thread] = []
+
+    def grow(self, size: int) -> None:
+        while len(self.threads) < size:
+            t = threading.Thread(target=self._loop, name=f"kernelcli-native-{len(self.threads)}", daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def _loop(self) -> None:
+        seen = 0
+        while True:
+            seen = helper_poll(self.control, seen, self.polls)
+            with self.cond:
+                while self.job == seen:
+                    self.sleepers += 1
+                    self.cond.wait()
+                    self.sleepers -= 1
+
+    def run(self, entry: int, packed: np.ndarray, blocks: int, rows: int) -> None:
+        """Run one job (the caller holds :attr:`busy`)."""
+        with self.cond:
+            self.job += 1
+            job = self.job
+            if self.sleepers:
+                self.cond.notify_all()
+        drive(self.control, job, entry, packed.ctypes.data, blocks, rows)
+
+
+_pool: _Pool | None = None
+_pool_lock = threading.Lock()
+
+
+def _forget_pool() -> None:
+    # A forked child inherits the pool but not its threads (nor, maybe, a lock a job held).
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _helpers(size: int) -> _Pool:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = _Pool()
+        _pool.grow(size)
+        return _pool
+
+
+#: True once the driver is loaded (:func:`prepare`); a process that splits fewer jobs than
+#: :data:`.threads.SPIN_AFTER_JOBS` runs them through :mod:`.threads` (loading the driver and an
+#: entry point takes 8-12 ms: more than a command line call's one or two jobs save)
+_READY = False
+_split_jobs = 0
+
+
+def prepare(entries: bool = False) -> bool:
+    """Load the driver (and with ``entries`` every entry point of :data:`.native_rows.LOOPS`) without
+    starting a thread; False when it cannot be loaded here (the jobs then run through :mod:`.threads`).
+    The warm worker calls it with ``entries`` before it forks: its calls' processes inherit both.
+
+    >>> prepare()
+    True
+    """
+    global _READY
+    if _READY:
+        return True
+    try:
+        control = np.zeros(CONTROL, dtype=np.int64)
+        drive(control, 1, 0, 0, 0, 0)  # a job of no blocks
+        helper_poll(control, 1, 1)
+        if entries:
+            native_rows.load_all()
+    except Exception:  # noqa: BLE001 - no native helpers here: the jobs run through .threads (the same bytes)
+        return False
+    python_threads.prepare()
+    _READY = True
+    return True
+
+
+def run_rows(fn, n_rows: int, *args, threads: int | None = None, work: int | None = None) -> None:
+    """:func:`.threads.run_rows`'s call ``fn(*args, i0, i1)`` over ``range(n_rows)``, on helpers that
+    never take the GIL where ``fn`` has a C entry point (:mod:`.native_rows`) for these arguments.
+
+    ``work`` as for :func:`.threads.run_rows`, against this module's :data:`MIN_WORK_PER_THREAD`.
+    """
+    global _split_jobs
+    t = n_rows // python_threads.MIN_ROWS_PER_THREAD
+    if work is not None:
+        t = min(t, work // MIN_WORK_PER_THREAD)
+    if t > 1:
+        t = min(t, python_threads.count() if threads is None else max(1, threads))
+    if t <= 1:
+        fn(*args, 0, n_rows)
+        return
+    if not _READY:
+        _split_jobs += 1
+        if _split_jobs <= python_threads.SPIN_AFTER_JOBS or not prepare():
+            python_threads.run_rows(fn, n_rows, *args, threads=threads, work=work)
+            return
+    entry = native_rows.entry(fn, args)
+    if entry is None:  # no entry point for these arguments: the Python hand-off, and its threshold
+        python_threads.run_rows(fn, n_rows, *args, threads=threads, work=work)
+        return
+    address, packed = entry
+    helpers = _helpers(t - 1)
+    if not helpers.busy.acquire(blocking=False):  # another thread's job holds the block
+        python_threads.run_rows(fn, n_rows, *args, threads=threads, work=work)
+        return
+    try:
+        blocks = min(BLOCKS_PER_THREAD * t, n_rows // python_threads.MIN_ROWS_PER_THREAD)
+        helpers.run(address, packed, blocks, n_rows)
+    finally:
+        helpers.busy.release()

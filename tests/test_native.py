@@ -1,0 +1,223 @@
+"""The native helpers of :mod:`kernelcli._core.native`: every loop with a C entry point gives, split
+over helpers that never take the GIL, the bytes it gives on one thread; the entry points refuse
+any argument that is not exactly what they were built for; the helpers really run blocks, sleep
+and wake, share the control block with no other caller, and start again in a forked child."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numba")
+
+from kernelcli import api  # noqa: E402
+from kernelcli._core import native, native_rows, pool, threads  # noqa: E402
+from kernelcli._core.policy import Paths  # noqa: E402
+
+JIT = Paths(force="jit")
+
+
+@pytest.fixture
+def split_everything(monkeypatch):
+    """Every job of 32 rows or more split over two threads, natively, in blocks of 16 rows."""
+    monkeypatch.setattr(native, "MIN_WORK_PER_THREAD", 1)
+    monkeypatch.setattr(threads, "MIN_WORK_PER_THREAD", 1)
+    monkeypatch.setattr(threads, "count", lambda: 2)
+    assert native.prepare()
+    jobs = []
+    original = native._Pool.run
+
+    def counted(self, *args):
+        jobs.append(args)
+        return original(self, *args)
+
+    monkeypatch.setattr(native._Pool, "run", counted)
+    return jobs
+
+
+def _serial(monkeypatch, call):
+    with monkeypatch.context() as m:
+        m.setattr(threads, "count", lambda: 1)
+        return call()
+
+
+def _image(shape, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    if np.dtype(dtype).kind == "u":
+        return rng.integers(0, 256, shape).astype(dtype)
+    return (rng.random(shape) * 255).astype(dtype)
+
+
+CASES = {
+    "avg uint8 into uint8": lambda x: api.pool2d(x.astype(np.uint8), 2, op="avg", dtype="uint8", paths=JIT),
+    "avg uint8 into float32": lambda x: api.pool2d(x.astype(np.uint8), 2, op="avg", paths=JIT),
+    "avg float32": lambda x: api.pool2d(x.astype(np.float32), 2, op="avg", paths=JIT),
+    "avg float64": lambda x: api.pool2d(x.astype(np.float64), 2, op="avg", paths=JIT),
+    "dense 3x3 same": lambda x: api.conv2d(x.astype(np.float32), _kernel(3), paths=Paths(force="dense")),
+    "dense 5x5 reflect": lambda x: api.conv2d(x.astype(np.float32), _kernel(5), pad_mode="reflect", paths=Paths(force="dense")),
+    "dense 7x7 valid": lambda x: api.conv2d(x.astype(np.float32), _kernel(7), padding="valid", paths=Paths(force="dense")),
+    "dense 2x4 fill 3": lambda x: api.conv2d(x.astype(np.float32), _kernel(2, 4), pad_value=3.0, paths=Paths(force="dense")),
+}
+
+
+def _kernel(h, w=None):
+    return np.random.default_rng(h * 10 + (w or h)).normal(size=(h, w or h))
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("shape", [(97, 130), (64, 2050), (70, 40, 3)])
+def test_split_over_native_helpers_gives_the_serial_bytes(monkeypatch, split_everything, case, shape):
+    x = _image(shape, np.float32, seed=len(case))
+    serial = _serial(monkeypatch, lambda: CASES[case](x))
+    split = CASES[case](x)
+    assert split.dtype == serial.dtype and split.tobytes() == serial.tobytes()
+    assert split_everything, "the job did not run on the native helpers"
+
+
+def test_a_non_finite_input_is_found_by_a_helpers_block(split_everything):
+    """The loops' finiteness screen still reports through ``flags`` from any block (here the last ones)."""
+    x = _image((256, 256), np.float32)
+    x[250, 7] = np.nan
+    with pytest.raises(ValueError, match="NaN|finite"):
+        api.conv2d(x, _kernel(3), paths=Paths(force="dense"))
+    with pytest.raises(ValueError, match="NaN|finite"):
+        api.pool2d(x, 2, op="avg", paths=JIT)
+    assert split_everything
+
+
+def test_the_helpers_run_blocks_beside_the_caller(split_everything):
+    x = _image((512, 512), np.uint8)
+    x.flags.writeable = False
+    out = np.empty((256, 256), np.uint8)
+    helpers = native._helpers(1)
+    before = int(helpers.control[native.HELPED])
+    end = time.monotonic() + 20
+    while helpers.control[native.HELPED] == before and time.monotonic() < end:
+        native.run_rows(pool.avg2_rows_int, 256, x, 1, out)
+    assert helpers.control[native.HELPED] > before, "no helper ever ran a block"
+
+
+def test_a_sleeping_helper_is_woken_by_the_next_job(split_everything):
+    """A job wakes a helper asleep (its poll ran out) and starts without it: the helper takes the blocks
+    left when it comes (here a job of 0.1-0.2 ms, a few times a wake-up's time)."""
+    x = _image((2048, 2048), np.uint8)
+    x.flags.writeable = False
+    out = np.empty((1024, 1024), np.uint8)
+    native.run_rows(pool.avg2_rows_int, 1024, x, 1, out)
+    helpers = native._pool
+    end = time.monotonic() + 10
+    while helpers.sleepers == 0 and time.monotonic() < end:  # its poll runs out
+        time.sleep(0.01)
+    assert helpers.sleepers == len(helpers.threads)
+    before = int(helpers.control[native.HELPED])
+    end = time.monotonic() + 20
+    while helpers.control[native.HELPED] == before and time.monotonic() < end:
+        while helpers.sleepers < len(helpers.threads) and time.monotonic() < end:
+            time.sleep(0.001)  # each job finds it asleep
+        native.run_rows(pool.avg2_rows_int, 1024, x, 1, out)
+    assert helpers.control[native.HELPED] > before
+    assert out.tobytes() == api.pool2d(x, 2, op="avg", dtype="uint8").tobytes()
+
+
+def test_callers_on_several_threads_each_get_their_own_result(split_everything):
+    """One job holds the control block at a time: a caller that finds it taken splits through .threads."""
+    images = [_image((300, 200), np.float32, seed=s) for s in range(4)]
+    k = _kernel(3)
+    expected = [api.conv2d(x, k, paths=Paths(force="dense")).tobytes() for x in images]
+    errors = []
+
+    def caller(i):
+        try:
+            for _ in range(30):
+                assert api.conv2d(images[i], k, paths=Paths(force="dense")).tobytes() == expected[i]
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    callers = [threading.Thread(target=caller, args=(i,)) for i in range(4)]
+    for t in callers:
+        t.start()
+    for t in callers:
+        t.join(60)
+    assert not errors
+
+
+@pytest.mark.parametrize("change", [
+    lambda args: (args[0].astype(np.int8), *args[1:]),  # another dtype
+    lambda args: (args[0].copy(), *args[1:]),  # writable where the loop takes it read-only
+    lambda args: (args[0], True, *args[2:]),  # a bool for an int
+    lambda args: (args[0], 1.0, *args[2:]),  # a float for an int
+    lambda args: (args[0], args[1], np.empty((8, 16), np.uint8)[:, ::2]),  # not contiguous
+    lambda args: (args[0][None], *args[1:]),  # another number of dimensions
+    lambda args: args[:2],  # an argument short
+])
+def test_an_entry_point_refuses_what_it_was_not_built_for(change):
+    x = np.zeros((16, 16), np.uint8)
+    x.flags.writeable = False
+    args = (x, 1, np.empty((8, 8), np.uint8))
+    found = native_rows.entry(pool.avg2_rows_int, args)
+    assert found is not None and found[1].tolist() == [x.ctypes.data, 16, 16, 1, args[2].ctypes.data, 8, 8]
+    assert native_rows.entry(pool.avg2_rows_int, change(args)) is None
+    assert native_rows.entry(pool.avg2_rows, args) is None  # another loop
+
+
+def test_a_float_argument_travels_as_its_bits():
+    from kernelcli._core import conv
+
+    f32, i64 = np.zeros((4, 4), np.float32), np.zeros(4, np.int64)
+    for a in (f32, i64):
+        a.flags.writeable = False
+    runs = np.zeros((1, 3), np.int64)
+    runs.flags.writeable = False
+    args = (f32, 1, i64, i64, runs, 4, -2.5, 1, 1, 0, 0, i64, i64, np.zeros(4, np.float32), np.empty((4, 4), np.float32),
+            np.zeros(0, bool))
+    args[13].flags.writeable = False
+    packed = native_rows.entry(conv.dense_direct, args)[1]
+    assert packed[12] == np.float64(-2.5).view(np.int64)
+
+
+def test_a_forked_child_starts_its_own_helpers():
+    code = (
+        "import os, numpy as np\n"
+        "from kernelcli._core import native, pool, threads\n"
+        "threads.count = lambda: 2\n"
+        "native.MIN_WORK_PER_THREAD = 1\n"
+        "native.prepare()\n"
+        "x = np.arange(2048 * 2048, dtype=np.uint32).reshape(2048, 2048).astype(np.uint8); x.flags.writeable = False\n"
+        "out = np.empty((1024, 1024), np.uint8)\n"
+        "native.run_rows(pool.avg2_rows_int, 1024, x, 1, out)  # the parent's helpers exist now\n"
+        "expected = out.tobytes()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    for _ in range(200):  # (the first starts the child's helper: a thread that may start after a few jobs)\n"
+        "        out[:] = 0\n"
+        "        native.run_rows(pool.avg2_rows_int, 1024, x, 1, out)\n"
+        "        assert out.tobytes() == expected\n"
+        "    os._exit(0 if native._pool.control[native.HELPED] > 0 else 3)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "print(os.waitstatus_to_exitcode(status))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "0", done.stderr
+
+
+def test_a_process_that_splits_one_or_two_jobs_does_not_load_the_driver():
+    """A command line call splits a job or two: loading the driver and an entry point (8-12 ms) would cost more."""
+    code = (
+        "import numpy as np\n"
+        "from kernelcli import api\n"
+        "from kernelcli._core import native, threads\n"
+        "threads.count = lambda: 2\n"
+        "x = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)\n"
+        "for _ in range(threads.SPIN_AFTER_JOBS):\n"
+        "    api.pool2d(x, 2, op='avg')\n"
+        "print(native._READY, native._pool is None)\n"
+        "api.pool2d(x, 2, op='avg')\n"
+        "print(native._READY, native._pool is None)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.stdout.split("\n")[:2] == ["False True", "True False"], done.stderr
