@@ -29,14 +29,21 @@ def split_everything(monkeypatch):
     monkeypatch.setattr(threads, "MIN_WORK_PER_THREAD", 1)
     monkeypatch.setattr(threads, "count", lambda: 2)
     assert native.prepare()
-    jobs = []
-    original = native._Pool.run
+    jobs = []  # the loops whose jobs ran on the native helpers
+    original_entry, original_run = native_rows.entry, native._Pool.run
+    found = []
 
-    def counted(self, *args):
-        jobs.append(args)
-        return original(self, *args)
+    def entry(fn, args):
+        got = original_entry(fn, args)
+        found.append(fn.py_func.__name__ if got is not None else None)
+        return got
 
-    monkeypatch.setattr(native._Pool, "run", counted)
+    def run(self, *args):
+        jobs.append(found[-1])
+        return original_run(self, *args)
+
+    monkeypatch.setattr(native_rows, "entry", entry)
+    monkeypatch.setattr(native._Pool, "run", run)
     return jobs
 
 
@@ -53,15 +60,24 @@ def _image(shape, dtype, seed=0):
     return (rng.random(shape) * 255).astype(dtype)
 
 
+DENSE, SEPARABLE = Paths(force="dense"), Paths(force="separable")
+GAUSS = np.outer([1.0, 4, 6, 4, 1], [1.0, 4, 6, 4, 1]) / 256 * 1.1
+#: (the loop that must run natively, the call)
 CASES = {
-    "avg uint8 into uint8": lambda x: api.pool2d(x.astype(np.uint8), 2, op="avg", dtype="uint8", paths=JIT),
-    "avg uint8 into float32": lambda x: api.pool2d(x.astype(np.uint8), 2, op="avg", paths=JIT),
-    "avg float32": lambda x: api.pool2d(x.astype(np.float32), 2, op="avg", paths=JIT),
-    "avg float64": lambda x: api.pool2d(x.astype(np.float64), 2, op="avg", paths=JIT),
-    "dense 3x3 same": lambda x: api.conv2d(x.astype(np.float32), _kernel(3), paths=Paths(force="dense")),
-    "dense 5x5 reflect": lambda x: api.conv2d(x.astype(np.float32), _kernel(5), pad_mode="reflect", paths=Paths(force="dense")),
-    "dense 7x7 valid": lambda x: api.conv2d(x.astype(np.float32), _kernel(7), padding="valid", paths=Paths(force="dense")),
-    "dense 2x4 fill 3": lambda x: api.conv2d(x.astype(np.float32), _kernel(2, 4), pad_value=3.0, paths=Paths(force="dense")),
+    "avg uint8 into uint8": ("avg2_rows_int", lambda x: api.pool2d(x.astype(np.uint8), 2, op="avg", dtype="uint8", paths=JIT)),
+    "avg uint8 into float32": ("avg2_rows", lambda x: api.pool2d(x.astype(np.uint8), 2, op="avg", paths=JIT)),
+    "avg float32": ("avg2_rows", lambda x: api.pool2d(x.astype(np.float32), 2, op="avg", paths=JIT)),
+    "avg float64": ("avg2_rows", lambda x: api.pool2d(x.astype(np.float64), 2, op="avg", paths=JIT)),
+    "dense 3x3 same": ("dense_direct", lambda x: api.conv2d(x.astype(np.float32), _kernel(3), paths=DENSE)),
+    "dense 5x5 reflect": ("dense_direct", lambda x: api.conv2d(x.astype(np.float32), _kernel(5), pad_mode="reflect", paths=DENSE)),
+    "dense 7x7 valid": ("dense_direct", lambda x: api.conv2d(x.astype(np.float32), _kernel(7), padding="valid", paths=DENSE)),
+    "dense 2x4 fill 3": ("dense_direct", lambda x: api.conv2d(x.astype(np.float32), _kernel(2, 4), pad_value=3.0, paths=DENSE)),
+    "ring uint8 3x3": ("dense_rows", lambda x: api.conv2d(x.astype(np.uint8), _kernel(3), pad_mode="replicate", paths=DENSE)),
+    "ring stride 2": ("dense_rows", lambda x: api.conv2d(x.astype(np.float32), _kernel(3), stride=2, paths=DENSE)),
+    "separable float32": ("separable_direct", lambda x: api.conv2d(x.astype(np.float32), GAUSS, paths=SEPARABLE)),
+    "separable uint8 into uint8": ("separable_cast",
+                                   lambda x: api.conv2d(x.astype(np.uint8), GAUSS, dtype="uint8", paths=SEPARABLE)),
+    "separable uint8 into float32": ("separable_cast", lambda x: api.conv2d(x.astype(np.uint8), GAUSS, paths=SEPARABLE)),
 }
 
 
@@ -72,11 +88,12 @@ def _kernel(h, w=None):
 @pytest.mark.parametrize("case", list(CASES))
 @pytest.mark.parametrize("shape", [(97, 130), (64, 2050), (70, 40, 3)])
 def test_split_over_native_helpers_gives_the_serial_bytes(monkeypatch, split_everything, case, shape):
+    loop, call = CASES[case]
     x = _image(shape, np.float32, seed=len(case))
-    serial = _serial(monkeypatch, lambda: CASES[case](x))
-    split = CASES[case](x)
+    serial = _serial(monkeypatch, lambda: call(x))
+    split = call(x)
     assert split.dtype == serial.dtype and split.tobytes() == serial.tobytes()
-    assert split_everything, "the job did not run on the native helpers"
+    assert loop in split_everything, f"{loop} did not run on the native helpers ({split_everything})"
 
 
 def test_a_non_finite_input_is_found_by_a_helpers_block(split_everything):

@@ -24,6 +24,19 @@ LOOPS = (
     ("conv", "dense_direct", (("float32", 2, True), "int", ("int64", 1, True), ("int64", 1, True), ("int64", 2, True), "int",
                               "float", "int", "int", "int", "int", ("int64", 1, True), ("int64", 1, True),
                               ("float32", 1, True), ("float32", 2, False), ("bool", 1, False))),
+    # the ring: a cast (uint8 images), a stride, kernels too wide for the in-place loop
+    *(("conv", "dense_rows", ((source, 2, True), "int", ("int64", 1, True), ("int64", 1, True), ("int64", 2, True), "int",
+                              "float", "int", "int", ("int64", 1, True), ("int64", 1, True), ("float32", 1, True),
+                              ("float32", 2, False), ("bool", 1, False)))
+      for source in ("float32", "uint8")),
+    ("conv", "separable_direct", (("float32", 2, True), "int", ("int64", 1, True), ("int64", 1, True), "float", "int", "int",
+                                  ("int64", 1, True), ("float32", 1, True), ("int64", 1, True), ("float32", 1, True),
+                                  ("float32", 2, False), ("bool", 1, False))),
+    # a uint8 image under a rank-1 kernel, rounded into uint8 in the loop or kept in float32
+    *(("sep8", "separable_cast", (("uint8", 2, True), "int", ("int64", 1, True), ("int64", 1, True), "float", "int", "int",
+                                  ("int64", 1, True), ("float32", 1, True), ("int64", 1, True), ("float32", 1, True),
+                                  (result, 2, False), ("bool", 1, False)))
+      for result in ("uint8", "float32")),
 )
 
 HEADER = '''"""C entry points of the row loops that :mod:`.native` runs on its helpers.
@@ -54,7 +67,7 @@ import numpy as np
 from numba import carray, cfunc, types
 from numba.extending import intrinsic
 
-from . import conv, pool
+from . import {modules}
 from .retype import read_only
 
 #: every wrapper's C signature: ``void f(int64 packed, int64 i0, int64 i1)``
@@ -178,7 +191,8 @@ def source() -> str:
         key = ", ".join(f"(np.dtype({k[0]!r}), {k[1]}, {k[2]})" if isinstance(k, tuple) else repr(k) for k in kinds)
         table.append(f"    ({module}.{loop}, ({key},)): {wrapper_name(module, loop, kinds)},")
     table.append("}")
-    parts = [HEADER, pointers + "\n"] + [wrapper_source(*spec) for spec in LOOPS] + ["\n".join(table) + "\n"]
+    header = HEADER.replace("{modules}", ", ".join(sorted({module for module, _, _ in LOOPS})))
+    parts = [header, pointers + "\n"] + [wrapper_source(*spec) for spec in LOOPS] + ["\n".join(table) + "\n"]
     return "\n\n".join(parts) + TRAILER
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from numba import carray, cfunc, types
 from numba.extending import intrinsic
 
-from . import conv, pool
+from . import conv, pool, sep8
 from .retype import read_only
 
 #: every wrapper's C signature: ``void f(int64 packed, int64 i0, int64 i1)``
@@ -134,6 +134,113 @@ def _dense_direct__float32r_int64r_int64r_int64r_int64r_int64r_float32r_float32_
     )
 
 
+def _dense_rows__float32r_int64r_int64r_int64r_int64r_int64r_float32r_float32_bool(packed, i0, i1):
+    w = carray(_int64_at(packed), 26)
+    conv.dense_rows(
+        read_only(carray(_float32_at(w[0]), (w[1], w[2]))),
+        w[3],
+        read_only(carray(_int64_at(w[4]), (w[5],))),
+        read_only(carray(_int64_at(w[6]), (w[7],))),
+        read_only(carray(_int64_at(w[8]), (w[9], w[10]))),
+        w[11],
+        _float64_of(w[12]),
+        w[13],
+        w[14],
+        read_only(carray(_int64_at(w[15]), (w[16],))),
+        read_only(carray(_int64_at(w[17]), (w[18],))),
+        read_only(carray(_float32_at(w[19]), (w[20],))),
+        carray(_float32_at(w[21]), (w[22], w[23])),
+        carray(_bool_at(w[24]), (w[25],)),
+        i0,
+        i1,
+    )
+
+
+def _dense_rows__uint8r_int64r_int64r_int64r_int64r_int64r_float32r_float32_bool(packed, i0, i1):
+    w = carray(_int64_at(packed), 26)
+    conv.dense_rows(
+        read_only(carray(_uint8_at(w[0]), (w[1], w[2]))),
+        w[3],
+        read_only(carray(_int64_at(w[4]), (w[5],))),
+        read_only(carray(_int64_at(w[6]), (w[7],))),
+        read_only(carray(_int64_at(w[8]), (w[9], w[10]))),
+        w[11],
+        _float64_of(w[12]),
+        w[13],
+        w[14],
+        read_only(carray(_int64_at(w[15]), (w[16],))),
+        read_only(carray(_int64_at(w[17]), (w[18],))),
+        read_only(carray(_float32_at(w[19]), (w[20],))),
+        carray(_float32_at(w[21]), (w[22], w[23])),
+        carray(_bool_at(w[24]), (w[25],)),
+        i0,
+        i1,
+    )
+
+
+def _separable_direct__float32r_int64r_int64r_int64r_float32r_int64r_float32r_float32_bool(packed, i0, i1):
+    w = carray(_int64_at(packed), 24)
+    conv.separable_direct(
+        read_only(carray(_float32_at(w[0]), (w[1], w[2]))),
+        w[3],
+        read_only(carray(_int64_at(w[4]), (w[5],))),
+        read_only(carray(_int64_at(w[6]), (w[7],))),
+        _float64_of(w[8]),
+        w[9],
+        w[10],
+        read_only(carray(_int64_at(w[11]), (w[12],))),
+        read_only(carray(_float32_at(w[13]), (w[14],))),
+        read_only(carray(_int64_at(w[15]), (w[16],))),
+        read_only(carray(_float32_at(w[17]), (w[18],))),
+        carray(_float32_at(w[19]), (w[20], w[21])),
+        carray(_bool_at(w[22]), (w[23],)),
+        i0,
+        i1,
+    )
+
+
+def _separable_cast__uint8r_int64r_int64r_int64r_float32r_int64r_float32r_uint8_bool(packed, i0, i1):
+    w = carray(_int64_at(packed), 24)
+    sep8.separable_cast(
+        read_only(carray(_uint8_at(w[0]), (w[1], w[2]))),
+        w[3],
+        read_only(carray(_int64_at(w[4]), (w[5],))),
+        read_only(carray(_int64_at(w[6]), (w[7],))),
+        _float64_of(w[8]),
+        w[9],
+        w[10],
+        read_only(carray(_int64_at(w[11]), (w[12],))),
+        read_only(carray(_float32_at(w[13]), (w[14],))),
+        read_only(carray(_int64_at(w[15]), (w[16],))),
+        read_only(carray(_float32_at(w[17]), (w[18],))),
+        carray(_uint8_at(w[19]), (w[20], w[21])),
+        carray(_bool_at(w[22]), (w[23],)),
+        i0,
+        i1,
+    )
+
+
+def _separable_cast__uint8r_int64r_int64r_int64r_float32r_int64r_float32r_float32_bool(packed, i0, i1):
+    w = carray(_int64_at(packed), 24)
+    sep8.separable_cast(
+        read_only(carray(_uint8_at(w[0]), (w[1], w[2]))),
+        w[3],
+        read_only(carray(_int64_at(w[4]), (w[5],))),
+        read_only(carray(_int64_at(w[6]), (w[7],))),
+        _float64_of(w[8]),
+        w[9],
+        w[10],
+        read_only(carray(_int64_at(w[11]), (w[12],))),
+        read_only(carray(_float32_at(w[13]), (w[14],))),
+        read_only(carray(_int64_at(w[15]), (w[16],))),
+        read_only(carray(_float32_at(w[17]), (w[18],))),
+        carray(_float32_at(w[19]), (w[20], w[21])),
+        carray(_bool_at(w[22]), (w[23],)),
+        i0,
+        i1,
+    )
+
+
 #: (the loop, its arguments' kinds) -> the wrapper (compiled on first use)
 LOOPS = {
     (pool.avg2_rows_int, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('uint8'), 2, False),)): _avg2_rows_int__uint8r_uint8,
@@ -141,6 +248,11 @@ LOOPS = {
     (pool.avg2_rows, ((np.dtype('float64'), 2, True), 'int', (np.dtype('float64'), 2, False), (np.dtype('bool'), 1, False),)): _avg2_rows__float64r_float64_bool,
     (pool.avg2_rows, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _avg2_rows__uint8r_float32_bool,
     (conv.dense_direct, ((np.dtype('float32'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('int64'), 2, True), 'int', 'float', 'int', 'int', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _dense_direct__float32r_int64r_int64r_int64r_int64r_int64r_float32r_float32_bool,
+    (conv.dense_rows, ((np.dtype('float32'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('int64'), 2, True), 'int', 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _dense_rows__float32r_int64r_int64r_int64r_int64r_int64r_float32r_float32_bool,
+    (conv.dense_rows, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('int64'), 2, True), 'int', 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _dense_rows__uint8r_int64r_int64r_int64r_int64r_int64r_float32r_float32_bool,
+    (conv.separable_direct, ((np.dtype('float32'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _separable_direct__float32r_int64r_int64r_int64r_float32r_int64r_float32r_float32_bool,
+    (sep8.separable_cast, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('uint8'), 2, False), (np.dtype('bool'), 1, False),)): _separable_cast__uint8r_int64r_int64r_int64r_float32r_int64r_float32r_uint8_bool,
+    (sep8.separable_cast, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _separable_cast__uint8r_int64r_int64r_int64r_float32r_int64r_float32r_float32_bool,
 }
 
 
