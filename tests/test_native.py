@@ -111,7 +111,7 @@ def test_the_helpers_run_blocks_beside_the_caller(split_everything):
     x = _image((512, 512), np.uint8)
     x.flags.writeable = False
     out = np.empty((256, 256), np.uint8)
-    helpers = native._helpers(1)
+    helpers = native._helpers()
     before = int(helpers.control[native.HELPED])
     end = time.monotonic() + 20
     while helpers.control[native.HELPED] == before and time.monotonic() < end:
@@ -124,6 +124,8 @@ def test_a_sleeping_helper_is_woken_by_the_next_job(split_everything):
     left when it comes (here a job of 0.1-0.2 ms, a few times a wake-up's time)."""
     x = _image((2048, 2048), np.uint8)
     x.flags.writeable = False
+    expected = np.empty((1024, 1024), np.uint8)
+    pool.avg2_rows_int(x, 1, expected, 0, 1024)  # one thread, no helper
     out = np.empty((1024, 1024), np.uint8)
     native.run_rows(pool.avg2_rows_int, 1024, x, 1, out)
     helpers = native._pool
@@ -138,7 +140,7 @@ def test_a_sleeping_helper_is_woken_by_the_next_job(split_everything):
             time.sleep(0.001)  # each job finds it asleep
         native.run_rows(pool.avg2_rows_int, 1024, x, 1, out)
     assert helpers.control[native.HELPED] > before
-    assert out.tobytes() == api.pool2d(x, 2, op="avg", dtype="uint8").tobytes()
+    assert out.tobytes() == expected.tobytes()
 
 
 def test_callers_on_several_threads_each_get_their_own_result(split_everything):
@@ -159,25 +161,36 @@ def test_callers_on_several_threads_each_get_their_own_result(split_everything):
     for t in callers:
         t.start()
     for t in callers:
-        t.join(60)
+        t.join(120)
+    assert not any(t.is_alive() for t in callers), "a caller hangs"
     assert not errors
+
+
+def _read_only(a):
+    a.flags.writeable = False
+    return a
 
 
 @pytest.mark.parametrize("change", [
     lambda args: (args[0].astype(np.int8), *args[1:]),  # another dtype
+    lambda args: (_read_only(args[0].astype(">u2")), *args[1:]),  # another byte order
     lambda args: (args[0].copy(), *args[1:]),  # writable where the loop takes it read-only
+    lambda args: (args[0], args[1], _read_only(args[2].copy())),  # read-only where the loop writes
     lambda args: (args[0], True, *args[2:]),  # a bool for an int
+    lambda args: (args[0], np.bool_(True), *args[2:]),
     lambda args: (args[0], 1.0, *args[2:]),  # a float for an int
+    lambda args: (args[0], np.int32(1), *args[2:]),  # an int Numba types otherwise
+    lambda args: (args[0], 1 << 63, *args[2:]),  # beyond int64
     lambda args: (args[0], args[1], np.empty((8, 16), np.uint8)[:, ::2]),  # not contiguous
+    lambda args: (_read_only(np.zeros((16, 32), np.uint8))[:, ::2], *args[1:]),
     lambda args: (args[0][None], *args[1:]),  # another number of dimensions
     lambda args: args[:2],  # an argument short
 ])
 def test_an_entry_point_refuses_what_it_was_not_built_for(change):
-    x = np.zeros((16, 16), np.uint8)
-    x.flags.writeable = False
+    x = _read_only(np.zeros((16, 16), np.uint8))
     args = (x, 1, np.empty((8, 8), np.uint8))
     found = native_rows.entry(pool.avg2_rows_int, args)
-    assert found is not None and found[1].tolist() == [x.ctypes.data, 16, 16, 1, args[2].ctypes.data, 8, 8]
+    assert found is not None and found[1].tolist() == [x.ctypes.data, 16, 16, 1, args[2].ctypes.data, 8, 8, 0]
     assert native_rows.entry(pool.avg2_rows_int, change(args)) is None
     assert native_rows.entry(pool.avg2_rows, args) is None  # another loop
 
@@ -195,6 +208,7 @@ def test_a_float_argument_travels_as_its_bits():
     args[13].flags.writeable = False
     packed = native_rows.entry(conv.dense_direct, args)[1]
     assert packed[12] == np.float64(-2.5).view(np.int64)
+    assert native_rows.entry(conv.dense_direct, (*args[:6], np.float32(-2.5), *args[7:])) is None  # Numba: float32
 
 
 def test_a_forked_child_starts_its_own_helpers():
@@ -207,14 +221,16 @@ def test_a_forked_child_starts_its_own_helpers():
         "x = np.arange(2048 * 2048, dtype=np.uint32).reshape(2048, 2048).astype(np.uint8); x.flags.writeable = False\n"
         "out = np.empty((1024, 1024), np.uint8)\n"
         "native.run_rows(pool.avg2_rows_int, 1024, x, 1, out)  # the parent's helpers exist now\n"
-        "expected = out.tobytes()\n"
+        "expected, parents = out.tobytes(), native._pool\n"
         "pid = os.fork()\n"
         "if pid == 0:\n"
         "    for _ in range(200):  # (the first starts the child's helper: a thread that may start after a few jobs)\n"
         "        out[:] = 0\n"
         "        native.run_rows(pool.avg2_rows_int, 1024, x, 1, out)\n"
         "        assert out.tobytes() == expected\n"
-        "    os._exit(0 if native._pool.control[native.HELPED] > 0 else 3)\n"
+        "    ours = native._pool\n"
+        "    alive = ours is not parents and all(t.is_alive() for t in ours.threads)\n"
+        "    os._exit(0 if alive and ours.control[native.HELPED] > 0 else 3)\n"
         "_, status = os.waitpid(pid, 0)\n"
         "print(os.waitstatus_to_exitcode(status))\n"
     )
@@ -237,4 +253,94 @@ def test_a_process_that_splits_one_or_two_jobs_does_not_load_the_driver():
         "print(native._READY, native._pool is None)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert done.stdout.split("\n")[:2] == ["False True", "True False"], done.stderr
+    assert done.stdout.split("\n")[:2] == ["None True", "True False"], done.stderr
+
+
+def _a_job(rows=64):
+    """An avg2_rows_int job's entry point and packed arguments, and its output."""
+    x = _read_only(_image((2 * rows, 64), np.uint8))
+    out = np.zeros((rows, 32), np.uint8)
+    address, packed = native_rows.entry(pool.avg2_rows_int, (x, 1, out))
+    return address, packed, out, x
+
+
+def test_a_late_helper_claims_nothing_of_the_next_job():
+    """A helper that comes late to job 5 (all of its 2 blocks claimed) while the caller writes job 6's fields,
+    before it publishes job 6's first block: the helper must claim no block (once, it claimed one of job 6
+    with job 5's ticket: a block run twice, the count of blocks done wrong, the caller gone early)."""
+    assert native.prepare()
+    address, packed, out, _ = _a_job()
+    keep = [packed]
+    control = np.zeros(native.CONTROL, np.int64)
+    control[native.NEXT] = native._ticket(5, 2, 2)  # job 5: both blocks claimed
+    control[native.ENTRY], control[native.ARGS], control[native.ROWS] = address, packed.ctypes.data, 64  # job 6's fields
+    native._run_blocks(control, 5, True)
+    assert control[native.DONE] == 0 and control[native.HELPED] == 0 and not out.any() and keep
+
+
+def test_a_job_takes_no_more_helpers_than_its_seats():
+    assert native.prepare()
+    control = np.zeros(native.CONTROL, np.int64)
+    control[native.SEATS] = (7 << 32) | 1
+    assert native._take_seat(control, 7) and not native._take_seat(control, 7)
+    control[native.SEATS] = (7 << 32) | 3
+    assert not native._take_seat(control, 8)  # another job's seats
+
+
+def test_the_job_numbers_wrap_around():
+    code = (
+        "import numpy as np\n"
+        "from kernelcli._core import native, pool, threads\n"
+        "threads.count = lambda: 2\n"
+        "native.MIN_WORK_PER_THREAD = 1\n"
+        "native.prepare()\n"
+        "x = np.arange(512 * 512, dtype=np.uint32).reshape(512, 512).astype(np.uint8); x.flags.writeable = False\n"
+        "expected = np.empty((256, 256), np.uint8); pool.avg2_rows_int(x, 1, expected, 0, 256)\n"
+        "native._helpers().job = native.JOBS - 2\n"
+        "for _ in range(6):\n"
+        "    out = np.zeros((256, 256), np.uint8)\n"
+        "    native.run_rows(pool.avg2_rows_int, 256, x, 1, out)\n"
+        "    assert out.tobytes() == expected.tobytes()\n"
+        "print(native._pool.job)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "4", done.stderr  # JOBS - 1, JOBS, 1, 2, 3, 4
+
+
+def test_a_block_that_raises_raises_the_callers_error(split_everything):
+    """A C entry point cannot raise: a block whose loop raised (here an allocation too large) marks the job,
+    which runs again through .threads, where the error reaches the caller."""
+    from kernelcli._core import conv, engine
+
+    x = _image((128, 96), np.float32)
+    api.conv2d(x, _kernel(3), stride=2, paths=DENSE)
+    plan = next(p for p in engine._PLANS.table.values() if p.fn is conv.dense_rows and p.out_shape[2] == 1
+                and p.args[7] == 2)
+    args = list(plan.args)
+    args[6] = 1 << 40  # span: the ring of padded rows cannot be allocated
+    src = _read_only(np.ascontiguousarray(x))
+    out, flags = np.empty((plan.out_shape[0], plan.out_shape[1]), np.float32), np.zeros(0, bool)
+    ran_natively = len(split_everything)
+    with pytest.raises(MemoryError):
+        native.run_rows(conv.dense_rows, out.shape[0], src, *args, out, flags, work=10**9)
+    assert len(split_everything) == ran_natively + 1  # (the native job ran first)
+
+
+def test_a_uint8_average_splits_natively_and_stays_on_one_thread_without(monkeypatch):
+    """2048^2 uint8 into uint8 (1 M outputs) splits on the native helpers (engine._POOL_INT_WORK_NATIVE) but not
+    through .threads, whose hand-off loses there (engine._POOL_INT_WORK): a process's first jobs, or no driver."""
+    monkeypatch.setattr(threads, "count", lambda: 2)
+
+    def no_python_helpers(*_args):
+        raise AssertionError("the Python hand-off split a job it loses on")
+
+    monkeypatch.setattr(threads, "_helpers", no_python_helpers)
+    x = _image((2048, 2048), np.uint8)
+    assert native.prepare()
+    jobs = []
+    original = native._Pool.run
+    monkeypatch.setattr(native._Pool, "run", lambda self, *args: (jobs.append(args), original(self, *args)))
+    split = api.pool2d(x, 2, op="avg", dtype="uint8")
+    assert len(jobs) == 1
+    monkeypatch.setattr(native, "_READY", False)  # no driver here
+    assert api.pool2d(x, 2, op="avg", dtype="uint8").tobytes() == split.tobytes() and len(jobs) == 1

@@ -273,7 +273,7 @@ class TestThreads:
     def test_a_small_job_stays_on_the_calling_thread(self, monkeypatch):
         """The defect: a 256x256 3x3 was cut into blocks for two threads, whose hand-off cost
         more than the arithmetic (measured 1.3x slower than one thread)."""
-        def no_pool(_workers):
+        def no_pool(*_workers):
             raise AssertionError("a thread was started for a small job")
 
         monkeypatch.setattr(threads, "_helpers", no_pool)

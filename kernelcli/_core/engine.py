@@ -248,13 +248,16 @@ _FACTS = Memo()
 #: float32 2x2 average, 4.2 M values, 0.77 ms on one thread; dense 7x7 256^2, 3.2 M, 0.15 ms): the
 #: unit of :data:`.threads.MIN_WORK_PER_THREAD`
 _POOL_WORK = 4
-#: a 2x2 average of uint8 rounded in integers: the unit of its work estimate per output value.  The loop
-#: takes a quarter of the float loop's time (2048^2, 1 M outputs: 0.17-0.19 ms on one thread, the Xeon of
-#: 2026-12-04) but, reading memory, gains as much from a second thread: split from 0.5 M outputs.  Through
-#: the Python hand-off a split 2048^2 lost when each call alternated with one of cv2's (0.22 -> 0.27 ms:
-#: its helper waited for the GIL and a core); on the native helpers (:mod:`.native`) it takes 0.10-0.13 ms
-#: (cv2 0.11); 1024^2 (0.26 M outputs, one thread here) 45 -> 38 us, 512^2 15 -> 23
-_POOL_INT_WORK = 8
+#: a 2x2 average of uint8 rounded in integers costs about 2 multiply-adds an output value (2048^2:
+#: 1 M outputs in 0.08 ms on one thread, a seventh of the float loop's time): one thread up to
+#: about 2 M outputs (0.16 ms), where the hand-off (37 us on the Intel host) no longer costs more than it saves
+#: (on the Xeon of 2026-12-04 the loop takes 0.17-0.20 ms; split, 0.16 back to back but 0.27 against 0.22 when
+#: each call alternates with cv2's, whose threads spin on the other core: kept)
+_POOL_INT_WORK = 2
+#: the same on the native helpers (:mod:`.native`), which need no GIL: split from 0.5 M outputs (2048^2:
+#: 0.10-0.13 ms against one thread's 0.17-0.19, cv2 0.11, each call alternating with one of cv2's; 1024^2,
+#: 0.26 M outputs, left on one thread: 45 -> 38 us; 512^2 15 -> 23)
+_POOL_INT_WORK_NATIVE = 8
 
 
 def direct_plan(shape, src_dtype, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, path, announce=_noop,
@@ -430,7 +433,8 @@ def pool(x3, size, stride, padding, op_code, include_pad, oh, ow, dtype, announc
     if avg2 and rounded is not None and x3.dtype == np.uint8 and np.dtype(rounded) == x3.dtype:
         src, out = _flat_input(x3), np.empty((oh, ow * c), dtype=x3.dtype)
         announce(loops.avg2_rows_int, src.dtype, out.dtype)
-        _native().run_rows(loops.avg2_rows_int, oh, src, c, out, work=out.size * _POOL_INT_WORK)
+        _native().run_rows(loops.avg2_rows_int, oh, src, c, out, work=out.size * _POOL_INT_WORK,
+                           native_work=out.size * _POOL_INT_WORK_NATIVE)
         return out.reshape(oh, ow, c)
     out = np.empty((oh, ow * c), dtype=dtype)
     if avg2:

@@ -45,11 +45,19 @@ from . import threads as python_threads
 from .spin import _pause, _sched_yield
 
 #: the control block's words: the job's number (published last), its entry point and packed
-#: arguments, its block count, the next block to claim (the job's number in the high 32 bits, so a
-#: helper that comes late to a finished job claims none of the next one's blocks with the old
-#: job's arguments), the blocks done, the rows, and the blocks the helpers ran (for tests)
-JOB, ENTRY, ARGS, BLOCKS, NEXT, DONE, ROWS, HELPED = range(8)
+#: arguments, the rows, the next block to claim, the helpers' seats, the blocks done and (for tests)
+#: the blocks the helpers ran.  A claim reads one word, :data:`NEXT` (the job's number, its block count
+#: and the next block: :func:`_ticket`), and takes a block with a compare-and-swap of it, so a helper that
+#: comes late to a finished job can claim nothing of the next one, whose fields it reads only after a claim
+#: (the caller writes them before it publishes the word, and the job cannot end before the claimed block
+#: does).  :data:`SEATS` (the job's number and the seats left) caps the helpers a job takes at the thread
+#: count the caller asks for, whatever the size of the pool.
+JOB, ENTRY, ARGS, ROWS, NEXT, SEATS, DONE, HELPED = range(8)
 CONTROL = 8
+#: job numbers run 1 .. JOBS (31 bits: the high half of :data:`NEXT` and :data:`SEATS`), then again
+JOBS = (1 << 31) - 1
+#: the most blocks of a job (16 bits of :data:`NEXT`)
+MAX_BLOCKS = (1 << 16) - 1
 #: blocks per thread of a native job: a claim costs a compare-and-swap, not a Python call, so a
 #: thread that is descheduled for a while leaves its blocks to the others
 BLOCKS_PER_THREAD = 4
@@ -117,24 +125,38 @@ def _call_entry(typingctx, entry, packed, i0, i1):
     return types.none(types.int64, types.int64, types.int64, types.int64), codegen
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _ticket(job, blocks, b):
+    """The word :data:`NEXT`: block ``b`` of ``blocks`` of ``job`` is the next to claim."""
+    return (job << 32) | (blocks << 16) | b
+
+
 @njit(nogil=True, cache=True)
 def _run_blocks(control, job, helping):
     """Claim and run blocks of ``job`` until none is left (or the block holds another job)."""
     while True:
         ticket = _load(control, NEXT)
-        if ticket >> 32 != job:
-            return
-        b = ticket & 0xFFFFFFFF
-        n = control[BLOCKS]
-        if b >= n:
+        b, n = ticket & 0xFFFF, (ticket >> 16) & 0xFFFF
+        if ticket >> 32 != job or b >= n:
             return
         if not _swap_if(control, NEXT, ticket, ticket + 1):
             continue
-        rows = control[ROWS]  # read after the claim: the job cannot end (and the block change) before this block does
+        rows = control[ROWS]  # read after the claim: the job cannot end (and its fields change) before this block does
         _call_entry(control[ENTRY], control[ARGS], rows * b // n, rows * (b + 1) // n)
         if helping:
             _add(control, HELPED, 1)
         _add(control, DONE, 1)
+
+
+@njit(nogil=True, cache=True)
+def _take_seat(control, job):
+    """True when a seat of ``job`` is left and now taken (a helper beyond the job's thread count gets none)."""
+    while True:
+        seats = _load(control, SEATS)
+        if seats >> 32 != job or seats & 0xFFFFFFFF == 0:
+            return False
+        if _swap_if(control, SEATS, seats, seats - 1):
+            return True
 
 
 @njit(nogil=True, cache=True)
@@ -151,18 +173,20 @@ def helper_poll(control, seen, polls):
         if job == seen:
             return seen
         seen = job
-        _run_blocks(control, job, True)
+        if _take_seat(control, job):
+            _run_blocks(control, job, True)
 
 
 @njit(nogil=True, cache=True)
-def drive(control, job, entry, packed, blocks, rows):
-    """The caller's side: publish ``job``, run blocks of it, and return when every block is done."""
+def drive(control, job, entry, packed, blocks, rows, seats):
+    """The caller's side: publish ``job`` (``blocks`` blocks, at most ``seats`` helpers), run blocks of it,
+    and return when every block is done."""
     control[ENTRY] = entry
     control[ARGS] = packed
-    control[BLOCKS] = blocks
     control[ROWS] = rows
     control[DONE] = 0
-    _store(control, NEXT, job << 32)
+    _store(control, SEATS, (job << 32) | seats)
+    _store(control, NEXT, _ticket(job, blocks, 0))
     _store(control, JOB, job)
     _run_blocks(control, job, False)
     while _load(control, DONE) < blocks:  # a helper's last block
@@ -183,6 +207,7 @@ class _Pool:
         self.threads: list[threading.Thread] = []
 
     def grow(self, size: int) -> None:
+        """At least ``size`` helper threads (the caller holds :attr:`busy`)."""
         while len(self.threads) < size:
             t = threading.Thread(target=self._loop, name=f"kernelcli-native-{len(self.threads)}", daemon=True)
             t.start()
@@ -198,14 +223,14 @@ class _Pool:
                     self.cond.wait()
                     self.sleepers -= 1
 
-    def run(self, entry: int, packed: np.ndarray, blocks: int, rows: int) -> None:
-        """Run one job (the caller holds :attr:`busy`)."""
+    def run(self, entry: int, packed: np.ndarray, blocks: int, rows: int, seats: int) -> None:
+        """Run one job on the caller's thread and at most ``seats`` helpers (the caller holds :attr:`busy`)."""
         with self.cond:
-            self.job += 1
+            self.job = self.job % JOBS + 1
             job = self.job
             if self.sleepers:
                 self.cond.notify_all()
-        drive(self.control, job, entry, packed.ctypes.data, blocks, rows)
+        drive(self.control, job, entry, packed.ctypes.data, blocks, rows, seats)
 
 
 _pool: _Pool | None = None
@@ -223,19 +248,18 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
-def _helpers(size: int) -> _Pool:
+def _helpers() -> _Pool:
     global _pool
     with _pool_lock:
         if _pool is None:
             _pool = _Pool()
-        _pool.grow(size)
         return _pool
 
 
-#: True once the driver is loaded (:func:`prepare`); a process that splits fewer jobs than
-#: :data:`.threads.SPIN_AFTER_JOBS` runs them through :mod:`.threads` (loading the driver and an
-#: entry point takes 8-12 ms: more than a command line call's one or two jobs save)
-_READY = False
+#: True once the driver is loaded (:func:`prepare`), False when it cannot be (then never tried again).  A
+#: process runs its first :data:`.threads.SPIN_AFTER_JOBS` split jobs through :mod:`.threads`: loading the
+#: driver and an entry point takes 8-12 ms, more than a command line call's one or two jobs save
+_READY: bool | None = None
 _split_jobs = 0
 
 
@@ -248,52 +272,70 @@ def prepare(entries: bool = False) -> bool:
     True
     """
     global _READY
-    if _READY:
-        return True
-    try:
-        control = np.zeros(CONTROL, dtype=np.int64)
-        drive(control, 1, 0, 0, 0, 0)  # a job of no blocks
-        helper_poll(control, 1, 1)
-        if entries:
-            native_rows.load_all()
-    except Exception:  # noqa: BLE001 - no native helpers here: the jobs run through .threads (the same bytes)
-        return False
-    python_threads.prepare()
-    _READY = True
-    return True
+    if _READY is None:
+        try:
+            control = np.zeros(CONTROL, dtype=np.int64)
+            drive(control, 1, 0, 0, 0, 0, 0)  # a job of no blocks
+            helper_poll(control, 1, 1)
+            _take_seat(control, 1)
+            python_threads.prepare()
+            _READY = True
+        except Exception:  # noqa: BLE001 - no native helpers here: the jobs run through .threads (the same bytes)
+            _READY = False
+    if _READY and entries:
+        native_rows.load_all()
+    return _READY
 
 
-def run_rows(fn, n_rows: int, *args, threads: int | None = None, work: int | None = None) -> None:
+def run_rows(fn, n_rows: int, *args, threads: int | None = None, work: int | None = None,
+             native_work: int | None = None) -> None:
     """:func:`.threads.run_rows`'s call ``fn(*args, i0, i1)`` over ``range(n_rows)``, on helpers that
     never take the GIL where ``fn`` has a C entry point (:mod:`.native_rows`) for these arguments.
 
-    ``work`` as for :func:`.threads.run_rows`, against this module's :data:`MIN_WORK_PER_THREAD`.
+    ``work`` as for :func:`.threads.run_rows`, against this module's :data:`MIN_WORK_PER_THREAD`;
+    ``native_work``, when given, stands for it here (a loop whose split gains here but not through
+    :mod:`.threads`, which still takes ``work``).  A block that raises (a loop's allocation that fails)
+    marks the job, which then runs again through :mod:`.threads`, where the error is raised.
+
+    >>> import numpy as np
+    >>> from kernelcli._core import pool
+    >>> x = np.arange(64 * 64, dtype=np.uint16).reshape(64, 64).astype(np.uint8)
+    >>> x.flags.writeable = False  # (the types the loop is called with: see .native_rows)
+    >>> out = np.empty((32, 32), np.uint8)
+    >>> run_rows(pool.avg2_rows_int, 32, x, 1, out, threads=2, work=10**9)
+    >>> out[0, :4].tolist()
+    [32, 34, 36, 38]
     """
     global _split_jobs
+    python = python_threads.run_rows
     t = n_rows // python_threads.MIN_ROWS_PER_THREAD
-    if work is not None:
-        t = min(t, work // MIN_WORK_PER_THREAD)
+    estimate = work if native_work is None else native_work
+    if estimate is not None:
+        t = min(t, estimate // MIN_WORK_PER_THREAD)
     if t > 1:
         t = min(t, python_threads.count() if threads is None else max(1, threads))
-    if t <= 1:
-        fn(*args, 0, n_rows)
+    if t <= 1 or fn not in native_rows.NATIVE:
+        python(fn, n_rows, *args, threads=threads, work=work)  # (one thread: the loop, called once)
         return
     if not _READY:
         _split_jobs += 1
         if _split_jobs <= python_threads.SPIN_AFTER_JOBS or not prepare():
-            python_threads.run_rows(fn, n_rows, *args, threads=threads, work=work)
+            python(fn, n_rows, *args, threads=threads, work=work)
             return
     entry = native_rows.entry(fn, args)
     if entry is None:  # no entry point for these arguments: the Python hand-off, and its threshold
-        python_threads.run_rows(fn, n_rows, *args, threads=threads, work=work)
+        python(fn, n_rows, *args, threads=threads, work=work)
         return
     address, packed = entry
-    helpers = _helpers(t - 1)
+    helpers = _helpers()
     if not helpers.busy.acquire(blocking=False):  # another thread's job holds the block
-        python_threads.run_rows(fn, n_rows, *args, threads=threads, work=work)
+        python(fn, n_rows, *args, threads=threads, work=work)
         return
     try:
-        blocks = min(BLOCKS_PER_THREAD * t, n_rows // python_threads.MIN_ROWS_PER_THREAD)
-        helpers.run(address, packed, blocks, n_rows)
+        helpers.grow(t - 1)
+        blocks = min(BLOCKS_PER_THREAD * t, n_rows // python_threads.MIN_ROWS_PER_THREAD, MAX_BLOCKS)
+        helpers.run(address, packed, blocks, n_rows, t - 1)
     finally:
         helpers.busy.release()
+    if packed[-1]:  # a block raised: the whole job again, where the error is raised (or, once more, not)
+        python(fn, n_rows, *args, threads=threads, work=work)
