@@ -33,8 +33,8 @@ def split_everything(monkeypatch):
     original_entry, original_run = native_rows.entry, native._Pool.run
     found = []
 
-    def entry(fn, args):
-        got = original_entry(fn, args)
+    def entry(fn, args, wrapper=None):
+        got = original_entry(fn, args, wrapper)
         found.append(fn.py_func.__name__ if got is not None else None)
         return got
 
@@ -96,8 +96,8 @@ def test_split_over_native_helpers_gives_the_serial_bytes(monkeypatch, split_eve
     assert loop in split_everything, f"{loop} did not run on the native helpers ({split_everything})"
 
 
-def test_a_non_finite_input_is_found_by_a_helpers_block(split_everything):
-    """The loops' finiteness screen still reports through ``flags`` from any block (here the last ones)."""
+def test_a_non_finite_input_is_found_on_the_native_path(split_everything):
+    """The loops' finiteness screen still reports through ``flags`` when the job runs on the native path."""
     x = _image((256, 256), np.float32)
     x[250, 7] = np.nan
     with pytest.raises(ValueError, match="NaN|finite"):
@@ -130,7 +130,7 @@ def test_a_sleeping_helper_is_woken_by_the_next_job(split_everything):
     native.run_rows(pool.avg2_rows_int, 1024, x, 1, out)
     helpers = native._pool
     end = time.monotonic() + 10
-    while helpers.sleepers == 0 and time.monotonic() < end:  # its poll runs out
+    while helpers.sleepers < len(helpers.threads) and time.monotonic() < end:  # their polls run out
         time.sleep(0.01)
     assert helpers.sleepers == len(helpers.threads)
     before = int(helpers.control[native.HELPED])
@@ -224,7 +224,9 @@ def test_a_forked_child_starts_its_own_helpers():
         "expected, parents = out.tobytes(), native._pool\n"
         "pid = os.fork()\n"
         "if pid == 0:\n"
-        "    for _ in range(200):  # (the first starts the child's helper: a thread that may start after a few jobs)\n"
+        "    import time\n"
+        "    end = time.monotonic() + 30  # (the first job starts the child's helper: a thread that may start late)\n"
+        "    while time.monotonic() < end and (native._pool is None or native._pool.control[native.HELPED] == 0):\n"
         "        out[:] = 0\n"
         "        native.run_rows(pool.avg2_rows_int, 1024, x, 1, out)\n"
         "        assert out.tobytes() == expected\n"
@@ -278,33 +280,74 @@ def test_a_late_helper_claims_nothing_of_the_next_job():
     assert control[native.DONE] == 0 and control[native.HELPED] == 0 and not out.any() and keep
 
 
-def test_a_job_takes_no_more_helpers_than_its_seats():
+@pytest.fixture(scope="module")
+def counting_entry():
+    """A C entry point that counts, for each row of a job, how often it ran, and records which thread ran it."""
+    from numba import carray, cfunc, types
+
+    from kernelcli._core.native_rows import SIGNATURE, _int64_at
+
+    thread = types.ExternalFunction("pthread_self", types.uint64())
+
+    @cfunc(SIGNATURE, nopython=True)
+    def count(packed, i0, i1):
+        w = carray(_int64_at(packed), 3)  # the counts' address, the rows, the runners' address
+        counts, runners = carray(_int64_at(w[0]), (w[1],)), carray(_int64_at(w[2]), (w[1],))
+        me = thread()
+        for i in range(i0, i1):
+            counts[i] += 1
+            runners[i] = me
+
+    return count
+
+
+def _counted_jobs(counting_entry, jobs, seats, seed=0):
+    """Run ``jobs`` jobs of random rows and block counts on the pool; each row must run once, every block be
+    done when the caller returns; the number of distinct threads that ran a job's rows, job by job."""
+    rng = np.random.default_rng(seed)
+    helpers = native._helpers()
+    threads_per_job = []
+    with helpers.busy:
+        helpers.grow(seats)
+        for _ in range(jobs):
+            rows = int(rng.integers(32, 4097))
+            blocks = int(rng.integers(2, 65))
+            counts, runners = np.zeros(rows, np.int64), np.zeros(rows, np.int64)
+            packed = np.array([counts.ctypes.data, rows, runners.ctypes.data], np.int64)
+            helpers.run(counting_entry.address, packed, blocks, rows, seats)
+            assert helpers.control[native.DONE] == blocks and (counts == 1).all()
+            threads_per_job.append(len(set(runners.tolist())))
+    return threads_per_job
+
+
+def test_every_row_runs_once_across_the_wrap_of_job_numbers(counting_entry):
+    """Many short jobs of varying block counts back to back, across the wrap of the job numbers (the 2^31st
+    job once hung): each row runs once, the caller returns with every block done, and the helper takes part
+    after the wrap."""
+    assert native.prepare()
+    helpers = native._helpers()
+    helpers.job = native.JOBS - 150
+    _counted_jobs(counting_entry, 300, 1)
+    assert helpers.job == 150  # JOBS - 149, ..., JOBS, 1, ..., 150
+    before = int(helpers.control[native.HELPED])
+    end = time.monotonic() + 30
+    while helpers.control[native.HELPED] == before and time.monotonic() < end:
+        _counted_jobs(counting_entry, 200, 1, seed=int(helpers.job))
+    assert helpers.control[native.HELPED] > before, "no helper ran a block after the wrap"
+
+
+def test_a_job_takes_no_more_helpers_than_its_seats(counting_entry):
+    """The pool keeps the helpers a larger thread count started; a job takes at most its own count."""
     assert native.prepare()
     control = np.zeros(native.CONTROL, np.int64)
     control[native.SEATS] = (7 << 32) | 1
     assert native._take_seat(control, 7) and not native._take_seat(control, 7)
     control[native.SEATS] = (7 << 32) | 3
     assert not native._take_seat(control, 8)  # another job's seats
-
-
-def test_the_job_numbers_wrap_around():
-    code = (
-        "import numpy as np\n"
-        "from kernelcli._core import native, pool, threads\n"
-        "threads.count = lambda: 2\n"
-        "native.MIN_WORK_PER_THREAD = 1\n"
-        "native.prepare()\n"
-        "x = np.arange(512 * 512, dtype=np.uint32).reshape(512, 512).astype(np.uint8); x.flags.writeable = False\n"
-        "expected = np.empty((256, 256), np.uint8); pool.avg2_rows_int(x, 1, expected, 0, 256)\n"
-        "native._helpers().job = native.JOBS - 2\n"
-        "for _ in range(6):\n"
-        "    out = np.zeros((256, 256), np.uint8)\n"
-        "    native.run_rows(pool.avg2_rows_int, 256, x, 1, out)\n"
-        "    assert out.tobytes() == expected.tobytes()\n"
-        "print(native._pool.job)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.stdout.strip() == "4", done.stderr  # JOBS - 1, JOBS, 1, 2, 3, 4
+    _counted_jobs(counting_entry, 50, 3)  # three helpers now
+    assert len(native._helpers().threads) >= 3
+    assert max(_counted_jobs(counting_entry, 400, 1)) <= 2  # the caller and one helper
+    assert max(_counted_jobs(counting_entry, 400, 0)) == 1  # the caller alone
 
 
 def test_a_block_that_raises_raises_the_callers_error(split_everything):

@@ -137,13 +137,19 @@ def load_all() -> int:
     return sum(_compiled(wrapper) is not False for wrapper in LOOPS.values())
 
 
-def entry(fn, args) -> tuple[int, np.ndarray] | None:
+def find(fn, args):
+    """The wrapper of :data:`LOOPS` for loop ``fn`` and ``args`` (without ``i0, i1``), or None: a lookup, nothing built."""
+    return LOOPS.get((fn, tuple(_kind(a) for a in args)))
+
+
+def entry(fn, args, wrapper=None) -> tuple[int, np.ndarray] | None:
     """The C entry point of loop ``fn`` for ``args`` (without ``i0, i1``) and the packed arguments; None
-    when :data:`LOOPS` has no entry for exactly these kinds of arguments (or the wrapper cannot be built)."""
-    kinds = tuple(_kind(a) for a in args)
-    wrapper = LOOPS.get((fn, kinds))
+    when :data:`LOOPS` has no entry for exactly these kinds of arguments (or the wrapper cannot be built).
+    ``wrapper``: what :func:`find` gave for them, if the caller has it."""
+    wrapper = wrapper or find(fn, args)
     if wrapper is None:
         return None
+    kinds = tuple(_kind(a) for a in args)
     compiled = _compiled(wrapper)
     if compiled is False:
         return None
@@ -162,8 +168,8 @@ def entry(fn, args) -> tuple[int, np.ndarray] | None:
 
 
 def wrapper_name(module: str, loop: str, kinds) -> str:
-    arrays = "_".join(f"{k[0]}{'r' if k[2] else ''}" for k in kinds if isinstance(k, tuple))
-    return f"_{loop}__{arrays}"
+    parts = "_".join(f"{k[0]}d{k[1]}{'r' if k[2] else ''}" if isinstance(k, tuple) else k[0] for k in kinds)
+    return f"_{module}_{loop}__{parts}"
 
 
 def wrapper_source(module: str, loop: str, kinds) -> str:
@@ -194,6 +200,9 @@ def wrapper_source(module: str, loop: str, kinds) -> str:
 
 
 def source() -> str:
+    names = [wrapper_name(*spec) for spec in LOOPS]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two LOOPS entries make the same wrapper name: {sorted(n for n in names if names.count(n) > 1)}")
     dtypes = sorted({"int64"} | {k[0] for _, _, kinds in LOOPS for k in kinds if isinstance(k, tuple)})
     pointers = "\n".join(f"_{d}_at = _pointer_to(types.{'boolean' if d == 'bool' else d})" for d in dtypes)
     table = ["#: (the loop, its arguments' kinds) -> the wrapper (compiled on first use)", "LOOPS = {"]
@@ -201,11 +210,11 @@ def source() -> str:
         key = ", ".join(f"(np.dtype({k[0]!r}), {k[1]}, {k[2]})" if isinstance(k, tuple) else repr(k) for k in kinds)
         table.append(f"    ({module}.{loop}, ({key},)): {wrapper_name(module, loop, kinds)},")
     table.append("}")
-    table.append("#: the loops with an entry point")
-    table.append("NATIVE = frozenset(loop for loop, _ in LOOPS)")
-    table.append("#: the SHA-256 of the loops' modules and of every core module they import, as this file was written:")
-    table.append("#: Numba's cache keys an entry point on this file alone, so a loop edited without this file rewritten would")
-    table.append("#: keep its old compiled code here (tests/test_layering.py checks it)")
+    table.append("#: the SHA-256 of the loops' modules (and of the package modules they import), as this file was written.")
+    table.append("#: Numba keys an entry point's cache on this file alone, and the entry point holds the loop's code: a loop")
+    table.append("#: edited without this file rewritten would keep its old code here while its module's own cache renews")
+    table.append("#: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the")
+    table.append("#: loop's module must change with it, as everywhere in the core (see taps.py)")
     table.append(f"LOOP_SOURCES = {loop_sources_hash()!r}")
     header = HEADER.replace("{modules}", ", ".join(sorted({module for module, _, _ in LOOPS})))
     parts = [header, pointers + "\n"] + [wrapper_source(*spec) for spec in LOOPS] + ["\n".join(table) + "\n"]
@@ -216,20 +225,32 @@ TARGET = Path(__file__).resolve().parent.parent / "kernelcli" / "_core" / "nativ
 
 
 def loop_modules(core: Path = TARGET.parent) -> list[Path]:
-    """The core modules the loops of :data:`LOOPS` are in, and every core module they import (``from .x import``)."""
-    import re
+    """The modules of the loops of :data:`LOOPS`, and every package module they import, at any depth."""
+    import ast
 
+    package = core.parent  # kernelcli/
     seen, todo = set(), [core / f"{module}.py" for module, _, _ in LOOPS]
     while todo:
         path = todo.pop()
-        if path in seen or not path.exists():
+        if path in seen:
             continue
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: imported by a loop's module, not found")
         seen.add(path)
-        text = path.read_text()
-        for dots, name in re.findall(r"^from (\.+)(\w+) import", text, re.M):  # from .x / ..x import
-            todo.append(path.parents[len(dots) - 1] / f"{name}.py")
-        for group in re.findall(r"^from \. import ([\w, ]+)$", text, re.M):  # from . import x, y
-            todo += [path.parent / f"{name.strip()}.py" for name in group.split(",")]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:  # from .x import y / from . import x / from ..x import y
+                base = path.parents[node.level - 1]
+                if node.module:
+                    target = base.joinpath(*node.module.split("."))
+                    todo.append(target / "__init__.py" if target.is_dir() else target.with_suffix(".py"))
+                else:
+                    todo += [base / f"{alias.name}.py" for alias in node.names]
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):  # absolute: only kernelcli's own count
+                names = [node.module] if isinstance(node, ast.ImportFrom) else [alias.name for alias in node.names]
+                for name in names:
+                    if name and name.split(".")[0] == package.name:
+                        target = package.parent.joinpath(*name.split("."))
+                        todo.append(target / "__init__.py" if target.is_dir() else target.with_suffix(".py"))
     return sorted(seen)
 
 

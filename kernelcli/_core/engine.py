@@ -254,10 +254,10 @@ _POOL_WORK = 4
 #: (on the Xeon of 2026-12-04 the loop takes 0.17-0.20 ms; split, 0.16 back to back but 0.27 against 0.22 when
 #: each call alternates with cv2's, whose threads spin on the other core: kept)
 _POOL_INT_WORK = 2
-#: the same on the native helpers (:mod:`.native`), which need no GIL: split from 0.5 M outputs (2048^2:
-#: 0.10-0.13 ms against one thread's 0.17-0.19, cv2 0.11, each call alternating with one of cv2's; 1024^2,
-#: 0.26 M outputs, left on one thread: 45 -> 38 us; 512^2 15 -> 23)
-_POOL_INT_WORK_NATIVE = 8
+#: the same on the native helpers (:mod:`.native`), which need no GIL: split from 0.25 M outputs, each call
+#: alternating with one of cv2's: 2048^2 (1 M outputs) 0.17-0.19 ms on one thread, 0.10-0.13 split (cv2 0.11);
+#: 1024^2 (0.26 M) 45 -> 38 us; 512^2 (0.07 M) 15 -> 23, left on one thread
+_POOL_INT_WORK_NATIVE = 16
 
 
 def direct_plan(shape, src_dtype, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, path, announce=_noop,

@@ -225,11 +225,13 @@ class _Pool:
 
     def run(self, entry: int, packed: np.ndarray, blocks: int, rows: int, seats: int) -> None:
         """Run one job on the caller's thread and at most ``seats`` helpers (the caller holds :attr:`busy`)."""
+        if not (0 < blocks <= MAX_BLOCKS and 0 <= seats < 1 << 32):
+            raise ValueError(f"a native job of {blocks} blocks and {seats} seats: at most {MAX_BLOCKS} blocks")
         with self.cond:
             self.job = self.job % JOBS + 1
             job = self.job
-            if self.sleepers:
-                self.cond.notify_all()
+            if self.sleepers and seats:
+                self.cond.notify(min(self.sleepers, seats))
         drive(self.control, job, entry, packed.ctypes.data, blocks, rows, seats)
 
 
@@ -314,16 +316,17 @@ def run_rows(fn, n_rows: int, *args, threads: int | None = None, work: int | Non
         t = min(t, estimate // MIN_WORK_PER_THREAD)
     if t > 1:
         t = min(t, python_threads.count() if threads is None else max(1, threads))
-    if t <= 1 or fn not in native_rows.NATIVE:
-        python(fn, n_rows, *args, threads=threads, work=work)  # (one thread: the loop, called once)
+    wrapper = native_rows.find(fn, args) if t > 1 else None
+    if wrapper is None:  # one thread (the loop, called once), or no entry point for these arguments: .threads
+        python(fn, n_rows, *args, threads=threads, work=work)
         return
     if not _READY:
         _split_jobs += 1
         if _split_jobs <= python_threads.SPIN_AFTER_JOBS or not prepare():
             python(fn, n_rows, *args, threads=threads, work=work)
             return
-    entry = native_rows.entry(fn, args)
-    if entry is None:  # no entry point for these arguments: the Python hand-off, and its threshold
+    entry = native_rows.entry(fn, args, wrapper)
+    if entry is None:  # the entry point cannot be built here
         python(fn, n_rows, *args, threads=threads, work=work)
         return
     address, packed = entry

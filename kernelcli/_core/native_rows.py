@@ -66,7 +66,7 @@ _int64_at = _pointer_to(types.int64)
 _uint8_at = _pointer_to(types.uint8)
 
 
-def _avg2_rows_int__uint8r_uint8(packed, i0, i1):
+def _pool_avg2_rows_int__uint8d2r_i_uint8d2(packed, i0, i1):
     w = carray(_int64_at(packed), 8)
     try:
         pool.avg2_rows_int(
@@ -80,7 +80,7 @@ def _avg2_rows_int__uint8r_uint8(packed, i0, i1):
         w[7] = 1
 
 
-def _avg2_rows__float32r_float32_bool(packed, i0, i1):
+def _pool_avg2_rows__float32d2r_i_float32d2_boold1(packed, i0, i1):
     w = carray(_int64_at(packed), 10)
     try:
         pool.avg2_rows(
@@ -95,7 +95,7 @@ def _avg2_rows__float32r_float32_bool(packed, i0, i1):
         w[9] = 1
 
 
-def _avg2_rows__float64r_float64_bool(packed, i0, i1):
+def _pool_avg2_rows__float64d2r_i_float64d2_boold1(packed, i0, i1):
     w = carray(_int64_at(packed), 10)
     try:
         pool.avg2_rows(
@@ -110,7 +110,7 @@ def _avg2_rows__float64r_float64_bool(packed, i0, i1):
         w[9] = 1
 
 
-def _avg2_rows__uint8r_float32_bool(packed, i0, i1):
+def _pool_avg2_rows__uint8d2r_i_float32d2_boold1(packed, i0, i1):
     w = carray(_int64_at(packed), 10)
     try:
         pool.avg2_rows(
@@ -125,7 +125,7 @@ def _avg2_rows__uint8r_float32_bool(packed, i0, i1):
         w[9] = 1
 
 
-def _dense_direct__float32r_int64r_int64r_int64r_int64r_int64r_float32r_float32_bool(packed, i0, i1):
+def _conv_dense_direct__float32d2r_i_int64d1r_int64d1r_int64d2r_i_f_i_i_i_i_int64d1r_int64d1r_float32d1r_float32d2_boold1(packed, i0, i1):
     w = carray(_int64_at(packed), 29)
     try:
         conv.dense_direct(
@@ -152,7 +152,7 @@ def _dense_direct__float32r_int64r_int64r_int64r_int64r_int64r_float32r_float32_
         w[28] = 1
 
 
-def _dense_rows__float32r_int64r_int64r_int64r_int64r_int64r_float32r_float32_bool(packed, i0, i1):
+def _conv_dense_rows__float32d2r_i_int64d1r_int64d1r_int64d2r_i_f_i_i_int64d1r_int64d1r_float32d1r_float32d2_boold1(packed, i0, i1):
     w = carray(_int64_at(packed), 27)
     try:
         conv.dense_rows(
@@ -177,7 +177,7 @@ def _dense_rows__float32r_int64r_int64r_int64r_int64r_int64r_float32r_float32_bo
         w[26] = 1
 
 
-def _dense_rows__uint8r_int64r_int64r_int64r_int64r_int64r_float32r_float32_bool(packed, i0, i1):
+def _conv_dense_rows__uint8d2r_i_int64d1r_int64d1r_int64d2r_i_f_i_i_int64d1r_int64d1r_float32d1r_float32d2_boold1(packed, i0, i1):
     w = carray(_int64_at(packed), 27)
     try:
         conv.dense_rows(
@@ -202,7 +202,7 @@ def _dense_rows__uint8r_int64r_int64r_int64r_int64r_int64r_float32r_float32_bool
         w[26] = 1
 
 
-def _separable_direct__float32r_int64r_int64r_int64r_float32r_int64r_float32r_float32_bool(packed, i0, i1):
+def _conv_separable_direct__float32d2r_i_int64d1r_int64d1r_f_i_i_int64d1r_float32d1r_int64d1r_float32d1r_float32d2_boold1(packed, i0, i1):
     w = carray(_int64_at(packed), 25)
     try:
         conv.separable_direct(
@@ -226,7 +226,7 @@ def _separable_direct__float32r_int64r_int64r_int64r_float32r_int64r_float32r_fl
         w[24] = 1
 
 
-def _separable_cast__uint8r_int64r_int64r_int64r_float32r_int64r_float32r_uint8_bool(packed, i0, i1):
+def _sep8_separable_cast__uint8d2r_i_int64d1r_int64d1r_f_i_i_int64d1r_float32d1r_int64d1r_float32d1r_uint8d2_boold1(packed, i0, i1):
     w = carray(_int64_at(packed), 25)
     try:
         sep8.separable_cast(
@@ -250,7 +250,7 @@ def _separable_cast__uint8r_int64r_int64r_int64r_float32r_int64r_float32r_uint8_
         w[24] = 1
 
 
-def _separable_cast__uint8r_int64r_int64r_int64r_float32r_int64r_float32r_float32_bool(packed, i0, i1):
+def _sep8_separable_cast__uint8d2r_i_int64d1r_int64d1r_f_i_i_int64d1r_float32d1r_int64d1r_float32d1r_float32d2_boold1(packed, i0, i1):
     w = carray(_int64_at(packed), 25)
     try:
         sep8.separable_cast(
@@ -276,22 +276,22 @@ def _separable_cast__uint8r_int64r_int64r_int64r_float32r_int64r_float32r_float3
 
 #: (the loop, its arguments' kinds) -> the wrapper (compiled on first use)
 LOOPS = {
-    (pool.avg2_rows_int, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('uint8'), 2, False),)): _avg2_rows_int__uint8r_uint8,
-    (pool.avg2_rows, ((np.dtype('float32'), 2, True), 'int', (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _avg2_rows__float32r_float32_bool,
-    (pool.avg2_rows, ((np.dtype('float64'), 2, True), 'int', (np.dtype('float64'), 2, False), (np.dtype('bool'), 1, False),)): _avg2_rows__float64r_float64_bool,
-    (pool.avg2_rows, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _avg2_rows__uint8r_float32_bool,
-    (conv.dense_direct, ((np.dtype('float32'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('int64'), 2, True), 'int', 'float', 'int', 'int', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _dense_direct__float32r_int64r_int64r_int64r_int64r_int64r_float32r_float32_bool,
-    (conv.dense_rows, ((np.dtype('float32'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('int64'), 2, True), 'int', 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _dense_rows__float32r_int64r_int64r_int64r_int64r_int64r_float32r_float32_bool,
-    (conv.dense_rows, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('int64'), 2, True), 'int', 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _dense_rows__uint8r_int64r_int64r_int64r_int64r_int64r_float32r_float32_bool,
-    (conv.separable_direct, ((np.dtype('float32'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _separable_direct__float32r_int64r_int64r_int64r_float32r_int64r_float32r_float32_bool,
-    (sep8.separable_cast, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('uint8'), 2, False), (np.dtype('bool'), 1, False),)): _separable_cast__uint8r_int64r_int64r_int64r_float32r_int64r_float32r_uint8_bool,
-    (sep8.separable_cast, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _separable_cast__uint8r_int64r_int64r_int64r_float32r_int64r_float32r_float32_bool,
+    (pool.avg2_rows_int, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('uint8'), 2, False),)): _pool_avg2_rows_int__uint8d2r_i_uint8d2,
+    (pool.avg2_rows, ((np.dtype('float32'), 2, True), 'int', (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _pool_avg2_rows__float32d2r_i_float32d2_boold1,
+    (pool.avg2_rows, ((np.dtype('float64'), 2, True), 'int', (np.dtype('float64'), 2, False), (np.dtype('bool'), 1, False),)): _pool_avg2_rows__float64d2r_i_float64d2_boold1,
+    (pool.avg2_rows, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _pool_avg2_rows__uint8d2r_i_float32d2_boold1,
+    (conv.dense_direct, ((np.dtype('float32'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('int64'), 2, True), 'int', 'float', 'int', 'int', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _conv_dense_direct__float32d2r_i_int64d1r_int64d1r_int64d2r_i_f_i_i_i_i_int64d1r_int64d1r_float32d1r_float32d2_boold1,
+    (conv.dense_rows, ((np.dtype('float32'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('int64'), 2, True), 'int', 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _conv_dense_rows__float32d2r_i_int64d1r_int64d1r_int64d2r_i_f_i_i_int64d1r_int64d1r_float32d1r_float32d2_boold1,
+    (conv.dense_rows, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('int64'), 2, True), 'int', 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _conv_dense_rows__uint8d2r_i_int64d1r_int64d1r_int64d2r_i_f_i_i_int64d1r_int64d1r_float32d1r_float32d2_boold1,
+    (conv.separable_direct, ((np.dtype('float32'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _conv_separable_direct__float32d2r_i_int64d1r_int64d1r_f_i_i_int64d1r_float32d1r_int64d1r_float32d1r_float32d2_boold1,
+    (sep8.separable_cast, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('uint8'), 2, False), (np.dtype('bool'), 1, False),)): _sep8_separable_cast__uint8d2r_i_int64d1r_int64d1r_f_i_i_int64d1r_float32d1r_int64d1r_float32d1r_uint8d2_boold1,
+    (sep8.separable_cast, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _sep8_separable_cast__uint8d2r_i_int64d1r_int64d1r_f_i_i_int64d1r_float32d1r_int64d1r_float32d1r_float32d2_boold1,
 }
-#: the loops with an entry point
-NATIVE = frozenset(loop for loop, _ in LOOPS)
-#: the SHA-256 of the loops' modules and of every core module they import, as this file was written:
-#: Numba's cache keys an entry point on this file alone, so a loop edited without this file rewritten would
-#: keep its old compiled code here (tests/test_layering.py checks it)
+#: the SHA-256 of the loops' modules (and of the package modules they import), as this file was written.
+#: Numba keys an entry point's cache on this file alone, and the entry point holds the loop's code: a loop
+#: edited without this file rewritten would keep its old code here while its module's own cache renews
+#: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
+#: loop's module must change with it, as everywhere in the core (see taps.py)
 LOOP_SOURCES = '2ebe696b02b3f32f976473f664e5a65fd869f594bad75c754d57a9e5fe0d34d6'
 
 
@@ -330,13 +330,19 @@ def load_all() -> int:
     return sum(_compiled(wrapper) is not False for wrapper in LOOPS.values())
 
 
-def entry(fn, args) -> tuple[int, np.ndarray] | None:
+def find(fn, args):
+    """The wrapper of :data:`LOOPS` for loop ``fn`` and ``args`` (without ``i0, i1``), or None: a lookup, nothing built."""
+    return LOOPS.get((fn, tuple(_kind(a) for a in args)))
+
+
+def entry(fn, args, wrapper=None) -> tuple[int, np.ndarray] | None:
     """The C entry point of loop ``fn`` for ``args`` (without ``i0, i1``) and the packed arguments; None
-    when :data:`LOOPS` has no entry for exactly these kinds of arguments (or the wrapper cannot be built)."""
-    kinds = tuple(_kind(a) for a in args)
-    wrapper = LOOPS.get((fn, kinds))
+    when :data:`LOOPS` has no entry for exactly these kinds of arguments (or the wrapper cannot be built).
+    ``wrapper``: what :func:`find` gave for them, if the caller has it."""
+    wrapper = wrapper or find(fn, args)
     if wrapper is None:
         return None
+    kinds = tuple(_kind(a) for a in args)
     compiled = _compiled(wrapper)
     if compiled is False:
         return None
