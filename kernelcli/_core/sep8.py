@@ -13,8 +13,8 @@ within +-5% of this loop's (the horizontal pass and the float32 output dominate)
 out: one compiled loop fewer.
 
 Numba's cache keys a function on its own file only, and the loop here holds the helpers it
-inlines from :mod:`.conv` and the tap passes of :mod:`.taps`: a change to those must come with a
-change to this file.
+inlines from :mod:`.conv`, the tap passes of :mod:`.taps` and the rounding of :mod:`.eightbit` (its
+store through int32, 2026-12-04): a change to those must come with a change to this file.
 
 Example
 -------
