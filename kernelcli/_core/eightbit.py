@@ -11,10 +11,12 @@ counts, the non-zero count, the clipping cast), and writes into every fourth byt
 RGBX memory a JPEG is encoded from only slowly.  Here each value is read once, and an RGBX
 pixel is written as one 32-bit word.  The same values and counts, value by value.
 
-Rounding half to even without a call: below 2**22 in magnitude, adding and subtracting
-1.5 * 2**23 in float32 rounds to a whole number as ``rint`` does (the sum stays in
-[2**23, 2**24), where float32's step is 1); at or beyond 2**22 the value only decides a
-count and the clipped 0 or 255, which the value itself decides alike.
+Each value is rounded half to even (``rint``), counted below 0 or above 255 and clipped, in one pass
+that vectorises: the counts add 0s and 1s into float32 counters (exact in any order up to 2**24, so
+``fastmath`` may reorder their sums; a row is taken 2**24 values at a time), and the clipped level
+goes to its byte through an int32.  The integer counters of before were widened to int64 by Numba's
+typing, which left the loop 4 values wide: 0.42-0.47 -> 0.18-0.20 ns a value (uint8 rows), 0.86-0.88
+-> 0.58-0.59 (RGBX), one thread, 2026-12-04.
 
 Example
 -------
@@ -34,25 +36,33 @@ from numba.extending import overload
 
 from .config import JIT
 
-_MAGIC = np.float32(1.5 * 2**23)
-_EXACT = np.float32(2**22)
 _ZERO = np.float32(0)
+_ONE = np.float32(1)
 _TOP = np.float32(255)
+#: values of a row counted into one float32 counter (exact up to 2**24)
+_CHUNK = 1 << 24
+#: the jitted options of the two loops below: the counters' sums may be reordered (whole numbers, exact)
+_COUNTING = {**JIT, "fastmath": {"reassoc"}}
 
 
-@njit(**JIT, inline="always")
+@njit(**_COUNTING, inline="always")
 def _level(v, absolute):
-    """(the 8-bit level of ``v``, 1 if it rounds below 0, 1 if above 255)."""
+    """(the 8-bit level of ``v`` -- of ``|v|`` when ``absolute`` -- as an int32, and 1.0 or 0.0 for: it rounds
+    below 0, above 255, ``v`` is non-zero); the loops add the three up (carried in a tuple, the sums did not
+    vectorise)."""
     if absolute:
         v = abs(v)
-    r = (v + _MAGIC) - _MAGIC if abs(v) < _EXACT else v
-    return min(max(r, _ZERO), _TOP), r < _ZERO, r > _TOP
+    r = np.rint(v)
+    below = _ONE if r < _ZERO else _ZERO
+    above = _ONE if r > _TOP else _ZERO
+    nonzero = _ONE if v != 0 else _ZERO
+    return np.int32(min(max(r, _ZERO), _TOP)), below, above, nonzero
 
 
 # compiled on first use, as every loop here: the callers pass C-contiguous float32 rows and
 # C-contiguous outputs, so one version each (an explicit signature would be cached under its
 # text, which the worker's loader of cached versions would add again beside it: ambiguous)
-@njit(**JIT)
+@njit(**_COUNTING)
 def rows_to_uint8(block, out, absolute):
     """``out = clip(rint(block), 0, 255)`` (of ``|block|`` when ``absolute``), rows of values
     (pixels times channels); returns (values below 0, above 255, non-zero values of ``block``)."""
@@ -61,17 +71,23 @@ def rows_to_uint8(block, out, absolute):
     nonzero = 0
     for i in range(block.shape[0]):
         row, into = block[i], out[i]
-        for j in range(row.shape[0]):
-            v = row[j]
-            nonzero += v != 0
-            level, below, above = _level(v, absolute)
-            low += below
-            high += above
-            into[j] = np.uint8(level)
+        for j0 in range(0, row.shape[0], _CHUNK):
+            # slices indexed from 0: an index from j0, of unknown sign to Numba, got a wrap-around test each
+            part, dst = row[j0 : j0 + _CHUNK], into[j0 : j0 + _CHUNK]
+            lo, hi, nz = _ZERO, _ZERO, _ZERO
+            for j in range(part.shape[0]):
+                level, a, b, c = _level(part[j], absolute)
+                dst[j] = level
+                lo += a
+                hi += b
+                nz += c
+            low += int(lo)
+            high += int(hi)
+            nonzero += int(nz)
     return low, high, nonzero
 
 
-@njit(**JIT)
+@njit(**_COUNTING)
 def rows_to_rgbx(block, out, absolute):
     """:func:`rows_to_uint8` of RGB rows (3 values a pixel) into RGBX pixels, one little-endian
     32-bit word each (X is 0), as Pillow holds an RGB image."""
@@ -80,16 +96,21 @@ def rows_to_rgbx(block, out, absolute):
     nonzero = 0
     for i in range(block.shape[0]):
         row, into = block[i], out[i]
-        for j in range(into.shape[0]):
-            pixel = np.uint32(0)
-            for k in range(3):
-                v = row[3 * j + k]
-                nonzero += v != 0
-                level, below, above = _level(v, absolute)
-                low += below
-                high += above
-                pixel |= np.uint32(level) << np.uint32(8 * k)
-            into[j] = pixel
+        for j0 in range(0, into.shape[0], _CHUNK // 3):
+            part, dst = row[3 * j0 : 3 * j0 + _CHUNK], into[j0 : j0 + _CHUNK // 3]
+            lo, hi, nz = _ZERO, _ZERO, _ZERO
+            for j in range(dst.shape[0]):
+                pixel = np.uint32(0)
+                for k in range(3):
+                    level, a, b, c = _level(part[3 * j + k], absolute)
+                    pixel |= np.uint32(level) << np.uint32(8 * k)
+                    lo += a
+                    hi += b
+                    nz += c
+                dst[j] = pixel
+            low += int(lo)
+            high += int(hi)
+            nonzero += int(nz)
     return low, high, nonzero
 
 

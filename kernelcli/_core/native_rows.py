@@ -292,7 +292,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = 'e8e18af78886798f01a44357da1b6c32c940c21d276d297d2d6501d5987b0134'
+LOOP_SOURCES = '5ed0cc06990149bdc26aab665061a8bd684ac2aedc93d991b3e409fbafbc2443'
 
 
 _ENTRIES: dict = {}
