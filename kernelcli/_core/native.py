@@ -25,7 +25,7 @@ Example
 >>> from kernelcli._core import pool
 >>> x = np.arange(64, dtype=np.uint8).reshape(8, 8); x.flags.writeable = False  # (the loop's types)
 >>> out = np.empty((4, 4), np.uint8)
->>> run_rows(pool.avg2_rows_int, 4, x, 1, out, threads=2, work=10**9)
+>>> run_rows(pool.avg2_rows_int, 4, x, 1, out, threads=2, work=10**9)  # (4 rows: one thread; see run_rows)
 >>> out[0].tolist()
 [4, 6, 8, 10]
 """
