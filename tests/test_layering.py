@@ -204,11 +204,13 @@ def test_each_numeric_code_is_defined_once():
 GENERATOR = Path(__file__).resolve().parents[1] / "tools" / "gen_taps.py"
 
 
-def test_generated_taps_match_their_generator():
-    generator = GENERATOR
+@pytest.mark.parametrize("generator, module", [("gen_taps.py", "taps.py"), ("gen_native_rows.py", "native_rows.py"),
+                                               ("gen_layer_blocks.py", "layer_blocks.py")])
+def test_generated_modules_match_their_generators(generator, module):
+    generator = GENERATOR.parent / generator
     if not generator.exists():
         pytest.skip("tools/ is not shipped with this copy")
-    done = subprocess.run([sys.executable, str(generator), "--check", str(PACKAGE / "_core" / "taps.py")],
+    done = subprocess.run([sys.executable, str(generator), "--check", str(PACKAGE / "_core" / module)],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 
@@ -223,22 +225,32 @@ def test_a_drifted_taps_module_is_caught(tmp_path):
     assert done.returncode == 1 and "python tools/gen_taps.py" in done.stderr
 
 
-def test_generated_native_rows_match_their_generator():
-    generator = GENERATOR.parent / "gen_native_rows.py"
-    if not generator.exists():
-        pytest.skip("tools/ is not shipped with this copy")
-    done = subprocess.run([sys.executable, str(generator), "--check", str(PACKAGE / "_core" / "native_rows.py")],
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+def test_an_edited_loop_module_changes_the_native_entry_points_hash(tmp_path):
+    """Numba keys a native entry point's cache on native_rows.py alone: the hash of the loops' modules it holds
+    changes with any of them (the generator check then fails until the file is written again)."""
+    import importlib.util
+    import shutil
 
-
-def test_generated_layer_blocks_match_their_generator():
-    generator = GENERATOR.parent / "gen_layer_blocks.py"
-    if not generator.exists():
+    path = GENERATOR.parent / "gen_native_rows.py"
+    if not path.exists():
         pytest.skip("tools/ is not shipped with this copy")
-    done = subprocess.run([sys.executable, str(generator), "--check", str(PACKAGE / "_core" / "layer_blocks.py")],
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    spec = importlib.util.spec_from_file_location("gen_native_rows_under_test", path)
+    generator = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(generator)
+    finally:
+        sys.path.remove(str(path.parent))
+    copy = tmp_path / "kernelcli"
+    shutil.copytree(generator.TARGET.parent.parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    before = generator.loop_sources_hash(copy / "_core")
+    assert {p.name for p in generator.loop_modules(copy / "_core")} >= {"pool.py", "conv.py", "sep8.py", "taps.py"}
+    for name in ("pool.py", "taps.py"):
+        with (copy / "_core" / name).open("a") as f:
+            f.write("# edited\n")
+        after = generator.loop_sources_hash(copy / "_core")
+        assert after != before
+        before = after
 
 
 def test_every_public_name_still_resolves():
