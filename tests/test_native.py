@@ -211,15 +211,22 @@ def test_a_float_argument_travels_as_its_bits():
     assert native_rows.entry(conv.dense_direct, (*args[:6], np.float32(-2.5), *args[7:])) is None  # Numba: float32
 
 
+#: a child process's start: the native helpers on 2 threads for any job, and a 2048^2 uint8 image ``x``, read-only,
+#: with ``out`` for its 2x2 average
+_SETUP = (
+    "from kernelcli._core import native, pool, threads\n"
+    "threads.count = lambda: 2\n"
+    "native.MIN_WORK_PER_THREAD = 1\n"
+    "native.prepare()\n"
+    "x = np.arange(2048 * 2048, dtype=np.uint32).reshape(2048, 2048).astype(np.uint8); x.flags.writeable = False\n"
+    "out = np.empty((1024, 1024), np.uint8)\n"
+)
+
+
 def test_a_forked_child_starts_its_own_helpers():
     code = (
         "import os, numpy as np\n"
-        "from kernelcli._core import native, pool, threads\n"
-        "threads.count = lambda: 2\n"
-        "native.MIN_WORK_PER_THREAD = 1\n"
-        "native.prepare()\n"
-        "x = np.arange(2048 * 2048, dtype=np.uint32).reshape(2048, 2048).astype(np.uint8); x.flags.writeable = False\n"
-        "out = np.empty((1024, 1024), np.uint8)\n"
+        + _SETUP +
         "native.run_rows(pool.avg2_rows_int, 1024, x, 1, out)  # the parent's helpers exist now\n"
         "expected, parents = out.tobytes(), native._pool\n"
         "pid = os.fork()\n"
@@ -387,3 +394,33 @@ def test_a_uint8_average_splits_natively_and_stays_on_one_thread_without(monkeyp
     assert len(jobs) == 1
     monkeypatch.setattr(native, "_READY", False)  # no driver here
     assert api.pool2d(x, 2, op="avg", dtype="uint8").tobytes() == split.tobytes() and len(jobs) == 1
+
+
+def test_the_helpers_go_home_before_the_interpreter_exits():
+    """At exit the helpers leave their poll and end: a daemon thread runs on through the interpreter's teardown
+    until it needs the GIL, and a helper still polling would read the control block after it is freed (and
+    might call what it then holds).  A job after that runs on the caller alone, with the same bytes."""
+    code = (
+        "import atexit, sys\n"
+        "def after_ours():  # registered first: runs after native's own exit function\n"
+        "    from kernelcli._core import native\n"
+        "    print('at exit', not any(t.is_alive() for t in native._pool.threads), len(native._pool.threads))\n"
+        "    sys.stdout.flush()\n"
+        "atexit.register(after_ours)\n"
+        "import numpy as np\n"
+        + _SETUP +
+        "for _ in range(20):\n"
+        "    native.run_rows(pool.avg2_rows_int, 1024, x, 1, out)\n"
+        "expected = out.tobytes()\n"
+        "helpers = native._pool\n"
+        "native._stop_helpers()  # (what atexit calls)\n"
+        "print(not any(t.is_alive() for t in helpers.threads), helpers.control[native.JOB] == native.STOP)\n"
+        "out[:] = 0\n"
+        "native.run_rows(pool.avg2_rows_int, 1024, x, 1, out)\n"
+        "print(out.tobytes() == expected)\n"
+        "native._forget_pool()  # a new pool, its helper polling as the program ends\n"
+        "for _ in range(5):\n"
+        "    native.run_rows(pool.avg2_rows_int, 1024, x, 1, out)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout.split("\n")[:3]) == (0, ["True True", "True", "at exit True 1"]), done.stderr

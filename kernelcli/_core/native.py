@@ -17,7 +17,8 @@ loop over the same rows, whoever runs it: the result does not depend on the path
 After a job a helper polls for :data:`.threads.SPIN_US` (as :mod:`.threads`' helpers do), then
 returns to Python and sleeps on a condition; a caller that finds one asleep wakes it through
 Python and starts without it (the blocks are claimed as threads come: a late helper takes what
-is left).  A forked child starts its own helpers.
+is left).  A forked child starts its own helpers; at the interpreter's exit they are sent home
+(:meth:`_Pool.stop`, an ``atexit`` function) before the control block is freed.
 
 Example
 -------
@@ -32,6 +33,7 @@ Example
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 
@@ -56,6 +58,8 @@ JOB, ENTRY, ARGS, ROWS, NEXT, SEATS, DONE, HELPED = range(8)
 CONTROL = 8
 #: job numbers run 1 .. JOBS (31 bits: the high half of :data:`NEXT` and :data:`SEATS`), then again
 JOBS = (1 << 31) - 1
+#: the job number that sends the helpers home (at the interpreter's exit, before it frees the control block)
+STOP = -1
 #: the most blocks of a job (16 bits of :data:`NEXT`)
 MAX_BLOCKS = (1 << 16) - 1
 #: blocks per thread of a native job: a claim costs a compare-and-swap, not a Python call, so a
@@ -161,7 +165,8 @@ def _take_seat(control, job):
 
 @njit(nogil=True, cache=True)
 def helper_poll(control, seen, polls):
-    """A helper's loop: run the blocks of each new job, return the last job seen after ``polls`` polls find none."""
+    """A helper's loop: run the blocks of each new job, return the last job seen after ``polls`` polls find none
+    (or :data:`STOP` at once)."""
     while True:
         job = seen
         for _ in range(polls):
@@ -170,8 +175,8 @@ def helper_poll(control, seen, polls):
                 break
             _pause()
             _sched_yield()
-        if job == seen:
-            return seen
+        if job == seen or job == STOP:
+            return job
         seen = job
         if _take_seat(control, job):
             _run_blocks(control, job, True)
@@ -218,10 +223,24 @@ class _Pool:
         while True:
             seen = helper_poll(self.control, seen, self.polls)
             with self.cond:
-                while self.job == seen:
+                while self.job == seen and seen != STOP:
                     self.sleepers += 1
                     self.cond.wait()
                     self.sleepers -= 1
+                if seen == STOP or self.job == STOP:
+                    return
+
+    def stop(self, timeout: float = 1.0) -> None:
+        """Send the helpers home and wait for them (at most ``timeout`` seconds each): at the interpreter's exit,
+        a helper still polling would read the control block after it is freed, and might call what it then
+        holds (a daemon thread runs on through the interpreter's teardown until it needs the GIL)."""
+        with self.busy:  # (no job holds the block now)
+            with self.cond:
+                self.job = STOP
+                self.cond.notify_all()
+            self.control[JOB] = STOP  # (a helper polls it with an acquire load)
+        for t in self.threads:
+            t.join(timeout)
 
     def run(self, entry: int, packed: np.ndarray, blocks: int, rows: int, seats: int) -> None:
         """Run one job on the caller's thread and at most ``seats`` helpers (the caller holds :attr:`busy`)."""
@@ -248,6 +267,12 @@ def _forget_pool() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
+
+
+@atexit.register
+def _stop_helpers() -> None:
+    if _pool is not None and _pool.threads:
+        _pool.stop()
 
 
 def _helpers() -> _Pool:
