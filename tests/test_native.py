@@ -33,8 +33,8 @@ def split_everything(monkeypatch):
     original_entry, original_run = native_rows.entry, native._Pool.run
     found = []
 
-    def entry(fn, args, wrapper=None):
-        got = original_entry(fn, args, wrapper)
+    def entry(fn, args, found=None):
+        got = original_entry(fn, args, found)
         found.append(fn.py_func.__name__ if got is not None else None)
         return got
 

@@ -138,18 +138,21 @@ def load_all() -> int:
 
 
 def find(fn, args):
-    """The wrapper of :data:`LOOPS` for loop ``fn`` and ``args`` (without ``i0, i1``), or None: a lookup, nothing built."""
-    return LOOPS.get((fn, tuple(_kind(a) for a in args)))
+    """(the wrapper of :data:`LOOPS` for loop ``fn`` and ``args`` -- without ``i0, i1`` --, the arguments'
+    kinds), or None: a lookup, nothing built."""
+    kinds = tuple(_kind(a) for a in args)
+    wrapper = LOOPS.get((fn, kinds))
+    return None if wrapper is None else (wrapper, kinds)
 
 
-def entry(fn, args, wrapper=None) -> tuple[int, np.ndarray] | None:
+def entry(fn, args, found=None) -> tuple[int, np.ndarray] | None:
     """The C entry point of loop ``fn`` for ``args`` (without ``i0, i1``) and the packed arguments; None
     when :data:`LOOPS` has no entry for exactly these kinds of arguments (or the wrapper cannot be built).
-    ``wrapper``: what :func:`find` gave for them, if the caller has it."""
-    wrapper = wrapper or find(fn, args)
-    if wrapper is None:
+    ``found``: what :func:`find` gave for them, if the caller has it."""
+    found = found or find(fn, args)
+    if found is None:
         return None
-    kinds = tuple(_kind(a) for a in args)
+    wrapper, kinds = found
     compiled = _compiled(wrapper)
     if compiled is False:
         return None

@@ -341,8 +341,8 @@ def run_rows(fn, n_rows: int, *args, threads: int | None = None, work: int | Non
         t = min(t, estimate // MIN_WORK_PER_THREAD)
     if t > 1:
         t = min(t, python_threads.count() if threads is None else max(1, threads))
-    wrapper = native_rows.find(fn, args) if t > 1 else None
-    if wrapper is None:  # one thread (the loop, called once), or no entry point for these arguments: .threads
+    found = native_rows.find(fn, args) if t > 1 else None
+    if found is None:  # one thread (the loop, called once), or no entry point for these arguments: .threads
         python(fn, n_rows, *args, threads=threads, work=work)
         return
     if not _READY:
@@ -350,7 +350,7 @@ def run_rows(fn, n_rows: int, *args, threads: int | None = None, work: int | Non
         if _split_jobs <= python_threads.SPIN_AFTER_JOBS or not prepare():
             python(fn, n_rows, *args, threads=threads, work=work)
             return
-    entry = native_rows.entry(fn, args, wrapper)
+    entry = native_rows.entry(fn, args, found)
     if entry is None:  # the entry point cannot be built here
         python(fn, n_rows, *args, threads=threads, work=work)
         return
