@@ -31,15 +31,15 @@ def split_everything(monkeypatch):
     assert native.prepare()
     jobs = []  # the loops whose jobs ran on the native helpers
     original_entry, original_run = native_rows.entry, native._Pool.run
-    found = []
+    entered = []
 
     def entry(fn, args, found=None):
         got = original_entry(fn, args, found)
-        found.append(fn.py_func.__name__ if got is not None else None)
+        entered.append(fn.py_func.__name__ if got is not None else None)
         return got
 
     def run(self, *args):
-        jobs.append(found[-1])
+        jobs.append(entered[-1])
         return original_run(self, *args)
 
     monkeypatch.setattr(native_rows, "entry", entry)
