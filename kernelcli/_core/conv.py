@@ -32,6 +32,7 @@ from numba import njit
 
 from .config import JIT
 from .pad import pad_into
+from .retype import alive, borrowed
 from .screen import screen_row
 from .taps import ROWS, apply_blocked, apply_taps
 
@@ -72,8 +73,10 @@ def dense_rows(x, channels, rows, cols, runs, wq, fill, span, stride_h, trow, to
     if stride_h == 1 and runs.shape[0] == 1 and row_len <= _SLAB_MAX_ROW:
         _dense_slab(x, channels, rows, cols, runs, wq, fill, span, trow, toff, ws, out, flags, i0, i1)
         return
-    ring = np.empty(span * _slot_len(row_len), dtype=out.dtype)
-    starts = np.empty_like(toff)
+    x, rows, cols, runs, trow, toff, ws = borrowed(x), borrowed(rows), borrowed(cols), borrowed(runs), borrowed(trow), borrowed(toff), borrowed(ws)
+    out, flags = borrowed(out), borrowed(flags)
+    ring_memory, starts_memory = np.empty(span * _slot_len(row_len), dtype=out.dtype), np.empty_like(toff)
+    ring, starts = borrowed(ring_memory), borrowed(starts_memory)
     v = out.dtype.type(fill)
     loaded = -1
     for i in range(i0, i1):
@@ -82,6 +85,7 @@ def dense_rows(x, channels, rows, cols, runs, wq, fill, span, stride_h, trow, to
         _locate(starts, trow, toff, top, span, row_len)
         apply_taps(out[i], ring, 0, starts, ws)
         screen_row(out[i], flags, i)
+    alive(ring_memory, starts_memory)
 
 
 #: padded rows up to this many values take :func:`_dense_slab` (short rows: a pass's set-up is a
@@ -100,12 +104,14 @@ def _dense_slab(x, channels, rows, cols, runs, wq, fill, span, trow, toff, ws, o
     padded row, so the columns past each output row are thrown away), then copied out: the same
     sums, tap for tap and pass for pass, as through the ring.
     """
+    x, rows, cols, runs, ws, out, flags = borrowed(x), borrowed(rows), borrowed(cols), borrowed(runs), borrowed(ws), borrowed(out), borrowed(flags)
     row_len = wq * channels
     m = out.shape[1]
     chunk = min(max(8, _SLAB_ELEMENTS // row_len), i1 - i0)  # a few border rows: a small slab
-    slab = np.empty((chunk + span - 1) * row_len, dtype=out.dtype)
-    scratch = np.empty(chunk * row_len, dtype=out.dtype)
-    starts = trow * row_len + toff
+    slab_memory = np.empty((chunk + span - 1) * row_len, dtype=out.dtype)
+    scratch_memory = np.empty(chunk * row_len, dtype=out.dtype)
+    starts_memory = trow * row_len + toff
+    slab, scratch, starts = borrowed(slab_memory), borrowed(scratch_memory), borrowed(starts_memory)
     v = out.dtype.type(fill)
     i = i0
     while i < i1:
@@ -120,6 +126,7 @@ def _dense_slab(x, channels, rows, cols, runs, wq, fill, span, trow, toff, ws, o
                 orow[j] = part[j]
             screen_row(orow, flags, i + r)
         i += n
+    alive(slab_memory, scratch_memory, starts_memory)
 
 
 @njit(**JIT)
@@ -129,11 +136,12 @@ def separable_rows(x, channels, rows, cols, runs, wq, fill, span, stride_h, vrow
     The vertical taps (window rows ``vrow``) combine whole padded rows; the horizontal
     taps (row offsets ``hoff``) read the buffer.  ``kh + kw`` taps per output instead of ``kh * kw``.
     """
+    x, rows, cols, runs, vrow, vws, hoff, hws = borrowed(x), borrowed(rows), borrowed(cols), borrowed(runs), borrowed(vrow), borrowed(vws), borrowed(hoff), borrowed(hws)
+    out, flags = borrowed(out), borrowed(flags)
     row_len = runs.shape[0] * wq * channels
-    ring = np.empty(span * _slot_len(row_len), dtype=out.dtype)
-    tmp = np.empty(row_len, dtype=out.dtype)
-    vstarts = np.empty_like(vrow)
-    zero = np.zeros_like(vrow)
+    ring_memory, tmp_memory = np.empty(span * _slot_len(row_len), dtype=out.dtype), np.empty(row_len, dtype=out.dtype)
+    vstarts_memory, zero_memory = np.empty_like(vrow), np.zeros_like(vrow)
+    ring, tmp, vstarts, zero = borrowed(ring_memory), borrowed(tmp_memory), borrowed(vstarts_memory), borrowed(zero_memory)
     v = out.dtype.type(fill)
     loaded = -1
     for i in range(i0, i1):
@@ -143,6 +151,7 @@ def separable_rows(x, channels, rows, cols, runs, wq, fill, span, stride_h, vrow
         apply_taps(tmp, ring, 0, vstarts, vws)
         apply_taps(out[i], tmp, 0, hoff, hws)
         screen_row(out[i], flags, i)
+    alive(ring_memory, tmp_memory, vstarts_memory, zero_memory)
 
 
 @njit(**JIT, inline="always")
@@ -194,8 +203,11 @@ def dense_direct(x, channels, rows, cols, runs, wq, fill, span, stride_h, left, 
     if not (stride_h == 1 and out_len <= row_len and jr > jl):
         dense_rows(x, c, rows, cols, runs, wq, fill, span, stride_h, trow, toff, ws, out, flags, i0, i1)
         return
+    x, rows, cols, runs, trow, toff, ws = borrowed(x), borrowed(rows), borrowed(cols), borrowed(runs), borrowed(trow), borrowed(toff), borrowed(ws)
+    out, flags = borrowed(out), borrowed(flags)
     flat = x.reshape(-1)
-    starts = np.empty_like(toff)
+    starts_memory = np.empty_like(toff)
+    starts = borrowed(starts_memory)
     block = max(2, min(i1 - i0, _FLAT_ELEMENTS // row_len))
     # Output rows narrower than the input's cannot be one flat segment with it.  Long ones are written
     # in place row by row (a blocked sweep's rows out_len apart); short ones, where a pass a row costs
@@ -206,13 +218,15 @@ def dense_direct(x, channels, rows, cols, runs, wq, fill, span, stride_h, left, 
     buffered = narrow and out_len < _NARROW_IN_PLACE_VALUES
     if buffered:
         block = max(2, min(block, _NARROW_ELEMENTS // row_len))
-    rows_buf = np.empty(block * row_len + 4096 // out.itemsize if buffered else 0, dtype=out.dtype)
+    rows_buf_memory = np.empty(block * row_len + 4096 // out.itemsize if buffered else 0, dtype=out.dtype)
+    rows_buf = borrowed(rows_buf_memory)
     shift = (out.ctypes.data - x.ctypes.data) % 4096
     out_flat = out.reshape(-1)
     lw, rw = (jl + span_w - 1) * c, (ow - jr + span_w - 1) * c  # strip widths (values)
-    strip = np.empty((block + span - 1) * max(lw, rw, 1), dtype=out.dtype)
-    scratch = np.empty(block * max(lw, rw, 1), dtype=out.dtype)
-    sstarts = np.empty_like(toff)
+    strip_memory = np.empty((block + span - 1) * max(lw, rw, 1), dtype=out.dtype)
+    scratch_memory = np.empty(block * max(lw, rw, 1), dtype=out.dtype)
+    sstarts_memory = np.empty_like(toff)
+    strip, scratch, sstarts = borrowed(strip_memory), borrowed(scratch_memory), borrowed(sstarts_memory)
     v = out.dtype.type(fill)
     m = (jr - jl) * c
     i = i0
@@ -261,6 +275,7 @@ def dense_direct(x, channels, rows, cols, runs, wq, fill, span, stride_h, left, 
         if flags.shape[0] > 0:  # the block's rows in one sweep (only whether any flag is raised is read)
             screen_row(out_flat[i * out_len : b * out_len], flags, i)
         i = b
+    alive(starts_memory, rows_buf_memory, strip_memory, scratch_memory, sstarts_memory)
 
 
 #: :func:`dense_direct` writes output rows narrower than the input's in place from this many values up
@@ -334,12 +349,13 @@ def separable_direct(x, channels, rows, cols, fill, left, stride_h, vrow, vws, h
     row_len = x.shape[1]
     w = row_len // c
     wp = cols.shape[0]
+    x, rows, cols, vrow, vws, hoff, hws = borrowed(x), borrowed(rows), borrowed(cols), borrowed(vrow), borrowed(vws), borrowed(hoff), borrowed(hws)
+    out, flags = borrowed(out), borrowed(flags)
     flat = x.reshape(-1)
-    tmp = np.empty(wp * c, dtype=out.dtype)
+    tmp_memory, zero_memory = np.empty(wp * c, dtype=out.dtype), np.zeros_like(vrow)
+    starts_memory, wsel_memory = np.empty_like(vrow), np.empty_like(vws)
+    tmp, zero, starts, wsel = borrowed(tmp_memory), borrowed(zero_memory), borrowed(starts_memory), borrowed(wsel_memory)
     inner = tmp[left * c : (left + w) * c]
-    zero = np.zeros_like(vrow)
-    starts = np.empty_like(vrow)
-    wsel = np.empty_like(vws)
     v = out.dtype.type(fill)
     total = out.dtype.type(0)
     for t in range(vws.shape[0]):
@@ -356,6 +372,7 @@ def separable_direct(x, channels, rows, cols, fill, left, stride_h, vrow, vws, h
         _border_cells(tmp, inner, cols, c, edge, left + w, wp)
         apply_taps(out[i], tmp, 0, hoff, hws)
         screen_row(out[i], flags, i)
+    alive(tmp_memory, zero_memory, starts_memory, wsel_memory)
 
 
 @njit(**JIT, inline="always")

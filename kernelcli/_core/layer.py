@@ -47,6 +47,7 @@ from numba import njit
 from .config import JIT, LEAKY_RELU, NONE, RELU, SIGMOID, TANH
 from .layer_blocks import sweep
 from .pad import pad_into
+from .retype import alive, borrowed
 from .screen import screen_row
 from .simd import muladd, stream_fence
 
@@ -62,6 +63,7 @@ def planarize(x, rows, cols, value, xq, i0, i1):
     padded column q copy (-1: the fill ``value``); ``xq[c, r, p, idx]`` holds padded
     column ``idx*s + p``.
     """
+    x, rows, cols, planes = borrowed(x), borrowed(rows), borrowed(cols), borrowed(xq)
     channels = x.shape[2]
     stride_w = xq.shape[2]
     wq = xq.shape[3]
@@ -70,7 +72,7 @@ def planarize(x, rows, cols, value, xq, i0, i1):
         sr = rows[r]
         for ch in range(channels):
             for ph in range(stride_w):
-                dst = xq[ch, r, ph]
+                dst = planes[ch, r, ph]
                 if sr < 0:
                     dst[:] = fill
                     continue
@@ -96,8 +98,10 @@ def layer_rows(xq, taps, weights, counts, bias, stride_h, act, slope, out, i0, i
     ``taps[k, :counts[k]]`` (channel, row offset, phase, start) with ``weights[k, t]``.
     All float arrays share one dtype; ``slope`` is leaky_relu's below zero.
     """
+    xq, taps, weights, counts, bias, rows_out = borrowed(xq), borrowed(taps), borrowed(weights), borrowed(counts), borrowed(bias), borrowed(out)
     ow, nk = out.shape[1], out.shape[2]
-    buf = np.empty((nk, ow), dtype=out.dtype)
+    buf_memory = np.empty((nk, ow), dtype=out.dtype)
+    buf = borrowed(buf_memory)
     for i in range(i0, i1):
         r0 = i * stride_h
         for k in range(nk):
@@ -148,10 +152,11 @@ def layer_rows(xq, taps, weights, counts, bias, stride_h, act, slope, out, i0, i
                 for j in range(ow):
                     row[j] = muladd(row[j], w0, a[j])
             _finish(row, bias[k], act, slope)
-        orow = out[i]
+        orow = rows_out[i]
         for j in range(ow):
             for k in range(nk):
                 orow[j, k] = buf[k, j]
+    alive(buf_memory)
     return out
 
 
@@ -171,6 +176,11 @@ def blocked_rows(x, channels, rows, cols, runs, wq, fill, needed, chunk, span, o
     which are fenced before returning.  ``flags`` (one per padded row, or empty: not screening):
     ``flags[p]`` is raised when padded row p holds a NaN or an infinity (:mod:`.screen`), checked
     while the row is in cache.
+
+    Unlike the other row loops it does not work on :func:`.retype.borrowed` arrays: their reference
+    counts cost it 3% of its time, but borrowed, LLVM allocated the registers of the register-blocked
+    loop differently (one more reload from the stack a tap) and it ran 4-6% slower (16 filters, one
+    thread, five alternating rounds, 2026-12-04).
     """
     ow, nk = out.shape[1], out.shape[2]
     of = out.reshape(out.size)

@@ -31,6 +31,7 @@ from numba import njit
 from .config import JIT
 from .conv import _border_cells
 from .eightbit import row_target, store_rounded
+from .retype import alive, borrowed
 from .screen import screen_row
 from .taps import apply_taps
 
@@ -61,19 +62,23 @@ def separable_cast(x, channels, rows, cols, fill, left, stride_h, vrow, vws, hof
     ``out`` may be an integer array (the API's ``dtype=``): each float row is then rounded into it
     (:func:`.eightbit.store_rounded`) while in cache, and no float result is written to memory.
     """
+    x, rows, cols, vrow, vws, hoff, hws = borrowed(x), borrowed(rows), borrowed(cols), borrowed(vrow), borrowed(vws), borrowed(hoff), borrowed(hws)
+    out, flags = borrowed(out), borrowed(flags)
     c = channels
     row_len = x.shape[1]
     w = row_len // c
     wp = cols.shape[0]
     flat = x.reshape(-1)
-    tmp = np.empty(wp * c, dtype=vws.dtype)  # the compute dtype (float32)
-    inner = tmp[left * c : (left + w) * c]
     taps = vrow.shape[0]
-    window = np.empty(taps * row_len, dtype=vws.dtype)
-    wstarts = np.arange(taps) * row_len
-    starts = np.empty_like(vrow)
+    tmp_memory = np.empty(wp * c, dtype=vws.dtype)  # the compute dtype (float32)
+    window_memory = np.empty(taps * row_len, dtype=vws.dtype)
+    wstarts_memory = np.arange(taps) * row_len
+    starts_memory = np.empty_like(vrow)
+    spare_memory = np.empty(out.shape[1], dtype=vws.dtype)  # a float row, for an integer ``out``
+    tmp, window, wstarts = borrowed(tmp_memory), borrowed(window_memory), borrowed(wstarts_memory)
+    starts, spare = borrowed(starts_memory), borrowed(spare_memory)
+    inner = tmp[left * c : (left + w) * c]
     zero = vws.dtype.type(0)
-    spare = np.empty(out.shape[1], dtype=vws.dtype)  # a float row, for an integer ``out``
     for i in range(i0, i1):
         top = i * stride_h
         inside = True
@@ -100,3 +105,4 @@ def separable_cast(x, channels, rows, cols, fill, left, stride_h, vrow, vws, hof
         apply_taps(row, tmp, 0, hoff, hws)
         screen_row(row, flags, i)
         store_rounded(row, out, i)
+    alive(tmp_memory, window_memory, wstarts_memory, starts_memory, spare_memory)
