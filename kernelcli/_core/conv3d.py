@@ -24,7 +24,6 @@ from . import threads
 from .config import AVG, JIT, MAX, MIN
 from .memo import read_only
 from .numpy_impl import source_indices
-from .retype import alive, borrowed
 
 
 def _noop(dispatcher, *dtypes) -> None:
@@ -37,7 +36,6 @@ def _noop(dispatcher, *dtypes) -> None:
 @njit(**JIT)
 def _pad_block(x, zs, ys, xs, value, out, i0, i1):
     """Padded slices ``i0:i1`` of ``out`` from ``x`` through the index maps (cast to out's dtype)."""
-    x, zs, ys, xs, out = borrowed(x), borrowed(zs), borrowed(ys), borrowed(xs), borrowed(out)
     fill = out.dtype.type(value)
     for i in range(i0, i1):
         sz = zs[i]
@@ -56,7 +54,6 @@ def _pad_block(x, zs, ys, xs, value, out, i0, i1):
 @njit(**JIT)
 def _dense_block(xp, k, out, i0, i1):
     """Output slices ``i0:i1``: ``out[z, i, j] = sum k[a, b, c] * xp[z+a, i+b, j+c]``; zero taps skipped."""
-    xp, k, out = borrowed(xp), borrowed(k), borrowed(out)
     oy, ox = out.shape[1], out.shape[2]
     kz, ky, kx = k.shape
     for z in range(i0, i1):
@@ -108,12 +105,10 @@ def _gather_rows(plane, rows, fill, buf):
 @njit(**JIT)
 def _pass_x(x, k, xs, value, out, i0, i1):
     """A pass along x over slices ``i0:i1``: each row is padded into a scratch row, then filtered."""
-    x, k, xs, out = borrowed(x), borrowed(k), borrowed(xs), borrowed(out)
     n = k.shape[0]
     nx = x.shape[2]
     fill = out.dtype.type(value)
-    buf_memory = np.empty(xs.shape[0], dtype=out.dtype)
-    buf = borrowed(buf_memory)
+    buf = np.empty(xs.shape[0], dtype=out.dtype)
     for z in range(i0, i1):
         for i in range(x.shape[1]):
             src = x[z, i]
@@ -129,33 +124,26 @@ def _pass_x(x, k, xs, value, out, i0, i1):
                     continue
                 for j in range(nx):
                     orow[j] += w * buf[t + j]
-    alive(buf_memory)
 
 
 @njit(**JIT)
 def _pass_y(x, k, ys, value, out, i0, i1):
     """A pass along y over slices ``i0:i1``: each (Y, X) slice is padded into scratch, then filtered."""
-    x, k, ys, out = borrowed(x), borrowed(k), borrowed(ys), borrowed(out)
     fill = out.dtype.type(value)
-    buf_memory = np.empty((ys.shape[0], x.shape[2]), dtype=out.dtype)
-    buf = borrowed(buf_memory)
+    buf = np.empty((ys.shape[0], x.shape[2]), dtype=out.dtype)
     for z in range(i0, i1):
         _gather_rows(x[z], ys, fill, buf)
         _rows_pass(buf, k, out[z])
-    alive(buf_memory)
 
 
 @njit(**JIT)
 def _pass_z(x, k, zs, value, out, i0, i1):
     """A pass along z over rows ``i0:i1`` of y: each (Z, X) plane is padded into scratch, then filtered."""
-    x, k, zs, out = borrowed(x), borrowed(k), borrowed(zs), borrowed(out)
     fill = out.dtype.type(value)
-    buf_memory = np.empty((zs.shape[0], x.shape[2]), dtype=out.dtype)
-    buf = borrowed(buf_memory)
+    buf = np.empty((zs.shape[0], x.shape[2]), dtype=out.dtype)
     for i in range(i0, i1):
         _gather_rows(x[:, i, :], zs, fill, buf)
         _rows_pass(buf, k, out[:, i, :])
-    alive(buf_memory)
 
 
 @njit(**JIT)

@@ -35,7 +35,6 @@ from numba import njit
 from numba.extending import overload
 
 from .config import JIT
-from .retype import borrowed
 
 _ZERO = np.float32(0)
 _ONE = np.float32(1)
@@ -67,7 +66,6 @@ def _level(v, absolute):
 def rows_to_uint8(block, out, absolute):
     """``out = clip(rint(block), 0, 255)`` (of ``|block|`` when ``absolute``), rows of values
     (pixels times channels); returns (values below 0, above 255, non-zero values of ``block``)."""
-    block, out = borrowed(block), borrowed(out)
     low = 0
     high = 0
     nonzero = 0
@@ -93,7 +91,6 @@ def rows_to_uint8(block, out, absolute):
 def rows_to_rgbx(block, out, absolute):
     """:func:`rows_to_uint8` of RGB rows (3 values a pixel) into RGBX pixels, one little-endian
     32-bit word each (X is 0 for finite values), as Pillow holds an RGB image."""
-    block, out = borrowed(block), borrowed(out)
     low = 0
     high = 0
     nonzero = 0

@@ -292,7 +292,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '94b552b3958566e3c29ab1847ed16908f41bcb25f8385ec31f09d84dff313a65'
+LOOP_SOURCES = '48c0a8733a564a83b4a316b76c198f762ec980e79c671d1abf07aaf69fabe024'
 
 
 _ENTRIES: dict = {}

@@ -20,7 +20,6 @@ from __future__ import annotations
 from numba import njit
 
 from .config import JIT
-from .retype import borrowed
 
 
 @njit(**JIT)
@@ -111,9 +110,8 @@ def _gather(dst, x, r, dc, col, c, fill):
 @njit(**JIT)
 def pad_rows(x, channels, rows, cols, runs, wq, fill, out, i0, i1):
     """Rows ``i0:i1`` of the padded image ``out`` (Hp, s*wq*C), casting to out's dtype; see :func:`pad_row`."""
-    x, rows, cols, runs = borrowed(x), borrowed(rows), borrowed(cols), borrowed(runs)
     v = out.dtype.type(fill)
-    flat = borrowed(out).reshape(-1)
+    flat = out.reshape(-1)
     row_len = out.shape[1]
     for i in range(i0, i1):
         pad_into(x, channels, rows[i], cols, runs, wq, v, flat, i * row_len)

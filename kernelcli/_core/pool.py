@@ -18,18 +18,15 @@ import numpy as np
 from numba import njit
 
 from .config import AVG, JIT, MAX, MIN
-from .retype import alive, borrowed
 
 
 @njit(**JIT)
 def pool_s2(x, channels, size, op, out, i0, i1):
     """Rows ``i0:i1`` of ``out`` (oh, ow*C): ``size`` x ``size`` windows (2 or 3) every 2 cells, all inside ``x``."""
-    x, out = borrowed(x), borrowed(out)
     c = channels
     ow = out.shape[1] // c
     n = (2 * (ow - 1) + size) * c
-    tmp_memory = np.empty(n, dtype=out.dtype)
-    tmp = borrowed(tmp_memory)
+    tmp = np.empty(n, dtype=out.dtype)
     scale = out.dtype.type(size * size)
     for i in range(i0, i1):
         r0 = x[2 * i, :n]
@@ -62,7 +59,6 @@ def pool_s2(x, channels, size, op, out, i0, i1):
                     b = tmp[(2 * q + 1) * c + ch]
                     d = tmp[(2 * q + 2) * c + ch] if size == 3 else a
                     o[q * c + ch] = _combine(a, b, d, size, op, scale)
-    alive(tmp_memory)
 
 
 @njit(**JIT)
@@ -80,12 +76,10 @@ def avg2_rows(x, channels, out, flags, i0, i1):
     input cell the windows read reaches an output; a finite input gives non-finite averages
     only by overflow, which the caller tells apart).
     """
-    x, out, flags = borrowed(x), borrowed(out), borrowed(flags)
     c = channels
     ow = out.shape[1] // c
     quarter = out.dtype.type(0.25)
-    tmp_memory = np.empty(2 * ow * c if c > 1 else 0, dtype=out.dtype)
-    tmp = borrowed(tmp_memory)
+    tmp = np.empty(2 * ow * c if c > 1 else 0, dtype=out.dtype)
     for i in range(i0, i1):
         r0 = x[2 * i]
         r1 = x[2 * i + 1]
@@ -115,7 +109,6 @@ def avg2_rows(x, channels, out, flags, i0, i1):
                 bad |= (o[j] - o[j]) != 0
         if flags.shape[0] > 0:
             flags[i] = bad
-    alive(tmp_memory)
 
 
 @njit(**JIT)
@@ -127,11 +120,9 @@ def avg2_rows_int(x, channels, out, i0, i1):
     is ``(s + 1 + ((s >> 2) & 1)) >> 2``: ``s = 4q + r`` goes up for ``r`` 3, or 2 with ``q``
     odd.  No float result, no screen (integers are finite), 1 or 2 bytes a value written.
     """
-    x, out = borrowed(x), borrowed(out)
     c = channels
     ow = out.shape[1] // c
-    tmp_memory = np.empty(2 * ow * c if c > 1 else 0, dtype=np.int32)
-    tmp = borrowed(tmp_memory)
+    tmp = np.empty(2 * ow * c if c > 1 else 0, dtype=np.int32)
     for i in range(i0, i1):
         r0 = x[2 * i]
         r1 = x[2 * i + 1]
@@ -148,7 +139,6 @@ def avg2_rows_int(x, channels, out, i0, i1):
                 for ch in range(c):
                     s = tmp[base + ch] + tmp[base + c + ch]
                     o[q * c + ch] = (s + 1 + ((s >> 2) & 1)) >> 2
-    alive(tmp_memory)
 
 
 @njit(**JIT, inline="always")

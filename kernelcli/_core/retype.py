@@ -7,10 +7,13 @@ weights) and others read-only (the input, remembered taps): eleven compiled vers
 where a version per dtype pair does.  :func:`read_only` retypes the array, nothing else: no copy,
 no check, the same pointer.
 
-The row loops (all but :func:`.layer.blocked_rows`: see there) work on :func:`borrowed` arrays: their
-arguments, and what they allocate (kept allocated with :func:`alive`), so that the views they take
-a row need no atomic reference counts (``tests/test_retype.py`` checks that every borrowed
-allocation is kept alive).
+The convolution row loops (:mod:`.conv`, :mod:`.sep8`, the per-filter layer) work on :func:`borrowed`
+arrays: their arguments, and what they allocate (kept allocated with :func:`alive`), so that the
+views they take a row need no atomic reference counts (``tests/test_retype.py`` checks that every
+borrowed allocation is kept alive).  The pools, the 3-D passes and :func:`.layer.blocked_rows` keep
+owned arrays: borrowed, they took 3-10% longer (LLVM laid out their loops differently), with too few
+views for their work to gain (the 2x2 averages run on the native helpers, whose arrays have no owner
+already); alternating processes against the code before, 2026-12-04.
 
 Example
 -------
