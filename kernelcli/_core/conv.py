@@ -73,8 +73,8 @@ def dense_rows(x, channels, rows, cols, runs, wq, fill, span, stride_h, trow, to
     if stride_h == 1 and runs.shape[0] == 1 and row_len <= _SLAB_MAX_ROW:
         _dense_slab(x, channels, rows, cols, runs, wq, fill, span, trow, toff, ws, out, flags, i0, i1)
         return
-    x, rows, cols, runs, trow, toff, ws = borrowed(x), borrowed(rows), borrowed(cols), borrowed(runs), borrowed(trow), borrowed(toff), borrowed(ws)
-    out, flags = borrowed(out), borrowed(flags)
+    x, rows, cols, runs = borrowed(x), borrowed(rows), borrowed(cols), borrowed(runs)
+    trow, toff, ws, out, flags = borrowed(trow), borrowed(toff), borrowed(ws), borrowed(out), borrowed(flags)
     ring_memory, starts_memory = np.empty(span * _slot_len(row_len), dtype=out.dtype), np.empty_like(toff)
     ring, starts = borrowed(ring_memory), borrowed(starts_memory)
     v = out.dtype.type(fill)
@@ -104,7 +104,8 @@ def _dense_slab(x, channels, rows, cols, runs, wq, fill, span, trow, toff, ws, o
     padded row, so the columns past each output row are thrown away), then copied out: the same
     sums, tap for tap and pass for pass, as through the ring.
     """
-    x, rows, cols, runs, ws, out, flags = borrowed(x), borrowed(rows), borrowed(cols), borrowed(runs), borrowed(ws), borrowed(out), borrowed(flags)
+    x, rows, cols, runs = borrowed(x), borrowed(rows), borrowed(cols), borrowed(runs)
+    ws, out, flags = borrowed(ws), borrowed(out), borrowed(flags)
     row_len = wq * channels
     m = out.shape[1]
     chunk = min(max(8, _SLAB_ELEMENTS // row_len), i1 - i0)  # a few border rows: a small slab
@@ -136,7 +137,8 @@ def separable_rows(x, channels, rows, cols, runs, wq, fill, span, stride_h, vrow
     The vertical taps (window rows ``vrow``) combine whole padded rows; the horizontal
     taps (row offsets ``hoff``) read the buffer.  ``kh + kw`` taps per output instead of ``kh * kw``.
     """
-    x, rows, cols, runs, vrow, vws, hoff, hws = borrowed(x), borrowed(rows), borrowed(cols), borrowed(runs), borrowed(vrow), borrowed(vws), borrowed(hoff), borrowed(hws)
+    x, rows, cols, runs = borrowed(x), borrowed(rows), borrowed(cols), borrowed(runs)
+    vrow, vws, hoff, hws = borrowed(vrow), borrowed(vws), borrowed(hoff), borrowed(hws)
     out, flags = borrowed(out), borrowed(flags)
     row_len = runs.shape[0] * wq * channels
     ring_memory, tmp_memory = np.empty(span * _slot_len(row_len), dtype=out.dtype), np.empty(row_len, dtype=out.dtype)
@@ -203,8 +205,8 @@ def dense_direct(x, channels, rows, cols, runs, wq, fill, span, stride_h, left, 
     if not (stride_h == 1 and out_len <= row_len and jr > jl):
         dense_rows(x, c, rows, cols, runs, wq, fill, span, stride_h, trow, toff, ws, out, flags, i0, i1)
         return
-    x, rows, cols, runs, trow, toff, ws = borrowed(x), borrowed(rows), borrowed(cols), borrowed(runs), borrowed(trow), borrowed(toff), borrowed(ws)
-    out, flags = borrowed(out), borrowed(flags)
+    x, rows, cols, runs = borrowed(x), borrowed(rows), borrowed(cols), borrowed(runs)
+    trow, toff, ws, out, flags = borrowed(trow), borrowed(toff), borrowed(ws), borrowed(out), borrowed(flags)
     flat = x.reshape(-1)
     starts_memory = np.empty_like(toff)
     starts = borrowed(starts_memory)
@@ -349,8 +351,8 @@ def separable_direct(x, channels, rows, cols, fill, left, stride_h, vrow, vws, h
     row_len = x.shape[1]
     w = row_len // c
     wp = cols.shape[0]
-    x, rows, cols, vrow, vws, hoff, hws = borrowed(x), borrowed(rows), borrowed(cols), borrowed(vrow), borrowed(vws), borrowed(hoff), borrowed(hws)
-    out, flags = borrowed(out), borrowed(flags)
+    x, rows, cols, out, flags = borrowed(x), borrowed(rows), borrowed(cols), borrowed(out), borrowed(flags)
+    vrow, vws, hoff, hws = borrowed(vrow), borrowed(vws), borrowed(hoff), borrowed(hws)
     flat = x.reshape(-1)
     tmp_memory, zero_memory = np.empty(wp * c, dtype=out.dtype), np.zeros_like(vrow)
     starts_memory, wsel_memory = np.empty_like(vrow), np.empty_like(vws)

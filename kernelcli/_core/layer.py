@@ -98,7 +98,8 @@ def layer_rows(xq, taps, weights, counts, bias, stride_h, act, slope, out, i0, i
     ``taps[k, :counts[k]]`` (channel, row offset, phase, start) with ``weights[k, t]``.
     All float arrays share one dtype; ``slope`` is leaky_relu's below zero.
     """
-    xq, taps, weights, counts, bias, rows_out = borrowed(xq), borrowed(taps), borrowed(weights), borrowed(counts), borrowed(bias), borrowed(out)
+    xq, taps, weights = borrowed(xq), borrowed(taps), borrowed(weights)
+    counts, bias, rows_out = borrowed(counts), borrowed(bias), borrowed(out)  # (out itself is returned)
     ow, nk = out.shape[1], out.shape[2]
     buf_memory = np.empty((nk, ow), dtype=out.dtype)
     buf = borrowed(buf_memory)

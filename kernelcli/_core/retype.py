@@ -63,10 +63,11 @@ def borrowed(typingctx, a):
     Numba counts the references to an array's memory with a locked (atomic) add at every view it
     takes of it and every jitted call it is passed to, and a locked subtract when that ends; a
     row loop that takes a few views a row spends much of its time there (2048^2 float32 3x3
-    "valid" at stride 2, one thread: a fifth of 1.2 ms, 1.22 -> 1.01 ms borrowed; 2026-12-04).  A borrowed array's views count nothing
-    (Numba skips a null pointer).  The caller keeps the owner alive while the borrowed array is
-    used: an argument lives for the whole call; an array the loop allocates must be named in
-    :func:`alive` after its last use.  A borrowed array must not be returned or stored.
+    "valid" at stride 2, one thread: a fifth of 1.2 ms, 1.22 -> 1.01 ms borrowed; 2026-12-04).
+    A borrowed array's views count nothing (Numba skips a null pointer).  The caller keeps the
+    owner alive while the borrowed array is used: an argument lives for the whole call; an array
+    the loop allocates must be named in :func:`alive` after its last use.  A borrowed array must
+    not be returned or stored.
     """
     if not isinstance(a, types.Array):
         return None

@@ -62,8 +62,8 @@ def separable_cast(x, channels, rows, cols, fill, left, stride_h, vrow, vws, hof
     ``out`` may be an integer array (the API's ``dtype=``): each float row is then rounded into it
     (:func:`.eightbit.store_rounded`) while in cache, and no float result is written to memory.
     """
-    x, rows, cols, vrow, vws, hoff, hws = borrowed(x), borrowed(rows), borrowed(cols), borrowed(vrow), borrowed(vws), borrowed(hoff), borrowed(hws)
-    out, flags = borrowed(out), borrowed(flags)
+    x, rows, cols, out, flags = borrowed(x), borrowed(rows), borrowed(cols), borrowed(out), borrowed(flags)
+    vrow, vws, hoff, hws = borrowed(vrow), borrowed(vws), borrowed(hoff), borrowed(hws)
     c = channels
     row_len = x.shape[1]
     w = row_len // c
