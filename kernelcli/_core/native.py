@@ -341,8 +341,11 @@ def run_rows(fn, n_rows: int, *args, threads: int | None = None, work: int | Non
         t = min(t, estimate // MIN_WORK_PER_THREAD)
     if t > 1:
         t = min(t, python_threads.count() if threads is None else max(1, threads))
-    found = native_rows.find(fn, args) if t > 1 else None
-    if found is None:  # one thread (the loop, called once), or no entry point for these arguments: .threads
+    if t <= 1:  # one thread: the loop, called once (no second estimate through .threads)
+        fn(*args, 0, n_rows)
+        return
+    found = native_rows.find(fn, args)
+    if found is None:  # no entry point for these arguments: .threads
         python(fn, n_rows, *args, threads=threads, work=work)
         return
     if not _READY:
