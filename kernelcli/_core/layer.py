@@ -16,10 +16,10 @@ Two passes over rows; the loops are serial and release the GIL, and
 
 Each tap is added with :func:`.simd.muladd`: a fused multiply-add (one rounding) in float32,
 as oneDNN's kernels compute, a multiply then an add in float64 (:data:`.config.FUSED_DTYPES`).
-In float32 that halves the arithmetic instructions of the blocked loop, which on a core that
-issues one 512-bit multiply or add a cycle bound its time (512x512x3 -> 16 filters 3x3, one
-thread: 0.56-0.86 of the time, 2026-12-03); the plain-numpy path rounds each tap once too
-(:mod:`.fused`).
+In float32 that halves the arithmetic instructions of the blocked loop (512x512x3 -> 16 filters
+3x3, one thread: 0.56-0.86 of the time, 2026-12-03; a loop of nothing else does 5.4 G fused
+multiply-adds a second against 3.3 G multiplies each followed by an add, one core of the Xeon of
+2026-12-04); the plain-numpy path rounds each tap once too (:mod:`.fused`).
 
 The taps come as a table (see ``kernelcli.layer_jit._tap_table``): per filter, its non-zero
 weights in the order channel, row, column, each with where its run starts.  Every output
