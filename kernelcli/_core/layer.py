@@ -178,7 +178,7 @@ def blocked_rows(x, channels, rows, cols, runs, wq, fill, needed, chunk, span, o
     ``flags[p]`` is raised when padded row p holds a NaN or an infinity (:mod:`.screen`), checked
     while the row is in cache.
 
-    Unlike the other row loops it does not work on :func:`.retype.borrowed` arrays: their reference
+    Unlike the convolution row loops it does not work on :func:`.retype.borrowed` arrays: their reference
     counts cost it 3% of its time, but borrowed, LLVM allocated the registers of the register-blocked
     loop differently (one more reload from the stack a tap) and it ran 4-6% slower (16 filters, one
     thread, five alternating rounds, 2026-12-04).

@@ -292,7 +292,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = 'a1906fbd150c73fc7d0661f2a03b297d3278ed9c290ff45fabd102d754fa1dd7'
+LOOP_SOURCES = '8c48e90003187d907dcbccc718702fef3376fd980a50b12caf8af755eba096ab'
 
 
 _ENTRIES: dict = {}

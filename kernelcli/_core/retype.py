@@ -13,7 +13,10 @@ views they take a row need no atomic reference counts (``tests/test_retype.py`` 
 borrowed allocation is kept alive).  The pools, the 3-D passes and :func:`.layer.blocked_rows` keep
 owned arrays: borrowed, they took 3-10% longer (LLVM laid out their loops differently), with too few
 views for their work to gain (the 2x2 averages run on the native helpers, whose arrays have no owner
-already); alternating processes against the code before, 2026-12-04.
+already); alternating processes against the code before, 2026-12-04.  These functions are compiled
+into each loop that calls them, and Numba caches a loop under its own file: a change here takes
+effect in a loop's cache once that loop's module changes too (``native_rows.LOOP_SOURCES`` hashes
+this module with the loops', so ``tests/test_layering.py`` asks for the native entries to be rebuilt).
 
 Example
 -------
