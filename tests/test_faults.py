@@ -319,6 +319,21 @@ class TestParameters:
         assert r.returncode == 2 and word in r.stderr and "Traceback" not in r.stderr, r.stderr
         assert tree(case.root) == case.before
 
+    @pytest.mark.parametrize("args,words", [
+        (["convolve", "a.png", "--kernel", "box:3", "-s", "0"], ["'--stride'", "0 is not in the range", "kernelcli convolve -h"]),
+        (["pool", "a.png"], ["Missing option '--size'", "kernelcli pool -h"]),
+        (["convolve", "a.png", "--kernel", "box:3", "--bogus"], ["No such option: --bogus", "kernelcli convolve -h"]),
+        (["pool", "a.png", "--size", "2", "--op", "median"], ["'--op'", "median", "kernelcli pool -h"]),
+        (["convolv", "a.png"], ["No such command 'convolv'", "Did you mean 'convolve'?", "kernelcli -h"]),
+        (["summary", "resnet18", "-q"], ["No such option: -q", "kernelcli summary -h"]),
+    ])
+    def test_a_parser_error_is_one_line_too(self, case, args, words):
+        # Click printed its usage, a hint, a blank line and "Error: ...": four lines, unlike every other error
+        case.image()
+        r = case.run(*args)
+        case.refused(r, 2, *words)
+        assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith("error: "), r.stderr
+
     def test_output_below_one_names_both_sizes(self, case):
         case.image("small.png", np.zeros((4, 4), np.uint8))
         case.refused(case.run("pool", "small.png", "--size", "10"), 2, "4x4", "10x10")

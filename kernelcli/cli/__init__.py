@@ -194,7 +194,9 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
             typer.secho(f"error: {interrupted_message(cause)}", fg=typer.colors.RED, err=True)
             return interrupt_exit_code(cause)
         except click.exceptions.ClickException as exc:
-            exc.show()
+            from ._common import error
+
+            error(click_error_line(exc))
             return exc.exit_code
         except typer.Exit as exc:
             return exc.exit_code
@@ -203,6 +205,23 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
         return interrupt_exit_code(exc)
     _measure_start_up()
     return code if isinstance(code, int) else 0
+
+
+def click_error_line(exc) -> str:
+    """Click's usage error as one line: its message and where the command's help is.
+
+    Click prints the usage, a hint and a blank line before the error; every other error of
+    the tool is one line, and a script reading stderr gets the same shape here.
+
+    >>> from ._click import click
+    >>> click_error_line(click.exceptions.UsageError("Missing option '--size' / '-f'."))
+    "Missing option '--size' / '-f'."
+    """
+    message = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None and ctx.command.get_help_option(ctx) is not None:
+        message += f" (see '{ctx.command_path} {ctx.help_option_names[0]}')"
+    return message
 
 
 def _measure_start_up() -> None:
