@@ -379,6 +379,8 @@ class _Validator:
     def number(self, value: Any, field: str, where: str) -> float:
         if isinstance(value, _NotFinite):
             self.fail(field, f"{where} is {value}, expected a finite number")
+        if isinstance(value, float) and not math.isfinite(value):  # from Python, not JSON text
+            self.fail(field, f"{where} is {value!r}, expected a finite number")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             hint = ""
             if isinstance(value, str):

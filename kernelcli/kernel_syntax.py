@@ -141,10 +141,11 @@ def _make(name: str, values: list[float], w: int, h: int, spec: str) -> Any:
 
 def _json_list(spec: str, max_ndim: int) -> Any:
     from .catalog import parse_kernels
+    from .catalog_format import _NotFinite, _parse_float, _parse_int
 
     label = f"--kernel {spec.strip()[:40]!r}"
-    try:
-        document = json.loads(spec)
+    try:  # NaN, Infinity and 1e400 kept as their text, as in a kernel file: named where they stand
+        document = json.loads(spec, parse_float=_parse_float, parse_int=_parse_int, parse_constant=_NotFinite)
     except json.JSONDecodeError as exc:
         raise InvalidKernel(f"{label}: not a JSON list of rows: {exc.msg} at column {exc.colno}") from None
     kernel = parse_kernels({"name": "list", "matrix": document}, origin=label, max_ndim=max_ndim)[0]

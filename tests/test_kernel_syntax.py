@@ -63,11 +63,20 @@ class TestInlineSyntax:
             ("2x2: 1 2 inf 4", "not a finite number"),
             ("[[1,2],[3]]", "row 2 has 1 value, expected 2"),
             ("[1, 2", "not a JSON list"),
+            # a JSON list's NaN, Infinity or 1e400 named where it stands, as in a kernel file (was "values are too large")
+            ("[[NaN]]", "row 1, column 1 is NaN, expected a finite number"),
+            ("[[1, 2], [3, -Infinity]]", "row 2, column 2 is -Infinity, expected a finite number"),
+            ("[[1e400, 0]]", "row 1, column 1 is 1e400 .beyond the float range., expected a finite number"),
         ],
     )
     def test_refused_clearly(self, spec, words):
         with pytest.raises(InvalidKernel, match=words.replace("+", r"\+").replace("(", r"\(")):
             load_kernel(spec)
+
+    def test_a_non_finite_float_from_python_is_named_too(self):
+        from kernelcli.catalog import parse_kernels
+        with pytest.raises(InvalidKernel, match="row 1, column 2 is nan, expected a finite number"):
+            parse_kernels({"name": "a", "matrix": [[1.0, float("nan")]]}, origin="x")
 
     def test_names_and_files_are_not_inline(self):
         assert inline_kernel("sobel_v") is None and inline_kernel("gaussian:2") is None and inline_kernel("k.json") is None
