@@ -133,6 +133,19 @@ class Opened:
     abandon: Callable[[], None] | None = None
 
 
+def _bomb_size(exc: BaseException, limit: int) -> str:
+    """The image's pixels against ``limit``: Pillow's error quotes twice its limit (it warns above the
+    limit and raises above twice it; the warning is an error here), which read as a wrong figure.
+
+    >>> _bomb_size(ValueError("Image size (400000000 pixels) exceeds limit of 268435456 pixels, ..."), 134217728)
+    '400000000 pixels, more than the limit of 134217728'
+    """
+    import re
+
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    return f"{found.group(1)} pixels, more than the limit of {limit}" if found else one_line(exc)
+
+
 @contextlib.contextmanager
 def reading(p: Path, limit: int, notes: list[str] | None = None) -> Iterator[None]:
     """Pillow under the pixel cap ``limit``, its warnings appended to ``notes``, every failure one
@@ -153,9 +166,8 @@ def reading(p: Path, limit: int, notes: list[str] | None = None) -> Iterator[Non
             except ImageReadError:
                 raise
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-                raise ImageReadError(
-                    f"{p}: refused as a decompression bomb ({one_line(exc)}); raise --max-pixels if the image is genuine"
-                ) from None
+                raise ImageReadError(f"{p}: refused as a decompression bomb ({_bomb_size(exc, limit)}); "
+                                     "raise --max-pixels if the image is genuine") from None
             except UnidentifiedImageError:
                 kind = sniff_format(p)
                 if kind is not None:
