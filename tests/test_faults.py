@@ -244,6 +244,19 @@ class TestInputs:
         assert r.returncode == 0 and "alpha channel is dropped" in r.stderr
         assert np.asarray(Image.open(case.root / "half.png")).shape == (5, 7, 3)
 
+    @pytest.mark.parametrize("out", ["o.jpg", "o.bmp", "o.npy"])
+    def test_rgba_alpha_dropped_by_a_format_says_so(self, case, out):
+        # JPEG, BMP (Pillow reads a 32-bit BMP's alpha back as padding) and .npy (the result only) lost it silently
+        x = np.random.default_rng(3).integers(0, 256, (10, 14, 4), dtype=np.uint8)
+        save(case.root / "rgba.png", x)
+        r = run_in_process("convolve", "rgba.png", "--kernel", "identity", "--out", out, cwd=case.root)
+        assert r.returncode == 0, r.stderr
+        assert f"note: rgba.png: {out} does not hold the alpha channel, so it is dropped; write .png or .tif" in r.stderr
+        written = np.load(case.root / out) if out.endswith(".npy") else np.asarray(Image.open(case.root / out))
+        assert written.shape == (10, 14, 3)
+        r = run_in_process("convolve", "rgba.png", "--kernel", "identity", "--out", "o.tif", cwd=case.root)
+        assert "alpha" not in r.stderr and np.asarray(Image.open(case.root / "o.tif")).shape == (10, 14, 4)
+
     def test_exif_orientation_applied(self, case):
         x = np.arange(12, dtype=np.uint8).reshape(3, 4) * 20
         exif = Image.Exif()

@@ -56,6 +56,8 @@ class Written:
     total: int = 0
     #: non-zero values of the result, when the rescale counted them (else None)
     nonzero: int | None = None
+    #: True when the input's alpha channel was written with the result (PNG, integer TIFF)
+    alpha: bool = False
 
 
 def one_line(exc: BaseException) -> str:

@@ -344,11 +344,11 @@ def write_image(
         image_data, info.low_clipped, info.high_clipped, info.nonzero = to_integer_range(arr, depth, rescale or "clip", nonzero=True)
     if image_data.ndim == 3 and image_data.shape[2] == 1:
         image_data = image_data[..., 0]
-    if alpha is not None and (alpha.shape != image_data.shape[:2] or fmt == "JPEG"):
-        alpha = None
+    if alpha is not None and (alpha.shape != image_data.shape[:2] or fmt in ("JPEG", "BMP")):
+        alpha = None  # (a 32-bit BMP's fourth byte is read back as padding: Pillow reads it as RGB)
     if alpha is not None:
         image_data = np.dstack([image_data, alpha.astype(image_data.dtype)])
-    info.dtype = str(image_data.dtype)
+    info.dtype, info.alpha = str(image_data.dtype), alpha is not None
     if encoding.own_png(fmt) and image_data.dtype != np.float32:
         _check_storable(image_data, o, fmt)
         atomic_write(o, lambda f: write_png(f, image_data), force=force)
