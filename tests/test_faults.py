@@ -28,7 +28,7 @@ from conftest import CliRunner
 from kernelcli import errors
 from kernelcli.cli import app
 
-from conftest import REPO, interruptible, run_cli, run_in_process
+from conftest import REPO, SAMPLES, interruptible, run_cli, run_in_process
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -243,6 +243,18 @@ class TestInputs:
         r = run_in_process("pool", "rgba.png", "--size", "2", "--out", "half.png", cwd=case.root)
         assert r.returncode == 0 and "alpha channel is dropped" in r.stderr
         assert np.asarray(Image.open(case.root / "half.png")).shape == (5, 7, 3)
+
+    def test_pad_refuses_a_volume_pointing_to_options_that_exist(self, case):
+        # it pointed to pool's --pad-mode (pool has none), and its help listed volumes among its inputs
+        import shutil
+        shutil.copy(SAMPLES / "phantom3d.nii.gz", case.root / "v.nii.gz")
+        r = case.run("pad", "v.nii.gz", "--p", "1", "--out", "o.nii.gz")
+        case.refused(r, 2, "v.nii.gz", "pad takes images and arrays", "convolve and volume", "--pad-mode")
+        for command in ("convolve", "volume"):
+            assert "--pad-mode" in run_in_process(command, "--help").stdout
+        assert "--pad-mode" not in run_in_process("pool", "--help").stdout
+        assert "NIfTI" not in run_in_process("pad", "--help").stdout
+        assert "NIfTI or DICOM volumes" in run_in_process("convolve", "--help").stdout
 
     @pytest.mark.parametrize("out", ["o.jpg", "o.bmp", "o.npy"])
     def test_rgba_alpha_dropped_by_a_format_says_so(self, case, out):

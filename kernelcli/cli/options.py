@@ -408,11 +408,8 @@ AxisOption = Annotated[Optional[str], option("axis", show_default=False)]
 WindowOption = Annotated[Optional[str], option("window", metavar="C,W|PRESET", show_default=False)]
 KeepDtypeOption = Annotated[bool, option("keep_dtype")]
 
-InputsArgument = Annotated[
-    list[Path],
-    argument(
-        help="Images (PNG, JPEG, TIFF, BMP, GIF), .npy arrays or .csv/.txt matrices, NIfTI or DICOM volumes, '-' for stdin; folders; "
-        "quoted patterns such as 'scans/**/*.png'.",
-        show_default=False,
-    ),
-]
+_INPUTS_HELP = ("Images (PNG, JPEG, TIFF, BMP, GIF), .npy arrays or .csv/.txt matrices{volumes}, '-' for stdin; folders; "
+                "quoted patterns such as 'scans/**/*.png'.")
+InputsArgument = Annotated[list[Path], argument(help=_INPUTS_HELP.format(volumes=", NIfTI or DICOM volumes"), show_default=False)]
+#: the inputs of a command that takes no volumes (pad)
+ImageInputsArgument = Annotated[list[Path], argument(help=_INPUTS_HELP.format(volumes=""), show_default=False)]

@@ -10,7 +10,7 @@ from .options import (
     CompressOption,
     ForceOption,
     FormatOption,
-    InputsArgument,
+    ImageInputsArgument,
     JsonOption,
     LayoutOption,
     MaxPixelsOption,
@@ -50,7 +50,7 @@ EPILOG = """Examples:
 @piped
 @starts_early
 def pad(
-    input: InputsArgument,
+    input: ImageInputsArgument,
     padding: Annotated[str, option("padding", metavar="P|T,B,L,R", help="Pad width P on every side, or T,B,L,R (same and valid are for convolve).", show_default=False)],
     pad_mode: PadModeOption = "constant",
     pad_value: PadValueOption = 0.0,
@@ -104,7 +104,7 @@ def pad(
 
         if is_volume_input(input[0]):  # a DICOM series folder would otherwise read as "a directory"
             raise UsageError(f"{input[0]}: a volume (NIfTI, DICOM or a DICOM series folder); pad takes images and arrays "
-                             "(convolve and pool pad volumes with --pad-mode)")
+                             "(convolve and volume pad a volume as they filter it: --pad-mode)")
     job = partial(pad_file, widths=widths, mode=mode, value=pad_value, force=force, max_pixels=max_pixels, layout=canonical_layout(layout),
                   paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress))
     run_inputs(
