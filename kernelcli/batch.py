@@ -81,6 +81,7 @@ from .batch_records import (  # noqa: F401 - re-exported
 )
 from .errors import (
     EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
     EXIT_ITEM_FAILED,
     EXIT_REFUSED,
     KernelcliError,
@@ -231,8 +232,9 @@ def run(
                 # A worker may have finished a file whose record had not reached us yet.
                 if records[index] is None and _identity(item.output) not in (None, before[item.output]):
                     records[index] = Record(str(item.input), str(item.output), "ok", notes=["finished as the run was interrupted"])
-        result = _result(items, records, start, n_workers, notes, interrupted=True)
-        result.interrupt_code = interrupt_exit_code(stop)
+        code = interrupt_exit_code(stop)
+        result = _result(items, records, start, n_workers, notes, interrupted=code)
+        result.interrupt_code = code
         raise BatchInterrupted(result) from None
     return _result(items, records, start, n_workers, notes)
 
@@ -242,9 +244,12 @@ def _cluster_failed(item: Item, message: str) -> Record:
     return Record(str(item.input), str(item.output), "failed", error=f"{item.input}: {message}", code=EXIT_ITEM_FAILED)
 
 
-def _result(items, records, start, workers, notes, *, interrupted: bool = False) -> BatchResult:
-    filled = [r if r is not None else Record(str(it.input), str(it.output), "not run") for it, r in zip(items, records)]
-    return BatchResult(filled, time.perf_counter() - start, workers, interrupted, notes)
+def _result(items, records, start, workers, notes, *, interrupted: int | None = None) -> BatchResult:
+    """The run's records; after an interruption (its exit code ``interrupted``: 130, 143 or 129) an item
+    that never finished is "not run" with that code, not the 0 of a success."""
+    filled = [r if r is not None else Record(str(it.input), str(it.output), "not run", code=interrupted or EXIT_INTERRUPTED)
+              for it, r in zip(items, records)]
+    return BatchResult(filled, time.perf_counter() - start, workers, interrupted is not None, notes)
 
 
 def _identity(path: Path) -> tuple[int, int, int] | None:

@@ -65,6 +65,9 @@ def test_signal_during_a_batch(tmp_path, sig):
     finished = {p.name for p in out.iterdir()}
     assert report["totals"]["interrupted"] is True and 1 <= len(finished) < 40
     assert {Path(i["output"]).name for i in report["items"] if i["status"] == "ok"} == finished
+    # an item that never finished carries the interruption's code, not a success's 0
+    assert {i["code"] for i in report["items"] if i["status"] == "not run"} == {CODES[sig]}
+    assert {i["code"] for i in report["items"] if i["status"] == "ok"} == {0}
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
