@@ -157,10 +157,15 @@ def convolve_bank_file(
     from .layers import filter_bank
 
     names = [k.name for k in kernels]
+    if options.layout == "zyx" and len(kernels) == 1 and len(kernels[0].shape) == 3 and options.plain and bias is None \
+            and montage is None:  # one 3-D kernel on a (Z, Y, X) array: a 3-D correlation, as on the tiled path
+        from .jobs import convolve_volume_array
+
+        return convolve_volume_array(input_path, kernels[0], options, out=out, force=force)
     if options.layout == "zyx" and (any(len(k.shape) == 3 for k in kernels) or options.combine == "sum"):
         raise UsageError(
-            "--layout zyx filters a volume slice by slice with 2-D kernels; a 3-D (channels x f x f) kernel or "
-            "--combine sum would add the slices up as if they were channels (save the volume as NIfTI for 3-D kernels)"
+            "--layout zyx filters a volume slice by slice with 2-D kernels, and takes one 3-D kernel alone (a 3-D "
+            "correlation); several 3-D kernels, a bias, a montage or --combine sum would treat the slices as channels"
         )
     label = f"convolve {', '.join(names)}{_layer_words(options, bias)}"
 

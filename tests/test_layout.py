@@ -134,12 +134,19 @@ class TestArrays:
         np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy").transpose(2, 0, 1))
 
     def test_zyx_refuses_kernels_that_would_sum_the_slices(self, invoke, tmp_path):
-        np.save(tmp_path / "v.npy", np.random.default_rng(0).random((2, 8, 8)))
+        from kernelcli.volumes import conv3d
+
+        v = np.random.default_rng(0).random((2, 8, 8))
+        np.save(tmp_path / "v.npy", v)
         (tmp_path / "k3.json").write_text(json.dumps({"name": "k3", "matrix": [[[1, 0], [0, 1]], [[1, 0], [0, 1]]]}))
-        result = invoke("convolve", "v.npy", "-k", "./k3.json", "--layout", "zyx", "-o", "o.npy")
-        assert result.exit_code == 2 and "slice by slice" in result.stderr and not (tmp_path / "o.npy").exists()
-        assert invoke("convolve", "v.npy", "-k", "sobel_v", "--combine", "sum", "--layout", "zyx", "-o", "o.npy").exit_code == 2
-        assert invoke("convolve", "v.npy", "-k", "./k3.json", "--layout", "chw", "-o", "o.npy").exit_code == 0
+        for refused in (["-k", "./k3.json", "-k", "./k3.json"], ["-k", "./k3.json", "--bias", "1"],
+                        ["-k", "sobel_v", "--combine", "sum"]):
+            result = invoke("convolve", "v.npy", *refused, "--layout", "zyx", "-o", "o.npy")
+            assert result.exit_code == 2 and "slice by slice" in result.stderr and not (tmp_path / "o.npy").exists()
+        # one 3-D kernel alone: a 3-D correlation (as the tiled path computes it)
+        assert invoke("convolve", "v.npy", "-k", "./k3.json", "--layout", "zyx", "-o", "o.npy").exit_code == 0
+        assert np.array_equal(np.load(tmp_path / "o.npy"), conv3d(v, np.array([[[1, 0], [0, 1]], [[1, 0], [0, 1]]])))
+        assert invoke("convolve", "v.npy", "-k", "./k3.json", "--layout", "chw", "-o", "c.npy").exit_code == 0
 
     def test_filter_bank_on_chw_keeps_channels_first(self, invoke, tmp_path):
         x = np.random.default_rng(3).random((2, 8, 10))

@@ -113,6 +113,36 @@ def test_volume_3d_kernel(tmp_path, invoke):
     assert np.array_equal(read_zarr(tmp_path / "o.zarr"), ref)
 
 
+def test_a_3d_kernel_on_a_zyx_npy_is_the_same_in_memory_and_tiled(tmp_path, invoke):
+    # in memory it was refused ("save the volume as NIfTI"), while --tiled (or KERNELCLI_MAX_MEMORY, which
+    # picks the tiled path) computed it: one command, two behaviours depending on the volume's size
+    from scipy import ndimage
+
+    vol = np.random.default_rng(5).random((12, 14, 16)).astype(np.float32)
+    k = np.random.default_rng(6).random((3, 3, 3))
+    np.save(tmp_path / "vol.npy", vol)
+    np.save(tmp_path / "k3.npy", k)
+    common = ("convolve", str(tmp_path / "vol.npy"), "-k", str(tmp_path / "k3.npy"), "--layout", "zyx")
+    ok(invoke(*common, "-o", str(tmp_path / "mem.npy")))
+    ok(invoke(*common, "--tiled", "-o", str(tmp_path / "tiled.npy")))
+    mem, tiled = np.load(tmp_path / "mem.npy"), np.load(tmp_path / "tiled.npy")
+    assert mem.dtype == np.float32 and np.array_equal(mem, tiled)
+    np.testing.assert_allclose(mem, ndimage.correlate(vol.astype(np.float64), k, mode="constant"), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("option", [("--stride", "2"), ("--dilation", "2")])
+@pytest.mark.parametrize("tiled", [(), ("--tiled",)], ids=["in-memory", "tiled"])
+def test_a_3d_kernel_on_a_zyx_npy_refuses_stride_and_dilation(tmp_path, invoke, option, tiled):
+    # the tiled path ignored them: --stride 2 gave the stride-1 result, silently
+    np.save(tmp_path / "vol.npy", np.zeros((6, 7, 8), np.float32))
+    np.save(tmp_path / "k3.npy", np.ones((3, 3, 3)))
+    r = invoke("convolve", str(tmp_path / "vol.npy"), "-k", str(tmp_path / "k3.npy"), "--layout", "zyx", *option, *tiled,
+               "-o", str(tmp_path / "o.npy"))
+    assert getattr(r, "returncode", getattr(r, "exit_code", None)) == 2
+    assert f"{option[0]} 2 not supported for a 3-D kernel on a (Z, Y, X) volume" in r.stderr
+    assert not (tmp_path / "o.npy").exists()
+
+
 def test_3d_zarr_without_layout_is_refused(tmp_path, invoke):
     make_zarr(tmp_path / "vol.zarr", np.zeros((20, 30, 25), np.uint8), (8, 8, 8))
     result = invoke("convolve", str(tmp_path / "vol.zarr"), "-k", "box:3", "-o", str(tmp_path / "o.zarr"))
