@@ -157,9 +157,21 @@ def check_flip(flip: Any) -> bool:
     ...
     kernelcli.errors.UsageError: flip 'no': expected True (true convolution: the kernel flipped) or False (cross-correlation)
     """
-    if isinstance(flip, (bool, np.bool_)):
-        return bool(flip)
-    raise UsageError(f"flip {flip!r}: expected True (true convolution: the kernel flipped) or False (cross-correlation)")
+    return check_bool(flip, "flip", "True (true convolution: the kernel flipped) or False (cross-correlation)")
+
+
+def check_bool(value: Any, name: str, expected: str = "True or False") -> bool:
+    """``value`` as a bool: True or False (a numpy bool too), anything else refused (UsageError)
+    naming ``name`` and what is ``expected``: a truthy string would switch the option on silently.
+
+    >>> check_bool("no", "ceil_mode")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: ceil_mode 'no': expected True or False
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise UsageError(f"{name} {value!r}: expected {expected}")
 
 
 def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
@@ -210,6 +222,15 @@ def kernel_values(kernel: Any, ndim: int = 2) -> np.ndarray:
     """
     if not isinstance(kernel, np.ndarray) and hasattr(kernel, "array") and callable(kernel.array):
         kernel = kernel.array()
+    if not (isinstance(kernel, np.ndarray) and kernel.dtype == np.float64):
+        try:
+            given = np.asarray(kernel)
+        except ValueError:  # numpy's "inhomogeneous shape"
+            raise ShapeError("kernel: rows of different lengths, expected a rectangular matrix") from None
+        if given.dtype.kind not in "biuf":  # complex parts would be dropped, text read as numbers, None as NaN
+            what = {"c": "complex", "U": "text", "S": "text", "O": "non-numeric (None, objects)"}.get(given.dtype.kind, str(given.dtype))
+            raise UsageError(f"kernel: {what} values, expected real numbers")
+        kernel = given
     k = np.asarray(kernel, dtype=np.float64)
     if k.ndim != ndim:
         what = "2-D matrix" if ndim == 2 else f"{ndim}-D (kz, ky, kx) matrix"

@@ -75,6 +75,7 @@ _REQUESTED = (type(None), str, np.dtype, type)
 
 def _resolve(shape, dtype, size, stride, op, padding, ceil_mode, count_include_pad, requested) -> PoolCall:
     op = canonical_pool_op(op)
+    ceil_mode, count_include_pad = ndsupport.check_bool(ceil_mode, "ceil_mode"), ndsupport.check_bool(count_include_pad, "count_include_pad")
     size = shapes.check_positive("size", int(size) if isinstance(size, np.integer) else size)
     stride = size if stride is None else shapes.check_positive("stride", int(stride) if isinstance(stride, np.integer) else stride)
     if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:

@@ -406,6 +406,8 @@ def pool3d(
     """
     from .tiled import is_dask_array
 
+    ceil_mode = ndsupport.check_bool(ceil_mode, "ceil_mode")
+    count_include_pad = ndsupport.check_bool(count_include_pad, "count_include_pad")
     if is_dask_array(vol):  # lazy, tile by tile (kernelcli.tiled.arrays)
         from .tiled import arrays
 

@@ -83,3 +83,38 @@ class TestAllFinite:
         assert ndsupport.all_finite(x)
         x[-1, -1] = np.nan
         assert not ndsupport.all_finite(x)
+
+
+class TestKernelValues:
+    """A kernel of complex, text or None values: the imaginary part was dropped with a numpy warning,
+    text read as numbers ([["1", "2"]]), None refused as "values must be finite", and a complex list
+    or a ragged one raised numpy's own TypeError/ValueError."""
+
+    @pytest.mark.parametrize("kernel,words", [
+        ([[1 + 2j]], "complex values"),
+        (np.array([[1 + 0j, 2]]), "complex values"),
+        ([["a"]], "text values"),
+        ([["1", "2"]], "text values"),
+        ([[1, None]], "non-numeric"),
+    ])
+    def test_non_real_values_are_refused(self, kernel, words):
+        from kernelcli import conv2d, conv3d
+
+        with pytest.raises(UsageError, match=f"^kernel: {words}.*expected real numbers"):
+            conv2d(np.zeros((4, 4)), kernel)
+        with pytest.raises(UsageError, match=f"^kernel: {words}"):
+            conv3d(np.zeros((4, 4, 4)), np.asarray(kernel)[None])
+
+    def test_ragged_rows_are_a_shape_error(self):
+        from kernelcli import conv2d
+        from kernelcli.errors import ShapeError
+
+        with pytest.raises(ShapeError, match="rows of different lengths"):
+            conv2d(np.zeros((4, 4)), [[1, 2], [3]])
+
+    def test_bool_and_integer_kernels_are_numbers(self):
+        from kernelcli import conv2d
+
+        x = np.arange(16.0).reshape(4, 4)
+        np.testing.assert_array_equal(conv2d(x, [[True, False]]), conv2d(x, [[1.0, 0.0]]))
+        np.testing.assert_array_equal(conv2d(x, np.array([[2, 1]], np.int8)), conv2d(x, [[2.0, 1.0]]))

@@ -130,6 +130,20 @@ def test_non_integer_sizes_are_refused_not_truncated(kwargs):
     assert pool2d(np.zeros((6, 6)), np.int64(2), stride=np.int64(2)).shape == (3, 3)
 
 
+@pytest.mark.parametrize("name", ["ceil_mode", "count_include_pad"])
+@pytest.mark.parametrize("value", ["no", 1, None])
+def test_the_switches_take_a_bool_only(name, value):
+    # a truthy string switched them on silently: ceil_mode="no" gave a 3x3 result of a 6x6 image, not 2x2
+    from kernelcli import pool3d
+
+    with pytest.raises(UsageError, match=rf"^{name} .*: expected True or False"):
+        pool2d(np.zeros((6, 6)), 4, op="avg", padding=1, **{name: value})
+    with pytest.raises(UsageError, match=rf"^{name} .*: expected True or False"):
+        pool3d(np.zeros((5, 5, 5)), 2, op="avg", **{name: value})
+    assert pool2d(np.zeros((6, 6)), 4, op="avg", padding=1, **{name: np.True_}).shape == pool2d(
+        np.zeros((6, 6)), 4, op="avg", padding=1, **{name: True}).shape
+
+
 @pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32", "float64", "int16"])
 @pytest.mark.parametrize("shape", [(33, 47), (20, 31, 3), (2, 2, 4)])
 def test_avg_2x2_loop_equals_the_general_loop_and_numpy(dtype, shape):
