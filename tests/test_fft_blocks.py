@@ -223,3 +223,45 @@ def test_tasks_do_not_fault_their_pages_in_again():
     env = dict(os.environ, PYTHONPATH=str(root))
     faults = int(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout)
     assert faults <= 3000 * 3000 * 4 // 4096 + 2000
+
+
+class TestNearTheFloatRange:
+    """A float32 image of 1e34 under a 21x21 blur (441 taps: the FFT path) gave infinities (the block's
+    transform overflowed complex64), the direct loops 5.7e33; float64 did the same from about 1e305."""
+
+    @pytest.mark.parametrize("dtype,peak", [(np.float32, 1e34), (np.float64, 1e305)])
+    def test_2d_transforms_stay_in_range(self, dtype, peak):
+        rng = np.random.default_rng(0)
+        x = (rng.random((300, 300)) * peak).astype(dtype)
+        k = rng.random((21, 21))
+        k /= k.sum()
+        got = api.conv2d(x, k, paths=policy.Paths(force="fft"))
+        want = api.conv2d(x, k, paths=policy.Paths(force="dense"))
+        assert np.isfinite(got).all()
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * float(want.max()))
+
+    def test_3d_transforms_stay_in_range(self):
+        from kernelcli import conv3d
+
+        rng = np.random.default_rng(1)
+        v = rng.random((40, 40, 40)) * 1e305
+        k = rng.random((7, 7, 7))
+        k /= k.sum()
+        got = conv3d(v, k, paths=policy.Paths(force="fft"))
+        assert np.isfinite(got).all()
+        np.testing.assert_allclose(got, conv3d(v, k, paths=policy.Paths(force="dense")), rtol=1e-12)
+
+    @pytest.mark.parametrize("mode", ["constant", "replicate"])
+    def test_scaling_by_a_power_of_two_changes_no_bit(self, monkeypatch, mode):
+        # the factors are exact: a block scaled down and its result back up give the unscaled bytes, so a
+        # tile that needs them (its own peak) agrees with the whole image bit for bit
+        rng = np.random.default_rng(2)
+        x3 = (rng.random((64, 64, 2)) * 1e3).astype(np.float32)
+        k = rng.random((9, 9))
+        plain = correlate(x3, k, 1, mode=mode)
+        monkeypatch.setattr(fft, "in_range", lambda *args: (2.0**-40, 2.0**40))
+        assert np.array_equal(correlate(x3, k, 1, mode=mode), plain)
+        forced3 = fft.correlate_fft_nd(x3[..., 0].astype(np.float64)[None], k[None], (0, 0, 4, 4, 4, 4), PAD_CODES[mode], 0.5, (1, 64, 64))
+        monkeypatch.undo()
+        assert np.array_equal(fft.correlate_fft_nd(x3[..., 0].astype(np.float64)[None], k[None], (0, 0, 4, 4, 4, 4),
+                                                   PAD_CODES[mode], 0.5, (1, 64, 64)), forced3)
