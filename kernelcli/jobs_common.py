@@ -324,3 +324,45 @@ def check_finite_result(src: Any, label: str, minimum: float, maximum: float, dt
         f"{src}: {label}: the result overflows {dtype} (values beyond its range became infinite or NaN); "
         "use a smaller kernel scale or input values, or a float64 input (.npy)"
     )
+
+
+def check_volume_kernel(src: Any, options: ConvolveOptions) -> None:
+    """Refuse what a 3-D kernel on a (Z, Y, X) array cannot do: it is a 3-D correlation at stride 1 and
+    dilation 1 (:func:`kernelcli.volumes.conv3d`), on the in-memory and the tiled path alike.
+
+    >>> check_volume_kernel("v.npy", ConvolveOptions(stride=2))
+    Traceback (most recent call last):
+    kernelcli.errors.UsageError: v.npy: --stride 2 not supported for a 3-D kernel on a (Z, Y, X) volume: it runs at stride 1 and dilation 1
+    """
+    given = [f"{name} {_shown(value)}" for name, value in (("--stride", options.stride), ("--dilation", options.dilation))
+             if any(int(v) != 1 for v in (value if isinstance(value, (tuple, list)) else (value,)))]
+    if given:
+        raise UsageError(f"{src}: {', '.join(given)} not supported for a 3-D kernel on a (Z, Y, X) volume: "
+                         "it runs at stride 1 and dilation 1")
+
+
+def _shown(value: Any) -> str:
+    return ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
+
+
+def convolve_volume_array(input_path: str | Path, kernel: Any, options: ConvolveOptions, *, out: str | Path | None,
+                           force: bool) -> Report:
+    """A 3-D kernel on a ``--layout zyx`` array: the 3-D correlation the tiled path computes for it too
+    (:func:`kernelcli.jobs_maps.convolve_bank_file` hands it over)."""
+    from .volumes import conv3d
+
+    check_volume_kernel(input_path, options)
+    k3 = kernel.array()
+
+    def compute(data):  # a 2-D array: no (Z, Y, X) reading
+        raise UsageError(f"{kernel.name}: a 3-D kernel needs a (Z, Y, X) volume (--layout zyx)")
+
+    def compute_volume(data):
+        return conv3d(data, k3, padding=options.padding, pad_mode=options.pad_mode, pad_value=options.pad_value,
+                      flip=options.flip, paths=options.paths)
+
+    report = run_file_job(input_path, f"convolve {kernel.name}", compute, out=out, force=force, rescale=options.rescale,
+                          max_pixels=options.max_pixels, layout=options.layout, volume_compute=compute_volume,
+                          encoding=options.encoding)
+    report.kernel = kernel.name
+    return report

@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import UsageError
 from .io.naming import safe_stem
-from .jobs_common import ConvolveOptions, Report, _named, _write_single, check_conv_peak
+from .jobs_common import ConvolveOptions, Report, _named, _write_single, check_conv_peak, convolve_volume_array
 from .modes import canonical_pad_mode
 
 # ---------------------------------------------------------------- layers: several feature maps
@@ -159,8 +159,6 @@ def convolve_bank_file(
     names = [k.name for k in kernels]
     if options.layout == "zyx" and len(kernels) == 1 and len(kernels[0].shape) == 3 and options.plain and bias is None \
             and montage is None:  # one 3-D kernel on a (Z, Y, X) array: a 3-D correlation, as on the tiled path
-        from .jobs import convolve_volume_array
-
         return convolve_volume_array(input_path, kernels[0], options, out=out, force=force)
     if options.layout == "zyx" and (any(len(k.shape) == 3 for k in kernels) or options.combine == "sum"):
         raise UsageError(

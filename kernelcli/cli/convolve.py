@@ -254,7 +254,7 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
     first = _load(specs[0], scale)  # exit 3 before any tile is read
     volume_build = None
     if len(first.shape) == 3 and not then:
-        from ..jobs import check_volume_kernel
+        from ..jobs_common import check_volume_kernel
 
         check_volume_kernel(input, options)  # (stride and dilation were not passed: silently ignored)
         k3 = first.array()
