@@ -57,6 +57,15 @@ class TestSeparableIsExactOnIntegers:
         np.testing.assert_array_equal(np.outer(col, row), np.outer([2, 1, 3, 2, 2], [2, 1]))
         assert set(np.concatenate([col, row])) <= set(range(-10, 11))
 
+    def test_whole_numbers_close_to_rank_1_are_not_factored(self, paths):
+        # rank 2, but within the SVD's float32 tolerance of rank 1: it went separable and was 1 off
+        k = np.full((2, 5), 1500000.0)
+        k[0, 0] += 1
+        assert forms.rank1_factors(k, np.dtype("float32")) is None
+        x = np.zeros((300, 300), np.uint8)
+        x[0, 0] = x[1, 1] = 1
+        assert conv2d(x, k, padding="valid", paths=paths)[0, 0] == 3000001.0
+
     @pytest.mark.parametrize("stride", [1, 2])
     def test_outer_2_1_3_2_2_by_2_1_gives_3173(self, paths, stride):
         x = np.array([[233, 75], [122, 147], [44, 36], [121, 3], [154, 111]], np.uint8)
