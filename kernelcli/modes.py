@@ -90,6 +90,9 @@ VOLUME_PAD_MODES = PAD_MODES + (RENORMALISE,)
 #: the axes of a volume, (Z, Y, X): slices, rows, columns
 AXES = ("z", "y", "x")
 
+#: the two readings of a NIfTI's geometry that ``--affine`` picks from
+AFFINE_READINGS = ("sform", "qform")
+
 #: CT windows, (centre, width) in HU (https://radiopaedia.org/articles/windowing-ct)
 WINDOW_PRESETS: dict[str, tuple[float, float]] = {
     "brain": (40.0, 80.0),
@@ -190,3 +193,12 @@ def canonical_axis(axis: str) -> str:
     'z'
     """
     return _canonical(axis, AXES, {}, "axis", " (the volume is (Z, Y, X))")
+
+
+def canonical_affine(choice: str) -> str:
+    """A validated ``--affine`` value: ``sform`` or ``qform`` (any case).
+
+    >>> canonical_affine("QForm")
+    'qform'
+    """
+    return _canonical(choice, AFFINE_READINGS, {}, "--affine")

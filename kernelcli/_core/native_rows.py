@@ -292,7 +292,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '8c48e90003187d907dcbccc718702fef3376fd980a50b12caf8af755eba096ab'
+LOOP_SOURCES = 'cdb2cba6ee55d9f56333fe633a19660466be1bc7fd93d4fae402df5d54d4d6b7'
 
 
 _ENTRIES: dict = {}

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Optional
 
 from ._batch import BatchOptions, is_batch, run_batch, run_inputs, run_reported
 from .options import (
+    AffineOption,
     AxisOption,
     CompressOption,
     DilationOption,
@@ -98,6 +99,7 @@ def convolve(
     volume_index: Annotated[Optional[int], option("volume_index", min=0, show_default=False)] = None,
     series: Annotated[Optional[str], option("series", show_default=False)] = None,
     resample_slices: Annotated[bool, option("resample_slices")] = False,
+    affine: AffineOption = None,
     out: Annotated[Optional[Path], option("out", extra=OUT_HELP, show_default=False)] = None,
     montage: Annotated[Optional[Path], option("montage", show_default=False)] = None,
     layout: LayoutOption = None,
@@ -149,7 +151,7 @@ def convolve(
             input[0], kernel, stride=stride, padding=padding, dilation=dilation, pad_mode=pad_mode,
             pad_value=pad_value, flip=flip, out=out, force=force, axis=axis, window=window, keep_dtype=keep_dtype,
             truncate=truncate, mask=mask, volume=volume_index, series=series, resample_slices=resample_slices,
-            paths=cli_paths(), unsupported={name: value is not None for name, value in given.items()},
+            affine=affine, paths=cli_paths(), unsupported={name: value is not None for name, value in given.items()},
         )
         from ..tiled import nifti as tiled_nifti
 
@@ -161,7 +163,7 @@ def convolve(
         return
     volume_only = [name for name, given in (
         ("--axis", axis), ("--window", window), ("--keep-dtype", keep_dtype), ("--truncate", truncate), ("--mask", mask),
-        ("--volume", volume_index), ("--series", series), ("--resample-slices", resample_slices),
+        ("--volume", volume_index), ("--series", series), ("--resample-slices", resample_slices), ("--affine", affine),
         ("--pad-mode renormalise", pad_mode == RENORMALISE),
     ) if given]
     if volume_only:

@@ -72,6 +72,7 @@ CONCEPTS: dict[str, Concept] = {
     "volume_index": Concept(("--volume",)),
     "series": Concept(("--series",)),
     "resample_slices": Concept(("--resample-slices",), flag=True),
+    "affine": Concept(("--affine",)),
     "window": Concept(("--window",)),
     "keep_dtype": Concept(("--keep-dtype",), flag=True),
     # outputs and the batch
@@ -137,6 +138,7 @@ VOCABULARIES: dict[str, tuple[tuple[str, ...], Callable[[str], str]]] = {
     "axis": (modes.AXES, modes.canonical_axis),
     "layout": (layout.LAYOUTS, layout.canonical_layout),
     "compress": (tuple(modes.PNG_COMPRESSION), modes.canonical_compression),
+    "affine": (modes.AFFINE_READINGS, modes.canonical_affine),
 }
 
 
@@ -191,6 +193,9 @@ HELP: dict[str, str] = {
     "them) of the one to read.",
     "resample_slices": "Volumes: a DICOM series with uneven slice gaps is refused; this interpolates it linearly along "
     "the normal onto an even grid instead (at most 3 made-up slices in a row; a wider gap stays refused).",
+    "affine": "Volumes: a NIfTI whose qform and sform are both set but place the voxels differently reads two ways and "
+    "is refused; this picks the one to use (it must be set). By default the one that is set is used, the sform when "
+    "both agree.",
     "idle_timeout": "Exit after this many seconds without a call.",
     "keep_dtype": "Volumes: write the input's stored integer type, with its NIfTI scaling (rounded; out-of-range "
     "values clipped, with a note) instead of float32.",
@@ -407,6 +412,7 @@ QuietOption = Annotated[bool, option("quiet")]
 AxisOption = Annotated[Optional[str], option("axis", show_default=False)]
 WindowOption = Annotated[Optional[str], option("window", metavar="C,W|PRESET", show_default=False)]
 KeepDtypeOption = Annotated[bool, option("keep_dtype")]
+AffineOption = Annotated[Optional[str], option("affine", show_default=False)]
 
 _INPUTS_HELP = ("Images (PNG, JPEG, TIFF, BMP, GIF), .npy arrays or .csv/.txt matrices{volumes}, '-' for stdin; folders; "
                 "quoted patterns such as 'scans/**/*.png'.")

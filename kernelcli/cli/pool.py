@@ -7,6 +7,7 @@ from typing import Annotated, Any, Optional
 from ._batch import BatchOptions, run_inputs
 from ..modes import JPEG_QUALITY
 from .options import (
+    AffineOption,
     CompressOption,
     ForceOption,
     FormatOption,
@@ -76,6 +77,7 @@ def pool(
     volume_index: Annotated[Optional[int], option("volume_index", min=0, show_default=False)] = None,
     series: Annotated[Optional[str], option("series", show_default=False)] = None,
     resample_slices: Annotated[bool, option("resample_slices")] = False,
+    affine: AffineOption = None,
     quiet: QuietOption = False,
 ) -> None:
     """Pool each channel of an image or matrix (stride defaults to the size, as in the lecture).
@@ -97,7 +99,7 @@ def pool(
         if is_volume_input(input[0]) and tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler):
             _pool_volume_tiled(input[0], size, op=op, stride=stride, padding=padding, ceil=ceil, exclude_pad=exclude_pad,
                                window=window, volume_index=volume_index, series=series, resample_slices=resample_slices,
-                               out=out, force=force, chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out,
+                               affine=affine, out=out, force=force, chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out,
                                quiet=quiet)
             return
     big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler)
@@ -130,13 +132,13 @@ def pool(
             from ..medical import VolumeOptions, parse_window
 
             options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
-                                    series=series, resample_slices=resample_slices, paths=cli_paths())
+                                    series=series, resample_slices=resample_slices, affine=affine, paths=cli_paths())
             report_ = pool_volume_file(input[0], size, op=op, stride=stride, padding=padding, ceil_mode=ceil,
                                        count_include_pad=not exclude_pad, out=out, force=force, options=options)
             render_report(report_, json_out=json_out, quiet=quiet)
             return
     volume_only = [name for name, given in (("--window", window), ("--volume", volume_index), ("--series", series),
-                                            ("--resample-slices", resample_slices)) if given]
+                                            ("--resample-slices", resample_slices), ("--affine", affine)) if given]
     if volume_only:
         from ..errors import UsageError
 
@@ -188,7 +190,7 @@ def register(app: Any) -> None:
 
 
 def _pool_volume_tiled(path, size, *, op, stride, padding, ceil, exclude_pad, window, volume_index, series, resample_slices,
-                       out, force, chunks, scheduler, workers, json_out, quiet) -> None:
+                       affine, out, force, chunks, scheduler, workers, json_out, quiet) -> None:
     """One ``.nii`` volume pooled in 3-D tile by tile (kernelcli.tiled.nifti), as the in-memory volume path pools it."""
     import sys
 
@@ -199,7 +201,7 @@ def _pool_volume_tiled(path, size, *, op, stride, padding, ceil, exclude_pad, wi
     from ._tiled import _TileBar
 
     options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
-                            series=series, resample_slices=resample_slices, paths=cli_paths())
+                            series=series, resample_slices=resample_slices, affine=affine, paths=cli_paths())
     with _TileBar(enabled=not quiet and sys.stderr.isatty()) as bar:
         report = pool_volume_tiled(path, size, op=op, stride=stride, padding=padding, ceil_mode=ceil,
                                    count_include_pad=not exclude_pad, options=options, out=out, force=force,

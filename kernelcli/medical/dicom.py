@@ -8,7 +8,11 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +21,77 @@ import numpy as np
 from ..errors import ImageReadError, MissingExtra
 from .geometry import dicom_affine as _dicom_affine, normal_of, stack_slices
 from .volume import Volume, check_volume_memory, require as _require
+
+
+class PydicomWarnings:
+    """What pydicom warns while DICOM files are read, kept as notes naming the file instead of reaching stderr.
+
+    pydicom warns through :mod:`warnings` (an invalid value, excess padding after the pixel
+    data, a VR that differs from the transfer syntax's); left alone, Python prints each with
+    pydicom's source path.  ``with warned.about(name):`` records what is warned while ``name``
+    is read (an inner block wins over an outer one); :meth:`notes` gives one note per distinct
+    message, naming the first file and how many others said the same.  Warnings about
+    pydicom's own API (deprecations) say nothing about the file and are dropped.
+
+    >>> warned = PydicomWarnings()
+    >>> with warned.about("a.dcm"):
+    ...     warnings.warn("Invalid value for VR IS: '1A'. Please see <https://dicom.nema.org> for allowed values.")
+    >>> warned.notes()
+    ["a.dcm: Invalid value for VR IS: '1A' (pydicom)"]
+    """
+
+    #: categories that concern pydicom's API, not the file being read
+    NOISE = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+
+    def __init__(self) -> None:
+        self.said: dict[str, list[str]] = {}
+
+    @contextlib.contextmanager
+    def about(self, name: str) -> Iterator[None]:
+        """Record the warnings raised inside the block as being about ``name``."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                yield
+            finally:
+                for w in caught:
+                    text = pydicom_line(str(w.message))
+                    if text and not issubclass(w.category, self.NOISE):
+                        names = self.said.setdefault(text, [])
+                        if name not in names:
+                            names.append(name)
+
+    def extend(self, other: "PydicomWarnings") -> None:
+        """Add what ``other`` recorded."""
+        for text, names in other.said.items():
+            mine = self.said.setdefault(text, [])
+            mine.extend(name for name in names if name not in mine)
+
+    def notes(self) -> list[str]:
+        """One note per distinct message: ``"a.dcm: <message> (pydicom)"``, or ``"a.dcm and 3 other file(s): ..."``."""
+        out = []
+        for text, names in self.said.items():
+            who = names[0] if len(names) == 1 else f"{names[0]} and {len(names) - 1} other file(s)"
+            out.append(f"{who}: {text} (pydicom)")
+        return out
+
+
+def pydicom_line(text: str) -> str:
+    r"""A library's message on one line: pydicom's links to the standard dropped, lines joined with '; '.
+
+    >>> pydicom_line("Unable to decode:\n  pillow: no 12-bit JPEG\n  gdcm: not installed")
+    'Unable to decode: pillow: no 12-bit JPEG; gdcm: not installed'
+    >>> pydicom_line("Invalid value for VR IS: '1A'. Please see <https://x.org/a> for allowed values for each VR.")
+    "Invalid value for VR IS: '1A'"
+    """
+    text = re.sub(r"\s*Please see <[^>]*>[^.]*\.?", "", text)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    head = lines[0].rstrip(".")
+    rest = "; ".join(line.rstrip(".") for line in lines[1:])
+    return f"{head} {rest}" if head.endswith(":") and rest else "; ".join([head, rest]) if rest else head
+
 
 def _dcmread(pydicom: Any, path: Path, *, headers_only: bool = False) -> Any:
     """Read a DICOM file.
@@ -28,7 +103,6 @@ def _dcmread(pydicom: Any, path: Path, *, headers_only: bool = False) -> Any:
     holds no image is refused.
     """
     import io
-    import warnings
 
     try:
         return pydicom.dcmread(str(path), stop_before_pixels=headers_only)
@@ -88,6 +162,52 @@ def _check_decoder(ds: Any, path: Path) -> None:
         )
 
 
+def _check_frame_count(ds: Any, path: Path) -> None:
+    """Refuse a NumberOfFrames that is not a whole number >= 1 (pydicom's test file ``badVR.dcm`` has '1A'),
+    naming it, rather than let the decoder fail on ``int('1A')``."""
+    value = ds.get("NumberOfFrames")
+    if value is None or str(value).strip() == "":
+        return
+    try:
+        frames = float(str(value))
+    except ValueError:
+        frames = 0.0
+    if not (frames >= 1 and frames.is_integer()):
+        raise ImageReadError(f"{path}: NumberOfFrames is {str(value)!r}; expected a whole number of frames, 1 or more")
+
+
+def _encoding(ds: Any) -> str:
+    """`` (JPEG Extended, 12-bit)``: a compressed file's transfer syntax (without its process numbers) and bits
+    stored, for a message; empty for uncompressed pixel data."""
+    meta = getattr(ds, "file_meta", None)
+    uid = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
+    if uid is None or not getattr(uid, "is_compressed", False):
+        return ""
+    name = re.sub(r"\s*\(.*\)$", "", str(uid.name)) or str(uid)
+    bits = ds.get("BitsStored")
+    return f" ({name}, {bits}-bit)" if bits else f" ({name})"
+
+
+def _other_decoders(ds: Any) -> str:
+    """What to install when a compressed file's installed decoders all failed and others exist, for a message."""
+    meta = getattr(ds, "file_meta", None)
+    uid = getattr(meta, "TransferSyntaxUID", None) if meta is not None else None
+    if uid is None or not getattr(uid, "is_compressed", False):
+        return ""
+    try:
+        from pydicom.pixels import get_decoder  # pydicom >= 3.0
+
+        missing = list(get_decoder(uid).missing_dependencies)
+    except Exception:  # older pydicom, or no decoder at all for this syntax
+        return ""
+    # pydicom says "pylibjpeg - requires pylibjpeg>=2.0 and pylibjpeg-libjpeg>=2.1": keep what to install
+    options = [m.split("requires", 1)[1].strip() if "requires" in m else m.strip() for m in missing]
+    if not options:
+        return ""
+    return (f"; another decoder may read it: install {', or '.join(options)}, "
+            "or decompress the file first (gdcmconv --raw, or dcmtk's dcmdjpeg)")
+
+
 def _pixels(ds: Any, path: Path) -> np.ndarray:
     """The stored pixel values (frames, rows, columns), before the rescale."""
     _check_decoder(ds, path)
@@ -100,12 +220,15 @@ def _pixels(ds: Any, path: Path) -> np.ndarray:
         )
     if int(ds.get("SamplesPerPixel", 1) or 1) != 1:
         raise ImageReadError(f"{path}: colour DICOM (SamplesPerPixel {ds.SamplesPerPixel}, {photometric or 'colour'}); expected greyscale values")
+    _check_frame_count(ds, path)
     try:
         raw = ds.pixel_array
     except MissingExtra:
         raise
     except Exception as exc:  # no PixelData, bad length, decoder failure
-        raise ImageReadError(f"{path}: cannot decode the pixel data: {exc}") from None
+        # pydicom's "Unable to decode as exceptions were raised by all available plugins:" then one line per plugin
+        reasons = re.sub(r"^Unable to decode as exceptions were raised by all available plugins:\s*", "", pydicom_line(str(exc)))
+        raise ImageReadError(f"{path}: cannot decode the pixel data{_encoding(ds)}: {reasons}{_other_decoders(ds)}") from None
     raw = np.asarray(raw)
     if raw.ndim == 2:
         raw = raw[np.newaxis]
@@ -214,10 +337,21 @@ def read_dicom(path: str | os.PathLike, *, series: str | None = None, resample_s
     """
     pydicom = _require("pydicom", "DICOM")
     p = Path(path)
+    warned = PydicomWarnings()
     if p.is_dir():
         from .series import read_series
 
-        return read_series(pydicom, p, series=series, resample_slices=resample_slices)
+        with warned.about(p.name):
+            vol = read_series(pydicom, p, series=series, resample_slices=resample_slices, warned=warned)
+    else:
+        with warned.about(p.name):
+            vol = _read_file(pydicom, p, resample_slices)
+    vol.notes[:0] = warned.notes()  # what pydicom warned, first: it is about reading the files
+    return vol
+
+
+def _read_file(pydicom: Any, p: Path, resample_slices: bool) -> Volume:
+    """One DICOM file (one slice, or the frames of a multi-frame object) as a volume; see :func:`read_dicom`."""
     ds = _dcmread(pydicom, p)
     raw = _pixels(ds, p)
     notes: list[str] = []
@@ -281,10 +415,13 @@ def assemble(
     With every position known the slices are stacked by :func:`~.geometry.stack_slices`
     (even gaps, or resampled; ``keep_order``: the frames of one file stay in their order when
     it runs along the normal either way, as SimpleITK reads them); with none, in ``fallback_order`` at the header's gap, with a
-    note; with some but not all, refused (the others cannot be placed).
+    note; with some but not all, refused (the others cannot be placed).  Without ``iop`` the orientation is unknown:
+    the slices take the same fallback (positions cannot be sorted along an unknown normal), the affine is a plain
+    scaling, a note says so and the volume's ``orientation_unknown`` says why.
     """
     count = len(names)
     known = [pos is not None for pos in positions]
+    unknown = None  # why the orientation is unknown, if it is
     if pixel is None:
         notes.append(f"{where.name}: no PixelSpacing; assuming 1 mm")
         pixel = (1.0, 1.0)
@@ -297,7 +434,7 @@ def assemble(
             gap = header_gap or 1.0
             step = step * gap
     else:
-        if any(known) and count > 1:
+        if any(known) and not all(known) and count > 1:
             missing = [name for name, k in zip(names, known) if not k]
             shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
             raise ImageReadError(
@@ -306,13 +443,16 @@ def assemble(
             )
         gap = header_gap or 1.0
         order = fallback_order if fallback_order is not None else list(range(count))
-        if iop is None or not any(known):
-            if count > 1:
-                how = fallback_how or ("frame order" if fallback_order is None else "InstanceNumber")
-                source = "from the header" if header_gap else "assumed: no SpacingBetweenSlices/SliceThickness"
-                notes.append(f"{where.name}: no ImagePositionPatient; slices sorted by {how}, {gap:g} mm apart ({source})")
-            if iop is None:
-                notes.append(f"{where.name}: no ImageOrientationPatient; the NIfTI affine is a plain scaling (orientation unknown)")
+        if count > 1:
+            how = fallback_how or ("frame order" if fallback_order is None else "InstanceNumber")
+            source = "from the header" if header_gap else "assumed: no SpacingBetweenSlices/SliceThickness"
+            # with every position known but no orientation, the normal to sort along is unknown: the same fallback
+            why = "no ImagePositionPatient" if not any(known) else (
+                "no ImageOrientationPatient, so the slice normal is unknown and ImagePositionPatient cannot order the slices")
+            notes.append(f"{where.name}: {why}; slices sorted by {how}, {gap:g} mm apart ({source})")
+        if iop is None:
+            notes.append(f"{where.name}: no ImageOrientationPatient; the NIfTI affine is a plain scaling (orientation unknown)")
+            unknown = "no ImageOrientationPatient"
         iop = iop if iop is not None else np.array([1.0, 0, 0, 0, 1.0, 0])
         origin = positions[order[0]] if positions[order[0]] is not None else np.zeros(3)
         step = normal_of(iop) * gap
@@ -338,7 +478,9 @@ def assemble(
             stack_.data[z] = rescaled(j) * (1 - w) + rescaled(j + 1) * w if w else rescaled(j)
     spacing = (float(np.linalg.norm(step)), *pixel)
     present = all(r[2] for r in rescales)
-    return _dicom_volume(ds, where, stack_.data, spacing, _dicom_affine(iop, origin, step, *pixel), present, notes)
+    vol = _dicom_volume(ds, where, stack_.data, spacing, _dicom_affine(iop, origin, step, *pixel), present, notes)
+    vol.orientation_unknown = unknown
+    return vol
 
 
 def _dicom_volume(ds: Any, p: Path, data: np.ndarray, spacing: tuple[float, float, float], affine: np.ndarray, rescaled: bool, notes: list[str]) -> Volume:

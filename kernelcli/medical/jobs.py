@@ -40,7 +40,8 @@ class VolumeOptions:
     behind c3d, also smooths with a zero-flux, i.e. replicate, boundary); ``renormalise`` is
     fslmaths' edge rule (smoothing kernels only; with ``mask``, inside the mask).
     ``truncate``: Gaussian radius in sigmas (default 3; fslmaths uses 4, scipy 4).
-    ``volume``, ``series``, ``resample_slices``: passed to :func:`~.volume.read_volume`.
+    ``volume``, ``series``, ``resample_slices``, ``affine`` (``sform`` or ``qform``: a NIfTI's geometry where
+    the two disagree): passed to :func:`~.volume.read_volume`.
     ``paths``: the path policy (:mod:`kernelcli._core.policy`; None: the API's default, warm);
     the CLI passes its cold one, as for images.
     """
@@ -56,6 +57,7 @@ class VolumeOptions:
     volume: int | None = None
     series: str | None = None
     resample_slices: bool = False
+    affine: str | None = None
     paths: Any = None
 
     def __post_init__(self) -> None:
@@ -72,12 +74,16 @@ class VolumeOptions:
             raise UsageError(f"--truncate {self.truncate}: expected a number of sigmas above 0 and at most 20 (scipy's default is 4, fslmaths' 4)")
         if self.volume is not None and int(self.volume) < 0:
             raise UsageError(f"--volume {self.volume}: expected an index >= 0")
+        if self.affine is not None:
+            from ..modes import canonical_affine
+
+            object.__setattr__(self, "affine", canonical_affine(self.affine))
         if self.mask is not None and self.pad_mode != RENORMALISE:
             object.__setattr__(self, "pad_mode", RENORMALISE)  # fslmaths' masked smoothing renormalises inside the mask
 
     def read(self, path: str | os.PathLike) -> Volume:
         """Read ``path`` with this job's input options."""
-        return read_volume(path, volume=self.volume, series=self.series, resample_slices=self.resample_slices)
+        return read_volume(path, volume=self.volume, series=self.series, resample_slices=self.resample_slices, affine=self.affine)
 
 
 @record
@@ -213,7 +219,8 @@ def _write_result(
         frame = result if result.ndim == 3 else result[0]
         if result.ndim == 4:
             report.notes.append(f"PNG: volume 0 of {result.shape[0]} (--volume N picks another)")
-        shown_vol = vol if affine is None else Volume(frame, vol.spacing, affine, vol.path, vol.format, window=vol.window, inverted=vol.inverted)
+        shown_vol = vol if affine is None else Volume(frame, vol.spacing, affine, vol.path, vol.format, window=vol.window,
+                                                      inverted=vol.inverted, orientation_unknown=vol.orientation_unknown)
         image, notes = preview(frame, shown_vol, options.axis, window, keeps_units)
         report.notes.extend(notes)
         write_png_slice(out_path, image, force=force)
@@ -263,7 +270,7 @@ def convolve_volume_file(
     read = (src,) + ((Path(options.mask),) if options.mask is not None else ())  # the mask is an input too
     out_path = check_volume_output(out if out is not None else default_volume_output(src, label), read, force=force)
     vol = options.read(src)
-    mask = _read_mask(options.mask, vol) if options.mask is not None else None
+    mask = _read_mask(options.mask, vol, options.affine) if options.mask is not None else None
     start = time.perf_counter()
     result, notes = filter_volume(vol, kernel, options, mask)
     seconds = time.perf_counter() - start
@@ -284,9 +291,15 @@ def convolve_volume_file(
     return report
 
 
-def _read_mask(path: str | os.PathLike, vol: Volume) -> np.ndarray:
-    """The ``--mask`` volume as a (Z, Y, X) array on ``vol``'s grid (same shape and affine, else an error)."""
-    m = read_volume(path)
+def _read_mask(path: str | os.PathLike, vol: Volume, affine: str | None = None) -> np.ndarray:
+    """The ``--mask`` volume as a (Z, Y, X) array on ``vol``'s grid (same shape and affine, else an error).
+
+    ``affine`` (``--affine``) reads a NIfTI mask's geometry as the input's was read: a mask made from
+    the input carries its header.
+    """
+    from ..volume_inputs import NIFTI_SUFFIXES
+
+    m = read_volume(path, affine=affine if volume_suffix(Path(path)) in NIFTI_SUFFIXES else None)
     shape = vol.data.shape[-3:]
     if m.data.ndim != 3 or m.data.shape != shape:
         raise UsageError(f"--mask {path}: shape {'x'.join(map(str, m.data.shape))} differs from the input's {'x'.join(map(str, shape))} (Z, Y, X)")
@@ -374,7 +387,7 @@ def convolve_volume_for_cli(
     any given one is a usage error naming it.  ``pad_mode=None`` means replicate (see
     :class:`VolumeOptions`); ``volume_options`` are the other fields of :class:`VolumeOptions`
     (``axis``, ``window`` as text or a pair, ``keep_dtype``, ``truncate``, ``mask``, ``volume``,
-    ``series``, ``resample_slices``, ``paths``: the CLI passes its cold policy).  ``runner`` replaces
+    ``series``, ``resample_slices``, ``affine``, ``paths``: the CLI passes its cold policy).  ``runner`` replaces
     :func:`convolve_volume_file` (the tiled path's :func:`kernelcli.tiled.nifti.convolve_volume_tiled`, same arguments).
     """
     from .window import parse_window
@@ -393,4 +406,11 @@ def convolve_volume_for_cli(
     if isinstance(volume_options.get("window"), str):
         volume_options["window"] = parse_window(volume_options["window"])
     options = VolumeOptions(pad_mode=pad_mode or "replicate", pad_value=pad_value, flip=flip, **volume_options)
+    if runner is not None:
+        # the tiled path reads the header itself: a NIfTI that reads two ways is refused there too (after the kernel: exit 3 first)
+        from .nifti import check_nifti_geometry
+
+        if kernels:
+            resolve_volume_kernel(kernels[0])
+        check_nifti_geometry(input_path, options.affine)
     return (runner or convolve_volume_file)(input_path, kernels[0] if kernels else None, options, out=out, force=force)

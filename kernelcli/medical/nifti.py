@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, InputError, UsageError, WriteError
+from ..modes import AFFINE_READINGS, canonical_affine
 from ..volume_inputs import volume_suffix
 from .volume import Volume, check_volume_memory, require as _require
 
@@ -42,6 +43,10 @@ GZIP_LEVEL = 1
 _CHUNK_VOXELS = 1 << 20
 
 _NIFTI_UNITS_MM = {"mm": 1.0, "meter": 1000.0, "micron": 0.001}
+
+#: a qform and an sform that place a corner voxel of the grid farther apart than this fraction of the smallest
+#: voxel side are two readings (float32 storage alone moves them by about 1e-5 mm; nibabel's own test files by <0.004 mm)
+AFFINE_TOLERANCE = 0.01
 
 
 class _Deflater:
@@ -210,11 +215,97 @@ def nifti_spacing(header: Any, p: Path, notes: list[str], *, mgh: bool = False) 
     return spacing
 
 
-def read_nifti(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
+def _reading(header: Any, name: str, affine: np.ndarray) -> str:
+    """``qform (code 1, scanner: RAS axes, voxel 0 at (0, 0, 0) mm)``: one reading of the geometry, for a message."""
+    from nibabel.orientations import aff2axcodes
+
+    code = int(header[f"{name}_code"])
+    try:
+        label = header.get_value_label(f"{name}_code")
+    except (KeyError, ValueError):  # a code the standard does not define
+        label = "unknown code"
+    axes = "".join(str(c) for c in aff2axcodes(affine))
+    origin = ", ".join(f"{v:.4g}" for v in affine[:3, 3])
+    return f"the {name} (code {code}, {label}: {axes} axes, voxel 0 at ({origin}) mm)"
+
+
+def nifti_affine(header: Any, p: Path, choice: str | None = None, notes: list[str] | None = None) -> tuple[np.ndarray, str | None]:
+    """The voxel -> RAS+ affine of a NIfTI header, and why the orientation is unknown (None when it is known).
+
+    * only one of qform and sform is set (its code > 0): that one; ``choice`` naming the other is refused;
+    * both set and placing the grid alike (within :data:`AFFINE_TOLERANCE` of a voxel): the sform (as nibabel
+      and FSL read it), or ``choice``;
+    * both set and placing it differently: two readings; ``choice`` picks one, without it
+      :class:`~kernelcli.errors.UsageError` names both and ``--affine``;
+    * neither set: nibabel's affine from the voxel sizes (pixdim), and the orientation is unknown: a note
+      in ``notes`` says so; ``choice`` is refused.
+
+    >>> import nibabel as nib
+    >>> h = nib.Nifti1Header(); h.set_data_shape((4, 4, 4)); flipped = np.diag([-1.0, 1, 1, 1])
+    >>> h.set_qform(np.eye(4), code=1); h.set_sform(flipped, code=1)
+    >>> float(nifti_affine(h, Path("a.nii"), "qform")[0][0, 0]), float(nifti_affine(h, Path("a.nii"), "sform")[0][0, 0])
+    (1.0, -1.0)
+    >>> nifti_affine(h, Path("a.nii"))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: a.nii: the geometry reads two ways: the sform (code 1, scanner: LAS axes, ...
+    """
+    choice = canonical_affine(choice) if choice is not None else None
+    codes = {name: int(header[f"{name}_code"]) for name in AFFINE_READINGS}
+    readings = {name: np.asarray(header.get_sform() if name == "sform" else header.get_qform(), dtype=np.float64)
+                for name in AFFINE_READINGS if codes[name] > 0}
+    if not readings:
+        if choice is not None:
+            raise UsageError(f"{p}: --affine {choice}: the file sets neither a qform nor an sform (both codes are 0)")
+        if notes is not None:
+            notes.append(f"{p.name}: qform_code and sform_code are 0: the orientation is unknown; the grid is taken from the "
+                         "voxel sizes (pixdim) alone, with no claim about left and right")
+        return np.asarray(header.get_best_affine(), dtype=np.float64), "qform_code and sform_code are 0"
+    if choice is not None:
+        if choice not in readings:
+            other = next(iter(readings))
+            raise UsageError(f"{p}: --affine {choice}: the file has no {choice} ({choice}_code 0); its geometry is {other}'s alone, "
+                             f"so leave out --affine or give --affine {other}")
+        return readings[choice], None
+    if len(readings) == 1:
+        return next(iter(readings.values())), None
+    sform, qform = readings["sform"], readings["qform"]
+    shape = [max(1, int(n)) for n in header.get_data_shape()[:3]] + [1] * (3 - len(header.get_data_shape()[:3]))
+    corners = np.array([[i, j, k, 1.0] for i in (0, shape[0] - 1) for j in (0, shape[1] - 1) for k in (0, shape[2] - 1)]).T
+    apart = float(np.abs(sform @ corners - qform @ corners)[:3].max())
+    voxel = float(min(np.linalg.norm(a[:3, :3], axis=0).min() for a in (sform, qform))) or 1.0
+    if apart <= AFFINE_TOLERANCE * voxel:
+        return sform, None
+    raise UsageError(
+        f"{p}: the geometry reads two ways: {_reading(header, 'sform', sform)} or {_reading(header, 'qform', qform)}, "
+        f"which place the grid up to {apart:.3g} mm apart; give --affine sform or --affine qform"
+    )
+
+
+def check_nifti_geometry(path: str | os.PathLike, affine: str | None = None) -> None:
+    """Refuse, from the header alone, a NIfTI that :func:`read_nifti` would refuse for its geometry (see
+    :func:`nifti_affine`): for a path that reads the voxels another way (tile by tile), so that both paths
+    answer alike.  Other inputs are left to their reader.
+
+    >>> check_nifti_geometry("samples/phantom3d.nii.gz")
+    """
+    p = Path(path)
+    if volume_suffix(p) not in (".nii", ".nii.gz"):
+        return
+    nib = _require("nibabel", "NIfTI")
+    with _nibabel_messages(p):
+        img = _open(nib, p)
+    if isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
+        nifti_affine(img.header, p, affine)
+
+
+def read_nifti(path: str | os.PathLike, *, volume: int | None = None, affine: str | None = None) -> Volume:
     """Read a NIfTI-1/2 (``.nii``, ``.nii.gz``) or MGH (``.mgz``, ``.mgh``) file.
 
     A 3-D file gives (Z, Y, X); a 4-D file gives (T, Z, Y, X), or volume ``volume`` alone as
-    (Z, Y, X).  Scaled integers stay integers where exact, else float32.
+    (Z, Y, X).  Scaled integers stay integers where exact, else float32.  The geometry is the
+    qform or the sform as :func:`nifti_affine` decides (``affine`` picks one when they
+    disagree); an MGH file has one affine, and ``affine`` is refused for it.
 
     >>> from nibabel.testing import data_path
     >>> read_nifti(Path(data_path) / "example4d.nii.gz").data.shape
@@ -230,6 +321,10 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
     if not (mgh or isinstance(img, (nib.Nifti1Image, nib.Nifti2Image))):
         raise ImageReadError(f"{p}: {type(img).__name__} is not NIfTI-1, NIfTI-2 or MGH")
     notes: list[str] = list(told)
+    if mgh and affine is not None:
+        raise UsageError(f"{p}: --affine {affine} picks a NIfTI's qform or sform; an MGH file has one affine")
+    # the geometry first: a file that reads two ways is refused before its voxels are read
+    grid, unknown = (np.asarray(img.affine, dtype=np.float64), None) if mgh else nifti_affine(img.header, p, affine, notes)
     shape = tuple(int(n) for n in img.shape)
     if len(shape) < 2:
         raise ImageReadError(f"{p}: {len(shape)}-D image (shape {shape}); expected a 3-D or 4-D volume")
@@ -283,10 +378,10 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
     if frames > 1 and volume is None:
         notes.append(f"{p.name}: 4-D, {frames} volumes: each is filtered (--volume N takes one)")
     return Volume(
-        data=data, spacing=(spacing[2], spacing[1], spacing[0]), affine=np.asarray(img.affine, dtype=np.float64),
+        data=data, spacing=(spacing[2], spacing[1], spacing[0]), affine=grid,
         path=p, format="MGH" if mgh else ("NIfTI-2" if isinstance(img, nib.Nifti2Image) else "NIfTI-1"),
         header=None if mgh else header, image_class=None if mgh else type(img), notes=notes,
-        stored_dtype=stored, scaling=scaling,
+        stored_dtype=stored, scaling=scaling, orientation_unknown=unknown,
     )
 
 
@@ -299,6 +394,12 @@ def nifti_header(data: np.ndarray, like: Volume | None = None, affine: np.ndarra
 
     A NIfTI input's header is copied (TR, units, intent, description, qform/sform codes kept);
     otherwise (DICOM, MGH, ...) a NIfTI-1 header with qform/sform code 1 (scanner) and mm/s units.
+    On the input's grid the header is kept bit for bit (both readings of a file whose qform and
+    sform disagree, so the result overlays the input as it does); on a new grid (pooling) both
+    hold the new affine, made from the reading the input was read with.  A volume whose
+    orientation is unknown (``like.orientation_unknown``: NIfTI codes 0, DICOM without
+    ImageOrientationPatient) keeps codes 0, "unknown": its affine was made up, and stating it
+    (code 1, scanner) would claim an orientation nobody measured.
     """
     nib = _require("nibabel", "NIfTI")
     target = np.asarray(affine if affine is not None else (like.affine if like is not None else np.eye(4)), dtype=np.float64)
@@ -313,17 +414,16 @@ def nifti_header(data: np.ndarray, like: Volume | None = None, affine: np.ndarra
     else:
         hdr = nib.Nifti1Header()
         hdr.set_xyzt_units("mm", "sec")
-        qcode = scode = 1
+        qcode = scode = 0 if getattr(like, "orientation_unknown", None) else 1
     pixdim = hdr["pixdim"].copy()
     hdr.set_data_shape(data.shape[::-1])
     hdr.set_data_dtype(data.dtype)
     if same_grid:
         hdr["pixdim"] = pixdim  # the input's qform, sform and voxel sizes, bit for bit
     else:
-        hdr.set_qform(target, code=qcode if source is not None else 1, strip_shears=True)  # a qform cannot shear
-        hdr.set_sform(target, code=scode if source is not None else 1)  # the sform keeps the exact affine
-        if qcode == 0 and scode == 0:
-            hdr["qform_code"] = 1  # the input's grid came from pixdim alone; the new one is stated
+        # codes 0 stay 0: the grid then comes from pixdim alone, as the input's did (set_qform keeps pixdim right)
+        hdr.set_qform(target, code=qcode, strip_shears=True)  # a qform cannot shear
+        hdr.set_sform(target, code=scode)  # the sform keeps the exact affine
     slope, inter = scaling if scaling is not None else (1.0, 0.0)
     if data.dtype.kind == "f":
         slope, inter = 1.0, 0.0

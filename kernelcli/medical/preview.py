@@ -11,6 +11,10 @@ FSLeyes and 3D Slicer do, then the middle slice is shown in the radiological con
 A MONOCHROME1 DICOM (higher values darker) is inverted after windowing, so it looks as the
 scanner meant it.
 
+A volume whose orientation is unknown (a NIfTI with qform and sform codes 0, a DICOM without
+ImageOrientationPatient) has a made-up affine, a plain scaling: the same image is shown, but
+the note names no view and no side of the patient, only the voxel axes as they run on screen.
+
 Example
 -------
 >>> canonical_plane(np.arange(8).reshape(2, 2, 2), np.eye(4), "z")[0].tolist()   # (Z, Y, X) array, RAS+ affine
@@ -27,23 +31,48 @@ import numpy as np
 VIEWS = {"z": (2, "axial"), "y": (1, "coronal"), "x": (0, "sagittal")}
 
 
-def canonical_plane(data: np.ndarray, affine: np.ndarray, axis: str = "z") -> tuple[np.ndarray, str]:
+def canonical_plane(data: np.ndarray, affine: np.ndarray, axis: str = "z", unknown: str | None = None) -> tuple[np.ndarray, str]:
     """The middle slice of a (Z, Y, X) volume across canonical ``axis``, as a display image; and a description.
 
-    The returned image has row 0 at the top of the display (see the module notes).
+    The returned image has row 0 at the top of the display (see the module notes).  ``unknown``
+    says why the orientation is unknown (the affine was made up); the description then names
+    the voxel axes instead of a view.
+
+    >>> canonical_plane(np.zeros((2, 2, 2)), np.diag([-1.0, 1, 1, 1]), "z", "qform_code and sform_code are 0")[1]
+    "slice 1 of 2 across voxel axis k (orientation unknown: qform_code and sform_code are 0; not a named view, the patient's right not known; i runs to the right, j upward)"
     """
     from .volume import require
 
     orientations = require("nibabel.orientations", "PNG previews (reoriented to RAS+)")
     apply_orientation, io_orientation = orientations.apply_orientation, orientations.io_orientation
     xyz = data.transpose(2, 1, 0)  # (i, j, k): nibabel's voxel order
-    ras = apply_orientation(xyz, io_orientation(affine))  # flips and transposes: views, no copy
+    ornt = io_orientation(affine)
+    ras = apply_orientation(xyz, ornt)  # flips and transposes: views, no copy
     a, name = VIEWS[axis]
     index = ras.shape[a] // 2
     plane = np.take(ras, index, axis=a)  # the two remaining canonical axes, in R, A, S order
     # columns: R (or A for sagittal) decreasing, i.e. right/anterior on the left; rows: A or S decreasing (top)
     image = plane.T[::-1, ::-1]
+    if unknown is not None:
+        return image, _voxel_description(ornt, a, index, ras.shape[a], unknown)
     return image, f"{name} slice {index} of {ras.shape[a]} (closest canonical RAS+ orientation, radiological: the patient's right on the image's left)" if a != 0 else f"{name} slice {index} of {ras.shape[a]} (closest canonical RAS+ orientation: superior at the top, anterior on the left)"
+
+
+def _voxel_description(ornt: np.ndarray, a: int, index: int, count: int, unknown: str) -> str:
+    """What a preview of a volume of unknown orientation shows, in voxel axes (i, j, k): no view, no side named.
+
+    ``ornt`` is nibabel's orientation of the (made-up) affine: voxel axis v went to canonical axis
+    ``ornt[v, 0]``, reversed when ``ornt[v, 1]`` is -1; ``a`` is the canonical axis sliced across.
+    On screen the first remaining canonical axis decreases to the right, the second downward.
+    """
+    voxel = {int(c): (v, int(f)) for v, (c, f) in enumerate(ornt)}  # canonical axis -> (voxel axis, flip)
+    across = "ijk"[voxel[a][0]]
+    (col, col_flip), (row, row_flip) = (voxel[c] for c in sorted(set(range(3)) - {a}))
+    # a canonical axis shown decreasing runs its voxel index up where the axis was flipped, down where it was not
+    right = "to the right" if col_flip == -1 else "to the left"
+    down = "downward" if row_flip == -1 else "upward"
+    return (f"slice {index} of {count} across voxel axis {across} (orientation unknown: {unknown}; not a named view, the "
+            f"patient's right not known; {'ijk'[col]} runs {right}, {'ijk'[row]} {down})")
 
 
 def preview(result: np.ndarray, vol: Any, axis: str | None, window: tuple[float, float] | None, keeps_units: bool) -> tuple[np.ndarray, list[str]]:
@@ -51,7 +80,7 @@ def preview(result: np.ndarray, vol: Any, axis: str | None, window: tuple[float,
     from .window import apply_window
 
     notes: list[str] = []
-    image, where = canonical_plane(result, vol.affine, axis or "z")
+    image, where = canonical_plane(result, vol.affine, axis or "z", getattr(vol, "orientation_unknown", None))
     if window is None:
         if vol.window is not None and keeps_units:
             window = vol.window

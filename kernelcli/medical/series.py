@@ -14,12 +14,16 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, InputError, UsageError
-from .dicom import _dcmread, _orientation, _pixel_spacing, _pixels, _position, _rescale, _slice_gap, assemble
+from .dicom import PydicomWarnings, _dcmread, _orientation, _pixel_spacing, _pixels, _position, _rescale, _slice_gap, assemble
 from .volume import Volume
 
 
-def _headers(pydicom: Any, folder: Path) -> tuple[list[tuple[Path, Any]], list[str]]:
-    """(path, header) of every DICOM image in the folder, and the names of the files skipped."""
+def _headers(pydicom: Any, folder: Path, warned: PydicomWarnings) -> tuple[list[tuple[Path, Any]], list[str]]:
+    """(path, header) of every DICOM image in the folder, and the names of the files skipped.
+
+    What pydicom warns about a file kept as a DICOM image goes to ``warned``, naming it; about a
+    file skipped (not DICOM, a DICOMDIR), nothing: the note on the skipped files says enough.
+    """
     headers: list[tuple[Path, Any]] = []
     skipped: list[str] = []
     try:
@@ -29,14 +33,16 @@ def _headers(pydicom: Any, folder: Path) -> tuple[list[tuple[Path, Any]], list[s
     for entry in entries:
         if not entry.is_file():
             continue
-        try:
-            ds = _dcmread(pydicom, entry, headers_only=True)
-        except ImageReadError:  # not DICOM, or unreadable: skipped with a note
-            skipped.append(entry.name)
-            continue
-        if "Rows" not in ds or str(ds.get("SOPClassUID", "")) == "1.2.840.10008.1.3.10":  # no image / DICOMDIR
-            skipped.append(entry.name)
-            continue
+        said = PydicomWarnings()  # kept only for the files that stay
+        with said.about(entry.name):
+            try:
+                ds = _dcmread(pydicom, entry, headers_only=True)
+            except ImageReadError:  # not DICOM, or unreadable: skipped with a note
+                ds = None
+            if ds is None or "Rows" not in ds or str(ds.get("SOPClassUID", "")) == "1.2.840.10008.1.3.10":  # no image / DICOMDIR
+                skipped.append(entry.name)
+                continue
+        warned.extend(said)
         headers.append((entry, ds))
     return headers, skipped
 
@@ -73,9 +79,15 @@ def _listing(series: dict[str, list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resample_slices: bool = False) -> Volume:
-    """Read one series of a folder (see :func:`~.dicom.read_dicom`)."""
-    headers, skipped = _headers(pydicom, folder)
+def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resample_slices: bool = False,
+                warned: PydicomWarnings | None = None) -> Volume:
+    """Read one series of a folder (see :func:`~.dicom.read_dicom`).
+
+    What pydicom warns while a file is read goes to ``warned`` naming that file (the caller makes
+    notes of it); without ``warned`` it is dropped.
+    """
+    warned = warned if warned is not None else PydicomWarnings()
+    headers, skipped = _headers(pydicom, folder, warned)
     if not headers:
         raise InputError(f"{folder}: no DICOM images in this folder")
     notes: list[str] = []
@@ -108,29 +120,33 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
     check_volume_memory(folder, (len(headers), *size), max(1, int(first.get("BitsAllocated", 16) or 16) // 8))
     iop = _orientation(first)
     pixel = _pixel_spacing(first)
-    for entry, ds in headers[1:]:
+    # header values are converted when first used: per file, so that pydicom's warnings name the file
+    facts = []
+    for entry, ds in headers:
+        with warned.about(entry.name):
+            facts.append((_position(ds), _rescale(ds), ds.get("InstanceNumber"), _orientation(ds), _pixel_spacing(ds)))
+    for (entry, ds), (_, _, _, other, ps) in zip(headers[1:], facts[1:]):
         if (int(ds.Rows), int(ds.Columns)) != size:
             raise ImageReadError(f"{entry}: {ds.Rows}x{ds.Columns} pixels, but {first_path.name} has {size[0]}x{size[1]}: not one volume")
-        other = _orientation(ds)
         if (iop is None) != (other is None) or (iop is not None and not np.allclose(iop, other, atol=1e-4)):
             raise ImageReadError(f"{entry}: ImageOrientationPatient differs from {first_path.name}'s: not one volume")
-        ps = _pixel_spacing(ds)
         if (pixel is None) != (ps is None) or (pixel is not None and not np.allclose(pixel, ps, rtol=1e-4)):
             raise ImageReadError(f"{entry}: PixelSpacing {ps} differs from {first_path.name}'s {pixel}: not one volume")
 
-    numbers = [ds.get("InstanceNumber") for _, ds in headers]
+    numbers = [number for _, _, number, _, _ in facts]
     fallback, how = None, "file name"
     if all(n is not None for n in numbers):
         fallback, how = sorted(range(len(headers)), key=lambda i: int(numbers[i])), "InstanceNumber"
 
     def read(i: int) -> np.ndarray:
         entry = headers[i][0]
-        raw = _pixels(_dcmread(pydicom, entry), entry)
+        with warned.about(entry.name):
+            raw = _pixels(_dcmread(pydicom, entry), entry)
         if raw.shape[0] != 1:
             raise ImageReadError(f"{entry}: {raw.shape[0]} frames in one file of a series; expected one slice per file")
         return raw[0]
 
     return assemble(
-        first, folder, read, [entry.name for entry, _ in headers], [_position(ds) for _, ds in headers], iop, pixel,
-        _slice_gap(first), [_rescale(ds) for _, ds in headers], resample_slices, notes, fallback, how,
+        first, folder, read, [entry.name for entry, _ in headers], [position for position, *_ in facts], iop, pixel,
+        _slice_gap(first), [rescale for _, rescale, *_ in facts], resample_slices, notes, fallback, how,
     )

@@ -49,6 +49,9 @@ class Volume:
     stored_dtype: Any = None  # a NIfTI's on-disk type: what --keep-dtype writes back
     scaling: tuple[float, float] | None = None  # a NIfTI's (scl_slope, scl_inter) when they are not (1, 0)
     inverted: bool = False  # DICOM MONOCHROME1: higher values are darker (previews invert them)
+    # why the orientation is unknown ("no ImageOrientationPatient", "qform_code and sform_code are 0"), or None:
+    # the affine is then a plain scaling that was made up; previews name no view, NIfTI outputs keep codes 0
+    orientation_unknown: str | None = None
 
     @property
     def frames(self) -> int:
@@ -114,15 +117,37 @@ def check_volume_memory(p: Path, shape: tuple[int, ...], itemsize: int) -> None:
         )
 
 
+def check_finite_volume(vol: Volume) -> Volume:
+    """Refuse a volume holding NaN or infinite values, naming its file (as ``.npy`` inputs are); else return it.
+
+    >>> check_finite_volume(Volume(np.zeros((1, 1, 2)), (1.0, 1.0, 1.0), np.eye(4), Path("a.nii"), "NIfTI-1")).format
+    'NIfTI-1'
+    >>> check_finite_volume(Volume(np.array([[[1.0, np.nan]]]), (1.0, 1.0, 1.0), np.eye(4), Path("a.nii"), "NIfTI-1"))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ImageReadError: a.nii: 1 voxel value(s) are NaN or infinite; expected finite numbers
+    """
+    from ..errors import ImageReadError
+    from ..ndsupport import all_finite
+
+    data = vol.data
+    if data.dtype.kind == "f" and not all_finite(data):
+        bad = sum(int(part.size - np.count_nonzero(np.isfinite(part))) for part in data)  # slice by slice: no volume-sized mask
+        raise ImageReadError(f"{vol.path}: {bad} voxel value(s) are NaN or infinite; expected finite numbers")
+    return vol
+
+
 def read_volume(
     path: str | os.PathLike, *, volume: int | None = None, series: str | None = None, resample_slices: bool = False,
+    affine: str | None = None,
 ) -> Volume:
     """Read a NIfTI, MGH, NRRD/MetaImage, DICOM file or DICOM series folder into a :class:`Volume`.
 
     ``volume`` picks one volume of a 4-D input; ``series`` (a SeriesInstanceUID or an index)
     picks one series of a folder holding several; ``resample_slices`` interpolates a DICOM
     series with uneven slice gaps onto an even grid (linear along the normal) instead of
-    refusing it.
+    refusing it; ``affine`` ("sform" or "qform") picks a NIfTI's geometry where its qform and
+    sform disagree (see :func:`~.nifti.nifti_affine`).  Voxels must be finite numbers.
 
     Raises
     ------
@@ -143,19 +168,23 @@ def read_volume(
     if is_dicom:
         if volume is not None:
             raise UsageError(f"{p}: --volume picks a volume of a 4-D NIfTI/MGH/NRRD input; a DICOM input is one volume")
-        return read_dicom(p, series=series, resample_slices=resample_slices)
+        if affine is not None:
+            raise UsageError(f"{p}: --affine {affine} picks a NIfTI's qform or sform; a DICOM input has neither")
+        return check_finite_volume(read_dicom(p, series=series, resample_slices=resample_slices))
     if series is not None:
         raise UsageError(f"{p}: --series picks a series in a folder of DICOM files; this input is one file")
     if not stat.S_ISREG(st.st_mode):
         raise InputError(f"{p}: not a regular file or folder (a device, pipe or socket)")
+    if affine is not None and suffix not in NIFTI_SUFFIXES:
+        raise UsageError(f"{p}: --affine {affine} picks a NIfTI's qform or sform; this input is not NIfTI (.nii, .nii.gz)")
     if suffix in NIFTI_SUFFIXES or suffix in MGH_SUFFIXES:
         from .nifti import read_nifti
 
-        return read_nifti(p, volume=volume)
+        return check_finite_volume(read_nifti(p, volume=volume, affine=affine))
     if suffix in ITK_SUFFIXES:
         from .itk import read_itk
 
-        return read_itk(p, volume=volume)
+        return check_finite_volume(read_itk(p, volume=volume))
     raise InputError(
         f"{p}: not a medical volume: expected .nii, .nii.gz, .mgz, .nrrd, .mha, .mhd, a DICOM file or a folder of DICOM files"
     )

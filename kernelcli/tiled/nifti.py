@@ -80,11 +80,13 @@ class NiftiVoxels:
         return block
 
 
-def open_volume(path: Path) -> tuple[Any, Any]:
+def open_volume(path: Path, affine: str | None = None) -> tuple[Any, Any]:
     """``(voxels, vol)``: a :class:`NiftiVoxels` and a :class:`kernelcli.medical.volume.Volume` holding
-    the header, affine and spacing (its ``data`` an empty placeholder).  Refusals exit 2."""
+    the header, affine and spacing (its ``data`` an empty placeholder).  The affine is the qform or the
+    sform as the in-memory reader decides (:func:`kernelcli.medical.nifti.nifti_affine`; ``affine``
+    is ``--affine``).  Refusals exit 2."""
     from ..errors import ImageReadError, UsageError
-    from ..medical.nifti import _nibabel_messages, _open, nifti_spacing
+    from ..medical.nifti import _nibabel_messages, _open, nifti_affine, nifti_spacing
     from ..medical.volume import Volume, require
 
     nib = require("nibabel", "NIfTI")
@@ -123,12 +125,13 @@ def open_volume(path: Path) -> tuple[Any, Any]:
         raise ImageReadError(f"{path}: cannot read the voxel data: the file has {size} bytes, its header needs {need} (truncated file?)")
     notes = list(told)
     header = img.header
+    grid, unknown = nifti_affine(header, path, affine, notes)
     spacing = nifti_spacing(header, path, notes)
     vol = Volume(
         data=np.empty((0, 0, 0), dtype=dtype.newbyteorder("=")), spacing=(spacing[2], spacing[1], spacing[0]),
-        affine=np.asarray(img.affine, dtype=np.float64), path=path,
+        affine=grid, path=path,
         format="NIfTI-2" if isinstance(img, nib.Nifti2Image) else "NIfTI-1", header=header, image_class=type(img),
-        notes=notes, stored_dtype=dtype.newbyteorder("="),
+        notes=notes, stored_dtype=dtype.newbyteorder("="), orientation_unknown=unknown,
     )
     return NiftiVoxels(path, int(proxy.offset), dtype, shape), vol
 
@@ -243,7 +246,7 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
         raise UsageError(f"{input_path}: {', '.join(given)}: not available on the tiled volume path; leave out --tiled/--chunks")
     label = f"convolve {kernel.name}"
     out = check_output(input_path, out, kernel.name, force)
-    voxels, vol = open_volume(input_path)
+    voxels, vol = open_volume(input_path, options.affine)
     from ..medical.jobs import _filter3d_factors
 
     factors, notes = _filter3d_factors(vol.spacing, kernel, options)
@@ -274,7 +277,7 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
     op = canonical_pool_op(op)
     label = f"{op}pool{size}"
     out = check_output(input_path, out, label, force)
-    voxels, vol = open_volume(input_path)
+    voxels, vol = open_volume(input_path, options.affine)
     step = size if stride is None else stride
     result = pool3d(dask_volume(voxels, chunks), size, step, op, padding, ceil_mode, count_include_pad, chunks=chunks,
                     paths=options.paths)

@@ -1,0 +1,375 @@
+"""The CLI audit of the medical-volume input path: each defect as its user hit it.
+
+1. a DICOM series with every ImagePositionPatient but no ImageOrientationPatient was refused
+   with "0 of 4 slices have no ImagePositionPatient ()";
+2. an undecodable compressed DICOM printed a two-line error;
+3. pydicom's warnings reached stderr with a site-packages path;
+4. a NaN in a NIfTI was refused as "volume: 153 value(s)..." (and in a float TIFF as "x: ..."),
+   without the file's name;
+5. a NIfTI whose qform and sform disagree was read silently with the sform, and one with both
+   codes 0 was previewed as if its made-up orientation were known.
+
+Built on the files pydicom and nibabel ship (never downloaded); each test skips without them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import REPO, SAMPLES, run_in_process
+
+pydicom = pytest.importorskip("pydicom")
+nib = pytest.importorskip("nibabel")
+
+from kernelcli import medical  # noqa: E402
+from kernelcli.errors import ImageReadError, UsageError  # noqa: E402
+from test_medical import make_series, nibabel_file, pydicom_file  # noqa: E402
+
+
+def one_line_error(r, words=()) -> str:
+    """The stderr of a refused call: exactly one line, "error: ...", no traceback, no library path."""
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    assert "Traceback" not in r.stderr and "site-packages" not in r.stderr.replace(str(Path(pydicom.__file__).parent.parent), "")
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    return lines[0]
+
+
+def no_library_output(stderr: str) -> None:
+    """Only our own lines on stderr (notes, the summary): no Python warning, no library source line."""
+    assert "Warning" not in stderr and "warn_and_log" not in stderr, stderr
+    assert not re.search(r"\.py:\d+", stderr), stderr
+    for line in stderr.splitlines():
+        assert line.startswith("note: ") or " -> " in line, line
+
+
+def without_orientation(folder: Path) -> None:
+    """Delete ImageOrientationPatient from every file of a series (ImagePositionPatient kept)."""
+    for path in folder.iterdir():
+        ds = pydicom.dcmread(path)
+        del ds.ImageOrientationPatient
+        ds.save_as(path)
+
+
+def two_readings(path: Path, *, qcode: int = 1, scode: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """A NIfTI whose qform is the identity and whose sform flips x (4x5x6 voxels, mm); returns (qform, sform)."""
+    data = np.arange(4 * 5 * 6, dtype=np.float32).reshape(4, 5, 6)
+    qform, sform = np.eye(4), np.diag([-1.0, 1, 1, 1])
+    img = nib.Nifti1Image(data, sform)
+    img.set_qform(qform, code=qcode)
+    img.set_sform(sform, code=scode)
+    img.header.set_xyzt_units("mm")
+    nib.save(img, str(path))
+    return qform, sform
+
+
+def no_codes(path: Path, shape=(4, 5, 6)) -> None:
+    """A NIfTI with qform_code and sform_code 0: its orientation is unknown."""
+    img = nib.Nifti1Image(np.arange(np.prod(shape), dtype=np.float32).reshape(shape), None)
+    img.header.set_zooms((1.0, 1.5, 2.0))
+    img.header.set_xyzt_units("mm")
+    img.set_qform(None, code=0)
+    img.set_sform(None, code=0)
+    nib.save(img, str(path))
+    h = nib.load(path).header
+    assert (int(h["qform_code"]), int(h["sform_code"])) == (0, 0)
+
+
+class TestSeriesWithoutOrientation:
+    """Item 1: every slice placed, none oriented: the documented fallback, as for one file without IOP."""
+
+    def test_read_by_instance_number_with_a_note_naming_the_orientation(self, tmp_path):
+        expected = make_series(tmp_path / "s", [0.0, 2.5, 5.0, 7.5])
+        without_orientation(tmp_path / "s")
+        vol = medical.read_volume(tmp_path / "s")
+        # make_series numbers the instances against the position: the fallback order is the reverse
+        np.testing.assert_array_equal(vol.data, np.asarray(expected)[::-1])
+        assert any("no ImageOrientationPatient, so the slice normal is unknown" in n and "sorted by InstanceNumber" in n
+                   for n in vol.notes), vol.notes
+        assert not any("no ImagePositionPatient;" in n for n in vol.notes), vol.notes
+        assert vol.orientation_unknown == "no ImageOrientationPatient"
+        assert np.count_nonzero(vol.affine[:3, :3] - np.diag(np.diag(vol.affine[:3, :3]))) == 0  # a plain scaling
+
+    def test_one_file_without_orientation_is_treated_alike(self, tmp_path):
+        make_series(tmp_path / "s", [0.0])
+        without_orientation(tmp_path / "s")
+        one = medical.read_volume(next((tmp_path / "s").iterdir()))
+        assert one.orientation_unknown == "no ImageOrientationPatient"
+        assert any("no ImageOrientationPatient; the NIfTI affine is a plain scaling (orientation unknown)" in n for n in one.notes)
+
+    def test_command_line_no_longer_blames_the_positions(self, tmp_path):
+        make_series(tmp_path / "ser_noiop", [0.0, 2.5, 5.0, 7.5])
+        without_orientation(tmp_path / "ser_noiop")
+        r = run_in_process("volume", "ser_noiop", "-k", "gaussian:1mm", "-o", "x.nii.gz", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert "ImagePositionPatient ()" not in r.stderr and "0 of 4" not in r.stderr
+        assert "no ImageOrientationPatient" in r.stderr
+        no_library_output(r.stderr)
+        # the output states no orientation: codes 0 ("unknown"), not 1 ("scanner")
+        h = nib.load(tmp_path / "x.nii.gz").header
+        assert (int(h["qform_code"]), int(h["sform_code"])) == (0, 0)
+
+    def test_some_positions_missing_is_still_refused_naming_them(self, tmp_path):
+        make_series(tmp_path / "s", [0, 1, 2, 3])
+        without_orientation(tmp_path / "s")
+        victim = sorted((tmp_path / "s").iterdir())[0]
+        ds = pydicom.dcmread(victim)
+        del ds.ImagePositionPatient
+        ds.save_as(victim)
+        with pytest.raises(ImageReadError, match=f"1 of 4 slices have no ImagePositionPatient \\({victim.name}\\)"):
+            medical.read_volume(tmp_path / "s")
+
+
+UNDECODABLE = ["JPEG-lossy.dcm", "JPGExtended.dcm", "JPEG2000-embedded-sequence-delimiter.dcm"]
+
+
+class TestUndecodableDicom:
+    """Item 2: the reasons of every plugin folded into one line."""
+
+    @pytest.mark.parametrize("name", UNDECODABLE)
+    def test_one_line_exit_2(self, tmp_path, name):
+        path = pydicom_file(name)
+        try:
+            pydicom.dcmread(path).pixel_array
+        except Exception:
+            pass
+        else:
+            pytest.skip(f"an installed decoder reads {name}")
+        r = run_in_process("volume", str(path), "-k", "gaussian:1mm", "-o", "x.nii.gz", cwd=tmp_path)
+        line = one_line_error(r, [name, "cannot decode the pixel data (JPEG"])
+        assert "Unable to decode as exceptions were raised" not in line
+        assert not (tmp_path / "x.nii.gz").exists()
+
+    def test_the_message_names_the_encoding_the_reason_and_what_to_install(self):
+        path = pydicom_file("JPEG-lossy.dcm")
+        try:
+            pydicom.dcmread(path).pixel_array
+        except Exception:
+            pass
+        else:
+            pytest.skip("an installed decoder reads JPEG-lossy.dcm")
+        with pytest.raises(ImageReadError) as info:
+            medical.read_volume(path)
+        text = str(info.value)
+        assert "\n" not in text
+        assert "cannot decode the pixel data (JPEG Extended, 12-bit): " in text
+        assert "install " in text or "pip install" in text or "decompress" in text
+
+    def test_one_line_folds_a_plugin_listing(self):
+        from kernelcli.medical.dicom import pydicom_line
+
+        assert pydicom_line("Unable:\n  pillow: no 12-bit\n  gdcm: missing\n") == "Unable: pillow: no 12-bit; gdcm: missing"
+
+
+class TestPydicomWarnings:
+    """Item 3: what pydicom warns becomes our one-line note (or is dropped), never a warning with its source path."""
+
+    def test_padded_pixel_data_is_a_note(self, tmp_path):
+        r = run_in_process("volume", str(pydicom_file("MR_small_padded.dcm")), "-k", "gaussian:1mm", "-o", "x.nii.gz", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        no_library_output(r.stderr)
+        assert re.search(r"note: MR_small_padded\.dcm: .*128 bytes of excess padding.*\(pydicom\)", r.stderr), r.stderr
+
+    def test_the_api_gets_the_note_and_no_warning(self):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a warning escaping the reader fails here
+            vol = medical.read_volume(pydicom_file("MR_small_padded.dcm"))
+        assert any(n.startswith("MR_small_padded.dcm: ") and n.endswith("(pydicom)") for n in vol.notes), vol.notes
+
+    @pytest.mark.parametrize(("name", "words"), [
+        ("SC_rgb_jpeg.dcm", ["SC_rgb_jpeg.dcm", "colour DICOM"]),
+        ("badVR.dcm", ["badVR.dcm", "NumberOfFrames is '1A'", "expected a whole number"]),
+    ])
+    def test_refused_files_print_only_their_error(self, tmp_path, name, words):
+        r = run_in_process("volume", str(pydicom_file(name)), "-k", "gaussian:1mm", "-o", "x.nii.gz", cwd=tmp_path)
+        one_line_error(r, words)
+
+    def test_a_series_says_it_once(self, tmp_path):
+        source = pydicom_file("MR_small_padded.dcm")
+        folder = tmp_path / "mr"
+        folder.mkdir()
+        for n in range(3):
+            ds = pydicom.dcmread(source)
+            ds.ImagePositionPatient = [0.0, 0.0, float(n)]
+            ds.SOPInstanceUID = f"1.2.3.{n + 1}"
+            ds.InstanceNumber = n + 1
+            ds.save_as(folder / f"IM{n}.dcm")
+        vol = medical.read_volume(folder)
+        said = [n for n in vol.notes if "excess padding" in n]
+        assert said == [said[0]] and said[0].startswith("IM0.dcm and 2 other file(s): "), vol.notes
+
+
+class TestNonFiniteInputsNameTheFile:
+    """Item 4: a NaN or infinity is refused naming the input, as .npy and .csv inputs are."""
+
+    def test_nibabel_nan_file(self, tmp_path):
+        path = nibabel_file("resampled_anat_moved.nii")
+        r = run_in_process("volume", str(path), "-k", "gaussian:2mm", "-o", "x.png", cwd=tmp_path)
+        one_line_error(r, [f"{path}: 153 voxel value(s) are NaN or infinite; expected finite numbers"])
+        assert "error: volume:" not in r.stderr
+
+    def test_a_nifti_made_here(self, tmp_path):
+        data = np.zeros((3, 4, 5), np.float32)
+        data[1, 2, 3] = np.inf
+        nib.save(nib.Nifti1Image(data, np.eye(4)), str(tmp_path / "inf.nii.gz"))
+        with pytest.raises(ImageReadError, match=r"inf\.nii\.gz: 1 voxel value\(s\) are NaN or infinite"):
+            medical.read_volume(tmp_path / "inf.nii.gz")
+
+    def test_float_tiff_does_not_leak_the_argument_name(self, tmp_path):
+        from PIL import Image
+
+        data = np.ones((8, 8), np.float32)
+        data[2, 3] = -np.inf
+        Image.fromarray(data, mode="F").save(tmp_path / "minf.tif")
+        r = run_in_process("convolve", "minf.tif", "-k", "box_3x3", "-o", "y.tif", cwd=tmp_path)
+        line = one_line_error(r, ["minf.tif: ", "1 NaN or infinite value(s)"])
+        assert " x: " not in line
+
+
+class TestTwoReadingsOfTheGeometry:
+    """Item 5a: qform and sform that disagree are two readings: refused, --affine picks one."""
+
+    def test_refused_naming_both_readings_and_the_flag(self, tmp_path):
+        two_readings(tmp_path / "two.nii.gz")
+        with pytest.raises(UsageError, match=r"two\.nii\.gz: the geometry reads two ways: the sform \(code 1, scanner: LAS axes.*"
+                                              r" or the qform \(code 1, scanner: RAS axes.*give --affine sform or --affine qform"):
+            medical.read_volume(tmp_path / "two.nii.gz")
+
+    def test_command_line_exit_2_then_the_flag_picks(self, tmp_path):
+        qform, sform = two_readings(tmp_path / "two.nii.gz")
+        for command in ("volume", "convolve"):
+            r = run_in_process(command, "two.nii.gz", "-k", "gaussian:1mm", "-o", "x.nii.gz", cwd=tmp_path)
+            one_line_error(r, ["two.nii.gz", "reads two ways", "--affine sform", "--affine qform"])
+            assert not (tmp_path / "x.nii.gz").exists()
+        for choice, want in (("qform", qform), ("sform", sform), ("QForm", qform)):
+            r = run_in_process("volume", "two.nii.gz", "-k", "gaussian:1mm", "--affine", choice, "-o", "x.png", "--force", cwd=tmp_path)
+            assert r.returncode == 0, r.stderr
+            np.testing.assert_array_equal(medical.read_volume(tmp_path / "two.nii.gz", affine=choice.lower()).affine, want)
+
+    def test_the_tiled_path_answers_as_the_one_in_memory(self, tmp_path):
+        pytest.importorskip("dask")
+        two_readings(tmp_path / "two.nii")
+        whole = run_in_process("convolve", "two.nii", "-k", "gaussian:1mm", "-o", "w.nii", cwd=tmp_path)
+        tiled = run_in_process("convolve", "two.nii", "-k", "gaussian:1mm", "--tiled", "-o", "t.nii", cwd=tmp_path)
+        assert one_line_error(tiled, ["reads two ways"]) == one_line_error(whole)
+        picked = run_in_process("convolve", "two.nii", "-k", "gaussian:1mm", "--tiled", "--affine", "qform", "-o", "t.nii", cwd=tmp_path)
+        assert picked.returncode == 0, picked.stderr
+        assert run_in_process("convolve", "two.nii", "-k", "nope", "--tiled", "-o", "t.nii", "--force", cwd=tmp_path).returncode == 3
+
+    def test_the_chosen_reading_makes_the_pooled_grid(self, tmp_path):
+        qform, _ = two_readings(tmp_path / "two.nii.gz")
+        medical.pool_volume_file(tmp_path / "two.nii.gz", 2, out=tmp_path / "p.nii.gz", options=medical.VolumeOptions(affine="qform"))
+        h = nib.load(tmp_path / "p.nii.gz").header
+        grid = np.array([[2, 0, 0, 0.5], [0, 2, 0, 0.5], [0, 0, 2, 0.5], [0, 0, 0, 1.0]])
+        np.testing.assert_allclose(h.get_qform(), qform @ grid, atol=1e-6)
+        np.testing.assert_allclose(h.get_sform(), qform @ grid, atol=1e-6)
+
+    def test_on_the_input_grid_the_header_is_kept_as_it_was(self, tmp_path):
+        two_readings(tmp_path / "two.nii.gz")
+        medical.convolve_volume_file(tmp_path / "two.nii.gz", "box_3d", medical.VolumeOptions(affine="sform"), out=tmp_path / "c.nii.gz")
+        a, b = nib.load(tmp_path / "two.nii.gz").header, nib.load(tmp_path / "c.nii.gz").header
+        for key in ("qform_code", "sform_code", "quatern_b", "quatern_c", "quatern_d", "srow_x", "srow_y", "srow_z"):
+            assert np.array_equal(a[key], b[key]), key
+
+    def test_pool_takes_the_flag_in_memory_and_tiled(self, tmp_path):
+        # pool refused the file pointing to --affine, an option pool did not have; tiled, it took nibabel's sform
+        qform, _ = two_readings(tmp_path / "two.nii")
+        for tiled in ((), ("--tiled",)):
+            r = run_in_process("pool", "two.nii", "-f", "2", *tiled, "-o", "p.nii", "--force", cwd=tmp_path)
+            one_line_error(r, ["two.nii", "reads two ways", "--affine qform"])
+        if importlib.util.find_spec("dask") is None:
+            pytest.skip("dask is not installed: the tiled path is not there")
+        grids = []
+        for tiled, out in (((), "m.nii"), (("--tiled",), "t.nii")):
+            r = run_in_process("pool", "two.nii", "-f", "2", "--affine", "qform", *tiled, "-o", out, cwd=tmp_path)
+            assert r.returncode == 0, r.stderr
+            grids.append(nib.load(tmp_path / out).header.get_qform())
+        grid = np.array([[2, 0, 0, 0.5], [0, 2, 0, 0.5], [0, 0, 2, 0.5], [0, 0, 0, 1.0]])
+        np.testing.assert_allclose(grids[0], qform @ grid, atol=1e-6)
+        np.testing.assert_allclose(grids[1], grids[0], atol=1e-6)
+        r = run_in_process("pool", str(SAMPLES / "phantom.png"), "-f", "2", "--affine", "qform", "-o", "x.png", cwd=tmp_path)
+        one_line_error(r, ["--affine", "only for one volume input"])
+
+    def test_one_reading_set_is_used_and_the_other_refused(self, tmp_path):
+        _, sform = two_readings(tmp_path / "s.nii.gz", qcode=0, scode=2)
+        np.testing.assert_array_equal(medical.read_volume(tmp_path / "s.nii.gz").affine, sform)
+        with pytest.raises(UsageError, match=r"--affine qform: the file has no qform \(qform_code 0\)"):
+            medical.read_volume(tmp_path / "s.nii.gz", affine="qform")
+
+    def test_agreeing_readings_need_no_flag(self):
+        vol = medical.read_volume(nibabel_file("example_nifti2.nii.gz"))  # they differ by 0.004 mm: float rounding
+        np.testing.assert_allclose(vol.affine, nib.load(nibabel_file("example_nifti2.nii.gz")).header.get_sform())
+
+    def test_the_flag_is_refused_where_there_is_no_qform_or_sform(self, tmp_path):
+        make_series(tmp_path / "s", [0.0, 2.5])
+        r = run_in_process("volume", "s", "--affine", "sform", "-o", "x.nii.gz", cwd=tmp_path)
+        one_line_error(r, ["--affine sform", "DICOM"])
+        with pytest.raises(UsageError, match="invalid --affine 'both'"):
+            medical.VolumeOptions(affine="both")
+
+    def test_one_vocabulary_documented(self):
+        from kernelcli.cli.options import CONCEPTS, VOCABULARIES
+        from kernelcli.modes import AFFINE_READINGS
+
+        assert CONCEPTS["affine"].names == ("--affine",)
+        assert VOCABULARIES["affine"][0] == AFFINE_READINGS
+        for command in ("volume", "convolve", "pool"):
+            r = run_in_process(command, "--help")
+            assert r.returncode == 0 and "--affine" in r.stdout and "sform|qform" in r.stdout, r.stdout
+        section = (REPO / "README.md").read_text().split("## Medical images", 1)[1].split("\n## ", 1)[0]
+        assert "--affine sform" in section and "--affine qform" in section
+
+    def test_the_readme_example_prints_what_it_shows(self, tmp_path):
+        section = (REPO / "README.md").read_text().split("## Medical images", 1)[1].split("\n## ", 1)[0]
+        shown = next(line for line in section.splitlines() if line.startswith("error: two.nii.gz"))
+        two_readings(tmp_path / "two.nii.gz")
+        r = run_in_process("volume", "two.nii.gz", "--kernel", "gaussian:1mm", "--out", "x.nii.gz", cwd=tmp_path)
+        assert one_line_error(r) == shown
+
+
+class TestUnknownOrientation:
+    """Item 5b: a NIfTI with both codes 0 has a made-up orientation: said so, never called RAS+ or radiological."""
+
+    def test_note_and_preview_say_unknown(self, tmp_path):
+        no_codes(tmp_path / "n.nii.gz")
+        vol = medical.read_volume(tmp_path / "n.nii.gz")
+        assert vol.orientation_unknown == "qform_code and sform_code are 0"
+        assert any("the orientation is unknown" in n for n in vol.notes), vol.notes
+        r = run_in_process("volume", "n.nii.gz", "-k", "gaussian:1mm", "-o", "n.png", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        png_note = next(line for line in r.stderr.splitlines() if line.startswith("note: PNG:"))
+        assert "canonical RAS+" not in png_note and "radiological" not in png_note and "axial" not in png_note
+        assert "orientation unknown: qform_code and sform_code are 0" in png_note and "voxel axis k" in png_note
+
+    def test_the_preview_image_is_unchanged(self):
+        from kernelcli.medical.preview import canonical_plane
+
+        data = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+        affine = np.diag([-1.0, 1.0, 1.0, 1.0])
+        known, _ = canonical_plane(data, affine, "z")
+        unknown, text = canonical_plane(data, affine, "z", "qform_code and sform_code are 0")
+        np.testing.assert_array_equal(known, unknown)
+        # nibabel's affine for codes 0 flips x only: i runs to the right, j upward (row 0 is the last j)
+        np.testing.assert_array_equal(unknown, data[1][::-1, :])
+        assert text.endswith("i runs to the right, j upward)")
+
+    @pytest.mark.parametrize("job", ["convolve", "pool"])
+    def test_outputs_keep_codes_0(self, tmp_path, job):
+        no_codes(tmp_path / "n.nii.gz")
+        if job == "pool":
+            medical.pool_volume_file(tmp_path / "n.nii.gz", 2, out=tmp_path / "o.nii.gz")
+        else:
+            medical.convolve_volume_file(tmp_path / "n.nii.gz", "box_3d", out=tmp_path / "o.nii.gz")
+        h = nib.load(tmp_path / "o.nii.gz").header
+        assert (int(h["qform_code"]), int(h["sform_code"])) == (0, 0)  # pool stated code 1, "scanner", before
+        expected = (1.0, 1.5, 2.0) if job == "convolve" else (2.0, 3.0, 4.0)
+        assert h.get_zooms()[:3] == pytest.approx(expected)  # the grid, from pixdim, is still right
