@@ -90,6 +90,10 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
         return inline
     if _looks_like_path(spec):
         return _load_from_path(spec, max_ndim)
+    volume_only = _volume_kernel(spec)
+    if volume_only:
+        raise InvalidKernel(f"{spec}: {volume_only} for a volume input (NIfTI, DICOM or a DICOM series folder); an image "
+                            "or array takes a 2-D kernel, e.g. gaussian:1.5 (sigma in pixels) or box:3")
     parametric = _PARAMETRIC.fullmatch(spec)
     if parametric:
         kind, argument = parametric.group(1).lower(), parametric.group(2)
@@ -427,6 +431,23 @@ def _load_by_name(spec: str) -> Kernel:
         parts.append(f"searched {', '.join(shown)}")
     parts.append("`kernelcli kernels` lists the catalogue")
     raise KernelNotFound("; ".join(parts))
+
+
+def _volume_kernel(spec: str) -> str:
+    """What a spec of the volume grammar is ("a size in mm", "a named 3-D kernel"), or "" for any other spec:
+    on an image it was refused as "sigma '1mm' is not a number" or "unknown kernel 'box_3d'".
+
+    >>> _volume_kernel("gaussian:1.5mm"), _volume_kernel("box_3d"), _volume_kernel("gaussian:1.5")
+    ('a size in mm is', 'a named 3-D kernel is', '')
+    """
+    import re
+
+    sized = re.fullmatch(r"\s*(gaussian|box|fwhm|log)\s*:\s*[0-9.eE+-]+\s*(mm|vox)\s*", spec, re.IGNORECASE)
+    if sized:
+        return f"a size in {'voxels' if sized.group(2).lower() == 'vox' else 'mm'} is"
+    if re.fullmatch(r"(box|gaussian|sobel)_3d(_[xyz])?|gradient|gradient_magnitude|gradmag|sobel_mm|sobel_magnitude", spec.strip().lower()):
+        return "a named 3-D kernel is"
+    return ""
 
 
 def _looks_like_path(spec: str) -> bool:

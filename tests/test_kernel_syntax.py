@@ -73,6 +73,16 @@ class TestInlineSyntax:
         with pytest.raises(InvalidKernel, match=words.replace("+", r"\+").replace("(", r"\(")):
             load_kernel(spec)
 
+    @pytest.mark.parametrize("spec,what", [("gaussian:1mm", "a size in mm is"), ("gaussian:1.5vox", "a size in voxels is"),
+                                           ("box:3mm", "a size in mm is"), ("fwhm:4mm", "a size in mm is"),
+                                           ("box_3d", "a named 3-D kernel is"), ("sobel_3d_z", "a named 3-D kernel is")])
+    def test_a_volume_kernel_on_an_image_says_so(self, spec, what, tmp_path):
+        # it read "sigma '1mm' is not a number; write e.g. gaussian:1.5" or "unknown kernel 'box_3d'"
+        with pytest.raises(InvalidKernel, match=f"^{spec}: {what} for a volume input .*e.g. gaussian:1.5"):
+            load_kernel(spec)
+        r = run_in_process("convolve", str(SAMPLES / "phantom.png"), "-k", spec, "-o", "x.png", cwd=tmp_path)
+        assert r.returncode == 3 and r.stderr.count("\n") == 1 and f"{what} for a volume input" in r.stderr
+
     def test_a_non_finite_float_from_python_is_named_too(self):
         from kernelcli.catalog import parse_kernels
         with pytest.raises(InvalidKernel, match="row 1, column 2 is nan, expected a finite number"):
