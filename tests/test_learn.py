@@ -461,12 +461,17 @@ class TestCli:
             (["in.npy", "t.npy", "-f", "3", "--padding", "valid", "--plot", "p.png"], 2, "--method gd"),
             (["in.npy", "t.npy", "-f", "3", "--padding", "valid", "--out", "k.json", "--name", "Bad Name"], 2, "--name"),
             (["missing.npy", "t.npy", "-f", "3"], 2, "no such file"),
+            # its help said [x>=0.0] and 0 was refused: the help now says > 0, and 0 and -1 get the same message
+            (["in.npy", "t.npy", "-f", "3", "--padding", "valid", "--method", "gd", "--lr", "0"], 2, "expected a number > 0"),
+            (["in.npy", "t.npy", "-f", "3", "--padding", "valid", "--method", "gd", "--lr", "-1"], 2, "expected a number > 0"),
         ]
         for args, code, text in cases:
             res = runner.invoke(app, ["learn", *[str(tmp_path / a) if a.endswith((".npy", ".json", ".txt", ".png")) else a for a in args]])
             assert res.exit_code == code, (args, res.output)
             assert text in res.stderr and "Traceback" not in res.stderr, (args, res.stderr)
         assert (tmp_path / "exists.json").read_text() == "{}" and not (tmp_path / "k.json").exists()
+        help_text = " ".join(runner.invoke(app, ["learn", "--help"]).stdout.split())
+        assert "learning rate (a number > 0)" in help_text and "x>=0.0" not in help_text
 
     def test_poor_fit_warning_and_quiet(self, tmp_path, runner):
         from kernelcli.cli import app

@@ -236,7 +236,7 @@ HELP: dict[str, str] = {
     "method": "lstsq: the exact least-squares answer; gd: a training loop (mini-batches, MSE, SGD, StepLR).",
     "fit_bias": "Learn a constant added to every output too.",
     "epochs": "gd: passes over the data (default 30, more for small inputs: at least 1000 steps).",
-    "lr": "gd: learning rate, on internally normalised data.",
+    "lr": "gd: learning rate (a number > 0), on internally normalised data.",
     "batch_size": "gd: windows per mini-batch.",
     "step_size": "gd: StepLR, multiply the lr by --gamma every K epochs (default: a third of the epochs).",
     "gamma": "gd: StepLR factor.",
