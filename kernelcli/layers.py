@@ -172,6 +172,9 @@ def conv_layer(
     if out is not None:
         _check_out(out, (oh, ow, filters), dtype, (("input", x), ("weights", weights), ("bias", bias)))
     pad_value = ndsupport.check_fill(pad_value, dtype, "pad value") if mode == "constant" else 0.0
+    wider = "give the input as float64 (the layer computes in the input's float type)"
+    ndsupport.check_fits(wts, dtype, "weights", wider)  # beyond it a weight becomes inf, and 0 * inf NaN
+    ndsupport.check_fits(b, dtype, "bias", wider)
     wc = np.ascontiguousarray(wts.astype(dtype))
     # + 0: a bias of -0.0 is +0.0, so that a sum that is -0.0 on one path (a fused multiply-add can round a
     # tiny product to -0.0, and a zero weight's tap, added by some paths, turns it to +0.0) ends +0.0 on all

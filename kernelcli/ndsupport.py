@@ -120,12 +120,13 @@ def dtype_arg(requested: Any, default: Any, name: str = "dtype", *, arr: Any = N
                      f"{', '.join(ROUNDED_DTYPES)}")
 
 
-def check_fits(arr: Any, compute: np.dtype, name: str = "x") -> np.dtype:
+def check_fits(arr: Any, compute: np.dtype, name: str = "x", instead: str | None = None) -> np.dtype:
     """``compute``, once a float ``arr`` has been checked to fit it: a narrower float dtype
     (float64 to float32, long double to float64) would turn its large finite values into
     infinities, and the result would be infinite or refused as "not finite" input.  Refused
     (UsageError) naming the count and the dtype to compute in instead.  Other inputs (none, a
-    lazy array: checked tile by tile) pass as they are.
+    lazy array: checked tile by tile) pass as they are.  ``instead``: what to do, for a caller without
+    a ``dtype=`` to suggest.
 
     >>> check_fits(np.array([1.0, 3e38]), np.dtype(np.float32))
     dtype('float32')
@@ -141,7 +142,8 @@ def check_fits(arr: Any, compute: np.dtype, name: str = "x") -> np.dtype:
         if not np.isfinite(peak) or np.isfinite(compute.type(peak)):
             return compute  # an infinity or NaN is the finite check's to refuse
         beyond = int(np.count_nonzero(np.isfinite(arr) & ~np.isfinite(arr.astype(compute))))
-    instead = "compute in float64 (dtype='float64')" if compute != np.float64 else "scale the input (float64 is the widest kernelcli computes in)"
+    if instead is None:
+        instead = "compute in float64 (dtype='float64')" if compute != np.float64 else "scale the input (float64 is the widest kernelcli computes in)"
     raise UsageError(f"{name}: {beyond} value(s) beyond {compute.name}'s range (about {float(np.finfo(compute).max):.2g} in magnitude): {instead}")
 
 

@@ -118,3 +118,28 @@ class TestKernelValues:
         x = np.arange(16.0).reshape(4, 4)
         np.testing.assert_array_equal(conv2d(x, [[True, False]]), conv2d(x, [[1.0, 0.0]]))
         np.testing.assert_array_equal(conv2d(x, np.array([[2, 1]], np.int8)), conv2d(x, [[2.0, 1.0]]))
+
+
+class TestWeightsBeyondTheComputeRange:
+    """A float64 kernel of 1e39 on a float32 image became inf in float32, and 0 * inf gave NaN on the numpy
+    and jitted paths (0 through the FFT), while a pad value of 1e39 was refused: weights are checked alike."""
+
+    def test_conv2d_and_conv3d(self):
+        from kernelcli import conv2d, conv3d
+
+        with pytest.raises(UsageError, match=r"^kernel: 1 value\(s\) beyond float32's range.*dtype='float64'"):
+            conv2d(np.zeros((4, 4), np.float32), [[1e39]])
+        with pytest.raises(UsageError, match=r"^kernel: 1 value\(s\) beyond float32's range"):
+            conv3d(np.zeros((4, 4, 4), np.float32), np.full((1, 1, 1), 1e39))
+        assert conv2d(np.zeros((4, 4), np.float32), [[1e39]], dtype="float64").max() == 0.0
+        assert conv2d(np.zeros((4, 4), np.float32), [[3e38]]).max() == 0.0  # within float32: computed
+
+    def test_conv_layer_weights_and_bias(self):
+        from kernelcli import conv_layer
+
+        x = np.zeros((4, 4, 3), np.float32)
+        with pytest.raises(UsageError, match=r"^weights: 6 value\(s\) beyond float32's range.*input as float64"):
+            conv_layer(x, np.full((2, 3, 1, 1), 1e39))
+        with pytest.raises(UsageError, match=r"^bias: 2 value\(s\) beyond float32's range"):
+            conv_layer(x, np.ones((2, 3, 1, 1)), np.full(2, 1e39))
+        assert np.isfinite(conv_layer(x.astype(np.float64), np.full((2, 3, 1, 1), 1e39))).all()
