@@ -373,3 +373,41 @@ class TestUnknownOrientation:
         assert (int(h["qform_code"]), int(h["sform_code"])) == (0, 0)  # pool stated code 1, "scanner", before
         expected = (1.0, 1.5, 2.0) if job == "convolve" else (2.0, 3.0, 4.0)
         assert h.get_zooms()[:3] == pytest.approx(expected)  # the grid, from pixdim, is still right
+
+
+class TestSpacingNotInTheFile:
+    """A DICOM without PixelSpacing (or a NIfTI whose voxel size is 0) was read as 1 mm with a note, and a kernel
+    in mm was then sized by that guess: gaussian:2mm on 0.3 mm pixels would blur 6.7 times too little."""
+
+    def without_spacing(self, folder: Path) -> None:
+        make_series(folder, [0.0, 2.5, 5.0])
+        for path in folder.iterdir():
+            ds = pydicom.dcmread(path)
+            del ds.PixelSpacing
+            ds.save_as(path)
+
+    def test_a_kernel_in_mm_is_refused_one_in_voxels_is_not(self, tmp_path):
+        self.without_spacing(tmp_path / "s")
+        for spec in ("gaussian:2mm", "box:3mm", "fwhm:4mm", "gradient", "log:2vox"):
+            r = run_in_process("volume", "s", "-k", spec, "-o", "x.nii.gz", cwd=tmp_path)
+            one_line_error(r, [spec, "is sized in mm", "no PixelSpacing", "gaussian:1.5vox"])
+            assert not (tmp_path / "x.nii.gz").exists()
+        for spec in ("gaussian:1.5vox", "box_3d", "sobel_v"):
+            r = run_in_process("volume", "s", "-k", spec, "-o", "x.nii.gz", "--force", cwd=tmp_path)
+            assert r.returncode == 0 and "no PixelSpacing; assuming 1 mm" in r.stderr, r.stderr
+
+    def test_a_nifti_voxel_size_the_reader_cannot_use_too(self):
+        # (nibabel itself sets a pixdim of 0 to 1 as it loads a file, with a warning kept as a note)
+        from kernelcli.medical.nifti import nifti_spacing
+
+        h = nib.Nifti1Header()
+        h.set_data_shape((4, 5, 6))
+        h.set_xyzt_units("mm")
+        h["pixdim"][1:4] = (0.8, np.nan, 2.0)
+        assumed: list[str] = []
+        assert nifti_spacing(h, Path("a.nii"), [], assumed=assumed) == [0.8, 1.0, 2.0]
+        assert assumed == ["voxel size nan along y in the header"]
+        vol = medical.Volume(np.zeros((2, 2, 2)), (1.0, 1.0, 1.0), np.eye(4), Path("a.nii"), "NIfTI-1", spacing_assumed=assumed[0])
+        with pytest.raises(UsageError, match="a.nii: gaussian:1mm is sized in mm, but the voxel size is not in the file "
+                                             r"\(voxel size nan along y in the header; 1 mm was assumed\)"):
+            medical.filter_volume(vol, medical.resolve_volume_kernel("gaussian:1mm"), medical.VolumeOptions())

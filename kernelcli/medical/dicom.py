@@ -422,8 +422,10 @@ def assemble(
     count = len(names)
     known = [pos is not None for pos in positions]
     unknown = None  # why the orientation is unknown, if it is
+    assumed = []  # what of the voxel size is not in the files
     if pixel is None:
         notes.append(f"{where.name}: no PixelSpacing; assuming 1 mm")
+        assumed.append("no PixelSpacing")
         pixel = (1.0, 1.0)
     blend = None
     if iop is not None and all(known):
@@ -446,6 +448,8 @@ def assemble(
         if count > 1:
             how = fallback_how or ("frame order" if fallback_order is None else "InstanceNumber")
             source = "from the header" if header_gap else "assumed: no SpacingBetweenSlices/SliceThickness"
+            if not header_gap:
+                assumed.append("no slice spacing (no ImagePositionPatient, SpacingBetweenSlices or SliceThickness)")
             # with every position known but no orientation, the normal to sort along is unknown: the same fallback
             why = "no ImagePositionPatient" if not any(known) else (
                 "no ImageOrientationPatient, so the slice normal is unknown and ImagePositionPatient cannot order the slices")
@@ -479,7 +483,7 @@ def assemble(
     spacing = (float(np.linalg.norm(step)), *pixel)
     present = all(r[2] for r in rescales)
     vol = _dicom_volume(ds, where, stack_.data, spacing, _dicom_affine(iop, origin, step, *pixel), present, notes)
-    vol.orientation_unknown = unknown
+    vol.orientation_unknown, vol.spacing_assumed = unknown, "; ".join(assumed) or None
     return vol
 
 

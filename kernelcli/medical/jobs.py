@@ -106,6 +106,27 @@ def default_volume_output(input_path: str | os.PathLike, label: str, directory: 
     return directory / f"{volume_stem(input_path)}_{safe_stem(label)}.nii.gz"
 
 
+#: kernel kinds whose result depends on the voxel size in mm: sizes in mm, and derivatives per mm
+IN_MM = ("gaussian_mm", "box_mm", "gradient", "sobel_mm", "log_mm", "log_vox")
+
+
+def check_spacing_known(vol: Volume, kernel: VolumeKernel | None) -> None:
+    """Refuse a kernel sized in mm (or a derivative per mm) on a volume whose voxel size the file does not give:
+    the 1 mm assumed would size it silently (a 2-D kernel slice by slice, or one in voxels, does not need it).
+
+    >>> vol = Volume(np.zeros((2, 2, 2)), (1.0, 1.0, 1.0), np.eye(4), Path("s"), "DICOM", spacing_assumed="no PixelSpacing")
+    >>> from ..kernel_build import resolve_volume_kernel
+    >>> check_spacing_known(vol, resolve_volume_kernel("gaussian:2vox"))
+    >>> check_spacing_known(vol, resolve_volume_kernel("gaussian:2mm"))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: s: gaussian:2mm is sized in mm, but the voxel size is not in the file (no PixelSpacing; 1 mm was assumed): give the size in voxels (e.g. gaussian:1.5vox, box:3vox) or add the spacing to the file
+    """
+    if kernel is not None and vol.spacing_assumed and kernel.kind in IN_MM:
+        raise UsageError(f"{vol.path}: {kernel.name} is sized in mm, but the voxel size is not in the file ({vol.spacing_assumed}; "
+                         "1 mm was assumed): give the size in voxels (e.g. gaussian:1.5vox, box:3vox) or add the spacing to the file")
+
+
 def filter_volume(vol: Volume, kernel: VolumeKernel | None, options: VolumeOptions, mask: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
     """Apply ``kernel`` to every volume of ``vol.data`` as the options say; returns (result, notes).
 
@@ -115,6 +136,7 @@ def filter_volume(vol: Volume, kernel: VolumeKernel | None, options: VolumeOptio
     data = vol.data
     if kernel is None:
         return data, notes
+    check_spacing_known(vol, kernel)
     if kernel.kind == "3d" and options.axis is not None:
         raise UsageError(f"--axis {options.axis}: {kernel.name} is a 3-D kernel; --axis is for 2-D kernels and kernels in mm")
     if options.pad_mode == "renormalise" and kernel.kind not in ("gaussian_mm", "box_mm", "gaussian_vox", "box_vox"):

@@ -189,8 +189,9 @@ def _inflate(p: Path, proxy: Any) -> np.ndarray:
     return np.frombuffer(buf, dtype=dtype).reshape(shape, order="F")
 
 
-def nifti_spacing(header: Any, p: Path, notes: list[str], *, mgh: bool = False) -> list[float]:
-    """The voxel sizes (x, y, z) in mm from a NIfTI/MGH header; what is assumed is added to ``notes``.
+def nifti_spacing(header: Any, p: Path, notes: list[str], *, mgh: bool = False, assumed: list[str] | None = None) -> list[float]:
+    """The voxel sizes (x, y, z) in mm from a NIfTI/MGH header; what is assumed is added to ``notes``, and
+    a voxel size taken as 1 mm to ``assumed`` too.
 
     >>> import nibabel as nib; h = nib.Nifti1Header(); h.set_data_shape((2, 2, 2)); h.set_zooms((0.8, 1, 2.5))
     >>> h.set_xyzt_units("mm"); nifti_spacing(h, Path("a.nii"), [])
@@ -210,6 +211,8 @@ def nifti_spacing(header: Any, p: Path, notes: list[str], *, mgh: bool = False) 
     for axis, size in zip("xyz", zooms):
         if not (math.isfinite(size) and size > 0):
             notes.append(f"{p.name}: voxel size {size:g} along {axis} in the header; assuming 1 mm")
+            if assumed is not None:
+                assumed.append(f"voxel size {size:g} along {axis} in the header")
             size = 1.0
         spacing.append(size)
     return spacing
@@ -374,14 +377,15 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None, affine: st
         raw = raw[..., np.newaxis]
     data = raw.transpose(tuple(range(raw.ndim))[::-1])  # (i, j, k[, t]) -> ([t,] k, j, i): C-contiguous for Fortran data
     header = img.header
-    spacing = nifti_spacing(header, p, notes, mgh=mgh)
+    assumed: list[str] = []
+    spacing = nifti_spacing(header, p, notes, mgh=mgh, assumed=assumed)
     if frames > 1 and volume is None:
         notes.append(f"{p.name}: 4-D, {frames} volumes: each is filtered (--volume N takes one)")
     return Volume(
         data=data, spacing=(spacing[2], spacing[1], spacing[0]), affine=grid,
         path=p, format="MGH" if mgh else ("NIfTI-2" if isinstance(img, nib.Nifti2Image) else "NIfTI-1"),
         header=None if mgh else header, image_class=None if mgh else type(img), notes=notes,
-        stored_dtype=stored, scaling=scaling, orientation_unknown=unknown,
+        stored_dtype=stored, scaling=scaling, orientation_unknown=unknown, spacing_assumed="; ".join(assumed) or None,
     )
 
 

@@ -52,6 +52,9 @@ class Volume:
     # why the orientation is unknown ("no ImageOrientationPatient", "qform_code and sform_code are 0"), or None:
     # the affine is then a plain scaling that was made up; previews name no view, NIfTI outputs keep codes 0
     orientation_unknown: str | None = None
+    # what of the voxel size was not in the file and taken as 1 mm ("no PixelSpacing"), or None: a kernel
+    # sized in mm, or a derivative per mm, would then be sized by the guess (refused: see medical.jobs)
+    spacing_assumed: str | None = None
 
     @property
     def frames(self) -> int:

@@ -126,12 +126,14 @@ def open_volume(path: Path, affine: str | None = None) -> tuple[Any, Any]:
     notes = list(told)
     header = img.header
     grid, unknown = nifti_affine(header, path, affine, notes)
-    spacing = nifti_spacing(header, path, notes)
+    assumed: list[str] = []
+    spacing = nifti_spacing(header, path, notes, assumed=assumed)
     vol = Volume(
         data=np.empty((0, 0, 0), dtype=dtype.newbyteorder("=")), spacing=(spacing[2], spacing[1], spacing[0]),
         affine=grid, path=path,
         format="NIfTI-2" if isinstance(img, nib.Nifti2Image) else "NIfTI-1", header=header, image_class=type(img),
         notes=notes, stored_dtype=dtype.newbyteorder("="), orientation_unknown=unknown,
+        spacing_assumed="; ".join(assumed) or None,
     )
     return NiftiVoxels(path, int(proxy.offset), dtype, shape), vol
 
@@ -247,8 +249,9 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
     label = f"convolve {kernel.name}"
     out = check_output(input_path, out, kernel.name, force)
     voxels, vol = open_volume(input_path, options.affine)
-    from ..medical.jobs import _filter3d_factors
+    from ..medical.jobs import _filter3d_factors, check_spacing_known
 
+    check_spacing_known(vol, kernel)
     factors, notes = _filter3d_factors(vol.spacing, kernel, options)
     data = dask_volume(voxels, chunks)
     result = correlate_separable(data, factors, pad_mode=options.pad_mode, pad_value=options.pad_value,
