@@ -163,7 +163,7 @@ class TestUndecodableDicom:
         assert "install " in text or "pip install" in text or "decompress" in text
 
     def test_one_line_folds_a_plugin_listing(self):
-        from kernelcli.medical.dicom import pydicom_line
+        from kernelcli.medical.pydicom_notes import pydicom_line
 
         assert pydicom_line("Unable:\n  pillow: no 12-bit\n  gdcm: missing\n") == "Unable: pillow: no 12-bit; gdcm: missing"
 
