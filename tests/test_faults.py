@@ -119,6 +119,11 @@ class TestInputs:
     def test_glob_matching_nothing(self, case):
         case.image()
         case.refused(case.run("pool", "scans/*.png", "--size", "2", "--out-dir", "o"), 2, "scans/*.png", "no files match")
+        # without --out-dir it asked for one ("several inputs, a folder or a pattern need --out-dir DIR")
+        case.refused(case.run("pool", "scans/*.png", "--size", "2"), 2, "scans/*.png", "no files match")
+        case.refused(case.run("pool", "a.png", "b.png", "--size", "2"), 2, "b.png")
+        case.image("b.png")
+        case.refused(case.run("pool", "a.png", "b.png", "--size", "2"), 2, "need --out-dir DIR")
 
     def test_fifo_is_not_a_regular_file_and_never_opened(self, case):
         os.mkfifo(case.root / "pipe.png")

@@ -159,9 +159,9 @@ def run_batch(
 
     if out is not None:
         raise UsageError("--out names one output file; for several inputs, a folder or a pattern use --out-dir DIR")
+    found = discover(inputs, recursive=options.recursive)  # first: a pattern that matches nothing says so
     if options.out_dir is None:
         raise UsageError("several inputs, a folder or a pattern need --out-dir DIR for the results")
-    found = discover(inputs, recursive=options.recursive)
     items = plan(found, out_dir=options.out_dir, suffix=options.suffix or label, fmt=options.fmt, force=force, report=options.report)
     show_bar = not quiet and sys.stderr.isatty()
     display = _Display(len(items), bar=show_bar, quiet=quiet)
