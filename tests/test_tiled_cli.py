@@ -143,6 +143,17 @@ def test_a_3d_kernel_on_a_zyx_npy_refuses_stride_and_dilation(tmp_path, invoke, 
     assert not (tmp_path / "o.npy").exists()
 
 
+def test_a_png_on_the_tiled_path_is_refused_in_our_words(tmp_path, invoke):
+    # it quoted zarr: "not a Zarr store: No group found in store StorePath(LocalStore, 'file://...')"
+    from PIL import Image
+
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "a.png")
+    r = invoke("convolve", str(tmp_path / "a.png"), "-k", "box:3", "--tiled", "-o", str(tmp_path / "o.npy"))
+    assert getattr(r, "returncode", getattr(r, "exit_code", None)) == 2
+    assert "the tiled path reads Zarr stores, TIFF and .npy" in r.stderr and "StorePath" not in r.stderr
+    assert not (tmp_path / "o.npy").exists()
+
+
 def test_3d_zarr_without_layout_is_refused(tmp_path, invoke):
     make_zarr(tmp_path / "vol.zarr", np.zeros((20, 30, 25), np.uint8), (8, 8, 8))
     result = invoke("convolve", str(tmp_path / "vol.zarr"), "-k", "box:3", "-o", str(tmp_path / "o.zarr"))

@@ -78,6 +78,9 @@ def open_array(path: Path) -> tuple[Any, str, Any]:
     zarr = require("zarr", f"reading {path.name}")
     if not path.exists():
         raise ImageReadError(f"{path}: no such file or folder")
+    if path.is_file():  # a store is a folder (or a URL): a PNG, a JPEG ... is read in memory
+        raise ImageReadError(f"{path}: the tiled path reads Zarr stores, TIFF and .npy; this file is none of them: "
+                             "leave out --tiled/--chunks")
     try:
         node = zarr.open(str(path), mode="r")
     except Exception as exc:  # zarr raises several kinds for a folder that is no store
