@@ -125,7 +125,7 @@ def _resolve(shape, dtype, k, stride, padding, pad_mode, pad_value, dilation, fl
     kh, kw = k.shape
     mode = canonical_pad_mode(pad_mode)
     compute = ndsupport.compute_dtype(dtype)
-    ndsupport.check_fits(k, compute, "kernel")  # beyond it the weights become inf, and 0 * inf NaN on some paths
+    ndsupport.check_fits(k, compute, "kernel", ndsupport.WIDER_FOR_WEIGHTS)  # beyond it the weights become inf: 0 * inf NaN
     fill = ndsupport.check_fill(pad_value, compute, "pad value") if mode == "constant" else 0.0
     h, w = shape[:2]
     trimmed = trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)

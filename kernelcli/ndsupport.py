@@ -176,6 +176,10 @@ def check_bool(value: Any, name: str, expected: str = "True or False") -> bool:
     raise UsageError(f"{name} {value!r}: expected {expected}")
 
 
+#: what to do about weights a float32 computation cannot hold, for the API and the command line alike
+WIDER_FOR_WEIGHTS = "compute in float64 (dtype='float64'; on the command line, give a float64 .npy input)"
+
+
 def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
     """A constant fill as a float, refused (UsageError) when ``dtype`` cannot hold it exactly.
 

@@ -252,7 +252,7 @@ def conv3d(
         except ShapeError as exc:
             raise ShapeError(f"volume {'x'.join(map(str, arr.shape))} and kernel {'x'.join(map(str, k.shape))}, axis {AXES[axis]}: {exc}") from None
     cdt, rounded = volume_dtype_arg(dtype, arr)
-    ndsupport.check_fits(k, np.dtype(cdt), "kernel")  # beyond it the weights become inf, and 0 * inf NaN
+    ndsupport.check_fits(k, np.dtype(cdt), "kernel", ndsupport.WIDER_FOR_WEIGHTS)  # beyond it the weights become inf: 0 * inf NaN
     value = ndsupport.check_fill(pad_value, cdt, "pad value") if mode == "constant" else 0.0
     from ._core import dispatch
 

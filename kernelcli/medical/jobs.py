@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UsageError
-from ..jobs_common import Report
+from ..jobs_common import Report, _named
 from ..records import record
 from ..volume_inputs import volume_suffix
 from .kernels import VolumeKernel, resolve_volume_kernel
@@ -294,7 +294,7 @@ def convolve_volume_file(
     vol = options.read(src)
     mask = _read_mask(options.mask, vol, options.affine) if options.mask is not None else None
     start = time.perf_counter()
-    result, notes = filter_volume(vol, kernel, options, mask)
+    result, notes = _named(src, lambda: filter_volume(vol, kernel, options, mask))  # a kernel the input's type cannot hold
     seconds = time.perf_counter() - start
     from ..jobs_common import check_finite_result
 
