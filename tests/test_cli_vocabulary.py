@@ -97,6 +97,15 @@ class TestOneVocabulary:
             assert shown and wanted <= set(shown.group(1).split("|")), f"{' '.join(path)} {param.opts[0]}: help does not list {sorted(wanted)}: {line!r}"
             assert "TEXT" not in line
 
+    @pytest.mark.parametrize("path", [path for path, _ in COMMANDS], ids=lambda p: " ".join(p) or "kernelcli")
+    def test_help_names_only_options_the_command_has(self, path):
+        # --json's shared help said "wins over -q" in summary, kernels and worker, which have no -q
+        command = dict(COMMANDS)[path]
+        own = {name for param in command.params for name in (*param.opts, *param.secondary_opts)}
+        helps = " ".join(param.help or "" for param in command.params if param.param_type_name == "option")
+        if "-q" not in own:
+            assert not re.search(r"(^|[\s(])-q\b", helps), f"{' '.join(path)}: its help names -q, an option it has not"
+
     def test_vocabularies_are_the_tables_the_code_uses(self):
         assert VOCABULARIES["pad_mode"][0] is modes.PAD_MODES
         assert VOCABULARIES["pool_op"][0] is modes.POOL_OPS
