@@ -682,6 +682,19 @@ class TestCli:
         out = runner.invoke(app, ["kernels", "show", str(path)]).stdout
         assert out.strip().splitlines()[-1].split() == ["0.5", "0.5"]
 
+    def test_show_a_layer_kernel_file(self, runner, tmp_path):
+        # a (channels, f, f) file that convolve takes for a layer was refused here as "is 3-D, expected 2-D"
+        path = write(tmp_path, {"name": "rgb2", "matrix": [[[1, 0], [0, 1]], [[2, 0], [0, 2]], [[0, 3], [3, 0]]]})
+        result = runner.invoke(app, ["kernels", "show", str(path)])
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.strip().splitlines()
+        assert "rgb2  (custom, 3x2x2," in lines[0]
+        blocks = result.stdout.split("channel ")[1:]
+        assert [b.split(":", 1)[0] for b in blocks] == ["0", "1", "2"]
+        assert [line.split() for line in blocks[2].strip().splitlines()[1:]] == [["0", "3"], ["3", "0"]]
+        document = json.loads(runner.invoke(app, ["kernels", "show", str(path), "--json"]).stdout)
+        assert document["values"][1] == [[2, 0], [0, 2]]
+
     def test_help_has_examples(self, runner):
         for args in (["kernels", "--help"], ["kernels", "show", "--help"]):
             result = runner.invoke(app, args)

@@ -88,7 +88,7 @@ def show_command(
     """
     from ..catalog import load_kernel
 
-    kernel = load_kernel(spec)
+    kernel = load_kernel(spec, max_ndim=3)  # a (channels, f, f) file too, as convolve reads it for a layer
     if as_json:
         document = kernel.to_dict()
         document["values"] = kernel.array().tolist()
@@ -135,10 +135,13 @@ def render_kernel(kernel: Kernel) -> str:
         lines.append(f"source: {kernel.source}")
     if kernel.path is not None:
         lines.append(f"file: {kernel.path}")
-    cells = [[format_number(v) for v in row] for row in kernel.array().tolist()]
-    width = max(len(cell) for row in cells for cell in row)
-    lines.append("")
-    lines.extend("  ".join(cell.rjust(width) for cell in row) for row in cells)
+    values = kernel.array()
+    planes = [values] if values.ndim == 2 else list(values)  # a (channels, f, f) kernel: one matrix per channel
+    cells = [[[format_number(v) for v in row] for row in plane.tolist()] for plane in planes]
+    width = max(len(cell) for plane in cells for row in plane for cell in row)
+    for c, plane in enumerate(cells):
+        lines.append("" if len(cells) == 1 else f"\nchannel {c}:")
+        lines.extend("  ".join(cell.rjust(width) for cell in row) for row in plane)
     return "\n".join(lines)
 
 
