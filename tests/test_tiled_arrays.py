@@ -164,6 +164,15 @@ class TestPadPool:
         got = api.pool2d(lazy(x, (9, 9, 3)), size, stride=stride, op=op, padding=padding, ceil_mode=ceil)
         same(got.compute(), ref)
 
+    @pytest.mark.parametrize("paths", ["cold", None])
+    @pytest.mark.parametrize("shape, chunk", [((1025, 1030), 1024), ((125, 148, 3), 64)])
+    def test_avg_2x2_tiles_that_fit_the_2x2_loop_of_an_image_that_does_not(self, paths, shape, chunk):
+        # the whole (odd sides, ceil_mode) sums each window in the general order, an even tile took the 2x2
+        # loop's order on the numpy path: 78624 cells 1 ulp apart on 1025x1030 under paths="cold"
+        x = np.random.default_rng(0).random(shape).astype(np.float32)
+        ref = api.pool2d(x, 2, op="avg", ceil_mode=True, paths=paths)
+        same(arrays.pool2d(lazy(x, chunk), 2, op="avg", ceil_mode=True, chunks=chunk, paths=paths).compute(), ref)
+
     def test_avg_pool_excluding_padding(self, path):
         x = (np.random.default_rng(8).random((33, 31)) * 255).astype(np.float32)
         ref = api.pool2d(x, 3, stride=2, op="avg", padding=1, count_include_pad=False)

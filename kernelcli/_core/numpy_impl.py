@@ -360,13 +360,16 @@ def pool(x: np.ndarray, size: int, stride: int, pad: int, op: str, include_pad: 
             fill = info.min if op == "max" else info.max
         work = x
     xp = np.pad(work, [(pad, extra_h), (pad, extra_w), (0, 0)], constant_values=fill)
-    out = None
-    for u in range(size):
-        for v in range(size):
-            tap = xp[u : u + (oh - 1) * stride + 1 : stride, v : v + (ow - 1) * stride + 1 : stride]
-            if out is None:
-                out = tap.copy()
-            elif op == "max":
+    taps = [[xp[u : u + (oh - 1) * stride + 1 : stride, v : v + (ow - 1) * stride + 1 : stride] for v in range(size)]
+            for u in range(size)]
+    if op == "avg" and size == 2:
+        # the 2x2 loop's order (two rows, then two columns): a tile of an image that fits it, pooled as a
+        # whole here, gives the bits of the whole (padding cells add 0.0: the order does not change them)
+        out = (taps[0][0] + taps[1][0]) + (taps[0][1] + taps[1][1])
+    else:
+        out = taps[0][0].copy()
+        for tap in [t for row in taps for t in row][1:]:  # row by row, as the jitted general loop
+            if op == "max":
                 np.maximum(out, tap, out=out)
             elif op == "min":
                 np.minimum(out, tap, out=out)
