@@ -181,6 +181,16 @@ class TestShapeEvenSame:
         assert "pads 4 cells, one more than the f-1 = 3" in note
         assert "1 before and 2 after" in note and "ceil(24/1) = 24" in note
 
+    @pytest.mark.parametrize("f, s, d", [(4, 1, 1), (4, 2, 1), (4, 3, 1), (2, 1, 1), (6, 2, 1), (4, 1, 2)])
+    def test_the_note_predicts_what_convolve_gives(self, runner, f, s, d):
+        # shape's "same" is the lecture's p = f // 2; the note now also says what kernelcli's own convolve
+        # (PyTorch's asymmetric same) gives, which an audit found shape never told
+        from kernelcli import conv2d
+
+        note = ok(runner, "shape", "--in", "24", "--f", str(f), "--s", str(s), "--dilation", str(d), "--same").stderr
+        got = conv2d(np.zeros((24, 24)), np.ones((f, f)), stride=s, dilation=d, padding="same").shape[0]
+        assert f"kernelcli convolve --padding same pads {d * (f - 1) // 2} before" in note and note.rstrip().endswith(f"out = {got}.")
+
     def test_json_carries_the_framework_answer(self, runner):
         doc = json.loads(ok(runner, "shape", "--in", "24", "--f", "4", "--s", "2", "--same", "--json").stdout)
         assert doc["out"] == 13

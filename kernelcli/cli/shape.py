@@ -83,6 +83,9 @@ def _same_note(where: str, size: int, f: int, s: int, dilation: int, p: int, out
     )
     if fw_out == out:
         text += f" At this stride both give {out}."
+    # the command line's own convolution is the frameworks': say so, so that shape does not predict it wrong
+    text += (f" kernelcli convolve --padding same pads {needed // 2} before and {needed - needed // 2} after "
+             f"({'f-1' if dilation == 1 else 'd*(f-1)'} in all, at any stride): out = {fw_out}.")
     return text
 
 
