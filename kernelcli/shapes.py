@@ -27,6 +27,24 @@ def check_positive(name: str, value: int) -> int:
     return value
 
 
+def _whole(name: str, value: Any, minimum: int) -> int:
+    """``value`` as an int (a numpy integer too) of at least ``minimum``, else a UsageError naming it: the formulas
+    below gave numbers for a stride of -1, a kernel of 0 or a negative channel count, and divided by a stride of 0.
+
+    >>> _whole("stride", 0, 1)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: stride must be an integer >= 1, got 0
+    """
+    try:
+        whole = operator.index(value) if not isinstance(value, bool) else None
+    except TypeError:
+        whole = None
+    if whole is None or whole < minimum:
+        raise UsageError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return whole
+
+
 def conv_output_size(size: int, f: int, *, stride: int = 1, pad_before: int = 0, pad_after: int = 0, dilation: int = 1) -> int:
     """Output length of a convolution along one axis.
 
@@ -37,6 +55,9 @@ def conv_output_size(size: int, f: int, *, stride: int = 1, pad_before: int = 0,
     >>> conv_output_size(16, 4)
     13
     """
+    size, f, stride, dilation = (_whole(n, v, 1) for n, v in (("input size", size), ("kernel size", f), ("stride", stride),
+                                                               ("dilation", dilation)))
+    pad_before, pad_after = _whole("padding", pad_before, 0), _whole("padding", pad_after, 0)
     span = dilation * (f - 1) + 1
     padded = size + pad_before + pad_after
     if padded < span:
@@ -69,6 +90,9 @@ def pool_output_size(size: int, f: int, *, stride: int, padding: int = 0, dilati
     >>> pool_output_size(5, 2, stride=2, ceil_mode=True)
     3
     """
+    size, f, stride, dilation = (_whole(n, v, 1) for n, v in (("input size", size), ("pool size", f), ("stride", stride),
+                                                               ("dilation", dilation)))
+    padding = check_pool_padding(_whole("padding", padding, 0), f)
     span = dilation * (f - 1) + 1
     padded = size + 2 * padding
     numerator = padded - span
@@ -141,6 +165,8 @@ def conv_params(in_channels: int, filters: int, fh: int, fw: int | None = None, 
     65696
     """
     fw = fh if fw is None else fw
+    in_channels, filters, fh, fw, groups = (_whole(n, v, 1) for n, v in (
+        ("in_channels", in_channels), ("filters", filters), ("kernel height", fh), ("kernel width", fw), ("groups", groups)))
     if in_channels % groups or filters % groups:
         raise ShapeError(f"groups={groups} must divide both in_channels={in_channels} and filters={filters}")
     return (fh * fw * (in_channels // groups) + (1 if bias else 0)) * filters
