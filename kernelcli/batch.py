@@ -90,7 +90,7 @@ from .errors import (
     interrupt_exit_code,
 )
 from .io.naming import output_suffix  # noqa: F401 - output_suffix's former home
-from .io.outputs import output_folder, remove_temporary_files_of, signals_deferred
+from .io.outputs import about_to_publish, output_folder, remove_temporary_files_of, signals_deferred
 from .stops import raise_lost_stops
 
 #: what a job looks like: ``job(input_path, out=output_path)`` returning a report with ``.notes``
@@ -187,6 +187,7 @@ def run(
         notes.append("the job cannot be sent to worker processes; running in one process")
         n_workers = 1
     _make_folders(items)
+    about_to_publish()  # once, here: worker processes forked below each put outputs in place
     before = {it.output: _identity(it.output) for it in items}
 
     done = 0

@@ -508,6 +508,78 @@ class TestFallback:
             listener.close()
 
 
+def test_a_call_that_wrote_output_is_not_run_again(tmp_path, capfd):
+    # the fake worker's call says it has written output, then dies: running it again would repeat that output
+    path = tmp_path / "w.sock"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(path))
+    listener.listen()
+
+    def fake() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            _message, fds = protocol.receive(conn, max_fds=3)
+            for fd in fds:
+                os.close(fd)
+            protocol.send(conn, {"pid": 2**22 + 1})
+            protocol.send(conn, {"committed": True})
+
+    thread = threading.Thread(target=fake)
+    thread.start()
+    try:
+        code = client.run_in_worker(["shape", "--in", "8", "--f", "3"], socket_file=path)
+    finally:
+        thread.join()
+        listener.close()
+    assert code == 70
+    assert "died after the call had written output" in capfd.readouterr().err
+
+
+def _call_pid(env: dict) -> int | None:
+    calls = (status(env) or {}).get("calls_in_progress") or []
+    return calls[0] if calls else None
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="reads the call's state through /proc")
+def test_a_call_killed_after_it_wrote_to_stdout_is_reported_not_repeated(worker, tmp_path):
+    # it was run again: a second copy of the whole .npy after the first 64 KiB, exit 0
+    import numpy as np
+
+    np.save(tmp_path / "big.npy", np.random.default_rng(0).random((1500, 1500)))
+    full = {**cli_env(), **worker}
+    call = subprocess.Popen([sys.executable, "-m", "kernelcli", "convolve", "big.npy", "-k", "sobel_v", "-o", "-", "--format", "npy"],
+                            cwd=tmp_path, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = os.read(call.stdout.fileno(), 6)  # the call has written; the pipe, unread, now holds it back
+    assert first == b"\x93NUMPY"
+    wait_for(lambda: _call_pid(worker) is not None, timeout=60)
+    os.kill(_call_pid(worker), signal.SIGKILL)
+    rest, err = call.communicate(timeout=120)
+    assert call.returncode == 70, err
+    assert b"died after the call had written output" in err
+    assert len(first) + len(rest) < 1500 * 1500 * 8 and (first + rest).count(b"\x93NUMPY") == 1
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="reads the call's state through /proc")
+def test_a_client_killed_stops_its_call(worker, tmp_path):
+    # the call ran on in the worker and put its output in place for a client that was gone
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    x = rng.random((64, 64))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "t.npy", x)  # identity: the fit is easy, the epochs are what takes time
+    full = {**cli_env(), **worker}
+    call = subprocess.Popen([sys.executable, "-m", "kernelcli", "learn", "x.npy", "t.npy", "-f", "3", "--method", "gd",
+                             "--epochs", "100000", "-o", "k.json"], cwd=tmp_path, env=full,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: _call_pid(worker) is not None, timeout=60)
+    pid = _call_pid(worker)
+    call.kill()
+    call.wait()
+    wait_for(lambda: not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z", timeout=60)
+    assert not (tmp_path / "k.json").exists() and not list(tmp_path.glob("*.part"))
+
+
 def test_auto_start(tmp_path):
     """KERNELCLI_WORKER=auto: a call without a worker runs in-process and starts one for the next calls."""
     env = {**private_runtime(tmp_path), "KERNELCLI_WORKER": "auto"}

@@ -47,6 +47,15 @@ from ..errors import KernelcliError, OutputRefused, UsageError, WriteError
 
 #: how a temporary file for ``dest`` ends: ``.<dest name>.<random>.part``
 PART_SUFFIX = ".part"
+#: called (each, with no argument) just before an output is put in place: the warm worker's call process
+#: tells its client then that the call has an effect a second run would repeat (:mod:`kernelcli.worker.commit`)
+BEFORE_PUBLISH: list[Callable[[], None]] = []
+
+
+def about_to_publish() -> None:
+    """Run :data:`BEFORE_PUBLISH` (an output is about to appear; a batch calls it once before its workers start)."""
+    for hook in BEFORE_PUBLISH:
+        hook()
 #: the longest file name (in bytes) the usual file systems allow
 NAME_MAX = 255
 #: bytes of a temporary name around the (possibly shortened) output name: "." "." 8 random ".part"
@@ -338,6 +347,7 @@ def signals_deferred() -> Iterator[None]:
 
 
 def _publish(tmp: str, dest: Path, *, force: bool) -> None:
+    about_to_publish()
     if force:
         mode = 0o666 & ~_umask()
         with contextlib.suppress(OSError):
@@ -363,6 +373,7 @@ def rename_noreplace(tmp: str | os.PathLike, dest: str | os.PathLike) -> None:
     does not exist, in one step: OutputRefused (exit 4) otherwise.  ``renameat2`` where
     the kernel has it; else a check then a rename (a folder is never renamed over a
     non-empty one, so a lost race fails instead of replacing)."""
+    about_to_publish()
     try:
         _rename_noreplace(os.fspath(tmp), Path(dest))
     except (WriteError, OSError) as exc:

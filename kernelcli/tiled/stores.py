@@ -284,7 +284,7 @@ def _write_zarr_url(result: Any, url: str, *, force: bool, run: Any) -> list[Any
 def _publish_store(tmp: Path, dest: Path, folder: Path, force: bool) -> None:
     """Rename the finished store ``tmp`` to ``dest``: create-if-absent, or (``force``) replace it."""
     from ..errors import OutputRefused
-    from ..io.outputs import exists_message, rename_noreplace
+    from ..io.outputs import about_to_publish, exists_message, rename_noreplace
 
     if not os.path.lexists(dest):
         rename_noreplace(tmp, dest)  # another run may have made dest meanwhile: exactly one wins
@@ -295,6 +295,7 @@ def _publish_store(tmp: Path, dest: Path, folder: Path, force: bool) -> None:
     import tempfile
 
     old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=folder))
+    about_to_publish()
     os.rename(dest, old / dest.name)
     os.rename(tmp, dest)
     shutil.rmtree(old, ignore_errors=True)

@@ -167,12 +167,24 @@ class _Relay:
 def _wait(sock: _socket.socket, stdin_at: int | None, reads_stdin: bool) -> int:
     """Wait (signals relayed by the caller's :class:`_Relay`) until the call reports its exit code."""
     sock.settimeout(None)
-    try:
-        reply = protocol.receive(sock)
-    except (OSError, protocol.ProtocolError):
-        reply = None
+    committed = False  # the call has written to stdout/stderr or put an output in place: never run it again
+    while True:
+        try:
+            reply = protocol.receive(sock)
+        except (OSError, protocol.ProtocolError):
+            reply = None
+        if not (reply and reply.get("committed")):
+            break
+        committed = True
     if reply and "exit" in reply:
         return int(reply["exit"])
+    if committed:
+        sys.stderr.write(
+            "error: the kernelcli worker's call process died after the call had written output (stdout, stderr or a "
+            "file): it is not run again, which would repeat that output; run the command again "
+            "(KERNELCLI_WORKER=off keeps calls away from the worker)\n"
+        )
+        return 70
     # The call's process died before it finished: run the call here instead, from where
     # stdin stood (outputs are written through temporary files, so none is half-written).
     if stdin_at is not None:

@@ -31,9 +31,11 @@ import select
 import signal
 import socket
 import sys
+import threading
 import time
 
 from . import prefault, protocol, watch
+from .commit import Commit, FirstWrite, watch_client
 from .hugepages import collapse
 from .warmup import (
     cache_state,
@@ -381,12 +383,18 @@ def _child(conn: socket.socket, listener: socket.socket | None, message: dict, f
         held: list[int] = []
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, lambda signum, _frame: held.append(signum))
+        commit = Commit(conn)
         try:
-            _become_caller(message, fds)
+            _become_caller(message, fds, commit)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             protocol.send(conn, {"refused": f"cannot take over the call: {exc}"})
             os._exit(0)
         protocol.send(conn, {"pid": os.getpid()})
+        from ..io import outputs
+
+        outputs.BEFORE_PUBLISH.append(commit)  # an output file put in place is an effect too
+        finished = threading.Event()
+        watch_client(conn, finished)
         from ..cli import run
 
         code = run(message["argv"], command=command, held=held)
@@ -398,6 +406,7 @@ def _child(conn: socket.socket, listener: socket.socket | None, message: dict, f
                 stream.flush()
             except (OSError, ValueError):
                 pass
+        finished.set()
         protocol.send(conn, {"exit": code})
     except BaseException:  # noqa: BLE001 - a child must never return into the server loop
         pass
@@ -405,7 +414,9 @@ def _child(conn: socket.socket, listener: socket.socket | None, message: dict, f
         os._exit(code)
 
 
-def _become_caller(message: dict, fds: list[int]) -> None:
+def _become_caller(message: dict, fds: list[int], commit=None) -> None:
+    """Take the caller's stdio, folder, environment, umask and limits; ``commit`` (a :class:`.commit.Commit`) is
+    called before the first write to stdout or stderr."""
     import io
     import resource
 
@@ -424,7 +435,7 @@ def _become_caller(message: dict, fds: list[int]) -> None:
     streams = []
     for fd, (encoding, errors) in enumerate(zip(message["encoding"], message["errors"])):
         mode = "rb" if fd == 0 else "wb"
-        binary = io.open(fd, mode, closefd=False)
+        binary = io.open(fd, mode, closefd=False) if fd == 0 or commit is None else io.BufferedWriter(FirstWrite(fd, commit))
         tty = os.isatty(fd)
         streams.append(io.TextIOWrapper(binary, encoding=encoding, errors=errors, line_buffering=tty or fd == 2, write_through=fd == 2))
     sys.stdin, sys.stdout, sys.stderr = streams
