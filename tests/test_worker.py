@@ -478,18 +478,7 @@ class TestFallback:
     def test_call_process_dies_after_starting(self, tmp_path):
         # a fake worker that takes the call and dies without an exit code
         path = tmp_path / "w.sock"
-        listener = socket.socket(socket.AF_UNIX)
-        listener.bind(str(path))
-        listener.listen()
-
-        def fake() -> None:
-            conn, _ = listener.accept()
-            with conn:
-                _message, fds = protocol.receive(conn, max_fds=3)
-                for fd in fds:
-                    os.close(fd)
-                protocol.send(conn, {"pid": 2**22 + 1})
-
+        listener, fake = fake_worker(path, {"pid": 2**22 + 1})
         saved = os.dup(0)
         read, write = os.pipe()
         os.dup2(read, 0)  # stdin is a pipe, as in `cat x.png | kernelcli convolve - ...`
@@ -511,6 +500,21 @@ class TestFallback:
 def test_a_call_that_wrote_output_is_not_run_again(tmp_path, capfd):
     # the fake worker's call says it has written output, then dies: running it again would repeat that output
     path = tmp_path / "w.sock"
+    listener, fake = fake_worker(path, {"pid": 2**22 + 1}, {"committed": True})
+    thread = threading.Thread(target=fake)
+    thread.start()
+    try:
+        code = client.run_in_worker(["shape", "--in", "8", "--f", "3"], socket_file=path)
+    finally:
+        thread.join()
+        listener.close()
+    assert code == 70
+    assert "died after the call had written output" in capfd.readouterr().err
+
+
+def fake_worker(path: Path, *replies: dict):
+    """A listening socket at ``path`` and the function that, run in a thread, takes one call, sends ``replies`` and
+    ends the connection without an exit code (a call's process that died)."""
     listener = socket.socket(socket.AF_UNIX)
     listener.bind(str(path))
     listener.listen()
@@ -521,18 +525,10 @@ def test_a_call_that_wrote_output_is_not_run_again(tmp_path, capfd):
             _message, fds = protocol.receive(conn, max_fds=3)
             for fd in fds:
                 os.close(fd)
-            protocol.send(conn, {"pid": 2**22 + 1})
-            protocol.send(conn, {"committed": True})
+            for reply in replies:
+                protocol.send(conn, reply)
 
-    thread = threading.Thread(target=fake)
-    thread.start()
-    try:
-        code = client.run_in_worker(["shape", "--in", "8", "--f", "3"], socket_file=path)
-    finally:
-        thread.join()
-        listener.close()
-    assert code == 70
-    assert "died after the call had written output" in capfd.readouterr().err
+    return listener, fake
 
 
 def _call_pid(env: dict) -> int | None:
