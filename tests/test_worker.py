@@ -512,6 +512,39 @@ def test_a_call_that_wrote_output_is_not_run_again(tmp_path, capfd):
     assert "died after the call had written output" in capfd.readouterr().err
 
 
+def _on_a_terminal(argv: list[str], env: dict) -> bytes:
+    """What ``kernelcli ARGV`` writes on stdout when stdout is a terminal (a pseudo-terminal)."""
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "kernelcli", *argv], env={**cli_env(), **env}, stdout=slave,
+                              stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, timeout=120)
+        assert proc.returncode == 0
+        os.close(slave)
+        slave = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the terminal's other end is closed and all was read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+
+
+def test_a_terminal_gets_the_same_bytes_with_the_worker(worker):
+    # every call through the worker ended with ESC[0m on a terminal: colorama's reset, registered at exit when the
+    # warm-up's Numba worded an error in colour, ran in each call's process
+    argv = ["shape", "--in", "24", "--f", "5", "-q"]
+    assert _on_a_terminal(argv, worker) == _on_a_terminal(argv, {"KERNELCLI_WORKER": "off"}) == b"20\r\n"
+    assert status(worker)["calls"] >= 1
+
+
 def fake_worker(path: Path, *replies: dict):
     """A listening socket at ``path`` and the function that, run in a thread, takes one call, sends ``replies`` and
     ends the connection without an exit code (a call's process that died)."""

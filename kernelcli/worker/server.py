@@ -78,6 +78,7 @@ class Server:
         import gc
 
         self.command = warm_up()
+        _forget_exit_handlers_of_the_warm_up()
         self.watched = index_paths()
         self.cache_seen = cache_state(self.watched)
         # What is loaded now stays: keep the collector from touching (and so copying) it in every fork.
@@ -332,6 +333,18 @@ class Server:
         if self.spare is not None:
             self.spare[1].close()  # it reads the end of the stream and exits
             self.spare = None
+
+
+def _forget_exit_handlers_of_the_warm_up() -> None:
+    """Undo what the warm-up's calls left to run at exit: colorama's reset (``colorama.init``, which Numba
+    calls as it words an error in colour) wrote ESC[0m on a terminal after every call the worker ran, which a
+    fresh process does not; a call that calls ``init`` itself registers it again, as in a fresh process."""
+    import atexit
+
+    initialise = sys.modules.get("colorama.initialise")
+    if initialise is not None and getattr(initialise, "atexit_done", False):
+        atexit.unregister(initialise.reset_all)
+        initialise.atexit_done = False
 
 
 def _child_exit_wakeup() -> int | None:
