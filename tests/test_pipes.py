@@ -183,3 +183,16 @@ def test_gallery_reads_stdin_and_writes_its_sheet_to_stdout(pipe, invoke, tmp_pa
     (tmp_path / "stdin.png").write_bytes((SAMPLES / "phantom.png").read_bytes())  # the sheet's title names the file
     assert invoke("gallery", "stdin.png", "--family", "edge", "-o", "ref.png").exit_code == 0
     np.testing.assert_array_equal(pixels(io.BytesIO(result.stdout)), pixels(tmp_path / "ref.png"))
+
+
+@pytest.mark.parametrize("sheet", ["sheet.png", "sheet.jpg"])
+def test_gallery_reads_any_stdin_format_into_a_sheet_file(pipe, tmp_path, sheet):
+    # the sheet's stdout format (png) was taken as a claim about stdin: "stdin starts like JPG, but --format says png"
+    from PIL import Image
+
+    Image.fromarray((np.random.default_rng(0).random((40, 50, 3)) * 255).astype(np.uint8)).save(tmp_path / "in.jpg")
+    np.save(tmp_path / "in.npy", np.random.default_rng(1).random((40, 50)))
+    for source in ("in.jpg", "in.npy"):
+        result = pipe("gallery", "-", "--family", "edge", "-o", sheet, "--force", data=(tmp_path / source).read_bytes())
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / sheet).stat().st_size > 0

@@ -50,7 +50,9 @@ def piped(func: F | None = None, *, out_format: str | None = None) -> Any:
         if is_stdio(out) and kwargs.get("montage") is not None and is_stdio(kwargs.get("montage")):
             raise UsageError("--montage - is not supported; write the montage to a file")
         notes = _common.notes_held() if is_stdio(out) else contextlib.nullcontext()  # outside: the copy comes first
-        with notes, Pipes(inputs[0] if inputs else None, out, kwargs.get("fmt") or out_format) as pipes:
+        # out_format is what goes to stdout, never a claim about stdin (gallery - -o sheet.png took only PNG on stdin)
+        fmt = kwargs.get("fmt") or (out_format if is_stdio(out) else None)
+        with notes, Pipes(inputs[0] if inputs else None, out, fmt) as pipes:
             if from_stdin:
                 kwargs["input"] = pipes.input if single else [pipes.input]
             if pipes.to_stdout:
