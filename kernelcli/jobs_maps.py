@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import UsageError
 from .io.naming import safe_stem
-from .jobs_common import ConvolveOptions, Report, _named, _write_single, check_conv_peak, convolve_volume_array
+from .jobs_common import ConvolveOptions, Report, _named, _write_single, check_conv_peak, check_finite_result, convolve_volume_array
 from .modes import canonical_pad_mode
 
 # ---------------------------------------------------------------- layers: several feature maps
@@ -426,7 +426,7 @@ def gallery_file(
     work, factor = tile_scale_image(data, tile or DEFAULT_TILE)
     sheet_notes = [f"padding same ({mode}), cross-correlation; each map stretched from its min (black) to its max (white)"]
     if factor > 1:
-        reduced = f"maps computed on the image reduced {factor}x{factor} (area average) to {work.shape[1]}x{work.shape[0]}, the tiles' scale"
+        reduced = f"maps computed on the image reduced {factor}x{factor} (area average) to {work.shape[0]}x{work.shape[1]}, the tiles' scale"
         notes.append(f"{src.name}: {reduced}; ranges are those of the reduced maps")
         sheet_notes.append(reduced)
     for kernel in kernels:
@@ -438,7 +438,9 @@ def gallery_file(
         applied += 1
         caption = f"{kernel.family} {'x'.join(map(str, shape))}"
         for label, maps in montage_tiles(bank):
-            low, high = min(low, float(maps.min())), max(high, float(maps.max()))
+            lo, hi = float(maps.min()), float(maps.max())
+            check_finite_result(src, f"gallery {label}", lo, hi, maps.dtype)  # an overflowed map is refused, as by convolve
+            low, high = min(low, lo), max(high, hi)
             tiles.append((label, (to_display(maps), range_text(maps)), caption))
     seconds = time.perf_counter() - start
     if not tiles:

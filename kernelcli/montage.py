@@ -53,7 +53,10 @@ def to_display(values: Any) -> np.ndarray:
     lo, hi = float(v.min()), float(v.max())
     if hi == lo:
         return np.zeros(v.shape, dtype=np.uint8)
-    return np.rint((v - lo) * (255.0 / (hi - lo))).astype(np.uint8)
+    if math.isfinite(hi - lo):
+        return np.rint((v - lo) * (255.0 / (hi - lo))).astype(np.uint8)
+    # a range beyond float64 (-1e308 .. 1e308): the same stretch in halves (exact), which do not overflow
+    return np.rint((v / 2 - lo / 2) * (255.0 / (hi / 2 - lo / 2))).astype(np.uint8)
 
 
 def _input_display(source: np.ndarray) -> tuple[np.ndarray, str]:

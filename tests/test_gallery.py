@@ -162,6 +162,21 @@ class TestThumbnailScale:
         r = invoke("gallery", "big.png", "--family", "edge", "--out", "big_sheet.png", "--json")
         assert r.exit_code == 0, r.output
         doc = json.loads(r.stdout)
-        assert "reduced 3x3 (area average) to 333x266" in " ".join(doc["notes"])
+        assert "reduced 3x3 (area average) to 266x333" in " ".join(doc["notes"])  # HxW, as the title's 800x1000
         small = json.loads(invoke("gallery", "small.npy", "--family", "edge", "--out", "small_sheet.png", "--json").stdout)
         assert (doc["minimum"], doc["maximum"], doc["maps"]) == (small["minimum"], small["maximum"], small["maps"])
+
+
+class TestOverflow:
+    """A map that overflows was drawn black and labelled [-inf, inf] or [nan, nan]; convolve refuses it."""
+
+    def test_an_overflowing_map_is_refused(self, invoke, tmp_path):
+        np.save(tmp_path / "huge.npy", np.full((20, 20), 3.8e307) * np.random.default_rng(0).choice([-1, 1], (20, 20)))
+        r = invoke("gallery", "huge.npy", "--family", "edge", "--out", "g.png")
+        assert r.exit_code == 2 and "overflows" in r.stderr and "Traceback" not in r.stderr
+        assert not (tmp_path / "g.png").exists()
+
+    def test_a_range_beyond_float64_is_still_stretched(self):
+        from kernelcli.montage import to_display
+
+        np.testing.assert_array_equal(to_display(np.array([[-1.5e308, 0.0, 1.5e308]])), [[0, 128, 255]])
