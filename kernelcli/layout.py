@@ -139,7 +139,8 @@ def shape_layout(dims: tuple[int, ...], layout: str | None, option: str, *, kern
 
     Refused without ``--layout``: a first axis that is a plausible channel count with a last
     one that is not (``3x224x224``), and a kernel larger than the padded height that the
-    CxHxW reading would fit (``8x224x224 --f 9``).
+    CxHxW reading would fit (``8x224x224 --f 9``).  ``padding``: the height's padding in all
+    (top + bottom).
 
     >>> shape_layout((224, 224, 3), None, "--in")
     'hwc'
@@ -150,7 +151,7 @@ def shape_layout(dims: tuple[int, ...], layout: str | None, option: str, *, kern
     if len(dims) != 3 or layout is not None:
         return layout or "hwc"
     a, b, c = dims
-    too_small = bool(kernel) and kernel[0] > a + 2 * padding and kernel[0] <= b + 2 * padding
+    too_small = bool(kernel) and kernel[0] > a + padding and kernel[0] <= b + padding
     if (a <= MAX_CHANNELS < c) or too_small:
         why = f" (a {kernel[0]}-wide kernel does not fit a height of {a})" if too_small else ""
         raise UsageError(

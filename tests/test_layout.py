@@ -49,6 +49,15 @@ class TestShapeCommand:
         assert "a 9-wide kernel does not fit a height of 8" in result.stderr and "--layout chw" in result.stderr
         assert invoke("shape", "--in", "8x224x224", "--f", "9", "-q", "--layout", "chw").stdout == "216x216\n"
 
+    @pytest.mark.parametrize("pads", ["1,2,0,0", "0,3,0,0", "2,1,0,0", "3,0,0,0"])
+    def test_the_kernel_rule_counts_top_and_bottom(self, invoke, pads):
+        # 6 + 3 = 9 fits a 9-tall kernel whichever side gets the padding: 1,2 and 0,3 were refused
+        # ("a 9-wide kernel does not fit a height of 6"), 2,1 and 3,0 accepted
+        result = invoke("shape", "--in", "6x224x224", "--f", "9", "-p", pads, "-q")
+        assert result.exit_code == 0 and result.stdout == "1x216\n", result.output
+        refused = invoke("shape", "--in", "6x224x224", "--f", "10", "-p", pads)
+        assert refused.exit_code == 2 and "a 10-wide kernel does not fit a height of 6" in refused.stderr
+
     def test_unambiguous_shapes_need_no_flag(self, invoke):
         assert invoke("shape", "--in", "228x228x228", "--f", "3", "--filters", "32", "-q").stdout == "226x226x32\n"
         assert invoke("shape", "--in", "4x4x3", "--f", "3", "-q").stdout == "2x2\n"

@@ -464,6 +464,9 @@ class TestCli:
             # its help said [x>=0.0] and 0 was refused: the help now says > 0, and 0 and -1 get the same message
             (["in.npy", "t.npy", "-f", "3", "--padding", "valid", "--method", "gd", "--lr", "0"], 2, "expected a number > 0"),
             (["in.npy", "t.npy", "-f", "3", "--padding", "valid", "--method", "gd", "--lr", "-1"], 2, "expected a number > 0"),
+            # --gamma likewise: its help said [0.0<=x<=1.0] and 0 was refused
+            (["in.npy", "t.npy", "-f", "3", "--padding", "valid", "--method", "gd", "--gamma", "0"], 2, "expected 0 < gamma <= 1"),
+            (["in.npy", "t.npy", "-f", "3", "--padding", "valid", "--method", "gd", "--gamma", "1.5"], 2, "expected 0 < gamma <= 1"),
         ]
         for args, code, text in cases:
             res = runner.invoke(app, ["learn", *[str(tmp_path / a) if a.endswith((".npy", ".json", ".txt", ".png")) else a for a in args]])
@@ -472,6 +475,7 @@ class TestCli:
         assert (tmp_path / "exists.json").read_text() == "{}" and not (tmp_path / "k.json").exists()
         help_text = " ".join(runner.invoke(app, ["learn", "--help"]).stdout.split())
         assert "learning rate (a number > 0)" in help_text and "x>=0.0" not in help_text
+        assert "StepLR factor (0 < gamma <= 1)" in help_text and "0.0<=x<=1.0" not in help_text
 
     def test_poor_fit_warning_and_quiet(self, tmp_path, runner):
         from kernelcli.cli import app

@@ -63,7 +63,7 @@ def learn(
     lr: Annotated[float, option("lr")] = 0.1,
     batch_size: Annotated[int, option("batch_size", min=1)] = 64,
     step_size: Annotated[Optional[int], option("step_size", min=1, show_default=False)] = None,
-    gamma: Annotated[float, option("gamma", min=0.0, max=1.0)] = 0.1,
+    gamma: Annotated[float, option("gamma")] = 0.1,
     optimizer: Annotated[Optimizer, option("optimizer")] = Optimizer.sgd,
     momentum: Annotated[float, option("momentum", min=0.0, max=0.999)] = 0.9,
     seed: Annotated[int, option("seed")] = 0,

@@ -240,7 +240,7 @@ HELP: dict[str, str] = {
     "lr": "gd: learning rate (a number > 0), on internally normalised data.",
     "batch_size": "gd: windows per mini-batch.",
     "step_size": "gd: StepLR, multiply the lr by --gamma every K epochs (default: a third of the epochs).",
-    "gamma": "gd: StepLR factor.",
+    "gamma": "gd: StepLR factor (0 < gamma <= 1).",
     "optimizer": "gd: sgd (with --momentum) or adam.",
     "momentum": "gd: SGD momentum.",
     "seed": "gd: seed of the mini-batch shuffle.",

@@ -146,8 +146,9 @@ def shape(
 
     given = shapes.parse_dims(in_, name="--input", max_len=3)
     ks = shapes.parse_dims(f, name="--size", max_len=2, forms="F or FxG (a filter always spans every input channel)")
-    first_pad = dilation * (ks[0] // 2) if same else (p or 0)
-    layout = shape_layout(given, layout, "--input", kernel=(dilation * (ks[0] - 1) + 1,), padding=first_pad)
+    # the height's padding in all: top + bottom (-p 1,2,0,0 was checked as 2 x 1)
+    height_pad = sides[0] + sides[1] if sides else 2 * (dilation * (ks[0] // 2) if same else (p or 0))
+    layout = shape_layout(given, layout, "--input", kernel=(dilation * (ks[0] - 1) + 1,), padding=height_pad)
     dims = hwc_dims(given, layout)
     spatial = dims[:2]
     channels = dims[2] if len(dims) == 3 else None
