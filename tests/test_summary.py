@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections import OrderedDict
 
+import numpy as np
 import pytest
 
 from conftest import REPO, run_cli
@@ -635,3 +636,14 @@ def test_readme_documents_every_layer_type():
     for kind in LAYER_TYPES:
         assert f"`{kind}`" in readme, kind
     assert "## `--json`" in readme
+
+
+@pytest.mark.parametrize("shape", [(0, 224, 224), (-3, 224, 224), (), (3, 224, 224, 1), (3.0, 224, 224), (True, 8, 8)])
+def test_the_api_checks_a_given_input_shape_as_a_specs(shape):
+    # summarize("resnet18", (0, 224, 224)) gave 11,680,104 parameters, (-3, ...) 11,670,696, () an IndexError
+    from kernelcli import summarize
+    from kernelcli.netspec.spec import SpecError
+
+    with pytest.raises(SpecError, match=r"^input_shape: expected \[C, H, W\] or \[N\] with integers >= 1"):
+        summarize("resnet18", shape)
+    assert summarize("resnet18", (np.int64(3), 224, 224)).find("layer4").shape == (512, 7, 7)

@@ -33,7 +33,7 @@ from typing import Any
 from ..records import field, record
 from .expand import DEFAULT_MAX_LAYERS, SOURCE_KEY, expand_layers
 from .layers import ACTIVATIONS, LEAVES, Fields, Where, fmt_shape
-from .spec import NetworkSpec, SpecError, load_spec, parse_spec
+from .spec import NetworkSpec, SpecError, check_input_shape, load_spec, parse_spec
 
 COMPOSITES = {
     "sequence": ("layers",),
@@ -181,7 +181,8 @@ def summarize(spec: NetworkSpec | str | Path | dict, input_shape: tuple[int, ...
         spec = parse_spec(spec)
     elif not isinstance(spec, NetworkSpec):
         spec = load_spec(spec)
-    shape = tuple(input_shape) if input_shape is not None else spec.input
+    # a given shape is checked as a spec's input is: (0, 224, 224) gave numbers, () an IndexError
+    shape = check_input_shape(input_shape, "input_shape") if input_shape is not None else spec.input
     if shape is None:
         raise SpecError(f"{spec.label}: input: the spec gives no input shape; pass one (--input CxHxW)")
     try:

@@ -148,14 +148,23 @@ def parse_spec(document: Any, label: str = "<spec>", *, default_name: str | None
 
 
 def check_input_shape(value: Any, where: str) -> tuple[int, ...]:
-    """Return ``value`` as a shape tuple: [C, H, W] (a feature map) or [N] (a vector)."""
-    if (
-        not isinstance(value, list | tuple)
-        or len(value) not in (1, 3)
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
-    ):
+    """Return ``value`` as a shape tuple: [C, H, W] (a feature map) or [N] (a vector); numpy integers count.
+
+    >>> check_input_shape([3, 224, 224], "input")
+    (3, 224, 224)
+    """
+    import operator
+
+    def whole(v: Any) -> int | None:
+        try:
+            return None if isinstance(v, bool) else operator.index(v)
+        except TypeError:
+            return None
+
+    sizes = [whole(v) for v in value] if isinstance(value, list | tuple) else []
+    if len(sizes) not in (1, 3) or not all(v is not None and v >= 1 for v in sizes):
         raise SpecError(f"{where}: expected [C, H, W] or [N] with integers >= 1, got {value!r}")
-    return tuple(value)
+    return tuple(sizes)  # type: ignore[arg-type]
 
 
 def parse_input_shape(text: str, layout: str | None = None, spec: NetworkSpec | None = None) -> tuple[int, ...]:
