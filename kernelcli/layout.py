@@ -189,11 +189,18 @@ def network_input(dims: tuple[int, ...], layout: str | None, expected: tuple[int
     >>> network_input((224, 224, 3), "hwc", (3, 224, 224), "resnet18")
     (3, 224, 224)
     """
-    layout = canonical_layout(layout) or "chw"
+    given = canonical_layout(layout)
+    layout = given or "chw"
     if layout == "zyx":
         raise UsageError("--layout zyx is for volumes; a network input is chw (CxHxW) or hwc (HxWxC)")
     if len(dims) != 3:
         return tuple(dims)
+    if given is None and expected is None and dims[0] > MAX_CHANNELS >= dims[2]:
+        # no input in the spec to check the channels against: 224x224x3 would be 224 channels of 224x3
+        raise UsageError(
+            f"--input {_x(dims)} reads two ways: CxHxW = {dims[0]} channels of {dims[1]}x{dims[2]}, or HxWxC = "
+            f"{dims[0]}x{dims[1]} with {dims[2]} channels (the spec gives no input to tell); give --layout chw or --layout hwc"
+        )
     chw = (dims[2], dims[0], dims[1]) if layout == "hwc" else tuple(dims)
     if expected is None or len(expected) != 3 or chw[0] == expected[0]:
         return chw

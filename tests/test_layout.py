@@ -100,6 +100,18 @@ class TestSummary:
         doc = json.loads(invoke("summary", "resnet18", "--input", "3x448x448", "--json").stdout)
         assert doc["layers"][0]["output"] == [64, 224, 224]
 
+    def test_a_spec_without_input_refuses_a_shape_that_reads_two_ways(self, invoke, tmp_path):
+        # with no input in the spec to check against, 224x224x3 was read as 224 channels of 224x3, silently
+        (tmp_path / "noin.json").write_text(json.dumps({"name": "noin", "layers": [{"type": "conv", "filters": 8, "f": 3}]}))
+        result = invoke("summary", str(tmp_path / "noin.json"), "--input", "224x224x3")
+        assert result.exit_code == 2
+        for words in ("reads two ways", "224 channels of 224x3", "224x224 with 3 channels", "--layout hwc"):
+            assert words in result.stderr
+        hwc = json.loads(invoke("summary", str(tmp_path / "noin.json"), "--input", "224x224x3", "--layout", "hwc", "--json").stdout)
+        assert hwc["input"] == [3, 224, 224]
+        assert invoke("summary", str(tmp_path / "noin.json"), "--input", "3x224x224").exit_code == 0
+        assert network_input((64, 56, 56), None, None, "n") == (64, 56, 56)  # 56 channels last is no plausible image
+
     def test_api(self):
         assert network_input((224, 224, 3), "hwc", (3, 224, 224), "r") == (3, 224, 224)
         with pytest.raises(UsageError, match="give --layout hwc"):
