@@ -243,9 +243,9 @@ def _check_maps_outputs(src: Path, out: Any, montage: Any, *, single: bool, forc
         )
     montage_path = None
     if montage is not None:
+        if Path(montage).suffix.lower() not in MONTAGE_SUFFIXES:  # first: the general list names .csv and .npy too
+            raise UsageError(f"{montage}: a montage is a picture: expected one of {', '.join(MONTAGE_SUFFIXES)}")
         montage_path = formats.check_output_path(montage, [src], force=force)
-        if montage_path.suffix.lower() not in MONTAGE_SUFFIXES:
-            raise UsageError(f"{montage_path}: a montage is a picture: expected one of {', '.join(MONTAGE_SUFFIXES)}")
         if out_path is not None and (out_path == montage_path or same_file(out_path, montage_path)):
             raise OutputRefused(f"{montage_path}: --out and --montage name the same file")
     return out_path, montage_path

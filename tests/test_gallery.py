@@ -77,6 +77,8 @@ class TestGalleryCommand:
         [
             (["--family", "edgy", "--out", "s.png"], 2, "unknown kernel family 'edgy'; did you mean 'edge'?"),
             (["--out", "s.npy"], 2, "a montage is a picture"),
+            # the general list of output types came first and named .csv and .npy, which a sheet cannot be
+            (["--out", "s.gif"], 2, "a montage is a picture: expected one of .png, .jpg, .jpeg, .bmp, .tif, .tiff"),
             (["--out", "taken.png"], 4, "already exists; use --force"),
             (["--pad-mode", "bogus", "--out", "s.png"], 2, "invalid pad mode"),
         ],
