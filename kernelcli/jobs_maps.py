@@ -419,6 +419,8 @@ def gallery_file(
     data = to_hwc(loaded.data, input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format))
     channels = 1 if data.ndim == 2 else data.shape[2]
     notes = list(loaded.notes)
+    if loaded.alpha is not None:  # as for feature maps (run_maps_job): said, not dropped in silence
+        notes.append(f"{src.name}: the alpha channel is not carried into the maps")
     tiles: list[tuple[str, Any, str]] = []
     low, high = float("inf"), float("-inf")
     applied = 0

@@ -182,3 +182,10 @@ class TestOverflow:
         from kernelcli.montage import to_display
 
         np.testing.assert_array_equal(to_display(np.array([[-1.5e308, 0.0, 1.5e308]])), [[0, 128, 255]])
+
+
+def test_an_rgba_image_says_its_alpha_is_not_used(invoke, tmp_path):
+    # the alpha channel was dropped without a word ("20x30x3"), where convolve's feature maps say so
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (20, 30, 4), dtype=np.uint8), "RGBA").save(tmp_path / "a.png")
+    r = invoke("gallery", "a.png", "--family", "edge", "--out", "g.png")
+    assert r.exit_code == 0 and "a.png: the alpha channel is not carried into the maps" in r.stderr
