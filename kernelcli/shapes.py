@@ -21,10 +21,8 @@ from .errors import ShapeError, UsageError
 
 
 def check_positive(name: str, value: int) -> int:
-    """Return ``value`` if it is an integer >= 1, else raise a UsageError naming it."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise UsageError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
+    """Return ``value`` (an int, a numpy integer too) if it is an integer >= 1, else raise a UsageError naming it."""
+    return _whole(name, value, 1)
 
 
 def _whole(name: str, value: Any, minimum: int) -> int:
