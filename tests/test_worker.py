@@ -802,3 +802,30 @@ def test_messages_carry_descriptors_and_any_length():
         os.close(w)
         a.close()
         b.close()
+
+
+def test_the_first_write_tells_the_client_once():
+    import io
+
+    from kernelcli.worker.commit import Commit, FirstWrite
+
+    ours, client_end = socket.socketpair()
+    read, write = os.pipe()
+    try:
+        stream = io.TextIOWrapper(io.BufferedWriter(FirstWrite(write, Commit(ours))), encoding="utf-8", line_buffering=True)
+        client_end.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            client_end.recv(1)  # nothing said before a write
+        stream.write("one\n")
+        stream.write("two\n")
+        assert os.read(read, 100) == b"one\ntwo\n"
+        client_end.setblocking(True)
+        assert protocol.receive(client_end) == {"committed": True}
+        client_end.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            client_end.recv(1)  # and said once
+    finally:
+        for fd in (read, write):
+            os.close(fd)
+        ours.close()
+        client_end.close()

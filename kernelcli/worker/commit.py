@@ -68,10 +68,13 @@ class FirstWrite(io.RawIOBase):
     def isatty(self) -> bool:
         return os.isatty(self.fd)
 
-    def write(self, data) -> int:
+    def write(self, data) -> int | None:
         if len(data):
             self.commit()
-        return os.write(self.fd, data)
+        try:
+            return os.write(self.fd, data)
+        except BlockingIOError:  # a non-blocking descriptor that is full: None, as FileIO says it
+            return None
 
 
 def watch_client(conn, finished: threading.Event) -> None:
