@@ -35,8 +35,8 @@ def _dcmread(pydicom: Any, path: Path, *, headers_only: bool = False) -> Any:
 
     try:
         return pydicom.dcmread(str(path), stop_before_pixels=headers_only)
-    except pydicom.errors.InvalidDicomError as exc:
-        reason = exc
+    except pydicom.errors.InvalidDicomError:
+        pass  # no DICM header: read again below without it
     except Exception as exc:  # truncated or corrupt: EOFError, OSError, struct.error, ValueError
         raise ImageReadError(f"{path}: cannot read DICOM: {exc}") from None
     with warnings.catch_warnings():
@@ -65,7 +65,9 @@ def _dcmread(pydicom: Any, path: Path, *, headers_only: bool = False) -> Any:
                 ds._kernelcli_forced = "read without the DICOM preamble (as pydicom's force=True)" + (
                     f", skipping {start} stray byte(s) before the first element" if start else "")
                 return ds
-    raise ImageReadError(f"{path}: not a DICOM file, or one without an image ({reason}; read with force=True it holds no Rows/Columns)")
+    # (pydicom's own reason ends "Use force=True to force reading": kernelcli tried that already, so it is not repeated)
+    raise ImageReadError(f"{path}: not a DICOM file, or one without an image: no DICM header (the 'DICM' prefix or the "
+                         "file meta information), and read without it the file holds no Rows/Columns")
 
 
 def _check_decoder(ds: Any, path: Path) -> None:
