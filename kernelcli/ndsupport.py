@@ -298,8 +298,16 @@ def check_finite(arr: np.ndarray, name: str = "x") -> None:
     kernelcli.errors.UsageError: x: 1 value(s) are NaN or infinite; kernelcli expects finite input
     """
     if arr.dtype.kind == "f" and not all_finite(arr):
-        bad = sum(int(p.size - np.count_nonzero(np.isfinite(p))) for p in np.atleast_1d(arr))
-        raise UsageError(f"{name}: {bad} value(s) are NaN or infinite; kernelcli expects finite input")
+        raise UsageError(f"{name}: {non_finite_count(arr)} value(s) are NaN or infinite; kernelcli expects finite input")
+
+
+def non_finite_count(arr: np.ndarray) -> int:
+    """How many values of ``arr`` are NaN or infinite, counted along the first axis (no mask as large as ``arr``).
+
+    >>> non_finite_count(np.array([[1.0, np.nan], [np.inf, 2.0]]))
+    2
+    """
+    return sum(int(p.size - np.count_nonzero(np.isfinite(p))) for p in np.atleast_1d(arr))
 
 
 #: values screened at a time by :func:`all_finite` (its boolean temporary stays in the CPU cache)

@@ -153,8 +153,14 @@ class TestRefusedOrRead:
         vol = medical.read_volume(path)
         np.testing.assert_array_equal(vol.data, medical.read_volume(pydicom_file("CT_small.dcm")).data)
 
-    def test_one_slice_without_position_is_refused(self, tmp_path):
+    @pytest.mark.parametrize("orientation", [True, False], ids=["with-orientation", "without-orientation"])
+    def test_one_slice_without_position_is_refused(self, tmp_path, orientation):
+        # without ImageOrientationPatient too: a series missing some positions stays refused, naming them
         make_series(tmp_path / "s", [0, 1, 2, 3])
+        for path in [] if orientation else (tmp_path / "s").iterdir():
+            ds = pydicom.dcmread(path)
+            del ds.ImageOrientationPatient
+            ds.save_as(path)
         victim = sorted((tmp_path / "s").iterdir())[0]
         ds = pydicom.dcmread(victim)
         del ds.ImagePositionPatient

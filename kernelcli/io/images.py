@@ -123,10 +123,11 @@ def _image_to_array(im, p: Path) -> tuple[np.ndarray, np.ndarray | None, int | N
             return arr.astype(np.uint16), None, 16
         return arr.astype(np.int32), None, None
     if mode == "F":
+        from ..ndsupport import all_finite, non_finite_count
+
         arr = np.asarray(im, dtype=np.float32)
-        if not np.isfinite(arr).all():  # refused here, naming the file (as .npy inputs are), not by the core as "x"
-            bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
-            raise ImageReadError(f"{p}: the image holds {bad} NaN or infinite value(s); expected finite numbers")
+        if not all_finite(arr):  # refused here, naming the file (as .npy inputs are), not by the core as "x"
+            raise ImageReadError(f"{p}: the image holds {non_finite_count(arr)} NaN or infinite value(s); expected finite numbers")
         return arr, None, None
     if mode == "1":
         im = im.convert("L")

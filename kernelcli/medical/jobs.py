@@ -428,11 +428,5 @@ def convolve_volume_for_cli(
     if isinstance(volume_options.get("window"), str):
         volume_options["window"] = parse_window(volume_options["window"])
     options = VolumeOptions(pad_mode=pad_mode or "replicate", pad_value=pad_value, flip=flip, **volume_options)
-    if runner is not None:
-        # the tiled path reads the header itself: a NIfTI that reads two ways is refused there too (after the kernel: exit 3 first)
-        from .nifti import check_nifti_geometry
-
-        if kernels:
-            resolve_volume_kernel(kernels[0])
-        check_nifti_geometry(input_path, options.affine)
+    # (the tiled runner reads the geometry through kernelcli.tiled.nifti.open_volume, as read_nifti does)
     return (runner or convolve_volume_file)(input_path, kernels[0] if kernels else None, options, out=out, force=force)

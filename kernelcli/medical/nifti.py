@@ -285,23 +285,6 @@ def nifti_affine(header: Any, p: Path, choice: str | None = None, notes: list[st
     )
 
 
-def check_nifti_geometry(path: str | os.PathLike, affine: str | None = None) -> None:
-    """Refuse, from the header alone, a NIfTI that :func:`read_nifti` would refuse for its geometry (see
-    :func:`nifti_affine`): for a path that reads the voxels another way (tile by tile), so that both paths
-    answer alike.  Other inputs are left to their reader.
-
-    >>> check_nifti_geometry("samples/phantom3d.nii.gz")
-    """
-    p = Path(path)
-    if volume_suffix(p) not in (".nii", ".nii.gz"):
-        return
-    nib = _require("nibabel", "NIfTI")
-    with _nibabel_messages(p):
-        img = _open(nib, p)
-    if isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
-        nifti_affine(img.header, p, affine)
-
-
 def read_nifti(path: str | os.PathLike, *, volume: int | None = None, affine: str | None = None) -> Volume:
     """Read a NIfTI-1/2 (``.nii``, ``.nii.gz``) or MGH (``.mgz``, ``.mgh``) file.
 

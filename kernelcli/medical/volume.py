@@ -131,12 +131,11 @@ def check_finite_volume(vol: Volume) -> Volume:
     kernelcli.errors.ImageReadError: a.nii: 1 voxel value(s) are NaN or infinite; expected finite numbers
     """
     from ..errors import ImageReadError
-    from ..ndsupport import all_finite
+    from ..ndsupport import all_finite, non_finite_count
 
     data = vol.data
     if data.dtype.kind == "f" and not all_finite(data):
-        bad = sum(int(part.size - np.count_nonzero(np.isfinite(part))) for part in data)  # slice by slice: no volume-sized mask
-        raise ImageReadError(f"{vol.path}: {bad} voxel value(s) are NaN or infinite; expected finite numbers")
+        raise ImageReadError(f"{vol.path}: {non_finite_count(data)} voxel value(s) are NaN or infinite; expected finite numbers")
     return vol
 
 
