@@ -497,19 +497,36 @@ class TestFallback:
             listener.close()
 
 
-def test_a_call_that_wrote_output_is_not_run_again(tmp_path, capfd):
+@pytest.mark.parametrize(("death", "code", "words"), [
+    ((), 70, "process died after"),  # the worker is gone too: nobody knows how the call ended
+    (({"killed": int(signal.SIGKILL)},), 137, "process was killed by SIGKILL after"),
+    (({"killed": 77},), 128 + 77, "process was killed by signal 77 after"),
+])
+def test_a_call_that_wrote_output_is_not_run_again(tmp_path, capfd, death, code, words):
     # the fake worker's call says it has written output, then dies: running it again would repeat that output
     path = tmp_path / "w.sock"
-    listener, fake = fake_worker(path, {"pid": 2**22 + 1}, {"committed": True})
+    listener, fake = fake_worker(path, {"pid": 2**22 + 1}, {"committed": True}, *death)
     thread = threading.Thread(target=fake)
     thread.start()
     try:
-        code = client.run_in_worker(["shape", "--in", "8", "--f", "3"], socket_file=path)
+        assert client.run_in_worker(["shape", "--in", "8", "--f", "3"], socket_file=path) == code
     finally:
         thread.join()
         listener.close()
-    assert code == 70
-    assert "died after the call had written output" in capfd.readouterr().err
+    err = capfd.readouterr().err
+    assert words in err and "had written output" in err and err.count("\n") == 1
+
+
+def test_a_call_killed_before_it_wrote_output_runs_in_process(tmp_path):
+    path = tmp_path / "w.sock"
+    listener, fake = fake_worker(path, {"pid": 2**22 + 1}, {"killed": int(signal.SIGKILL)})
+    thread = threading.Thread(target=fake)
+    thread.start()
+    try:
+        assert client.run_in_worker(["shape", "--in", "8", "--f", "3"], socket_file=path) is None
+    finally:
+        thread.join()
+        listener.close()
 
 
 def _on_a_terminal(argv: list[str], env: dict) -> bytes:
@@ -583,8 +600,9 @@ def test_a_call_killed_after_it_wrote_to_stdout_is_reported_not_repeated(worker,
     wait_for(lambda: _call_pid(worker) is not None, timeout=60)
     os.kill(_call_pid(worker), signal.SIGKILL)
     rest, err = call.communicate(timeout=120)
-    assert call.returncode == 70, err
-    assert b"died after the call had written output" in err
+    # as a fresh process killed there would end (a shell reports 128 + 9); the worker had said nothing, exit 70
+    assert call.returncode == 137, err
+    assert b"was killed by SIGKILL after the call had written output" in err
     assert len(first) + len(rest) < 1500 * 1500 * 8 and (first + rest).count(b"\x93NUMPY") == 1
 
 

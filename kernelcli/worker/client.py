@@ -178,24 +178,39 @@ def _wait(sock: _socket.socket, stdin_at: int | None, reads_stdin: bool) -> int:
         committed = True
     if reply and "exit" in reply:
         return int(reply["exit"])
+    # The call's process died before it finished: the worker says by which signal, when it knows.
+    killed = int(reply["killed"]) if reply and "killed" in reply else None
+    code = 128 + killed if killed else 70
     if committed:
         sys.stderr.write(
-            "error: the kernelcli worker's call process died after the call had written output (stdout, stderr or a "
-            "file): it is not run again, which would repeat that output; run the command again "
+            f"error: the kernelcli worker's call process {_death(killed)} after the call had written output (stdout, "
+            "stderr or a file): it is not run again, which would repeat that output; run the command again "
             "(KERNELCLI_WORKER=off keeps calls away from the worker)\n"
         )
-        return 70
-    # The call's process died before it finished: run the call here instead, from where
-    # stdin stood (outputs are written through temporary files, so none is half-written).
+        return code
+    # Run the call here instead, from where stdin stood (outputs are written through
+    # temporary files, so none is half-written).
     if stdin_at is not None:
         os.lseek(0, stdin_at, os.SEEK_SET)
     elif reads_stdin and not _stdin_is_replayable():
         sys.stderr.write(
-            "error: the kernelcli worker died during the call after it may have read stdin; "
+            f"error: the kernelcli worker's call process {_death(killed)} after it may have read stdin; "
             "run the command again (KERNELCLI_WORKER=off keeps calls away from the worker)\n"
         )
-        return 70
-    raise _Fallback("the worker died during the call")
+        return code
+    raise _Fallback(f"the worker's call process {_death(killed)}")
+
+
+def _death(signum: int | None) -> str:
+    """'was killed by SIGKILL' for a known signal, else 'died'."""
+    if not signum:
+        return "died"
+    import signal as signals  # only here: the client's fast path needs none of its enums
+
+    try:
+        return f"was killed by {signals.Signals(signum).name}"
+    except ValueError:
+        return f"was killed by signal {signum}"
 
 
 def _stdin_is_replayable() -> bool:

@@ -29,7 +29,7 @@ import stat
 import sys
 
 #: Bumped whenever the messages change; part of the stamp.
-PROTOCOL = 4
+PROTOCOL = 5
 #: Environment variables read when modules are imported (by Python, Numba, the BLAS
 #: libraries or kernelcli itself): a worker started under other values cannot honour them,
 #: so a call whose values differ runs in-process.  Everything else is read per call.

@@ -64,7 +64,8 @@ class Server:
         self.refused = 0
         self.rejected = 0  # connections from other users
         self.forked_on_call = 0  # calls that found no spare ready: forked on the call's path
-        self.children: dict[int, float] = {}
+        # each call's process: its start, and the worker's copy of its caller's connection (to say how it died)
+        self.children: dict[int, tuple[float, socket.socket]] = {}
         self.last_activity = time.monotonic()
         self.stopping = False
         self.command = None  # the click command, built once
@@ -179,15 +180,19 @@ class Server:
     def _reap(self) -> None:
         while self.children or self.spare is not None:
             try:
-                pid, _status = os.waitpid(-1, os.WNOHANG)
+                pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
+                for _started, conn in self.children.values():
+                    conn.close()
                 self.children.clear()
                 return
             if pid == 0:
                 return
             if self.spare is not None and pid == self.spare[0]:
                 self._drop_spare()
-            if self.children.pop(pid, None) is not None:
+            call = self.children.pop(pid, None)
+            if call is not None:
+                _tell_if_killed(call[1], status)
                 self.last_activity = time.monotonic()
 
     # -- one connection -----------------------------------------------------------------
@@ -282,14 +287,19 @@ class Server:
             if pid == 0:
                 _forget_child_exit_wakeup(self._wake)
                 _child(conn, listener, message, fds, self.command)  # never returns
-        self.children[pid] = time.monotonic()
+        self.children[pid] = (time.monotonic(), conn.dup())
         self.calls += 1
         self.last_activity = time.monotonic()
 
     def _fork(self) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
-        return os.fork()
+        pid = os.fork()
+        if pid == 0:
+            for _started, conn in self.children.values():  # the other calls' connections: a copy here would
+                conn.close()  # keep each open after its own call's process ended
+            self.children.clear()
+        return pid
 
     # A spare child, forked from the pristine parent ahead of time, waits for the next call:
     # the fork (page tables of a large process) is then off the call's path.
@@ -370,6 +380,19 @@ def _forget_child_exit_wakeup(read: int | None) -> None:
         if fd >= 0:
             try:
                 os.close(fd)
+            except OSError:
+                pass
+
+
+def _tell_if_killed(conn: socket.socket, status: int) -> None:
+    """Tell the caller that its call's process was killed by a signal (it ran out of memory, say), then let the
+    connection go: the caller reports a call that had written output as a fresh process would have ended
+    (128 + the signal), and runs any other again itself.  A call that exited has said so itself."""
+    with conn:
+        if os.WIFSIGNALED(status):
+            conn.setblocking(False)  # the caller reads until the end: a small message never waits
+            try:
+                protocol.send(conn, {"killed": os.WTERMSIG(status)})
             except OSError:
                 pass
 
