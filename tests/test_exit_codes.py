@@ -193,6 +193,19 @@ class TestItem6SummaryBounded:
         assert invoke("summary", "resnet18", "--depth", "1", "--max-layers", "10").exit_code == 3
         assert invoke("summary", "resnet18", "--depth", "1", "--max-layers", "1000").exit_code == 0
 
+    @pytest.mark.parametrize("given, words", [
+        ("9216", ["--input 9216 does not fit alexnet (its input is 3x224x224)", "conv needs a CxHxW feature map"]),
+        ("3x20x20", ["--input 3x20x20 does not fit alexnet", "features.5", "larger than the padded input"]),
+    ])
+    def test_an_input_the_network_cannot_take_is_a_bad_option_value(self, invoke, given, words):
+        # exit 3 (a bad spec) where alexnet is fine: the value of --input is at fault
+        one_error(invoke("summary", "alexnet", "--input", given), 2, *words)
+
+    def test_a_spec_that_fails_at_its_own_input_stays_a_bad_spec(self, tmp_path, invoke):
+        (tmp_path / "net.json").write_text('{"input":[1,8,8],"layers":[{"type":"conv","filters":1,"f":9}]}')
+        one_error(invoke("summary", "net.json", "--input", "1x7x7"), 3, "net.json", "larger than the padded input")
+        assert invoke("summary", "net.json", "--input", "1x9x9").exit_code == 0
+
     def test_a_300_deep_sequence_still_works(self, tmp_path, invoke):
         (tmp_path / "net.json").write_text(_nested(300))
         assert invoke("summary", "net.json", "--json").exit_code == 0

@@ -347,7 +347,8 @@ class TestSpecErrors:
         assert parse_input_shape("3x224x224") == (3, 224, 224)
         assert parse_input_shape("1, 572, 572") == (1, 572, 572)
         assert parse_input_shape("784") == (784,)
-        for bad in ("3x224", "0x4x4", "axbxc", ""):
+        # "3x" was read as a vector of 3 and "[3 224 224]" as 3x224x224: `shape --input` refused both (one parser now)
+        for bad in ("3x224", "0x4x4", "axbxc", "", "3x", "x3", "3x224x224x", "3xx224x224", "[3 224 224]"):
             with pytest.raises(Exception, match="invalid --input"):
                 parse_input_shape(bad)
 

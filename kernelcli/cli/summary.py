@@ -50,16 +50,35 @@ def summary(
       kernelcli summary unet --depth 1
       kernelcli summary my_net.json --input 1x128x128 --json
     """
-    from ..netspec import load_spec, parse_input_shape, summarize
+    from ..netspec import load_spec, parse_input_shape
 
     net_spec = load_spec(spec)
     shape = parse_input_shape(input_shape, layout, net_spec) if input_shape is not None else None
-    net = summarize(net_spec, shape, max_layers=max_layers)
+    net = _summarize(net_spec, shape, input_shape, max_layers)
     if as_json:
         print_json(net.to_dict(depth))
         return
     with writing_stdout():  # rich's Console writes on stdout itself
         _render(net, depth, layout)
+
+
+def _summarize(net_spec, shape: tuple[int, ...] | None, given: str | None, max_layers: int):
+    """The spec summarized at ``shape``; a spec whose own input fits but ``--input`` does not is a bad
+    option value (exit 2, naming it), not a bad spec (exit 3)."""
+    from ..errors import UsageError
+    from ..netspec import SpecError, summarize
+
+    try:
+        return summarize(net_spec, shape, max_layers=max_layers)
+    except SpecError as exc:
+        if shape is None or net_spec.input is None or shape == tuple(net_spec.input):
+            raise
+        try:
+            summarize(net_spec, None, max_layers=max_layers)
+        except SpecError:
+            raise exc from None  # the spec fails at its own input too: the spec is at fault
+        x = "x".join(map(str, net_spec.input))
+        raise UsageError(f"--input {given} does not fit {net_spec.name} (its input is {x}): {exc}") from None
 
 
 def _human(n: int) -> str:

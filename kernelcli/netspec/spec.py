@@ -18,7 +18,6 @@ Example
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -177,12 +176,10 @@ def parse_input_shape(text: str, layout: str | None = None, spec: NetworkSpec | 
     ((3, 224, 224), (3, 224, 224))
     """
     from ..layout import network_input
+    from ..shapes import parse_dims
 
-    parts = [p for p in re.split(r"[x×X,\s]+", text.strip().strip("()[]")) if p]
-    try:
-        dims = tuple(int(p) for p in parts)
-    except ValueError:
-        dims = ()
-    if len(dims) not in (1, 3) or any(d < 1 for d in dims):
-        raise UsageError(f"invalid --input {text!r}: expected CxHxW (e.g. 3x224x224) or N, integers >= 1")
+    forms = "CxHxW (e.g. 3x224x224) or N"
+    dims = parse_dims(text, name="--input", max_len=3, forms=forms)  # the parser of `shape --input` and `params`
+    if len(dims) == 2:
+        raise UsageError(f"invalid --input {text!r}: expected {forms}, got 2 sizes")
     return network_input(dims, layout, spec.input if spec is not None else None, spec.name if spec is not None else "the network")
