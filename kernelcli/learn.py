@@ -119,6 +119,10 @@ def learn_kernel(
             f"too few equations: the target has {a.shape[1]} value(s) per kernel but a {kh}x{kw} kernel"
             f"{' with a bias' if options.bias else ''} has {unknowns} unknowns; use a larger image or a smaller --size"
         )
+    # Values whose squares leave float64's range are brought near 1 by powers of two (exact): the sums of
+    # squares the fit, the loss and gd's bookkeeping take would overflow (or vanish) on them.
+    ea, ey = _range_exponent(a), _range_exponent(y)
+    a, y = np.ldexp(a, -ea), np.ldexp(y, -ey)
     w_ls, b_ls, rank, unknowns, cond = solve_lstsq(a, y, options.bias)
     if rank < unknowns:
         kh, kw = options.size
@@ -128,6 +132,7 @@ def learn_kernel(
             "use a more detailed image or a smaller --size"
         )
     mse_ls, rel_ls = _loss(a, y, w_ls, b_ls)
+    w_ls, b_ls, mse_ls = _unscaled(w_ls, b_ls, mse_ls, ea, ey)
     fit = LstsqFit(
         kernel=_as_kernel(w_ls, options, channels), bias=b_ls, rank=rank, unknowns=unknowns,
         condition=cond, mse=mse_ls, relative_residual=rel_ls,
@@ -145,6 +150,10 @@ def learn_kernel(
     else:
         w, b, history, lrs = train_gd(a, y, options, progress, blocks=channels if options.combine == "sum" else 1)
         mse, rel = _loss(a, y, w, b)
+        w, b, mse = _unscaled(w, b, mse, ea, ey)
+        if ey:
+            with np.errstate(over="ignore"):
+                history = [float(np.ldexp(h, 2 * ey)) for h in history]
         diff = float(np.max(np.abs(w - w_ls)))
         if b is not None:
             diff = max(diff, float(np.max(np.abs(b - b_ls))))
@@ -170,6 +179,30 @@ def learn_kernel(
         windows_used=int(a.shape[1]), windows_total=int(total), seconds=time.perf_counter() - start,
         warnings=warnings_, notes=result_notes,
     )
+
+
+#: beyond 2**LARGEST_EXPONENT (or below its inverse), a value's square nears float64's limits
+LARGEST_EXPONENT = 200
+
+
+def _range_exponent(v: np.ndarray) -> int:
+    """The power of two to divide ``v`` by so that squares and their sums stay in float64's range: 0 unless
+    its largest magnitude is beyond 2**200 or below 2**-200 (then that magnitude's exponent).
+
+    >>> _range_exponent(np.array([1e50])), _range_exponent(np.array([1e160, -3.0]))
+    (0, 532)
+    """
+    top = float(np.max(np.abs(v))) if v.size else 0.0
+    exponent = int(np.frexp(top)[1])
+    return exponent if top > 0 and abs(exponent) > LARGEST_EXPONENT else 0
+
+
+def _unscaled(w: np.ndarray, b: np.ndarray | None, mse: float, ea: int, ey: int):
+    """Weights, bias and MSE of a fit of ``y / 2**ey`` from ``a / 2**ea``, in the units of ``y`` and ``a``."""
+    if not (ea or ey):
+        return w, b, mse
+    with np.errstate(over="ignore"):  # an MSE beyond float64 is what it is: infinite (null in JSON)
+        return np.ldexp(w, ey - ea), None if b is None else np.ldexp(b, ey), float(np.ldexp(mse, 2 * ey))
 
 
 __all__: Sequence[str] = (

@@ -230,6 +230,28 @@ class TestGradientDescent:
         with pytest.raises(UsageError, match="diverged.*smaller --lr"):
             learn_kernel(x, conv2d(x, SOBEL_V), LearnOptions(size=3, method="gd", lr=50.0, momentum=0.9))
 
+    @pytest.mark.parametrize("scale", [2.0**-600, 1e-160, 1e160, 1e300])
+    @pytest.mark.parametrize("method", ["gd", "lstsq"])
+    def test_values_whose_squares_leave_float64_still_fit(self, scale, method):
+        # 1e160: gd 'diverged in epoch 1' (its loss bookkeeping overflowed); 1e300: lstsq found the kernel but
+        # reported loss NaN, residual NaN and fits False
+        x = texture((16, 16))
+        y = conv2d(x, SOBEL_V)
+        plain = learn_kernel(x, y, LearnOptions(size=3, method=method))
+        r = learn_kernel(x * scale, y * scale, LearnOptions(size=3, method=method))
+        assert r.fits and r.relative_residual < 1e-9
+        np.testing.assert_allclose(r.kernel, SOBEL_V, atol=1e-9)
+        np.testing.assert_allclose(r.kernel, plain.kernel, rtol=1e-9, atol=1e-12)
+        if scale < 1e150:  # the MSE in the data's units, where float64 holds it: scale**2 times the plain one's
+            assert r.loss == pytest.approx(plain.loss * scale**2, rel=1e-3, abs=1e-300)
+
+    def test_a_bias_is_in_the_targets_units(self):
+        x = texture((16, 16))
+        y = conv2d(x, SOBEL_V) + 7.0
+        r = learn_kernel(x * 1e200, y * 1e250, LearnOptions(size=3, bias=True))
+        np.testing.assert_allclose(r.kernel, SOBEL_V * 1e50, rtol=1e-9, atol=1e-9 * 1e50)
+        np.testing.assert_allclose(r.bias, [7e250], rtol=1e-9)
+
     def test_reproducible_with_a_seed(self):
         x = texture((16, 16))
         y = conv2d(x, SHARPEN) + np.random.default_rng(9).normal(0, 5, (16, 16))
@@ -426,6 +448,15 @@ class TestCli:
         assert r.returncode == 0, r.stderr
         assert r.stdout == " 1  0 -1\n 2  0 -2\n 1  0 -1\n"
         assert "rank 9/9" in r.stderr and "training" not in r.stderr
+
+    def test_a_curve_beyond_float64_is_refused_before_any_output(self, tmp_path):
+        x = texture((16, 16))
+        np.save(tmp_path / "in.npy", x * 1e300)
+        np.save(tmp_path / "t.npy", conv2d(x, SOBEL_V) * 1e300)
+        r = run_cli("learn", "in.npy", "t.npy", "-f", "3", "--method", "gd", "-o", "k.json", "--plot", "loss.png", cwd=tmp_path)
+        assert r.returncode == 2 and "loss.png: the loss of epochs 1-" in r.stderr and "Traceback" not in r.stderr
+        assert not (tmp_path / "k.json").exists() and not (tmp_path / "loss.png").exists()
+        assert run_cli("learn", "in.npy", "t.npy", "-f", "3", "--method", "gd", "-o", "k.json", cwd=tmp_path).returncode == 0
 
     def test_gd_json_out_and_plot_round_trip_through_convolve(self, tmp_path):
         x = np.clip(blobs(40) + texture((40, 40), seed=5) / 4, 0, 255).astype(np.uint8)

@@ -118,7 +118,8 @@ def learn(
         for line in x.notes + t.notes:
             note(f"note: {line}")
     result = _run(x.data, t.data, options, str(input), str(target), show_progress=not quiet and sys.stderr.isatty())
-
+    if plot_path is not None:
+        _check_plottable(result.history, plot_path)  # before any output: nothing is written then
     if out_path is not None:
         _write_kernel(out_path, result, label, str(input), str(target), force=force)
     if plot_path is not None:
@@ -181,6 +182,21 @@ def _write_kernel(path: Path, result, label: str, input_name: str, target_name: 
 
     text = kernel_json_text(kernel_document(result, name=label, input_name=input_name, target_name=target_name))
     atomic_write(path, lambda f: f.write(text.encode("utf-8")), force=force)
+
+
+def _check_plottable(history: list[float], plot: Path) -> None:
+    """Refuse a curve that cannot be drawn: epoch losses beyond float64's range (data near 1e154 and up)."""
+    import math
+
+    from ..errors import UsageError
+
+    beyond = [i + 1 for i, loss in enumerate(history) if not math.isfinite(loss)]
+    if beyond:
+        together = len(beyond) == beyond[-1] - beyond[0] + 1
+        where = (f"epoch {beyond[0]}" if len(beyond) == 1 else f"epochs {beyond[0]}-{beyond[-1]}" if together
+                 else f"{len(beyond)} epochs from epoch {beyond[0]} on")
+        raise UsageError(f"{plot}: the loss of {where} is beyond float64's range (the data's squares overflow); "
+                         "no curve can be drawn: scale the input and target down, or drop --plot")
 
 
 def _write_plot(path: Path, result, *, force: bool) -> None:
