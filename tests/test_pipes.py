@@ -177,6 +177,17 @@ def test_json_and_report_name_stdin_and_stdout(pipe, tmp_path):
     assert record["input"] == "stdin" and record["output"] == "stdout"
 
 
+def test_notes_name_stdin(pipe, tmp_path):
+    # notes named the stand-in file: "note: stdin.png: e.jpg does not hold the alpha channel", under "stdin 30x40x3, ..."
+    from PIL import Image
+
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (30, 40, 4), dtype=np.uint8)).save(tmp_path / "in.png")
+    result = pipe("convolve", "-", "-k", "sobel_v", "-o", "e.jpg", data=(tmp_path / "in.png").read_bytes())
+    assert result.returncode == 0
+    assert "note: stdin: e.jpg does not hold the alpha channel" in result.stderr.decode()
+    assert "stdin.png" not in result.stderr.decode()
+
+
 def test_gallery_reads_stdin_and_writes_its_sheet_to_stdout(pipe, invoke, tmp_path):
     result = pipe("gallery", "-", "--family", "edge", "-o", "-", data=(SAMPLES / "phantom.png").read_bytes())
     assert result.returncode == 0, result.stderr

@@ -160,6 +160,7 @@ class Pipes:
                     raise UsageError(f"input '-': stdin holds more than {limit} bytes, the memory limit ({MEMORY_ENV})")
                 f.write(chunk)
         self.display[str(path)] = "stdin"
+        self.display[path.name] = "stdin"  # as notes name a file: 'stdin.png: the alpha channel is ...'
         return path
 
     def _stdout_file(self) -> Path:
