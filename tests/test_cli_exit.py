@@ -160,6 +160,30 @@ def test_a_full_stdout_is_an_output_that_cannot_be_written(name):
     assert (done.returncode, said) == (1, ["error: stdout: cannot write: No space left on device"]), done.stderr
 
 
+BIG_MATRIX = ["convolve", "big.csv", "-k", "sobel_v"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="sets a file-size limit in the child")
+@pytest.mark.parametrize("unbuffered", ["1", ""], ids=["PYTHONUNBUFFERED", "buffered"])
+@pytest.mark.parametrize("args", [BIG_MATRIX, [*BIG_MATRIX, "--json"], ["kernels"], ["summary", "resnet50"],
+                                  [*BIG_MATRIX, "-o", "-", "--format", "csv"]], ids=["matrix", "json", "kernels", "summary", "pipe"])
+def test_a_stdout_that_takes_part_of_the_output_is_an_error(tmp_path, unbuffered, args):
+    # under PYTHONUNBUFFERED the matrix and --json were cut to the file-size limit, exit 0 and a success summary:
+    # sys.stdout drops what a short write leaves over
+    np = pytest.importorskip("numpy")
+    np.savetxt(tmp_path / "big.csv", np.random.default_rng(3).integers(0, 9, (200, 200)), delimiter=",", fmt="%d")
+    env = {**os.environ, "PYTHONPATH": HERE, "KERNELCLI_WORKER": "off", "PYTHONUNBUFFERED": unbuffered}
+    limit = 4096
+    code = f"import resource, os, sys; resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); " \
+           f"os.execv(sys.executable, [sys.executable, '-m', 'kernelcli', *sys.argv[1:]])"
+    with open(tmp_path / "out", "wb") as out:
+        done = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.PIPE,
+                              text=True, timeout=120)
+    assert (tmp_path / "out").stat().st_size <= limit
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert done.returncode == 1 and len(errors) == 1 and "File too large" in errors[0], done.stderr
+
+
 @pytest.mark.parametrize("name", list(TO_STDOUT))
 def test_a_stdout_closed_at_start_is_an_output_that_cannot_be_written(name):
     """Regression: started with descriptor 1 closed (``>&-``, sys.stdout None), ``kernels`` exited 70

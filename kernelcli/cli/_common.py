@@ -117,10 +117,22 @@ def echo(message: Any = "", *, err: bool = False, nl: bool = True, red: bool = F
 
 
 def write_stdout(text: str) -> None:
-    """Write ``text`` on stdout and flush it (see :func:`writing_stdout`)."""
+    """Write ``text`` on stdout and flush it (see :func:`writing_stdout`): every byte, or an error.
+
+    Under ``PYTHONUNBUFFERED`` (``python -u``, common in containers) ``sys.stdout`` writes straight to
+    the descriptor and drops what a short write leaves over (a full disk, ``ulimit -f``): the bytes
+    go through its binary layer here, counted, so the rest is written or its error raised.
+    """
     with writing_stdout():
-        sys.stdout.write(text)
         sys.stdout.flush()
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is None:  # a text-only stand-in (a test's capture): it has no short writes
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
+        from ..io.pipes import write_all
+
+        write_all(buffer, text.encode(sys.stdout.encoding or "utf-8", sys.stdout.errors or "strict"))
 
 
 def stdout_failed(exc: StdoutError) -> int:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import sys
 from typing import Annotated
 
 import typer
 
 from ..errors import writing_stdout
-from ._common import guarded, print_json
+from ._common import guarded, print_json, write_stdout
 from .options import LayoutOption, option
 
 #: shown in --help; a test keeps it equal to the files in kernels/networks/
@@ -116,7 +118,9 @@ def _render(net, depth: int, layout: str | None = None) -> None:
         params = f"{layer.params:,}" if layer.params else "-"
         local = layer.name.rsplit(".", 1)[-1]  # the full name is the path of indented names above
         table.add_row("  " * (layer.depth - 1) + local, kind, fmt_shape(layer.shape), params, _human(layer.mult_adds))
-    console = Console(highlight=False)
+    # on a terminal rich writes itself; elsewhere its text goes through write_stdout, which writes every byte
+    buffer = None if sys.stdout.isatty() else io.StringIO()
+    console = Console(highlight=False, file=buffer)
     if net.title:
         console.print(net.title)
     console.print(table)
@@ -126,6 +130,8 @@ def _render(net, depth: int, layout: str | None = None) -> None:
     console.print(f"Non-trainable params:   {net.params - net.trainable_params:,}")
     console.print(f"Mult-adds:              {net.mult_adds:,} ({_human(net.mult_adds)})")
     console.print(f"Forward activations:    {net.activation_bytes / 2**20:,.1f} MiB (float32, batch 1)")
+    if buffer is not None:
+        write_stdout(buffer.getvalue())
 
 
 def register(app: typer.Typer) -> None:

@@ -103,13 +103,11 @@ class Pipes:
     def __exit__(self, kind, value, tb) -> None:
         try:
             if kind is None and self.to_stdout and self.out is not None and self.out.exists():
-                import shutil
-
                 stream = self._stdout or sys.stdout.buffer
                 with self.out.open("rb") as f:
                     with writing_stdout():
-                        shutil.copyfileobj(f, stream)
-                        stream.flush()
+                        while chunk := f.read(1 << 20):
+                            write_all(stream, chunk)
             elif isinstance(value, KernelcliError) and self.display:
                 value.args = (self.shown(str(value)),)
         finally:
@@ -178,3 +176,24 @@ class Pipes:
         path = Path(self._folder.name) / f"stdout{PIPE_FORMATS[fmt]}"
         self.display[str(path)] = "stdout"
         return path
+
+
+def write_all(stream: Any, data: bytes) -> None:
+    """``data`` written whole on a binary ``stream``, raw or buffered, blocking or not: a raw stream's short
+    write (``PYTHONUNBUFFERED``) is continued, not dropped as ``TextIOWrapper`` and ``shutil.copyfileobj`` drop it.
+
+    >>> import io; b = io.BytesIO(); write_all(b, b"abc"); b.getvalue()
+    b'abc'
+    """
+    view = memoryview(data)
+    while view:
+        written = stream.write(view)
+        if written is None:  # a non-blocking descriptor that is full: wait until it takes more
+            import select
+
+            select.select([], [stream.fileno()], [])
+            continue
+        if written == 0:
+            raise OSError(28, "No space left on device")  # a descriptor that takes nothing: never loop on it
+        view = view[written:]
+    stream.flush()
