@@ -62,7 +62,6 @@ from .batch_plan import (  # noqa: F401 - steps 1 and 2, re-exported (their form
     Source,
     _is_input_file,
     _nearest_existing,
-    _report_folder_problem,
     _scan_folder,
     check_report_path,
     discover,
@@ -80,7 +79,6 @@ from .batch_records import (  # noqa: F401 - re-exported
     record_document,
 )
 from .errors import (
-    EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_ITEM_FAILED,
     EXIT_REFUSED,
@@ -140,21 +138,12 @@ def run_one(job: Job, item: Item) -> Record:
     start = time.perf_counter()
     record = Record(str(item.input), str(item.output), "ok")
     try:
-        report = job(item.input, out=item.output)
-        record.notes = [str(n) for n in (getattr(report, "notes", None) or [])]
-        if hasattr(report, "as_dict"):
-            record.facts = {k: v for k, v in report.as_dict().items() if k not in ("input", "output", "seconds", "notes")}
+        record.finished(job(item.input, out=item.output))
     except KernelcliError as exc:
-        message = str(exc)
-        if str(item.input) not in message and item.input.name not in message:
-            message = f"{item.input}: {message}"  # in a batch every error names its file
-        record.status, record.error, record.code = "failed", message, exc.exit_code
-    except MemoryError:
-        record.status, record.error, record.code = "failed", f"{item.input}: not enough memory", EXIT_ITEM_FAILED
-    except Exception as exc:  # a bug: keep going, but say so (exit 70 at the end)
-        record.status, record.internal, record.code = "failed", True, EXIT_INTERNAL
-        record.error = f"{item.input}: internal error: {type(exc).__name__}: {' '.join(str(exc).split())}"
-        record.traceback = traceback.format_exc()
+        # in a batch every error names its file
+        record.failed(exc, item.input.name if item.input.name in str(exc) else str(item.input))
+    except Exception as exc:  # a bug (or MemoryError): keep going, but say so (exit 70 at the end)
+        record.failed(exc, str(item.input), traceback.format_exc())
     record.seconds = time.perf_counter() - start
     return record
 

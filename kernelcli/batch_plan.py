@@ -15,7 +15,7 @@ from __future__ import annotations
 import glob
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from .errors import InputError, OutputRefused, UsageError, WriteError
@@ -239,11 +239,9 @@ def plan(
     long_names: list[str] = []
     claimed: dict[str, Path] = {}
     targets = [(src.path, output_path(src, out, suffix, fmt)) for src in discovery.sources]
-    if report is not None:
+    if report is not None:  # in a folder of the outputs (--out-dir results --report results/r.json): made with them
+        check_report_folder(report, made={os.path.abspath(dest.parent) for _src, dest in targets})
         targets.append((None, Path(report)))
-        report_problem = _report_folder_problem(Path(report))
-        if report_problem:
-            problems.append(report_problem)
     input_paths = frozenset(os.path.abspath(s) for s in identities.values())
     for src_path, dest in targets:
         key = os.path.normcase(os.path.abspath(dest))
@@ -287,20 +285,23 @@ def check_report_path(
     problem = output_problem(dest, inputs, force=force)
     if problem is None and any(os.path.abspath(dest) == os.path.abspath(o) for o in outputs):
         problem = f"{dest}: is also the output; choose another --report file"
-    if problem is None:
-        problem = _report_folder_problem(dest)
     if problem:
         raise OutputRefused(problem)
+    check_report_folder(report)
 
 
-def _report_folder_problem(dest: Path) -> str | None:
-    """A ``--report`` file whose folder is missing or read-only is refused while planning."""
+def check_report_folder(report: str | os.PathLike, made: Collection[str] = ()) -> None:
+    """A ``--report`` file whose folder is missing (exit 2) or read-only (exit 1) is refused while planning,
+    as an ``--out`` file is; so is ``-`` (a file of that name was written).  ``made``: absolute folders the
+    run creates (the outputs'), where a report may go too."""
+    if os.fspath(report) == "-":
+        raise UsageError("--report -: the report is a file; --json prints its records on stdout")
+    dest = Path(report)
     folder = dest.absolute().parent
-    if not folder.is_dir():
-        return f"--report {dest}: the folder {dest.parent} does not exist"
-    if not folder_writable(folder):
-        return f"--report {dest}: cannot write in {output_folder(dest)}: permission denied (read-only folder)"
-    return None
+    if not folder.is_dir() and str(folder) not in made:
+        raise UsageError(f"--report {dest}: the folder {dest.parent} does not exist")
+    if not folder_writable(folder if folder.is_dir() else _nearest_existing(folder)):
+        raise WriteError(f"--report {dest}: cannot write in {output_folder(dest)}: permission denied (read-only folder); nothing was done")
 
 
 def _nearest_existing(folder: Path) -> Path:

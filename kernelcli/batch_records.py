@@ -39,6 +39,34 @@ class Record:
     #: the job report's own facts (operation, shapes, range, dtype, ...) when it finished
     facts: dict[str, Any] | None = None
 
+    def finished(self, report: Any) -> None:
+        """Keep what a job that finished reports: its notes and facts (``report.as_dict()``)."""
+        self.status = "ok"
+        self.notes = [str(n) for n in (getattr(report, "notes", None) or [])]
+        if hasattr(report, "as_dict"):
+            self.facts = {k: v for k, v in report.as_dict().items() if k not in ("input", "output", "seconds", "notes")}
+
+    def failed(self, exc: BaseException, name: str, tb: str | None = None) -> None:
+        """Keep why the job failed, with the code the input alone exits with; ``name`` (the input) starts a
+        message that does not name it.  ``tb``: the traceback of a bug (an exception we did not expect).
+
+        >>> r = Record("a.png", "o.png", "ok"); r.failed(KeyboardInterrupt(), "a.png"); (r.status, r.code)
+        ('not run', 130)
+        """
+        from .errors import KernelcliError, interrupt_exit_code
+
+        self.status = "failed"
+        if isinstance(exc, KernelcliError):
+            message = str(exc)
+            self.error, self.code = message if name in message else f"{name}: {message}", exc.exit_code
+        elif isinstance(exc, MemoryError):
+            self.error, self.code = f"{name}: not enough memory", EXIT_ITEM_FAILED
+        elif isinstance(exc, KeyboardInterrupt):  # Ctrl-C, SIGTERM, SIGHUP: stopped before it finished
+            self.status, self.code = "not run", interrupt_exit_code(exc)
+        else:
+            self.internal, self.code, self.traceback = True, EXIT_INTERNAL, tb
+            self.error = f"{name}: internal error: {type(exc).__name__}: {' '.join(str(exc).split())}"
+
     def as_dict(self) -> dict[str, Any]:
         """The JSON record of :data:`RECORD_FIELDS`: the same fields as one input's ``--json``."""
         return record_document(self.facts, input=self.input, output=self.output, status=self.status, code=self.code,

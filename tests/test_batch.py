@@ -160,8 +160,10 @@ class TestPlan:
             batch.plan(found, out_dir=tmp_path / "o", suffix="x", report=scans / "a.png")
         with pytest.raises(OutputRefused, match="both be written"):
             batch.plan(found, out_dir=tmp_path / "o", suffix="x", report=tmp_path / "o" / "a_x.png")
-        with pytest.raises(OutputRefused, match="does not exist"):
+        with pytest.raises(UsageError, match="does not exist"):  # exit 2, as --out in a missing folder (was 4)
             batch.plan(found, out_dir=tmp_path / "o", suffix="x", report=tmp_path / "no" / "r.json")
+        # in the --out-dir the run creates: it was refused ("the folder o does not exist")
+        assert batch.plan(found, out_dir=tmp_path / "o", suffix="x", report=tmp_path / "o" / "r.json")
 
 
 def probe_job(input_path, *, out):
@@ -385,10 +387,44 @@ class TestCli:
         assert r.returncode == 0 and r.stdout == "" and (tmp_path / "a_maxpool2.png").is_file()
         doc = json.loads((tmp_path / "r.json").read_text())
         assert doc["items"][0]["status"] == "ok" and doc["totals"]["ok"] == 1
+        # the record is one input's --json (its operation, shapes, range... were null), as in a batch's report
+        r = run_in_process("pool", "a.png", "--size", "2", "--json", "-o", "b.png", cwd=tmp_path)
+        alone = json.loads(r.stdout)
+        record = doc["items"][0]
+        assert {k: v for k, v in record.items() if k not in ("output", "seconds")} == \
+            {k: v for k, v in alone.items() if k not in ("output", "seconds")}
+        assert record["operation"] == "maxpool2" and record["output_shape"] == [4, 4]
         (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
         r = run_in_process("pool", "bad.png", "--size", "2", "--report", "r2.json", cwd=tmp_path)
         assert r.returncode == 2 and "bad.png" in r.stderr
-        assert json.loads((tmp_path / "r2.json").read_text())["items"][0]["status"] == "failed"
+        failed = json.loads((tmp_path / "r2.json").read_text())["items"][0]
+        assert (failed["status"], failed["code"]) == ("failed", 2)  # the code was 0, as for a success
+        assert failed["error"].startswith("bad.png: ")
+
+    def test_a_report_that_cannot_be_a_file_is_refused_before_any_work(self, tmp_path):
+        # a missing folder exited 4 (refused to write), where --out in a missing folder exits 2; '-' wrote a file named '-'
+        png(tmp_path / "a.png", noise(1, (8, 8)))
+        for report, words in (("nosuch/r.json", "the folder nosuch does not exist"), ("-", "--json prints its records")):
+            r = run_in_process("pool", "a.png", "--size", "2", "--report", report, cwd=tmp_path)
+            assert r.returncode == 2 and words in r.stderr, r.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
+
+    @pytest.mark.parametrize("raised, status, code", [
+        ("term", "not run", 143), ("int", "not run", 130), ("bug", "failed", 70), ("memory", "failed", 1)])
+    def test_a_single_report_carries_the_code_the_input_exits_with(self, tmp_path, raised, status, code):
+        # an interrupted single input was recorded "failed" with code 0
+        from kernelcli.cli._batch import run_reported
+        from kernelcli.errors import Interrupted
+
+        exc = {"term": Interrupted(15), "int": KeyboardInterrupt(), "bug": ZeroDivisionError("x"), "memory": MemoryError()}[raised]
+
+        def call():
+            raise exc
+
+        with pytest.raises(type(exc)):
+            run_reported(tmp_path / "a.png", call, outputs=[tmp_path / "b.png"], report=tmp_path / "r.json", force=False)
+        record = json.loads((tmp_path / "r.json").read_text())["items"][0]
+        assert (record["status"], record["code"]) == (status, code)
 
     def test_no_progress_bar_without_a_terminal(self, scans, tmp_path):
         r = run_cli("pool", str(scans), "-r", "--size", "2", "--out-dir", str(tmp_path / "o"))

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..records import record
-from ._common import echo, error, exit_with, internal_error_message, note, output_for, print_json, render_report
+from ._common import _click_control, echo, error, exit_with, internal_error_message, note, output_for, print_json, render_report
 
 
 # declared once in options.py; re-exported for the commands that import them from here
@@ -117,9 +117,10 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
         return call()
     import time
 
+    import traceback
+
     from ..batch import BatchResult, Record
     from ..batch_plan import check_report_path
-    from ..errors import KernelcliError
 
     written = [Path(o) for o in outputs if o is not None]
     check_report_path(report, inputs=[input], outputs=written, force=force)
@@ -127,9 +128,10 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     start = time.perf_counter()
     try:
         result = call()
-        record.status, record.notes = "ok", list(result.notes)
-    except BaseException as exc:  # recorded, then handled by `guarded` as without --report
-        record.error = str(exc) if isinstance(exc, KernelcliError) else f"{type(exc).__name__}: {exc}"
+        record.finished(result)
+    except BaseException as exc:  # recorded as a batch records it, then handled by `guarded` as without --report
+        if not (isinstance(exc, SystemExit) or _click_control(exc)):
+            record.failed(exc, input.name if input.name in str(exc) else str(input), traceback.format_exc())
         raise
     finally:
         record.seconds = time.perf_counter() - start
