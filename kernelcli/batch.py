@@ -382,7 +382,7 @@ def _start_pool(job: Job, n_workers: int):
     """
     pool = None
     try:
-        with signals_deferred(), _our_kernelcli_first():
+        with signals_deferred(), _our_kernelcli_first(), _hangup_blocked():
             pool = _context().Pool(n_workers, initializer=_init_worker, initargs=(job, threads_per_worker(n_workers)))
     except (OSError, ValueError, ImportError):
         return None
@@ -396,6 +396,23 @@ def _start_pool(job: Job, n_workers: int):
         _stop_pools_at_exit.registered = True
     _LIVE_POOLS.add(pool)
     return pool
+
+
+class _hangup_blocked:
+    """SIGHUP blocked while a pool starts: the helper processes multiprocessing starts then (the forkserver,
+    the resource tracker) keep it blocked, as a terminal that closes sends it to the whole process group.
+    They ignore Ctrl-C and SIGTERM themselves, not SIGHUP: killed by it, the forkserver left the workers it
+    had forked running for ever (their exit codes then read 255, so nobody stopped them) and the tracker
+    printed tracebacks.  This process gets a SIGHUP that came meanwhile as the block ends."""
+
+    def __enter__(self) -> None:
+        self.blocked = hasattr(signal, "SIGHUP") and hasattr(signal, "pthread_sigmask")
+        if self.blocked:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+
+    def __exit__(self, *exc) -> None:
+        if self.blocked:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
 
 
 #: pools started and not yet joined or stopped: a second signal can skip the unwinding's

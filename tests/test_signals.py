@@ -70,6 +70,47 @@ def test_signal_during_a_batch(tmp_path, sig):
     assert {i["code"] for i in report["items"] if i["status"] == "ok"} == {0}
 
 
+def _session_members(sid: int) -> list[int]:
+    """The live processes of session ``sid`` (Linux /proc)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":  # after ')': state, ppid, pgrp, session
+            members.append(int(stat.parent.name))
+    return members
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the processes of a session through /proc")
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM, signal.SIGINT], ids=["HUP", "TERM", "INT"])
+def test_a_signal_to_the_process_group_leaves_no_process(tmp_path, sig):
+    # a closing terminal sends SIGHUP to the whole group: it killed the pool's forkserver, whose workers then ran
+    # for ever (holding the caller's stdout), and the resource tracker printed tracebacks
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(40):
+        Image.fromarray(rng.integers(0, 256, (640, 640), dtype=np.uint8)).save(inputs / f"im{i:02d}.png")
+    proc = subprocess.Popen([sys.executable, "-m", "kernelcli", "convolve", str(inputs), "-k", "gaussian:4", "--out-dir", "out",
+                             "--workers", "2"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=interruptible, start_new_session=True)
+    try:
+        assert wait_for(lambda: (tmp_path / "out").is_dir() and any((tmp_path / "out").iterdir()), proc), proc.communicate()
+        os.killpg(proc.pid, sig)
+        _, err = proc.communicate(timeout=120)
+        deadline = time.monotonic() + 10
+        while _session_members(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = _session_members(proc.pid)
+        assert not left, f"still running after the batch ended: {left}"
+        assert "Traceback" not in err, err
+    finally:
+        for pid in _session_members(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
 def test_signal_during_a_single_write(tmp_path, sig):
     """The signal arrives while the temporary file exists: it is removed, no output, 143/129."""
