@@ -101,13 +101,14 @@ def pad_file(
 
 
 def check_pad_value(value: float, dtype: Any, mode: str = "constant") -> None:
-    """``--value`` must be finite, and for an integer image a whole number in its range.
+    """``--value`` must be finite, and for an integer image a whole number in its range (0 or 1 for bool).
 
     >>> import numpy as np
     >>> check_pad_value(300, np.dtype(np.uint8))
     Traceback (most recent call last):
     ...
     kernelcli.errors.UsageError: --value 300 does not fit this uint8 input: expected a whole number from 0 to 255
+    >>> check_pad_value(1, np.dtype(bool))
     """
     import math
 
@@ -117,9 +118,9 @@ def check_pad_value(value: float, dtype: Any, mode: str = "constant") -> None:
         raise UsageError(f"--value {value}: expected a finite number")
     if mode != "constant" or np.dtype(dtype).kind not in "biu":
         return
-    info = np.iinfo(dtype)
-    if not (float(value).is_integer() and info.min <= value <= info.max):
-        raise UsageError(f"--value {value:g} does not fit this {np.dtype(dtype)} input: expected a whole number from {info.min} to {info.max}")
+    low, high = (0, 1) if np.dtype(dtype).kind == "b" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
+    if not (float(value).is_integer() and low <= value <= high):
+        raise UsageError(f"--value {value:g} does not fit this {np.dtype(dtype)} input: expected a whole number from {low} to {high}")
 
 
 def pool_file(

@@ -249,6 +249,9 @@ def _write_single(report: Report, out_path: Path, result: Any, loaded: Any, *, r
 
     written = formats.write_output(out_path, result, like=loaded, rescale=rescale, force=force, encoding=encoding)
     _report_written(report, written, result)
+    if written.dtype == "float32" and str(getattr(result, "dtype", "")) == "float64":
+        report.notes.append(f"{out_path.name}: the float64 result is stored as float32 (a TIFF here holds at most float32, "
+                            "about 7 significant digits); write .npy to keep every digit")
     if loaded.alpha is not None and not written.alpha and loaded.alpha.shape == result.shape[:2]:
         report.notes.append(f"{loaded.path.name}: {out_path.name} does not hold the alpha channel, so it is dropped; "
                             "write .png or .tif to keep it")

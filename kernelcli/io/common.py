@@ -38,6 +38,12 @@ class Loaded:
     bit_depth: int | None = None  # 8 or 16 for integer images, else None
     alpha: Any = None  # the alpha channel of an LA/RGBA image, carried through untouched
     notes: list[str] = field(default_factory=list)
+    #: the data's dtype as text ("uint16"), kept when a writer gets the record without its pixels
+    dtype: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.dtype is None and self.data is not None:
+            self.dtype = str(self.data.dtype)
 
     @property
     def is_integer_image(self) -> bool:

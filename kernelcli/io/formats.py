@@ -110,7 +110,8 @@ def write_output(
 
     Integer image formats get the input's bit depth (or the result's, for uint8/uint16
     results), through ``rescale`` (default ``clip``: round, then clip; never wrap);
-    ``.npy`` and ``.tif`` with ``rescale="none"`` hold the raw floats; ``.csv`` holds the
+    ``.npy`` holds the raw result, ``.tif`` with ``rescale="none"`` too where Pillow can
+    write its type (float32, uint8, uint16, int32; float64 is refused); ``.csv`` holds the
     numbers as text.  A float result from a matrix or array input is refused for
     PNG/JPEG/BMP unless a rescale is given; 16-bit data is refused for JPEG/BMP.
     """

@@ -13,14 +13,16 @@ Policies
   output in the compute dtype) against ``max_bytes``.
 * 16-bit greyscale stays uint16 (never ``convert('L')``, which clips to 255).  Pillow reads
   16-bit *colour* PNGs as 8 bits per channel; that is said in a note.
+* A greyscale integer TIFF is read as the type its tags name (int8, int16, uint32, int32),
+  whatever its values; only uint8/uint16 inputs have a bit depth.
 * RGBA: the colour channels are processed, alpha is carried through untouched when the
   output has the input's size (otherwise dropped, with a note).
 * EXIF orientation is applied, so results are the right way up.
 * Multi-frame GIF/TIFF: the first frame is used, with a note.
 * Pillow's warnings (corrupt EXIF and the like) become notes, not noise on stderr.
 * Integer outputs are rounded and clipped, never wrapped (:func:`to_integer_range`).  A
-  format that cannot hold the data (16-bit into JPEG, floats into PNG) is refused with a
-  suggestion (TIFF or NPY).
+  format that cannot hold the data (16-bit into JPEG, floats into PNG, float64 or uint32
+  into TIFF) is refused with a suggestion (TIFF or NPY).
 
 Example
 -------
@@ -109,15 +111,52 @@ def _pixels(im) -> np.ndarray:
     return flat.reshape((h, w, c) if c > 1 else (h, w))
 
 
+#: the integer samples of a greyscale TIFF that Pillow reads in mode ``I``, by (BitsPerSample, SampleFormat)
+_TIFF_INTEGERS = {(16, 1): np.uint16, (16, 2): np.int16, (32, 1): np.uint32, (32, 2): np.int32}
+
+
+def _tiff_integer_type(im, p: Path) -> type | None:
+    """The numpy type of a greyscale TIFF's integer samples, from its BitsPerSample (258) and
+    SampleFormat (339) tags; None where Pillow's mode says it (and for another format).
+
+    Pillow holds 16- and 32-bit samples of either sign as int32 (mode ``I``) and signed 8-bit
+    ones as unsigned (mode ``L``): the tags, not the values, say what the file holds.
+    """
+    tags = getattr(im, "tag_v2", None)
+    if tags is None or im.mode not in ("L", "I") and not im.mode.startswith("I;16"):
+        return None
+    bits, sample = (tags.get(258) or (0,))[0], (tags.get(339) or (1,))[0]
+    if im.mode == "L":
+        return np.int8 if (bits, sample) == (8, 2) else None
+    if im.mode != "I":
+        return np.int16 if sample == 2 else None
+    kind = _TIFF_INTEGERS.get((bits, sample))
+    if kind is None:
+        raise ImageReadError(f"{p}: {bits}-bit samples of SampleFormat {sample} are not supported; "
+                             "expected 16- or 32-bit integers (SampleFormat 1 or 2)")
+    return kind
+
+
 def _image_to_array(im, p: Path) -> tuple[np.ndarray, np.ndarray | None, int | None]:
-    """Turn a decoded Pillow image into (data, alpha, bit depth), converting explicitly."""
+    """Turn a decoded Pillow image into (data, alpha, bit depth), converting explicitly.
+
+    Only unsigned 8- and 16-bit greyscale get a bit depth; another integer type is kept as the
+    file stores it (a TIFF's tags say which: :func:`_tiff_integer_type`).
+    """
     mode = im.mode
+    stored = _tiff_integer_type(im, p)
+    if stored is np.uint16:
+        return np.asarray(im).astype(np.uint16), None, 16
+    if stored is not None:
+        # Pillow holds the samples as int32 (int8 as uint8): the same bits, read as the file's type
+        arr = np.asarray(im)
+        return (arr.view(np.int8) if stored is np.int8 else arr.view(np.uint32) if stored is np.uint32 else arr.astype(stored)), None, None
     if mode.startswith("I;16"):
         arr = np.asarray(im)
         if arr.dtype.kind == "u":
             return arr.astype(np.uint16), None, 16
-        return arr.astype(np.int32), None, None  # signed 16-bit: kept as integers, no bit depth
-    if mode == "I":
+        return arr.astype(np.int16), None, None  # signed 16-bit: kept as integers, no bit depth
+    if mode == "I":  # not a TIFF: a 16-bit PNG, as older Pillows read it
         arr = np.asarray(im)
         if arr.min(initial=0) >= 0 and arr.max(initial=0) <= 65535:
             return arr.astype(np.uint16), None, 16
@@ -307,8 +346,10 @@ def write_image(
     """Write ``arr`` to the image ``o`` (its suffix names the format) atomically.
 
     Integer formats get the input's bit depth (or the result's, for uint8/uint16 results),
-    through ``rescale`` (default ``clip``: round, then clip; never wrap); ``.tif`` with
-    ``rescale="none"`` (or a float result without a bit depth) holds float32.  A float result
+    through ``rescale`` (default ``clip``: round, then clip; never wrap); an input without a
+    bit depth given a rescale gets 16 bits when it is a 16-bit integer array, else 8.
+    ``.tif`` with ``rescale="none"`` (or a result without a bit depth) holds the result's own
+    values (:func:`_raw_tiff`): float32, uint8, uint16 or int32, else refused.  A float result
     from a matrix or array input is refused for PNG/JPEG/BMP unless a rescale is given;
     16-bit data is refused for JPEG/BMP.
     """
@@ -318,22 +359,22 @@ def write_image(
     info = Written(path=o, dtype=str(arr.dtype), total=int(arr.size))
     fmt = IMAGE_SUFFIXES[o.suffix.lower()]
     alpha = like.alpha if like is not None else None
-    depth = like.bit_depth if like is not None and like.bit_depth else {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}.get(arr.dtype)
-    float_tiff = fmt == "TIFF" and (rescale == "none" or (depth is None and rescale is None))
-    if float_tiff:
-        image_data = arr.astype(np.float32)
-        if image_data.ndim == 3 and image_data.shape[2] != 1:
-            raise UsageError(f"{o}: a float TIFF holds one channel; this result has {image_data.shape[2]}: write .npy to keep the values")
-        alpha = None
+    depth = like.bit_depth if like is not None and like.bit_depth else _DEPTHS.get(arr.dtype)
+    if fmt == "TIFF" and (rescale == "none" or (depth is None and rescale is None)):
+        image_data = _raw_tiff(arr, o, rescale)
+        if image_data.dtype.itemsize > 2:
+            alpha = None
     else:
         if depth is None:
             if rescale is None:
                 source = f"{'an' if like.kind[:1] in 'aeiou' else 'a'} {like.kind} input" if like is not None else "this input"
+                keep = ".tif or .npy" if _tiff_type(arr.dtype) is not None else ".npy"
+                bits = _rescaled_depth(like)
                 raise UsageError(
                     f"{o}: {fmt} cannot hold the {arr.dtype} values from {source} as they are: "
-                    "write .tif or .npy to keep them, or pass --rescale clip|abs|minmax for an 8-bit image"
+                    f"write {keep} to keep them, or pass --rescale clip|abs|minmax for {'an' if bits == 8 else 'a'} {bits}-bit image"
                 )
-            depth = 8
+            depth = _rescaled_depth(like)
         if fmt in ("JPEG", "BMP") and depth == 16:
             raise UsageError(f"{o}: {fmt} cannot hold 16-bit data: write .tif or .png (16-bit) or .npy to keep it")
         channels = 1 if arr.ndim == 2 else arr.shape[2]
@@ -363,6 +404,51 @@ def write_image(
     options = encoding.save_options(fmt)
     atomic_write(o, lambda f: img.save(f, format=fmt, **options), force=force)
     return info
+
+
+#: the bit depth of a uint8 or uint16 result
+_DEPTHS = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}
+
+
+def _rescaled_depth(like: Loaded | None) -> int:
+    """The bit depth a rescale gives a result whose input has none: 16 for a 16-bit integer
+    array (an integer TIFF, a ``.npy``), else 8.
+
+    >>> from kernelcli.io.common import Loaded
+    >>> _rescaled_depth(Loaded(path=Path("a.npy"), data=np.zeros((2, 2), np.uint16), kind="array", format="NPY"))
+    16
+    """
+    return 16 if like is not None and like.dtype in ("uint16", "int16") else 8
+
+
+def _tiff_type(dtype: np.dtype) -> np.dtype | None:
+    """The type a TIFF holds a result of ``dtype`` in (None: none can here): float32 for any float
+    (float64 rounded to it: the job says so in a note) and bool (as 0/1), uint8/uint16 as they are,
+    int32 for int8/16/32.  Pillow writes no float64, uint32 or 64-bit integer TIFF.
+
+    >>> _tiff_type(np.dtype(np.int16)), _tiff_type(np.dtype(np.float64)), _tiff_type(np.dtype(np.uint32))
+    (dtype('int32'), dtype('float32'), None)
+    """
+    if dtype.kind in "bf":
+        return np.dtype(np.float32)
+    if dtype in _DEPTHS:
+        return dtype
+    if dtype.kind == "i" and dtype.itemsize <= 4:
+        return np.dtype(np.int32)
+    return None
+
+
+def _raw_tiff(arr: np.ndarray, o: Path, rescale: str | None) -> np.ndarray:
+    """The pixels of a TIFF holding the result ``arr`` as it is (:func:`_tiff_type`), or
+    UsageError naming what it cannot hold: a type too wide, several channels beyond 16 bits."""
+    kind = _tiff_type(arr.dtype)
+    if kind is None:
+        hint = ", or pass --rescale clip|abs|minmax for an integer image" if rescale is None else ""
+        raise UsageError(f"{o}: TIFF holds at most int32 integers here (Pillow writes no wider type), not this {arr.dtype} "
+                         f"result: write .npy to keep its values{hint}")
+    if kind.itemsize > 2 and arr.ndim == 3 and arr.shape[2] != 1:
+        raise UsageError(f"{o}: a {kind} TIFF holds one channel; this result has {arr.shape[2]}: write .npy to keep the values")
+    return arr.astype(kind, copy=False)
 
 
 def _to_pil_8bit(arr: np.ndarray, rescale: str, info: Written):
@@ -446,7 +532,7 @@ def _check_storable(data: np.ndarray, o: Path, fmt: str) -> None:
 def _to_pil(data: np.ndarray, o: Path, fmt: str):
     from PIL import Image
 
-    if data.dtype == np.float32:
+    if data.dtype in (np.float32, np.int32):  # Pillow's modes F and I
         return Image.fromarray(np.ascontiguousarray(data[..., 0] if data.ndim == 3 else data))
     _check_storable(data, o, fmt)
     if data.dtype == np.uint16:
