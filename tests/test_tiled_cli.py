@@ -91,13 +91,35 @@ def test_ome_zarr_reads_the_highest_resolution(image, tmp_path, invoke):
     assert np.array_equal(read_zarr(tmp_path / "o.zarr"), in_memory(invoke, folder, "convolve", "-k", "box:3", "--rescale", "none"))
 
 
-def test_tiled_tiff_to_npy_and_clip_to_uint8(image, tmp_path, invoke):
+def code(result) -> int:
+    return getattr(result, "returncode", getattr(result, "exit_code", None))
+
+
+@pytest.mark.parametrize("rescale", ["clip", "abs"])
+def test_rescale_follows_the_in_memory_writers(image, tmp_path, invoke, monkeypatch, rescale):
+    """Regression (D1): --rescale clip on a .npy output gave uint8 tile by tile and raw float32 in
+    memory; a float32 TIFF to .zarr gave uint16 where a .tif output in memory is uint8."""
     tifffile = pytest.importorskip("tifffile")
     folder, x = image
-    tifffile.imwrite(tmp_path / "x.tif", x, tile=(32, 32))
-    ok(invoke("convolve", str(tmp_path / "x.tif"), "-k", "sharpen", "--tiled", "--rescale", "clip", "-o", str(tmp_path / "o.npy")))
-    ref = in_memory(invoke, folder, "convolve", "-k", "sharpen", "--rescale", "none")
-    assert np.array_equal(np.load(tmp_path / "o.npy"), np.clip(np.rint(ref), 0, 255).astype(np.uint8))
+    np.save(tmp_path / "x.npy", x)
+    ok(invoke("convolve", "x.npy", "-k", "sobel_v", "--rescale", rescale, "-o", "mem.npy"))
+    monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "64K")  # the automatic switch to tiles
+    ok(invoke("convolve", "x.npy", "-k", "sobel_v", "--rescale", rescale, "-o", "auto.npy"))
+    mem, auto = np.load(tmp_path / "mem.npy"), np.load(tmp_path / "auto.npy")
+    assert mem.dtype == auto.dtype == np.float32 and np.array_equal(mem, auto)
+    monkeypatch.delenv("KERNELCLI_MAX_MEMORY")
+    for name, data in (("f.tif", (x / 7.0).astype(np.float32)), ("g.tif", x.astype(np.uint16) * 200), ("e.tif", x)):
+        tifffile.imwrite(tmp_path / name, data)
+        ok(invoke("convolve", name, "-k", "sobel_v", "--rescale", rescale, "-o", f"m_{name}"))
+        ok(invoke("convolve", name, "-k", "sobel_v", "--rescale", rescale, "-o", f"t_{name}.zarr"))
+        ref, got = tifffile.imread(tmp_path / f"m_{name}"), read_zarr(tmp_path / f"t_{name}.zarr")
+        assert got.dtype == ref.dtype and np.array_equal(got, ref), name
+    # a 16-bit array given a rescale is a 16-bit image in memory: so it is tile by tile
+    np.save(tmp_path / "u16.npy", x.astype(np.uint16) * 200)
+    ok(invoke("convolve", "u16.npy", "-k", "sobel_v", "--rescale", rescale, "-o", "m_u16.tif"))
+    ok(invoke("convolve", "u16.npy", "-k", "sobel_v", "--rescale", rescale, "-o", "t_u16.zarr", "--tiled"))
+    ref, got = tifffile.imread(tmp_path / "m_u16.tif"), read_zarr(tmp_path / "t_u16.zarr")
+    assert got.dtype == ref.dtype == np.uint16 and np.array_equal(got, ref)
 
 
 def test_volume_3d_kernel(tmp_path, invoke):
@@ -442,3 +464,173 @@ def test_a_group_of_small_files_runs_on_threads_in_order(tmp_path):
     (tmp_path / "0.png").write_bytes(b"x" * (cluster.SMALL_FILE_BYTES + 1))  # a big file: one at a time
     seen.clear()
     assert cluster.run_group(run, items) == [str(i) for i in range(8)] and len(seen) == 1
+
+
+# ------------------------------------------------------------------ audit: the tiled path gives the in-memory answer
+
+
+@pytest.mark.parametrize("output", ["o.npy", "o.zarr"])
+@pytest.mark.parametrize("how", ["--tiled", "cap"])
+def test_an_overflow_is_refused_and_nothing_is_written(tmp_path, invoke, monkeypatch, output, how):
+    """Regression (D3): the tiled path wrote the +-inf result and exited 0; in memory it is exit 2."""
+    a = np.full((100, 90), 3e38, np.float32)
+    a[::2] = -3e38
+    np.save(tmp_path / "huge.npy", a)
+    if how == "cap":
+        monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "100K")
+    r = invoke("convolve", "huge.npy", "-k", "[[1,1,1]]", "-o", output, *(("--tiled",) if how == "--tiled" else ()))
+    assert code(r) == 2 and "huge.npy: convolve" in r.stderr and "the result overflows float32" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.npy"]  # no output, no temporary store or file
+
+
+def test_an_overflow_clipped_to_zarr_is_refused(tmp_path, invoke):
+    a = np.full((40, 30), 3e38, np.float32)
+    np.save(tmp_path / "huge.npy", a)
+    r = invoke("convolve", "huge.npy", "-k", "[[1,1,1]]", "--rescale", "clip", "-o", "o.zarr")
+    assert code(r) == 2 and "overflows" in r.stderr and sorted(p.name for p in tmp_path.iterdir()) == ["huge.npy"]
+
+
+@pytest.fixture(scope="module")
+def tiffs(tmp_path_factory):
+    """TIFFs Pillow converts on reading: palette, 1-bit, MinIsWhite, RGBA, planar RGB (and a turned one)."""
+    tifffile = pytest.importorskip("tifffile")
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("tiffs")
+    rng = np.random.default_rng(3)
+    g8 = rng.integers(0, 256, (70, 53), dtype=np.uint8)
+    p = Image.fromarray(rng.integers(0, 4, (70, 53), dtype=np.uint8), mode="P")
+    p.putpalette([0, 0, 0, 255, 255, 255, 100, 100, 100, 30, 200, 50] + [0] * (256 * 3 - 12))
+    p.save(folder / "pal.tif")
+    Image.fromarray(rng.integers(0, 2, (70, 53)).astype(bool)).convert("1").save(folder / "bit.tif")
+    tifffile.imwrite(folder / "white.tif", g8, photometric="miniswhite")
+    tifffile.imwrite(folder / "rgba.tif", rng.integers(0, 256, (70, 53, 4), dtype=np.uint8), photometric="rgb",
+                     extrasamples=["unassalpha"])
+    tifffile.imwrite(folder / "planar.tif", rng.integers(0, 256, (3, 70, 53), dtype=np.uint8), photometric="rgb",
+                     planarconfig="separate")
+    tifffile.imwrite(folder / "turned.tif", g8, extratags=[(274, "H", 1, 6, True)])
+    return folder
+
+
+@pytest.mark.parametrize("name", ["pal", "bit", "white", "rgba", "planar"])
+def test_a_tiff_tile_by_tile_reads_as_in_memory(tiffs, tmp_path, invoke, monkeypatch, name):
+    """Regression (D2): palette indices instead of RGB, 1-bit 0/1 instead of 0/255, MinIsWhite not
+    inverted, RGBA's alpha convolved as a fourth channel."""
+    src = str(tiffs / f"{name}.tif")
+    ok(invoke("convolve", src, "-k", "[[1,2],[3,-4]]", "-o", "mem.npy"))
+    ok(invoke("convolve", src, "-k", "[[1,2],[3,-4]]", "--tiled", "--chunks", "16", "-o", "tiled.npy"))
+    mem, tiled = np.load(tmp_path / "mem.npy"), np.load(tmp_path / "tiled.npy")
+    assert mem.shape == tiled.shape and mem.dtype == tiled.dtype and np.array_equal(mem, tiled)
+
+
+def test_a_tiff_the_tiled_reader_cannot_convert_is_refused_or_read_in_memory(tiffs, tmp_path, invoke, monkeypatch):
+    """Regression (D2): the Orientation tag was ignored tile by tile; now --tiled refuses it saying why,
+    and the automatic switch leaves it to the in-memory reader."""
+    src = str(tiffs / "turned.tif")
+    r = invoke("convolve", src, "-k", "box:3", "--tiled", "-o", "o.npy")
+    assert code(r) == 2 and "Orientation 6" in r.stderr and "leave out --tiled" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "o.npy").exists()
+    ok(invoke("convolve", src, "-k", "box:3", "-o", "mem.npy"))
+    monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "80K")  # over the cap by the file's header: not tile by tile
+    r = invoke("convolve", src, "-k", "box:3", "-o", "auto.npy")
+    assert "tile by tile" not in r.stderr
+    if code(r) == 0:
+        assert np.array_equal(np.load(tmp_path / "auto.npy"), np.load(tmp_path / "mem.npy"))
+
+
+@pytest.mark.parametrize("options", [("--tiled",), ("--chunks", "32")])
+def test_a_hard_link_to_the_input_is_refused(image, tmp_path, invoke, options):
+    """Regression (D4): the tiled path compared real paths only, and replaced a hard link to the input."""
+    _, x = image
+    np.save(tmp_path / "x.npy", x)
+    os.link(tmp_path / "x.npy", tmp_path / "h.npy")
+    r = invoke("convolve", "x.npy", "-k", "sobel_v", "-o", "h.npy", "--force", *options)
+    assert code(r) == 4 and "is the input x.npy" in r.stderr
+    assert os.path.samefile(tmp_path / "x.npy", tmp_path / "h.npy") and np.array_equal(np.load(tmp_path / "h.npy"), x)
+
+
+def test_the_default_output_is_the_in_memory_one(image, tmp_path, invoke, monkeypatch):
+    """Regression (D5): the automatic switch wrote x_sobel_v.zarr where in memory it writes x_sobel_v.npy;
+    a TIFF's default (.tif) cannot be written tile by tile: refused, naming --out."""
+    tifffile = pytest.importorskip("tifffile")
+    _, x = image
+    np.save(tmp_path / "x.npy", x)
+    tifffile.imwrite(tmp_path / "t.tif", x)
+    ok(invoke("convolve", "x.npy", "-k", "sobel_v"))
+    (tmp_path / "x_sobel_v.npy").rename(tmp_path / "mem.npy")
+    monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "64K")
+    r = invoke("convolve", "x.npy", "-k", "sobel_v")
+    ok(r)
+    assert "tile by tile" in r.stderr and not (tmp_path / "x_sobel_v.zarr").exists()
+    assert np.array_equal(np.load(tmp_path / "x_sobel_v.npy"), np.load(tmp_path / "mem.npy"))
+    r = invoke("convolve", "t.tif", "-k", "sobel_v", "--tiled")
+    assert code(r) == 2 and "t_sobel_v.tif" in r.stderr and "--out t_sobel_v.zarr" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mem.npy", "t.tif", "x.npy", "x_sobel_v.npy"]
+
+
+def _ome(path: Path, data: np.ndarray, axes: list[str]) -> Path:
+    root = zarr.open_group(str(path), mode="w")
+    root.create_array("0", shape=data.shape, chunks=tuple(min(n, 16) for n in data.shape), dtype=data.dtype)[:] = data
+    named = [{"name": a, "type": "space" if a in "zyx" else ("time" if a == "t" else "channel")} for a in axes]
+    root.attrs["multiscales"] = [{"version": "0.4", "axes": named, "datasets": [{"path": "0"}]}]
+    return path
+
+
+def test_ome_zarr_axes_are_followed(tmp_path, invoke):
+    """Regression (D7): a (z, y, x) OME-Zarr with 3 columns was read (H, W, C) silently, and a (z, y, x) one
+    with many columns refused as "reads two ways" although its axes say; a --layout against them is refused."""
+    vol = (np.random.default_rng(8).random((6, 20, 3)) * 255).astype(np.uint8)
+    np.save(tmp_path / "thin.npy", vol)
+    _ome(tmp_path / "thin.zarr", vol, ["z", "y", "x"])
+    ok(invoke("convolve", "thin.npy", "-k", "sobel_v", "--layout", "zyx", "-o", "ref.npy"))
+    ok(invoke("convolve", "thin.zarr", "-k", "sobel_v", "-o", "a.zarr"))
+    assert np.array_equal(read_zarr(tmp_path / "a.zarr"), np.load(tmp_path / "ref.npy"))
+    r = invoke("convolve", "thin.zarr", "-k", "sobel_v", "--layout", "hwc", "-o", "b.zarr")
+    assert code(r) == 2 and "zyx" in r.stderr and "hwc" in r.stderr and not (tmp_path / "b.zarr").exists()
+    big = (np.random.default_rng(9).random((4, 20, 30)) * 255).astype(np.uint8)
+    np.save(tmp_path / "big.npy", big)
+    _ome(tmp_path / "big.zarr", big[None, None], ["t", "c", "z", "y", "x"])
+    ok(invoke("pool", "big.npy", "--size", "2", "--layout", "zyx", "--rescale", "none", "-o", "pref.npy"))
+    ok(invoke("pool", "big.zarr", "--size", "2", "-o", "p.zarr"))
+    assert np.array_equal(read_zarr(tmp_path / "p.zarr"), np.load(tmp_path / "pref.npy"))
+    rgb = (np.random.default_rng(10).random((20, 30, 3)) * 255).astype(np.uint8)
+    np.save(tmp_path / "rgb.npy", rgb)
+    _ome(tmp_path / "rgb.zarr", np.moveaxis(rgb, 2, 0)[:, None], ["c", "z", "y", "x"])
+    ok(invoke("convolve", "rgb.npy", "-k", "gaussian:1", "-o", "cref.npy"))
+    ok(invoke("convolve", "rgb.zarr", "-k", "gaussian:1", "-o", "c.zarr"))
+    assert np.array_equal(read_zarr(tmp_path / "c.zarr"), np.moveaxis(np.load(tmp_path / "cref.npy"), 2, 0))
+
+
+def test_refusals_name_the_file_and_the_reason_it_went_tiled(tmp_path, invoke, monkeypatch):
+    """Regression (D9): "x: 1 value(s) are NaN" without the file's name; "leave out --tiled/--chunks"
+    where neither was given."""
+    from PIL import Image
+
+    a = np.zeros((60, 50), np.float32)
+    a[3, 4] = np.nan
+    np.save(tmp_path / "nan.npy", a)
+    r = invoke("convolve", "nan.npy", "-k", "sobel_v", "--tiled", "--chunks", "16", "-o", "o.npy")
+    assert code(r) == 2 and r.stderr.startswith("error: nan.npy: ") and "NaN" in r.stderr
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "a.png")
+    r = invoke("convolve", "a.png", "-k", "box:3", "-o", "o.zarr")
+    assert code(r) == 2 and "--tiled" not in r.stderr and ".zarr" in r.stderr
+    np.save(tmp_path / "big.npy", np.zeros((150, 131), np.uint8))
+    monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "64K")
+    r = invoke("convolve", "big.npy", "-k", "box:3", "-o", "o.png")
+    assert code(r) == 2 and "--tiled" not in r.stderr and "KERNELCLI_MAX_MEMORY" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "big.npy", "nan.npy"]
+
+
+@pytest.mark.parametrize("kind", ["int8", "int16", "int32", "uint32", "uint16", "float32"])
+def test_a_greyscale_tiff_reads_the_same_tile_by_tile(tmp_path, invoke, kind):
+    # the in-memory reader takes the TIFF's own sample type (its tags); tile by tile int16/int32 were refused
+    tifffile = pytest.importorskip("tifffile")
+    dtype = np.dtype(kind)
+    rng = np.random.default_rng(0)
+    x = (rng.integers(np.iinfo(dtype).min // 2, np.iinfo(dtype).max // 2, (40, 50)) if dtype.kind in "iu"
+         else rng.random((40, 50))).astype(dtype)
+    tifffile.imwrite(tmp_path / "x.tif", x)
+    ok(invoke("pad", "x.tif", "-p", "1", "-o", "m.npy"))
+    ok(invoke("pad", "x.tif", "-p", "1", "-o", "t.npy", "--tiled"))
+    mem, tiled = np.load(tmp_path / "m.npy"), np.load(tmp_path / "t.npy")
+    assert mem.dtype == tiled.dtype == dtype and np.array_equal(mem, tiled) and np.array_equal(mem, np.pad(x, 1))

@@ -212,3 +212,53 @@ def test_nii_gz_over_the_cap_suggests_gunzip(tmp_path):
     result = run_cli("convolve", str(src), "-k", "gaussian:2vox", "-o", str(tmp_path / "o.nii"), env={"KERNELCLI_MAX_MEMORY": "50000"})
     assert result.returncode != 0 and "gunzip" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "o.nii").exists()
+
+
+# ------------------------------------------------------------------ audit: the in-memory answer, tile by tile
+
+
+@pytest.mark.parametrize("output", ["h.nii", "h.npy"])
+def test_a_hard_link_to_the_input_is_refused(tmp_path, output):
+    """Regression (D4): a hard link to the input was not recognised tile by tile (in memory: exit 4)."""
+    src = _nii(tmp_path / "v.nii")
+    os.link(src, tmp_path / output)
+    before = src.read_bytes()
+    result = run_cli("convolve", str(src), "-k", "gaussian:1mm", "--tiled", "-o", str(tmp_path / output), "--force")
+    assert result.returncode == 4 and "is the input" in result.stderr, result.stderr
+    assert os.path.samefile(src, tmp_path / output) and src.read_bytes() == before
+
+
+def test_a_non_finite_volume_is_refused_naming_the_file(tmp_path):
+    """Regression (D9): "volume: 1 value(s) are NaN or infinite" instead of the file's name."""
+    src = _nii(tmp_path / "v.nii", dtype="<f4")
+    img = nib.load(str(src))
+    data = np.asarray(img.dataobj).copy()
+    data[2, 3, 4] = np.inf
+    nib.save(nib.Nifti1Image(data, img.affine, img.header), str(src))
+    mem = run_cli("convolve", str(src), "-k", "gaussian:1mm", "-o", str(tmp_path / "m.nii"))
+    tiled = run_cli("convolve", str(src), "-k", "gaussian:1mm", "--chunks", "8", "-o", str(tmp_path / "t.nii"))
+    assert mem.returncode == tiled.returncode == 2
+    assert tiled.stderr == mem.stderr and f"{src}: 1 voxel value(s)" in tiled.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.nii"]
+
+
+def test_an_automatic_refusal_says_why_the_volume_went_tiled(tmp_path):
+    """Regression (D9): a refusal on the automatic switch said "leave out --tiled/--chunks", never given."""
+    src = _nii(tmp_path / "v.nii", shape=(20, 20, 20))
+    result = run_cli("convolve", str(src), "-k", "gaussian:1mm", "--keep-dtype", "-o", str(tmp_path / "o.nii"),
+                     env={"KERNELCLI_MAX_MEMORY": "50000"})
+    assert result.returncode == 2 and "--tiled" not in result.stderr and "KERNELCLI_MAX_MEMORY" in result.stderr
+    assert not (tmp_path / "o.nii").exists()
+
+
+def test_an_overflow_to_npy_is_refused(tmp_path):
+    """Regression (D3): a .nii's overflowing result written to .npy or .zarr tile by tile (a .nii output was refused)."""
+    src = _nii(tmp_path / "v.nii", dtype="<f4")
+    img = nib.load(str(src))
+    data = np.full(img.shape, 3e38, np.float32)
+    data[(np.arange(img.shape[0]) // 2) % 2 == 1] = -3e38  # x[i-1] - x[i+1] is 6e38, times Sobel's smoothing
+    nib.save(nib.Nifti1Image(data, img.affine, img.header), str(src))
+    for out in ("o.npy", "o.zarr", "o.nii"):
+        result = run_cli("convolve", str(src), "-k", "sobel_3d", "--tiled", "-o", str(tmp_path / out))
+        assert result.returncode == 2 and "overflows" in result.stderr, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.nii"]

@@ -13,10 +13,16 @@ Peak memory: about ``workers x threads x (tile + halo) x 4`` bytes in float32 pe
 flight -- input tile, its padded copy, the result and the output chunk -- plus dask's
 bookkeeping; never the image.  With 1024x1024 tiles that is a few tens of MiB per thread.
 
-Outputs: ``.zarr`` (a store, chunk by chunk) or ``.npy`` (row bands); the raw float result
-(``--rescale none``, as ``.npy`` outputs in memory) unless ``--rescale clip`` or ``abs``
-maps it to the input's integer depth.  ``--rescale minmax`` needs the whole result's range
-before the first tile is written: refused here.
+Outputs: ``.zarr`` (a store, chunk by chunk) or ``.npy`` (row bands); without ``--out``, the
+in-memory path's name (``<stem>_<label>`` and the input's extension; ``.zarr`` for a Zarr
+input), refused where that is an image format.  A ``.npy`` holds the raw float result, as in
+memory, whatever ``--rescale`` says; a ``.zarr`` too, unless ``--rescale clip`` or ``abs`` maps
+it to the integer depth an image output gets in memory (16 bits for a uint16 TIFF or Zarr
+input, else 8).  ``--rescale minmax`` needs the whole result's range before the first tile is
+written: refused for ``.zarr``.  A result that overflows (inf or NaN) is refused (exit 2) and
+nothing is published, as in memory; so is an input holding NaN or infinity, named as the
+in-memory reader names it.  A refusal says what to do instead: leave out ``--tiled``/``--chunks``
+where they chose this path, or raise ``KERNELCLI_MAX_MEMORY`` where the input's size did.
 
 Example
 -------
@@ -26,8 +32,9 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +76,10 @@ def _over_the_cap(path: Path) -> bool:
             import tifffile
 
             with tifffile.TiffFile(path) as tif:
-                series = tif.series[0]
-                shape, itemsize = series.shape, series.dtype.itemsize
+                page = tif.pages[0]
+                if stores.tiff_reading(page)[1] is not None:
+                    return False  # the tiled reader would refuse it: in memory it is read (or refused by the cap)
+                shape, itemsize = page.shape, page.dtype.itemsize
     except Exception:  # noqa: BLE001 - unreadable here: the in-memory reader says why
         return False
     cells = 1
@@ -117,7 +126,8 @@ def run_tiled(
     """Run ``build(dask_array, chunks)`` on one input, tile by tile, into ``out``; return a :class:`kernelcli.jobs.Report`.
 
     ``build`` takes the input channels-last (H, W[, C]); ``volume_build``, when given,
-    takes a (Z, Y, X) input as it is; ``name`` labels the default output ``<stem>_<name>.zarr``.
+    takes a (Z, Y, X) input as it is; ``name`` labels the default output, ``<stem>_<name>`` with the
+    in-memory path's extension (:func:`_output`).
     The output is checked (exit 4) before anything is read.
     """
     from ..errors import UsageError
@@ -127,28 +137,62 @@ def run_tiled(
     if str(input_path) == "-" or (out is not None and str(out) == "-"):
         raise UsageError("the tiled path reads and writes files, not pipes ('-')")
     input_path, out = resolve(input_path), resolve(out)  # s3://... as given (a Path folds the '//'); file:// local
-    out = _output(input_path, out, name or label)
+    advice = _advice(input_path, out, chunks, scheduler)
+    out = _output(input_path, out, name or label, advice)
     _check_output(out, input_path, force)
-    if rescale == "minmax":
+    if rescale == "minmax" and stores.is_chunked(out):
         raise UsageError("--rescale minmax needs the whole result's range before the first tile is written; "
-                         "tiled outputs take --rescale none (default), clip or abs")
-    data, what, close = stores.open_array(input_path)
+                         "tiled .zarr outputs take --rescale none (default), clip or abs")
+    data, what, close, declared = stores.open_array(input_path, advice)
     try:
         return _run(input_path, label, build, data, what, out=out, force=force, rescale=rescale, layout=layout, chunks=chunks,
-                    scheduler=scheduler, workers=workers, progress=progress, volume_build=volume_build)
+                    scheduler=scheduler, workers=workers, progress=progress, volume_build=volume_build, declared=declared)
     finally:
         close()
 
 
-def _run(input_path, label, build, data, what, *, out, force, rescale, layout, chunks, scheduler, workers, progress, volume_build):
-    from ..errors import UsageError
-    from ..jobs_common import Report
-    from ..layout import array_layout, from_hwc, to_hwc
-    from .cluster import client_for, compute_tasks, describe
+def _advice(input_path: Any, out: Any, chunks: Any, scheduler: str | None) -> str:
+    """What to do instead of the tiled path, ending a refusal: leave out the options that chose it, or, where
+    the input took it by itself for its size, raise the memory cap.  (``--tiled`` is not passed down:
+    an input under the cap without ``--chunks``, ``--scheduler`` or a Zarr store took it for ``--tiled``.)
+
+    >>> _advice(Path("a.png"), Path("o.zarr"), None, None)
+    'write another format than .zarr (only the tiled path writes it), or give a Zarr, TIFF or .npy input'
+    """
+    from .urls import as_url
+
+    if stores.is_chunked(out) or as_url(out) is not None:
+        return "write another format than .zarr (only the tiled path writes it), or give a Zarr, TIFF or .npy input"
+    if chunks is None and scheduler is None and not stores.is_chunked(input_path) and _over_the_cap(Path(str(input_path))):
+        return ("it went tile by tile because its in-memory run would exceed KERNELCLI_MAX_MEMORY: "
+                "raise KERNELCLI_MAX_MEMORY to run it in memory")
+    return "leave out --tiled/--chunks" + ("/--scheduler" if scheduler is not None else "")
+
+
+def _run(input_path, label, build, data, what, *, out, force, rescale, layout, chunks, scheduler, workers, progress, volume_build,
+         declared=None):
+    from .cluster import describe
 
     notes = [f"{_name(input_path)}: {what}, read tile by tile ({describe(scheduler)})"]
+    with naming_non_finite(input_path, data):
+        return _compute(input_path, label, build, finite_input(data), notes, out=out, force=force, rescale=rescale,
+                        layout=layout, chunks=chunks, scheduler=scheduler, workers=workers, progress=progress,
+                        volume_build=volume_build, declared=declared)
+
+
+def _compute(input_path, label, build, data, notes, *, out, force, rescale, layout, chunks, scheduler, workers, progress,
+             volume_build, declared):
+    from ..errors import UsageError
+    from ..jobs_common import Report
+    from ..layout import array_layout, canonical_layout, from_hwc, to_hwc
+    from .cluster import client_for, compute_tasks
+
     if data.ndim == 3:
-        chosen = array_layout(tuple(data.shape), layout, str(input_path))
+        given = canonical_layout(layout)
+        if declared is not None and given not in (None, declared):
+            raise UsageError(f"{input_path}: its OME-Zarr axes declare {declared} ({_AXES[declared]}); --layout {given} "
+                             f"reads it as {_AXES[given]}: leave out --layout or give --layout {declared}")
+        chosen = array_layout(tuple(data.shape), layout or declared, str(input_path))
         if chosen == "zyx" and volume_build is not None:
             result = volume_build(data, chunks)
         else:
@@ -157,15 +201,15 @@ def _run(input_path, label, build, data, what, *, out, force, rescale, layout, c
         result = build(data, chunks)
     else:
         raise UsageError(f"{input_path}: a {data.ndim}-D array; expected (H, W), (H, W, C) or (Z, Y, X)")
-    result = _rescaled(result, data.dtype, rescale)
+    floats = result.dtype
+    result = _rescaled(result, input_path, data.dtype, rescale, out, label)
     start = time.perf_counter()
     from ..batch import resolve_workers, threads_per_worker
 
     with client_for(scheduler, workers, threads_per_worker(resolve_workers(workers, 1 << 30))) as client:
-        if stores.is_chunked(out):
-            ranges = stores.write_zarr(result, out, force=force, run=lambda tasks: compute_tasks(tasks, client, progress))
-        else:
-            ranges = stores.write_npy(result, out, force=force, run=lambda tasks: compute_tasks(tasks, client, progress))
+        writer = stores.write_zarr if stores.is_chunked(out) else stores.write_npy
+        ranges = writer(result, out, force=force, run=lambda tasks: compute_tasks(tasks, client, progress),
+                        check=finite_check(input_path, label, floats))
     seconds = time.perf_counter() - start
     lows = [r[0] for r in ranges if r is not None]
     highs = [r[1] for r in ranges if r is not None]
@@ -176,35 +220,115 @@ def _run(input_path, label, build, data, what, *, out, force, rescale, layout, c
     )
 
 
+#: the axes each layout names, for messages
+_AXES = {"hwc": "(H, W, C)", "chw": "(C, H, W)", "zyx": "(Z, Y, X)"}
+
+
+class _NonFinite(ValueError):
+    """A tile of a float input holds NaN or infinity (the whole input is then counted, for the message)."""
+
+
+@contextlib.contextmanager
+def naming_non_finite(input_path: Any, data: Any) -> Iterator[None]:
+    """Within this block, a tile of :func:`finite_input` holding NaN or infinity is refused as the
+    in-memory reader refuses ``input_path`` (:func:`non_finite_error`; ``data``: its values, unchecked)."""
+    try:
+        yield
+    except _NonFinite:
+        raise non_finite_error(input_path, data) from None
+
+
+def finite_input(data: Any) -> Any:
+    """``data`` with each float tile checked for NaN or infinity as it is read (raising :class:`_NonFinite`),
+    so that the refusal names the file: the core, refusing it in a tile, knows no file name."""
+    import numpy as np
+
+    if np.dtype(data.dtype).kind != "f":
+        return data
+    return data.map_blocks(_finite_tile, dtype=data.dtype)
+
+
+def _finite_tile(tile: Any) -> Any:
+    from ..ndsupport import all_finite
+
+    if not all_finite(tile):
+        raise _NonFinite()
+    return tile
+
+
+def non_finite_error(input_path: Any, data: Any) -> Exception:
+    """The in-memory reader's refusal (exit 2) of ``input_path``, whose float values ``data`` (a dask
+    array) hold NaN or infinity: counted where the in-memory message counts them (TIFF, NIfTI)."""
+    from ..errors import ImageReadError
+
+    name = str(input_path).lower()
+    if not name.endswith((".tif", ".tiff", ".nii")):
+        return ImageReadError(f"{input_path}: the array holds NaN or infinite values; expected finite numbers")
+    import dask.array as da
+
+    count = int(da.count_nonzero(~da.isfinite(data)).compute())
+    if name.endswith(".nii"):
+        return ImageReadError(f"{input_path}: {count} voxel value(s) are NaN or infinite; expected finite numbers")
+    return ImageReadError(f"{input_path}: the image holds {count} NaN or infinite value(s); expected finite numbers")
+
+
+def finite_check(src: Any, label: str, dtype: Any) -> Callable[[list[Any]], None]:
+    """``check(ranges)`` for the writers (:func:`kernelcli.tiled.stores.write_zarr`): refuse (exit 2, as in
+    memory) a result whose tiles hold inf or NaN, before anything is published.
+
+    >>> finite_check("a.npy", "convolve box", "float32")([(0.0, 1.0), None])
+    """
+
+    def check(ranges: list[Any]) -> None:
+        import math
+
+        from ..jobs_common import check_finite_result
+
+        values = [v for r in ranges if r is not None for v in r]
+        if not all(math.isfinite(v) for v in values):  # (min() of a list holding NaN depends on its order)
+            check_finite_result(src, label, math.nan, math.nan, dtype)
+
+    return check
+
+
 def _name(path: Any) -> str:
     """The last part of a path or URL, for notes."""
     return Path(str(path).rstrip("/")).name
 
 
-def _output(input_path: Any, out: Path | None, label: str) -> Any:
-    """``--out`` (a path, or an fsspec URL: a ``.zarr`` store), else ``<stem>_<label>.zarr`` in the current
-    folder; only .zarr and .npy."""
+def _output(input_path: Any, out: Path | None, label: str, advice: str) -> Any:
+    """``--out`` (a path, or an fsspec URL: a ``.zarr`` store), else the in-memory path's default name
+    (:func:`kernelcli.io.naming.default_output`: ``<stem>_<label>`` with the input's extension), or
+    ``<stem>_<label>.zarr`` for a Zarr input; only .zarr and .npy (else refused, saying what to do)."""
     from ..errors import UsageError
-    from ..io.naming import safe_stem
+    from ..io.naming import default_output, safe_stem
+    from .urls import as_url
 
     if out is None:
-        stem = Path(str(input_path).rstrip("/")).stem
-        out = Path(f"{stem}_{safe_stem(label)}.zarr")
+        if stores.is_chunked(input_path) or as_url(input_path) is not None:
+            out = Path(f"{Path(str(input_path).rstrip('/')).stem}_{safe_stem(label)}.zarr")
+        else:
+            out = default_output(Path(str(input_path)), label)
+            if out.suffix.lower() not in stores.TILED_OUTPUTS:
+                raise UsageError(f"{input_path}: the default output {out} is {out.suffix}, which the tiled path cannot write "
+                                 f"(an image format needs the whole result in memory): give --out {out.stem}.zarr or "
+                                 f"--out {out.stem}.npy, or {advice}")
     if isinstance(out, str):  # an fsspec URL (kernelcli.tiled.urls.resolve)
         if not stores.is_chunked(out):
             raise UsageError(f"{out}: a URL output on the tiled path is a Zarr store (.zarr)")
         return out
     if out.suffix.lower() not in stores.TILED_OUTPUTS:
         raise UsageError(f"{out}: the tiled path writes .zarr (chunk by chunk) or .npy; "
-                         f"got {out.suffix or 'no extension'} (an image format needs the whole result in memory)")
+                         f"got {out.suffix or 'no extension'} (an image format needs the whole result in memory): {advice}")
     return out
 
 
 def _check_output(out: Path, input_path: Path, force: bool) -> None:
-    """Exit 4 before any work: the output is the input, or exists without --force."""
+    """Exit 4 before any work: the output is the input (also through a symlink or a hardlink), or exists
+    without --force; exit 2 for a missing folder (:func:`kernelcli.io.outputs.check_output`)."""
     import os
 
-    from ..errors import OutputRefused, UsageError
+    from ..errors import OutputRefused
     from . import urls
 
     if isinstance(out, str):  # an fsspec URL (see _output)
@@ -215,32 +339,41 @@ def _check_output(out: Path, input_path: Path, force: bool) -> None:
 
             raise OutputRefused(exists_message(out))
         return
-    if os.path.lexists(out):
-        if os.path.realpath(out) == os.path.realpath(input_path):
-            raise OutputRefused(f"{out}: is the input {input_path}: the output would overwrite the input")
+    from ..io.outputs import check_output, exists_message, input_identities
+
+    if stores.is_chunked(out) and os.path.isdir(out):  # an existing store: a folder, replaced with --force
+        st = os.stat(out)
+        src = input_identities([input_path]).get((st.st_dev, st.st_ino))
+        if src is not None:
+            raise OutputRefused(f"{out}: is the input {src} (same file): the output would overwrite the input")
         if not force:
-            from ..io.outputs import exists_message
-
             raise OutputRefused(exists_message(out))
-        if out.is_dir() and out.suffix.lower() != ".zarr":
-            raise OutputRefused(f"{out}: is a folder, expected a file path")
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        raise UsageError(f"{out}: the folder {parent} does not exist")
+        return
+    check_output(out, [input_path], force=force)  # the in-memory path's check: the input also through a link
 
 
-def _rescaled(result: Any, input_dtype: Any, rescale: str | None) -> Any:
-    """The result as written: raw, or mapped tile by tile to the input's integer depth (``clip``/``abs``)."""
+def _rescaled(result: Any, input_path: Any, input_dtype: Any, rescale: str | None, out: Any, label: str) -> Any:
+    """The result as written, by the in-memory writers' rule (:func:`kernelcli.io.formats.write_output`):
+    a ``.npy`` holds the raw result whatever ``--rescale`` says; a ``.zarr`` the raw result, or with
+    ``clip``/``abs`` the integer image an image output gets: 16 bits for a 16-bit input (uint16 or int16:
+    a TIFF, a Zarr store or a ``.npy``), else 8 (:func:`kernelcli.io.images.write_image`)."""
     import numpy as np
 
-    from ..io.images import to_integer_range
-
-    if rescale in (None, "none"):
+    if rescale in (None, "none") or not stores.is_chunked(out):
         return result
     from ..errors import UsageError
 
     if rescale not in ("clip", "abs"):
         raise UsageError(f"--rescale {rescale!r}: the tiled path takes none, clip or abs")
-    bits = 8 if np.dtype(input_dtype).itemsize == 1 else 16
-    dtype = np.uint8 if bits == 8 else np.uint16
-    return result.map_blocks(lambda b: to_integer_range(b, bits, rescale)[0], dtype=dtype)
+    bits = 16 if np.dtype(input_dtype) in (np.uint16, np.int16) else 8
+    check = finite_check(input_path, label, result.dtype)
+    return result.map_blocks(_to_bits, bits, rescale, check, dtype=np.uint8 if bits == 8 else np.uint16)
+
+
+def _to_bits(block: Any, bits: int, rescale: str, check: Callable[[list[Any]], None]) -> Any:
+    from ..io.images import to_integer_range
+    from ..ndsupport import all_finite
+
+    if not all_finite(block):
+        check([(float("nan"), float("nan"))])  # an overflow, refused as the raw result's is
+    return to_integer_range(block, bits, rescale)[0]

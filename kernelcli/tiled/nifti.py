@@ -80,11 +80,11 @@ class NiftiVoxels:
         return block
 
 
-def open_volume(path: Path, affine: str | None = None) -> tuple[Any, Any]:
+def open_volume(path: Path, affine: str | None = None, advice: str = "leave out --tiled/--chunks") -> tuple[Any, Any]:
     """``(voxels, vol)``: a :class:`NiftiVoxels` and a :class:`kernelcli.medical.volume.Volume` holding
     the header, affine and spacing (its ``data`` an empty placeholder).  The affine is the qform or the
     sform as the in-memory reader decides (:func:`kernelcli.medical.nifti.nifti_affine`; ``affine``
-    is ``--affine``).  Refusals exit 2."""
+    is ``--affine``).  Refusals exit 2, ending with ``advice`` (:func:`advice`) where it applies."""
     from ..errors import ImageReadError, UsageError
     from ..medical.nifti import _nibabel_messages, _open, nifti_affine, nifti_spacing
     from ..medical.volume import Volume, require
@@ -107,7 +107,7 @@ def open_volume(path: Path, affine: str | None = None) -> tuple[Any, Any]:
         shape = shape[:-1]  # (i, j, k, 1): one volume, as read_nifti takes it
     if len(shape) != 3:
         raise UsageError(f"{path}: a {len(shape)}-D image ({'x'.join(map(str, img.shape))}); the tiled path takes one 3-D "
-                         "volume: extract one (fslroi, or nibabel) or leave out --tiled/--chunks (--volume N in memory)")
+                         f"volume: extract one (fslroi, or nibabel) or {advice} (--volume N in memory)")
     slope, inter = float(getattr(proxy, "slope", 1.0)), float(getattr(proxy, "inter", 0.0))
     if not (math.isfinite(slope) and slope != 0):
         slope = 1.0
@@ -115,7 +115,7 @@ def open_volume(path: Path, affine: str | None = None) -> tuple[Any, Any]:
         inter = 0.0
     if (slope, inter) != (1.0, 0.0):
         raise UsageError(f"{path}: scaled voxels (scl_slope {slope:g}, scl_inter {inter:g}); the tiled path reads stored "
-                         "values as they are: leave out --tiled/--chunks, or rescale the file first (e.g. to float32)")
+                         f"values as they are: {advice}, or rescale the file first (e.g. to float32)")
     dtype = np.dtype(img.get_data_dtype())
     if dtype.kind not in "biuf":
         raise ImageReadError(f"{path}: voxel type {dtype} is not real numbers (RGB or complex); expected a scalar volume")
@@ -136,6 +136,19 @@ def open_volume(path: Path, affine: str | None = None) -> tuple[Any, Any]:
         spacing_assumed="; ".join(assumed) or None,
     )
     return NiftiVoxels(path, int(proxy.offset), dtype, shape), vol
+
+
+def advice(path: Path, chunks: Any, scheduler: str | None) -> str:
+    """What to do instead of the tiled volume path, ending a refusal: leave out the options that chose it,
+    or, where the ``.nii`` took it by itself for its size, raise the memory cap.
+
+    >>> advice(Path("ct.nii"), 64, None)
+    'leave out --tiled/--chunks'
+    """
+    if chunks is None and scheduler is None and wanted(path, tiled=False, chunks=None, scheduler=None):
+        return ("it went tile by tile because its in-memory run would exceed KERNELCLI_MAX_MEMORY: "
+                "raise KERNELCLI_MAX_MEMORY to run it in memory")
+    return "leave out --tiled/--chunks" + ("/--scheduler" if scheduler is not None else "")
 
 
 def dask_volume(voxels: NiftiVoxels, chunks: Any = None) -> Any:
@@ -188,8 +201,8 @@ def write_nii(result: Any, dest: Path, vol: Any, *, force: bool, run: Any, label
     """
     from ..errors import WriteError
     from ..io.outputs import _publish, signals_deferred, temporary_beside
-    from ..jobs_common import check_finite_result
     from ..medical.nifti import header_bytes
+    from .files import finite_check
     from .stores import _tasks
 
     dtype = np.dtype(result.dtype)
@@ -206,9 +219,7 @@ def write_nii(result: Any, dest: Path, vol: Any, *, force: bool, run: Any, label
         except OSError as exc:
             raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or exc}") from None
         ranges = run(_tasks(result, RawTarget(tmp, len(blob), dtype, tuple(result.shape))))
-        lows = [r[0] for r in ranges if r is not None]
-        highs = [r[1] for r in ranges if r is not None]
-        check_finite_result(dest, label, min(lows), max(highs), dtype)
+        finite_check(vol.path, label, dtype)(ranges)
         _publish(tmp, dest, force=force)
         return ranges
     except OSError as exc:
@@ -237,7 +248,7 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
     kernel = resolve_volume_kernel(spec)  # exit 3 before any voxel is read
     if kernel.kind not in TILED_KINDS:
         raise UsageError(f"{input_path}: {kernel.name} is not available tile by tile (there: gaussian/fwhm/box in mm or "
-                         "voxels, and named 3-D kernels); leave out --tiled/--chunks for a volume that fits in memory")
+                         f"voxels, and named 3-D kernels); {advice(input_path, chunks, scheduler)}")
     given = [name for name, used in (("--window", options.window is not None), ("--keep-dtype", options.keep_dtype),
                                       ("--mask", options.mask is not None), ("--volume", options.volume is not None),
                                       ("--series", options.series is not None), ("--resample-slices", options.resample_slices),
@@ -245,19 +256,22 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
     if options.pad_mode == "constant" and options.pad_value != 0 and kernel.kind == "3d":
         given.append("--pad-value (not 0) with a 3-D kernel")
     if given:
-        raise UsageError(f"{input_path}: {', '.join(given)}: not available on the tiled volume path; leave out --tiled/--chunks")
+        raise UsageError(f"{input_path}: {', '.join(given)}: not available on the tiled volume path; "
+                         f"{advice(input_path, chunks, scheduler)}")
     label = f"convolve {kernel.name}"
     out = check_output(input_path, out, kernel.name, force)
-    voxels, vol = open_volume(input_path, options.affine)
+    voxels, vol = open_volume(input_path, options.affine, advice(input_path, chunks, scheduler))
     from ..medical.jobs import _filter3d_factors, check_spacing_known
+    from .files import finite_input, naming_non_finite
 
     check_spacing_known(vol, kernel)
     factors, notes = _filter3d_factors(vol.spacing, kernel, options)
-    data = dask_volume(voxels, chunks)
-    result = correlate_separable(data, factors, pad_mode=options.pad_mode, pad_value=options.pad_value,
-                                 chunks=chunks, paths=options.paths)
-    return _write(input_path, voxels.shape, result, vol, out, label, notes, force=force, scheduler=scheduler, workers=workers,
-                  progress=progress, kernel=kernel.name)
+    raw = dask_volume(voxels, chunks)
+    with naming_non_finite(input_path, raw):
+        result = correlate_separable(finite_input(raw), factors, pad_mode=options.pad_mode, pad_value=options.pad_value,
+                                     chunks=chunks, paths=options.paths)
+        return _write(input_path, voxels.shape, result, vol, out, label, notes, force=force, scheduler=scheduler,
+                      workers=workers, progress=progress, kernel=kernel.name)
 
 
 def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: int | None = None, padding: int = 0,
@@ -270,25 +284,30 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
     from ..medical.jobs import VolumeOptions
     from ..modes import canonical_pool_op
     from .arrays import pool3d
+    from .files import finite_input, naming_non_finite
 
     options = options or VolumeOptions()
     given = [name for name, used in (("--window", options.window is not None), ("--volume", options.volume is not None),
                                       ("--series", options.series is not None),
                                       ("--resample-slices", options.resample_slices)) if used]
     if given:
-        raise UsageError(f"{input_path}: {', '.join(given)}: not available on the tiled volume path; leave out --tiled/--chunks")
+        raise UsageError(f"{input_path}: {', '.join(given)}: not available on the tiled volume path; "
+                         f"{advice(input_path, chunks, scheduler)}")
     op = canonical_pool_op(op)
     label = f"{op}pool{size}"
     out = check_output(input_path, out, label, force)
-    voxels, vol = open_volume(input_path, options.affine)
+    voxels, vol = open_volume(input_path, options.affine, advice(input_path, chunks, scheduler))
     step = size if stride is None else stride
-    result = pool3d(dask_volume(voxels, chunks), size, step, op, padding, ceil_mode, count_include_pad, chunks=chunks,
-                    paths=options.paths)
+    raw = dask_volume(voxels, chunks)
+    with naming_non_finite(input_path, raw):
+        result = pool3d(finite_input(raw), size, step, op, padding, ceil_mode, count_include_pad, chunks=chunks,
+                        paths=options.paths)
     grid = np.eye(4)  # as pool_volume_file: new voxel n sits at old index n*step - padding + (size-1)/2
     grid[:3, :3] *= step
     grid[:3, 3] = (size - 1) / 2 - padding
-    report = _write(input_path, voxels.shape, result, vol, out, label, [], force=force, scheduler=scheduler, workers=workers,
-                    progress=progress, affine=vol.affine @ grid)
+    with naming_non_finite(input_path, raw):
+        report = _write(input_path, voxels.shape, result, vol, out, label, [], force=force, scheduler=scheduler,
+                        workers=workers, progress=progress, affine=vol.affine @ grid)
     report.spacing = [s * step for s in vol.spacing]
     return report
 
@@ -302,6 +321,8 @@ def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path,
     start = time.perf_counter()
     from ..batch import resolve_workers, threads_per_worker
 
+    from .files import finite_check
+
     run_notes = [f"{input_path.name}: NIfTI (memory-mapped), read tile by tile ({describe(scheduler)})"]
     with client_for(scheduler, workers, threads_per_worker(resolve_workers(workers, 1 << 30))) as client:
         run = lambda tasks: compute_tasks(tasks, client, progress)  # noqa: E731
@@ -312,7 +333,7 @@ def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path,
             from . import stores
 
             writer = stores.write_zarr if suffix == ".zarr" else stores.write_npy
-            ranges = writer(result, out, force=force, run=run)
+            ranges = writer(result, out, force=force, run=run, check=finite_check(input_path, label, result.dtype))
     lows = [r[0] for r in ranges if r is not None]
     highs = [r[1] for r in ranges if r is not None]
     return VolumeReport(

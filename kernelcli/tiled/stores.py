@@ -1,9 +1,11 @@
 """Chunked files in and out: Zarr (v2 and v3), OME-Zarr, TIFF, .npy, as dask arrays.
 
 Reading never loads the whole image: a Zarr array (or an OME-Zarr group's highest-resolution
-level, ``multiscales[0].datasets[0]``) through ``dask.array.from_zarr``; a TIFF (tiled,
-striped or BigTIFF) through tifffile's Zarr store (``imread(aszarr=True)``); a ``.npy``
-through a read-only memory map.
+level, ``multiscales[0].datasets[0]``, its axes giving the layout) through
+``dask.array.from_zarr``; a TIFF's first page (tiled, striped or BigTIFF) through tifffile's
+Zarr store (``imread(aszarr=True)``), converted as the in-memory reader converts it (palette,
+1-bit, MinIsWhite, alpha: :func:`tiff_reading`) or refused; a ``.npy`` through a read-only
+memory map.
 
 Writing: a ``.zarr`` output is written chunk by chunk (each chunk one file of the store)
 into a temporary folder beside the destination, renamed into place when every chunk is
@@ -39,12 +41,15 @@ def is_chunked(path: Any) -> bool:
     return path is not None and str(path) != "-" and Path(str(path).rstrip("/")).suffix.lower() in CHUNKED_SUFFIXES
 
 
-def open_array(path: Path) -> tuple[Any, str, Any]:
-    """The input as a lazy dask array: ``(array, description for a note, close)``; call ``close()`` when done.
+def open_array(path: Path, advice: str = "leave out --tiled/--chunks") -> tuple[Any, str, Any, str | None]:
+    """The input as a lazy dask array: ``(array, description for a note, close, declared layout)``; call ``close()`` when done.
 
-    Raises ImageReadError (exit 2) naming the path when it holds no readable array.
+    The declared layout is what an OME-Zarr's axes say (``"zyx"``, ``"hwc"``, ``"chw"``), else None.
+    A TIFF is read with the in-memory reader's meaning (:func:`tiff_reading`), or refused.
+    Raises ImageReadError (exit 2) naming the path when it holds no readable array; ``advice``
+    ends a refusal (what to do instead of the tiled path).
     """
-    from ..errors import ImageReadError
+    from ..errors import ImageReadError, KernelcliError
     from . import urls
 
     url = urls.as_url(path)
@@ -59,41 +64,115 @@ def open_array(path: Path) -> tuple[Any, str, Any]:
             data = np.load(path, mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise ImageReadError(f"{path}: cannot read as .npy: {exc}") from None
-        return da.from_array(data, chunks="auto"), ".npy (memory-mapped)", _nothing
+        return da.from_array(data, chunks="auto"), ".npy (memory-mapped)", _nothing, None
     if suffix in (".tif", ".tiff"):
         tifffile = require("tifffile", f"reading {path.name} tile by tile")
         zarr = require("zarr", f"reading {path.name} tile by tile")
         store = None
         try:
-            store = tifffile.imread(path, aszarr=True)
+            with tifffile.TiffFile(path) as tif:
+                convert, problem = tiff_reading(tif.pages[0])
+                pages = len(tif.pages)
+            if problem is not None:
+                raise ImageReadError(f"{path}: {problem}: the tiled path cannot read it as the in-memory reader does; "
+                                     f"convert it first (to .npy, .zarr or an 8-bit grey or RGB TIFF), or {advice}")
+            store = tifffile.imread(path, aszarr=True, key=0)  # the first page, as in memory
             node = zarr.open(store, mode="r")
             array, what = _array_in(node, path)
         except Exception as exc:  # tifffile raises many kinds for a bad file
             if store is not None:
                 store.close()
-            if isinstance(exc, ImageReadError):
+            if isinstance(exc, KernelcliError):
                 raise
             raise ImageReadError(f"{path}: cannot read as TIFF: {' '.join(str(exc).split())}") from None
-        return da.from_zarr(array), f"TIFF{what}", store.close
+        if pages > 1:
+            what += f"; {pages} pages, using the first"
+        return convert(da.from_zarr(array)), f"TIFF{what}", store.close, None
     zarr = require("zarr", f"reading {path.name}")
     if not path.exists():
         raise ImageReadError(f"{path}: no such file or folder")
     if path.is_file():  # a store is a folder (or a URL): a PNG, a JPEG ... is read in memory
-        raise ImageReadError(f"{path}: the tiled path reads Zarr stores, TIFF and .npy; this file is none of them: "
-                             "leave out --tiled/--chunks")
+        raise ImageReadError(f"{path}: the tiled path reads Zarr stores, TIFF and .npy; this file is none of them: {advice}")
     try:
         node = zarr.open(str(path), mode="r")
     except Exception as exc:  # zarr raises several kinds for a folder that is no store
         raise ImageReadError(f"{path}: not a Zarr store: {' '.join(str(exc).split())}") from None
-    array, what = _array_in(node, path)
-    return (da.from_zarr(array) if hasattr(array, "store") else da.from_array(array, chunks=array.chunks)), f"Zarr{what}", _nothing
+    array, what, layout = _array_in(node, path, with_layout=True)
+    return ((da.from_zarr(array) if hasattr(array, "store") else da.from_array(array, chunks=array.chunks)), f"Zarr{what}",
+            _nothing, layout)
+
+
+#: greyscale TIFF samples both readers take as stored (in memory: as the TIFF's tags say, :mod:`kernelcli.io.images`)
+_GREY_AS_STORED = ("uint8", "uint16", "int8", "int16", "int32", "uint32", "float32")
+
+
+def tiff_reading(page: Any) -> tuple[Any, str | None]:
+    """``(convert, problem)`` for a TIFF's first page: ``convert`` maps its stored samples (a dask
+    array, as tifffile's Zarr store gives them) to what :func:`kernelcli.io.images.read_image`
+    reads (Pillow: palette to RGB, 1-bit to 0/255, MinIsWhite inverted, alpha dropped from an
+    array result); ``problem`` says why it cannot, else None.  An Orientation other than 1 is
+    refused: Pillow turns the image while decoding it, then by its EXIF tag.
+
+    >>> from types import SimpleNamespace as N
+    >>> tiff_reading(N(photometric=5, samplesperpixel=4, bitspersample=8, dtype="uint8", extrasamples=(), tags={}))[1]
+    'photometric CMYK (5), 4 sample(s) of 8 bits'
+    """
+    import numpy as np
+
+    photometric, samples, bits = int(page.photometric), int(page.samplesperpixel), int(page.bitspersample)
+    dtype = np.dtype(page.dtype) if page.dtype is not None else None
+    extras = tuple(int(e) for e in (page.extrasamples or ()))
+    tag = page.tags.get(274)  # Orientation
+    planar = int(getattr(page, "planarconfig", 1)) == 2 and samples > 1
+    if dtype is None or bits != (1 if dtype == np.bool_ else 8 * dtype.itemsize):
+        return None, f"{bits}-bit samples (scaled to {'8 or 16' if dtype is None else 8 * dtype.itemsize} bits in memory)"
+    if extras and dtype != np.uint8:
+        return None, f"{bits}-bit samples with an extra (alpha) sample"
+    steps: list[Any] = []
+    if planar:
+        steps.append(lambda a: a.transpose(1, 2, 0))  # (C, H, W) planes, read (H, W, C)
+    if photometric in (0, 1) and samples - len(extras) == 1:
+        if dtype == np.bool_:
+            steps.append((lambda a: (~a).astype(np.uint8) * 255) if photometric == 0 else (lambda a: a.astype(np.uint8) * 255))
+        elif photometric == 0 and dtype != np.uint8:
+            return None, f"a {bits}-bit MinIsWhite TIFF"
+        elif photometric == 0:
+            steps.append(lambda a: 255 - a)
+        elif dtype.name not in _GREY_AS_STORED:
+            return None, f"a {dtype} greyscale TIFF (tile by tile: {', '.join(_GREY_AS_STORED)} ones)"
+    elif photometric == 2 and samples - len(extras) == 3:
+        if dtype != np.uint8:
+            return None, f"a {bits}-bit colour TIFF (read in memory as 8 bits per channel)"
+    elif photometric == 3 and samples == 1 and bits == 8 and page.colormap is not None:
+        lut = (np.asarray(page.colormap)[:3].T // 256).astype(np.uint8)  # Pillow's palette: the high byte
+        steps.append(lambda a: a.map_blocks(_palette, lut, dtype=np.uint8, new_axis=2, chunks=a.chunks + ((3,),)))
+    else:
+        name = {3: "palette", 4: "mask", 5: "CMYK", 6: "YCbCr", 8: "CIELab"}.get(photometric)
+        return None, f"photometric {f'{name} ({photometric})' if name else photometric}, {samples} sample(s) of {bits} bits"
+    if extras:
+        if extras[0] == 1:
+            return None, "a TIFF with associated (premultiplied) alpha (un-premultiplied in memory)"
+        steps.append(lambda a: a[..., 0] if a.shape[-1] == 2 else a[..., :3])  # alpha: not part of an array result
+    if tag is not None and int(tag.value) != 1:
+        return None, f"Orientation {tag.value} (a turned or mirrored image)"
+
+    def convert(a: Any) -> Any:
+        for step in steps:
+            a = step(a)
+        return a
+
+    return convert, None
+
+
+def _palette(block: Any, lut: Any) -> Any:
+    return lut[block]
 
 
 def _nothing() -> None:
     return None
 
 
-def _open_url(url: str) -> tuple[Any, str, Any]:
+def _open_url(url: str) -> tuple[Any, str, Any, str | None]:
     """:func:`open_array` of a Zarr store behind an fsspec URL (see :mod:`kernelcli.tiled.urls`)."""
     from ..errors import ImageReadError, UsageError
     from . import urls
@@ -109,48 +188,69 @@ def _open_url(url: str) -> tuple[Any, str, Any]:
         node = zarr.open(url, mode="r")
     except Exception as exc:  # zarr and the filesystem raise several kinds for what is no store
         raise ImageReadError(f"{url}: not a Zarr store: {' '.join(str(exc).split())}") from None
-    array, what = _array_in(node, url)
-    return da.from_zarr(array) if hasattr(array, "store") else da.from_array(array, chunks=array.chunks), f"Zarr{what}", _nothing
+    array, what, layout = _array_in(node, url, with_layout=True)
+    return (da.from_zarr(array) if hasattr(array, "store") else da.from_array(array, chunks=array.chunks), f"Zarr{what}",
+            _nothing, layout)
 
 
-def _array_in(node: Any, path: Path) -> tuple[Any, str]:
-    """The array of a Zarr node: itself, an OME-Zarr group's first (highest-resolution) level, or a group's only array."""
+def _array_in(node: Any, path: Path, with_layout: bool = False) -> tuple:
+    """The array of a Zarr node: itself, an OME-Zarr group's first (highest-resolution) level, or a group's only array.
+
+    ``(array, what)``, or with ``with_layout`` ``(array, what, layout)``: the layout the OME-Zarr axes declare, else None.
+    """
     from ..errors import ImageReadError
 
+    layout = None
     if hasattr(node, "shape") and hasattr(node, "dtype"):
-        return node, ""
-    attrs = dict(node.attrs)
-    multiscales = attrs.get("multiscales") or (attrs.get("ome") or {}).get("multiscales")
-    if multiscales:
-        level = multiscales[0]["datasets"][0]["path"]
-        axes = [a["name"] if isinstance(a, dict) else str(a) for a in multiscales[0].get("axes", [])]
-        array = node[level]
-        return _drop_singletons(array, axes, path), f" (OME-Zarr level {level!r}, the highest resolution)"
-    arrays = sorted(name for name, _ in node.arrays())
-    if len(arrays) == 1:
-        return node[arrays[0]], f" (array {arrays[0]!r})"
-    listed = ", ".join(arrays) if arrays else "none"
-    raise ImageReadError(f"{path}: a Zarr group with {len(arrays)} arrays ({listed}); give the array's path, e.g. {path}/{arrays[0] if arrays else 'NAME'}")
+        array, what = node, ""
+    else:
+        attrs = dict(node.attrs)
+        multiscales = attrs.get("multiscales") or (attrs.get("ome") or {}).get("multiscales")
+        arrays = [] if multiscales else sorted(name for name, _ in node.arrays())
+        if multiscales:
+            level = multiscales[0]["datasets"][0]["path"]
+            axes = [a["name"] if isinstance(a, dict) else str(a) for a in multiscales[0].get("axes", [])]
+            array, layout = _drop_singletons(node[level], axes, path)
+            what = f" (OME-Zarr level {level!r}, the highest resolution)"
+        elif len(arrays) == 1:
+            array, what = node[arrays[0]], f" (array {arrays[0]!r})"
+        else:
+            listed = ", ".join(arrays) if arrays else "none"
+            raise ImageReadError(f"{path}: a Zarr group with {len(arrays)} arrays ({listed}); give the array's path, "
+                                 f"e.g. {path}/{arrays[0] if arrays else 'NAME'}")
+    return (array, what, layout) if with_layout else (array, what)
 
 
-def _drop_singletons(array: Any, axes: list[str], path: Path) -> Any:
-    """OME-Zarr's (t, c, z, y, x): a single time point and channel are dropped; the rest must be (z, )y, x."""
+#: the OME-Zarr axes kept (after dropping single time points, channels and planes) -> the layout they declare
+_OME_LAYOUTS = {("y", "x"): None, ("z", "y", "x"): "zyx", ("c", "y", "x"): "chw", ("y", "x", "c"): "hwc"}
+
+
+def _drop_singletons(array: Any, axes: list[str], path: Path) -> tuple[Any, str | None]:
+    """OME-Zarr's (t, c, z, y, x): ``(array, layout)`` with a single time point and channel dropped (and a
+    single plane beside several channels); what is left must be (y, x), (z, y, x), (c, y, x) or (y, x, c).
+
+    >>> _drop_singletons(__import__("numpy").zeros((4, 5, 3)), ["z", "y", "x"], Path("a.zarr"))[1]
+    'zyx'
+    """
     from ..errors import ImageReadError
 
     if not axes:
-        return array
+        return array, None
+    if len(axes) != len(array.shape):
+        raise ImageReadError(f"{path}: OME-Zarr axes {','.join(axes)} do not match the array's shape {tuple(array.shape)}")
+    channels = any(name == "c" and n > 1 for name, n in zip(axes, array.shape))
     index = []
     kept = []
     for name, n in zip(axes, array.shape):
-        if name in ("t", "c") and n == 1:
+        if n == 1 and (name in ("t", "c") or (name == "z" and channels)):
             index.append(0)
         else:
             index.append(slice(None))
             kept.append(name)
-    if kept not in (["y", "x"], ["z", "y", "x"]):
+    if tuple(kept) not in _OME_LAYOUTS:
         raise ImageReadError(f"{path}: OME-Zarr axes {','.join(axes)} with shape {tuple(array.shape)}: "
-                             "kernelcli takes (y, x) or (z, y, x) with one time point and one channel")
-    return _Indexed(array, tuple(index)) if len(kept) != len(axes) else array
+                             "kernelcli takes (y, x), (z, y, x) or channels with (y, x), one time point")
+    return (_Indexed(array, tuple(index)) if len(kept) != len(axes) else array), _OME_LAYOUTS[tuple(kept)]
 
 
 class _Indexed:
@@ -211,19 +311,20 @@ def _tasks(result: Any, target: Any, marker: str | None = None) -> list[Any]:
     return tasks
 
 
-def write_zarr(result: Any, dest: Path, *, force: bool, run: Any) -> list[Any]:
+def write_zarr(result: Any, dest: Path, *, force: bool, run: Any, check: Any = None) -> list[Any]:
     """Write the dask array ``result`` to the Zarr store ``dest`` atomically (see the module notes).
 
     ``run(tasks)`` computes one task per output tile (here, with a progress bar, on a
-    cluster...) and returns their ranges.  On any error or Ctrl-C the temporary store is
-    removed and ``dest`` is untouched.
+    cluster...) and returns their ranges; ``check(ranges)``, when given, may refuse them
+    (an overflow: :func:`kernelcli.tiled.files.finite_check`) before anything is published.  On any error or
+    Ctrl-C the temporary store is removed and ``dest`` is untouched.
     """
     from ..errors import WriteError
     from ..io.outputs import signals_deferred
     from . import urls
 
     if urls.as_url(dest) is not None:
-        return _write_zarr_url(result, urls.as_url(dest), force=force, run=run)
+        return _write_zarr_url(result, urls.as_url(dest), force=force, run=run, check=check)
     zarr = require("zarr", f"writing {dest.name}")
     folder = dest.parent if str(dest.parent) else Path(".")
     tmp, published = None, False
@@ -241,6 +342,8 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any) -> list[Any]:
         marker = tmp / MARKER
         marker.touch()
         ranges = run(_tasks(result, target, str(marker)))
+        if check is not None:
+            check(ranges)
         marker.unlink()
         with signals_deferred():  # the swap of an old store for the new one is never cut in half
             _publish_store(tmp, dest, folder, force)
@@ -253,7 +356,7 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any) -> list[Any]:
             _remove_tree(tmp)
 
 
-def _write_zarr_url(result: Any, url: str, *, force: bool, run: Any) -> list[Any]:
+def _write_zarr_url(result: Any, url: str, *, force: bool, run: Any, check: Any = None) -> list[Any]:
     """:func:`write_zarr` to an fsspec URL: in place (object storage cannot rename; see
     :mod:`kernelcli.tiled.urls`); on any error or Ctrl-C what was written is removed."""
     from ..errors import OutputRefused, WriteError
@@ -272,6 +375,8 @@ def _write_zarr_url(result: Any, url: str, *, force: bool, run: Any) -> list[Any
         started = True
         target = zarr.open_array(url, mode="w-", shape=result.shape, chunks=chunks, dtype=result.dtype)
         ranges = run(_tasks(result, target))
+        if check is not None:
+            check(ranges)
         written = True
         return ranges
     except OSError as exc:
@@ -321,8 +426,9 @@ def _remove_tree(path: Path) -> None:
         time.sleep(0.1)
 
 
-def write_npy(result: Any, dest: Path, *, force: bool, run: Any) -> list[Any]:
-    """Write ``result`` as a ``.npy`` file tile by tile into a temporary file, then publish it atomically."""
+def write_npy(result: Any, dest: Path, *, force: bool, run: Any, check: Any = None) -> list[Any]:
+    """Write ``result`` as a ``.npy`` file tile by tile into a temporary file, then publish it atomically
+    (``run`` and ``check`` as for :func:`write_zarr`)."""
     import numpy as np
 
     from ..errors import WriteError
@@ -339,6 +445,8 @@ def write_npy(result: Any, dest: Path, *, force: bool, run: Any) -> list[Any]:
             except OSError as exc:
                 raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or exc}") from None
         ranges = run(_tasks(result, tmp))
+        if check is not None:
+            check(ranges)
         _publish(tmp, dest, force=force)
         published = True
         return ranges
