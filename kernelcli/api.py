@@ -214,7 +214,8 @@ def conv2d(
     paths : "warm", "cold" or Paths, optional
         The path policy (:mod:`kernelcli._core.policy`): which compute path runs.  Every
         path gives the same exact result where the arithmetic is exact (whole-number data,
-        a kernel of whole numbers times a power of two); elsewhere they agree within float
+        a kernel of whole numbers times a power of two, or divided by a whole number such as
+        ``box:10``'s 100: the exact sum divided once, correctly rounded); elsewhere they agree within float
         rounding (the FFT within ``eps * log2(L) * max|x| * sum|k|``, L its block length).
 
     Returns
@@ -258,8 +259,12 @@ def conv2d(
         form = forms.fft_form(x3, k, dtype, call.code, fill, policy.fft_form)
         choice = "numpy" if form[0] == "avoid" else choice  # numpy is exact here, the FFT could not be
     if choice == "numpy":
-        out = numpy_impl.correlate_bands(x3, k.astype(dtype), call.widths, call.code, fill, dtype, call.stride, call.dilation,
-                                         oh, ow, rounded=rounded)
+        from ._core.forms import divided  # (pure numpy, no jitted core)
+
+        div = divided(k)  # whole numbers over a whole number: summed, then divided once
+        weights, divisor = (k, None) if div is None else div
+        out = numpy_impl.correlate_bands(x3, weights.astype(dtype), call.widths, call.code, fill, dtype, call.stride,
+                                         call.dilation, oh, ow, rounded=rounded, divisor=divisor)
     else:
         out = engine.fft_correlate(x3, k, dtype, call.widths, call.code, fill, call.dilation, oh, ow, policy, form)
     out = numpy_impl.rounded(out, rounded)

@@ -23,19 +23,19 @@ LOOPS = (
     ("pool", "avg2_rows", (("uint8", 2, True), "int", ("float32", 2, False), ("bool", 1, False))),
     ("conv", "dense_direct", (("float32", 2, True), "int", ("int64", 1, True), ("int64", 1, True), ("int64", 2, True), "int",
                               "float", "int", "int", "int", "int", ("int64", 1, True), ("int64", 1, True),
-                              ("float32", 1, True), ("float32", 2, False), ("bool", 1, False))),
+                              ("float32", 1, True), "float", ("float32", 2, False), ("bool", 1, False))),
     # the ring: a cast (uint8 images), a stride, kernels too wide for the in-place loop
     *(("conv", "dense_rows", ((source, 2, True), "int", ("int64", 1, True), ("int64", 1, True), ("int64", 2, True), "int",
                               "float", "int", "int", ("int64", 1, True), ("int64", 1, True), ("float32", 1, True),
-                              ("float32", 2, False), ("bool", 1, False)))
+                              "float", ("float32", 2, False), ("bool", 1, False)))
       for source in ("float32", "uint8")),
     ("conv", "separable_direct", (("float32", 2, True), "int", ("int64", 1, True), ("int64", 1, True), "float", "int", "int",
                                   ("int64", 1, True), ("float32", 1, True), ("int64", 1, True), ("float32", 1, True),
-                                  ("float32", 2, False), ("bool", 1, False))),
+                                  "float", ("float32", 2, False), ("bool", 1, False))),
     # a uint8 image under a rank-1 kernel, rounded into uint8 in the loop or kept in float32
     *(("sep8", "separable_cast", (("uint8", 2, True), "int", ("int64", 1, True), ("int64", 1, True), "float", "int", "int",
                                   ("int64", 1, True), ("float32", 1, True), ("int64", 1, True), ("float32", 1, True),
-                                  (result, 2, False), ("bool", 1, False)))
+                                  "float", (result, 2, False), ("bool", 1, False)))
       for result in ("uint8", "float32")),
 )
 

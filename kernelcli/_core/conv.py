@@ -19,6 +19,9 @@ do a vertical 1-D pass into a row buffer, then a horizontal one: ``kh + kw`` tap
 output instead of ``kh * kw``.  The loops are serial and release the GIL;
 :func:`kernelcli._core.threads.run_rows` gives each thread a block of output rows.
 Each loop screens its output rows for NaN/infinity when ``flags`` has rows (:mod:`.screen`).
+Each takes a ``divisor`` after the weights: 1.0, or the whole number d of a kernel of whole numbers
+over d (``box:10``: the weights are ones, d = 100; :func:`.forms.divided`), by which each output
+row is divided once as soon as it is summed (:func:`_divide`).
 
 Numba's cache keys a function on its own file only, and a cached loop holds the tap passes it
 was compiled with: a change to :mod:`.taps` must come with a change to this file.  (Tap passes of
@@ -63,15 +66,16 @@ def _locate(starts, trow, toff, top, span, row_len):
 
 
 @njit(**JIT)
-def dense_rows(x, channels, rows, cols, runs, wq, fill, span, stride_h, trow, toff, ws, out, flags, i0, i1):
+def dense_rows(x, channels, rows, cols, runs, wq, fill, span, stride_h, trow, toff, ws, divisor, out, flags, i0, i1):
     """Rows ``i0:i1`` of ``out`` (oh, ow*C) from input ``x`` (H, W*C), taps at (``trow``, ``toff``) with weights ``ws``.
 
     ``rows``/``cols``/``runs``/``wq``/``fill`` describe the padding (see :func:`pad.pad_row`);
-    ``span`` is the number of padded rows one window covers.
+    ``span`` is the number of padded rows one window covers.  ``divisor``: each output is the
+    sum divided by it (see :func:`_divide`; 1.0: the sum).
     """
     row_len = runs.shape[0] * wq * channels
     if stride_h == 1 and runs.shape[0] == 1 and row_len <= _SLAB_MAX_ROW:
-        _dense_slab(x, channels, rows, cols, runs, wq, fill, span, trow, toff, ws, out, flags, i0, i1)
+        _dense_slab(x, channels, rows, cols, runs, wq, fill, span, trow, toff, ws, divisor, out, flags, i0, i1)
         return
     x, rows, cols, runs = borrowed(x), borrowed(rows), borrowed(cols), borrowed(runs)
     trow, toff, ws, out, flags = borrowed(trow), borrowed(toff), borrowed(ws), borrowed(out), borrowed(flags)
@@ -84,6 +88,7 @@ def dense_rows(x, channels, rows, cols, runs, wq, fill, span, stride_h, trow, to
         loaded = _advance(x, channels, rows, cols, runs, wq, v, span, row_len, ring, loaded, top)
         _locate(starts, trow, toff, top, span, row_len)
         apply_taps(out[i], ring, 0, starts, ws)
+        _divide(out[i], divisor)
         screen_row(out[i], flags, i)
     alive(ring_memory, starts_memory)
 
@@ -97,7 +102,7 @@ _SLAB_ELEMENTS = 32768
 
 
 @njit(**JIT)
-def _dense_slab(x, channels, rows, cols, runs, wq, fill, span, trow, toff, ws, out, flags, i0, i1):
+def _dense_slab(x, channels, rows, cols, runs, wq, fill, span, trow, toff, ws, divisor, out, flags, i0, i1):
     """:func:`dense_rows` at stride 1 for short rows: a slab of padded rows, several output rows per pass.
 
     The output rows of a chunk are computed as one flat run over the slab (row length that of a
@@ -125,17 +130,20 @@ def _dense_slab(x, channels, rows, cols, runs, wq, fill, span, trow, toff, ws, o
             part = scratch[r * row_len : r * row_len + m]
             for j in range(m):
                 orow[j] = part[j]
+            _divide(orow, divisor)
             screen_row(orow, flags, i + r)
         i += n
     alive(slab_memory, scratch_memory, starts_memory)
 
 
 @njit(**JIT)
-def separable_rows(x, channels, rows, cols, runs, wq, fill, span, stride_h, vrow, vws, hoff, hws, out, flags, i0, i1):
+def separable_rows(x, channels, rows, cols, runs, wq, fill, span, stride_h, vrow, vws, hoff, hws, divisor, out, flags,
+                   i0, i1):
     """Rows ``i0:i1`` of ``out`` for a rank-1 kernel: a vertical pass into a row buffer, then a horizontal one.
 
     The vertical taps (window rows ``vrow``) combine whole padded rows; the horizontal
     taps (row offsets ``hoff``) read the buffer.  ``kh + kw`` taps per output instead of ``kh * kw``.
+    ``divisor`` as for :func:`dense_rows`.
     """
     x, rows, cols, runs = borrowed(x), borrowed(rows), borrowed(cols), borrowed(runs)
     vrow, vws, hoff, hws = borrowed(vrow), borrowed(vws), borrowed(hoff), borrowed(hws)
@@ -152,6 +160,7 @@ def separable_rows(x, channels, rows, cols, runs, wq, fill, span, stride_h, vrow
         _locate(vstarts, vrow, zero, top, span, row_len)
         apply_taps(tmp, ring, 0, vstarts, vws)
         apply_taps(out[i], tmp, 0, hoff, hws)
+        _divide(out[i], divisor)
         screen_row(out[i], flags, i)
     alive(ring_memory, tmp_memory, vstarts_memory, zero_memory)
 
@@ -174,7 +183,8 @@ def _select_rows(starts, wsel, rows, trow, tstart, ws, top, row_len):
 
 
 @njit(**JIT)
-def dense_direct(x, channels, rows, cols, runs, wq, fill, span, stride_h, left, square, trow, toff, ws, out, flags, i0, i1):
+def dense_direct(x, channels, rows, cols, runs, wq, fill, span, stride_h, left, square, trow, toff, ws, divisor, out, flags,
+                 i0, i1):
     """:func:`dense_rows` at stride 1 across, reading the interior of the input in place (``x`` in out's dtype).
 
     The arguments are :func:`dense_rows`'s plus ``left``, the padding columns on the left, and
@@ -203,7 +213,7 @@ def dense_direct(x, channels, rows, cols, runs, wq, fill, span, stride_h, left, 
     jr = max(jl, min(ow, w + left - span_w + 1))
     out_len = out.shape[1]
     if not (stride_h == 1 and out_len <= row_len and jr > jl):
-        dense_rows(x, c, rows, cols, runs, wq, fill, span, stride_h, trow, toff, ws, out, flags, i0, i1)
+        dense_rows(x, c, rows, cols, runs, wq, fill, span, stride_h, trow, toff, ws, divisor, out, flags, i0, i1)
         return
     x, rows, cols, runs = borrowed(x), borrowed(rows), borrowed(cols), borrowed(runs)
     trow, toff, ws, out, flags = borrowed(trow), borrowed(toff), borrowed(ws), borrowed(out), borrowed(flags)
@@ -241,7 +251,8 @@ def dense_direct(x, channels, rows, cols, runs, wq, fill, span, stride_h, left, 
             b = i + 1
             while b < i1 and not _consecutive(rows, b, span):
                 b += 1
-            dense_rows(x, c, rows, cols, runs, wq, fill, span, stride_h, trow, toff, ws, out, flags, i, b)  # stride_h is 1
+            # (stride_h is 1)
+            dense_rows(x, c, rows, cols, runs, wq, fill, span, stride_h, trow, toff, ws, divisor, out, flags, i, b)
             i = b
             continue
         dst, row0, dst_len = out_flat, i - i, out_len  # output row r starts at (r - row0) * dst_len of dst
@@ -274,6 +285,7 @@ def dense_direct(x, channels, rows, cols, runs, wq, fill, span, stride_h, left, 
             _edge_strip(x, c, rows, cols, v, i, b, span, jl - jl, jl, span_w, trow, toff, ws, out, strip, scratch, sstarts)
         if ow > jr:
             _edge_strip(x, c, rows, cols, v, i, b, span, jr, ow, span_w, trow, toff, ws, out, strip, scratch, sstarts)
+        _divide(out_flat[i * out_len : b * out_len], divisor)  # every value of the block's rows is written: once each
         if flags.shape[0] > 0:  # the block's rows in one sweep (only whether any flag is raised is read)
             screen_row(out_flat[i * out_len : b * out_len], flags, i)
         i = b
@@ -300,6 +312,23 @@ _FLAT_ELEMENTS = 131072
 #: each pass finds the partial sums in the L1 cache (2048^2, 1 thread, in place / ring: 9x9 0.92 -> 0.85,
 #: 11x11 1.00 -> 0.90)
 _PASS_ELEMENTS = 8192
+
+
+@njit(**JIT, inline="always")
+def _divide(row, divisor):
+    """``row /= divisor`` in the row's dtype, unless ``divisor`` is 1.0 (then one comparison a row).
+
+    A kernel of whole numbers over a whole number d (``box:10``: ones / 100, :func:`.forms.divided`)
+    comes as its whole numbers, and each output's sum is divided once: on whole-number data
+    within the dtype's exact range the sum is exact, and the quotient the one correctly rounded
+    value (an exact tie stays a tie: 7350 / 100 is 73.5, where summing the taps times 0.01 gave
+    73.49999), the same on every path.  A true division (d is exactly a float32: :data:`.forms.DIVISOR_LIMIT`),
+    never a multiplication by a reciprocal: the loops are compiled without fast-math.
+    """
+    if divisor != 1.0:
+        d = row.dtype.type(divisor)
+        for j in range(row.shape[0]):
+            row[j] = row[j] / d
 
 
 @njit(**JIT, inline="always")
@@ -340,7 +369,7 @@ def _edge_strip(x, c, rows, cols, fill, i, b, span, j0, j1, span_w, trow, toff, 
 
 
 @njit(**JIT)
-def separable_direct(x, channels, rows, cols, fill, left, stride_h, vrow, vws, hoff, hws, out, flags, i0, i1):
+def separable_direct(x, channels, rows, cols, fill, left, stride_h, vrow, vws, hoff, hws, divisor, out, flags, i0, i1):
     """Like :func:`separable_rows` at stride 1 across, reading the input rows in place (``x`` in out's dtype).
 
     The vertical pass writes the interior of one padded row buffer straight from the
@@ -373,6 +402,7 @@ def separable_direct(x, channels, rows, cols, fill, left, stride_h, vrow, vws, h
         _border_cells(tmp, inner, cols, c, edge, 0, left)
         _border_cells(tmp, inner, cols, c, edge, left + w, wp)
         apply_taps(out[i], tmp, 0, hoff, hws)
+        _divide(out[i], divisor)
         screen_row(out[i], flags, i)
     alive(tmp_memory, zero_memory, starts_memory, wsel_memory)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .forms import FFT_EXACT_BOUND, KernelFacts, integer_form, largest_magnitude, separable_factors
+from .forms import FFT_EXACT_BOUND, KernelFacts, exact_terms, largest_magnitude, separable_factors
 from .policy import Paths
 
 #: A rank-1 kernel runs as two 1-D passes from this many non-zero 2-D taps up
@@ -133,7 +133,8 @@ def same_bytes_on_every_path(x_dtype: np.dtype, k: np.ndarray, dtype: np.dtype, 
     """True when plain numpy, every jitted loop and the FFT give this convolution the same bytes.
 
     That holds where the arithmetic is exact (tests/test_exactness.py forces each path): an
-    integer (or bool) input, a kernel of whole numbers times a power of two, a whole-number
+    integer (or bool) input, a kernel of whole numbers times a power of two or divided by a whole
+    number (each path divides the exact sum once: :func:`.forms.exact_terms`), a whole-number
     constant fill, and every partial sum, bounded here by the input dtype's range, held exactly
     by the compute ``dtype``; and fewer taps than make the FFT a candidate (its exact, rounded
     sums once held -0.0 where the direct loops write 0.0 -- equal numbers, other bytes in a
@@ -147,6 +148,8 @@ def same_bytes_on_every_path(x_dtype: np.dtype, k: np.ndarray, dtype: np.dtype, 
     >>> same_bytes_on_every_path(np.dtype("float32"), sobel, np.dtype("float32"), True, 0.0)
     False
     >>> same_bytes_on_every_path(np.dtype("uint8"), np.ones((3, 3)) / 9, np.dtype("float32"), True, 0.0)
+    True
+    >>> same_bytes_on_every_path(np.dtype("uint8"), np.full((3, 3), np.pi), np.dtype("float32"), True, 0.0)
     False
     """
     x_dtype, dtype = np.dtype(x_dtype), np.dtype(dtype)
@@ -154,11 +157,11 @@ def same_bytes_on_every_path(x_dtype: np.dtype, k: np.ndarray, dtype: np.dtype, 
         return False
     if np.count_nonzero(k) >= FFT_COLD_MIN_TAPS:
         return False  # the FFT is a candidate: kept on the built-in estimate, a margin (see the docstring)
-    form = integer_form(np.asarray(k, dtype=np.float64))
-    if form is None:
+    terms = exact_terms(np.asarray(k, dtype=np.float64))
+    if terms is None:
         return False
-    m, q = form
-    if np.frexp(q)[0] != 0.5:
+    m, q, d = terms
+    if d is None and np.frexp(q)[0] != 0.5:
         return False
     # The sign of an exact 0: the direct loops give -0.0 where every product is -0.0 (zeros under
     # negative weights), the FFT decides it from the kernel alone (fft._zero_sign), which is right

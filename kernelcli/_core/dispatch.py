@@ -10,7 +10,8 @@ rank-1 kernel of at least ``SEPARABLE_MIN_TAPS`` taps, FFT from ``FFT_MIN_TAPS``
 process is :func:`costs.cold_choice`, for both ranks.  The 2-D loops run in
 :func:`engine.correlate`; :func:`correlate3d` runs the 3-D ones (:mod:`.conv3d`'s dense loop or its per-axis passes, :mod:`.fft` style transforms), each
 path's loops staying where they are.  Exactness is the 2-D rule: integer separable factors with
-the scale applied once, and the FFT on the integer kernel in float64, rounded.
+the scale applied once, a kernel of whole numbers over a whole number summed as its whole numbers
+and divided once, and the FFT on the integer kernel in float64, rounded.
 
 Example
 -------
@@ -91,7 +92,7 @@ def fft_bytes(k_shape: tuple[int, ...], out_shape: tuple[int, ...], dtype) -> in
 
 
 def _fft3d(x: np.ndarray, k: np.ndarray, widths, mode_code: int, value: float, out_shape, paths: Paths,
-           scale: float | None = None, out_dtype=np.float64) -> np.ndarray:
+           scale: float | None = None, out_dtype=np.float64, divisor: int | None = None) -> np.ndarray:
     """Float64 correlation of ``x`` padded by ``widths`` with ``k``: the block FFT on a fixed grid
     (:func:`.fft.correlate_fft_nd`; a tile gives the whole volume's bytes), numpy.fft in a
     ``cold`` process (no scipy.fft import, as the 2-D path), scipy.fft with workers otherwise."""
@@ -99,7 +100,7 @@ def _fft3d(x: np.ndarray, k: np.ndarray, widths, mode_code: int, value: float, o
     from .fft import correlate_fft_nd
 
     return correlate_fft_nd(x, k, tuple(widths), mode_code, value, tuple(out_shape), threads.count(), paths.cold,
-                            paths.origin_of(3), scale, out_dtype)
+                            paths.origin_of(3), scale, out_dtype, divisor)
 
 
 def jit_path3d(shape, k: np.ndarray, widths, out_shape, dtype: np.dtype, force: str | None) -> str:
@@ -116,14 +117,18 @@ def correlate3d(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode_code
 
     ``"jit"``: :func:`jit_path` picks dense (:func:`.conv3d.correlate3d`), separable (three
     :func:`.conv3d.correlate_axis` passes: in place for "same" widths and no constant fill,
-    else over a padded copy, any widths) or the FFT.
+    else over a padded copy, any widths) or the FFT.  A kernel of whole numbers over a whole
+    number (:func:`.forms.divided`) goes through the direct paths as its whole numbers, the
+    result divided once at the end (the 2-D rule, there fused into the row loops).
     """
     dtype = np.dtype(dtype)
     fill = value if mode_code == CONSTANT else 0.0
     path = "fft" if choice == "fft" else None
+    div = forms.divided(k)
+    weights, divisor = (k, None) if div is None else div
     if choice == "numpy":
         xp = numpy_impl.pad_nd(x, widths, mode_code, value, dtype)
-        return numpy_impl.correlate_nd(xp, k.astype(dtype), tuple(out_shape))
+        return _over(numpy_impl.correlate_nd(xp, weights.astype(dtype), tuple(out_shape)), divisor)
     if path is None:
         path = jit_path3d(x.shape, k, widths, out_shape, dtype, paths.force)
     if path == "fft":
@@ -131,26 +136,34 @@ def correlate3d(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode_code
         if kind == "avoid" and paths.force != "fft":
             path = "dense"  # the direct loops are exact here and the FFT could not match them
         elif kind == "exact":
-            return _fft3d(x, exact[0], widths, mode_code, fill, out_shape, paths, exact[1], dtype)
+            return _fft3d(x, exact[0], widths, mode_code, fill, out_shape, paths, exact[1], dtype, exact[2])
         else:
             return _fft3d(x, k, widths, mode_code, fill, out_shape, paths, out_dtype=dtype)
     if path == "separable":
         from .conv3d import correlate_axis, pad_volume
 
-        factors = [np.asarray(f, dtype=np.float64) for f in separable_factors(k, dtype)]
+        factors = [np.asarray(f, dtype=np.float64) for f in separable_factors(weights, dtype)]
         if _same_widths(k, widths) and fill == 0.0:  # the passes pad as the call does: in place, one volume
             out = np.empty(out_shape, dtype=dtype)
             src = x
             for axis, f in enumerate(factors):
                 correlate_axis(src, f, axis, mode_code, fill, out, announce)
                 src = out
-            return out
+            return _over(out, divisor)
         # other widths (a tile, "valid", a constant fill): pad once, pass in place, keep the windows
         # wholly inside; each output sums the same values in the same order as above
         xp = pad_volume(x, widths, mode_code, value, dtype, announce)
         for axis, f in enumerate(factors):
             correlate_axis(xp, f, axis, mode_code, 0.0, xp, announce)
-        return np.ascontiguousarray(xp[tuple(slice((n - 1) // 2, (n - 1) // 2 + o) for n, o in zip(k.shape, out_shape))])
+        kept = xp[tuple(slice((n - 1) // 2, (n - 1) // 2 + o) for n, o in zip(k.shape, out_shape))]
+        return _over(np.ascontiguousarray(kept), divisor)
     from .conv3d import correlate3d as dense
 
-    return dense(x, k, widths, mode_code, value, dtype, tuple(out_shape), announce)
+    return _over(dense(x, weights, widths, mode_code, value, dtype, tuple(out_shape), announce), divisor)
+
+
+def _over(out: np.ndarray, divisor: int | None) -> np.ndarray:
+    """``out`` divided by ``divisor`` in place (one correctly rounded quotient a value), or as it is for None."""
+    if divisor is not None:
+        np.divide(out, out.dtype.type(divisor), out=out)
+    return out

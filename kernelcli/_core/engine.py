@@ -2,7 +2,8 @@
 
 Paths for a convolution (all give the reference result within float rounding, and the
 very same exact result where the arithmetic is exact: whole-number data and a kernel of
-whole numbers times a power of two, with every partial sum held exactly):
+whole numbers times a power of two, or divided by a whole number -- the loops then sum the whole
+numbers and divide each output once (:func:`.forms.divided`) -- with every partial sum held exactly):
 
 ``dense``
     the direct loop over every non-zero tap (:func:`conv.dense_rows`);
@@ -40,7 +41,7 @@ import numpy as np
 from . import costs, numpy_impl, placement, threads
 from .config import CONSTANT
 from .costs import choose_path
-from .forms import KernelFacts, fft_form, rank1_factors
+from .forms import KernelFacts, divided, fft_form, rank1_factors
 from .memo import Memo, array_key, frozen, read_only
 from .policy import WARM, Paths
 
@@ -61,9 +62,9 @@ def fft_correlate(x3, k, dtype, widths, mode_code, value, dilation, oh, ow, path
     if kind != "exact":
         return correlate_fft(x3, k, dtype, widths, mode_code, fill, dilation, oh, ow, threads.count(), cold=paths.cold,
                              origin=origin)
-    m, q = exact
+    m, q, d = exact
     return correlate_fft(x3, m, np.float64, widths, mode_code, fill, dilation, oh, ow, threads.count(), cold=paths.cold,
-                         origin=origin, scale=q, out_dtype=dtype)
+                         origin=origin, scale=q, out_dtype=dtype, divisor=d)
 
 
 def pad_plan(shape: tuple[int, int, int], widths: tuple[int, int, int, int], mode_code: int, stride_w: int = 1):
@@ -304,11 +305,14 @@ def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, 
     ring = (c, rows, cols, runs, wq, fill, span, sh)
     shift = None
     inplace = (c, rows, cols, fill, widths[2], sh)  # separable_direct's
+    # whole numbers over a whole number (box:10): the loops sum the whole numbers and divide each output once
+    div = divided(k)
+    weights, divisor = (k, 1.0) if div is None else (div[0], float(div[1]))
     if path == "separable":
         from .conv import separable_direct, separable_rows
         from .sep8 import reads_in_place, separable_cast
 
-        col, row = rank1_factors(k, dtype)
+        col, row = rank1_factors(weights, dtype)
         u, v = np.flatnonzero(col), np.flatnonzero(row)
         vtaps = ((u * dh).astype(np.int64), col[u].astype(dtype))
         htaps = ((_offsets(kw, dw, sw, wq, c)[v]).astype(np.int64), row[v].astype(dtype))
@@ -322,7 +326,7 @@ def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, 
         from .taps import BLOCKED, ROWS
 
         u, v = np.nonzero(k)
-        trow, ws = (u * dh).astype(np.int64), k[u, v].astype(dtype)
+        trow, ws = (u * dh).astype(np.int64), weights[u, v].astype(dtype)
         toff = _offsets(kw, dw, sw, wq, c)[v].astype(np.int64)
         full = kh == kw and kh in BLOCKED and (dh, dw) == (1, 1) and u.size == kh * kw
         square = kh if full and ow * c >= costs.BLOCKED_MIN_VALUES else 0
@@ -335,7 +339,7 @@ def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, 
             near = np.arange(1 - ROWS, ROWS) if square else np.zeros(1, np.int64)
             loads = ((trow - widths[0])[:, None] + near[None, :]) * (shape[1] * c) + (toff - widths[2] * c)[:, None]
             shift = placement.shift_for(loads.reshape(-1) * dtype.itemsize)
-    args = (*args, *vtaps, *htaps)
+    args = (*args, *vtaps, *htaps, divisor)
     frozen(*args)
     cover = None
     if u.size:

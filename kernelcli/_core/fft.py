@@ -27,8 +27,9 @@ Accuracy: an FFT's error is relative to the block's magnitude (about
 with the direct loops: a float32 bright block of 255 on zeros under a 21x21 kernel reads
 about 0.01 where the answer is 0.  That is why the FFT is used only where the direct loop
 is clearly slower, and why the dispatcher (``engine.fft_correlate``) makes it exact where
-the direct loops are exact (whole-number input and kernel, up to a power-of-two scale: the
-transform in float64, each block rounded to whole numbers, ``scale`` applied once).  No
+the direct loops are exact (whole-number input and kernel, up to a power-of-two scale or a
+whole-number divisor: the transform in float64, each block rounded to whole numbers, ``scale``
+or the division applied once).  No
 Numba here: this path also serves a process that has not loaded the jitted core.
 
 Example
@@ -150,7 +151,8 @@ def task_bytes(spans: tuple[int, int], dtype, channels: int = 1, shape: tuple[in
 
 def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, int, int], mode_code: int, value: float,
                   dilation: tuple[int, int], oh: int, ow: int, workers: int = 1, cold: bool = False,
-                  origin: tuple[int, int] = (0, 0), scale: float | None = None, out_dtype=None) -> np.ndarray:
+                  origin: tuple[int, int] = (0, 0), scale: float | None = None, out_dtype=None,
+                  divisor: int | None = None) -> np.ndarray:
     """The (oh, ow, C) correlation of (H, W, C) ``x3`` padded by ``widths`` with ``k``, in ``dtype``.
 
     No padded image is made: each task (a group of blocks of one row) reads a band of padded
@@ -160,8 +162,10 @@ def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, 
     per thread, a few MiB.  ``cold``: the caller is a
     fresh process (see :func:`_transforms`).  ``origin``: where the call's first output lies
     on the block grid (see :func:`grid`).  ``scale``: each block is rounded to whole numbers
-    and multiplied by ``scale`` (the exact form, ``k`` whole numbers); the result is stored
-    in ``out_dtype`` (default ``dtype``).
+    and multiplied by ``scale`` (the exact form, ``k`` whole numbers), or divided by ``divisor``
+    when one is given (the kernel is ``k / divisor``: one correctly rounded quotient, in float64,
+    whose rounding to float32 is that of the float32 quotient: 53 >= 2 * 24 + 2 bits); the result
+    is stored in ``out_dtype`` (default ``dtype``).
     """
     from numpy.lib.stride_tricks import as_strided
 
@@ -209,7 +213,7 @@ def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, 
                 q0 = span_w - 1 + p0 - (t * bw - shift_w)
                 part = full[t - g, :, q0 : q0 + p1 - p0]
                 if scale is not None:
-                    part = _whole(part, scale, zero)
+                    part = _whole(part, scale, zero, divisor)
                 out[o0:o1, p0:p1, ch] = part if up == 1.0 else part * up
 
     run_tasks(task, len(tasks), workers)
@@ -218,7 +222,7 @@ def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, 
 
 def correlate_fft_nd(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode_code: int, value: float,
                      out_shape: tuple[int, ...], workers: int = 1, cold: bool = False, origin: tuple[int, ...] = (),
-                     scale: float | None = None, out_dtype=np.float64) -> np.ndarray:
+                     scale: float | None = None, out_dtype=np.float64, divisor: int | None = None) -> np.ndarray:
     """The ``out_shape`` correlation of ``x`` (any rank; the volume path) padded by ``widths`` (before,
     after per axis; ``mode_code``, fill ``value``) with ``k``, in float64, block by block on the grid of
     :func:`grid` (``ndim`` 3 blocks), stored in ``out_dtype``.
@@ -228,7 +232,7 @@ def correlate_fft_nd(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode
     zero (a window cut by the padded volume's end is zero beyond it, as its last tile's is); the
     inverse only over the lines whose outputs are kept.  Blocks run one after another, each
     transform on ``workers`` threads (line by line: the bytes do not depend on them); what a
-    block holds is :func:`block_bytes_nd`.  ``origin`` and ``scale`` as for :func:`correlate_fft`.
+    block holds is :func:`block_bytes_nd`.  ``origin``, ``scale`` and ``divisor`` as for :func:`correlate_fft`.
 
     >>> correlate_fft_nd(np.arange(27.0).reshape(3, 3, 3), np.ones((2, 2, 2)), (0,) * 6, 0, 0.0, (2, 2, 2))[0]
     array([[52., 60.],
@@ -263,7 +267,7 @@ def correlate_fft_nd(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode
         part = inverse(spectrum, lengths, keep)
         del spectrum
         if scale is not None:
-            part = _whole(part, scale, zero)
+            part = _whole(part, scale, zero, divisor)
         elif up != 1.0:
             part *= up
         out[tuple(put)] = part
@@ -384,11 +388,15 @@ def _zero_sign(k: np.ndarray) -> float:
     return -0.0 if not (k > 0).any() else 0.0
 
 
-def _whole(part: np.ndarray, scale: float, zero: float) -> np.ndarray:
-    """The exact form's block: rounded to whole numbers, times ``scale``, each 0 the direct loops' ``zero``
-    (an FFT's rounding noise around 0 has either sign, and ``rint(-0.3)`` is -0.0)."""
+def _whole(part: np.ndarray, scale: float, zero: float, divisor: int | None = None) -> np.ndarray:
+    """The exact form's block: rounded to whole numbers, times ``scale`` (over ``divisor`` when one is
+    given), each 0 the direct loops' ``zero`` (an FFT's rounding noise around 0 has either sign, and
+    ``rint(-0.3)`` is -0.0)."""
     part = np.rint(part)
-    part *= scale
+    if divisor is None:
+        part *= scale
+    else:
+        part /= divisor
     part[part == 0] = zero
     return part
 

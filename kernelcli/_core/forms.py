@@ -2,7 +2,9 @@
 
 What the dispatcher (:mod:`.engine`) and the cost rules (:mod:`.costs`) read from a kernel
 and, for exactness, from the data: ``k == m * q`` with ``m`` whole numbers
-(:func:`integer_form`), the 1-D factors of a rank-1 kernel (:func:`rank1_factors`,
+(:func:`integer_form`), or ``k == m / d`` with ``d`` a whole number (:func:`divisor_form`: a
+box of 1/100s, a kernel file's ``"scale": 7``; every path then sums ``m`` and divides once:
+:func:`exact_terms`, :func:`divided`), the 1-D factors of a rank-1 kernel (:func:`rank1_factors`,
 :func:`separable_factors`), and whether the direct loops or the FFT give an exact result
 (:func:`exact_form`, :func:`fft_form`).  Pure numpy, no jitted code.
 
@@ -14,6 +16,8 @@ Example
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -27,6 +31,9 @@ def integer_form(k: np.ndarray, power_of_two: bool = False) -> tuple[np.ndarray,
     ``q`` is the smallest magnitude in ``k`` when every value is a whole multiple of it (a
     box of 1/9s: m = ones, q = 1/9), else the smallest power of two that divides every value
     (a binomial kernel over 256: m = the integers, q = 1/256); only the latter with ``power_of_two``.
+    Without ``power_of_two``, a kernel that is neither but whole numbers divided by a whole
+    number (:func:`divisor_form`: ``[1, 2, 3] / 7``, where ``3 * (1/7)`` is not ``3/7``) gives
+    ``(m, 1/d)``: then ``m / d``, not ``m * q``, is ``k``.
 
     >>> integer_form(np.array([[1.0, 2.0], [2.0, 4.0]]) / 16)
     (array([[1., 2.],
@@ -44,7 +51,134 @@ def integer_form(k: np.ndarray, power_of_two: bool = False) -> tuple[np.ndarray,
         m = np.rint(k / q)
         if np.abs(m).max() < 2**31 and np.array_equal(m * q, k):
             return m, q
+    if not power_of_two:
+        form = divisor_form(k)
+        if form is not None:
+            return form[0], 1.0 / form[1]
     return None
+
+
+#: :func:`divisor_form`'s bound on the divisor and on every whole number of the kernel: each is
+#: exactly a float32, so the loops' float32 division is the one correctly rounded quotient
+DIVISOR_LIMIT = 2**24
+#: a kernel with more distinct magnitudes is not looked at for a divisor (a few Python steps each)
+_DIVISOR_VALUES = 4096
+
+
+def _denominator(v: float) -> int | None:
+    """The least ``q`` among the continued-fraction convergents ``p/q`` of ``v > 0`` whose quotient,
+    rounded to float64, is ``v`` (``0.01``: 100; ``fl(3/7)``: 7), below :data:`DIVISOR_LIMIT`; else None.
+
+    A fraction ``p/q`` that rounds to ``v`` lies within ``v * 2**-53`` of it: for ``v < 16`` and ``q``
+    below the limit that is within ``1 / (2 q**2)``, so ``p/q`` is a convergent (Legendre's theorem)
+    and the ``q`` found is the least denominator of any fraction that rounds to ``v``.
+    """
+    from fractions import Fraction
+
+    x = Fraction(v)
+    p0, q0, p1, q1 = 0, 1, 1, 0
+    while True:
+        a = x.numerator // x.denominator
+        p0, q0, p1, q1 = p1, q1, a * p1 + p0, a * q1 + q0
+        if q1 >= DIVISOR_LIMIT:
+            return None
+        if p1 / q1 == v:  # (int / int is correctly rounded)
+            return q1
+        x -= a
+        if x == 0:
+            return None
+        x = 1 / x
+
+
+def _divisor_form(k: np.ndarray) -> tuple[np.ndarray, int] | None:
+    nonzero = k[k != 0]
+    if nonzero.size == 0 or not np.isfinite(nonzero).all():
+        return None
+    values = np.unique(np.abs(nonzero))
+    if values.size > _DIVISOR_VALUES:
+        return None
+    d = 1
+    for v in values.tolist():
+        whole = v * d
+        if whole == round(whole) and round(whole) / d == v:  # already a multiple of 1/d
+            continue
+        q = _denominator(v)
+        if q is None:
+            return None
+        d = d * q // math.gcd(d, q)
+        if d >= DIVISOR_LIMIT:
+            return None
+    if d & (d - 1) == 0:  # 1 or a power of two: whole numbers times a power of two (integer_form)
+        return None
+    m = np.rint(k * d)
+    if np.abs(m).max() >= DIVISOR_LIMIT or not np.array_equal(m / d, k):
+        return None
+    frozen(m)
+    return m, d
+
+
+_DIVISORS = Memo()
+
+
+def divisor_form(k: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """``(m, d)`` with ``k == m / d`` value by value (each the float64 quotient, correctly rounded: how
+    a kernel file's ``"scale": d`` and ``box:N``, ``ones / N**2``, are built), ``m`` whole numbers and
+    ``d`` a whole number that is no power of two, both below :data:`DIVISOR_LIMIT`; else None.
+
+    ``d`` is the least common multiple of each value's least denominator (:func:`_denominator`).
+    Remembered per kernel; ``m`` is read-only.
+
+    >>> m, d = divisor_form(np.array([[1.0, 2.0, 3.0]]) / 7)
+    >>> m.tolist(), d
+    ([[1.0, 2.0, 3.0]], 7)
+    >>> divisor_form(np.full((10, 10), 0.01))[1], divisor_form(np.ones((4, 4)) / 16), divisor_form(np.array([[0.1, 0.2, 3 * 0.1]]))
+    (100, None, None)
+
+    (``3 * 0.1`` is 0.30000000000000004, not 3/10: that kernel is whole numbers times 0.1, not over 10.)
+    Decimals of up to seven places are whole numbers over a power of ten (0.1234567: d = 10**7).
+    """
+    k = np.asarray(k, dtype=np.float64)
+    return _DIVISORS.get(array_key(k), _divisor_form, k)
+
+
+def _exact_terms(k: np.ndarray) -> tuple[np.ndarray, float, int | None] | None:
+    form = integer_form(k)
+    if form is not None and np.frexp(form[1])[0] == 0.5:
+        return form[0], form[1], None
+    two = integer_form(k, power_of_two=True)
+    if two is not None:
+        return two[0], two[1], None
+    div = divisor_form(k)
+    if div is not None:
+        return div[0], 1.0 / div[1], div[1]
+    return None if form is None else (form[0], form[1], None)
+
+
+_TERMS = Memo()
+
+
+def exact_terms(k: np.ndarray) -> tuple[np.ndarray, float, int | None] | None:
+    """``(m, q, d)``: the whole numbers ``m`` a kernel is made of and how its scale is applied, else None.
+
+    ``d`` None: ``k == m * q`` exactly (:func:`integer_form`), ``q`` a power of two where one
+    serves (the exact case of the direct loops: every product is exact); ``d`` a whole number:
+    ``k == m / d`` (:func:`divisor_form`, ``q = 1/d``): every path sums the whole numbers ``m``
+    and divides by ``d`` once, so that on whole-number data within the compute dtype's exact range
+    each output is the one correctly rounded quotient of its exact sum (a multiplication by the
+    inexact ``1/d`` is not: 7350 * 0.01 is not 73.5 in float32).  Remembered per kernel.
+
+    >>> exact_terms(np.ones((2, 2)) / 9)[1:], exact_terms(np.array([[1.0, 3.0]]) / 16)[1:]
+    ((0.1111111111111111, 9), (0.0625, None))
+    """
+    k = np.asarray(k, dtype=np.float64)
+    return _TERMS.get(array_key(k), _exact_terms, k)
+
+
+def divided(k: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """``(m, d)`` when the direct loops sum the whole numbers ``m`` and divide each output by ``d``
+    (:func:`exact_terms` with a divisor), else None: they take ``k``'s own weights."""
+    terms = exact_terms(k)
+    return None if terms is None or terms[2] is None else (terms[0], terms[2])
 
 
 def largest_magnitude(dtype: np.dtype) -> int:
@@ -111,13 +245,17 @@ def rank1_factors(k: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarra
 def _rank1_factors(k: np.ndarray, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray] | None:
     if min(k.shape) < 2:
         return None
-    form = integer_form(k)
-    if form is not None:
-        m, q = form
+    terms = exact_terms(k)
+    if terms is not None:
+        m, q, d = terms
         factors = _integer_rank1(m)
         # whole numbers not exactly rank 1: factors within the rounding would break the bytes the exact
         # paths give (a 2x5 kernel of 1500000 with one 1500001 went separable and was 1 off)
-        return None if factors is None else (factors[0], factors[1] * q)
+        if factors is None:
+            return None
+        # with a divisor the loops take the whole numbers and divide (engine._build_direct); these
+        # factors, the row over d, serve the cost rules and the volume passes
+        return factors[0], (factors[1] * q if d is None else factors[1] / d)
     s = np.linalg.svd(k, compute_uv=False)
     tol = 8 * np.finfo(dtype).eps
     if s[0] == 0 or s[1] > tol * s[0]:
@@ -185,22 +323,24 @@ def data_stats(x3: np.ndarray) -> tuple[bool, float]:
 
 def exact_form(x3: np.ndarray | None, k: np.ndarray, dtype: np.dtype, fill: float = 0.0,
                stats=None) -> tuple[np.ndarray, float, float, bool] | None:
-    """``(m, q, bound, direct_exact)`` for whole-number input and ``k = m * q`` (integer ``m``), else None.
+    """``(m, q, bound, direct_exact)`` for whole-number input and ``k = m * q`` or ``m / d`` (integer
+    ``m``, :func:`exact_terms`), else None.
 
     ``bound = max|x| * sum|m|`` bounds every partial sum (the constant ``fill`` counted with
     x); ``direct_exact``: the direct loops compute this correlation exactly (``q`` a power of
-    two and ``bound`` a whole number the compute dtype holds).  ``stats()``: the data's
+    two, or the divisor ``d`` applied once to the exact sum, and ``bound`` a whole number the
+    compute dtype holds).  ``stats()``: the data's
     :func:`data_stats` when ``x3`` is not at hand (a tiled image's, from all its tiles).
     """
-    form = integer_form(k)
-    if form is None:
+    terms = exact_terms(k)
+    if terms is None:
         return None
-    m, q = form
+    m, q, d = terms
     whole, top = stats() if stats is not None else data_stats(x3)
     bound = float(np.abs(m).sum()) * max(top, abs(float(fill)))
     if not whole:
         return None
-    direct_exact = np.frexp(q)[0] == 0.5 and bound < 2.0 ** (np.finfo(dtype).nmant + 1)
+    direct_exact = (d is not None or np.frexp(q)[0] == 0.5) and bound < 2.0 ** (np.finfo(dtype).nmant + 1)
     return m, q, bound, bool(direct_exact)
 
 
@@ -213,9 +353,10 @@ def fft_form(x3: np.ndarray | None, k: np.ndarray, dtype: np.dtype, mode_code: i
              stats=None):
     """How the FFT path treats this call.
 
-    ``("exact", (m, q))``: whole-number input and a kernel of whole numbers times ``q``: the
-    FFT transforms ``m`` in float64, rounds to the exact whole-number sums and applies ``q``
-    once (the direct loops' exact result where they are exact; one rounding otherwise).
+    ``("exact", (m, q, d))``: whole-number input and a kernel of whole numbers times ``q``, or
+    divided by ``d`` (:func:`exact_terms`; ``d`` None for the former): the FFT transforms ``m``
+    in float64, rounds to the exact whole-number sums and applies ``q`` once, or divides by
+    ``d`` (the direct loops' exact result where they are exact; one rounding otherwise).
     ``("avoid", None)``: the direct loops are exact and the sums too large for that (the
     dispatcher then takes a direct path).  ``("plain", None)``: neither is exact; the FFT's
     error is relative to the block (see :mod:`kernelcli._core.fft`).  ``pinned``
@@ -225,10 +366,10 @@ def fft_form(x3: np.ndarray | None, k: np.ndarray, dtype: np.dtype, mode_code: i
     if pinned == "plain":
         return "plain", None
     if pinned == "exact":
-        form = integer_form(k)
-        if form is None:
+        terms = exact_terms(k)
+        if terms is None:
             raise ValueError("the FFT's exact form was pinned for a kernel that has none")
-        return "exact", form
+        return "exact", terms
     if mode_code == CONSTANT and not float(fill).is_integer():
         return "plain", None
     form = exact_form(x3, k, dtype, fill, stats)
@@ -236,5 +377,5 @@ def fft_form(x3: np.ndarray | None, k: np.ndarray, dtype: np.dtype, mode_code: i
         return "plain", None
     m, q, bound, direct_exact = form
     if bound < FFT_EXACT_BOUND:
-        return "exact", (m, q)
+        return "exact", exact_terms(k)
     return ("avoid", None) if direct_exact else ("plain", None)

@@ -125,8 +125,8 @@ def _pool_avg2_rows__uint8d2r_i_float32d2_boold1(packed, i0, i1):
         w[9] = 1
 
 
-def _conv_dense_direct__float32d2r_i_int64d1r_int64d1r_int64d2r_i_f_i_i_i_i_int64d1r_int64d1r_float32d1r_float32d2_boold1(packed, i0, i1):
-    w = carray(_int64_at(packed), 29)
+def _conv_dense_direct__float32d2r_i_int64d1r_int64d1r_int64d2r_i_f_i_i_i_i_int64d1r_int64d1r_float32d1r_f_float32d2_boold1(packed, i0, i1):
+    w = carray(_int64_at(packed), 30)
     try:
         conv.dense_direct(
             read_only(carray(_float32_at(w[0]), (w[1], w[2]))),
@@ -143,17 +143,18 @@ def _conv_dense_direct__float32d2r_i_int64d1r_int64d1r_int64d2r_i_f_i_i_i_i_int6
             read_only(carray(_int64_at(w[17]), (w[18],))),
             read_only(carray(_int64_at(w[19]), (w[20],))),
             read_only(carray(_float32_at(w[21]), (w[22],))),
-            carray(_float32_at(w[23]), (w[24], w[25])),
-            carray(_bool_at(w[26]), (w[27],)),
+            _float64_of(w[23]),
+            carray(_float32_at(w[24]), (w[25], w[26])),
+            carray(_bool_at(w[27]), (w[28],)),
             i0,
             i1,
         )
     except Exception:  # (a C function cannot raise: the caller finds the mark and runs the job again)
-        w[28] = 1
+        w[29] = 1
 
 
-def _conv_dense_rows__float32d2r_i_int64d1r_int64d1r_int64d2r_i_f_i_i_int64d1r_int64d1r_float32d1r_float32d2_boold1(packed, i0, i1):
-    w = carray(_int64_at(packed), 27)
+def _conv_dense_rows__float32d2r_i_int64d1r_int64d1r_int64d2r_i_f_i_i_int64d1r_int64d1r_float32d1r_f_float32d2_boold1(packed, i0, i1):
+    w = carray(_int64_at(packed), 28)
     try:
         conv.dense_rows(
             read_only(carray(_float32_at(w[0]), (w[1], w[2]))),
@@ -168,17 +169,18 @@ def _conv_dense_rows__float32d2r_i_int64d1r_int64d1r_int64d2r_i_f_i_i_int64d1r_i
             read_only(carray(_int64_at(w[15]), (w[16],))),
             read_only(carray(_int64_at(w[17]), (w[18],))),
             read_only(carray(_float32_at(w[19]), (w[20],))),
-            carray(_float32_at(w[21]), (w[22], w[23])),
-            carray(_bool_at(w[24]), (w[25],)),
+            _float64_of(w[21]),
+            carray(_float32_at(w[22]), (w[23], w[24])),
+            carray(_bool_at(w[25]), (w[26],)),
             i0,
             i1,
         )
     except Exception:  # (a C function cannot raise: the caller finds the mark and runs the job again)
-        w[26] = 1
+        w[27] = 1
 
 
-def _conv_dense_rows__uint8d2r_i_int64d1r_int64d1r_int64d2r_i_f_i_i_int64d1r_int64d1r_float32d1r_float32d2_boold1(packed, i0, i1):
-    w = carray(_int64_at(packed), 27)
+def _conv_dense_rows__uint8d2r_i_int64d1r_int64d1r_int64d2r_i_f_i_i_int64d1r_int64d1r_float32d1r_f_float32d2_boold1(packed, i0, i1):
+    w = carray(_int64_at(packed), 28)
     try:
         conv.dense_rows(
             read_only(carray(_uint8_at(w[0]), (w[1], w[2]))),
@@ -193,17 +195,18 @@ def _conv_dense_rows__uint8d2r_i_int64d1r_int64d1r_int64d2r_i_f_i_i_int64d1r_int
             read_only(carray(_int64_at(w[15]), (w[16],))),
             read_only(carray(_int64_at(w[17]), (w[18],))),
             read_only(carray(_float32_at(w[19]), (w[20],))),
-            carray(_float32_at(w[21]), (w[22], w[23])),
-            carray(_bool_at(w[24]), (w[25],)),
+            _float64_of(w[21]),
+            carray(_float32_at(w[22]), (w[23], w[24])),
+            carray(_bool_at(w[25]), (w[26],)),
             i0,
             i1,
         )
     except Exception:  # (a C function cannot raise: the caller finds the mark and runs the job again)
-        w[26] = 1
+        w[27] = 1
 
 
-def _conv_separable_direct__float32d2r_i_int64d1r_int64d1r_f_i_i_int64d1r_float32d1r_int64d1r_float32d1r_float32d2_boold1(packed, i0, i1):
-    w = carray(_int64_at(packed), 25)
+def _conv_separable_direct__float32d2r_i_int64d1r_int64d1r_f_i_i_int64d1r_float32d1r_int64d1r_float32d1r_f_float32d2_boold1(packed, i0, i1):
+    w = carray(_int64_at(packed), 26)
     try:
         conv.separable_direct(
             read_only(carray(_float32_at(w[0]), (w[1], w[2]))),
@@ -217,17 +220,18 @@ def _conv_separable_direct__float32d2r_i_int64d1r_int64d1r_f_i_i_int64d1r_float3
             read_only(carray(_float32_at(w[13]), (w[14],))),
             read_only(carray(_int64_at(w[15]), (w[16],))),
             read_only(carray(_float32_at(w[17]), (w[18],))),
-            carray(_float32_at(w[19]), (w[20], w[21])),
-            carray(_bool_at(w[22]), (w[23],)),
+            _float64_of(w[19]),
+            carray(_float32_at(w[20]), (w[21], w[22])),
+            carray(_bool_at(w[23]), (w[24],)),
             i0,
             i1,
         )
     except Exception:  # (a C function cannot raise: the caller finds the mark and runs the job again)
-        w[24] = 1
+        w[25] = 1
 
 
-def _sep8_separable_cast__uint8d2r_i_int64d1r_int64d1r_f_i_i_int64d1r_float32d1r_int64d1r_float32d1r_uint8d2_boold1(packed, i0, i1):
-    w = carray(_int64_at(packed), 25)
+def _sep8_separable_cast__uint8d2r_i_int64d1r_int64d1r_f_i_i_int64d1r_float32d1r_int64d1r_float32d1r_f_uint8d2_boold1(packed, i0, i1):
+    w = carray(_int64_at(packed), 26)
     try:
         sep8.separable_cast(
             read_only(carray(_uint8_at(w[0]), (w[1], w[2]))),
@@ -241,17 +245,18 @@ def _sep8_separable_cast__uint8d2r_i_int64d1r_int64d1r_f_i_i_int64d1r_float32d1r
             read_only(carray(_float32_at(w[13]), (w[14],))),
             read_only(carray(_int64_at(w[15]), (w[16],))),
             read_only(carray(_float32_at(w[17]), (w[18],))),
-            carray(_uint8_at(w[19]), (w[20], w[21])),
-            carray(_bool_at(w[22]), (w[23],)),
+            _float64_of(w[19]),
+            carray(_uint8_at(w[20]), (w[21], w[22])),
+            carray(_bool_at(w[23]), (w[24],)),
             i0,
             i1,
         )
     except Exception:  # (a C function cannot raise: the caller finds the mark and runs the job again)
-        w[24] = 1
+        w[25] = 1
 
 
-def _sep8_separable_cast__uint8d2r_i_int64d1r_int64d1r_f_i_i_int64d1r_float32d1r_int64d1r_float32d1r_float32d2_boold1(packed, i0, i1):
-    w = carray(_int64_at(packed), 25)
+def _sep8_separable_cast__uint8d2r_i_int64d1r_int64d1r_f_i_i_int64d1r_float32d1r_int64d1r_float32d1r_f_float32d2_boold1(packed, i0, i1):
+    w = carray(_int64_at(packed), 26)
     try:
         sep8.separable_cast(
             read_only(carray(_uint8_at(w[0]), (w[1], w[2]))),
@@ -265,13 +270,14 @@ def _sep8_separable_cast__uint8d2r_i_int64d1r_int64d1r_f_i_i_int64d1r_float32d1r
             read_only(carray(_float32_at(w[13]), (w[14],))),
             read_only(carray(_int64_at(w[15]), (w[16],))),
             read_only(carray(_float32_at(w[17]), (w[18],))),
-            carray(_float32_at(w[19]), (w[20], w[21])),
-            carray(_bool_at(w[22]), (w[23],)),
+            _float64_of(w[19]),
+            carray(_float32_at(w[20]), (w[21], w[22])),
+            carray(_bool_at(w[23]), (w[24],)),
             i0,
             i1,
         )
     except Exception:  # (a C function cannot raise: the caller finds the mark and runs the job again)
-        w[24] = 1
+        w[25] = 1
 
 
 #: (the loop, its arguments' kinds) -> the wrapper (compiled on first use)
@@ -280,19 +286,19 @@ LOOPS = {
     (pool.avg2_rows, ((np.dtype('float32'), 2, True), 'int', (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _pool_avg2_rows__float32d2r_i_float32d2_boold1,
     (pool.avg2_rows, ((np.dtype('float64'), 2, True), 'int', (np.dtype('float64'), 2, False), (np.dtype('bool'), 1, False),)): _pool_avg2_rows__float64d2r_i_float64d2_boold1,
     (pool.avg2_rows, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _pool_avg2_rows__uint8d2r_i_float32d2_boold1,
-    (conv.dense_direct, ((np.dtype('float32'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('int64'), 2, True), 'int', 'float', 'int', 'int', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _conv_dense_direct__float32d2r_i_int64d1r_int64d1r_int64d2r_i_f_i_i_i_i_int64d1r_int64d1r_float32d1r_float32d2_boold1,
-    (conv.dense_rows, ((np.dtype('float32'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('int64'), 2, True), 'int', 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _conv_dense_rows__float32d2r_i_int64d1r_int64d1r_int64d2r_i_f_i_i_int64d1r_int64d1r_float32d1r_float32d2_boold1,
-    (conv.dense_rows, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('int64'), 2, True), 'int', 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _conv_dense_rows__uint8d2r_i_int64d1r_int64d1r_int64d2r_i_f_i_i_int64d1r_int64d1r_float32d1r_float32d2_boold1,
-    (conv.separable_direct, ((np.dtype('float32'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _conv_separable_direct__float32d2r_i_int64d1r_int64d1r_f_i_i_int64d1r_float32d1r_int64d1r_float32d1r_float32d2_boold1,
-    (sep8.separable_cast, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('uint8'), 2, False), (np.dtype('bool'), 1, False),)): _sep8_separable_cast__uint8d2r_i_int64d1r_int64d1r_f_i_i_int64d1r_float32d1r_int64d1r_float32d1r_uint8d2_boold1,
-    (sep8.separable_cast, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _sep8_separable_cast__uint8d2r_i_int64d1r_int64d1r_f_i_i_int64d1r_float32d1r_int64d1r_float32d1r_float32d2_boold1,
+    (conv.dense_direct, ((np.dtype('float32'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('int64'), 2, True), 'int', 'float', 'int', 'int', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), 'float', (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _conv_dense_direct__float32d2r_i_int64d1r_int64d1r_int64d2r_i_f_i_i_i_i_int64d1r_int64d1r_float32d1r_f_float32d2_boold1,
+    (conv.dense_rows, ((np.dtype('float32'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('int64'), 2, True), 'int', 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), 'float', (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _conv_dense_rows__float32d2r_i_int64d1r_int64d1r_int64d2r_i_f_i_i_int64d1r_int64d1r_float32d1r_f_float32d2_boold1,
+    (conv.dense_rows, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('int64'), 2, True), 'int', 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), 'float', (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _conv_dense_rows__uint8d2r_i_int64d1r_int64d1r_int64d2r_i_f_i_i_int64d1r_int64d1r_float32d1r_f_float32d2_boold1,
+    (conv.separable_direct, ((np.dtype('float32'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), 'float', (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _conv_separable_direct__float32d2r_i_int64d1r_int64d1r_f_i_i_int64d1r_float32d1r_int64d1r_float32d1r_f_float32d2_boold1,
+    (sep8.separable_cast, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), 'float', (np.dtype('uint8'), 2, False), (np.dtype('bool'), 1, False),)): _sep8_separable_cast__uint8d2r_i_int64d1r_int64d1r_f_i_i_int64d1r_float32d1r_int64d1r_float32d1r_f_uint8d2_boold1,
+    (sep8.separable_cast, ((np.dtype('uint8'), 2, True), 'int', (np.dtype('int64'), 1, True), (np.dtype('int64'), 1, True), 'float', 'int', 'int', (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), (np.dtype('int64'), 1, True), (np.dtype('float32'), 1, True), 'float', (np.dtype('float32'), 2, False), (np.dtype('bool'), 1, False),)): _sep8_separable_cast__uint8d2r_i_int64d1r_int64d1r_f_i_i_int64d1r_float32d1r_int64d1r_float32d1r_f_float32d2_boold1,
 }
 #: the SHA-256 of the loops' modules (and of the package modules they import), as this file was written.
 #: Numba keys an entry point's cache on this file alone, and the entry point holds the loop's code: a loop
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = 'cdb2cba6ee55d9f56333fe633a19660466be1bc7fd93d4fae402df5d54d4d6b7'
+LOOP_SOURCES = 'c0f35b612f4eebd918f7b972b2b788779fa5f4b82b40221faa5edb24088e0375'
 
 
 _ENTRIES: dict = {}

@@ -2,7 +2,8 @@
 
 They compute the same sums as the jitted loops; those may add in another order (several
 taps at once, two 1-D passes, an FFT), so results agree within float rounding, and exactly
-for integer data with integer kernels.  Which path a call takes depends only on the call
+for integer data with integer kernels (times a power of two, or over a whole number: the
+sums of the whole numbers then divided once, as the loops do).  Which path a call takes depends only on the call
 (see ``costs.jit_start_seconds``), never on what the process did before.
 """
 
@@ -195,7 +196,8 @@ BAND_BYTES = 256 << 10  # within the L2 cache: 2x faster than 4 MiB bands (12 MP
 
 
 def correlate_bands(x: np.ndarray, k: np.ndarray, widths: tuple[int, int, int, int], mode: int, value: float, dtype,
-                    stride: tuple[int, int], dilation: tuple[int, int], oh: int, ow: int, rounded=None) -> np.ndarray:
+                    stride: tuple[int, int], dilation: tuple[int, int], oh: int, ow: int, rounded=None,
+                    divisor: int | None = None) -> np.ndarray:
     """``correlate(pad3d(x, *widths, mode, value, dtype), k, ...)``, a band of output rows at a time.
 
     Every output value is the same sum, in the same order, as over the whole padded copy (the
@@ -204,6 +206,8 @@ def correlate_bands(x: np.ndarray, k: np.ndarray, widths: tuple[int, int, int, i
     less), and works in the CPU's cache.  ``rounded``: the integer dtype the caller rounds the
     result into (:func:`rounded`); when the sums are exact in that very dtype
     (:func:`exact_integer_dtype`), they are returned in it, as rounding would give them.
+    ``divisor``: ``k`` holds whole numbers and the kernel is ``k / divisor`` (:func:`.forms.divided`):
+    each band's sums are divided by it once, in ``dtype`` (the jitted loops' :func:`.conv._divide`).
 
     >>> from .config import REFLECT
     >>> x = np.arange(30.0).reshape(5, 6, 1)
@@ -219,10 +223,12 @@ def correlate_bands(x: np.ndarray, k: np.ndarray, widths: tuple[int, int, int, i
     work, kw = (dtype, k) if exact is None else (exact, k.astype(exact))
     per_row = (w + left + right) * c * np.dtype(work).itemsize
     band = max(1, BAND_BYTES // max(1, per_row * sh))
-    kept = exact is not None and rounded is not None and np.dtype(rounded) == exact  # the sums are what rounding gives
+    # the sums are what rounding gives
+    kept = exact is not None and rounded is not None and np.dtype(rounded) == exact and divisor is None
     if band >= oh:  # one band: the whole padded copy (the rows a band gathers, without the gathering)
         out = correlate(pad3d(x, top, bottom, left, right, mode, value, work), kw, sh, sw, dh, dw, oh, ow)
-        return out if exact is None or kept else out.astype(dtype)
+        out = out if exact is None or kept else out.astype(dtype)
+        return out if divisor is None else _divided(out, divisor)
     out = np.empty((oh, ow, c), dtype=exact if kept else dtype)
     sums = None if exact is None or kept else np.empty((band, ow, c), dtype=exact)
     rows = source_indices(h, top, bottom, mode)
@@ -245,7 +251,14 @@ def correlate_bands(x: np.ndarray, k: np.ndarray, widths: tuple[int, int, int, i
             correlate(part, kw, sh, sw, dh, dw, b - a, ow, out=out[a:b], product=product[: b - a])
         else:
             np.copyto(out[a:b], correlate(part, kw, sh, sw, dh, dw, b - a, ow, out=sums[: b - a], product=product[: b - a]))
+        if divisor is not None:
+            _divided(out[a:b], divisor)
     return out
+
+
+def _divided(out: np.ndarray, divisor: int) -> np.ndarray:
+    """``out /= divisor`` in ``out``'s float dtype, in place: one correctly rounded quotient a value."""
+    return np.divide(out, out.dtype.type(divisor), out=out)
 
 
 #: the integer dtype :func:`correlate_bands` sums in when the float sums are exact and fit it

@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 
 from .config import JIT
-from .conv import _border_cells
+from .conv import _border_cells, _divide
 from .eightbit import row_target, store_rounded
 from .retype import alive, borrowed
 from .screen import screen_row
@@ -46,7 +46,7 @@ def reads_in_place(src_dtype: np.dtype, fill: float) -> bool:
 
 
 @njit(**JIT)
-def separable_cast(x, channels, rows, cols, fill, left, stride_h, vrow, vws, hoff, hws, out, flags, i0, i1):
+def separable_cast(x, channels, rows, cols, fill, left, stride_h, vrow, vws, hoff, hws, divisor, out, flags, i0, i1):
     """Rows ``i0:i1`` of ``out`` for a rank-1 kernel on uint8 ``x``, horizontal stride 1, fill +0.0.
 
     The arguments of :func:`conv.separable_direct`.  The ring of float rows (:func:`conv.separable_rows`)
@@ -60,7 +60,8 @@ def separable_cast(x, channels, rows, cols, fill, left, stride_h, vrow, vws, hof
     starts with, and so the last bit of a few border outputs.)
 
     ``out`` may be an integer array (the API's ``dtype=``): each float row is then rounded into it
-    (:func:`.eightbit.store_rounded`) while in cache, and no float result is written to memory.
+    (:func:`.eightbit.store_rounded`) while in cache, after its division by ``divisor``
+    (:func:`.conv._divide`), and no float result is written to memory.
     """
     x, rows, cols, out, flags = borrowed(x), borrowed(rows), borrowed(cols), borrowed(out), borrowed(flags)
     vrow, vws, hoff, hws = borrowed(vrow), borrowed(vws), borrowed(hoff), borrowed(hws)
@@ -103,6 +104,7 @@ def separable_cast(x, channels, rows, cols, fill, left, stride_h, vrow, vws, hof
         _border_cells(tmp, inner, cols, c, zero, left + w, wp)
         row = row_target(out, i, spare)
         apply_taps(row, tmp, 0, hoff, hws)
+        _divide(row, divisor)
         screen_row(row, flags, i)
         store_rounded(row, out, i)
     alive(tmp_memory, window_memory, wstarts_memory, starts_memory, spare_memory)
