@@ -170,3 +170,22 @@ def test_a_bool_array_pads_as_numpy_pads_it(tmp_path):
         assert padded.dtype == bool and np.array_equal(padded, np.pad(x, 1, constant_values=bool(int(value))))
     r = run(tmp_path, "pad", "b.npy", "-p", "1", "--value", "2", "-o", "b2.npy")
     assert r.returncode == 2 and "--value 2 does not fit this bool input: expected a whole number from 0 to 1" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("channels", [1, 3], ids=["grey", "rgb"])
+@pytest.mark.parametrize("shape", [(40, 40), (30, 50)], ids=["square", "oblong"])
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_a_turned_tiff_is_turned_or_refused_never_scrambled(tmp_path, shape, orientation, channels):
+    # Pillow 13 turns an oblong greyscale TIFF with Orientation 5-8 at the wrong row length: the image was read
+    # scrambled and convolved without a word (a colour one it turns right)
+    tifffile = pytest.importorskip("tifffile")
+    x = np.random.default_rng(0).integers(0, 256, shape + ((channels,) if channels > 1 else ()), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "o.tif", x, extratags=[(274, "H", 1, orientation, True)])
+    r = run(tmp_path, "pad", "o.tif", "-p", "0", "-o", "p.npy", "-q")
+    if orientation in (6, 8) and shape[0] != shape[1] and channels == 1:
+        assert r.returncode == 2 and "o.tif: declared 30x50 but decoded as 50x30 (its Orientation tag turns it)" in r.stderr
+        assert not (tmp_path / "p.npy").exists()
+        return
+    assert r.returncode == 0, r.stderr
+    turned = {1: x, 3: np.rot90(x, 2), 6: np.rot90(x, 3), 8: np.rot90(x, 1)}[orientation]
+    assert np.array_equal(np.load(tmp_path / "p.npy"), turned)

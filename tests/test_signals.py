@@ -98,7 +98,10 @@ def test_a_signal_to_the_process_group_leaves_no_process(tmp_path, sig):
                             preexec_fn=interruptible, start_new_session=True)
     try:
         assert wait_for(lambda: (tmp_path / "out").is_dir() and any((tmp_path / "out").iterdir()), proc), proc.communicate()
-        os.killpg(proc.pid, sig)
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:  # a test process descheduled long enough finds the batch done
+            pytest.skip("the batch finished before the signal was sent")
         _, err = proc.communicate(timeout=120)
         deadline = time.monotonic() + 10
         while _session_members(proc.pid) and time.monotonic() < deadline:

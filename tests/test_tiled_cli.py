@@ -530,12 +530,12 @@ def test_a_tiff_the_tiled_reader_cannot_convert_is_refused_or_read_in_memory(tif
     r = invoke("convolve", src, "-k", "box:3", "--tiled", "-o", "o.npy")
     assert code(r) == 2 and "Orientation 6" in r.stderr and "leave out --tiled" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "o.npy").exists()
-    ok(invoke("convolve", src, "-k", "box:3", "-o", "mem.npy"))
+    # in memory Pillow 13 decodes this oblong greyscale one scrambled: refused there too (io.decode.decode)
+    r = invoke("convolve", src, "-k", "box:3", "-o", "mem.npy")
+    assert code(r) == 2 and "its Orientation tag turns it" in r.stderr
     monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "80K")  # over the cap by the file's header: not tile by tile
     r = invoke("convolve", src, "-k", "box:3", "-o", "auto.npy")
-    assert "tile by tile" not in r.stderr
-    if code(r) == 0:
-        assert np.array_equal(np.load(tmp_path / "auto.npy"), np.load(tmp_path / "mem.npy"))
+    assert "tile by tile" not in r.stderr and code(r) == 2
 
 
 @pytest.mark.parametrize("options", [("--tiled",), ("--chunks", "32")])

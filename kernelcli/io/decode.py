@@ -131,6 +131,8 @@ class Opened:
     wait: Callable[[], None] | None = None
     #: closes it once that thread is done, for no reader will take it
     abandon: Callable[[], None] | None = None
+    #: the size Pillow declared before decoding (:func:`decode` checks the pixels kept it)
+    declared: tuple[int, int] | None = None
 
 
 def _bomb_size(exc: BaseException, limit: int) -> str:
@@ -220,15 +222,28 @@ def open_image(p: Path, *, limit: int, max_bytes: int | None) -> Opened:
         except BaseException:
             im.close()
             raise
-    return Opened(p, im, im.format or "?", limit, found + notes)
+    return Opened(p, im, im.format or "?", limit, found + notes, declared=(w, h))
 
 
 def decode(opened: Opened) -> None:
-    """Decode the pixels of ``opened`` (or wait for the thread that does); call inside :func:`reading`."""
+    """Decode the pixels of ``opened`` (or wait for the thread that does); call inside :func:`reading`.
+
+    Pillow 13 gives a TIFF whose Orientation tag turns it a quarter (5-8) the turned size, and turns
+    the pixels as it decodes them; for a greyscale one it decodes them at the wrong row length and
+    falls back to the stored size: a scrambled image, refused here (a colour one is turned right).
+    """
     if opened.wait is None:
         opened.image.load()
     else:
         opened.wait()
+    size = opened.image.size
+    if opened.declared is not None and size != opened.declared:
+        (w, h), (dw, dh) = size, opened.declared
+        raise ImageReadError(
+            f"{opened.path}: declared {dw}x{dh} but decoded as {w}x{h}"
+            f"{' (its Orientation tag turns it)' if opened.format == 'TIFF' else ''}: the pixels cannot be read correctly; "
+            f"{'save it without the Orientation tag, or as PNG' if opened.format == 'TIFF' else 'the file may be damaged'}"
+        )
 
 
 def _sixteen_bit_colour(im) -> bool:
