@@ -313,3 +313,27 @@ class TestItems4And5MemoryCap:
             code, err, peak = _peak_run(command, tmp_path, {"KERNELCLI_MAX_MEMORY": "512M"})
             assert code == 2 and "would need about" in err and "1024x1024" in err, err
             assert peak < 400, peak
+
+
+@pytest.mark.parametrize("args, code, words", [
+    (["convolve", "bad.png", "-k", "sobel_v"], 2, "bad.png: cannot decode"),
+    (["convolve", "a.png", "-k", "sobel_v", "--stride", "0"], 2, "--stride"),
+    (["convolve", "a.png", "-k", "sobel_v", "-o", "a.png"], 4, "would overwrite the input"),
+    (["convolve", "a.png", "-k", "nosuch"], 3, "unknown kernel"),
+    (["pool", "in", "-r", "--size", "2", "--out-dir", "in/o"], 4, "inside the input"),
+    (["shape", "--in", "24", "--f", "50"], 2, "larger than the padded input"),
+    (["summary", "nosuch"], 3, "no such spec file"),
+    (["kernels", "show", "nosuch"], 3, "unknown kernel"),
+])
+def test_json_prints_a_record_of_a_failure(tmp_path, args, code, words):
+    # stdout was empty: "--json is always valid JSON" held only for calls that got as far as their document
+    from conftest import run_cli
+
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "a.png")
+    (tmp_path / "in").mkdir()
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "in" / "b.png")
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    r = run_cli(*args, "--json", cwd=tmp_path)
+    doc = json.loads(r.stdout)
+    assert r.returncode == code and (doc["status"], doc["code"]) == ("failed", code) and words in doc["error"], r.stderr
+    assert doc["error"] in r.stderr  # the same words as the error line

@@ -194,9 +194,11 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
             typer.secho(f"error: {interrupted_message(cause)}", fg=typer.colors.RED, err=True)
             return interrupt_exit_code(cause)
         except click.exceptions.ClickException as exc:
-            from ._common import error
+            from ._common import error, failure_record, print_json
 
             error(click_error_line(exc))
+            if "--json" in argv[: argv.index("--")] if "--" in argv else "--json" in argv:
+                print_json(failure_record(exc.exit_code, click_error_line(exc)))  # stdout always carries JSON
             return exc.exit_code
         except typer.Exit as exc:
             return exc.exit_code

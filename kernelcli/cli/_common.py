@@ -231,6 +231,9 @@ def guarded(func: F) -> F:
 
         import warnings
 
+        global _JSON_PRINTED
+        _JSON_PRINTED = False
+        as_json = any(kwargs.get(name) for name in JSON_PARAMETERS)
         try:
             # every file this call reads is an input of its output checks; numpy's
             # RuntimeWarnings (overflow...) never reach the user: results are checked instead
@@ -244,14 +247,17 @@ def guarded(func: F) -> F:
             if isinstance(exc, StdoutError):
                 raise exit_with(stdout_failed(exc)) from None
             error(str(exc))
+            _failure_json(as_json, kwargs, exc.exit_code, str(exc))
             raise exit_with(exc.exit_code) from None
         except KeyboardInterrupt as exc:
             error(interrupted_message(exc))
+            _failure_json(as_json, kwargs, interrupt_exit_code(exc), interrupted_message(exc), "not run")
             raise exit_with(interrupt_exit_code(exc)) from None
         except MemoryError:
             # a limit should have refused it first (kernelcli.limits); never report it as a bug
             _traceback_if_debug()
             error(f"not enough memory for this operation; {MEMORY_HINT}")
+            _failure_json(as_json, kwargs, EXIT_USAGE, f"not enough memory for this operation; {MEMORY_HINT}")
             raise exit_with(EXIT_USAGE) from None
         except BrokenPipeError:
             # stdout was closed early (`kernelcli ... | head`): not a bug, nothing more to say
@@ -266,9 +272,43 @@ def guarded(func: F) -> F:
                 error(interrupted_message(stop))
                 raise exit_with(interrupt_exit_code(stop)) from None
             error(internal_error_message(exc))
+            _failure_json(as_json, kwargs, EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())}")
             raise exit_with(EXIT_INTERNAL) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+#: the names commands give their ``--json`` parameter
+JSON_PARAMETERS = ("json_out", "as_json", "json_")
+#: the call has printed its JSON document (:func:`print_json`): a failure after it prints no other
+_JSON_PRINTED = False
+
+
+def _failure_json(as_json: bool, kwargs: dict, code: int, message: str, status: str = "failed") -> None:
+    """With ``--json``, a call that fails before printing its document prints one record of the failure
+    (see :func:`failure_record`): stdout always carries JSON.  Never on a stdout that failed."""
+    if not as_json or _JSON_PRINTED or str(kwargs.get("out")) == "-":  # (with --out -, stdout carries the image)
+        return
+    inputs = kwargs.get("inputs") if kwargs.get("inputs") is not None else kwargs.get("input")
+    inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [] if inputs is None else [inputs]
+    out = kwargs.get("out")
+    try:
+        print_json(failure_record(code, message, status, input=str(inputs[0]) if len(inputs) == 1 else None,
+                                  output=str(out) if out is not None else None))
+    except (OSError, KernelcliError):  # stdout cannot take it: the error line on stderr said it all
+        _silence_stdout()
+
+
+def failure_record(code: int, message: str, status: str = "failed", **given: Any) -> dict[str, Any]:
+    """The JSON record of a call that failed: an input's record (its fields, null where unknown) with
+    ``status``, ``code`` and ``error``.
+
+    >>> failure_record(2, "x.png: no such file", input="x.png")["code"]
+    2
+    """
+    from ..batch_records import record_document
+
+    return record_document(None, status=status, code=code, error=message, **given)
 
 
 def _stop_replaced_by(exc: BaseException) -> KeyboardInterrupt | None:
@@ -390,6 +430,9 @@ def json_text(document: Any) -> str:
 def print_json(document: Any) -> None:
     """Print exactly one JSON document on stdout."""
     import re
+
+    global _JSON_PRINTED
+    _JSON_PRINTED = True
 
     text = json_text(document)
     # Keep each innermost list of numbers on one line, so a matrix reads as rows.
