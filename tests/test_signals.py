@@ -376,3 +376,29 @@ def test_a_stop_that_an_extension_turns_into_its_own_error_still_stops_the_call(
     assert "internal error" not in done.stderr
     message = {signal.SIGTERM: "terminated (SIGTERM)", signal.SIGHUP: "hung up (SIGHUP)", signal.SIGINT: "interrupted"}[sig]
     assert f"error: {message}" in done.stderr
+
+
+LATE = """
+import os, signal, sys
+import kernelcli.cli._batch as batch
+original = batch._Display.print_notes
+def print_notes(self):
+    os.kill(os.getpid(), signal.SIGTERM)  # every file is done; the report and the document are not out yet
+    return original(self)
+batch._Display.print_notes = print_notes
+from kernelcli.cli import entry
+sys.argv = ["kernelcli", "pad", "a.png", "b.png", "--p", "1", "--out-dir", "o", "--json", "--report", "r.json"]
+entry()
+"""
+
+
+def test_a_signal_after_the_last_file_still_leaves_the_report_and_the_document(tmp_path):
+    # the report and the JSON document were lost (exit 143, 0 bytes on stdout, no r.json) with every output written
+    for name in ("a.png", "b.png"):
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / name)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "KERNELCLI_WORKER": "off"}
+    done = subprocess.run([sys.executable, "-c", LATE], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 143, done.stderr
+    document = json.loads(done.stdout)
+    assert document["totals"]["ok"] == 2 and json.loads((tmp_path / "r.json").read_text()) == document
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["a_pad_constant.png", "b_pad_constant.png"]

@@ -178,20 +178,23 @@ def run_batch(
             print_json(result.as_dict())
         error(f"interrupted after {result.ok + result.failed} of {len(items)} files; finished outputs are kept, temporary files removed")
         raise exit_with(result.exit_code) from None
-    if not quiet:
-        display.print_notes()
-        for line in result.notes:
-            note(f"note: {line}")
-    if options.report is not None:
-        _write_report(options.report, result, force=force)
-    if json_out:
-        print_json(result.as_dict())
-    elif not quiet:  # -q: the files are the answer; nothing is printed
-        for record in result.records:
-            if record.status == "ok":
-                echo(record.output)
-    if not quiet:
-        note(result.summary())
+    from ..io.outputs import signals_deferred
+
+    with signals_deferred():  # every file is done: a signal now waits until the report and the document are out
+        if options.report is not None:
+            _write_report(options.report, result, force=force)
+        if not quiet:
+            display.print_notes()
+            for line in result.notes:
+                note(f"note: {line}")
+        if json_out:
+            print_json(result.as_dict())
+        elif not quiet:  # -q: the files are the answer; nothing is printed
+            for record in result.records:
+                if record.status == "ok":
+                    echo(record.output)
+        if not quiet:
+            note(result.summary())
     internal = [r for r in result.records if r.internal]
     if internal:
         from ._common import debug_enabled
