@@ -207,3 +207,16 @@ def test_gallery_reads_any_stdin_format_into_a_sheet_file(pipe, tmp_path, sheet)
         result = pipe("gallery", "-", "--family", "edge", "-o", sheet, "--force", data=(tmp_path / source).read_bytes())
         assert result.returncode == 0, result.stderr
         assert (tmp_path / sheet).stat().st_size > 0
+
+
+def test_a_reader_that_stops_early_gets_no_summary_of_the_output(tmp_path):
+    # `| head -c 10` ended the call with exit 1 while stderr said "... -> stdout 1500x1500, range ...": a success
+    import kernelcli
+
+    np.save(tmp_path / "big.npy", np.random.default_rng(0).random((1500, 1500)))
+    here = str(Path(kernelcli.__file__).resolve().parent.parent)
+    command = (f"PYTHONPATH={here} KERNELCLI_WORKER=off {sys.executable} -m kernelcli convolve big.npy -k sobel_v -o - "
+               "--format npy 2>err.txt | head -c 10 > /dev/null; echo ${PIPESTATUS[0]}")
+    done = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "1"
+    assert (tmp_path / "err.txt").read_text() == ""

@@ -191,7 +191,8 @@ def notes_held():
     as it ends: after what the block wrote on stdout on its way out (``-o -``: the image,
     copied as the command returns), or before the error of a command that failed.  A stdout
     that could not take the output (:class:`StdoutError`) drops them: the one error line
-    is all that is said, with no summary of an output that never arrived.
+    is all that is said, with no summary of an output that never arrived; so does a reader
+    that closed the pipe early (``| head -c 10``: exit 1, nothing said).
 
     >>> with notes_held():
     ...     note("a note")  # on stderr as the block ends
@@ -203,7 +204,7 @@ def notes_held():
     held = _HELD
     try:
         yield
-    except StdoutError:
+    except (StdoutError, BrokenPipeError):
         held.clear()
         raise
     finally:
