@@ -409,6 +409,21 @@ class TestCli:
             assert r.returncode == 2 and words in r.stderr, r.stderr
         assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
 
+    @pytest.mark.parametrize("args, extra", [
+        (("convolve", str(SAMPLES / "phantom3d.nii.gz"), "-k", "gaussian:1.5mm"), "nibabel"),
+        (("pool", str(SAMPLES / "phantom3d.nii.gz"), "--size", "2"), "nibabel"),
+        (("convolve", "m.npy", "-k", "sobel_v", "--tiled"), "dask"),
+        (("pool", "m.npy", "--size", "2", "--tiled"), "dask"),
+    ], ids=["volume", "volume pool", "tiled", "tiled pool"])
+    def test_a_report_is_written_for_volumes_and_tiled_runs(self, tmp_path, args, extra):
+        # --report was silently ignored there: exit 0, no file
+        pytest.importorskip(extra)
+        np.save(tmp_path / "m.npy", noise(2, (40, 30)).astype(np.float32))
+        r = run_in_process(*args, "--report", "r.json", "-q", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        record = json.loads((tmp_path / "r.json").read_text())["items"][0]
+        assert record["status"] == "ok" and record["operation"] and (tmp_path / record["output"]).exists()
+
     @pytest.mark.parametrize("raised, status, code", [
         ("term", "not run", 143), ("int", "not run", 130), ("bug", "failed", 70), ("memory", "failed", 1)])
     def test_a_single_report_carries_the_code_the_input_exits_with(self, tmp_path, raised, status, code):

@@ -129,6 +129,8 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     try:
         result = call()
         record.finished(result)
+        if getattr(result, "output", None) is not None:  # the default name the job chose (a volume's, a tiled run's)
+            record.output = str(result.output)
     except BaseException as exc:  # recorded as a batch records it, then handled by `guarded` as without --report
         if not (isinstance(exc, SystemExit) or _click_control(exc)):
             record.failed(exc, input.name if input.name in str(exc) else str(input), traceback.format_exc())

@@ -39,20 +39,27 @@ def single_tiled(inputs: list[Path], out_dir: Optional[Path], out: Optional[Path
 def run_single(input: Path, label: str, build: Callable[[Any, Any], Any], *, out: Optional[Path], force: bool, rescale: Optional[str],
                layout: Optional[str], chunks: Optional[str], scheduler: Optional[str], workers: Optional[int], json_out: bool,
                quiet: bool, volume_build: Callable[[Any, Any], Any] | None = None, name: Optional[str] = None,
-               notes: Optional[list[str]] = None) -> None:
-    """Run one input through the tiled path with a progress bar counting tiles; print the report.
+               notes: Optional[list[str]] = None, report_file: Optional[Path] = None) -> None:
+    """Run one input through the tiled path with a progress bar counting tiles; print the report
+    (and write it to ``report_file``, ``--report``, as for any one input).
 
     ``notes`` is filled by ``build`` as it builds (and shown with the report's own notes).
     """
     from ..tiled import files
+    from ._batch import run_reported
     from ._common import render_report
 
     sides = files.parse_chunks(chunks)
-    with _TileBar(enabled=not quiet and sys.stderr.isatty()) as bar:
-        report = files.run_tiled(input, label, build, out=out, force=force, rescale=rescale, layout=layout, chunks=sides,
-                                 scheduler=scheduler, workers=workers, progress=bar.update, volume_build=volume_build, name=name)
-    report.notes.extend(notes or [])
-    render_report(report, json_out=json_out, quiet=quiet)
+
+    def run() -> Any:
+        with _TileBar(enabled=not quiet and sys.stderr.isatty()) as bar:
+            report = files.run_tiled(input, label, build, out=out, force=force, rescale=rescale, layout=layout, chunks=sides,
+                                     scheduler=scheduler, workers=workers, progress=bar.update, volume_build=volume_build,
+                                     name=name)
+        report.notes.extend(notes or [])
+        return report
+
+    render_report(run_reported(input, run, outputs=[out], report=report_file, force=force), json_out=json_out, quiet=quiet)
 
 
 class _TileBar:

@@ -156,10 +156,10 @@ def convolve(
         from ..tiled import nifti as tiled_nifti
 
         if tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler):
-            report = _run_tiled_volume(run, chunks=chunks, scheduler=scheduler, workers=workers, quiet=quiet)
+            call = partial(_run_tiled_volume, run, chunks=chunks, scheduler=scheduler, workers=workers, quiet=quiet)
         else:
-            report = run()
-        render_report(report, json_out=json_out, quiet=quiet)
+            call = run
+        render_report(run_reported(input[0], call, outputs=[out], report=report_file, force=force), json_out=json_out, quiet=quiet)
         return
     volume_only = [name for name, given in (
         ("--axis", axis), ("--window", window), ("--keep-dtype", keep_dtype), ("--truncate", truncate), ("--mask", mask),
@@ -186,7 +186,7 @@ def convolve(
         given = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
                  "--combine": combine, "--montage": montage}
         _run_tiled(big, kernel or [], then or [], scale, options, given=given, out=out, force=force, chunks=chunks,
-                   scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet)
+                   scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet, report_file=report_file)
         return
     if then:
         given = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
@@ -239,7 +239,8 @@ def _run_tiled_volume(run, *, chunks, scheduler, workers, quiet) -> Any:
         return run(runner=partial(convolve_volume_tiled, chunks=sides, scheduler=scheduler, workers=workers, progress=bar.update))
 
 
-def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks, scheduler, workers, json_out, quiet) -> None:
+def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks, scheduler, workers, json_out, quiet,
+               report_file=None) -> None:
     """One big input, tile by tile (kernelcli.tiled): one --kernel, --then steps, or a 3-D kernel on a (Z, Y, X) volume."""
     from ..chain import chain_label, parse_chain
     from ..errors import UsageError
@@ -286,7 +287,7 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
     name = "_".join(safe_stem(s.label) for s in steps) if then else safe_stem(label)
     run_single(input, f"convolve {label}", build, out=out, force=force, rescale=options.rescale, layout=options.layout,
                chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet,
-               volume_build=volume_build, name=name, notes=notes)
+               volume_build=volume_build, name=name, notes=notes, report_file=report_file)
 
 
 def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force, json_out, quiet) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Optional
 
-from ._batch import BatchOptions, run_inputs
+from ._batch import BatchOptions, run_inputs, run_reported
 from ..modes import JPEG_QUALITY
 from .options import (
     AffineOption,
@@ -100,7 +100,7 @@ def pool(
             _pool_volume_tiled(input[0], size, op=op, stride=stride, padding=padding, ceil=ceil, exclude_pad=exclude_pad,
                                window=window, volume_index=volume_index, series=series, resample_slices=resample_slices,
                                affine=affine, out=out, force=force, chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out,
-                               quiet=quiet)
+                               quiet=quiet, report_file=report)
             return
     big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler)
     if big is not None:
@@ -117,7 +117,7 @@ def pool(
 
         run_single(big, f"{op}pool{size}", build, out=out, force=force, rescale=canonical_rescale(rescale) if rescale else None,
                    layout=canonical_layout(layout), chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out,
-                   quiet=quiet, volume_build=volume_build)
+                   quiet=quiet, volume_build=volume_build, report_file=report)
         return
     if len(input) == 1 and out_dir is None:
         from ..volume_inputs import is_volume_input
@@ -133,8 +133,9 @@ def pool(
 
             options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
                                     series=series, resample_slices=resample_slices, affine=affine, paths=cli_paths())
-            report_ = pool_volume_file(input[0], size, op=op, stride=stride, padding=padding, ceil_mode=ceil,
-                                       count_include_pad=not exclude_pad, out=out, force=force, options=options)
+            report_ = run_reported(input[0], partial(pool_volume_file, input[0], size, op=op, stride=stride, padding=padding,
+                                                     ceil_mode=ceil, count_include_pad=not exclude_pad, out=out, force=force,
+                                                     options=options), outputs=[out], report=report, force=force)
             render_report(report_, json_out=json_out, quiet=quiet)
             return
     volume_only = [name for name, given in (("--window", window), ("--volume", volume_index), ("--series", series),
@@ -190,7 +191,7 @@ def register(app: Any) -> None:
 
 
 def _pool_volume_tiled(path, size, *, op, stride, padding, ceil, exclude_pad, window, volume_index, series, resample_slices,
-                       affine, out, force, chunks, scheduler, workers, json_out, quiet) -> None:
+                       affine, out, force, chunks, scheduler, workers, json_out, quiet, report_file=None) -> None:
     """One ``.nii`` volume pooled in 3-D tile by tile (kernelcli.tiled.nifti), as the in-memory volume path pools it."""
     import sys
 
@@ -202,8 +203,10 @@ def _pool_volume_tiled(path, size, *, op, stride, padding, ceil, exclude_pad, wi
 
     options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
                             series=series, resample_slices=resample_slices, affine=affine, paths=cli_paths())
-    with _TileBar(enabled=not quiet and sys.stderr.isatty()) as bar:
-        report = pool_volume_tiled(path, size, op=op, stride=stride, padding=padding, ceil_mode=ceil,
-                                   count_include_pad=not exclude_pad, options=options, out=out, force=force,
-                                   chunks=parse_chunks(chunks), scheduler=scheduler, workers=workers, progress=bar.update)
-    render_report(report, json_out=json_out, quiet=quiet)
+    def run() -> Any:
+        with _TileBar(enabled=not quiet and sys.stderr.isatty()) as bar:
+            return pool_volume_tiled(path, size, op=op, stride=stride, padding=padding, ceil_mode=ceil,
+                                     count_include_pad=not exclude_pad, options=options, out=out, force=force,
+                                     chunks=parse_chunks(chunks), scheduler=scheduler, workers=workers, progress=bar.update)
+
+    render_report(run_reported(path, run, outputs=[out], report=report_file, force=force), json_out=json_out, quiet=quiet)
