@@ -150,9 +150,13 @@ def glob_root(pattern: str) -> Path:
 
 
 def _is_input_file(path: Path) -> bool:
+    """An image, array or volume file a folder or pattern contributes (not a DICOM file: a series is one volume)."""
     from .io.naming import INPUT_SUFFIXES
+    from .volume_inputs import DICOM_SUFFIXES, VOLUME_SUFFIXES, volume_suffix
 
-    if path.name.startswith(".") or path.suffix.lower() not in INPUT_SUFFIXES:
+    volume = volume_suffix(path)
+    wanted = path.suffix.lower() in INPUT_SUFFIXES or (volume in VOLUME_SUFFIXES and volume not in DICOM_SUFFIXES)
+    if path.name.startswith(".") or not wanted:
         return False
     try:
         return stat.S_ISREG(path.stat().st_mode)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 from ._batch import BatchOptions, is_batch, run_batch, run_inputs, run_reported
+from ..batch_kinds import by_kind, input_kinds
 from .options import (
     AffineOption,
     AxisOption,
@@ -160,6 +161,33 @@ def convolve(
         else:
             call = run
         render_report(run_reported(input[0], call, outputs=[out], report=report_file, force=force), json_out=json_out, quiet=quiet)
+        return
+    kinds = input_kinds(input, recursive) if out_dir is not None else None
+    if kinds is not None and kinds.volumes:  # each volume file as `convolve VOLUME` alone; images beside them as images
+        from ..errors import KernelcliError
+        from ..medical import convolve_volume_for_cli
+
+        given = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
+                 "--combine": combine, "--montage": montage, "--max-pixels": max_pixels,
+                 "--kernel-scale": kernel_scale, "--then": then or None, "--tiled": tiled or None, "--chunks": chunks}
+        volume_job = partial(convolve_volume_for_cli, kernels=kernel, stride=stride, padding=padding, dilation=dilation,
+                             pad_mode=pad_mode, pad_value=pad_value, flip=flip, force=force, axis=axis, window=window,
+                             keep_dtype=keep_dtype, truncate=truncate, mask=mask, volume=volume_index, series=series,
+                             resample_slices=resample_slices, affine=affine, paths=cli_paths(),
+                             unsupported={name: value is not None for name, value in given.items() if name != "--rescale"})
+        image_job, label, refusal = None, "_".join(kernel or []) or "convolve", None
+        if kinds.images:
+            try:
+                options = ConvolveOptions(
+                    stride=stride, padding=parse_padding(padding), pad_mode=pad_mode or "constant", pad_value=pad_value,
+                    dilation=dilation, flip=flip, rescale=rescale, max_pixels=max_pixels, layout=canonical_layout(layout),
+                    paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress))
+                image_job, label, _several = _image_job(kernel, None, options, None, force)
+            except KernelcliError as exc:  # a kernel in mm, say: the images fail alone, saying why
+                refusal = exc
+        job = partial(by_kind, image_job=image_job, volume_job=volume_job, image_refusal=refusal)
+        run_batch(input, job, label=label, options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file, scheduler),
+                  out=out, force=force, json_out=json_out, quiet=quiet)
         return
     volume_only = [name for name, given in (
         ("--axis", axis), ("--window", window), ("--keep-dtype", keep_dtype), ("--truncate", truncate), ("--mask", mask),
@@ -315,26 +343,34 @@ def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force,
 
 def _run_many(inputs, specs, bias, options, batch, *, scale, weights, bias_file, montage, out, force, json_out, quiet) -> None:
     """Several inputs, folders or patterns: one job per file, in parallel, into --out-dir."""
+    from ..errors import UsageError
+
+    if weights is not None or bias_file is not None or montage is not None:
+        raise UsageError("--weights, --bias-file and --montage work on one input; several inputs take --kernel")
+    job, label, several = _image_job(specs, bias, options, scale, force)
+    if several and batch.format is None:  # several maps per file: .npy (H', W', maps)
+        batch = BatchOptions(batch.out_dir, batch.suffix, "npy", batch.recursive, batch.workers, batch.report, batch.scheduler)
+    run_batch(inputs, job, label=label, options=batch, out=out, force=force, json_out=json_out, quiet=quiet)
+
+
+def _image_job(specs, bias, options, scale, force) -> tuple[Any, str, bool]:
+    """The job of a batch's images: (``job(input, out=...)``, its label, whether it writes several maps);
+    the kernels are read now (exit 3 before any image is read)."""
     from functools import partial
 
     from ..errors import UsageError
     from ..jobs import convolve_file
     from ..jobs_maps import bank_label, convolve_bank_file, parse_bias
 
-    if weights is not None or bias_file is not None or montage is not None:
-        raise UsageError("--weights, --bias-file and --montage work on one input; several inputs take --kernel")
     if not specs:
         raise UsageError("missing --kernel: give a kernel name, file or spec (repeat it for a filter bank)")
-    kernels = [_load(spec, scale) for spec in specs]  # exit 3 before any image is read
+    kernels = [_load(spec, scale) for spec in specs]
     if len(kernels) == 1 and len(kernels[0].shape) == 2 and options.plain and bias is None:
         job = partial(convolve_file, kernel_spec=kernels[0], options=options, force=force)
     else:
         job = partial(convolve_bank_file, kernels=kernels, options=options, force=force,
                       bias=None if bias is None else parse_bias(bias))
-    if len(kernels) > 1 and batch.format is None:  # several maps per file: .npy (H', W', maps)
-        batch = BatchOptions(batch.out_dir, batch.suffix, "npy", batch.recursive, batch.workers, batch.report, batch.scheduler)
-    run_batch(inputs, job, label=bank_label([k.name for k in kernels]), options=batch, out=out, force=force,
-              json_out=json_out, quiet=quiet)
+    return job, bank_label([k.name for k in kernels]), len(kernels) > 1
 
 
 def _target(input: Path, out: Optional[Path], montage: Optional[Path], label: str, several: bool, batch: BatchOptions) -> Any:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Optional
 
-from ._batch import BatchOptions, run_inputs, run_reported
+from ._batch import BatchOptions, run_batch, run_inputs, run_reported
+from ..batch_kinds import by_kind, input_kinds
 from ..modes import JPEG_QUALITY
 from .options import (
     AffineOption,
@@ -138,6 +139,23 @@ def pool(
                                                      options=options), outputs=[out], report=report, force=force)
             render_report(report_, json_out=json_out, quiet=quiet)
             return
+    image_job = partial(
+        pool_file, size=size, op=op, stride=stride, padding=padding, ceil_mode=ceil, count_include_pad=not exclude_pad,
+        force=force, rescale=canonical_rescale(rescale) if rescale else None, max_pixels=max_pixels,
+        layout=canonical_layout(layout),
+        paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
+    )
+    if out_dir is not None and input_kinds(input, recursive).volumes:  # each volume pooled in 3-D into a volume
+        from ..medical import VolumeOptions, parse_window, pool_volume_file
+
+        options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
+                                series=series, resample_slices=resample_slices, affine=affine, paths=cli_paths())
+        volume_job = partial(pool_volume_file, size=size, op=op, stride=stride, padding=padding, ceil_mode=ceil,
+                             count_include_pad=not exclude_pad, force=force, options=options)
+        run_batch(input, partial(by_kind, image_job=image_job, volume_job=volume_job), label=f"{op}pool{size}",
+                  options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report, scheduler),
+                  out=out, force=force, json_out=json_out, quiet=quiet)
+        return
     volume_only = [name for name, given in (("--window", window), ("--volume", volume_index), ("--series", series),
                                             ("--resample-slices", resample_slices), ("--affine", affine)) if given]
     if volume_only:
@@ -145,14 +163,8 @@ def pool(
 
         what = "several inputs" if len(input) != 1 or out_dir is not None else f"{input[0]}, an image or array"
         raise UsageError(f"{', '.join(volume_only)}: only for one volume input (NIfTI, DICOM); got {what}")
-    job = partial(
-        pool_file, size=size, op=op, stride=stride, padding=padding, ceil_mode=ceil, count_include_pad=not exclude_pad,
-        force=force, rescale=canonical_rescale(rescale) if rescale else None, max_pixels=max_pixels,
-        layout=canonical_layout(layout),
-        paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
-    )
     run_inputs(
-        input, job, label=f"{op}pool{size}", out=out, force=force, json_out=json_out, quiet=quiet,
+        input, image_job, label=f"{op}pool{size}", out=out, force=force, json_out=json_out, quiet=quiet,
         options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report, scheduler),
     )
 

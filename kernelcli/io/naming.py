@@ -61,11 +61,21 @@ def default_output(input_path: Path, label: str, directory: Path = Path("."), fm
     """``<stem>_<label>.<ext>`` in ``directory`` (the current one by default).
 
     The extension is ``fmt``'s, else the input's, or, for a type kernelcli cannot write,
-    the one a batch uses (``.gif`` -> ``.png``, ``.txt`` -> ``.csv``).
+    the one a batch uses (``.gif`` -> ``.png``, ``.txt`` -> ``.csv``); a volume file's result
+    is a NIfTI volume (``ct.nii.gz`` -> ``ct_<label>.nii.gz``, as ``convolve ct.nii.gz`` names it).
 
     >>> default_output(Path("scans/ct.png"), "sobel_v"), default_output(Path("cine.gif"), "box_3x3")
     (PosixPath('ct_sobel_v.png'), PosixPath('cine_box_3x3.png'))
+    >>> default_output(Path("mr.nii.gz"), "gaussian:1mm", Path("out"))
+    PosixPath('out/mr_gaussian_1mm.nii.gz')
     """
+    from ..volume_inputs import VOLUME_SUFFIXES, volume_suffix
+
+    name = Path(input_path).name
+    volume = volume_suffix(name)
+    if volume in VOLUME_SUFFIXES:
+        stem = name[: len(name) - len(volume)] or "volume"
+        return Path(directory) / f"{stem}_{safe_stem(label)}{'.' + fmt.lower().lstrip('.') if fmt else '.nii.gz'}"
     return Path(directory) / f"{Path(input_path).stem}_{safe_stem(label)}{output_suffix(Path(input_path), fmt)}"
 
 
