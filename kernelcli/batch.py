@@ -461,6 +461,37 @@ def _stop_pool(pool, grace: float | None = None) -> None:
         for p in workers:
             if p.exitcode is None:  # killed, yet not reported dead: the exit must not wait for it either
                 _forget_child(p)
+        _stop_orphans([p.pid for p in workers if p.exitcode == _FORKSERVER_LOST], grace)
+
+
+#: the exit code multiprocessing gives a worker whose forkserver died (it no longer knows the real one)
+_FORKSERVER_LOST = 255
+
+
+def _stop_orphans(pids: list[int], grace: float) -> None:
+    """SIGTERM, then SIGKILL, to workers that may outlive their forkserver (a signal to the whole process
+    group killed it): multiprocessing reports them ended, so ``Process.terminate`` sends nothing."""
+    for send in (signal.SIGTERM, signal.SIGKILL):
+        alive = []
+        for pid in pids:
+            try:
+                os.kill(pid, send)
+                alive.append(pid)
+            except OSError:  # gone (or, long since reused, not ours to signal)
+                pass
+        deadline = time.monotonic() + grace
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.01)
+            alive = [pid for pid in alive if _exists(pid)]
+        pids = alive
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
 
 
 def _forget_child(process) -> None:
