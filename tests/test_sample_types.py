@@ -154,7 +154,7 @@ def test_a_16_bit_array_stays_16_bit_when_rescaled(tmp_path, suffix):
 def test_a_16_bit_array_without_rescale_names_the_16_bit_image(tmp_path):
     np.save(tmp_path / "u16.npy", np.array([[1000, 20000]], dtype=np.uint16))
     r = run(tmp_path, "convolve", "u16.npy", "-k", "identity", "-o", "c.png")
-    assert r.returncode == 2 and "pass --rescale clip|abs|minmax for a 16-bit image" in r.stderr, r.stderr
+    assert r.returncode == 2 and "pass --rescale clip|abs|minmax (convolve, pool) for a 16-bit image" in r.stderr, r.stderr
 
 
 # ----------------------------------------------------------------------------- bool arrays

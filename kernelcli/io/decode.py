@@ -208,7 +208,7 @@ def open_image(p: Path, *, limit: int, max_bytes: int | None) -> Opened:
                 raise ImageReadError(f"{p}: the image has no pixels ({w}x{h})")
             mode = im.mode
             channels = _CONVERTED_BANDS.get(mode, len(im.getbands()))
-            check_memory(p, h, w, channels, 2 if mode.startswith("I") or mode == "F" else 1, max_bytes)
+            check_memory(p, h, w, channels, 4 if mode in ("I", "F") else 2 if mode.startswith("I;16") else 1, max_bytes)
             found: list[str] = []
             if _sixteen_bit_colour(im):
                 found.append(

@@ -372,7 +372,8 @@ def write_image(
                 bits = _rescaled_depth(like)
                 raise UsageError(
                     f"{o}: {fmt} cannot hold the {arr.dtype} values from {source} as they are: "
-                    f"write {keep} to keep them, or pass --rescale clip|abs|minmax for {'an' if bits == 8 else 'a'} {bits}-bit image"
+                    f"write {keep} to keep them, or pass --rescale clip|abs|minmax (convolve, pool) for {'an' if bits == 8 else 'a'} "
+                    f"{bits}-bit image"
                 )
             depth = _rescaled_depth(like)
         if fmt in ("JPEG", "BMP") and depth == 16:
