@@ -122,7 +122,7 @@ def learn_kernel(
     # Values whose squares leave float64's range are brought near 1 by powers of two (exact): the sums of
     # squares the fit, the loss and gd's bookkeeping take would overflow (or vanish) on them.
     ea, ey = _range_exponent(a), _range_exponent(y)
-    a, y = np.ldexp(a, -ea), np.ldexp(y, -ey)
+    a, y = (np.ldexp(a, -ea) if ea else a), (np.ldexp(y, -ey) if ey else y)
     w_ls, b_ls, rank, unknowns, cond = solve_lstsq(a, y, options.bias)
     if rank < unknowns:
         kh, kw = options.size

@@ -612,6 +612,18 @@ class TestVolumeBatches:
         assert r.returncode == 1 and records["p1.nii.gz"]["status"] == records["p2.nii.gz"]["status"] == "ok"
         assert records["slice.png"]["code"] == 3 and "a size in mm is for a volume input" in records["slice.png"]["error"]
 
+    def test_options_apply_to_the_kind_that_takes_them(self, volumes, tmp_path):
+        # in a mixed batch the images took no --kernel-scale (it was dropped, not applied) and --then was ignored
+        shutil.copy(SAMPLES / "phantom.png", volumes / "slice.png")
+        r = run_in_process("convolve", "vols", "-k", "sobel_v", "--kernel-scale", "2", "--out-dir", "out", "--json", cwd=tmp_path)
+        records = {Path(i["input"]).name: i for i in json.loads(r.stdout)["items"]}
+        assert r.returncode == 1 and records["slice.png"]["status"] == "ok"
+        assert "--kernel-scale" in records["p1.nii.gz"]["error"] and records["p1.nii.gz"]["code"] == 2
+        alone = run_in_process("convolve", "vols/slice.png", "-k", "sobel_v", "--kernel-scale", "2", "-o", "alone.png", cwd=tmp_path)
+        assert alone.returncode == 0 and (tmp_path / "alone.png").read_bytes() == (tmp_path / records["slice.png"]["output"]).read_bytes()
+        r = run_in_process("convolve", "vols", "-k", "sobel_v", "--then", "maxpool:2", "--out-dir", "out2", cwd=tmp_path)
+        assert r.returncode == 2 and "--then chains work on images and arrays" in r.stderr
+
     def test_a_dicom_series_folder_goes_alone(self, tmp_path):
         series = tmp_path / "series"
         series.mkdir()

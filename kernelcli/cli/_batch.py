@@ -116,7 +116,6 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     if report is None:
         return call()
     import time
-
     import traceback
 
     from ..batch import BatchResult, Record

@@ -162,27 +162,34 @@ def convolve(
             call = run
         render_report(run_reported(input[0], call, outputs=[out], report=report_file, force=force), json_out=json_out, quiet=quiet)
         return
+    image_options = partial(  # (built where images are met: --pad-mode renormalise is for volumes alone)
+        ConvolveOptions, stride=stride, padding=parse_padding(padding), pad_mode=pad_mode or "constant", pad_value=pad_value,
+        dilation=dilation, flip=flip, rescale=rescale, max_pixels=max_pixels, combine=combine, activation=activation,
+        layout=canonical_layout(layout), paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
+    )
     kinds = input_kinds(input, recursive) if out_dir is not None else None
     if kinds is not None and kinds.volumes:  # each volume file as `convolve VOLUME` alone; images beside them as images
         from ..errors import KernelcliError
+        from ..kernel_syntax import parse_kernel_scale
         from ..medical import convolve_volume_for_cli
 
-        given = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
-                 "--combine": combine, "--montage": montage, "--max-pixels": max_pixels,
-                 "--kernel-scale": kernel_scale, "--then": then or None, "--tiled": tiled or None, "--chunks": chunks}
+        if weights is not None or bias_file is not None or montage is not None:
+            raise UsageError("--weights, --bias-file and --montage work on one input; several inputs take --kernel")
+        if then:
+            raise UsageError("--then chains work on images and arrays; for the volumes among the inputs run one call per step")
+        # as for one volume: what a volume cannot take fails each volume alone, naming the option
+        given = {"--bias": bias, "--activation": activation, "--combine": combine, "--rescale": rescale,
+                 "--max-pixels": max_pixels, "--kernel-scale": kernel_scale, "--tiled": tiled or None, "--chunks": chunks}
         volume_job = partial(convolve_volume_for_cli, kernels=kernel, stride=stride, padding=padding, dilation=dilation,
                              pad_mode=pad_mode, pad_value=pad_value, flip=flip, force=force, axis=axis, window=window,
                              keep_dtype=keep_dtype, truncate=truncate, mask=mask, volume=volume_index, series=series,
                              resample_slices=resample_slices, affine=affine, paths=cli_paths(),
-                             unsupported={name: value is not None for name, value in given.items() if name != "--rescale"})
+                             unsupported={name: value is not None for name, value in given.items()})
         image_job, label, refusal = None, "_".join(kernel or []) or "convolve", None
         if kinds.images:
             try:
-                options = ConvolveOptions(
-                    stride=stride, padding=parse_padding(padding), pad_mode=pad_mode or "constant", pad_value=pad_value,
-                    dilation=dilation, flip=flip, rescale=rescale, max_pixels=max_pixels, layout=canonical_layout(layout),
-                    paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress))
-                image_job, label, _several = _image_job(kernel, None, options, None, force)
+                scale = parse_kernel_scale(kernel_scale) if kernel_scale is not None else None
+                image_job, label, _several = _image_job(kernel, bias, image_options(), scale, force)
             except KernelcliError as exc:  # a kernel in mm, say: the images fail alone, saying why
                 refusal = exc
         job = partial(by_kind, image_job=image_job, volume_job=volume_job, image_refusal=refusal)
@@ -197,12 +204,7 @@ def convolve(
     if volume_only:
         what = "several inputs" if len(input) != 1 or out_dir is not None else f"{input[0]}, an image or array"
         raise UsageError(f"{', '.join(volume_only)}: only for one volume input (NIfTI, DICOM); got {what}")
-    options = ConvolveOptions(
-        stride=stride, padding=parse_padding(padding), pad_mode=pad_mode or "constant", pad_value=pad_value,
-        dilation=dilation, flip=flip, rescale=rescale, max_pixels=max_pixels, combine=combine, activation=activation,
-        layout=canonical_layout(layout),
-        paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
-    )
+    options = image_options()
     batch = BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file, scheduler)
     scale = None
     if kernel_scale is not None:
