@@ -634,3 +634,17 @@ def test_a_greyscale_tiff_reads_the_same_tile_by_tile(tmp_path, invoke, kind):
     ok(invoke("pad", "x.tif", "-p", "1", "-o", "t.npy", "--tiled"))
     mem, tiled = np.load(tmp_path / "m.npy"), np.load(tmp_path / "t.npy")
     assert mem.dtype == tiled.dtype == dtype and np.array_equal(mem, tiled) and np.array_equal(mem, np.pad(x, 1))
+
+
+def test_format_and_suffix_name_the_default_output_as_in_memory(image, tmp_path, invoke):
+    # --format was ignored tile by tile: `--tiled --format tif` wrote x_sobel_v.npy with exit 0
+    _, x = image
+    np.save(tmp_path / "x.npy", x)
+    r = invoke("convolve", "x.npy", "-k", "sobel_v", "--tiled", "--format", "tif")
+    assert code(r) == 2 and "the default output x_sobel_v.tif is .tif" in r.stderr
+    assert not list(tmp_path.glob("x_sobel_v*"))
+    ok(invoke("convolve", "x.npy", "-k", "sobel_v", "--tiled", "--format", "npy", "--suffix", "edges"))
+    ok(invoke("pool", "x.npy", "--size", "2", "--tiled", "--format", "npy"))
+    ok(invoke("pad", "x.npy", "--p", "1", "--tiled", "--suffix", "wide"))
+    # --suffix too was ignored (x_sobel_v.npy)
+    assert sorted(p.name for p in tmp_path.glob("x_*")) == ["x_edges.npy", "x_maxpool2.npy", "x_wide.npy"]

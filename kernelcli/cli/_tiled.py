@@ -39,7 +39,7 @@ def single_tiled(inputs: list[Path], out_dir: Optional[Path], out: Optional[Path
 def run_single(input: Path, label: str, build: Callable[[Any, Any], Any], *, out: Optional[Path], force: bool, rescale: Optional[str],
                layout: Optional[str], chunks: Optional[str], scheduler: Optional[str], workers: Optional[int], json_out: bool,
                quiet: bool, volume_build: Callable[[Any, Any], Any] | None = None, name: Optional[str] = None,
-               notes: Optional[list[str]] = None, report_file: Optional[Path] = None) -> None:
+               notes: Optional[list[str]] = None, report_file: Optional[Path] = None, fmt: Optional[str] = None) -> None:
     """Run one input through the tiled path with a progress bar counting tiles; print the report
     (and write it to ``report_file``, ``--report``, as for any one input).
 
@@ -55,7 +55,7 @@ def run_single(input: Path, label: str, build: Callable[[Any, Any], Any], *, out
         with _TileBar(enabled=not quiet and sys.stderr.isatty()) as bar:
             report = files.run_tiled(input, label, build, out=out, force=force, rescale=rescale, layout=layout, chunks=sides,
                                      scheduler=scheduler, workers=workers, progress=bar.update, volume_build=volume_build,
-                                     name=name)
+                                     name=name, fmt=fmt)
         report.notes.extend(notes or [])
         return report
 

@@ -216,7 +216,8 @@ def convolve(
         given = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
                  "--combine": combine, "--montage": montage}
         _run_tiled(big, kernel or [], then or [], scale, options, given=given, out=out, force=force, chunks=chunks,
-                   scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet, report_file=report_file)
+                   scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet, report_file=report_file, fmt=fmt,
+                   suffix=suffix)
         return
     if then:
         given = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
@@ -270,7 +271,7 @@ def _run_tiled_volume(run, *, chunks, scheduler, workers, quiet) -> Any:
 
 
 def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks, scheduler, workers, json_out, quiet,
-               report_file=None) -> None:
+               report_file=None, fmt=None, suffix=None) -> None:
     """One big input, tile by tile (kernelcli.tiled): one --kernel, --then steps, or a 3-D kernel on a (Z, Y, X) volume."""
     from ..chain import chain_label, parse_chain
     from ..errors import UsageError
@@ -314,10 +315,10 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
                 x = arrays.pool2d(x, step.size, stride=step.stride, op=step.op, chunks=tile, paths=options.paths)
         return x
 
-    name = "_".join(safe_stem(s.label) for s in steps) if then else safe_stem(label)
+    name = suffix or ("_".join(safe_stem(s.label) for s in steps) if then else safe_stem(label))
     run_single(input, f"convolve {label}", build, out=out, force=force, rescale=options.rescale, layout=options.layout,
                chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet,
-               volume_build=volume_build, name=name, notes=notes, report_file=report_file)
+               volume_build=volume_build, name=name, notes=notes, report_file=report_file, fmt=fmt)
 
 
 def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force, json_out, quiet) -> None:

@@ -97,7 +97,8 @@ def pad(
             return arrays.pad2d(x, widths, mode=mode, value=pad_value, chunks=tile)
 
         run_single(big, f"pad_{mode}", build, out=out, force=force, rescale=None, layout=canonical_layout(layout),
-                   chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet, report_file=report)
+                   chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet, report_file=report, fmt=fmt,
+                   name=suffix)
         return
     if len(input) == 1 and out_dir is None:
         from ..volume_inputs import is_volume_input

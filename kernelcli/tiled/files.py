@@ -122,6 +122,7 @@ def run_tiled(
     progress: Callable[[int, int], None] | None = None,
     volume_build: Callable[[Any, Any], Any] | None = None,
     name: str | None = None,
+    fmt: str | None = None,
 ) -> Any:
     """Run ``build(dask_array, chunks)`` on one input, tile by tile, into ``out``; return a :class:`kernelcli.jobs.Report`.
 
@@ -138,7 +139,7 @@ def run_tiled(
         raise UsageError("the tiled path reads and writes files, not pipes ('-')")
     input_path, out = resolve(input_path), resolve(out)  # s3://... as given (a Path folds the '//'); file:// local
     advice = _advice(input_path, out, chunks, scheduler)
-    out = _output(input_path, out, name or label, advice)
+    out = _output(input_path, out, name or label, advice, fmt)
     _check_output(out, input_path, force)
     if rescale == "minmax" and stores.is_chunked(out):
         raise UsageError("--rescale minmax needs the whole result's range before the first tile is written; "
@@ -296,19 +297,19 @@ def _name(path: Any) -> str:
     return Path(str(path).rstrip("/")).name
 
 
-def _output(input_path: Any, out: Path | None, label: str, advice: str) -> Any:
+def _output(input_path: Any, out: Path | None, label: str, advice: str, fmt: str | None = None) -> Any:
     """``--out`` (a path, or an fsspec URL: a ``.zarr`` store), else the in-memory path's default name
-    (:func:`kernelcli.io.naming.default_output`: ``<stem>_<label>`` with the input's extension), or
-    ``<stem>_<label>.zarr`` for a Zarr input; only .zarr and .npy (else refused, saying what to do)."""
+    (:func:`kernelcli.io.naming.default_output`: ``<stem>_<label>`` with ``--format``'s extension or the
+    input's), or ``<stem>_<label>.zarr`` for a Zarr input; only .zarr and .npy (else refused, saying what to do)."""
     from ..errors import UsageError
     from ..io.naming import default_output, safe_stem
     from .urls import as_url
 
     if out is None:
-        if stores.is_chunked(input_path) or as_url(input_path) is not None:
+        if fmt is None and (stores.is_chunked(input_path) or as_url(input_path) is not None):
             out = Path(f"{Path(str(input_path).rstrip('/')).stem}_{safe_stem(label)}.zarr")
         else:
-            out = default_output(Path(str(input_path)), label)
+            out = default_output(Path(str(input_path).rstrip("/")), label, fmt=fmt)
             if out.suffix.lower() not in stores.TILED_OUTPUTS:
                 raise UsageError(f"{input_path}: the default output {out} is {out.suffix}, which the tiled path cannot write "
                                  f"(an image format needs the whole result in memory): give --out {out.stem}.zarr or "
