@@ -101,6 +101,17 @@ def test_over_the_memory_cap_goes_tile_by_tile(tmp_path):
     assert (tmp_path / "cap.nii").read_bytes() == (tmp_path / "mem.nii").read_bytes()
 
 
+def test_a_4d_file_over_the_cap_whose_one_volume_fits_stays_in_memory(tmp_path):
+    # the whole 4-D file was over the cap, so it went tile by tile, where it was refused naming --tiled/--chunks,
+    # options the user never gave; the one volume --volume picks fits in memory
+    src = _nii(tmp_path / "v4.nii", shape=(20, 20, 20, 3))
+    _ok(run_cli("convolve", str(src), "-k", "gaussian:2vox", "--volume", "1", "-o", str(tmp_path / "mem.nii"), "-q"))
+    capped = run_cli("convolve", str(src), "-k", "gaussian:2vox", "--volume", "1", "-o", str(tmp_path / "cap.nii"), "-q",
+                     env={"KERNELCLI_MAX_MEMORY": "150000"})  # 24000 voxels x 10 bytes over it; 8000 x 10 under
+    _ok(capped)
+    assert (tmp_path / "cap.nii").read_bytes() == (tmp_path / "mem.nii").read_bytes()
+
+
 @pytest.mark.parametrize("force", ["numpy", "jit"])
 def test_dask_separable_equals_in_memory_on_each_path(force):
     import dask.array as da

@@ -53,6 +53,8 @@ def wanted(path: Path, *, tiled: bool, chunks: Any, scheduler: str | None) -> bo
         import nibabel as nib
 
         img = nib.load(str(path))
+        if math.prod(int(n) for n in img.shape[3:]) > 1:
+            return False  # several volumes: the tiled path takes none of them (--volume picks one in memory)
         need = math.prod(int(n) for n in img.shape) * (np.dtype(img.get_data_dtype()).itemsize + 8)
     except Exception:  # noqa: BLE001 - unreadable here: the in-memory reader says why
         return False
