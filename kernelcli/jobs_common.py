@@ -217,15 +217,25 @@ def _banded_job(src: Path, label: str, bands: Callable[[Any], Any], loaded: Any,
 
 
 def _named(src: Path, call: Callable[[], Any]) -> Any:
-    """``call()``, with the input's name put in front of a resource or value error that lacks it."""
+    """``call()``, with the input's name put in front of a resource or value error that lacks it; a memory
+    refusal of an input the tiled path reads says so (the automatic switch estimates from the file alone,
+    without the kernel's padding, so a large kernel can need more than it thought)."""
     from .errors import KernelcliError
+    from .limits import ResourceLimit
+    from .tiled.stores import TILED_INPUTS
 
     try:
         return call()
     except KernelcliError as exc:
-        if str(src) in str(exc) or src.name in str(exc):
-            raise
-        raise type(exc)(f"{src}: {exc}") from None
+        message = str(exc)
+        if isinstance(exc, ResourceLimit) and src.suffix.lower() in TILED_INPUTS:
+            message += "; or run it tile by tile: --tiled"
+        if str(src) in message or src.name in message:
+            if message == str(exc):
+                raise
+            raise type(exc)(message) from None
+        raise type(exc)(f"{src}: {message}") from None
+
 
 
 def _compute_in_layout(loaded: Any, compute: Callable[[Any], Any], layout: str | None, out_path: Path | None, volume_compute: Callable[[Any], Any] | None = None) -> Any:

@@ -648,3 +648,14 @@ def test_format_and_suffix_name_the_default_output_as_in_memory(image, tmp_path,
     ok(invoke("pad", "x.npy", "--p", "1", "--tiled", "--suffix", "wide"))
     # --suffix too was ignored (x_sobel_v.npy)
     assert sorted(p.name for p in tmp_path.glob("x_*")) == ["x_edges.npy", "x_maxpool2.npy", "x_wide.npy"]
+
+
+def test_a_memory_refusal_of_a_tiled_input_names_the_tiled_path(tmp_path, invoke, monkeypatch):
+    # the automatic switch estimates from the file alone: a large kernel's padding can push the in-memory run
+    # over the cap without switching; the refusal did not say the input could go tile by tile
+    x = np.random.default_rng(0).integers(0, 256, (301, 217), dtype=np.uint8)
+    np.save(tmp_path / "x.npy", x)
+    monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "860K")  # under the file's own estimate, over the padded run's 964.7 KiB
+    r = invoke("convolve", "x.npy", "-k", "box:61", "-o", "o.npy")
+    assert code(r) == 2 and "would need about" in r.stderr and "or run it tile by tile: --tiled" in r.stderr
+    ok(invoke("convolve", "x.npy", "-k", "box:61", "-o", "o.npy", "--tiled"))
