@@ -36,6 +36,20 @@ def volume_suffix(path: str | os.PathLike) -> str:
     return ".nii.gz" if name.endswith(".nii.gz") else Path(name).suffix
 
 
+def volume_stem(path: str | os.PathLike) -> str:
+    """The name without a volume suffix: ``ct.nii.gz`` -> ``ct``; a folder keeps its name.
+
+    >>> volume_stem("data/ct.nii.gz")
+    'ct'
+    """
+    p = Path(path)
+    suffix = volume_suffix(p)
+    name = p.name
+    if suffix in VOLUME_SUFFIXES:
+        return name[: len(name) - len(suffix)] or "volume"
+    return name or "volume"
+
+
 def _has_dicom_magic(path: Path) -> bool:
     """True when the file has DICOM's 128-byte preamble followed by ``DICM``."""
     try:

@@ -35,13 +35,18 @@ def wait_for(condition, proc: subprocess.Popen, seconds: float = 120) -> bool:
     return True
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
-def test_signal_during_a_batch(tmp_path, sig):
-    inputs = tmp_path / "in"
-    inputs.mkdir()
+def forty_images(folder: Path) -> Path:
+    """``folder`` with 40 random 640x640 8-bit PNGs: a batch that takes a second or two."""
+    folder.mkdir()
     rng = np.random.default_rng(0)
     for i in range(40):
-        Image.fromarray(rng.integers(0, 256, (640, 640), dtype=np.uint8)).save(inputs / f"im{i:02d}.png")
+        Image.fromarray(rng.integers(0, 256, (640, 640), dtype=np.uint8)).save(folder / f"im{i:02d}.png")
+    return folder
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
+def test_signal_during_a_batch(tmp_path, sig):
+    inputs = forty_images(tmp_path / "in")
     # The batch takes 1-3 s after its first output: a test process descheduled that long between
     # seeing it and signalling (a 3 s stall injected there did it) finds the batch done, exit 0.
     # Such a run says nothing about the signal: run again, as test_signal_during_a_single_write does.
@@ -88,11 +93,7 @@ def _session_members(sid: int) -> list[int]:
 def test_a_signal_to_the_process_group_leaves_no_process(tmp_path, sig):
     # a closing terminal sends SIGHUP to the whole group: it killed the pool's forkserver, whose workers then ran
     # for ever (holding the caller's stdout), and the resource tracker printed tracebacks
-    inputs = tmp_path / "in"
-    inputs.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(40):
-        Image.fromarray(rng.integers(0, 256, (640, 640), dtype=np.uint8)).save(inputs / f"im{i:02d}.png")
+    inputs = forty_images(tmp_path / "in")
     proc = subprocess.Popen([sys.executable, "-m", "kernelcli", "convolve", str(inputs), "-k", "gaussian:4", "--out-dir", "out",
                              "--workers", "2"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=interruptible, start_new_session=True)

@@ -69,13 +69,11 @@ def default_output(input_path: Path, label: str, directory: Path = Path("."), fm
     >>> default_output(Path("mr.nii.gz"), "gaussian:1mm", Path("out"))
     PosixPath('out/mr_gaussian_1mm.nii.gz')
     """
-    from ..volume_inputs import VOLUME_SUFFIXES, volume_suffix
+    from ..volume_inputs import VOLUME_SUFFIXES, volume_stem, volume_suffix
 
-    name = Path(input_path).name
-    volume = volume_suffix(name)
-    if volume in VOLUME_SUFFIXES:
-        stem = name[: len(name) - len(volume)] or "volume"
-        return Path(directory) / f"{stem}_{safe_stem(label)}{'.' + fmt.lower().lstrip('.') if fmt else '.nii.gz'}"
+    if volume_suffix(input_path) in VOLUME_SUFFIXES:
+        suffix = "." + fmt.lower().lstrip(".") if fmt else ".nii.gz"
+        return Path(directory) / f"{volume_stem(input_path)}_{safe_stem(label)}{suffix}"
     return Path(directory) / f"{Path(input_path).stem}_{safe_stem(label)}{output_suffix(Path(input_path), fmt)}"
 
 

@@ -22,7 +22,9 @@ import numpy as np
 from ..errors import InputError, MissingExtra, UsageError
 from ..io.common import stat_input
 from ..records import field, record
-from ..volume_inputs import DICOM_SUFFIXES, ITK_SUFFIXES, MGH_SUFFIXES, NIFTI_SUFFIXES, VOLUME_SUFFIXES, _has_dicom_magic, volume_suffix
+from ..volume_inputs import (  # noqa: F401 - volume_stem re-exported (its former home)
+    DICOM_SUFFIXES, ITK_SUFFIXES, MGH_SUFFIXES, NIFTI_SUFFIXES, VOLUME_SUFFIXES, _has_dicom_magic, volume_stem, volume_suffix,
+)
 
 EXTRA_HINT = "pip install 'kernelcli[medical]'"
 
@@ -63,20 +65,6 @@ class Volume:
 
 
 # ---------------------------------------------------------------- recognising inputs
-
-
-def volume_stem(path: str | os.PathLike) -> str:
-    """The name without a volume suffix: ``ct.nii.gz`` -> ``ct``; a folder keeps its name.
-
-    >>> volume_stem("data/ct.nii.gz")
-    'ct'
-    """
-    p = Path(path)
-    suffix = volume_suffix(p)
-    name = p.name
-    if suffix in VOLUME_SUFFIXES:
-        return name[: len(name) - len(suffix)] or "volume"
-    return name or "volume"
 
 
 
