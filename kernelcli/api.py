@@ -196,7 +196,9 @@ def conv2d(
     padding : "same", "valid", int, (ph, pw) or (top, bottom, left, right)
         "same" pads ``dilation*(f-1)`` in total per axis: f//2 on each side for an odd f
         (the lecture's p = f // 2), the extra row/column at the bottom/right for an even f
-        (as PyTorch and TensorFlow).  The output size is
+        (as PyTorch and TensorFlow at stride 1; at a larger stride TensorFlow's "SAME" pads only
+        what the last window needs, so its windows can sit a cell further down/right:
+        ``kernelcli shape --same`` says where).  The output size is
         ``(in + pad_total - dilation*(f-1) - 1) // stride + 1``.
     pad_mode, pad_value : str, float
         How the border is filled; see :func:`pad2d`.

@@ -138,8 +138,9 @@ def shape_layout(dims: tuple[int, ...], layout: str | None, option: str, *, kern
     """The layout of a 3-D ``--in`` shape for ``shape``: the one given, else ``hwc`` when unambiguous.
 
     Refused without ``--layout``: a first axis that is a plausible channel count with a last
-    one that is not (``3x224x224``), and a kernel larger than the padded height that the
-    CxHxW reading would fit (``8x224x224 --f 9``).  ``padding``: the height's padding in all
+    one that is not (``3x224x224``), a square CxHxW map (``64x56x56``: two equal last sizes of
+    more than :data:`MAX_CHANNELS`, a first one that differs), and a kernel larger than the
+    padded height that the CxHxW reading would fit (``8x224x224 --f 9``).  ``padding``: the height's padding in all
     (top + bottom).
 
     >>> shape_layout((224, 224, 3), None, "--in")
@@ -152,7 +153,8 @@ def shape_layout(dims: tuple[int, ...], layout: str | None, option: str, *, kern
         return layout or "hwc"
     a, b, c = dims
     too_small = bool(kernel) and kernel[0] > a + padding and kernel[0] <= b + padding
-    if (a <= MAX_CHANNELS < c) or too_small:
+    square = b == c != a and c > MAX_CHANNELS  # 64x56x56: a square 56x56 map of 64 channels, as PyTorch writes it
+    if (a <= MAX_CHANNELS < c) or too_small or square:
         why = f" (a {kernel[0]}-wide kernel does not fit a height of {a})" if too_small else ""
         raise UsageError(
             f"{option} {_x(dims)} reads two ways: HxWxC = {a}x{b} with {c} channels{why}, "
@@ -179,12 +181,14 @@ def layout_dims(hwc: tuple[int, ...] | list[int], layout: str) -> list[int]:
     return list(hwc)
 
 
-def network_input(dims: tuple[int, ...], layout: str | None, expected: tuple[int, ...] | None, network: str) -> tuple[int, ...]:
+def network_input(dims: tuple[int, ...], layout: str | None, expected: tuple[int, ...] | None, network: str, *,
+                  option: str = "--input", flag: str = "--layout ") -> tuple[int, ...]:
     """A ``summary --input`` as (C, H, W), checked against the network's own channel count.
 
     ``dims`` are in ``layout`` order (default ``chw``, as torchvision writes shapes);
     ``expected`` is the spec's input.  A channel count that contradicts the network is
-    refused, naming both readings when the other one would fit.
+    refused, naming both readings when the other one would fit.  ``option`` and ``flag`` name the
+    value and the choice in the message (the API: ``"input_shape"``, ``"layout="``).
 
     >>> network_input((224, 224, 3), "hwc", (3, 224, 224), "resnet18")
     (3, 224, 224)
@@ -192,14 +196,14 @@ def network_input(dims: tuple[int, ...], layout: str | None, expected: tuple[int
     given = canonical_layout(layout)
     layout = given or "chw"
     if layout == "zyx":
-        raise UsageError("--layout zyx is for volumes; a network input is chw (CxHxW) or hwc (HxWxC)")
+        raise UsageError(f"{flag}zyx is for volumes; a network input is chw (CxHxW) or hwc (HxWxC)")
     if len(dims) != 3:
         return tuple(dims)
     if given is None and expected is None and dims[0] > MAX_CHANNELS >= dims[2]:
         # no input in the spec to check the channels against: 224x224x3 would be 224 channels of 224x3
         raise UsageError(
-            f"--input {_x(dims)} reads two ways: CxHxW = {dims[0]} channels of {dims[1]}x{dims[2]}, or HxWxC = "
-            f"{dims[0]}x{dims[1]} with {dims[2]} channels (the spec gives no input to tell); give --layout chw or --layout hwc"
+            f"{option} {_x(dims)} reads two ways: CxHxW = {dims[0]} channels of {dims[1]}x{dims[2]}, or HxWxC = "
+            f"{dims[0]}x{dims[1]} with {dims[2]} channels (the spec gives no input to tell); give {flag}chw or {flag}hwc"
         )
     chw = (dims[2], dims[0], dims[1]) if layout == "hwc" else tuple(dims)
     if expected is None or len(expected) != 3 or chw[0] == expected[0]:
@@ -209,10 +213,10 @@ def network_input(dims: tuple[int, ...], layout: str | None, expected: tuple[int
     reading = f"read as {'CxHxW' if layout == 'chw' else 'HxWxC'} it has {chw[0]} channels"
     if other_channels == expected[0]:
         raise UsageError(
-            f"--input {_x(dims)}: {reading}, but {network} takes {expected[0]} (its input is {_x(expected)}); "
-            f"read as {'HxWxC' if other == 'hwc' else 'CxHxW'} it has {other_channels}: give --layout {other}"
+            f"{option} {_x(dims)}: {reading}, but {network} takes {expected[0]} (its input is {_x(expected)}); "
+            f"read as {'HxWxC' if other == 'hwc' else 'CxHxW'} it has {other_channels}: give {flag}{other}"
         )
     raise UsageError(
-        f"--input {_x(dims)}: {reading}, but {network} is built for {expected[0]} (its input is {_x(expected)}); "
+        f"{option} {_x(dims)}: {reading}, but {network} is built for {expected[0]} (its input is {_x(expected)}); "
         f"neither CxHxW nor HxWxC gives {expected[0]} channels"
     )

@@ -25,6 +25,13 @@ def check_positive(name: str, value: int) -> int:
     return _whole(name, value, 1)
 
 
+#: digits a size may have: a real layer has a handful, and a product of a few 30-digit sizes still
+#: prints (Python refuses to print an int of more than 4300 digits; ``params`` crashed there)
+MAX_DIGITS = 30
+#: the largest size :func:`_whole` takes
+MAX_SIZE = 10**MAX_DIGITS - 1
+
+
 def _whole(name: str, value: Any, minimum: int) -> int:
     """``value`` as an int (a numpy integer too) of at least ``minimum``, else a UsageError naming it: the formulas
     below gave numbers for a stride of -1, a kernel of 0 or a negative channel count, and divided by a stride of 0.
@@ -38,9 +45,24 @@ def _whole(name: str, value: Any, minimum: int) -> int:
         whole = operator.index(value) if not isinstance(value, bool) else None
     except TypeError:
         whole = None
+    if whole is not None and abs(whole) > MAX_SIZE:
+        raise UsageError(f"{name} must be an integer of at most {MAX_DIGITS} digits, got one of {len(str(abs(whole) // 10**MAX_DIGITS)) + MAX_DIGITS}")
     if whole is None or whole < minimum:
         raise UsageError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return whole
+
+
+def _flag(name: str, value: Any) -> bool:
+    """``value`` if it is a bool (numpy's too), else a UsageError: ``ceil_mode="no"`` counted as true.
+
+    >>> _flag("bias", 1)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: bias must be True or False, got 1
+    """
+    if isinstance(value, bool) or (type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")):
+        return bool(value)
+    raise UsageError(f"{name} must be True or False, got {value!r}")
 
 
 def conv_output_size(size: int, f: int, *, stride: int = 1, pad_before: int = 0, pad_after: int = 0, dilation: int = 1) -> int:
@@ -91,6 +113,7 @@ def pool_output_size(size: int, f: int, *, stride: int, padding: int = 0, dilati
     size, f, stride, dilation = (_whole(n, v, 1) for n, v in (("input size", size), ("pool size", f), ("stride", stride),
                                                                ("dilation", dilation)))
     padding = check_pool_padding(_whole("padding", padding, 0), f)
+    ceil_mode = _flag("ceil_mode", ceil_mode)
     span = dilation * (f - 1) + 1
     padded = size + 2 * padding
     numerator = padded - span
@@ -106,7 +129,8 @@ def same_padding(f: int, dilation: int = 1) -> tuple[int, int]:
     """Padding (before, after) for "same": total ``dilation*(f-1)``, the extra cell after.
 
     For odd f this is the lecture's p = f // 2 on both sides; for an even f the extra
-    row/column goes to the bottom/right, as PyTorch and TensorFlow do.
+    row/column goes to the bottom/right, as PyTorch and TensorFlow do at stride 1 (at a larger
+    stride TensorFlow pads what :func:`tf_same_padding` says: the same output size).
 
     >>> same_padding(4)
     (1, 2)
@@ -165,6 +189,7 @@ def conv_params(in_channels: int, filters: int, fh: int, fw: int | None = None, 
     fw = fh if fw is None else fw
     in_channels, filters, fh, fw, groups = (_whole(n, v, 1) for n, v in (
         ("in_channels", in_channels), ("filters", filters), ("kernel height", fh), ("kernel width", fw), ("groups", groups)))
+    bias = _flag("bias", bias)
     if in_channels % groups or filters % groups:
         raise ShapeError(f"groups={groups} must divide both in_channels={in_channels} and filters={filters}")
     return (fh * fw * (in_channels // groups) + (1 if bias else 0)) * filters
@@ -176,6 +201,7 @@ def dense_params(n_in: int, n_out: int, *, bias: bool = True) -> int:
     >>> dense_params(32768, 10)
     327690
     """
+    n_in, n_out, bias = _whole("n_in", n_in, 1), _whole("n_out", n_out, 1), _flag("bias", bias)
     return (n_in + (1 if bias else 0)) * n_out
 
 
@@ -185,7 +211,7 @@ def flatten_size(dims: Sequence[int]) -> int:
     >>> flatten_size((64, 64, 8))
     32768
     """
-    return math.prod(dims)
+    return math.prod(_whole("size", d, 1) for d in dims)
 
 
 def same_output_size(size: int, stride: int = 1) -> int:
@@ -234,10 +260,13 @@ def parse_dims(text: str, *, name: str, min_len: int = 1, max_len: int = 3, form
     for sep in ("×", "X", ",", "*"):
         body = body.replace(sep, "x")
     parts = [part.strip() for part in body.split("x")]
-    try:
-        dims = tuple(int(part) for part in parts)
-    except ValueError:
-        raise UsageError(f"invalid {name} {text!r}: expected {forms} with integers >= 1") from None
+    if not all(part.isdigit() and part.isascii() for part in parts):  # int() also takes "1_000", " -3" and "٣"
+        raise UsageError(f"invalid {name} {text!r}: expected {forms} with integers >= 1")
+    longest = max(parts, key=lambda part: len(part.lstrip("0")))
+    if len(longest.lstrip("0")) > MAX_DIGITS:
+        raise UsageError(f"invalid {name}: a size of {len(longest.lstrip('0'))} digits ({longest.lstrip('0')[:12]}...); "
+                         f"every size must be an integer of at most {MAX_DIGITS} digits")
+    dims = tuple(int(part) for part in parts)
     if not min_len <= len(dims) <= max_len:
         raise UsageError(f"invalid {name} {text!r}: expected {forms}, got {len(dims)} sizes")
     if any(d < 1 for d in dims):
@@ -269,7 +298,7 @@ def conv_transpose_output_size(size: int, f: int, *, stride: int = 1, padding: i
 
 def _integer(value: Any) -> int | None:
     """``value`` as an int when it is an integer (numpy integers too, not bools), else None."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_":  # numpy's bool, without importing numpy
+    if isinstance(value, bool) or (type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")):  # numpy's bool, without importing numpy
         return None
     try:
         return operator.index(value)
@@ -306,7 +335,7 @@ def resolve_padding_nd(padding: Any, kernel_shape: Sequence[int], dilation: Sequ
     """Pad widths (before, after) per axis from "same", "valid", P, one P per axis, or two per axis.
 
     "same" pads ``dilation*(f-1)`` per axis: f//2 each side for odd f, the extra cell after
-    for even f (PyTorch, TensorFlow).  Returns ``2 * rank`` ints.
+    for even f (PyTorch, TensorFlow at stride 1; see :func:`same_padding`).  Returns ``2 * rank`` ints.
 
     >>> resolve_padding_nd((1, 2), (3, 3))
     (1, 1, 2, 2)

@@ -367,6 +367,18 @@ class TestParameters:
         case.refused(r, 2, *words)
         assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith("error: "), r.stderr
 
+    @pytest.mark.parametrize("args", [[], ["shape"], ["params"], ["worker"], ["kernels"]])
+    def test_a_command_given_nothing_shows_its_help(self, case, args):
+        # Click 8.2+ raises NoArgsIsHelpError, a usage error: the one-line rule folded the whole help into one red line
+        r = case.run(*args)
+        if args == ["kernels"]:  # lists the catalogue: it needs nothing
+            assert r.returncode == 0, r.stderr
+            return
+        assert r.returncode == 2 and r.stdout == "", r.stdout
+        lines = r.stderr.splitlines()
+        assert lines[0].startswith(f"Usage: kernelcli {' '.join(args)}".rstrip()) and "Options:" in lines, r.stderr
+        assert not r.stderr.startswith("error:") and len(lines) > 10, r.stderr
+
     def test_output_below_one_names_both_sizes(self, case):
         case.image("small.png", np.zeros((4, 4), np.uint8))
         case.refused(case.run("pool", "small.png", "--size", "10"), 2, "4x4", "10x10")

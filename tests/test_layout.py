@@ -53,10 +53,20 @@ class TestShapeCommand:
     def test_the_kernel_rule_counts_top_and_bottom(self, invoke, pads):
         # 6 + 3 = 9 fits a 9-tall kernel whichever side gets the padding: 1,2 and 0,3 were refused
         # ("a 9-wide kernel does not fit a height of 6"), 2,1 and 3,0 accepted
-        result = invoke("shape", "--in", "6x224x224", "--f", "9", "-p", pads, "-q")
+        # (6x224x200: 6x224x224 is refused anyway, a square 224x224 map of 6 channels)
+        result = invoke("shape", "--in", "6x224x200", "--f", "9", "-p", pads, "-q")
         assert result.exit_code == 0 and result.stdout == "1x216\n", result.output
-        refused = invoke("shape", "--in", "6x224x224", "--f", "10", "-p", pads)
+        refused = invoke("shape", "--in", "6x224x200", "--f", "10", "-p", pads)
         assert refused.exit_code == 2 and "a 10-wide kernel does not fit a height of 6" in refused.stderr
+
+    def test_a_square_channels_first_map_is_refused(self, invoke):
+        # the audit: 64x56x56 (PyTorch's 64 channels of 56x56) was read as a 64x56 image of 56 channels, exit 0
+        result = invoke("shape", "--in", "64x56x56", "--f", "3", "-p", "1", "--filters", "128", "-q")
+        assert result.exit_code == 2 and result.stdout == ""
+        for words in ("reads two ways", "64x56 with 56 channels", "64 channels of 56x56", "--layout chw"):
+            assert words in result.stderr
+        assert invoke("shape", "--in", "64x56x56", "--f", "3", "-p", "1", "--filters", "128", "-q", "--layout", "chw").stdout == "128x56x56\n"
+        assert invoke("shape", "--in", "56x56x64", "--f", "3", "-p", "1", "--filters", "128", "-q").stdout == "56x56x128\n"
 
     def test_unambiguous_shapes_need_no_flag(self, invoke):
         assert invoke("shape", "--in", "228x228x228", "--f", "3", "--filters", "32", "-q").stdout == "226x226x32\n"
@@ -116,6 +126,28 @@ class TestSummary:
         assert network_input((224, 224, 3), "hwc", (3, 224, 224), "r") == (3, 224, 224)
         with pytest.raises(UsageError, match="give --layout hwc"):
             network_input((224, 224, 3), None, (3, 224, 224), "r")
+
+
+    def test_summarize_in_python_checks_the_channels_as_the_command_does(self):
+        # the audit: summarize("resnet18", (224, 224, 3)) gave 224 channels' numbers (12,382,568 params,
+        # layer4 512x7x1) where the command refuses
+        from kernelcli import summarize
+
+        with pytest.raises(UsageError, match=r"input_shape 224x224x3: read as CxHxW it has 224 channels.*give layout=hwc"):
+            summarize("resnet18", (224, 224, 3))
+        hwc = summarize("resnet18", (224, 224, 3), layout="hwc")
+        assert hwc.find("layer4").shape == (512, 7, 7) and hwc.params == 11_689_512
+        with pytest.raises(UsageError, match="built for 3"):
+            summarize("resnet18", (1, 224, 224))
+        assert summarize("resnet18", (3, 448, 448)).find("layer4").shape == (512, 14, 14)
+
+    @pytest.mark.parametrize("args", [["summary", "resnet18", "--layout", "zyx"], ["summary", "resnet18", "--layout", "hwc"],
+                                      ["params", "--in-ch", "3", "--filters", "8", "--layout", "chw"],
+                                      ["params", "--dense", "3", "8", "--layout", "hwc"]])
+    def test_a_layout_with_nothing_to_read_is_refused(self, invoke, args):
+        # it was accepted and ignored: `summary resnet18 --layout zyx` exit 0, refused with --input
+        result = invoke(*args)
+        assert result.exit_code == 2 and "--layout" in result.stderr and result.stdout == "", result.output
 
 
 class TestArrays:

@@ -99,7 +99,9 @@ class TestShapeLecture:
     def test_same_shows_how_p_was_chosen(self, runner):
         result = ok(runner, "shape", "--in", "24", "--f", "5", "--s", "2", "--same")
         assert result.stdout.splitlines()[0] == "p = f // 2 = 5 // 2 = 2  (same)"
-        assert result.stderr == ""  # odd f: the lecture's same is the frameworks' same, nothing to note
+        # odd f at stride 2: the same size as TensorFlow's SAME, which pads 1 and 2 here (TestShapeStridedSame)
+        assert "TensorFlow's padding='SAME' pads 1 before and 2 after" in result.stderr
+        assert ok(runner, "shape", "--in", "24", "--f", "5", "--same").stderr == ""  # stride 1: the frameworks' same
 
     @pytest.mark.parametrize(
         ("size", "args", "out"),
@@ -219,6 +221,37 @@ class TestShapeEvenSame:
         assert out[0, 0, 0, before].item() == 1.0  # input cell 0 is the first cell of window `before`
 
 
+class TestShapeStridedSame:
+    @pytest.mark.parametrize("size, f, s, d", [(6, 3, 2, 1), (24, 5, 2, 1), (8, 3, 3, 1), (10, 3, 2, 2)])
+    def test_a_note_says_where_tensorflow_pads_otherwise(self, runner, size, f, s, d):
+        # "same" at a stride above 1 was said to be TensorFlow's: same size, but TF pads only what the last window
+        # needs, so its windows sit further down/right; the values differ
+        before, after = shapes.tf_same_padding(size, f, stride=s, dilation=d)
+        p = d * (f // 2)
+        result = ok(runner, "shape", "--in", str(size), "--f", str(f), "--s", str(s), "--dilation", str(d), "--same")
+        assert (before, after) != (p, p)
+        assert f"pads {before} before and {after} after" in result.stderr and f"not {p} and {p}" in result.stderr
+        assert f"{p - before} cell" in result.stderr
+        doc = json.loads(ok(runner, "shape", "--in", str(size), "--f", str(f), "--s", str(s), "--dilation", str(d), "--same", "--json").stdout)
+        assert doc["framework_same"] == {"out": doc["out"], "pad": [before, after]}
+
+    def test_where_both_pad_alike_nothing_is_said(self, runner):
+        assert shapes.tf_same_padding(7, 3, stride=2) == (1, 1)
+        assert ok(runner, "shape", "--in", "7", "--f", "3", "--s", "2", "--same").stderr == ""
+
+    def test_the_note_is_right_about_the_values(self):
+        # TF's windows: input cells i*s - before .. ; ours i*s - p: a shifted impulse says which
+        from kernelcli import conv2d
+
+        x = np.zeros((1, 6))
+        x[0, 0] = 1.0
+        w = np.array([[1.0, 0.0, 0.0]])  # picks each window's first cell
+        ours = conv2d(x, w, stride=(1, 2), padding=(0, 0, 1, 1))[0]
+        tf = conv2d(x, w, stride=(1, 2), padding=(0, 0, 0, 1))[0]
+        assert ours.tolist() == [0.0, 0.0, 0.0] and tf.tolist() == [1.0, 0.0, 0.0]
+        assert conv2d(x, w, stride=(1, 2), padding="same")[0].tolist() == ours.tolist()
+
+
 class TestShapeErrors:
     def test_output_below_one_names_the_numbers(self, runner):
         result = invoke(runner, "shape", "--in", "3", "--f", "5")
@@ -229,7 +262,7 @@ class TestShapeErrors:
         result = invoke(runner, "shape", "--in", "10x3", "--f", "5")
         assert result.exit_code == 2 and "width:" in result.stderr
 
-    @pytest.mark.parametrize("text", ["24x", "abc", "0", "1x2x3x4", "-5"])
+    @pytest.mark.parametrize("text", ["24x", "abc", "0", "1x2x3x4", "-5", "1_000", "٣"])
     def test_bad_in_names_the_value(self, runner, text):
         result = invoke(runner, "shape", "--in", text, "--f", "3")
         assert result.exit_code == 2
@@ -426,7 +459,12 @@ class TestParamsErrors:
             (("--flatten", "2xq"), "'2xq'"),
             (("--in-ch", "6", "--filters", "4", "--groups", "4"), "groups=4 must divide"),
             (("--in-ch", "6", "--filters", "4", "--f", "3x3x6"), "F or FxG"),
-            (("--dense", "0", "3"), "--dense 0 3"),
+            (("--dense", "0", "3"), "--dense must be an integer >= 1, got 0"),
+            # a product past Python's 4300 printable digits exited 70 ("a bug"): sizes have at most 30 digits
+            (("--flatten", "x".join(["9" * 1000] * 5)), "a size of 1000 digits"),
+            (("--in-ch", "9" * 3000, "--filters", "3"), "--in-ch must be an integer of at most 30 digits"),
+            (("--dense", "5", "9" * 3000), "--dense must be an integer of at most 30 digits"),
+            (("--flatten", "1_000x3"), "'1_000x3'"),
         ],
     )
     def test_usage_errors(self, runner, args, message):
@@ -517,3 +555,26 @@ def test_importtime_shows_no_numpy_or_numba():
     # importtime logs `import` statements (not importlib.import_module): shapes is imported by params.py
     assert "kernelcli.shapes" in imported
     assert not {m for m in imported if m.split(".")[0] in ("numpy", "numba", "rich")}
+
+
+class TestFormulaArguments:
+    @pytest.mark.parametrize("call, message", [
+        # flags were read by truth: ceil_mode="no" rounded up (3, not 2), bias="no" counted the bias (224, not 216)
+        (lambda: shapes.pool_output_size(5, 2, stride=2, ceil_mode="no"), "ceil_mode must be True or False, got 'no'"),
+        (lambda: shapes.conv_params(3, 8, 3, bias="no"), "bias must be True or False"),
+        (lambda: shapes.dense_params(10, 3, bias=1), "bias must be True or False, got 1"),
+        # dense_params and flatten_size took anything: (-5 + 1) * 3 = -12
+        (lambda: shapes.dense_params(-5, 3), "n_in must be an integer >= 1, got -5"),
+        (lambda: shapes.flatten_size((4, 0)), "size must be an integer >= 1, got 0"),
+        (lambda: shapes.conv_params(10**40, 8, 3), "in_channels must be an integer of at most 30 digits, got one of 41"),
+    ])
+    def test_refused(self, call, message):
+        from kernelcli.errors import UsageError
+
+        with pytest.raises(UsageError, match=message):
+            call()
+
+    def test_numpy_values_are_taken(self):
+        assert shapes.pool_output_size(np.int64(5), 2, stride=2, ceil_mode=np.bool_(True)) == 3
+        assert shapes.conv_params(3, 8, 3, bias=np.bool_(False)) == 216 and shapes.dense_params(np.int32(4), 2) == 10
+        assert shapes.flatten_size((10**29, 10**29)) == 10**58

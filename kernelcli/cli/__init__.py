@@ -196,6 +196,9 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
         except click.exceptions.ClickException as exc:
             from ._common import error, failure_record, print_json
 
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `kernelcli shape` alone: the help, as Click shows it
+                sys.stderr.write(exc.format_message().rstrip("\n") + "\n")
+                return exc.exit_code
             error(click_error_line(exc))
             if "--json" in argv[: argv.index("--")] if "--" in argv else "--json" in argv:
                 print_json(failure_record(exc.exit_code, click_error_line(exc)))  # stdout always carries JSON

@@ -49,8 +49,6 @@ def _conv(in_ch: int, filters: int, f_text: str, bias: bool, groups: int) -> tup
 
 
 def _dense(n_in: int, n_out: int, bias: bool) -> tuple[list[str], dict[str, Any], int]:
-    if n_in < 1 or n_out < 1:
-        raise UsageError(f"--dense {n_in} {n_out}: both sizes must be integers >= 1")
     total = shapes.dense_params(n_in, n_out, bias=bias)
     formula = f"({n_in} + 1) * {n_out} = {total}" if bias else f"{n_in} * {n_out} = {total}"
     document = {"layer": "dense", "in": n_in, "out": n_out, "bias": bias, "params": total, "formula": [formula]}
@@ -106,9 +104,14 @@ def params(
         extra = [name for name, given in (("--size", f is not None), ("--groups", groups is not None)) if given]
         if extra:
             raise UsageError(f"{' and '.join(extra)}: only for a conv layer (--in-ch C --filters K)")
+    if layout is not None and flatten is None:
+        raise UsageError(f"--layout {layout} says how --flatten HxWxC is written; a conv or dense layer's count has no axes")
     if flatten is not None and no_bias:
         raise UsageError("--no-bias does not apply to --flatten: flattening has no parameters")
 
+    for name, value in (("--in-ch", in_ch), ("--filters", filters), ("--groups", groups), *(("--dense", n) for n in dense or ())):
+        if value is not None:
+            shapes.check_positive(name, value)  # and at most 30 digits: a product past 4300 digits cannot be printed
     if conv_given:
         if in_ch is None or filters is None:
             missing = "--in-ch C" if in_ch is None else "--filters K"

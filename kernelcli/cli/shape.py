@@ -89,6 +89,17 @@ def _same_note(where: str, size: int, f: int, s: int, dilation: int, p: int, out
     return text
 
 
+def _strided_same_note(where: str, size: int, f: int, s: int, dilation: int, p: int) -> str:
+    """Where TensorFlow's "SAME" and the lecture's p = f // 2 part at a stride above 1 (odd f): same size, shifted windows."""
+    before, after = shapes.tf_same_padding(size, f, stride=s, dilation=dilation)
+    shift = p - before
+    return (
+        f"note: at stride {s}{where} TensorFlow's padding='SAME' pads {before} before and {after} after (only what the last "
+        f"window needs), not {p} and {p}: the same output size, its windows {shift} cell{'s' if shift != 1 else ''} further "
+        f"down/right. kernelcli convolve --padding same pads {p} and {p}, as here (PyTorch's 'same' allows only stride 1)."
+    )
+
+
 def _fmt(values: tuple[int, ...] | list[int]) -> str:
     return "x".join(str(v) for v in values)
 
@@ -196,7 +207,7 @@ def shape(
             "out": pick(out),
             "formula": [f"{a.expression} = {a.out}" for a in axes],
         }
-        if same and any(k % 2 == 0 for k in ks):
+        if same and any(k % 2 == 0 or a.s > 1 for k, a in zip(ks, axes)):
             document["framework_same"] = {
                 "out": pick([shapes.same_output_size(a.size, a.s) for a in axes]),
                 "pad": pick([list(shapes.tf_same_padding(a.size, a.f, stride=a.s, dilation=dilation)) for a in axes]),
@@ -244,8 +255,11 @@ def _explain(
         if same:
             rule = f"p = f // 2 = {k} // 2 = {pad}" if dilation == 1 else f"p = d*(f//2) = {dilation}*({k}//2) = {pad}"
             lines.append(f"{rule}  (same{', ' + label + ' axis' if differ else ''})")
+            where = f" (out_{label})" if differ else ""
             if k % 2 == 0:
-                notes.append(_same_note(f" (out_{label})" if differ else "", size, k, stride, dilation, pad, axis.out))
+                notes.append(_same_note(where, size, k, stride, dilation, pad, axis.out))
+            elif shapes.tf_same_padding(size, k, stride=stride, dilation=dilation) != (pad, pad):
+                notes.append(_strided_same_note(where, size, k, stride, dilation, pad))
         if pool and s is None:
             lines.append(f"s = f = {k}  (pooling: the stride defaults to the window size)")
         if axis.dropped:

@@ -54,6 +54,10 @@ def summary(
     """
     from ..netspec import load_spec, parse_input_shape
 
+    if layout is not None and input_shape is None:
+        from ..errors import UsageError
+
+        raise UsageError(f"--layout {layout} says how --input is written; give --input too (the spec's own input is CxHxW)")
     net_spec = load_spec(spec)
     shape = parse_input_shape(input_shape, layout, net_spec) if input_shape is not None else None
     net = _summarize(net_spec, shape, input_shape, max_layers)
@@ -84,10 +88,14 @@ def _summarize(net_spec, shape: tuple[int, ...] | None, given: str | None, max_l
 
 
 def _human(n: int) -> str:
-    """2_834_161_664 -> '2.83 G'; zero -> '-'."""
+    """2_834_161_664 -> '2.83 G'; zero -> '-'; beyond 10**15 T stays the unit (3058560.12 G was printed).
+
+    >>> _human(2_834_161_664), _human(3_058_560_120_000_000)
+    ('2.83 G', '3058.56 T')
+    """
     if n == 0:
         return "-"
-    for unit, scale in (("G", 10**9), ("M", 10**6), ("K", 10**3)):
+    for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
         if n >= scale:
             return f"{n / scale:.2f} {unit}"
     return str(n)

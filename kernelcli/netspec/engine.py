@@ -168,11 +168,13 @@ class Summary:
 
 
 def summarize(spec: NetworkSpec | str | Path | dict, input_shape: tuple[int, ...] | None = None, *,
-              max_layers: int = DEFAULT_MAX_LAYERS) -> Summary:
+              layout: str = "chw", max_layers: int = DEFAULT_MAX_LAYERS) -> Summary:
     """Shapes, params and mult-adds of every layer of a network.
 
     ``spec`` is a NetworkSpec, a spec document (dict), a file path or a built-in name;
-    ``input_shape`` (``(C, H, W)`` or ``(N,)``) overrides the spec's ``input``.
+    ``input_shape`` (``(C, H, W)``, ``(H, W, C)`` with ``layout="hwc"``, or ``(N,)``) overrides the
+    spec's ``input``.  Its channels are checked against the spec's input, as ``summary --input``'s:
+    ``(224, 224, 3)`` for resnet18 is refused, naming both readings (it gave the numbers of 224 channels).
 
     >>> summarize("resnet18").find("layer4").shape
     (512, 7, 7)
@@ -183,6 +185,10 @@ def summarize(spec: NetworkSpec | str | Path | dict, input_shape: tuple[int, ...
         spec = load_spec(spec)
     # a given shape is checked as a spec's input is: (0, 224, 224) gave numbers, () an IndexError
     shape = check_input_shape(input_shape, "input_shape") if input_shape is not None else spec.input
+    if input_shape is not None:
+        from ..layout import network_input
+
+        shape = network_input(shape, layout, spec.input, spec.name, option="input_shape", flag="layout=")
     if shape is None:
         raise SpecError(f"{spec.label}: input: the spec gives no input shape; pass one (--input CxHxW)")
     try:

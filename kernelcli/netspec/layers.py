@@ -1,7 +1,7 @@
 """The leaf layers: how each type reads its fields and maps an input shape to output, params and mult-adds.
 
 Shapes are tuples: ``(C, H, W)`` for feature maps, ``(N,)`` for vectors (after ``flatten``).
-Counting conventions (torchinfo-style, batch 1):
+Counting conventions (batch 1; mult-adds close to torchinfo's, not the same: see the README of ``kernels/networks``):
 
 * params: conv ``(fh*fw*C/groups + bias)*K``; upconv ``C*(K/groups)*fh*fw + K``; dense
   ``(in + bias)*out``; batchnorm ``2*C`` (weight and bias; running statistics are buffers, not
