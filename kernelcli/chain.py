@@ -31,10 +31,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .errors import UsageError
+from .errors import KernelNotFound, UsageError
 from .records import record
 
 _POOL = re.compile(r"(?P<op>max|min|avg)pool:(?P<size>\d+)(?::(?P<stride>\d+))?", re.IGNORECASE)
+#: a pooling word without ":F" ("maxpool", "avgpool2", "pool"), when no kernel has that name
+_BARE_POOL = re.compile(r"(?P<op>max|min|avg|average)?_?pool(ing)?\d*", re.IGNORECASE)
+POOL_FORM = "a pooling step is maxpool:F, minpool:F or avgpool:F (:S for a stride)"
 
 
 @record(frozen=True)
@@ -48,8 +51,8 @@ class Step:
     stride: int | None = None
 
 
-def parse_step(text: str, *, scale: Any = None) -> Step:
-    """One ``--then`` (or the first ``--kernel``): a pooling step, else a kernel spec.
+def parse_step(text: str, *, scale: Any = None, option: str = "--then") -> Step:
+    """One ``--then`` (or the first ``--kernel``: ``option`` names it in errors): a pooling step, else a kernel spec.
 
     >>> parse_step("maxpool:3:2")
     Step(label='maxpool3s2', kernel=None, op='max', size=3, stride=2)
@@ -59,21 +62,28 @@ def parse_step(text: str, *, scale: Any = None) -> Step:
         size = int(pool.group("size"))
         stride = int(pool.group("stride")) if pool.group("stride") else None
         if size < 1 or (stride is not None and stride < 1):
-            raise UsageError(f"invalid --then {text!r}: the size and stride of a pooling step are integers >= 1")
+            raise UsageError(f"invalid {option} {text!r}: the size and stride of a pooling step are integers >= 1")
         label = f"{pool.group('op').lower()}pool{size}" + (f"s{stride}" if stride and stride != size else "")
         return Step(label, op=pool.group("op").lower(), size=size, stride=stride)
     if re.fullmatch(r"\w*pool\w*(:.*)?", text.strip(), re.IGNORECASE) and ":" in text:
-        raise UsageError(f"invalid --then {text!r}: a pooling step is maxpool:F, minpool:F or avgpool:F (:S for a stride)")
+        raise UsageError(f"invalid {option} {text!r}: {POOL_FORM}")
     from .catalog import load_kernel
     from .kernel_syntax import scale_kernel
 
-    kernel = scale_kernel(load_kernel(text), scale)
-    return Step(kernel.name, kernel=kernel)
+    try:
+        kernel = load_kernel(text)
+    except KernelNotFound:
+        bare = _BARE_POOL.fullmatch(text.strip())
+        if bare:  # "maxpool" is no kernel name: a pooling step without its size
+            example = f"{(bare.group('op') or 'max').lower().replace('average', 'avg')}pool:2"
+            raise UsageError(f"invalid {option} {text!r}: {POOL_FORM}, e.g. {example}") from None
+        raise
+    return Step(kernel.name, kernel=scale_kernel(kernel, scale))
 
 
 def parse_chain(first: str, then: list[str], *, scale: Any = None) -> list[Step]:
     """The steps of ``--kernel FIRST --then A --then B ...``; every kernel is checked first (exit 3)."""
-    return [parse_step(first, scale=scale)] + [parse_step(text, scale=scale) for text in then]
+    return [parse_step(first, scale=scale, option="--kernel")] + [parse_step(text, scale=scale) for text in then]
 
 
 def chain_label(steps: list[Step]) -> str:

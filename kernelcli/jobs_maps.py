@@ -343,21 +343,26 @@ GALLERY_WORK_TILES = 2
 
 def tile_scale_image(data: Any, tile: int) -> tuple[Any, int]:
     """``(image, f)``: ``data`` reduced f x f by area averaging (f whole, the smallest that
-    brings the longer side to at most ``GALLERY_WORK_TILES * tile``), or ``data`` itself with f = 1.
+    brings the longer side to at most ``GALLERY_WORK_TILES * tile``, but never more than the
+    shorter side), or ``data`` itself with f = 1.
 
     A gallery's maps are thumbnails: computed at that scale, a 12-megapixel photo costs what
     a 400-pixel image does, and each tile shows what the kernel does at the scale seen.
-    Rows or columns past the last whole f x f block are left out.
+    Rows or columns past the last whole f x f block are left out.  The blocks stay square
+    (the kernels see the image's proportions), so a long thin image is reduced only as far as
+    its short side allows: 10 x 5000 becomes 1 x 500, not 0 rows.
 
     >>> import numpy as np
     >>> image, f = tile_scale_image(np.ones((1000, 800)), 192)
     >>> image.shape, f
     ((333, 266), 3)
+    >>> tile_scale_image(np.ones((10, 5000)), 192)[0].shape
+    (1, 500)
     """
     import numpy as np
 
     side = max(data.shape[:2])
-    factor = -(-side // (GALLERY_WORK_TILES * tile))
+    factor = min(-(-side // (GALLERY_WORK_TILES * tile)), min(data.shape[:2]))
     if factor <= 1:
         return data, 1
     h, w = data.shape[0] // factor, data.shape[1] // factor

@@ -136,7 +136,17 @@ def _make(name: str, values: list[float], w: int, h: int, spec: str) -> Any:
     if max(w, h) > MAX_SIDE:
         raise InvalidKernel(f"{spec!r}: {w}x{h} is larger than {MAX_SIDE} per side")
     matrix = tuple(tuple(values[r * w:(r + 1) * w]) for r in range(h))
-    return Kernel(name=name, matrix=matrix, description=f"inline kernel {w}x{h} (ImageMagick syntax)", source="--kernel")
+    rows = _rows_of(h, w)
+    how = "ImageMagick syntax" + (f", width x height: {rows}" if rows else "")
+    return Kernel(name=name, matrix=matrix, description=f"inline kernel {w}x{h} ({how})", source="--kernel")
+
+
+def _rows_of(rows: int, columns: int) -> str:
+    """``2 rows of 3`` for a non-square kernel, whose name gives its size the other way round
+    (ImageMagick's width x height); "" for a square one."""
+    if rows == columns:
+        return ""
+    return f"{rows} row{'s' * (rows != 1)} of {columns}"
 
 
 def _json_list(spec: str, max_ndim: int) -> Any:
@@ -150,7 +160,12 @@ def _json_list(spec: str, max_ndim: int) -> Any:
         raise InvalidKernel(f"{label}: not a JSON list of rows: {exc.msg} at column {exc.colno}") from None
     kernel = parse_kernels({"name": "list", "matrix": document}, origin=label, max_ndim=max_ndim)[0]
     return replace(kernel, name="list_" + "x".join(map(str, kernel.shape[::-1] if len(kernel.shape) == 2 else kernel.shape)),
-                   description="kernel given as a JSON list", source="--kernel")
+                   description=_list_description(kernel.shape), source="--kernel")
+
+
+def _list_description(shape: tuple[int, ...]) -> str:
+    rows = _rows_of(*shape) if len(shape) == 2 else ""
+    return "kernel given as a JSON list" + (f" ({rows}; the name gives width x height)" if rows else "")
 
 
 def read_npy_kernel(path: str | Path, *, max_ndim: int = 2) -> Any:

@@ -41,6 +41,7 @@ array([[ 1.,  0., -1.],
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -59,8 +60,8 @@ from .learn_report import (
     kernel_name,
 )
 from .learn_system import (
-    _check_shapes, _check_texture, _fitting_padding, _system, _widths, _with_bias, output_shape, solve_lstsq,
-    window_mean_preconditioner, windows,
+    _check_shapes, _check_texture, _fitting_padding, _system, _widths, _with_bias, clipped_target, negligible_bias,
+    output_shape, padded_otherwise, rounding_tolerance, solve_lstsq, window_mean_preconditioner, windows,
 )
 
 # ---------------------------------------------------------------- the entry point
@@ -105,10 +106,10 @@ def learn_kernel(
     xa = as_image_array(x, input_name)
     ta = as_image_array(target, target_name)
     _check_shapes(xa, ta, options, input_name, target_name)
-    _check_texture(xa, input_name)
+    _check_texture(xa, input_name, options.combine)
     channels = xa.shape[2] if xa.ndim == 3 else 1
     rng = np.random.default_rng(options.seed)
-    a, y, total = _system(xa, ta, options, rng)
+    a, y, total, inner = _system(xa, ta, options, rng)
     result_notes: list[str] = []
     if a.shape[1] < total:
         result_notes.append(f"used a random {a.shape[1]} of the {total} windows (memory limit); exact targets give the same kernel")
@@ -124,6 +125,7 @@ def learn_kernel(
     ea, ey = _range_exponent(a), _range_exponent(y)
     a, y = (np.ldexp(a, -ea) if ea else a), (np.ldexp(y, -ey) if ey else y)
     w_ls, b_ls, rank, unknowns, cond = solve_lstsq(a, y, options.bias)
+    b_ls = negligible_bias(b_ls, float(np.max(np.abs(y))))
     if rank < unknowns:
         kh, kw = options.size
         raise UsageError(
@@ -132,12 +134,12 @@ def learn_kernel(
             "use a more detailed image or a smaller --size"
         )
     mse_ls, rel_ls = _loss(a, y, w_ls, b_ls)
+    warnings_ = _diagnoses(a, y, inner, w_ls, b_ls, mse_ls, ta.dtype, options, target_name)
     w_ls, b_ls, mse_ls = _unscaled(w_ls, b_ls, mse_ls, ea, ey)
     fit = LstsqFit(
         kernel=_as_kernel(w_ls, options, channels), bias=b_ls, rank=rank, unknowns=unknowns,
         condition=cond, mse=mse_ls, relative_residual=rel_ls,
     )
-    warnings_: list[str] = []
     if cond > ILL_CONDITIONED:
         warnings_.append(
             f"the system is ill-conditioned (condition number {cond:.3g}): small changes in the target move the "
@@ -149,6 +151,7 @@ def learn_kernel(
         diff = None
     else:
         w, b, history, lrs = train_gd(a, y, options, progress, blocks=channels if options.combine == "sum" else 1)
+        b = negligible_bias(b, float(np.max(np.abs(y))))
         mse, rel = _loss(a, y, w, b)
         w, b, mse = _unscaled(w, b, mse, ea, ey)
         if ey:
@@ -179,6 +182,20 @@ def learn_kernel(
         windows_used=int(a.shape[1]), windows_total=int(total), seconds=time.perf_counter() - start,
         warnings=warnings_, notes=result_notes,
     )
+
+
+def _diagnoses(a, y, inner, w, b, mse: float, dtype: np.dtype, options: LearnOptions, target_name: str) -> list[str]:
+    """Warnings that name why a fit is off: a clipped integer target, a target padded another way.
+
+    In the system's (possibly rescaled) units: ``w``, ``b`` and ``mse`` are the least-squares fit of ``y`` from ``a``.
+    """
+    found = []
+    if dtype.kind in "iu":  # integer targets are never rescaled: y is in the target's own units
+        predicted = np.einsum("gmn,gn->gm", a, w) + (0.0 if b is None else b[:, None])
+        found.append(clipped_target(y, predicted, dtype, target_name))
+    tolerance = rounding_tolerance(dtype, float(np.max(np.abs(y))))
+    found.append(padded_otherwise(a, y, inner, math.sqrt(mse), tolerance, options))
+    return [text for text in found if text]
 
 
 #: beyond 2**LARGEST_EXPONENT (or below its inverse), a value's square nears float64's limits

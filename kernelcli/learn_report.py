@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .learn_options import POOR_FIT
+from .learn_options import POOR_FIT, LearnOptions
 from .records import field, record
 
 
@@ -164,36 +164,130 @@ def kernel_name(text: str) -> str:
     return name or "learned"
 
 
-def kernel_document(result: LearnResult, *, name: str, input_name: str, target_name: str) -> dict[str, Any]:
+#: longest kernel name a kernel file takes (kernelcli.catalog_format.MAX_NAME_LENGTH)
+MAX_NAME_LENGTH = 64
+
+
+def channel_kernel_names(name: str, channels: int) -> list[str]:
+    """The names of a per-channel family's kernels: ``NAME_c0``, ``NAME_c1``, ..., each at most 64 characters.
+
+    The base name is shortened before the suffix is added, so a long name still gives
+    distinct names (cutting ``NAME_c0`` itself at 64 would give them all the same one).
+
+    >>> channel_kernel_names("rgb", 3)
+    ['rgb_c0', 'rgb_c1', 'rgb_c2']
+    >>> names = channel_kernel_names("k" * 64, 11)
+    >>> len(set(names)), max(len(n) for n in names), names[10][-5:]
+    (11, 64, 'k_c10')
+    """
+    suffix = len(f"_c{channels - 1}")
+    base = name[: MAX_NAME_LENGTH - suffix]
+    base = base.rstrip("_") or base
+    return [f"{base}_c{c}" for c in range(channels)]
+
+
+def _number_text(value: float) -> str:
+    """A value as convolve's options take it: 10 significant digits, whole numbers without a point."""
+    return str(clean_values(np.asarray(value, dtype=np.float64)))
+
+
+def _word(option: str, value: str) -> str:
+    # "--bias -3" would read -3 as an option: a negative value is attached with "="
+    return f"{option}={value}" if value.startswith("-") else f"{option} {value}"
+
+
+def convolve_options(options: LearnOptions, bias: Any = None) -> list[str]:
+    """The ``convolve`` options (besides ``--kernel``) under which the kernel file gives the target.
+
+    Only options away from convolve's defaults are named; ``--flip`` never is, because the
+    file holds the correlation kernel (see :func:`file_kernel`).  ``bias`` is one value
+    (or one per kernel) for ``--bias``.
+
+    >>> convolve_options(LearnOptions(size=3, padding="valid", stride=2), bias=[-1.5])
+    ['--padding valid', '--stride 2', '--bias=-1.5']
+    >>> convolve_options(LearnOptions(size=3))
+    []
+    """
+    words = []
+    padding = options.padding_text()
+    if padding != "same":
+        words.append(_word("--padding", padding))
+    if any(_pad_widths(options)):  # without padding the pad mode and value change nothing
+        if options.pad_mode != "constant":
+            words.append(_word("--pad-mode", options.pad_mode))
+        elif options.pad_value != 0:
+            words.append(_word("--pad-value", _number_text(options.pad_value)))
+    if options.stride != 1:
+        words.append(_word("--stride", str(options.stride)))
+    if options.dilation != 1:
+        words.append(_word("--dilation", str(options.dilation)))
+    if bias is not None:
+        words.append(_word("--bias", ",".join(_number_text(b) for b in np.atleast_1d(bias))))
+    return words
+
+
+def _pad_widths(options: LearnOptions) -> tuple[int, int, int, int]:
+    from .shapes import resolve_padding
+
+    padding = options.padding if isinstance(options.padding, (str, int, np.integer)) else tuple(int(v) for v in options.padding)
+    return resolve_padding(padding, *options.size, (options.dilation, options.dilation))
+
+
+def file_kernel(result: LearnResult, flip: bool) -> np.ndarray:
+    """The matrix a kernel file holds: the correlation kernel, which is what every kernel file means.
+
+    A kernel learned with ``--flip`` is printed as the convolution kernel (the one the target was
+    made with under ``--flip``); the file holds it rotated 180 degrees, so that ``convolve --kernel
+    FILE`` reproduces the target without a flag to remember.
+    """
+    return result.kernel[..., ::-1, ::-1].copy() if flip else result.kernel
+
+
+def kernel_document(
+    result: LearnResult, *, name: str, input_name: str, target_name: str, options: LearnOptions | None = None,
+) -> dict[str, Any]:
     """The kernel file for ``result`` in the catalogue's format.
 
     One kernel (``per-channel`` with one channel, ``shared``) gives a single-kernel object;
     ``per-channel`` with C > 1 a family with one kernel per channel (``NAME_c0``, ...);
     ``sum`` a single kernel whose matrix is C x f x f (the catalogue reads 2-D matrices only).
-    The bias, if learned, is stated in the description: kernel files hold no bias.
+    Kernel files hold no bias, padding or stride: with ``options`` (those of the fit) the
+    description names the ``convolve`` options that reproduce the target, the bias among them,
+    and a ``flip`` kernel is stored in its correlation form (:func:`file_kernel`).
     """
+    options = options or LearnOptions(size=result.size)
     kh, kw = result.size
     how = "least squares" if result.method == "lstsq" else f"gradient descent ({len(result.history)} epochs)"
     line = (
         f"Learned from {_one_line(input_name)} -> {_one_line(target_name)}, {kh}x{kw}, by {how}; "
         f"final MSE {result.loss:.3g}, residual {100 * result.relative_residual:.3g}% of the target's std"
     )
+    if options.flip:
+        line += "; stored for correlation: the --flip kernel learn printed, rotated 180 degrees (no --flip needed)"
     source = "learned by kernelcli learn"
+    matrix = file_kernel(result, options.flip)
 
-    def bias_text(i: int) -> str:
-        if result.bias is None:
-            return ""
-        return f"; bias {format_value(result.bias[i])} (not in the matrix: add it after convolving)"
+    def usage(bias: Any, what: str = "the target") -> str:
+        words = convolve_options(options, bias)
+        if words:
+            return f"; convolve gives {what} with {' '.join(words)}"
+        return ""
+
+    def bias_of(i: int) -> Any:
+        return None if result.bias is None else result.bias[i]
 
     if result.combine == "per-channel" and result.kernel.ndim == 3:
+        names = channel_kernel_names(name, result.kernel.shape[0])
         return {
             "family": name,
             "description": line + f"; one kernel per channel ({result.channels})",
             "kernels": [
                 {
-                    "name": f"{name}_c{c}"[:64],
-                    "matrix": clean_values(result.kernel[c]),
-                    "description": f"Channel {c}. " + line + bias_text(c),
+                    "name": names[c],
+                    "matrix": clean_values(matrix[c]),
+                    "description": (
+                        f"Channel {c}. " + line + usage(bias_of(c), f"channel {c} of the target from channel {c} of the input")
+                    ),
                     "source": source,
                 }
                 for c in range(result.kernel.shape[0])
@@ -202,8 +296,8 @@ def kernel_document(result: LearnResult, *, name: str, input_name: str, target_n
     extra = f"; a {result.channels}-channel kernel whose responses are summed" if result.combine == "sum" else ""
     return {
         "name": name,
-        "matrix": clean_values(result.kernel),
-        "description": line + extra + bias_text(0),
+        "matrix": clean_values(matrix),
+        "description": line + extra + usage(bias_of(0)),
         "source": source,
     }
 

@@ -22,6 +22,7 @@ from .api import as_image_array, pad2d
 from .errors import ShapeError, UsageError
 from .learn_options import LearnOptions
 from .learn_report import format_value
+from .records import replace
 
 
 def output_shape(h: int, w: int, options: LearnOptions) -> tuple[int, int]:
@@ -62,21 +63,25 @@ def windows(x: Any, options: LearnOptions) -> np.ndarray:
 
 
 def _system(x: np.ndarray, target: np.ndarray, options: LearnOptions, rng: np.random.Generator):
-    """The im2col system as G independent problems: A (G, M, n), y (G, M)."""
+    """The im2col system as G independent problems: A (G, M, n), y (G, M); the number of windows;
+    and which of the M windows lie wholly inside the image (bool (M,): they read no padding)."""
     view = windows(x, options)
     oh, ow, channels = view.shape[:3]
     total = oh * ow
     n_per_row = channels * options.size[0] * options.size[1]
     limit = max(1, options.max_values // max(1, n_per_row))
     t = target.reshape(oh, ow, -1).astype(np.float64)
+    inner_rows, inner_cols = _inside(x.shape[0], oh, 0, options), _inside(x.shape[1], ow, 1, options)
     if total <= limit:
         patches = np.ascontiguousarray(view).reshape(total, channels, -1)
         values = t.reshape(total, -1)
+        inner = (inner_rows[:, None] & inner_cols[None, :]).reshape(-1)
     else:  # a random subset of windows keeps memory bounded; the answer is the same for an exact target
         pick = np.sort(rng.choice(total, size=limit, replace=False))
         rows, cols = np.divmod(pick, ow)
         patches = view[rows, cols].reshape(limit, channels, -1)
         values = t[rows, cols].reshape(limit, -1)
+        inner = inner_rows[rows] & inner_cols[cols]
     m = patches.shape[0]
     if options.combine == "sum":
         a = patches.reshape(1, m, -1)
@@ -87,7 +92,16 @@ def _system(x: np.ndarray, target: np.ndarray, options: LearnOptions, rng: np.ra
     else:
         a = np.ascontiguousarray(patches.transpose(1, 0, 2))
         y = np.ascontiguousarray(values.T)
-    return a, y, total
+    return a, y, total, inner
+
+
+def _inside(n: int, out: int, axis: int, options: LearnOptions) -> np.ndarray:
+    """For each of the ``out`` output positions along ``axis``: does its window stay inside the n input cells?"""
+    kh, kw = options.size
+    before = _widths(options)[2 * axis]
+    span = options.dilation * ((kh, kw)[axis] - 1)
+    first = np.arange(out) * options.stride - before
+    return (first >= 0) & (first + span <= n - 1)
 
 
 # ---------------------------------------------------------------- checks
@@ -137,7 +151,14 @@ def _fitting_padding(h: int, w: int, th: int, tw: int, options: LearnOptions) ->
         else:
             (top, bottom), (left, right) = ((v // 2, v - v // 2) for v in totals)
             text = str(top) if top == bottom == left == right else f"{top},{bottom},{left},{right}"
+        if totals[0] > same[0] or totals[1] > same[1]:  # more padding than 'same': a stride is the likelier cause
+            stride = _fitting_stride(h, w, th, tw, options)
+            if stride:
+                return f"{stride} would fit (or --padding {text} with stride {s})"
         return f"--padding {text} would fit"
+    stride = _fitting_stride(h, w, th, tw, options)
+    if stride:
+        return f"no padding fits a {kh}x{kw} kernel with stride {s}; {stride} would fit"
     sizes = [(n - (t - 1) * s - 1) / d + 1 for t, n in ((th, h), (tw, w))]
     if all(v >= 1 and float(v).is_integer() for v in sizes):
         fh, fw = int(sizes[0]), int(sizes[1])
@@ -146,17 +167,48 @@ def _fitting_padding(h: int, w: int, th: int, tw: int, options: LearnOptions) ->
     return "no padding fits: the target is smaller than any window layout allows (check --stride and --size)"
 
 
-def _check_texture(x: np.ndarray, input_name: str) -> None:
+def _fitting_stride(h: int, w: int, th: int, tw: int, options: LearnOptions) -> str:
+    """``--stride N`` (with ``--padding P`` when the padding must change too) that gives a th x tw
+    target with this kernel size, or "" when no stride does.  The padding given is tried first."""
+    paddings = list(dict.fromkeys([options.padding_text(), "same", "valid"]))
+    for padding in paddings:
+        for stride in range(1, max(h, w) + 1):
+            if stride == options.stride:
+                continue
+            trial = replace(options, stride=stride, padding=padding if padding in ("same", "valid") else options.padding)
+            try:
+                if output_shape(h, w, trial) == (th, tw):
+                    return f"--stride {stride}" + ("" if padding == options.padding_text() else f" with --padding {padding}")
+            except ShapeError:
+                continue
+    return ""
+
+
+def _check_texture(x: np.ndarray, input_name: str, combine: str = "per-channel") -> None:
+    """Refuse an input whose system is singular before it is built: a constant image, or a constant
+    channel where that channel has a kernel (or a slice of one) of its own.
+
+    ``shared`` learns one kernel from every channel's windows together: a constant channel adds
+    equations that say nothing but contradict nothing, so only an input constant in every channel
+    is refused here (the rank test after the fit catches what else is singular).
+    """
     x3 = x.reshape(x.shape[0], x.shape[1], -1)
-    for c in range(x3.shape[2]):
-        plane = x3[:, :, c]
-        lo, hi = plane.min(), plane.max()
-        if lo == hi:
-            where = f"channel {c} of {input_name}" if x3.shape[2] > 1 else input_name
-            raise UsageError(
-                f"{where} is constant (every value is {format_value(lo)}): it has no texture to learn a kernel "
-                "from (the system is singular); use an image with edges or detail"
-            )
+    channels = x3.shape[2]
+    flat = [c for c in range(channels) if x3[:, :, c].min() == x3[:, :, c].max()]
+    if not flat or (combine == "shared" and len(flat) < channels):
+        return
+    values = sorted({format_value(x3[0, 0, c]) for c in flat}, key=float)
+    if channels == 1:
+        where, hint = input_name, ""
+    elif len(flat) == channels:
+        where, hint = f"every channel of {input_name}", ""
+    else:
+        where = f"channel {flat[0]} of {input_name}"
+        hint = "; if one kernel made every channel, --combine shared learns it from the others" if combine == "per-channel" else ""
+    raise UsageError(
+        f"{where} is constant (every value is {' or '.join(values)}): it has no texture to learn a kernel "
+        f"from (the system is singular); use an image with edges or detail{hint}"
+    )
 
 
 # ---------------------------------------------------------------- solvers
@@ -216,3 +268,101 @@ def window_mean_preconditioner(a: np.ndarray, blocks: int = 1) -> np.ndarray:
         eye[:, sl, sl] -= (1.0 - beta)[:, None, None] * np.outer(u, u)[None]
     return eye
 
+
+# ---------------------------------------------------------------- diagnoses of a finished fit
+# A residual alone cannot tell noise from a target made another way.  Two causes leave a mark the
+# system shows: a clipped integer target (values at the type's bounds exactly where the best kernel
+# goes beyond them), and a target padded another way (the windows inside the image fit exactly, the
+# ones reading padding do not).  Noise leaves neither mark, so noisy data get no extra words here.
+
+#: a target with at least this share of its values clipped at its type's bounds gets a warning
+CLIPPED_SHARE = 0.01
+#: the interior refit uses at most this many windows per unknown (exactness needs no more)
+INNER_WINDOWS_PER_UNKNOWN = 64
+
+
+def rounding_tolerance(dtype: np.dtype, peak: float) -> float:
+    """The RMS residual an exact fit may still show, from how the target's values are stored.
+
+    Whole numbers are rounded to 1 (RMS 0.29; twice that allowed); floats carry their relative
+    precision at the target's largest magnitude ``peak`` (with room for the solver's own rounding).
+    """
+    if dtype.kind in "biu":
+        return 0.6
+    return 64 * float(np.finfo(dtype if dtype.kind == "f" else np.float64).eps) * max(peak, np.finfo(np.float64).tiny)
+
+
+def negligible_bias(bias: np.ndarray | None, peak: float) -> np.ndarray | None:
+    """The bias with values below the float64 rounding of a target whose largest magnitude is ``peak`` set to 0.
+
+    An exact target gives a bias like 2e-14 where it has none: shown as 0 on stdout, it would be
+    written as ``--bias 2.29e-14`` in a kernel file's description.
+
+    >>> negligible_bias(np.array([2.3e-14, 3.0]), 255.0).tolist()
+    [0.0, 3.0]
+    """
+    if bias is None:
+        return None
+    limit = 1e-12 * peak
+    return np.where(np.abs(bias) <= limit, 0.0, bias)
+
+
+def clipped_target(y: np.ndarray, predicted: np.ndarray, dtype: np.dtype, target_name: str) -> str | None:
+    """A warning when an integer target looks clipped at its type's bounds, else None.
+
+    ``y`` and ``predicted`` are the target's values and the best fit's, equation by equation.
+    A value at a bound counts as clipped where the fit goes beyond that bound by more than half
+    a level: a black background a blur leaves black is at 0 without being clipped.
+    """
+    if dtype.kind not in "iu" or y.size == 0:
+        return None
+    info = np.iinfo(dtype)
+    low, high = y == info.min, y == info.max
+    beyond = np.count_nonzero(low & (predicted < info.min - 0.5)) + np.count_nonzero(high & (predicted > info.max + 0.5))
+    if beyond < CLIPPED_SHARE * y.size:
+        return None
+    at_low, at_high = np.count_nonzero(low) / y.size, np.count_nonzero(high) / y.size
+    return (
+        f"{_percent(at_low + at_high)} of {target_name} is at {info.min} or {info.max}, the ends of its {dtype} range "
+        f"({_percent(at_low)} at {info.min}, {_percent(at_high)} at {info.max}), and the best kernel goes beyond them on "
+        f"{_percent(beyond / y.size)}: the target was clipped, so the kernel is fit to clipped values; save the target "
+        "as .npy (float) to learn from unclipped values"
+    )
+
+
+def padded_otherwise(
+    a: np.ndarray, y: np.ndarray, inner: np.ndarray, rms: float, tolerance: float, options: LearnOptions,
+) -> str | None:
+    """A warning when the windows inside the image are fit exactly but the ones reading padding are not.
+
+    ``a`` (G, M, n) and ``y`` (G, M) are the system (in the units ``rms`` and ``tolerance`` are in),
+    ``inner`` (M,) marks the windows that read no padding, ``rms`` is the whole fit's RMS residual.
+    Then the target was padded another way than ``options`` say, and the kernel is bent to
+    fit its borders: a residual too small for the poor-fit warning hides a wrong kernel.
+    """
+    if not rms > 10 * tolerance or inner.all() or not inner.any():
+        return None
+    per_group = inner if a.shape[1] == inner.size else np.tile(inner, a.shape[1] // inner.size)  # shared: C blocks
+    rows = np.flatnonzero(per_group)
+    unknowns = a.shape[2] + int(options.bias)
+    if rows.size < 4 * unknowns:
+        return None
+    keep = rows[:: max(1, rows.size // (INNER_WINDOWS_PER_UNKNOWN * unknowns))]
+    w, b, rank, unknowns, _ = solve_lstsq(a[:, keep], y[:, keep], options.bias)
+    if rank < unknowns:
+        return None
+    residual = np.einsum("gmn,gn->gm", a[:, keep], w) - y[:, keep] + (0.0 if b is None else b[:, None])
+    inner_rms = math.sqrt(float(np.mean(residual * residual)))
+    if inner_rms > tolerance:
+        return None
+    padding = f"--pad-mode {options.pad_mode}" + (f" --pad-value {options.pad_value:g}" if options.pad_mode == "constant" else "")
+    return (
+        f"the windows inside the image are fit exactly (residual RMS {inner_rms:.3g}) but those reading the padding are "
+        f"not (RMS {rms:.3g} overall): the target was padded another way than {padding} with --padding "
+        f"{options.padding_text()}, and the kernel is bent to fit its borders; try the target's --pad-mode/--pad-value, "
+        "or --padding valid with a target cropped to the valid part"
+    )
+
+
+def _percent(share: float) -> str:
+    return f"{100 * share:.3g}%"

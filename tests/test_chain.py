@@ -88,6 +88,20 @@ def test_bad_steps(text, error):
         parse_step(text)
 
 
+@pytest.mark.parametrize("text, example", [("maxpool", "maxpool:2"), ("AvgPool", "avgpool:2"), ("minpool3", "minpool:2"), ("pool", "maxpool:2")])
+def test_a_pooling_step_without_its_size_is_an_option_error(text, example):
+    # "--then maxpool" was "unknown kernel 'maxpool'" (exit 3): it is a pooling step missing ":F"
+    with pytest.raises(UsageError, match=rf"invalid --then '{text}': a pooling step is maxpool:F.*e\.g\. {example}"):
+        parse_step(text)
+
+
+def test_a_bare_pooling_step_exits_2_naming_its_option(invoke):
+    then = invoke("convolve", str(SAMPLES / "example1.csv"), "-k", "sobel_v", "--then", "maxpool", "-q")
+    assert then.exit_code == 2 and "invalid --then 'maxpool'" in then.stderr and "unknown kernel" not in then.stderr
+    first = invoke("convolve", str(SAMPLES / "example1.csv"), "-k", "maxpool", "--then", "sobel_v", "-q")
+    assert first.exit_code == 2 and "invalid --kernel 'maxpool'" in first.stderr
+
+
 def test_bad_step_exits_before_reading_the_input(tmp_path):
     assert run_in_process("convolve", "missing.png", "-k", "sobel_v", "--then", "no_such_kernel", cwd=tmp_path).returncode == 3
     result = run_in_process("convolve", PHANTOM, "-k", "sobel_v", "--then", "maxpool:2", "--activation", "relu", "-o", "x.png", cwd=tmp_path)

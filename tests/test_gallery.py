@@ -169,6 +169,29 @@ class TestThumbnailScale:
         assert (doc["minimum"], doc["maximum"], doc["maps"]) == (small["minimum"], small["maximum"], small["maps"])
 
 
+    def test_a_long_thin_image_keeps_a_row(self):
+        # 10 x 5000: the factor from the long side (14) made 0 rows, and the gallery failed naming `x`
+        from kernelcli.jobs import tile_scale_image
+
+        x = np.random.default_rng(4).random((10, 5000))
+        reduced, f = tile_scale_image(x, 192)
+        assert f == 10 and reduced.shape == (1, 500)
+        np.testing.assert_allclose(reduced, x.reshape(1, 10, 500, 10).mean(axis=(1, 3)))
+
+    def test_the_gallery_of_a_long_thin_image_is_that_of_its_reduced_image(self, invoke, tmp_path):
+        from kernelcli.jobs import tile_scale_image
+
+        thin = np.random.default_rng(5).random((5000, 12, 3))
+        np.save(tmp_path / "thin.npy", thin)
+        np.save(tmp_path / "small.npy", tile_scale_image(thin, 192)[0])
+        r = invoke("gallery", "thin.npy", "--family", "edge", "--out", "thin.png", "--json")
+        assert r.exit_code == 0, r.output
+        doc = json.loads(r.stdout)
+        assert "reduced 12x12 (area average) to 416x1" in " ".join(doc["notes"])
+        small = json.loads(invoke("gallery", "small.npy", "--family", "edge", "--out", "small.png", "--json").stdout)
+        assert (doc["minimum"], doc["maximum"], doc["maps"]) == (small["minimum"], small["maximum"], small["maps"])
+
+
 class TestOverflow:
     """A map that overflows was drawn black and labelled [-inf, inf] or [nan, nan]; convolve refuses it."""
 

@@ -44,6 +44,18 @@ class TestInlineSyntax:
         assert k.shape == (2, 3) and k.matrix == ((1, 2, 3), (4, 5, 6)) and k.name == "inline_3x2"
         assert load_kernel("[[1,2,3],[4,5,6]]").name == "list_3x2"
 
+    @pytest.mark.parametrize(
+        "spec, header, description",
+        [("3x2: 1,2,3 4,5,6", "inline_3x2  (custom, 2 rows x 3 columns,", "inline kernel 3x2 (ImageMagick syntax, width x height: 2 rows of 3)"),
+         ("1x3: 1 2 3", "inline_1x3  (custom, 3 rows x 1 column,", "width x height: 3 rows of 1"),
+         ("[[1,2,3],[4,5,6]]", "list_3x2  (custom, 2 rows x 3 columns,", "JSON list (2 rows of 3; the name gives width x height)"),
+         ("3x3: 1,0,-1 2,0,-2 1,0,-1", "inline_3x3  (custom, 3x3,", "inline kernel 3x3 (ImageMagick syntax)")],
+    )
+    def test_show_states_a_non_square_size_one_way(self, invoke, spec, header, description):
+        # the name is ImageMagick's WxH (inline_3x2) and the size was printed HxW (2x3): both ways round
+        lines = invoke("kernels", "show", spec).stdout.splitlines()
+        assert lines[0].startswith(header) and description in lines[1]
+
     def test_nan_and_dash_cells_weigh_nothing(self):
         assert load_kernel("3: 1,-,3 4,nan,6 7,8,9").matrix[:2] == ((1, 0, 3), (4, 0, 6))
 

@@ -565,3 +565,139 @@ class TestJittedEpochs:
             kernels.append(learn_kernel(x, y, options))
         np.testing.assert_allclose(kernels[0].kernel, kernels[1].kernel, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(kernels[0].history, kernels[1].history, rtol=1e-9)
+
+
+class TestAuditedFaults:
+    """Faults an audit found: each test failed before its fix."""
+
+    def test_long_names_keep_the_channel_kernels_distinct(self):
+        # f"{name}_c{c}"[:64] cut the suffix off a 64-character name: three kernels named alike, a file nothing loads
+        from kernelcli.catalog import parse_kernels
+
+        x = texture((12, 12, 3))
+        r = learn_kernel(x, conv2d(x, SOBEL_V), LearnOptions(size=3))
+        doc = kernel_document(r, name="k" * 64, input_name="in.npy", target_name="t.npy")
+        names = [k.name for k in parse_kernels(json.loads(kernel_json_text(doc)))]
+        assert len(set(names)) == 3 and max(map(len, names)) <= 64 and names[2].endswith("_c2")
+
+    def test_a_long_out_name_writes_a_file_convolve_loads(self, tmp_path, invoke):
+        x = texture((12, 12, 3))
+        np.save(tmp_path / "in.npy", x)
+        np.save(tmp_path / "t.npy", conv2d(x, SOBEL_V))
+        out = "k" * 66 + ".json"
+        r = invoke("learn", "in.npy", "t.npy", "-f", "3", "--out", out)
+        assert r.exit_code == 0, r.output
+        name = "k" * 61 + "_c0"
+        assert f"{out}:{name}" in r.stderr  # the note names the kernel as it is in the file
+        c = invoke("convolve", "in.npy", "-k", f"{out}:{name}", "-o", "back.npy", "-q")
+        assert c.exit_code == 0, c.output
+        np.testing.assert_allclose(np.load(tmp_path / "back.npy")[..., 0], conv2d(x[..., 0], SOBEL_V), atol=1e-9)
+
+    def test_shared_learns_past_a_constant_channel(self):
+        # one channel constant: the shared system still has full rank, and was refused as singular
+        x = texture((24, 28, 3))
+        x[..., 2] = 0.0
+        r = learn_kernel(x, conv2d(x, SOBEL_V), LearnOptions(size=3, combine="shared"))
+        np.testing.assert_allclose(r.kernel, SOBEL_V, atol=1e-9)
+        assert r.lstsq.rank == 9
+
+    def test_shared_refuses_an_input_constant_in_every_channel(self):
+        x = np.zeros((10, 10, 2))
+        x[..., 1] = 4.0
+        with pytest.raises(UsageError, match=r"every channel of in.npy is constant \(every value is 0 or 4\)"):
+            learn_kernel(x, np.zeros((10, 10, 2)), LearnOptions(size=3, combine="shared"), input_name="in.npy")
+
+    def test_per_channel_still_refuses_a_constant_channel_and_names_shared(self):
+        x = texture((10, 10, 2))
+        x[..., 0] = 1.0
+        with pytest.raises(UsageError, match="channel 0 of input is constant.*--combine shared"):
+            learn_kernel(x, np.zeros((10, 10, 2)), LearnOptions(size=3))
+
+    @pytest.mark.parametrize(
+        "target_shape, options, hint",
+        [((16, 16), {}, "no padding fits a 3x3 kernel with stride 1; --stride 2 would fit"),
+         ((15, 15), {}, "--stride 2 with --padding valid would fit"),
+         # a padding beyond 'same' would fit stride 3, but stride 2 with the padding given is the likelier cause
+         ((16, 16), {"stride": 3}, "--stride 2 would fit (or --padding 8 with stride 3)"),
+         ((30, 30), {"stride": 2}, "--stride 1 with --padding valid would fit")],
+    )
+    def test_stride_hints(self, target_shape, options, hint):
+        with pytest.raises(ShapeError) as info:
+            learn_kernel(texture((32, 32)), np.zeros(target_shape), LearnOptions(size=3, **options))
+        assert hint in str(info.value)
+
+    def test_a_clipped_uint8_target_is_named(self):
+        # 8-bit sharpening clips about a fifth of the pixels: only generic warnings named no cause
+        x = np.random.default_rng(1).random((40, 48)) * 200 * 0.3 + 90
+        x8 = x.astype(np.uint8)
+        t8 = np.clip(np.round(conv2d(x8.astype(float), SHARPEN)), 0, 255).astype(np.uint8)
+        r = learn_kernel(x8, t8, LearnOptions(size=3), target_name="t.png")
+        clipped = [w for w in r.warnings if "t.png is at 0 or 255" in w]
+        assert len(clipped) == 1 and "clipped" in clipped[0] and "save the target as .npy (float)" in clipped[0]
+
+    def test_a_black_background_is_not_called_clipped(self):
+        x = np.clip(blobs(48), 0, 255).astype(np.uint8)  # mostly 0: a blur leaves it 0 without clipping anything
+        t = np.round(conv2d(x.astype(float), np.full((3, 3), 1 / 9))).astype(np.uint8)
+        assert (t == 0).mean() > 0.1
+        r = learn_kernel(x, t, LearnOptions(size=3))
+        assert not any("clipped" in w for w in r.warnings)
+
+    def test_a_target_padded_another_way_is_named(self):
+        # pad value 100 where learn assumed 0: taps -0.9969 for -1, a residual below the poor-fit line, no word
+        x = texture((40, 48)) + 30000
+        t = conv2d(x, SHARPEN, pad_mode="constant", pad_value=100) + 3
+        r = learn_kernel(x, t, LearnOptions(size=3, bias=True))
+        assert r.fits and any("padded another way than --pad-mode constant --pad-value 0" in w for w in r.warnings)
+        right = learn_kernel(x, t, LearnOptions(size=3, bias=True, pad_value=100))
+        assert right.warnings == [] and np.allclose(right.kernel, SHARPEN, atol=1e-6)
+
+    def test_noise_gets_no_padding_warning(self):
+        x = texture((40, 48))
+        t = conv2d(x, SHARPEN) + np.random.default_rng(3).normal(0, 0.5, x.shape)
+        assert learn_kernel(x, t, LearnOptions(size=3)).warnings == []
+
+    def test_a_bias_below_rounding_is_zero(self):
+        x = texture((20, 20))
+        r = learn_kernel(x, conv2d(x, SOBEL_V), LearnOptions(size=3, bias=True))
+        assert r.bias.tolist() == [0.0]
+
+
+class TestKernelFileUse:
+    """The kernel file `learn --out` writes reproduces the target under `convolve`, as the README promises."""
+
+    def test_a_flip_kernel_file_reproduces_the_target_without_flip(self, tmp_path, invoke):
+        # a --flip kernel was written as printed: convolve -k learned.json missed the target by 1785
+        x = texture((30, 34))
+        k = np.array([[1, 2, 3], [0, 0, 0], [0, 0, -1]], float)
+        np.save(tmp_path / "in.npy", x)
+        np.save(tmp_path / "t.npy", conv2d(x, k, flip=True))
+        r = invoke("learn", "in.npy", "t.npy", "-f", "3", "--flip", "--out", "k.json")
+        assert r.exit_code == 0, r.output
+        assert r.stdout == " 1  2  3\n 0  0  0\n 0  0 -1\n"  # printed as the --flip kernel
+        assert "rotated 180 degrees" in r.stderr and "without --flip" in r.stderr
+        saved = json.loads((tmp_path / "k.json").read_text())
+        assert saved["matrix"] == k[::-1, ::-1].tolist() and "no --flip needed" in saved["description"]
+        assert invoke("convolve", "in.npy", "-k", "k.json", "-o", "back.npy", "-q").exit_code == 0
+        np.testing.assert_allclose(np.load(tmp_path / "back.npy"), np.load(tmp_path / "t.npy"), atol=1e-9)
+
+    def test_the_file_names_the_convolve_options_that_reproduce_the_target(self, tmp_path, invoke):
+        x = texture((30, 34, 3))
+        np.save(tmp_path / "in.npy", x)
+        np.save(tmp_path / "t.npy", conv2d(x, SHARPEN, padding=1, pad_mode="reflect", stride=2, dilation=2) - 2.5)
+        r = invoke("learn", "in.npy", "t.npy", "-f", "3", "--combine", "shared", "--fit-bias", "--padding", "1",
+                   "--pad-mode", "reflect", "--stride", "2", "--dilation", "2", "--out", "k.json")
+        assert r.exit_code == 0, r.output
+        words = "--padding 1 --pad-mode reflect --stride 2 --dilation 2 --bias=-2.5"
+        assert f"note: the target is kernelcli convolve in.npy --kernel k.json {words}" in r.stderr
+        assert f"convolve gives the target with {words}" in json.loads((tmp_path / "k.json").read_text())["description"]
+        c = invoke("convolve", "in.npy", "-k", "k.json", *words.split(), "-o", "back.npy", "-q")
+        assert c.exit_code == 0, c.output
+        np.testing.assert_allclose(np.load(tmp_path / "back.npy"), np.load(tmp_path / "t.npy"), atol=1e-8)
+
+    def test_default_options_add_no_words(self, tmp_path, invoke):
+        x = texture((16, 16))
+        np.save(tmp_path / "in.npy", x)
+        np.save(tmp_path / "t.npy", conv2d(x, SOBEL_V))
+        r = invoke("learn", "in.npy", "t.npy", "-f", "3", "--out", "k.json")
+        assert r.exit_code == 0 and "note:" not in r.stderr
+        assert "convolve gives" not in (tmp_path / "k.json").read_text()

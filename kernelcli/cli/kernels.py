@@ -116,9 +116,25 @@ def format_number(value: float) -> str:
     return text if len(text.lstrip("-")) <= 10 else f"{value:.6g}"
 
 
+def size_text(shape: tuple[int, ...]) -> str:
+    """A kernel's size as ``kernels show`` states it: ``3x3`` when square, else in rows and columns.
+
+    ``2x3`` would read as ImageMagick's width x height, the order of an inline kernel's name
+    (``inline_3x2``), so a non-square size is spelled out.
+
+    >>> size_text((3, 3)), size_text((2, 3)), size_text((3, 1, 2)), size_text((3, 2, 2))
+    ('3x3', '2 rows x 3 columns', '3 channels of 1 row x 2 columns', '3x2x2')
+    """
+    *channels, rows, columns = shape
+    if rows == columns:
+        return "x".join(str(side) for side in shape)
+    plane = f"{rows} row{'s' * (rows != 1)} x {columns} column{'s' * (columns != 1)}"
+    return f"{channels[0]} channels of {plane}" if channels else plane
+
+
 def render_kernel(kernel: Kernel) -> str:
     """The text ``kernels show`` prints: a header, the facts, a blank line, the aligned matrix."""
-    shape = "x".join(str(side) for side in kernel.shape)
+    shape = size_text(tuple(kernel.shape))
     lines = [
         f"{kernel.name}  ({kernel.family}, {shape}, sum {format_number(kernel.sum)}, "
         f"{'separable' if kernel.separable else 'not separable'})",

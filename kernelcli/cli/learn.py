@@ -121,7 +121,7 @@ def learn(
     if plot_path is not None:
         _check_plottable(result.history, plot_path)  # before any output: nothing is written then
     if out_path is not None:
-        _write_kernel(out_path, result, label, str(input), str(target), force=force)
+        _write_kernel(out_path, result, label, str(input), str(target), options, force=force)
     if plot_path is not None:
         _write_plot(plot_path, result, force=force)
     if json_out:
@@ -132,7 +132,7 @@ def learn(
     else:
         _print_kernel(result)
     if not quiet:
-        _summary(result, options, out_path, plot_path)
+        _summary(result, options, out_path, plot_path, label=label, input_name=str(input))
 
 
 def _run(x, t, options, input_name: str, target_name: str, *, show_progress: bool):
@@ -176,11 +176,12 @@ def _check_plot_output(plot: Path, others: list[Path], *, force: bool) -> Path:
     return check_output_path(plot, others, force=force)
 
 
-def _write_kernel(path: Path, result, label: str, input_name: str, target_name: str, *, force: bool) -> None:
+def _write_kernel(path: Path, result, label: str, input_name: str, target_name: str, options, *, force: bool) -> None:
     from ..io.outputs import atomic_write
     from ..learn import kernel_document, kernel_json_text
 
-    text = kernel_json_text(kernel_document(result, name=label, input_name=input_name, target_name=target_name))
+    document = kernel_document(result, name=label, input_name=input_name, target_name=target_name, options=options)
+    text = kernel_json_text(document)
     atomic_write(path, lambda f: f.write(text.encode("utf-8")), force=force)
 
 
@@ -216,7 +217,7 @@ def _print_kernel(result) -> None:
         echo("bias " + " ".join(format_value(b) for b in result.bias))
 
 
-def _summary(result, options, out_path: Path | None, plot_path: Path | None) -> None:
+def _summary(result, options, out_path: Path | None, plot_path: Path | None, *, label: str, input_name: str) -> None:
     """Notes, warnings and the one-line facts of the fit, on stderr."""
     fit = result.lstsq
     kh, kw = result.size
@@ -240,13 +241,38 @@ def _summary(result, options, out_path: Path | None, plot_path: Path | None) -> 
         typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
     if out_path is not None:
         note(f"wrote {out_path}")
-        if result.combine == "per-channel" and result.kernel.ndim == 3:
-            note(
-                f"note: {out_path} holds one kernel per channel; convolve takes one at a time "
-                f"({out_path}:NAME_c0), and --combine shared learns one kernel for every channel"
-            )
+        _file_notes(result, options, out_path, label, input_name)
     if plot_path is not None:
         note(f"wrote {plot_path}")
+
+
+def _file_notes(result, options, out_path: Path, label: str, input_name: str) -> None:
+    """Say how the written file reproduces the target: the kernel names, a flipped kernel, convolve's options."""
+    import shlex
+
+    from ..learn_report import channel_kernel_names, convolve_options
+
+    per_channel = result.combine == "per-channel" and result.kernel.ndim == 3
+    if per_channel:
+        first = channel_kernel_names(label, result.kernel.shape[0])[0]
+        note(
+            f"note: {out_path} holds one kernel per channel; convolve takes one at a time "
+            f"({out_path}:{first}, ...), and --combine shared learns one kernel for every channel"
+        )
+    if options.flip:
+        note(
+            f"note: {out_path} holds the printed kernel rotated 180 degrees: a kernel file is applied by correlation, "
+            "so convolve reproduces the target with it without --flip"
+        )
+    if per_channel:  # each kernel's own --bias is in its description
+        words = convolve_options(options)
+        if words:
+            note(f"note: each kernel gives its channel of the target with convolve --kernel {out_path}:NAME {' '.join(words)}")
+        return
+    words = convolve_options(options, result.bias)
+    if words:
+        command = f"kernelcli convolve {shlex.quote(input_name)} --kernel {shlex.quote(str(out_path))} {' '.join(words)}"
+        note(f"note: the target is {command}")
 
 
 def register(app: typer.Typer) -> None:

@@ -28,6 +28,7 @@ from .outputs import atomic_write
 
 def read_npy(p: Path, max_bytes: int | None) -> Loaded:
     """Read the ``.npy`` array ``p``; raises ImageReadError for anything but a finite numeric 2-D/3-D array."""
+    check_signature(p, ImageReadError)
     try:
         # A memory map reads only the header: the shape and dtype are checked against the
         # file size and the memory limit before any data is loaded.
@@ -69,12 +70,51 @@ def load_npy(p: Path, error: type[KernelcliError] = ImageReadError) -> object:
     ...
     kernelcli.errors.ImageReadError: ...w.npy: not a valid .npy array (...)
     """
+    check_signature(p, error)
     try:
         return np.load(p, allow_pickle=False)
     except MemoryError:
         raise error(f"{p}: not enough memory to read it") from None
     except Exception as exc:  # numpy's header parser fails in many ways (even tokenize errors)
         raise error(f"{p}: not a valid .npy array ({one_line(exc)})") from None
+
+
+#: the first bytes of every .npy file, and of a zip archive (an .npz, which the callers name themselves)
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def check_signature(p: Path, error: type[KernelcliError] = ImageReadError) -> None:
+    """Refuse a file that does not start as a ``.npy`` (or ``.npz``) file does, before numpy parses it.
+
+    numpy takes anything without its signature for a pickle and advises loading it "unsafely";
+    a text file renamed ``.npy`` deserves a plain answer instead.  A file that cannot be opened is
+    left to numpy, whose error names why.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.npy"
+    >>> _ = p.write_text("1,2,3\\n")
+    >>> check_signature(p)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ImageReadError: ...t.npy: not a .npy file: it does not start with numpy's \\x93NUMPY signature (it starts with '1,2,3'); write arrays with numpy.save
+    """
+    try:
+        with open(p, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return
+    if head.startswith(NPY_MAGIC) or head.startswith(ZIP_MAGIC):
+        return
+    seen = "the file is empty" if not head else f"it starts with {_shown(head)}"
+    raise error(f"{p}: not a .npy file: it does not start with numpy's \\x93NUMPY signature ({seen}); write arrays with numpy.save")
+
+
+def _shown(head: bytes) -> str:
+    """The first bytes: their first line as text when it is printable ASCII, else the bytes."""
+    line = head.split(b"\n")[0]
+    text = line.decode("ascii", errors="replace")
+    return repr(text) if line and text.isprintable() else repr(head[:8])
 
 
 def write_npy(o: Path, arr: np.ndarray, *, force: bool = False) -> None:

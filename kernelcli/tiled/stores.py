@@ -60,6 +60,9 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks") -> tuple[
     if suffix == ".npy":
         import numpy as np
 
+        from ..io.arrays import check_signature
+
+        check_signature(path, ImageReadError)  # numpy's answer to a text file named .npy is advice to unpickle it
         try:
             data = np.load(path, mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError) as exc:
