@@ -167,7 +167,7 @@ def run_batch(
         raise UsageError("several inputs, a folder or a pattern need --out-dir DIR for the results")
     items = plan(found, out_dir=options.out_dir, suffix=options.suffix or label, fmt=options.fmt, force=force, report=options.report)
     show_bar = not quiet and sys.stderr.isatty()
-    display = _Display(len(items), bar=show_bar, quiet=quiet)
+    display = _Display(len(items), bar=show_bar, quiet=quiet, order=[str(item.input) for item in items])
     try:
         with display:
             result = run(items, job, workers=options.workers, progress=display.update, scheduler=options.scheduler)
@@ -220,9 +220,10 @@ def _write_report(path: Path, result, *, force: bool) -> None:
 class _Display:
     """The progress bar (rich, on stderr) and the per-file errors and notes."""
 
-    def __init__(self, total: int, *, bar: bool, quiet: bool) -> None:
+    def __init__(self, total: int, *, bar: bool, quiet: bool, order: list[str] | None = None) -> None:
         self.total, self.bar, self.quiet = total, bar, quiet
-        self.notes: list[tuple[str, str]] = []
+        self.order = {path: n for n, path in enumerate(order or [])}  # input -> its place among the inputs
+        self.notes: list[tuple[str, str, str]] = []  # (input, file name, note) as the files finish
         self.progress = None
         self.task = None
 
@@ -259,14 +260,17 @@ class _Display:
         if record.status == "failed":
             lines.append(("error", record.error))
         if not self.quiet:
-            self.notes.extend((os.path.basename(record.input), n) for n in record.notes)
+            self.notes.extend((record.input, os.path.basename(record.input), n) for n in record.notes)
         self._print(lines)
         if self.progress is not None:
             self.progress.update(self.task, completed=done)
 
     def print_notes(self) -> None:
-        """Every note once: one that several files share (numbers aside) with the count of files."""
-        for text in group_notes(self.notes):
+        """Every note once: one that several files share word for word (their names aside) with the count of
+        files; in the order of the inputs, not of the files finishing, so that every run prints the same lines."""
+        last = len(self.order)
+        ordered = sorted(self.notes, key=lambda entry: self.order.get(entry[0], last))  # stable: a file's notes keep their order
+        for text in group_notes([(name, text) for _, name, text in ordered]):
             note(f"note: {text}")
 
     def _print(self, lines: list[tuple[str, str]]) -> None:
@@ -281,26 +285,30 @@ class _Display:
 
 
 def group_notes(notes: list[tuple[str, str]]) -> list[str]:
-    """``(file name, note)`` pairs as lines: a note that repeats across files (its numbers
-    aside) is printed once, with how many files it concerns.
+    """``(file name, note)`` pairs as lines: a note that repeats across files (their names and numbers
+    aside) is printed once, naming the first file and how many more it concerns; where the others'
+    numbers differ (a voxel size, a kernel's size, a share clipped) the line says so, so that the first
+    file's numbers are never taken for theirs.
 
-    >>> group_notes([("a.png", "9% clipped"), ("b.png", "12% clipped"), ("c.png", "odd")])
-    ['a.png: 9% clipped (and 1 more file like it: b.png)', 'c.png: odd']
+    >>> group_notes([("a.png", "9% clipped"), ("b.png", "12% clipped"), ("c.png", "9% clipped"), ("d.png", "d.png: odd")])
+    ['a.png: 9% clipped (and 2 more files like it, with other numbers: b.png, c.png)', 'd.png: odd']
     """
     import re
 
     groups: dict[str, list[tuple[str, str]]] = {}
     for name, text in notes:
-        key = re.sub(r"[-+]?\d+(\.\d+)?(e[-+]?\d+)?", "#", text.replace(name, "FILE"))
-        groups.setdefault(key, []).append((name, text))
+        own = text.replace(name, "\0") if name else text
+        groups.setdefault(re.sub(r"[-+]?\d+(\.\d+)?(e[-+]?\d+)?", "#", own), []).append((name, own))
     lines = []
     for members in groups.values():
-        name, text = members[0]
+        name, own = members[0]
+        text = own.replace("\0", name)
         line = text if name in text else f"{name}: {text}"
         if len(members) > 1:
             others = [n for n, _ in members[1:]]
             shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
-            line += f" (and {len(others)} more file{'s' if len(others) > 1 else ''} like it: {shown})"
+            numbers = "" if all(o == own for _, o in members[1:]) else ", with other numbers"
+            line += f" (and {len(others)} more file{'s' if len(others) > 1 else ''} like it{numbers}: {shown})"
         lines.append(line)
     return lines
 

@@ -8,7 +8,9 @@ One module per concern:
 
 * :mod:`.volume` -- the :class:`Volume` value and :func:`read_volume`, which picks the reader;
 * :mod:`.nifti` -- NIfTI (and MGH) in, NIfTI out: header, affine, codes kept; 4-D; streamed fast deflate;
+* :mod:`.nifti_geometry` -- a NIfTI's qform, sform and pixdim: the reading taken, refused where it is two or none;
 * :mod:`.dicom`, :mod:`.series` -- DICOM files (enhanced multi-frame, RT Dose) and series folders: HU, --series;
+* :mod:`.dicom_tags` -- DICOM header numbers (positions, orientation, spacing, rescale), each checked;
 * :mod:`.geometry` -- slice sorting, even gaps (or resampling), gantry tilt, the DICOM -> NIfTI affine;
 * :mod:`.itk` -- NRRD and MetaImage through SimpleITK (optional);
 * :mod:`.window`, :mod:`.preview` -- DICOM's linear VOI windowing, presets; PNG previews oriented RAS+;

@@ -17,6 +17,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, MissingExtra
+from .dicom_tags import (  # noqa: F401 - the header readers (series.py takes them from here)
+    _first, _functional, _numbers, _orientation, _pixel_spacing, _position, _rescale, _scale_number, _slice_gap,
+)
 from .geometry import dicom_affine as _dicom_affine, normal_of, stack_slices
 from .pydicom_notes import PydicomWarnings, pydicom_line
 from .volume import Volume, check_volume_memory, require as _require
@@ -168,71 +171,6 @@ def _pixels(ds: Any, path: Path) -> np.ndarray:
     return raw
 
 
-def _first(value: Any) -> float | None:
-    """A DICOM number that may be multi-valued (WindowCenter '40\\400'): its first value."""
-    if value is None or value == "":
-        return None
-    try:
-        if not isinstance(value, (str, bytes)) and hasattr(value, "__len__"):
-            value = value[0] if len(value) else None
-        return None if value is None else float(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-
-
-def _functional(ds: Any, sequence: str, attribute: str, frame: Any = None) -> Any:
-    """``attribute`` from an enhanced (multi-frame) object's functional groups: the frame's own
-    (``frame``, an item of PerFrameFunctionalGroupsSequence) first, then the shared ones; or None."""
-    for groups in (frame, (ds.get("SharedFunctionalGroupsSequence") or [None])[0]):
-        if groups is None:
-            continue
-        seq = groups.get(sequence)
-        if seq and seq[0].get(attribute) is not None:
-            return seq[0].get(attribute)
-    return None
-
-
-def _rescale(ds: Any, frame: Any = None) -> tuple[float, float, bool]:
-    """(slope, intercept, present) from the dataset, or its per-frame or shared functional groups."""
-    slope = _first(ds.get("RescaleSlope"))
-    intercept = _first(ds.get("RescaleIntercept"))
-    if slope is None and intercept is None:
-        slope = _first(_functional(ds, "PixelValueTransformationSequence", "RescaleSlope", frame))
-        intercept = _first(_functional(ds, "PixelValueTransformationSequence", "RescaleIntercept", frame))
-    present = slope is not None or intercept is not None
-    return (1.0 if slope is None or slope == 0 else slope), (0.0 if intercept is None else intercept), present
-
-
-def _pixel_spacing(ds: Any, frame: Any = None) -> tuple[float, float] | None:
-    spacing = ds.get("PixelSpacing") or _functional(ds, "PixelMeasuresSequence", "PixelSpacing", frame)
-    if not spacing or len(spacing) != 2:
-        return None
-    dy, dx = float(spacing[0]), float(spacing[1])
-    return (dy, dx) if dy > 0 and dx > 0 else None
-
-
-def _orientation(ds: Any, frame: Any = None) -> np.ndarray | None:
-    iop = ds.get("ImageOrientationPatient") or _functional(ds, "PlaneOrientationSequence", "ImageOrientationPatient", frame)
-    if not iop or len(iop) != 6:
-        return None
-    return np.array([float(v) for v in iop], dtype=np.float64)
-
-
-def _position(ds: Any, frame: Any = None) -> np.ndarray | None:
-    ipp = ds.get("ImagePositionPatient") if frame is None else _functional(ds, "PlanePositionSequence", "ImagePositionPatient", frame)
-    if not ipp or len(ipp) != 3:
-        return None
-    return np.array([float(v) for v in ipp], dtype=np.float64)
-
-
-def _slice_gap(ds: Any, frame: Any = None) -> float | None:
-    for key in ("SpacingBetweenSlices", "SliceThickness"):
-        value = _first(ds.get(key)) or _first(_functional(ds, "PixelMeasuresSequence", key, frame))
-        if value is not None and value > 0:
-            return value
-    return None
-
-
 class _Stack:
     """The volume being filled slice by slice with rescaled values.
 
@@ -291,55 +229,63 @@ def _read_file(pydicom: Any, p: Path, resample_slices: bool) -> Volume:
         notes.append(f"{p.name}: {ds._kernelcli_forced}")
     per_frame = list(ds.get("PerFrameFunctionalGroupsSequence") or [])
     frames: list[Any] = per_frame[:count] if len(per_frame) >= count else [None] * count
-    iop = _orientation(ds, frames[0])
-    pixel = _pixel_spacing(ds, frames[0])
-    positions: list[np.ndarray | None] = [_position(ds, f) if f is not None else None for f in frames]
+    names = [f"frame {n + 1}" for n in range(count)] if count > 1 else [p.name]
+    where = [f"{p} ({name})" if count > 1 and f is not None else p for name, f in zip(names, frames)]
+    iop = _orientation(ds, frames[0], where[0])
+    pixel = _pixel_spacing(ds, frames[0], where[0])
+    positions: list[np.ndarray | None] = [_position(ds, f, w) if f is not None else None for f, w in zip(frames, where)]
+    top = _position(ds, where=p)  # the file's own ImagePositionPatient: a slice's, or the first frame's
     offsets = ds.get("GridFrameOffsetVector")
-    if count > 1 and not all(pos is not None for pos in positions) and offsets is not None and _position(ds) is not None and iop is not None:
-        positions = _dose_positions(ds, p, [float(v) for v in offsets], iop, count)
+    first_position = None  # frames without positions of their own, stacked from the file's
+    if count > 1 and not all(pos is not None for pos in positions) and offsets is not None and top is not None and iop is not None:
+        positions = _dose_positions(ds, p, offsets, iop, count)
+    elif count > 1 and not any(pos is not None for pos in positions) and top is not None:
+        first_position = top  # legacy multi-frame (MR, NM, XA): one position, frames along the normal (as SimpleITK)
     elif count == 1 and positions[0] is None:
-        positions = [_position(ds)]
-    for f in frames[1:]:
-        other = _orientation(ds, f)
+        positions = [top]
+    for f, w in zip(frames[1:], where[1:]):
+        other = _orientation(ds, f, w)
         if other is not None and iop is not None and not np.allclose(other, iop, atol=1e-4):
             raise ImageReadError(f"{p}: the frames have different orientations (PlaneOrientationSequence): not one volume")
-    rescales = [_rescale(ds, f) for f in frames]
-    names = [f"frame {n + 1}" for n in range(count)] if count > 1 else [p.name]
+    rescales = [_rescale(ds, f, w) for f, w in zip(frames, where)]
     units = None
     if str(ds.get("Modality", "")) == "RTDOSE" and ds.get("DoseGridScaling") is not None:
-        scale = _first(ds.get("DoseGridScaling")) or 1.0
+        scale = _scale_number(ds.get("DoseGridScaling"), "DoseGridScaling", p) or 1.0
         rescales = [(scale, 0.0, True)] * count
         units = "Gy" if str(ds.get("DoseUnits", "")).upper() == "GY" else str(ds.get("DoseUnits", "") or "") or None
         notes.append(f"{p.name}: RT Dose: stored values x DoseGridScaling {scale:g} = dose ({units or 'DoseUnits not given'})")
     vol = assemble(
         ds, p, lambda i: raw[i], names, positions, iop, pixel, _slice_gap(ds, frames[0]), rescales, resample_slices, notes,
-        keep_order=True,
+        keep_order=True, first_position=first_position,
     )
     if units:
         vol.units = units
     return vol
 
 
-def _dose_positions(ds: Any, p: Path, offsets: list[float], iop: np.ndarray, count: int) -> list[np.ndarray]:
+def _dose_positions(ds: Any, p: Path, offsets: Any, iop: np.ndarray, count: int) -> list[np.ndarray]:
     """Frame positions of an RT Dose from GridFrameOffsetVector (PS3.3 C.8.8.3.2).
 
     A vector starting at 0 holds offsets along the normal from ImagePositionPatient; otherwise
     it holds the frames' z coordinates (allowed only for axial grids).
     """
-    if len(offsets) != count:
-        raise ImageReadError(f"{p}: GridFrameOffsetVector has {len(offsets)} values for {count} frames")
-    origin = _position(ds)
-    assert origin is not None
-    if offsets[0] == 0:
+    values = list(offsets) if not isinstance(offsets, (str, bytes)) and hasattr(offsets, "__len__") else [offsets]
+    if len(values) != count:
+        raise ImageReadError(f"{p}: GridFrameOffsetVector has {len(values)} values for {count} frames")
+    numbers = _numbers(values, "GridFrameOffsetVector", count, p)
+    origin = _position(ds, where=p)
+    assert origin is not None and numbers is not None
+    if numbers[0] == 0:
         normal = normal_of(iop)
-        return [origin + o * normal for o in offsets]
-    return [np.array([origin[0], origin[1], o]) for o in offsets]
+        return [origin + o * normal for o in numbers]
+    return [np.array([origin[0], origin[1], o]) for o in numbers]
 
 
 def assemble(
     ds: Any, where: Path, read: Any, names: list[str], positions: list[np.ndarray | None], iop: np.ndarray | None,
     pixel: tuple[float, float] | None, header_gap: float | None, rescales: list[tuple[float, float, bool]],
     resample: bool, notes: list[str], fallback_order: list[int] | None = None, fallback_how: str = "", keep_order: bool = False,
+    first_position: np.ndarray | None = None,
 ) -> Volume:
     """Sort slices into a volume: ``read(i)`` gives slice i's stored pixels (rows, columns).
 
@@ -348,11 +294,14 @@ def assemble(
     it runs along the normal either way, as SimpleITK reads them); with none, in ``fallback_order`` at the header's gap, with a
     note; with some but not all, refused (the others cannot be placed).  Without ``iop`` the orientation is unknown:
     the slices take the same fallback (positions cannot be sorted along an unknown normal), the affine is a plain
-    scaling, a note says so and the volume's ``orientation_unknown`` says why.
+    scaling, a note says so and the volume's ``orientation_unknown`` says why.  ``first_position``: the frames of a
+    multi-frame file without positions of their own start there and follow the normal at the header's gap (as
+    SimpleITK stacks them).  With no position at all, voxel 0 is put at (0, 0, 0), a note says the position is unknown
+    and the volume's ``position_unknown`` says why (NIfTI outputs then keep codes 0, as for an unknown orientation).
     """
     count = len(names)
     known = [pos is not None for pos in positions]
-    unknown = None  # why the orientation is unknown, if it is
+    unknown = position_unknown = None  # why the orientation, or the position, is unknown, if it is
     assumed = []  # what of the voxel size is not in the files
     if pixel is None:
         notes.append(f"{where.name}: no PixelSpacing; assuming 1 mm")
@@ -376,20 +325,30 @@ def assemble(
             )
         gap = header_gap or 1.0
         order = fallback_order if fallback_order is not None else list(range(count))
+        origin = positions[order[0]] if positions[order[0]] is not None else first_position
+        if origin is None:
+            position_unknown, origin = "no ImagePositionPatient", np.zeros(3)
+        unplaced = ("no ImagePositionPatient: the position is unknown (voxel 0 put at 0, 0, 0 mm; NIfTI outputs keep "
+                    "qform/sform codes 0, unknown)")
+        if count == 1 and position_unknown:
+            notes.append(f"{where.name}: {unplaced}")
         if count > 1:
             how = fallback_how or ("frame order" if fallback_order is None else "InstanceNumber")
             source = "from the header" if header_gap else "assumed: no SpacingBetweenSlices/SliceThickness"
             if not header_gap:
-                assumed.append("no slice spacing (no ImagePositionPatient, SpacingBetweenSlices or SliceThickness)")
-            # with every position known but no orientation, the normal to sort along is unknown: the same fallback
-            why = "no ImagePositionPatient" if not any(known) else (
-                "no ImageOrientationPatient, so the slice normal is unknown and ImagePositionPatient cannot order the slices")
-            notes.append(f"{where.name}: {why}; slices sorted by {how}, {gap:g} mm apart ({source})")
+                assumed.append("no slice spacing (no position per slice, SpacingBetweenSlices or SliceThickness)")
+            if first_position is not None:
+                notes.append(f"{where.name}: no per-frame positions; frames stacked in {how} from ImagePositionPatient along "
+                             f"the normal, {gap:g} mm apart ({source})")
+            else:
+                # with every position known but no orientation, the normal to sort along is unknown: the same fallback
+                why = unplaced if not any(known) else (
+                    "no ImageOrientationPatient, so the slice normal is unknown and ImagePositionPatient cannot order the slices")
+                notes.append(f"{where.name}: {why}; slices sorted by {how}, {gap:g} mm apart ({source})")
         if iop is None:
             notes.append(f"{where.name}: no ImageOrientationPatient; the NIfTI affine is a plain scaling (orientation unknown)")
             unknown = "no ImageOrientationPatient"
         iop = iop if iop is not None else np.array([1.0, 0, 0, 0, 1.0, 0])
-        origin = positions[order[0]] if positions[order[0]] is not None else np.zeros(3)
         step = normal_of(iop) * gap
     rows, cols = int(ds.Rows), int(ds.Columns)
     check_volume_memory(where, (len(order) if blend is None else len(blend), rows, cols), 2)
@@ -415,6 +374,7 @@ def assemble(
     present = all(r[2] for r in rescales)
     vol = _dicom_volume(ds, where, stack_.data, spacing, _dicom_affine(iop, origin, step, *pixel), present, notes)
     vol.orientation_unknown, vol.spacing_assumed = unknown, "; ".join(assumed) or None
+    vol.position_unknown = position_unknown
     return vol
 
 

@@ -41,6 +41,9 @@ TILT_DEGREES = 0.01
 #: --resample-slices fills a gap with at most this many made-up slices in a row; a wider gap is
 #: two stacks or a localizer in one series, which interpolation would silently invent anatomy for
 MAX_INTERPOLATED_IN_A_ROW = 3
+#: row x column shorter than this: the two directions of ImageOrientationPatient (unit vectors, 90 degrees apart) are
+#: zero or parallel (within 0.06 degrees), and span no plane
+DEGENERATE_ORIENTATION = 1e-3
 
 
 def dicom_affine(iop: np.ndarray, origin: np.ndarray, step: np.ndarray, dy: float, dx: float) -> np.ndarray:
@@ -62,9 +65,18 @@ def dicom_affine(iop: np.ndarray, origin: np.ndarray, step: np.ndarray, dy: floa
 
 
 def normal_of(iop: np.ndarray) -> np.ndarray:
-    """The unit slice normal ``row x column``."""
+    """The unit slice normal ``row x column`` (of an orientation that :func:`is_degenerate` passed)."""
     n = np.cross(iop[:3], iop[3:])
     return n / (np.linalg.norm(n) or 1.0)
+
+
+def is_degenerate(iop: np.ndarray) -> bool:
+    """True when the row and column directions of ``iop`` span no plane (zero, or parallel): no normal to sort along.
+
+    >>> is_degenerate(np.array([1.0, 0, 0, 0, 1, 0])), is_degenerate(np.zeros(6)), is_degenerate(np.array([1.0, 0, 0, 1, 0, 0]))
+    (False, True, True)
+    """
+    return not float(np.linalg.norm(np.cross(iop[:3], iop[3:]))) > DEGENERATE_ORIENTATION
 
 
 @record
@@ -104,6 +116,10 @@ def stack_slices(
     """
     normal = normal_of(iop)
     pos = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
+    bad = [names[i] for i in range(len(pos)) if not np.all(np.isfinite(pos[i]))]
+    if bad or not np.all(np.isfinite(iop)):  # (the readers refuse these first, naming the tag; a NaN would sort anywhere)
+        raise ImageReadError(f"{where}: ImagePositionPatient or ImageOrientationPatient of {', '.join(bad) or 'the slices'} "
+                             "is not finite; expected finite numbers")
     keys = pos @ normal
     order = sorted(range(len(pos)), key=lambda i: (keys[i], i))
     if keep_order and len(pos) > 1 and np.all(np.diff(keys) < 0):

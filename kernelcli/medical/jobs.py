@@ -20,7 +20,7 @@ from ..jobs_common import Report, _named
 from ..records import record
 from ..volume_inputs import volume_suffix
 from .kernels import VolumeKernel, resolve_volume_kernel
-from .nifti import write_nifti
+from .nifti import slice_timing_note, write_nifti
 from .volume import Volume, read_volume, volume_stem
 from .window import apply_window
 from .writers import check_volume_output, write_npy, write_png_slice
@@ -107,12 +107,13 @@ def default_volume_output(input_path: str | os.PathLike, label: str, directory: 
 
 
 #: kernel kinds whose result depends on the voxel size in mm: sizes in mm, and derivatives per mm
-IN_MM = ("gaussian_mm", "box_mm", "gradient", "sobel_mm", "log_mm", "log_vox")
+IN_MM = ("gaussian_mm", "box_mm", "gradient", "sobel_mm", "log_mm")
 
 
 def check_spacing_known(vol: Volume, kernel: VolumeKernel | None) -> None:
     """Refuse a kernel sized in mm (or a derivative per mm) on a volume whose voxel size the file does not give:
-    the 1 mm assumed would size it silently (a 2-D kernel slice by slice, or one in voxels, does not need it).
+    the 1 mm assumed would size it silently (a 2-D kernel slice by slice, or one in voxels, does not need it);
+    and on one whose header gives it two ways (``vol.spacing_conflict``: pixdim against the affine).
 
     >>> vol = Volume(np.zeros((2, 2, 2)), (1.0, 1.0, 1.0), np.eye(4), Path("s"), "DICOM", spacing_assumed="no PixelSpacing")
     >>> from ..kernel_build import resolve_volume_kernel
@@ -122,9 +123,14 @@ def check_spacing_known(vol: Volume, kernel: VolumeKernel | None) -> None:
     ...
     kernelcli.errors.UsageError: s: gaussian:2mm is sized in mm, but the voxel size is not in the file (no PixelSpacing; 1 mm was assumed): give the size in voxels (e.g. gaussian:1.5vox, box:3vox) or add the spacing to the file
     """
-    if kernel is not None and vol.spacing_assumed and kernel.kind in IN_MM:
+    if kernel is None or kernel.kind not in IN_MM:
+        return
+    if vol.spacing_assumed:
         raise UsageError(f"{vol.path}: {kernel.name} is sized in mm, but the voxel size is not in the file ({vol.spacing_assumed}; "
                          "1 mm was assumed): give the size in voxels (e.g. gaussian:1.5vox, box:3vox) or add the spacing to the file")
+    if vol.spacing_conflict:
+        raise UsageError(f"{vol.path}: {kernel.name} is sized in mm, but the header gives the voxel size two ways: "
+                         f"{vol.spacing_conflict}; give the size in voxels (e.g. gaussian:1.5vox, box:3vox) or make the header agree")
 
 
 def filter_volume(vol: Volume, kernel: VolumeKernel | None, options: VolumeOptions, mask: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
@@ -383,6 +389,9 @@ def pool_volume_file(
         dtype=str(result.dtype), total=int(result.size), notes=list(vol.notes),
         spacing=[s * step for s in vol.spacing], format=vol.format, units=vol.units,
     )
+    timing = slice_timing_note(vol) if volume_suffix(out_path) in (".nii", ".nii.gz") else None
+    if timing:
+        report.notes.append(timing)
     _write_result(out_path, result, vol, options, report, force=force, affine=affine)
     return report
 

@@ -2,8 +2,9 @@
 
 Reading keeps the stored integer type where the header's scaling (``scl_slope``/``scl_inter``)
 gives exact integers that still fit it (a CT stored as int16 with intercept -1024 stays int16
-HU), float32 otherwise -- never float64 for integer data.  A 4-D file is read whole (every
-volume is filtered, as ``fslmaths -s`` does), or one volume with ``volume=N``.
+HU), float32 otherwise -- float64 for integer data only where float32 would round the stored
+integers (int32 near 2**30 with a scaling), so ``--keep-dtype`` writes back what it read.  A 4-D
+file is read whole (every volume is filtered, as ``fslmaths -s`` does), or one volume with ``volume=N``.
 
 Writing streams the header and then the voxels slice by slice through a fast deflate
 (python-isal's ``isal_zlib`` when installed, else zlib at level 1), so a ``.nii.gz`` costs
@@ -32,8 +33,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, InputError, UsageError, WriteError
-from ..modes import AFFINE_READINGS, canonical_affine
 from ..volume_inputs import volume_suffix
+from .nifti_geometry import (  # noqa: F401 - the geometry readers, importable from here as before
+    AFFINE_TOLERANCE, VOXEL_SIZE_TOLERANCE, NiftiGeometry, nifti_affine, nifti_geometry, nifti_spacing, stored_pixdim,
+    voxel_size_conflict,
+)
 from .volume import Volume, check_volume_memory, require as _require
 
 #: deflate level of .nii.gz outputs, chosen for speed: isal's level 1 (about 5x zlib's level 1 on a CT, at a
@@ -41,12 +45,8 @@ from .volume import Volume, check_volume_memory, require as _require
 GZIP_LEVEL = 1
 #: voxels handed to the compressor per call (bounds the temporary of a type conversion)
 _CHUNK_VOXELS = 1 << 20
-
-_NIFTI_UNITS_MM = {"mm": 1.0, "meter": 1000.0, "micron": 0.001}
-
-#: a qform and an sform that place a corner voxel of the grid farther apart than this fraction of the smallest
-#: voxel side are two readings (float32 storage alone moves them by about 1e-5 mm; nibabel's own test files by <0.004 mm)
-AFFINE_TOLERANCE = 0.01
+#: the header fields that time the acquisition of each slice (NIfTI-1 section "slice timing"): valid on the input's grid only
+SLICE_TIMING = ("slice_code", "slice_start", "slice_end", "slice_duration")
 
 
 class _Deflater:
@@ -117,7 +117,16 @@ def _open(nib: Any, p: Path) -> Any:
         raise InputError(f"{p}: no such file") from None
     except Exception as exc:  # nibabel raises ImageFileError, HeaderDataError, OSError, EOFError...
         kind = "MGH" if volume_suffix(p) in (".mgz", ".mgh") else "NIfTI"
-        raise ImageReadError(f"{p}: not a readable {kind} file: {exc}") from None
+        raise ImageReadError(f"{p}: not a readable {kind} file: {one_line(exc)}") from None
+
+
+def one_line(exc: BaseException) -> str:
+    """A library's message on one line (nibabel's for a truncated file spans two).
+
+    >>> one_line(ValueError("Expected 100 bytes, got 20 bytes from object\\n - could the file be damaged?"))
+    'Expected 100 bytes, got 20 bytes from object - could the file be damaged?'
+    """
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 @contextlib.contextmanager
@@ -141,16 +150,33 @@ def _nibabel_messages(p: Path) -> Iterator[list[str]]:
         logger.handlers, logger.propagate = saved
 
 
+def _float32_holds(lo: int, hi: int, slope: float, inter: float) -> bool:
+    """True when float32 computes ``raw * slope + inter`` for every stored integer in [lo, hi] closely enough that
+    ``--keep-dtype`` gets each one back: within a quarter of a stored step, counting the rounding of the integer, the
+    product and the sum (each at most 2**-24 of its size).  Stored integers beyond about 2**21, or a step that is
+    tiny against the values (slope 1e-9, intercept 1000), need float64.
+
+    >>> _float32_holds(-32768, 32767, 1.0, -1024.0), _float32_holds(2**30, 2**31 - 1, 0.5, 0.0)
+    (True, False)
+    """
+    big = max(abs(lo), abs(hi))
+    value = max(abs(lo * slope + inter), abs(hi * slope + inter))
+    return 2 * big + (value + abs(inter)) / abs(slope) < 2**22
+
+
 def _scaled(raw: np.ndarray, slope: float, inter: float) -> np.ndarray:
     """``raw * slope + inter``: exact integers in the stored type, or int16/int32 when they fit there (a uint16 CT
-    with intercept -1024 becomes int16 HU), else float32 (never float64 for integers).
+    with intercept -1024 becomes int16 HU), else float32 -- or float64 where float32 would round the stored
+    integers (:func:`_float32_holds`: int32 values near 2**30), so that ``--keep-dtype`` writes back what was read.
 
     >>> _scaled(np.array([0, 4095], np.uint16), 1.0, -1024.0)
     array([-1024,  3071], dtype=int16)
+    >>> _scaled(np.array([2**30 + 1], np.int32), 0.5, 0.0).dtype
+    dtype('float64')
     """
+    lo, hi = (int(raw.min()), int(raw.max())) if raw.size and raw.dtype.kind in "iu" else (0, 0)
     if raw.dtype.kind in "iu" and float(slope).is_integer() and float(inter).is_integer():
         s, b = int(slope), int(inter)
-        lo, hi = (int(raw.min()), int(raw.max())) if raw.size else (0, 0)
         values = (lo, hi, lo * s, hi * s, lo * s + b, hi * s + b)  # the intermediate product must fit too
         for dtype in (raw.dtype, np.dtype(np.int16), np.dtype(np.int32)):
             info = np.iinfo(dtype)
@@ -160,7 +186,8 @@ def _scaled(raw: np.ndarray, slope: float, inter: float) -> np.ndarray:
                     out *= dtype.type(s)
                 out += dtype.type(b)
                 return out
-    dtype = np.float64 if raw.dtype == np.float64 else np.float32
+    exact32 = raw.dtype.kind not in "iu" or _float32_holds(lo, hi, slope, inter)
+    dtype = np.float64 if raw.dtype == np.float64 or not exact32 else np.float32
     out = raw.astype(dtype)
     out *= dtype(slope)
     out += dtype(inter)
@@ -189,102 +216,6 @@ def _inflate(p: Path, proxy: Any) -> np.ndarray:
     return np.frombuffer(buf, dtype=dtype).reshape(shape, order="F")
 
 
-def nifti_spacing(header: Any, p: Path, notes: list[str], *, mgh: bool = False, assumed: list[str] | None = None) -> list[float]:
-    """The voxel sizes (x, y, z) in mm from a NIfTI/MGH header; what is assumed is added to ``notes``, and
-    a voxel size taken as 1 mm to ``assumed`` too.
-
-    >>> import nibabel as nib; h = nib.Nifti1Header(); h.set_data_shape((2, 2, 2)); h.set_zooms((0.8, 1, 2.5))
-    >>> h.set_xyzt_units("mm"); nifti_spacing(h, Path("a.nii"), [])
-    [0.8, 1.0, 2.5]
-    """
-    if mgh:
-        zooms = [float(str(np.float32(v))) for v in header.get_zooms()[:3]]
-    else:
-        unit = header.get_xyzt_units()[0]
-        factor = _NIFTI_UNITS_MM.get(unit, 1.0)
-        if unit not in _NIFTI_UNITS_MM:
-            notes.append(f"{p.name}: the header does not say the spatial unit; assuming millimetres")
-        # str() of a float32 is its shortest decimal form: 0.8, not 0.800000011920929
-        zooms = [float(str(np.float32(v))) * factor for v in header.get_zooms()[:3]]
-    zooms += [1.0] * (3 - len(zooms))
-    spacing = []
-    for axis, size in zip("xyz", zooms):
-        if not (math.isfinite(size) and size > 0):
-            notes.append(f"{p.name}: voxel size {size:g} along {axis} in the header; assuming 1 mm")
-            if assumed is not None:
-                assumed.append(f"voxel size {size:g} along {axis} in the header")
-            size = 1.0
-        spacing.append(size)
-    return spacing
-
-
-def _reading(header: Any, name: str, affine: np.ndarray) -> str:
-    """``qform (code 1, scanner: RAS axes, voxel 0 at (0, 0, 0) mm)``: one reading of the geometry, for a message."""
-    from nibabel.orientations import aff2axcodes
-
-    code = int(header[f"{name}_code"])
-    try:
-        label = header.get_value_label(f"{name}_code")
-    except (KeyError, ValueError):  # a code the standard does not define
-        label = "unknown code"
-    axes = "".join(str(c) for c in aff2axcodes(affine))
-    origin = ", ".join(f"{v:.4g}" for v in affine[:3, 3])
-    return f"the {name} (code {code}, {label}: {axes} axes, voxel 0 at ({origin}) mm)"
-
-
-def nifti_affine(header: Any, p: Path, choice: str | None = None, notes: list[str] | None = None) -> tuple[np.ndarray, str | None]:
-    """The voxel -> RAS+ affine of a NIfTI header, and why the orientation is unknown (None when it is known).
-
-    * only one of qform and sform is set (its code > 0): that one; ``choice`` naming the other is refused;
-    * both set and placing the grid alike (within :data:`AFFINE_TOLERANCE` of a voxel): the sform (as nibabel
-      and FSL read it), or ``choice``;
-    * both set and placing it differently: two readings; ``choice`` picks one, without it
-      :class:`~kernelcli.errors.UsageError` names both and ``--affine``;
-    * neither set: nibabel's affine from the voxel sizes (pixdim), and the orientation is unknown: a note
-      in ``notes`` says so; ``choice`` is refused.
-
-    >>> import nibabel as nib
-    >>> h = nib.Nifti1Header(); h.set_data_shape((4, 4, 4)); flipped = np.diag([-1.0, 1, 1, 1])
-    >>> h.set_qform(np.eye(4), code=1); h.set_sform(flipped, code=1)
-    >>> float(nifti_affine(h, Path("a.nii"), "qform")[0][0, 0]), float(nifti_affine(h, Path("a.nii"), "sform")[0][0, 0])
-    (1.0, -1.0)
-    >>> nifti_affine(h, Path("a.nii"))
-    Traceback (most recent call last):
-    ...
-    kernelcli.errors.UsageError: a.nii: the geometry reads two ways: the sform (code 1, scanner: LAS axes, ...
-    """
-    choice = canonical_affine(choice) if choice is not None else None
-    codes = {name: int(header[f"{name}_code"]) for name in AFFINE_READINGS}
-    readings = {name: np.asarray(header.get_sform() if name == "sform" else header.get_qform(), dtype=np.float64)
-                for name in AFFINE_READINGS if codes[name] > 0}
-    if not readings:
-        if choice is not None:
-            raise UsageError(f"{p}: --affine {choice}: the file sets neither a qform nor an sform (both codes are 0)")
-        if notes is not None:
-            notes.append(f"{p.name}: qform_code and sform_code are 0: the orientation is unknown; the grid is taken from the "
-                         "voxel sizes (pixdim) alone, with no claim about left and right")
-        return np.asarray(header.get_best_affine(), dtype=np.float64), "qform_code and sform_code are 0"
-    if choice is not None:
-        if choice not in readings:
-            other = next(iter(readings))
-            raise UsageError(f"{p}: --affine {choice}: the file has no {choice} ({choice}_code 0); its geometry is {other}'s alone, "
-                             f"so leave out --affine or give --affine {other}")
-        return readings[choice], None
-    if len(readings) == 1:
-        return next(iter(readings.values())), None
-    sform, qform = readings["sform"], readings["qform"]
-    shape = [max(1, int(n)) for n in header.get_data_shape()[:3]] + [1] * (3 - len(header.get_data_shape()[:3]))
-    corners = np.array([[i, j, k, 1.0] for i in (0, shape[0] - 1) for j in (0, shape[1] - 1) for k in (0, shape[2] - 1)]).T
-    apart = float(np.abs(sform @ corners - qform @ corners)[:3].max())
-    voxel = float(min(np.linalg.norm(a[:3, :3], axis=0).min() for a in (sform, qform))) or 1.0
-    if apart <= AFFINE_TOLERANCE * voxel:
-        return sform, None
-    raise UsageError(
-        f"{p}: the geometry reads two ways: {_reading(header, 'sform', sform)} or {_reading(header, 'qform', qform)}, "
-        f"which place the grid up to {apart:.3g} mm apart; give --affine sform or --affine qform"
-    )
-
-
 def read_nifti(path: str | os.PathLike, *, volume: int | None = None, affine: str | None = None) -> Volume:
     """Read a NIfTI-1/2 (``.nii``, ``.nii.gz``) or MGH (``.mgz``, ``.mgh``) file.
 
@@ -310,7 +241,7 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None, affine: st
     if mgh and affine is not None:
         raise UsageError(f"{p}: --affine {affine} picks a NIfTI's qform or sform; an MGH file has one affine")
     # the geometry first: a file that reads two ways is refused before its voxels are read
-    grid, unknown = (np.asarray(img.affine, dtype=np.float64), None) if mgh else nifti_affine(img.header, p, affine, notes)
+    geometry = nifti_geometry(img, p, affine, notes, mgh=mgh)
     shape = tuple(int(n) for n in img.shape)
     if len(shape) < 2:
         raise ImageReadError(f"{p}: {len(shape)}-D image (shape {shape}); expected a 3-D or 4-D volume")
@@ -340,7 +271,7 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None, affine: st
         else:
             raw, slope, inter = np.asarray(proxy[index]), 1.0, 0.0
     except Exception as exc:  # truncated or corrupt data: EOFError, OSError, zlib.error, ValueError
-        raise ImageReadError(f"{p}: cannot read the voxel data: {exc}") from None
+        raise ImageReadError(f"{p}: cannot read the voxel data: {one_line(exc)}") from None
     if raw.dtype.kind not in "biuf":
         raise ImageReadError(f"{p}: voxel type {img.get_data_dtype()} is not real numbers (RGB or complex); expected a scalar volume")
     if not raw.dtype.isnative:
@@ -356,23 +287,34 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None, affine: st
     if (slope, inter) != (1.0, 0.0):
         scaling = (slope, inter)
         raw = _scaled(raw, slope, inter)
+        if stored.kind in "iu" and raw.dtype == np.float64:
+            notes.append(f"{p.name}: {stored} values with scl_slope {slope:g}, scl_inter {inter:g} are read and filtered as "
+                         "float64: float32 would round them (it holds whole numbers exactly only up to 2^24)")
     while raw.ndim < 3:
         raw = raw[..., np.newaxis]
     data = raw.transpose(tuple(range(raw.ndim))[::-1])  # (i, j, k[, t]) -> ([t,] k, j, i): C-contiguous for Fortran data
     header = img.header
-    assumed: list[str] = []
-    spacing = nifti_spacing(header, p, notes, mgh=mgh, assumed=assumed)
     if frames > 1 and volume is None:
         notes.append(f"{p.name}: 4-D, {frames} volumes: each is filtered (--volume N takes one)")
     return Volume(
-        data=data, spacing=(spacing[2], spacing[1], spacing[0]), affine=grid,
+        data=data, spacing=geometry.spacing, affine=geometry.affine,
         path=p, format="MGH" if mgh else ("NIfTI-2" if isinstance(img, nib.Nifti2Image) else "NIfTI-1"),
         header=None if mgh else header, image_class=None if mgh else type(img), notes=notes,
-        stored_dtype=stored, scaling=scaling, orientation_unknown=unknown, spacing_assumed="; ".join(assumed) or None,
+        stored_dtype=stored, scaling=scaling, orientation_unknown=geometry.orientation_unknown,
+        spacing_assumed=geometry.spacing_assumed, spacing_conflict=geometry.spacing_conflict,
     )
 
 
 # ---------------------------------------------------------------- writing
+
+
+def slice_timing_note(vol: Volume) -> str | None:
+    """The note for an output on a new grid (pooling) of a NIfTI input that times its slices; None when it does not."""
+    header = vol.header
+    if header is None or not any(float(header[key]) for key in SLICE_TIMING if key in header):
+        return None
+    return (f"{vol.path.name}: the slice timing (slice_code, slice_start, slice_end, slice_duration) is cleared in the output: "
+            "it timed the input's slices, not the pooled grid's")
 
 
 def nifti_header(data: np.ndarray, like: Volume | None = None, affine: np.ndarray | None = None,
@@ -383,10 +325,13 @@ def nifti_header(data: np.ndarray, like: Volume | None = None, affine: np.ndarra
     otherwise (DICOM, MGH, ...) a NIfTI-1 header with qform/sform code 1 (scanner) and mm/s units.
     On the input's grid the header is kept bit for bit (both readings of a file whose qform and
     sform disagree, so the result overlays the input as it does); on a new grid (pooling) both
-    hold the new affine, made from the reading the input was read with.  A volume whose
+    hold the new affine, made from the reading the input was read with.
+    On a new grid the slice timing (:data:`SLICE_TIMING`) is cleared: it told when each old slice was
+    acquired, and kept it would give the pooled grid the old grid's slice count of times.  A volume whose
     orientation is unknown (``like.orientation_unknown``: NIfTI codes 0, DICOM without
     ImageOrientationPatient) keeps codes 0, "unknown": its affine was made up, and stating it
-    (code 1, scanner) would claim an orientation nobody measured.
+    (code 1, scanner) would claim an orientation nobody measured; so does one whose position is unknown
+    (``like.position_unknown``: DICOM without ImagePositionPatient).
     """
     nib = _require("nibabel", "NIfTI")
     target = np.asarray(affine if affine is not None else (like.affine if like is not None else np.eye(4)), dtype=np.float64)
@@ -401,7 +346,7 @@ def nifti_header(data: np.ndarray, like: Volume | None = None, affine: np.ndarra
     else:
         hdr = nib.Nifti1Header()
         hdr.set_xyzt_units("mm", "sec")
-        qcode = scode = 0 if getattr(like, "orientation_unknown", None) else 1
+        qcode = scode = 0 if getattr(like, "orientation_unknown", None) or getattr(like, "position_unknown", None) else 1
     pixdim = hdr["pixdim"].copy()
     hdr.set_data_shape(data.shape[::-1])
     hdr.set_data_dtype(data.dtype)
@@ -411,6 +356,8 @@ def nifti_header(data: np.ndarray, like: Volume | None = None, affine: np.ndarra
         # codes 0 stay 0: the grid then comes from pixdim alone, as the input's did (set_qform keeps pixdim right)
         hdr.set_qform(target, code=qcode, strip_shears=True)  # a qform cannot shear
         hdr.set_sform(target, code=scode)  # the sform keeps the exact affine
+        for key in SLICE_TIMING:  # the input's slice times describe its slices, not the new grid's
+            hdr[key] = 0
     slope, inter = scaling if scaling is not None else (1.0, 0.0)
     if data.dtype.kind == "f":
         slope, inter = 1.0, 0.0

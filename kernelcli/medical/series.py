@@ -119,13 +119,15 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
 
     # from the headers, before any pixel data is decoded
     check_volume_memory(folder, (len(headers), *size), max(1, int(first.get("BitsAllocated", 16) or 16) // 8))
-    iop = _orientation(first)
-    pixel = _pixel_spacing(first)
-    # header values are converted when first used: per file, so that pydicom's warnings name the file
+    with warned.about(first_path.name):
+        iop = _orientation(first, where=first_path)
+        pixel = _pixel_spacing(first, where=first_path)
+    # header values are converted when first used: per file, so that pydicom's warnings (and our refusals) name the file
     facts = []
     for entry, ds in headers:
         with warned.about(entry.name):
-            facts.append((_position(ds), _rescale(ds), ds.get("InstanceNumber"), _orientation(ds), _pixel_spacing(ds)))
+            facts.append((_position(ds, where=entry), _rescale(ds, where=entry), ds.get("InstanceNumber"),
+                          _orientation(ds, where=entry), _pixel_spacing(ds, where=entry)))
     for (entry, ds), (_, _, _, other, ps) in zip(headers[1:], facts[1:]):
         if (int(ds.Rows), int(ds.Columns)) != size:
             raise ImageReadError(f"{entry}: {ds.Rows}x{ds.Columns} pixels, but {first_path.name} has {size[0]}x{size[1]}: not one volume")

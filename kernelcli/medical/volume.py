@@ -54,9 +54,15 @@ class Volume:
     # why the orientation is unknown ("no ImageOrientationPatient", "qform_code and sform_code are 0"), or None:
     # the affine is then a plain scaling that was made up; previews name no view, NIfTI outputs keep codes 0
     orientation_unknown: str | None = None
+    # why the position is unknown ("no ImagePositionPatient"), or None: voxel 0 was put at (0, 0, 0) mm, so NIfTI
+    # outputs keep codes 0 as for an unknown orientation (a position nobody measured is not scanner space)
+    position_unknown: str | None = None
     # what of the voxel size was not in the file and taken as 1 mm ("no PixelSpacing"), or None: a kernel
     # sized in mm, or a derivative per mm, would then be sized by the guess (refused: see medical.jobs)
     spacing_assumed: str | None = None
+    # the two voxel sizes a NIfTI/MGH header states where its pixdim and its affine disagree ("pixdim 1x1x1 mm or
+    # the sform 0.5x0.8x3 mm (x, y, z)"), or None: a kernel sized in mm is then refused too (see medical.jobs)
+    spacing_conflict: str | None = None
 
     @property
     def frames(self) -> int:

@@ -52,7 +52,10 @@ def wanted(path: Path, *, tiled: bool, chunks: Any, scheduler: str | None) -> bo
     try:
         import nibabel as nib
 
-        img = nib.load(str(path))
+        from ..medical.nifti import _nibabel_messages
+
+        with _nibabel_messages(path):  # what nibabel logs ("pixdim[1,2,3] should be...") the reader notes, not stderr
+            img = nib.load(str(path))
         if math.prod(int(n) for n in img.shape[3:]) > 1:
             return False  # several volumes: the tiled path takes none of them (--volume picks one in memory)
         need = math.prod(int(n) for n in img.shape) * (np.dtype(img.get_data_dtype()).itemsize + 8)
@@ -88,7 +91,7 @@ def open_volume(path: Path, affine: str | None = None, advice: str = "leave out 
     sform as the in-memory reader decides (:func:`kernelcli.medical.nifti.nifti_affine`; ``affine``
     is ``--affine``).  Refusals exit 2, ending with ``advice`` (:func:`advice`) where it applies."""
     from ..errors import ImageReadError, UsageError
-    from ..medical.nifti import _nibabel_messages, _open, nifti_affine, nifti_spacing
+    from ..medical.nifti import _nibabel_messages, _open, nifti_geometry
     from ..medical.volume import Volume, require
 
     nib = require("nibabel", "NIfTI")
@@ -127,15 +130,13 @@ def open_volume(path: Path, affine: str | None = None, advice: str = "leave out 
         raise ImageReadError(f"{path}: cannot read the voxel data: the file has {size} bytes, its header needs {need} (truncated file?)")
     notes = list(told)
     header = img.header
-    grid, unknown = nifti_affine(header, path, affine, notes)
-    assumed: list[str] = []
-    spacing = nifti_spacing(header, path, notes, assumed=assumed)
+    geometry = nifti_geometry(img, path, affine, notes)
     vol = Volume(
-        data=np.empty((0, 0, 0), dtype=dtype.newbyteorder("=")), spacing=(spacing[2], spacing[1], spacing[0]),
-        affine=grid, path=path,
+        data=np.empty((0, 0, 0), dtype=dtype.newbyteorder("=")), spacing=geometry.spacing,
+        affine=geometry.affine, path=path,
         format="NIfTI-2" if isinstance(img, nib.Nifti2Image) else "NIfTI-1", header=header, image_class=type(img),
-        notes=notes, stored_dtype=dtype.newbyteorder("="), orientation_unknown=unknown,
-        spacing_assumed="; ".join(assumed) or None,
+        notes=notes, stored_dtype=dtype.newbyteorder("="), orientation_unknown=geometry.orientation_unknown,
+        spacing_assumed=geometry.spacing_assumed, spacing_conflict=geometry.spacing_conflict,
     )
     return NiftiVoxels(path, int(proxy.offset), dtype, shape), vol
 
@@ -307,8 +308,11 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
     grid = np.eye(4)  # as pool_volume_file: new voxel n sits at old index n*step - padding + (size-1)/2
     grid[:3, :3] *= step
     grid[:3, 3] = (size - 1) / 2 - padding
+    from ..medical.nifti import slice_timing_note
+
+    timing = slice_timing_note(vol) if out.suffix.lower() == ".nii" else None
     with naming_non_finite(input_path, raw):
-        report = _write(input_path, voxels.shape, result, vol, out, label, [], force=force, scheduler=scheduler,
+        report = _write(input_path, voxels.shape, result, vol, out, label, [timing] if timing else [], force=force, scheduler=scheduler,
                         workers=workers, progress=progress, affine=vol.affine @ grid)
     report.spacing = [s * step for s in vol.spacing]
     return report

@@ -1,0 +1,152 @@
+"""DICOM header values read as numbers, each checked: a value that is there but is not what the tag holds
+(``'abc\\def'`` for PixelSpacing, a NaN position, a RescaleSlope of 0, an orientation whose two directions
+are parallel) is refused naming the file and the tag, never read as missing or as 1.
+
+Example
+-------
+>>> _first([40, 400]), _first("-600"), _first("")
+(40.0, -600.0, None)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..errors import ImageReadError
+from .geometry import is_degenerate
+
+
+def _first(value: Any) -> float | None:
+    """A DICOM number that may be multi-valued (WindowCenter '40\\400'): its first value."""
+    if value is None or value == "":
+        return None
+    try:
+        if not isinstance(value, (str, bytes)) and hasattr(value, "__len__"):
+            value = value[0] if len(value) else None
+        return None if value is None else float(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _functional(ds: Any, sequence: str, attribute: str, frame: Any = None) -> Any:
+    """``attribute`` from an enhanced (multi-frame) object's functional groups: the frame's own
+    (``frame``, an item of PerFrameFunctionalGroupsSequence) first, then the shared ones; or None."""
+    for groups in (frame, (ds.get("SharedFunctionalGroupsSequence") or [None])[0]):
+        if groups is None:
+            continue
+        seq = groups.get(sequence)
+        if seq and seq[0].get(attribute) is not None:
+            return seq[0].get(attribute)
+    return None
+
+
+def _tag_text(value: Any) -> str:
+    """A DICOM value as the header holds it (``a\\b\\c``), for a message."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        return str(value).strip()
+    return "\\".join(str(v).strip() for v in value)
+
+
+def _numbers(value: Any, tag: str, count: int, where: Any) -> np.ndarray | None:
+    """``count`` finite numbers from a multi-valued tag (ImagePositionPatient: 3), or None when it is absent or empty.
+
+    A value that is there but is not ``count`` finite numbers is refused naming ``where`` (the
+    file, or a frame of it) and the tag: read as missing it would be placed, sorted or sized
+    by a guess (a NaN position sorts anywhere).
+
+    >>> _numbers(["1", "2.5", "-3"], "ImagePositionPatient", 3, "a.dcm").tolist(), _numbers("", "PixelSpacing", 2, "a.dcm")
+    ([1.0, 2.5, -3.0], None)
+    >>> _numbers(["1", "2"], "ImagePositionPatient", 3, "a.dcm")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ImageReadError: a.dcm: ImagePositionPatient has 2 values (1\\2); expected 3 numbers
+    """
+    if value is None or (isinstance(value, (str, bytes)) and not value.strip()):
+        return None
+    items = list(value) if not isinstance(value, (str, bytes)) and hasattr(value, "__len__") else [value]
+    if not items:
+        return None
+    text = _tag_text(value)
+    wanted = "a number" if count == 1 else f"{count} numbers"
+    if len(items) != count:
+        raise ImageReadError(f"{where}: {tag} has {len(items)} value{'s' if len(items) != 1 else ''} ({text}); expected {wanted}")
+    try:
+        numbers = np.array([float(v) for v in items], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ImageReadError(f"{where}: {tag} is '{text}', not {'a number' if count == 1 else 'numbers'}; expected {wanted}") from None
+    if not np.all(np.isfinite(numbers)):
+        raise ImageReadError(f"{where}: {tag} is '{text}', not finite; expected {wanted.replace('number', 'finite number')}")
+    return numbers
+
+
+def _scale_number(value: Any, tag: str, where: Any) -> float | None:
+    """A rescale factor (RescaleSlope, RescaleIntercept, DoseGridScaling) or None when absent; one that is not a
+    finite number, or a slope of 0, is refused naming ``where`` and the tag (read as 1 it would give values in the
+    wrong units under the right name).
+
+    >>> _scale_number("2.5", "RescaleSlope", "a.dcm"), _scale_number(None, "RescaleSlope", "a.dcm")
+    (2.5, None)
+    >>> _scale_number("0", "RescaleSlope", "a.dcm")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ImageReadError: a.dcm: RescaleSlope is 0; expected a non-zero number (stored value x slope + intercept)
+    """
+    items = list(value) if value is not None and not isinstance(value, (str, bytes)) and hasattr(value, "__len__") else [value]
+    numbers = _numbers(items[0] if items else None, tag, 1, where)  # VM 1 (a second value, which no standard allows, is ignored)
+    if numbers is None:
+        return None
+    number = float(numbers[0])
+    if number == 0 and tag != "RescaleIntercept":
+        raise ImageReadError(f"{where}: {tag} is 0; expected a non-zero number (stored value x slope + intercept)")
+    return number
+
+
+def _rescale(ds: Any, frame: Any = None, where: Any = "") -> tuple[float, float, bool]:
+    """(slope, intercept, present) from the dataset, or its per-frame or shared functional groups."""
+    slope = _scale_number(ds.get("RescaleSlope"), "RescaleSlope", where)
+    intercept = _scale_number(ds.get("RescaleIntercept"), "RescaleIntercept", where)
+    if slope is None and intercept is None:
+        slope = _scale_number(_functional(ds, "PixelValueTransformationSequence", "RescaleSlope", frame), "RescaleSlope", where)
+        intercept = _scale_number(_functional(ds, "PixelValueTransformationSequence", "RescaleIntercept", frame),
+                                  "RescaleIntercept", where)
+    present = slope is not None or intercept is not None
+    return (1.0 if slope is None else slope), (0.0 if intercept is None else intercept), present
+
+
+def _pixel_spacing(ds: Any, frame: Any = None, where: Any = "") -> tuple[float, float] | None:
+    """(row, column) spacing in mm; None when absent or not positive (1 mm is then assumed, with a note)."""
+    spacing = _numbers(ds.get("PixelSpacing") or _functional(ds, "PixelMeasuresSequence", "PixelSpacing", frame),
+                       "PixelSpacing", 2, where)
+    if spacing is None:
+        return None
+    dy, dx = float(spacing[0]), float(spacing[1])
+    return (dy, dx) if dy > 0 and dx > 0 else None
+
+
+def _orientation(ds: Any, frame: Any = None, where: Any = "") -> np.ndarray | None:
+    """ImageOrientationPatient (row, then column direction cosines), or None when absent; refused when degenerate."""
+    raw = ds.get("ImageOrientationPatient") or _functional(ds, "PlaneOrientationSequence", "ImageOrientationPatient", frame)
+    iop = _numbers(raw, "ImageOrientationPatient", 6, where)
+    if iop is not None and is_degenerate(iop):
+        raise ImageReadError(
+            f"{where}: ImageOrientationPatient ({_tag_text(raw)}) is degenerate: its row and column directions are zero or "
+            "parallel, so they span no plane; expected two perpendicular unit vectors"
+        )
+    return iop
+
+
+def _position(ds: Any, frame: Any = None, where: Any = "") -> np.ndarray | None:
+    """ImagePositionPatient (the file's, or ``frame``'s PlanePositionSequence), or None when absent."""
+    ipp = ds.get("ImagePositionPatient") if frame is None else _functional(ds, "PlanePositionSequence", "ImagePositionPatient", frame)
+    return _numbers(ipp, "ImagePositionPatient", 3, where)
+
+
+def _slice_gap(ds: Any, frame: Any = None) -> float | None:
+    for key in ("SpacingBetweenSlices", "SliceThickness"):
+        value = _first(ds.get(key)) or _first(_functional(ds, "PixelMeasuresSequence", key, frame))
+        if value is not None and math.isfinite(value) and value > 0:
+            return value
+    return None

@@ -1,0 +1,269 @@
+"""Where a NIfTI's (or MGH's) voxels are and how big they are, read from its header without a guess.
+
+A NIfTI states its grid twice, the qform and the sform, each with a code, and its voxel sizes a
+third time, in pixdim.  :func:`nifti_affine` picks the reading (or refuses a file that reads two
+ways, or whose reading places no grid); :func:`nifti_spacing` takes the voxel sizes; and
+:func:`voxel_size_conflict` says where pixdim and the affine disagree, which a kernel sized in mm
+then refuses (:func:`kernelcli.medical.jobs.check_spacing_known`).  :func:`nifti_geometry` does all
+of it for :func:`~.nifti.read_nifti` and the tiled path alike.
+
+Example
+-------
+>>> voxel_size_conflict([1.0, 1.0, 1.0], np.eye(4), "sform") is None
+True
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ImageReadError, UsageError
+from ..modes import AFFINE_READINGS, canonical_affine
+from ..records import record
+
+_NIFTI_UNITS_MM = {"mm": 1.0, "meter": 1000.0, "micron": 0.001}
+
+#: a qform and an sform that place a corner voxel of the grid farther apart than this fraction of the smallest
+#: voxel side are two readings (float32 storage alone moves them by about 1e-5 mm; nibabel's own test files by <0.004 mm)
+AFFINE_TOLERANCE = 0.01
+#: voxel sizes (pixdim) and the lengths of the affine's columns differing by more than this fraction are two readings
+#: of the voxel size (float32 storage moves them by about 1e-7)
+VOXEL_SIZE_TOLERANCE = 1e-3
+
+
+def stored_pixdim(img: Any, p: Path) -> list[float] | None:
+    """pixdim[1..3] of a NIfTI as the file stores them: nibabel's loader has already set a 0 to 1 and a negative
+    value to its absolute value (with a log line), which would pass a voxel size the file does not give for one
+    it does.  None for an MGH file, or where the header cannot be read again (nibabel's values are used then).
+    """
+    klass = type(img.header)
+    if not hasattr(klass, "template_dtype") or "pixdim" not in klass.template_dtype.names:
+        return None
+    from nibabel.openers import ImageOpener
+
+    try:
+        with ImageOpener(str(p)) as f:
+            block = f.read(klass.template_dtype.itemsize)
+        raw = klass(block, check=False)
+    except Exception:  # noqa: BLE001 - nibabel read it a moment ago; its own (fixed) values serve then
+        return None
+    if not np.array_equal(raw["dim"], img.header["dim"]):  # not the header nibabel read (a pair's .img): its values serve
+        return None
+    rank = max(0, min(3, int(raw["dim"][0])))
+    return [float(v) for v in raw["pixdim"][1 : 1 + rank]]
+
+
+def nifti_spacing(header: Any, p: Path, notes: list[str], *, mgh: bool = False, assumed: list[str] | None = None,
+                  stored: list[float] | None = None) -> list[float]:
+    """The voxel sizes (x, y, z) in mm from a NIfTI/MGH header; what is assumed is added to ``notes``, and
+    a voxel size taken as 1 mm to ``assumed`` too.  ``stored``: pixdim as the file holds it (:func:`stored_pixdim`),
+    in place of nibabel's repaired values.
+
+    >>> import nibabel as nib; h = nib.Nifti1Header(); h.set_data_shape((2, 2, 2)); h.set_zooms((0.8, 1, 2.5))
+    >>> h.set_xyzt_units("mm"); nifti_spacing(h, Path("a.nii"), [])
+    [0.8, 1.0, 2.5]
+    """
+    if mgh:
+        zooms = [float(str(np.float32(v))) for v in header.get_zooms()[:3]]
+    else:
+        unit = header.get_xyzt_units()[0]
+        factor = _NIFTI_UNITS_MM.get(unit, 1.0)
+        if unit not in _NIFTI_UNITS_MM:
+            notes.append(f"{p.name}: the header does not say the spatial unit; assuming millimetres")
+        # str() of a float32 is its shortest decimal form: 0.8, not 0.800000011920929
+        zooms = [float(str(np.float32(v))) * factor for v in (stored if stored is not None else header.get_zooms())[:3]]
+    zooms += [1.0] * (3 - len(zooms))
+    spacing = []
+    for axis, size in zip("xyz", zooms):
+        if not (math.isfinite(size) and size > 0):
+            notes.append(f"{p.name}: voxel size {size:g} along {axis} in the header; assuming 1 mm")
+            if assumed is not None:
+                assumed.append(f"voxel size {size:g} along {axis} in the header")
+            size = 1.0
+        spacing.append(size)
+    return spacing
+
+
+def _reading(header: Any, name: str, affine: np.ndarray) -> str:
+    """``qform (code 1, scanner: RAS axes, voxel 0 at (0, 0, 0) mm)``: one reading of the geometry, for a message."""
+    from nibabel.orientations import aff2axcodes
+
+    code = int(header[f"{name}_code"])
+    try:
+        label = header.get_value_label(f"{name}_code")
+    except (KeyError, ValueError):  # a code the standard does not define
+        label = "unknown code"
+    axes = "".join(str(c) for c in aff2axcodes(affine))
+    origin = ", ".join(f"{v:.4g}" for v in affine[:3, 3])
+    return f"the {name} (code {code}, {label}: {axes} axes, voxel 0 at ({origin}) mm)"
+
+
+def _affine_problem(affine: np.ndarray) -> str | None:
+    """Why ``affine`` places no grid (``not finite``, ``singular``), or None.
+
+    >>> _affine_problem(np.eye(4)), _affine_problem(np.zeros((4, 4))), _affine_problem(np.full((4, 4), np.nan))
+    (None, 'singular (its 3x3 part has rank 0: it maps the grid onto a plane, a line or a point)', 'not finite (NaN or infinity)')
+    """
+    if not np.all(np.isfinite(affine)):
+        return "not finite (NaN or infinity)"
+    rank = int(np.linalg.matrix_rank(affine[:3, :3]))
+    if rank < 3:
+        return f"singular (its 3x3 part has rank {rank}: it maps the grid onto a plane, a line or a point)"
+    return None
+
+
+def _check_readings(readings: dict[str, np.ndarray], codes: dict[str, int], p: Path, choice: str | None) -> None:
+    """Refuse a reading to be used (``choice``, or any set one without it) that places no grid, naming it; where the
+    other reading is valid, ``--affine`` picks that one."""
+    for name in ([choice] if choice is not None else list(readings)):
+        problem = _affine_problem(readings[name])
+        if problem is None:
+            continue
+        other = next((o for o in readings if o != name and _affine_problem(readings[o]) is None), None)
+        hint = f"; give --affine {other} to read the {other} (code {codes[other]})" if other and choice is None else (
+            "; fix the header (or set its code to 0)")
+        raise ImageReadError(f"{p}: the {name} (code {codes[name]}) is {problem}: it places no grid{hint}")
+
+
+def _base_affine(header: Any) -> np.ndarray:
+    """The made-up affine of a file with both codes 0: nibabel's, from pixdim, with a voxel size that is not a
+    positive number taken as 1 (as :func:`nifti_spacing` takes it, with its note)."""
+    affine = np.asarray(header.get_best_affine(), dtype=np.float64)
+    if _affine_problem(affine) is None:
+        return affine
+    from nibabel.volumeutils import shape_zoom_affine
+
+    shape = [max(1, int(n)) for n in header.get_data_shape()[:3]]
+    zooms = [float(z) if math.isfinite(float(z)) and float(z) > 0 else 1.0 for z in header.get_zooms()[: len(shape)]]
+    return np.asarray(shape_zoom_affine(shape, zooms, x_flip=True), dtype=np.float64)
+
+
+def nifti_affine(header: Any, p: Path, choice: str | None = None, notes: list[str] | None = None) -> tuple[np.ndarray, str | None]:
+    """The voxel -> RAS+ affine of a NIfTI header, and why the orientation is unknown (None when it is known).
+
+    * only one of qform and sform is set (its code > 0): that one; ``choice`` naming the other is refused;
+    * both set and placing the grid alike (within :data:`AFFINE_TOLERANCE` of a voxel): the sform (as nibabel
+      and FSL read it), or ``choice``;
+    * both set and placing it differently: two readings; ``choice`` picks one, without it
+      :class:`~kernelcli.errors.UsageError` names both and ``--affine``;
+    * neither set: nibabel's affine from the voxel sizes (pixdim), and the orientation is unknown: a note
+      in ``notes`` says so; ``choice`` is refused.
+
+    A reading to be used that is singular or not finite is refused (:class:`~kernelcli.errors.ImageReadError`)
+    naming it: it places no grid, and a reader that took it would fail or place every voxel at one point.
+
+    >>> import nibabel as nib
+    >>> h = nib.Nifti1Header(); h.set_data_shape((4, 4, 4)); flipped = np.diag([-1.0, 1, 1, 1])
+    >>> h.set_qform(np.eye(4), code=1); h.set_sform(flipped, code=1)
+    >>> float(nifti_affine(h, Path("a.nii"), "qform")[0][0, 0]), float(nifti_affine(h, Path("a.nii"), "sform")[0][0, 0])
+    (1.0, -1.0)
+    >>> nifti_affine(h, Path("a.nii"))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: a.nii: the geometry reads two ways: the sform (code 1, scanner: LAS axes, ...
+    """
+    affine, unknown, _ = _nifti_reading(header, p, choice, notes)
+    return affine, unknown
+
+
+def _nifti_reading(header: Any, p: Path, choice: str | None, notes: list[str] | None) -> tuple[np.ndarray, str | None, str]:
+    """:func:`nifti_affine`, and the name of the reading taken (``sform``, ``qform``, ``pixdim`` for codes 0)."""
+    choice = canonical_affine(choice) if choice is not None else None
+    codes = {name: int(header[f"{name}_code"]) for name in AFFINE_READINGS}
+    readings = {name: np.asarray(header.get_sform() if name == "sform" else header.get_qform(), dtype=np.float64)
+                for name in AFFINE_READINGS if codes[name] > 0}
+    if not readings:
+        if choice is not None:
+            raise UsageError(f"{p}: --affine {choice}: the file sets neither a qform nor an sform (both codes are 0)")
+        if notes is not None:
+            notes.append(f"{p.name}: qform_code and sform_code are 0: the orientation is unknown; the grid is taken from the "
+                         "voxel sizes (pixdim) alone, with no claim about left and right")
+        return _base_affine(header), "qform_code and sform_code are 0", "pixdim"
+    if choice is not None:
+        if choice not in readings:
+            other = next(iter(readings))
+            raise UsageError(f"{p}: --affine {choice}: the file has no {choice} ({choice}_code 0); its geometry is {other}'s alone, "
+                             f"so leave out --affine or give --affine {other}")
+        _check_readings(readings, codes, p, choice)
+        return readings[choice], None, choice
+    _check_readings(readings, codes, p, None)
+    if len(readings) == 1:
+        name = next(iter(readings))
+        return readings[name], None, name
+    sform, qform = readings["sform"], readings["qform"]
+    shape = [max(1, int(n)) for n in header.get_data_shape()[:3]] + [1] * (3 - len(header.get_data_shape()[:3]))
+    corners = np.array([[i, j, k, 1.0] for i in (0, shape[0] - 1) for j in (0, shape[1] - 1) for k in (0, shape[2] - 1)]).T
+    apart = float(np.abs(sform @ corners - qform @ corners)[:3].max())
+    voxel = float(min(np.linalg.norm(a[:3, :3], axis=0).min() for a in (sform, qform))) or 1.0
+    if apart <= AFFINE_TOLERANCE * voxel:
+        return sform, None, "sform"
+    raise UsageError(
+        f"{p}: the geometry reads two ways: {_reading(header, 'sform', sform)} or {_reading(header, 'qform', qform)}, "
+        f"which place the grid up to {apart:.3g} mm apart; give --affine sform or --affine qform"
+    )
+
+
+def voxel_size_conflict(zooms: list[float], affine: np.ndarray, reading: str, units: str = "mm") -> str | None:
+    """The two voxel sizes a header states, where the voxel sizes (``zooms``, x, y, z: pixdim, or an MGH's delta) and
+    the columns of the affine it is read with (``reading``) differ by more than :data:`VOXEL_SIZE_TOLERANCE`; else None.
+
+    The two are one fact told twice (a qform is built from pixdim); a tool that resampled a file and rewrote
+    only its sform leaves them apart, and readers differ: nibabel, ITK and FSL size kernels by pixdim, a viewer
+    places the voxels by the sform.  Voxel sizes that are not positive numbers are another matter (see
+    :func:`nifti_spacing`) and give None here.
+
+    >>> voxel_size_conflict([1.0, 1.0, 1.0], np.diag([0.5, 0.8, 3.0, 1.0]), "sform")
+    'pixdim 1x1x1 mm or the sform 0.5x0.8x3 mm (x, y, z)'
+    >>> voxel_size_conflict([0.5, 0.8, 3.0], np.diag([-0.5, 0.8, 3.0, 1.0]), "sform") is None
+    True
+    """
+    sizes = np.array([float(z) for z in zooms[:3]] + [1.0] * (3 - len(zooms[:3])))
+    if not np.all(np.isfinite(sizes) & (sizes > 0)):
+        return None
+    columns = np.linalg.norm(np.asarray(affine, dtype=np.float64)[:3, :3], axis=0)
+    if np.all(np.abs(columns - sizes) <= VOXEL_SIZE_TOLERANCE * np.maximum(sizes, columns)):
+        return None
+    text = lambda v: "x".join(f"{float(str(np.float32(x))):g}" for x in v)  # noqa: E731 - float32's shortest decimal
+    first = "delta" if reading == "affine" else "pixdim"
+    return f"{first} {text(sizes)} {units} or the {reading} {text(columns)} {units} (x, y, z)"
+
+
+@record(frozen=True)
+class NiftiGeometry:
+    """Where a NIfTI/MGH file's voxels are and how big they are, as :func:`nifti_geometry` reads them:
+    the affine, why its orientation is unknown, the voxel sizes (z, y, x) in mm, what of them was assumed,
+    and the two voxel sizes the header states where they disagree (:func:`voxel_size_conflict`)."""
+
+    affine: np.ndarray
+    orientation_unknown: str | None
+    spacing: tuple[float, float, float]
+    spacing_assumed: str | None
+    spacing_conflict: str | None
+
+
+def nifti_geometry(img: Any, p: Path, choice: str | None, notes: list[str], *, mgh: bool = False) -> NiftiGeometry:
+    """The geometry of a loaded NIfTI or MGH image (``choice``: ``--affine``; notes go to ``notes``), read alike by
+    :func:`read_nifti` and the tiled path (:func:`kernelcli.tiled.nifti.open_volume`)."""
+    if mgh:
+        grid, unknown, reading = np.asarray(img.affine, dtype=np.float64), None, "affine"
+        problem = _affine_problem(grid)
+        if problem is not None:
+            raise ImageReadError(f"{p}: the affine (Mdc, delta and Pxyz_c of the MGH header) is {problem}: it places no grid")
+    else:
+        grid, unknown, reading = _nifti_reading(img.header, p, choice, notes)
+    header = img.header
+    stored = None if mgh else stored_pixdim(img, p)
+    assumed: list[str] = []
+    spacing = nifti_spacing(header, p, notes, mgh=mgh, assumed=assumed, stored=stored)
+    conflict = None
+    if unknown is None:
+        raw = list(header.get_zooms()[:3]) if mgh or stored is None else stored
+        unit = "mm" if mgh else header.get_xyzt_units()[0]
+        conflict = voxel_size_conflict(raw, grid, reading, unit if unit in _NIFTI_UNITS_MM else "units")
+        if conflict and reading == "sform" and int(header["qform_code"]) > 0:
+            conflict += " (--affine qform reads the qform, whose voxel sizes are pixdim's)"
+    return NiftiGeometry(grid, unknown, (spacing[2], spacing[1], spacing[0]), "; ".join(assumed) or None, conflict)

@@ -1,0 +1,44 @@
+"""Audit 8, item 13: a batch's notes never pass one file's numbers off as another's, and come in the inputs' order.
+
+Grouped "numbers aside", ``a.nii.gz: gaussian:1mm on 3x0.8x0.5 mm voxels ...: a 3x9x13 kernel (and 1 more file
+like it: c.nii.gz)`` hid c.nii.gz's other voxels and kernel; and which file a shared note named depended on
+which finished first.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from kernelcli.cli import _batch
+from kernelcli.cli._batch import _Display, group_notes
+
+A = "gaussian:1mm on 3x0.8x0.5 mm voxels (z, y, x): a 3x9x13 kernel"
+C = "gaussian:1mm on 2.5x0.7x0.7 mm voxels (z, y, x): a 5x11x11 kernel"
+
+
+def test_notes_that_differ_in_a_number_say_so():
+    # grouped, but never as if the first file's numbers were the others' (a batch of 200 files keeps one line)
+    lines = group_notes([("a.nii.gz", A), ("c.nii.gz", C)])
+    assert lines == [f"a.nii.gz: {A} (and 1 more file like it, with other numbers: c.nii.gz)"]
+
+
+def test_notes_alike_but_for_the_file_name_are_grouped():
+    lines = group_notes([("a.nii", "a.nii: no unit; assuming mm"), ("b.nii", "b.nii: no unit; assuming mm"), ("c.nii", A)])
+    assert lines == ["a.nii: no unit; assuming mm (and 1 more file like it: b.nii)", f"c.nii: {A}"]
+
+
+def test_notes_come_in_the_order_of_the_inputs_not_of_finishing(monkeypatch):
+    said: list[str] = []
+    monkeypatch.setattr(_batch, "note", said.append)
+    inputs = ["in/a.nii", "in/b.nii", "in/c.nii"]
+    runs = []
+    for finished in (inputs, inputs[::-1], [inputs[1], inputs[2], inputs[0]]):
+        display = _Display(len(inputs), bar=False, quiet=False, order=inputs)
+        for path in finished:
+            name = path.split("/")[-1]
+            display.update(SimpleNamespace(status="ok", error=None, input=path, notes=[f"{name}: same", A]), 1, 3)
+        said.clear()
+        display.print_notes()
+        runs.append(list(said))
+    assert runs[0] == runs[1] == runs[2], runs
+    assert runs[0] == ["note: a.nii: same (and 2 more files like it: b.nii, c.nii)", f"note: a.nii: {A} (and 2 more files like it: b.nii, c.nii)"]
