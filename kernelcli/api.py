@@ -104,10 +104,8 @@ def _announce_first_compile(dispatcher, *dtypes) -> None:
     from . import jitcache
 
     if not jitcache.is_cached(dispatcher, *map(str, dtypes)):
-        import sys
-
         _FIRST_JIT_NOTE_SHOWN = True
-        print("kernelcli: compiling the numeric core (first run only; cached afterwards)...", file=sys.stderr)
+        jitcache.announce_compiling("the numeric core")
 
 
 _CHECKED: set = set()

@@ -8,8 +8,19 @@ the compiled signatures; every (input dtype, compute dtype) pair is compiled onc
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
+
+#: the command line sets it under ``-q`` ("no notes"): the compiling note is one
+QUIET = False
+
+
+def announce_compiling(what: str) -> None:
+    """Say on stderr that ``what`` ("the numeric core") is being compiled, unless :data:`QUIET`."""
+    if QUIET:
+        return
+    import sys
+
+    print(f"kernelcli: compiling {what} (first run only; cached afterwards)...", file=sys.stderr)
 
 
 def index_path(dispatcher) -> Path | None:
@@ -33,6 +44,8 @@ def is_cached(dispatcher, *dtypes: str) -> bool:
     path = index_path(dispatcher)
     if path is None:
         return True
+    import pickle
+
     try:
         with path.open("rb") as f:
             pickle.load(f)  # numba's version

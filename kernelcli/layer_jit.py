@@ -345,6 +345,4 @@ def _announce_compile(dispatcher: Any, *dtypes: np.dtype) -> None:
         _FOUND_CACHED.add(key)
         return
     _FIRST_COMPILE_NOTED = True
-    import sys
-
-    print("kernelcli: compiling the convolution-layer core (first run only; cached afterwards)...", file=sys.stderr)
+    jitcache.announce_compiling("the convolution-layer core")

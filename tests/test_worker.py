@@ -438,7 +438,10 @@ class TestFallback:
         r = run_cli("shape", "--in", "24", "--f", "5", "-q", env=env)
         assert (r.returncode, r.stdout, r.stderr) == (0, "20\n", "")
         r = run_cli("worker", "start", env=env)
-        assert r.returncode == 1 and "0700" in r.stderr
+        # it named $XDG_RUNTIME_DIR, the folder that is fine, not the kernelcli folder in it that is not
+        assert r.returncode == 1 and "0700" in r.stderr and r.stderr.startswith(f"error: {folder}:"), r.stderr
+        r = run_cli("--debug", "shape", "--in", "24", "--f", "5", "-q", env=env)  # --debug said nothing
+        assert r.stdout == "20\n" and f"{folder} is not a private folder of this user" in r.stderr, r.stderr
 
     def test_worker_of_another_version(self, tmp_path):
         def another_version(package: Path) -> None:

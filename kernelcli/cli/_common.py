@@ -235,6 +235,9 @@ def guarded(func: F) -> F:
         global _JSON_PRINTED
         _JSON_PRINTED = False
         as_json = any(kwargs.get(name) for name in JSON_PARAMETERS)
+        from .. import jitcache
+
+        jitcache.QUIET = bool(kwargs.get("quiet"))  # -q: no notes, the "compiling" one too
         try:
             # every file this call reads is an input of its output checks; numpy's
             # RuntimeWarnings (overflow...) never reach the user: results are checked instead

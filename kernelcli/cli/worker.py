@@ -48,6 +48,9 @@ def start(
     from ..worker import control
 
     info = control.start(idle_seconds=idle_timeout)
+    if info.get("idle_timeout_seconds") != idle_timeout:  # one was running already, started with another timeout
+        note(f"note: kernelcli worker {info.get('pid')} runs already, with an idle timeout of {info.get('idle_timeout_seconds'):g} s; "
+             "'kernelcli worker stop' first to start it with another")
     _show(info, as_json)
 
 

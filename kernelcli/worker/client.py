@@ -80,7 +80,9 @@ def _run(argv: list[str], socket_file) -> int:
     if socket_file is None:
         runtime = protocol.runtime_dir(create=os.environ.get(protocol.OFF_ENV, "").lower() == "auto")
         if runtime is None:
-            raise _Fallback("")
+            folder = protocol.runtime_folder()
+            # a folder that is missing: no worker, nothing to say; one that is there but open to others: say so
+            raise _Fallback(f"{folder} is not a private folder of this user (mode 0700)" if os.path.lexists(folder) else "")
         socket_file = protocol.socket_path(runtime)
     stdio = [0, 1, 2]
     for fd, stream in zip(stdio, (sys.stdin, sys.stdout, sys.stderr), strict=True):
@@ -105,7 +107,7 @@ def _run(argv: list[str], socket_file) -> int:
             if not reply or "pid" not in reply:
                 raise _Fallback((reply or {}).get("refused", "the worker closed the connection"))
             relay.to(int(reply["pid"]))
-            return _wait(sock, start, reads_stdin="-" in argv)
+            return _wait(sock, start, reads_stdin="-" in argv, relay=relay)
     finally:
         sock.close()
 
@@ -120,23 +122,33 @@ def _stdin_offset() -> int | None:
     return None
 
 
+#: signals a call's process gets from its own resource limits (``ulimit -t``, ``-f``): the
+#: caller's, so the caller dies of them as a fresh process would, and the call is not run again
+_OWN_LIMITS = tuple(getattr(signal, n) for n in ("SIGXCPU", "SIGXFSZ") if hasattr(signal, n))
+#: those the command line turns into an exit code (130, 143, 129) rather than dying of them
+_HANDLED = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
 class _Relay:
     """Signals to this client go to the call's process (:meth:`to`); those that come before
     it is known wait, and are relayed then.  When no call's process ever takes them (the
     call runs here after all), they act here as the block ends: Ctrl-C raises
-    KeyboardInterrupt, as in a fresh process."""
+    KeyboardInterrupt, as in a fresh process.  Ctrl-Z (SIGTSTP) stops the call's process
+    and then this one; ``fg`` continues both.  :attr:`relayed` keeps what was passed on."""
 
     SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, n))
+    STOP = getattr(signal, "SIGTSTP", None)
 
     def __init__(self) -> None:
         self.pid: int | None = None
         self.pending: list[int] = []
         self.previous: dict = {}
+        self.relayed: set[int] = set()
 
     def __enter__(self) -> "_Relay":
-        for s in self.SIGNALS:
+        for s in (*self.SIGNALS, self.STOP) if self.STOP is not None else self.SIGNALS:
             if signal.getsignal(s) != signal.SIG_IGN:  # ignored stays ignored, as in the call's process
-                self.previous[s] = signal.signal(s, self._on_signal)
+                self.previous[s] = signal.signal(s, self._on_stop if s == self.STOP else self._on_signal)
         return self
 
     def _on_signal(self, signum, _frame) -> None:
@@ -145,8 +157,29 @@ class _Relay:
             return
         try:
             os.kill(self.pid, signum)
+            self.relayed.add(signum)
         except OSError:
             pass
+
+    def _on_stop(self, signum, _frame) -> None:
+        """Stop the call's process (it runs in the worker's session, out of reach of the terminal's
+        job control), then this client as SIGTSTP would; once continued, continue the call."""
+        pid = self.pid
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except OSError:
+                pid = None
+        signal.signal(signum, signal.SIG_DFL)
+        try:
+            os.kill(os.getpid(), signum)  # stops here until SIGCONT
+        finally:
+            signal.signal(signum, self._on_stop)
+            if pid is not None:
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except OSError:
+                    pass
 
     def to(self, pid: int) -> None:
         self.pid = pid
@@ -164,8 +197,11 @@ class _Relay:
                 os.kill(os.getpid(), s)
 
 
-def _wait(sock: _socket.socket, stdin_at: int | None, reads_stdin: bool) -> int:
-    """Wait (signals relayed by the caller's :class:`_Relay`) until the call reports its exit code."""
+def _wait(sock: _socket.socket, stdin_at: int | None, reads_stdin: bool, relay: _Relay | None = None) -> int:
+    """Wait (signals relayed by the caller's :class:`_Relay`) until the call reports its exit code.
+
+    A call's process killed by a signal this client passed on (Ctrl-\\ is SIGQUIT) or by the
+    caller's own resource limits ends this client the same way: it is not run again."""
     sock.settimeout(None)
     committed = False  # the call has written to stdout/stderr or put an output in place: never run it again
     while True:
@@ -180,6 +216,8 @@ def _wait(sock: _socket.socket, stdin_at: int | None, reads_stdin: bool) -> int:
         return int(reply["exit"])
     # The call's process died before it finished: the worker says by which signal, when it knows.
     killed = int(reply["killed"]) if reply and "killed" in reply else None
+    if killed and (killed in _OWN_LIMITS or (relay is not None and killed in relay.relayed)):
+        return _die_of(killed)
     code = 128 + killed if killed else 70
     if committed:
         sys.stderr.write(
@@ -199,6 +237,17 @@ def _wait(sock: _socket.socket, stdin_at: int | None, reads_stdin: bool) -> int:
         )
         return code
     raise _Fallback(f"the worker's call process {_death(killed)}")
+
+
+def _die_of(signum: int) -> int:
+    """End as the call's process did, killed by ``signum``; 128 + signum where that signal is one the
+    command line turns into an exit code, or does not end this process."""
+    if signum not in _HANDLED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+    return 128 + signum
 
 
 def _death(signum: int | None) -> str:

@@ -9,7 +9,7 @@ process sends ``{"committed": True}`` on the connection just before its first su
 :data:`kernelcli.io.outputs.BEFORE_PUBLISH`; a client that has seen it reports the death
 instead of running the call again.  And when the client dies (SIGKILL, an out-of-memory
 kill), nobody reads the call's output any more: :func:`watch_client` stops the call as a
-SIGTERM would stop a process of its own (temporary files removed, nothing published).
+SIGTERM would stop a process of its own (temporary files removed, nothing published), silently.
 
 Example
 -------
@@ -99,6 +99,22 @@ def watch_client(conn, finished: threading.Event) -> None:
             except OSError:
                 break
         if not finished.is_set():
+            _silence_stdio()  # the caller is gone, as a process killed with it would be: nothing more reaches its terminal
             os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=wait, name="kernelcli-client-watch", daemon=True).start()
+
+
+def _silence_stdio() -> None:
+    """Point this process's stdout and stderr at /dev/null (its "terminated (SIGTERM)" line named a
+    signal the user never sent, on the terminal of a client that was gone)."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    for fd in (1, 2):
+        try:
+            os.dup2(null, fd)
+        except OSError:
+            pass
+    os.close(null)

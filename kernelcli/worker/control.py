@@ -31,7 +31,7 @@ def _socket(socket_file=None, create: bool = False) -> Path:
         return Path(socket_file)
     runtime = protocol.runtime_dir(create=create)
     if runtime is None:
-        folder = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/kernelcli-{os.getuid()}"
+        folder = protocol.runtime_folder()
         raise WorkerError(f"{folder}: not a private folder of this user (mode 0700); the worker needs one for its socket")
     return Path(protocol.socket_path(runtime))
 
@@ -71,8 +71,8 @@ def start(idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS, socket_file=None)
     The worker runs detached (its own session), logs to ``<socket>.log`` and exits after
     ``idle_seconds`` without calls.  A stale socket is replaced.
     """
-    if idle_seconds <= 0:
-        raise UsageError(f"--idle-timeout: expected a number of seconds > 0, got {idle_seconds:g}")
+    if not 0 < idle_seconds < float("inf"):  # nan passed "> 0" checks and never timed out
+        raise UsageError(f"--idle-timeout: expected a finite number of seconds > 0, got {idle_seconds:g}")
     path = _socket(socket_file, create=True)
     running = _ask(path, {"op": "status"})
     if running is not None:

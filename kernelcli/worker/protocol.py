@@ -58,12 +58,8 @@ def runtime_dir(create: bool = False) -> str | None:
     None when it is not safe to use: not a real folder (a link), owned by another user, or
     open to others (mode other than 0700).  ``create`` makes it (mode 0700) when missing.
     """
-    base = os.environ.get("XDG_RUNTIME_DIR", "")
     uid = os.getuid()
-    if base and _is_private_dir(base, uid, exact=False):
-        folder = os.path.join(base, "kernelcli")
-    else:
-        folder = os.path.join("/tmp", f"kernelcli-{uid}")
+    folder = runtime_folder()
     if create:
         try:
             os.mkdir(folder, 0o700)
@@ -72,6 +68,15 @@ def runtime_dir(create: bool = False) -> str | None:
         except OSError:
             return None
     return folder if _is_private_dir(folder, uid, exact=True) else None
+
+
+def runtime_folder() -> str:
+    """Where :func:`runtime_dir` looks, whether or not it is safe: ``$XDG_RUNTIME_DIR/kernelcli`` when
+    ``$XDG_RUNTIME_DIR`` is a folder of this user, else ``/tmp/kernelcli-UID``."""
+    base = os.environ.get("XDG_RUNTIME_DIR", "")
+    if base and _is_private_dir(base, os.getuid(), exact=False):
+        return os.path.join(base, "kernelcli")
+    return os.path.join("/tmp", f"kernelcli-{os.getuid()}")
 
 
 def _is_private_dir(path: str, uid: int, exact: bool) -> bool:
@@ -122,6 +127,22 @@ def code_dirs() -> list[str]:
         found.append(folder)
         with os.scandir(folder) as it:
             stack.extend(e.path for e in it if e.is_dir(follow_symlinks=False) and e.name != "__pycache__")
+    return found
+
+
+#: the libraries a call runs on: an upgrade under a running worker makes it stale, as a change of its own code does
+LIBRARIES = ("numpy", "numba", "llvmlite", "scipy", "PIL", "typer", "click", "rich")
+
+
+def library_dirs() -> list[str]:
+    """The top folder of each of :data:`LIBRARIES` this process has loaded (pip rewrites their
+    ``__init__.py`` and version files when it upgrades them; their inner folders are not watched)."""
+    found = []
+    for name in LIBRARIES:
+        module = sys.modules.get(name)
+        for folder in getattr(module, "__path__", None) or ():
+            if os.path.isdir(folder):
+                found.append(os.path.realpath(folder))
     return found
 
 
@@ -207,8 +228,66 @@ def caller_limits() -> dict[str, list[int]]:
 
 def peer_uid(sock) -> int:
     """The user id of the process at the other end of a Unix socket (``SO_PEERCRED``: pid, uid, gid)."""
+    return peer_credentials(sock)[1]
+
+
+def peer_credentials(sock) -> tuple[int, int, int]:
+    """(pid, uid, gid) of the process at the other end of a Unix socket, as it connected (``SO_PEERCRED``)."""
     creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
-    return int.from_bytes(creds[4:8], sys.byteorder)
+    return tuple(int.from_bytes(creds[i : i + 4], sys.byteorder) for i in (0, 4, 8))  # type: ignore[return-value]
+
+
+#: The lines of ``/proc/PID/status`` that say what a process may do beyond its uid: a call runs with
+#: the worker's, so a caller whose differ (``setpriv --regid``, dropped capabilities, a sandbox's
+#: no_new_privs or seccomp filter) runs its call itself
+IDENTITY_LINES = ("Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp")
+#: namespaces a process sees the system through (``/proc/PID/ns``)
+NAMESPACES = ("mnt", "user", "pid", "net", "ipc", "uts", "cgroup")
+
+
+def identity(pid: int | str = "self") -> dict[str, str]:
+    """What process ``pid`` may do and see besides its uid: groups, capabilities, sandboxing, namespaces,
+    control group (its memory and CPU limits) and nice value; {} where Linux's ``/proc`` is missing.
+
+    >>> identity() == identity(os.getpid())
+    True
+    """
+    found: dict[str, str] = {}
+    try:
+        with open(f"/proc/{pid}/status", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                name, _, value = line.partition(":")
+                if name in IDENTITY_LINES:
+                    found[name] = " ".join(value.split())
+        with open(f"/proc/{pid}/cgroup", encoding="utf-8", errors="replace") as f:
+            found["cgroup"] = f.read()
+    except OSError:
+        return {}
+    for name in NAMESPACES:
+        try:
+            found[f"ns/{name}"] = os.readlink(f"/proc/{pid}/ns/{name}")
+        except OSError:
+            pass
+    try:
+        found["nice"] = str(os.getpriority(os.PRIO_PROCESS, 0 if pid == "self" else int(pid)))
+    except (OSError, AttributeError):
+        pass
+    return found
+
+
+def identity_difference(mine: dict[str, str], theirs: dict[str, str]) -> str | None:
+    """The first thing that differs between two :func:`identity` answers, named; None when none does.
+
+    >>> identity_difference({"Gid": "0 0 0 0"}, {"Gid": "65534 65534 65534 65534"})
+    'group (Gid)'
+    """
+    words = {"Gid": "group", "Groups": "supplementary groups", "NoNewPrivs": "no_new_privs", "Seccomp": "seccomp filter",
+             "cgroup": "control group", "nice": "nice value"}
+    for key in sorted(set(mine) | set(theirs)):
+        if mine.get(key) != theirs.get(key):
+            word = words.get(key, "capabilities" if key.startswith("Cap") else "namespace" if key.startswith("ns/") else key)
+            return f"{word} ({key})"
+    return None
 
 
 def _int32s(data: bytes) -> list[int]:

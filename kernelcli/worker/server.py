@@ -8,9 +8,12 @@ runs the same entry point as the command line (``kernelcli.cli.run``) and report
 exit code.
 
 The parent refuses (and the client then runs the call itself): a peer of another user
-(``SO_PEERCRED``; the connection is closed unanswered), a client of another kernelcli
-version, different import-time settings (see :mod:`.protocol`), another CPU affinity, and
-every call once its own code on disk has changed (:mod:`.watch`).  It exits after
+(``SO_PEERCRED``; the connection is closed unanswered), a caller that may do or see other
+things than the worker (another group, capabilities, no_new_privs or seccomp, namespaces,
+control group or nice value: :func:`.protocol.identity`; the call would run with the
+worker's), a client of another kernelcli version, different import-time settings (see
+:mod:`.protocol`), another CPU affinity, and every call once its own code on disk has
+changed (:mod:`.watch`).  It exits after
 ``idle_seconds`` without calls, on ``stop``, on SIGTERM, and when its code has changed.
 
 The next call's process (the spare) is forked as soon as the last one has its call, while that
@@ -58,6 +61,7 @@ class Server:
         self.import_env = protocol.import_time_env()
         state = protocol.caller_state()
         self.affinity, self.limits = state["affinity"], state["limits"]
+        self.identity = protocol.identity()
         self.cpus = len(self.affinity) if self.affinity else os.cpu_count() or 1
         self.started = time.time()
         self.calls = 0
@@ -80,6 +84,7 @@ class Server:
 
         self.command = warm_up()
         _forget_exit_handlers_of_the_warm_up()
+        self.library_watch = watch.start(protocol.library_dirs())  # numpy, numba, Pillow... upgraded under it
         self.watched = index_paths()
         self.cache_seen = cache_state(self.watched)
         # What is loaded now stays: keep the collector from touching (and so copying) it in every fork.
@@ -121,8 +126,10 @@ class Server:
                 idle = time.monotonic() - self.last_activity
                 if not self.children and idle > self.idle_seconds:
                     break
-                if not self.children and self.code_watch is not None and self.code_watch.changed():
+                if not self.children and self.code_watch is not None and self.code_changed():
                     break  # stale: its code on disk changed (without a watch, the next call finds out)
+                if not self.children and not self._socket_is_mine():
+                    break  # its socket was removed or replaced (a cleaned runtime folder): no client can reach it
                 if len(self.children) < self.cpus:
                     # The next call's process is forked, and writes ahead what a call writes, as soon as
                     # this one's has its call: while the call runs (its client waits, so a single-threaded
@@ -168,6 +175,13 @@ class Server:
         self.huge_bytes = collapse()
         self.pages = prefault.probe(typical_calls(self.command))
         self._drop_spare()
+
+    def _socket_is_mine(self) -> bool:
+        """True while :attr:`path` is still the socket this worker bound."""
+        try:
+            return os.stat(self.path).st_ino == self._inode
+        except OSError:
+            return False
 
     def _unlink_if_mine(self, listener: socket.socket) -> None:
         # Another worker may have replaced the socket since (worker start after a stop).
@@ -216,7 +230,7 @@ class Server:
                 self.stopping = True
                 protocol.send(conn, {"stopping": os.getpid()})
             elif op == "run":
-                self._run(conn, listener, message, fds)
+                self._run(conn, listener, message, fds, protocol.peer_credentials(conn)[0])
             else:
                 protocol.send(conn, {"refused": f"unknown request {op!r}"})
         except (OSError, protocol.ProtocolError) as exc:
@@ -248,13 +262,18 @@ class Server:
             "spare_ready": None if self.spare is None else self.spare[0],
         }
 
+    #: a watch on the top folders of the libraries calls run on (None: not watched)
+    library_watch = None
+
     def code_changed(self) -> bool:
-        """True when this worker's code on disk is no longer what it loaded (it is stale)."""
+        """True when this worker's code on disk, or a library it runs on, is no longer what it loaded (it is stale)."""
+        if self.library_watch is not None and self.library_watch.changed():
+            return True
         if self.code_watch is not None:
             return self.code_watch.changed()
         return protocol.code_stamp() != self.stamp  # no watch: stamp the files (about 1 ms)
 
-    def _refusal(self, message: dict, fds: list[int]) -> str | None:
+    def _refusal(self, message: dict, fds: list[int], peer_pid: int | None = None) -> str | None:
         if self.code_changed():
             self.stopping = True  # our own code changed on disk: this worker is stale
             return "changed code"
@@ -272,10 +291,14 @@ class Server:
                 return f"different {name}"
         if len(fds) != 3 or not isinstance(message.get("argv"), list):
             return "malformed call"
+        if peer_pid is not None:
+            differs = protocol.identity_difference(self.identity, protocol.identity(peer_pid))
+            if differs is not None:
+                return f"the caller's {differs} differs from the worker's"
         return None
 
-    def _run(self, conn: socket.socket, listener: socket.socket, message: dict, fds: list[int]) -> None:
-        reason = self._refusal(message, fds)
+    def _run(self, conn: socket.socket, listener: socket.socket, message: dict, fds: list[int], peer_pid: int | None = None) -> None:
+        reason = self._refusal(message, fds, peer_pid)
         if reason is not None:
             self.refused += 1
             protocol.send(conn, {"refused": reason})

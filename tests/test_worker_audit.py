@@ -1,0 +1,185 @@
+"""The worker's call behaves as a fresh process under job control and signals, and runs only for a
+caller that may do what the worker may do (the worker audit of 2026-12-05)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from kernelcli.worker import client, protocol, server, watch
+
+from conftest import run_cli
+from test_worker import cli_env, fake_worker, private_runtime, socket_file, status, wait_for, worker  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.skipif(not Path("/proc").exists() or os.name != "posix", reason="reads process states in /proc")
+
+
+def _long_learn(folder: Path, env: dict, **kwargs) -> subprocess.Popen:
+    """A call that runs for minutes unless stopped (gradient descent of many epochs), in the worker."""
+    import numpy as np
+
+    x = np.random.default_rng(1).random((64, 64))
+    np.save(folder / "x.npy", x)
+    np.save(folder / "t.npy", x)
+    return subprocess.Popen([sys.executable, "-m", "kernelcli", "learn", "x.npy", "t.npy", "-f", "3", "--method", "gd",
+                             "--epochs", "1000000", "-o", "k.json"], cwd=folder, env={**cli_env(), **env}, **kwargs)
+
+
+def _call_in_progress(env: dict) -> int:
+    wait_for(lambda: (status(env) or {}).get("calls_in_progress"), timeout=120)
+    return status(env)["calls_in_progress"][0]
+
+
+def _state(pid: int) -> str:
+    """A process's state letter (R, S, T for stopped, Z...), from /proc/PID/stat."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def test_ctrl_backslash_ends_the_call_as_it_ends_a_fresh_process(worker, tmp_path):
+    # SIGQUIT, passed on, killed the call's process; the client took that for a lost worker and ran the
+    # whole call again in-process, exit 0 minutes later
+    call = _long_learn(tmp_path, worker, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _call_in_progress(worker)
+        call.send_signal(signal.SIGQUIT)
+        _out, err = call.communicate(timeout=60)
+    finally:
+        call.kill()
+    assert call.returncode == -signal.SIGQUIT, err
+    assert not (tmp_path / "k.json").exists()
+
+
+def test_ctrl_z_stops_the_call_and_fg_continues_it(worker, tmp_path):
+    # the call's process runs in the worker's session: the terminal's SIGTSTP stopped the client alone and
+    # the call computed on
+    call = _long_learn(tmp_path, worker, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        pid = _call_in_progress(worker)
+        call.send_signal(signal.SIGTSTP)
+        wait_for(lambda: _state(call.pid) == "T", timeout=60)
+        wait_for(lambda: _state(pid) == "T", timeout=60)
+        call.send_signal(signal.SIGCONT)
+        wait_for(lambda: _state(pid) != "T", timeout=60)
+        assert call.poll() is None
+    finally:
+        call.kill()
+        call.wait()
+
+
+def test_a_client_killed_leaves_nothing_on_its_terminal(worker, tmp_path):
+    # the stopped call said "error: terminated (SIGTERM); temporary files removed" on the stderr of a client
+    # that was gone, naming a signal nobody sent
+    with open(tmp_path / "stderr.txt", "wb") as err:
+        call = _long_learn(tmp_path, worker, stdout=subprocess.DEVNULL, stderr=err)
+        pid = _call_in_progress(worker)
+        call.kill()
+        call.wait()
+    wait_for(lambda: not Path(f"/proc/{pid}").exists() or _state(pid) == "Z", timeout=60)
+    assert (tmp_path / "stderr.txt").read_bytes() == b""
+    assert not (tmp_path / "k.json").exists()
+
+
+def test_a_caller_that_may_do_less_runs_its_call_itself(worker, tmp_path):
+    # the call ran with the worker's group, capabilities, nice value...: `nice -n 5 kernelcli ...` computed at
+    # nice 0, `setpriv --regid` wrote files of the worker's group, dropped capabilities read what they could not
+    before = status(worker)
+    r = subprocess.run([sys.executable, "-m", "kernelcli", "--debug", "shape", "--in", "8", "--f", "3", "-q"],
+                       env={**cli_env(), **worker}, capture_output=True, text=True, preexec_fn=lambda: os.nice(5), timeout=120)
+    after = status(worker)
+    assert (r.returncode, r.stdout) == (0, "6\n"), r.stderr
+    assert "the caller's nice value (nice) differs from the worker's" in r.stderr
+    assert (after["calls"], after["refused"]) == (before["calls"], before["refused"] + 1)
+
+
+def test_identity_names_what_differs():
+    mine = protocol.identity()
+    assert mine and protocol.identity_difference(mine, dict(mine)) is None
+    for key, word in (("Gid", "group"), ("CapEff", "capabilities"), ("NoNewPrivs", "no_new_privs"), ("ns/mnt", "namespace"),
+                      ("cgroup", "control group"), ("nice", "nice value")):
+        assert protocol.identity_difference(mine, {**mine, key: "other"}) == f"{word} ({key})"
+
+
+@pytest.mark.parametrize("name", ["SIGXCPU", "SIGXFSZ"])
+def test_a_call_killed_by_the_callers_own_limits_is_not_run_again(tmp_path, monkeypatch, name):
+    # `ulimit -t`: the call's process, under the caller's limits, died of SIGXCPU; the client ran the call again
+    # in-process, which died the same way after as long again
+    signum = int(getattr(signal, name))
+    died = []
+    monkeypatch.setattr(client, "_die_of", lambda s: died.append(s) or 128 + s)
+    path = tmp_path / "w.sock"
+    listener, fake = fake_worker(path, {"pid": 2**22 + 1}, {"killed": signum})
+    thread = threading.Thread(target=fake)
+    thread.start()
+    try:
+        assert client.run_in_worker(["shape", "--in", "8", "--f", "3"], socket_file=path) == 128 + signum
+    finally:
+        thread.join()
+        listener.close()
+    assert died == [signum]
+
+
+def test_a_worker_whose_socket_is_gone_exits(tmp_path):
+    # a cleaned runtime folder (logout) left the worker running, unreachable, until its idle timeout; and
+    # `worker start` then started a second one
+    env = private_runtime(tmp_path)
+    assert run_cli("worker", "start", env=env, timeout=600).returncode == 0
+    pid = status(env)["pid"]
+    socket_file(env).unlink()
+    wait_for(lambda: not Path(f"/proc/{pid}").exists() or _state(pid) == "Z", timeout=60)
+
+
+def test_a_library_upgraded_under_the_worker_makes_it_stale(tmp_path):
+    (tmp_path / "numpy").mkdir()
+    serving = server.Server("/nonexistent/w.sock", 60)
+    serving.library_watch = watch.start([str(tmp_path / "numpy")])
+    if serving.library_watch is None:
+        pytest.skip("no inotify here")
+    assert not serving.code_changed()
+    (tmp_path / "numpy" / "version.py").write_text("version = '9.9'\n")  # what pip rewrites
+    assert serving.code_changed()
+
+
+def test_the_libraries_calls_run_on_are_watched():
+    import numpy
+
+    assert os.path.realpath(numpy.__path__[0]) in protocol.library_dirs()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_an_idle_timeout_that_never_comes_is_refused(tmp_path, value):
+    # nan passed the range check (every comparison is false) and the worker never timed out
+    r = run_cli("worker", "start", "--idle-timeout", value, env=private_runtime(tmp_path))
+    assert r.returncode == 2 and "finite number of seconds" in r.stderr and status(private_runtime(tmp_path, "other")) is None
+
+
+def test_start_says_when_a_running_worker_keeps_its_timeout(tmp_path):
+    env = private_runtime(tmp_path)
+    try:
+        assert run_cli("worker", "start", "--idle-timeout", "100", env=env, timeout=600).returncode == 0
+        r = run_cli("worker", "start", "--idle-timeout", "200", env=env)
+        assert r.returncode == 0 and "runs already, with an idle timeout of 100 s" in r.stderr, r.stderr
+        assert status(env)["idle_timeout_seconds"] == 100
+    finally:
+        run_cli("worker", "stop", env=env)
+
+
+def test_quiet_silences_the_compiling_note(invoke, capsys):
+    # -q promises no notes; the "compiling" one was printed anyway (with the worker, where a fresh process
+    # would take plain numpy, even for a call whose output was otherwise the same)
+    from kernelcli import jitcache
+
+    try:
+        assert invoke("shape", "--in", "8", "--f", "3", "-q").exit_code == 0 and jitcache.QUIET
+        jitcache.announce_compiling("the numeric core")
+        assert capsys.readouterr().err == ""
+        assert invoke("shape", "--in", "8", "--f", "3").exit_code == 0 and not jitcache.QUIET
+        jitcache.announce_compiling("the numeric core")
+        assert "compiling the numeric core" in capsys.readouterr().err
+    finally:
+        jitcache.QUIET = False
