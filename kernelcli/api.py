@@ -261,7 +261,7 @@ def conv2d(
     if choice == "numpy":
         from ._core.forms import divided  # (pure numpy, no jitted core)
 
-        div = divided(k)  # whole numbers over a whole number: summed, then divided once
+        div = divided(k, arr.dtype)  # whole numbers over a whole number: summed, then divided once
         weights, divisor = (k, None) if div is None else div
         out = numpy_impl.correlate_bands(x3, weights.astype(dtype), call.widths, call.code, fill, dtype, call.stride,
                                          call.dilation, oh, ow, rounded=rounded, divisor=divisor)

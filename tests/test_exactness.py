@@ -200,6 +200,30 @@ class TestWholeNumbersOverAWholeNumber:
             assert got.tobytes() == first.tobytes(), name  # the sign of each 0 too
             assert rounded[name].tobytes() == rounded["numpy"].tobytes(), name
 
+    @pytest.mark.parametrize("source, big", [("float64", 5e307), ("float32", 3e37)])
+    def test_large_float_values_do_not_overflow_the_whole_number_sums(self, paths, source, big):
+        # box_3x3 summed nine values of 5e307 to inf in float64 (the true average is 5e307): the CLI refused
+        # the input ("overflows float64 ... use a float64 input"), the API gave inf; the whole numbers are
+        # now scaled by a power of two for float inputs, which leaves every quotient as it was
+        from scipy.ndimage import correlate
+
+        from kernelcli.ndsupport import kernel_values
+
+        x = np.full((12, 40), big, dtype=source)
+        x[3:7, 5:30] = big / 3
+        # (odd sizes: scipy's window is centred as ours; gaussian_5x5's separable pass summed its whole-number column,
+        # 16 x 5e307, to infinity too)
+        for name in ("box_3x3", "box:5", "gaussian_5x5"):
+            k = load_kernel(name)
+            out = conv2d(x, k, padding="same", pad_mode="replicate", paths=paths)
+            assert np.isfinite(out).all(), name
+            want = correlate(x.astype(np.float64), kernel_values(k), mode="nearest")
+            np.testing.assert_allclose(out, want, rtol=1e-6 if source == "float32" else 1e-12)
+        small = np.random.default_rng(3).integers(0, 256, (30, 1100)).astype(source)  # whole numbers: ties kept, as before
+        _, want, _, ties = _exact_quotients(small, np.ones((10, 10)), 100)
+        assert ties.sum() > 50
+        assert conv2d(small, load_kernel("box:10"), paths=paths).tobytes() == want.astype(source).tobytes()
+
     def test_the_divisor_is_found(self):
         from kernelcli.catalog import parse_kernels
 

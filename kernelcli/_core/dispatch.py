@@ -124,7 +124,7 @@ def correlate3d(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode_code
     dtype = np.dtype(dtype)
     fill = value if mode_code == CONSTANT else 0.0
     path = "fft" if choice == "fft" else None
-    div = forms.divided(k)
+    div = forms.divided(k, x.dtype)
     weights, divisor = (k, None) if div is None else div
     if choice == "numpy":
         xp = numpy_impl.pad_nd(x, widths, mode_code, value, dtype)

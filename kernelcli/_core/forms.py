@@ -174,11 +174,30 @@ def exact_terms(k: np.ndarray) -> tuple[np.ndarray, float, int | None] | None:
     return _TERMS.get(array_key(k), _exact_terms, k)
 
 
-def divided(k: np.ndarray) -> tuple[np.ndarray, int] | None:
+def divided(k: np.ndarray, x_dtype: np.dtype | None = None) -> tuple[np.ndarray, float] | None:
     """``(m, d)`` when the direct loops sum the whole numbers ``m`` and divide each output by ``d``
-    (:func:`exact_terms` with a divisor), else None: they take ``k``'s own weights."""
+    (:func:`exact_terms` with a divisor), else None: they take ``k``'s own weights.
+
+    For a float input (``x_dtype``) both come scaled by the power of two ``2**-e`` at or below
+    ``1 / sum|m|``: the sums then stay within the input's magnitude, as the plain weights' do
+    (``box_3x3``'s whole numbers summed nine values of 5e307 to infinity in float64, where the
+    true average is 5e307), and the quotient is the very same (a power of two scales exactly, and
+    ``s / (d * 2**-e)`` is the correctly rounded ``(s * 2**e) / d``).  Integer inputs need no
+    scaling: their sums are far below any float's range.
+
+    >>> m, d = divided(np.ones((3, 3)) / 9, np.dtype("float64"))
+    >>> float(m[0, 0]), d
+    (0.0625, 0.5625)
+    """
     terms = exact_terms(k)
-    return None if terms is None or terms[2] is None else (terms[0], terms[2])
+    if terms is None or terms[2] is None:
+        return None
+    m, d = terms[0], float(terms[2])
+    if x_dtype is not None and np.dtype(x_dtype).kind == "f":
+        e = int(np.ceil(np.log2(float(np.abs(m).sum()))))
+        if e > 0:
+            return np.ldexp(m, -e), float(np.ldexp(d, -e))
+    return m, d
 
 
 def largest_magnitude(dtype: np.dtype) -> int:
