@@ -36,6 +36,7 @@ from ._core import numpy_impl
 from ._core import policy as _policy
 from ._core.memo import Memo
 from ._core.policy import Paths, as_paths
+from .errors import UsageError
 from .modes import PAD_CODES, POOL_CODES, canonical_pad_mode, canonical_pool_op
 from .ndsupport import all_finite as _all_finite  # noqa: F401  (kept for old imports)
 from .ndsupport import compute_dtype  # noqa: F401  (public here since the first release)
@@ -149,7 +150,7 @@ def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: floa
     paths : "warm", "cold" or Paths, optional
         The path policy (:mod:`kernelcli._core.policy`); the default suits a long-lived program.
 
-    The result keeps the input's dtype.
+    The result keeps the input's dtype (a long double input is taken as float64, as everywhere).
 
     >>> pad2d([[1, 2, 3]], (0, 0, 2, 2), mode="reflect")
     array([[3, 2, 1, 2, 3, 2, 1]])
@@ -159,6 +160,9 @@ def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: floa
 
         return arrays.pad2d(x, p, mode=mode, value=value)
     arr = as_image_array(x)
+    if isinstance(p, str) and p.strip().lower() in ("same", "valid"):  # a 1x1 "kernel" made them both no padding
+        raise UsageError(f"p={p!r}: 'same' and 'valid' are conv2d's paddings; pad2d takes widths: an int, (ph, pw) "
+                         "or (top, bottom, left, right)")
     widths = shapes.resolve_padding(conv_args.padding_arg(p), 1, 1)
     mode = canonical_pad_mode(mode)
     x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
@@ -199,7 +203,9 @@ def conv2d(
         ``kernelcli shape --same`` says where).  The output size is
         ``(in + pad_total - dilation*(f-1) - 1) // stride + 1``.
     pad_mode, pad_value : str, float
-        How the border is filled; see :func:`pad2d`.
+        How the border is filled; see :func:`pad2d`.  The fill is a value of the compute dtype
+        (float): ``pad_value=300`` pads a uint8 image with 300, where :func:`pad2d`, whose result
+        keeps the input's dtype, refuses it.
     flip : bool
         True convolution (the kernel rotated 180 degrees) instead of cross-correlation.
     dtype : None, float32, float64 or an integer dtype, optional
@@ -213,8 +219,8 @@ def conv2d(
         (:func:`kernelcli.ndsupport.dtype_arg`).
     paths : "warm", "cold" or Paths, optional
         The path policy (:mod:`kernelcli._core.policy`): which compute path runs.  Every
-        path gives the same exact result where the arithmetic is exact (whole-number data,
-        a kernel of whole numbers times a power of two, or divided by a whole number such as
+        path gives the same exact result where the arithmetic is exact (whole-number data and
+        fill, a kernel of whole numbers times a power of two, or divided by a whole number such as
         ``box:10``'s 100: the exact sum divided once, correctly rounded); elsewhere they agree within float
         rounding (the FFT within ``eps * log2(L) * max|x| * sum|k|``, L its block length).
 

@@ -78,7 +78,10 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
     >>> load_kernel("box:2").array().tolist()
     [[0.25, 0.25], [0.25, 0.25]]
     """
-    if not isinstance(spec, str) or not spec.strip():
+    if not isinstance(spec, str):
+        raise InvalidKernel(f"kernel spec {spec!r}: expected a string (a name, a .json path, gaussian:SIGMA or box:N), "
+                            f"got {type(spec).__name__}; a matrix goes to conv2d as it is")
+    if not spec.strip():
         raise InvalidKernel(
             f"empty kernel spec {spec!r}: give a name (`kernelcli kernels` lists them), "
             "a path to a .json file, gaussian:SIGMA or box:N"

@@ -75,9 +75,11 @@ def check_spacing(spacing: Sequence[float]) -> tuple[float, float, float]:
     >>> check_spacing((1, 0.8, 0.8))
     (1.0, 0.8, 0.8)
     """
-    items = tuple(float(v) for v in spacing)
+    wrong = isinstance(spacing, (str, bytes)) or not all(isinstance(v, numbers.Real) and not isinstance(v, bool)
+                                                        for v in (spacing if hasattr(spacing, "__iter__") else [spacing]))
+    items = () if wrong else tuple(float(v) for v in spacing)  # "111" was three sizes of 1 mm
     if len(items) != 3 or not all(math.isfinite(v) and v > 0 for v in items):
-        raise UsageError(f"spacing {tuple(spacing)!r}: expected three positive voxel sizes in mm (dz, dy, dx)")
+        raise UsageError(f"spacing {spacing!r}: expected three positive voxel sizes in mm (dz, dy, dx)")
     return items  # type: ignore[return-value]
 
 
@@ -117,7 +119,7 @@ def gaussian_mm(sigma_mm: float, spacing: Sequence[float], *, truncate: float = 
     >>> [len(k) for k in gaussian_mm(2.0, (1.0, 0.8, 0.8))]
     [13, 17, 17]
     """
-    if not (isinstance(sigma_mm, numbers.Real) and math.isfinite(sigma_mm) and sigma_mm > 0):
+    if isinstance(sigma_mm, bool) or not (isinstance(sigma_mm, numbers.Real) and math.isfinite(sigma_mm) and sigma_mm > 0):
         raise InvalidKernel(f"gaussian: sigma {sigma_mm!r} mm must be a positive finite number")
     if not (math.isfinite(truncate) and truncate > 0):
         raise UsageError(f"truncate {truncate!r} must be a positive number")

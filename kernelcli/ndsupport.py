@@ -207,13 +207,29 @@ def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
             raise UsageError(f"{name} {v:g} does not fit bool: expected 0 or 1")
     elif dt.kind in "iu":
         info = np.iinfo(dt)
-        if not (v.is_integer() and info.min <= v <= info.max):
-            raise UsageError(f"{name} {v:g} does not fit {dt.name}: expected a whole number from {info.min} to {info.max}")
+        whole = _whole_value(value, v)  # compared as an integer: float(2**63 - 1) is 2**63, past int64
+        if whole is None or not info.min <= whole <= info.max:
+            shown = whole if whole is not None else f"{v:g}"
+            raise UsageError(f"{name} {shown} does not fit {dt.name}: expected a whole number from {info.min} to {info.max}")
+        if abs(whole) > 2**53:  # every path carries the fill as a float64: 2**53 + 1 would be filled as 2**53
+            raise UsageError(f"{name} {whole}: a fill is exact up to 2**53 = {2**53} in magnitude (it is carried as a "
+                             f"float64); pad {dt.name} data with a smaller value, or pad it with numpy.pad")
     elif dt.kind == "f":
         top = float(np.finfo(dt).max)
         if abs(v) > top:
             raise UsageError(f"{name} {v:g} does not fit {dt.name}: expected a number within +-{top:g}")
     return v
+
+
+def _whole_value(value: Any, as_float: float) -> int | None:
+    """``value`` as an exact integer when it is whole (a Python or numpy integer as it is, a float when
+    integral), else None."""
+    import operator
+
+    try:
+        return operator.index(value)
+    except TypeError:
+        return int(as_float) if as_float.is_integer() else None
 
 
 # ---------------------------------------------------------------- kernels

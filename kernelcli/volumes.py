@@ -257,6 +257,7 @@ def conv3d(
     from ._core import dispatch
 
     choice = conv3d_path(paths, arr.shape, k, widths, tuple(out_shape), cdt)
+    arr = _loop_readable(arr, cdt)
     out = dispatch.correlate3d(arr, k, widths, PAD_CODES[mode], value, cdt, tuple(out_shape), as_paths(paths), choice, _announce)
     return numpy_impl.rounded(out, rounded)
 
@@ -302,8 +303,8 @@ def correlate_separable(
         passes.append((axis, k1))
     cdt, rounded = volume_dtype_arg(dtype, arr)
     want = cdt if rounded is None else rounded
-    if out is not None and (out.shape != arr.shape or out.dtype != want or not out.flags.c_contiguous):
-        raise UsageError(f"out: expected a C-contiguous {want} array of shape {arr.shape}, got {out.dtype} {out.shape}")
+    if out is not None:
+        _check_separable_out(out, arr, vol, want)
     if rounded is not None:  # computed as by default, then rounded (into ``out`` when given)
         result = numpy_impl.rounded(correlate_separable(arr, kernels, pad_mode=pad_mode, pad_value=pad_value, paths=paths), rounded)
         if out is None:
@@ -325,11 +326,32 @@ def correlate_separable(
         return out
     from ._core.conv3d import correlate_axis
 
-    src = arr
+    src = arr if out is arr else _loop_readable(arr, cdt)
     for axis, k1 in passes:
         correlate_axis(src, k1, axis, PAD_CODES[mode], value, out, _announce)
         src = out
     return out
+
+
+def _loop_readable(arr: np.ndarray, cdt: np.dtype) -> np.ndarray:
+    """``arr`` as the jitted 3-D loops can read it: float16 (which Numba cannot compile: a 64^3 volume
+    raised its NotImplementedError where a 4^3 one, on plain numpy, worked) cast to the compute dtype."""
+    return arr.astype(cdt) if arr.dtype.kind == "f" and arr.dtype.itemsize < 4 else arr
+
+
+def _check_separable_out(out: Any, arr: np.ndarray, vol: Any, want: np.dtype) -> None:
+    """Refuse an ``out`` :func:`correlate_separable` cannot write into: not an array, another shape or dtype,
+    not C-contiguous and writeable, or overlapping the input without being it (the passes would read
+    values they had already written: a view shifted by 8 values gave errors of 100, silently)."""
+    if not isinstance(out, np.ndarray):
+        raise UsageError(f"out: expected a numpy array, got {type(out).__name__}")
+    if out.shape != arr.shape or out.dtype != want or not (out.flags.c_contiguous and out.flags.writeable):
+        raise UsageError(f"out: expected a C-contiguous, writeable {want} array of shape {arr.shape}, got {out.dtype} {out.shape}"
+                         + ("" if out.flags.writeable else ", read-only"))
+    same = out is vol or out is arr or (isinstance(vol, np.ndarray) and out.__array_interface__["data"][0] == vol.__array_interface__["data"][0]
+                                        and out.strides == vol.strides and out.shape == vol.shape)
+    if not same and np.shares_memory(out, arr):
+        raise UsageError("out: overlaps the volume without being it; pass the volume itself (in place) or a separate buffer")
 
 
 def convolve_slices(vol: Any, kernel2d: Any, axis: str | int = "z", *, dtype: Any = None, **conv2d_kwargs: Any) -> np.ndarray:

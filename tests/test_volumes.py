@@ -203,7 +203,7 @@ class TestCorrelateSeparable:
     def test_errors(self):
         with pytest.raises(UsageError, match="three 1-D kernels"):
             volumes.correlate_separable(np.zeros((2, 2, 2)), ([1.0], [1.0]))
-        with pytest.raises(UsageError, match="C-contiguous float32"):
+        with pytest.raises(UsageError, match="C-contiguous, writeable float32"):
             volumes.correlate_separable(np.zeros((2, 2, 2), np.int16), ([1.0], [1.0], [0.5, 0.5]), out=np.zeros((2, 2, 2)))
 
 

@@ -143,6 +143,8 @@ def correlate3d(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode_code
         from .conv3d import correlate_axis, pad_volume
 
         factors = [np.asarray(f, dtype=np.float64) for f in separable_factors(weights, dtype)]
+        if x.dtype.kind == "f":
+            factors = list(forms.balanced(factors))  # a float input's passes stay within its magnitude
         if _same_widths(k, widths) and fill == 0.0:  # the passes pad as the call does: in place, one volume
             out = np.empty(out_shape, dtype=dtype)
             src = x

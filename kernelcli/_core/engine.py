@@ -41,7 +41,7 @@ import numpy as np
 from . import costs, numpy_impl, placement, threads
 from .config import CONSTANT
 from .costs import choose_path
-from .forms import KernelFacts, divided, fft_form, rank1_factors
+from .forms import KernelFacts, balanced, divided, fft_form, rank1_factors
 from .memo import Memo, array_key, frozen, read_only
 from .policy import WARM, Paths
 
@@ -314,7 +314,7 @@ def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, 
 
         col, row = rank1_factors(weights, dtype)
         if src_dtype.kind == "f":
-            col, row = _balanced(col, row)
+            col, row = balanced((col, row))
         u, v = np.flatnonzero(col), np.flatnonzero(row)
         vtaps = ((u * dh).astype(np.int64), col[u].astype(dtype))
         htaps = ((_offsets(kw, dw, sw, wq, c)[v]).astype(np.int64), row[v].astype(dtype))
@@ -348,23 +348,6 @@ def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, 
         grid = path == "separable" or u.size == np.unique(u).size * np.unique(v).size  # every (row, column) pair a tap
         cover = _cover(u * dh - widths[0], v * dw - widths[2], (sh, sw), (oh, ow), shape[:2], grid)
     return DirectPlan(fn, args, dtype, cast, (oh, ow, c), oh * ow * c * max(1, taps), cover, rounds, shift)
-
-
-def _balanced(col: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(col, row)`` with a power of two moved from the column to the row so that ``sum|col| <= 1``.
-
-    A float input's vertical pass then stays within its magnitude (whole-number columns summed five
-    values of 5e307 to infinity where the kernel's average is finite); a power of two scales exactly,
-    so every partial sum keeps its bits (integer inputs, far from any float's range, keep their
-    whole-number columns for the loops that read them as they are).
-
-    >>> _balanced(np.array([1.0, 2.0, 1.0]), np.array([1.0, 0.0, -1.0]))
-    (array([0.25, 0.5 , 0.25]), array([ 4.,  0., -4.]))
-    """
-    e = int(np.ceil(np.log2(float(np.abs(col).sum())))) if np.abs(col).sum() > 0 else 0
-    if e <= 0:
-        return col, row
-    return np.ldexp(col, -e), np.ldexp(row, e)
 
 
 def _cover(row_shift, col_shift, stride, n_out, n_in, grid: bool) -> tuple[int, int, int, int] | None:

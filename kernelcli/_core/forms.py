@@ -200,6 +200,30 @@ def divided(k: np.ndarray, x_dtype: np.dtype | None = None) -> tuple[np.ndarray,
     return m, d
 
 
+def balanced(factors) -> tuple[np.ndarray, ...]:
+    """Separable factors with powers of two moved from each pass but the last onto the last, so that
+    every earlier factor has ``sum|f| <= 1``.
+
+    A float input's first passes then stay within its magnitude (whole-number factors summed five
+    values of 5e307 to infinity where the kernel's average is finite); a power of two scales exactly,
+    so every partial sum keeps its bits.  (Integer inputs, far from any float's range, keep their
+    whole-number factors for the loops that read them as they are.)
+
+    >>> balanced((np.array([1.0, 2.0, 1.0]), np.array([1.0, 0.0, -1.0])))
+    (array([0.25, 0.5 , 0.25]), array([ 4.,  0., -4.]))
+    """
+    factors = list(factors)
+    shift = 0
+    for i, f in enumerate(factors[:-1]):
+        total = float(np.abs(f).sum())
+        e = int(np.ceil(np.log2(total))) if total > 0 else 0
+        if e > 0:
+            factors[i], shift = np.ldexp(f, -e), shift + e
+    if shift:
+        factors[-1] = np.ldexp(factors[-1], shift)
+    return tuple(factors)
+
+
 def largest_magnitude(dtype: np.dtype) -> int:
     """The largest ``|value|`` an integer (or bool) ``dtype`` holds: what bounds an exact sum of its values.
 

@@ -48,6 +48,8 @@ Paths(process='cold', small_work=250000, force=None, jit_start=None, fft_form=No
 
 from __future__ import annotations
 
+import numbers
+
 from ..errors import UsageError
 from ..records import record
 
@@ -73,6 +75,8 @@ class Paths:
     core_loaded: bool = False
 
     def __post_init__(self) -> None:
+        if isinstance(self.small_work, bool) or not isinstance(self.small_work, numbers.Integral) or self.small_work < 0:
+            raise UsageError(f"invalid small_work {self.small_work!r}: expected a whole number of multiply-adds >= 0")
         if self.process not in PROCESSES:
             raise UsageError(f"invalid path policy {self.process!r}: expected one of {', '.join(PROCESSES)}")
         if self.force is not None and self.force not in FORCES:

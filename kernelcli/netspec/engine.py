@@ -181,6 +181,8 @@ def summarize(spec: NetworkSpec | str | Path | dict, input_shape: tuple[int, ...
     """
     if isinstance(spec, dict):
         spec = parse_spec(spec)
+    elif not isinstance(spec, (NetworkSpec, str, Path)):
+        raise SpecError(f"spec {spec!r}: expected a NetworkSpec, a spec document (dict), a file path or a built-in name")
     elif not isinstance(spec, NetworkSpec):
         spec = load_spec(spec)
     # a given shape is checked as a spec's input is: (0, 224, 224) gave numbers, () an IndexError

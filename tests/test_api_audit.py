@@ -1,0 +1,106 @@
+"""The Python API audit of 2026-12-05: float16 volumes, correlate_separable's ``out``, whole-number fills
+of 64-bit integers, 3-D separable passes near a float's range, and argument checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kernelcli import pad2d
+from kernelcli._core.policy import Paths
+from kernelcli.errors import KernelcliError, UsageError
+from kernelcli.volumes import conv3d, correlate_separable
+
+VOLUME_PATHS = [Paths(force=f) for f in ("numpy", "jit", "dense", "separable")] + ["warm", "cold"]
+
+
+@pytest.mark.parametrize("paths", VOLUME_PATHS)
+def test_a_float16_volume_is_filtered_in_float32_on_every_path(paths):
+    # a 64^3 float16 volume raised Numba's NotImplementedError on the default path (a 4^3 one, numpy, worked)
+    vol = np.random.default_rng(0).random((20, 24, 28)).astype(np.float16)
+    box = np.ones((3, 3, 3)) / 27
+    got = conv3d(vol, box, paths=paths)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, conv3d(vol.astype(np.float32), box, paths=paths), rtol=1e-6)
+    sep = correlate_separable(vol, ([1, 2, 1], None, [1, 1]), paths=paths)
+    assert sep.dtype == np.float32
+    np.testing.assert_allclose(sep, correlate_separable(vol.astype(np.float32), ([1, 2, 1], None, [1, 1]), paths=paths), rtol=1e-6)
+
+
+class TestSeparableOut:
+    @pytest.mark.parametrize("force", ["numpy", "jit"])
+    def test_an_out_overlapping_the_volume_is_refused(self, force):
+        # a view shifted by 8 values gave errors of 100 on the jitted passes, silently
+        buffer = np.random.default_rng(1).random(8 * 9 * 10 + 8).astype(np.float32)
+        vol, out = buffer[:-8].reshape(8, 9, 10), buffer[8:].reshape(8, 9, 10)
+        with pytest.raises(UsageError, match="out: overlaps the volume without being it"):
+            correlate_separable(vol, ([1, 1], [1, 1], None), out=out, paths=Paths(force=force))
+
+    @pytest.mark.parametrize("force", ["numpy", "jit"])
+    def test_the_volume_itself_is_filtered_in_place(self, force):
+        vol = np.random.default_rng(2).random((8, 9, 10)).astype(np.float32)
+        want = correlate_separable(vol, ([1, 1], [1, 1], None), paths=Paths(force=force))
+        assert correlate_separable(vol, ([1, 1], [1, 1], None), out=vol, paths=Paths(force=force)) is vol
+        np.testing.assert_array_equal(vol, want)
+
+    @pytest.mark.parametrize("force", ["numpy", "jit"])
+    def test_an_out_that_cannot_be_written_is_a_usage_error(self, force):
+        # a read-only out raised Numba's TypingError (a nopython-pipeline dump), a list an AttributeError
+        vol = np.ones((8, 9, 10), np.float32)
+        read_only = np.zeros_like(vol)
+        read_only.setflags(write=False)
+        with pytest.raises(UsageError, match="read-only"):
+            correlate_separable(vol, ([1, 1], None, None), out=read_only, paths=Paths(force=force))
+        with pytest.raises(UsageError, match="out: expected a numpy array, got list"):
+            correlate_separable(vol, ([1, 1], None, None), out=[0], paths=Paths(force=force))
+
+
+class TestWholeNumberFills:
+    def test_a_fill_past_2_to_the_53_is_refused_not_rounded(self):
+        # 2**53 + 1 was filled as 2**53 (numpy.pad fills ...993)
+        x = np.zeros((2, 2), np.int64)
+        with pytest.raises(UsageError, match=r"pad value 9007199254740993: a fill is exact up to 2\*\*53"):
+            pad2d(x, 1, value=2**53 + 1)
+        assert pad2d(x, 1, value=2**53)[0, 0] == 2**53 and pad2d(x, 1, value=-(2**53))[0, 0] == -(2**53)
+
+    @pytest.mark.parametrize("dtype, value", [(np.int64, 2**63 - 1), (np.uint64, 2**64 - 1), (np.int64, np.int64(2**62 + 1))])
+    def test_a_value_the_type_holds_is_not_said_not_to_fit(self, dtype, value):
+        # 2**63 - 1 "does not fit int64: expected a whole number from ... to 9223372036854775807"
+        with pytest.raises(UsageError) as caught:
+            pad2d(np.zeros((2, 2), dtype), 1, value=value)
+        assert "does not fit" not in str(caught.value) and "exact up to 2**53" in str(caught.value)
+
+    def test_values_that_do_not_fit_still_say_so(self):
+        with pytest.raises(UsageError, match="pad value 9223372036854775808 does not fit int64"):
+            pad2d(np.zeros((2, 2), np.int64), 1, value=2**63)
+        with pytest.raises(UsageError, match="pad value 2.5 does not fit uint8"):
+            pad2d(np.zeros((2, 2), np.uint8), 1, value=2.5)
+
+
+@pytest.mark.parametrize("paths", VOLUME_PATHS)
+def test_the_3d_separable_passes_stay_within_a_float_range(paths):
+    # a 1/27 box on 3e38 float32: inf on the separable and jit paths (the first pass summed three 3e38), 3e38 on the others
+    vol = np.full((6, 7, 8), 3e38, np.float32)
+    got = conv3d(vol, np.ones((3, 3, 3)) / 27, pad_mode="replicate", paths=paths)
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, 3e38, rtol=1e-6)
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: pad2d(np.zeros((3, 3)), "same"), UsageError, "'same' and 'valid' are conv2d's paddings"),
+    (lambda: pad2d(np.zeros((3, 3)), "valid"), UsageError, "pad2d takes widths"),
+    (lambda: Paths(small_work="a"), UsageError, "invalid small_work 'a'"),
+    (lambda: __import__("kernelcli").summarize(None), KernelcliError, "spec None: expected a NetworkSpec"),
+    (lambda: __import__("kernelcli").load_kernel(5), KernelcliError, "kernel spec 5: expected a string"),
+    (lambda: __import__("kernelcli.kernel_build").kernel_build.gaussian_mm(1.0, "111"), UsageError, "spacing '111'"),
+    (lambda: __import__("kernelcli.kernel_build").kernel_build.gaussian_mm(True, (1, 1, 1)), KernelcliError, "sigma True"),
+])
+def test_arguments_that_cannot_be_meant_are_refused(call, error, words):
+    # each gave a bare TypeError, a wrong message, or was taken ("111" as three 1 mm voxel sizes)
+    with pytest.raises(error, match=words):
+        call()
+
+
+def test_numpy_integers_are_taken_as_integers():
+    assert Paths(small_work=np.int64(5)).small_work == 5
+    assert pad2d(np.zeros((2, 2), np.int16), 1, value=np.int16(7))[0, 0] == 7
