@@ -244,7 +244,7 @@ def test_separable_volumes_round_into_an_out_buffer():
     buf = np.empty(v.shape, np.uint8)
     assert volumes.correlate_separable(v, kernels, dtype="uint8", out=buf) is buf
     assert_rounded(buf, volumes.correlate_separable(v, kernels), np.uint8)
-    with pytest.raises(UsageError, match="out: expected a C-contiguous uint8 array"):
+    with pytest.raises(UsageError, match="out: expected a C-contiguous, writeable uint8 array"):
         volumes.correlate_separable(v, kernels, dtype="uint8", out=np.empty(v.shape, np.float32))
 
 
