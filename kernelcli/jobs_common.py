@@ -172,6 +172,8 @@ def run_file_job(
     src = formats.check_input_path(input_path)
     out_path = formats.check_output_path(out, [src], force=force) if out is not None else None
     loaded = formats.read_input(src, max_pixels=max_pixels)
+    if out_path is not None:
+        _check_channels_before_work(out_path, loaded, layout, volume_compute is not None)
     if bands is not None and BANDED and out_path is not None and loaded.kind == "image" and layout is None:
         from .io.pictures import takes_bands
 
@@ -213,7 +215,18 @@ def _banded_job(src: Path, label: str, bands: Callable[[Any], Any], loaded: Any,
     written = write_picture_8bit(out_path, picture, force=force, encoding=encoding)
     del picture
     _report_written(report, written, result)
+    _metadata_note(report, loaded, out_path)
     return report
+
+
+def _metadata_note(report: Report, loaded: Any, out_path: Path) -> None:
+    """Say which of the input image's resolution and ICC profile the image output does not carry."""
+    from .io.naming import IMAGE_SUFFIXES
+
+    found = getattr(loaded, "metadata", None)
+    if found and out_path.suffix.lower() in IMAGE_SUFFIXES:
+        report.notes.append(f"{loaded.path.name}: its {' and '.join(found)} {'are' if len(found) > 1 else 'is'} not carried "
+                            f"to {out_path.name} (kernelcli writes the pixels only)")
 
 
 def _named(src: Path, call: Callable[[], Any]) -> Any:
@@ -238,6 +251,23 @@ def _named(src: Path, call: Callable[[], Any]) -> Any:
 
 
 
+def _check_channels_before_work(out_path: Path, loaded: Any, layout: str | None, volume: bool) -> None:
+    """Refuse, before any work, a per-channel result an image output cannot hold as channels
+    (:func:`kernelcli.io.images.check_image_channels`): it has the input's channels, in its layout.
+    A ``zyx`` volume with a 3-D operation of its own is left to the writer."""
+    from .io.images import check_image_channels
+    from .io.naming import IMAGE_SUFFIXES
+    from .layout import input_layout
+
+    data = loaded.data
+    if out_path.suffix.lower() not in IMAGE_SUFFIXES or data.ndim != 3:
+        return
+    chosen = input_layout(data, loaded.kind, layout, str(loaded.path), loaded.format) if loaded.kind == "array" or layout else "hwc"
+    if chosen == "zyx" and volume:
+        return
+    check_image_channels(out_path, data.shape[0] if chosen in ("chw", "zyx") else data.shape[2])
+
+
 def _compute_in_layout(loaded: Any, compute: Callable[[Any], Any], layout: str | None, out_path: Path | None, volume_compute: Callable[[Any], Any] | None = None) -> Any:
     """``compute`` on the input read in its layout; the result back in that layout for an array output."""
     from .layout import from_hwc, input_layout, to_hwc
@@ -258,13 +288,24 @@ def _write_single(report: Report, out_path: Path, result: Any, loaded: Any, *, r
     from .io import formats
 
     written = formats.write_output(out_path, result, like=loaded, rescale=rescale, force=force, encoding=encoding)
+    few = _few_levels_note(out_path, report.minimum, report.maximum, written.dtype, rescale, result)
     _report_written(report, written, result)
-    if written.dtype == "float32" and str(getattr(result, "dtype", "")) == "float64":
+    if few:
+        report.notes.append(few)
+    if written.dtype == "float32":
+        float32_tiff_note(report, out_path, result)
+    _metadata_note(report, loaded, out_path)
+    if loaded.alpha is not None and not written.alpha and loaded.alpha.shape == result.shape[:2]:
+        keep = ".png (--compress fast, the default)" if str(loaded.alpha.dtype) == "uint16" else ".png or .tif"
+        report.notes.append(f"{loaded.path.name}: {out_path.name} does not hold the alpha channel, so it is dropped; "
+                            f"write {keep} to keep it")
+
+
+def float32_tiff_note(report: Report, out_path: Path, result: Any) -> None:
+    """Say that a float64 ``result`` went into a float32 TIFF (one map, or the pages of several)."""
+    if str(getattr(result, "dtype", "")) == "float64":
         report.notes.append(f"{out_path.name}: the float64 result is stored as float32 (a TIFF here holds at most float32, "
                             "about 7 significant digits); write .npy to keep every digit")
-    if loaded.alpha is not None and not written.alpha and loaded.alpha.shape == result.shape[:2]:
-        report.notes.append(f"{loaded.path.name}: {out_path.name} does not hold the alpha channel, so it is dropped; "
-                            "write .png or .tif to keep it")
 
 
 def _report_written(report: Report, written: Any, result: Any) -> None:
@@ -276,6 +317,22 @@ def _report_written(report: Report, written: Any, result: Any) -> None:
     note = clip_note(written.low_clipped, result, written.nonzero)
     if note:
         report.notes.append(note)
+
+
+def _few_levels_note(out_path: Path, low: Any, high: Any, written: str, rescale: str | None, result: Any) -> str | None:
+    """A note when a float result spanning at most 2 (a sigmoid's 0..1, tanh's -1..1, a blur of a 0/1 mask)
+    went into integers by clipping: the output keeps only its few whole numbers, a binary image without a word."""
+    if (rescale or "clip") != "clip" or not written.startswith(("uint", "int")) or low is None or high is None:
+        return None
+    if getattr(getattr(result, "dtype", None), "kind", "") != "f" or not float(high) - float(low) <= 2:
+        return None
+    import numpy as np
+
+    if np.array_equal(result, np.rint(result)):  # whole numbers (a 0/1 mask kept as it is): nothing is lost
+        return None
+    kept = sorted({_as_written(v) for v in (low, high)})
+    return (f"{out_path.name}: the result lies within [{float(low):.3g}, {float(high):.3g}]: as {written} it keeps only the whole "
+            f"numbers {' to '.join(f'{v:g}' for v in kept)}; --rescale minmax stretches it over the full range, or write .npy")
 
 
 def _as_written(value: float) -> float:

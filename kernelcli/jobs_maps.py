@@ -17,7 +17,8 @@ from typing import Any
 
 from .errors import UsageError
 from .io.naming import safe_stem
-from .jobs_common import ConvolveOptions, Report, _named, _write_single, check_conv_peak, check_finite_result, convolve_volume_array
+from .jobs_common import (ConvolveOptions, Report, _named, _write_single, check_conv_peak, check_finite_result, convolve_volume_array,
+                          float32_tiff_note)
 from .modes import canonical_pad_mode
 
 # ---------------------------------------------------------------- layers: several feature maps
@@ -323,6 +324,7 @@ def run_maps_job(
             from .io.images import write_tiff_pages
 
             write_tiff_pages(out_path, maps, force=force)
+            float32_tiff_note(report, out_path, maps)  # (the single map's note; several maps went without it)
     if montage_path is not None:
         from .montage import render_montage, write_sheet
 

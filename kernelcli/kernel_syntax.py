@@ -279,9 +279,14 @@ def scale_kernel(kernel: Any, scale: KernelScale | None) -> Any:
             )
         pos_div = neg_div = total
     elif scale.normalize == "!":
-        pos_div = neg_div = abs(total) if abs(total) > tiny else positive
+        # a zero-sum kernel by its positive part; an all-zero one as it is, as ImageMagick's ScaleKernelInfo
+        # (and '^' here) leave it: dividing by its 0 was exit 70
+        pos_div = neg_div = abs(total) if abs(total) > tiny else (positive if positive > 0 else 1.0)
     elif scale.normalize == "^":
         pos_div = positive if abs(positive) > tiny else 1.0
         neg_div = -negative if abs(negative) > tiny else 1.0
     matrix = _map(applied, lambda v: v * scale.factor / (pos_div if v >= 0 else neg_div))
+    if not all(math.isfinite(v) for v in _flat(matrix)):  # refused here, before any image is read (exit 3)
+        raise InvalidKernel(f"{kernel.name}: --kernel-scale {scale.text} makes weights beyond float64's range "
+                            f"(largest |value| {max(abs(v) for v in values):g}); use a smaller scale")
     return replace(kernel, matrix=matrix, scale=None, description=f"{kernel.description} (--kernel-scale {scale.text})".strip())

@@ -294,7 +294,7 @@ class TestInputs:
         assert "stack." + fmt + ": 3 frames; using the first" in r.stderr
         out = np.asarray(Image.open(case.root / "o.png"))
         with Image.open(case.root / f"stack.{fmt}") as im:  # Pillow opens on the first frame
-            first = np.asarray(im.convert("RGB") if im.mode == "P" else im)
+            first = np.asarray(im.convert("L") if im.mode == "P" else im)  # a palette of greys: one grey channel
         assert out.shape == first.shape and (out == first).all()
         assert len(np.unique(out)) == 1 and out.flat[0] != 0
 

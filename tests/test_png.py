@@ -77,9 +77,20 @@ def test_the_same_pixels_give_the_same_bytes_whatever_the_array():
 
 def test_one_pixel_and_refusals():
     assert np.asarray(Image.open(io.BytesIO(encoded(np.array([[7]], np.uint8))))).tolist() == [[7]]
-    for bad in (np.zeros((2, 2), np.float32), np.zeros((2, 2, 3), np.uint16), np.zeros((2, 2, 5), np.uint8), np.zeros((0, 3), np.uint8)):
+    for bad in (np.zeros((2, 2), np.float32), np.zeros((2, 2, 5), np.uint16), np.zeros((2, 2, 5), np.uint8), np.zeros((0, 3), np.uint8)):
         with pytest.raises(ValueError, match="write_png"):
             encoded(bad)
+
+
+def test_sixteen_bit_grey_and_alpha_round_trip(tmp_path):
+    """16-bit grey + alpha (colour type 4, depth 16), as a 16-bit grey + alpha PNG input is carried."""
+    from kernelcli.io.formats import read_input
+
+    x = np.random.default_rng(5).integers(0, 65536, (9, 11, 2), dtype=np.uint16)
+    (tmp_path / "la.png").write_bytes(encoded(x))
+    assert struct.unpack(">IIBB", chunks(encoded(x))[0][1][:10]) == (11, 9, 16, 4)
+    loaded = read_input(tmp_path / "la.png")
+    assert loaded.bit_depth == 16 and np.array_equal(loaded.data, x[..., 0]) and np.array_equal(loaded.alpha, x[..., 1])
 
 
 def test_without_isal_zlib_writes_the_same_pixels(monkeypatch):

@@ -39,6 +39,9 @@ def piped(func: F | None = None, *, out_format: str | None = None) -> Any:
         inputs = [given] if single else list(given or [])
         out = kwargs.get("out")
         from_stdin = any(is_stdio(i) for i in inputs)
+        from ..io.naming import check_format_agrees
+
+        check_format_agrees(out, kwargs.get("fmt"), from_stdin=from_stdin)  # -o x.png --format tif wrote a PNG in silence
         if not from_stdin and not is_stdio(out):
             return func(*args, **kwargs)
         if from_stdin and len(inputs) != 1:

@@ -277,11 +277,15 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
     from ..errors import UsageError
     from ..jobs import safe_stem
 
+    from ..tiled.files import _advice
+
+    # why this input went tile by tile (its size, or --tiled/--chunks/a Zarr store), and what to do instead
+    instead = _advice(input, out, chunks, scheduler)
     extra = [name for name, value in given.items() if value is not None]
     if extra:
-        raise UsageError(f"{', '.join(extra)}: not available on the tiled path; it takes one --kernel and --then steps")
+        raise UsageError(f"{', '.join(extra)}: not available on the tiled path, which takes one --kernel and --then steps; {instead}")
     if len(specs) != 1:
-        raise UsageError(f"the tiled path takes one --kernel (and --then steps); got {len(specs)}")
+        raise UsageError(f"the tiled path takes one --kernel (and --then steps); got {len(specs)}; {instead}")
     conv = {"stride": options.stride, "padding": options.padding, "pad_mode": options.pad_mode,
             "pad_value": options.pad_value, "dilation": options.dilation, "flip": options.flip, "paths": options.paths}
     notes: list[str] = []
@@ -306,8 +310,9 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
     def build(x, tile):
         from ..tiled import arrays
 
-        if not steps:
-            raise UsageError(f"{first.name}: a 3-D kernel needs a (Z, Y, X) volume (--layout zyx)")
+        if not steps:  # (--layout zyx would make it a 3-D correlation over slices: another computation)
+            raise UsageError(f"{first.name}: a {'x'.join(map(str, first.shape))} kernel sums over the channels of an image "
+                             f"(a layer's filter), which the tiled path does not do; {instead}")
         for step in steps:
             if step.kernel is not None:
                 x = arrays.conv2d(x, step.kernel.array(), **conv, chunks=tile, notes=notes)

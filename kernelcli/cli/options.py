@@ -184,8 +184,8 @@ HELP: dict[str, str] = {
     "middle slice of the volume turned to the closest RAS+ orientation.",
     "window": "Volumes: CENTRE,WIDTH in HU, or " + ", ".join(f"{k} ({c:g},{w:g})" for k, (c, w) in modes.WINDOW_PRESETS.items())
     + ": maps values to 0-255.",
-    "truncate": "Volumes: Gaussian radius in sigmas: ceil(T*sigma/spacing) voxels per axis (default 3; fslmaths and "
-    "scipy use 4).",
+    "truncate": "Volumes: Gaussian radius in sigmas: ceil(T*sigma/spacing) voxels per axis (default 3, and 4 for log:, "
+    "whose second derivative reaches further; fslmaths and scipy use 4).",
     "mask": "Volumes: smooth inside this mask only (voxels > 0.5, same grid), renormalising the weights inside it and "
     "keeping the voxels outside, as fslmaths' masked convolution.",
     "volume_index": "Volumes: one volume (from 0) of a 4-D input; by default every volume is filtered.",

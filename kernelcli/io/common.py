@@ -40,6 +40,8 @@ class Loaded:
     notes: list[str] = field(default_factory=list)
     #: the data's dtype as text ("uint16"), kept when a writer gets the record without its pixels
     dtype: str | None = None
+    #: what the input's file says beside its pixels that no output carries ("resolution (300x300 dpi)", "ICC profile")
+    metadata: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.dtype is None and self.data is not None:

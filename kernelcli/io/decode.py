@@ -133,6 +133,8 @@ class Opened:
     abandon: Callable[[], None] | None = None
     #: the size Pillow declared before decoding (:func:`decode` checks the pixels kept it)
     declared: tuple[int, int] | None = None
+    #: a 16-bit grey + alpha PNG decoded as the raw bytes of each pixel (see :func:`_read_grey_alpha_16_as_bytes`)
+    wide_grey_alpha: bool = False
 
 
 def _bomb_size(exc: BaseException, limit: int) -> str:
@@ -173,7 +175,7 @@ def reading(p: Path, limit: int, notes: list[str] | None = None) -> Iterator[Non
             except UnidentifiedImageError:
                 kind = sniff_format(p)
                 if kind is not None:
-                    raise ImageReadError(f"{p}: cannot decode image: it starts like a {kind} file but is broken or truncated") from None
+                    raise ImageReadError(_undecodable(p, kind)) from None
                 raise ImageReadError(
                     f"{p}: not a supported image: the content is not PNG, JPEG, TIFF, BMP or GIF "
                     "(the content decides, not the extension)"
@@ -209,12 +211,17 @@ def open_image(p: Path, *, limit: int, max_bytes: int | None) -> Opened:
             mode = im.mode
             channels = _CONVERTED_BANDS.get(mode, len(im.getbands()))
             check_memory(p, h, w, channels, 4 if mode in ("I", "F") else 2 if mode.startswith("I;16") else 1, max_bytes)
+            _refuse_planar_wide(im, p)
             found: list[str] = []
+            wide_grey_alpha = _read_grey_alpha_16_as_bytes(im)
             if _sixteen_bit_colour(im):
                 found.append(
                     f"{p.name}: 16-bit colour is read as 8 bits per channel (Pillow's limit); "
                     "16-bit greyscale or .npy keeps the full precision"
                 )
+            dropped = _dropped_samples(im)
+            if dropped:
+                found.append(f"{p.name}: {dropped}")
             frames = getattr(im, "n_frames", 1)
             if frames > 1:
                 im.seek(0)
@@ -222,7 +229,7 @@ def open_image(p: Path, *, limit: int, max_bytes: int | None) -> Opened:
         except BaseException:
             im.close()
             raise
-    return Opened(p, im, im.format or "?", limit, found + notes, declared=(w, h))
+    return Opened(p, im, im.format or "?", limit, found + notes, declared=(w, h), wide_grey_alpha=wide_grey_alpha)
 
 
 def decode(opened: Opened) -> None:
@@ -247,13 +254,162 @@ def decode(opened: Opened) -> None:
 
 
 def _sixteen_bit_colour(im) -> bool:
-    """True for a PNG/TIFF whose colour samples are 16-bit (Pillow decodes them to 8 bits)."""
+    """True for a PNG or TIFF whose colour samples are 16-bit (Pillow decodes them to 8 bits).
+
+    The tags say it for a TIFF (BitsPerSample); a PNG's raw mode does (``RGB;16B``).  A BMP's
+    raw mode may hold ``;16`` too, but there it is 16 bits a *pixel* (RGB565), never a channel.
+    """
     if im.mode not in ("RGB", "RGBA", "LA"):
         return False
+    if im.format == "TIFF":
+        return max(_tiff_tags(im).get(258) or (8,)) > 8
+    return im.format == "PNG" and ";16" in _raw_mode(im)
+
+
+def _raw_mode(im) -> str:
+    """The raw mode of an opened image's first tile (how its stored bytes are unpacked), or ''."""
     tile = getattr(im, "tile", None) or []
     args = tile[0][3] if tile and len(tile[0]) > 3 else None
-    raw = args if isinstance(args, str) else (args[0] if isinstance(args, tuple) and args and isinstance(args[0], str) else "")
-    return ";16" in raw
+    return args if isinstance(args, str) else (args[0] if isinstance(args, tuple) and args and isinstance(args[0], str) else "")
+
+
+def _tiff_tags(im) -> Any:
+    """A TIFF's tags by number (an empty dict for another format)."""
+    return getattr(im, "tag_v2", None) or {}
+
+
+def _refuse_planar_wide(im, p: Path) -> None:
+    """Refuse a TIFF of several samples wider than 8 bits stored as separate planes
+    (PlanarConfiguration 2): Pillow unpacks each plane as 8-bit samples, a wrong image."""
+    tags = _tiff_tags(im)
+    if im.format != "TIFF" or tags.get(284, 1) != 2 or (tags.get(277) or 1) < 2:
+        return
+    bits = max(tags.get(258) or (8,))
+    if bits > 8:
+        raise ImageReadError(
+            f"{p}: {bits}-bit samples stored as separate planes (TIFF PlanarConfiguration 2): Pillow cannot decode "
+            "them (it reads each plane as 8-bit samples); save it interleaved (PlanarConfiguration 1: ImageMagick's "
+            "-interlace none), or its pixels as .npy"
+        )
+
+
+def _read_grey_alpha_16_as_bytes(im) -> bool:
+    """For a 16-bit grey + alpha PNG, make Pillow decode each pixel's 4 bytes as they are; True when it did.
+
+    Pillow opens it as RGBA and unpacks the high bytes alone (``LA;16B``: grey three times,
+    8 bits).  The ``RGBA`` raw mode has the same 32 bits a pixel, so the PNG rows are
+    unfiltered alike and R, G, B, A receive grey's high and low byte, then alpha's:
+    :func:`kernelcli.io.images._image_to_array` joins them back into 16-bit samples.
+    """
+    if im.format != "PNG" or im.mode != "RGBA" or _raw_mode(im) != "LA;16B" or len(im.tile) != 1:
+        return False
+    tile = im.tile[0]
+    im.tile = [tile._replace(args="RGBA") if hasattr(tile, "_replace") else (*tile[:3], "RGBA")]
+    return True
+
+
+def _dropped_samples(im) -> str | None:
+    """What Pillow leaves out of a TIFF whose pixels hold more samples than it decodes (an extra
+    sample of unspecified meaning: ExtraSamples 0), or None."""
+    tags = _tiff_tags(im)
+    if im.format != "TIFF":
+        return None
+    samples = int(tags.get(277) or 1)
+    kept = len(im.getbands()) - (1 if im.mode == "RGBX" else 0)
+    if samples <= kept:
+        return None
+    n = samples - kept
+    read = "RGB" if kept == 3 else "greyscale" if kept == 1 else im.mode
+    extras = tuple(int(e) for e in tags.get(338) or ())
+    meaning = ("of unspecified meaning (TIFF ExtraSamples 0)" if extras and not any(extras)
+               else f"(TIFF ExtraSamples {', '.join(map(str, extras)) or 'absent'})")
+    return (f"{samples} samples per pixel, read as {read}: {'the extra sample' if n == 1 else f'{n} extra samples'} "
+            f"{meaning} {'is' if n == 1 else 'are'} dropped; convert it to .npy to keep {'it' if n == 1 else 'them'}")
+
+
+#: Pillow's reasons for refusing a file that is valid but of a variant it does not decode, by format
+_UNSUPPORTED_REASONS = {"TIFF": ("unknown pixel mode",), "JPEG": ("cannot handle",), "BMP": ("Unsupported BMP",)}
+#: a TIFF's SampleFormat (339) in words
+_SAMPLE_FORMATS = {1: "unsigned integer", 2: "signed integer", 3: "floating-point", 4: "undefined"}
+#: a TIFF's PhotometricInterpretation (262) in words
+_PHOTOMETRICS = {0: "greyscale (MinIsWhite)", 1: "greyscale", 2: "RGB", 3: "palette", 4: "mask", 5: "CMYK", 6: "YCbCr", 8: "CIELab"}
+
+
+def _undecodable(p: Path, kind: str) -> str:
+    """Why Pillow could not identify ``p``, whose first bytes announce ``kind``: a valid file of a
+    variant it does not decode (its layout, in words), else a broken or truncated file."""
+    reason = _plugin_refusal(p, kind)
+    if reason is not None and any(r in reason for r in _UNSUPPORTED_REASONS.get(kind, ())):
+        layout = _tiff_layout(p) if kind == "TIFF" else _jpeg_layout(reason) if kind == "JPEG" else reason
+        return (f"{p}: a {kind} file whose layout this reader (Pillow) does not decode: {layout}; "
+                f"{_READABLE[kind]}: convert it, or save its pixels as .npy (numpy.save)")
+    why = f" ({reason})" if reason else ""
+    return f"{p}: cannot decode image: it starts like a {kind} file but is broken or truncated{why}"
+
+
+#: what this reader decodes, by format (ends a refusal of another layout)
+_READABLE = {
+    "TIFF": "kernelcli reads 8/16-bit greyscale and 8-bit RGB(A), palette, CMYK and int8-int32, uint32, float32 greyscale TIFFs",
+    "JPEG": "kernelcli reads 8-bit JPEGs",
+    "BMP": "kernelcli reads the BMP variants Pillow decodes",
+}
+
+
+def _jpeg_layout(reason: str) -> str:
+    """A JPEG's samples in words, from Pillow's refusal (``cannot handle 12-bit layers``).
+
+    >>> _jpeg_layout("cannot handle 12-bit layers")
+    '12-bit samples'
+    """
+    import re
+
+    found = re.search(r"(\d+)-bit", reason)
+    return f"{found.group(1)}-bit samples" if found else reason
+
+
+def _plugin_refusal(p: Path, kind: str) -> str | None:
+    """The reason the Pillow plugin of ``kind`` gives for refusing ``p``, or None (it opens it, or fails otherwise)."""
+    import importlib
+
+    plugin = importlib.import_module(f"PIL.{PLUGINS[kind]}")
+    opener = getattr(plugin, f"{PLUGINS[kind][: -len('ImagePlugin')]}ImageFile", None)
+    if opener is None:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            opener(str(p)).close()
+    except Exception as exc:  # noqa: BLE001 - a plugin's complaint, whatever its type, is only quoted
+        return one_line(exc)
+    return None
+
+
+def _tiff_layout(p: Path) -> str:
+    """A TIFF's first page's samples in words (``1 sample per pixel (greyscale) of 64-bit floating-point``),
+    read from its tags alone."""
+    from PIL import TiffImagePlugin
+
+    try:
+        with open(p, "rb") as f:
+            head = f.read(8)
+            if head[2:4] in (b"\x2b\x00", b"\x00\x2b"):  # BigTIFF: a 16-byte header
+                head += f.read(8)
+            tags = TiffImagePlugin.ImageFileDirectory_v2(head)
+            f.seek(tags.next)
+            tags.load(f)
+    except Exception:  # noqa: BLE001 - the layout is only described; the refusal stands without it
+        return "an unsupported sample layout"
+    samples, bits = int(tags.get(277) or 1), tuple(tags.get(258) or (1,))
+    fmt = _SAMPLE_FORMATS.get((tags.get(339) or (1,))[0], "unknown-format")
+    photometric = tags.get(262)
+    extras = tuple(tags.get(338) or ())
+    what = _PHOTOMETRICS.get(photometric, f"photometric {photometric}")
+    if extras:
+        names = {0: "of unspecified meaning", 1: "associated alpha", 2: "alpha"}
+        kinds = [names.get(int(e), f"ExtraSamples {e}") for e in extras]
+        what += " + " + ", ".join(f"{kinds.count(k)} {k}" if kinds.count(k) > 1 else k for k in dict.fromkeys(kinds))
+    width = "/".join(str(b) for b in sorted(set(bits)))
+    return f"{samples} sample{'s' if samples != 1 else ''} per pixel ({what}) of {width}-bit {fmt}"
 
 
 # ---------------------------------------------------------------- decoding early

@@ -93,7 +93,8 @@ def check_output_path(out: str | os.PathLike, inputs: list[Path] | tuple[Path, .
     from .outputs import check_output
 
     o = Path(out)
-    _check_suffix(o)
+    if not os.path.isdir(o):  # a folder is refused as one (exit 4), not for the suffix it lacks
+        _check_suffix(o)
     return check_output(o, inputs, force=force)
 
 

@@ -11,12 +11,18 @@ Policies
 * Size guards, before any pixel is decoded: ``max_pixels`` (decompression bomb; Pillow's
   ``DecompressionBombWarning`` is an error) and a memory estimate (input + padded copy +
   output in the compute dtype) against ``max_bytes``.
-* 16-bit greyscale stays uint16 (never ``convert('L')``, which clips to 255).  Pillow reads
-  16-bit *colour* PNGs as 8 bits per channel; that is said in a note.
+* 16-bit greyscale stays uint16 (never ``convert('L')``, which clips to 255), with its alpha
+  for a grey + alpha PNG.  Pillow reads 16-bit *colour* PNGs and TIFFs as 8 bits per channel;
+  that is said in a note (16-bit colour stored in planes it cannot read: refused).
+* A palette whose used entries are all grey is read as one grey channel, as the same pixels
+  saved greyscale are; another palette as RGB(A).
+* A TIFF sample of unspecified meaning that Pillow leaves out is said in a note; a valid
+  file Pillow does not decode (float64, 12-bit JPEG ...) is described, not called broken.
 * A greyscale integer TIFF is read as the type its tags name (int8, int16, uint32, int32),
   whatever its values; only uint8/uint16 inputs have a bit depth.
 * RGBA: the colour channels are processed, alpha is carried through untouched when the
-  output has the input's size (otherwise dropped, with a note).
+  output has the input's size (otherwise dropped, with a note).  A result of 2 or 4 channels
+  (from an array) is refused for an image: its 2nd or 4th channel would be read as alpha.
 * EXIF orientation is applied, so results are the right way up.
 * Multi-frame GIF/TIFF: the first frame is used, with a note.
 * Pillow's warnings (corrupt EXIF and the like) become notes, not noise on stderr.
@@ -68,9 +74,31 @@ def read_image(p: Path, *, max_pixels: int | None, max_bytes: int | None) -> Loa
             from PIL import ImageOps
 
             ImageOps.exif_transpose(im, in_place=True)  # a copy only when it turns the image
-        data, alpha, depth = _image_to_array(im, p)
+        data, alpha, depth = _grey_alpha_16(im) if opened.wide_grey_alpha else _image_to_array(im, p)
+        metadata = _metadata(im.info)
         im.close()  # its pixels freed now (the array holds a copy), not whenever the last reference goes
-    return Loaded(path=p, data=data, kind="image", format=opened.format, bit_depth=depth, alpha=alpha, notes=opened.notes)
+    return Loaded(path=p, data=data, kind="image", format=opened.format, bit_depth=depth, alpha=alpha, notes=opened.notes,
+                  metadata=metadata)
+
+
+#: resolutions that say nothing of a scan: what writers put when they know none
+_DEFAULT_DPI = frozenset((1, 72, 96))
+
+
+def _metadata(info: dict) -> list[str]:
+    """What an image's ``info`` holds beside its pixels that kernelcli does not write: a resolution
+    other than the writers' defaults (1, 72 or 96 dpi: Pillow writes a BMP at 96) and an ICC profile.
+
+    >>> _metadata({"dpi": (299.9994, 299.9994), "icc_profile": b"..."}), _metadata({"dpi": (1, 1)})
+    (['resolution (300x300 dpi)', 'ICC profile'], [])
+    """
+    found = []
+    dpi = info.get("dpi")
+    if isinstance(dpi, tuple) and len(dpi) == 2 and not {round(float(d)) for d in dpi} <= _DEFAULT_DPI:
+        found.append(f"resolution ({round(float(dpi[0]))}x{round(float(dpi[1]))} dpi)")
+    if info.get("icc_profile"):
+        found.append("ICC profile")
+    return found
 
 
 #: the values of the EXIF orientation that turn or mirror the image (``ImageOps.exif_transpose``)
@@ -168,6 +196,7 @@ def _image_to_array(im, p: Path) -> tuple[np.ndarray, np.ndarray | None, int | N
         if not all_finite(arr):  # refused here, naming the file (as .npy inputs are), not by the core as "x"
             raise ImageReadError(f"{p}: the image holds {non_finite_count(arr)} NaN or infinite value(s); expected finite numbers")
         return arr, None, None
+    grey = mode in ("P", "PA") and _grey_palette(im)
     if mode == "1":
         im = im.convert("L")
     elif mode == "P":
@@ -183,12 +212,34 @@ def _image_to_array(im, p: Path) -> tuple[np.ndarray, np.ndarray | None, int | N
     elif mode not in ("L", "LA", "RGB", "RGBA"):
         raise ImageReadError(f"{p}: unsupported image mode {mode!r}")
     arr = _pixels(im)
+    if grey:  # R = G = B: one channel, as the same pixels saved greyscale give
+        return np.ascontiguousarray(arr[..., 0]), (np.ascontiguousarray(arr[..., 3]) if im.mode == "RGBA" else None), 8
     if im.mode in ("LA", "RGBA"):
         colour = np.ascontiguousarray(arr[..., :-1])
         if colour.shape[2] == 1:
             colour = colour[..., 0]
         return colour, np.ascontiguousarray(arr[..., -1]), 8
     return np.ascontiguousarray(arr), None, 8
+
+
+def _grey_palette(im) -> bool:
+    """True when every palette entry a P or PA image uses is grey (R = G = B)."""
+    counts = im.histogram()[:256]  # the index band's (a PA image's alpha band follows)
+    palette = im.getpalette("RGB") or []
+    entries = np.zeros((256, 3), dtype=np.int16)
+    given = np.asarray(palette[: 256 * 3], dtype=np.int16).reshape(-1, 3)
+    entries[: len(given)] = given  # entries past the palette's end are black, as Pillow takes them
+    used = entries[np.asarray(counts) > 0]
+    return bool(np.all(used[:, 0] == used[:, 1]) and np.all(used[:, 1] == used[:, 2]))
+
+
+def _grey_alpha_16(im) -> tuple[np.ndarray, np.ndarray, int]:
+    """(grey, alpha, 16) of a 16-bit grey + alpha PNG decoded byte for byte into RGBA
+    (:func:`kernelcli.io.decode._read_grey_alpha_16_as_bytes`): R, G hold grey's high and low byte, B, A alpha's."""
+    raw = _pixels(im)
+    grey = (raw[..., 0].astype(np.uint16) << 8) | raw[..., 1]
+    alpha = (raw[..., 2].astype(np.uint16) << 8) | raw[..., 3]
+    return grey, alpha, 16
 
 
 
@@ -358,6 +409,7 @@ def write_image(
     encoding = encoding or Encoding()
     info = Written(path=o, dtype=str(arr.dtype), total=int(arr.size))
     fmt = IMAGE_SUFFIXES[o.suffix.lower()]
+    check_image_channels(o, 1 if arr.ndim == 2 else arr.shape[2])
     alpha = like.alpha if like is not None else None
     depth = like.bit_depth if like is not None and like.bit_depth else _DEPTHS.get(arr.dtype)
     if fmt == "TIFF" and (rescale == "none" or (depth is None and rescale is None)):
@@ -393,11 +445,13 @@ def write_image(
         image_data = image_data[..., 0]
     if alpha is not None and (alpha.shape != image_data.shape[:2] or fmt in ("JPEG", "BMP")):
         alpha = None  # (a 32-bit BMP's fourth byte is read back as padding: Pillow reads it as RGB)
+    if alpha is not None and image_data.dtype == np.uint16 and not encoding.own_png(fmt):
+        alpha = None  # Pillow has no 16-bit grey + alpha mode to write: the job's note says so
     if alpha is not None:
         image_data = np.dstack([image_data, alpha.astype(image_data.dtype)])
     info.dtype, info.alpha = str(image_data.dtype), alpha is not None
     if encoding.own_png(fmt) and image_data.dtype != np.float32:
-        _check_storable(image_data, o, fmt)
+        _check_storable(image_data, o, fmt, own_png=True)
         atomic_write(o, lambda f: write_png(f, image_data), force=force)
         return info
     img = _to_pil(image_data, o, fmt)
@@ -521,9 +575,27 @@ def _unpack_rows(img, rows: np.ndarray, top: int) -> None:
 _STRIP_BYTES = 4 << 20
 
 
-def _check_storable(data: np.ndarray, o: Path, fmt: str) -> None:
-    """Refuse integer pixels that an image file cannot hold here (16-bit colour, more than 4 channels)."""
-    if data.dtype == np.uint16 and data.ndim != 2:
+def check_image_channels(o: Path, channels: int) -> None:
+    """Refuse a result of ``channels`` channels for the image ``o`` unless it has 1 (grey) or 3 (RGB):
+    an image's 2nd or 4th channel is alpha, so a filtered one would be read as transparency or dropped.
+
+    An input's own alpha is not a channel of the result: it is carried beside it (``Loaded.alpha``).
+
+    >>> check_image_channels(Path("o.png"), 4)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: o.png: the result has 4 channels; an image holds 1 (grey) or 3 (RGB) filtered channels (a 2nd or 4th is alpha, which would hide or drop a channel): write .npy to keep them, or give a 1- or 3-channel input
+    """
+    if channels not in (1, 3):
+        raise UsageError(f"{o}: the result has {channels} channels; an image holds 1 (grey) or 3 (RGB) filtered channels "
+                         "(a 2nd or 4th is alpha, which would hide or drop a channel): write .npy to keep them, "
+                         "or give a 1- or 3-channel input")
+
+
+def _check_storable(data: np.ndarray, o: Path, fmt: str, own_png: bool = False) -> None:
+    """Refuse integer pixels that an image file cannot hold here (16-bit colour, more than 4 channels);
+    ``own_png``: written by :func:`kernelcli.io.png.write_png`, which holds 16-bit grey + alpha too."""
+    if data.dtype == np.uint16 and data.ndim != 2 and not (own_png and data.shape[2] == 2):
         raise UsageError(f"{o}: 16-bit {fmt} images hold one channel here (Pillow's limit); this result has {data.shape[2]}: write .npy")
     channels = 1 if data.ndim == 2 else data.shape[2]
     if channels not in (1, 2, 3, 4):
@@ -538,9 +610,6 @@ def _to_pil(data: np.ndarray, o: Path, fmt: str):
     _check_storable(data, o, fmt)
     if data.dtype == np.uint16:
         return Image.fromarray(np.ascontiguousarray(data.astype("<u2")))  # Pillow's 16-bit greyscale (I;16)
-    channels = 1 if data.ndim == 2 else data.shape[2]
-    if fmt == "JPEG" and channels in (2, 4):
-        data = data[..., :-1] if channels == 4 else data[..., 0]
     return Image.fromarray(np.ascontiguousarray(data))
 
 

@@ -2,8 +2,10 @@
 comments), ``.csv`` out, and the short number format the terminal tables use.
 
 A matrix is parsed cell by cell with a clear error naming the line and the cell; NaN,
-infinities, NUL bytes, non-UTF-8 text and ragged rows are refused.  The size is checked
-against :data:`MAX_MATRIX_BYTES` and the memory limit before the file is read.
+infinities, NUL bytes, non-UTF-8 text, ragged rows, empty cells (``1,,3``) and a line that
+reads two ways (``1,5;2,5``: decimal commas, or ',' and ';' both separating) are refused.
+The size is checked against :data:`MAX_MATRIX_BYTES` and the memory limit before the file
+is read.  Numbers are written back as the shortest text that reads to the same value.
 
 Example
 -------
@@ -20,6 +22,7 @@ array([[1., 2.],
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -53,16 +56,13 @@ def read_matrix(p: Path, size: int, max_bytes: int | None = None) -> Loaded:
         stripped = line.split("#", 1)[0].strip()
         if not stripped:
             continue
-        cells = stripped.replace(",", " ").replace(";", " ").split()
+        cells = _cells(stripped, p, lineno)
         values = []
         for cell in cells:
             value = _to_float(cell)
             if value is None:
-                shown = cell if len(cell) <= 20 else cell[:17] + "..."
-                raise ImageReadError(f"{p}: line {lineno}: {shown!r} is not a number")
+                raise ImageReadError(f"{p}: line {lineno}: {_shown(cell)!r} is not a number")
             values.append(value)
-        if not values:  # a line of separators alone would make a row of no values: a (1, 0) matrix
-            raise ImageReadError(f"{p}: line {lineno}: no numbers, only separators")
         if not all(math.isfinite(v) for v in values):
             raise ImageReadError(f"{p}: line {lineno}: NaN or infinite value; expected finite numbers")
         if width is None:
@@ -73,6 +73,92 @@ def read_matrix(p: Path, size: int, max_bytes: int | None = None) -> Loaded:
     if not rows:
         raise ImageReadError(f"{p}: empty matrix: expected rows of numbers separated by commas or spaces")
     return Loaded(path=p, data=np.array(rows, dtype=np.float64), kind="matrix", format="CSV")
+
+
+#: a number as a spreadsheet with a decimal comma writes it (``1,5``, ``-0,25``, ``3``)
+_DECIMAL_COMMA = re.compile(r"[+-]?(\d+(,\d+)?|,\d+)([eE][+-]?\d+)?")
+#: any whitespace (a cheap test before splitting a line on it)
+_SPACE = re.compile(r"\s")
+
+
+def _cells(line: str, p: Path, lineno: int) -> list[str]:
+    """The cells of one matrix line (comment removed, not blank): separated by ``;``, or by ``,``,
+    whitespace around them ignored, or by whitespace alone; whitespace inside a ``,`` or ``;``
+    field separates cells too (``1, 2 3``).
+
+    Refused, naming the line: an empty cell (``1,,3``: taking the next number for it would shift
+    the columns), a line of separators alone, and a line that reads two ways (:func:`_two_readings`).
+
+    >>> _cells("1, 2 3", Path("m.csv"), 1)
+    ['1', '2', '3']
+    >>> _cells("1;;3", Path("m.csv"), 2)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ImageReadError: m.csv: line 2, cell 2: empty; expected a number between the ';' separators
+    """
+    two = _two_readings(line)
+    if two is not None:
+        raise ImageReadError(f"{p}: line {lineno}: {_shown(line)!r} reads two ways: {two}; "
+                             "write '.' as the decimal mark and one kind of separator")
+    sep = ";" if ";" in line else "," if "," in line else None
+    if sep is None:
+        return line.split()
+    spaced = _SPACE.search(line) is not None
+    fields = [field.strip() for field in line.split(sep)] if spaced else line.split(sep)
+    if not any(fields):  # a row of no values would make a (1, 0) matrix
+        raise ImageReadError(f"{p}: line {lineno}: no numbers, only separators")
+    if "" in fields:
+        raise ImageReadError(f"{p}: line {lineno}, cell {fields.index('') + 1}: empty; "
+                             f"expected a number between the {sep!r} separators")
+    return " ".join(fields).split() if spaced else fields
+
+
+def _two_readings(line: str) -> str | None:
+    """The two readings of a line that can be read two ways, in words, or None.
+
+    ``;`` with ``,``: a European spreadsheet's decimal commas between ``;`` separators, or
+    both separating cells (or, where the fields are no decimal-comma numbers, ``;`` ending a
+    row as in MATLAB).  Decimal-comma numbers separated by whitespace (``1,5 2,5``): that, or
+    ``,`` separating cells.
+
+    >>> _two_readings("1,5;2,5")
+    "decimal commas between ';' separators (1.5, 2.5) or ',' and ';' both separating cells (1, 5, 2, 5)"
+    >>> _two_readings("1;2,5")
+    "decimal commas between ';' separators (1, 2.5) or ',' and ';' both separating cells (1, 2, 5)"
+    >>> _two_readings("1, 2 3") is None
+    True
+    """
+    if "," not in line:
+        return None
+    if ";" in line:
+        fields = [field.strip() for field in line.split(";")]
+        both = _both(line)
+        if all(_DECIMAL_COMMA.fullmatch(f) for f in fields if f):
+            european = ", ".join(_preview([f.replace(",", ".") for f in fields if f]))
+            return f"decimal commas between ';' separators ({european}) or ',' and ';' both separating cells ({both})"
+        return f"';' ending a row as in MATLAB's [1,2;3,4] or ',' and ';' both separating cells ({both})"
+    if not _SPACE.search(line):
+        return None
+    tokens = line.split()
+    if len(tokens) > 1 and all(_DECIMAL_COMMA.fullmatch(t) for t in tokens):  # (the line holds a ',')
+        european = ", ".join(_preview([t.replace(",", ".") for t in tokens]))
+        return f"decimal commas between spaces ({european}) or ',' and spaces both separating cells ({_both(line)})"
+    return None
+
+
+def _both(line: str) -> str:
+    """The first cells of ``line`` read with ',', ';' and whitespace all separating them."""
+    return ", ".join(_preview(line.replace(";", " ").replace(",", " ").split()))
+
+
+def _preview(cells: list[str], n: int = 4) -> list[str]:
+    """The first ``n`` cells, and ``...`` when there are more."""
+    return cells[:n] + (["..."] if len(cells) > n else [])
+
+
+def _shown(text: str) -> str:
+    """A line short enough for a one-line message."""
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _to_float(text: str) -> float | None:
@@ -94,7 +180,8 @@ def write_matrix_csv(o: Path, arr: np.ndarray, *, force: bool = False) -> None:
 
 
 def format_matrix_csv(arr: np.ndarray) -> str:
-    """Numbers as CSV text: integers without decimals, others with up to 10 significant digits.
+    """Numbers as CSV text: whole numbers without decimals, others as the shortest text that
+    reads back to the same value in the array's type (:func:`format_number`).
 
     >>> format_matrix_csv(np.array([[1.0, 2.5]]))
     '1,2.5\\n'
@@ -103,17 +190,25 @@ def format_matrix_csv(arr: np.ndarray) -> str:
 
 
 def format_number(v: float) -> str:
-    """One number as short text: ``6`` for 6.0, ``0.0625``, ``-1.234567891``.
+    """One number as short text that reads back to the same value in its own type: ``6`` for 6.0,
+    ``0.0625``, ``0.3333333333333333`` (a float64), ``0.33333334`` (a float32), ``1e+300``.
 
-    >>> format_number(-9.0), format_number(1 / 3)
-    ('-9', '0.3333333333')
+    Whole numbers below 1e16 are written as integers (the lecture's matrices read ``6 -9 -8``);
+    integers of an integer type always are, every digit kept.
+
+    >>> format_number(-9.0), format_number(1 / 3), format_number(np.float32(1 / 3)), format_number(2.0**53 + 2)
+    ('-9', '0.3333333333333333', '0.33333334', '9007199254740994')
     """
-    v = float(v)
-    if v == 0:
-        return "0"
-    if v.is_integer() and abs(v) < 1e15:
+    if isinstance(v, (int, np.integer, np.bool_)):
         return str(int(v))
-    return f"{v:.10g}"
+    x = v if isinstance(v, np.floating) else np.float64(v)
+    if x == 0:
+        return "0"
+    if float(x).is_integer() and abs(x) < 1e16:
+        return str(int(x))
+    if 1e-4 <= abs(x) < 1e16:  # where Python's repr writes positional digits too
+        return np.format_float_positional(x, unique=True, trim="-")
+    return np.format_float_scientific(x, unique=True, trim="-")
 
 
 def format_matrix_table(matrix) -> str:

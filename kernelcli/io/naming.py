@@ -11,6 +11,7 @@ PosixPath('ct_gaussian_1.5.png')
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -92,3 +93,26 @@ def batch_output(path: Path, root: Path | None, out_dir: Path, suffix: str, fmt:
     if ".." in rel.parts:
         rel = Path()
     return default_output(path, suffix, Path(out_dir) / rel, fmt)
+
+
+def check_format_agrees(out: str | os.PathLike[str] | None, fmt: str | None, *, from_stdin: bool = False) -> None:
+    """Refuse ``--format`` naming another format than the extension of ``--out`` (a file, not ``-``).
+
+    With stdin as the input, ``--format`` is stdin's format (:mod:`kernelcli.io.pipes`), so nothing conflicts.
+
+    >>> check_format_agrees("o.tiff", "tif")
+    >>> check_format_agrees("o.png", "tif")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --out o.png names PNG but --format tif names TIFF: give one of them (the extension of --out picks the format)
+    """
+    name = getattr(fmt, "value", fmt)
+    if out is None or not name or from_stdin or os.fspath(out) == "-":
+        return
+    suffix, given = Path(out).suffix.lower(), "." + str(name).lower().lstrip(".")
+    kinds = {**IMAGE_SUFFIXES, ".npy": "NPY", ".csv": "CSV"}
+    if suffix in kinds and kinds.get(given, given) != kinds[suffix]:
+        from ..errors import UsageError
+
+        raise UsageError(f"--out {os.fspath(out)} names {kinds[suffix]} but --format {name} names {kinds.get(given, given.lstrip('.').upper())}: "
+                         "give one of them (the extension of --out picks the format)")

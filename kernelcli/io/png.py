@@ -61,12 +61,12 @@ def deflater(level: int = FAST_LEVEL):
 def write_png(f: IO[bytes], pixels: np.ndarray, *, band_bytes: int = BAND_BYTES) -> None:
     """Write ``pixels`` as a PNG to the binary file ``f``.
 
-    ``pixels``: uint8 (H, W) or (H, W, C) with C in 1..4 (grey, grey + alpha, RGB, RGBA), or
-    uint16 (H, W) (16-bit grey).  ``band_bytes``: filtered bytes deflated at a time (the
+    ``pixels``: uint8 or uint16 (H, W) or (H, W, C) with C in 1..4 (grey, grey + alpha, RGB,
+    RGBA; 8 or 16 bits a sample).  ``band_bytes``: filtered bytes deflated at a time (the
     bytes of the file depend on it; tests make it small to cross many bands).
     """
-    if pixels.ndim not in (2, 3) or pixels.dtype not in (np.uint8, np.uint16) or (pixels.dtype == np.uint16 and pixels.ndim != 2):
-        raise ValueError(f"write_png: expected uint8 (H, W[, 1-4]) or uint16 (H, W) pixels, got {pixels.dtype} {pixels.shape}")
+    if pixels.ndim not in (2, 3) or pixels.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"write_png: expected uint8 or uint16 (H, W[, 1-4]) pixels, got {pixels.dtype} {pixels.shape}")
     h, w = pixels.shape[:2]
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
     if channels not in COLOUR_TYPES or h < 1 or w < 1:

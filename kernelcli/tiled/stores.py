@@ -74,8 +74,12 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks") -> tuple[
         store = None
         try:
             with tifffile.TiffFile(path) as tif:
+                missing = missing_codec(tif.pages[0])
                 convert, problem = tiff_reading(tif.pages[0])
                 pages = len(tif.pages)
+            if missing is not None:
+                raise ImageReadError(f"{path}: {missing}, which tifffile decodes only with the imagecodecs package: "
+                                     f"pip install imagecodecs to read it tile by tile, or {advice}")
             if problem is not None:
                 raise ImageReadError(f"{path}: {problem}: the tiled path cannot read it as the in-memory reader does; "
                                      f"convert it first (to .npy, .zarr or an 8-bit grey or RGB TIFF), or {advice}")
@@ -122,6 +126,9 @@ def tiff_reading(page: Any) -> tuple[Any, str | None]:
     """
     import numpy as np
 
+    missing = missing_codec(page)
+    if missing is not None:
+        return None, f"{missing} (tifffile needs the imagecodecs package for it)"
     photometric, samples, bits = int(page.photometric), int(page.samplesperpixel), int(page.bitspersample)
     dtype = np.dtype(page.dtype) if page.dtype is not None else None
     extras = tuple(int(e) for e in (page.extrasamples or ()))
@@ -155,7 +162,11 @@ def tiff_reading(page: Any) -> tuple[Any, str | None]:
     if extras:
         if extras[0] == 1:
             return None, "a TIFF with associated (premultiplied) alpha (un-premultiplied in memory)"
-        steps.append(lambda a: a[..., 0] if a.shape[-1] == 2 else a[..., :3])  # alpha: not part of an array result
+        if extras != (2,):  # only a single alpha sample is known to be alpha: any other extra is data of its own
+            return None, (f"{len(extras)} extra sample(s) (TIFF ExtraSamples {', '.join(map(str, extras))}; 0: of unspecified "
+                          "meaning) where only one alpha sample (2) is taken off")
+        grey = samples == 2
+        steps.append(lambda a: a[..., 0] if grey else a[..., :3])  # alpha: not part of an array result
     if tag is not None and int(tag.value) != 1:
         return None, f"Orientation {tag.value} (a turned or mirrored image)"
 
@@ -165,6 +176,42 @@ def tiff_reading(page: Any) -> tuple[Any, str | None]:
         return a
 
     return convert, None
+
+
+#: TIFF compressions by number, for messages
+_COMPRESSIONS = {5: "LZW", 6: "old-style JPEG", 7: "JPEG", 32773: "PackBits", 34887: "LERC", 34925: "LZMA",
+                 50000: "Zstandard", 50001: "WebP", 34712: "JPEG 2000", 33003: "JPEG 2000", 33005: "JPEG 2000"}
+#: TIFF predictors by number, for messages
+_PREDICTORS = {2: "horizontal differencing", 3: "floating-point", 34892: "horizontal differencing (2)",
+               34893: "horizontal differencing (4)", 34894: "floating-point (2)", 34895: "floating-point (4)"}
+
+
+def missing_codec(page: Any) -> str | None:
+    """The compression or predictor of a TIFF page that the installed tifffile cannot decode
+    (most need the imagecodecs package, which the ``[distributed]`` extra does not install), or None.
+
+    It would fail only when dask computes the first tile, after the run has started.
+
+    >>> from types import SimpleNamespace as N
+    >>> missing_codec(N(compression=1, predictor=1)) is None
+    True
+    """
+    from tifffile import TIFF
+
+    compression, predictor = int(getattr(page, "compression", 1) or 1), int(getattr(page, "predictor", 1) or 1)
+    if not _decodable(TIFF.DECOMPRESSORS, compression):
+        return f"{_COMPRESSIONS.get(compression, 'compression')} compression ({compression})"
+    if not _decodable(TIFF.UNPREDICTORS, predictor):
+        return f"the {_PREDICTORS.get(predictor, 'TIFF')} predictor ({predictor})"
+    return None
+
+
+def _decodable(codecs: Any, key: int) -> bool:
+    """Whether tifffile's codec table has a decoder for ``key`` (it looks one up, importing imagecodecs)."""
+    try:
+        return key in codecs
+    except Exception:  # noqa: BLE001 - a codec whose import fails is one this install cannot use
+        return False
 
 
 def _palette(block: Any, lut: Any) -> Any:

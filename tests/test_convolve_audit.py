@@ -1,0 +1,56 @@
+"""The convolve options audit of 2026-12-05: messages of the tiled path, notes of multi-map outputs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def layered(tmp_path):
+    """An (H, W, 3) array and a 3 x 3 x 3 kernel file (a layer's filter: it sums over the channels)."""
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((60, 50, 3)).astype(np.float32))
+    (tmp_path / "k3.json").write_text(json.dumps({"name": "k3", "matrix": np.ones((3, 3, 3)).tolist()}))
+    return tmp_path
+
+
+def test_a_layer_filter_on_the_tiled_path_is_refused_without_pointing_at_zyx(invoke, layered):
+    # "a 3-D kernel needs a (Z, Y, X) volume (--layout zyx)": following it ran a 3-D correlation over 60
+    # "slices", exit 0 -- another computation than the channel sum asked for
+    pytest.importorskip("dask.array")
+    r = invoke("convolve", "x.npy", "-k", "k3.json", "--tiled", "-o", "o.npy")
+    assert r.exit_code == 2 and "sums over the channels of an image" in r.stderr and "zyx" not in r.stderr
+    assert "leave out --tiled" in r.stderr
+
+
+def test_an_input_sent_tile_by_tile_for_its_size_says_so(invoke, layered, monkeypatch):
+    # "the tiled path takes one --kernel ...; got 2" for a call that never asked for the tiled path
+    pytest.importorskip("dask.array")
+    monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "100K")
+    for args in (["-k", "sobel_v", "-k", "sobel_h"], ["-k", "sobel_v", "--activation", "relu"], ["-k", "k3.json"]):
+        r = invoke("convolve", "x.npy", *args, "-o", "o.npy")
+        assert r.exit_code == 2 and "would exceed KERNELCLI_MAX_MEMORY: raise KERNELCLI_MAX_MEMORY" in r.stderr, (args, r.stderr)
+
+
+def test_several_float64_maps_in_a_tiff_say_they_are_float32(invoke, tmp_path):
+    # one map said so; the pages of several were float32 without a word
+    np.save(tmp_path / "x.npy", np.random.default_rng(1).random((20, 30)))
+    doc = json.loads(invoke("convolve", "x.npy", "-k", "gaussian:1", "-k", "sobel_v", "-o", "m.tif", "--json").stdout)
+    assert any("float64 result is stored as float32" in n for n in doc["notes"]), doc["notes"]
+
+
+def test_a_result_within_0_and_1_into_8_bits_is_said_to_keep_only_0_and_1(invoke, tmp_path):
+    # --activation sigmoid into a PNG gave a binary image and no note
+    from PIL import Image
+
+    Image.fromarray(np.random.default_rng(2).integers(0, 256, (12, 10), dtype=np.uint8)).save(tmp_path / "g.png")
+    r = invoke("convolve", "g.png", "-k", "sobel_v", "--activation", "sigmoid", "-o", "s.png")
+    assert r.exit_code == 0 and "as uint8 it keeps only the whole numbers 0 to 1; --rescale minmax" in r.stderr, r.stderr
+    assert "keeps only" not in invoke("convolve", "g.png", "-k", "sobel_v", "-o", "e.png").stderr
+    mask = (np.random.default_rng(3).random((12, 10)) > 0.5).astype(np.uint8)
+    Image.fromarray(mask).save(tmp_path / "m.png")  # whole numbers 0 and 1: nothing is lost, nothing said
+    assert "keeps only" not in invoke("convolve", "m.png", "-k", "identity", "-o", "mi.png").stderr
+    assert "keeps only" not in invoke("convolve", "g.png", "-k", "sobel_v", "--activation", "sigmoid", "-o", "s2.png",
+                                      "--rescale", "minmax").stderr
