@@ -318,12 +318,16 @@ def run_maps_job(
             if out_path.suffix.lower() == ".npy":
                 result = from_hwc(result, order)
             _write_single(report, out_path, result, loaded, rescale=rescale, force=force, encoding=encoding)
-        elif out_path.suffix.lower() == ".npy":
-            formats.write_output(out_path, from_hwc(maps, order), force=force)
         else:
-            from .io.images import write_tiff_pages
+            if out_path.suffix.lower() == ".npy":
+                formats.write_output(out_path, from_hwc(maps, order), force=force)
+            else:
+                from .io.images import write_tiff_pages
 
-            write_tiff_pages(out_path, maps, force=force)
+                write_tiff_pages(out_path, maps, force=force)
+            if rescale not in (None, "none"):  # given, and nothing done: the maps are written raw
+                report.notes.append(f"{out_path.name}: --rescale {rescale} is for one map in an image; several maps are "
+                                    "written as they are")
             float32_tiff_note(report, out_path, maps)  # (the single map's note; several maps went without it)
     if montage_path is not None:
         from .montage import render_montage, write_sheet

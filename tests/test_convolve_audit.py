@@ -54,3 +54,14 @@ def test_a_result_within_0_and_1_into_8_bits_is_said_to_keep_only_0_and_1(invoke
     assert "keeps only" not in invoke("convolve", "m.png", "-k", "identity", "-o", "mi.png").stderr
     assert "keeps only" not in invoke("convolve", "g.png", "-k", "sobel_v", "--activation", "sigmoid", "-o", "s2.png",
                                       "--rescale", "minmax").stderr
+
+
+def test_a_rescale_that_does_nothing_is_said(invoke, tmp_path):
+    # --rescale minmax into .npy, or into the pages of several maps, wrote the raw values without a word
+    np.save(tmp_path / "x.npy", np.random.default_rng(4).random((20, 30)).astype(np.float32))
+    r = invoke("convolve", "x.npy", "-k", "sobel_v", "--rescale", "minmax", "-o", "o.npy")
+    assert r.exit_code == 0 and "--rescale minmax is for image outputs; a .npy holds the raw result" in r.stderr
+    assert np.load(tmp_path / "o.npy").min() < 0  # raw, as documented
+    r = invoke("convolve", "x.npy", "-k", "sobel_v", "-k", "sobel_h", "--rescale", "abs", "-o", "m.tif")
+    assert r.exit_code == 0 and "--rescale abs is for one map in an image" in r.stderr
+    assert "--rescale" not in invoke("convolve", "x.npy", "-k", "sobel_v", "-o", "p.npy").stderr
