@@ -213,8 +213,11 @@ def _banded_job(src: Path, label: str, bands: Callable[[Any], Any], loaded: Any,
     report = Report.of(src, label, loaded.data, result, seconds, out_path, loaded.notes, extremes=(picture.minimum, picture.maximum))
     loaded = replace(loaded, data=None)
     written = write_picture_8bit(out_path, picture, force=force, encoding=encoding)
+    few = _few_levels_note(out_path, picture.minimum, picture.maximum, "uint8", rescale, result)
     del picture
     _report_written(report, written, result)
+    if few:
+        report.notes.append(few)
     _metadata_note(report, loaded, out_path)
     return report
 
@@ -323,14 +326,20 @@ def _report_written(report: Report, written: Any, result: Any) -> None:
 
 def _few_levels_note(out_path: Path, low: Any, high: Any, written: str, rescale: str | None, result: Any) -> str | None:
     """A note when a float result spanning at most 2 (a sigmoid's 0..1, tanh's -1..1, a blur of a 0/1 mask)
-    went into integers by clipping: the output keeps only its few whole numbers, a binary image without a word."""
+    went into integers by clipping: the output keeps only its few whole numbers, a binary image without a word.
+
+    ``result``: the array, or the bands of an 8-bit picture made band by band (gone by now): then only
+    fractional extremes tell that something was rounded away."""
     if (rescale or "clip") != "clip" or not written.startswith(("uint", "int")) or low is None or high is None:
         return None
     if getattr(getattr(result, "dtype", None), "kind", "") != "f" or not float(high) - float(low) <= 2:
         return None
     import numpy as np
 
-    if np.array_equal(result, np.rint(result)):  # whole numbers (a 0/1 mask kept as it is): nothing is lost
+    if isinstance(result, np.ndarray):  # (span <= 2: rare, so this pass is too)
+        if not np.any(result != np.rint(result)):  # whole numbers (a 0/1 mask kept as it is): nothing is lost
+            return None
+    elif float(low).is_integer() and float(high).is_integer():
         return None
     kept = sorted({_as_written(v) for v in (low, high)})
     return (f"{out_path.name}: the result lies within [{float(low):.3g}, {float(high):.3g}]: as {written} it keeps only the whole "

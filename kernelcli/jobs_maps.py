@@ -325,10 +325,10 @@ def run_maps_job(
                 from .io.images import write_tiff_pages
 
                 write_tiff_pages(out_path, maps, force=force)
+                float32_tiff_note(report, out_path, maps)  # (the single map's note; several maps went without it)
             if rescale not in (None, "none"):  # given, and nothing done: the maps are written raw
                 report.notes.append(f"{out_path.name}: --rescale {rescale} is for one map in an image; several maps are "
                                     "written as they are")
-            float32_tiff_note(report, out_path, maps)  # (the single map's note; several maps went without it)
     if montage_path is not None:
         from .montage import render_montage, write_sheet
 

@@ -75,9 +75,9 @@ def check_spacing(spacing: Sequence[float]) -> tuple[float, float, float]:
     >>> check_spacing((1, 0.8, 0.8))
     (1.0, 0.8, 0.8)
     """
-    wrong = isinstance(spacing, (str, bytes)) or not all(isinstance(v, numbers.Real) and not isinstance(v, bool)
-                                                        for v in (spacing if hasattr(spacing, "__iter__") else [spacing]))
-    items = () if wrong else tuple(float(v) for v in spacing)  # "111" was three sizes of 1 mm
+    values = None if isinstance(spacing, (str, bytes)) or not hasattr(spacing, "__iter__") else list(spacing)  # "111": 3 x 1 mm
+    numeric = values is not None and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
+    items = tuple(float(v) for v in values) if numeric else ()
     if len(items) != 3 or not all(math.isfinite(v) and v > 0 for v in items):
         raise UsageError(f"spacing {spacing!r}: expected three positive voxel sizes in mm (dz, dy, dx)")
     return items  # type: ignore[return-value]

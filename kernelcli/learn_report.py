@@ -164,7 +164,9 @@ def kernel_name(text: str) -> str:
     return name or "learned"
 
 
-#: longest kernel name a kernel file takes (kernelcli.catalog_format.MAX_NAME_LENGTH)
+
+
+#: longest kernel name a kernel file takes (kernelcli.catalog_format.MAX_NAME_LENGTH: a layer below may not import it)
 MAX_NAME_LENGTH = 64
 
 

@@ -46,7 +46,8 @@ def _whole(name: str, value: Any, minimum: int) -> int:
     except TypeError:
         whole = None
     if whole is not None and abs(whole) > MAX_SIZE:
-        raise UsageError(f"{name} must be an integer of at most {MAX_DIGITS} digits, got one of {len(str(abs(whole) // 10**MAX_DIGITS)) + MAX_DIGITS}")
+        digits = int(abs(whole).bit_length() * 0.30103) + 1  # at most one too many; str() refuses ints past 4300 digits
+        raise UsageError(f"{name} must be an integer of at most {MAX_DIGITS} digits, got one of about {digits}")
     if whole is None or whole < minimum:
         raise UsageError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return whole

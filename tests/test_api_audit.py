@@ -93,6 +93,7 @@ def test_the_3d_separable_passes_stay_within_a_float_range(paths):
     (lambda: __import__("kernelcli").summarize(None), KernelcliError, "spec None: expected a NetworkSpec"),
     (lambda: __import__("kernelcli").load_kernel(5), KernelcliError, "kernel spec 5: expected a string"),
     (lambda: __import__("kernelcli.kernel_build").kernel_build.gaussian_mm(1.0, "111"), UsageError, "spacing '111'"),
+    (lambda: __import__("kernelcli.kernel_build").kernel_build.gaussian_mm(1.0, 1.0), UsageError, "spacing 1.0"),
     (lambda: __import__("kernelcli.kernel_build").kernel_build.gaussian_mm(True, (1, 1, 1)), KernelcliError, "sigma True"),
 ])
 def test_arguments_that_cannot_be_meant_are_refused(call, error, words):

@@ -701,3 +701,10 @@ class TestKernelFileUse:
         r = invoke("learn", "in.npy", "t.npy", "-f", "3", "--out", "k.json")
         assert r.exit_code == 0 and "note:" not in r.stderr
         assert "convolve gives" not in (tmp_path / "k.json").read_text()
+
+
+def test_the_name_limit_is_the_kernel_files():
+    # learn_report keeps its own copy (a layer below the catalogue may not import it): the two must agree
+    from kernelcli import catalog_format, learn_report
+
+    assert learn_report.MAX_NAME_LENGTH == catalog_format.MAX_NAME_LENGTH

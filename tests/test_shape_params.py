@@ -566,7 +566,8 @@ class TestFormulaArguments:
         # dense_params and flatten_size took anything: (-5 + 1) * 3 = -12
         (lambda: shapes.dense_params(-5, 3), "n_in must be an integer >= 1, got -5"),
         (lambda: shapes.flatten_size((4, 0)), "size must be an integer >= 1, got 0"),
-        (lambda: shapes.conv_params(10**40, 8, 3), "in_channels must be an integer of at most 30 digits, got one of 41"),
+        (lambda: shapes.conv_params(10**40, 8, 3), "in_channels must be an integer of at most 30 digits, got one of about 41"),
+        (lambda: shapes.dense_params(10**5000, 3), "n_in must be an integer of at most 30 digits, got one of about 5001"),
     ])
     def test_refused(self, call, message):
         from kernelcli.errors import UsageError

@@ -196,7 +196,7 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
         except click.exceptions.ClickException as exc:
             from ._common import error, failure_record, print_json
 
-            if type(exc).__name__ == "NoArgsIsHelpError":  # `kernelcli shape` alone: the help, as Click shows it
+            if isinstance(exc, getattr(click.exceptions, "NoArgsIsHelpError", ())):  # `kernelcli shape` alone: the help
                 sys.stderr.write(exc.format_message().rstrip("\n") + "\n")
                 return exc.exit_code
             error(click_error_line(exc))

@@ -277,15 +277,16 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
     from ..errors import UsageError
     from ..jobs import safe_stem
 
-    from ..tiled.files import _advice
+    from ..tiled.files import instead_of_tiles
 
-    # why this input went tile by tile (its size, or --tiled/--chunks/a Zarr store), and what to do instead
-    instead = _advice(input, out, chunks, scheduler)
+    def instead() -> str:  # why this input went tile by tile (its size, or --tiled/--chunks/a Zarr store): what to do
+        return instead_of_tiles(input, out, chunks, scheduler)
+
     extra = [name for name, value in given.items() if value is not None]
     if extra:
-        raise UsageError(f"{', '.join(extra)}: not available on the tiled path, which takes one --kernel and --then steps; {instead}")
+        raise UsageError(f"{', '.join(extra)}: not available on the tiled path, which takes one --kernel and --then steps; {instead()}")
     if len(specs) != 1:
-        raise UsageError(f"the tiled path takes one --kernel (and --then steps); got {len(specs)}; {instead}")
+        raise UsageError(f"the tiled path takes one --kernel (and --then steps); got {len(specs)}; {instead()}")
     conv = {"stride": options.stride, "padding": options.padding, "pad_mode": options.pad_mode,
             "pad_value": options.pad_value, "dilation": options.dilation, "flip": options.flip, "paths": options.paths}
     notes: list[str] = []
@@ -312,7 +313,7 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
 
         if not steps:  # (--layout zyx would make it a 3-D correlation over slices: another computation)
             raise UsageError(f"{first.name}: a {'x'.join(map(str, first.shape))} kernel sums over the channels of an image "
-                             f"(a layer's filter), which the tiled path does not do; {instead}")
+                             f"(a layer's filter), which the tiled path does not do; {instead()}")
         for step in steps:
             if step.kernel is not None:
                 x = arrays.conv2d(x, step.kernel.array(), **conv, chunks=tile, notes=notes)

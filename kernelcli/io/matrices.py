@@ -1,5 +1,5 @@
 """Text matrices: ``.csv``/``.txt`` in (comma, semicolon or whitespace separated, ``#``
-comments), ``.csv`` out, and the short number format the terminal tables use.
+comments), ``.csv`` out, and the number format of both files and terminal tables: the shortest text that reads back to the same value.
 
 A matrix is parsed cell by cell with a clear error naming the line and the cell; NaN,
 infinities, NUL bytes, non-UTF-8 text, ragged rows, empty cells (``1,,3``) and a line that

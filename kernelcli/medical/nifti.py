@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, InputError, UsageError, WriteError
+from ..io.common import one_line
 from ..volume_inputs import volume_suffix
 from .nifti_geometry import (  # noqa: F401 - the geometry readers, importable from here as before
     AFFINE_TOLERANCE, VOXEL_SIZE_TOLERANCE, NiftiGeometry, nifti_affine, nifti_geometry, nifti_spacing, stored_pixdim,
@@ -118,15 +119,6 @@ def _open(nib: Any, p: Path) -> Any:
     except Exception as exc:  # nibabel raises ImageFileError, HeaderDataError, OSError, EOFError...
         kind = "MGH" if volume_suffix(p) in (".mgz", ".mgh") else "NIfTI"
         raise ImageReadError(f"{p}: not a readable {kind} file: {one_line(exc)}") from None
-
-
-def one_line(exc: BaseException) -> str:
-    """A library's message on one line (nibabel's for a truncated file spans two).
-
-    >>> one_line(ValueError("Expected 100 bytes, got 20 bytes from object\\n - could the file be damaged?"))
-    'Expected 100 bytes, got 20 bytes from object - could the file be damaged?'
-    """
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 @contextlib.contextmanager

@@ -138,7 +138,7 @@ def run_tiled(
     if str(input_path) == "-" or (out is not None and str(out) == "-"):
         raise UsageError("the tiled path reads and writes files, not pipes ('-')")
     input_path, out = resolve(input_path), resolve(out)  # s3://... as given (a Path folds the '//'); file:// local
-    advice = _advice(input_path, out, chunks, scheduler)
+    advice = instead_of_tiles(input_path, out, chunks, scheduler)
     out = _output(input_path, out, name or label, advice, fmt)
     _check_output(out, input_path, force)
     if rescale == "minmax" and stores.is_chunked(out):
@@ -152,12 +152,12 @@ def run_tiled(
         close()
 
 
-def _advice(input_path: Any, out: Any, chunks: Any, scheduler: str | None) -> str:
+def instead_of_tiles(input_path: Any, out: Any, chunks: Any, scheduler: str | None) -> str:
     """What to do instead of the tiled path, ending a refusal: leave out the options that chose it, or, where
     the input took it by itself for its size, raise the memory cap.  (``--tiled`` is not passed down:
     an input under the cap without ``--chunks``, ``--scheduler`` or a Zarr store took it for ``--tiled``.)
 
-    >>> _advice(Path("a.png"), Path("o.zarr"), None, None)
+    >>> instead_of_tiles(Path("a.png"), Path("o.zarr"), None, None)
     'write another format than .zarr (only the tiled path writes it), or give a Zarr, TIFF or .npy input'
     """
     from .urls import as_url
