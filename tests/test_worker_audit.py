@@ -183,3 +183,24 @@ def test_quiet_silences_the_compiling_note(invoke, capsys):
         assert "compiling the numeric core" in capsys.readouterr().err
     finally:
         jitcache.QUIET = False
+
+
+def test_two_control_groups_without_limits_are_alike(tmp_path):
+    # the whole cgroup path was compared: another terminal's systemd scope (no limit) ran every call cold
+    root = tmp_path / "cgroup"
+    for scope, memory in (("a.scope", "max"), ("b.scope", "max"), ("c.scope", "1073741824")):
+        (root / "user.slice" / scope).mkdir(parents=True)
+        (root / "user.slice" / scope / "memory.max").write_text(memory + "\n")
+        (root / "user.slice" / scope / "cpu.max").write_text("max 100000\n")
+    (root / "cgroup.controllers").write_text("cpu memory pids\n")
+    (root / "user.slice" / "pids.max").write_text("4000\n")
+    a, b, c = (protocol.cgroup_limits(f"0::/user.slice/{s}\n", root=str(root)) for s in ("a.scope", "b.scope", "c.scope"))
+    assert a == b == "pids.max=4000"
+    assert c == "memory.max=1073741824 pids.max=4000"  # systemd-run -p MemoryMax=1G: not the worker's, refused
+    assert protocol.cgroup_limits("0::/gone.scope\n", root=str(root)) == "0::/gone.scope\n"  # unreadable: the path decides
+    v1 = tmp_path / "v1"
+    (v1 / "memory" / "job").mkdir(parents=True)
+    (v1 / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")
+    (v1 / "memory" / "job" / "memory.limit_in_bytes").write_text("536870912\n")
+    assert protocol.cgroup_limits("4:memory:/job\n", root=str(v1)) == "memory.limit_in_bytes=536870912"
+    assert protocol.cgroup_limits("4:memory:/\n", root=str(v1)) == ""

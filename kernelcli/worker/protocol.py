@@ -260,7 +260,7 @@ def identity(pid: int | str = "self") -> dict[str, str]:
                 if name in IDENTITY_LINES:
                     found[name] = " ".join(value.split())
         with open(f"/proc/{pid}/cgroup", encoding="utf-8", errors="replace") as f:
-            found["cgroup"] = f.read()
+            found["cgroup"] = cgroup_limits(f.read())
     except OSError:
         return {}
     for name in NAMESPACES:
@@ -273,6 +273,61 @@ def identity(pid: int | str = "self") -> dict[str, str]:
     except (OSError, AttributeError):
         pass
     return found
+
+
+#: the limits a control group sets, by controller (cgroup v1) or for the unified hierarchy (v2, key ""): a call
+#: must not escape its caller's memory, CPU or process limits, but two groups that set none are alike
+CGROUP_LIMITS = {
+    "": ("memory.max", "memory.high", "memory.swap.max", "cpu.max", "pids.max"),
+    "memory": ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes"),
+    "cpu": ("cpu.cfs_quota_us",),
+    "pids": ("pids.max",),
+}
+
+
+def cgroup_limits(text: str, root: str = "/sys/fs/cgroup") -> str:
+    """The limits that bind a process, from its ``/proc/PID/cgroup`` ``text``: for each limit file, the
+    tightest value set on its group or a group above it (``max``/unlimited left out), so that two terminals'
+    systemd scopes without limits compare equal and a ``systemd-run -p MemoryMax=1G`` scope does not.  Where
+    the groups cannot be read under ``root``, the text itself (the paths: a different group counts as different).
+
+    >>> cgroup_limits("0::/user.slice", root="/nonexistent")
+    '0::/user.slice'
+    """
+    tightest: dict[str, str] = {}
+    for line in text.splitlines():
+        _, controllers, path = line.split(":", 2) if line.count(":") >= 2 else ("", "?", line)
+        for controller in controllers.split(",") if controllers else [""]:
+            files = CGROUP_LIMITS.get(controller)
+            if files is None:
+                continue
+            base = os.path.join(root, controller) if controller else (root if os.path.exists(os.path.join(root, "cgroup.controllers"))
+                                                                     else os.path.join(root, "unified"))
+            folder = os.path.normpath(base + "/" + path.strip("/"))
+            if not os.path.isdir(folder):
+                return text
+            while True:
+                for name in files:
+                    try:
+                        with open(os.path.join(folder, name), encoding="ascii", errors="replace") as f:
+                            value = f.read().strip()
+                    except OSError:
+                        continue
+                    if value and not value.startswith(("max", "-1", "9223372036854")):  # none set ("max 100000" too)
+                        tightest[name] = min(value, tightest.get(name, value), key=_limit_order)
+                if os.path.normpath(folder) == os.path.normpath(base):
+                    break
+                folder = os.path.dirname(folder)
+    return " ".join(f"{name}={value}" for name, value in sorted(tightest.items()))
+
+
+def _limit_order(value: str) -> float:
+    """A limit file's value as a number to compare (``cpu.max``'s ``quota period``: their ratio)."""
+    parts = value.split()
+    try:
+        return float(parts[0]) / float(parts[1]) if len(parts) == 2 else float(parts[0])
+    except (ValueError, ZeroDivisionError, IndexError):
+        return float("inf")
 
 
 def identity_difference(mine: dict[str, str], theirs: dict[str, str]) -> str | None:
