@@ -265,7 +265,7 @@ def _check_channels_before_work(out_path: Path, loaded: Any, layout: str | None,
     data = loaded.data
     if out_path.suffix.lower() not in IMAGE_SUFFIXES or data.ndim != 3:
         return
-    chosen = input_layout(data, loaded.kind, layout, str(loaded.path), loaded.format) if loaded.kind == "array" or layout else "hwc"
+    chosen = input_layout(data, loaded.kind, layout, str(loaded.path), loaded.format)
     if chosen == "zyx" and volume:
         return
     check_image_channels(out_path, data.shape[0] if chosen in ("chw", "zyx") else data.shape[2])

@@ -326,7 +326,7 @@ def laplacian_of_gaussian_factors(sigma_mm: float, spacing: Sequence[float], tru
 _SIZE_SPEC = re.compile(r"\s*(gaussian|box|fwhm|log)\s*:\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*(mm|vox)\s*", re.IGNORECASE)
 #: volume kinds whose weights sum to 1: results stay in the input's units (HU)
 SMOOTHING = ("gaussian_mm", "box_mm", "gaussian_vox", "box_vox")
-#: volume kinds computed in mm whatever the kernel: derivatives
+#: volume kinds that are derivatives (never renormalised as smoothing; log_vox is in voxels, the others in mm)
 DERIVATIVES = ("gradient", "sobel_mm", "log_mm", "log_vox")
 
 

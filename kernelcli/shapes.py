@@ -53,6 +53,11 @@ def _whole(name: str, value: Any, minimum: int) -> int:
     return whole
 
 
+def _is_bool(value: Any) -> bool:
+    """True for a bool, numpy's too (told by its type's name: no numpy import here)."""
+    return isinstance(value, bool) or (type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"))
+
+
 def _flag(name: str, value: Any) -> bool:
     """``value`` if it is a bool (numpy's too), else a UsageError: ``ceil_mode="no"`` counted as true.
 
@@ -61,7 +66,7 @@ def _flag(name: str, value: Any) -> bool:
     ...
     kernelcli.errors.UsageError: bias must be True or False, got 1
     """
-    if isinstance(value, bool) or (type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")):
+    if _is_bool(value):
         return bool(value)
     raise UsageError(f"{name} must be True or False, got {value!r}")
 
@@ -299,7 +304,7 @@ def conv_transpose_output_size(size: int, f: int, *, stride: int = 1, padding: i
 
 def _integer(value: Any) -> int | None:
     """``value`` as an int when it is an integer (numpy integers too, not bools), else None."""
-    if isinstance(value, bool) or (type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")):  # numpy's bool, without importing numpy
+    if _is_bool(value):
         return None
     try:
         return operator.index(value)

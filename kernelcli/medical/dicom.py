@@ -17,9 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, MissingExtra
-from .dicom_tags import (  # noqa: F401 - the header readers (series.py takes them from here)
-    _first, _functional, _numbers, _orientation, _pixel_spacing, _position, _rescale, _scale_number, _slice_gap,
-)
+from .dicom_tags import _first, _numbers, _orientation, _pixel_spacing, _position, _rescale, _scale_number, _slice_gap
 from .geometry import dicom_affine as _dicom_affine, normal_of, stack_slices
 from .pydicom_notes import PydicomWarnings, pydicom_line
 from .volume import Volume, check_volume_memory, require as _require

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, InputError, UsageError
-from .dicom import _dcmread, _orientation, _pixel_spacing, _pixels, _position, _rescale, _slice_gap, assemble
+from .dicom import _dcmread, _pixels, assemble
+from .dicom_tags import _orientation, _pixel_spacing, _position, _rescale, _slice_gap
 from .pydicom_notes import PydicomWarnings
 from .volume import Volume
 

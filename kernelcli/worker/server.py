@@ -185,11 +185,11 @@ class Server:
 
     def _unlink_if_mine(self, listener: socket.socket) -> None:
         # Another worker may have replaced the socket since (worker start after a stop).
-        try:
-            if os.stat(self.path).st_ino == self._inode:
+        if self._socket_is_mine():
+            try:
                 os.unlink(self.path)
-        except OSError:
-            pass
+            except OSError:
+                pass
 
     def _reap(self) -> None:
         while self.children or self.spare is not None:
