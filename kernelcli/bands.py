@@ -1,6 +1,6 @@
 """A 2-D convolution computed a band of output rows at a time, equal byte for byte to the whole.
 
-A writer that turns each band into 8-bit pixels at once (:func:`kernelcli.io.images.picture_8bit`)
+A writer that turns each band into 8-bit pixels at once (:func:`kernelcli.io.pictures.picture_8bit`)
 never holds the whole float result: for a 12 MP RGB photo that is 144 MB written and read
 back, whose fresh pages the kernel must fault in (and, with transparent huge pages on a
 fragmented machine, compact first), a pass for its minimum and maximum, and a conversion

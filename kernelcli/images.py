@@ -7,7 +7,9 @@ kernelcli nothing imports this module; new code imports from ``kernelcli.io``:
 ==========================  ===================================================
 ``io.formats``              ``read_input``, ``write_output``, ``check_output_path``
 ``io.common``               ``Loaded``, ``Written``, ``check_input_path``, ``stat_input``
-``io.images``               Pillow decode/encode, ``Encoding``, ``to_integer_range``
+``io.images``               Pillow decoding
+``io.image_writing``        Pillow encoding, ``Encoding``
+``io.integer_range``        ``to_integer_range``
 ``io.arrays``               ``.npy``
 ``io.matrices``             ``.csv``/``.txt`` and the number formats
 ``io.naming``/``io.outputs``  suffix tables; the output check and atomic write
@@ -42,14 +44,9 @@ from .io.decode import (  # noqa: F401
     _sixteen_bit_colour,
     sniff_format,
 )
-from .io.images import (  # noqa: F401
-    _BLOCK,
-    Encoding,
-    _image_to_array,
-    _to_pil,
-    read_image as _read_image,
-    to_integer_range,
-)
+from .io.image_writing import Encoding, _to_pil  # noqa: F401
+from .io.images import _image_to_array, read_image as _read_image  # noqa: F401
+from .io.integer_range import _BLOCK, to_integer_range  # noqa: F401
 from .io.matrices import (  # noqa: F401
     MATRIX_PARSE_FACTOR,
     MAX_MATRIX_BYTES,

@@ -40,7 +40,7 @@ class ConvolveOptions:
     layout: str | None = None
     #: the path policy passed to the API (``"cold"`` from the CLI; see kernelcli._core.policy)
     paths: Any = None
-    #: how image outputs are encoded (an :class:`kernelcli.io.images.Encoding`; None: the defaults)
+    #: how image outputs are encoded (an :class:`kernelcli.io.image_writing.Encoding`; None: the defaults)
     encoding: Any = None
 
     def __post_init__(self) -> None:
@@ -256,9 +256,9 @@ def _named(src: Path, call: Callable[[], Any]) -> Any:
 
 def _check_channels_before_work(out_path: Path, loaded: Any, layout: str | None, volume: bool) -> None:
     """Refuse, before any work, a per-channel result an image output cannot hold as channels
-    (:func:`kernelcli.io.images.check_image_channels`): it has the input's channels, in its layout.
+    (:func:`kernelcli.io.image_writing.check_image_channels`): it has the input's channels, in its layout.
     A ``zyx`` volume with a 3-D operation of its own is left to the writer."""
-    from .io.images import check_image_channels
+    from .io.image_writing import check_image_channels
     from .io.naming import IMAGE_SUFFIXES
     from .layout import input_layout
 

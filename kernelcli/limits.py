@@ -5,7 +5,7 @@ exhaust the machine.
 limit                      default                                          changed with
 =========================  ===============================================  ==========================
 memory of one operation    3/4 of the physical RAM                          ``KERNELCLI_MAX_MEMORY``
-decoded image pixels       :data:`kernelcli.io.images.DEFAULT_MAX_PIXELS`   ``--max-pixels``
+decoded image pixels       :data:`kernelcli.io.decode.DEFAULT_MAX_PIXELS`   ``--max-pixels``
 volume voxels              :data:`DEFAULT_MAX_VOXELS`                       ``KERNELCLI_MAX_MEMORY``
 =========================  ===============================================  ==========================
 

@@ -8,7 +8,7 @@ scale as the input; tiny matrices are enlarged by whole cells (nearest neighbour
 maps reduced with area averaging.
 
 Pure rendering: arrays in, a Pillow image out.  :func:`write_sheet` saves it atomically through
-:func:`kernelcli.io.images.write_picture`,
+:func:`kernelcli.io.image_writing.write_picture`,
 like every output.
 
 Example
@@ -230,10 +230,10 @@ def _label(draw, x: int, y: int, width: int, name: str, detail: str, font, small
 
 def write_sheet(path: str | os.PathLike, image, *, force: bool = False, encoding=None) -> None:
     """Save a rendered sheet atomically (temporary file, then rename) in the format its suffix names,
-    encoded as ``encoding`` (a :class:`kernelcli.io.images.Encoding`; fast PNG, JPEG quality 95 by default).
+    encoded as ``encoding`` (a :class:`kernelcli.io.image_writing.Encoding`; fast PNG, JPEG quality 95 by default).
 
     Raises OutputRefused when ``path`` exists and ``force`` is False.
     """
-    from .io.images import write_picture
+    from .io.image_writing import write_picture
 
     write_picture(path, image, force=force, encoding=encoding)

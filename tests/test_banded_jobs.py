@@ -56,7 +56,7 @@ def test_the_jitted_conversion_is_to_integer_range(absolute):
     """Value by value and count by count, round half to even at every half level, past 2**22 and
     2**23, signed zeros; into bytes and into RGBX words."""
     from kernelcli._core.eightbit import rows_to_rgbx, rows_to_uint8
-    from kernelcli.io.images import to_integer_range
+    from kernelcli.io.integer_range import to_integer_range
 
     rng = np.random.default_rng(12)
     edges = [-0.0, 0.0, -0.4999, 0.49999997, 254.49998, 255.5, 256.5, 2**22 - 0.5, 2**22, 2**22 + 1, 4194307.0,

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from kernelcli.io.images import to_integer_range
+from kernelcli.io.integer_range import to_integer_range
 
 
 def reference(values, bit_depth, rescale):
@@ -83,13 +83,13 @@ def test_an_8_bit_image_made_in_strips_holds_the_whole_array_values(tmp_path, mo
     beside it): the pixels and the clip counts are those of the whole-array conversion."""
     from PIL import Image
 
-    from kernelcli.io import images
+    from kernelcli.io import image_writing
 
     shape = (157, 61) if channels is None else (157, 61, channels)
     x = np.random.default_rng(5).normal(100, 200, shape).astype(np.float32)
     x[::5] = 0
-    monkeypatch.setattr(images, "_STRIP_BYTES", 61 * 4 * 3 * 7)  # 7 rows (or 21) at a time: many strips
-    info = images.write_image(tmp_path / "x.png", x, rescale=rescale)
+    monkeypatch.setattr(image_writing, "_STRIP_BYTES", 61 * 4 * 3 * 7)  # 7 rows (or 21) at a time: many strips
+    info = image_writing.write_image(tmp_path / "x.png", x, rescale=rescale)
     want, low, high = reference(x, 8, rescale)
     got = np.asarray(Image.open(tmp_path / "x.png"))
     np.testing.assert_array_equal(got, want[..., 0] if channels == 1 else want)
@@ -114,19 +114,19 @@ def test_an_8_bit_picture_encodes_the_same_bytes_as_from_an_array(tmp_path, chan
     the very bytes Pillow writes from the whole-array conversion."""
     from PIL import Image
 
-    from kernelcli.io import images
+    from kernelcli.io import image_writing
 
     shape = (123, 77) if channels is None else (123, 77, channels)
     x = np.random.default_rng(8).normal(100, 120, shape).astype(np.float32)
-    info = images.write_image(tmp_path / f"x{suffix}", x, rescale="clip")
+    info = image_writing.write_image(tmp_path / f"x{suffix}", x, rescale="clip")
     want, low, high = reference(x, 8, "clip")
-    fmt = images.IMAGE_SUFFIXES[suffix]
-    if images.Encoding().own_png(fmt):  # kernelcli's own PNG encoder, from the whole 8-bit array
+    fmt = image_writing.IMAGE_SUFFIXES[suffix]
+    if image_writing.Encoding().own_png(fmt):  # kernelcli's own PNG encoder, from the whole 8-bit array
         with open(tmp_path / f"want{suffix}", "wb") as f:
-            images.write_png(f, want[..., 0] if channels == 1 else want)
+            image_writing.write_png(f, want[..., 0] if channels == 1 else want)
     else:
         Image.fromarray(want[..., 0] if channels == 1 else want).save(tmp_path / f"want{suffix}", format=fmt,
-                                                                       **images.Encoding().save_options(fmt))
+                                                                       **image_writing.Encoding().save_options(fmt))
     assert (tmp_path / f"x{suffix}").read_bytes() == (tmp_path / f"want{suffix}").read_bytes()
     assert (info.low_clipped, info.high_clipped, info.nonzero, info.dtype) == (low, high, int(np.count_nonzero(x)), "uint8")
 

@@ -4,7 +4,7 @@ Also the loops' rounding of a result row into an integer ``dtype=`` (:func:`stor
 the jitted twin of :func:`kernelcli._core.numpy_impl.round_clip`): the same rule, fused into the
 row loops so that no float result is written to memory.
 
-The jitted twin of :func:`kernelcli.io.images.to_integer_range` for 8 bits (``clip`` and
+The jitted twin of :func:`kernelcli.io.integer_range.to_integer_range` for 8 bits (``clip`` and
 ``abs``), used by :func:`kernelcli.io.pictures.picture_8bit` on bands the jitted core
 computed: numpy makes about seven passes over a band (round, two comparisons and their
 counts, the non-zero count, the clipping cast), and writes into every fourth byte of the

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = 'c0f35b612f4eebd918f7b972b2b788779fa5f4b82b40221faa5edb24088e0375'
+LOOP_SOURCES = 'a7bd37a73920c8d9cdb16f63a8581fae4f88922d5b0260164ca35efb3506e140'
 
 
 _ENTRIES: dict = {}

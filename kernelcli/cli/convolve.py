@@ -132,7 +132,7 @@ def convolve(
     a --montage picture (without --out, only the montage is written).
     """
     from ..errors import UsageError
-    from ..io.images import Encoding
+    from ..io.image_writing import Encoding
     from ..jobs_common import ConvolveOptions
     from ..volume_inputs import is_volume_input
     from ..shapes import parse_padding

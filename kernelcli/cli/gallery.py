@@ -53,7 +53,7 @@ def gallery(
     own minimum (black) to its own maximum (white), and labelled with its name, family,
     size and range.
     """
-    from ..io.images import Encoding
+    from ..io.image_writing import Encoding
     from ..jobs_maps import gallery_file
 
     report = gallery_file(input, out=out, family=family, pad_mode=pad_mode, tile=tile, force=force, max_pixels=max_pixels,

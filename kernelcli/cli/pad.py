@@ -79,7 +79,7 @@ def pad(
     from functools import partial
 
     from ..errors import UsageError
-    from ..io.images import Encoding
+    from ..io.image_writing import Encoding
     from ..jobs import pad_file
     from ..layout import canonical_layout
     from ..modes import canonical_pad_mode

@@ -86,7 +86,7 @@ def pool(
     Several inputs, folders or quoted patterns are processed in parallel into --out-dir."""
     from functools import partial
 
-    from ..io.images import Encoding
+    from ..io.image_writing import Encoding
     from ..jobs import pool_file
     from ..layout import canonical_layout
     from ..modes import canonical_pool_op, canonical_rescale

@@ -6,9 +6,10 @@ module              what it owns
 ``io.formats``      ``read_input`` / ``write_output`` / ``check_output_path``: the
                     extension picks the reader or writer below
 ``io.common``       ``Loaded``, ``Written``, the input-path check, the memory estimate
-``io.images``       Pillow decode/encode: bit depth, EXIF, multi-frame, ``Encoding``,
-                    ``to_integer_range``; rendered pictures (montages, sheets) and
-                    multi-page TIFFs of feature maps
+``io.images``       Pillow decoding: bit depth, EXIF, multi-frame
+``io.image_writing`` Pillow encoding: ``Encoding``, ``write_image``; rendered pictures
+                    (montages, sheets) and multi-page TIFFs of feature maps
+``io.integer_range`` ``to_integer_range``: values into uint8/uint16 (clip or rescale)
 ``io.decode``       opening an image and its checks before decoding; a JPEG decoded
                     early on a second thread while a cold call imports numpy
 ``io.pillow``       Pillow's ``Image`` imported without its EXIF tag tables, and the
@@ -61,7 +62,7 @@ _LAZY = {
     "check_input_path": "kernelcli.io.common",
     "Loaded": "kernelcli.io.common",
     "Written": "kernelcli.io.common",
-    "Encoding": "kernelcli.io.images",
+    "Encoding": "kernelcli.io.image_writing",
     "write_output": "kernelcli.io.formats",
     "read_volume": "kernelcli.medical.volume",
     "Volume": "kernelcli.medical.volume",

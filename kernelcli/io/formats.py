@@ -3,8 +3,8 @@
 =================  ==========================================  ====================
 extension          reader / writer                             module
 =================  ==========================================  ====================
-.png .jpg .jpeg    :func:`~kernelcli.io.images.read_image` /   ``io.images``
-.tif .tiff .bmp    :func:`~kernelcli.io.images.write_image`
+.png .jpg .jpeg    :func:`~kernelcli.io.images.read_image` /   ``io.images`` /
+.tif .tiff .bmp    :func:`~kernelcli.io.image_writing.write_image`  ``io.image_writing``
 .gif               read only
 .npy               ``read_npy`` / ``write_npy``                ``io.arrays``
 .csv .txt          ``read_matrix`` / ``write_matrix_csv``      ``io.matrices``
@@ -37,7 +37,8 @@ from ..errors import ImageReadError, InputError, KernelcliError, UsageError
 from ..limits import default_max_bytes
 from .common import Loaded, Written, check_input_path, one_line
 from .arrays import read_npy, write_npy
-from .images import Encoding, read_image, write_image
+from .image_writing import Encoding, write_image
+from .images import read_image
 from .matrices import read_matrix, write_matrix_csv
 from .naming import ARRAY_SUFFIXES, INPUT_SUFFIXES, MATRIX_SUFFIXES, OUTPUT_SUFFIXES
 
@@ -46,7 +47,7 @@ def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_by
     """Read an image, ``.npy`` array or text matrix into a :class:`~kernelcli.io.common.Loaded`.
 
     ``max_pixels`` caps the decoded image size (decompression-bomb guard, default
-    :data:`kernelcli.io.images.DEFAULT_MAX_PIXELS`); ``max_bytes`` caps the memory a run may
+    :data:`kernelcli.io.decode.DEFAULT_MAX_PIXELS`); ``max_bytes`` caps the memory a run may
     need, estimated before decoding (default :func:`kernelcli.limits.default_max_bytes`).
     Raises only our own errors.
     """

@@ -1,13 +1,13 @@
 """An 8-bit picture made from a result band by band, then encoded: no whole float result.
 
-:func:`kernelcli.io.images.write_image` turns a float result into 8-bit pixels value by value
-(:func:`~kernelcli.io.images.to_integer_range`), so the pixels of a band of rows depend on
+:func:`kernelcli.io.image_writing.write_image` turns a float result into 8-bit pixels value by value
+(:func:`~kernelcli.io.integer_range.to_integer_range`), so the pixels of a band of rows depend on
 that band only.  Here the bands come from :class:`kernelcli.bands.Bands` as they are
 computed: each is checked for non-finite values, its minimum and maximum taken, and it is
 converted while still in the CPU cache, straight into what the encoder reads: the 8-bit
 array of a grey picture or of kernelcli's PNG encoder; for a JPEG from the jitted core, RGBX
 words that Pillow encodes from as its own image memory (:mod:`kernelcli._core.eightbit`
-converts them in one pass); else Pillow's RGB image memory through its raw unpacker.  The encoded bytes are those :func:`~kernelcli.io.images.write_image`
+converts them in one pass); else Pillow's RGB image memory through its raw unpacker.  The encoded bytes are those :func:`~kernelcli.io.image_writing.write_image`
 writes from the whole result (tested for every format).
 
 Only what ``write_image`` converts value by value goes this way (:func:`takes_bands`): an
@@ -44,7 +44,8 @@ from ..bands import Bands, ahead
 from ..ndsupport import min_max
 from ..records import record
 from .common import Loaded, Written
-from .images import _STRIP_BYTES, Encoding, _unpack_rows, to_integer_range
+from .image_writing import _STRIP_BYTES, Encoding, _unpack_rows
+from .integer_range import to_integer_range
 from .naming import IMAGE_SUFFIXES
 from .outputs import atomic_write
 from .png import write_png
@@ -129,7 +130,7 @@ def _facts(block: np.ndarray, rescale: str) -> tuple | None:
 
 def whole_counts(values: np.ndarray, bit_depth: int, rescale: str, lo: float, hi: float) -> tuple[int, int, int]:
     """``(clipped low, clipped high, non-zero)`` of whole-number ``values`` whose minimum and maximum are
-    ``lo`` and ``hi``: the counts :func:`~kernelcli.io.images.to_integer_range` takes for ``rescale``
+    ``lo`` and ``hi``: the counts :func:`~kernelcli.io.integer_range.to_integer_range` takes for ``rescale``
     clip or abs (a whole number rounds to itself), without the passes the extremes rule out.
 
     A band of integer sums (:meth:`kernelcli.bands.Bands.as_sums`) is counted on the thread that
@@ -170,7 +171,7 @@ def _convert(block: np.ndarray, into: np.ndarray, rescale: str, jitted: bool,
 
 def write_picture_8bit(o: Path, picture: Picture, *, force: bool = False, encoding: Encoding | None = None) -> Written:
     """Encode ``picture`` to ``o`` (its suffix names the format) atomically, as
-    :func:`kernelcli.io.images.write_image` encodes 8-bit pixels."""
+    :func:`kernelcli.io.image_writing.write_image` encodes 8-bit pixels."""
     from PIL import Image
 
     o = Path(o)

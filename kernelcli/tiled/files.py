@@ -357,7 +357,7 @@ def _rescaled(result: Any, input_path: Any, input_dtype: Any, rescale: str | Non
     """The result as written, by the in-memory writers' rule (:func:`kernelcli.io.formats.write_output`):
     a ``.npy`` holds the raw result whatever ``--rescale`` says; a ``.zarr`` the raw result, or with
     ``clip``/``abs`` the integer image an image output gets: 16 bits for a 16-bit input (uint16 or int16:
-    a TIFF, a Zarr store or a ``.npy``), else 8 (:func:`kernelcli.io.images.write_image`)."""
+    a TIFF, a Zarr store or a ``.npy``), else 8 (:func:`kernelcli.io.image_writing.write_image`)."""
     import numpy as np
 
     if rescale in (None, "none") or not stores.is_chunked(out):
@@ -372,7 +372,7 @@ def _rescaled(result: Any, input_path: Any, input_dtype: Any, rescale: str | Non
 
 
 def _to_bits(block: Any, bits: int, rescale: str, check: Callable[[list[Any]], None]) -> Any:
-    from ..io.images import to_integer_range
+    from ..io.integer_range import to_integer_range
     from ..ndsupport import all_finite
 
     if not all_finite(block):

@@ -1,0 +1,342 @@
+"""Images out through Pillow (and kernelcli's own PNG encoder): bit depth, alpha, encoding.
+
+Outputs: PNG, JPEG, TIFF, BMP (results through :func:`write_image`); rendered pictures
+(montages, sheets: :func:`write_picture`) and multi-page TIFFs of feature maps
+(:func:`write_tiff_pages`).  :class:`Encoding` says how they are encoded (JPEG quality,
+PNG compression).  Images come in through :mod:`kernelcli.io.images`.
+
+Policies
+--------
+* RGBA: the colour channels are processed, alpha is carried through untouched when the
+  output has the input's size (otherwise dropped, with a note).  A result of 2 or 4 channels
+  (from an array) is refused for an image: its 2nd or 4th channel would be read as alpha.
+* Integer outputs are rounded and clipped, never wrapped
+  (:func:`kernelcli.io.integer_range.to_integer_range`).  A format that cannot hold the data
+  (16-bit into JPEG, floats into PNG, float64 or uint32 into TIFF) is refused with a
+  suggestion (TIFF or NPY).
+* Every file is written atomically (:func:`kernelcli.io.outputs.atomic_write`).
+
+Example
+-------
+>>> import tempfile, pathlib
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> info = write_image(folder / "a.png", np.array([[-3.0, 300.0, 7.0]]), rescale="clip")
+>>> info.dtype, info.low_clipped, info.high_clipped
+('uint8', 1, 1)
+>>> write_image(folder / "a.jpg", np.zeros((2, 2), np.uint16))
+Traceback (most recent call last):
+...
+kernelcli.errors.UsageError: ...a.jpg: JPEG cannot hold 16-bit data: write .tif or .png (16-bit) or .npy to keep it
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UsageError
+from ..modes import JPEG_QUALITY, PNG_COMPRESSION, canonical_compression
+from ..records import record
+from .common import Loaded, Written
+from .integer_range import _BLOCK, _MIN_BLOCKS_PER_THREAD, _WORK_PER_VALUE, to_integer_range
+from .naming import IMAGE_SUFFIXES
+from .outputs import atomic_write
+from .png import write_png
+
+
+@record(frozen=True)
+class Encoding:
+    """How image outputs are encoded: JPEG ``quality`` (1-100) and PNG ``compress``
+    (a name of :data:`kernelcli.modes.PNG_COMPRESSION`).
+
+    PNG ``fast`` (the default) is encoded by :mod:`kernelcli.io.png` (the Up filter, deflate
+    level 1), the other levels by Pillow (zlib at that level).
+
+    >>> Encoding().own_png("PNG"), Encoding(compress="best").save_options("PNG"), Encoding(quality=80).save_options("JPEG")
+    (True, {'compress_level': 9}, {'quality': 80})
+    """
+
+    quality: int = JPEG_QUALITY
+    compress: str = "fast"
+
+    def __post_init__(self) -> None:
+        if not 1 <= int(self.quality) <= 100:
+            raise UsageError(f"--quality: expected a JPEG quality from 1 to 100, got {self.quality}")
+        object.__setattr__(self, "compress", canonical_compression(self.compress))
+
+    def own_png(self, fmt: str) -> bool:
+        """True when an image of format ``fmt`` is encoded by :func:`kernelcli.io.png.write_png`, not Pillow."""
+        return fmt == "PNG" and self.compress == "fast"
+
+    def save_options(self, fmt: str) -> dict:
+        """The keyword arguments of Pillow's ``Image.save`` for format ``fmt`` (where Pillow encodes it)."""
+        if fmt == "PNG":
+            return {"compress_level": PNG_COMPRESSION[self.compress]}
+        if fmt == "JPEG":
+            return {"quality": int(self.quality)}
+        return {}
+
+
+def write_image(
+    o: Path,
+    arr: np.ndarray,
+    *,
+    like: Loaded | None = None,
+    rescale: str | None = None,
+    force: bool = False,
+    encoding: Encoding | None = None,
+) -> Written:
+    """Write ``arr`` to the image ``o`` (its suffix names the format) atomically.
+
+    Integer formats get the input's bit depth (or the result's, for uint8/uint16 results),
+    through ``rescale`` (default ``clip``: round, then clip; never wrap); an input without a
+    bit depth given a rescale gets 16 bits when it is a 16-bit integer array, else 8.
+    ``.tif`` with ``rescale="none"`` (or a result without a bit depth) holds the result's own
+    values (:func:`_raw_tiff`): float32, uint8, uint16 or int32, else refused.  A float result
+    from a matrix or array input is refused for PNG/JPEG/BMP unless a rescale is given;
+    16-bit data is refused for JPEG/BMP.
+    """
+    o = Path(o)
+    arr = np.asarray(arr)
+    encoding = encoding or Encoding()
+    info = Written(path=o, dtype=str(arr.dtype), total=int(arr.size))
+    fmt = IMAGE_SUFFIXES[o.suffix.lower()]
+    check_image_channels(o, 1 if arr.ndim == 2 else arr.shape[2])
+    alpha = like.alpha if like is not None else None
+    depth = like.bit_depth if like is not None and like.bit_depth else _DEPTHS.get(arr.dtype)
+    if fmt == "TIFF" and (rescale == "none" or (depth is None and rescale is None)):
+        image_data = _raw_tiff(arr, o, rescale)
+        if image_data.dtype.itemsize > 2:
+            alpha = None
+    else:
+        if depth is None:
+            if rescale is None:
+                source = f"{'an' if like.kind[:1] in 'aeiou' else 'a'} {like.kind} input" if like is not None else "this input"
+                keep = ".tif or .npy" if _tiff_type(arr.dtype) is not None else ".npy"
+                bits = _rescaled_depth(like)
+                raise UsageError(
+                    f"{o}: {fmt} cannot hold the {arr.dtype} values from {source} as they are: "
+                    f"write {keep} to keep them, or pass --rescale clip|abs|minmax (convolve, pool) for {'an' if bits == 8 else 'a'} "
+                    f"{bits}-bit image"
+                )
+            depth = _rescaled_depth(like)
+        if fmt in ("JPEG", "BMP") and depth == 16:
+            raise UsageError(f"{o}: {fmt} cannot hold 16-bit data: write .tif or .png (16-bit) or .npy to keep it")
+        channels = 1 if arr.ndim == 2 else arr.shape[2]
+        if depth == 8 and (rescale or "clip") != "minmax" and alpha is None and arr.ndim in (2, 3) and channels in (1, 3):
+            if encoding.own_png(fmt):
+                pixels = _to_8bit(arr, rescale or "clip", info)
+                atomic_write(o, lambda f: write_png(f, pixels), force=force)
+                return info
+            img = _to_pil_8bit(arr, rescale or "clip", info)
+            options = encoding.save_options(fmt)
+            atomic_write(o, lambda f: img.save(f, format=fmt, **options), force=force)
+            return info
+        image_data, info.low_clipped, info.high_clipped, info.nonzero = to_integer_range(arr, depth, rescale or "clip", nonzero=True)
+    if image_data.ndim == 3 and image_data.shape[2] == 1:
+        image_data = image_data[..., 0]
+    if alpha is not None and (alpha.shape != image_data.shape[:2] or fmt in ("JPEG", "BMP")):
+        alpha = None  # (a 32-bit BMP's fourth byte is read back as padding: Pillow reads it as RGB)
+    if alpha is not None and image_data.dtype == np.uint16 and not encoding.own_png(fmt):
+        alpha = None  # Pillow has no 16-bit grey + alpha mode to write: the job's note says so
+    if alpha is not None:
+        image_data = np.dstack([image_data, alpha.astype(image_data.dtype)])
+    info.dtype, info.alpha = str(image_data.dtype), alpha is not None
+    if encoding.own_png(fmt) and image_data.dtype != np.float32:
+        _check_storable(image_data, o, fmt, own_png=True)
+        atomic_write(o, lambda f: write_png(f, image_data), force=force)
+        return info
+    img = _to_pil(image_data, o, fmt)
+    del image_data  # Pillow holds its own copy now: not both while it encodes
+    options = encoding.save_options(fmt)
+    atomic_write(o, lambda f: img.save(f, format=fmt, **options), force=force)
+    return info
+
+
+#: the bit depth of a uint8 or uint16 result
+_DEPTHS = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}
+
+
+def _rescaled_depth(like: Loaded | None) -> int:
+    """The bit depth a rescale gives a result whose input has none: 16 for a 16-bit integer
+    array (an integer TIFF, a ``.npy``), else 8.
+
+    >>> from kernelcli.io.common import Loaded
+    >>> _rescaled_depth(Loaded(path=Path("a.npy"), data=np.zeros((2, 2), np.uint16), kind="array", format="NPY"))
+    16
+    """
+    return 16 if like is not None and like.dtype in ("uint16", "int16") else 8
+
+
+def _tiff_type(dtype: np.dtype) -> np.dtype | None:
+    """The type a TIFF holds a result of ``dtype`` in (None: none can here): float32 for any float
+    (float64 rounded to it: the job says so in a note) and bool (as 0/1), uint8/uint16 as they are,
+    int32 for int8/16/32.  Pillow writes no float64, uint32 or 64-bit integer TIFF.
+
+    >>> _tiff_type(np.dtype(np.int16)), _tiff_type(np.dtype(np.float64)), _tiff_type(np.dtype(np.uint32))
+    (dtype('int32'), dtype('float32'), None)
+    """
+    if dtype.kind in "bf":
+        return np.dtype(np.float32)
+    if dtype in _DEPTHS:
+        return dtype
+    if dtype.kind == "i" and dtype.itemsize <= 4:
+        return np.dtype(np.int32)
+    return None
+
+
+def _raw_tiff(arr: np.ndarray, o: Path, rescale: str | None) -> np.ndarray:
+    """The pixels of a TIFF holding the result ``arr`` as it is (:func:`_tiff_type`), or
+    UsageError naming what it cannot hold: a type too wide, several channels beyond 16 bits."""
+    kind = _tiff_type(arr.dtype)
+    if kind is None:
+        hint = ", or pass --rescale clip|abs|minmax for an integer image" if rescale is None else ""
+        raise UsageError(f"{o}: TIFF holds at most int32 integers here (Pillow writes no wider type), not this {arr.dtype} "
+                         f"result: write .npy to keep its values{hint}")
+    if kind.itemsize > 2 and arr.ndim == 3 and arr.shape[2] != 1:
+        raise UsageError(f"{o}: a {kind} TIFF holds one channel; this result has {arr.shape[2]}: write .npy to keep the values")
+    return arr.astype(kind, copy=False)
+
+
+def _to_pil_8bit(arr: np.ndarray, rescale: str, info: Written):
+    """The 8-bit Pillow image of a float result (one or three channels); counts into ``info``.
+
+    One channel: converted straight into an array that Pillow then uses as its image memory
+    (``Image.frombuffer``: no copy).  Three: Pillow keeps RGB as 4 bytes a pixel, so the
+    values go a strip of rows at a time into a small 8-bit array and from there, through
+    Pillow's raw unpacker, straight into the rows of its RGB image (no whole 8-bit copy
+    beside Pillow's, and no temporary picture per strip to paste: 12 MP, 80 -> 50 ms).
+    The same values either way (:func:`to_integer_range` works value by value).
+    """
+    from PIL import Image
+
+    h, w = arr.shape[:2]
+    if arr.ndim == 2 or arr.shape[2] == 1:
+        return Image.frombuffer("L", (w, h), _to_8bit(arr, rescale, info), "raw", "L", 0, 1)
+    img = Image.new("RGB", (w, h), None)  # every row is written below: no fill first
+    rows = max(1, min(h, _STRIP_BYTES // max(1, w * 3 * arr.itemsize)))
+    counts: list[tuple[int, int, int]] = []
+
+    def convert(a0: int, a1: int) -> None:  # image rows a0..a1-1, a strip at a time (a thread's share)
+        strip = np.empty((min(rows, a1 - a0), w, 3), dtype=np.uint8)
+        low = high = nonzero = 0
+        for a in range(a0, a1, rows):
+            part = arr[a : min(a + rows, a1)]
+            into = strip[: part.shape[0]]
+            _, lo, hi, nz = to_integer_range(part, 8, rescale, nonzero=True, out=into)
+            _unpack_rows(img, into, a)
+            low, high, nonzero = low + lo, high + hi, nonzero + nz
+        counts.append((low, high, nonzero))
+
+    if h * w * 3 < 2 * _MIN_BLOCKS_PER_THREAD * _BLOCK:
+        convert(0, h)
+    else:
+        from .._core.threads import run_rows
+
+        run_rows(convert, h, work=h * w * 3 * _WORK_PER_VALUE)
+    info.low_clipped, info.high_clipped, info.nonzero = (sum(c[i] for c in counts) for i in range(3))
+    info.dtype = "uint8"
+    return img
+
+
+def _to_8bit(arr: np.ndarray, rescale: str, info: Written) -> np.ndarray:
+    """The (H, W) or (H, W, 3) uint8 pixels of a float result of one or three channels (for
+    :func:`kernelcli.io.png.write_png`, or Pillow's image memory); counts into ``info``."""
+    pixels = np.empty(arr.shape[:2] if arr.ndim == 2 or arr.shape[2] == 1 else arr.shape, dtype=np.uint8)
+    _, info.low_clipped, info.high_clipped, info.nonzero = to_integer_range(arr, 8, rescale, nonzero=True, out=pixels.reshape(arr.shape))
+    info.dtype = "uint8"
+    return pixels
+
+
+def _unpack_rows(img, rows: np.ndarray, top: int) -> None:
+    """Copy the (n, W, 3) uint8 ``rows`` into rows ``top``.. of the RGB image ``img`` (Pillow's raw decoder)."""
+    from PIL import Image
+
+    try:
+        decoder = Image._getdecoder("RGB", "raw", ("RGB", 0, 1))
+    except AttributeError:  # another Pillow: through a picture of the strip
+        img.paste(Image.fromarray(rows), (0, top))
+        return
+    decoder.setimage(img.im, (0, top, rows.shape[1], top + rows.shape[0]))
+    consumed, code = decoder.decode(memoryview(np.ascontiguousarray(rows)).cast("B"))
+    if consumed >= 0 or code != 0:  # as Image.frombytes: a negative count says every row is filled
+        raise ValueError(f"cannot unpack the 8-bit rows into the picture (Pillow code {code})")
+
+
+#: bytes of float result turned into 8-bit rows at a time by :func:`_to_pil_8bit`
+_STRIP_BYTES = 4 << 20
+
+
+def check_image_channels(o: Path, channels: int) -> None:
+    """Refuse a result of ``channels`` channels for the image ``o`` unless it has 1 (grey) or 3 (RGB):
+    an image's 2nd or 4th channel is alpha, so a filtered one would be read as transparency or dropped.
+
+    An input's own alpha is not a channel of the result: it is carried beside it (``Loaded.alpha``).
+
+    >>> check_image_channels(Path("o.png"), 4)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: o.png: the result has 4 channels; an image holds 1 (grey) or 3 (RGB) filtered channels (a 2nd or 4th is alpha, which would hide or drop a channel): write .npy to keep them, or give a 1- or 3-channel input
+    """
+    if channels not in (1, 3):
+        raise UsageError(f"{o}: the result has {channels} channels; an image holds 1 (grey) or 3 (RGB) filtered channels "
+                         "(a 2nd or 4th is alpha, which would hide or drop a channel): write .npy to keep them, "
+                         "or give a 1- or 3-channel input")
+
+
+def _check_storable(data: np.ndarray, o: Path, fmt: str, own_png: bool = False) -> None:
+    """Refuse integer pixels that an image file cannot hold here (16-bit colour, more than 4 channels);
+    ``own_png``: written by :func:`kernelcli.io.png.write_png`, which holds 16-bit grey + alpha too."""
+    if data.dtype == np.uint16 and data.ndim != 2 and not (own_png and data.shape[2] == 2):
+        raise UsageError(f"{o}: 16-bit {fmt} images hold one channel here (Pillow's limit); this result has {data.shape[2]}: write .npy")
+    channels = 1 if data.ndim == 2 else data.shape[2]
+    if channels not in (1, 2, 3, 4):
+        raise UsageError(f"{o}: {channels} channels cannot be stored in {fmt}: write .npy")
+
+
+def _to_pil(data: np.ndarray, o: Path, fmt: str):
+    from PIL import Image
+
+    if data.dtype in (np.float32, np.int32):  # Pillow's modes F and I
+        return Image.fromarray(np.ascontiguousarray(data[..., 0] if data.ndim == 3 else data))
+    _check_storable(data, o, fmt)
+    if data.dtype == np.uint16:
+        return Image.fromarray(np.ascontiguousarray(data.astype("<u2")))  # Pillow's 16-bit greyscale (I;16)
+    return Image.fromarray(np.ascontiguousarray(data))
+
+
+def write_picture(path: str | Path, image, *, force: bool = False, encoding: Encoding | None = None) -> None:
+    """Save a rendered Pillow ``image`` (a montage, a gallery sheet) atomically, in the format
+    ``path``'s suffix names (PNG for another suffix), encoded as ``encoding`` (default
+    :class:`Encoding`: fast PNG, JPEG quality 95).  Raises OutputRefused when ``path``
+    exists and ``force`` is False.
+    """
+    import io
+
+    from .images import _pixels  # (the reader's unpacking of a Pillow image: not imported to write a result)
+    from .outputs import write_bytes_atomic
+
+    p = Path(path)
+    fmt = IMAGE_SUFFIXES.get(p.suffix.lower(), "PNG")
+    encoding = encoding or Encoding()
+    buffer = io.BytesIO()
+    if encoding.own_png(fmt) and image.mode in ("L", "LA", "RGB", "RGBA"):
+        write_png(buffer, _pixels(image))
+    else:
+        image.save(buffer, format=fmt, **encoding.save_options(fmt))
+    write_bytes_atomic(p, buffer.getvalue(), force=force)
+
+
+def write_tiff_pages(path: str | Path, maps: np.ndarray, *, force: bool = False) -> None:
+    """Write (H, W, M) maps as an M-page float32 TIFF (page k = map k), atomically."""
+    import io
+
+    from PIL import Image
+
+    from .outputs import write_bytes_atomic
+
+    pages = [Image.fromarray(np.ascontiguousarray(maps[:, :, k], dtype=np.float32)) for k in range(maps.shape[2])]
+    buffer = io.BytesIO()
+    pages[0].save(buffer, format="TIFF", save_all=True, append_images=pages[1:])
+    write_bytes_atomic(Path(path), buffer.getvalue(), force=force)

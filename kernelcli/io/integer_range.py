@@ -1,0 +1,139 @@
+"""Results into the integer range of an image: uint8 or uint16, rounded and clipped, never wrapped.
+
+:func:`to_integer_range` is the one conversion every integer image output goes through
+(:func:`kernelcli.io.image_writing.write_image`, the banded 8-bit pictures of
+:mod:`kernelcli.io.pictures`, the tiled outputs of :mod:`kernelcli.tiled.files`), so the
+same result gives the same pixels and the same counts of clipped values whichever way it
+is written.  Its jitted twin for 8 bits is :mod:`kernelcli._core.eightbit`.
+
+Policies
+--------
+* ``clip`` rounds (half to even) and clips, ``abs`` takes the absolute value first,
+  ``minmax`` stretches min..max to the full range; ``none`` is refused (it needs a float
+  output: ``.npy`` or ``.tif``).
+* Never wraps around: a value below 0 or above the top is clipped, and counted.
+* A block of leading-axis rows at a time, into the integer output: no float copy of the
+  whole image; a large image's blocks are shared among threads (the same bytes and counts).
+
+Example
+-------
+>>> to_integer_range(np.array([[0.0, 0.5, 1.0]]), 8, "minmax")[0]
+array([[  0, 128, 255]], dtype=uint8)
+>>> to_integer_range(np.array([-70000.0, 70000.0]), 16, "abs")
+(array([65535, 65535], dtype=uint16), 0, 2)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import UsageError
+
+
+#: values converted per block by :func:`to_integer_range` (a block stays in the CPU cache)
+_BLOCK = 1 << 16
+#: what converting one value costs, in the unit of :func:`kernelcli._core.threads.run_rows`'s
+#: ``work`` (multiply-adds): about 8 passes of numpy over it, scaled by 2 with that unit's
+#: threshold (1 -> 2 M a thread), so that a second thread starts from about 2**18 values (4 M / 16),
+#: as it did at 28 with 3.5 M
+_WORK_PER_VALUE = 16
+#: kernelcli._core.threads.MIN_ROWS_PER_THREAD (blocks here), not imported for a small image
+_MIN_BLOCKS_PER_THREAD = 16
+
+
+def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str, *, nonzero: bool = False, out: np.ndarray | None = None,
+                     count: bool = True) -> tuple:
+    """Map float results to uint8/uint16: returns (array, values clipped low, values clipped high).
+
+    ``nonzero``: also count the non-zero values (before rounding) in the same pass, as a
+    fourth item (None for ``minmax``, which clips nothing): what the note on clipped
+    responses needs, without another pass over the float result.  ``out``: an integer
+    array of ``values``' shape (any strides: the colour bytes of an RGBX picture, say) to
+    write into, returned as the array.  ``count=False``: the caller has the counts
+    (:func:`kernelcli.io.pictures.whole_counts`); every count comes back 0, and no pass takes them.
+
+    ``clip`` rounds and clips, ``abs`` takes the absolute value first, ``minmax`` stretches
+    min..max to the full range.  Never wraps around.  Computed a block of leading-axis rows
+    at a time into the integer output: no float copy of the whole image (float32 holds
+    every 8-bit level exactly; 16-bit levels and wider integers are computed in float64, a
+    block at a time; 8- and 16-bit integers as they are: whole numbers, nothing to round).
+
+    >>> to_integer_range(np.array([-5.0, 100.4, 300.0]), 8, "clip")[0]
+    array([  0, 100, 255], dtype=uint8)
+    """
+    top = 255 if bit_depth == 8 else 65535
+    dtype = np.uint8 if bit_depth == 8 else np.uint16
+    if rescale == "none":
+        raise UsageError(f"--rescale none needs a float output (.npy or .tif); this output is {bit_depth}-bit")
+    v = np.asarray(values)
+    # 8/16-bit integers have nothing to round: compared and clipped as they are (|x| in int32)
+    whole = v.dtype.kind in "iu" and v.dtype.itemsize <= 2 and rescale != "minmax"
+    if whole:
+        work = np.dtype(np.int32) if rescale == "abs" and v.dtype.kind == "i" else v.dtype
+    else:
+        work = v.dtype if v.dtype.kind == "f" and not (bit_depth == 16 and v.dtype.itemsize < 8) else np.dtype(np.float64)
+    if out is None:
+        out = np.empty(v.shape, dtype=dtype)
+    elif out.shape != v.shape or out.dtype != dtype:
+        raise ValueError(f"out: expected a {np.dtype(dtype)} array of shape {v.shape}, got {out.dtype} {out.shape}")
+    done = (lambda *r: (*r, None if rescale == "minmax" else responses)) if nonzero else (lambda *r: r)
+    responses = 0
+    if v.size == 0:
+        return done(out, 0, 0)
+    if v.ndim == 0:
+        v, target = v.reshape(1), out.reshape(1)
+    else:
+        target = out
+    if rescale == "minmax":
+        lo, hi = float(v.min()), float(v.max())
+        if hi == lo:
+            out.fill(0)
+            return done(out, 0, 0)
+        factor = top / (hi - lo)
+    row = v[0].size
+    rows = max(1, _BLOCK // row)
+    n_blocks = -(-v.shape[0] // rows)
+    counts: list[tuple[int, int, int]] = []
+
+    def convert(b0: int, b1: int) -> None:  # blocks b0..b1-1, with buffers of its own (a thread's share)
+        low = high = responses = 0
+        buffer = np.empty(min(rows, v.shape[0]) * row, dtype=work)
+        flags = np.empty(buffer.size, dtype=bool)
+        for start in range(b0 * rows, min(b1 * rows, v.shape[0]), rows):
+            block, into = v[start : start + rows], target[start : start + rows]
+            r, f = buffer[: block.size].reshape(block.shape), flags[: block.size].reshape(block.shape)
+            if block.dtype != work:  # converted first (exactly: integers and float32 to float64)
+                r[...] = block
+                block = r
+            if rescale == "minmax":
+                np.subtract(block, lo, out=r)
+                np.multiply(r, factor, out=r)
+                np.rint(r, out=r)
+                np.copyto(into, r, casting="unsafe")
+                continue
+            if nonzero and count:  # through a comparison: counting a float array's non-zeros directly is 4x slower
+                responses += int(np.count_nonzero(np.not_equal(block, 0, out=f)))
+            if rescale == "abs":
+                np.abs(block, out=r)
+                if not whole:
+                    np.rint(r, out=r)
+            elif whole:
+                r = block
+            else:
+                np.rint(block, out=r)
+            if count:
+                low += int(np.count_nonzero(np.less(r, 0, out=f)))
+                high += int(np.count_nonzero(np.greater(r, top, out=f)))
+            np.clip(r, 0, top, out=into, casting="unsafe")  # whole numbers in range: the cast is exact
+        counts.append((low, high, responses))  # list.append is atomic
+
+    # numpy's loops release the GIL: the blocks of a large image are shared among threads
+    # (each value is converted alone and the counts are sums: the same bytes and counts)
+    if n_blocks < 2 * _MIN_BLOCKS_PER_THREAD:  # one thread whatever the machine: no thread module to import
+        convert(0, n_blocks)
+    else:
+        from .._core.threads import run_rows
+
+        run_rows(convert, n_blocks, work=v.size * _WORK_PER_VALUE)
+    low, high, responses = (sum(c[i] for c in counts) for i in range(3))
+    return done(out, low, high)
