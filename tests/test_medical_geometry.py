@@ -12,7 +12,9 @@
 10. nibabel's log line escaped ``-q``; a truncated ``.nii`` gave a two-line error; an ImagePositionPatient of
     2 values was "no ImagePositionPatient";
 11. pooling kept the slice timing of the old grid;
-12. ``--keep-dtype`` did not give back a scaled int32 NIfTI near 2**30.
+12. ``--keep-dtype`` did not give back a scaled int32 NIfTI near 2**30;
+13. a series without positions whose InstanceNumbers repeat, or are missing from some files, was stacked in a
+    guessed order (ties and gaps in file-name order) under a note saying "sorted by InstanceNumber".
 
 Every input is built in ``tmp_path`` from the files pydicom and nibabel ship; each test skips without them.
 """
@@ -20,6 +22,7 @@ Every input is built in ``tmp_path`` from the files pydicom and nibabel ship; ea
 from __future__ import annotations
 
 import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -142,6 +145,68 @@ class TestPositions:
         put_raw(victim, "ImagePositionPatient", b"1\\2")
         with pytest.raises(ImageReadError, match=f"{victim.name}: ImagePositionPatient has 2 values \\(1\\\\2\\); expected 3 numbers"):
             medical.read_volume(tmp_path / "s")
+
+
+def renumber(folder: Path, numbers) -> dict[int, str]:
+    """Give make_series' slice n the InstanceNumber numbers[n] (None deletes it); returns each slice's file name."""
+    names = {}
+    for path in folder.iterdir():
+        ds = pydicom.dcmread(path)
+        n = int(str(ds.SOPInstanceUID).rsplit(".", 1)[1]) - 1
+        names[n] = path.name
+        if numbers[n] is None:
+            del ds.InstanceNumber
+        else:
+            with warnings.catch_warnings():  # '2.5' is not a valid IS: pydicom warns, and writes it
+                warnings.simplefilter("ignore")
+                ds.InstanceNumber = numbers[n]
+        ds.save_as(path)
+    return names
+
+
+class TestInstanceNumberOrder:
+    """Item 13: without positions, the order by InstanceNumber is taken only when it is an order."""
+
+    @pytest.mark.parametrize("numbers, words", [
+        ([1, 2, 2, 3], ["{1} and {2} have the same InstanceNumber (2)", "their order is unknown"]),
+        ([1, 2, None, 4], ["1 of 4 slices have no InstanceNumber ({2})", "their order is unknown"]),
+    ])
+    def test_repeated_or_missing_numbers_are_refused(self, tmp_path, numbers, words):
+        make_series(tmp_path / "s", [0, 1, 2, 3], drop_position=True)
+        names = renumber(tmp_path / "s", numbers)
+        if names[1] > names[2]:  # the message names the two in file-name order
+            words = [w.replace("{1} and {2}", "{2} and {1}") for w in words]
+        words = [w.format(*[names[n] for n in range(4)]) for w in words]
+        with pytest.raises(ImageReadError, match="ImagePositionPatient and ImageOrientationPatient are not in every file"):
+            medical.read_volume(tmp_path / "s")
+        r = run_in_process("volume", "s", "-k", "gaussian:1vox", "-o", "x.nii.gz", cwd=tmp_path)
+        one_line_error(r, words)
+        assert not (tmp_path / "x.nii.gz").exists()
+
+    def test_positions_without_orientation_are_no_order_either(self, tmp_path):
+        make_series(tmp_path / "s", [0.0, 2.5, 5.0])
+        renumber(tmp_path / "s", [4, 4, 5])
+        for path in (tmp_path / "s").iterdir():
+            ds = pydicom.dcmread(path)
+            del ds.ImageOrientationPatient
+            ds.save_as(path)
+        with pytest.raises(ImageReadError, match="have the same InstanceNumber"):
+            medical.read_volume(tmp_path / "s")
+
+    def test_numbers_are_compared_as_numbers(self, tmp_path):
+        """'2.5' (not a valid IS, but in files) lies between 2 and 4; '10' after '9' (not as text)."""
+        expected = make_series(tmp_path / "s", [0, 1, 2, 3], drop_position=True)
+        renumber(tmp_path / "s", [10, 2, "2.5", 9])
+        vol = medical.read_volume(tmp_path / "s")
+        np.testing.assert_array_equal(vol.data, expected[[1, 2, 3, 0]])
+        assert any("sorted by InstanceNumber" in n for n in vol.notes), vol.notes
+
+    def test_no_numbers_at_all_take_the_file_names_with_a_note(self, tmp_path):
+        expected = make_series(tmp_path / "s", [0, 1, 2], drop_position=True)
+        names = renumber(tmp_path / "s", [None, None, None])
+        vol = medical.read_volume(tmp_path / "s")
+        np.testing.assert_array_equal(vol.data, expected[sorted(range(3), key=names.get)])
+        assert any("sorted by file name" in n for n in vol.notes), vol.notes
 
 
 class TestMalformedTags:

@@ -49,6 +49,43 @@ def _headers(pydicom: Any, folder: Path, warned: PydicomWarnings) -> tuple[list[
     return headers, skipped
 
 
+def instance_order(names: list[str], numbers: list[Any], folder: Path) -> list[int] | None:
+    """The slices' order by InstanceNumber, for a series that cannot be ordered by position.
+
+    None when no slice has a number (the file names' order is then taken, with a note); refused when only some
+    have one, or two share one: the order of those slices would be a guess.
+
+    >>> instance_order(["a.dcm", "b.dcm", "c.dcm"], ["3", "1", "2.5"], Path("s"))
+    [1, 2, 0]
+    >>> instance_order(["a.dcm", "b.dcm"], ["2", "2"], Path("s"))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ImageReadError: s: a.dcm and b.dcm have the same InstanceNumber (2) and no position orders the slices (ImagePositionPatient and ImageOrientationPatient are not in every file): their order is unknown; give each slice its position, or a distinct InstanceNumber
+    """
+    why = "no position orders the slices (ImagePositionPatient and ImageOrientationPatient are not in every file)"
+    fix = "give each slice its position, or a distinct InstanceNumber"
+    values: list[float | None] = []
+    for name, number in zip(names, numbers):
+        try:
+            value = float(number) if number is not None and str(number).strip() else None
+        except (TypeError, ValueError):
+            raise ImageReadError(f"{folder / name}: InstanceNumber {str(number)!r} is not a number; {why}") from None
+        values.append(value if value is None or np.isfinite(value) else None)
+    missing = [name for name, value in zip(names, values) if value is None]
+    if len(missing) == len(names):
+        return None
+    if missing:
+        shown = ", ".join(missing[:3]) + (", ..." if len(missing) > 3 else "")
+        raise ImageReadError(f"{folder}: {len(missing)} of {len(names)} slices have no InstanceNumber ({shown}) and {why}: "
+                             f"their order is unknown; {fix}")
+    order = sorted(range(len(names)), key=lambda i: values[i])  # type: ignore[arg-type,return-value]
+    for i, j in zip(order, order[1:]):
+        if values[i] == values[j]:
+            raise ImageReadError(f"{folder}: {names[i]} and {names[j]} have the same InstanceNumber ({numbers[i]}) and "
+                                 f"{why}: their order is unknown; {fix}")
+    return order
+
+
 def pick_series(series: dict[str, list[Any]], choice: str | None, where: str) -> str:
     """The UID of the series to read: the only one, or ``choice`` (a UID, or an index into the listing).
 
@@ -137,10 +174,10 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
         if (pixel is None) != (ps is None) or (pixel is not None and not np.allclose(pixel, ps, rtol=1e-4)):
             raise ImageReadError(f"{entry}: PixelSpacing {ps} differs from {first_path.name}'s {pixel}: not one volume")
 
-    numbers = [number for _, _, number, _, _ in facts]
     fallback, how = None, "file name"
-    if all(n is not None for n in numbers):
-        fallback, how = sorted(range(len(headers)), key=lambda i: int(numbers[i])), "InstanceNumber"
+    if iop is None or any(position is None for position, *_ in facts):  # the slices cannot be ordered by position
+        fallback = instance_order([entry.name for entry, _ in headers], [number for _, _, number, _, _ in facts], folder)
+        how = "file name" if fallback is None else "InstanceNumber"
 
     def read(i: int) -> np.ndarray:
         entry = headers[i][0]
