@@ -40,7 +40,7 @@ class PoolCall:
     the image cast to it first (then also ``result``), or None; ``work``: values read (oh * ow * C * size²);
     ``avg2``: a 2x2 average every 2 cells, all inside the image (the loop both paths share, see
     :func:`kernelcli._core.numpy_impl.pool`); ``same_bytes``: every path gives this call the same
-    bytes (that average, or an integer max/min, which picks a value).
+    bytes (an average, or an integer max/min, which picks a value).
     """
 
     __slots__ = ("avg2", "cast", "op", "out", "padding", "result", "rounded", "same_bytes", "size", "stride", "work")
@@ -94,6 +94,7 @@ def _resolve(shape, dtype, size, stride, op, padding, ceil_mode, count_include_p
     if cast is not None:
         dtype = result = cast
     avg2 = op == "avg" and avg2_applies(size, stride, padding, h, w, oh, ow)
-    # an integer max/min picks a value on either path (floats: the sign of a zero may differ)
-    same_bytes = avg2 or (op in ("max", "min") and np.dtype(dtype).kind in "biu")
+    # every path sums an average in PyTorch's order (kernelcli._core.pool); an integer max/min picks a value on
+    # either path (floats: the sign of a zero may differ)
+    same_bytes = op == "avg" or (op in ("max", "min") and np.dtype(dtype).kind in "biu")
     return PoolCall(op, size, stride, padding, (oh, ow), result, rounded, oh * ow * c * size * size, avg2, same_bytes, cast)

@@ -68,7 +68,44 @@ def test_matches_torch(path, case):
     else:
         ref = F.avg_pool2d(t, size, stride, padding, ceil_mode=ceil_mode, count_include_pad=include)
     out = pool2d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode, count_include_pad=include)
-    np.testing.assert_allclose(out, ref[0].numpy().transpose(1, 2, 0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(out, ref[0].numpy().transpose(1, 2, 0))  # float64 averages: torch's bits
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=FAST)
+@given(case=pool_cases(), scale=st.sampled_from([1.0, 1e6, 1e37]))
+def test_float32_averages_are_torchs_bits_on_every_path(case, scale):
+    """A float32 average gives torch's bits whatever path the image's size picks: the sums from 0,
+    row by row, in float32 (a float64 sum, as the general loop kept, differed in the last bit on
+    most windows of a 3x3 average, and stayed finite where float32 overflows: 1e37 x 25 cells)."""
+    torch = pytest.importorskip("torch")
+    x, size, stride, padding, ceil_mode, _, include = case
+    x = (x * scale).astype(np.float32)
+    t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]
+    with np.errstate(over="ignore"):
+        ref = torch.nn.functional.avg_pool2d(t, size, stride, padding, ceil_mode=ceil_mode, count_include_pad=include)
+        ref = ref[0].numpy().transpose(1, 2, 0)
+        for force in ("numpy", "jit", "general"):
+            out = pool2d(x, size, stride=stride, op="avg", padding=padding, ceil_mode=ceil_mode, count_include_pad=include,
+                         paths=policy.Paths(force=force))
+            assert out.dtype == np.float32
+            np.testing.assert_array_equal(out, ref, err_msg=force)
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (1024, 1024), (300, 300, 2)])
+@pytest.mark.parametrize("size, stride, padding", [(3, 2, 0), (3, 2, 1), (3, 1, 0), (2, 2, 0)])
+def test_a_float32_average_does_not_depend_on_the_image_size(shape, size, stride, padding):
+    """The default policy sends a small image to numpy and a large one to the jitted loops (the
+    specialised 2x2 and 3x3-every-2 ones where they apply): the same window, the same bits."""
+    rng = np.random.default_rng(12)
+    x = (rng.standard_normal(shape) * 1000).astype(np.float32)
+    x[:4, :4] = 3e38  # a window of these overflows float32: inf on every path
+    with np.errstate(over="ignore"):  # numpy's path warns of the overflow as numpy does
+        got = [pool2d(x, size, stride=stride, op="avg", padding=padding, paths=p)
+               for p in (None, policy.Paths(force="numpy"), policy.Paths(force="jit"), policy.Paths(force="general"))]
+        corner = pool2d(x[:32, :32], size, stride=stride, op="avg", padding=padding)
+    assert all(g.tobytes() == got[0].tobytes() for g in got[1:])
+    assert corner[:8, :8].tobytes() == got[0][:8, :8].tobytes()
+    assert np.isinf(got[0][0, 0]).all()
 
 
 def test_one_by_one_is_identity(path):
@@ -155,13 +192,7 @@ def test_avg_2x2_loop_equals_the_general_loop_and_numpy(dtype, shape):
     general = pool2d(x, 2, op="avg", paths=policy.Paths(force="general"))
     plain = pool2d(x, 2, op="avg", paths=policy.Paths(force="numpy"))
     assert fast.dtype == general.dtype == plain.dtype == api.compute_dtype(np.dtype(dtype))
-    if dtype[0] in "ui":
-        np.testing.assert_array_equal(fast, general)
-        np.testing.assert_array_equal(fast, plain)
-    else:
-        tol = 1e-6 if dtype == "float32" else 1e-15  # values of size 1: relative to that
-        np.testing.assert_allclose(fast, general, rtol=tol, atol=tol)
-        np.testing.assert_allclose(fast, plain, rtol=tol, atol=tol)
+    assert fast.tobytes() == general.tobytes() == plain.tobytes()  # floats too: the same sums in the same order
     ref = x[: shape[0] // 2 * 2, : shape[1] // 2 * 2].astype(np.float64)
     ref = ref.reshape(shape[0] // 2, 2, shape[1] // 2, 2, *shape[2:]).mean(axis=(1, 3))
     tol = 1e-6 if fast.dtype == np.float32 else 1e-13
@@ -171,7 +202,7 @@ def test_avg_2x2_loop_equals_the_general_loop_and_numpy(dtype, shape):
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "uint8"])
 @pytest.mark.parametrize("shape", [(33, 47), (20, 31, 3), (64, 64), (9, 8, 4)])
 def test_avg_2x2_numpy_and_jitted_give_the_same_bits(dtype, shape):
-    """The numpy path sums in the jitted loop's order (rows, then columns): the same bits, floats too."""
+    """The numpy path sums in the jitted loop's order (torch's: row by row): the same bits, floats too."""
     rng = np.random.default_rng(10)
     x = (rng.normal(size=shape) * 100).astype(dtype)
     fast = pool2d(x, 2, op="avg", paths=policy.Paths(force="jit"))

@@ -166,8 +166,8 @@ def _pool_block(x, fz, fy, fx, sz, sy, sx, pz, py, px, op, include_pad, out, i0,
                 x1 = min(x0 + fx, nx + px)
                 xa = max(x0, 0)
                 xb = min(x1, nx)
-                if op == AVG:
-                    acc = 0.0
+                if op == AVG:  # PyTorch's sum (see .pool): from 0, in the result's dtype, row by row
+                    acc = out.dtype.type(0.0)
                     for z in range(za, zb):
                         for y in range(ya, yb):
                             for i in range(xa, xb):
@@ -176,7 +176,7 @@ def _pool_block(x, fz, fy, fx, sz, sy, sx, pz, py, px, op, include_pad, out, i0,
                         divisor = (z1 - z0) * (y1 - y0) * (x1 - x0)
                     else:
                         divisor = (zb - za) * (yb - ya) * (xb - xa)
-                    out[a, b, c] = acc / divisor
+                    out[a, b, c] = acc / out.dtype.type(divisor)
                 else:
                     best = x[za, ya, xa]
                     for z in range(za, zb):

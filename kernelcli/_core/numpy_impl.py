@@ -350,13 +350,35 @@ def avg2_applies(size: int, stride: int, pad: int, h: int, w: int, oh: int, ow: 
     return size == 2 and stride == 2 and pad == 0 and 2 * oh <= h and 2 * ow <= w
 
 
+def _windows(op: str, dtype, taps) -> np.ndarray:
+    """The max, min or sum of the views ``taps`` (each window's cells in row-major order, one view a cell).
+
+    A sum is PyTorch's, as every jitted loop's (:mod:`.pool`): from 0, cell by cell in ``dtype`` (a padded
+    cell adds 0.0 to a sum that is never -0.0: no change).
+
+    >>> minus_zero = np.array([-0.0], np.float32)
+    >>> _windows("avg", np.dtype(np.float32), iter([minus_zero, minus_zero])), _windows("max", None, iter([minus_zero]))
+    (array([0.], dtype=float32), array([-0.], dtype=float32))
+    """
+    first = next(taps)
+    out = first + dtype.type(0.0) if op == "avg" else first.copy()
+    for tap in taps:
+        if op == "max":
+            np.maximum(out, tap, out=out)
+        elif op == "min":
+            np.minimum(out, tap, out=out)
+        else:
+            out += tap
+    return out
+
+
 def pool(x: np.ndarray, size: int, stride: int, pad: int, op: str, include_pad: bool, oh: int, ow: int, dtype) -> np.ndarray:
     """Pool ``x`` (H, W, C) into (oh, ow, C) with PyTorch's padding rules (see ``pool.pool_rows``)."""
     h, w, c = x.shape
-    if op == "avg" and avg2_applies(size, stride, pad, h, w, oh, ow):
-        # the jitted 2x2 loop's sums in its order (two rows, then two columns), so both paths give the same bits
-        rows = np.add(x[0 : 2 * oh : 2], x[1 : 2 * oh : 2], dtype=dtype)
-        out = rows[:, 0 : 2 * ow : 2] + rows[:, 1 : 2 * ow : 2]
+    if op == "avg" and avg2_applies(size, stride, pad, h, w, oh, ow):  # no padded copy: four strided views
+        out = np.add(x[0 : 2 * oh : 2, 0 : 2 * ow : 2], dtype.type(0.0), dtype=dtype)
+        for u, v in ((0, 1), (1, 0), (1, 1)):
+            out += x[u : 2 * oh : 2, v : 2 * ow : 2]
         out *= dtype.type(0.25)
         return out
     # Enough virtual cells after the input for the last window; they never count as values.
@@ -373,21 +395,8 @@ def pool(x: np.ndarray, size: int, stride: int, pad: int, op: str, include_pad: 
             fill = info.min if op == "max" else info.max
         work = x
     xp = np.pad(work, [(pad, extra_h), (pad, extra_w), (0, 0)], constant_values=fill)
-    taps = [[xp[u : u + (oh - 1) * stride + 1 : stride, v : v + (ow - 1) * stride + 1 : stride] for v in range(size)]
-            for u in range(size)]
-    if op == "avg" and size == 2:
-        # the 2x2 loop's order (two rows, then two columns): a tile of an image that fits it, pooled as a
-        # whole here, gives the bits of the whole (padding cells add 0.0: the order does not change them)
-        out = (taps[0][0] + taps[1][0]) + (taps[0][1] + taps[1][1])
-    else:
-        out = taps[0][0].copy()
-        for tap in [t for row in taps for t in row][1:]:  # row by row, as the jitted general loop
-            if op == "max":
-                np.maximum(out, tap, out=out)
-            elif op == "min":
-                np.minimum(out, tap, out=out)
-            else:
-                out += tap
+    out = _windows(op, dtype, (xp[u : u + (oh - 1) * stride + 1 : stride, v : v + (ow - 1) * stride + 1 : stride]
+                               for u in range(size) for v in range(size)))
     if op != "avg":
         return out
     r0 = np.arange(oh) * stride - pad
@@ -456,17 +465,8 @@ def pool_nd(x: np.ndarray, size, stride, pad, op: str, include_pad: bool, out_sh
         info = np.finfo(x.dtype) if x.dtype.kind == "f" else np.iinfo(x.dtype)
         fill, work = (info.min if op == "max" else info.max), x
     xp = np.pad(work, list(zip(pad, extra)), constant_values=fill)
-    out = None
-    for tap in np.ndindex(*size):
-        view = xp[tuple(slice(t, t + (o - 1) * s + 1, s) for t, o, s in zip(tap, out_shape, stride))]
-        if out is None:
-            out = view.copy()
-        elif op == "max":
-            np.maximum(out, view, out=out)
-        elif op == "min":
-            np.minimum(out, view, out=out)
-        else:
-            out += view
+    out = _windows(op, dtype, (xp[tuple(slice(t, t + (o - 1) * s + 1, s) for t, o, s in zip(tap, out_shape, stride))]
+                               for tap in np.ndindex(*size)))
     if op != "avg":
         return out
     divisor = np.ones(out_shape, dtype=dtype)

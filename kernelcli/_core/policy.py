@@ -7,7 +7,7 @@ before, so a batch writes the bytes that separate calls write.
 
 ``warm``
     a long-lived program (the Python API's default): the jitted core for all but tiny inputs.
-    A tiny pool whose every path gives the same bytes (a 2x2 average, an integer max/min)
+    A tiny pool whose every path gives the same bytes (an average, an integer max/min)
     takes the jitted loops once the process has loaded them (``api.pool2d``): with no
     start-up left to pay, they are twice as fast (256x256 float32: 11 against 22 µs), and
     the bytes cannot tell which ran.

@@ -7,6 +7,11 @@ general :func:`pool_rows` for any size, stride, padding and ``ceil_mode``.  The 
 average has two of its own: :func:`avg2_rows` (the input read in its own dtype) and
 :func:`avg2_rows_int` (a uint8 image averaged into uint8, rounded).
 
+Every average is PyTorch's sum, in its order: from 0, in the result's dtype, the window's
+cells row by row, then divided by the cell count in that dtype.  So every loop, numpy's
+path (:func:`.numpy_impl.pool`) and PyTorch give the same bits, whichever path an image's
+size picks (a float64 sum would round differently, and stay finite where float32 overflows).
+
 In the general loop padded cells never win a max/min; ``avg`` divides by the window's
 cells inside the padded input (``count_include_pad``) or by the real cells only.
 Both loops are serial and release the GIL; ``threads.run_rows`` splits the rows.
@@ -22,24 +27,23 @@ from .config import AVG, JIT, MAX, MIN
 
 @njit(**JIT)
 def pool_s2(x, channels, size, op, out, i0, i1):
-    """Rows ``i0:i1`` of ``out`` (oh, ow*C): ``size`` x ``size`` windows (2 or 3) every 2 cells, all inside ``x``."""
+    """Rows ``i0:i1`` of ``out`` (oh, ow*C): ``size`` x ``size`` windows (2 or 3) every 2 cells, all inside ``x``.
+
+    Max and min: a vertical pass over whole rows into a row buffer, then a horizontal one.
+    Averages add each window's cells in PyTorch's order (:func:`_average_s2`).
+    """
+    if op == AVG:
+        _average_s2(x, channels, size, out, i0, i1)
+        return
     c = channels
     ow = out.shape[1] // c
     n = (2 * (ow - 1) + size) * c
     tmp = np.empty(n, dtype=out.dtype)
-    scale = out.dtype.type(size * size)
     for i in range(i0, i1):
         r0 = x[2 * i, :n]
         r1 = x[2 * i + 1, :n]
         r2 = x[2 * i + 2, :n] if size == 3 else r0
-        if op == AVG:
-            if size == 3:
-                for j in range(n):
-                    tmp[j] = r0[j] + r1[j] + r2[j]
-            else:
-                for j in range(n):
-                    tmp[j] = r0[j] + r1[j]
-        elif op == MAX:
+        if op == MAX:
             for j in range(n):
                 a, b, d = r0[j], r1[j], r2[j]
                 m = a if a > b else b
@@ -51,14 +55,68 @@ def pool_s2(x, channels, size, op, out, i0, i1):
                 tmp[j] = m if m < d else d
         o = out[i]
         if c == 1:
-            _horizontal1(tmp, o, size, op, scale)
+            _horizontal1(tmp, o, size, op)
         else:
             for q in range(ow):
                 for ch in range(c):
                     a = tmp[2 * q * c + ch]
                     b = tmp[(2 * q + 1) * c + ch]
                     d = tmp[(2 * q + 2) * c + ch] if size == 3 else a
-                    o[q * c + ch] = _combine(a, b, d, size, op, scale)
+                    o[q * c + ch] = _combine(a, b, d, size, op)
+
+
+@njit(**JIT, inline="always")
+def _average_s2(x, c, size, out, i0, i1):
+    """:func:`pool_s2`'s averages: each window's sum from 0, its cells row by row (PyTorch's order,
+    so that every path gives the same bits), divided by its area, in ``out``'s dtype.
+
+    The sums are taken at every cell of the row buffer, not only at the windows' first cells
+    (every other pixel): twice the additions, but over contiguous rows, which vectorise;
+    then the windows' sums are picked out.
+    """
+    ow = out.shape[1] // c
+    n = (2 * ow - 1) * c  # the first cells of the windows lie in [0, n)
+    zero = out.dtype.type(0.0)
+    area = out.dtype.type(size * size)
+    inverse = out.dtype.type(0.25 if size == 2 else 0.0)  # 1/4 is exact, 1/9 is not
+    tmp = np.empty(n, dtype=out.dtype)
+    for i in range(i0, i1):
+        r0 = x[2 * i]
+        r1 = x[2 * i + 1]
+        o = out[i]
+        # each cell's right-hand neighbours as views: indices from range(n) alone, which LLVM vectorises
+        a0, b0, a1, b1 = r0[:n], r0[c : c + n], r1[:n], r1[c : c + n]
+        if size == 3:
+            r2 = x[2 * i + 2]
+            d0, d1, a2, b2, d2 = r0[2 * c : 2 * c + n], r1[2 * c : 2 * c + n], r2[:n], r2[c : c + n], r2[2 * c : 2 * c + n]
+            for j in range(n):
+                tmp[j] = (((((((((zero + a0[j]) + b0[j]) + d0[j]) + a1[j]) + b1[j]) + d1[j]) + a2[j]) + b2[j]) + d2[j])
+        else:
+            for j in range(n):
+                tmp[j] = (((zero + a0[j]) + b0[j]) + a1[j]) + b1[j]
+        _pick_windows(tmp, o, c, area, inverse)
+
+
+@njit(**JIT, inline="always")
+def _pick_windows(sums, o, c, area, inverse):
+    """``o``'s window ``q``, channel ``ch`` from ``sums[2 * q * c + ch]`` (windows every 2 pixels), divided by
+    ``area``: times ``inverse`` where that is exact (``inverse`` a power of two, else 0)."""
+    ow = o.shape[0] // c
+    if c == 1:
+        if inverse != 0:
+            for q in range(ow):
+                o[q] = sums[2 * q] * inverse
+        else:
+            for q in range(ow):
+                o[q] = sums[2 * q] / area
+    elif c == 3:
+        for q in range(ow):
+            for ch in range(3):
+                o[3 * q + ch] = sums[6 * q + ch] * inverse if inverse != 0 else sums[6 * q + ch] / area
+    else:
+        for q in range(ow):
+            for ch in range(c):
+                o[q * c + ch] = sums[2 * q * c + ch] * inverse if inverse != 0 else sums[2 * q * c + ch] / area
 
 
 @njit(**JIT)
@@ -66,10 +124,9 @@ def avg2_rows(x, channels, out, flags, i0, i1):
     """Rows ``i0:i1`` of ``out`` (oh, ow*C): 2x2 averages every 2 cells, all inside ``x``,
     read in ``x``'s own dtype (uint8 and uint16 need no float copy of the image).
 
-    The same sums in the same order as :func:`pool_s2` (the two rows first, then the two
-    columns), times 1/4 (exactly what dividing by 4 gives), in ``out``'s dtype.  One
-    channel: straight from the two rows; several: the two rows summed into a row buffer
-    first (contiguous, vectorised), then pairs of pixels.
+    PyTorch's sums in its order (from 0, the window's cells row by row: ``((a + b) + c) + d``
+    plus 0, which only turns a sum of four -0.0 into 0.0), times 1/4 (exactly what dividing by 4
+    gives), in ``out``'s dtype: the bits of every other path (:func:`pool_rows`, numpy's).
 
     ``flags[i]`` (when ``flags`` has rows) is set True if output row ``i`` holds a NaN or an
     infinity: the screen of the input's finiteness, done while the row is in cache (every
@@ -79,7 +136,10 @@ def avg2_rows(x, channels, out, flags, i0, i1):
     c = channels
     ow = out.shape[1] // c
     quarter = out.dtype.type(0.25)
-    tmp = np.empty(2 * ow * c if c > 1 else 0, dtype=out.dtype)
+    four = out.dtype.type(4.0)
+    zero = out.dtype.type(0.0)
+    t = out.dtype.type
+    tmp = np.empty((2 * ow - 1) * c if c > 1 else 0, dtype=out.dtype)
     for i in range(i0, i1):
         r0 = x[2 * i]
         r1 = x[2 * i + 1]
@@ -87,24 +147,16 @@ def avg2_rows(x, channels, out, flags, i0, i1):
         bad = False  # the screen, in the same sweep (free: the loop waits for memory)
         if c == 1:
             for q in range(ow):
-                left = out.dtype.type(r0[2 * q]) + out.dtype.type(r1[2 * q])
-                right = out.dtype.type(r0[2 * q + 1]) + out.dtype.type(r1[2 * q + 1])
-                v = (left + right) * quarter
+                v = ((t(r0[2 * q]) + t(r0[2 * q + 1])) + t(r1[2 * q])) + t(r1[2 * q + 1])
+                v = (v + zero) * quarter
                 o[q] = v
                 bad |= (v - v) != 0
-        else:
-            for j in range(tmp.shape[0]):
-                tmp[j] = out.dtype.type(r0[j]) + out.dtype.type(r1[j])
-            if c == 3:
-                for q in range(ow):
-                    o[3 * q] = (tmp[6 * q] + tmp[6 * q + 3]) * quarter
-                    o[3 * q + 1] = (tmp[6 * q + 1] + tmp[6 * q + 4]) * quarter
-                    o[3 * q + 2] = (tmp[6 * q + 2] + tmp[6 * q + 5]) * quarter
-            else:
-                for q in range(ow):
-                    base = 2 * q * c
-                    for ch in range(c):
-                        o[q * c + ch] = (tmp[base + ch] + tmp[base + c + ch]) * quarter
+        else:  # the sums at every cell of the row (contiguous: they vectorise), then the windows' picked out
+            n = tmp.shape[0]
+            a0, b0, a1, b1 = r0[:n], r0[c : c + n], r1[:n], r1[c : c + n]  # views: see _average_s2
+            for j in range(n):
+                tmp[j] = (((t(a0[j]) + t(b0[j])) + t(a1[j])) + t(b1[j])) + zero
+            _pick_windows(tmp, o, c, four, quarter)
             for j in range(o.shape[0]):
                 bad |= (o[j] - o[j]) != 0
         if flags.shape[0] > 0:
@@ -142,16 +194,9 @@ def avg2_rows_int(x, channels, out, i0, i1):
 
 
 @njit(**JIT, inline="always")
-def _horizontal1(tmp, o, size, op, scale):
+def _horizontal1(tmp, o, size, op):
     ow = o.shape[0]
-    if op == AVG:
-        if size == 3:
-            for q in range(ow):
-                o[q] = (tmp[2 * q] + tmp[2 * q + 1] + tmp[2 * q + 2]) / scale
-        else:
-            for q in range(ow):
-                o[q] = (tmp[2 * q] + tmp[2 * q + 1]) / scale
-    elif op == MAX:
+    if op == MAX:
         if size == 3:
             for q in range(ow):
                 a, b, d = tmp[2 * q], tmp[2 * q + 1], tmp[2 * q + 2]
@@ -174,9 +219,7 @@ def _horizontal1(tmp, o, size, op, scale):
 
 
 @njit(**JIT, inline="always")
-def _combine(a, b, d, size, op, scale):
-    if op == AVG:
-        return (a + b + d) / scale if size == 3 else (a + b) / scale
+def _combine(a, b, d, size, op):
     if op == MAX:
         m = a if a > b else b
         return m if m > d else d
@@ -202,12 +245,12 @@ def pool_rows(x, channels, size, stride, pad, op, include_pad, out, i0, i1):
             cb = min(c1, w)
             divisor = (r1 - r0) * (c1 - c0) if include_pad else (rb - ra) * (cb - ca)
             for ch in range(channels):
-                if op == AVG:
-                    acc = 0.0
+                if op == AVG:  # PyTorch's sum: from 0, in the result's dtype, the real cells row by row
+                    acc = out.dtype.type(0.0)
                     for r in range(ra, rb):
                         for c in range(ca, cb):
                             acc += x[r, c * channels + ch]
-                    out[i, j * channels + ch] = acc / divisor
+                    out[i, j * channels + ch] = acc / out.dtype.type(divisor)
                 else:
                     best = x[ra, ca * channels + ch]
                     for r in range(ra, rb):
