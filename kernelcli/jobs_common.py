@@ -193,6 +193,8 @@ def run_file_job(
     # the writer needs the input's depth and alpha, not its pixels: freed while it encodes
     loaded = replace(loaded, data=None)
     _write_single(report, out_path, result, loaded, rescale=rescale, force=force, encoding=encoding)
+    if encoding is not None:
+        report.notes.extend(encoding.ignored_by(out_path))
     return report
 
 
@@ -213,6 +215,8 @@ def _banded_job(src: Path, label: str, bands: Callable[[Any], Any], loaded: Any,
     report = Report.of(src, label, loaded.data, result, seconds, out_path, loaded.notes, extremes=(picture.minimum, picture.maximum))
     loaded = replace(loaded, data=None)
     written = write_picture_8bit(out_path, picture, force=force, encoding=encoding)
+    if encoding is not None:
+        report.notes.extend(encoding.ignored_by(out_path))
     few = _few_levels_note(out_path, picture.minimum, picture.maximum, "uint8", rescale, result)
     del picture
     _report_written(report, written, result)

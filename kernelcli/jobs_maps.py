@@ -340,6 +340,8 @@ def run_maps_job(
         report.montage = str(montage_path)
         if report.output is None:
             report.output = str(montage_path)
+    if encoding is not None:
+        report.notes.extend(encoding.ignored_by(*(path for path in (out_path, montage_path) if path is not None)))
     return report
 
 
@@ -463,6 +465,8 @@ def gallery_file(
         data, tiles, title=title, tile=tile or DEFAULT_TILE, notes=sheet_notes,
     )
     write_sheet(sheet_path, sheet, force=force, encoding=encoding)
+    if encoding is not None:
+        notes.extend(encoding.ignored_by(sheet_path))
     return Report(
         input=str(src),
         operation=f"gallery {family or 'all families'}",

@@ -93,3 +93,19 @@ def is_volume_input(path: str | os.PathLike) -> bool:
     if stat.S_ISREG(st.st_mode) and suffix not in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".npy", ".csv", ".txt", ".gif"):
         return _has_dicom_magic(p)
     return False
+
+
+def refuse_image_options(input_path: str | os.PathLike, given: dict[str, object]) -> None:
+    """Refuse the options in ``given`` (name: value, None or False when not given) that a volume input
+    was given: they work on images and arrays, and a volume job would pass over them in silence.
+
+    >>> refuse_image_options("ct.nii.gz", {"--rescale": None, "--quality": 80})
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: ct.nii.gz: --quality not supported for volumes (NIfTI/DICOM); see `kernelcli volume --help`
+    """
+    names = [name for name, value in given.items() if value is not None and value is not False]
+    if names:
+        from .errors import UsageError
+
+        raise UsageError(f"{input_path}: {', '.join(names)} not supported for volumes (NIfTI/DICOM); see `kernelcli volume --help`")

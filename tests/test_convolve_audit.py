@@ -65,3 +65,76 @@ def test_a_rescale_that_does_nothing_is_said(invoke, tmp_path):
     r = invoke("convolve", "x.npy", "-k", "sobel_v", "-k", "sobel_h", "--rescale", "abs", "-o", "m.tif")
     assert r.exit_code == 0 and "--rescale abs is for one map in an image" in r.stderr
     assert "--rescale" not in invoke("convolve", "x.npy", "-k", "sobel_v", "-o", "p.npy").stderr
+
+
+class TestEncodingOptionsGivenWhereUnused:
+    """--quality and --compress given for an output that does not use them: a note (images, arrays, tiled
+    outputs), or refused with the other image options (volumes). They were passed over in silence."""
+
+    @pytest.fixture
+    def picture(self, tmp_path):
+        from PIL import Image
+
+        Image.fromarray((np.random.default_rng(2).random((24, 32)) * 255).astype(np.uint8)).save(tmp_path / "g.png")
+        return tmp_path
+
+    @pytest.mark.parametrize("args, said", [
+        (["-o", "a.png", "--quality", "80"], ["--quality 80 is for JPEG outputs; a PNG output does not use it"]),
+        (["-o", "a.jpg", "--compress", "best"], ["--compress best is for PNG outputs; a JPEG output does not use it"]),
+        (["-o", "a.npy", "--quality", "5", "--compress", "none"], ["--quality 5 is for JPEG", "--compress none is for PNG"]),
+        (["-o", "a.jpg", "--quality", "80"], []),
+        (["-o", "a.png", "--compress", "best"], []),
+        (["-o", "a.png"], []),
+    ])
+    def test_convolve(self, invoke, picture, args, said):
+        r = invoke("convolve", "g.png", "-k", "sobel_v", *args)
+        assert r.exit_code == 0, r.stderr
+        notes = [line for line in r.stderr.splitlines() if "--quality" in line or "--compress" in line]
+        assert len(notes) == len(said) and all(any(s in n for n in notes) for s in said), r.stderr
+
+    def test_a_value_used_by_the_montage_is_not_noted(self, invoke, picture):
+        both = ["-k", "sobel_v", "-k", "sobel_h", "-o", "m.npy", "--quality", "7"]
+        assert "--quality" not in invoke("convolve", "g.png", *both, "--montage", "s.jpg").stderr
+        assert "--quality 7 is for JPEG outputs; the NPY and PNG outputs do not use it" in invoke(
+            "convolve", "g.png", *both, "--montage", "s.png", "--force").stderr
+
+    @pytest.mark.parametrize("command", [["pad", "-p", "2"], ["pool", "--op", "max", "-f", "2"], ["gallery"]])
+    def test_other_commands(self, invoke, picture, command):
+        r = invoke(command[0], "g.png", *command[1:], "-o", "o.png", "--quality", "9")
+        assert r.exit_code == 0 and "--quality 9 is for JPEG outputs; a PNG output does not use it" in r.stderr, r.stderr
+
+    def test_a_batch_says_it_once(self, invoke, picture):
+        (picture / "in").mkdir()
+        for name in ("a.png", "b.png"):
+            (picture / "in" / name).write_bytes((picture / "g.png").read_bytes())
+        r = invoke("convolve", "in", "--out-dir", "out", "-k", "sobel_v", "--format", "tif", "--quality", "5")
+        notes = [line for line in r.stderr.splitlines() if "--quality" in line]
+        assert r.exit_code == 0 and len(notes) == 1 and "(and 1 more file like it" in notes[0], r.stderr
+
+    def test_tiled_outputs(self, invoke, tmp_path):
+        pytest.importorskip("dask.array")
+        np.save(tmp_path / "x.npy", np.random.default_rng(3).random((40, 30)).astype(np.float32))
+        r = invoke("convolve", "x.npy", "-k", "sobel_v", "--tiled", "-o", "t.npy", "--compress", "best", "--rescale", "minmax")
+        assert r.exit_code == 0, r.stderr
+        assert "--compress best is for PNG outputs; a NPY output does not use it" in r.stderr
+        assert "t.npy: --rescale minmax is for image outputs; a .npy holds the raw result" in r.stderr
+        r = invoke("pool", "x.npy", "--op", "avg", "-f", "2", "--tiled", "-o", "p.npy", "--quality", "3")
+        assert r.exit_code == 0 and "--quality 3 is for JPEG outputs" in r.stderr, r.stderr
+
+    def test_volumes_refuse_them_with_the_other_image_options(self, invoke, tmp_path):
+        nib = pytest.importorskip("nibabel")
+        nib.save(nib.Nifti1Image(np.random.default_rng(4).random((8, 9, 10)).astype(np.float32), np.eye(4)),
+                 str(tmp_path / "v.nii.gz"))
+        for args in (["convolve", "v.nii.gz", "-k", "gaussian:1vox", "--quality", "3"],
+                     ["pool", "v.nii.gz", "-f", "2", "--op", "avg", "--rescale", "minmax"],
+                     ["pool", "v.nii.gz", "-f", "2", "--op", "avg", "--max-pixels", "9", "--compress", "best"]):
+            r = invoke(*args, "-o", "o.nii.gz")
+            assert r.exit_code == 2 and "not supported for volumes (NIfTI/DICOM)" in r.stderr, (args, r.stderr)
+            assert not (tmp_path / "o.nii.gz").exists()
+        assert "--max-pixels, --compress not supported" in r.stderr
+        (tmp_path / "mix").mkdir()
+        (tmp_path / "v.nii.gz").rename(tmp_path / "mix" / "v.nii.gz")
+        np.save(tmp_path / "mix" / "x.npy", np.ones((6, 6), np.float32))
+        r = invoke("pool", "mix", "--out-dir", "out", "-f", "2", "--op", "avg", "--rescale", "minmax")
+        assert r.exit_code == 1 and "v.nii.gz: --rescale not supported for volumes" in r.stderr, r.stderr
+        assert (tmp_path / "out" / "x_avgpool2.npy").exists()  # the array beside it is pooled

@@ -39,11 +39,14 @@ def single_tiled(inputs: list[Path], out_dir: Optional[Path], out: Optional[Path
 def run_single(input: Path, label: str, build: Callable[[Any, Any], Any], *, out: Optional[Path], force: bool, rescale: Optional[str],
                layout: Optional[str], chunks: Optional[str], scheduler: Optional[str], workers: Optional[int], json_out: bool,
                quiet: bool, volume_build: Callable[[Any, Any], Any] | None = None, name: Optional[str] = None,
-               notes: Optional[list[str]] = None, report_file: Optional[Path] = None, fmt: Optional[str] = None) -> None:
+               notes: Optional[list[str]] = None, report_file: Optional[Path] = None, fmt: Optional[str] = None,
+               encoding: Any = None) -> None:
     """Run one input through the tiled path with a progress bar counting tiles; print the report
     (and write it to ``report_file``, ``--report``, as for any one input).
 
-    ``notes`` is filled by ``build`` as it builds (and shown with the report's own notes).
+    ``notes`` is filled by ``build`` as it builds (and shown with the report's own notes);
+    ``encoding``: the command's image encoding options, named in a note when given (a tiled
+    output is never an encoded picture).
     """
     from ..tiled import files
     from ._batch import run_reported
@@ -57,6 +60,8 @@ def run_single(input: Path, label: str, build: Callable[[Any, Any], Any], *, out
                                      scheduler=scheduler, workers=workers, progress=bar.update, volume_build=volume_build,
                                      name=name, fmt=fmt)
         report.notes.extend(notes or [])
+        if encoding is not None and report.output:
+            report.notes.extend(encoding.ignored_by(Path(report.output)))
         return report
 
     render_report(run_reported(input, run, outputs=[out], report=report_file, force=force), json_out=json_out, quiet=quiet)

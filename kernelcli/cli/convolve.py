@@ -42,7 +42,6 @@ from .options import (
     option,
 )
 from ._tiled import run_single, single_tiled
-from ..modes import JPEG_QUALITY
 from ._early import starts_early
 from ._stdio import piped
 from ._common import cli_paths, echo, guarded, note, output_for, render_report, summary_line
@@ -110,8 +109,8 @@ def convolve(
     out_dir: OutDirOption = None,
     suffix: SuffixOption = None,
     fmt: FormatOption = None,
-    quality: QualityOption = JPEG_QUALITY,
-    compress: CompressOption = "fast",
+    quality: QualityOption = None,
+    compress: CompressOption = None,
     recursive: RecursiveOption = False,
     workers: WorkersOption = None,
     report_file: ReportOption = None,
@@ -147,7 +146,7 @@ def convolve(
         check_volume_layout(layout, str(input[0]))
         given = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
                  "--combine": combine, "--montage": montage, "--rescale": rescale, "--max-pixels": max_pixels,
-                 "--kernel-scale": kernel_scale, "--then": then or None}
+                 "--kernel-scale": kernel_scale, "--then": then or None, "--quality": quality, "--compress": compress}
         run = partial(convolve_volume_for_cli,
             input[0], kernel, stride=stride, padding=padding, dilation=dilation, pad_mode=pad_mode,
             pad_value=pad_value, flip=flip, out=out, force=force, axis=axis, window=window, keep_dtype=keep_dtype,
@@ -179,7 +178,8 @@ def convolve(
             raise UsageError("--then chains work on images and arrays; for the volumes among the inputs run one call per step")
         # as for one volume: what a volume cannot take fails each volume alone, naming the option
         given = {"--bias": bias, "--activation": activation, "--combine": combine, "--rescale": rescale,
-                 "--max-pixels": max_pixels, "--kernel-scale": kernel_scale, "--tiled": tiled or None, "--chunks": chunks}
+                 "--max-pixels": max_pixels, "--kernel-scale": kernel_scale, "--tiled": tiled or None, "--chunks": chunks,
+                 "--quality": quality, "--compress": compress}
         volume_job = partial(convolve_volume_for_cli, kernels=kernel, stride=stride, padding=padding, dilation=dilation,
                              pad_mode=pad_mode, pad_value=pad_value, flip=flip, force=force, axis=axis, window=window,
                              keep_dtype=keep_dtype, truncate=truncate, mask=mask, volume=volume_index, series=series,
@@ -324,7 +324,7 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
     name = suffix or ("_".join(safe_stem(s.label) for s in steps) if then else safe_stem(label))
     run_single(input, f"convolve {label}", build, out=out, force=force, rescale=options.rescale, layout=options.layout,
                chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet,
-               volume_build=volume_build, name=name, notes=notes, report_file=report_file, fmt=fmt)
+               volume_build=volume_build, name=name, notes=notes, report_file=report_file, fmt=fmt, encoding=options.encoding)
 
 
 def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force, json_out, quiet) -> None:

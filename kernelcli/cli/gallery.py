@@ -9,7 +9,6 @@ import typer
 
 from ._common import cli_paths, guarded, render_report
 from ._stdio import piped
-from ..modes import JPEG_QUALITY
 from .options import (
     CompressOption,
     ForceOption,
@@ -38,8 +37,8 @@ def gallery(
     family: Annotated[Optional[str], option("family", show_default=False)] = None,
     pad_mode: PadModeOption = "constant",
     tile: Annotated[int, option("tile", min=16, max=1024)] = 192,
-    quality: QualityOption = JPEG_QUALITY,
-    compress: CompressOption = "fast",
+    quality: QualityOption = None,
+    compress: CompressOption = None,
     force: ForceOption = False,
     json_out: JsonOption = False,
     max_pixels: MaxPixelsOption = None,

@@ -399,8 +399,10 @@ OutOption = Annotated[Optional[Path], option("out", show_default=False)]
 OutDirOption = Annotated[Optional[Path], option("out_dir", show_default=False)]
 SuffixOption = Annotated[Optional[str], option("suffix", show_default=False)]
 FormatOption = Annotated[Optional[OutFormat], option("format", show_default=False)]
-QualityOption = Annotated[int, option("quality", min=1, max=100)]  # default: modes.JPEG_QUALITY
-CompressOption = Annotated[str, option("compress")]
+# None: not given (the writer's default, and a note where the output does not use a value given)
+QualityOption = Annotated[Optional[int], option("quality", min=1, max=100, extra=f"[default: {modes.JPEG_QUALITY}]",
+                                               show_default=False)]
+CompressOption = Annotated[Optional[str], option("compress", extra="[default: fast]", show_default=False)]
 RecursiveOption = Annotated[bool, option("recursive")]
 WorkersOption = Annotated[Optional[int], option("workers", min=1, show_default=False)]
 TiledOption = Annotated[bool, option("tiled")]

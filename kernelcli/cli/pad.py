@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from ._batch import BatchOptions, run_inputs
-from ..modes import JPEG_QUALITY
 from .options import (
     CompressOption,
     ForceOption,
@@ -62,8 +61,8 @@ def pad(
     out_dir: OutDirOption = None,
     suffix: SuffixOption = None,
     fmt: FormatOption = None,
-    quality: QualityOption = JPEG_QUALITY,
-    compress: CompressOption = "fast",
+    quality: QualityOption = None,
+    compress: CompressOption = None,
     recursive: RecursiveOption = False,
     workers: WorkersOption = None,
     report: ReportOption = None,
@@ -98,7 +97,7 @@ def pad(
 
         run_single(big, f"pad_{mode}", build, out=out, force=force, rescale=None, layout=canonical_layout(layout),
                    chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet, report_file=report, fmt=fmt,
-                   name=suffix)
+                   name=suffix, encoding=Encoding(quality=quality, compress=compress))
         return
     if len(input) == 1 and out_dir is None:
         from ..volume_inputs import is_volume_input

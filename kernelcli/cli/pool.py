@@ -6,7 +6,6 @@ from typing import Annotated, Any, Optional
 
 from ._batch import BatchOptions, run_batch, run_inputs, run_reported
 from ..batch_kinds import by_kind, input_kinds
-from ..modes import JPEG_QUALITY
 from .options import (
     AffineOption,
     CompressOption,
@@ -66,8 +65,8 @@ def pool(
     out_dir: OutDirOption = None,
     suffix: SuffixOption = None,
     fmt: FormatOption = None,
-    quality: QualityOption = JPEG_QUALITY,
-    compress: CompressOption = "fast",
+    quality: QualityOption = None,
+    compress: CompressOption = None,
     recursive: RecursiveOption = False,
     workers: WorkersOption = None,
     report: ReportOption = None,
@@ -93,10 +92,14 @@ def pool(
 
     op = canonical_pool_op(op)
     padding = pool_padding(padding)
+    # for images and arrays alone: a volume given one is refused, naming it (as by convolve)
+    image_only = {"--rescale": rescale, "--max-pixels": max_pixels, "--quality": quality, "--compress": compress}
     if len(input) == 1 and out_dir is None and str(input[0]) != "-":
         from ..tiled import nifti as tiled_nifti
-        from ..volume_inputs import is_volume_input
+        from ..volume_inputs import is_volume_input, refuse_image_options
 
+        if is_volume_input(input[0]):
+            refuse_image_options(input[0], image_only)
         if is_volume_input(input[0]) and tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler):
             _pool_volume_tiled(input[0], size, op=op, stride=stride, padding=padding, ceil=ceil, exclude_pad=exclude_pad,
                                window=window, volume_index=volume_index, series=series, resample_slices=resample_slices,
@@ -118,7 +121,8 @@ def pool(
 
         run_single(big, f"{op}pool{size}", build, out=out, force=force, rescale=canonical_rescale(rescale) if rescale else None,
                    layout=canonical_layout(layout), chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out,
-                   quiet=quiet, volume_build=volume_build, report_file=report, fmt=fmt, name=suffix)
+                   quiet=quiet, volume_build=volume_build, report_file=report, fmt=fmt, name=suffix,
+                   encoding=Encoding(quality=quality, compress=compress))
         return
     if len(input) == 1 and out_dir is None:
         from ..volume_inputs import is_volume_input
@@ -152,7 +156,7 @@ def pool(
                                 series=series, resample_slices=resample_slices, affine=affine, paths=cli_paths())
         volume_job = partial(pool_volume_file, size=size, op=op, stride=stride, padding=padding, ceil_mode=ceil,
                              count_include_pad=not exclude_pad, force=force, options=options)
-        run_batch(input, partial(by_kind, image_job=image_job, volume_job=volume_job), label=f"{op}pool{size}",
+        run_batch(input, partial(by_kind, image_job=image_job, volume_job=volume_job, image_options=image_only), label=f"{op}pool{size}",
                   options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report, scheduler),
                   out=out, force=force, json_out=json_out, quiet=quiet)
         return

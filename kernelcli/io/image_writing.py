@@ -53,29 +53,56 @@ class Encoding:
     PNG ``fast`` (the default) is encoded by :mod:`kernelcli.io.png` (the Up filter, deflate
     level 1), the other levels by Pillow (zlib at that level).
 
+    ``None`` (not given) is the default: quality :data:`~kernelcli.modes.JPEG_QUALITY`, ``fast``;
+    a value given for an output that does not use it is named by :meth:`ignored_by`.
+
     >>> Encoding().own_png("PNG"), Encoding(compress="best").save_options("PNG"), Encoding(quality=80).save_options("JPEG")
     (True, {'compress_level': 9}, {'quality': 80})
+    >>> Encoding(quality=80).ignored_by(Path("a.png")), Encoding(quality=80).ignored_by(Path("a.png"), Path("m.jpg"))
+    (['--quality 80 is for JPEG outputs; a PNG output does not use it'], [])
     """
 
-    quality: int = JPEG_QUALITY
-    compress: str = "fast"
+    quality: int | None = None
+    compress: str | None = None
 
     def __post_init__(self) -> None:
-        if not 1 <= int(self.quality) <= 100:
+        if self.quality is not None and not 1 <= int(self.quality) <= 100:
             raise UsageError(f"--quality: expected a JPEG quality from 1 to 100, got {self.quality}")
-        object.__setattr__(self, "compress", canonical_compression(self.compress))
+        if self.compress is not None:
+            object.__setattr__(self, "compress", canonical_compression(self.compress))
+
+    @property
+    def jpeg_quality(self) -> int:
+        """The JPEG quality to encode with: the one given, else the default."""
+        return JPEG_QUALITY if self.quality is None else int(self.quality)
+
+    @property
+    def png_compress(self) -> str:
+        """The PNG compression to encode with: the one given, else ``fast``."""
+        return "fast" if self.compress is None else self.compress
 
     def own_png(self, fmt: str) -> bool:
         """True when an image of format ``fmt`` is encoded by :func:`kernelcli.io.png.write_png`, not Pillow."""
-        return fmt == "PNG" and self.compress == "fast"
+        return fmt == "PNG" and self.png_compress == "fast"
 
     def save_options(self, fmt: str) -> dict:
         """The keyword arguments of Pillow's ``Image.save`` for format ``fmt`` (where Pillow encodes it)."""
         if fmt == "PNG":
-            return {"compress_level": PNG_COMPRESSION[self.compress]}
+            return {"compress_level": PNG_COMPRESSION[self.png_compress]}
         if fmt == "JPEG":
-            return {"quality": int(self.quality)}
+            return {"quality": self.jpeg_quality}
         return {}
+
+    def ignored_by(self, *paths: Path) -> list[str]:
+        """Notes naming each option given that none of the outputs ``paths`` (by their suffixes) uses."""
+        kinds = sorted({IMAGE_SUFFIXES.get(path.suffix.lower()) or path.suffix.lstrip(".").upper() or "suffix-less"
+                        for path in paths})
+        outputs = f"a {kinds[0]} output does" if len(kinds) == 1 else f"the {' and '.join(kinds)} outputs do"
+        notes = []
+        for given, option, fmt in ((self.quality, "--quality", "JPEG"), (self.compress, "--compress", "PNG")):
+            if given is not None and kinds and fmt not in kinds:
+                notes.append(f"{option} {given} is for {fmt} outputs; {outputs} not use it")
+        return notes
 
 
 def write_image(

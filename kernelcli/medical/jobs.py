@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import UsageError
 from ..jobs_common import Report, _named
 from ..records import record
-from ..volume_inputs import volume_suffix
+from ..volume_inputs import refuse_image_options, volume_suffix
 from .kernels import VolumeKernel, resolve_volume_kernel
 from .nifti import slice_timing_note, write_nifti
 from .volume import Volume, read_volume, volume_stem
@@ -423,15 +423,8 @@ def convolve_volume_for_cli(
     """
     from .window import parse_window
 
-    given = [name for name, used in (unsupported or {}).items() if used]
-    if stride != 1:
-        given.append("--stride")
-    if dilation != 1:
-        given.append("--dilation")
-    if str(padding).strip().lower() != "same":
-        given.append("--padding")
-    if given:
-        raise UsageError(f"{input_path}: {', '.join(given)} not supported for volumes (NIfTI/DICOM); see `kernelcli volume --help`")
+    refuse_image_options(input_path, {**(unsupported or {}), "--stride": stride != 1, "--dilation": dilation != 1,
+                                      "--padding": str(padding).strip().lower() != "same"})
     if kernels and len(kernels) > 1:
         raise UsageError(f"{input_path}: a volume takes at most one --kernel (e.g. gaussian:1.5mm, sobel_3d or a 2-D catalogue kernel)")
     if isinstance(volume_options.get("window"), str):

@@ -204,6 +204,8 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
         raise UsageError(f"{input_path}: a {data.ndim}-D array; expected (H, W), (H, W, C) or (Z, Y, X)")
     floats = result.dtype
     result = _rescaled(result, input_path, data.dtype, rescale, out, label)
+    if rescale not in (None, "none") and not stores.is_chunked(out):  # given, and nothing done: say so (as in memory)
+        notes.append(f"{Path(out).name}: --rescale {rescale} is for image outputs; a .npy holds the raw result")
     start = time.perf_counter()
     from ..batch import resolve_workers, threads_per_worker
 
