@@ -14,7 +14,8 @@
 11. pooling kept the slice timing of the old grid;
 12. ``--keep-dtype`` did not give back a scaled int32 NIfTI near 2**30;
 13. a series without positions whose InstanceNumbers repeat, or are missing from some files, was stacked in a
-    guessed order (ties and gaps in file-name order) under a note saying "sorted by InstanceNumber".
+    guessed order (ties and gaps in file-name order) under a note saying "sorted by InstanceNumber";
+14. a PixelSpacing of 0\\0 was noted as "no PixelSpacing".
 
 Every input is built in ``tmp_path`` from the files pydicom and nibabel ship; each test skips without them.
 """
@@ -233,6 +234,18 @@ class TestMalformedTags:
         r = run_in_process("volume", "s", "-o", "x.nii.gz", cwd=tmp_path)
         one_line_error(r, [first_file(tmp_path / "s").name, *words])
         assert not (tmp_path / "x.nii.gz").exists()
+
+    @pytest.mark.parametrize("value", [b"0\\0", b"-0.5\\0.5"])
+    def test_a_spacing_that_is_not_positive_is_named_as_it_is(self, tmp_path, value):
+        """It was "no PixelSpacing; assuming 1 mm", for a tag that is there."""
+        make_series(tmp_path / "s", [0.0, 3.0])
+        for path in (tmp_path / "s").iterdir():
+            put_raw(path, "PixelSpacing", value)
+        vol = medical.read_volume(tmp_path / "s")
+        said = f"PixelSpacing {value.decode()} is not positive"
+        assert vol.spacing_assumed == said and any(f"{said}; assuming 1 mm" in n for n in vol.notes), vol.notes
+        r = run_in_process("volume", "s", "-k", "gaussian:1mm", "-o", "x.nii.gz", cwd=tmp_path)
+        one_line_error(r, [f"not in the file ({said}; 1 mm was assumed)"])
 
     def test_a_degenerate_orientation_in_one_file_too(self, tmp_path):
         path = tmp_path / "one.dcm"

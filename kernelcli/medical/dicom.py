@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, MissingExtra
-from .dicom_tags import _first, _numbers, _orientation, _pixel_spacing, _position, _rescale, _scale_number, _slice_gap
+from .dicom_tags import (_first, _numbers, _orientation, _pixel_spacing, _position, _rescale, _scale_number, _slice_gap,
+                         missing_spacing)
 from .geometry import dicom_affine as _dicom_affine, normal_of, stack_slices
 from .pydicom_notes import PydicomWarnings, pydicom_line
 from .volume import Volume, check_volume_memory, require as _require
@@ -302,8 +303,9 @@ def assemble(
     unknown = position_unknown = None  # why the orientation, or the position, is unknown, if it is
     assumed = []  # what of the voxel size is not in the files
     if pixel is None:
-        notes.append(f"{where.name}: no PixelSpacing; assuming 1 mm")
-        assumed.append("no PixelSpacing")
+        why = missing_spacing(ds)
+        notes.append(f"{where.name}: {why}; assuming 1 mm")
+        assumed.append(why)
         pixel = (1.0, 1.0)
     blend = None
     if iop is not None and all(known):

@@ -126,6 +126,17 @@ def _pixel_spacing(ds: Any, frame: Any = None, where: Any = "") -> tuple[float, 
     return (dy, dx) if dy > 0 and dx > 0 else None
 
 
+def missing_spacing(ds: Any, frame: Any = None) -> str:
+    """Why :func:`_pixel_spacing` gave None: the tag is absent, or not positive (named as the header holds it).
+
+    >>> from types import SimpleNamespace as Header
+    >>> missing_spacing(Header(get=lambda k, d=None: None)), missing_spacing(Header(get=lambda k, d=None: ["0", "0"]))
+    ('no PixelSpacing', 'PixelSpacing 0\\\\0 is not positive')
+    """
+    raw = ds.get("PixelSpacing") or _functional(ds, "PixelMeasuresSequence", "PixelSpacing", frame)
+    return "no PixelSpacing" if raw is None or not _tag_text(raw) else f"PixelSpacing {_tag_text(raw)} is not positive"
+
+
 def _orientation(ds: Any, frame: Any = None, where: Any = "") -> np.ndarray | None:
     """ImageOrientationPatient (row, then column direction cosines), or None when absent; refused when degenerate."""
     raw = ds.get("ImageOrientationPatient") or _functional(ds, "PlaneOrientationSequence", "ImageOrientationPatient", frame)
