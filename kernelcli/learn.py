@@ -61,7 +61,7 @@ from .learn_report import (
 )
 from .learn_system import (
     _check_shapes, _check_texture, _fitting_padding, _system, _widths, _with_bias, clipped_target, negligible_bias,
-    output_shape, padded_otherwise, rounding_tolerance, solve_lstsq, window_mean_preconditioner, windows,
+    output_shape, padded_otherwise, predict, rounding_tolerance, solve_lstsq, window_mean_preconditioner, windows,
 )
 
 # ---------------------------------------------------------------- the entry point
@@ -191,7 +191,7 @@ def _diagnoses(a, y, inner, w, b, mse: float, dtype: np.dtype, options: LearnOpt
     """
     found = []
     if dtype.kind in "iu":  # integer targets are never rescaled: y is in the target's own units
-        predicted = np.einsum("gmn,gn->gm", a, w) + (0.0 if b is None else b[:, None])
+        predicted = predict(a, w, b)
         found.append(clipped_target(y, predicted, dtype, target_name))
     tolerance = rounding_tolerance(dtype, float(np.max(np.abs(y))))
     found.append(padded_otherwise(a, y, inner, math.sqrt(mse), tolerance, options))

@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import UsageError
 from .learn_options import LearnOptions, Progress
-from .learn_system import _with_bias, window_mean_preconditioner
+from .learn_system import _with_bias, predict, window_mean_preconditioner
 
 def train_gd(
     a: np.ndarray, y: np.ndarray, options: LearnOptions, progress: Progress | None = None, *, blocks: int = 1
@@ -129,10 +129,7 @@ def _loss(a: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> 
     The residual is measured against the target's variation, not its size, so a blurred
     bright image (large mean, small variation) cannot hide a poor fit.
     """
-    pred = np.einsum("gmn,gn->gm", a, w)
-    if b is not None:
-        pred = pred + b[:, None]
-    r = pred - y
+    r = predict(a, w, b) - y
     ss = float(np.sum(r * r))
     spread = float(np.sum((y - y.mean(axis=1, keepdims=True)) ** 2))
     if spread > 0:

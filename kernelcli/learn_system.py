@@ -214,6 +214,16 @@ def _check_texture(x: np.ndarray, input_name: str, combine: str = "per-channel")
 # ---------------------------------------------------------------- solvers
 
 
+def predict(a: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """Each group's predicted outputs ``a @ w`` (plus its bias): (G, M) from the (G, M, N) windows and (G, N) weights.
+
+    >>> predict(np.ones((1, 2, 3)), np.array([[1.0, 2.0, 3.0]]), np.array([0.5]))
+    array([[6.5, 6.5]])
+    """
+    out = np.einsum("gmn,gn->gm", a, w)
+    return out if b is None else out + b[:, None]
+
+
 def _with_bias(a: np.ndarray, value: float) -> np.ndarray:
     return np.concatenate([a, np.full(a.shape[:2] + (1,), value)], axis=2)
 
@@ -351,7 +361,7 @@ def padded_otherwise(
     w, b, rank, unknowns, _ = solve_lstsq(a[:, keep], y[:, keep], options.bias)
     if rank < unknowns:
         return None
-    residual = np.einsum("gmn,gn->gm", a[:, keep], w) - y[:, keep] + (0.0 if b is None else b[:, None])
+    residual = predict(a[:, keep], w, b) - y[:, keep]
     inner_rms = math.sqrt(float(np.mean(residual * residual)))
     if inner_rms > tolerance:
         return None
