@@ -2,9 +2,12 @@
 
 A kernel spec (what ``--kernel`` takes) is one of
 
-- a catalogue **name** (``[A-Za-z0-9_-]+``, case and ``-``/``_`` folded: ``Sobel-V`` is ``sobel_v``),
-  looked up only in the shipped catalogue folder and the folders listed in ``KERNELCLI_KERNEL_PATH``
-  (``os.pathsep``-separated), never as a file in the current directory;
+- a catalogue **name**: names are ``[a-z0-9_]+`` (lower-case letters, digits and ``_``, the rule of
+  kernel files); a lookup reads capitals as lower case and ``-`` as ``_`` (``Sobel-V`` finds
+  ``sobel_v``; names in files are lower case, so this never chooses between two kernels).  Looked up
+  only in the shipped catalogue folder and the folders listed in ``KERNELCLI_KERNEL_PATH``
+  (``os.pathsep``-separated), never as a file in the current directory; an entry of that variable
+  that is missing or not a folder is named in the message when a lookup or a listing fails;
 - a **path** to a user's JSON file: anything containing a path separator or ending in ``.json``
   (``my.json``, ``./ridge``); ``my.json:NAME`` picks one kernel from a file holding several;
 - an **inline** kernel (ImageMagick's ``'3x3: 1,0,-1 2,0,-2 1,0,-1'``, a JSON list of rows) or a
@@ -44,7 +47,8 @@ from typing import Any
 
 from .catalog_format import (  # noqa: F401 - the file format, re-exported (its former home)
     _FAMILY_FILE_KEYS, _FILE_SELECTOR, _KERNEL_KEYS, _PARAMETRIC, _SINGLE_FILE_KEYS, _ZERO_SUM_RTOL, CUSTOM_FAMILY,
-    ENV_PATH, MAX_FILE_BYTES, MAX_NAME_LENGTH, MAX_SIDE, NAME_PATTERN, SEPARABLE_RTOL, SPEC_NAME_PATTERN, Kernel,
+    ENV_PATH, LOOKUP_RULE, MAX_FILE_BYTES, MAX_NAME_LENGTH, MAX_SIDE, NAME_PATTERN, NAME_RULE, SEPARABLE_RTOL,
+    SPEC_NAME_PATTERN, Kernel,
     _axis_names, _describe, _dims_text, _flat, _join, _key_hint, _NotFinite, _Object, _object_pairs, _parse_float,
     _parse_int, _parse_json, _position, _short_number, _to_lists, _Validator,
 )
@@ -61,7 +65,8 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
     ----------
     spec : str
         ``sobel_v`` (catalogue name), ``my.json`` / ``./dir/k.json`` / ``k.json:NAME`` (a file),
-        ``gaussian:SIGMA`` or ``box:N``.
+        ``gaussian:SIGMA`` or ``box:N``.  A name (and ``NAME`` after a file) is matched with capitals
+        read as lower case and ``-`` as ``_``: ``Sobel-V`` finds ``sobel_v``.
     max_ndim : int
         3 lets a file hold a (channels, f, f) kernel for the layer semantics; names in the
         catalogue are always 2-D.
@@ -77,6 +82,8 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
     --------
     >>> load_kernel("box:2").array().tolist()
     [[0.25, 0.25], [0.25, 0.25]]
+    >>> load_kernel("Sobel-V").name
+    'sobel_v'
     """
     if not isinstance(spec, str):
         raise InvalidKernel(f"kernel spec {spec!r}: expected a string (a name, a .json path, gaussian:SIGMA or box:N), "
@@ -103,9 +110,10 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
         return _gaussian_from_spec(spec, argument) if kind == "gaussian" else _box_from_spec(spec, argument)
     if SPEC_NAME_PATTERN.fullmatch(spec):
         return _load_by_name(spec)
+    shown = f"'{spec}'" if spec.isprintable() else repr(spec)  # 'a\b' as typed, not 'a\\b'
     raise InvalidKernel(
-        f"{spec!r} is not a kernel name ([A-Za-z0-9_-]+), a path to a .json or .npy file, gaussian:SIGMA, box:N, "
-        "an inline kernel ('3x3: 1,0,-1 2,0,-2 1,0,-1') or a JSON list ('[[1,0,-1],[2,0,-2],[1,0,-1]]')"
+        f"{shown} is not a kernel name ({NAME_RULE}; {LOOKUP_RULE}), a path to a .json or .npy file, "
+        "gaussian:SIGMA, box:N, an inline kernel ('3x3: 1,0,-1 2,0,-2 1,0,-1') or a JSON list ('[[1,0,-1],[2,0,-2],[1,0,-1]]')"
     )
 
 
@@ -117,7 +125,8 @@ def list_kernels(family: str | None = None) -> list[Kernel]:
     Raises
     ------
     UsageError
-        ``family`` is not in the catalogue (the message lists close matches).
+        ``family`` is not in the catalogue (the message lists close matches, and the entries of
+        ``KERNELCLI_KERNEL_PATH`` that were skipped as missing or not a folder).
     InvalidKernel
         A catalogue file fails validation, or two files define the same name.
 
@@ -136,7 +145,8 @@ def list_kernels(family: str | None = None) -> list[Kernel]:
         known = sorted({k.family for k in kernels})
         close = difflib.get_close_matches(family, known, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
-        raise UsageError(f"unknown kernel family '{family}'; {hint}families: {', '.join(known)}")
+        skipped = kernel_path_note()
+        raise UsageError(f"unknown kernel family '{family}'; {hint}families: {', '.join(known)}" + (f"; {skipped}" if skipped else ""))
     return chosen
 
 
@@ -150,7 +160,14 @@ def families() -> list[str]:
 
 
 def search_dirs() -> list[Path]:
-    """The folders searched for catalogue names: the shipped catalogue, then ``KERNELCLI_KERNEL_PATH``."""
+    """The folders searched for catalogue names: the shipped catalogue, then ``KERNELCLI_KERNEL_PATH``.
+
+    An entry that is missing or not a folder stays in the list (it holds no kernels);
+    :func:`kernel_path_note` names it.
+
+    >>> search_dirs()[0] == catalog_dir()
+    True
+    """
     folders = [catalog_dir()]
     for entry in os.environ.get(ENV_PATH, "").split(os.pathsep):
         if entry.strip():
@@ -159,6 +176,39 @@ def search_dirs() -> list[Path]:
     for folder in folders:
         unique.setdefault(folder.resolve(), folder)
     return list(unique.values())
+
+
+#: what KERNELCLI_KERNEL_PATH holds, as the messages say it
+_PATH_HOLDS = f"folders of kernel .json files, separated by '{os.pathsep}'"
+PATH_RULE = f"{ENV_PATH} lists {_PATH_HOLDS}"
+
+
+def _folder_state(folder: Path) -> str:
+    """``""`` for a folder, else why it holds no kernels: ``" (missing)"`` or ``" (not a folder)"``.
+
+    >>> _folder_state(catalog_dir()), _folder_state(catalog_dir() / "edge.json"), _folder_state(Path("/no/such"))
+    ('', ' (not a folder)', ' (missing)')
+    """
+    if folder.is_dir():
+        return ""
+    return " (not a folder)" if folder.exists() else " (missing)"
+
+
+def kernel_path_note(value: str | None = None) -> str:
+    """The entries of ``KERNELCLI_KERNEL_PATH`` (or of ``value``) skipped because they are missing or
+    not folders, as one clause for a message or a note; ``""`` when every entry is a folder.
+
+    >>> kernel_path_note(os.pathsep.join([str(catalog_dir()), "", "/no/such"]))
+    "KERNELCLI_KERNEL_PATH: /no/such (missing) skipped; it lists folders of kernel .json files, separated by ':'"
+    >>> kernel_path_note(str(catalog_dir()))
+    ''
+    """
+    text = os.environ.get(ENV_PATH, "") if value is None else value
+    bad = [f"{folder}{state}" for folder in (Path(e).expanduser() for e in text.split(os.pathsep) if e.strip())
+           if (state := _folder_state(folder))]
+    if not bad:
+        return ""
+    return f"{ENV_PATH}: {', '.join(bad)} skipped; it lists {_PATH_HOLDS}"
 
 
 def gaussian_kernel(sigma: float) -> Kernel:
@@ -430,8 +480,10 @@ def _load_by_name(spec: str) -> Kernel:
             parts.append(f"a file '{candidate}' is here, but names are looked up only in the catalogue: give it as ./{candidate}")
             break
     if os.environ.get(ENV_PATH, "").strip():
-        shown = [f"{folder}{'' if folder.is_dir() else ' (missing)'}" for folder in search_dirs()]
+        shown = [f"{folder}{_folder_state(folder)}" for folder in search_dirs()]
         parts.append(f"searched {', '.join(shown)}")
+        if any(_folder_state(folder) for folder in search_dirs()):
+            parts.append(PATH_RULE)
     parts.append("`kernelcli kernels` lists the catalogue")
     raise KernelNotFound("; ".join(parts))
 

@@ -20,10 +20,15 @@ from typing import Any
 from .errors import InvalidKernel
 from .records import record
 
-#: names inside kernel files
+#: names inside kernel files (and of families): the one rule for a kernel name
 NAME_PATTERN = re.compile(r"[a-z0-9_]+")
-#: what a catalogue lookup accepts (folded to NAME_PATTERN: lower case, "-" -> "_")
+#: the rule as every message states it
+NAME_RULE = "lower-case letters, digits and _ ([a-z0-9_]+)"
+#: what a catalogue lookup accepts: a name as NAME_PATTERN, read ignoring case and with "-" as "_"
+#: (``Sobel-V`` finds ``sobel_v``; names in files are lower case, so this never picks between two)
 SPEC_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+#: how a lookup is read, as the messages say it
+LOOKUP_RULE = "capitals and - are read as lower case and _"
 MAX_NAME_LENGTH = 64
 #: largest kernel side, and largest kernel file (checked before the file is read)
 from .limits import MAX_KERNEL_SIDE as MAX_SIDE  # noqa: E402 - declared once, in kernelcli.limits
@@ -289,7 +294,7 @@ class _Validator:
         if not NAME_PATTERN.fullmatch(value):
             folded = re.sub(r"[-\s]+", "_", value.strip().lower())
             hint = f' (e.g. "{folded}")' if NAME_PATTERN.fullmatch(folded) else ""
-            self.fail(field, f"{json.dumps(value)} is not a valid name: use lower-case letters, digits and _ ([a-z0-9_]+){hint}")
+            self.fail(field, f"{json.dumps(value)} is not a valid name: use {NAME_RULE}{hint}")
         return value
 
     def text(self, value: Any, field: str) -> str:

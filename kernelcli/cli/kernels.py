@@ -42,7 +42,8 @@ def list_command(
     """List the kernel catalogue: name, family, size, sum, separable, description.
 
     The catalogue is the shipped kernels/ folder plus the folders in KERNELCLI_KERNEL_PATH
-    (separated by the OS path separator). Sum is that of the applied weights (after scale):
+    (separated by the OS path separator; an entry that is missing or not a folder is skipped
+    with a note). Sum is that of the applied weights (after scale):
     1 keeps flat areas, 0 turns them to 0.
 
     \b
@@ -54,9 +55,12 @@ def list_command(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from ..catalog import list_kernels
+    from ..catalog import kernel_path_note, list_kernels
 
     kernels = list_kernels(family)
+    skipped = kernel_path_note()
+    if skipped:  # a folder of KERNELCLI_KERNEL_PATH that is missing or a file: said, stdout unchanged
+        note(f"note: {skipped}")
     if as_json:
         print_json({"kernels": [kernel.to_dict() for kernel in kernels]})
         return
@@ -71,13 +75,16 @@ def show_command(
         str,
         typer.Argument(
             metavar="KERNEL",
-            help="A catalogue NAME, a JSON file (FILE.json, FILE.json:NAME, ./dir/FILE), gaussian:SIGMA or box:N.",
+            help="A catalogue NAME (capitals and - read as lower case and _), a JSON file (FILE.json, FILE.json:NAME, ./dir/FILE), gaussian:SIGMA or box:N.",
             show_default=False,
         ),
     ],
     as_json: JsonOption = False,
 ) -> None:
     """Print one kernel's matrix as applied (after scale), with its scale, sum and source.
+
+    Each value is the shortest text that reads back to the same number: the matrix pasted
+    into --kernel 'WxH: ...' is the same kernel.
 
     \b
     Examples:
@@ -103,17 +110,17 @@ def register(app: typer.Typer) -> None:
 
 
 def format_number(value: float) -> str:
-    """A weight as a person writes it: ``2``, ``-1``, ``0.0625``, ``0.111111``.
+    """A weight as the shortest text that reads back to the same float64: ``2``, ``-1``, ``0.0625``,
+    ``0.1111111111111111``; whole numbers as integers.  The project's one number format
+    (:func:`kernelcli.io.matrices.format_number`, as a ``.csv`` or a printed matrix writes it), so
+    a matrix pasted from ``kernels show`` into ``--kernel '3x3: ...'`` gives the same kernel.
 
-    >>> [format_number(v) for v in (2.0, -0.0, 0.0625, 1 / 9, 476 / 256)]
-    ['2', '0', '0.0625', '0.111111', '1.859375']
+    >>> [format_number(v) for v in (2.0, -0.0, 0.0625, 1 / 9, 476 / 256, 1e-07)]
+    ['2', '0', '0.0625', '0.1111111111111111', '1.859375', '1e-07']
     """
-    if value == 0:
-        return "0"
-    if float(value).is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    text = repr(float(value))
-    return text if len(text.lstrip("-")) <= 10 else f"{value:.6g}"
+    from ..io.matrices import format_number as shortest
+
+    return shortest(float(value))
 
 
 def size_text(shape: tuple[int, ...]) -> str:
@@ -133,7 +140,15 @@ def size_text(shape: tuple[int, ...]) -> str:
 
 
 def render_kernel(kernel: Kernel) -> str:
-    """The text ``kernels show`` prints: a header, the facts, a blank line, the aligned matrix."""
+    """The text ``kernels show`` prints: a header, the facts, a blank line, the aligned matrix.
+
+    Every number is the shortest text that reads back exactly (:func:`format_number`): the
+    matrix lines, pasted after ``'WxH: '``, are the same kernel as ``--kernel``.
+
+    >>> from kernelcli.catalog import load_kernel
+    >>> print(render_kernel(load_kernel("box:2")).splitlines()[-1])
+    0.25  0.25
+    """
     shape = size_text(tuple(kernel.shape))
     lines = [
         f"{kernel.name}  ({kernel.family}, {shape}, sum {format_number(kernel.sum)}, "

@@ -1,0 +1,170 @@
+"""Audit findings on the kernel catalogue's command, ``kernelcli kernels``.
+
+C3: ``kernels show`` printed weights to 6 significant digits (``0.111111``), so a matrix pasted
+    into ``--kernel 'WxH: ...'`` was another kernel; it prints the shortest text that reads back.
+C7: an entry of ``KERNELCLI_KERNEL_PATH`` that is a file was reported as "(missing)", and a missing
+    one was not named when a family was unknown or a listing left it out.
+C8: the lookup's message stated another name rule (``[A-Za-z0-9_-]+``) than the files'
+    (``[a-z0-9_]+``); lookups ignore case and read ``-`` as ``_``, which was not documented.
+
+Oracle for C3: the tool's own inline syntax (``load_kernel('WxH: ...')``) reading the printed
+matrix back, compared bit for bit with the kernel's float64 values.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from kernelcli import catalog
+from kernelcli.catalog import load_kernel
+from kernelcli.errors import EXIT_KERNEL, EXIT_USAGE
+
+from conftest import run_in_process
+
+#: the rule kernel files enforce (README: "`name` is `[a-z0-9_]+`"), as every message states it
+NAME_RULE = "lower-case letters, digits and _ ([a-z0-9_]+)"
+
+#: the auditor's user file (kf2.json): values 6 digits cannot hold, a big whole number, tiny ones
+USER_FILE = {"family": "m", "kernels": [
+    {"name": "rt", "matrix": [[0.30000000000000004, 123456789, 1e-7], [0.1234567891, -2.5e-12, 3]],
+     "description": "x", "source": "y"},
+    {"name": "rt3", "matrix": [[1, 2], [3, 4]], "scale": 3, "description": "x", "source": "y"},
+]}
+
+
+@pytest.fixture(autouse=True)
+def _no_user_kernel_path(monkeypatch):
+    monkeypatch.delenv("KERNELCLI_KERNEL_PATH", raising=False)
+
+
+@pytest.fixture
+def user_file(tmp_path):
+    path = tmp_path / "kf2.json"
+    path.write_text(json.dumps(USER_FILE), encoding="utf-8")
+    return path
+
+
+def show(*args: str, env: dict | None = None):
+    return run_in_process("kernels", "show", *args, env=env)
+
+
+def printed_matrix(stdout: str) -> list[str]:
+    """The matrix lines of ``kernels show``: everything after the first blank line."""
+    lines = stdout.rstrip("\n").split("\n")
+    return lines[lines.index("") + 1:]
+
+
+def read_back(lines: list[str]) -> np.ndarray:
+    """The printed matrix read through ``--kernel``'s inline syntax, ``'WxH: values row by row'``."""
+    rows, columns = len(lines), len(lines[0].split())
+    return load_kernel(f"{columns}x{rows}: " + "\n".join(lines)).array()
+
+
+# --------------------------------------------------------------------------- C3
+
+
+class TestShowPrintsValuesThatReadBack:
+    @pytest.mark.parametrize("spec", ["box_3x3", "gaussian_7x7", "gaussian:1", "gaussian:0.8", "USER:rt", "USER:rt3"])
+    def test_the_printed_matrix_pasted_into_kernel_is_the_same_kernel(self, spec, user_file):
+        spec = spec.replace("USER", str(user_file))
+        result = show(spec)
+        assert result.returncode == 0, result.stderr
+        expected = load_kernel(spec).array()
+        back = read_back(printed_matrix(result.stdout))
+        assert back.dtype == np.float64 and back.shape == expected.shape
+        assert back.tobytes() == expected.tobytes(), (back - expected)
+
+    def test_the_audit_values_are_printed_in_full(self, user_file):
+        out = show(f"{user_file}:rt").stdout
+        cells = [line.split() for line in printed_matrix(out)]
+        assert cells == [["0.30000000000000004", "123456789", "1e-07"], ["0.1234567891", "-2.5e-12", "3"]]
+        assert "0.123457" not in out.replace("0.1234567891", "")
+
+    def test_columns_stay_aligned_and_whole_numbers_stay_integers(self, user_file):
+        lines = printed_matrix(show(f"{user_file}:rt").stdout)
+        assert len({len(line) for line in lines}) == 1  # right-aligned to one width
+        assert [line.split() for line in printed_matrix(show("sobel_v").stdout)] == [["1", "0", "-1"], ["2", "0", "-2"], ["1", "0", "-1"]]
+        assert [line.split() for line in printed_matrix(show("box_5x5").stdout)][0] == ["0.04"] * 5
+
+    @pytest.mark.parametrize("spec", ["USER:rt", "USER:rt3", "gaussian:1", "box_3x3"])
+    def test_the_header_sum_and_divisor_are_exact(self, spec, user_file):
+        spec = spec.replace("USER", str(user_file))
+        kernel = load_kernel(spec)
+        out = show(spec).stdout
+        header = out.split("\n", 1)[0]
+        total = header.split(" sum ", 1)[1].split(",", 1)[0]
+        assert float(total) == kernel.sum and "e+" not in total
+        scale_line = next(line for line in out.splitlines() if line.startswith("scale: "))
+        if kernel.scale is not None:
+            divisor = scale_line.rstrip(")").split()[-1] if kernel.scale == "sum" else scale_line.split()[1]
+            assert float(divisor) == kernel.divisor
+
+    def test_json_is_unchanged(self, user_file):
+        kernel = load_kernel(f"{user_file}:rt")
+        document = json.loads(show(f"{user_file}:rt", "--json").stdout)
+        assert document == {**json.loads(json.dumps(kernel.to_dict())), "values": kernel.array().tolist()}
+
+
+# --------------------------------------------------------------------------- C7
+
+
+class TestKernelPathEntriesThatAreNotFolders:
+    def test_a_file_on_the_path_is_not_a_folder_not_missing(self, tmp_path):
+        file = tmp_path / "ok.json"
+        file.write_text(json.dumps({"family": "m", "kernels": [{"name": "c1", "matrix": [[1, 2], [3, 4]]}]}))
+        result = show("c1", env={"KERNELCLI_KERNEL_PATH": str(file)})
+        assert result.returncode == EXIT_KERNEL and result.stdout == ""
+        [line] = result.stderr.splitlines()
+        assert line.startswith("error: unknown kernel 'c1'; searched ")
+        assert f"{file} (not a folder)" in line and "(missing)" not in line
+        assert f"KERNELCLI_KERNEL_PATH lists folders of kernel .json files, separated by '{os.pathsep}'" in line
+
+    def test_a_missing_folder_is_named_when_the_family_is_unknown(self, tmp_path):
+        missing = tmp_path / "nosuchdir"
+        result = run_in_process("kernels", "--family", "m", env={"KERNELCLI_KERNEL_PATH": str(missing)})
+        assert result.returncode == EXIT_USAGE and result.stdout == ""
+        [line] = result.stderr.splitlines()
+        assert line.startswith("error: unknown kernel family 'm'; ")
+        assert f"KERNELCLI_KERNEL_PATH: {missing} (missing) skipped" in line
+
+    def test_a_listing_notes_skipped_entries_on_stderr_and_keeps_stdout(self, tmp_path):
+        file = tmp_path / "k.json"
+        file.write_text("{}")
+        plain = run_in_process("kernels")
+        for env_value in (str(tmp_path / "nosuchdir"), os.pathsep.join([str(tmp_path / "nosuchdir"), str(file)])):
+            result = run_in_process("kernels", env={"KERNELCLI_KERNEL_PATH": env_value})
+            assert result.returncode == 0 and result.stdout == plain.stdout
+            notes = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
+            assert len(notes) == 1 and f"{tmp_path / 'nosuchdir'} (missing)" in notes[0]
+            assert (f"{file} (not a folder)" in notes[0]) == (str(file) in env_value)
+        assert not [line for line in plain.stderr.splitlines() if line.startswith("note: ")]
+
+    def test_folders_only_give_no_note(self, tmp_path):
+        assert catalog.kernel_path_note(os.pathsep.join([str(tmp_path), ""])) == ""
+        assert catalog.kernel_path_note(str(tmp_path / "x")).startswith(f"KERNELCLI_KERNEL_PATH: {tmp_path / 'x'} (missing) skipped; ")
+
+
+# --------------------------------------------------------------------------- C8
+
+
+class TestOneNameRule:
+    def test_lookup_and_file_messages_state_the_same_rule(self, tmp_path):
+        bad_spec = show("a\\b")
+        dash = tmp_path / "dash.json"
+        dash.write_text(json.dumps({"family": "m", "kernels": [{"name": "a-b", "matrix": [[1, 2], [3, 4]]}]}))
+        bad_file = show(str(dash))
+        for result in (bad_spec, bad_file):
+            assert result.returncode == EXIT_KERNEL and len(result.stderr.splitlines()) == 1
+            assert NAME_RULE in result.stderr and "[A-Za-z0-9_-]" not in result.stderr
+        assert catalog.NAME_RULE == NAME_RULE  # one constant, used by both messages
+        assert bad_spec.stderr.startswith("error: 'a\\b' is not a kernel name (")  # as typed, not 'a\\\\b'
+
+    def test_lookups_ignore_case_and_dashes_and_say_so(self):
+        assert show("Sobel_V").stdout == show("sobel_v").stdout
+        assert load_kernel("SOBEL-V").name == "sobel_v"
+        assert "Sobel-V" in load_kernel.__doc__ and "capitals" in load_kernel.__doc__
+        assert "capitals and - are read as lower case and _" in show("a b").stderr
