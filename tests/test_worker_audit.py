@@ -21,19 +21,28 @@ pytestmark = pytest.mark.skipif(not Path("/proc").exists() or os.name != "posix"
 
 
 def _long_learn(folder: Path, env: dict, **kwargs) -> subprocess.Popen:
-    """A call that runs for minutes unless stopped (gradient descent of many epochs), in the worker."""
+    """A call that runs for minutes unless stopped (gradient descent of many epochs), in the worker;
+    ``.earlier`` holds the calls the worker was running before it (a previous test's, not yet reaped)."""
     import numpy as np
 
     x = np.random.default_rng(1).random((64, 64))
     np.save(folder / "x.npy", x)
     np.save(folder / "t.npy", x)
-    return subprocess.Popen([sys.executable, "-m", "kernelcli", "learn", "x.npy", "t.npy", "-f", "3", "--method", "gd",
+    earlier = set(status(env)["calls_in_progress"])
+    call = subprocess.Popen([sys.executable, "-m", "kernelcli", "learn", "x.npy", "t.npy", "-f", "3", "--method", "gd",
                              "--epochs", "1000000", "-o", "k.json"], cwd=folder, env={**cli_env(), **env}, **kwargs)
+    call.earlier = earlier  # type: ignore[attr-defined]
+    return call
 
 
-def _call_in_progress(env: dict) -> int:
-    wait_for(lambda: (status(env) or {}).get("calls_in_progress"), timeout=120)
-    return status(env)["calls_in_progress"][0]
+def _call_in_progress(env: dict, call: subprocess.Popen) -> int:
+    """The pid of ``call``'s process in the worker, once the worker has it (not a call of an earlier test:
+    taking one of those raced with its end, and the client killed before its call arrived ran it late)."""
+    def new() -> list[int]:
+        return sorted(set((status(env) or {}).get("calls_in_progress", [])) - call.earlier)  # type: ignore[attr-defined]
+
+    wait_for(new, timeout=120)
+    return new()[0]
 
 
 def _state(pid: int) -> str:
@@ -46,7 +55,7 @@ def test_ctrl_backslash_ends_the_call_as_it_ends_a_fresh_process(worker, tmp_pat
     # whole call again in-process, exit 0 minutes later
     call = _long_learn(tmp_path, worker, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        _call_in_progress(worker)
+        _call_in_progress(worker, call)
         call.send_signal(signal.SIGQUIT)
         _out, err = call.communicate(timeout=60)
     finally:
@@ -60,7 +69,7 @@ def test_ctrl_z_stops_the_call_and_fg_continues_it(worker, tmp_path):
     # the call computed on
     call = _long_learn(tmp_path, worker, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        pid = _call_in_progress(worker)
+        pid = _call_in_progress(worker, call)
         call.send_signal(signal.SIGTSTP)
         wait_for(lambda: _state(call.pid) == "T", timeout=60)
         wait_for(lambda: _state(pid) == "T", timeout=60)
@@ -77,7 +86,7 @@ def test_a_client_killed_leaves_nothing_on_its_terminal(worker, tmp_path):
     # that was gone, naming a signal nobody sent
     with open(tmp_path / "stderr.txt", "wb") as err:
         call = _long_learn(tmp_path, worker, stdout=subprocess.DEVNULL, stderr=err)
-        pid = _call_in_progress(worker)
+        pid = _call_in_progress(worker, call)
         call.kill()
         call.wait()
     wait_for(lambda: not Path(f"/proc/{pid}").exists() or _state(pid) == "Z", timeout=60)
@@ -88,6 +97,7 @@ def test_a_client_killed_leaves_nothing_on_its_terminal(worker, tmp_path):
 def test_a_caller_that_may_do_less_runs_its_call_itself(worker, tmp_path):
     # the call ran with the worker's group, capabilities, nice value...: `nice -n 5 kernelcli ...` computed at
     # nice 0, `setpriv --regid` wrote files of the worker's group, dropped capabilities read what they could not
+    wait_for(lambda: not status(worker)["calls_in_progress"], timeout=120)  # earlier tests' calls ended
     before = status(worker)
     r = subprocess.run([sys.executable, "-m", "kernelcli", "--debug", "shape", "--in", "8", "--f", "3", "-q"],
                        env={**cli_env(), **worker}, capture_output=True, text=True, preexec_fn=lambda: os.nice(5), timeout=120)
