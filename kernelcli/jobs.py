@@ -96,31 +96,29 @@ def pad_file(
 
     return run_file_job(
         input_path, f"pad_{mode}", compute,
-        out=out, force=force, max_pixels=max_pixels, layout=layout, encoding=encoding,
+        out=out, force=force, max_pixels=max_pixels, layout=layout, encoding=encoding, alpha=compute,
     )
 
 
 def check_pad_value(value: float, dtype: Any, mode: str = "constant") -> None:
-    """``--value`` must be finite, and for an integer image a whole number in its range (0 or 1 for bool).
+    """``--pad-value`` must be finite, and for a constant fill one the input's dtype holds exactly
+    (:func:`kernelcli.ndsupport.check_fill`: a whole number in an integer image's range).
 
     >>> import numpy as np
     >>> check_pad_value(300, np.dtype(np.uint8))
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: --value 300 does not fit this uint8 input: expected a whole number from 0 to 255
+    kernelcli.errors.UsageError: --pad-value 300 does not fit uint8: expected a whole number from 0 to 255
     >>> check_pad_value(1, np.dtype(bool))
     """
     import math
 
-    import numpy as np
+    from .ndsupport import check_fill
 
-    if not math.isfinite(value):
-        raise UsageError(f"--value {value}: expected a finite number")
-    if mode != "constant" or np.dtype(dtype).kind not in "biu":
-        return
-    low, high = (0, 1) if np.dtype(dtype).kind == "b" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
-    if not (float(value).is_integer() and low <= value <= high):
-        raise UsageError(f"--value {value:g} does not fit this {np.dtype(dtype)} input: expected a whole number from {low} to {high}")
+    if mode == "constant":
+        check_fill(value, dtype, "--pad-value")
+    elif not math.isfinite(value):
+        raise UsageError(f"--pad-value {value!r}: expected a finite number")
 
 
 def pool_file(
@@ -152,4 +150,4 @@ def pool_file(
                       paths=paths)
 
     return run_file_job(input_path, f"{op}pool{size}", compute, out=out, force=force, rescale=rescale, max_pixels=max_pixels,
-                        layout=layout, volume_compute=compute_volume, encoding=encoding)
+                        layout=layout, volume_compute=compute_volume, encoding=encoding, alpha=compute)

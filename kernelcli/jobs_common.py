@@ -155,6 +155,7 @@ def run_file_job(
     volume_compute: Callable[[Any], Any] | None = None,
     encoding: Any = None,
     bands: Callable[[Any], Any] | None = None,
+    alpha: Callable[[Any], Any] | None = None,
 ) -> Report:
     """Read one input, apply ``compute`` to its array, write the result (or keep the matrix).
 
@@ -165,7 +166,11 @@ def run_file_job(
     takes a ``zyx`` array as it is (3-D pooling, say).  ``bands``, when given, is ``compute``
     as :class:`kernelcli.bands.Bands`: used when the result becomes an 8-bit picture value by
     value (:func:`kernelcli.io.pictures.takes_bands`), so that no whole float result is held;
-    the same bytes and report (``seconds`` then include the conversion to 8 bits).
+    the same bytes and report (``seconds`` then include the conversion to 8 bits).  ``alpha``, when
+    given, is the operation an input's alpha channel takes too (``pad`` and ``pool`` change the size: the
+    alpha is padded or pooled as numpy.pad and PyTorch treat an RGBA array's fourth channel), its result
+    rounded and clipped into the alpha's own type; without it an alpha is carried through where the size
+    stays, and dropped with a note where it changes.
     """
     from .io import formats
 
@@ -183,6 +188,8 @@ def run_file_job(
     result = _named(src, lambda: _compute_in_layout(loaded, compute, layout, out_path, volume_compute))
     seconds = time.perf_counter() - start
     report = Report.of(src, label, loaded.data, result, seconds, out_path, loaded.notes)
+    if alpha is not None and loaded.alpha is not None:
+        loaded = replace(loaded, alpha=_named(src, lambda: _alpha_of(alpha(loaded.alpha), loaded.alpha.dtype)))
     if loaded.alpha is not None and result.shape[:2] != loaded.alpha.shape:
         report.notes.append(f"{src.name}: the output size differs from the input's, so the alpha channel is dropped")
     if out_path is None:
@@ -196,6 +203,22 @@ def run_file_job(
     if encoding is not None:
         report.notes.extend(encoding.ignored_by(out_path))
     return report
+
+
+def _alpha_of(values: Any, dtype: Any) -> Any:
+    """An operation's alpha in the input alpha's integer type: rounded half to even and clipped, as the
+    colour channels of an image output are (``--rescale clip``).
+
+    >>> import numpy as np
+    >>> _alpha_of(np.array([[127.5, 128.5, 300.0]], np.float32), np.dtype(np.uint8))
+    array([[128, 128, 255]], dtype=uint8)
+    """
+    import numpy as np
+
+    if values.dtype == dtype:
+        return values
+    info = np.iinfo(dtype)
+    return np.clip(np.rint(values), info.min, info.max).astype(dtype)
 
 
 #: whether :func:`run_file_job` may make an 8-bit picture band by band (tests switch it off to compare)

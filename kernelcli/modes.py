@@ -174,6 +174,19 @@ def canonical_compression(name: str) -> str:
     return _canonical(name, tuple(PNG_COMPRESSION), {}, "PNG compression")
 
 
+def unused_fill(value: float, mode: str) -> str | None:
+    """The note for a ``--pad-value`` that the pad mode (a canonical name) does not use, or None.
+
+    Only a value other than 0 (the default) is named: an explicit 0 would change nothing either.
+
+    >>> unused_fill(9, "reflect"), unused_fill(9, "constant"), unused_fill(0.0, "reflect")
+    ('--pad-value 9 is for --pad-mode constant; reflect does not use it', None, None)
+    """
+    if value == 0 or mode == "constant":
+        return None
+    return f"--pad-value {value!r} is for --pad-mode constant; {mode} does not use it"
+
+
 def canonical_volume_pad_mode(mode: str) -> str:
     """A pad mode, or ``renormalise`` (volumes only: fslmaths' edge handling).
 

@@ -200,16 +200,16 @@ def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
     if v == 0.0:  # every dtype holds it (the default fill, on every call: no dtype lookups)
         return 0.0
     dt = np.dtype(dtype)
+    whole = _whole_value(value, v)  # compared as an integer: float(2**63 - 1) is 2**63, past int64
+    shown = str(whole) if whole is not None and not isinstance(value, (float, np.floating)) else repr(v)  # as given
     if not math.isfinite(v):
-        raise UsageError(f"{name} {value!r}: expected a finite number")
+        raise UsageError(f"{name} {shown}: expected a finite number")
     if dt.kind == "b":
         if v not in (0.0, 1.0):
-            raise UsageError(f"{name} {v:g} does not fit bool: expected 0 or 1")
+            raise UsageError(f"{name} {shown} does not fit bool: expected 0 or 1")
     elif dt.kind in "iu":
         info = np.iinfo(dt)
-        whole = _whole_value(value, v)  # compared as an integer: float(2**63 - 1) is 2**63, past int64
         if whole is None or not info.min <= whole <= info.max:
-            shown = whole if whole is not None else f"{v:g}"
             raise UsageError(f"{name} {shown} does not fit {dt.name}: expected a whole number from {info.min} to {info.max}")
         if abs(whole) > 2**53:  # every path carries the fill as a float64: 2**53 + 1 would be filled as 2**53
             raise UsageError(f"{name} {whole}: a fill is exact up to 2**53 = {2**53} in magnitude (it is carried as a "
@@ -217,7 +217,7 @@ def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
     elif dt.kind == "f":
         top = float(np.finfo(dt).max)
         if abs(v) > top:
-            raise UsageError(f"{name} {v:g} does not fit {dt.name}: expected a number within +-{top:g}")
+            raise UsageError(f"{name} {shown} does not fit {dt.name}: expected a number within +-{top:g}")
     return v
 
 

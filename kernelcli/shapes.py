@@ -165,11 +165,16 @@ POOL_PADDING_RULE = (
 )
 
 
-def parse_padding(text: str) -> str | int | tuple[int, int, int, int]:
-    """Parse a CLI padding value: ``same``, ``valid``, ``P`` or ``T,B,L,R``.
+def parse_padding(text: str, *, forms: str = "same, valid, P or T,B,L,R in whole numbers") -> str | int | tuple[int, int, int, int]:
+    """Parse a CLI padding value: ``same``, ``valid``, ``P`` or ``T,B,L,R``; ``forms`` names what the command
+    takes, for the messages (which name ``--padding`` and the text as given).
 
     >>> parse_padding("1,1,2,2")
     (1, 1, 2, 2)
+    >>> parse_padding("1,2,3,-1")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --padding '1,2,3,-1': pad widths must be >= 0
     """
     key = text.strip().lower()
     if key in ("same", "valid"):
@@ -178,12 +183,12 @@ def parse_padding(text: str) -> str | int | tuple[int, int, int, int]:
     try:
         values = [int(p) for p in parts]
     except ValueError:
-        raise UsageError(f"invalid padding {text!r}: expected same, valid, P or T,B,L,R with integers") from None
-    if len(values) == 1:
-        return resolve_padding(values[0], 1, 1)[0]
-    if len(values) != 4:
-        raise UsageError(f"invalid padding {text!r}: expected one integer or four (T,B,L,R), got {len(values)}")
-    return resolve_padding(tuple(values), 1, 1)
+        raise UsageError(f"--padding {text!r}: expected {forms}") from None
+    if len(values) not in (1, 4):
+        raise UsageError(f"--padding {text!r}: expected one width or four (T,B,L,R), got {len(values)}")
+    if min(values) < 0:
+        raise UsageError(f"--padding {text!r}: pad widths must be >= 0")
+    return values[0] if len(values) == 1 else (values[0], values[1], values[2], values[3])
 
 
 def conv_params(in_channels: int, filters: int, fh: int, fw: int | None = None, *, bias: bool = True, groups: int = 1) -> int:

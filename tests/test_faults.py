@@ -244,10 +244,15 @@ class TestInputs:
         assert not (out[..., :3] == x[..., :3]).all()  # colour smoothed
         r = run_in_process("pool", "rgba.png", "--size", "1", "--out", "p.png", cwd=case.root)
         assert (np.asarray(Image.open(case.root / "p.png")) == x).all()
-        # a result of another size cannot carry the alpha of the input: dropped, with a note
+        # pooling pools the alpha as a channel (PyTorch's max_pool2d of the RGBA array)
         r = run_in_process("pool", "rgba.png", "--size", "2", "--out", "half.png", cwd=case.root)
+        assert r.returncode == 0 and "alpha" not in r.stderr, r.stderr
+        half = np.asarray(Image.open(case.root / "half.png"))
+        assert half.shape == (5, 7, 4) and (half == x.reshape(5, 2, 7, 2, 4).max(axis=(1, 3))).all()
+        # a convolution's result of another size cannot carry the alpha of the input: dropped, with a note
+        r = run_in_process("convolve", "rgba.png", "--kernel", "box:3", "--stride", "2", "--out", "s2.png", cwd=case.root)
         assert r.returncode == 0 and "alpha channel is dropped" in r.stderr
-        assert np.asarray(Image.open(case.root / "half.png")).shape == (5, 7, 3)
+        assert np.asarray(Image.open(case.root / "s2.png")).shape[2] == 3
 
     def test_pad_refuses_a_volume_pointing_to_options_that_exist(self, case):
         # it pointed to pool's --pad-mode (pool has none), and its help listed volumes among its inputs

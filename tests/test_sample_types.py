@@ -169,7 +169,7 @@ def test_a_bool_array_pads_as_numpy_pads_it(tmp_path):
         padded = np.load(tmp_path / f"b{value}.npy")
         assert padded.dtype == bool and np.array_equal(padded, np.pad(x, 1, constant_values=bool(int(value))))
     r = run(tmp_path, "pad", "b.npy", "-p", "1", "--value", "2", "-o", "b2.npy")
-    assert r.returncode == 2 and "--value 2 does not fit this bool input: expected a whole number from 0 to 1" in r.stderr, r.stderr
+    assert r.returncode == 2 and "--pad-value 2 does not fit bool: expected 0 or 1" in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("channels", [1, 3], ids=["grey", "rgb"])

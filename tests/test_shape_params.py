@@ -379,7 +379,7 @@ class TestShapeUnequalSides:
         [
             (("--in", "24", "--f", "3", "-p", "0,1,0,1"), "has one axis"),
             (("--in", "24x24", "--f", "2", "--pool", "-p", "0,1,0,1"), "pooling takes valid, P or T,B,L,R with four equal values"),
-            (("--in", "24x24", "--f", "3", "-p", "1,2"), "one integer or four"),
+            (("--in", "24x24", "--f", "3", "-p", "1,2"), "one width or four"),
         ],
     )
     def test_refused_where_it_has_no_meaning(self, runner, args, message):

@@ -139,6 +139,7 @@ def convolve(
     from ..modes import RENORMALISE
 
     one_volume = len(input) == 1 and out_dir is None and is_volume_input(input[0])  # a DICOM series is a folder
+    _note_unused_fill(pad_value, pad_mode, "replicate" if one_volume else "constant" if out_dir is None else None, quiet)
     if one_volume:
         from ..layout import check_volume_layout
         from ..medical import convolve_volume_for_cli
@@ -325,6 +326,22 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
     run_single(input, f"convolve {label}", build, out=out, force=force, rescale=options.rescale, layout=options.layout,
                chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet,
                volume_build=volume_build, name=name, notes=notes, report_file=report_file, fmt=fmt, encoding=options.encoding)
+
+
+def _note_unused_fill(value: float, given_mode: str | None, default_mode: str | None, quiet: bool) -> None:
+    """Say when --pad-value is given with a pad mode that does not use it (``default_mode``: the mode without
+    --pad-mode, None when the inputs' kinds differ in it: a folder of images and volumes)."""
+    from ..errors import UsageError
+    from ..modes import canonical_volume_pad_mode, unused_fill
+    from ._common import note
+
+    try:
+        mode = canonical_volume_pad_mode(given_mode) if given_mode else default_mode
+    except UsageError:  # refused where the mode is read, naming the option
+        return
+    said = unused_fill(value, mode) if mode is not None else None
+    if said and not quiet:
+        note(f"note: {said}")
 
 
 def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force, json_out, quiet) -> None:

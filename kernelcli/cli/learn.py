@@ -115,8 +115,11 @@ def learn(
     for loaded, path in ((x, input), (t, target)):  # both channels-last, whatever the files hold
         loaded.data = to_hwc(loaded.data, input_layout(loaded.data, loaded.kind, layout, str(path), loaded.format))
     if not quiet:
-        for line in x.notes + t.notes:
-            note(f"note: {line}")
+        from ..modes import unused_fill
+
+        for line in x.notes + t.notes + [unused_fill(options.pad_value, options.pad_mode) or ""]:
+            if line:
+                note(f"note: {line}")
     result = _run(x.data, t.data, options, str(input), str(target), show_progress=not quiet and sys.stderr.isatty())
     if plot_path is not None:
         _check_plottable(result.history, plot_path)  # before any output: nothing is written then

@@ -22,6 +22,7 @@ importing typer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -387,7 +388,30 @@ KernelScaleOption = Annotated[Optional[str], option("kernel_scale", metavar="sum
 StrideOption = Annotated[int, option("stride", min=1)]
 PaddingOption = Annotated[str, option("padding", metavar="same|valid|P|T,B,L,R")]
 PadModeOption = Annotated[str, option("pad_mode")]
-PadValueOption = Annotated[float, option("pad_value")]
+def parse_fill(text: Any) -> float:
+    """``--pad-value`` as typed: a whole number stays exact (a Python int: 2**53 + 1 is not rounded to
+    2**53 on its way into an int64 image, where the range check then refuses it), anything else a finite float.
+
+    >>> parse_fill("9007199254740993"), parse_fill("-1.5"), parse_fill(0.0)
+    (9007199254740993, -1.5, 0.0)
+    """
+    if not isinstance(text, str):  # the default
+        return text
+    stripped = text.strip()
+    if re.fullmatch(r"[+-]?[0-9]+", stripped):
+        return int(stripped)  # type: ignore[return-value]
+    try:
+        value = float(stripped)
+    except ValueError:
+        value = None
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        from ._click import click
+
+        raise click.exceptions.BadParameter(f"{text!r}: expected a finite number")
+    return value
+
+
+PadValueOption = Annotated[float, option("pad_value", parser=parse_fill)]
 DilationOption = Annotated[int, option("dilation", min=1)]
 FlipOption = Annotated[bool, option("flip")]
 LayoutOption = Annotated[Optional[str], option("layout", show_default=False)]

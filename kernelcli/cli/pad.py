@@ -81,13 +81,17 @@ def pad(
     from ..io.image_writing import Encoding
     from ..jobs import pad_file
     from ..layout import canonical_layout
-    from ..modes import canonical_pad_mode
+    from ..modes import canonical_pad_mode, unused_fill
+    from ._common import note
     from ..shapes import parse_padding
 
-    widths = parse_padding(padding)
+    forms = "P or T,B,L,R in whole numbers (same and valid are for convolve)"
+    widths = parse_padding(padding, forms=forms)
     if isinstance(widths, str):
-        raise UsageError(f"--padding {padding!r}: expected P or T,B,L,R (same/valid are for convolve)")
+        raise UsageError(f"--padding {padding!r}: expected {forms}")
     mode = canonical_pad_mode(pad_mode)
+    if unused_fill(pad_value, mode) and not quiet:
+        note(f"note: {unused_fill(pad_value, mode)}")
     big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler)
     if big is not None:
         def build(x, tile):

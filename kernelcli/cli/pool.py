@@ -53,7 +53,7 @@ def pool(
     size: Annotated[int, option("size", min=1, show_default=False)],
     op: Annotated[str, option("pool_op")] = "max",
     stride: Annotated[Optional[int], option("stride", min=1, extra="[default: the size]", show_default=False)] = None,
-    padding: Annotated[str, option("padding", metavar="valid|P", extra=POOL_PADDING_HELP)] = "valid",
+    padding: Annotated[str, option("padding", metavar="valid|P", help=POOL_PADDING_HELP)] = "valid",
     ceil: Annotated[bool, option("ceil")] = False,
     exclude_pad: Annotated[bool, option("exclude_pad")] = False,
     rescale: RescaleOption = None,
@@ -92,6 +92,11 @@ def pool(
 
     op = canonical_pool_op(op)
     padding = pool_padding(padding)
+    if exclude_pad and (op != "avg" or padding == 0) and not quiet:
+        from ._common import note
+
+        why = f"{op} pooling" if op != "avg" else "no padding (-p 0)"
+        note(f"note: --exclude-pad changes only averages of windows over padding; with {why} it changes nothing")
     # for images and arrays alone: a volume given one is refused, naming it (as by convolve)
     image_only = {"--rescale": rescale, "--max-pixels": max_pixels, "--quality": quality, "--compress": compress}
     if len(input) == 1 and out_dir is None and str(input[0]) != "-":
@@ -174,8 +179,8 @@ def pool(
 
 
 POOL_PADDING_HELP = (
-    "Pooling pads every side alike with virtual cells that never win a max/min (at most size // 2, as PyTorch); "
-    "same and unequal T,B,L,R are refused."
+    "valid (none) or P: P virtual cells on every side, which never win a max/min (at most size // 2, as PyTorch); "
+    "T,B,L,R with four equal values is P. same and unequal sides are refused."
 )
 
 
@@ -188,10 +193,7 @@ def pool_padding(text: str) -> int:
     from ..errors import UsageError
     from ..shapes import POOL_PADDING_RULE, parse_padding
 
-    try:
-        value = parse_padding(text)
-    except UsageError as exc:
-        raise UsageError(f"--padding: {exc}") from None
+    value = parse_padding(text, forms="valid, P or T,B,L,R (four equal values) in whole numbers")
     if value == "valid":
         return 0
     if isinstance(value, tuple) and len(set(value)) == 1:

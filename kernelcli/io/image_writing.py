@@ -8,7 +8,8 @@ PNG compression).  Images come in through :mod:`kernelcli.io.images`.
 Policies
 --------
 * RGBA: the colour channels are processed, alpha is carried through untouched when the
-  output has the input's size (otherwise dropped, with a note).  A result of 2 or 4 channels
+  output has the input's size (``pad`` and ``pool`` give it padded or pooled: ``Loaded.alpha``
+  of the output's size; otherwise dropped, with a note).  A result of 2 or 4 channels
   (from an array) is refused for an image: its 2nd or 4th channel would be read as alpha.
 * Integer outputs are rounded and clipped, never wrapped
   (:func:`kernelcli.io.integer_range.to_integer_range`).  A format that cannot hold the data

@@ -1,0 +1,139 @@
+"""The pad/pool command audit of 2026-12-05 (its findings A1, C2, C5, C6), each as its user hit it.
+
+A1. ``pad i64.npy --pad-value 9007199254740993`` filled 9007199254740992 (exit 0): the option was a float;
+C2. refusals showed a value the user never typed (``--value 255`` for 255.0000001, 4.29497e+09) under the
+    alias's name;
+C5. padding errors listed forms the command refuses, named no option and echoed a Python tuple;
+C6. ``--pad-value`` with a mode that does not fill and ``--exclude-pad`` where nothing is excluded were
+    passed over in silence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import run_in_process
+
+
+@pytest.fixture
+def files(tmp_path):
+    np.save(tmp_path / "i64.npy", np.arange(35, dtype=np.int64).reshape(5, 7))
+    np.save(tmp_path / "u32.npy", np.arange(35, dtype=np.uint32).reshape(5, 7))
+    Image.fromarray(np.arange(35, dtype=np.uint8).reshape(5, 7)).save(tmp_path / "g.png")
+    return tmp_path
+
+
+class TestPadValueAsTyped:
+    def test_a_whole_number_past_2_53_is_refused_not_rounded(self, invoke, files):
+        for value in ("9007199254740993", "-9007199254740993"):
+            r = invoke("pad", "i64.npy", "-p", "1", f"--pad-value={value}", "-o", "o.npy")
+            assert r.exit_code == 2 and f"--pad-value {value}: a fill is exact up to 2**53" in r.stderr, r.stderr
+            assert not (files / "o.npy").exists()
+        r = invoke("pad", "i64.npy", "-p", "1", "--pad-value", "9007199254740992", "-o", "o.npy")
+        assert r.exit_code == 0, r.stderr
+        out = np.load(files / "o.npy")
+        np.testing.assert_array_equal(out, np.pad(np.load(files / "i64.npy"), 1, constant_values=2**53))
+
+    @pytest.mark.parametrize("name, value, said", [
+        ("g.png", "255.0000001", "--pad-value 255.0000001 does not fit uint8: expected a whole number from 0 to 255"),
+        ("u32.npy", "4294967296", "--pad-value 4294967296 does not fit uint32"),
+        ("i64.npy", "123456789012345678", "--pad-value 123456789012345678: a fill is exact up to 2**53"),
+        ("g.png", "1e400", "'1e400': expected a finite number"),
+        ("g.png", "abc", "'abc': expected a finite number"),
+    ])
+    def test_a_refusal_shows_the_value_as_typed(self, files, name, value, said):
+        r = run_in_process("pad", name, "-p", "1", "--pad-value", value, "-o", "o.npy", cwd=files)
+        assert r.returncode == 2 and said in r.stderr and r.stderr.startswith("error: ") and r.stderr.count("\n") == 1, r.stderr
+
+
+class TestPaddingMessages:
+    @pytest.mark.parametrize("command, text, said", [
+        (["pad", "g.png"], "1.5", "--padding '1.5': expected P or T,B,L,R in whole numbers (same and valid are for convolve)"),
+        (["pad", "g.png"], "1,2,3,-1", "--padding '1,2,3,-1': pad widths must be >= 0"),
+        (["pool", "g.png", "-f", "2"], "1.5", "--padding '1.5': expected valid, P or T,B,L,R (four equal values)"),
+        (["convolve", "g.png", "-k", "sobel_v"], "x", "--padding 'x': expected same, valid, P or T,B,L,R in whole numbers"),
+    ])
+    def test_they_name_the_option_the_text_and_what_the_command_takes(self, invoke, files, command, text, said):
+        r = invoke(*command, "-p", text, "-o", "o.png")
+        assert r.exit_code == 2 and said in r.stderr, r.stderr
+
+    def test_pool_help_opens_with_what_pool_takes(self, invoke):
+        text = " ".join(invoke("pool", "--help").stdout.split())
+        assert "valid (none) or P: P virtual cells on every side" in text and "same, valid, P (every side)" not in text
+
+
+class TestOptionsThatChangeNothingSaySo:
+    @pytest.mark.parametrize("args, said", [
+        (["pad", "g.png", "-p", "1", "-m", "reflect", "--pad-value", "9"],
+         "--pad-value 9 is for --pad-mode constant; reflect does not use it"),
+        (["convolve", "g.png", "-k", "sobel_v", "--pad-mode", "circular", "--pad-value", "2.5"],
+         "--pad-value 2.5 is for --pad-mode constant; circular does not use it"),
+        (["pool", "g.png", "-f", "2", "--op", "max", "-p", "1", "--exclude-pad"], "with max pooling it changes nothing"),
+        (["pool", "g.png", "-f", "2", "--op", "avg", "--exclude-pad"], "with no padding (-p 0) it changes nothing"),
+    ])
+    def test_a_note(self, invoke, files, args, said):
+        r = invoke(*args, "-o", "o.png")
+        assert r.exit_code == 0 and "note: " in r.stderr and said in r.stderr, r.stderr
+        assert said not in invoke(*args, "-o", "q.png", "-q").stderr
+
+    @pytest.mark.parametrize("args", [
+        ["pad", "g.png", "-p", "1", "--pad-value", "9"],
+        ["pad", "g.png", "-p", "1", "-m", "reflect", "--pad-value", "0"],
+        ["pool", "g.png", "-f", "3", "--op", "avg", "-p", "1", "--exclude-pad"],
+    ])
+    def test_no_note_where_the_option_counts(self, invoke, files, args):
+        r = invoke(*args, "-o", "o.png")
+        assert r.exit_code == 0 and "changes nothing" not in r.stderr and "does not use it" not in r.stderr, r.stderr
+
+    def test_a_volume_fills_by_replicate_unless_told(self, invoke, tmp_path):
+        nib = pytest.importorskip("nibabel")
+        nib.save(nib.Nifti1Image(np.ones((6, 7, 8), np.float32), np.eye(4)), str(tmp_path / "v.nii.gz"))
+        r = invoke("convolve", "v.nii.gz", "-k", "gaussian:1vox", "--pad-value", "4", "-o", "o.nii.gz")
+        assert r.exit_code == 0 and "--pad-value 4 is for --pad-mode constant; replicate does not use it" in r.stderr
+        r = invoke("convolve", "v.nii.gz", "-k", "gaussian:1vox", "--pad-mode", "constant", "--pad-value", "4", "-o", "p.nii.gz")
+        assert r.exit_code == 0 and "does not use it" not in r.stderr
+
+
+class TestAlphaIsPaddedAndPooled:
+    """C1: pad and pool dropped an RGBA or LA image's alpha (a note without -q, nothing with it); they now
+    pad and pool it as numpy.pad and PyTorch treat the array's last channel."""
+
+    @pytest.fixture
+    def rgba(self, tmp_path):
+        rng = np.random.default_rng(5)
+        a = rng.integers(0, 256, (9, 11, 4), dtype=np.uint8)
+        Image.fromarray(a, "RGBA").save(tmp_path / "rgba.png")
+        la = rng.integers(0, 256, (9, 11, 2), dtype=np.uint8)
+        Image.fromarray(la, "LA").save(tmp_path / "la.png")
+        return tmp_path, a, la
+
+    @pytest.mark.parametrize("args, numpy_args", [
+        (["-p", "2"], {}),
+        (["-p", "1,2,0,3", "-m", "reflect"], {"mode": "reflect"}),
+        (["-p", "1", "--pad-value", "200"], {"constant_values": 200}),
+    ])
+    def test_pad_is_numpy_pad_of_every_channel(self, invoke, rgba, args, numpy_args):
+        folder, a, la = rgba
+        widths = [int(v) for v in args[1].split(",")] * (4 if "," not in args[1] else 1)
+        pads = ((widths[0], widths[1]), (widths[2], widths[3]), (0, 0))
+        for name, array, mode in (("rgba.png", a, "RGBA"), ("la.png", la, "LA")):
+            r = invoke("pad", name, *args, "-o", f"o_{name}")
+            assert r.exit_code == 0 and "alpha" not in r.stderr, r.stderr
+            out = Image.open(folder / f"o_{name}")
+            assert out.mode == mode
+            np.testing.assert_array_equal(np.asarray(out), np.pad(array, pads, **numpy_args))
+
+    @pytest.mark.parametrize("op, size, stride, padding", [("avg", 2, 2, 0), ("max", 3, 2, 1), ("avg", 3, 1, 1)])
+    def test_pool_is_torch_pooling_of_every_channel(self, invoke, rgba, op, size, stride, padding):
+        torch = pytest.importorskip("torch")
+        folder, a, _ = rgba
+        r = invoke("pool", "rgba.png", "--op", op, "-f", size, "-s", stride, "-p", padding, "-o", "o.png")
+        assert r.exit_code == 0 and "alpha" not in r.stderr, r.stderr
+        t = torch.from_numpy(a.astype(np.float32)).permute(2, 0, 1)[None]
+        pooled = (torch.nn.functional.avg_pool2d if op == "avg" else torch.nn.functional.max_pool2d)(t, size, stride, padding)
+        want = np.clip(np.rint(pooled[0].permute(1, 2, 0).numpy()), 0, 255).astype(np.uint8)
+        out = Image.open(folder / "o.png")
+        assert out.mode == "RGBA"
+        np.testing.assert_array_equal(np.asarray(out), want)
