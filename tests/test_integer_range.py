@@ -72,8 +72,10 @@ def test_no_float_copy_of_the_image(dtype, bit_depth):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    # the integer output plus a block's buffers, not another float image (12-24 MB here)
-    assert peak < out.nbytes + (4 << 20), peak
+    # the integer output plus a block's buffers (about 0.6 MB a thread), not another float image (12-24 MB here);
+    # tracemalloc also counts what other threads of the test process allocate meanwhile (once 5.9 MB under a
+    # loaded full run), so the margin is 8 MB: still below the smallest float copy
+    assert peak < out.nbytes + (8 << 20), peak
 
 
 @pytest.mark.parametrize("channels", [None, 1, 3])
