@@ -117,7 +117,12 @@ def check_pad_value(value: float, dtype: Any, mode: str = "constant") -> None:
 
     if mode == "constant":
         check_fill(value, dtype, "--pad-value")
-    elif not math.isfinite(value):
+        return
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # a Python int past float64's range
+        finite = False
+    if not finite:
         raise UsageError(f"--pad-value {value!r}: expected a finite number")
 
 

@@ -196,6 +196,8 @@ def run_file_job(
         if loaded.kind != "matrix":
             raise UsageError(f"{src}: an image result needs an output path (--out)")
         report.matrix = result.tolist()
+        if encoding is not None:  # printed as CSV text on stdout
+            report.notes.extend(encoding.ignored_by(Path("stdout.csv")))
         return report
     # the writer needs the input's depth and alpha, not its pixels: freed while it encodes
     loaded = replace(loaded, data=None)

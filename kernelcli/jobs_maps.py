@@ -340,8 +340,9 @@ def run_maps_job(
         report.montage = str(montage_path)
         if report.output is None:
             report.output = str(montage_path)
-    if encoding is not None:
-        report.notes.extend(encoding.ignored_by(*(path for path in (out_path, montage_path) if path is not None)))
+    if encoding is not None:  # (no file: a matrix printed as CSV text on stdout)
+        written = [path for path in (out_path, montage_path) if path is not None] or [Path("stdout.csv")]
+        report.notes.extend(encoding.ignored_by(*written))
     return report
 
 

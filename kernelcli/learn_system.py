@@ -365,7 +365,7 @@ def padded_otherwise(
     inner_rms = math.sqrt(float(np.mean(residual * residual)))
     if inner_rms > tolerance:
         return None
-    padding = f"--pad-mode {options.pad_mode}" + (f" --pad-value {options.pad_value:g}" if options.pad_mode == "constant" else "")
+    padding = f"--pad-mode {options.pad_mode}" + (f" --pad-value {options.pad_value!r}" if options.pad_mode == "constant" else "")
     return (
         f"the windows inside the image are fit exactly (residual RMS {inner_rms:.3g}) but those reading the padding are "
         f"not (RMS {rms:.3g} overall): the target was padded another way than {padding} with --padding "

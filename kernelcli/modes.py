@@ -174,17 +174,24 @@ def canonical_compression(name: str) -> str:
     return _canonical(name, tuple(PNG_COMPRESSION), {}, "PNG compression")
 
 
-def unused_fill(value: float, mode: str) -> str | None:
-    """The note for a ``--pad-value`` that the pad mode (a canonical name) does not use, or None.
+def unused_fill(value: float, mode: str | None, default: str | None = "constant") -> str | None:
+    """The note for a ``--pad-value`` that the pad mode does not use, or None.
 
-    Only a value other than 0 (the default) is named: an explicit 0 would change nothing either.
+    ``mode`` as given (any alias; None: not given, so ``default``: ``constant`` for images,
+    ``replicate`` for volumes, None where the inputs are of both kinds).  Only a value other than
+    0 (the default) is named: an explicit 0 would change nothing either.  An invalid mode gives
+    None: it is refused where it is read, naming the option.
 
-    >>> unused_fill(9, "reflect"), unused_fill(9, "constant"), unused_fill(0.0, "reflect")
-    ('--pad-value 9 is for --pad-mode constant; reflect does not use it', None, None)
+    >>> unused_fill(9, "mirror"), unused_fill(9, "constant"), unused_fill(0.0, "reflect"), unused_fill(9, None, "replicate")
+    ('--pad-value 9 is for --pad-mode constant; reflect does not use it', None, None, '--pad-value 9 is for --pad-mode constant; replicate does not use it')
     """
-    if value == 0 or mode == "constant":
+    try:
+        canonical = canonical_volume_pad_mode(mode) if mode is not None else default
+    except ValueError:
         return None
-    return f"--pad-value {value!r} is for --pad-mode constant; {mode} does not use it"
+    if value == 0 or canonical in (None, "constant"):
+        return None
+    return f"--pad-value {value!r} is for --pad-mode constant; {canonical} does not use it"
 
 
 def canonical_volume_pad_mode(mode: str) -> str:

@@ -195,6 +195,8 @@ def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
     """
     try:
         v = float(value)
+    except OverflowError:  # a Python int past float64's range
+        raise UsageError(f"{name} {value}: expected a finite number") from None
     except (TypeError, ValueError):
         raise UsageError(f"{name} {value!r}: expected a number") from None
     if v == 0.0:  # every dtype holds it (the default fill, on every call: no dtype lookups)

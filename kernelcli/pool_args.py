@@ -38,9 +38,10 @@ class PoolCall:
     ``result``: the dtype before rounding (the input's for max/min, the compute dtype for avg);
     ``rounded``: the ``dtype=`` to round into, or None; ``cast``: the float ``dtype=`` to compute in,
     the image cast to it first (then also ``result``), or None; ``work``: values read (oh * ow * C * size²);
-    ``avg2``: a 2x2 average every 2 cells, all inside the image (the loop both paths share, see
-    :func:`kernelcli._core.numpy_impl.pool`); ``same_bytes``: every path gives this call the same
-    bytes (an average, or an integer max/min, which picks a value).
+    ``avg2``: a 2x2 average every 2 cells, all inside the image (its own loop, which screens the input's
+    finiteness as it goes; numpy's path then screens the averages, :func:`kernelcli.api._screen_avg2`);
+    ``same_bytes``: every path gives this call the same bytes (an average: PyTorch's sums on every path, or
+    an integer max/min, which picks a value).
     """
 
     __slots__ = ("avg2", "cast", "op", "out", "padding", "result", "rounded", "same_bytes", "size", "stride", "work")

@@ -194,6 +194,17 @@ class TestInstanceNumberOrder:
         with pytest.raises(ImageReadError, match="have the same InstanceNumber"):
             medical.read_volume(tmp_path / "s")
 
+    def test_some_positions_missing_are_refused_for_the_positions_whatever_the_numbers(self, tmp_path):
+        """Repeated numbers were blamed (and a distinct InstanceNumber advised, which could not help) where
+        the series is refused for a slice without a position, as it was before."""
+        make_series(tmp_path / "s", [0.0, 2.5, 5.0])
+        names = renumber(tmp_path / "s", [7, 7, 8])
+        ds = pydicom.dcmread(tmp_path / "s" / names[0])
+        del ds.ImagePositionPatient
+        ds.save_as(tmp_path / "s" / names[0])
+        with pytest.raises(ImageReadError, match=rf"1 of 3 slices have no ImagePositionPatient \({names[0]}\)"):
+            medical.read_volume(tmp_path / "s")
+
     def test_numbers_are_compared_as_numbers(self, tmp_path):
         """'2.5' (not a valid IS, but in files) lies between 2 and 4; '10' after '9' (not as text)."""
         expected = make_series(tmp_path / "s", [0, 1, 2, 3], drop_position=True)
@@ -246,6 +257,28 @@ class TestMalformedTags:
         assert vol.spacing_assumed == said and any(f"{said}; assuming 1 mm" in n for n in vol.notes), vol.notes
         r = run_in_process("volume", "s", "-k", "gaussian:1mm", "-o", "x.nii.gz", cwd=tmp_path)
         one_line_error(r, [f"not in the file ({said}; 1 mm was assumed)"])
+
+    def test_a_frame_spacing_that_is_not_positive_is_named_too(self, tmp_path):
+        """An enhanced multi-frame file's PixelSpacing is in its frames' functional groups."""
+        from pydicom.dataset import Dataset
+        from pydicom.sequence import Sequence
+
+        ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+        raw = ds.pixel_array.astype(np.int16)
+        ds.NumberOfFrames = 2
+        ds.PixelData = np.stack([raw, raw + 5]).tobytes()
+        del ds.PixelSpacing
+        frames = []
+        for n in range(2):
+            group, measures, position = Dataset(), Dataset(), Dataset()
+            measures.PixelSpacing = ["0", "0"]
+            position.ImagePositionPatient = [0, 0, 2.0 * n]
+            group.PixelMeasuresSequence, group.PlanePositionSequence = Sequence([measures]), Sequence([position])
+            frames.append(group)
+        ds.PerFrameFunctionalGroupsSequence = Sequence(frames)
+        ds.save_as(tmp_path / "mf.dcm")
+        vol = medical.read_volume(tmp_path / "mf.dcm")
+        assert vol.spacing_assumed == "PixelSpacing 0\\0 is not positive", vol.notes
 
     def test_a_degenerate_orientation_in_one_file_too(self, tmp_path):
         path = tmp_path / "one.dcm"

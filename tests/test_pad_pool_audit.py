@@ -41,11 +41,23 @@ class TestPadValueAsTyped:
         ("u32.npy", "4294967296", "--pad-value 4294967296 does not fit uint32"),
         ("i64.npy", "123456789012345678", "--pad-value 123456789012345678: a fill is exact up to 2**53"),
         ("g.png", "1e400", "'1e400': expected a finite number"),
+        ("i64.npy", "1" + "0" * 400, "expected a finite number"),  # an int past float64 (it crashed: exit 70)
         ("g.png", "abc", "'abc': expected a finite number"),
     ])
     def test_a_refusal_shows_the_value_as_typed(self, files, name, value, said):
         r = run_in_process("pad", name, "-p", "1", "--pad-value", value, "-o", "o.npy", cwd=files)
         assert r.returncode == 2 and said in r.stderr and r.stderr.startswith("error: ") and r.stderr.count("\n") == 1, r.stderr
+
+
+def test_the_api_refuses_an_int_fill_past_float64_by_name():
+    from kernelcli import api
+    from kernelcli.errors import UsageError
+    from kernelcli.jobs import check_pad_value
+
+    with pytest.raises(UsageError, match="pad value 1000.*: expected a finite number"):
+        api.pad2d(np.zeros((2, 2), np.int64), 1, value=10**400)
+    with pytest.raises(UsageError, match="--pad-value 1000.*: expected a finite number"):
+        check_pad_value(10**400, np.dtype(np.int64), "reflect")
 
 
 class TestPaddingMessages:
@@ -71,7 +83,7 @@ class TestOptionsThatChangeNothingSaySo:
         (["convolve", "g.png", "-k", "sobel_v", "--pad-mode", "circular", "--pad-value", "2.5"],
          "--pad-value 2.5 is for --pad-mode constant; circular does not use it"),
         (["pool", "g.png", "-f", "2", "--op", "max", "-p", "1", "--exclude-pad"], "with max pooling it changes nothing"),
-        (["pool", "g.png", "-f", "2", "--op", "avg", "--exclude-pad"], "with no padding (-p 0) it changes nothing"),
+        (["pool", "g.png", "-f", "2", "--op", "avg", "--exclude-pad"], "with no padding it changes nothing"),
     ])
     def test_a_note(self, invoke, files, args, said):
         r = invoke(*args, "-o", "o.png")

@@ -14,7 +14,7 @@ from kernelcli import kernel_build, volume_filters, volumes
 from kernelcli._core import costs, numpy_impl
 from kernelcli._core.policy import COLD, WARM, Paths
 
-from conftest import run_cli
+from conftest import run_cli, run_in_process
 
 RNG = np.random.default_rng(20261202)
 
@@ -97,7 +97,7 @@ def _stored(path):
 
 
 class TestCliPassesTheColdPolicy:
-    def test_pool_equals_the_api_with_the_cold_policy(self, tmp_path, float_volume):
+    def test_pool_equals_the_api_with_the_cold_policy(self, tmp_path, float_volume, monkeypatch):
         from kernelcli.medical import VolumeOptions, pool_volume_file
 
         done = run_cli("pool", str(float_volume), "--size", "2", "--op", "avg", "--out", str(tmp_path / "cli.nii.gz"))
@@ -108,6 +108,12 @@ class TestCliPassesTheColdPolicy:
         cli, cold, warm = (_stored(tmp_path / f"{n}.nii.gz") for n in ("cli", "cold", "warm"))
         # every path sums an average in PyTorch's order: the policy cannot change its bytes
         assert cli.dtype == cold.dtype and cli.tobytes() == cold.tobytes() == warm.tobytes()
+        # ...so the policy the command passes is seen where it is passed
+        seen = []
+        pool3d = volumes.pool3d
+        monkeypatch.setattr(volumes, "pool3d", lambda *a, **kw: seen.append(kw.get("paths")) or pool3d(*a, **kw))
+        done = run_in_process("pool", str(float_volume), "--size", "2", "--op", "avg", "--out", str(tmp_path / "in.nii.gz"))
+        assert done.returncode == 0 and seen and all(p.process == "cold" for p in seen), (done.stderr, seen)
 
     def test_the_policy_shows_where_the_paths_round_differently(self, tmp_path, float_volume):
         """gaussian_5x5 (an inexact float kernel) rounds differently on numpy (cold) and the jitted core

@@ -3,7 +3,8 @@
 They compute the same sums as the jitted loops; those may add in another order (several
 taps at once, two 1-D passes, an FFT), so results agree within float rounding, and exactly
 for integer data with integer kernels (times a power of two, or over a whole number: the
-sums of the whole numbers then divided once, as the loops do).  Which path a call takes depends only on the call
+sums of the whole numbers then divided once, as the loops do).  Pooling is exact on every path:
+a max/min picks a value, an average is PyTorch's sum in PyTorch's order (:mod:`.pool`).  Which path a call takes depends only on the call
 (see ``costs.jit_start_seconds``), never on what the process did before.
 """
 

@@ -136,15 +136,16 @@ def convolve(
     from ..volume_inputs import is_volume_input
     from ..shapes import parse_padding
     from ..layout import canonical_layout
-    from ..modes import RENORMALISE
+    from ..modes import RENORMALISE, unused_fill
 
     one_volume = len(input) == 1 and out_dir is None and is_volume_input(input[0])  # a DICOM series is a folder
-    _note_unused_fill(pad_value, pad_mode, "replicate" if one_volume else "constant" if out_dir is None else None, quiet)
     if one_volume:
         from ..layout import check_volume_layout
         from ..medical import convolve_volume_for_cli
 
         check_volume_layout(layout, str(input[0]))
+        if (said := unused_fill(pad_value, pad_mode, "replicate")) and not quiet:
+            note(f"note: {said}")
         given = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
                  "--combine": combine, "--montage": montage, "--rescale": rescale, "--max-pixels": max_pixels,
                  "--kernel-scale": kernel_scale, "--then": then or None, "--quality": quality, "--compress": compress}
@@ -168,6 +169,10 @@ def convolve(
         layout=canonical_layout(layout), paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
     )
     kinds = input_kinds(input, recursive) if out_dir is not None else None
+    # a volume fills by replicate unless told, an image by constant: no default where the inputs are of both kinds
+    default_mode = ("constant" if not kinds.volumes else "replicate" if not kinds.images else None) if kinds else "constant"
+    if (said := unused_fill(pad_value, pad_mode, default_mode)) and not quiet:
+        note(f"note: {said}")
     if kinds is not None and kinds.volumes:  # each volume file as `convolve VOLUME` alone; images beside them as images
         from ..errors import KernelcliError
         from ..kernel_syntax import parse_kernel_scale
@@ -326,22 +331,6 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
     run_single(input, f"convolve {label}", build, out=out, force=force, rescale=options.rescale, layout=options.layout,
                chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet,
                volume_build=volume_build, name=name, notes=notes, report_file=report_file, fmt=fmt, encoding=options.encoding)
-
-
-def _note_unused_fill(value: float, given_mode: str | None, default_mode: str | None, quiet: bool) -> None:
-    """Say when --pad-value is given with a pad mode that does not use it (``default_mode``: the mode without
-    --pad-mode, None when the inputs' kinds differ in it: a folder of images and volumes)."""
-    from ..errors import UsageError
-    from ..modes import canonical_volume_pad_mode, unused_fill
-    from ._common import note
-
-    try:
-        mode = canonical_volume_pad_mode(given_mode) if given_mode else default_mode
-    except UsageError:  # refused where the mode is read, naming the option
-        return
-    said = unused_fill(value, mode) if mode is not None else None
-    if said and not quiet:
-        note(f"note: {said}")
 
 
 def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force, json_out, quiet) -> None:

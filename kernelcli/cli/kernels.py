@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ._click import CLICK_SUGGESTS_COMMANDS
+from ..catalog_format import LOOKUP_RULE
 from ..errors import writing_stdout
 from ._common import echo, guarded, note, print_json
 from .options import JsonOption, option
@@ -75,7 +76,7 @@ def show_command(
         str,
         typer.Argument(
             metavar="KERNEL",
-            help="A catalogue NAME (capitals and - read as lower case and _), a JSON file (FILE.json, FILE.json:NAME, ./dir/FILE), gaussian:SIGMA or box:N.",
+            help=f"A catalogue NAME ({LOOKUP_RULE}), a JSON file (FILE.json, FILE.json:NAME, ./dir/FILE), gaussian:SIGMA or box:N.",
             show_default=False,
         ),
     ],

@@ -388,6 +388,8 @@ KernelScaleOption = Annotated[Optional[str], option("kernel_scale", metavar="sum
 StrideOption = Annotated[int, option("stride", min=1)]
 PaddingOption = Annotated[str, option("padding", metavar="same|valid|P|T,B,L,R")]
 PadModeOption = Annotated[str, option("pad_mode")]
+
+
 def parse_fill(text: Any) -> float:
     """``--pad-value`` as typed: a whole number stays exact (a Python int: 2**53 + 1 is not rounded to
     2**53 on its way into an int64 image, where the range check then refuses it), anything else a finite float.
@@ -398,16 +400,16 @@ def parse_fill(text: Any) -> float:
     if not isinstance(text, str):  # the default
         return text
     stripped = text.strip()
-    if re.fullmatch(r"[+-]?[0-9]+", stripped):
-        return int(stripped)  # type: ignore[return-value]
     try:
         value = float(stripped)
     except ValueError:
         value = None
-    if value is None or value != value or value in (float("inf"), float("-inf")):
+    if value is None or value != value or value in (float("inf"), float("-inf")):  # 1e400 and 10**400 too
         from ._click import click
 
         raise click.exceptions.BadParameter(f"{text!r}: expected a finite number")
+    if re.fullmatch(r"[+-]?[0-9]+", stripped):
+        return int(stripped)  # type: ignore[return-value]
     return value
 
 

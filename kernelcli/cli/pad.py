@@ -90,8 +90,8 @@ def pad(
     if isinstance(widths, str):
         raise UsageError(f"--padding {padding!r}: expected {forms}")
     mode = canonical_pad_mode(pad_mode)
-    if unused_fill(pad_value, mode) and not quiet:
-        note(f"note: {unused_fill(pad_value, mode)}")
+    if (said := unused_fill(pad_value, mode)) and not quiet:
+        note(f"note: {said}")
     big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler)
     if big is not None:
         def build(x, tile):

@@ -95,7 +95,7 @@ def pool(
     if exclude_pad and (op != "avg" or padding == 0) and not quiet:
         from ._common import note
 
-        why = f"{op} pooling" if op != "avg" else "no padding (-p 0)"
+        why = f"{op} pooling" if op != "avg" else "no padding"
         note(f"note: --exclude-pad changes only averages of windows over padding; with {why} it changes nothing")
     # for images and arrays alone: a volume given one is refused, naming it (as by convolve)
     image_only = {"--rescale": rescale, "--max-pixels": max_pixels, "--quality": quality, "--compress": compress}

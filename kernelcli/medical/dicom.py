@@ -255,7 +255,7 @@ def _read_file(pydicom: Any, p: Path, resample_slices: bool) -> Volume:
         notes.append(f"{p.name}: RT Dose: stored values x DoseGridScaling {scale:g} = dose ({units or 'DoseUnits not given'})")
     vol = assemble(
         ds, p, lambda i: raw[i], names, positions, iop, pixel, _slice_gap(ds, frames[0]), rescales, resample_slices, notes,
-        keep_order=True, first_position=first_position,
+        keep_order=True, first_position=first_position, spacing_missing=missing_spacing(ds, frames[0]) if pixel is None else None,
     )
     if units:
         vol.units = units
@@ -284,7 +284,7 @@ def assemble(
     ds: Any, where: Path, read: Any, names: list[str], positions: list[np.ndarray | None], iop: np.ndarray | None,
     pixel: tuple[float, float] | None, header_gap: float | None, rescales: list[tuple[float, float, bool]],
     resample: bool, notes: list[str], fallback_order: list[int] | None = None, fallback_how: str = "", keep_order: bool = False,
-    first_position: np.ndarray | None = None,
+    first_position: np.ndarray | None = None, spacing_missing: str | None = None,
 ) -> Volume:
     """Sort slices into a volume: ``read(i)`` gives slice i's stored pixels (rows, columns).
 
@@ -297,13 +297,15 @@ def assemble(
     multi-frame file without positions of their own start there and follow the normal at the header's gap (as
     SimpleITK stacks them).  With no position at all, voxel 0 is put at (0, 0, 0), a note says the position is unknown
     and the volume's ``position_unknown`` says why (NIfTI outputs then keep codes 0, as for an unknown orientation).
+    ``spacing_missing``: why ``pixel`` is None (:func:`~.dicom_tags.missing_spacing` of the frame it was read
+    for), else that of ``ds``'s own tags.
     """
     count = len(names)
     known = [pos is not None for pos in positions]
     unknown = position_unknown = None  # why the orientation, or the position, is unknown, if it is
     assumed = []  # what of the voxel size is not in the files
     if pixel is None:
-        why = missing_spacing(ds)
+        why = spacing_missing or missing_spacing(ds)
         notes.append(f"{where.name}: {why}; assuming 1 mm")
         assumed.append(why)
         pixel = (1.0, 1.0)

@@ -175,7 +175,10 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
             raise ImageReadError(f"{entry}: PixelSpacing {ps} differs from {first_path.name}'s {pixel}: not one volume")
 
     fallback, how = None, "file name"
-    if iop is None or any(position is None for position, *_ in facts):  # the slices cannot be ordered by position
+    known = [position is not None for position, *_ in facts]
+    # ordered by number where no position orders them: none has one, or none has an orientation to sort along
+    # (some positions but not all: assemble refuses, naming the slices without one)
+    if not any(known) or (iop is None and all(known)):
         fallback = instance_order([entry.name for entry, _ in headers], [number for _, _, number, _, _ in facts], folder)
         how = "file name" if fallback is None else "InstanceNumber"
 
