@@ -149,3 +149,14 @@ class TestAlphaIsPaddedAndPooled:
         out = Image.open(folder / "o.png")
         assert out.mode == "RGBA"
         np.testing.assert_array_equal(np.asarray(out), want)
+
+    def test_the_tiled_path_says_it_drops_the_alpha(self, invoke, rgba):
+        # (the in-memory path says so for a .npy output; the tiled one read the RGB samples without a word)
+        pytest.importorskip("dask.array")
+        pytest.importorskip("tifffile")
+        pytest.importorskip("zarr")
+        folder, a, _ = rgba
+        Image.fromarray(a, "RGBA").save(folder / "rgba.tif")
+        r = invoke("pad", "rgba.tif", "-p", "1", "--tiled", "-o", "t.npy")
+        assert r.exit_code == 0 and "its alpha channel is dropped" in r.stderr, r.stderr
+        np.testing.assert_array_equal(np.load(folder / "t.npy"), np.pad(a[..., :3], ((1, 1), (1, 1), (0, 0))))

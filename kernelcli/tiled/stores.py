@@ -77,6 +77,7 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks") -> tuple[
                 missing = missing_codec(tif.pages[0])
                 convert, problem = tiff_reading(tif.pages[0])
                 pages = len(tif.pages)
+                alpha = tuple(int(e) for e in (tif.pages[0].extrasamples or ())) == (2,)
             if missing is not None:
                 raise ImageReadError(f"{path}: {missing}, which tifffile decodes only with the imagecodecs package: "
                                      f"pip install imagecodecs to read it tile by tile, or {advice}")
@@ -94,6 +95,8 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks") -> tuple[
             raise ImageReadError(f"{path}: cannot read as TIFF: {' '.join(str(exc).split())}") from None
         if pages > 1:
             what += f"; {pages} pages, using the first"
+        if alpha:  # as in memory for a .npy output: a tiled output (.npy, .zarr) holds the result alone
+            what += "; its alpha channel is dropped (a tiled output holds the filtered channels alone)"
         return convert(da.from_zarr(array)), f"TIFF{what}", store.close, None
     zarr = require("zarr", f"reading {path.name}")
     if not path.exists():
