@@ -419,7 +419,7 @@ def gallery_file(
     from the image's channels is left out, with a note.
     """
     from .io import formats
-    from .catalog import list_kernels
+    from .catalog import kernel_path_note, list_kernels
     from .layers import filter_bank
     from .montage import DEFAULT_TILE, range_text, render_montage, to_display, write_sheet
 
@@ -432,7 +432,7 @@ def gallery_file(
 
     data = to_hwc(loaded.data, input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format))
     channels = 1 if data.ndim == 2 else data.shape[2]
-    notes = list(loaded.notes)
+    notes = list(loaded.notes) + [text for text in (kernel_path_note(),) if text]  # as `kernels` says it
     if loaded.alpha is not None:  # as for feature maps (run_maps_job): said, not dropped in silence
         notes.append(f"{src.name}: the alpha channel is not carried into the maps")
     tiles: list[tuple[str, Any, str]] = []

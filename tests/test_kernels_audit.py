@@ -143,6 +143,14 @@ class TestKernelPathEntriesThatAreNotFolders:
             assert (f"{file} (not a folder)" in notes[0]) == (str(file) in env_value)
         assert not [line for line in plain.stderr.splitlines() if line.startswith("note: ")]
 
+    def test_the_gallery_says_it_too(self, tmp_path):
+        from PIL import Image
+
+        Image.fromarray(np.zeros((16, 16), np.uint8)).save(tmp_path / "g.png")
+        missing = tmp_path / "nosuchdir"
+        result = run_in_process("gallery", "g.png", "-o", "s.png", cwd=tmp_path, env={"KERNELCLI_KERNEL_PATH": str(missing)})
+        assert result.returncode == 0 and f"note: KERNELCLI_KERNEL_PATH: {missing} (missing) skipped" in result.stderr
+
     def test_folders_only_give_no_note(self, tmp_path):
         assert catalog.kernel_path_note(os.pathsep.join([str(tmp_path), ""])) == ""
         assert catalog.kernel_path_note(str(tmp_path / "x")).startswith(f"KERNELCLI_KERNEL_PATH: {tmp_path / 'x'} (missing) skipped; ")
