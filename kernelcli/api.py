@@ -386,8 +386,8 @@ def pool2d(
     if small is None:
         from ._core import costs
 
-        small = costs.use_numpy(policy, call.work, same_bytes=call.same_bytes)
-    elif small and call.same_bytes and not policy.cold and policy.force is None and _pool_loops_loaded():
+        small = costs.use_numpy(policy, call.work, same_bytes=True)  # PyTorch's bits on every path
+    elif small and not policy.cold and policy.force is None and _pool_loops_loaded():
         small = False  # the same bytes either way, and no start-up left to pay for the jitted loop
     if small:
         if not call.avg2:

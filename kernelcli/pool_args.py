@@ -39,16 +39,16 @@ class PoolCall:
     ``rounded``: the ``dtype=`` to round into, or None; ``cast``: the float ``dtype=`` to compute in,
     the image cast to it first (then also ``result``), or None; ``work``: values read (oh * ow * C * size²);
     ``avg2``: a 2x2 average every 2 cells, all inside the image (its own loop, which screens the input's
-    finiteness as it goes; numpy's path then screens the averages, :func:`kernelcli.api._screen_avg2`);
-    ``same_bytes``: every path gives this call the same bytes (an average: PyTorch's sums on every path, or
-    an integer max/min, which picks a value).
+    finiteness as it goes; numpy's path then screens the averages, :func:`kernelcli.api._screen_avg2`).
+    Every path gives a pool the same bytes: each takes a window's cells in PyTorch's order
+    (:mod:`kernelcli._core.pool`).
     """
 
-    __slots__ = ("avg2", "cast", "op", "out", "padding", "result", "rounded", "same_bytes", "size", "stride", "work")
+    __slots__ = ("avg2", "cast", "op", "out", "padding", "result", "rounded", "size", "stride", "work")
 
-    def __init__(self, op, size, stride, padding, out, result, rounded, work, avg2, same_bytes, cast=None):
+    def __init__(self, op, size, stride, padding, out, result, rounded, work, avg2, cast=None):
         self.op, self.size, self.stride, self.padding, self.out = op, size, stride, padding, out
-        self.result, self.rounded, self.work, self.avg2, self.same_bytes = result, rounded, work, avg2, same_bytes
+        self.result, self.rounded, self.work, self.avg2 = result, rounded, work, avg2
         self.cast = cast
 
 
@@ -95,7 +95,4 @@ def _resolve(shape, dtype, size, stride, op, padding, ceil_mode, count_include_p
     if cast is not None:
         dtype = result = cast
     avg2 = op == "avg" and avg2_applies(size, stride, padding, h, w, oh, ow)
-    # every path sums an average in PyTorch's order (kernelcli._core.pool); an integer max/min picks a value on
-    # either path (floats: the sign of a zero may differ)
-    same_bytes = op == "avg" or (op in ("max", "min") and np.dtype(dtype).kind in "biu")
-    return PoolCall(op, size, stride, padding, (oh, ow), result, rounded, oh * ow * c * size * size, avg2, same_bytes, cast)
+    return PoolCall(op, size, stride, padding, (oh, ow), result, rounded, oh * ow * c * size * size, avg2, cast)

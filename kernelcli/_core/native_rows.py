@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '51a7bf35d293029a7060ca7b7347b99fd65e1fff0a54db7fc9d9d90323cb8219'
+LOOP_SOURCES = 'bf9c501cccdc8e94ebc6b87598126e72cbbed099ee224bdbe673a911a4e94b36'
 
 
 _ENTRIES: dict = {}

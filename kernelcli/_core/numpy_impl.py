@@ -355,16 +355,21 @@ def _windows(op: str, dtype, taps) -> np.ndarray:
     """The max, min or sum of the views ``taps`` (each window's cells in row-major order, one view a cell).
 
     A sum is PyTorch's, as every jitted loop's (:mod:`.pool`): from 0, cell by cell in ``dtype`` (a padded
-    cell adds 0.0 to a sum that is never -0.0: no change).
+    cell adds 0.0 to a sum that is never -0.0: no change).  A max or min is the window's first extreme
+    cell, as PyTorch's: of +0.0 and -0.0, the one that comes first.
 
     >>> minus_zero = np.array([-0.0], np.float32)
-    >>> _windows("avg", np.dtype(np.float32), iter([minus_zero, minus_zero])), _windows("max", None, iter([minus_zero]))
+    >>> _windows("avg", np.dtype(np.float32), iter([minus_zero, minus_zero])), _windows("max", None, iter([minus_zero, -minus_zero]))
     (array([0.], dtype=float32), array([-0.], dtype=float32))
     """
     first = next(taps)
     out = first + dtype.type(0.0) if op == "avg" else first.copy()
+    beyond = np.empty(out.shape, bool) if op != "avg" and out.dtype.kind == "f" else None
     for tap in taps:
-        if op == "max":
+        if beyond is not None:  # np.maximum may keep either of +0.0 and -0.0; PyTorch keeps the first
+            (np.greater if op == "max" else np.less)(tap, out, out=beyond)
+            np.copyto(out, tap, where=beyond)
+        elif op == "max":
             np.maximum(out, tap, out=out)
         elif op == "min":
             np.minimum(out, tap, out=out)

@@ -1,16 +1,16 @@
 """Jitted pooling (max, min, avg) over flat (H, W*C) rows, with PyTorch's padding rules.
 
 Two loops: :func:`pool_s2` for the common 2x2 and 3x3 windows at stride 2 without
-padding (a vertical pass over whole contiguous rows into a row buffer, then a
-horizontal pass; the op and size are tested once per row, not per cell), and the
-general :func:`pool_rows` for any size, stride, padding and ``ceil_mode``.  The 2x2
-average has two of its own: :func:`avg2_rows` (the input read in its own dtype) and
-:func:`avg2_rows_int` (a uint8 image averaged into uint8, rounded).
+padding (passes over whole rows into row buffers; the op and size are tested once per
+row, not per cell), and the general :func:`pool_rows` for any size, stride, padding and
+``ceil_mode``.  The 2x2 average has two of its own: :func:`avg2_rows` (the input read in
+its own dtype) and :func:`avg2_rows_int` (a uint8 image averaged into uint8, rounded).
 
-Every average is PyTorch's sum, in its order: from 0, in the result's dtype, the window's
-cells row by row, then divided by the cell count in that dtype.  So every loop, numpy's
-path (:func:`.numpy_impl.pool`) and PyTorch give the same bits, whichever path an image's
-size picks (a float64 sum would round differently, and stay finite where float32 overflows).
+Every loop takes a window's cells in PyTorch's order, row by row.  An average is PyTorch's
+sum: from 0, in the result's dtype, then divided by the cell count in that dtype (a float64
+sum would round differently, and stay finite where float32 overflows).  A max or min is the
+first extreme cell: of +0.0 and -0.0 the first stays.  So every loop, numpy's path
+(:func:`.numpy_impl.pool`) and PyTorch give the same bits, whichever path an image's size picks.
 
 In the general loop padded cells never win a max/min; ``avg`` divides by the window's
 cells inside the padded input (``count_include_pad``) or by the real cells only.
@@ -29,40 +29,53 @@ from .config import AVG, JIT, MAX, MIN
 def pool_s2(x, channels, size, op, out, i0, i1):
     """Rows ``i0:i1`` of ``out`` (oh, ow*C): ``size`` x ``size`` windows (2 or 3) every 2 cells, all inside ``x``.
 
-    Max and min: a vertical pass over whole rows into a row buffer, then a horizontal one.
-    Averages add each window's cells in PyTorch's order (:func:`_average_s2`).
+    Every window's cells are taken in PyTorch's order, row by row (:func:`_average_s2`,
+    :func:`_extreme_s2`), so that this loop, the general one and numpy's give the same bits.
     """
     if op == AVG:
         _average_s2(x, channels, size, out, i0, i1)
+    else:
+        _extreme_s2(x, channels, size, op == MAX, out, i0, i1)
+
+
+@njit(**JIT, inline="always")
+def _beyond(best, v, is_max):
+    """``v`` if it is strictly beyond ``best``, else ``best``: of equal cells (+0.0 and -0.0) the first stays,
+    as in PyTorch's loop."""
+    if is_max:
+        return v if v > best else best
+    return v if v < best else best
+
+
+@njit(**JIT, inline="always")
+def _extreme_s2(x, c, size, is_max, out, i0, i1):
+    """:func:`pool_s2`'s max and min: the first extreme cell of each window, its cells row by row.
+
+    As :func:`_average_s2`, taken at every cell of the row buffer over contiguous views, which
+    vectorise, then the windows' values picked out.
+    """
+    if c == 1:
+        _extreme_s2_grey(x, size, is_max, out, i0, i1)
         return
-    c = channels
     ow = out.shape[1] // c
-    n = (2 * (ow - 1) + size) * c
+    n = (2 * ow - 1) * c
     tmp = np.empty(n, dtype=out.dtype)
+    one = out.dtype.type(1.0)
     for i in range(i0, i1):
-        r0 = x[2 * i, :n]
-        r1 = x[2 * i + 1, :n]
-        r2 = x[2 * i + 2, :n] if size == 3 else r0
-        if op == MAX:
+        r0 = x[2 * i]
+        r1 = x[2 * i + 1]
+        a0, b0, a1, b1 = r0[:n], r0[c : c + n], r1[:n], r1[c : c + n]
+        if size == 3:
+            r2 = x[2 * i + 2]
+            d0, d1, a2, b2, d2 = r0[2 * c : 2 * c + n], r1[2 * c : 2 * c + n], r2[:n], r2[c : c + n], r2[2 * c : 2 * c + n]
             for j in range(n):
-                a, b, d = r0[j], r1[j], r2[j]
-                m = a if a > b else b
-                tmp[j] = m if m > d else d
+                m = _beyond(_beyond(_beyond(a0[j], b0[j], is_max), d0[j], is_max), a1[j], is_max)
+                m = _beyond(_beyond(_beyond(m, b1[j], is_max), d1[j], is_max), a2[j], is_max)
+                tmp[j] = _beyond(_beyond(m, b2[j], is_max), d2[j], is_max)
         else:
             for j in range(n):
-                a, b, d = r0[j], r1[j], r2[j]
-                m = a if a < b else b
-                tmp[j] = m if m < d else d
-        o = out[i]
-        if c == 1:
-            _horizontal1(tmp, o, size, op)
-        else:
-            for q in range(ow):
-                for ch in range(c):
-                    a = tmp[2 * q * c + ch]
-                    b = tmp[(2 * q + 1) * c + ch]
-                    d = tmp[(2 * q + 2) * c + ch] if size == 3 else a
-                    o[q * c + ch] = _combine(a, b, d, size, op)
+                tmp[j] = _beyond(_beyond(_beyond(a0[j], b0[j], is_max), a1[j], is_max), b1[j], is_max)
+        _pick_windows(tmp, out[i], c, one, one)
 
 
 @njit(**JIT, inline="always")
@@ -95,6 +108,41 @@ def _average_s2(x, c, size, out, i0, i1):
             for j in range(n):
                 tmp[j] = (((zero + a0[j]) + b0[j]) + a1[j]) + b1[j]
         _pick_windows(tmp, o, c, area, inverse)
+
+
+@njit(**JIT, inline="always")
+def _extreme_s2_grey(x, size, is_max, out, i0, i1):
+    """:func:`_extreme_s2` for one channel: each input row's first extreme of every window's columns,
+    then of the rows, in order (the first extreme row by row, as in PyTorch's loop).  A 3x3 window's
+    last row is the next one's first; keeping its extremes instead of taking them again measured slower."""
+    ow = out.shape[1]
+    top = np.empty(ow, dtype=out.dtype)
+    middle = np.empty(ow, dtype=out.dtype)
+    bottom = np.empty(ow, dtype=out.dtype)
+    for i in range(i0, i1):
+        o = out[i]
+        if size == 2:
+            _across(x[2 * i], top, 2, is_max)
+            _across(x[2 * i + 1], bottom, 2, is_max)
+            for q in range(ow):
+                o[q] = _beyond(top[q], bottom[q], is_max)
+        else:
+            _across(x[2 * i], top, 3, is_max)
+            _across(x[2 * i + 1], middle, 3, is_max)
+            _across(x[2 * i + 2], bottom, 3, is_max)
+            for q in range(ow):
+                o[q] = _beyond(_beyond(top[q], middle[q], is_max), bottom[q], is_max)
+
+
+@njit(**JIT, inline="always")
+def _across(row, into, size, is_max):
+    """``into[q]``: the first extreme of ``row[2q : 2q + size]``."""
+    if size == 2:
+        for q in range(into.shape[0]):
+            into[q] = _beyond(row[2 * q], row[2 * q + 1], is_max)
+    else:
+        for q in range(into.shape[0]):
+            into[q] = _beyond(_beyond(row[2 * q], row[2 * q + 1], is_max), row[2 * q + 2], is_max)
 
 
 @njit(**JIT, inline="always")
@@ -191,40 +239,6 @@ def avg2_rows_int(x, channels, out, i0, i1):
                 for ch in range(c):
                     s = tmp[base + ch] + tmp[base + c + ch]
                     o[q * c + ch] = (s + 1 + ((s >> 2) & 1)) >> 2
-
-
-@njit(**JIT, inline="always")
-def _horizontal1(tmp, o, size, op):
-    ow = o.shape[0]
-    if op == MAX:
-        if size == 3:
-            for q in range(ow):
-                a, b, d = tmp[2 * q], tmp[2 * q + 1], tmp[2 * q + 2]
-                m = a if a > b else b
-                o[q] = m if m > d else d
-        else:
-            for q in range(ow):
-                a, b = tmp[2 * q], tmp[2 * q + 1]
-                o[q] = a if a > b else b
-    else:
-        if size == 3:
-            for q in range(ow):
-                a, b, d = tmp[2 * q], tmp[2 * q + 1], tmp[2 * q + 2]
-                m = a if a < b else b
-                o[q] = m if m < d else d
-        else:
-            for q in range(ow):
-                a, b = tmp[2 * q], tmp[2 * q + 1]
-                o[q] = a if a < b else b
-
-
-@njit(**JIT, inline="always")
-def _combine(a, b, d, size, op):
-    if op == MAX:
-        m = a if a > b else b
-        return m if m > d else d
-    m = a if a < b else b
-    return m if m < d else d
 
 
 @njit(**JIT)
