@@ -188,6 +188,8 @@ def run_file_job(
     result = _named(src, lambda: _compute_in_layout(loaded, compute, layout, out_path, volume_compute))
     seconds = time.perf_counter() - start
     report = Report.of(src, label, loaded.data, result, seconds, out_path, loaded.notes)
+    if loaded.alpha is not None:
+        report.input_shape = with_alpha(report.input_shape)
     if alpha is not None and loaded.alpha is not None:
         loaded = replace(loaded, alpha=_named(src, lambda: _alpha_of(alpha(loaded.alpha), loaded.alpha.dtype)))
     if loaded.alpha is not None and result.shape[:2] != loaded.alpha.shape:
@@ -238,6 +240,8 @@ def _banded_job(src: Path, label: str, bands: Callable[[Any], Any], loaded: Any,
                                                check=lambda lo, hi: check_finite_result(src, label, lo, hi, result.dtype)))
     seconds = time.perf_counter() - start
     report = Report.of(src, label, loaded.data, result, seconds, out_path, loaded.notes, extremes=(picture.minimum, picture.maximum))
+    if loaded.alpha is not None:
+        report.input_shape = with_alpha(report.input_shape)
     loaded = replace(loaded, data=None)
     written = write_picture_8bit(out_path, picture, force=force, encoding=encoding)
     if encoding is not None:
@@ -343,14 +347,26 @@ def float32_tiff_note(report: Report, out_path: Path, result: Any) -> None:
 
 
 def _report_written(report: Report, written: Any, result: Any) -> None:
-    """What the writer did, into the report: clipped counts, integer extremes, the clipping note."""
+    """What the writer did, into the report: clipped counts, integer extremes, the clipping note, and
+    an alpha channel it wrote with the result counted in the output's shape."""
     report.clipped_low, report.clipped_high = written.low_clipped, written.high_clipped
+    if written.alpha:
+        report.output_shape = with_alpha(report.output_shape)
     if written.dtype.startswith(("uint", "int")):
         # the output holds integers: a float wobble such as -2.1e-05 from a blur is 0 there
         report.minimum, report.maximum = _as_written(report.minimum), _as_written(report.maximum)
     note = clip_note(written.low_clipped, result, written.nonzero)
     if note:
         report.notes.append(note)
+
+
+def with_alpha(shape: list[int]) -> list[int]:
+    """An image's ``shape`` (H, W) or (H, W, C) of its colour channels with its alpha channel counted.
+
+    >>> with_alpha([5, 7]), with_alpha([5, 7, 3])
+    ([5, 7, 2], [5, 7, 4])
+    """
+    return [*shape[:2], (shape[2] if len(shape) == 3 else 1) + 1]
 
 
 def _few_levels_note(out_path: Path, low: Any, high: Any, written: str, rescale: str | None, result: Any) -> str | None:

@@ -10,6 +10,8 @@ C6. ``--pad-value`` with a mode that does not fill and ``--exclude-pad`` where n
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -160,3 +162,19 @@ class TestAlphaIsPaddedAndPooled:
         r = invoke("pad", "rgba.tif", "-p", "1", "--tiled", "-o", "t.npy")
         assert r.exit_code == 0 and "its alpha channel is dropped" in r.stderr, r.stderr
         np.testing.assert_array_equal(np.load(folder / "t.npy"), np.pad(a[..., :3], ((1, 1), (1, 1), (0, 0))))
+
+    @pytest.mark.parametrize("args, shapes", [
+        (["pad", "rgba.png", "-p", "1", "-o", "o.png"], ([9, 11, 4], [11, 13, 4])),
+        (["pool", "la.png", "-f", "2", "-o", "o.png"], ([9, 11, 2], [4, 5, 2])),
+        (["convolve", "rgba.png", "-k", "box:3", "-o", "o.png"], ([9, 11, 4], [9, 11, 4])),  # carried through
+        (["convolve", "rgba.png", "-k", "box:3", "-o", "o.jpg"], ([9, 11, 4], [9, 11, 3])),  # a JPEG drops it
+        (["convolve", "rgba.png", "-k", "box:3", "--padding", "valid", "-o", "o.png"], ([9, 11, 4], [7, 9, 3])),
+    ])
+    def test_the_record_counts_the_alpha_in_the_shapes_of_the_files(self, invoke, rgba, args, shapes):
+        """The summary line and --json gave an RGBA input and a padded RGBA output as 3 channels, the
+        colour channels the operation saw, though the input has 4 and the output written held 4."""
+        r = invoke(*args, "--json")
+        assert r.exit_code == 0, r.stderr
+        record = json.loads(r.stdout)
+        assert (record["input_shape"], record["output_shape"]) == shapes
+        assert list(np.asarray(Image.open(rgba[0] / args[-1])).shape) == shapes[1]
