@@ -92,6 +92,31 @@ class TestOptionsThatChangeNothingSaySo:
         assert r.exit_code == 0 and "note: " in r.stderr and said in r.stderr, r.stderr
         assert said not in invoke(*args, "-o", "q.png", "-q").stderr
 
+    @pytest.mark.parametrize("args, said", [
+        (["pad", "g.png", "-p", "1", "-m", "reflect", "--pad-value", "9"], "--pad-value 9 is for"),
+        (["pool", "g.png", "-f", "2", "--op", "max", "-p", "1", "--exclude-pad"], "with max pooling it changes nothing"),
+    ])
+    @pytest.mark.parametrize("quiet", [[], ["-q"]])
+    def test_the_note_is_in_the_json_record_and_the_report(self, invoke, files, args, said, quiet):
+        """The call's notes were printed on stderr only: --json and --report, which carry each input's notes
+        (an unused --quality, say), left them out, with and without -q."""
+        r = invoke(*args, "-o", "o.png", "--json", "--report", "r.json", *quiet)
+        assert r.exit_code == 0, r.stderr
+        assert [n for n in json.loads(r.stdout)["notes"] if said in n]
+        report = json.loads((files / "r.json").read_text())
+        assert [n for n in report["items"][0]["notes"] if said in n]
+        failed = invoke(*args[:1], "missing.png", *args[2:], "-o", "f.png", "--json")
+        assert failed.exit_code == 2 and [n for n in json.loads(failed.stdout)["notes"] if said in n]
+
+    def test_a_batch_puts_the_note_in_every_record(self, invoke, files):
+        for name in ("b1.png", "b2.png"):
+            Image.new("L", (9, 8), 40).save(files / name)
+        r = invoke("convolve", "b1.png", "b2.png", "--out-dir", "out", "-k", "box:3", "-m", "reflect", "--pad-value", "9",
+                   "--json")
+        assert r.exit_code == 0, r.stderr
+        assert r.stderr.count("--pad-value 9 is for") == 1
+        assert all(record["notes"][0].startswith("--pad-value 9 is for") for record in json.loads(r.stdout)["items"])
+
     @pytest.mark.parametrize("args", [
         ["pad", "g.png", "-p", "1", "--pad-value", "9"],
         ["pad", "g.png", "-p", "1", "-m", "reflect", "--pad-value", "0"],

@@ -209,12 +209,10 @@ def run_batch(
 
 
 def _write_report(path: Path, result, *, force: bool) -> None:
-    from ._common import json_text
+    from ._common import json_text, shown, with_call_notes
     from ..io.outputs import write_bytes_atomic
 
-    from ._common import shown
-
-    write_bytes_atomic(path, (shown(json_text(result.as_dict())) + "\n").encode(), force=force)
+    write_bytes_atomic(path, (shown(json_text(with_call_notes(result.as_dict()))) + "\n").encode(), force=force)
 
 
 class _Display:

@@ -185,6 +185,34 @@ def note(message: str) -> None:
 _HELD: list[str] | None = None
 
 
+def call_note(message: str, *, quiet: bool) -> None:
+    """A note on the call as a whole (an option it does not use, say): printed now (not with ``-q``),
+    and put in every record of the call's JSON document and ``--report``, before each input's own
+    notes (:func:`with_call_notes`), as a note a job finds is.
+
+    >>> call_note("--exclude-pad changes nothing here", quiet=True); with_call_notes({"notes": ["x"]})
+    {'notes': ['--exclude-pad changes nothing here', 'x']}
+    """
+    _CALL_NOTES.append(message)
+    if not quiet:
+        note(f"note: {message}")
+
+
+def with_call_notes(document: Any) -> Any:
+    """A file job's JSON document (one record, or a batch's ``items``) with the call's notes
+    (:func:`call_note`) first in each record's ``notes``."""
+    if not _CALL_NOTES or not isinstance(document, dict):
+        return document
+    for record in document.get("items", [document]):
+        if isinstance(record.get("notes"), list):
+            record["notes"] = _CALL_NOTES + [n for n in record["notes"] if n not in _CALL_NOTES]
+    return document
+
+
+#: this call's notes on itself (:func:`call_note`); emptied as each command starts
+_CALL_NOTES: list[str] = []
+
+
 @contextlib.contextmanager
 def notes_held():
     """Keep back the notes (and the summary line) printed inside the block, and print them
@@ -234,6 +262,7 @@ def guarded(func: F) -> F:
 
         global _JSON_PRINTED
         _JSON_PRINTED = False
+        _CALL_NOTES.clear()
         as_json = any(kwargs.get(name) for name in JSON_PARAMETERS)
         from .. import jitcache
 
@@ -438,7 +467,7 @@ def print_json(document: Any) -> None:
     global _JSON_PRINTED
     _JSON_PRINTED = True
 
-    text = json_text(document)
+    text = json_text(with_call_notes(document))
     # Keep each innermost list of numbers on one line, so a matrix reads as rows.
     text = re.sub(
         r"\[\s+([-+0-9.eE,\s]+?)\s+\]",

@@ -44,7 +44,7 @@ from .options import (
 from ._tiled import run_single, single_tiled
 from ._early import starts_early
 from ._stdio import piped
-from ._common import cli_paths, echo, guarded, note, output_for, render_report, summary_line
+from ._common import call_note, cli_paths, echo, guarded, note, output_for, render_report, summary_line
 
 PAD_MODE_HELP = (
     "renormalise is for volumes (fslmaths -s: outside voxels dropped, the weights inside renormalised; smoothing "
@@ -144,8 +144,8 @@ def convolve(
         from ..medical import convolve_volume_for_cli
 
         check_volume_layout(layout, str(input[0]))
-        if (said := unused_fill(pad_value, pad_mode, "replicate")) and not quiet:
-            note(f"note: {said}")
+        if said := unused_fill(pad_value, pad_mode, "replicate"):
+            call_note(said, quiet=quiet)
         given = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
                  "--combine": combine, "--montage": montage, "--rescale": rescale, "--max-pixels": max_pixels,
                  "--kernel-scale": kernel_scale, "--then": then or None, "--quality": quality, "--compress": compress}
@@ -171,8 +171,8 @@ def convolve(
     kinds = input_kinds(input, recursive) if out_dir is not None else None
     # a volume fills by replicate unless told, an image by constant: no default where the inputs are of both kinds
     default_mode = ("constant" if not kinds.volumes else "replicate" if not kinds.images else None) if kinds else "constant"
-    if (said := unused_fill(pad_value, pad_mode, default_mode)) and not quiet:
-        note(f"note: {said}")
+    if said := unused_fill(pad_value, pad_mode, default_mode):
+        call_note(said, quiet=quiet)
     if kinds is not None and kinds.volumes:  # each volume file as `convolve VOLUME` alone; images beside them as images
         from ..errors import KernelcliError
         from ..kernel_syntax import parse_kernel_scale

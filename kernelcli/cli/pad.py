@@ -82,7 +82,7 @@ def pad(
     from ..jobs import pad_file
     from ..layout import canonical_layout
     from ..modes import canonical_pad_mode, unused_fill
-    from ._common import note
+    from ._common import call_note
     from ..shapes import parse_padding
 
     forms = "P or T,B,L,R in whole numbers (same and valid are for convolve)"
@@ -90,8 +90,8 @@ def pad(
     if isinstance(widths, str):
         raise UsageError(f"--padding {padding!r}: expected {forms}")
     mode = canonical_pad_mode(pad_mode)
-    if (said := unused_fill(pad_value, mode)) and not quiet:
-        note(f"note: {said}")
+    if said := unused_fill(pad_value, mode):
+        call_note(said, quiet=quiet)
     big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler)
     if big is not None:
         def build(x, tile):

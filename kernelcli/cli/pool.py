@@ -92,11 +92,11 @@ def pool(
 
     op = canonical_pool_op(op)
     padding = pool_padding(padding)
-    if exclude_pad and (op != "avg" or padding == 0) and not quiet:
-        from ._common import note
+    if exclude_pad and (op != "avg" or padding == 0):
+        from ._common import call_note
 
         why = f"{op} pooling" if op != "avg" else "no padding"
-        note(f"note: --exclude-pad changes only averages of windows over padding; with {why} it changes nothing")
+        call_note(f"--exclude-pad changes only averages of windows over padding; with {why} it changes nothing", quiet=quiet)
     # for images and arrays alone: a volume given one is refused, naming it (as by convolve)
     image_only = {"--rescale": rescale, "--max-pixels": max_pixels, "--quality": quality, "--compress": compress}
     if len(input) == 1 and out_dir is None and str(input[0]) != "-":
