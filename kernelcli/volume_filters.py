@@ -90,10 +90,12 @@ def smooth_renormalised(vol: Any, kernels: Sequence[Any], *, mask: Any = None, d
     return _rounded(result, rounded)
 
 
-def gradient_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "replicate", dtype: Any = None, paths: Any = None) -> np.ndarray:
+def gradient_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "replicate", pad_value: float = 0.0,
+                       dtype: Any = None, paths: Any = None) -> np.ndarray:
     """``|grad f|`` in units per mm from central differences ``(f[i+1] - f[i-1]) / (2 spacing)`` per axis.
 
-    With replicate borders this is SimpleITK's ``GradientMagnitude`` (image spacing on).
+    With replicate borders this is SimpleITK's ``GradientMagnitude`` (image spacing on); ``pad_value`` is
+    the fill of ``pad_mode="constant"``, around the volume (:func:`_dense_fill`).
 
     >>> float(gradient_magnitude(np.arange(27.0).reshape(3, 3, 3), (2.0, 1.0, 1.0))[1, 1, 1])  # (9/2, 3, 1)
     5.5
@@ -101,16 +103,20 @@ def gradient_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "r
     arr = as_volume(vol)
     steps = _spacing(spacing)
     cdt, rounded = volume_dtype_arg(dtype, arr)
+    passes = _dense_fill(arr, cdt, pad_mode, pad_value, paths)
 
     def partials():
         for axis, step in enumerate(steps):
-            yield correlate_separable(arr, _one_axis(axis, central_difference_mm(step)), pad_mode=pad_mode, dtype=cdt, paths=paths)
+            yield passes(_one_axis(axis, central_difference_mm(step)))
 
     return _rounded(_magnitude(partials, arr.shape, cdt), rounded)
 
 
-def sobel_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "replicate", dtype: Any = None, paths: Any = None) -> np.ndarray:
+def sobel_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "replicate", pad_value: float = 0.0,
+                    dtype: Any = None, paths: Any = None) -> np.ndarray:
     """Sobel gradient magnitude in units per mm: per axis ``[-1, 0, 1] / (2 spacing)``, smoothed ``[1, 2, 1] / 4`` on the others.
+
+    ``pad_value``: the fill of ``pad_mode="constant"``, around the volume (:func:`_dense_fill`).
 
     >>> float(sobel_magnitude(np.arange(27.0).reshape(3, 3, 3), (2.0, 1.0, 1.0))[1, 1, 1])
     5.5
@@ -118,12 +124,40 @@ def sobel_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "repl
     arr = as_volume(vol)
     steps = _spacing(spacing)
     cdt, rounded = volume_dtype_arg(dtype, arr)
+    passes = _dense_fill(arr, cdt, pad_mode, pad_value, paths)
 
     def partials():
         for axis in range(3):
-            yield correlate_separable(arr, sobel_mm_factors(axis, steps), pad_mode=pad_mode, dtype=cdt, paths=paths)
+            yield passes(sobel_mm_factors(axis, steps))
 
     return _rounded(_magnitude(partials, arr.shape, cdt), rounded)
+
+
+def _dense_fill(arr: np.ndarray, cdt: Any, pad_mode: str, pad_value: float, paths: Any) -> Callable[[Sequence[Any]], np.ndarray]:
+    """``passes(factors)``: :func:`correlate_separable` of ``arr`` in ``cdt`` as if the volume were padded
+    with ``pad_value`` (``pad_mode="constant"``), as :func:`kernelcli.volumes.conv3d` pads it.
+
+    Passes in sequence pad each partial result with the fill, which is the volume's padding only for
+    factors that sum to 1 (a derivative's sum to 0); so a fill v other than 0 is taken out of the
+    volume and added back: the passes over ``arr - v`` with zeros around it, plus ``v`` times the
+    kernel's sum (the product of the factors' sums), equal the passes over ``arr`` padded with v.
+
+    >>> passes = _dense_fill(np.full((1, 1, 3), 5.0), np.float64, "constant", 5.0, None)
+    >>> passes([None, None, np.array([-1.0, 0.0, 1.0])]).ravel().tolist()   # a flat volume in a fill of its value
+    [0.0, 0.0, 0.0]
+    """
+    if pad_mode != "constant" or pad_value == 0:
+        return lambda factors: correlate_separable(arr, factors, pad_mode=pad_mode, dtype=cdt, paths=paths)
+    shifted = np.subtract(arr, pad_value, dtype=cdt)
+
+    def passes(factors: Sequence[Any]) -> np.ndarray:
+        out = correlate_separable(shifted, factors, pad_mode="constant", dtype=cdt, paths=paths)
+        total = float(np.prod([np.sum(f, dtype=np.float64) for f in factors if f is not None]))
+        if total != 0:
+            out += np.dtype(cdt).type(pad_value * total)
+        return out
+
+    return passes
 
 
 def _magnitude(partials: Callable[[], Iterator[np.ndarray]], shape: tuple[int, ...], dtype: Any) -> np.ndarray:
@@ -158,14 +192,15 @@ def _magnitude(partials: Callable[[], Iterator[np.ndarray]], shape: tuple[int, .
 
 
 def laplacian_of_gaussian(
-    vol: Any, sigma_mm: float, spacing: Sequence[float], *, truncate: float = 4.0, pad_mode: str = "replicate", dtype: Any = None,
-    paths: Any = None,
+    vol: Any, sigma_mm: float, spacing: Sequence[float], *, truncate: float = 4.0, pad_mode: str = "replicate", pad_value: float = 0.0,
+    dtype: Any = None, paths: Any = None,
 ) -> np.ndarray:
     """Laplacian of Gaussian in units per mm^2, sigma in mm on anisotropic voxels.
 
     The sum over axes a of (second derivative of the Gaussian along a, Gaussian along the others;
     sigma_a = sigma_mm / spacing_a voxels, radius ``ceil(truncate * sigma_a)``) divided by
     spacing_a^2.  On 1 mm voxels it equals ``scipy.ndimage.gaussian_laplace(x, sigma, truncate=truncate)``.
+    ``pad_value``: the fill of ``pad_mode="constant"``, around the volume (:func:`_dense_fill`).
 
     >>> x = np.zeros((9, 9, 9)); x[4, 4, 4] = 1
     >>> float(laplacian_of_gaussian(x, 1.0, (1, 1, 1))[4, 4, 4]) < 0
@@ -173,8 +208,9 @@ def laplacian_of_gaussian(
     """
     arr = as_volume(vol)
     cdt, rounded = volume_dtype_arg(dtype, arr)
+    passes = _dense_fill(arr, cdt, pad_mode, pad_value, paths)
     total = np.zeros(arr.shape, dtype=cdt)
     for factors in laplacian_of_gaussian_factors(sigma_mm, spacing, truncate):
-        total += correlate_separable(arr, factors, pad_mode=pad_mode, dtype=cdt, paths=paths)
+        total += passes(factors)
     return _rounded(total, rounded)
 

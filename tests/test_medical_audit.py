@@ -401,3 +401,40 @@ class TestSpacingNotInTheFile:
         with pytest.raises(UsageError, match="a.nii: gaussian:1mm is sized in mm, but the voxel size is not in the file "
                                              r"\(voxel size nan along y in the header; 1 mm was assumed\)"):
             medical.filter_volume(vol, medical.resolve_volume_kernel("gaussian:1mm"), medical.VolumeOptions())
+
+
+class TestKeepDtypeAndMaskSaySo:
+    """The SimpleITK audit's F8: --keep-dtype was dropped without a word (a DICOM whose rescale slope
+    makes its values fractional, a --window, a .png), and --mask replaced an explicit --pad-mode."""
+
+    @pytest.fixture
+    def ct(self, tmp_path):
+        x = np.random.default_rng(3).normal(40, 30, (12, 10, 6)).astype(np.int16)
+        img = nib.Nifti1Image(x, np.diag([0.7, 0.8, 2.5, 1.0]))
+        img.header.set_xyzt_units("mm")
+        nib.save(img, str(tmp_path / "ct.nii.gz"))
+        nib.save(nib.Nifti1Image(np.ones(x.shape, np.uint8), img.affine), str(tmp_path / "m.nii.gz"))
+        return tmp_path
+
+    @pytest.mark.parametrize("args, said", [
+        (["--window", "brain", "-o", "w.nii.gz"], "--keep-dtype does nothing with --window"),
+        (["-o", "p.png"], "--keep-dtype is for .nii and .npy outputs"),
+    ])
+    def test_an_unused_keep_dtype_is_noted(self, invoke, ct, args, said):
+        r = invoke("convolve", "ct.nii.gz", "-k", "gaussian:1mm", "--keep-dtype", *args)
+        assert r.exit_code == 0 and said in r.stderr, r.stderr
+
+    def test_a_fractional_rescale_slope_is_noted(self, invoke, tmp_path):
+        ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+        ds.RescaleSlope = 0.5
+        ds.save_as(str(tmp_path / "frac.dcm"))
+        r = invoke("convolve", "frac.dcm", "-k", "gaussian:1mm", "--keep-dtype", "-o", "f.nii.gz")
+        assert r.exit_code == 0 and "--keep-dtype: the input's values are float32" in r.stderr, r.stderr
+        assert nib.load(str(tmp_path / "f.nii.gz")).get_data_dtype() == np.float32
+
+    def test_mask_refuses_another_pad_mode(self, invoke, ct):
+        r = invoke("convolve", "ct.nii.gz", "-k", "gaussian:1mm", "--mask", "m.nii.gz", "--pad-mode", "reflect", "-o", "o.nii.gz")
+        assert r.exit_code == 2 and "--pad-mode reflect cannot go with it" in r.stderr and not (ct / "o.nii.gz").exists()
+        for mode in ([], ["--pad-mode", "renormalise"]):
+            assert invoke("convolve", "ct.nii.gz", "-k", "gaussian:1mm", "--mask", "m.nii.gz", *mode, "-o", "o.nii.gz",
+                          "--force").exit_code == 0

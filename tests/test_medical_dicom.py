@@ -100,6 +100,17 @@ class TestUnevenGaps:
         assert vol.affine[2, 2] == pytest.approx(2.5) and vol.affine[2, 3] == pytest.approx(0.0)
         assert any("interpolated linearly along the normal onto 6 slices 2.5 mm apart" in n for n in vol.notes)
 
+    def test_the_refusal_names_the_grid_the_flag_makes(self, tmp_path):
+        """The refusal said '--resample-slices interpolates onto an even 2.5 mm grid' (the median gap) where the
+        flag made 8 slices 2.643 mm apart (the first to the last, the gap nearest the median that fits)."""
+        make_series(tmp_path / "s", [0, 2.5, 5, 7.5, 11, 13.5, 16, 18.5])
+        with pytest.raises(ImageReadError, match=r"median gap is 2\.5 mm.*--resample-slices interpolates linearly along "
+                                                 r"the normal onto 8 slices 2\.643 mm apart"):
+            medical.read_volume(tmp_path / "s")
+        vol = medical.read_volume(tmp_path / "s", resample_slices=True)
+        assert vol.data.shape[0] == 8 and vol.spacing[0] == pytest.approx(18.5 / 7)
+        assert any("onto 8 slices 2.643 mm apart" in n for n in vol.notes)
+
     def test_command_line_exit_2_and_the_flag(self, invoke, tmp_path):
         make_series(tmp_path / "s", [0, 2.5, 5, 10, 12.5])
         bad = invoke("volume", str(tmp_path / "s"), "-k", "gaussian:2mm", "--out", str(tmp_path / "x.nii.gz"))

@@ -166,6 +166,53 @@ class TestDerivativesInMm:
         expected = sitk.GetArrayFromImage(sitk.GradientMagnitude(img, useImageSpacing=True))
         np.testing.assert_allclose(volume_filters.gradient_magnitude(x, self.SPACING), expected, atol=1e-10)
 
+    @pytest.mark.parametrize("fill", [0.0, 100.0, -3.5])
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    def test_a_constant_fill_pads_the_volume(self, fill, dtype):
+        """--pad-value was not passed to gradient, sobel_mm and log: (a fill of 100 gave the fill of 0's bytes),
+        and passes in sequence pad their partial sums with the fill, which for a derivative is not the
+        volume padded with it: each is checked against the dense 3-D kernel on the padded volume."""
+        from kernelcli.kernel_build import central_difference_mm, laplacian_of_gaussian_factors, sobel_mm_factors
+
+        x = (np.random.default_rng(8).random((7, 8, 9)) * 50).astype(dtype)
+
+        def dense(factors):
+            ks = [np.ones(1) if f is None else np.asarray(f, np.float64) for f in factors]
+            k = np.einsum("i,j,k->ijk", *ks)
+            widths = [((n - 1) // 2, n - 1 - (n - 1) // 2) for n in k.shape]
+            padded = np.pad(x.astype(np.float64), widths, constant_values=fill)
+            return volumes.conv3d(padded, k, padding="valid", dtype="float64")
+
+        def magnitude(parts):
+            return np.sqrt(sum(p * p for p in parts))
+
+        gradient = magnitude(dense([central_difference_mm(s) if a == b else None for b in range(3)])
+                             for a, s in enumerate(self.SPACING))
+        sobel = magnitude(dense(sobel_mm_factors(a, self.SPACING)) for a in range(3))
+        log = sum(dense(f) for f in laplacian_of_gaussian_factors(1.5, self.SPACING, 4.0))
+        tol = dict(rtol=1e-4, atol=1e-3) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-9)
+        kw = dict(pad_mode="constant", pad_value=fill)
+        np.testing.assert_allclose(volume_filters.gradient_magnitude(x, self.SPACING, **kw), gradient, **tol)
+        np.testing.assert_allclose(volume_filters.sobel_magnitude(x, self.SPACING, **kw), sobel, **tol)
+        np.testing.assert_allclose(volume_filters.laplacian_of_gaussian(x, 1.5, self.SPACING, **kw), log, **tol)
+
+    @pytest.mark.parametrize("kernel", ["gradient", "sobel_mm", "log:2mm"])
+    def test_the_command_line_passes_the_fill_and_refuses_an_axis(self, invoke, tmp_path, kernel):
+        x = np.random.default_rng(9).random((6, 7, 8)).astype(np.float32) * 100
+        write_nifti(tmp_path / "v.nii.gz", x, self.SPACING)
+        nib = pytest.importorskip("nibabel")
+        got = []
+        for fill in ("0", "100"):
+            r = invoke("convolve", "v.nii.gz", "-k", kernel, "--pad-mode", "constant", "--pad-value", fill, "-o", f"o{fill}.nii.gz")
+            assert r.exit_code == 0, r.stderr
+            got.append(np.asarray(nib.load(str(tmp_path / f"o{fill}.nii.gz")).dataobj))
+        assert np.abs(got[0] - got[1]).max() > 1  # the border differs
+        if kernel != "log:2mm":  # (log's kernel reaches every voxel of so small a volume)
+            np.testing.assert_allclose(got[0][2:-2, 2:-2, 2:-2], got[1][2:-2, 2:-2, 2:-2], rtol=1e-4, atol=1e-3)
+        r = invoke("convolve", "v.nii.gz", "-k", kernel, "--axis", "z", "-o", "a.nii.gz")
+        assert r.exit_code == 2 and "--axis z" in r.stderr and "derivative along every axis" in r.stderr
+        assert not (tmp_path / "a.nii.gz").exists()
+
     @pytest.mark.parametrize("name", ["gradient_magnitude", "sobel_magnitude"])
     def test_derivatives_near_float32s_largest_give_the_magnitude_not_inf(self, name):
         """Regression: each derivative was squared in float32, 5e37**2 = inf (a RuntimeWarning); the
@@ -260,3 +307,17 @@ def test_fslmaths_rule_on_random_shapes_spacings_and_masks():
         np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-9)
 
     check()
+
+
+def test_an_even_box_in_voxels_is_refused(invoke, tmp_path):
+    """box:4vox averaged voxels i-1..i+2 and kept the input's affine: the result sat half a voxel off
+    (0.35, 0.4, 1.25 mm on 0.7x0.8x2.5 mm voxels) without a word; a box in mm is odd by FSL's rule."""
+    from kernelcli.errors import InvalidKernel
+    from kernelcli.kernel_build import resolve_volume_kernel
+
+    with pytest.raises(InvalidKernel, match=r"box:4vox: a box in voxels needs an odd number of voxels.*box:3vox or box:5vox"):
+        resolve_volume_kernel("box:4vox")
+    assert resolve_volume_kernel("box:5vox").kind == "box_vox"
+    write_nifti(tmp_path / "v.nii.gz", np.ones((5, 6, 7), np.float32), (2.5, 0.8, 0.7))
+    r = invoke("convolve", "v.nii.gz", "-k", "box:2vox", "-o", "o.nii.gz")
+    assert r.exit_code == 3 and "odd number of voxels" in r.stderr and not (tmp_path / "o.nii.gz").exists()

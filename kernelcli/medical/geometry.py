@@ -150,13 +150,16 @@ def stack_slices(
         )
     notes: list[str] = []
     tilt = math.degrees(math.atan(float(np.linalg.norm(slope))))
+    # the even grid --resample-slices makes: from the first slice to the last, its gap the nearest to the median
+    count = int(round((k[-1] - k[0]) / median)) + 1
+    even_gap = (k[-1] - k[0]) / (count - 1)
     if uneven and not resample:
         a, b = names[order[worst]], names[order[worst + 1]]
         raise ImageReadError(
             f"{where}: uneven slice gaps: {gaps[worst]:.4g} mm between {a} and {b}, where the median gap is {median:.4g} mm "
             f"({gaps.min():.4g} to {gaps.max():.4g} mm; a missing slice, or a localizer in the series?); no single slice "
-            f"spacing is right, so nothing is written; --resample-slices interpolates onto an even {median:.4g} mm grid "
-            "(linear along the normal)"
+            f"spacing is right, so nothing is written; --resample-slices interpolates linearly along the normal onto "
+            f"{count} slices {even_gap:.4g} mm apart (the first to the last, the gap nearest the median that fits)"
         )
     blend = None
     if uneven and gaps[worst] > (MAX_INTERPOLATED_IN_A_ROW + 1) * median + GAP_TOLERANCE_MM:
@@ -168,8 +171,7 @@ def stack_slices(
             "two stacks or a localizer in one series, not a missing slice; put each stack's files in a folder of its own"
         )
     if uneven:
-        count = int(round((k[-1] - k[0]) / median)) + 1
-        gap = (k[-1] - k[0]) / (count - 1)
+        gap = even_gap
         targets = k[0] + gap * np.arange(count)
         blend = []
         for t in targets:

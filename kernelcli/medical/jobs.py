@@ -133,6 +133,25 @@ def check_spacing_known(vol: Volume, kernel: VolumeKernel | None) -> None:
                          f"{vol.spacing_conflict}; give the size in voxels (e.g. gaussian:1.5vox, box:3vox) or make the header agree")
 
 
+def check_kernel_options(kernel: VolumeKernel, options: VolumeOptions) -> None:
+    """Refuse the options ``kernel`` would not use (in memory and tile by tile alike).
+
+    >>> from ..kernel_build import resolve_volume_kernel
+    >>> check_kernel_options(resolve_volume_kernel("gradient"), VolumeOptions(axis="z"))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --axis z: gradient is a derivative along every axis; --axis is for 2-D kernels (the axis they are applied across) and for gaussian, fwhm and box kernels (the axis they leave alone)
+    """
+    if options.axis is not None and kernel.kind in ("3d", "gradient", "sobel_mm", "log_mm", "log_vox"):
+        what = "a 3-D kernel" if kernel.kind == "3d" else "a derivative along every axis"
+        raise UsageError(f"--axis {options.axis}: {kernel.name} is {what}; --axis is for 2-D kernels (the axis they are "
+                         "applied across) and for gaussian, fwhm and box kernels (the axis they leave alone)")
+    if options.pad_mode == "renormalise" and kernel.kind not in ("gaussian_mm", "box_mm", "gaussian_vox", "box_vox"):
+        raise UsageError(f"--pad-mode renormalise (and --mask) is for smoothing kernels (gaussian, fwhm, box); {kernel.name} is not one")
+    if options.truncate is not None and kernel.kind not in ("gaussian_mm", "gaussian_vox", "log_mm", "log_vox"):
+        raise UsageError(f"--truncate is for Gaussians (gaussian:, fwhm:, log:); {kernel.name} is not one")
+
+
 def filter_volume(vol: Volume, kernel: VolumeKernel | None, options: VolumeOptions, mask: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
     """Apply ``kernel`` to every volume of ``vol.data`` as the options say; returns (result, notes).
 
@@ -143,12 +162,7 @@ def filter_volume(vol: Volume, kernel: VolumeKernel | None, options: VolumeOptio
     if kernel is None:
         return data, notes
     check_spacing_known(vol, kernel)
-    if kernel.kind == "3d" and options.axis is not None:
-        raise UsageError(f"--axis {options.axis}: {kernel.name} is a 3-D kernel; --axis is for 2-D kernels and kernels in mm")
-    if options.pad_mode == "renormalise" and kernel.kind not in ("gaussian_mm", "box_mm", "gaussian_vox", "box_vox"):
-        raise UsageError(f"--pad-mode renormalise (and --mask) is for smoothing kernels (gaussian, fwhm, box); {kernel.name} is not one")
-    if options.truncate is not None and kernel.kind not in ("gaussian_mm", "gaussian_vox", "log_mm", "log_vox"):
-        raise UsageError(f"--truncate is for Gaussians (gaussian:, fwhm:, log:); {kernel.name} is not one")
+    check_kernel_options(kernel, options)
     frames = [data] if data.ndim == 3 else list(data)
     result: np.ndarray | None = None
     for t, frame in enumerate(frames):
@@ -179,13 +193,13 @@ def _filter3d(data: np.ndarray, spacing: tuple[float, float, float], kernel: Vol
     if kernel.kind in ("gradient", "sobel_mm"):
         notes.append(f"{kernel.name}: gradient magnitude in units per mm on {'x'.join(f'{s:g}' for s in spacing)} mm voxels (z, y, x)")
         f = volume_filters.gradient_magnitude if kernel.kind == "gradient" else volume_filters.sobel_magnitude
-        return f(data, spacing, pad_mode=mode, paths=options.paths), notes
+        return f(data, spacing, pad_mode=mode, pad_value=options.pad_value, paths=options.paths), notes
     if kernel.kind in ("log_mm", "log_vox"):
         steps = spacing if kernel.kind == "log_mm" else (1.0, 1.0, 1.0)
         notes.append(f"{kernel.name}: Laplacian of Gaussian in units per {'mm' if kernel.kind == 'log_mm' else 'voxel'}^2, "
                      f"cut at {options.truncate or 4:g} sigma")
         return volume_filters.laplacian_of_gaussian(data, kernel.size, steps, truncate=options.truncate or 4.0, pad_mode=mode,
-                                                    paths=options.paths), notes
+                                                    pad_value=options.pad_value, paths=options.paths), notes
     factors, factor_notes = _filter3d_factors(spacing, kernel, options)
     notes.extend(factor_notes)
     if options.pad_mode == "renormalise":
@@ -251,6 +265,8 @@ def _write_result(
                                                       inverted=vol.inverted, orientation_unknown=vol.orientation_unknown)
         image, notes = preview(frame, shown_vol, options.axis, window, keeps_units)
         report.notes.extend(notes)
+        if options.keep_dtype:
+            report.notes.append("--keep-dtype is for .nii and .npy outputs; a .png preview is 8-bit")
         write_png_slice(out_path, image, force=force)
         report.dtype = "uint8"
         report.output_shape = list(image.shape)
@@ -259,9 +275,14 @@ def _write_result(
     if window is not None:
         result = apply_window(result, *window)
         report.notes.append(f"windowed at {window[0]:g},{window[1]:g} to uint8 0..255")
+        if options.keep_dtype:
+            report.notes.append("--keep-dtype does nothing with --window, which maps the result to uint8")
     elif options.keep_dtype:
         stored = np.dtype(vol.stored_dtype if vol.stored_dtype is not None else vol.data.dtype)
-        if stored.kind in "iu" and (result.dtype != stored or vol.scaling is not None):
+        if stored.kind not in "iu":
+            report.notes.append(f"--keep-dtype: the input's values are {stored} (not integers in the file, or not after its "
+                                f"rescale slope), so the result stays {result.dtype}")
+        elif result.dtype != stored or vol.scaling is not None:
             scaling = vol.scaling if suffix != ".npy" else None
             result, report.clipped_low, report.clipped_high = _to_input_dtype(result, stored, scaling)
             if scaling is not None:
@@ -429,6 +450,9 @@ def convolve_volume_for_cli(
         raise UsageError(f"{input_path}: a volume takes at most one --kernel (e.g. gaussian:1.5mm, sobel_3d or a 2-D catalogue kernel)")
     if isinstance(volume_options.get("window"), str):
         volume_options["window"] = parse_window(volume_options["window"])
+    if volume_options.get("mask") is not None and pad_mode is not None and str(pad_mode).strip().lower() not in _RENORMALISE_ALIASES:
+        raise UsageError(f"{input_path}: --mask smooths inside the mask with renormalised edges (fslmaths' masked smoothing); "
+                         f"--pad-mode {pad_mode} cannot go with it: leave it out")
     options = VolumeOptions(pad_mode=pad_mode or "replicate", pad_value=pad_value, flip=flip, **volume_options)
     # (the tiled runner reads the geometry through kernelcli.tiled.nifti.open_volume, as read_nifti does)
     return (runner or convolve_volume_file)(input_path, kernels[0] if kernels else None, options, out=out, force=force)
