@@ -438,3 +438,17 @@ class TestKeepDtypeAndMaskSaySo:
         for mode in ([], ["--pad-mode", "renormalise"]):
             assert invoke("convolve", "ct.nii.gz", "-k", "gaussian:1mm", "--mask", "m.nii.gz", *mode, "-o", "o.nii.gz",
                           "--force").exit_code == 0
+
+
+def test_a_window_counts_the_values_it_saturates(invoke, tmp_path):
+    """The record of a --window output said clipped_low 0 and clipped_high 0 beside a range of -1111..3000
+    written into 0..255 (the audit's F11): values past the window are counted as the writer counts clipping."""
+    x = np.array([-1000, 0, 1, 40, 79, 80, 200, 3000] * 3, np.float32).reshape(2, 3, 4)
+    nib.save(nib.Nifti1Image(x, np.eye(4)), str(tmp_path / "v.nii.gz"))
+    r = invoke("convolve", "v.nii.gz", "--window", "40,80", "-o", "w.nii.gz", "--json")
+    assert r.exit_code == 0, r.stderr
+    import json
+
+    record = json.loads(r.stdout)
+    below, above = int(np.count_nonzero(x < 0)), int(np.count_nonzero(x > 79))  # the window's 0 and 255 edges
+    assert (record["clipped_low"], record["clipped_high"]) == (below, above) == (3, 9)

@@ -273,6 +273,10 @@ def _write_result(
         return
     scaling = None
     if window is not None:
+        centre, width = window
+        # values past the window saturate at 0 or 255: counted as the writer counts what it clips
+        report.clipped_low = int(np.count_nonzero(result < centre - 0.5 - (width - 1) / 2))
+        report.clipped_high = int(np.count_nonzero(result > centre - 0.5 + (width - 1) / 2))
         result = apply_window(result, *window)
         report.notes.append(f"windowed at {window[0]:g},{window[1]:g} to uint8 0..255")
         if options.keep_dtype:
