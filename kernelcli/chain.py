@@ -8,7 +8,8 @@ each ``--then`` adds one step:
   convolved with the same ``--stride``, ``--padding``, ``--pad-mode``, ``--pad-value``,
   ``--dilation``, ``--flip`` and ``--kernel-scale`` as the first;
 * ``maxpool:F``, ``minpool:F`` or ``avgpool:F`` (``:S`` for a stride other than F): pooling
-  as ``kernelcli pool --size F --stride S``.
+  as ``kernelcli pool --size F --stride S`` (in 3-D on a (Z, Y, X) array, ``--layout zyx``, as
+  ``pool`` does; a kernel then filters every slice, as ``convolve`` does).
 
 Repeated ``--kernel`` stays what it was, a filter bank (several maps side by side); a
 chain applies one operation to the result of the previous one.  Each step computes what
@@ -28,10 +29,11 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
-from .errors import KernelNotFound, UsageError
+from .errors import InvalidKernel, KernelNotFound, UsageError
 from .records import record
 
 _POOL = re.compile(r"(?P<op>max|min|avg)pool:(?P<size>\d+)(?::(?P<stride>\d+))?", re.IGNORECASE)
@@ -71,13 +73,16 @@ def parse_step(text: str, *, scale: Any = None, option: str = "--then") -> Step:
     from .kernel_syntax import scale_kernel
 
     try:
-        kernel = load_kernel(text)
+        kernel = load_kernel(text, max_ndim=3)
     except KernelNotFound:
         bare = _BARE_POOL.fullmatch(text.strip())
         if bare:  # "maxpool" is no kernel name: a pooling step without its size
             example = f"{(bare.group('op') or 'max').lower().replace('average', 'avg')}pool:2"
             raise UsageError(f"invalid {option} {text!r}: {POOL_FORM}, e.g. {example}") from None
         raise
+    if len(kernel.shape) != 2:  # (read as --kernel reads it, so that the refusal says what a chain takes)
+        raise InvalidKernel(f"{option} {text}: a {'x'.join(map(str, kernel.shape))} kernel (a layer's filter over the "
+                            "channels); a chain's steps take 2-D kernels and pooling steps")
     return Step(kernel.name, kernel=scale_kernel(kernel, scale))
 
 
@@ -102,17 +107,58 @@ def run_chain(data: Any, steps: list[Step], conv: dict[str, Any]) -> Any:
     from .shapes import resolve_padding
 
     x = data
-    for step in steps:
-        if step.kernel is not None:
-            k = step.kernel.array()
-            dilation = conv.get("dilation", 1)
-            pads = resolve_padding(conv.get("padding", "same"), k.shape[-2], k.shape[-1], (dilation, dilation))
-            check_peak(conv_peak(x.shape, k.shape[-2:], stride=conv.get("stride", 1), pads=pads, dilation=dilation),
-                       f"convolve {step.kernel.name}")
-            x = api.conv2d(x, k, **conv)
-        else:
-            check_peak(conv_peak(x.shape, (step.size, step.size), stride=step.stride or step.size), f"{step.op}pool{step.size}")
-            x = api.pool2d(x, step.size, stride=step.stride, op=step.op, paths=conv.get("paths"))
+    for n, step in enumerate(steps):
+        with _step_named(steps, n, x.shape):
+            if step.kernel is not None:
+                k = step.kernel.array()
+                dilation = conv.get("dilation", 1)
+                pads = resolve_padding(conv.get("padding", "same"), k.shape[-2], k.shape[-1], (dilation, dilation))
+                check_peak(conv_peak(x.shape, k.shape[-2:], stride=conv.get("stride", 1), pads=pads, dilation=dilation),
+                           f"convolve {step.kernel.name}")
+                x = api.conv2d(x, k, **conv)
+            else:
+                check_peak(conv_peak(x.shape, (step.size, step.size), stride=step.stride or step.size), f"{step.op}pool{step.size}")
+                x = api.pool2d(x, step.size, stride=step.stride, op=step.op, paths=conv.get("paths"))
+    return x
+
+
+@contextlib.contextmanager
+def _step_named(steps: list[Step], n: int, shape: tuple[int, ...]):
+    """A refusal inside a chain's step ``n`` (after the first) names the step and the intermediate it was given:
+    the input's name alone, with the intermediate's size, read as if the input were that small."""
+    from .errors import KernelcliError
+
+    try:
+        yield
+    except KernelcliError as exc:
+        if n == 0:
+            raise
+        raise type(exc)(f"step {n + 1} of {len(steps)} (--then {steps[n].label}, on the "
+                        f"{'x'.join(map(str, shape))} result of step {n}): {exc}") from None
+
+
+def run_chain_volume(data: Any, steps: list[Step], conv: dict[str, Any]) -> Any:
+    """:func:`run_chain` on a (Z, Y, X) array (``--layout zyx``) as the separate calls take one: a kernel
+    on every slice, as ``convolve`` does; a pooling step in 3-D, as ``pool`` does (F x F x F windows).
+
+    >>> import numpy as np
+    >>> run_chain_volume(np.arange(8.0).reshape(2, 2, 2), parse_chain("maxpool:2", []), {}).tolist()
+    [[[7.0]]]
+    """
+    import numpy as np
+
+    from .limits import check_peak, conv_peak
+    from .volumes import pool3d
+
+    x = data
+    for n, step in enumerate(steps):
+        with _step_named(steps, n, x.shape):
+            if step.kernel is not None:
+                x = np.moveaxis(run_chain(np.moveaxis(x, 0, -1), [step], conv), -1, 0)
+            else:
+                stride = step.stride or step.size
+                check_peak(conv_peak(x.shape, (step.size, step.size), stride=stride), f"{step.op}pool{step.size}")
+                x = pool3d(x, step.size, stride=stride, op=step.op, paths=conv.get("paths"))
     return x
 
 
@@ -128,7 +174,7 @@ def chain_file(input_path: Any, steps: list[Step], options: Any, *, out: Any, fo
     report = run_file_job(
         input_path, f"convolve {chain_label(steps)}", lambda data: run_chain(data, steps, conv), out=out, force=force,
         rescale=options.rescale, max_pixels=options.max_pixels, layout=options.layout,
-        encoding=getattr(options, "encoding", None),
+        encoding=getattr(options, "encoding", None), volume_compute=lambda data: run_chain_volume(data, steps, conv),
     )
     report.kernel = chain_label(steps)
     return report

@@ -324,8 +324,9 @@ def _write_single(report: Report, out_path: Path, result: Any, loaded: Any, *, r
     from .io import formats
 
     written = formats.write_output(out_path, result, like=loaded, rescale=rescale, force=force, encoding=encoding)
-    if rescale not in (None, "none") and out_path.suffix.lower() == ".npy":  # given, and nothing done: say so
-        report.notes.append(f"{out_path.name}: --rescale {rescale} is for image outputs; a .npy holds the raw result")
+    if rescale not in (None, "none") and out_path.suffix.lower() in (".npy", ".csv"):  # given, and nothing done: say so
+        report.notes.append(f"{out_path.name}: --rescale {rescale} is for image outputs; a {out_path.suffix.lower()} holds "
+                            "the raw result")
     few = _few_levels_note(out_path, report.minimum, report.maximum, written.dtype, rescale, result)
     _report_written(report, written, result)
     if few:

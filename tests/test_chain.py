@@ -129,6 +129,61 @@ def test_chain_with_a_layout(invoke, tmp_path):
     np.testing.assert_allclose(y, want, rtol=1e-12)
 
 
+class TestChainsAudit:
+    """The chains/pipes audit's F1-F5, each as its user met it."""
+
+    @pytest.fixture
+    def vol(self, tmp_path):
+        np.save(tmp_path / "vol.npy", np.random.default_rng(5).standard_normal((6, 12, 14)).astype(np.float32))
+        return tmp_path
+
+    def test_a_zyx_chain_pools_in_3d_as_pool_does(self, invoke, vol):
+        # F1: the chain pooled each slice in 2-D, (6, 6, 7), where the separate calls pool in 3-D, (3, 6, 7)
+        for args in (["convolve", "vol.npy", "--layout", "zyx", "-k", "box:3", "--then", "maxpool:2", "--then", "sobel_v", "-o", "chain.npy"],
+                     ["convolve", "vol.npy", "--layout", "zyx", "-k", "box:3", "-o", "a.npy"],
+                     ["pool", "a.npy", "--layout", "zyx", "--op", "max", "--size", "2", "-o", "b.npy"],
+                     ["convolve", "b.npy", "--layout", "zyx", "-k", "sobel_v", "-o", "c.npy"]):
+            assert invoke(*args).exit_code == 0
+        got, want = np.load(vol / "chain.npy"), np.load(vol / "c.npy")
+        assert got.shape == (3, 6, 7) and got.tobytes() == want.tobytes()
+
+    def test_a_zyx_chain_that_pools_is_refused_tile_by_tile(self, invoke, vol):
+        pytest.importorskip("dask.array")
+        r = invoke("convolve", "vol.npy", "--layout", "zyx", "-k", "box:3", "--then", "maxpool:2", "--tiled", "-o", "t.npy")
+        assert r.exit_code == 2 and "pools in 3-D" in r.stderr and not (vol / "t.npy").exists()
+
+    def test_a_tiled_record_names_the_kernel(self, invoke, vol):
+        # F2: tiled records had no 'kernel' field, the in-memory ones did
+        pytest.importorskip("dask.array")
+        np.save(vol / "u.npy", np.random.default_rng(1).random((20, 22)).astype(np.float32))
+        for extra in ([], ["--tiled"]):
+            r = invoke("convolve", "u.npy", "-k", "sobel_v", "--then", "maxpool:2", "-o", "o.npy", "--json", "--force", *extra)
+            assert r.exit_code == 0 and __import__("json").loads(r.stdout)["kernel"] == "sobel_v | maxpool2", extra
+
+    def test_a_failing_step_is_named(self, invoke, tmp_path):
+        # F3: 'g.png: input 3x4 and kernel 5x5' named the input with the intermediate's size, and no step
+        np.save(tmp_path / "g.npy", np.zeros((30, 34), np.float32))
+        r = invoke("convolve", "g.npy", "-k", "box:3", "--then", "maxpool:8", "--then", "box:5", "--padding", "valid", "-o", "o.npy")
+        assert r.exit_code == 2 and "g.npy: step 3 of 3 (--then box:5, on the 3x4 result of step 2): input 3x4" in r.stderr
+
+    def test_a_3d_kernel_is_refused_saying_what_a_chain_takes(self, invoke, tmp_path):
+        # F4: the file works as --kernel alone and was called malformed ('is 3-D ..., expected 2-D') in a chain
+        np.save(tmp_path / "k.npy", np.ones((3, 3, 3)))
+        for args in (["-k", "k.npy", "--then", "maxpool:2"], ["-k", "box:3", "--then", "k.npy"]):
+            r = invoke("convolve", PHANTOM, *args, "-o", "o.png")
+            assert r.exit_code == 3 and "a 3x3x3 kernel" in r.stderr and "a chain's steps take 2-D kernels" in r.stderr
+
+    def test_options_a_pooling_chain_does_not_use_are_noted_and_defaults_taken(self, invoke, tmp_path):
+        # F5: --stride/--flip... with pooling steps alone were ignored in silence; --activation none was refused
+        r = invoke("convolve", PHANTOM, "-k", "avgpool:2", "--then", "maxpool:2", "--stride", "3", "--flip", "-o", "p.png", "--json")
+        assert r.exit_code == 0
+        assert __import__("json").loads(r.stdout)["notes"][0].startswith("--stride, --flip: for a chain's kernels")
+        r = invoke("convolve", PHANTOM, "-k", "box:3", "--then", "maxpool:2", "--activation", "none", "--combine", "per-channel", "-o", "q.png")
+        assert r.exit_code == 0, r.stderr
+        r = invoke("convolve", PHANTOM, "-k", "box:3", "--then", "maxpool:2", "--activation", "relu", "-o", "r.png")
+        assert r.exit_code == 2 and "--activation: not available in a chain" in r.stderr
+
+
 IMAGEMAGICK = __import__("shutil").which("convert-im6.q16") or __import__("shutil").which("convert")
 
 

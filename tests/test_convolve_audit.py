@@ -138,3 +138,11 @@ class TestEncodingOptionsGivenWhereUnused:
         r = invoke("pool", "mix", "--out-dir", "out", "-f", "2", "--op", "avg", "--rescale", "minmax")
         assert r.exit_code == 1 and "v.nii.gz: --rescale not supported for volumes" in r.stderr, r.stderr
         assert (tmp_path / "out" / "x_avgpool2.npy").exists()  # the array beside it is pooled
+
+
+def test_rescale_on_a_csv_output_says_it_holds_the_raw_result(invoke, tmp_path):
+    # a .npy output said so; a .csv one, which holds the raw result too, said nothing (the chains/pipes audit's F5)
+    np.savetxt(tmp_path / "m.csv", np.arange(20.0).reshape(4, 5) - 10, delimiter=",")
+    r = invoke("convolve", "m.csv", "-k", "sobel_v", "--rescale", "abs", "-o", "o.csv")
+    assert r.exit_code == 0 and "o.csv: --rescale abs is for image outputs; a .csv holds the raw result" in r.stderr
+    assert (np.loadtxt(tmp_path / "o.csv", delimiter=",") < 0).any()  # the raw result, negative values kept

@@ -565,6 +565,29 @@ def test_a_terminal_gets_the_same_bytes_with_the_worker(worker):
     assert status(worker)["calls"] >= 1
 
 
+def test_binary_output_to_a_terminal_is_refused_with_and_without_the_worker(worker, tmp_path):
+    # '-o - --format png' on a terminal wrote the PNG's bytes onto it (stdin on a terminal was refused already)
+    import numpy as np
+
+    np.savetxt(tmp_path / "m.csv", np.arange(20.0).reshape(4, 5), delimiter=",")
+    for env in (worker, {"KERNELCLI_WORKER": "off"}):
+        master, slave = os.openpty()
+        try:
+            proc = subprocess.run([sys.executable, "-m", "kernelcli", "convolve", "m.csv", "-k", "box:3", "-o", "-", "--format", "png"],
+                                  cwd=tmp_path, env={**cli_env(), **env}, stdout=slave, stderr=subprocess.PIPE,
+                                  stdin=subprocess.DEVNULL, timeout=120)
+            os.set_blocking(master, False)
+            try:
+                shown = os.read(master, 4096)
+            except BlockingIOError:
+                shown = b""
+        finally:
+            os.close(master)
+            os.close(slave)
+        assert proc.returncode == 2 and b"which is a terminal" in proc.stderr and shown == b"", (env, proc.stderr, shown)
+    assert _on_a_terminal(["convolve", str(tmp_path / "m.csv"), "-k", "box:3", "-o", "-", "--format", "csv", "-q"], worker)
+
+
 def fake_worker(path: Path, *replies: dict):
     """A listening socket at ``path`` and the function that, run in a thread, takes one call, sends ``replies`` and
     ends the connection without an exit code (a call's process that died)."""

@@ -313,6 +313,11 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
     else:
         steps = parse_chain(specs[0], list(then), scale=scale)
         label = chain_label(steps) if then else first.name
+        if any(step.kernel is None for step in steps):
+            def volume_build(x, tile):  # (without it a (Z, Y, X) array's pooling would be 2-D, slice by slice)
+                raise UsageError(f"{input}: on a (Z, Y, X) array a chain's pooling step pools in 3-D, as pool does, "
+                                 f"which the tiled path does not do in a chain: run the pooling as its own call "
+                                 f"(kernelcli pool --layout zyx), or {instead()}")
 
     def build(x, tile):
         from ..tiled import arrays
@@ -330,7 +335,8 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
     name = suffix or ("_".join(safe_stem(s.label) for s in steps) if then else safe_stem(label))
     run_single(input, f"convolve {label}", build, out=out, force=force, rescale=options.rescale, layout=options.layout,
                chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet,
-               volume_build=volume_build, name=name, notes=notes, report_file=report_file, fmt=fmt, encoding=options.encoding)
+               volume_build=volume_build, name=name, notes=notes, report_file=report_file, fmt=fmt, encoding=options.encoding,
+               kernel=label)
 
 
 def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force, json_out, quiet) -> None:
@@ -345,12 +351,24 @@ def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force,
     if len(specs) != 1:
         what = "no --kernel" if not specs else f"{len(specs)} --kernel options (a filter bank)"
         raise UsageError(f"--then chains steps after one --kernel; got {what}")
-    extra = [name for name, value in given.items() if value is not None]
+    from ..modes import canonical_activation, canonical_combine
+
+    defaults = {"--activation": lambda v: canonical_activation(v) == "none", "--combine": lambda v: canonical_combine(v) == "per-channel"}
+    extra = [name for name, value in given.items() if value is not None and not defaults.get(name, lambda v: False)(value)]
     if extra:
         raise UsageError(f"{', '.join(extra)}: not available in a chain (--then); run the layer as its own call")
     if len(inputs) == 1 and is_volume_input(inputs[0]):
         raise UsageError(f"{inputs[0]}: --then chains work on images and arrays; for a volume run one call per step")
     steps = parse_chain(specs[0], list(then), scale=scale)  # exit 3 before any image is read
+    if all(step.kernel is None for step in steps):
+        unused = [name for name, used in (
+            ("--stride", options.stride not in (1, (1, 1))), ("--padding", str(options.padding).lower() != "same"),
+            ("--dilation", options.dilation not in (1, (1, 1))), ("--flip", options.flip),
+            ("--pad-mode", options.pad_mode != "constant"), ("--pad-value", options.pad_value != 0),
+            ("--kernel-scale", scale is not None)) if used]
+        if unused:
+            call_note(f"{', '.join(unused)}: for a chain's kernels; this chain only pools (maxpool:F:S gives a stride)",
+                      quiet=quiet)
     label = "_".join(safe_stem(step.label) for step in steps)
     job = partial(chain_file, steps=steps, options=options, force=force)
     run_inputs(inputs, job, label=label, options=batch, out=out, force=force, json_out=json_out, quiet=quiet)

@@ -203,8 +203,9 @@ HELP: dict[str, str] = {
     "out": "Output path; the extension picks the format.",
     "out_dir": "Folder for the results of several inputs (required then); folder structure under a folder input is kept.",
     "suffix": "Output names are <stem>_<suffix>.<ext> (default: the operation).",
-    "format": "Output format (default: the input's). With '-': the format written to stdout (required for images), or "
-    "of stdin when only the input is '-' (otherwise sniffed from its first bytes).",
+    "format": "Output format (default: the input's). With '-': the format written to stdout (required for images); "
+    "with stdin and --out FILE, the format stdin holds (otherwise sniffed from its first bytes), FILE's extension "
+    "giving the output's.",
     "quality": "JPEG outputs: quality from 1 to 100 (Pillow's own default is 75).",
     "compress": "PNG outputs: deflate effort, none (zlib level 0), fast (rows Up-filtered, deflate level 1, ISA-L's with "
     "the [fast] extra: 5-25% larger than default, 4-100x faster), default (zlib 6) or best (zlib 9); lossless either way.",

@@ -172,9 +172,13 @@ class Pipes:
                     "--out - writes to stdout, which has no file name to tell the format: add --format "
                     + "|".join(sorted(_IMAGE_FORMATS | {"npy", "csv"}))
                 )
+        if fmt != "csv" and self._stdout is None and sys.stdout is not None and sys.stdout.isatty():
+            raise UsageError(f"--out - writes {fmt.upper()} bytes to stdout, which is a terminal: redirect it to a file "
+                             f"(> out.{fmt}) or pipe it to a program (| ...); --format csv prints a matrix as text")
         assert self._folder is not None
         path = Path(self._folder.name) / f"stdout{PIPE_FORMATS[fmt]}"
         self.display[str(path)] = "stdout"
+        self.display[path.name] = "stdout"  # as notes name a file: 'stdout.npy does not hold the alpha channel'
         return path
 
 
