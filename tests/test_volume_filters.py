@@ -321,3 +321,19 @@ def test_an_even_box_in_voxels_is_refused(invoke, tmp_path):
     write_nifti(tmp_path / "v.nii.gz", np.ones((5, 6, 7), np.float32), (2.5, 0.8, 0.7))
     r = invoke("convolve", "v.nii.gz", "-k", "box:2vox", "-o", "o.nii.gz")
     assert r.exit_code == 3 and "odd number of voxels" in r.stderr and not (tmp_path / "o.nii.gz").exists()
+
+
+@pytest.mark.parametrize("kernel", ["gradient", "sobel_3d"])
+def test_axis_picks_the_png_view_of_a_kernel_along_every_axis(invoke, tmp_path, kernel):
+    """--axis picks a .png preview's view; a kernel that filters along every axis was refused with it (or, for
+    gradient, took it silently), so no coronal or sagittal preview of a 3-D derivative could be made."""
+    write_nifti(tmp_path / "v.nii.gz", np.random.default_rng(4).random((6, 7, 8)).astype(np.float32) * 100, (2.5, 0.8, 0.7))
+    r = invoke("convolve", "v.nii.gz", "-k", kernel, "--axis", "y", "-o", "view.png")
+    assert r.exit_code == 0 and f"--axis y picks the PNG's coronal view; {kernel} filters along every axis" in r.stderr, r.stderr
+    assert invoke("convolve", "v.nii.gz", "-k", kernel, "-o", "whole.nii.gz").exit_code == 0
+    assert invoke("convolve", "whole.nii.gz", "--axis", "y", "-o", "ref.png").exit_code == 0
+    from PIL import Image
+
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "view.png")), np.asarray(Image.open(tmp_path / "ref.png")))
+    r = invoke("convolve", "v.nii.gz", "-k", "gaussian:1mm", "--axis", "y", "-o", "smooth.png")
+    assert r.exit_code == 0 and "leaves the y axis alone (smooths within those slices), and the PNG shows the coronal view" in r.stderr

@@ -182,7 +182,8 @@ HELP: dict[str, str] = {
     "exclude_pad": "avg: divide by the real cells only (PyTorch count_include_pad=False).",
     "axis": "Volumes: a 2-D kernel filters each slice across this axis (default z); a kernel in mm or voxels leaves "
     "this axis alone (smooths within the slices); a .png output shows the axial (z), coronal (y) or sagittal (x) "
-    "middle slice of the volume turned to the closest RAS+ orientation.",
+    "middle slice of the volume turned to the closest RAS+ orientation (with a 3-D kernel or a derivative, which "
+    "filter along every axis, the view alone).",
     "window": "Volumes: CENTRE,WIDTH in HU, or " + ", ".join(f"{k} ({c:g},{w:g})" for k, (c, w) in modes.WINDOW_PRESETS.items())
     + ": maps values to 0-255.",
     "truncate": "Volumes: Gaussian radius in sigmas: ceil(T*sigma/spacing) voxels per axis (default 3, and 4 for log:, "

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..jobs_common import Report, _named
-from ..records import record
+from ..records import record, replace
 from ..volume_inputs import refuse_image_options, volume_suffix
 from .kernels import VolumeKernel, resolve_volume_kernel
 from .nifti import slice_timing_note, write_nifti
@@ -133,6 +133,10 @@ def check_spacing_known(vol: Volume, kernel: VolumeKernel | None) -> None:
                          f"{vol.spacing_conflict}; give the size in voxels (e.g. gaussian:1.5vox, box:3vox) or make the header agree")
 
 
+#: kernel kinds that filter along every axis: ``--axis`` cannot leave one alone (only pick a .png's view)
+EVERY_AXIS = ("3d", "gradient", "sobel_mm", "log_mm", "log_vox")
+
+
 def check_kernel_options(kernel: VolumeKernel, options: VolumeOptions) -> None:
     """Refuse the options ``kernel`` would not use (in memory and tile by tile alike).
 
@@ -142,7 +146,7 @@ def check_kernel_options(kernel: VolumeKernel, options: VolumeOptions) -> None:
     ...
     kernelcli.errors.UsageError: --axis z: gradient is a derivative along every axis; --axis is for 2-D kernels (the axis they are applied across) and for gaussian, fwhm and box kernels (the axis they leave alone)
     """
-    if options.axis is not None and kernel.kind in ("3d", "gradient", "sobel_mm", "log_mm", "log_vox"):
+    if options.axis is not None and kernel.kind in EVERY_AXIS:
         what = "a 3-D kernel" if kernel.kind == "3d" else "a derivative along every axis"
         raise UsageError(f"--axis {options.axis}: {kernel.name} is {what}; --axis is for 2-D kernels (the axis they are "
                          "applied across) and for gaussian, fwhm and box kernels (the axis they leave alone)")
@@ -322,10 +326,12 @@ def convolve_volume_file(
     src = Path(input_path)
     read = (src,) + ((Path(options.mask),) if options.mask is not None else ())  # the mask is an input too
     out_path = check_volume_output(out if out is not None else default_volume_output(src, label), read, force=force)
+    filtering, axis_note = _preview_axis(kernel, options, out_path)
     vol = options.read(src)
     mask = _read_mask(options.mask, vol, options.affine) if options.mask is not None else None
     start = time.perf_counter()
-    result, notes = _named(src, lambda: filter_volume(vol, kernel, options, mask))  # a kernel the input's type cannot hold
+    result, notes = _named(src, lambda: filter_volume(vol, kernel, filtering, mask))  # a kernel the input's type cannot hold
+    notes = notes + axis_note
     seconds = time.perf_counter() - start
     from ..jobs_common import check_finite_result
 
@@ -342,6 +348,21 @@ def convolve_volume_file(
         vol.data = np.empty((0,) * vol.data.ndim, dtype=vol.data.dtype)  # a view would keep the buffer alive
     _write_result(out_path, result, vol, options, report, force=force, keeps_units=kernel is None or kernel.keeps_units)
     return report
+
+
+def _preview_axis(kernel: VolumeKernel | None, options: VolumeOptions, out_path: Path) -> tuple[VolumeOptions, list[str]]:
+    """The options to filter with, and a note, where ``--axis`` also picks a .png preview's view: a kernel that
+    filters along every axis keeps doing so (the axis is the view alone); a smoothing kernel leaves that axis alone
+    too, as documented, and the note says both."""
+    if kernel is None or options.axis is None or volume_suffix(out_path) != ".png":
+        return options, []
+    view = {"z": "axial", "y": "coronal", "x": "sagittal"}[options.axis]
+    if kernel.kind in EVERY_AXIS:
+        return replace(options, axis=None), [f"--axis {options.axis} picks the PNG's {view} view; {kernel.name} filters along every axis"]
+    if kernel.kind == "2d":
+        return options, [f"--axis {options.axis}: {kernel.name} filters each slice across {options.axis}, and the PNG shows the {view} view"]
+    return options, [f"--axis {options.axis}: {kernel.name} leaves the {options.axis} axis alone (smooths within those slices), "
+                     f"and the PNG shows the {view} view; leave --axis out for a 3-D smoothing shown axially"]
 
 
 def _read_mask(path: str | os.PathLike, vol: Volume, affine: str | None = None) -> np.ndarray:
