@@ -203,3 +203,9 @@ class TestAlphaIsPaddedAndPooled:
         record = json.loads(r.stdout)
         assert (record["input_shape"], record["output_shape"]) == shapes
         assert list(np.asarray(Image.open(rgba[0] / args[-1])).shape) == shapes[1]
+
+
+def test_a_tiff_refusal_does_not_advise_pad_an_option_it_lacks(invoke, files):
+    # the README audit: 'pad i64.npy -o x.tif' advised '--rescale clip|abs|minmax', which pad has not
+    r = invoke("pad", "i64.npy", "-p", "1", "-o", "x.tif")
+    assert r.exit_code == 2 and "--rescale clip|abs|minmax (convolve, pool)" in r.stderr, r.stderr

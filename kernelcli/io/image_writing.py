@@ -219,7 +219,7 @@ def _raw_tiff(arr: np.ndarray, o: Path, rescale: str | None) -> np.ndarray:
     UsageError naming what it cannot hold: a type too wide, several channels beyond 16 bits."""
     kind = _tiff_type(arr.dtype)
     if kind is None:
-        hint = ", or pass --rescale clip|abs|minmax for an integer image" if rescale is None else ""
+        hint = ", or pass --rescale clip|abs|minmax (convolve, pool) for an integer image" if rescale is None else ""
         raise UsageError(f"{o}: TIFF holds at most int32 integers here (Pillow writes no wider type), not this {arr.dtype} "
                          f"result: write .npy to keep its values{hint}")
     if kind.itemsize > 2 and arr.ndim == 3 and arr.shape[2] != 1:
