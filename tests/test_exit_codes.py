@@ -339,3 +339,14 @@ def test_json_prints_a_record_of_a_failure(tmp_path, args, code, words):
     doc = json.loads(r.stdout)
     assert r.returncode == code and (doc["status"], doc["code"]) == ("failed", code) and words in doc["error"], r.stderr
     assert doc["error"] in r.stderr  # the same words as the error line
+
+
+@pytest.mark.parametrize("out", [["-o", "-"], ["--out=-"]])
+def test_a_usage_error_with_out_on_stdout_prints_no_record(tmp_path, out):
+    # with --out -, stdout carries the image and a failed run writes nothing there; Click's usage errors
+    # (--stride 0) printed a JSON record on it all the same (the chains/pipes audit's F8)
+    from conftest import run_cli
+
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "a.png")
+    r = run_cli("convolve", "a.png", "-k", "sobel_v", "--stride", "0", *out, "--format", "png", "--json", cwd=tmp_path)
+    assert r.returncode == 2 and r.stdout == "" and "--stride" in r.stderr

@@ -200,7 +200,8 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
                 sys.stderr.write(exc.format_message().rstrip("\n") + "\n")
                 return exc.exit_code
             error(click_error_line(exc))
-            if "--json" in argv[: argv.index("--")] if "--" in argv else "--json" in argv:
+            options = argv[: argv.index("--")] if "--" in argv else argv
+            if "--json" in options and not _out_is_stdout(options):  # (with --out -, stdout carries the image)
                 print_json(failure_record(exc.exit_code, click_error_line(exc)))  # stdout always carries JSON
             return exc.exit_code
         except typer.Exit as exc:
@@ -263,3 +264,13 @@ def _main_noting_interrupts(command, argv: list[str]):
     if seen:
         raise seen[0]
     return code
+
+
+def _out_is_stdout(args: list[str]) -> bool:
+    """Whether ``args`` give ``--out -`` (``-o -``, ``--out=-``, ``-o-``), read before Click has parsed them.
+
+    >>> _out_is_stdout(["convolve", "x.png", "-o", "-"]), _out_is_stdout(["pad", "--out=-"]), _out_is_stdout(["-o", "y.png"])
+    (True, True, False)
+    """
+    pairs = zip(args, args[1:])
+    return any(a in ("-o", "--out") and b == "-" for a, b in pairs) or any(a in ("--out=-", "-o-") for a in args)
