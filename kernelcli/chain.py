@@ -4,7 +4,7 @@
 finds edges, then max-pools, without temporary files.  The first step is the ``--kernel``;
 each ``--then`` adds one step:
 
-* a kernel, in any form ``--kernel`` takes (name, file, ``gaussian:S``, inline matrix):
+* a 2-D kernel, in any form ``--kernel`` takes (name, file, ``gaussian:S``, inline matrix):
   convolved with the same ``--stride``, ``--padding``, ``--pad-mode``, ``--pad-value``,
   ``--dilation``, ``--flip`` and ``--kernel-scale`` as the first;
 * ``maxpool:F``, ``minpool:F`` or ``avgpool:F`` (``:S`` for a stride other than F): pooling
@@ -51,13 +51,14 @@ class Step:
     op: str | None = None
     size: int = 0
     stride: int | None = None
+    typed: str = ""  # the step as given (messages quote it)
 
 
 def parse_step(text: str, *, scale: Any = None, option: str = "--then") -> Step:
     """One ``--then`` (or the first ``--kernel``: ``option`` names it in errors): a pooling step, else a kernel spec.
 
     >>> parse_step("maxpool:3:2")
-    Step(label='maxpool3s2', kernel=None, op='max', size=3, stride=2)
+    Step(label='maxpool3s2', kernel=None, op='max', size=3, stride=2, typed='maxpool:3:2')
     """
     pool = _POOL.fullmatch(text.strip())
     if pool:
@@ -66,7 +67,7 @@ def parse_step(text: str, *, scale: Any = None, option: str = "--then") -> Step:
         if size < 1 or (stride is not None and stride < 1):
             raise UsageError(f"invalid {option} {text!r}: the size and stride of a pooling step are integers >= 1")
         label = f"{pool.group('op').lower()}pool{size}" + (f"s{stride}" if stride and stride != size else "")
-        return Step(label, op=pool.group("op").lower(), size=size, stride=stride)
+        return Step(label, op=pool.group("op").lower(), size=size, stride=stride, typed=text.strip())
     if re.fullmatch(r"\w*pool\w*(:.*)?", text.strip(), re.IGNORECASE) and ":" in text:
         raise UsageError(f"invalid {option} {text!r}: {POOL_FORM}")
     from .catalog import load_kernel
@@ -81,9 +82,9 @@ def parse_step(text: str, *, scale: Any = None, option: str = "--then") -> Step:
             raise UsageError(f"invalid {option} {text!r}: {POOL_FORM}, e.g. {example}") from None
         raise
     if len(kernel.shape) != 2:  # (read as --kernel reads it, so that the refusal says what a chain takes)
-        raise InvalidKernel(f"{option} {text}: a {'x'.join(map(str, kernel.shape))} kernel (a layer's filter over the "
-                            "channels); a chain's steps take 2-D kernels and pooling steps")
-    return Step(kernel.name, kernel=scale_kernel(kernel, scale))
+        raise InvalidKernel(f"{option} {text}: a {'x'.join(map(str, kernel.shape))} kernel; a chain's steps take 2-D "
+                            "kernels and pooling steps")
+    return Step(kernel.name, kernel=scale_kernel(kernel, scale), typed=text.strip())
 
 
 def parse_chain(first: str, then: list[str], *, scale: Any = None) -> list[Step]:
@@ -108,7 +109,7 @@ def run_chain(data: Any, steps: list[Step], conv: dict[str, Any]) -> Any:
 
     x = data
     for n, step in enumerate(steps):
-        with _step_named(steps, n, x.shape):
+        with step_named(steps, n, x.shape):
             if step.kernel is not None:
                 k = step.kernel.array()
                 dilation = conv.get("dilation", 1)
@@ -123,9 +124,9 @@ def run_chain(data: Any, steps: list[Step], conv: dict[str, Any]) -> Any:
 
 
 @contextlib.contextmanager
-def _step_named(steps: list[Step], n: int, shape: tuple[int, ...]):
-    """A refusal inside a chain's step ``n`` (after the first) names the step and the intermediate it was given:
-    the input's name alone, with the intermediate's size, read as if the input were that small."""
+def step_named(steps: list[Step], n: int, shape: tuple[int, ...]):
+    """A refusal inside a chain's step ``n`` (after the first) names the step, as typed, and the intermediate it was
+    given: the input's name alone, with the intermediate's size, read as if the input were that small."""
     from .errors import KernelcliError
 
     try:
@@ -133,7 +134,7 @@ def _step_named(steps: list[Step], n: int, shape: tuple[int, ...]):
     except KernelcliError as exc:
         if n == 0:
             raise
-        raise type(exc)(f"step {n + 1} of {len(steps)} (--then {steps[n].label}, on the "
+        raise type(exc)(f"step {n + 1} of {len(steps)} (--then {steps[n].typed or steps[n].label}, on the "
                         f"{'x'.join(map(str, shape))} result of step {n}): {exc}") from None
 
 
@@ -152,7 +153,7 @@ def run_chain_volume(data: Any, steps: list[Step], conv: dict[str, Any]) -> Any:
 
     x = data
     for n, step in enumerate(steps):
-        with _step_named(steps, n, x.shape):
+        with step_named(steps, n, x.shape):
             if step.kernel is not None:
                 x = np.moveaxis(run_chain(np.moveaxis(x, 0, -1), [step], conv), -1, 0)
             else:
@@ -174,7 +175,9 @@ def chain_file(input_path: Any, steps: list[Step], options: Any, *, out: Any, fo
     report = run_file_job(
         input_path, f"convolve {chain_label(steps)}", lambda data: run_chain(data, steps, conv), out=out, force=force,
         rescale=options.rescale, max_pixels=options.max_pixels, layout=options.layout,
-        encoding=getattr(options, "encoding", None), volume_compute=lambda data: run_chain_volume(data, steps, conv),
+        encoding=getattr(options, "encoding", None),
+        # a zyx array as pool takes it, where a step pools (kernels alone: every slice, as convolve does)
+        volume_compute=(lambda data: run_chain_volume(data, steps, conv)) if any(s.kernel is None for s in steps) else None,
     )
     report.kernel = chain_label(steps)
     return report

@@ -200,6 +200,8 @@ def run_file_job(
         report.matrix = result.tolist()
         if encoding is not None:  # printed as CSV text on stdout
             report.notes.extend(encoding.ignored_by(Path("stdout.csv")))
+        if rescale not in (None, "none"):  # given, and nothing done: say so (as for a .npy or .csv output)
+            report.notes.append(f"--rescale {rescale} is for image outputs; a matrix printed on stdout is the raw result")
         return report
     # the writer needs the input's depth and alpha, not its pixels: freed while it encodes
     loaded = replace(loaded, data=None)

@@ -18,7 +18,7 @@ from typing import Any
 from .errors import UsageError
 from .io.naming import safe_stem
 from .jobs_common import (ConvolveOptions, Report, _named, _write_single, check_conv_peak, check_finite_result, convolve_volume_array,
-                          float32_tiff_note)
+                          float32_tiff_note, with_alpha)
 from .modes import canonical_pad_mode
 
 # ---------------------------------------------------------------- layers: several feature maps
@@ -298,6 +298,8 @@ def run_maps_job(
     else:  # one kernel, per channel: an image like the input
         result = maps
     report = Report.of(src, label, loaded.data, result, seconds, out_path, loaded.notes, maps=list(bank.labels) if several else None)
+    if loaded.alpha is not None:
+        report.input_shape = with_alpha(report.input_shape)
     if out_path is not None and out_path.suffix.lower() == ".npy" and order != "hwc":
         from .layout import from_hwc
 

@@ -396,7 +396,7 @@ def resolve_volume_kernel(spec: str, catalogue: Callable[[str], Any] | None = No
         name = f"{family}:{match.group(2)}{unit}"
         if family == "box" and unit == "vox":
             if not number.is_integer() or not 1 <= number <= MAX_TAPS:
-                raise InvalidKernel(f"{text}: a box in voxels needs a whole number of voxels from 1 to {MAX_TAPS}")
+                raise InvalidKernel(f"{text}: a box in voxels needs an odd whole number of voxels from 1 to {MAX_TAPS}")
             if number % 2 == 0:  # a box in mm is odd by its rule (FSL's): centred on its voxel
                 raise InvalidKernel(f"{text}: a box in voxels needs an odd number of voxels, a centre voxel: an even box's "
                                     f"result sits half a voxel off the volume's grid; give box:{int(number) - 1}vox or "

@@ -147,10 +147,35 @@ class TestChainsAudit:
         got, want = np.load(vol / "chain.npy"), np.load(vol / "c.npy")
         assert got.shape == (3, 6, 7) and got.tobytes() == want.tobytes()
 
+    def test_a_zyx_chain_of_kernels_writes_what_convolve_writes(self, invoke, tmp_path):
+        # a first version of F1 ran every zyx chain as a volume: its (Z, Y, X) result went to an image unturned
+        np.save(tmp_path / "v3.npy", np.random.default_rng(0).random((3, 8, 10)).astype(np.float32) * 200)
+        np.save(tmp_path / "v6.npy", np.random.default_rng(0).random((6, 8, 3)).astype(np.float32))
+        clip = ["--rescale", "clip"]
+        assert invoke("convolve", "v3.npy", "--layout", "zyx", "-k", "box:3", "--then", "box:1", "-o", "c.tif", *clip).exit_code == 0
+        assert invoke("convolve", "v3.npy", "--layout", "zyx", "-k", "box:3", "-o", "s.tif", *clip).exit_code == 0
+        assert pixels(tmp_path / "c.tif").shape == (8, 10, 3)
+        np.testing.assert_array_equal(pixels(tmp_path / "c.tif"), pixels(tmp_path / "s.tif"))
+        r = invoke("convolve", "v6.npy", "--layout", "zyx", "-k", "box:3", "--then", "box:1", "-o", "c6.tif", *clip)
+        assert r.exit_code == 2 and "6 channels" in r.stderr and not (tmp_path / "c6.tif").exists()
+
     def test_a_zyx_chain_that_pools_is_refused_tile_by_tile(self, invoke, vol):
         pytest.importorskip("dask.array")
         r = invoke("convolve", "vol.npy", "--layout", "zyx", "-k", "box:3", "--then", "maxpool:2", "--tiled", "-o", "t.npy")
         assert r.exit_code == 2 and "pools in 3-D" in r.stderr and not (vol / "t.npy").exists()
+
+    def test_a_tiled_chain_says_and_takes_what_the_in_memory_one_does(self, invoke, tmp_path):
+        # the review: tiled chains named no failing step, refused --activation none, gave no note for unused
+        # options, and could not start with a pooling step ('avgpool:2' is not a kernel name)
+        pytest.importorskip("dask.array")
+        np.save(tmp_path / "img.npy", np.random.default_rng(2).random((8, 10)).astype(np.float32))
+        for extra in ([], ["--tiled"]):
+            r = invoke("convolve", "img.npy", "-k", "box:3", "--then", "maxpool:20", "-o", "f.npy", *extra)
+            assert r.exit_code == 2 and "step 2 of 2 (--then maxpool:20, on the 8x10 result of step 1)" in r.stderr, extra
+            r = invoke("convolve", "img.npy", "-k", "avgpool:2", "--then", "maxpool:2", "--flip", "--activation", "none",
+                       "-o", f"p{len(extra)}.npy", *extra)
+            assert r.exit_code == 0 and "--flip: for a chain's kernels" in r.stderr, (extra, r.stderr)
+        assert np.load(tmp_path / "p0.npy").tobytes() == np.load(tmp_path / "p1.npy").tobytes()
 
     def test_a_tiled_record_names_the_kernel(self, invoke, vol):
         # F2: tiled records had no 'kernel' field, the in-memory ones did

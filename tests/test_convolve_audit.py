@@ -146,3 +146,5 @@ def test_rescale_on_a_csv_output_says_it_holds_the_raw_result(invoke, tmp_path):
     r = invoke("convolve", "m.csv", "-k", "sobel_v", "--rescale", "abs", "-o", "o.csv")
     assert r.exit_code == 0 and "o.csv: --rescale abs is for image outputs; a .csv holds the raw result" in r.stderr
     assert (np.loadtxt(tmp_path / "o.csv", delimiter=",") < 0).any()  # the raw result, negative values kept
+    r = invoke("convolve", "m.csv", "-k", "sobel_v", "--rescale", "abs")  # the matrix on stdout (the review)
+    assert r.exit_code == 0 and "--rescale abs is for image outputs; a matrix printed on stdout is the raw result" in r.stderr

@@ -194,6 +194,7 @@ class TestAlphaIsPaddedAndPooled:
         (["convolve", "rgba.png", "-k", "box:3", "-o", "o.png"], ([9, 11, 4], [9, 11, 4])),  # carried through
         (["convolve", "rgba.png", "-k", "box:3", "-o", "o.jpg"], ([9, 11, 4], [9, 11, 3])),  # a JPEG drops it
         (["convolve", "rgba.png", "-k", "box:3", "--padding", "valid", "-o", "o.png"], ([9, 11, 4], [7, 9, 3])),
+        (["convolve", "rgba.png", "-k", "box:3", "--activation", "relu", "-o", "o.png"], ([9, 11, 4], [9, 11, 4])),  # a layer
     ])
     def test_the_record_counts_the_alpha_in_the_shapes_of_the_files(self, invoke, rgba, args, shapes):
         """The summary line and --json gave an RGBA input and a padded RGBA output as 3 channels, the
@@ -209,3 +210,17 @@ def test_a_tiff_refusal_does_not_advise_pad_an_option_it_lacks(invoke, files):
     # the README audit: 'pad i64.npy -o x.tif' advised '--rescale clip|abs|minmax', which pad has not
     r = invoke("pad", "i64.npy", "-p", "1", "-o", "x.tif")
     assert r.exit_code == 2 and "--rescale clip|abs|minmax (convolve, pool)" in r.stderr, r.stderr
+
+
+def test_the_tiled_record_counts_the_dropped_alpha_as_in_memory(invoke, tmp_path):
+    pytest.importorskip("dask.array")
+    pytest.importorskip("tifffile")
+    pytest.importorskip("zarr")
+    Image.fromarray(np.random.default_rng(2).integers(0, 256, (9, 11, 4), dtype=np.uint8), "RGBA").save(tmp_path / "a.tif")
+    shapes = []
+    for extra in ([], ["--tiled"]):
+        r = invoke("pad", "a.tif", "-p", "1", "-o", f"o{len(extra)}.npy", "--json", *extra)
+        assert r.exit_code == 0, r.stderr
+        record = json.loads(r.stdout)
+        shapes.append((record["input_shape"], record["output_shape"]))
+    assert shapes[0] == shapes[1] == ([9, 11, 4], [11, 13, 3])

@@ -258,12 +258,14 @@ def test_avg_2x2_numpy_and_jitted_give_the_same_bits(dtype, shape):
 
 
 @settings(max_examples=40, deadline=None)
-@given(case=pool_cases(), dtype=st.sampled_from(["uint8", "uint16"]))
+@given(case=pool_cases(), dtype=st.sampled_from(["uint8", "uint16", "int64", "uint64"]))
 def test_an_integer_max_or_min_gives_the_same_bytes_on_every_path(case, dtype):
-    """An integer max/min picks a value on any path: what lets the default policy send a small one to
-    the jitted loops once they are loaded (``api.pool2d``), as any float pool (above)."""
+    """An integer max/min picks a value on any path, exactly (64-bit values past 2**53 too): what lets the default
+    policy send a small one to the jitted loops once they are loaded (``api.pool2d``), as any float pool (above)."""
     x, size, stride, padding, ceil_mode, op, _ = case
     x = (np.abs(x) * 100).astype(dtype)
+    if x.dtype.itemsize == 8:  # past 2**53: a float64 on the way would round them (the colour loop's division did)
+        x = x * 997 + np.asarray(2**62 + 1, dtype)
     op = "max" if op == "avg" else op
     got = [pool2d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode, paths=policy.Paths(force=force))
            for force in ("numpy", "jit", "general")]

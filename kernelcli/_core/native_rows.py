@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '2e15e24da995e85b1ad18249528bdcfc8a81d2bea71ed03e5b63a07c74f68de6'
+LOOP_SOURCES = '5f8cf7af19ebc999151f01d1ec69f118b8796a8eb8f03c9dd71a1b2f86f595db'
 
 
 _ENTRIES: dict = {}

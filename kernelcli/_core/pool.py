@@ -61,7 +61,6 @@ def _extreme_s2(x, c, size, is_max, out, i0, i1):
     ow = out.shape[1] // c
     n = (2 * ow - 1) * c
     tmp = np.empty(n, dtype=out.dtype)
-    one = out.dtype.type(1.0)
     for i in range(i0, i1):
         r0 = x[2 * i]
         r1 = x[2 * i + 1]
@@ -76,7 +75,10 @@ def _extreme_s2(x, c, size, is_max, out, i0, i1):
         else:
             for j in range(n):
                 tmp[j] = _beyond(_beyond(_beyond(a0[j], b0[j], is_max), a1[j], is_max), b1[j], is_max)
-        _pick_windows(tmp, out[i], c, one, one)
+        o = out[i]
+        for q in range(ow):  # (not _pick_windows: its division would turn int64 into float64)
+            for ch in range(c):
+                o[q * c + ch] = tmp[2 * q * c + ch]
 
 
 @njit(**JIT, inline="always")

@@ -279,7 +279,7 @@ def _run_tiled_volume(run, *, chunks, scheduler, workers, quiet) -> Any:
 def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks, scheduler, workers, json_out, quiet,
                report_file=None, fmt=None, suffix=None) -> None:
     """One big input, tile by tile (kernelcli.tiled): one --kernel, --then steps, or a 3-D kernel on a (Z, Y, X) volume."""
-    from ..chain import chain_label, parse_chain
+    from ..chain import chain_label, parse_chain, step_named
     from ..errors import UsageError
     from ..jobs import safe_stem
 
@@ -288,7 +288,7 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
     def instead() -> str:  # why this input went tile by tile (its size, or --tiled/--chunks/a Zarr store): what to do
         return instead_of_tiles(input, out, chunks, scheduler)
 
-    extra = [name for name, value in given.items() if value is not None]
+    extra = _given_options(given)
     if extra:
         raise UsageError(f"{', '.join(extra)}: not available on the tiled path, which takes one --kernel and --then steps; {instead()}")
     if len(specs) != 1:
@@ -296,9 +296,10 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
     conv = {"stride": options.stride, "padding": options.padding, "pad_mode": options.pad_mode,
             "pad_value": options.pad_value, "dilation": options.dilation, "flip": options.flip, "paths": options.paths}
     notes: list[str] = []
-    first = _load(specs[0], scale)  # exit 3 before any tile is read
+    # exit 3 before any tile is read; a chain's first step may be a pooling step, which no kernel loader reads
+    first = None if then else _load(specs[0], scale)
     volume_build = None
-    if len(first.shape) == 3 and not then:
+    if first is not None and len(first.shape) == 3:
         from ..jobs_common import check_volume_kernel
 
         check_volume_kernel(input, options)  # (stride and dilation were not passed: silently ignored)
@@ -312,7 +313,8 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
         steps, label = [], first.name
     else:
         steps = parse_chain(specs[0], list(then), scale=scale)
-        label = chain_label(steps) if then else first.name
+        label = chain_label(steps) if then else steps[0].label
+        _pool_only_note(steps, options, scale, quiet)
         if any(step.kernel is None for step in steps):
             def volume_build(x, tile):  # (without it a (Z, Y, X) array's pooling would be 2-D, slice by slice)
                 raise UsageError(f"{input}: on a (Z, Y, X) array a chain's pooling step pools in 3-D, as pool does, "
@@ -325,11 +327,12 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
         if not steps:  # (--layout zyx would make it a 3-D correlation over slices: another computation)
             raise UsageError(f"{first.name}: a {'x'.join(map(str, first.shape))} kernel sums over the channels of an image "
                              f"(a layer's filter), which the tiled path does not do; {instead()}")
-        for step in steps:
-            if step.kernel is not None:
-                x = arrays.conv2d(x, step.kernel.array(), **conv, chunks=tile, notes=notes)
-            else:
-                x = arrays.pool2d(x, step.size, stride=step.stride, op=step.op, chunks=tile, paths=options.paths)
+        for n, step in enumerate(steps):
+            with step_named(steps, n, x.shape):
+                if step.kernel is not None:
+                    x = arrays.conv2d(x, step.kernel.array(), **conv, chunks=tile, notes=notes)
+                else:
+                    x = arrays.pool2d(x, step.size, stride=step.stride, op=step.op, chunks=tile, paths=options.paths)
         return x
 
     name = suffix or ("_".join(safe_stem(s.label) for s in steps) if then else safe_stem(label))
@@ -351,27 +354,38 @@ def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force,
     if len(specs) != 1:
         what = "no --kernel" if not specs else f"{len(specs)} --kernel options (a filter bank)"
         raise UsageError(f"--then chains steps after one --kernel; got {what}")
-    from ..modes import canonical_activation, canonical_combine
-
-    defaults = {"--activation": lambda v: canonical_activation(v) == "none", "--combine": lambda v: canonical_combine(v) == "per-channel"}
-    extra = [name for name, value in given.items() if value is not None and not defaults.get(name, lambda v: False)(value)]
+    extra = _given_options(given)
     if extra:
         raise UsageError(f"{', '.join(extra)}: not available in a chain (--then); run the layer as its own call")
     if len(inputs) == 1 and is_volume_input(inputs[0]):
         raise UsageError(f"{inputs[0]}: --then chains work on images and arrays; for a volume run one call per step")
     steps = parse_chain(specs[0], list(then), scale=scale)  # exit 3 before any image is read
-    if all(step.kernel is None for step in steps):
-        unused = [name for name, used in (
-            ("--stride", options.stride not in (1, (1, 1))), ("--padding", str(options.padding).lower() != "same"),
-            ("--dilation", options.dilation not in (1, (1, 1))), ("--flip", options.flip),
-            ("--pad-mode", options.pad_mode != "constant"), ("--pad-value", options.pad_value != 0),
-            ("--kernel-scale", scale is not None)) if used]
-        if unused:
-            call_note(f"{', '.join(unused)}: for a chain's kernels; this chain only pools (maxpool:F:S gives a stride)",
-                      quiet=quiet)
+    _pool_only_note(steps, options, scale, quiet)
     label = "_".join(safe_stem(step.label) for step in steps)
     job = partial(chain_file, steps=steps, options=options, force=force)
     run_inputs(inputs, job, label=label, options=batch, out=out, force=force, json_out=json_out, quiet=quiet)
+
+
+def _given_options(given: dict[str, Any]) -> list[str]:
+    """The layer options among ``given`` (name -> value or None) that a chain or the tiled path cannot take:
+    the ones given, but for their defaults (``--activation none``, ``--combine per-channel`` change nothing)."""
+    from ..modes import canonical_activation, canonical_combine
+
+    default = {"--activation": lambda v: canonical_activation(v) == "none", "--combine": lambda v: canonical_combine(v) == "per-channel"}
+    return [name for name, value in given.items() if value is not None and not default.get(name, lambda v: False)(value)]
+
+
+def _pool_only_note(steps: list[Any], options: Any, scale: Any, quiet: bool) -> None:
+    """Note the convolution options a chain of pooling steps alone does not use (in memory and tile by tile)."""
+    if any(step.kernel is not None for step in steps):
+        return
+    unused = [name for name, used in (
+        ("--stride", options.stride not in (1, (1, 1))), ("--padding", str(options.padding).lower() != "same"),
+        ("--dilation", options.dilation not in (1, (1, 1))), ("--flip", options.flip),
+        ("--pad-mode", options.pad_mode != "constant"), ("--pad-value", options.pad_value != 0),
+        ("--kernel-scale", scale is not None)) if used]
+    if unused:
+        call_note(f"{', '.join(unused)}: for a chain's kernels; this chain only pools (maxpool:F:S gives a stride)", quiet=quiet)
 
 
 def _run_many(inputs, specs, bias, options, batch, *, scale, weights, bias_file, montage, out, force, json_out, quiet) -> None:

@@ -153,8 +153,9 @@ HELP: dict[str, str] = {
     "Repeat it for a filter bank: one feature map per kernel. Volumes: one kernel, gaussian:1.5mm, fwhm:4mm or box:5mm "
     "(mm, per-axis spacing), gaussian:2vox, box:3vox, gradient, sobel_mm, log:2mm, gaussian_3d, box_3d, sobel_3d, or a "
     "2-D kernel slice by slice; left out, a volume is only converted or windowed.",
-    "then": "Chain: apply this to the result of the step before, in order, the intermediates kept in float. A kernel "
-    "(any --kernel form, with the same padding, stride and scale) or a pooling step (maxpool:2, avgpool:3:2 for stride 2). "
+    "then": "Chain: apply this to the result of the step before, in order, the intermediates kept in float. A 2-D kernel "
+    "(any --kernel form, with the same padding, stride and scale) or a pooling step (maxpool:2, avgpool:3:2 for stride 2; "
+    "in 3-D on a --layout zyx array, as pool). "
     "Repeat for more steps; repeated --kernel stays a filter bank.",
     "kernel_scale": "Rescale every kernel as ImageMagick's -define convolve:scale: N or N% multiplies; ! divides by |sum| "
     "(zero-sum: positives to 1); ^ positives to 1 and negatives to -1; N! or N^ normalise then multiply; "

@@ -22,7 +22,7 @@ from ..volume_inputs import refuse_image_options, volume_suffix
 from .kernels import VolumeKernel, resolve_volume_kernel
 from .nifti import slice_timing_note, write_nifti
 from .volume import Volume, read_volume, volume_stem
-from .window import apply_window
+from .window import windowed
 from .writers import check_volume_output, write_npy, write_png_slice
 
 # the edge mode of fslmaths -s, declared with the other pad modes
@@ -277,11 +277,8 @@ def _write_result(
         return
     scaling = None
     if window is not None:
-        centre, width = window
         # values past the window saturate at 0 or 255: counted as the writer counts what it clips
-        report.clipped_low = int(np.count_nonzero(result < centre - 0.5 - (width - 1) / 2))
-        report.clipped_high = int(np.count_nonzero(result > centre - 0.5 + (width - 1) / 2))
-        result = apply_window(result, *window)
+        result, report.clipped_low, report.clipped_high = windowed(result, *window)
         report.notes.append(f"windowed at {window[0]:g},{window[1]:g} to uint8 0..255")
         if options.keep_dtype:
             report.notes.append("--keep-dtype does nothing with --window, which maps the result to uint8")
@@ -356,7 +353,9 @@ def _preview_axis(kernel: VolumeKernel | None, options: VolumeOptions, out_path:
     too, as documented, and the note says both."""
     if kernel is None or options.axis is None or volume_suffix(out_path) != ".png":
         return options, []
-    view = {"z": "axial", "y": "coronal", "x": "sagittal"}[options.axis]
+    from .preview import VIEWS
+
+    view = VIEWS[options.axis][1]
     if kernel.kind in EVERY_AXIS:
         return replace(options, axis=None), [f"--axis {options.axis} picks the PNG's {view} view; {kernel.name} filters along every axis"]
     if kernel.kind == "2d":

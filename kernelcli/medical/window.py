@@ -54,20 +54,33 @@ def apply_window(values: Any, center: float, width: float) -> np.ndarray:
     >>> apply_window(np.array([-1000, 0, 20, 40, 60, 80]), 40, 80)
     array([  0,   0,  65, 129, 194, 255], dtype=uint8)
     """
+    return windowed(values, center, width)[0]
+
+
+def windowed(values: Any, center: float, width: float) -> tuple[np.ndarray, int, int]:
+    """:func:`apply_window`, and how many values lay below and above the window (saturated at 0 and 255),
+    counted chunk by chunk as they are mapped.
+
+    >>> windowed(np.array([-1000, 0, 20, 40, 60, 80]), 40, 80)[1:]
+    (1, 1)
+    """
     arr = np.asarray(values)
     if width < 1:
         raise UsageError(f"window width {width:g} must be >= 1")
     out = np.empty(arr.shape, dtype=np.uint8)
     flat_in = arr.reshape(-1)
     flat_out = out.reshape(-1)
-    lo = center - 0.5 - (width - 1) / 2
+    lo, hi = center - 0.5 - (width - 1) / 2, center - 0.5 + (width - 1) / 2
+    below = above = 0
     for start in range(0, flat_in.size, _WINDOW_CHUNK):  # chunks: no float64 copy of a whole volume
         part = flat_in[start : start + _WINDOW_CHUNK].astype(np.float64)
+        below += int(np.count_nonzero(part < lo))
+        above += int(np.count_nonzero(part > hi))
         if width == 1:
             mapped = np.where(part > lo, 255.0, 0.0)
         else:
             mapped = ((part - (center - 0.5)) / (width - 1) + 0.5) * 255.0
         flat_out[start : start + _WINDOW_CHUNK] = np.clip(np.rint(mapped), 0, 255)
-    return out
+    return out, below, above
 
 

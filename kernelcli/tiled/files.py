@@ -146,8 +146,13 @@ def run_tiled(
                          "tiled .zarr outputs take --rescale none (default), clip or abs")
     data, what, close, declared = stores.open_array(input_path, advice)
     try:
-        return _run(input_path, label, build, data, what, out=out, force=force, rescale=rescale, layout=layout, chunks=chunks,
-                    scheduler=scheduler, workers=workers, progress=progress, volume_build=volume_build, declared=declared)
+        report = _run(input_path, label, build, data, what, out=out, force=force, rescale=rescale, layout=layout, chunks=chunks,
+                      scheduler=scheduler, workers=workers, progress=progress, volume_build=volume_build, declared=declared)
+        if stores.ALPHA_DROPPED in what:  # the file's array, as the in-memory record gives it
+            from ..jobs_common import with_alpha
+
+            report.input_shape = with_alpha(report.input_shape)
+        return report
     finally:
         close()
 

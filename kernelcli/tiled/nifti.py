@@ -252,12 +252,6 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
     if kernel.kind not in TILED_KINDS:
         raise UsageError(f"{input_path}: {kernel.name} is not available tile by tile (there: gaussian/fwhm/box in mm or "
                          f"voxels, and named 3-D kernels); {advice(input_path, chunks, scheduler)}")
-    from ..medical.jobs import check_kernel_options
-
-    try:
-        check_kernel_options(kernel, options)
-    except UsageError as exc:
-        raise UsageError(f"{input_path}: {exc}") from None
     given = [name for name, used in (("--window", options.window is not None), ("--keep-dtype", options.keep_dtype),
                                       ("--mask", options.mask is not None), ("--volume", options.volume is not None),
                                       ("--series", options.series is not None), ("--resample-slices", options.resample_slices),
@@ -268,7 +262,13 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
         raise UsageError(f"{input_path}: {', '.join(given)}: not available on the tiled volume path; "
                          f"{advice(input_path, chunks, scheduler)}")
     label = f"convolve {kernel.name}"
-    out = check_output(input_path, out, kernel.name, force)
+    out = check_output(input_path, out, kernel.name, force)  # first: a .png, which the tiled path cannot write, says so
+    from ..medical.jobs import check_kernel_options
+
+    try:
+        check_kernel_options(kernel, options)
+    except UsageError as exc:
+        raise UsageError(f"{input_path}: {exc}") from None
     voxels, vol = open_volume(input_path, options.affine, advice(input_path, chunks, scheduler))
     from ..medical.jobs import _filter3d_factors, check_spacing_known
     from .files import finite_input, naming_non_finite

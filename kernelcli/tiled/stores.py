@@ -41,6 +41,10 @@ def is_chunked(path: Any) -> bool:
     return path is not None and str(path) != "-" and Path(str(path).rstrip("/")).suffix.lower() in CHUNKED_SUFFIXES
 
 
+#: what a TIFF with an alpha sample is said to lose on the tiled path (its record counts the alpha in the input's shape)
+ALPHA_DROPPED = "; its alpha channel is dropped (a tiled output holds the filtered channels alone)"
+
+
 def open_array(path: Path, advice: str = "leave out --tiled/--chunks") -> tuple[Any, str, Any, str | None]:
     """The input as a lazy dask array: ``(array, description for a note, close, declared layout)``; call ``close()`` when done.
 
@@ -96,7 +100,7 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks") -> tuple[
         if pages > 1:
             what += f"; {pages} pages, using the first"
         if alpha:  # as in memory for a .npy output: a tiled output (.npy, .zarr) holds the result alone
-            what += "; its alpha channel is dropped (a tiled output holds the filtered channels alone)"
+            what += ALPHA_DROPPED
         return convert(da.from_zarr(array)), f"TIFF{what}", store.close, None
     zarr = require("zarr", f"reading {path.name}")
     if not path.exists():
