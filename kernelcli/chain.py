@@ -126,7 +126,7 @@ def run_chain(data: Any, steps: list[Step], conv: dict[str, Any]) -> Any:
 @contextlib.contextmanager
 def step_named(steps: list[Step], n: int, shape: tuple[int, ...]):
     """A refusal inside a chain's step ``n`` (after the first) names the step, as typed, and the intermediate it was
-    given: the input's name alone, with the intermediate's size, read as if the input were that small."""
+    given (without it the message named the input beside the intermediate's size, as if the input were that small)."""
     from .errors import KernelcliError
 
     try:
