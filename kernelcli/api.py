@@ -382,12 +382,13 @@ def pool2d(
         arr, x3 = arr.astype(call.cast), x3.astype(call.cast)
     (oh, ow), dtype, rounded = call.out, call.result, call.rounded
     policy = as_paths(paths)
-    small = _numba_lacks(dtype) or policy.numpy_for(call.work)
+    lacks = _numba_lacks(dtype)  # (float16 results: numpy's path, whatever the process loaded)
+    small = lacks or policy.numpy_for(call.work)
     if small is None:
         from ._core import costs
 
         small = costs.use_numpy(policy, call.work, same_bytes=True)  # PyTorch's bits on every path
-    elif small and not policy.cold and policy.force is None and _pool_loops_loaded():
+    elif small and not lacks and not policy.cold and policy.force is None and _pool_loops_loaded():
         small = False  # the same bytes either way, and no start-up left to pay for the jitted loop
     if small:
         if not call.avg2:

@@ -138,24 +138,27 @@ def _dense_fill(arr: np.ndarray, cdt: Any, pad_mode: str, pad_value: float, path
     with ``pad_value`` (``pad_mode="constant"``), as :func:`kernelcli.volumes.conv3d` pads it.
 
     Passes in sequence pad each partial result with the fill, which is the volume's padding only for
-    factors that sum to 1 (a derivative's sum to 0); so a fill v other than 0 is taken out of the
-    volume and added back: the passes over ``arr - v`` with zeros around it, plus ``v`` times the
-    kernel's sum (the product of the factors' sums), equal the passes over ``arr`` padded with v.
+    factors that sum to 1 (a derivative's sum to 0); so for a fill other than 0 the volume is padded
+    with it first, as far as the factors reach, and the passes' result cropped back to the volume
+    (taking the fill out of the volume and adding it back would round every voxel to the fill's scale).
 
     >>> passes = _dense_fill(np.full((1, 1, 3), 5.0), np.float64, "constant", 5.0, None)
     >>> passes([None, None, np.array([-1.0, 0.0, 1.0])]).ravel().tolist()   # a flat volume in a fill of its value
     [0.0, 0.0, 0.0]
     """
-    if pad_mode != "constant" or pad_value == 0:
+    from . import ndsupport
+
+    if pad_mode != "constant":
         return lambda factors: correlate_separable(arr, factors, pad_mode=pad_mode, dtype=cdt, paths=paths)
-    shifted = np.subtract(arr, pad_value, dtype=cdt)
+    value = ndsupport.check_fill(pad_value, cdt, "pad value")
+    if value == 0:
+        return lambda factors: correlate_separable(arr, factors, pad_mode="constant", dtype=cdt, paths=paths)
 
     def passes(factors: Sequence[Any]) -> np.ndarray:
-        out = correlate_separable(shifted, factors, pad_mode="constant", dtype=cdt, paths=paths)
-        total = float(np.prod([np.sum(f, dtype=np.float64) for f in factors if f is not None]))
-        if total != 0:
-            out += np.dtype(cdt).type(pad_value * total)
-        return out
+        widths = [(0, 0) if f is None else ((len(f) - 1) // 2, len(f) - 1 - (len(f) - 1) // 2) for f in factors]
+        padded = np.pad(arr.astype(cdt, copy=False), widths, constant_values=value)
+        out = correlate_separable(padded, factors, pad_mode="constant", dtype=cdt, paths=paths)
+        return np.ascontiguousarray(out[tuple(slice(a, a + n) for (a, _), n in zip(widths, arr.shape))])
 
     return passes
 

@@ -307,3 +307,14 @@ class TestAvg2FiniteScreen:
         assert calls == ["nan inside", "inf in the unread row"]
         engine.pool(x, 3, 2, 0, AVG, True, 4, 4, np.dtype("float32"), finite_check=lambda: calls.append("3x3"))
         assert calls[-1] == "3x3"  # other loops: checked first, always
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_a_float16_max_or_min_takes_numpy_once_the_loops_are_loaded(op):
+    """Once any pool had loaded the jitted loops, the default policy sent every small pool to them, float16 too,
+    which Numba lacks: NotImplementedError (the API audit)."""
+    x16 = np.arange(16, dtype=np.float16).reshape(4, 4)
+    pool2d(np.zeros((600, 600), np.float32), 2, paths=policy.Paths(force="jit"))  # the loops are loaded
+    pool2d(np.zeros((600, 600), np.float32), 2)
+    out = pool2d(x16, 2, op=op)
+    assert out.dtype == np.float16 and out.tolist() == ([[5, 7], [13, 15]] if op == "max" else [[0, 2], [8, 10]])
