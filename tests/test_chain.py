@@ -171,7 +171,7 @@ class TestChainsAudit:
         np.save(tmp_path / "img.npy", np.random.default_rng(2).random((8, 10)).astype(np.float32))
         for extra in ([], ["--tiled"]):
             r = invoke("convolve", "img.npy", "-k", "box:3", "--then", "maxpool:20", "-o", "f.npy", *extra)
-            assert r.exit_code == 2 and "step 2 of 2 (--then maxpool:20, on the 8x10 result of step 1)" in r.stderr, extra
+            assert r.exit_code == 2 and "img.npy: step 2 of 2 (--then maxpool:20, on the 8x10 result of step 1)" in r.stderr, extra
             r = invoke("convolve", "img.npy", "-k", "avgpool:2", "--then", "maxpool:2", "--flip", "--activation", "none",
                        "-o", f"p{len(extra)}.npy", *extra)
             assert r.exit_code == 0 and "--flip: for a chain's kernels" in r.stderr, (extra, r.stderr)

@@ -452,3 +452,8 @@ def test_a_window_counts_the_values_it_saturates(invoke, tmp_path):
     record = json.loads(r.stdout)
     below, above = int(np.count_nonzero(x < 0)), int(np.count_nonzero(x > 79))  # the window's 0 and 255 edges
     assert (record["clipped_low"], record["clipped_high"]) == (below, above) == (3, 9)
+    # a .png preview counts those of the slice it shows (the middle one of 4 along z: x[:, :, 2])
+    r = invoke("convolve", "v.nii.gz", "--window", "40,80", "-o", "w.png", "--json")
+    record = json.loads(r.stdout)
+    shown = x[:, :, 2]
+    assert (record["clipped_low"], record["clipped_high"]) == (int(np.count_nonzero(shown < 0)), int(np.count_nonzero(shown > 79)))

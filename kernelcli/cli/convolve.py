@@ -327,13 +327,18 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
         if not steps:  # (--layout zyx would make it a 3-D correlation over slices: another computation)
             raise UsageError(f"{first.name}: a {'x'.join(map(str, first.shape))} kernel sums over the channels of an image "
                              f"(a layer's filter), which the tiled path does not do; {instead()}")
-        for n, step in enumerate(steps):
-            with step_named(steps, n, x.shape):
-                if step.kernel is not None:
-                    x = arrays.conv2d(x, step.kernel.array(), **conv, chunks=tile, notes=notes)
-                else:
-                    x = arrays.pool2d(x, step.size, stride=step.stride, op=step.op, chunks=tile, paths=options.paths)
-        return x
+        from ..jobs_common import _named
+
+        def steps_on(x):
+            for n, step in enumerate(steps):
+                with step_named(steps, n, x.shape):
+                    if step.kernel is not None:
+                        x = arrays.conv2d(x, step.kernel.array(), **conv, chunks=tile, notes=notes)
+                    else:
+                        x = arrays.pool2d(x, step.size, stride=step.stride, op=step.op, chunks=tile, paths=options.paths)
+            return x
+
+        return _named(Path(str(input)), lambda: steps_on(x))  # a refusal names the input, as in memory
 
     name = suffix or ("_".join(safe_stem(s.label) for s in steps) if then else safe_stem(label))
     run_single(input, f"convolve {label}", build, out=out, force=force, rescale=options.rescale, layout=options.layout,

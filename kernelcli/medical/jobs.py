@@ -267,7 +267,7 @@ def _write_result(
             report.notes.append(f"PNG: volume 0 of {result.shape[0]} (--volume N picks another)")
         shown_vol = vol if affine is None else Volume(frame, vol.spacing, affine, vol.path, vol.format, window=vol.window,
                                                       inverted=vol.inverted, orientation_unknown=vol.orientation_unknown)
-        image, notes = preview(frame, shown_vol, options.axis, window, keeps_units)
+        image, notes, (report.clipped_low, report.clipped_high) = preview(frame, shown_vol, options.axis, window, keeps_units)
         report.notes.extend(notes)
         if options.keep_dtype:
             report.notes.append("--keep-dtype is for .nii and .npy outputs; a .png preview is 8-bit")

@@ -75,9 +75,11 @@ def _voxel_description(ornt: np.ndarray, a: int, index: int, count: int, unknown
             f"patient's right not known; {'ijk'[col]} runs {right}, {'ijk'[row]} {down})")
 
 
-def preview(result: np.ndarray, vol: Any, axis: str | None, window: tuple[float, float] | None, keeps_units: bool) -> tuple[np.ndarray, list[str]]:
-    """A uint8 display image of a (Z, Y, X) result and the notes that say what it shows."""
-    from .window import apply_window
+def preview(result: np.ndarray, vol: Any, axis: str | None, window: tuple[float, float] | None,
+            keeps_units: bool) -> tuple[np.ndarray, list[str], tuple[int, int]]:
+    """A uint8 display image of a (Z, Y, X) result, the notes that say what it shows, and how many of the
+    slice's values lay below and above the window (saturated at 0 and 255)."""
+    from .window import windowed
 
     notes: list[str] = []
     image, where = canonical_plane(result, vol.affine, axis or "z", getattr(vol, "orientation_unknown", None))
@@ -89,10 +91,10 @@ def preview(result: np.ndarray, vol: Any, axis: str | None, window: tuple[float,
             lo, hi = float(image.min()), float(image.max())
             window = ((lo + hi) / 2 + 0.5, max(hi - lo + 1, 1.0))
             notes.append(f"no --window: the slice's range {lo:g}..{hi:g} stretched to 0..255")
-    shown = apply_window(image, *window)
+    shown, below, above = windowed(image, *window)
     if vol.inverted:
         shown = 255 - shown
     notes.append(
         f"PNG: the {where}, windowed at {window[0]:g},{window[1]:g}" + ("; MONOCHROME1: inverted for display" if vol.inverted else "")
     )
-    return shown, notes
+    return shown, notes, (below, above)
