@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '5f8cf7af19ebc999151f01d1ec69f118b8796a8eb8f03c9dd71a1b2f86f595db'
+LOOP_SOURCES = '8e2d2407fef4f5ef0f543271d3f4f9e710bc4e1443f2a0b74080efb0dfd7d615'
 
 
 _ENTRIES: dict = {}

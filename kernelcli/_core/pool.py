@@ -75,10 +75,7 @@ def _extreme_s2(x, c, size, is_max, out, i0, i1):
         else:
             for j in range(n):
                 tmp[j] = _beyond(_beyond(_beyond(a0[j], b0[j], is_max), a1[j], is_max), b1[j], is_max)
-        o = out[i]
-        for q in range(ow):  # (not _pick_windows: its division would turn int64 into float64)
-            for ch in range(c):
-                o[q * c + ch] = tmp[2 * q * c + ch]
+        _pick_values(tmp, out[i], c)
 
 
 @njit(**JIT, inline="always")
@@ -146,6 +143,21 @@ def _across(row, into, size, is_max):
     else:
         for q in range(into.shape[0]):
             into[q] = _beyond(_beyond(row[2 * q], row[2 * q + 1], is_max), row[2 * q + 2], is_max)
+
+
+@njit(**JIT, inline="always")
+def _pick_values(values, o, c):
+    """``o``'s window ``q``, channel ``ch`` from ``values[2 * q * c + ch]``, as they are (:func:`_pick_windows`
+    divides, which would turn int64 into float64); three channels unrolled, as there."""
+    ow = o.shape[0] // c
+    if c == 3:
+        for q in range(ow):
+            for ch in range(3):
+                o[3 * q + ch] = values[6 * q + ch]
+    else:
+        for q in range(ow):
+            for ch in range(c):
+                o[q * c + ch] = values[2 * q * c + ch]
 
 
 @njit(**JIT, inline="always")
