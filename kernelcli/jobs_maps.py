@@ -412,13 +412,15 @@ def gallery_file(
     layout: str | None = None,
     paths: Any = None,
     encoding: Any = None,
+    shown_name: str | None = None,
 ) -> Report:
     """Apply every catalogue kernel (or one family) to one image and draw them as one sheet.
 
     "same" padding, per channel (a colour tile for an RGB input); each map stretched on its
     own.  Kernels are applied one at a time and reduced to a tile at once, so a large
     image never holds every full-size map in memory.  A 3-D kernel whose depth differs
-    from the image's channels is left out, with a note.
+    from the image's channels is left out, with a note.  ``shown_name`` titles the sheet
+    (default: the input's file name; the CLI gives ``stdin`` for a piped input).
     """
     from .io import formats
     from .catalog import kernel_path_note, list_kernels
@@ -463,7 +465,7 @@ def gallery_file(
     seconds = time.perf_counter() - start
     if not tiles:
         raise UsageError(f"{src}: no catalogue kernel fits an image of {channels} channel(s)")
-    title = f"{src.name} ({'x'.join(map(str, data.shape))}): {applied} kernels" + (f", family {family}" if family else "")
+    title = f"{shown_name or src.name} ({'x'.join(map(str, data.shape))}): {applied} kernels" + (f", family {family}" if family else "")
     sheet = render_montage(
         data, tiles, title=title, tile=tile or DEFAULT_TILE, notes=sheet_notes,
     )

@@ -126,6 +126,38 @@ class TestOptionsThatChangeNothingSaySo:
         r = invoke(*args, "-o", "o.png")
         assert r.exit_code == 0 and "changes nothing" not in r.stderr and "does not use it" not in r.stderr, r.stderr
 
+    @pytest.mark.parametrize("args", [
+        ["convolve", "g.png", "-k", "box:3"],
+        ["convolve", "g.png", "-k", "box:3", "--then", "maxpool:2"],
+        ["pad", "g.png", "-p", "1"],
+        ["pool", "g.png", "-f", "2"],
+    ])
+    def test_workers_and_recursive_with_one_file_say_they_change_nothing(self, invoke, files, args):
+        """--workers and --recursive were taken in silence where one file runs in one process."""
+        r = invoke(*args, "-o", "o.png", "--workers", "3", "--recursive", "--json")
+        assert r.exit_code == 0, r.stderr
+        said = "--workers 3: for several inputs and tile-by-tile runs; one input runs in one process"
+        assert said in r.stderr and "--recursive: looks into the subfolders of folder inputs" in r.stderr
+        assert json.loads(r.stdout)["notes"][:2] == [said, "--recursive: looks into the subfolders of folder inputs; one file was given"]
+        assert "--workers" not in invoke(*args, "-o", "p.png").stderr
+
+    def test_recursive_without_a_folder_says_so_in_a_batch(self, invoke, files):
+        Image.new("L", (9, 8), 40).save(files / "b1.png")
+        r = invoke("pool", "g.png", "b1.png", "-f", "2", "--out-dir", "out", "--recursive", "--workers", "2")
+        assert r.exit_code == 0 and "--recursive: looks into the subfolders of folder inputs; none was given" in r.stderr
+        assert "--workers" not in r.stderr  # a batch uses them
+        (files / "sub" / "deeper").mkdir(parents=True)
+        Image.new("L", (9, 8), 40).save(files / "sub" / "deeper" / "c.png")
+        r = invoke("pool", "sub", "-f", "2", "--out-dir", "out2", "--recursive")
+        assert r.exit_code == 0 and "--recursive" not in r.stderr
+
+    def test_workers_with_one_volume_in_memory_says_so(self, invoke, tmp_path):
+        nib = pytest.importorskip("nibabel")
+        nib.save(nib.Nifti1Image(np.ones((6, 7, 8), np.float32), np.eye(4)), str(tmp_path / "v.nii.gz"))
+        for args in (["convolve", "v.nii.gz", "-k", "box:3vox"], ["pool", "v.nii.gz", "-f", "2"]):
+            r = invoke(*args, "-o", f"o_{args[0]}.nii.gz", "-j", "2")
+            assert r.exit_code == 0 and "--workers 2: for several inputs" in r.stderr, r.stderr
+
     def test_a_volume_fills_by_replicate_unless_told(self, invoke, tmp_path):
         nib = pytest.importorskip("nibabel")
         nib.save(nib.Nifti1Image(np.ones((6, 7, 8), np.float32), np.eye(4)), str(tmp_path / "v.nii.gz"))

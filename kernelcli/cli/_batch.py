@@ -95,7 +95,24 @@ def run_inputs(
         _run_single(inputs[0], job, label=label, options=options, out=out, force=force, json_out=json_out, quiet=quiet)
 
 
+def note_one_input(options: BatchOptions, *, quiet: bool) -> None:
+    """Say that ``--workers`` and ``--recursive`` change nothing for this call: one input, run in memory.
+
+    >>> from kernelcli.cli import _common
+    >>> note_one_input(BatchOptions(workers=4), quiet=True); _common._CALL_NOTES.pop()
+    '--workers 4: for several inputs and tile-by-tile runs; one input runs in one process'
+    """
+    from ._common import call_note
+
+    if options.workers is not None:
+        call_note(f"--workers {options.workers}: for several inputs and tile-by-tile runs; one input runs in one process",
+                  quiet=quiet)
+    if options.recursive:
+        call_note("--recursive: looks into the subfolders of folder inputs; one file was given", quiet=quiet)
+
+
 def _run_single(input: Path, job, *, label, options: BatchOptions, out, force, json_out, quiet) -> None:
+    note_one_input(options, quiet=quiet)
     label = options.suffix or label
     target = output_for(input, out, label)
     if out is None and options.fmt:
@@ -163,6 +180,10 @@ def run_batch(
     if out is not None:
         raise UsageError("--out names one output file; for several inputs, a folder or a pattern use --out-dir DIR")
     found = discover(inputs, recursive=options.recursive)  # first: a pattern that matches nothing says so
+    if options.recursive and not any(os.path.isdir(arg) for arg in map(os.fspath, inputs)):
+        from ._common import call_note
+
+        call_note("--recursive: looks into the subfolders of folder inputs; none was given", quiet=quiet)
     if options.out_dir is None:
         raise UsageError("several inputs, a folder or a pattern need --out-dir DIR for the results")
     items = plan(found, out_dir=options.out_dir, suffix=options.suffix or label, fmt=options.fmt, force=force, report=options.report)

@@ -6,7 +6,7 @@ from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-from ._batch import BatchOptions, is_batch, run_batch, run_inputs, run_reported
+from ._batch import BatchOptions, is_batch, note_one_input, run_batch, run_inputs, run_reported
 from ..batch_kinds import by_kind, input_kinds
 from .options import (
     AffineOption,
@@ -160,6 +160,7 @@ def convolve(
         if tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler):
             call = partial(_run_tiled_volume, run, chunks=chunks, scheduler=scheduler, workers=workers, quiet=quiet)
         else:
+            note_one_input(BatchOptions(recursive=recursive, workers=workers), quiet=quiet)
             call = run
         render_report(run_reported(input[0], call, outputs=[out], report=report_file, force=force), json_out=json_out, quiet=quiet)
         return
@@ -235,6 +236,7 @@ def convolve(
                   force=force, json_out=json_out, quiet=quiet)
         return
     input = input[0]
+    note_one_input(batch, quiet=quiet)
     if weights is not None:
         if kernel:
             raise UsageError("give either --kernel (one or more) or --weights, not both")

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import cli_paths, guarded, render_report
+from ._common import cli_paths, guarded, render_report, shown
 from ._stdio import piped
 from .options import (
     CompressOption,
@@ -56,7 +56,8 @@ def gallery(
     from ..jobs_maps import gallery_file
 
     report = gallery_file(input, out=out, family=family, pad_mode=pad_mode, tile=tile, force=force, max_pixels=max_pixels,
-                          layout=layout, paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress))
+                          layout=layout, paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
+                          shown_name=shown(Path(input).name))  # the sheet's title: 'stdin', not the pipe's stand-in file
     render_report(report, json_out=json_out, quiet=quiet)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Optional
 
-from ._batch import BatchOptions, run_batch, run_inputs, run_reported
+from ._batch import BatchOptions, note_one_input, run_batch, run_inputs, run_reported
 from ..batch_kinds import by_kind, input_kinds
 from .options import (
     AffineOption,
@@ -143,6 +143,7 @@ def pool(
 
             options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
                                     series=series, resample_slices=resample_slices, affine=affine, paths=cli_paths())
+            note_one_input(BatchOptions(recursive=recursive, workers=workers), quiet=quiet)
             report_ = run_reported(input[0], partial(pool_volume_file, input[0], size, op=op, stride=stride, padding=padding,
                                                      ceil_mode=ceil, count_include_pad=not exclude_pad, out=out, force=force,
                                                      options=options), outputs=[out], report=report, force=force)
