@@ -255,6 +255,20 @@ class TestOtherFormats:
         np.testing.assert_allclose(out.affine, img.affine, atol=1e-5)
         assert (int(out.header["qform_code"]), int(out.header["sform_code"])) == (1, 1)
 
+    def test_a_4d_mgz_keeps_its_tr(self, tmp_path):
+        """A 4-D MGZ's TR (ms) became a NIfTI time step of 1 s (nibabel's default) in every output."""
+        src = nibabel_file("test.mgz")
+        assert float(nib.load(src).header["tr"]) == 2.0  # ms
+        medical.convolve_volume_file(src, "box_3d", out=tmp_path / "c.nii.gz")
+        medical.pool_volume_file(src, 2, out=tmp_path / "p.nii.gz")
+        for name in ("c.nii.gz", "p.nii.gz"):
+            header = nib.load(tmp_path / name).header
+            assert float(header["pixdim"][4]) == pytest.approx(0.002) and header.get_xyzt_units() == ("mm", "sec")
+        made = nib.MGHImage(np.zeros((4, 5, 6, 3), np.float32), np.eye(4))  # no TR stated: none claimed
+        nib.save(made, str(tmp_path / "no_tr.mgz"))
+        medical.convolve_volume_file(tmp_path / "no_tr.mgz", "box_3d", out=tmp_path / "n.nii.gz")
+        assert float(nib.load(tmp_path / "n.nii.gz").header["pixdim"][4]) == 0.0
+
     @pytest.mark.parametrize("suffix", [".nrrd", ".mha", ".mhd"])
     def test_nrrd_and_metaimage_geometry_match_simpleitk(self, tmp_path, suffix):
         sitk = pytest.importorskip("SimpleITK")

@@ -294,7 +294,14 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None, affine: st
         header=None if mgh else header, image_class=None if mgh else type(img), notes=notes,
         stored_dtype=stored, scaling=scaling, orientation_unknown=geometry.orientation_unknown,
         spacing_assumed=geometry.spacing_assumed, spacing_conflict=geometry.spacing_conflict,
+        time_step=_mgh_time_step(img.header) if mgh and data.ndim == 4 else None,
     )
+
+
+def _mgh_time_step(header: Any) -> float | None:
+    """An MGH header's TR in seconds (it is stored in ms), or None where it states none (0)."""
+    tr = float(header["tr"])
+    return tr / 1000.0 if math.isfinite(tr) and tr > 0 else None
 
 
 # ---------------------------------------------------------------- writing
@@ -314,7 +321,8 @@ def nifti_header(data: np.ndarray, like: Volume | None = None, affine: np.ndarra
     """The header for writing ``data`` ((Z, Y, X) or (T, Z, Y, X)) like ``like``, in native byte order.
 
     A NIfTI input's header is copied (TR, units, intent, description, qform/sform codes kept);
-    otherwise (DICOM, MGH, ...) a NIfTI-1 header with qform/sform code 1 (scanner) and mm/s units.
+    otherwise (DICOM, MGH, ...) a NIfTI-1 header with qform/sform code 1 (scanner) and mm/s units,
+    and for 4-D data the time between volumes ``like.time_step`` (an MGH's TR) or 0, not stated.
     On the input's grid the header is kept bit for bit (both readings of a file whose qform and
     sform disagree, so the result overlays the input as it does); on a new grid (pooling) both
     hold the new affine, made from the reading the input was read with.
@@ -339,6 +347,8 @@ def nifti_header(data: np.ndarray, like: Volume | None = None, affine: np.ndarra
         hdr = nib.Nifti1Header()
         hdr.set_xyzt_units("mm", "sec")
         qcode = scode = 0 if getattr(like, "orientation_unknown", None) or getattr(like, "position_unknown", None) else 1
+        if data.ndim == 4:  # the time between volumes: an MGH's TR, else 0 (not stated; nibabel's default claims 1 s)
+            hdr["pixdim"][4] = getattr(like, "time_step", None) or 0.0
     pixdim = hdr["pixdim"].copy()
     hdr.set_data_shape(data.shape[::-1])
     hdr.set_data_dtype(data.dtype)
