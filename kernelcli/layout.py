@@ -68,6 +68,30 @@ def canonical_layout(layout: str | None) -> str | None:
     return value
 
 
+#: the readings of a layer's 3-D shape (``shape --in``, ``summary --input``): no volume
+PLANE_LAYOUTS = ("hwc", "chw")
+#: ``--help`` of ``--layout`` where it reads a layer's shape
+PLANE_LAYOUT_HELP = (
+    "What the three sizes of a 3-D shape are: hwc (height, width, channels: Pillow, OpenCV) or "
+    "chw (channels first: PyTorch). Needed where they could be read two ways."
+)
+
+
+def canonical_plane_layout(layout: str | None) -> str | None:
+    """:func:`canonical_layout` of a layer's shape, which is an image's: ``zyx`` is refused.
+
+    >>> canonical_plane_layout("CHW")
+    'chw'
+    """
+    if layout is None:
+        return None
+    value = str(layout).strip().lower()
+    if value not in PLANE_LAYOUTS:
+        raise UsageError(f"invalid --layout {layout!r}: expected one of {', '.join(PLANE_LAYOUTS)} "
+                         "(a layer's shape; zyx is for volume inputs: convolve, pool, pad)")
+    return value
+
+
 def _x(dims: tuple[int, ...] | list[int]) -> str:
     return "x".join(map(str, dims))
 

@@ -115,6 +115,26 @@ def test_a_failed_process_writes_nothing_on_stdout(tmp_path):
     assert result.returncode == 2 and result.stdout == b"" and "stdin: line 1" in result.stderr.decode()
 
 
+@pytest.mark.parametrize("command", [["convolve", "-", "-k", "sobel_v"], ["pool", "-", "-f", "2"], ["pad", "-", "-p", "1"]])
+def test_stdin_redirected_from_the_output_is_an_input(tmp_path, command):
+    """`< a.png` with `-o a.png --force` overwrote the input (exit 0); a pipe from the same file is fine."""
+    import kernelcli
+
+    original = (SAMPLES / "phantom.png").read_bytes()
+    (tmp_path / "a.png").write_bytes(original)
+    env = dict(os.environ, KERNELCLI_WORKER="off")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(kernelcli.__file__).resolve().parent.parent), env.get("PYTHONPATH")]))
+    with open(tmp_path / "a.png", "rb") as stdin:
+        r = subprocess.run([sys.executable, "-m", "kernelcli", *command, "-o", "a.png", "--force"], stdin=stdin,
+                           capture_output=True, cwd=tmp_path, env=env, timeout=120)
+    assert r.returncode == 4 and b"a.png: is the input read on stdin (same file)" in r.stderr, r.stderr
+    assert (tmp_path / "a.png").read_bytes() == original
+    with open(tmp_path / "a.png", "rb") as stdin:  # another output: done
+        r = subprocess.run([sys.executable, "-m", "kernelcli", *command, "-o", "b.png"], stdin=stdin,
+                           capture_output=True, cwd=tmp_path, env=env, timeout=120)
+    assert r.returncode == 0 and (tmp_path / "b.png").is_file(), r.stderr
+
+
 def test_stdin_beyond_the_memory_limit_is_refused(pipe, monkeypatch):
     monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "1000")
     result = pipe("convolve", "-", "-k", "sobel_v", "-o", "-", "--format", "npy", data=b"1 2 3\n" * 1000)

@@ -213,6 +213,20 @@ def test_pipes_through_the_worker(worker, tmp_path):
     assert status(worker)["calls"] == served + 1
 
 
+def test_stdin_redirected_from_the_output_file_is_refused_with_and_without_the_worker(worker, tmp_path):
+    """`kernelcli convolve - -o a.png --force < a.png` overwrote a.png (exit 0): stdin's file is an input."""
+    original = (SAMPLES / "phantom.png").read_bytes()
+    (tmp_path / "a.png").write_bytes(original)
+    served = status(worker)["calls"]
+    for extra in (worker, {"KERNELCLI_WORKER": "off"}):
+        with open(tmp_path / "a.png", "rb") as stdin:
+            r = subprocess.run([sys.executable, "-m", "kernelcli", "convolve", "-", "-k", "sobel_v", "-o", "a.png", "--force"],
+                               stdin=stdin, capture_output=True, env={**cli_env(), **extra}, cwd=tmp_path)
+        assert r.returncode == 4 and b"a.png: is the input read on stdin (same file)" in r.stderr, r.stderr
+        assert (tmp_path / "a.png").read_bytes() == original
+    assert status(worker)["calls"] == served + 1
+
+
 def test_ctrl_c_reaches_the_call(worker, tmp_path):
     """SIGINT to the client is relayed to the call's process, which exits 130 as a fresh one does."""
     import numpy as np

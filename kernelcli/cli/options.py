@@ -138,6 +138,7 @@ VOCABULARIES: dict[str, tuple[tuple[str, ...], Callable[[str], str]]] = {
     "combine": (modes.COMBINE_MODES, modes.canonical_combine),
     "axis": (modes.AXES, modes.canonical_axis),
     "layout": (layout.LAYOUTS, layout.canonical_layout),
+    "plane_layout": (layout.PLANE_LAYOUTS, layout.canonical_plane_layout),
     "compress": (tuple(modes.PNG_COMPRESSION), modes.canonical_compression),
     "affine": (modes.AFFINE_READINGS, modes.canonical_affine),
 }
@@ -420,8 +421,11 @@ PadValueOption = Annotated[float, option("pad_value", parser=parse_fill)]
 DilationOption = Annotated[int, option("dilation", min=1)]
 FlipOption = Annotated[bool, option("flip")]
 LayoutOption = Annotated[Optional[str], option("layout", show_default=False)]
+#: ``--layout`` of a layer's shape (shape, summary): hwc or chw, no volume
+PlaneLayoutOption = Annotated[Optional[str], option("layout", vocabulary="plane_layout", help=layout.PLANE_LAYOUT_HELP, show_default=False)]
 RescaleOption = Annotated[
-    Optional[str], option("rescale", extra="[default: clip; none for float outputs]", show_default=False)
+    Optional[str], option("rescale", extra="[default: clip for an image input; none for float outputs; an array or matrix written to an "
+                            "8- or 16-bit image needs it given]", show_default=False)
 ]
 MaxPixelsOption = Annotated[Optional[int], option("max_pixels", min=1, show_default=False)]
 OutOption = Annotated[Optional[Path], option("out", show_default=False)]

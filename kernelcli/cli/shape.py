@@ -12,7 +12,7 @@ from ..errors import UsageError
 from ..layout import hwc_dims, layout_dims, shape_layout
 from ..records import record
 from ._common import echo, guarded, note, print_json
-from .options import JsonOption, LayoutOption, option
+from .options import JsonOption, PlaneLayoutOption, option
 
 EPILOG = """\b
 Examples (the lecture's tasks and more):
@@ -115,7 +115,7 @@ def shape(
     dilation: Annotated[int, option("dilation", min=1, metavar="D")] = 1,
     pool: Annotated[bool, option("pool")] = False,
     ceil: Annotated[bool, option("ceil", extra="With --pool.")] = False,
-    layout: LayoutOption = None,
+    layout: PlaneLayoutOption = None,
     filters: Annotated[int | None, option("filters", min=1, metavar="K", extra="The output volume is HxWxK.", show_default=False)] = None,
     json_: JsonOption = False,
     quiet: Annotated[bool, option("quiet", extra="E.g. 12 or 12x12.")] = False,

@@ -10,7 +10,7 @@ import typer
 
 from ..errors import writing_stdout
 from ._common import guarded, print_json, write_stdout
-from .options import LayoutOption, option
+from .options import PlaneLayoutOption, option
 
 #: shown in --help; a test keeps it equal to the files in kernels/networks/
 BUILTIN_NETWORKS = ("alexnet", "vgg16", "resnet18", "resnet34", "resnet50", "densenet121", "googlenet", "inception_v3", "unet")
@@ -30,7 +30,7 @@ def summary(
         str | None,
         option("input_shape", metavar="CxHxW", help="Input shape, e.g. 3x224x224 (or N for a vector); default: the spec's 'input'. HxWxC with --layout hwc.", show_default=False),
     ] = None,
-    layout: LayoutOption = None,
+    layout: PlaneLayoutOption = None,
     as_json: Annotated[bool, option("json", extra="Rows and totals instead of the table.")] = False,
     depth: Annotated[
         int,

@@ -80,15 +80,18 @@ def input_session() -> Iterator[None]:
         _session = previous
 
 
-def note_input(path: str | os.PathLike) -> None:
-    """Record that this command call reads ``path`` (a kernel file, weights, a spec...)."""
+def note_input(path: str | os.PathLike | int, name: str | None = None) -> None:
+    """Record that this command call reads ``path`` (a kernel file, weights, a spec...), or the open file
+    descriptor ``path`` (stdin redirected from a file: ``< scan.png``), shown as ``name``."""
     if _session is None:
         return
     try:
         st = os.stat(path)
     except OSError:
         return
-    _session[(st.st_dev, st.st_ino)] = os.fspath(path)
+    if isinstance(path, int) and not stat.S_ISREG(st.st_mode):
+        return  # a pipe or a terminal is no file an output could overwrite
+    _session[(st.st_dev, st.st_ino)] = name or os.fspath(path)
 
 
 def input_identities(inputs: Sequence[str | os.PathLike] = ()) -> dict[tuple[int, int], str]:

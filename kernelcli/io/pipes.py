@@ -126,6 +126,12 @@ class Pipes:
             if sys.stdin is None or sys.stdin.isatty():
                 raise UsageError("input '-' reads from stdin, but stdin is a terminal: pipe a file in (cat scan.png | kernelcli ...)")
             stream = sys.stdin.buffer
+        try:
+            from .outputs import note_input
+
+            note_input(stream.fileno(), "read on stdin")  # '< scan.png' with '-o scan.png' would overwrite the input
+        except (AttributeError, OSError, ValueError):  # a stream without a descriptor (tests' BytesIO)
+            pass
         head = stream.read(16)
         if not head:
             raise UsageError("input '-': stdin is empty")
