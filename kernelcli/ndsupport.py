@@ -65,14 +65,17 @@ _COMPUTE_DTYPES: dict = {}
 
 def volume_dtype(dtype: Any) -> np.dtype:
     """The floating dtype volumes are computed in by default: float64 for float64 (and long
-    double) input and float32 for everything else (a 512x512x400 CT in float64 alone would be
+    double) input and for 32- and 64-bit integers (float32 holds whole numbers exactly only up to
+    2^24: an int32 label or count volume would be rounded before any filtering, where a 2-D array
+    of it is not), float32 for everything else (a 512x512x400 CT in float64 alone would be
     four copies of its int16 data); ``dtype=`` (:func:`dtype_arg`) chooses another.
 
-    >>> volume_dtype(np.int16), volume_dtype(">f8")
-    (dtype('float32'), dtype('float64'))
+    >>> volume_dtype(np.int16), volume_dtype(">f8"), volume_dtype(np.int32)
+    (dtype('float32'), dtype('float64'), dtype('float64'))
     """
     dt = np.dtype(dtype)
-    return np.dtype(np.float64) if dt.kind == "f" and dt.itemsize >= 8 else np.dtype(np.float32)
+    wide = (dt.kind == "f" and dt.itemsize >= 8) or (dt.kind in "iu" and dt.itemsize >= 4)
+    return np.dtype(np.float64) if wide else np.dtype(np.float32)
 
 
 #: what ``dtype=`` of every array function takes besides None: a float dtype to compute in ...

@@ -404,3 +404,21 @@ class TestEveryVolumePathAgrees:
         np.testing.assert_allclose(got["numpy"], got["jit"], rtol=1e-6)
         if op != "avg":
             np.testing.assert_array_equal(got["numpy"], got["jit"])
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.uint32, np.int64])
+@pytest.mark.parametrize("path", ["numpy", "jit"])
+def test_wide_integer_volumes_are_computed_in_float64(dtype, path):
+    """An int32 volume was averaged and filtered in float32, which rounds its values past 2^24
+    (16777217 came back 16777216) where the same array in 2-D is computed in float64."""
+    x = np.array([[[16777217, 16777219], [5, 7]], [[2**30 + 1, 3], [9, 11]]], dtype=dtype)
+    forced = Paths(force=path)
+    averaged = volumes.pool3d(x, 1, op="avg", paths=forced)
+    assert averaged.dtype == np.float64
+    np.testing.assert_array_equal(averaged, x.astype(np.float64))
+    one = np.zeros((3, 3, 3))
+    one[1, 1, 1] = 1.0
+    filtered = volumes.conv3d(x, one, paths=forced)
+    assert filtered.dtype == np.float64
+    np.testing.assert_array_equal(filtered, x.astype(np.float64))
+    assert volumes.pool3d(x.astype(np.int16) if dtype != np.uint32 else x.astype(np.uint16), 1, op="avg").dtype == np.float32

@@ -194,7 +194,8 @@ def format_number(v: float) -> str:
     ``0.0625``, ``0.3333333333333333`` (a float64), ``0.33333334`` (a float32), ``1e+300``.
 
     Whole numbers below 1e16 are written as integers (the lecture's matrices read ``6 -9 -8``);
-    integers of an integer type always are, every digit kept.
+    integers of an integer type always are, every digit kept.  -0.0 is written ``0``: equal, not
+    the same bits (a ``.npy`` output keeps the sign).
 
     >>> format_number(-9.0), format_number(1 / 3), format_number(np.float32(1 / 3)), format_number(2.0**53 + 2)
     ('-9', '0.3333333333333333', '0.33333334', '9007199254740994')
