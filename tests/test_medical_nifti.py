@@ -334,3 +334,19 @@ def test_pool_takes_the_volume_read_options(tmp_path, invoke):
 def test_pad_names_a_volume_for_what_it_is(invoke):
     done = invoke("pad", str(PHANTOM), "--p", "1")
     assert done.exit_code == 2 and "a volume (NIfTI, DICOM or a DICOM series folder); pad takes images and arrays" in done.stderr
+
+
+def test_memory_guard_counts_the_float64_of_a_wide_integer_volume(tmp_path, monkeypatch):
+    """An int32 volume is computed in float64: its guard counts 4 + 8 + 8 bytes a voxel (it counted float32's 4 + 4)."""
+    from kernelcli.errors import ImageReadError
+    from kernelcli.medical.volume import check_volume_memory
+
+    limit = str(20 * 30 * 40 * 16)  # enough for int16 + two float32, not for int32 + two float64
+    nib.save(nib.Nifti1Image(np.zeros((40, 30, 20), np.int32), np.eye(4)), str(tmp_path / "i32.nii.gz"))
+    done = run_cli("convolve", str(tmp_path / "i32.nii.gz"), "-k", "box:3vox", "--out", str(tmp_path / "o.nii.gz"),
+                   env={"KERNELCLI_MAX_MEMORY": limit})
+    assert done.returncode == 2 and "(the voxels, a float64 result and a temporary)" in done.stderr, done.stderr
+    monkeypatch.setenv("KERNELCLI_MAX_MEMORY", limit)
+    check_volume_memory(tmp_path / "ct.nii.gz", (20, 30, 40), np.int16)  # 2 + 4 + 4 bytes a voxel: within it
+    with pytest.raises(ImageReadError, match="float64 result"):
+        check_volume_memory(tmp_path / "i32.nii.gz", (20, 30, 40), np.int32)

@@ -156,7 +156,8 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
     from .volume import check_volume_memory
 
     # from the headers, before any pixel data is decoded
-    check_volume_memory(folder, (len(headers), *size), max(1, int(first.get("BitsAllocated", 16) or 16) // 8))
+    bits = int(first.get("BitsAllocated", 16) or 16)
+    check_volume_memory(folder, (len(headers), *size), next(f"i{n}" for n in (1, 2, 4, 8) if 8 * n >= bits or n == 8))
     with warned.about(first_path.name):
         iop = _orientation(first, where=first_path)
         pixel = _pixel_spacing(first, where=first_path)

@@ -90,14 +90,17 @@ def require(module: str, what: str) -> Any:
 # ---------------------------------------------------------------- reading
 
 
-def check_volume_memory(p: Path, shape: tuple[int, ...], itemsize: int) -> None:
+def check_volume_memory(p: Path, shape: tuple[int, ...], stored: Any) -> None:
     """Refuse (before any voxel is read or inflated) a volume whose job would need more memory than
-    allowed: the stored voxels plus a float32 result and a float32 temporary (``KERNELCLI_MAX_MEMORY``,
-    by default 3/4 of RAM, as for images).
+    allowed: the ``stored`` voxels (their dtype) plus a result and a temporary in the dtype volumes
+    are computed in (:func:`~kernelcli.ndsupport.volume_dtype`: float32, float64 for float64 and
+    32/64-bit integers) (``KERNELCLI_MAX_MEMORY``, by default 3/4 of RAM, as for images).
 
-    >>> check_volume_memory(Path("ct.nii.gz"), (300, 512, 512), 2)
+    >>> check_volume_memory(Path("ct.nii.gz"), (300, 512, 512), np.int16)
     """
     import math
+
+    from ..ndsupport import volume_dtype
 
     from ..errors import ImageReadError
     from ..limits import MEMORY_ENV, default_max_bytes, size_text as _size_text
@@ -107,13 +110,15 @@ def check_volume_memory(p: Path, shape: tuple[int, ...], itemsize: int) -> None:
     if math.prod(shape) > DEFAULT_MAX_VOXELS:
         raise ImageReadError(f"{p}: a {'x'.join(map(str, shape))} volume has more than {DEFAULT_MAX_VOXELS} voxels (a bomb guard)")
     limit = default_max_bytes()
-    need = math.prod(shape) * (itemsize + 8)
+    stored = np.dtype(stored)
+    compute = volume_dtype(stored)
+    need = math.prod(shape) * (stored.itemsize + 2 * compute.itemsize)
     if limit is not None and need > limit:
         # an uncompressed .nii goes tile by tile instead (kernelcli.tiled.nifti): say so where it would help
         hint = "; or gunzip it: convolve and pool take a .nii tile by tile" if str(p).lower().endswith(".nii.gz") else ""
         raise ImageReadError(
             f"{p}: a {'x'.join(map(str, shape))} volume would need about {_size_text(need)} of memory (the voxels, a "
-            f"float32 result and a temporary), more than the {_size_text(limit)} allowed (set {MEMORY_ENV} to change it{hint})"
+            f"{compute} result and a temporary), more than the {_size_text(limit)} allowed (set {MEMORY_ENV} to change it{hint})"
         )
 
 
