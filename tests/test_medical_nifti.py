@@ -350,3 +350,26 @@ def test_memory_guard_counts_the_float64_of_a_wide_integer_volume(tmp_path, monk
     check_volume_memory(tmp_path / "ct.nii.gz", (20, 30, 40), np.int16)  # 2 + 4 + 4 bytes a voxel: within it
     with pytest.raises(ImageReadError, match="float64 result"):
         check_volume_memory(tmp_path / "i32.nii.gz", (20, 30, 40), np.int32)
+
+
+def test_a_scaled_16_bit_volume_past_int16_is_computed_in_float32(tmp_path):
+    """A uint16 file with scl_inter -1024 and values past int16 was read as int32, and so (once 32-bit integers were
+    computed in float64) written as float64: 16-bit data is float32, as before, which holds its values exactly."""
+    stored = np.array([0, 65535, 3000, 40000] * 30, np.uint16).reshape(4, 5, 6)
+    img = nib.Nifti1Image(stored, np.eye(4))
+    img.header.set_data_dtype(np.uint16)
+    img.header.set_slope_inter(1.0, -1024.0)
+    nib.save(img, str(tmp_path / "u16.nii.gz"))
+    vol = medical.read_volume(tmp_path / "u16.nii.gz")
+    assert vol.data.dtype == np.float32
+    np.testing.assert_array_equal(vol.data, stored.T.astype(np.float64) - 1024)
+    done = run_cli("convolve", str(tmp_path / "u16.nii.gz"), "-k", "box:3vox", "-o", str(tmp_path / "o.nii.gz"))
+    assert done.returncode == 0 and nib.load(tmp_path / "o.nii.gz").get_data_dtype() == np.float32, done.stderr
+
+
+def test_keep_dtype_names_the_dtype_it_would_keep(tmp_path):
+    """Clipped by --keep-dtype, a uint32 volume's note said 'leave --keep-dtype off to keep float32'; it is float64."""
+    ramp = np.broadcast_to(np.arange(10, 70, 10, dtype=np.uint32)[:, None, None], (6, 5, 4)).copy()  # rises along x: sobel_v < 0
+    nib.save(nib.Nifti1Image(ramp, np.eye(4)), str(tmp_path / "u32.nii.gz"))
+    done = run_cli("convolve", str(tmp_path / "u32.nii.gz"), "-k", "sobel_v", "--keep-dtype", "-o", str(tmp_path / "k.nii.gz"))
+    assert done.returncode == 0 and "leave --keep-dtype off to keep float64" in done.stderr, done.stderr

@@ -138,7 +138,7 @@ class TestOptionsThatChangeNothingSaySo:
         assert r.exit_code == 0, r.stderr
         said = "--workers 3: for several inputs and tile-by-tile runs; one input runs in one process"
         assert said in r.stderr and "--recursive: looks into the subfolders of folder inputs" in r.stderr
-        assert json.loads(r.stdout)["notes"][:2] == [said, "--recursive: looks into the subfolders of folder inputs; one file was given"]
+        assert json.loads(r.stdout)["notes"][:2] == [said, "--recursive: looks into the subfolders of folder inputs; one input was given"]
         assert "--workers" not in invoke(*args, "-o", "p.png").stderr
 
     def test_recursive_without_a_folder_says_so_in_a_batch(self, invoke, files):

@@ -139,7 +139,7 @@ def test_stdin_beyond_the_memory_limit_is_refused(pipe, monkeypatch):
     monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "1000")
     result = pipe("convolve", "-", "-k", "sobel_v", "-o", "-", "--format", "npy", data=b"1 2 3\n" * 1000)
     assert result.returncode == 2 and result.stdout == b"" and "memory limit (KERNELCLI_MAX_MEMORY)" in result.stderr.decode()
-    assert "save it to a file and give its path (a .npy or TIFF file that large runs tile by tile)" in result.stderr.decode()
+    assert "give the file's path instead (convolve, pad and pool run a .npy or TIFF file that large tile by tile)" in result.stderr.decode()
 
 
 def test_sniffing():

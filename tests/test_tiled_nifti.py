@@ -101,6 +101,22 @@ def test_over_the_memory_cap_goes_tile_by_tile(tmp_path):
     assert (tmp_path / "cap.nii").read_bytes() == (tmp_path / "mem.nii").read_bytes()
 
 
+@pytest.mark.parametrize("dtype", ["<i4", "<u4", "<f8"])
+def test_a_wide_volume_over_the_cap_goes_tile_by_tile(tmp_path, dtype):
+    """The tiled path's choice counted itemsize + 8 bytes a voxel where the guard counts the float64 a 32/64-bit
+    volume is computed in (4 + 16): between the two, an int32 .nii was refused instead of going tile by tile."""
+    src = _nii(tmp_path / "v.nii", shape=(20, 18, 16), dtype=dtype)
+    _ok(run_cli("convolve", str(src), "-k", "box:3vox", "-o", str(tmp_path / "mem.nii"), "-q"))
+    voxels = 20 * 18 * 16
+    itemsize = np.dtype(dtype).itemsize
+    capped = run_cli("convolve", str(src), "-k", "box:3vox", "-o", str(tmp_path / "cap.nii"),
+                     env={"KERNELCLI_MAX_MEMORY": str(voxels * (itemsize + 12))})  # over itemsize + 8, under itemsize + 16
+    _ok(capped)
+    assert "tile by tile" in capped.stderr + capped.stdout
+    assert (tmp_path / "cap.nii").read_bytes() == (tmp_path / "mem.nii").read_bytes()
+    assert nib.load(str(tmp_path / "cap.nii")).get_data_dtype() == np.float64
+
+
 def test_a_4d_file_over_the_cap_whose_one_volume_fits_stays_in_memory(tmp_path):
     # the whole 4-D file was over the cap, so it went tile by tile, where it was refused naming --tiled/--chunks,
     # options the user never gave; the one volume --volume picks fits in memory

@@ -108,7 +108,7 @@ def note_one_input(options: BatchOptions, *, quiet: bool) -> None:
         call_note(f"--workers {options.workers}: for several inputs and tile-by-tile runs; one input runs in one process",
                   quiet=quiet)
     if options.recursive:
-        call_note("--recursive: looks into the subfolders of folder inputs; one file was given", quiet=quiet)
+        call_note("--recursive: looks into the subfolders of folder inputs; one input was given", quiet=quiet)
 
 
 def _run_single(input: Path, job, *, label, options: BatchOptions, out, force, json_out, quiet) -> None:

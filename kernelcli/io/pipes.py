@@ -161,9 +161,9 @@ class Pipes:
                 if limit is not None and total > limit:
                     # a compressed image may decode larger, which the reader checks; raw bytes beyond the
                     # memory limit can never fit
-                    # (from a file such an input goes tile by tile: a pipe is read once, in memory)
+                    # (from a path such an input goes tile by tile: stdin is read once, in memory)
                     raise UsageError(f"input '-': stdin holds more than {limit} bytes, the memory limit ({MEMORY_ENV}); "
-                                     "a pipe is read in memory: save it to a file and give its path (a .npy or TIFF file that large runs tile by tile)")
+                                     "stdin is read in memory: give the file's path instead (convolve, pad and pool run a .npy or TIFF file that large tile by tile)")
                 f.write(chunk)
         self.display[str(path)] = "stdin"
         self.display[path.name] = "stdin"  # as notes name a file: 'stdin.png: the alpha channel is ...'

@@ -353,7 +353,7 @@ def assemble(
         iop = iop if iop is not None else np.array([1.0, 0, 0, 0, 1.0, 0])
         step = normal_of(iop) * gap
     rows, cols = int(ds.Rows), int(ds.Columns)
-    check_volume_memory(where, (len(order) if blend is None else len(blend), rows, cols), np.int16)
+    check_volume_memory(where, (len(order) if blend is None else len(blend), rows, cols), np.int16, np.float32)
     integral = blend is None and all(float(s).is_integer() and float(b).is_integer() for s, b, _ in rescales)
     stack_ = _Stack((len(order) if blend is None else len(blend), rows, cols), integral)
     if blend is None:

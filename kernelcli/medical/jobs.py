@@ -288,6 +288,7 @@ def _write_result(
             report.notes.append(f"--keep-dtype: the input's values are {stored} (not integers in the file, or not after its "
                                 f"rescale slope), so the result stays {result.dtype}")
         elif result.dtype != stored or vol.scaling is not None:
+            computed = result.dtype  # what leaving --keep-dtype off would write
             scaling = vol.scaling if suffix != ".npy" else None
             result, report.clipped_low, report.clipped_high = _to_input_dtype(result, stored, scaling)
             if scaling is not None:
@@ -295,7 +296,7 @@ def _write_result(
             if report.clipped_low or report.clipped_high:
                 report.notes.append(
                     f"--keep-dtype: {report.clipped_low + report.clipped_high} value(s) outside {stored} were clipped; "
-                    "leave --keep-dtype off to keep float32"
+                    f"leave --keep-dtype off to keep {computed}"
                 )
     if suffix == ".npy":
         write_npy(out_path, result, force=force)

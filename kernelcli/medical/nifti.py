@@ -157,20 +157,24 @@ def _float32_holds(lo: int, hi: int, slope: float, inter: float) -> bool:
 
 
 def _scaled(raw: np.ndarray, slope: float, inter: float) -> np.ndarray:
-    """``raw * slope + inter``: exact integers in the stored type, or int16/int32 when they fit there (a uint16 CT
-    with intercept -1024 becomes int16 HU), else float32 -- or float64 where float32 would round the stored
-    integers (:func:`_float32_holds`: int32 values near 2**30), so that ``--keep-dtype`` writes back what was read.
+    """``raw * slope + inter``: exact integers in the stored type, or int16 when they fit there (a uint16 CT
+    with intercept -1024 becomes int16 HU), or int32 for 32/64-bit stored types, else float32 -- or float64
+    where float32 would round the stored integers (:func:`_float32_holds`: int32 values near 2**30), so that
+    ``--keep-dtype`` writes back what was read.  8- and 16-bit data past int16 become float32, which holds
+    them exactly: volumes of them are computed in float32 (:func:`~kernelcli.ndsupport.volume_dtype`), as
+    the memory guard counts from the stored type.
 
     >>> _scaled(np.array([0, 4095], np.uint16), 1.0, -1024.0)
     array([-1024,  3071], dtype=int16)
-    >>> _scaled(np.array([2**30 + 1], np.int32), 0.5, 0.0).dtype
-    dtype('float64')
+    >>> _scaled(np.array([0, 65535], np.uint16), 1.0, -1024.0), _scaled(np.array([2**30 + 1], np.int32), 0.5, 0.0).dtype
+    (array([-1024., 64511.], dtype=float32), dtype('float64'))
     """
     lo, hi = (int(raw.min()), int(raw.max())) if raw.size and raw.dtype.kind in "iu" else (0, 0)
     if raw.dtype.kind in "iu" and float(slope).is_integer() and float(inter).is_integer():
         s, b = int(slope), int(inter)
         values = (lo, hi, lo * s, hi * s, lo * s + b, hi * s + b)  # the intermediate product must fit too
-        for dtype in (raw.dtype, np.dtype(np.int16), np.dtype(np.int32)):
+        wide = (np.dtype(np.int32),) if raw.dtype.itemsize >= 4 else ()
+        for dtype in (raw.dtype, np.dtype(np.int16), *wide):
             info = np.iinfo(dtype)
             if info.min <= min(values) and max(values) <= info.max:
                 out = raw.astype(dtype, copy=True)

@@ -157,7 +157,8 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
 
     # from the headers, before any pixel data is decoded
     bits = int(first.get("BitsAllocated", 16) or 16)
-    check_volume_memory(folder, (len(headers), *size), next(f"i{n}" for n in (1, 2, 4, 8) if 8 * n >= bits or n == 8))
+    stored = next(f"i{n}" for n in (1, 2, 4, 8) if 8 * n >= bits or n == 8)
+    check_volume_memory(folder, (len(headers), *size), stored, np.float32)  # the reader gives int16 or float32
     with warned.about(first_path.name):
         iop = _orientation(first, where=first_path)
         pixel = _pixel_spacing(first, where=first_path)

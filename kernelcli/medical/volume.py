@@ -90,29 +90,42 @@ def require(module: str, what: str) -> Any:
 # ---------------------------------------------------------------- reading
 
 
-def check_volume_memory(p: Path, shape: tuple[int, ...], stored: Any) -> None:
-    """Refuse (before any voxel is read or inflated) a volume whose job would need more memory than
-    allowed: the ``stored`` voxels (their dtype) plus a result and a temporary in the dtype volumes
-    are computed in (:func:`~kernelcli.ndsupport.volume_dtype`: float32, float64 for float64 and
-    32/64-bit integers) (``KERNELCLI_MAX_MEMORY``, by default 3/4 of RAM, as for images).
+def volume_job_bytes(shape: tuple[int, ...], stored: Any, compute: Any = None) -> int:
+    """Bytes of a volume job on ``shape``: the ``stored`` voxels plus a result and a temporary in ``compute``,
+    by default the dtype volumes are computed in (:func:`~kernelcli.ndsupport.volume_dtype`: float32, float64
+    for float64 and 32/64-bit integers).  The memory guard and the tiled path's choice (:mod:`kernelcli.tiled.nifti`)
+    both count this.
 
-    >>> check_volume_memory(Path("ct.nii.gz"), (300, 512, 512), np.int16)
+    >>> volume_job_bytes((2, 3, 4), np.int16), volume_job_bytes((2, 3, 4), np.int32)
+    (240, 480)
     """
     import math
 
     from ..ndsupport import volume_dtype
 
-    from ..errors import ImageReadError
-    from ..limits import MEMORY_ENV, default_max_bytes, size_text as _size_text
+    stored = np.dtype(stored)
+    compute = np.dtype(compute) if compute is not None else volume_dtype(stored)
+    return math.prod(shape) * (stored.itemsize + 2 * compute.itemsize)
 
-    from ..limits import DEFAULT_MAX_VOXELS
+
+def check_volume_memory(p: Path, shape: tuple[int, ...], stored: Any, compute: Any = None) -> None:
+    """Refuse (before any voxel is read or inflated) a volume whose job would need more memory than
+    allowed (``KERNELCLI_MAX_MEMORY``, by default 3/4 of RAM, as for images): :func:`volume_job_bytes`,
+    the ``stored`` voxels plus a result and a temporary in ``compute`` (a DICOM reader's float32, say).
+
+    >>> check_volume_memory(Path("ct.nii.gz"), (300, 512, 512), np.int16)
+    """
+    import math
+
+    from ..errors import ImageReadError
+    from ..limits import DEFAULT_MAX_VOXELS, MEMORY_ENV, default_max_bytes, size_text as _size_text
+    from ..ndsupport import volume_dtype
 
     if math.prod(shape) > DEFAULT_MAX_VOXELS:
         raise ImageReadError(f"{p}: a {'x'.join(map(str, shape))} volume has more than {DEFAULT_MAX_VOXELS} voxels (a bomb guard)")
     limit = default_max_bytes()
-    stored = np.dtype(stored)
-    compute = volume_dtype(stored)
-    need = math.prod(shape) * (stored.itemsize + 2 * compute.itemsize)
+    compute = np.dtype(compute) if compute is not None else volume_dtype(np.dtype(stored))
+    need = volume_job_bytes(shape, stored, compute)
     if limit is not None and need > limit:
         # an uncompressed .nii goes tile by tile instead (kernelcli.tiled.nifti): say so where it would help
         hint = "; or gunzip it: convolve and pool take a .nii tile by tile" if str(p).lower().endswith(".nii.gz") else ""

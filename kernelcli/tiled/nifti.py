@@ -58,10 +58,12 @@ def wanted(path: Path, *, tiled: bool, chunks: Any, scheduler: str | None) -> bo
             img = nib.load(str(path))
         if math.prod(int(n) for n in img.shape[3:]) > 1:
             return False  # several volumes: the tiled path takes none of them (--volume picks one in memory)
-        need = math.prod(int(n) for n in img.shape) * (np.dtype(img.get_data_dtype()).itemsize + 8)
+        from ..medical.volume import volume_job_bytes
+
+        need = volume_job_bytes(tuple(int(n) for n in img.shape), img.get_data_dtype())
     except Exception:  # noqa: BLE001 - unreadable here: the in-memory reader says why
         return False
-    return need > cap  # the formula of kernelcli.medical.volume.check_volume_memory
+    return need > cap  # what kernelcli.medical.volume.check_volume_memory counts
 
 
 class NiftiVoxels:
