@@ -612,6 +612,20 @@ class TestVolumeBatches:
         assert r.returncode == 1 and records["p1.nii.gz"]["status"] == records["p2.nii.gz"]["status"] == "ok"
         assert records["slice.png"]["code"] == 3 and "a size in mm is for a volume input" in records["slice.png"]["error"]
 
+    @pytest.mark.parametrize("args, code, words", [
+        (["-k", "nosuch"], 3, "unknown kernel 'nosuch'"),
+        (["-k", "bad.json"], 3, "bad.json: not valid JSON"),
+        (["-k", "box:3", "--bias", "abc"], 2, "invalid --bias 'abc'"),
+        (["-k", "box:3", "--kernel-scale", "abc"], 2, "invalid --kernel-scale 'abc'"),
+    ], ids=["missing kernel", "bad kernel file", "bad bias", "bad scale"])
+    def test_a_kernel_or_value_neither_kind_takes_is_refused_before_any_file(self, volumes, tmp_path, args, code, words):
+        """In a mixed batch these failed every file one by one ('0 ok, 3 failed', exit 1)."""
+        shutil.copy(SAMPLES / "phantom.png", volumes / "slice.png")
+        (tmp_path / "bad.json").write_text('{"name": "x", "matrix": [[1, 2],\n')
+        r = run_in_process("convolve", "vols", *args, "--out-dir", "out", cwd=tmp_path)
+        assert r.returncode == code and words in r.stderr and "failed" not in r.stderr, r.stderr
+        assert not (tmp_path / "out").exists()
+
     def test_options_apply_to_the_kind_that_takes_them(self, volumes, tmp_path):
         # in a mixed batch the images took no --kernel-scale (it was dropped, not applied) and --then was ignored
         shutil.copy(SAMPLES / "phantom.png", volumes / "slice.png")

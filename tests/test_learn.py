@@ -449,6 +449,24 @@ class TestCli:
         assert r.stdout == " 1  0 -1\n 2  0 -2\n 1  0 -1\n"
         assert "rank 9/9" in r.stderr and "training" not in r.stderr
 
+    def test_training_options_a_call_does_not_use_say_so(self, tmp_path):
+        """lstsq took --epochs/--lr/--optimizer... in silence (the same bytes as without them), as adam --momentum."""
+        x = texture((16, 16)).astype(np.float32)
+        np.save(tmp_path / "in.npy", x)
+        np.save(tmp_path / "t.npy", conv2d(x, SOBEL_V))
+        plain = run_cli("learn", "in.npy", "t.npy", "-f", "3", cwd=tmp_path)
+        r = run_cli("learn", "in.npy", "t.npy", "-f", "3", "--epochs", "5", "--lr", "9", "--seed", "3", "--json", cwd=tmp_path)
+        said = "--epochs, --lr, --seed: for --method gd; lstsq solves in one step and ignores them"
+        assert r.returncode == 0 and said in r.stderr and json.loads(r.stdout)["notes"][0] == said
+        assert said not in plain.stderr and "for --method gd" not in plain.stderr
+        r = run_cli("learn", "in.npy", "t.npy", "-f", "3", "--method", "gd", "--epochs", "2", "--optimizer", "adam",
+                    "--momentum", "0.5", "--gamma", "0.5", cwd=tmp_path)
+        assert r.returncode == 0 and "--momentum is for --optimizer sgd; adam ignores it" in r.stderr
+        assert "--gamma scales the learning rate every --step-size epochs; without --step-size it is ignored" in r.stderr
+        r = run_cli("learn", "in.npy", "t.npy", "-f", "3", "--method", "gd", "--epochs", "2", "--gamma", "0.5", "--step-size", "1",
+                    cwd=tmp_path)
+        assert r.returncode == 0 and "ignore" not in r.stderr, r.stderr
+
     def test_a_curve_beyond_float64_is_refused_before_any_output(self, tmp_path):
         x = texture((16, 16))
         np.save(tmp_path / "in.npy", x * 1e300)

@@ -141,6 +141,13 @@ class TestOptionsThatChangeNothingSaySo:
         assert json.loads(r.stdout)["notes"][:2] == [said, "--recursive: looks into the subfolders of folder inputs; one input was given"]
         assert "--workers" not in invoke(*args, "-o", "p.png").stderr
 
+    @pytest.mark.parametrize("args", [["convolve", "g.png", "-k", "box:3"], ["pad", "g.png", "-p", "1"], ["pool", "g.png", "-f", "2"]])
+    def test_suffix_beside_out_says_so(self, invoke, files, args):
+        """--suffix names default outputs; beside --out it was dropped in silence."""
+        r = invoke(*args, "-o", "o.png", "--suffix", "smooth")
+        assert r.exit_code == 0 and "--suffix 'smooth' names the outputs --out does not: o.png is written as given" in r.stderr
+        assert "--suffix" not in invoke(*args, "--suffix", "smooth").stderr
+
     def test_recursive_without_a_folder_says_so_in_a_batch(self, invoke, files):
         Image.new("L", (9, 8), 40).save(files / "b1.png")
         r = invoke("pool", "g.png", "b1.png", "-f", "2", "--out-dir", "out", "--recursive", "--workers", "2")

@@ -135,6 +135,17 @@ def test_stdin_redirected_from_the_output_is_an_input(tmp_path, command):
     assert r.returncode == 0 and (tmp_path / "b.png").is_file(), r.stderr
 
 
+def test_a_closed_stdin_is_named_closed(tmp_path):
+    """`kernelcli convolve - ... <&-` said stdin was a terminal."""
+    import kernelcli
+
+    env = dict(os.environ, KERNELCLI_WORKER="off")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(kernelcli.__file__).resolve().parent.parent), env.get("PYTHONPATH")]))
+    r = subprocess.run(["bash", "-c", f"{sys.executable} -m kernelcli convolve - -k box:3 -o x.png <&-"], capture_output=True,
+                       cwd=tmp_path, env=env, timeout=120)
+    assert r.returncode == 2 and b"input '-' reads from stdin, but stdin is closed" in r.stderr, r.stderr
+
+
 def test_stdin_beyond_the_memory_limit_is_refused(pipe, monkeypatch):
     monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "1000")
     result = pipe("convolve", "-", "-k", "sobel_v", "-o", "-", "--format", "npy", data=b"1 2 3\n" * 1000)

@@ -95,8 +95,9 @@ def run_inputs(
         _run_single(inputs[0], job, label=label, options=options, out=out, force=force, json_out=json_out, quiet=quiet)
 
 
-def note_one_input(options: BatchOptions, *, quiet: bool) -> None:
-    """Say that ``--workers`` and ``--recursive`` change nothing for this call: one input, run in memory.
+def note_one_input(options: BatchOptions, *, quiet: bool, out: Any = None) -> None:
+    """Say that ``--workers`` and ``--recursive`` change nothing for this call: one input, run in memory
+    (and ``--suffix``, which names default outputs, nothing beside ``--out``).
 
     >>> from kernelcli.cli import _common
     >>> note_one_input(BatchOptions(workers=4), quiet=True); _common._CALL_NOTES.pop()
@@ -109,10 +110,12 @@ def note_one_input(options: BatchOptions, *, quiet: bool) -> None:
                   quiet=quiet)
     if options.recursive:
         call_note("--recursive: looks into the subfolders of folder inputs; one input was given", quiet=quiet)
+    if options.suffix is not None and out is not None:
+        call_note(f"--suffix {options.suffix!r} names the outputs --out does not: {out} is written as given", quiet=quiet)
 
 
 def _run_single(input: Path, job, *, label, options: BatchOptions, out, force, json_out, quiet) -> None:
-    note_one_input(options, quiet=quiet)
+    note_one_input(options, quiet=quiet, out=out)
     label = options.suffix or label
     target = output_for(input, out, label)
     if out is None and options.fmt:

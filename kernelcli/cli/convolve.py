@@ -194,11 +194,18 @@ def convolve(
                              unsupported={name: value is not None for name, value in given.items()})
         image_job, label, refusal = None, "_".join(kernel or []) or "convolve", None
         if kinds.images:
+            from ..jobs_maps import parse_bias
+            from ..medical.kernels import resolve_volume_kernel
+
+            scale = parse_kernel_scale(kernel_scale) if kernel_scale is not None else None  # bad text: exit 2 now
+            if bias is not None:
+                parse_bias(bias)
             try:
-                scale = parse_kernel_scale(kernel_scale) if kernel_scale is not None else None
                 image_job, label, _several = _image_job(kernel, bias, image_options(), scale, force)
-            except KernelcliError as exc:  # a kernel in mm, say: the images fail alone, saying why
-                refusal = exc
+            except KernelcliError as exc:
+                for spec in kernel or []:  # a kernel neither kind takes (a missing file) is refused now, exit 3
+                    resolve_volume_kernel(spec)
+                refusal = exc  # a kernel in mm, say: the images fail alone, saying why
         job = partial(by_kind, image_job=image_job, volume_job=volume_job, image_refusal=refusal)
         run_batch(input, job, label=label, options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file, scheduler),
                   out=out, force=force, json_out=json_out, quiet=quiet)
@@ -236,7 +243,7 @@ def convolve(
                   force=force, json_out=json_out, quiet=quiet)
         return
     input = input[0]
-    note_one_input(batch, quiet=quiet)
+    note_one_input(batch, quiet=quiet, out=out)
     if weights is not None:
         if kernel:
             raise UsageError("give either --kernel (one or more) or --weights, not both")

@@ -6,7 +6,7 @@ import enum
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -101,6 +101,7 @@ def learn(
     )
     if plot is not None and options.method != "gd":
         raise UsageError("--plot draws the training curve of --method gd; lstsq solves in one step and has none")
+    _note_unused_training(options, quiet=quiet)
     sources = [check_input_path(input), check_input_path(target)]
     out_path = _check_json_output(out, sources, force=force) if out is not None else None
     plot_path = _check_plot_output(plot, sources + ([out_path] if out_path else []), force=force) if plot is not None else None
@@ -276,6 +277,28 @@ def _file_notes(result, options, out_path: Path, label: str, input_name: str) ->
     if words:
         command = f"kernelcli convolve {shlex.quote(input_name)} --kernel {shlex.quote(str(out_path))} {' '.join(words)}"
         note(f"note: the target is {command}")
+
+
+#: the training options of --method gd and their defaults (changed, they say so where nothing trains)
+_TRAINING = {"epochs": None, "lr": 0.1, "batch_size": 64, "step_size": None, "gamma": 0.1, "optimizer": "sgd",
+             "momentum": 0.9, "seed": 0}
+
+
+def _note_unused_training(options: Any, *, quiet: bool) -> None:
+    """A note naming the training options given away from their defaults that this call does not use:
+    all of them with lstsq, ``--momentum`` with adam, ``--gamma`` without ``--step-size``."""
+    from ._common import call_note
+
+    changed = [name for name, default in _TRAINING.items() if getattr(options, name) != default]
+    if options.method != "gd":
+        if changed:
+            call_note(f"{', '.join('--' + n.replace('_', '-') for n in changed)}: for --method gd; lstsq solves in one "
+                      "step and ignores them", quiet=quiet)
+        return
+    if "momentum" in changed and options.optimizer == "adam":
+        call_note("--momentum is for --optimizer sgd; adam ignores it", quiet=quiet)
+    if "gamma" in changed and options.step_size is None:
+        call_note("--gamma scales the learning rate every --step-size epochs; without --step-size it is ignored", quiet=quiet)
 
 
 def register(app: typer.Typer) -> None:

@@ -123,7 +123,9 @@ class Pipes:
     def _read_stdin(self) -> Path:
         stream = self._stdin
         if stream is None:
-            if sys.stdin is None or sys.stdin.isatty():
+            if sys.stdin is None:
+                raise UsageError("input '-' reads from stdin, but stdin is closed: pipe a file in (cat scan.png | kernelcli ...)")
+            if sys.stdin.isatty():
                 raise UsageError("input '-' reads from stdin, but stdin is a terminal: pipe a file in (cat scan.png | kernelcli ...)")
             stream = sys.stdin.buffer
         try:
