@@ -350,3 +350,20 @@ def test_a_usage_error_with_out_on_stdout_prints_no_record(tmp_path, out):
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "a.png")
     r = run_cli("convolve", "a.png", "-k", "sobel_v", "--stride", "0", *out, "--format", "png", "--json", cwd=tmp_path)
     assert r.returncode == 2 and r.stdout == "" and "--stride" in r.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["convolve", "", "-k", "box:3", "-d", "out"],
+    ["pad", "", "-p", "1", "-d", "out"],
+    ["pool", "g.png", "", "-f", "2", "-d", "out"],
+    ["pad", "g.png", "-p", "1", "-d", ""],
+    ["learn", "", "t.npy", "-f", "3"],
+    ["gallery", ""],
+])
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(folder, args):
+    """`convolve '' -k box:3 -d out` (an unset "$f") ran on every file of the current folder: Path('') is '.'."""
+    from conftest import run_cli
+
+    r = run_cli(*args)
+    assert r.returncode == 2 and "'' is an empty path: expected a file or folder name" in r.stderr, r.stderr
+    assert not (folder / "out").exists() and sorted(p.name for p in folder.iterdir()) == ["g.png", "g16.png", "t.npy"]

@@ -108,8 +108,18 @@ def _converter(annotation: Any, info: Any) -> Callable[[Any], Any] | None:
     if annotation is str:
         return lambda value: value if isinstance(value, str) else str(value)
     if annotation is Path and not any(getattr(info, flag, False) for flag in ("exists", "resolve_path", "allow_dash")):
-        return lambda value: value if isinstance(value, Path) else Path(value)
+        return _path
     return None
+
+
+def _path(value: Any) -> Path:
+    """A path argument or option; an empty one is refused: ``Path("")`` is ``.``, and an unset shell variable
+    (``kernelcli convolve "$f" ...``) would run on the whole current folder."""
+    if isinstance(value, Path):
+        return value
+    if str(value) == "":
+        raise ValueError("'' is an empty path: expected a file or folder name")
+    return Path(value)
 
 
 def _bool(value: Any) -> bool:
