@@ -626,6 +626,16 @@ class TestVolumeBatches:
         assert r.returncode == code and words in r.stderr and "failed" not in r.stderr, r.stderr
         assert not (tmp_path / "out").exists()
 
+    def test_pad_refuses_each_volume_of_a_batch_saying_why(self, volumes, tmp_path):
+        """A volume in a pad batch failed as "unsupported output type '.gz'" (a single one says what pad takes)."""
+        shutil.copy(SAMPLES / "phantom.png", volumes / "slice.png")
+        r = run_in_process("pad", "vols", "-p", "1", "--out-dir", "out", "--json", cwd=tmp_path)
+        records = {Path(i["input"]).name: i for i in json.loads(r.stdout)["items"]}
+        assert r.returncode == 1 and records["slice.png"]["status"] == "ok", r.stderr
+        for name in ("p1.nii.gz", "p2.nii.gz"):
+            assert records[name]["code"] == 2 and "a volume (NIfTI, DICOM or a DICOM series folder); pad takes images" in records[name]["error"]
+        assert "cannot be sent to worker processes" not in r.stderr
+
     def test_options_apply_to_the_kind_that_takes_them(self, volumes, tmp_path):
         # in a mixed batch the images took no --kernel-scale (it was dropped, not applied) and --then was ignored
         shutil.copy(SAMPLES / "phantom.png", volumes / "slice.png")

@@ -86,6 +86,10 @@ class TestOptionsThatChangeNothingSaySo:
          "--pad-value 2.5 is for --pad-mode constant; circular does not use it"),
         (["pool", "g.png", "-f", "2", "--op", "max", "-p", "1", "--exclude-pad"], "with max pooling it changes nothing"),
         (["pool", "g.png", "-f", "2", "--op", "avg", "--exclude-pad"], "with no padding it changes nothing"),
+        (["convolve", "g.png", "-k", "box:3", "-p", "valid", "-m", "reflect"],
+         "--pad-mode: --padding valid pads nothing, so there is no border to fill"),
+        (["convolve", "g.png", "-k", "box:3", "-p", "0", "--pad-value", "3"],
+         "--pad-value: --padding 0 pads nothing, so there is no border to fill"),
     ])
     def test_a_note(self, invoke, files, args, said):
         r = invoke(*args, "-o", "o.png")
@@ -120,11 +124,14 @@ class TestOptionsThatChangeNothingSaySo:
     @pytest.mark.parametrize("args", [
         ["pad", "g.png", "-p", "1", "--pad-value", "9"],
         ["pad", "g.png", "-p", "1", "-m", "reflect", "--pad-value", "0"],
+        ["convolve", "g.png", "-k", "box:3", "-p", "valid"],
+        ["convolve", "g.png", "-k", "box:3", "-p", "1", "-m", "reflect"],
         ["pool", "g.png", "-f", "3", "--op", "avg", "-p", "1", "--exclude-pad"],
     ])
     def test_no_note_where_the_option_counts(self, invoke, files, args):
         r = invoke(*args, "-o", "o.png")
         assert r.exit_code == 0 and "changes nothing" not in r.stderr and "does not use it" not in r.stderr, r.stderr
+        assert "no border to fill" not in r.stderr
 
     @pytest.mark.parametrize("args", [
         ["convolve", "g.png", "-k", "box:3"],

@@ -219,6 +219,9 @@ def convolve(
         what = "several inputs" if len(input) != 1 or out_dir is not None else f"{input[0]}, an image or array"
         raise UsageError(f"{', '.join(volume_only)}: only for one volume input (NIfTI, DICOM); got {what}")
     options = image_options()
+    if options.padding in ("valid", 0, (0, 0, 0, 0)) and (pad_mode is not None or pad_value != 0):
+        fill = [name for name, given in (("--pad-mode", pad_mode is not None), ("--pad-value", pad_value != 0)) if given]
+        call_note(f"{' and '.join(fill)}: --padding {padding} pads nothing, so there is no border to fill", quiet=quiet)
     batch = BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file, scheduler)
     scale = None
     if kernel_scale is not None:

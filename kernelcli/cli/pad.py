@@ -106,15 +106,27 @@ def pad(
     if len(input) == 1 and out_dir is None:
         from ..volume_inputs import is_volume_input
 
-        if is_volume_input(input[0]):  # a DICOM series folder would otherwise read as "a directory"
-            raise UsageError(f"{input[0]}: a volume (NIfTI, DICOM or a DICOM series folder); pad takes images and arrays "
-                             "(convolve and volume pad a volume as they filter it: --pad-mode)")
+        if is_volume_input(input[0]):
+            refuse_volume(input[0])
     job = partial(pad_file, widths=widths, mode=mode, value=pad_value, force=force, max_pixels=max_pixels, layout=canonical_layout(layout),
                   paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress))
+    if out_dir is not None:  # a volume among several inputs fails alone, saying so ("unsupported output type '.gz'")
+        from ..batch_kinds import by_kind
+
+        job = partial(by_kind, image_job=job, volume_job=refuse_volume)
     run_inputs(
         input, job, label=f"pad_{mode}", out=out, force=force, json_out=json_out, quiet=quiet,
         options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report, scheduler),
     )
+
+
+def refuse_volume(path: Any, out: Any = None) -> None:
+    """Refuse a volume input (exit 2), alone or as one file of a batch: pad takes images and arrays (a DICOM
+    series folder would otherwise read as "a directory", a ``.nii.gz`` as an unsupported output type)."""
+    from ..errors import UsageError
+
+    raise UsageError(f"{path}: a volume (NIfTI, DICOM or a DICOM series folder); pad takes images and arrays "
+                     "(convolve and volume pad a volume as they filter it: --pad-mode)")
 
 
 def register(app: Any) -> None:
