@@ -67,7 +67,9 @@ def test_ctrl_backslash_ends_the_call_as_it_ends_a_fresh_process(worker, tmp_pat
 def test_ctrl_z_stops_the_call_and_fg_continues_it(worker, tmp_path):
     # the call's process runs in the worker's session: the terminal's SIGTSTP stopped the client alone and
     # the call computed on
-    call = _long_learn(tmp_path, worker, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # a process group of its own, whose parent (this test) is in another: not orphaned, so SIGTSTP stops it even
+    # when the test runner is a detached job (the kernel discards SIGTSTP sent to an orphaned group)
+    call = _long_learn(tmp_path, worker, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, process_group=0)
     try:
         pid = _call_in_progress(worker, call)
         call.send_signal(signal.SIGTSTP)
