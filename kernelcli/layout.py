@@ -60,11 +60,16 @@ def canonical_layout(layout: str | None) -> str | None:
     >>> canonical_layout("CHW"), canonical_layout(None)
     ('chw', None)
     """
+    return _checked(layout, LAYOUTS)
+
+
+def _checked(layout: str | None, choices: tuple[str, ...], why: str = "") -> str | None:
+    """``layout`` lower-cased and one of ``choices`` (else a UsageError listing them, then ``why``); None stays None."""
     if layout is None:
         return None
     value = str(layout).strip().lower()
-    if value not in LAYOUTS:
-        raise UsageError(f"invalid --layout {layout!r}: expected one of {', '.join(LAYOUTS)}")
+    if value not in choices:
+        raise UsageError(f"invalid --layout {layout!r}: expected one of {', '.join(choices)}{why}")
     return value
 
 
@@ -83,13 +88,7 @@ def canonical_plane_layout(layout: str | None) -> str | None:
     >>> canonical_plane_layout("CHW")
     'chw'
     """
-    if layout is None:
-        return None
-    value = str(layout).strip().lower()
-    if value not in PLANE_LAYOUTS:
-        raise UsageError(f"invalid --layout {layout!r}: expected one of {', '.join(PLANE_LAYOUTS)} "
-                         "(a layer's shape; zyx is for volume inputs: convolve, pool, pad)")
-    return value
+    return _checked(layout, PLANE_LAYOUTS, " (a layer's shape; zyx is for volume inputs: convolve, pool, pad)")
 
 
 def _x(dims: tuple[int, ...] | list[int]) -> str:

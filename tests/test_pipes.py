@@ -35,14 +35,20 @@ def pipe(runner, monkeypatch, tmp_path):
     return run
 
 
-def pipe_process(*args: str, data: bytes, cwd: Path) -> subprocess.CompletedProcess:
-    """``python -m kernelcli ARGS`` with ``data`` on stdin, in a process of its own; stdout kept as bytes."""
+def process_env(**extra: str) -> dict:
+    """The environment of a ``python -m kernelcli`` process of a test: this checkout first on PYTHONPATH."""
     import kernelcli
 
-    env = dict(os.environ)
+    env = dict(os.environ, **extra)
     here = str(Path(kernelcli.__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [here, env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-m", "kernelcli", *args], input=data, capture_output=True, cwd=cwd, env=env, timeout=120)
+    return env
+
+
+def pipe_process(*args: str, data: bytes, cwd: Path) -> subprocess.CompletedProcess:
+    """``python -m kernelcli ARGS`` with ``data`` on stdin, in a process of its own; stdout kept as bytes."""
+    return subprocess.run([sys.executable, "-m", "kernelcli", *args], input=data, capture_output=True, cwd=cwd,
+                          env=process_env(), timeout=120)
 
 
 def test_the_issues_command_equals_the_file_run(tmp_path):
@@ -118,12 +124,9 @@ def test_a_failed_process_writes_nothing_on_stdout(tmp_path):
 @pytest.mark.parametrize("command", [["convolve", "-", "-k", "sobel_v"], ["pool", "-", "-f", "2"], ["pad", "-", "-p", "1"]])
 def test_stdin_redirected_from_the_output_is_an_input(tmp_path, command):
     """`< a.png` with `-o a.png --force` overwrote the input (exit 0); a pipe from the same file is fine."""
-    import kernelcli
-
     original = (SAMPLES / "phantom.png").read_bytes()
     (tmp_path / "a.png").write_bytes(original)
-    env = dict(os.environ, KERNELCLI_WORKER="off")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(kernelcli.__file__).resolve().parent.parent), env.get("PYTHONPATH")]))
+    env = process_env(KERNELCLI_WORKER="off")
     with open(tmp_path / "a.png", "rb") as stdin:
         r = subprocess.run([sys.executable, "-m", "kernelcli", *command, "-o", "a.png", "--force"], stdin=stdin,
                            capture_output=True, cwd=tmp_path, env=env, timeout=120)
@@ -137,12 +140,8 @@ def test_stdin_redirected_from_the_output_is_an_input(tmp_path, command):
 
 def test_a_closed_stdin_is_named_closed(tmp_path):
     """`kernelcli convolve - ... <&-` said stdin was a terminal."""
-    import kernelcli
-
-    env = dict(os.environ, KERNELCLI_WORKER="off")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(kernelcli.__file__).resolve().parent.parent), env.get("PYTHONPATH")]))
     r = subprocess.run(["bash", "-c", f"{sys.executable} -m kernelcli convolve - -k box:3 -o x.png <&-"], capture_output=True,
-                       cwd=tmp_path, env=env, timeout=120)
+                       cwd=tmp_path, env=process_env(KERNELCLI_WORKER="off"), timeout=120)
     assert r.returncode == 2 and b"input '-' reads from stdin, but stdin is closed" in r.stderr, r.stderr
 
 

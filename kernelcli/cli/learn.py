@@ -279,17 +279,20 @@ def _file_notes(result, options, out_path: Path, label: str, input_name: str) ->
         note(f"note: the target is {command}")
 
 
-#: the training options of --method gd and their defaults (changed, they say so where nothing trains)
-_TRAINING = {"epochs": None, "lr": 0.1, "batch_size": 64, "step_size": None, "gamma": 0.1, "optimizer": "sgd",
-             "momentum": 0.9, "seed": 0}
+#: the training options of --method gd (changed from their defaults in :func:`learn`, they say so where nothing trains)
+_TRAINING = ("epochs", "lr", "batch_size", "step_size", "gamma", "optimizer", "momentum", "seed")
 
 
 def _note_unused_training(options: Any, *, quiet: bool) -> None:
     """A note naming the training options given away from their defaults that this call does not use:
     all of them with lstsq, ``--momentum`` with adam, ``--gamma`` without ``--step-size``."""
+    import inspect
+
     from ._common import call_note
 
-    changed = [name for name, default in _TRAINING.items() if getattr(options, name) != default]
+    declared = inspect.signature(learn).parameters
+    defaults = {name: getattr(declared[name].default, "value", declared[name].default) for name in _TRAINING}  # (enums)
+    changed = [name for name in _TRAINING if getattr(options, name) != defaults[name]]
     if options.method != "gd":
         if changed:
             call_note(f"{', '.join('--' + n.replace('_', '-') for n in changed)}: for --method gd; lstsq solves in one "

@@ -34,6 +34,8 @@ from ..errors import ImageReadError, MissingExtra, UsageError
 from .volume import Volume
 
 ITK_HINT = "pip install 'kernelcli[itk]'"
+#: the formats read through SimpleITK whose header kernelcli reads too (:func:`header_geometry`), by suffix
+FORMATS = {".nrrd": "NRRD", ".nhdr": "NRRD", ".mha": "MetaImage", ".mhd": "MetaImage"}
 
 
 def itk_affine(direction: Sequence[float], spacing: Sequence[float], origin: Sequence[float]) -> np.ndarray:
@@ -87,8 +89,7 @@ def read_itk(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
     if dim == 2:
         direction = (direction[0], direction[1], 0.0, direction[2], direction[3], 0.0, 0.0, 0.0, 1.0)
     reader = img.GetMetaData("ITK_InputFilterName") if img.HasMetaDataKey("ITK_InputFilterName") else ""
-    kind = {"NrrdImageIO": "NRRD", "MetaImageIO": "MetaImage"}.get(reader) or (
-        None if reader else {".nrrd": "NRRD", ".nhdr": "NRRD", ".mha": "MetaImage", ".mhd": "MetaImage"}.get(p.suffix.lower()))
+    kind = {"NrrdImageIO": "NRRD", "MetaImageIO": "MetaImage"}.get(reader) or (None if reader else FORMATS.get(p.suffix.lower()))
     stated = header_geometry(p, kind, dim) if kind else HeaderGeometry(None, None, None)
     # what ITK made up, said as a DICOM file without PixelSpacing/ImagePositionPatient/ImageOrientationPatient says it
     geometry_notes = []
@@ -101,7 +102,7 @@ def read_itk(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
         geometry_notes.append(f"{p.name}: {stated.orientation_missing}; the NIfTI affine is a plain scaling (orientation unknown)")
     return Volume(
         data=arr, spacing=(spacing[2], spacing[1], spacing[0]), affine=itk_affine(direction, spacing, origin), path=p,
-        format={".nrrd": "NRRD", ".nhdr": "NRRD", ".mha": "MetaImage", ".mhd": "MetaImage"}.get(p.suffix.lower(), "ITK"),
+        format=FORMATS.get(p.suffix.lower(), "ITK"),
         notes=geometry_notes + notes, stored_dtype=arr.dtype, spacing_assumed=stated.spacing_missing,
         orientation_unknown=stated.orientation_missing, position_unknown=stated.position_missing,
     )
