@@ -301,6 +301,8 @@ def _init_worker(job: Job, threads: int) -> None:
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     _stop_handlers()
+    if hasattr(signal, "pthread_sigmask"):  # inherited blocked from the forkserver: _group_signals_blocked
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _group_signals_blocked.SIGNALS)
     import warnings
 
     warnings.simplefilter("ignore", RuntimeWarning)  # as in the main process: results are checked instead
@@ -382,7 +384,7 @@ def _start_pool(job: Job, n_workers: int):
     """
     pool = None
     try:
-        with signals_deferred(), _our_kernelcli_first(), _hangup_blocked():
+        with signals_deferred(), _our_kernelcli_first(), _group_signals_blocked():
             pool = _context().Pool(n_workers, initializer=_init_worker, initargs=(job, threads_per_worker(n_workers)))
     except (OSError, ValueError, ImportError):
         return None
@@ -398,21 +400,32 @@ def _start_pool(job: Job, n_workers: int):
     return pool
 
 
-class _hangup_blocked:
-    """SIGHUP blocked while a pool starts: the helper processes multiprocessing starts then (the forkserver,
-    the resource tracker) keep it blocked, as a terminal that closes sends it to the whole process group.
-    They ignore Ctrl-C and SIGTERM themselves, not SIGHUP: killed by it, the forkserver left the workers it
-    had forked running for ever (their exit codes then read 255, so nobody stopped them) and the tracker
-    printed tracebacks.  This process gets a SIGHUP that came meanwhile as the block ends."""
+class _group_signals_blocked:
+    """SIGHUP and SIGTERM blocked while a pool starts: the helper processes multiprocessing starts then (the
+    forkserver, the resource tracker) keep them blocked, as a closing terminal (SIGHUP) or a service manager
+    (SIGTERM) signals the whole process group.  Killed by either, the forkserver left the workers it had
+    forked running for ever (their exit codes then read 255, so nobody stopped them), and the pool's own
+    thread, finding workers dead before this process had acted on its signal, asked the dead forkserver
+    for new ones and printed a traceback.  The workers unblock both (:func:`_init_worker`); this process
+    gets a signal that came meanwhile as the block ends.
+
+    The resource tracker is started first: starting it, the standard library unblocks SIGINT and
+    SIGTERM in this process, which would then start the forkserver with SIGTERM unblocked."""
+
+    SIGNALS = {getattr(signal, name) for name in ("SIGHUP", "SIGTERM") if hasattr(signal, name)}
 
     def __enter__(self) -> None:
-        self.blocked = hasattr(signal, "SIGHUP") and hasattr(signal, "pthread_sigmask")
-        if self.blocked:
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+        self.saved = None
+        if hasattr(signal, "pthread_sigmask"):
+            from multiprocessing import resource_tracker
+
+            self.saved = signal.pthread_sigmask(signal.SIG_BLOCK, self.SIGNALS)
+            resource_tracker.ensure_running()
+            signal.pthread_sigmask(signal.SIG_BLOCK, self.SIGNALS)
 
     def __exit__(self, *exc) -> None:
-        if self.blocked:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
+        if self.saved is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.saved)
 
 
 #: pools started and not yet joined or stopped: a second signal can skip the unwinding's
