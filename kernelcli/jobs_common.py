@@ -313,7 +313,7 @@ def _compute_in_layout(loaded: Any, compute: Callable[[Any], Any], layout: str |
     data = loaded.data
     if loaded.kind != "array" and layout is None:
         return compute(data)
-    chosen = input_layout(data, loaded.kind, layout, str(loaded.path), loaded.format)
+    chosen = input_layout(data, loaded.kind, layout, str(loaded.path), loaded.format, loaded.notes)
     if chosen == "zyx" and volume_compute is not None:
         return volume_compute(data)
     result = compute(to_hwc(data, chosen))

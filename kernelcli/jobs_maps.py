@@ -285,7 +285,7 @@ def run_maps_job(
     if loaded.kind == "array" or layout is not None:
         from .layout import input_layout, to_hwc
 
-        order = input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format)
+        order = input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format, loaded.notes)
         data = to_hwc(loaded.data, order)  # channels last for the maps and the montage's input tile
     bank = _named(src, lambda: compute(data))
     seconds = time.perf_counter() - start
@@ -434,7 +434,7 @@ def gallery_file(
     loaded = formats.read_input(src, max_pixels=max_pixels)
     from .layout import input_layout, to_hwc
 
-    data = to_hwc(loaded.data, input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format))
+    data = to_hwc(loaded.data, input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format, loaded.notes))
     channels = 1 if data.ndim == 2 else data.shape[2]
     notes = list(loaded.notes) + [text for text in (kernel_path_note(),) if text]  # as `kernels` says it
     if loaded.alpha is not None:  # as for feature maps (run_maps_job): said, not dropped in silence

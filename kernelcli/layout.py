@@ -37,6 +37,7 @@ kernelcli.errors.UsageError: x.npy: a 3x224x224 array reads two ways: (H, W, C) 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from .errors import UsageError
@@ -95,17 +96,24 @@ def _x(dims: tuple[int, ...] | list[int]) -> str:
     return "x".join(map(str, dims))
 
 
-def array_layout(shape: tuple[int, ...], layout: str | None, source: str) -> str:
+def array_layout(shape: tuple[int, ...], layout: str | None, source: str, notes: list[str] | None = None) -> str:
     """The layout of an array file of ``shape``: the one given, else ``hwc`` when unambiguous.
 
     A 2-D array is (H, W) whatever the layout says, except ``zyx`` (a volume needs three
-    axes).  A 3-D array without ``layout`` whose last axis holds more than
-    :data:`MAX_CHANNELS` values is refused, naming the readings and the flag.
+    axes); a ``chw`` it makes no difference to is said in ``notes``.  A 3-D array without
+    ``layout`` whose last axis holds more than :data:`MAX_CHANNELS` values is refused, naming
+    the readings and the flag.
+
+    >>> notes = []
+    >>> array_layout((4, 5), "chw", "m.npy", notes), notes
+    ('hwc', ['m.npy: a 2-D input is one channel, (1, H, W) and (H, W, 1) alike: --layout chw changes nothing'])
     """
     layout = canonical_layout(layout)
     if len(shape) == 2:
         if layout == "zyx":
             raise UsageError(f"{source}: --layout zyx needs a 3-D (Z, Y, X) array; this one is 2-D, {_x(shape)}")
+        if layout == "chw" and notes is not None:
+            notes.append(f"{os.path.basename(source)}: a 2-D input is one channel, (1, H, W) and (H, W, 1) alike: --layout chw changes nothing")
         return "hwc"
     if layout is not None:
         return layout
@@ -119,10 +127,11 @@ def array_layout(shape: tuple[int, ...], layout: str | None, source: str) -> str
     )
 
 
-def input_layout(data: Any, kind: str, layout: str | None, source: str, fmt: str = "image") -> str:
-    """The layout of a loaded input: :func:`array_layout` for an array; an image is always (H, W, C)."""
+def input_layout(data: Any, kind: str, layout: str | None, source: str, fmt: str = "image", notes: list[str] | None = None) -> str:
+    """The layout of a loaded input: :func:`array_layout` (which may add to ``notes``) for an array or a 2-D
+    image; a 3-D image is always (H, W, C)."""
     if kind == "array" or data.ndim != 3:
-        return array_layout(tuple(data.shape), layout, source)
+        return array_layout(tuple(data.shape), layout, source, notes)
     layout = canonical_layout(layout)
     if layout not in (None, "hwc"):
         raise UsageError(f"{source}: a {fmt} image is stored (H, W, C); --layout {layout} is for .npy arrays")

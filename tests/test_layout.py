@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 from scipy import ndimage
 
 from conftest import SAMPLES
@@ -233,6 +234,36 @@ class TestArrays:
         assert np.load(tmp_path / "o.npy").shape == (9, 7, 3)
         result = invoke("convolve", str(SAMPLES / "rgb.png"), "-k", "box:3", "-o", "o.png", "--layout", "chw")
         assert result.exit_code == 2 and "stored (H, W, C)" in result.stderr
+
+    @pytest.mark.parametrize("command", [("convolve", "-k", "box:3", "-o", "o.npy"), ("convolve", "-k", "box:3", "-k", "sobel_v", "-d", "maps"),
+                                         ("pool", "--size", "2", "-o", "o.npy"), ("pad", "--p", "1", "-o", "o.npy"), ("gallery", "-o", "o.png"),
+                                         ("learn", "{x}", "--size", "3", "-o", "o.json")], ids=lambda c: "_".join(c[:3]))
+    @pytest.mark.parametrize("name", ["m.npy", "g.png"])
+    def test_chw_on_a_2d_input_says_it_changes_nothing(self, invoke, tmp_path, command, name):
+        # it was taken in silence (a 2-D input is one channel, read the same either way); an RGB PNG is refused
+        x = np.random.default_rng(6).integers(0, 256, (9, 7)).astype(np.uint8)
+        np.save(tmp_path / "m.npy", x)
+        Image.fromarray(x).save(tmp_path / "g.png")
+        args = [command[0], name, *(name if word == "{x}" else word for word in command[1:])]
+        plain = invoke(*args)
+        assert plain.exit_code == 0, plain.stderr
+        assert "--layout" not in plain.stderr
+        given = invoke(*args, "--layout", "chw", "--force")
+        assert given.exit_code == 0, given.stderr
+        assert f"note: {name}: a 2-D input is one channel, (1, H, W) and (H, W, 1) alike: --layout chw changes nothing" in given.stderr
+        assert "--layout" not in invoke(*args, "--layout", "hwc", "--force").stderr
+
+    def test_2d_layouts_on_the_tiled_path_as_in_memory(self, invoke, tmp_path):
+        pytest.importorskip("dask")
+        np.save(tmp_path / "m.npy", np.arange(20.0).reshape(4, 5))
+        refused = invoke("convolve", "m.npy", "-k", "box:3", "-o", "z.npy", "--layout", "zyx", "--tiled", "--chunks", "2")
+        assert refused.exit_code == 2 and "--layout zyx needs a 3-D (Z, Y, X) array; this one is 2-D, 4x5" in refused.stderr
+        assert not (tmp_path / "z.npy").exists()
+        noted = invoke("convolve", "m.npy", "-k", "box:3", "-o", "c.npy", "--layout", "chw", "--tiled", "--chunks", "2", "--json")
+        assert noted.exit_code == 0, noted.stderr
+        assert any("--layout chw changes nothing" in text for text in json.loads(noted.stdout)["notes"])
+        assert invoke("convolve", "m.npy", "-k", "box:3", "-o", "h.npy").exit_code == 0
+        assert (tmp_path / "c.npy").read_bytes() == (tmp_path / "h.npy").read_bytes()
 
     def test_volume_files_take_only_zyx(self, invoke):
         pytest.importorskip("nibabel")

@@ -114,7 +114,7 @@ def learn(
     from ..layout import input_layout, to_hwc
 
     for loaded, path in ((x, input), (t, target)):  # both channels-last, whatever the files hold
-        loaded.data = to_hwc(loaded.data, input_layout(loaded.data, loaded.kind, layout, str(path), loaded.format))
+        loaded.data = to_hwc(loaded.data, input_layout(loaded.data, loaded.kind, layout, str(path), loaded.format, loaded.notes))
     if not quiet:
         from ..modes import unused_fill
 

@@ -204,6 +204,7 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
         else:
             result = from_hwc(build(to_hwc(data, chosen), chunks), chosen)
     elif data.ndim == 2:
+        array_layout(tuple(data.shape), layout, str(input_path), notes)  # as in memory: zyx refused, chw said
         result = build(data, chunks)
     else:
         raise UsageError(f"{input_path}: a {data.ndim}-D array; expected (H, W), (H, W, C) or (Z, Y, X)")
