@@ -11,6 +11,7 @@ C6. ``--pad-value`` with a mode that does not fill and ``--exclude-pad`` where n
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,6 +112,23 @@ class TestOptionsThatChangeNothingSaySo:
         assert [n for n in report["items"][0]["notes"] if said in n]
         failed = invoke(*args[:1], "missing.png", *args[2:], "-o", "f.png", "--json")
         assert failed.exit_code == 2 and [n for n in json.loads(failed.stdout)["notes"] if said in n]
+
+    @pytest.mark.parametrize("args", [["convolve", "i64.npy", "-k", "box:3"], ["pool", "i64.npy", "-f", "2"], ["pad", "i64.npy", "-p", "1"],
+                                      ["convolve", "m.csv", "-k", "box:3"], ["convolve", "i64.npy", "-k", "box:3", "--then", "maxpool:2"]])
+    @pytest.mark.parametrize("tiled", [[], ["--tiled"]], ids=["memory", "tiled"])
+    def test_max_pixels_with_an_array_says_it_guards_nothing(self, invoke, files, args, tiled):
+        # an array or matrix is not decoded: --max-pixels 4 on 35 values ran in silence
+        if tiled:
+            pytest.importorskip("dask")
+            if args[1].endswith(".csv"):
+                pytest.skip("a text matrix is never read tile by tile")
+        np.savetxt(files / "m.csv", np.arange(35.0).reshape(5, 7), delimiter=",")
+        said = f"{args[1]}: --max-pixels guards the decoding of images; a {Path(args[1]).suffix} is read as it is stored"
+        r = invoke(*args, "-o", "o.npy", "--max-pixels", "4", "--json", *tiled)
+        assert r.exit_code == 0, r.stderr
+        assert [n for n in json.loads(r.stdout)["notes"] if n.startswith(said)]
+        assert said not in invoke(*args, "-o", "p.npy", *tiled).stderr
+        assert invoke(*args, "-o", "q.npy", "--max-pixels", "4", "-q", *tiled).stderr == ""
 
     def test_a_batch_puts_the_note_in_every_record(self, invoke, files):
         for name in ("b1.png", "b2.png"):

@@ -40,13 +40,14 @@ def run_single(input: Path, label: str, build: Callable[[Any, Any], Any], *, out
                layout: Optional[str], chunks: Optional[str], scheduler: Optional[str], workers: Optional[int], json_out: bool,
                quiet: bool, volume_build: Callable[[Any, Any], Any] | None = None, name: Optional[str] = None,
                notes: Optional[list[str]] = None, report_file: Optional[Path] = None, fmt: Optional[str] = None,
-               encoding: Any = None, kernel: Optional[str] = None) -> None:
+               encoding: Any = None, kernel: Optional[str] = None, max_pixels: Optional[int] = None) -> None:
     """Run one input through the tiled path with a progress bar counting tiles; print the report
     (and write it to ``report_file``, ``--report``, as for any one input).
 
     ``notes`` is filled by ``build`` as it builds (and shown with the report's own notes);
     ``encoding``: the command's image encoding options, named in a note when given (a tiled
-    output is never an encoded picture); ``kernel``: the record's ``kernel``, as the in-memory job's.
+    output is never an encoded picture), as ``max_pixels`` is (a tiled input is never a decoded
+    image); ``kernel``: the record's ``kernel``, as the in-memory job's.
     """
     from ..tiled import files
     from ._batch import run_reported
@@ -63,6 +64,10 @@ def run_single(input: Path, label: str, build: Callable[[Any, Any], Any], *, out
         report.kernel = kernel
         if encoding is not None and report.output:
             report.notes.extend(encoding.ignored_by(Path(report.output)))
+        if max_pixels is not None:
+            from ..io.formats import unused_max_pixels
+
+            report.notes.append(unused_max_pixels(Path(report.input).name, Path(report.input).suffix.lower() or "store"))
         return report
 
     render_report(run_reported(input, run, outputs=[out], report=report_file, force=force), json_out=json_out, quiet=quiet)

@@ -101,7 +101,7 @@ def pad(
 
         run_single(big, f"pad_{mode}", build, out=out, force=force, rescale=None, layout=canonical_layout(layout),
                    chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet, report_file=report, fmt=fmt,
-                   name=suffix, encoding=Encoding(quality=quality, compress=compress))
+                   name=suffix, encoding=Encoding(quality=quality, compress=compress), max_pixels=max_pixels)
         return
     if len(input) == 1 and out_dir is None:
         from ..volume_inputs import is_volume_input

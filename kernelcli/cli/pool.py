@@ -127,7 +127,7 @@ def pool(
         run_single(big, f"{op}pool{size}", build, out=out, force=force, rescale=canonical_rescale(rescale) if rescale else None,
                    layout=canonical_layout(layout), chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out,
                    quiet=quiet, volume_build=volume_build, report_file=report, fmt=fmt, name=suffix,
-                   encoding=Encoding(quality=quality, compress=compress))
+                   encoding=Encoding(quality=quality, compress=compress), max_pixels=max_pixels)
         return
     if len(input) == 1 and out_dir is None:
         from ..volume_inputs import is_volume_input

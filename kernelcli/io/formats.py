@@ -66,10 +66,11 @@ def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_by
         raise ImageReadError(f"{p}: empty file (0 bytes)")
     limit_bytes = default_max_bytes() if max_bytes is None else max_bytes
     try:
-        if suffix in MATRIX_SUFFIXES:
-            return read_matrix(p, size, limit_bytes)
-        if suffix in ARRAY_SUFFIXES:
-            return read_npy(p, limit_bytes)
+        if suffix in MATRIX_SUFFIXES or suffix in ARRAY_SUFFIXES:
+            loaded = read_matrix(p, size, limit_bytes) if suffix in MATRIX_SUFFIXES else read_npy(p, limit_bytes)
+            if max_pixels is not None:  # given, and nothing to guard: say so
+                loaded.notes.append(unused_max_pixels(p.name, suffix))
+            return loaded
         return read_image(p, max_pixels=max_pixels, max_bytes=limit_bytes)
     except KernelcliError:
         raise
@@ -77,6 +78,15 @@ def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_by
         raise ImageReadError(f"{p}: not enough memory to read it") from None
     except OSError as exc:
         raise InputError(f"{p}: cannot read: {exc.strerror or one_line(exc)}") from None
+
+
+def unused_max_pixels(name: str, suffix: str) -> str:
+    """The note for ``--max-pixels`` given with an input that is not a decoded image.
+
+    >>> unused_max_pixels("m.npy", ".npy")
+    'm.npy: --max-pixels guards the decoding of images; a .npy is read as it is stored (the memory limit still applies)'
+    """
+    return f"{name}: --max-pixels guards the decoding of images; a {suffix} is read as it is stored (the memory limit still applies)"
 
 
 def _check_suffix(o: Path) -> None:
