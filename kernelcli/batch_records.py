@@ -54,8 +54,10 @@ class Record:
         ('not run', 130)
         """
         from .errors import KernelcliError, interrupt_exit_code
+        from .io.outputs import too_long_error
 
         self.status = "failed"
+        exc = too_long_error(exc) or exc  # a path the user gave: not a bug
         if isinstance(exc, KernelcliError):
             message = str(exc)
             self.error, self.code = message if name in message else f"{name}: {message}", exc.exit_code

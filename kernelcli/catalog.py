@@ -476,7 +476,7 @@ def _load_by_name(spec: str) -> Kernel:
     close = _suggestions(wanted, [k.name for k in kernels])
     parts = [f"unknown kernel '{spec}'" + (f" (did you mean {', '.join(close)}?)" if close else "")]
     for candidate in (spec + ".json", spec):
-        if Path(candidate).is_file():
+        if os.path.isfile(candidate):  # False, not an error, for a name too long to be a file
             parts.append(f"a file '{candidate}' is here, but names are looked up only in the catalogue: give it as ./{candidate}")
             break
     if os.environ.get(ENV_PATH, "").strip():
@@ -513,7 +513,7 @@ def _looks_like_path(spec: str) -> bool:
 def _load_from_path(spec: str, max_ndim: int = 2) -> Kernel:
     file_text, selector = spec, None
     selected = _FILE_SELECTOR.fullmatch(spec)
-    if selected and not Path(spec).exists():
+    if selected and not os.path.exists(spec):
         file_text, selector = selected.group(1), selected.group(2)
     path = Path(file_text).expanduser()
     kernels = read_kernel_file(path, max_ndim=max_ndim)

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ def inline_kernel(spec: str, *, max_ndim: int = 2) -> Any:
     (True, (2, 2))
     """
     text = spec.strip()
-    if text.startswith("[") and not Path(text).exists():  # a file named "[...]" stays a file
+    if text.startswith("[") and not os.path.exists(text):  # a file named "[...]" stays a file (a name too long is none)
         return _json_list(spec, max_ndim)
     if text.lower().endswith(".npy"):
         return read_npy_kernel(text, max_ndim=max_ndim)

@@ -15,7 +15,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from .. import startup
 from ..errors import (
@@ -276,12 +276,7 @@ def guarded(func: F) -> F:
         except SystemExit:
             raise  # a plain call's deliberate exit (exit_with)
         except KernelcliError as exc:
-            _traceback_if_debug()
-            if isinstance(exc, StdoutError):
-                raise exit_with(stdout_failed(exc)) from None
-            error(str(exc))
-            _failure_json(as_json, kwargs, exc.exit_code, str(exc))
-            raise exit_with(exc.exit_code) from None
+            _fail_known(exc, as_json, kwargs)
         except KeyboardInterrupt as exc:
             error(interrupted_message(exc))
             _failure_json(as_json, kwargs, interrupt_exit_code(exc), interrupted_message(exc), "not run")
@@ -299,6 +294,11 @@ def guarded(func: F) -> F:
         except Exception as exc:  # an exception we did not expect is a bug
             if _click_control(exc):
                 raise  # Click's own usage errors (exit 2) and deliberate exits
+            from ..io.outputs import too_long_error
+
+            known = too_long_error(exc)  # a path the user gave: not a bug
+            if known is not None:
+                _fail_known(known, as_json, kwargs)
             _traceback_if_debug()
             stop = _stop_replaced_by(exc)
             if stop is not None:  # not a bug: a stop that an extension turned into its own error
@@ -309,6 +309,16 @@ def guarded(func: F) -> F:
             raise exit_with(EXIT_INTERNAL) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _fail_known(exc: KernelcliError, as_json: bool, kwargs: dict) -> NoReturn:
+    """Print our own error (and its ``--json`` record) and exit with its code."""
+    _traceback_if_debug()
+    if isinstance(exc, StdoutError):
+        raise exit_with(stdout_failed(exc)) from None
+    error(str(exc))
+    _failure_json(as_json, kwargs, exc.exit_code, str(exc))
+    raise exit_with(exc.exit_code) from None
 
 
 #: the names commands give their ``--json`` parameter

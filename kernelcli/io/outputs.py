@@ -146,6 +146,25 @@ def name_problem(dest: Path) -> str | None:
     return None
 
 
+def too_long_error(exc: BaseException) -> UsageError | None:
+    """The file system's "name too long" (ENAMETOOLONG) on a path this call was given, as the usage error it is
+    (exit 2, naming the path and the long name), else None: the checks before each read cannot foresee every
+    path a call derives (``folder/name``, a kernel file's, a DICOM series'), and it is never kernelcli's bug.
+
+    >>> err = OSError(errno.ENAMETOOLONG, "File name too long", "d/" + "x" * 300)
+    >>> str(too_long_error(err))[-71:]
+    'the file name is 300 bytes long, more than the 255 a file name may have'
+    """
+    if not isinstance(exc, OSError) or exc.errno != errno.ENAMETOOLONG or exc.filename is None:
+        return None
+    path = Path(os.fsdecode(exc.filename))
+    longest = max(path.parts, key=lambda part: len(os.fsencode(part)), default="")
+    problem = name_problem(path)
+    if problem is None and len(os.fsencode(longest)) > NAME_MAX:
+        problem = f"the name {_shown(Path(longest))!r} in it is {len(os.fsencode(longest))} bytes long, more than the {NAME_MAX} a name may have"
+    return UsageError(f"{_shown(path)}: {problem or 'a name in it is too long for the file system'}")
+
+
 def exists_message(dest: str | os.PathLike) -> str:
     """The one wording of "exists without --force" (exit 4).
 

@@ -18,6 +18,7 @@ Example
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -66,12 +67,12 @@ def builtin_names() -> list[str]:
 def find_spec(ref: str | Path) -> Path:
     """Resolve ``ref`` to a spec file: an existing file first, else a built-in name (any case)."""
     path = Path(ref).expanduser()
-    if path.is_file():
+    if os.path.isfile(path):  # (os.path's tests: False, not an error, for a name too long to be a file)
         return path
-    if path.exists():
+    if os.path.exists(path):
         raise SpecError(f"{ref}: is not a regular file (expected a network spec .json or a built-in name)")
     builtin = networks_dir() / f"{str(ref).strip().lower()}.json"
-    if "/" not in str(ref) and builtin.is_file():
+    if "/" not in str(ref) and os.path.isfile(builtin):
         return builtin
     names = ", ".join(builtin_names()) or "(none installed)"
     raise SpecError(f"{ref}: no such spec file and no built-in network of that name; built-ins: {names}")
