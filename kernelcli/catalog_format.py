@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -373,12 +373,8 @@ class _Validator:
             return tuple(walk(child, (*position, index)) for index, child in enumerate(item))
 
         matrix = walk(value, ())
-        try:
-            total = math.fsum(abs(v) for v in _flat(matrix))
-        except OverflowError:
-            total = math.inf
-        if not math.isfinite(total):
-            self.fail(field, "values are too large: their sum is beyond the float range")
+        if not sums_in_range(_flat(matrix)):
+            self.fail(field, TOO_LARGE)
         return matrix
 
     def number(self, value: Any, field: str, where: str) -> float:
@@ -415,6 +411,23 @@ def _dims_text(min_ndim: int, max_ndim: int) -> str:
 def _position(position: tuple[int, ...], names: tuple[str, ...]) -> str:
     """``(1, 2)`` -> ``row 2, column 3`` (1-based, as a person counts)."""
     return ", ".join(f"{names[axis]} {index + 1}" for axis, index in enumerate(position))
+
+
+#: why a kernel whose weights could not be summed is refused, in every spelling (a file, a list, inline, .npy)
+TOO_LARGE = "values are too large: their sum is beyond the float range"
+
+
+def sums_in_range(values: Iterable[float]) -> bool:
+    """True when the weights' absolute values sum to a finite float: every sum a kernel's use makes
+    (its total, a normalisation's parts) is then finite too.
+
+    >>> sums_in_range([1e308, 1e308]), sums_in_range([1.0, -2.0])
+    (False, True)
+    """
+    try:
+        return math.isfinite(math.fsum(abs(v) for v in values))
+    except OverflowError:
+        return False
 
 
 def _flat(matrix: Any) -> Iterator[float]:

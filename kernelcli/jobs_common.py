@@ -449,9 +449,10 @@ def check_finite_result(src: Any, label: str, minimum: float, maximum: float, dt
 
     if math.isfinite(minimum) and math.isfinite(maximum):
         return
+    wider = "" if str(dtype) == "float64" else ", or a float64 input (.npy)"  # (a float64 result has no wider type)
     raise UsageError(
         f"{src}: {label}: the result overflows {dtype} (values beyond its range became infinite or NaN); "
-        "use a smaller kernel scale or input values, or a float64 input (.npy)"
+        f"use a smaller kernel scale or input values{wider}"
     )
 
 

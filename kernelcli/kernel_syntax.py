@@ -132,10 +132,12 @@ def _values(spec: str, text: str) -> list[float]:
 
 
 def _make(name: str, values: list[float], w: int, h: int, spec: str) -> Any:
-    from .catalog_format import MAX_SIDE, Kernel
+    from .catalog_format import MAX_SIDE, TOO_LARGE, Kernel, sums_in_range
 
     if max(w, h) > MAX_SIDE:
         raise InvalidKernel(f"{spec!r}: {w}x{h} is larger than {MAX_SIDE} per side")
+    if not sums_in_range(values):
+        raise InvalidKernel(f"{spec!r}: {TOO_LARGE}")
     matrix = tuple(tuple(values[r * w:(r + 1) * w]) for r in range(h))
     rows = _rows_of(h, w)
     how = "ImageMagick syntax" + (f", width x height: {rows}" if rows else "")
@@ -173,7 +175,7 @@ def read_npy_kernel(path: str | Path, *, max_ndim: int = 2) -> Any:
     """A kernel saved with ``numpy.save``: 2-D, or C x f x f with ``max_ndim=3``; named after the file."""
     import numpy as np
 
-    from .catalog_format import MAX_SIDE, Kernel
+    from .catalog_format import MAX_SIDE, TOO_LARGE, Kernel, sums_in_range
 
     p = Path(path).expanduser()
     try:
@@ -202,6 +204,8 @@ def read_npy_kernel(path: str | Path, *, max_ndim: int = 2) -> Any:
     values = arr.astype(np.float64)
     if not np.isfinite(values).all():
         raise InvalidKernel(f"{p}: the kernel holds NaN or infinite values")
+    if not sums_in_range(values.ravel().tolist()):
+        raise InvalidKernel(f"{p}: {TOO_LARGE}")
     return Kernel(name=p.stem or "kernel", matrix=_tuples(values.tolist()), description=f"kernel from {p.name}", source=str(p), path=p)
 
 

@@ -176,3 +176,36 @@ class TestOneNameRule:
         assert load_kernel("SOBEL-V").name == "sobel_v"
         assert "Sobel-V" in load_kernel.__doc__ and "capitals" in load_kernel.__doc__
         assert "capitals and - are read as lower case and _" in show("a b").stderr
+
+
+class TestWeightsBeyondTheFloatRange:
+    """The kernel audit of 2026-12-05 (second round): a kernel whose weights sum past float64 was refused
+    as a JSON list (exit 3) but was an internal error inline or as .npy (``kernels show``, ``--kernel-scale``:
+    OverflowError in fsum, exit 70), or a result overflow (exit 2) without a scale."""
+
+    @pytest.fixture
+    def files(self, tmp_path, monkeypatch):
+        monkeypatch.chdir(tmp_path)
+        np.save(tmp_path / "big.npy", np.array([[1e308, 1e308], [1.0, 1.0]]))
+        np.save(tmp_path / "x.npy", np.random.default_rng(2).random((5, 6)))
+        return tmp_path
+
+    @pytest.mark.parametrize("spec", ["3x3: 1e308 1e308 1 1 1 1 1 1 1", "1e308,1e308,1,1", "big.npy", "[[1e308,1e308],[1,1]]"],
+                             ids=["imagemagick", "bare", "npy", "list"])
+    @pytest.mark.parametrize("call", [("kernels", "show"), ("convolve", "x.npy", "-o", "o.npy", "-k"),
+                                      ("convolve", "x.npy", "-o", "o.npy", "--kernel-scale", "2", "-k")], ids=["show", "convolve", "scaled"])
+    def test_every_spelling_is_an_invalid_kernel(self, invoke, files, spec, call):
+        r = invoke(*call, spec)
+        assert r.exit_code == EXIT_KERNEL, r.stderr
+        assert "values are too large: their sum is beyond the float range" in r.stderr
+        assert not (files / "o.npy").exists()
+
+    def test_weights_that_fit_still_work(self, invoke, files):
+        r = invoke("convolve", "x.npy", "-o", "o.npy", "-k", "1e307,1e307,1,1", "--kernel-scale", "!")
+        assert r.exit_code == 0, r.stderr
+
+    def test_a_float64_result_that_overflows_offers_no_wider_type(self, invoke, files):
+        np.save(files / "large.npy", np.full((4, 4), 1e10))
+        r = invoke("convolve", "large.npy", "-o", "o.npy", "-k", "1x1: 1e300")
+        assert r.exit_code == EXIT_USAGE and "the result overflows float64" in r.stderr, r.stderr
+        assert "or a float64 input" not in r.stderr
