@@ -63,6 +63,21 @@ class TestBuiltins:
         assert net.trainable_params == PUBLISHED[name]
         assert net.output == (1000,)
 
+    #: torchvision's published GFLOPS (its weights' "_ops": multiply-adds of an eval-mode forward, 3 decimals)
+    PUBLISHED_GFLOPS = {"alexnet": 0.714, "vgg16": 15.47, "resnet18": 1.814, "resnet34": 3.664, "resnet50": 4.089,
+                        "densenet121": 2.834, "googlenet": 1.498, "inception_v3": 5.713}
+
+    @pytest.mark.parametrize("name", sorted(PUBLISHED_GFLOPS))
+    def test_mult_adds_less_side_heads_equal_torchvision_published(self, name):
+        # the audit: inception_v3's total (5.719 G) counts its auxiliary head, which an eval-mode forward skips;
+        # its title and the networks README now say so
+        net = summarize(name)
+        sides = sum(layer.mult_adds for layer in net.walk() if layer.kind == "side")
+        assert round((net.mult_adds - sides) / 1e9, 3 if name != "vgg16" else 2) == self.PUBLISHED_GFLOPS[name]
+        assert (sides > 0) == (name == "inception_v3")
+        if sides:
+            assert "counted in every total" in net.title
+
     def test_unet_total_equals_hand_count(self):
         net = summarize("unet")
         assert net.params == unet_params_by_hand()
@@ -576,6 +591,37 @@ class TestCommand:
         spec.write_text(json.dumps({"input": [228, 228, 228], "layers": [{"type": "conv", "filters": 32, "f": 3}]}))
         result = runner.invoke(app, ["summary", str(spec), "--json"])
         assert json.loads(result.stdout)["totals"]["params"] == 65696
+
+    @pytest.mark.parametrize("spec, where", [
+        ({"input": [1, 2, 2], "layers": [{"repeat": 6, "type": "upconv", "filters": 1, "f": 1, "s": 10**30 - 1}]}, "layers[0] (0)"),
+        ({"input": [1, 2, 2], "layers": [{"repeat": 15000, "type": "concat", "branches": {"a": [], "b": []}}]}, "layers[0] (99)"),
+        ({"input": [10**30 - 1, 1, 1], "layers": [{"type": "concat", "branches": {"a": [], "b": []}}, {"type": "conv", "filters": 1, "f": 1}]},
+         "layers[0] (0)"),
+    ], ids=["upconv-stride", "concat-doubling", "concat-of-the-input"])
+    @pytest.mark.parametrize("as_json", [[], ["--json"]], ids=["text", "json"])
+    def test_sizes_that_grow_past_30_digits_are_a_spec_error(self, runner, tmp_path, spec, where, as_json):
+        # the audit: exit 70 (a float division's OverflowError; an int past Python's 4300 printable digits),
+        # or exit 2 naming no file (conv_params' own check)
+        from kernelcli.cli import app
+
+        path = tmp_path / "grow.json"
+        path.write_text(json.dumps(spec))
+        result = runner.invoke(app, ["summary", str(path), *as_json])
+        assert result.exit_code == 3, result.stderr
+        assert f"grow.json: {where}: its output has a size of about 31 digits; a size has at most 30" in result.stderr
+
+    def test_large_counts_print_exactly(self, runner, tmp_path):
+        from kernelcli.cli import app
+        from kernelcli.cli.summary import _human
+
+        assert _human(5_184_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_001) == "5184000000000000000000000000000000000000.00 T"
+        path = tmp_path / "wide.json"
+        path.write_text(json.dumps({"input": [1, 28, 28], "layers": [{"type": "conv", "filters": 10**29, "f": 1}]}))
+        result = runner.invoke(app, ["summary", str(path)])
+        assert result.exit_code == 0, result.stderr
+        text = " ".join(result.stdout.split())  # (rich wraps the long lines at 80 columns)
+        assert f"Mult-adds: {784 * 10**29:,} (78400000000000000000.00 T)" in text
+        assert f"Forward activations: {4 * 784 * 10**29 // 2**20:,}.0 MiB" in text  # a float printed 299,072,265,624,999,...
 
     def test_bad_spec_exits_3_with_the_path(self, tmp_path):
         spec = tmp_path / "net.json"

@@ -97,8 +97,19 @@ def _human(n: int) -> str:
         return "-"
     for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
         if n >= scale:
-            return f"{n / scale:.2f} {unit}"
+            return f"{_rounded(n, scale, 2)} {unit}"
     return str(n)
+
+
+def _rounded(n: int, scale: int, places: int) -> str:
+    """``n / scale`` to ``places`` decimals, in integers: a float's 17 digits misprinted a 50-digit count.
+
+    >>> _rounded(2_834_161_664, 10**9, 2), _rounded(10**40 + 5 * 10**9, 10**12, 2)
+    ('2.83', '10000000000000000000000000000.01')
+    """
+    units = (n * 10**places * 2 + scale) // (2 * scale)  # half up
+    whole, part = divmod(units, 10**places)
+    return f"{whole}.{part:0{places}d}"
 
 
 def _render(net, depth: int, layout: str | None = None) -> None:
@@ -137,7 +148,8 @@ def _render(net, depth: int, layout: str | None = None) -> None:
     console.print(f"Trainable params:       {net.trainable_params:,}")
     console.print(f"Non-trainable params:   {net.params - net.trainable_params:,}")
     console.print(f"Mult-adds:              {net.mult_adds:,} ({_human(net.mult_adds)})")
-    console.print(f"Forward activations:    {net.activation_bytes / 2**20:,.1f} MiB (float32, batch 1)")
+    mib = _rounded(net.activation_bytes, 2**20, 1)
+    console.print(f"Forward activations:    {int(mib[:-2]):,}{mib[-2:]} MiB (float32, batch 1)")
     if buffer is not None:
         write_stdout(buffer.getvalue())
 

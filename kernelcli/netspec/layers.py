@@ -152,7 +152,7 @@ def _conv(x: Fields, shape: tuple[int, ...]) -> LeafResult:
     top, bottom, left, right = _size(x, "p", lambda: shapes.resolve_padding(pad, kh, kw, (dh, dw)))
     oh = _size(x, "f", lambda: shapes.conv_output_size(h, kh, stride=sh, pad_before=top, pad_after=bottom, dilation=dh))
     ow = _size(x, "f", lambda: shapes.conv_output_size(w, kw, stride=sw, pad_before=left, pad_after=right, dilation=dw))
-    params = shapes.conv_params(c, k, kh, kw, bias=bias, groups=groups)
+    params = _size(x, "filters", lambda: shapes.conv_params(c, k, kh, kw, bias=bias, groups=groups))
     return LeafResult((k, oh, ow), params, oh * ow * k * (c // groups) * kh * kw, k * oh * ow)
 
 
@@ -219,7 +219,7 @@ def _dense(x: Fields, shape: tuple[int, ...]) -> LeafResult:
     bias = x.bool("bias", True)
     if len(shape) != 1:
         raise x.error(f"dense needs a flat vector, got {fmt_shape(shape)}; add a flatten layer before it")
-    return LeafResult((units,), shapes.dense_params(shape[0], units, bias=bias), shape[0] * units, units)
+    return LeafResult((units,), _size(x, "units", lambda: shapes.dense_params(shape[0], units, bias=bias)), shape[0] * units, units)
 
 
 def _dropout(x: Fields, shape: tuple[int, ...]) -> LeafResult:
