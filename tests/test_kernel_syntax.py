@@ -4,6 +4,7 @@ and KERNELCLI_KERNEL_PATH folders holding other JSON files."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -233,6 +234,31 @@ class TestAgainstImageMagick:
             # ImageMagick 6 (Q16) writes the 8-bit level at or just below the exact value
             # (it truncates; 1/257 is a 16-bit quantum)
             assert (exact - theirs).min() >= -1 / 257 and (exact - theirs).max() < 1 + 1 / 257
+
+
+    @pytest.mark.parametrize("kernel", ["2x2: 0.5,0.25 0,0.25", "3x2: 1,2,3 4,5,6", "4x4: " + " ".join(["1"] * 16)])
+    def test_an_even_convolve_is_flip_one_pixel_right_and_down(self, invoke, tmp_path, kernel):
+        # the audit: the README said Convolve is --flip, true for odd sizes only; it now states the shift
+        from PIL import Image
+        from scipy import ndimage
+
+        image = np.random.default_rng(8).integers(0, 256, (12, 14)).astype(np.uint8)
+        Image.fromarray(image).save(tmp_path / "g.png")
+        subprocess.run([IMAGEMAGICK, "g.png", "-define", "convolve:scale=!", "-morphology", "Convolve", kernel, "-depth", "8", "im.png"],
+                       cwd=tmp_path, check=True, capture_output=True)
+        result = invoke("convolve", "g.png", "-k", kernel, "--kernel-scale", "!", "--pad-mode", "replicate", "--flip", "-o", "k.npy")
+        assert result.exit_code == 0, result.stderr
+        flipped = np.load(tmp_path / "k.npy")
+        w, h = (int(v) for v in kernel.split(":")[0].split("x"))
+        weights = np.array(re.split(r"[\s,]+", kernel.split(":")[1].strip()), float).reshape(h, w)
+        np.testing.assert_allclose(flipped, ndimage.convolve(image.astype(float), weights / weights.sum(), mode="nearest"))
+        theirs = pixels(tmp_path / "im.png", "L").astype(float)
+        dy, dx = 1 - h % 2, 1 - w % 2
+        shifted = np.clip(flipped[: flipped.shape[0] - dy, : flipped.shape[1] - dx], 0, 255)
+        below = shifted - theirs[dy:, dx:]  # ImageMagick's level at or just below the exact value, as above
+        assert below.min() >= -1 / 257 and below.max() < 1 + 1 / 257
+        unshifted = np.clip(flipped, 0, 255) - theirs
+        assert unshifted.min() < -1 or unshifted.max() > 2  # (the shift is real: without it they differ)
 
 
 class TestKernelPath:
