@@ -138,7 +138,7 @@ def list_kernels(family: str | None = None) -> list[Kernel]:
     kernels = _load_catalogue()
     if family is None:
         return kernels
-    chosen = [k for k in kernels if k.family == family]
+    chosen = [k for k in kernels if k.family == _fold_name(family.strip())]  # read as names are: EDGE is edge
     if not chosen:
         import difflib
 

@@ -209,3 +209,29 @@ class TestWeightsBeyondTheFloatRange:
         r = invoke("convolve", "large.npy", "-o", "o.npy", "-k", "1x1: 1e300")
         assert r.exit_code == EXIT_USAGE and "the result overflows float64" in r.stderr, r.stderr
         assert "or a float64 input" not in r.stderr
+
+
+class TestGroupOptions:
+    """The kernel audit of 2026-12-05: ``kernels --json show NAME`` printed text and ``kernels --family nope show NAME``
+    ran in silence (the group's options were dropped when a subcommand ran); ``--family EDGE`` was refused where
+    kernel names read capitals as lower case."""
+
+    def test_json_before_show_is_json(self, invoke):
+        r = invoke("kernels", "--json", "show", "sobel_v")
+        assert r.exit_code == 0, r.stderr
+        assert json.loads(r.stdout)["values"] == [[1, 0, -1], [2, 0, -2], [1, 0, -1]]
+        assert r.stdout == invoke("kernels", "show", "sobel_v", "--json").stdout
+        failed = invoke("kernels", "--json", "show", "nosuch")
+        assert failed.exit_code == EXIT_KERNEL and json.loads(failed.stdout)["code"] == EXIT_KERNEL
+
+    def test_family_before_show_is_noted(self, invoke):
+        r = invoke("kernels", "--family", "nope", "show", "sobel_h")
+        assert r.exit_code == 0, r.stderr
+        assert "note: --family nope picks the kernels the list shows; `kernels show` does not use it" in r.stderr
+        assert r.stdout == invoke("kernels", "show", "sobel_h").stdout
+
+    @pytest.mark.parametrize("spelled", ["EDGE", "Edge", " edge "])
+    def test_a_family_reads_as_names_do(self, invoke, spelled):
+        r = invoke("kernels", "--family", spelled, "--json")
+        assert r.exit_code == 0, r.stderr
+        assert json.loads(r.stdout) == json.loads(invoke("kernels", "--family", "edge", "--json").stdout)

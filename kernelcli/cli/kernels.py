@@ -54,7 +54,11 @@ def list_command(
       kernelcli kernels --json
       kernelcli kernels show sobel_v
     """
-    if ctx.invoked_subcommand is not None:
+    if ctx.invoked_subcommand is not None:  # `kernels --json show NAME` is `kernels show NAME --json`
+        if as_json:
+            ctx.default_map = {**(ctx.default_map or {}), ctx.invoked_subcommand: {"as_json": True}}
+        if family is not None:
+            note(f"note: --family {family} picks the kernels the list shows; `kernels {ctx.invoked_subcommand}` does not use it")
         return
     from ..catalog import kernel_path_note, list_kernels
 
