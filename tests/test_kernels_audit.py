@@ -235,3 +235,19 @@ class TestGroupOptions:
         r = invoke("kernels", "--family", spelled, "--json")
         assert r.exit_code == 0, r.stderr
         assert json.loads(r.stdout) == json.loads(invoke("kernels", "--family", "edge", "--json").stdout)
+
+
+class TestGaussianSize:
+    """gaussian:SIGMA is 2*ceil(3*sigma)+1 wide, sigma read exactly as typed (the oracle: fractions.Fraction of
+    the text). The audit: an absolute margin of 1e-9 made gaussian:1e-10 1x1 and gaussian:0.3333333334 3x3."""
+
+    @pytest.mark.parametrize("text", ["1e-10", "0.3333333334", "0.33333333334", "1", "1.5", "2.0000001", "0.1", "0.7",
+                                      *[f"{v:.6g}" for v in np.random.default_rng(5).uniform(0.01, 12, 12)]])
+    def test_the_size_is_the_rule_on_the_typed_sigma(self, invoke, text):
+        from fractions import Fraction
+        from math import ceil
+
+        r = invoke("kernels", "show", f"gaussian:{text}", "--json")
+        assert r.exit_code == 0, r.stderr
+        side = 2 * ceil(3 * Fraction(text)) + 1
+        assert np.array(json.loads(r.stdout)["values"]).shape == (side, side)
