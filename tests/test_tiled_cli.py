@@ -271,6 +271,86 @@ def job():
     return partial(convolve_file, kernel_spec="gaussian:3", options=ConvolveOptions(), force=False)
 
 
+@pytest.mark.parametrize("src, out", [("in.zarr", "out.zarr"), ("in.zarr", "out.npy"), ("a.npy", "out.zarr"), ("a.npy", "out.npy")])
+def test_relative_paths_on_a_cluster_whose_workers_run_elsewhere(tmp_path, cluster, src, out):
+    # the tiled audit: the workers open what the tasks name from their own folder (here the test's, not
+    # tmp_path): a relative Zarr input read as fill values and a relative store's tiles were skipped as
+    # cancelled, so the output was all zeros with exit 0; a relative .npy output failed as 'No such file'
+    data = np.random.default_rng(3).integers(0, 256, (97, 131)).astype(np.uint8)
+    np.save(tmp_path / "a.npy", data)
+    make_zarr(tmp_path / "in.zarr", data, (20, 30))
+    assert Path.cwd() != tmp_path
+    ok(run_cli("convolve", src, "-k", "box:3", "-o", out, "--scheduler", cluster.scheduler_address, cwd=tmp_path))
+    ok(run_cli("convolve", "a.npy", "-k", "box:3", "-o", "mem.npy", cwd=tmp_path))
+    got = read_zarr(tmp_path / out) if out.endswith(".zarr") else np.load(tmp_path / out)
+    np.testing.assert_array_equal(got, np.load(tmp_path / "mem.npy"))
+
+
+def test_tiles_a_worker_could_not_write_are_an_error_not_a_store(tmp_path):
+    # a worker that cannot see the temporary store (no shared folder) skipped its tiles as cancelled, and
+    # the store was published without them; the reads of an input it cannot see raise instead of zeros
+    import dask.array as da
+
+    from kernelcli.errors import ImageReadError, WriteError
+    from kernelcli.tiled import stores
+
+    result = da.zeros((40, 40), chunks=20)
+    with pytest.raises(WriteError, match="4 of 4 tiles were not written: their worker does not see"):
+        stores.write_zarr(result, tmp_path / "o.zarr", force=False, run=lambda tasks: [stores.UNWRITTEN] * len(tasks))
+    assert not (tmp_path / "o.zarr").exists() and list(tmp_path.iterdir()) == []
+    make_zarr(tmp_path / "in.zarr", np.ones((10, 10)), (5, 5))
+    array, _, close, _ = stores.open_array(tmp_path / "in.zarr")
+    (tmp_path / "in.zarr").rename(tmp_path / "moved.zarr")  # as a worker on another machine sees it: not there
+    with pytest.raises(ImageReadError, match="not found where a tile is computed"):
+        array.compute(scheduler="synchronous")
+
+
+@pytest.mark.parametrize("zarr_format", ZARR_FORMATS)
+def test_force_never_replaces_a_folder_holding_the_input_or_other_arrays(tmp_path, zarr_format):
+    # the tiled audit: -o box.zarr --force deleted box.zarr/a.npy (the input), and replaced a Zarr group with
+    # all its other arrays; local:///abs/in.zarr lost its leading '/' and --force deleted the input store
+    data = np.arange(400, dtype=np.uint8).reshape(20, 20)
+    (tmp_path / "box.zarr").mkdir()
+    np.save(tmp_path / "box.zarr" / "a.npy", data)
+    group = zarr.open_group(str(tmp_path / "g.zarr"), mode="w", **({"zarr_format": zarr_format} if len(ZARR_FORMATS) > 1 else {}))
+    for name in ("a", "b"):
+        make = getattr(group, "create_array", None) or group.create_dataset  # (zarr 3, zarr 2)
+        make(name, shape=(20, 20), dtype="u1")[:] = data
+    make_zarr(tmp_path / "in.zarr", data, (8, 8), zarr_format)
+    refused = [
+        (["box.zarr/a.npy", "-o", "box.zarr"], "box.zarr: holds the input box.zarr/a.npy: the output would replace it"),
+        (["g.zarr/a", "-o", "g.zarr"], "g.zarr: holds the input g.zarr/a: the output would replace it"),
+        (["in.zarr", "-o", "g.zarr"], "g.zarr: is a folder that is not a Zarr array (a group, or other files)"),
+        ([str(tmp_path / "in.zarr"), "-o", f"local://{tmp_path}/in.zarr"], "is the input"),
+    ]
+    for args, said in refused:
+        result = run_cli("convolve", args[0], "-k", "box:3", *args[1:], "--force", cwd=tmp_path)
+        assert result.returncode == 4 and said in result.stderr, result.stderr
+    assert (tmp_path / "box.zarr" / "a.npy").exists() and np.array_equal(read_zarr(tmp_path / "in.zarr"), data)
+    assert sorted(zarr.open_group(str(tmp_path / "g.zarr"), mode="r").array_keys()) == ["a", "b"]
+    ok(run_cli("convolve", "in.zarr", "-k", "box:3", "-o", f"local://{tmp_path}/o.zarr", cwd=tmp_path))
+    ok(run_cli("convolve", "in.zarr", "-k", "box:3", "-o", "o.zarr", "--force", cwd=tmp_path))  # its own output: replaced
+    assert read_zarr(tmp_path / "o.zarr").shape == (20, 20)
+
+
+def test_a_cluster_of_another_environment_is_named_not_a_bug(monkeypatch):
+    # a scheduler started before kernelcli changed (or from another venv) cannot unpickle the tasks: exit 70 before
+    distributed = pytest.importorskip("distributed")
+    from types import SimpleNamespace
+
+    from kernelcli.errors import UsageError
+    from kernelcli.tiled.cluster import compute_tasks
+
+    def refuse(futures):
+        raise RuntimeError("Error during deserialization of the task graph. This frequently occurs if the Scheduler "
+                           "and Client have different environments.")
+
+    monkeypatch.setattr(distributed, "as_completed", refuse)
+    client = SimpleNamespace(compute=lambda tasks: [], cancel=lambda futures: None, scheduler=SimpleNamespace(address="tcp://h:1"))
+    with pytest.raises(UsageError, match="the cluster at tcp://h:1 cannot read this call's tasks: its scheduler or workers run"):
+        compute_tasks([], client)
+
+
 def test_batch_on_the_cluster_equals_workers(pngs, tmp_path, cluster):
     (tmp_path / "bad.png").write_bytes(b"\x89PNG broken")
     ok_dir = tmp_path / "a"

@@ -132,8 +132,14 @@ def compute_tasks(tasks: Sequence[Any], client: Any, progress: Callable[[int, in
             if progress is not None:
                 progress(done, total)
         return client.gather(futures)
-    except BaseException:
+    except BaseException as exc:
         client.cancel(futures)
+        if isinstance(exc, RuntimeError) and str(exc).startswith("Error during deserialization of the task graph"):
+            from ..errors import UsageError
+
+            raise UsageError(f"the cluster at {client.scheduler.address} cannot read this call's tasks: its scheduler or "
+                             "workers run another kernelcli (or other packages) than this one; restart them from this "
+                             "environment") from None
         raise
 
 

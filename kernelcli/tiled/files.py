@@ -341,8 +341,11 @@ def _check_output(out: Path, input_path: Path, force: bool) -> None:
     from . import urls
 
     if isinstance(out, str):  # an fsspec URL (see _output)
-        if out == urls.as_url(input_path):
+        source = urls.as_url(input_path)
+        if out == source:
             raise OutputRefused(f"{out}: is the input: the output would overwrite the input")
+        if source is not None and source.startswith(out.rstrip("/") + "/"):
+            raise OutputRefused(f"{out}: holds the input {source}: the output would replace it")
         if urls.exists(out) and not force:
             from ..io.outputs import exists_message
 
@@ -355,10 +358,23 @@ def _check_output(out: Path, input_path: Path, force: bool) -> None:
         src = input_identities([input_path]).get((st.st_dev, st.st_ino))
         if src is not None:
             raise OutputRefused(f"{out}: is the input {src} (same file): the output would overwrite the input")
+        if urls.as_url(input_path) is None and _inside(input_path, out):
+            raise OutputRefused(f"{out}: holds the input {input_path}: the output would replace it")
         if not force:
             raise OutputRefused(exists_message(out))
+        if not stores.is_array_store(out):  # --force replaces what kernelcli could have written, nothing more
+            raise OutputRefused(f"{out}: is a folder that is not a Zarr array (a group, or other files): --force "
+                                "replaces only an array store; remove it yourself or give another name")
         return
     check_output(out, [input_path], force=force)  # the in-memory path's check: the input also through a link
+
+
+def _inside(path: Any, folder: Any) -> bool:
+    """True when ``path`` is in ``folder`` (also through links)."""
+    import os
+
+    real, root = os.path.realpath(path), os.path.realpath(folder)
+    return real != root and os.path.commonpath([real, root]) == root
 
 
 def _rescaled(result: Any, input_path: Any, input_dtype: Any, rescale: str | None, out: Any, label: str) -> Any:

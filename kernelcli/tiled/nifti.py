@@ -74,7 +74,7 @@ class NiftiVoxels:
     """
 
     def __init__(self, path: Path, offset: int, dtype: np.dtype, shape_ijk: tuple[int, int, int]) -> None:
-        self.path, self.offset, self.stored = str(path), int(offset), np.dtype(dtype)
+        self.path, self.offset, self.stored = os.path.abspath(path), int(offset), np.dtype(dtype)  # (workers' own folders)
         self.shape_ijk = shape_ijk
         self.shape = shape_ijk[::-1]
         self.dtype = self.stored.newbyteorder("=")
@@ -191,7 +191,7 @@ class RawTarget:
     """A region of a raw file (a ``.nii``'s voxels after its header) that tiles write into, opened per task."""
 
     def __init__(self, path: str, offset: int, dtype: np.dtype, shape: tuple[int, ...]) -> None:
-        self.path, self.offset, self.dtype, self.shape = path, offset, np.dtype(dtype), tuple(shape)
+        self.path, self.offset, self.dtype, self.shape = os.path.abspath(path), offset, np.dtype(dtype), tuple(shape)
 
     def open_memmap(self) -> np.ndarray:
         return np.memmap(self.path, dtype=self.dtype, mode="r+", offset=self.offset, shape=self.shape)

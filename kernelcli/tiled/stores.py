@@ -41,6 +41,24 @@ def is_chunked(path: Any) -> bool:
     return path is not None and str(path) != "-" and Path(str(path).rstrip("/")).suffix.lower() in CHUNKED_SUFFIXES
 
 
+def is_array_store(folder: Any) -> bool:
+    """True when the folder ``folder`` is one Zarr array (v2 ``.zarray``, or v3 ``zarr.json`` of an array): what
+    kernelcli writes, and what ``--force`` may replace; a group holds other arrays.
+
+    >>> is_array_store("/nonexistent.zarr")
+    False
+    """
+    import json
+
+    root = Path(folder)
+    if (root / ".zarray").is_file():
+        return True
+    try:
+        return json.loads((root / "zarr.json").read_text()).get("node_type") == "array"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 #: what a TIFF with an alpha sample is said to lose on the tiled path (its record counts the alpha in the input's shape)
 ALPHA_DROPPED = "; its alpha channel is dropped (a tiled output holds the filtered channels alone)"
 
@@ -107,13 +125,13 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks") -> tuple[
         raise ImageReadError(f"{path}: no such file or folder")
     if path.is_file():  # a store is a folder (or a URL): a PNG, a JPEG ... is read in memory
         raise ImageReadError(f"{path}: the tiled path reads Zarr stores, TIFF and .npy; this file is none of them: {advice}")
+    root = os.path.abspath(path)  # a cluster's workers open it: from their own folder, a relative path is another store
     try:
-        node = zarr.open(str(path), mode="r")
+        node = zarr.open(root, mode="r")
     except Exception as exc:  # zarr raises several kinds for a folder that is no store
         raise ImageReadError(f"{path}: not a Zarr store: {' '.join(str(exc).split())}") from None
     array, what, layout = _array_in(node, path, with_layout=True)
-    return ((da.from_zarr(array) if hasattr(array, "store") else da.from_array(array, chunks=array.chunks)), f"Zarr{what}",
-            _nothing, layout)
+    return da.from_array(_Seen(array, root), chunks=array.chunks, asarray=False, fancy=False), f"Zarr{what}", _nothing, layout
 
 
 #: greyscale TIFF samples both readers take as stored (in memory: as the TIFF's tags say, :mod:`kernelcli.io.images`)
@@ -326,6 +344,24 @@ class _Indexed:
         return self.array[full]
 
 
+class _Seen:
+    """A local Zarr array whose reads first check that the store is there: Zarr reads a chunk it cannot find as
+    its fill value, so a cluster's worker that does not see the store (another machine, no shared folder)
+    computed zeros, and the run exited 0."""
+
+    def __init__(self, array: Any, root: str) -> None:
+        self.array, self.root = array, root
+        self.shape, self.dtype, self.ndim, self.chunks = array.shape, array.dtype, array.ndim, array.chunks
+
+    def __getitem__(self, key: Any) -> Any:
+        if not os.path.isdir(self.root):
+            from ..errors import ImageReadError
+
+            raise ImageReadError(f"{self.root}: not found where a tile is computed: the workers of a cluster need "
+                                 "the inputs and outputs on a file system they share")
+        return self.array[key]
+
+
 def regular(result: Any) -> Any:
     """``result`` rechunked so every chunk but the last has one size per axis (what Zarr stores)."""
     return result.rechunk(tuple(max(c) if c else 1 for c in result.chunks))
@@ -333,6 +369,19 @@ def regular(result: Any) -> Any:
 
 #: a file in a temporary store while it may be written; a cancelled tile still running finds it gone and writes nothing
 MARKER = ".kernelcli-writing"
+#: what a tile returns when it did not write (:data:`MARKER` gone or not visible to its worker)
+UNWRITTEN = "unwritten"
+
+
+def check_written(ranges: list[Any], dest: Any, tmp: Any) -> None:
+    """Refuse a run some of whose tiles did not write: their worker did not see the temporary store ``tmp``."""
+    missing = sum(1 for r in ranges if isinstance(r, str) and r == UNWRITTEN)
+    if missing:
+        from ..errors import WriteError
+
+        raise WriteError(f"{dest}: {missing} of {len(ranges)} tiles were not written: their worker does not see {tmp} "
+                         "(the workers of a cluster need the inputs and outputs on a file system they share); "
+                         "the destination is untouched")
 
 
 def _write_block(block: Any, target: Any, region: tuple, marker: str | None = None) -> tuple[float, float] | None:
@@ -340,7 +389,7 @@ def _write_block(block: Any, target: Any, region: tuple, marker: str | None = No
     import numpy as np
 
     if marker is not None and not os.path.exists(marker):
-        return None  # the run was cancelled and its store removed: nothing may appear again
+        return UNWRITTEN  # the run was cancelled and its store removed (or the worker cannot see it): nothing may appear
 
     if isinstance(target, str) or hasattr(target, "open_memmap"):  # a file: each task maps it again (workers are other processes)
         target = np.load(target, mmap_mode="r+") if isinstance(target, str) else target.open_memmap()
@@ -390,7 +439,7 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any, check: Any = N
             try:
                 import tempfile
 
-                tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".part", dir=folder))
+                tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".part", dir=os.path.abspath(folder)))  # (workers' own folders)
             except OSError as exc:
                 raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or exc}") from None
         result = regular(result)
@@ -399,6 +448,7 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any, check: Any = N
         marker = tmp / MARKER
         marker.touch()
         ranges = run(_tasks(result, target, str(marker)))
+        check_written(ranges, dest, tmp)
         if check is not None:
             check(ranges)
         marker.unlink()
@@ -501,7 +551,7 @@ def write_npy(result: Any, dest: Path, *, force: bool, run: Any, check: Any = No
                 np.lib.format.open_memmap(tmp, mode="w+", dtype=result.dtype, shape=result.shape).flush()
             except OSError as exc:
                 raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or exc}") from None
-        ranges = run(_tasks(result, tmp))
+        ranges = run(_tasks(result, os.path.abspath(tmp)))  # (workers open it from their own folders)
         if check is not None:
             check(ranges)
         _publish(tmp, dest, force=force)

@@ -17,8 +17,8 @@ Example
 -------
 >>> as_url("s3://bucket/scan.zarr"), as_url("s3:/bucket/scan.zarr"), as_url("scans/a.zarr")
 ('s3://bucket/scan.zarr', 's3://bucket/scan.zarr', None)
->>> as_url("file:///tmp/a.zarr")
-'file:///tmp/a.zarr'
+>>> as_url("file:///tmp/a.zarr"), as_url("local:///tmp/a.zarr")
+('file:///tmp/a.zarr', 'file:///tmp/a.zarr')
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from typing import Any
 
 from . import require
 
+#: fsspec's names of the local file system: their URLs are local paths (``local:///tmp/a`` is ``/tmp/a``)
+LOCAL = ("file", "local")
 #: ``scheme:/`` or ``scheme://`` at the start (two letters at least: never a drive letter)
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/+")
 
@@ -45,7 +47,7 @@ def as_url(path: Any) -> str | None:
     if match is None:
         return None
     scheme, rest = match.group(1).lower(), text[match.end():]
-    return f"file:///{rest}" if scheme == "file" else f"{scheme}://{rest}"
+    return f"file:///{rest}" if scheme in LOCAL else f"{scheme}://{rest}"
 
 
 def resolve(path: Any) -> Any:
