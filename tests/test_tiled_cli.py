@@ -582,6 +582,9 @@ def tiffs(tmp_path_factory):
     p = Image.fromarray(rng.integers(0, 4, (70, 53), dtype=np.uint8), mode="P")
     p.putpalette([0, 0, 0, 255, 255, 255, 100, 100, 100, 30, 200, 50] + [0] * (256 * 3 - 12))
     p.save(folder / "pal.tif")
+    grey = Image.fromarray(rng.integers(0, 3, (70, 53), dtype=np.uint8), mode="P")  # the entries it uses are grey
+    grey.putpalette([0, 0, 0, 90, 90, 90, 200, 200, 200, 30, 200, 50] + [0] * (256 * 3 - 12))
+    grey.save(folder / "palgrey.tif")
     Image.fromarray(rng.integers(0, 2, (70, 53)).astype(bool)).convert("1").save(folder / "bit.tif")
     tifffile.imwrite(folder / "white.tif", g8, photometric="miniswhite")
     tifffile.imwrite(folder / "rgba.tif", rng.integers(0, 256, (70, 53, 4), dtype=np.uint8), photometric="rgb",
@@ -592,15 +595,33 @@ def tiffs(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("name", ["pal", "bit", "white", "rgba", "planar"])
+@pytest.mark.parametrize("name", ["pal", "palgrey", "bit", "white", "rgba", "planar"])
 def test_a_tiff_tile_by_tile_reads_as_in_memory(tiffs, tmp_path, invoke, monkeypatch, name):
     """Regression (D2): palette indices instead of RGB, 1-bit 0/1 instead of 0/255, MinIsWhite not
-    inverted, RGBA's alpha convolved as a fourth channel."""
+    inverted, RGBA's alpha convolved as a fourth channel; (the tiled audit) a palette whose used entries are
+    grey read as RGB, where in memory it is one grey channel."""
     src = str(tiffs / f"{name}.tif")
     ok(invoke("convolve", src, "-k", "[[1,2],[3,-4]]", "-o", "mem.npy"))
     ok(invoke("convolve", src, "-k", "[[1,2],[3,-4]]", "--tiled", "--chunks", "16", "-o", "tiled.npy"))
     mem, tiled = np.load(tmp_path / "mem.npy"), np.load(tmp_path / "tiled.npy")
     assert mem.shape == tiled.shape and mem.dtype == tiled.dtype and np.array_equal(mem, tiled)
+
+
+@pytest.mark.parametrize("call", [("pool", "-f", "2"), ("pad", "--p", "1", "--pad-value", "7"), ("convolve", "-k", "box:3")])
+@pytest.mark.parametrize("dtype", [">f4", ">u2", ">i8"])
+def test_a_big_endian_array_gives_the_same_bytes_tile_by_tile(tmp_path, invoke, call, dtype):
+    # the tiled audit: equal values, but the tiled output kept the input's byte order ('>f4') where in memory it is native
+    np.save(tmp_path / "be.npy", np.random.default_rng(4).integers(0, 60000, (30, 41)).astype(dtype))
+    ok(invoke(call[0], "be.npy", *call[1:], "-o", "mem.npy"))
+    ok(invoke(call[0], "be.npy", *call[1:], "--tiled", "--chunks", "16", "-o", "tiled.npy"))
+    assert (tmp_path / "mem.npy").read_bytes() == (tmp_path / "tiled.npy").read_bytes()
+
+
+def test_a_tiff_on_a_cluster_is_refused_before_any_work(tiffs, tmp_path, invoke):
+    # the tiled audit: tifffile's store holds a lock, which cannot be sent to workers: exit 70 after the cluster started
+    r = invoke("convolve", str(tiffs / "planar.tif"), "-k", "box:3", "--scheduler", "local", "--workers", "2", "-o", "o.npy")
+    assert code(r) == 2 and "a TIFF is read tile by tile by this process only" in r.stderr, r.stderr
+    assert not (tmp_path / "o.npy").exists()
 
 
 def test_a_tiff_the_tiled_reader_cannot_convert_is_refused_or_read_in_memory(tiffs, tmp_path, invoke, monkeypatch):

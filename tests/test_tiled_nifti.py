@@ -292,3 +292,19 @@ def test_an_overflow_to_npy_is_refused(tmp_path):
         result = run_cli("convolve", str(src), "-k", "sobel_3d", "--tiled", "-o", str(tmp_path / out))
         assert result.returncode == 2 and "overflows" in result.stderr, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.nii"]
+
+
+@pytest.mark.parametrize("call", [("convolve", "-k", "gaussian:1.5mm"), ("pool", "-f", "2")])
+def test_a_zarr_output_takes_the_tiled_path_by_itself(tmp_path, call):
+    # the tiled audit: `convolve v.nii -o v.zarr` was 'unsupported output type .zarr for a volume' and `pool` said
+    # 'the tiled path reads Zarr stores, TIFF and .npy', where the README says a .zarr output picks the tiled path
+    zarr = pytest.importorskip("zarr")
+    _nii(tmp_path / "v.nii")
+    _ok(run_cli(call[0], "v.nii", *call[1:], "-o", "by_itself.zarr", cwd=tmp_path))
+    _ok(run_cli(call[0], "v.nii", *call[1:], "--tiled", "-o", "asked.zarr", cwd=tmp_path))
+    np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "by_itself.zarr"), mode="r")[:],
+                                  zarr.open_array(str(tmp_path / "asked.zarr"), mode="r")[:])
+    nib.save(nib.load(str(tmp_path / "v.nii")), str(tmp_path / "v.nii.gz"))
+    refused = run_cli(call[0], "v.nii.gz", *call[1:], "-o", "g.zarr", cwd=tmp_path)
+    assert refused.returncode == 2 and "cannot be read tile by tile" in refused.stderr
+    assert "or write another format than .zarr" in refused.stderr and "leave out --tiled" not in refused.stderr

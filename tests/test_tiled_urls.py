@@ -8,6 +8,7 @@ failed write leaves nothing at the URL; a protocol whose package is missing exit
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import numpy as np
@@ -56,6 +57,8 @@ def test_memory_url_to_memory_url_equals_in_memory(image, bucket, invoke, tmp_pa
     ref = api.conv2d(image, load_kernel("gaussian:2"), pad_mode="reflect", paths="cold")
     assert np.array_equal(zarr.open_array(f"{bucket}/out.zarr", mode="r")[:], ref)
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written locally
+    # (the tiled audit: a command line's memory:// output is gone when it exits, and nothing said so)
+    assert any("memory:// lives in this process: the store is gone when it exits" in n for n in json.loads(r.stdout)["notes"])
 
 
 def test_existing_output_needs_force(image, bucket, invoke):

@@ -157,7 +157,7 @@ def convolve(
         )
         from ..tiled import nifti as tiled_nifti
 
-        if tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler):
+        if tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler, out=out):
             call = partial(_run_tiled_volume, run, chunks=chunks, scheduler=scheduler, workers=workers, quiet=quiet)
         else:
             note_one_input(BatchOptions(recursive=recursive, workers=workers), quiet=quiet)

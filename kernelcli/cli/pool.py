@@ -105,7 +105,7 @@ def pool(
 
         if is_volume_input(input[0]):
             refuse_image_options(input[0], image_only)
-        if is_volume_input(input[0]) and tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler):
+        if is_volume_input(input[0]) and tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler, out=out):
             _pool_volume_tiled(input[0], size, op=op, stride=stride, padding=padding, ceil=ceil, exclude_pad=exclude_pad,
                                window=window, volume_index=volume_index, series=series, resample_slices=resample_slices,
                                affine=affine, out=out, force=force, chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out,

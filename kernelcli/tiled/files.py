@@ -144,6 +144,9 @@ def run_tiled(
     if rescale == "minmax" and stores.is_chunked(out):
         raise UsageError("--rescale minmax needs the whole result's range before the first tile is written; "
                          "tiled .zarr outputs take --rescale none (default), clip or abs")
+    if scheduler is not None and str(input_path).lower().endswith((".tif", ".tiff")):  # (exit 70: cannot be pickled)
+        raise UsageError(f"{input_path}: a TIFF is read tile by tile by this process only (its reader cannot travel to "
+                         "a cluster's workers): convert it to .zarr for --scheduler, or leave out --scheduler")
     data, what, close, declared = stores.open_array(input_path, advice)
     try:
         report = _run(input_path, label, build, data, what, out=out, force=force, rescale=rescale, layout=layout, chunks=chunks,
@@ -152,6 +155,9 @@ def run_tiled(
             from ..jobs_common import with_alpha
 
             report.input_shape = with_alpha(report.input_shape)
+        if isinstance(out, str) and out.startswith("memory://"):
+            report.notes.append(f"{out}: fsspec's memory:// lives in this process: the store is gone when it exits "
+                                "(a command line keeps nothing there)")
         return report
     finally:
         close()
@@ -180,6 +186,8 @@ def _run(input_path, label, build, data, what, *, out, force, rescale, layout, c
     from .cluster import describe
 
     notes = [f"{_name(input_path)}: {what}, read tile by tile ({describe(scheduler)})"]
+    if data.dtype.byteorder not in ("=", "|"):  # big-endian: computed and written in this machine's order, as in memory
+        data = data.astype(data.dtype.newbyteorder("="))
     with naming_non_finite(input_path, data):
         return _compute(input_path, label, build, finite_input(data), notes, out=out, force=force, rescale=rescale,
                         layout=layout, chunks=chunks, scheduler=scheduler, workers=workers, progress=progress,

@@ -38,9 +38,13 @@ TILED_KINDS = ("gaussian_mm", "box_mm", "gaussian_vox", "box_vox", "3d")
 OUTPUTS = (".nii", ".zarr", ".npy")
 
 
-def wanted(path: Path, *, tiled: bool, chunks: Any, scheduler: str | None) -> bool:
-    """True when one volume input goes tile by tile: a tiled option, or a ``.nii`` whose in-memory job would pass the memory cap."""
-    if tiled or chunks is not None or scheduler is not None:
+def wanted(path: Path, *, tiled: bool, chunks: Any, scheduler: str | None, out: Any = None) -> bool:
+    """True when one volume input goes tile by tile: a tiled option, a Zarr output (only the tiled path writes
+    one), or a ``.nii`` whose in-memory job would pass the memory cap."""
+    from .stores import is_chunked
+    from .urls import as_url
+
+    if tiled or chunks is not None or scheduler is not None or is_chunked(out) or as_url(out) is not None:
         return True
     if not str(path).lower().endswith(".nii") or not path.is_file():
         return False
@@ -100,10 +104,10 @@ def open_volume(path: Path, affine: str | None = None, advice: str = "leave out 
     name = str(path).lower()
     if name.endswith(".nii.gz"):
         raise UsageError(f"{path}: a .nii.gz is one gzip stream, which cannot be read tile by tile; "
-                         f"decompress it first (gunzip -k {path}) and give the .nii, or leave out --tiled/--chunks")
+                         f"decompress it first (gunzip -k {path}) and give the .nii, or {advice}")
     if not name.endswith(".nii"):
         raise UsageError(f"{path}: the tiled path reads volumes from an uncompressed .nii; "
-                         "convert it (e.g. to .nii or .zarr) or leave out --tiled/--chunks")
+                         f"convert it (e.g. to .nii or .zarr) or {advice}")
     with _nibabel_messages(path) as told:
         img = nib.load(str(path), mmap=True) if path.is_file() else _open(nib, path)
     if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
@@ -143,13 +147,19 @@ def open_volume(path: Path, affine: str | None = None, advice: str = "leave out 
     return NiftiVoxels(path, int(proxy.offset), dtype, shape), vol
 
 
-def advice(path: Path, chunks: Any, scheduler: str | None) -> str:
-    """What to do instead of the tiled volume path, ending a refusal: leave out the options that chose it,
-    or, where the ``.nii`` took it by itself for its size, raise the memory cap.
+def advice(path: Path, chunks: Any, scheduler: str | None, out: Any = None) -> str:
+    """What to do instead of the tiled volume path, ending a refusal: write another format than the Zarr
+    store that chose it, leave out the options that chose it, or, where the ``.nii`` took it by itself for
+    its size, raise the memory cap.
 
-    >>> advice(Path("ct.nii"), 64, None)
-    'leave out --tiled/--chunks'
+    >>> advice(Path("ct.nii"), 64, None), advice(Path("ct.nii.gz"), None, None, Path("o.zarr"))[:34]
+    ('leave out --tiled/--chunks', 'write another format than .zarr (.')
     """
+    from .stores import is_chunked
+    from .urls import as_url
+
+    if is_chunked(out) or as_url(out) is not None:
+        return "write another format than .zarr (.nii, .nii.gz or .npy: only the tiled path writes a Zarr store)"
     if chunks is None and scheduler is None and wanted(path, tiled=False, chunks=None, scheduler=None):
         return ("it went tile by tile because its in-memory run would exceed KERNELCLI_MAX_MEMORY: "
                 "raise KERNELCLI_MAX_MEMORY to run it in memory")
@@ -253,7 +263,7 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
     kernel = resolve_volume_kernel(spec)  # exit 3 before any voxel is read
     if kernel.kind not in TILED_KINDS:
         raise UsageError(f"{input_path}: {kernel.name} is not available tile by tile (there: gaussian/fwhm/box in mm or "
-                         f"voxels, and named 3-D kernels); {advice(input_path, chunks, scheduler)}")
+                         f"voxels, and named 3-D kernels); {advice(input_path, chunks, scheduler, out)}")
     given = [name for name, used in (("--window", options.window is not None), ("--keep-dtype", options.keep_dtype),
                                       ("--mask", options.mask is not None), ("--volume", options.volume is not None),
                                       ("--series", options.series is not None), ("--resample-slices", options.resample_slices),
@@ -262,7 +272,7 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
         given.append("--pad-value (not 0) with a 3-D kernel")
     if given:
         raise UsageError(f"{input_path}: {', '.join(given)}: not available on the tiled volume path; "
-                         f"{advice(input_path, chunks, scheduler)}")
+                         f"{advice(input_path, chunks, scheduler, out)}")
     label = f"convolve {kernel.name}"
     out = check_output(input_path, out, kernel.name, force)  # first: a .png, which the tiled path cannot write, says so
     from ..medical.jobs import check_kernel_options
@@ -271,7 +281,7 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
         check_kernel_options(kernel, options)
     except UsageError as exc:
         raise UsageError(f"{input_path}: {exc}") from None
-    voxels, vol = open_volume(input_path, options.affine, advice(input_path, chunks, scheduler))
+    voxels, vol = open_volume(input_path, options.affine, advice(input_path, chunks, scheduler, out))
     from ..medical.jobs import _filter3d_factors, check_spacing_known
     from .files import finite_input, naming_non_finite
 
@@ -303,11 +313,11 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
                                       ("--resample-slices", options.resample_slices)) if used]
     if given:
         raise UsageError(f"{input_path}: {', '.join(given)}: not available on the tiled volume path; "
-                         f"{advice(input_path, chunks, scheduler)}")
+                         f"{advice(input_path, chunks, scheduler, out)}")
     op = canonical_pool_op(op)
     label = f"{op}pool{size}"
     out = check_output(input_path, out, label, force)
-    voxels, vol = open_volume(input_path, options.affine, advice(input_path, chunks, scheduler))
+    voxels, vol = open_volume(input_path, options.affine, advice(input_path, chunks, scheduler, out))
     step = size if stride is None else stride
     raw = dask_volume(voxels, chunks)
     with naming_non_finite(input_path, raw):

@@ -180,7 +180,7 @@ def tiff_reading(page: Any) -> tuple[Any, str | None]:
             return None, f"a {bits}-bit colour TIFF (read in memory as 8 bits per channel)"
     elif photometric == 3 and samples == 1 and bits == 8 and page.colormap is not None:
         lut = (np.asarray(page.colormap)[:3].T // 256).astype(np.uint8)  # Pillow's palette: the high byte
-        steps.append(lambda a: a.map_blocks(_palette, lut, dtype=np.uint8, new_axis=2, chunks=a.chunks + ((3,),)))
+        steps.append(lambda a: _palette_image(a, lut))
     else:
         name = {3: "palette", 4: "mask", 5: "CMYK", 6: "YCbCr", 8: "CIELab"}.get(photometric)
         return None, f"photometric {f'{name} ({photometric})' if name else photometric}, {samples} sample(s) of {bits} bits"
@@ -241,6 +241,24 @@ def _decodable(codecs: Any, key: int) -> bool:
 
 def _palette(block: Any, lut: Any) -> Any:
     return lut[block]
+
+
+def _palette_image(indices: Any, lut: Any) -> Any:
+    """A palette image's pixels as the in-memory reader gives them (:func:`kernelcli.io.images._grey_palette`):
+    one grey channel when every entry it uses is grey, else RGB; which entries it uses takes a pass over it.
+
+    >>> import dask.array as da, numpy as np
+    >>> lut = np.array([[0, 0, 0], [9, 9, 9], [1, 2, 3]], np.uint8)
+    >>> _palette_image(da.from_array(np.array([[0, 1]], np.uint8)), lut).compute()
+    array([[0, 9]], dtype=uint8)
+    """
+    import dask.array as da
+    import numpy as np
+
+    used = lut[np.asarray(da.bincount(indices.ravel(), minlength=len(lut)).compute()) > 0]  # (an 8-bit TIFF's 256 entries)
+    if (used == used[:, :1]).all():
+        return indices.map_blocks(_palette, lut[:, 0], dtype=np.uint8)
+    return indices.map_blocks(_palette, lut, dtype=np.uint8, new_axis=2, chunks=indices.chunks + ((3,),))
 
 
 def _nothing() -> None:
