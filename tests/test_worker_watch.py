@@ -115,6 +115,7 @@ def test_a_worker_whose_code_is_edited_stops_serving(tmp_path):
         shape = ("shape", "--in", "24", "--f", "5", "-q")
         r = run_cli(*shape, env=env)
         assert (r.returncode, r.stdout, r.stderr) == (0, "20\n", "") and status(env)["calls"] == 1
+        (package / "__pycache__").mkdir(exist_ok=True)  # (absent from a copy of a tree run with PYTHONDONTWRITEBYTECODE)
         (package / "__pycache__" / "stray.pyc").write_bytes(b"\0" * 16)
         (package / "notes.txt").write_text("not code")
         r = run_cli(*shape, env=env)
