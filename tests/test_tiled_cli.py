@@ -760,3 +760,12 @@ def test_a_memory_refusal_of_a_tiled_input_names_the_tiled_path(tmp_path, invoke
     r = invoke("convolve", "x.npy", "-k", "box:61", "-o", "o.npy")
     assert code(r) == 2 and "would need about" in r.stderr and "or run it tile by tile: --tiled" in r.stderr
     ok(invoke("convolve", "x.npy", "-k", "box:61", "-o", "o.npy", "--tiled"))
+
+
+def test_more_chunk_sides_than_axes_are_refused(tmp_path, invoke):
+    # the tiled audit: --chunks 4,4,4,4 on a 2-D input ran, its extra sides dropped in silence
+    np.save(tmp_path / "a.npy", np.arange(200.0).reshape(10, 20))
+    r = invoke("convolve", "a.npy", "-k", "box:3", "--chunks", "4,4,4,4", "-o", "o.npy")
+    assert code(r) == 2 and "--chunks 4,4,4,4: 4 sides, but this input is cut along 2 axes" in r.stderr, r.stderr
+    assert not (tmp_path / "o.npy").exists()
+    ok(invoke("convolve", "a.npy", "-k", "box:3", "--chunks", "4,8", "-o", "o.npy"))

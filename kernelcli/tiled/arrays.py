@@ -71,6 +71,11 @@ def _tile_sizes(x: Any, axes: Sequence[Axis], chunks: int | Sequence[int] | None
     if isinstance(chunks, (int, np.integer)):
         return [int(chunks)] * len(axes)
     sizes = [int(c) for c in chunks]
+    if len(sizes) > len(axes):  # zip() dropped the extra sides in silence
+        from ..errors import UsageError
+
+        raise UsageError(f"--chunks {','.join(map(str, sizes))}: {len(sizes)} sides, but this input is cut along "
+                         f"{len(axes)} axes; give one side, or one per axis")
     return sizes + [ax.n for ax in axes[len(sizes):]]
 
 
@@ -157,7 +162,7 @@ def conv2d(x: Any, kernel: Any, *, stride: int | Sequence[int] = 1, padding: Any
            chunks: int | Sequence[int] | None = None, paths: Any = None, notes: list[str] | None = None) -> Any:
     """:func:`kernelcli.api.conv2d` of a dask array (H, W) or (H, W, C): a lazy dask array.
 
-    ``chunks`` sets the tile side (default: the input's chunks); tiles are rounded to whole
+    ``chunks`` sets the tile side (default: the input's chunks, at least :data:`DEFAULT_TILE` or the whole axis); tiles are rounded to whole
     strides, to at least twice the halo and, where the whole image takes the FFT, to whole
     FFT blocks (:func:`kernelcli._core.fft.block_side`).  ``paths`` is the policy the whole
     image would be computed under (see :mod:`kernelcli.tiled.pin`); ``notes`` collects what a
