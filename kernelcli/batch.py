@@ -264,7 +264,9 @@ def _make_folders(items: Sequence[Item]) -> None:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise WriteError(f"{folder}: cannot create the output folder: {exc.strerror or exc}") from None
+            from .io.outputs import too_long_error
+
+            raise too_long_error(exc) or WriteError(f"{folder}: cannot create the output folder: {exc.strerror or exc}") from None
 
 
 class _sigint_ignored:
@@ -301,8 +303,6 @@ def _init_worker(job: Job, threads: int) -> None:
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     _stop_handlers()
-    if hasattr(signal, "pthread_sigmask"):  # inherited blocked from the forkserver: _group_signals_blocked
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _group_signals_blocked.SIGNALS)
     import warnings
 
     warnings.simplefilter("ignore", RuntimeWarning)  # as in the main process: results are checked instead
@@ -334,7 +334,7 @@ def _context():
     methods = mp.get_all_start_methods()
     if "forkserver" in methods:
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["kernelcli.jobs", "kernelcli.io.formats", "kernelcli.api", "PIL.Image"])
+        ctx.set_forkserver_preload(["kernelcli.batch", "kernelcli.jobs", "kernelcli.io.formats", "kernelcli.api", "PIL.Image"])
         return ctx
     return mp.get_context("spawn")
 
@@ -406,8 +406,9 @@ class _group_signals_blocked:
     (SIGTERM) signals the whole process group.  Killed by either, the forkserver left the workers it had
     forked running for ever (their exit codes then read 255, so nobody stopped them), and the pool's own
     thread, finding workers dead before this process had acted on its signal, asked the dead forkserver
-    for new ones and printed a traceback.  The workers unblock both (:func:`_init_worker`); this process
-    gets a signal that came meanwhile as the block ends.
+    for new ones and printed a traceback.  Every process the forkserver starts (the pool's workers, a dask
+    LocalCluster's, which share it) unblocks both as it starts (:func:`_unblock_group_signals`, run after
+    the fork); this process gets a signal that came meanwhile as the block ends.
 
     The resource tracker is started first: starting it, the standard library unblocks SIGINT and
     SIGTERM in this process, which would then start the forkserver with SIGTERM unblocked."""
@@ -420,12 +421,37 @@ class _group_signals_blocked:
             from multiprocessing import resource_tracker
 
             self.saved = signal.pthread_sigmask(signal.SIG_BLOCK, self.SIGNALS)
-            resource_tracker.ensure_running()
+            try:
+                resource_tracker.ensure_running()
+            except BaseException:  # (a failed fork: the batch runs in this process, with its signals)
+                self.__exit__()
+                raise
             signal.pthread_sigmask(signal.SIG_BLOCK, self.SIGNALS)
 
     def __exit__(self, *exc) -> None:
         if self.saved is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, self.saved)
+
+
+def _unblock_group_signals(_owner: object) -> None:
+    """In a process multiprocessing has just started: take back SIGHUP and SIGTERM, which its forkserver
+    keeps blocked (:class:`_group_signals_blocked`)."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _group_signals_blocked.SIGNALS)
+
+
+#: registered once per process that imports this module (the forkserver preloads it): multiprocessing runs
+#: it in every process it starts from there, before the process's own code
+_AFTER_FORK_OWNER = type("_AfterForkOwner", (), {})()
+
+
+def _register_after_fork() -> None:
+    import multiprocessing.util
+
+    multiprocessing.util.register_after_fork(_AFTER_FORK_OWNER, _unblock_group_signals)
+
+
+_register_after_fork()
 
 
 #: pools started and not yet joined or stopped: a second signal can skip the unwinding's

@@ -99,15 +99,15 @@ def gaussian_1d(sigma: float, radius: int) -> np.ndarray:
 
 
 def radius_for(sigma_vox: float, truncate: float = TRUNCATE) -> int:
-    """Gaussian radius in voxels: ``ceil(truncate * sigma_vox)``, less a millionth of a millionth of it so
-    decimal noise (3 * (1/3) = 1.0000000000000002) does not add a tap.  The margin is relative: an absolute
-    1e-9 made gaussian:1e-10 1x1 and gaussian:0.3333333334 3x3, where the rule gives 3x3 and 5x5.
+    """Gaussian radius in voxels: ``ceil(truncate * sigma_vox)``, less four units in the last place so that
+    the noise of a division or two (3 * (1/3) = 1.0000000000000002) does not add a tap.  An absolute margin
+    of 1e-9 made gaussian:1e-10 1x1 and gaussian:0.3333333334 3x3, where the rule gives 3x3 and 5x5.
 
-    >>> radius_for(2.0), radius_for(1.5 / 0.8), radius_for(1 / 3), radius_for(0.3333333334), radius_for(1e-10)
+    >>> radius_for(2.0), radius_for(1.5 / 0.8), radius_for(1 / 3), radius_for(0.3333333333334), radius_for(1e-10)
     (6, 6, 1, 2, 1)
     """
     reach = truncate * sigma_vox
-    return max(0, math.ceil(reach - reach * 1e-12))
+    return max(0, math.ceil(reach - 4 * math.ulp(reach)))
 
 
 def gaussian_mm(sigma_mm: float, spacing: Sequence[float], *, truncate: float = TRUNCATE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

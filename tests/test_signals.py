@@ -441,3 +441,57 @@ def test_a_group_sigterm_the_main_process_is_slow_to_act_on_prints_no_traceback(
     finally:
         for pid in _session_members(proc.pid):
             os.kill(pid, signal.SIGKILL)
+
+
+_MASK_SCRIPT = """
+import os, sys
+from pathlib import Path
+
+
+def blocked():
+    line = next(l for l in Path(f"/proc/{os.getpid()}/status").read_text().splitlines() if l.startswith("SigBlk"))
+    return int(line.split()[1], 16) & ((1 << 0) | (1 << 14))  # SIGHUP (1), SIGTERM (15)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import probe
+    from kernelcli.batch import _start_pool, _stop_pool
+    pool = _start_pool(None, 2)
+    print("pool", pool.apply(probe.blocked))
+    _stop_pool(pool)
+    print("main", blocked())
+    try:
+        from kernelcli.tiled.cluster import client_for
+    except ImportError:
+        sys.exit(0)
+    with client_for("local", 1, 1) as client:
+        print("dask", client.submit(probe.blocked).result())
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads a process's blocked signals through /proc")
+def test_processes_the_forkserver_starts_take_their_signals_back(tmp_path):
+    # the review of the forkserver's SIGTERM block: a dask LocalCluster worker started after a pool, from the same
+    # forkserver, kept SIGHUP and SIGTERM blocked (only the pool's initializer unblocked them)
+    pytest.importorskip("distributed")
+    (tmp_path / "probe.py").write_text(_MASK_SCRIPT)
+    r = subprocess.run([sys.executable, str(tmp_path / "probe.py")], capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["pool", "0", "main", "0", "dask", "0"], r.stdout + r.stderr
+
+
+def test_a_failed_start_of_the_resource_tracker_leaves_the_signals_as_they_were(monkeypatch):
+    # the review: the block was taken, the tracker's start raised (a failed fork), and SIGHUP and SIGTERM stayed
+    # blocked for the serial batch that follows
+    from multiprocessing import resource_tracker
+
+    from kernelcli import batch
+
+    def fail():
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(resource_tracker, "ensure_running", fail)
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    assert batch._start_pool(None, 2) is None
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before

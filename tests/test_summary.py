@@ -623,6 +623,25 @@ class TestCommand:
         assert f"Mult-adds: {784 * 10**29:,} (78400000000000000000.00 T)" in text
         assert f"Forward activations: {4 * 784 * 10**29 // 2**20:,}.0 MiB" in text  # a float printed 299,072,265,624,999,...
 
+    def test_a_spec_that_cannot_be_read_is_not_called_missing(self, tmp_path, monkeypatch):
+        # the review: os.path.isfile's False for a folder one cannot search read 'no such spec file' (root passes
+        # permission checks, so the file system's answer is made here)
+        from kernelcli.netspec import spec as spec_module
+
+        real = spec_module.os.stat
+
+        def denied(path, *args, **kwargs):
+            if str(path).endswith("net.json"):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real(path, *args, **kwargs)
+
+        monkeypatch.setattr(spec_module.os, "stat", denied)
+        with pytest.raises(SpecError, match="locked/net.json: cannot read: Permission denied"):
+            spec_module.find_spec("locked/net.json")
+        with pytest.raises(SpecError, match="no such spec file and no built-in network"):
+            spec_module.find_spec("missing.json")
+        assert spec_module.find_spec("RESNET18").name == "resnet18.json"
+
     def test_bad_spec_exits_3_with_the_path(self, tmp_path):
         spec = tmp_path / "net.json"
         spec.write_text(json.dumps({"input": [3, 32, 32], "layers": [

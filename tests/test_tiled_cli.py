@@ -331,6 +331,8 @@ def test_force_never_replaces_a_folder_holding_the_input_or_other_arrays(tmp_pat
     ok(run_cli("convolve", "in.zarr", "-k", "box:3", "-o", f"local://{tmp_path}/o.zarr", cwd=tmp_path))
     ok(run_cli("convolve", "in.zarr", "-k", "box:3", "-o", "o.zarr", "--force", cwd=tmp_path))  # its own output: replaced
     assert read_zarr(tmp_path / "o.zarr").shape == (20, 20)
+    (tmp_path / "empty.zarr").mkdir()  # (the review: an empty folder has nothing to lose)
+    ok(run_cli("convolve", "in.zarr", "-k", "box:3", "-o", "empty.zarr", "--force", cwd=tmp_path))
 
 
 def test_a_cluster_of_another_environment_is_named_not_a_bug(monkeypatch):
@@ -615,6 +617,19 @@ def test_a_big_endian_array_gives_the_same_bytes_tile_by_tile(tmp_path, invoke, 
     ok(invoke(call[0], "be.npy", *call[1:], "-o", "mem.npy"))
     ok(invoke(call[0], "be.npy", *call[1:], "--tiled", "--chunks", "16", "-o", "tiled.npy"))
     assert (tmp_path / "mem.npy").read_bytes() == (tmp_path / "tiled.npy").read_bytes()
+
+
+def test_max_pixels_guards_a_tiff_tile_by_tile_as_in_memory(tiffs, tmp_path, invoke):
+    # the review: a TIFF over --max-pixels, refused in memory as a decompression bomb, ran tile by tile with a note
+    # that it was 'read as it is stored (the memory limit still applies)'; an array's note no longer says the latter
+    src = str(tiffs / "white.tif")  # 70x53
+    for tiled in ([], ["--tiled"]):
+        r = invoke("convolve", src, "-k", "box:3", "--max-pixels", "100", "-o", "o.npy", *tiled)
+        assert code(r) == 2 and "refused as a decompression bomb (3710 pixels, more than the limit of 100)" in r.stderr, r.stderr
+    ok(invoke("convolve", src, "-k", "box:3", "--max-pixels", "3710", "--tiled", "-o", "o.npy"))
+    np.save(tmp_path / "a.npy", np.zeros((8, 8)))
+    r = invoke("convolve", "a.npy", "-k", "box:3", "--max-pixels", "4", "--tiled", "-o", "p.npy")
+    assert code(r) == 0 and "a .npy is read as it is stored (tile by tile)" in r.stderr, r.stderr
 
 
 def test_a_tiff_on_a_cluster_is_refused_before_any_work(tiffs, tmp_path, invoke):

@@ -308,3 +308,6 @@ def test_a_zarr_output_takes_the_tiled_path_by_itself(tmp_path, call):
     refused = run_cli(call[0], "v.nii.gz", *call[1:], "-o", "g.zarr", cwd=tmp_path)
     assert refused.returncode == 2 and "cannot be read tile by tile" in refused.stderr
     assert "or write another format than .zarr" in refused.stderr and "leave out --tiled" not in refused.stderr
+    at_a_url = run_cli(call[0], "v.nii", *call[1:], "-o", "memory://v.zarr", cwd=tmp_path)  # (not written tile by tile)
+    assert at_a_url.returncode == 2 and "does not exist" not in at_a_url.stderr, at_a_url.stderr  # (was: 'the folder memory:')
+    assert "unsupported output type '.zarr' for a volume" in at_a_url.stderr or "another format than .zarr" in at_a_url.stderr

@@ -59,15 +59,16 @@ def run_single(input: Path, label: str, build: Callable[[Any, Any], Any], *, out
         with _TileBar(enabled=not quiet and sys.stderr.isatty()) as bar:
             report = files.run_tiled(input, label, build, out=out, force=force, rescale=rescale, layout=layout, chunks=sides,
                                      scheduler=scheduler, workers=workers, progress=bar.update, volume_build=volume_build,
-                                     name=name, fmt=fmt)
+                                     name=name, fmt=fmt, max_pixels=max_pixels)
         report.notes.extend(notes or [])
         report.kernel = kernel
         if encoding is not None and report.output:
             report.notes.extend(encoding.ignored_by(Path(report.output)))
-        if max_pixels is not None:
+        suffix = Path(report.input).suffix.lower()
+        if max_pixels is not None and suffix not in (".tif", ".tiff"):  # (a TIFF's pixels are counted: stores.open_array)
             from ..io.formats import unused_max_pixels
 
-            report.notes.append(unused_max_pixels(Path(report.input).name, Path(report.input).suffix.lower() or "store"))
+            report.notes.append(unused_max_pixels(Path(report.input).name, suffix or "store", tiled=True))
         return report
 
     render_report(run_reported(input, run, outputs=[out], report=report_file, force=force), json_out=json_out, quiet=quiet)

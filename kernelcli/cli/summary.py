@@ -104,12 +104,12 @@ def _human(n: int) -> str:
 def _rounded(n: int, scale: int, places: int) -> str:
     """``n / scale`` to ``places`` decimals, in integers: a float's 17 digits misprinted a 50-digit count.
 
-    >>> _rounded(2_834_161_664, 10**9, 2), _rounded(10**40 + 5 * 10**9, 10**12, 2)
-    ('2.83', '10000000000000000000000000000.01')
+    >>> _rounded(2_834_161_664, 10**9, 2), _rounded(10**40 + 5 * 10**9, 10**12, 2), _rounded(-2_834_161_664, 10**9, 0)
+    ('2.83', '10000000000000000000000000000.01', '-3')
     """
-    units = (n * 10**places * 2 + scale) // (2 * scale)  # half up
+    units = (abs(n) * 10**places * 2 + scale) // (2 * scale)  # half up (away from zero)
     whole, part = divmod(units, 10**places)
-    return f"{whole}.{part:0{places}d}"
+    return ("-" if n < 0 else "") + (f"{whole}.{part:0{places}d}" if places else str(whole))
 
 
 def _render(net, depth: int, layout: str | None = None) -> None:

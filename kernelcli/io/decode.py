@@ -137,6 +137,15 @@ class Opened:
     wide_grey_alpha: bool = False
 
 
+def bomb_refusal(p: Any, size: str) -> ImageReadError:
+    """The one refusal of an image over ``--max-pixels`` (in memory, and a TIFF on the tiled path).
+
+    >>> str(bomb_refusal("a.tif", "20 pixels, more than the limit of 4"))
+    'a.tif: refused as a decompression bomb (20 pixels, more than the limit of 4); raise --max-pixels if the image is genuine'
+    """
+    return ImageReadError(f"{p}: refused as a decompression bomb ({size}); raise --max-pixels if the image is genuine")
+
+
 def _bomb_size(exc: BaseException, limit: int) -> str:
     """The image's pixels against ``limit``: Pillow's error quotes twice its limit (it warns above the
     limit and raises above twice it; the warning is an error here), which read as a wrong figure.
@@ -170,8 +179,7 @@ def reading(p: Path, limit: int, notes: list[str] | None = None) -> Iterator[Non
             except ImageReadError:
                 raise
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-                raise ImageReadError(f"{p}: refused as a decompression bomb ({_bomb_size(exc, limit)}); "
-                                     "raise --max-pixels if the image is genuine") from None
+                raise bomb_refusal(p, _bomb_size(exc, limit)) from None
             except UnidentifiedImageError:
                 kind = sniff_format(p)
                 if kind is not None:

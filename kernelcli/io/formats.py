@@ -80,13 +80,15 @@ def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_by
         raise InputError(f"{p}: cannot read: {exc.strerror or one_line(exc)}") from None
 
 
-def unused_max_pixels(name: str, suffix: str) -> str:
-    """The note for ``--max-pixels`` given with an input that is not a decoded image.
+def unused_max_pixels(name: str, suffix: str, tiled: bool = False) -> str:
+    """The note for ``--max-pixels`` given with an input that is not a decoded image (``tiled``: read tile by
+    tile, where the memory limit does not apply either).
 
     >>> unused_max_pixels("m.npy", ".npy")
     'm.npy: --max-pixels guards the decoding of images; a .npy is read as it is stored (the memory limit still applies)'
     """
-    return f"{name}: --max-pixels guards the decoding of images; a {suffix} is read as it is stored (the memory limit still applies)"
+    why = "tile by tile" if tiled else "the memory limit still applies"
+    return f"{name}: --max-pixels guards the decoding of images; a {suffix} is read as it is stored ({why})"
 
 
 def _check_suffix(o: Path) -> None:

@@ -17,8 +17,10 @@ Example
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +69,15 @@ def builtin_names() -> list[str]:
 def find_spec(ref: str | Path) -> Path:
     """Resolve ``ref`` to a spec file: an existing file first, else a built-in name (any case)."""
     path = Path(ref).expanduser()
-    if os.path.isfile(path):  # (os.path's tests: False, not an error, for a name too long to be a file)
+    try:
+        found = os.stat(path)
+    except OSError as exc:  # no such file, or a name too long to be one: perhaps a built-in
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG):
+            raise SpecError(f"{ref}: cannot read: {exc.strerror or exc}") from None
+        found = None
+    if found is not None and stat.S_ISREG(found.st_mode):
         return path
-    if os.path.exists(path):
+    if found is not None:
         raise SpecError(f"{ref}: is not a regular file (expected a network spec .json or a built-in name)")
     builtin = networks_dir() / f"{str(ref).strip().lower()}.json"
     if "/" not in str(ref) and os.path.isfile(builtin):

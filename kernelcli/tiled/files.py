@@ -123,6 +123,7 @@ def run_tiled(
     volume_build: Callable[[Any, Any], Any] | None = None,
     name: str | None = None,
     fmt: str | None = None,
+    max_pixels: int | None = None,
 ) -> Any:
     """Run ``build(dask_array, chunks)`` on one input, tile by tile, into ``out``; return a :class:`kernelcli.jobs.Report`.
 
@@ -147,7 +148,7 @@ def run_tiled(
     if scheduler is not None and str(input_path).lower().endswith((".tif", ".tiff")):  # (exit 70: cannot be pickled)
         raise UsageError(f"{input_path}: a TIFF is read tile by tile by this process only (its reader cannot travel to "
                          "a cluster's workers): convert it to .zarr for --scheduler, or leave out --scheduler")
-    data, what, close, declared = stores.open_array(input_path, advice)
+    data, what, close, declared = stores.open_array(input_path, advice, max_pixels)
     try:
         report = _run(input_path, label, build, data, what, out=out, force=force, rescale=rescale, layout=layout, chunks=chunks,
                       scheduler=scheduler, workers=workers, progress=progress, volume_build=volume_build, declared=declared)
@@ -370,7 +371,9 @@ def _check_output(out: Path, input_path: Path, force: bool) -> None:
             raise OutputRefused(f"{out}: holds the input {input_path}: the output would replace it")
         if not force:
             raise OutputRefused(exists_message(out))
-        if not stores.is_array_store(out):  # --force replaces what kernelcli could have written, nothing more
+        with os.scandir(out) as entries:
+            holds = any(entries)  # (an empty folder has nothing to lose)
+        if holds and not stores.is_array_store(out):  # --force replaces what kernelcli could have written, nothing more
             raise OutputRefused(f"{out}: is a folder that is not a Zarr array (a group, or other files): --force "
                                 "replaces only an array store; remove it yourself or give another name")
         return

@@ -44,8 +44,8 @@ def wanted(path: Path, *, tiled: bool, chunks: Any, scheduler: str | None, out: 
     from .stores import is_chunked
     from .urls import as_url
 
-    if tiled or chunks is not None or scheduler is not None or is_chunked(out) or as_url(out) is not None:
-        return True
+    if tiled or chunks is not None or scheduler is not None or (is_chunked(out) and as_url(out) is None):
+        return True  # (a store at a URL is not written here: the in-memory path refuses it by its type)
     if not str(path).lower().endswith(".nii") or not path.is_file():
         return False
     from ..limits import default_max_bytes
@@ -158,7 +158,7 @@ def advice(path: Path, chunks: Any, scheduler: str | None, out: Any = None) -> s
     from .stores import is_chunked
     from .urls import as_url
 
-    if is_chunked(out) or as_url(out) is not None:
+    if is_chunked(out) and as_url(out) is None:
         return "write another format than .zarr (.nii, .nii.gz or .npy: only the tiled path writes a Zarr store)"
     if chunks is None and scheduler is None and wanted(path, tiled=False, chunks=None, scheduler=None):
         return ("it went tile by tile because its in-memory run would exceed KERNELCLI_MAX_MEMORY: "

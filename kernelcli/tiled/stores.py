@@ -63,11 +63,12 @@ def is_array_store(folder: Any) -> bool:
 ALPHA_DROPPED = "; its alpha channel is dropped (a tiled output holds the filtered channels alone)"
 
 
-def open_array(path: Path, advice: str = "leave out --tiled/--chunks") -> tuple[Any, str, Any, str | None]:
+def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixels: int | None = None) -> tuple[Any, str, Any, str | None]:
     """The input as a lazy dask array: ``(array, description for a note, close, declared layout)``; call ``close()`` when done.
 
     The declared layout is what an OME-Zarr's axes say (``"zyx"``, ``"hwc"``, ``"chw"``), else None.
-    A TIFF is read with the in-memory reader's meaning (:func:`tiff_reading`), or refused.
+    A TIFF is read with the in-memory reader's meaning (:func:`tiff_reading`), or refused; one of more
+    pixels than ``max_pixels`` (``--max-pixels`` given) is refused as in memory.
     Raises ImageReadError (exit 2) naming the path when it holds no readable array; ``advice``
     ends a refusal (what to do instead of the tiled path).
     """
@@ -99,7 +100,12 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks") -> tuple[
                 missing = missing_codec(tif.pages[0])
                 convert, problem = tiff_reading(tif.pages[0])
                 pages = len(tif.pages)
+                pixels = int(tif.pages[0].imagelength) * int(tif.pages[0].imagewidth)
                 alpha = tuple(int(e) for e in (tif.pages[0].extrasamples or ())) == (2,)
+            if max_pixels is not None and pixels > max_pixels:
+                from ..io.decode import bomb_refusal
+
+                raise bomb_refusal(path, f"{pixels} pixels, more than the limit of {max_pixels}")
             if missing is not None:
                 raise ImageReadError(f"{path}: {missing}, which tifffile decodes only with the imagecodecs package: "
                                      f"pip install imagecodecs to read it tile by tile, or {advice}")
