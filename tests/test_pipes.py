@@ -256,3 +256,17 @@ def test_a_reader_that_stops_early_gets_no_summary_of_the_output(tmp_path):
     done = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "1"
     assert (tmp_path / "err.txt").read_text() == ""
+
+
+@pytest.mark.parametrize("call", [("gallery", "-", "-o", "sstdin.png"), ("convolve", "-", "-k", "sobel_v", "-o", "my_stdin.png")])
+def test_an_output_whose_name_ends_like_the_stand_in_keeps_its_name(tmp_path, call):
+    # the learn/gallery audit: the stand-in 'stdin.png' was replaced inside any text, so the record of
+    # `-o my_stdin.png` said "output": "my_stdin" (the file was written with its name)
+    import json
+
+    r = subprocess.run([sys.executable, "-m", "kernelcli", *call, "--json"], input=(SAMPLES / "rgb.png").read_bytes(),
+                       capture_output=True, env=process_env(), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    record = json.loads(r.stdout)
+    assert (record["input"], record["output"]) == ("stdin", call[-1]) and (tmp_path / call[-1]).exists()
+    assert f"-> {call[-1]} " in r.stderr.decode()

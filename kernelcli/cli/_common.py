@@ -43,9 +43,9 @@ SHOWN_AS: dict[str, str] = {}
 
 def shown(text: str) -> str:
     """``text`` with the stand-in files of a pipe shown as ``stdin``/``stdout``."""
-    for path, name in SHOWN_AS.items():
-        text = text.replace(path, name)
-    return text
+    from ..io.pipes import shown_as
+
+    return shown_as(text, SHOWN_AS) if SHOWN_AS else text
 
 
 #: where the root command keeps ``--debug`` in Click's context (``ctx.meta``)

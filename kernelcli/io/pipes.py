@@ -65,6 +65,20 @@ def _fmt_name(fmt: Any) -> str | None:
     return {"tiff": "tif", "jpeg": "jpg"}.get(name, name)
 
 
+def shown_as(text: str, display: dict[str, str]) -> str:
+    """``text`` with each stand-in path or file name of ``display`` replaced by its name (``stdin``, ``stdout``):
+    whole names only, so a user's ``my_stdin.png`` stays itself (a plain replace made it ``my_stdin``).
+
+    >>> shown_as("stdin.png 4x5 -> my_stdin.png", {"/t/x/stdin.png": "stdin", "stdin.png": "stdin"})
+    'stdin 4x5 -> my_stdin.png'
+    """
+    import re
+
+    for path, name in display.items():
+        text = re.sub(r"(?<![\w.\-/\\])" + re.escape(path) + r"(?![\w\-]|\.\w)", name, text)
+    return text
+
+
 class Pipes:
     """Stand-in files for ``-`` inputs and outputs, for one command call (a context manager).
 
@@ -116,9 +130,7 @@ class Pipes:
 
     def shown(self, text: str) -> str:
         """``text`` with the temporary paths replaced by ``stdin``/``stdout``."""
-        for path, name in self.display.items():
-            text = text.replace(path, name)
-        return text
+        return shown_as(text, self.display)
 
     def _read_stdin(self) -> Path:
         stream = self._stdin
