@@ -112,7 +112,8 @@ def learn_kernel(
     a, y, total, inner = _system(xa, ta, options, rng)
     result_notes: list[str] = []
     if a.shape[1] < total:
-        result_notes.append(f"used a random {a.shape[1]} of the {total} windows (memory limit); exact targets give the same kernel")
+        result_notes.append(f"used a random {a.shape[1]} of the {total} windows (at most {options.max_values:,} equation values "
+                            "are held; --seed picks them): an exact target gives the same kernel, another the fit of that subset")
     unknowns = a.shape[2] + int(options.bias)
     if a.shape[1] < unknowns:
         kh, kw = options.size

@@ -162,8 +162,12 @@ def _fitting_padding(h: int, w: int, th: int, tw: int, options: LearnOptions) ->
     sizes = [(n - (t - 1) * s - 1) / d + 1 for t, n in ((th, h), (tw, w))]
     if all(v >= 1 and float(v).is_integer() for v in sizes):
         fh, fw = int(sizes[0]), int(sizes[1])
-        size = str(fh) if fh == fw else f"{fh}x{fw}"
-        return f"no padding fits a {kh}x{kw} kernel; --size {size} with --padding valid would"
+        if fh == fw:
+            return f"no padding fits a {kh}x{kw} kernel; --size {fh} with --padding valid would"
+        # --size takes one side: an fh x fw kernel is a square one with asymmetric padding
+        side = max(fh, fw)
+        return (f"no padding fits a {kh}x{kw} kernel; the target is that of a {fh}x{fw} kernel with --padding valid, "
+                f"or --size {side} with --padding 0,{side - fh},0,{side - fw}")
     return "no padding fits: the target is smaller than any window layout allows (check --stride and --size)"
 
 

@@ -456,16 +456,40 @@ class TestCli:
         np.save(tmp_path / "t.npy", conv2d(x, SOBEL_V))
         plain = run_cli("learn", "in.npy", "t.npy", "-f", "3", cwd=tmp_path)
         r = run_cli("learn", "in.npy", "t.npy", "-f", "3", "--epochs", "5", "--lr", "9", "--seed", "3", "--json", cwd=tmp_path)
-        said = "--epochs, --lr, --seed: for --method gd; lstsq solves in one step and ignores them"
+        said = "--epochs, --lr: for --method gd; lstsq solves in one step and ignores them"  # (--seed picks a large system's windows)
         assert r.returncode == 0 and said in r.stderr and json.loads(r.stdout)["notes"][0] == said
         assert said not in plain.stderr and "for --method gd" not in plain.stderr
         r = run_cli("learn", "in.npy", "t.npy", "-f", "3", "--method", "gd", "--epochs", "2", "--optimizer", "adam",
                     "--momentum", "0.5", "--gamma", "0.5", cwd=tmp_path)
         assert r.returncode == 0 and "--momentum is for --optimizer sgd; adam ignores it" in r.stderr
-        assert "--gamma scales the learning rate every --step-size epochs; without --step-size it is ignored" in r.stderr
-        r = run_cli("learn", "in.npy", "t.npy", "-f", "3", "--method", "gd", "--epochs", "2", "--gamma", "0.5", "--step-size", "1",
-                    cwd=tmp_path)
-        assert r.returncode == 0 and "ignore" not in r.stderr, r.stderr
+        # the learn audit: --gamma was said to be ignored without --step-size, which defaults to a third of the epochs
+        r = run_cli("learn", "in.npy", "t.npy", "-f", "3", "--method", "gd", "--epochs", "6", "--gamma", "0.5", cwd=tmp_path)
+        assert r.returncode == 0 and "ignore" not in r.stderr and "lr 0.1 -> 0.05 -> 0.025" in r.stderr, r.stderr
+
+    def test_an_oblong_kernel_is_suggested_as_learn_can_take_it(self, tmp_path):
+        # the learn audit: it suggested '--size 5x3', which --size refuses (one side)
+        x = texture((12, 12))
+        np.save(tmp_path / "in.npy", x)
+        np.save(tmp_path / "t.npy", conv2d(x, np.arange(15.0).reshape(5, 3), padding="valid"))
+        r = run_cli("learn", "in.npy", "t.npy", "-f", "3", "-p", "valid", cwd=tmp_path)
+        assert r.returncode == 2 and "--size 5x3" not in r.stderr, r.stderr
+        assert "or --size 5 with --padding 0,0,0,2" in r.stderr
+        r = run_cli("learn", "in.npy", "t.npy", "-f", "5", "-p", "0,0,0,2", cwd=tmp_path)
+        assert r.returncode == 0 and "rank" in r.stderr, r.stderr
+
+    def test_a_negative_seed_is_refused_and_a_large_system_says_the_seed_picks_its_windows(self, tmp_path):
+        # the learn audit: --seed -1 was exit 70 (numpy's default_rng); past the values held, lstsq fits a random
+        # subset of the windows, which --seed picks: its note called that a memory limit
+        x = texture((16, 16)).astype(np.float32)
+        np.save(tmp_path / "in.npy", x)
+        np.save(tmp_path / "t.npy", conv2d(x, SOBEL_V))
+        r = run_cli("learn", "in.npy", "t.npy", "-f", "3", "--seed", "-1", cwd=tmp_path)
+        assert r.returncode == 2 and "--seed" in r.stderr and "internal error" not in r.stderr, r.stderr
+        from kernelcli.learn import LearnOptions, learn_kernel
+
+        result = learn_kernel(x, conv2d(x, SOBEL_V), LearnOptions(size=3, max_values=9 * 100))
+        assert any("used a random 100 of the 256 windows" in n and "--seed picks them" in n for n in result.notes)
+        np.testing.assert_allclose(result.kernel[..., 0] if result.kernel.ndim == 3 else result.kernel, SOBEL_V, atol=1e-6)
 
     def test_a_curve_beyond_float64_is_refused_before_any_output(self, tmp_path):
         x = texture((16, 16))

@@ -66,7 +66,7 @@ def learn(
     gamma: Annotated[float, option("gamma")] = 0.1,
     optimizer: Annotated[Optimizer, option("optimizer")] = Optimizer.sgd,
     momentum: Annotated[float, option("momentum", min=0.0, max=0.999)] = 0.9,
-    seed: Annotated[int, option("seed")] = 0,
+    seed: Annotated[int, option("seed", min=0)] = 0,
     stride: StrideOption = 1,
     padding: PaddingOption = "same",
     pad_mode: PadModeOption = "constant",
@@ -285,7 +285,8 @@ _TRAINING = ("epochs", "lr", "batch_size", "step_size", "gamma", "optimizer", "m
 
 def _note_unused_training(options: Any, *, quiet: bool) -> None:
     """A note naming the training options given away from their defaults that this call does not use:
-    all of them with lstsq, ``--momentum`` with adam, ``--gamma`` without ``--step-size``."""
+    all but ``--seed`` with lstsq (it picks the windows of a system too large to hold), ``--momentum`` with adam.
+    (``--gamma`` always counts: ``--step-size`` has a default.)"""
     import inspect
 
     from ._common import call_note
@@ -294,14 +295,13 @@ def _note_unused_training(options: Any, *, quiet: bool) -> None:
     defaults = {name: getattr(declared[name].default, "value", declared[name].default) for name in _TRAINING}  # (enums)
     changed = [name for name in _TRAINING if getattr(options, name) != defaults[name]]
     if options.method != "gd":
-        if changed:
-            call_note(f"{', '.join('--' + n.replace('_', '-') for n in changed)}: for --method gd; lstsq solves in one "
+        unused = [name for name in changed if name != "seed"]
+        if unused:
+            call_note(f"{', '.join('--' + n.replace('_', '-') for n in unused)}: for --method gd; lstsq solves in one "
                       "step and ignores them", quiet=quiet)
         return
     if "momentum" in changed and options.optimizer == "adam":
         call_note("--momentum is for --optimizer sgd; adam ignores it", quiet=quiet)
-    if "gamma" in changed and options.step_size is None:
-        call_note("--gamma scales the learning rate every --step-size epochs; without --step-size it is ignored", quiet=quiet)
 
 
 def register(app: typer.Typer) -> None:
