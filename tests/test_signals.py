@@ -75,6 +75,16 @@ def test_signal_during_a_batch(tmp_path, sig):
     assert {i["code"] for i in report["items"] if i["status"] == "ok"} == {0}
 
 
+def _batch_in_a_session_of_its_own(tmp_path: Path) -> subprocess.Popen:
+    """A 40-image batch with two workers, its own session (and process group), once its first output is there."""
+    inputs = forty_images(tmp_path / "in")
+    proc = subprocess.Popen([sys.executable, "-m", "kernelcli", "convolve", str(inputs), "-k", "gaussian:4", "--out-dir", "out",
+                             "--workers", "2"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=interruptible, start_new_session=True)
+    assert wait_for(lambda: (tmp_path / "out").is_dir() and any((tmp_path / "out").iterdir()), proc), proc.communicate()
+    return proc
+
+
 def _session_members(sid: int) -> list[int]:
     """The live processes of session ``sid`` (Linux /proc)."""
     members = []
@@ -97,12 +107,8 @@ def _parent(pid: int) -> int:
 def test_a_signal_to_the_process_group_leaves_no_process(tmp_path, sig):
     # a closing terminal sends SIGHUP to the whole group: it killed the pool's forkserver, whose workers then ran
     # for ever (holding the caller's stdout), and the resource tracker printed tracebacks
-    inputs = forty_images(tmp_path / "in")
-    proc = subprocess.Popen([sys.executable, "-m", "kernelcli", "convolve", str(inputs), "-k", "gaussian:4", "--out-dir", "out",
-                             "--workers", "2"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=interruptible, start_new_session=True)
+    proc = _batch_in_a_session_of_its_own(tmp_path)
     try:
-        assert wait_for(lambda: (tmp_path / "out").is_dir() and any((tmp_path / "out").iterdir()), proc), proc.communicate()
         try:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:  # a test process descheduled long enough finds the batch done
@@ -414,12 +420,8 @@ def test_a_group_sigterm_the_main_process_is_slow_to_act_on_prints_no_traceback(
     # A loaded machine runs the pool's own thread before the main process's handler: it found the workers
     # dead and asked the forkserver, which SIGTERM had killed too, for new ones (EOFError, a thread's
     # traceback; seen in CI). Here the helpers get the signal half a second before the main process.
-    inputs = forty_images(tmp_path / "in")
-    proc = subprocess.Popen([sys.executable, "-m", "kernelcli", "convolve", str(inputs), "-k", "gaussian:4", "--out-dir", "out",
-                             "--workers", "2"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=interruptible, start_new_session=True)
+    proc = _batch_in_a_session_of_its_own(tmp_path)
     try:
-        assert wait_for(lambda: (tmp_path / "out").is_dir() and any((tmp_path / "out").iterdir()), proc), proc.communicate()
         helpers = [pid for pid in _session_members(proc.pid) if pid != proc.pid]
         forkserver = [pid for pid in helpers if _parent(pid) == proc.pid and b"forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()]
         assert len(forkserver) == 1, helpers
