@@ -106,7 +106,7 @@ def learn_kernel(
     xa = as_image_array(x, input_name)
     ta = as_image_array(target, target_name)
     _check_shapes(xa, ta, options, input_name, target_name)
-    _check_texture(xa, input_name, options.combine)
+    _check_texture(xa, input_name, options)
     channels = xa.shape[2] if xa.ndim == 3 else 1
     rng = np.random.default_rng(options.seed)
     a, y, total, inner = _system(xa, ta, options, rng)

@@ -188,9 +188,11 @@ def _fitting_stride(h: int, w: int, th: int, tw: int, options: LearnOptions) -> 
     return ""
 
 
-def _check_texture(x: np.ndarray, input_name: str, combine: str = "per-channel") -> None:
+def _check_texture(x: np.ndarray, input_name: str, options: LearnOptions) -> None:
     """Refuse an input whose system is singular before it is built: a constant image, or a constant
-    channel where that channel has a kernel (or a slice of one) of its own.
+    channel where that channel has a kernel (or a slice of one) of its own, whose windows all read
+    that constant (no padding, or a padding that repeats it: a fill of another value, at the borders,
+    makes the windows differ, and the rank test after the fit judges them).
 
     ``shared`` learns one kernel from every channel's windows together: a constant channel adds
     equations that say nothing but contradict nothing, so only an input constant in every channel
@@ -198,7 +200,10 @@ def _check_texture(x: np.ndarray, input_name: str, combine: str = "per-channel")
     """
     x3 = x.reshape(x.shape[0], x.shape[1], -1)
     channels = x3.shape[2]
-    flat = [c for c in range(channels) if x3[:, :, c].min() == x3[:, :, c].max()]
+    combine = options.combine
+    filled = any(_widths(options)) and options.pad_mode == "constant"
+    flat = [c for c in range(channels) if x3[:, :, c].min() == x3[:, :, c].max()
+            and not (filled and x3[0, 0, c] != options.pad_value)]
     if not flat or (combine == "shared" and len(flat) < channels):
         return
     values = sorted({format_value(x3[0, 0, c]) for c in flat}, key=float)
