@@ -81,3 +81,29 @@ def test_nii(tmp_path, monkeypatch, sig):
     _with_signal_inside(monkeypatch, "mkstemp", sig)
     _interrupted(lambda: nifti.write_nii(result, out / "o.nii", vol, force=False, run=_run, label="convolve"), sig)
     assert sorted(out.iterdir()) == []
+
+
+def test_ctrl_c_while_a_local_cluster_starts_waits_for_it_then_closes_it(monkeypatch):
+    # the tiled audit: Ctrl-C 0.6-1.0 s into a --scheduler local run printed tracebacks (workers starting as the
+    # process went down found the forkserver's semaphores gone; distributed's exit handler a cluster 'Status.init'):
+    # the signal is held until the cluster has started, and the cluster is closed before the call unwinds
+    distributed = pytest.importorskip("distributed")
+    from kernelcli.tiled.cluster import client_for
+
+    real, made = distributed.LocalCluster, []
+
+    def interrupted_while_starting(*args, **kwargs):
+        cluster = real(*args, **kwargs)
+        made.append(cluster)
+        signal.raise_signal(signal.SIGINT)  # as if Ctrl-C came while the workers started
+        return cluster
+
+    monkeypatch.setattr(distributed, "LocalCluster", interrupted_while_starting)
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with client_for("local", 1, 1):
+                pass
+    finally:
+        signal.signal(signal.SIGINT, saved)
+    assert len(made) == 1 and made[0].status.name == "closed"

@@ -68,21 +68,28 @@ def client_for(scheduler: str | None, workers: int | None = None, threads: int =
             # against 1.06), without forking a process whose event-loop thread may hold a lock (a plain
             # fork here is why distributed defaults to spawn).
             settings["distributed.worker.multiprocessing-method"] = "forkserver"
+        from ..io.outputs import signals_deferred
+
         with dask.config.set(settings):
-            # dashboard_address=None still serves HTTP, on port 8787: a second cluster (another
-            # kernelcli call) found it taken and warned; any free port of this host instead
-            cluster = distributed.LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
-                silence_logs=logging.CRITICAL, env={"NUMBA_NUM_THREADS": str(threads)},
-            )
+            cluster = None
             try:
+                # Ctrl-C while the workers start is acted on once they have: stopped half way, they found the
+                # forkserver's semaphores gone, and distributed's exit handler a cluster 'Status.init' (tracebacks)
+                with signals_deferred():
+                    # dashboard_address=None still serves HTTP, on port 8787: a second cluster (another
+                    # kernelcli call) found it taken and warned; any free port of this host instead
+                    cluster = distributed.LocalCluster(
+                        n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
+                        silence_logs=logging.CRITICAL, env={"NUMBA_NUM_THREADS": str(threads)},
+                    )
                 client = distributed.Client(cluster)
                 try:
                     yield client
                 finally:
                     client.close()
             finally:
-                cluster.close()
+                if cluster is not None:
+                    cluster.close()
         return
     try:
         client = distributed.Client(scheduler, timeout="10s")
