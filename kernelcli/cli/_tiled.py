@@ -49,7 +49,7 @@ def run_single(input: Path, label: str, build: Callable[[Any, Any], Any], *, out
     output is never an encoded picture), as ``max_pixels`` is (a tiled input is never a decoded
     image); ``kernel``: the record's ``kernel``, as the in-memory job's.
     """
-    from ..tiled import files
+    from ..tiled import files, stores
     from ._batch import run_reported
     from ._common import render_report
 
@@ -65,7 +65,7 @@ def run_single(input: Path, label: str, build: Callable[[Any, Any], Any], *, out
         if encoding is not None and report.output:
             report.notes.extend(encoding.ignored_by(Path(report.output)))
         suffix = Path(report.input).suffix.lower()
-        if max_pixels is not None and suffix not in (".tif", ".tiff"):  # (a TIFF's pixels are counted: stores.open_array)
+        if max_pixels is not None and suffix not in stores.TIFF_SUFFIXES:  # (a TIFF's pixels are counted: stores.open_array)
             from ..io.formats import unused_max_pixels
 
             report.notes.append(unused_max_pixels(Path(report.input).name, suffix or "store", tiled=True))

@@ -145,7 +145,7 @@ def run_tiled(
     if rescale == "minmax" and stores.is_chunked(out):
         raise UsageError("--rescale minmax needs the whole result's range before the first tile is written; "
                          "tiled .zarr outputs take --rescale none (default), clip or abs")
-    if scheduler is not None and str(input_path).lower().endswith((".tif", ".tiff")):  # (exit 70: cannot be pickled)
+    if scheduler is not None and str(input_path).lower().endswith(stores.TIFF_SUFFIXES):  # (exit 70: cannot be pickled)
         raise UsageError(f"{input_path}: a TIFF is read tile by tile by this process only (its reader cannot travel to "
                          "a cluster's workers): convert it to .zarr for --scheduler, or leave out --scheduler")
     data, what, close, declared = stores.open_array(input_path, advice, max_pixels)

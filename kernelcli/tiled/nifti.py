@@ -41,11 +41,8 @@ OUTPUTS = (".nii", ".zarr", ".npy")
 def wanted(path: Path, *, tiled: bool, chunks: Any, scheduler: str | None, out: Any = None) -> bool:
     """True when one volume input goes tile by tile: a tiled option, a Zarr output (only the tiled path writes
     one), or a ``.nii`` whose in-memory job would pass the memory cap."""
-    from .stores import is_chunked
-    from .urls import as_url
-
-    if tiled or chunks is not None or scheduler is not None or (is_chunked(out) and as_url(out) is None):
-        return True  # (a store at a URL is not written here: the in-memory path refuses it by its type)
+    if tiled or chunks is not None or scheduler is not None or _local_store(out):
+        return True
     if not str(path).lower().endswith(".nii") or not path.is_file():
         return False
     from ..limits import default_max_bytes
@@ -147,6 +144,15 @@ def open_volume(path: Path, affine: str | None = None, advice: str = "leave out 
     return NiftiVoxels(path, int(proxy.offset), dtype, shape), vol
 
 
+def _local_store(out: Any) -> bool:
+    """True for a local ``.zarr`` output, which only the tiled path writes (a store at a URL is not written
+    for a volume: the in-memory path refuses it by its type)."""
+    from .stores import is_chunked
+    from .urls import as_url
+
+    return is_chunked(out) and as_url(out) is None
+
+
 def advice(path: Path, chunks: Any, scheduler: str | None, out: Any = None) -> str:
     """What to do instead of the tiled volume path, ending a refusal: write another format than the Zarr
     store that chose it, leave out the options that chose it, or, where the ``.nii`` took it by itself for
@@ -155,10 +161,7 @@ def advice(path: Path, chunks: Any, scheduler: str | None, out: Any = None) -> s
     >>> advice(Path("ct.nii"), 64, None), advice(Path("ct.nii.gz"), None, None, Path("o.zarr"))[:34]
     ('leave out --tiled/--chunks', 'write another format than .zarr (.')
     """
-    from .stores import is_chunked
-    from .urls import as_url
-
-    if is_chunked(out) and as_url(out) is None:
+    if _local_store(out):
         return "write another format than .zarr (.nii, .nii.gz or .npy: only the tiled path writes a Zarr store)"
     if chunks is None and scheduler is None and wanted(path, tiled=False, chunks=None, scheduler=None):
         return ("it went tile by tile because its in-memory run would exceed KERNELCLI_MAX_MEMORY: "

@@ -32,6 +32,8 @@ from . import require
 CHUNKED_SUFFIXES = (".zarr",)
 #: inputs the tiled path can read without loading them whole
 TILED_INPUTS = (".zarr", ".tif", ".tiff", ".npy")
+#: the TIFF suffixes: read with tifffile's store, which stays in this process (it cannot be pickled)
+TIFF_SUFFIXES = (".tif", ".tiff")
 #: outputs the tiled path writes without holding them whole
 TILED_OUTPUTS = (".zarr", ".npy")
 
@@ -91,7 +93,7 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixel
         except (OSError, ValueError) as exc:
             raise ImageReadError(f"{path}: cannot read as .npy: {exc}") from None
         return da.from_array(data, chunks="auto"), ".npy (memory-mapped)", _nothing, None
-    if suffix in (".tif", ".tiff"):
+    if suffix in TIFF_SUFFIXES:
         tifffile = require("tifffile", f"reading {path.name} tile by tile")
         zarr = require("zarr", f"reading {path.name} tile by tile")
         store = None
