@@ -52,6 +52,7 @@ from .catalog_format import (  # noqa: F401 - the file format, re-exported (its 
     _axis_names, _describe, _dims_text, _flat, _join, _key_hint, _NotFinite, _Object, _object_pairs, _parse_float,
     _parse_int, _parse_json, _position, _short_number, _to_lists, _Validator,
 )
+from . import numtext
 from .errors import InvalidKernel, KernelNotFound, UsageError
 from .resources import catalog_dir
 
@@ -530,10 +531,9 @@ def _load_from_path(spec: str, max_ndim: int = 2) -> Kernel:
 
 
 def _gaussian_from_spec(spec: str, argument: str) -> Kernel:
-    try:
-        sigma = float(argument)
-    except ValueError:
-        raise InvalidKernel(f"{spec}: sigma {argument!r} is not a number; write e.g. gaussian:1.5") from None
+    sigma = numtext.decimal(argument)
+    if sigma is None:
+        raise InvalidKernel(f"{spec}: sigma {argument!r} is not a number; write e.g. gaussian:1.5")
     if not math.isfinite(sigma) or sigma <= 0:
         raise InvalidKernel(f"{spec}: sigma must be a positive finite number, e.g. gaussian:1.5")
     return gaussian_kernel(sigma)

@@ -36,9 +36,9 @@ from typing import Any
 from .errors import InvalidKernel, KernelNotFound, UsageError
 from .records import record
 
-_POOL = re.compile(r"(?P<op>max|min|avg)pool:(?P<size>\d+)(?::(?P<stride>\d+))?", re.IGNORECASE)
+_POOL = re.compile(r"(?P<op>max|min|avg)pool:(?P<size>[0-9]+)(?::(?P<stride>[0-9]+))?", re.IGNORECASE)
 #: a pooling word without ":F" ("maxpool", "avgpool2", "pool"), when no kernel has that name
-_BARE_POOL = re.compile(r"(?P<op>max|min|avg|average)?_?pool(ing)?\d*", re.IGNORECASE)
+_BARE_POOL = re.compile(r"(?P<op>max|min|avg|average)?_?pool(ing)?[0-9]*", re.IGNORECASE)
 POOL_FORM = "a pooling step is maxpool:F, minpool:F or avgpool:F (:S for a stride)"
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import numtext
 from .errors import UsageError
 from .io.naming import safe_stem
 from .jobs_common import (ConvolveOptions, Report, _named, _write_single, check_conv_peak, check_finite_result, convolve_volume_array,
@@ -48,10 +49,9 @@ def parse_bias(text: str) -> list[float]:
 
     values = []
     for part in str(text).split(","):
-        try:
-            value = float(part.strip())
-        except ValueError:
-            raise UsageError(f"invalid --bias {text!r}: expected a number, or numbers separated by commas (one per kernel)") from None
+        value = numtext.decimal(part)
+        if value is None:
+            raise UsageError(f"invalid --bias {text!r}: expected a number, or numbers separated by commas (one per kernel)")
         if not math.isfinite(value):
             raise UsageError(f"invalid --bias {text!r}: values must be finite")
         values.append(value)

@@ -42,14 +42,15 @@ import re
 from pathlib import Path
 from typing import Any
 
+from . import numtext
 from .errors import InvalidKernel, KernelNotFound, UsageError
 from .records import record, replace
 
 #: ``WxH+X+Y@:`` then values; the geometry is digits, so names and ``gaussian:2`` never match
-_GEOMETRY = re.compile(r"\s*(?P<w>\d+)(?:x(?P<h>\d+))?(?P<origin>[-+]\d+[-+]\d+)?(?P<flags>[@<>]*)\s*:(?P<values>.*)", re.DOTALL)
+_GEOMETRY = re.compile(r"\s*(?P<w>[0-9]+)(?:x(?P<h>[0-9]+))?(?P<origin>[-+][0-9]+[-+][0-9]+)?(?P<flags>[@<>]*)\s*:(?P<values>.*)", re.DOTALL)
 #: ImageMagick's old style: only numbers (a square count of them)
 _BARE_VALUES = re.compile(r"\s*[-+0-9.eEnaN]+(?:[\s,]+[-+0-9.eEnaN]+)+\s*")
-_SCALE = re.compile(r"(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)?(?P<marks>[%!^]*)")
+_SCALE = re.compile(rf"(?P<number>{numtext.DECIMAL})?(?P<marks>[%!^]*)")
 #: largest .npy kernel file read (a C x 255 x 255 float64 layer kernel is about 0.5 MiB per channel)
 MAX_NPY_BYTES = 64 * 1024 * 1024
 
@@ -99,7 +100,7 @@ def _imagemagick(spec: str, m: re.Match) -> Any:
         raise InvalidKernel(f"{spec!r}: the size {w}x{h} must be at least 1x1")
     origin = m.group("origin")
     if origin:
-        x, y = (int(v) for v in re.findall(r"[-+]\d+", origin))
+        x, y = (int(v) for v in re.findall(r"[-+][0-9]+", origin))
         cx, cy = (w - 1) // 2, (h - 1) // 2
         if (x, y) != (cx, cy):
             raise InvalidKernel(
@@ -119,10 +120,9 @@ def _values(spec: str, text: str) -> list[float]:
         if item.lower() == "nan" or item == "-":
             values.append(0.0)  # outside the neighbourhood: contributes nothing to a convolution
             continue
-        try:
-            value = float(item)
-        except ValueError:
-            raise InvalidKernel(f"{spec!r}: {item!r} is not a number (values are separated by commas or spaces)") from None
+        value = numtext.decimal(item)
+        if value is None:
+            raise InvalidKernel(f"{spec!r}: {item!r} is not a number (values are separated by commas or spaces)")
         if not math.isfinite(value):
             raise InvalidKernel(f"{spec!r}: {item!r} is not a finite number")
         values.append(value)

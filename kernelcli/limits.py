@@ -53,7 +53,7 @@ def parse_bytes(text: str) -> int:
     >>> parse_bytes("2G"), parse_bytes("1500")
     (2147483648, 1500)
     """
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*", str(text), re.IGNORECASE)
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:I?B)?\s*", str(text), re.IGNORECASE)
     if not m:
         raise UsageError(f"invalid memory size {text!r}: expected a number of bytes or 512M, 4G, ...")
     power = " KMGT".index(m.group(2).upper() or " ")

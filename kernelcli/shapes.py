@@ -17,6 +17,7 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
+from . import numtext
 from .errors import ShapeError, UsageError
 
 
@@ -179,11 +180,9 @@ def parse_padding(text: str, *, forms: str = "same, valid, P or T,B,L,R in whole
     key = text.strip().lower()
     if key in ("same", "valid"):
         return key
-    parts = [p.strip() for p in key.split(",")]
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        raise UsageError(f"--padding {text!r}: expected {forms}") from None
+    values = [numtext.whole(p) for p in key.split(",")]
+    if None in values:
+        raise UsageError(f"--padding {text!r}: expected {forms}")
     if len(values) not in (1, 4):
         raise UsageError(f"--padding {text!r}: expected one width or four (T,B,L,R), got {len(values)}")
     if min(values) < 0:

@@ -150,11 +150,18 @@ def _number(kind: type, low: Any, high: Any, clamp: bool) -> Callable[[Any], Any
     def convert(value: Any) -> Any:
         if isinstance(value, bool):
             raise ValueError(f"{value!r} is not a valid {kind.__name__}.")
-        try:
-            number = kind(value)
-        except (TypeError, ValueError):
+        if isinstance(value, str):
+            from .. import numtext
+
+            number = (numtext.whole if kind is int else numtext.decimal)(value)
+        else:
+            try:
+                number = kind(value)
+            except (TypeError, ValueError):
+                number = None
+        if number is None:
             what = "integer" if kind is int else "float"
-            raise ValueError(f"{value!r} is not a valid {what}.") from None
+            raise ValueError(f"{value!r} is not a valid {what}.")
         if clamp:
             number = max(low, number) if low is not None else number
             return min(high, number) if high is not None else number

@@ -22,7 +22,6 @@ importing typer.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -403,17 +402,16 @@ def parse_fill(text: Any) -> float:
     """
     if not isinstance(text, str):  # the default
         return text
+    from .. import numtext
+
     stripped = text.strip()
-    try:
-        value = float(stripped)
-    except ValueError:
-        value = None
+    value = numtext.decimal(stripped)
     if value is None or value != value or value in (float("inf"), float("-inf")):  # 1e400 and 10**400 too
         from ._click import click
 
         raise click.exceptions.BadParameter(f"{text!r}: expected a finite number")
-    if re.fullmatch(r"[+-]?[0-9]+", stripped):
-        return int(stripped)  # type: ignore[return-value]
+    if numtext.whole(stripped) is not None:
+        return numtext.whole(stripped)  # type: ignore[return-value]
     return value
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import numtext
 from ..errors import ImageReadError, UsageError
 from .common import Loaded
 from .outputs import atomic_write
@@ -163,12 +164,7 @@ def _shown(text: str) -> str:
 
 def _to_float(text: str) -> float | None:
     """``float(text)`` for plain decimal numbers; None otherwise (no ``1_000``, no 5000-digit ints)."""
-    if len(text) > 400 or "_" in text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return None
+    return None if len(text) > 400 else numtext.decimal(text)
 
 
 def write_matrix_csv(o: Path, arr: np.ndarray, *, force: bool = False) -> None:

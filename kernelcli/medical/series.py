@@ -99,7 +99,7 @@ def pick_series(series: dict[str, list[Any]], choice: str | None, where: str) ->
     text = str(choice).strip()
     if text in series:
         return text
-    if text.isdigit() and int(text) < len(uids):
+    if text.isascii() and text.isdigit() and int(text) < len(uids):
         return uids[int(text)]
     raise UsageError(f"{where}: --series {text}: no such series (a UID, or an index from 0 to {len(uids) - 1}):\n" + _listing(series))
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import numtext
 from ..errors import UsageError
 
 # (centre, width) in HU, declared with the other vocabularies (--help lists them without numpy)
@@ -35,11 +36,11 @@ def parse_window(text: str) -> tuple[float, float]:
     if key in WINDOW_PRESETS:
         return WINDOW_PRESETS[key]
     parts = [s.strip() for s in key.split(",")]
-    try:
-        center, width = (float(s) for s in parts)
-    except ValueError:
+    numbers = [numtext.decimal(s) for s in parts]
+    if len(numbers) != 2 or None in numbers:
         presets = ", ".join(f"{name} ({c:g},{w:g})" for name, (c, w) in WINDOW_PRESETS.items())
-        raise UsageError(f"invalid window {text!r}: expected CENTRE,WIDTH in HU (e.g. 40,80) or a preset: {presets}") from None
+        raise UsageError(f"invalid window {text!r}: expected CENTRE,WIDTH in HU (e.g. 40,80) or a preset: {presets}")
+    center, width = numbers
     if not (math.isfinite(center) and math.isfinite(width)) or width < 1:
         raise UsageError(f"invalid window {text!r}: the width must be a number >= 1 (DICOM's rule) and both finite")
     return center, width

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from . import stores
+from .. import numtext
 
 
 def wanted(input_path: Path, out: Path | None, *, tiled: bool, chunks: Any, scheduler: str | None) -> bool:
@@ -98,10 +99,8 @@ def parse_chunks(text: str | None) -> int | tuple[int, ...] | None:
         return None
     from ..errors import UsageError
 
-    try:
-        sides = tuple(int(v) for v in str(text).replace("x", ",").split(","))
-    except ValueError:
-        sides = ()
+    parsed = [numtext.whole(v) for v in str(text).replace("x", ",").split(",")]
+    sides = () if None in parsed else tuple(parsed)
     if not sides or any(v < 1 for v in sides):
         raise UsageError(f"--chunks {text!r}: expected a tile side such as 1024, or one per axis such as 512,2048")
     return sides[0] if len(sides) == 1 else sides

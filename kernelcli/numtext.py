@@ -1,0 +1,44 @@
+"""Numbers as a user types them: ASCII digits, an optional sign, and for decimals a point and an exponent.
+
+Python's ``int()`` and ``float()`` also take ``1_000`` and digits of every script (``int("٣")`` is 3),
+and a regular expression's ``\\d`` matches those digits too, so ``--stride 1_0`` ran with a stride of
+10 and ``--then maxpool:٢`` pooled by 2 where ``box:1_0`` and ``shape --in 2_4`` were refused.  Every
+number typed on the command line, in a kernel spec or in a text matrix is read here, the one way.
+
+>>> whole("12"), whole(" -3 "), whole("1_2"), whole("٣")
+(12, -3, None, None)
+>>> decimal("1.5e3"), decimal(".5"), decimal("-inf"), decimal("1_0"), decimal("0x10")
+(1500.0, 0.5, -inf, None, None)
+"""
+
+from __future__ import annotations
+
+import re
+
+#: a whole number: ASCII digits with an optional sign
+WHOLE = r"[+-]?[0-9]+"
+#: a decimal number as ``float()`` reads it, ASCII only: ``1``, ``1.``, ``.5``, ``1.5e-3``
+DECIMAL = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_WHOLE = re.compile(WHOLE)
+_DECIMAL = re.compile(rf"{DECIMAL}|[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
+#: ``int()``'s own limit on digits (``sys.int_info.default_max_str_digits``): longer texts are not numbers
+MAX_CHARS = 4300
+
+
+def whole(text: str) -> int | None:
+    """``text`` (surrounding spaces allowed) as an int, or None where it is not a plain whole number."""
+    stripped = text.strip()
+    if len(stripped) > MAX_CHARS or _WHOLE.fullmatch(stripped) is None:
+        return None
+    return int(stripped)
+
+
+def decimal(text: str) -> float | None:
+    """``text`` (surrounding spaces allowed) as a float, or None where it is not a plain decimal number.
+
+    ``inf`` and ``nan`` are numbers here, as for ``float()``: each caller says whether it takes them.
+    """
+    stripped = text.strip()
+    if len(stripped) > MAX_CHARS or _DECIMAL.fullmatch(stripped) is None:
+        return None
+    return float(stripped)

@@ -1,0 +1,102 @@
+"""Numbers typed anywhere (an option, a kernel spec, a chain step, a text matrix) are read one way:
+ASCII digits, no underscores (``kernelcli.numtext``).
+
+Before, ``int()``, ``float()`` and ``\\d`` read ``1_0`` as 10 and ``٣`` (Arabic-Indic three) as 3:
+``--stride 1_0`` ran with a stride of 10 and ``--then maxpool:٢`` pooled by 2, where ``box:1_0`` and
+``shape --in 2_4`` were refused.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import given, strategies as st
+
+from conftest import SAMPLES, run_in_process
+from kernelcli import numtext
+
+ODD_DIGITS = ["1_0", "٣", "３", "²"]  # an underscore, Arabic-Indic and full-width digits, a superscript
+
+
+@given(st.integers(min_value=-10**40, max_value=10**40))
+def test_every_int_reads_back(n):
+    assert numtext.whole(str(n)) == n
+    assert numtext.whole(f" +{abs(n)} ") == abs(n)
+
+
+@given(st.floats(allow_nan=False))
+def test_every_float_reads_back(x):
+    assert numtext.decimal(repr(x)) == x
+    assert numtext.decimal(f"{x:e}") == float(f"{x:e}")
+
+
+@pytest.mark.parametrize("text", ODD_DIGITS + ["", " ", "0x10", "1e3", "--1", "1 2", "١٠"])
+def test_odd_texts_are_not_whole_numbers(text):
+    assert numtext.whole(text) is None
+
+
+@pytest.mark.parametrize("text", ODD_DIGITS + ["", ".", "e3", "1e", "0x10", "1.5.2", "infinit", "1,5"])
+def test_odd_texts_are_not_decimals(text):
+    assert numtext.decimal(text) is None
+
+
+def test_the_words_float_takes_stay_numbers_for_the_callers_to_judge():
+    assert math.isnan(numtext.decimal("NaN")) and numtext.decimal("-Infinity") == -math.inf
+
+
+PHANTOM = str(SAMPLES / "phantom.png")
+
+# (argv before the value, argv after it, the exit code, a word the one-line error holds)
+TYPED = [
+    (["convolve", PHANTOM, "-k", "box:3", "--stride"], ["-o", "o.npy"], 2, "--stride"),
+    (["convolve", PHANTOM, "-k", "box:3", "--padding"], ["-o", "o.npy"], 2, "--padding"),
+    (["convolve", PHANTOM, "-k", "box:3", "--pad-value"], ["-o", "o.npy"], 2, "--pad-value"),
+    (["convolve", PHANTOM, "-k", "box:3", "--bias"], ["-o", "o.npy"], 2, "--bias"),
+    (["convolve", PHANTOM, "-k", "box:3", "--dilation"], ["-o", "o.npy"], 2, "--dilation"),
+    (["convolve", PHANTOM, "-k", "box:3", "--quality"], ["-o", "o.jpg"], 2, "--quality"),
+    (["pool", PHANTOM, "--size"], ["-o", "o.npy"], 2, "--size"),
+    (["pad", PHANTOM, "--padding"], ["-o", "o.npy"], 2, "--padding"),
+    (["shape", "--in", "24", "--f", "3", "--s"], ["-q"], 2, "--s"),
+    (["shape", "--in", "24", "--f", "3", "--padding"], ["-q"], 2, "--padding"),
+    (["params", "--filters", "4", "--in-ch"], ["-q"], 2, "--in-ch"),
+    (["summary", "unet", "--depth"], [], 2, "--depth"),
+]
+
+
+@pytest.mark.parametrize("odd", ODD_DIGITS)
+@pytest.mark.parametrize("before, after, code, named", TYPED, ids=[" ".join(t[0][::2][:3]) + " " + t[0][-1] for t in TYPED])
+def test_an_option_refuses_digits_of_other_kinds(tmp_path, before, after, code, named, odd):
+    result = run_in_process(*before, odd, *after, cwd=tmp_path)
+    assert result.returncode == code, result.stderr
+    assert odd in result.stderr and named in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("spec, code", [
+    ("box:3 --then maxpool:{}", 2), ("gaussian:{}", 3), ("3x1:1,{},1", 3), ("box:3 --kernel-scale {}", 2),
+    ("box:{}", 3),
+])
+@pytest.mark.parametrize("odd", ODD_DIGITS)
+def test_a_kernel_spec_or_chain_step_refuses_digits_of_other_kinds(tmp_path, spec, code, odd):
+    result = run_in_process("convolve", PHANTOM, "-k", *spec.format(odd).split(), "-o", "o.npy", cwd=tmp_path)
+    assert result.returncode == code, result.stderr
+    assert odd in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("odd", ["1_0", "٣"])
+def test_a_text_matrix_refuses_digits_of_other_kinds(tmp_path, odd):
+    (tmp_path / "m.csv").write_text(f"1,2\n{odd},4\n", encoding="utf-8")
+    result = run_in_process("convolve", "m.csv", "-k", "box:1", "-o", "-", cwd=tmp_path)
+    assert result.returncode == 2 and f"line 2: {odd!r} is not a number" in result.stderr
+
+
+def test_signs_and_spaces_stay_numbers(tmp_path):
+    spaced = run_in_process("shape", "--in", "24", "--f", "3", "--s", " +2 ", "--padding", " 1 ", "-q", cwd=tmp_path)
+    assert (spaced.returncode, spaced.stdout) == (0, "12\n")
+    chained = run_in_process("convolve", PHANTOM, "-k", "box:3", "--pad-value", "+7", "--then", "maxpool:2",
+                             "-o", "o.npy", "--json", cwd=tmp_path)
+    assert chained.returncode == 0 and json.loads(chained.stdout)["output_shape"] == [128, 128]
