@@ -78,10 +78,33 @@ def train_gd(
             progress(epoch + 1, epochs, history[-1], lr)
         if (epoch + 1) % step_size == 0:
             lr *= options.gamma
+    _check_not_diverged(history, sy, options.learning_rate)
     weights = np.einsum("gij,gj->gi", precond, w[:, :n]) * (sy / sx)[:, None]
     if options.bias:
         return weights, w[:, n] * sy * bias_value - np.einsum("gn,gn->g", means, weights), history, lrs
     return weights, None, history, lrs
+
+
+#: A last epoch's loss past this many times the all-zero kernel's (where the weights start) is divergence: the
+#: least-squares kernel's loss is at most that one's, and a step size that overshoots grows the loss
+#: geometrically (a 1-epoch run at --lr 3 ended at 7.6e243, a kernel of values near 1e121, with exit 0)
+DIVERGED_GROWTH = 10.0
+
+
+def _check_not_diverged(history: list[float], sy: np.ndarray, lr: float) -> None:
+    """A UsageError where the training ended with a loss :data:`DIVERGED_GROWTH` times its start's or more.
+
+    >>> _check_not_diverged([5.0, 2.0], np.array([1.0]), 0.1)
+    >>> _check_not_diverged([5.0, 20.0], np.array([1.0]), 3.0)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: gradient descent diverged (learning rate 3): its last epoch's loss, 20, is 20 times the all-zero kernel's it started from; try a smaller --lr
+    """
+    with np.errstate(over="ignore"):
+        start = float(np.mean(sy * sy))  # the all-zero kernel's MSE in target units
+    if history and 0 < start < math.inf and history[-1] > DIVERGED_GROWTH * start:
+        raise UsageError(f"gradient descent diverged (learning rate {lr:g}): its last epoch's loss, {history[-1]:.3g}, is "
+                         f"{history[-1] / start:.3g} times the all-zero kernel's it started from; try a smaller --lr")
 
 
 #: Above this many window values times epochs, the epochs run jitted (:mod:`kernelcli._core.sgd`):

@@ -230,6 +230,15 @@ class TestGradientDescent:
         with pytest.raises(UsageError, match="diverged.*smaller --lr"):
             learn_kernel(x, conv2d(x, SOBEL_V), LearnOptions(size=3, method="gd", lr=50.0, momentum=0.9))
 
+    @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+    def test_a_loss_that_ends_far_above_its_start_is_divergence(self, optimizer):
+        # one epoch at --lr 3 ended at a loss of 7.6e243 with a kernel near 1e121, exit 0 and a warning: only a
+        # loss that overflowed to inf was called divergence
+        x = texture((64, 64))
+        options = LearnOptions(size=3, method="gd", optimizer=optimizer, lr=10.0 if optimizer == "sgd" else 30.0, epochs=1)
+        with pytest.raises(UsageError, match=r"diverged \(learning rate [0-9]+\): .*times the all-zero kernel's.*smaller --lr"):
+            learn_kernel(x, conv2d(x, SOBEL_V), options)
+
     @pytest.mark.parametrize("scale", [2.0**-600, 1e-160, 1e160, 1e300])
     @pytest.mark.parametrize("method", ["gd", "lstsq"])
     def test_values_whose_squares_leave_float64_still_fit(self, scale, method):
