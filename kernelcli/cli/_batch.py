@@ -116,7 +116,7 @@ def note_one_input(options: BatchOptions, *, quiet: bool, out: Any = None) -> No
 
 def _run_single(input: Path, job, *, label, options: BatchOptions, out, force, json_out, quiet) -> None:
     note_one_input(options, quiet=quiet, out=out)
-    label = options.suffix or label
+    label = options.suffix if options.suffix is not None else label
     target = output_for(input, out, label)
     if out is None and options.fmt:
         from ..io.naming import default_output
@@ -189,7 +189,7 @@ def run_batch(
         call_note("--recursive: looks into the subfolders of folder inputs; none was given", quiet=quiet)
     if options.out_dir is None:
         raise UsageError("several inputs, a folder or a pattern need --out-dir DIR for the results")
-    items = plan(found, out_dir=options.out_dir, suffix=options.suffix or label, fmt=options.fmt, force=force, report=options.report)
+    items = plan(found, out_dir=options.out_dir, suffix=options.suffix if options.suffix is not None else label, fmt=options.fmt, force=force, report=options.report)
     show_bar = not quiet and sys.stderr.isatty()
     display = _Display(len(items), bar=show_bar, quiet=quiet, order=[str(item.input) for item in items])
     try:

@@ -154,13 +154,14 @@ def convolve(
             pad_value=pad_value, flip=flip, out=out, force=force, axis=axis, window=window, keep_dtype=keep_dtype,
             truncate=truncate, mask=mask, volume=volume_index, series=series, resample_slices=resample_slices,
             affine=affine, paths=cli_paths(), unsupported={name: value is not None for name, value in given.items()},
+            name=suffix, fmt=fmt,
         )
         from ..tiled import nifti as tiled_nifti
 
         if tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler, out=out):
             call = partial(_run_tiled_volume, run, chunks=chunks, scheduler=scheduler, workers=workers, quiet=quiet)
         else:
-            note_one_input(BatchOptions(recursive=recursive, workers=workers), quiet=quiet)
+            note_one_input(BatchOptions(suffix=suffix, recursive=recursive, workers=workers), quiet=quiet, out=out)
             call = run
         render_report(run_reported(input[0], call, outputs=[out], report=report_file, force=force), json_out=json_out, quiet=quiet)
         return
@@ -214,7 +215,7 @@ def convolve(
         ("--axis", axis), ("--window", window), ("--keep-dtype", keep_dtype), ("--truncate", truncate), ("--mask", mask),
         ("--volume", volume_index), ("--series", series), ("--resample-slices", resample_slices), ("--affine", affine),
         ("--pad-mode renormalise", pad_mode == RENORMALISE),
-    ) if given]
+    ) if given is not None and given is not False]  # 0 and '' are given: '--volume 0' was taken in silence
     if volume_only:
         what = "several inputs" if len(input) != 1 or out_dir is not None else f"{input[0]}, an image or array"
         raise UsageError(f"{', '.join(volume_only)}: only for one volume input (NIfTI, DICOM); got {what}")
@@ -352,7 +353,7 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
 
         return _named(Path(str(input)), lambda: steps_on(x))  # a refusal names the input, as in memory
 
-    name = suffix or ("_".join(safe_stem(s.label) for s in steps) if then else safe_stem(label))
+    name = suffix if suffix is not None else ("_".join(safe_stem(s.label) for s in steps) if then else safe_stem(label))
     run_single(input, f"convolve {label}", build, out=out, force=force, rescale=options.rescale, layout=options.layout,
                chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet,
                volume_build=volume_build, name=name, notes=notes, report_file=report_file, fmt=fmt, encoding=options.encoding,
@@ -442,7 +443,7 @@ def _target(input: Path, out: Optional[Path], montage: Optional[Path], label: st
     ``<stem>_<--suffix or label>``, with the --format extension (.npy for several maps)."""
     if out is not None or montage is not None:
         return out
-    label = batch.suffix or label
+    label = batch.suffix if batch.suffix is not None else label
     if batch.fmt:
         from ..io.naming import default_output
 

@@ -204,7 +204,8 @@ HELP: dict[str, str] = {
     "values clipped, with a note) instead of float32.",
     "out": "Output path; the extension picks the format.",
     "out_dir": "Folder for the results of several inputs (required then); folder structure under a folder input is kept.",
-    "suffix": "Output names are <stem>_<suffix>.<ext> (default: the operation).",
+    "suffix": "Output names are <stem>_<suffix>.<ext> (default: the operation); '' keeps the input's name (<stem>.<ext>, "
+    "with --out-dir).",
     "format": "Output format (default: the input's). With '-': the format written to stdout (required for images); "
     "with stdin and --out FILE, the format stdin holds (otherwise sniffed from its first bytes), FILE's extension "
     "giving the output's.",

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from .. import shapes
 from ..errors import UsageError
-from ._common import echo, guarded, print_json
+from ._common import echo, guarded, note, print_json
 from .options import JsonOption, LayoutOption, option
 
 EPILOG = """\b
@@ -55,7 +55,7 @@ def _dense(n_in: int, n_out: int, bias: bool) -> tuple[list[str], dict[str, Any]
     return [formula], document, total
 
 
-def _flatten(text: str, layout: str | None) -> tuple[list[str], dict[str, Any], int]:
+def _flatten(text: str, layout: str | None) -> tuple[list[str], dict[str, Any], int, list[str]]:
     from ..layout import AXES, canonical_layout
 
     dims = shapes.parse_dims(text, name="--flatten", max_len=8, forms="HxWxC (or any sizes joined by x)")
@@ -69,7 +69,9 @@ def _flatten(text: str, layout: str | None) -> tuple[list[str], dict[str, Any], 
     lines = [formula, f"{shape_in} -> ({total}, 1)"]
     document = {"layer": "flatten", "in": list(dims), "layout": layout if len(dims) == 3 else None, "out": total,
                 "shape": [total, 1], "formula": [formula]}
-    return lines, document, total
+    notes = [] if given is None or len(dims) == 3 else [
+        f"note: --layout {given} names the axes of a 3-D --flatten HxWxC; {'x'.join(map(str, dims))} has {len(dims)}, so it changes nothing"]
+    return lines, document, total, notes
 
 
 @guarded
@@ -112,16 +114,17 @@ def params(
     for name, value in (("--in-ch", in_ch), ("--filters", filters), ("--groups", groups), *(("--dense", n) for n in dense or ())):
         if value is not None:
             shapes.check_positive(name, value)  # and at most 30 digits: a product past 4300 digits cannot be printed
+    notes: list[str] = []
     if conv_given:
         if in_ch is None or filters is None:
             missing = "--in-ch C" if in_ch is None else "--filters K"
             raise UsageError(f"a conv layer needs both --in-ch C and --filters K; {missing} is missing")
-        lines, document, total = _conv(in_ch, filters, f or "3", not no_bias, groups or 1)
+        lines, document, total = _conv(in_ch, filters, "3" if f is None else f, not no_bias, groups or 1)
     elif dense is not None:
         lines, document, total = _dense(dense[0], dense[1], not no_bias)
     else:
         assert flatten is not None
-        lines, document, total = _flatten(flatten, layout)
+        lines, document, total, notes = _flatten(flatten, layout)
 
     if json_:
         print_json(document)
@@ -130,6 +133,8 @@ def params(
     else:
         for line in lines:
             echo(line)
+        for message in notes:
+            note(message)
 
 
 def register(app: Any) -> None:

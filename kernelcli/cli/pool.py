@@ -109,7 +109,7 @@ def pool(
             _pool_volume_tiled(input[0], size, op=op, stride=stride, padding=padding, ceil=ceil, exclude_pad=exclude_pad,
                                window=window, volume_index=volume_index, series=series, resample_slices=resample_slices,
                                affine=affine, out=out, force=force, chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out,
-                               quiet=quiet, report_file=report)
+                               quiet=quiet, report_file=report, name=suffix, fmt=fmt)
             return
     big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler)
     if big is not None:
@@ -143,10 +143,10 @@ def pool(
 
             options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
                                     series=series, resample_slices=resample_slices, affine=affine, paths=cli_paths())
-            note_one_input(BatchOptions(recursive=recursive, workers=workers), quiet=quiet)
+            note_one_input(BatchOptions(suffix=suffix, recursive=recursive, workers=workers), quiet=quiet, out=out)
             report_ = run_reported(input[0], partial(pool_volume_file, input[0], size, op=op, stride=stride, padding=padding,
                                                      ceil_mode=ceil, count_include_pad=not exclude_pad, out=out, force=force,
-                                                     options=options), outputs=[out], report=report, force=force)
+                                                     options=options, name=suffix, fmt=fmt), outputs=[out], report=report, force=force)
             render_report(report_, json_out=json_out, quiet=quiet)
             return
     image_job = partial(
@@ -167,7 +167,8 @@ def pool(
                   out=out, force=force, json_out=json_out, quiet=quiet)
         return
     volume_only = [name for name, given in (("--window", window), ("--volume", volume_index), ("--series", series),
-                                            ("--resample-slices", resample_slices), ("--affine", affine)) if given]
+                                            ("--resample-slices", resample_slices), ("--affine", affine))
+                   if given is not None and given is not False]  # 0 and '' are given
     if volume_only:
         from ..errors import UsageError
 
@@ -210,7 +211,7 @@ def register(app: Any) -> None:
 
 
 def _pool_volume_tiled(path, size, *, op, stride, padding, ceil, exclude_pad, window, volume_index, series, resample_slices,
-                       affine, out, force, chunks, scheduler, workers, json_out, quiet, report_file=None) -> None:
+                       affine, out, force, chunks, scheduler, workers, json_out, quiet, report_file=None, name=None, fmt=None) -> None:
     """One ``.nii`` volume pooled in 3-D tile by tile (kernelcli.tiled.nifti), as the in-memory volume path pools it."""
     import sys
 
@@ -226,6 +227,7 @@ def _pool_volume_tiled(path, size, *, op, stride, padding, ceil, exclude_pad, wi
         with _TileBar(enabled=not quiet and sys.stderr.isatty()) as bar:
             return pool_volume_tiled(path, size, op=op, stride=stride, padding=padding, ceil_mode=ceil,
                                      count_include_pad=not exclude_pad, options=options, out=out, force=force,
-                                     chunks=parse_chunks(chunks), scheduler=scheduler, workers=workers, progress=bar.update)
+                                     chunks=parse_chunks(chunks), scheduler=scheduler, workers=workers, progress=bar.update,
+                                     name=name, fmt=fmt)
 
     render_report(run_reported(path, run, outputs=[out], report=report_file, force=force), json_out=json_out, quiet=quiet)

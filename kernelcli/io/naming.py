@@ -59,7 +59,8 @@ def output_suffix(input_path: Path, fmt: str | None) -> str:
 
 
 def default_output(input_path: Path, label: str, directory: Path = Path("."), fmt: str | None = None) -> Path:
-    """``<stem>_<label>.<ext>`` in ``directory`` (the current one by default).
+    """``<stem>_<label>.<ext>`` in ``directory`` (the current one by default); ``<stem>.<ext>`` for an empty label
+    (``--suffix ''``: the input's own name, in another folder).
 
     The extension is ``fmt``'s, else the input's, or, for a type kernelcli cannot write,
     the one a batch uses (``.gif`` -> ``.png``, ``.txt`` -> ``.csv``); a volume file's result
@@ -69,13 +70,24 @@ def default_output(input_path: Path, label: str, directory: Path = Path("."), fm
     (PosixPath('ct_sobel_v.png'), PosixPath('cine_box_3x3.png'))
     >>> default_output(Path("mr.nii.gz"), "gaussian:1mm", Path("out"))
     PosixPath('out/mr_gaussian_1mm.nii.gz')
+    >>> default_output(Path("scans/ct.png"), "", Path("out"))
+    PosixPath('out/ct.png')
     """
     from ..volume_inputs import VOLUME_SUFFIXES, volume_stem, volume_suffix
 
     if volume_suffix(input_path) in VOLUME_SUFFIXES:
         suffix = "." + fmt.lower().lstrip(".") if fmt else ".nii.gz"
-        return Path(directory) / f"{volume_stem(input_path)}_{safe_stem(label)}{suffix}"
-    return Path(directory) / f"{Path(input_path).stem}_{safe_stem(label)}{output_suffix(Path(input_path), fmt)}"
+        return Path(directory) / f"{labelled(volume_stem(input_path), label)}{suffix}"
+    return Path(directory) / f"{labelled(Path(input_path).stem, label)}{output_suffix(Path(input_path), fmt)}"
+
+
+def labelled(stem: str, label: str) -> str:
+    """An output's name before its extension: ``<stem>_<label>``, or the stem alone for an empty label (``--suffix ''``).
+
+    >>> labelled("ct", "gaussian:1.5mm"), labelled("ct", "")
+    ('ct_gaussian_1.5mm', 'ct')
+    """
+    return f"{stem}_{safe_stem(label)}" if label != "" else stem
 
 
 def batch_output(path: Path, root: Path | None, out_dir: Path, suffix: str, fmt: str | None) -> Path:

@@ -95,15 +95,20 @@ class VolumeReport(Report):
     units: str | None = None
 
 
-def default_volume_output(input_path: str | os.PathLike, label: str, directory: Path = Path(".")) -> Path:
-    """``<stem>_<label>.nii.gz`` in ``directory``.
+def default_volume_output(input_path: str | os.PathLike, label: str, directory: Path = Path("."), *,
+                          name: str | None = None, fmt: str | None = None, extension: str = ".nii.gz") -> Path:
+    """``<stem>_<label>.nii.gz`` in ``directory``; ``name`` (``--suffix``) replaces the label, ``fmt``
+    (``--format``) the extension, as in a batch (:func:`kernelcli.io.naming.default_output`).
 
     >>> default_volume_output(Path("scans/ct.nii.gz"), "gaussian:1.5mm")
     PosixPath('ct_gaussian_1.5mm.nii.gz')
+    >>> default_volume_output(Path("scans/ct.nii.gz"), "gaussian:1.5mm", name="smooth", fmt="npy")
+    PosixPath('ct_smooth.npy')
     """
-    from ..io.naming import safe_stem
+    from ..io.naming import labelled
 
-    return directory / f"{volume_stem(input_path)}_{safe_stem(label)}.nii.gz"
+    suffix = "." + fmt.lower().lstrip(".") if fmt else extension
+    return directory / f"{labelled(volume_stem(input_path), label if name is None else name)}{suffix}"
 
 
 #: kernel kinds whose result depends on the voxel size in mm: sizes in mm, and derivatives per mm
@@ -312,18 +317,22 @@ def convolve_volume_file(
     *,
     out: str | os.PathLike | None = None,
     force: bool = False,
+    name: str | None = None,
+    fmt: str | None = None,
 ) -> VolumeReport:
     """Filter one volume (NIfTI, DICOM file or series folder) and write the result.
 
     The kernel is resolved first (exit 3), then the output path is checked (exit 4), then
-    the input is read.  ``out=None`` writes ``<stem>_<kernel>.nii.gz`` in the current folder.
+    the input is read.  ``out=None`` writes ``<stem>_<kernel>.nii.gz`` in the current folder
+    (``name`` and ``fmt``: see :func:`default_volume_output`).
     """
     options = options or VolumeOptions()
     kernel = resolve_volume_kernel(kernel_spec) if kernel_spec else None
     label = kernel.name if kernel else "copy"
     src = Path(input_path)
     read = (src,) + ((Path(options.mask),) if options.mask is not None else ())  # the mask is an input too
-    out_path = check_volume_output(out if out is not None else default_volume_output(src, label), read, force=force)
+    out_path = check_volume_output(out if out is not None else default_volume_output(src, label, name=name, fmt=fmt), read,
+                                   force=force)
     filtering, axis_note = _preview_axis(kernel, options, out_path)
     vol = options.read(src)
     mask = _read_mask(options.mask, vol, options.affine) if options.mask is not None else None
@@ -395,6 +404,8 @@ def pool_volume_file(
     force: bool = False,
     window: tuple[float, float] | None = None,
     options: VolumeOptions | None = None,
+    name: str | None = None,
+    fmt: str | None = None,
 ) -> VolumeReport:
     """Pool one volume in 3-D (as PyTorch's max_pool3d/avg_pool3d) and write it; a 4-D input pools each volume.
 
@@ -411,7 +422,8 @@ def pool_volume_file(
     op = canonical_pool_op(op)
     label = f"{op}pool{size}"
     src = Path(input_path)
-    out_path = check_volume_output(out if out is not None else default_volume_output(src, label), (src,), force=force)
+    out_path = check_volume_output(out if out is not None else default_volume_output(src, label, name=name, fmt=fmt), (src,),
+                                   force=force)
     vol = options.read(src)
     step = size if stride is None else stride
     start = time.perf_counter()
@@ -456,6 +468,8 @@ def convolve_volume_for_cli(
     force: bool = False,
     unsupported: dict[str, bool] | None = None,
     runner: Any = None,
+    name: str | None = None,
+    fmt: str | None = None,
     **volume_options: Any,
 ) -> VolumeReport:
     """``kernelcli convolve`` on a volume input: at most one kernel, stride and dilation 1, "same" padding.
@@ -480,4 +494,5 @@ def convolve_volume_for_cli(
                          f"--pad-mode {pad_mode} cannot go with it: leave it out")
     options = VolumeOptions(pad_mode=pad_mode or "replicate", pad_value=pad_value, flip=flip, **volume_options)
     # (the tiled runner reads the geometry through kernelcli.tiled.nifti.open_volume, as read_nifti does)
-    return (runner or convolve_volume_file)(input_path, kernels[0] if kernels else None, options, out=out, force=force)
+    return (runner or convolve_volume_file)(input_path, kernels[0] if kernels else None, options, out=out, force=force, name=name,
+                                            fmt=fmt)

@@ -182,15 +182,16 @@ def dask_volume(voxels: NiftiVoxels, chunks: Any = None) -> Any:
     return da.from_array(voxels, chunks=tuple(min(c, n) for c, n in zip(sides, voxels.shape)), asarray=False, fancy=False)
 
 
-def check_output(input_path: Path, out: Path | None, label: str, force: bool) -> Path:
-    """The output path (default ``<stem>_<label>.nii``), checked before any work (exit 2 or 4)."""
+def check_output(input_path: Path, out: Path | None, label: str, force: bool, *, name: str | None = None,
+                 fmt: str | None = None) -> Path:
+    """The output path (default ``<stem>_<label>.nii``; ``name`` and ``fmt`` as for
+    :func:`kernelcli.medical.jobs.default_volume_output`), checked before any work (exit 2 or 4)."""
     from ..errors import UsageError
-    from ..io.naming import safe_stem
-    from ..medical.volume import volume_stem
+    from ..medical.jobs import default_volume_output
     from .files import _check_output
 
     if out is None:
-        out = Path(f"{volume_stem(input_path)}_{safe_stem(label)}.nii")
+        out = default_volume_output(input_path, label, name=name, fmt=fmt, extension=".nii")
     name = str(out).lower()
     if not any(name.rstrip("/").endswith(s) for s in OUTPUTS):
         what = "a .nii.gz is one gzip stream, written in order" if name.endswith(".nii.gz") else f"got {out.suffix or 'no extension'}"
@@ -250,7 +251,7 @@ def write_nii(result: Any, dest: Path, vol: Any, *, force: bool, run: Any, label
 
 def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, out: Path | None, force: bool = False,
                           chunks: Any = None, scheduler: str | None = None, workers: int | None = None,
-                          progress: Any = None) -> Any:
+                          progress: Any = None, name: str | None = None, fmt: str | None = None) -> Any:
     """``convolve`` of one ``.nii`` volume tile by tile, equal to :func:`kernelcli.medical.jobs.convolve_volume_file`.
 
     ``options`` is a :class:`kernelcli.medical.jobs.VolumeOptions`; its ``paths`` (the policy the
@@ -277,7 +278,7 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
         raise UsageError(f"{input_path}: {', '.join(given)}: not available on the tiled volume path; "
                          f"{advice(input_path, chunks, scheduler, out)}")
     label = f"convolve {kernel.name}"
-    out = check_output(input_path, out, kernel.name, force)  # first: a .png, which the tiled path cannot write, says so
+    out = check_output(input_path, out, kernel.name, force, name=name, fmt=fmt)  # first: a .png, which the tiled path cannot write, says so
     from ..medical.jobs import check_kernel_options
 
     try:
@@ -301,7 +302,7 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
 def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: int | None = None, padding: int = 0,
                       ceil_mode: bool = False, count_include_pad: bool = True, options: Any = None, out: Path | None = None,
                       force: bool = False, chunks: Any = None, scheduler: str | None = None, workers: int | None = None,
-                      progress: Any = None) -> Any:
+                      progress: Any = None, name: str | None = None, fmt: str | None = None) -> Any:
     """``pool`` of one ``.nii`` volume tile by tile, equal to :func:`kernelcli.medical.jobs.pool_volume_file`
     (the same pooled grid: voxel sizes times the stride, the affine moved to the first window's centre)."""
     from ..errors import UsageError
@@ -319,7 +320,7 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
                          f"{advice(input_path, chunks, scheduler, out)}")
     op = canonical_pool_op(op)
     label = f"{op}pool{size}"
-    out = check_output(input_path, out, label, force)
+    out = check_output(input_path, out, label, force, name=name, fmt=fmt)
     voxels, vol = open_volume(input_path, options.affine, advice(input_path, chunks, scheduler, out))
     step = size if stride is None else stride
     raw = dask_volume(voxels, chunks)
