@@ -54,6 +54,21 @@ class Discovery:
 
     sources: list[Source]
     scanned: list[Scanned] = field(default_factory=list)
+    #: what a folder or pattern held that looks like an input but is not read: (path, why), in order
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+
+    def skipped_note(self, listed: int = 3) -> str | None:
+        """One line naming what was passed over (a DICOM series folder, a folder or broken link named like
+        an image), or None.
+
+        >>> Discovery([], skipped=[(Path("s/x.png"), "a folder named like an input")]).skipped_note()
+        'not read: s/x.png, a folder named like an input'
+        """
+        if not self.skipped:
+            return None
+        shown = "; ".join(f"{path}, {why}" for path, why in self.skipped[:listed])
+        more = f"; and {len(self.skipped) - listed} more" if len(self.skipped) > listed else ""
+        return f"not read: {shown}{more}"
 
 
 def has_glob(text: str) -> bool:
@@ -91,6 +106,7 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
 
     sources: list[Source] = []
     scanned: list[Scanned] = []
+    skipped: list[tuple[Path, str]] = []
     seen: set[str] = set()
 
     def add(path: Path, root: Path | None, arg: str) -> None:
@@ -104,7 +120,7 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
         p = Path(arg)
         if os.path.lexists(arg):
             if p.is_dir():
-                files = _scan_folder(p, recursive)
+                files = _scan_folder(p, recursive, skipped)
                 if not files:
                     hint = "" if recursive else " (--recursive looks in subfolders too)"
                     raise UsageError(f"{arg}: no supported input files in this folder{hint}")
@@ -117,6 +133,7 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
             root = glob_root(arg)
             matches = [Path(m) for m in sorted(glob.glob(arg, recursive=True))]
             files = [m for m in matches if _is_input_file(m)]
+            _passed_over(matches, skipped)
             if not files:
                 if matches:
                     raise UsageError(f"{arg}: the pattern matched {len(matches)} path(s), none a supported input file")
@@ -131,7 +148,7 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
             raise InputError(f"{arg}: no such file or folder")
     if not sources:
         raise UsageError("no inputs given")
-    return Discovery(sources, scanned)
+    return Discovery(sources, scanned, skipped)
 
 
 def glob_root(pattern: str) -> Path:
@@ -164,19 +181,46 @@ def _is_input_file(path: Path) -> bool:
         return False
 
 
-def _scan_folder(folder: Path, recursive: bool) -> list[Path]:
+def _passed_over(paths: Sequence[Path], skipped: list[tuple[Path, str]]) -> None:
+    """Add to ``skipped`` what of ``paths`` a batch does not read but a user may have meant: DICOM files (a
+    series is one volume; one entry per folder) and non-files named like an input (a folder ``x.png``, a
+    broken link)."""
+    from .io.naming import INPUT_SUFFIXES
+    from .volume_inputs import DICOM_SUFFIXES, VOLUME_SUFFIXES, volume_suffix
+
+    series: dict[Path, int] = {}
+    for path in paths:
+        if path.name.startswith("."):
+            continue
+        volume = volume_suffix(path)
+        if volume in DICOM_SUFFIXES:
+            if os.path.isfile(path):
+                series[path.parent] = series.get(path.parent, 0) + 1
+        elif (path.suffix.lower() in INPUT_SUFFIXES or volume in VOLUME_SUFFIXES) and not _is_input_file(path):
+            why = "a folder" if os.path.isdir(path) else "a broken link" if not os.path.exists(path) else "not a regular file"
+            skipped.append((path, f"{why} named like an input"))
+    for folder, count in series.items():
+        files = f"{count} DICOM file{'s' if count != 1 else ''}"
+        skipped.append((folder, f"{files}: a DICOM series is one volume, given alone without --out-dir"))
+
+
+def _scan_folder(folder: Path, recursive: bool, skipped: list[tuple[Path, str]] | None = None) -> list[Path]:
     def refuse(exc: OSError) -> None:
         raise InputError(f"{exc.filename or folder}: cannot list the folder: {exc.strerror or exc}")
 
+    skipped = [] if skipped is None else skipped
     if not recursive:
         try:
             names = sorted(os.listdir(folder))
         except OSError as exc:
             refuse(exc)
+        _passed_over([folder / n for n in names], skipped)
         return [folder / n for n in names if _is_input_file(folder / n)]
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(folder, onerror=refuse):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        names = sorted(filenames) + [d for d in dirnames if Path(d).suffix]  # a folder named like an image
+        _passed_over([Path(dirpath) / n for n in names], skipped)
         found.extend(Path(dirpath) / n for n in sorted(filenames) if _is_input_file(Path(dirpath) / n))
     return found
 

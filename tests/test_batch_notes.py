@@ -42,3 +42,32 @@ def test_notes_come_in_the_order_of_the_inputs_not_of_finishing(monkeypatch):
         runs.append(list(said))
     assert runs[0] == runs[1] == runs[2], runs
     assert runs[0] == ["note: a.nii: same (and 2 more files like it: b.nii, c.nii)", f"note: a.nii: {A} (and 2 more files like it: b.nii, c.nii)"]
+
+
+def test_what_a_folder_scan_passes_over_is_noted(tmp_path):
+    # audit 42, F1: 'convolve f1 -r -d out' over f1/ct/*.dcm beside f1/a.png said '1 ok' and nothing of the series;
+    # a folder or broken link named like an image was passed over in silence too
+    import json
+    import os
+    import shutil
+
+    from conftest import SAMPLES, run_in_process
+
+    pydicom_data = __import__("pytest").importorskip("pydicom.data")
+    (tmp_path / "f" / "ct").mkdir(parents=True)
+    (tmp_path / "f" / "sub" / "x.png").mkdir(parents=True)
+    for slice_ in ("1.dcm", "2.dcm"):
+        shutil.copy(pydicom_data.get_testdata_file("CT_small.dcm"), tmp_path / "f" / "ct" / slice_)
+    shutil.copy(SAMPLES / "phantom.png", tmp_path / "f")
+    os.symlink(tmp_path / "gone.png", tmp_path / "f" / "dead.png")
+    for args in (["f", "-r"], ["f/**/*"]):
+        result = run_in_process("convolve", *args, "-k", "box:3", "-d", "out", "--json", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        (item,) = json.loads(result.stdout)["items"]
+        said = item["notes"][0]
+        assert said.startswith("not read: ") and said in result.stderr
+        for part in ("f/dead.png, a broken link", "f/sub/x.png, a folder", "f/ct, 2 DICOM files: a DICOM series is one volume"):
+            assert part in said
+        shutil.rmtree(tmp_path / "out")
+    top = run_in_process("convolve", "f", "-k", "box:3", "-d", "out", cwd=tmp_path)
+    assert top.returncode == 0 and "not read: f/dead.png, a broken link named like an input\n" in top.stderr

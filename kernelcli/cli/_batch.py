@@ -183,6 +183,10 @@ def run_batch(
     if out is not None:
         raise UsageError("--out names one output file; for several inputs, a folder or a pattern use --out-dir DIR")
     found = discover(inputs, recursive=options.recursive)  # first: a pattern that matches nothing says so
+    if said := found.skipped_note():
+        from ._common import call_note
+
+        call_note(said, quiet=quiet)
     if options.recursive and not any(os.path.isdir(arg) for arg in map(os.fspath, inputs)):
         from ._common import call_note
 
