@@ -103,3 +103,33 @@ def test_a_single_volume_tile_by_tile_takes_suffix_and_format(tmp_path):
 def test_suffix_beside_out_is_noted_for_a_volume(tmp_path):
     result = run_in_process("volume", str(VOLUME), "-k", "box:3vox", "--suffix", "s", "-o", "a.nii.gz", cwd=tmp_path)
     assert result.returncode == 0 and "--suffix 's' names the outputs --out does not" in result.stderr
+
+
+def test_resample_slices_on_a_volume_that_is_not_dicom_is_refused(tmp_path):
+    # medical audit F3: it ran and changed nothing, where --series on a file is refused
+    result = run_in_process("volume", str(VOLUME), "-k", "box:3vox", "--resample-slices", "-o", "o.nii.gz", cwd=tmp_path)
+    one_line_error(result, 2, "--resample-slices", "not DICOM")
+    assert not (tmp_path / "o.nii.gz").exists()
+
+
+@pytest.mark.parametrize("out, fmt, named", [("o.nii.gz", "png", "NIfTI"), ("o.nii", "npy", "NIfTI"), ("o.zarr", "npy", "Zarr")])
+def test_a_format_that_contradicts_a_volume_output_is_refused(tmp_path, out, fmt, named):
+    # medical audit F4: 'volume ct.nii.gz --format png -o x.nii.gz' wrote NIfTI in silence; an image's is refused
+    for command, operation in (("volume", ["-k", "box:3vox"]), ("pool", ["-f", "2"])):
+        result = run_in_process(command, str(VOLUME), *operation, "--format", fmt, "-o", out, cwd=tmp_path)
+        one_line_error(result, 2, f"--out {out} names {named} but --format {fmt}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_keep_dtype_into_a_npy_says_the_scaling_is_not_carried(tmp_path):
+    # medical audit F2: an int16 NIfTI with scl_slope 0.1 gave an int16 .npy of values rounded to whole units, 10 times
+    # coarser than its .nii.gz, with no note
+    nib = pytest.importorskip("nibabel")
+    data = (np.arange(4 * 5 * 6, dtype=np.int16).reshape(4, 5, 6) * 7) % 300
+    image = nib.Nifti1Image(data, np.eye(4))
+    image.header.set_slope_inter(0.1, 0)
+    nib.save(image, tmp_path / "s.nii.gz")
+    npy = run_in_process("volume", "s.nii.gz", "-k", "gaussian:1mm", "--keep-dtype", "-o", "s.npy", cwd=tmp_path)
+    assert npy.returncode == 0 and "a .npy has no scl_slope (0.1)" in npy.stderr, npy.stderr
+    nii = run_in_process("volume", "s.nii.gz", "-k", "gaussian:1mm", "--keep-dtype", "-o", "k.nii.gz", cwd=tmp_path)
+    assert nii.returncode == 0 and "no scl_slope" not in nii.stderr and "scl_slope 0.1" in nii.stderr

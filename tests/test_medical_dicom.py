@@ -318,3 +318,48 @@ class TestGeometryProperties:
         a[:3, 3] = img.GetOrigin()
         np.testing.assert_allclose(vol.affine, LPS_TO_RAS @ a, atol=1e-4)
         np.testing.assert_array_equal(vol.data, sitk.GetArrayFromImage(img))
+
+
+class TestModalityLut:
+    """Values a Modality LUT defines (DICOM PS3.3 C.11.1, in place of RescaleSlope/RescaleIntercept) are read through
+    it, as pydicom's apply_modality_lut: a CT whose LUT doubles the stored values was read as stored (128..2191 where
+    pydicom gives 256..4382), with a note that its values 'may not be HU' (medical audit F1)."""
+
+    def _lut_ct(self, tmp_path: Path) -> Path:
+        from pydicom.dataset import Dataset
+        from pydicom.sequence import Sequence
+
+        ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+        del ds.RescaleSlope, ds.RescaleIntercept
+        lut = Dataset()
+        lut.LUTDescriptor = [4096, 0, 16]
+        lut.ModalityLUTType = "HU"
+        lut.add_new(0x00283006, "US", [int(v) for v in np.arange(4096) * 2 - (np.arange(4096) > 3000)])  # not linear
+        ds.ModalityLUTSequence = Sequence([lut])
+        ds.save_as(tmp_path / "lut.dcm")
+        return tmp_path / "lut.dcm"
+
+    @pytest.mark.parametrize("name", ["lut.dcm", "mlut_18.dcm"])
+    def test_the_lut_gives_the_values(self, tmp_path, name):
+        from pydicom.pixels import apply_modality_lut
+
+        path = self._lut_ct(tmp_path) if name == "lut.dcm" else pydicom_data_file(name)
+        ds = pydicom.dcmread(path)
+        vol = medical.read_volume(path)
+        np.testing.assert_array_equal(vol.data[0], apply_modality_lut(ds.pixel_array, ds))
+        assert any("Modality LUT (ModalityLUTSequence, 4096 entries" in n for n in vol.notes)
+        assert not any("may not be HU" in n for n in vol.notes)
+
+    def test_a_series_of_lut_files(self, tmp_path):
+        from pydicom.pixels import apply_modality_lut
+
+        one = pydicom.dcmread(self._lut_ct(tmp_path))
+        folder = tmp_path / "series"
+        folder.mkdir()
+        for z in range(3):
+            one.ImagePositionPatient = [0.0, 0.0, 2.0 * z]
+            one.SOPInstanceUID = f"1.2.3.{z}"
+            one.save_as(folder / f"{z}.dcm")
+        vol = medical.read_volume(folder)
+        assert vol.data.shape[0] == 3
+        np.testing.assert_array_equal(vol.data[1], apply_modality_lut(one.pixel_array, one))

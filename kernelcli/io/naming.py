@@ -107,6 +107,11 @@ def batch_output(path: Path, root: Path | None, out_dir: Path, suffix: str, fmt:
     return default_output(path, suffix, Path(out_dir) / rel, fmt)
 
 
+#: the volume formats an output's extension names (``--format`` names none of them)
+VOLUME_KINDS = {".nii": "NIfTI", ".nii.gz": "NIfTI", ".mgz": "MGH", ".mgh": "MGH", ".nrrd": "NRRD", ".mha": "MetaImage",
+                ".mhd": "MetaImage", ".zarr": "Zarr"}
+
+
 def check_format_agrees(out: str | os.PathLike[str] | None, fmt: str | None, *, from_stdin: bool = False) -> None:
     """Refuse ``--format`` naming another format than the extension of ``--out`` (a file, not ``-``).
 
@@ -121,8 +126,10 @@ def check_format_agrees(out: str | os.PathLike[str] | None, fmt: str | None, *, 
     name = getattr(fmt, "value", fmt)
     if out is None or not name or from_stdin or os.fspath(out) == "-":
         return
-    suffix, given = Path(out).suffix.lower(), "." + str(name).lower().lstrip(".")
-    kinds = {**IMAGE_SUFFIXES, ".npy": "NPY", ".csv": "CSV"}
+    from ..volume_inputs import volume_suffix
+
+    suffix, given = volume_suffix(Path(out)) or Path(out).suffix.lower(), "." + str(name).lower().lstrip(".")
+    kinds = {**IMAGE_SUFFIXES, ".npy": "NPY", ".csv": "CSV", **VOLUME_KINDS}
     if suffix in kinds and kinds.get(given, given) != kinds[suffix]:
         from ..errors import UsageError
 

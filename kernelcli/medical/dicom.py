@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, MissingExtra
-from .dicom_tags import (_first, _numbers, _orientation, _pixel_spacing, _position, _rescale, _scale_number, _slice_gap,
+from .dicom_tags import (_first, _numbers, _orientation, _pixel_spacing, _position, _rescale, _scale_number, _slice_gap, modality_lut,
                          missing_spacing)
 from .geometry import dicom_affine as _dicom_affine, normal_of, stack_slices
 from .pydicom_notes import PydicomWarnings, pydicom_line
@@ -142,7 +142,8 @@ def _other_decoders(ds: Any) -> str:
 
 
 def _pixels(ds: Any, path: Path) -> np.ndarray:
-    """The stored pixel values (frames, rows, columns), before the rescale."""
+    """The stored pixel values (frames, rows, columns), before the rescale; mapped through the file's Modality LUT
+    where one defines its values (:func:`~.dicom_tags.modality_lut`: a LUT, unlike a rescale, is not linear)."""
     _check_decoder(ds, path)
     photometric = str(ds.get("PhotometricInterpretation", "") or "").strip().upper()
     if photometric == "PALETTE COLOR":
@@ -163,6 +164,13 @@ def _pixels(ds: Any, path: Path) -> np.ndarray:
         reasons = re.sub(r"^Unable to decode as exceptions were raised by all available plugins:\s*", "", pydicom_line(str(exc)))
         raise ImageReadError(f"{path}: cannot decode the pixel data{_encoding(ds)}: {reasons}{_other_decoders(ds)}") from None
     raw = np.asarray(raw)
+    if modality_lut(ds) is not None:
+        from pydicom.pixels import apply_modality_lut
+
+        try:
+            raw = np.asarray(apply_modality_lut(raw, ds))
+        except Exception as exc:  # a LUT whose descriptor or data pydicom cannot use
+            raise ImageReadError(f"{path}: its Modality LUT (ModalityLUTSequence) cannot be applied: {pydicom_line(str(exc))}") from None
     if raw.ndim == 2:
         raw = raw[np.newaxis]
     if raw.ndim != 3 or raw.dtype.kind not in "biuf":
@@ -388,6 +396,10 @@ def _dicom_volume(ds: Any, p: Path, data: np.ndarray, spacing: tuple[float, floa
         units = "HU" if rescaled else None
         if not rescaled:
             notes.append(f"{p.name}: CT without RescaleSlope/RescaleIntercept; values kept as stored (they may not be HU)")
+    if (lut := modality_lut(ds)) is not None:
+        entries = lut.get("LUTDescriptor", [0])[0] or 65536  # 0 means 2**16 entries
+        notes.append(f"{p.name}: values mapped through its Modality LUT (ModalityLUTSequence, {entries} entries"
+                     f"{', type ' + str(lut.ModalityLUTType) if lut.get('ModalityLUTType') else ''}), as pydicom's apply_modality_lut")
     inverted = str(ds.get("PhotometricInterpretation", "") or "").strip().upper() == "MONOCHROME1"
     if inverted:
         notes.append(f"{p.name}: MONOCHROME1 (higher values display darker): values are kept; PNG previews are inverted to match")

@@ -105,15 +105,25 @@ def _scale_number(value: Any, tag: str, where: Any) -> float | None:
 
 
 def _rescale(ds: Any, frame: Any = None, where: Any = "") -> tuple[float, float, bool]:
-    """(slope, intercept, present) from the dataset, or its per-frame or shared functional groups."""
+    """(slope, intercept, present) from the dataset, or its per-frame or shared functional groups; a file whose values
+    a Modality LUT defines has them from :func:`modality_lut` (applied as the pixels are read): (1, 0, True)."""
     slope = _scale_number(ds.get("RescaleSlope"), "RescaleSlope", where)
     intercept = _scale_number(ds.get("RescaleIntercept"), "RescaleIntercept", where)
     if slope is None and intercept is None:
         slope = _scale_number(_functional(ds, "PixelValueTransformationSequence", "RescaleSlope", frame), "RescaleSlope", where)
         intercept = _scale_number(_functional(ds, "PixelValueTransformationSequence", "RescaleIntercept", frame),
                                   "RescaleIntercept", where)
-    present = slope is not None or intercept is not None
+    present = slope is not None or intercept is not None or modality_lut(ds) is not None
     return (1.0 if slope is None else slope), (0.0 if intercept is None else intercept), present
+
+
+def modality_lut(ds: Any) -> Any:
+    """The Modality LUT that defines the file's values (DICOM PS3.3 C.11.1: the alternative to RescaleSlope and
+    RescaleIntercept), or None: its ``ModalityLUTSequence`` where the file has no rescale of its own."""
+    if "RescaleSlope" in ds or "RescaleIntercept" in ds:
+        return None
+    sequence = ds.get("ModalityLUTSequence")
+    return sequence[0] if sequence else None
 
 
 def _pixel_spacing(ds: Any, frame: Any = None, where: Any = "") -> tuple[float, float] | None:

@@ -298,6 +298,10 @@ def _write_result(
             result, report.clipped_low, report.clipped_high = _to_input_dtype(result, stored, scaling)
             if scaling is not None:
                 report.notes.append(f"--keep-dtype: stored as {stored} with the input's scl_slope {scaling[0]:g}, scl_inter {scaling[1]:g}")
+            elif vol.scaling is not None:  # a .npy has no header to carry the scaling: the values themselves, rounded
+                report.notes.append(f"--keep-dtype: a .npy has no scl_slope ({vol.scaling[0]:g}) or scl_inter "
+                                    f"({vol.scaling[1]:g}) to carry, so it holds the values rounded to whole {stored} units; "
+                                    "write .nii or .nii.gz to keep the input's scaling, or leave --keep-dtype off")
             if report.clipped_low or report.clipped_high:
                 report.notes.append(
                     f"--keep-dtype: {report.clipped_low + report.clipped_high} value(s) outside {stored} were clipped; "

@@ -190,6 +190,9 @@ def read_volume(
         return check_finite_volume(read_dicom(p, series=series, resample_slices=resample_slices))
     if series is not None:
         raise UsageError(f"{p}: --series picks a series in a folder of DICOM files; this input is one file")
+    if resample_slices:
+        raise UsageError(f"{p}: --resample-slices interpolates a DICOM series with uneven slice gaps; this input is not "
+                         "DICOM: its voxels are on one grid already")
     if not stat.S_ISREG(st.st_mode):
         raise InputError(f"{p}: not a regular file or folder (a device, pipe or socket)")
     if affine is not None and suffix not in NIFTI_SUFFIXES:
