@@ -202,8 +202,8 @@ def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
         raise UsageError(f"{name} {value}: expected a finite number") from None
     except (TypeError, ValueError):
         raise UsageError(f"{name} {value!r}: expected a number") from None
-    if v == 0.0:  # every dtype holds it (the default fill, on every call: no dtype lookups)
-        return 0.0
+    if v == 0.0:  # every dtype holds it (the default fill, on every call: no dtype lookups); -0.0 keeps its sign, as numpy.pad
+        return v
     dt = np.dtype(dtype)
     whole = _whole_value(value, v)  # compared as an integer: float(2**63 - 1) is 2**63, past int64
     shown = str(whole) if whole is not None and not isinstance(value, (float, np.floating)) else repr(v)  # as given

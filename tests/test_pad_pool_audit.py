@@ -288,3 +288,28 @@ def test_the_tiled_record_counts_the_dropped_alpha_as_in_memory(invoke, tmp_path
         record = json.loads(r.stdout)
         shapes.append((record["input_shape"], record["output_shape"]))
     assert shapes[0] == shapes[1] == ([9, 11, 4], [11, 13, 3])
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("paths", ["cold", "jit", "numpy", "default"])
+def test_a_negative_zero_fill_keeps_its_sign_as_numpy_pad(dtype, paths):
+    # audit 41, item 1: check_fill returned +0.0 for -0.0, so every path wrote +0.0 where numpy.pad writes -0.0
+    from kernelcli import api
+    from kernelcli._core.policy import Paths
+
+    policy = {"cold": "cold", "jit": Paths(force="jit"), "numpy": Paths(force="numpy"), "default": None}[paths]
+    x = np.arange(1, 13, dtype=dtype).reshape(3, 4)
+    for image, widths in ((x, 2), (np.stack([x, -x], axis=-1), ((2, 2), (2, 2), (0, 0)))):
+        got = api.pad2d(image, 2, value=-0.0, paths=policy)
+        assert got.tobytes() == np.pad(image, widths, constant_values=-0.0).tobytes()
+
+
+def test_a_negative_zero_fill_from_the_command_line(tmp_path):
+    x = np.arange(1, 7, dtype=np.float32).reshape(2, 3)
+    np.save(tmp_path / "x.npy", x)
+    for extra in ([], ["--tiled"]):
+        result = run_in_process("pad", "x.npy", "-p", "1", "--pad-value", "-0.0", *extra, "-o", "o.npy", "--force", cwd=tmp_path)
+        if "--tiled" in extra and result.returncode == 2 and "dask" in result.stderr:
+            continue  # the tiled path's extra is not installed
+        assert result.returncode == 0, result.stderr
+        assert np.load(tmp_path / "o.npy").tobytes() == np.pad(x, 1, constant_values=-0.0).tobytes()
