@@ -401,19 +401,22 @@ def _start_pool(job: Job, n_workers: int):
 
 
 class _group_signals_blocked:
-    """SIGHUP and SIGTERM blocked while a pool starts: the helper processes multiprocessing starts then (the
-    forkserver, the resource tracker) keep them blocked, as a closing terminal (SIGHUP) or a service manager
-    (SIGTERM) signals the whole process group.  Killed by either, the forkserver left the workers it had
+    """SIGHUP, SIGTERM and SIGINT blocked while a pool starts: the helper processes multiprocessing starts then (the
+    forkserver, the resource tracker) keep them blocked, as a closing terminal (SIGHUP), a service manager
+    (SIGTERM) or a Ctrl-C (SIGINT) signals the whole process group.  A Ctrl-C reached the forkserver while it
+    imported its preloaded modules (numpy, Pillow), before it ignores SIGINT, and printed a KeyboardInterrupt
+    traceback or "Fatal Python error: init_import_site" (3 of 12 runs interrupted 0.6-1.0 s into a 200-file
+    batch beside two CPU burners).  Killed by either, the forkserver left the workers it had
     forked running for ever (their exit codes then read 255, so nobody stopped them), and the pool's own
     thread, finding workers dead before this process had acted on its signal, asked the dead forkserver
     for new ones and printed a traceback.  Every process the forkserver starts (the pool's workers, a dask
-    LocalCluster's, which share it) unblocks both as it starts (:func:`_unblock_group_signals`, run after
+    LocalCluster's, which share it) unblocks all three as it starts (:func:`_unblock_group_signals`, run after
     the fork); this process gets a signal that came meanwhile as the block ends.
 
     The resource tracker is started first: starting it, the standard library unblocks SIGINT and
     SIGTERM in this process, which would then start the forkserver with SIGTERM unblocked."""
 
-    SIGNALS = {getattr(signal, name) for name in ("SIGHUP", "SIGTERM") if hasattr(signal, name)}
+    SIGNALS = {getattr(signal, name) for name in ("SIGHUP", "SIGTERM", "SIGINT") if hasattr(signal, name)}
 
     def __enter__(self) -> None:
         self.saved = None
@@ -434,7 +437,7 @@ class _group_signals_blocked:
 
 
 def _unblock_group_signals(_owner: object) -> None:
-    """In a process multiprocessing has just started: take back SIGHUP and SIGTERM, which its forkserver
+    """In a process multiprocessing has just started: take back SIGHUP, SIGTERM and SIGINT, which its forkserver
     keeps blocked (:class:`_group_signals_blocked`)."""
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _group_signals_blocked.SIGNALS)
