@@ -373,3 +373,30 @@ def test_keep_dtype_names_the_dtype_it_would_keep(tmp_path):
     nib.save(nib.Nifti1Image(ramp, np.eye(4)), str(tmp_path / "u32.nii.gz"))
     done = run_cli("convolve", str(tmp_path / "u32.nii.gz"), "-k", "sobel_v", "--keep-dtype", "-o", str(tmp_path / "k.nii.gz"))
     assert done.returncode == 0 and "leave --keep-dtype off to keep float64" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("name", ["Scan.Nii", "Scan.Nii.Gz", "SCAN.NII.GZ", "scan.nii.Gz"])
+def test_a_suffix_in_any_case_is_read(tmp_path, name):
+    # batch audit F3: 'Scan.Nii' was 'no such file' (nibabel looked for 'Scan.nii'), in a batch and alone
+    import gzip
+    import shutil
+
+    from conftest import SAMPLES, run_in_process
+
+    source = SAMPLES / "phantom3d.nii.gz"
+    if name.lower().endswith(".gz"):
+        shutil.copy(source, tmp_path / name)
+    else:
+        (tmp_path / name).write_bytes(gzip.decompress(source.read_bytes()))
+    expected = medical.read_volume(source)
+    got = medical.read_volume(tmp_path / name)
+    np.testing.assert_array_equal(got.data, expected.data)
+    np.testing.assert_array_equal(got.affine, expected.affine)
+    (tmp_path / "in").mkdir()
+    (tmp_path / name).rename(tmp_path / "in" / name)
+    batch = run_in_process("convolve", "in", "-k", "box:3vox", "-d", "out", "-q", cwd=tmp_path)
+    assert batch.returncode == 0, batch.stderr
+    if not name.lower().endswith(".gz"):
+        tiled = run_in_process("volume", f"in/{name}", "-k", "box:3vox", "--tiled", "-o", "t.nii", "-q", cwd=tmp_path)
+        if "dask" not in tiled.stderr:
+            assert tiled.returncode == 0, tiled.stderr

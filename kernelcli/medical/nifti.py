@@ -111,14 +111,39 @@ class _Unclosed:
 # ---------------------------------------------------------------- reading
 
 
-def _open(nib: Any, p: Path) -> Any:
+def _open(nib: Any, p: Path, **load: Any) -> Any:
+    """``nib.load(p, **load)``, also for a suffix nibabel does not know in its case (``Scan.Nii``): its loader then
+    looked for ``Scan.nii``, a file that is not there, where the image is read from ``p`` itself; a missing file is
+    an InputError, an unreadable one an ImageReadError."""
     try:
-        return nib.load(str(p))
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such file") from None
+        try:
+            return nib.load(str(p), **load)
+        except FileNotFoundError:
+            if not p.is_file():
+                raise InputError(f"{p}: no such file") from None
+            return _from_file_map(nib, p, **load)
+    except InputError:
+        raise
     except Exception as exc:  # nibabel raises ImageFileError, HeaderDataError, OSError, EOFError...
         kind = "MGH" if volume_suffix(p) in (".mgz", ".mgh") else "NIfTI"
         raise ImageReadError(f"{p}: not a readable {kind} file: {one_line(exc)}") from None
+
+
+def _from_file_map(nib: Any, p: Path, **load: Any) -> Any:
+    """The image in ``p``, its class picked by its case-folded suffix and its header's size (NIfTI-2: 540 bytes)."""
+    import gzip
+
+    if volume_suffix(p) in (".mgz", ".mgh"):
+        kind = nib.MGHImage
+    else:
+        with open(p, "rb") as f:
+            head = f.read(4)
+        if head[:2] == b"\x1f\x8b":
+            with gzip.open(p) as f:
+                head = f.read(4)
+        kind = nib.Nifti2Image if 540 in (int.from_bytes(head, "little"), int.from_bytes(head, "big")) else nib.Nifti1Image
+    holder = {"image": nib.FileHolder(filename=str(p)), "header": nib.FileHolder(filename=str(p))}
+    return kind.from_file_map(holder, **load)
 
 
 @contextlib.contextmanager

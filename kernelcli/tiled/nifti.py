@@ -53,10 +53,10 @@ def wanted(path: Path, *, tiled: bool, chunks: Any, scheduler: str | None, out: 
     try:
         import nibabel as nib
 
-        from ..medical.nifti import _nibabel_messages
+        from ..medical.nifti import _nibabel_messages, _open
 
         with _nibabel_messages(path):  # what nibabel logs ("pixdim[1,2,3] should be...") the reader notes, not stderr
-            img = nib.load(str(path))
+            img = _open(nib, path)
         if math.prod(int(n) for n in img.shape[3:]) > 1:
             return False  # several volumes: the tiled path takes none of them (--volume picks one in memory)
         from ..medical.volume import volume_job_bytes
@@ -106,7 +106,7 @@ def open_volume(path: Path, affine: str | None = None, advice: str = "leave out 
         raise UsageError(f"{path}: the tiled path reads volumes from an uncompressed .nii; "
                          f"convert it (e.g. to .nii or .zarr) or {advice}")
     with _nibabel_messages(path) as told:
-        img = nib.load(str(path), mmap=True) if path.is_file() else _open(nib, path)
+        img = _open(nib, path, mmap=True) if path.is_file() else _open(nib, path)
     if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
         raise ImageReadError(f"{path}: {type(img).__name__} is not NIfTI-1 or NIfTI-2")
     proxy = img.dataobj
