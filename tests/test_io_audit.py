@@ -10,13 +10,15 @@ are built byte by byte, so only the tiled path's tests need the ``[distributed]`
 from __future__ import annotations
 
 import io
+import re
+import shutil
 import struct
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_in_process
+from conftest import SAMPLES, run_in_process
 
 from kernelcli.io.formats import read_input
 
@@ -367,3 +369,35 @@ def test_a_resolution_and_colour_profile_not_carried_are_said(tmp_path):
     Image.fromarray(RNG.integers(0, 256, (8, 8), dtype=np.uint8)).save(tmp_path / "plain.bmp")  # Pillow's default 96 dpi
     r = run(tmp_path, "pad", "plain.bmp", "-p", "0", "-o", "o.bmp")
     assert r.returncode == 0 and "not carried" not in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("name", ["x.png", "x.npy"])
+def test_a_file_the_system_will_not_read_is_said_to_be_unreadable_not_broken(tmp_path, monkeypatch, name):
+    # batch and vocabulary audits: a file without read permission was 'cannot decode image (broken or truncated?):
+    # [Errno 13] Permission denied' (a .npy: 'not a valid .npy array (...)'), pointing at the wrong cause
+    import numpy
+    from PIL import Image
+
+    from kernelcli.errors import InputError
+    from kernelcli.io.formats import read_input
+
+    shutil.copy(SAMPLES / "phantom.png", tmp_path / "x.png")
+    numpy.save(tmp_path / "x.npy", numpy.ones((3, 3)))
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Image, "open", refuse)
+    monkeypatch.setattr(numpy, "load", refuse)
+    with pytest.raises(InputError, match=rf"^{re.escape(str(tmp_path / name))}: cannot read: Permission denied$"):
+        read_input(tmp_path / name)
+
+
+def test_a_truncated_png_is_still_said_to_be_broken(tmp_path):
+    from kernelcli.errors import ImageReadError
+    from kernelcli.io.formats import read_input
+
+    data = (SAMPLES / "phantom.png").read_bytes()
+    (tmp_path / "t.png").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageReadError, match="broken or truncated"):
+        read_input(tmp_path / "t.png")

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ImageReadError, KernelcliError
-from .common import Loaded, check_memory, one_line
+from .common import Loaded, check_memory, one_line, unreadable
 from .outputs import atomic_write
 
 
@@ -36,7 +36,7 @@ def read_npy(p: Path, max_bytes: int | None) -> Loaded:
     except MemoryError:
         raise ImageReadError(f"{p}: not enough memory to read the .npy header") from None
     except Exception as exc:  # numpy's header parser fails in many ways (even tokenize errors)
-        raise ImageReadError(f"{p}: not a valid .npy array ({one_line(exc)})") from None
+        raise unreadable(p, exc) or ImageReadError(f"{p}: not a valid .npy array ({one_line(exc)})") from None
     if not isinstance(mapped, np.ndarray):
         close = getattr(mapped, "close", None)
         if close is not None:
@@ -76,7 +76,7 @@ def load_npy(p: Path, error: type[KernelcliError] = ImageReadError) -> object:
     except MemoryError:
         raise error(f"{p}: not enough memory to read it") from None
     except Exception as exc:  # numpy's header parser fails in many ways (even tokenize errors)
-        raise error(f"{p}: not a valid .npy array ({one_line(exc)})") from None
+        raise unreadable(p, exc, error) or error(f"{p}: not a valid .npy array ({one_line(exc)})") from None
 
 
 #: the first bytes of every .npy file, and of a zip archive (an .npz, which the callers name themselves)

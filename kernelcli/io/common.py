@@ -78,6 +78,20 @@ def one_line(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
+def unreadable(p: Path, exc: BaseException, kind: type[Exception] = InputError) -> Exception | None:
+    """The error for a file the system would not let us read (no permission, an I/O error: an OSError with an
+    errno; ``kind``, an input's by default, a kernel file's where it is one), or None for a reader's complaint about
+    the content (Pillow's "image file is truncated" has none):
+    'cannot decode image (broken or truncated?): [Errno 13] Permission denied' sent a user to the wrong cause.
+
+    >>> str(unreadable(Path("x.png"), PermissionError(13, "Permission denied"))), unreadable(Path("x.png"), OSError("truncated"))
+    ('x.png: cannot read: Permission denied', None)
+    """
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return kind(f"{p}: cannot read: {exc.strerror or one_line(exc)}")
+    return None
+
+
 def estimate_bytes(h: int, w: int, channels: int, compute_itemsize: int = 8, input_itemsize: int = 2) -> int:
     """Rough peak memory for one run: input + padded copy + output in the compute dtype (+ a temporary)."""
     return h * w * channels * (input_itemsize + 3 * compute_itemsize)

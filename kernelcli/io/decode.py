@@ -48,7 +48,7 @@ from typing import Any
 
 from ..errors import ImageReadError
 from ..records import field, record
-from .common import check_memory, one_line
+from .common import check_memory, one_line, unreadable
 
 #: formats Pillow may open: the magic bytes decide, but only among these (never EPS & co.)
 PILLOW_FORMATS = ["PNG", "JPEG", "TIFF", "BMP", "GIF"]
@@ -191,7 +191,7 @@ def reading(p: Path, limit: int, notes: list[str] | None = None) -> Iterator[Non
             except MemoryError:
                 raise ImageReadError(f"{p}: not enough memory to decode the image") from None
             except Exception as exc:  # noqa: BLE001 - a decoder's complaint about a broken file, whatever its type
-                raise ImageReadError(f"{p}: cannot decode image (broken or truncated?): {one_line(exc)}") from None
+                raise unreadable(p, exc) or ImageReadError(f"{p}: cannot decode image (broken or truncated?): {one_line(exc)}") from None
     finally:
         Image.MAX_IMAGE_PIXELS = previous
     if notes is not None:
