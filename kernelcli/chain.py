@@ -36,10 +36,19 @@ from typing import Any
 from .errors import InvalidKernel, KernelNotFound, UsageError
 from .records import record
 
-_POOL = re.compile(r"(?P<op>max|min|avg)pool:(?P<size>[0-9]+)(?::(?P<stride>[0-9]+))?", re.IGNORECASE)
+_POOL = re.compile(r"(?P<op>max|min|avg|mean|average)pool:(?P<size>[0-9]+)(?::(?P<stride>[0-9]+))?", re.IGNORECASE)
 #: a pooling word without ":F" ("maxpool", "avgpool2", "pool"), when no kernel has that name
 _BARE_POOL = re.compile(r"(?P<op>max|min|avg|average)?_?pool(ing)?[0-9]*", re.IGNORECASE)
-POOL_FORM = "a pooling step is maxpool:F, minpool:F or avgpool:F (:S for a stride)"
+POOL_FORM = "a pooling step is maxpool:F, minpool:F or avgpool:F (meanpool:F too; :S for a stride)"
+
+
+def is_pool_step(text: str) -> bool:
+    """True for a pooling step's text (``maxpool:2``, ``avgpool:3:2``): a ``--kernel`` that runs as a chain of its own.
+
+    >>> is_pool_step("maxpool:2"), is_pool_step("box:3")
+    (True, False)
+    """
+    return _POOL.fullmatch(text.strip()) is not None
 
 
 @record(frozen=True)
@@ -59,6 +68,8 @@ def parse_step(text: str, *, scale: Any = None, option: str = "--then") -> Step:
 
     >>> parse_step("maxpool:3:2")
     Step(label='maxpool3s2', kernel=None, op='max', size=3, stride=2, typed='maxpool:3:2')
+    >>> parse_step("MeanPool:2").label  # the pool op's aliases, as pool --op takes them
+    'avgpool2'
     """
     pool = _POOL.fullmatch(text.strip())
     if pool:
@@ -66,8 +77,11 @@ def parse_step(text: str, *, scale: Any = None, option: str = "--then") -> Step:
         stride = int(pool.group("stride")) if pool.group("stride") else None
         if size < 1 or (stride is not None and stride < 1):
             raise UsageError(f"invalid {option} {text!r}: the size and stride of a pooling step are integers >= 1")
-        label = f"{pool.group('op').lower()}pool{size}" + (f"s{stride}" if stride and stride != size else "")
-        return Step(label, op=pool.group("op").lower(), size=size, stride=stride, typed=text.strip())
+        from .modes import canonical_pool_op
+
+        op = canonical_pool_op(pool.group("op"))
+        label = f"{op}pool{size}" + (f"s{stride}" if stride and stride != size else "")
+        return Step(label, op=op, size=size, stride=stride, typed=text.strip())
     if re.fullmatch(r"\w*pool\w*(:.*)?", text.strip(), re.IGNORECASE) and ":" in text:
         raise UsageError(f"invalid {option} {text!r}: {POOL_FORM}")
     from .catalog import load_kernel

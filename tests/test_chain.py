@@ -246,3 +246,27 @@ def test_imagemagicks_dilate_and_sample_is_max_pooling():
         subprocess.run([IMAGEMAGICK, "x.png", "-morphology", "Dilate", "Rectangle:2x2+1+1", "-sample", "50%", "y.png"],
                        cwd=folder, check=True, capture_output=True)
         np.testing.assert_array_equal(pixels(Path(folder) / "y.png", "L"), pool2d(x, 2, op="max"))
+
+
+@pytest.mark.parametrize("spec, op", [("maxpool:2", "max"), ("meanpool:2", "avg"), ("AveragePool:2", "avg"), ("minpool:3:2", "min")])
+def test_a_pooling_step_alone_is_a_chain_of_one_step(tmp_path, spec, op):
+    # audit 41, item 2: '-k maxpool:2' alone was exit 3 ("not a kernel name") where '-k maxpool:2 --then box:3' ran;
+    # vocabulary audit 5: 'meanpool' was refused in a chain where 'pool --op mean' is taken
+    x = np.random.default_rng(0).random((9, 12)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    size, *stride = spec.split(":")[1:]
+    ran = run_in_process("convolve", "x.npy", "-k", spec, "-o", "c.npy", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    pooled = run_in_process("pool", "x.npy", "-f", size, *(["-s", stride[0]] if stride else []), "--op", op, "-o", "p.npy", cwd=tmp_path)
+    assert pooled.returncode == 0, pooled.stderr
+    assert np.load(tmp_path / "c.npy").tobytes() == np.load(tmp_path / "p.npy").tobytes()
+    chained = run_in_process("convolve", "x.npy", "-k", "box:1", "--then", spec, "-o", "t.npy", cwd=tmp_path)
+    assert chained.returncode == 0 and np.load(tmp_path / "t.npy").tobytes() == np.load(tmp_path / "p.npy").tobytes()
+    pytest.importorskip("dask")
+    tiled = run_in_process("convolve", "x.npy", "-k", spec, "--tiled", "-o", "d.npy", cwd=tmp_path)
+    assert tiled.returncode == 0 and np.load(tmp_path / "d.npy").tobytes() == np.load(tmp_path / "p.npy").tobytes(), tiled.stderr
+
+
+def test_a_pooling_step_in_a_filter_bank_is_refused_saying_why(tmp_path):
+    result = run_in_process("convolve", str(SAMPLES / "phantom.png"), "-k", "maxpool:2", "-k", "box:3", "-o", "o.npy", cwd=tmp_path)
+    assert result.returncode == 2 and "a pooling step such as maxpool:2 is one too" in result.stderr

@@ -364,3 +364,30 @@ class TestReadme:
         readme = (REPO / "README.md").read_text()
         listed = readme.split("<!-- record-fields -->", 1)[1].split("<!-- /record-fields -->", 1)[0]
         assert re.findall(r"`(\w+)`", listed) == list(RECORD_FIELDS)
+
+
+@pytest.mark.parametrize("args", [
+    ["learn", "{png}", "{png}", "-f", "3", "--method", "LSTSQ", "-q"],
+    ["learn", "{png}", "{png}", "-f", "3", "--method", "GD", "--optimizer", "Adam", "--epochs", "1", "-q"],
+    ["learn", "{rgb}", "{rgb}", "-f", "3", "--combine", "Per_Channel", "-q"],
+    ["convolve", "{png}", "-k", "box:3", "--format", "TIFF", "-q"],
+    ["convolve", "{png}", "-k", "box:3", "--format", "jpeg", "-q"],
+    ["pool", "{png}", "-f", "2", "--format", "PNG", "-q"],
+])
+def test_choice_options_of_their_own_take_any_case_and_their_aliases(tmp_path, args):
+    # vocabulary audit 4: 'convolve --combine SUM' and '--pad-mode EDGE' were taken, 'learn --combine SUM', '--method
+    # LSTSQ', '--optimizer Adam' and '--format PNG'/'tiff'/'jpeg' refused (plain Enums)
+    from conftest import SAMPLES
+
+    given = [a.format(png=SAMPLES / "phantom.png", rgb=SAMPLES / "rgb.png") for a in args]
+    result = run_in_process(*given, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_note_names_stdout_not_the_pipe_stand_in(tmp_path):
+    # audit 41, item 3: 'pool x.png -f 2 --suffix foo -o - --format npy' noted '/tmp/kernelcli-pipe-XXXX/stdout.npy'
+    from conftest import SAMPLES
+
+    result = run_in_process("pool", str(SAMPLES / "example1.csv"), "-f", "2", "--suffix", "foo", "-o", "-", "--format", "csv", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "names the outputs --out does not: stdout is written as given" in result.stderr and "kernelcli-pipe" not in result.stderr

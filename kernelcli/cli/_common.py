@@ -175,6 +175,7 @@ def error(message: str) -> None:
 def note(message: str) -> None:
     """Print a one-line note on stderr (never on stdout, which carries results); inside
     :func:`notes_held`, keep it for later instead."""
+    message = shown(message)  # a pipe's stand-in files named as stdin/stdout (as in the summary line), while they are
     if _HELD is not None:
         _HELD.append(message)
         return

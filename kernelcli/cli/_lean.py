@@ -140,6 +140,10 @@ def _enum(kind: type[Enum], case_sensitive: bool) -> Callable[[Any], Enum]:
         for member in kind:
             if member.value == value or (not case_sensitive and str(member.value).lower() == str(value).lower()):
                 return member
+        try:
+            return kind(value)  # an Enum of its own words (options.Words): other cases and aliases
+        except ValueError:
+            pass
         choices = ", ".join(repr(m.value) for m in kind)
         raise ValueError(f"{value!r} is not one of {choices}.")
 

@@ -237,10 +237,12 @@ def convolve(
                    scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet, report_file=report_file, fmt=fmt,
                    suffix=suffix)
         return
-    if then:
+    from ..chain import is_pool_step
+
+    if then or any(is_pool_step(spec) for spec in kernel or []):  # '-k maxpool:2' alone: a chain of one step
         given = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
                  "--combine": combine, "--montage": montage}
-        _run_chain(input, kernel or [], then, scale, options, batch, given=given, out=out, force=force, json_out=json_out, quiet=quiet)
+        _run_chain(input, kernel or [], then or [], scale, options, batch, given=given, out=out, force=force, json_out=json_out, quiet=quiet)
         return
     if is_batch(input, batch):
         _run_many(input, kernel, bias, options, batch, scale=scale, weights=weights, bias_file=bias_file, montage=montage, out=out,
@@ -292,7 +294,7 @@ def _run_tiled_volume(run, *, chunks, scheduler, workers, quiet) -> Any:
 def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks, scheduler, workers, json_out, quiet,
                report_file=None, fmt=None, suffix=None) -> None:
     """One big input, tile by tile (kernelcli.tiled): one --kernel, --then steps, or a 3-D kernel on a (Z, Y, X) volume."""
-    from ..chain import chain_label, parse_chain, step_named
+    from ..chain import chain_label, is_pool_step, parse_chain, step_named
     from ..errors import UsageError
     from ..jobs import safe_stem
 
@@ -310,7 +312,7 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
             "pad_value": options.pad_value, "dilation": options.dilation, "flip": options.flip, "paths": options.paths}
     notes: list[str] = []
     # exit 3 before any tile is read; a chain's first step may be a pooling step, which no kernel loader reads
-    first = None if then else _load(specs[0], scale)
+    first = None if then or is_pool_step(specs[0]) else _load(specs[0], scale)
     volume_build = None
     if first is not None and len(first.shape) == 3:
         from ..jobs_common import check_volume_kernel
@@ -371,7 +373,7 @@ def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force,
 
     if len(specs) != 1:
         what = "no --kernel" if not specs else f"{len(specs)} --kernel options (a filter bank)"
-        raise UsageError(f"--then chains steps after one --kernel; got {what}")
+        raise UsageError(f"--then chains steps after one --kernel (a pooling step such as maxpool:2 is one too); got {what}")
     extra = _given_options(given)
     if extra:
         raise UsageError(f"{', '.join(extra)}: not available in a chain (--then); run the layer as its own call")

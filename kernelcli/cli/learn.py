@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import re
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ from .options import (
     PadModeOption,
     PadValueOption,
     StrideOption,
+    Words,
     option,
 )
 
@@ -35,18 +35,22 @@ EPILOG = """Examples:
 NAME_PATTERN = re.compile(r"[a-z0-9_]{1,64}")
 
 
-class Method(str, enum.Enum):
+class Method(Words):
     lstsq = "lstsq"
     gd = "gd"
 
 
-class Combine(str, enum.Enum):
+class Combine(Words):
     per_channel = "per-channel"
     shared = "shared"
     sum = "sum"
 
+    @classmethod
+    def aliases(cls) -> dict[str, str]:
+        return {"per_channel": "per-channel"}  # as convolve --combine takes it
 
-class Optimizer(str, enum.Enum):
+
+class Optimizer(Words):
     sgd = "sgd"
     adam = "adam"
 

@@ -374,7 +374,27 @@ def option(
     return Declared(CONCEPTS[concept].names, settings)
 
 
-class OutFormat(str, Enum):
+class Words(str, Enum):
+    """The values of a choice option of its own (``--format``, ``learn --method``), read as the vocabulary options
+    are: in any case, and with the aliases :meth:`aliases` gives (``--format TIFF`` is ``tif``).
+
+    >>> OutFormat("JPEG"), OutFormat(" Png ")
+    (<OutFormat.jpg: 'jpg'>, <OutFormat.png: 'png'>)
+    """
+
+    @classmethod
+    def aliases(cls) -> dict[str, str]:
+        """Other spellings, in lower case, of the values."""
+        return {}
+
+    @classmethod
+    def _missing_(cls, value: object) -> "Words | None":
+        key = str(value).strip().lower()
+        key = cls.aliases().get(key, key)
+        return next((member for member in cls if member.value == key), None)
+
+
+class OutFormat(Words):
     """Output formats a batch (or a single input with no --out) can choose with ``--format``."""
 
     png = "png"
@@ -383,6 +403,10 @@ class OutFormat(str, Enum):
     csv = "csv"
     jpg = "jpg"
     bmp = "bmp"
+
+    @classmethod
+    def aliases(cls) -> dict[str, str]:
+        return {"tiff": "tif", "jpeg": "jpg"}
 
 
 # The ready-made options most commands share.

@@ -20,6 +20,7 @@ Example
 >>> from kernelcli.worker import protocol
 >>> protocol.receive(b)
 {'committed': True}
+>>> a.close(); b.close()
 """
 
 from __future__ import annotations
