@@ -308,8 +308,12 @@ def plan(
         if src_path is not None:
             items.append(Item(src_path, dest))
 
+    if len(long_names) == 1:  # one problem, one line (as every other error)
+        raise UsageError(f"{long_names[0]}; nothing was done")
     if long_names:
         raise UsageError(f"{len(long_names)} output name(s) too long; nothing was done:\n  " + "\n  ".join(long_names[:MAX_LISTED]))
+    if len(problems) == 1:
+        raise OutputRefused(f"{problems[0]}; nothing was done")
     if problems:
         listed = problems[:MAX_LISTED]
         more = f"\n  ... and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""

@@ -42,3 +42,17 @@ def decimal(text: str) -> float | None:
     if len(stripped) > MAX_CHARS or _DECIMAL.fullmatch(stripped) is None:
         return None
     return float(stripped)
+
+
+def quoted(value: object, limit: int = 40) -> str:
+    """``value`` as an error quotes it, its middle left out past ``limit`` characters (a 5000-digit ``--stride``
+    was quoted whole: one line of 5,100 characters).
+
+    >>> quoted("x"), quoted("1" * 100)
+    ("'x'", "'11111111111111111111...11111111111111111111' (100 characters)")
+    """
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    body = str(value)
+    return f"'{body[:limit // 2]}...{body[-(limit // 2):]}' ({len(body)} characters)"

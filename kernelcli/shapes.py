@@ -182,9 +182,9 @@ def parse_padding(text: str, *, forms: str = "same, valid, P or T,B,L,R in whole
         return key
     values = [numtext.whole(p) for p in key.split(",")]
     if None in values:
-        raise UsageError(f"--padding {text!r}: expected {forms}")
+        raise UsageError(f"--padding {numtext.quoted(text)}: expected {forms}")
     if len(values) not in (1, 4):
-        raise UsageError(f"--padding {text!r}: expected one width or four (T,B,L,R), got {len(values)}")
+        raise UsageError(f"--padding {numtext.quoted(text)}: expected one width or four (T,B,L,R), got {len(values)}")
     if min(values) < 0:
         raise UsageError(f"--padding {text!r}: pad widths must be >= 0")
     return values[0] if len(values) == 1 else (values[0], values[1], values[2], values[3])
@@ -261,15 +261,15 @@ def parse_dims(text: str, *, name: str, min_len: int = 1, max_len: int = 3, form
 
     >>> parse_dims("64x64x8", name="--flatten")
     (64, 64, 8)
-    >>> parse_dims("(3, 3, 1)", name="--flatten")
-    (3, 3, 1)
+    >>> parse_dims("(3, 3, 1)", name="--flatten"), parse_dims("+24x+24", name="--in")
+    ((3, 3, 1), (24, 24))
     """
     if forms is None:
         forms = {1: "N", 2: "N or HxW", 3: "N, HxW or HxWxC"}.get(max_len, "sizes separated by x")
     body = text.strip().strip("()[]").strip()
     for sep in ("×", "X", ",", "*"):
         body = body.replace(sep, "x")
-    parts = [part.strip() for part in body.split("x")]
+    parts = [part.strip().removeprefix("+") for part in body.split("x")]  # '+24', as '--stride +2' (numtext.whole)
     if not all(part.isdigit() and part.isascii() for part in parts):  # int() also takes "1_000", " -3" and "٣"
         raise UsageError(f"invalid {name} {text!r}: expected {forms} with integers >= 1")
     longest = max(parts, key=lambda part: len(part.lstrip("0")))

@@ -654,3 +654,19 @@ class TestVolumeBatches:
         (series / "slice1.dcm").write_bytes(b"\0" * 128 + b"DICM")
         r = run_in_process("convolve", "series", "-k", "gaussian:1mm", "--out-dir", "out", cwd=tmp_path)
         assert r.returncode == 2 and "a DICOM series folder is one volume: give it alone" in r.stderr
+
+
+def test_one_problem_with_the_outputs_is_one_line(tmp_path):
+    # vocabulary audit 8: '-d example1.csv' printed '1 problem(s) with the outputs; nothing was done:' and the problem
+    # on a second line
+    import shutil
+
+    from conftest import SAMPLES, run_in_process
+
+    shutil.copy(SAMPLES / "example1.csv", tmp_path)
+    one = run_in_process("convolve", "example1.csv", "-k", "box:3", "-d", "example1.csv", cwd=tmp_path)
+    assert one.returncode == 4
+    assert one.stderr == "error: --out-dir example1.csv: exists and is not a folder; nothing was done\n"
+    shutil.copy(SAMPLES / "example2.csv", tmp_path)
+    two = run_in_process("convolve", "example1.csv", "example2.csv", "-k", "box:3", "-d", ".", "--suffix", "", cwd=tmp_path)
+    assert two.returncode == 4 and two.stderr.startswith("error: 2 problem(s) with the outputs; nothing was done:\n")

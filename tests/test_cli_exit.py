@@ -195,3 +195,38 @@ def test_a_stdout_closed_at_start_is_an_output_that_cannot_be_written(name):
                           env=env, timeout=120, stderr=subprocess.PIPE, text=True)
     said = [line for line in done.stderr.splitlines() if line != "torn down"]  # (SCRIPT's, after a call typer ran)
     assert (done.returncode, said) == (1, ["error: stdout: cannot write: Bad file descriptor"]), done.stderr
+
+
+@pytest.mark.parametrize("where", ["kernelcli.cli._fast.parse", "kernelcli.cli.build_command"])
+def test_a_signal_before_a_command_body_still_prints_json(tmp_path, monkeypatch, where):
+    # batch audit F4: SIGTERM 0.3 s into 'convolve big -d out --json' (while the call parsed or imported) left stdout
+    # empty in about half the runs, exit 143; '--json' promises one document on stdout
+    import importlib
+    import json
+
+    from conftest import SAMPLES, run_in_process
+
+    module, name = where.rsplit(".", 1)
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(importlib.import_module(module), name, stopped)
+    if where.endswith("build_command"):  # the plain parser passes the call on to typer's, which is stopped
+        monkeypatch.setattr(importlib.import_module("kernelcli.cli._fast"), "parse", lambda *a: None)
+    result = run_in_process("convolve", str(SAMPLES / "phantom.png"), "-k", "box:3", "-o", "o.png", "--json", cwd=tmp_path)
+    assert result.returncode == 130 and result.stderr.startswith("error: interrupted")
+    record = json.loads(result.stdout)
+    assert (record["status"], record["code"]) == ("not run", 130)
+    plain = run_in_process("convolve", str(SAMPLES / "phantom.png"), "-k", "box:3", "-o", "o.png", cwd=tmp_path)
+    assert plain.returncode == 130 and plain.stdout == ""
+
+
+def test_debug_after_the_command_is_taken(tmp_path):
+    # vocabulary audit 7: 'convolve x.csv -k box:3 --debug' said 'No such option: --debug (Possible options: --mode)'
+    from conftest import run_in_process
+
+    result = run_in_process("shape", "--in", "24", "--f", "30", "--debug", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" in result.stderr and "No such option" not in result.stderr
+    argument = run_in_process("shape", "--in", "24", "--f", "3", "-q", "--", "--debug", cwd=tmp_path)
+    assert argument.returncode == 2 and "--debug" in argument.stderr

@@ -100,3 +100,28 @@ def test_signs_and_spaces_stay_numbers(tmp_path):
     chained = run_in_process("convolve", PHANTOM, "-k", "box:3", "--pad-value", "+7", "--then", "maxpool:2",
                              "-o", "o.npy", "--json", cwd=tmp_path)
     assert chained.returncode == 0 and json.loads(chained.stdout)["output_shape"] == [128, 128]
+
+
+def test_a_plus_sign_is_taken_by_every_size(tmp_path):
+    # vocabulary audit 3: 'shape --in +24', '--f +3', 'params -f +3' and 'summary --input +3x224x224' were refused where
+    # '--s +3', '-p +1' and 'pool -f +2' were taken
+    for args, answer in ((["shape", "--in", "+24x+24", "--f", "+3", "--s", "+1", "-q"], "22x22\n"),
+                         (["params", "--in-ch", "+3", "--filters", "+2", "-f", "+3", "-q"], "56\n")):
+        result = run_in_process(*args, cwd=tmp_path)
+        assert (result.returncode, result.stdout) == (0, answer), result.stderr
+    summary = run_in_process("summary", "resnet18", "--input", "+3x64x64", "--json", cwd=tmp_path)
+    assert summary.returncode == 0 and json.loads(summary.stdout)["input"] == [3, 64, 64]
+
+
+@pytest.mark.parametrize("args", [["shape", "--in", "24", "--f", "3", "--s", "9" * 5000], ["shape", "--in", "24", "--f", "3", "-p", "9" * 5000],
+                                  ["convolve", PHANTOM, "-k", "box:3", "-p", "9" * 5000]])
+def test_a_very_long_value_is_quoted_short(tmp_path, args):
+    # vocabulary audit 12: a 5000-digit --s or -p was quoted whole, an error line of 5,100 characters
+    result = run_in_process(*args, cwd=tmp_path)
+    assert result.returncode == 2 and "(5000 characters)" in result.stderr and len(result.stderr) < 300, result.stderr
+
+
+def test_nan_is_in_no_range(tmp_path):
+    # vocabulary audit 7: '--momentum nan' passed the option's range and met the API's other words ('< 1')
+    result = run_in_process("learn", PHANTOM, PHANTOM, "-f", "3", "--momentum", "nan", cwd=tmp_path)
+    assert result.returncode == 2 and "nan is not in the range x>=0.0 and x<=0.999" in result.stderr

@@ -71,6 +71,7 @@ def _call(argv: list[str]) -> tuple[int, bool]:
     """Run ``kernelcli ARGV``: (exit code, whether the call may end without the teardown: this
     process ran it as a plain call, or the worker ran it -- the client's own teardown was 2 ms of
     CPU and 3-5 ms of a shell loop's call, a tenth of what the client costs beside its interpreter)."""
+    argv = debug_first(argv)
     try:
         from ..worker.client import run_in_worker, wants_worker
 
@@ -84,12 +85,43 @@ def _call(argv: list[str]) -> tuple[int, bool]:
         if code is not None:
             return code, True
     except KeyboardInterrupt as exc:  # before any command took the call (Python still importing what it needs):
-        from ..errors import interrupt_exit_code  # as a fresh process says it
-        from ._common import interrupted_message
-
-        sys.stderr.write(f"error: {interrupted_message(exc)}\n")
-        sys.exit(interrupt_exit_code(exc))
+        sys.exit(interrupted(argv, exc))  # as a fresh process says it
     return run(argv), False
+
+
+def debug_first(argv: list[str]) -> list[str]:
+    """``--debug`` is the root command's option; given after the command (``convolve x.png -k sobel_v --debug``), where
+    Click said 'No such option: --debug (Possible options: --mode)', it is moved in front of it.  After ``--``
+    it is an argument, as every option is.
+
+    >>> debug_first(["convolve", "x.png", "--debug"]), debug_first(["shape", "--", "--debug"])
+    (['--debug', 'convolve', 'x.png'], ['shape', '--', '--debug'])
+    """
+    end = argv.index("--") if "--" in argv else len(argv)
+    if "--debug" not in argv[:end] or argv[0] == "--debug":
+        return argv
+    return ["--debug", *(a for a in argv[:end] if a != "--debug"), *argv[end:]]
+
+
+def interrupted(argv: list[str], exc: BaseException) -> int:
+    """Say that a signal stopped the call before a command body took it, and return its exit code: the error
+    line, and with ``--json`` a record of it on stdout, which always carries JSON (it was left empty)."""
+    from ..errors import interrupt_exit_code
+    from ._common import interrupted_message
+
+    message = interrupted_message(exc)
+    sys.stderr.write(f"error: {message}\n")
+    code = interrupt_exit_code(exc)
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    if "--json" in options and not _out_is_stdout(options):
+        from . import _common
+
+        if not _common._JSON_PRINTED:
+            try:
+                _common.print_json(_common.failure_record(code, message, "not run"))
+            except Exception:  # noqa: BLE001 - a stdout that cannot take it: the error line said it all
+                pass
+    return code
 
 
 def leave(code: int) -> None:
@@ -167,10 +199,10 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
     # Every command passes the "cold" path policy (cli._common.cli_paths()) to the API itself:
     # nothing is steered through the environment.
     from ..errors import StdoutError, interrupt_exit_code, writing_stdout
-    from ._common import install_signal_handlers, interrupted_message, stdout_failed
+    from ._common import begin_call, interrupted_message, stdout_failed
 
     try:
-        install_signal_handlers()  # SIGTERM and SIGHUP unwind like Ctrl-C: exit 143 / 129
+        begin_call()  # SIGTERM and SIGHUP unwind like Ctrl-C: exit 143 / 129
         if held is not None:
             import signal
 
@@ -207,8 +239,7 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
         except typer.Exit as exc:
             return exc.exit_code
     except KeyboardInterrupt as exc:
-        sys.stderr.write(f"error: {interrupted_message(exc)}\n")
-        return interrupt_exit_code(exc)
+        return interrupted(argv, exc)
     _measure_start_up()
     return code if isinstance(code, int) else 0
 

@@ -387,6 +387,14 @@ def interrupted_message(exc: BaseException) -> str:
     return "interrupted"
 
 
+def begin_call() -> None:
+    """Where a call starts (the plain parser's or typer's): nothing of it printed yet, and the signal handlers
+    installed (:func:`install_signal_handlers`)."""
+    global _JSON_PRINTED
+    _JSON_PRINTED = False
+    install_signal_handlers()
+
+
 def install_signal_handlers() -> None:
     """Make SIGTERM and SIGHUP unwind like Ctrl-C (see :class:`kernelcli.errors.Interrupted`).
 

@@ -172,11 +172,10 @@ def run_plain(argv: list[str]) -> int | None:
     """Run ``kernelcli ARGV`` without typer when :func:`parse` takes it; its exit code, or None."""
     if not argv or argv[0] not in PLAIN_COMMANDS or COMPLETE_VAR in os.environ:
         return None
-    from ..errors import interrupt_exit_code
-    from ._common import install_signal_handlers, interrupted_message
+    from ._common import begin_call
 
     try:
-        install_signal_handlers()  # SIGTERM and SIGHUP unwind like Ctrl-C: exit 143 / 129, as run() does
+        begin_call()  # SIGTERM and SIGHUP unwind like Ctrl-C: exit 143 / 129, as run() does
         kwargs = parse(argv[0], argv[1:])
         if kwargs is None:
             return None
@@ -192,6 +191,7 @@ def run_plain(argv: list[str]) -> int | None:
                 return code
             raise
     except KeyboardInterrupt as exc:
-        sys.stderr.write(f"error: {interrupted_message(exc)}\n")
-        return interrupt_exit_code(exc)
+        from . import interrupted
+
+        return interrupted(argv, exc)
     return 0

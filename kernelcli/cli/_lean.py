@@ -154,9 +154,9 @@ def _number(kind: type, low: Any, high: Any, clamp: bool) -> Callable[[Any], Any
     def convert(value: Any) -> Any:
         if isinstance(value, bool):
             raise ValueError(f"{value!r} is not a valid {kind.__name__}.")
-        if isinstance(value, str):
-            from .. import numtext
+        from .. import numtext
 
+        if isinstance(value, str):
             number = (numtext.whole if kind is int else numtext.decimal)(value)
         else:
             try:
@@ -165,13 +165,14 @@ def _number(kind: type, low: Any, high: Any, clamp: bool) -> Callable[[Any], Any
                 number = None
         if number is None:
             what = "integer" if kind is int else "float"
-            raise ValueError(f"{value!r} is not a valid {what}.")
-        if clamp:
+            raise ValueError(f"{numtext.quoted(value)} is not a valid {what}.")
+        if clamp and number == number:
             number = max(low, number) if low is not None else number
             return min(high, number) if high is not None else number
-        if (low is not None and number < low) or (high is not None and number > high):
+        if not ((low is None or number >= low) and (high is None or number <= high)):  # NaN is in no range
             bounds = " and ".join(b for b in (f"x>={low}" if low is not None else "", f"x<={high}" if high is not None else "") if b)
-            raise ValueError(f"{number} is not in the range {bounds}.")
+            raise ValueError(f"{numtext.quoted(number)} is not in the range {bounds}.")
         return number
 
     return convert
+

@@ -55,18 +55,13 @@ OUT_HELP = (
     "Volumes: .nii.gz or .nii (the input's affine), .npy (Z, Y, X) or .png (the middle slice, windowed)."
 )
 
-EPILOG = """Examples:
-
+EPILOG = """\b
+Examples:
   kernelcli convolve samples/phantom.png --kernel sobel_v --rescale abs
-
   kernelcli convolve samples/example1.csv --kernel prewitt_v --padding valid
-
   kernelcli convolve scan.png --kernel gaussian:2 --pad-mode reflect --out smooth.png
-
   kernelcli convolve samples/phantom.png -k sobel_v -k sobel_h -k laplacian_4 --montage maps.png
-
   kernelcli convolve samples/rgb.png -k sobel_v --combine sum --bias -10 --activation relu --out edges.npy
-
   kernelcli convolve scan.png --weights conv1_weight.npy --bias-file conv1_bias.npy --activation relu --out maps.npy
 """
 

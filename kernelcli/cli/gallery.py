@@ -21,10 +21,9 @@ from .options import (
     option,
 )
 
-EPILOG = """Examples:
-
+EPILOG = """\b
+Examples:
   kernelcli gallery samples/phantom.png --out sheet.png
-
   kernelcli gallery samples/rgb.png --family edge --out edges.png --force
 """
 

@@ -23,12 +23,10 @@ from .options import (
     option,
 )
 
-EPILOG = """Examples:
-
+EPILOG = """\b
+Examples:
   kernelcli convolve samples/phantom.png --kernel sobel_v --out edges.npy
-
   kernelcli learn samples/phantom.png edges.npy --size 3
-
   kernelcli learn samples/phantom.png edges.npy --size 3 --method gd --plot loss.png --out learned.json
 """
 

@@ -33,14 +33,11 @@ from ._stdio import piped
 from ._tiled import run_single, single_tiled
 from ._common import cli_paths, guarded
 
-EPILOG = """Examples:
-
+EPILOG = """\b
+Examples:
   kernelcli pad samples/example2.csv -p 1
-
   kernelcli pad samples/phantom.png --padding 16 --pad-mode reflect --out padded.png
-
   kernelcli pad samples/example1.csv -p 0,0,2,2 -m circular --json
-
   kernelcli pad 'scans/**/*.png' -p 8 -m reflect --out-dir padded --workers 4
 """
 

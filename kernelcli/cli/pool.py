@@ -35,12 +35,10 @@ from ._stdio import piped
 from ._tiled import run_single, single_tiled
 from ._common import cli_paths, guarded
 
-EPILOG = """Examples:
-
+EPILOG = """\b
+Examples:
   kernelcli pool samples/example5.csv --op max --size 2
-
   kernelcli pool samples/phantom.png --op avg -f 3 -s 2 -p 1 --ceil --out small.png
-
   kernelcli pool scans/ --recursive --size 2 --out-dir pooled --format tif --report pooled.json
 """
 

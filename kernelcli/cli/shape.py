@@ -151,7 +151,8 @@ def shape(
     if ceil and not pool:
         raise UsageError("--ceil is PyTorch's ceil_mode for pooling: use it with --pool")
     if pool and same:
-        raise UsageError("--same is a convolution padding; for pooling give --padding P (PyTorch allows at most f // 2)")
+        raise UsageError("'same' padding (--same, --padding same) is a convolution padding; for pooling give --padding P "
+                         "(PyTorch allows at most f // 2)")
     if pool and filters is not None:
         raise UsageError("--filters is for convolution; pooling keeps the number of channels")
 

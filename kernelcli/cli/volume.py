@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import typer
 
-EPILOG = """Examples:
-
+EPILOG = """\b
+Examples:
   kernelcli volume samples/phantom3d.nii.gz --kernel gaussian:1.5mm --out smooth.nii.gz
-
   kernelcli volume ct_series/ --kernel sobel_3d --window 0,400 --out edges.png
-
   kernelcli volume scan.nii.gz --kernel sharpen --axis z --pad-mode reflect --out sharp.nii.gz
-
   kernelcli volume ct_series/ --window lung --out lung.png
 
 Needs the medical extra: pip install 'kernelcli[medical]'.
