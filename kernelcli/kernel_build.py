@@ -338,7 +338,8 @@ class VolumeKernel:
 
     ``kind``: ``gaussian_mm``/``box_mm`` (size in mm, resolved with the spacing),
     ``gaussian_vox``/``box_vox`` (size in voxels), ``gradient``, ``sobel_mm``, ``log_mm``/``log_vox``
-    (derivatives), ``3d`` (a named 3-D kernel) or ``2d`` (a catalogue kernel, slice by slice).
+    (derivatives), ``3d`` (a named 3-D kernel), ``dense3d`` (a kernel file of (z, y, x) taps) or ``2d`` (a catalogue
+    kernel, slice by slice).
     ``size`` is sigma (Gaussians, also when given as FWHM), the width (box) or 0.
     """
 
@@ -420,5 +421,10 @@ def resolve_volume_kernel(spec: str, catalogue: Callable[[str], Any] | None = No
         )
     if catalogue is None:
         raise KernelNotFound(f"{text!r} is not a volume kernel (gaussian:1.5mm, box_3d, gradient...) and no 2-D catalogue was given")
-    k2 = catalogue(text)
-    return VolumeKernel(name=k2.name, kind="2d", kernel=k2)
+    found = catalogue(text)
+    if len(found.shape) == 3:  # a kernel file of (z, y, x) taps, as the volume's own axes
+        if any(n % 2 == 0 for n in found.shape):
+            raise InvalidKernel(f"{text}: a {'x'.join(map(str, found.shape))} kernel (z, y, x); a volume's kernel needs an "
+                                "odd size on every axis, a centre voxel: an even side's result sits half a voxel off the grid")
+        return VolumeKernel(name=found.name, kind="dense3d", kernel=found)
+    return VolumeKernel(name=found.name, kind="2d", kernel=found)

@@ -457,3 +457,54 @@ def test_a_window_counts_the_values_it_saturates(invoke, tmp_path):
     record = json.loads(r.stdout)
     shown = x[:, :, 2]
     assert (record["clipped_low"], record["clipped_high"]) == (int(np.count_nonzero(shown < 0)), int(np.count_nonzero(shown > 79)))
+
+
+class TestKernelFiles3d:
+    """A 3-D kernel file on a volume (medical audit F5): 'volume ct.nii.gz -k k.npy' with a 3x5x5 array was
+    'expected a non-empty 2-D (f x f) array' (exit 3), where the help names 3-D kernels and 'convolve v.npy --layout
+    zyx -k k.npy' takes it."""
+
+    def _volume(self):
+        nib = pytest.importorskip("nibabel")
+        image = nib.load(SAMPLES / "phantom3d.nii.gz")
+        return np.asarray(image.dataobj).transpose(2, 1, 0).astype(np.float64)  # (Z, Y, X)
+
+    @pytest.mark.parametrize("mode, scipy_mode, flip", [("replicate", "nearest", False), ("constant", "constant", True),
+                                                        ("reflect", "mirror", False)])
+    def test_it_is_a_3d_correlation_of_z_y_x_taps(self, tmp_path, mode, scipy_mode, flip):
+        from scipy import ndimage
+
+        k = np.random.default_rng(1).normal(size=(3, 5, 7))
+        np.save(tmp_path / "k.npy", k)
+        r = run_in_process("volume", str(SAMPLES / "phantom3d.nii.gz"), "-k", "k.npy", "--pad-mode", mode,
+                           *(["--flip", "--pad-value", "-7"] if flip else []), "-o", "o.npy", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert "a 3x5x7 kernel of (z, y, x) voxels, applied in 3-D" in r.stderr
+        taps = k[::-1, ::-1, ::-1] if flip else k
+        expected = ndimage.correlate(self._volume(), taps, mode=scipy_mode, cval=-7.0 if flip else 0.0)
+        np.testing.assert_allclose(np.load(tmp_path / "o.npy"), expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+
+    def test_an_even_side_or_an_axis_is_refused(self, tmp_path):
+        np.save(tmp_path / "even.npy", np.ones((3, 4, 5)))
+        np.save(tmp_path / "odd.npy", np.ones((3, 3, 3)))
+        even = run_in_process("volume", str(SAMPLES / "phantom3d.nii.gz"), "-k", "even.npy", "-o", "o.nii.gz", cwd=tmp_path)
+        assert even.returncode == 3 and len(even.stderr.splitlines()) == 1  # a kernel's fault, as box:4vox
+        assert "a 3x4x5 kernel (z, y, x)" in even.stderr and "odd size on every axis" in even.stderr
+        axis = run_in_process("volume", str(SAMPLES / "phantom3d.nii.gz"), "-k", "odd.npy", "--axis", "z", "-o", "o.nii.gz", cwd=tmp_path)
+        one_line_error(axis, ["--axis z", "is a 3-D kernel"])
+        assert not (tmp_path / "o.nii.gz").exists()
+
+
+@pytest.mark.parametrize("name", ["sobel_3d", "Gaussian-3D", "box_3d", "sobel_3d_z"])
+def test_kernels_show_prints_a_named_3d_kernel(tmp_path, name):
+    # medical audit F5: 'kernels show sobel_3d' was exit 3, 'a named 3-D kernel is for a volume input'
+    import json
+
+    from kernelcli.kernel_build import KERNELS_3D
+
+    text = run_in_process("kernels", "show", name, cwd=tmp_path)
+    assert text.returncode == 0 and "(z, y, x)" in text.stdout and "z -1:" in text.stdout, text.stderr
+    document = json.loads(run_in_process("kernels", "show", name, "--json", cwd=tmp_path).stdout)
+    kernel = KERNELS_3D[name.lower().replace("-", "_")]
+    np.testing.assert_array_equal(np.array(document["values"]), kernel.array())
+    np.testing.assert_array_equal(np.einsum("a,b,c->abc", *map(np.array, document["factors"])), kernel.array())

@@ -7,7 +7,7 @@ A thin adapter over :mod:`kernelcli.catalog`: parse options, call ``list_kernels
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -70,7 +70,8 @@ def list_command(
         print_json({"kernels": [kernel.to_dict() for kernel in kernels]})
         return
     _print_table(kernels)
-    note("Also: gaussian:SIGMA, box:N, a path to your own .json or .npy file, or the matrix inline ('3x3: 1,0,-1 2,0,-2 1,0,-1'); `kernelcli kernels show NAME` prints a matrix.")
+    note("Also: gaussian:SIGMA, box:N, a path to your own .json or .npy file, or the matrix inline ('3x3: 1,0,-1 2,0,-2 1,0,-1'); `kernelcli kernels show NAME` prints a matrix. "
+         "For volumes: box_3d, gaussian_3d, sobel_3d (_y, _z), and sizes in mm or voxels (gaussian:1.5mm, box:3vox).")
 
 
 @kernels_app.command("show")
@@ -99,7 +100,12 @@ def show_command(
       kernelcli kernels show ./my_kernels.json:ridge
     """
     from ..catalog import load_kernel
+    from ..kernel_build import KERNELS_3D
 
+    named_3d = KERNELS_3D.get(spec.strip().lower().replace("-", "_"))
+    if named_3d is not None:  # a volume's kernel: 'a named 3-D kernel is for a volume input' was all it said
+        _show_3d(named_3d, as_json)
+        return
     kernel = load_kernel(spec, max_ndim=3)  # a (channels, f, f) file too, as convolve reads it for a layer
     if as_json:
         document = kernel.to_dict()
@@ -107,6 +113,27 @@ def show_command(
         print_json(document)
         return
     echo(render_kernel(kernel))
+
+
+def _show_3d(kernel: Any, as_json: bool) -> None:
+    """``kernels show`` of a named 3-D kernel (:class:`kernelcli.kernel_build.Kernel3D`): its (z, y, x) taps, a matrix
+    per z plane, and the 1-D factors it is the outer product of."""
+    values = kernel.array()
+    total = float(values.sum())
+    if as_json:
+        print_json({"name": kernel.name, "family": "3d", "shape": list(values.shape), "sum": total, "separable": True,
+                    "axes": ["z", "y", "x"], "factors": [list(f) for f in kernel.factors], "description": kernel.description,
+                    "source": kernel.source, "values": values.tolist()})
+        return
+    factors = " x ".join(f"[{', '.join(format_number(v) for v in f)}]" for f in kernel.factors)
+    lines = [f"{kernel.name}  (3-D, {'x'.join(map(str, values.shape))} (z, y, x), sum {format_number(total)}, separable: {factors})",
+             kernel.description, "for volumes, per voxel: kernelcli volume SCAN -k " + kernel.name, f"source: {kernel.source}"]
+    cells = [[[format_number(v) for v in row] for row in plane.tolist()] for plane in values]
+    width = max(len(cell) for plane in cells for row in plane for cell in row)
+    for z, plane in enumerate(cells):
+        lines.append(f"\nz {z - len(cells) // 2:+d}:")
+        lines.extend("  ".join(cell.rjust(width) for cell in row) for row in plane)
+    echo("\n".join(lines))
 
 
 def register(app: typer.Typer) -> None:

@@ -151,8 +151,8 @@ def _aliases(table: dict[str, str]) -> str:
 HELP: dict[str, str] = {
     "kernel": "A catalogue name (see `kernelcli kernels`), a JSON or .npy file, gaussian:SIGMA, box:N, ImageMagick's inline '3x3: 1,0,-1 2,0,-2 1,0,-1' or a JSON list '[[1,0,-1],[2,0,-2],[1,0,-1]]'. "
     "Repeat it for a filter bank: one feature map per kernel. Volumes: one kernel, gaussian:1.5mm, fwhm:4mm or box:5mm "
-    "(mm, per-axis spacing), gaussian:2vox, box:3vox, gradient, sobel_mm, log:2mm, gaussian_3d, box_3d, sobel_3d, or a "
-    "2-D kernel slice by slice; left out, a volume is only converted or windowed.",
+    "(mm, per-axis spacing), gaussian:2vox, box:3vox, gradient, sobel_mm, log:2mm, gaussian_3d, box_3d, sobel_3d, a "
+    "3-D kernel file of (z, y, x) taps, or a 2-D kernel slice by slice; left out, a volume is only converted or windowed.",
     "then": "Chain: apply this to the result of the step before, in order, the intermediates kept in float. A 2-D kernel "
     "(any --kernel form, with the same padding, stride and scale) or a pooling step (maxpool:2, avgpool:3:2 for stride 2; "
     "in 3-D on a --layout zyx array, as pool). "

@@ -139,7 +139,7 @@ def check_spacing_known(vol: Volume, kernel: VolumeKernel | None) -> None:
 
 
 #: kernel kinds that filter along every axis: ``--axis`` cannot leave one alone (only pick a .png's view)
-EVERY_AXIS = ("3d", "gradient", "sobel_mm", "log_mm", "log_vox")
+EVERY_AXIS = ("3d", "dense3d", "gradient", "sobel_mm", "log_mm", "log_vox")
 
 
 def check_kernel_options(kernel: VolumeKernel, options: VolumeOptions) -> None:
@@ -152,7 +152,7 @@ def check_kernel_options(kernel: VolumeKernel, options: VolumeOptions) -> None:
     kernelcli.errors.UsageError: --axis z: gradient is a derivative along every axis; --axis is for 2-D kernels (the axis they are applied across) and for gaussian, fwhm and box kernels (the axis they leave alone)
     """
     if options.axis is not None and kernel.kind in EVERY_AXIS:
-        what = "a 3-D kernel" if kernel.kind == "3d" else "a derivative along every axis"
+        what = "a 3-D kernel" if kernel.kind in ("3d", "dense3d") else "a derivative along every axis"
         raise UsageError(f"--axis {options.axis}: {kernel.name} is {what}; --axis is for 2-D kernels (the axis they are "
                          "applied across) and for gaussian, fwhm and box kernels (the axis they leave alone)")
     if options.pad_mode == "renormalise" and kernel.kind not in ("gaussian_mm", "box_mm", "gaussian_vox", "box_vox"):
@@ -198,6 +198,10 @@ def _filter3d(data: np.ndarray, spacing: tuple[float, float, float], kernel: Vol
             data, kernel.kernel.array(), options.axis or "z", dtype=volumes.volume_dtype(data.dtype), padding="same",
             pad_mode=options.pad_mode, pad_value=options.pad_value, flip=options.flip, paths=options.paths,
         ), notes
+    if kernel.kind == "dense3d":
+        notes.append(f"{kernel.name}: a {'x'.join(map(str, kernel.kernel.shape))} kernel of (z, y, x) voxels, applied in 3-D")
+        return volumes.conv3d(data, kernel.kernel.array(), pad_mode=options.pad_mode, pad_value=options.pad_value,
+                              flip=options.flip, paths=options.paths), notes
     mode = "replicate" if options.pad_mode == "renormalise" else options.pad_mode
     if kernel.kind in ("gradient", "sobel_mm"):
         notes.append(f"{kernel.name}: gradient magnitude in units per mm on {'x'.join(f'{s:g}' for s in spacing)} mm voxels (z, y, x)")

@@ -40,11 +40,12 @@ from ..kernel_build import resolve_volume_kernel as _resolve
 def resolve_volume_kernel(spec: str) -> VolumeKernel:
     """Turn a ``--kernel`` spec into a :class:`VolumeKernel` (see the module notes); errors are InvalidKernel.
 
-    A spec outside the volume grammar is a 2-D catalogue kernel (or kernel file), applied slice by slice.
+    A spec outside the volume grammar is a 2-D catalogue kernel (or kernel file), applied slice by slice, or a
+    file of a 3-D kernel, (z, y, x) taps as the volume's axes, applied in 3-D.
 
     >>> resolve_volume_kernel("gaussian:1.5mm").kind, resolve_volume_kernel("box_3d").kind
     ('gaussian_mm', '3d')
     """
     from ..catalog import load_kernel
 
-    return _resolve(spec, load_kernel)
+    return _resolve(spec, lambda text: load_kernel(text, max_ndim=3))
