@@ -31,12 +31,12 @@ from typing import Any
 
 import numpy as np
 
-from . import conv_args, ndsupport, pool_args, shapes
+from . import conv_args, ndsupport, pool_args, shapes  # noqa: F401  (shapes: kernelcli.api.shapes, as before)
 from ._core import numpy_impl
 from ._core import policy as _policy
 from ._core.memo import Memo
 from ._core.policy import Paths, as_paths
-from .errors import UsageError
+from .errors import UsageError  # noqa: F401  (kernelcli.api.UsageError, as before)
 from .modes import PAD_CODES, POOL_CODES, canonical_pad_mode, canonical_pool_op
 from .ndsupport import all_finite as _all_finite  # noqa: F401  (kept for old imports)
 from .ndsupport import compute_dtype  # noqa: F401  (public here since the first release)
@@ -160,10 +160,7 @@ def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: floa
 
         return arrays.pad2d(x, p, mode=mode, value=value)
     arr = as_image_array(x)
-    if isinstance(p, str) and p.strip().lower() in ("same", "valid"):  # a 1x1 "kernel" made them both no padding
-        raise UsageError(f"p={p!r}: 'same' and 'valid' are conv2d's paddings; pad2d takes widths: an int, (ph, pw) "
-                         "or (top, bottom, left, right)")
-    widths = shapes.resolve_padding(conv_args.padding_arg(p), 1, 1)
+    widths = conv_args.pad_widths(p)
     mode = canonical_pad_mode(mode)
     x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
     value = ndsupport.check_fill(value, arr.dtype, "pad value") if mode == "constant" else 0.0

@@ -167,6 +167,20 @@ def padding_arg(padding: Any) -> Any:
     return tuple(int(v) if isinstance(v, np.integer) else v for v in padding)
 
 
+def pad_widths(p: Any) -> tuple[int, int, int, int]:
+    """pad2d's ``p`` as (top, bottom, left, right), in memory and tile by tile alike: widths, never conv2d's
+    'same' or 'valid' (for a 1x1 "kernel" both meant no padding: a dask array given 'same' was not padded).
+
+    >>> pad_widths((1, 2)), pad_widths(np.int64(3))
+    ((1, 1, 2, 2), (3, 3, 3, 3))
+    """
+    from .errors import UsageError
+
+    if isinstance(p, str) and p.strip().lower() in ("same", "valid"):
+        raise UsageError(f"p={p!r}: 'same' and 'valid' are conv2d's paddings; pad2d takes widths: {shapes.PAD_WIDTHS}")
+    return shapes.resolve_padding(padding_arg(p), 1, 1, forms=shapes.PAD_WIDTHS)
+
+
 def trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw):
     """Cut the bottom/right padding down to what the last window actually reads.
 

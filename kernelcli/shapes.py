@@ -146,17 +146,23 @@ def same_padding(f: int, dilation: int = 1) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def resolve_padding(padding: str | int | Sequence[int], kh: int, kw: int, dilation: tuple[int, int] = (1, 1)) -> tuple[int, int, int, int]:
+#: what pad2d takes (its messages): widths, never conv2d's 'same' or 'valid'
+PAD_WIDTHS = "an int, (ph, pw) or (top, bottom, left, right)"
+
+
+def resolve_padding(padding: str | int | Sequence[int], kh: int, kw: int, dilation: tuple[int, int] = (1, 1), *,
+                    forms: str | None = None) -> tuple[int, int, int, int]:
     """Turn "same", "valid", an int, (ph, pw) or (top, bottom, left, right) into four pad widths.
 
-    The 2-D form of :func:`resolve_padding_nd` (one rule for every rank).
+    The 2-D form of :func:`resolve_padding_nd` (one rule for every rank); ``forms`` names what the caller takes in
+    its messages (pad2d: :data:`PAD_WIDTHS`).
 
     >>> resolve_padding("same", 3, 3)
     (1, 1, 1, 1)
     >>> resolve_padding((0, 1, 2, 3), 3, 3)
     (0, 1, 2, 3)
     """
-    return resolve_padding_nd(padding, (kh, kw), dilation)  # type: ignore[return-value]
+    return resolve_padding_nd(padding, (kh, kw), dilation, forms=forms)  # type: ignore[return-value]
 
 
 #: Why pooling takes no unequal sides (one text for ``pool`` and ``shape --pool``).
@@ -341,7 +347,8 @@ def normalize_sequence(value: Any, rank: int, name: str, minimum: int = 1) -> tu
     return ints  # type: ignore[return-value]
 
 
-def resolve_padding_nd(padding: Any, kernel_shape: Sequence[int], dilation: Sequence[int] | None = None) -> tuple[int, ...]:
+def resolve_padding_nd(padding: Any, kernel_shape: Sequence[int], dilation: Sequence[int] | None = None, *,
+                       forms: str | None = None) -> tuple[int, ...]:
     """Pad widths (before, after) per axis from "same", "valid", P, one P per axis, or two per axis.
 
     "same" pads ``dilation*(f-1)`` per axis: f//2 each side for odd f, the extra cell after
@@ -354,7 +361,7 @@ def resolve_padding_nd(padding: Any, kernel_shape: Sequence[int], dilation: Sequ
     """
     rank = len(kernel_shape)
     dil = (1,) * rank if dilation is None else tuple(dilation)
-    forms = {
+    forms = forms or {
         2: "'same', 'valid', an integer, (ph, pw) or (top, bottom, left, right)",
         3: "'same', 'valid', P, (pz, py, px) or (z0, z1, y0, y1, x0, x1)",
     }.get(rank, "'same', 'valid', an integer, one per axis or two per axis (before, after)")

@@ -422,7 +422,8 @@ def pool3d(
     Returns
     -------
     numpy.ndarray
-        max/min keep the input dtype; avg is float32 (float64 for float64 input).
+        max/min keep the input dtype; avg is float32, float64 for float64, 32- and 64-bit integer input
+        (:func:`kernelcli.ndsupport.volume_dtype`: float32 holds whole numbers exactly only up to 2^24).
 
     >>> pool3d(np.arange(8).reshape(2, 2, 2), 2)
     array([[[7]]])

@@ -313,3 +313,22 @@ def test_a_negative_zero_fill_from_the_command_line(tmp_path):
             continue  # the tiled path's extra is not installed
         assert result.returncode == 0, result.stderr
         assert np.load(tmp_path / "o.npy").tobytes() == np.pad(x, 1, constant_values=-0.0).tobytes()
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_pad2d_refuses_same_and_names_what_it_takes(lazy):
+    # audit 41, item 4: pad2d's refusal of 1.5 suggested 'same' and 'valid', which it refuses; and a dask array given
+    # p='same' was not padded at all (tile by tile the check was skipped), where a numpy array is refused
+    from kernelcli import api
+    from kernelcli.errors import UsageError
+
+    x = np.ones((4, 5), np.float32)
+    if lazy:
+        x = pytest.importorskip("dask.array").from_array(x, chunks=2)
+    for p in ("same", "valid"):
+        with pytest.raises(UsageError, match="'same' and 'valid' are conv2d's paddings"):
+            api.pad2d(x, p)
+    for p in (1.5, "1,2,3,4", (1, 2, 3)):
+        with pytest.raises(UsageError, match=r"expected an int, \(ph, pw\) or \(top, bottom, left, right\)$"):
+            api.pad2d(x, p)
+    assert api.pad2d(x, (1, 2)).shape == (6, 9)

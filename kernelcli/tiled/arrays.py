@@ -198,7 +198,7 @@ def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: floa
     array([[2, 1, 0, 1, 2, 1, 0]])
     """
     _check(x, (2, 3))
-    top, bottom, left, right = shapes.resolve_padding(conv_args.padding_arg(p), 1, 1)
+    top, bottom, left, right = conv_args.pad_widths(p)
     mode = canonical_pad_mode(mode)
     h, w = x.shape[:2]
     circular = mode == "circular"
