@@ -71,3 +71,25 @@ def test_what_a_folder_scan_passes_over_is_noted(tmp_path):
         shutil.rmtree(tmp_path / "out")
     top = run_in_process("convolve", "f", "-k", "box:3", "-d", "out", cwd=tmp_path)
     assert top.returncode == 0 and "not read: f/dead.png, a broken link named like an input\n" in top.stderr
+
+
+def test_errors_come_in_the_order_of_the_inputs_not_of_finishing(monkeypatch):
+    # batch audit F6: errors were printed as the files finished: 5 different stderrs in 6 runs of one batch
+    said: list[str] = []
+    monkeypatch.setattr(_batch, "error", said.append)
+    inputs = ["a.png", "b.png", "c.png", "d.png"]
+    record = {path: SimpleNamespace(status="failed" if path != "c.png" else "ok", error=f"{path}: bad", input=path, notes=[])
+              for path in inputs}
+    for finished in (inputs, inputs[::-1], ["b.png", "d.png", "a.png", "c.png"]):
+        said.clear()
+        with _Display(len(inputs), bar=False, quiet=False, order=inputs) as display:
+            for n, path in enumerate(finished, 1):
+                display.update(record[path], n, len(inputs))
+                if finished[0] == "b.png" and n == 2:
+                    assert said == []  # a.png has not finished: nothing said yet
+        assert said == ["a.png: bad", "b.png: bad", "d.png: bad"]
+    said.clear()
+    with _Display(len(inputs), bar=False, quiet=False, order=inputs) as display:  # interrupted: a.png never finished
+        display.update(record["d.png"], 1, 4)
+        display.update(record["b.png"], 2, 4)
+    assert said == ["b.png: bad", "d.png: bad"]

@@ -250,6 +250,8 @@ class _Display:
         self.total, self.bar, self.quiet = total, bar, quiet
         self.order = {path: n for n, path in enumerate(order or [])}  # input -> its place among the inputs
         self.notes: list[tuple[str, str, str]] = []  # (input, file name, note) as the files finish
+        self.finished: dict[int, str] = {}  # the errors of inputs that finished before an earlier one, by place
+        self.next = 0  # the place of the first input whose error (or success) is not yet said
         self.progress = None
         self.task = None
 
@@ -276,18 +278,28 @@ class _Display:
         return self
 
     def __exit__(self, *exc) -> bool:
+        for place in sorted(self.finished):  # an interrupted batch: what finished after an input that never did
+            self._print([("error", self.finished[place])] if self.finished[place] else [])
+        self.finished.clear()
         if self.progress is not None:
             self.progress.stop()
         return False
 
     def update(self, record, done: int, total: int) -> None:
-        """The ``progress`` callback of :func:`kernelcli.batch.run`: errors at once, notes at the end."""
-        lines = []
-        if record.status == "failed":
-            lines.append(("error", record.error))
+        """The ``progress`` callback of :func:`kernelcli.batch.run`: errors as soon as every earlier input has
+        finished (in the inputs' order, whichever worker ends first: every run prints the same lines), notes at the end."""
+        error = record.error if record.status == "failed" else ""
         if not self.quiet:
             self.notes.extend((record.input, os.path.basename(record.input), n) for n in record.notes)
-        self._print(lines)
+        place = self.order.get(record.input)
+        if place is None:
+            self._print([("error", error)] if error else [])
+        else:
+            self.finished[place] = error
+            while self.next in self.finished:
+                said = self.finished.pop(self.next)
+                self._print([("error", said)] if said else [])
+                self.next += 1
         if self.progress is not None:
             self.progress.update(self.task, completed=done)
 
