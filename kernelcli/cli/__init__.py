@@ -85,6 +85,8 @@ def _call(argv: list[str]) -> tuple[int, bool]:
         if code is not None:
             return code, True
     except KeyboardInterrupt as exc:  # before any command took the call (Python still importing what it needs):
+        from ._common import interrupted
+
         sys.exit(interrupted(argv, exc))  # as a fresh process says it
     return run(argv), False
 
@@ -101,27 +103,6 @@ def debug_first(argv: list[str]) -> list[str]:
     if "--debug" not in argv[:end] or argv[0] == "--debug":
         return argv
     return ["--debug", *(a for a in argv[:end] if a != "--debug"), *argv[end:]]
-
-
-def interrupted(argv: list[str], exc: BaseException) -> int:
-    """Say that a signal stopped the call before a command body took it, and return its exit code: the error
-    line, and with ``--json`` a record of it on stdout, which always carries JSON (it was left empty)."""
-    from ..errors import interrupt_exit_code
-    from ._common import interrupted_message
-
-    message = interrupted_message(exc)
-    sys.stderr.write(f"error: {message}\n")
-    code = interrupt_exit_code(exc)
-    options = argv[: argv.index("--")] if "--" in argv else argv
-    if "--json" in options and not _out_is_stdout(options):
-        from . import _common
-
-        if not _common._JSON_PRINTED:
-            try:
-                _common.print_json(_common.failure_record(code, message, "not run"))
-            except Exception:  # noqa: BLE001 - a stdout that cannot take it: the error line said it all
-                pass
-    return code
 
 
 def leave(code: int) -> None:
@@ -226,19 +207,21 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
             typer.secho(f"error: {interrupted_message(cause)}", fg=typer.colors.RED, err=True)
             return interrupt_exit_code(cause)
         except click.exceptions.ClickException as exc:
-            from ._common import error, failure_record, print_json
+            from ._common import error, failure_record, out_is_stdout, print_json
 
             if isinstance(exc, getattr(click.exceptions, "NoArgsIsHelpError", ())):  # `kernelcli shape` alone: the help
                 sys.stderr.write(exc.format_message().rstrip("\n") + "\n")
                 return exc.exit_code
             error(click_error_line(exc))
             options = argv[: argv.index("--")] if "--" in argv else argv
-            if "--json" in options and not _out_is_stdout(options):  # (with --out -, stdout carries the image)
+            if "--json" in options and not out_is_stdout(options):  # (with --out -, stdout carries the image)
                 print_json(failure_record(exc.exit_code, click_error_line(exc)))  # stdout always carries JSON
             return exc.exit_code
         except typer.Exit as exc:
             return exc.exit_code
     except KeyboardInterrupt as exc:
+        from ._common import interrupted
+
         return interrupted(argv, exc)
     _measure_start_up()
     return code if isinstance(code, int) else 0
@@ -295,13 +278,3 @@ def _main_noting_interrupts(command, argv: list[str]):
     if seen:
         raise seen[0]
     return code
-
-
-def _out_is_stdout(args: list[str]) -> bool:
-    """Whether ``args`` give ``--out -`` (``-o -``, ``--out=-``, ``-o-``), read before Click has parsed them.
-
-    >>> _out_is_stdout(["convolve", "x.png", "-o", "-"]), _out_is_stdout(["pad", "--out=-"]), _out_is_stdout(["-o", "y.png"])
-    (True, True, False)
-    """
-    pairs = zip(args, args[1:])
-    return any(a in ("-o", "--out") and b == "-" for a, b in pairs) or any(a in ("--out=-", "-o-") for a in args)

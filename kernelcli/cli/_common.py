@@ -534,3 +534,30 @@ def output_for(input: Any, out: Any, label: str) -> Any:
     if out is not None or is_matrix_path(input):
         return out
     return default_output(input, label)
+
+
+def interrupted(argv: list[str], exc: BaseException) -> int:
+    """Say that a signal stopped the call before a command body took it, and return its exit code: the error
+    line, and with ``--json`` a record of it on stdout, which always carries JSON (it was left empty)."""
+    from ..errors import interrupt_exit_code
+
+    message = interrupted_message(exc)
+    sys.stderr.write(f"error: {message}\n")
+    code = interrupt_exit_code(exc)
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    if "--json" in options and not out_is_stdout(options) and not _JSON_PRINTED:
+        try:
+            print_json(failure_record(code, message, "not run"))
+        except Exception:  # noqa: BLE001 - a stdout that cannot take it: the error line said it all
+            pass
+    return code
+
+
+def out_is_stdout(args: list[str]) -> bool:
+    """Whether ``args`` give ``--out -`` (``-o -``, ``--out=-``, ``-o-``), read before Click has parsed them.
+
+    >>> out_is_stdout(["convolve", "x.png", "-o", "-"]), out_is_stdout(["pad", "--out=-"]), out_is_stdout(["-o", "y.png"])
+    (True, True, False)
+    """
+    pairs = zip(args, args[1:])
+    return any(a in ("-o", "--out") and b == "-" for a, b in pairs) or any(a in ("--out=-", "-o-") for a in args)
