@@ -452,7 +452,7 @@ def gallery_file(
     for kernel in kernels:
         shape = kernel.shape
         if len(shape) == 3 and shape[0] != channels:
-            notes.append(f"{kernel.name}: a {'x'.join(map(str, shape))} kernel needs {shape[0]} channels, the image has {channels}; left out")
+            notes.append(f"{kernel.name}: a {'x'.join(map(str, shape))} kernel needs {numtext.counted(shape[0], 'channel')}, the image has {channels}; left out")
             continue
         bank = filter_bank(work, [kernel], [kernel.name], padding="same", pad_mode=mode, paths=paths)
         applied += 1

@@ -41,6 +41,7 @@ import os
 from typing import Any
 
 from .errors import UsageError
+from .numtext import counted
 
 #: the readings of three axes, in the order ``--layout`` lists them
 LAYOUTS = ("hwc", "chw", "zyx")
@@ -121,7 +122,7 @@ def array_layout(shape: tuple[int, ...], layout: str | None, source: str, notes:
     if c <= MAX_CHANNELS:
         return "hwc"
     raise UsageError(
-        f"{source}: a {_x(shape)} array reads two ways: (H, W, C) = {a}x{b} pixels with {c} channels, "
+        f"{source}: a {_x(shape)} array reads two ways: (H, W, C) = {a}x{b} pixels with {counted(c, 'channel')}, "
         f"or (C, H, W) = {a} channels of {b}x{c} (PyTorch) or a (Z, Y, X) volume of {a} slices; "
         "give --layout hwc, --layout chw or --layout zyx"
     )
@@ -189,7 +190,7 @@ def shape_layout(dims: tuple[int, ...], layout: str | None, option: str, *, kern
     if (a <= MAX_CHANNELS < c) or too_small or square:
         why = f" (a {kernel[0]}-wide kernel does not fit a height of {a})" if too_small else ""
         raise UsageError(
-            f"{option} {_x(dims)} reads two ways: HxWxC = {a}x{b} with {c} channels{why}, "
+            f"{option} {_x(dims)} reads two ways: HxWxC = {a}x{b} with {counted(c, 'channel')}{why}, "
             f"or CxHxW = {a} channels of {b}x{c}; give --layout hwc or --layout chw"
         )
     return "hwc"
@@ -235,14 +236,14 @@ def network_input(dims: tuple[int, ...], layout: str | None, expected: tuple[int
         # no input in the spec to check the channels against: 224x224x3 would be 224 channels of 224x3
         raise UsageError(
             f"{option} {_x(dims)} reads two ways: CxHxW = {dims[0]} channels of {dims[1]}x{dims[2]}, or HxWxC = "
-            f"{dims[0]}x{dims[1]} with {dims[2]} channels (the spec gives no input to tell); give {flag}chw or {flag}hwc"
+            f"{dims[0]}x{dims[1]} with {counted(dims[2], 'channel')} (the spec gives no input to tell); give {flag}chw or {flag}hwc"
         )
     chw = (dims[2], dims[0], dims[1]) if layout == "hwc" else tuple(dims)
     if expected is None or len(expected) != 3 or chw[0] == expected[0]:
         return chw
     other = "hwc" if layout == "chw" else "chw"
     other_channels = dims[2] if other == "hwc" else dims[0]
-    reading = f"read as {'CxHxW' if layout == 'chw' else 'HxWxC'} it has {chw[0]} channels"
+    reading = f"read as {'CxHxW' if layout == 'chw' else 'HxWxC'} it has {counted(chw[0], 'channel')}"
     if other_channels == expected[0]:
         raise UsageError(
             f"{option} {_x(dims)}: {reading}, but {network} takes {expected[0]} (its input is {_x(expected)}); "
@@ -250,5 +251,5 @@ def network_input(dims: tuple[int, ...], layout: str | None, expected: tuple[int
         )
     raise UsageError(
         f"{option} {_x(dims)}: {reading}, but {network} is built for {expected[0]} (its input is {_x(expected)}); "
-        f"neither CxHxW nor HxWxC gives {expected[0]} channels"
+        f"neither CxHxW nor HxWxC gives {counted(expected[0], 'channel')}"
     )

@@ -56,3 +56,12 @@ def quoted(value: object, limit: int = 40) -> str:
         return text
     body = str(value)
     return f"'{body[:limit // 2]}...{body[-(limit // 2):]}' ({len(body)} characters)"
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and its noun, plural but for one: '1 channel', '3 channels'.
+
+    >>> counted(1, "channel"), counted(3, "channel")
+    ('1 channel', '3 channels')
+    """
+    return f"{n} {noun}{'' if n == 1 else 's'}"

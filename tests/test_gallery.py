@@ -212,3 +212,19 @@ def test_an_rgba_image_says_its_alpha_is_not_used(invoke, tmp_path):
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (20, 30, 4), dtype=np.uint8), "RGBA").save(tmp_path / "a.png")
     r = invoke("gallery", "a.png", "--family", "edge", "--out", "g.png")
     assert r.exit_code == 0 and "a.png: the alpha channel is not carried into the maps" in r.stderr
+
+
+def test_without_out_the_sheet_gets_a_default_name(tmp_path):
+    # vocabulary audit 11: gallery alone of the file commands required -o ('Missing option --out')
+    import shutil
+
+    from conftest import SAMPLES, run_in_process
+
+    shutil.copy(SAMPLES / "example1.csv", tmp_path / "m.csv")
+    np.save(tmp_path / "a.npy", np.random.default_rng(0).random((40, 50)))
+    for args, name in ((["a.npy"], "a_gallery.png"), (["a.npy", "--family", "Edge"], "a_gallery_edge.png")):
+        result = run_in_process("gallery", *args, "--tile", "32", "--json", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["output"] == name and Image.open(tmp_path / name).format == "PNG"
+    again = run_in_process("gallery", "a.npy", "--tile", "32", cwd=tmp_path)
+    assert again.returncode == 4 and "a_gallery.png: already exists" in again.stderr

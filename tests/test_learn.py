@@ -769,3 +769,18 @@ def test_the_name_limit_is_the_kernel_files():
     from kernelcli import catalog_format, learn_report
 
     assert learn_report.MAX_NAME_LENGTH == catalog_format.MAX_NAME_LENGTH
+
+
+def test_name_without_out_is_noted(tmp_path):
+    # '--name foo' without --out was taken in silence (the JSON said "name": null)
+    import json
+
+    from conftest import SAMPLES, run_in_process
+
+    phantom = str(SAMPLES / "phantom.png")
+    result = run_in_process("learn", phantom, phantom, "-f", "3", "--name", "foo", "--json", cwd=tmp_path)
+    assert result.returncode == 0
+    said = "--name foo names the kernel in the --out file; without --out nothing is named"
+    assert said in result.stderr and said in json.loads(result.stdout)["notes"]
+    written = run_in_process("learn", phantom, phantom, "-f", "3", "--name", "foo", "-o", "k.json", cwd=tmp_path)
+    assert written.returncode == 0 and "--name foo names" not in written.stderr

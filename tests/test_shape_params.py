@@ -579,3 +579,13 @@ class TestFormulaArguments:
         assert shapes.pool_output_size(np.int64(5), 2, stride=2, ceil_mode=np.bool_(True)) == 3
         assert shapes.conv_params(3, 8, 3, bias=np.bool_(False)) == 216 and shapes.dense_params(np.int32(4), 2) == 10
         assert shapes.flatten_size((10**29, 10**29)) == 10**58
+
+
+def test_one_channel_is_said_in_the_singular():
+    # 'pooling works on each of the 1 channels', 'neither CxHxW nor HxWxC gives 1 channels' (left alone since stop 37)
+    from conftest import run_in_process
+
+    pooled = run_in_process("shape", "--in", "8x8x1", "--f", "2", "--pool")
+    assert "pooling works on its 1 channel)" in pooled.stdout
+    unet = run_in_process("summary", "unet", "--input", "3x572x572")
+    assert unet.returncode != 0 and "gives 1 channel" in unet.stderr and "1 channels" not in unet.stderr

@@ -24,6 +24,7 @@ from .options import (
 EPILOG = """\b
 Examples:
   kernelcli gallery samples/phantom.png --out sheet.png
+  kernelcli gallery samples/phantom.png --family edge
   kernelcli gallery samples/rgb.png --family edge --out edges.png --force
 """
 
@@ -32,7 +33,9 @@ Examples:
 @piped(out_format="png")
 def gallery(
     input: Annotated[Path, typer.Argument(help="Image (PNG, JPEG, TIFF, BMP) or .npy array; - reads stdin.", show_default=False)],
-    out: Annotated[Path, option("out", help="The sheet to write (.png; .jpg, .bmp, .tif also work); - writes a PNG to stdout.", show_default=False)],
+    out: Annotated[Optional[Path], option("out", help="The sheet to write (.png; .jpg, .bmp, .tif also work); - writes a PNG to "
+                                          "stdout.  [default: <stem>_gallery.png, <stem>_gallery_<family>.png with --family]",
+                                          show_default=False)] = None,
     family: Annotated[Optional[str], option("family", show_default=False)] = None,
     pad_mode: PadModeOption = "constant",
     tile: Annotated[int, option("tile", min=16, max=1024)] = 192,
@@ -52,7 +55,11 @@ def gallery(
     size and range.
     """
     from ..io.image_writing import Encoding
+    from ..io.naming import default_output
     from ..jobs_maps import gallery_file
+
+    if out is None:  # as every other file command: a default name in the current folder ('Missing option --out' before)
+        out = default_output(Path(input), f"gallery_{family.strip().lower()}" if family else "gallery", fmt="png")
 
     report = gallery_file(input, out=out, family=family, pad_mode=pad_mode, tile=tile, force=force, max_pixels=max_pixels,
                           layout=layout, paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),

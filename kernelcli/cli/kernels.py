@@ -168,7 +168,7 @@ def size_text(shape: tuple[int, ...]) -> str:
     if rows == columns:
         return "x".join(str(side) for side in shape)
     plane = f"{rows} row{'s' * (rows != 1)} x {columns} column{'s' * (columns != 1)}"
-    return f"{channels[0]} channels of {plane}" if channels else plane
+    return f"{channels[0]} channel{'s' * (channels[0] != 1)} of {plane}" if channels else plane
 
 
 def render_kernel(kernel: Kernel) -> str:

@@ -110,6 +110,10 @@ def learn(
     if name is not None and not NAME_PATTERN.fullmatch(name):
         raise UsageError(f"--name {name!r}: expected 1 to 64 lower-case letters, digits or underscores (a catalogue name)")
     label = name or kernel_name(out_path.stem if out_path else f"{Path(input).stem}_learned")
+    if name is not None and out_path is None:
+        from ._common import call_note
+
+        call_note(f"--name {name} names the kernel in the --out file; without --out nothing is named", quiet=quiet)
 
     x = read_input(sources[0], max_pixels=max_pixels)
     t = read_input(sources[1], max_pixels=max_pixels)

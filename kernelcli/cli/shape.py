@@ -182,7 +182,8 @@ def shape(
         lines.append(f"out = {_fmt(out)}  ({filters} filters of {_fmt(ks)}{depth}: one output channel each)")
     elif channels is not None and pool:
         out = layout_dims(out + [channels], layout)
-        lines.append(f"out = {_fmt(out)}  (pooling works on each of the {channels} channels separately)")
+        each = "its 1 channel" if channels == 1 else f"each of the {channels} channels separately"
+        lines.append(f"out = {_fmt(out)}  (pooling works on {each})")
     elif len(spatial) == 2:
         lines.append(f"out = {_fmt(out)}")
     if channels is not None and filters is None and not pool:
