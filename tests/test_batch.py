@@ -670,3 +670,18 @@ def test_one_problem_with_the_outputs_is_one_line(tmp_path):
     shutil.copy(SAMPLES / "example2.csv", tmp_path)
     two = run_in_process("convolve", "example1.csv", "example2.csv", "-k", "box:3", "-d", ".", "--suffix", "", cwd=tmp_path)
     assert two.returncode == 4 and two.stderr.startswith("error: 2 problem(s) with the outputs; nothing was done:\n")
+
+
+def test_a_file_name_with_a_line_break_keeps_the_error_on_one_line(tmp_path):
+    # batch audit (minor): a failing 'c\nd.png' split its error over two lines of stderr
+    from conftest import run_in_process
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "c\nd.png").write_bytes(b"x")
+    (tmp_path / "in" / "ok.png").write_bytes((Path(__file__).parent.parent / "samples" / "phantom.png").read_bytes())
+    result = run_in_process("convolve", "in", "-k", "box:3", "-d", "out", cwd=tmp_path)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == ["error: in/c\\nd.png: not a supported image: the content is not PNG, JPEG, TIFF, BMP or GIF "
+                      "(the content decides, not the extension)"]
+    assert "d.png" not in result.stderr.replace(errors[0], "")

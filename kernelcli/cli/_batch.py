@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..records import record
-from ._common import _click_control, echo, error, exit_with, internal_error_message, note, output_for, print_json, render_report
+from ._common import _click_control, echo, error, exit_with, internal_error_message, note, output_for, print_json, render_report, single_line
 
 
 # declared once in options.py; re-exported for the commands that import them from here
@@ -315,7 +315,7 @@ class _Display:
         for kind, text in lines:
             if self.progress is not None:
                 style = "red" if kind == "error" else ""
-                self.progress.console.print(f"{kind}: {text}", style=style, markup=False, highlight=False)
+                self.progress.console.print(f"{kind}: {single_line(text)}", style=style, markup=False, highlight=False)
             elif kind == "error":
                 error(text)
             else:

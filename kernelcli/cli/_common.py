@@ -169,13 +169,27 @@ def _click_control(exc: BaseException) -> bool:
 
 def error(message: str) -> None:
     """Print a one-line error in red on stderr."""
-    echo(f"error: {message}", err=True, red=True)
+    echo(f"error: {single_line(message)}", err=True, red=True)
+
+
+def single_line(message: str) -> str:
+    r"""``message`` with the line breaks a file name brought written ``\n``: an error or note stays one line (a
+    listing's own lines, indented two spaces, stay lines).
+
+    >>> single_line("nl/c\nd.png: not a supported image"), single_line("2 problems:\n  a")
+    ('nl/c\\nd.png: not a supported image', '2 problems:\n  a')
+    """
+    if "\n" not in message and "\r" not in message:
+        return message
+    import re
+
+    return re.sub(r"\r|\n(?!  )", lambda found: "\\r" if found.group() == "\r" else "\\n", message)
 
 
 def note(message: str) -> None:
     """Print a one-line note on stderr (never on stdout, which carries results); inside
     :func:`notes_held`, keep it for later instead."""
-    message = shown(message)  # a pipe's stand-in files named as stdin/stdout (as in the summary line), while they are
+    message = single_line(shown(message))  # a pipe's stand-in files named as stdin/stdout (as in the summary line), while they are
     if _HELD is not None:
         _HELD.append(message)
         return
@@ -521,10 +535,10 @@ def summary_line(report: Any, destination: str) -> str:
     """The one-line summary of a file job: shapes, operation, where it went, range, time."""
     shape_in = "x".join(map(str, report.input_shape))
     shape_out = "x".join(map(str, report.output_shape))
-    return shown(
+    return single_line(shown(
         f"{report.input} {shape_in}, {report.operation} -> {destination} {shape_out}, "
         f"range [{report.minimum:.6g}, {report.maximum:.6g}], {report.seconds * 1000:.1f} ms"
-    )
+    ))
 
 
 def output_for(input: Any, out: Any, label: str) -> Any:
