@@ -193,7 +193,8 @@ def run_batch(
         call_note("--recursive: looks into the subfolders of folder inputs; none was given", quiet=quiet)
     if options.out_dir is None:
         raise UsageError("several inputs, a folder or a pattern need --out-dir DIR for the results")
-    items = plan(found, out_dir=options.out_dir, suffix=options.suffix if options.suffix is not None else label, fmt=options.fmt, force=force, report=options.report)
+    suffix = options.suffix if options.suffix is not None else label  # '' is given: <stem>.<ext>
+    items = plan(found, out_dir=options.out_dir, suffix=suffix, fmt=options.fmt, force=force, report=options.report)
     show_bar = not quiet and sys.stderr.isatty()
     display = _Display(len(items), bar=show_bar, quiet=quiet, order=[str(item.input) for item in items])
     try:

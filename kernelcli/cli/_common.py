@@ -189,7 +189,7 @@ def single_line(message: str) -> str:
 def note(message: str) -> None:
     """Print a one-line note on stderr (never on stdout, which carries results); inside
     :func:`notes_held`, keep it for later instead."""
-    message = single_line(shown(message))  # a pipe's stand-in files named as stdin/stdout (as in the summary line), while they are
+    message = single_line(shown(message))  # stdin/stdout for a pipe's stand-in files: now, while the pipe is open
     if _HELD is not None:
         _HELD.append(message)
         return

@@ -175,4 +175,3 @@ def _number(kind: type, low: Any, high: Any, clamp: bool) -> Callable[[Any], Any
         return number
 
     return convert
-

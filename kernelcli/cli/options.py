@@ -435,9 +435,8 @@ def parse_fill(text: Any) -> float:
         from ._click import click
 
         raise click.exceptions.BadParameter(f"{text!r}: expected a finite number")
-    if numtext.whole(stripped) is not None:
-        return numtext.whole(stripped)  # type: ignore[return-value]
-    return value
+    whole = numtext.whole(stripped)
+    return value if whole is None else whole  # type: ignore[return-value]
 
 
 PadValueOption = Annotated[float, option("pad_value", parser=parse_fill)]
