@@ -218,13 +218,16 @@ def conv2d(
         The path policy (:mod:`kernelcli._core.policy`): which compute path runs.  Every
         path gives the same exact result where the arithmetic is exact (whole-number data and
         fill, a kernel of whole numbers times a power of two, or divided by a whole number such as
-        ``box:10``'s 100: the exact sum divided once, correctly rounded); elsewhere they agree within float
-        rounding (the FFT within ``eps * log2(L) * max|x| * sum|k|``, L its block length).
+        ``box:10``'s 100: the exact sum divided once, correctly rounded; and every partial sum held
+        exactly by the result's type: float32 holds whole numbers up to 2**24, so a uint8 image under
+        a kernel whose whole numbers sum past 65,793 (a 9x11 binomial over 2**18) is not exact);
+        elsewhere they agree within float rounding (the FFT within ``eps * log2(L) * max|x| * sum|k|``,
+        L its block length).
 
     Returns
     -------
     numpy.ndarray
-        float32, or float64 for float64 and 16/32-bit integer inputs (or ``dtype``); (H', W') or (H', W', C).
+        float32, or float64 for float64 and 16-, 32- and 64-bit integer inputs (or ``dtype``); (H', W') or (H', W', C).
 
     >>> conv2d(np.array([[1, 2], [3, 4]], np.uint8), [[1]], padding="valid")
     array([[1., 2.],
@@ -356,8 +359,8 @@ def pool2d(
     Returns
     -------
     numpy.ndarray
-        max/min keep the input dtype; avg is float32 (float64 for float64 and 16/32-bit
-        integer inputs); or ``dtype``.
+        max/min keep the input dtype; avg is float32 (float64 for float64 and 16-, 32-
+        and 64-bit integer inputs); or ``dtype``.
 
     >>> pool2d([[7, 3, 5, 2], [8, 7, 1, 6], [4, 9, 3, 9], [0, 8, 4, 5]], 2)
     array([[8, 6],

@@ -13,7 +13,7 @@ each ``--then`` adds one step:
 
 Repeated ``--kernel`` stays what it was, a filter bank (several maps side by side); a
 chain applies one operation to the result of the previous one.  Each step computes what
-the separate command would (float32, or float64 for float64 and 16/32-bit inputs) and the
+the separate command would (float32, or float64 for float64 and 16-, 32- and 64-bit integer inputs) and the
 next step takes that float array, so a chain equals the separate calls through ``.npy``
 files; only the final result is rounded and clipped for an integer output.
 

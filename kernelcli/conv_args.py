@@ -158,6 +158,8 @@ def padding_arg(padding: Any) -> Any:
     >>> padding_arg((np.int64(1), 2))
     (1, 2)
     """
+    if isinstance(padding, np.ndarray) and padding.ndim == 0:  # np.array(1): iterating it was a TypeError
+        padding = padding[()]
     if isinstance(padding, np.bool_):
         return bool(padding)
     if isinstance(padding, np.integer):

@@ -131,7 +131,7 @@ def conv_layer(
     Returns
     -------
     numpy.ndarray
-        (H', W', K): float32, or float64 for float64 and 16/32-bit integer inputs (see
+        (H', W', K): float32, or float64 for float64 and 16-, 32- and 64-bit integer inputs (see
         :func:`kernelcli.api.compute_dtype`); ``out`` when given.
 
     >>> x = np.arange(16.0).reshape(4, 4, 1)

@@ -70,10 +70,12 @@ class LearnOptions:
     max_values: int = MAX_SYSTEM_VALUES
 
     def __post_init__(self) -> None:
-        size = (self.size, self.size) if isinstance(self.size, (int, np.integer)) else tuple(self.size)
+        pair = isinstance(self.size, (tuple, list, np.ndarray))
+        size = tuple(self.size) if pair else (self.size, self.size)
         if len(size) != 2:
             raise UsageError(f"size must be f or (kh, kw), got {self.size!r}")
-        object.__setattr__(self, "size", tuple(shapes.check_positive("size", int(v)) for v in size))
+        # (int() read size=2.7 as 2 and True as 1; check_positive refuses both, as the other functions do)
+        object.__setattr__(self, "size", tuple(shapes.check_positive("size", v) for v in size))
         from .limits import MAX_KERNEL_SIDE as MAX_SIDE
 
         if max(self.size) > MAX_SIDE:
@@ -86,7 +88,7 @@ class LearnOptions:
         object.__setattr__(self, "pad_mode", canonical_pad_mode(self.pad_mode))
         for name in ("stride", "dilation", "epochs", "batch_size", "step_size"):
             if getattr(self, name) is not None:
-                shapes.check_positive(name, int(getattr(self, name)))
+                object.__setattr__(self, name, shapes.check_positive(name, getattr(self, name)))
         if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
             raise UsageError(f"invalid lr {self.lr!r}: expected a number > 0")
         if not (math.isfinite(self.gamma) and 0 < self.gamma <= 1):

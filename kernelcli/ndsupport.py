@@ -196,6 +196,8 @@ def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
     ...
     kernelcli.errors.UsageError: pad value 300 does not fit uint8: expected a whole number from 0 to 255
     """
+    if isinstance(value, (str, bytes, bool, np.bool_)):  # float("7") and float(True) read them as numbers
+        raise UsageError(f"{name} {value!r}: expected a number")
     try:
         v = float(value)
     except OverflowError:  # a Python int past float64's range
@@ -295,7 +297,10 @@ def as_real_array(x: Any, ranks: Sequence[int], name: str, layout: str, finite: 
     >>> as_real_array([[1, 2]], (2,), "x", "2-D (H, W)").shape
     (1, 2)
     """
-    arr = np.asarray(x)
+    try:
+        arr = np.asarray(x)
+    except ValueError:  # numpy's "inhomogeneous shape", as for a kernel (kernel_values)
+        raise ShapeError(f"{name}: rows of different lengths, expected a rectangular array") from None
     if arr.dtype.kind not in "biuf":
         raise UsageError(f"{name}: expected real numbers, got dtype {arr.dtype}")
     if arr.ndim not in ranks:

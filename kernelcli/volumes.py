@@ -11,8 +11,9 @@ Conventions
   the extra cell after (bottom/right/back), as conv2d, PyTorch and TensorFlow.
 * Pad modes are those of :mod:`kernelcli.modes` (constant, replicate, reflect, symmetric,
   circular); scipy.ndimage calls them constant, nearest, mirror, reflect, grid-wrap.
-* Compute dtype: float64 for float64 input, float32 for everything else (a 512x512x400 CT
-  in float64 alone would be 4 copies of its int16 data).  float32 keeps about 7 significant
+* Compute dtype: float64 for float64 and 32- and 64-bit integer input (float32 holds whole numbers exactly
+  only up to 2**24), float32 for everything else (a 512x512x400 CT in float64 alone would be 4 copies of
+  its int16 data; :func:`kernelcli.ndsupport.volume_dtype`).  float32 keeps about 7 significant
   digits: a Gaussian over 16-bit HU is off by well under 0.01 HU, far below CT noise.
   Pass ``dtype="float64"`` to compute in double precision.
 
@@ -88,7 +89,13 @@ def volume_dtype_arg(dtype: Any, arr: np.ndarray) -> tuple[np.dtype, np.dtype | 
 
 
 def _kernel1d(kernel: Any, axis: str) -> np.ndarray:
-    k = np.asarray(kernel, dtype=np.float64).reshape(-1)
+    try:
+        k = np.asarray(kernel, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise UsageError(f"kernel along {axis}: expected a 1-D sequence of numbers, got {kernel!r}") from None
+    if k.ndim > 1 and max(k.shape) != k.size:  # a (2, 3) array was flattened into 6 taps
+        raise ShapeError(f"kernel along {axis}: a {'x'.join(map(str, k.shape))} array; expected a 1-D kernel (one per axis)")
+    k = k.reshape(-1)
     if k.size == 0:
         raise ShapeError(f"kernel along {axis}: empty")
     if not np.isfinite(k).all():
@@ -214,7 +221,7 @@ def conv3d(
         True convolution (the kernel reversed on all three axes).
     dtype : None, float32, float64 or an integer dtype, optional
         As for :func:`kernelcli.api.conv2d` (:func:`kernelcli.ndsupport.dtype_arg`): float32 or
-        float64 compute in it (default: float64 for float64 input, else float32); an integer
+        float64 compute in it (default: float64 for float64 and 32- or 64-bit integer input, else float32); an integer
         dtype rounds the result into it.
     paths : "warm", "cold" or Paths, optional
         The path policy (:mod:`kernelcli._core.policy`): plain numpy for small work, as 2-D.

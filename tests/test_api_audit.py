@@ -3,12 +3,14 @@ of 64-bit integers, 3-D separable passes near a float's range, and argument chec
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
 from kernelcli import pad2d
 from kernelcli._core.policy import Paths
-from kernelcli.errors import KernelcliError, UsageError
+from kernelcli.errors import KernelcliError, ShapeError, UsageError
 from kernelcli.volumes import conv3d, correlate_separable
 
 VOLUME_PATHS = [Paths(force=f) for f in ("numpy", "jit", "dense", "separable")] + ["warm", "cold"]
@@ -105,3 +107,57 @@ def test_arguments_that_cannot_be_meant_are_refused(call, error, words):
 def test_numpy_integers_are_taken_as_integers():
     assert Paths(small_work=np.int64(5)).small_work == 5
     assert pad2d(np.zeros((2, 2), np.int16), 1, value=np.int16(7))[0, 0] == 7
+
+
+@pytest.mark.parametrize("force", [None, "cold", "numpy", "dense", "separable", "jit"])
+def test_a_separable_pass_that_overflows_where_the_window_does_not_gives_the_window_sum(force):
+    # API audit F1: columns of +1e38 beside columns of -1e38 under a 4x4 box (every window sums to 0) gave inf in every
+    # cell on the default and separable paths, where numpy, dense and torch give 0; conv3d gave NaN
+    from kernelcli import api, volumes
+    from kernelcli._core.policy import Paths
+
+    paths = force if force in (None, "cold") else Paths(force=force)
+    big = np.float32(1e38)
+    x = np.tile(np.array([big, -big], np.float32), (300, 150))
+    out = api.conv2d(x, np.ones((4, 4)), padding="valid", paths=paths)
+    assert out.dtype == np.float32 and not out.any()
+    if force != "cold":
+        vol = np.tile(np.array([big, -big], np.float32), (24, 24, 12))
+        out3 = volumes.conv3d(vol, np.ones((4, 4, 4)), padding="valid", paths=paths)
+        assert out3.dtype == np.float32 and np.isfinite(out3).all() and not out3.any()
+    # a true overflow stays one, on every path (numpy's path says so in a RuntimeWarning of its own)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert np.isinf(api.conv2d(np.full((8, 8), big), np.ones((4, 4)), padding="valid", paths=paths)).all()
+
+
+def test_arguments_of_the_wrong_kind_are_refused_on_every_path():
+    # API audit F3, F4, F5: a dask pool2d took size=2.7 as 2, True as 1 and stride=1.9 as 1 (int() before the
+    # check) where the in-memory pool2d refuses them; LearnOptions(size=2.7) was a TypeError and size=True a 1x1
+    # kernel; correlate_separable flattened a 2x3 kernel into 6 taps; pad_value="7" and True were read as 7 and 1;
+    # a ragged x and padding=np.array(1) gave numpy's raw ValueError and TypeError
+    from kernelcli import api
+    from kernelcli.learn_options import LearnOptions
+
+    da = pytest.importorskip("dask.array")
+    lazy = da.ones((8, 8), chunks=4)
+    for kwargs in (dict(size=2.7), dict(size=True), dict(size="2"), dict(size=2, stride=1.9), dict(size=2, stride=True)):
+        for x in (np.ones((8, 8)), lazy):
+            with pytest.raises(UsageError, match="must be an integer >= 1"):
+                api.pool2d(x, **kwargs)
+    assert api.pool2d(lazy, np.int64(2)).shape == (4, 4)
+    for size in (2.7, True, (3, 2.5)):
+        with pytest.raises(UsageError, match="size must be an integer >= 1"):
+            LearnOptions(size=size)
+    with pytest.raises(UsageError, match="epochs must be an integer >= 1"):
+        LearnOptions(size=3, epochs=2.5)
+    with pytest.raises(ShapeError, match="a 2x3 array; expected a 1-D kernel"):
+        correlate_separable(np.ones((4, 4, 4)), (np.ones((2, 3)), None, None))
+    assert correlate_separable(np.ones((4, 4, 4)), (np.ones((1, 3)), None, None)).shape == (4, 4, 4)
+    for fill in ("7", True):
+        with pytest.raises(UsageError, match="expected a number"):
+            api.conv2d(np.ones((4, 4)), np.ones((3, 3)), padding=1, pad_value=fill)
+    with pytest.raises(ShapeError, match="rows of different lengths"):
+        api.conv2d([[1, 2], [3]], [[1]])
+    assert api.conv2d(np.ones((4, 4)), np.ones((3, 3)), padding=np.array(1)).shape == (4, 4)
+    assert api.pad2d(np.ones((4, 4)), np.array(2)).shape == (8, 8)

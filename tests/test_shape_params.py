@@ -441,7 +441,10 @@ class TestParamsLecture:
 
     def test_json(self, runner):
         doc = json.loads(ok(runner, "params", "--in-ch", "228", "--filters", "32", "--json").stdout)
-        assert (doc["params"], doc["weights"], doc["biases"], doc["f"]) == (65696, 65664, 32, [3, 3])
+        assert (doc["params"], doc["weights"], doc["biases"], doc["f"]) == (65696, 65664, 32, 3)
+        # README audit 3: "f" was [3, 3] for '--f 3', where a size follows its option (shape's "in": 24 for '--in 24')
+        assert json.loads(ok(runner, "params", "--in-ch", "3", "--filters", "8", "--f", "3", "--json").stdout)["f"] == 3
+        assert json.loads(ok(runner, "params", "--in-ch", "3", "--filters", "8", "--f", "3x5", "--json").stdout)["f"] == [3, 5]
 
 
 class TestParamsErrors:

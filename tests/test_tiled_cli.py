@@ -784,3 +784,22 @@ def test_more_chunk_sides_than_axes_are_refused(tmp_path, invoke):
     assert code(r) == 2 and "--chunks 4,4,4,4: 4 sides, but this input is cut along 2 axes" in r.stderr, r.stderr
     assert not (tmp_path / "o.npy").exists()
     ok(invoke("convolve", "a.npy", "-k", "box:3", "--chunks", "4,8", "-o", "o.npy"))
+
+
+def test_a_tiled_integer_output_does_not_claim_nothing_was_clipped(tmp_path):
+    # README audit 1: '--tiled --rescale clip -o m.zarr --json' said clipped_low 0, clipped_high 0 where 3,219 cells
+    # were clipped (the in-memory record counts 2,305 and 914)
+    import json
+
+    from conftest import SAMPLES, run_in_process
+    from PIL import Image
+
+    np.save(tmp_path / "x.npy", np.asarray(Image.open(SAMPLES / "phantom.png")).astype(np.float32))
+    tiled = run_in_process("convolve", "x.npy", "-k", "sobel_v", "--tiled", "--rescale", "clip", "-o", "m.zarr", "--json",
+                           cwd=tmp_path)
+    assert tiled.returncode == 0, tiled.stderr
+    record = json.loads(tiled.stdout)
+    assert (record["clipped_low"], record["clipped_high"], record["dtype"]) == (None, None, "uint8")
+    assert any("the cells clipped are not counted (null)" in n for n in record["notes"])
+    raw = json.loads(run_in_process("convolve", "x.npy", "-k", "sobel_v", "--tiled", "-o", "f.zarr", "--json", cwd=tmp_path).stdout)
+    assert (raw["clipped_low"], raw["clipped_high"]) == (0, 0)  # a float output clips nothing

@@ -140,28 +140,46 @@ def correlate3d(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode_code
         else:
             return _fft3d(x, k, widths, mode_code, fill, out_shape, paths, out_dtype=dtype)
     if path == "separable":
-        from .conv3d import correlate_axis, pad_volume
-
         factors = [np.asarray(f, dtype=np.float64) for f in separable_factors(weights, dtype)]
         if x.dtype.kind == "f":
             factors = list(forms.balanced(factors))  # a float input's passes stay within its magnitude
-        if _same_widths(k, widths) and fill == 0.0:  # the passes pad as the call does: in place, one volume
-            out = np.empty(out_shape, dtype=dtype)
-            src = x
-            for axis, f in enumerate(factors):
-                correlate_axis(src, f, axis, mode_code, fill, out, announce)
-                src = out
+        out = _separable3d(x, k, factors, widths, mode_code, value, fill, dtype, out_shape, announce)
+        if out is not None:
             return _over(out, divisor)
+    from .conv3d import correlate3d as dense
+
+    return _over(dense(x, weights, widths, mode_code, value, dtype, tuple(out_shape), announce), divisor)
+
+
+def _separable3d(x, k, factors, widths, mode_code, value, fill, dtype, out_shape, announce) -> np.ndarray | None:
+    """The three passes of the separable path, or None where a pass may have overflowed on a finite input and
+    did: a pass sums one axis's taps alone, which can overflow where the whole window's sum does not (planes of
+    +1e38 beside planes of -1e38 under a 4x4x4 box gave NaN everywhere, the dense loop 0); the caller then sums
+    whole windows.  Only where the factors can grow a value (their weights' product above 1: not a normalised
+    Gaussian or box) is a float input's largest magnitude taken (its max and min, a few percent of the passes'
+    time), and the result looked at where that times the growth could pass the type's range."""
+    from .conv3d import correlate_axis, pad_volume
+
+    if _same_widths(k, widths) and fill == 0.0:  # the passes pad as the call does: in place, one volume
+        out = np.empty(out_shape, dtype=dtype)
+        src = x
+        for axis, f in enumerate(factors):
+            correlate_axis(src, f, axis, mode_code, fill, out, announce)
+            src = out
+    else:
         # other widths (a tile, "valid", a constant fill): pad once, pass in place, keep the windows
         # wholly inside; each output sums the same values in the same order as above
         xp = pad_volume(x, widths, mode_code, value, dtype, announce)
         for axis, f in enumerate(factors):
             correlate_axis(xp, f, axis, mode_code, 0.0, xp, announce)
         kept = xp[tuple(slice((n - 1) // 2, (n - 1) // 2 + o) for n, o in zip(k.shape, out_shape))]
-        return _over(np.ascontiguousarray(kept), divisor)
-    from .conv3d import correlate3d as dense
-
-    return _over(dense(x, weights, widths, mode_code, value, dtype, tuple(out_shape), announce), divisor)
+        out = np.ascontiguousarray(kept)
+    growth = float(np.prod([np.abs(f).sum() for f in factors]))
+    if x.dtype.kind == "f" and x.size and growth > 1:
+        top = max(abs(float(x.max())), abs(float(x.min())), abs(float(fill)))
+        if top * growth > float(np.finfo(dtype).max) and not np.isfinite(out).all():
+            return None
+    return out
 
 
 def _over(out: np.ndarray, divisor: int | None) -> np.ndarray:

@@ -180,7 +180,12 @@ def correlate(x3, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, 
         x3 = x3[:, :, 0] if flat else x3
     plan = direct_plan(x3.shape, x3.dtype, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, path, announce,
                        key)
-    return plan.run(x3, finite_check, rounded)
+    out = plan.run(x3, finite_check, rounded)
+    if out is None:  # the separable first pass overflowed on a finite input: the dense loop sums each whole window
+        plan = direct_plan(x3.shape, x3.dtype, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, "dense",
+                           announce, key)
+        out = plan.run(x3, finite_check, rounded)
+    return out
 
 
 def _screened(x3: np.ndarray, flags: np.ndarray, cover, finite_check) -> None:
@@ -209,13 +214,15 @@ class DirectPlan:
     else None: what the loops' finiteness screen vouches for.  ``rounds``: the loop can round
     each row into uint8 as it writes it (:func:`.sep8.separable_cast`).  ``shift``: for a loop that
     reads the input in place, where its output starts relative to the input (:mod:`.placement`).
+    ``two_pass``: the separable loops, whose first pass sums a column of taps alone: it can overflow where
+    the whole window's sum does not (columns of +1e38 beside columns of -1e38 under a 4x4 box).
     """
 
-    __slots__ = ("fn", "args", "dtype", "cast", "out_shape", "work", "cover", "rounds", "shift")
+    __slots__ = ("fn", "args", "dtype", "cast", "out_shape", "work", "cover", "rounds", "shift", "two_pass")
 
-    def __init__(self, fn, args, dtype, cast, out_shape, work, cover=None, rounds=False, shift=None):
+    def __init__(self, fn, args, dtype, cast, out_shape, work, cover=None, rounds=False, shift=None, two_pass=False):
         self.fn, self.args, self.dtype, self.cast, self.out_shape, self.work = fn, args, dtype, cast, out_shape, work
-        self.cover, self.rounds, self.shift = cover, rounds, shift
+        self.cover, self.rounds, self.shift, self.two_pass = cover, rounds, shift, two_pass
 
     def run(self, x3: np.ndarray, finite_check=None, rounded=None) -> np.ndarray:
         """The correlation of (H, W, C) ``x3``, or of (H, W) for one channel (then (oh, ow) out); with
@@ -224,7 +231,8 @@ class DirectPlan:
 
         ``rounded`` (an integer dtype, or None): when the loop :attr:`rounds` into it, the result
         comes back in it, each value ``clip(rint(v))`` of the float ``v`` the loop would have
-        written; otherwise in :attr:`dtype` (the caller rounds it)."""
+        written; otherwise in :attr:`dtype` (the caller rounds it).  None from a :attr:`two_pass` loop whose screen
+        saw an output overflow on a finite input: the caller sums whole windows instead (:func:`correlate`)."""
         oh, ow, c = self.out_shape
         fused = self.rounds and rounded is not None and np.dtype(rounded) == np.uint8
         src = x3.astype(self.dtype) if self.cast else x3
@@ -238,7 +246,9 @@ class DirectPlan:
         screen = finite_check is not None and self.cover is not None
         flags = np.zeros(oh if screen else 0, dtype=np.bool_)
         _native().run_rows(self.fn, oh, src, *self.args, out, flags, work=self.work)
-        _screened(x3, flags, self.cover, finite_check)
+        _screened(x3, flags, self.cover, finite_check)  # raises for a non-finite input: a flag left is an overflow
+        if self.two_pass and flags.size and np.count_nonzero(flags):
+            return None
         return out if x3.ndim == 2 else out.reshape(oh, ow, c)
 
 
@@ -347,7 +357,8 @@ def _build_direct(shape, src_dtype, k, dtype, widths, mode_code, value, stride, 
     if u.size:
         grid = path == "separable" or u.size == np.unique(u).size * np.unique(v).size  # every (row, column) pair a tap
         cover = _cover(u * dh - widths[0], v * dw - widths[2], (sh, sw), (oh, ow), shape[:2], grid)
-    return DirectPlan(fn, args, dtype, cast, (oh, ow, c), oh * ow * c * max(1, taps), cover, rounds, shift)
+    return DirectPlan(fn, args, dtype, cast, (oh, ow, c), oh * ow * c * max(1, taps), cover, rounds, shift,
+                      two_pass=path == "separable")
 
 
 def _cover(row_shift, col_shift, stride, n_out, n_in, grid: bool) -> tuple[int, int, int, int] | None:

@@ -37,7 +37,7 @@ def _conv(in_ch: int, filters: int, f_text: str, bias: bool, groups: int) -> tup
         "layer": "conv",
         "in_ch": in_ch,
         "filters": filters,
-        "f": [fh, fw],
+        "f": fh if len(sizes) == 1 else [fh, fw],  # as --f was given (README: a size follows its option)
         "bias": bias,
         "groups": groups,
         "weights": weights,

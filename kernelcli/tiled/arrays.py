@@ -227,8 +227,8 @@ def pool2d(x: Any, size: int, *, stride: int | None = None, op: str = "max", pad
     """
     _check(x, (2, 3))
     op = canonical_pool_op(op)
-    size = shapes.check_positive("size", int(size))
-    stride = size if stride is None else shapes.check_positive("stride", int(stride))
+    size = shapes.check_positive("size", size)
+    stride = size if stride is None else shapes.check_positive("stride", stride)
     if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0 or padding > size // 2:
         api.pool2d(np.zeros((size, size)), size, stride=stride, padding=padding)  # raises the API's message
     padding = int(padding)

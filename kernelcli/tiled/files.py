@@ -230,11 +230,16 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
     seconds = time.perf_counter() - start
     lows = [r[0] for r in ranges if r is not None]
     highs = [r[1] for r in ranges if r is not None]
-    return Report(
+    report = Report(
         input=str(input_path), operation=label, input_shape=list(data.shape), output_shape=list(result.shape),
         output=str(out), minimum=float(min(lows)) if lows else 0.0, maximum=float(max(highs)) if highs else 0.0,
         seconds=seconds, dtype=str(result.dtype), total=int(result.size), notes=notes,
     )
+    if result.dtype != floats:  # --rescale clip/abs into integers: the record said 'clipped 0' of 3,219 clipped cells
+        report.clipped_low = report.clipped_high = None  # type: ignore[assignment]
+        notes.append(f"{_name(out)}: tile by tile, the range is of the {result.dtype} values written (after --rescale {rescale}) "
+                     "and the cells clipped are not counted (null); in memory they are the raw result's")
+    return report
 
 
 #: the axes each layout names, for messages
