@@ -389,7 +389,8 @@ def _few_levels_note(out_path: Path, low: Any, high: Any, written: str, rescale:
             return None
     elif float(low).is_integer() and float(high).is_integer():
         return None
-    kept = sorted({_as_written(v) for v in (low, high)})
+    info = np.iinfo(np.dtype(written))  # clipped into the type: tanh's -1..1 as uint8 keeps 0 and 1, not -1
+    kept = sorted({min(max(_as_written(v), float(info.min)), float(info.max)) for v in (low, high)})
     return (f"{out_path.name}: the result lies within [{float(low):.3g}, {float(high):.3g}]: as {written} it keeps only the whole "
             f"numbers {' to '.join(f'{v:g}' for v in kept)}; --rescale minmax stretches it over the full range, or write .npy")
 

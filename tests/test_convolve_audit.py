@@ -148,3 +148,12 @@ def test_rescale_on_a_csv_output_says_it_holds_the_raw_result(invoke, tmp_path):
     assert (np.loadtxt(tmp_path / "o.csv", delimiter=",") < 0).any()  # the raw result, negative values kept
     r = invoke("convolve", "m.csv", "-k", "sobel_v", "--rescale", "abs")  # the matrix on stdout (the review)
     assert r.exit_code == 0 and "--rescale abs is for image outputs; a matrix printed on stdout is the raw result" in r.stderr
+
+
+def test_tanh_into_8_bits_keeps_0_and_1_not_minus_1(invoke, tmp_path):
+    # image audit F2: 'as uint8 it keeps only the whole numbers -1 to 1', where uint8 holds no -1 (0 and 1 are written)
+    from PIL import Image
+
+    Image.fromarray(np.random.default_rng(2).integers(0, 256, (12, 10), dtype=np.uint8)).save(tmp_path / "g.png")
+    r = invoke("convolve", "g.png", "-k", "sobel_v", "--bias", "-10.5", "--activation", "tanh", "--rescale", "clip", "-o", "t.png")
+    assert r.exit_code == 0 and "as uint8 it keeps only the whole numbers 0 to 1;" in r.stderr, r.stderr

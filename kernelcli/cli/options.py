@@ -446,8 +446,8 @@ LayoutOption = Annotated[Optional[str], option("layout", show_default=False)]
 #: ``--layout`` of a layer's shape (shape, summary): hwc or chw, no volume
 PlaneLayoutOption = Annotated[Optional[str], option("layout", vocabulary="plane_layout", help=layout.PLANE_LAYOUT_HELP, show_default=False)]
 RescaleOption = Annotated[
-    Optional[str], option("rescale", extra="[default: clip for an image input; none for float outputs; an array or matrix written to an "
-                            "8- or 16-bit image needs it given]", show_default=False)
+    Optional[str], option("rescale", extra="[default: clip for an image input; none for float outputs; an array, a matrix or a "
+                            "float image (a 32-bit float TIFF) written to an 8- or 16-bit image needs it given]", show_default=False)
 ]
 MaxPixelsOption = Annotated[Optional[int], option("max_pixels", min=1, show_default=False)]
 OutOption = Annotated[Optional[Path], option("out", show_default=False)]
