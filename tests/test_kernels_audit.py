@@ -253,3 +253,22 @@ class TestGaussianSize:
         assert r.exit_code == 0, r.stderr
         side = 2 * ceil(3 * Fraction(text)) + 1
         assert np.array(json.loads(r.stdout)["values"]).shape == (side, side)
+
+
+def test_kernels_and_show_take_quiet(tmp_path):
+    # vocabulary audit 11: 'kernels' and 'kernels show' had no -q, the one option every other command shares
+    import numpy as np
+
+    from conftest import run_in_process
+    from kernelcli.catalog import list_kernels
+
+    names = run_in_process("kernels", "-q", "--family", "edge", cwd=tmp_path)
+    assert names.returncode == 0 and names.stderr == ""
+    assert names.stdout.split() == [k.name for k in list_kernels("edge")]
+    sobel = run_in_process("kernels", "show", "sobel_v", "-q", cwd=tmp_path)
+    assert (sobel.stdout, sobel.stderr) == (" 1   0  -1\n 2   0  -2\n 1   0  -1\n", "")
+    assert run_in_process("kernels", "-q", "show", "sobel_v", cwd=tmp_path).stdout == sobel.stdout
+    np.save(tmp_path / "c.npy", np.arange(18.0).reshape(2, 3, 3))
+    planes = run_in_process("kernels", "show", "c.npy", "-q", cwd=tmp_path).stdout.split("\n\n")
+    assert [np.array([row.split() for row in p.split("\n") if row], float).tolist() for p in planes] == np.arange(18.0).reshape(2, 3, 3).tolist()
+    assert len(run_in_process("kernels", "show", "box_3d", "-q", cwd=tmp_path).stdout.split("\n\n")) == 3

@@ -39,6 +39,7 @@ def list_command(
         option("family", metavar="FAMILY", show_default=False),
     ] = None,
     as_json: JsonOption = False,
+    quiet: Annotated[bool, option("quiet", extra="The names alone, one a line (with show: the matrix alone).")] = False,
 ) -> None:
     """List the kernel catalogue: name, family, size, sum, separable, description.
 
@@ -55,8 +56,9 @@ def list_command(
       kernelcli kernels show sobel_v
     """
     if ctx.invoked_subcommand is not None:  # `kernels --json show NAME` is `kernels show NAME --json`
-        if as_json:
-            ctx.default_map = {**(ctx.default_map or {}), ctx.invoked_subcommand: {"as_json": True}}
+        given = {name: True for name, value in (("as_json", as_json), ("quiet", quiet)) if value}
+        if given:
+            ctx.default_map = {**(ctx.default_map or {}), ctx.invoked_subcommand: given}
         if family is not None:
             note(f"note: --family {family} picks the kernels the list shows; `kernels {ctx.invoked_subcommand}` does not use it")
         return
@@ -64,10 +66,13 @@ def list_command(
 
     kernels = list_kernels(family)
     skipped = kernel_path_note()
-    if skipped:  # a folder of KERNELCLI_KERNEL_PATH that is missing or a file: said, stdout unchanged
+    if skipped and not (quiet and not as_json):  # a folder of KERNELCLI_KERNEL_PATH that is missing or a file: said
         note(f"note: {skipped}")
     if as_json:
         print_json({"kernels": [kernel.to_dict() for kernel in kernels]})
+        return
+    if quiet:
+        echo("\n".join(kernel.name for kernel in kernels))
         return
     _print_table(kernels)
     note("Also: gaussian:SIGMA, box:N, a path to your own .json or .npy file, or the matrix inline ('3x3: 1,0,-1 2,0,-2 1,0,-1'); `kernelcli kernels show NAME` prints a matrix. "
@@ -86,6 +91,7 @@ def show_command(
         ),
     ],
     as_json: JsonOption = False,
+    quiet: Annotated[bool, option("quiet", extra="The matrix alone (a 3-D kernel: its z planes, a blank line between).")] = False,
 ) -> None:
     """Print one kernel's matrix as applied (after scale), with its scale, sum and source.
 
@@ -104,7 +110,7 @@ def show_command(
 
     named_3d = KERNELS_3D.get(spec.strip().lower().replace("-", "_"))
     if named_3d is not None:  # a volume's kernel: 'a named 3-D kernel is for a volume input' was all it said
-        _show_3d(named_3d, as_json)
+        _show_3d(named_3d, as_json, quiet)
         return
     kernel = load_kernel(spec, max_ndim=3)  # a (channels, f, f) file too, as convolve reads it for a layer
     if as_json:
@@ -112,10 +118,13 @@ def show_command(
         document["values"] = kernel.array().tolist()
         print_json(document)
         return
+    if quiet:
+        echo("\n\n".join("\n".join(plane) for plane in matrix_planes(kernel.array())))
+        return
     echo(render_kernel(kernel))
 
 
-def _show_3d(kernel: Any, as_json: bool) -> None:
+def _show_3d(kernel: Any, as_json: bool, quiet: bool = False) -> None:
     """``kernels show`` of a named 3-D kernel (:class:`kernelcli.kernel_build.Kernel3D`): its (z, y, x) taps, a matrix
     per z plane, and the 1-D factors it is the outer product of."""
     values = kernel.array()
@@ -125,14 +134,16 @@ def _show_3d(kernel: Any, as_json: bool) -> None:
                     "axes": ["z", "y", "x"], "factors": [list(f) for f in kernel.factors], "description": kernel.description,
                     "source": kernel.source, "values": values.tolist()})
         return
+    planes = matrix_planes(values)
+    if quiet:
+        echo("\n\n".join("\n".join(plane) for plane in planes))
+        return
     factors = " x ".join(f"[{', '.join(format_number(v) for v in f)}]" for f in kernel.factors)
     lines = [f"{kernel.name}  (3-D, {'x'.join(map(str, values.shape))} (z, y, x), sum {format_number(total)}, separable: {factors})",
              kernel.description, "for volumes, per voxel: kernelcli volume SCAN -k " + kernel.name, f"source: {kernel.source}"]
-    cells = [[[format_number(v) for v in row] for row in plane.tolist()] for plane in values]
-    width = max(len(cell) for plane in cells for row in plane for cell in row)
-    for z, plane in enumerate(cells):
-        lines.append(f"\nz {z - len(cells) // 2:+d}:")
-        lines.extend("  ".join(cell.rjust(width) for cell in row) for row in plane)
+    for z, plane in enumerate(planes):
+        lines.append(f"\nz {z - len(planes) // 2:+d}:")
+        lines.extend(plane)
     echo("\n".join(lines))
 
 
@@ -171,6 +182,21 @@ def size_text(shape: tuple[int, ...]) -> str:
     return f"{channels[0]} channel{'s' * (channels[0] != 1)} of {plane}" if channels else plane
 
 
+def matrix_planes(values: Any) -> list[list[str]]:
+    """A kernel's matrices as ``kernels show`` prints them, one list of lines a plane (a 2-D kernel has one; a
+    (channels, f, f) or (z, y, x) kernel one per channel or z): the shortest exact numbers (:func:`format_number`),
+    right-aligned to one width.
+
+    >>> import numpy as np
+    >>> matrix_planes(np.array([[1.0, 0.5], [-2.0, 0.0]]))
+    [['  1  0.5', ' -2    0']]
+    """
+    planes = [values] if values.ndim == 2 else list(values)
+    cells = [[[format_number(v) for v in row] for row in plane.tolist()] for plane in planes]
+    width = max(len(cell) for plane in cells for row in plane for cell in row)
+    return [["  ".join(cell.rjust(width) for cell in row) for row in plane] for plane in cells]
+
+
 def render_kernel(kernel: Kernel) -> str:
     """The text ``kernels show`` prints: a header, the facts, a blank line, the aligned matrix.
 
@@ -198,13 +224,10 @@ def render_kernel(kernel: Kernel) -> str:
         lines.append(f"source: {kernel.source}")
     if kernel.path is not None:
         lines.append(f"file: {kernel.path}")
-    values = kernel.array()
-    planes = [values] if values.ndim == 2 else list(values)  # a (channels, f, f) kernel: one matrix per channel
-    cells = [[[format_number(v) for v in row] for row in plane.tolist()] for plane in planes]
-    width = max(len(cell) for plane in cells for row in plane for cell in row)
-    for c, plane in enumerate(cells):
-        lines.append("" if len(cells) == 1 else f"\nchannel {c}:")
-        lines.extend("  ".join(cell.rjust(width) for cell in row) for row in plane)
+    planes = matrix_planes(kernel.array())  # a (channels, f, f) kernel: one matrix per channel
+    for c, plane in enumerate(planes):
+        lines.append("" if len(planes) == 1 else f"\nchannel {c}:")
+        lines.extend(plane)
     return "\n".join(lines)
 
 
