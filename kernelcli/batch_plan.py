@@ -110,7 +110,7 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
     seen: set[str] = set()
 
     def add(path: Path, root: Path | None, arg: str) -> None:
-        key = os.path.normcase(os.path.abspath(path))
+        key = os.path.normcase(os.path.realpath(path))  # a file reached through a link (or a loop of links) is one file
         if key not in seen:
             seen.add(key)
             sources.append(Source(path, root, arg))
@@ -132,7 +132,7 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
         elif has_glob(arg):
             root = glob_root(arg)
             matches = [Path(m) for m in sorted(glob.glob(arg, recursive=True))]
-            files = [m for m in matches if _is_input_file(m)]
+            files = _shortest_paths([m for m in matches if _is_input_file(m)])
             _passed_over(matches, skipped)
             if not files:
                 if matches:
@@ -181,6 +181,22 @@ def _is_input_file(path: Path) -> bool:
         return False
 
 
+def _shortest_paths(files: list[Path]) -> list[Path]:
+    """``files`` in their order, each real file once, under its shortest path: '**' follows linked folders, and a
+    link to a folder above ('a/loop' -> '..') made 'a/loop/a/loop/.../p.png' of one 'a/p.png', 40 deep.
+
+    >>> _shortest_paths([Path("a/loop/a/p.png"), Path("a/p.png")])  # (no such files: each its own real path)
+    [PosixPath('a/loop/a/p.png'), PosixPath('a/p.png')]
+    """
+    shortest: dict[str, Path] = {}
+    for path in files:
+        key = os.path.normcase(os.path.realpath(path))
+        if key not in shortest or len(path.parts) < len(shortest[key].parts):
+            shortest[key] = path
+    kept = set(map(id, shortest.values()))
+    return [path for path in files if id(path) in kept]
+
+
 def _passed_over(paths: Sequence[Path], skipped: list[tuple[Path, str]]) -> None:
     """Add to ``skipped`` what of ``paths`` a batch does not read but a user may have meant: DICOM files (a
     series is one volume; one entry per folder) and non-files named like an input (a folder ``x.png``, a
@@ -217,8 +233,15 @@ def _scan_folder(folder: Path, recursive: bool, skipped: list[tuple[Path, str]] 
         _passed_over([folder / n for n in names], skipped)
         return [folder / n for n in names if _is_input_file(folder / n)]
     found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(folder, onerror=refuse):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+    seen = {os.path.realpath(folder)}  # a linked folder is looked into once, as a '**' pattern reads it (a loop ends)
+    for dirpath, dirnames, filenames in os.walk(folder, onerror=refuse, followlinks=True):
+        kept = []
+        for d in sorted(d for d in dirnames if not d.startswith(".")):
+            real = os.path.realpath(os.path.join(dirpath, d))
+            if real not in seen:
+                seen.add(real)
+                kept.append(d)
+        dirnames[:] = kept
         names = sorted(filenames) + [d for d in dirnames if Path(d).suffix]  # a folder named like an image
         _passed_over([Path(dirpath) / n for n in names], skipped)
         found.extend(Path(dirpath) / n for n in sorted(filenames) if _is_input_file(Path(dirpath) / n))

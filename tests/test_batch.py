@@ -685,3 +685,21 @@ def test_a_file_name_with_a_line_break_keeps_the_error_on_one_line(tmp_path):
     assert errors == ["error: in/c\\nd.png: not a supported image: the content is not PNG, JPEG, TIFF, BMP or GIF "
                       "(the content decides, not the extension)"]
     assert "d.png" not in result.stderr.replace(errors[0], "")
+
+
+def test_a_linked_folder_is_read_once_by_recursive_and_by_a_pattern(tmp_path):
+    # batch audit (minor): '-r' did not look into a linked folder where '**' did; and a link to a folder above
+    # ('a/loop' -> '..') made '**' run one file 40 times over, as a/loop/a/loop/.../p.png (80 outputs for 2 files)
+    from conftest import SAMPLES, run_in_process
+
+    (tmp_path / "lk" / "a").mkdir(parents=True)
+    (tmp_path / "ext").mkdir()
+    shutil.copy(SAMPLES / "phantom.png", tmp_path / "lk" / "a" / "p.png")
+    shutil.copy(SAMPLES / "phantom.png", tmp_path / "ext" / "e.png")
+    os.symlink("../ext", tmp_path / "lk" / "linked")
+    os.symlink("..", tmp_path / "lk" / "a" / "loop")
+    for args, out in ((["lk", "-r"], "o1"), (["lk/**/*.png"], "o2")):
+        result = run_in_process("convolve", *args, "-k", "box:3", "-d", out, "-q", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        written = sorted(str(p.relative_to(tmp_path / out)) for p in (tmp_path / out).rglob("*") if p.is_file())
+        assert written == ["a/p_box_3.png", "linked/e_box_3.png"], written
