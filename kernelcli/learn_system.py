@@ -164,11 +164,12 @@ def _fitting_padding(h: int, w: int, th: int, tw: int, options: LearnOptions) ->
         fh, fw = int(sizes[0]), int(sizes[1])
         if fh == fw:
             return f"no padding fits a {kh}x{kw} kernel; --size {fh} with --padding valid would"
-        # --size takes one side: an fh x fw kernel is a square one with asymmetric padding
+        # --size takes one side: an fh x fw kernel is a square one with asymmetric padding, in cells: d per tap
         side = max(fh, fw)
         return (f"no padding fits a {kh}x{kw} kernel; the target is that of a {fh}x{fw} kernel with --padding valid, "
-                f"or --size {side} with --padding 0,{side - fh},0,{side - fw}")
-    return "no padding fits: the target is smaller than any window layout allows (check --stride and --size)"
+                f"or --size {side} with --padding 0,{d * (side - fh)},0,{d * (side - fw)}")
+    return ("no padding fits: no kernel size with --padding valid, and no stride with the padding given, same or valid, "
+            "gives this target (check --stride, --size and --dilation)")
 
 
 def _fitting_stride(h: int, w: int, th: int, tw: int, options: LearnOptions) -> str:

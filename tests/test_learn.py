@@ -496,6 +496,17 @@ class TestCli:
         r = run_cli("learn", "in.npy", "t.npy", "-f", "5", "-p", "0,0,0,2", cwd=tmp_path)
         assert r.returncode == 0 and "rank" in r.stderr, r.stderr
 
+    def test_the_oblong_suggestion_counts_the_dilation(self, tmp_path):
+        # learn/summary audit 1: with --dilation 2 it said '--padding 0,0,0,2' (taps), which gives 20x12 for a 20x14
+        # target; the padding is in cells, 2 a tap
+        x = texture((28, 18))
+        np.save(tmp_path / "in.npy", x)
+        np.save(tmp_path / "t.npy", conv2d(x, np.arange(15.0).reshape(5, 3), padding="valid", dilation=2))
+        r = run_cli("learn", "in.npy", "t.npy", "-f", "3", "--dilation", "2", cwd=tmp_path)
+        assert r.returncode == 2 and "or --size 5 with --padding 0,0,0,4" in r.stderr, r.stderr
+        r = run_cli("learn", "in.npy", "t.npy", "-f", "5", "--dilation", "2", "-p", "0,0,0,4", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+
     def test_a_negative_seed_is_refused_and_a_large_system_says_the_seed_picks_its_windows(self, tmp_path):
         # the learn audit: --seed -1 was exit 70 (numpy's default_rng); past the values held, lstsq fits a random
         # subset of the windows, which --seed picks: its note called that a memory limit
@@ -784,3 +795,17 @@ def test_name_without_out_is_noted(tmp_path):
     assert said in result.stderr and said in json.loads(result.stdout)["notes"]
     written = run_in_process("learn", phantom, phantom, "-f", "3", "--name", "foo", "-o", "k.json", cwd=tmp_path)
     assert written.returncode == 0 and "--name foo names" not in written.stderr
+
+
+def test_the_json_keys_are_the_readmes(tmp_path):
+    # learn/summary audit 4: --help says "(schema in the README)", which gave none for learn
+    import re
+
+    from conftest import REPO, SAMPLES, run_in_process
+
+    phantom = str(SAMPLES / "phantom.png")
+    document = json.loads(run_in_process("learn", phantom, phantom, "-f", "3", "--json", cwd=tmp_path).stdout)
+    readme = (REPO / "README.md").read_text()
+    paragraph = readme[readme.index("`learn --json` prints one document"):].split("\n\n")[0]
+    listed = paragraph.split("order:")[1].split("; a failure")[0]
+    assert list(document) == re.findall(r"`([a-z_]+)`", listed)

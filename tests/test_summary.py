@@ -713,3 +713,18 @@ def test_the_api_checks_a_given_input_shape_as_a_specs(shape):
     with pytest.raises(SpecError, match=r"^input_shape: expected \[C, H, W\] or \[N\] with integers >= 1"):
         summarize("resnet18", shape)
     assert summarize("resnet18", (np.int64(3), 224, 224)).find("layer4").shape == (512, 7, 7)
+
+
+def test_a_spec_that_expands_to_no_layer_is_refused_and_a_vector_is_not_named_hwc(tmp_path):
+    # learn/summary audit 3 and 2: '[{"repeat": 0, ...}]' gave an empty table and exit 0 where '"layers": []' is
+    # refused; 'summary vec.json --input 784 --layout hwc' titled the vector "(HxWxC)"
+    import json
+
+    from conftest import run_in_process
+
+    (tmp_path / "r0.json").write_text(json.dumps({"input": [3, 32, 32], "layers": [{"repeat": 0, "type": "flatten"}]}))
+    r = run_in_process("summary", "r0.json", cwd=tmp_path)
+    assert r.returncode == 3 and "expand to no layer" in r.stderr
+    (tmp_path / "vec.json").write_text(json.dumps({"input": [784], "layers": [{"type": "dense", "units": 10}]}))
+    r = run_in_process("summary", "vec.json", "--input", "784", "--layout", "hwc", cwd=tmp_path)
+    assert r.returncode == 0 and "HxWxC" not in r.stdout

@@ -125,7 +125,7 @@ def _render(net, depth: int, layout: str | None = None) -> None:
     def fmt_shape(shape):  # shapes in the layout the input was given in
         return fmt_chw(hwc_dims(tuple(shape), "chw")) if hwc else fmt_chw(shape)
 
-    named = " (HxWxC)" if hwc else ""
+    named = " (HxWxC)" if hwc and len(net.input) == 3 else ""  # a vector input (784) has no axes to name
     table = Table(title=f"{net.name}, input {fmt_shape(net.input)}{named}", box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("Layer", overflow="fold")
     table.add_column("Type")

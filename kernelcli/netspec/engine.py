@@ -196,6 +196,8 @@ def summarize(spec: NetworkSpec | str | Path | dict, input_shape: tuple[int, ...
         raise SpecError(f"{spec.label}: input: the spec gives no input shape; pass one (--input CxHxW)")
     try:
         tree = expand_layers(spec.layers, spec.templates, spec.label, max_layers=max_layers)
+        if not tree:  # '"layers": []' is refused; '[{"repeat": 0, ...}]' gave an empty table, exit 0
+            raise SpecError(f"{spec.label}: layers: expand to no layer (every entry repeats 0 times); expected at least one")
         builder = _Builder(spec.label)
         layers, output = builder.sequence(tree, shape, "", 1, True)
     except RecursionError:
