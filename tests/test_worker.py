@@ -928,3 +928,42 @@ def test_the_first_write_tells_the_client_once():
             os.close(fd)
         ours.close()
         client_end.close()
+
+
+def test_auto_starts_a_worker_over_a_stale_socket(tmp_path):
+    # worker audit F4: with a killed worker's socket left, KERNELCLI_WORKER=auto never started one (it spawned only
+    # where no socket file was), so every call ran cold for ever
+    env = {**private_runtime(tmp_path), "KERNELCLI_WORKER": "auto"}
+    path = socket_file(env)
+    path.parent.mkdir(mode=0o700)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(path))  # bound, never listening: what a killed worker leaves
+    try:
+        r = run_cli("shape", "--in", "24", "--f", "5", "-q", env=env)
+        assert (r.returncode, r.stdout, r.stderr) == (0, "20\n", "")
+        wait_for(lambda: status(env) is not None, timeout=120)
+    finally:
+        run_cli("worker", "stop", env=env)
+
+
+def test_shell_completion_is_not_sent_to_the_worker(worker):
+    # worker audit F1, F2: a Tab's completion call went to the worker, whose call process ended in sys.exit():
+    # 'convolve' then "the kernelcli worker's call process died ...", exit 70; --show-completion found no shell
+    env = {**worker, "_KERNELCLI_COMPLETE": "complete_bash", "COMP_WORDS": "kernelcli conv", "COMP_CWORD": "1"}
+    calls = status(worker)["calls"]
+    r = run_cli(env=env)
+    assert (r.returncode, r.stdout.split(), r.stderr) == (0, ["convolve"], "")
+    assert status(worker)["calls"] == calls
+
+
+def test_a_deleted_current_folder_runs_the_call_itself(worker, tmp_path):
+    # worker audit F3: the client's os.getcwd() raised FileNotFoundError: a traceback, exit 1, for every command
+    import kernelcli
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    script = (f"import os, sys; os.chdir({str(gone)!r}); os.rmdir({str(gone)!r}); "
+              f"sys.path.insert(0, {str(Path(kernelcli.__file__).parent.parent)!r}); "
+              "from kernelcli.cli import _call; sys.exit(_call(['shape', '--in', '24', '--f', '5', '-q'])[0])")
+    r = subprocess.run([sys.executable, "-c", script], env={**cli_env(), **worker}, capture_output=True, text=True, timeout=120)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "20\n", "")

@@ -22,11 +22,19 @@ from . import protocol
 CONNECT_TIMEOUT = 2.0
 
 
+#: calls about the caller's shell (Tab completion, its script): the shell is found among the caller's parent
+#: processes, which a worker's call process is not a child of ('Shell  not supported.', exit 70 for each Tab)
+_SHELL_CALLS = ("--show-completion", "--install-completion")
+_COMPLETE_VAR = "_KERNELCLI_COMPLETE"  # (cli._fast's; not imported: the client stays tiny)
+
+
 def wants_worker(argv: list[str]) -> bool:
-    """False for calls the worker must not take: ``worker ...`` itself, or with the switch off.
+    """False for calls the worker must not take: ``worker ...`` itself, shell completion, or with the switch off.
 
     ``KERNELCLI_WORKER=auto`` also starts a worker in the background when none runs."""
     if os.environ.get(protocol.OFF_ENV, "").lower() in ("0", "off", "no", "false"):
+        return False
+    if _COMPLETE_VAR in os.environ or any(a in _SHELL_CALLS for a in argv):
         return False
     command = next((a for a in argv if not a.startswith("-")), None)
     return command != "worker"
@@ -69,6 +77,10 @@ def _connect(path: str) -> _socket.socket:
             raise _Fallback("the worker runs as another user")
     except OSError as exc:
         sock.close()
+        if os.environ.get(protocol.OFF_ENV, "").lower() == "auto":  # a killed worker's socket: start one over it
+            from .control import spawn
+
+            spawn(path)
         raise _Fallback(f"stale socket {path}: {exc.strerror or exc}") from None
     except _Fallback:
         sock.close()
@@ -92,10 +104,14 @@ def _run(argv: list[str], socket_file) -> int:
             raise _Fallback(f"file descriptor {fd} is closed") from None
         if stream is None:  # closed when Python started, open now: the call runs here and says so itself
             raise _Fallback(f"file descriptor {fd} was closed at start")
+    try:
+        state = protocol.caller_state()
+    except OSError as exc:  # a current folder that was deleted: the call runs here, as a fresh process would
+        raise _Fallback(f"cannot tell the worker where this call stands: {exc.strerror or exc}") from None
     sock = _connect(os.fspath(socket_file))
     try:
         start = _stdin_offset()
-        request = {"op": "run", "argv": argv, "stamp": protocol.version_stamp(), **protocol.caller_state()}
+        request = {"op": "run", "argv": argv, "stamp": protocol.version_stamp(), **state}
         with _Relay() as relay:  # from before the request: a Ctrl-C is never lost while the call starts
             try:
                 sys.stdout.flush()

@@ -456,7 +456,12 @@ def _child(conn: socket.socket, listener: socket.socket | None, message: dict, f
         watch_client(conn, finished)
         from ..cli import run
 
-        code = run(message["argv"], command=command, held=held)
+        try:
+            code = run(message["argv"], command=command, held=held)
+        except SystemExit as exc:  # click/typer end some paths so (--show-completion): as the interpreter takes it
+            code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+            if exc.code is not None and not isinstance(exc.code, int):
+                print(exc.code, file=sys.stderr)
         import atexit
 
         atexit._run_exitfuncs()
