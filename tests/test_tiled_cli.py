@@ -803,3 +803,35 @@ def test_a_tiled_integer_output_does_not_claim_nothing_was_clipped(tmp_path):
     assert any("the cells clipped are not counted (null)" in n for n in record["notes"])
     raw = json.loads(run_in_process("convolve", "x.npy", "-k", "sobel_v", "--tiled", "-o", "f.zarr", "--json", cwd=tmp_path).stdout)
     assert (raw["clipped_low"], raw["clipped_high"]) == (0, 0)  # a float output clips nothing
+
+
+def test_force_replaces_only_an_array_store_of_its_own_files_and_nothing_is_written_inside_an_input(tmp_path):
+    # tiled audit 2: '--force' deleted a notes.txt (or a store) kept inside an array store, and
+    # 'convolve in.zarr -o in.zarr/sub.zarr' wrote a store inside its own input
+    from conftest import run_in_process
+
+    data = np.arange(64, dtype=np.uint8).reshape(8, 8)
+    np.save(tmp_path / "x.npy", data)
+    for fmt in ZARR_FORMATS:
+        store = make_zarr(tmp_path / f"kept{fmt}.zarr", data, (4, 4), fmt)
+        (store / "notes.txt").write_text("important")
+        r = run_in_process("convolve", "x.npy", "-k", "box:3", "-o", store.name, "--force", cwd=tmp_path)
+        assert r.returncode == 4 and "--force replaces only an array store" in r.stderr
+        assert (store / "notes.txt").read_text() == "important"
+        plain = make_zarr(tmp_path / f"plain{fmt}.zarr", data, (4, 4), fmt)
+        r = run_in_process("convolve", "x.npy", "-k", "box:3", "-o", plain.name, "--force", "-q", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr  # a store of its own metadata and chunks is replaced
+    source = make_zarr(tmp_path / "in.zarr", data, (4, 4))
+    r = run_in_process("convolve", "in.zarr", "-k", "box:3", "-o", "in.zarr/sub.zarr", cwd=tmp_path)
+    assert r.returncode == 4 and "is inside the input" in r.stderr and not (source / "sub.zarr").exists()
+
+
+def test_a_zarr_input_is_told_what_it_can_write_and_takes_an_empty_suffix(tmp_path):
+    # tiled audit 3: '-o e.png' from a .zarr input advised 'leave out --tiled/--chunks', neither given
+    from conftest import run_in_process
+
+    make_zarr(tmp_path / "in.zarr", np.ones((8, 8), np.float32), (4, 4))
+    r = run_in_process("convolve", "in.zarr", "-k", "box:3", "-o", "e.png", cwd=tmp_path)
+    assert r.returncode == 2 and "give --out NAME.zarr or --out NAME.npy" in r.stderr and "--tiled" not in r.stderr
+    r = run_in_process("convolve", "in.zarr", "-k", "box:3", "--suffix", "", cwd=tmp_path)
+    assert r.returncode == 4 and "in.zarr: is the input" in r.stderr  # <stem>.zarr: the input itself, refused

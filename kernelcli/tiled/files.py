@@ -139,7 +139,7 @@ def run_tiled(
         raise UsageError("the tiled path reads and writes files, not pipes ('-')")
     input_path, out = resolve(input_path), resolve(out)  # s3://... as given (a Path folds the '//'); file:// local
     advice = instead_of_tiles(input_path, out, chunks, scheduler)
-    out = _output(input_path, out, name or label, advice, fmt)
+    out = _output(input_path, out, label if name is None else name, advice, fmt)  # (--suffix '': the stem alone)
     _check_output(out, input_path, force)
     if rescale == "minmax" and stores.is_chunked(out):
         raise UsageError("--rescale minmax needs the whole result's range before the first tile is written; "
@@ -178,6 +178,8 @@ def instead_of_tiles(input_path: Any, out: Any, chunks: Any, scheduler: str | No
     if chunks is None and scheduler is None and not stores.is_chunked(input_path) and _over_the_cap(Path(str(input_path))):
         return ("it went tile by tile because its in-memory run would exceed KERNELCLI_MAX_MEMORY: "
                 "raise KERNELCLI_MAX_MEMORY to run it in memory")
+    if stores.is_chunked(input_path) or as_url(input_path) is not None:  # ('leave out --tiled', never given, could not help)
+        return "a Zarr input is read tile by tile only, which writes .zarr or .npy: give --out NAME.zarr or --out NAME.npy"
     return "leave out --tiled/--chunks" + ("/--scheduler" if scheduler is not None else "")
 
 
@@ -323,12 +325,12 @@ def _output(input_path: Any, out: Path | None, label: str, advice: str, fmt: str
     (:func:`kernelcli.io.naming.default_output`: ``<stem>_<label>`` with ``--format``'s extension or the
     input's), or ``<stem>_<label>.zarr`` for a Zarr input; only .zarr and .npy (else refused, saying what to do)."""
     from ..errors import UsageError
-    from ..io.naming import default_output, safe_stem
+    from ..io.naming import default_output, labelled
     from .urls import as_url
 
     if out is None:
         if fmt is None and (stores.is_chunked(input_path) or as_url(input_path) is not None):
-            out = Path(f"{Path(str(input_path).rstrip('/')).stem}_{safe_stem(label)}.zarr")
+            out = Path(f"{labelled(Path(str(input_path).rstrip('/')).stem, label)}.zarr")
         else:
             out = default_output(Path(str(input_path).rstrip("/")), label, fmt=fmt)
             if out.suffix.lower() not in stores.TILED_OUTPUTS:
@@ -366,6 +368,9 @@ def _check_output(out: Path, input_path: Path, force: bool) -> None:
         return
     from ..io.outputs import check_output, exists_message, input_identities
 
+    if urls.as_url(input_path) is None and os.path.isdir(input_path) and _inside(out, input_path):
+        # in2.zarr/sub.zarr was written inside the input store, and a later --force of in2.zarr deleted it
+        raise OutputRefused(f"{out}: is inside the input {input_path}: write it outside the input store")
     if stores.is_chunked(out) and os.path.isdir(out):  # an existing store: a folder, replaced with --force
         st = os.stat(out)
         src = input_identities([input_path]).get((st.st_dev, st.st_ino))
