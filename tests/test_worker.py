@@ -96,6 +96,14 @@ def serve_a_copy(tmp_path: Path, change=None, idle_seconds: float = 60):
     return copy, env, path, server
 
 
+def leave_stale_socket(env: dict) -> None:
+    """A socket bound and never listening in ``env``'s runtime folder: what a killed worker leaves."""
+    path = socket_file(env)
+    path.parent.mkdir(mode=0o700)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(path))
+
+
 def status(env: dict) -> dict | None:
     return control._ask(socket_file(env), {"op": "status"}, timeout=30.0)  # a loaded machine answers late
 
@@ -463,10 +471,7 @@ class TestFallback:
 
     def test_stale_socket(self, tmp_path):
         env = private_runtime(tmp_path)
-        path = socket_file(env)
-        path.parent.mkdir(mode=0o700)
-        with socket.socket(socket.AF_UNIX) as s:
-            s.bind(str(path))  # bound, never listening: what a killed worker leaves
+        leave_stale_socket(env)
         r = run_cli("shape", "--in", "24", "--f", "5", "-q", env=env)
         assert (r.returncode, r.stdout, r.stderr) == (0, "20\n", "")
         r = run_cli("--debug", "shape", "--in", "24", "--f", "5", "-q", env=env)
@@ -934,10 +939,7 @@ def test_auto_starts_a_worker_over_a_stale_socket(tmp_path):
     # worker audit F4: with a killed worker's socket left, KERNELCLI_WORKER=auto never started one (it spawned only
     # where no socket file was), so every call ran cold for ever
     env = {**private_runtime(tmp_path), "KERNELCLI_WORKER": "auto"}
-    path = socket_file(env)
-    path.parent.mkdir(mode=0o700)
-    with socket.socket(socket.AF_UNIX) as s:
-        s.bind(str(path))  # bound, never listening: what a killed worker leaves
+    leave_stale_socket(env)
     try:
         r = run_cli("shape", "--in", "24", "--f", "5", "-q", env=env)
         assert (r.returncode, r.stdout, r.stderr) == (0, "20\n", "")
