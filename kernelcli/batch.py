@@ -406,7 +406,7 @@ class _group_signals_blocked:
     (SIGTERM) or a Ctrl-C (SIGINT) signals the whole process group.  A Ctrl-C reached the forkserver while it
     imported its preloaded modules (numpy, Pillow), before it ignores SIGINT, and printed a KeyboardInterrupt
     traceback or "Fatal Python error: init_import_site" (3 of 12 runs interrupted 0.6-1.0 s into a 200-file
-    batch beside two CPU burners).  Killed by either, the forkserver left the workers it had
+    batch beside two CPU burners).  Killed by SIGHUP or SIGTERM, the forkserver left the workers it had
     forked running for ever (their exit codes then read 255, so nobody stopped them), and the pool's own
     thread, finding workers dead before this process had acted on its signal, asked the dead forkserver
     for new ones and printed a traceback.  Every process the forkserver starts (the pool's workers, a dask

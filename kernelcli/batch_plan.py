@@ -204,20 +204,21 @@ def _passed_over(paths: Sequence[Path], skipped: list[tuple[Path, str]]) -> None
     from .io.naming import INPUT_SUFFIXES
     from .volume_inputs import DICOM_SUFFIXES, VOLUME_SUFFIXES, volume_suffix
 
-    series: dict[Path, int] = {}
-    for path in paths:
+    series: dict[str, tuple[Path, set[str]]] = {}  # by real folder: a pattern through links meets one many times
+    for path in _shortest_paths(list(paths)):
         if path.name.startswith("."):
             continue
         volume = volume_suffix(path)
         if volume in DICOM_SUFFIXES:
             if os.path.isfile(path):
-                series[path.parent] = series.get(path.parent, 0) + 1
+                folder, files = series.setdefault(os.path.realpath(path.parent), (path.parent, set()))
+                files.add(os.path.realpath(path))
         elif (path.suffix.lower() in INPUT_SUFFIXES or volume in VOLUME_SUFFIXES) and not _is_input_file(path):
             why = "a folder" if os.path.isdir(path) else "a broken link" if not os.path.exists(path) else "not a regular file"
             skipped.append((path, f"{why} named like an input"))
-    for folder, count in series.items():
-        files = f"{count} DICOM file{'s' if count != 1 else ''}"
-        skipped.append((folder, f"{files}: a DICOM series is one volume, given alone without --out-dir"))
+    for folder, files in series.values():
+        count = f"{len(files)} DICOM file{'s' if len(files) != 1 else ''}"
+        skipped.append((folder, f"{count}: a DICOM series is one volume, given alone without --out-dir"))
 
 
 def _scan_folder(folder: Path, recursive: bool, skipped: list[tuple[Path, str]] | None = None) -> list[Path]:

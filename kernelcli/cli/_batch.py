@@ -280,7 +280,7 @@ class _Display:
 
     def __exit__(self, *exc) -> bool:
         for place in sorted(self.finished):  # an interrupted batch: what finished after an input that never did
-            self._print([("error", self.finished[place])] if self.finished[place] else [])
+            self._error(self.finished[place])
         self.finished.clear()
         if self.progress is not None:
             self.progress.stop()
@@ -294,12 +294,11 @@ class _Display:
             self.notes.extend((record.input, os.path.basename(record.input), n) for n in record.notes)
         place = self.order.get(record.input)
         if place is None:
-            self._print([("error", error)] if error else [])
+            self._error(error)
         else:
             self.finished[place] = error
             while self.next in self.finished:
-                said = self.finished.pop(self.next)
-                self._print([("error", said)] if said else [])
+                self._error(self.finished.pop(self.next))
                 self.next += 1
         if self.progress is not None:
             self.progress.update(self.task, completed=done)
@@ -311,6 +310,11 @@ class _Display:
         ordered = sorted(self.notes, key=lambda entry: self.order.get(entry[0], last))  # stable: a file's notes keep their order
         for text in group_notes([(name, text) for _, name, text in ordered]):
             note(f"note: {text}")
+
+    def _error(self, text: str) -> None:
+        """An input's error ("" for none: nothing said)."""
+        if text:
+            self._print([("error", text)])
 
     def _print(self, lines: list[tuple[str, str]]) -> None:
         for kind, text in lines:
