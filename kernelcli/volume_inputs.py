@@ -104,8 +104,34 @@ def refuse_image_options(input_path: str | os.PathLike, given: dict[str, object]
     ...
     kernelcli.errors.UsageError: ct.nii.gz: --quality not supported for volumes (NIfTI/DICOM); see `kernelcli volume --help`
     """
-    names = [name for name, value in given.items() if value is not None and value is not False]
+    names = given_names(given)
     if names:
         from .errors import UsageError
 
         raise UsageError(f"{input_path}: {', '.join(names)} not supported for volumes (NIfTI/DICOM); see `kernelcli volume --help`")
+
+
+def refuse_volume_options(inputs: list, given: dict[str, object], *, out_dir: object = None) -> None:
+    """Refuse the options in ``given`` (as for :func:`refuse_image_options`) that only one volume input
+    takes, where the call has an image or array, or several inputs.
+
+    >>> refuse_volume_options(["scan.png"], {"--window": None, "--volume": 0})
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --volume: only for one volume input (NIfTI, DICOM); got scan.png, an image or array
+    """
+    names = given_names(given)
+    if names:
+        from .errors import UsageError
+
+        what = "several inputs" if len(inputs) != 1 or out_dir is not None else f"{inputs[0]}, an image or array"
+        raise UsageError(f"{', '.join(names)}: only for one volume input (NIfTI, DICOM); got {what}")
+
+
+def given_names(given: dict[str, object]) -> list[str]:
+    """The option names in ``given`` that were typed: a value other than None and False (0 and '' were typed).
+
+    >>> given_names({"--volume": 0, "--series": None, "--keep-dtype": False, "--window": ""})
+    ['--volume', '--window']
+    """
+    return [name for name, value in given.items() if value is not None and value is not False]

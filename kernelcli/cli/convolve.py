@@ -128,7 +128,7 @@ def convolve(
     from ..errors import UsageError
     from ..io.image_writing import Encoding
     from ..jobs_common import ConvolveOptions
-    from ..volume_inputs import is_volume_input
+    from ..volume_inputs import is_volume_input, refuse_volume_options
     from ..shapes import parse_padding
     from ..layout import canonical_layout
     from ..modes import RENORMALISE, unused_fill
@@ -206,14 +206,11 @@ def convolve(
         run_batch(input, job, label=label, options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file, scheduler),
                   out=out, force=force, json_out=json_out, quiet=quiet)
         return
-    volume_only = [name for name, given in (
-        ("--axis", axis), ("--window", window), ("--keep-dtype", keep_dtype), ("--truncate", truncate), ("--mask", mask),
-        ("--volume", volume_index), ("--series", series), ("--resample-slices", resample_slices), ("--affine", affine),
-        ("--pad-mode renormalise", pad_mode == RENORMALISE),
-    ) if given is not None and given is not False]  # 0 and '' are given: '--volume 0' was taken in silence
-    if volume_only:
-        what = "several inputs" if len(input) != 1 or out_dir is not None else f"{input[0]}, an image or array"
-        raise UsageError(f"{', '.join(volume_only)}: only for one volume input (NIfTI, DICOM); got {what}")
+    refuse_volume_options(input, {
+        "--axis": axis, "--window": window, "--keep-dtype": keep_dtype, "--truncate": truncate, "--mask": mask,
+        "--volume": volume_index, "--series": series, "--resample-slices": resample_slices, "--affine": affine,
+        "--pad-mode renormalise": pad_mode == RENORMALISE,
+    }, out_dir=out_dir)
     options = image_options()
     if options.padding in ("valid", 0, (0, 0, 0, 0)) and (pad_mode is not None or pad_value != 0):
         fill = [name for name, given in (("--pad-mode", pad_mode is not None), ("--pad-value", pad_value != 0)) if given]

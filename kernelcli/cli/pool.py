@@ -164,14 +164,10 @@ def pool(
                   options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report, scheduler),
                   out=out, force=force, json_out=json_out, quiet=quiet)
         return
-    volume_only = [name for name, given in (("--window", window), ("--volume", volume_index), ("--series", series),
-                                            ("--resample-slices", resample_slices), ("--affine", affine))
-                   if given is not None and given is not False]  # 0 and '' are given
-    if volume_only:
-        from ..errors import UsageError
+    from ..volume_inputs import refuse_volume_options
 
-        what = "several inputs" if len(input) != 1 or out_dir is not None else f"{input[0]}, an image or array"
-        raise UsageError(f"{', '.join(volume_only)}: only for one volume input (NIfTI, DICOM); got {what}")
+    refuse_volume_options(input, {"--window": window, "--volume": volume_index, "--series": series,
+                                  "--resample-slices": resample_slices, "--affine": affine}, out_dir=out_dir)
     run_inputs(
         input, image_job, label=f"{op}pool{size}", out=out, force=force, json_out=json_out, quiet=quiet,
         options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report, scheduler),
