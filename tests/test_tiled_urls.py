@@ -120,3 +120,29 @@ def test_file_url_through_a_real_process(image, tmp_path):
     assert ref.returncode == 0, ref.stderr
     assert np.array_equal(zarr.open_array(str(tmp_path / "out.zarr"), mode="r")[:], np.load(tmp_path / "ref.npy"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.zarr", "out.zarr", "ref.npy", "x.npy"]
+
+
+def test_force_replaces_only_an_array_store_at_a_url(image, bucket, invoke):
+    """As for a local store: --force of a group took its arrays with it, and of an array its notes.txt."""
+    src = put(f"{bucket}/in.zarr", image)
+    put(f"{bucket}/g.zarr/a", image)
+    zarr.open_group(f"{bucket}/g.zarr", mode="a")
+    put(f"{bucket}/kept.zarr", image)
+    fs, root = fsspec.core.url_to_fs(bucket)
+    fs.pipe(f"{root}/kept.zarr/notes.txt", b"keep me")
+    for dest in (f"{bucket}/g.zarr", f"{bucket}/kept.zarr"):
+        r = invoke("convolve", src, "-k", "box:3", "-o", dest, "--force")
+        assert r.exit_code == 4 and "replaces only an array store" in r.stderr, r.stderr
+    assert np.array_equal(zarr.open_array(f"{bucket}/g.zarr/a", mode="r")[:], image)
+    assert fs.cat_file(f"{root}/kept.zarr/notes.txt") == b"keep me"
+    r = invoke("convolve", src, "-k", "box:3", "-o", f"{bucket}/out.zarr")  # what kernelcli writes, --force replaces
+    assert r.exit_code == 0, r.stderr
+    r = invoke("convolve", src, "-k", "box:5", "-o", f"{bucket}/out.zarr", "--force")
+    assert r.exit_code == 0, r.stderr
+
+
+def test_no_output_inside_the_input_store_at_a_url(image, bucket, invoke):
+    src = put(f"{bucket}/in.zarr", image)
+    r = invoke("convolve", src, "-k", "box:3", "-o", f"{src}/sub.zarr")
+    assert r.exit_code == 4 and "is inside the input" in r.stderr, r.stderr
+    assert not exists(f"{src}/sub.zarr")

@@ -361,12 +361,12 @@ def _check_output(out: Path, input_path: Path, force: bool) -> None:
             raise OutputRefused(f"{out}: is the input: the output would overwrite the input")
         if source is not None and source.startswith(out.rstrip("/") + "/"):
             raise OutputRefused(f"{out}: holds the input {source}: the output would replace it")
-        if urls.exists(out) and not force:
-            from ..io.outputs import exists_message
-
-            raise OutputRefused(exists_message(out))
+        if source is not None and out.startswith(source.rstrip("/") + "/"):
+            raise OutputRefused(f"{out}: is inside the input {source}: write it outside the input store")
+        if urls.exists(out):
+            _check_replaceable(out, force)
         return
-    from ..io.outputs import check_output, exists_message, input_identities
+    from ..io.outputs import check_output, input_identities
 
     if urls.as_url(input_path) is None and os.path.isdir(input_path) and _inside(out, input_path):
         # in2.zarr/sub.zarr was written inside the input store, and a later --force of in2.zarr deleted it
@@ -378,15 +378,23 @@ def _check_output(out: Path, input_path: Path, force: bool) -> None:
             raise OutputRefused(f"{out}: is the input {src} (same file): the output would overwrite the input")
         if urls.as_url(input_path) is None and _inside(input_path, out):
             raise OutputRefused(f"{out}: holds the input {input_path}: the output would replace it")
-        if not force:
-            raise OutputRefused(exists_message(out))
-        with os.scandir(out) as entries:
-            holds = any(entries)  # (an empty folder has nothing to lose)
-        if holds and not stores.is_array_store(out):  # --force replaces what kernelcli could have written, nothing more
-            raise OutputRefused(f"{out}: is a folder that is not a Zarr array (a group, or other files): --force "
-                                "replaces only an array store; remove it yourself or give another name")
+        _check_replaceable(out, force)
         return
     check_output(out, [input_path], force=force)  # the in-memory path's check: the input also through a link
+
+
+def _check_replaceable(out: Any, force: bool) -> None:
+    """Exit 4 for an existing store ``out`` (a folder, or an fsspec URL string) without --force, or one that
+    --force may not replace: it holds more than one Zarr array (a group, or other files)."""
+    from ..errors import OutputRefused
+    from ..io.outputs import exists_message
+
+    if not force:
+        raise OutputRefused(exists_message(out))
+    if stores.is_array_store(out) or not stores.holds_anything(out):  # (an empty folder has nothing to lose)
+        return  # --force replaces what kernelcli could have written, nothing more
+    raise OutputRefused(f"{out}: is a folder that is not a Zarr array (a group, or other files): --force "
+                        "replaces only an array store; remove it yourself or give another name")
 
 
 def _inside(path: Any, folder: Any) -> bool:

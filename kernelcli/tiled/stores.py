@@ -44,29 +44,47 @@ def is_chunked(path: Any) -> bool:
 
 
 def is_array_store(folder: Any) -> bool:
-    """True when the folder ``folder`` is one Zarr array (v2 ``.zarray``, or v3 ``zarr.json`` of an array) and
-    holds nothing but its own metadata and chunks: what kernelcli writes, and what ``--force`` may replace; a
-    group holds other arrays, and an array with a ``notes.txt`` or a store inside it was deleted whole.
+    """True when the folder ``folder`` (a path, or an fsspec URL string) is one Zarr array (v2 ``.zarray``, or v3
+    ``zarr.json`` of an array) and holds nothing but its own metadata and chunks: what kernelcli writes, and what
+    ``--force`` may replace; a group holds other arrays, and an array with a ``notes.txt`` or a store inside it was
+    deleted whole.
 
-    >>> is_array_store("/nonexistent.zarr")
-    False
+    >>> is_array_store("/nonexistent.zarr"), is_array_store("memory://nonexistent.zarr")
+    (False, False)
     """
     import json
     import re
 
-    root = Path(folder)
-    if not (root / ".zarray").is_file():
-        try:
-            if json.loads((root / "zarr.json").read_text()).get("node_type") != "array":
-                return False
-        except (OSError, ValueError, AttributeError):
-            return False
     try:
-        names = os.listdir(root)
-    except OSError:
+        names, read = _store_listing(folder)
+        if ".zarray" not in names and json.loads(read("zarr.json")).get("node_type") != "array":
+            return False
+    except (OSError, ValueError, AttributeError):  # (FileNotFoundError, a bad zarr.json, a JSON list)
         return False
     own = {".zarray", ".zattrs", ".zmetadata", "zarr.json", "c"}  # metadata, and v3's chunk folder
     return all(name in own or re.fullmatch(r"[0-9]+([./][0-9]+)*", name) for name in names)  # chunk keys
+
+
+def holds_anything(folder: Any) -> bool:
+    """True when the folder ``folder`` (a path, or an fsspec URL string) holds any entry.
+
+    >>> import tempfile; holds_anything(tempfile.mkdtemp())
+    False
+    """
+    return bool(_store_listing(folder)[0])
+
+
+def _store_listing(folder: Any) -> tuple[list[str], Any]:
+    """``(the names in folder, read(name) -> bytes)`` for a local folder or an fsspec URL string."""
+    from . import urls
+
+    if isinstance(folder, str) and urls.as_url(folder) is not None:
+        fs, root = urls.filesystem(urls.as_url(folder))
+        root = root.rstrip("/")
+        names = [entry.rstrip("/").rsplit("/", 1)[-1] for entry in fs.ls(root, detail=False)]
+        return names, lambda name: fs.cat_file(f"{root}/{name}")
+    root = Path(folder)
+    return os.listdir(root), lambda name: (root / name).read_bytes()
 
 
 #: what a TIFF with an alpha sample is said to lose on the tiled path (its record counts the alpha in the input's shape)
@@ -451,20 +469,21 @@ def _tasks(result: Any, target: Any, marker: str | None = None) -> list[Any]:
     return tasks
 
 
-def write_zarr(result: Any, dest: Path, *, force: bool, run: Any, check: Any = None) -> list[Any]:
+def write_zarr(result: Any, dest: Path, *, force: bool, run: Any, check: Any = None, attributes: dict | None = None) -> list[Any]:
     """Write the dask array ``result`` to the Zarr store ``dest`` atomically (see the module notes).
 
     ``run(tasks)`` computes one task per output tile (here, with a progress bar, on a
     cluster...) and returns their ranges; ``check(ranges)``, when given, may refuse them
     (an overflow: :func:`kernelcli.tiled.files.finite_check`) before anything is published.  On any error or
-    Ctrl-C the temporary store is removed and ``dest`` is untouched.
+    Ctrl-C the temporary store is removed and ``dest`` is untouched. ``attributes`` (a volume's geometry)
+    go into the store's attributes.
     """
     from ..errors import WriteError
     from ..io.outputs import signals_deferred
     from . import urls
 
     if urls.as_url(dest) is not None:
-        return _write_zarr_url(result, urls.as_url(dest), force=force, run=run, check=check)
+        return _write_zarr_url(result, urls.as_url(dest), force=force, run=run, check=check, attributes=attributes)
     zarr = require("zarr", f"writing {dest.name}")
     folder = dest.parent if str(dest.parent) else Path(".")
     tmp, published = None, False
@@ -479,6 +498,7 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any, check: Any = N
         result = regular(result)
         chunks = tuple(c[0] if c else 1 for c in result.chunks)
         target = zarr.open_array(str(tmp), mode="w", shape=result.shape, chunks=chunks, dtype=result.dtype)
+        target.attrs.update(attributes or {})
         marker = tmp / MARKER
         marker.touch()
         ranges = run(_tasks(result, target, str(marker)))
@@ -515,7 +535,7 @@ def _remove_tree_whatever_comes(path: Path) -> None:
         raise stop
 
 
-def _write_zarr_url(result: Any, url: str, *, force: bool, run: Any, check: Any = None) -> list[Any]:
+def _write_zarr_url(result: Any, url: str, *, force: bool, run: Any, check: Any = None, attributes: dict | None = None) -> list[Any]:
     """:func:`write_zarr` to an fsspec URL: in place (object storage cannot rename; see
     :mod:`kernelcli.tiled.urls`); on any error or Ctrl-C what was written is removed."""
     from ..errors import OutputRefused, WriteError
@@ -533,6 +553,7 @@ def _write_zarr_url(result: Any, url: str, *, force: bool, run: Any, check: Any 
         chunks = tuple(c[0] if c else 1 for c in result.chunks)
         started = True
         target = zarr.open_array(url, mode="w-", shape=result.shape, chunks=chunks, dtype=result.dtype)
+        target.attrs.update(attributes or {})
         ranges = run(_tasks(result, target))
         if check is not None:
             check(ranges)
