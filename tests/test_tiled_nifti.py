@@ -311,3 +311,25 @@ def test_a_zarr_output_takes_the_tiled_path_by_itself(tmp_path, call):
     at_a_url = run_cli(call[0], "v.nii", *call[1:], "-o", "memory://v.zarr", cwd=tmp_path)  # (not written tile by tile)
     assert at_a_url.returncode == 2 and "does not exist" not in at_a_url.stderr, at_a_url.stderr  # (was: 'the folder memory:')
     assert "unsupported output type '.zarr' for a volume" in at_a_url.stderr or "another format than .zarr" in at_a_url.stderr
+
+
+@pytest.mark.parametrize("command, args", [("convolve", ["-k", "gaussian:1.5mm"]), ("pool", ["--size", "3", "--stride", "2"])])
+def test_a_zarr_output_keeps_the_geometry_and_a_npy_output_says_it_does_not(tmp_path, command, args):
+    """A volume's .zarr had empty attributes and a .npy said nothing: the spacing and orientation were lost in silence."""
+    zarr = pytest.importorskip("zarr")
+    import json
+
+    src = _nii(tmp_path / "v.nii", seed=7)
+    _ok(run_cli(command, str(src), *args, "-o", str(tmp_path / "mem.nii"), "-q"))
+    _ok(run_cli(command, str(src), *args, "--chunks", "8", "-o", str(tmp_path / "o.zarr"), "-q"))
+    mem = nib.load(str(tmp_path / "mem.nii"))
+    attrs = dict(zarr.open_array(str(tmp_path / "o.zarr"), mode="r").attrs)
+    assert attrs["axes"] == ["z", "y", "x"]
+    assert np.allclose(attrs["affine"], mem.affine, rtol=0, atol=1e-6)
+    assert np.allclose(attrs["spacing_mm"], mem.header.get_zooms()[::-1], rtol=0, atol=1e-6)
+    for tiled in ([], ["--tiled"]):
+        r = run_cli(command, str(src), *args, *tiled, "-o", str(tmp_path / "o.npy"), "--force", "--json")
+        _ok(r)
+        record = json.loads(r.stdout)
+        assert any("a .npy output is the voxels alone" in n for n in record["notes"]), record["notes"]
+        assert np.allclose(record["spacing"], mem.header.get_zooms()[::-1], rtol=0, atol=1e-6)

@@ -23,7 +23,7 @@ from .kernels import VolumeKernel, resolve_volume_kernel
 from .nifti import slice_timing_note, write_nifti
 from .volume import Volume, read_volume, volume_stem
 from .window import windowed
-from .writers import check_volume_output, write_npy, write_png_slice
+from .writers import bare_array_note, check_volume_output, write_npy, write_png_slice
 
 # the edge mode of fslmaths -s, declared with the other pad modes
 from ..modes import RENORMALISE, RENORMALISE_ALIASES as _RENORMALISE_ALIASES  # noqa: E402,F401
@@ -313,6 +313,7 @@ def _write_result(
                 )
     if suffix == ".npy":
         write_npy(out_path, result, force=force)
+        report.notes.append(bare_array_note(result.ndim))
     else:
         write_nifti(out_path, result, vol, affine=affine, force=force, scaling=scaling)
     report.dtype = str(result.dtype)

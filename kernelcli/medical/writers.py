@@ -11,6 +11,8 @@ from ..errors import UsageError
 from ..volume_inputs import volume_suffix
 
 OUTPUT_SUFFIXES = (".nii.gz", ".nii", ".npy", ".png")
+#: the axes of a volume array, (t,) z, y, x
+VOLUME_AXES = ("t", "z", "y", "x")
 
 
 
@@ -30,6 +32,27 @@ def check_volume_output(out: str | os.PathLike, inputs: tuple[Path, ...] = (), *
         raise UsageError(f"{o}: unsupported output type {suffix or '(no extension)'!r} for a volume: expected one of {', '.join(OUTPUT_SUFFIXES)}")
     return check_output(o, [src for src in inputs if src.is_file()], force=force)
 
+
+
+def bare_array_note(ndim: int) -> str:
+    """The note of a volume written as ``.npy``: the geometry a NIfTI header carries stays behind.
+
+    >>> bare_array_note(3)[:60]
+    'a .npy output is the voxels alone, a (z, y, x) array without'
+    """
+    return (f"a .npy output is the voxels alone, a ({', '.join(VOLUME_AXES[-ndim:])}) array without spacing or orientation "
+            "(the --json record has the spacing); write .nii or .nii.gz to keep them")
+
+
+def geometry_attributes(spacing: list[float], affine: np.ndarray, ndim: int) -> dict:
+    """What a volume's ``.zarr`` output records of its geometry, as the store's attributes: the array's
+    axes, the voxel size in mm along (z, y, x), and the NIfTI affine (voxel (i, j, k) = (x, y, z) to RAS+ mm).
+
+    >>> geometry_attributes([2.5, 0.9, 0.8], np.diag([0.8, 0.9, 2.5, 1.0]), 3)["axes"]
+    ['z', 'y', 'x']
+    """
+    return {"axes": list(VOLUME_AXES[-ndim:]), "spacing_mm": [float(s) for s in spacing],
+            "affine": np.asarray(affine, dtype=float).tolist()}
 
 
 def write_png_slice(out: str | os.PathLike, plane: np.ndarray, *, force: bool = False) -> Path:

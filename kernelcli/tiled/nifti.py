@@ -334,16 +334,17 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
 
     timing = slice_timing_note(vol) if out.suffix.lower() == ".nii" else None
     with naming_non_finite(input_path, raw):
-        report = _write(input_path, voxels.shape, result, vol, out, label, [timing] if timing else [], force=force, scheduler=scheduler,
-                        workers=workers, progress=progress, affine=vol.affine @ grid)
-    report.spacing = [s * step for s in vol.spacing]
-    return report
+        return _write(input_path, voxels.shape, result, vol, out, label, [timing] if timing else [], force=force, scheduler=scheduler,
+                      workers=workers, progress=progress, affine=vol.affine @ grid, spacing=[s * step for s in vol.spacing])
 
 
 def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path, label: str, notes: list[str], *, force: bool,
-           scheduler: str | None, workers: int | None, progress: Any, affine: Any = None, kernel: str | None = None) -> Any:
-    """Compute ``result`` tile by tile into ``out`` (.nii with ``vol``'s header, .zarr or .npy); the VolumeReport."""
+           scheduler: str | None, workers: int | None, progress: Any, affine: Any = None, spacing: list[float] | None = None,
+           kernel: str | None = None) -> Any:
+    """Compute ``result`` tile by tile into ``out`` (.nii with ``vol``'s header, .zarr with its geometry as attributes,
+    or .npy); the VolumeReport. ``affine`` and ``spacing`` are the result's where they are not ``vol``'s (a pool)."""
     from ..medical.jobs import VolumeReport
+    from ..medical.writers import bare_array_note, geometry_attributes
     from .cluster import client_for, compute_tasks, describe
 
     start = time.perf_counter()
@@ -351,6 +352,7 @@ def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path,
 
     from .files import finite_check
 
+    spacing = list(vol.spacing) if spacing is None else spacing
     run_notes = [f"{input_path.name}: NIfTI (memory-mapped), read tile by tile ({describe(scheduler)})"]
     with client_for(scheduler, workers, threads_per_worker(resolve_workers(workers, 1 << 30))) as client:
         run = lambda tasks: compute_tasks(tasks, client, progress)  # noqa: E731
@@ -360,13 +362,18 @@ def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path,
         else:
             from . import stores
 
-            writer = stores.write_zarr if suffix == ".zarr" else stores.write_npy
-            ranges = writer(result, out, force=force, run=run, check=finite_check(input_path, label, result.dtype))
+            check = finite_check(input_path, label, result.dtype)
+            if suffix == ".zarr":
+                attributes = geometry_attributes(spacing, vol.affine if affine is None else affine, result.ndim)
+                ranges = stores.write_zarr(result, out, force=force, run=run, check=check, attributes=attributes)
+            else:
+                ranges = stores.write_npy(result, out, force=force, run=run, check=check)
+                notes = [*notes, bare_array_note(result.ndim)]
     lows = [r[0] for r in ranges if r is not None]
     highs = [r[1] for r in ranges if r is not None]
     return VolumeReport(
         input=str(input_path), operation=label, input_shape=list(input_shape), output_shape=list(result.shape),
         output=str(out), minimum=float(min(lows)), maximum=float(max(highs)), seconds=time.perf_counter() - start,
         dtype=str(result.dtype), total=int(result.size), notes=vol.notes + notes + run_notes, kernel=kernel,
-        spacing=list(vol.spacing), format=vol.format, units=vol.units,
+        spacing=spacing, format=vol.format, units=vol.units,
     )
