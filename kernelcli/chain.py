@@ -34,21 +34,12 @@ import re
 from typing import Any
 
 from .errors import InvalidKernel, KernelNotFound, UsageError
+from .modes import POOL_STEP as _POOL, is_pool_step  # noqa: F401 (is_pool_step: this module's name for it too)
 from .records import record
 
-_POOL = re.compile(r"(?P<op>max|min|avg|mean|average)pool:(?P<size>[0-9]+)(?::(?P<stride>[0-9]+))?", re.IGNORECASE)
 #: a pooling word without ":F" ("maxpool", "avgpool2", "pool"), when no kernel has that name
 _BARE_POOL = re.compile(r"(?P<op>max|min|avg|average)?_?pool(ing)?[0-9]*", re.IGNORECASE)
 POOL_FORM = "a pooling step is maxpool:F, minpool:F or avgpool:F (meanpool:F too; :S for a stride)"
-
-
-def is_pool_step(text: str) -> bool:
-    """True for a pooling step's text (``maxpool:2``, ``avgpool:3:2``): a ``--kernel`` that runs as a chain of its own.
-
-    >>> is_pool_step("maxpool:2"), is_pool_step("box:3")
-    (True, False)
-    """
-    return _POOL.fullmatch(text.strip()) is not None
 
 
 @record(frozen=True)
@@ -186,12 +177,16 @@ def chain_file(input_path: Any, steps: list[Step], options: Any, *, out: Any, fo
         "pad_value": options.pad_value, "dilation": options.dilation, "flip": options.flip,
         "paths": getattr(options, "paths", None),
     }
+    pools = [step for step in steps if step.kernel is None]
     report = run_file_job(
         input_path, f"convolve {chain_label(steps)}", lambda data: run_chain(data, steps, conv), out=out, force=force,
         rescale=options.rescale, max_pixels=options.max_pixels, layout=options.layout,
         encoding=getattr(options, "encoding", None),
         # a zyx array as pool takes it, where a step pools (kernels alone: every slice, as convolve does)
-        volume_compute=(lambda data: run_chain_volume(data, steps, conv)) if any(s.kernel is None for s in steps) else None,
+        volume_compute=(lambda data: run_chain_volume(data, steps, conv)) if pools else None,
+        # an alpha is pooled by the pooling steps, as `pool` pools it (and dropped, with a note, where a kernel
+        # changes the size); without them it is carried through
+        alpha=(lambda alpha: run_chain(alpha, pools, {"paths": conv["paths"]})) if pools else None,
     )
     report.kernel = chain_label(steps)
     return report

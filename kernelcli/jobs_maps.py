@@ -244,6 +244,9 @@ def _check_maps_outputs(src: Path, out: Any, montage: Any, *, single: bool, forc
         )
     montage_path = None
     if montage is not None:
+        from .io.outputs import refuse_folder
+
+        refuse_folder(montage)
         if Path(montage).suffix.lower() not in MONTAGE_SUFFIXES:  # first: the general list names .csv and .npy too
             raise UsageError(f"{montage}: a montage is a picture: expected one of {', '.join(MONTAGE_SUFFIXES)}")
         montage_path = formats.check_output_path(montage, [src], force=force)

@@ -379,8 +379,22 @@ class VolumeKernel:
         raise AssertionError(self.kind)
 
 
+#: the volume grammar's names of the gradient magnitude (Gaussian derivatives) and of the Sobel one in mm
+GRADIENT_NAMES = ("gradient", "gradient_magnitude", "gradmag")
+SOBEL_MM_NAMES = ("sobel_mm", "sobel_magnitude")
+
+
+def volume_kernel_names() -> frozenset[str]:
+    """The names the volume grammar takes before any catalogue kernel (a catalogue kernel of one is never reached).
+
+    >>> sorted(volume_kernel_names())[:3]
+    ['box_3d', 'gaussian_3d', 'gradient']
+    """
+    return frozenset(KERNELS_3D) | frozenset(GRADIENT_NAMES) | frozenset(SOBEL_MM_NAMES)
+
+
 def resolve_volume_kernel(spec: str, catalogue: Callable[[str], Any] | None = None) -> VolumeKernel:
-    """Turn a volume ``--kernel`` spec into a :class:`VolumeKernel`; errors are InvalidKernel.
+    """Turn a volume ``--kernel`` spec into a :class:`VolumeKernel`; errors are InvalidKernel (a pooling step: UsageError).
 
     The grammar is that of :mod:`kernelcli.medical.kernels`.  A spec outside it is a 2-D kernel
     applied slice by slice, looked up with ``catalogue`` (a name or file -> kernel function:
@@ -408,9 +422,9 @@ def resolve_volume_kernel(spec: str, catalogue: Callable[[str], Any] | None = No
             return VolumeKernel(name=name, kind=f"gaussian_{unit}", size=number / FWHM_PER_SIGMA)
         return VolumeKernel(name=name, kind=f"{family}_{unit}", size=number)
     key = text.lower().replace("-", "_")
-    if key in ("gradient", "gradient_magnitude", "gradmag"):
+    if key in GRADIENT_NAMES:
         return VolumeKernel(name="gradient", kind="gradient")
-    if key in ("sobel_mm", "sobel_magnitude"):
+    if key in SOBEL_MM_NAMES:
         return VolumeKernel(name="sobel_mm", kind="sobel_mm")
     if key in KERNELS_3D:
         k3 = KERNELS_3D[key]
@@ -419,6 +433,11 @@ def resolve_volume_kernel(spec: str, catalogue: Callable[[str], Any] | None = No
         raise InvalidKernel(
             f"{text!r}: expected a size in mm or voxels such as gaussian:1.5mm, fwhm:4mm, box:5mm, log:2mm or gaussian:2vox"
         )
+    from .modes import is_pool_step
+
+    if is_pool_step(text):  # (a --kernel of images and arrays: a chain of one step)
+        raise UsageError(f"{text}: a pooling step works on images and arrays; a volume is pooled in 3-D by "
+                         f"`kernelcli pool VOLUME --size F` (as max_pool3d)")
     if catalogue is None:
         raise KernelNotFound(f"{text!r} is not a volume kernel (gaussian:1.5mm, box_3d, gradient...) and no 2-D catalogue was given")
     found = catalogue(text)

@@ -27,7 +27,22 @@ Example
 
 from __future__ import annotations
 
+import re
+
 from .errors import UsageError
+
+#: a pooling step of a chain (``maxpool:2``, ``avgpool:3:2``): a ``--kernel`` that runs as a chain of its own
+POOL_STEP = re.compile(r"(?P<op>max|min|avg|mean|average)pool:(?P<size>[0-9]+)(?::(?P<stride>[0-9]+))?", re.IGNORECASE)
+
+
+def is_pool_step(text: str) -> bool:
+    """True for a pooling step's text (``maxpool:2``, ``avgpool:3:2``): a ``--kernel`` that runs as a chain of its own.
+
+    >>> is_pool_step("maxpool:2"), is_pool_step("box:3")
+    (True, False)
+    """
+    return POOL_STEP.fullmatch(text.strip()) is not None
+
 
 PAD_MODES = ("constant", "replicate", "reflect", "symmetric", "circular")
 

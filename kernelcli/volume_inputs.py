@@ -112,20 +112,20 @@ def refuse_image_options(input_path: str | os.PathLike, given: dict[str, object]
 
 
 def refuse_volume_options(inputs: list, given: dict[str, object], *, out_dir: object = None) -> None:
-    """Refuse the options in ``given`` (as for :func:`refuse_image_options`) that only one volume input
-    takes, where the call has an image or array, or several inputs.
+    """Refuse the options in ``given`` (as for :func:`refuse_image_options`) that only volumes take, where the
+    input is an image or array, or a batch's inputs (several, or ``out_dir`` given) hold no volume.
 
     >>> refuse_volume_options(["scan.png"], {"--window": None, "--volume": 0})
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: --volume: only for one volume input (NIfTI, DICOM); got scan.png, an image or array
+    kernelcli.errors.UsageError: --volume: only for volume inputs (NIfTI, DICOM); got scan.png, an image or array
     """
     names = given_names(given)
     if names:
         from .errors import UsageError
 
-        what = "several inputs" if len(inputs) != 1 or out_dir is not None else f"{inputs[0]}, an image or array"
-        raise UsageError(f"{', '.join(names)}: only for one volume input (NIfTI, DICOM); got {what}")
+        what = "no volume among the inputs" if len(inputs) != 1 or out_dir is not None else f"{inputs[0]}, an image or array"
+        raise UsageError(f"{', '.join(names)}: only for volume inputs (NIfTI, DICOM); got {what}")
 
 
 def given_names(given: dict[str, object]) -> list[str]:

@@ -343,7 +343,7 @@ class TestOneCommandPerJob:
     def test_volume_options_on_an_image_are_refused_by_name(self, tmp_path):
         (tmp_path / "m.csv").write_text("1,2\n3,4\n")
         r = run_in_process("convolve", "m.csv", "-k", "box_3x3", "--window", "lung", cwd=tmp_path)
-        assert r.returncode == 2 and "--window: only for one volume input" in r.stderr
+        assert r.returncode == 2 and "--window: only for volume inputs" in r.stderr
 
 
 class TestReadme:

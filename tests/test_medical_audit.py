@@ -287,7 +287,7 @@ class TestTwoReadingsOfTheGeometry:
         np.testing.assert_allclose(grids[0], qform @ grid, atol=1e-6)
         np.testing.assert_allclose(grids[1], grids[0], atol=1e-6)
         r = run_in_process("pool", str(SAMPLES / "phantom.png"), "-f", "2", "--affine", "qform", "-o", "x.png", cwd=tmp_path)
-        one_line_error(r, ["--affine", "only for one volume input"])
+        one_line_error(r, ["--affine", "only for volume inputs"])
 
     def test_one_reading_set_is_used_and_the_other_refused(self, tmp_path):
         _, sform = two_readings(tmp_path / "s.nii.gz", qcode=0, scode=2)

@@ -328,7 +328,7 @@ def test_pool_takes_the_volume_read_options(tmp_path, invoke):
     whole = np.asanyarray(nib.load(src).dataobj)[..., 1].transpose(2, 1, 0)
     np.testing.assert_array_equal(medical.read_volume(tmp_path / "p.nii.gz").data, volumes.pool3d(whole, 2))
     bad = invoke("pool", str(SAMPLES / "phantom.png"), "--size", "2", "--series", "0", "--out", str(tmp_path / "x.png"))
-    assert bad.exit_code == 2 and "--series: only for one volume input" in bad.stderr
+    assert bad.exit_code == 2 and "--series: only for volume inputs" in bad.stderr
 
 
 def test_pad_names_a_volume_for_what_it_is(invoke):

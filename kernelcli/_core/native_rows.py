@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '8e2d2407fef4f5ef0f543271d3f4f9e710bc4e1443f2a0b74080efb0dfd7d615'
+LOOP_SOURCES = 'de15603a7d9d48bb92bb47462cfc6bc728f52ac4824cf612e92222805ab94038'
 
 
 _ENTRIES: dict = {}

@@ -177,22 +177,9 @@ def run_batch(
     planning problems raise our errors (exit 2 or 4) before anything is written.
     """
     from ..batch import BatchInterrupted, run
-    from ..batch_plan import discover, plan
-    from ..errors import UsageError
+    from ..batch_plan import plan
 
-    if out is not None:
-        raise UsageError("--out names one output file; for several inputs, a folder or a pattern use --out-dir DIR")
-    found = discover(inputs, recursive=options.recursive)  # first: a pattern that matches nothing says so
-    if said := found.skipped_note():
-        from ._common import call_note
-
-        call_note(said, quiet=quiet)
-    if options.recursive and not any(os.path.isdir(arg) for arg in map(os.fspath, inputs)):
-        from ._common import call_note
-
-        call_note("--recursive: looks into the subfolders of folder inputs; none was given", quiet=quiet)
-    if options.out_dir is None:
-        raise UsageError("several inputs, a folder or a pattern need --out-dir DIR for the results")
+    found = _discover(inputs, options, out=out, quiet=quiet)
     suffix = options.suffix if options.suffix is not None else label  # '' is given: <stem>.<ext>
     items = plan(found, out_dir=options.out_dir, suffix=suffix, fmt=options.fmt, force=force, report=options.report)
     show_bar = not quiet and sys.stderr.isatty()
@@ -235,6 +222,46 @@ def run_batch(
         error(internal_error_message(f"{len(internal)} file(s) hit an unexpected error (first: {internal[0].error})"))
     if result.exit_code:
         raise exit_with(result.exit_code)
+
+
+def _discover(inputs: list[Path], options: BatchOptions, *, out: Path | None, quiet: bool) -> Any:
+    """The batch's input files (:func:`kernelcli.batch_plan.discover`), or its refusal: ``--out`` given, a pattern
+    that matches nothing, or no ``--out-dir`` (exit 2, in that order)."""
+    from ..batch_plan import discover
+    from ..errors import UsageError
+    from ._common import call_note
+
+    if out is not None:
+        raise UsageError("--out names one output file; for several inputs, a folder or a pattern use --out-dir DIR")
+    found = discover(inputs, recursive=options.recursive)  # first: a pattern that matches nothing says so
+    if said := found.skipped_note():
+        call_note(said, quiet=quiet)
+    if options.recursive and not any(os.path.isdir(arg) for arg in map(os.fspath, inputs)):
+        call_note("--recursive: looks into the subfolders of folder inputs; none was given", quiet=quiet)
+    if options.out_dir is None:
+        raise UsageError("several inputs, a folder or a pattern need --out-dir DIR for the results")
+    return found
+
+
+def refuse_batch_without_out_dir(inputs: list[Path], options: BatchOptions, *, out: Path | None, quiet: bool,
+                                 tiled: bool = False, chunks: Any = None) -> None:
+    """Refuse a batch without ``--out-dir`` as :func:`run_batch` would, but before a kernel or option is read:
+    several volumes and a kernel in mm were an 'invalid kernel' (exit 3), the image path's reading of them.
+    One input the tiled path takes (a Zarr store is a folder) is no batch."""
+    from ..tiled import files
+
+    if options.out_dir is None and is_batch(inputs, options) and not (
+            len(inputs) == 1 and files.wanted(inputs[0], out, tiled=tiled, chunks=chunks, scheduler=options.scheduler)):
+        _discover(inputs, options, out=out, quiet=quiet)
+
+
+def one_volume(inputs: list[Path], out_dir: Path | None) -> bool:
+    """True when the call is one volume input (a file, or a folder holding a DICOM series) without ``--out-dir``;
+    a pattern such as ``'scans/*.nii'`` is a batch, whatever its suffix."""
+    from ..volume_inputs import is_volume_input
+
+    return (len(inputs) == 1 and out_dir is None and str(inputs[0]) != "-"
+            and not is_batch(inputs, BatchOptions()) and is_volume_input(inputs[0]))
 
 
 def _write_report(path: Path, result, *, force: bool) -> None:

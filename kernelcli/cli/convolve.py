@@ -6,7 +6,9 @@ from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-from ._batch import BatchOptions, is_batch, note_one_input, run_batch, run_inputs, run_reported
+from ._batch import (
+    BatchOptions, is_batch, note_one_input, one_volume, refuse_batch_without_out_dir, run_batch, run_inputs, run_reported,
+)
 from ..batch_kinds import by_kind, input_kinds
 from .options import (
     AffineOption,
@@ -128,13 +130,12 @@ def convolve(
     from ..errors import UsageError
     from ..io.image_writing import Encoding
     from ..jobs_common import ConvolveOptions
-    from ..volume_inputs import is_volume_input, refuse_volume_options
+    from ..volume_inputs import refuse_volume_options
     from ..shapes import parse_padding
     from ..layout import canonical_layout
     from ..modes import RENORMALISE, unused_fill
 
-    one_volume = len(input) == 1 and out_dir is None and is_volume_input(input[0])  # a DICOM series is a folder
-    if one_volume:
+    if one_volume(input, out_dir):  # a DICOM series is a folder; 'scans/*.nii' is a batch
         from ..layout import check_volume_layout
         from ..medical import convolve_volume_for_cli
 
@@ -160,6 +161,8 @@ def convolve(
             call = run
         render_report(run_reported(input[0], call, outputs=[out], report=report_file, force=force), json_out=json_out, quiet=quiet)
         return
+    refuse_batch_without_out_dir(input, BatchOptions(out_dir, recursive=recursive, scheduler=scheduler), out=out, quiet=quiet,
+                                 tiled=tiled, chunks=chunks)
     image_options = partial(  # (built where images are met: --pad-mode renormalise is for volumes alone)
         ConvolveOptions, stride=stride, padding=parse_padding(padding), pad_mode=pad_mode or "constant", pad_value=pad_value,
         dilation=dilation, flip=flip, rescale=rescale, max_pixels=max_pixels, combine=combine, activation=activation,
@@ -170,6 +173,11 @@ def convolve(
     default_mode = ("constant" if not kinds.volumes else "replicate" if not kinds.images else None) if kinds else "constant"
     if said := unused_fill(pad_value, pad_mode, default_mode):
         call_note(said, quiet=quiet)
+    volume_only = {  # (an image given one is refused; in a batch, it fails alone)
+        "--axis": axis, "--window": window, "--keep-dtype": keep_dtype, "--truncate": truncate, "--mask": mask,
+        "--volume": volume_index, "--series": series, "--resample-slices": resample_slices, "--affine": affine,
+        "--pad-mode renormalise": pad_mode == RENORMALISE,
+    }
     if kinds is not None and kinds.volumes:  # each volume file as `convolve VOLUME` alone; images beside them as images
         from ..errors import KernelcliError
         from ..kernel_syntax import parse_kernel_scale
@@ -202,15 +210,11 @@ def convolve(
                 for spec in kernel or []:  # a kernel neither kind takes (a missing file) is refused now, exit 3
                     resolve_volume_kernel(spec)
                 refusal = exc  # a kernel in mm, say: the images fail alone, saying why
-        job = partial(by_kind, image_job=image_job, volume_job=volume_job, image_refusal=refusal)
+        job = partial(by_kind, image_job=image_job, volume_job=volume_job, image_refusal=refusal, volume_options=volume_only)
         run_batch(input, job, label=label, options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file, scheduler),
                   out=out, force=force, json_out=json_out, quiet=quiet)
         return
-    refuse_volume_options(input, {
-        "--axis": axis, "--window": window, "--keep-dtype": keep_dtype, "--truncate": truncate, "--mask": mask,
-        "--volume": volume_index, "--series": series, "--resample-slices": resample_slices, "--affine": affine,
-        "--pad-mode renormalise": pad_mode == RENORMALISE,
-    }, out_dir=out_dir)
+    refuse_volume_options(input, volume_only, out_dir=out_dir)
     options = image_options()
     if options.padding in ("valid", 0, (0, 0, 0, 0)) and (pad_mode is not None or pad_value != 0):
         fill = [name for name, given in (("--pad-mode", pad_mode is not None), ("--pad-value", pad_value != 0)) if given]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Optional
 
-from ._batch import BatchOptions, note_one_input, run_batch, run_inputs, run_reported
+from ._batch import BatchOptions, note_one_input, one_volume, refuse_batch_without_out_dir, run_batch, run_inputs, run_reported
 from ..batch_kinds import by_kind, input_kinds
 from .options import (
     AffineOption,
@@ -97,13 +97,12 @@ def pool(
         call_note(f"--exclude-pad changes only averages of windows over padding; with {why} it changes nothing", quiet=quiet)
     # for images and arrays alone: a volume given one is refused, naming it (as by convolve)
     image_only = {"--rescale": rescale, "--max-pixels": max_pixels, "--quality": quality, "--compress": compress}
-    if len(input) == 1 and out_dir is None and str(input[0]) != "-":
+    if one_volume(input, out_dir):
         from ..tiled import nifti as tiled_nifti
-        from ..volume_inputs import is_volume_input, refuse_image_options
+        from ..volume_inputs import refuse_image_options
 
-        if is_volume_input(input[0]):
-            refuse_image_options(input[0], image_only)
-        if is_volume_input(input[0]) and tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler, out=out):
+        refuse_image_options(input[0], image_only)
+        if tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler, out=out):
             _pool_volume_tiled(input[0], size, op=op, stride=stride, padding=padding, ceil=ceil, exclude_pad=exclude_pad,
                                window=window, volume_index=volume_index, series=series, resample_slices=resample_slices,
                                affine=affine, out=out, force=force, chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out,
@@ -127,32 +126,29 @@ def pool(
                    quiet=quiet, volume_build=volume_build, report_file=report, fmt=fmt, name=suffix,
                    encoding=Encoding(quality=quality, compress=compress), max_pixels=max_pixels)
         return
-    if len(input) == 1 and out_dir is None:
-        from ..volume_inputs import is_volume_input
+    if one_volume(input, out_dir):  # NIfTI or DICOM: pooled in 3-D, as max_pool3d/avg_pool3d
+        from ..layout import check_volume_layout
 
-        if is_volume_input(input[0]):  # NIfTI or DICOM: pooled in 3-D, as max_pool3d/avg_pool3d
-            from ..layout import check_volume_layout
+        check_volume_layout(layout, str(input[0]))
+        from ..medical import VolumeOptions, parse_window, pool_volume_file
+        from ._common import render_report
 
-            check_volume_layout(layout, str(input[0]))
-            from ..medical import pool_volume_file
-            from ._common import render_report
-
-            from ..medical import VolumeOptions, parse_window
-
-            options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
-                                    series=series, resample_slices=resample_slices, affine=affine, paths=cli_paths())
-            note_one_input(BatchOptions(suffix=suffix, recursive=recursive, workers=workers), quiet=quiet, out=out)
-            report_ = run_reported(input[0], partial(pool_volume_file, input[0], size, op=op, stride=stride, padding=padding,
-                                                     ceil_mode=ceil, count_include_pad=not exclude_pad, out=out, force=force,
-                                                     options=options, name=suffix, fmt=fmt), outputs=[out], report=report, force=force)
-            render_report(report_, json_out=json_out, quiet=quiet)
-            return
+        options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
+                                series=series, resample_slices=resample_slices, affine=affine, paths=cli_paths())
+        note_one_input(BatchOptions(suffix=suffix, recursive=recursive, workers=workers), quiet=quiet, out=out)
+        report_ = run_reported(input[0], partial(pool_volume_file, input[0], size, op=op, stride=stride, padding=padding,
+                                                 ceil_mode=ceil, count_include_pad=not exclude_pad, out=out, force=force,
+                                                 options=options, name=suffix, fmt=fmt), outputs=[out], report=report, force=force)
+        render_report(report_, json_out=json_out, quiet=quiet)
+        return
     image_job = partial(
         pool_file, size=size, op=op, stride=stride, padding=padding, ceil_mode=ceil, count_include_pad=not exclude_pad,
         force=force, rescale=canonical_rescale(rescale) if rescale else None, max_pixels=max_pixels,
         layout=canonical_layout(layout),
         paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
     )
+    volume_only = {"--window": window, "--volume": volume_index, "--series": series, "--resample-slices": resample_slices,
+                   "--affine": affine}  # (an image given one is refused; in a batch, it fails alone)
     if out_dir is not None and input_kinds(input, recursive).volumes:  # each volume pooled in 3-D into a volume
         from ..medical import VolumeOptions, parse_window, pool_volume_file
 
@@ -160,14 +156,16 @@ def pool(
                                 series=series, resample_slices=resample_slices, affine=affine, paths=cli_paths())
         volume_job = partial(pool_volume_file, size=size, op=op, stride=stride, padding=padding, ceil_mode=ceil,
                              count_include_pad=not exclude_pad, force=force, options=options)
-        run_batch(input, partial(by_kind, image_job=image_job, volume_job=volume_job, image_options=image_only), label=f"{op}pool{size}",
+        run_batch(input, partial(by_kind, image_job=image_job, volume_job=volume_job, image_options=image_only,
+                                 volume_options=volume_only), label=f"{op}pool{size}",
                   options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report, scheduler),
                   out=out, force=force, json_out=json_out, quiet=quiet)
         return
     from ..volume_inputs import refuse_volume_options
 
-    refuse_volume_options(input, {"--window": window, "--volume": volume_index, "--series": series,
-                                  "--resample-slices": resample_slices, "--affine": affine}, out_dir=out_dir)
+    refuse_batch_without_out_dir(input, BatchOptions(out_dir, recursive=recursive, scheduler=scheduler), out=out, quiet=quiet,
+                                 tiled=tiled, chunks=chunks)
+    refuse_volume_options(input, volume_only, out_dir=out_dir)
     run_inputs(
         input, image_job, label=f"{op}pool{size}", out=out, force=force, json_out=json_out, quiet=quiet,
         options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report, scheduler),

@@ -210,6 +210,19 @@ def output_problem(
     return None
 
 
+def refuse_folder(dest: str | os.PathLike) -> None:
+    """Exit 4 where the output ``dest`` is an existing folder: checked before its extension, which a folder's
+    name seldom has (the message was "unsupported output type '(no extension)'", exit 2).
+
+    >>> refuse_folder("/")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.OutputRefused: /: is a folder, expected a file path
+    """
+    if os.path.isdir(dest):
+        raise OutputRefused(f"{dest}: is a folder, expected a file path")
+
+
 def check_output(dest: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (), *, force: bool = False) -> Path:
     """Check one output before any work; return it as a Path.
 

@@ -193,6 +193,10 @@ def check_output(input_path: Path, out: Path | None, label: str, force: bool, *,
     if out is None:
         out = default_volume_output(input_path, label, name=name, fmt=fmt, extension=".nii")
     name = str(out).lower()
+    if not name.rstrip("/").endswith(".zarr"):  # (a store is a folder)
+        from ..io.outputs import refuse_folder
+
+        refuse_folder(out)
     if not any(name.rstrip("/").endswith(s) for s in OUTPUTS):
         what = "a .nii.gz is one gzip stream, written in order" if name.endswith(".nii.gz") else f"got {out.suffix or 'no extension'}"
         raise UsageError(f"{out}: the tiled volume path writes .nii (the input's header, tile by tile), .zarr or .npy; "
