@@ -44,6 +44,22 @@ def decimal(text: str) -> float | None:
     return float(stripped)
 
 
+def rounded_whole(text: str) -> int | None:
+    """What float64 makes of the whole number ``text`` where that is another number (past 2**53, an odd
+    9007199254740993 is read as 9007199254740992), else None: the caller refuses it rather than round in silence.
+
+    >>> rounded_whole("9007199254740993"), rounded_whole("9007199254740992"), rounded_whole("1.5"), rounded_whole("1e400")
+    (9007199254740992, None, None, None)
+    """
+    stripped = text.strip()
+    if len(stripped) < 16 or len(stripped) > MAX_CHARS or _WHOLE.fullmatch(stripped) is None:
+        return None
+    value = float(stripped)
+    if value in (float("inf"), float("-inf")) or int(value) == int(stripped):
+        return None  # (an overflow is refused as not finite)
+    return int(value)
+
+
 def quoted(value: object, limit: int = 40) -> str:
     """``value`` as an error quotes it, its middle left out past ``limit`` characters (a 5000-digit ``--stride``
     was quoted whole: one line of 5,100 characters).

@@ -270,3 +270,64 @@ def test_an_output_whose_name_ends_like_the_stand_in_keeps_its_name(tmp_path, ca
     record = json.loads(r.stdout)
     assert (record["input"], record["output"]) == ("stdin", call[-1]) and (tmp_path / call[-1]).exists()
     assert f"-> {call[-1]} " in r.stderr.decode()
+
+
+def test_a_non_blocking_stdin_is_read_to_its_end(tmp_path):
+    """The pipes audit: a parent that leaves stdin O_NONBLOCK (Node.js) and writes a matrix in two parts got
+    the first part alone, exit 0 (a 6x4 matrix came out 3x4, its last number '20' for '203')."""
+    import fcntl
+    import time
+
+    text = "".join(",".join(str(100 * r + c) for c in range(4)) + "\n" for r in range(6)).encode()
+    read, write = os.pipe()
+    fcntl.fcntl(read, fcntl.F_SETFL, fcntl.fcntl(read, fcntl.F_GETFL) | os.O_NONBLOCK)
+    os.write(write, text[:38])
+    proc = subprocess.Popen([sys.executable, "-m", "kernelcli", "pad", "-", "-p", "0", "-o", "-"], stdin=read,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=process_env())
+    os.close(read)
+    time.sleep(1.0)  # (the process reads the first part and waits)
+    os.write(write, text[38:])
+    os.close(write)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert out.decode().replace("\r\n", "\n") == text.decode()
+
+
+def test_a_failed_copy_of_stdin_is_a_write_error(tmp_path):
+    # the pipes audit: a file size limit (or a full disk) while stdin was copied was "internal error ... a bug", exit 70
+    import resource
+
+    data = io.BytesIO()
+    np.save(data, np.zeros((300, 300)))
+    limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (100 * 1024, 100 * 1024))  # noqa: E731
+    r = subprocess.run([sys.executable, "-m", "kernelcli", "convolve", "-", "-k", "box:3", "-o", "o.npy"], input=data.getvalue(),
+                       capture_output=True, cwd=tmp_path, env=process_env(), timeout=120, preexec_fn=limit)
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.decode().startswith("error: input '-': cannot copy stdin to a temporary file") and b"bug" not in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_failure_record_names_stdin_as_a_success_does(pipe, tmp_path):
+    import json
+
+    data = io.BytesIO()
+    np.save(data, np.ones((4, 4)))
+    for args in (["-f", "2"], ["-f", "2"], ["-f", "9"]):  # ok; the output exists: exit 4; a window too large: exit 2
+        r = pipe("pool", "-", *args, "-o", "p.npy", "--json", data=data.getvalue())
+        assert json.loads(r.stdout)["input"] == "stdin", r.stdout
+
+
+def test_a_bigtiff_is_read_from_stdin_as_from_its_path(pipe, tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    tifffile.imwrite(tmp_path / "bt.tif", np.arange(12, dtype=np.uint8).reshape(3, 4), bigtiff=True)
+    r = pipe("pad", "-", "-p", "0", "-o", "-", "--format", "csv", data=(tmp_path / "bt.tif").read_bytes())
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().split() == ["0,1,2,3", "4,5,6,7", "8,9,10,11"]
+
+
+def test_a_whole_number_float64_would_round_is_refused(pipe):
+    # the pipes audit: 9007199254740993 was padded as 9007199254740992, exit 0
+    r = pipe("pad", "-", "-p", "1", "-o", "-", data=b"9007199254740993,2\n3,4\n")
+    assert r.returncode == 2 and b"would be read as 9007199254740992" in r.stderr and r.stdout == b""
+    r = pipe("pad", "-", "-p", "0", "-o", "-", data=b"9007199254740992,-9007199254740992\n")
+    assert r.returncode == 0 and r.stdout.split() == [b"9007199254740992,-9007199254740992"]

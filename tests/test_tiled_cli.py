@@ -589,6 +589,8 @@ def tiffs(tmp_path_factory):
     grey.save(folder / "palgrey.tif")
     Image.fromarray(rng.integers(0, 2, (70, 53)).astype(bool)).convert("1").save(folder / "bit.tif")
     tifffile.imwrite(folder / "white.tif", g8, photometric="miniswhite")
+    tifffile.imwrite(folder / "white16.tif", g8.astype(np.uint16) * 257, photometric="miniswhite")
+    tifffile.imwrite(folder / "whitef.tif", g8.astype(np.float32), photometric="miniswhite")
     tifffile.imwrite(folder / "rgba.tif", rng.integers(0, 256, (70, 53, 4), dtype=np.uint8), photometric="rgb",
                      extrasamples=["unassalpha"])
     tifffile.imwrite(folder / "planar.tif", rng.integers(0, 256, (3, 70, 53), dtype=np.uint8), photometric="rgb",
@@ -597,7 +599,7 @@ def tiffs(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("name", ["pal", "palgrey", "bit", "white", "rgba", "planar"])
+@pytest.mark.parametrize("name", ["pal", "palgrey", "bit", "white", "white16", "rgba", "planar"])
 def test_a_tiff_tile_by_tile_reads_as_in_memory(tiffs, tmp_path, invoke, monkeypatch, name):
     """Regression (D2): palette indices instead of RGB, 1-bit 0/1 instead of 0/255, MinIsWhite not
     inverted, RGBA's alpha convolved as a fourth channel; (the tiled audit) a palette whose used entries are
@@ -607,6 +609,23 @@ def test_a_tiff_tile_by_tile_reads_as_in_memory(tiffs, tmp_path, invoke, monkeyp
     ok(invoke("convolve", src, "-k", "[[1,2],[3,-4]]", "--tiled", "--chunks", "16", "-o", "tiled.npy"))
     mem, tiled = np.load(tmp_path / "mem.npy"), np.load(tmp_path / "tiled.npy")
     assert mem.shape == tiled.shape and mem.dtype == tiled.dtype and np.array_equal(mem, tiled)
+
+
+def test_a_16_bit_miniswhite_tiff_is_inverted_as_an_8_bit_one_is(tiffs, tmp_path, invoke):
+    # the pipes audit: Pillow inverts 8-bit MinIsWhite, not 16-bit: its edges came out with the opposite sign, in silence
+    for name, white in (("white", 255), ("white16", 65535)):
+        ok(invoke("pad", str(tiffs / f"{name}.tif"), "-p", "0", "-o", f"{name}.npy"))
+        stored = tifffile_read(tiffs / f"{name}.tif")
+        assert np.array_equal(np.load(tmp_path / f"{name}.npy"), white - stored)
+    for tiled in ([], ["--tiled"]):
+        r = invoke("pad", str(tiffs / "whitef.tif"), "-p", "0", "-o", "f.npy", *tiled)
+        assert code(r) == 2 and "MinIsWhite TIFF of float32 samples" in r.stderr, r.stderr
+
+
+def tifffile_read(path):
+    import tifffile
+
+    return tifffile.imread(path)
 
 
 @pytest.mark.parametrize("call", [("pool", "-f", "2"), ("pad", "--p", "1", "--pad-value", "7"), ("convolve", "-k", "box:3")])

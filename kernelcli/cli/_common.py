@@ -282,6 +282,7 @@ def guarded(func: F) -> F:
         from .. import jitcache
 
         jitcache.QUIET = bool(kwargs.get("quiet"))  # -q: no notes, the "compiling" one too
+        _notes_from_logging(quiet=jitcache.QUIET)
         try:
             # every file this call reads is an input of its output checks; numpy's
             # RuntimeWarnings (overflow...) never reach the user: results are checked instead
@@ -326,6 +327,20 @@ def guarded(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _notes_from_logging(*, quiet: bool) -> None:
+    """Make what the package logs (a file on KERNELCLI_KERNEL_PATH that is no kernel file, skipped) a note on
+    the call (:func:`call_note`): held back by ``-q`` and in the ``--json`` notes, where it was printed always."""
+    import logging
+
+    class CallNotes(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            call_note(record.getMessage(), quiet=quiet)
+
+    logger = logging.getLogger("kernelcli")
+    logger.handlers = [CallNotes(logging.INFO)]
+    logger.propagate = False
+
+
 def _fail_known(exc: KernelcliError, as_json: bool, kwargs: dict) -> NoReturn:
     """Print our own error (and its ``--json`` record) and exit with its code."""
     _traceback_if_debug()
@@ -350,9 +365,9 @@ def _failure_json(as_json: bool, kwargs: dict, code: int, message: str, status: 
     inputs = kwargs.get("inputs") if kwargs.get("inputs") is not None else kwargs.get("input")
     inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [] if inputs is None else [inputs]
     out = kwargs.get("out")
-    try:
-        print_json(failure_record(code, message, status, input=str(inputs[0]) if len(inputs) == 1 else None,
-                                  output=str(out) if out is not None else None))
+    named = "stdin" if len(inputs) == 1 and str(inputs[0]) == "-" else str(inputs[0]) if len(inputs) == 1 else None
+    try:  # ('-' is named as a successful call's record names it)
+        print_json(failure_record(code, message, status, input=named, output=str(out) if out is not None else None))
     except (OSError, KernelcliError):  # stdout cannot take it: the error line on stderr said it all
         _silence_stdout()
 

@@ -66,6 +66,8 @@ SIGNATURES = (
     (b"\xff\xd8\xff", "JPEG"),
     (b"II*\x00", "TIFF"),
     (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "TIFF"),  # BigTIFF
+    (b"MM\x00+", "TIFF"),
     (b"BM", "BMP"),
     (b"GIF87a", "GIF"),
     (b"GIF89a", "GIF"),

@@ -161,8 +161,22 @@ def _image_to_array(im, p: Path) -> tuple[np.ndarray, np.ndarray | None, int | N
     """Turn a decoded Pillow image into (data, alpha, bit depth), converting explicitly.
 
     Only unsigned 8- and 16-bit greyscale get a bit depth; another integer type is kept as the
-    file stores it (a TIFF's tags say which: :func:`_tiff_integer_type`).
+    file stores it (a TIFF's tags say which: :func:`_tiff_integer_type`). A MinIsWhite TIFF is
+    inverted, as Pillow inverts it at 1 and 8 bits but leaves it at 16 and 32 (read as stored, the
+    edges of a 16-bit one came out with the opposite sign).
     """
+    data, alpha, depth = _converted(im, p)
+    tags = getattr(im, "tag_v2", None)
+    if tags is not None and tags.get(262) == 0 and (im.mode in ("I", "F") or im.mode.startswith("I;16")):
+        if data.dtype.kind != "u":
+            raise ImageReadError(f"{p}: a MinIsWhite TIFF of {data.dtype} samples has no white to invert from; "
+                                 "expected unsigned integers (or save it MinIsBlack)")
+        data = np.iinfo(data.dtype).max - data
+    return data, alpha, depth
+
+
+def _converted(im, p: Path) -> tuple[np.ndarray, np.ndarray | None, int | None]:
+    """:func:`_image_to_array`'s conversion of the Pillow image, before a MinIsWhite one is inverted."""
     mode = im.mode
     stored = _tiff_integer_type(im, p)
     if stored is np.uint16:

@@ -63,6 +63,9 @@ def read_matrix(p: Path, size: int, max_bytes: int | None = None) -> Loaded:
             value = _to_float(cell)
             if value is None:
                 raise ImageReadError(f"{p}: line {lineno}: {_shown(cell)!r} is not a number")
+            if len(cell) >= 16 and (rounded := numtext.rounded_whole(cell)) is not None:
+                raise ImageReadError(f"{p}: line {lineno}: {_shown(cell)} would be read as {rounded}: a text matrix is float64, "
+                                     "exact for whole numbers up to 2**53; give a .npy of int64 to keep it")
             values.append(value)
         if not all(math.isfinite(v) for v in values):
             raise ImageReadError(f"{p}: line {lineno}: NaN or infinite value; expected finite numbers")

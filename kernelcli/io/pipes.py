@@ -146,7 +146,7 @@ class Pipes:
             note_input(stream.fileno(), "read on stdin")  # '< scan.png' with '-o scan.png' would overwrite the input
         except (AttributeError, OSError, ValueError):  # a stream without a descriptor (tests' BytesIO)
             pass
-        head = stream.read(16)
+        head = read_up_to(stream, 16)
         if not head:
             raise UsageError("input '-': stdin is empty")
         kind = sniff_bytes(head)
@@ -168,17 +168,23 @@ class Pipes:
 
         limit = default_max_bytes()
         total = len(head)
-        with path.open("wb") as f:
-            f.write(head)
-            while chunk := stream.read(1 << 20):
-                total += len(chunk)
-                if limit is not None and total > limit:
-                    # a compressed image may decode larger, which the reader checks; raw bytes beyond the
-                    # memory limit can never fit
-                    # (from a path such an input goes tile by tile: stdin is read once, in memory)
-                    raise UsageError(f"input '-': stdin holds more than {limit} bytes, the memory limit ({MEMORY_ENV}); "
-                                     "stdin is read in memory: give the file's path instead (convolve, pad and pool run a .npy or TIFF file that large tile by tile)")
-                f.write(chunk)
+        try:
+            with path.open("wb") as f:
+                f.write(head)
+                while chunk := read_up_to(stream, 1 << 20):
+                    total += len(chunk)
+                    if limit is not None and total > limit:
+                        # a compressed image may decode larger, which the reader checks; raw bytes beyond the
+                        # memory limit can never fit
+                        # (from a path such an input goes tile by tile: stdin is read once, in memory)
+                        raise UsageError(f"input '-': stdin holds more than {limit} bytes, the memory limit ({MEMORY_ENV}); "
+                                         "stdin is read in memory: give the file's path instead (convolve, pad and pool run a .npy or TIFF file that large tile by tile)")
+                    f.write(chunk)
+        except OSError as exc:  # a full disk, a file size limit: the temporary copy, not a bug (it was exit 70)
+            from ..errors import WriteError
+
+            raise WriteError(f"input '-': cannot copy stdin to a temporary file in {path.parent.parent}: "
+                             f"{exc.strerror or exc}; nothing was written") from None
         self.display[str(path)] = "stdin"
         self.display[path.name] = "stdin"  # as notes name a file: 'stdin.png: the alpha channel is ...'
         return path
@@ -202,6 +208,28 @@ class Pipes:
         self.display[str(path)] = "stdout"
         self.display[path.name] = "stdout"  # as notes name a file: 'stdout.npy does not hold the alpha channel'
         return path
+
+
+def read_up_to(stream: Any, size: int) -> bytes:
+    """``size`` bytes of the binary ``stream``, fewer only at its end: a non-blocking descriptor's "nothing yet"
+    (None) and short reads are waited on, not taken for the end (a matrix piped in two writes was cut short).
+
+    >>> import io; read_up_to(io.BytesIO(b"abc"), 2), read_up_to(io.BytesIO(b"abc"), 9)
+    (b'ab', b'abc')
+    """
+    parts, got = [], 0
+    while got < size:
+        chunk = stream.read(size - got)
+        if chunk is None:
+            import select
+
+            select.select([stream.fileno()], [], [])
+            continue
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
 
 
 def write_all(stream: Any, data: bytes) -> None:

@@ -203,10 +203,11 @@ def tiff_reading(page: Any) -> tuple[Any, str | None]:
     if photometric in (0, 1) and samples - len(extras) == 1:
         if dtype == np.bool_:
             steps.append((lambda a: (~a).astype(np.uint8) * 255) if photometric == 0 else (lambda a: a.astype(np.uint8) * 255))
-        elif photometric == 0 and dtype != np.uint8:
-            return None, f"a {bits}-bit MinIsWhite TIFF"
+        elif photometric == 0 and dtype.kind != "u":
+            return None, f"a MinIsWhite TIFF of {dtype} samples"
         elif photometric == 0:
-            steps.append(lambda a: 255 - a)
+            white = np.iinfo(dtype).max
+            steps.append(lambda a: white - a)
         elif dtype.name not in _GREY_AS_STORED:
             return None, f"a {dtype} greyscale TIFF (tile by tile: {', '.join(_GREY_AS_STORED)} ones)"
     elif photometric == 2 and samples - len(extras) == 3:
