@@ -427,8 +427,11 @@ def _not_a_kernel_file(file: Path) -> str | None:
 
 
 def _load_catalogue() -> list[Kernel]:
+    from .kernel_build import volume_kernel_names
+
     kernels: list[Kernel] = []
     seen: dict[str, Kernel] = {}
+    reserved = volume_kernel_names()
     shipped = catalog_dir().resolve()
     for folder in search_dirs():
         for file in _catalogue_files(folder):
@@ -442,9 +445,14 @@ def _load_catalogue() -> list[Kernel]:
                     import logging
 
                     _NOTED.add(file)
-                    logging.getLogger("kernelcli").warning("note: %s", why)
+                    logging.getLogger("kernelcli").warning("%s", why)  # (the command line: a note on the call)
                 continue
             for kernel in found:
+                if kernel.name in reserved:  # listed, never used: box_3d ran as the built-in 3-D box, in silence
+                    raise InvalidKernel(
+                        f"kernel name '{kernel.name}' in {file} is a volume kernel's (the built-in {kernel.name} is used "
+                        "wherever it is named); rename it"
+                    )
                 earlier = seen.get(kernel.name)
                 if earlier is not None:
                     raise InvalidKernel(

@@ -361,7 +361,7 @@ class _Validator:
             if axis == ndim:
                 if type(item) is float and math.isfinite(item):
                     return item  # the common cases first: a message's position is made only for it
-                if type(item) is int and -_FLOAT_INT < item < _FLOAT_INT:
+                if type(item) is int and -EXACT_WHOLE <= item <= EXACT_WHOLE:
                     return float(item)
                 return self.number(item, field, _position(position, names))
             want = shape[axis]
@@ -391,11 +391,22 @@ class _Validator:
                 except ValueError:
                     pass
             self.fail(field, f"{where} is {_describe(value)}, expected a number{hint}")
+        if isinstance(value, int) and float(value) != value:
+            self.fail(field, inexact_whole(value, where))
         return float(value)
 
 
-#: ints this size convert to a finite float
-_FLOAT_INT = 2**1000
+#: whole numbers float64 holds exactly, every one of them: up to 2**53 in magnitude
+EXACT_WHOLE = 2**53
+
+
+def inexact_whole(value: int, where: str) -> str:
+    """The refusal of a whole-number weight float64 cannot hold (it was rounded in silence).
+
+    >>> inexact_whole(2**53 + 1, "[0][0]")
+    '[0][0] is 9007199254740993, which float64 reads as 9007199254740992: kernel weights are float64, exact for whole numbers up to 2**53'
+    """
+    return f"{where} is {value}, which float64 reads as {int(float(value))}: kernel weights are float64, exact for whole numbers up to 2**53"
 
 
 def _axis_names(ndim: int) -> tuple[str, ...]:

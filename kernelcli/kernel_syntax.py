@@ -123,6 +123,9 @@ def _values(spec: str, text: str) -> list[float]:
         value = numtext.decimal(item)
         if value is None:
             raise InvalidKernel(f"{spec!r}: {item!r} is not a number (values are separated by commas or spaces)")
+        if (rounded := numtext.rounded_whole(item)) is not None:
+            raise InvalidKernel(f"{spec!r}: {item} would be read as {rounded}: kernel weights are float64, exact for whole "
+                                "numbers up to 2**53")
         if not math.isfinite(value):
             raise InvalidKernel(f"{spec!r}: {item!r} is not a finite number")
         values.append(value)
@@ -175,7 +178,7 @@ def read_npy_kernel(path: str | Path, *, max_ndim: int = 2) -> Any:
     """A kernel saved with ``numpy.save``: 2-D, or C x f x f with ``max_ndim=3``; named after the file."""
     import numpy as np
 
-    from .catalog_format import MAX_SIDE, TOO_LARGE, Kernel, sums_in_range
+    from .catalog_format import EXACT_WHOLE, MAX_SIDE, TOO_LARGE, Kernel, inexact_whole, sums_in_range
 
     p = Path(path).expanduser()
     try:
@@ -204,6 +207,10 @@ def read_npy_kernel(path: str | Path, *, max_ndim: int = 2) -> Any:
     values = arr.astype(np.float64)
     if not np.isfinite(values).all():
         raise InvalidKernel(f"{p}: the kernel holds NaN or infinite values")
+    if arr.dtype.kind in "iu" and arr.dtype.itemsize == 8:  # int64 past 2**53: rounded by float64
+        for where in zip(*np.nonzero(np.abs(values) > EXACT_WHOLE)):
+            if float(arr[where]) != int(arr[where]):
+                raise InvalidKernel(f"{p}: {inexact_whole(int(arr[where]), 'the weight at ' + str(tuple(map(int, where))))}")
     if not sums_in_range(values.ravel().tolist()):
         raise InvalidKernel(f"{p}: {TOO_LARGE}")
     return Kernel(name=p.stem or "kernel", matrix=_tuples(values.tolist()), description=f"kernel from {p.name}", source=str(p), path=p)

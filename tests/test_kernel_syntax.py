@@ -268,9 +268,17 @@ class TestKernelPath:
         shutil.copy(REPO / "kernels" / "networks" / "resnet18.json", folder)
         (folder / "ridge.json").write_text(json.dumps({"name": "ridge", "matrix": [[1, 2, 1]]}))
         env = {"KERNELCLI_KERNEL_PATH": str(folder)}
-        result = run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "ridge", "-q", env=env)
+        result = run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "ridge", env=env)
         assert result.returncode == 0, result.stderr
         assert result.stderr.count("resnet18.json: not a kernel file") == 1
+        # the kernels audit: -q printed it too; it is a note on the call, in the --json notes
+        quiet = run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "ridge", "-q", env=env)
+        assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+        for args in (["-q"], ["kernels", "show", "ridge", "-q"]):
+            call = args if args[0] == "kernels" else ["convolve", str(SAMPLES / "example1.csv"), "-k", "ridge", *args]
+            assert run_cli(*call, env=env).stderr == ""
+        document = json.loads(run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "ridge", "--json", env=env).stdout)
+        assert any("resnet18.json: not a kernel file" in n for n in document["notes"]), document["notes"]
         assert run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "sobel_v", "-q", env=env).returncode == 0
 
     def test_a_broken_kernel_file_is_still_an_error(self, tmp_path):

@@ -272,3 +272,39 @@ def test_kernels_and_show_take_quiet(tmp_path):
     planes = run_in_process("kernels", "show", "c.npy", "-q", cwd=tmp_path).stdout.split("\n\n")
     assert [np.array([row.split() for row in p.split("\n") if row], float).tolist() for p in planes] == np.arange(18.0).reshape(2, 3, 3).tolist()
     assert len(run_in_process("kernels", "show", "box_3d", "-q", cwd=tmp_path).stdout.split("\n\n")) == 3
+
+
+class TestKernelsAuditRoundTwo:
+    """The second kernels audit: a user kernel named like a volume kernel, listed and never used; a table size
+    read as width x height; a volume spec 'shown' as if an image had been given; whole numbers float64 rounds."""
+
+    def test_a_user_kernel_with_a_volume_kernels_name_is_refused(self, tmp_path):
+        for name in ("box_3d", "gradient", "sobel_mm"):
+            folder = tmp_path / name
+            folder.mkdir()
+            (folder / "mine.json").write_text(json.dumps({"family": "mine", "kernels": [
+                {"name": name, "matrix": [[0, 1, 0], [1, 1, 1], [0, 1, 0]], "description": "x", "source": "y"}]}))
+            r = run_in_process("kernels", "--family", "mine", env={"KERNELCLI_KERNEL_PATH": str(folder)})
+            assert r.returncode == EXIT_KERNEL and f"kernel name '{name}' in {folder / 'mine.json'} is a volume kernel's" in r.stderr
+
+    def test_the_table_spells_a_non_square_size_out(self, tmp_path):
+        (tmp_path / "k.json").write_text(json.dumps({"family": "mine", "kernels": [
+            {"name": "row3", "matrix": [[1, 2, 3]], "description": "x", "source": "y"}]}))
+        r = run_in_process("kernels", "--family", "mine", env={"KERNELCLI_KERNEL_PATH": str(tmp_path), "COLUMNS": "200"})
+        assert r.returncode == 0 and "1 row x 3 columns" in r.stdout, r.stdout
+
+    @pytest.mark.parametrize("spec", ["gaussian:2vox", "box:3vox", "gradient", "gaussian:1.5mm"])
+    def test_show_of_a_volume_spec_says_it_is_built_from_the_volume(self, spec):
+        r = show(spec)
+        assert r.returncode == EXIT_USAGE and "a volume's kernel, built for each volume as it is read" in r.stderr
+        assert "an image or array" not in r.stderr
+
+    def test_whole_numbers_float64_rounds_are_refused(self, tmp_path):
+        np.save(tmp_path / "big.npy", np.array([[2**62 + 1, 1]], np.int64))
+        np.save(tmp_path / "exact.npy", np.array([[2**62, 1]], np.int64))
+        for spec in ("[[9007199254740993]]", "1x1: 9007199254740993", "[[1, -9007199254740993]]", str(tmp_path / "big.npy")):
+            r = show(spec, "-q")
+            assert r.returncode == EXIT_KERNEL, r.stderr
+            assert "which float64 reads as" in r.stderr or "would be read as" in r.stderr, r.stderr
+        for spec in ("[[9007199254740992]]", "1x1: -9007199254740992", str(tmp_path / "exact.npy")):
+            assert show(spec, "-q").returncode == 0

@@ -728,3 +728,15 @@ def test_a_spec_that_expands_to_no_layer_is_refused_and_a_vector_is_not_named_hw
     (tmp_path / "vec.json").write_text(json.dumps({"input": [784], "layers": [{"type": "dense", "units": 10}]}))
     r = run_in_process("summary", "vec.json", "--input", "784", "--layout", "hwc", cwd=tmp_path)
     assert r.returncode == 0 and "HxWxC" not in r.stdout
+
+
+def test_names_and_titles_print_as_written(tmp_path):
+    """The summary audit: a spec's '[/]' was Rich markup (exit 70, "closing tag"), and 'head[i]' printed 'head'."""
+    spec = {"name": "n[/]x", "title": "Net [v2] (see [link]) :smile:", "input": [3, 8, 8], "layers": [
+        {"type": "conv", "filters": 4, "f": 3, "name": "a[/]"}, {"type": "conv", "filters": 4, "f": 1, "name": "head[i]"},
+        {"type": "conv", "filters": 4, "f": 1, "name": "[bold red]x"}]}
+    (tmp_path / "m.json").write_text(json.dumps(spec))
+    r = run_cli("summary", str(tmp_path / "m.json"))
+    assert r.returncode == 0, r.stderr
+    for text in ("n[/]x", "Net [v2] (see [link]) :smile:", "a[/]", "head[i]", "[bold red]x"):
+        assert text in r.stdout, (text, r.stdout)

@@ -112,6 +112,7 @@ def show_command(
     if named_3d is not None:  # a volume's kernel: 'a named 3-D kernel is for a volume input' was all it said
         _show_3d(named_3d, as_json, quiet)
         return
+    _refuse_volume_spec(spec)
     kernel = load_kernel(spec, max_ndim=3)  # a (channels, f, f) file too, as convolve reads it for a layer
     if as_json:
         document = kernel.to_dict()
@@ -122,6 +123,21 @@ def show_command(
         echo("\n\n".join("\n".join(plane) for plane in matrix_planes(kernel.array())))
         return
     echo(render_kernel(kernel))
+
+
+def _refuse_volume_spec(spec: str) -> None:
+    """Exit 2 for a volume's kernel built from the volume (gaussian:1.5mm, box:3vox, gradient): it was refused
+    as if an image had been given ("an image or array takes a 2-D kernel"), where no input was."""
+    from ..errors import KernelcliError, UsageError
+    from ..kernel_build import resolve_volume_kernel
+
+    try:
+        kind = resolve_volume_kernel(spec).kind
+    except KernelcliError:
+        return  # not of the volume grammar: the catalogue's to read (or refuse)
+    if kind != "3d":
+        raise UsageError(f"{spec}: a volume's kernel, built for each volume as it is read (a size in mm from its voxel "
+                         "spacing); `kernels show` prints 2-D kernels and the named 3-D ones (box_3d, gaussian_3d, sobel_3d)")
 
 
 def _show_3d(kernel: Any, as_json: bool, quiet: bool = False) -> None:
@@ -251,7 +267,7 @@ def _print_table(kernels: list[Kernel]) -> None:
         table.add_row(
             Text(kernel.name),
             Text(kernel.family),
-            "x".join(str(side) for side in kernel.shape),
+            size_text(kernel.shape),  # (1x3 read as width x height elsewhere)
             format_number(kernel.sum),
             "yes" if kernel.separable else "no",
             Text(kernel.description),

@@ -139,7 +139,8 @@ def _render(net, depth: int, layout: str | None = None) -> None:
         table.add_row("  " * (layer.depth - 1) + local, kind, fmt_shape(layer.shape), params, _human(layer.mult_adds))
     # on a terminal rich writes itself; elsewhere its text goes through write_stdout, which writes every byte
     buffer = None if sys.stdout.isatty() else io.StringIO()
-    console = Console(highlight=False, file=buffer)
+    # names and titles are the spec's text: '[/]' in one was Rich markup (exit 70), 'head[i]' printed 'head'
+    console = Console(highlight=False, markup=False, emoji=False, file=buffer)
     if net.title:
         console.print(net.title)
     console.print(table)
