@@ -167,14 +167,15 @@ def from_hwc(result: Any, layout: str) -> Any:
     return result
 
 
-def shape_layout(dims: tuple[int, ...], layout: str | None, option: str, *, kernel: tuple[int, ...] = (), padding: int = 0) -> str:
+def shape_layout(dims: tuple[int, ...], layout: str | None, option: str, *, kernel: tuple[int, ...] = (),
+                 padding: tuple[int, int] = (0, 0)) -> str:
     """The layout of a 3-D ``--in`` shape for ``shape``: the one given, else ``hwc`` when unambiguous.
 
     Refused without ``--layout``: a first axis that is a plausible channel count with a last
     one that is not (``3x224x224``), a square CxHxW map (``64x56x56``: two equal last sizes of
-    more than :data:`MAX_CHANNELS`, a first one that differs), and a kernel larger than the
-    padded height that the CxHxW reading would fit (``8x224x224 --f 9``).  ``padding``: the height's padding in all
-    (top + bottom).
+    more than :data:`MAX_CHANNELS`, a first one that differs), and a kernel (its spans: height, width) that fits
+    the padded CxHxW reading alone (``8x224x224 --f 9``, ``8x3x100 --f 1x5``).  ``padding``: the padding in all
+    along the height and the width (top + bottom, left + right).
 
     >>> shape_layout((224, 224, 3), None, "--in")
     'hwc'
@@ -185,10 +186,12 @@ def shape_layout(dims: tuple[int, ...], layout: str | None, option: str, *, kern
     if len(dims) != 3 or layout is not None:
         return layout or "hwc"
     a, b, c = dims
-    too_small = bool(kernel) and kernel[0] > a + padding and kernel[0] <= b + padding
+    spans = (*kernel, *kernel)[:2] if kernel else (1, 1)
+    fits = lambda h, w: spans[0] <= h + padding[0] and spans[1] <= w + padding[1]  # noqa: E731
+    too_small = not fits(a, b) and fits(b, c)
     square = b == c != a and c > MAX_CHANNELS  # 64x56x56: a square 56x56 map of 64 channels, as PyTorch writes it
     if (a <= MAX_CHANNELS < c) or too_small or square:
-        why = f" (a {kernel[0]}-wide kernel does not fit a height of {a})" if too_small else ""
+        why = f" (a {spans[0]}x{spans[1]} kernel does not fit {a}x{b})" if too_small else ""
         raise UsageError(
             f"{option} {_x(dims)} reads two ways: HxWxC = {a}x{b} with {counted(c, 'channel')}{why}, "
             f"or CxHxW = {a} channels of {b}x{c}; give --layout hwc or --layout chw"

@@ -47,8 +47,17 @@ class TestShapeCommand:
     def test_kernel_larger_than_the_padded_height_names_both_readings(self, invoke):
         result = invoke("shape", "--in", "8x224x224", "--f", "9", "-q")
         assert result.exit_code == 2
-        assert "a 9-wide kernel does not fit a height of 8" in result.stderr and "--layout chw" in result.stderr
+        assert "a 9x9 kernel does not fit 8x224" in result.stderr and "--layout chw" in result.stderr
         assert invoke("shape", "--in", "8x224x224", "--f", "9", "-q", "--layout", "chw").stdout == "216x216\n"
+
+    def test_the_kernel_rule_looks_at_both_axes_of_both_readings(self, invoke):
+        # the shape audit: 8x100x3 --f 9 offered CxHxW (100x3, which a 9-wide kernel does not fit either), and
+        # 8x3x100 --f 1x5, which fits CxHxW alone, was a plain size error naming no --layout
+        result = invoke("shape", "--in", "8x100x3", "--f", "9", "-q")
+        assert result.exit_code == 2 and "reads two ways" not in result.stderr and "larger than the padded input" in result.stderr
+        result = invoke("shape", "--in", "8x3x100", "--f", "1x5", "-q")
+        assert result.exit_code == 2 and "a 1x5 kernel does not fit 8x3" in result.stderr and "--layout chw" in result.stderr
+        assert invoke("shape", "--in", "8x3x100", "--f", "1x5", "-q", "--layout", "chw").stdout == "3x96\n"
 
     @pytest.mark.parametrize("pads", ["1,2,0,0", "0,3,0,0", "2,1,0,0", "3,0,0,0"])
     def test_the_kernel_rule_counts_top_and_bottom(self, invoke, pads):
@@ -58,7 +67,7 @@ class TestShapeCommand:
         result = invoke("shape", "--in", "6x224x200", "--f", "9", "-p", pads, "-q")
         assert result.exit_code == 0 and result.stdout == "1x216\n", result.output
         refused = invoke("shape", "--in", "6x224x200", "--f", "10", "-p", pads)
-        assert refused.exit_code == 2 and "a 10-wide kernel does not fit a height of 6" in refused.stderr
+        assert refused.exit_code == 2 and "a 10x10 kernel does not fit 6x224" in refused.stderr
 
     def test_a_square_channels_first_map_is_refused(self, invoke):
         # the audit: 64x56x56 (PyTorch's 64 channels of 56x56) was read as a 64x56 image of 56 channels, exit 0

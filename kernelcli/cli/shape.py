@@ -158,9 +158,10 @@ def shape(
 
     given = shapes.parse_dims(in_, name="--input", max_len=3)
     ks = shapes.parse_dims(f, name="--size", max_len=2, forms="F or FxG (a filter always spans every input channel)")
-    # the height's padding in all: top + bottom (-p 1,2,0,0 was checked as 2 x 1)
-    height_pad = sides[0] + sides[1] if sides else 2 * (dilation * (ks[0] // 2) if same else (p or 0))
-    layout = shape_layout(given, layout, "--input", kernel=(dilation * (ks[0] - 1) + 1,), padding=height_pad)
+    # the padding in all along each axis: top + bottom, left + right (-p 1,2,0,0 was checked as 2 x 1)
+    pads = tuple(sides[2 * axis] + sides[2 * axis + 1] if sides else 2 * (dilation * (ks[-1 if axis else 0] // 2) if same else (p or 0))
+                 for axis in (0, 1))
+    layout = shape_layout(given, layout, "--input", kernel=tuple(dilation * (k - 1) + 1 for k in (ks[0], ks[-1])), padding=pads)
     dims = hwc_dims(given, layout)
     spatial = dims[:2]
     channels = dims[2] if len(dims) == 3 else None
