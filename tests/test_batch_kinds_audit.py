@@ -109,3 +109,32 @@ def test_an_output_that_is_a_folder_is_exit_4_for_every_command(vols, args):
     r = run_in_process(*args, cwd=vols.parent)
     assert r.returncode == 4 and "od: is a folder, expected a file path" in r.stderr, r.stderr
     assert list((vols.parent / "od").iterdir()) == []
+
+
+def test_a_ct_preset_on_values_not_said_to_be_hu_is_noted(vols):
+    # the audit: --window brain on an MR wrote every pixel 255, exit 0, without a word
+    pydicom_data = pytest.importorskip("pydicom.data")
+    runs = {"mr": (pydicom_data.get_testdata_file("MR_small.dcm"), "MR_small.dcm is MR, whose values are not HU"),
+            "nii": (str(vols / "a.nii"), "a.nii does not say its values are HU"),
+            "ct": (pydicom_data.get_testdata_file("CT_small.dcm"), None)}
+    for name, (src, said) in runs.items():
+        r = run_in_process("convolve", src, "--window", "brain", "-o", f"{name}.png", "--json", cwd=vols.parent)
+        assert r.returncode == 0, r.stderr
+        notes = [n for n in json.loads(r.stdout)["notes"] if n.startswith("--window brain is a CT preset")]
+        assert notes == ([f"--window brain is a CT preset in HU (40,80), and {said}: give --window CENTRE,WIDTH in the "
+                          "volume's own values"] if said else []), notes
+    r = run_in_process("convolve", runs["mr"][0], "--window", "40,80", "-o", "mr2.png", "--json", cwd=vols.parent)
+    assert not any("CT preset" in n for n in json.loads(r.stdout)["notes"])
+
+
+def test_an_output_over_the_mask_is_refused_while_planning(vols):
+    # the audit: a.nii was written, then b.nii's output over the --mask was refused as it ran (exit 4, one output left)
+    dst = vols.parent / "dst"
+    dst.mkdir()
+    mask = nib.load(str(vols / "a.nii"))
+    nib.save(nib.Nifti1Image((np.asarray(mask.dataobj) > 0.5).astype(np.uint8), mask.affine), str(dst / "b.nii.gz"))
+    before = (dst / "b.nii.gz").read_bytes()  # (b.nii is written as b.nii.gz: over the mask)
+    r = run_in_process("convolve", "vols", "-k", "gaussian:1mm", "--mask", "dst/b.nii.gz", "-d", "dst", "--suffix", "", "--force",
+                       cwd=vols.parent)
+    assert r.returncode == 4 and "nothing was done" in r.stderr, r.stderr
+    assert sorted(p.name for p in dst.iterdir()) == ["b.nii.gz"] and (dst / "b.nii.gz").read_bytes() == before

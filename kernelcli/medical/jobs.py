@@ -22,7 +22,7 @@ from ..volume_inputs import refuse_image_options, volume_suffix
 from .kernels import VolumeKernel, resolve_volume_kernel
 from .nifti import slice_timing_note, write_nifti
 from .volume import Volume, read_volume, volume_stem
-from .window import windowed
+from .window import preset_note, windowed
 from .writers import bare_array_note, check_volume_output, write_npy, write_png_slice
 
 # the edge mode of fslmaths -s, declared with the other pad modes
@@ -270,6 +270,8 @@ def _write_result(
 
     suffix = volume_suffix(out_path)
     window = options.window
+    if said := preset_note(window, vol.path, vol.modality, vol.units):
+        report.notes.append(said)
     if suffix == ".png":
         frame = result if result.ndim == 3 else result[0]
         if result.ndim == 4:

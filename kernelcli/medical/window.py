@@ -10,6 +10,7 @@ soft tissue W:350 L:50 (the mediastinum window).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,8 +26,37 @@ _WINDOW_CHUNK = 1 << 20
 
 
 
+class Preset(tuple):
+    """A preset's (centre, width) in HU, which keeps its name: a volume whose values are not HU is told.
+
+    >>> Preset("brain", (40.0, 80.0)), Preset("brain", (40.0, 80.0)).name
+    ((40.0, 80.0), 'brain')
+    """
+
+    def __new__(cls, name: str, window: tuple[float, float]) -> "Preset":
+        preset = super().__new__(cls, window)
+        preset.name = name
+        return preset
+
+    def __getnewargs__(self) -> tuple:  # (pickled to a batch's worker processes)
+        return (self.name, tuple(self))
+
+
+def preset_note(window: Any, path: Any, modality: str | None, units: str | None) -> str | None:
+    """The note of a CT preset (HU) on a volume whose values are not said to be HU, else None.
+
+    >>> preset_note(Preset("brain", (40.0, 80.0)), "mr.dcm", "MR", None)
+    "--window brain is a CT preset in HU (40,80), and mr.dcm is MR, whose values are not HU: give --window CENTRE,WIDTH in the volume's own values"
+    """
+    if not isinstance(window, Preset) or units == "HU":
+        return None
+    what = f"is {modality}, whose values are not HU" if modality and modality != "CT" else "does not say its values are HU"
+    return (f"--window {window.name} is a CT preset in HU ({window[0]:g},{window[1]:g}), and {Path(path).name} {what}: "
+            "give --window CENTRE,WIDTH in the volume's own values")
+
+
 def parse_window(text: str) -> tuple[float, float]:
-    """``"C,W"`` (centre, width) or a preset name -> (centre, width).
+    """``"C,W"`` (centre, width) or a preset name -> (centre, width) (a preset's as a :class:`Preset`).
 
     >>> parse_window("lung"), parse_window("40,400")
     ((-600.0, 1500.0), (40.0, 400.0))
@@ -34,7 +64,7 @@ def parse_window(text: str) -> tuple[float, float]:
     key = str(text).strip().lower()
     key = _PRESET_ALIASES.get(key, key)
     if key in WINDOW_PRESETS:
-        return WINDOW_PRESETS[key]
+        return Preset(key, WINDOW_PRESETS[key])
     parts = [s.strip() for s in key.split(",")]
     numbers = [numtext.decimal(s) for s in parts]
     if len(numbers) != 2 or None in numbers:
