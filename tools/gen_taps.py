@@ -135,6 +135,9 @@ def write_or_check(default_target: Path, text: str, script: str) -> None:
     args = sys.argv[1:]
     check = "--check" in args
     paths = [a for a in args if a != "--check"]
+    if len(paths) > 1 or any(p.startswith("-") for p in paths):  # '--help' was a path: a module written there
+        print(f"usage: python {script} [--check] [PATH]  (PATH: default {default_target})", file=sys.stderr)
+        sys.exit(2)
     target = Path(paths[0]) if paths else default_target
     if check:
         if target.read_text() != text:
