@@ -390,17 +390,80 @@ class TestSignedZeros:
         for name in ("numpy", "fft"):
             assert conv3d(x, k, paths=PATHS[name]).tobytes() == want.tobytes(), name
 
-    def test_where_the_fft_cannot_know_the_sign_no_measurement_may_choose(self):
-        """Signed values under a kernel with no positive weight: 0 by cancellation is +0.0, an
-        all-zero window -0.0; and a -0.0 fill: only the direct loops know which."""
+    def test_the_fft_gives_the_direct_loops_sign_of_zero_for_any_values(self):
+        """Signed values under a kernel with no positive weight: 0 by cancellation is +0.0, an all-zero
+        window -0.0; the FFT's exact form wrote -0.0 for both (the kernels audit: a 400x400 int16 under an
+        all-negative 21x21 kernel, every 0 of the CLI's .npy -0.0 where a 40x40 one's were +0.0)."""
         negative = np.array([[-1.0, -2.0]])
-        assert not costs.same_bytes_on_every_path(np.dtype("int16"), negative, np.dtype("float64"), True, 0.0)
-        assert costs.same_bytes_on_every_path(np.dtype("uint16"), negative, np.dtype("float64"), True, 0.0)
+        assert costs.same_bytes_on_every_path(np.dtype("int16"), negative, np.dtype("float64"), True, 0.0)
         assert not costs.same_bytes_on_every_path(np.dtype("uint8"), np.ones((3, 3)), np.dtype("float32"), True, -0.0)
         x = np.array([[2, -1, 0, 0]], dtype=np.int16)
-        for name in ("numpy", "dense"):
+        for name in ("numpy", "dense", "fft"):
             out = conv2d(x, negative, padding="valid", paths=PATHS[name])
             assert out.tolist() == [[0.0, 1.0, 0.0]] and np.signbit(out).tolist() == [[False, False, True]], name
+        rng = np.random.default_rng(0)
+        big = rng.integers(-1, 2, (120, 130)).astype(np.int16)
+        big[40:60, 40:60] = 0
+        whole = np.where(rng.random((60, 70)) < 0.5, -0.0, 0.0).astype(np.float32)  # whole numbers, -0.0 among them
+        whole[rng.random(whole.shape) < 0.1] = 3
+        for x, k in ((big, -rng.integers(1, 3, (9, 9)).astype(float)), (whole, np.ones((3, 3))), (whole, -np.ones((2, 2)))):
+            for mode, fill in (("constant", 0.0), ("constant", -0.0), ("reflect", 0.0), ("circular", 0.0)):
+                want = conv2d(x, k, pad_mode=mode, pad_value=fill, paths=PATHS["dense"])
+                assert np.signbit(want[want == 0]).any()
+                for name in ("numpy", "fft"):
+                    got = conv2d(x, k, pad_mode=mode, pad_value=fill, paths=PATHS[name])
+                    assert got.tobytes() == want.tobytes(), (name, mode, fill)
+        from kernelcli import conv3d
+
+        vol = rng.integers(-1, 2, (12, 14, 10)).astype(np.int16)
+        k3 = -rng.integers(1, 3, (5, 5, 5)).astype(float)
+        assert conv3d(vol, k3, paths=PATHS["fft"]).tobytes() == conv3d(vol, k3, paths=PATHS["dense"]).tobytes()
+
+    def test_the_separable_passes_give_a_padded_columns_sign_of_zero(self):
+        """The kernels audit: a uint8 image under a negated box, separable, wrote +0.0 in the border
+        columns (sep8's padded cells), where every other path writes -0.0; so did a uint16 one at the top
+        and bottom rows under a mixed-sign column factor (the fill rows' zero products left out)."""
+        x = np.zeros((30, 31), np.uint8)
+        x[10:20, 10:20] = 7
+        for k in (-np.ones((3, 3)), -np.ones((21, 21)), np.outer([1.0, -1, -2], [1.0, 1, 2])):
+            assert costs.same_bytes_on_every_path(x.dtype, k, np.dtype("float32"), True, 0.0) == (k.size < 100)  # (21x21: the FFT's)
+            for data in (x, x.astype(np.uint16)):
+                want = conv2d(data, k, paths=PATHS["dense"])
+                for name in ("numpy", "separable", "fft", "cold", "warm"):
+                    assert conv2d(data, k, paths=PATHS[name]).tobytes() == want.tobytes(), (name, data.dtype, k.shape)
+
+    def test_where_the_separable_sign_differs_no_measurement_may_choose(self):
+        """Signed values under a rank-1 kernel whose column factor has no positive weight and whose row
+        factor a negative one (-sobel_v): a column's cancelled +0.0 times -1 is -0.0 where the window's own
+        products sum to +0.0."""
+        k = -np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
+        assert not costs.same_bytes_on_every_path(np.dtype("int16"), k, np.dtype("float32"), True, 0.0)
+        assert costs.same_bytes_on_every_path(np.dtype("int16"), -k, np.dtype("float32"), True, 0.0)
+        assert costs.same_bytes_on_every_path(np.dtype("uint8"), k, np.dtype("float32"), True, 0.0)
+        x = np.zeros((5, 5), np.int16)
+        x[1:4, 1] = [1, -2, 1]  # a column that cancels
+        dense, separable = (conv2d(x, k, paths=PATHS[name]) for name in ("dense", "separable"))
+        assert np.array_equal(dense, separable) and dense.tobytes() != separable.tobytes()
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(data=st.data())
+    def test_where_same_bytes_is_claimed_every_path_gives_them(self, data):
+        dtype = data.draw(st.sampled_from([np.uint8, np.int16, np.uint16]))
+        shape = (data.draw(st.integers(3, 12)), data.draw(st.integers(3, 12)))
+        low = -2 if dtype == np.int16 else 0
+        x = np.array(data.draw(st.lists(st.integers(low, 2), min_size=shape[0] * shape[1], max_size=shape[0] * shape[1])),
+                     dtype=dtype).reshape(shape)
+        col = np.array(data.draw(st.lists(st.integers(-2, 2), min_size=2, max_size=4)), float)
+        row = np.array(data.draw(st.lists(st.integers(-2, 2), min_size=2, max_size=4)), float)
+        if not col.any() or not row.any():
+            return
+        k = np.outer(col, row)
+        mode = data.draw(st.sampled_from(["constant", "reflect", "replicate", "symmetric", "circular"]))
+        if not costs.same_bytes_on_every_path(x.dtype, k, np.dtype("float32"), mode == "constant", 0.0):
+            return
+        want = conv2d(x, k, pad_mode=mode, paths=PATHS["dense"]).tobytes()
+        for name in ("numpy", "separable", "fft"):
+            assert conv2d(x, k, pad_mode=mode, paths=PATHS[name]).tobytes() == want, name
 
 
 class TestInexactBound:

@@ -392,6 +392,10 @@ def separable_direct(x, channels, rows, cols, fill, left, stride_h, vrow, vws, h
     for t in range(vws.shape[0]):
         total += vws[t]
     edge = out.dtype.type(total * v)
+    if v == 0:  # the signed zero of the products' sum, as the ring gives it ([1, -2] times +0.0 is +0.0, not -0.0)
+        edge = vws[0] * v
+        for t in range(1, vws.shape[0]):
+            edge += vws[t] * v
     for i in range(i0, i1):
         n, fill_weight = _select_rows(starts, wsel, rows, vrow, zero, vws, i * stride_h, row_len)
         apply_taps(inner, flat, 0, starts[:n], wsel[:n])
@@ -399,12 +403,32 @@ def separable_direct(x, channels, rows, cols, fill, left, stride_h, vrow, vws, h
             add = out.dtype.type(fill_weight * v)
             for j in range(inner.shape[0]):
                 inner[j] += add
+        elif v == 0 and n < vws.shape[0]:
+            # the fill rows' products are zeros, left out above: a +0.0 among them makes a -0.0 sum +0.0,
+            # as the ring's sum of every product gives it
+            signed = _fill_zero(rows, vrow, vws, i * stride_h, v)
+            if signed == 0 and not np.signbit(signed):
+                for j in range(inner.shape[0]):
+                    inner[j] += signed
         _border_cells(tmp, inner, cols, c, edge, 0, left)
         _border_cells(tmp, inner, cols, c, edge, left + w, wp)
         apply_taps(out[i], tmp, 0, hoff, hws)
         _divide(out[i], divisor)
         screen_row(out[i], flags, i)
     alive(tmp_memory, zero_memory, starts_memory, wsel_memory)
+
+
+@njit(**JIT, inline="always")
+def _fill_zero(rows, trow, ws, top, v):
+    """The sum of the fill rows' products ``ws[t] * v`` for a zero fill ``v``: -0.0 where each is -0.0, else +0.0."""
+    total = v - v  # +0.0 of v's type, replaced by the first product
+    first = True
+    for t in range(trow.shape[0]):
+        if rows[top + trow[t]] < 0:
+            product = ws[t] * v
+            total = product if first else total + product
+            first = False
+    return total
 
 
 @njit(**JIT, inline="always")

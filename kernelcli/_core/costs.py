@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .forms import FFT_EXACT_BOUND, KernelFacts, exact_terms, largest_magnitude, separable_factors
+from .forms import FFT_EXACT_BOUND, KernelFacts, exact_terms, largest_magnitude, rank1_factors, separable_factors
 from .policy import Paths
 
 #: A rank-1 kernel runs as two 1-D passes from this many non-zero 2-D taps up
@@ -164,11 +164,14 @@ def same_bytes_on_every_path(x_dtype: np.dtype, k: np.ndarray, dtype: np.dtype, 
     if d is None and np.frexp(q)[0] != 0.5:
         return False
     # The sign of an exact 0: the direct loops give -0.0 where every product is -0.0 (zeros under
-    # negative weights), the FFT decides it from the kernel alone (fft._zero_sign), which is right
-    # only for values >= +0.0 under a kernel with no positive weight.
+    # negative weights; the FFT restores that sign, .zero_signs). The separable passes give it too,
+    # but for values below 0 where the first (column) factor has no positive weight and the second a
+    # negative one: a column's cancelled +0.0 times that weight is -0.0, and a column of zeros -0.0,
+    # where the window's own products sum to +0.0 (-sobel_v on int16).
     if constant and np.copysign(1.0, fill) < 0:
         return False
-    if not (m > 0).any() and x_dtype.kind == "i":
+    factors = rank1_factors(np.asarray(k, dtype=np.float64), dtype) if x_dtype.kind == "i" else None
+    if factors is not None and not (factors[0] > 0).any() and (factors[1] < 0).any():
         return False
     top = largest_magnitude(x_dtype)
     bound = float(np.abs(m).sum()) * max(float(top), abs(float(fill)) if constant else 0.0)

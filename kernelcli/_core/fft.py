@@ -47,6 +47,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import zero_signs
+from .config import CONSTANT
 from .memo import Memo, array_key, frozen
 
 #: Output cells per block side for kernels up to ``BLOCK // 3`` wide (wider kernels: more).
@@ -190,7 +192,7 @@ def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, 
     _settle_malloc()
     spectrum_k = _kernel_spectrum(k, np.dtype(dtype), (lh, lw), dilation, cold)
     out = np.empty((oh, ow, c), dtype=dtype if out_dtype is None else out_dtype)
-    zero = _zero_sign(k)
+    zero = zero_signs.kernel_zero(k)
 
     def task(i: int) -> None:
         r, g = tasks[i]
@@ -217,6 +219,10 @@ def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, 
                 out[o0:o1, p0:p1, ch] = part if up == 1.0 else part * up
 
     run_tasks(task, len(tasks), workers)
+    constant = mode_code == CONSTANT
+    if scale is not None and zero_signs.unknown(x3, k, value, constant):
+        zero_signs.restore(out, x3, k, value, constant, lambda xi, ki, fi: correlate_fft(
+            xi, ki, np.float64, widths, mode_code, fi, dilation, oh, ow, workers, cold, origin, scale=1.0))
     return out
 
 
@@ -250,7 +256,7 @@ def correlate_fft_nd(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode
              for a, (n, s, o, g) in enumerate(zip(x.shape, k.shape, out_shape, grids))]
     spectrum_k = forward(lambda: np.ascontiguousarray(k[(slice(None, None, -1),) * k.ndim], dtype=np.float64), lengths)
     out = np.empty(tuple(out_shape), dtype=out_dtype)
-    zero = _zero_sign(k)
+    zero = zero_signs.kernel_zero(k)
     down, up = (1.0, 1.0) if scale is not None else in_range(x, value, k, lengths, np.float64)
     for block_index in itertools.product(*(range(g[3]) for g in grids)):
         window, keep, put = [], [], []
@@ -272,6 +278,10 @@ def correlate_fft_nd(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode
             part *= up
         out[tuple(put)] = part
         del part  # before the next block's window
+    constant = mode_code == CONSTANT
+    if scale is not None and zero_signs.unknown(x, k, value, constant):
+        zero_signs.restore(out, x, k, value, constant, lambda xi, ki, fi: correlate_fft_nd(
+            xi, ki, widths, mode_code, fi, out_shape, workers, cold, origin, scale=1.0))
     return out
 
 
@@ -374,18 +384,6 @@ def in_range(x: np.ndarray, value: float, k: np.ndarray, lengths: tuple[int, ...
     log_bound = math.log2(peak) + math.log2(total) + 2 * math.log2(math.prod(lengths))
     excess = math.ceil(log_bound - math.log2(float(np.finfo(dtype).max) / 4))
     return (1.0, 1.0) if excess <= 0 else (math.ldexp(1.0, -excess), math.ldexp(1.0, excess))
-
-
-def _zero_sign(k: np.ndarray) -> float:
-    """The zero the direct loops give where the exact form's sum is 0: -0.0 under a kernel with no
-    positive weight (each product of a zero is -0.0, and so is their sum), else +0.0.
-
-    Exact for inputs and fill >= 0; ``costs.same_bytes_on_every_path`` says no for the others.
-
-    >>> _zero_sign(np.array([[-1.0, 0.0, -2.0]])), _zero_sign(np.array([[1.0, -1.0]]))
-    (-0.0, 0.0)
-    """
-    return -0.0 if not (k > 0).any() else 0.0
 
 
 def _whole(part: np.ndarray, scale: float, zero: float, divisor: int | None = None) -> np.ndarray:

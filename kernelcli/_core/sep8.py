@@ -55,7 +55,7 @@ def separable_cast(x, channels, rows, cols, fill, left, stride_h, vrow, vws, hof
     products, the same passes, so the same sums), and only a window that reaches the top or
     bottom padding copies its rows, converted, zeros for the padding, into a small buffer.  The
     border cells of the row buffer are copies of the vertical sums of the columns they mirror,
-    or +0.0 (zero padding), as the ring's padded columns give.  (Skipping the padding rows'
+    or the sum of the vertical weights times +0.0 (zero padding), as the ring's padded columns give.  (Skipping the padding rows'
     taps instead, as :func:`conv.separable_direct` does, changes which two products a pass
     starts with, and so the last bit of a few border outputs.)
 
@@ -80,6 +80,9 @@ def separable_cast(x, channels, rows, cols, fill, left, stride_h, vrow, vws, hof
     starts, spare = borrowed(starts_memory), borrowed(spare_memory)
     inner = tmp[left * c : (left + w) * c]
     zero = vws.dtype.type(0)
+    edge = vws[0] * zero  # a padded column's vertical sum: -0.0 where every weight is negative, as the ring sums it
+    for t in range(1, taps):
+        edge += vws[t] * zero
     for i in range(i0, i1):
         top = i * stride_h
         inside = True
@@ -100,8 +103,8 @@ def separable_cast(x, channels, rows, cols, fill, left, stride_h, vrow, vws, hof
                     for j in range(row_len):
                         part[j] = src[j]
             apply_taps(inner, window, 0, wstarts, vws)
-        _border_cells(tmp, inner, cols, c, zero, 0, left)
-        _border_cells(tmp, inner, cols, c, zero, left + w, wp)
+        _border_cells(tmp, inner, cols, c, edge, 0, left)
+        _border_cells(tmp, inner, cols, c, edge, left + w, wp)
         row = row_target(out, i, spare)
         apply_taps(row, tmp, 0, hoff, hws)
         _divide(row, divisor)
