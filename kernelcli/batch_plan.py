@@ -345,6 +345,8 @@ def plan(
             f"{len(problems)} problem(s) with the outputs; nothing was done:\n  " + "\n  ".join(listed) + more
         )
     ancestor = _nearest_existing(out)
+    if not ancestor.is_dir():  # 'a.png/sub': was "permission denied (read-only folder)", exit 1
+        raise UsageError(f"{out}: {ancestor} is a file, not a folder; nothing was done")
     if not folder_writable(ancestor):
         raise WriteError(f"{out}: cannot write in {ancestor}: permission denied (read-only folder); nothing was done")
     return items

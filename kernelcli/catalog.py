@@ -497,6 +497,15 @@ def _load_by_name(spec: str) -> Kernel:
     raise KernelNotFound("; ".join(parts))
 
 
+def is_volume_kernel(spec: str) -> bool:
+    """True for a spec of the volume grammar alone (``gaussian:1.5mm``, ``box:3vox``, ``box_3d``, ``gradient``).
+
+    >>> is_volume_kernel("box:3vox"), is_volume_kernel("box:3")
+    (True, False)
+    """
+    return bool(_volume_kernel(spec))
+
+
 def _volume_kernel(spec: str) -> str:
     """What a spec of the volume grammar is ("a size in mm", "a named 3-D kernel"), or "" for any other spec:
     on an image it was refused as "sigma '1mm' is not a number" or "unknown kernel 'box_3d'".

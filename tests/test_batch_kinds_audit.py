@@ -138,3 +138,21 @@ def test_an_output_over_the_mask_is_refused_while_planning(vols):
                        cwd=vols.parent)
     assert r.returncode == 4 and "nothing was done" in r.stderr, r.stderr
     assert sorted(p.name for p in dst.iterdir()) == ["b.nii.gz"] and (dst / "b.nii.gz").read_bytes() == before
+
+
+def test_fault_catalogue_walk(tmp_path):
+    """The fault-catalogue audit: an --out-dir under a file was a 'read-only folder' (exit 1); a missing input
+    with a kernel in mm was the kernel's error (exit 3); a 144-byte .npy kernel whose header claims 200000x255x255
+    was 'not enough memory to read it'."""
+    (tmp_path / "a.png").write_bytes((SAMPLES / "phantom.png").read_bytes())
+    r = run_in_process("pool", "a.png", str(SAMPLES / "phantom.png"), "-f", "2", "-d", "a.png/sub", cwd=tmp_path)
+    assert r.returncode == 2 and "a.png is a file, not a folder" in r.stderr, r.stderr
+    for command in ("convolve", "volume"):
+        r = run_in_process(command, "missing.png", "-k", "gaussian:1mm", cwd=tmp_path)
+        assert r.returncode == 2 and "missing.png: no such file or folder" in r.stderr, r.stderr
+    with open(tmp_path / "k.npy", "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False, "shape": (200000, 255, 255)})
+        f.write(b"\0" * 16)
+    r = run_in_process("convolve", "a.png", "-k", "k.npy", cwd=tmp_path)
+    assert r.returncode == 3 and "truncated: its header says 200000x255x255 float64" in r.stderr, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "k.npy"]

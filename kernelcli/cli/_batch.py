@@ -255,6 +255,19 @@ def refuse_batch_without_out_dir(inputs: list[Path], options: BatchOptions, *, o
         _discover(inputs, options, out=out, quiet=quiet)
 
 
+def refuse_missing_input(inputs: list[Path], out_dir: Path | None, kernels: list[str]) -> None:
+    """Exit 2 naming one input that does not exist, where a kernel is of the volume grammar (whose refusal on an
+    image would say the input is no volume: ``missing.png -k gaussian:1mm`` was "a size in mm is for a volume
+    input", exit 3).  Any other kernel is checked first, as the fault catalogue says (exit 3 before any input)."""
+    from ..catalog import is_volume_kernel
+    from ..io.common import stat_input
+    from ..tiled import urls
+
+    if len(inputs) == 1 and out_dir is None and str(inputs[0]) != "-" and urls.as_url(inputs[0]) is None \
+            and any(is_volume_kernel(spec) for spec in kernels) and not is_batch(inputs, BatchOptions()):
+        stat_input(Path(inputs[0]), "no such file or folder")
+
+
 def one_volume(inputs: list[Path], out_dir: Path | None) -> bool:
     """True when the call is one volume input (a file, or a folder holding a DICOM series) without ``--out-dir``;
     a pattern such as ``'scans/*.nii'`` is a batch, whatever its suffix."""

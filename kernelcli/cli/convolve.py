@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 from ._batch import (
-    BatchOptions, is_batch, note_one_input, one_volume, refuse_batch_without_out_dir, run_batch, run_inputs, run_reported,
+    BatchOptions, is_batch, note_one_input, one_volume, refuse_batch_without_out_dir, refuse_missing_input, run_batch, run_inputs,
+    run_reported,
 )
 from ..batch_kinds import by_kind, input_kinds
 from .options import (
@@ -135,6 +136,7 @@ def convolve(
     from ..layout import canonical_layout
     from ..modes import RENORMALISE, unused_fill
 
+    refuse_missing_input(input, out_dir, kernel or [])
     if one_volume(input, out_dir):  # a DICOM series is a folder; 'scans/*.nii' is a batch
         from ..layout import check_volume_layout
         from ..medical import convolve_volume_for_cli

@@ -17,6 +17,7 @@ Example
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -71,12 +72,42 @@ def load_npy(p: Path, error: type[KernelcliError] = ImageReadError) -> object:
     kernelcli.errors.ImageReadError: ...w.npy: not a valid .npy array (...)
     """
     check_signature(p, error)
+    check_length(p, error)
     try:
         return np.load(p, allow_pickle=False)
     except MemoryError:
         raise error(f"{p}: not enough memory to read it") from None
     except Exception as exc:  # numpy's header parser fails in many ways (even tokenize errors)
         raise unreadable(p, exc, error) or error(f"{p}: not a valid .npy array ({one_line(exc)})") from None
+
+
+def check_length(p: Path, error: type[KernelcliError] = ImageReadError) -> None:
+    """Refuse a ``.npy`` file shorter than its header says, before numpy allocates what the header claims (a
+    129-byte kernel claiming 200000x255x255 float64 was "not enough memory to read it").  A header that
+    cannot be read is left to numpy, whose error names why.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "k.npy"
+    >>> np.save(p, np.zeros((3, 3))); _ = p.write_bytes(p.read_bytes()[:-8])
+    >>> check_length(p)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ImageReadError: ...k.npy: truncated: its header says 3x3 float64 (72 bytes of data), the file holds 64
+    """
+    try:
+        with open(p, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read(f)
+            held = os.fstat(f.fileno()).st_size - f.tell()
+    except Exception:  # noqa: BLE001 - numpy's own reading says what is wrong
+        return
+    if dtype.hasobject or not dtype.itemsize:
+        return
+    wanted = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if held < wanted:
+        raise error(f"{p}: truncated: its header says {'x'.join(map(str, shape)) or 'a scalar'} {dtype} ({wanted} bytes of "
+                    f"data), the file holds {held}")
 
 
 #: the first bytes of every .npy file, and of a zip archive (an .npz, which the callers name themselves)
