@@ -382,11 +382,13 @@ def _start_pool(job: Job, n_workers: int):
     A signal while the pool starts is held until it has started, then stops it: interrupted
     half way, its starting workers would find the pool's semaphores gone and print tracebacks.
     """
+    if not _descriptors_for(n_workers):
+        return None
     pool = None
     try:
         with signals_deferred(), _our_kernelcli_first(), _group_signals_blocked():
             pool = _context().Pool(n_workers, initializer=_init_worker, initargs=(job, threads_per_worker(n_workers)))
-    except (OSError, ValueError, ImportError):
+    except (OSError, ValueError, ImportError, EOFError):  # (EOFError: the forkserver ran out of descriptors)
         return None
     except BaseException:
         if pool is not None:
@@ -398,6 +400,26 @@ def _start_pool(job: Job, n_workers: int):
         _stop_pools_at_exit.registered = True
     _LIVE_POOLS.add(pool)
     return pool
+
+
+def _descriptors_for(n_workers: int) -> bool:
+    """True unless the open-files limit (``ulimit -n``) leaves too few descriptors for a pool of ``n_workers``:
+    the forkserver, failing to receive them, printed an EOFError traceback on the caller's stderr (at 18, for 2)."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        in_use = len(os.listdir("/proc/self/fd"))
+    except (ImportError, OSError, ValueError):
+        return True  # (no /proc: the pool's own failure is caught as before)
+    return soft == resource.RLIM_INFINITY or soft - in_use >= POOL_DESCRIPTORS + 3 * n_workers
+
+
+#: descriptors a pool takes besides three per worker: the forkserver's and the resource tracker's pipes,
+#: the descriptors the forkserver is handed for each process (under the same limit, with its own open), the
+#: pool's own pipes and wake-ups (measured: a 2-worker pool of a process holding 4 failed under ulimit -n 18,
+#: one holding 6 started under 19; a margin beyond both)
+POOL_DESCRIPTORS = 16
 
 
 class _group_signals_blocked:

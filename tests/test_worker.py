@@ -453,6 +453,36 @@ def test_different_import_time_settings_run_in_process(worker):
     assert status(worker)["refused"] == before + 1
 
 
+def test_a_tight_open_files_limit_runs_in_process_with_the_same_bytes(worker, tmp_path):
+    """The worker audit: under ulimit -n 20 a batch's pool failed in the worker's call (its inotify watches and its
+    connection are descriptors a fresh process does not hold): a forkserver traceback and a note only there."""
+    import resource
+
+    (tmp_path / "scans").mkdir()
+    for name in ("phantom.png", "rgb.png"):
+        (tmp_path / "scans" / name).write_bytes((SAMPLES / name).read_bytes())
+    tight = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (20, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))  # noqa: E731
+    results = []
+    for where, folder in (("on", "d1"), ("off", "d2")):
+        before = status(worker)["refused"]
+        r = subprocess.run([sys.executable, "-P", "-m", "kernelcli", "convolve", "scans", "-k", "sobel_v", "-d", folder,
+                            "--workers", "2"],
+                           capture_output=True, env={**cli_env(), **worker, "KERNELCLI_WORKER": where},
+                           cwd=tmp_path, timeout=120, preexec_fn=tight)
+        assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr
+        results.append((r.stdout.replace(folder.encode() + b"/", b"X/"), normalised(r.stderr.decode())))
+        if where == "on":
+            assert status(worker)["refused"] == before + 1
+    assert results[0] == results[1]
+    assert (tmp_path / "d1" / "phantom_sobel_v.png").read_bytes() == (tmp_path / "d2" / "phantom_sobel_v.png").read_bytes()
+    # and without the worker, at 18: the forkserver's EOFError traceback reached stderr
+    tighter = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (18, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))  # noqa: E731
+    r = subprocess.run([sys.executable, "-P", "-m", "kernelcli", "convolve", "scans", "-k", "sobel_v", "-d", "out18", "--workers", "2"],
+                       capture_output=True, text=True, env={**cli_env(), "KERNELCLI_WORKER": "off"}, cwd=tmp_path, timeout=120,
+                       preexec_fn=tighter)
+    assert r.returncode == 0 and "Traceback" not in r.stderr and "could not be started; running in one process" in r.stderr, r.stderr
+
+
 def test_status_and_the_off_switch(worker):
     r = run_cli("worker", "status", "--json", env=worker)
     assert r.returncode == 0 and '"running": true' in r.stdout

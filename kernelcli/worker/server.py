@@ -48,6 +48,10 @@ from .warmup import (
     warm_up,
 )
 
+#: a caller's open-files limit (``ulimit -n``) below which its call runs in its own process: a call here
+#: holds its connection to the client besides what a fresh process holds, so near the limit it could fail alone
+TIGHT_OPEN_FILES = 1024
+
 
 class Server:
     """The worker's state: the socket, the calls in flight, the counters."""
@@ -289,6 +293,9 @@ class Server:
             # memory limits also bind what the warm process already holds: a fresh process decides
             if name in self.limits and limits.get(name) != self.limits[name]:
                 return f"different {name}"
+        files = (limits.get("RLIMIT_NOFILE") or [None])[0]
+        if isinstance(files, int) and 0 <= files < TIGHT_OPEN_FILES:
+            return "a tight open-files limit (ulimit -n)"
         if len(fds) != 3 or not isinstance(message.get("argv"), list):
             return "malformed call"
         if peer_pid is not None:
@@ -322,6 +329,10 @@ class Server:
             for _started, conn in self.children.values():  # the other calls' connections: a copy here would
                 conn.close()  # keep each open after its own call's process ended
             self.children.clear()
+            for watching in (self.code_watch, self.library_watch):  # the worker's: a call holds what a fresh
+                if watching is not None:  # process holds (under ulimit -n 20 a batch's pool failed only here)
+                    watching.close()
+            self.code_watch = self.library_watch = None
         return pid
 
     # A spare child, forked from the pristine parent ahead of time, waits for the next call:
