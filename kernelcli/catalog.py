@@ -518,7 +518,9 @@ def _volume_kernel(spec: str) -> str:
     sized = re.fullmatch(r"\s*(gaussian|box|fwhm|log)\s*:\s*[0-9.eE+-]+\s*(mm|vox)\s*", spec, re.IGNORECASE)
     if sized:
         return f"a size in {'voxels' if sized.group(2).lower() == 'vox' else 'mm'} is"
-    if re.fullmatch(r"(box|gaussian|sobel)_3d(_[xyz])?|gradient|gradient_magnitude|gradmag|sobel_mm|sobel_magnitude", spec.strip().lower()):
+    from .kernel_build import volume_kernel_names
+
+    if spec.strip().lower().replace("-", "_") in volume_kernel_names():
         return "a named 3-D kernel is"
     return ""
 

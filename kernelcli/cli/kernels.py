@@ -126,16 +126,12 @@ def show_command(
 
 
 def _refuse_volume_spec(spec: str) -> None:
-    """Exit 2 for a volume's kernel built from the volume (gaussian:1.5mm, box:3vox, gradient): it was refused
-    as if an image had been given ("an image or array takes a 2-D kernel"), where no input was."""
-    from ..errors import KernelcliError, UsageError
-    from ..kernel_build import resolve_volume_kernel
+    """Exit 2 for a volume's kernel built from the volume (gaussian:1.5mm, box:3vox, gradient; the named 3-D ones
+    are shown before): it was refused as if an image had been given ("an image or array takes a 2-D kernel")."""
+    from ..catalog import is_volume_kernel
+    from ..errors import UsageError
 
-    try:
-        kind = resolve_volume_kernel(spec).kind
-    except KernelcliError:
-        return  # not of the volume grammar: the catalogue's to read (or refuse)
-    if kind != "3d":
+    if is_volume_kernel(spec):
         raise UsageError(f"{spec}: a volume's kernel, built for each volume as it is read (a size in mm from its voxel "
                          "spacing); `kernels show` prints 2-D kernels and the named 3-D ones (box_3d, gaussian_3d, sobel_3d)")
 

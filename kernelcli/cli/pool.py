@@ -97,7 +97,8 @@ def pool(
         call_note(f"--exclude-pad changes only averages of windows over padding; with {why} it changes nothing", quiet=quiet)
     # for images and arrays alone: a volume given one is refused, naming it (as by convolve)
     image_only = {"--rescale": rescale, "--max-pixels": max_pixels, "--quality": quality, "--compress": compress}
-    if one_volume(input, out_dir):
+    volume = one_volume(input, out_dir)
+    if volume:
         from ..tiled import nifti as tiled_nifti
         from ..volume_inputs import refuse_image_options
 
@@ -126,7 +127,7 @@ def pool(
                    quiet=quiet, volume_build=volume_build, report_file=report, fmt=fmt, name=suffix,
                    encoding=Encoding(quality=quality, compress=compress), max_pixels=max_pixels)
         return
-    if one_volume(input, out_dir):  # NIfTI or DICOM: pooled in 3-D, as max_pool3d/avg_pool3d
+    if volume:  # NIfTI or DICOM: pooled in 3-D, as max_pool3d/avg_pool3d
         from ..layout import check_volume_layout
 
         check_volume_layout(layout, str(input[0]))
