@@ -119,6 +119,8 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
         arg = os.fspath(raw)
         p = Path(arg)
         if os.path.lexists(arg):
+            if p.is_dir() and _zarr_store(p):  # (it was "no supported input files in this folder")
+                raise UsageError(f"{arg}: {ZARR_ALONE}")
             if p.is_dir():
                 files = _scan_folder(p, recursive, skipped)
                 if not files:
@@ -197,6 +199,19 @@ def _shortest_paths(files: list[Path]) -> list[Path]:
     return [path for path in files if id(path) in kept]
 
 
+#: what a batch says of a Zarr store among its inputs
+ZARR_ALONE = "a Zarr store is one input, read tile by tile: give it alone, without --out-dir (--out NAME.zarr or NAME.npy)"
+
+
+def _zarr_store(path: Path) -> bool:
+    """True for a folder that is a Zarr store (named ``.zarr``, or holding Zarr metadata).
+
+    >>> _zarr_store(Path("/nonexistent"))
+    False
+    """
+    return path.suffix.lower() == ".zarr" or any((path / name).is_file() for name in (".zarray", ".zgroup", "zarr.json"))
+
+
 def _passed_over(paths: Sequence[Path], skipped: list[tuple[Path, str]]) -> None:
     """Add to ``skipped`` what of ``paths`` a batch does not read but a user may have meant: DICOM files (a
     series is one volume; one entry per folder) and non-files named like an input (a folder ``x.png``, a
@@ -213,6 +228,8 @@ def _passed_over(paths: Sequence[Path], skipped: list[tuple[Path, str]]) -> None
             if os.path.isfile(path):
                 folder, files = series.setdefault(os.path.realpath(path.parent), (path.parent, set()))
                 files.add(os.path.realpath(path))
+        elif os.path.isdir(path) and path.suffix.lower() == ".zarr":  # (passed over in silence)
+            skipped.append((path, ZARR_ALONE))
         elif (path.suffix.lower() in INPUT_SUFFIXES or volume in VOLUME_SUFFIXES) and not _is_input_file(path):
             why = "a folder" if os.path.isdir(path) else "a broken link" if not os.path.exists(path) else "not a regular file"
             skipped.append((path, f"{why} named like an input"))
@@ -237,13 +254,14 @@ def _scan_folder(folder: Path, recursive: bool, skipped: list[tuple[Path, str]] 
     seen = {os.path.realpath(folder)}  # a linked folder is looked into once, as a '**' pattern reads it (a loop ends)
     for dirpath, dirnames, filenames in os.walk(folder, onerror=refuse, followlinks=True):
         kept = []
-        for d in sorted(d for d in dirnames if not d.startswith(".")):
+        stores = sorted(d for d in dirnames if d.lower().endswith(".zarr") and not d.startswith("."))  # not looked into
+        for d in sorted(d for d in dirnames if not d.startswith(".") and d not in stores):
             real = os.path.realpath(os.path.join(dirpath, d))
             if real not in seen:
                 seen.add(real)
                 kept.append(d)
         dirnames[:] = kept
-        names = sorted(filenames) + [d for d in dirnames if Path(d).suffix]  # a folder named like an image
+        names = sorted(filenames) + [d for d in dirnames if Path(d).suffix] + stores  # a folder named like an image
         _passed_over([Path(dirpath) / n for n in names], skipped)
         found.extend(Path(dirpath) / n for n in sorted(filenames) if _is_input_file(Path(dirpath) / n))
     return found

@@ -854,3 +854,44 @@ def test_a_zarr_input_is_told_what_it_can_write_and_takes_an_empty_suffix(tmp_pa
     assert r.returncode == 2 and "give --out NAME.zarr or --out NAME.npy" in r.stderr and "--tiled" not in r.stderr
     r = run_in_process("convolve", "in.zarr", "-k", "box:3", "--suffix", "", cwd=tmp_path)
     assert r.returncode == 4 and "in.zarr: is the input" in r.stderr  # <stem>.zarr: the input itself, refused
+
+
+def test_a_zarr_store_in_a_batch_is_refused_or_noted_not_taken_for_an_empty_folder(tmp_path, invoke):
+    # the tiled audit: 'in.zarr --out-dir d' was "no supported input files in this folder", and a folder batch
+    # holding a store passed it over in silence ("1 ok")
+    make_zarr(tmp_path / "in.zarr", np.arange(64, dtype=np.uint8).reshape(8, 8), (4, 4))
+    np.save(tmp_path / "u8.npy", np.arange(64, dtype=np.uint8).reshape(8, 8))
+    for inputs in (["in.zarr"], ["in.zarr", "u8.npy"]):
+        r = invoke("convolve", *inputs, "-k", "sobel_v", "--out-dir", "d")
+        assert code(r) == 2 and "in.zarr: a Zarr store is one input, read tile by tile: give it alone" in r.stderr, r.stderr
+    (tmp_path / "f").mkdir()
+    os.rename(tmp_path / "in.zarr", tmp_path / "f" / "in.zarr")
+    os.rename(tmp_path / "u8.npy", tmp_path / "f" / "u8.npy")
+    for recursive in ([], ["-r"]):
+        r = invoke("convolve", "f", "-k", "sobel_v", "--out-dir", "d", "--force", *recursive)
+        assert code(r) == 0 and "not read: f/in.zarr, a Zarr store is one input" in r.stderr, r.stderr
+
+
+def test_a_missing_protocol_package_named_by_requires_is_named(monkeypatch):
+    # the tiled audit: fsspec's 'HTTPFileSystem requires "requests" and "aiohttp"' gave "pip install the package for this protocol"
+    import fsspec
+
+    from kernelcli.errors import MissingExtra
+    from kernelcli.tiled import urls
+
+    def missing(url):
+        raise ImportError('HTTPFileSystem requires "requests" and "aiohttp" to be installed')
+
+    monkeypatch.setattr(fsspec.core, "url_to_fs", missing)
+    with pytest.raises(MissingExtra, match="needs requests and aiohttp, which are not installed: pip install requests aiohttp"):
+        urls.filesystem("https://example.invalid/in.zarr")
+
+
+def test_a_local_clusters_workers_print_no_numpy_warning(tmp_path):
+    # the tiled audit: an overflow refused in one line was preceded by the workers' "RuntimeWarning: overflow" lines
+    pytest.importorskip("distributed")
+    np.save(tmp_path / "huge.npy", np.full((20, 20), 3e38, np.float32))
+    r = run_cli("convolve", "huge.npy", "-k", "[[1,1,1],[1,1,1],[1,1,1]]", "-o", "b.zarr", "--chunks", "8",
+                "--scheduler", "local", "--workers", "1", cwd=tmp_path)
+    assert r.returncode == 2 and "overflows float32" in r.stderr and "Warning" not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr

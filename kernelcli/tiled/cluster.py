@@ -83,6 +83,7 @@ def client_for(scheduler: str | None, workers: int | None = None, threads: int =
                         silence_logs=logging.CRITICAL, env={"NUMBA_NUM_THREADS": str(threads)},
                     )
                 client = distributed.Client(cluster)
+                client.run(_quiet_runtime_warnings)  # their stderr is ours: an overflow is refused in one line here
                 try:
                     yield client
                 finally:
@@ -100,6 +101,14 @@ def client_for(scheduler: str | None, workers: int | None = None, threads: int =
         yield client
     finally:
         client.close()
+
+
+def _quiet_runtime_warnings() -> None:
+    """On a local cluster's worker: numpy's RuntimeWarnings (an overflow...) are not printed, as in this process
+    (results are checked instead); two 'overflow encountered in reduce' lines came before the refusal."""
+    import warnings
+
+    warnings.simplefilter("ignore", RuntimeWarning)
 
 
 def _has_forkserver() -> bool:

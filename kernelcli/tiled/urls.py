@@ -74,11 +74,12 @@ def filesystem(url: str) -> tuple[Any, str]:
     fsspec = require("fsspec", url)
     try:
         return fsspec.core.url_to_fs(url)
-    except ImportError as exc:  # fsspec: "Install s3fs to access S3"
+    except ImportError as exc:  # fsspec: "Install s3fs to access S3"; 'HTTPFileSystem requires "requests" and "aiohttp"'
         named = re.search(r"[Ii]nstall (\S+)", str(exc))
-        package = named.group(1) if named else "the package for this protocol"
-        raise MissingExtra(f"{url}: the {url.split(':', 1)[0]}:// protocol needs {package}, which is not installed: "
-                           f"pip install {package}") from None
+        quoted = re.findall(r'"([A-Za-z0-9_.-]+)"', str(exc)) if "requires" in str(exc) else []
+        packages = [named.group(1)] if named else quoted or ["the package for this protocol"]
+        raise MissingExtra(f"{url}: the {url.split(':', 1)[0]}:// protocol needs {' and '.join(packages)}, which "
+                           f"{'is' if len(packages) == 1 else 'are'} not installed: pip install {' '.join(packages)}") from None
     except ValueError as exc:  # an unknown protocol
         raise UsageError(f"{url}: {' '.join(str(exc).split())}") from None
 
