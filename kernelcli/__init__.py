@@ -35,6 +35,7 @@ _LAZY = {
     "gaussian_mm": "kernelcli.volumes",
     "read_volume": "kernelcli.medical",
     "learn_kernel": "kernelcli.learn",
+    "LearnOptions": "kernelcli.learn",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

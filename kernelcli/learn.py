@@ -101,7 +101,9 @@ def learn_kernel(
     >>> round(float(r.kernel[0, 0]), 9), r.fits
     (2.0, True)
     """
-    options = options or LearnOptions()
+    options = LearnOptions() if options is None else options
+    if not isinstance(options, LearnOptions):  # (a dict of settings was an AttributeError deep inside)
+        raise UsageError(f"options: expected kernelcli.LearnOptions(...), got {type(options).__name__}")
     start = time.perf_counter()
     xa = as_image_array(x, input_name)
     ta = as_image_array(target, target_name)

@@ -17,6 +17,7 @@ import numpy as np
 from . import shapes
 from .errors import UsageError
 from .modes import canonical_pad_mode
+from .ndsupport import check_bool, check_flip
 from .records import record
 
 METHODS = ("lstsq", "gd")
@@ -95,6 +96,12 @@ class LearnOptions:
             raise UsageError(f"invalid gamma {self.gamma!r}: expected 0 < gamma <= 1 (the StepLR factor)")
         if not (0 <= self.momentum < 1):
             raise UsageError(f"invalid momentum {self.momentum!r}: expected 0 <= momentum < 1")
+        # (flip="no" learned the rotated kernel, bias="yes" was int()'s ValueError, seed=-1 numpy's)
+        object.__setattr__(self, "flip", check_flip(self.flip))
+        object.__setattr__(self, "bias", check_bool(self.bias, "bias"))
+        object.__setattr__(self, "max_values", shapes.check_positive("max_values", self.max_values))
+        if isinstance(self.seed, (bool, np.bool_)) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise UsageError(f"invalid seed {self.seed!r}: expected a whole number >= 0")
 
     def schedule(self, windows: int) -> tuple[int, int]:
         """(epochs, step_size) for ``windows`` equations: the given values, or the defaults.

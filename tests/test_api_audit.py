@@ -161,3 +161,21 @@ def test_arguments_of_the_wrong_kind_are_refused_on_every_path():
         api.conv2d([[1, 2], [3]], [[1]])
     assert api.conv2d(np.ones((4, 4)), np.ones((3, 3)), padding=np.array(1)).shape == (4, 4)
     assert api.pad2d(np.ones((4, 4)), np.array(2)).shape == (8, 8)
+
+
+def test_learn_options_are_checked_as_every_function_checks_its_arguments():
+    # the learn/API audit: flip="no" learned the rotated kernel, in silence; bias="yes" was int()'s ValueError,
+    # seed=-1 numpy's, a dict of options an AttributeError; LearnOptions was not importable from kernelcli
+    import numpy as np
+
+    from kernelcli import LearnOptions, learn_kernel
+    from kernelcli.errors import UsageError
+
+    for settings in ({"flip": "no"}, {"bias": "yes"}, {"bias": 2}, {"seed": -1}, {"seed": 1.5}, {"seed": True},
+                     {"max_values": 0}):
+        with pytest.raises(UsageError):
+            LearnOptions(size=3, **settings)
+    x = np.random.default_rng(0).random((9, 9))
+    with pytest.raises(UsageError, match="expected kernelcli.LearnOptions"):
+        learn_kernel(x, x, {"size": 1})
+    assert learn_kernel(x, 2 * x, LearnOptions(size=1, flip=True, seed=3)).fits
