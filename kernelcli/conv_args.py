@@ -129,7 +129,24 @@ def _resolve(shape, dtype, k, stride, padding, pad_mode, pad_value, dilation, fl
     fill = ndsupport.check_fill(pad_value, compute, "pad value") if mode == "constant" else 0.0
     h, w = shape[:2]
     trimmed = trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)
+    check_padding_fits(shape, trimmed, (dh, dw))
     return ConvCall(k, (sh, sw), (dh, dw), trimmed, (oh, ow), mode, fill, compute, shape[2] if len(shape) == 3 else 1)
+
+
+def check_padding_fits(shape: Sequence[int], widths: Sequence[int], dilation: tuple[int, int]) -> None:
+    """Refuse (ResourceLimit) padding an (H, W[, C]) image by ``widths`` where the padded cells beyond it, in float64
+    (a padded copy, or a path's maps of padded rows), need more than the machine's memory: ``padding=10**5`` on 8x9
+    was numpy's "Unable to allocate 298 GiB", ``dilation=10**9`` a 15 GiB map that got the process killed.
+
+    >>> check_padding_fits((8, 9), (1, 1, 1, 1), (1, 1))
+    """
+    h, w = shape[:2]
+    top, bottom, left, right = widths
+    beyond = ((h + top + bottom) * (w + left + right) - h * w) * (shape[2] if len(shape) == 3 else 1) * 8
+    if beyond > 2**30:  # (the usual call never asks)
+        from .limits import check_machine
+
+        check_machine(beyond, f"padding the {h}x{w} image by {top},{bottom},{left},{right} (dilation {dilation[0]}x{dilation[1]})")
 
 
 def conv_geometry(shape: Sequence[int], kernel_shape: Sequence[int], stride: Any, padding: Any, dilation: Any):

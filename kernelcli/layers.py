@@ -167,6 +167,7 @@ def conv_layer(
         ow = shapes.conv_output_size(w, kw, stride=sw, pad_before=widths[2], pad_after=widths[3], dilation=dw)
     except ShapeError as exc:
         raise ShapeError(f"input {h}x{w} and filter {kh}x{kw}: {exc}") from None
+    conv_args.check_padding_fits(arr.shape, widths, (dh, dw))
 
     dtype = api.compute_dtype(arr.dtype)
     if out is not None:

@@ -74,6 +74,24 @@ def default_max_bytes() -> int | None:
         return None
 
 
+def check_machine(need: int, what: str) -> None:
+    """Refuse (ResourceLimit) what needs more bytes than this machine's memory: the API's guard, where the
+    command line's :func:`check_peak` applies ``KERNELCLI_MAX_MEMORY`` (numpy's allocation of it may succeed
+    on an overcommitting system, and the process be killed as the pages are touched).
+
+    >>> check_machine(2**80, "padding")
+    Traceback (most recent call last):
+    ...
+    kernelcli.limits.ResourceLimit: padding would need about 1e+24 bytes of memory, more than this machine's ...
+    """
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if need > physical:
+        raise ResourceLimit(f"{what} would need about {size_text(need)} of memory, more than this machine's {size_text(physical)}")
+
+
 def size_text(n: float) -> str:
     """A byte count for people: ``512 bytes``, ``1.5 MiB``; absurd sizes in powers of ten.
 

@@ -179,3 +179,20 @@ def test_learn_options_are_checked_as_every_function_checks_its_arguments():
     with pytest.raises(UsageError, match="expected kernelcli.LearnOptions"):
         learn_kernel(x, x, {"size": 1})
     assert learn_kernel(x, 2 * x, LearnOptions(size=1, flip=True, seed=3)).fits
+
+
+def test_padding_beyond_the_machines_memory_is_refused_before_any_allocation():
+    # the learn/API audit: padding=10**5 on 8x9 was numpy's "Unable to allocate 298 GiB"; dilation=10**9 built a
+    # 15 GiB map of padded rows, and the process was killed as its pages were touched
+    import numpy as np
+
+    from kernelcli import conv2d, conv_layer
+    from kernelcli.limits import ResourceLimit
+
+    x = np.zeros((8, 9))
+    for settings in ({"padding": 10**5}, {"dilation": 10**5}, {"dilation": 10**9}):
+        with pytest.raises(ResourceLimit, match="more than this machine's"):
+            conv2d(x, np.ones((3, 3)), **settings)
+    with pytest.raises(ResourceLimit, match="more than this machine's"):
+        conv_layer(np.zeros((8, 9, 2)), np.ones((4, 2, 3, 3)), padding=10**5)
+    assert conv2d(x, np.ones((3, 3)), padding=1000).shape == (2006, 2007)
