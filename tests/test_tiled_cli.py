@@ -895,3 +895,16 @@ def test_a_local_clusters_workers_print_no_numpy_warning(tmp_path):
                 "--scheduler", "local", "--workers", "1", cwd=tmp_path)
     assert r.returncode == 2 and "overflows float32" in r.stderr and "Warning" not in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_a_refusals_advice_is_something_not_already_given(tmp_path, invoke):
+    # the tiled audit: 'in.zarr -k a -k b -o a.npy' was told to "give --out NAME.npy", a .npy input to "give a
+    # Zarr, TIFF or .npy input", and a Zarr input to "write another format than .zarr", which it cannot
+    make_zarr(tmp_path / "in.zarr", np.arange(64, dtype=np.uint8).reshape(8, 8), (4, 4))
+    np.save(tmp_path / "vz.npy", np.zeros((4, 8, 8), np.float32))
+    r = invoke("convolve", "in.zarr", "-k", "sobel_v", "-k", "sobel_h", "-o", "a.npy")
+    assert code(r) == 2 and "give --out NAME.zarr" not in r.stderr and "save it as a .npy" in r.stderr, r.stderr
+    r = invoke("convolve", "in.zarr", "-k", "sobel_v", "--bias", "1", "-o", "a.zarr")
+    assert code(r) == 2 and "another format than .zarr" not in r.stderr and "save it as a .npy" in r.stderr, r.stderr
+    r = invoke("convolve", "vz.npy", "--layout", "zyx", "-k", "sobel_v", "--then", "maxpool:2", "-o", "a.zarr")
+    assert code(r) == 2 and "give a Zarr, TIFF or .npy input" not in r.stderr and "another format than .zarr" in r.stderr, r.stderr

@@ -173,13 +173,18 @@ def instead_of_tiles(input_path: Any, out: Any, chunks: Any, scheduler: str | No
     """
     from .urls import as_url
 
+    store_input = stores.is_chunked(input_path) or as_url(input_path) is not None
+    if store_input:  # ('leave out --tiled', never given, could not help; nor another format, where it is .npy already)
+        if out is not None and not stores.is_chunked(out) and as_url(out) is None and Path(str(out)).suffix.lower() != ".npy":
+            return "a Zarr input is read tile by tile only, which writes .zarr or .npy: give --out NAME.zarr or --out NAME.npy"
+        return "a Zarr input is read tile by tile only: save it as a .npy (or TIFF) to run this in memory"
     if stores.is_chunked(out) or as_url(out) is not None:
-        return "write another format than .zarr (only the tiled path writes it), or give a Zarr, TIFF or .npy input"
-    if chunks is None and scheduler is None and not stores.is_chunked(input_path) and _over_the_cap(Path(str(input_path))):
+        tiled_input = Path(str(input_path)).suffix.lower() in (".npy", *stores.TIFF_SUFFIXES)
+        return "write another format than .zarr (only the tiled path writes it)" + (
+            "" if tiled_input else ", or give a Zarr, TIFF or .npy input")
+    if chunks is None and scheduler is None and _over_the_cap(Path(str(input_path))):
         return ("it went tile by tile because its in-memory run would exceed KERNELCLI_MAX_MEMORY: "
                 "raise KERNELCLI_MAX_MEMORY to run it in memory")
-    if stores.is_chunked(input_path) or as_url(input_path) is not None:  # ('leave out --tiled', never given, could not help)
-        return "a Zarr input is read tile by tile only, which writes .zarr or .npy: give --out NAME.zarr or --out NAME.npy"
     return "leave out --tiled/--chunks" + ("/--scheduler" if scheduler is not None else "")
 
 
