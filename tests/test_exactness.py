@@ -432,6 +432,17 @@ class TestSignedZeros:
                 for name in ("numpy", "separable", "fft", "cold", "warm"):
                     assert conv2d(data, k, paths=PATHS[name]).tobytes() == want.tobytes(), (name, data.dtype, k.shape)
 
+    def test_a_separable_row_whose_taps_all_fall_in_the_fill_sums_their_zeros(self):
+        """The hypothesis search below: an even kernel's last row, whose one tap reads the zero fill below the
+        image, was +0.0 (apply_taps' sum of no inside tap), where the product -1 * +0.0 is -0.0 (int16, separable)."""
+        k = np.outer([0.0, -1.0], [0.0, 1.0])
+        x = np.zeros((6, 10), np.int16)
+        x[1, 2], x[3, 5] = 2, -1
+        assert costs.same_bytes_on_every_path(x.dtype, k, np.dtype("float32"), True, 0.0)
+        want = conv2d(x, k, paths=PATHS["dense"])
+        assert np.signbit(want[-1]).all()
+        assert conv2d(x, k, paths=PATHS["separable"]).tobytes() == want.tobytes()
+
     def test_where_the_separable_sign_differs_no_measurement_may_choose(self):
         """Signed values under a rank-1 kernel whose column factor has no positive weight and whose row
         factor a negative one (-sobel_v): a column's cancelled +0.0 times -1 is -0.0 where the window's own

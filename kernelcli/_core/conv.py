@@ -405,11 +405,11 @@ def separable_direct(x, channels, rows, cols, fill, left, stride_h, vrow, vws, h
                 inner[j] += add
         elif v == 0 and n < vws.shape[0]:
             # the fill rows' products are zeros, left out above: a +0.0 among them makes a -0.0 sum +0.0,
-            # as the ring's sum of every product gives it
+            # and with no other tap they are the whole sum (apply_taps gave +0.0), as the ring sums every product
             signed = _fill_zero(rows, vrow, vws, i * stride_h, v)
-            if signed == 0 and not np.signbit(signed):
+            if n == 0 or not np.signbit(signed):
                 for j in range(inner.shape[0]):
-                    inner[j] += signed
+                    inner[j] = signed if n == 0 else inner[j] + signed
         _border_cells(tmp, inner, cols, c, edge, 0, left)
         _border_cells(tmp, inner, cols, c, edge, left + w, wp)
         apply_taps(out[i], tmp, 0, hoff, hws)

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '707166aa4b6cf0e3fddbb7c66147b2dc82ceb8aad95b9265b32d0f6a435b51e6'
+LOOP_SOURCES = '00d428c90cf3ba68743b528fd139d27c7cc7fc6455163349cc14c6b97bdacf60'
 
 
 _ENTRIES: dict = {}
