@@ -811,3 +811,14 @@ def test_the_json_keys_are_the_readmes(tmp_path):
     assert list(document) == re.findall(r"`([a-z_]+)`", re.sub(r"\([^()]*\)", "", listed))  # (a field's own fields in parentheses)
     assert list(document["history"]) == ["epochs"] and list(document["lstsq"]) == ["rank", "unknowns", "condition", "loss",
                                                                                     "relative_residual"]
+
+
+def test_gd_judges_the_bias_on_its_own_scale():
+    # the learn/API audit: taps recovered exactly beside a bias 10.5 off 3e12 (a relative 3.5e-12) was
+    # "gradient descent stopped 10.5 away from the least-squares kernel"; max_diff_vs_lstsq is the taps'
+    x = np.random.default_rng(3).random((20, 21)) * 1e12
+    k = np.array([[1, -2, 0.5], [0.25, 3, -1], [2, 0, -0.75]])
+    y = conv2d(x, k, pad_mode="reflect") + 3e12
+    r = learn_kernel(x, y, LearnOptions(size=3, method="gd", bias=True, pad_mode="reflect"))
+    assert not any("stopped" in w for w in r.warnings), r.warnings
+    assert r.max_diff_vs_lstsq < 1e-3 and np.abs(r.kernel - k).max() < 1e-6
