@@ -94,7 +94,8 @@ def measure_start_up(env: dict) -> None:
     (else the first cold call that loads the core would start the measurement in the background, beside the
     timed runs)."""
     subprocess.run([PYTHON, "-m", "kernelcli.startup"], env=env, cwd=CWD, check=True, capture_output=True, timeout=900)
-CONVERT = shutil.which("convert-im6.q16") or shutil.which("convert")
+#: Debian's real binary: a bare ``convert`` on PATH may be a stand-in that only prints a PNG (as benchmarks/run.py)
+CONVERT = shutil.which("convert-im6.q16")
 #: what a user would write instead: imread, filter2D (zero border, saturating), imwrite
 CV2_SCRIPT = (
     "import sys, cv2, numpy as np\n"

@@ -44,6 +44,23 @@ os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([ROOT, *filter(None, os
 os.environ["PYTHONSAFEPATH"] = "1"
 
 
+def imagemagick() -> str | None:
+    """The real ImageMagick ``convert`` (Debian's ``convert-im6.q16``, or a ``convert`` that says it is
+    ImageMagick), or None.  A bare ``convert`` on PATH may be a stand-in that only prints a PNG: the
+    comparisons skip there rather than fail on what it cannot do."""
+    for name in ("convert-im6.q16", "convert"):
+        found = shutil.which(name)
+        if found is None:
+            continue
+        try:
+            version = subprocess.run([found, "-version"], capture_output=True, text=True, timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if version.startswith("Version: ImageMagick"):
+            return found
+    return None
+
+
 #: A whole run compiles, beside the tests, what they need late (``warm_numba_cache.py``, which says
 #: why); a run of fewer tests than this compiles only what it needs, as it goes.
 WARM_AT_TESTS = 1000

@@ -209,7 +209,7 @@ class TestChainsAudit:
         assert r.exit_code == 2 and "--activation: not available in a chain" in r.stderr
 
 
-IMAGEMAGICK = __import__("shutil").which("convert-im6.q16") or __import__("shutil").which("convert")
+IMAGEMAGICK = __import__("conftest").imagemagick()
 
 
 @pytest.mark.skipif(IMAGEMAGICK is None, reason="ImageMagick is not installed")

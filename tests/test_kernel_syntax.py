@@ -14,13 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
 
-from conftest import REPO, SAMPLES, pixels, run_cli, run_in_process
+from conftest import REPO, SAMPLES, imagemagick, pixels, run_cli, run_in_process
 from kernelcli.catalog import load_kernel
 from kernelcli.errors import InvalidKernel, UsageError
 from kernelcli.kernel_syntax import inline_kernel, parse_kernel_scale, scale_kernel
 
 SOBEL = [[1, 0, -1], [2, 0, -2], [1, 0, -1]]
-IMAGEMAGICK = shutil.which("convert-im6.q16") or shutil.which("convert")
+IMAGEMAGICK = imagemagick()
 
 
 class TestInlineSyntax:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, imagemagick
 
 SECTIONS = ("### Axis order: `--layout`", "## Kernels", "### Pipes and chains")
 
@@ -46,8 +47,11 @@ def test_the_sections_have_examples():
 def test_readme_command(tmp_path, command, shown):
     import kernelcli
 
-    if command.startswith("convert ") and not __import__("shutil").which("convert"):
-        pytest.skip("ImageMagick's convert is not installed")
+    if command.startswith("convert "):
+        convert = imagemagick()
+        if convert is None:
+            pytest.skip("ImageMagick's convert is not installed")
+        command = shlex.quote(convert) + command.removeprefix("convert")
     (tmp_path / "samples").symlink_to(REPO / "samples")
     here = str(Path(kernelcli.__file__).resolve().parent.parent)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")])))
