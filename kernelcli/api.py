@@ -131,6 +131,7 @@ def _pad3(x3: np.ndarray, widths: tuple[int, int, int, int], mode: str, value: f
     return pad_flat(x3, widths, code, value, dtype, _announce_first_compile)
 
 
+@ndsupport.quiet_overflow
 def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: float = 0.0, paths: Any = None) -> np.ndarray:
     """Pad an (H, W) or (H, W, C) array on its two spatial axes.
 
@@ -169,6 +170,7 @@ def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: floa
     return out if arr.ndim == 3 else out[:, :, 0]
 
 
+@ndsupport.quiet_overflow
 def conv2d(
     x: Any,
     kernel: Any,
@@ -316,6 +318,7 @@ def _finite_check(arr: np.ndarray):
 conv_geometry = conv_args.conv_geometry  # (public here since the tiled twin came)
 
 
+@ndsupport.quiet_overflow
 def pool2d(
     x: Any,
     size: int,

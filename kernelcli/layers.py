@@ -72,6 +72,7 @@ def _as_bias(bias: Any, filters: int) -> np.ndarray:
     return b
 
 
+@ndsupport.quiet_overflow
 def conv_layer(
     x: Any,
     weights: Any,

@@ -17,14 +17,43 @@ Example
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from .errors import ShapeError, UsageError
 from .shapes import normalize_sequence, resolve_padding_nd as resolve_padding  # noqa: F401  (declared in shapes: no numpy there)
+
+# ---------------------------------------------------------------- floating-point flags
+
+
+def quiet_overflow(function: Callable) -> Callable:
+    """``function`` run under ``np.errstate(all="ignore")``: a result beyond its dtype's range is an
+    infinity (and a sum of opposite infinities NaN) on every path, without a RuntimeWarning, as the
+    jitted loops and PyTorch give it.  Without this only the numpy and FFT paths, which a small input or
+    a big kernel takes, warned: whether a caller saw a warning (an error under ``-W error``)
+    depended on the image's size.  The CLI checks results itself.
+
+    >>> @quiet_overflow
+    ... def doubled(x):
+    ...     return x * 2
+    >>> doubled(np.float32(3e38))
+    np.float32(inf)
+    """
+
+    if np.lib.NumpyVersion(np.__version__) >= "2.0.0":
+        return np.errstate(all="ignore")(function)  # a fresh state per call: 0.3 µs where a with block takes 1
+
+    @functools.wraps(function)
+    def quiet(*args: Any, **kwargs: Any) -> Any:  # numpy 1's decorator keeps one state for every thread
+        with np.errstate(all="ignore"):
+            return function(*args, **kwargs)
+
+    return quiet
+
 
 # ---------------------------------------------------------------- dtypes
 

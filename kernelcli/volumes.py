@@ -194,6 +194,7 @@ def pool3d_takes_numpy(paths: Any, shape: tuple[int, ...], f, s, p, op: str, out
 # ---------------------------------------------------------------- convolution
 
 
+@ndsupport.quiet_overflow
 def conv3d(
     vol: Any,
     kernel3d: Any,
@@ -269,6 +270,7 @@ def conv3d(
     return numpy_impl.rounded(out, rounded)
 
 
+@ndsupport.quiet_overflow
 def correlate_separable(
     vol: Any,
     kernels: Sequence[Any],
@@ -361,6 +363,7 @@ def _check_separable_out(out: Any, arr: np.ndarray, vol: Any, want: np.dtype) ->
         raise UsageError("out: overlaps the volume without being it; pass the volume itself (in place) or a separate buffer")
 
 
+@ndsupport.quiet_overflow
 def convolve_slices(vol: Any, kernel2d: Any, axis: str | int = "z", *, dtype: Any = None, **conv2d_kwargs: Any) -> np.ndarray:
     """Apply a 2-D kernel to every slice across ``axis`` with :func:`kernelcli.api.conv2d`.
 
@@ -401,6 +404,7 @@ def convolve_slices(vol: Any, kernel2d: Any, axis: str | int = "z", *, dtype: An
     return out
 
 
+@ndsupport.quiet_overflow
 def pool3d(
     vol: Any,
     size: int | Sequence[int],

@@ -196,3 +196,26 @@ def test_padding_beyond_the_machines_memory_is_refused_before_any_allocation():
     with pytest.raises(ResourceLimit, match="more than this machine's"):
         conv_layer(np.zeros((8, 9, 2)), np.ones((4, 2, 3, 3)), padding=10**5)
     assert conv2d(x, np.ones((3, 3)), padding=1000).shape == (2006, 2007)
+
+
+BEYOND = np.float32(3e38)  # any sum of two is beyond float32's range
+OVERFLOWING_CALLS = {
+    "conv2d": lambda paths: __import__("kernelcli").conv2d(np.full((8, 8), BEYOND), np.ones((3, 3), np.float32), paths=paths),
+    "pool2d 2x2": lambda paths: __import__("kernelcli").pool2d(np.full((8, 8), BEYOND), size=2, op="avg", paths=paths),
+    "pool2d 3x3/1": lambda paths: __import__("kernelcli").pool2d(np.full((8, 8), BEYOND), size=3, stride=1, op="avg", paths=paths),
+    "conv_layer": lambda paths: __import__("kernelcli").conv_layer(np.full((8, 8, 1), BEYOND), np.ones((1, 1, 3, 3), np.float32), paths=paths),
+    "conv3d": lambda paths: conv3d(np.full((4, 4, 4), BEYOND), np.ones((3, 3, 3), np.float32), paths=paths),
+    "correlate_separable": lambda paths: correlate_separable(np.full((4, 4, 4), BEYOND), ([1, 1, 1], [1, 1, 1], None), paths=paths),
+    "pool3d": lambda paths: __import__("kernelcli").pool3d(np.full((4, 4, 4), BEYOND), size=2, op="avg", paths=paths),
+}
+
+
+@pytest.mark.parametrize("force", [None, "numpy", "jit", "fft"])
+@pytest.mark.parametrize("call", sorted(OVERFLOWING_CALLS))
+def test_an_overflow_is_an_infinity_without_a_warning_on_every_path(call, force):
+    # the numpy and FFT paths (a small input's, a big kernel's) warned 'overflow encountered in reduce',
+    # an error under -W error, where the jitted loops (and PyTorch) give the infinity silently
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = OVERFLOWING_CALLS[call](Paths(force=force))
+    assert np.isinf(got).any()
