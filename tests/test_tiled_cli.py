@@ -908,3 +908,6 @@ def test_a_refusals_advice_is_something_not_already_given(tmp_path, invoke):
     assert code(r) == 2 and "another format than .zarr" not in r.stderr and "save it as a .npy" in r.stderr, r.stderr
     r = invoke("convolve", "vz.npy", "--layout", "zyx", "-k", "sobel_v", "--then", "maxpool:2", "-o", "a.zarr")
     assert code(r) == 2 and "give a Zarr, TIFF or .npy input" not in r.stderr and "another format than .zarr" in r.stderr, r.stderr
+    # and a Zarr input with --format png was told to 'give --out X.zarr or --out X.npy, or a Zarr input is read ...'
+    r = invoke("convolve", "in.zarr", "-k", "sobel_v", "--format", "png")
+    assert code(r) == 2 and "--out in_sobel_v.npy; a Zarr input is read tile by tile only" in r.stderr, r.stderr

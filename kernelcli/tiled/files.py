@@ -339,9 +339,10 @@ def _output(input_path: Any, out: Path | None, label: str, advice: str, fmt: str
         else:
             out = default_output(Path(str(input_path).rstrip("/")), label, fmt=fmt)
             if out.suffix.lower() not in stores.TILED_OUTPUTS:
+                store_input = stores.is_chunked(input_path) or as_url(input_path) is not None  # (its advice is a sentence)
                 raise UsageError(f"{input_path}: the default output {out} is {out.suffix}, which the tiled path cannot write "
                                  f"(an image format needs the whole result in memory): give --out {out.stem}.zarr or "
-                                 f"--out {out.stem}.npy, or {advice}")
+                                 f"--out {out.stem}.npy" + (f"; {advice}" if store_input else f", or {advice}"))
     if isinstance(out, str):  # an fsspec URL (kernelcli.tiled.urls.resolve)
         if not stores.is_chunked(out):
             raise UsageError(f"{out}: a URL output on the tiled path is a Zarr store (.zarr)")
