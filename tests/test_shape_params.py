@@ -460,7 +460,7 @@ class TestParamsErrors:
             (("--flatten", "2x2", "--groups", "2"), "only for a conv layer"),
             (("--flatten", "2x2", "--no-bias"), "--no-bias"),
             (("--flatten", "2xq"), "'2xq'"),
-            (("--in-ch", "6", "--filters", "4", "--groups", "4"), "groups=4 must divide"),
+            (("--in-ch", "6", "--filters", "4", "--groups", "4"), "--groups 4 must divide both --in-ch 6 and --filters 4"),  # (the API's names before)
             (("--in-ch", "6", "--filters", "4", "--f", "3x3x6"), "F or FxG"),
             (("--dense", "0", "3"), "--dense must be an integer >= 1, got 0"),
             # a product past Python's 4300 printable digits exited 70 ("a bug"): sizes have at most 30 digits

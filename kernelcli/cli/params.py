@@ -26,6 +26,8 @@ Examples (the lecture's tasks):
 def _conv(in_ch: int, filters: int, f_text: str, bias: bool, groups: int) -> tuple[list[str], dict[str, Any], int]:
     sizes = shapes.parse_dims(f_text, name="--size", max_len=2, forms="F or FxG (a filter always spans every input channel)")
     fh, fw = sizes if len(sizes) == 2 else (sizes[0], sizes[0])
+    if in_ch % groups or filters % groups:  # (conv_params says it too, in its parameters' names)
+        raise UsageError(f"--groups {groups} must divide both --in-ch {in_ch} and --filters {filters}")
     total = shapes.conv_params(in_ch, filters, fh, fw, bias=bias, groups=groups)
     per_filter = f"{fh}*{fw}*{in_ch}" + (f"/{groups}" if groups != 1 else "")
     formula = f"[({per_filter}) + 1] * {filters} = {total}" if bias else f"({per_filter}) * {filters} = {total}"
