@@ -128,7 +128,7 @@ def learn_kernel(
     ea, ey = _range_exponent(a), _range_exponent(y)
     a, y = (np.ldexp(a, -ea) if ea else a), (np.ldexp(y, -ey) if ey else y)
     w_ls, b_ls, rank, unknowns, cond = solve_lstsq(a, y, options.bias)
-    b_ls = negligible_bias(b_ls, float(np.max(np.abs(y))))
+    b_ls = negligible_bias(b_ls, float(np.max(np.abs(y))), cond)
     if rank < unknowns:
         kh, kw = options.size
         raise UsageError(

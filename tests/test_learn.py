@@ -822,3 +822,15 @@ def test_gd_judges_the_bias_on_its_own_scale():
     r = learn_kernel(x, y, LearnOptions(size=3, method="gd", bias=True, pad_mode="reflect"))
     assert not any("stopped" in w for w in r.warnings), r.warnings
     assert r.max_diff_vs_lstsq < 1e-3 and np.abs(r.kernel - k).max() < 1e-6
+
+
+@pytest.mark.parametrize("method", ["lstsq", "gd"])
+def test_a_small_bias_beside_large_values_is_found(method):
+    # data near 3e12: the bias's column of ones read as zero to the rank test ('the system is singular (rank 9 of
+    # 10 unknowns)'), and with the column scaled, a bias 10.5 was dropped as noise (1e-12 of the target's
+    # 1.6e13) although the solver holds it to 3e-3: 'bias 0' and an MSE of 110
+    x = np.random.default_rng(0).random((64, 64)) * 1e12 + 3e12
+    k = np.array([[1.0, 2, 1], [0, 0, 0], [-1, -2, -1]])
+    r = learn_kernel(x, conv2d(x, k) + 10.5, LearnOptions(size=3, method=method, bias=True))
+    assert np.abs(r.kernel - k).max() < 1e-9 and abs(float(r.bias[0]) - 10.5) < 0.2, (r.kernel, r.bias)
+    assert r.lstsq.mse < 1e-3 and r.lstsq.rank == 10
