@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import ImageReadError, MissingExtra
 from .dicom_tags import (_first, _numbers, _orientation, _pixel_spacing, _position, _rescale, _scale_number, _slice_gap, modality_lut,
-                         missing_spacing)
+                         missing_spacing, unusable_slice_spacing)
 from .geometry import dicom_affine as _dicom_affine, normal_of, stack_slices
 from .pydicom_notes import PydicomWarnings, pydicom_line
 from .volume import Volume, check_volume_memory, require as _require
@@ -250,10 +250,14 @@ def _read_file(pydicom: Any, p: Path, resample_slices: bool) -> Volume:
         first_position = top  # legacy multi-frame (MR, NM, XA): one position, frames along the normal (as SimpleITK)
     elif count == 1 and positions[0] is None:
         positions = [top]
-    for f, w in zip(frames[1:], where[1:]):
+    for n, (f, w) in enumerate(zip(frames[1:], where[1:]), start=2):
         other = _orientation(ds, f, w)
         if other is not None and iop is not None and not np.allclose(other, iop, atol=1e-4):
             raise ImageReadError(f"{p}: the frames have different orientations (PlaneOrientationSequence): not one volume")
+        spacing = _pixel_spacing(ds, f, w) if f is not None else pixel
+        if (spacing is None) != (pixel is None) or (pixel is not None and not np.allclose(pixel, spacing, rtol=1e-4)):
+            raise ImageReadError(f"{p}: frame {n}'s PixelSpacing {spacing} differs from frame 1's {pixel} "
+                                 "(PixelMeasuresSequence): not one volume")
     rescales = [_rescale(ds, f, w) for f, w in zip(frames, where)]
     units = None
     if str(ds.get("Modality", "")) == "RTDOSE" and ds.get("DoseGridScaling") is not None:
@@ -334,6 +338,13 @@ def assemble(
                 "in the volume; remove them or give the series without them"
             )
         gap = header_gap or 1.0
+        bad_spacing = unusable_slice_spacing(ds) if count > 1 else None
+        if bad_spacing is not None:
+            raise ImageReadError(
+                f"{where}: SpacingBetweenSlices is {bad_spacing:g}, and with no position per slice it alone places the "
+                f"slices; expected a positive number of mm ({bad_spacing:g} may mean {abs(bad_spacing):g} mm against the "
+                "normal, as SimpleITK reads it: not guessed)"
+            )
         order = fallback_order if fallback_order is not None else list(range(count))
         origin = positions[order[0]] if positions[order[0]] is not None else first_position
         if origin is None:

@@ -19,6 +19,11 @@ from ..errors import ImageReadError
 from .geometry import is_degenerate
 
 
+#: how far ImageOrientationPatient's two directions may be from unit length and perpendicular (cosine): the
+#: rounding of a header's decimal digits is far below it
+DIRECTION_TOLERANCE = 1e-3
+
+
 def _first(value: Any) -> float | None:
     """A DICOM number that may be multi-valued (WindowCenter '40\\400'): its first value."""
     if value is None or value == "":
@@ -156,6 +161,15 @@ def _orientation(ds: Any, frame: Any = None, where: Any = "") -> np.ndarray | No
             f"{where}: ImageOrientationPatient ({_tag_text(raw)}) is degenerate: its row and column directions are zero or "
             "parallel, so they span no plane; expected two perpendicular unit vectors"
         )
+    if iop is not None:
+        lengths = np.linalg.norm(iop[:3]), np.linalg.norm(iop[3:])
+        cosine = float(np.dot(iop[:3], iop[3:]) / (lengths[0] * lengths[1]))
+        if max(abs(lengths[0] - 1), abs(lengths[1] - 1)) > DIRECTION_TOLERANCE or abs(cosine) > DIRECTION_TOLERANCE:
+            angle = math.degrees(math.acos(min(1.0, max(-1.0, cosine))))
+            raise ImageReadError(  # (read as given, a length of 2 doubles a voxel in the affine; an angle shears it)
+                f"{where}: ImageOrientationPatient ({_tag_text(raw)}) is not two perpendicular unit vectors (lengths "
+                f"{lengths[0]:.4g} and {lengths[1]:.4g}, {angle:.4g} degrees apart); expected direction cosines"
+            )
     return iop
 
 
@@ -163,6 +177,20 @@ def _position(ds: Any, frame: Any = None, where: Any = "") -> np.ndarray | None:
     """ImagePositionPatient (the file's, or ``frame``'s PlanePositionSequence), or None when absent."""
     ipp = ds.get("ImagePositionPatient") if frame is None else _functional(ds, "PlanePositionSequence", "ImagePositionPatient", frame)
     return _numbers(ipp, "ImagePositionPatient", 3, where)
+
+
+def unusable_slice_spacing(ds: Any, frame: Any = None) -> float | None:
+    """SpacingBetweenSlices where it is there but not positive (-3: SimpleITK stacks such frames 3 mm apart against
+    the normal, another reader 3 mm along it), else None: frames placed by it alone are refused, not guessed.
+
+    >>> from types import SimpleNamespace as Header
+    >>> unusable_slice_spacing(Header(get=lambda k, d=None: "-3" if k == "SpacingBetweenSlices" else None))
+    -3.0
+    """
+    value = _first(ds.get("SpacingBetweenSlices"))
+    if value is None:
+        value = _first(_functional(ds, "PixelMeasuresSequence", "SpacingBetweenSlices", frame))
+    return value if value is not None and not value > 0 else None
 
 
 def _slice_gap(ds: Any, frame: Any = None) -> float | None:

@@ -153,6 +153,19 @@ def stack_slices(
     # the even grid --resample-slices makes: from the first slice to the last, its gap the nearest to the median
     count = int(round((k[-1] - k[0]) / median)) + 1
     even_gap = (k[-1] - k[0]) / (count - 1)
+    # gaps each within the tolerance can still add up: the slices placed on the even grid from the first to the last
+    placed = np.abs(k - (k[0] + (k[-1] - k[0]) / (len(k) - 1) * np.arange(len(k))))
+    drift = int(np.argmax(placed))
+    if not uneven and placed[drift] > max(GAP_TOLERANCE_MM, GAP_TOLERANCE_FRACTION * median):
+        if not resample:
+            raise ImageReadError(
+                f"{where}: the slices drift from an even grid: {names[order[drift]]} is {placed[drift]:.4g} mm from where an even "
+                f"spacing of {(k[-1] - k[0]) / (len(k) - 1):.4g} mm from the first slice to the last puts it (its gaps, "
+                f"{gaps.min():.4g} to {gaps.max():.4g} mm, each near the median, add up); no single slice spacing is right, so "
+                f"nothing is written; --resample-slices interpolates linearly along the normal onto {count} slices "
+                f"{even_gap:.4g} mm apart"
+            )
+        uneven = True
     if uneven and not resample:
         a, b = names[order[worst]], names[order[worst + 1]]
         raise ImageReadError(

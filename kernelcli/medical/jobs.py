@@ -26,7 +26,7 @@ from .window import preset_note, windowed
 from .writers import bare_array_note, check_volume_output, write_npy, write_png_slice
 
 # the edge mode of fslmaths -s, declared with the other pad modes
-from ..modes import RENORMALISE, RENORMALISE_ALIASES as _RENORMALISE_ALIASES  # noqa: E402,F401
+from ..modes import AXES, RENORMALISE, RENORMALISE_ALIASES as _RENORMALISE_ALIASES  # noqa: E402,F401
 
 
 @record(frozen=True)
@@ -115,10 +115,37 @@ def default_volume_output(input_path: str | os.PathLike, label: str, directory: 
 IN_MM = ("gaussian_mm", "box_mm", "gradient", "sobel_mm", "log_mm")
 
 
-def check_spacing_known(vol: Volume, kernel: VolumeKernel | None) -> None:
+#: the largest departure from perpendicular, in degrees, of two voxel axes a kernel in mm runs along (the
+#: readers' own rounding of a direction is far below it; a gantry tilt of 0.5 degrees is above it)
+SHEAR_DEGREES = 0.01
+
+
+def sheared_pair(affine: np.ndarray, axes: tuple[str, ...]) -> tuple[str, str, float] | None:
+    """Two of ``axes`` ("z", "y", "x") whose directions in ``affine`` are further than :data:`SHEAR_DEGREES` from
+    perpendicular, with their angle's departure from 90 degrees; None when every pair is perpendicular.
+
+    >>> tilt = np.eye(4); tilt[1, 2] = 1.0  # each slice 1 mm further along y
+    >>> sheared_pair(tilt, ("z", "y", "x")), sheared_pair(tilt, ("y", "x"))
+    (('z', 'y', 45.0), None)
+    """
+    columns = {"x": affine[:3, 0], "y": affine[:3, 1], "z": affine[:3, 2]}
+    for i, a in enumerate(axes):
+        for b in axes[i + 1:]:
+            u, v = columns[a], columns[b]
+            cosine = float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v)))
+            departure = abs(90.0 - float(np.degrees(np.arccos(min(1.0, max(-1.0, cosine))))))
+            if departure > SHEAR_DEGREES:
+                return a, b, round(departure, 6)
+    return None
+
+
+def check_spacing_known(vol: Volume, kernel: VolumeKernel | None, axis: str | None = None) -> None:
     """Refuse a kernel sized in mm (or a derivative per mm) on a volume whose voxel size the file does not give:
     the 1 mm assumed would size it silently (a 2-D kernel slice by slice, or one in voxels, does not need it);
-    and on one whose header gives it two ways (``vol.spacing_conflict``: pixdim against the affine).
+    on one whose header gives it two ways (``vol.spacing_conflict``: pixdim against the affine); and on a sheared
+    grid (a gantry tilt) where the kernel runs along two axes that are not perpendicular: built along the voxel
+    axes, a Gaussian of 2 mm would be an ellipse, a gradient per mm a mix of two directions.  ``axis``: the one
+    ``--axis`` leaves alone (a Gaussian or box across the other two only).
 
     >>> vol = Volume(np.zeros((2, 2, 2)), (1.0, 1.0, 1.0), np.eye(4), Path("s"), "DICOM", spacing_assumed="no PixelSpacing")
     >>> from ..kernel_build import resolve_volume_kernel
@@ -136,6 +163,19 @@ def check_spacing_known(vol: Volume, kernel: VolumeKernel | None) -> None:
     if vol.spacing_conflict:
         raise UsageError(f"{vol.path}: {kernel.name} is sized in mm, but the header gives the voxel size two ways: "
                          f"{vol.spacing_conflict}; give the size in voxels (e.g. gaussian:1.5vox, box:3vox) or make the header agree")
+    along = tuple(a for a in AXES if a != axis or kernel.kind in EVERY_AXIS)
+    sheared = sheared_pair(np.asarray(vol.affine, dtype=np.float64), along)
+    if sheared is not None:
+        a, b, departure = sheared
+        what = "sized in mm" if kernel.kind in ("gaussian_mm", "box_mm") else "a derivative per mm"
+        raise UsageError(
+            f"{vol.path}: {kernel.name} is {what}, but the voxel grid is sheared: its {a} and {b} axes are {departure:.3g} "
+            f"degrees from perpendicular (a gantry tilt?), so a kernel built along them is not that size in every direction; "
+            f"give the size in voxels (e.g. gaussian:1.5vox, box:3vox), or --axis {a} to smooth within the slices"
+            if kernel.kind in ("gaussian_mm", "box_mm") else
+            f"{vol.path}: {kernel.name} is {what}, but the voxel grid is sheared: its {a} and {b} axes are {departure:.3g} "
+            "degrees from perpendicular (a gantry tilt?), so differences along them mix two directions; a kernel in voxels "
+            "(sobel_3d, log:1.5vox) runs along the grid as it is")
 
 
 #: kernel kinds that filter along every axis: ``--axis`` cannot leave one alone (only pick a .png's view)
@@ -170,8 +210,8 @@ def filter_volume(vol: Volume, kernel: VolumeKernel | None, options: VolumeOptio
     data = vol.data
     if kernel is None:
         return data, notes
-    check_spacing_known(vol, kernel)
     check_kernel_options(kernel, options)
+    check_spacing_known(vol, kernel, options.axis)
     frames = [data] if data.ndim == 3 else list(data)
     result: np.ndarray | None = None
     for t, frame in enumerate(frames):

@@ -293,7 +293,7 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
     from ..medical.jobs import _filter3d_factors, check_spacing_known
     from .files import finite_input, naming_non_finite
 
-    check_spacing_known(vol, kernel)
+    check_spacing_known(vol, kernel, options.axis)
     factors, notes = _filter3d_factors(vol.spacing, kernel, options)
     raw = dask_volume(voxels, chunks)
     with naming_non_finite(input_path, raw):
