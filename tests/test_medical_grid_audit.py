@@ -125,3 +125,19 @@ def test_gaps_that_add_up_are_refused_then_resampled(tmp_path):
         medical.read_volume(tmp_path / "s")
     vol = medical.read_volume(tmp_path / "s", resample_slices=True)
     assert vol.data.shape[0] == 41 and vol.spacing[0] == pytest.approx(2.5)
+
+
+def test_keep_dtype_says_why_a_dicom_stays_float(invoke, tmp_path):
+    # the note said 'not integers in the file, or not after its rescale slope' of whole numbers past int16's range
+    make_series(tmp_path / "s", [0, 2.5, 5], intercept=32000)  # values up to 34000: float32
+    r = invoke("volume", str(tmp_path / "s"), "-k", "gaussian:1vox", "--keep-dtype", "-o", str(tmp_path / "x.nii.gz"), "--json")
+    assert r.exit_code == 0, r.stderr
+    assert any("after its rescale not whole numbers within int16's range" in n for n in __import__("json").loads(r.stdout)["notes"])
+
+
+def test_a_volume_kernel_given_one_image_names_the_image(invoke, tmp_path):
+    # a batch's record named the file; one image alone was told 'gaussian:2mm: a size in mm is for a volume input'
+    from conftest import SAMPLES
+
+    r = invoke("volume", str(SAMPLES / "phantom.png"), "-k", "gaussian:2mm", "-o", str(tmp_path / "x.png"))
+    assert r.exit_code == 3 and f"{SAMPLES / 'phantom.png'}: gaussian:2mm: a size in mm is for a volume input" in r.stderr, r.stderr

@@ -334,3 +334,17 @@ def test_a_zarr_output_keeps_the_geometry_and_a_npy_output_says_it_does_not(tmp_
         record = json.loads(r.stdout)
         assert any("a .npy output is the voxels alone" in n for n in record["notes"]), record["notes"]
         assert np.allclose(record["spacing"], mem.header.get_zooms()[::-1], rtol=0, atol=1e-6)
+
+
+def test_a_zarr_outputs_affine_is_in_mm_beside_its_spacing(tmp_path):
+    """A NIfTI in metres: its .zarr said 'spacing_mm': [2.5, 1.3, 0.7] beside the affine in metres (0.0007, ...)."""
+    zarr = pytest.importorskip("zarr")
+    affine = np.diag([0.0007, 0.0013, 0.0025, 1.0])
+    affine[:3, 3] = [0.01, -0.02, 0.03]
+    img = nib.Nifti1Image(np.random.default_rng(0).normal(size=(11, 12, 13)).astype(np.float32), affine)
+    img.header.set_xyzt_units("meter")
+    nib.save(img, str(tmp_path / "m.nii"))
+    _ok(run_cli("convolve", str(tmp_path / "m.nii"), "-k", "gaussian:2mm", "--chunks", "8", "-o", str(tmp_path / "o.zarr"), "-q"))
+    attrs = dict(zarr.open_array(str(tmp_path / "o.zarr"), mode="r").attrs)
+    assert np.allclose(attrs["spacing_mm"], [2.5, 1.3, 0.7], atol=1e-5)
+    assert np.allclose(attrs["affine"], np.diag([1000, 1000, 1000, 1]) @ affine, atol=1e-4), attrs["affine"]

@@ -462,7 +462,15 @@ def _run_kernels(input: Path, specs: list[str], bias: Optional[str], options: An
     from ..jobs import convolve_file
     from ..jobs_maps import bank_label, convolve_bank_file, parse_bias
 
-    kernels = [_load(spec, scale) for spec in specs]
+    from ..catalog import is_volume_kernel
+    from ..errors import InvalidKernel
+
+    try:
+        kernels = [_load(spec, scale) for spec in specs]
+    except InvalidKernel as exc:  # a volume's kernel given an image: the input is what is wrong, named as in a batch
+        if any(is_volume_kernel(spec) for spec in specs):
+            raise InvalidKernel(f"{input}: {exc}") from None
+        raise
     if len(kernels) == 1 and len(kernels[0].shape) == 2 and options.plain and bias is None and montage is None:
         k = kernels[0]
         target = _target(input, out, None, k.name, False, batch)

@@ -336,8 +336,8 @@ def _write_result(
     elif options.keep_dtype:
         stored = np.dtype(vol.stored_dtype if vol.stored_dtype is not None else vol.data.dtype)
         if stored.kind not in "iu":
-            report.notes.append(f"--keep-dtype: the input's values are {stored} (not integers in the file, or not after its "
-                                f"rescale slope), so the result stays {result.dtype}")
+            report.notes.append(f"--keep-dtype: the input's values are {stored} (floats in the file, or after its rescale not "
+                                f"whole numbers within int16's range), so the result stays {result.dtype}")
         elif result.dtype != stored or vol.scaling is not None:
             computed = result.dtype  # what leaving --keep-dtype off would write
             scaling = vol.scaling if suffix != ".npy" else None

@@ -27,6 +27,21 @@ from ..records import record
 
 _NIFTI_UNITS_MM = {"mm": 1.0, "meter": 1000.0, "micron": 0.001}
 
+
+
+def spatial_unit_mm(header: Any) -> float:
+    """Millimetres in the spatial unit of a NIfTI ``header`` (1000 for metres, 0.001 for microns); 1 for mm, for
+    a header that does not say, and for none (a DICOM's affine is in mm).
+
+    >>> import nibabel as nib
+    >>> header = nib.Nifti1Header(); header.set_xyzt_units("meter")
+    >>> spatial_unit_mm(header), spatial_unit_mm(None)
+    (1000.0, 1.0)
+    """
+    units = getattr(header, "get_xyzt_units", None)
+    return _NIFTI_UNITS_MM.get(units()[0], 1.0) if units is not None else 1.0
+
+
 #: a qform and an sform that place a corner voxel of the grid farther apart than this fraction of the smallest
 #: voxel side are two readings (float32 storage alone moves them by about 1e-5 mm; nibabel's own test files by <0.004 mm)
 AFFINE_TOLERANCE = 0.01

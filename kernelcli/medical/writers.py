@@ -45,15 +45,19 @@ def bare_array_note(ndim: int) -> str:
             "(the --json record has the spacing); write .nii or .nii.gz to keep them")
 
 
-def geometry_attributes(spacing: list[float], affine: np.ndarray, ndim: int) -> dict:
+def geometry_attributes(spacing: list[float], affine: np.ndarray, ndim: int, unit_mm: float = 1.0) -> dict:
     """What a volume's ``.zarr`` output records of its geometry, as the store's attributes: the array's
     axes, the voxel size in mm along (z, y, x), and the NIfTI affine (voxel (i, j, k) = (x, y, z) to RAS+ mm).
+    ``unit_mm``: millimetres in the affine's unit (a NIfTI in metres: 1000), so that both are in mm.
 
     >>> geometry_attributes([2.5, 0.9, 0.8], np.diag([0.8, 0.9, 2.5, 1.0]), 3)["axes"]
     ['z', 'y', 'x']
+    >>> geometry_attributes([2.5, 0.9, 0.8], np.diag([0.0008, 0.0009, 0.0025, 1.0]), 3, 1000.0)["affine"][0]
+    [0.8, 0.0, 0.0, 0.0]
     """
-    return {"axes": list(VOLUME_AXES[-ndim:]), "spacing_mm": [float(s) for s in spacing],
-            "affine": np.asarray(affine, dtype=float).tolist()}
+    in_mm = np.asarray(affine, dtype=float).copy()
+    in_mm[:3] *= unit_mm
+    return {"axes": list(VOLUME_AXES[-ndim:]), "spacing_mm": [float(s) for s in spacing], "affine": in_mm.tolist()}
 
 
 def write_png_slice(out: str | os.PathLike, plane: np.ndarray, *, force: bool = False) -> Path:

@@ -368,7 +368,10 @@ def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path,
 
             check = finite_check(input_path, label, result.dtype)
             if suffix == ".zarr":
-                attributes = geometry_attributes(spacing, vol.affine if affine is None else affine, result.ndim)
+                from ..medical.nifti_geometry import spatial_unit_mm
+
+                attributes = geometry_attributes(spacing, vol.affine if affine is None else affine, result.ndim,
+                                                 spatial_unit_mm(vol.header))
                 ranges = stores.write_zarr(result, out, force=force, run=run, check=check, attributes=attributes)
             else:
                 ranges = stores.write_npy(result, out, force=force, run=run, check=check)
