@@ -122,10 +122,11 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
             if p.is_dir() and _zarr_store(p):  # (it was "no supported input files in this folder")
                 raise UsageError(f"{arg}: {ZARR_ALONE}")
             if p.is_dir():
+                before = len(skipped)
                 files = _scan_folder(p, recursive, skipped)
                 if not files:
                     hint = "" if recursive else " (--recursive looks in subfolders too)"
-                    raise UsageError(f"{arg}: no supported input files in this folder{hint}")
+                    raise UsageError(f"{arg}: no supported input files in this folder{hint}{_passed_over_note(skipped[before:])}")
                 scanned.append(Scanned(os.path.realpath(p), recursive, arg))
                 for f in files:
                     add(f, p, arg)
@@ -135,10 +136,12 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
             root = glob_root(arg)
             matches = [Path(m) for m in sorted(glob.glob(arg, recursive=True))]
             files = _shortest_paths([m for m in matches if _is_input_file(m)])
+            before = len(skipped)
             _passed_over(matches, skipped)
             if not files:
                 if matches:
-                    raise UsageError(f"{arg}: the pattern matched {len(matches)} path(s), none a supported input file")
+                    raise UsageError(f"{arg}: the pattern matched {len(matches)} path(s), none a supported input file"
+                                     f"{_passed_over_note(skipped[before:])}")
                 raise UsageError(f"{arg}: no files match this pattern")
             if "**" in arg:
                 scanned.append(Scanned(os.path.realpath(root), True, arg))
@@ -151,6 +154,16 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
     if not sources:
         raise UsageError("no inputs given")
     return Discovery(sources, scanned, skipped)
+
+
+def _passed_over_note(skipped: list[tuple[Path, str]]) -> str:
+    """What a folder or pattern that gave no input passed over, to end its refusal ("; not read: ..."), or "".
+
+    >>> _passed_over_note([(Path("d/ct"), "8 DICOM files: a DICOM series is one volume, given alone without --out-dir")])
+    '; not read: d/ct, 8 DICOM files: a DICOM series is one volume, given alone without --out-dir'
+    """
+    note = Discovery([], skipped=skipped).skipped_note()
+    return f"; {note}" if note else ""
 
 
 def glob_root(pattern: str) -> Path:

@@ -141,3 +141,12 @@ def test_a_volume_kernel_given_one_image_names_the_image(invoke, tmp_path):
 
     r = invoke("volume", str(SAMPLES / "phantom.png"), "-k", "gaussian:2mm", "-o", str(tmp_path / "x.png"))
     assert r.exit_code == 3 and f"{SAMPLES / 'phantom.png'}: gaussian:2mm: a size in mm is for a volume input" in r.stderr, r.stderr
+
+
+def test_a_folder_or_pattern_of_dicom_series_alone_says_what_it_passed_over(invoke, tmp_path):
+    # 'no supported input files in this folder' / 'none a supported input file', where a folder with an image beside
+    # the series named it: 'not read: scans/ct, 3 DICOM files: a DICOM series is one volume ...'
+    make_series(tmp_path / "scans" / "ct", [0, 2.5, 5])
+    for args in (["scans", "--recursive"], ["scans/**/*.dcm"]):  # (invoke runs in tmp_path)
+        r = invoke("pool", *args, "-f", "2", "-d", "out")
+        assert r.exit_code == 2 and "; not read: scans/ct, 3 DICOM files: a DICOM series is one volume" in r.stderr, r.stderr
