@@ -44,18 +44,43 @@ def decimal(text: str) -> float | None:
     return float(stripped)
 
 
-def rounded_whole(text: str) -> int | None:
-    """What float64 makes of the whole number ``text`` where that is another number (past 2**53, an odd
-    9007199254740993 is read as 9007199254740992), else None: the caller refuses it rather than round in silence.
+def exact_whole(text: str) -> int | None:
+    """The whole number ``text`` denotes, exactly, in any decimal form (``12``, ``1.2e3``, ``9007199254740993.0``),
+    or None where it is not a plain decimal number or not whole.
 
-    >>> rounded_whole("9007199254740993"), rounded_whole("9007199254740992"), rounded_whole("1.5"), rounded_whole("1e400")
-    (9007199254740992, None, None, None)
+    >>> exact_whole("9.007199254740993e15"), exact_whole("-3.0"), exact_whole("1.5"), exact_whole("nan")
+    (9007199254740993, -3, None, None)
     """
     stripped = text.strip()
-    if len(stripped) < 16 or len(stripped) > MAX_CHARS or _WHOLE.fullmatch(stripped) is None:
+    if len(stripped) > MAX_CHARS or _DECIMAL.fullmatch(stripped) is None or not any(c.isdigit() for c in stripped):
+        return None  # (inf and nan have no digits)
+    import decimal as exact
+
+    value = exact.Decimal(stripped)
+    if value.adjusted() > MAX_CHARS or value != value.to_integral_value():
         return None
+    return int(value)
+
+
+def rounded_whole(text: str) -> int | None:
+    """What float64 makes of the whole number ``text`` (in any decimal form) where that is another number (past
+    2**53, an odd 9007199254740993 is read as 9007199254740992), else None: the caller refuses it rather than round
+    in silence.
+
+    >>> rounded_whole("9007199254740993"), rounded_whole("9007199254740993.0"), rounded_whole("9007199254740992")
+    (9007199254740992, 9007199254740992, None)
+    >>> rounded_whole("1.5"), rounded_whole("1e400"), rounded_whole("1e300")
+    (None, None, None)
+    """
+    stripped = text.strip()
+    plain = _WHOLE.fullmatch(stripped) is not None
+    if len(stripped) < 16 and plain:  # (short plain digits are below 2**53)
+        return None
+    exact = exact_whole(stripped)
+    if exact is None or abs(exact) <= 2**53 or (not plain and abs(exact) > 2**64):
+        return None  # (1e308 with a point or an exponent is a float's magnitude, not a count the integer types hold)
     value = float(stripped)
-    if value in (float("inf"), float("-inf")) or int(value) == int(stripped):
+    if value in (float("inf"), float("-inf")) or int(value) == exact:
         return None  # (an overflow is refused as not finite)
     return int(value)
 

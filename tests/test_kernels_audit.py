@@ -302,7 +302,8 @@ class TestKernelsAuditRoundTwo:
     def test_whole_numbers_float64_rounds_are_refused(self, tmp_path):
         np.save(tmp_path / "big.npy", np.array([[2**62 + 1, 1]], np.int64))
         np.save(tmp_path / "exact.npy", np.array([[2**62, 1]], np.int64))
-        for spec in ("[[9007199254740993]]", "1x1: 9007199254740993", "[[1, -9007199254740993]]", str(tmp_path / "big.npy")):
+        for spec in ("[[9007199254740993]]", "1x1: 9007199254740993", "[[1, -9007199254740993]]", str(tmp_path / "big.npy"),
+                     "1x1: 9007199254740993.0", "1x1: 9.007199254740993e15"):  # (those two were rounded in silence)
             r = show(spec, "-q")
             assert r.returncode == EXIT_KERNEL, r.stderr
             assert "which float64 reads as" in r.stderr or "would be read as" in r.stderr, r.stderr

@@ -422,8 +422,8 @@ def parse_fill(text: Any) -> float:
     """``--pad-value`` as typed: a whole number stays exact (a Python int: 2**53 + 1 is not rounded to
     2**53 on its way into an int64 image, where the range check then refuses it), anything else a finite float.
 
-    >>> parse_fill("9007199254740993"), parse_fill("-1.5"), parse_fill(0.0)
-    (9007199254740993, -1.5, 0.0)
+    >>> parse_fill("9007199254740993"), parse_fill("9.007199254740993e15"), parse_fill("-1.5"), parse_fill(0.0)
+    (9007199254740993, 9007199254740993, -1.5, 0.0)
     """
     if not isinstance(text, str):  # the default
         return text
@@ -436,6 +436,8 @@ def parse_fill(text: Any) -> float:
 
         raise click.exceptions.BadParameter(f"{text!r}: expected a finite number")
     whole = numtext.whole(stripped)
+    if whole is None and 2**53 <= abs(value) <= 2**64:  # 9007199254740993.0 is a whole number an int64 could hold: exact
+        whole = numtext.exact_whole(stripped)
     return value if whole is None else whole  # type: ignore[return-value]
 
 
