@@ -403,6 +403,23 @@ def montage_tiles(bank: Any) -> list[tuple[str, Any]]:
     return tiles
 
 
+#: bytes a sheet's pixel holds while it is drawn and written: the RGB picture, the array the PNG encoder reads
+#: (:func:`kernelcli.io.png.write_png`) and the encoded bytes (at most the raw ones)
+SHEET_BYTES_PER_PIXEL = 3 * 3
+
+
+def _check_sheet_memory(src: Path, kernels: list[Any], channels: int, tile: int, notes: int) -> None:
+    """Refuse (ResourceLimit, exit 2) a sheet whose drawing would need more memory than allowed, before any map:
+    a 200-channel array of 51 KB made a 314886x1438 sheet (3.4 GB resident) under KERNELCLI_MAX_MEMORY=512M."""
+    from .limits import check_peak
+    from .montage import sheet_size
+
+    per_kernel = 1 if channels in (1, 3) else channels  # (three channels: one colour tile)
+    n = sum(1 if len(k.shape) == 3 else per_kernel for k in kernels if len(k.shape) != 3 or k.shape[0] == channels)
+    width, height = sheet_size(max(n, 1), tile, title="t", notes=notes)
+    check_peak(width * height * SHEET_BYTES_PER_PIXEL, f"gallery {src.name}: a sheet of {n} tiles ({width}x{height} pixels)")
+
+
 def gallery_file(
     input_path: str | Path,
     *,
@@ -452,6 +469,7 @@ def gallery_file(
         reduced = f"maps computed on the image reduced {factor}x{factor} (area average) to {work.shape[0]}x{work.shape[1]}, the tiles' scale"
         notes.append(f"{src.name}: {reduced}; ranges are those of the reduced maps")
         sheet_notes.append(reduced)
+    _check_sheet_memory(src, kernels, channels, tile or DEFAULT_TILE, len(sheet_notes))
     for kernel in kernels:
         shape = kernel.shape
         if len(shape) == 3 and shape[0] != channels:

@@ -118,6 +118,26 @@ def _tile_image(pixels: np.ndarray, box: int):
     return img.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BOX)
 
 
+#: the two lines of text under a tile
+LABEL_HEIGHT = 34
+
+
+def sheet_size(n: int, tile: int, *, title: str | None = None, notes: int = 0, columns: int | None = None) -> tuple[int, int]:
+    """(width, height) in pixels of :func:`render_montage`'s sheet of ``n`` tiles of ``tile`` pixels: known before a
+    map is computed, so that a sheet too large for the memory allowed is refused first.
+
+    >>> sheet_size(4, 96, title="t", notes=1)
+    (554, 202)
+    """
+    cols = columns or (n if n <= 4 else min(MAX_COLUMNS, math.ceil(math.sqrt(n))))
+    rows = math.ceil(n / cols)
+    cell_w, cell_h = tile, tile + LABEL_HEIGHT
+    header_h = (22 if title else 0) + 16 * notes + (GAP if title or notes else 0)
+    width = MARGIN * 2 + tile + 2 * GAP + cols * cell_w + (cols - 1) * GAP
+    height = MARGIN * 2 + header_h + max(cell_h, rows * cell_h + (rows - 1) * GAP)
+    return width, height
+
+
 def render_montage(
     source: Any,
     tiles: Sequence[tuple[str, Any]],
@@ -164,7 +184,6 @@ def render_montage(
     label_font, small_font, title_font = _font(13), _font(11), _font(15)
     n = len(tiles)
     cols = columns or (n if n <= 4 else min(MAX_COLUMNS, math.ceil(math.sqrt(n))))
-    rows = math.ceil(n / cols)
 
     src = np.asarray(source)
     pixels, extra = _input_display(src)
@@ -179,13 +198,10 @@ def render_montage(
         texts.append((label, f"{caption[0]}  {text}" if caption and caption[0] else text))
     # Cells as large as the largest scaled picture (at most ``tile``): small inputs stay compact.
     tile = max(96, max(max(img.size) for img in [source_img, *pictures]))
-    label_h = 34
-    cell_w, cell_h = tile, tile + label_h
+    cell_w, cell_h = tile, tile + LABEL_HEIGHT
     header_lines = ([title] if title else []) + list(notes)
-    header_h = (22 if title else 0) + 16 * len(notes) + (GAP if header_lines else 0)
     left_w = tile + 2 * GAP
-    width = MARGIN * 2 + left_w + cols * cell_w + (cols - 1) * GAP
-    height = MARGIN * 2 + header_h + max(cell_h, rows * cell_h + (rows - 1) * GAP)
+    width, height = sheet_size(n, tile, title=title, notes=len(notes), columns=cols)
     sheet = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(sheet)
 

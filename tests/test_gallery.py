@@ -228,3 +228,20 @@ def test_without_out_the_sheet_gets_a_default_name(tmp_path):
         assert json.loads(result.stdout)["output"] == name and Image.open(tmp_path / name).format == "PNG"
     again = run_in_process("gallery", "a.npy", "--tile", "32", cwd=tmp_path)
     assert again.returncode == 4 and "a_gallery.png: already exists" in again.stderr
+
+
+def test_a_sheet_taller_than_jpeg_holds_is_refused(invoke, tmp_path):
+    # 60 channels: a sheet 94462 pixels tall; JPEG's encoder failed ('broken data stream'), exit 70 with libjpeg's own line
+    np.save(tmp_path / "ch60.npy", np.random.default_rng(0).random((60, 8, 8)))
+    r = invoke("gallery", "ch60.npy", "--layout", "chw", "-o", "ch60.jpg")
+    assert r.exit_code == 2 and "ch60.jpg: JPEG holds at most 65500 pixels a side" in r.stderr, r.stderr
+    assert "internal error" not in r.stderr and not (tmp_path / "ch60.jpg").exists()
+
+
+def test_a_sheet_past_the_memory_allowed_is_refused_before_any_map(invoke, tmp_path, monkeypatch):
+    # a 200-channel array of 51 KB drew a 314886x1438 sheet (3.4 GB resident) under KERNELCLI_MAX_MEMORY=512M
+    np.save(tmp_path / "ch200.npy", np.random.default_rng(0).random((200, 8, 8)).astype(np.float32))
+    monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "512M")
+    r = invoke("gallery", "ch200.npy", "--layout", "chw", "-o", "s.png")
+    assert r.exit_code == 2 and "a sheet of 8000 tiles (1438x314886 pixels) would need about" in r.stderr, r.stderr
+    assert not (tmp_path / "s.png").exists()

@@ -131,6 +131,7 @@ def write_image(
     info = Written(path=o, dtype=str(arr.dtype), total=int(arr.size))
     fmt = IMAGE_SUFFIXES[o.suffix.lower()]
     check_image_channels(o, 1 if arr.ndim == 2 else arr.shape[2])
+    check_sides(o, fmt, arr.shape[0], arr.shape[1] if arr.ndim > 1 else 1)
     alpha = like.alpha if like is not None else None
     depth = like.bit_depth if like is not None and like.bit_depth else _DEPTHS.get(arr.dtype)
     if fmt == "TIFF" and (rescale == "none" or (depth is None and rescale is None)):
@@ -334,6 +335,25 @@ def _to_pil(data: np.ndarray, o: Path, fmt: str):
     return Image.fromarray(np.ascontiguousarray(data))
 
 
+#: the longest side a format's encoder takes (libjpeg's JPEG_MAX_DIMENSION: a taller gallery sheet failed in the
+#: encoder, "broken data stream", exit 70)
+MAX_SIDE = {"JPEG": 65500}
+
+
+def check_sides(o: Path, fmt: str, height: int, width: int) -> None:
+    """Refuse an image whose side the format cannot hold, before anything is encoded.
+
+    >>> check_sides(Path("s.jpg"), "JPEG", 94462, 1438)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: s.jpg: JPEG holds at most 65500 pixels a side, and this image is 1438x94462 (width x height): write .png or .tif
+    """
+    most = MAX_SIDE.get(fmt)
+    if most is not None and max(height, width) > most:
+        raise UsageError(f"{o}: {fmt} holds at most {most} pixels a side, and this image is {width}x{height} (width x height): "
+                         "write .png or .tif")
+
+
 def write_picture(path: str | Path, image, *, force: bool = False, encoding: Encoding | None = None) -> None:
     """Save a rendered Pillow ``image`` (a montage, a gallery sheet) atomically, in the format
     ``path``'s suffix names (PNG for another suffix), encoded as ``encoding`` (default
@@ -347,6 +367,7 @@ def write_picture(path: str | Path, image, *, force: bool = False, encoding: Enc
 
     p = Path(path)
     fmt = IMAGE_SUFFIXES.get(p.suffix.lower(), "PNG")
+    check_sides(p, fmt, image.height, image.width)
     encoding = encoding or Encoding()
     buffer = io.BytesIO()
     if encoding.own_png(fmt) and image.mode in ("L", "LA", "RGB", "RGBA"):
