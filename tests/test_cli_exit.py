@@ -160,6 +160,16 @@ def test_a_full_stdout_is_an_output_that_cannot_be_written(name):
     assert (done.returncode, said) == (1, ["error: stdout: cannot write: No space left on device"]), done.stderr
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+@pytest.mark.parametrize("redirect", ["2>/dev/full", "2>&-"])
+def test_a_stderr_that_cannot_be_written_loses_the_notes_not_the_result(tmp_path, redirect):
+    # the result was written in full, and the call exited 1 ("lost sys.stderr"): a note (of the clipping) could not go out
+    env = {**os.environ, "PYTHONPATH": HERE, "KERNELCLI_WORKER": "off"}
+    line = f"{sys.executable} -m kernelcli convolve {SAMPLES / 'phantom.png'} -k sobel_v -o {tmp_path / 'e.png'} {redirect}"
+    done = subprocess.run(["bash", "-c", line], env=env, stdout=subprocess.PIPE, timeout=120, check=False)
+    assert done.returncode == 0 and (tmp_path / "e.png").stat().st_size > 0
+
+
 BIG_MATRIX = ["convolve", "big.csv", "-k", "sobel_v"]
 
 

@@ -110,8 +110,11 @@ def echo(message: Any = "", *, err: bool = False, nl: bool = True, red: bool = F
             _ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")  # click.termui's pattern
         text = _ANSI.sub("", text)
     if err:
-        stream.write(text + "\n" if nl else text)
-        stream.flush()
+        try:
+            stream.write(text + "\n" if nl else text)
+            stream.flush()
+        except (OSError, ValueError):  # stderr full or closed: the diagnostics are lost, the call's work is not
+            pass
     else:
         write_stdout(text + "\n" if nl else text)
 
