@@ -406,8 +406,11 @@ def _catalogue_files(folder: Path) -> list[Path]:
     )
 
 
-#: files of KERNELCLI_KERNEL_PATH already reported as "not a kernel file" (once per process)
+#: files of KERNELCLI_KERNEL_PATH already reported as "not a kernel file" or broken (once per process)
 _NOTED: set[Path] = set()
+#: kernel files of KERNELCLI_KERNEL_PATH that failed validation, with why: skipped (one broken file in a user's
+#: folder refused every call, `-k sobel_v` too), and named where a lookup then fails
+_BROKEN: dict[Path, str] = {}
 
 
 def _not_a_kernel_file(file: Path) -> str | None:
@@ -432,15 +435,19 @@ def _load_catalogue() -> list[Kernel]:
     kernels: list[Kernel] = []
     seen: dict[str, Kernel] = {}
     reserved = volume_kernel_names()
+    _BROKEN.clear()
     shipped = catalog_dir().resolve()
     for folder in search_dirs():
         for file in _catalogue_files(folder):
             try:
                 found = read_kernel_file(file)
-            except InvalidKernel:
-                why = None if folder.resolve() == shipped else _not_a_kernel_file(file)
-                if why is None:
+            except InvalidKernel as exc:
+                if folder.resolve() == shipped:
                     raise
+                why = _not_a_kernel_file(file)
+                if why is None:  # a kernel file, broken: skipped with a note, named if a lookup fails
+                    _BROKEN[file] = str(exc)
+                    why = f"{exc} (a broken kernel file: skipped)"
                 if file not in _NOTED:
                     import logging
 
@@ -488,6 +495,9 @@ def _load_by_name(spec: str) -> Kernel:
         if os.path.isfile(candidate):  # False, not an error, for a name too long to be a file
             parts.append(f"a file '{candidate}' is here, but names are looked up only in the catalogue: give it as ./{candidate}")
             break
+    broken = list(_BROKEN.values())
+    if broken:  # (it may be the file that defines it)
+        parts.append(f"skipped as broken: {'; '.join(broken[:2])}" + (f"; and {len(broken) - 2} more" if len(broken) > 2 else ""))
     if os.environ.get(ENV_PATH, "").strip():
         shown = [f"{folder}{_folder_state(folder)}" for folder in search_dirs()]
         parts.append(f"searched {', '.join(shown)}")

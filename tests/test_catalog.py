@@ -602,11 +602,17 @@ class TestUserFiles:
             load_kernel("identity")
         assert str(path) in str(info.value)
 
-    def test_a_broken_file_on_the_kernel_path_is_reported(self, tmp_path, monkeypatch):
+    def test_a_broken_file_on_the_kernel_path_is_reported(self, tmp_path, monkeypatch, caplog):
+        # skipped with a warning, and named where a lookup fails (it refused every lookup, shipped kernels too)
         write(tmp_path, {"name": "bad", "matrix": [[1, 2], [3]]}, name="bad.json")
         monkeypatch.setenv("KERNELCLI_KERNEL_PATH", str(tmp_path))
-        with pytest.raises(InvalidKernel, match=r"bad\.json: matrix: row 2 has 1 value, expected 2"):
-            list_kernels()
+        monkeypatch.setattr("kernelcli.catalog._NOTED", set())
+        with caplog.at_level("WARNING", logger="kernelcli"):
+            names = [k.name for k in list_kernels()]
+        assert "sobel_v" in names and "bad" not in names
+        assert any("bad.json: matrix: row 2 has 1 value, expected 2" in r.getMessage() for r in caplog.records)
+        with pytest.raises(InvalidKernel, match=r"unknown kernel 'bad'; skipped as broken: .*bad\.json: matrix: row 2 has 1 value"):
+            load_kernel("bad")
 
     def test_catalogue_folder_itself_is_scanned_only_at_top_level(self):
         nested = {p.relative_to(catalog_dir()).parts[0] for p in catalog_dir().rglob("*.json") if p.parent != catalog_dir()}

@@ -281,9 +281,13 @@ class TestKernelPath:
         assert any("resnet18.json: not a kernel file" in n for n in document["notes"]), document["notes"]
         assert run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "sobel_v", "-q", env=env).returncode == 0
 
-    def test_a_broken_kernel_file_is_still_an_error(self, tmp_path):
+    def test_a_broken_kernel_file_is_skipped_with_a_note_and_named_where_a_lookup_fails(self, tmp_path):
+        # (one broken file refused every named kernel, the shipped sobel_v too: exit 3)
         folder = tmp_path / "mine"
         folder.mkdir()
         (folder / "bad.json").write_text(json.dumps({"name": "bad", "matrix": [[1, 2], [3]]}))
-        result = run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "sobel_v", env={"KERNELCLI_KERNEL_PATH": str(folder)})
-        assert result.returncode == 3 and "bad.json" in result.stderr
+        env = {"KERNELCLI_KERNEL_PATH": str(folder)}
+        result = run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "sobel_v", env=env)
+        assert result.returncode == 0 and "bad.json: matrix: row 2 has 1 value" in result.stderr and "skipped" in result.stderr
+        result = run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "bad", env=env)
+        assert result.returncode == 3 and "skipped as broken" in result.stderr and "bad.json" in result.stderr
