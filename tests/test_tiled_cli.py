@@ -911,3 +911,13 @@ def test_a_refusals_advice_is_something_not_already_given(tmp_path, invoke):
     # and a Zarr input with --format png was told to 'give --out X.zarr or --out X.npy, or a Zarr input is read ...'
     r = invoke("convolve", "in.zarr", "-k", "sobel_v", "--format", "png")
     assert code(r) == 2 and "--out in_sobel_v.npy; a Zarr input is read tile by tile only" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("command", [["convolve", "-k", "sobel_v"], ["pool", "-f", "2"]])
+def test_a_file_the_tiled_path_cannot_read_is_told_so_before_its_output(invoke, command):
+    # a text matrix with --chunks was told its default output 'example1_sobel_v.csv is .csv, which the tiled path cannot
+    # write (an image format needs ...)', where it prints to stdout and the input is what the tiled path cannot read
+    from conftest import SAMPLES
+
+    r = invoke(command[0], str(SAMPLES / "example1.csv"), *command[1:], "--chunks", "512")
+    assert code(r) == 2 and "the tiled path reads Zarr stores, TIFF and .npy; this file is none of them" in r.stderr, r.stderr

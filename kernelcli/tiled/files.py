@@ -139,6 +139,7 @@ def run_tiled(
         raise UsageError("the tiled path reads and writes files, not pipes ('-')")
     input_path, out = resolve(input_path), resolve(out)  # s3://... as given (a Path folds the '//'); file:// local
     advice = instead_of_tiles(input_path, out, chunks, scheduler)
+    stores.refuse_untileable(input_path, advice)
     out = _output(input_path, out, label if name is None else name, advice, fmt)  # (--suffix '': the stem alone)
     _check_output(out, input_path, force)
     if rescale == "minmax" and stores.is_chunked(out):

@@ -91,6 +91,16 @@ def _store_listing(folder: Any) -> tuple[list[str], Any]:
 ALPHA_DROPPED = "; its alpha channel is dropped (a tiled output holds the filtered channels alone)"
 
 
+def refuse_untileable(path: Any, advice: str) -> None:
+    """Refuse (exit 2) a file the tiled path cannot read: a store is a folder (or a URL), and of files only .npy and
+    TIFF are read tile by tile; a PNG, a JPEG, a text matrix ... is read in memory.  Checked before the output is
+    named: a matrix's default output (.csv) was refused first, as 'an image format needs the whole result in memory'."""
+    from ..errors import ImageReadError
+
+    if isinstance(path, Path) and path.is_file() and path.suffix.lower() not in (".npy", *TIFF_SUFFIXES):
+        raise ImageReadError(f"{path}: the tiled path reads Zarr stores, TIFF and .npy; this file is none of them: {advice}")
+
+
 def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixels: int | None = None) -> tuple[Any, str, Any, str | None]:
     """The input as a lazy dask array: ``(array, description for a note, close, declared layout)``; call ``close()`` when done.
 
@@ -157,8 +167,7 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixel
     zarr = require("zarr", f"reading {path.name}")
     if not path.exists():
         raise ImageReadError(f"{path}: no such file or folder")
-    if path.is_file():  # a store is a folder (or a URL): a PNG, a JPEG ... is read in memory
-        raise ImageReadError(f"{path}: the tiled path reads Zarr stores, TIFF and .npy; this file is none of them: {advice}")
+    refuse_untileable(path, advice)
     root = os.path.abspath(path)  # a cluster's workers open it: from their own folder, a relative path is another store
     try:
         node = zarr.open(root, mode="r")
