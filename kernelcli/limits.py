@@ -5,7 +5,7 @@ exhaust the machine.
 limit                      default                                          changed with
 =========================  ===============================================  ==========================
 memory of one operation    3/4 of the physical RAM                          ``KERNELCLI_MAX_MEMORY``
-decoded image pixels       :data:`kernelcli.io.decode.DEFAULT_MAX_PIXELS`   ``--max-pixels``
+decoded image pixels       :data:`DEFAULT_MAX_PIXELS`                       ``--max-pixels``
 volume voxels              :data:`DEFAULT_MAX_VOXELS`                       ``KERNELCLI_MAX_MEMORY``
 =========================  ===============================================  ==========================
 
@@ -41,6 +41,8 @@ MEMORY_SHARE = 0.75
 MAX_KERNEL_SIDE = 255
 #: voxels a volume may have, whatever the memory (a bomb guard read from the header)
 DEFAULT_MAX_VOXELS = 2**31
+#: decoded pixels an image may have without --max-pixels: about 134 million, a decompression-bomb guard
+DEFAULT_MAX_PIXELS = 512 * 1024 * 1024 // 4
 
 
 class ResourceLimit(UsageError):

@@ -27,7 +27,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-from .. import layout, modes
+from .. import layout, limits, modes
 from ..records import record
 
 
@@ -177,7 +177,7 @@ HELP: dict[str, str] = {
     "weights": "A trained filter bank (K, C, f, f) saved with numpy.save, PyTorch's layout (model.conv1.weight); "
     "replaces --kernel.",
     "montage": "Also draw the input and every map, each stretched on its own and labelled, into this picture (.png).",
-    "max_pixels": "Refuse images with more pixels (decompression-bomb guard).",
+    "max_pixels": f"Refuse images with more pixels (decompression-bomb guard; default {limits.DEFAULT_MAX_PIXELS:,}).",
     "pool_op": f"Pooling operation (aliases: {_aliases(modes.POOL_ALIASES)}).",
     "ceil": "Round the output size up (PyTorch's ceil_mode).",
     "exclude_pad": "avg: divide by the real cells only (PyTorch count_include_pad=False).",

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ImageReadError
+from ..limits import DEFAULT_MAX_PIXELS  # (kernelcli.io.decode.DEFAULT_MAX_PIXELS, as before)
 from ..records import field, record
 from .common import check_memory, one_line, unreadable
 
@@ -55,7 +56,6 @@ PILLOW_FORMATS = ["PNG", "JPEG", "TIFF", "BMP", "GIF"]
 #: Pillow's plugin module of each of :data:`PILLOW_FORMATS`
 PLUGINS = {"PNG": "PngImagePlugin", "JPEG": "JpegImagePlugin", "TIFF": "TiffImagePlugin", "BMP": "BmpImagePlugin",
            "GIF": "GifImagePlugin"}
-DEFAULT_MAX_PIXELS = 512 * 1024 * 1024 // 4  # about 134 megapixels, as a decompression-bomb guard
 
 #: bands after the explicit conversion in :func:`kernelcli.io.images._image_to_array` (for the memory estimate)
 _CONVERTED_BANDS = {"1": 1, "P": 4, "PA": 4, "CMYK": 3, "YCbCr": 3, "LAB": 3, "HSV": 3, "RGBX": 3}
