@@ -211,7 +211,8 @@ HELP: dict[str, str] = {
     "giving the output's.",
     "quality": "JPEG outputs: quality from 1 to 100 (Pillow's own default is 75).",
     "compress": "PNG outputs: deflate effort, none (zlib level 0), fast (rows Up-filtered, deflate level 1, ISA-L's with "
-    "the [fast] extra: 5-25% larger than default, 4-100x faster), default (zlib 6) or best (zlib 9); lossless either way.",
+    "the [fast] extra: 5-25% larger than default, 4-30x faster than Pillow's level 1), default (zlib 6) or best (zlib 9); "
+    "lossless either way.",
     "recursive": "Descend into subfolders of folder inputs.",
     "workers": "Parallel processes for several inputs (default: the number of cores).",
     "tiled": "Compute tile by tile with halos, the same bytes as in memory (automatic for .zarr inputs and outputs "
