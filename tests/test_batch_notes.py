@@ -22,6 +22,12 @@ def test_notes_that_differ_in_a_number_say_so():
     assert lines == [f"a.nii.gz: {A} (and 1 more file like it, with other numbers: c.nii.gz)"]
 
 
+def test_notes_of_which_only_some_differ_say_some():
+    # a byte copy's note, numbers and all, was listed under 'with other numbers' beside one that differed
+    lines = group_notes([("a.nii.gz", A), ("b.nii.gz", A), ("c.nii.gz", C)])
+    assert lines == [f"a.nii.gz: {A} (and 2 more files like it, some with other numbers: b.nii.gz, c.nii.gz)"]
+
+
 def test_notes_alike_but_for_the_file_name_are_grouped():
     lines = group_notes([("a.nii", "a.nii: no unit; assuming mm"), ("b.nii", "b.nii: no unit; assuming mm"), ("c.nii", A)])
     assert lines == ["a.nii: no unit; assuming mm (and 1 more file like it: b.nii)", f"c.nii: {A}"]

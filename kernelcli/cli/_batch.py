@@ -374,7 +374,7 @@ def group_notes(notes: list[tuple[str, str]]) -> list[str]:
     file's numbers are never taken for theirs.
 
     >>> group_notes([("a.png", "9% clipped"), ("b.png", "12% clipped"), ("c.png", "9% clipped"), ("d.png", "d.png: odd")])
-    ['a.png: 9% clipped (and 2 more files like it, with other numbers: b.png, c.png)', 'd.png: odd']
+    ['a.png: 9% clipped (and 2 more files like it, some with other numbers: b.png, c.png)', 'd.png: odd']
     """
     import re
 
@@ -390,7 +390,8 @@ def group_notes(notes: list[tuple[str, str]]) -> list[str]:
         if len(members) > 1:
             others = [n for n, _ in members[1:]]
             shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
-            numbers = "" if all(o == own for _, o in members[1:]) else ", with other numbers"
+            same = [o == own for _, o in members[1:]]
+            numbers = "" if all(same) else ", with other numbers" if not any(same) else ", some with other numbers"
             line += f" (and {len(others)} more file{'s' if len(others) > 1 else ''} like it{numbers}: {shown})"
         lines.append(line)
     return lines
