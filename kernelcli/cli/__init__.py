@@ -204,7 +204,9 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
             return stdout_failed(exc)
         except typer.Abort as exc:
             cause = exc.__cause__ or exc.__context__ or exc
-            typer.secho(f"error: {interrupted_message(cause)}", fg=typer.colors.RED, err=True)
+            from ._common import error
+
+            error(interrupted_message(cause))
             return interrupt_exit_code(cause)
         except click.exceptions.ClickException as exc:
             from ._common import error, failure_record, out_is_stdout, print_json

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..records import record
-from ._common import _click_control, echo, error, exit_with, internal_error_message, note, output_for, print_json, render_report, single_line
+from ._common import _click_control, console, echo, error, exit_with, internal_error_message, note, output_for, print_json, render_report, single_line
 
 
 # declared once in options.py; re-exported for the commands that import them from here
@@ -298,7 +298,6 @@ class _Display:
 
     def __enter__(self) -> "_Display":
         if self.bar:
-            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.progress = Progress(
@@ -309,7 +308,7 @@ class _Display:
                 _rate_column(),
                 TextColumn("ETA"),
                 TimeRemainingColumn(),
-                console=Console(stderr=True),
+                console=console(stderr=True),
                 transient=True,
                 redirect_stdout=False,
                 redirect_stderr=False,

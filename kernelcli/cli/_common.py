@@ -81,10 +81,30 @@ def debug_enabled() -> bool:
 _ANSI = None
 
 
-def echo(message: Any = "", *, err: bool = False, nl: bool = True, red: bool = False) -> None:
-    """``typer.echo`` (``typer.secho(..., fg=red)`` with ``red``) without importing typer unless the
+#: the variable that turns colours and styles off (https://no-color.org)
+NO_COLOR_ENV = "NO_COLOR"
+
+
+def colour_off() -> bool:
+    """True when ``NO_COLOR`` is set to anything but '' (https://no-color.org): nothing is coloured or styled,
+    on a terminal too.  Every colour and style kernelcli prints is decided here (:func:`echo`, :func:`console`)."""
+    return bool(os.environ.get(NO_COLOR_ENV))
+
+
+def console(**settings: Any) -> Any:
+    """A rich ``Console(**settings)`` that styles nothing under ``NO_COLOR`` (:func:`colour_off`): rich's own
+    reading of it drops the colours but keeps bold and italic.  Off a terminal rich styles nothing anyway."""
+    from rich.console import Console
+
+    if colour_off():
+        settings["color_system"] = None
+    return Console(**settings)
+
+
+def echo(message: Any = "", *, err: bool = False, nl: bool = True, fg: str | None = None) -> None:
+    """``typer.echo`` (``typer.secho(..., fg=fg)`` with a colour) without importing typer unless the
     stream is a terminal: the text and a newline, written and flushed; escape sequences removed
-    when the stream is not a terminal, as click does.
+    when the stream is not a terminal, as click does, and no colour under ``NO_COLOR``.
 
     >>> echo("a\x1b[31mb")
     ab
@@ -96,8 +116,8 @@ def echo(message: Any = "", *, err: bool = False, nl: bool = True, red: bool = F
         import typer
 
         with contextlib.nullcontext() if err else writing_stdout():
-            if red:
-                typer.secho(message, fg=typer.colors.RED, err=err, nl=nl)
+            if fg is not None and not colour_off():
+                typer.secho(message, fg=fg, err=err, nl=nl)
             else:
                 typer.echo(message, err=err, nl=nl)
         return
@@ -172,7 +192,7 @@ def _click_control(exc: BaseException) -> bool:
 
 def error(message: str) -> None:
     """Print a one-line error in red on stderr."""
-    echo(f"error: {single_line(message)}", err=True, red=True)
+    echo(f"error: {single_line(message)}", err=True, fg="red")
 
 
 def single_line(message: str) -> str:

@@ -82,11 +82,12 @@ class _TileBar:
 
     def __enter__(self) -> "_TileBar":
         if self.enabled:
-            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+            from ._common import console
+
             self.progress = Progress(TextColumn("kernelcli"), BarColumn(), MofNCompleteColumn(), TextColumn("tiles ETA"),
-                                     TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+                                     TimeRemainingColumn(), console=console(stderr=True), transient=True)
             self.progress.start()
         return self
 

@@ -14,7 +14,7 @@ import typer
 from ._click import CLICK_SUGGESTS_COMMANDS
 from ..catalog_format import LOOKUP_RULE
 from ..errors import writing_stdout
-from ._common import echo, guarded, note, print_json
+from ._common import console, echo, guarded, note, print_json
 from .options import JsonOption, option
 
 if TYPE_CHECKING:
@@ -248,7 +248,6 @@ def _print_table(kernels: list[Kernel]) -> None:
     import io
 
     from rich import box
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
@@ -270,9 +269,9 @@ def _print_table(kernels: list[Kernel]) -> None:
         )
     if sys.stdout.isatty():
         with writing_stdout():
-            Console(highlight=False).print(table)
+            console(highlight=False).print(table)
         return
     # in a pipe nothing is cut: render wide, then drop the padding rich adds to the right
     buffer = io.StringIO()
-    Console(file=buffer, width=10_000, highlight=False, color_system=None).print(table)
+    console(file=buffer, width=10_000, highlight=False, color_system=None).print(table)
     echo("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()))

@@ -151,14 +151,15 @@ def _run(x, t, options, input_name: str, target_name: str, *, show_progress: boo
 
     if not (show_progress and options.method == "gd"):
         return learn_kernel(x, t, options, input_name=input_name, target_name=target_name)
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ._common import console
 
     columns = (
         TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("epochs  loss {task.fields[loss]}  lr {task.fields[lr]}"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+    with Progress(*columns, console=console(stderr=True), transient=False) as bar:
         task = bar.add_task("train", total=None, loss="-", lr="-")
 
         def progress(epoch: int, epochs: int, loss: float, lr: float) -> None:
@@ -251,7 +252,7 @@ def _summary(result, options, out_path: Path | None, plot_path: Path | None, *, 
             f"max |gd - lstsq| = {result.max_diff_vs_lstsq:.3g}"
         )
     for line in result.warnings:
-        typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
+        echo(f"warning: {line}", err=True, fg="yellow")
     if out_path is not None:
         note(f"wrote {out_path}")
         _file_notes(result, options, out_path, label, input_name)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..errors import writing_stdout
-from ._common import guarded, print_json, write_stdout
+from ._common import console as rich_console, guarded, print_json, write_stdout
 from .options import PlaneLayoutOption, option
 
 #: shown in --help; a test keeps it equal to the files in kernels/networks/
@@ -114,7 +114,6 @@ def _rounded(n: int, scale: int, places: int) -> str:
 
 def _render(net, depth: int, layout: str | None = None) -> None:
     from rich import box
-    from rich.console import Console
     from rich.table import Table
 
     from ..layout import canonical_layout, hwc_dims
@@ -140,7 +139,7 @@ def _render(net, depth: int, layout: str | None = None) -> None:
     # on a terminal rich writes itself; elsewhere its text goes through write_stdout, which writes every byte
     buffer = None if sys.stdout.isatty() else io.StringIO()
     # names and titles are the spec's text: '[/]' in one was Rich markup (exit 70), 'head[i]' printed 'head'
-    console = Console(highlight=False, markup=False, emoji=False, file=buffer)
+    console = rich_console(highlight=False, markup=False, emoji=False, file=buffer)
     if net.title:
         console.print(net.title)
     console.print(table)
