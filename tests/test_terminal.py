@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pty
 import select
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, run_in_process
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals")
 
@@ -91,3 +92,24 @@ def _plain(text: str) -> str:
     import re
 
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+class TestKernelsTable:
+    """`kernels` on a terminal: the names whole at any width, the description cut to fit."""
+
+    @pytest.mark.parametrize("columns", [80, 120])
+    def test_names_and_facts_are_never_cut(self, columns):
+        kernels = json.loads(run_in_process("kernels", "--json").stdout)["kernels"]
+        code, shown = on_a_terminal("kernels", env={"NO_COLOR": "1"}, columns=columns)
+        assert code == 0
+        rows = {line.split()[0]: line for line in shown.splitlines() if line.strip()}
+        for kernel in kernels:  # (gau…, shift_d… and a size column of … at 80 columns)
+            row = rows.get(kernel["name"])
+            assert row is not None, (kernel["name"], shown[:2000])
+            assert row.split()[1] == kernel["family"] and "…" not in " ".join(row.split()[:5]), row
+            assert len(row) <= columns, row
+        assert any(line.endswith("…") for line in rows.values())  # the descriptions gave way
+
+    def test_a_terminal_too_narrow_for_the_names_folds_the_lines(self):
+        code, shown = on_a_terminal("kernels", env={"NO_COLOR": "1"}, columns=40)
+        assert code == 0 and "\nshift_down " in shown and "…" not in shown.split("description")[0], shown[:1000]

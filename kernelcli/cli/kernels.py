@@ -244,10 +244,15 @@ def render_kernel(kernel: Kernel) -> str:
 
 
 def _print_table(kernels: list[Kernel]) -> None:
-    """The catalogue as a table: coloured and fitted to a terminal, full width and plain in a pipe."""
+    """The catalogue as a table: coloured and fitted to a terminal, full width and plain in a pipe.
+
+    On a terminal only the description gives way, cut short: the names are what the list is for, and
+    rich shared a narrow width out among every column (``gau…``, ``shift_d…``, the size column ``…``).
+    """
     import io
 
     from rich import box
+    from rich.measure import Measurement
     from rich.table import Table
     from rich.text import Text
 
@@ -257,7 +262,8 @@ def _print_table(kernels: list[Kernel]) -> None:
     table.add_column("size", no_wrap=True, justify="right")
     table.add_column("sum", no_wrap=True, justify="right")
     table.add_column("separable", no_wrap=True)
-    table.add_column("description", no_wrap=True, overflow="ellipsis")
+    # the one column rich may narrow (not no_wrap); each cell stays one line, cut with an ellipsis
+    table.add_column("description")
     for kernel in kernels:
         table.add_row(
             Text(kernel.name),
@@ -265,11 +271,17 @@ def _print_table(kernels: list[Kernel]) -> None:
             size_text(kernel.shape),  # (1x3 read as width x height elsewhere)
             format_number(kernel.sum),
             "yes" if kernel.separable else "no",
-            Text(kernel.description),
+            Text(kernel.description, no_wrap=True, overflow="ellipsis"),
         )
     if sys.stdout.isatty():
+        shown = console(highlight=False)
+        # narrower than the other columns and a word of description, rich would cut the names too:
+        # drawn that wide, the terminal folds the lines instead
+        least = Measurement.get(shown, shown.options.update_width(10_000), table).minimum
+        if shown.width < least:
+            shown = console(highlight=False, width=least)
         with writing_stdout():
-            console(highlight=False).print(table)
+            shown.print(table)
         return
     # in a pipe nothing is cut: render wide, then drop the padding rich adds to the right
     buffer = io.StringIO()
