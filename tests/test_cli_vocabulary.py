@@ -228,6 +228,18 @@ class TestQuietAndJson:
         assert (many.returncode, many.stdout, many.stderr) == (0, "", "")
         assert (tmp_path / "one.png").is_file() and len(list((tmp_path / "out").iterdir())) == 3
 
+    def test_every_command_takes_q(self):
+        # summary, worker start, status and stop had none: "No such option: -q"
+        leaves = [(path, command) for path, command in COMMANDS if path and not getattr(command, "commands", None)]
+        lacking = [" ".join(path) for path, command in leaves if "-q" not in {n for p in command.params for n in p.opts}]
+        assert lacking == []
+
+    def test_quiet_summary_is_the_parameter_count(self):
+        r = run_in_process("summary", "alexnet", "-q")
+        assert (r.returncode, r.stdout, r.stderr) == (0, "61100840\n", "")
+        r = run_in_process("summary", "alexnet", "-q", "--json")  # --json wins over it
+        assert r.returncode == 0 and '"params": 61100840' in r.stdout
+
     def test_quiet_matrix_is_the_answer(self, tmp_path):
         (tmp_path / "m.csv").write_text("1,2\n3,4\n")
         r = run_in_process("pool", "m.csv", "-f", "2", "-q", cwd=tmp_path)

@@ -14,7 +14,7 @@ import pytest
 
 from kernelcli.worker import client, protocol, server, watch
 
-from conftest import run_cli
+from conftest import run_cli, run_in_process
 from test_worker import cli_env, fake_worker, private_runtime, socket_file, status, wait_for, worker  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.skipif(not Path("/proc").exists() or os.name != "posix", reason="reads process states in /proc")
@@ -218,3 +218,20 @@ def test_two_control_groups_without_limits_are_alike(tmp_path):
     (v1 / "memory" / "job" / "memory.limit_in_bytes").write_text("536870912\n")
     assert protocol.cgroup_limits("4:memory:/job\n", root=str(v1)) == "memory.limit_in_bytes=536870912"
     assert protocol.cgroup_limits("4:memory:/\n", root=str(v1)) == ""
+
+
+def test_quiet_worker_commands_print_nothing(tmp_path, invoke, monkeypatch):
+    # 'worker start -q', 'worker status -q' and 'worker stop -q' were "No such option: -q" (exit 2)
+    from kernelcli.worker import control
+
+    r = run_in_process("worker", "status", "-q", env=private_runtime(tmp_path))
+    assert (r.returncode, r.stdout, r.stderr) == (1, "", "")  # none runs: the exit code says so
+    running = {"pid": 4711, "socket": "w.sock", "calls": 0, "uptime_seconds": 1.0, "idle_timeout_seconds": 900.0}
+    monkeypatch.setattr(control, "status", lambda: running)
+    monkeypatch.setattr(control, "start", lambda idle_seconds: running)
+    monkeypatch.setattr(control, "stop", lambda: 4711)
+    for args in (("status",), ("start",), ("start", "--idle-timeout", "60"), ("stop",)):
+        r = invoke("worker", *args, "-q")
+        assert (r.exit_code, r.stdout, r.stderr) == (0, "", ""), (args, r.stdout, r.stderr)
+    r = invoke("worker", "status", "-q", "--json")  # --json wins over it
+    assert r.exit_code == 0 and '"pid": 4711' in r.stdout

@@ -40,6 +40,7 @@ def summary(
         int,
         option("max_layers", min=1, metavar="N"),
     ] = 100_000,
+    quiet: Annotated[bool, option("quiet", extra="The total parameter count, e.g. 11689512.")] = False,
 ) -> None:
     """Output shape, parameters and mult-adds of every layer of a network, without PyTorch.
 
@@ -50,6 +51,7 @@ def summary(
     Examples:
       kernelcli summary resnet18
       kernelcli summary unet --depth 1
+      kernelcli summary vgg16 -q
       kernelcli summary my_net.json --input 1x128x128 --json
     """
     from ..netspec import load_spec, parse_input_shape
@@ -63,6 +65,9 @@ def summary(
     net = _summarize(net_spec, shape, input_shape, max_layers)
     if as_json:
         print_json(net.to_dict(depth))
+        return
+    if quiet:
+        write_stdout(f"{net.params}\n")
         return
     with writing_stdout():  # rich's Console writes on stdout itself
         _render(net, depth, layout)

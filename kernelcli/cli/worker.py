@@ -43,20 +43,24 @@ def start(
         float, option("idle_timeout", min=1, metavar="SECONDS")
     ] = 1800,
     as_json: JsonOption = False,
+    quiet: Annotated[bool, option("quiet", extra="Nothing but errors.")] = False,
 ) -> None:
     """Start the worker (if it is not running) and wait until it is ready."""
     from ..worker import control
 
     info = control.start(idle_seconds=idle_timeout)
-    if info.get("idle_timeout_seconds") != idle_timeout:  # one was running already, started with another timeout
+    if info.get("idle_timeout_seconds") != idle_timeout and not quiet:  # one was running already, started with another timeout
         note(f"note: kernelcli worker {info.get('pid')} runs already, with an idle timeout of {info.get('idle_timeout_seconds'):g} s; "
              "'kernelcli worker stop' first to start it with another")
-    _show(info, as_json)
+    _show(info, as_json, quiet)
 
 
 @worker_app.command("status")
 @guarded
-def status(as_json: JsonOption = False) -> None:
+def status(
+    as_json: JsonOption = False,
+    quiet: Annotated[bool, option("quiet", extra="Nothing: the exit code answers (0 running, 1 not).")] = False,
+) -> None:
     """Say whether the worker runs: pid, socket, calls served. Exit 1 when it does not."""
     from ..worker import control
 
@@ -64,25 +68,28 @@ def status(as_json: JsonOption = False) -> None:
     if info is None:
         if as_json:
             print_json({"running": False})
-        else:
+        elif not quiet:
             note("kernelcli worker: not running")
         raise typer.Exit(1)
-    _show(info, as_json)
+    _show(info, as_json, quiet)
 
 
 @worker_app.command("stop")
 @guarded
-def stop() -> None:
+def stop(quiet: Annotated[bool, option("quiet", extra="Nothing but errors.")] = False) -> None:
     """Stop the worker (calls in progress finish)."""
     from ..worker import control
 
     pid = control.stop()
-    note("kernelcli worker: not running" if pid is None else f"kernelcli worker {pid}: stopped")
+    if not quiet:
+        note("kernelcli worker: not running" if pid is None else f"kernelcli worker {pid}: stopped")
 
 
-def _show(info: dict, as_json: bool) -> None:
+def _show(info: dict, as_json: bool, quiet: bool) -> None:
     if as_json:
         print_json({"running": True, **info})
+        return
+    if quiet:
         return
     echo(
         f"kernelcli worker {info['pid']}: running on {info['socket']}, {info['calls']} call(s), "
