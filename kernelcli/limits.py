@@ -32,6 +32,7 @@ import re
 from collections.abc import Sequence
 
 from .errors import UsageError
+from . import numtext
 
 #: environment variable overriding the memory one operation may need
 MEMORY_ENV = "KERNELCLI_MAX_MEMORY"
@@ -50,16 +51,25 @@ class ResourceLimit(UsageError):
 
 
 def parse_bytes(text: str) -> int:
-    """Parse a memory size: ``123``, ``512K``, ``64M``, ``4G``, ``1T`` (binary units).
+    """Parse a memory size: a number as every number is typed (:mod:`kernelcli.numtext`: ``1500``, ``1e9``,
+    ``.5``) with an optional binary unit, ``512K``, ``64M``, ``1.5G``, ``1T`` (``GB`` and ``GiB`` alike).
 
-    >>> parse_bytes("2G"), parse_bytes("1500")
-    (2147483648, 1500)
+    >>> parse_bytes("2G"), parse_bytes("1500"), parse_bytes("1e3"), parse_bytes(".5K")
+    (2147483648, 1500, 1000, 512)
     """
-    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:I?B)?\s*", str(text), re.IGNORECASE)
-    if not m:
-        raise UsageError(f"invalid memory size {text!r}: expected a number of bytes or 512M, 4G, ...")
-    power = " KMGT".index(m.group(2).upper() or " ")
-    return int(float(m.group(1)) * 1024**power)
+    m = _SIZE.fullmatch(str(text))
+    if m:
+        unit = 1024 ** " KMGT".index(m.group(2).upper() or " ")
+        whole = numtext.whole(m.group(1))  # exact, however many digits (a float of 400 digits is inf)
+        size = whole * unit if whole is not None else float(m.group(1)) * unit
+        if 0 <= size < float("inf"):  # (-1G and 1e400 are numbers, but no size)
+            return int(size)
+    raise UsageError(f"invalid memory size {numtext.quoted(text)}: {SIZE_EXPECTED}")
+
+
+#: what a memory size may be, as its error says
+SIZE_EXPECTED = "expected a number of bytes (1500, 1e9) or one with a unit (512M, 1.5G, 4GiB)"
+_SIZE = re.compile(rf"\s*({numtext.DECIMAL})\s*([KMGT]?)(?:I?B)?\s*", re.IGNORECASE)
 
 
 def default_max_bytes() -> int | None:
@@ -69,7 +79,7 @@ def default_max_bytes() -> int | None:
         try:
             return parse_bytes(env)
         except UsageError:
-            raise UsageError(f"{MEMORY_ENV}={env[:40]!r}: expected a number of bytes or 512M, 4G, ...") from None
+            raise UsageError(f"{MEMORY_ENV}={numtext.quoted(env)}: {SIZE_EXPECTED}") from None
     try:
         return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * MEMORY_SHARE)
     except (ValueError, OSError, AttributeError):

@@ -125,3 +125,22 @@ def test_nan_is_in_no_range(tmp_path):
     # vocabulary audit 7: '--momentum nan' passed the option's range and met the API's other words ('< 1')
     result = run_in_process("learn", PHANTOM, PHANTOM, "-f", "3", "--momentum", "nan", cwd=tmp_path)
     assert result.returncode == 2 and "nan is not in the range x>=0.0 and x<=0.999" in result.stderr
+
+
+@pytest.mark.parametrize(("value", "limit"), [("1e3", 1000), ("1.5e3M", 1500 * 2**20), (".5K", 512), ("+2G", 2 * 2**30),
+                                             (" 1.5 GiB ", 3 * 2**29), ("9" * 400, 10**400 - 1)],
+                         ids=["1e3", "1.5e3M", ".5K", "+2G", "1.5 GiB", "400 digits"])
+def test_the_memory_limit_is_a_number_as_any_other(monkeypatch, value, limit):
+    # KERNELCLI_MAX_MEMORY=1e3 was refused ("expected a number of bytes or 512M, 4G, ...") where 1.5G was taken,
+    # and 400 digits were an internal error (exit 70: OverflowError)
+    from kernelcli import limits
+
+    monkeypatch.setenv("KERNELCLI_MAX_MEMORY", value)
+    assert limits.default_max_bytes() == limit
+
+
+@pytest.mark.parametrize("value", ["-1G", "1e400", "1e300T", "nan", "inf", "1_0", "٣", "G", "1.5X"])
+def test_a_memory_limit_that_is_no_size_is_refused_naming_the_variable(value):
+    r = run_in_process("convolve", str(SAMPLES / "example1.csv"), "-k", "sobel_v", env={"KERNELCLI_MAX_MEMORY": value})
+    assert r.returncode == 2 and r.stderr == (f"error: KERNELCLI_MAX_MEMORY={value!r}: expected a number of bytes (1500, 1e9) "
+                                              "or one with a unit (512M, 1.5G, 4GiB)\n"), r.stderr
