@@ -235,3 +235,21 @@ def test_quiet_worker_commands_print_nothing(tmp_path, invoke, monkeypatch):
         assert (r.exit_code, r.stdout, r.stderr) == (0, "", ""), (args, r.stdout, r.stderr)
     r = invoke("worker", "status", "-q", "--json")  # --json wins over it
     assert r.exit_code == 0 and '"pid": 4711' in r.stdout
+
+
+@pytest.mark.parametrize("value", ["bogus", "of", "2"])
+def test_a_worker_switch_it_does_not_take_is_refused(tmp_path, value):
+    # KERNELCLI_WORKER=bogus was taken silently as the default (a typo of 'off' used the worker)
+    env = {**private_runtime(tmp_path), "KERNELCLI_WORKER": value}
+    said = f"error: KERNELCLI_WORKER={value!r}: expected off, auto or on (the default)\n"
+    for args in (("shape", "--in", "8", "--f", "3", "-q"), ("worker", "status")):
+        r = run_in_process(*args, env=env)
+        assert (r.returncode, r.stdout, r.stderr) == (2, "", said), (args, r)
+    r = run_in_process("shape", "--in", "8", "--f", "3", "--json", env=env)
+    assert r.returncode == 2 and '"code": 2' in r.stdout and r.stderr == said
+
+
+@pytest.mark.parametrize("value", ["", "on", "OFF", " off ", "0", "false"])
+def test_the_worker_switches_it_takes_run_the_call(tmp_path, value):
+    r = run_in_process("shape", "--in", "8", "--f", "3", "-q", env={**private_runtime(tmp_path), "KERNELCLI_WORKER": value})
+    assert (r.returncode, r.stdout, r.stderr) == (0, "6\n", "")

@@ -74,8 +74,15 @@ def _call(argv: list[str]) -> tuple[int, bool]:
     argv = debug_first(argv)
     try:
         from ..worker.client import run_in_worker, wants_worker
+        from ..worker.protocol import SwitchError
 
-        code = run_in_worker(argv) if wants_worker(argv) else None
+        try:
+            wanted = wants_worker(argv)
+        except SwitchError as exc:
+            from ._common import refused_at_start
+
+            return refused_at_start(argv, str(exc)), False
+        code = run_in_worker(argv) if wanted else None
         if code is not None:
             return code, True
         from ._closed_stdout import stand_in

@@ -605,6 +605,16 @@ def interrupted(argv: list[str], exc: BaseException) -> int:
     return code
 
 
+def refused_at_start(argv: list[str], message: str) -> int:
+    """Refuse a call before any command takes it (a setting in the environment it cannot run with): the error
+    line, and with ``--json`` a record of it on stdout, as a bad option value gives; exit 2."""
+    error(message)
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    if "--json" in options and not out_is_stdout(options):
+        print_json(failure_record(EXIT_USAGE, message))
+    return EXIT_USAGE
+
+
 def out_is_stdout(args: list[str]) -> bool:
     """Whether ``args`` give ``--out -`` (``-o -``, ``--out=-``, ``-o-``), read before Click has parsed them.
 

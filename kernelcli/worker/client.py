@@ -31,10 +31,11 @@ _COMPLETE_VAR = "_KERNELCLI_COMPLETE"  # (cli._fast's; not imported: the client 
 def wants_worker(argv: list[str]) -> bool:
     """False for calls the worker must not take: ``worker ...`` itself, shell completion, or with the switch off.
 
-    ``KERNELCLI_WORKER=auto`` also starts a worker in the background when none runs."""
-    if os.environ.get(protocol.OFF_ENV, "").lower() in ("0", "off", "no", "false"):
-        return False
+    ``KERNELCLI_WORKER=auto`` also starts a worker in the background when none runs; a value it does not take
+    raises :class:`protocol.SwitchError` (but for shell completion, which has no line to say it on)."""
     if _COMPLETE_VAR in os.environ or any(a in _SHELL_CALLS for a in argv):
+        return False
+    if protocol.switch() == "off":
         return False
     command = next((a for a in argv if not a.startswith("-")), None)
     return command != "worker"
@@ -62,7 +63,7 @@ def _connect(path: str) -> _socket.socket:
     try:
         st = os.lstat(path)
     except OSError:
-        if os.environ.get(protocol.OFF_ENV, "").lower() == "auto":
+        if protocol.switch() == "auto":
             from .control import spawn
 
             spawn(path)  # in the background: this call runs here, the next ones in the worker
@@ -77,7 +78,7 @@ def _connect(path: str) -> _socket.socket:
             raise _Fallback("the worker runs as another user")
     except OSError as exc:
         sock.close()
-        if os.environ.get(protocol.OFF_ENV, "").lower() == "auto":  # a killed worker's socket: start one over it
+        if protocol.switch() == "auto":  # a killed worker's socket: start one over it
             from .control import spawn
 
             spawn(path)
@@ -90,7 +91,7 @@ def _connect(path: str) -> _socket.socket:
 
 def _run(argv: list[str], socket_file) -> int:
     if socket_file is None:
-        runtime = protocol.runtime_dir(create=os.environ.get(protocol.OFF_ENV, "").lower() == "auto")
+        runtime = protocol.runtime_dir(create=protocol.switch() == "auto")
         if runtime is None:
             folder = protocol.runtime_folder()
             # a folder that is missing: no worker, nothing to say; one that is there but open to others: say so

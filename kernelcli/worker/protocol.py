@@ -42,6 +42,9 @@ _LIMIT_LINES = {"Max address space": "RLIMIT_AS", "Max data size": "RLIMIT_DATA"
                 "Max open files": "RLIMIT_NOFILE", "Max cpu time": "RLIMIT_CPU", "Max stack size": "RLIMIT_STACK"}
 #: The switch that keeps a call (and everything it starts) away from the worker.
 OFF_ENV = "KERNELCLI_WORKER"
+#: what each value of :data:`OFF_ENV` means (:func:`switch`): on, the default, hands a call to a running worker
+SWITCH = {"": "on", "on": "on", "1": "on", "yes": "on", "true": "on",
+          "off": "off", "0": "off", "no": "off", "false": "off", "auto": "auto"}
 #: Seconds without a call after which the worker exits (``worker start --idle-timeout``).
 DEFAULT_IDLE_SECONDS = 1800
 _HEADER_SIZE = 4  # a message's length, big-endian
@@ -50,6 +53,22 @@ _MAX_MESSAGE = 16 << 20
 
 class ProtocolError(Exception):
     """The other side sent something that is not a message of this protocol."""
+
+
+class SwitchError(ValueError):
+    """``KERNELCLI_WORKER`` holds a value it does not take."""
+
+
+def switch() -> str:
+    """``KERNELCLI_WORKER`` as ``on``, ``off`` or ``auto`` (in any case), or :class:`SwitchError`: a value
+    it does not take (a typo of ``off``, say) is refused, not read as the default."""
+    value = os.environ.get(OFF_ENV, "")
+    meaning = SWITCH.get(value.strip().lower())
+    if meaning is None:
+        from ..numtext import quoted
+
+        raise SwitchError(f"{OFF_ENV}={quoted(value)}: expected off, auto or on (the default)")
+    return meaning
 
 
 def runtime_dir(create: bool = False) -> str | None:
