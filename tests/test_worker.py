@@ -325,9 +325,9 @@ def test_the_next_calls_process_is_forked_while_a_call_runs(worker, tmp_path):
                                env={**cli_env(), **worker}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         wait_for(lambda: set(status(worker)["calls_in_progress"]) - before)
-        wait_for(lambda: status(worker)["spare_ready"] is not None)
+        wait_for(lambda: status(worker)["spare_ready"])
         now = status(worker)
-        spare, unready = now["spare_ready"], now["calls_without_a_spare"]
+        spare, unready = now["spare_pid"], now["calls_without_a_spare"]
         assert spare not in now["calls_in_progress"]
         r = run_cli("shape", "--in", "24", "--f", "5", "-q", env=worker, timeout=300)
         assert (r.returncode, r.stdout) == (0, "20\n")

@@ -253,3 +253,11 @@ def test_a_worker_switch_it_does_not_take_is_refused(tmp_path, value):
 def test_the_worker_switches_it_takes_run_the_call(tmp_path, value):
     r = run_in_process("shape", "--in", "8", "--f", "3", "-q", env={**private_runtime(tmp_path), "KERNELCLI_WORKER": value})
     assert (r.returncode, r.stdout, r.stderr) == (0, "6\n", "")
+
+
+def test_status_says_yes_or_no_to_spare_ready():
+    # "spare_ready": 27445, a pid under a yes/no name; the pid is spare_pid now
+    serving = server.Server("/nonexistent/w.sock", 60)
+    assert (serving.status()["spare_ready"], serving.status()["spare_pid"]) == (False, None)
+    serving.spare = (27445, None)
+    assert (serving.status()["spare_ready"], serving.status()["spare_pid"]) == (True, 27445)

@@ -263,7 +263,8 @@ class Server:
             "huge_page_mib": round(self.huge_bytes / 2**20),
             "pages_written_ahead": len(self.pages),
             "calls_in_progress": sorted(self.children),
-            "spare_ready": None if self.spare is None else self.spare[0],
+            "spare_ready": self.spare is not None,
+            "spare_pid": None if self.spare is None else self.spare[0],
         }
 
     #: a watch on the top folders of the libraries calls run on (None: not watched)
