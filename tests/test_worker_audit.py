@@ -261,3 +261,20 @@ def test_status_says_yes_or_no_to_spare_ready():
     assert (serving.status()["spare_ready"], serving.status()["spare_pid"]) == (False, None)
     serving.spare = (27445, None)
     assert (serving.status()["spare_ready"], serving.status()["spare_pid"]) == (True, 27445)
+
+
+def test_start_asks_to_stop_first_only_when_another_timeout_was_given(invoke, monkeypatch):
+    # 'worker start' alone, against a worker of 900 s, said "'kernelcli worker stop' first to start it with another"
+    # though no other timeout was asked for
+    from kernelcli.worker import control
+
+    asked = []
+    running = {"pid": 4711, "socket": "w.sock", "calls": 0, "uptime_seconds": 1.0, "idle_timeout_seconds": 900.0}
+    monkeypatch.setattr(control, "start", lambda idle_seconds: asked.append(idle_seconds) or running)
+    r = invoke("worker", "start")
+    assert r.exit_code == 0 and r.stderr == "note: kernelcli worker 4711 runs already, with an idle timeout of 900 s\n", r.stderr
+    r = invoke("worker", "start", "--idle-timeout", "60")
+    assert r.exit_code == 0 and r.stderr == ("note: kernelcli worker 4711 runs already, with an idle timeout of 900 s; "
+                                             "'kernelcli worker stop' first to start it with another\n"), r.stderr
+    assert invoke("worker", "start", "--idle-timeout", "900").stderr == ""
+    assert asked == [protocol.DEFAULT_IDLE_SECONDS, 60, 900]

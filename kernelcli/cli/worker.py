@@ -5,10 +5,11 @@ A thin adapter over :mod:`kernelcli.worker.control`.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
+from ..worker.protocol import DEFAULT_IDLE_SECONDS
 from ._click import CLICK_SUGGESTS_COMMANDS
 from ._common import echo, guarded, note, print_json
 from .options import JsonOption, option
@@ -40,18 +41,23 @@ worker_app = typer.Typer(
 @guarded
 def start(
     idle_timeout: Annotated[
-        float, option("idle_timeout", min=1, metavar="SECONDS")
-    ] = 1800,
+        Optional[float],
+        option("idle_timeout", min=1, metavar="SECONDS", extra=f"[default: {DEFAULT_IDLE_SECONDS}]", show_default=False),
+    ] = None,
     as_json: JsonOption = False,
     quiet: Annotated[bool, option("quiet", extra="Nothing but errors.")] = False,
 ) -> None:
     """Start the worker (if it is not running) and wait until it is ready."""
     from ..worker import control
 
-    info = control.start(idle_seconds=idle_timeout)
-    if info.get("idle_timeout_seconds") != idle_timeout and not quiet:  # one was running already, started with another timeout
-        note(f"note: kernelcli worker {info.get('pid')} runs already, with an idle timeout of {info.get('idle_timeout_seconds'):g} s; "
-             "'kernelcli worker stop' first to start it with another")
+    asked = DEFAULT_IDLE_SECONDS if idle_timeout is None else idle_timeout
+    info = control.start(idle_seconds=asked)
+    running = info.get("idle_timeout_seconds")
+    if running != asked and not quiet:  # one was running already, started with another timeout
+        said = f"note: kernelcli worker {info.get('pid')} runs already, with an idle timeout of {running:g} s"
+        if idle_timeout is not None:  # (without --idle-timeout no other was asked for)
+            said += "; 'kernelcli worker stop' first to start it with another"
+        note(said)
     _show(info, as_json, quiet)
 
 
