@@ -8,6 +8,7 @@ a name as a flag where another takes it with a value, or hides a vocabulary's ch
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from typer.main import get_command
@@ -267,6 +268,25 @@ class TestQuietAndJson:
         params = json.loads(run_in_process("params", "--in-ch", "228", "--filters", "32", "--json").stdout)
         assert type(shape["formula"]) is type(params["formula"]) is list
         assert params["formula"] == ["[(3*3*228) + 1] * 32 = 65696"]
+
+    def test_a_field_has_one_type_in_every_command(self, tmp_path):
+        # summary's input and output were shapes where every file record's are paths, and params' bias a yes/no
+        # where learn's is the bias: shapes are input_shape/output_shape everywhere, and biases a count
+        import json
+
+        docs = {
+            "summary": json.loads(run_in_process("summary", "alexnet", "--json").stdout),
+            "params": json.loads(run_in_process("params", "--in-ch", "3", "--filters", "8", "--json").stdout),
+            "dense": json.loads(run_in_process("params", "--dense", "10", "4", "--no-bias", "--json").stdout),
+            "convolve": json.loads(run_in_process("convolve", "samples/example1.csv", "-k", "sobel_v", "--json",
+                                                  cwd=Path(__file__).resolve().parents[1]).stdout),
+        }
+        for name, doc in docs.items():
+            for key in ("input", "output"):
+                assert doc.get(key) is None or isinstance(doc[key], str), (name, key, doc.get(key))
+            assert "bias" not in doc or isinstance(doc["bias"], (int, float, list)) and not isinstance(doc["bias"], bool), name
+        assert docs["summary"]["input_shape"] == [3, 224, 224] and docs["summary"]["layers"][0]["output_shape"]
+        assert docs["params"]["biases"] == 8 and docs["dense"]["biases"] == 0
 
     def test_a_note_repeated_across_a_batch_is_printed_once(self, tmp_path):
         self._pngs(tmp_path / "in", 3)

@@ -113,7 +113,7 @@ class TestSummary:
     def test_with_the_flag_the_first_layer_is_right(self, invoke):
         doc = json.loads(invoke("summary", "resnet18", "--input", "224x224x3", "--layout", "hwc", "--json").stdout)
         conv1 = doc["layers"][0]
-        assert conv1["name"] == "conv1" and conv1["params"] == 9408 and conv1["output"] == [64, 112, 112]
+        assert conv1["name"] == "conv1" and conv1["params"] == 9408 and conv1["output_shape"] == [64, 112, 112]
         assert doc["totals"]["params"] == 11_689_512
 
     def test_the_table_speaks_the_layout_it_was_given(self, invoke):
@@ -127,7 +127,7 @@ class TestSummary:
 
     def test_same_channels_other_size_is_fine(self, invoke):
         doc = json.loads(invoke("summary", "resnet18", "--input", "3x448x448", "--json").stdout)
-        assert doc["layers"][0]["output"] == [64, 224, 224]
+        assert doc["layers"][0]["output_shape"] == [64, 224, 224]
 
     def test_a_spec_without_input_refuses_a_shape_that_reads_two_ways(self, invoke, tmp_path):
         # with no input in the spec to check against, 224x224x3 was read as 224 channels of 224x3, silently
@@ -137,7 +137,7 @@ class TestSummary:
         for words in ("reads two ways", "224 channels of 224x3", "224x224 with 3 channels", "--layout hwc"):
             assert words in result.stderr
         hwc = json.loads(invoke("summary", str(tmp_path / "noin.json"), "--input", "224x224x3", "--layout", "hwc", "--json").stdout)
-        assert hwc["input"] == [3, 224, 224]
+        assert hwc["input_shape"] == [3, 224, 224]
         assert invoke("summary", str(tmp_path / "noin.json"), "--input", "3x224x224").exit_code == 0
         assert network_input((64, 56, 56), None, None, "n") == (64, 56, 56)  # 56 channels last is no plausible image
 

@@ -569,10 +569,10 @@ class TestCommand:
         result = runner.invoke(app, ["summary", "unet", "--json", "--depth", "1"])
         assert result.exit_code == 0
         doc = json.loads(result.stdout)
-        assert doc["network"] == "unet" and doc["input"] == [1, 572, 572] and doc["output"] == [2, 388, 388]
+        assert doc["network"] == "unet" and doc["input_shape"] == [1, 572, 572] and doc["output_shape"] == [2, 388, 388]
         assert doc["totals"]["params"] == unet_params_by_hand()
         assert [row["name"] for row in doc["layers"]][:3] == ["enc1", "pool1", "enc2"]
-        assert doc["layers"][0] == {"name": "enc1", "type": "sequence", "depth": 1, "output": [64, 568, 568], "params": 37568,
+        assert doc["layers"][0] == {"name": "enc1", "type": "sequence", "depth": 1, "output_shape": [64, 568, 568], "params": 37568,
                                     "trainable_params": 37568, "mult_adds": 570 * 570 * 64 * 9 + 568 * 568 * 64 * 64 * 9, "folded_layers": 4}
         assert sum(row["params"] for row in doc["layers"]) == doc["totals"]["params"]
 
@@ -581,8 +581,8 @@ class TestCommand:
 
         result = runner.invoke(app, ["summary", "resnet18", "--input", "3x448x448", "--json"])
         doc = json.loads(result.stdout)
-        assert doc["input"] == [3, 448, 448] and doc["totals"]["params"] == PUBLISHED["resnet18"]
-        assert next(row for row in doc["layers"] if row["name"] == "layer4")["output"] == [512, 14, 14]
+        assert doc["input_shape"] == [3, 448, 448] and doc["totals"]["params"] == PUBLISHED["resnet18"]
+        assert next(row for row in doc["layers"] if row["name"] == "layer4")["output_shape"] == [512, 14, 14]
 
     def test_spec_file_path(self, runner, tmp_path):
         from kernelcli.cli import app

@@ -40,7 +40,6 @@ def _conv(in_ch: int, filters: int, f_text: str, bias: bool, groups: int) -> tup
         "in_ch": in_ch,
         "filters": filters,
         "f": fh if len(sizes) == 1 else [fh, fw],  # as --f was given (README: a size follows its option)
-        "bias": bias,
         "groups": groups,
         "weights": weights,
         "biases": filters if bias else 0,
@@ -53,7 +52,7 @@ def _conv(in_ch: int, filters: int, f_text: str, bias: bool, groups: int) -> tup
 def _dense(n_in: int, n_out: int, bias: bool) -> tuple[list[str], dict[str, Any], int]:
     total = shapes.dense_params(n_in, n_out, bias=bias)
     formula = f"({n_in} + 1) * {n_out} = {total}" if bias else f"{n_in} * {n_out} = {total}"
-    document = {"layer": "dense", "in": n_in, "out": n_out, "bias": bias, "params": total, "formula": [formula]}
+    document = {"layer": "dense", "in": n_in, "out": n_out, "biases": n_out if bias else 0, "params": total, "formula": [formula]}
     return [formula], document, total
 
 

@@ -141,15 +141,15 @@ class Summary:
             "network": self.name,
             "title": self.title,
             "source": self.source,
-            "input": list(self.input),
-            "output": list(self.output),
+            "input_shape": list(self.input),  # (the file records' names: their input and output are paths)
+            "output_shape": list(self.output),
             "depth": depth,
             "layers": [
                 {
                     "name": layer.name,
                     "type": layer.kind,
                     "depth": layer.depth,
-                    "output": list(layer.shape),
+                    "output_shape": list(layer.shape),
                     "params": layer.params,
                     "trainable_params": layer.trainable_params,
                     "mult_adds": layer.mult_adds,
