@@ -119,6 +119,16 @@ def sniff_format(path: Path) -> str | None:
 
 
 @record
+class ColourKey:
+    """The one grey or RGB value a grey or RGB image (a PNG's tRNS chunk) makes fully transparent."""
+
+    #: the transparent value, one number for grey, three for RGB, as the file stores it
+    value: tuple[int, ...]
+    #: the bits of a stored sample (1, 2, 4, 8 or 16)
+    bits: int
+
+
+@record
 class Opened:
     """An image opened and checked, its pixels not yet (or not yet surely) decoded."""
 
@@ -137,6 +147,8 @@ class Opened:
     declared: tuple[int, int] | None = None
     #: a 16-bit grey + alpha PNG decoded as the raw bytes of each pixel (see :func:`_read_grey_alpha_16_as_bytes`)
     wide_grey_alpha: bool = False
+    #: the colour key of a grey or RGB image (PNG's tRNS), as :func:`colour_key` gives it, or None
+    key: ColourKey | None = None
 
 
 def bomb_refusal(p: Any, size: str) -> ImageReadError:
@@ -219,7 +231,8 @@ def open_image(p: Path, *, limit: int, max_bytes: int | None) -> Opened:
             if w < 1 or h < 1:
                 raise ImageReadError(f"{p}: the image has no pixels ({w}x{h})")
             mode = im.mode
-            channels = _CONVERTED_BANDS.get(mode, len(im.getbands()))
+            key = colour_key(im)
+            channels = _CONVERTED_BANDS.get(mode, len(im.getbands())) + (key is not None)
             check_memory(p, h, w, channels, 4 if mode in ("I", "F") else 2 if mode.startswith("I;16") else 1, max_bytes)
             _refuse_planar_wide(im, p)
             found: list[str] = []
@@ -239,7 +252,8 @@ def open_image(p: Path, *, limit: int, max_bytes: int | None) -> Opened:
         except BaseException:
             im.close()
             raise
-    return Opened(p, im, im.format or "?", limit, found + notes, declared=(w, h), wide_grey_alpha=wide_grey_alpha)
+    return Opened(p, im, im.format or "?", limit, found + notes, declared=(w, h), wide_grey_alpha=wide_grey_alpha,
+                  key=key)
 
 
 def decode(opened: Opened) -> None:
@@ -286,6 +300,28 @@ def _raw_mode(im) -> str:
 def _tiff_tags(im) -> Any:
     """A TIFF's tags by number (an empty dict for another format)."""
     return getattr(im, "tag_v2", None) or {}
+
+
+#: the bits of a stored sample by a grey or RGB PNG's raw mode (Pillow decodes 2- and 4-bit grey to 0..255)
+_KEY_BITS = {"L;2": 2, "L;4": 4, "I;16B": 16, "RGB;16B": 16}
+
+
+def colour_key(im) -> ColourKey | None:
+    """The colour key of an opened grey or RGB image (a PNG's tRNS chunk: ``info["transparency"]``), or None.
+
+    Pillow's ``convert("LA")`` applies it to 8-bit samples alone: a 2- or 4-bit grey key is
+    compared with the samples Pillow scaled to 0..255, a 16-bit one with samples cut to 8 bits.
+    :func:`kernelcli.io.images.key_alpha` compares it with the samples the file stores.  (A 1-bit
+    image's key is 0 or 255 already, as Pillow reads its pixels.)
+    """
+    value = im.info.get("transparency")
+    if im.mode not in ("1", "L", "I", "RGB") and not im.mode.startswith("I;16") or value is None:
+        return None
+    value = (value,) if isinstance(value, int) else tuple(value) if isinstance(value, tuple) else None
+    if value is None or len(value) != (3 if im.mode == "RGB" else 1) or not all(isinstance(v, int) for v in value):
+        return None
+    bits = _KEY_BITS.get(_raw_mode(im), 16 if im.mode.startswith("I") else 8)
+    return ColourKey(value, bits)
 
 
 def _refuse_planar_wide(im, p: Path) -> None:

@@ -21,7 +21,8 @@ Policies
 * A greyscale integer TIFF is read as the type its tags name (int8, int16, uint32, int32),
   whatever its values; only uint8/uint16 inputs have a bit depth.
 * RGBA: the colour channels are the data, alpha is kept beside them (``Loaded.alpha``), for
-  the writer to carry through (:mod:`kernelcli.io.image_writing`).
+  the writer to carry through (:mod:`kernelcli.io.image_writing`).  A grey or RGB PNG's colour
+  key (tRNS) is read as such an alpha: 0 where the pixel is the key, opaque elsewhere.
 * EXIF orientation is applied, so results are the right way up.
 * Multi-frame GIF/TIFF: the first frame is used, with a note.
 * Pillow's warnings (corrupt EXIF and the like) become notes, not noise on stderr.
@@ -42,13 +43,14 @@ Example
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ImageReadError
 from .common import Loaded
-from .decode import DEFAULT_MAX_PIXELS, decode, open_image, reading, take
+from .decode import DEFAULT_MAX_PIXELS, ColourKey, decode, open_image, reading, take
 from .pillow import orientation
 
 
@@ -67,6 +69,8 @@ def read_image(p: Path, *, max_pixels: int | None, max_bytes: int | None) -> Loa
 
             ImageOps.exif_transpose(im, in_place=True)  # a copy only when it turns the image
         data, alpha, depth = _grey_alpha_16(im) if opened.wide_grey_alpha else _image_to_array(im, p)
+        if opened.key is not None and alpha is None:
+            alpha = key_alpha(data, opened.key, low=lambda: _low_bytes(p))
         metadata = _metadata(im.info)
         im.close()  # its pixels freed now (the array holds a copy), not whenever the last reference goes
     return Loaded(path=p, data=data, kind="image", format=opened.format, bit_depth=depth, alpha=alpha, notes=opened.notes,
@@ -226,6 +230,49 @@ def _converted(im, p: Path) -> tuple[np.ndarray, np.ndarray | None, int | None]:
             colour = colour[..., 0]
         return colour, np.ascontiguousarray(arr[..., -1]), 8
     return np.ascontiguousarray(arr), None, 8
+
+
+def key_alpha(data: np.ndarray, key: ColourKey, low: Callable[[], np.ndarray] | None = None) -> np.ndarray:
+    """The alpha of a colour-keyed image's pixels ``data`` (as read): 0 where the pixel is the key's value,
+    opaque (255, or 65535 for 16-bit samples) elsewhere.
+
+    A 2- or 4-bit grey key is scaled as Pillow scales the samples (x 85, x 17).  A 16-bit colour
+    image is read as its high bytes (Pillow's limit): ``low()`` gives the low bytes, for the key
+    is matched against the 16 bits the file holds, not the 8 kept.
+
+    >>> key_alpha(np.array([[0, 85], [170, 255]], np.uint8), ColourKey((1,), 2)).tolist()
+    [[255, 0], [255, 255]]
+    """
+    value = np.asarray(key.value, dtype=np.int64)
+    if key.bits < 8:
+        value = value * (255 // (2**key.bits - 1))
+    if key.bits == 16 and data.dtype == np.uint8:  # 16-bit samples read as their high bytes
+        lows = low() if low is not None else None
+        if lows is None or lows.shape != data.shape:
+            raise ImageReadError("cannot match a 16-bit colour key: the low bytes of the samples were not read")
+        hit = (data == value >> 8) & (lows == value & 0xFF)
+    else:
+        hit = data == value
+    if hit.ndim == 3:
+        hit = hit.all(axis=2)
+    opaque = np.uint16 if data.dtype.itemsize > 1 else np.uint8
+    return np.where(hit, opaque(0), np.iinfo(opaque).max).astype(opaque)
+
+
+def _low_bytes(p: Path) -> np.ndarray:
+    """The low bytes of a 16-bit RGB PNG's samples (Pillow reads their high bytes): the file decoded again
+    with the raw mode ``RGB;16L``, which takes the second byte of each sample (the same 48 bits a pixel, so
+    the rows are unfiltered alike), turned by its EXIF orientation as :func:`read_image` turns the image."""
+    from .pillow import image
+
+    with image().open(p, formats=["PNG"]) as im:
+        im.tile = [t._replace(args="RGB;16L") if hasattr(t, "_replace") else (*t[:3], "RGB;16L") for t in im.tile]
+        im.load()
+        if orientation(im) in _TURNS:
+            from PIL import ImageOps
+
+            ImageOps.exif_transpose(im, in_place=True)
+        return np.asarray(im)
 
 
 def _grey_palette(im) -> bool:
