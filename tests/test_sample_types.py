@@ -7,6 +7,7 @@ a bool array pads as numpy.pad pads it.
 
 from __future__ import annotations
 
+import json
 import struct
 from pathlib import Path
 
@@ -108,6 +109,32 @@ def test_int32_results_stay_int32_in_a_tiff(tmp_path, args):
     assert r.returncode == 0, r.stderr
     with Image.open(tmp_path / "o.tif") as im:
         assert im.mode == "I" and np.array_equal(np.asarray(im), x)
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.int8])
+@pytest.mark.parametrize("args", [("pad", "-p", "1"), ("pool", "-f", "1", "--op", "max")])
+def test_int8_and_int16_results_stay_themselves_in_a_tiff(tmp_path, dtype, args):
+    """pad/pool on an int16 TIFF wrote an int32 TIFF while --json said "dtype": "int16" and no note: now
+    the TIFF holds int16 (int8) samples, SampleFormat 2, and reads back as the input's type."""
+    info = np.iinfo(dtype)
+    x = np.array([[info.min, -1, 0], [1, 1000 % info.max, info.max]], dtype=dtype)
+    tiff(tmp_path / "i.tif", x)
+    r = run(tmp_path, args[0], "i.tif", *args[1:], "-o", "o.tif", "--json")
+    assert r.returncode == 0, r.stderr
+    record = json.loads(r.stdout)
+    assert record["dtype"] == np.dtype(dtype).name and record["notes"] == []
+    written = read_input(tmp_path / "o.tif").data
+    want = np.pad(x, 1) if args[0] == "pad" else x
+    assert written.dtype == dtype and np.array_equal(written, want)
+    with Image.open(tmp_path / "o.tif") as im:
+        assert (im.tag_v2[258], im.tag_v2[339]) == ((np.dtype(dtype).itemsize * 8,), (2,))
+
+
+def test_a_signed_result_of_several_channels_is_refused_for_a_tiff(tmp_path):
+    np.save(tmp_path / "c.npy", np.zeros((3, 4, 3), np.int16))
+    r = run(tmp_path, "pad", "c.npy", "-p", "1", "-o", "o.tif")
+    assert r.returncode == 2 and "error: o.tif: an int16 TIFF holds one channel; this result has 3" in r.stderr, r.stderr
+    assert not (tmp_path / "o.tif").exists()
 
 
 @pytest.mark.parametrize("args", [("convolve", "-k", "identity"), ("convolve", "-k", "identity", "--rescale", "none"),

@@ -121,7 +121,7 @@ def write_image(
     through ``rescale`` (default ``clip``: round, then clip; never wrap); an input without a
     bit depth given a rescale gets 16 bits when it is a 16-bit integer array, else 8.
     ``.tif`` with ``rescale="none"`` (or a result without a bit depth) holds the result's own
-    values (:func:`_raw_tiff`): float32, uint8, uint16 or int32, else refused.  A float result
+    values (:func:`_raw_tiff`): float32, uint8, uint16, int8, int16 or int32, else refused.  A float result
     from a matrix or array input is refused for PNG/JPEG/BMP unless a rescale is given;
     16-bit data is refused for JPEG/BMP.
     """
@@ -136,8 +136,8 @@ def write_image(
     depth = like.bit_depth if like is not None and like.bit_depth else _DEPTHS.get(arr.dtype)
     if fmt == "TIFF" and (rescale == "none" or (depth is None and rescale is None)):
         image_data = _raw_tiff(arr, o, rescale)
-        if image_data.dtype.itemsize > 2:
-            alpha = None
+        if image_data.dtype.itemsize > 2 or image_data.dtype.kind == "i":
+            alpha = None  # (Pillow has no mode for a signed or 32-bit sample beside an alpha: the job's note says so)
     else:
         if depth is None:
             if rescale is None:
@@ -177,8 +177,8 @@ def write_image(
         atomic_write(o, lambda f: write_png(f, image_data), force=force)
         return info
     img = _to_pil(image_data, o, fmt)
+    options = {**encoding.save_options(fmt), **_signed_tags(image_data.dtype)}
     del image_data  # Pillow holds its own copy now: not both while it encodes
-    options = encoding.save_options(fmt)
     atomic_write(o, lambda f: img.save(f, format=fmt, **options), force=force)
     return info
 
@@ -200,19 +200,29 @@ def _rescaled_depth(like: Loaded | None) -> int:
 
 def _tiff_type(dtype: np.dtype) -> np.dtype | None:
     """The type a TIFF holds a result of ``dtype`` in (None: none can here): float32 for any float
-    (float64 rounded to it: the job says so in a note) and bool (as 0/1), uint8/uint16 as they are,
-    int32 for int8/16/32.  Pillow writes no float64, uint32 or 64-bit integer TIFF.
+    (float64 rounded to it: the job says so in a note) and bool (as 0/1), uint8, uint16, int8,
+    int16 and int32 as they are.  Pillow writes no float64, uint32 or 64-bit integer TIFF.
 
     >>> _tiff_type(np.dtype(np.int16)), _tiff_type(np.dtype(np.float64)), _tiff_type(np.dtype(np.uint32))
-    (dtype('int32'), dtype('float32'), None)
+    (dtype('int16'), dtype('float32'), None)
     """
     if dtype.kind in "bf":
         return np.dtype(np.float32)
     if dtype in _DEPTHS:
         return dtype
     if dtype.kind == "i" and dtype.itemsize <= 4:
-        return np.dtype(np.int32)
+        return dtype
     return None
+
+
+#: TIFF's SampleFormat tag, and its value for signed integers
+_SAMPLE_FORMAT, _SIGNED = 339, 2
+
+
+def _signed_tags(dtype: np.dtype) -> dict:
+    """Pillow's ``save`` options that mark an int8/int16 TIFF's samples signed (:func:`_to_pil` gives Pillow
+    their bits as unsigned ones: Pillow has no signed 8- or 16-bit mode to write), else none."""
+    return {"tiffinfo": {_SAMPLE_FORMAT: _SIGNED}} if dtype in (np.int8, np.int16) else {}
 
 
 def _raw_tiff(arr: np.ndarray, o: Path, rescale: str | None) -> np.ndarray:
@@ -223,8 +233,8 @@ def _raw_tiff(arr: np.ndarray, o: Path, rescale: str | None) -> np.ndarray:
         hint = ", or pass --rescale clip|abs|minmax (convolve, pool) for an integer image" if rescale is None else ""
         raise UsageError(f"{o}: TIFF holds at most int32 integers here (Pillow writes no wider type), not this {arr.dtype} "
                          f"result: write .npy to keep its values{hint}")
-    if kind.itemsize > 2 and arr.ndim == 3 and arr.shape[2] != 1:
-        raise UsageError(f"{o}: a {kind} TIFF holds one channel; this result has {arr.shape[2]}: write .npy to keep the values")
+    if (kind.itemsize > 2 or kind.kind == "i") and arr.ndim == 3 and arr.shape[2] != 1:
+        raise UsageError(f"{o}: {'an' if kind.name[0] in 'aeiou' else 'a'} {kind} TIFF holds one channel; this result has {arr.shape[2]}: write .npy to keep the values")
     return arr.astype(kind, copy=False)
 
 
@@ -329,6 +339,9 @@ def _to_pil(data: np.ndarray, o: Path, fmt: str):
 
     if data.dtype in (np.float32, np.int32):  # Pillow's modes F and I
         return Image.fromarray(np.ascontiguousarray(data[..., 0] if data.ndim == 3 else data))
+    if data.dtype in (np.int8, np.int16):  # their bits as L / I;16, marked signed when saved (_signed_tags)
+        grey = data[..., 0] if data.ndim == 3 else data
+        return Image.fromarray(np.ascontiguousarray(grey.view(np.uint8) if data.dtype == np.int8 else grey.view(np.uint16).astype("<u2")))
     _check_storable(data, o, fmt)
     if data.dtype == np.uint16:
         return Image.fromarray(np.ascontiguousarray(data.astype("<u2")))  # Pillow's 16-bit greyscale (I;16)
