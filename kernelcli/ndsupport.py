@@ -251,9 +251,12 @@ def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
             raise UsageError(f"{name} {whole}: a fill is exact up to 2**53 = {2**53} in magnitude (it is carried as a "
                              f"float64); pad {dt.name} data with a smaller value, or pad it with numpy.pad")
     elif dt.kind == "f":
-        top = float(np.finfo(dt).max)
-        if abs(v) > top:
-            raise UsageError(f"{name} {shown} does not fit {dt.name}: expected a number within +-{top:g}")
+        # refused when it rounds to infinity, not when it is past the largest value: 3.4028235e38, as numpy
+        # prints float32's largest value, is a hair above it and rounds to it (numpy.pad fills with it)
+        with np.errstate(over="ignore"):
+            overflows = math.isinf(dt.type(v))
+        if overflows:
+            raise UsageError(f"{name} {shown} does not fit {dt.name}: expected a number within +-{str(np.finfo(dt).max)}")
     return v
 
 

@@ -54,6 +54,26 @@ class TestPadValueAsTyped:
         assert r.returncode == 2 and said in r.stderr and r.stderr.startswith("error: ") and r.stderr.count("\n") == 1, r.stderr
 
 
+def test_float32s_largest_value_as_numpy_prints_it_is_a_fill(invoke, files):
+    """3.4028235e38, numpy's text of float32's largest value, is a hair above it and rounds to it (numpy.pad
+    fills with it): it was refused 'does not fit float32'; a value that rounds to infinity still is."""
+    from kernelcli import api
+
+    x = np.arange(35, dtype=np.float32).reshape(5, 7)
+    np.save(files / "f32.npy", x)
+    top = np.finfo(np.float32).max
+    for value in ("3.4028235e38", "-3.4028235e38"):
+        r = invoke("pad", "f32.npy", "-p", "1", f"--pad-value={value}", "-o", "o.npy", "--force")
+        assert r.exit_code == 0, r.stderr
+        np.testing.assert_array_equal(np.load(files / "o.npy"), np.pad(x, 1, constant_values=float(value)))
+        assert np.load(files / "o.npy")[0, 0] == np.copysign(top, float(value))
+    np.testing.assert_array_equal(api.pad2d(x, 1, value=3.4028235e38), np.pad(x, 1, constant_values=top))
+    r = invoke("pad", "f32.npy", "-p", "1", "--pad-value", "3.40282356e38", "-o", "p.npy")  # still rounds to the largest
+    assert r.exit_code == 0, r.stderr
+    r = invoke("pad", "f32.npy", "-p", "1", "--pad-value", "3.4028236e38", "-o", "q.npy")  # rounds to infinity
+    assert r.exit_code == 2 and "does not fit float32: expected a number within +-3.4028235e+38" in r.stderr, r.stderr
+
+
 def test_the_api_refuses_an_int_fill_past_float64_by_name():
     from kernelcli import api
     from kernelcli.errors import UsageError
