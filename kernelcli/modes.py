@@ -189,22 +189,24 @@ def canonical_compression(name: str) -> str:
     return _canonical(name, tuple(PNG_COMPRESSION), {}, "PNG compression")
 
 
-def unused_fill(value: float, mode: str | None, default: str | None = "constant") -> str | None:
+def unused_fill(value: float | None, mode: str | None, default: str | None = "constant") -> str | None:
     """The note for a ``--pad-value`` that the pad mode does not use, or None.
 
-    ``mode`` as given (any alias; None: not given, so ``default``: ``constant`` for images,
-    ``replicate`` for volumes, None where the inputs are of both kinds).  Only a value other than
-    0 (the default) is named: an explicit 0 would change nothing either.  An invalid mode gives
-    None: it is refused where it is read, naming the option.
+    ``value`` as given (None: not given); ``mode`` as given (any alias; None: not given, so
+    ``default``: ``constant`` for images, ``replicate`` for volumes, None where the inputs are of
+    both kinds).  A 0 given is named as any other value is.  An invalid mode gives None: it is
+    refused where it is read, naming the option.
 
-    >>> unused_fill(9, "mirror"), unused_fill(9, "constant"), unused_fill(0.0, "reflect"), unused_fill(9, None, "replicate")
+    >>> unused_fill(9, "mirror"), unused_fill(9, "constant"), unused_fill(None, "reflect"), unused_fill(9, None, "replicate")
     ('--pad-value 9 is for --pad-mode constant; reflect does not use it', None, None, '--pad-value 9 is for --pad-mode constant; replicate does not use it')
+    >>> unused_fill(0, "reflect")
+    '--pad-value 0 is for --pad-mode constant; reflect does not use it'
     """
     try:
         canonical = canonical_volume_pad_mode(mode) if mode is not None else default
     except ValueError:
         return None
-    if value == 0 or canonical in (None, "constant"):
+    if value is None or canonical in (None, "constant"):
         return None
     return f"--pad-value {value!r} is for --pad-mode constant; {canonical} does not use it"
 

@@ -120,6 +120,31 @@ class TestOptionsThatChangeNothingSaySo:
         assert said not in invoke(*args, "-o", "q.png", "-q").stderr
 
     @pytest.mark.parametrize("args, said", [
+        (["pad", "g.png", "-p", "1", "-m", "reflect", "--pad-value", "0"], "--pad-value 0 is for --pad-mode constant; reflect does not use it"),
+        (["pad", "g.png", "-p", "1", "-m", "edge", "--value=0.0"], "--pad-value 0.0 is for --pad-mode constant; replicate does not use it"),
+        (["convolve", "g.png", "-k", "box:3", "-m", "reflect", "--pad-value", "0"],
+         "--pad-value 0 is for --pad-mode constant; reflect does not use it"),
+        (["convolve", "g.png", "-k", "box:3", "-p", "valid", "--pad-value", "0"],
+         "--pad-value: --padding valid pads nothing, so there is no border to fill"),
+    ])
+    @pytest.mark.parametrize("parser", ["typer", "plain"])
+    def test_a_0_given_is_named_as_any_fill_is(self, invoke, files, args, said, parser):
+        """'pad m.csv -p 1 -m reflect --pad-value 0' said nothing where --pad-value 5 was named: the 0 given was
+        taken for the default.  Both parsers (typer's, and the plain one of a cold call) tell them apart."""
+        def call(*given):
+            if parser == "typer":
+                r = invoke(*given)
+                return r.exit_code, r.stderr
+            r = run_in_process(*given, cwd=files, env={"KERNELCLI_WORKER": "off"})
+            return r.returncode, r.stderr
+
+        code, stderr = call(*args, "-o", "o.png")
+        assert code == 0 and f"note: {said}" in stderr, stderr
+        without = [a for a in args if a not in ("--pad-value", "0", "--value=0.0")]
+        code, stderr = call(*without, "-o", "n.png")
+        assert code == 0 and "--pad-value" not in stderr, stderr
+
+    @pytest.mark.parametrize("args, said", [
         (["pad", "g.png", "-p", "1", "-m", "reflect", "--pad-value", "9"], "--pad-value 9 is for"),
         (["pool", "g.png", "-f", "2", "--op", "max", "-p", "1", "--exclude-pad"], "with max pooling it changes nothing"),
     ])
@@ -163,7 +188,7 @@ class TestOptionsThatChangeNothingSaySo:
 
     @pytest.mark.parametrize("args", [
         ["pad", "g.png", "-p", "1", "--pad-value", "9"],
-        ["pad", "g.png", "-p", "1", "-m", "reflect", "--pad-value", "0"],
+        ["pad", "g.png", "-p", "1", "-m", "reflect"],  # (a 0 given is named: test_a_0_given_is_named_as_any_fill_is)
         ["convolve", "g.png", "-k", "box:3", "-p", "valid"],
         ["convolve", "g.png", "-k", "box:3", "-p", "1", "-m", "reflect"],
         ["pool", "g.png", "-f", "3", "--op", "avg", "-p", "1", "--exclude-pad"],

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '00d428c90cf3ba68743b528fd139d27c7cc7fc6455163349cc14c6b97bdacf60'
+LOOP_SOURCES = '6d922344f4649046cf7fb272f33867d06ef4c066168f568884ea9f006406148c'
 
 
 _ENTRIES: dict = {}

@@ -80,7 +80,7 @@ def convolve(
     stride: StrideOption = 1,
     padding: PaddingOption = "same",
     pad_mode: Annotated[Optional[str], option("pad_mode", vocabulary="volume_pad_mode", extra=PAD_MODE_HELP, show_default=False)] = None,
-    pad_value: PadValueOption = 0.0,
+    pad_value: PadValueOption = None,
     dilation: DilationOption = 1,
     flip: FlipOption = False,
     combine: Annotated[Optional[str], option("combine", extra="[default: per-channel]", show_default=False)] = None,
@@ -137,6 +137,7 @@ def convolve(
     from ..modes import RENORMALISE, unused_fill
 
     refuse_missing_input(input, out_dir, kernel or [])
+    fill = 0.0 if pad_value is None else pad_value  # (pad_value stays None when not given: a 0 given is named in the notes)
     if one_volume(input, out_dir):  # a DICOM series is a folder; 'scans/*.nii' is a batch
         from ..layout import check_volume_layout
         from ..medical import convolve_volume_for_cli
@@ -149,7 +150,7 @@ def convolve(
                  "--kernel-scale": kernel_scale, "--then": then or None, "--quality": quality, "--compress": compress}
         run = partial(convolve_volume_for_cli,
             input[0], kernel, stride=stride, padding=padding, dilation=dilation, pad_mode=pad_mode,
-            pad_value=pad_value, flip=flip, out=out, force=force, axis=axis, window=window, keep_dtype=keep_dtype,
+            pad_value=fill, flip=flip, out=out, force=force, axis=axis, window=window, keep_dtype=keep_dtype,
             truncate=truncate, mask=mask, volume=volume_index, series=series, resample_slices=resample_slices,
             affine=affine, paths=cli_paths(), unsupported={name: value is not None for name, value in given.items()},
             name=suffix, fmt=fmt,
@@ -166,7 +167,7 @@ def convolve(
     refuse_batch_without_out_dir(input, BatchOptions(out_dir, recursive=recursive, scheduler=scheduler), out=out, quiet=quiet,
                                  tiled=tiled, chunks=chunks)
     image_options = partial(  # (built where images are met: --pad-mode renormalise is for volumes alone)
-        ConvolveOptions, stride=stride, padding=parse_padding(padding), pad_mode=pad_mode or "constant", pad_value=pad_value,
+        ConvolveOptions, stride=stride, padding=parse_padding(padding), pad_mode=pad_mode or "constant", pad_value=fill,
         dilation=dilation, flip=flip, rescale=rescale, max_pixels=max_pixels, combine=combine, activation=activation,
         layout=canonical_layout(layout), paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
     )
@@ -198,7 +199,7 @@ def convolve(
                  "--max-pixels": max_pixels, "--kernel-scale": kernel_scale, "--tiled": tiled or None, "--chunks": chunks,
                  "--quality": quality, "--compress": compress}
         volume_job = partial(convolve_volume_for_cli, kernels=kernel, stride=stride, padding=padding, dilation=dilation,
-                             pad_mode=pad_mode, pad_value=pad_value, flip=flip, force=force, axis=axis, window=window,
+                             pad_mode=pad_mode, pad_value=fill, flip=flip, force=force, axis=axis, window=window,
                              keep_dtype=keep_dtype, truncate=truncate, mask=mask, volume=volume_index, series=series,
                              resample_slices=resample_slices, affine=affine, paths=cli_paths(),
                              unsupported={name: value is not None for name, value in given.items()})
@@ -222,9 +223,9 @@ def convolve(
         return
     refuse_volume_options(input, volume_only, out_dir=out_dir)
     options = image_options()
-    if options.padding in ("valid", 0, (0, 0, 0, 0)) and (pad_mode is not None or pad_value != 0):
-        fill = [name for name, given in (("--pad-mode", pad_mode is not None), ("--pad-value", pad_value != 0)) if given]
-        call_note(f"{' and '.join(fill)}: --padding {padding} pads nothing, so there is no border to fill", quiet=quiet)
+    if options.padding in ("valid", 0, (0, 0, 0, 0)) and (pad_mode is not None or pad_value is not None):
+        unused = [name for name, given in (("--pad-mode", pad_mode is not None), ("--pad-value", pad_value is not None)) if given]
+        call_note(f"{' and '.join(unused)}: --padding {padding} pads nothing, so there is no border to fill", quiet=quiet)
     batch = BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file, scheduler)
     scale = None
     if kernel_scale is not None:

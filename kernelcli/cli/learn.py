@@ -72,7 +72,7 @@ def learn(
     stride: StrideOption = 1,
     padding: PaddingOption = "same",
     pad_mode: PadModeOption = "constant",
-    pad_value: PadValueOption = 0.0,
+    pad_value: PadValueOption = None,
     dilation: DilationOption = 1,
     flip: Annotated[bool, option("flip", help="The target was made by true convolution (flipped kernel).")] = False,
     out: Annotated[Optional[Path], option("out", help="Write the kernel as a catalogue JSON file (usable with convolve --kernel FILE).", show_default=False)] = None,
@@ -97,7 +97,7 @@ def learn(
 
     options = LearnOptions(
         size=size, method=method.value, combine=combine.value, bias=fit_bias, stride=stride,
-        padding=parse_padding(padding), pad_mode=pad_mode, pad_value=pad_value, dilation=dilation, flip=flip,
+        padding=parse_padding(padding), pad_mode=pad_mode, pad_value=0.0 if pad_value is None else pad_value, dilation=dilation, flip=flip,
         epochs=epochs, lr=lr, batch_size=batch_size, step_size=step_size,
         gamma=gamma, optimizer=optimizer.value, momentum=momentum, seed=seed,
     )
@@ -124,7 +124,7 @@ def learn(
     if not quiet:
         from ..modes import unused_fill
 
-        for line in x.notes + t.notes + [unused_fill(options.pad_value, options.pad_mode) or ""]:
+        for line in x.notes + t.notes + [unused_fill(pad_value, options.pad_mode) or ""]:
             if line:
                 note(f"note: {line}")
     result = _run(x.data, t.data, options, str(input), str(target), show_progress=not quiet and sys.stderr.isatty())

@@ -442,7 +442,8 @@ def parse_fill(text: Any) -> float:
     return value if whole is None else whole  # type: ignore[return-value]
 
 
-PadValueOption = Annotated[float, option("pad_value", parser=parse_fill)]
+#: ``--pad-value``: None when not given (0 is filled then), so that a 0 given with a mode that does not fill is named too
+PadValueOption = Annotated[Optional[float], option("pad_value", parser=parse_fill, extra="[default: 0]", show_default=False)]
 DilationOption = Annotated[int, option("dilation", min=1)]
 FlipOption = Annotated[bool, option("flip")]
 LayoutOption = Annotated[Optional[str], option("layout", show_default=False)]

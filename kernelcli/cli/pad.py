@@ -49,7 +49,7 @@ def pad(
     input: ImageInputsArgument,
     padding: Annotated[str, option("padding", metavar="P|T,B,L,R", help="Pad width P on every side, or T,B,L,R (same and valid are for convolve).", show_default=False)],
     pad_mode: PadModeOption = "constant",
-    pad_value: PadValueOption = 0.0,
+    pad_value: PadValueOption = None,
     out: OutOption = None,
     layout: LayoutOption = None,
     tiled: TiledOption = False,
@@ -87,8 +87,9 @@ def pad(
     if isinstance(widths, str):
         raise UsageError(f"--padding {padding!r}: expected {forms}")
     mode = canonical_pad_mode(pad_mode)
-    if said := unused_fill(pad_value, mode):
+    if said := unused_fill(pad_value, mode):  # (None: not given; a 0 given is named too)
         call_note(said, quiet=quiet)
+    pad_value = 0.0 if pad_value is None else pad_value
     big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler)
     if big is not None:
         def build(x, tile):
