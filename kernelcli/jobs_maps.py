@@ -456,6 +456,8 @@ def gallery_file(
 
     data = to_hwc(loaded.data, input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format, loaded.notes))
     channels = 1 if data.ndim == 2 else data.shape[2]
+    # the file's array, as every record gives it: its own axis order, an RGBA image's alpha counted (HxWx4)
+    input_shape = with_alpha(list(loaded.data.shape)) if loaded.alpha is not None else list(loaded.data.shape)
     notes = list(loaded.notes) + [text for text in (kernel_path_note(),) if text]  # as `kernels` says it
     if loaded.alpha is not None:  # as for feature maps (run_maps_job): said, not dropped in silence
         notes.append(f"{src.name}: the alpha channel is not carried into the maps")
@@ -496,7 +498,7 @@ def gallery_file(
     return Report(
         input=str(src),
         operation=f"gallery {family or 'all families'}",
-        input_shape=list(data.shape),
+        input_shape=input_shape,
         output_shape=[sheet.height, sheet.width, 3],
         output=str(sheet_path),
         minimum=low,

@@ -214,6 +214,20 @@ def test_an_rgba_image_says_its_alpha_is_not_used(invoke, tmp_path):
     assert r.exit_code == 0 and "a.png: the alpha channel is not carried into the maps" in r.stderr
 
 
+@pytest.mark.parametrize("args, shape", [(["a.png"], [20, 30, 4]), (["c.npy", "--layout", "chw"], [3, 20, 30])])
+def test_the_record_gives_the_inputs_shape_as_pool_does(invoke, tmp_path, args, shape):
+    """gallery gave an RGBA input as [20, 30, 3] and a CHW array as HWC, where pool and convolve give the file's
+    array ([20, 30, 4]: the README's "an RGBA input is HxWx4"; [3, 20, 30])."""
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (20, 30, 4), dtype=np.uint8), "RGBA").save(tmp_path / "a.png")
+    np.save(tmp_path / "c.npy", rng.random((3, 20, 30)))
+    r = invoke("gallery", *args, "--family", "edge", "--out", "g.png", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["input_shape"] == shape
+    other = invoke("pool", *args, "-f", "1", "-o", "p.npy", "--json", "--force")
+    assert other.exit_code == 0 and json.loads(other.stdout)["input_shape"] == shape, other.stderr
+
+
 def test_without_out_the_sheet_gets_a_default_name(tmp_path):
     # vocabulary audit 11: gallery alone of the file commands required -o ('Missing option --out')
     import shutil
