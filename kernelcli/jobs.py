@@ -94,10 +94,15 @@ def pad_file(
         check_peak(pad_peak(data.shape, pads, data.dtype.itemsize), f"pad_{mode} by {','.join(map(str, pads))}")
         return api.pad2d(data, widths, mode=mode, value=value, paths=paths)
 
-    return run_file_job(
-        input_path, f"pad_{mode}", compute,
-        out=out, force=force, max_pixels=max_pixels, layout=layout, encoding=encoding, alpha=compute,
-    )
+    from .io.image_writing import ValuesNotHeld
+
+    try:
+        return run_file_job(
+            input_path, f"pad_{mode}", compute,
+            out=out, force=force, max_pixels=max_pixels, layout=layout, encoding=encoding, alpha=compute,
+        )
+    except ValuesNotHeld as exc:  # its advice names --rescale, which pad has not
+        raise UsageError(exc.without_rescale) from None
 
 
 def check_pad_value(value: float, dtype: Any, mode: str = "constant") -> None:

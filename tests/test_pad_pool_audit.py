@@ -320,7 +320,31 @@ class TestAlphaIsPaddedAndPooled:
 def test_a_tiff_refusal_does_not_advise_pad_an_option_it_lacks(invoke, files):
     # the README audit: 'pad i64.npy -o x.tif' advised '--rescale clip|abs|minmax', which pad has not
     r = invoke("pad", "i64.npy", "-p", "1", "-o", "x.tif")
+    assert r.exit_code == 2 and "write .npy to keep its values" in r.stderr and "--rescale" not in r.stderr, r.stderr
+    r = invoke("pool", "i64.npy", "-f", "1", "-o", "x.tif")
     assert r.exit_code == 2 and "--rescale clip|abs|minmax (convolve, pool)" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("out", ["x.png", "x.jpg"])
+def test_an_image_refusal_gives_pad_advice_it_can_follow(invoke, files, out):
+    """'pad m.csv -p 1 -o x.png' advised 'pass --rescale ... (convolve, pool)', an option pad has not: it now
+    names the files that keep the values, and the convolve call that pads into an 8-bit image."""
+    np.savetxt(files / "m.csv", np.arange(20.0).reshape(4, 5), delimiter=",")
+    r = invoke("pad", "m.csv", "-p", "1", "-m", "reflect", "-o", out)
+    assert r.exit_code == 2 and "pass --rescale" not in r.stderr, r.stderr
+    assert ("cannot hold the float64 values from a matrix input as they are: write .tif or .npy to keep them "
+            "(pad writes its input's values), or pad into an 8-bit image with convolve -k '1x1: 1', the same --padding, "
+            "--pad-mode and --pad-value, and --rescale clip|abs|minmax") in r.stderr, r.stderr
+    # the advice, followed, pads the matrix into the image
+    r = invoke("convolve", "m.csv", "-k", "1x1: 1", "--padding", "1", "-m", "reflect", "--rescale", "clip", "-o", out)
+    assert r.exit_code == 0, r.stderr
+    padded = np.pad(np.arange(20.0).reshape(4, 5), 1, mode="reflect")
+    with Image.open(files / out) as im:
+        written = np.asarray(im)
+    if out.endswith(".png"):
+        np.testing.assert_array_equal(written, padded)
+    r = invoke("pool", "m.csv", "-f", "1", "-o", out, "--force")  # pool has --rescale: its advice names it
+    assert r.exit_code == 2 and "pass --rescale clip|abs|minmax (convolve, pool)" in r.stderr, r.stderr
 
 
 def test_the_tiled_record_counts_the_dropped_alpha_as_in_memory(invoke, tmp_path):

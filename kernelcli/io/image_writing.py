@@ -46,6 +46,15 @@ from .outputs import atomic_write
 from .png import write_png
 
 
+class ValuesNotHeld(UsageError):
+    """An image format cannot hold a result's values as they are.  The message advises ``--rescale``
+    (convolve, pool); :attr:`without_rescale` is the advice for a command that has none (pad)."""
+
+    def __init__(self, message: str, without_rescale: str) -> None:
+        super().__init__(message)
+        self.without_rescale = without_rescale
+
+
 @record(frozen=True)
 class Encoding:
     """How image outputs are encoded: JPEG ``quality`` (1-100) and PNG ``compress``
@@ -144,11 +153,11 @@ def write_image(
                 source = f"{'an' if like.kind[:1] in 'aeiou' else 'a'} {like.kind} input" if like is not None else "this input"
                 keep = ".tif or .npy" if _tiff_type(arr.dtype) is not None else ".npy"
                 bits = _rescaled_depth(like)
-                raise UsageError(
-                    f"{o}: {fmt} cannot hold the {arr.dtype} values from {source} as they are: "
-                    f"write {keep} to keep them, or pass --rescale clip|abs|minmax (convolve, pool) for {'an' if bits == 8 else 'a'} "
-                    f"{bits}-bit image"
-                )
+                head = f"{o}: {fmt} cannot hold the {arr.dtype} values from {source} as they are: write {keep} to keep them"
+                image = f"{'an' if bits == 8 else 'a'} {bits}-bit image"
+                raise ValuesNotHeld(f"{head}, or pass --rescale clip|abs|minmax (convolve, pool) for {image}",
+                                    f"{head} (pad writes its input's values), or pad into {image} with convolve -k '1x1: 1', "
+                                    "the same --padding, --pad-mode and --pad-value, and --rescale clip|abs|minmax")
             depth = _rescaled_depth(like)
         if fmt in ("JPEG", "BMP") and depth == 16:
             raise UsageError(f"{o}: {fmt} cannot hold 16-bit data: write .tif or .png (16-bit) or .npy to keep it")
@@ -230,9 +239,11 @@ def _raw_tiff(arr: np.ndarray, o: Path, rescale: str | None) -> np.ndarray:
     UsageError naming what it cannot hold: a type too wide, several channels beyond 16 bits."""
     kind = _tiff_type(arr.dtype)
     if kind is None:
-        hint = ", or pass --rescale clip|abs|minmax (convolve, pool) for an integer image" if rescale is None else ""
-        raise UsageError(f"{o}: TIFF holds at most int32 integers here (Pillow writes no wider type), not this {arr.dtype} "
-                         f"result: write .npy to keep its values{hint}")
+        head = (f"{o}: TIFF holds at most int32 integers here (Pillow writes no wider type), not this {arr.dtype} "
+                "result: write .npy to keep its values")
+        if rescale is not None:
+            raise UsageError(head)
+        raise ValuesNotHeld(f"{head}, or pass --rescale clip|abs|minmax (convolve, pool) for an integer image", head)
     if (kind.itemsize > 2 or kind.kind == "i") and arr.ndim == 3 and arr.shape[2] != 1:
         raise UsageError(f"{o}: {'an' if kind.name[0] in 'aeiou' else 'a'} {kind} TIFF holds one channel; this result has {arr.shape[2]}: write .npy to keep the values")
     return arr.astype(kind, copy=False)
