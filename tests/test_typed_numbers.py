@@ -110,7 +110,7 @@ def test_a_plus_sign_is_taken_by_every_size(tmp_path):
         result = run_in_process(*args, cwd=tmp_path)
         assert (result.returncode, result.stdout) == (0, answer), result.stderr
     summary = run_in_process("summary", "resnet18", "--input", "+3x64x64", "--json", cwd=tmp_path)
-    assert summary.returncode == 0 and json.loads(summary.stdout)["input"] == [3, 64, 64]
+    assert summary.returncode == 0 and json.loads(summary.stdout)["input_shape"] == [3, 64, 64]
 
 
 @pytest.mark.parametrize("args", [["shape", "--in", "24", "--f", "3", "--s", "9" * 5000], ["shape", "--in", "24", "--f", "3", "-p", "9" * 5000],
