@@ -602,15 +602,23 @@ class TestUserFiles:
             load_kernel("identity")
         assert str(path) in str(info.value)
 
-    def test_a_broken_file_on_the_kernel_path_is_reported(self, tmp_path, monkeypatch, caplog):
+    def test_a_broken_file_on_the_kernel_path_is_reported(self, tmp_path, monkeypatch):
         # skipped with a warning, and named where a lookup fails (it refused every lookup, shipped kernels too)
+        import logging
+
         write(tmp_path, {"name": "bad", "matrix": [[1, 2], [3]]}, name="bad.json")
         monkeypatch.setenv("KERNELCLI_KERNEL_PATH", str(tmp_path))
         monkeypatch.setattr("kernelcli.catalog._NOTED", set())
-        with caplog.at_level("WARNING", logger="kernelcli"):
+        records: list[logging.LogRecord] = []
+        handler = logging.Handler()
+        handler.emit = records.append  # (the command line's note handler may hold the logger: pytest's capture would not see it)
+        logging.getLogger("kernelcli").addHandler(handler)
+        try:
             names = [k.name for k in list_kernels()]
+        finally:
+            logging.getLogger("kernelcli").removeHandler(handler)
         assert "sobel_v" in names and "bad" not in names
-        assert any("bad.json: matrix: row 2 has 1 value, expected 2" in r.getMessage() for r in caplog.records)
+        assert any("bad.json: matrix: row 2 has 1 value, expected 2" in r.getMessage() for r in records)
         with pytest.raises(InvalidKernel, match=r"unknown kernel 'bad'; skipped as broken: .*bad\.json: matrix: row 2 has 1 value"):
             load_kernel("bad")
 
