@@ -56,6 +56,28 @@ def _help(path: tuple[str, ...]) -> str:
     return result.stdout
 
 
+#: (command, option) whose help is its own, not its concept's: another meaning under the same name
+OWN_HELP = {
+    ("gallery", "--out"), ("learn", "--out"),  # a sheet, a kernel file: not a result image
+    ("pad", "--padding"), ("pool", "--padding"),  # pad's widths, pool's virtual cells: no same/valid of a kernel
+    ("learn", "--flip"), ("learn", "--combine"),  # how the target was made; learn's three ways
+    ("shape", "--layout"), ("summary", "--layout"),  # a layer's shape has no volume (OWN_VOCABULARY)
+}
+
+
+@pytest.mark.parametrize(("command", "param"), OPTIONS, ids=[f"{c} {max(p.opts, key=len)}" for c, p in OPTIONS])
+def test_an_options_help_starts_with_its_concepts(command, param):
+    # params' --size said 'Filter size.', shape's 'Kernel (filter or pooling window) size.', pool's 'Window side f';
+    # summary's --input 'Input shape, e.g. ...' where shape's said 'Input size.'
+    from kernelcli.cli.options import HELP
+
+    name = max(param.opts, key=len)
+    concept = BY_NAME.get(name)
+    if concept is None or concept not in HELP or (command, name) in OWN_HELP:
+        return
+    assert (param.help or "").startswith(HELP[concept]), (command, name, param.help)
+
+
 #: (command path, option) -> the vocabulary it declares where it narrows its concept's (a layer's shape has no volume)
 OWN_VOCABULARY = {(("shape",), "--layout"): "plane_layout", (("summary",), "--layout"): "plane_layout"}
 

@@ -107,7 +107,7 @@ def _fmt(values: tuple[int, ...] | list[int]) -> str:
 @guarded
 def shape(
     in_: Annotated[str, option("input_shape", metavar="N|HxW|HxWxC", extra="One axis, HxW, or HxWxC (C channels).", show_default=False)],
-    f: Annotated[str, option("size", metavar="F|FxG", help="Kernel (filter or pooling window) size.", show_default=False)],
+    f: Annotated[str, option("size", metavar="F|FxG", extra="FxG: f rows, g columns (a filter's window, or with --pool a pooling window).", show_default=False)],
     s: Annotated[int | None, option("stride", min=1, metavar="S", extra="[default: 1; with --pool the window size]", show_default=False)] = None,
     padding: Annotated[str | None, option("padding", metavar="same|valid|P|T,B,L,R", extra="[default: valid]", show_default=False)] = None,
     same: Annotated[bool, option("same")] = False,

@@ -28,7 +28,7 @@ def summary(
     ],
     input_shape: Annotated[
         str | None,
-        option("input_shape", metavar="CxHxW", help="Input shape, e.g. 3x224x224 (or N for a vector); default: the spec's 'input'. HxWxC with --layout hwc.", show_default=False),
+        option("input_shape", metavar="CxHxW", extra="CxHxW, e.g. 3x224x224 (or N for a vector); default: the spec's 'input'. HxWxC with --layout hwc.", show_default=False),
     ] = None,
     layout: PlaneLayoutOption = None,
     as_json: Annotated[bool, option("json", extra="Rows and totals instead of the table.")] = False,
