@@ -128,7 +128,7 @@ def learn_kernel(
     ea, ey = _range_exponent(a), _range_exponent(y)
     a, y = (np.ldexp(a, -ea) if ea else a), (np.ldexp(y, -ey) if ey else y)
     w_ls, b_ls, rank, unknowns, cond = solve_lstsq(a, y, options.bias)
-    b_ls = negligible_bias(b_ls, float(np.max(np.abs(y))), cond)
+    b_ls = negligible_bias(b_ls, a, y, w_ls, cond)
     if rank < unknowns:
         kh, kw = options.size
         raise UsageError(
@@ -154,7 +154,7 @@ def learn_kernel(
         diff = None
     else:
         w, b, history, lrs = train_gd(a, y, options, progress, blocks=channels if options.combine == "sum" else 1)
-        b = negligible_bias(b, float(np.max(np.abs(y))))
+        b = negligible_bias(b, a, y, w)
         mse, rel = _loss(a, y, w, b)
         w, b, mse = _unscaled(w, b, mse, ea, ey)
         if ey:

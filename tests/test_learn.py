@@ -834,3 +834,17 @@ def test_a_small_bias_beside_large_values_is_found(method):
     r = learn_kernel(x, conv2d(x, k) + 10.5, LearnOptions(size=3, method=method, bias=True))
     assert np.abs(r.kernel - k).max() < 1e-9 and abs(float(r.bias[0]) - 10.5) < 0.2, (r.kernel, r.bias)
     assert r.lstsq.mse < 1e-3 and r.lstsq.rank == 10
+
+
+def test_a_bias_the_fit_needs_is_kept_however_ill_conditioned():
+    # the review: a bias of 0.5 under 1e7 (condition 3.5e8) was set to 0 as within the solver's rounding bound,
+    # 'bias 0' beside an MSE of 0.25; and an exact target without one still gets a bias of exactly 0
+    from scipy.ndimage import correlate
+
+    k = np.array([[1.0, 2, 1], [2, 4, 2], [1, 2, 1]]) / 16
+    x = 1e7 + np.random.default_rng(0).random((64, 64))
+    r = learn_kernel(x, correlate(x, k, mode="nearest") + 0.5, LearnOptions(size=3, bias=True, pad_mode="replicate"))
+    assert abs(float(r.bias[0]) - 0.5) < 0.01 and r.lstsq.mse < 1e-10, (r.bias, r.lstsq.mse)
+    plain = np.random.default_rng(1).random((40, 40)) * 255
+    r = learn_kernel(plain, conv2d(plain, k), LearnOptions(size=3, bias=True))
+    assert float(r.bias[0]) == 0.0 and np.abs(r.kernel - k).max() < 1e-12
