@@ -88,8 +88,12 @@ def test_a_negative_spacing_between_slices_is_refused_where_it_places_the_frames
     ds = pydicom.dcmread(tmp_path / "mf.dcm")
     ds.SpacingBetweenSlices, ds.SliceThickness = -3.0, 5.0
     ds.save_as(tmp_path / "mf.dcm")
-    with pytest.raises(ImageReadError, match=r"SpacingBetweenSlices is -3, and with no position per slice it alone places"):
+    with pytest.raises(ImageReadError, match=r"SpacingBetweenSlices is -3, and it alone places the slices here .*"
+                                             r"\(-3 may mean 3 mm against the normal"):
         medical.read_volume(tmp_path / "mf.dcm")
+    ds.SpacingBetweenSlices = 0.0  # (the review: a 0 was refused too, 'may mean 0 mm against the normal'; none: SliceThickness)
+    ds.save_as(tmp_path / "mf.dcm")
+    assert medical.read_volume(tmp_path / "mf.dcm").spacing[0] == pytest.approx(5.0)
 
 
 def test_frames_of_one_file_with_other_pixel_spacings_are_refused(tmp_path):
@@ -150,3 +154,20 @@ def test_a_folder_or_pattern_of_dicom_series_alone_says_what_it_passed_over(invo
     for args in (["scans", "--recursive"], ["scans/**/*.dcm"]):  # (invoke runs in tmp_path)
         r = invoke("pool", *args, "-f", "2", "-d", "out")
         assert r.exit_code == 2 and "; not read: scans/ct, 3 DICOM files: a DICOM series is one volume" in r.stderr, r.stderr
+
+
+def test_direction_cosines_to_three_decimals_take_kernels_in_mm(invoke, tmp_path):
+    # the review: an oblique ImageOrientationPatient written to 3 decimals passed its own check (cosine 0.001) and the
+    # shear check (0.01 degrees) refused it: 'y and x axes 0.0323 degrees from perpendicular ... or --axis y'
+    row, col = np.array([0.866, 0.5, 0.0]), np.array([-0.354, 0.612, 0.707])
+    normal = np.cross(row, col) / np.linalg.norm(np.cross(row, col))
+    make_series(tmp_path / "s", [2.5 * n for n in range(6)])
+    for f in sorted((tmp_path / "s").iterdir()):
+        ds = pydicom.dcmread(f)
+        n = float(ds.ImagePositionPatient[2]) / 2.5
+        ds.ImageOrientationPatient = [*row, *col]
+        ds.ImagePositionPatient = np.round(np.array([-100.0, -50.0, 20.0]) + 2.5 * n * normal, 3).tolist()
+        ds.save_as(f)
+    for kernel in ("gaussian:2mm", "gradient"):
+        r = invoke("volume", str(tmp_path / "s"), "-k", kernel, "-o", str(tmp_path / "x.nii.gz"), "--force")
+        assert r.exit_code == 0, r.stderr

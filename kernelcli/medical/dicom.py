@@ -341,9 +341,10 @@ def assemble(
         bad_spacing = unusable_slice_spacing(ds) if count > 1 else None
         if bad_spacing is not None:
             raise ImageReadError(
-                f"{where}: SpacingBetweenSlices is {bad_spacing:g}, and with no position per slice it alone places the "
-                f"slices; expected a positive number of mm ({bad_spacing:g} may mean {abs(bad_spacing):g} mm against the "
-                "normal, as SimpleITK reads it: not guessed)"
+                f"{where}: SpacingBetweenSlices is {bad_spacing:g}, and it alone places the slices here (no position per "
+                f"slice, or no ImageOrientationPatient to order them by); expected a positive number of mm"
+                + (f" ({bad_spacing:g} may mean {-bad_spacing:g} mm against the normal, as SimpleITK reads it: not guessed)"
+                   if bad_spacing < 0 else "")
             )
         order = fallback_order if fallback_order is not None else list(range(count))
         origin = positions[order[0]] if positions[order[0]] is not None else first_position

@@ -180,17 +180,18 @@ def _position(ds: Any, frame: Any = None, where: Any = "") -> np.ndarray | None:
 
 
 def unusable_slice_spacing(ds: Any, frame: Any = None) -> float | None:
-    """SpacingBetweenSlices where it is there but not positive (-3: SimpleITK stacks such frames 3 mm apart against
-    the normal, another reader 3 mm along it), else None: frames placed by it alone are refused, not guessed.
+    """SpacingBetweenSlices where it is there but negative or not finite (-3: SimpleITK stacks such frames 3 mm apart
+    against the normal, another reader 3 mm along it), else None: frames placed by it alone are refused, not guessed.
+    A 0 is no spacing at all: SliceThickness stands in for it, as for one not given.
 
     >>> from types import SimpleNamespace as Header
-    >>> unusable_slice_spacing(Header(get=lambda k, d=None: "-3" if k == "SpacingBetweenSlices" else None))
-    -3.0
+    >>> [unusable_slice_spacing(Header(get=lambda k, d=None: v if k == "SpacingBetweenSlices" else None)) for v in ("-3", "0")]
+    [-3.0, None]
     """
     value = _first(ds.get("SpacingBetweenSlices"))
     if value is None:
         value = _first(_functional(ds, "PixelMeasuresSequence", "SpacingBetweenSlices", frame))
-    return value if value is not None and not value > 0 else None
+    return value if value is not None and (value < 0 or not math.isfinite(value)) else None
 
 
 def _slice_gap(ds: Any, frame: Any = None) -> float | None:

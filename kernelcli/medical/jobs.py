@@ -8,6 +8,7 @@ Example
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ from ..errors import UsageError
 from ..jobs_common import Report, _named
 from ..records import record, replace
 from ..volume_inputs import refuse_image_options, volume_suffix
+from .dicom_tags import DIRECTION_TOLERANCE
 from .kernels import VolumeKernel, resolve_volume_kernel
 from .nifti import slice_timing_note, write_nifti
 from .volume import Volume, read_volume, volume_stem
@@ -115,9 +117,10 @@ def default_volume_output(input_path: str | os.PathLike, label: str, directory: 
 IN_MM = ("gaussian_mm", "box_mm", "gradient", "sobel_mm", "log_mm")
 
 
-#: the largest departure from perpendicular, in degrees, of two voxel axes a kernel in mm runs along (the
-#: readers' own rounding of a direction is far below it; a gantry tilt of 0.5 degrees is above it)
-SHEAR_DEGREES = 0.01
+#: the largest departure from perpendicular, in degrees, of two voxel axes a kernel in mm runs along: what
+#: ImageOrientationPatient's own check allows (a cosine of 0.001: 0.057 degrees; a header's 3 decimals, or positions
+#: to 6 digits, stay below it; a kernel's shape is then off by 0.1%), where a gantry tilt of 0.5 degrees is above it
+SHEAR_DEGREES = math.degrees(math.asin(DIRECTION_TOLERANCE))
 
 
 def sheared_pair(affine: np.ndarray, axes: tuple[str, ...]) -> tuple[str, str, float] | None:
@@ -163,20 +166,20 @@ def check_spacing_known(vol: Volume, kernel: VolumeKernel | None, axis: str | No
     if vol.spacing_conflict:
         raise UsageError(f"{vol.path}: {kernel.name} is sized in mm, but the header gives the voxel size two ways: "
                          f"{vol.spacing_conflict}; give the size in voxels (e.g. gaussian:1.5vox, box:3vox) or make the header agree")
-    along = tuple(a for a in AXES if a != axis or kernel.kind in EVERY_AXIS)
-    sheared = sheared_pair(np.asarray(vol.affine, dtype=np.float64), along)
-    if sheared is not None:
-        a, b, departure = sheared
-        what = "sized in mm" if kernel.kind in ("gaussian_mm", "box_mm") else "a derivative per mm"
-        raise UsageError(
-            f"{vol.path}: {kernel.name} is {what}, but the voxel grid is sheared: its {a} and {b} axes are {departure:.3g} "
-            f"degrees from perpendicular (a gantry tilt?), so a kernel built along them is not that size in every direction; "
-            f"give the size in voxels (e.g. gaussian:1.5vox, box:3vox), or --axis {a} to smooth within the slices"
-            if kernel.kind in ("gaussian_mm", "box_mm") else
-            f"{vol.path}: {kernel.name} is {what}, but the voxel grid is sheared: its {a} and {b} axes are {departure:.3g} "
-            "degrees from perpendicular (a gantry tilt?), so differences along them mix two directions; a kernel in voxels "
-            "(sobel_3d, log:1.5vox) runs along the grid as it is")
-
+    affine = np.asarray(vol.affine, dtype=np.float64)
+    sheared = sheared_pair(affine, tuple(a for a in AXES if a != axis or kernel.kind in EVERY_AXIS))
+    if sheared is None:
+        return
+    a, b, departure = sheared
+    smoothing = kernel.kind in ("gaussian_mm", "box_mm")
+    grid = (f"{vol.path}: {kernel.name} is {'sized in mm' if smoothing else 'a derivative per mm'}, but the voxel grid is "
+            f"sheared: its {a} and {b} axes are {departure:.3g} degrees from perpendicular (a gantry tilt?), so ")
+    if not smoothing:
+        raise UsageError(grid + "differences along them mix two directions; a kernel in voxels (sobel_3d, log:1.5vox) runs "
+                         "along the grid as it is")
+    within = "z" in (a, b) and sheared_pair(affine, ("y", "x")) is None  # (--axis z leaves the slice axis alone)
+    raise UsageError(grid + "a kernel built along them is not that size in every direction; give the size in voxels "
+                     "(e.g. gaussian:1.5vox, box:3vox)" + (", or --axis z to smooth within the slices" if within else ""))
 
 #: kernel kinds that filter along every axis: ``--axis`` cannot leave one alone (only pick a .png's view)
 EVERY_AXIS = ("3d", "dense3d", "gradient", "sobel_mm", "log_mm", "log_vox")
