@@ -56,19 +56,24 @@ def parse_bytes(text: str) -> int:
 
     >>> parse_bytes("2G"), parse_bytes("1500"), parse_bytes("1e3"), parse_bytes(".5K")
     (2147483648, 1500, 1000, 512)
+    >>> parse_bytes("0.4")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: invalid memory size '0.4': expected a whole number of bytes, at least 1 (1500, 1e9), or a number with a unit (512M, 1.5G, 4GiB)
     """
     m = _SIZE.fullmatch(str(text))
     if m:
         unit = 1024 ** " KMGT".index(m.group(2).upper() or " ")
         whole = numtext.whole(m.group(1))  # exact, however many digits (a float of 400 digits is inf)
         size = whole * unit if whole is not None else float(m.group(1)) * unit
-        if 0 <= size < float("inf"):  # (-1G and 1e400 are numbers, but no size)
+        # (-1G and 1e400 are numbers, but no size; nor is 0.4, 0 bytes, which would refuse every operation, nor 1.5 bytes)
+        if 1 <= size < float("inf") and (unit > 1 or isinstance(size, int) or size.is_integer()):
             return int(size)
     raise UsageError(f"invalid memory size {numtext.quoted(text)}: {SIZE_EXPECTED}")
 
 
 #: what a memory size may be, as its error says
-SIZE_EXPECTED = "expected a number of bytes (1500, 1e9) or one with a unit (512M, 1.5G, 4GiB)"
+SIZE_EXPECTED = "expected a whole number of bytes, at least 1 (1500, 1e9), or a number with a unit (512M, 1.5G, 4GiB)"
 _SIZE = re.compile(rf"\s*({numtext.DECIMAL})\s*([KMGT]?)(?:I?B)?\s*", re.IGNORECASE)
 
 

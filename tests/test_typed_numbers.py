@@ -139,8 +139,9 @@ def test_the_memory_limit_is_a_number_as_any_other(monkeypatch, value, limit):
     assert limits.default_max_bytes() == limit
 
 
-@pytest.mark.parametrize("value", ["-1G", "1e400", "1e300T", "nan", "inf", "1_0", "٣", "G", "1.5X"])
+@pytest.mark.parametrize("value", ["-1G", "1e400", "1e300T", "nan", "inf", "1_0", "٣", "G", "1.5X", "0.4", "0", "1.5"])
 def test_a_memory_limit_that_is_no_size_is_refused_naming_the_variable(value):
+    # (the review: 0.4 was taken as 0 bytes, refusing every operation 'more than the 0 bytes allowed'; 1.5 as 1 byte)
     r = run_in_process("convolve", str(SAMPLES / "example1.csv"), "-k", "sobel_v", env={"KERNELCLI_MAX_MEMORY": value})
-    assert r.returncode == 2 and r.stderr == (f"error: KERNELCLI_MAX_MEMORY={value!r}: expected a number of bytes (1500, 1e9) "
-                                              "or one with a unit (512M, 1.5G, 4GiB)\n"), r.stderr
+    assert r.returncode == 2 and r.stderr == (f"error: KERNELCLI_MAX_MEMORY={value!r}: expected a whole number of bytes, at "
+                                              "least 1 (1500, 1e9), or a number with a unit (512M, 1.5G, 4GiB)\n"), r.stderr
