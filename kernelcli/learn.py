@@ -138,6 +138,8 @@ def learn_kernel(
         )
     mse_ls, rel_ls = _loss(a, y, w_ls, b_ls)
     warnings_ = _diagnoses(a, y, inner, w_ls, b_ls, mse_ls, ta.dtype, options, target_name)
+    if not options.bias and not warnings_:
+        warnings_.extend(filter(None, [_offset_fits(a, y, mse_ls, rel_ls, ta.dtype, ey)]))
     w_ls, b_ls, mse_ls = _unscaled(w_ls, b_ls, mse_ls, ea, ey)
     fit = LstsqFit(
         kernel=_as_kernel(w_ls, options, channels), bias=b_ls, rank=rank, unknowns=unknowns,
@@ -199,9 +201,26 @@ def _diagnoses(a, y, inner, w, b, mse: float, dtype: np.dtype, options: LearnOpt
     if dtype.kind in "iu":  # integer targets are never rescaled: y is in the target's own units
         predicted = predict(a, w, b)
         found.append(clipped_target(y, predicted, dtype, target_name))
-    tolerance = rounding_tolerance(dtype, float(np.max(np.abs(y))))
-    found.append(padded_otherwise(a, y, inner, math.sqrt(mse), tolerance, options))
+    if not any(found):  # (a target clipped at its borders alone, where zero padding pushed them past 255, fits inside)
+        tolerance = rounding_tolerance(dtype, float(np.max(np.abs(y))))
+        found.append(padded_otherwise(a, y, inner, math.sqrt(mse), tolerance, options))
     return [text for text in found if text]
+
+
+def _offset_fits(a, y, mse: float, relative: float, dtype: np.dtype, ey: int = 0) -> str | None:
+    """A warning where a fit without a bias is off and one with a bias is exact: the target has an offset that the
+    taps were bent to make up (a box + 1 came out 6% off, 'fits' true, under the poor-fit threshold); else None."""
+    tolerance = rounding_tolerance(dtype, float(np.max(np.abs(y))))
+    if not math.sqrt(mse) > tolerance:
+        return None
+    w, b, *_ = solve_lstsq(a, y, True)
+    with_bias, relative_with = _loss(a, y, w, b)
+    if math.sqrt(with_bias) > tolerance:
+        return None
+    shown = ", ".join(format_value(v) for v in np.atleast_1d(np.ldexp(b, ey)))  # (in the target's units)
+    return (f"the target has a constant offset: with --fit-bias the fit is exact (bias {shown}; relative residual "
+            f"{100 * relative:.3g}% without it, {100 * relative_with:.3g}% with it), and without it the kernel is bent to "
+            "make up the offset")
 
 
 #: beyond 2**LARGEST_EXPONENT (or below its inverse), a value's square nears float64's limits

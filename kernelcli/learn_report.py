@@ -76,6 +76,13 @@ class LearnResult:
             "curve": [[i + 1, h[i]] for i in picks],
         }
 
+    def _cleaned(self, values: np.ndarray) -> Any:
+        """:func:`clean_values` of a kernel or bias, each channel on its own scale where each was fitted alone
+        (per-channel), as the ``--out`` file holds them: a channel of 1e13 made another's taps 0."""
+        if self.combine == "per-channel" and self.channels > 1 and np.ndim(values) >= 1:
+            return [clean_values(v) for v in values]
+        return clean_values(values)
+
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (kernel rounded to 10 significant digits)."""
         fit = self.lstsq
@@ -84,8 +91,8 @@ class LearnResult:
             "combine": self.combine,
             "size": list(self.size),
             "channels": self.channels,
-            "kernel": clean_values(self.kernel),
-            "bias": None if self.bias is None else clean_values(self.bias),
+            "kernel": self._cleaned(self.kernel),
+            "bias": None if self.bias is None else self._cleaned(self.bias),
             "loss": self.loss,
             "relative_residual": self.relative_residual,
             "fits": self.fits,

@@ -343,8 +343,8 @@ def negligible_bias(bias: np.ndarray | None, a: np.ndarray, y: np.ndarray, w: np
     """
     if bias is None:
         return None
-    peak = float(np.max(np.abs(y))) if y.size else 0.0
-    rounding = float(np.finfo(np.float64).eps) * peak
+    # each group (a channel fitted alone) on its own scale: a channel of 1e7 took a bias of 5e-7 beside it for noise
+    rounding = float(np.finfo(np.float64).eps) * (np.max(np.abs(y), axis=1) if y.size else np.zeros(len(bias)))
     small = np.abs(bias) <= max(64.0, condition) * rounding
     if not small.any():
         return bias
@@ -352,7 +352,7 @@ def negligible_bias(bias: np.ndarray | None, a: np.ndarray, y: np.ndarray, w: np
     without = y - predict(a, w)  # (G, M): each group's residual with no bias
     for g in np.flatnonzero(small):
         worse = math.sqrt(float(np.mean(without[g] ** 2))) - math.sqrt(float(np.mean((without[g] - bias[g]) ** 2)))
-        if worse <= 64 * rounding:
+        if worse <= 64 * rounding[g]:
             kept[g] = 0.0
     return kept
 
@@ -405,7 +405,7 @@ def padded_otherwise(
     inner_rms = math.sqrt(float(np.mean(residual * residual)))
     if inner_rms > tolerance:
         return None
-    padding = f"--pad-mode {options.pad_mode}" + (f" --pad-value {options.pad_value!r}" if options.pad_mode == "constant" else "")
+    padding = f"--pad-mode {options.pad_mode}" + (f" --pad-value {format_value(options.pad_value, 10)}" if options.pad_mode == "constant" else "")
     return (
         f"the windows inside the image are fit exactly (residual RMS {inner_rms:.3g}) but those reading the padding are "
         f"not (RMS {rms:.3g} overall): the target was padded another way than {padding} with --padding "

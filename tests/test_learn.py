@@ -848,3 +848,48 @@ def test_a_bias_the_fit_needs_is_kept_however_ill_conditioned():
     plain = np.random.default_rng(1).random((40, 40)) * 255
     r = learn_kernel(plain, conv2d(plain, k), LearnOptions(size=3, bias=True))
     assert float(r.bias[0]) == 0.0 and np.abs(r.kernel - k).max() < 1e-12
+
+
+class TestLearnAudit3:
+    """The learn audit, round 3: channels judged on each other's scale, a missing bias and a clipped target misread."""
+
+    def test_each_channel_is_judged_on_its_own_scale(self):
+        # a channel of 1e7 beside them: channel 2's bias of 5e-7 came back 0 (API, stdout, --out); --json zeroed
+        # whole channels' taps under 1e-12 of a channel of 1e13
+        from scipy.ndimage import correlate
+
+        x = np.random.default_rng(4).normal(size=(30, 34, 3))
+        x[..., 0] *= 1e7
+        kernels = [np.eye(3), np.arange(9.0).reshape(3, 3), -np.eye(3)]
+        y = np.dstack([correlate(x[..., c], kernels[c], mode="constant") for c in range(3)]) + np.array([0, 2e-6, 5e-7])
+        r = learn_kernel(x, y, LearnOptions(size=3, bias=True))
+        assert r.bias[1] == pytest.approx(2e-6, rel=1e-3) and r.bias[2] == pytest.approx(5e-7, rel=1e-3), r.bias
+        x[..., 0] /= 1e7
+        y = np.dstack([correlate(x[..., c], k, mode="constant") for c, k in enumerate([1e13 * kernels[0], *kernels[1:]])])
+        shown = learn_kernel(x, y + np.array([5e13, 2.5, 0.75]), LearnOptions(size=3, bias=True)).as_dict()
+        assert shown["kernel"][1] == [[0, 1, 2], [3, 4, 5], [6, 7, 8]] and shown["bias"][1:] == [2.5, 0.75], shown
+
+    def test_a_target_with_an_offset_says_fit_bias_would_be_exact(self):
+        # a box + 1 without --fit-bias: every tap 0.0066 off, 'fits' true, no warning
+        from scipy.ndimage import correlate
+
+        x = np.random.default_rng(5).random((40, 44)) * 255
+        y = correlate(x, np.ones((3, 3)) / 9, mode="nearest") + 1
+        r = learn_kernel(x, y, LearnOptions(size=3, pad_mode="replicate"))
+        assert any("constant offset: with --fit-bias the fit is exact (bias 1;" in w for w in r.warnings), r.warnings
+        assert not learn_kernel(x, y - 1, LearnOptions(size=3, pad_mode="replicate")).warnings
+
+    def test_a_target_clipped_at_its_borders_is_not_blamed_on_the_padding(self, tmp_path):
+        # zero padding pushed only the borders past 255: 'the target was padded another way than --pad-mode constant
+        # --pad-value 0.0' beside the (true) clipping warning
+        from PIL import Image
+        from scipy.ndimage import gaussian_filter
+
+        smooth = gaussian_filter(np.random.default_rng(6).random((64, 64)), 3)
+        bright = (100 + 100 * (smooth - smooth.min()) / np.ptp(smooth)).astype(np.uint8)
+        target = np.clip(np.rint(conv2d(bright.astype(float), [[0, -2, 0], [-2, 9, -2], [0, -2, 0]])), 0, 255).astype(np.uint8)
+        Image.fromarray(bright).save(tmp_path / "b.png")
+        Image.fromarray(target).save(tmp_path / "t.png")
+        r = learn_kernel(np.asarray(Image.open(tmp_path / "b.png")), np.asarray(Image.open(tmp_path / "t.png")), LearnOptions(size=3),
+                         target_name="t.png")
+        assert any("is at 0 or 255" in w for w in r.warnings) and not any("padded another way" in w for w in r.warnings), r.warnings
