@@ -344,6 +344,9 @@ def plan(
     targets = [(src.path, output_path(src, out, suffix, fmt)) for src in discovery.sources]
     if report is not None:  # in a folder of the outputs (--out-dir results --report results/r.json): made with them
         check_report_folder(report, made={os.path.abspath(dest.parent) for _src, dest in targets})
+        folder = os.path.abspath(report) + os.sep  # (--report o beside --out-dir o: the outputs written, then exit 4)
+        if any(os.path.abspath(dest).startswith(folder) for _src, dest in targets):
+            problems.append(f"--report {report}: is the folder the outputs go in; choose a file for the report")
         targets.append((None, Path(report)))
     input_paths = frozenset(os.path.abspath(s) for s in identities.values())
     for src_path, dest in targets:

@@ -703,3 +703,17 @@ def test_a_linked_folder_is_read_once_by_recursive_and_by_a_pattern(tmp_path):
         assert result.returncode == 0, result.stderr
         written = sorted(str(p.relative_to(tmp_path / out)) for p in (tmp_path / out).rglob("*") if p.is_file())
         assert written == ["a/p_box_3.png", "linked/e_box_3.png"], written
+
+
+@pytest.mark.parametrize("out_dir", ["o", "o/r"])
+def test_a_report_named_as_the_output_folder_is_refused_before_any_output(tmp_path, out_dir):
+    # the batch audit: '--out-dir o --report o' wrote both outputs, then refused the report (exit 4, 'already exists')
+    import shutil
+
+    from conftest import SAMPLES, run_in_process
+
+    for name in ("phantom.png", "rgb.png"):
+        shutil.copy(SAMPLES / name, tmp_path / name)
+    r = run_in_process("convolve", "phantom.png", "rgb.png", "-k", "sobel_v", "--out-dir", out_dir, "--report", "o", cwd=tmp_path)
+    assert r.returncode == 4 and "--report o: is the folder the outputs go in" in r.stderr, r.stderr
+    assert not (tmp_path / "o").exists()
