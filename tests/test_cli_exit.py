@@ -240,3 +240,12 @@ def test_debug_after_the_command_is_taken(tmp_path):
     assert result.returncode == 2 and "Traceback" in result.stderr and "No such option" not in result.stderr
     argument = run_in_process("shape", "--in", "24", "--f", "3", "-q", "--", "--debug", cwd=tmp_path)
     assert argument.returncode == 2 and "--debug" in argument.stderr
+
+
+def test_a_current_folder_removed_under_the_call_is_a_usage_error(tmp_path):
+    # the batch audit: 'cd g && rmdir ../g && kernelcli convolve /abs/phantom.png -k sobel_v' was exit 70 (os.path.abspath)
+    env = {**os.environ, "PYTHONPATH": HERE, "KERNELCLI_WORKER": "off", "PYTHONSAFEPATH": "1"}
+    line = (f"mkdir gone && cd gone && rmdir ../gone && {sys.executable} -m kernelcli convolve {SAMPLES / 'phantom.png'} "
+            "-k sobel_v -o out.png")
+    done = subprocess.run(["bash", "-c", line], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2 and "the current folder no longer exists" in done.stderr, done.stderr

@@ -165,6 +165,18 @@ def too_long_error(exc: BaseException) -> UsageError | None:
     return UsageError(f"{_shown(path)}: {problem or 'a name in it is too long for the file system'}")
 
 
+def gone_folder_error(exc: BaseException) -> UsageError | None:
+    """The current folder removed under the call (``os.getcwd()`` fails: a relative path cannot be resolved) as the
+    usage error it is, else None: it was an internal error, exit 70, from ``os.path.abspath``."""
+    if not isinstance(exc, FileNotFoundError):
+        return None
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return UsageError("the current folder no longer exists (it was removed): cd to one that does")
+    return None
+
+
 def exists_message(dest: str | os.PathLike) -> str:
     """The one wording of "exists without --force" (exit 4).
 
