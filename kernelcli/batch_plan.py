@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import stat
 from collections.abc import Collection, Sequence
 from pathlib import Path
@@ -134,7 +135,7 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
                 add(check_input_path(p), None, arg)
         elif has_glob(arg):
             root = glob_root(arg)
-            matches = [Path(m) for m in sorted(glob.glob(arg, recursive=True))]
+            matches = [Path(m) for m in sorted(_expand(arg))]
             files = _shortest_paths([m for m in matches if _is_input_file(m)])
             before = len(skipped)
             _passed_over(matches, skipped)
@@ -164,6 +165,77 @@ def _passed_over_note(skipped: list[tuple[Path, str]]) -> str:
     """
     note = Discovery([], skipped=skipped).skipped_note()
     return f"; {note}" if note else ""
+
+
+def _expand(pattern: str) -> list[str]:
+    """The paths ``pattern`` matches, as :func:`glob.glob` gives them; a ``**`` part walks its folder reading each real
+    folder once, as ``--recursive`` does: glob follows every link, and two links back up the tree ('d/up' -> '..',
+    'd2' -> 'd') made some 2**40 paths of one file, a run that never ended."""
+    parts = pattern.split("/")
+    if "**" not in parts:
+        return glob.glob(pattern)
+    matcher = re.compile(_pattern_regex(parts))
+    literal = []
+    for part in parts[:-1]:  # the folders before the first wildcard, as typed ('./s', not Path's 's')
+        if has_glob(part):
+            break
+        literal.append(part)
+    start = "/".join(literal) or ("/" if pattern.startswith("/") else ".")
+    bare = not literal  # glob's 'a.png' for '**/*.png', not './a.png'
+    found: list[str] = []
+    seen = {os.path.realpath(start)}
+    for dirpath, dirnames, filenames in os.walk(start, followlinks=True):
+        kept = []
+        for d in sorted(dirnames):
+            real = os.path.realpath(os.path.join(dirpath, d))
+            if not d.startswith(".") and real not in seen:
+                seen.add(real)
+                kept.append(d)
+        dirnames[:] = kept
+        for name in [*kept, *filenames]:
+            path = os.path.join(dirpath, name)
+            shown = os.path.relpath(path, ".") if bare else path
+            if not name.startswith(".") and matcher.fullmatch(shown):
+                found.append(shown)
+    return found
+
+
+def _pattern_regex(parts: list[str]) -> str:
+    """A regular expression for a pattern's ``/``-separated parts: ``**`` any folders (none too), ``*`` and ``?``
+    within a name, ``[...]`` a class (``[!...]`` its complement), as glob reads them.
+
+    >>> bool(re.fullmatch(_pattern_regex("s/**/*.png".split("/")), "s/a/b/x.png")), bool(re.fullmatch(_pattern_regex(["*.p?g"]), "a/x.png"))
+    (True, False)
+    """
+    out = []
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if part == "**":
+            out.append(".*" if last else "(?:[^/]+/)*")
+            continue
+        j, piece = 0, []
+        while j < len(part):
+            c = part[j]
+            if c == "*":
+                piece.append("[^/]*")
+            elif c == "?":
+                piece.append("[^/]")
+            elif c == "[":  # a class ends at the next ']' after an optional '!' and a first ']' (fnmatch's rule)
+                k = j + 1 + (part[j + 1:j + 2] == "!")
+                k += part[k:k + 1] == "]"
+                close = part.find("]", k)
+                if close < 0:
+                    piece.append(re.escape(c))
+                else:
+                    body = part[j + 1:close]
+                    body = "^" + body[1:] if body.startswith("!") else body
+                    piece.append("[" + body.replace("\\", "\\\\") + "]")
+                    j = close
+            else:
+                piece.append(re.escape(c))
+            j += 1
+        out.append("".join(piece) + ("" if last else "/"))
+    return "".join(out)
 
 
 def glob_root(pattern: str) -> Path:

@@ -717,3 +717,17 @@ def test_a_report_named_as_the_output_folder_is_refused_before_any_output(tmp_pa
     r = run_in_process("convolve", "phantom.png", "rgb.png", "-k", "sobel_v", "--out-dir", out_dir, "--report", "o", cwd=tmp_path)
     assert r.returncode == 4 and "--report o: is the folder the outputs go in" in r.stderr, r.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_a_pattern_over_two_link_loops_ends(tmp_path):
+    # the batch audit: 'lk/d/up' -> '..' and 'lk/d2' -> 'd' made glob's '**' list some 2**40 paths of one file: no end
+    import shutil
+
+    from conftest import SAMPLES, run_cli
+
+    (tmp_path / "lk" / "d").mkdir(parents=True)
+    shutil.copy(SAMPLES / "phantom.png", tmp_path / "lk" / "d" / "p.png")
+    (tmp_path / "lk" / "d" / "up").symlink_to("..")
+    (tmp_path / "lk" / "d2").symlink_to("d")
+    r = run_cli("pool", "lk/**/*.png", "-f", "2", "--out-dir", "o", cwd=tmp_path, timeout=60)  # (a process: it may hang)
+    assert r.returncode == 0 and (tmp_path / "o" / "d" / "p_maxpool2.png").is_file(), r.stderr
