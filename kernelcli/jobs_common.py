@@ -338,8 +338,11 @@ def _write_single(report: Report, out_path: Path, result: Any, loaded: Any, *, r
     _metadata_note(report, loaded, out_path)
     if loaded.alpha is not None and not written.alpha and loaded.alpha.shape == result.shape[:2]:
         keep = ".png (--compress fast, the default)" if str(loaded.alpha.dtype) == "uint16" else ".png or .tif"
-        report.notes.append(f"{loaded.path.name}: {out_path.name} does not hold the alpha channel, so it is dropped; "
-                            f"write {keep} to keep it")
+        if out_path.suffix.lower() in (".tif", ".tiff") and written.dtype not in ("uint8", "uint16"):  # a raw TIFF
+            keep = f"an 8- or 16-bit image (--rescale clip|abs|minmax) to keep it with the result; a {written.dtype} TIFF holds no alpha"
+        else:
+            keep = f"{keep} to keep it"
+        report.notes.append(f"{loaded.path.name}: {out_path.name} does not hold the alpha channel, so it is dropped; write {keep}")
 
 
 def float32_tiff_note(report: Report, out_path: Path, result: Any) -> None:

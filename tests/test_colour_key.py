@@ -116,3 +116,17 @@ def test_a_16_bit_rgb_key_is_matched_on_all_16_bits(tmp_path):
     loaded = read_input(tmp_path / "c48.png")
     np.testing.assert_array_equal(loaded.data, rgb >> 8)
     np.testing.assert_array_equal(loaded.alpha, _alpha((1, 2), (2, 4)))
+
+
+def test_a_float_tiff_is_not_told_to_write_a_tiff(tmp_path):
+    # the batch audit: 'convolve key.png -k sobel_v -o k.tif --rescale none' said 'write .png or .tif to keep it'
+    import json as _json
+
+    from conftest import run_in_process
+
+    a = np.random.default_rng(0).integers(1, 255, (40, 50)).astype(np.uint8)
+    a[0, 0] = 0
+    Image.fromarray(a).save(tmp_path / "key.png", transparency=0)
+    r = run_in_process("convolve", "key.png", "-k", "sobel_v", "-o", "k.tif", "--rescale", "none", "--json", cwd=tmp_path)
+    note = next(n for n in _json.loads(r.stdout)["notes"] if "alpha" in n)
+    assert "write .png or .tif" not in note and "a float32 TIFF holds no alpha" in note, note
