@@ -303,10 +303,29 @@ def _init_worker(job: Job, threads: int) -> None:
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     _stop_handlers()
+    _stop_with_parent()
     import warnings
 
     warnings.simplefilter("ignore", RuntimeWarning)  # as in the main process: results are checked instead
     cap_numba_threads(threads)
+
+
+#: Linux's prctl option: the signal a process gets when its parent ends
+PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_parent() -> None:
+    """On Linux, SIGTERM this worker when its parent ends (the forkserver, which ends with the main process): a main
+    process killed with SIGKILL left its workers running, publishing outputs after the command had exited and
+    printing BrokenPipeError tracebacks into its caller's stderr.  Elsewhere nothing changes."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _stop_handlers() -> None:

@@ -731,3 +731,15 @@ def test_a_pattern_over_two_link_loops_ends(tmp_path):
     (tmp_path / "lk" / "d2").symlink_to("d")
     r = run_cli("pool", "lk/**/*.png", "-f", "2", "--out-dir", "o", cwd=tmp_path, timeout=60)  # (a process: it may hang)
     assert r.returncode == 0 and (tmp_path / "o" / "d" / "p_maxpool2.png").is_file(), r.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_a_batch_worker_is_stopped_when_its_parent_ends():
+    # the batch audit: a main process killed with SIGKILL left its pool workers running, publishing outputs after the
+    # command had exited; each worker now asks Linux for SIGTERM when its parent (the forkserver) ends
+    import subprocess
+
+    code = ("import ctypes, signal; from kernelcli import batch; batch._stop_with_parent(); got = ctypes.c_int(); "
+            "ctypes.CDLL(None).prctl(2, ctypes.byref(got), 0, 0, 0); print(got.value == signal.SIGTERM)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.stdout.strip() == "True", done.stderr
