@@ -90,11 +90,15 @@ class LearnOptions:
         for name in ("stride", "dilation", "epochs", "batch_size", "step_size"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, shapes.check_positive(name, getattr(self, name)))
-        if self.lr is not None and not (math.isfinite(self.lr) and self.lr > 0):
+        # (lr='a' was a TypeError; padding=(1.9, 2, 2, 2) ran as (1, 2, 2, 2) and 'foo' failed inside learn_kernel)
+        shapes.resolve_padding(self.padding, *self.size, (self.dilation, self.dilation))
+        if not _real(self.pad_value) or not math.isfinite(self.pad_value):
+            raise UsageError(f"invalid pad_value {self.pad_value!r}: expected a finite number")
+        if self.lr is not None and not (_real(self.lr) and math.isfinite(self.lr) and self.lr > 0):
             raise UsageError(f"invalid lr {self.lr!r}: expected a number > 0")
-        if not (math.isfinite(self.gamma) and 0 < self.gamma <= 1):
+        if not (_real(self.gamma) and math.isfinite(self.gamma) and 0 < self.gamma <= 1):
             raise UsageError(f"invalid gamma {self.gamma!r}: expected 0 < gamma <= 1 (the StepLR factor)")
-        if not (0 <= self.momentum < 1):
+        if not (_real(self.momentum) and 0 <= self.momentum < 1):
             raise UsageError(f"invalid momentum {self.momentum!r}: expected 0 <= momentum < 1")
         # (flip="no" learned the rotated kernel, bias="yes" was int()'s ValueError, seed=-1 numpy's)
         object.__setattr__(self, "flip", check_flip(self.flip))
@@ -129,3 +133,9 @@ class LearnOptions:
             return str(int(self.padding))
         return ",".join(str(int(v)) for v in self.padding)
 
+
+def _real(value: Any) -> bool:
+    """A real number, not a bool or a text (whose comparisons raise TypeError or read True as 1)."""
+    import numbers
+
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))

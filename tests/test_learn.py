@@ -893,3 +893,12 @@ class TestLearnAudit3:
         r = learn_kernel(np.asarray(Image.open(tmp_path / "b.png")), np.asarray(Image.open(tmp_path / "t.png")), LearnOptions(size=3),
                          target_name="t.png")
         assert any("is at 0 or 255" in w for w in r.warnings) and not any("padded another way" in w for w in r.warnings), r.warnings
+
+
+@pytest.mark.parametrize("given", [{"padding": (1.9, 2, 2, 2)}, {"padding": "foo"}, {"padding": (1, 1, 1)},
+                                   {"pad_value": float("nan")}, {"pad_value": "a"}, {"lr": "a"}, {"gamma": "a"}, {"momentum": "a"}],
+                         ids=["padding-float", "padding-word", "padding-three", "pad_value-nan", "pad_value-text", "lr", "gamma", "momentum"])
+def test_learn_options_are_checked_when_made(given):
+    # the learn audit: padding (1.9, 2, 2, 2) ran as (1, 2, 2, 2), 'foo' failed only inside learn_kernel, lr='a' was a TypeError
+    with pytest.raises(UsageError, match=rf"invalid {next(iter(given))} "):
+        LearnOptions(**given)
