@@ -216,15 +216,13 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
             error(interrupted_message(cause))
             return interrupt_exit_code(cause)
         except click.exceptions.ClickException as exc:
-            from ._common import error, failure_record, out_is_stdout, print_json
+            from ._common import error, failure_before_parsing
 
             if isinstance(exc, getattr(click.exceptions, "NoArgsIsHelpError", ())):  # `kernelcli shape` alone: the help
                 sys.stderr.write(exc.format_message().rstrip("\n") + "\n")
                 return exc.exit_code
             error(click_error_line(exc))
-            options = argv[: argv.index("--")] if "--" in argv else argv
-            if "--json" in options and not out_is_stdout(options):  # (with --out -, stdout carries the image)
-                print_json(failure_record(exc.exit_code, click_error_line(exc)))  # stdout always carries JSON
+            failure_before_parsing(argv, exc.exit_code, click_error_line(exc))
             return exc.exit_code
         except typer.Exit as exc:
             return exc.exit_code

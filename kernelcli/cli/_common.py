@@ -596,10 +596,9 @@ def interrupted(argv: list[str], exc: BaseException) -> int:
     message = interrupted_message(exc)
     sys.stderr.write(f"error: {message}\n")
     code = interrupt_exit_code(exc)
-    options = argv[: argv.index("--")] if "--" in argv else argv
-    if "--json" in options and not out_is_stdout(options) and not _JSON_PRINTED:
+    if not _JSON_PRINTED:
         try:
-            print_json(failure_record(code, message, "not run"))
+            failure_before_parsing(argv, code, message, "not run")
         except Exception:  # noqa: BLE001 - a stdout that cannot take it: the error line said it all
             pass
     return code
@@ -609,10 +608,16 @@ def refused_at_start(argv: list[str], message: str) -> int:
     """Refuse a call before any command takes it (a setting in the environment it cannot run with): the error
     line, and with ``--json`` a record of it on stdout, as a bad option value gives; exit 2."""
     error(message)
+    failure_before_parsing(argv, EXIT_USAGE, message)
+    return EXIT_USAGE
+
+
+def failure_before_parsing(argv: list[str], code: int, message: str, status: str = "failed") -> None:
+    """With ``--json`` among ``argv``'s options (read before Click has parsed them), print the failure record: stdout
+    always carries JSON.  Not with ``--out -``, where stdout carries the image."""
     options = argv[: argv.index("--")] if "--" in argv else argv
     if "--json" in options and not out_is_stdout(options):
-        print_json(failure_record(EXIT_USAGE, message))
-    return EXIT_USAGE
+        print_json(failure_record(code, message, status))
 
 
 def out_is_stdout(args: list[str]) -> bool:
