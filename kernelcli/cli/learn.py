@@ -143,6 +143,8 @@ def learn(
         _print_kernel(result)
     if not quiet:
         _summary(result, options, out_path, plot_path, label=label, input_name=str(input))
+    for line in result.warnings:  # with -q too: a warning says the kernel printed may not be the answer
+        echo(f"warning: {line}", err=True, fg="yellow")
 
 
 def _run(x, t, options, input_name: str, target_name: str, *, show_progress: bool):
@@ -232,7 +234,7 @@ def _print_kernel(result) -> None:
 
 
 def _summary(result, options, out_path: Path | None, plot_path: Path | None, *, label: str, input_name: str) -> None:
-    """Notes, warnings and the one-line facts of the fit, on stderr."""
+    """Notes and the one-line facts of the fit, on stderr (the warnings follow them, with -q too)."""
     fit = result.lstsq
     kh, kw = result.size
     for line in result.notes:
@@ -251,8 +253,6 @@ def _summary(result, options, out_path: Path | None, plot_path: Path | None, *, 
             f"{result.history[0]:.3g} -> {result.history[-1]:.3g}, final MSE {result.loss:.3g}; "
             f"max |gd - lstsq| = {result.max_diff_vs_lstsq:.3g}"
         )
-    for line in result.warnings:
-        echo(f"warning: {line}", err=True, fg="yellow")
     if out_path is not None:
         note(f"wrote {out_path}")
         _file_notes(result, options, out_path, label, input_name)

@@ -223,7 +223,7 @@ HELP: dict[str, str] = {
     "report": "Also write the JSON report (a record per input and the totals) to this file.",
     "force": "Overwrite an existing output.",
     "json": "Print one JSON document on stdout (schema in the README).",
-    "quiet": "Print only the answer (a matrix or a number on stdout) and errors: no paths, notes, summary or progress; "
+    "quiet": "Print only the answer (a matrix or a number on stdout), warnings and errors: no paths, notes, summary or progress; "
     "--json wins over it.",
     "input_shape": "Input size.",
     "same": "The lecture's same padding: p = f // 2 (dilated: d*(f//2)); the same as --padding same.",
