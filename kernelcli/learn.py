@@ -56,7 +56,7 @@ from .learn_options import (
     LearnOptions, Progress,
 )
 from .learn_report import (
-    LearnResult, LstsqFit, _one_line, clean_values, format_kernel, format_value, kernel_document, kernel_json_text,
+    LearnResult, LstsqFit, _one_line, clean_values, format_kernel, format_value, format_values, kernel_document, kernel_json_text,
     kernel_name,
 )
 from .learn_system import (
@@ -249,6 +249,6 @@ def _unscaled(w: np.ndarray, b: np.ndarray | None, mse: float, ea: int, ey: int)
 
 __all__: Sequence[str] = (
     "LearnOptions", "LearnResult", "LstsqFit", "learn_kernel", "windows", "output_shape",
-    "solve_lstsq", "train_gd", "format_kernel", "format_value", "clean_values", "kernel_name", "kernel_document",
+    "solve_lstsq", "train_gd", "format_kernel", "format_value", "format_values", "clean_values", "kernel_name", "kernel_document",
     "kernel_json_text",
 )

@@ -6,6 +6,7 @@ Split from :mod:`kernelcli.learn`, which re-exports every name.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import numpy as np
@@ -123,17 +124,46 @@ def format_value(v: float, decimals: int = 6) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def places_for(values: Any, decimals: int = 6) -> int:
+    """The places :func:`format_value` takes for ``values``: ``decimals``, or more where the largest
+    magnitude is below 1, so that it keeps ``decimals`` digits below its first (a kernel of 3e-7
+    learned exactly printed as zeros).
+
+    >>> places_for([0.5, -2.0]), places_for([3e-7, 1e-8]), places_for([0.0])
+    (6, 13, 6)
+    """
+    largest = float(np.max(np.abs(np.asarray(values, dtype=np.float64)), initial=0.0))
+    if not 0 < largest < 1:  # (0, or not finite: nothing to scale by)
+        return decimals
+    return decimals - math.floor(math.log10(largest))
+
+
+def format_values(values: Any, decimals: int = 6) -> list[str]:
+    """:func:`format_value` of each of ``values`` at the places of the largest (:func:`places_for`).
+
+    >>> format_values([3e-7, 1.00000001e-8, -4e-15])
+    ['0.0000003', '0.00000001', '0']
+    """
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    places = places_for(flat, decimals)
+    return [format_value(v, places) for v in flat]
+
+
 def format_kernel(kernel: np.ndarray, decimals: int = 6) -> str:
-    """A 2-D matrix as right-aligned columns (rounded); 3-D as one block per channel.
+    """A 2-D matrix as right-aligned columns, rounded to ``decimals`` places below the largest
+    magnitude's first digit where it is below 1 (:func:`places_for`); 3-D as one block per channel.
 
     >>> print(format_kernel(np.array([[1.0, -0.0, -1.0000000001], [0.5, 2, 0]])), end="")
       1   0  -1
     0.5   2   0
+    >>> print(format_kernel(np.array([[2e-8, -1e-7]])), end="")
+    0.00000002 -0.0000001
     """
     k = np.asarray(kernel)
     if k.ndim == 3:
         return "\n".join(f"channel {c}:\n" + format_kernel(k[c], decimals) for c in range(k.shape[0]))
-    cells = [[format_value(v, decimals) for v in row] for row in k]
+    places = places_for(k, decimals)
+    cells = [[format_value(v, places) for v in row] for row in k]
     width = max(len(c) for row in cells for c in row)
     return "".join(" ".join(c.rjust(width) for c in row) + "\n" for row in cells)
 

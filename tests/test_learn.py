@@ -604,6 +604,20 @@ class TestCli:
         assert res.exit_code == 0, res.output
         assert res.stdout.endswith("bias 2 2\n") and res.stdout.startswith("channel 0:\n 0 -1  0\n")
 
+    def test_a_small_kernel_prints_its_values(self, tmp_path, runner):
+        # learned exactly (residual 1e-13 %), it printed as nine zeros at 6 decimals
+        from kernelcli.cli import app
+
+        x = texture((24, 24))
+        small = np.array([[1e-8, 2e-8, 0], [0, 3e-7, 0], [0, 0, -4e-9]])
+        np.save(tmp_path / "in.npy", x)
+        np.save(tmp_path / "t.npy", conv2d(x, small) + 5e-8)
+        res = runner.invoke(app, ["learn", str(tmp_path / "in.npy"), str(tmp_path / "t.npy"), "-f", "3", "--fit-bias", "-q"])
+        assert res.exit_code == 0, res.output
+        rows = [line.split() for line in res.stdout.splitlines()]
+        assert rows[-1] == ["bias", "0.00000005"]
+        assert np.array_equal(np.array(rows[:-1], dtype=float), small)
+
 
 class TestJittedEpochs:
     """The jitted epoch (kernelcli._core.sgd) computes what the numpy statement of the loop does."""

@@ -226,11 +226,11 @@ def _write_plot(path: Path, result, *, force: bool) -> None:
 
 
 def _print_kernel(result) -> None:
-    from ..learn import format_kernel, format_value
+    from ..learn import format_kernel, format_values
 
     echo(format_kernel(result.kernel), nl=False)
     if result.bias is not None:
-        echo("bias " + " ".join(format_value(b) for b in result.bias))
+        echo("bias " + " ".join(format_values(result.bias)))
 
 
 def _summary(result, options, out_path: Path | None, plot_path: Path | None, *, label: str, input_name: str) -> None:
