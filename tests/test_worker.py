@@ -531,7 +531,12 @@ class TestFallback:
         # it named $XDG_RUNTIME_DIR, the folder that is fine, not the kernelcli folder in it that is not
         assert r.returncode == 1 and "0700" in r.stderr and r.stderr.startswith(f"error: {folder}:"), r.stderr
         r = run_cli("--debug", "shape", "--in", "24", "--f", "5", "-q", env=env)  # --debug said nothing
-        assert r.stdout == "20\n" and f"{folder} is not a private folder of this user" in r.stderr, r.stderr
+        assert r.stdout == "20\n" and f"{folder} has mode 0755 (chmod 700 it), not a private folder" in r.stderr, r.stderr
+        # status said "not running", also of a worker started before the folder's mode changed (it runs, unused)
+        r = run_cli("worker", "status", env=env)
+        assert (r.returncode, r.stdout) == (1, "") and r.stderr.startswith(f"kernelcli worker: not used: {folder}: has mode 0755"), r.stderr
+        r = run_cli("worker", "status", "--json", env=env)
+        assert r.returncode == 1 and json.loads(r.stdout)["unusable"].startswith(f"{folder}: has mode 0755")
 
     def test_worker_of_another_version(self, tmp_path):
         def another_version(package: Path) -> None:

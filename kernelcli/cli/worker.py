@@ -72,10 +72,11 @@ def status(
 
     info = control.status()
     if info is None:
+        why = control.unusable()  # (then a worker may run, but no call reaches it: "not running" would mislead)
         if as_json:
-            print_json({"running": False})
+            print_json({"running": False} if why is None else {"running": False, "unusable": why})
         elif not quiet:
-            note("kernelcli worker: not running")
+            note("kernelcli worker: not running" if why is None else f"kernelcli worker: not used: {why}")
         raise typer.Exit(1)
     _show(info, as_json, quiet)
 

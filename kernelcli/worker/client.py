@@ -95,7 +95,8 @@ def _run(argv: list[str], socket_file) -> int:
         if runtime is None:
             folder = protocol.runtime_folder()
             # a folder that is missing: no worker, nothing to say; one that is there but open to others: say so
-            raise _Fallback(f"{folder} is not a private folder of this user (mode 0700)" if os.path.lexists(folder) else "")
+            raise _Fallback(f"{folder} {protocol.not_private(folder)}, not a private folder of this user (mode 0700)"
+                            if os.path.lexists(folder) else "")
         socket_file = protocol.socket_path(runtime)
     stdio = [0, 1, 2]
     for fd, stream in zip(stdio, (sys.stdin, sys.stdout, sys.stderr), strict=True):

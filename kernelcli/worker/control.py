@@ -32,7 +32,7 @@ def _socket(socket_file=None, create: bool = False) -> Path:
     runtime = protocol.runtime_dir(create=create)
     if runtime is None:
         folder = protocol.runtime_folder()
-        raise WorkerError(f"{folder}: not a private folder of this user (mode 0700); the worker needs one for its socket")
+        raise WorkerError(f"{folder}: {protocol.not_private(folder)}; the worker needs a private folder of this user (mode 0700) for its socket")
     return Path(protocol.socket_path(runtime))
 
 
@@ -63,6 +63,16 @@ def status(socket_file=None) -> dict | None:
     except WorkerError:
         return None
     return _ask(path, {"op": "status"})
+
+
+def unusable() -> str | None:
+    """Why no call can reach a worker here whether or not one runs (the runtime folder is not
+    private: a worker started before its mode changed still runs, unused), or None."""
+    try:
+        _socket()
+    except WorkerError as exc:
+        return str(exc)
+    return None
 
 
 def start(idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS, socket_file=None) -> dict:

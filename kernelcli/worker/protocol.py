@@ -108,6 +108,26 @@ def _is_private_dir(path: str, uid: int, exact: bool) -> bool:
     return not exact or stat.S_IMODE(st.st_mode) == 0o700
 
 
+def not_private(folder: str) -> str:
+    """What keeps ``folder`` from being the worker's private folder (a link, another owner, its mode).
+
+    >>> not_private("/nonexistent/kernelcli")
+    'cannot be made here'
+    """
+    try:
+        st = os.lstat(folder)
+    except OSError:
+        return "cannot be made here"
+    if stat.S_ISLNK(st.st_mode):
+        return "is a link"
+    if not stat.S_ISDIR(st.st_mode):
+        return "is not a folder"
+    if st.st_uid != os.getuid():
+        return f"is owned by user {st.st_uid}"
+    mode = stat.S_IMODE(st.st_mode)
+    return f"has mode {mode:04o} (chmod 700 it)"
+
+
 def package_dir() -> str:
     """The folder of the kernelcli package this process runs."""
     return os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
