@@ -142,6 +142,7 @@ def same_padding(f: int, dilation: int = 1) -> tuple[int, int]:
     >>> same_padding(4)
     (1, 2)
     """
+    f, dilation = _whole("kernel size", f, 1), _whole("dilation", dilation, 1)
     total = dilation * (f - 1)
     return total // 2, total - total // 2
 
@@ -239,6 +240,7 @@ def same_output_size(size: int, stride: int = 1) -> int:
     >>> same_output_size(24, 2)
     12
     """
+    size, stride = _whole("input size", size, 1), _whole("stride", stride, 1)
     return -(-size // stride)
 
 
@@ -254,6 +256,7 @@ def tf_same_padding(size: int, f: int, *, stride: int = 1, dilation: int = 1) ->
     >>> tf_same_padding(24, 5, stride=2)
     (1, 2)
     """
+    f, dilation = _whole("kernel size", f, 1), _whole("dilation", dilation, 1)
     out = same_output_size(size, stride)
     total = max((out - 1) * stride + dilation * (f - 1) + 1 - size, 0)
     return total // 2, total - total // 2
@@ -295,11 +298,23 @@ def conv_transpose_output_size(size: int, f: int, *, stride: int = 1, padding: i
 
     ``out = (in - 1)*stride - 2*padding + dilation*(f - 1) + output_padding + 1``, as PyTorch's
     ConvTranspose2d; U-Net's 2x2 up-convolution with stride 2 doubles the size.
-    Raises ShapeError when the padding would leave nothing.
+    Raises ShapeError when the padding would leave nothing, and UsageError for what PyTorch
+    refuses: sizes, stride or dilation under 1, a negative padding, an ``output_padding`` not
+    smaller than the stride or the dilation.
 
     >>> conv_transpose_output_size(28, 2, stride=2)
     56
+    >>> conv_transpose_output_size(10, 3, output_padding=5)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: output_padding 5 must be smaller than the stride (1) or the dilation (1), as in PyTorch
     """
+    size, f, stride, dilation = (_whole(n, v, 1) for n, v in (("input size", size), ("kernel size", f), ("stride", stride),
+                                                               ("dilation", dilation)))
+    padding, output_padding = _whole("padding", padding, 0), _whole("output_padding", output_padding, 0)
+    if output_padding >= max(stride, dilation):
+        raise UsageError(f"output_padding {output_padding} must be smaller than the stride ({stride}) or the dilation "
+                         f"({dilation}), as in PyTorch")
     out = (size - 1) * stride - 2 * padding + dilation * (f - 1) + output_padding + 1
     if out < 1:
         raise ShapeError(

@@ -571,6 +571,17 @@ class TestFormulaArguments:
         (lambda: shapes.flatten_size((4, 0)), "size must be an integer >= 1, got 0"),
         (lambda: shapes.conv_params(10**40, 8, 3), "in_channels must be an integer of at most 30 digits, got one of about 41"),
         (lambda: shapes.dense_params(10**5000, 3), "n_in must be an integer of at most 30 digits, got one of about 5001"),
+        # the transposed and "same" formulas checked nothing: f=0 gave 9, stride=0 3, output_padding=5 17, padding=-3 18,
+        # an input of 10.5 gave 12.5; same_output_size(24, 0) was a ZeroDivisionError, (24, -1) -24, same_padding(0) (-1, 0)
+        (lambda: shapes.conv_transpose_output_size(10, 0), "kernel size must be an integer >= 1, got 0"),
+        (lambda: shapes.conv_transpose_output_size(10, 3, stride=0), "stride must be an integer >= 1, got 0"),
+        (lambda: shapes.conv_transpose_output_size(10, 3, output_padding=5), "output_padding 5 must be smaller than the stride"),
+        (lambda: shapes.conv_transpose_output_size(10, 3, padding=-3), "padding must be an integer >= 0, got -3"),
+        (lambda: shapes.conv_transpose_output_size(10.5, 3), "input size must be an integer >= 1, got 10.5"),
+        (lambda: shapes.same_output_size(24, 0), "stride must be an integer >= 1, got 0"),
+        (lambda: shapes.same_output_size(24, -1), "stride must be an integer >= 1, got -1"),
+        (lambda: shapes.tf_same_padding(24, 3, stride=0), "stride must be an integer >= 1, got 0"),
+        (lambda: shapes.same_padding(0), "kernel size must be an integer >= 1, got 0"),
     ])
     def test_refused(self, call, message):
         from kernelcli.errors import UsageError
@@ -582,6 +593,30 @@ class TestFormulaArguments:
         assert shapes.pool_output_size(np.int64(5), 2, stride=2, ceil_mode=np.bool_(True)) == 3
         assert shapes.conv_params(3, 8, 3, bias=np.bool_(False)) == 216 and shapes.dense_params(np.int32(4), 2) == 10
         assert shapes.flatten_size((10**29, 10**29)) == 10**58
+
+
+def test_the_transposed_formula_is_torchs_where_torch_takes_the_arguments():
+    torch = pytest.importorskip("torch")
+    for size, f, stride, padding, output_padding, dilation in itertools.product((1, 7), (1, 3), (1, 2, 3), (0, 1), (0, 1, 2), (1, 2)):
+        layer = torch.nn.ConvTranspose1d(1, 1, f, stride=stride, padding=padding, output_padding=output_padding, dilation=dilation)
+        try:
+            want = layer(torch.zeros(1, 1, size)).shape[-1]
+        except RuntimeError:  # torch refuses: so does kernelcli
+            want = None
+        try:
+            got = shapes.conv_transpose_output_size(size, f, stride=stride, padding=padding, output_padding=output_padding,
+                                                    dilation=dilation)
+        except Exception:  # noqa: BLE001 - UsageError or ShapeError, both kernelcli's
+            got = None
+        assert got == want, (size, f, stride, padding, output_padding, dilation)
+
+
+def test_a_one_axis_flatten_is_one_number_and_filters_has_the_digit_limit(runner):
+    # params --flatten 7 --json gave "in": [7] (a one-axis size is one number); shape --filters took 4,000 digits
+    assert json.loads(ok(runner, "params", "--flatten", "7", "--json").stdout)["in"] == 7
+    assert json.loads(ok(runner, "params", "--flatten", "7x3", "--json").stdout)["in"] == [7, 3]
+    r = invoke(runner, "shape", "--in", "24x24x3", "--f", "3", "--filters", "9" * 31)
+    assert r.exit_code == 2 and "--filters must be an integer of at most 30 digits" in r.output
 
 
 def test_one_channel_is_said_in_the_singular():

@@ -704,6 +704,41 @@ def test_readme_documents_every_layer_type():
     assert "## `--json`" in readme
 
 
+def test_the_networks_readme_names_the_json_fields_printed():
+    # it listed `input`, `output` and a layer's `output`, where summary prints input_shape and output_shape
+    section = (networks_dir() / "README.md").read_text().split("## `--json`")[1].split("\n## ")[0]
+    r = run_cli("summary", "alexnet", "--json")
+    document = json.loads(r.stdout)
+    named = [name for name in document if f"`{name}`" in section]
+    assert named == list(document)
+    assert all(f"`{name}`" in section for name in [*document["layers"][0], *document["totals"]])
+    assert "`input`" not in section and "`output`" not in section
+
+
+def test_a_key_given_twice_in_a_spec_file_is_refused(tmp_path):
+    # JSON keeps the last: the branch b1 of 16 filters was dropped and summary printed 8x8x8, 224 params, exit 0
+    path = tmp_path / "d.json"
+    path.write_text('{"input":[3,8,8],"layers":[{"name":"inc","type":"concat","branches":{'
+                    '"b1":[{"type":"conv","filters":16,"f":1}],"b1":[{"type":"conv","filters":8,"f":3,"p":1}]}}]}')
+    with pytest.raises(SpecError, match='d.json: the key "b1" is given twice in one object'):
+        load_spec(path)
+    path.write_text('{"input":[3,8,8],"layers":[{"type":"conv","filters":16,"f":1,"filters":8}]}')
+    with pytest.raises(SpecError, match='the key "filters" is given twice'):
+        load_spec(path)
+
+
+@pytest.mark.parametrize(("field", "needle"), [
+    ('"__bias": false', "layers[0].__bias (0): unknown field for conv"),  # ignored: the bias was counted, exit 0
+    ('"__source__": "layers[99]"', '"__source__" is a field of kernelcli\'s own'),  # renamed the layer in later messages
+])
+def test_a_field_of_two_underscores_is_not_passed_over(tmp_path, field, needle):
+    path = tmp_path / "u.json"
+    path.write_text('{"input":[3,8,8],"layers":[{"type":"conv","filters":2,"f":3,' + field + '}]}')
+    with pytest.raises(SpecError) as info:
+        summarize(load_spec(path))
+    assert needle in str(info.value)
+
+
 @pytest.mark.parametrize("shape", [(0, 224, 224), (-3, 224, 224), (), (3, 224, 224, 1), (3.0, 224, 224), (True, 8, 8)])
 def test_the_api_checks_a_given_input_shape_as_a_specs(shape):
     # summarize("resnet18", (0, 224, 224)) gave 11,680,104 parameters, (-3, ...) 11,670,696, () an IndexError

@@ -68,7 +68,7 @@ def _flatten(text: str, layout: str | None) -> tuple[list[str], dict[str, Any], 
     if len(dims) == 3 and given is not None:  # the axes named only when asked: the lecture's line stays as it was
         shape_in += f" ({', '.join(AXES[layout])})"
     lines = [formula, f"{shape_in} -> ({total}, 1)"]
-    document = {"layer": "flatten", "in": list(dims), "layout": layout if len(dims) == 3 else None, "out": total,
+    document = {"layer": "flatten", "in": dims[0] if len(dims) == 1 else list(dims), "layout": layout if len(dims) == 3 else None, "out": total,
                 "shape": [total, 1], "formula": [formula]}
     notes = [] if given is None or len(dims) == 3 else [
         f"note: --layout {given} names the axes of a 3-D --flatten HxWxC; {'x'.join(map(str, dims))} has {len(dims)}, so it changes nothing"]

@@ -169,6 +169,8 @@ def shape(
         raise UsageError(f"--padding {padding!r} gives four sides but --input {in_} has one axis: give --input HxW, or -p P")
     if len(ks) == 2 and len(spatial) == 1:
         raise UsageError(f"--size {f} gives two kernel sizes but --input {in_} has one axis: give --input HxW")
+    if filters is not None:  # (Click took any integer: 4,000 digits printed, where params refuses past 30)
+        filters = shapes.check_positive("--filters", filters)
     if filters is not None and len(dims) == 1:
         raise UsageError(f"--filters needs an image size: --input HxW or HxWxC, got --input {in_}")
     if len(ks) == 1:

@@ -27,9 +27,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .spec import SpecError
+from .spec import SOURCE_KEY, SpecError
 
-SOURCE_KEY = "__source__"
 _WHOLE = re.compile(r"^\$([A-Za-z_]\w*)$")
 _INNER = re.compile(r"\$\{([A-Za-z_]\w*)\}")
 #: fields whose value is a list of layers (expanded structurally, not just substituted)

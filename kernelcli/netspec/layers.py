@@ -27,7 +27,7 @@ from typing import Any
 from .. import shapes
 from ..errors import KernelcliError
 from ..records import record
-from .spec import SpecError
+from .spec import SOURCE_KEY, SpecError
 
 COMMON_FIELDS = ("type", "name", "comment", "trainable")
 ACTIVATIONS = (
@@ -81,7 +81,7 @@ class Fields:
 
     def check_keys(self, allowed: tuple[str, ...], kind: str) -> None:
         for key in self.node:
-            if key not in allowed and key not in COMMON_FIELDS and not key.startswith("__"):
+            if key not in allowed and key not in COMMON_FIELDS and key != SOURCE_KEY:
                 extra = ", ".join(k for k in allowed) or "none"
                 raise self.error(f"unknown field for {kind}; its fields: {extra} (and {', '.join(COMMON_FIELDS)})", key)
 

@@ -102,7 +102,7 @@ def load_spec(ref: str | Path) -> NetworkSpec:
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{label}: cannot read the spec: {exc}") from None
     try:
-        document = json.loads(text, parse_int=_parse_int)
+        document = json.loads(text, parse_int=_parse_int, object_pairs_hook=_once_each)
     except json.JSONDecodeError as exc:
         raise SpecError(f"{label}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:
@@ -112,6 +112,8 @@ def load_spec(ref: str | Path) -> NetworkSpec:
     return parse_spec(document, label, default_name=path.stem)
 
 
+#: the field under which each expanded layer keeps the path it came from (kernelcli's own: a spec file's is refused)
+SOURCE_KEY = "__source__"
 #: digits an integer in a spec may have (a real layer size has a handful)
 MAX_INT_DIGITS = 30
 
@@ -121,6 +123,21 @@ def _parse_int(text: str) -> int:
     if digits > MAX_INT_DIGITS:
         raise SpecError(f"an integer of {digits} digits ({text[:12]}...); expected at most {MAX_INT_DIGITS} digits")
     return int(text)
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are each given once (a JSON reader keeps the last of a repeated key:
+    a branch given twice under one name lost a whole branch, in silence)."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        key = next(key for key, _ in pairs if key in seen or seen.add(key))
+        keys = ", ".join(f'"{k}"' for k in list(found)[:6])
+        raise SpecError(f'the key "{key}" is given twice in one object ({keys}); '
+                        "JSON keeps only the last: give each key once (rename a branch or a layer)")
+    if SOURCE_KEY in found:  # (it would rename the layer in every later message)
+        raise SpecError(f'"{SOURCE_KEY}" is a field of kernelcli\'s own (where an expanded layer came from); use "comment" for a note')
+    return found
 
 
 def parse_spec(document: Any, label: str = "<spec>", *, default_name: str | None = None) -> NetworkSpec:
