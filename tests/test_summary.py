@@ -775,3 +775,18 @@ def test_names_and_titles_print_as_written(tmp_path):
     assert r.returncode == 0, r.stderr
     for text in ("n[/]x", "Net [v2] (see [link]) :smile:", "a[/]", "head[i]", "[bold red]x"):
         assert text in r.stdout, (text, r.stdout)
+
+
+def test_a_narrow_terminal_cuts_no_column(tmp_path):
+    # at COLUMNS=40 rich gave the Layer and Type columns no width (no layer named at all) and cut 30-digit numbers
+    wide = 10**29
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"input": [wide], "layers": [{"name": "fc", "type": "dense", "units": 3}]}))
+    for args in (("resnet18", "--depth", "1"), (str(path),)):
+        r = run_cli("summary", *args, env={"COLUMNS": "40"})
+        assert r.returncode == 0, r.stderr
+        rows = r.stdout.splitlines()
+        assert "…" not in r.stdout and any(line.split()[:1] == ["Layer"] for line in rows), r.stdout
+    assert any(line.split()[:3] == ["fc", "dense", "3"] and line.split()[3] == f"{3 * wide + 3:,}" for line in rows), r.stdout
+    r = run_cli("summary", "resnet18", "--depth", "1", env={"COLUMNS": "40"})
+    assert any(line.split()[:2] == ["relu", "activation"] for line in r.stdout.splitlines())
