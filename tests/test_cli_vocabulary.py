@@ -195,6 +195,21 @@ class TestIssueReproductions:
         env.update(COMP_WORDS="kernelcli po", COMP_CWORD="1")
         assert run_in_process(env=env).stdout.split() == ["pool"]
 
+    @pytest.mark.parametrize(("words", "expected"), [
+        # kernel names were not completed at all
+        ("kernelcli convolve x.png -k sob", ["sobel_v", "sobel_h"]),
+        ("kernelcli convolve x.png --kernel sobel_h --then sobel_", ["sobel_v", "sobel_h"]),
+        ("kernelcli kernels show prew", ["prewitt_v", "prewitt_h"]),
+        ("kernelcli gallery x.png --family ed", ["edge"]),
+        ("kernelcli kernels --family sh", ["sharpen"]),
+        ("kernelcli convolve x.png -k ./sob", []),  # a path: the shell's own completion of files
+    ])
+    def test_completion_offers_the_kernels(self, words, expected):
+        env = {"KERNELCLI_WORKER": "off", "_KERNELCLI_COMPLETE": "complete_bash", "COMP_WORDS": words,
+               "COMP_CWORD": str(len(words.split()) - 1)}
+        r = run_in_process(env=env)
+        assert (r.returncode, r.stdout.split()) == (0, expected), r.stderr
+
     def test_version_and_completion(self):
         r = run_in_process("-V")
         assert r.returncode == 0 and re.fullmatch(r"kernelcli \d+\.\d+\.\d+\S*\n", r.stdout)

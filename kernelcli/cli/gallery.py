@@ -18,6 +18,7 @@ from .options import (
     PadModeOption,
     QualityOption,
     QuietOption,
+    complete_family,
     option,
 )
 
@@ -36,7 +37,7 @@ def gallery(
     out: Annotated[Optional[Path], option("out", help="The sheet to write (.png; .jpg, .bmp, .tif also work); - writes a PNG to "
                                           "stdout.  [default: <stem>_gallery.png, <stem>_gallery_<family>.png with --family]",
                                           show_default=False)] = None,
-    family: Annotated[Optional[str], option("family", show_default=False)] = None,
+    family: Annotated[Optional[str], option("family", show_default=False, autocompletion=complete_family)] = None,
     pad_mode: PadModeOption = "constant",
     tile: Annotated[int, option("tile", min=16, max=1024)] = 192,
     quality: QualityOption = None,

@@ -15,7 +15,7 @@ from ._click import CLICK_SUGGESTS_COMMANDS
 from ..catalog_format import LOOKUP_RULE
 from ..errors import writing_stdout
 from ._common import console, echo, guarded, note, print_json
-from .options import JsonOption, option
+from .options import JsonOption, complete_family, complete_kernel, option
 
 if TYPE_CHECKING:
     from ..catalog_format import Kernel
@@ -36,7 +36,7 @@ def list_command(
     ctx: typer.Context,
     family: Annotated[
         str | None,
-        option("family", metavar="FAMILY", show_default=False),
+        option("family", metavar="FAMILY", show_default=False, autocompletion=complete_family),
     ] = None,
     as_json: JsonOption = False,
     quiet: Annotated[bool, option("quiet", extra="The names alone, one a line (with show: the matrix alone).")] = False,
@@ -88,6 +88,7 @@ def show_command(
             metavar="KERNEL",
             help=f"A catalogue NAME ({LOOKUP_RULE}), a JSON file (FILE.json, FILE.json:NAME, ./dir/FILE), gaussian:SIGMA or box:N.",
             show_default=False,
+            autocompletion=complete_kernel,
         ),
     ],
     as_json: JsonOption = False,

@@ -410,9 +410,42 @@ class OutFormat(Words):
         return {"tiff": "tif", "jpeg": "jpg"}
 
 
+def complete_kernel(incomplete: str) -> list[tuple[str, str]]:
+    """Shell completion of a kernel: the catalogue's names, each with the first words of its description
+    (zsh and fish show them).  Nothing for what looks like a path (the shell completes files then) nor
+    where the catalogue cannot be read; ``gaussian:SIGMA`` and ``box:N`` are left to the help (a completed
+    ``gaussian:`` would take the shell's space after it).
+
+    >>> complete_kernel("sobel_")
+    [('sobel_v', 'Sobel, vertical edges'), ('sobel_h', 'Sobel, horizontal edges (transpose of sobel_v)')]
+    """
+    if "/" in incomplete or incomplete.startswith((".", "~")):
+        return []
+    from ..catalog import list_kernels
+    from ..errors import KernelcliError
+
+    try:
+        kernels = list_kernels()
+    except KernelcliError:
+        return []
+    return [(k.name, " ".join(k.description.split(":")[0].split())[:70]) for k in kernels if k.name.startswith(incomplete)]
+
+
+def complete_family(incomplete: str) -> list[str]:
+    """Shell completion of ``--family``: the catalogue's families."""
+    from ..catalog import families
+    from ..errors import KernelcliError
+
+    try:
+        return [family for family in families() if family.startswith(incomplete)]
+    except KernelcliError:
+        return []
+
+
 # The ready-made options most commands share.
-KernelsOption = Annotated[Optional[list[str]], option("kernel", show_default=False)]
-ThenOption = Annotated[Optional[list[str]], option("then", metavar="KERNEL|maxpool:F|minpool:F|avgpool:F", show_default=False)]
+KernelsOption = Annotated[Optional[list[str]], option("kernel", show_default=False, autocompletion=complete_kernel)]
+ThenOption = Annotated[Optional[list[str]], option("then", metavar="KERNEL|maxpool:F|minpool:F|avgpool:F", show_default=False,
+                                                   autocompletion=complete_kernel)]
 KernelScaleOption = Annotated[Optional[str], option("kernel_scale", metavar="sum|N|N%|!|^", show_default=False)]
 StrideOption = Annotated[int, option("stride", min=1)]
 PaddingOption = Annotated[str, option("padding", metavar="same|valid|P|T,B,L,R")]
