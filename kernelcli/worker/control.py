@@ -68,6 +68,8 @@ def status(socket_file=None) -> dict | None:
 def unusable() -> str | None:
     """Why no call can reach a worker here whether or not one runs (the runtime folder is not
     private: a worker started before its mode changed still runs, unused), or None."""
+    if not os.path.lexists(protocol.runtime_folder()):  # never made: no worker, nothing to say
+        return None
     try:
         _socket()
     except WorkerError as exc:
