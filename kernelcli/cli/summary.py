@@ -119,6 +119,7 @@ def _rounded(n: int, scale: int, places: int) -> str:
 
 def _render(net, depth: int, layout: str | None = None) -> None:
     from rich import box
+    from rich.measure import Measurement
     from rich.table import Table
 
     from ..layout import canonical_layout, hwc_dims
@@ -145,8 +146,6 @@ def _render(net, depth: int, layout: str | None = None) -> None:
     buffer = None if sys.stdout.isatty() else io.StringIO()
     # names and titles are the spec's text: '[/]' in one was Rich markup (exit 70), 'head[i]' printed 'head'
     console = rich_console(highlight=False, markup=False, emoji=False, file=buffer)
-    from rich.measure import Measurement
-
     # never narrower than the rows: squeezed, rich gave the Layer and Type columns no width at all (COLUMNS=40)
     # and cut 30-digit numbers with '...'; a line wider than the terminal wraps there, nothing is lost
     console.width = max(console.width, Measurement.get(console, console.options.update_width(10**6), table).maximum)
