@@ -419,6 +419,31 @@ class TestSignedZeros:
         k3 = -rng.integers(1, 3, (5, 5, 5)).astype(float)
         assert conv3d(vol, k3, paths=PATHS["fft"]).tobytes() == conv3d(vol, k3, paths=PATHS["dense"]).tobytes()
 
+    def test_a_volumes_exact_zero_is_positive_on_every_path(self):
+        """The paths audit: the volume loops start each sum at +0.0, the 3-D FFT gave the 2-D loops' -0.0 under a
+        kernel with no positive weight: a 48^3 mask under -ones(9^3) had 106,496 zeros -0.0 'cold', +0.0 'warm'."""
+        from kernelcli import conv3d
+
+        x = np.zeros((40, 40, 40), np.uint8)
+        x[12:20, 12:20, 12:20] = 1
+        want = conv3d(x, -np.ones((9, 9, 9)), paths="warm")
+        assert (want == 0).any() and not np.signbit(want[want == 0]).any()
+        for name in ("cold", "numpy", "dense", "fft"):
+            assert conv3d(x, -np.ones((9, 9, 9)), paths=PATHS.get(name, name)).tobytes() == want.tobytes(), name
+        for data, k in ((np.zeros((1, 1, 1), np.uint8), [[[-1.0]]]), (np.full((1, 1, 1), -0.0, np.float32), [[[1.0]]])):
+            for name in ("numpy", "jit", "dense", "separable", "fft"):
+                out = conv3d(data, k, padding="valid", paths=PATHS[name])
+                assert out.tolist() == [[[0.0]]] and not np.signbit(out).any(), name
+
+    def test_an_all_zero_kernel_gives_positive_zeros_on_every_path(self):
+        # the loops leave zero weights out (an empty sum, +0.0); the FFT gave -0.0 (no positive weight: kernel_zero)
+        rng = np.random.default_rng(3)
+        for x in (np.array([[-1.0]]), rng.integers(-5, 5, (24, 23)).astype(np.int64), -rng.random((9, 9), np.float32)):
+            for k in ([[0.0]], np.zeros((4, 1)), np.zeros((3, 3))):
+                for name in ("numpy", "jit", "dense", "fft"):
+                    out = conv2d(x, k, paths=PATHS[name])
+                    assert not out.any() and not np.signbit(out).any(), (name, x.dtype, np.shape(k))
+
     def test_the_separable_passes_give_a_padded_columns_sign_of_zero(self):
         """The kernels audit: a uint8 image under a negated box, separable, wrote +0.0 in the border
         columns (sep8's padded cells), where every other path writes -0.0; so did a uint16 one at the top

@@ -192,6 +192,9 @@ def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, 
     _settle_malloc()
     spectrum_k = _kernel_spectrum(k, np.dtype(dtype), (lh, lw), dilation, cold)
     out = np.empty((oh, ow, c), dtype=dtype if out_dtype is None else out_dtype)
+    if not k.any():  # every window's sum is empty on the direct loops (zero weights left out): +0.0, not the noise's sign
+        out.fill(0.0)
+        return out
     zero = zero_signs.kernel_zero(k)
 
     def task(i: int) -> None:
@@ -256,7 +259,12 @@ def correlate_fft_nd(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode
              for a, (n, s, o, g) in enumerate(zip(x.shape, k.shape, out_shape, grids))]
     spectrum_k = forward(lambda: np.ascontiguousarray(k[(slice(None, None, -1),) * k.ndim], dtype=np.float64), lengths)
     out = np.empty(tuple(out_shape), dtype=out_dtype)
-    zero = zero_signs.kernel_zero(k)
+    # the volume loops start each sum at +0.0: an exact 0 is +0.0 there, whatever the signs of its terms (the
+    # 2-D rule of zero_signs gave -0.0 under a negative kernel, and 'cold' and 'warm' wrote other bytes)
+    zero = 0.0
+    if not k.any():
+        out.fill(0.0)
+        return out
     down, up = (1.0, 1.0) if scale is not None else in_range(x, value, k, lengths, np.float64)
     for block_index in itertools.product(*(range(g[3]) for g in grids)):
         window, keep, put = [], [], []
@@ -278,10 +286,6 @@ def correlate_fft_nd(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode
             part *= up
         out[tuple(put)] = part
         del part  # before the next block's window
-    constant = mode_code == CONSTANT
-    if scale is not None and zero_signs.unknown(x, k, value, constant):
-        zero_signs.restore(out, x, k, value, constant, lambda xi, ki, fi: correlate_fft_nd(
-            xi, ki, widths, mode_code, fi, out_shape, workers, cold, origin, scale=1.0))
     return out
 
 

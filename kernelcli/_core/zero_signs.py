@@ -25,12 +25,13 @@ import numpy as np
 
 def kernel_zero(k: np.ndarray) -> float:
     """The zero the direct loops give where the exact sum is 0 and no value is below +0.0: -0.0 under a
-    kernel with no positive weight (each product of a zero is -0.0, and so is their sum), else +0.0.
+    kernel with a negative weight and no positive one (each product of a zero is -0.0, and so is their
+    sum), else +0.0 (an all-zero kernel: the loops leave zero weights out, an empty sum is +0.0).
 
-    >>> kernel_zero(np.array([[-1.0, 0.0, -2.0]])), kernel_zero(np.array([[1.0, -1.0]]))
-    (-0.0, 0.0)
+    >>> kernel_zero(np.array([[-1.0, 0.0, -2.0]])), kernel_zero(np.array([[1.0, -1.0]])), kernel_zero(np.zeros((2, 2)))
+    (-0.0, 0.0, 0.0)
     """
-    return -0.0 if not (k > 0).any() else 0.0
+    return -0.0 if (k < 0).any() and not (k > 0).any() else 0.0
 
 
 def unknown(x: np.ndarray, k: np.ndarray, fill: float, constant: bool) -> bool:
@@ -63,7 +64,7 @@ def restore(out: np.ndarray, x: np.ndarray, k: np.ndarray, fill: float, constant
     with a 0/1 kernel, on the call's grid and padding (``fill`` for a constant one), as counts.
     """
     zeros = out == 0
-    if not zeros.any():
+    if not zeros.any() or not k.any():  # (no weight: every sum empty, +0.0 as kernel_zero gives it)
         return
     counts = np.zeros(out.shape, dtype=np.float64)  # taps whose product is not -0.0
     for weights, zero_sign in ((k < 0, 1.0), (k > 0, -1.0)):  # -0.0 under a negative weight takes +0.0 there
