@@ -257,9 +257,13 @@ def conv2d(
         same = policy.start_cost_known and costs.same_bytes_on_every_path(arr.dtype, k, dtype, call.mode == "constant", fill)
         choice = dispatch.front(policy, call.work, call.outputs, k, call.stride, dtype, same_bytes=same)
     if choice == "jit":
+        check = _finite_check(arr)
         out = engine.correlate(arr, k, dtype, call.widths, call.code, fill, call.stride, call.dilation, oh, ow, paths=policy,
-                               announce=_announce_first_compile, finite_check=_finite_check(arr),
+                               announce=_announce_first_compile, finite_check=check,
                                key=call if call.remembered else None, rounded=rounded)
+        # the check ran: the loop's screen saw an output that is not finite, or could not look
+        if out.dtype.kind == "f" and (check.ran if check is not None else _overflow().possible(arr.dtype, k, dtype)):
+            _settle(out, arr, call)
         return numpy_impl.rounded(out, rounded)
     ndsupport.check_finite(arr)
     x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
@@ -275,6 +279,8 @@ def conv2d(
                                          call.dilation, oh, ow, rounded=rounded, divisor=divisor)
     else:
         out = engine.fft_correlate(x3, k, dtype, call.widths, call.code, fill, call.dilation, oh, ow, policy, form)
+    if arr.dtype.kind == "f" or _overflow().possible(arr.dtype, k, dtype):
+        _settle(out, x3, call)
     out = numpy_impl.rounded(out, rounded)
     return out if arr.ndim == 3 else out[:, :, 0]
 
@@ -307,12 +313,44 @@ def _core_modules():
     return _CORE
 
 
-def _finite_check(arr: np.ndarray):
-    """The check of ``arr`` for NaN/infinity that a jitted loop calls when its screen cannot vouch
-    for the input (see :mod:`kernelcli._core.screen`); None for integers, always finite."""
+class _FiniteCheck:
+    """The check of an array for NaN/infinity that a jitted loop calls when its screen cannot vouch
+    for the input (see :mod:`kernelcli._core.screen`); ``ran``: whether it was called."""
+
+    __slots__ = ("arr", "ran")
+
+    def __init__(self, arr: np.ndarray) -> None:
+        self.arr, self.ran = arr, False
+
+    def __call__(self) -> None:
+        self.ran = True
+        ndsupport.check_finite(self.arr)
+
+
+def _finite_check(arr: np.ndarray) -> _FiniteCheck | None:
+    """A :class:`_FiniteCheck` of ``arr``; None for integers, always finite."""
     if arr.dtype.kind != "f":
         return None
-    return lambda: ndsupport.check_finite(arr)
+    return _FiniteCheck(arr)
+
+
+def _overflow():
+    from ._core import overflow
+
+    return overflow
+
+
+def _settle(out: np.ndarray, arr: np.ndarray, call) -> None:
+    """Outputs of ``conv2d`` that are not finite, from a finite input, summed again wider (:mod:`._core.overflow`):
+    one value on every path where one path overflowed on the way and another did not."""
+    x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
+    weights = call.k.astype(call.dtype)  # the kernel as the sums held it
+
+    def recompute(wide):
+        return numpy_impl.correlate_bands(x3, weights.astype(wide), call.widths, call.code, call.fill, wide, call.stride,
+                                          call.dilation, *call.out).reshape(out.shape)
+
+    _overflow().settle(out, recompute)
 
 
 conv_geometry = conv_args.conv_geometry  # (public here since the tiled twin came)

@@ -267,6 +267,12 @@ def conv3d(
     choice = conv3d_path(paths, arr.shape, k, widths, tuple(out_shape), cdt)
     arr = _loop_readable(arr, cdt)
     out = dispatch.correlate3d(arr, k, widths, PAD_CODES[mode], value, cdt, tuple(out_shape), as_paths(paths), choice, _announce)
+    from ._core import overflow
+
+    if arr.dtype.kind == "f" or overflow.possible(arr.dtype, k, cdt):  # one value where a path overflowed on the way
+        weights = k.astype(cdt)
+        overflow.settle(out, lambda wide: numpy_impl.correlate_nd(numpy_impl.pad_nd(arr, widths, PAD_CODES[mode], value, wide),
+                                                                  weights.astype(wide), tuple(out_shape)))
     return numpy_impl.rounded(out, rounded)
 
 

@@ -517,3 +517,40 @@ class TestInexactBound:
         for out in outs:
             assert np.abs(out - ref).max() <= 4 * unit
         assert (np.abs(outs[0] - outs[1]) > 100 * np.finfo(np.float32).eps * np.abs(ref)).any()  # not each output's own
+
+
+class TestOverflowOnTheWay:
+    """The paths audit: past float32's range the paths parted -- numpy multiplies then adds (inf - inf is NaN),
+    the jitted loops fuse each multiply-add, the FFT sums in float64.  An output that is not finite from a finite
+    input is summed again in float64 (kernelcli._core.overflow): its true value rounded, an infinity beyond the range."""
+
+    CASES = [
+        (np.array([[2, 4]], np.uint8), [[2.0**127, -2.0**127]], [[-np.inf]]),  # numpy NaN, the others -inf
+        (np.array([[2, 1]], np.uint8), [[2.0**127, -2.0**127]], [[2.0**127]]),  # numpy inf: 2**127 fits
+        (np.full((5, 5), 1e38, np.float32), [[0, 1, 0], [1, -4, 1], [0, 1, 0]], np.zeros((3, 3))),  # numpy -inf, loops 0
+        (np.full((3, 3), 3e38, np.float32), [[1, 1], [-1, -1]], np.zeros((2, 2))),  # numpy and the loops inf, FFT 0
+    ]
+
+    @pytest.mark.parametrize("case", range(len(CASES)))
+    def test_every_direct_path_gives_the_true_value(self, case):
+        x, k, want = self.CASES[case]
+        for name in ("numpy", "jit", "dense", "separable", "cold", "warm"):
+            out = conv2d(x, k, padding="valid", paths=PATHS[name])
+            assert out.dtype == np.float32 and out.tolist() == np.asarray(want, np.float32).tolist(), name
+        if case != 2:  # (1e38 is not a whole number float32 sums exactly: the FFT is within its bound there, -9e30)
+            assert conv2d(x, k, padding="valid", paths=PATHS["fft"]).tolist() == np.asarray(want, np.float32).tolist()
+
+    def test_a_volume_too(self):
+        from kernelcli import conv3d
+
+        x, k = np.array([[[2, 4]]], np.uint8), [[[2.0**127, -2.0**127]]]  # NaN on four paths, -inf on the FFT
+        for name in ("numpy", "jit", "dense", "separable", "fft"):
+            assert conv3d(x, k, padding="valid", paths=PATHS[name]).tolist() == [[[-np.inf]]], name
+
+    def test_no_pass_over_the_data_where_no_sum_can_overflow(self):
+        from kernelcli._core import overflow
+
+        assert not overflow.possible(np.uint8, np.ones((31, 31)), np.float32)
+        assert not overflow.possible(np.int64, np.ones((31, 31)), np.float64)
+        assert overflow.possible(np.int64, np.ones((3, 3)), np.float32) is False  # 9 * 2**63 < 2**127
+        assert overflow.possible(np.float32, np.ones((3, 3)), np.float32)
