@@ -182,6 +182,40 @@ def test_3d_zarr_without_layout_is_refused(tmp_path, invoke):
     assert result.exit_code == 2 and "--layout" in result.stderr and not (tmp_path / "o.zarr").exists()
 
 
+def test_a_volume_store_kernelcli_wrote_is_read_back_as_a_volume(tmp_path, invoke):
+    """The tiled audit: a volume .zarr of 3 columns recorded axes (z, y, x), unread: pooled again it was an image of 3
+    channels, 2-D (exit 0, no note); and a store's geometry was lost by every Zarr -> Zarr call."""
+    nib = pytest.importorskip("nibabel")
+    data = np.random.default_rng(1).integers(0, 1000, (3, 30, 40)).astype(np.int16)
+    image = nib.Nifti1Image(data, np.diag([0.7, 0.8, 2.0, 1.0]))
+    image.header.set_xyzt_units("mm")
+    nib.save(image, tmp_path / "thin.nii")
+    ok(invoke("convolve", str(tmp_path / "thin.nii"), "-k", "gaussian:1mm", "--tiled", "-o", str(tmp_path / "v.zarr")))
+    recorded = dict(zarr.open_array(str(tmp_path / "v.zarr"), mode="r").attrs)
+    assert recorded["axes"] == ["z", "y", "x"] and recorded["spacing_mm"] == [2.0, 0.8, 0.7]
+    ok(invoke("pool", str(tmp_path / "v.zarr"), "--size", "2", "-o", str(tmp_path / "p.zarr")))
+    ok(invoke("pool", str(tmp_path / "v.zarr"), "--size", "2", "--layout", "zyx", "-o", str(tmp_path / "p3.zarr")))
+    pooled = read_zarr(tmp_path / "p.zarr")
+    assert pooled.shape == (20, 15, 1) and np.array_equal(pooled, read_zarr(tmp_path / "p3.zarr"))
+    attrs = dict(zarr.open_array(str(tmp_path / "p.zarr"), mode="r").attrs)
+    assert attrs == {"axes": ["z", "y", "x"]}  # another grid: the spacing is not the input's (said in a note)
+    result = invoke("convolve", str(tmp_path / "v.zarr"), "-k", "gaussian:1", "-o", str(tmp_path / "c.zarr"))
+    ok(result)
+    assert dict(zarr.open_array(str(tmp_path / "c.zarr"), mode="r").attrs) == recorded  # the same grid: kept
+    result = invoke("pool", str(tmp_path / "v.zarr"), "--size", "2", "-o", str(tmp_path / "q.zarr"))
+    assert "spacing_mm and affine are not carried over" in result.stderr
+
+
+def test_an_output_records_the_layout_it_was_read_in(tmp_path, invoke):
+    # read back without --layout, a (C, H, W) output was refused (its last axis > 4) or, of 4 columns or fewer, an image
+    make_zarr(tmp_path / "chw.zarr", np.random.default_rng(2).random((5, 40, 3)).astype(np.float32), (5, 8, 3))
+    ok(invoke("convolve", str(tmp_path / "chw.zarr"), "-k", "sobel_v", "--layout", "chw", "-o", str(tmp_path / "o.zarr")))
+    assert dict(zarr.open_array(str(tmp_path / "o.zarr"), mode="r").attrs) == {"axes": ["c", "y", "x"]}
+    ok(invoke("convolve", str(tmp_path / "o.zarr"), "-k", "sobel_v", "-o", str(tmp_path / "again.npy")))
+    twice = invoke("convolve", str(tmp_path / "o.zarr"), "-k", "sobel_v", "--layout", "hwc", "-o", str(tmp_path / "x.npy"))
+    assert twice.exit_code == 2 and "its Zarr axes declare chw" in twice.stderr
+
+
 def test_existing_output_needs_force(image, tmp_path, invoke):
     _, x = image
     src = make_zarr(tmp_path / "big.zarr", x, (64, 64))

@@ -209,12 +209,15 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
     from ..layout import array_layout, canonical_layout, from_hwc, to_hwc
     from .cluster import client_for, compute_tasks
 
+    attributes = None
     if data.ndim == 3:
         given = canonical_layout(layout)
         if declared is not None and given not in (None, declared):
-            raise UsageError(f"{input_path}: its OME-Zarr axes declare {declared} ({_AXES[declared]}); --layout {given} "
+            raise UsageError(f"{input_path}: its Zarr axes declare {declared} ({_AXES[declared]}); --layout {given} "
                              f"reads it as {_AXES[given]}: leave out --layout or give --layout {declared}")
         chosen = array_layout(tuple(data.shape), layout or declared, str(input_path))
+        if stores.is_chunked(out):
+            attributes = _carried_grid(input_path, chosen)
         if chosen == "zyx" and volume_build is not None:
             result = volume_build(data, chunks)
         else:
@@ -232,9 +235,18 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
     from ..batch import resolve_workers, threads_per_worker
 
     with client_for(scheduler, workers, threads_per_worker(resolve_workers(workers, 1 << 30))) as client:
-        writer = stores.write_zarr if stores.is_chunked(out) else stores.write_npy
-        ranges = writer(result, out, force=force, run=lambda tasks: compute_tasks(tasks, client, progress),
-                        check=finite_check(input_path, label, floats))
+        run = lambda tasks: compute_tasks(tasks, client, progress)  # noqa: E731
+        check = finite_check(input_path, label, floats)
+        if stores.is_chunked(out):
+            if attributes is not None and tuple(result.shape) != tuple(data.shape):  # a pool, a stride, 'valid': another grid
+                attributes = {"axes": attributes["axes"]}
+                if stores.recorded_grid(input_path):
+                    notes.append(f"{_name(out)}: {Path(input_path).name}'s spacing_mm and affine are not carried over: the "
+                                 f"result is on another grid ({'x'.join(map(str, result.shape))} of "
+                                 f"{'x'.join(map(str, data.shape))}); a .nii input's tiled pool writes the pooled grid")
+            ranges = stores.write_zarr(result, out, force=force, run=run, check=check, attributes=attributes)
+        else:
+            ranges = stores.write_npy(result, out, force=force, run=run, check=check)
     seconds = time.perf_counter() - start
     lows = [r[0] for r in ranges if r is not None]
     highs = [r[1] for r in ranges if r is not None]
@@ -248,6 +260,13 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
         notes.append(f"{_name(out)}: tile by tile, the range is of the {result.dtype} values written (after --rescale {rescale}) "
                      "and the cells clipped are not counted (null); in memory they are the raw result's")
     return report
+
+
+def _carried_grid(input_path: Any, chosen: str) -> dict:
+    """The attributes a 3-D ``.zarr`` output records: the axes of the layout it was read in (read back, it is
+    read so again: a volume of 3 slices was an image of 3 channels), and a Zarr input's recorded grid
+    (:func:`.stores.recorded_grid`), which the caller keeps only where the result's grid is the input's."""
+    return {"axes": stores.LAYOUT_AXES[chosen], **stores.recorded_grid(input_path)}
 
 
 #: the axes each layout names, for messages

@@ -333,13 +333,18 @@ def _open_url(url: str) -> tuple[Any, str, Any, str | None]:
 def _array_in(node: Any, path: Path, with_layout: bool = False) -> tuple:
     """The array of a Zarr node: itself, an OME-Zarr group's first (highest-resolution) level, or a group's only array.
 
-    ``(array, what)``, or with ``with_layout`` ``(array, what, layout)``: the layout the OME-Zarr axes declare, else None.
+    ``(array, what)``, or with ``with_layout`` ``(array, what, layout)``: the layout the OME-Zarr axes declare (or
+    an array's ``axes`` attribute, as kernelcli's volume outputs record them), else None.
     """
     from ..errors import ImageReadError
 
     layout = None
     if hasattr(node, "shape") and hasattr(node, "dtype"):
         array, what = node, ""
+        axes = dict(node.attrs).get("axes")  # the axes kernelcli's own volume outputs record (geometry_attributes)
+        if isinstance(axes, list) and axes and all(isinstance(a, str) for a in axes):
+            # (a volume of 3 slices was read as an image of 3 channels: another computation, exit 0)
+            array, layout = _drop_singletons(node, axes, path)
     else:
         attrs = dict(node.attrs)
         multiscales = attrs.get("multiscales") or (attrs.get("ome") or {}).get("multiscales")
@@ -356,6 +361,26 @@ def _array_in(node: Any, path: Path, with_layout: bool = False) -> tuple:
             raise ImageReadError(f"{path}: a Zarr group with {len(arrays)} arrays ({listed}); give the array's path, "
                                  f"e.g. {path}/{arrays[0] if arrays else 'NAME'}")
     return (array, what, layout) if with_layout else (array, what)
+
+
+#: the attributes of a volume's grid that a Zarr array may record (kernelcli's own outputs: geometry_attributes)
+GRID_ATTRIBUTES = ("spacing_mm", "affine")
+#: the axes each layout names, as an output's ``axes`` attribute records them
+LAYOUT_AXES = {"zyx": ["z", "y", "x"], "hwc": ["y", "x", "c"], "chw": ["c", "y", "x"]}
+
+
+def recorded_grid(path: Any) -> dict:
+    """The grid a local Zarr input's array records (:data:`GRID_ATTRIBUTES`, as kernelcli writes them), else {}."""
+    if not is_chunked(path) or not Path(str(path)).exists():
+        return {}
+    try:
+        import zarr
+
+        array = _array_in(zarr.open(os.path.abspath(path), mode="r"), Path(path))[0]
+        attrs = dict(getattr(array, "attrs", None) or {})
+    except Exception:  # noqa: BLE001 - opened once already; anything odd here records nothing
+        return {}
+    return {key: attrs[key] for key in GRID_ATTRIBUTES if key in attrs}
 
 
 #: the OME-Zarr axes kept (after dropping single time points, channels and planes) -> the layout they declare
