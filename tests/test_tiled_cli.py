@@ -216,6 +216,27 @@ def test_an_output_records_the_layout_it_was_read_in(tmp_path, invoke):
     assert twice.exit_code == 2 and "its Zarr axes declare chw" in twice.stderr
 
 
+def test_an_array_of_a_group_is_read_at_the_path_the_refusal_names(tmp_path, invoke):
+    # grp.zarr/img, as "a Zarr group with 2 arrays ... give the array's path" advises, was a folder of a batch:
+    # "give it alone, without --out-dir" (given alone), "--out names one output file" with -o; one group down,
+    # "a Zarr group with 0 arrays (none)"
+    data = np.random.default_rng(5).random((40, 50)).astype(np.float32)
+    group = zarr.open_group(str(tmp_path / "grp.zarr"), mode="w")
+    group.create_array("img", shape=data.shape, dtype=data.dtype)[:] = data
+    group.create_array("mask", shape=data.shape, dtype="uint8")[:] = 1
+    nested = zarr.open_group(str(tmp_path / "nest.zarr"), mode="w").create_group("level")
+    nested.create_array("img", shape=data.shape, dtype=data.dtype)[:] = data
+    np.save(tmp_path / "x.npy", data)
+    ok(invoke("convolve", str(tmp_path / "x.npy"), "-k", "gaussian:2", "-o", str(tmp_path / "ref.npy")))
+    refused = invoke("convolve", str(tmp_path / "grp.zarr"), "-k", "gaussian:2", "-o", str(tmp_path / "o.npy"))
+    assert refused.exit_code == 2 and f"give the array's path, e.g. {tmp_path / 'grp.zarr'}/img" in refused.stderr
+    refused = invoke("convolve", str(tmp_path / "nest.zarr"), "-k", "gaussian:2", "-o", str(tmp_path / "o.npy"))
+    assert refused.exit_code == 2 and f"e.g. {tmp_path / 'nest.zarr'}/level/img" in refused.stderr
+    for path, out in (("grp.zarr/img", "a.npy"), ("nest.zarr/level/img", "b.npy")):
+        ok(invoke("convolve", str(tmp_path / path), "-k", "gaussian:2", "-o", str(tmp_path / out)))
+        assert np.array_equal(np.load(tmp_path / out), np.load(tmp_path / "ref.npy"))
+
+
 def test_existing_output_needs_force(image, tmp_path, invoke):
     _, x = image
     src = make_zarr(tmp_path / "big.zarr", x, (64, 64))

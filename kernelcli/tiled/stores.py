@@ -39,8 +39,18 @@ TILED_OUTPUTS = (".zarr", ".npy")
 
 
 def is_chunked(path: Any) -> bool:
-    """True for a path a chunked store lives at (``.zarr``), existing or not."""
-    return path is not None and str(path) != "-" and Path(str(path).rstrip("/")).suffix.lower() in CHUNKED_SUFFIXES
+    """True for a path a chunked store lives at (``.zarr``), existing or not, or an existing folder inside one (an
+    array of a group: ``grp.zarr/img``, as the refusal of a group of several arrays advises).
+
+    >>> is_chunked("grp.zarr/not_there"), is_chunked("scan.zarr")
+    (False, True)
+    """
+    if path is None or str(path) == "-":
+        return False
+    p = Path(str(path).rstrip("/"))
+    if p.suffix.lower() in CHUNKED_SUFFIXES:
+        return True
+    return any(parent.suffix.lower() in CHUNKED_SUFFIXES for parent in p.parents) and p.is_dir()
 
 
 def is_array_store(folder: Any) -> bool:
@@ -358,9 +368,23 @@ def _array_in(node: Any, path: Path, with_layout: bool = False) -> tuple:
             array, what = node[arrays[0]], f" (array {arrays[0]!r})"
         else:
             listed = ", ".join(arrays) if arrays else "none"
-            raise ImageReadError(f"{path}: a Zarr group with {len(arrays)} arrays ({listed}); give the array's path, "
-                                 f"e.g. {path}/{arrays[0] if arrays else 'NAME'}")
+            inner = arrays[0] if arrays else _first_array(node)
+            where = f"a Zarr group with {len(arrays)} arrays ({listed})" if arrays or inner is None else \
+                f"a Zarr group of groups, its first array {inner}"
+            raise ImageReadError(f"{path}: {where}; give the array's path, e.g. {path}/{inner or 'NAME'}")
     return (array, what, layout) if with_layout else (array, what)
+
+
+def _first_array(group: Any, depth: int = 4) -> str | None:
+    """The path of the first array under ``group``'s subgroups (``level/img``), at most ``depth`` groups down; or None."""
+    if depth <= 0:
+        return None
+    for name, sub in sorted(group.groups(), key=lambda pair: pair[0]):
+        arrays = sorted(child for child, _ in sub.arrays())
+        found = arrays[0] if arrays else _first_array(sub, depth - 1)
+        if found is not None:
+            return f"{name}/{found}"
+    return None
 
 
 #: the attributes of a volume's grid that a Zarr array may record (kernelcli's own outputs: geometry_attributes)
