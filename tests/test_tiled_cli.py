@@ -237,6 +237,18 @@ def test_an_array_of_a_group_is_read_at_the_path_the_refusal_names(tmp_path, inv
         assert np.array_equal(np.load(tmp_path / out), np.load(tmp_path / "ref.npy"))
 
 
+def test_a_refusal_names_the_input_and_the_option_as_in_memory(tmp_path, invoke):
+    # tiled, these said "pad value 2.5 does not fit uint8" and "pool window 2 is larger than the padded input 1"
+    np.save(tmp_path / "u8.npy", np.arange(64, dtype=np.uint8).reshape(8, 8))
+    for tiled in ([], ["--tiled"]):
+        r = invoke("pad", str(tmp_path / "u8.npy"), "-p", "3", "--pad-value", "2.5", *tiled, "-o", str(tmp_path / "x.npy"))
+        assert r.exit_code == 2 and r.stderr.startswith(f"error: {tmp_path / 'u8.npy'}: --pad-value 2.5 does not fit uint8")
+    nib = pytest.importorskip("nibabel")
+    nib.save(nib.Nifti1Image(np.zeros((21, 19, 1), np.float32), np.eye(4)), tmp_path / "one.nii")
+    r = invoke("pool", str(tmp_path / "one.nii"), "--size", "2", "--tiled", "-o", str(tmp_path / "po.nii"))
+    assert r.exit_code == 2 and "one.nii: pool window 2 is larger than the padded input 1" in r.stderr
+
+
 def test_existing_output_needs_force(image, tmp_path, invoke):
     _, x = image
     src = make_zarr(tmp_path / "big.zarr", x, (64, 64))

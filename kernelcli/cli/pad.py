@@ -93,8 +93,10 @@ def pad(
     big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler)
     if big is not None:
         def build(x, tile):
+            from ..jobs import check_pad_value
             from ..tiled import arrays
 
+            check_pad_value(pad_value, x.dtype, mode)  # in the option's words, as in memory
             return arrays.pad2d(x, widths, mode=mode, value=pad_value, chunks=tile)
 
         run_single(big, f"pad_{mode}", build, out=out, force=force, rescale=None, layout=canonical_layout(layout),

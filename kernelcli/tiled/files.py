@@ -205,7 +205,7 @@ def _run(input_path, label, build, data, what, *, out, force, rescale, layout, c
 def _compute(input_path, label, build, data, notes, *, out, force, rescale, layout, chunks, scheduler, workers, progress,
              volume_build, declared):
     from ..errors import UsageError
-    from ..jobs_common import Report
+    from ..jobs_common import Report, _named
     from ..layout import array_layout, canonical_layout, from_hwc, to_hwc
     from .cluster import client_for, compute_tasks
 
@@ -218,13 +218,14 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
         chosen = array_layout(tuple(data.shape), layout or declared, str(input_path))
         if stores.is_chunked(out):
             attributes = _carried_grid(input_path, chosen)
+        # (a refusal while building named no input: "pool window 2 is larger than the padded input 1")
         if chosen == "zyx" and volume_build is not None:
-            result = volume_build(data, chunks)
+            result = _named(Path(str(input_path)), lambda: volume_build(data, chunks))
         else:
-            result = from_hwc(build(to_hwc(data, chosen), chunks), chosen)
+            result = from_hwc(_named(Path(str(input_path)), lambda: build(to_hwc(data, chosen), chunks)), chosen)
     elif data.ndim == 2:
         array_layout(tuple(data.shape), layout, str(input_path), notes)  # as in memory: zyx refused, chw said
-        result = build(data, chunks)
+        result = _named(Path(str(input_path)), lambda: build(data, chunks))
     else:
         raise UsageError(f"{input_path}: a {data.ndim}-D array; expected (H, W), (H, W, C) or (Z, Y, X)")
     floats = result.dtype
