@@ -488,7 +488,9 @@ def gallery_file(
     seconds = time.perf_counter() - start
     if not tiles:
         raise UsageError(f"{src}: no catalogue kernel fits an image of {channels} channel(s)")
-    title = f"{shown_name or src.name} ({'x'.join(map(str, data.shape))}): {applied} kernels" + (f", family {family}" if family else "")
+    # the file's array as the record gives it (an RGBA image's alpha counted: 40x50x3 titled an HxWx4 input)
+    shown_shape = "x".join(map(str, input_shape)) + (", alpha not used" if loaded.alpha is not None else "")
+    title = f"{shown_name or src.name} ({shown_shape}): {applied} kernels" + (f", family {family}" if family else "")
     sheet = render_montage(
         data, tiles, title=title, tile=tile or DEFAULT_TILE, notes=sheet_notes,
     )

@@ -228,6 +228,21 @@ def test_the_record_gives_the_inputs_shape_as_pool_does(invoke, tmp_path, args, 
     assert other.exit_code == 0 and json.loads(other.stdout)["input_shape"] == shape, other.stderr
 
 
+@pytest.mark.parametrize("args, title", [(["a.png"], "a.png (20x30x4, alpha not used)"), (["c.npy", "--layout", "chw"], "c.npy (3x20x30)")])
+def test_the_sheets_title_gives_the_inputs_shape_as_the_record(invoke, tmp_path, monkeypatch, args, title):
+    # an RGBA input was titled 20x30x3 where the record says 20x30x4
+    import kernelcli.montage
+
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (20, 30, 4), dtype=np.uint8), "RGBA").save(tmp_path / "a.png")
+    np.save(tmp_path / "c.npy", rng.random((3, 20, 30)))
+    titles = []
+    drawn = kernelcli.montage.render_montage
+    monkeypatch.setattr(kernelcli.montage, "render_montage", lambda *a, **k: titles.append(k["title"]) or drawn(*a, **k))
+    assert invoke("gallery", *args, "--family", "edge", "--out", "g.png", "--force").exit_code == 0
+    assert titles == [f"{title}: 8 kernels, family edge"]
+
+
 def test_without_out_the_sheet_gets_a_default_name(tmp_path):
     # vocabulary audit 11: gallery alone of the file commands required -o ('Missing option --out')
     import shutil
