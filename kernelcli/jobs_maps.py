@@ -343,8 +343,9 @@ def run_maps_job(
         )
         write_sheet(montage_path, sheet, force=force, encoding=encoding)
         report.montage = str(montage_path)
-        if report.output is None:
+        if report.output is None:  # the sheet is the file written: its array, as every record gives it (not the maps')
             report.output = str(montage_path)
+            report.output_shape = [sheet.height, sheet.width, 3]
     if encoding is not None:  # (no file: a matrix printed as CSV text on stdout)
         written = [path for path in (out_path, montage_path) if path is not None] or [Path("stdout.csv")]
         report.notes.extend(encoding.ignored_by(*written))
@@ -463,6 +464,7 @@ def gallery_file(
         notes.append(f"{src.name}: the alpha channel is not carried into the maps")
     tiles: list[tuple[str, Any, str]] = []
     low, high = float("inf"), float("-inf")
+    computed = "float32"  # the maps' dtype: the record's range and dtype are the result's as computed, not the sheet's
     applied = 0
     start = time.perf_counter()
     work, factor = tile_scale_image(data, tile or DEFAULT_TILE)
@@ -478,6 +480,7 @@ def gallery_file(
             notes.append(f"{kernel.name}: a {'x'.join(map(str, shape))} kernel needs {numtext.counted(shape[0], 'channel')}, the image has {channels}; left out")
             continue
         bank = filter_bank(work, [kernel], [kernel.name], padding="same", pad_mode=mode, paths=paths)
+        computed = str(bank.maps.dtype)
         applied += 1
         caption = f"{kernel.family} {'x'.join(map(str, shape))}"
         for label, maps in montage_tiles(bank):
@@ -506,7 +509,7 @@ def gallery_file(
         minimum=low,
         maximum=high,
         seconds=seconds,
-        dtype="uint8",
+        dtype=computed,
         total=sheet.height * sheet.width * 3,
         notes=notes,
         maps=[t[0] for t in tiles],

@@ -243,6 +243,20 @@ def test_the_sheets_title_gives_the_inputs_shape_as_the_record(invoke, tmp_path,
     assert titles == [f"{title}: 8 kernels, family edge"]
 
 
+def test_the_record_describes_the_sheet_written_and_the_maps_computed(invoke, tmp_path):
+    # the readme audit: --montage alone gave the stacked maps' shape (256x256x3, an RGB image's) for an 832x298 picture,
+    # and gallery's dtype was the sheet's uint8 beside the float maps' range -4080..4080
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 50), dtype=np.uint8)).save(tmp_path / "g.png")
+    r = invoke("convolve", "g.png", "-k", "sobel_v", "-k", "sobel_h", "--montage", "m.png", "--json")
+    assert r.exit_code == 0, r.stderr
+    record, sheet = json.loads(r.stdout), pixels(tmp_path / "m.png")
+    assert record["output_shape"] == list(sheet.shape) and sheet.ndim == 3 and record["dtype"] == "float32"
+    r = invoke("gallery", "g.png", "--family", "edge", "--out", "s.png", "--json")
+    record, sheet = json.loads(r.stdout), pixels(tmp_path / "s.png")
+    assert record["output_shape"] == list(sheet.shape) and record["dtype"] == "float32"
+    assert record["minimum"] < 0
+
+
 def test_without_out_the_sheet_gets_a_default_name(tmp_path):
     # vocabulary audit 11: gallery alone of the file commands required -o ('Missing option --out')
     import shutil

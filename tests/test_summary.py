@@ -790,3 +790,10 @@ def test_a_narrow_terminal_cuts_no_column(tmp_path):
     assert any(line.split()[:3] == ["fc", "dense", "3"] and line.split()[3] == f"{3 * wide + 3:,}" for line in rows), r.stdout
     r = run_cli("summary", "resnet18", "--depth", "1", env={"COLUMNS": "40"})
     assert any(line.split()[:2] == ["relu", "activation"] for line in r.stdout.splitlines())
+
+
+def test_piped_lines_end_without_blanks():
+    # rich padded each line to the table's width (the README's example has none)
+    r = run_cli("summary", "resnet18", "--depth", "1")
+    assert r.returncode == 0 and r.stdout.splitlines()[:3] == ["ResNet-18", "resnet18, input 3x224x224", ""]
+    assert all(line == line.rstrip() for line in r.stdout.splitlines())

@@ -159,8 +159,8 @@ def _render(net, depth: int, layout: str | None = None) -> None:
     console.print(f"Mult-adds:              {net.mult_adds:,} ({_human(net.mult_adds)})")
     mib = _rounded(net.activation_bytes, 2**20, 1)
     console.print(f"Forward activations:    {int(mib[:-2]):,}{mib[-2:]} MiB (float32, batch 1)")
-    if buffer is not None:
-        write_stdout(buffer.getvalue())
+    if buffer is not None:  # rich pads every line to the table's width: the README's lines, piped, have no trailing blanks
+        write_stdout("".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines()))
 
 
 def register(app: typer.Typer) -> None:
