@@ -204,6 +204,36 @@ class TestReadFilesAreInputs:
         assert snapshot(files) == before and not (files / "res").exists()
 
 
+class TestSpecialFilesAreNotReplaced:
+    """The batch audit: --force put a regular file in place of a FIFO or a device node at an output or report
+    path (--report /dev/null --force, as root, would replace the system's /dev/null)."""
+
+    @pytest.mark.parametrize("args", [
+        ["convolve", "img.png", "-k", "box:3", "-o", "special.png"],
+        ["convolve", "img.png", "-k", "box:3", "-o", "o.png", "--report", "special.png"],
+        ["pool", "img.png", "--size", "2", "-o", "special.png"],
+    ])
+    @pytest.mark.parametrize("force", [[], ["--force"]])
+    def test_a_pipe_or_device_is_refused(self, files, invoke, args, force):
+        os.mkfifo(files / "special.png")
+        r = invoke(*args, *force)
+        assert r.exit_code == 4 and "special.png: is not a regular file (a pipe)" in r.stderr, r.stderr
+        assert stat.S_ISFIFO(os.lstat(files / "special.png").st_mode)
+        os.unlink(files / "special.png")
+        if os.getuid() == 0:  # (making a device node needs root)
+            os.mknod(files / "special.png", stat.S_IFCHR | 0o644, os.makedev(1, 3))
+            r = invoke(*args, *force)
+            assert r.exit_code == 4 and "(a device)" in r.stderr and stat.S_ISCHR(os.lstat(files / "special.png").st_mode)
+
+    def test_in_a_batch(self, files, invoke):
+        (files / "res").mkdir()
+        grey(files / "k2.png", 8)
+        os.mkfifo(files / "res" / "img_box_3.png")
+        r = invoke("convolve", "img.png", "k2.png", "-k", "box:3", "--out-dir", "res", "--force")
+        assert r.exit_code == 4 and "img_box_3.png: is not a regular file (a pipe)" in r.stderr
+        assert stat.S_ISFIFO(os.lstat(files / "res" / "img_box_3.png").st_mode)
+
+
 # ----------------------------------------------------------------------------- item 3: mode kept
 
 

@@ -217,9 +217,26 @@ def output_problem(
         return f"{dest}: is an input of this command; it would be overwritten"
     if st is not None and stat.S_ISDIR(st.st_mode):
         return f"{dest}: is a folder, expected a file path"
+    if st is not None and not stat.S_ISREG(st.st_mode):  # --force put a regular file in place of /dev/null
+        return f"{dest}: is not a regular file ({_special_kind(st.st_mode)}), expected a file path"
     if not force and (st is not None or os.path.islink(dest)):
         return exists_message(dest)
     return None
+
+
+def _special_kind(mode: int) -> str:
+    """What a file that is neither a folder nor a regular file is, in a message.
+
+    >>> _special_kind(stat.S_IFIFO)
+    'a pipe'
+    """
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
 
 
 def refuse_folder(dest: str | os.PathLike) -> None:
