@@ -126,6 +126,10 @@ def _resolve(shape, dtype, k, stride, padding, pad_mode, pad_value, dilation, fl
     mode = canonical_pad_mode(pad_mode)
     compute = ndsupport.compute_dtype(dtype)
     ndsupport.check_fits(k, compute, "kernel", ndsupport.WIDER_FOR_WEIGHTS)  # beyond it the weights become inf: 0 * inf NaN
+    tiny = np.abs(k) < np.finfo(compute).tiny
+    if tiny.any():  # the weights the loops apply: one of 2**-150 is 0 in float32, where the FFT's exact form kept it
+        k = np.where(tiny, k.astype(compute), k)
+        frozen(k)
     fill = ndsupport.check_fill(pad_value, compute, "pad value") if mode == "constant" else 0.0
     h, w = shape[:2]
     trimmed = trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)

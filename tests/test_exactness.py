@@ -554,3 +554,14 @@ class TestOverflowOnTheWay:
         assert not overflow.possible(np.int64, np.ones((31, 31)), np.float64)
         assert overflow.possible(np.int64, np.ones((3, 3)), np.float32) is False  # 9 * 2**63 < 2**127
         assert overflow.possible(np.float32, np.ones((3, 3)), np.float32)
+
+
+def test_a_weight_below_the_dtypes_range_is_what_the_loops_apply_on_the_fft_too():
+    # the paths audit: 2**-150 is 0 in float32 on the loops (and torch), the FFT's exact form kept it: 2.8e-45
+    from kernelcli import conv3d
+
+    x = np.array([[3, 5]], np.uint8)
+    for k, want in (([[2.0**-150]], [0.0, 0.0]), ([[3 * 2.0**-150]], [3 * 2.0**-148, 5 * 2.0**-148])):
+        for name in ("numpy", "jit", "dense", "fft"):
+            assert conv2d(x, k, padding="valid", paths=PATHS[name]).ravel().tolist() == want, (name, k)
+            assert conv3d(x[None], [k], padding="valid", paths=PATHS[name]).ravel().tolist() == want, (name, k)
