@@ -363,3 +363,17 @@ class TestModalityLut:
         vol = medical.read_volume(folder)
         assert vol.data.shape[0] == 3
         np.testing.assert_array_equal(vol.data[1], apply_modality_lut(one.pixel_array, one))
+
+
+def test_one_slice_without_a_thickness_says_its_depth_is_assumed(invoke, tmp_path):
+    """The volume audit: JPEG2000.dcm and rtdose_1frame.dcm (one slice each, no SliceThickness or
+    SpacingBetweenSlices) took a depth of 1 mm in silence, and gaussian:1mm ran on it: with --pad-mode constant every
+    voxel was 0.399 times the replicate result (the centre weight of the 7 taps the made-up depth gave)."""
+    for name in ("JPEG2000.dcm", "rtdose_1frame.dcm"):
+        vol = medical.read_volume(pydicom_file(name))
+        assert vol.spacing_assumed and any("its depth is taken as 1 mm" in note for note in vol.notes), name
+        r = invoke("convolve", str(pydicom_file(name)), "-k", "gaussian:1mm", "--pad-mode", "constant",
+                   "-o", str(tmp_path / "a.nii.gz"))
+        assert r.exit_code == 2 and "gaussian:1mm is sized in mm" in r.stderr and not (tmp_path / "a.nii.gz").exists()
+    vol = medical.read_volume(pydicom_file("CT_small.dcm"))  # one slice with its thickness: nothing assumed
+    assert not vol.spacing_assumed and vol.spacing[0] == 5.0

@@ -372,6 +372,9 @@ def assemble(
             unknown = "no ImageOrientationPatient"
         iop = iop if iop is not None else np.array([1.0, 0, 0, 0, 1.0, 0])
         step = normal_of(iop) * gap
+    if count == 1 and not header_gap:  # (a depth of 1 mm made up in silence: a kernel in mm then ran on it)
+        notes.append(f"{where.name}: one slice and no SliceThickness or SpacingBetweenSlices: its depth is taken as 1 mm")
+        assumed.append("one slice and no SliceThickness or SpacingBetweenSlices")
     rows, cols = int(ds.Rows), int(ds.Columns)
     check_volume_memory(where, (len(order) if blend is None else len(blend), rows, cols), np.int16, np.float32)
     integral = blend is None and all(float(s).is_integer() and float(b).is_integer() for s, b, _ in rescales)
