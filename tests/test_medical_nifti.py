@@ -400,3 +400,17 @@ def test_a_suffix_in_any_case_is_read(tmp_path, name):
         tiled = run_in_process("volume", f"in/{name}", "-k", "box:3vox", "--tiled", "-o", "t.nii", "-q", cwd=tmp_path)
         if "dask" not in tiled.stderr:
             assert tiled.returncode == 0, tiled.stderr
+
+
+@pytest.mark.parametrize("name", ["minc2_4d.mnc", "analyze.hdr", "tinypet.v"])
+def test_a_volume_format_not_read_is_named_not_the_kernel(invoke, tmp_path, name):
+    """The volume audit: MINC, Analyze and ECAT files given a kernel in mm were 'a size in mm is for a volume input
+    ...; an image or array takes a 2-D kernel' (exit 3, an invalid kernel), whose advice then failed on the output."""
+    import nibabel
+
+    path = Path(nibabel.__file__).parent / "tests" / "data" / name
+    if not path.exists():
+        pytest.skip(f"nibabel does not ship {name}")
+    r = invoke("convolve", str(path), "-k", "gaussian:1mm", "-o", str(tmp_path / "m.nii.gz"))
+    suffix = path.suffix
+    assert r.exit_code == 2 and f"unsupported file type '{suffix}'" in r.stderr and "a volume: .nii.gz" in r.stderr, r.stderr

@@ -459,6 +459,15 @@ def _target(input: Path, out: Optional[Path], montage: Optional[Path], label: st
     return target
 
 
+def _refuse_unsupported(input: Path) -> None:
+    """Exit 2 for an input of a type neither the image nor the volume path reads (MINC, Analyze, PAR/REC...)."""
+    from ..io.formats import refuse_unsupported
+    from ..volume_inputs import VOLUME_SUFFIXES
+
+    if str(input) != "-":
+        refuse_unsupported(input, VOLUME_SUFFIXES)
+
+
 def _run_kernels(input: Path, specs: list[str], bias: Optional[str], options: Any, batch: BatchOptions, *, scale: Any = None, out, montage, force) -> Any:
     from ..jobs import convolve_file
     from ..jobs_maps import bank_label, convolve_bank_file, parse_bias
@@ -470,6 +479,7 @@ def _run_kernels(input: Path, specs: list[str], bias: Optional[str], options: An
         kernels = [_load(spec, scale) for spec in specs]
     except InvalidKernel as exc:  # a volume's kernel given an image: the input is what is wrong, named as in a batch
         if any(is_volume_kernel(spec) for spec in specs):
+            _refuse_unsupported(input)  # (a .mnc was told to take a 2-D kernel, exit 3, then its .nii.gz output refused)
             raise InvalidKernel(f"{input}: {exc}") from None
         raise
     if len(kernels) == 1 and len(kernels[0].shape) == 2 and options.plain and bias is None and montage is None:

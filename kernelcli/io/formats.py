@@ -43,6 +43,24 @@ from .matrices import read_matrix, write_matrix_csv
 from .naming import ARRAY_SUFFIXES, INPUT_SUFFIXES, MATRIX_SUFFIXES, OUTPUT_SUFFIXES
 
 
+def refuse_unsupported(path: str | os.PathLike, volumes: tuple[str, ...] = ()) -> None:
+    """InputError (exit 2) for a file whose type kernelcli does not read as an image, array or matrix (nor as one of
+    ``volumes``, the volume types of a command that reads them, named in the message).
+
+    >>> refuse_unsupported("brain.mnc")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.InputError: brain.mnc: unsupported file type '.mnc': expected one of .bmp, .csv, .gif, .jpeg, .jpg, .npy, .png, .tif, .tiff, .txt
+    """
+    name = str(path).lower()
+    suffix = Path(path).suffix.lower()
+    if suffix not in INPUT_SUFFIXES and not any(name.endswith(v) for v in volumes):
+        raise InputError(
+            f"{path}: unsupported file type {suffix or '(no extension)'!r}: expected one of "
+            + ", ".join(sorted(INPUT_SUFFIXES)) + (f"; a volume: {', '.join(volumes)}" if volumes else "")
+        )
+
+
 def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_bytes: int | None = None) -> Loaded:
     """Read an image, ``.npy`` array or text matrix into a :class:`~kernelcli.io.common.Loaded`.
 
@@ -53,11 +71,7 @@ def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_by
     """
     p = check_input_path(path)
     suffix = p.suffix.lower()
-    if suffix not in INPUT_SUFFIXES:
-        raise InputError(
-            f"{p}: unsupported file type {suffix or '(no extension)'!r}: expected one of "
-            + ", ".join(sorted(INPUT_SUFFIXES))
-        )
+    refuse_unsupported(p)
     try:
         size = p.stat().st_size
     except OSError as exc:
