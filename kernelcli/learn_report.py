@@ -80,8 +80,8 @@ class LearnResult:
     def _cleaned(self, values: np.ndarray) -> Any:
         """:func:`clean_values` of a kernel or bias, each channel on its own scale where each was fitted alone
         (per-channel), as the ``--out`` file holds them: a channel of 1e13 made another's taps 0."""
-        if self.combine == "per-channel" and self.channels > 1 and np.ndim(values) >= 1:
-            return [clean_values(v) for v in values]
+        if (self.combine == "per-channel" and self.channels > 1 and np.ndim(values) >= 1) or np.ndim(values) == 3:
+            return [clean_values(v) for v in values]  # (a sum's channels multiply other data: each on its own scale too)
         return clean_values(values)
 
     def as_dict(self) -> dict[str, Any]:
@@ -335,7 +335,8 @@ def kernel_document(
     extra = f"; a {result.channels}-channel kernel whose responses are summed" if result.combine == "sum" else ""
     return {
         "name": name,
-        "matrix": clean_values(matrix),
+        # a sum's C x f x f kernel: each channel multiplies its own data (one in 1e-13 units was written as zeros)
+        "matrix": [clean_values(m) for m in matrix] if np.ndim(matrix) == 3 else clean_values(matrix),
         "description": line + extra + usage(bias_of(0)),
         "source": source,
     }

@@ -919,3 +919,52 @@ def test_learn_options_are_checked_when_made(given):
     # the learn audit: padding (1.9, 2, 2, 2) ran as (1, 2, 2, 2), 'foo' failed only inside learn_kernel, lr='a' was a TypeError
     with pytest.raises(UsageError, match=rf"invalid {next(iter(given))} "):
         LearnOptions(**given)
+
+
+class TestJudgedOnTheDatasScale:
+    """The learn audit, round 4: gd's distance from the least-squares kernel was judged against a floor of 1, an integer
+    target's offset against its rounding alone, a sum kernel's noise against the largest channel, and a system with as
+    many equations as unknowns passed for an exact fit."""
+
+    def test_gd_falling_short_on_small_taps_warns(self):
+        # the sobel target over 1000: gd stopped 35% short (0.0013 for 0.002), 'fits' false, warnings []
+        x = texture((40, 40))
+        sobel = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
+        for scale in (1.0, 1e-4):
+            r = learn_kernel(x, conv2d(x, sobel) * scale, LearnOptions(size=3, method="gd", epochs=1, lr=0.01))
+            assert any("gradient descent stopped" in w for w in r.warnings), (scale, r.warnings, r.kernel)
+
+    def test_an_exact_gd_fit_with_a_bias_on_large_values_is_not_a_miss(self):
+        # x 1e9, no bias in the data: 'stopped 0.0115 (its bias 0.00838) away', 1e-11 of the taps
+        rng = np.random.default_rng(14)
+        x = rng.random((24, 24))
+        r = learn_kernel(x, conv2d(x, rng.normal(size=(3, 3))) * 1e9, LearnOptions(size=3, method="gd", bias=True))
+        assert not any("stopped" in w for w in r.warnings), r.warnings
+
+    @pytest.mark.parametrize("dtype", [np.int64, np.uint16])
+    def test_an_integer_targets_small_offset_is_named(self, dtype):
+        # a box sum + 1 or + 2 in int64 or uint16: every tap 1.0008-1.001, 'fits' true, no warning (float64 warned)
+        x = np.random.default_rng(13).integers(0, 256, (64, 64)).astype(np.int64)
+        for offset in (1, 2):
+            r = learn_kernel(x, (conv2d(x, np.ones((3, 3))) + offset).astype(dtype), LearnOptions(size=3))
+            assert any("constant offset" in w and f"bias {offset}" in w for w in r.warnings), (dtype, offset, r.warnings)
+
+    def test_a_sum_kernel_is_cleaned_channel_by_channel(self, tmp_path):
+        # channel 1 (taps near 0.6) beside channel 0 (near 3e12): written as zeros, the file missed the target by 2.74
+        rng = np.random.default_rng(12)
+        x = rng.random((8, 8, 2))
+        x[..., 0] *= 3e-13
+        ks = rng.normal(size=(2, 3, 3))
+        ks[0] *= 3e12
+        r = learn_kernel(x, conv2d(x[..., 0], ks[0]) + conv2d(x[..., 1], ks[1]), LearnOptions(size=3, combine="sum"))
+        written = np.array(kernel_document(r, name="k", input_name="x", target_name="t", options=LearnOptions(size=3, combine="sum"))["matrix"])
+        assert np.abs(written[1]).min() > 0 and np.allclose(written[1], r.kernel[1], rtol=1e-6)
+        assert np.abs(np.array(r.as_dict()["kernel"][1])).min() > 0
+
+    def test_as_many_equations_as_unknowns_is_said(self):
+        # a random 3x3 target from a 3x3 input: 'rank 9/9, residual 2.4e-13%', fits, no warning
+        rng = np.random.default_rng(3)
+        r = learn_kernel(rng.random((3, 3)), rng.random((3, 3)) * 100, LearnOptions(size=3))
+        assert any("as many equations as unknowns (9)" in w for w in r.warnings)
+        assert not any("as many equations" in w for w in learn_kernel(texture((12, 12)), conv2d(texture((12, 12)), SHARPEN),
+                                                                      LearnOptions(size=3)).warnings)
