@@ -175,10 +175,11 @@ def convolve_bank_file(
                         maps=max(2, len(kernels) * per_map) if len(kernels) > 1 else 1)
         return filter_bank(data, kernels, names, bias=bias, **options.conv_kwargs())
 
+    depths = {k.shape[0] for k in kernels if len(k.shape) == 3}
     report = run_maps_job(
         input_path, label, compute, single=len(kernels) == 1, out=out, montage=montage, force=force,
         rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options), layout=options.layout,
-        encoding=options.encoding,
+        encoding=options.encoding, channels=depths.pop() if len(depths) == 1 else None,
     )
     if len(kernels) == 1:
         report.kernel = names[0]
@@ -220,7 +221,7 @@ def layer_file(
     return run_maps_job(
         input_path, label, compute, single=filters == 1, out=out, montage=montage, force=force,
         rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options), layout=options.layout,
-        encoding=options.encoding,
+        encoding=options.encoding, channels=int(weights.shape[1]),
     )
 
 
@@ -269,8 +270,11 @@ def run_maps_job(
     describe: str = "",
     layout: str | None = None,
     encoding: Any = None,
+    channels: int | None = None,
 ) -> Report:
     """Read one input, compute a :class:`~kernelcli.layers.BankResult`, write the maps and/or a montage.
+    ``channels``: the channel count the call's weights or 3-D kernels take, where they name one (it picks an
+    array's layout where both readings are plausible: :func:`kernelcli.layout.array_layout`).
 
     ``single`` (one kernel or filter): the result is written exactly like
     :func:`run_file_job` writes one (an (H', W', C) image for a per-channel kernel).
@@ -288,7 +292,7 @@ def run_maps_job(
     if loaded.kind == "array" or layout is not None:
         from .layout import input_layout, to_hwc
 
-        order = input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format, loaded.notes)
+        order = input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format, loaded.notes, channels)
         data = to_hwc(loaded.data, order)  # channels last for the maps and the montage's input tile
     bank = _named(src, lambda: compute(data))
     seconds = time.perf_counter() - start

@@ -97,13 +97,15 @@ def _x(dims: tuple[int, ...] | list[int]) -> str:
     return "x".join(map(str, dims))
 
 
-def array_layout(shape: tuple[int, ...], layout: str | None, source: str, notes: list[str] | None = None) -> str:
+def array_layout(shape: tuple[int, ...], layout: str | None, source: str, notes: list[str] | None = None,
+                 channels: int | None = None) -> str:
     """The layout of an array file of ``shape``: the one given, else ``hwc`` when unambiguous.
 
     A 2-D array is (H, W) whatever the layout says, except ``zyx`` (a volume needs three
     axes); a ``chw`` it makes no difference to is said in ``notes``.  A 3-D array without
-    ``layout`` whose last axis holds more than :data:`MAX_CHANNELS` values is refused, naming
-    the readings and the flag.
+    ``layout`` is refused, naming the readings and the flag, unless its last axis holds at most
+    :data:`MAX_CHANNELS` values and its first more (then (H, W, C)), or ``channels`` (the channel count the call's
+    weights or 3-D kernels take) picks one reading: (4, 4, 3) under (K, 3, f, f) weights is (H, W, C).
 
     >>> notes = []
     >>> array_layout((4, 5), "chw", "m.npy", notes), notes
@@ -119,8 +121,10 @@ def array_layout(shape: tuple[int, ...], layout: str | None, source: str, notes:
     if layout is not None:
         return layout
     a, b, c = shape
-    if c <= MAX_CHANNELS:
+    if c <= MAX_CHANNELS < a:  # (a first axis of at most 4 is as plausible a channel count: (3, 3, 3) was taken hwc)
         return "hwc"
+    if channels is not None and (c == channels) != (a == channels):
+        return "hwc" if c == channels else "chw"
     raise UsageError(
         f"{source}: a {_x(shape)} array reads two ways: (H, W, C) = {a}x{b} pixels with {counted(c, 'channel')}, "
         f"or (C, H, W) = {a} channels of {b}x{c} (PyTorch) or a (Z, Y, X) volume of {a} slices; "
@@ -128,11 +132,12 @@ def array_layout(shape: tuple[int, ...], layout: str | None, source: str, notes:
     )
 
 
-def input_layout(data: Any, kind: str, layout: str | None, source: str, fmt: str = "image", notes: list[str] | None = None) -> str:
-    """The layout of a loaded input: :func:`array_layout` (which may add to ``notes``) for an array or a 2-D
-    image; a 3-D image is always (H, W, C)."""
+def input_layout(data: Any, kind: str, layout: str | None, source: str, fmt: str = "image", notes: list[str] | None = None,
+                 channels: int | None = None) -> str:
+    """The layout of a loaded input: :func:`array_layout` (which may add to ``notes``; ``channels`` as there) for an
+    array or a 2-D image; a 3-D image is always (H, W, C)."""
     if kind == "array" or data.ndim != 3:
-        return array_layout(tuple(data.shape), layout, source, notes)
+        return array_layout(tuple(data.shape), layout, source, notes, channels)
     layout = canonical_layout(layout)
     if layout not in (None, "hwc"):
         raise UsageError(f"{source}: a {fmt} image is stored (H, W, C); --layout {layout} is for .npy arrays")

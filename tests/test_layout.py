@@ -342,3 +342,36 @@ def test_first_axis_layouts_filter_each_plane_alone(c, h, w, layout, kernel, pad
             convolve_file(Path(folder) / f"p{k}.npy", kernel, ConvolveOptions(padding=padding), out=Path(folder) / f"q{k}.npy")
             np.testing.assert_array_equal(got[k], np.load(Path(folder) / f"q{k}.npy"))
     assert got.shape[0] == c and load_kernel(kernel)
+
+
+@pytest.mark.parametrize("shape", [(3, 3, 3), (3, 5, 4), (2, 6, 2), (4, 5, 3)])
+def test_an_array_whose_first_and_last_axes_are_both_channel_counts_is_refused(shape, tmp_path):
+    # the convolve audit: (3, 3, 3) was read (H, W, C) without a word, 8.85 off the (C, H, W) reading
+    import numpy as np
+    from conftest import run_cli
+
+    np.save(tmp_path / "a.npy", np.random.default_rng(5).normal(size=shape))
+    r = run_cli("convolve", str(tmp_path / "a.npy"), "-k", "sobel_v", "-o", str(tmp_path / "o.npy"))
+    assert r.returncode == 2 and "reads two ways" in r.stderr and "--layout chw" in r.stderr and not (tmp_path / "o.npy").exists()
+    assert run_cli("convolve", str(tmp_path / "a.npy"), "-k", "sobel_v", "--layout", "hwc", "-o", str(tmp_path / "o.npy")).returncode == 0
+
+
+def test_weights_or_a_3d_kernel_pick_the_reading_their_channels_name(tmp_path):
+    # the lecture's 4x4x3 RGB example under (K, 3, f, f) weights, and a 3x4x4 array under a 3-channel kernel file
+    import numpy as np
+    from conftest import run_cli
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "hwc.npy", rng.random((4, 4, 3)))
+    np.save(tmp_path / "chw.npy", rng.random((3, 4, 4)))
+    np.save(tmp_path / "w.npy", rng.random((2, 3, 2, 2)))
+    np.save(tmp_path / "k3.npy", rng.random((3, 2, 2)))
+    for name, want in (("hwc.npy", (3, 3, 2)), ("chw.npy", (2, 3, 3))):
+        r = run_cli("convolve", str(tmp_path / name), "--weights", str(tmp_path / "w.npy"), "--padding", "valid",
+                    "-o", str(tmp_path / f"o_{name}"))
+        assert r.returncode == 0 and np.load(tmp_path / f"o_{name}").shape == want, r.stderr
+    r = run_cli("convolve", str(tmp_path / "chw.npy"), "-k", str(tmp_path / "k3.npy"), "--padding", "valid", "-o", str(tmp_path / "k.npy"))
+    assert r.returncode == 0, r.stderr
+    np.save(tmp_path / "both.npy", rng.random((3, 4, 3)))  # 3 channels either way: still two readings
+    r = run_cli("convolve", str(tmp_path / "both.npy"), "--weights", str(tmp_path / "w.npy"), "-o", str(tmp_path / "b.npy"))
+    assert r.returncode == 2 and "reads two ways" in r.stderr

@@ -131,7 +131,7 @@ def test_int8_and_int16_results_stay_themselves_in_a_tiff(tmp_path, dtype, args)
 
 
 def test_a_signed_result_of_several_channels_is_refused_for_a_tiff(tmp_path):
-    np.save(tmp_path / "c.npy", np.zeros((3, 4, 3), np.int16))
+    np.save(tmp_path / "c.npy", np.zeros((6, 4, 3), np.int16))  # (6 rows: a (3, 4, 3) array reads two ways)
     r = run(tmp_path, "pad", "c.npy", "-p", "1", "-o", "o.tif")
     assert r.returncode == 2 and "error: o.tif: an int16 TIFF holds one channel; this result has 3" in r.stderr, r.stderr
     assert not (tmp_path / "o.tif").exists()
