@@ -168,6 +168,25 @@ def run_chain_volume(data: Any, steps: list[Step], conv: dict[str, Any]) -> Any:
     return x
 
 
+def _keeps_grid(steps: list[Step], conv: dict[str, Any]) -> bool:
+    """Whether every kernel step of ``steps`` keeps each pixel where it is (stride 1, padded by its whole span).
+
+    >>> _keeps_grid(parse_chain("box:3", ["maxpool:2"]), {"padding": "valid"})
+    False
+    """
+    from .shapes import resolve_padding
+
+    stride, dilation = conv.get("stride", 1), conv.get("dilation", 1)
+    for step in steps:
+        if step.kernel is None:
+            continue
+        kh, kw = step.kernel.array().shape[-2:]
+        top, bottom, left, right = resolve_padding(conv.get("padding", "same"), kh, kw, (dilation, dilation))
+        if stride != 1 or top + bottom != dilation * (kh - 1) or left + right != dilation * (kw - 1):
+            return False
+    return True
+
+
 def chain_file(input_path: Any, steps: list[Step], options: Any, *, out: Any, force: bool = False) -> Any:
     """Run a chain on one input file (a :class:`kernelcli.jobs.ConvolveOptions` for the convolutions)."""
     from .jobs_common import run_file_job
@@ -178,15 +197,21 @@ def chain_file(input_path: Any, steps: list[Step], options: Any, *, out: Any, fo
         "paths": getattr(options, "paths", None),
     }
     pools = [step for step in steps if step.kernel is None]
+    # an alpha follows the pooling steps; a kernel step that moves the grid (valid padding, a stride, a dilation's
+    # padding short of its span) it cannot follow, and a pool after one could bring it back to the colour's size on
+    # other pixels (an opaque alpha beside transparent black, with no note): then it is dropped
+    if not _keeps_grid(steps, conv):
+        follow = lambda alpha: None  # noqa: E731
+    else:
+        follow = (lambda alpha: run_chain(alpha, pools, {"paths": conv["paths"]})) if pools else None
     report = run_file_job(
         input_path, f"convolve {chain_label(steps)}", lambda data: run_chain(data, steps, conv), out=out, force=force,
         rescale=options.rescale, max_pixels=options.max_pixels, layout=options.layout,
         encoding=getattr(options, "encoding", None),
         # a zyx array as pool takes it, where a step pools (kernels alone: every slice, as convolve does)
         volume_compute=(lambda data: run_chain_volume(data, steps, conv)) if pools else None,
-        # an alpha is pooled by the pooling steps, as `pool` pools it (and dropped, with a note, where a kernel
-        # changes the size); without them it is carried through
-        alpha=(lambda alpha: run_chain(alpha, pools, {"paths": conv["paths"]})) if pools else None,
+        # an alpha is pooled by the pooling steps, as `pool` pools it; without them it is carried through
+        alpha=follow,
     )
     report.kernel = chain_label(steps)
     return report

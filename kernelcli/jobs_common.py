@@ -169,8 +169,8 @@ def run_file_job(
     the same bytes and report (``seconds`` then include the conversion to 8 bits).  ``alpha``, when
     given, is the operation an input's alpha channel takes too (``pad`` and ``pool`` change the size: the
     alpha is padded or pooled as numpy.pad and PyTorch treat an RGBA array's fourth channel), its result
-    rounded and clipped into the alpha's own type; without it an alpha is carried through where the size
-    stays, and dropped with a note where it changes.
+    rounded and clipped into the alpha's own type, or None where it cannot follow (dropped, with a note); without
+    it an alpha is carried through where the size stays, and dropped with a note where it changes.
     """
     from .io import formats
 
@@ -191,7 +191,10 @@ def run_file_job(
     if loaded.alpha is not None:
         report.input_shape = with_alpha(report.input_shape)
     if alpha is not None and loaded.alpha is not None:
-        loaded = replace(loaded, alpha=_named(src, lambda: _alpha_of(alpha(loaded.alpha), loaded.alpha.dtype)))
+        moved = _named(src, lambda: alpha(loaded.alpha))
+        if moved is None:  # (the operation moves the pixels where the alpha cannot follow: a chain's valid kernel step)
+            report.notes.append(f"{src.name}: a step moves the pixels off the input's grid, so the alpha channel is dropped")
+        loaded = replace(loaded, alpha=None if moved is None else _alpha_of(moved, loaded.alpha.dtype))
     if loaded.alpha is not None and result.shape[:2] != loaded.alpha.shape:
         report.notes.append(f"{src.name}: the output size differs from the input's, so the alpha channel is dropped")
     if out_path is None:

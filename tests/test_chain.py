@@ -270,3 +270,21 @@ def test_a_pooling_step_alone_is_a_chain_of_one_step(tmp_path, spec, op):
 def test_a_pooling_step_in_a_filter_bank_is_refused_saying_why(tmp_path):
     result = run_in_process("convolve", str(SAMPLES / "phantom.png"), "-k", "maxpool:2", "-k", "box:3", "-o", "o.npy", cwd=tmp_path)
     assert result.returncode == 2 and "a pooling step such as maxpool:2 is one too" in result.stderr
+
+
+def test_a_kernel_step_off_the_grid_drops_the_alpha_a_pool_would_bring_back(tmp_path):
+    # the pool/pad audit: 11x11 RGBA, box:3 valid then minpool:3: the colour came from columns 6-10 (transparent
+    # black among them), the alpha pooled over 6-8 alone: an opaque 67 beside 200s, 3x3x4 with no note
+    import numpy as np
+    from PIL import Image
+
+    from conftest import pixels, run_cli
+
+    a = np.zeros((11, 11, 4), np.uint8)
+    a[..., :3], a[..., 3] = 200, 255
+    a[:, 9:, :] = 0
+    Image.fromarray(a, "RGBA").save(tmp_path / "b.png")
+    r = run_cli("convolve", str(tmp_path / "b.png"), "-k", "box:3", "-p", "valid", "--then", "minpool:3", "-o", str(tmp_path / "o.png"))
+    assert r.returncode == 0 and "so the alpha channel is dropped" in r.stderr and pixels(tmp_path / "o.png").shape == (3, 3, 3)
+    r = run_cli("convolve", str(tmp_path / "b.png"), "-k", "box:3", "--then", "minpool:3", "-o", str(tmp_path / "s.png"))
+    assert r.returncode == 0 and pixels(tmp_path / "s.png").shape == (3, 3, 4)  # 'same': the alpha follows the pool
