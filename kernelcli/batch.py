@@ -479,8 +479,12 @@ class _group_signals_blocked:
 
 def _unblock_group_signals(_owner: object) -> None:
     """In a process multiprocessing has just started: take back SIGHUP, SIGTERM and SIGINT, which its forkserver
-    keeps blocked (:class:`_group_signals_blocked`)."""
+    keeps blocked (:class:`_group_signals_blocked`).  SIGINT is ignored first, as a pool's worker ignores it (the
+    main process decides): a Ctrl-C to the group that came while it was blocked was delivered as it was taken
+    back, before the worker's initializer, and multiprocessing printed a KeyboardInterrupt traceback (1 run of a
+    full suite, test_signals)."""
     if hasattr(signal, "pthread_sigmask"):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _group_signals_blocked.SIGNALS)
 
 
