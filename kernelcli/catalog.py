@@ -399,10 +399,11 @@ def _catalogue_files(folder: Path) -> list[Path]:
     """The kernel files of one folder: ``*.json`` at the top level, not ``*.schema.json``, not hidden."""
     if not folder.is_dir():
         return []
-    return sorted(
+    return sorted(  # (any case: an UP.JSON was passed over in silence, where -k ./UP.JSON read it)
         file
-        for file in folder.glob("*.json")
-        if file.is_file() and not file.name.startswith(".") and not file.name.endswith(".schema.json")
+        for file in folder.iterdir()
+        if file.suffix.lower() == ".json" and file.is_file() and not file.name.startswith(".")
+        and not file.name.lower().endswith(".schema.json")
     )
 
 
@@ -569,6 +570,7 @@ def _gaussian_from_spec(spec: str, argument: str) -> Kernel:
 
 
 def _box_from_spec(spec: str, argument: str) -> Kernel:
+    argument = argument.strip()  # (blanks around N, as gaussian: takes them: 'box: 3' was refused, 'gaussian: 1' not)
     if not (argument.isascii() and argument.isdigit()) or not 1 <= int(argument) <= MAX_SIDE:
         raise InvalidKernel(f"{spec}: N must be a whole number from 1 to {MAX_SIDE}, e.g. box:3")
     return box_kernel(int(argument))

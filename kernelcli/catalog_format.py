@@ -198,9 +198,17 @@ def _object_pairs(pairs: list[tuple[str, Any]]) -> _Object:
     return obj
 
 
-def _parse_float(text: str) -> float | _NotFinite:
+def _parse_float(text: str) -> float | int | _NotFinite:
     value = float(text)
-    return value if math.isfinite(value) else _NotFinite(text)
+    if not math.isfinite(value):
+        return _NotFinite(text)
+    if abs(value) >= 2**53 and len(text) > 15:  # a whole number float64 rounds (9007199254740993.0): the int,
+        from .numtext import exact_whole  # which the weights' check refuses as it refuses the integer literal
+
+        whole = exact_whole(text)
+        if whole is not None and float(whole) != whole:
+            return whole
+    return value
 
 
 def _parse_int(text: str) -> int | _NotFinite:

@@ -208,7 +208,7 @@ def read_npy_kernel(path: str | Path, *, max_ndim: int = 2) -> Any:
     if not np.isfinite(values).all():
         raise InvalidKernel(f"{p}: the kernel holds NaN or infinite values")
     if arr.dtype.kind in "iu" and arr.dtype.itemsize == 8:  # int64 past 2**53: rounded by float64
-        for where in zip(*np.nonzero(np.abs(values) > EXACT_WHOLE)):
+        for where in zip(*np.nonzero(np.abs(values) >= EXACT_WHOLE)):  # (2**53 + 1 reads as 2**53: not above it)
             if float(arr[where]) != int(arr[where]):
                 raise InvalidKernel(f"{p}: {inexact_whole(int(arr[where]), 'the weight at ' + str(tuple(map(int, where))))}")
     if not sums_in_range(values.ravel().tolist()):

@@ -291,3 +291,30 @@ class TestKernelPath:
         assert result.returncode == 0 and "bad.json: matrix: row 2 has 1 value" in result.stderr and "skipped" in result.stderr
         result = run_cli("convolve", str(SAMPLES / "example1.csv"), "-k", "bad", env=env)
         assert result.returncode == 3 and "skipped as broken" in result.stderr and "bad.json" in result.stderr
+
+
+class TestKernelsAuditRound:
+    """The kernels audit: an int64 or uint64 .npy weight of 2**53 + 1, or a JSON float 9007199254740993.0, was
+    read as 2**53 (2**53 + 3 and the integer literal were refused); a user file UP.JSON was passed over in
+    silence; 'box: 3' was refused where 'gaussian: 1' was taken."""
+
+    @pytest.mark.parametrize("dtype", [np.int64, np.uint64])
+    def test_a_whole_npy_weight_float64_rounds_is_refused(self, tmp_path, dtype):
+        np.save(tmp_path / "k.npy", np.array([[2**53 + 1, 0]], dtype))
+        with pytest.raises(InvalidKernel, match="9007199254740993, which float64 reads as 9007199254740992"):
+            load_kernel(str(tmp_path / "k.npy"))
+
+    @pytest.mark.parametrize("text", ["9007199254740993.0", "9.007199254740993e15", "-9007199254740993.00"])
+    def test_a_whole_json_float_float64_rounds_is_refused(self, tmp_path, text):
+        with pytest.raises(InvalidKernel, match="which float64 reads as"):
+            load_kernel(f"[[{text}, 1]]")
+        (tmp_path / "k.json").write_text('{"name": "big", "matrix": [[' + text + ', 1]]}')
+        with pytest.raises(InvalidKernel, match="which float64 reads as"):
+            load_kernel(str(tmp_path / "k.json"))
+        assert load_kernel("[[9007199254740992.0, 1.5]]").array()[0, 0] == 2**53  # held exactly: taken
+
+    def test_a_user_file_in_capitals_is_read_and_box_takes_blanks(self, tmp_path, monkeypatch):
+        (tmp_path / "UP.JSON").write_text('{"name": "upper", "matrix": [[7]]}')
+        monkeypatch.setenv("KERNELCLI_KERNEL_PATH", str(tmp_path))
+        assert load_kernel("upper").array().tolist() == [[7.0]]
+        assert load_kernel("box: 3").array().shape == (3, 3) and load_kernel("box:3 ").array().shape == (3, 3)
