@@ -262,7 +262,7 @@ def conv2d(
                                announce=_announce_first_compile, finite_check=check,
                                key=call if call.remembered else None, rounded=rounded)
         # the check ran: the loop's screen saw an output that is not finite, or could not look
-        if out.dtype.kind == "f" and (check.ran if check is not None else _overflow().possible(arr.dtype, k, dtype)):
+        if out.dtype.kind == "f" and (check.ran if check is not None else call.overflow):
             _settle(out, arr, call)
         return numpy_impl.rounded(out, rounded)
     ndsupport.check_finite(arr)
@@ -279,7 +279,7 @@ def conv2d(
                                          call.dilation, oh, ow, rounded=rounded, divisor=divisor)
     else:
         out = engine.fft_correlate(x3, k, dtype, call.widths, call.code, fill, call.dilation, oh, ow, policy, form)
-    if arr.dtype.kind == "f" or _overflow().possible(arr.dtype, k, dtype):
+    if call.overflow:  # (float data: always; integer data where its range times the weights can leave the dtype's)
         _settle(out, x3, call)
     out = numpy_impl.rounded(out, rounded)
     return out if arr.ndim == 3 else out[:, :, 0]
@@ -343,11 +343,13 @@ def _overflow():
 def _settle(out: np.ndarray, arr: np.ndarray, call) -> None:
     """Outputs of ``conv2d`` that are not finite, from a finite input, summed again wider (:mod:`._core.overflow`):
     one value on every path where one path overflowed on the way and another did not."""
+    if out.dtype.kind != "f" or np.isfinite(np.add.reduce(out, axis=None, dtype=np.float64)):
+        return  # (one reduction, no mask: every output finite, the usual case)
     x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
-    weights = call.k.astype(call.dtype)  # the kernel as the sums held it
 
     def recompute(wide):
-        return numpy_impl.correlate_bands(x3, weights.astype(wide), call.widths, call.code, call.fill, wide, call.stride,
+        weights = call.k.astype(call.dtype).astype(wide)  # the kernel as the sums held it
+        return numpy_impl.correlate_bands(x3, weights, call.widths, call.code, call.fill, wide, call.stride,
                                           call.dilation, *call.out).reshape(out.shape)
 
     _overflow().settle(out, recompute)

@@ -479,13 +479,14 @@ class _group_signals_blocked:
 
 def _unblock_group_signals(_owner: object) -> None:
     """In a process multiprocessing has just started: take back SIGHUP, SIGTERM and SIGINT, which its forkserver
-    keeps blocked (:class:`_group_signals_blocked`).  SIGINT is ignored first, as a pool's worker ignores it (the
-    main process decides): a Ctrl-C to the group that came while it was blocked was delivered as it was taken
-    back, before the worker's initializer, and multiprocessing printed a KeyboardInterrupt traceback (1 run of a
-    full suite, test_signals)."""
+    keeps blocked (:class:`_group_signals_blocked`).  A SIGINT that came while they were blocked is dropped (ignored
+    across the unblocking, then the handler put back): a Ctrl-C to the group was delivered as it was taken back,
+    before a pool worker's initializer ignores it, and multiprocessing printed a KeyboardInterrupt traceback (1 run
+    of a full suite, test_signals); the main process decides what a Ctrl-C stops."""
     if hasattr(signal, "pthread_sigmask"):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _group_signals_blocked.SIGNALS)
+        signal.signal(signal.SIGINT, previous)
 
 
 #: registered once per process that imports this module (the forkserver preloads it): multiprocessing runs

@@ -202,12 +202,11 @@ def _parse_float(text: str) -> float | int | _NotFinite:
     value = float(text)
     if not math.isfinite(value):
         return _NotFinite(text)
-    if abs(value) >= 2**53 and len(text) > 15:  # a whole number float64 rounds (9007199254740993.0): the int,
-        from .numtext import exact_whole  # which the weights' check refuses as it refuses the integer literal
+    if abs(value) >= 2**53:  # a whole number float64 rounds (9007199254740993.0, 1e23): the exact int, which the
+        from .numtext import exact_whole, rounded_whole  # weights' check refuses as the integer literal and the inline form
 
-        whole = exact_whole(text)
-        if whole is not None and float(whole) != whole:
-            return whole
+        if rounded_whole(text) is not None:
+            return exact_whole(text)
     return value
 
 

@@ -169,20 +169,21 @@ def run_chain_volume(data: Any, steps: list[Step], conv: dict[str, Any]) -> Any:
 
 
 def _keeps_grid(steps: list[Step], conv: dict[str, Any]) -> bool:
-    """Whether every kernel step of ``steps`` keeps each pixel where it is (stride 1, padded by its whole span).
+    """Whether every kernel step of ``steps`` keeps each pixel where it is: stride 1, padded as 'same' pads (a
+    padding of the same total split otherwise, 2,0 for a 3x3, moves the result a pixel).
 
-    >>> _keeps_grid(parse_chain("box:3", ["maxpool:2"]), {"padding": "valid"})
-    False
+    >>> _keeps_grid(parse_chain("box:3", ["maxpool:2"]), {"padding": "valid"}), _keeps_grid(parse_chain("box:3", []), {"padding": 1})
+    (False, True)
     """
-    from .shapes import resolve_padding
+    from .shapes import resolve_padding, same_padding
 
     stride, dilation = conv.get("stride", 1), conv.get("dilation", 1)
     for step in steps:
         if step.kernel is None:
             continue
         kh, kw = step.kernel.array().shape[-2:]
-        top, bottom, left, right = resolve_padding(conv.get("padding", "same"), kh, kw, (dilation, dilation))
-        if stride != 1 or top + bottom != dilation * (kh - 1) or left + right != dilation * (kw - 1):
+        pads = resolve_padding(conv.get("padding", "same"), kh, kw, (dilation, dilation))
+        if stride != 1 or tuple(pads) != (*same_padding(kh, dilation), *same_padding(kw, dilation)):
             return False
     return True
 

@@ -51,7 +51,7 @@ class ConvCall:
     as such a key: a call resolved anew would be a new key, and a new plan, every time.
     """
 
-    __slots__ = ("code", "dilation", "dtype", "fill", "k", "mode", "out", "outputs", "remembered", "stride", "widths",
+    __slots__ = ("code", "dilation", "dtype", "fill", "k", "mode", "out", "outputs", "overflow", "remembered", "stride", "widths",
                  "work")
 
     def __init__(self, k, stride, dilation, widths, out, mode, fill, dtype, channels):
@@ -60,6 +60,7 @@ class ConvCall:
         self.outputs = out[0] * out[1] * channels
         self.work = self.outputs * k.shape[0] * k.shape[1]
         self.remembered = False
+        self.overflow = True  # whether a sum may leave the dtype's range on the way (_resolve: from the data's type)
 
 
 def resolve(shape: Sequence[int], dtype: np.dtype, kernel: Any, stride: Any, padding: Any, pad_mode: Any,
@@ -126,7 +127,7 @@ def _resolve(shape, dtype, k, stride, padding, pad_mode, pad_value, dilation, fl
     mode = canonical_pad_mode(pad_mode)
     compute = ndsupport.compute_dtype(dtype)
     ndsupport.check_fits(k, compute, "kernel", ndsupport.WIDER_FOR_WEIGHTS)  # beyond it the weights become inf: 0 * inf NaN
-    tiny = np.abs(k) < np.finfo(compute).tiny
+    tiny = (k != 0) & (np.abs(k) < np.finfo(compute).tiny)
     if tiny.any():  # the weights the loops apply: one of 2**-150 is 0 in float32, where the FFT's exact form kept it
         k = np.where(tiny, k.astype(compute), k)
         frozen(k)
@@ -134,7 +135,11 @@ def _resolve(shape, dtype, k, stride, padding, pad_mode, pad_value, dilation, fl
     h, w = shape[:2]
     trimmed = trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)
     check_padding_fits(shape, trimmed, (dh, dw))
-    return ConvCall(k, (sh, sw), (dh, dw), trimmed, (oh, ow), mode, fill, compute, shape[2] if len(shape) == 3 else 1)
+    call = ConvCall(k, (sh, sw), (dh, dw), trimmed, (oh, ow), mode, fill, compute, shape[2] if len(shape) == 3 else 1)
+    from ._core.overflow import possible
+
+    call.overflow = possible(dtype, k, compute)  # (once per remembered call: 3.8 us a call of 8x8 uint8 when asked each time)
+    return call
 
 
 def check_padding_fits(shape: Sequence[int], widths: Sequence[int], dilation: tuple[int, int]) -> None:

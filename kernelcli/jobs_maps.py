@@ -175,7 +175,7 @@ def convolve_bank_file(
                         maps=max(2, len(kernels) * per_map) if len(kernels) > 1 else 1)
         return filter_bank(data, kernels, names, bias=bias, **options.conv_kwargs())
 
-    depths = {k.shape[0] for k in kernels if len(k.shape) == 3}
+    depths = {k.shape[0] for k in kernels if len(k.shape) == 3}  # (C, f, f) kernels name C (a volume is opt-in: zyx)
     report = run_maps_job(
         input_path, label, compute, single=len(kernels) == 1, out=out, montage=montage, force=force,
         rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options), layout=options.layout,
@@ -273,8 +273,8 @@ def run_maps_job(
     channels: int | None = None,
 ) -> Report:
     """Read one input, compute a :class:`~kernelcli.layers.BankResult`, write the maps and/or a montage.
-    ``channels``: the channel count the call's weights or 3-D kernels take, where they name one (it picks an
-    array's layout where both readings are plausible: :func:`kernelcli.layout.array_layout`).
+    ``channels``: the channel count the call's weights or (C, f, f) kernels take (it picks an array's layout where
+    both readings are plausible: :func:`kernelcli.layout.array_layout`).
 
     ``single`` (one kernel or filter): the result is written exactly like
     :func:`run_file_job` writes one (an (H', W', C) image for a per-channel kernel).

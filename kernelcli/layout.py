@@ -104,8 +104,9 @@ def array_layout(shape: tuple[int, ...], layout: str | None, source: str, notes:
     A 2-D array is (H, W) whatever the layout says, except ``zyx`` (a volume needs three
     axes); a ``chw`` it makes no difference to is said in ``notes``.  A 3-D array without
     ``layout`` is refused, naming the readings and the flag, unless its last axis holds at most
-    :data:`MAX_CHANNELS` values and its first more (then (H, W, C)), or ``channels`` (the channel count the call's
-    weights or 3-D kernels take) picks one reading: (4, 4, 3) under (K, 3, f, f) weights is (H, W, C).
+    :data:`MAX_CHANNELS` values and its first more (then (H, W, C)), or, where both are at most that, ``channels``
+    (the channel count the call's weights or (C, f, f) kernels take) picks one: (4, 4, 3) under (K, 3, f, f) weights
+    is (H, W, C).
 
     >>> notes = []
     >>> array_layout((4, 5), "chw", "m.npy", notes), notes
@@ -123,7 +124,7 @@ def array_layout(shape: tuple[int, ...], layout: str | None, source: str, notes:
     a, b, c = shape
     if c <= MAX_CHANNELS < a:  # (a first axis of at most 4 is as plausible a channel count: (3, 3, 3) was taken hwc)
         return "hwc"
-    if channels is not None and (c == channels) != (a == channels):
+    if channels is not None and c <= MAX_CHANNELS and a <= MAX_CHANNELS and (c == channels) != (a == channels):
         return "hwc" if c == channels else "chw"
     raise UsageError(
         f"{source}: a {_x(shape)} array reads two ways: (H, W, C) = {a}x{b} pixels with {counted(c, 'channel')}, "

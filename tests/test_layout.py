@@ -371,7 +371,10 @@ def test_weights_or_a_3d_kernel_pick_the_reading_their_channels_name(tmp_path):
                     "-o", str(tmp_path / f"o_{name}"))
         assert r.returncode == 0 and np.load(tmp_path / f"o_{name}").shape == want, r.stderr
     r = run_cli("convolve", str(tmp_path / "chw.npy"), "-k", str(tmp_path / "k3.npy"), "--padding", "valid", "-o", str(tmp_path / "k.npy"))
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 0 and np.load(tmp_path / "k.npy").shape == (3, 3), r.stderr
+    np.save(tmp_path / "big.npy", rng.random((3, 16, 16)))  # a last axis of 16: refused without --layout, weights or not
+    r = run_cli("convolve", str(tmp_path / "big.npy"), "--weights", str(tmp_path / "w.npy"), "-o", str(tmp_path / "g.npy"))
+    assert r.returncode == 2 and "reads two ways" in r.stderr
     np.save(tmp_path / "both.npy", rng.random((3, 4, 3)))  # 3 channels either way: still two readings
     r = run_cli("convolve", str(tmp_path / "both.npy"), "--weights", str(tmp_path / "w.npy"), "-o", str(tmp_path / "b.npy"))
     assert r.returncode == 2 and "reads two ways" in r.stderr

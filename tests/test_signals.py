@@ -510,3 +510,18 @@ def test_a_failed_start_of_the_resource_tracker_leaves_the_signals_as_they_were(
     before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
     assert batch._start_pool(None, 2) is None
     assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
+
+
+def test_a_library_users_processes_keep_their_sigint_handler():
+    # the review: the after-fork hook importing kernelcli.batch registers (for the pool's workers) left SIGINT ignored
+    # in every fork of the process, a library user's too
+    script = (
+        "import multiprocessing as mp, signal\n"
+        "import kernelcli.batch\n"
+        "def f(q): q.put(repr(signal.getsignal(signal.SIGINT)))\n"
+        "if __name__ == '__main__':\n"
+        "    ctx = mp.get_context('fork'); q = ctx.Queue(); p = ctx.Process(target=f, args=(q,)); p.start()\n"
+        "    print(q.get()); p.join()\n"
+    )
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "default_int_handler" in r.stdout, (r.stdout, r.stderr)

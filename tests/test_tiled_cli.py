@@ -206,6 +206,23 @@ def test_a_volume_store_kernelcli_wrote_is_read_back_as_a_volume(tmp_path, invok
     assert "spacing_mm and affine are not carried over" in result.stderr
 
 
+def test_the_grid_is_kept_only_where_the_call_keeps_it_and_foreign_axes_are_not_read(tmp_path, invoke):
+    # the review: --padding 2,0,2,0 (a 3x3's 'same' total, split otherwise) kept the input's affine one voxel off;
+    # an array whose attribute axes are ['row', 'col'] (another tool's) was refused as OME-Zarr axes
+    vol = make_zarr(tmp_path / "v.zarr", np.random.default_rng(4).random((6, 16, 16)).astype(np.float32), (6, 8, 8))
+    grid = {"axes": ["z", "y", "x"], "spacing_mm": [2.0, 0.8, 0.7], "affine": np.diag([0.7, 0.8, 2.0, 1.0]).tolist()}
+    zarr.open_array(str(vol), mode="r+").attrs.update(grid)
+    for padding, kept in (("2,0,2,0", False), ("1", True), ("same", True)):
+        r = invoke("convolve", str(vol), "-k", "box:3", "--padding", padding, "-o", str(tmp_path / f"o{kept}{padding}.zarr"))
+        assert r.exit_code == 0, r.stderr
+        attrs = dict(zarr.open_array(str(tmp_path / f"o{kept}{padding}.zarr"), mode="r").attrs)
+        assert (attrs == grid) == kept and attrs["axes"] == ["z", "y", "x"], (padding, attrs)
+        assert ("not carried over" in r.stderr) != kept
+    other = make_zarr(tmp_path / "ext.zarr", np.ones((16, 16), np.float32), (8, 8))
+    zarr.open_array(str(other), mode="r+").attrs["axes"] = ["row", "col"]
+    ok(invoke("convolve", str(other), "-k", "box:3", "-o", str(tmp_path / "e.npy")))
+
+
 def test_an_output_records_the_layout_it_was_read_in(tmp_path, invoke):
     # read back without --layout, a (C, H, W) output was refused (its last axis > 4) or, of 4 columns or fewer, an image
     make_zarr(tmp_path / "chw.zarr", np.random.default_rng(2).random((5, 40, 3)).astype(np.float32), (5, 8, 3))

@@ -362,7 +362,8 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
     run_single(input, f"convolve {label}", build, out=out, force=force, rescale=options.rescale, layout=options.layout,
                chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet,
                volume_build=volume_build, name=name, notes=notes, report_file=report_file, fmt=fmt, encoding=options.encoding,
-               kernel=label, max_pixels=options.max_pixels)
+               kernel=label, max_pixels=options.max_pixels,
+               same_grid=_keeps_grid(steps, options))
 
 
 def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force, json_out, quiet) -> None:
@@ -457,6 +458,17 @@ def _target(input: Path, out: Optional[Path], montage: Optional[Path], label: st
     if target is not None and several:
         target = target.with_suffix(".npy")
     return target
+
+
+def _keeps_grid(steps: list, options: Any) -> bool:
+    """Whether the tiled call keeps every voxel where it is: no pooling step, each kernel step at stride 1 padded by
+    its whole span (a 3-D kernel alone: 'same' padding), so a Zarr input's recorded spacing and affine still hold."""
+    from ..chain import _keeps_grid as kernel_steps_keep_grid
+
+    if not steps:
+        return options.padding == "same"
+    conv = {"padding": options.padding, "stride": options.stride, "dilation": options.dilation}
+    return all(step.kernel is not None for step in steps) and kernel_steps_keep_grid(steps, conv)
 
 
 def _refuse_unsupported(input: Path) -> None:

@@ -123,8 +123,10 @@ def run_tiled(
     name: str | None = None,
     fmt: str | None = None,
     max_pixels: int | None = None,
+    same_grid: bool = False,
 ) -> Any:
     """Run ``build(dask_array, chunks)`` on one input, tile by tile, into ``out``; return a :class:`kernelcli.jobs.Report`.
+    ``same_grid``: the operation keeps every voxel where it is (a Zarr input's recorded spacing and affine are kept).
 
     ``build`` takes the input channels-last (H, W[, C]); ``volume_build``, when given,
     takes a (Z, Y, X) input as it is; ``name`` labels the default output, ``<stem>_<name>`` with the
@@ -151,7 +153,8 @@ def run_tiled(
     data, what, close, declared = stores.open_array(input_path, advice, max_pixels)
     try:
         report = _run(input_path, label, build, data, what, out=out, force=force, rescale=rescale, layout=layout, chunks=chunks,
-                      scheduler=scheduler, workers=workers, progress=progress, volume_build=volume_build, declared=declared)
+                      scheduler=scheduler, workers=workers, progress=progress, volume_build=volume_build, declared=declared,
+                      same_grid=same_grid)
         if stores.ALPHA_DROPPED in what:  # the file's array, as the in-memory record gives it
             from ..jobs_common import with_alpha
 
@@ -190,7 +193,7 @@ def instead_of_tiles(input_path: Any, out: Any, chunks: Any, scheduler: str | No
 
 
 def _run(input_path, label, build, data, what, *, out, force, rescale, layout, chunks, scheduler, workers, progress, volume_build,
-         declared=None):
+         declared=None, same_grid=False):
     from .cluster import describe
 
     notes = [f"{_name(input_path)}: {what}, read tile by tile ({describe(scheduler)})"]
@@ -199,11 +202,11 @@ def _run(input_path, label, build, data, what, *, out, force, rescale, layout, c
     with naming_non_finite(input_path, data):
         return _compute(input_path, label, build, finite_input(data), notes, out=out, force=force, rescale=rescale,
                         layout=layout, chunks=chunks, scheduler=scheduler, workers=workers, progress=progress,
-                        volume_build=volume_build, declared=declared)
+                        volume_build=volume_build, declared=declared, same_grid=same_grid)
 
 
 def _compute(input_path, label, build, data, notes, *, out, force, rescale, layout, chunks, scheduler, workers, progress,
-             volume_build, declared):
+             volume_build, declared, same_grid=False):
     from ..errors import UsageError
     from ..jobs_common import Report, _named
     from ..layout import array_layout, canonical_layout, from_hwc, to_hwc
@@ -239,12 +242,13 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
         run = lambda tasks: compute_tasks(tasks, client, progress)  # noqa: E731
         check = finite_check(input_path, label, floats)
         if stores.is_chunked(out):
-            if attributes is not None and tuple(result.shape) != tuple(data.shape):  # a pool, a stride, 'valid': another grid
+            # a pool, a stride, padding other than 'same' (of the same size or not): another grid
+            if attributes is not None and not (same_grid and tuple(result.shape) == tuple(data.shape)):
                 attributes = {"axes": attributes["axes"]}
                 if stores.recorded_grid(input_path):
-                    notes.append(f"{_name(out)}: {Path(input_path).name}'s spacing_mm and affine are not carried over: the "
-                                 f"result is on another grid ({'x'.join(map(str, result.shape))} of "
-                                 f"{'x'.join(map(str, data.shape))}); a .nii input's tiled pool writes the pooled grid")
+                    notes.append(f"{_name(out)}: {Path(input_path).name}'s spacing_mm and affine are not carried over: "
+                                 "the call moves the grid (a pool, a stride, padding other than 'same'); a .nii input's "
+                                 "tiled pool writes the pooled grid")
             ranges = stores.write_zarr(result, out, force=force, run=run, check=check, attributes=attributes)
         else:
             ranges = stores.write_npy(result, out, force=force, run=run, check=check)
@@ -266,7 +270,7 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
 def _carried_grid(input_path: Any, chosen: str) -> dict:
     """The attributes a 3-D ``.zarr`` output records: the axes of the layout it was read in (read back, it is
     read so again: a volume of 3 slices was an image of 3 channels), and a Zarr input's recorded grid
-    (:func:`.stores.recorded_grid`), which the caller keeps only where the result's grid is the input's."""
+    (:func:`.stores.recorded_grid`), which the caller keeps only where the operation keeps the grid (``same_grid``)."""
     return {"axes": stores.LAYOUT_AXES[chosen], **stores.recorded_grid(input_path)}
 
 

@@ -352,7 +352,7 @@ def _array_in(node: Any, path: Path, with_layout: bool = False) -> tuple:
     if hasattr(node, "shape") and hasattr(node, "dtype"):
         array, what = node, ""
         axes = dict(node.attrs).get("axes")  # the axes kernelcli's own volume outputs record (geometry_attributes)
-        if isinstance(axes, list) and axes and all(isinstance(a, str) for a in axes):
+        if isinstance(axes, list) and len(axes) == len(node.shape) and all(a in ("t", "c", "z", "y", "x") for a in axes):
             # (a volume of 3 slices was read as an image of 3 channels: another computation, exit 0)
             array, layout = _drop_singletons(node, axes, path)
     else:
