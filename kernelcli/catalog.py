@@ -89,6 +89,8 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
     if not isinstance(spec, str):
         raise InvalidKernel(f"kernel spec {spec!r}: expected a string (a name, a .json path, gaussian:SIGMA or box:N), "
                             f"got {type(spec).__name__}; a matrix goes to conv2d as it is")
+    if type(max_ndim) is not int or max_ndim not in (2, 3):  # ('x', None, 0, True and 2.0 were taken)
+        raise UsageError(f"max_ndim: expected 2 (a 2-D kernel) or 3 (a C x f x f one too), got {max_ndim!r}")
     if not spec.strip():
         raise InvalidKernel(
             f"empty kernel spec {spec!r}: give a name (`kernelcli kernels` lists them), "
@@ -139,6 +141,8 @@ def list_kernels(family: str | None = None) -> list[Kernel]:
     kernels = _load_catalogue()
     if family is None:
         return kernels
+    if not isinstance(family, str):  # (list_kernels(3) was an AttributeError)
+        raise UsageError(f"family: expected a family name (a string), got {family!r}")
     chosen = [k for k in kernels if k.family == _fold_name(family.strip())]  # read as names are: EDGE is edge
     if not chosen:
         import difflib

@@ -64,6 +64,8 @@ def _as_weights(weights: Any) -> np.ndarray:
 def _as_bias(bias: Any, filters: int) -> np.ndarray:
     if bias is None:
         return np.zeros(filters)
+    if np.asarray(bias).dtype.kind == "b":  # (bias=True was a bias of 1)
+        raise UsageError(f"bias: expected a number or {filters} numbers (one per filter), got {bias!r}")
     b = _finite_array(bias, "bias")
     if b.ndim == 0:
         return np.full(filters, float(b))

@@ -329,6 +329,9 @@ def as_real_array(x: Any, ranks: Sequence[int], name: str, layout: str, finite: 
     >>> as_real_array([[1, 2]], (2,), "x", "2-D (H, W)").shape
     (1, 2)
     """
+    if isinstance(x, np.ma.MaskedArray):  # (np.asarray drops the mask: its cells were used as data, in silence)
+        raise UsageError(f"{name}: a masked array, whose mask kernelcli would not follow; pass {name}.filled(value) "
+                         f"to fill the masked cells, or {name}.data to use them as they are")
     try:
         arr = np.asarray(x)
     except ValueError:  # numpy's "inhomogeneous shape", as for a kernel (kernel_values)

@@ -219,3 +219,26 @@ def test_an_overflow_is_an_infinity_without_a_warning_on_every_path(call, force)
         warnings.simplefilter("error")
         got = OVERFLOWING_CALLS[call](Paths(force=force))
     assert np.isinf(got).any()
+
+
+class TestApiRound4:
+    """The API audit, round 4: arguments taken where they are refused elsewhere, and plain Python errors."""
+
+    @pytest.mark.parametrize("call, kind, needle", [
+        # bias=True was a bias of 1 (pad_value, stride and groups refused True already)
+        (lambda: __import__("kernelcli").conv_layer(np.ones((3, 3, 1)), np.ones((1, 1, 1, 1)), True), "UsageError", "bias:"),
+        (lambda: __import__("kernelcli.kernel_build", fromlist=["x"]).gaussian_mm(1.0, (1, 1, 1), truncate=True),
+         "UsageError", "truncate True"),
+        (lambda: __import__("kernelcli").load_kernel("gaussian:1", max_ndim="x"), "UsageError", "max_ndim"),
+        (lambda: __import__("kernelcli").load_kernel("gaussian:1", max_ndim=True), "UsageError", "max_ndim"),
+        # numpy's MemoryError 'Unable to allocate 29.1 TiB', where conv2d's padding is a ResourceLimit
+        (lambda: __import__("kernelcli").pad2d(np.ones((8, 9)), 10**6), "ResourceLimit", "29.1 TiB"),
+        (lambda: __import__("kernelcli.catalog", fromlist=["x"]).list_kernels(3), "UsageError", "family"),  # AttributeError
+        # the mask was dropped: masked cells used as data
+        (lambda: __import__("kernelcli").conv2d(np.ma.masked_array(np.ones((5, 5)), mask=np.eye(5, dtype=bool)), [[1]]),
+         "UsageError", "masked array"),
+    ])
+    def test_refused_in_kernelclis_words(self, call, kind, needle):
+        with pytest.raises(Exception) as info:
+            call()
+        assert type(info.value).__name__ == kind and needle in str(info.value), info.value
