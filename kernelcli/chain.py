@@ -168,11 +168,11 @@ def run_chain_volume(data: Any, steps: list[Step], conv: dict[str, Any]) -> Any:
     return x
 
 
-def _keeps_grid(steps: list[Step], conv: dict[str, Any]) -> bool:
+def keeps_grid(steps: list[Step], conv: dict[str, Any]) -> bool:
     """Whether every kernel step of ``steps`` keeps each pixel where it is: stride 1, padded as 'same' pads (a
     padding of the same total split otherwise, 2,0 for a 3x3, moves the result a pixel).
 
-    >>> _keeps_grid(parse_chain("box:3", ["maxpool:2"]), {"padding": "valid"}), _keeps_grid(parse_chain("box:3", []), {"padding": 1})
+    >>> keeps_grid(parse_chain("box:3", ["maxpool:2"]), {"padding": "valid"}), keeps_grid(parse_chain("box:3", []), {"padding": 1})
     (False, True)
     """
     from .shapes import resolve_padding, same_padding
@@ -201,7 +201,7 @@ def chain_file(input_path: Any, steps: list[Step], options: Any, *, out: Any, fo
     # an alpha follows the pooling steps; a kernel step that moves the grid (valid padding, a stride, a dilation's
     # padding short of its span) it cannot follow, and a pool after one could bring it back to the colour's size on
     # other pixels (an opaque alpha beside transparent black, with no note): then it is dropped
-    if not _keeps_grid(steps, conv):
+    if not keeps_grid(steps, conv):
         follow = lambda alpha: None  # noqa: E731
     else:
         follow = (lambda alpha: run_chain(alpha, pools, {"paths": conv["paths"]})) if pools else None

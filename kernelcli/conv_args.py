@@ -127,9 +127,9 @@ def _resolve(shape, dtype, k, stride, padding, pad_mode, pad_value, dilation, fl
     mode = canonical_pad_mode(pad_mode)
     compute = ndsupport.compute_dtype(dtype)
     ndsupport.check_fits(k, compute, "kernel", ndsupport.WIDER_FOR_WEIGHTS)  # beyond it the weights become inf: 0 * inf NaN
-    tiny = (k != 0) & (np.abs(k) < np.finfo(compute).tiny)
-    if tiny.any():  # the weights the loops apply: one of 2**-150 is 0 in float32, where the FFT's exact form kept it
-        k = np.where(tiny, k.astype(compute), k)
+    held = ndsupport.weights_as_held(k, compute)  # (2**-150: 0 on the loops, kept by the FFT's exact form)
+    if held is not k:
+        k = held
         frozen(k)
     fill = ndsupport.check_fill(pad_value, compute, "pad value") if mode == "constant" else 0.0
     h, w = shape[:2]

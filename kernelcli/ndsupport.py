@@ -152,6 +152,17 @@ def dtype_arg(requested: Any, default: Any, name: str = "dtype", *, arr: Any = N
                      f"{', '.join(ROUNDED_DTYPES)}")
 
 
+def weights_as_held(k: np.ndarray, compute: Any) -> np.ndarray:
+    """``k`` with each non-zero weight below ``compute``'s normal range as that dtype holds it (2**-150 is 0 in
+    float32), the rest as given: the weights the loops apply, which the FFT's exact form would otherwise keep.
+
+    >>> weights_as_held(np.array([2.0**-150, 0.5]), np.float32).tolist()
+    [0.0, 0.5]
+    """
+    tiny = (k != 0) & (np.abs(k) < np.finfo(np.dtype(compute)).tiny)
+    return np.where(tiny, k.astype(compute), k) if tiny.any() else k
+
+
 def check_fits(arr: Any, compute: np.dtype, name: str = "x", instead: str | None = None) -> np.dtype:
     """``compute``, once a float ``arr`` has been checked to fit it: a narrower float dtype
     (float64 to float32, long double to float64) would turn its large finite values into

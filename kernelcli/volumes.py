@@ -261,9 +261,7 @@ def conv3d(
             raise ShapeError(f"volume {'x'.join(map(str, arr.shape))} and kernel {'x'.join(map(str, k.shape))}, axis {AXES[axis]}: {exc}") from None
     cdt, rounded = volume_dtype_arg(dtype, arr)
     ndsupport.check_fits(k, np.dtype(cdt), "kernel", ndsupport.WIDER_FOR_WEIGHTS)  # beyond it the weights become inf: 0 * inf NaN
-    tiny = (k != 0) & (np.abs(k) < np.finfo(np.dtype(cdt)).tiny)
-    if tiny.any():  # the weights the loops apply (2**-150 is 0 in float32), on the FFT too
-        k = np.where(tiny, k.astype(cdt), k)
+    k = ndsupport.weights_as_held(k, cdt)  # the weights the loops apply, on the FFT too
     value = ndsupport.check_fill(pad_value, cdt, "pad value") if mode == "constant" else 0.0
     from ._core import dispatch
 

@@ -462,9 +462,9 @@ def _target(input: Path, out: Optional[Path], montage: Optional[Path], label: st
 
 def _keeps_grid(steps: list, options: Any) -> bool:
     """Whether the tiled call keeps every voxel where it is: no pooling step, each kernel step at stride 1 padded as
-    'same' pads (:func:`kernelcli.chain._keeps_grid`; a 3-D kernel alone: 'same'), so a Zarr input's recorded
+    'same' pads (:func:`kernelcli.chain.keeps_grid`; a 3-D kernel alone: 'same'), so a Zarr input's recorded
     spacing and affine still hold."""
-    from ..chain import _keeps_grid as kernel_steps_keep_grid
+    from ..chain import keeps_grid as kernel_steps_keep_grid
 
     if not steps:
         return options.padding == "same"

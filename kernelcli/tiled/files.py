@@ -244,11 +244,11 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
         if stores.is_chunked(out):
             # a pool, a stride, padding other than 'same' (of the same size or not): another grid
             if attributes is not None and not (same_grid and tuple(result.shape) == tuple(data.shape)):
-                attributes = {"axes": attributes["axes"]}
-                if stores.recorded_grid(input_path):
+                if len(attributes) > 1:  # (a recorded grid beside the axes)
                     notes.append(f"{_name(out)}: {Path(input_path).name}'s spacing_mm and affine are not carried over: "
                                  "the call moves the grid (a pool, a stride, padding other than 'same'); a .nii input's "
                                  "tiled pool writes the pooled grid")
+                attributes = {"axes": attributes["axes"]}
             ranges = stores.write_zarr(result, out, force=force, run=run, check=check, attributes=attributes)
         else:
             ranges = stores.write_npy(result, out, force=force, run=run, check=check)
