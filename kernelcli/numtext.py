@@ -106,3 +106,25 @@ def counted(n: int, noun: str) -> str:
     ('1 channel', '3 channels')
     """
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def range_pair(lo: float, hi: float, digits: int = 3) -> tuple[str, str]:
+    """``lo`` and ``hi`` as short text, with as many significant digits (at least ``digits``) as tell them apart:
+    a map from 1000 to 1004 was labelled ``[1e+03, 1e+03]``.  Exponents are written short (``3.3e3``).
+
+    >>> range_pair(-4.0, 4.0), range_pair(1000.0, 1004.0), range_pair(1.0, 1.0 + 2 ** -40)
+    (('-4', '4'), ('1000', '1004'), ('1', '1.000000000001'))
+    >>> range_pair(-3340.0, 3339.0), range_pair(3e-7, 1.25e-5)
+    (('-3.34e3', '3.34e3'), ('3e-7', '1.25e-5'))
+    """
+    for places in range(digits, 18):
+        texts = (_short(lo, places), _short(hi, places))
+        if lo == hi or texts[0] != texts[1]:
+            return texts
+    return texts
+
+
+def _short(value: float, places: int) -> str:
+    """``value`` to ``places`` significant digits, an exponent without its ``+`` and leading zeros."""
+    mantissa, e, exponent = f"{value:.{places}g}".partition("e")
+    return f"{mantissa}e{int(exponent)}" if e else mantissa

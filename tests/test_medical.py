@@ -370,6 +370,25 @@ class TestWindowing:
         assert any("stretched to 0..255" in n for n in report.notes)
 
 
+    @needs_nibabel
+    @pytest.mark.parametrize("scale", [1e-17, 3e-16, 1.0, 1e300])
+    def test_png_without_window_stretches_any_range(self, tmp_path, scale):
+        """A slice whose range was below ~1e-16 of its values came out thresholded or a third saturated (the audit:
+        a DICOM window of width range + 1 lost the range to rounding), under a note saying it was stretched."""
+        import nibabel as nib
+        from PIL import Image
+
+        ramp = np.broadcast_to(np.arange(32.0) / 31.0 * scale, (8, 32, 32))  # (Z, Y, X): x = 0..scale
+        nib.save(nib.Nifti1Image(np.ascontiguousarray(ramp.transpose(2, 1, 0)), np.eye(4)), tmp_path / "r.nii.gz")
+        report = medical.convolve_volume_file(tmp_path / "r.nii.gz", None, medical.VolumeOptions(window=None),
+                                              out=tmp_path / "r.png")
+        row = np.asarray(Image.open(tmp_path / "r.png"))[5]
+        # the axial plane shows x running right to left (radiological): 255 at the first column, 0 at the last
+        np.testing.assert_array_equal(row[::-1], np.rint(np.arange(32) * (255 / 31)).astype(np.uint8))
+        assert any("stretched to 0..255" in n for n in report.notes)
+        assert report.clipped_high in (None, 0) and report.clipped_low in (None, 0)
+
+
 class TestKernelSpecs:
     def test_kinds(self):
         assert medical.resolve_volume_kernel("gaussian:1.5mm").kind == "gaussian_mm"

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import numtext
+
 #: the canonical axis each --axis letter names, and the view's name
 VIEWS = {"z": (2, "axial"), "y": (1, "coronal"), "x": (0, "sagittal")}
 
@@ -79,22 +81,22 @@ def preview(result: np.ndarray, vol: Any, axis: str | None, window: tuple[float,
             keeps_units: bool) -> tuple[np.ndarray, list[str], tuple[int, int]]:
     """A uint8 display image of a (Z, Y, X) result, the notes that say what it shows, and how many of the
     slice's values lay below and above the window (saturated at 0 and 255)."""
-    from .window import windowed
+    from .window import stretched, windowed
 
     notes: list[str] = []
     image, where = canonical_plane(result, vol.affine, axis or "z", getattr(vol, "orientation_unknown", None))
+    if window is None and vol.window is not None and keeps_units:
+        window = vol.window
+        notes.append(f"window {window[0]:g},{window[1]:g} from the DICOM header (give --window to choose)")
     if window is None:
-        if vol.window is not None and keeps_units:
-            window = vol.window
-            notes.append(f"window {window[0]:g},{window[1]:g} from the DICOM header (give --window to choose)")
-        else:
-            lo, hi = float(image.min()), float(image.max())
-            window = ((lo + hi) / 2 + 0.5, max(hi - lo + 1, 1.0))
-            notes.append(f"no --window: the slice's range {lo:g}..{hi:g} stretched to 0..255")
-    shown, below, above = windowed(image, *window)
+        lo, hi = float(image.min()), float(image.max())
+        low, high = numtext.range_pair(lo, hi, 6)
+        notes.append(f"no --window: the slice's range {low}..{high} stretched to 0..255")
+        shown, below, above, how = stretched(image, lo, hi), 0, 0, ""
+    else:
+        shown, below, above = windowed(image, *window)
+        how = f", windowed at {window[0]:g},{window[1]:g}"
     if vol.inverted:
         shown = 255 - shown
-    notes.append(
-        f"PNG: the {where}, windowed at {window[0]:g},{window[1]:g}" + ("; MONOCHROME1: inverted for display" if vol.inverted else "")
-    )
+    notes.append(f"PNG: the {where}{how}" + ("; MONOCHROME1: inverted for display" if vol.inverted else ""))
     return shown, notes, (below, above)

@@ -115,3 +115,23 @@ def windowed(values: Any, center: float, width: float) -> tuple[np.ndarray, int,
     return out, below, above
 
 
+def stretched(values: Any, lo: float, hi: float) -> np.ndarray:
+    """``values`` from ``lo`` (0) to ``hi`` (255) as uint8, linearly, chunk by chunk: the preview of a slice without a
+    window.  Not a DICOM window of width ``hi - lo + 1``: that adds 1 to the range and takes it off again, which loses
+    a range below about 1e-16 of its values to rounding (a ramp of 3e-16 came out a third saturated).  ``hi == lo``: black.
+
+    >>> stretched(np.array([1000.0, 1001.0, 1004.0]), 1000.0, 1004.0)
+    array([  0,  64, 255], dtype=uint8)
+    """
+    arr = np.asarray(values)
+    out = np.zeros(arr.shape, dtype=np.uint8)
+    if not hi > lo:
+        return out
+    flat_in, flat_out = arr.reshape(-1), out.reshape(-1)
+    halves = not math.isfinite(hi - lo)  # (-1e308 .. 1e308: the same stretch in halves, which do not overflow)
+    scale = 255.0 / ((hi / 2 - lo / 2) if halves else (hi - lo))
+    for start in range(0, flat_in.size, _WINDOW_CHUNK):
+        part = flat_in[start : start + _WINDOW_CHUNK].astype(np.float64)
+        part = (part / 2 - lo / 2) if halves else (part - lo)
+        flat_out[start : start + _WINDOW_CHUNK] = np.clip(np.rint(part * scale), 0, 255)
+    return out
