@@ -48,6 +48,23 @@ _PARAMETRIC = re.compile(r"(gaussian|box):(.*)", re.IGNORECASE | re.DOTALL)
 _FILE_SELECTOR = re.compile(r"(.+\.json):([A-Za-z0-9_-]+)", re.IGNORECASE | re.DOTALL)
 
 
+def kernel_size_text(shape: tuple[int, ...]) -> str:
+    """A kernel's size as ``kernels``, ``kernels show`` and a gallery's captions state it: ``3x3`` when square, else
+    in rows and columns.
+
+    ``2x3`` would read as ImageMagick's width x height, the order of an inline kernel's name
+    (``inline_3x2``), so a non-square size is spelled out.
+
+    >>> kernel_size_text((3, 3)), kernel_size_text((2, 3)), kernel_size_text((3, 1, 2)), kernel_size_text((3, 2, 2))
+    ('3x3', '2 rows x 3 columns', '3 channels of 1 row x 2 columns', '3x2x2')
+    """
+    *channels, rows, columns = shape
+    if rows == columns:
+        return "x".join(str(side) for side in shape)
+    plane = f"{rows} row{'s' * (rows != 1)} x {columns} column{'s' * (columns != 1)}"
+    return f"{channels[0]} channel{'s' * (channels[0] != 1)} of {plane}" if channels else plane
+
+
 @record(frozen=True)
 class Kernel:
     """A named kernel: its raw matrix (before ``scale``) and where it came from.

@@ -231,8 +231,10 @@ def _describe_options(options: ConvolveOptions) -> str:
     return f"padding {padding} ({options.pad_mode}), stride {options.stride}, dilation {options.dilation}"
 
 
-def _check_maps_outputs(src: Path, out: Any, montage: Any, *, single: bool, force: bool) -> tuple[Path | None, Path | None]:
-    """Validate the data output and the montage path before any pixel is read (exit 2/4)."""
+def _check_maps_outputs(src: Path, out: Any, montage: Any, *, single: bool, force: bool,
+                        picture: str = "a montage") -> tuple[Path | None, Path | None]:
+    """Validate the data output and the montage path (``picture``: what a message calls it) before any pixel is read
+    (exit 2/4)."""
     from .errors import OutputRefused
     from .io import formats
     from .io.outputs import same_file
@@ -249,7 +251,7 @@ def _check_maps_outputs(src: Path, out: Any, montage: Any, *, single: bool, forc
 
         refuse_folder(montage)
         if Path(montage).suffix.lower() not in MONTAGE_SUFFIXES:  # first: the general list names .csv and .npy too
-            raise UsageError(f"{montage}: a montage is a picture: expected one of {', '.join(MONTAGE_SUFFIXES)}")
+            raise UsageError(f"{montage}: {picture} is a picture: expected one of {', '.join(MONTAGE_SUFFIXES)}")
         montage_path = formats.check_output_path(montage, [src], force=force)
         if out_path is not None and (out_path == montage_path or same_file(out_path, montage_path)):
             raise OutputRefused(f"{montage_path}: --out and --montage name the same file")
@@ -339,17 +341,18 @@ def run_maps_job(
                 report.notes.append(f"{out_path.name}: --rescale {rescale} is for one map in an image; several maps are "
                                     "written as they are")
     if montage_path is not None:
-        from .montage import render_montage, write_sheet
+        from .montage import DEFAULT_TILE, render_montage, write_sheet
 
-        sheet = render_montage(
-            data, montage_tiles(bank), title=f"{src.name}: {label}",
-            notes=[f"{describe}; each map stretched from its min (black) to its max (white)"] if describe else (),
-        )
+        tiles, planes = montage_tiles(bank, colour=order != "zyx"), "slice" if order == "zyx" else "channel"
+        title, sheet_notes = f"{src.name}: {label}", [f"{describe}; each map stretched from its min (black) to its max (white)"] if describe else []
+        check_sheet_memory(f"convolve {src.name}", len(tiles), DEFAULT_TILE, len(sheet_notes))
+        sheet = render_montage(data, tiles, title=title, notes=sheet_notes, planes=planes)
         write_sheet(montage_path, sheet, force=force, encoding=encoding)
         report.montage = str(montage_path)
         if report.output is None:  # the sheet is the file written: its array, as every record gives it (not the maps')
             report.output = str(montage_path)
             report.output_shape = [sheet.height, sheet.width, 3]
+            report.total = sheet.height * sheet.width * 3
     if encoding is not None:  # (no file: a matrix printed as CSV text on stdout)
         written = [path for path in (out_path, montage_path) if path is not None] or [Path("stdout.csv")]
         report.notes.extend(encoding.ignored_by(*written))
@@ -396,12 +399,12 @@ def tile_scale_image(data: Any, tile: int) -> tuple[Any, int]:
     return blocks.reshape(h, w, *rest), factor
 
 
-def montage_tiles(bank: Any) -> list[tuple[str, Any]]:
+def montage_tiles(bank: Any, colour: bool = True) -> list[tuple[str, Any]]:
     """Tiles for :func:`kernelcli.montage.render_montage`: a colour tile for a kernel applied per
-    channel to three channels, else one grey tile per map."""
+    channel to three channels (``colour``: not to three slices of a volume), else one grey tile per map."""
     tiles = []
     for name, (start, stop), kind in zip(bank.names, bank.spans, bank.combine):
-        if kind == "per-channel" and stop - start == 3:
+        if colour and kind == "per-channel" and stop - start == 3:
             tiles.append((name, bank.maps[:, :, start:stop]))
         else:
             tiles.extend((bank.labels[j], bank.maps[:, :, j]) for j in range(start, stop))
@@ -413,16 +416,20 @@ def montage_tiles(bank: Any) -> list[tuple[str, Any]]:
 SHEET_BYTES_PER_PIXEL = 3 * 3
 
 
-def _check_sheet_memory(src: Path, kernels: list[Any], channels: int, tile: int, notes: int) -> None:
-    """Refuse (ResourceLimit, exit 2) a sheet whose drawing would need more memory than allowed, before any map:
-    a 200-channel array of 51 KB made a 314886x1438 sheet (3.4 GB resident) under KERNELCLI_MAX_MEMORY=512M."""
+def check_sheet_memory(what: str, n: int, tile: int, notes: int, captions: bool = False) -> None:
+    """Refuse (ResourceLimit, exit 2) a sheet of ``n`` tiles whose drawing would need more memory than allowed: a
+    200-channel array of 51 KB made a 314886x1438 sheet (3.4 GB resident) under KERNELCLI_MAX_MEMORY=512M."""
     from .limits import check_peak
     from .montage import sheet_size
 
-    per_kernel = 1 if channels in (1, 3) else channels  # (three channels: one colour tile)
-    n = sum(1 if len(k.shape) == 3 else per_kernel for k in kernels if len(k.shape) != 3 or k.shape[0] == channels)
-    width, height = sheet_size(max(n, 1), tile, title="t", notes=notes)
-    check_peak(width * height * SHEET_BYTES_PER_PIXEL, f"gallery {src.name}: a sheet of {n} tiles ({width}x{height} pixels)")
+    width, height = sheet_size(max(n, 1), tile, title="t", notes=notes, captions=captions)
+    check_peak(width * height * SHEET_BYTES_PER_PIXEL, f"{what}: a sheet of {n} tiles ({width}x{height} pixels)")
+
+
+def _gallery_tiles(kernels: list[Any], channels: int, colour: bool) -> int:
+    """How many tiles a gallery of ``kernels`` draws on ``channels`` channels (or slices: not ``colour``), before any map."""
+    per_kernel = 1 if channels == 1 or (channels == 3 and colour) else channels  # (three channels: one colour tile)
+    return sum(1 if len(k.shape) == 3 else per_kernel for k in kernels if len(k.shape) != 3 or k.shape[0] == channels)
 
 
 def gallery_file(
@@ -448,19 +455,21 @@ def gallery_file(
     (default: the input's file name; the CLI gives ``stdin`` for a piped input).
     """
     from .io import formats
-    from .catalog import kernel_path_note, list_kernels
+    from .catalog import kernel_path_note, kernel_size_text, list_kernels
     from .layers import filter_bank
     from .montage import DEFAULT_TILE, range_text, render_montage, to_display, write_sheet
 
     kernels = list_kernels(family)
     src = formats.check_input_path(input_path)
-    _, sheet_path = _check_maps_outputs(src, None, out, single=False, force=force)
+    _, sheet_path = _check_maps_outputs(src, None, out, single=False, force=force, picture="a gallery's sheet")
     mode = canonical_pad_mode(pad_mode)
     loaded = formats.read_input(src, max_pixels=max_pixels)
     from .layout import input_layout, to_hwc
 
-    data = to_hwc(loaded.data, input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format, loaded.notes))
+    order = input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format, loaded.notes)
+    data, colour = to_hwc(loaded.data, order), order != "zyx"
     channels = 1 if data.ndim == 2 else data.shape[2]
+    family = kernels[0].family if family else None  # as the catalogue spells it (' EDGE ' finds 'edge')
     # the file's array, as every record gives it: its own axis order, an RGBA image's alpha counted (HxWx4)
     input_shape = with_alpha(list(loaded.data.shape)) if loaded.alpha is not None else list(loaded.data.shape)
     notes = list(loaded.notes) + [text for text in (kernel_path_note(),) if text]  # as `kernels` says it
@@ -477,7 +486,8 @@ def gallery_file(
         reduced = f"maps computed on the image reduced {factor}x{factor} (area average) to {work.shape[0]}x{work.shape[1]}, the tiles' scale"
         notes.append(f"{src.name}: {reduced}; ranges are those of the reduced maps")
         sheet_notes.append(reduced)
-    _check_sheet_memory(src, kernels, channels, tile or DEFAULT_TILE, len(sheet_notes))
+    check_sheet_memory(f"gallery {src.name}", _gallery_tiles(kernels, channels, colour), tile or DEFAULT_TILE, len(sheet_notes),
+                       captions=True)
     for kernel in kernels:
         shape = kernel.shape
         if len(shape) == 3 and shape[0] != channels:
@@ -486,8 +496,8 @@ def gallery_file(
         bank = filter_bank(work, [kernel], [kernel.name], padding="same", pad_mode=mode, paths=paths)
         computed = str(bank.maps.dtype)
         applied += 1
-        caption = f"{kernel.family} {'x'.join(map(str, shape))}"
-        for label, maps in montage_tiles(bank):
+        caption = f"{kernel.family} {kernel_size_text(shape)}"
+        for label, maps in montage_tiles(bank, colour):
             lo, hi = float(maps.min()), float(maps.max())
             check_finite_result(src, f"gallery {label}", lo, hi, maps.dtype)  # an overflowed map is refused, as by convolve
             low, high = min(low, lo), max(high, hi)
@@ -499,7 +509,7 @@ def gallery_file(
     shown_shape = "x".join(map(str, input_shape)) + (", alpha not used" if loaded.alpha is not None else "")
     title = f"{shown_name or src.name} ({shown_shape}): {applied} kernels" + (f", family {family}" if family else "")
     sheet = render_montage(
-        data, tiles, title=title, tile=tile or DEFAULT_TILE, notes=sheet_notes,
+        data, tiles, title=title, tile=tile or DEFAULT_TILE, notes=sheet_notes, planes="channel" if colour else "slice",
     )
     write_sheet(sheet_path, sheet, force=force, encoding=encoding)
     if encoding is not None:

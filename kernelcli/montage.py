@@ -2,10 +2,10 @@
 
 A feature map's values can be anything (an edge map runs from -400 to +400, a blur keeps
 0..255, a sigmoid sits in 0..1), so every tile is stretched from its own minimum (black) to
-its own maximum (white); the label under it gives its name and that range.  Tiles share one
-display size, so maps smaller than the input (a stride, "valid" padding) show at the same
-scale as the input; tiny matrices are enlarged by whole cells (nearest neighbour), large
-maps reduced with area averaging.
+its own maximum (white); the label under it gives its name and that range (with the digits that
+tell the two apart).  Each picture is fitted to one cell size: tiny matrices are enlarged by whole
+cells (nearest neighbour), large maps reduced with area averaging, so a map smaller than the input
+(a stride, "valid" padding) shows smaller than the input where both fit the cell as they are.
 
 Pure rendering: arrays in, a Pillow image out.  :func:`write_sheet` saves it atomically through
 :func:`kernelcli.io.image_writing.write_picture`,
@@ -24,16 +24,21 @@ from __future__ import annotations
 
 import math
 import os
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from .numtext import range_pair
 
 #: largest side of a tile, in pixels, unless the caller says otherwise
 DEFAULT_TILE = 192
 #: most tiles in one row of the grid
 MAX_COLUMNS = 6
 GAP = 10
+#: the smallest cell: room for a label under a tiny map
+MIN_CELL = 96
 MARGIN = 12
 BACKGROUND = (255, 255, 255)
 INK = (20, 20, 20)
@@ -59,14 +64,15 @@ def to_display(values: Any) -> np.ndarray:
     return np.rint((v / 2 - lo / 2) * (255.0 / (hi / 2 - lo / 2))).astype(np.uint8)
 
 
-def _input_display(source: np.ndarray) -> tuple[np.ndarray, str]:
-    """The input as a picture: 8-bit data as it is, anything else stretched; colour kept for 3 channels."""
+def _input_display(source: np.ndarray, planes: str = "channel") -> tuple[np.ndarray, str]:
+    """The input as a picture: 8-bit data as it is, anything else stretched; colour kept for 3 channels
+    (not for 3 slices of a volume: ``planes="slice"``, which shows the first slice)."""
     s = np.asarray(source)
     note = ""
     if s.ndim == 3 and s.shape[2] == 1:
         s = s[..., 0]
-    elif s.ndim == 3 and s.shape[2] != 3:
-        note = f", channel 0 of {s.shape[2]}"
+    elif s.ndim == 3 and (s.shape[2] != 3 or planes != "channel"):
+        note = f", {planes} 0 of {s.shape[2]}"
         s = s[..., 0]
     if s.dtype == np.uint8:
         return s, note
@@ -74,16 +80,17 @@ def _input_display(source: np.ndarray) -> tuple[np.ndarray, str]:
 
 
 def range_text(values: Any) -> str:
-    """A map's range as short text: ``[-4, 4]``, ``[0.0312, 0.969]``, or ``constant 0``.
+    """A map's range as short text: ``[-4, 4]``, ``[0.0312, 0.969]``, ``[1000, 1004]`` (as many digits as tell
+    the ends apart: 3 gave ``[1e+03, 1e+03]``), ``[-3.34e3, 3.34e3]``, or ``constant 0``.
 
-    >>> range_text(np.array([-4.0, 4.0])), range_text(np.zeros(3))
-    ('[-4, 4]', 'constant 0')
+    >>> range_text(np.array([-4.0, 4.0])), range_text(np.array([1000.0, 1004.0])), range_text(np.zeros(3))
+    ('[-4, 4]', '[1000, 1004]', 'constant 0')
     """
     v = np.asarray(values)
-    lo, hi = float(v.min()), float(v.max())
+    lo, hi = range_pair(float(v.min()), float(v.max()))
     if lo == hi:
-        return f"constant {lo:.3g}"
-    return f"[{lo:.3g}, {hi:.3g}]"
+        return f"constant {lo}"
+    return f"[{lo}, {hi}]"
 
 
 def _font(size: int):
@@ -95,13 +102,31 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
-def _fit(draw, text: str, font, width: int) -> str:
-    """``text``, cut with an ellipsis so that it fits ``width`` pixels."""
+def _fit(draw, text: str, font, width: int, middle: bool = False) -> str:
+    """``text``, cut with an ellipsis so that it fits ``width`` pixels: at its end, or in its ``middle`` (a
+    name keeps its start and its end, where names of one family differ: ``sobel_v``'s kin, ``..._one``/``..._two``)."""
     if draw.textlength(text, font=font) <= width:
         return text
-    while text and draw.textlength(text + "…", font=font) > width:
-        text = text[:-1]
-    return text + "…"
+    head, tail = (text[: (len(text) + 1) // 2], text[(len(text) + 1) // 2 :]) if middle else (text, "")
+    while head and draw.textlength(head + "…" + tail, font=font) > width:
+        if middle and len(tail) >= len(head):
+            tail = tail[1:]
+        else:
+            head = head[:-1]
+    return head + "…" + tail
+
+
+def _distinct(draw, names: list[str], font, width: int) -> list[str]:
+    """The labels as drawn, fitted to ``width``: two tiles never look alike (two inline kernels were both
+    ``inline_3x3``, two long names cut to one prefix): a label drawn twice is numbered, ``inline_3x3 (2)``."""
+    fitted = [_fit(draw, name, font, width, middle=True) for name in names]
+    repeats, seen = Counter(fitted), Counter()
+    for i, text in enumerate(fitted):
+        if repeats[text] > 1:
+            seen[text] += 1
+            number = f" ({seen[text]})"
+            fitted[i] = _fit(draw, names[i], font, width - int(draw.textlength(number, font=font)), middle=True) + number
+    return fitted
 
 
 def _tile_image(pixels: np.ndarray, box: int):
@@ -118,20 +143,24 @@ def _tile_image(pixels: np.ndarray, box: int):
     return img.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BOX)
 
 
-#: the two lines of text under a tile
+#: the lines of text under a tile: its name, then its range; a caption (a kernel's family and size) between them
 LABEL_HEIGHT = 34
+CAPTION_HEIGHT = 14
 
 
-def sheet_size(n: int, tile: int, *, title: str | None = None, notes: int = 0, columns: int | None = None) -> tuple[int, int]:
-    """(width, height) in pixels of :func:`render_montage`'s sheet of ``n`` tiles of ``tile`` pixels: known before a
-    map is computed, so that a sheet too large for the memory allowed is refused first.
+def sheet_size(n: int, tile: int, *, title: str | None = None, notes: int = 0, columns: int | None = None,
+               captions: bool = False) -> tuple[int, int]:
+    """(width, height) in pixels of :func:`render_montage`'s sheet of ``n`` tiles of ``tile`` pixels (cells are at
+    least :data:`MIN_CELL`, as drawn): known before it is drawn, so that a sheet too large for the memory allowed
+    is refused first.
 
-    >>> sheet_size(4, 96, title="t", notes=1)
-    (554, 202)
+    >>> sheet_size(4, 96, title="t", notes=1), sheet_size(4, 16, title="t", notes=1)
+    ((554, 202), (554, 202))
     """
+    tile = max(MIN_CELL, tile)
     cols = columns or (n if n <= 4 else min(MAX_COLUMNS, math.ceil(math.sqrt(n))))
     rows = math.ceil(n / cols)
-    cell_w, cell_h = tile, tile + LABEL_HEIGHT
+    cell_w, cell_h = tile, tile + LABEL_HEIGHT + (CAPTION_HEIGHT if captions else 0)
     header_h = (22 if title else 0) + 16 * notes + (GAP if title or notes else 0)
     width = MARGIN * 2 + tile + 2 * GAP + cols * cell_w + (cols - 1) * GAP
     height = MARGIN * 2 + header_h + max(cell_h, rows * cell_h + (rows - 1) * GAP)
@@ -147,6 +176,7 @@ def render_montage(
     columns: int | None = None,
     source_label: str = "input",
     notes: Sequence[str] = (),
+    planes: str = "channel",
 ):
     """Draw the input on the left and the maps in a grid on the right, each labelled.
 
@@ -171,6 +201,9 @@ def render_montage(
         The input's label.
     notes : sequence of str
         Extra lines under the title (smaller, grey).
+    planes : {"channel", "slice"}
+        What the input's third axis holds: three channels are shown in colour, slices
+        (a volume read ``--layout zyx``) never are.
 
     Returns
     -------
@@ -186,7 +219,7 @@ def render_montage(
     cols = columns or (n if n <= 4 else min(MAX_COLUMNS, math.ceil(math.sqrt(n))))
 
     src = np.asarray(source)
-    pixels, extra = _input_display(src)
+    pixels, extra = _input_display(src, planes)
     source_img = _tile_image(pixels, tile)
     pictures, texts = [], []
     for label, values, *caption in tiles:
@@ -195,13 +228,14 @@ def render_montage(
         else:
             shown, text = to_display(values), range_text(values)
         pictures.append(_tile_image(shown, tile))
-        texts.append((label, f"{caption[0]}  {text}" if caption and caption[0] else text))
+        texts.append((label, [caption[0], text] if caption and caption[0] else [text]))
+    captions = any(len(lines) > 1 for _, lines in texts)
     # Cells as large as the largest scaled picture (at most ``tile``): small inputs stay compact.
-    tile = max(96, max(max(img.size) for img in [source_img, *pictures]))
-    cell_w, cell_h = tile, tile + LABEL_HEIGHT
+    tile = max(MIN_CELL, max(max(img.size) for img in [source_img, *pictures]))
+    cell_w, cell_h = tile, tile + LABEL_HEIGHT + (CAPTION_HEIGHT if captions else 0)
     header_lines = ([title] if title else []) + list(notes)
     left_w = tile + 2 * GAP
-    width, height = sheet_size(n, tile, title=title, notes=len(notes), columns=cols)
+    width, height = sheet_size(n, tile, title=title, notes=len(notes), columns=cols, captions=captions)
     sheet = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(sheet)
 
@@ -216,16 +250,17 @@ def render_montage(
 
     size_text = "x".join(map(str, src.shape))
     _paste(sheet, draw, source_img, MARGIN, top, tile)
-    _label(draw, MARGIN, top + tile, tile, source_label, f"{size_text}{extra}", label_font, small_font)
+    _label(draw, MARGIN, top + tile, tile, source_label, [f"{size_text}{extra}"], label_font, small_font)
     x0 = MARGIN + left_w
     draw.line([(x0 - GAP, top), (x0 - GAP, height - MARGIN)], fill=FRAME, width=1)
 
-    for index, (picture, (label, text)) in enumerate(zip(pictures, texts)):
+    names = _distinct(draw, [label for label, _ in texts], label_font, tile)
+    for index, (picture, name, (_, lines)) in enumerate(zip(pictures, names, texts)):
         r, c = divmod(index, cols)
         x = x0 + c * (cell_w + GAP)
         yy = top + r * (cell_h + GAP)
         _paste(sheet, draw, picture, x, yy, tile)
-        _label(draw, x, yy + tile, tile, label, text, label_font, small_font)
+        _label(draw, x, yy + tile, tile, name, lines, label_font, small_font)
     return sheet
 
 
@@ -239,9 +274,13 @@ def _paste(sheet, draw, img, x: int, y: int, box: int) -> None:
     draw.rectangle([ox - 1, oy - 1, ox + img.width, oy + img.height], outline=FRAME)
 
 
-def _label(draw, x: int, y: int, width: int, name: str, detail: str, font, small) -> None:
-    draw.text((x, y + 4), _fit(draw, name, font, width), font=font, fill=INK)
-    draw.text((x, y + 20), _fit(draw, detail, small, width), font=small, fill=FAINT)
+def _label(draw, x: int, y: int, width: int, name: str, details: list[str], font, small) -> None:
+    """``name`` (already fitted) and the lines of ``details`` under a tile; the last line (a range) cut in its middle,
+    so that both its ends stay."""
+    draw.text((x, y + 4), name, font=font, fill=INK)
+    for i, line in enumerate(details):
+        draw.text((x, y + 20 + CAPTION_HEIGHT * i), _fit(draw, line, small, width, middle=i == len(details) - 1),
+                  font=small, fill=FAINT)
 
 
 def write_sheet(path: str | os.PathLike, image, *, force: bool = False, encoding=None) -> None:

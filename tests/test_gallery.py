@@ -76,9 +76,9 @@ class TestGalleryCommand:
         ("args", "code", "message"),
         [
             (["--family", "edgy", "--out", "s.png"], 2, "unknown kernel family 'edgy'; did you mean 'edge'?"),
-            (["--out", "s.npy"], 2, "a montage is a picture"),
+            (["--out", "s.npy"], 2, "a gallery's sheet is a picture"),
             # the general list of output types came first and named .csv and .npy, which a sheet cannot be
-            (["--out", "s.gif"], 2, "a montage is a picture: expected one of .png, .jpg, .jpeg, .bmp, .tif, .tiff"),
+            (["--out", "s.gif"], 2, "a gallery's sheet is a picture: expected one of .png, .jpg, .jpeg, .bmp, .tif, .tiff"),
             (["--out", "taken.png"], 4, "already exists; use --force"),
             (["--pad-mode", "bogus", "--out", "s.png"], 2, "invalid pad mode"),
         ],
@@ -286,5 +286,74 @@ def test_a_sheet_past_the_memory_allowed_is_refused_before_any_map(invoke, tmp_p
     np.save(tmp_path / "ch200.npy", np.random.default_rng(0).random((200, 8, 8)).astype(np.float32))
     monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "512M")
     r = invoke("gallery", "ch200.npy", "--layout", "chw", "-o", "s.png")
-    assert r.exit_code == 2 and "a sheet of 8000 tiles (1438x314886 pixels) would need about" in r.stderr, r.stderr
+    assert r.exit_code == 2 and "a sheet of 8000 tiles (1438x333562 pixels) would need about" in r.stderr, r.stderr
     assert not (tmp_path / "s.png").exists()
+
+
+class TestPicturesAudit:
+    """The pictures audit (round 1): what a sheet shows and what its record says."""
+
+    @staticmethod
+    def _grey(path) -> bool:
+        rgb = np.asarray(Image.open(path).convert("RGB")).astype(int)
+        return bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
+
+    @pytest.mark.parametrize("command", [["gallery", "--family", "edge", "--out", "s.png"],
+                                         ["convolve", "-k", "sobel_v", "-k", "sobel_h", "--montage", "s.png"]])
+    def test_three_slices_of_a_volume_are_not_drawn_as_colour(self, invoke, tmp_path, command):
+        # slices 0, 1, 2 of a --layout zyx volume were the red, green and blue of one picture (4 slices: grey tiles)
+        z = np.zeros((3, 40, 60), np.float32)
+        z[0, 5:15, 5:15], z[1, 20:30, 20:30], z[2, 10:35, 40:55] = 1, 1, 1
+        np.save(tmp_path / "vol3.npy", z)
+        r = invoke(command[0], "vol3.npy", "--layout", "zyx", *command[1:])
+        assert r.exit_code == 0, r.output
+        assert self._grey(tmp_path / "s.png")
+        rgb = tmp_path / "rgb.png"  # the control: three channels of an image are one colour picture
+        Image.fromarray((np.moveaxis(z, 0, 2) * 255).astype(np.uint8)).save(rgb)
+        assert invoke(command[0], "rgb.png", *command[1:-1], "c.png").exit_code == 0
+        assert not self._grey(tmp_path / "c.png")
+
+    def test_a_montage_past_the_memory_allowed_is_refused(self, invoke, tmp_path, monkeypatch):
+        # 4000 tiles of an 8x8 array: a 157474x1438 sheet, 1.7 GB resident under KERNELCLI_MAX_MEMORY=256M, exit 0
+        np.save(tmp_path / "c.npy", np.random.default_rng(0).random((8, 8, 2000)).astype(np.float32))
+        monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "256M")
+        r = invoke("convolve", "c.npy", "--layout", "hwc", "-k", "sobel_v", "-k", "sobel_h", "--montage", "m.png")
+        assert r.exit_code == 2 and "convolve c.npy: a sheet of 4000 tiles" in r.stderr, r.output
+        assert not (tmp_path / "m.png").exists()
+
+    def test_a_small_tile_is_sized_as_drawn(self, invoke, tmp_path, monkeypatch):
+        # cells are drawn at least 96 pixels: --tile 16 was sized at 16 and passed a cap its sheet is 9x over
+        np.save(tmp_path / "c.npy", np.random.default_rng(0).random((40, 60, 10)).astype(np.float32))
+        monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "32M")
+        r = invoke("gallery", "c.npy", "--layout", "hwc", "--tile", "16", "--out", "s.png")
+        assert r.exit_code == 2 and "a sheet of 400 tiles" in r.stderr, r.output
+
+    def test_a_range_shows_the_digits_that_tell_its_ends_apart(self):
+        assert range_text(np.array([1000.0, 1004.0])) == "[1000, 1004]"  # was [1e+03, 1e+03]
+        assert range_text(np.array([-3340.0, 3340.0])) == "[-3.34e3, 3.34e3]"
+
+    def test_labels_drawn_alike_are_told_apart(self):
+        from PIL import ImageDraw
+
+        from kernelcli.montage import _distinct, _font
+
+        draw, font = ImageDraw.Draw(Image.new("RGB", (10, 10))), _font(13)
+        long = ["a_very_long_kernel_name_for_the_vertical_gradient_version_one",
+                "a_very_long_kernel_name_for_the_vertical_gradient_version_two"]
+        names = _distinct(draw, [*long, "inline_3x3", "inline_3x3", "sobel_v"], font, 120)
+        assert len(set(names)) == 5 and names[-1] == "sobel_v"
+        assert names[0].endswith("one") and names[1].endswith("two")  # cut in the middle: the ends that differ stay
+        assert names[2:4] == ["inline_3x3 (1)", "inline_3x3 (2)"]
+        assert all(draw.textlength(n, font=font) <= 120 for n in names)
+
+    def test_every_file_written_is_printed_and_the_record_counts_the_sheet(self, invoke, tmp_path, phantom):
+        r = invoke("convolve", phantom, "-k", "sobel_v", "-k", "sobel_h", "--out", "m.npy", "--montage", "m.png")
+        assert r.exit_code == 0 and r.stdout.split() == ["m.npy", "m.png"], r.output
+        r = invoke("convolve", phantom, "-k", "sobel_v", "-k", "sobel_h", "--montage", "only.png", "--json", "-q")
+        doc = json.loads(r.stdout)
+        h, w, c = doc["output_shape"]
+        assert doc["output"] == "only.png" and doc["total"] == h * w * c  # was the maps' values beside the sheet's shape
+
+    def test_a_family_is_named_as_the_catalogue_spells_it(self, invoke, tmp_path, phantom):
+        r = invoke("gallery", phantom, "--family", " EDGE ", "--out", "s.png", "--json", "-q")
+        assert r.exit_code == 0 and json.loads(r.stdout)["operation"] == "gallery edge", r.output

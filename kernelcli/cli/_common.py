@@ -563,8 +563,10 @@ def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:
         from ..io.matrices import format_matrix_table
 
         echo(format_matrix_table(report.matrix), nl=False)
-    elif not quiet and str(report.output) not in SHOWN_AS:  # -q: a written file is the answer; a pipe carries it
-        echo(report.output)
+    elif not quiet:  # -q: a written file is the answer; a pipe carries it.  Every file written, the sheet too
+        for written in dict.fromkeys(str(path) for path in (report.output, report.montage) if path):
+            if written not in SHOWN_AS:
+                echo(written)
     if not quiet:
         note(summary_line(report, report.output or "stdout"))
 

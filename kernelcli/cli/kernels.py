@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ._click import CLICK_SUGGESTS_COMMANDS
-from ..catalog_format import LOOKUP_RULE
+from ..catalog_format import LOOKUP_RULE, kernel_size_text as size_text
 from ..errors import writing_stdout
 from ._common import console, echo, guarded, note, print_json
 from .options import JsonOption, complete_family, complete_kernel, option
@@ -177,22 +177,6 @@ def format_number(value: float) -> str:
     from ..io.matrices import format_number as shortest
 
     return shortest(float(value))
-
-
-def size_text(shape: tuple[int, ...]) -> str:
-    """A kernel's size as ``kernels show`` states it: ``3x3`` when square, else in rows and columns.
-
-    ``2x3`` would read as ImageMagick's width x height, the order of an inline kernel's name
-    (``inline_3x2``), so a non-square size is spelled out.
-
-    >>> size_text((3, 3)), size_text((2, 3)), size_text((3, 1, 2)), size_text((3, 2, 2))
-    ('3x3', '2 rows x 3 columns', '3 channels of 1 row x 2 columns', '3x2x2')
-    """
-    *channels, rows, columns = shape
-    if rows == columns:
-        return "x".join(str(side) for side in shape)
-    plane = f"{rows} row{'s' * (rows != 1)} x {columns} column{'s' * (columns != 1)}"
-    return f"{channels[0]} channel{'s' * (channels[0] != 1)} of {plane}" if channels else plane
 
 
 def matrix_planes(values: Any) -> list[list[str]]:
