@@ -28,6 +28,7 @@ kernelcli.errors.InvalidKernel: k.json: kernels[0].matrix: row 2 has 1 value, ex
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 EXIT_OK = 0
 EXIT_ITEM_FAILED = 1
@@ -117,10 +118,16 @@ class StdoutError(WriteError):
         return cls(f"stdout: cannot write: {exc.strerror or exc}")
 
 
+#: checks run before anything is written on stdout; :mod:`kernelcli.io.outputs` adds its own (a stdout that is a file
+#: the call reads), a layer above this one
+BEFORE_STDOUT: list[Callable[[], None]] = []
+
+
 @contextlib.contextmanager
 def writing_stdout():
     """Around code that writes on stdout (rich's Console and a pipe's copy included): a stdout that
-    cannot take it (a full disk) is a :class:`StdoutError`, exit 1; a closed pipe stays ``BrokenPipeError``.
+    cannot take it (a full disk) is a :class:`StdoutError`, exit 1; a closed pipe stays ``BrokenPipeError``;
+    :data:`BEFORE_STDOUT`'s checks run first (a stdout that is a file this call reads is refused).
 
     >>> with writing_stdout():
     ...     raise OSError(28, "No space left on device")
@@ -128,6 +135,8 @@ def writing_stdout():
     ...
     kernelcli.errors.StdoutError: stdout: cannot write: No space left on device
     """
+    for check in BEFORE_STDOUT:
+        check()
     try:
         yield
     except BrokenPipeError:

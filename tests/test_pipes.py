@@ -331,3 +331,93 @@ def test_a_whole_number_float64_would_round_is_refused(pipe):
     assert r.returncode == 2 and b"would be read as 9007199254740992" in r.stderr and r.stdout == b""
     r = pipe("pad", "-", "-p", "0", "-o", "-", data=b"9007199254740992,-9007199254740992\n")
     assert r.returncode == 0 and r.stdout.split() == [b"9007199254740992,-9007199254740992"]
+
+
+@pytest.mark.parametrize("how", ["append", "in place"])
+@pytest.mark.parametrize("command, name", [
+    (["convolve", "m.csv", "-k", "box_3x3", "-q"], "m.csv"),
+    (["convolve", "in.png", "-k", "sobel_v", "-o", "-", "--format", "png"], "in.png"),
+    (["convolve", "in.png", "-k", "sobel_v", "-o", "o.png"], "in.png"),
+    (["convolve", "in.png", "-k", "k.json", "-o", "o.png"], "k.json"),
+])
+def test_stdout_that_is_an_input_is_refused_before_any_work(tmp_path, how, command, name):
+    """`kernelcli convolve m.csv ... >> m.csv` appended the result to its input (exit 0; read back with twice the rows),
+    `-o - 1<> in.png` wrote over it: refused, as GNU `cat f >> f`, with nothing written."""
+    (tmp_path / "m.csv").write_bytes((SAMPLES / "example1.csv").read_bytes())
+    (tmp_path / "in.png").write_bytes((SAMPLES / "phantom.png").read_bytes())
+    (tmp_path / "k.json").write_text('{"name": "k", "matrix": [[0, 1, 0], [1, 1, 1], [0, 1, 0]]}')
+    before = (tmp_path / name).read_bytes()
+    with open(tmp_path / name, "ab" if how == "append" else "r+b") as stdout:
+        r = subprocess.run([sys.executable, "-m", "kernelcli", *command], stdout=stdout, stderr=subprocess.PIPE, cwd=tmp_path,
+                           env=process_env(KERNELCLI_WORKER="off"), timeout=120)
+    assert r.returncode == 4 and f"stdout: is {name}, which this call reads".encode() in r.stderr, r.stderr
+    assert (tmp_path / name).read_bytes() == before and not (tmp_path / "o.png").exists()
+    with open(tmp_path / "other.txt", "ab") as stdout:  # the control: another file takes it
+        r = subprocess.run([sys.executable, "-m", "kernelcli", *command], stdout=stdout, stderr=subprocess.PIPE, cwd=tmp_path,
+                           env=process_env(KERNELCLI_WORKER="off"), timeout=120)
+    assert r.returncode == 0, r.stderr
+
+
+def test_stdout_that_is_a_file_of_an_input_folder_is_not_written_into(tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.png").write_bytes((SAMPLES / "phantom.png").read_bytes())
+    before = (tmp_path / "d" / "a.png").read_bytes()
+    with open(tmp_path / "d" / "a.png", "ab") as stdout:
+        r = subprocess.run([sys.executable, "-m", "kernelcli", "convolve", "d", "-k", "box_3x3", "-d", "out"], stdout=stdout,
+                           stderr=subprocess.PIPE, cwd=tmp_path, env=process_env(KERNELCLI_WORKER="off"), timeout=120)
+    assert r.returncode == 1 and b"stdout: is the input d/a.png (the same file): not written into it" in r.stderr, r.stderr
+    assert (tmp_path / "d" / "a.png").read_bytes() == before
+
+
+def test_a_report_records_a_stdout_that_did_not_take_the_result(tmp_path):
+    """`-o - --report r.json > /dev/full` exited 1 with a report saying ok, code 0: the copy to stdout came after it."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    data = (SAMPLES / "phantom.png").read_bytes()
+    with open("/dev/full", "wb") as full:
+        r = subprocess.run([sys.executable, "-m", "kernelcli", "convolve", "-", "-k", "box_3x3", "-o", "-", "--format", "npy",
+                            "--report", "r.json"], input=data, stdout=full, stderr=subprocess.PIPE, cwd=tmp_path,
+                           env=process_env(KERNELCLI_WORKER="off"), timeout=120)
+    import json
+
+    item = json.loads((tmp_path / "r.json").read_text())["items"][0]
+    assert r.returncode == 1 and item["status"] == "failed" and item["code"] == 1, (r.stderr, item)
+    assert "stdout: cannot write" in item["error"]
+    r = pipe_process("convolve", "-", "-k", "box_3x3", "-o", "-", "--format", "npy", "--report", "ok.json", data=data, cwd=tmp_path)
+    assert r.returncode == 0 and json.loads((tmp_path / "ok.json").read_text())["items"][0]["status"] == "ok"
+    assert np.load(io.BytesIO(r.stdout)).shape == (256, 256)
+
+
+def test_a_text_matrix_past_its_cap_is_refused_as_it_arrives(pipe, monkeypatch):
+    """`yes 1 | kernelcli convolve -` copied gigabytes (up to 3/4 of the memory) before the 64 MiB text cap refused it."""
+    from kernelcli.io import matrices, pipes
+
+    monkeypatch.setattr(matrices, "MAX_MATRIX_BYTES", 4 << 20)
+    read = []
+    real_read = pipes.read_up_to
+
+    def counted(stream, size):
+        data = real_read(stream, size)
+        read.append(len(data))
+        return data
+
+    monkeypatch.setattr(pipes, "read_up_to", counted)
+    result = pipe("convolve", "-", "-k", "box_3x3", "-q", data=b"1\n" * (16 << 20))
+    assert result.returncode == 2 and "stdin: text matrix larger than 4 MiB" in result.stderr.decode(), result.stderr
+    assert sum(read) <= (5 << 20), sum(read)  # stopped within a chunk of the cap, not at the stream's 32 MiB
+
+
+@pytest.mark.parametrize("text_format", [True, False])
+def test_a_terminal_stdout_hint_names_only_options_the_command_has(tmp_path, monkeypatch, text_format):
+    """`gallery x.png -o -` on a terminal suggested `--format csv`, an option gallery does not have."""
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    with pytest.raises(UsageError) as refused:
+        with Pipes(tmp_path / "a.png", "-", "png", text_format=text_format):
+            pass
+    assert "which is a terminal: redirect it to a file (> out.png)" in str(refused.value)
+    assert ("--format csv" in str(refused.value)) == text_format

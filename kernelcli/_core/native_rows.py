@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '6d922344f4649046cf7fb272f33867d06ef4c066168f568884ea9f006406148c'
+LOOP_SOURCES = '1dedfe6669d7f0aa7fc61a707d7ea0e2ec03ff88cacb0eba3d11b2bdf485f7f9'
 
 
 _ENTRIES: dict = {}

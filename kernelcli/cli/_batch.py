@@ -147,6 +147,9 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     start = time.perf_counter()
     try:
         result = call()
+        from ..io.pipes import deliver_stdout
+
+        deliver_stdout()  # -o -: on stdout before the record says ok (a full disk's error is the record's)
         record.finished(result)
         if getattr(result, "output", None) is not None:  # the default name the job chose (a volume's, a tiled run's)
             record.output = str(result.output)

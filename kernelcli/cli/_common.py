@@ -294,7 +294,7 @@ def guarded(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ..io.outputs import input_session
+        from ..io.outputs import input_session, refuse_stdout_among
 
         import warnings
 
@@ -311,6 +311,7 @@ def guarded(func: F) -> F:
             # RuntimeWarnings (overflow...) never reach the user: results are checked instead
             with input_session(), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
+                refuse_stdout_among(kwargs)
                 return func(*args, **kwargs)
         except SystemExit:
             raise  # a plain call's deliberate exit (exit_with)

@@ -55,7 +55,7 @@ def piped(func: F | None = None, *, out_format: str | None = None) -> Any:
         notes = _common.notes_held() if is_stdio(out) else contextlib.nullcontext()  # outside: the copy comes first
         # out_format is what goes to stdout, never a claim about stdin (gallery - -o sheet.png took only PNG on stdin)
         fmt = kwargs.get("fmt") or (out_format if is_stdio(out) else None)
-        with notes, Pipes(inputs[0] if inputs else None, out, fmt) as pipes:
+        with notes, Pipes(inputs[0] if inputs else None, out, fmt, text_format="fmt" in kwargs) as pipes:
             if from_stdin:
                 kwargs["input"] = pipes.input if single else [pipes.input]
             if pipes.to_stdout:

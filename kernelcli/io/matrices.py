@@ -33,6 +33,17 @@ from .common import Loaded
 from .outputs import atomic_write
 
 MAX_MATRIX_BYTES = 64 * 1024 * 1024
+
+
+def too_large_message(source: str) -> str:
+    """The refusal of a text matrix past :data:`MAX_MATRIX_BYTES` (a file's, a stream's).
+
+    >>> too_large_message("m.csv")
+    'm.csv: text matrix larger than 64 MiB; use .npy for big arrays'
+    """
+    return f"{source}: text matrix larger than {MAX_MATRIX_BYTES // 2**20} MiB; use .npy for big arrays"
+
+
 #: bytes of memory parsing one byte of a text matrix may take at its peak (cell strings, floats, lists)
 MATRIX_PARSE_FACTOR = 40
 
@@ -42,7 +53,7 @@ def read_matrix(p: Path, size: int, max_bytes: int | None = None) -> Loaded:
     from ..limits import check_peak, size_text
 
     if size > MAX_MATRIX_BYTES:
-        raise ImageReadError(f"{p}: text matrix larger than {MAX_MATRIX_BYTES // 2**20} MiB; use .npy for big arrays")
+        raise ImageReadError(too_large_message(str(p)))
     check_peak(size * MATRIX_PARSE_FACTOR, f"{p}: reading a {size_text(size)} text matrix", max_bytes=max_bytes)
     raw = p.read_bytes()
     if b"\x00" in raw:

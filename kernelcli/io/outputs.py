@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import KernelcliError, OutputRefused, UsageError, WriteError
+from ..errors import BEFORE_STDOUT, KernelcliError, OutputRefused, UsageError, WriteError
 
 #: how a temporary file for ``dest`` ends: ``.<dest name>.<random>.part``
 PART_SUFFIX = ".part"
@@ -65,6 +65,8 @@ _TEMP_EXTRA = 1 + 1 + 8 + len(PART_SUFFIX)
 # ---------------------------------------------------------------- what this call reads
 
 _session: dict[tuple[int, int], str] | None = None
+#: every file this call reads, its main inputs too (those the output checks are given anyway): for stdout's check
+_read: dict[tuple[int, int], str] = {}
 
 
 @contextlib.contextmanager
@@ -72,12 +74,13 @@ def input_session() -> Iterator[None]:
     """Within this block, every file passed to :func:`note_input` counts as an input of
     every output check.  The CLI opens one per command call; outside a session
     :func:`note_input` does nothing (a long-lived program is not a command call)."""
-    global _session
+    global _session, _read
     previous, _session = _session, {}
+    previous_read, _read = _read, {}
     try:
         yield
     finally:
-        _session = previous
+        _session, _read = previous, previous_read
 
 
 def note_input(path: str | os.PathLike | int, name: str | None = None) -> None:
@@ -92,6 +95,68 @@ def note_input(path: str | os.PathLike | int, name: str | None = None) -> None:
     if isinstance(path, int) and not stat.S_ISREG(st.st_mode):
         return  # a pipe or a terminal is no file an output could overwrite
     _session[(st.st_dev, st.st_ino)] = name or os.fspath(path)
+
+
+#: a command's parameters that name what it writes, not what it reads
+WRITTEN_PARAMETERS = frozenset({"out", "out_dir", "report", "montage", "plot"})
+
+
+def _stdout_file() -> os.stat_result | None:
+    """stdout's status when it is a regular file (``> f``, ``>> f``, ``1<> f``), else None."""
+    try:
+        st = os.fstat(1)
+    except OSError:
+        return None
+    return st if stat.S_ISREG(st.st_mode) else None
+
+
+def refuse_stdout_among(parameters: dict[str, Any]) -> None:
+    """Before a command runs: refuse (OutputRefused, exit 4, nothing done) a stdout that is a file the call reads,
+    as GNU ``cat f >> f`` refuses ("input file is output file"): ``>> m.csv`` appended a matrix's result to the input
+    m.csv (read back next time with twice the rows), ``1<> in.png`` wrote over it.  ``parameters``: the command's, by
+    name; every path among them but :data:`WRITTEN_PARAMETERS` is read."""
+    st = _stdout_file()
+    if st is None:
+        return
+    for name, value in parameters.items():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if name in WRITTEN_PARAMETERS or not isinstance(item, (str, os.PathLike)) or os.fspath(item) in ("", "-"):
+                continue
+            try:
+                same = os.path.samestat(os.stat(item), st)
+            except (OSError, ValueError):
+                continue
+            if same:
+                raise OutputRefused(f"stdout: is {os.fspath(item)}, which this call reads (the same file): what it prints "
+                                    "would be written into it; redirect stdout to another file")
+
+
+def note_read(path: str | os.PathLike) -> None:
+    """Record that this command call reads the file ``path`` (an input of a batch: :func:`refuse_stdout_into_input`
+    looks here; the output checks take their inputs as arguments, and a session of every input made them quadratic)."""
+    if _session is None:
+        return
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    _read[(st.st_dev, st.st_ino)] = os.fspath(path)
+
+
+def refuse_stdout_into_input() -> None:
+    """While a command writes on stdout: a stdout that is a file the call has read (one of a folder's, which
+    :func:`refuse_stdout_among` could not see) is a :class:`~kernelcli.errors.StdoutError` (exit 1: the outputs
+    written stay; what goes on stdout is not written)."""
+    st = _stdout_file() if _session is not None and (_session or _read) else None
+    key = (st.st_dev, st.st_ino) if st is not None else None
+    name = (_session or {}).get(key) or _read.get(key) if key is not None else None
+    if name is not None:
+        from ..errors import StdoutError
+
+        raise StdoutError(f"stdout: is the input {name} (the same file): not written into it; redirect stdout to another file")
+
+
+BEFORE_STDOUT.append(refuse_stdout_into_input)
 
 
 def input_identities(inputs: Sequence[str | os.PathLike] = ()) -> dict[tuple[int, int], str]:

@@ -87,7 +87,9 @@ class Pipes:
     ``stdout`` (``sys.stdout.buffer`` by default); the temporary folder is always removed.
     """
 
-    def __init__(self, input: Any, out: Any, fmt: Any, *, stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None) -> None:
+    def __init__(self, input: Any, out: Any, fmt: Any, *, stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None,
+                 text_format: bool = True) -> None:
+        self.text_format = text_format  # the command takes --format csv (gallery's sheet is a picture only)
         self.input = Path(input) if input is not None else None
         self.out = Path(out) if out is not None else None
         self.fmt = _fmt_name(fmt)
@@ -97,8 +99,10 @@ class Pipes:
         self.display: dict[str, str] = {}
         self.to_stdout = is_stdio(out)
         self.from_stdin = is_stdio(input)
+        self._delivered = False
 
     def __enter__(self) -> "Pipes":
+        _OPEN.append(self)
         if not (self.from_stdin or self.to_stdout):
             return self
         import tempfile  # only for pipes: not imported by a call that has none
@@ -116,17 +120,25 @@ class Pipes:
 
     def __exit__(self, kind, value, tb) -> None:
         try:
-            if kind is None and self.to_stdout and self.out is not None and self.out.exists():
-                stream = self._stdout or sys.stdout.buffer
-                with self.out.open("rb") as f:
-                    with writing_stdout():
-                        while chunk := f.read(1 << 20):
-                            write_all(stream, chunk)
+            if kind is None:
+                self.deliver()
             elif isinstance(value, KernelcliError) and self.display:
                 value.args = (self.shown(str(value)),)
         finally:
+            _OPEN.remove(self)
             if self._folder is not None:
                 self._folder.cleanup()
+
+    def deliver(self) -> None:
+        """Copy the result to stdout now (once): a ``--report`` records whether stdout took it, where the copy at
+        the block's end came after the record was written ('ok' over a stdout on a full disk, exit 1)."""
+        if self.to_stdout and self.out is not None and self.out.exists() and not self._delivered:
+            self._delivered = True
+            stream = self._stdout or sys.stdout.buffer
+            with self.out.open("rb") as f:
+                with writing_stdout():
+                    while chunk := f.read(1 << 20):
+                        write_all(stream, chunk)
 
     def shown(self, text: str) -> str:
         """``text`` with the temporary paths replaced by ``stdin``/``stdout``."""
@@ -167,18 +179,25 @@ class Pipes:
         from ..limits import MEMORY_ENV, default_max_bytes
 
         limit = default_max_bytes()
+        matrix_cap = None
+        if kind == "csv":  # a text matrix is read whole: past the reader's cap, stop copying (`yes 1 |` wrote gigabytes)
+            from .matrices import MAX_MATRIX_BYTES, too_large_message
+
+            matrix_cap = MAX_MATRIX_BYTES
         total = len(head)
         try:
             with path.open("wb") as f:
                 f.write(head)
                 while chunk := read_up_to(stream, 1 << 20):
                     total += len(chunk)
+                    if matrix_cap is not None and total > matrix_cap:
+                        raise UsageError(too_large_message("input '-': stdin"))
                     if limit is not None and total > limit:
                         # a compressed image may decode larger, which the reader checks; raw bytes beyond the
                         # memory limit can never fit
-                        # (from a path such an input goes tile by tile: stdin is read once, in memory)
                         raise UsageError(f"input '-': stdin holds more than {limit} bytes, the memory limit ({MEMORY_ENV}); "
-                                         "stdin is read in memory: give the file's path instead (convolve, pad and pool run a .npy or TIFF file that large tile by tile)")
+                                         "a stream is copied whole before it is read: give the file's path instead "
+                                         "(convolve, pad and pool run a .npy or TIFF file that large tile by tile)")
                     f.write(chunk)
         except OSError as exc:  # a full disk, a file size limit: the temporary copy, not a bug (it was exit 70)
             from ..errors import WriteError
@@ -202,12 +221,23 @@ class Pipes:
                 )
         if fmt != "csv" and self._stdout is None and sys.stdout is not None and sys.stdout.isatty():
             raise UsageError(f"--out - writes {fmt.upper()} bytes to stdout, which is a terminal: redirect it to a file "
-                             f"(> out.{fmt}) or pipe it to a program (| ...); --format csv prints a matrix as text")
+                             f"(> out.{fmt}) or pipe it to a program (| ...)"
+                             + ("; --format csv prints a matrix as text" if self.text_format else ""))
         assert self._folder is not None
         path = Path(self._folder.name) / f"stdout{PIPE_FORMATS[fmt]}"
         self.display[str(path)] = "stdout"
         self.display[path.name] = "stdout"  # as notes name a file: 'stdout.npy does not hold the alpha channel'
         return path
+
+
+#: the :class:`Pipes` blocks open, innermost last
+_OPEN: list["Pipes"] = []
+
+
+def deliver_stdout() -> None:
+    """The innermost open :class:`Pipes`' result copied to stdout now (:meth:`Pipes.deliver`); nothing outside one."""
+    if _OPEN:
+        _OPEN[-1].deliver()
 
 
 def read_up_to(stream: Any, size: int) -> bytes:
