@@ -9,6 +9,7 @@ where torchvision is installed, the torchvision models themselves.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections import OrderedDict
@@ -300,12 +301,12 @@ class TestSpecErrors:
              ["layers[0] (blk)", "main path gives 4x28x28", "identity shortcut (the input) gives 1x28x28"]),
             ([{"type": "conv", "filters": 0, "f": 3}], ["layers[0].filters (0)", "expected an integer >= 1, got 0"]),
             ([{"type": "conv", "filter": 8, "f": 3}], ["layers[0].filter", "unknown field for conv"]),
-            ([{"type": "convolution"}], ["layers[0].type", "unknown layer type 'convolution'"]),
+            ([{"type": "convolution"}], ["layers[0].type", 'unknown layer type "convolution"']),
             ([{"type": "dense", "units": 3}], ["dense needs a flat vector, got 1x28x28", "flatten"]),
             ([{"type": "conv", "filters": 1, "f": 30}], ["layers[0].f (0)", "larger than the padded input 28"]),
             ([{"type": "concat", "skip": "nowhere"}], ["layers[0].skip", "no earlier layer named 'nowhere'"]),
             ([{"type": "maxpool", "f": 2, "p": 2}], ["layers[0].p", "at most half the window"]),
-            ([{"use": "missing"}], ["layers[0].use", "no template named 'missing'"]),
+            ([{"use": "missing"}], ["layers[0].use", 'no template named "missing"']),
             ([{"repeat": -1, "type": "flatten"}], ["layers[0].repeat", "expected an integer >= 0"]),
             ([{"type": "conv", "filters": "$k", "f": 3}], ["layers[0].filters", "unknown variable $k"]),
         ],
@@ -345,7 +346,7 @@ class TestSpecErrors:
     def test_bad_json_and_missing_file(self, tmp_path):
         bad = tmp_path / "bad.json"
         bad.write_text('{"layers": [\n  {"type": "conv",}\n]}')
-        with pytest.raises(SpecError, match=r"^bad\.json: not valid JSON: .* line 2"):
+        with pytest.raises(SpecError, match=rf"^{re.escape(str(bad))}: not valid JSON: .* line 2"):  # the path as given
             load_spec(bad)
         with pytest.raises(SpecError, match="no built-in network of that name; built-ins: alexnet, densenet121"):
             load_spec("resnet19")
@@ -648,7 +649,7 @@ class TestCommand:
             {"name": "a", "type": "conv", "filters": 8, "f": 3},
             {"name": "b", "type": "conv", "filters": 8, "f": 3},
             {"name": "cat", "type": "concat", "skip": "a"}]}))
-        r = run_cli("summary", str(spec))
+        r = run_cli("summary", "net.json", cwd=tmp_path)
         assert (r.returncode, r.stdout) == (3, "")
         assert r.stderr.strip() == (
             "error: net.json: layers[2] (cat): concat: skip 'a' gives 8x30x30 but the current input gives 8x28x28; "
@@ -797,3 +798,201 @@ def test_piped_lines_end_without_blanks():
     r = run_cli("summary", "resnet18", "--depth", "1")
     assert r.returncode == 0 and r.stdout.splitlines()[:3] == ["ResNet-18", "resnet18, input 3x224x224", ""]
     assert all(line == line.rstrip() for line in r.stdout.splitlines())
+
+
+# --- the summary audit, round 4 (audit 81) ---------------------------------------------------------
+
+
+def _conv(filters, name=None, **more):
+    layer = {"type": "conv", "filters": filters, "f": 1, **more}
+    return layer if name is None else {"name": name, **layer}
+
+
+class TestSkipNames:
+    """A skip joined another layer than the one its name gives: a full dotted name was shadowed by a later
+    block's layer of that short name, and a concat branch or a residual's shortcut could not be reached."""
+
+    def test_a_name_that_reads_two_ways_is_refused_naming_both(self):
+        # model[0] (8 channels) or the later 1.0 (16): 48x32x32 was printed, exit 0
+        layers = [_conv(8), {"type": "sequence", "layers": [_conv(16), _conv(32)]}, {"type": "concat", "skip": "0"}]
+        with pytest.raises(SpecError) as info:
+            tiny(*layers, input=(3, 32, 32))
+        message = str(info.value)
+        assert message.startswith("<spec>: layers[2].skip (2): ")
+        for needle in ("top-level layer 0 (8x32x32)", "1.0 (16x32x32)", "name the nested layer in full, e.g. '1.0'",
+                       "give the top-level layer a name of its own"):
+            assert needle in message, message
+        assert tiny(*layers[:2], {"type": "concat", "skip": "1.0"}, input=(3, 32, 32)).output == (48, 32, 32)
+        assert tiny(_conv(8, "stem"), *layers[1:2], {"type": "concat", "skip": "stem"}, input=(3, 32, 32)).output == (40, 32, 32)
+
+    def test_a_short_name_of_one_layer_still_finds_the_latest(self):
+        block = {"name": "blk", "type": "sequence", "layers": [_conv(4, "enc"), _conv(6)]}
+        later = {"name": "blk2", "type": "sequence", "layers": [_conv(5, "enc"), _conv(7)]}
+        assert tiny(block, later, {"type": "concat", "skip": "enc"}, input=(3, 8, 8)).output == (12, 8, 8)
+        assert tiny(block, later, {"type": "concat", "skip": ["blk.enc", "blk"]}, input=(3, 8, 8)).output == (17, 8, 8)
+
+    def test_branches_and_shortcuts_are_layers_a_skip_can_name(self):
+        inc = {"name": "inc", "type": "concat", "branches": {"a": [_conv(4)], "b": [_conv(6)]}}
+        # "inc.b" is a row of --json: it was 'no earlier layer named'
+        assert tiny(_conv(8, "b"), inc, {"type": "concat", "skip": "inc.b"}, input=(3, 8, 8)).output == (16, 8, 8)
+        # "b" is the top-level conv and, later, the branch inc.b: it took the conv (18x8x8), in silence
+        with pytest.raises(SpecError, match=r"top-level layer b \(8x8x8\).*inc\.b \(6x8x8\)"):
+            tiny(_conv(8, "b"), inc, {"type": "concat", "skip": "b"}, input=(3, 8, 8))
+        res = {"name": "res", "type": "residual", "layers": [_conv(4)], "shortcut": [_conv(4), {"type": "batchnorm"}]}
+        assert tiny(res, {"type": "concat", "skip": "res.shortcut"}, input=(3, 8, 8)).output == (8, 8, 8)
+        with pytest.raises(SpecError, match=r"layers\[1\]\.skip \(1\): no earlier layer named 'res\.nothing'"):
+            tiny(res, {"type": "concat", "skip": "res.nothing"}, input=(3, 8, 8))
+
+
+class TestLayerNames:
+    """A name given twice in one list, an empty one and one with a dot were accepted: duplicate rows in --json,
+    and the table showed the top-level layer 'x.y' as a layer 'y' one level down."""
+
+    @pytest.mark.parametrize(("layers", "needles"), [
+        ([_conv(8, "c"), _conv(4, "c")], ['layers[1].name (c): the name "c" is given twice in this list (layers[0] has it too)']),
+        ([_conv(8, "1"), _conv(4)], ['layers[1] (1): the name "1" (its index: a layer without "name" is named by its place) '
+                                     "is given twice in this list (layers[0] has it too)"]),
+        ([_conv(8), _conv(4, "0")], ['layers[1].name (0): the name "0" is given twice in this list (layers[0] has it too, '
+                                     "its index"]),
+        ([{"repeat": 2, **_conv(4, "c")}], ['layers[0].name (c): the name "c" is given twice', "${n}"]),
+        ([_conv(8, "x.y")], ['layers[0].name (x.y): the name "x.y" holds a \'.\'', "dots join a block's name to its layers' names"]),
+        ([_conv(8, "")], ['layers[0].name', 'the name "" is empty; expected a non-empty string']),
+        ([{"type": "concat", "branches": {"": [], "y": [_conv(5)]}}], ["layers[0].branches (0)", 'the branch name ""', "empty"]),
+        ([{"type": "concat", "branches": {"a.b": [], "y": [_conv(5)]}}], ["layers[0].branches (0)", 'the branch name "a.b" holds a \'.\'']),
+        ([{"type": "residual", "layers": [_conv(1, "shortcut")], "shortcut": [_conv(1)]}],
+         ['layers[0].layers[0].name (0.shortcut): the name "shortcut" is the residual\'s shortcut\'s']),
+    ], ids=["twice", "index-after-name", "name-after-index", "repeat", "dot", "empty", "empty-branch", "dotted-branch", "shortcut"])
+    def test_refused_naming_the_field(self, layers, needles):
+        with pytest.raises(SpecError) as info:
+            tiny(*layers, input=(1, 8, 8))
+        for needle in needles:
+            assert needle in str(info.value), str(info.value)
+
+    def test_the_command_exits_3_with_one_line(self, tmp_path):
+        path = tmp_path / "dup.json"
+        path.write_text(json.dumps({"input": [3, 16, 16], "layers": [_conv(8, "c"), _conv(4, "c")]}))
+        r = run_cli("summary", str(path), "--json")
+        assert r.returncode == 3 and json.loads(r.stdout)["code"] == 3
+        assert r.stderr.count("\n") == 1 and "the name \"c\" is given twice" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_an_explicit_trainable_true_inside_a_frozen_block_wins():
+    # PyTorch's backbone.requires_grad_(False); backbone.head.requires_grad_(True): head was counted frozen
+    net = tiny({"name": "backbone", "type": "sequence", "trainable": False, "layers": [
+        _conv(4, "stem", f=3, p=1),
+        {"name": "head", "type": "sequence", "trainable": True, "layers": [_conv(4), {"type": "sequence", "layers": [_conv(2)]}]},
+        _conv(3, "tail")]}, input=(3, 8, 8))
+    rows = {layer.name: (layer.params, layer.trainable_params) for layer in net.walk()}
+    assert rows["backbone.stem"] == (112, 0) and rows["backbone.tail"] == (9, 0)  # inherit the block's false
+    assert rows["backbone.head.0"] == (20, 20) and rows["backbone.head.1.0"] == (10, 10)  # the inner flag, and its subtree
+    assert rows["backbone"] == (151, 30) and net.trainable_params == 30
+    section = (networks_dir() / "README.md").read_text()
+    assert "requires_grad_" in section
+
+
+class TestFindSpec:
+    """`summary unet` beside a folder unet/ was 'is not a regular file'; beside a file vgg16, that file, in silence."""
+
+    @pytest.fixture
+    def folder(self, tmp_path, monkeypatch):
+        (tmp_path / "unet").mkdir()
+        (tmp_path / "vgg16").write_text(json.dumps({"input": [1, 8, 8], "layers": [{"type": "flatten"}]}))
+        (tmp_path / "alexnet.json").write_text(json.dumps({"input": [1, 8, 8], "layers": [_conv(2)]}))
+        (tmp_path / "mine").write_text(json.dumps({"input": [1, 8, 8], "layers": [_conv(3)]}))
+        monkeypatch.chdir(tmp_path)
+        return tmp_path
+
+    def test_a_bare_builtin_name_is_the_builtin(self, folder):
+        from kernelcli.netspec.spec import find_spec
+
+        for ref in ("unet", "vgg16", "VGG16", "alexnet"):
+            assert find_spec(ref) == networks_dir() / f"{ref.lower()}.json"
+        assert summarize("vgg16").params == PUBLISHED["vgg16"]
+
+    def test_a_path_is_a_path(self, folder):
+        assert summarize("./vgg16").params == 0 and summarize("alexnet.json").params == 4
+        assert summarize("mine").params == 6  # not a built-in: the file, as before
+        with pytest.raises(SpecError, match=r"^\./unet: is not a regular file"):
+            load_spec("./unet")
+
+    def test_the_command(self, folder):
+        assert run_in_process_q("summary", "unet", "-q", cwd=folder) == (0, f"{unet_params_by_hand()}\n")
+        assert run_in_process_q("summary", "vgg16", "-q", cwd=folder) == (0, f"{PUBLISHED['vgg16']}\n")
+        assert run_in_process_q("summary", "./vgg16", "-q", cwd=folder) == (0, "0\n")
+
+    def test_the_readme_says_so(self):
+        section = (REPO / "README.md").read_text().split("## Whole networks: `kernelcli summary`")[1].split("\n## ")[0]
+        assert "./" in section and "built-in" in section and "current folder" in section
+
+
+def run_in_process_q(*args, cwd):
+    from conftest import run_in_process
+
+    r = run_in_process(*args, cwd=cwd)
+    return r.returncode, r.stdout
+
+
+def test_a_spec_with_a_byte_order_mark_is_read(tmp_path):
+    # 'Unexpected UTF-8 BOM': kernel JSON files are read as utf-8-sig (Windows Notepad's)
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"input": [1, 8, 8], "layers": [_conv(2)]}).encode())
+    assert summarize(load_spec(path)).params == 4
+
+
+def test_errors_name_the_file_as_given(tmp_path, monkeypatch):
+    # 'zero.json: ...' for sub/../specs/zero.json: a/net.json and b/net.json both showed as net.json
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "zero.json").write_text(json.dumps({"input": [1, 8, 8], "layers": [{"type": "conv", "filters": 1, "f": 9}]}))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SpecError, match=r"^sub/\.\./specs/zero\.json: layers\[0\]\.f \(0\): "):
+        summarize("sub/../specs/zero.json")
+    r = run_cli("summary", "sub/../specs/zero.json", "--json", cwd=tmp_path)
+    assert r.returncode == 3 and r.stderr.startswith("error: sub/../specs/zero.json: layers[0].f")
+    assert json.loads(r.stdout)["error"].startswith("sub/../specs/zero.json: ")
+    with pytest.raises(SpecError, match=r"^resnet18\.json: "):  # a built-in by its name, as before
+        summarize("RESNET18", max_layers=10)
+
+
+@pytest.mark.parametrize(("n", "text"), [
+    (999, "999"), (1000, "1.00 K"), (999_994, "999.99 K"), (999_995, "1.00 M"), (999_999, "1.00 M"),
+    (999_994_999, "999.99 M"), (999_995_000, "1.00 G"), (999_995_000_000, "1.00 T"), (10**15 - 1, "1000.00 T"),
+])
+def test_human_rounds_then_picks_the_unit(n, text):
+    # 999,999 mult-adds printed '1000.00 K'
+    from kernelcli.cli.summary import _human
+
+    assert _human(n) == text
+
+
+class TestEchoedValues:
+    """Values in messages as the user wrote them in JSON: 'got True', 'got nan', "got 'no'" were Python's."""
+
+    @pytest.mark.parametrize(("doc", "needle"), [
+        ({"input": [1, 8, 8], "layers": [{"type": "conv", "filters": True, "f": 3}]}, "layers[0].filters (0): expected an integer >= 1, got true"),
+        ({"input": [True, 8, 8], "layers": [{"type": "flatten"}]}, "input: expected [C, H, W] or [N] with integers >= 1, got [true, 8, 8]"),
+        ({"input": [1, 8, 8], "layers": [{"type": "dropout", "rate": float("nan")}]}, "layers[0].rate (0): expected a number in [0.0, 1.0], got NaN"),
+        ({"input": [1, 8, 8], "layers": [{"type": "conv", "filters": 2, "f": 3, "trainable": "no"}]}, 'layers[0].trainable (0): expected true or false, got "no"'),
+        ({"input": [1, 8, 8], "layers": [{"type": "conv", "filters": 2, "f": [3, None]}]}, "expected an integer >= 1 or [h, w], got [3, null]"),
+        ({"input": [1, 8, 8], "layers": [{"type": "activation", "fn": False}]}, "got false"),
+        ({"input": [1, 8, 8], "layers": [{"repeat": 1.5, "type": "flatten"}]}, "layers[0].repeat: expected an integer >= 0, got 1.5"),
+        ({"input": [1, 8, 8], "layers": [{"type": True}]}, "unknown layer type true"),
+        ({"input": [1, 8, 8], "layers": [{"type": "concat", "skip": [None]}]}, "expected a layer name or a list of names, got [null]"),
+        ({"input": [1, 8, 8], "layers": [{"type": "conv", "filters": 2, "f": 3, "name": 5}]}, "layers[0].name (5): expected a non-empty string, got 5"),
+    ], ids=["bool-int", "bool-input", "nan", "string-bool", "null-pair", "bool-choice", "float-repeat", "bool-type", "null-skip", "int-name"])
+    def test_spelled_as_json(self, doc, needle):
+        with pytest.raises(SpecError) as info:
+            summarize(doc)
+        assert needle in str(info.value), str(info.value)
+
+    def test_a_whole_variable_name_that_is_not_a_string_says_to_write_braces(self):
+        with pytest.raises(SpecError, match=r'layers\[0\]\.name: "\$n" gives 1, not a string; write "\$\{n\}" inside a name'):
+            tiny({"repeat": 2, "name": "$n", "type": "dropout"})
+        assert [r.name for r, _ in tiny({"repeat": 2, "name": "${n}", "type": "dropout"}).rows()] == ["1", "2"]
+
+    def test_upconv_output_padding_names_the_value_stride_and_dilation(self):
+        with pytest.raises(SpecError, match=r"layers\[0\]\.output_padding \(0\): output_padding 2 must be smaller than the "
+                                            r"stride \(2\) or the dilation \(1\), as in PyTorch$"):
+            tiny({"type": "upconv", "filters": 1, "f": 2, "s": 2, "output_padding": 2})
+        with pytest.raises(SpecError, match=r"output_padding \[0, 3\] must be smaller than the stride \(\[2, 2\]\) or the dilation \(3\)"):
+            tiny({"type": "upconv", "filters": 1, "f": 2, "s": [2, 2], "dilation": 3, "output_padding": [0, 3]})

@@ -95,15 +95,20 @@ def _summarize(net_spec, shape: tuple[int, ...] | None, given: str | None, max_l
 def _human(n: int) -> str:
     """2_834_161_664 -> '2.83 G'; zero -> '-'; beyond 10**15 T stays the unit (3058560.12 G was printed).
 
-    >>> _human(2_834_161_664), _human(3_058_560_120_000_000)
-    ('2.83 G', '3058.56 T')
+    Rounded first, then the unit: 999_999 is '1.00 M' ('1000.00 K' was printed).
+
+    >>> _human(2_834_161_664), _human(3_058_560_120_000_000), _human(999_999)
+    ('2.83 G', '3058.56 T', '1.00 M')
     """
     if n == 0:
         return "-"
-    for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
-        if n >= scale:
-            return f"{_rounded(n, scale, 2)} {unit}"
-    return str(n)
+    if n < 1000:
+        return str(n)
+    for unit, scale in (("K", 10**3), ("M", 10**6), ("G", 10**9)):
+        text = _rounded(n, scale, 2)
+        if int(text.split(".")[0]) < 1000:
+            return f"{text} {unit}"
+    return f"{_rounded(n, 10**12, 2)} T"
 
 
 def _rounded(n: int, scale: int, places: int) -> str:

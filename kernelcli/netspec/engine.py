@@ -5,7 +5,7 @@ Composite types (the generic vocabulary a user writes networks with):
 ``sequence``  ``layers`` run one after the other.
 ``concat``    either ``branches`` (name -> list of layers, each run on the same input; an empty list
               is the identity), or ``skip`` (names of earlier layers whose outputs are joined to the
-              current one); outputs are concatenated along channels. Maps must have the same HxW,
+              current one: see :mod:`.names`); outputs are concatenated along channels. Maps must have the same HxW,
               unless ``"crop": "center"`` crops the larger ones (U-Net).
 ``residual``  ``layers`` (the main path) plus ``shortcut`` (default: identity), added; the two
               shapes must be equal; optional ``activation`` after the addition.
@@ -34,7 +34,8 @@ from .. import shapes
 from ..records import field, record
 from .expand import DEFAULT_MAX_LAYERS, SOURCE_KEY, expand_layers
 from .layers import ACTIVATIONS, LEAVES, Fields, Where, fmt_shape
-from .spec import NetworkSpec, SpecError, check_input_shape, load_spec, parse_spec
+from .names import Outputs, check_name, local_names
+from .spec import NetworkSpec, SpecError, check_input_shape, json_value, load_spec, parse_spec
 
 COMPOSITES = {
     "sequence": ("layers",),
@@ -208,17 +209,15 @@ def summarize(spec: NetworkSpec | str | Path | dict, input_shape: tuple[int, ...
 class _Builder:
     def __init__(self, label: str) -> None:
         self.label = label
-        #: outputs of finished layers, by dotted and by short name (latest wins), for concat "skip"
-        self.outputs: dict[str, tuple[int, ...]] = {}
+        #: outputs of finished layers, for concat "skip"
+        self.outputs = Outputs()
 
-    def sequence(self, items: list[dict], shape: tuple[int, ...], prefix: str, depth: int, trainable: bool) -> tuple[list[Layer], tuple[int, ...]]:
+    def sequence(self, items: list[dict], shape: tuple[int, ...], prefix: str, depth: int, trainable: bool,
+                 reserved: dict[str, str] | None = None) -> tuple[list[Layer], tuple[int, ...]]:
         children = []
-        for k, node in enumerate(items):
-            local = node.get("name", str(k))
-            if not isinstance(local, str) or not local:
-                raise SpecError(f"{self.label}: {node.get(SOURCE_KEY, '?')}.name: expected a non-empty string, got {local!r}")
+        for node, local in zip(items, local_names(items, prefix, self.label, reserved)):
             layer, shape = self.layer(node, shape, f"{prefix}.{local}" if prefix else local, depth, trainable)
-            self.outputs[local] = self.outputs[layer.name] = layer.shape
+            self.outputs.add(layer.name, layer.shape)
             children.append(layer)
         return children, shape
 
@@ -241,8 +240,9 @@ class _Builder:
             allowed = ", ".join(LAYER_TYPES)
             if kind is None:
                 raise where.error(f"missing 'type'; one of: {allowed}")
-            raise where.error(f"unknown layer type {kind!r}; one of: {allowed}", "type")
-        trainable = fields.bool("trainable", True) and trainable
+            raise where.error(f"unknown layer type {json_value(kind)}; one of: {allowed}", "type")
+        # the inner, more specific flag wins, as backbone.requires_grad_(False); backbone.head.requires_grad_(True)
+        trainable = fields.bool("trainable", trainable)
         if kind in LEAVES:
             result = LEAVES[kind].run(fields, shape)
             layer = Layer(name, kind, depth, result.shape, result.params, result.params if trainable else 0, result.mult_adds, result.activations)
@@ -277,13 +277,15 @@ class _Builder:
         return value
 
     def residual(self, fields: Fields, shape: tuple[int, ...], name: str, depth: int, trainable: bool) -> tuple[Layer, tuple[int, ...]]:
-        main, out = self.sequence(self.layer_list(fields, "layers"), shape, name, depth + 1, trainable)
+        shortcut = self.layer_list(fields, "shortcut")
+        reserved = {"shortcut": f"the residual's shortcut's ({name}.shortcut)"} if shortcut else None
+        main, out = self.sequence(self.layer_list(fields, "layers"), shape, name, depth + 1, trainable, reserved)
         children = list(main)
         short_out = shape
-        shortcut = self.layer_list(fields, "shortcut")
         if shortcut:
             inner, short_out = self.sequence(shortcut, shape, f"{name}.shortcut", depth + 2, trainable)
             children.append(self.block(f"{name}.shortcut", "sequence", depth + 1, short_out, inner))
+            self.outputs.add(f"{name}.shortcut", short_out)
         if out != short_out:
             what = "the shortcut" if shortcut else "the identity shortcut (the input)"
             hint = "" if shortcut else "; add a projection 'shortcut' (1x1 conv with the stride, then batchnorm)"
@@ -304,21 +306,24 @@ class _Builder:
             if not isinstance(branches, dict) or not branches:
                 raise fields.error("expected an object of branch name -> list of layers", "branches")
             for branch, items in branches.items():
+                check_name(branch, "branch name", fields.where, "branches")
                 bname = f"{name}.{branch}"
                 inner, out = self.sequence(items, shape, bname, depth + 2, trainable)
                 child = self.block(bname, "branch", depth + 1, out, inner)
                 child.hidden = not items
                 children.append(child)
+                self.outputs.add(bname, out)
                 parts.append((f"branch {branch!r}", out))
         else:
             skips = fields.node["skip"]
             skips = [skips] if isinstance(skips, str) else skips
             if not isinstance(skips, list) or not skips or not all(isinstance(s, str) for s in skips):
-                raise fields.error(f"expected a layer name or a list of names, got {skips!r}", "skip")
+                raise fields.error(f"expected a layer name or a list of names, got {json_value(skips)}", "skip")
             for ref in skips:
-                if ref not in self.outputs:
-                    raise fields.error(f"no earlier layer named {ref!r} (a skip joins the output of a layer that came before)", "skip")
-                parts.append((f"skip {ref!r}", self.outputs[ref]))
+                try:
+                    parts.append((f"skip {ref!r}", self.outputs.find(ref)))
+                except LookupError as exc:
+                    raise fields.error(str(exc.args[0]), "skip") from None
             parts.append(("the current input", shape))
         out = self.join(fields, parts, crop)
         return self.block(name, "concat", depth, out, children, own_activations=math.prod(out)), out

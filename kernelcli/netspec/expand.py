@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .spec import SOURCE_KEY, SpecError
+from .spec import SOURCE_KEY, SpecError, json_value
 
 _WHOLE = re.compile(r"^\$([A-Za-z_]\w*)$")
 _INNER = re.compile(r"\$\{([A-Za-z_]\w*)\}")
@@ -112,6 +112,14 @@ class _Expander:
             return {k: self.subst(v, env, f"{path}.{k}", strict) for k, v in value.items()}
         return value
 
+    def name(self, value: Any, env: dict[str, Any], path: str) -> Any:
+        """A layer's ``name``, substituted: ``"$n"`` alone gives the repeat's integer, where a name is text."""
+        got = self.subst(value, env, path, strict=True)
+        whole = _WHOLE.match(value) if isinstance(value, str) else None
+        if whole and not isinstance(got, str):
+            raise self.fail(path, f'"{value}" gives {json_value(got)}, not a string; write "${{{whole.group(1)}}}" inside a name to use its text')
+        return got
+
     def unknown(self, name: str, env: dict[str, Any], path: str) -> SpecError:
         known = ", ".join(f"${k}" for k in sorted(env)) or "none"
         return self.fail(path, f"unknown variable ${name} (bound here: {known})")
@@ -132,7 +140,7 @@ class _Expander:
             if isinstance(item, dict) and "repeat" in item:
                 count = self.subst(item["repeat"], env, f"{where}.repeat", strict=True)
                 if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                    raise self.fail(f"{where}.repeat", f"expected an integer >= 0, got {count!r}")
+                    raise self.fail(f"{where}.repeat", f"expected an integer >= 0, got {json_value(count)}")
                 if count > self.max_layers - self.made:
                     raise self.fail(f"{where}.repeat", f"{count} repeats would expand to more than {self.max_layers} layers (the limit; --max-layers raises it)")
                 body = {key: value for key, value in item.items() if key != "repeat"}
@@ -145,14 +153,14 @@ class _Expander:
     def item(self, node: Any, env: dict[str, Any], path: str, nesting: int) -> list[dict]:
         """One list entry -> one layer, or several when a template body is a list."""
         if not isinstance(node, dict):
-            raise self.fail(path, f"expected a layer object, got {node!r}")
+            raise self.fail(path, f"expected a layer object, got {json_value(node)}")
         if "use" in node:
             return self.call(node, env, path, nesting)
         return [self.layer(node, env, path, nesting)]
 
     def layer(self, node: Any, env: dict[str, Any], path: str, nesting: int) -> dict:
         if not isinstance(node, dict):
-            raise self.fail(path, f"expected a layer object, got {node!r}")
+            raise self.fail(path, f"expected a layer object, got {json_value(node)}")
         if "use" in node:
             result = self.call(node, env, path, nesting)
             if len(result) != 1:
@@ -172,6 +180,8 @@ class _Expander:
                 out[key] = {name: self.layers(v, env, f"{where}.{name}", nesting) for name, v in value.items()}
             elif key == SOURCE_KEY:
                 out[key] = value
+            elif key == "name":
+                out[key] = self.name(value, env, where)
             else:
                 out[key] = self.subst(value, env, where, strict=True)
         out.setdefault(SOURCE_KEY, path)
@@ -186,14 +196,14 @@ class _Expander:
         template = self.templates.get(name) if isinstance(name, str) else None
         if template is None:
             known = ", ".join(sorted(self.templates)) or "none defined"
-            raise self.fail(f"{path}.use", f"no template named {name!r} (templates: {known})")
+            raise self.fail(f"{path}.use", f"no template named {json_value(name)} (templates: {known})")
         if nesting >= MAX_NESTING:
             raise self.fail(f"{path}.use", f"templates nested deeper than {MAX_NESTING} (does {name!r} use itself?)")
         tpath = f"templates.{name}"
         params = self.check_template(template, tpath)
         args = node.get("with", {})
         if not isinstance(args, dict):
-            raise self.fail(f"{path}.with", f"expected an object of parameter -> value, got {args!r}")
+            raise self.fail(f"{path}.with", f"expected an object of parameter -> value, got {json_value(args)}")
         for key in args:
             if key not in params:
                 raise self.fail(f"{path}.with.{key}", f"template {name!r} has no parameter {key!r}; its parameters: {', '.join(params) or 'none'}")
@@ -208,7 +218,9 @@ class _Expander:
             result = [self.layer(template["layer"], bound, f"{path} > {tpath}.layer", nesting + 1)]
         else:
             result = self.layers(template["layers"], bound, f"{path} > {tpath}.layers", nesting + 1)
-        overrides = {key: self.subst(node[key], env, f"{path}.{key}", strict=True) for key in ("name", "trainable", "comment") if key in node}
+        overrides = {key: self.subst(node[key], env, f"{path}.{key}", strict=True) for key in ("trainable", "comment") if key in node}
+        if "name" in node:
+            overrides["name"] = self.name(node["name"], env, f"{path}.name")
         if overrides:
             if len(result) != 1 and "name" in overrides:
                 raise self.fail(f"{path}.name", f"template {name!r} gives a list of layers, which cannot take one name")
@@ -218,7 +230,7 @@ class _Expander:
 
     def check_template(self, template: Any, path: str) -> dict[str, Any]:
         if not isinstance(template, dict):
-            raise self.fail(path, f"expected a template object with 'params' and 'layer' or 'layers', got {template!r}")
+            raise self.fail(path, f"expected a template object with 'params' and 'layer' or 'layers', got {json_value(template)}")
         unknown = [key for key in template if key not in TEMPLATE_FIELDS]
         if unknown:
             raise self.fail(f"{path}.{unknown[0]}", f"unknown field for a template; allowed: {', '.join(TEMPLATE_FIELDS)}")
@@ -226,5 +238,5 @@ class _Expander:
             raise self.fail(path, "a template needs exactly one of 'layer' (one layer) or 'layers' (a list, spliced in)")
         params = template.get("params", {})
         if not isinstance(params, dict):
-            raise self.fail(f"{path}.params", f"expected an object of parameter -> default (null = required), got {params!r}")
+            raise self.fail(f"{path}.params", f"expected an object of parameter -> default (null = required), got {json_value(params)}")
         return params

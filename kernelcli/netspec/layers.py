@@ -27,7 +27,7 @@ from typing import Any
 from .. import shapes
 from ..errors import KernelcliError
 from ..records import record
-from .spec import SOURCE_KEY, SpecError
+from .spec import SOURCE_KEY, SpecError, json_value
 
 COMMON_FIELDS = ("type", "name", "comment", "trainable")
 ACTIVATIONS = (
@@ -95,7 +95,7 @@ class Fields:
     def int(self, key: str, default: Any = _REQUIRED, minimum: int = 1) -> int:
         value = self.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.error(f"expected an integer >= {minimum}, got {value!r}", key)
+            raise self.error(f"expected an integer >= {minimum}, got {json_value(value)}", key)
         return value
 
     def pair(self, key: str, default: Any = _REQUIRED, minimum: int = 1) -> tuple[int, int]:
@@ -103,25 +103,25 @@ class Fields:
         value = self.get(key, default)
         items = value if isinstance(value, list | tuple) else [value, value]
         if len(items) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < minimum for v in items):
-            raise self.error(f"expected an integer >= {minimum} or [h, w], got {value!r}", key)
+            raise self.error(f"expected an integer >= {minimum} or [h, w], got {json_value(value)}", key)
         return items[0], items[1]
 
     def bool(self, key: str, default: bool) -> bool:
         value = self.get(key, default)
         if not isinstance(value, bool):
-            raise self.error(f"expected true or false, got {value!r}", key)
+            raise self.error(f"expected true or false, got {json_value(value)}", key)
         return value
 
     def number(self, key: str, default: float, low: float, high: float) -> float:
         value = self.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-            raise self.error(f"expected a number in [{low}, {high}], got {value!r}", key)
+            raise self.error(f"expected a number in [{low}, {high}], got {json_value(value)}", key)
         return value
 
     def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
         value = self.get(key, default)
         if not isinstance(value, str) or value.lower() not in choices:
-            raise self.error(f"expected one of {', '.join(choices)}, got {value!r}", key)
+            raise self.error(f"expected one of {', '.join(choices)}, got {json_value(value)}", key)
         return value.lower()
 
     def feature_map(self, shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -168,8 +168,10 @@ def _upconv(x: Fields, shape: tuple[int, ...]) -> LeafResult:
     bias = x.bool("bias", True)
     if c % groups or k % groups:
         raise x.error(f"groups={groups} must divide both the input channels {c} and filters {k}", "groups")
-    if oph >= max(sh, dh) or opw >= max(sw, dw):
-        raise x.error("must be smaller than the stride or the dilation (as in PyTorch)", "output_padding")
+    if oph >= max(sh, dh) or opw >= max(sw, dw):  # (the values as given: an int, or [h, w])
+        given = {key: json_value(x.get(key, 1)) for key in ("output_padding", "s", "dilation")}
+        raise x.error(f"output_padding {given['output_padding']} must be smaller than the stride ({given['s']}) "
+                      f"or the dilation ({given['dilation']}), as in PyTorch", "output_padding")
     oh = _size(x, "p", lambda: shapes.conv_transpose_output_size(h, kh, stride=sh, padding=ph, output_padding=oph, dilation=dh))
     ow = _size(x, "p", lambda: shapes.conv_transpose_output_size(w, kw, stride=sw, padding=pw, output_padding=opw, dilation=dw))
     params = c * (k // groups) * kh * kw + (k if bias else 0)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ from ..records import field, record
 from ..resources import networks_dir
 
 TOP_LEVEL_FIELDS = ("name", "title", "source", "comment", "input", "templates", "layers")
+#: a built-in's name as given on the command line (no '/', no suffix), as a kernel lookup's
+BARE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class SpecError(KernelcliError, ValueError):
@@ -67,11 +70,21 @@ def builtin_names() -> list[str]:
 
 
 def find_spec(ref: str | Path) -> Path:
-    """Resolve ``ref`` to a spec file: an existing file first, else a built-in name (any case)."""
+    """Resolve ``ref`` to a spec file, as ``--kernel`` resolves a kernel: a bare name (``[A-Za-z0-9_-]+``) that is
+    a built-in (any case) is the built-in, even beside a file or folder of that name; anything else is a path
+    (``./vgg16`` or ``vgg16.json`` for a file named like a built-in), and a bare name that is not a built-in
+    is a file in the current folder.
+
+    >>> find_spec("VGG16").name
+    'vgg16.json'
+    """
+    builtin = _builtin(ref)
+    if builtin is not None:
+        return builtin
     path = Path(ref).expanduser()
     try:
         found = os.stat(path)
-    except OSError as exc:  # no such file, or a name too long to be one: perhaps a built-in
+    except OSError as exc:  # no such file, or a name too long to be one
         if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG):
             raise SpecError(f"{ref}: cannot read: {exc.strerror or exc}") from None
         found = None
@@ -79,11 +92,15 @@ def find_spec(ref: str | Path) -> Path:
         return path
     if found is not None:
         raise SpecError(f"{ref}: is not a regular file (expected a network spec .json or a built-in name)")
-    builtin = networks_dir() / f"{str(ref).strip().lower()}.json"
-    if "/" not in str(ref) and os.path.isfile(builtin):
-        return builtin
     names = ", ".join(builtin_names()) or "(none installed)"
     raise SpecError(f"{ref}: no such spec file and no built-in network of that name; built-ins: {names}")
+
+
+def _builtin(ref: str | Path) -> Path | None:
+    """The built-in spec a bare name (any case) names, else None."""
+    text = str(ref).strip()
+    builtin = networks_dir() / f"{text.lower()}.json"
+    return builtin if BARE_NAME.fullmatch(text) and os.path.isfile(builtin) else None
 
 
 def load_spec(ref: str | Path) -> NetworkSpec:
@@ -93,12 +110,12 @@ def load_spec(ref: str | Path) -> NetworkSpec:
     (3, 224, 224)
     """
     path = find_spec(ref)
-    label = path.name
+    label = path.name if path == _builtin(ref) else str(ref)  # a file as the user named it (a/net.json, b/net.json)
     from ..io.outputs import note_input
 
     note_input(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows Notepad's), as kernel files
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{label}: cannot read the spec: {exc}") from None
     try:
@@ -140,6 +157,18 @@ def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
+def json_value(value: Any) -> str:
+    """``value`` spelled as the user wrote it in JSON, for a message (a Python value JSON has no word for: its repr).
+
+    >>> json_value(True), json_value(float("nan")), json_value("no"), json_value([True, 8, 8])
+    ('true', 'NaN', '"no"', '[true, 8, 8]')
+    """
+    try:
+        return json.dumps(value, allow_nan=True, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):  # (a numpy integer or a set given through the API)
+        return repr(value)
+
+
 def parse_spec(document: Any, label: str = "<spec>", *, default_name: str | None = None) -> NetworkSpec:
     """Check the top level of a spec document (already decoded from JSON)."""
     if not isinstance(document, dict):
@@ -151,10 +180,10 @@ def parse_spec(document: Any, label: str = "<spec>", *, default_name: str | None
     for key in ("name", "title", "source"):
         value = document.get(key, "")
         if not isinstance(value, str):
-            raise SpecError(f"{label}: {key}: expected a string, got {value!r}")
+            raise SpecError(f"{label}: {key}: expected a string, got {json_value(value)}")
     layers = document.get("layers")
     if not isinstance(layers, list) or not layers:
-        raise SpecError(f"{label}: layers: expected a non-empty list of layers, got {layers!r}")
+        raise SpecError(f"{label}: layers: expected a non-empty list of layers, got {json_value(layers)}")
     templates = document.get("templates", {})
     if not isinstance(templates, dict):
         raise SpecError(f"{label}: templates: expected an object of name -> template, got {type(templates).__name__}")
@@ -188,7 +217,7 @@ def check_input_shape(value: Any, where: str) -> tuple[int, ...]:
 
     sizes = [whole(v) for v in value] if isinstance(value, list | tuple) else []
     if len(sizes) not in (1, 3) or not all(v is not None and v >= 1 for v in sizes):
-        raise SpecError(f"{where}: expected [C, H, W] or [N] with integers >= 1, got {value!r}")
+        raise SpecError(f"{where}: expected [C, H, W] or [N] with integers >= 1, got {json_value(value)}")
     return tuple(sizes)  # type: ignore[arg-type]
 
 
