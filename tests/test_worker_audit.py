@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -278,3 +279,68 @@ def test_start_asks_to_stop_first_only_when_another_timeout_was_given(invoke, mo
                                              "'kernelcli worker stop' first to start it with another\n"), r.stderr
     assert invoke("worker", "start", "--idle-timeout", "900").stderr == ""
     assert asked == [protocol.DEFAULT_IDLE_SECONDS, 60, 900]
+
+
+@pytest.mark.parametrize(("cpu", "limit", "own"), [(2.001, 2, True), (1.2, 2, False), (2.0, None, False), (None, 2, False)])
+def test_a_sigkill_at_the_callers_hard_cpu_limit_is_the_callers(tmp_path, monkeypatch, cpu, limit, own):
+    # bash's `ulimit -t 2` sets soft and hard alike: the kernel kills at the hard limit with SIGKILL, no SIGXCPU first;
+    # the client took it for the worker's death and ran the call again (2 s of CPU more), or blamed the worker
+    import resource
+
+    died = []
+    monkeypatch.setattr(client, "_die_of", lambda s: died.append(s) or 128 + s)
+    hard = resource.RLIM_INFINITY if limit is None else limit
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (hard, hard))
+    path = tmp_path / "w.sock"
+    killed = {"killed": int(signal.SIGKILL)} if cpu is None else {"killed": int(signal.SIGKILL), "cpu": cpu}
+    listener, fake = fake_worker(path, {"pid": 2**22 + 1}, killed)
+    thread = threading.Thread(target=fake)
+    thread.start()
+    try:
+        result = client.run_in_worker(["shape", "--in", "8", "--f", "3"], socket_file=path)
+    finally:
+        thread.join()
+        listener.close()
+    assert (died, result) == (([int(signal.SIGKILL)], 137) if own else ([], None))  # None: run here after all
+
+
+def test_the_worker_tells_a_killed_calls_cpu_seconds():
+    left, right = socket.socketpair()
+    with right:
+        server._tell_if_killed(left, 9, 1.23456)  # a status of 9: killed by signal 9
+        assert protocol.receive(right) == {"killed": 9, "cpu": 1.235}
+
+
+def _idle_scheduler() -> None:
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+
+
+def _oom_first() -> None:
+    with open("/proc/self/oom_score_adj", "w") as f:
+        f.write("500")
+
+
+@pytest.mark.parametrize(("setup", "word"), [(_idle_scheduler, "CPU scheduling policy (policy)"),
+                                             (_oom_first, "OOM score adjustment (oom_score_adj)")])
+def test_a_caller_of_another_priority_runs_its_call_itself(worker, setup, word):  # noqa: F811 - the fixture
+    # `chrt -i 0`, `chrt -b 0`, `ionice -c 3` and a raised oom_score_adj ran the call at the worker's priority
+    if not hasattr(os, "SCHED_IDLE") or not Path("/proc/self/oom_score_adj").exists():
+        pytest.skip("Linux's scheduling policies and /proc are needed")
+    wait_for(lambda: not status(worker)["calls_in_progress"], timeout=120)
+    before = status(worker)
+    r = subprocess.run([sys.executable, "-m", "kernelcli", "--debug", "shape", "--in", "8", "--f", "3", "-q"],
+                       env={**cli_env(), **worker}, capture_output=True, text=True, preexec_fn=setup, timeout=120)
+    after = status(worker)
+    assert (r.returncode, r.stdout) == (0, "6\n"), r.stderr
+    assert f"the caller's {word} differs from the worker's" in r.stderr, r.stderr
+    assert (after["calls"], after["refused"]) == (before["calls"], before["refused"] + 1)
+
+
+def test_an_io_priority_is_part_of_the_identity():
+    if protocol.identity().get("ioprio") is None:
+        pytest.skip("ioprio_get is not known on this machine")
+    r = subprocess.run(["ionice", "-c", "3", sys.executable, "-c", "from kernelcli.worker import protocol; "
+                        "print(protocol.identity()['ioprio'])"], capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        pytest.skip(f"ionice: {r.stderr.strip()}")
+    assert int(r.stdout) >> 13 == 3 and protocol.identity()["ioprio"] != r.stdout.strip()

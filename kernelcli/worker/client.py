@@ -234,7 +234,8 @@ def _wait(sock: _socket.socket, stdin_at: int | None, reads_stdin: bool, relay: 
         return int(reply["exit"])
     # The call's process died before it finished: the worker says by which signal, when it knows.
     killed = int(reply["killed"]) if reply and "killed" in reply else None
-    if killed and (killed in _OWN_LIMITS or (relay is not None and killed in relay.relayed)):
+    own = killed in _OWN_LIMITS or (killed == signal.SIGKILL and _at_own_cpu_limit(reply.get("cpu")))
+    if killed and (own or (relay is not None and killed in relay.relayed)):
         return _die_of(killed)
     code = 128 + killed if killed else 70
     if committed:
@@ -255,6 +256,16 @@ def _wait(sock: _socket.socket, stdin_at: int | None, reads_stdin: bool, relay: 
         )
         return code
     raise _Fallback(f"the worker's call process {_death(killed)}")
+
+
+def _at_own_cpu_limit(cpu_seconds: float | None) -> bool:
+    """True when a call's process that used ``cpu_seconds`` reached this caller's hard CPU limit: the kernel kills
+    it with SIGKILL there (bash's ``ulimit -t N`` sets soft and hard alike, so no SIGXCPU comes first), and a
+    fresh process would have died the same way: the call is not run again (it ran a second time, as long)."""
+    import resource
+
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    return cpu_seconds is not None and hard != resource.RLIM_INFINITY and float(cpu_seconds) >= hard - 0.05
 
 
 def _die_of(signum: int) -> int:

@@ -286,7 +286,9 @@ NAMESPACES = ("mnt", "user", "pid", "net", "ipc", "uts", "cgroup")
 
 def identity(pid: int | str = "self") -> dict[str, str]:
     """What process ``pid`` may do and see besides its uid: groups, capabilities, sandboxing, namespaces,
-    control group (its memory and CPU limits) and nice value; {} where Linux's ``/proc`` is missing.
+    control group (its memory and CPU limits), nice value, CPU scheduling policy, I/O priority and OOM score
+    adjustment (``chrt -i``, ``ionice -c 3`` and ``oom_score_adj`` ran at the worker's); {} where Linux's ``/proc``
+    is missing.
 
     >>> identity() == identity(os.getpid())
     True
@@ -307,11 +309,44 @@ def identity(pid: int | str = "self") -> dict[str, str]:
             found[f"ns/{name}"] = os.readlink(f"/proc/{pid}/ns/{name}")
         except OSError:
             pass
+    number = 0 if pid == "self" else int(pid)
     try:
-        found["nice"] = str(os.getpriority(os.PRIO_PROCESS, 0 if pid == "self" else int(pid)))
+        found["nice"] = str(os.getpriority(os.PRIO_PROCESS, number))
+        found["policy"] = f"{os.sched_getscheduler(number)} {os.sched_getparam(number).sched_priority}"  # chrt -i, -b
     except (OSError, AttributeError):
         pass
+    try:
+        with open(f"/proc/{pid}/oom_score_adj", encoding="ascii") as f:
+            found["oom_score_adj"] = f.read().strip()
+    except OSError:
+        pass
+    io_priority = _io_priority(number)
+    if io_priority is not None:
+        found["ioprio"] = str(io_priority)  # ionice -c 3
     return found
+
+
+#: the ``ioprio_get`` system call's number by machine (Linux), and its IOPRIO_WHO_PROCESS
+_IOPRIO_GET = {"x86_64": 252, "aarch64": 31, "i686": 290, "ppc64le": 274, "s390x": 283}
+_IOPRIO_WHO_PROCESS = 1
+
+
+def _io_priority(pid: int) -> int | None:
+    """Process ``pid``'s I/O scheduling class and level as ``ioprio_get`` gives them (``ionice -p``); None where
+    unknown.  Only the worker asks (for its callers): ctypes is no cost of the client's."""
+    import platform
+
+    number = _IOPRIO_GET.get(platform.machine())
+    if number is None:
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        value = libc.syscall(number, _IOPRIO_WHO_PROCESS, pid)
+    except (OSError, AttributeError):
+        return None
+    return value if value >= 0 else None
 
 
 #: the limits a control group sets, by controller (cgroup v1) or for the unified hierarchy (v2, key ""): a call
@@ -376,7 +411,8 @@ def identity_difference(mine: dict[str, str], theirs: dict[str, str]) -> str | N
     'group (Gid)'
     """
     words = {"Gid": "group", "Groups": "supplementary groups", "NoNewPrivs": "no_new_privs", "Seccomp": "seccomp filter",
-             "cgroup": "control group", "nice": "nice value"}
+             "cgroup": "control group", "nice": "nice value", "policy": "CPU scheduling policy", "ioprio": "I/O priority",
+             "oom_score_adj": "OOM score adjustment"}
     for key in sorted(set(mine) | set(theirs)):
         if mine.get(key) != theirs.get(key):
             word = words.get(key, "capabilities" if key.startswith("Cap") else "namespace" if key.startswith("ns/") else key)

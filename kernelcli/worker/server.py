@@ -198,7 +198,7 @@ class Server:
     def _reap(self) -> None:
         while self.children or self.spare is not None:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 for _started, conn in self.children.values():
                     conn.close()
@@ -210,7 +210,7 @@ class Server:
                 self._drop_spare()
             call = self.children.pop(pid, None)
             if call is not None:
-                _tell_if_killed(call[1], status)
+                _tell_if_killed(call[1], status, usage.ru_utime + usage.ru_stime)
                 self.last_activity = time.monotonic()
 
     # -- one connection -----------------------------------------------------------------
@@ -419,15 +419,16 @@ def _forget_child_exit_wakeup(read: int | None) -> None:
                 pass
 
 
-def _tell_if_killed(conn: socket.socket, status: int) -> None:
-    """Tell the caller that its call's process was killed by a signal (it ran out of memory, say), then let the
+def _tell_if_killed(conn: socket.socket, status: int, cpu_seconds: float) -> None:
+    """Tell the caller that its call's process was killed by a signal (it ran out of memory, say), and the CPU
+    seconds it had used (a SIGKILL at the caller's own hard ``ulimit -t`` is the caller's), then let the
     connection go: the caller reports a call that had written output as a fresh process would have ended
     (128 + the signal), and runs any other again itself.  A call that exited has said so itself."""
     with conn:
         if os.WIFSIGNALED(status):
             conn.setblocking(False)  # the caller reads until the end: a small message never waits
             try:
-                protocol.send(conn, {"killed": os.WTERMSIG(status)})
+                protocol.send(conn, {"killed": os.WTERMSIG(status), "cpu": round(cpu_seconds, 3)})
             except OSError:
                 pass
 
