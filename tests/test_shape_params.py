@@ -172,31 +172,129 @@ class TestShapeForms:
 
     def test_quiet_prints_no_notes(self, runner):
         result = ok(runner, "shape", "--in", "24", "--f", "4", "--same", "-q")
-        assert (result.stdout, result.stderr) == ("25\n", "")
+        assert (result.stdout, result.stderr) == ("24\n", "")  # convolve's size (was 25: audit 83, TestShapeEvenSame)
+
+
+#: (h, w, f, s, d): even and odd, square and not, strided, dilated (odd and even d*(f-1))
+SAME_CASES = [
+    (24, 24, "4", 1, 1), (24, 24, "2", 1, 1), (23, 17, "4", 1, 1), (24, 24, "6", 2, 1), (24, 24, "4", 3, 1), (23, 23, "4", 2, 1),
+    (24, 24, "4", 1, 2), (24, 24, "4", 1, 3), (19, 24, "4x3", 2, 2), (10, 7, "2x5", 1, 1), (24, 24, "5", 2, 1), (9, 9, "8", 1, 1),
+]
+
+
+def _same_args(h: int, w: int, f: str, s: int, d: int) -> list[str]:
+    return ["shape", "--in", f"{h}x{w}", "--f", f, "--s", str(s), "--dilation", str(d), "--padding", "same"]
+
+
+def _kernel_sides(f: str) -> tuple[int, int]:
+    sizes = tuple(int(v) for v in f.split("x"))
+    return (sizes[0], sizes[-1])
 
 
 class TestShapeEvenSame:
-    def test_note_explains_the_frameworks_asymmetric_same(self, runner):
-        result = ok(runner, "shape", "--in", "24", "--f", "4", "--same")
-        assert result.stdout.splitlines()[-1] == "out_d = (24 + 2*2 - 4) // 1 + 1 = 25"
-        note = result.stderr
-        assert "pads 4 cells, one more than the f-1 = 3" in note
-        assert "1 before and 2 after" in note and "ceil(24/1) = 24" in note
+    """An even f: shape's "same" is convolve's, learn's and PyTorch's: d*(f-1) in all, the extra cell at the bottom/right.
 
-    @pytest.mark.parametrize("f, s, d", [(4, 1, 1), (4, 2, 1), (4, 3, 1), (2, 1, 1), (6, 2, 1), (4, 1, 2)])
-    def test_the_note_predicts_what_convolve_gives(self, runner, f, s, d):
-        # shape's "same" is the lecture's p = f // 2; the note now also says what kernelcli's own convolve
-        # (PyTorch's asymmetric same) gives, which an audit found shape never told
+    Audit 83 (finding 1): shape padded the lecture's d*(f//2) on both sides, so `shape --in 24 -f 4 --same -q` printed 25
+    where convolve --padding same writes 24x24 (PyTorch too); -q and --json gave only that number, a stderr note the
+    only sign. The lecture's own definition is "enough to keep in_d = out_d", which f//2 on both sides does not for an even f.
+    """
+
+    def test_quiet_is_the_size_convolve_writes(self, runner):
+        from kernelcli import conv2d, load_kernel
+
+        written = conv2d(np.zeros((24, 24), np.float32), load_kernel("box:4"), padding="same").shape  # convolve's path
+        assert written == (24, 24)
+        assert quiet(runner, "shape", "--in", "24", "-f", "4", "--same") == "24"
+        assert quiet(runner, "shape", "--in", "24x24", "-f", "4", "--padding", "same") == "24x24"
+        assert quiet(runner, "shape", "--in", "24", "-f", "4", "-s", "2", "--same") == "12"  # was 13
+        assert quiet(runner, "shape", "--in", "24", "-f", "4", "--dilation", "2", "--same") == "24"  # was 26
+
+    def test_the_rule_and_the_formula_show_the_split(self, runner):
+        result = ok(runner, "shape", "--in", "24", "--f", "4", "--same")
+        assert result.stdout.splitlines() == [
+            "p = f - 1 = 3 in all: 1 before, 2 after  (same; f is even: the extra cell at the bottom/right, as convolve and PyTorch)",
+            "out_d = (24 + 1 + 2 - 4) // 1 + 1 = 24",
+        ]
+        assert result.stderr == ("note: f=4 is even: the lecture's p = f // 2 = 2 on both sides would pad 4 cells, one more than "
+                                 "f-1 = 3, and give out = 25, not 24.\n")
+
+    def test_dilated(self, runner):
+        result = ok(runner, "shape", "--in", "24", "--f", "4", "--dilation", "3", "--same")
+        assert result.stdout.splitlines() == [
+            "p = d*(f-1) = 3*(4-1) = 9 in all: 4 before, 5 after  (same; f is even: the extra cell at the bottom/right, as convolve and PyTorch)",
+            "out_d = (24 + 4 + 5 - 3*(4-1) - 1) // 1 + 1 = 24",
+        ]
+        assert "the lecture's p = d*(f//2) = 6 on both sides would pad 12 cells, 3 more than d*(f-1) = 9, and give out = 27, not 24." in result.stderr
+        result = ok(runner, "shape", "--in", "24", "--f", "4", "--dilation", "2", "--same")
+        assert result.stdout.splitlines() == [
+            "p = d*(f-1) = 2*(4-1) = 6 in all: 3 before, 3 after  (same; f is even: split evenly, as convolve and PyTorch)",
+            "out_d = (24 + 2*3 - 2*(4-1) - 1) // 1 + 1 = 24",
+        ]
+
+    def test_strided_notes_say_what_the_lecture_and_tensorflow_pad(self, runner):
+        args = ("shape", "--in", "24", "--f", "4", "--s", "2", "--same")
+        result = ok(runner, *args)
+        assert result.stdout.splitlines() == [
+            "p = f - 1 = 3 in all: 1 before, 2 after  (same; f is even: the extra cell at the bottom/right, as convolve)",
+            "out_d = (24 + 1 + 2 - 4) // 2 + 1 = 12",
+        ]
+        notes = result.stderr.splitlines()
+        assert notes == [
+            "note: f=4 is even: the lecture's p = f // 2 = 2 on both sides would pad 4 cells, one more than f-1 = 3, and give out = 13, not 12.",
+            "note: at stride 2 TensorFlow's padding='SAME' pads 1 before and 1 after (only what the last window needs), not 1 and 2: "
+            "the same output size and windows. kernelcli convolve --padding same pads 1 and 2, as here (PyTorch's 'same' allows only stride 1).",
+        ]
+        doc = json.loads(ok(runner, *args, "--json").stdout)
+        assert (doc["out"], doc["p"], doc["padding"]) == (12, [1, 2], "same")
+        assert doc["framework_same"] == {"out": 12, "pad": [1, 1]}  # TensorFlow's
+        assert doc["notes"] == [n.removeprefix("note: ") for n in notes]
+        # TF pads 0 and 1 at stride 3: its windows a cell further down/right
+        assert "pads 0 before and 1 after (only what the last window needs), not 1 and 2: the same output size, its windows 1 cell " \
+               "further down/right" in ok(runner, "shape", "--in", "24", "--f", "4", "--s", "3", "--same").stderr
+        # where the lecture's padding gives our size too, the note says so
+        assert ("would pad 4 cells, one more than f-1 = 3, and give the same out = 12 at this stride, its windows 1 cell further up/left."
+                in ok(runner, "shape", "--in", "23", "--f", "4", "--s", "2", "--same").stderr)
+
+    def test_json_gives_before_and_after(self, runner):
+        doc = json.loads(ok(runner, "shape", "--in", "24x24", "--f", "4", "--padding", "same", "--json").stdout)
+        assert (doc["p"], doc["out"]) == ([[1, 2], [1, 2]], [24, 24])
+        assert doc["formula"] == ["(24 + 1 + 2 - 4) // 1 + 1 = 24"] * 2
+        assert "framework_same" not in doc  # at stride 1 TensorFlow and PyTorch pad as here
+        assert len(doc["notes"]) == 1 and doc["notes"][0].startswith("f=4 is even: the lecture's p = f // 2 = 2")
+
+    @pytest.mark.parametrize("h, w, f, s, d", SAME_CASES)
+    def test_same_is_what_conv2d_pads(self, runner, h, w, f, s, d):
         from kernelcli import conv2d
 
-        note = ok(runner, "shape", "--in", "24", "--f", str(f), "--s", str(s), "--dilation", str(d), "--same").stderr
-        got = conv2d(np.zeros((24, 24)), np.ones((f, f)), stride=s, dilation=d, padding="same").shape[0]
-        assert f"kernelcli convolve --padding same pads {d * (f - 1) // 2} before" in note and note.rstrip().endswith(f"out = {got}.")
+        fh, fw = _kernel_sides(f)
+        args = _same_args(h, w, f, s, d)
+        got = conv2d(np.zeros((h, w), np.float32), np.ones((fh, fw)), stride=s, dilation=d, padding="same").shape
+        assert quiet(runner, *args) == f"{got[0]}x{got[1]}"
+        widths = [shapes.same_padding(fh, d), shapes.same_padding(fw, d)]
+        doc = json.loads(ok(runner, *args, "--json").stdout)
+        assert doc["p"] == [b if b == a else [b, a] for b, a in widths]
+        sides = ",".join(str(v) for pair in widths for v in pair)
+        assert quiet(runner, "shape", "--in", f"{h}x{w}", "--f", f, "--s", str(s), "--dilation", str(d), "-p", sides) == f"{got[0]}x{got[1]}"
+        for line in ok(runner, *args).stdout.splitlines():
+            if line.startswith("out_"):
+                expression, answer = line.split(" = ", 1)[1].rsplit(" = ", 1)
+                assert evaluate(expression) == int(answer)
 
-    def test_json_carries_the_framework_answer(self, runner):
-        doc = json.loads(ok(runner, "shape", "--in", "24", "--f", "4", "--s", "2", "--same", "--json").stdout)
-        assert doc["out"] == 13
-        assert doc["framework_same"] == {"out": 12, "pad": [1, 1]}
+    @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")
+    @pytest.mark.parametrize("h, w, f, s, d", [case for case in SAME_CASES if case[3] == 1])
+    def test_same_is_what_torch_pads(self, runner, h, w, f, s, d):
+        torch = pytest.importorskip("torch")
+        fh, fw = _kernel_sides(f)
+        out = torch.nn.functional.conv2d(torch.zeros(1, 1, h, w), torch.zeros(1, 1, fh, fw), padding="same", dilation=d)
+        assert quiet(runner, *_same_args(h, w, f, s, d)) == f"{out.shape[2]}x{out.shape[3]}"
+
+    @settings(max_examples=60, deadline=None)
+    @given(h=st.integers(1, 12), w=st.integers(1, 12), fh=st.integers(1, 6), fw=st.integers(1, 6), s=st.integers(1, 3), d=st.integers(1, 3))
+    def test_same_against_conv2d_anywhere(self, h, w, fh, fw, s, d):
+        from kernelcli import conv2d
+
+        got = conv2d(np.zeros((h, w), np.float32), np.ones((fh, fw)), stride=s, dilation=d, padding="same").shape
+        assert quiet(RUNNER, *_same_args(h, w, f"{fh}x{fw}", s, d)) == f"{got[0]}x{got[1]}"
 
     @settings(max_examples=150, deadline=None)
     @given(size=st.integers(1, 60), f=st.integers(1, 9), s=st.integers(1, 5), d=st.integers(1, 3))
@@ -219,6 +317,27 @@ class TestShapeEvenSame:
         before, after = shapes.tf_same_padding(10, 4)
         assert out.shape[-1] == 10 and (before, after) == (1, 2)
         assert out[0, 0, 0, before].item() == 1.0  # input cell 0 is the first cell of window `before`
+
+
+class TestJsonNotes:
+    """shape --json and params --json carry `notes` (the notes printed on stderr, without 'note: '), as every other
+    command's record does; before, a script reading --json never saw them (audit 83)."""
+
+    @pytest.mark.parametrize("args", [
+        ("shape", "--in", "24", "--f", "5", "--s", "2", "--same"),  # TensorFlow's SAME pads otherwise
+        ("shape", "--in", "24x30", "--f", "4", "--s", "3", "--same"),  # two notes
+        ("shape", "--in", "24x24x3", "--f", "3"),  # the --filters hint
+        ("shape", "--in", "5", "--f", "2", "--p", "1", "--pool", "--ceil"),  # the dropped window
+        ("shape", "--in", "24", "--f", "3"),  # none: []
+        ("params", "--flatten", "7x3", "--layout", "chw"),
+        ("params", "--in-ch", "3", "--filters", "8"),  # none: []
+        ("params", "--dense", "4", "2"),
+    ])
+    def test_json_notes_are_the_notes_printed(self, runner, args):
+        printed = ok(runner, *args).stderr.splitlines()
+        assert all(line.startswith("note: ") for line in printed)
+        doc = json.loads(ok(runner, *args, "--json").stdout)
+        assert doc["notes"] == [line.removeprefix("note: ") for line in printed]
 
 
 class TestShapeStridedSame:

@@ -226,7 +226,8 @@ HELP: dict[str, str] = {
     "quiet": "Print only the answer (a matrix or a number on stdout), warnings and errors: no paths, notes, summary or progress; "
     "--json wins over it.",
     "input_shape": "Input size.",
-    "same": "The lecture's same padding: p = f // 2 (dilated: d*(f//2)); the same as --padding same.",
+    "same": "Same padding, as convolve's: the lecture's p = f // 2 on each side for an odd f (dilated: d*(f//2)); an even f "
+    "pads f-1 in all (d*(f-1)), the extra cell at the bottom/right; the same as --padding same.",
     "valid": "No padding, p = 0 (the default); the same as --padding valid.",
     "pool": "Pooling (PyTorch MaxPool2d/AvgPool2d rule); stride defaults to f.",
     "filters": "Number of filters K (output channels).",

@@ -128,7 +128,7 @@ def params(
         lines, document, total, notes = _flatten(flatten, layout)
 
     if json_:
-        print_json(document)
+        print_json({**document, "notes": [message.removeprefix("note: ") for message in notes]})
     elif quiet:
         echo(str(total))
     else:

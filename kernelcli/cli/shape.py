@@ -68,35 +68,31 @@ def _pool_axis(size: int, f: int, s: int, p: int, dilation: int, ceil_mode: bool
     return _Axis(size, f, s, p, out, expression + (" - 1" if dropped else ""), dropped)
 
 
-def _same_note(where: str, size: int, f: int, s: int, dilation: int, p: int, out: int) -> str:
-    """Why the lecture's "same" (p = f // 2) and the frameworks' differ for an even kernel."""
-    before, after = shapes.tf_same_padding(size, f, stride=s, dilation=dilation)
-    fw_out = shapes.same_output_size(size, s)
-    needed = dilation * (f - 1)
-    extra = 2 * p - needed
-    frameworks = "PyTorch (padding='same') and TensorFlow (padding='SAME')" if s == 1 else "TensorFlow (padding='SAME'; PyTorch's 'same' allows only stride 1)"
-    text = (
-        f"note: f={f} is even{where}: the lecture's p = {'f // 2' if dilation == 1 else 'd*(f//2)'} = {p} on both sides pads {2 * p} cells, "
-        f"{'one' if extra == 1 else extra} more than the {'f-1' if dilation == 1 else 'd*(f-1)'} = {needed} "
-        f"that keep out = in at stride 1, so out = {out}. {frameworks} pad {before} before and {after} after "
-        f"(an odd total puts the extra cell at the bottom/right) to get out = ceil(in/s) = ceil({size}/{s}) = {fw_out}."
+def _even_same_note(where: str, size: int, f: int, s: int, dilation: int, before: int, out: int) -> str:
+    """What the lecture's p = f // 2 on both sides would give for an even f: one cell (d cells) more than "same" needs."""
+    lecture = dilation * (f // 2)
+    lecture_out = shapes.conv_output_size(size, f, stride=s, pad_before=lecture, pad_after=lecture, dilation=dilation)
+    extra = 2 * lecture - dilation * (f - 1)
+    shift = lecture - before
+    gives = (f"give out = {lecture_out}, not {out}" if lecture_out != out else
+             f"give the same out = {out} at this stride, its windows {shift} cell{'s' if shift != 1 else ''} further up/left")
+    return (
+        f"note: f={f} is even{where}: the lecture's p = {'f // 2' if dilation == 1 else 'd*(f//2)'} = {lecture} on both sides "
+        f"would pad {2 * lecture} cells, {'one' if extra == 1 else extra} more than {'f-1' if dilation == 1 else 'd*(f-1)'} = "
+        f"{dilation * (f - 1)}, and {gives}."
     )
-    if fw_out == out:
-        text += f" At this stride both give {out}."
-    # the command line's own convolution is the frameworks': say so, so that shape does not predict it wrong
-    text += (f" kernelcli convolve --padding same pads {needed // 2} before and {needed - needed // 2} after "
-             f"({'f-1' if dilation == 1 else 'd*(f-1)'} in all, at any stride): out = {fw_out}.")
-    return text
 
 
-def _strided_same_note(where: str, size: int, f: int, s: int, dilation: int, p: int) -> str:
-    """Where TensorFlow's "SAME" and the lecture's p = f // 2 part at a stride above 1 (odd f): same size, shifted windows."""
+def _strided_same_note(where: str, size: int, f: int, s: int, dilation: int, ours: tuple[int, int]) -> str:
+    """Where TensorFlow's "SAME" and ours part at a stride above 1: same size, the windows shifted (or the same, with
+    only an unreached last cell of padding apart)."""
     before, after = shapes.tf_same_padding(size, f, stride=s, dilation=dilation)
-    shift = p - before
+    shift = ours[0] - before  # >= 0: TensorFlow pads at most what we do
+    windows = " and windows" if shift == 0 else f", its windows {shift} cell{'s' if shift != 1 else ''} further down/right"
     return (
         f"note: at stride {s}{where} TensorFlow's padding='SAME' pads {before} before and {after} after (only what the last "
-        f"window needs), not {p} and {p}: the same output size, its windows {shift} cell{'s' if shift != 1 else ''} further "
-        f"down/right. kernelcli convolve --padding same pads {p} and {p}, as here (PyTorch's 'same' allows only stride 1)."
+        f"window needs), not {ours[0]} and {ours[1]}: the same output size{windows}. kernelcli convolve --padding same pads "
+        f"{ours[0]} and {ours[1]}, as here (PyTorch's 'same' allows only stride 1)."
     )
 
 
@@ -159,7 +155,7 @@ def shape(
     given = shapes.parse_dims(in_, name="--input", max_len=3)
     ks = shapes.parse_dims(f, name="--size", max_len=2, forms="F or FxG (a filter always spans every input channel)")
     # the padding in all along each axis: top + bottom, left + right (-p 1,2,0,0 was checked as 2 x 1)
-    pads = tuple(sides[2 * axis] + sides[2 * axis + 1] if sides else 2 * (dilation * (ks[-1 if axis else 0] // 2) if same else (p or 0))
+    pads = tuple(sides[2 * axis] + sides[2 * axis + 1] if sides else dilation * (ks[-1 if axis else 0] - 1) if same else 2 * (p or 0)
                  for axis in (0, 1))
     layout = shape_layout(given, layout, "--input", kernel=tuple(dilation * (k - 1) + 1 for k in (ks[0], ks[-1])), padding=pads)
     dims = hwc_dims(given, layout)
@@ -212,11 +208,12 @@ def shape(
             "out": pick(out),
             "formula": [f"{a.expression} = {a.out}" for a in axes],
         }
-        if same and any(k % 2 == 0 or a.s > 1 for k, a in zip(ks, axes)):
+        if same and any(a.s > 1 for a in axes):  # TensorFlow's SAME, where it may pad otherwise (at stride 1 all pad alike)
             document["framework_same"] = {
                 "out": pick([shapes.same_output_size(a.size, a.s) for a in axes]),
                 "pad": pick([list(shapes.tf_same_padding(a.size, a.f, stride=a.s, dilation=dilation)) for a in axes]),
             }
+        document["notes"] = [message.removeprefix("note: ") for message in notes]
         print_json(document)
     elif quiet:
         echo(_fmt(out))
@@ -243,8 +240,7 @@ def _explain(
     labels = ("h", "w") if differ else ("d", "d")
     for index, (label, size, k) in enumerate(zip(labels, spatial, ks)):
         stride = s if s is not None else (k if pool else 1)
-        pad = dilation * (k // 2) if same else (p or 0)
-        after = None
+        pad, after = shapes.same_padding(k, dilation) if same else (p or 0, None)  # same: convolve's (before, after)
         if sides is not None:
             pad, after = sides[2 * index], sides[2 * index + 1]
         try:
@@ -258,13 +254,20 @@ def _explain(
         if index == 1 and not differ:
             continue  # both axes identical: the first one's lines say it all
         if same:
-            rule = f"p = f // 2 = {k} // 2 = {pad}" if dilation == 1 else f"p = d*(f//2) = {dilation}*({k}//2) = {pad}"
-            lines.append(f"{rule}  (same{', ' + label + ' axis' if differ else ''})")
+            on = f", {label} axis" if differ else ""
+            if k % 2:  # the lecture's p = f // 2 on both sides
+                rule = f"p = f // 2 = {k} // 2 = {pad}" if dilation == 1 else f"p = d*(f//2) = {dilation}*({k}//2) = {pad}"
+                lines.append(f"{rule}  (same{on})")
+            else:  # f-1 in all, the extra cell after: what convolve, learn and PyTorch pad
+                total = f"f - 1 = {k - 1}" if dilation == 1 else f"d*(f-1) = {dilation}*({k}-1) = {dilation * (k - 1)}"
+                split = "the extra cell at the bottom/right" if after != pad else "split evenly"
+                lines.append(f"p = {total} in all: {pad} before, {after} after  "
+                             f"(same{on}; f is even: {split}, as convolve{' and PyTorch' if stride == 1 else ''})")
             where = f" (out_{label})" if differ else ""
             if k % 2 == 0:
-                notes.append(_same_note(where, size, k, stride, dilation, pad, axis.out))
-            elif shapes.tf_same_padding(size, k, stride=stride, dilation=dilation) != (pad, pad):
-                notes.append(_strided_same_note(where, size, k, stride, dilation, pad))
+                notes.append(_even_same_note(where, size, k, stride, dilation, pad, axis.out))
+            if shapes.tf_same_padding(size, k, stride=stride, dilation=dilation) != (pad, after):
+                notes.append(_strided_same_note(where, size, k, stride, dilation, (pad, after)))
         if pool and s is None:
             lines.append(f"s = f = {k}  (pooling: the stride defaults to the window size)")
         if axis.dropped:
