@@ -92,7 +92,8 @@ def is_batch_argument(arg: str | os.PathLike) -> bool:
 def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> Discovery:
     """Expand paths, folders and glob patterns into input files, in argument order.
 
-    A path that exists literally is taken as it is (even if it looks like a pattern).
+    A path that exists literally is taken as it is, unless it is also a pattern that matches other files
+    (``[ab].png`` beside a.png and b.png), which is refused naming both readings.
     Folders yield their supported, non-hidden regular files (``recursive``: also below);
     patterns are expanded with ``**`` support.  The same file named twice is kept once.
 
@@ -120,6 +121,7 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
         arg = os.fspath(raw)
         p = Path(arg)
         if os.path.lexists(arg):
+            refuse_two_readings(arg)
             if p.is_dir() and _zarr_store(p):  # (it was "no supported input files in this folder")
                 raise UsageError(f"{arg}: {ZARR_ALONE}")
             if p.is_dir():
@@ -155,6 +157,18 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
     if not sources:
         raise UsageError("no inputs given")
     return Discovery(sources, scanned, skipped)
+
+
+def refuse_two_readings(arg: str) -> None:
+    """Refuse an argument that names a file and is a pattern that matches other files too (``[ab].png`` with
+    a.png and b.png beside it was the one file, in silence)."""
+    if not has_glob(arg):
+        return
+    others = sorted(m for m in _expand(arg) if os.path.normpath(m) != os.path.normpath(arg))
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        raise UsageError(f"{arg}: reads two ways: the file of that name, or the pattern that also matches {shown}; "
+                         f"give {glob.escape(arg)!r} for the file alone, or the files by name")
 
 
 def _passed_over_note(skipped: list[tuple[Path, str]]) -> str:

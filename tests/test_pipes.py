@@ -421,3 +421,27 @@ def test_a_terminal_stdout_hint_names_only_options_the_command_has(tmp_path, mon
             pass
     assert "which is a terminal: redirect it to a file (> out.png)" in str(refused.value)
     assert ("--format csv" in str(refused.value)) == text_format
+
+
+@pytest.mark.parametrize("args", [["-d", "out"], ["-o", "x.png"]])
+def test_a_file_named_like_a_pattern_of_other_files_reads_two_ways(invoke, tmp_path, monkeypatch, args):
+    """`[ab].png` beside a.png and b.png was the one file, in silence (a batch of it alone)."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("a.png", "b.png", "[ab].png"):
+        (tmp_path / name).write_bytes((SAMPLES / "phantom.png").read_bytes())
+    r = invoke("convolve", "[ab].png", "-k", "box_3x3", *args)
+    assert r.exit_code == 2 and "[ab].png: reads two ways: the file of that name, or the pattern that also matches a.png, b.png" \
+        in r.stderr and "give '[[]ab].png' for the file alone" in r.stderr, r.output
+    assert not (tmp_path / "out").exists() and not (tmp_path / "x.png").exists()
+    assert invoke("convolve", "[[]ab].png", "-k", "box_3x3", "-d", "out2").exit_code == 0  # the escaped pattern: the file
+    assert [p.name for p in (tmp_path / "out2").iterdir()] == ["[ab]_box_3x3.png"]
+    (tmp_path / "a.png").unlink(), (tmp_path / "b.png").unlink()
+    assert invoke("convolve", "[ab].png", "-k", "box_3x3", *args).exit_code == 0  # nothing else matches: one reading
+
+
+def test_an_out_dir_of_a_dash_is_refused(invoke, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.png").write_bytes((SAMPLES / "phantom.png").read_bytes())
+    r = invoke("convolve", "a.png", "-k", "box_3x3", "-d", "-", "--format", "npy")
+    assert r.exit_code == 2 and "--out-dir -: an output folder, not stdout" in r.stderr, r.output
+    assert not (tmp_path / "-").exists()  # it made a folder named '-'

@@ -42,6 +42,8 @@ def piped(func: F | None = None, *, out_format: str | None = None) -> Any:
         from ..io.naming import check_format_agrees
 
         check_format_agrees(out, kwargs.get("fmt"), from_stdin=from_stdin)  # -o x.png --format tif wrote a PNG in silence
+        if is_stdio(kwargs.get("out_dir")):  # (it made a folder named '-')
+            raise UsageError("--out-dir -: an output folder, not stdout; name a folder, or give one input with --out -")
         if not from_stdin and not is_stdio(out):
             return func(*args, **kwargs)
         if from_stdin and len(inputs) != 1:
