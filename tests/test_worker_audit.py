@@ -344,3 +344,12 @@ def test_an_io_priority_is_part_of_the_identity():
     if r.returncode != 0:
         pytest.skip(f"ionice: {r.stderr.strip()}")
     assert int(r.stdout) >> 13 == 3 and protocol.identity()["ioprio"] != r.stdout.strip()
+
+
+def test_a_failed_bind_leaves_no_temporary_socket(tmp_path):
+    # a folder where the socket goes: the rename failed and a bound '.PID.tmp' socket stayed in the runtime folder
+    (tmp_path / "w.sock").mkdir()
+    serving = server.Server(str(tmp_path / "w.sock"), 60)
+    with pytest.raises(OSError):
+        serving.bind()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.sock"]

@@ -29,6 +29,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -112,8 +113,14 @@ class Server:
             listener.bind(temporary)
         finally:
             os.umask(old)
-        listener.listen(64)
-        os.rename(temporary, self.path)
+        try:
+            listener.listen(64)
+            os.rename(temporary, self.path)  # (a folder at the path: IsADirectoryError, said by `worker start`)
+        except BaseException:
+            listener.close()
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)  # no socket left behind under a name no one looks for
+            raise
         self._inode = os.stat(self.path).st_ino
         return listener
 
