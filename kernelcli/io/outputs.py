@@ -86,15 +86,21 @@ def input_session() -> Iterator[None]:
 def note_input(path: str | os.PathLike | int, name: str | None = None) -> None:
     """Record that this command call reads ``path`` (a kernel file, weights, a spec...), or the open file
     descriptor ``path`` (stdin redirected from a file: ``< scan.png``), shown as ``name``."""
-    if _session is None:
-        return
+    key = _file_key(path) if _session is not None else None
+    if key is not None:
+        _session[key] = name or os.fspath(path)
+
+
+def _file_key(path: str | os.PathLike | int) -> tuple[int, int] | None:
+    """(device, inode) of the file ``path`` names (or of the open descriptor: None unless a regular file, as a pipe
+    or a terminal is no file an output could overwrite); None when there is none."""
     try:
         st = os.stat(path)
     except OSError:
-        return
+        return None
     if isinstance(path, int) and not stat.S_ISREG(st.st_mode):
-        return  # a pipe or a terminal is no file an output could overwrite
-    _session[(st.st_dev, st.st_ino)] = name or os.fspath(path)
+        return None
+    return st.st_dev, st.st_ino
 
 
 #: a command's parameters that name what it writes, not what it reads
@@ -134,13 +140,9 @@ def refuse_stdout_among(parameters: dict[str, Any]) -> None:
 def note_read(path: str | os.PathLike) -> None:
     """Record that this command call reads the file ``path`` (an input of a batch: :func:`refuse_stdout_into_input`
     looks here; the output checks take their inputs as arguments, and a session of every input made them quadratic)."""
-    if _session is None:
-        return
-    try:
-        st = os.stat(path)
-    except OSError:
-        return
-    _read[(st.st_dev, st.st_ino)] = os.fspath(path)
+    key = _file_key(path) if _session is not None else None
+    if key is not None:
+        _read[key] = os.fspath(path)
 
 
 def refuse_stdout_into_input() -> None:
