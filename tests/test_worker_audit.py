@@ -353,3 +353,36 @@ def test_a_failed_bind_leaves_no_temporary_socket(tmp_path):
     with pytest.raises(OSError):
         serving.bind()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.sock"]
+
+
+class TestStopAsStatus:
+    """The vocabulary audit (83), finding 2: 'worker stop' before any worker had run said the runtime folder
+    'cannot be made here' (error, exit 1, with -q too) where status said 'not running'; and it had no --json."""
+
+    def test_stop_before_the_folder_is_made_says_not_running(self, tmp_path):
+        env = private_runtime(tmp_path)  # $XDG_RUNTIME_DIR is there, its kernelcli folder not yet
+        status = run_in_process("worker", "status", env=env)
+        fresh = run_in_process("worker", "stop", env=env)
+        assert not socket_file(env).parent.exists()  # (asking made nothing)
+        socket_file(env).parent.mkdir(mode=0o700)
+        made = run_in_process("worker", "stop", env=env)  # what stop said once the folder existed: the same now
+        assert (fresh.returncode, fresh.stdout, fresh.stderr) == (made.returncode, made.stdout, made.stderr), fresh.stderr
+        assert fresh.stderr == status.stderr == "kernelcli worker: not running\n"
+
+    def test_quiet_stop_before_the_folder_is_made_prints_nothing(self, tmp_path):
+        r = run_in_process("worker", "stop", "-q", env=private_runtime(tmp_path))
+        assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+
+    def test_stop_takes_json_and_gives_status_record(self, tmp_path, invoke, monkeypatch):
+        import json
+
+        from kernelcli.worker import control
+
+        env = private_runtime(tmp_path)
+        status = run_in_process("worker", "status", "--json", env=env)
+        stop = run_in_process("worker", "stop", "--json", env=env)
+        assert stop.returncode == 0 and json.loads(stop.stdout) == json.loads(status.stdout), stop.stderr
+        monkeypatch.setattr(control, "stop", lambda: 4711)
+        for args in (("--json",), ("--json", "-q")):  # --json wins over -q, as in status
+            r = invoke("worker", "stop", *args)
+            assert (r.exit_code, json.loads(r.stdout), r.stderr) == (0, {"running": False, "pid": 4711}, ""), r.stdout

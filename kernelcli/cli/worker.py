@@ -83,12 +83,17 @@ def status(
 
 @worker_app.command("stop")
 @guarded
-def stop(quiet: Annotated[bool, option("quiet", extra="Nothing but errors.")] = False) -> None:
-    """Stop the worker (calls in progress finish)."""
+def stop(
+    as_json: JsonOption = False,
+    quiet: Annotated[bool, option("quiet", extra="Nothing but errors.")] = False,
+) -> None:
+    """Stop the worker (calls in progress finish). Exit 0 also when none was running."""
     from ..worker import control
 
     pid = control.stop()
-    if not quiet:
+    if as_json:  # status's record of a worker that does not run, with the pid of the one stopped
+        print_json({"running": False} if pid is None else {"running": False, "pid": pid})
+    elif not quiet:
         note("kernelcli worker: not running" if pid is None else f"kernelcli worker {pid}: stopped")
 
 

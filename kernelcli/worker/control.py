@@ -152,7 +152,13 @@ def _same_code(path: Path) -> bool:
 
 
 def stop(socket_file=None, timeout: float = 10.0) -> int | None:
-    """Stop the worker; the pid it had, or None when none was running."""
+    """Stop the worker; the pid it had, or None when none was running (as where the runtime folder was never made).
+
+    >>> stop(socket_file="/nonexistent/w.sock") is None
+    True
+    """
+    if socket_file is None and not os.path.lexists(protocol.runtime_folder()):  # never made: as status, not an error
+        return None
     path = _socket(socket_file)
     answer = _ask(path, {"op": "stop"})
     if answer is None:
