@@ -968,3 +968,32 @@ class TestJudgedOnTheDatasScale:
         assert any("as many equations as unknowns (9)" in w for w in r.warnings)
         assert not any("as many equations" in w for w in learn_kernel(texture((12, 12)), conv2d(texture((12, 12)), SHARPEN),
                                                                       LearnOptions(size=3)).warnings)
+
+
+class TestNotesInTheRecord:
+    """The vocabulary audit (83), finding 3: learn --json's notes held only the unused-training note; an input's
+    notes ('m.gif: 2 frames; using the first'), the unused --pad-value note and the --out file's notes were
+    printed and left out, and with -q lost altogether (convolve's records hold them, with or without -q)."""
+
+    @staticmethod
+    def _gifs(folder):
+        from PIL import Image
+
+        rng = np.random.default_rng(3)
+        for name in ("m.gif", "t.gif"):
+            frames = [Image.fromarray((rng.random((12, 12)) * 255).astype(np.uint8)) for _ in range(2)]
+            frames[0].save(folder / name, save_all=True, append_images=frames[1:])
+
+    @pytest.mark.parametrize("extra", [["--pad-mode", "edge", "--pad-value", "0"], ["--pad-mode", "edge", "-o", "k.json"],
+                                       ["--epochs", "3", "--name", "foo"]], ids=["fill", "file", "call"])
+    def test_the_record_holds_every_note_printed(self, tmp_path, extra):
+        from conftest import run_in_process
+
+        self._gifs(tmp_path)
+        printed = run_in_process("learn", "m.gif", "t.gif", "-f", "3", *extra, cwd=tmp_path)
+        notes = [line[len("note: "):] for line in printed.stderr.splitlines() if line.startswith("note: ")]
+        assert printed.returncode == 0 and len(notes) >= 3, printed.stderr
+        for flags in (["--json"], ["--json", "-q"]):
+            r = run_in_process("learn", "m.gif", "t.gif", "-f", "3", *extra, *flags, "--force", cwd=tmp_path)
+            assert r.returncode == 0, r.stderr
+            assert sorted(json.loads(r.stdout)["notes"]) == sorted(notes), (flags, r.stdout)

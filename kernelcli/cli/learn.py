@@ -121,12 +121,15 @@ def learn(
 
     for loaded, path in ((x, input), (t, target)):  # both channels-last, whatever the files hold
         loaded.data = to_hwc(loaded.data, input_layout(loaded.data, loaded.kind, layout, str(path), loaded.format, loaded.notes))
-    if not quiet:
-        from ..modes import unused_fill
+    from ._common import call_note
+    from ..modes import unused_fill
 
-        for line in x.notes + t.notes + [unused_fill(pad_value, options.pad_mode) or ""]:
-            if line:
-                note(f"note: {line}")
+    input_notes = list(dict.fromkeys(x.notes + t.notes))  # (an input given as its own target: its note once)
+    if not quiet:
+        for line in input_notes:
+            note(f"note: {line}")
+    if said := unused_fill(pad_value, options.pad_mode):
+        call_note(said, quiet=quiet)
     result = _run(x.data, t.data, options, str(input), str(target), show_progress=not quiet and sys.stderr.isatty())
     if plot_path is not None:
         _check_plottable(result.history, plot_path)  # before any output: nothing is written then
@@ -134,15 +137,17 @@ def learn(
         _write_kernel(out_path, result, label, str(input), str(target), options, force=force)
     if plot_path is not None:
         _write_plot(plot_path, result, force=force)
-    if json_out:
+    file_notes = _file_notes(result, options, out_path, label, str(input)) if out_path is not None else []
+    if json_out:  # the notes printed, with or without -q (the call's own go first: print_json)
         document = result.as_dict()
+        document["notes"] = input_notes + document["notes"] + file_notes
         document.update(input=str(input), target=str(target), output=str(out_path) if out_path else None,
                         plot=str(plot_path) if plot_path else None, name=label if out_path else None)
         print_json(document)
     else:
         _print_kernel(result)
     if not quiet:
-        _summary(result, options, out_path, plot_path, label=label, input_name=str(input))
+        _summary(result, options, out_path, plot_path, file_notes)
     for line in result.warnings:  # with -q too: a warning says the kernel printed may not be the answer
         echo(f"warning: {line}", err=True, fg="yellow")
 
@@ -233,7 +238,7 @@ def _print_kernel(result) -> None:
         echo("bias " + " ".join(format_values(result.bias)))
 
 
-def _summary(result, options, out_path: Path | None, plot_path: Path | None, *, label: str, input_name: str) -> None:
+def _summary(result, options, out_path: Path | None, plot_path: Path | None, file_notes: list[str]) -> None:
     """Notes and the one-line facts of the fit, on stderr (the warnings follow them, with -q too)."""
     fit = result.lstsq
     kh, kw = result.size
@@ -255,38 +260,37 @@ def _summary(result, options, out_path: Path | None, plot_path: Path | None, *, 
         )
     if out_path is not None:
         note(f"wrote {out_path}")
-        _file_notes(result, options, out_path, label, input_name)
+        for line in file_notes:
+            note(f"note: {line}")
     if plot_path is not None:
         note(f"wrote {plot_path}")
 
 
-def _file_notes(result, options, out_path: Path, label: str, input_name: str) -> None:
-    """Say how the written file reproduces the target: the kernel names, a flipped kernel, convolve's options."""
+def _file_notes(result, options, out_path: Path, label: str, input_name: str) -> list[str]:
+    """How the written file reproduces the target: the kernel names, a flipped kernel, convolve's options."""
     import shlex
 
     from ..learn_report import channel_kernel_names, convolve_options
 
+    notes = []
     per_channel = result.combine == "per-channel" and result.kernel.ndim == 3
     if per_channel:
         first = channel_kernel_names(label, result.kernel.shape[0])[0]
-        note(
-            f"note: {out_path} holds one kernel per channel; convolve takes one at a time "
-            f"({out_path}:{first}, ...), and --combine shared learns one kernel for every channel"
-        )
+        notes.append(f"{out_path} holds one kernel per channel; convolve takes one at a time "
+                     f"({out_path}:{first}, ...), and --combine shared learns one kernel for every channel")
     if options.flip:
-        note(
-            f"note: {out_path} holds the printed kernel rotated 180 degrees: a kernel file is applied by correlation, "
-            "so convolve reproduces the target with it without --flip"
-        )
+        notes.append(f"{out_path} holds the printed kernel rotated 180 degrees: a kernel file is applied by correlation, "
+                     "so convolve reproduces the target with it without --flip")
     if per_channel:  # each kernel's own --bias is in its description
         words = convolve_options(options)
         if words:
-            note(f"note: each kernel gives its channel of the target with convolve --kernel {out_path}:NAME {' '.join(words)}")
-        return
+            notes.append(f"each kernel gives its channel of the target with convolve --kernel {out_path}:NAME {' '.join(words)}")
+        return notes
     words = convolve_options(options, result.bias)
     if words:
         command = f"kernelcli convolve {shlex.quote(input_name)} --kernel {shlex.quote(str(out_path))} {' '.join(words)}"
-        note(f"note: the target is {command}")
+        notes.append(f"the target is {command}")
+    return notes
 
 
 #: the training options of --method gd (changed from their defaults in :func:`learn`, they say so where nothing trains)
