@@ -43,16 +43,16 @@ def input_kinds(inputs: list[Path], recursive: bool = False) -> Kinds:
 
 def by_kind(input_path: Path, *, out: Path, image_job: Callable[..., Any] | None, volume_job: Callable[..., Any],
             image_refusal: Exception | None = None, image_options: dict[str, Any] | None = None,
-            volume_options: dict[str, Any] | None = None) -> Any:
+            volume_options: dict[str, Any] | None = None, command: str | None = None) -> Any:
     """Run ``volume_job`` on a volume file and ``image_job`` on any other input, as ``job(input, out=...)``; with
     no image job (the options suit volumes only: a kernel sized in mm), an image fails alone with
     ``image_refusal``, the error (and exit code) building the image job gave.  ``image_options``: the
-    options for images alone (name: value, None when not given); a volume given one fails alone, naming it;
-    ``volume_options`` likewise for volumes alone (``--window``), which an image fails on."""
+    options for images alone (name: value, None when not given); a volume given one fails alone, naming it
+    and ``command``, the command run; ``volume_options`` likewise for volumes alone (``--window``), which an image fails on."""
     from .volume_inputs import is_volume_input, refuse_image_options, refuse_volume_options
 
     if is_volume_input(input_path):
-        refuse_image_options(input_path, image_options or {})
+        refuse_image_options(input_path, image_options or {}, command=command)
         return volume_job(input_path, out=out)
     refuse_volume_options([input_path], volume_options or {})
     if image_job is None:

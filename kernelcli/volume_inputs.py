@@ -95,20 +95,29 @@ def is_volume_input(path: str | os.PathLike) -> bool:
     return False
 
 
-def refuse_image_options(input_path: str | os.PathLike, given: dict[str, object]) -> None:
+def refuse_image_options(input_path: str | os.PathLike, given: dict[str, object], *, command: str | None = None) -> None:
     """Refuse the options in ``given`` (name: value, None or False when not given) that a volume input
     was given: they work on images and arrays, and a volume job would pass over them in silence.
+    ``command``: the command run (``pool``, ``convolve``, ``volume``), named in the message with what to do.
 
-    >>> refuse_image_options("ct.nii.gz", {"--rescale": None, "--quality": 80})
+    >>> refuse_image_options("ct.nii.gz", {"--rescale": None, "--quality": 80}, command="pool")
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: ct.nii.gz: --quality not supported for volumes (NIfTI/DICOM); see `kernelcli volume --help`
+    kernelcli.errors.UsageError: ct.nii.gz: --quality not supported for volumes (NIfTI/DICOM): `kernelcli pool` takes it for images and arrays; drop it
     """
     names = given_names(given)
-    if names:
-        from .errors import UsageError
+    if not names:
+        return
+    from .errors import UsageError
 
-        raise UsageError(f"{input_path}: {', '.join(names)} not supported for volumes (NIfTI/DICOM); see `kernelcli volume --help`")
+    them = "it" if len(names) == 1 else "them"
+    takes = f"`kernelcli {command}` takes {them}" if command else f"{'it is' if len(names) == 1 else 'they are'}"
+    said = f"{input_path}: {', '.join(names)} not supported for volumes (NIfTI/DICOM): {takes} for images and arrays; drop {them}"
+    if "--rescale" in names:  # what a volume has instead: pool keeps no integer type (no --keep-dtype there)
+        ways = ([] if command == "pool" else ["--keep-dtype rounds it into the input's integer type"]) + [
+            "--window C,W maps it to 0-255"]
+        said += f" (a volume's result is written as computed; {', '.join(ways)})"
+    raise UsageError(said)
 
 
 def refuse_volume_options(inputs: list, given: dict[str, object], *, out_dir: object = None) -> None:

@@ -157,3 +157,67 @@ def test_tanh_into_8_bits_keeps_0_and_1_not_minus_1(invoke, tmp_path):
     Image.fromarray(np.random.default_rng(2).integers(0, 256, (12, 10), dtype=np.uint8)).save(tmp_path / "g.png")
     r = invoke("convolve", "g.png", "-k", "sobel_v", "--bias", "-10.5", "--activation", "tanh", "--rescale", "clip", "-o", "t.png")
     assert r.exit_code == 0 and "as uint8 it keeps only the whole numbers 0 to 1;" in r.stderr, r.stderr
+
+
+class TestVolumeRefusalsSayWhatToDo:
+    """The vocabulary audit (83), finding 4: a volume given --rescale, --quality, --compress or --max-pixels was sent
+    to `kernelcli volume --help` (from pool too), a help that offers them with their image meaning."""
+
+    @staticmethod
+    def _options(command):
+        from typer.main import get_command
+
+        from kernelcli.cli import app
+
+        built = get_command(app).commands[command]
+        return {name for param in built.params for name in (*param.opts, *param.secondary_opts)}
+
+    @pytest.mark.parametrize(("command", "given"), [
+        ("volume", ["-k", "box_3d", "--rescale", "abs"]), ("convolve", ["-k", "box_3d", "--rescale", "abs"]),
+        ("pool", ["-f", "2", "--rescale", "minmax"]), ("pool", ["-f", "2", "--max-pixels", "100"]),
+        ("volume", ["-k", "box_3d", "--quality", "50", "--compress", "best"]), ("convolve", ["-k", "box_3d", "--max-pixels", "9"]),
+    ])
+    def test_the_refusal_names_the_command_run_and_what_to_do(self, invoke, tmp_path, command, given):
+        nib = pytest.importorskip("nibabel")
+        nib.save(nib.Nifti1Image(np.random.default_rng(4).random((8, 9, 10)).astype(np.float32), np.eye(4)), str(tmp_path / "v.nii.gz"))
+        r = invoke(command, "v.nii.gz", *given, "-o", "o.nii.gz")
+        refused = [word for word in given if word.startswith("--")]
+        assert r.exit_code == 2 and f"`kernelcli {command}`" in r.stderr and "drop " in r.stderr, r.stderr
+        assert all(name in r.stderr for name in refused) and "--help" not in r.stderr, r.stderr
+        import re
+
+        advised = set(re.findall(r"--[a-z][a-z-]+", r.stderr)) - set(refused)
+        assert advised <= self._options(command), advised - self._options(command)  # no option the command has not
+        if "--rescale" in refused:
+            assert "--window" in advised and ("--keep-dtype" in advised) == ("--keep-dtype" in self._options(command))
+        assert not (tmp_path / "o.nii.gz").exists()
+
+    def test_a_batch_names_the_command_run(self, invoke, tmp_path):
+        nib = pytest.importorskip("nibabel")
+        nib.save(nib.Nifti1Image(np.ones((4, 6, 6), np.float32), np.eye(4)), str(tmp_path / "v.nii.gz"))
+        r = invoke("pool", "v.nii.gz", "v.nii.gz", "-d", "out", "-f", "2", "--rescale", "minmax")
+        assert r.exit_code == 1 and "`kernelcli pool`" in r.stderr and "volume --help" not in r.stderr, r.stderr
+
+    def test_volume_help_marks_the_image_options(self, invoke):
+        volume, convolve = invoke("volume", "--help").stdout, invoke("convolve", "--help").stdout
+        for name in ("--rescale", "--quality", "--compress", "--max-pixels"):
+            assert "(images; not volumes)" in self._help_of(volume, name), name
+            assert "not volumes" not in self._help_of(convolve, name), name  # (convolve's help is for both)
+        assert " ".join(volume.split()).count("(images; not volumes)") == 4
+
+    @staticmethod
+    def _help_of(text, name):
+        """The help of option ``name`` in a --help text (its line and the lines that continue it)."""
+        lines = text.splitlines()
+        start = next(i for i, line in enumerate(lines) if line.lstrip().startswith(name))
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("-")), len(lines))
+        return " ".join(line.strip() for line in lines[start:end])
+
+    def test_a_plain_call_names_convolve(self, tmp_path):
+        # (convolve's plain calls are parsed without typer: no click context names the command)
+        from conftest import run_in_process
+
+        nib = pytest.importorskip("nibabel")
+        nib.save(nib.Nifti1Image(np.ones((4, 6, 6), np.float32), np.eye(4)), str(tmp_path / "v.nii.gz"))
+        r = run_in_process("convolve", "v.nii.gz", "-k", "box_3d", "--quality", "9", "-o", "o.nii.gz", cwd=tmp_path)
+        assert r.returncode == 2 and "`kernelcli convolve` takes it for images and arrays; drop it" in r.stderr, r.stderr

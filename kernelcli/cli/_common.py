@@ -77,6 +77,22 @@ def debug_enabled() -> bool:
     return os.environ.get("KERNELCLI_DEBUG", "") not in ("", "0")
 
 
+def invoked_as(default: str) -> str:
+    """The name this call's command was run under: ``volume`` for convolve's alias; ``default`` where no click
+    context exists (a plain call, parsed without typer, runs the command under its own name).
+
+    >>> invoked_as("convolve")
+    'convolve'
+    """
+    if "typer" in sys.modules:
+        from ._click import get_current_context
+
+        ctx = get_current_context(silent=True)
+        if ctx is not None and ctx.info_name:
+            return ctx.info_name
+    return default
+
+
 #: what click.echo strips from text written to something other than a terminal
 _ANSI = None
 

@@ -47,7 +47,7 @@ from .options import (
 from ._tiled import run_single, single_tiled
 from ._early import starts_early
 from ._stdio import piped
-from ._common import call_note, cli_paths, echo, guarded, note, output_for, render_report, summary_line
+from ._common import call_note, cli_paths, echo, guarded, invoked_as, note, output_for, render_report, summary_line
 
 PAD_MODE_HELP = (
     "renormalise is for volumes (fslmaths -s: outside voxels dropped, the weights inside renormalised; smoothing "
@@ -153,7 +153,7 @@ def convolve(
             pad_value=fill, flip=flip, out=out, force=force, axis=axis, window=window, keep_dtype=keep_dtype,
             truncate=truncate, mask=mask, volume=volume_index, series=series, resample_slices=resample_slices,
             affine=affine, paths=cli_paths(), unsupported={name: value is not None for name, value in given.items()},
-            name=suffix, fmt=fmt,
+            name=suffix, fmt=fmt, command=invoked_as("convolve"),
         )
         from ..tiled import nifti as tiled_nifti
 
@@ -202,7 +202,8 @@ def convolve(
                              pad_mode=pad_mode, pad_value=fill, flip=flip, force=force, axis=axis, window=window,
                              keep_dtype=keep_dtype, truncate=truncate, mask=mask, volume=volume_index, series=series,
                              resample_slices=resample_slices, affine=affine, paths=cli_paths(),
-                             unsupported={name: value is not None for name, value in given.items()})
+                             unsupported={name: value is not None for name, value in given.items()},
+                             command=invoked_as("convolve"))
         image_job, label, refusal = None, "_".join(kernel or []) or "convolve", None
         if kinds.images:
             from ..jobs_maps import parse_bias

@@ -102,7 +102,7 @@ def pool(
         from ..tiled import nifti as tiled_nifti
         from ..volume_inputs import refuse_image_options
 
-        refuse_image_options(input[0], image_only)
+        refuse_image_options(input[0], image_only, command="pool")
         if tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler, out=out):
             _pool_volume_tiled(input[0], size, op=op, stride=stride, padding=padding, ceil=ceil, exclude_pad=exclude_pad,
                                window=window, volume_index=volume_index, series=series, resample_slices=resample_slices,
@@ -158,7 +158,7 @@ def pool(
         volume_job = partial(pool_volume_file, size=size, op=op, stride=stride, padding=padding, ceil_mode=ceil,
                              count_include_pad=not exclude_pad, force=force, options=options)
         run_batch(input, partial(by_kind, image_job=image_job, volume_job=volume_job, image_options=image_only,
-                                 volume_options=volume_only), label=f"{op}pool{size}",
+                                 volume_options=volume_only, command="pool"), label=f"{op}pool{size}",
                   options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report, scheduler),
                   out=out, force=force, json_out=json_out, quiet=quiet)
         return

@@ -7,6 +7,12 @@ under its old name, so ``kernelcli volume ct.dcm --window lung -o lung.png`` kee
 
 from __future__ import annotations
 
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from typing import Any
+
 import typer
 
 EPILOG = """\b
@@ -28,8 +34,42 @@ the volume is only converted or windowed.
 """
 
 
+#: convolve's options a volume refuses: the shared help says what they do to images; volume's help says so
+IMAGE_ONLY = ("rescale", "quality", "compress", "max_pixels")
+IMAGE_ONLY_MARK = "(images; not volumes)"
+
+
 def register(app: typer.Typer) -> None:
     """Add ``volume``, the same command as ``convolve``, to the app."""
     from .convolve import convolve
 
-    app.command("volume", help=HELP, epilog=EPILOG)(convolve)
+    app.command("volume", help=HELP, epilog=EPILOG)(marked_image_only(convolve))
+
+
+def marked_image_only(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``command`` (a wrapper calling it) whose :data:`IMAGE_ONLY` options' help carries :data:`IMAGE_ONLY_MARK` after
+    their concept's text: the same declarations (names, types, parsing), only the help says more.
+
+    >>> from kernelcli.cli.convolve import convolve
+    >>> inspect.signature(marked_image_only(convolve)).parameters["quality"].annotation.__metadata__[0].help[-35:]
+    '(images; not volumes) [default: 95]'
+    """
+    from .options import HELP, Declared
+
+    def marked(parameter: inspect.Parameter) -> inspect.Parameter:
+        kind, *metadata = typing.get_args(parameter.annotation)
+        declared = next(m for m in metadata if isinstance(m, Declared))
+        shared = HELP[parameter.name]
+        text = f"{shared} {IMAGE_ONLY_MARK}{declared.settings['help'][len(shared):]}"
+        again = Declared(declared.names, {**declared.settings, "help": text})
+        return parameter.replace(annotation=typing.Annotated[(kind, *(again if m is declared else m for m in metadata))])
+
+    signature = inspect.signature(command, eval_str=True)
+
+    @functools.wraps(command)
+    def volume(*args: Any, **kwargs: Any) -> Any:
+        return command(*args, **kwargs)
+
+    volume.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[marked(p) if p.name in IMAGE_ONLY else p for p in signature.parameters.values()])
+    return volume

@@ -524,12 +524,13 @@ def convolve_volume_for_cli(
     runner: Any = None,
     name: str | None = None,
     fmt: str | None = None,
+    command: str = "convolve",
     **volume_options: Any,
 ) -> VolumeReport:
     """``kernelcli convolve`` on a volume input: at most one kernel, stride and dilation 1, "same" padding.
 
     ``unsupported`` maps option names to whether they were given (``{"--montage": True}``);
-    any given one is a usage error naming it.  ``pad_mode=None`` means replicate (see
+    any given one is a usage error naming it and ``command`` (the command run: ``volume`` is convolve's alias).  ``pad_mode=None`` means replicate (see
     :class:`VolumeOptions`); ``volume_options`` are the other fields of :class:`VolumeOptions`
     (``axis``, ``window`` as text or a pair, ``keep_dtype``, ``truncate``, ``mask``, ``volume``,
     ``series``, ``resample_slices``, ``affine``, ``paths``: the CLI passes its cold policy).  ``runner`` replaces
@@ -538,7 +539,7 @@ def convolve_volume_for_cli(
     from .window import parse_window
 
     refuse_image_options(input_path, {**(unsupported or {}), "--stride": stride != 1, "--dilation": dilation != 1,
-                                      "--padding": str(padding).strip().lower() != "same"})
+                                      "--padding": str(padding).strip().lower() != "same"}, command=command)
     if kernels and len(kernels) > 1:
         raise UsageError(f"{input_path}: a volume takes at most one --kernel (e.g. gaussian:1.5mm, sobel_3d or a 2-D catalogue kernel)")
     if isinstance(volume_options.get("window"), str):
