@@ -403,3 +403,49 @@ def test_pad2d_refuses_same_and_names_what_it_takes(lazy):
         with pytest.raises(UsageError, match=r"expected an int, \(ph, pw\) or \(top, bottom, left, right\)$"):
             api.pad2d(x, p)
     assert api.pad2d(x, (1, 2)).shape == (6, 9)
+
+
+class TestPoolVolumeVocabulary:
+    """The vocabulary audit (83), finding 5: pool wrote volume PNG previews, axial only (--axis was 'No such
+    option'), and its --volume help said every volume is 'filtered' (convolve's words)."""
+
+    @staticmethod
+    def _help(command, name):
+        """The help of option ``name`` (its line and the lines that continue it)."""
+        lines = run_in_process(command, "--help").stdout.splitlines()
+        start = next(i for i, line in enumerate(lines) if line.lstrip().startswith(name))
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("-")), len(lines))
+        return " ".join(line.strip() for line in lines[start:end])
+
+    def test_volume_help_says_pooled(self):
+        assert "pooled" in self._help("pool", "--volume") and "filtered" not in self._help("pool", "--volume")
+        assert "filtered" in self._help("convolve", "--volume")
+
+    @pytest.mark.parametrize("axis", ["y", "x"])
+    def test_axis_picks_the_view_of_a_pooled_preview(self, tmp_path, axis):
+        pytest.importorskip("nibabel")
+        from conftest import SAMPLES
+
+        volume = str(SAMPLES / "phantom3d.nii.gz")
+        assert run_in_process("pool", volume, "-f", "2", "-o", "p.nii.gz", cwd=tmp_path).returncode == 0
+        shown = run_in_process("pool", volume, "-f", "2", "-o", "p.png", "--axis", axis, "--json", cwd=tmp_path)
+        assert shown.returncode == 0, shown.stderr
+        # the same view of the pooled volume as convolve gives of it, written out first
+        assert run_in_process("convolve", "p.nii.gz", "-o", "c.png", "--axis", axis, cwd=tmp_path).returncode == 0
+        assert run_in_process("pool", volume, "-f", "2", "-o", "z.png", cwd=tmp_path).returncode == 0
+        pooled, converted, axial = (np.asarray(Image.open(tmp_path / name)) for name in ("p.png", "c.png", "z.png"))
+        assert np.array_equal(pooled, converted) and not np.array_equal(pooled, axial)
+        view = {"y": "coronal", "x": "sagittal"}[axis]
+        assert any(f"the {view} slice" in n for n in json.loads(shown.stdout)["notes"])
+
+    def test_axis_without_a_preview_says_it_picks_nothing(self, tmp_path):
+        pytest.importorskip("nibabel")
+        from conftest import SAMPLES
+
+        r = run_in_process("pool", str(SAMPLES / "phantom3d.nii.gz"), "-f", "2", "-o", "p.nii.gz", "--axis", "y", "--json",
+                           cwd=tmp_path)
+        assert r.returncode == 0 and any("--axis y" in n and ".png" in n for n in json.loads(r.stdout)["notes"]), r.stdout
+
+    def test_axis_on_an_image_is_refused_as_the_other_volume_options(self, files):
+        r = run_in_process("pool", "g.png", "-f", "2", "-o", "o.png", "--axis", "y", cwd=files)
+        assert r.returncode == 2 and "--axis: only for volume inputs" in r.stderr, r.stderr

@@ -191,7 +191,7 @@ HELP: dict[str, str] = {
     "whose second derivative reaches further; fslmaths and scipy use 4).",
     "mask": "Volumes: smooth inside this mask only (voxels > 0.5, same grid), renormalising the weights inside it and "
     "keeping the voxels outside, as fslmaths' masked convolution.",
-    "volume_index": "Volumes: one volume (from 0) of a 4-D input; by default every volume is filtered.",
+    "volume_index": "Volumes: one volume (from 0) of a 4-D input.",
     "series": "Volumes: in a folder holding several DICOM series, the SeriesInstanceUID or index (as the error lists "
     "them) of the one to read.",
     "resample_slices": "Volumes: a DICOM series with uneven slice gaps is refused; this interpolates it linearly along "

@@ -8,6 +8,7 @@ from ._batch import BatchOptions, note_one_input, one_volume, refuse_batch_witho
 from ..batch_kinds import by_kind, input_kinds
 from .options import (
     AffineOption,
+    AxisOption,
     CompressOption,
     ForceOption,
     FormatOption,
@@ -72,7 +73,9 @@ def pool(
     json_out: JsonOption = False,
     max_pixels: MaxPixelsOption = None,
     window: WindowOption = None,
-    volume_index: Annotated[Optional[int], option("volume_index", min=0, show_default=False)] = None,
+    axis: AxisOption = None,
+    volume_index: Annotated[Optional[int], option("volume_index", min=0, extra="By default every volume is pooled.",
+                                                  show_default=False)] = None,
     series: Annotated[Optional[str], option("series", show_default=False)] = None,
     resample_slices: Annotated[bool, option("resample_slices")] = False,
     affine: AffineOption = None,
@@ -105,8 +108,8 @@ def pool(
         refuse_image_options(input[0], image_only, command="pool")
         if tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler, out=out):
             _pool_volume_tiled(input[0], size, op=op, stride=stride, padding=padding, ceil=ceil, exclude_pad=exclude_pad,
-                               window=window, volume_index=volume_index, series=series, resample_slices=resample_slices,
-                               affine=affine, out=out, force=force, chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out,
+                               window=window, axis=axis, volume_index=volume_index, series=series,
+                               resample_slices=resample_slices, affine=affine, out=out, force=force, chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out,
                                quiet=quiet, report_file=report, name=suffix, fmt=fmt)
             return
     big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler)
@@ -135,7 +138,7 @@ def pool(
         from ._common import render_report
 
         options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
-                                series=series, resample_slices=resample_slices, affine=affine, paths=cli_paths())
+                                series=series, resample_slices=resample_slices, affine=affine, axis=axis, paths=cli_paths())
         note_one_input(BatchOptions(suffix=suffix, recursive=recursive, workers=workers), quiet=quiet, out=out)
         report_ = run_reported(input[0], partial(pool_volume_file, input[0], size, op=op, stride=stride, padding=padding,
                                                  ceil_mode=ceil, count_include_pad=not exclude_pad, out=out, force=force,
@@ -148,13 +151,13 @@ def pool(
         layout=canonical_layout(layout),
         paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
     )
-    volume_only = {"--window": window, "--volume": volume_index, "--series": series, "--resample-slices": resample_slices,
-                   "--affine": affine}  # (an image given one is refused; in a batch, it fails alone)
+    volume_only = {"--window": window, "--axis": axis, "--volume": volume_index, "--series": series,
+                   "--resample-slices": resample_slices, "--affine": affine}  # (an image given one is refused; in a batch, it fails alone)
     if out_dir is not None and input_kinds(input, recursive).volumes:  # each volume pooled in 3-D into a volume
         from ..medical import VolumeOptions, parse_window, pool_volume_file
 
         options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
-                                series=series, resample_slices=resample_slices, affine=affine, paths=cli_paths())
+                                series=series, resample_slices=resample_slices, affine=affine, axis=axis, paths=cli_paths())
         volume_job = partial(pool_volume_file, size=size, op=op, stride=stride, padding=padding, ceil_mode=ceil,
                              count_include_pad=not exclude_pad, force=force, options=options)
         run_batch(input, partial(by_kind, image_job=image_job, volume_job=volume_job, image_options=image_only,
@@ -203,7 +206,7 @@ def register(app: Any) -> None:
     app.command("pool", epilog=EPILOG)(pool)
 
 
-def _pool_volume_tiled(path, size, *, op, stride, padding, ceil, exclude_pad, window, volume_index, series, resample_slices,
+def _pool_volume_tiled(path, size, *, op, stride, padding, ceil, exclude_pad, window, axis, volume_index, series, resample_slices,
                        affine, out, force, chunks, scheduler, workers, json_out, quiet, report_file=None, name=None, fmt=None) -> None:
     """One ``.nii`` volume pooled in 3-D tile by tile (kernelcli.tiled.nifti), as the in-memory volume path pools it."""
     import sys
@@ -215,7 +218,7 @@ def _pool_volume_tiled(path, size, *, op, stride, padding, ceil, exclude_pad, wi
     from ._tiled import _TileBar
 
     options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
-                            series=series, resample_slices=resample_slices, affine=affine, paths=cli_paths())
+                            series=series, resample_slices=resample_slices, affine=affine, axis=axis, paths=cli_paths())
     def run() -> Any:
         with _TileBar(enabled=not quiet and sys.stderr.isatty()) as bar:
             return pool_volume_tiled(path, size, op=op, stride=stride, padding=padding, ceil_mode=ceil,

@@ -502,10 +502,22 @@ def pool_volume_file(
         spacing=[s * step for s in vol.spacing], format=vol.format, units=vol.units,
     )
     timing = slice_timing_note(vol) if volume_suffix(out_path) in (".nii", ".nii.gz") else None
-    if timing:
-        report.notes.append(timing)
+    report.notes.extend(filter(None, [timing, unused_view_note(options.axis, out_path)]))
     _write_result(out_path, result, vol, options, report, force=force, affine=affine)
     return report
+
+
+def unused_view_note(axis: str | None, out_path: Path) -> str | None:
+    """The note for ``--axis`` given to a pooling whose output is no .png preview, or None: pooling works along
+    every axis, so the axis only picks a preview's view.
+
+    >>> unused_view_note("y", Path("p.nii.gz"))
+    '--axis y picks the view of a .png preview; pooling works along every axis, and a .nii.gz output has no view'
+    """
+    suffix = volume_suffix(out_path)
+    if axis is None or suffix == ".png":
+        return None
+    return f"--axis {axis} picks the view of a .png preview; pooling works along every axis, and a {suffix} output has no view"
 
 
 def convolve_volume_for_cli(

@@ -338,9 +338,12 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
     grid[:3, 3] = (size - 1) / 2 - padding
     from ..medical.nifti import slice_timing_note
 
+    from ..medical.jobs import unused_view_note
+
     timing = slice_timing_note(vol) if out.suffix.lower() == ".nii" else None
+    notes = [n for n in (timing, unused_view_note(options.axis, out)) if n]
     with naming_non_finite(input_path, raw):
-        return _write(input_path, voxels.shape, result, vol, out, label, [timing] if timing else [], force=force, scheduler=scheduler,
+        return _write(input_path, voxels.shape, result, vol, out, label, notes, force=force, scheduler=scheduler,
                       workers=workers, progress=progress, affine=vol.affine @ grid, spacing=[s * step for s in vol.spacing])
 
 
