@@ -438,6 +438,7 @@ def gallery_file(
     out: str | Path,
     family: str | None = None,
     pad_mode: str = "constant",
+    pad_value: float = 0.0,
     tile: int | None = None,
     force: bool = False,
     max_pixels: int | None = None,
@@ -448,9 +449,9 @@ def gallery_file(
 ) -> Report:
     """Apply every catalogue kernel (or one family) to one image and draw them as one sheet.
 
-    "same" padding, per channel (a colour tile for an RGB input); each map stretched on its
-    own.  Kernels are applied one at a time and reduced to a tile at once, so a large
-    image never holds every full-size map in memory.  A 3-D kernel whose depth differs
+    "same" padding (``pad_value``: the fill of ``pad_mode="constant"``), per channel (a colour tile for an
+    RGB input); each map stretched on its own.  Kernels are applied one at a time and reduced to a tile at
+    once, so a large image never holds every full-size map in memory.  A 3-D kernel whose depth differs
     from the image's channels is left out, with a note.  ``shown_name`` titles the sheet
     (default: the input's file name; the CLI gives ``stdin`` for a piped input).
     """
@@ -481,7 +482,8 @@ def gallery_file(
     applied = 0
     start = time.perf_counter()
     work, factor = tile_scale_image(data, tile or DEFAULT_TILE)
-    sheet_notes = [f"padding same ({mode}), cross-correlation; each map stretched from its min (black) to its max (white)"]
+    filled = f" {pad_value:g}" if mode == "constant" and pad_value != 0 else ""
+    sheet_notes = [f"padding same ({mode}{filled}), cross-correlation; each map stretched from its min (black) to its max (white)"]
     if factor > 1:
         reduced = f"maps computed on the image reduced {factor}x{factor} (area average) to {work.shape[0]}x{work.shape[1]}, the tiles' scale"
         notes.append(f"{src.name}: {reduced}; ranges are those of the reduced maps")
@@ -493,7 +495,7 @@ def gallery_file(
         if len(shape) == 3 and shape[0] != channels:
             notes.append(f"{kernel.name}: a {'x'.join(map(str, shape))} kernel needs {numtext.counted(shape[0], 'channel')}, the image has {channels}; left out")
             continue
-        bank = filter_bank(work, [kernel], [kernel.name], padding="same", pad_mode=mode, paths=paths)
+        bank = filter_bank(work, [kernel], [kernel.name], padding="same", pad_mode=mode, pad_value=pad_value, paths=paths)
         computed = str(bank.maps.dtype)
         applied += 1
         caption = f"{kernel.family} {kernel_size_text(shape)}"

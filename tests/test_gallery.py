@@ -357,3 +357,37 @@ class TestPicturesAudit:
     def test_a_family_is_named_as_the_catalogue_spells_it(self, invoke, tmp_path, phantom):
         r = invoke("gallery", phantom, "--family", " EDGE ", "--out", "s.png", "--json", "-q")
         assert r.exit_code == 0 and json.loads(r.stdout)["operation"] == "gallery edge", r.output
+
+
+class TestPadValue:
+    """The vocabulary audit (83), finding 6: gallery took --pad-mode (constant, its default) but not --pad-value
+    ('No such option'), so its constant fill was always 0; convolve, pad and learn pair the two."""
+
+    @pytest.mark.parametrize("fill", ["5", "-2.5"])
+    def test_the_fill_is_the_one_given(self, invoke, tmp_path, fill):
+        from kernelcli.api import conv2d
+
+        x = np.random.default_rng(5).random((9, 11)).astype(np.float32)
+        np.save(tmp_path / "x.npy", x)
+        r = invoke("gallery", "x.npy", "--family", "smoothing", "--pad-value", fill, "-o", "s.png", "--json", "-q")
+        assert r.exit_code == 0, r.stderr
+        doc = json.loads(r.stdout)
+        maps = [conv2d(x, k.array(), padding="same", pad_mode="constant", pad_value=float(fill)) for k in list_kernels("smoothing")]
+        assert (doc["minimum"], doc["maximum"]) == pytest.approx((min(float(m.min()) for m in maps), max(float(m.max()) for m in maps)))
+        plain = json.loads(invoke("gallery", "x.npy", "--family", "smoothing", "-o", "p.png", "--json", "-q").stdout)
+        assert (plain["minimum"], plain["maximum"]) != (doc["minimum"], doc["maximum"])
+
+    def test_a_fill_the_mode_does_not_use_is_noted_as_by_convolve(self, invoke, tmp_path):
+        np.save(tmp_path / "x.npy", np.ones((6, 6), np.float32))
+        r = invoke("gallery", "x.npy", "--family", "smoothing", "--pad-mode", "edge", "--pad-value", "0", "-o", "s.png", "--json")
+        c = invoke("convolve", "x.npy", "-k", "box:3", "--pad-mode", "edge", "--pad-value", "0", "-o", "c.npy", "--json")
+        said = json.loads(c.stdout)["notes"][0]
+        assert r.exit_code == 0 and "--pad-value 0" in said and f"note: {said}" in r.stderr
+        assert json.loads(r.stdout)["notes"][0] == said
+
+    def test_a_fill_is_refused_as_by_convolve(self, invoke, tmp_path):
+        np.save(tmp_path / "x.npy", np.ones((6, 6), np.float32))
+        r = invoke("gallery", "x.npy", "--pad-value", "nan", "-o", "s.png")
+        c = invoke("convolve", "x.npy", "-k", "box:3", "--pad-value", "nan", "-o", "c.npy")
+        said = [next(line for line in text.splitlines() if "--pad-value" in line) for text in (r.stderr, c.stderr)]
+        assert (r.exit_code, c.exit_code) == (2, 2) and said[0] == said[1] and "'nan': expected a finite number" in said[0]

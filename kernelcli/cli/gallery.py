@@ -16,6 +16,7 @@ from .options import (
     LayoutOption,
     MaxPixelsOption,
     PadModeOption,
+    PadValueOption,
     QualityOption,
     QuietOption,
     complete_family,
@@ -39,6 +40,7 @@ def gallery(
                                           show_default=False)] = None,
     family: Annotated[Optional[str], option("family", show_default=False, autocompletion=complete_family)] = None,
     pad_mode: PadModeOption = "constant",
+    pad_value: PadValueOption = None,
     tile: Annotated[int, option("tile", min=16, max=1024)] = 192,
     quality: QualityOption = None,
     compress: CompressOption = None,
@@ -58,11 +60,15 @@ def gallery(
     from ..io.image_writing import Encoding
     from ..io.naming import default_output
     from ..jobs_maps import gallery_file
+    from ..modes import unused_fill
+    from ._common import call_note
 
+    if said := unused_fill(pad_value, pad_mode):
+        call_note(said, quiet=quiet)
     if out is None:  # as every other file command: a default name in the current folder ('Missing option --out' before)
         out = default_output(Path(input), f"gallery_{family.strip().lower()}" if family else "gallery", fmt="png")
 
-    report = gallery_file(input, out=out, family=family, pad_mode=pad_mode, tile=tile, force=force, max_pixels=max_pixels,
+    report = gallery_file(input, out=out, family=family, pad_mode=pad_mode, pad_value=0.0 if pad_value is None else pad_value, tile=tile, force=force, max_pixels=max_pixels,
                           layout=layout, paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
                           shown_name=shown(Path(input).name))  # the sheet's title: 'stdin', not the pipe's stand-in file
     render_report(report, json_out=json_out, quiet=quiet)
