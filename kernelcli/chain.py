@@ -39,6 +39,8 @@ from .records import record
 
 #: a pooling word without ":F" ("maxpool", "avgpool2", "pool"), when no kernel has that name
 _BARE_POOL = re.compile(r"(?P<op>max|min|avg|average)?_?pool(ing)?[0-9]*", re.IGNORECASE)
+#: a pooling word with a colon that is no pooling step ("maxpool:x", "pool:2"): no kernel spec has that form
+_MISSPELT_POOL = re.compile(r"\w*pool\w*:.*", re.IGNORECASE)
 POOL_FORM = "a pooling step is maxpool:F, minpool:F or avgpool:F (meanpool:F too; :S for a stride)"
 
 
@@ -73,23 +75,44 @@ def parse_step(text: str, *, scale: Any = None, option: str = "--then") -> Step:
         op = canonical_pool_op(pool.group("op"))
         label = f"{op}pool{size}" + (f"s{stride}" if stride and stride != size else "")
         return Step(label, op=op, size=size, stride=stride, typed=text.strip())
-    if re.fullmatch(r"\w*pool\w*(:.*)?", text.strip(), re.IGNORECASE) and ":" in text:
-        raise UsageError(f"invalid {option} {text!r}: {POOL_FORM}")
+    if _MISSPELT_POOL.fullmatch(text.strip()):
+        raise pool_step_refusal(text, option)  # type: ignore[misc]
     from .catalog import load_kernel
     from .kernel_syntax import scale_kernel
 
     try:
         kernel = load_kernel(text, max_ndim=3)
     except KernelNotFound:
-        bare = _BARE_POOL.fullmatch(text.strip())
-        if bare:  # "maxpool" is no kernel name: a pooling step without its size
-            example = f"{(bare.group('op') or 'max').lower().replace('average', 'avg')}pool:2"
-            raise UsageError(f"invalid {option} {text!r}: {POOL_FORM}, e.g. {example}") from None
+        refusal = pool_step_refusal(text, option)
+        if refusal is not None:
+            raise refusal from None
         raise
     if len(kernel.shape) != 2:  # (read as --kernel reads it, so that the refusal says what a chain takes)
         raise InvalidKernel(f"{option} {text}: a {'x'.join(map(str, kernel.shape))} kernel; a chain's steps take 2-D "
                             "kernels and pooling steps")
     return Step(kernel.name, kernel=scale_kernel(kernel, scale), typed=text.strip())
+
+
+def pool_step_refusal(text: str, option: str = "--kernel") -> Exception | None:
+    """The refusal of a pooling step misspelt: without its size (``maxpool``, ``avgpool2``: a kernel name not
+    found) or with a size that is none (``maxpool:x``), or None: KernelNotFound (exit 3, an invalid kernel) for a
+    ``--kernel``, UsageError for a ``--then``; the same hint either way.
+
+    >>> str(pool_step_refusal("avgpool2"))
+    "invalid --kernel 'avgpool2': a pooling step is maxpool:F, minpool:F or avgpool:F (meanpool:F too; :S for a stride), e.g. avgpool:2"
+    """
+    if _MISSPELT_POOL.fullmatch(text.strip()):
+        return _invalid(option)(f"invalid {option} {text!r}: {POOL_FORM}")
+    bare = _BARE_POOL.fullmatch(text.strip())
+    if not bare:
+        return None
+    example = f"{(bare.group('op') or 'max').lower().replace('average', 'avg')}pool:2"
+    return _invalid(option)(f"invalid {option} {text!r}: {POOL_FORM}, e.g. {example}")
+
+
+def _invalid(option: str) -> type[Exception]:
+    """What a step that cannot be read is: an invalid kernel for --kernel (exit 3, as any kernel), else a usage error."""
+    return KernelNotFound if option == "--kernel" else UsageError
 
 
 def parse_chain(first: str, then: list[str], *, scale: Any = None) -> list[Step]:

@@ -95,6 +95,25 @@ def is_volume_input(path: str | os.PathLike) -> bool:
     return False
 
 
+#: the commands that take a volume, as a refusal by one that does not names them
+VOLUME_COMMANDS = "convolve, volume and pool take volumes"
+
+
+def refuse_volume_input(path: str | os.PathLike, command: str, instead: str = VOLUME_COMMANDS) -> None:
+    """Refuse ``path`` (exit 2) when it is a volume, given to ``command``, which takes images and arrays alone;
+    ``instead`` says what takes one.  A missing ``.nii.gz`` is named a volume too: no command here could read it.
+
+    >>> refuse_volume_input("ct.nii.gz", "gallery")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: ct.nii.gz: a volume (NIfTI, DICOM or a DICOM series folder); gallery takes images and arrays (convolve, volume and pool take volumes)
+    """
+    if is_volume_input(path):
+        from .errors import UsageError
+
+        raise UsageError(f"{path}: a volume (NIfTI, DICOM or a DICOM series folder); {command} takes images and arrays ({instead})")
+
+
 def refuse_image_options(input_path: str | os.PathLike, given: dict[str, object], *, command: str | None = None) -> None:
     """Refuse the options in ``given`` (name: value, None or False when not given) that a volume input
     was given: they work on images and arrays, and a volume job would pass over them in silence.

@@ -95,11 +95,12 @@ def test_a_pooling_step_without_its_size_is_an_option_error(text, example):
         parse_step(text)
 
 
-def test_a_bare_pooling_step_exits_2_naming_its_option(invoke):
+def test_a_bare_pooling_step_is_refused_naming_its_option(invoke):
     then = invoke("convolve", str(SAMPLES / "example1.csv"), "-k", "sobel_v", "--then", "maxpool", "-q")
     assert then.exit_code == 2 and "invalid --then 'maxpool'" in then.stderr and "unknown kernel" not in then.stderr
     first = invoke("convolve", str(SAMPLES / "example1.csv"), "-k", "maxpool", "--then", "sobel_v", "-q")
-    assert first.exit_code == 2 and "invalid --kernel 'maxpool'" in first.stderr
+    # a --kernel that is no kernel is an invalid kernel (exit 3), with --then's hint (the vocabulary audit, 83)
+    assert first.exit_code == 3 and "invalid --kernel 'maxpool': a pooling step is" in first.stderr
 
 
 def test_bad_step_exits_before_reading_the_input(tmp_path):
@@ -269,7 +270,8 @@ def test_a_pooling_step_alone_is_a_chain_of_one_step(tmp_path, spec, op):
 
 def test_a_pooling_step_in_a_filter_bank_is_refused_saying_why(tmp_path):
     result = run_in_process("convolve", str(SAMPLES / "phantom.png"), "-k", "maxpool:2", "-k", "box:3", "-o", "o.npy", cwd=tmp_path)
-    assert result.returncode == 2 and "a pooling step such as maxpool:2 is one too" in result.stderr
+    # (it spoke of a --then the call did not give: the vocabulary audit, 83)
+    assert result.returncode == 2 and "--kernel maxpool:2 is a pooling step; a filter bank" in result.stderr
 
 
 def test_a_kernel_step_off_the_grid_drops_the_alpha_a_pool_would_bring_back(tmp_path):

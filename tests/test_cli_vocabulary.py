@@ -473,3 +473,48 @@ def test_a_note_names_stdout_not_the_pipe_stand_in(tmp_path):
     result = run_in_process("pool", str(SAMPLES / "example1.csv"), "-f", "2", "--suffix", "foo", "-o", "-", "--format", "csv", cwd=tmp_path)
     assert result.returncode == 0
     assert "names the outputs --out does not: stdout is written as given" in result.stderr and "kernelcli-pipe" not in result.stderr
+
+
+class TestOneMistakeOneMessage:
+    """The vocabulary audit (83), finding 7: one mistake, one message, in every command."""
+
+    @pytest.mark.parametrize("command", [["gallery", "v.nii.gz"], ["learn", "v.nii.gz", "v.nii.gz", "-f", "3"],
+                                         ["learn", "x.npy", "v.nii.gz", "-f", "3"]], ids=["gallery", "learn", "learn target"])
+    def test_a_volume_is_refused_as_pad_refuses_it(self, tmp_path, command):
+        # gallery and learn said "unsupported file type '.gz': expected one of .bmp, .csv, ..."
+        nib = pytest.importorskip("nibabel")
+        import numpy as np
+
+        nib.save(nib.Nifti1Image(np.ones((4, 6, 6), np.float32), np.eye(4)), str(tmp_path / "v.nii.gz"))
+        np.save(tmp_path / "x.npy", np.ones((6, 6), np.float32))
+        pad = run_in_process("pad", "v.nii.gz", "-p", "1", "-o", "p.npy", cwd=tmp_path)
+        r = run_in_process(*command, cwd=tmp_path)
+        said = "v.nii.gz: a volume (NIfTI, DICOM or a DICOM series folder); {} takes images and arrays"
+        assert pad.returncode == 2 and said.format("pad") in pad.stderr, pad.stderr
+        assert r.returncode == pad.returncode and said.format(command[0]) in r.stderr, r.stderr
+        named = re.search(r"\((.*)\)$", r.stderr.strip()).group(1)  # the commands that take one, each a command
+        assert {"convolve", "volume", "pool"} <= set(re.findall(r"\b[a-z]+\b", named)), named
+
+    def test_a_pooling_step_without_its_colon_gets_one_hint(self, tmp_path):
+        # -k maxpool2 was "unknown kernel 'maxpool2'" where --then maxpool2 named the pooling step's form
+        (tmp_path / "m.csv").write_text("1,2,3\n4,5,6\n7,8,9\n")
+        then = run_in_process("convolve", "m.csv", "-k", "box:1", "--then", "avgpool2", "-q", cwd=tmp_path)
+        hint = then.stderr.split("'avgpool2': ", 1)[1]
+        assert then.returncode == 2 and "avgpool:2" in hint, then.stderr
+        for args in (["-k", "avgpool2"], ["-k", "avgpool2", "--then", "sobel_v"], ["-k", "sobel_v", "-k", "avgpool2"]):
+            r = run_in_process("convolve", "m.csv", *args, "-q", cwd=tmp_path)
+            assert r.returncode == 3 and r.stderr.endswith(f"'avgpool2': {hint}"), (args, r.stderr)  # an invalid kernel
+        # and a size that is none: the kernel's reader listed every kernel form but the pooling step
+        then = run_in_process("convolve", "m.csv", "-k", "box:1", "--then", "avgpool:x", "-q", cwd=tmp_path)
+        alone = run_in_process("convolve", "m.csv", "-k", "avgpool:x", "-q", cwd=tmp_path)
+        assert (then.returncode, alone.returncode) == (2, 3)
+        assert alone.stderr.replace("--kernel", "--then") == then.stderr, (alone.stderr, then.stderr)
+
+    @pytest.mark.parametrize("kernels", [["maxpool:2", "sobel_v"], ["sobel_v", "avgpool:3:2", "box:3"]])
+    def test_a_pooling_step_in_a_filter_bank_names_no_then(self, tmp_path, kernels):
+        # "--then chains steps after one --kernel ...; got 2 --kernel options" to a call without --then
+        (tmp_path / "m.csv").write_text("1,2,3\n4,5,6\n7,8,9\n")
+        r = run_in_process("convolve", "m.csv", *[a for k in kernels for a in ("-k", k)], "-q", cwd=tmp_path)
+        pool = next(k for k in kernels if "pool" in k)
+        assert r.returncode == 2 and "--then" not in r.stderr and pool in r.stderr, r.stderr
+        assert f"{len(kernels)} --kernel options" in r.stderr and "filter bank" in r.stderr

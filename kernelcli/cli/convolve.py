@@ -277,10 +277,20 @@ def convolve(
 
 def _load(spec: str, scale: Any) -> Any:
     """Load a --kernel spec (3-D kernels allowed) and apply the --kernel-scale, if any."""
+    from ..errors import InvalidKernel
     from ..jobs_maps import load_layer_kernel
     from ..kernel_syntax import scale_kernel
 
-    return scale_kernel(load_layer_kernel(spec), scale)
+    try:
+        kernel = load_layer_kernel(spec)
+    except InvalidKernel:
+        from ..chain import pool_step_refusal
+
+        refusal = pool_step_refusal(spec)  # '-k maxpool2' is told the form --then maxpool2 is told
+        if refusal is None:
+            raise
+        raise refusal from None
+    return scale_kernel(kernel, scale)
 
 
 def _run_tiled_volume(run, *, chunks, scheduler, workers, quiet) -> Any:
@@ -372,11 +382,15 @@ def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force,
     """--kernel K --then A --then B: one operation after the other, on one input or many."""
     from functools import partial
 
-    from ..chain import chain_file, parse_chain
+    from ..chain import chain_file, is_pool_step, parse_chain
     from ..errors import UsageError
     from ..jobs import safe_stem
     from ..volume_inputs import is_volume_input
 
+    if len(specs) != 1 and not then:  # a pooling step among several --kernel: no chain was asked for
+        pool = next(spec for spec in specs if is_pool_step(spec))
+        raise UsageError(f"--kernel {pool} is a pooling step; a filter bank ({len(specs)} --kernel options, one map each) "
+                         "takes kernels alone: pool in a call of its own, or as a step of a chain (see --help)")
     if len(specs) != 1:
         what = "no --kernel" if not specs else f"{len(specs)} --kernel options (a filter bank)"
         raise UsageError(f"--then chains steps after one --kernel (a pooling step such as maxpool:2 is one too); got {what}")

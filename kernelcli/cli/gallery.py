@@ -61,8 +61,10 @@ def gallery(
     from ..io.naming import default_output
     from ..jobs_maps import gallery_file
     from ..modes import unused_fill
+    from ..volume_inputs import refuse_volume_input
     from ._common import call_note
 
+    refuse_volume_input(input, "gallery")  # ("unsupported file type '.gz'" named no volume)
     if said := unused_fill(pad_value, pad_mode):
         call_note(said, quiet=quiet)
     if out is None:  # as every other file command: a default name in the current folder ('Missing option --out' before)

@@ -104,6 +104,10 @@ def learn(
     if plot is not None and options.method != "gd":
         raise UsageError("--plot draws the training curve of --method gd; lstsq solves in one step and has none")
     _note_unused_training(options, quiet=quiet)
+    from ..volume_inputs import refuse_volume_input
+
+    for given in (input, target):  # ("unsupported file type '.gz'" named no volume)
+        refuse_volume_input(given, "learn")
     sources = [check_input_path(input), check_input_path(target)]
     out_path = _check_json_output(out, sources, force=force) if out is not None else None
     plot_path = _check_plot_output(plot, sources + ([out_path] if out_path else []), force=force) if plot is not None else None

@@ -123,10 +123,9 @@ def pad(
 def refuse_volume(path: Any, out: Any = None) -> None:
     """Refuse a volume input (exit 2), alone or as one file of a batch: pad takes images and arrays (a DICOM
     series folder would otherwise read as "a directory", a ``.nii.gz`` as an unsupported output type)."""
-    from ..errors import UsageError
+    from ..volume_inputs import refuse_volume_input
 
-    raise UsageError(f"{path}: a volume (NIfTI, DICOM or a DICOM series folder); pad takes images and arrays "
-                     "(convolve and volume pad a volume as they filter it: --pad-mode)")
+    refuse_volume_input(path, "pad", "convolve and volume pad a volume as they filter it: --pad-mode")
 
 
 def register(app: Any) -> None:
