@@ -99,6 +99,19 @@ def quoted(value: object, limit: int = 40) -> str:
     return f"'{body[:limit // 2]}...{body[-(limit // 2):]}' ({len(body)} characters)"
 
 
+def out_of_range(typed: object, low: float | None = None, high: float | None = None, *, above: bool = False) -> str:
+    """Click's words for a number outside an option's range, with the value as typed (``1``, not the ``1.0`` read
+    from it); ``above``: ``low`` itself is out too.
+
+    >>> out_of_range(" 1 ", 0.0, 0.999), out_of_range("0", 0, 20, above=True)
+    ('1 is not in the range x>=0.0 and x<=0.999.', '0 is not in the range x>0 and x<=20.')
+    """
+    text = typed.strip() if isinstance(typed, str) else repr(typed)
+    shown = text if len(text) <= 40 else quoted(text)
+    bounds = [f"x{'>' if above else '>='}{low}" if low is not None else "", f"x<={high}" if high is not None else ""]
+    return f"{shown} is not in the range {' and '.join(b for b in bounds if b)}."
+
+
 def counted(n: int, noun: str) -> str:
     """``n`` and its noun, plural but for one: '1 channel', '3 channels'.
 

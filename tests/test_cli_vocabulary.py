@@ -518,3 +518,34 @@ class TestOneMistakeOneMessage:
         pool = next(k for k in kernels if "pool" in k)
         assert r.returncode == 2 and "--then" not in r.stderr and pool in r.stderr, r.stderr
         assert f"{len(kernels)} --kernel options" in r.stderr and "filter bank" in r.stderr
+
+
+class TestRangesEchoWhatWasTyped:
+    """The vocabulary audit (83), finding 7: learn's --lr 0 was "invalid lr 0.0: expected a number > 0", --gamma
+    likewise, --momentum 1 "1.0 is not in the range ...", --truncate 0 "--truncate 0.0: ...": the parsed float,
+    each in its own words, where every other numeric option says "Invalid value for '--x': V is not in the range".
+    """
+
+    @pytest.mark.parametrize(("args", "typed", "bounds"), [
+        (["learn", "m.csv", "m.csv", "-f", "3", "--method", "gd", "--lr"], ["0", "-1e0", "0.000"], "x>0"),
+        (["learn", "m.csv", "m.csv", "-f", "3", "--method", "gd", "--gamma"], ["0", "1.5", "2e0"], "x>0 and x<=1"),
+        (["learn", "m.csv", "m.csv", "-f", "3", "--method", "gd", "--momentum"], ["1", "-0.5", "1e0"], "x>=0.0 and x<=0.999"),
+        (["convolve", "v.nii.gz", "-k", "gaussian:1vox", "-o", "o.nii.gz", "--truncate"], ["0", "21", "00"], "x>0 and x<=20"),
+    ], ids=["lr", "gamma", "momentum", "truncate"])
+    def test_a_value_out_of_range_is_echoed_as_typed(self, tmp_path, args, typed, bounds):
+        (tmp_path / "m.csv").write_text("1,2,3,4\n5,6,7,8\n9,1,2,3\n4,5,6,7\n")
+        (tmp_path / "v.nii.gz").write_bytes(b"")  # (refused for its range before it is read)
+        stride = run_in_process("convolve", "m.csv", "-k", "box:3", "-s", "0", cwd=tmp_path)
+        form = stride.stderr.split(": 0 is not in the range", 1)[0].split("'--stride'")[0]  # "error: Invalid value for "
+        option = args[-1]
+        for value in typed:
+            r = run_in_process(*args, value, cwd=tmp_path)
+            assert r.returncode == 2 == stride.returncode, r.stderr
+            assert r.stderr.startswith(f"{form}'{option}': {value} is not in the range {bounds}."), r.stderr
+            assert "Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1
+
+    def test_values_in_range_are_taken(self, tmp_path):
+        (tmp_path / "m.csv").write_text("1,2,3,4\n5,6,7,8\n9,1,2,3\n4,5,6,7\n")
+        r = run_in_process("learn", "m.csv", "m.csv", "-f", "3", "--method", "gd", "--epochs", "2", "--lr", "1e-3",
+                           "--gamma", "1", "--momentum", "0", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr

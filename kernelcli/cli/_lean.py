@@ -170,8 +170,7 @@ def _number(kind: type, low: Any, high: Any, clamp: bool) -> Callable[[Any], Any
             number = max(low, number) if low is not None else number
             return min(high, number) if high is not None else number
         if not ((low is None or number >= low) and (high is None or number <= high)):  # NaN is in no range
-            bounds = " and ".join(b for b in (f"x>={low}" if low is not None else "", f"x<={high}" if high is not None else "") if b)
-            raise ValueError(f"{numtext.quoted(number)} is not in the range {bounds}.")
+            raise ValueError(numtext.out_of_range(value if isinstance(value, str) else number, low, high))
         return number
 
     return convert

@@ -20,6 +20,7 @@ from .options import (
     PadValueOption,
     StrideOption,
     Words,
+    number_in,
     option,
 )
 
@@ -62,10 +63,10 @@ def learn(
     combine: Annotated[Combine, option("combine", vocabulary=False, help="Multi-channel inputs: a kernel per channel, one kernel shared by all channels, or one C x f x f kernel whose responses are summed.")] = Combine.per_channel,
     fit_bias: Annotated[bool, option("fit_bias")] = False,
     epochs: Annotated[Optional[int], option("epochs", min=1, show_default=False)] = None,
-    lr: Annotated[float, option("lr")] = 0.1,
+    lr: Annotated[float, option("lr", parser=number_in(0, above=True))] = 0.1,
     batch_size: Annotated[int, option("batch_size", min=1)] = 64,
     step_size: Annotated[Optional[int], option("step_size", min=1, show_default=False)] = None,
-    gamma: Annotated[float, option("gamma")] = 0.1,
+    gamma: Annotated[float, option("gamma", parser=number_in(0, 1, above=True))] = 0.1,
     optimizer: Annotated[Optimizer, option("optimizer")] = Optimizer.sgd,
     momentum: Annotated[float, option("momentum", min=0.0, max=0.999)] = 0.9,
     seed: Annotated[int, option("seed", min=0)] = 0,

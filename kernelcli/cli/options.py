@@ -476,6 +476,29 @@ def parse_fill(text: Any) -> float:
     return value if whole is None else whole  # type: ignore[return-value]
 
 
+def number_in(low: float | None = None, high: float | None = None, *, above: bool = False) -> Callable[[Any], Any]:
+    """The parser of a float option in [low, high] (``above``: ``low`` itself refused) for a range typer's
+    ``min``/``max`` cannot say (``> 0``), refusing in their words with the value as typed.
+
+    >>> number_in(0, 1, above=True)("0.5"), number_in(0, 1, above=True)(0.1)
+    (0.5, 0.1)
+    """
+    def parse(text: Any) -> Any:
+        if not isinstance(text, str):  # the default
+            return text
+        from .. import numtext
+        from ._click import click
+
+        value = numtext.decimal(text)
+        if value is None:
+            raise click.exceptions.BadParameter(f"{numtext.quoted(text)} is not a valid float.")
+        if not ((low is None or (value > low if above else value >= low)) and (high is None or value <= high)):  # (NaN)
+            raise click.exceptions.BadParameter(numtext.out_of_range(text, low, high, above=above))
+        return value
+
+    return parse
+
+
 #: ``--pad-value``: None when not given (0 is filled then), so that a 0 given with a mode that does not fill is named too
 PadValueOption = Annotated[Optional[float], option("pad_value", parser=parse_fill, extra="[default: 0]", show_default=False)]
 DilationOption = Annotated[int, option("dilation", min=1)]
