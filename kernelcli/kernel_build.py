@@ -379,6 +379,31 @@ class VolumeKernel:
         raise AssertionError(self.kind)
 
 
+def voxel_kernel(spec: str) -> Kernel3D | None:
+    """A Gaussian or box sized in voxels (``gaussian:2vox``, ``fwhm:4vox``, ``box:3vox``) as the separable 3-D kernel
+    a volume applies without ``--axis`` or ``--truncate`` (no spacing needed), or None for any other spec; a size
+    in voxels it cannot build (``box:2vox``) is InvalidKernel.
+
+    >>> voxel_kernel("box:3vox").shape, voxel_kernel("gaussian:1.5mm")
+    ((3, 3, 3), None)
+    """
+    if not _SIZE_SPEC.fullmatch(str(spec)):
+        return None
+    kernel = resolve_volume_kernel(spec)
+    if kernel.kind not in ("gaussian_vox", "box_vox"):
+        return None
+    factors = tuple(tuple(float(v) for v in f) for f in kernel.factors((1.0, 1.0, 1.0)))
+    if kernel.kind == "box_vox":
+        side = int(kernel.size)
+        what = f"box (mean) of {side} voxels along every axis: every weight 1/{side ** 3}"
+    else:
+        fwhm = kernel.size * FWHM_PER_SIGMA
+        width = f"FWHM {fwhm:g} voxel{'s' * (fwhm != 1)} (sigma {kernel.size:.6g})" if kernel.name.startswith("fwhm") \
+            else f"sigma {kernel.size:g} voxel{'s' * (kernel.size != 1)}"
+        what = f"Gaussian of {width} along every axis, cut at {TRUNCATE:g} sigma (--truncate T: ceil(T*sigma) voxels a side)"
+    return Kernel3D(kernel.name, factors, what, "built from its size in voxels, on any grid (--axis leaves one axis out)")  # type: ignore[arg-type]
+
+
 #: the volume grammar's names of the gradient magnitude (Gaussian derivatives) and of the Sobel one in mm
 GRADIENT_NAMES = ("gradient", "gradient_magnitude", "gradmag")
 SOBEL_MM_NAMES = ("sobel_mm", "sobel_magnitude")

@@ -23,7 +23,7 @@ from kernelcli import catalog
 from kernelcli.catalog import load_kernel
 from kernelcli.errors import EXIT_KERNEL, EXIT_USAGE
 
-from conftest import run_in_process
+from conftest import REPO, run_in_process
 
 #: the rule kernel files enforce (README: "`name` is `[a-z0-9_]+`"), as every message states it
 NAME_RULE = "lower-case letters, digits and _ ([a-z0-9_]+)"
@@ -293,10 +293,11 @@ class TestKernelsAuditRoundTwo:
         r = run_in_process("kernels", "--family", "mine", env={"KERNELCLI_KERNEL_PATH": str(tmp_path), "COLUMNS": "200"})
         assert r.returncode == 0 and "1 row x 3 columns" in r.stdout, r.stdout
 
-    @pytest.mark.parametrize("spec", ["gaussian:2vox", "box:3vox", "gradient", "gaussian:1.5mm"])
+    @pytest.mark.parametrize("spec", ["gradient", "gaussian:1.5mm"])
     def test_show_of_a_volume_spec_says_it_is_built_from_the_volume(self, spec):
+        # (exit 3 since the vocabulary audit, 83: a kernel spec `kernels show` cannot use; sizes in voxels are shown)
         r = show(spec)
-        assert r.returncode == EXIT_USAGE and "a volume's kernel, built for each volume as it is read" in r.stderr
+        assert r.returncode == EXIT_KERNEL and "spacing" in r.stderr and "per volume" in r.stderr, r.stderr
         assert "an image or array" not in r.stderr
 
     def test_whole_numbers_float64_rounds_are_refused(self, tmp_path):
@@ -309,3 +310,47 @@ class TestKernelsAuditRoundTwo:
             assert "which float64 reads as" in r.stderr or "would be read as" in r.stderr, r.stderr
         for spec in ("[[9007199254740992]]", "1x1: -9007199254740992", str(tmp_path / "exact.npy")):
             assert show(spec, "-q").returncode == 0
+
+
+class TestShowInVoxels:
+    """The vocabulary audit (83), finding 8: 'kernels show gaussian:2vox' (and box:3vox) was refused as 'a size in
+    mm from its voxel spacing', exit 2, where a size in voxels needs no spacing: it is as fixed as box_3d."""
+
+    @pytest.mark.parametrize("spec", ["gaussian:1vox", "box:3vox", "fwhm:2vox", "GAUSSIAN:0.8VOX"])
+    def test_a_kernel_in_voxels_is_shown_as_a_volume_applies_it(self, tmp_path, spec):
+        nib = pytest.importorskip("nibabel")
+        r = show(spec, "--json")
+        assert r.returncode == 0, r.stderr
+        values = np.array(json.loads(r.stdout)["values"])
+        assert values.ndim == 3 and all(n % 2 for n in values.shape)
+        delta = np.zeros((15, 15, 15), np.float32)
+        delta[7, 7, 7] = 1
+        nib.save(nib.Nifti1Image(delta, np.eye(4)), str(tmp_path / "d.nii.gz"))
+        applied = run_in_process("convolve", "d.nii.gz", "-k", spec, "--pad-mode", "constant", "-o", "r.npy", cwd=tmp_path)
+        assert applied.returncode == 0, applied.stderr
+        kz, ky, kx = (n // 2 for n in values.shape)
+        response = np.load(tmp_path / "r.npy")[7 - kz:8 + kz, 7 - ky:8 + ky, 7 - kx:8 + kx]
+        np.testing.assert_allclose(values[::-1, ::-1, ::-1], response, rtol=1e-6, atol=1e-9)  # the impulse response
+        text = show(spec)
+        assert text.returncode == 0 and f"kernelcli volume SCAN -k {spec.lower()}" in text.stdout
+
+    @pytest.mark.parametrize("spec", ["gaussian:2mm", "box:5mm", "fwhm:4mm", "log:2mm", "sobel_mm", "log:2vox"])
+    def test_a_kernel_it_cannot_show_is_an_unusable_kernel_spec(self, spec):
+        r = show(spec)
+        assert r.returncode == EXIT_KERNEL == show("no_such_kernel").returncode, r.stderr
+        assert r.stderr.startswith(f"error: {spec}: ") and len(r.stderr.splitlines()) == 1
+        if spec.endswith("mm"):  # the reason: a size or derivative in mm, which only a volume's spacing makes voxels of
+            assert "spacing" in r.stderr and "vox" in r.stderr
+
+    def test_the_kernel_argument_lists_every_form_show_takes(self, tmp_path):
+        import re
+
+        np.save(tmp_path / "k.npy", np.eye(3))
+        forms = {"3x3:": "3x3: 1,0,-1 2,0,-2 1,0,-1", "[[": "[[1,0,-1],[2,0,-2],[1,0,-1]]", ".npy": str(tmp_path / "k.npy"),
+                 "box_3d": "box_3d", "sobel_3d": "sobel_3d_z", "vox": "box:3vox", "gaussian:SIGMA": "gaussian:1.5",
+                 "box:N": "box:3", ".json": str(REPO / "kernels" / "edge.json") + ":sobel_v"}
+        text = " ".join(run_in_process("kernels", "show", "--help").stdout.split())
+        argument = re.search(r"KERNEL (.*?) Options:", text).group(1)
+        for marker, spec in forms.items():
+            assert show(spec, "-q").returncode == 0, spec
+            assert marker in argument, (marker, argument)

@@ -86,7 +86,10 @@ def show_command(
         str,
         typer.Argument(
             metavar="KERNEL",
-            help=f"A catalogue NAME ({LOOKUP_RULE}), a JSON file (FILE.json, FILE.json:NAME, ./dir/FILE), gaussian:SIGMA or box:N.",
+            help=f"A catalogue NAME ({LOOKUP_RULE}), a JSON file (FILE.json, FILE.json:NAME, ./dir/FILE) or .npy file "
+            "(f x f, or channels x f x f), gaussian:SIGMA, box:N, an inline '3x3: 1,0,-1 2,0,-2 1,0,-1', a JSON list "
+            "'[[1,0,-1],[2,0,-2],[1,0,-1]]', a named 3-D kernel (box_3d, gaussian_3d, sobel_3d, sobel_3d_y, sobel_3d_z) "
+            "or a size in voxels (gaussian:SIGMAvox, fwhm:Xvox, box:Nvox).",
             show_default=False,
             autocompletion=complete_kernel,
         ),
@@ -107,10 +110,11 @@ def show_command(
       kernelcli kernels show ./my_kernels.json:ridge
     """
     from ..catalog import load_kernel
-    from ..kernel_build import KERNELS_3D
+    from ..kernel_build import KERNELS_3D, voxel_kernel
 
-    named_3d = KERNELS_3D.get(spec.strip().lower().replace("-", "_"))
-    if named_3d is not None:  # a volume's kernel: 'a named 3-D kernel is for a volume input' was all it said
+    # a volume's kernel that needs no volume: 'a named 3-D kernel is for a volume input' was all it said
+    named_3d = KERNELS_3D.get(spec.strip().lower().replace("-", "_")) or voxel_kernel(spec)
+    if named_3d is not None:
         _show_3d(named_3d, as_json, quiet)
         return
     _refuse_volume_spec(spec)
@@ -127,14 +131,29 @@ def show_command(
 
 
 def _refuse_volume_spec(spec: str) -> None:
-    """Exit 2 for a volume's kernel built from the volume (gaussian:1.5mm, box:3vox, gradient; the named 3-D ones
-    are shown before): it was refused as if an image had been given ("an image or array takes a 2-D kernel")."""
-    from ..catalog import is_volume_kernel
-    from ..errors import UsageError
+    """Exit 3 for a volume's kernel that no kernel is before a volume: a size in mm or a derivative per mm, built
+    from each volume's spacing (the named 3-D kernels and sizes in voxels are shown before), and a Laplacian of
+    Gaussian in voxels, a sum of three separable passes.  It was refused as if an image had been given ("an image
+    or array takes a 2-D kernel"), then as 'a size in mm' for a size in voxels too (exit 2)."""
+    import re
 
-    if is_volume_kernel(spec):
-        raise UsageError(f"{spec}: a volume's kernel, built for each volume as it is read (a size in mm from its voxel "
-                         "spacing); `kernels show` prints 2-D kernels and the named 3-D ones (box_3d, gaussian_3d, sobel_3d)")
+    from ..catalog import is_volume_kernel
+    from ..errors import InvalidKernel
+
+    if not is_volume_kernel(spec):
+        return
+    sized = re.fullmatch(r"\s*(gaussian|box|fwhm|log)\s*:\s*(.*?)\s*(mm|vox)\s*", spec, re.IGNORECASE)
+    if sized and sized.group(3).lower() == "vox":  # log:Nvox
+        why = ("a Laplacian of Gaussian, applied as three separable passes summed (one along each axis); `kernels show` "
+               "prints one separable 3-D kernel (gaussian:2vox, box:3vox, sobel_3d) or a 2-D one")
+    elif sized:
+        why = (f"a size in mm, made voxels per volume from its spacing as it is read, so there is no kernel before a "
+               f"volume; `kernels show` prints a size in voxels ({sized.group(1).lower()}:{sized.group(2)}vox)")
+    else:
+        why = ("a derivative in units per mm, built per volume from its voxel spacing as it is read, so there is no kernel "
+               "before a volume; `kernels show` prints the named 3-D ones (sobel_3d, sobel_3d_y, sobel_3d_z) and sizes "
+               "in voxels (gaussian:2vox)")
+    raise InvalidKernel(f"{spec}: {why}")
 
 
 def _show_3d(kernel: Any, as_json: bool, quiet: bool = False) -> None:
