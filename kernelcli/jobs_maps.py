@@ -483,7 +483,8 @@ def gallery_file(
     start = time.perf_counter()
     work, factor = tile_scale_image(data, tile or DEFAULT_TILE)
     filled = f" {pad_value:g}" if mode == "constant" and pad_value != 0 else ""
-    sheet_notes = [f"padding same ({mode}{filled}), cross-correlation; each map stretched from its min (black) to its max (white)"]
+    sheet_notes = [f"padding same ({mode}{filled}), cross-correlation; each map stretched from its min (black) to its max "
+                   "(white)"]
     if factor > 1:
         reduced = f"maps computed on the image reduced {factor}x{factor} (area average) to {work.shape[0]}x{work.shape[1]}, the tiles' scale"
         notes.append(f"{src.name}: {reduced}; ranges are those of the reduced maps")

@@ -401,7 +401,8 @@ def voxel_kernel(spec: str) -> Kernel3D | None:
         width = f"FWHM {fwhm:g} voxel{'s' * (fwhm != 1)} (sigma {kernel.size:.6g})" if kernel.name.startswith("fwhm") \
             else f"sigma {kernel.size:g} voxel{'s' * (kernel.size != 1)}"
         what = f"Gaussian of {width} along every axis, cut at {TRUNCATE:g} sigma (--truncate T: ceil(T*sigma) voxels a side)"
-    return Kernel3D(kernel.name, factors, what, "built from its size in voxels, on any grid (--axis leaves one axis out)")  # type: ignore[arg-type]
+    source = "built from its size in voxels, on any grid (--axis leaves one axis out)"
+    return Kernel3D(kernel.name, factors, what, source)  # type: ignore[arg-type]
 
 
 #: the volume grammar's names of the gradient magnitude (Gaussian derivatives) and of the Sobel one in mm

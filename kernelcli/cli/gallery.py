@@ -70,8 +70,9 @@ def gallery(
     if out is None:  # as every other file command: a default name in the current folder ('Missing option --out' before)
         out = default_output(Path(input), f"gallery_{family.strip().lower()}" if family else "gallery", fmt="png")
 
-    report = gallery_file(input, out=out, family=family, pad_mode=pad_mode, pad_value=0.0 if pad_value is None else pad_value, tile=tile, force=force, max_pixels=max_pixels,
-                          layout=layout, paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
+    fill = 0.0 if pad_value is None else pad_value  # (None when not given: a 0 given with another mode is named too)
+    report = gallery_file(input, out=out, family=family, pad_mode=pad_mode, pad_value=fill, tile=tile, force=force,
+                          max_pixels=max_pixels, layout=layout, paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
                           shown_name=shown(Path(input).name))  # the sheet's title: 'stdin', not the pipe's stand-in file
     render_report(report, json_out=json_out, quiet=quiet)
 

@@ -109,8 +109,9 @@ def pool(
         if tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler, out=out):
             _pool_volume_tiled(input[0], size, op=op, stride=stride, padding=padding, ceil=ceil, exclude_pad=exclude_pad,
                                window=window, axis=axis, volume_index=volume_index, series=series,
-                               resample_slices=resample_slices, affine=affine, out=out, force=force, chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out,
-                               quiet=quiet, report_file=report, name=suffix, fmt=fmt)
+                               resample_slices=resample_slices, affine=affine, out=out, force=force, chunks=chunks,
+                               scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet, report_file=report,
+                               name=suffix, fmt=fmt)
             return
     big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler)
     if big is not None:
@@ -151,8 +152,9 @@ def pool(
         layout=canonical_layout(layout),
         paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
     )
+    # (an image given one is refused; in a batch, it fails alone)
     volume_only = {"--window": window, "--axis": axis, "--volume": volume_index, "--series": series,
-                   "--resample-slices": resample_slices, "--affine": affine}  # (an image given one is refused; in a batch, it fails alone)
+                   "--resample-slices": resample_slices, "--affine": affine}
     if out_dir is not None and input_kinds(input, recursive).volumes:  # each volume pooled in 3-D into a volume
         from ..medical import VolumeOptions, parse_window, pool_volume_file
 

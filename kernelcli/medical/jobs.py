@@ -542,7 +542,8 @@ def convolve_volume_for_cli(
     """``kernelcli convolve`` on a volume input: at most one kernel, stride and dilation 1, "same" padding.
 
     ``unsupported`` maps option names to whether they were given (``{"--montage": True}``);
-    any given one is a usage error naming it and ``command`` (the command run: ``volume`` is convolve's alias).  ``pad_mode=None`` means replicate (see
+    any given one is a usage error naming it and ``command`` (the command run: ``volume`` is convolve's
+    alias).  ``pad_mode=None`` means replicate (see
     :class:`VolumeOptions`); ``volume_options`` are the other fields of :class:`VolumeOptions`
     (``axis``, ``window`` as text or a pair, ``keep_dtype``, ``truncate``, ``mask``, ``volume``,
     ``series``, ``resample_slices``, ``affine``, ``paths``: the CLI passes its cold policy).  ``runner`` replaces
