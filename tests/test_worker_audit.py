@@ -167,9 +167,9 @@ def test_the_libraries_calls_run_on_are_watched():
 @pytest.mark.parametrize("value", ["nan", "inf"])
 def test_an_idle_timeout_that_never_comes_is_refused(tmp_path, value):
     # nan passed the range check (every comparison is false) and the worker never timed out; the option's range now
-    # refuses nan (no range holds it), control.start inf
+    # refuses both (no range holds nan; inf is past a year)
     r = run_cli("worker", "start", "--idle-timeout", value, env=private_runtime(tmp_path))
-    said = "nan is not in the range x>=1" if value == "nan" else "finite number of seconds"
+    said = f"{value} is not in the range x>=1 and x<=31536000"
     assert r.returncode == 2 and said in r.stderr and status(private_runtime(tmp_path, "other")) is None
 
 
@@ -386,3 +386,20 @@ class TestStopAsStatus:
         for args in (("--json",), ("--json", "-q")):  # --json wins over -q, as in status
             r = invoke("worker", "stop", *args)
             assert (r.exit_code, json.loads(r.stdout), r.stderr) == (0, {"running": False, "pid": 4711}, ""), r.stdout
+
+
+def test_start_over_a_folder_says_so(tmp_path):
+    # it said 'the worker exited with code 1 while starting; see ....log', the log an IsADirectoryError traceback
+    env = private_runtime(tmp_path)
+    socket_file(env).parent.mkdir(mode=0o700)
+    socket_file(env).mkdir()
+    r = run_in_process("worker", "start", env=env)
+    assert r.returncode == 1 and r.stderr == f"error: {socket_file(env)}: is a folder, not the worker's socket; move it away to start the worker\n"
+    assert sorted(p.name for p in socket_file(env).parent.iterdir()) == [socket_file(env).name]
+
+
+@pytest.mark.parametrize("value", ["inf", "1e308", "0.5", "nan"])
+def test_an_idle_timeout_out_of_range_is_refused_in_the_shared_words(value):
+    # inf said 'expected a finite number of seconds > 0' where 0.5 said Click's 'not in the range x>=1'; 1e308 was taken
+    r = run_in_process("worker", "start", "--idle-timeout", value)
+    assert r.returncode == 2 and f"Invalid value for '--idle-timeout': {value} is not in the range x>=1 and x<=31536000." in r.stderr

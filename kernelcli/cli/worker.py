@@ -9,10 +9,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..worker.protocol import DEFAULT_IDLE_SECONDS
+from ..worker.protocol import DEFAULT_IDLE_SECONDS, MAX_IDLE_SECONDS
 from ._click import CLICK_SUGGESTS_COMMANDS
 from ._common import echo, guarded, note, print_json
-from .options import JsonOption, option
+from .options import JsonOption, number_in, option
 
 worker_app = typer.Typer(
     name="worker",
@@ -42,7 +42,8 @@ worker_app = typer.Typer(
 def start(
     idle_timeout: Annotated[
         Optional[float],
-        option("idle_timeout", min=1, metavar="SECONDS", extra=f"[default: {DEFAULT_IDLE_SECONDS}]", show_default=False),
+        option("idle_timeout", parser=number_in(1, MAX_IDLE_SECONDS), metavar="SECONDS",
+               extra=f"[default: {DEFAULT_IDLE_SECONDS}; at most a year]", show_default=False),
     ] = None,
     as_json: JsonOption = False,
     quiet: Annotated[bool, option("quiet", extra="Nothing but errors.")] = False,

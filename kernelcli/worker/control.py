@@ -83,14 +83,15 @@ def start(idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS, socket_file=None)
     The worker runs detached (its own session), logs to ``<socket>.log`` and exits after
     ``idle_seconds`` without calls.  A stale socket is replaced.
     """
-    if not 0 < idle_seconds < float("inf"):  # nan passed "> 0" checks and never timed out
-        raise UsageError(f"--idle-timeout: expected a finite number of seconds > 0, got {idle_seconds:g}")
+    if not 0 < idle_seconds <= protocol.MAX_IDLE_SECONDS:  # nan passed "> 0" checks and never timed out
+        raise UsageError(f"idle_seconds: expected seconds > 0 and at most {protocol.MAX_IDLE_SECONDS} (a year), got {idle_seconds:g}")
     path = _socket(socket_file, create=True)
     running = _ask(path, {"op": "status"})
     if running is not None:
         if _same_code(path):
             return running
         stop(socket_file=path)
+    _refuse_what_is_not_a_socket(path)
     log = open(f"{path}.log", "ab")
     env = dict(os.environ, **{protocol.OFF_ENV: "off"})
     with log:
@@ -109,6 +110,13 @@ def start(idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS, socket_file=None)
         time.sleep(0.05)
     process.terminate()
     raise WorkerError(f"the worker did not answer within {START_TIMEOUT:g} s; see {path}.log")
+
+
+def _refuse_what_is_not_a_socket(path) -> None:
+    """A folder where the worker's socket goes cannot be replaced as a stale socket (or a file) is: say so, rather
+    than start a worker that fails with a traceback in its log."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        raise WorkerError(f"{path}: is a folder, not the worker's socket; move it away to start the worker")
 
 
 def spawn(path, idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS):

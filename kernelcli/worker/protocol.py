@@ -47,6 +47,8 @@ SWITCH = {"": "on", "on": "on", "1": "on", "yes": "on", "true": "on",
           "off": "off", "0": "off", "no": "off", "false": "off", "auto": "auto"}
 #: Seconds without a call after which the worker exits (``worker start --idle-timeout``).
 DEFAULT_IDLE_SECONDS = 1800
+#: the longest idle timeout: a year (inf, or 1e308 s, is no timeout)
+MAX_IDLE_SECONDS = 365 * 24 * 3600
 _HEADER_SIZE = 4  # a message's length, big-endian
 _MAX_MESSAGE = 16 << 20
 
