@@ -36,8 +36,8 @@ from ..errors import ImageReadError, InputError, UsageError, WriteError
 from ..io.common import one_line
 from ..volume_inputs import volume_suffix
 from .nifti_geometry import (  # noqa: F401 - the geometry readers, importable from here as before
-    AFFINE_TOLERANCE, VOXEL_SIZE_TOLERANCE, NiftiGeometry, nifti_affine, nifti_geometry, nifti_spacing, stored_pixdim,
-    voxel_size_conflict,
+    AFFINE_TOLERANCE, VOXEL_SIZE_TOLERANCE, NiftiGeometry, nifti_affine, nifti_geometry, nifti_spacing, niftilib_image_class,
+    repair_quaternion, stored_pixdim, voxel_size_conflict,
 )
 from .volume import Volume, check_volume_memory, require as _require
 
@@ -125,12 +125,16 @@ def _open(nib: Any, p: Path, **load: Any) -> Any:
     except InputError:
         raise
     except Exception as exc:  # nibabel raises ImageFileError, HeaderDataError, OSError, EOFError...
+        if "w2 should be positive" in str(exc):  # its qform's quaternion, just past unit length: read as niftilib reads it
+            with contextlib.suppress(Exception):
+                return _from_file_map(nib, p, niftilib_quaternion=True, **load)
         kind = "MGH" if volume_suffix(p) in (".mgz", ".mgh") else "NIfTI"
         raise ImageReadError(f"{p}: not a readable {kind} file: {one_line(exc)}") from None
 
 
-def _from_file_map(nib: Any, p: Path, **load: Any) -> Any:
-    """The image in ``p``, its class picked by its case-folded suffix and its header's size (NIfTI-2: 540 bytes)."""
+def _from_file_map(nib: Any, p: Path, *, niftilib_quaternion: bool = False, **load: Any) -> Any:
+    """The image in ``p``, its class picked by its case-folded suffix and its header's size (NIfTI-2: 540 bytes);
+    ``niftilib_quaternion``: with a header class that reads the qform as niftilib does (:func:`niftilib_image_class`)."""
     import gzip
 
     if volume_suffix(p) in (".mgz", ".mgh"):
@@ -142,6 +146,8 @@ def _from_file_map(nib: Any, p: Path, **load: Any) -> Any:
             with gzip.open(p) as f:
                 head = f.read(4)
         kind = nib.Nifti2Image if 540 in (int.from_bytes(head, "little"), int.from_bytes(head, "big")) else nib.Nifti1Image
+        if niftilib_quaternion:
+            kind = niftilib_image_class(kind)
     holder = {"image": nib.FileHolder(filename=str(p)), "header": nib.FileHolder(filename=str(p))}
     return kind.from_file_map(holder, **load)
 
@@ -386,6 +392,8 @@ def nifti_header(data: np.ndarray, like: Volume | None = None, affine: np.ndarra
     else:
         # codes 0 stay 0: the grid then comes from pixdim alone, as the input's did (set_qform keeps pixdim right)
         hdr.set_qform(target, code=qcode, strip_shears=True)  # a qform cannot shear
+        # a half turn's quaternion can be stored a few eps past unit length, which nibabel cannot read back
+        repair_quaternion(hdr)
         hdr.set_sform(target, code=scode)  # the sform keeps the exact affine
         for key in SLICE_TIMING:  # the input's slice times describe its slices, not the new grid's
             hdr[key] = 0

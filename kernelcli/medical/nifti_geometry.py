@@ -103,6 +103,87 @@ def nifti_spacing(header: Any, p: Path, notes: list[str], *, mgh: bool = False, 
     return spacing
 
 
+#: how far past 1 the b^2+c^2+d^2 of a stored qform quaternion is still read, as niftilib reads any past 1 - 1e-7, as a
+#: half turn (a = 0, (b, c, d) made unit length): float32 storage of a half turn puts it up to about 4e-7 past; nibabel
+#: refuses what is more than 3 eps past ("w2 should be positive"), and a quaternion further off is not a rotation
+QUATERNION_SLACK = 1e-4
+
+
+def repair_quaternion(header: Any) -> float | None:
+    """Store a NIfTI header's qform quaternion so that nibabel reads it, as niftilib reads it: where b^2+c^2+d^2 is
+    past 1 by more than nibabel's threshold (the rounding of a rotation by 180 degrees, a = 0), (b, c, d) is scaled to
+    unit length, the half turn ``nifti_quatern_to_mat44`` makes of it.  Returns how far past 1 it was where it changed
+    the header, else None; a ValueError (in our words) where it is more than :data:`QUATERNION_SLACK` past: not a rotation.
+
+    >>> import nibabel as nib; h = nib.Nifti1Header(); h["quatern_d"] = 1.000001
+    >>> round(repair_quaternion(h), 7), float(h["quatern_d"]), h.get_qform()[:3, :3].diagonal().tolist()
+    (1.9e-06, 1.0, [-1.0, -1.0, 1.0])
+    """
+    from nibabel.quaternions import fillpositive
+
+    keys = ("quatern_b", "quatern_c", "quatern_d")
+    stored = np.array([header[k] for k in keys])
+    try:
+        fillpositive(stored, header.quaternion_threshold)
+        return None
+    except ValueError:
+        pass
+    wide = stored.astype(np.longdouble)
+    excess = float(wide @ wide - 1)
+    if not excess <= QUATERNION_SLACK:
+        shown = ", ".join(f"{float(v):.7g}" for v in stored)
+        raise ValueError(f"not a rotation: its quaternion (b, c, d) = ({shown}) has b^2+c^2+d^2 = {1 + excess:.7g}, past 1")
+    unit = (wide / np.sqrt(wide @ wide)).astype(stored.dtype)
+    while True:  # (a rounding up to unit length in the stored type can leave it a few eps past: shortened an eps at a time)
+        for key, value in zip(keys, unit):
+            header[key] = value
+        try:
+            fillpositive(unit, header.quaternion_threshold)
+            return excess
+        except ValueError:
+            unit = np.nextafter(unit, np.zeros_like(unit))
+
+
+def niftilib_image_class(kind: Any) -> Any:
+    """A subclass of the NIfTI image class ``kind`` whose header reads a qform quaternion just past unit length as
+    niftilib does (:func:`repair_quaternion`) where nibabel refuses it, so that nibabel's loader,
+    which computes the affine, reads the file; one further off gives a NaN affine, which the geometry refuses in our
+    words.  The geometry reader then stores the repaired quaternion in the header itself.
+
+    >>> import nibabel as nib; h = nib.Nifti1Header(); h["quatern_d"], h["qform_code"] = 1.000001, 1
+    >>> niftilib_image_class(nib.Nifti1Image).header_class.from_header(h).get_best_affine()[:3, :3].diagonal().tolist()
+    [-1.0, -1.0, 1.0]
+    """
+
+    class Header(kind.header_class):  # type: ignore[name-defined, misc]
+        def get_qform_quaternion(self) -> np.ndarray:
+            fixed = self.copy()
+            try:
+                repair_quaternion(fixed)
+            except ValueError:
+                return np.full(4, np.nan)
+            return super(Header, fixed).get_qform_quaternion()
+
+    class Image(kind):  # type: ignore[valid-type, misc]
+        header_class = Header
+
+    return Image
+
+
+def _qform_read(header: Any, p: Path, notes: list[str] | None) -> tuple[np.ndarray, str | None]:
+    """The qform's affine and why it places no grid (None when it does): a quaternion just past unit length is
+    stored again as niftilib reads it (:func:`repair_quaternion`, in ``header`` itself, so an output keeps one that
+    nibabel reads), with a note."""
+    try:
+        excess = repair_quaternion(header)
+    except ValueError as exc:
+        return np.full((4, 4), np.nan), str(exc)
+    if excess is not None and notes is not None:
+        notes.append(f"{p.name}: the qform's quaternion has b^2+c^2+d^2 = 1 + {excess:.2g}, which nibabel refuses: read as "
+                     "niftilib reads it, a 180-degree rotation (b, c, d made unit length)")
+    return np.asarray(header.get_qform(), dtype=np.float64), None
+
+
 def _reading(header: Any, name: str, affine: np.ndarray) -> str:
     """``qform (code 1, scanner: RAS axes, voxel 0 at (0, 0, 0) mm)``: one reading of the geometry, for a message."""
     from nibabel.orientations import aff2axcodes
@@ -131,14 +212,18 @@ def _affine_problem(affine: np.ndarray) -> str | None:
     return None
 
 
-def _check_readings(readings: dict[str, np.ndarray], codes: dict[str, int], p: Path, choice: str | None) -> None:
-    """Refuse a reading to be used (``choice``, or any set one without it) that places no grid, naming it; where the
-    other reading is valid, ``--affine`` picks that one."""
+def _check_readings(readings: dict[str, np.ndarray], codes: dict[str, int], p: Path, choice: str | None,
+                    problems: dict[str, str | None]) -> None:
+    """Refuse a reading to be used (``choice``, or any set one without it) that places no grid (``problems``: what is
+    known to be wrong with one already), naming it; where the other reading is valid, ``--affine`` picks that one."""
+    def problem_of(name: str) -> str | None:
+        return problems.get(name) or _affine_problem(readings[name])
+
     for name in ([choice] if choice is not None else list(readings)):
-        problem = _affine_problem(readings[name])
+        problem = problem_of(name)
         if problem is None:
             continue
-        other = next((o for o in readings if o != name and _affine_problem(readings[o]) is None), None)
+        other = next((o for o in readings if o != name and problem_of(o) is None), None)
         hint = f"; give --affine {other} to read the {other} (code {codes[other]})" if other and choice is None else (
             "; fix the header (or set its code to 0)")
         raise ImageReadError(f"{p}: the {name} (code {codes[name]}) is {problem}: it places no grid{hint}")
@@ -189,8 +274,11 @@ def _nifti_reading(header: Any, p: Path, choice: str | None, notes: list[str] | 
     """:func:`nifti_affine`, and the name of the reading taken (``sform``, ``qform``, ``pixdim`` for codes 0)."""
     choice = canonical_affine(choice) if choice is not None else None
     codes = {name: int(header[f"{name}_code"]) for name in AFFINE_READINGS}
-    readings = {name: np.asarray(header.get_sform() if name == "sform" else header.get_qform(), dtype=np.float64)
-                for name in AFFINE_READINGS if codes[name] > 0}
+    readings, problems = {}, {}
+    if codes["sform"] > 0:
+        readings["sform"] = np.asarray(header.get_sform(), dtype=np.float64)
+    if codes["qform"] > 0:
+        readings["qform"], problems["qform"] = _qform_read(header, p, notes)
     if not readings:
         if choice is not None:
             raise UsageError(f"{p}: --affine {choice}: the file sets neither a qform nor an sform (both codes are 0)")
@@ -203,9 +291,9 @@ def _nifti_reading(header: Any, p: Path, choice: str | None, notes: list[str] | 
             other = next(iter(readings))
             raise UsageError(f"{p}: --affine {choice}: the file has no {choice} ({choice}_code 0); its geometry is {other}'s alone, "
                              f"so leave out --affine or give --affine {other}")
-        _check_readings(readings, codes, p, choice)
+        _check_readings(readings, codes, p, choice, problems)
         return readings[choice], None, choice
-    _check_readings(readings, codes, p, None)
+    _check_readings(readings, codes, p, None, problems)
     if len(readings) == 1:
         name = next(iter(readings))
         return readings[name], None, name

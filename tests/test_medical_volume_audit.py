@@ -1,0 +1,138 @@
+"""Audit 82: 3-D volumes through pool and convolve (NIfTI, DICOM, Zarr).
+
+A NIfTI-2 pooled output nibabel could not read back (exit 70 on the next command), and a stored quaternion just past
+unit length read as a crash.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import run_in_process
+
+nib = pytest.importorskip("nibabel")
+
+from kernelcli import medical  # noqa: E402
+from kernelcli.medical.nifti import header_bytes  # noqa: E402
+from kernelcli.medical.volume import Volume  # noqa: E402
+
+DATA = Path(nib.__file__).parent / "tests" / "data"
+
+
+def one_line_error(r, code: int = 2) -> str:
+    """The stderr of a refused call: one line, "error: ...", no traceback, not the internal-error exit."""
+    assert r.returncode == code, (r.returncode, r.stderr)
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in r.stderr, r.stderr
+    return lines[0]
+
+
+def rotation(axis: np.ndarray, angle: float) -> np.ndarray:
+    """The 3x3 rotation by ``angle`` radians about ``axis`` (Rodrigues)."""
+    x, y, z = axis / np.linalg.norm(axis)
+    k = np.array([[0, -z, y], [z, 0, -x], [-y, x, 0]])
+    return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k
+
+
+def near_half_turns(n: int, seed: int) -> list[np.ndarray]:
+    """``n`` oblique affines rotating by 180 degrees or just short of it (10^-12 to 10^-2 rad), anisotropic voxels,
+    some with a flipped axis (qfac -1)."""
+    rng = np.random.default_rng(seed)
+    affines = []
+    for i in range(n):
+        short = 0.0 if i % 2 else 10 ** rng.uniform(-12, -2)
+        a = np.eye(4)
+        a[:3, :3] = rotation(rng.standard_normal(3), np.pi - short) @ np.diag(rng.uniform(0.5, 3, 3) * (1, 1, rng.choice([-1, 1])))
+        a[:3, 3] = rng.uniform(-100, 100, 3)
+        affines.append(a)
+    return affines
+
+
+def stored_quaternion(path: Path, bcd, *, sform: bool) -> np.ndarray:
+    """A NIfTI-1 whose qform (code 1) stores ``bcd`` as written (qfac 1, 1 mm voxels), with an sform (code 1) of the
+    rotation niftilib reads from it, or none; returns that rotation (niftilib: a = 0, (b, c, d) made unit length)."""
+    b, c, d = np.asarray(bcd, np.float64) / np.linalg.norm(bcd)
+    turn = np.array([[b * b - c * c - d * d, 2 * b * c, 2 * b * d], [2 * b * c, c * c - b * b - d * d, 2 * c * d],
+                     [2 * b * d, 2 * c * d, d * d - b * b - c * c]])
+    a = np.eye(4)
+    a[:3, :3], a[:3, 3] = turn, (3, -4, 5)
+    img = nib.Nifti1Image(np.arange(120, dtype=np.float32).reshape(4, 5, 6), a)
+    img.set_qform(a, code=1)
+    img.set_sform(a, code=1 if sform else 0)
+    img.header.set_xyzt_units("mm")
+    nib.save(img, str(path))
+    blob = bytearray(path.read_bytes())
+    blob[256:268] = struct.pack("<3f", *bcd)  # quatern_b, quatern_c, quatern_d
+    path.write_bytes(bytes(blob))
+    return a
+
+
+class TestQuaternions:
+    """Finding 1: nibabel refuses a quaternion whose b^2+c^2+d^2 is past 1 by more than 3 eps ("w2 should be positive")."""
+
+    def test_a_pooled_nifti2_reads_back(self, tmp_path):
+        # example_nifti2's rotation is a half turn: set_qform stored 1 - (b^2+c^2+d^2) = -8.9e-16, and the next call exited 70
+        shutil.copy(DATA / "example_nifti2.nii.gz", tmp_path / "ex2.nii.gz")
+        for src, out in (("ex2.nii.gz", "p.nii.gz"), ("p.nii.gz", "pp.nii.gz")):
+            r = run_in_process("pool", src, "-f", "2", "-o", out, "-q", cwd=tmp_path)
+            assert r.returncode == 0, r.stderr
+            header = nib.load(tmp_path / out).header
+            np.testing.assert_allclose(header.get_qform(), header.get_sform(), atol=1e-6)
+
+    @pytest.mark.parametrize("klass", ["Nifti1Header", "Nifti2Header"])
+    def test_every_written_qform_reads_back_in_nibabel(self, klass):
+        # of 3000 random half turns, nibabel's own Nifti2Header set_qform stored 74 it could not read back
+        like = Volume(np.zeros((2, 3, 4), np.float32), (1.0, 1.0, 1.0), np.eye(4), Path("in.nii"), "NIfTI",
+                      header=getattr(nib, klass)())
+        like.header.set_qform(np.eye(4), code=1)
+        like.header.set_sform(np.eye(4), code=1)
+        for target in near_half_turns(400, seed=3):
+            blob = header_bytes(np.zeros((2, 3, 4), np.float32), like, target)
+            header = getattr(nib, klass).from_fileobj(io.BytesIO(blob))
+            qform = header.get_qform()  # raised "w2 should be positive"
+            # near a half turn w = sqrt(1 - b^2-c^2-d^2) is as good as sqrt(3 eps) of the stored type (nibabel takes
+            # w = 0 below 3 eps): a rotation within 4 sqrt(3 eps), 2.4e-3 for float32 and 1.1e-7 for float64
+            tolerance = 4 * np.sqrt(3 * np.finfo(np.float32 if klass == "Nifti1Header" else np.float64).eps)
+            np.testing.assert_allclose(qform[:3, :3], target[:3, :3], atol=tolerance * np.abs(target).max())
+            np.testing.assert_allclose(qform[:3, 3], target[:3, 3], atol=1e-4)
+
+    @pytest.mark.parametrize("sform", [False, True])
+    def test_a_quaternion_just_past_unit_length_reads_as_niftilib_reads_it(self, tmp_path, sform):
+        # exit 70 ("internal error: ValueError: w2 should be positive") with an sform, exit 2 in nibabel's words without
+        sitk = pytest.importorskip("SimpleITK")
+        rng = np.random.default_rng(5)
+        for n, bcd in enumerate([(0.0, 0.0, 1.000001)] + [rng.standard_normal(3) for _ in range(6)]):
+            bcd = np.asarray(bcd, np.float32)
+            bcd = (bcd / np.linalg.norm(bcd.astype(np.float64)) * (1 + rng.uniform(2e-7, 2e-6))).astype(np.float32) if n else bcd
+            assert float(np.sum(bcd.astype(np.float64) ** 2)) > 1 + 4e-7  # past nibabel's 3 float32 eps
+            path = tmp_path / f"q{n}.nii"
+            expected = stored_quaternion(path, bcd, sform=sform)
+            vol = medical.read_volume(path)
+            np.testing.assert_allclose(vol.affine, expected, atol=1e-6)
+            image = sitk.ReadImage(str(path))  # niftilib's reading: LPS, so x and y negated for RAS
+            direction = np.diag([-1.0, -1, 1]) @ np.array(image.GetDirection()).reshape(3, 3)
+            np.testing.assert_allclose(vol.affine[:3, :3], direction * np.array(image.GetSpacing()), atol=1e-6)
+            np.testing.assert_allclose(vol.affine[:3, 3], np.array(image.GetOrigin()) * (-1, -1, 1), atol=1e-5)
+            assert any("quaternion" in note and "180-degree" in note for note in vol.notes), vol.notes
+        r = run_in_process("convolve", "q0.nii", "-k", "box_3d", "-o", "c.nii", cwd=tmp_path)
+        assert r.returncode == 0 and "internal error" not in r.stderr, r.stderr
+        nib.load(tmp_path / "c.nii").header.get_qform()  # the output's quaternion is one nibabel reads
+        r = run_in_process("pool", "q0.nii", "-f", "2", "-o", "p.nii", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        nib.load(tmp_path / "p.nii").header.get_qform()
+
+    @pytest.mark.parametrize("sform", [False, True])
+    def test_a_quaternion_well_past_unit_length_is_refused_in_our_words(self, tmp_path, sform):
+        stored_quaternion(tmp_path / "q.nii", (0.0, 0.6, 1.0), sform=sform)
+        line = one_line_error(run_in_process("convolve", "q.nii", "-k", "box_3d", "-o", "c.nii", cwd=tmp_path))
+        assert "q.nii: the qform (code 1)" in line and "not a rotation" in line and "w2" not in line, line
+        assert ("--affine sform" in line) == sform, line
+        if sform:
+            r = run_in_process("convolve", "q.nii", "-k", "box_3d", "--affine", "sform", "-o", "c.nii", cwd=tmp_path)
+            assert r.returncode == 0, r.stderr
