@@ -191,12 +191,16 @@ def run_chain_volume(data: Any, steps: list[Step], conv: dict[str, Any]) -> Any:
     return x
 
 
-def keeps_grid(steps: list[Step], conv: dict[str, Any]) -> bool:
+def keeps_grid(steps: list[Step], conv: dict[str, Any], *, centred: bool = False) -> bool:
     """Whether every kernel step of ``steps`` keeps each pixel where it is: stride 1, padded as 'same' pads (a
-    padding of the same total split otherwise, 2,0 for a 3x3, moves the result a pixel).
+    padding of the same total split otherwise, 2,0 for a 3x3, moves the result a pixel).  ``centred``: odd sides
+    too, for a recorded geometry (a volume's spacing and affine): 'same' pads an even side's extra tap after, so its
+    result sits half a pixel off (an image's alpha follows it as it is).
 
     >>> keeps_grid(parse_chain("box:3", ["maxpool:2"]), {"padding": "valid"}), keeps_grid(parse_chain("box:3", []), {"padding": 1})
     (False, True)
+    >>> keeps_grid(parse_chain("box:2", []), {}), keeps_grid(parse_chain("box:2", []), {}, centred=True)
+    (True, False)
     """
     from .shapes import resolve_padding, same_padding
 
@@ -207,6 +211,8 @@ def keeps_grid(steps: list[Step], conv: dict[str, Any]) -> bool:
         kh, kw = step.kernel.array().shape[-2:]
         pads = resolve_padding(conv.get("padding", "same"), kh, kw, (dilation, dilation))
         if stride != 1 or tuple(pads) != (*same_padding(kh, dilation), *same_padding(kw, dilation)):
+            return False
+        if centred and (kh % 2 == 0 or kw % 2 == 0):
             return False
     return True
 

@@ -467,9 +467,13 @@ def resolve_volume_kernel(spec: str, catalogue: Callable[[str], Any] | None = No
     if catalogue is None:
         raise KernelNotFound(f"{text!r} is not a volume kernel (gaussian:1.5mm, box_3d, gradient...) and no 2-D catalogue was given")
     found = catalogue(text)
-    if len(found.shape) == 3:  # a kernel file of (z, y, x) taps, as the volume's own axes
-        if any(n % 2 == 0 for n in found.shape):
-            raise InvalidKernel(f"{text}: a {'x'.join(map(str, found.shape))} kernel (z, y, x); a volume's kernel needs an "
-                                "odd size on every axis, a centre voxel: an even side's result sits half a voxel off the grid")
+    shape = tuple(int(n) for n in found.shape)
+    if any(n % 2 == 0 for n in shape):  # 'same' pads an even side's extra tap after: the result moves half a voxel
+        what = "(z, y, x)" if len(shape) == 3 else "(applied to each slice)"
+        odd = re.fullmatch(r"box:([0-9]+)", text, re.IGNORECASE)
+        instead = (f"give box:{int(odd.group(1)) - 1} or box:{int(odd.group(1)) + 1}" if odd else "give a kernel of odd sides")
+        raise InvalidKernel(f"{text}: a {'x'.join(map(str, shape))} kernel {what}; a volume's kernel needs an odd size on "
+                            f"every axis, a centre voxel: an even side's result sits half a voxel off the grid; {instead}")
+    if len(shape) == 3:  # a kernel file of (z, y, x) taps, as the volume's own axes
         return VolumeKernel(name=found.name, kind="dense3d", kernel=found)
     return VolumeKernel(name=found.name, kind="2d", kernel=found)

@@ -136,3 +136,67 @@ class TestQuaternions:
         if sform:
             r = run_in_process("convolve", "q.nii", "-k", "box_3d", "--affine", "sform", "-o", "c.nii", cwd=tmp_path)
             assert r.returncode == 0, r.stderr
+
+
+def rotated_volume(path: Path, shape=(11, 9, 7)) -> np.ndarray:
+    """A float32 volume (i, j, k) = ``shape`` on a rotated grid of anisotropic voxels, in mm; returns its affine."""
+    a = np.eye(4)
+    a[:3, :3] = rotation(np.array([0.3, -0.5, 0.8]), 0.7) @ np.diag([0.8, 1.2, 2.5])
+    a[:3, 3] = (10, -20, 30)
+    img = nib.Nifti1Image(np.random.default_rng(0).standard_normal(shape).astype(np.float32), a)
+    img.set_qform(a, code=1)
+    img.set_sform(a, code=1)
+    img.header.set_xyzt_units("mm")
+    nib.save(img, str(path))
+    return a
+
+
+class TestEvenKernelsOnAGrid:
+    """Finding 2: a 2-D kernel of an even side on a volume was written on the input's affine, half a voxel off, where the
+    same taps as a 1x2x2 3-D kernel, or box:2vox, were refused for that reason."""
+
+    @pytest.mark.parametrize("kernel", ["box:2", "roberts_pos_diag", "2x2: 1,0 0,-1", "k2.npy", "k1x2.npy", "box:4"])
+    @pytest.mark.parametrize("axis", [[], ["--axis", "y"]])
+    def test_an_even_side_of_a_2d_kernel_is_refused_as_a_3d_one_is(self, tmp_path, kernel, axis):
+        rotated_volume(tmp_path / "rot.nii.gz")
+        np.save(tmp_path / "k2.npy", np.full((2, 2), 0.25, np.float32))
+        np.save(tmp_path / "k1x2.npy", np.array([[0.5, 0.5]], np.float32))
+        np.save(tmp_path / "k1x2x2.npy", np.full((1, 2, 2), 0.25, np.float32))
+        three_d = one_line_error(run_in_process("convolve", "rot.nii.gz", "-k", "k1x2x2.npy", "-o", "e.nii.gz", cwd=tmp_path), 3)
+        line = one_line_error(run_in_process("convolve", "rot.nii.gz", "-k", kernel, *axis, "-o", "e.nii.gz", cwd=tmp_path), 3)
+        family = "a volume's kernel needs an odd size on every axis, a centre voxel: an even side's result sits half a voxel off the grid"
+        assert family in three_d and family in line, (three_d, line)
+        assert not (tmp_path / "e.nii.gz").exists()
+
+    def test_an_even_2d_kernel_on_a_dicom_series_is_refused(self, tmp_path):
+        pytest.importorskip("pydicom")
+        from test_medical import make_series
+
+        make_series(tmp_path / "s", [0, 2.5, 5])
+        line = one_line_error(run_in_process("convolve", "s", "-k", "box:2", "-o", "e.nii.gz", cwd=tmp_path), 3)
+        assert "half a voxel off the grid" in line and "box:3" in line, line
+
+    @pytest.mark.parametrize("kernel", ["box:3", "sobel_v", "1x3: 1,2,1"])
+    def test_odd_2d_kernels_still_run_slice_by_slice(self, tmp_path, kernel):
+        affine = rotated_volume(tmp_path / "rot.nii.gz")
+        r = run_in_process("convolve", "rot.nii.gz", "-k", kernel, "-o", "o.nii.gz", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        np.testing.assert_array_equal(nib.load(tmp_path / "o.nii.gz").affine, nib.load(tmp_path / "rot.nii.gz").affine)
+        assert np.allclose(nib.load(tmp_path / "o.nii.gz").affine, affine, atol=1e-6)
+
+    @pytest.mark.parametrize(("kernel", "kept"), [("box:2", False), ("k1x2x2.npy", False), ("box:3", True), ("k3.npy", True)])
+    def test_a_zarr_volume_keeps_its_grid_only_for_odd_sides(self, tmp_path, kernel, kept):
+        # box:2 on a volume .zarr carried its spacing_mm and affine over: the result sits half a voxel off them
+        zarr = pytest.importorskip("zarr")
+        pytest.importorskip("dask.array")
+        grid = {"axes": ["z", "y", "x"], "spacing_mm": [2.0, 0.8, 0.7], "affine": np.diag([0.7, 0.8, 2.0, 1.0]).tolist()}
+        store = zarr.open_array(str(tmp_path / "v.zarr"), mode="w", shape=(6, 16, 16), chunks=(6, 8, 8), dtype=np.float32)
+        store[:] = np.random.default_rng(4).random((6, 16, 16)).astype(np.float32)
+        store.attrs.update(grid)
+        np.save(tmp_path / "k1x2x2.npy", np.full((1, 2, 2), 0.25, np.float32))
+        np.save(tmp_path / "k3.npy", np.full((3, 3, 3), 1 / 27, np.float32))
+        r = run_in_process("convolve", "v.zarr", "-k", kernel, "-o", "o.zarr", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        attrs = dict(zarr.open_array(str(tmp_path / "o.zarr"), mode="r").attrs)
+        assert (attrs == grid) == kept and attrs["axes"] == ["z", "y", "x"], attrs
+        assert ("spacing_mm and affine are not carried over" in r.stderr) != kept, r.stderr

@@ -376,7 +376,7 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
                chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet,
                volume_build=volume_build, name=name, notes=notes, report_file=report_file, fmt=fmt, encoding=options.encoding,
                kernel=label, max_pixels=options.max_pixels,
-               same_grid=_keeps_grid(steps, options))
+               same_grid=_keeps_grid(steps, options, None if steps else first.shape))
 
 
 def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force, json_out, quiet) -> None:
@@ -477,16 +477,16 @@ def _target(input: Path, out: Optional[Path], montage: Optional[Path], label: st
     return target
 
 
-def _keeps_grid(steps: list, options: Any) -> bool:
+def _keeps_grid(steps: list, options: Any, shape: Any = None) -> bool:
     """Whether the tiled call keeps every voxel where it is: no pooling step, each kernel step at stride 1 padded as
-    'same' pads (:func:`kernelcli.chain.keeps_grid`; a 3-D kernel alone: 'same'), so a Zarr input's recorded
-    spacing and affine still hold."""
+    'same' pads and of odd sides (:func:`kernelcli.chain.keeps_grid`; a 3-D kernel alone, of ``shape``: 'same', odd
+    sides), so a Zarr input's recorded spacing and affine still hold: an even side's result sits half a voxel off."""
     from ..chain import keeps_grid as kernel_steps_keep_grid
 
     if not steps:
-        return options.padding == "same"
+        return options.padding == "same" and all(int(n) % 2 for n in shape)
     conv = {"padding": options.padding, "stride": options.stride, "dilation": options.dilation}
-    return all(step.kernel is not None for step in steps) and kernel_steps_keep_grid(steps, conv)
+    return all(step.kernel is not None for step in steps) and kernel_steps_keep_grid(steps, conv, centred=True)
 
 
 def _refuse_unsupported(input: Path) -> None:

@@ -246,8 +246,8 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
             if attributes is not None and not (same_grid and tuple(result.shape) == tuple(data.shape)):
                 if len(attributes) > 1:  # (a recorded grid beside the axes)
                     notes.append(f"{_name(out)}: {Path(input_path).name}'s spacing_mm and affine are not carried over: "
-                                 "the call moves the grid (a pool, a stride, padding other than 'same'); a .nii input's "
-                                 "tiled pool writes the pooled grid")
+                                 "the call moves the grid (a pool, a stride, padding other than 'same', an even kernel "
+                                 "side: half a voxel); a .nii input's tiled pool writes the pooled grid")
                 attributes = {"axes": attributes["axes"]}
             ranges = stores.write_zarr(result, out, force=force, run=run, check=check, attributes=attributes)
         else:
