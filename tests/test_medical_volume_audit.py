@@ -200,3 +200,66 @@ class TestEvenKernelsOnAGrid:
         attrs = dict(zarr.open_array(str(tmp_path / "o.zarr"), mode="r").attrs)
         assert (attrs == grid) == kept and attrs["axes"] == ["z", "y", "x"], attrs
         assert ("spacing_mm and affine are not carried over" in r.stderr) != kept, r.stderr
+
+
+def scaled_reference(path: Path) -> np.ndarray:
+    """nibabel's stored integers of ``path`` scaled in float64 and rounded once to float32, as (T, Z, Y, X) or (Z, Y, X)."""
+    img = nib.load(str(path))
+    raw = np.asarray(img.dataobj.get_unscaled()).astype(np.float64)
+    exact = (raw * float(img.dataobj.slope) + float(img.dataobj.inter)).astype(np.float32)
+    return exact.transpose(tuple(range(exact.ndim))[::-1])
+
+
+def dicom_series(folder: Path, volume: np.ndarray, slope: str, intercept: str) -> None:
+    """``volume`` (Z, Y, X) int16 as a CT series 2.5 mm apart, its RescaleSlope and RescaleIntercept the decimal strings given."""
+    pydicom = pytest.importorskip("pydicom")
+    from test_medical import pydicom_file
+
+    folder.mkdir()
+    for z, plane in enumerate(volume):
+        ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+        ds.Rows, ds.Columns = plane.shape
+        ds.PixelData = np.ascontiguousarray(plane, dtype="<i2").tobytes()
+        ds.ImagePositionPatient, ds.InstanceNumber, ds.SOPInstanceUID = [0.0, 0.0, 2.5 * z], z + 1, f"1.2.3.{z + 1}"
+        ds.RescaleSlope, ds.RescaleIntercept = slope, intercept
+        ds.save_as(folder / f"IM{z:03d}.dcm")
+
+
+class TestScaledVoxels:
+    """Finding 3: scl_slope/scl_inter were applied in float32, rounded twice (9 % of functional.nii's voxels 1 ulp off)."""
+
+    def test_functional_nii_is_read_with_one_rounding(self, tmp_path):
+        shutil.copy(DATA / "functional.nii", tmp_path / "functional.nii")
+        exact = scaled_reference(tmp_path / "functional.nii")
+        vol = medical.read_volume(tmp_path / "functional.nii")
+        assert vol.data.dtype == np.float32 and np.array_equal(vol.data, exact)  # 1962 of 21420 voxels differed
+        fdata = nib.load(str(tmp_path / "functional.nii")).get_fdata(dtype=np.float32)
+        assert np.array_equal(vol.data, fdata.transpose(3, 2, 1, 0))
+        r = run_in_process("convolve", "functional.nii", "-o", "copy.nii", "-q", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert np.array_equal(np.asarray(nib.load(str(tmp_path / "copy.nii")).dataobj).transpose(3, 2, 1, 0), exact)
+        sitk = pytest.importorskip("SimpleITK")
+        assert np.array_equal(vol.data, sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "functional.nii"), sitk.sitkFloat32)))
+
+    @pytest.mark.parametrize("name", ["big.nii", "big.nii.gz"])
+    def test_a_volume_of_several_blocks_and_one_of_a_4d_file(self, tmp_path, name):
+        raw = np.random.default_rng(9).integers(-32768, 32767, (130, 120, 35, 2), dtype=np.int16)
+        img = nib.Nifti1Image(raw, np.eye(4))
+        img.header.set_slope_inter(0.3, -1024.7)  # stored as float32: 0.30000001192..., -1024.69995...
+        nib.save(img, str(tmp_path / name))
+        exact = scaled_reference(tmp_path / name)
+        assert np.array_equal(medical.read_volume(tmp_path / name).data, exact)
+        assert np.array_equal(medical.read_volume(tmp_path / name, volume=1).data, exact[1])
+
+    def test_a_dicom_series_and_a_nifti_of_the_same_integers_and_scaling_agree(self, tmp_path):
+        # the DICOM path scaled in float64 (one rounding), the NIfTI path in float32 (two): the same numbers read two ways
+        raw = np.asarray(nib.load(str(DATA / "functional.nii")).dataobj.get_unscaled())[..., 0]  # (i, j, k) int16
+        slope, intercept = "0.07540697", "3100.76171875"  # functional.nii's scaling as DICOM's decimal strings
+        dicom_series(tmp_path / "s", raw.transpose(2, 1, 0), slope, intercept)
+        img = nib.Nifti2Image(raw, np.diag([-1.0, -1, 2.5, 1]))  # NIfTI-2: float64 scl_slope/scl_inter hold them exactly
+        img.header.set_slope_inter(float(slope), float(intercept))
+        nib.save(img, str(tmp_path / "same.nii"))
+        exact = (raw.astype(np.float64) * float(slope) + float(intercept)).astype(np.float32).transpose(2, 1, 0)
+        from_dicom, from_nifti = medical.read_volume(tmp_path / "s"), medical.read_volume(tmp_path / "same.nii")
+        assert np.array_equal(from_dicom.data, exact) and from_dicom.data.dtype == np.float32
+        assert np.array_equal(from_nifti.data, exact) and from_nifti.data.dtype == np.float32

@@ -193,7 +193,8 @@ def _scaled(raw: np.ndarray, slope: float, inter: float) -> np.ndarray:
     where float32 would round the stored integers (:func:`_float32_holds`: int32 values near 2**30), so that
     ``--keep-dtype`` writes back what was read.  8- and 16-bit data past int16 become float32, which holds
     them exactly: volumes of them are computed in float32 (:func:`~kernelcli.ndsupport.volume_dtype`), as
-    the memory guard counts from the stored type.
+    the memory guard counts from the stored type.  A fractional scaling is applied in float64 a block at a time
+    and rounded once to the result (the memory of the float32 result, not of a float64 copy).
 
     >>> _scaled(np.array([0, 4095], np.uint16), 1.0, -1024.0)
     array([-1024,  3071], dtype=int16)
@@ -215,9 +216,14 @@ def _scaled(raw: np.ndarray, slope: float, inter: float) -> np.ndarray:
                 return out
     exact32 = raw.dtype.kind not in "iu" or _float32_holds(lo, hi, slope, inter)
     dtype = np.float64 if raw.dtype == np.float64 or not exact32 else np.float32
-    out = raw.astype(dtype)
-    out *= dtype(slope)
-    out += dtype(inter)
+    # in float64 and rounded once to the result's type, as nibabel, SimpleITK and the DICOM reader scale: float32
+    # arithmetic rounded the slope, the product and the sum (1 ulp off in 9 % of functional.nii's voxels)
+    order = "F" if raw.flags.f_contiguous and not raw.flags.c_contiguous else "C"
+    src = np.asarray(raw, order=order).reshape(-1, order=order)  # (a view, but for a sliced input's copy)
+    out = np.empty(raw.shape, dtype=dtype, order=order)
+    flat = out.reshape(-1, order=order)
+    for start in range(0, src.size, _CHUNK_VOXELS):  # a block at a time: no float64 copy of the volume
+        flat[start : start + _CHUNK_VOXELS] = src[start : start + _CHUNK_VOXELS].astype(np.float64) * slope + inter
     return out
 
 
