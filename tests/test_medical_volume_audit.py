@@ -263,3 +263,83 @@ class TestScaledVoxels:
         from_dicom, from_nifti = medical.read_volume(tmp_path / "s"), medical.read_volume(tmp_path / "same.nii")
         assert np.array_equal(from_dicom.data, exact) and from_dicom.data.dtype == np.float32
         assert np.array_equal(from_nifti.data, exact) and from_nifti.data.dtype == np.float32
+
+
+def tilted(folder: Path, degrees: float = 15.0) -> None:
+    """8 CT slices 2.5 mm apart along z, each shifted along y by 2.5 tan(``degrees``) mm: a gantry tilt."""
+    pydicom = pytest.importorskip("pydicom")
+    from test_medical import pydicom_file
+
+    folder.mkdir()
+    rng = np.random.default_rng(2)
+    for z in range(8):
+        ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+        ds.Rows, ds.Columns = 12, 10
+        ds.PixelData = rng.integers(0, 3000, (12, 10)).astype("<i2").tobytes()
+        ds.PixelSpacing = [0.7, 0.9]
+        ds.ImageOrientationPatient = [1.0, 0, 0, 0, 1, 0]
+        ds.ImagePositionPatient = [-50.0, -60.0 + 2.5 * z * np.tan(np.radians(degrees)), 10.0 + 2.5 * z]
+        ds.InstanceNumber, ds.SOPInstanceUID = z + 1, f"1.2.3.{z + 1}"
+        ds.save_as(folder / f"IM{z:03d}.dcm")
+
+
+class TestTiltedGrids:
+    """Finding 4: kernelcli's NIfTI of a gantry-tilted series (sheared sform, its nearest unsheared grid in the qform,
+    both code 1) was refused as reading two ways, and the refusal described both readings alike."""
+
+    @pytest.mark.parametrize("command", [["convolve"], ["pool", "-f", "2"]])
+    def test_the_nifti_of_a_tilted_series_reads_one_way(self, tmp_path, command):
+        tilted(tmp_path / "s_tilt")
+        r = run_in_process(*command, "s_tilt", "-o", "tilt.nii.gz", "-q", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        header = nib.load(tmp_path / "tilt.nii.gz").header
+        sform, qform = header.get_sform(), header.get_qform()
+        assert int(header["qform_code"]) == int(header["sform_code"]) == 1 and not np.allclose(sform, qform, atol=0.01)
+        sitk = pytest.importorskip("SimpleITK")
+        image = sitk.ReadImage(str(tmp_path / "tilt.nii.gz"))  # ITK cannot shear: it reads the qform (and would refuse code 0)
+        direction = np.diag([-1.0, -1, 1]) @ np.array(image.GetDirection()).reshape(3, 3)
+        np.testing.assert_allclose(direction * image.GetSpacing(), qform[:3, :3], atol=1e-5)
+        vol = medical.read_volume(tmp_path / "tilt.nii.gz")  # was: "the geometry reads two ways"
+        np.testing.assert_allclose(vol.affine, sform, atol=1e-6)  # the exact grid, as nibabel reads it
+        assert np.allclose(vol.affine, nib.load(tmp_path / "tilt.nii.gz").affine)
+        assert any("sheared" in note and "SimpleITK" in note for note in vol.notes), vol.notes
+        again = run_in_process("pool", "tilt.nii.gz", "-f", "2", "-o", "tp.nii.gz", cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+        pooled = nib.load(tmp_path / "tp.nii.gz").header.get_sform()
+        grid = np.diag([2.0, 2, 2, 1])
+        grid[:3, 3] = 0.5
+        np.testing.assert_allclose(pooled, sform @ grid, atol=1e-4)
+
+    def test_kernelclis_own_half_turns_read_one_way(self, tmp_path):
+        # a float32 quaternion holds a half turn to 1e-3 rad: a qform up to 1.6 voxels off the sform, which it stands for
+        for klass in ("Nifti1Header", "Nifti2Header"):
+            like = Volume(np.zeros((200, 256, 256), np.int16), (1.0, 1.0, 1.0), np.eye(4), Path("in.nii"), "NIfTI",
+                          header=getattr(nib, klass)())
+            like.header.set_qform(np.eye(4), code=1)
+            like.header.set_sform(np.eye(4), code=1)
+            for target in near_half_turns(60, seed=8):
+                blob = header_bytes(like.data, like, target)
+                header = getattr(nib, klass).from_fileobj(io.BytesIO(blob))
+                affine, unknown = medical.nifti.nifti_affine(header, Path("own.nii"))
+                np.testing.assert_allclose(affine, header.get_sform())
+
+    def test_two_readings_name_where_they_differ_most_and_the_shear(self, tmp_path):
+        # both readings were "scanner: LPS axes, voxel 0 at (50, 60, 10) mm": nothing told them apart
+        a = np.diag([-0.9, -0.7, 2.5, 1.0])
+        a[:3, 3] = (50, 60, 10)
+        sheared = a.copy()
+        sheared[1, 2] = -0.67
+        img = nib.Nifti1Image(np.zeros((10, 12, 8), np.float32), sheared)
+        img.set_qform(a, code=1)  # the slices' own grid, not the sform's nearest unsheared one
+        img.set_sform(sheared, code=1)
+        nib.save(img, str(tmp_path / "two.nii"))
+        line = one_line_error(run_in_process("convolve", "two.nii", "-k", "box_3d", "-o", "o.nii", cwd=tmp_path))
+        header = nib.load(tmp_path / "two.nii").header
+        corners = [(i, j, k) for i in (0, 9) for j in (0, 11) for k in (0, 7)]
+        apart = [np.linalg.norm((header.get_sform() - header.get_qform()) @ (*c, 1)) for c in corners]
+        worst = corners[int(np.argmax(apart))]
+        assert f"up to {max(apart):.3g} mm apart, at voxel {worst}" in line, line
+        at = [", ".join(f"{v:.4g}" for v in (a @ (*worst, 1))[:3]) for a in (header.get_sform(), header.get_qform())]
+        assert f"at voxel {worst}: ({at[0]}) or ({at[1]}) mm" in line, line
+        degrees = 90 - np.degrees(np.arccos(sheared[:3, 1] @ sheared[:3, 2] / np.linalg.norm(sheared[:3, 1]) / np.linalg.norm(sheared[:3, 2])))
+        assert f"its z and y axes {degrees:.3g} degrees from perpendicular" in line and "--affine sform" in line, line

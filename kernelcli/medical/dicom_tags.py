@@ -16,12 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError
-from .geometry import is_degenerate
-
-
-#: how far ImageOrientationPatient's two directions may be from unit length and perpendicular (cosine): the
-#: rounding of a header's decimal digits is far below it
-DIRECTION_TOLERANCE = 1e-3
+from .geometry import DIRECTION_TOLERANCE, is_degenerate
 
 
 def _first(value: Any) -> float | None:

@@ -44,6 +44,34 @@ MAX_INTERPOLATED_IN_A_ROW = 3
 #: row x column shorter than this: the two directions of ImageOrientationPatient (unit vectors, 90 degrees apart) are
 #: zero or parallel (within 0.06 degrees), and span no plane
 DEGENERATE_ORIENTATION = 1e-3
+#: how far ImageOrientationPatient's two directions may be from unit length and perpendicular (cosine): the
+#: rounding of a header's decimal digits is far below it
+DIRECTION_TOLERANCE = 1e-3
+
+
+#: the largest departure from perpendicular, in degrees, of two voxel axes a kernel in mm runs along: what
+#: ImageOrientationPatient's own check allows (a cosine of 0.001: 0.057 degrees; a header's 3 decimals, or positions
+#: to 6 digits, stay below it; a kernel's shape is then off by 0.1%), where a gantry tilt of 0.5 degrees is above it
+SHEAR_DEGREES = math.degrees(math.asin(DIRECTION_TOLERANCE))
+
+
+def sheared_pair(affine: np.ndarray, axes: tuple[str, ...]) -> tuple[str, str, float] | None:
+    """Two of ``axes`` ("z", "y", "x") whose directions in ``affine`` are further than :data:`SHEAR_DEGREES` from
+    perpendicular, with their angle's departure from 90 degrees; None when every pair is perpendicular.
+
+    >>> tilt = np.eye(4); tilt[1, 2] = 1.0  # each slice 1 mm further along y
+    >>> sheared_pair(tilt, ("z", "y", "x")), sheared_pair(tilt, ("y", "x"))
+    (('z', 'y', 45.0), None)
+    """
+    columns = {"x": affine[:3, 0], "y": affine[:3, 1], "z": affine[:3, 2]}
+    for i, a in enumerate(axes):
+        for b in axes[i + 1:]:
+            u, v = columns[a], columns[b]
+            cosine = float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v)))
+            departure = abs(90.0 - float(np.degrees(np.arccos(min(1.0, max(-1.0, cosine))))))
+            if departure > SHEAR_DEGREES:
+                return a, b, round(departure, 6)
+    return None
 
 
 def dicom_affine(iop: np.ndarray, origin: np.ndarray, step: np.ndarray, dy: float, dx: float) -> np.ndarray:

@@ -8,7 +8,6 @@ Example
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from ..errors import UsageError
 from ..jobs_common import Report, _named
 from ..records import record, replace
 from ..volume_inputs import refuse_image_options, volume_suffix
-from .dicom_tags import DIRECTION_TOLERANCE
+from .geometry import SHEAR_DEGREES, sheared_pair  # noqa: F401 - (their former home)
 from .kernels import VolumeKernel, resolve_volume_kernel
 from .nifti import slice_timing_note, write_nifti
 from .volume import Volume, read_volume, volume_stem
@@ -115,31 +114,6 @@ def default_volume_output(input_path: str | os.PathLike, label: str, directory: 
 
 #: kernel kinds whose result depends on the voxel size in mm: sizes in mm, and derivatives per mm
 IN_MM = ("gaussian_mm", "box_mm", "gradient", "sobel_mm", "log_mm")
-
-
-#: the largest departure from perpendicular, in degrees, of two voxel axes a kernel in mm runs along: what
-#: ImageOrientationPatient's own check allows (a cosine of 0.001: 0.057 degrees; a header's 3 decimals, or positions
-#: to 6 digits, stay below it; a kernel's shape is then off by 0.1%), where a gantry tilt of 0.5 degrees is above it
-SHEAR_DEGREES = math.degrees(math.asin(DIRECTION_TOLERANCE))
-
-
-def sheared_pair(affine: np.ndarray, axes: tuple[str, ...]) -> tuple[str, str, float] | None:
-    """Two of ``axes`` ("z", "y", "x") whose directions in ``affine`` are further than :data:`SHEAR_DEGREES` from
-    perpendicular, with their angle's departure from 90 degrees; None when every pair is perpendicular.
-
-    >>> tilt = np.eye(4); tilt[1, 2] = 1.0  # each slice 1 mm further along y
-    >>> sheared_pair(tilt, ("z", "y", "x")), sheared_pair(tilt, ("y", "x"))
-    (('z', 'y', 45.0), None)
-    """
-    columns = {"x": affine[:3, 0], "y": affine[:3, 1], "z": affine[:3, 2]}
-    for i, a in enumerate(axes):
-        for b in axes[i + 1:]:
-            u, v = columns[a], columns[b]
-            cosine = float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v)))
-            departure = abs(90.0 - float(np.degrees(np.arccos(min(1.0, max(-1.0, cosine))))))
-            if departure > SHEAR_DEGREES:
-                return a, b, round(departure, 6)
-    return None
 
 
 def check_spacing_known(vol: Volume, kernel: VolumeKernel | None, axis: str | None = None) -> None:

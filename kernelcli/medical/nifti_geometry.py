@@ -246,8 +246,9 @@ def nifti_affine(header: Any, p: Path, choice: str | None = None, notes: list[st
     """The voxel -> RAS+ affine of a NIfTI header, and why the orientation is unknown (None when it is known).
 
     * only one of qform and sform is set (its code > 0): that one; ``choice`` naming the other is refused;
-    * both set and placing the grid alike (within :data:`AFFINE_TOLERANCE` of a voxel): the sform (as nibabel
-      and FSL read it), or ``choice``;
+    * both set and placing the grid alike (within :data:`AFFINE_TOLERANCE` of a voxel), or the qform what a qform
+      holds of the sform (:func:`_as_qform`: a gantry tilt's sheared sform, with a note, or a half turn in float32):
+      the sform (as nibabel and FSL read it), or ``choice``;
     * both set and placing it differently: two readings; ``choice`` picks one, without it
       :class:`~kernelcli.errors.UsageError` names both and ``--affine``;
     * neither set: nibabel's affine from the voxel sizes (pixdim), and the orientation is unknown: a note
@@ -300,14 +301,46 @@ def _nifti_reading(header: Any, p: Path, choice: str | None, notes: list[str] | 
     sform, qform = readings["sform"], readings["qform"]
     shape = [max(1, int(n)) for n in header.get_data_shape()[:3]] + [1] * (3 - len(header.get_data_shape()[:3]))
     corners = np.array([[i, j, k, 1.0] for i in (0, shape[0] - 1) for j in (0, shape[1] - 1) for k in (0, shape[2] - 1)]).T
-    apart = float(np.abs(sform @ corners - qform @ corners)[:3].max())
     voxel = float(min(np.linalg.norm(a[:3, :3], axis=0).min() for a in (sform, qform))) or 1.0
-    if apart <= AFFINE_TOLERANCE * voxel:
+    if _agree(sform, qform, corners, voxel):
         return sform, None, "sform"
+    from .geometry import sheared_pair
+
+    sheared = sheared_pair(sform, ("z", "y", "x"))
+    shear = f"the sform is sheared (its {sheared[0]} and {sheared[1]} axes {sheared[2]:.3g} degrees from perpendicular)" if sheared else ""
+    held = _as_qform(header, sform)
+    if held is not None and _agree(held, qform, corners, voxel):  # the qform stands for the sform: what a qform holds of it
+        if shear and notes is not None:
+            notes.append(f"{p.name}: {shear}, which a qform cannot hold: its qform holds the nearest unsheared grid (what "
+                         "SimpleITK reads); the sform is read, as nibabel and FSL read it")
+        return sform, None, "sform"
+    distances = np.linalg.norm((sform @ corners - qform @ corners)[:3], axis=0)
+    worst = int(distances.argmax())
+    where = ", ".join(str(int(v)) for v in corners[:3, worst])
+    at = [", ".join(f"{v:.4g}" for v in (a @ corners[:, worst])[:3]) for a in (sform, qform)]
     raise UsageError(
         f"{p}: the geometry reads two ways: {_reading(header, 'sform', sform)} or {_reading(header, 'qform', qform)}, "
-        f"which place the grid up to {apart:.3g} mm apart; give --affine sform or --affine qform"
+        f"which place the grid up to {distances[worst]:.3g} mm apart, at voxel ({where}): ({at[0]}) or ({at[1]}) mm"
+        f"{'; ' + shear + ', which a qform cannot hold' if shear else ''}; give --affine sform or --affine qform"
     )
+
+
+def _agree(a: np.ndarray, b: np.ndarray, corners: np.ndarray, voxel: float) -> bool:
+    """Whether the affines ``a`` and ``b`` place every corner of the grid within :data:`AFFINE_TOLERANCE` of a voxel."""
+    return float(np.abs(a @ corners - b @ corners)[:3].max()) <= AFFINE_TOLERANCE * voxel
+
+
+def _as_qform(header: Any, affine: np.ndarray) -> np.ndarray | None:
+    """``affine`` as a qform of ``header``'s type holds it: its nearest unsheared grid (nibabel's set_qform, which
+    kernelcli's writer uses), with the stored type's precision (a float32 quaternion holds a half turn to 1e-3 rad);
+    None where nibabel cannot make one of it."""
+    scratch = type(header)()
+    try:
+        scratch.set_qform(affine, code=1, strip_shears=True)
+        repair_quaternion(scratch)
+        return np.asarray(scratch.get_qform(), dtype=np.float64)
+    except Exception:  # noqa: BLE001 - (HeaderDataError, LinAlgError): then it stands for no qform
+        return None
 
 
 def voxel_size_conflict(zooms: list[float], affine: np.ndarray, reading: str, units: str = "mm") -> str | None:
