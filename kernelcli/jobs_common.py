@@ -284,7 +284,11 @@ def _named(src: Path, call: Callable[[], Any]) -> Any:
         message = str(exc)
         if isinstance(exc, ResourceLimit) and src.suffix.lower() in TILED_INPUTS:
             message += "; or run it tile by tile: --tiled"
-        if str(src) in message or src.name in message:
+        import re
+
+        # the name as a word of its own: a series folder "s" is not named by the s of "size" or "PyTorch's"
+        words = [rf"(?<![\w.'-]){re.escape(name)}(?![\w-])|'{re.escape(name)}'" for name in {str(src), src.name} if name]
+        if any(re.search(word, message) for word in words):
             if message == str(exc):
                 raise
             raise type(exc)(message) from None

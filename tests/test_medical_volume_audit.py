@@ -1,7 +1,8 @@
 """Audit 82: 3-D volumes through pool and convolve (NIfTI, DICOM, Zarr).
 
-A NIfTI-2 pooled output nibabel could not read back (exit 70 on the next command), and a stored quaternion just past
-unit length read as a crash.
+A NIfTI-2 pooled output nibabel could not read back (exit 70 on the next command) and a stored quaternion just past
+unit length read as a crash; even 2-D kernels written half a voxel off the grid; scaled NIfTI voxels rounded twice;
+kernelcli's own NIfTI of a tilted series refused as reading two ways; pool refusals of a volume that named no file.
 """
 
 from __future__ import annotations
@@ -343,3 +344,47 @@ class TestTiltedGrids:
         assert f"at voxel {worst}: ({at[0]}) or ({at[1]}) mm" in line, line
         degrees = 90 - np.degrees(np.arccos(sheared[:3, 1] @ sheared[:3, 2] / np.linalg.norm(sheared[:3, 1]) / np.linalg.norm(sheared[:3, 2])))
         assert f"its z and y axes {degrees:.3g} degrees from perpendicular" in line and "--affine sform" in line, line
+
+
+class TestPoolMessages:
+    """Finding 5: pooling a NIfTI or DICOM volume refused without naming the file (.npy volumes and images named it)."""
+
+    @pytest.mark.parametrize("args", [["-f", "2", "-p", "2"], ["-f", "6"]])
+    def test_a_pool_refusal_names_the_volume_as_for_an_array(self, tmp_path, args):
+        rotated_volume(tmp_path / "rot.nii.gz", shape=(5, 4, 9))  # (Z, Y, X) = 9x4x5: a window of 6 is too big along y
+        np.save(tmp_path / "rot.npy", np.asarray(nib.load(tmp_path / "rot.nii.gz").dataobj).transpose(2, 1, 0))
+        array = one_line_error(run_in_process("pool", "rot.npy", "--layout", "zyx", *args, "-o", "x.npy", cwd=tmp_path))
+        assert array.startswith("error: rot.npy: "), array
+        volume = one_line_error(run_in_process("pool", "rot.nii.gz", *args, "-o", "x.nii", cwd=tmp_path))
+        assert volume == array.replace("rot.npy", "rot.nii.gz"), (volume, array)
+
+    def test_a_dicom_series_pool_refusal_names_the_folder(self, tmp_path):
+        pytest.importorskip("pydicom")
+        from test_medical import make_series
+
+        make_series(tmp_path / "s", [0, 2.5, 5])
+        line = one_line_error(run_in_process("pool", "s", "-f", "2", "-p", "2", "-o", "x.nii", cwd=tmp_path))
+        assert line.startswith("error: s: padding 2 on axis z is more than half the pool size 2"), line
+
+    def test_a_single_slice_says_pool_works_in_3d_and_what_to_do(self, tmp_path):
+        pytest.importorskip("pydicom")
+        from test_medical import pydicom_file
+
+        shutil.copy(pydicom_file("CT_small.dcm"), tmp_path / "CT_small.dcm")
+        line = one_line_error(run_in_process("pool", "CT_small.dcm", "-f", "2", "-o", "x.nii", cwd=tmp_path))
+        assert line.startswith("error: CT_small.dcm: pool window 2 is larger than the padded input 1 along z"), line
+        assert "1 slice" in line and "3-D" in line and "--layout chw" in line, line
+        # the advice, followed: each slice pooled in 2-D, as numpy's 2x2 maximum
+        assert run_in_process("convolve", "CT_small.dcm", "-o", "slices.npy", "-q", cwd=tmp_path).returncode == 0
+        r = run_in_process("pool", "slices.npy", "--layout", "chw", "-f", "2", "-o", "p.npy", "-q", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        plane = medical.read_volume(tmp_path / "CT_small.dcm").data[0]
+        expected = plane.reshape(64, 2, 64, 2).max(axis=(1, 3))
+        assert np.array_equal(np.load(tmp_path / "p.npy")[0], expected)
+
+    def test_a_single_slice_nii_tile_by_tile_says_so_too(self, tmp_path):
+        pytest.importorskip("dask.array")
+        nib.save(nib.Nifti1Image(np.zeros((21, 19, 1), np.float32), np.eye(4)), str(tmp_path / "one.nii"))
+        whole = one_line_error(run_in_process("pool", "one.nii", "-f", "2", "-o", "p.nii", cwd=tmp_path))
+        tiled = one_line_error(run_in_process("pool", "one.nii", "-f", "2", "--tiled", "-o", "p.nii", cwd=tmp_path))
+        assert whole == tiled and "3-D" in whole and "--layout chw" in whole, (whole, tiled)

@@ -21,7 +21,7 @@ from ..records import record, replace
 from ..volume_inputs import refuse_image_options, volume_suffix
 from .geometry import SHEAR_DEGREES, sheared_pair  # noqa: F401 - (their former home)
 from .kernels import VolumeKernel, resolve_volume_kernel
-from .nifti import slice_timing_note, write_nifti
+from .nifti import write_nifti
 from .volume import Volume, read_volume, volume_stem
 from .window import preset_note, windowed
 from .writers import bare_array_note, check_volume_output, write_npy, write_png_slice
@@ -417,68 +417,6 @@ def _read_mask(path: str | os.PathLike, vol: Volume, affine: str | None = None) 
     if not np.allclose(m.affine, vol.affine, atol=1e-3):
         raise UsageError(f"--mask {path}: its affine differs from the input's (another grid); resample it onto the input first")
     return m.data
-
-
-def pool_volume_file(
-    input_path: str | os.PathLike,
-    size: int,
-    *,
-    op: str = "max",
-    stride: int | None = None,
-    padding: int = 0,
-    ceil_mode: bool = False,
-    count_include_pad: bool = True,
-    out: str | os.PathLike | None = None,
-    force: bool = False,
-    window: tuple[float, float] | None = None,
-    options: VolumeOptions | None = None,
-    name: str | None = None,
-    fmt: str | None = None,
-) -> VolumeReport:
-    """Pool one volume in 3-D (as PyTorch's max_pool3d/avg_pool3d) and write it; a 4-D input pools each volume.
-
-    A NIfTI output gets the pooled grid: voxel sizes times the stride, and an affine whose
-    voxel (0, 0, 0) sits at the centre of the first window, so it still overlays the input;
-    the rest of the header (qform/sform codes, TR, units) is kept.
-    """
-    options = options or VolumeOptions(window=window)
-    if window is not None and options.window is None:
-        options = VolumeOptions(**{**options.__dict__, "window": window})
-    from .. import volumes
-    from ..modes import canonical_pool_op
-
-    op = canonical_pool_op(op)
-    label = f"{op}pool{size}"
-    src = Path(input_path)
-    out_path = check_volume_output(out if out is not None else default_volume_output(src, label, name=name, fmt=fmt), (src,),
-                                   force=force)
-    vol = options.read(src)
-    step = size if stride is None else stride
-    start = time.perf_counter()
-    if vol.data.ndim == 3:
-        result = volumes.pool3d(vol.data, size, step, op, padding, ceil_mode, count_include_pad, paths=options.paths)
-    else:
-        first = volumes.pool3d(vol.data[0], size, step, op, padding, ceil_mode, count_include_pad, paths=options.paths)
-        result = np.empty((vol.data.shape[0], *first.shape), dtype=first.dtype)  # filled frame by frame: no list of copies
-        result[0] = first
-        for t in range(1, vol.data.shape[0]):
-            result[t] = volumes.pool3d(vol.data[t], size, step, op, padding, ceil_mode, count_include_pad, paths=options.paths)
-    seconds = time.perf_counter() - start
-    # new voxel n sits at old index n*step - padding + (size-1)/2, on each of (i, j, k)
-    grid = np.eye(4)
-    grid[:3, :3] *= step
-    grid[:3, 3] = (size - 1) / 2 - padding
-    affine = vol.affine @ grid
-    report = VolumeReport(
-        input=str(src), operation=label, input_shape=list(vol.data.shape), output_shape=list(result.shape),
-        output=str(out_path), minimum=float(result.min()), maximum=float(result.max()), seconds=seconds,
-        dtype=str(result.dtype), total=int(result.size), notes=list(vol.notes),
-        spacing=[s * step for s in vol.spacing], format=vol.format, units=vol.units,
-    )
-    timing = slice_timing_note(vol) if volume_suffix(out_path) in (".nii", ".nii.gz") else None
-    report.notes.extend(filter(None, [timing, unused_view_note(options.axis, out_path)]))
-    _write_result(out_path, result, vol, options, report, force=force, affine=affine)
-    return report
 
 
 def unused_view_note(axis: str | None, out_path: Path) -> str | None:

@@ -307,7 +307,7 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
                       ceil_mode: bool = False, count_include_pad: bool = True, options: Any = None, out: Path | None = None,
                       force: bool = False, chunks: Any = None, scheduler: str | None = None, workers: int | None = None,
                       progress: Any = None, name: str | None = None, fmt: str | None = None) -> Any:
-    """``pool`` of one ``.nii`` volume tile by tile, equal to :func:`kernelcli.medical.jobs.pool_volume_file`
+    """``pool`` of one ``.nii`` volume tile by tile, equal to :func:`kernelcli.medical.pooling.pool_volume_file`
     (the same pooled grid: voxel sizes times the stride, the affine moved to the first window's centre)."""
     from ..errors import UsageError
     from ..medical.jobs import VolumeOptions
@@ -327,6 +327,9 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
     out = check_output(input_path, out, label, force, name=name, fmt=fmt)
     voxels, vol = open_volume(input_path, options.affine, advice(input_path, chunks, scheduler, out))
     step = size if stride is None else stride
+    from ..medical.pooling import check_slices
+
+    check_slices(input_path, voxels.shape, size, padding)
     raw = dask_volume(voxels, chunks)
     from ..jobs_common import _named
 

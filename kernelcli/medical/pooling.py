@@ -1,0 +1,111 @@
+"""``kernelcli pool`` of a volume (NIfTI, DICOM, MGH, NRRD, MetaImage): in 3-D, as PyTorch's max_pool3d/avg_pool3d,
+written on the pooled grid.
+
+Example
+-------
+>>> check_slices(Path("ct.dcm"), (1, 128, 128), 1, 0)
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..jobs_common import _named
+from ..volume_inputs import volume_suffix
+from .jobs import VolumeOptions, VolumeReport, _write_result, default_volume_output, unused_view_note
+from .nifti import slice_timing_note
+from .writers import check_volume_output
+
+
+def check_slices(src: Path, shape: tuple[int, ...], size: int, padding: int) -> None:
+    """Refuse a volume of ``shape`` (Z, Y, X) with fewer slices than a pool window of ``size`` spans, padded by
+    ``padding`` (a single DICOM slice pooled with --size 2), saying that pool works in 3-D and how to pool each
+    slice in 2-D; a padding past PyTorch's rule is left to the pooling's own message.
+
+    >>> check_slices(Path("ct.dcm"), (1, 128, 128), 2, 0)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ShapeError: ct.dcm: pool window 2 is larger than the padded input 1 along z (in=1, padding=0): ...
+    """
+    from ..errors import ShapeError
+
+    slices = int(shape[0])
+    if padding > size // 2 or slices + 2 * padding >= size:
+        return
+    raise ShapeError(
+        f"{src}: pool window {size} is larger than the padded input {slices + 2 * padding} along z (in={slices}, "
+        f"padding={padding}): the volume has {slices} slice{'s' if slices != 1 else ''} "
+        f"({'x'.join(map(str, shape))}, z, y, x), and pool works in 3-D, as max_pool3d; to pool each slice in 2-D, "
+        f"write the volume as a .npy (kernelcli convolve {src} -o slices.npy) and pool that with --layout chw"
+    )
+
+
+def pool_volume_file(
+    input_path: str | os.PathLike,
+    size: int,
+    *,
+    op: str = "max",
+    stride: int | None = None,
+    padding: int = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    out: str | os.PathLike | None = None,
+    force: bool = False,
+    window: tuple[float, float] | None = None,
+    options: VolumeOptions | None = None,
+    name: str | None = None,
+    fmt: str | None = None,
+) -> VolumeReport:
+    """Pool one volume in 3-D (as PyTorch's max_pool3d/avg_pool3d) and write it; a 4-D input pools each volume.
+
+    A NIfTI output gets the pooled grid: voxel sizes times the stride, and an affine whose
+    voxel (0, 0, 0) sits at the centre of the first window, so it still overlays the input;
+    the rest of the header (qform/sform codes, TR, units) is kept.
+    """
+    options = options or VolumeOptions(window=window)
+    if window is not None and options.window is None:
+        options = VolumeOptions(**{**options.__dict__, "window": window})
+    from .. import volumes
+    from ..modes import canonical_pool_op
+
+    op = canonical_pool_op(op)
+    label = f"{op}pool{size}"
+    src = Path(input_path)
+    out_path = check_volume_output(out if out is not None else default_volume_output(src, label, name=name, fmt=fmt), (src,),
+                                   force=force)
+    vol = options.read(src)
+    step = size if stride is None else stride
+    check_slices(src, vol.data.shape[-3:], size, padding)
+    start = time.perf_counter()
+
+    def pooled() -> np.ndarray:
+        if vol.data.ndim == 3:
+            return volumes.pool3d(vol.data, size, step, op, padding, ceil_mode, count_include_pad, paths=options.paths)
+        first = volumes.pool3d(vol.data[0], size, step, op, padding, ceil_mode, count_include_pad, paths=options.paths)
+        result = np.empty((vol.data.shape[0], *first.shape), dtype=first.dtype)  # filled frame by frame: no list of copies
+        result[0] = first
+        for t in range(1, vol.data.shape[0]):
+            result[t] = volumes.pool3d(vol.data[t], size, step, op, padding, ceil_mode, count_include_pad, paths=options.paths)
+        return result
+
+    result = _named(src, pooled)  # a refusal names the file, as for images and arrays
+    seconds = time.perf_counter() - start
+    # new voxel n sits at old index n*step - padding + (size-1)/2, on each of (i, j, k)
+    grid = np.eye(4)
+    grid[:3, :3] *= step
+    grid[:3, 3] = (size - 1) / 2 - padding
+    affine = vol.affine @ grid
+    report = VolumeReport(
+        input=str(src), operation=label, input_shape=list(vol.data.shape), output_shape=list(result.shape),
+        output=str(out_path), minimum=float(result.min()), maximum=float(result.max()), seconds=seconds,
+        dtype=str(result.dtype), total=int(result.size), notes=list(vol.notes),
+        spacing=[s * step for s in vol.spacing], format=vol.format, units=vol.units,
+    )
+    timing = slice_timing_note(vol) if volume_suffix(out_path) in (".nii", ".nii.gz") else None
+    report.notes.extend(filter(None, [timing, unused_view_note(options.axis, out_path)]))
+    _write_result(out_path, result, vol, options, report, force=force, affine=affine)
+    return report
