@@ -41,7 +41,6 @@ array([[ 1.,  0., -1.],
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -51,6 +50,7 @@ import numpy as np
 from .api import as_image_array
 from .errors import UsageError
 from .learn_gd import JIT_EPOCH_WORK, _as_kernel, _jitted_epoch, _loss, reference_epoch, train_gd
+from .learn_judge import _diagnoses, _offset_fits, poor_fit
 from .learn_options import (
     COMBINES, DEFAULT_EPOCHS, DEFAULT_LR, ILL_CONDITIONED, MAX_SYSTEM_VALUES, METHODS, MIN_STEPS, OPTIMIZERS, POOR_FIT,
     LearnOptions, Progress,
@@ -136,25 +136,25 @@ def learn_kernel(
             f"decide a {kh}x{kw} kernel (it may vary in one direction only, or be constant in places the windows see); "
             "use a more detailed image or a smaller --size"
         )
-    mse_ls, rel_ls = _loss(a, y, w_ls, b_ls)
+    mse_ls, rel_ls, rels_ls = _loss(a, y, w_ls, b_ls)
     # the scales gd's distance is judged on, in the data's units: a tap's (the target's RMS over the windows'), the
     # bias's (the target's RMS); a fixed floor of 1 hid a miss of 35% on taps of 0.002, and called 1e-11 a miss at 1e9
     rms_y = float(np.sqrt(np.mean(np.square(y)))) if y.size else 0.0
     rms_a = float(np.sqrt(np.mean(np.square(a)))) if a.size else 0.0
     tap_unit = float(np.ldexp(rms_y / rms_a, ey - ea)) if rms_a > 0 else 0.0
     bias_unit = float(np.ldexp(rms_y, ey))
-    warnings_ = _diagnoses(a, y, inner, w_ls, b_ls, mse_ls, ta.dtype, options, target_name)
+    warnings_ = _diagnoses(a, y, inner, w_ls, b_ls, ta.dtype, options, target_name)
     if a.shape[1] == unknowns:
         warnings_.append(
             f"as many equations as unknowns ({unknowns}): any target fits exactly, so the data do not check the kernel; "
             "a larger image (or a smaller --size) gives windows to test it on"
         )
     if not options.bias and not warnings_:
-        warnings_.extend(filter(None, [_offset_fits(a, y, mse_ls, rel_ls, ta.dtype, ey)]))
+        warnings_.extend(filter(None, [_offset_fits(a, y, w_ls, rels_ls, ta.dtype, options, ey)]))
     w_ls, b_ls, mse_ls = _unscaled(w_ls, b_ls, mse_ls, ea, ey)
     fit = LstsqFit(
         kernel=_as_kernel(w_ls, options, channels), bias=b_ls, rank=rank, unknowns=unknowns,
-        condition=cond, mse=mse_ls, relative_residual=rel_ls,
+        condition=cond, mse=mse_ls, relative_residual=rel_ls, relative_residuals=rels_ls.tolist(),
     )
     if cond > ILL_CONDITIONED:
         warnings_.append(
@@ -163,26 +163,20 @@ def learn_kernel(
         )
     if options.method == "lstsq":
         w, b, history, lrs = w_ls, b_ls, [], []
-        mse, rel = mse_ls, rel_ls
+        mse, rel, rels = mse_ls, rel_ls, rels_ls
         diff = None
     else:
         w, b, history, lrs = train_gd(a, y, options, progress, blocks=channels if options.combine == "sum" else 1)
         b = negligible_bias(b, a, y, w)
-        mse, rel = _loss(a, y, w, b)
+        mse, rel, rels = _loss(a, y, w, b)
         w, b, mse = _unscaled(w, b, mse, ea, ey)
         if ey:
             with np.errstate(over="ignore"):
                 history = [float(np.ldexp(h, 2 * ey)) for h in history]
         diff = float(np.max(np.abs(w - w_ls)))
     kernel = _as_kernel(w, options, channels)
-    if rel_ls > POOR_FIT:  # judged on the best kernel; gd falling short of it has its own warning below
-        kh, kw = options.size
-        warnings_.append(
-            f"poor fit: the residual of the best {kh}x{kw} kernel is {100 * rel_ls:.3g}% of the target's standard "
-            f"deviation; the true kernel may be larger, the padding or stride may differ"
-            f"{', a bias may be needed (--fit-bias)' if not options.bias else ''}, the target may be noisy, or it is not "
-            "a linear filter of the input"
-        )
+    # judged on the best kernel, each channel fitted alone on its own; gd falling short of it has its own warning below
+    warnings_.extend(filter(None, [poor_fit(rels_ls, options, channels=options.combine == "per-channel" and channels > 1)]))
     # the taps against the taps' scale, the bias against its own, in the data's units (a bias 10.5 off 3e12, a
     # relative 3.5e-12, was "stopped 10.5 away" beside exact taps)
     bias_off = diff is not None and b is not None and \
@@ -197,44 +191,10 @@ def learn_kernel(
         result_notes.append(f"the {channels} per-channel kernels agree; --combine shared learns the one kernel `convolve` applies to every channel")
     return LearnResult(
         kernel=kernel, bias=b, method=options.method, combine=options.combine, channels=channels,
-        loss=mse, relative_residual=rel, lstsq=fit, history=history, lrs=lrs, max_diff_vs_lstsq=diff,
+        loss=mse, relative_residual=rel, relative_residuals=rels.tolist(), lstsq=fit, history=history, lrs=lrs, max_diff_vs_lstsq=diff,
         windows_used=int(a.shape[1]), windows_total=int(total), seconds=time.perf_counter() - start,
         warnings=warnings_, notes=result_notes,
     )
-
-
-def _diagnoses(a, y, inner, w, b, mse: float, dtype: np.dtype, options: LearnOptions, target_name: str) -> list[str]:
-    """Warnings that name why a fit is off: a clipped integer target, a target padded another way.
-
-    In the system's (possibly rescaled) units: ``w``, ``b`` and ``mse`` are the least-squares fit of ``y`` from ``a``.
-    """
-    found = []
-    if dtype.kind in "iu":  # integer targets are never rescaled: y is in the target's own units
-        predicted = predict(a, w, b)
-        found.append(clipped_target(y, predicted, dtype, target_name))
-    if not any(found):  # (a target clipped at its borders alone, where zero padding pushed them past 255, fits inside)
-        tolerance = rounding_tolerance(dtype, float(np.max(np.abs(y))))
-        found.append(padded_otherwise(a, y, inner, math.sqrt(mse), tolerance, options))
-    return [text for text in found if text]
-
-
-def _offset_fits(a, y, mse: float, relative: float, dtype: np.dtype, ey: int = 0) -> str | None:
-    """A warning where a fit without a bias is off and one with a bias is exact: the target has an offset that the
-    taps were bent to make up (a box + 1 came out 6% off, 'fits' true, under the poor-fit threshold); else None."""
-    tolerance = rounding_tolerance(dtype, float(np.max(np.abs(y))))
-    # (an integer target's rounding is allowed for; but where the fit with a bias is exact and the one without is not,
-    # the offset shows anyway: a box sum + 1 in int64 bent every tap 0.1% with no word)
-    if not (math.sqrt(mse) > tolerance or relative > 1e-6):
-        return None
-    w, b, *_ = solve_lstsq(a, y, True)
-    with_bias, relative_with = _loss(a, y, w, b)
-    exact = relative_with < 1e-9 and relative > 1e3 * relative_with
-    if not exact and (math.sqrt(with_bias) > tolerance or not math.sqrt(mse) > tolerance):
-        return None
-    shown = ", ".join(format_value(v) for v in np.atleast_1d(np.ldexp(b, ey)))  # (in the target's units)
-    return (f"the target has a constant offset: with --fit-bias the fit is exact (bias {shown}; relative residual "
-            f"{100 * relative:.3g}% without it, {100 * relative_with:.3g}% with it), and without it the kernel is bent to "
-            "make up the offset")
 
 
 #: beyond 2**LARGEST_EXPONENT (or below its inverse), a value's square nears float64's limits

@@ -146,20 +146,31 @@ def reference_epoch(an, yn, order, batch, w, velocity, second, step, lr, momentu
     return total, steps
 
 
-def _loss(a: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> tuple[float, float]:
-    """(MSE over every equation, relative residual: RMS residual / standard deviation of the target).
+def _loss(a: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> tuple[float, float, np.ndarray]:
+    """(MSE over every equation, relative residual: RMS residual / standard deviation of the target, and each
+    group's relative residual on its own: (G,)).
 
     The residual is measured against the target's variation, not its size, so a blurred
-    bright image (large mean, small variation) cannot hide a poor fit.
+    bright image (large mean, small variation) cannot hide a poor fit.  A group is a channel fitted
+    alone (per-channel): pooled, a channel of large spread hid one that did not fit at all.
+
+    >>> a = np.array([[[1.0], [2.0], [3.0]], [[1.0], [2.0], [3.0]]]); y = np.array([[2.0, 4.0, 6.0], [0.0, 1.0, 0.0]])
+    >>> mse, rel, rels = _loss(a, y, np.array([[2.0], [0.0]]), None)
+    >>> round(rel, 3), np.round(rels, 3).tolist()
+    (0.34, [0.0, 1.225])
     """
     r = predict(a, w, b) - y
-    ss = float(np.sum(r * r))
-    spread = float(np.sum((y - y.mean(axis=1, keepdims=True)) ** 2))
+    ss = np.sum(r * r, axis=1)
+    spread = np.sum((y - y.mean(axis=1, keepdims=True)) ** 2, axis=1)
+    size = np.sum(y * y, axis=1)
+    rels = np.array([_relative(*sums) for sums in zip(ss, spread, size)])
+    return float(ss.sum()) / r.size, _relative(ss.sum(), spread.sum(), size.sum()), rels
+
+
+def _relative(ss: float, spread: float, size: float) -> float:
     if spread > 0:
-        rel = math.sqrt(ss / spread)
-    else:
-        rel = 0.0 if ss <= 1e-24 * max(1.0, float(np.sum(y * y))) else math.inf
-    return ss / r.size, rel
+        return math.sqrt(ss / spread)
+    return 0.0 if ss <= 1e-24 * max(1.0, size) else math.inf
 
 
 def _as_kernel(w: np.ndarray, options: LearnOptions, channels: int) -> np.ndarray:

@@ -17,7 +17,8 @@ from .records import field, record
 
 @record
 class LstsqFit:
-    """The least-squares answer and how well determined it is (worst group for rank/condition)."""
+    """The least-squares answer and how well determined it is (worst group for rank/condition; the relative
+    residual pooled over the groups, and each group's on its own)."""
 
     kernel: np.ndarray
     bias: np.ndarray | None
@@ -26,6 +27,7 @@ class LstsqFit:
     condition: float
     mse: float
     relative_residual: float
+    relative_residuals: list[float] = field(default_factory=list)
 
 
 @record
@@ -36,6 +38,8 @@ class LearnResult:
     kernel per channel) and for ``sum`` (one 3-D kernel).  ``bias`` is None without
     ``bias=True``, else one value per kernel.  ``history`` is the mean training loss of
     each epoch (``gd`` only); ``loss`` is the final MSE over all windows, in target units.
+    ``relative_residual`` is pooled over every channel; ``relative_residuals`` holds one per kernel
+    learned (each channel's own under ``per-channel``), and the worst of them decides :attr:`fits`.
     """
 
     kernel: np.ndarray
@@ -46,6 +50,7 @@ class LearnResult:
     loss: float
     relative_residual: float
     lstsq: LstsqFit
+    relative_residuals: list[float] = field(default_factory=list)
     history: list[float] = field(default_factory=list)
     lrs: list[float] = field(default_factory=list)
     max_diff_vs_lstsq: float | None = None
@@ -62,8 +67,8 @@ class LearnResult:
 
     @property
     def fits(self) -> bool:
-        """True when the kernel explains the target (relative residual at most :data:`POOR_FIT`)."""
-        return self.relative_residual <= POOR_FIT
+        """True when the kernel explains the target: every channel's relative residual at most :data:`POOR_FIT`."""
+        return max(self.relative_residuals, default=self.relative_residual) <= POOR_FIT
 
     def history_summary(self, points: int = 20) -> dict[str, Any]:
         """First, last and lowest epoch loss, and at most ``points`` (epoch, loss) pairs."""
@@ -96,11 +101,12 @@ class LearnResult:
             "bias": None if self.bias is None else self._cleaned(self.bias),
             "loss": self.loss,
             "relative_residual": self.relative_residual,
+            "relative_residuals": list(self.relative_residuals),
             "fits": self.fits,
             "history": self.history_summary(),
             "lstsq": {
                 "rank": fit.rank, "unknowns": fit.unknowns, "condition": fit.condition,
-                "loss": fit.mse, "relative_residual": fit.relative_residual,
+                "loss": fit.mse, "relative_residual": fit.relative_residual, "relative_residuals": list(fit.relative_residuals),
             },
             "max_diff_vs_lstsq": self.max_diff_vs_lstsq,
             "windows": {"used": self.windows_used, "total": self.windows_total},
@@ -187,6 +193,32 @@ def clean_values(values: Any, digits: int = 10) -> Any:
         return [clean(v) for v in item]
 
     return clean(arr)
+
+
+def residual_text(pooled: float, each: Any, channels: bool) -> str:
+    """A fit's relative residual in words: pooled over the target, and where ``channels`` (several fitted alone)
+    the worst channel's on its own scale, which the pooled one hides behind a channel of larger spread.
+
+    >>> residual_text(0.000286, [1e-15, 2e-15, 1.08], True)
+    "residual 0.0286% of the target's std (worst channel 2: 108% of its std)"
+    """
+    text = f"residual {100 * pooled:.3g}% of the target's std"
+    if channels and len(each) > 1:
+        worst = int(np.argmax(each))
+        text += f" (worst channel {worst}: {100 * each[worst]:.3g}% of its std)"
+    return text
+
+
+def channel_words(groups: Any) -> str:
+    """Channels named in a message: 'channel 2', 'channels 0 and 2', 'channels 0, 1 and 2'.
+
+    >>> channel_words([2]), channel_words([0, 2]), channel_words([0, 1, 2])
+    ('channel 2', 'channels 0 and 2', 'channels 0, 1 and 2')
+    """
+    numbers = [str(int(g)) for g in groups]
+    if len(numbers) == 1:
+        return f"channel {numbers[0]}"
+    return f"channels {', '.join(numbers[:-1])} and {numbers[-1]}"
 
 
 def kernel_name(text: str) -> str:
@@ -297,12 +329,16 @@ def kernel_document(
     options = options or LearnOptions(size=result.size)
     kh, kw = result.size
     how = "least squares" if result.method == "lstsq" else f"gradient descent ({len(result.history)} epochs)"
-    line = (
-        f"Learned from {_one_line(input_name)} -> {_one_line(target_name)}, {kh}x{kw}, by {how}; "
-        f"final MSE {result.loss:.3g}, residual {100 * result.relative_residual:.3g}% of the target's std"
-    )
-    if options.flip:
-        line += "; stored for correlation: the --flip kernel learn printed, rotated 180 degrees (no --flip needed)"
+    per_channel = result.combine == "per-channel" and result.kernel.ndim == 3
+
+    def described(residual: str) -> str:
+        text = (f"Learned from {_one_line(input_name)} -> {_one_line(target_name)}, {kh}x{kw}, by {how}; "
+                f"final MSE {result.loss:.3g}, {residual}")
+        if options.flip:
+            text += "; stored for correlation: the --flip kernel learn printed, rotated 180 degrees (no --flip needed)"
+        return text
+
+    line = described(residual_text(result.relative_residual, result.relative_residuals, per_channel))
     source = "learned by kernelcli learn"
     matrix = file_kernel(result, options.flip)
 
@@ -315,8 +351,9 @@ def kernel_document(
     def bias_of(i: int) -> Any:
         return None if result.bias is None else result.bias[i]
 
-    if result.combine == "per-channel" and result.kernel.ndim == 3:
+    if per_channel:
         names = channel_kernel_names(name, result.kernel.shape[0])
+        each = result.relative_residuals or [result.relative_residual] * result.kernel.shape[0]
         return {
             "family": name,
             "description": line + f"; one kernel per channel ({result.channels})",
@@ -325,7 +362,8 @@ def kernel_document(
                     "name": names[c],
                     "matrix": clean_values(matrix[c]),
                     "description": (
-                        f"Channel {c}. " + line + usage(bias_of(c), f"channel {c} of the target from channel {c} of the input")
+                        f"Channel {c}. " + described(f"residual {100 * each[c]:.3g}% of its channel's std")
+                        + usage(bias_of(c), f"channel {c} of the target from channel {c} of the input")
                     ),
                     "source": source,
                 }

@@ -21,7 +21,7 @@ from . import shapes
 from .api import as_image_array, pad2d
 from .errors import ShapeError, UsageError
 from .learn_options import LearnOptions
-from .learn_report import format_value
+from .learn_report import channel_words, format_value
 from .records import replace
 
 
@@ -381,16 +381,19 @@ def clipped_target(y: np.ndarray, predicted: np.ndarray, dtype: np.dtype, target
 
 
 def padded_otherwise(
-    a: np.ndarray, y: np.ndarray, inner: np.ndarray, rms: float, tolerance: float, options: LearnOptions,
+    a: np.ndarray, y: np.ndarray, inner: np.ndarray, rms: Any, tolerance: Any, options: LearnOptions, *, channels: bool = False,
 ) -> str | None:
     """A warning when the windows inside the image are fit exactly but the ones reading padding are not.
 
     ``a`` (G, M, n) and ``y`` (G, M) are the system (in the units ``rms`` and ``tolerance`` are in),
-    ``inner`` (M,) marks the windows that read no padding, ``rms`` is the whole fit's RMS residual.
+    ``inner`` (M,) marks the windows that read no padding, ``rms`` is each group's RMS residual of the whole
+    fit and ``tolerance`` each group's rounding, (G,) or one for all.
     Then the target was padded another way than ``options`` say, and the kernel is bent to
     fit its borders: a residual too small for the poor-fit warning hides a wrong kernel.
+    Each group is judged alone (a channel 1000x larger, noisy, hid it); ``channels`` names them in the warning.
     """
-    if not rms > 10 * tolerance or inner.all() or not inner.any():
+    rms, tolerance = np.broadcast_arrays(np.atleast_1d(rms), np.atleast_1d(tolerance))
+    if not (rms > 10 * tolerance).any() or inner.all() or not inner.any():
         return None
     per_group = inner if a.shape[1] == inner.size else np.tile(inner, a.shape[1] // inner.size)  # shared: C blocks
     rows = np.flatnonzero(per_group)
@@ -398,19 +401,23 @@ def padded_otherwise(
     if rows.size < 4 * unknowns:
         return None
     keep = rows[:: max(1, rows.size // (INNER_WINDOWS_PER_UNKNOWN * unknowns))]
-    w, b, rank, unknowns, _ = solve_lstsq(a[:, keep], y[:, keep], options.bias)
-    if rank < unknowns:
+    found = {}
+    for g in np.flatnonzero(rms > 10 * tolerance):
+        w, b, rank, _, _ = solve_lstsq(a[g:g + 1, keep], y[g:g + 1, keep], options.bias)
+        residual = predict(a[g:g + 1, keep], w, b) - y[g:g + 1, keep]
+        inner_rms = math.sqrt(float(np.mean(residual * residual)))
+        if rank == unknowns and inner_rms <= tolerance[g]:
+            found[int(g)] = inner_rms
+    if not found:
         return None
-    residual = predict(a[:, keep], w, b) - y[:, keep]
-    inner_rms = math.sqrt(float(np.mean(residual * residual)))
-    if inner_rms > tolerance:
-        return None
+    where = f"{channel_words(found)}: " if channels else ""
+    up_to = "up to " if len(found) > 1 else ""
     padding = f"--pad-mode {options.pad_mode}" + (f" --pad-value {format_value(options.pad_value, 10)}" if options.pad_mode == "constant" else "")
     return (
-        f"the windows inside the image are fit exactly (residual RMS {inner_rms:.3g}) but those reading the padding are "
-        f"not (RMS {rms:.3g} overall): the target was padded another way than {padding} with --padding "
-        f"{options.padding_text()}, and the kernel is bent to fit its borders; try the target's --pad-mode/--pad-value, "
-        "or --padding valid with a target cropped to the valid part"
+        f"{where}the windows inside the image are fit exactly (residual RMS {up_to}{max(found.values()):.3g}) but those "
+        f"reading the padding are not (RMS {up_to}{max(rms[g] for g in found):.3g} overall): the target was padded another "
+        f"way than {padding} with --padding {options.padding_text()}, and the kernel is bent to fit its borders; try the "
+        "target's --pad-mode/--pad-value, or --padding valid with a target cropped to the valid part"
     )
 
 

@@ -828,7 +828,7 @@ def test_the_json_keys_are_the_readmes(tmp_path):
     listed = paragraph.split("order:")[1].split("; a failure")[0]
     assert list(document) == re.findall(r"`([a-z_]+)`", re.sub(r"\([^()]*\)", "", listed))  # (a field's own fields in parentheses)
     assert list(document["history"]) == ["epochs"] and list(document["lstsq"]) == ["rank", "unknowns", "condition", "loss",
-                                                                                    "relative_residual"]
+                                                                                    "relative_residual", "relative_residuals"]
 
 
 def test_gd_judges_the_bias_on_its_own_scale():

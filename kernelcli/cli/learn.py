@@ -245,13 +245,16 @@ def _print_kernel(result) -> None:
 
 def _summary(result, options, out_path: Path | None, plot_path: Path | None, file_notes: list[str]) -> None:
     """Notes and the one-line facts of the fit, on stderr (the warnings follow them, with -q too)."""
+    from ..learn_report import residual_text
+
     fit = result.lstsq
     kh, kw = result.size
     for line in result.notes:
         note(f"note: {line}")
+    residual = residual_text(fit.relative_residual, fit.relative_residuals, result.combine == "per-channel")
     note(
         f"lstsq: {kh}x{kw} kernel from {result.windows_used} windows: rank {fit.rank}/{fit.unknowns}, "
-        f"condition {fit.condition:.3g}, MSE {fit.mse:.3g}, residual {100 * fit.relative_residual:.3g}% of the target's std"
+        f"condition {fit.condition:.3g}, MSE {fit.mse:.3g}, {residual}"
     )
     if options.method == "gd":
         epochs = len(result.history)

@@ -1,0 +1,101 @@
+"""How :mod:`kernelcli.learn` judges a finished fit: the poor-fit warning and the diagnoses that name a cause.
+
+Each group of the system (a channel fitted alone under ``per-channel``; the one kernel otherwise) is
+judged on its own residual and its own scale: pooled over the channels, one whose target spreads 1000x
+wider hid a channel that did not fit at all ('fits' true, 'residual 0.0286%' beside a channel's 108%).
+Split from :mod:`kernelcli.learn`, which calls these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .learn_gd import _loss
+from .learn_options import POOR_FIT, LearnOptions
+from .learn_report import channel_words, format_value
+from .learn_system import clipped_target, padded_otherwise, predict, rounding_tolerance, solve_lstsq
+
+
+def poor_fit(residuals: Sequence[float], options: LearnOptions, *, channels: bool = False) -> str | None:
+    """The poor-fit warning where a group's relative residual is above :data:`POOR_FIT`, else None;
+    ``channels``: the groups are channels fitted alone, named worst first.
+
+    >>> print(poor_fit([1e-15, 1.08], LearnOptions(size=3), channels=True)[:72])
+    poor fit: channel 1: the residual of its best 3x3 kernel is 108% of that
+    >>> poor_fit([0.001], LearnOptions(size=3)) is None
+    True
+    """
+    poor = sorted((g for g, r in enumerate(residuals) if r > POOR_FIT), key=lambda g: -residuals[g])
+    if not poor:
+        return None
+    kh, kw = options.size
+    worst = residuals[poor[0]]
+    if channels:
+        others = ", ".join(f"channel {g}: {100 * residuals[g]:.3g}%" for g in poor[1:])
+        where = (f"{channel_words(poor[:1])}: the residual of its best {kh}x{kw} kernel is {100 * worst:.3g}% of that "
+                 f"channel's standard deviation{f' ({others})' if others else ''}")
+    else:
+        where = f"the residual of the best {kh}x{kw} kernel is {100 * worst:.3g}% of the target's standard deviation"
+    return (
+        f"poor fit: {where}; the true kernel may be larger, the padding or stride may differ"
+        f"{', a bias may be needed (--fit-bias)' if not options.bias else ''}, the target may be noisy, or it is not "
+        "a linear filter of the input"
+    )
+
+
+def group_rms(a: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+    """Each group's RMS residual, (G,)."""
+    r = predict(a, w, b) - y
+    return np.sqrt(np.mean(r * r, axis=1))
+
+
+def tolerances(y: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Each group's rounding tolerance (:func:`rounding_tolerance` at its own largest magnitude), (G,)."""
+    return np.array([rounding_tolerance(dtype, float(np.max(np.abs(g)))) for g in y])
+
+
+def _diagnoses(a, y, inner, w, b, dtype: np.dtype, options: LearnOptions, target_name: str) -> list[str]:
+    """Warnings that name why a fit is off: a clipped integer target, a target padded another way.
+
+    In the system's (possibly rescaled) units: ``w`` and ``b`` are the least-squares fit of ``y`` from ``a``.
+    """
+    found = []
+    if dtype.kind in "iu":  # integer targets are never rescaled: y is in the target's own units
+        predicted = predict(a, w, b)
+        found.append(clipped_target(y, predicted, dtype, target_name))
+    if not any(found):  # (a target clipped at its borders alone, where zero padding pushed them past 255, fits inside)
+        found.append(padded_otherwise(a, y, inner, group_rms(a, y, w, b), tolerances(y, dtype), options,
+                                      channels=_named(options, y)))
+    return [text for text in found if text]
+
+
+def _offset_fits(a, y, w, relative: np.ndarray, dtype: np.dtype, options: LearnOptions, ey: int = 0) -> str | None:
+    """A warning where a group's fit without a bias (``w``, its relative residuals ``relative``) is off and one with a
+    bias is exact: the target has an offset that the taps were bent to make up (a box + 1 came out 6% off, 'fits'
+    true, under the poor-fit threshold); else None."""
+    tolerance = tolerances(y, dtype)
+    rms = group_rms(a, y, w, None)
+    # (an integer target's rounding is allowed for; but where the fit with a bias is exact and the one without is not,
+    # the offset shows anyway: a box sum + 1 in int64 bent every tap 0.1% with no word)
+    off = (rms > tolerance) | (relative > 1e-6)
+    if not off.any():
+        return None
+    w_bias, b, *_ = solve_lstsq(a, y, True)
+    relative_with = _loss(a, y, w_bias, b)[2]
+    exact = (relative_with < 1e-9) & (relative > 1e3 * relative_with)
+    found = np.flatnonzero(off & (exact | ((group_rms(a, y, w_bias, b) <= tolerance) & (rms > tolerance))))
+    if not found.size:
+        return None
+    where = f"{channel_words(found)}: " if _named(options, y) else ""
+    up_to = "up to " if found.size > 1 else ""
+    shown = ", ".join(format_value(v) for v in np.ldexp(b[found], ey))  # (in the target's units)
+    return (f"{where}the target has a constant offset: with --fit-bias the fit is exact (bias {shown}; relative residual "
+            f"{up_to}{100 * max(relative[found]):.3g}% without it, {up_to}{100 * max(relative_with[found]):.3g}% with it), "
+            "and without it the kernel is bent to make up the offset")
+
+
+def _named(options: LearnOptions, y: np.ndarray) -> bool:
+    """Are the groups channels fitted alone, to be named in a warning?"""
+    return options.combine == "per-channel" and y.shape[0] > 1
