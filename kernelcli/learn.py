@@ -50,7 +50,7 @@ import numpy as np
 from .api import as_image_array
 from .errors import UsageError
 from .learn_gd import JIT_EPOCH_WORK, _as_kernel, _jitted_epoch, _loss, reference_epoch, train_gd
-from .learn_judge import _diagnoses, _offset_fits, poor_fit
+from .learn_judge import _diagnoses, _offset_fits, poor_fit, tap_floors, without_noise
 from .learn_options import (
     COMBINES, DEFAULT_EPOCHS, DEFAULT_LR, ILL_CONDITIONED, MAX_SYSTEM_VALUES, METHODS, MIN_STEPS, OPTIMIZERS, POOR_FIT,
     LearnOptions, Progress,
@@ -151,9 +151,12 @@ def learn_kernel(
         )
     if not options.bias and not warnings_:
         warnings_.extend(filter(None, [_offset_fits(a, y, w_ls, rels_ls, ta.dtype, options, ey)]))
+    blocks = channels if options.combine == "sum" else 1
+    with np.errstate(over="ignore"):  # (each kernel's, in the data's units: beyond float64 as its taps are)
+        floors = np.ldexp(tap_floors(a, y, cond, blocks), ey - ea)
     w_ls, b_ls, mse_ls = _unscaled(w_ls, b_ls, mse_ls, ea, ey)
     fit = LstsqFit(
-        kernel=_as_kernel(w_ls, options, channels), bias=b_ls, rank=rank, unknowns=unknowns,
+        kernel=without_noise(_as_kernel(w_ls, options, channels), floors), bias=b_ls, rank=rank, unknowns=unknowns,
         condition=cond, mse=mse_ls, relative_residual=rel_ls, relative_residuals=rels_ls.tolist(),
     )
     if cond > ILL_CONDITIONED:
@@ -166,7 +169,7 @@ def learn_kernel(
         mse, rel, rels = mse_ls, rel_ls, rels_ls
         diff = None
     else:
-        w, b, history, lrs = train_gd(a, y, options, progress, blocks=channels if options.combine == "sum" else 1)
+        w, b, history, lrs = train_gd(a, y, options, progress, blocks=blocks)
         b = negligible_bias(b, a, y, w)
         mse, rel, rels = _loss(a, y, w, b)
         w, b, mse = _unscaled(w, b, mse, ea, ey)
@@ -174,7 +177,7 @@ def learn_kernel(
             with np.errstate(over="ignore"):
                 history = [float(np.ldexp(h, 2 * ey)) for h in history]
         diff = float(np.max(np.abs(w - w_ls)))
-    kernel = _as_kernel(w, options, channels)
+    kernel = without_noise(_as_kernel(w, options, channels), floors)
     # judged on the best kernel, each channel fitted alone on its own; gd falling short of it has its own warning below
     warnings_.extend(filter(None, [poor_fit(rels_ls, options, channels=options.combine == "per-channel" and channels > 1)]))
     # the taps against the taps' scale, the bias against its own, in the data's units (a bias 10.5 off 3e12, a

@@ -38,6 +38,7 @@ class LearnResult:
     kernel per channel) and for ``sum`` (one 3-D kernel).  ``bias`` is None without
     ``bias=True``, else one value per kernel.  ``history`` is the mean training loss of
     each epoch (``gd`` only); ``loss`` is the final MSE over all windows, in target units.
+    A tap under its kernel's noise floor (:func:`kernelcli.learn_judge.tap_floors`) is 0 in ``kernel``.
     ``relative_residual`` is pooled over every channel; ``relative_residuals`` holds one per kernel
     learned (each channel's own under ``per-channel``), and the worst of them decides :attr:`fits`.
     """

@@ -100,3 +100,67 @@ class TestEachChannelJudgedAlone:
         r = learn_kernel(x, y, LearnOptions(size=3))
         assert any(w.startswith("channel 1: ") and said in w for w in r.warnings), r.warnings
         assert not any("channel 0" in w for w in r.warnings), r.warnings
+
+
+def printed_channels(stdout: str) -> tuple[list[list[str]], list[str]]:
+    """The kernel blocks learn printed (one per channel, or one) as rows of texts, and the bias line's texts."""
+    blocks: list[list[list[str]]] = [[]]
+    bias: list[str] = []
+    for line in stdout.splitlines():
+        if line.startswith("channel "):
+            if blocks[-1]:
+                blocks.append([])
+        elif line.startswith("bias "):
+            bias = line.split()[1:]
+        elif line.strip():
+            blocks[-1].append(line.split())
+    return blocks, bias
+
+
+class TestNoiseOnTheDatasScale:
+    """Finding 2: a channel (or a kernel beside a bias) whose taps are all 0 was printed and written as the solver's
+    noise, 1e-15 with 18 digits: its largest tap was noise too, and noise was judged only against it."""
+
+    def _everywhere(self, tmp_path, x, y, *options):
+        """The kernel as the API, --json, --out and stdout give it."""
+        np.save(tmp_path / "x.npy", x)
+        np.save(tmp_path / "y.npy", y)
+        shown = run_in_process("learn", "x.npy", "y.npy", "--size", "3", *options, "--out", "k.json", "-q", cwd=tmp_path)
+        assert shown.returncode == 0, shown.stderr
+        document = json.loads(run_in_process("learn", "x.npy", "y.npy", "--size", "3", *options, "--json", cwd=tmp_path).stdout)
+        written = json.loads((tmp_path / "k.json").read_text())["matrix"]
+        blocks, bias = printed_channels(shown.stdout)
+        return np.array(document["kernel"], dtype=float), np.array(written, dtype=float), blocks, bias
+
+    def test_a_sum_channel_that_is_zero_is_written_as_zero(self, tmp_path):
+        rng = np.random.default_rng(3)
+        x = rng.random((20, 23, 3))
+        y = same(x[..., 0], SOBEL)  # the red channel only
+        expected, _ = reference_fit(x, y, 3)
+        assert 0 < np.abs(expected[1:]).max() < 1e-12  # numpy's own answer: zeros up to its rounding
+        r = learn_kernel(x, y, LearnOptions(size=3, combine="sum"))
+        np.testing.assert_allclose(r.kernel[0], expected[0], atol=1e-9)
+        assert not r.kernel[1:].any(), r.kernel[1:]
+        from_json, from_file, blocks, _ = self._everywhere(tmp_path, x, y, "--combine", "sum")
+        assert not from_json[1:].any() and not from_file[1:].any(), (from_json, from_file)
+        assert [set(sum(block, [])) for block in blocks[1:]] == [{"0"}, {"0"}], blocks
+        np.testing.assert_allclose(from_json[0], expected[0], atol=1e-9)
+
+    def test_a_kernel_beside_a_bias_on_a_constant_target_is_zero(self, tmp_path):
+        x = np.random.default_rng(3).random((20, 23))
+        y = np.full((20, 23), 5.0)
+        r = learn_kernel(x, y, LearnOptions(size=3, bias=True))
+        assert not r.kernel.any() and r.bias.tolist() == [5.0], (r.kernel, r.bias)
+        from_json, from_file, blocks, bias = self._everywhere(tmp_path, x, y, "--fit-bias")
+        assert not from_json.any() and not from_file.any() and set(sum(blocks[0], [])) == {"0"} and bias == ["5"]
+
+    @pytest.mark.parametrize("scale", [1e-7, 1e-10])
+    def test_a_small_true_channel_is_kept_and_its_zero_tap_is_zero(self, scale):
+        # small beside the others, far above the solver's noise: its taps are data; its 0 tap was 3e-16 (0 beside 1e-7)
+        rng = np.random.default_rng(5)
+        x = rng.random((24, 26, 2))
+        y = same(x[..., 0], SOBEL) + scale * same(x[..., 1], np.arange(9.0).reshape(3, 3))
+        expected, _ = reference_fit(x, y, 3)
+        r = learn_kernel(x, y, LearnOptions(size=3, combine="sum"))
+        np.testing.assert_allclose(r.kernel[1], expected[1], rtol=0, atol=1e-4 * scale)
+        assert np.count_nonzero(r.kernel[1]) == 8  # (the true one's 0 at its first tap aside)
