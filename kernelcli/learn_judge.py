@@ -15,7 +15,7 @@ import numpy as np
 
 from .learn_gd import _loss
 from .learn_options import POOR_FIT, LearnOptions
-from .learn_report import channel_words, format_value
+from .learn_report import channel_words, format_values
 from .learn_system import clipped_target, padded_otherwise, predict, rounding_tolerance, solve_lstsq
 
 
@@ -91,7 +91,7 @@ def _offset_fits(a, y, w, relative: np.ndarray, dtype: np.dtype, options: LearnO
         return None
     where = f"{channel_words(found)}: " if _named(options, y) else ""
     up_to = "up to " if found.size > 1 else ""
-    shown = ", ".join(format_value(v) for v in np.ldexp(b[found], ey))  # (in the target's units)
+    shown = ", ".join(format_values([v])[0] for v in np.ldexp(b[found], ey))  # (in the target's units, each its own)
     return (f"{where}the target has a constant offset: with --fit-bias the fit is exact (bias {shown}; relative residual "
             f"{up_to}{100 * max(relative[found]):.3g}% without it, {up_to}{100 * max(relative_with[found]):.3g}% with it), "
             "and without it the kernel is bent to make up the offset")

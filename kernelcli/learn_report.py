@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import numpy as np
@@ -131,46 +132,69 @@ def format_value(v: float, decimals: int = 6) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def places_for(values: Any, decimals: int = 6) -> int:
-    """The places :func:`format_value` takes for ``values``: ``decimals``, or more where the largest
-    magnitude is below 1, so that it keeps ``decimals`` digits below its first (a kernel of 3e-7
-    learned exactly printed as zeros).
+#: stdout shows a kernel to this many digits below the first digit of its largest tap (7 significant digits there)
+SHOWN_DIGITS = 6
+#: a kernel whose largest tap lies outside [1e-8, 1e8) is shown in exponent form: fixed, Sobel x 1e300 ran to 301 digits
+FIXED_RANGE = (1e-8, 1e8)
 
-    >>> places_for([0.5, -2.0]), places_for([3e-7, 1e-8]), places_for([0.0])
-    (6, 13, 6)
+
+def last_place(values: Any, digits: int = SHOWN_DIGITS) -> int | None:
+    """The power of ten of the last digit :func:`format_values` shows: ``digits`` below the first digit of the
+    largest finite magnitude; None where there is none but 0.
+
+    >>> last_place([0.5, -2.0]), last_place([3e-7, 1e-8]), last_place([2e20, 1.0]), last_place([0.0])
+    (-6, -13, 14, None)
     """
-    largest = float(np.max(np.abs(np.asarray(values, dtype=np.float64)), initial=0.0))
-    if not 0 < largest < 1:  # (0, or not finite: nothing to scale by)
-        return decimals
-    return decimals - math.floor(math.log10(largest))
+    flat = np.abs(np.asarray(values, dtype=np.float64)).ravel()
+    largest = float(np.max(flat[np.isfinite(flat)], initial=0.0))
+    return Decimal(largest).adjusted() - digits if largest > 0 else None
 
 
-def format_values(values: Any, decimals: int = 6) -> list[str]:
-    """:func:`format_value` of each of ``values`` at the places of the largest (:func:`places_for`).
+def format_values(values: Any, digits: int = SHOWN_DIGITS) -> list[str]:
+    """Each of ``values`` rounded to the same last place, ``digits`` below the first digit of the largest
+    (:func:`last_place`), without trailing zeros, -0 as 0; in exponent form where the largest is outside
+    :data:`FIXED_RANGE`.  Float64 holds about 16 significant digits: rounding at a fixed number of decimals
+    showed a tap of 0 beside 1e20 as -32814.729445, where --json holds 0.
 
     >>> format_values([3e-7, 1.00000001e-8, -4e-15])
     ['0.0000003', '0.00000001', '0']
+    >>> format_values([2.0000000000000026e20, -32814.729445, -1.5e20]), format_values([255.123456789, 1])
+    (['2e+20', '0', '-1.5e+20'], ['255.1235', '1'])
     """
     flat = np.asarray(values, dtype=np.float64).ravel()
-    places = places_for(flat, decimals)
-    return [format_value(v, places) for v in flat]
+    place = last_place(flat, digits)
+    if place is None:  # (zeros, or nothing finite)
+        return [format_value(v) for v in flat]
+    unit = Decimal(1).scaleb(place)
+    exponent = not FIXED_RANGE[0] <= 10.0 ** (place + digits) < FIXED_RANGE[1]
+    texts = []
+    for v in flat:
+        if not math.isfinite(v):
+            texts.append(format_value(v))
+            continue
+        d = Decimal(float(v)).quantize(unit, rounding=ROUND_HALF_EVEN)  # (exact: the float's own decimal, rounded once)
+        text = "0" if d.is_zero() else f"{d.normalize():e}" if exponent else f"{d:f}"
+        texts.append(text.rstrip("0").rstrip(".") if "." in text and "e" not in text else text)
+    return texts
 
 
-def format_kernel(kernel: np.ndarray, decimals: int = 6) -> str:
-    """A 2-D matrix as right-aligned columns, rounded to ``decimals`` places below the largest
-    magnitude's first digit where it is below 1 (:func:`places_for`); 3-D as one block per channel.
+def format_kernel(kernel: np.ndarray, digits: int = SHOWN_DIGITS) -> str:
+    """A 2-D matrix as right-aligned columns of :func:`format_values` (each to ``digits`` below the first digit of
+    its largest magnitude); 3-D as one block per channel, each on its own scale.
 
     >>> print(format_kernel(np.array([[1.0, -0.0, -1.0000000001], [0.5, 2, 0]])), end="")
       1   0  -1
     0.5   2   0
     >>> print(format_kernel(np.array([[2e-8, -1e-7]])), end="")
     0.00000002 -0.0000001
+    >>> print(format_kernel(np.array([[1e20, 20480.0, -1e20]])), end="")
+     1e+20      0 -1e+20
     """
     k = np.asarray(kernel)
     if k.ndim == 3:
-        return "\n".join(f"channel {c}:\n" + format_kernel(k[c], decimals) for c in range(k.shape[0]))
-    places = places_for(k, decimals)
-    cells = [[format_value(v, places) for v in row] for row in k]
+        return "\n".join(f"channel {c}:\n" + format_kernel(k[c], digits) for c in range(k.shape[0]))
+    texts = format_values(k, digits)
+    cells = [texts[i * k.shape[-1]:(i + 1) * k.shape[-1]] for i in range(k.shape[0])]
     width = max(len(c) for row in cells for c in row)
     return "".join(" ".join(c.rjust(width) for c in row) + "\n" for row in cells)
 

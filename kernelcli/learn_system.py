@@ -21,7 +21,7 @@ from . import shapes
 from .api import as_image_array, pad2d
 from .errors import ShapeError, UsageError
 from .learn_options import LearnOptions
-from .learn_report import channel_words, format_value
+from .learn_report import channel_words, format_value, format_values
 from .records import replace
 
 
@@ -207,7 +207,7 @@ def _check_texture(x: np.ndarray, input_name: str, options: LearnOptions) -> Non
             and not (filled and x3[0, 0, c] != options.pad_value)]
     if not flat or (combine == "shared" and len(flat) < channels):
         return
-    values = sorted({format_value(x3[0, 0, c]) for c in flat}, key=float)
+    values = sorted({format_values([x3[0, 0, c]])[0] for c in flat}, key=float)
     if channels == 1:
         where, hint = input_name, ""
     elif len(flat) == channels:

@@ -164,3 +164,53 @@ class TestNoiseOnTheDatasScale:
         r = learn_kernel(x, y, LearnOptions(size=3, combine="sum"))
         np.testing.assert_allclose(r.kernel[1], expected[1], rtol=0, atol=1e-4 * scale)
         assert np.count_nonzero(r.kernel[1]) == 8  # (the true one's 0 at its first tap aside)
+
+
+def significant_digits(text: str) -> int:
+    """How many significant digits a printed number shows: '0.0000003' 1, '-32814.729445' 11, '1.5e+20' 2."""
+    mantissa = text.lstrip("-").split("e")[0].replace(".", "")
+    return len(mantissa.strip("0"))
+
+
+class TestPrintedAsJsonSays:
+    """Finding 3: stdout rounded to 6 decimals whatever the kernel's size: Sobel x 1e20 printed a 0 tap as
+    -32814.729445 (--json: 0) and 1e300 as 301-digit numbers. stdout shows 7 significant digits of each channel's
+    largest tap, zero where --json is, and the same number to the digits it shows."""
+
+    @staticmethod
+    def _agree(blocks: list[list[list[str]]], kernel: list) -> None:
+        channels = np.array(kernel, dtype=float).reshape(len(blocks), 3, 3)
+        for block, expected in zip(blocks, channels):
+            shown = np.array(block, dtype=float)
+            texts = sum(block, [])
+            assert max(len(t) for t in texts) <= 20 and max(significant_digits(t) for t in texts) <= 7, block
+            assert np.array_equal(shown == 0, expected == 0), (block, expected)
+            unit = 10.0 ** (math.floor(math.log10(np.abs(expected).max())) - 6)  # the last digit shown at the largest
+            assert np.all(np.abs(shown - expected) <= 0.5 * unit * (1 + 1e-6)), (block, expected)
+
+    @pytest.mark.parametrize("scale", [1e-300, 1e-12, 3e-7, 1.0, 1e5, 1e12, 1e20, 1e300])
+    @pytest.mark.parametrize("kind", ["sobel", "random"])
+    def test_stdout_shows_the_jsons_kernel(self, tmp_path, scale, kind):
+        rng = np.random.default_rng(1)
+        x = rng.random((20, 23))
+        kernel = (SOBEL if kind == "sobel" else rng.normal(size=(3, 3))) * scale
+        np.save(tmp_path / "x.npy", x)
+        np.save(tmp_path / "y.npy", same(x, kernel))
+        shown = run_in_process("learn", "x.npy", "y.npy", "--size", "3", "-q", cwd=tmp_path)
+        document = json.loads(run_in_process("learn", "x.npy", "y.npy", "--size", "3", "--json", cwd=tmp_path).stdout)
+        assert shown.returncode == 0, shown.stderr
+        np.testing.assert_allclose(document["kernel"], kernel, rtol=1e-8, atol=1e-8 * scale)
+        self._agree(printed_channels(shown.stdout)[0], document["kernel"])
+
+    def test_each_channel_on_its_own_scale(self, tmp_path):
+        rng = np.random.default_rng(2)
+        x = rng.random((20, 23, 2))
+        y = np.dstack([same(x[..., 0], SOBEL * 1e20) + 5e20, same(x[..., 1], rng.normal(size=(3, 3))) + 0.75])
+        np.save(tmp_path / "x.npy", x)
+        np.save(tmp_path / "y.npy", y)
+        shown = run_in_process("learn", "x.npy", "y.npy", "--size", "3", "--fit-bias", "-q", cwd=tmp_path)
+        document = json.loads(run_in_process("learn", "x.npy", "y.npy", "--size", "3", "--fit-bias", "--json", cwd=tmp_path).stdout)
+        blocks, bias = printed_channels(shown.stdout)
+        assert len(blocks) == 2 and not any("e" in t for t in sum(blocks[1], [])), blocks  # (channel 1 in plain digits)
+        self._agree(blocks, document["kernel"])
+        assert bias == ["5e+20", "0.75"] and document["bias"] == pytest.approx([5e20, 0.75], rel=1e-9), (bias, document["bias"])

@@ -87,7 +87,7 @@ def learn(
 ) -> None:
     """Learn the kernel that turns INPUT into TARGET (target = convolve(input, kernel)).
 
-    Prints the kernel (rounded to 6 decimals). lstsq solves the im2col system exactly;
+    Prints the kernel (7 significant digits of each channel's largest tap). lstsq solves the im2col system exactly;
     gd trains it like the lecture's loop and compares the result with lstsq. The target
     must have the shape convolve gives with the same --size/--padding/--stride.
     """
@@ -240,7 +240,7 @@ def _print_kernel(result) -> None:
 
     echo(format_kernel(result.kernel), nl=False)
     if result.bias is not None:
-        echo("bias " + " ".join(format_values(result.bias)))
+        echo("bias " + " ".join(format_values([b])[0] for b in result.bias))  # (each its own kernel's: its own scale)
 
 
 def _summary(result, options, out_path: Path | None, plot_path: Path | None, file_notes: list[str]) -> None:
