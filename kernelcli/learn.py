@@ -50,7 +50,7 @@ import numpy as np
 from .api import as_image_array
 from .errors import UsageError
 from .learn_gd import JIT_EPOCH_WORK, _as_kernel, _jitted_epoch, _loss, reference_epoch, train_gd
-from .learn_judge import _diagnoses, _offset_fits, poor_fit, tap_floors, without_noise
+from .learn_judge import _diagnoses, _offset_fits, gd_stopped, poor_fit, tap_floors, tap_scales, without_noise
 from .learn_options import (
     COMBINES, DEFAULT_EPOCHS, DEFAULT_LR, ILL_CONDITIONED, MAX_SYSTEM_VALUES, METHODS, MIN_STEPS, OPTIMIZERS, POOR_FIT,
     LearnOptions, Progress,
@@ -137,12 +137,6 @@ def learn_kernel(
             "use a more detailed image or a smaller --size"
         )
     mse_ls, rel_ls, rels_ls = _loss(a, y, w_ls, b_ls)
-    # the scales gd's distance is judged on, in the data's units: a tap's (the target's RMS over the windows'), the
-    # bias's (the target's RMS); a fixed floor of 1 hid a miss of 35% on taps of 0.002, and called 1e-11 a miss at 1e9
-    rms_y = float(np.sqrt(np.mean(np.square(y)))) if y.size else 0.0
-    rms_a = float(np.sqrt(np.mean(np.square(a)))) if a.size else 0.0
-    tap_unit = float(np.ldexp(rms_y / rms_a, ey - ea)) if rms_a > 0 else 0.0
-    bias_unit = float(np.ldexp(rms_y, ey))
     warnings_ = _diagnoses(a, y, inner, w_ls, b_ls, ta.dtype, options, target_name)
     if a.shape[1] == unknowns:
         warnings_.append(
@@ -154,6 +148,8 @@ def learn_kernel(
     blocks = channels if options.combine == "sum" else 1
     with np.errstate(over="ignore"):  # (each kernel's, in the data's units: beyond float64 as its taps are)
         floors = np.ldexp(tap_floors(a, y, cond, blocks), ey - ea)
+        # the scales gd's distance is judged on: each kernel's taps' and each bias's (its target's RMS)
+        gd_scales = np.ldexp(tap_scales(a, y, blocks), ey - ea), np.ldexp(np.sqrt(np.mean(np.square(y), axis=1)), ey)
     w_ls, b_ls, mse_ls = _unscaled(w_ls, b_ls, mse_ls, ea, ey)
     fit = LstsqFit(
         kernel=without_noise(_as_kernel(w_ls, options, channels), floors), bias=b_ls, rank=rank, unknowns=unknowns,
@@ -180,16 +176,8 @@ def learn_kernel(
     kernel = without_noise(_as_kernel(w, options, channels), floors)
     # judged on the best kernel, each channel fitted alone on its own; gd falling short of it has its own warning below
     warnings_.extend(filter(None, [poor_fit(rels_ls, options, channels=options.combine == "per-channel" and channels > 1)]))
-    # the taps against the taps' scale, the bias against its own, in the data's units (a bias 10.5 off 3e12, a
-    # relative 3.5e-12, was "stopped 10.5 away" beside exact taps)
-    bias_off = diff is not None and b is not None and \
-        float(np.max(np.abs(b - b_ls))) > 1e-3 * max(bias_unit, float(np.max(np.abs(b_ls))))
-    if diff is not None and (diff > 1e-3 * max(tap_unit, float(np.max(np.abs(w_ls)))) or bias_off):
-        away = f"{diff:.3g}" if not bias_off else f"{diff:.3g} (its bias {float(np.max(np.abs(b - b_ls))):.3g})"
-        warnings_.append(
-            f"gradient descent stopped {away} away from the least-squares kernel; more --epochs, a larger "
-            "--step-size or another --lr would get closer"
-        )
+    if diff is not None:  # (each kernel's taps on their own scale, each bias on its own, in the data's units)
+        warnings_.extend(filter(None, [gd_stopped(w, w_ls, b, b_ls, *gd_scales)]))
     if options.combine == "per-channel" and kernel.ndim == 3 and np.allclose(kernel, kernel[0], rtol=0, atol=1e-6 * max(1.0, float(np.abs(kernel).max()))):
         result_notes.append(f"the {channels} per-channel kernels agree; --combine shared learns the one kernel `convolve` applies to every channel")
     return LearnResult(

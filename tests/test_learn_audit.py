@@ -102,6 +102,25 @@ class TestEachChannelJudgedAlone:
         assert not any("channel 0" in w for w in r.warnings), r.warnings
 
 
+    @pytest.mark.parametrize("epochs", [None, 30])
+    def test_gd_short_of_one_channel_is_named(self, epochs):
+        # channel 1 (smooth, taps 0.002) stopped 15% of its taps short beside an exact channel 0 (taps 2): judged on
+        # the largest tap of both channels, no warning, and with 30 epochs 'fits' false with no word at all
+        from scipy.ndimage import gaussian_filter
+
+        rng = np.random.default_rng(0)
+        x = rng.random((40, 40, 2)) * 255
+        x[..., 1] = gaussian_filter(x[..., 1], 2)
+        y = np.dstack([same(x[..., 0], SOBEL), same(x[..., 1], SOBEL) * 1e-3])
+        options = LearnOptions(size=3, method="gd", epochs=epochs)
+        alone = [learn_kernel(x[..., c], y[..., c], options).warnings for c in range(2)]
+        assert not any("gradient descent stopped" in w for w in alone[0]), alone  # (as each channel shows alone)
+        assert any("gradient descent stopped" in w for w in alone[1]), alone
+        r = learn_kernel(x, y, options)
+        stopped = [w for w in r.warnings if "gradient descent stopped" in w]
+        assert len(stopped) == 1 and "in channel 1;" in stopped[0] and "channel 0" not in stopped[0], r.warnings
+
+
 def printed_channels(stdout: str) -> tuple[list[list[str]], list[str]]:
     """The kernel blocks learn printed (one per channel, or one) as rows of texts, and the bias line's texts."""
     blocks: list[list[list[str]]] = [[]]
