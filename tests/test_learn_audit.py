@@ -233,3 +233,17 @@ class TestPrintedAsJsonSays:
         assert len(blocks) == 2 and not any("e" in t for t in sum(blocks[1], [])), blocks  # (channel 1 in plain digits)
         self._agree(blocks, document["kernel"])
         assert bias == ["5e+20", "0.75"] and document["bias"] == pytest.approx([5e20, 0.75], rel=1e-9), (bias, document["bias"])
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["-", "t.npy"], "input '-': learn reads and writes files, not stdin or stdout"),
+    (["x.npy", "-"], "target '-': learn reads and writes files, not stdin or stdout"),
+    (["x.npy", "t.npy", "-o", "-"], "--out '-': learn reads and writes files, not stdin or stdout; give a path (the kernel is printed"),
+])
+def test_a_dash_is_answered_in_the_pipes_words(invoke, tmp_path, monkeypatch, args, said):
+    # '-' as an input was 'no such file', and --out - "a learned kernel is written as a .json kernel file; got '(no extension)'"
+    monkeypatch.chdir(tmp_path)
+    np.save(tmp_path / "x.npy", np.arange(36.0).reshape(6, 6))
+    np.save(tmp_path / "t.npy", np.arange(36.0).reshape(6, 6))
+    r = invoke("learn", *args, "--size", "3")
+    assert r.exit_code == 2 and said in r.stderr, r.output

@@ -107,6 +107,10 @@ def learn(
     _note_unused_training(options, quiet=quiet)
     from ..volume_inputs import refuse_volume_input
 
+    for given, what in ((input, "input"), (target, "target"), (out, "--out"), (plot, "--plot")):
+        if str(given) == "-":  # ('-' was 'no such file', and --out - "a .json kernel file; got '(no extension)'")
+            raise UsageError(f"{what} '-': learn reads and writes files, not stdin or stdout; give a path"
+                             + (" (the kernel is printed on stdout without --out)" if what == "--out" else ""))
     for given in (input, target):  # ("unsupported file type '.gz'" named no volume)
         refuse_volume_input(given, "learn")
     sources = [check_input_path(input), check_input_path(target)]
