@@ -156,6 +156,9 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
             raise InputError(f"{arg}: no such file or folder")
     if not sources:
         raise UsageError("no inputs given")
+    from .io.outputs import refuse_stdout_among
+
+    refuse_stdout_among({}, (source.path for source in sources))  # a folder's file as stdout: before any work
     return Discovery(sources, scanned, skipped)
 
 
@@ -168,7 +171,8 @@ def refuse_two_readings(arg: str) -> None:
     if others:
         shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
         raise UsageError(f"{arg}: reads two ways: the file of that name, or the pattern that also matches {shown}; "
-                         f"give {glob.escape(arg)!r} for the file alone, or the files by name")
+                         f"give {glob.escape(arg)!r} with --out-dir for the file alone (a pattern is a batch), or "
+                         "rename it; or give the files by name")
 
 
 def _passed_over_note(skipped: list[tuple[Path, str]]) -> str:

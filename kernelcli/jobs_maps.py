@@ -322,6 +322,12 @@ def run_maps_job(
         raise UsageError(f"{src}: an image result needs an output path (--out) or --montage")
     if out_path is None and loaded.kind == "matrix":
         report.matrix = (maps.transpose(2, 0, 1) if several else result).tolist()
+    if montage_path is not None:  # refused before --out is written, not after
+        from .montage import DEFAULT_TILE
+
+        tiles, planes = montage_tiles(bank, colour=order != "zyx"), "slice" if order == "zyx" else "channel"
+        title, sheet_notes = f"{src.name}: {label}", [f"{describe}; each map stretched from its min (black) to its max (white)"] if describe else []
+        check_sheet_memory(f"convolve {src.name}", len(tiles), DEFAULT_TILE, len(sheet_notes))
     if out_path is not None:
         from .layout import from_hwc
 
@@ -341,11 +347,8 @@ def run_maps_job(
                 report.notes.append(f"{out_path.name}: --rescale {rescale} is for one map in an image; several maps are "
                                     "written as they are")
     if montage_path is not None:
-        from .montage import DEFAULT_TILE, render_montage, write_sheet
+        from .montage import render_montage, write_sheet
 
-        tiles, planes = montage_tiles(bank, colour=order != "zyx"), "slice" if order == "zyx" else "channel"
-        title, sheet_notes = f"{src.name}: {label}", [f"{describe}; each map stretched from its min (black) to its max (white)"] if describe else []
-        check_sheet_memory(f"convolve {src.name}", len(tiles), DEFAULT_TILE, len(sheet_notes))
         sheet = render_montage(data, tiles, title=title, notes=sheet_notes, planes=planes)
         write_sheet(montage_path, sheet, force=force, encoding=encoding)
         report.montage = str(montage_path)

@@ -320,6 +320,8 @@ class TestPicturesAudit:
         r = invoke("convolve", "c.npy", "--layout", "hwc", "-k", "sobel_v", "-k", "sobel_h", "--montage", "m.png")
         assert r.exit_code == 2 and "convolve c.npy: a sheet of 4000 tiles" in r.stderr, r.output
         assert not (tmp_path / "m.png").exists()
+        r = invoke("convolve", "c.npy", "--layout", "hwc", "-k", "sobel_v", "-k", "sobel_h", "-o", "maps.npy", "--montage", "m.png")
+        assert r.exit_code == 2 and not (tmp_path / "maps.npy").exists(), r.output  # refused before --out was written
 
     def test_a_small_tile_is_sized_as_drawn(self, invoke, tmp_path, monkeypatch):
         # cells are drawn at least 96 pixels: --tile 16 was sized at 16 and passed a cap its sheet is 9x over

@@ -354,3 +354,10 @@ class TestShowInVoxels:
         for marker, spec in forms.items():
             assert show(spec, "-q").returncode == 0, spec
             assert marker in argument, (marker, argument)
+
+
+def test_a_voxel_kernel_too_large_to_print_is_refused_before_it_is_built():
+    # gaussian:30vox printed 142 MB (181x181x181); gaussian:100vox reached 11 GB before it was stopped
+    r = run_in_process("kernels", "show", "gaussian:100vox")
+    assert r.returncode == 3 and "gaussian:100vox: a 601x601x601 kernel (217,081,801 values) is too large to print" in r.stderr
+    assert run_in_process("kernels", "show", "gaussian:5vox", "-q").returncode == 0  # 31 a side: printed

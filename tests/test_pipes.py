@@ -358,15 +358,33 @@ def test_stdout_that_is_an_input_is_refused_before_any_work(tmp_path, how, comma
     assert r.returncode == 0, r.stderr
 
 
-def test_stdout_that_is_a_file_of_an_input_folder_is_not_written_into(tmp_path):
+def test_stdout_that_is_a_file_of_an_input_folder_is_refused_before_any_work(tmp_path):
+    """A folder's file as stdout: the list of outputs was appended to it, exit 0, in a batch of several workers (the files
+    read were noted in the workers, not where the list is printed)."""
     (tmp_path / "d").mkdir()
-    (tmp_path / "d" / "a.png").write_bytes((SAMPLES / "phantom.png").read_bytes())
-    before = (tmp_path / "d" / "a.png").read_bytes()
-    with open(tmp_path / "d" / "a.png", "ab") as stdout:
-        r = subprocess.run([sys.executable, "-m", "kernelcli", "convolve", "d", "-k", "box_3x3", "-d", "out"], stdout=stdout,
-                           stderr=subprocess.PIPE, cwd=tmp_path, env=process_env(KERNELCLI_WORKER="off"), timeout=120)
-    assert r.returncode == 1 and b"stdout: is the input d/a.png (the same file): not written into it" in r.stderr, r.stderr
-    assert (tmp_path / "d" / "a.png").read_bytes() == before
+    for name in ("a.png", "b.png", "c.png"):
+        (tmp_path / "d" / name).write_bytes((SAMPLES / "phantom.png").read_bytes())
+    before = (tmp_path / "d" / "c.png").read_bytes()
+    with open(tmp_path / "d" / "c.png", "ab") as stdout:
+        r = subprocess.run([sys.executable, "-m", "kernelcli", "convolve", "d", "-k", "box_3x3", "-d", "out", "--workers", "2"],
+                           stdout=stdout, stderr=subprocess.PIPE, cwd=tmp_path, env=process_env(KERNELCLI_WORKER="off"), timeout=120)
+    assert r.returncode == 4 and b"stdout: is d/c.png, which this call reads (the same file)" in r.stderr, r.stderr
+    assert (tmp_path / "d" / "c.png").read_bytes() == before and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command, name", [
+    (["summary", "vgg16", "-q"], "vgg16"), (["shape", "--in", "24", "-f", "3", "-q"], "24"),
+    (["kernels", "show", "sobel_v"], "sobel_v"), (["kernels", "--family", "edge", "-q"], "edge"),
+    (["convolve", "m.csv", "-k", "box_3x3", "-o", "-", "--format", "csv"], "csv"),
+])
+def test_a_name_that_is_no_file_read_may_be_stdouts_file(tmp_path, command, name):
+    """The check refused `summary vgg16 > vgg16` (a built-in's name, not the file), `shape --in 24 > 24`, `--format csv
+    > csv`: only the files a call reads count."""
+    (tmp_path / "m.csv").write_bytes((SAMPLES / "example1.csv").read_bytes())
+    with open(tmp_path / name, "wb") as stdout:
+        r = subprocess.run([sys.executable, "-m", "kernelcli", *command], stdout=stdout, stderr=subprocess.PIPE, cwd=tmp_path,
+                           env=process_env(KERNELCLI_WORKER="off"), timeout=120)
+    assert r.returncode == 0 and (tmp_path / name).stat().st_size > 0, r.stderr
 
 
 def test_a_report_records_a_stdout_that_did_not_take_the_result(tmp_path):
@@ -431,7 +449,7 @@ def test_a_file_named_like_a_pattern_of_other_files_reads_two_ways(invoke, tmp_p
         (tmp_path / name).write_bytes((SAMPLES / "phantom.png").read_bytes())
     r = invoke("convolve", "[ab].png", "-k", "box_3x3", *args)
     assert r.exit_code == 2 and "[ab].png: reads two ways: the file of that name, or the pattern that also matches a.png, b.png" \
-        in r.stderr and "give '[[]ab].png' for the file alone" in r.stderr, r.output
+        in r.stderr and "give '[[]ab].png' with --out-dir for the file alone (a pattern is a batch)" in r.stderr, r.output
     assert not (tmp_path / "out").exists() and not (tmp_path / "x.png").exists()
     assert invoke("convolve", "[[]ab].png", "-k", "box_3x3", "-d", "out2").exit_code == 0  # the escaped pattern: the file
     assert [p.name for p in (tmp_path / "out2").iterdir()] == ["[ab]_box_3x3.png"]

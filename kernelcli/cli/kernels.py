@@ -115,6 +115,7 @@ def show_command(
     # a volume's kernel that needs no volume: 'a named 3-D kernel is for a volume input' was all it said
     named_3d = KERNELS_3D.get(spec.strip().lower().replace("-", "_")) or voxel_kernel(spec)
     if named_3d is not None:
+        _refuse_too_large_to_print(spec, named_3d.shape)
         _show_3d(named_3d, as_json, quiet)
         return
     _refuse_volume_spec(spec)
@@ -128,6 +129,24 @@ def show_command(
         echo("\n\n".join("\n".join(plane) for plane in matrix_planes(kernel.array())))
         return
     echo(render_kernel(kernel))
+
+
+#: the longest side of a 3-D kernel `kernels show` prints: 31x31x31 is 29,791 numbers (gaussian:30vox, 181 a side,
+#: printed 142 MB; gaussian:100vox took 11 GB before it was stopped)
+SHOW_3D_MAX_SIDE = 31
+
+
+def _refuse_too_large_to_print(spec: str, shape: tuple[int, ...]) -> None:
+    """Refuse (InvalidKernel, exit 3) a 3-D kernel with a side past :data:`SHOW_3D_MAX_SIDE`, before it is built."""
+    from ..errors import InvalidKernel
+
+    if max(shape) > SHOW_3D_MAX_SIDE:
+        values = 1
+        for side in shape:
+            values *= side
+        raise InvalidKernel(f"{spec}: a {'x'.join(map(str, shape))} kernel ({values:,} values) is too large to print; "
+                            f"kernels show prints at most {SHOW_3D_MAX_SIDE} a side (a volume applies it as three 1-D passes: "
+                            f"kernelcli volume SCAN -k {spec.strip()})")
 
 
 def _refuse_volume_spec(spec: str) -> None:

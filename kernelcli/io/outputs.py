@@ -103,8 +103,12 @@ def _file_key(path: str | os.PathLike | int) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-#: a command's parameters that name what it writes, not what it reads
-WRITTEN_PARAMETERS = frozenset({"out", "out_dir", "report", "montage", "plot"})
+#: a command's parameters that name files it reads; and those that name one only when the text is a path (``-k k.json``,
+#: not ``-k sobel_v``; ``summary net.json``, not ``summary vgg16``): a name, a size or a format is no file it opens
+READ_PARAMETERS = frozenset({"input", "inputs", "target", "weights", "bias_file", "mask"})
+READ_IF_A_PATH = frozenset({"kernel", "spec", "then"})
+#: what a path given where a name may stand ends with (a kernel file, a spec, a matrix)
+_PATH_SUFFIXES = (".json", ".npy", ".csv", ".txt", ".tsv")
 
 
 def _stdout_file() -> os.stat_result | None:
@@ -116,25 +120,36 @@ def _stdout_file() -> os.stat_result | None:
     return st if stat.S_ISREG(st.st_mode) else None
 
 
-def refuse_stdout_among(parameters: dict[str, Any]) -> None:
+def _read_paths(parameters: dict[str, Any]) -> Iterator[str]:
+    """The paths among a command's ``parameters`` that name files it reads."""
+    for name, value in parameters.items():
+        if name not in READ_PARAMETERS and name not in READ_IF_A_PATH:
+            continue
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if not isinstance(item, (str, os.PathLike)) or os.fspath(item) in ("", "-"):
+                continue
+            text = os.fspath(item)
+            if name in READ_PARAMETERS or "/" in text or text.lower().endswith(_PATH_SUFFIXES):
+                yield text
+
+
+def refuse_stdout_among(parameters: dict[str, Any], paths: Iterable[str | os.PathLike] = ()) -> None:
     """Before a command runs: refuse (OutputRefused, exit 4, nothing done) a stdout that is a file the call reads,
     as GNU ``cat f >> f`` refuses ("input file is output file"): ``>> m.csv`` appended a matrix's result to the input
     m.csv (read back next time with twice the rows), ``1<> in.png`` wrote over it.  ``parameters``: the command's, by
-    name; every path among them but :data:`WRITTEN_PARAMETERS` is read."""
+    name (:func:`_read_paths`); ``paths``: files found for it (a folder's, a pattern's).  A name, a size or a format
+    is no file: ``summary vgg16 > vgg16`` and ``shape --in 24 > 24`` run."""
     st = _stdout_file()
     if st is None:
         return
-    for name, value in parameters.items():
-        for item in value if isinstance(value, (list, tuple)) else [value]:
-            if name in WRITTEN_PARAMETERS or not isinstance(item, (str, os.PathLike)) or os.fspath(item) in ("", "-"):
-                continue
-            try:
-                same = os.path.samestat(os.stat(item), st)
-            except (OSError, ValueError):
-                continue
-            if same:
-                raise OutputRefused(f"stdout: is {os.fspath(item)}, which this call reads (the same file): what it prints "
-                                    "would be written into it; redirect stdout to another file")
+    for item in [*_read_paths(parameters), *map(os.fspath, paths)]:
+        try:
+            same = os.path.samestat(os.stat(item), st)
+        except (OSError, ValueError):
+            continue
+        if same:
+            raise OutputRefused(f"stdout: is {item}, which this call reads (the same file): what it prints "
+                                "would be written into it; redirect stdout to another file")
 
 
 def note_read(path: str | os.PathLike) -> None:

@@ -114,6 +114,7 @@ class Pipes:
             if self.to_stdout:
                 self.out = self._stdout_file()
         except BaseException:
+            _OPEN.remove(self)  # (__exit__ does not run for a block that did not start)
             self._folder.cleanup()
             raise
         return self

@@ -39,7 +39,7 @@ def check_slices(src: Path, shape: tuple[int, ...], size: int, padding: int) -> 
     raise ShapeError(
         f"{src}: pool window {size} is larger than the padded input {slices + 2 * padding} along z (in={slices}, "
         f"padding={padding}): the volume has {slices} slice{'s' if slices != 1 else ''} "
-        f"({'x'.join(map(str, shape))}, z, y, x), and pool works in 3-D, as max_pool3d; to pool each slice in 2-D, "
+        f"({'x'.join(map(str, shape))}, z, y, x), and pool works in 3-D, as PyTorch's max_pool3d/avg_pool3d; to pool each slice in 2-D, "
         f"write the volume as a .npy (kernelcli convolve {src} -o slices.npy) and pool that with --layout chw"
     )
 

@@ -328,8 +328,10 @@ def identity(pid: int | str = "self") -> dict[str, str]:
     return found
 
 
-#: the ``ioprio_get`` system call's number by machine (Linux), and its IOPRIO_WHO_PROCESS
-_IOPRIO_GET = {"x86_64": 252, "aarch64": 31, "i686": 290, "ppc64le": 274, "s390x": 283}
+#: the ``ioprio_get`` system call's number by machine (Linux) and this interpreter's pointer size: a 32-bit Python on a
+#: 64-bit x86 kernel calls by i386's table, where 252 is exit_group; a machine not listed is not asked
+_IOPRIO_GET = {("x86_64", 8): 252, ("x86_64", 4): 290, ("i686", 4): 290, ("i386", 4): 290, ("aarch64", 8): 31,
+               ("ppc64le", 8): 274, ("s390x", 8): 283, ("riscv64", 8): 31}
 _IOPRIO_WHO_PROCESS = 1
 
 
@@ -337,8 +339,9 @@ def _io_priority(pid: int) -> int | None:
     """Process ``pid``'s I/O scheduling class and level as ``ioprio_get`` gives them (``ionice -p``); None where
     unknown.  Only the worker asks (for its callers): ctypes is no cost of the client's."""
     import platform
+    import struct
 
-    number = _IOPRIO_GET.get(platform.machine())
+    number = _IOPRIO_GET.get((platform.machine(), struct.calcsize("P")))
     if number is None:
         return None
     try:
