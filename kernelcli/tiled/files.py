@@ -210,15 +210,13 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
     from ..errors import UsageError
     from ..jobs_common import Report, _named
     from ..layout import array_layout, canonical_layout, from_hwc, to_hwc
+    from .axes import layout_to_read
     from .cluster import client_for, compute_tasks
 
     attributes = None
     if data.ndim == 3:
-        given = canonical_layout(layout)
-        if declared is not None and given not in (None, declared):
-            raise UsageError(f"{input_path}: its Zarr axes declare {declared} ({_AXES[declared]}); --layout {given} "
-                             f"reads it as {_AXES[given]}: leave out --layout or give --layout {declared}")
-        chosen = array_layout(tuple(data.shape), layout or declared, str(input_path))
+        read_as = layout_to_read(declared, canonical_layout(layout), input_path)  # (its axes' names, or --layout)
+        chosen = array_layout(tuple(data.shape), read_as, str(input_path))
         if stores.is_chunked(out):
             attributes = _carried_grid(input_path, chosen)
         # (a refusal while building named no input: "pool window 2 is larger than the padded input 1")
@@ -272,10 +270,6 @@ def _carried_grid(input_path: Any, chosen: str) -> dict:
     read so again: a volume of 3 slices was an image of 3 channels), and a Zarr input's recorded grid
     (:func:`.stores.recorded_grid`), which the caller keeps only where the operation keeps the grid (``same_grid``)."""
     return {"axes": stores.LAYOUT_AXES[chosen], **stores.recorded_grid(input_path)}
-
-
-#: the axes each layout names, for messages
-_AXES = {"hwc": "(H, W, C)", "chw": "(C, H, W)", "zyx": "(Z, Y, X)"}
 
 
 class _NonFinite(ValueError):

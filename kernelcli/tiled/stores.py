@@ -111,10 +111,10 @@ def refuse_untileable(path: Any, advice: str) -> None:
         raise ImageReadError(f"{path}: the tiled path reads Zarr stores, TIFF and .npy; this file is none of them: {advice}")
 
 
-def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixels: int | None = None) -> tuple[Any, str, Any, str | None]:
-    """The input as a lazy dask array: ``(array, description for a note, close, declared layout)``; call ``close()`` when done.
+def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixels: int | None = None) -> tuple[Any, str, Any, Any]:
+    """The input as a lazy dask array: ``(array, description for a note, close, declared)``; call ``close()`` when done.
 
-    The declared layout is what an OME-Zarr's axes say (``"zyx"``, ``"hwc"``, ``"chw"``), else None.
+    ``declared`` is what a Zarr array's axes declare (:class:`kernelcli.tiled.axes.Declared`), else None.
     A TIFF is read with the in-memory reader's meaning (:func:`tiff_reading`), or refused; one of more
     pixels than ``max_pixels`` (``--max-pixels`` given) is refused as in memory.
     Raises ImageReadError (exit 2) naming the path when it holds no readable array; ``advice``
@@ -319,7 +319,7 @@ def _nothing() -> None:
     return None
 
 
-def _open_url(url: str) -> tuple[Any, str, Any, str | None]:
+def _open_url(url: str) -> tuple[Any, str, Any, Any]:
     """:func:`open_array` of a Zarr store behind an fsspec URL (see :mod:`kernelcli.tiled.urls`)."""
     from ..errors import ImageReadError, UsageError
     from . import urls
@@ -343,26 +343,26 @@ def _open_url(url: str) -> tuple[Any, str, Any, str | None]:
 def _array_in(node: Any, path: Path, with_layout: bool = False) -> tuple:
     """The array of a Zarr node: itself, an OME-Zarr group's first (highest-resolution) level, or a group's only array.
 
-    ``(array, what)``, or with ``with_layout`` ``(array, what, layout)``: the layout the OME-Zarr axes declare (or
-    an array's ``axes`` attribute, as kernelcli's volume outputs record them), else None.
+    ``(array, what)``, or with ``with_layout`` ``(array, what, declared)``: what its axes declare
+    (:class:`kernelcli.tiled.axes.Declared`: OME-Zarr axes, kernelcli's ``axes`` attribute, Zarr v3
+    ``dimension_names``, xarray's ``_ARRAY_DIMENSIONS``), else None.
     """
     from ..errors import ImageReadError
+    from . import axes
 
-    layout = None
+    declared = None
     if hasattr(node, "shape") and hasattr(node, "dtype"):
-        array, what = node, ""
-        axes = dict(node.attrs).get("axes")  # the axes kernelcli's own volume outputs record (geometry_attributes)
-        if isinstance(axes, list) and len(axes) == len(node.shape) and all(a in ("t", "c", "z", "y", "x") for a in axes):
-            # (a volume of 3 slices was read as an image of 3 channels: another computation, exit 0)
-            array, layout = _drop_singletons(node, axes, path)
+        # (a volume of 3 slices was read as an image of 3 channels: another computation, exit 0)
+        array, what, declared = axes.of_array(node, path)
     else:
         attrs = dict(node.attrs)
         multiscales = attrs.get("multiscales") or (attrs.get("ome") or {}).get("multiscales")
         arrays = [] if multiscales else sorted(name for name, _ in node.arrays())
         if multiscales:
             level = multiscales[0]["datasets"][0]["path"]
-            axes = [a["name"] if isinstance(a, dict) else str(a) for a in multiscales[0].get("axes", [])]
-            array, layout = _drop_singletons(node[level], axes, path)
+            names = [a["name"] if isinstance(a, dict) else str(a) for a in multiscales[0].get("axes", [])]
+            array, layout = axes.drop_singletons(node[level], names, path)
+            declared = axes.Declared(layout, "Zarr axes") if names else None
             what = f" (OME-Zarr level {level!r}, the highest resolution)"
         elif len(arrays) == 1:
             array, what = node[arrays[0]], f" (array {arrays[0]!r})"
@@ -372,7 +372,7 @@ def _array_in(node: Any, path: Path, with_layout: bool = False) -> tuple:
             where = f"a Zarr group with {len(arrays)} arrays ({listed})" if arrays or inner is None else \
                 f"a Zarr group of groups, its first array {inner}"
             raise ImageReadError(f"{path}: {where}; give the array's path, e.g. {path}/{inner or 'NAME'}")
-    return (array, what, layout) if with_layout else (array, what)
+    return (array, what, declared) if with_layout else (array, what)
 
 
 def _first_array(group: Any, depth: int = 4) -> str | None:
@@ -405,54 +405,6 @@ def recorded_grid(path: Any) -> dict:
     except Exception:  # noqa: BLE001 - opened once already; anything odd here records nothing
         return {}
     return {key: attrs[key] for key in GRID_ATTRIBUTES if key in attrs}
-
-
-#: the OME-Zarr axes kept (after dropping single time points, channels and planes) -> the layout they declare
-_OME_LAYOUTS = {("y", "x"): None, ("z", "y", "x"): "zyx", ("c", "y", "x"): "chw", ("y", "x", "c"): "hwc"}
-
-
-def _drop_singletons(array: Any, axes: list[str], path: Path) -> tuple[Any, str | None]:
-    """OME-Zarr's (t, c, z, y, x): ``(array, layout)`` with a single time point and channel dropped (and a
-    single plane beside several channels); what is left must be (y, x), (z, y, x), (c, y, x) or (y, x, c).
-
-    >>> _drop_singletons(__import__("numpy").zeros((4, 5, 3)), ["z", "y", "x"], Path("a.zarr"))[1]
-    'zyx'
-    """
-    from ..errors import ImageReadError
-
-    if not axes:
-        return array, None
-    if len(axes) != len(array.shape):
-        raise ImageReadError(f"{path}: OME-Zarr axes {','.join(axes)} do not match the array's shape {tuple(array.shape)}")
-    channels = any(name == "c" and n > 1 for name, n in zip(axes, array.shape))
-    index = []
-    kept = []
-    for name, n in zip(axes, array.shape):
-        if n == 1 and (name in ("t", "c") or (name == "z" and channels)):
-            index.append(0)
-        else:
-            index.append(slice(None))
-            kept.append(name)
-    if tuple(kept) not in _OME_LAYOUTS:
-        raise ImageReadError(f"{path}: OME-Zarr axes {','.join(axes)} with shape {tuple(array.shape)}: "
-                             "kernelcli takes (y, x), (z, y, x) or channels with (y, x), one time point")
-    return (_Indexed(array, tuple(index)) if len(kept) != len(axes) else array), _OME_LAYOUTS[tuple(kept)]
-
-
-class _Indexed:
-    """A Zarr array seen through a fixed index (dropped singleton axes), for ``dask.array.from_array``."""
-
-    def __init__(self, array: Any, index: tuple) -> None:
-        self.array, self.index = array, index
-        self.shape = tuple(n for n, i in zip(array.shape, index) if not isinstance(i, int))
-        self.dtype = array.dtype
-        self.ndim = len(self.shape)
-        self.chunks = tuple(c for c, i in zip(array.chunks, index) if not isinstance(i, int))
-
-    def __getitem__(self, key: tuple) -> Any:
-        key = list(key if isinstance(key, tuple) else (key,))
-        full = tuple(i if isinstance(i, int) else key.pop(0) for i in self.index)
-        return self.array[full]
 
 
 class _Seen:

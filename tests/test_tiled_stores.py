@@ -1,0 +1,109 @@
+"""Zarr and TIFF inputs read as their files say (audit 84): the axes a Zarr array names, a damaged chunk or
+tile, a codec that is not installed, a single-plane OME-Zarr image, and the refusals' advice.
+
+Each result is compared with the in-memory run of the same numbers (a ``.npy`` with ``--layout``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("dask.array")
+zarr = pytest.importorskip("zarr")
+
+ZARR3 = int(zarr.__version__.split(".")[0]) >= 3
+needs_zarr3 = pytest.mark.skipif(not ZARR3, reason="Zarr v3 metadata (dimension_names, create_array) needs zarr 3")
+
+
+def ok(result) -> None:
+    assert result.exit_code == 0, result.stderr
+
+
+def read_zarr(path) -> np.ndarray:
+    return zarr.open_array(str(path), mode="r")[:]
+
+
+def _v2_with_attrs(path, data, attrs):
+    z = zarr.open_array(str(path), mode="w", shape=data.shape, chunks=(7, 7, 4), dtype=data.dtype,
+                        **({"zarr_format": 2} if ZARR3 else {}))
+    z[:] = data
+    z.attrs.update(attrs)
+    return path
+
+
+def _v3_named(path, data, names):
+    z = zarr.create_array(str(path), shape=data.shape, dtype=data.dtype, chunks=(7, 7, 4), dimension_names=names)
+    z[...] = data
+    return path
+
+
+@pytest.fixture
+def volume(tmp_path):
+    """A (z, y, x) = (17, 19, 4) volume: its last axis, 4 wide, reads as 4 channels unless the axes are named."""
+    vol = np.random.default_rng(4).integers(0, 255, (17, 19, 4)).astype(np.uint8)
+    np.save(tmp_path / "vol.npy", vol)
+    return vol
+
+
+class TestDimensionNames:
+    """F1: a (z, y, x) store that names its axes was pooled as an image of 4 channels (8x9x4), exit 0."""
+
+    @pytest.mark.parametrize("how", [pytest.param("v3", marks=needs_zarr3), "xarray_v2"])
+    def test_named_axes_are_read_as_the_axes_attribute_is(self, tmp_path, invoke, volume, how):
+        if how == "v3":
+            _v3_named(tmp_path / "v.zarr", volume, ("z", "y", "x"))
+        else:
+            _v2_with_attrs(tmp_path / "v.zarr", volume, {"_ARRAY_DIMENSIONS": ["z", "y", "x"]})
+        ok(invoke("pool", "vol.npy", "--size", "2", "--layout", "zyx", "--rescale", "none", "-o", "ref.npy"))
+        r = invoke("pool", "v.zarr", "--size", "2", "-o", "p.zarr")
+        ok(r)
+        got = read_zarr(tmp_path / "p.zarr")
+        assert got.shape == (8, 9, 2) and np.array_equal(got, np.load(tmp_path / "ref.npy"))
+        ok(invoke("convolve", "vol.npy", "-k", "sobel_v", "--layout", "zyx", "-o", "cref.npy"))
+        ok(invoke("convolve", "v.zarr", "-k", "sobel_v", "-o", "c.zarr"))
+        assert np.array_equal(read_zarr(tmp_path / "c.zarr"), np.load(tmp_path / "cref.npy"))
+
+    @needs_zarr3
+    def test_usual_names_in_any_case_map_to_axes(self, tmp_path, invoke):
+        rgb = np.random.default_rng(5).integers(0, 255, (3, 20, 30)).astype(np.uint8)
+        np.save(tmp_path / "chw.npy", rgb)
+        z = zarr.create_array(str(tmp_path / "b.zarr"), shape=(1,) + rgb.shape, dtype="u1", chunks=(1, 3, 8, 8),
+                              dimension_names=("Time", "band", "Y", "X"))
+        z[...] = rgb[None]
+        ok(invoke("convolve", "chw.npy", "-k", "gaussian:1", "--layout", "chw", "-o", "ref.npy"))
+        r = invoke("convolve", "b.zarr", "-k", "gaussian:1", "-o", "o.zarr")
+        ok(r)
+        assert np.array_equal(read_zarr(tmp_path / "o.zarr"), np.load(tmp_path / "ref.npy"))
+
+    def test_a_layout_against_the_names_is_refused_naming_both(self, tmp_path, invoke, volume):
+        _v2_with_attrs(tmp_path / "v.zarr", volume, {"_ARRAY_DIMENSIONS": ["z", "y", "x"]})
+        r = invoke("pool", "v.zarr", "--size", "2", "--layout", "hwc", "-o", "p.zarr")
+        assert r.exit_code == 2 and "Traceback" not in r.stderr
+        assert "_ARRAY_DIMENSIONS" in r.stderr and "(Z, Y, X)" in r.stderr and "(H, W, C)" in r.stderr, r.stderr
+        assert "--layout zyx" in r.stderr and not (tmp_path / "p.zarr").exists()
+        ok(invoke("pool", "v.zarr", "--size", "2", "--layout", "zyx", "-o", "p.zarr"))
+
+    def test_names_that_are_no_axes_are_refused_unless_layout_picks_a_reading(self, tmp_path, invoke, volume):
+        _v2_with_attrs(tmp_path / "v.zarr", volume, {"_ARRAY_DIMENSIONS": ["depth", "lat", "lon"]})
+        r = invoke("pool", "v.zarr", "--size", "2", "-o", "p.zarr")
+        assert r.exit_code == 2 and "depth, lat, lon" in r.stderr and "--layout zyx" in r.stderr, r.stderr
+        assert "(H, W, C)" in r.stderr and "(Z, Y, X)" in r.stderr and not (tmp_path / "p.zarr").exists()
+        ok(invoke("pool", "vol.npy", "--size", "2", "--layout", "zyx", "--rescale", "none", "-o", "ref.npy"))
+        ok(invoke("pool", "v.zarr", "--size", "2", "--layout", "zyx", "-o", "p.zarr"))
+        assert np.array_equal(read_zarr(tmp_path / "p.zarr"), np.load(tmp_path / "ref.npy"))
+
+    def test_a_2d_array_reads_one_way_whatever_its_names_and_x_before_y_is_refused(self, tmp_path, invoke):
+        img = np.random.default_rng(6).random((20, 30)).astype(np.float32)
+        for name, names in (("dims.zarr", ["dim_0", "dim_1"]), ("xy.zarr", ["x", "y"])):
+            z = zarr.open_array(str(tmp_path / name), mode="w", shape=img.shape, chunks=(8, 8), dtype=img.dtype)
+            z[:] = img
+            z.attrs["_ARRAY_DIMENSIONS"] = names
+        ok(invoke("convolve", "dims.zarr", "-k", "box:3", "-o", "a.npy"))
+        r = invoke("convolve", "xy.zarr", "-k", "box:3", "-o", "b.npy")
+        assert r.exit_code == 2 and "x,y" in r.stderr and "(y, x)" in r.stderr, r.stderr
+
+    def test_two_declarations_that_disagree_are_refused(self, tmp_path, invoke, volume):
+        _v2_with_attrs(tmp_path / "v.zarr", volume, {"_ARRAY_DIMENSIONS": ["z", "y", "x"], "axes": ["y", "x", "c"]})
+        r = invoke("pool", "v.zarr", "--size", "2", "-o", "p.zarr")
+        assert r.exit_code == 2 and "disagree" in r.stderr and "_ARRAY_DIMENSIONS" in r.stderr, r.stderr
