@@ -107,3 +107,62 @@ class TestDimensionNames:
         _v2_with_attrs(tmp_path / "v.zarr", volume, {"_ARRAY_DIMENSIONS": ["z", "y", "x"], "axes": ["y", "x", "c"]})
         r = invoke("pool", "v.zarr", "--size", "2", "-o", "p.zarr")
         assert r.exit_code == 2 and "disagree" in r.stderr and "_ARRAY_DIMENSIONS" in r.stderr, r.stderr
+
+
+def _damaged_zarr(path, compressed: bool, zarr_format: int | None = None):
+    """A 37x53 float32 store in 7x7 chunks, its chunk (3, 7) garbage (zstd, or zlib for v2) or cut short (raw)."""
+    import numcodecs
+
+    data = np.random.default_rng(7).normal(size=(37, 53)).astype(np.float32)
+    if ZARR3:
+        codec = "auto" if compressed and zarr_format != 2 else numcodecs.Zlib() if compressed else None
+        z = zarr.create_array(str(path), shape=data.shape, chunks=(7, 7), dtype=data.dtype, zarr_format=zarr_format or 3,
+                              compressors=codec)
+    else:
+        z = zarr.open_array(str(path), mode="w", shape=data.shape, chunks=(7, 7), dtype=data.dtype,
+                            **({} if compressed else {"compressor": None}))
+    z[:] = data
+    key = "c/3/7" if ZARR3 and zarr_format != 2 else "3.7"
+    (path / key).write_bytes(b"garbage" if compressed else (path / key).read_bytes()[:20])
+    return path
+
+
+class TestDamagedChunks:
+    """F2: a damaged Zarr chunk or TIFF tile was 'internal error: RuntimeError: Zstd decompression error ... This is
+    a bug in kernelcli', exit 70, naming neither the file nor the chunk; in memory the same TIFF is exit 2."""
+
+    @pytest.mark.parametrize("compressed, zarr_format", [(True, None), (False, None), pytest.param(True, 2, marks=needs_zarr3)],
+                             ids=["zstd", "raw", "v2-zlib"])
+    def test_a_damaged_zarr_chunk_is_an_unreadable_input_naming_it(self, tmp_path, invoke, compressed, zarr_format):
+        _damaged_zarr(tmp_path / "bad.zarr", compressed, zarr_format)
+        for args in (("convolve", "bad.zarr", "-k", "box:3", "-o", "o.zarr"), ("pool", "bad.zarr", "--size", "2", "-o", "o.npy")):
+            r = invoke(*args)
+            assert r.exit_code == 2, r.stderr
+            line = r.stderr.strip().splitlines()[-1]
+            assert line.startswith("error: bad.zarr: cannot read chunk (3, 7) at [21:28, 49:53]"), r.stderr
+            assert "bug" not in r.stderr and "internal" not in r.stderr and "Traceback" not in r.stderr
+            assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.zarr"]  # nothing written, no temporary left
+
+    def test_a_damaged_tiff_tile_is_refused_as_in_memory_and_fails_alone_in_a_batch(self, tmp_path, invoke):
+        tifffile = pytest.importorskip("tifffile")
+        tifffile.imwrite(tmp_path / "bad.tif", np.random.default_rng(8).integers(0, 256, (45, 67), dtype=np.uint8),
+                         tile=(16, 16), compression="zlib")
+        with tifffile.TiffFile(tmp_path / "bad.tif") as tif:
+            offset, size = tif.pages[0].dataoffsets[5], tif.pages[0].databytecounts[5]
+        raw = bytearray((tmp_path / "bad.tif").read_bytes())
+        raw[offset:offset + size] = bytes(size)
+        (tmp_path / "bad.tif").write_bytes(bytes(raw))
+        memory = invoke("convolve", "bad.tif", "-k", "box:3", "-o", "m.npy")
+        tiled = invoke("convolve", "bad.tif", "-k", "box:3", "--tiled", "-o", "t.npy")
+        assert memory.exit_code == tiled.exit_code == 2, tiled.stderr
+        assert tiled.stderr.strip().splitlines()[-1].startswith("error: bad.tif: cannot read tile (1, 0) at [16:32, 0:16]")
+        assert "bug" not in tiled.stderr and "Traceback" not in tiled.stderr
+        # in a batch (read in memory) the file fails alone, with the code it gives alone, and the run exits 1
+        tifffile.imwrite(tmp_path / "good.tif", np.zeros((20, 20), np.uint8), tile=(16, 16))
+        r = invoke("convolve", "bad.tif", "good.tif", "-k", "box:3", "--out-dir", "o", "--format", "npy", "--json")
+        assert r.exit_code == 1
+        import json
+
+        codes = {item["input"]: item["code"] for item in json.loads(r.stdout)["items"]}
+        assert codes == {"bad.tif": 2, "good.tif": 0}
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.tif", "good.tif", "o"]

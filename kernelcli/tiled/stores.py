@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from . import require
+from .reading import ChunkReads
 
 #: suffixes read and written as chunked stores
 CHUNKED_SUFFIXES = (".zarr",)
@@ -150,6 +151,7 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixel
                 pages = len(tif.pages)
                 pixels = int(tif.pages[0].imagelength) * int(tif.pages[0].imagewidth)
                 alpha = tuple(int(e) for e in (tif.pages[0].extrasamples or ())) == (2,)
+                unit = "tile" if tif.pages[0].is_tiled else "strip"
             if max_pixels is not None and pixels > max_pixels:
                 from ..io.decode import bomb_refusal
 
@@ -173,7 +175,8 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixel
             what += f"; {pages} pages, using the first"
         if alpha:  # as in memory for a .npy output: a tiled output (.npy, .zarr) holds the result alone
             what += ALPHA_DROPPED
-        return convert(da.from_zarr(array)), f"TIFF{what}", store.close, None
+        tiles = ChunkReads(array, path, unit=unit)  # (a damaged tile is found when dask reads it)
+        return convert(da.from_array(tiles, chunks=tiles.chunks, asarray=False, fancy=False)), f"TIFF{what}", store.close, None
     zarr = require("zarr", f"reading {path.name}")
     if not path.exists():
         raise ImageReadError(f"{path}: no such file or folder")
@@ -184,7 +187,8 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixel
     except Exception as exc:  # zarr raises several kinds for a folder that is no store
         raise ImageReadError(f"{path}: not a Zarr store: {' '.join(str(exc).split())}") from None
     array, what, layout = _array_in(node, path, with_layout=True)
-    return da.from_array(_Seen(array, root), chunks=array.chunks, asarray=False, fancy=False), f"Zarr{what}", _nothing, layout
+    return da.from_array(ChunkReads(array, path, root=root), chunks=array.chunks, asarray=False, fancy=False), f"Zarr{what}", \
+        _nothing, layout
 
 
 #: greyscale TIFF samples both readers take as stored (in memory: as the TIFF's tags say, :mod:`kernelcli.io.images`)
@@ -336,8 +340,7 @@ def _open_url(url: str) -> tuple[Any, str, Any, Any]:
     except Exception as exc:  # zarr and the filesystem raise several kinds for what is no store
         raise ImageReadError(f"{url}: not a Zarr store: {' '.join(str(exc).split())}") from None
     array, what, layout = _array_in(node, url, with_layout=True)
-    return (da.from_zarr(array) if hasattr(array, "store") else da.from_array(array, chunks=array.chunks), f"Zarr{what}",
-            _nothing, layout)
+    return da.from_array(ChunkReads(array, url), chunks=array.chunks, asarray=False, fancy=False), f"Zarr{what}", _nothing, layout
 
 
 def _array_in(node: Any, path: Path, with_layout: bool = False) -> tuple:
@@ -405,24 +408,6 @@ def recorded_grid(path: Any) -> dict:
     except Exception:  # noqa: BLE001 - opened once already; anything odd here records nothing
         return {}
     return {key: attrs[key] for key in GRID_ATTRIBUTES if key in attrs}
-
-
-class _Seen:
-    """A local Zarr array whose reads first check that the store is there: Zarr reads a chunk it cannot find as
-    its fill value, so a cluster's worker that does not see the store (another machine, no shared folder)
-    computed zeros, and the run exited 0."""
-
-    def __init__(self, array: Any, root: str) -> None:
-        self.array, self.root = array, root
-        self.shape, self.dtype, self.ndim, self.chunks = array.shape, array.dtype, array.ndim, array.chunks
-
-    def __getitem__(self, key: Any) -> Any:
-        if not os.path.isdir(self.root):
-            from ..errors import ImageReadError
-
-            raise ImageReadError(f"{self.root}: not found where a tile is computed: the workers of a cluster need "
-                                 "the inputs and outputs on a file system they share")
-        return self.array[key]
 
 
 def regular(result: Any) -> Any:

@@ -1,0 +1,71 @@
+"""Reading a chunked input's chunks: one that cannot be read is the input's fault, named as such.
+
+A Zarr chunk or TIFF tile is decoded only when dask computes a tile of the result, long after the
+input was opened: a damaged one (garbage where zstd, zlib or blosc data should be, a raw chunk cut
+short, a tile of zeros) raised the codec's own error, which the command line took for a bug (exit 70,
+"report it").  :class:`ChunkReads` turns it into an :class:`~kernelcli.errors.ImageReadError` naming the
+file and the chunk, exit 2, as the in-memory reader refuses a broken file.
+
+Example
+-------
+>>> import numpy as np
+>>> ChunkReads(np.zeros((4, 6)), "a.zarr", chunks=(2, 3))[0:2, 3:6].shape
+(2, 3)
+"""
+
+from __future__ import annotations
+
+import lzma
+import os
+import zlib
+from typing import Any
+
+#: what decoding a damaged chunk raises: numcodecs' zstd, blosc and lz4 a RuntimeError, zlib its own error,
+#: gzip and bz2 an OSError, lzma its own, a raw chunk cut short a ValueError (a reshape), zarr a checksum
+#: ValueError; a programming error (TypeError, AttributeError, KeyError...) is none of them
+DECODING_ERRORS = (ValueError, RuntimeError, OSError, EOFError, zlib.error, lzma.LZMAError)
+
+
+class ChunkReads:
+    """An input's array (Zarr, or tifffile's Zarr store of a TIFF) whose reads name the file and the chunk when
+    a chunk cannot be decoded (see the module notes); ``unit`` names a chunk (``"chunk"``, ``"tile"``).
+
+    With ``root`` (a local store), each read first checks that the store is there: Zarr reads a chunk it
+    cannot find as its fill value, so a cluster's worker that did not see the store (another machine, no
+    shared folder) computed zeros, and the run exited 0.
+    """
+
+    def __init__(self, array: Any, name: Any, *, root: str | None = None, unit: str = "chunk", chunks: Any = None) -> None:
+        self.array, self.name, self.root, self.unit = array, str(name), root, unit
+        self.shape, self.dtype, self.ndim = tuple(array.shape), array.dtype, len(array.shape)
+        self.chunks = tuple(chunks if chunks is not None else array.chunks)
+
+    def __getitem__(self, key: Any) -> Any:
+        from ..errors import ImageReadError, KernelcliError
+
+        if self.root is not None and not os.path.isdir(self.root):
+            raise ImageReadError(f"{self.root}: not found where a tile is computed: the workers of a cluster need "
+                                 "the inputs and outputs on a file system they share")
+        try:
+            return self.array[key]
+        except DECODING_ERRORS as exc:
+            if isinstance(exc, (KernelcliError, RecursionError)):
+                raise
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise ImageReadError(f"{self.name}: cannot read {self.where(key)} (broken or truncated?): {reason}") from None
+
+    def where(self, key: Any) -> str:
+        """The chunk ``key`` (a tuple of slices, as dask reads) reads: ``chunk (3, 7) at [21:28, 49:53]``.
+
+        >>> import numpy as np; ChunkReads(np.zeros((9, 9)), "a.zarr", chunks=(4, 4)).where((slice(4, 8), slice(8, 9)))
+        'chunk (1, 2) at [4:8, 8:9]'
+        """
+        key = key if isinstance(key, tuple) else (key,)
+        if len(key) != self.ndim or not all(isinstance(k, slice) and k.step in (None, 1) for k in key):
+            return f"a {self.unit}"
+        spans = [(k.start or 0, n if k.stop is None else min(k.stop, n)) for k, n in zip(key, self.shape)]
+        at = ", ".join(f"{a}:{b}" for a, b in spans)
+        first = [a // c if c else 0 for (a, _), c in zip(spans, self.chunks)]
+        if all(c and b > a and (b - 1) // c == f for (a, b), c, f in zip(spans, self.chunks, first)):
+            return f"{self.unit} ({', '.join(map(str, first))}) at [{at}]"
+        return f"[{at}]"
