@@ -525,3 +525,30 @@ def test_a_library_users_processes_keep_their_sigint_handler():
     )
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "default_int_handler" in r.stdout, (r.stdout, r.stderr)
+
+
+ONE_INPUT = """
+import os, signal, sys
+from kernelcli.io import outputs
+# once, as the output is put in place (the report is put in place too: it must not be stopped again)
+outputs.BEFORE_PUBLISH.append(lambda: outputs.BEFORE_PUBLISH.clear() or os.kill(os.getpid(), {sig}))
+from kernelcli.cli import entry
+sys.argv = ["kernelcli", "pad", "a.png", "--p", "1", "-o", "o.png", "--json", "--report", "r.json"]
+entry()
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
+def test_the_report_of_one_interrupted_input_says_so_as_its_json_does(tmp_path, sig):
+    # audit 84 (F3): one input's --report said "interrupted": false and "error": null where its --json record said
+    # "error": "interrupted" (seconds null there, 1.86 in the report); a batch's report says interrupted
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "a.png")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "KERNELCLI_WORKER": "off"}
+    done = subprocess.run([sys.executable, "-c", ONE_INPUT.format(sig=int(sig))], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120, preexec_fn=interruptible)
+    assert done.returncode == 128 + sig, done.stderr
+    record, report = json.loads(done.stdout), json.loads((tmp_path / "r.json").read_text())
+    assert record["status"] == "not run" and record["code"] == 128 + sig and f"error: {record['error']}" in done.stderr
+    assert report["items"] == [record]
+    assert report["totals"]["interrupted"] is True and report["totals"]["not_run"] == 1 and report["totals"]["seconds"] > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "r.json"]

@@ -24,7 +24,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..records import record
-from ._common import _click_control, console, echo, error, exit_with, internal_error_message, note, output_for, print_json, render_report, single_line
+from ._common import (
+    _click_control, console, echo, error, exit_with, internal_error_message, interrupted_message, note, output_for, print_json,
+    render_report, single_line,
+)
 
 
 # declared once in options.py; re-exported for the commands that import them from here
@@ -149,6 +152,7 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     check_report_path(report, inputs=[input], outputs=written, force=force)
     record = Record(str(input), str(written[0]) if written else "stdout", "failed")
     start = time.perf_counter()
+    stop = None
     try:
         result = call()
         from ..io.pipes import deliver_stdout
@@ -160,10 +164,15 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     except BaseException as exc:  # recorded as a batch records it, then handled by `guarded` as without --report
         if not (isinstance(exc, SystemExit) or _click_control(exc)):
             record.failed(exc, input.name if input.name in str(exc) else str(input), traceback.format_exc())
+            stop = exc if isinstance(exc, KeyboardInterrupt) else None
         raise
     finally:
         record.seconds = time.perf_counter() - start
-        _write_report(report, BatchResult([record], record.seconds, 1), force=force)
+        totals = BatchResult([record], record.seconds, 1)
+        if stop is not None:  # as a batch's totals; the record as --json prints it (guarded's): its error, no seconds
+            totals.interrupted, totals.interrupt_code = True, record.code
+            record.error, record.seconds = interrupted_message(stop), None  # type: ignore[assignment]
+        _write_report(report, totals, force=force)
     return result
 
 
