@@ -166,3 +166,38 @@ class TestDamagedChunks:
         codes = {item["input"]: item["code"] for item in json.loads(r.stdout)["items"]}
         assert codes == {"bad.tif": 2, "good.tif": 0}
         assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.tif", "good.tif", "o"]
+
+
+def _ome(path, data, axes):
+    root = zarr.open_group(str(path), mode="w")
+    root.create_array("0", shape=data.shape, chunks=tuple(min(n, 7) for n in data.shape), dtype=data.dtype)[:] = data
+    root.attrs["multiscales"] = [{"version": "0.4", "axes": [{"name": a} for a in axes], "datasets": [{"path": "0"}]}]
+    return path
+
+
+class TestSinglePlanes:
+    """F4: a single-plane grey OME-Zarr image (t, c, z, y, x) = (1, 1, 1, H, W) was a one-slice volume that no pooling
+    could take ('pool window 2 is larger than the padded input 1'), where the 3-channel one is an image."""
+
+    def test_a_single_plane_grey_ome_zarr_is_an_image(self, tmp_path, invoke):
+        grey = np.random.default_rng(9).integers(0, 255, (17, 19)).astype(np.uint8)
+        np.save(tmp_path / "grey.npy", grey)
+        _ome(tmp_path / "g.zarr", grey[None, None, None], "tczyx")
+        ok(invoke("pool", "grey.npy", "--size", "2", "--rescale", "none", "-o", "pref.npy"))
+        ok(invoke("pool", "g.zarr", "--size", "2", "-o", "p.zarr"))
+        assert np.array_equal(read_zarr(tmp_path / "p.zarr"), np.load(tmp_path / "pref.npy"))
+        ok(invoke("convolve", "grey.npy", "-k", "box:3", "--then", "maxpool:2", "-o", "cref.npy"))
+        ok(invoke("convolve", "g.zarr", "-k", "box:3", "--then", "maxpool:2", "-o", "c.zarr"))
+        assert np.array_equal(read_zarr(tmp_path / "c.zarr"), np.load(tmp_path / "cref.npy"))
+
+    def test_a_one_slice_volume_is_refused_naming_its_axis_as_in_memory(self, tmp_path, invoke):
+        vol = np.random.default_rng(10).integers(0, 255, (1, 17, 19)).astype(np.uint8)
+        np.save(tmp_path / "v.npy", vol)
+        z = zarr.open_array(str(tmp_path / "v.zarr"), mode="w", shape=vol.shape, chunks=(1, 7, 7), dtype=vol.dtype)
+        z[:] = vol
+        z.attrs["axes"] = ["z", "y", "x"]  # declared a volume: a volume it stays
+        memory = invoke("pool", "v.npy", "--size", "2", "--layout", "zyx", "-o", "m.npy")
+        tiled = invoke("pool", "v.zarr", "--size", "2", "-o", "t.zarr")
+        assert memory.exit_code == tiled.exit_code == 2, tiled.stderr
+        assert "volume 1x17x19, axis z: pool window 2 is larger than the padded input 1" in memory.stderr
+        assert "v.zarr: volume 1x17x19, axis z: pool window 2 is larger than the padded input 1" in tiled.stderr, tiled.stderr

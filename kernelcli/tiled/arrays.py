@@ -332,7 +332,10 @@ def pool3d(vol: Any, size: int | Sequence[int], stride: int | Sequence[int] | No
     for i in range(3):
         if p[i] > f[i] // 2:
             volumes.pool3d(np.zeros(f), f, s, op, p)  # raises the API's message
-        n_out = shapes.pool_output_size(vol.shape[i], f[i], stride=s[i], padding=p[i], ceil_mode=ceil_mode)
+        try:
+            n_out = shapes.pool_output_size(vol.shape[i], f[i], stride=s[i], padding=p[i], ceil_mode=ceil_mode)
+        except ShapeError as exc:  # named as the in-memory volume's refusal names it
+            raise ShapeError(f"volume {'x'.join(map(str, vol.shape))}, axis {volumes.AXES[i]}: {exc}") from None
         axes.append(Axis(vol.shape[i], s[i], f[i], p[i], p[i], n_out, symmetric=True))
     dtype = volumes.volume_dtype(vol.dtype) if op == "avg" else np.dtype(vol.dtype)
 

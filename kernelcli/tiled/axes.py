@@ -85,11 +85,15 @@ def of_array(node: Any, path: Any) -> tuple[Any, str, Declared | None]:
 
 def drop_singletons(array: Any, names: list[str], path: Any, said: str = "OME-Zarr axes") -> tuple[Any, str | None]:
     """``(array, layout)`` for axes named ``names`` (OME-Zarr's t, c, z, y, x, or dimension names): a single
-    time point and channel dropped (and a single plane beside several channels); what is left must be
-    (y, x), (z, y, x), (c, y, x) or (y, x, c); ``said`` names the declaration in a refusal.
+    time point and channel dropped, and a single plane where there is a time or channel axis (a 2-D image, grey
+    or colour, as OME-Zarr writes it); what is left must be (y, x), (z, y, x), (c, y, x) or (y, x, c); ``said``
+    names the declaration in a refusal.
 
-    >>> drop_singletons(__import__("numpy").zeros((4, 5, 3)), ["z", "y", "x"], "a.zarr")[1]
+    >>> import numpy as np
+    >>> drop_singletons(np.zeros((4, 5, 3)), ["z", "y", "x"], "a.zarr")[1]
     'zyx'
+    >>> drop_singletons(np.zeros((1, 1, 1, 5, 3)), ["t", "c", "z", "y", "x"], "a.zarr")[0].shape
+    (5, 3)
     """
     from ..errors import ImageReadError
 
@@ -98,11 +102,13 @@ def drop_singletons(array: Any, names: list[str], path: Any, said: str = "OME-Za
         return array, None
     if len(axes) != len(array.shape):
         raise ImageReadError(f"{path}: {said} {','.join(map(str, names))} do not match the array's shape {tuple(array.shape)}")
-    channels = any(name == "c" and n > 1 for name, n in zip(axes, array.shape))
+    # a single plane is dropped where the axes name a time or a channel too: OME-Zarr writes a 2-D image, grey or not,
+    # as (1, C, 1, H, W); an array that declares exactly (z, y, x) is a volume, of one slice or more
+    image = "t" in axes or "c" in axes
     index = []
     kept = []
     for name, n in zip(axes, array.shape):
-        if n == 1 and (name in ("t", "c") or (name == "z" and channels)):
+        if n == 1 and (name in ("t", "c") or (name == "z" and image)):
             index.append(0)
         else:
             index.append(slice(None))
