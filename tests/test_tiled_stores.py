@@ -201,3 +201,57 @@ class TestSinglePlanes:
         assert memory.exit_code == tiled.exit_code == 2, tiled.stderr
         assert "volume 1x17x19, axis z: pool window 2 is larger than the padded input 1" in memory.stderr
         assert "v.zarr: volume 1x17x19, axis z: pool window 2 is larger than the padded input 1" in tiled.stderr, tiled.stderr
+
+
+def _with_codec(path, codec: str, zarr_format: int, group: bool = False):
+    """A small uint8 store whose compressor (v2) or last codec (v3) is ``codec``, which this install lacks."""
+    import json
+
+    array = path / "0" if group else path
+    if group:
+        root = zarr.open_group(str(path), mode="w", **({"zarr_format": zarr_format} if ZARR3 else {}))
+        z = root.create_array("0", shape=(23, 31), dtype="u1", chunks=(7, 7)) if ZARR3 else \
+            root.create_dataset("0", shape=(23, 31), dtype="u1", chunks=(7, 7))
+        root.attrs["multiscales"] = [{"version": "0.4", "axes": [{"name": "y"}, {"name": "x"}], "datasets": [{"path": "0"}]}]
+    else:
+        z = zarr.open_array(str(path), mode="w", shape=(23, 31), dtype="u1", chunks=(7, 7),
+                            **({"zarr_format": zarr_format} if ZARR3 else {}))
+    z[:] = 1
+    if zarr_format == 2:
+        meta = json.loads((array / ".zarray").read_text())
+        meta["compressor"] = {"id": codec}
+        (array / ".zarray").write_text(json.dumps(meta))
+    else:
+        meta = json.loads((array / "zarr.json").read_text())
+        meta["codecs"].append({"name": codec, "configuration": {}})
+        (array / "zarr.json").write_text(json.dumps(meta))
+    return path
+
+
+class TestCodecs:
+    """F5: a store whose compressor is not installed was 'not a Zarr store: codec not available: ''jpeg2k''', and an
+    OME-Zarr level of such a codec 'internal error: UnknownCodecError ... a bug', exit 70."""
+
+    @pytest.mark.parametrize("codec, zarr_format, group", [
+        ("jpeg2k", 2, False),
+        pytest.param("numcodecs.jpeg2k", 3, False, marks=needs_zarr3),
+        ("imagecodecs_jpeg2k", 2, True),
+    ], ids=["v2", "v3", "ome-level"])
+    def test_a_codec_not_installed_is_named_as_such(self, tmp_path, invoke, codec, zarr_format, group):
+        import numcodecs
+
+        if codec == "imagecodecs_jpeg2k":
+            try:
+                numcodecs.get_codec({"id": codec})
+                pytest.skip("imagecodecs' codecs are registered here")
+            except ValueError:
+                pass
+        _with_codec(tmp_path / "c.zarr", codec, zarr_format, group)
+        r = invoke("convolve", "c.zarr", "-k", "box:3", "-o", "o.zarr")
+        assert r.exit_code == 2, r.stderr
+        line = r.stderr.strip()
+        assert "\n" not in line and line.startswith(f"error: c.zarr: its chunks need the codec '{codec}', which is not installed")
+        assert "not a Zarr store" not in line and "''" not in line and "bug" not in line
+        if codec.startswith("imagecodecs_"):
+            assert "pip install imagecodecs imagecodecs-numcodecs" in line
+        assert not (tmp_path / "o.zarr").exists()

@@ -1,5 +1,8 @@
 """Reading a chunked input's chunks: one that cannot be read is the input's fault, named as such.
 
+A Zarr store whose codec this install lacks (JPEG 2000 from imagecodecs, zfpy...) is a Zarr store all the
+same: :func:`codec_refusal` names the codec and, where it is known, the package that brings it.
+
 A Zarr chunk or TIFF tile is decoded only when dask computes a tile of the result, long after the
 input was opened: a damaged one (garbage where zstd, zlib or blosc data should be, a raw chunk cut
 short, a tile of zeros) raised the codec's own error, which the command line took for a bug (exit 70,
@@ -15,9 +18,12 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import lzma
 import os
+import re
 import zlib
+from collections.abc import Iterator
 from typing import Any
 
 #: what decoding a damaged chunk raises: numcodecs' zstd, blosc and lz4 a RuntimeError, zlib its own error,
@@ -69,3 +75,52 @@ class ChunkReads:
         if all(c and b > a and (b - 1) // c == f for (a, b), c, f in zip(spans, self.chunks, first)):
             return f"{self.unit} ({', '.join(map(str, first))}) at [{at}]"
         return f"[{at}]"
+
+
+#: the packages that bring a codec this install may lack, by its name (numcodecs' optional codecs)
+CODEC_PACKAGES = {"zfpy": "zfpy", "pcodec": "pcodec"}
+
+
+def codec_refusal(path: Any, exc: BaseException) -> Any:
+    """The refusal (exit 2) of a store whose codec is not installed, when ``exc`` is numcodecs' or zarr's
+    ``UnknownCodecError`` (its name quoted once: numcodecs quotes it twice); else None.
+
+    >>> from numcodecs.errors import UnknownCodecError
+    >>> str(codec_refusal("a.zarr", UnknownCodecError("'zfpy'")))
+    "a.zarr: its chunks need the codec 'zfpy', which is not installed: pip install zfpy"
+    """
+    from ..errors import ImageReadError
+
+    if type(exc).__name__ != "UnknownCodecError":
+        return None
+    codec = getattr(exc, "codec_id", None)
+    if not isinstance(codec, str):
+        quoted = re.search(r"'(.*)'", str(exc))
+        codec = quoted.group(1) if quoted else " ".join(str(exc).split())
+    codec = codec.strip("'\"")
+    name = codec.removeprefix("numcodecs.")
+    if name.startswith("imagecodecs_"):  # imagecodecs' codecs, registered by a package of their own per Zarr format
+        shim = "imagecodecs-numcodecs" if type(exc).__module__.startswith("numcodecs") else "imagecodecs-zarr"
+        how = f": pip install imagecodecs {shim}"
+    elif name in CODEC_PACKAGES:
+        how = f": pip install {CODEC_PACKAGES[name]}"
+    else:
+        how = " (neither zarr nor numcodecs here knows it): install the package that provides it"
+    return ImageReadError(f"{path}: its chunks need the codec '{codec}', which is not installed{how}")
+
+
+@contextlib.contextmanager
+def naming_missing_codecs(path: Any) -> Iterator[None]:
+    """Within this block (opening a store, or an array of a group), a codec not installed is refused naming it
+    (:func:`codec_refusal`); any other error passes.
+
+    >>> with naming_missing_codecs("a.zarr"):
+    ...     pass
+    """
+    try:
+        yield
+    except ValueError as exc:  # (both UnknownCodecErrors are ValueErrors)
+        refusal = codec_refusal(path, exc)
+        if refusal is None:
+            raise
+        raise refusal from None

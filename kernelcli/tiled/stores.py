@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from . import require
-from .reading import ChunkReads
+from .reading import ChunkReads, codec_refusal, naming_missing_codecs
 
 #: suffixes read and written as chunked stores
 CHUNKED_SUFFIXES = (".zarr",)
@@ -185,8 +185,9 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixel
     try:
         node = zarr.open(root, mode="r")
     except Exception as exc:  # zarr raises several kinds for a folder that is no store
-        raise ImageReadError(f"{path}: not a Zarr store: {' '.join(str(exc).split())}") from None
-    array, what, layout = _array_in(node, path, with_layout=True)
+        raise codec_refusal(path, exc) or ImageReadError(f"{path}: not a Zarr store: {' '.join(str(exc).split())}") from None
+    with naming_missing_codecs(path):  # (an OME-Zarr level, a group's array: opened here)
+        array, what, layout = _array_in(node, path, with_layout=True)
     return da.from_array(ChunkReads(array, path, root=root), chunks=array.chunks, asarray=False, fancy=False), f"Zarr{what}", \
         _nothing, layout
 
@@ -338,8 +339,9 @@ def _open_url(url: str) -> tuple[Any, str, Any, Any]:
     try:
         node = zarr.open(url, mode="r")
     except Exception as exc:  # zarr and the filesystem raise several kinds for what is no store
-        raise ImageReadError(f"{url}: not a Zarr store: {' '.join(str(exc).split())}") from None
-    array, what, layout = _array_in(node, url, with_layout=True)
+        raise codec_refusal(url, exc) or ImageReadError(f"{url}: not a Zarr store: {' '.join(str(exc).split())}") from None
+    with naming_missing_codecs(url):
+        array, what, layout = _array_in(node, url, with_layout=True)
     return da.from_array(ChunkReads(array, url), chunks=array.chunks, asarray=False, fancy=False), f"Zarr{what}", _nothing, layout
 
 
