@@ -255,3 +255,17 @@ class TestCodecs:
         if codec.startswith("imagecodecs_"):
             assert "pip install imagecodecs imagecodecs-numcodecs" in line
         assert not (tmp_path / "o.zarr").exists()
+
+
+def test_the_chain_pooling_refusal_of_a_zarr_volume_is_one_clear_sentence(tmp_path, invoke):
+    # F6: "... run the pooling as its own call (kernelcli pool --layout zyx), or a Zarr input is read tile by tile
+    # only: save it ..." glued a statement on as an alternative (as f636232 mended for --format png)
+    vol = np.random.default_rng(11).integers(0, 1000, (11, 19, 23)).astype(np.int16)
+    np.save(tmp_path / "vol.npy", vol)
+    z = zarr.open_array(str(tmp_path / "vol.zarr"), mode="w", shape=vol.shape, chunks=(7, 7, 7), dtype=vol.dtype)
+    z[:] = vol
+    r = invoke("convolve", "vol.zarr", "--layout", "zyx", "-k", "gaussian:1", "--then", "maxpool:2", "-o", "o.zarr")
+    assert r.exit_code == 2 and ", or a Zarr input" not in r.stderr, r.stderr
+    assert "(kernelcli pool --layout zyx); a Zarr input is read tile by tile only: save it as a .npy" in r.stderr
+    r = invoke("convolve", "vol.npy", "--layout", "zyx", "-k", "gaussian:1", "--then", "maxpool:2", "--tiled", "-o", "o.npy")
+    assert r.exit_code == 2 and "(kernelcli pool --layout zyx), or leave out --tiled/--chunks" in r.stderr, r.stderr

@@ -314,7 +314,7 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
     from ..errors import UsageError
     from ..jobs import safe_stem
 
-    from ..tiled.files import instead_of_tiles
+    from ..tiled.files import instead_of_tiles, store_input
 
     def instead() -> str:  # why this input went tile by tile (its size, or --tiled/--chunks/a Zarr store): what to do
         return instead_of_tiles(input, out, chunks, scheduler)
@@ -350,7 +350,7 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
             def volume_build(x, tile):  # (without it a (Z, Y, X) array's pooling would be 2-D, slice by slice)
                 raise UsageError(f"{input}: on a (Z, Y, X) array a chain's pooling step pools in 3-D, as pool does, "
                                  f"which the tiled path does not do in a chain: run the pooling as its own call "
-                                 f"(kernelcli pool --layout zyx), or {instead()}")
+                                 "(kernelcli pool --layout zyx)" + ("; " if store_input(input) else ", or ") + instead())
 
     def build(x, tile):
         from ..tiled import arrays

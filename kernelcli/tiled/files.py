@@ -167,6 +167,18 @@ def run_tiled(
         close()
 
 
+def store_input(path: Any) -> bool:
+    """True for a Zarr store input (a path or a URL): read tile by tile only, its advice (:func:`instead_of_tiles`)
+    is a sentence of its own ("a Zarr input is read ..."), not an alternative to join with ', or'.
+
+    >>> store_input(Path("a.zarr")), store_input(Path("a.npy"))
+    (True, False)
+    """
+    from .urls import as_url
+
+    return stores.is_chunked(path) or as_url(path) is not None
+
+
 def instead_of_tiles(input_path: Any, out: Any, chunks: Any, scheduler: str | None) -> str:
     """What to do instead of the tiled path, ending a refusal: leave out the options that chose it, or, where
     the input took it by itself for its size, raise the memory cap.  (``--tiled`` is not passed down:
@@ -177,8 +189,7 @@ def instead_of_tiles(input_path: Any, out: Any, chunks: Any, scheduler: str | No
     """
     from .urls import as_url
 
-    store_input = stores.is_chunked(input_path) or as_url(input_path) is not None
-    if store_input:  # ('leave out --tiled', never given, could not help; nor another format, where it is .npy already)
+    if store_input(input_path):  # ('leave out --tiled', never given, could not help; nor another format: it is .npy)
         if out is not None and not stores.is_chunked(out) and as_url(out) is None and Path(str(out)).suffix.lower() != ".npy":
             return "a Zarr input is read tile by tile only, which writes .zarr or .npy: give --out NAME.zarr or --out NAME.npy"
         return "a Zarr input is read tile by tile only: save it as a .npy (or TIFF) to run this in memory"
@@ -350,18 +361,16 @@ def _output(input_path: Any, out: Path | None, label: str, advice: str, fmt: str
     input's), or ``<stem>_<label>.zarr`` for a Zarr input; only .zarr and .npy (else refused, saying what to do)."""
     from ..errors import UsageError
     from ..io.naming import default_output, labelled
-    from .urls import as_url
 
     if out is None:
-        if fmt is None and (stores.is_chunked(input_path) or as_url(input_path) is not None):
+        if fmt is None and store_input(input_path):
             out = Path(f"{labelled(Path(str(input_path).rstrip('/')).stem, label)}.zarr")
         else:
             out = default_output(Path(str(input_path).rstrip("/")), label, fmt=fmt)
             if out.suffix.lower() not in stores.TILED_OUTPUTS:
-                store_input = stores.is_chunked(input_path) or as_url(input_path) is not None  # (its advice is a sentence)
                 raise UsageError(f"{input_path}: the default output {out} is {out.suffix}, which the tiled path cannot write "
                                  f"(an image format needs the whole result in memory): give --out {out.stem}.zarr or "
-                                 f"--out {out.stem}.npy" + (f"; {advice}" if store_input else f", or {advice}"))
+                                 f"--out {out.stem}.npy" + (f"; {advice}" if store_input(input_path) else f", or {advice}"))
     if isinstance(out, str):  # an fsspec URL (kernelcli.tiled.urls.resolve)
         if not stores.is_chunked(out):
             raise UsageError(f"{out}: a URL output on the tiled path is a Zarr store (.zarr)")
