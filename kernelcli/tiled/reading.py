@@ -1,13 +1,13 @@
 """Reading a chunked input's chunks: one that cannot be read is the input's fault, named as such.
 
-A Zarr store whose codec this install lacks (JPEG 2000 from imagecodecs, zfpy...) is a Zarr store all the
-same: :func:`codec_refusal` names the codec and, where it is known, the package that brings it.
-
 A Zarr chunk or TIFF tile is decoded only when dask computes a tile of the result, long after the
 input was opened: a damaged one (garbage where zstd, zlib or blosc data should be, a raw chunk cut
 short, a tile of zeros) raised the codec's own error, which the command line took for a bug (exit 70,
 "report it").  :class:`ChunkReads` turns it into an :class:`~kernelcli.errors.ImageReadError` naming the
 file and the chunk, exit 2, as the in-memory reader refuses a broken file.
+
+A Zarr store whose codec this install lacks (JPEG 2000 from imagecodecs, zfpy...) is a Zarr store all the
+same: :func:`codec_refusal` names the codec and, where it is known, the package that brings it.
 
 Example
 -------
