@@ -360,12 +360,16 @@ def negligible_bias(bias: np.ndarray | None, a: np.ndarray, y: np.ndarray, w: np
 def clipped_target(y: np.ndarray, predicted: np.ndarray, dtype: np.dtype, target_name: str) -> str | None:
     """A warning when an integer target looks clipped at its type's bounds, else None.
 
-    ``y`` and ``predicted`` are the target's values and the best fit's, equation by equation.
+    ``y`` and ``predicted`` are the target's values and the best fit's, equation by equation, (G, N) for G groups
+    (channels), each judged on its own.
     A value at a bound counts as clipped where the fit goes beyond that bound by more than half
     a level: a black background a blur leaves black is at 0 without being clipped.
     """
     if dtype.kind not in "iu" or y.size == 0:
         return None
+    if y.ndim == 2 and len(y) > 1:  # each group (channel) on its own: one clipped channel of three was a third as much
+        found = [clipped_target(g, p, dtype, f"{target_name}'s channel {i}") for i, (g, p) in enumerate(zip(y, predicted))]
+        return "; ".join(text for text in found if text) or None
     info = np.iinfo(dtype)
     low, high = y == info.min, y == info.max
     beyond = np.count_nonzero(low & (predicted < info.min - 0.5)) + np.count_nonzero(high & (predicted > info.max + 0.5))
