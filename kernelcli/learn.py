@@ -50,7 +50,7 @@ import numpy as np
 from .api import as_image_array
 from .errors import UsageError
 from .learn_gd import JIT_EPOCH_WORK, _as_kernel, _jitted_epoch, _loss, reference_epoch, train_gd
-from .learn_judge import _diagnoses, _offset_fits, gd_stopped, poor_fit, tap_floors, tap_scales, without_noise
+from .learn_judge import _diagnoses, _offset_fits, felt_floors, gd_stopped, poor_fit, tap_floors, tap_scales, without_noise
 from .learn_options import (
     COMBINES, DEFAULT_EPOCHS, DEFAULT_LR, ILL_CONDITIONED, MAX_SYSTEM_VALUES, METHODS, MIN_STEPS, OPTIMIZERS, POOR_FIT,
     LearnOptions, Progress,
@@ -147,7 +147,7 @@ def learn_kernel(
         warnings_.extend(filter(None, [_offset_fits(a, y, w_ls, rels_ls, ta.dtype, options, ey)]))
     blocks = channels if options.combine == "sum" else 1
     with np.errstate(over="ignore"):  # (each kernel's, in the data's units: beyond float64 as its taps are)
-        floors = np.ldexp(tap_floors(a, y, cond, blocks), ey - ea)
+        floors = np.ldexp(felt_floors(a, y, w_ls, tap_floors(a, y, cond, blocks), blocks), ey - ea)
         # the scales gd's distance is judged on: each kernel's taps' and each bias's (its target's RMS)
         gd_scales = np.ldexp(tap_scales(a, y, blocks), ey - ea), np.ldexp(np.sqrt(np.mean(np.square(y), axis=1)), ey)
     w_ls, b_ls, mse_ls = _unscaled(w_ls, b_ls, mse_ls, ea, ey)

@@ -247,3 +247,36 @@ def test_a_dash_is_answered_in_the_pipes_words(invoke, tmp_path, monkeypatch, ar
     np.save(tmp_path / "t.npy", np.arange(36.0).reshape(6, 6))
     r = invoke("learn", *args, "--size", "3")
     assert r.exit_code == 2 and said in r.stderr, r.output
+
+
+@pytest.mark.parametrize("big", [1e4, 1e6])
+def test_the_noise_floor_never_zeroes_taps_the_data_decide_in_an_unequal_sum(big):
+    """The review of the noise floor: a sum kernel's channel of 1 beside a channel of 1e6 had its Laplacian taps of 0.01
+    zeroed (the floor took its scale from the whole target), which numpy's least squares recovers to 1e-10."""
+    from kernelcli.api import conv2d
+
+    rng = np.random.default_rng(0)
+    x = rng.random((48, 48, 2))
+    x[..., 0] *= big
+    k0 = np.array([[1, 2, 1], [0, 0, 0], [-1, -2, -1]], float)
+    k1 = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], float) * 0.01
+    y = conv2d(x[..., 0], k0) + conv2d(x[..., 1], k1)
+    r = learn_kernel(x, y, LearnOptions(size=3, combine="sum"))
+    np.testing.assert_allclose(r.kernel[1], k1, atol=1e-6)
+
+
+def test_the_noise_floor_never_zeroes_small_taps_beside_a_large_offset():
+    # --fit-bias with an offset of 1e8: taps of 5e-6, decided by the data to ~2e-7, were set to 0 (the floor grew with the
+    # offset), and the fit figures described the kernel before it
+    from kernelcli.api import conv2d
+
+    x = np.random.default_rng(1).random((64, 64))
+    k = np.zeros((3, 3))
+    k[1, 1], k[0, 1] = 5e-6, 3e-6
+    y = conv2d(x, k) + 1e8
+    r = learn_kernel(x, y, LearnOptions(size=3, bias=True))
+    a = im2col(x, 3)
+    design = np.hstack([a, np.ones((a.shape[0], 1))])
+    reference = np.linalg.lstsq(design, y.ravel(), rcond=None)[0][:9].reshape(3, 3)
+    assert r.kernel[1, 1] != 0 and r.kernel[0, 1] != 0
+    np.testing.assert_allclose(r.kernel, reference, atol=1e-6)
