@@ -100,8 +100,10 @@ def drop_singletons(array: Any, names: list[str], path: Any, said: str = "OME-Za
     axes = letters(names)
     if not axes:
         return array, None
+    if not said.endswith(")"):  # (a declaration named with its names already: "Zarr dimension_names (y, y, x)")
+        said = f"{said} {','.join(map(str, names))}"
     if len(axes) != len(array.shape):
-        raise ImageReadError(f"{path}: {said} {','.join(map(str, names))} do not match the array's shape {tuple(array.shape)}")
+        raise ImageReadError(f"{path}: {said} do not match the array's shape {tuple(array.shape)}")
     # a single plane is dropped where the axes name a time or a channel too: OME-Zarr writes a 2-D image, grey or not,
     # as (1, C, 1, H, W); an array that declares exactly (z, y, x) is a volume, of one slice or more
     image = "t" in axes or "c" in axes
@@ -114,7 +116,7 @@ def drop_singletons(array: Any, names: list[str], path: Any, said: str = "OME-Za
             index.append(slice(None))
             kept.append(name)
     if tuple(kept) not in LAYOUTS:
-        raise ImageReadError(f"{path}: {said} {','.join(map(str, names))} with shape {tuple(array.shape)}: "
+        raise ImageReadError(f"{path}: {said} with shape {tuple(array.shape)}: "
                              "kernelcli takes (y, x), (z, y, x) or channels with (y, x), one time point")
     return (Indexed(array, tuple(index)) if len(kept) != len(axes) else array), LAYOUTS[tuple(kept)]
 
