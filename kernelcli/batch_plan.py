@@ -20,7 +20,7 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from .errors import InputError, OutputRefused, UsageError, WriteError
-from .io.naming import batch_output
+from .io.naming import batch_output, has_glob  # noqa: F401 - has_glob re-exported (its former home)
 from .io.outputs import folder_writable, input_identities, name_problem, output_folder, output_problem
 from .records import field, record
 
@@ -70,15 +70,6 @@ class Discovery:
         shown = "; ".join(f"{path}, {why}" for path, why in self.skipped[:listed])
         more = f"; and {len(self.skipped) - listed} more" if len(self.skipped) > listed else ""
         return f"not read: {shown}{more}"
-
-
-def has_glob(text: str) -> bool:
-    """True when ``text`` holds glob metacharacters.
-
-    >>> has_glob("scans/**/*.png"), has_glob("scan.png")
-    (True, False)
-    """
-    return any(c in text for c in "*?[")
 
 
 def is_batch_argument(arg: str | os.PathLike) -> bool:

@@ -69,7 +69,9 @@ def is_batch(inputs: list[Path], options: BatchOptions) -> bool:
     if len(inputs) != 1 or options.out_dir is not None:
         return True
     if os.path.lexists(inputs[0]) and not os.path.isdir(inputs[0]):
-        if set(os.fspath(inputs[0])) & set("*?["):  # a file's name that is a pattern too ([ab].png): the planner's rule
+        from ..io.naming import has_glob
+
+        if has_glob(os.fspath(inputs[0])):  # a file's name that is a pattern too ([ab].png): the planner's rule
             from ..batch_plan import refuse_two_readings
 
             refuse_two_readings(os.fspath(inputs[0]))

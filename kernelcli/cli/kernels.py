@@ -141,10 +141,9 @@ def _refuse_too_large_to_print(spec: str, shape: tuple[int, ...]) -> None:
     from ..errors import InvalidKernel
 
     if max(shape) > SHOW_3D_MAX_SIDE:
-        values = 1
-        for side in shape:
-            values *= side
-        raise InvalidKernel(f"{spec}: a {'x'.join(map(str, shape))} kernel ({values:,} values) is too large to print; "
+        import math
+
+        raise InvalidKernel(f"{spec}: a {'x'.join(map(str, shape))} kernel ({math.prod(shape):,} values) is too large to print; "
                             f"kernels show prints at most {SHOW_3D_MAX_SIDE} a side (a volume applies it as three 1-D passes: "
                             f"kernelcli volume SCAN -k {spec.strip()})")
 

@@ -135,3 +135,13 @@ def check_format_agrees(out: str | os.PathLike[str] | None, fmt: str | None, *, 
 
         raise UsageError(f"--out {os.fspath(out)} names {kinds[suffix]} but --format {name} names {kinds.get(given, given.lstrip('.').upper())}: "
                          "give one of them (the extension of --out picks the format)")
+
+
+def has_glob(text: str) -> bool:
+    """True when ``text`` holds glob metacharacters (here, not in the batch planner: a single input's check asks too,
+    without loading the planner).
+
+    >>> has_glob("scans/**/*.png"), has_glob("scan.png")
+    (True, False)
+    """
+    return any(c in text for c in "*?[")

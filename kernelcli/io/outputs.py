@@ -65,7 +65,8 @@ _TEMP_EXTRA = 1 + 1 + 8 + len(PART_SUFFIX)
 # ---------------------------------------------------------------- what this call reads
 
 _session: dict[tuple[int, int], str] | None = None
-#: every file this call reads, its main inputs too (those the output checks are given anyway): for stdout's check
+#: every file this call reads (:func:`note_input`'s and :func:`note_read`'s: its main inputs too, which the output
+#: checks are given anyway): for stdout's check
 _read: dict[tuple[int, int], str] = {}
 
 
@@ -88,7 +89,7 @@ def note_input(path: str | os.PathLike | int, name: str | None = None) -> None:
     descriptor ``path`` (stdin redirected from a file: ``< scan.png``), shown as ``name``."""
     key = _file_key(path) if _session is not None else None
     if key is not None:
-        _session[key] = name or os.fspath(path)
+        _session[key] = _read[key] = name or os.fspath(path)
 
 
 def _file_key(path: str | os.PathLike | int) -> tuple[int, int] | None:
@@ -164,9 +165,8 @@ def refuse_stdout_into_input() -> None:
     """While a command writes on stdout: a stdout that is a file the call has read (one of a folder's, which
     :func:`refuse_stdout_among` could not see) is a :class:`~kernelcli.errors.StdoutError` (exit 1: the outputs
     written stay; what goes on stdout is not written)."""
-    st = _stdout_file() if _session is not None and (_session or _read) else None
-    key = (st.st_dev, st.st_ino) if st is not None else None
-    name = (_session or {}).get(key) or _read.get(key) if key is not None else None
+    st = _stdout_file() if _read else None
+    name = _read.get((st.st_dev, st.st_ino)) if st is not None else None
     if name is not None:
         from ..errors import StdoutError
 
