@@ -83,6 +83,11 @@ def test_an_options_help_starts_with_its_concepts(command, param):
 OWN_VOCABULARY = {(("shape",), "--layout"): "plane_layout", (("summary",), "--layout"): "plane_layout"}
 
 
+#: (command, option) whose value is written as the command narrows or widens its concept's
+NARROWED_METAVARS = {("pad", "--padding"), ("pool", "--padding"), ("shape", "--size"), ("params", "--size"),
+                     ("shape", "--input"), ("summary", "--input")}
+
+
 class TestOneVocabulary:
     def test_the_table_has_no_name_twice(self):
         names = [name for entry in CONCEPTS.values() for name in entry.names]
@@ -104,6 +109,30 @@ class TestOneVocabulary:
             names = tuple(sorted([*param.opts, *param.secondary_opts]))
             seen.setdefault(BY_NAME[names[0]], set()).add(names)
         assert {concept: spellings for concept, spellings in seen.items() if len(spellings) > 1} == {}
+
+    def test_each_concept_shows_its_value_one_way_across_commands(self):
+        # convolve showed --stride <int range>, shape --stride S; learn listed its choices <lstsq|gd>, pool [max|min|avg]
+        from click import Context
+
+        shown: dict[str, set[str]] = {}
+        for (command, param), (path, click_command) in ((o, c) for o in OPTIONS for c in COMMANDS if " ".join(c[0]) == o[0]):
+            if param.is_flag:
+                continue
+            record = param.get_help_record(Context(click_command, info_name=command))[0]
+            value = record.split(" ", len(param.opts) + len(param.secondary_opts))[-1]  # (--dense IN OUT)
+            assert not value.startswith("<"), f"{command} {record}: typer's type name, not the concept's metavar"
+            assert "<" not in value.split("|")[0], record
+            concept = BY_NAME[max(param.opts, key=len)]
+            expected = CONCEPTS[concept].metavar
+            if (command, max(param.opts, key=len)) in NARROWED_METAVARS:
+                pass
+            elif expected is None:  # a vocabulary: its choices in brackets
+                assert value.startswith("[") and value.endswith("]"), f"{command} {record}"
+            else:
+                assert value == expected, f"{command} {record}: the table says {expected}"
+            shown.setdefault(concept, set()).add(value)
+        assert all(len(values) == 1 for concept, values in shown.items()
+                   if concept not in ("padding", "size", "input_shape", "pad_mode", "layout", "combine")), shown
 
     @pytest.mark.parametrize("path", [path for path, _ in COMMANDS], ids=lambda p: " ".join(p) or "kernelcli")
     def test_help_lists_the_choices_of_every_vocabulary_option(self, path):

@@ -19,7 +19,7 @@ import inspect
 import typing
 from typing import Any, Callable
 
-from .options import Declared
+from .options import Declared, Words
 
 
 def typed(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -60,4 +60,17 @@ def _typer_annotation(annotation: Any) -> Any:
     kind, *metadata = typing.get_args(annotation)
     if not any(isinstance(m, Declared) for m in metadata):
         return annotation
+    words = _words(kind)
+    if words is not None:  # listed as the vocabulary options list theirs, not as typer's <a|b>
+        metadata = [m if not isinstance(m, Declared) or m.metavar else
+                    Declared(m.names, {**m.settings, "metavar": "[" + "|".join(w.value for w in words) + "]"}, m.argument)
+                    for m in metadata]
     return typing.Annotated[(kind, *(m.typer_info() if isinstance(m, Declared) else m for m in metadata))]
+
+
+def _words(kind: Any) -> type[Words] | None:
+    """The :class:`~kernelcli.cli.options.Words` Enum an option's type is (or is Optional of), else None."""
+    for candidate in (kind, *typing.get_args(kind)):
+        if isinstance(candidate, type) and issubclass(candidate, Words):
+            return candidate
+    return None

@@ -36,7 +36,7 @@ def list_command(
     ctx: typer.Context,
     family: Annotated[
         str | None,
-        option("family", metavar="FAMILY", show_default=False, autocompletion=complete_family),
+        option("family", show_default=False, autocompletion=complete_family),
     ] = None,
     as_json: JsonOption = False,
     quiet: Annotated[bool, option("quiet", extra="The names alone, one a line (with show: the matrix alone).")] = False,

@@ -33,61 +33,63 @@ from ..records import record
 
 @record(frozen=True)
 class Concept:
-    """The option names of one concept (long name first) and whether it takes a value."""
+    """The option names of one concept (long name first), whether it takes a value and how ``--help``
+    shows that value (a vocabulary's metavar lists its choices: :func:`choices_metavar`)."""
 
     names: tuple[str, ...]
     flag: bool = False
+    metavar: str | None = None
 
 
 #: concept -> the names it has in every command. The lecture's short spellings
 #: (--f, --s, --p, --in) and older names (pad's --mode/--value) are aliases.
 CONCEPTS: dict[str, Concept] = {
     # shared by the array commands
-    "kernel": Concept(("--kernel", "-k")),
-    "kernel_scale": Concept(("--kernel-scale",)),
-    "then": Concept(("--then",)),
-    "size": Concept(("--size", "-f", "--f")),
-    "stride": Concept(("--stride", "-s", "--s")),
-    "padding": Concept(("--padding", "-p", "--p")),
+    "kernel": Concept(("--kernel", "-k"), metavar="KERNEL"),
+    "kernel_scale": Concept(("--kernel-scale",), metavar="sum|N|N%|!|^"),
+    "then": Concept(("--then",), metavar="KERNEL|maxpool:F|minpool:F|avgpool:F"),
+    "size": Concept(("--size", "-f", "--f"), metavar="F"),
+    "stride": Concept(("--stride", "-s", "--s"), metavar="S"),
+    "padding": Concept(("--padding", "-p", "--p"), metavar="same|valid|P|T,B,L,R"),
     "pad_mode": Concept(("--pad-mode", "-m", "--mode")),
-    "pad_value": Concept(("--pad-value", "--value")),
-    "dilation": Concept(("--dilation",)),
+    "pad_value": Concept(("--pad-value", "--value"), metavar="VALUE"),
+    "dilation": Concept(("--dilation",), metavar="D"),
     "flip": Concept(("--flip",), flag=True),
     "layout": Concept(("--layout",)),
     "rescale": Concept(("--rescale",)),
     "combine": Concept(("--combine",)),
     "activation": Concept(("--activation",)),
-    "bias": Concept(("--bias",)),  # a value (B or B1,B2,...); learn's flag is --fit-bias
-    "bias_file": Concept(("--bias-file",)),
-    "weights": Concept(("--weights",)),
-    "montage": Concept(("--montage",)),
-    "max_pixels": Concept(("--max-pixels",)),
+    "bias": Concept(("--bias",), metavar="B|B1,B2,..."),  # a value (B or B1,B2,...); learn's flag is --fit-bias
+    "bias_file": Concept(("--bias-file",), metavar="PATH"),
+    "weights": Concept(("--weights",), metavar="PATH"),
+    "montage": Concept(("--montage",), metavar="PATH"),
+    "max_pixels": Concept(("--max-pixels",), metavar="N"),
     "pool_op": Concept(("--op",)),
     "ceil": Concept(("--ceil",), flag=True),
     "exclude_pad": Concept(("--exclude-pad",), flag=True),
     # volumes
     "axis": Concept(("--axis",)),
-    "truncate": Concept(("--truncate",)),
-    "mask": Concept(("--mask",)),
-    "volume_index": Concept(("--volume",)),
-    "series": Concept(("--series",)),
+    "truncate": Concept(("--truncate",), metavar="T"),
+    "mask": Concept(("--mask",), metavar="PATH"),
+    "volume_index": Concept(("--volume",), metavar="N"),
+    "series": Concept(("--series",), metavar="UID|N"),
     "resample_slices": Concept(("--resample-slices",), flag=True),
     "affine": Concept(("--affine",)),
-    "window": Concept(("--window",)),
+    "window": Concept(("--window",), metavar="C,W|PRESET"),
     "keep_dtype": Concept(("--keep-dtype",), flag=True),
     # outputs and the batch
-    "out": Concept(("--out", "-o")),
-    "out_dir": Concept(("--out-dir", "-d")),
-    "suffix": Concept(("--suffix",)),
+    "out": Concept(("--out", "-o"), metavar="PATH"),
+    "out_dir": Concept(("--out-dir", "-d"), metavar="DIR"),
+    "suffix": Concept(("--suffix",), metavar="TEXT"),
     "format": Concept(("--format",)),
-    "quality": Concept(("--quality",)),
+    "quality": Concept(("--quality",), metavar="Q"),
     "compress": Concept(("--compress",)),
     "recursive": Concept(("--recursive", "-r"), flag=True),
-    "workers": Concept(("--workers", "-j")),
+    "workers": Concept(("--workers", "-j"), metavar="N"),
     "tiled": Concept(("--tiled",), flag=True),
-    "chunks": Concept(("--chunks",)),
-    "scheduler": Concept(("--scheduler",)),
-    "report": Concept(("--report",)),
+    "chunks": Concept(("--chunks",), metavar="N|N,M"),
+    "scheduler": Concept(("--scheduler",), metavar="local|ADDRESS"),
+    "report": Concept(("--report",), metavar="PATH"),
     "force": Concept(("--force",), flag=True),
     "json": Concept(("--json",), flag=True),
     "quiet": Concept(("--quiet", "-q"), flag=True),
@@ -96,32 +98,32 @@ CONCEPTS: dict[str, Concept] = {
     "same": Concept(("--same",), flag=True),
     "valid": Concept(("--valid",), flag=True),
     "pool": Concept(("--pool",), flag=True),
-    "filters": Concept(("--filters",)),
-    "in_ch": Concept(("--in-ch",)),
+    "filters": Concept(("--filters",), metavar="K"),
+    "in_ch": Concept(("--in-ch",), metavar="C"),
     "no_bias": Concept(("--no-bias",), flag=True),
-    "groups": Concept(("--groups",)),
-    "dense": Concept(("--dense",)),
-    "flatten": Concept(("--flatten",)),
-    "depth": Concept(("--depth",)),
-    "max_layers": Concept(("--max-layers",)),
+    "groups": Concept(("--groups",), metavar="G"),
+    "dense": Concept(("--dense",), metavar="IN OUT"),
+    "flatten": Concept(("--flatten",), metavar="HxWxC"),
+    "depth": Concept(("--depth",), metavar="N"),
+    "max_layers": Concept(("--max-layers",), metavar="N"),
     # kernels and gallery
-    "family": Concept(("--family",)),
-    "tile": Concept(("--tile",)),
+    "family": Concept(("--family",), metavar="FAMILY"),
+    "tile": Concept(("--tile",), metavar="PX"),
     # learn
     "method": Concept(("--method",)),
     "fit_bias": Concept(("--fit-bias",), flag=True),
-    "epochs": Concept(("--epochs",)),
-    "lr": Concept(("--lr",)),
-    "batch_size": Concept(("--batch-size",)),
-    "step_size": Concept(("--step-size",)),
-    "gamma": Concept(("--gamma",)),
+    "epochs": Concept(("--epochs",), metavar="N"),
+    "lr": Concept(("--lr",), metavar="LR"),
+    "batch_size": Concept(("--batch-size",), metavar="N"),
+    "step_size": Concept(("--step-size",), metavar="K"),
+    "gamma": Concept(("--gamma",), metavar="GAMMA"),
     "optimizer": Concept(("--optimizer",)),
-    "momentum": Concept(("--momentum",)),
-    "seed": Concept(("--seed",)),
-    "name": Concept(("--name",)),
-    "plot": Concept(("--plot",)),
+    "momentum": Concept(("--momentum",), metavar="M"),
+    "seed": Concept(("--seed",), metavar="N"),
+    "name": Concept(("--name",), metavar="NAME"),
+    "plot": Concept(("--plot",), metavar="PATH"),
     # worker
-    "idle_timeout": Concept(("--idle-timeout",)),
+    "idle_timeout": Concept(("--idle-timeout",), metavar="SECONDS"),
     # the root command
     "debug": Concept(("--debug",), flag=True),
     "version": Concept(("--version", "-V"), flag=True),
@@ -372,6 +374,8 @@ def option(
         settings.update(_vocabulary(table))
     if not CONCEPTS[concept].flag and "show_default" not in kwargs:
         settings["show_default"] = True
+    if CONCEPTS[concept].metavar and "metavar" not in settings:
+        settings["metavar"] = CONCEPTS[concept].metavar
     settings.update(kwargs)
     return Declared(CONCEPTS[concept].names, settings)
 
@@ -445,11 +449,11 @@ def complete_family(incomplete: str) -> list[str]:
 
 # The ready-made options most commands share.
 KernelsOption = Annotated[Optional[list[str]], option("kernel", show_default=False, autocompletion=complete_kernel)]
-ThenOption = Annotated[Optional[list[str]], option("then", metavar="KERNEL|maxpool:F|minpool:F|avgpool:F", show_default=False,
+ThenOption = Annotated[Optional[list[str]], option("then", show_default=False,
                                                    autocompletion=complete_kernel)]
-KernelScaleOption = Annotated[Optional[str], option("kernel_scale", metavar="sum|N|N%|!|^", show_default=False)]
+KernelScaleOption = Annotated[Optional[str], option("kernel_scale", show_default=False)]
 StrideOption = Annotated[int, option("stride", min=1)]
-PaddingOption = Annotated[str, option("padding", metavar="same|valid|P|T,B,L,R")]
+PaddingOption = Annotated[str, option("padding")]
 PadModeOption = Annotated[str, option("pad_mode")]
 
 
@@ -522,14 +526,14 @@ CompressOption = Annotated[Optional[str], option("compress", extra="[default: fa
 RecursiveOption = Annotated[bool, option("recursive")]
 WorkersOption = Annotated[Optional[int], option("workers", min=1, show_default=False)]
 TiledOption = Annotated[bool, option("tiled")]
-ChunksOption = Annotated[Optional[str], option("chunks", metavar="N|N,M", show_default=False)]
-SchedulerOption = Annotated[Optional[str], option("scheduler", metavar="local|ADDRESS", show_default=False)]
+ChunksOption = Annotated[Optional[str], option("chunks", show_default=False)]
+SchedulerOption = Annotated[Optional[str], option("scheduler", show_default=False)]
 ReportOption = Annotated[Optional[Path], option("report", show_default=False)]
 ForceOption = Annotated[bool, option("force")]
 JsonOption = Annotated[bool, option("json")]
 QuietOption = Annotated[bool, option("quiet")]
 AxisOption = Annotated[Optional[str], option("axis", show_default=False)]
-WindowOption = Annotated[Optional[str], option("window", metavar="C,W|PRESET", show_default=False)]
+WindowOption = Annotated[Optional[str], option("window", show_default=False)]
 KeepDtypeOption = Annotated[bool, option("keep_dtype")]
 AffineOption = Annotated[Optional[str], option("affine", show_default=False)]
 

@@ -77,13 +77,13 @@ def _flatten(text: str, layout: str | None) -> tuple[list[str], dict[str, Any], 
 
 @guarded
 def params(
-    in_ch: Annotated[int | None, option("in_ch", min=1, metavar="C", show_default=False)] = None,
-    filters: Annotated[int | None, option("filters", min=1, metavar="K", show_default=False)] = None,
+    in_ch: Annotated[int | None, option("in_ch", min=1, show_default=False)] = None,
+    filters: Annotated[int | None, option("filters", min=1, show_default=False)] = None,
     f: Annotated[str | None, option("size", metavar="F|FxG", extra="FxG: f rows, g columns.  [default: 3]", show_default=False)] = None,
     no_bias: Annotated[bool, option("no_bias")] = False,
-    groups: Annotated[int | None, option("groups", min=1, metavar="G", extra="[default: 1]", show_default=False)] = None,
-    dense: Annotated[tuple[int, int] | None, option("dense", metavar="IN OUT", show_default=False)] = None,
-    flatten: Annotated[str | None, option("flatten", metavar="HxWxC", show_default=False)] = None,
+    groups: Annotated[int | None, option("groups", min=1, extra="[default: 1]", show_default=False)] = None,
+    dense: Annotated[tuple[int, int] | None, option("dense", show_default=False)] = None,
+    flatten: Annotated[str | None, option("flatten", show_default=False)] = None,
     layout: LayoutOption = None,
     json_: JsonOption = False,
     quiet: Annotated[bool, option("quiet", extra="E.g. 65696.")] = False,

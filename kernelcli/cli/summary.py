@@ -34,11 +34,11 @@ def summary(
     as_json: Annotated[bool, option("json", extra="Rows and totals instead of the table.")] = False,
     depth: Annotated[
         int,
-        option("depth", min=1, metavar="N"),
+        option("depth", min=1),
     ] = DEFAULT_DEPTH,
     max_layers: Annotated[
         int,
-        option("max_layers", min=1, metavar="N"),
+        option("max_layers", min=1),
     ] = 100_000,
     quiet: Annotated[bool, option("quiet", extra="The total parameter count, e.g. 11689512.")] = False,
 ) -> None:

@@ -42,7 +42,7 @@ worker_app = typer.Typer(
 def start(
     idle_timeout: Annotated[
         Optional[float],
-        option("idle_timeout", parser=number_in(1, MAX_IDLE_SECONDS), metavar="SECONDS",
+        option("idle_timeout", parser=number_in(1, MAX_IDLE_SECONDS),
                extra=f"[default: {DEFAULT_IDLE_SECONDS}; at most a year]", show_default=False),
     ] = None,
     as_json: JsonOption = False,
