@@ -22,6 +22,7 @@ Example
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -78,7 +79,8 @@ def resolve(shape: Sequence[int], dtype: np.dtype, kernel: Any, stride: Any, pad
         key = None
     elif type(stride) is int and type(dilation) is int and type(padding) in _PADDINGS and type(pad_value) in _FILLS:
         # the usual call, keyed without a helper per argument (a third of the lookup's time)
-        key = (shape, dtype, k.shape, k.tobytes(), stride, dilation, type(padding), padding, pad_value, pad_mode, flip)
+        key = (shape, dtype, k.shape, k.tobytes(), stride, dilation, type(padding), padding, pad_value,
+               math.copysign(1.0, pad_value), pad_mode, flip)
     else:
         args = (_plain(stride), _plain(padding), _plain(dilation), _number(pad_value))
         key = None if None in args else (shape, dtype, k.shape, k.tobytes(), args, pad_mode, flip)
@@ -89,16 +91,17 @@ def resolve(shape: Sequence[int], dtype: np.dtype, kernel: Any, stride: Any, pad
 
 _CALLS = Memo()
 #: the argument types of the usual call, keyed by value: a padding (with its type in the key: 1 and 1.0
-#: are equal keys, and a float padding is refused) and a fill (1 and 1.0 fill alike, as 0.0 and -0.0 do);
-#: bool is in neither (True == 1)
+#: are equal keys, and a float padding is refused) and a fill (1 and 1.0 fill alike; 0.0 and -0.0 are equal
+#: keys but do not: a window of -0.0 fill sums to -0.0, as numpy.pad then a sum gives, so the sign goes in
+#: the key too); bool is in neither (True == 1)
 _PADDINGS = (int, str)
 _FILLS = (int, float)
 
 
 def _number(value: Any) -> Any:
-    """A key of an int or a float with its type (0.0 and -0.0 are one key: both fill with 0.0); else None."""
+    """A key of an int or a float with its type and sign (-0.0 fills with -0.0: not 0.0's key); else None."""
     if type(value) in (int, float):
-        return type(value), value
+        return type(value), value, math.copysign(1.0, value)
     return None
 
 
@@ -142,20 +145,24 @@ def _resolve(shape, dtype, k, stride, padding, pad_mode, pad_value, dilation, fl
     return call
 
 
-def check_padding_fits(shape: Sequence[int], widths: Sequence[int], dilation: tuple[int, int]) -> None:
+def check_padding_fits(shape: Sequence[int], widths: Sequence[int], dilation: tuple[int, int] | None, itemsize: int = 8) -> None:
     """Refuse (ResourceLimit) padding an (H, W[, C]) image by ``widths`` where the padded cells beyond it, in float64
     (a padded copy, or a path's maps of padded rows), need more than the machine's memory: ``padding=10**5`` on 8x9
     was numpy's "Unable to allocate 298 GiB", ``dilation=10**9`` a 15 GiB map that got the process killed.
+    ``dilation`` None: ``pad2d``'s padded copy, the whole of it, ``itemsize`` bytes a cell (it keeps the dtype).
 
     >>> check_padding_fits((8, 9), (1, 1, 1, 1), (1, 1))
     """
     h, w = shape[:2]
     top, bottom, left, right = widths
-    beyond = ((h + top + bottom) * (w + left + right) - h * w) * (shape[2] if len(shape) == 3 else 1) * 8
-    if beyond > 2**30:  # (the usual call never asks)
+    channels = shape[2] if len(shape) == 3 else 1
+    cells = (h + top + bottom) * (w + left + right) - (0 if dilation is None else h * w)
+    need = cells * channels * itemsize
+    if need > 2**30:  # (the usual call never asks)
         from .limits import check_machine
 
-        check_machine(beyond, f"padding the {h}x{w} image by {top},{bottom},{left},{right} (dilation {dilation[0]}x{dilation[1]})")
+        geometry = "" if dilation is None else f" (dilation {dilation[0]}x{dilation[1]})"
+        check_machine(need, f"padding the {h}x{w} image by {top},{bottom},{left},{right}{geometry}")
 
 
 def conv_geometry(shape: Sequence[int], kernel_shape: Sequence[int], stride: Any, padding: Any, dilation: Any):

@@ -123,7 +123,8 @@ def gaussian_mm(sigma_mm: float, spacing: Sequence[float], *, truncate: float = 
     """
     if isinstance(sigma_mm, bool) or not (isinstance(sigma_mm, numbers.Real) and math.isfinite(sigma_mm) and sigma_mm > 0):
         raise InvalidKernel(f"gaussian: sigma {sigma_mm!r} mm must be a positive finite number")
-    if isinstance(truncate, bool) or not (math.isfinite(truncate) and truncate > 0):  # (True was a truncate of 1)
+    if isinstance(truncate, bool) or not (isinstance(truncate, numbers.Real) and math.isfinite(truncate) and truncate > 0):
+        # (True was a truncate of 1; '3' and None were Python's TypeError)
         raise UsageError(f"truncate {truncate!r} must be a positive number")
     kernels = []
     for axis, step in enumerate(check_spacing(spacing)):

@@ -242,3 +242,55 @@ class TestApiRound4:
         with pytest.raises(Exception) as info:
             call()
         assert type(info.value).__name__ == kind and needle in str(info.value), info.value
+
+
+class TestApiRound5:
+    """The API audit, round 5 (audit89): a remembered call that forgot the sign of a zero fill, a padding refused
+    by 8 bytes a cell whatever the dtype, an input replaced by write_output, a truncate that was Python's TypeError."""
+
+    @pytest.mark.parametrize("stride", [1, (1, 1)])  # the usual call's key, and the general one
+    def test_the_sign_of_a_zero_fill_is_the_calls_own_whatever_came_before(self, stride):
+        from kernelcli import conv2d
+
+        k = np.ones((3, 3))
+        for side in (5, 6):  # -0.0 first, then the default; the default first, then -0.0
+            x = np.ones((side, side), np.float32)
+            fills = (-0.0, 0.0) if side == 5 else (0.0, -0.0)
+            for fill in fills:
+                corner = conv2d(x, k, padding=3, pad_value=fill, stride=stride)[0, 0]
+                assert corner == 0 and np.signbit(corner) == np.signbit(fill), (side, fill, corner)
+
+    def test_pad2d_counts_the_bytes_of_its_own_dtype(self, monkeypatch):
+        from kernelcli import limits
+
+        class Asked(Exception):
+            pass
+
+        def check_machine(need, what):
+            raise Asked(need, what)
+
+        monkeypatch.setattr(limits, "check_machine", check_machine)
+        for dtype in (np.uint8, np.int16, np.float64):  # a 32769^2 result: 1 GiB in uint8, once counted as 8
+            with pytest.raises(Asked) as asked:
+                pad2d(np.zeros((1, 1), dtype), 16384)
+            assert asked.value.args == (32769 * 32769 * np.dtype(dtype).itemsize, "padding the 1x1 image by 16384,16384,16384,16384")
+
+    def test_write_output_does_not_replace_the_input_it_was_given_as_like(self, tmp_path):
+        from kernelcli import conv2d, read_input, write_output
+        from kernelcli.errors import OutputRefused
+
+        path = tmp_path / "scan.npy"
+        np.save(path, np.arange(12.0).reshape(3, 4))
+        src = read_input(path)
+        with pytest.raises(OutputRefused, match="overwrite the input"):
+            write_output(path, conv2d(src.data, [[2.0]]), like=src, force=True)
+        np.testing.assert_array_equal(np.load(path), np.arange(12.0).reshape(3, 4))
+        other = tmp_path / "out.npy"
+        assert write_output(other, conv2d(src.data, [[2.0]]), like=src).path == other
+
+    @pytest.mark.parametrize("truncate", ["3", None, [3]])
+    def test_a_truncate_that_is_not_a_number_is_refused_by_name(self, truncate):
+        from kernelcli.kernel_build import gaussian_mm
+
+        with pytest.raises(UsageError, match="truncate"):
+            gaussian_mm(1.0, (1, 1, 1), truncate=truncate)

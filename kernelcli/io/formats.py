@@ -139,12 +139,16 @@ def write_output(
     Integer image formats get the input's bit depth (or the result's, for uint8/uint16
     results), through ``rescale`` (default ``clip``: round, then clip; never wrap);
     ``.npy`` holds the raw result, ``.tif`` with ``rescale="none"`` too where Pillow can
-    write its type (float32, uint8, uint16, int32; float64 is refused); ``.csv`` holds the
+    write its type (float32, uint8, uint16, int8, int16, int32; a float64 result as float32, which
+    ``Written.dtype`` says; uint32 and 64-bit integers are refused); ``.csv`` holds the
     numbers as text.  A float result from a matrix or array input is refused for
     PNG/JPEG/BMP unless a rescale is given; 16-bit data is refused for JPEG/BMP.
+    ``out`` that is ``like``'s own file is refused (OutputRefused), ``force`` or not: as the CLI refuses it.
     """
     o = Path(out)
     _check_suffix(o)
+    if like is not None and like.path is not None:
+        check_output_path(o, [like.path], force=force)
     arr = np.asarray(result)
     suffix = o.suffix.lower()
     if suffix == ".npy":

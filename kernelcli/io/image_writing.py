@@ -13,8 +13,9 @@ Policies
   (from an array) is refused for an image: its 2nd or 4th channel would be read as alpha.
 * Integer outputs are rounded and clipped, never wrapped
   (:func:`kernelcli.io.integer_range.to_integer_range`).  A format that cannot hold the data
-  (16-bit into JPEG, floats into PNG, float64 or uint32 into TIFF) is refused with a
-  suggestion (TIFF or NPY).
+  (16-bit into JPEG, floats into PNG, uint32 or 64-bit integers into TIFF) is refused with a
+  suggestion (TIFF or NPY); a float64 result goes into a TIFF as float32 (``Written.dtype`` says so;
+  the command line adds a note).
 * Every file is written atomically (:func:`kernelcli.io.outputs.atomic_write`).
 
 Example
