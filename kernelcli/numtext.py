@@ -13,6 +13,7 @@ number typed on the command line, in a kernel spec or in a text matrix is read h
 
 from __future__ import annotations
 
+import math
 import re
 
 #: a whole number: ASCII digits with an optional sign
@@ -99,17 +100,27 @@ def quoted(value: object, limit: int = 40) -> str:
     return f"'{body[:limit // 2]}...{body[-(limit // 2):]}' ({len(body)} characters)"
 
 
-def out_of_range(typed: object, low: float | None = None, high: float | None = None, *, above: bool = False) -> str:
+def out_of_range(typed: object, low: float | None = None, high: float | None = None, *, above: bool = False,
+                 read: float | None = None) -> str:
     """Click's words for a number outside an option's range, with the value as typed (``1``, not the ``1.0`` read
-    from it); ``above``: ``low`` itself is out too.
+    from it); ``above``: ``low`` itself is out too.  ``read``: the float the text gave, named where it is not
+    what was typed (``1e-400`` reads as 0, ``1e400`` as infinity).
 
     >>> out_of_range(" 1 ", 0.0, 0.999), out_of_range("0", 0, 20, above=True)
     ('1 is not in the range x>=0.0 and x<=0.999.', '0 is not in the range x>0 and x<=20.')
+    >>> out_of_range("1e-400", 0, above=True, read=0.0)
+    '1e-400 reads as 0 (under the smallest float, 5e-324): not in the range x>0.'
     """
     text = typed.strip() if isinstance(typed, str) else repr(typed)
     shown = text if len(text) <= 40 else quoted(text)
     bounds = [f"x{'>' if above else '>='}{low}" if low is not None else "", f"x<={high}" if high is not None else ""]
-    return f"{shown} is not in the range {' and '.join(b for b in bounds if b)}."
+    if read is not None and read == 0 and re.search(r"[1-9]", re.split(r"[eE]", text)[0]):
+        shown = f"{shown} reads as 0 (under the smallest float, 5e-324):"
+    elif read is not None and math.isinf(read) and not re.search(r"inf", text, re.IGNORECASE):
+        shown = f"{shown} reads as infinity (over the largest float, 1.8e308):"
+    else:
+        shown = f"{shown} is"
+    return f"{shown} not in the range {' and '.join(b for b in bounds if b)}."
 
 
 def counted(n: int, noun: str) -> str:

@@ -573,6 +573,17 @@ class TestRangesEchoWhatWasTyped:
             assert r.stderr.startswith(f"{form}'{option}': {value} is not in the range {bounds}."), r.stderr
             assert "Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1
 
+    @pytest.mark.parametrize(("typed", "words"), [
+        ("1e-400", "1e-400 reads as 0 (under the smallest float, 5e-324): not in the range x>0."),
+        ("1e400", "1e400 reads as infinity (over the largest float, 1.8e308): not in the range x>0."),
+    ])
+    def test_a_value_that_reads_as_another_says_so(self, tmp_path, typed, words):
+        # --lr 1e-400 was "1e-400 is not in the range x>0" (it reads as 0); --lr 1e400 ran on until
+        # learn's own check said "invalid lr inf", the value it was not given
+        (tmp_path / "m.csv").write_text("1,2,3,4\n5,6,7,8\n9,1,2,3\n4,5,6,7\n")
+        r = run_in_process("learn", "m.csv", "m.csv", "-f", "3", "--method", "gd", "--lr", typed, cwd=tmp_path)
+        assert r.returncode == 2 and f"'--lr': {words}" in r.stderr, r.stderr
+
     def test_values_in_range_are_taken(self, tmp_path):
         (tmp_path / "m.csv").write_text("1,2,3,4\n5,6,7,8\n9,1,2,3\n4,5,6,7\n")
         r = run_in_process("learn", "m.csv", "m.csv", "-f", "3", "--method", "gd", "--epochs", "2", "--lr", "1e-3",

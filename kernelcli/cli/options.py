@@ -22,6 +22,7 @@ importing typer.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -496,8 +497,8 @@ def number_in(low: float | None = None, high: float | None = None, *, above: boo
         value = numtext.decimal(text)
         if value is None:
             raise click.exceptions.BadParameter(f"{numtext.quoted(text)} is not a valid float.")
-        if not ((low is None or (value > low if above else value >= low)) and (high is None or value <= high)):  # (NaN)
-            raise click.exceptions.BadParameter(numtext.out_of_range(text, low, high, above=above))
+        if not ((low is None or (value > low if above else value >= low)) and (high is None or value <= high)) or abs(value) == math.inf:
+            raise click.exceptions.BadParameter(numtext.out_of_range(text, low, high, above=above, read=value))  # (NaN too)
         return value
 
     return parse
