@@ -178,7 +178,7 @@ def shape_layout(dims: tuple[int, ...], layout: str | None, option: str, *, kern
     """The layout of a 3-D ``--in`` shape for ``shape``: the one given, else ``hwc`` when unambiguous.
 
     Refused without ``--layout``: a first axis that is a plausible channel count with a last
-    one that is not (``3x224x224``), a square CxHxW map (``64x56x56``: two equal last sizes of
+    one that is not (``3x224x224``) or is too (``3x4x4``, unless a cube or the kernel fits HxWxC alone), a square CxHxW map (``64x56x56``: two equal last sizes of
     more than :data:`MAX_CHANNELS`, a first one that differs), and a kernel (its spans: height, width) that fits
     the padded CxHxW reading alone (``8x224x224 --f 9``, ``8x3x100 --f 1x5``).  ``padding``: the padding in all
     along the height and the width (top + bottom, left + right).
@@ -196,7 +196,10 @@ def shape_layout(dims: tuple[int, ...], layout: str | None, option: str, *, kern
     fits = lambda h, w: spans[0] <= h + padding[0] and spans[1] <= w + padding[1]  # noqa: E731
     too_small = not fits(a, b) and fits(b, c)
     square = b == c != a and c > MAX_CHANNELS  # 64x56x56: a square 56x56 map of 64 channels, as PyTorch writes it
-    if (a <= MAX_CHANNELS < c) or too_small or square:
+    # 3x4x4, 3x5x4: both first and last a plausible channel count (as array_layout refuses them), unless the
+    # kernel fits the HxWxC reading alone or both readings are one (a cube: 3x3x3 is 3x3 with 3 channels either way)
+    both_small = a <= MAX_CHANNELS and c <= MAX_CHANNELS and fits(b, c) and not a == b == c
+    if (a <= MAX_CHANNELS < c) or too_small or square or both_small:
         why = f" (a {spans[0]}x{spans[1]} kernel does not fit {a}x{b})" if too_small else ""
         raise UsageError(
             f"{option} {_x(dims)} reads two ways: HxWxC = {a}x{b} with {counted(c, 'channel')}{why}, "

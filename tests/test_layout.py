@@ -80,7 +80,20 @@ class TestShapeCommand:
 
     def test_unambiguous_shapes_need_no_flag(self, invoke):
         assert invoke("shape", "--in", "228x228x228", "--f", "3", "--filters", "32", "-q").stdout == "226x226x32\n"
-        assert invoke("shape", "--in", "4x4x3", "--f", "3", "-q").stdout == "2x2\n"
+        assert invoke("shape", "--in", "4x4x4", "--f", "3", "-q").stdout == "2x2\n"  # a cube: one reading
+        assert invoke("shape", "--in", "3x4x2", "--f", "3", "-q").stdout == "1x2\n"  # 3 wide fits 3x4, not 4x2
+
+    @pytest.mark.parametrize("dims", ["3x4x4", "4x4x3", "3x5x4", "4x6x3"])
+    def test_first_and_last_both_channel_counts_read_two_ways(self, invoke, dims):
+        # the README audit (87): 3x4x4 (PyTorch's 3 channels of 4x4) was 3x4 with 4 channels, "1x2x2" and exit 0,
+        # where torch gives 2x2x2 and the same .npy is refused naming both readings
+        a, b, c = map(int, dims.split("x"))
+        result = invoke("shape", "--in", dims, "--f", "3", "--filters", "2", "-q")
+        assert result.exit_code == 2 and result.stdout == ""
+        for words in ("reads two ways", f"{a}x{b} with {c} channels", f"{a} channels of {b}x{c}", "--layout chw"):
+            assert words in result.stderr, result.stderr
+        assert invoke("shape", "--in", dims, "--f", "3", "--filters", "2", "-q", "--layout", "chw").stdout == f"2x{b - 2}x{c - 2}\n"
+        assert invoke("shape", "--in", dims, "--f", "3", "--filters", "2", "-q", "--layout", "hwc").stdout == f"{a - 2}x{b - 2}x2\n"
 
     def test_json_says_the_layout(self, invoke):
         doc = json.loads(invoke("shape", "--in", "3x24x24", "--f", "3", "--filters", "4", "--layout", "chw", "--json").stdout)
