@@ -69,7 +69,7 @@ def parse_step(text: str, *, scale: Any = None, option: str = "--then") -> Step:
         size = int(pool.group("size"))
         stride = int(pool.group("stride")) if pool.group("stride") else None
         if size < 1 or (stride is not None and stride < 1):
-            raise UsageError(f"invalid {option} {text!r}: the size and stride of a pooling step are integers >= 1")
+            raise _invalid(option)(f"invalid {option} {text!r}: the size and stride of a pooling step are integers >= 1")
         from .modes import canonical_pool_op
 
         op = canonical_pool_op(pool.group("op"))

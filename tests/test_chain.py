@@ -88,6 +88,15 @@ def test_bad_steps(text, error):
         parse_step(text)
 
 
+@pytest.mark.parametrize("text", ["maxpool:0", "maxpool:2:0", "avgpool:-1", "maxpool:x"])
+def test_an_unusable_pooling_step_is_an_invalid_kernel_as_kernel_and_a_usage_error_as_then(invoke, text):
+    # the README audit (87): -k maxpool:0 and maxpool:2:0 were exit 2 where maxpool:-1, maxpool:x and box:0 are 3
+    kernel = invoke("convolve", str(SAMPLES / "example1.csv"), "-k", text, "-q")
+    then = invoke("convolve", str(SAMPLES / "example1.csv"), "-k", "box:3", "--then", text, "-q")
+    assert (kernel.exit_code, then.exit_code) == (3, 2), (kernel.stderr, then.stderr)
+    assert f"invalid --kernel {text!r}" in kernel.stderr and f"invalid --then {text!r}" in then.stderr
+
+
 @pytest.mark.parametrize("text, example", [("maxpool", "maxpool:2"), ("AvgPool", "avgpool:2"), ("minpool3", "minpool:2"), ("pool", "maxpool:2")])
 def test_a_pooling_step_without_its_size_is_an_option_error(text, example):
     # "--then maxpool" was "unknown kernel 'maxpool'" (exit 3): it is a pooling step missing ":F"
