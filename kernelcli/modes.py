@@ -119,12 +119,18 @@ WINDOW_ALIASES = {"lungs": "lung", "soft_tissue": "soft-tissue", "softtissue": "
 
 
 def _canonical(value: object, names: tuple[str, ...], aliases: dict[str, str], what: str, hint: str = "") -> str:
-    """``value`` as one of ``names`` (trimmed, lower-cased, through ``aliases``), or a UsageError listing them."""
+    """``value`` as one of ``names`` (trimmed, lower-cased, through ``aliases``; ``-`` and ``_`` alike, as in kernel
+    names), or a UsageError listing them.
+
+    >>> _canonical("Reflect-101", PAD_MODES, PAD_ALIASES, "pad mode"), _canonical("per_channel", COMBINE_MODES, {}, "x")
+    ('reflect', 'per-channel')
+    """
     key = str(value).strip().lower()
-    key = aliases.get(key, key)
-    if key not in names:
-        raise UsageError(f"invalid {what} {value!r}: expected one of {', '.join(names)}{hint}")
-    return key
+    for spelling in (key, key.replace("_", "-"), key.replace("-", "_")):
+        spelling = aliases.get(spelling, spelling)
+        if spelling in names:
+            return spelling
+    raise UsageError(f"invalid {what} {value!r}: expected one of {', '.join(names)}{hint}")
 
 
 def canonical_pad_mode(mode: str) -> str:
@@ -169,7 +175,7 @@ def canonical_combine(mode: str) -> str:
     >>> canonical_combine("SUM")
     'sum'
     """
-    return _canonical(mode, COMBINE_MODES, {"per_channel": "per-channel"}, "combine mode")
+    return _canonical(mode, COMBINE_MODES, {}, "combine mode")
 
 
 #: ``--compress``: the zlib level of PNG outputs encoded by Pillow.  ``fast`` is kernelcli's own
@@ -217,7 +223,7 @@ def canonical_volume_pad_mode(mode: str) -> str:
     >>> canonical_volume_pad_mode("FSL"), canonical_volume_pad_mode("edge")
     ('renormalise', 'replicate')
     """
-    key = str(mode).strip().lower()
+    key = str(mode).strip().lower().replace("-", "_")
     if key in RENORMALISE_ALIASES:
         return RENORMALISE
     return _canonical(mode, PAD_MODES, PAD_ALIASES, "pad mode", " (or an alias such as zero, edge, mirror, wrap; volumes also renormalise)")

@@ -212,6 +212,11 @@ class TestIssueReproductions:
         assert invoke("pool", "x.csv", "-f", "2", "--op", "mean", "-q").stdout.strip() == "2.5"
         r = invoke("pool", "x.csv", "-f", "2", "--op", "median")
         assert r.exit_code == 2 and "expected one of max, min, avg" in r.stderr
+        # the README audit (87): reflect_101 and half-symmetric were taken, reflect-101 and half_symmetric refused,
+        # where kernel names take - and _ alike
+        for spelling in ("reflect-101", "half_symmetric", "grid_wrap", "Reflect_101", "FILL"):
+            assert invoke("pad", "x.csv", "-p", "1", "-m", spelling, "-q").exit_code == 0, spelling
+        assert invoke("convolve", "x.csv", "-k", "box:1", "--combine", "per_channel", "-q").exit_code == 0
 
     def test_family_and_depth_lost_their_clashing_short_names(self):
         assert "-f" not in BY_NAME or BY_NAME["-f"] == "size"
