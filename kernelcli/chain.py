@@ -70,10 +70,10 @@ def parse_step(text: str, *, scale: Any = None, option: str = "--then") -> Step:
         stride = int(pool.group("stride")) if pool.group("stride") else None
         if size < 1 or (stride is not None and stride < 1):
             raise _invalid(option)(f"invalid {option} {text!r}: the size and stride of a pooling step are integers >= 1")
-        from .modes import canonical_pool_op
+        from .modes import canonical_pool_op, pool_label
 
         op = canonical_pool_op(pool.group("op"))
-        label = f"{op}pool{size}" + (f"s{stride}" if stride and stride != size else "")
+        label = pool_label(op, size, stride)
         return Step(label, op=op, size=size, stride=stride, typed=text.strip())
     if _MISSPELT_POOL.fullmatch(text.strip()):
         raise pool_step_refusal(text, option)  # type: ignore[misc]

@@ -141,13 +141,16 @@ def pool_file(
     ``paths`` is the path policy passed to the API (the CLI passes ``"cold"``).
     """
     from . import api
+    from .modes import pool_label
+
+    label = pool_label(op, size, stride, padding, ceil_mode, not count_include_pad)
 
     def compute(data):
         from .limits import check_peak, conv_peak
 
         need = conv_peak(data.shape, (size, size), stride=stride or size, pads=(padding,) * 4, itemsize=8,
                          input_itemsize=data.dtype.itemsize)
-        check_peak(need, f"{op}pool{size}")
+        check_peak(need, label)
         return api.pool2d(
             data, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad,
             paths=paths,
@@ -159,5 +162,5 @@ def pool_file(
         return pool3d(data, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad,
                       paths=paths)
 
-    return run_file_job(input_path, f"{op}pool{size}", compute, out=out, force=force, rescale=rescale, max_pixels=max_pixels,
+    return run_file_job(input_path, label, compute, out=out, force=force, rescale=rescale, max_pixels=max_pixels,
                         layout=layout, volume_compute=compute_volume, encoding=encoding, alpha=compute)

@@ -449,3 +449,20 @@ class TestPoolVolumeVocabulary:
     def test_axis_on_an_image_is_refused_as_the_other_volume_options(self, files):
         r = run_in_process("pool", "g.png", "-f", "2", "-o", "o.png", "--axis", "y", cwd=files)
         assert r.returncode == 2 and "--axis: only for volume inputs" in r.stderr, r.stderr
+
+
+def test_a_pooling_is_named_by_what_it_does(invoke, tmp_path):
+    # the pooling audit (92): pool -f 2 -s 1 wrote g_maxpool2.png and said "maxpool2", as pool -f 2 (another result)
+    # did, where the chain's -k maxpool:2:1 said maxpool2s1; padding, --ceil and --exclude-pad were not named either
+    from PIL import Image
+
+    Image.fromarray(np.arange(35 * 47, dtype=np.uint8).reshape(35, 47)).save(tmp_path / "g.png")
+    cases = {("-f", "2", "-s", "1"): "maxpool2s1", ("-f", "2"): "maxpool2", ("-f", "2", "-s", "2"): "maxpool2",
+             ("-f", "3", "-s", "2", "-p", "1", "--ceil", "--exclude-pad", "--op", "avg"): "avgpool3s2p1_ceil_exclude_pad"}
+    for args, label in cases.items():
+        r = invoke("pool", "g.png", *args, "--json", "--force")
+        assert r.exit_code == 0 and (tmp_path / f"g_{label}.png").is_file(), r.output
+        assert json.loads(r.stdout)["operation"] == label
+    chain = invoke("convolve", "g.png", "-k", "maxpool:2:1", "-o", "c.png", "--json")
+    assert json.loads(chain.stdout)["operation"] == "convolve maxpool2s1"  # (a chain says convolve first)
+    assert (tmp_path / "c.png").read_bytes() == (tmp_path / "g_maxpool2s1.png").read_bytes()

@@ -89,10 +89,11 @@ def pool(
     from ..io.image_writing import Encoding
     from ..jobs import pool_file
     from ..layout import canonical_layout
-    from ..modes import canonical_pool_op, canonical_rescale
+    from ..modes import canonical_pool_op, canonical_rescale, pool_label
 
     op = canonical_pool_op(op)
     padding = pool_padding(padding)
+    label = pool_label(op, size, stride, padding, ceil, exclude_pad)
     if exclude_pad and (op != "avg" or padding == 0):
         from ._common import call_note
 
@@ -126,7 +127,7 @@ def pool(
 
             return arrays.pool3d(x, size, stride, op, padding, ceil, not exclude_pad, chunks=tile, paths=cli_paths())
 
-        run_single(big, f"{op}pool{size}", build, out=out, force=force, rescale=canonical_rescale(rescale) if rescale else None,
+        run_single(big, label, build, out=out, force=force, rescale=canonical_rescale(rescale) if rescale else None,
                    layout=canonical_layout(layout), chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out,
                    quiet=quiet, volume_build=volume_build, report_file=report, fmt=fmt, name=suffix,
                    encoding=Encoding(quality=quality, compress=compress), max_pixels=max_pixels)
@@ -163,7 +164,7 @@ def pool(
         volume_job = partial(pool_volume_file, size=size, op=op, stride=stride, padding=padding, ceil_mode=ceil,
                              count_include_pad=not exclude_pad, force=force, options=options)
         run_batch(input, partial(by_kind, image_job=image_job, volume_job=volume_job, image_options=image_only,
-                                 volume_options=volume_only, command="pool"), label=f"{op}pool{size}",
+                                 volume_options=volume_only, command="pool"), label=label,
                   options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report, scheduler),
                   out=out, force=force, json_out=json_out, quiet=quiet)
         return
@@ -173,7 +174,7 @@ def pool(
                                  tiled=tiled, chunks=chunks)
     refuse_volume_options(input, volume_only, out_dir=out_dir)
     run_inputs(
-        input, image_job, label=f"{op}pool{size}", out=out, force=force, json_out=json_out, quiet=quiet,
+        input, image_job, label=label, out=out, force=force, json_out=json_out, quiet=quiet,
         options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report, scheduler),
     )
 

@@ -70,10 +70,10 @@ def pool_volume_file(
     if window is not None and options.window is None:
         options = VolumeOptions(**{**options.__dict__, "window": window})
     from .. import volumes
-    from ..modes import canonical_pool_op
+    from ..modes import canonical_pool_op, pool_label
 
     op = canonical_pool_op(op)
-    label = f"{op}pool{size}"
+    label = pool_label(op, size, stride, padding, ceil_mode, not count_include_pad)
     src = Path(input_path)
     out_path = check_volume_output(out if out is not None else default_volume_output(src, label, name=name, fmt=fmt), (src,),
                                    force=force)
