@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from .io.integer_range import to_integer_range
 from .numtext import range_pair
 
 #: largest side of a tile, in pixels, unless the caller says otherwise
@@ -49,19 +50,14 @@ FRAME = (190, 190, 190)
 def to_display(values: Any) -> np.ndarray:
     """Stretch a map (H, W) or a colour map (H, W, 3) from its own min..max to 0..255 uint8.
 
-    A constant map becomes black (there is nothing to see in it).
+    A constant map becomes black (there is nothing to see in it).  The stretch is ``--rescale
+    minmax``'s (:func:`kernelcli.io.integer_range.to_integer_range`): the same pixels for any
+    finite range, from past float64 (-1e308 .. 1e308) to under 1e-306.
 
     >>> to_display(np.array([[-2.0, 0.0, 2.0]]))
     array([[  0, 128, 255]], dtype=uint8)
     """
-    v = np.asarray(values, dtype=np.float64)
-    lo, hi = float(v.min()), float(v.max())
-    if hi == lo:
-        return np.zeros(v.shape, dtype=np.uint8)
-    if math.isfinite(hi - lo):
-        return np.rint((v - lo) * (255.0 / (hi - lo))).astype(np.uint8)
-    # a range beyond float64 (-1e308 .. 1e308): the same stretch in halves (exact), which do not overflow
-    return np.rint((v / 2 - lo / 2) * (255.0 / (hi / 2 - lo / 2))).astype(np.uint8)
+    return to_integer_range(np.asarray(values, dtype=np.float64), 8, "minmax")[0]
 
 
 def _input_display(source: np.ndarray, planes: str = "channel") -> tuple[np.ndarray, str]:

@@ -15,16 +15,21 @@ from kernelcli.io.integer_range import to_integer_range
 
 
 def reference(values, bit_depth, rescale):
-    """The obvious whole-array formula (what kernelcli computed before it went block-wise)."""
+    """The obvious whole-array formula (what kernelcli computed before it went block-wise); minmax in
+    fractions, rounded half to even."""
+    from fractions import Fraction
+
     top = 255 if bit_depth == 8 else 65535
     dtype = np.uint8 if bit_depth == 8 else np.uint16
     v = np.asarray(values)
     if v.dtype.kind != "f" or (bit_depth == 16 and v.dtype.itemsize < 8):
         v = v.astype(np.float64)
     if rescale == "minmax":
-        lo, hi = float(v.min()), float(v.max())
-        scaled = np.zeros_like(v) if hi == lo else (v - lo) * (top / (hi - lo))
-        return np.rint(scaled).astype(dtype), 0, 0
+        lo, hi = Fraction(float(v.min())), Fraction(float(v.max()))
+        if hi == lo:
+            return np.zeros(v.shape, dtype), 0, 0
+        exact = {x: round((Fraction(x) - lo) * top / (hi - lo)) for x in set(v.astype(np.float64).ravel().tolist())}
+        return np.array([exact[x] for x in v.astype(np.float64).ravel().tolist()], dtype=dtype).reshape(v.shape), 0, 0
     r = np.abs(v) if rescale == "abs" else v.copy()
     np.rint(r, out=r)
     low, high = int(np.count_nonzero(r < 0)), int(np.count_nonzero(r > top))

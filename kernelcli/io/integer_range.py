@@ -9,7 +9,8 @@ is written.  Its jitted twin for 8 bits is :mod:`kernelcli._core.eightbit`.
 Policies
 --------
 * ``clip`` rounds (half to even) and clips, ``abs`` takes the absolute value first,
-  ``minmax`` stretches min..max to the full range; ``none`` is refused (it needs a float
+  ``minmax`` stretches min..max to the full range (in float64 whatever the result's type,
+  any finite range: :func:`stretch_terms`); ``none`` is refused (it needs a float
   output: ``.npy`` or ``.tif``).
 * Never wraps around: a value below 0 or above the top is clipped, and counted.
 * A block of leading-axis rows at a time, into the integer output: no float copy of the
@@ -24,6 +25,8 @@ array([[  0, 128, 255]], dtype=uint8)
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -41,6 +44,52 @@ _WORK_PER_VALUE = 16
 _MIN_BLOCKS_PER_THREAD = 16
 
 
+def stretch_terms(lo: float, hi: float, top: int) -> tuple[float, float, float]:
+    """``(scale, shift, factor)`` of the minmax stretch of ``lo < hi`` onto 0..``top``:
+    ``rint((v * scale - shift) * factor)``, in float64, for any finite range.
+
+    ``scale`` is 1 unless the plain ``(v - lo) * (top / (hi - lo))`` cannot be computed: a
+    range beyond float64 (-1e308 .. 1e308: ``hi - lo`` is inf) is stretched in halves, and a
+    range too small for ``top / (hi - lo)`` (under about 1.4e-306 for 8 bits) is first scaled
+    up by 2**1000.  Both scalings are by a power of two and exact (but for halving a
+    subnormal value, beside a range past 1e308).  :func:`to_integer_range` rounds a
+    stretched value that falls within rounding of a half exactly (:func:`_settle_ties`).
+
+    >>> stretch_terms(-2.0, 2.0, 255), stretch_terms(-1e308, 1e308, 255)[0], stretch_terms(0.0, 1e-310, 255)[0]
+    ((1.0, -2.0, 63.75), 0.5, 1.0715086071862673e+301)
+    """
+    span = hi - lo
+    if not math.isfinite(span):
+        scale = 0.5
+    elif not math.isfinite(top / span):
+        # span >= 2**-1074 becomes >= 2**-74, and no value overflows: |lo|, |hi| <= 2**52 * span < 2**-964
+        scale = 2.0**1000
+    else:
+        scale = 1.0
+    return scale, lo * scale, top / (hi * scale - lo * scale)
+
+
+#: how near a half a stretched value's float64 computation may fall on the wrong side of it: at most
+#: 4 roundings of values up to 65535 (3e-11); a value this near a half is rounded exactly (:func:`_settle_ties`)
+_TIE = 1e-9
+
+
+def _settle_ties(rounded: np.ndarray, near: np.ndarray, values: np.ndarray, lo: float, hi: float, top: int) -> None:
+    """Round the stretched values flagged ``near`` a half exactly (half to even), in fractions.
+
+    ``(v - lo) * (top / (hi - lo))`` rounds 3 times: 25 in 0..50 came to 127.49999999999999, not
+    127.5 (128).  Few values fall this near a half, and fewer distinct ones (an integer image's
+    ties repeat): each distinct value is computed once.
+    """
+    from fractions import Fraction
+
+    where = np.flatnonzero(near)
+    picked = np.asarray(values).flat[where].astype(np.float64).tolist()
+    base, span = Fraction(lo), Fraction(hi) - Fraction(lo)
+    exact = {x: round((Fraction(x) - base) * top / span) for x in set(picked)}
+    rounded.flat[where] = [exact[x] for x in picked]
+
+
 def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str, *, nonzero: bool = False, out: np.ndarray | None = None,
                      count: bool = True) -> tuple:
     """Map float results to uint8/uint16: returns (array, values clipped low, values clipped high).
@@ -53,10 +102,11 @@ def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str, *, nonzer
     (:func:`kernelcli.io.pictures.whole_counts`); every count comes back 0, and no pass takes them.
 
     ``clip`` rounds and clips, ``abs`` takes the absolute value first, ``minmax`` stretches
-    min..max to the full range.  Never wraps around.  Computed a block of leading-axis rows
-    at a time into the integer output: no float copy of the whole image (float32 holds
-    every 8-bit level exactly; 16-bit levels and wider integers are computed in float64, a
-    block at a time; 8- and 16-bit integers as they are: whole numbers, nothing to round).
+    min..max to the full range (:func:`stretch_terms`; the same pixels as gallery's tiles).
+    Never wraps around.  Computed a block of leading-axis rows at a time into the integer
+    output: no float copy of the whole image (float32 holds every 8-bit level exactly;
+    16-bit levels, wider integers and every minmax stretch are computed in float64, a block
+    at a time; 8- and 16-bit integers as they are: whole numbers, nothing to round).
 
     >>> to_integer_range(np.array([-5.0, 100.4, 300.0]), 8, "clip")[0]
     array([  0, 100, 255], dtype=uint8)
@@ -71,7 +121,9 @@ def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str, *, nonzer
     if whole:
         work = np.dtype(np.int32) if rescale == "abs" and v.dtype.kind == "i" else v.dtype
     else:
-        work = v.dtype if v.dtype.kind == "f" and not (bit_depth == 16 and v.dtype.itemsize < 8) else np.dtype(np.float64)
+        # minmax in float64: a float32 range's hi - lo or top / (hi - lo) can overflow float32 (3e38 - -3e38, 255 / 2e-37)
+        narrow = v.dtype.kind == "f" and v.dtype.itemsize < 8 and (bit_depth == 16 or rescale == "minmax")
+        work = v.dtype if v.dtype.kind == "f" and not narrow else np.dtype(np.float64)
     if out is None:
         out = np.empty(v.shape, dtype=dtype)
     elif out.shape != v.shape or out.dtype != dtype:
@@ -89,7 +141,7 @@ def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str, *, nonzer
         if hi == lo:
             out.fill(0)
             return done(out, 0, 0)
-        factor = top / (hi - lo)
+        scale, shift, factor = stretch_terms(lo, hi, top)
     row = v[0].size
     rows = max(1, _BLOCK // row)
     n_blocks = -(-v.shape[0] // rows)
@@ -99,6 +151,7 @@ def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str, *, nonzer
         low = high = responses = 0
         buffer = np.empty(min(rows, v.shape[0]) * row, dtype=work)
         flags = np.empty(buffer.size, dtype=bool)
+        rounded = np.empty(buffer.size if rescale == "minmax" else 0)
         for start in range(b0 * rows, min(b1 * rows, v.shape[0]), rows):
             block, into = v[start : start + rows], target[start : start + rows]
             r, f = buffer[: block.size].reshape(block.shape), flags[: block.size].reshape(block.shape)
@@ -106,10 +159,17 @@ def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str, *, nonzer
                 r[...] = block
                 block = r
             if rescale == "minmax":
-                np.subtract(block, lo, out=r)
+                if scale != 1.0:
+                    np.multiply(block, scale, out=r)
+                    block = r
+                np.subtract(block, shift, out=r)
                 np.multiply(r, factor, out=r)
-                np.rint(r, out=r)
-                np.copyto(into, r, casting="unsafe")
+                g = rounded[: block.size].reshape(block.shape)
+                np.rint(r, out=g)
+                np.abs(np.subtract(r, g, out=r), out=r)
+                if np.greater_equal(r, 0.5 - _TIE, out=f).any():
+                    _settle_ties(g, f, v[start : start + rows], lo, hi, top)
+                np.copyto(into, g, casting="unsafe")
                 continue
             if nonzero and count:  # through a comparison: counting a float array's non-zeros directly is 4x slower
                 responses += int(np.count_nonzero(np.not_equal(block, 0, out=f)))

