@@ -248,6 +248,8 @@ def conv2d(
     rounded = None
     if dtype is not None:
         arr, rounded = _computed_in(arr, dtype, compute_dtype(arr.dtype))
+    else:
+        ndsupport.check_whole(arr, compute_dtype(arr.dtype))
     call = conv_args.resolve(arr.shape, arr.dtype, kernel, stride, padding, pad_mode, pad_value, dilation, flip)
     k, dtype, fill, (oh, ow) = call.k, call.dtype, call.fill, call.out
     policy = as_paths(paths)
@@ -424,6 +426,8 @@ def pool2d(
     if call.cast is not None:  # a float dtype= to compute in: the image cast to it first
         ndsupport.check_fits(arr, call.cast)
         arr, x3 = arr.astype(call.cast), x3.astype(call.cast)
+    else:
+        ndsupport.check_whole(arr, call.result)
     (oh, ow), dtype, rounded = call.out, call.result, call.rounded
     policy = as_paths(paths)
     lacks = _numba_lacks(dtype)  # (float16 results: numpy's path, whatever the process loaded)

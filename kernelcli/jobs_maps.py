@@ -458,6 +458,7 @@ def gallery_file(
     from the image's channels is left out, with a note.  ``shown_name`` titles the sheet
     (default: the input's file name; the CLI gives ``stdin`` for a piped input).
     """
+    from . import ndsupport
     from .io import formats
     from .catalog import kernel_path_note, kernel_size_text, list_kernels
     from .layers import filter_bank
@@ -484,6 +485,8 @@ def gallery_file(
     computed = "float32"  # the maps' dtype: the record's range and dtype are the result's as computed, not the sheet's
     applied = 0
     start = time.perf_counter()
+    # (before the reduction, which averages in float64 too: refused as convolve refuses it, whatever the size)
+    _named(src, lambda: ndsupport.check_whole(data, ndsupport.compute_dtype(data.dtype)))
     work, factor = tile_scale_image(data, tile or DEFAULT_TILE)
     filled = f" {pad_value:g}" if mode == "constant" and pad_value != 0 else ""
     sheet_notes = [f"padding same ({mode}{filled}), cross-correlation; each map stretched from its min (black) to its max "

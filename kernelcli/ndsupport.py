@@ -132,12 +132,14 @@ def dtype_arg(requested: Any, default: Any, name: str = "dtype", *, arr: Any = N
     Anything else is refused, naming the value: float16 has no arithmetic in the jitted core,
     and 32-bit integers have values a float32 result cannot tell apart.  Given the input
     ``arr`` (named ``arr_name`` in messages), a float input with values beyond the compute
-    dtype's range is refused too (:func:`check_fits`).
+    dtype's range is refused too (:func:`check_fits`), and, unless a float dtype is asked for,
+    a 64-bit integer input with values the compute dtype would round (:func:`check_whole`).
 
     >>> dtype_arg("uint8", np.float32), dtype_arg(">f8", np.float32), dtype_arg(None, np.float64)
     ((dtype('float32'), dtype('uint8')), (dtype('float64'), None), (dtype('float64'), None))
     """
     if requested is None:
+        check_whole(arr, np.dtype(default), arr_name)
         return check_fits(arr, np.dtype(default), arr_name), None
     try:
         dt = np.dtype(requested).newbyteorder("=")
@@ -146,6 +148,7 @@ def dtype_arg(requested: Any, default: Any, name: str = "dtype", *, arr: Any = N
     if dt is not None and dt.name in COMPUTE_DTYPES:
         return check_fits(arr, dt, arr_name), None
     if dt is not None and dt.name in ROUNDED_DTYPES:
+        check_whole(arr, np.dtype(default), arr_name)
         return check_fits(arr, np.dtype(default), arr_name), dt
     raise UsageError(f"{name} {requested!r}: expected None (the default: {np.dtype(default).name}), "
                      f"{' or '.join(COMPUTE_DTYPES)} to compute in, or an integer dtype to round the result into: "
@@ -188,6 +191,39 @@ def check_fits(arr: Any, compute: np.dtype, name: str = "x", instead: str | None
     if instead is None:
         instead = "compute in float64 (dtype='float64')" if compute != np.float64 else "scale the input (float64 is the widest kernelcli computes in)"
     raise UsageError(f"{name}: {beyond} value(s) beyond {compute.name}'s range (about {float(np.finfo(compute).max):.2g} in magnitude): {instead}")
+
+
+#: whole numbers float64 holds exactly, every one of them: up to 2**53 in magnitude
+EXACT_WHOLE = 2**53
+
+
+def check_whole(arr: Any, compute: np.dtype, name: str = "x") -> None:
+    """Refuse (UsageError) a 64-bit integer ``arr`` with values a float ``compute`` would round, naming
+    the first and how many: the default float64 of an int64 input is exact up to 2**53 (2**53 + 1
+    became 2**53 in silence).  An explicit ``dtype='float64'`` takes the rounding (:func:`dtype_arg`).
+
+    >>> check_whole(np.array([2**62, 1]), np.dtype(np.float64))
+    >>> check_whole(np.array([1, 2**53 + 1]), np.dtype(np.float64))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: x: 1 value(s) past 2**53 that float64 would round, such as 9007199254740993 at (1,), computed as 9007199254740992: an int64 input is computed in float64, exact for whole numbers up to 2**53; give it as float64 to take the rounding (dtype='float64' in the Python API)
+    """
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "iu" or arr.dtype.itemsize < 8 or compute.kind != "f" or not arr.size:
+        return
+    if int(arr.max()) <= EXACT_WHOLE and int(arr.min()) >= -EXACT_WHOLE:
+        return
+    far = np.flatnonzero((arr > EXACT_WHOLE) | (arr < -EXACT_WHOLE) if arr.dtype.kind == "i" else arr > EXACT_WHOLE)
+    values = arr.flat[far]
+    held = values.astype(compute)
+    fits = held < float(np.iinfo(arr.dtype).max)  # (the largest int64 is 2**63 as a float: past the type, not back)
+    rounded = far[~fits | (np.where(fits, held, 0).astype(arr.dtype) != values)]
+    if rounded.size:
+        first = int(arr.flat[rounded[0]])
+        where = np.unravel_index(rounded[0], arr.shape)
+        raise UsageError(f"{name}: {rounded.size} value(s) past 2**53 that {compute.name} would round, such as {first} at "
+                         f"{tuple(map(int, where))}, computed as {int(compute.type(first))}: {'an' if arr.dtype.name[0] == 'i' else 'a'} {arr.dtype} input is computed in "
+                         f"{compute.name}, exact for whole numbers up to 2**53; give it as {compute.name} to take the rounding "
+                         f"(dtype='{compute.name}' in the Python API)")
 
 
 def check_flip(flip: Any) -> bool:

@@ -472,6 +472,7 @@ def pool3d(
         except ShapeError as exc:
             raise ShapeError(f"volume {'x'.join(map(str, arr.shape))}, axis {AXES[axis]}: {exc}") from None
     cdt = volume_dtype(arr.dtype) if op == "avg" else arr.dtype
+    ndsupport.check_whole(arr, np.dtype(cdt), "volume")
     if pool3d_takes_numpy(paths, arr.shape, f, s, p, op, tuple(out_shape), cdt):
         return numpy_impl.pool_nd(arr, f, s, p, op, bool(count_include_pad), tuple(out_shape), cdt)
     from ._core.conv3d import pool3d as pool_core

@@ -95,3 +95,53 @@ class TestGalleryStretch:
                 sheets.append(np.asarray(im.convert("L")))
         # the same tiles; only the labels' ranges differ (a few text pixels)
         assert sheets[0].shape == sheets[1].shape and np.mean(sheets[0] != sheets[1]) < 0.03
+
+
+class TestWholeNumbersPast2To53:
+    BIG = 2**53 + 1
+
+    @pytest.mark.parametrize("command", [["convolve", "-k", "1x1: 1"], ["pool", "-f", "1", "--op", "avg"],
+                                         ["convolve", "-k", "sobel_v", "-k", "sobel_h"], ["gallery", "--family", "smoothing"]])
+    def test_an_int64_value_float64_would_round_is_refused_naming_it(self, tmp_path, command):
+        # it was written as 9007199254740992.0, exit 0, though the text reader sends one here "to keep it"
+        np.save(tmp_path / "big.npy", np.array([[self.BIG, 1], [1, 1]], dtype=np.int64))
+        out = "o.png" if command[0] == "gallery" else "o.npy"
+        r = run(tmp_path, command[0], "big.npy", *command[1:], "-o", out)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert "big.npy" in r.stderr and "9007199254740993 at (0, 0), computed as 9007199254740992" in r.stderr, r.stderr
+        assert not (tmp_path / out).exists()
+
+    def test_a_3d_average_refuses_it_too(self, tmp_path):
+        np.save(tmp_path / "v.npy", np.full((3, 4, 5), self.BIG, dtype=np.int64))
+        r = run(tmp_path, "pool", "v.npy", "--layout", "zyx", "-f", "1", "--op", "avg", "-o", "o.npy")
+        assert r.returncode == 2 and "60 value(s) past 2**53" in r.stderr, r.stderr
+
+    @pytest.mark.parametrize("command", [["pad", "-p", "1"], ["pool", "-f", "1", "--op", "max"]])
+    def test_pad_and_max_pooling_keep_it(self, tmp_path, command):
+        np.save(tmp_path / "big.npy", np.array([[self.BIG, 1], [1, 1]], dtype=np.int64))
+        r = run(tmp_path, command[0], "big.npy", *command[1:], "-o", "o.npy")
+        assert r.returncode == 0, r.stderr
+        assert self.BIG in np.load(tmp_path / "o.npy").ravel().tolist()
+
+    def test_values_float64_holds_and_an_asked_float64_pass(self):
+        from kernelcli import conv2d, pool2d
+
+        exact = np.array([[2**62, 1], [-(2**53), 2**53]], dtype=np.int64)
+        assert conv2d(exact, [[1]])[0, 0] == 2**62 and pool2d(exact, 1, op="avg")[0, 0] == 2**62
+        big = np.array([[self.BIG, 1]], dtype=np.uint64)
+        assert conv2d(big, [[1]], dtype="float64")[0, 0] == 2**53
+
+    def test_the_api_refuses_it_on_the_default_and_rounded_dtypes(self):
+        from kernelcli import conv2d, pool2d
+        from kernelcli.errors import UsageError
+
+        big = np.array([[self.BIG, 1]], dtype=np.int64)
+        for call in (lambda: conv2d(big, [[1]]), lambda: conv2d(big, [[1]], dtype="uint8"), lambda: pool2d(big, 1, op="avg")):
+            with pytest.raises(UsageError, match=r"x: 1 value\(s\) past 2\*\*53"):
+                call()
+
+    def test_the_text_reader_no_longer_promises_what_convolve_refuses(self, tmp_path):
+        (tmp_path / "big.csv").write_text("9007199254740993,1\n1,1\n")
+        r = run(tmp_path, "convolve", "big.csv", "-k", "1x1: 1")
+        assert r.returncode == 2 and "an int64 .npy keeps it through pad and pool --op max|min" in r.stderr, r.stderr
+
