@@ -344,7 +344,7 @@ def _write_single(report: Report, out_path: Path, result: Any, loaded: Any, *, r
         float32_tiff_note(report, out_path, result)
     _metadata_note(report, loaded, out_path)
     if loaded.alpha is not None and not written.alpha and loaded.alpha.shape == result.shape[:2]:
-        keep = ".png (--compress fast, the default)" if str(loaded.alpha.dtype) == "uint16" else ".png or .tif"
+        keep = ".png" if str(loaded.alpha.dtype) == "uint16" else ".png or .tif"
         if out_path.suffix.lower() in (".tif", ".tiff") and written.dtype not in ("uint8", "uint16"):  # a raw TIFF
             keep = f"an 8- or 16-bit image (--rescale clip|abs|minmax) to keep it with the result; a {written.dtype} TIFF holds no alpha"
         else:

@@ -145,3 +145,32 @@ class TestWholeNumbersPast2To53:
         r = run(tmp_path, "convolve", "big.csv", "-k", "1x1: 1")
         assert r.returncode == 2 and "an int64 .npy keeps it through pad and pool --op max|min" in r.stderr, r.stderr
 
+
+class TestSixteenBitGreyAlphaAtEveryLevel:
+    @pytest.mark.parametrize("command", [["pad", "-p", "1"], ["convolve", "-k", "1x1: 1"], ["pool", "-f", "1"]])
+    def test_every_compress_level_keeps_the_alpha(self, tmp_path, command):
+        # none/default/best wrote 16-bit grey alone, "la16_none.png does not hold the alpha channel, so it is dropped"
+        from kernelcli.io.formats import read_input
+        from kernelcli.io.png import write_png
+
+        rng = np.random.default_rng(8)
+        with open(tmp_path / "la16.png", "wb") as f:
+            write_png(f, rng.integers(0, 2**16, (6, 10, 2)).astype(np.uint16))
+        written = {}
+        for level in ("fast", "none", "default", "best"):
+            r = run(tmp_path, command[0], "la16.png", *command[1:], "-o", f"{level}.png", "--compress", level)
+            assert r.returncode == 0 and "alpha" not in r.stderr, r.stderr
+            assert (tmp_path / f"{level}.png").read_bytes()[24:26] == b"\x10\x04"  # 16-bit grey + alpha
+            loaded = read_input(tmp_path / f"{level}.png")
+            written[level] = (loaded.data, loaded.alpha)
+        for level in ("none", "default", "best"):
+            for got, fast in zip(written[level], written["fast"]):
+                np.testing.assert_array_equal(got, fast)
+
+    def test_a_16_bit_alpha_into_a_tiff_names_png_to_keep_it(self, tmp_path):
+        from kernelcli.io.png import write_png
+
+        with open(tmp_path / "la16.png", "wb") as f:
+            write_png(f, np.full((4, 5, 2), 40000, np.uint16))
+        r = run(tmp_path, "pad", "la16.png", "-p", "1", "-o", "o.tif")
+        assert r.returncode == 0 and "o.tif does not hold the alpha channel, so it is dropped; write .png to keep it" in r.stderr, r.stderr

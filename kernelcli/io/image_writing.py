@@ -62,7 +62,8 @@ class Encoding:
     (a name of :data:`kernelcli.modes.PNG_COMPRESSION`).
 
     PNG ``fast`` (the default) is encoded by :mod:`kernelcli.io.png` (the Up filter, deflate
-    level 1), the other levels by Pillow (zlib at that level).
+    level 1), the other levels by Pillow (zlib at that level), but for 16-bit grey + alpha, which
+    Pillow cannot write: :mod:`kernelcli.io.png` at that zlib level.
 
     ``None`` (not given) is the default: quality :data:`~kernelcli.modes.JPEG_QUALITY`, ``fast``;
     a value given for an output that does not use it is named by :meth:`ignored_by`.
@@ -177,14 +178,17 @@ def write_image(
         image_data = image_data[..., 0]
     if alpha is not None and (alpha.shape != image_data.shape[:2] or fmt in ("JPEG", "BMP")):
         alpha = None  # (a 32-bit BMP's fourth byte is read back as padding: Pillow reads it as RGB)
-    if alpha is not None and image_data.dtype == np.uint16 and not encoding.own_png(fmt):
-        alpha = None  # Pillow has no 16-bit grey + alpha mode to write: the job's note says so
+    if alpha is not None and image_data.dtype == np.uint16 and fmt != "PNG":
+        alpha = None  # Pillow has no 16-bit grey + alpha mode to write (TIFF): the job's note says so
     if alpha is not None:
         image_data = np.dstack([image_data, alpha.astype(image_data.dtype)])
     info.dtype, info.alpha = str(image_data.dtype), alpha is not None
-    if encoding.own_png(fmt) and image_data.dtype != np.float32:
+    # 16-bit grey + alpha, which Pillow cannot write, takes kernelcli's encoder at every --compress level
+    own = encoding.own_png(fmt) or (fmt == "PNG" and alpha is not None and image_data.dtype == np.uint16)
+    if own and image_data.dtype != np.float32:
         _check_storable(image_data, o, fmt, own_png=True)
-        atomic_write(o, lambda f: write_png(f, image_data), force=force)
+        level = None if encoding.own_png(fmt) else PNG_COMPRESSION[encoding.png_compress]
+        atomic_write(o, lambda f: write_png(f, image_data, level=level), force=force)
         return info
     img = _to_pil(image_data, o, fmt)
     options = {**encoding.save_options(fmt), **_signed_tags(image_data.dtype)}

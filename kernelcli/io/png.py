@@ -58,12 +58,19 @@ def deflater(level: int = FAST_LEVEL):
     return isal_zlib.compressobj(level, isal_zlib.DEFLATED, 15, 9), "isal"
 
 
-def write_png(f: IO[bytes], pixels: np.ndarray, *, band_bytes: int = BAND_BYTES) -> None:
+def write_png(f: IO[bytes], pixels: np.ndarray, *, band_bytes: int = BAND_BYTES, level: int | None = None) -> None:
     """Write ``pixels`` as a PNG to the binary file ``f``.
 
     ``pixels``: uint8 or uint16 (H, W) or (H, W, C) with C in 1..4 (grey, grey + alpha, RGB,
     RGBA; 8 or 16 bits a sample).  ``band_bytes``: filtered bytes deflated at a time (the
-    bytes of the file depend on it; tests make it small to cross many bands).
+    bytes of the file depend on it; tests make it small to cross many bands).  ``level``:
+    zlib's deflate level (0-9) instead of ``--compress fast``'s deflater: what Pillow cannot
+    write at ``none``, ``default`` or ``best`` (16-bit grey + alpha) is written here at that level.
+
+    >>> import io
+    >>> buffer = io.BytesIO(); write_png(buffer, np.zeros((2, 3, 2), np.uint16), level=9)
+    >>> list(buffer.getvalue()[24:26])  # bit depth 16, colour type 4 (grey + alpha)
+    [16, 4]
     """
     if pixels.ndim not in (2, 3) or pixels.dtype not in (np.uint8, np.uint16):
         raise ValueError(f"write_png: expected uint8 or uint16 (H, W[, 1-4]) pixels, got {pixels.dtype} {pixels.shape}")
@@ -75,7 +82,7 @@ def write_png(f: IO[bytes], pixels: np.ndarray, *, band_bytes: int = BAND_BYTES)
     row_bytes = w * channels * pixels.itemsize
     f.write(SIGNATURE)
     _chunk(f, b"IHDR", struct.pack(">IIBBBBB", w, h, depth, COLOUR_TYPES[channels], 0, 0, 0))
-    compressor, _ = deflater()
+    compressor = deflater()[0] if level is None else zlib.compressobj(level)
     step = max(1, band_bytes // (row_bytes + 1))
     filtered = np.empty((min(step, h), row_bytes + 1), dtype=np.uint8)
     filtered[:, 0] = UP
