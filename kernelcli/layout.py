@@ -128,7 +128,7 @@ def array_layout(shape: tuple[int, ...], layout: str | None, source: str, notes:
         return "hwc" if c == channels else "chw"
     raise UsageError(
         f"{source}: a {_x(shape)} array reads two ways: (H, W, C) = {a}x{b} pixels with {counted(c, 'channel')}, "
-        f"or (C, H, W) = {a} channels of {b}x{c} (PyTorch) or a (Z, Y, X) volume of {a} slices; "
+        f"or (C, H, W) = {counted(a, 'channel')} of {b}x{c} (PyTorch) or a (Z, Y, X) volume of {counted(a, 'slice')}; "
         "give --layout hwc, --layout chw or --layout zyx"
     )
 

@@ -174,3 +174,29 @@ class TestSixteenBitGreyAlphaAtEveryLevel:
             write_png(f, np.full((4, 5, 2), 40000, np.uint16))
         r = run(tmp_path, "pad", "la16.png", "-p", "1", "-o", "o.tif")
         assert r.returncode == 0 and "o.tif does not hold the alpha channel, so it is dropped; write .png to keep it" in r.stderr, r.stderr
+
+
+class TestWordsAndReadme:
+    def test_one_channel_and_one_slice_are_singular(self, tmp_path):
+        # "(C, H, W) = 1 channels of 5x6 (PyTorch) or a (Z, Y, X) volume of 1 slices"
+        np.save(tmp_path / "s.npy", np.zeros((1, 5, 6)))
+        r = run(tmp_path, "pad", "s.npy", "-p", "0", "-o", "o.npy")
+        assert r.returncode == 2 and "(C, H, W) = 1 channel of 5x6 (PyTorch) or a (Z, Y, X) volume of 1 slice;" in r.stderr, r.stderr
+
+    def test_the_readme_says_16_bit_colour_is_read_as_8_bits_and_which_turned_tiffs_are_refused(self, tmp_path):
+        # it said "A 16-bit input stays 16-bit", and named only greyscale TIFFs as refused when turned a quarter
+        from conftest import REPO
+        from kernelcli.io.png import write_png
+
+        readme = " ".join((REPO / "README.md").read_text().split())
+        assert "A 16-bit input stays 16-bit" not in readme and "A 16-bit grey input stays 16-bit" in readme
+        assert "16-bit RGB and RGBA (PNG, TIFF) are read as 8 bits a channel, the high byte of each sample" in readme
+        assert "an oblong greyscale TIFF whose Orientation" not in readme
+        assert "8- and 16-bit grey, int8, RGBA, palette and CMYK" in readme
+        rgb = np.random.default_rng(2).integers(0, 2**16, (4, 6, 3)).astype(np.uint16)
+        with open(tmp_path / "rgb16.png", "wb") as f:
+            write_png(f, rgb)
+        r = run(tmp_path, "pad", "rgb16.png", "-p", "0", "-o", "o.png")
+        assert r.returncode == 0 and "16-bit colour is read as 8 bits" in r.stderr, r.stderr
+        with Image.open(tmp_path / "o.png") as im:
+            np.testing.assert_array_equal(np.asarray(im), rgb >> 8)

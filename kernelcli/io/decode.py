@@ -260,8 +260,9 @@ def decode(opened: Opened) -> None:
     """Decode the pixels of ``opened`` (or wait for the thread that does); call inside :func:`reading`.
 
     Pillow 13 gives a TIFF whose Orientation tag turns it a quarter (5-8) the turned size, and turns
-    the pixels as it decodes them; for a greyscale one it decodes them at the wrong row length and
-    falls back to the stored size: a scrambled image, refused here (a colour one is turned right).
+    the pixels as it decodes them; for some layouts (8- and 16-bit grey, int8, RGBA, palette, CMYK) it
+    decodes them at the wrong row length and falls back to the stored size: a scrambled image, refused
+    here (RGB, grey + alpha, bilevel, float32 and int32 are turned right).
     """
     if opened.wait is None:
         opened.image.load()
