@@ -12,10 +12,12 @@ name here).
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 import re
 import stat
+import warnings
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
@@ -127,6 +129,7 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
             else:
                 add(check_input_path(p), None, arg)
         elif has_glob(arg):
+            refuse_caret_classes(arg)
             root = glob_root(arg)
             matches = [Path(m) for m in sorted(_expand(arg))]
             files = _shortest_paths([m for m in matches if _is_input_file(m)])
@@ -166,6 +169,16 @@ def refuse_two_readings(arg: str) -> None:
                          "rename it; or give the files by name")
 
 
+def refuse_caret_classes(pattern: str) -> None:
+    """Refuse a pattern with a class that starts with '^', which reads two ways (see :func:`caret_classes`)."""
+    carets = caret_classes(pattern)
+    if carets:
+        first = carets[0]
+        body = first[2:-1]
+        raise UsageError(f"{pattern}: {first} reads two ways: as glob reads it, '^' or one of {body!r}; as a shell reads "
+                         f"it, none of {body!r}: write [{body}^] for the first, or [!{body}] for the second")
+
+
 def _passed_over_note(skipped: list[tuple[Path, str]]) -> str:
     """What a folder or pattern that gave no input passed over, to end its refusal ("; not read: ..."), or "".
 
@@ -183,7 +196,9 @@ def _expand(pattern: str) -> list[str]:
     parts = pattern.split("/")
     if "**" not in parts:
         return glob.glob(pattern)
-    matcher = re.compile(_pattern_regex(parts))
+    with warnings.catch_warnings():  # (fnmatch's regex is glob's: a warning of re's would be glob's too)
+        warnings.simplefilter("ignore")
+        matcher = re.compile(_pattern_regex(parts))
     literal = []
     for part in parts[:-1]:  # the folders before the first wildcard, as typed ('./s', not Path's 's')
         if has_glob(part):
@@ -229,22 +244,65 @@ def _pattern_regex(parts: list[str]) -> str:
                 piece.append("[^/]*")
             elif c == "?":
                 piece.append("[^/]")
-            elif c == "[":  # a class ends at the next ']' after an optional '!' and a first ']' (fnmatch's rule)
-                k = j + 1 + (part[j + 1:j + 2] == "!")
-                k += part[k:k + 1] == "]"
-                close = part.find("]", k)
+            elif c == "[":
+                close = _class_end(part, j)
                 if close < 0:
                     piece.append(re.escape(c))
                 else:
-                    body = part[j + 1:close]
-                    body = "^" + body[1:] if body.startswith("!") else body
-                    piece.append("[" + body.replace("\\", "\\\\") + "]")
+                    piece.append(_class_regex(part[j:close + 1]))
                     j = close
             else:
                 piece.append(re.escape(c))
             j += 1
         out.append("".join(piece) + ("" if last else "/"))
     return "".join(out)
+
+
+def _class_end(part: str, start: int) -> int:
+    """The index of the ']' that closes the class opened at ``part[start]`` (after an optional '!' and a first
+    ']', fnmatch's rule), or -1 where none does (the '[' is then a character).
+
+    >>> _class_end("[]a]x", 0), _class_end("[!]", 0)
+    (3, -1)
+    """
+    k = start + 1 + (part[start + 1:start + 2] == "!")
+    k += part[k:k + 1] == "]"
+    return part.find("]", k)
+
+
+def _class_regex(text: str) -> str:
+    """The regular expression of one class ``[...]`` as glob reads it (fnmatch's own translation: '^' and '['
+    are characters, a reversed range matches nothing, '--' and '&&' are no set operations), never matching
+    a '/' (a name's character).  The class body copied into a regex read ``[^a]`` as 'not a' (glob: '^' or
+    'a'), and ``[z-a]`` was an internal error.
+
+    >>> print(_class_regex("[^a]"), _class_regex("[!a]"), _class_regex("[z-a]"))
+    [\\^a] [^a/] (?!)
+    """
+    inner = fnmatch.translate(text)[len("(?s:"):-len(")\\Z")]
+    if inner == ".":  # (a negated empty class)
+        return "[^/]"
+    return inner[:-1] + "/]" if inner.startswith("[^") else inner
+
+
+def caret_classes(pattern: str) -> list[str]:
+    """The classes of ``pattern`` that start with '^' (``[^a]``): glob reads the '^' as a character, a shell
+    as 'not'.
+
+    >>> caret_classes("s/**/[^a]*.png"), caret_classes("[!a]*.png"), caret_classes("[a^].png")
+    (['[^a]'], [], [])
+    """
+    found = []
+    for part in pattern.split("/"):
+        j = 0
+        while j < len(part):
+            close = _class_end(part, j) if part[j] == "[" else -1
+            if close >= 0:
+                if part[j + 1:j + 2] == "^":
+                    found.append(part[j:close + 1])
+                j = close
+            j += 1
+    return found
 
 
 def glob_root(pattern: str) -> Path:
