@@ -447,8 +447,11 @@ def plan(
     fmt: str | None = None,
     force: bool = False,
     report: str | os.PathLike | None = None,
+    image_fmt: str | None = None,
 ) -> list[Item]:
     """Compute and check every output before any work; return the items in input order.
+
+    ``image_fmt``: the format of an image's output (not a volume's) where ``fmt`` is None (a filter bank's npy).
 
     Raises
     ------
@@ -480,7 +483,7 @@ def plan(
     items: list[Item] = []
     long_names: list[str] = []
     claimed: dict[str, Path] = {}
-    targets = [(src.path, output_path(src, out, suffix, fmt)) for src in discovery.sources]
+    targets = [(src.path, output_path(src, out, suffix, fmt or _image_format(src.path, image_fmt))) for src in discovery.sources]
     if report is not None:  # in a folder of the outputs (--out-dir results --report results/r.json): made with them
         check_report_folder(report, made={os.path.abspath(dest.parent) for _src, dest in targets})
         folder = os.path.abspath(report) + os.sep  # (--report o beside --out-dir o: the outputs written, then exit 4)
@@ -523,6 +526,15 @@ def plan(
     if not folder_writable(ancestor):
         raise WriteError(f"{out}: cannot write in {ancestor}: permission denied (read-only folder); nothing was done")
     return items
+
+
+def _image_format(path: Path, image_fmt: str | None) -> str | None:
+    """``image_fmt`` for an image or array input, None (its own format) for a volume."""
+    if image_fmt is None:
+        return None
+    from .volume_inputs import is_volume_input
+
+    return None if is_volume_input(path) else image_fmt
 
 
 def check_report_path(

@@ -67,3 +67,21 @@ class TestPatternClasses:
         r = run_in_process("convolve", "r/**/[[a]*.png", "-k", "box:3", "--out-dir", "o", "-q", cwd=tree)
         assert r.returncode == 0 and r.stderr == "", r.stderr
         assert files_under(tree / "o") == ["d/[x_box_3.png", "d/a_box_3.png"]
+
+
+def test_a_filter_bank_writes_images_as_npy_beside_a_volume_too(tmp_path):
+    # with ct.nii among the inputs, a.png and b.png were planned as .png and failed ('several feature maps need .npy');
+    # alone they are written as .npy (H', W', maps)
+    pytest.importorskip("nibabel")
+    png(tmp_path / "a.png"), png(tmp_path / "b.png", 1)
+    (tmp_path / "ct.nii.gz").write_bytes((SAMPLES / "phantom3d.nii.gz").read_bytes())
+    r = run_in_process("convolve", "a.png", "b.png", "ct.nii.gz", "-k", "sobel_h", "-k", "sobel_v", "--out-dir", "o",
+                       "--json", cwd=tmp_path)
+    records = {Path(rec["input"]).name: rec for rec in json.loads(r.stdout)["items"]}
+    assert r.returncode == 1 and [rec["status"] for rec in records.values()] == ["ok", "ok", "failed"], r.stderr
+    assert "at most one --kernel" in records["ct.nii.gz"]["error"]
+    assert records["ct.nii.gz"]["output"] == os.path.join("o", "ct_sobel_h_sobel_v.nii.gz")  # a volume keeps its format
+    assert files_under(tmp_path / "o") == ["a_sobel_h_sobel_v.npy", "b_sobel_h_sobel_v.npy"]
+    alone = run_in_process("convolve", "a.png", "-k", "sobel_h", "-k", "sobel_v", "--out-dir", "o2", "-q", cwd=tmp_path)
+    assert alone.returncode == 0
+    assert np.array_equal(np.load(tmp_path / "o2" / "a_sobel_h_sobel_v.npy"), np.load(tmp_path / "o" / "a_sobel_h_sobel_v.npy"))

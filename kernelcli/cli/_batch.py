@@ -55,6 +55,8 @@ class BatchOptions:
     report: Path | None = None
     #: ``--scheduler``: run the files on a dask.distributed cluster (see kernelcli.tiled.cluster)
     scheduler: str | None = None
+    #: the format of an image's output (not a volume's) without ``--format``: a filter bank's ``npy``
+    image_format: str | None = None
 
     @property
     def fmt(self) -> str | None:
@@ -199,7 +201,8 @@ def run_batch(
 
     found = _discover(inputs, options, out=out, quiet=quiet)
     suffix = options.suffix if options.suffix is not None else label  # '' is given: <stem>.<ext>
-    items = plan(found, out_dir=options.out_dir, suffix=suffix, fmt=options.fmt, force=force, report=options.report)
+    items = plan(found, out_dir=options.out_dir, suffix=suffix, fmt=options.fmt, force=force, report=options.report,
+                 image_fmt=options.image_format)
     show_bar = not quiet and sys.stderr.isatty()
     display = _Display(len(items), bar=show_bar, quiet=quiet, order=[str(item.input) for item in items])
     try:

@@ -206,7 +206,7 @@ def convolve(
                              resample_slices=resample_slices, affine=affine, paths=cli_paths(),
                              unsupported={name: value is not None for name, value in given.items()},
                              command=invoked_as("convolve"))
-        image_job, label, refusal = None, "_".join(kernel or []) or "convolve", None
+        image_job, label, refusal, several = None, "_".join(kernel or []) or "convolve", None, False
         if kinds.images:
             from ..jobs_maps import parse_bias
             from ..medical.kernels import resolve_volume_kernel
@@ -215,13 +215,14 @@ def convolve(
             if bias is not None:
                 parse_bias(bias)
             try:
-                image_job, label, _several = _image_job(kernel, bias, image_options(), scale, force)
+                image_job, label, several = _image_job(kernel, bias, image_options(), scale, force)
             except KernelcliError as exc:
                 for spec in kernel or []:  # a kernel neither kind takes (a missing file) is refused now, exit 3
                     resolve_volume_kernel(spec)
                 refusal = exc  # a kernel in mm, say: the images fail alone, saying why
         job = partial(by_kind, image_job=image_job, volume_job=volume_job, image_refusal=refusal, volume_options=volume_only)
-        run_batch(input, job, label=label, options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file, scheduler),
+        maps = "npy" if several else None  # a filter bank's images: .npy (H', W', maps), as without volumes
+        run_batch(input, job, label=label, options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file, scheduler, maps),
                   out=out, force=force, json_out=json_out, quiet=quiet)
         return
     refuse_volume_options(input, volume_only, out_dir=out_dir)
