@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from .errors import InputError, OutputRefused, UsageError, WriteError
+from .errors import InputError, KernelcliError, OutputRefused, UsageError, WriteError
 from .io.naming import batch_output, has_glob  # noqa: F401 - has_glob re-exported (its former home)
 from .io.outputs import folder_writable, input_identities, name_problem, output_folder, output_problem
 from .records import field, record
@@ -49,6 +49,7 @@ class Scanned:
     folder: str  # real path
     recursive: bool
     arg: str
+    through: str | None = None  # the link a recursive scan reached it by
 
 
 @record
@@ -102,13 +103,20 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
     sources: list[Source] = []
     scanned: list[Scanned] = []
     skipped: list[tuple[Path, str]] = []
-    seen: set[str] = set()
+    where: dict[str, int] = {}  # real file -> its place in sources
 
     def add(path: Path, root: Path | None, arg: str) -> None:
         key = os.path.normcase(os.path.realpath(path))  # a file reached through a link (or a loop of links) is one file
-        if key not in seen:
-            seen.add(key)
+        if key not in where:
+            where[key] = len(sources)
             sources.append(Source(path, root, arg))
+            return
+        kept = sources[where[key]]
+        if os.path.normpath(kept.path) == os.path.normpath(path):
+            return
+        if _linked_rank(path) < _linked_rank(kept.path):  # its own name, not a link's ('0latest.png' -> scan.png)
+            sources[where[key]], path, kept = Source(path, root, arg), kept.path, Source(path, root, arg)
+        skipped.append((Path(path), f"the same file as {kept.path}"))
 
     for raw in args:
         arg = os.fspath(raw)
@@ -119,11 +127,13 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
                 raise UsageError(f"{arg}: {ZARR_ALONE}")
             if p.is_dir():
                 before = len(skipped)
-                files = _scan_folder(p, recursive, skipped)
+                links: list[tuple[str, str]] = []
+                files = _scan_folder(p, recursive, skipped, links)
                 if not files:
                     hint = "" if recursive else " (--recursive looks in subfolders too)"
                     raise UsageError(f"{arg}: no supported input files in this folder{hint}{_passed_over_note(skipped[before:])}")
                 scanned.append(Scanned(os.path.realpath(p), recursive, arg))
+                scanned.extend(Scanned(real, True, arg, link) for link, real in links)
                 for f in files:
                     add(f, p, arg)
             else:
@@ -131,8 +141,9 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
         elif has_glob(arg):
             refuse_caret_classes(arg)
             root = glob_root(arg)
-            matches = [Path(m) for m in sorted(_expand(arg))]
-            files = _shortest_paths([m for m in matches if _is_input_file(m)])
+            links = []
+            matches = [Path(m) for m in sorted(_expand(arg, links))]
+            files = [m for m in matches if _is_input_file(m)]  # (each real file once: add)
             before = len(skipped)
             _passed_over(matches, skipped)
             if not files:
@@ -142,6 +153,7 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
                 raise UsageError(f"{arg}: no files match this pattern")
             if "**" in arg:
                 scanned.append(Scanned(os.path.realpath(root), True, arg))
+                scanned.extend(Scanned(real, True, arg, link) for link, real in links)
             for folder in sorted({os.path.realpath(f.parent) for f in files}):
                 scanned.append(Scanned(folder, False, arg))
             for f in files:
@@ -189,10 +201,11 @@ def _passed_over_note(skipped: list[tuple[Path, str]]) -> str:
     return f"; {note}" if note else ""
 
 
-def _expand(pattern: str) -> list[str]:
+def _expand(pattern: str, links: list[tuple[str, str]] | None = None) -> list[str]:
     """The paths ``pattern`` matches, as :func:`glob.glob` gives them; a ``**`` part walks its folder reading each real
     folder once, as ``--recursive`` does: glob follows every link, and two links back up the tree ('d/up' -> '..',
-    'd2' -> 'd') made some 2**40 paths of one file, a run that never ended."""
+    'd2' -> 'd') made some 2**40 paths of one file, a run that never ended.  ``links`` gets each linked folder the
+    walk went into, as (link, real folder)."""
     parts = pattern.split("/")
     if "**" not in parts:
         return glob.glob(pattern)
@@ -215,6 +228,8 @@ def _expand(pattern: str) -> list[str]:
             if not d.startswith(".") and real not in seen:
                 seen.add(real)
                 kept.append(d)
+                if links is not None and os.path.islink(os.path.join(dirpath, d)):
+                    links.append((os.path.join(dirpath, d), real))
         dirnames[:] = kept
         for name in [*kept, *filenames]:
             path = os.path.join(dirpath, name)
@@ -335,6 +350,15 @@ def _is_input_file(path: Path) -> bool:
         return False
 
 
+def _linked_rank(path: str | os.PathLike) -> tuple[bool, int]:
+    """Which of two paths of one file names it: the one not through a link, then the shorter.
+
+    >>> _linked_rank("/nonexistent/a.png")
+    (False, 3)
+    """
+    return os.path.realpath(path) != os.path.abspath(path), len(Path(path).parts)
+
+
 def _shortest_paths(files: list[Path]) -> list[Path]:
     """``files`` in their order, each real file once, under its shortest path: '**' follows linked folders, and a
     link to a folder above ('a/loop' -> '..') made 'a/loop/a/loop/.../p.png' of one 'a/p.png', 40 deep.
@@ -390,7 +414,10 @@ def _passed_over(paths: Sequence[Path], skipped: list[tuple[Path, str]]) -> None
         skipped.append((folder, f"{count}: a DICOM series is one volume, given alone without --out-dir"))
 
 
-def _scan_folder(folder: Path, recursive: bool, skipped: list[tuple[Path, str]] | None = None) -> list[Path]:
+def _scan_folder(folder: Path, recursive: bool, skipped: list[tuple[Path, str]] | None = None,
+                 links: list[tuple[str, str]] | None = None) -> list[Path]:
+    """The input files of ``folder`` (``recursive``: and below, following links; ``links`` gets each linked
+    folder gone into, as (link, real folder)); what looks like an input and is not read goes to ``skipped``."""
     def refuse(exc: OSError) -> None:
         raise InputError(f"{exc.filename or folder}: cannot list the folder: {exc.strerror or exc}")
 
@@ -403,19 +430,29 @@ def _scan_folder(folder: Path, recursive: bool, skipped: list[tuple[Path, str]] 
         _passed_over([folder / n for n in names], skipped)
         return [folder / n for n in names if _is_input_file(folder / n)]
     found: list[Path] = []
-    seen = {os.path.realpath(folder)}  # a linked folder is looked into once, as a '**' pattern reads it (a loop ends)
+    named: list[Path] = []  # the folders named like an input
+    seen = {os.path.realpath(folder): folder}  # a linked folder is looked into once, as a '**' pattern reads it (a loop ends)
     for dirpath, dirnames, filenames in os.walk(folder, onerror=refuse, followlinks=True):
         kept = []
         stores = sorted(d for d in dirnames if d.lower().endswith(".zarr") and not d.startswith("."))  # not looked into
-        for d in sorted(d for d in dirnames if not d.startswith(".") and d not in stores):
-            real = os.path.realpath(os.path.join(dirpath, d))
+        # a folder and a link to it side by side: the folder's own name (the outputs are named after it)
+        for d in sorted((d for d in dirnames if not d.startswith(".") and d not in stores),
+                        key=lambda d: (os.path.islink(os.path.join(dirpath, d)), d)):
+            path = Path(dirpath) / d
+            real = os.path.realpath(path)
             if real not in seen:
-                seen.add(real)
+                seen[real] = path
                 kept.append(d)
-        dirnames[:] = kept
-        names = sorted(filenames) + [d for d in dirnames if Path(d).suffix] + stores  # a folder named like an image
-        _passed_over([Path(dirpath) / n for n in names], skipped)
+                if links is not None and os.path.islink(path):
+                    links.append((str(path), real))
+            elif seen[real] != folder and not Path(seen[real]).is_relative_to(path):  # (not a loop back up)
+                skipped.append((path, f"the same folder as {seen[real]}"))
+        dirnames[:] = sorted(kept)
+        named.extend(Path(dirpath) / d for d in dirnames if Path(d).suffix)
+        _passed_over([Path(dirpath) / n for n in sorted(filenames) + stores], skipped)
         found.extend(Path(dirpath) / n for n in sorted(filenames) if _is_input_file(Path(dirpath) / n))
+    # a folder named like an image is looked into: 'not read' only where nothing in it was
+    _passed_over([d for d in named if not any(f.is_relative_to(d) for f in found)], skipped)
     return found
 
 
@@ -461,22 +498,16 @@ def plan(
         inside the folders being read.  Nothing has been written.
     WriteError
         The output folder cannot be created or written (read-only).
+
+    With ``report`` (not itself refused), the error carries ``records``: what ``--report`` says of each input
+    (:func:`refused_records`).
     """
     discovery = found if isinstance(found, Discovery) else Discovery(list(found))
     out = Path(out_dir)
     problems: list[str] = []
 
-    out_real = os.path.realpath(out)
     if os.path.lexists(out) and not out.is_dir():
         problems.append(f"--out-dir {out}: exists and is not a folder")
-    for s in discovery.scanned:
-        inside = out_real == s.folder or (s.recursive and out_real.startswith(s.folder.rstrip(os.sep) + os.sep))
-        if inside:
-            problems.append(
-                f"--out-dir {out}: is inside the input {s.arg} ({s.folder}); the results would become inputs "
-                "on the next run: choose a folder outside it"
-            )
-            break
 
     identities = input_identities([src.path for src in discovery.sources])
 
@@ -484,6 +515,14 @@ def plan(
     long_names: list[str] = []
     claimed: dict[str, Path] = {}
     targets = [(src.path, output_path(src, out, suffix, fmt or _image_format(src.path, image_fmt))) for src in discovery.sources]
+    folders = _output_folders(targets, out)
+    problems.extend(_folders_in_inputs(out, folders, discovery.scanned))
+    own: dict[Path | None, str] = {}  # the first problem of each input's output (None: of --report's)
+    for folder, src in folders.items():
+        if folder != out and os.path.lexists(folder) and not os.path.isdir(folder):
+            problems.append(f"{folder}: exists and is not a folder; the output of {src} goes in it")
+            own.setdefault(src, problems[-1])
+    folder_keys = {os.path.normcase(os.path.abspath(folder)): src for folder, src in folders.items()}
     if report is not None:  # in a folder of the outputs (--out-dir results --report results/r.json): made with them
         check_report_folder(report, made={os.path.abspath(dest.parent) for _src, dest in targets})
         folder = os.path.abspath(report) + os.sep  # (--report o beside --out-dir o: the outputs written, then exit 4)
@@ -493,39 +532,128 @@ def plan(
     input_paths = frozenset(os.path.abspath(s) for s in identities.values())
     for src_path, dest in targets:
         key = os.path.normcase(os.path.abspath(dest))
+        found_here = []
         if key in claimed:
             first = claimed[key]
             what = f"{first} and {src_path}" if src_path is not None else f"{first} and --report"
-            problems.append(f"{dest}: {what} would both be written there")
+            found_here.append(f"{dest}: {what} would both be written there")
         else:
             claimed[key] = src_path if src_path is not None else Path("--report")
+        if src_path is not None and key in folder_keys:
+            found_here.append(f"{dest}: the output of {src_path}, and a folder of the output of {folder_keys[key]}; "
+                              "a path cannot be both: rename one")
         problem = name_problem(dest) and f"{dest.name[:40]}...: {name_problem(dest)}"
         if problem:
             long_names.append(problem)
-        problem = output_problem(dest, force=force, identities=identities, input_paths=input_paths)
-        if problem:
-            problems.append(problem)
+            own.setdefault(src_path, problem)
+        found_here.append(output_problem(dest, force=force, identities=identities, input_paths=input_paths))
+        problems.extend(filter(None, found_here))
+        if any(found_here):
+            own.setdefault(src_path, next(filter(None, found_here)))
         if src_path is not None:
             items.append(Item(src_path, dest))
+    if report is not None and any(p.startswith(f"--report {report}:") for p in problems):
+        own.setdefault(None, "--report")
+    refusal = _refusal(problems, long_names, out)
+    if refusal is not None:
+        if report is not None and None not in own and Path(report).absolute().parent.is_dir():
+            refusal.records = refused_records(items, own, refusal)  # type: ignore[attr-defined] # --report writes them
+        raise refusal
+    return items
 
+
+def _refusal(problems: list[str], long_names: list[str], out: Path) -> KernelcliError | None:
+    """The error that refuses the plan (exit 2, 4 or 1: nothing done), or None."""
     if len(long_names) == 1:  # one problem, one line (as every other error)
-        raise UsageError(f"{long_names[0]}; nothing was done")
+        return UsageError(f"{long_names[0]}; nothing was done")
     if long_names:
-        raise UsageError(f"{len(long_names)} output name(s) too long; nothing was done:\n  " + "\n  ".join(long_names[:MAX_LISTED]))
+        return UsageError(f"{len(long_names)} output name(s) too long; nothing was done:\n  " + "\n  ".join(long_names[:MAX_LISTED]))
     if len(problems) == 1:
-        raise OutputRefused(f"{problems[0]}; nothing was done")
+        return OutputRefused(f"{problems[0]}; nothing was done")
     if problems:
         listed = problems[:MAX_LISTED]
         more = f"\n  ... and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
-        raise OutputRefused(
-            f"{len(problems)} problem(s) with the outputs; nothing was done:\n  " + "\n  ".join(listed) + more
-        )
+        return OutputRefused(f"{len(problems)} problem(s) with the outputs; nothing was done:\n  " + "\n  ".join(listed) + more)
     ancestor = _nearest_existing(out)
     if not ancestor.is_dir():  # 'a.png/sub': was "permission denied (read-only folder)", exit 1
-        raise UsageError(f"{out}: {ancestor} is a file, not a folder; nothing was done")
+        return UsageError(f"{out}: {ancestor} is a file, not a folder; nothing was done")
     if not folder_writable(ancestor):
-        raise WriteError(f"{out}: cannot write in {ancestor}: permission denied (read-only folder); nothing was done")
-    return items
+        return WriteError(f"{out}: cannot write in {ancestor}: permission denied (read-only folder); nothing was done")
+    return None
+
+
+def refused_records(items: list[Item], own: dict[Path | None, str], refusal: KernelcliError) -> list:
+    """The ``--report`` records of a batch refused while planning, as one input's refused ``-o`` is recorded: an
+    input whose output was refused "failed" with that problem, the others "not run", with the refusal's code.
+
+    >>> [(r.status, r.code, r.error) for r in refused_records([Item(Path("a.png"), Path("o/a_x.png")), Item(Path("b.png"),
+    ...     Path("o/b_x.png"))], {Path("a.png"): "o/a_x.png: already exists"}, OutputRefused("o/a_x.png: already exists"))]
+    [('failed', 4, 'a.png: o/a_x.png: already exists; nothing was done'), ('not run', 4, 'not run: o/a_x.png: already exists')]
+    """
+    from .batch_records import Record
+
+    why = str(refusal).splitlines()[0].rstrip(":")
+    records = []
+    for item in items:
+        record = Record(str(item.input), str(item.output), "not run", error=f"not run: {why}", code=refusal.exit_code)
+        if item.input in own:  # named as a batch names a file's error (run_one)
+            problem = type(refusal)(f"{own[item.input]}; nothing was done")
+            record.failed(problem, item.input.name if item.input.name in str(problem) else str(item.input))
+        records.append(record)
+    return records
+
+
+def _output_folders(targets: list[tuple[Path, Path]], out: Path) -> dict[Path, Path]:
+    """Each folder the outputs go in, ``out`` and those below it, with the first input whose output goes there.
+
+    >>> _output_folders([(Path("in/s/a.png"), Path("o/s/t/a_x.png"))], Path("o"))
+    {PosixPath('o/s/t'): PosixPath('in/s/a.png'), PosixPath('o/s'): PosixPath('in/s/a.png'), PosixPath('o'): PosixPath('in/s/a.png')}
+    """
+    folders: dict[Path, Path] = {}
+    for src, dest in targets:
+        folder = dest.parent
+        while folder not in folders:
+            folders[folder] = src
+            if folder == out or folder == folder.parent:
+                break
+            folder = folder.parent
+    return folders
+
+
+def _folders_in_inputs(out: Path, folders: dict[Path, Path], scanned: Sequence[Scanned]) -> list[str]:
+    """The output folders that are (by their real paths) folders the inputs are read from: ``--out-dir`` itself, or
+    a folder below it that a link takes into the inputs.  A link in the inputs to the output folder, or one from the
+    output folder into the inputs, let a run write into its inputs (the next run read its own outputs)."""
+    exact: dict[str, Scanned] = {}
+    below: dict[str, Scanned] = {}
+    for s in scanned:
+        exact.setdefault(s.folder, s)
+        if s.recursive:
+            below.setdefault(s.folder, s)
+
+    def reads(real: str) -> Scanned | None:  # (by its ancestors: a pattern's scan names a folder per match)
+        if real in exact:
+            return exact[real]
+        up = os.path.dirname(real)
+        while True:
+            if up in below:
+                return below[up]
+            if os.path.dirname(up) == up:
+                return None
+            up = os.path.dirname(up)
+
+    def where(s: Scanned) -> str:
+        return f"{s.folder}, through the link {s.through}" if s.through else s.folder
+
+    s = reads(os.path.realpath(out))
+    if s is not None:
+        return [f"--out-dir {out}: is inside the input {s.arg} ({where(s)}); the results would become inputs "
+                "on the next run: choose a folder outside it"]
+    inside = {folder: (real, s) for folder, src in folders.items()
+              if (s := reads(real := os.path.realpath(folder))) is not None}
+    return [f"{folder}: is {real} through a link, inside the input {s.arg} ({where(s)}); the output of {folders[folder]} "
+            "would become an input on the next run: choose a folder outside it"
+            for folder, (real, s) in inside.items() if folder.parent not in inside]  # (the link's folder, not each below it)
 
 
 def _image_format(path: Path, image_fmt: str | None) -> str | None:

@@ -198,11 +198,20 @@ def run_batch(
     """
     from ..batch import BatchInterrupted, run
     from ..batch_plan import plan
+    from ..errors import KernelcliError
 
     found = _discover(inputs, options, out=out, quiet=quiet)
     suffix = options.suffix if options.suffix is not None else label  # '' is given: <stem>.<ext>
-    items = plan(found, out_dir=options.out_dir, suffix=suffix, fmt=options.fmt, force=force, report=options.report,
-                 image_fmt=options.image_format)
+    try:
+        items = plan(found, out_dir=options.out_dir, suffix=suffix, fmt=options.fmt, force=force, report=options.report,
+                     image_fmt=options.image_format)
+    except KernelcliError as refused:  # as a one-input call's refused output is recorded (not when --report is the problem)
+        records = getattr(refused, "records", None)
+        if records is not None:
+            from ..batch_records import BatchResult
+
+            _write_report(options.report, BatchResult(records, 0.0, 0), force=force)
+        raise
     show_bar = not quiet and sys.stderr.isatty()
     display = _Display(len(items), bar=show_bar, quiet=quiet, order=[str(item.input) for item in items])
     try:
