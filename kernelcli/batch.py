@@ -20,7 +20,7 @@ The three steps
    Ctrl-C the workers are stopped, every temporary file is removed, finished outputs are
    kept, and :class:`BatchInterrupted` (a KeyboardInterrupt) carries the partial result.
 
-Steps 1 and 2 live in :mod:`kernelcli.batch_plan`, the records in :mod:`kernelcli.batch_records`,
+Steps 1 and 2 live in :mod:`kernelcli.batch_plan` and :mod:`kernelcli.batch_targets`, the records in :mod:`kernelcli.batch_records`,
 both re-exported here; the worker processes' functions stay here, where the pools pickle them from.
 
 The results are the same bytes as running the items one by one: each item is computed
@@ -54,23 +54,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .batch_plan import (  # noqa: F401 - steps 1 and 2, re-exported (their former home)
+from .batch_plan import (  # noqa: F401 - step 1, re-exported (its former home)
     MAX_LISTED,
     Discovery,
-    Item,
     Scanned,
     Source,
     _is_input_file,
-    _nearest_existing,
     _scan_folder,
-    check_report_path,
     discover,
     glob_root,
     has_glob,
     is_batch_argument,
-    output_path,
-    plan,
 )
+from .batch_targets import Item, _nearest_existing, check_report_path, output_path, plan  # noqa: F401 - step 2, re-exported
 from .batch_records import (  # noqa: F401 - re-exported
     RECORD_FIELDS,
     BatchInterrupted,

@@ -245,9 +245,9 @@ class TestItem13:
         Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "in" / "a.png")
         real = outputs.folder_writable
         monkeypatch.setattr(outputs, "folder_writable", lambda folder: "ro" not in str(folder) and real(folder))
-        import kernelcli.batch_plan as batch_plan  # check_report_path's home
+        import kernelcli.batch_targets as batch_targets  # check_report_path's home
 
-        monkeypatch.setattr(batch_plan, "folder_writable", outputs.folder_writable)
+        monkeypatch.setattr(batch_targets, "folder_writable", outputs.folder_writable)
         r = invoke("pool", "in", "--size", "2", "--out-dir", "out", "--report", "ro/r.json", "-j", "1")
         assert r.exit_code == 1 and "Traceback" not in r.stderr  # as a read-only --out-dir (it was 4: refused to write)
         assert "--report ro/r.json" in r.stderr and "read-only" in r.stderr

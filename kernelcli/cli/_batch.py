@@ -150,7 +150,7 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     import traceback
 
     from ..batch import BatchResult, Record
-    from ..batch_plan import check_report_path
+    from ..batch_targets import check_report_path
 
     written = [Path(o) for o in outputs if o is not None]
     check_report_path(report, inputs=[input], outputs=written, force=force)
@@ -197,7 +197,7 @@ def run_batch(
     planning problems raise our errors (exit 2 or 4) before anything is written.
     """
     from ..batch import BatchInterrupted, run
-    from ..batch_plan import plan
+    from ..batch_targets import plan
     from ..errors import KernelcliError
 
     found = _discover(inputs, options, out=out, quiet=quiet)

@@ -1,0 +1,265 @@
+"""Batch step 2: plan every output of the files :func:`kernelcli.batch_plan.discover` found (:func:`plan`).
+
+An output that exists (without ``force``), that is an input, that two inputs share, an output that is also a folder
+other outputs go in, a non-folder where an output folder goes, or an output folder whose real path is one the
+inputs are read from is refused (OutputRefused, exit 4) before any work; :func:`refused_records` gives such a
+refusal the records ``--report`` writes.  Split from :mod:`kernelcli.batch_plan` (step 1); :mod:`kernelcli.batch`
+runs the plan (step 3) and re-exports both.
+
+>>> output_path(Source(Path("scans/a/ct.png"), Path("scans"), "scans"), Path("out"), "sobel_v", None)
+PosixPath('out/a/ct_sobel_v.png')
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+from .batch_plan import MAX_LISTED, Discovery, Scanned, Source
+from .errors import KernelcliError, OutputRefused, UsageError, WriteError
+from .io.naming import batch_output
+from .io.outputs import folder_writable, input_identities, name_problem, output_folder, output_problem
+from .records import record
+
+@record(frozen=True)
+class Item:
+    """One unit of work: read ``input``, write ``output``."""
+
+    input: Path
+    output: Path
+
+
+def output_path(source: Source, out_dir: Path, suffix: str, fmt: str | None) -> Path:
+    """``out_dir / <folder relative to the input's root> / <stem>_<suffix>.<ext>``.
+
+    >>> output_path(Source(Path("scans/a/ct.png"), Path("scans"), "scans"), Path("out"), "sobel_v", None)
+    PosixPath('out/a/ct_sobel_v.png')
+    """
+    return batch_output(source.path, source.root, out_dir, suffix, fmt)
+
+
+def plan(
+    found: Discovery | Sequence[Source],
+    *,
+    out_dir: str | os.PathLike,
+    suffix: str,
+    fmt: str | None = None,
+    force: bool = False,
+    report: str | os.PathLike | None = None,
+    image_fmt: str | None = None,
+) -> list[Item]:
+    """Compute and check every output before any work; return the items in input order.
+
+    ``image_fmt``: the format of an image's output (not a volume's) where ``fmt`` is None (a filter bank's npy).
+
+    Raises
+    ------
+    OutputRefused
+        With one line per problem (exit 4): an output that exists (without ``force``),
+        that is an input, that two inputs share, that is a folder; an output folder
+        inside the folders being read.  Nothing has been written.
+    WriteError
+        The output folder cannot be created or written (read-only).
+
+    With ``report`` (not itself refused), the error carries ``records``: what ``--report`` says of each input
+    (:func:`refused_records`).
+    """
+    discovery = found if isinstance(found, Discovery) else Discovery(list(found))
+    out = Path(out_dir)
+    problems: list[str] = []
+
+    if os.path.lexists(out) and not out.is_dir():
+        problems.append(f"--out-dir {out}: exists and is not a folder")
+
+    identities = input_identities([src.path for src in discovery.sources])
+
+    items: list[Item] = []
+    long_names: list[str] = []
+    claimed: dict[str, Path] = {}
+    targets = [(src.path, output_path(src, out, suffix, fmt or _image_format(src.path, image_fmt))) for src in discovery.sources]
+    folders = _output_folders(targets, out)
+    problems.extend(_folders_in_inputs(out, folders, discovery.scanned))
+    own: dict[Path | None, str] = {}  # the first problem of each input's output (None: of --report's)
+    for folder, src in folders.items():
+        if folder != out and os.path.lexists(folder) and not os.path.isdir(folder):
+            problems.append(f"{folder}: exists and is not a folder; the output of {src} goes in it")
+            own.setdefault(src, problems[-1])
+    folder_keys = {os.path.normcase(os.path.abspath(folder)): src for folder, src in folders.items()}
+    if report is not None:  # in a folder of the outputs (--out-dir results --report results/r.json): made with them
+        check_report_folder(report, made={os.path.abspath(dest.parent) for _src, dest in targets})
+        folder = os.path.abspath(report) + os.sep  # (--report o beside --out-dir o: the outputs written, then exit 4)
+        if any(os.path.abspath(dest).startswith(folder) for _src, dest in targets):
+            problems.append(f"--report {report}: is the folder the outputs go in; choose a file for the report")
+        targets.append((None, Path(report)))
+    input_paths = frozenset(os.path.abspath(s) for s in identities.values())
+    for src_path, dest in targets:
+        key = os.path.normcase(os.path.abspath(dest))
+        found_here = []
+        if key in claimed:
+            first = claimed[key]
+            what = f"{first} and {src_path}" if src_path is not None else f"{first} and --report"
+            found_here.append(f"{dest}: {what} would both be written there")
+        else:
+            claimed[key] = src_path if src_path is not None else Path("--report")
+        if src_path is not None and key in folder_keys:
+            found_here.append(f"{dest}: the output of {src_path}, and a folder of the output of {folder_keys[key]}; "
+                              "a path cannot be both: rename one")
+        problem = name_problem(dest) and f"{dest.name[:40]}...: {name_problem(dest)}"
+        if problem:
+            long_names.append(problem)
+            own.setdefault(src_path, problem)
+        found_here.append(output_problem(dest, force=force, identities=identities, input_paths=input_paths))
+        problems.extend(filter(None, found_here))
+        if any(found_here):
+            own.setdefault(src_path, next(filter(None, found_here)))
+        if src_path is not None:
+            items.append(Item(src_path, dest))
+    if report is not None and any(p.startswith(f"--report {report}:") for p in problems):
+        own.setdefault(None, "--report")
+    refusal = _refusal(problems, long_names, out)
+    if refusal is not None:
+        if report is not None and None not in own and Path(report).absolute().parent.is_dir():
+            refusal.records = refused_records(items, own, refusal)  # type: ignore[attr-defined] # --report writes them
+        raise refusal
+    return items
+
+
+def _refusal(problems: list[str], long_names: list[str], out: Path) -> KernelcliError | None:
+    """The error that refuses the plan (exit 2, 4 or 1: nothing done), or None."""
+    if len(long_names) == 1:  # one problem, one line (as every other error)
+        return UsageError(f"{long_names[0]}; nothing was done")
+    if long_names:
+        return UsageError(f"{len(long_names)} output name(s) too long; nothing was done:\n  " + "\n  ".join(long_names[:MAX_LISTED]))
+    if len(problems) == 1:
+        return OutputRefused(f"{problems[0]}; nothing was done")
+    if problems:
+        listed = problems[:MAX_LISTED]
+        more = f"\n  ... and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
+        return OutputRefused(f"{len(problems)} problem(s) with the outputs; nothing was done:\n  " + "\n  ".join(listed) + more)
+    ancestor = _nearest_existing(out)
+    if not ancestor.is_dir():  # 'a.png/sub': was "permission denied (read-only folder)", exit 1
+        return UsageError(f"{out}: {ancestor} is a file, not a folder; nothing was done")
+    if not folder_writable(ancestor):
+        return WriteError(f"{out}: cannot write in {ancestor}: permission denied (read-only folder); nothing was done")
+    return None
+
+
+def refused_records(items: list[Item], own: dict[Path | None, str], refusal: KernelcliError) -> list:
+    """The ``--report`` records of a batch refused while planning, as one input's refused ``-o`` is recorded: an
+    input whose output was refused "failed" with that problem, the others "not run", with the refusal's code.
+
+    >>> [(r.status, r.code, r.error) for r in refused_records([Item(Path("a.png"), Path("o/a_x.png")), Item(Path("b.png"),
+    ...     Path("o/b_x.png"))], {Path("a.png"): "o/a_x.png: already exists"}, OutputRefused("o/a_x.png: already exists"))]
+    [('failed', 4, 'a.png: o/a_x.png: already exists; nothing was done'), ('not run', 4, 'not run: o/a_x.png: already exists')]
+    """
+    from .batch_records import Record
+
+    why = str(refusal).splitlines()[0].rstrip(":")
+    records = []
+    for item in items:
+        record = Record(str(item.input), str(item.output), "not run", error=f"not run: {why}", code=refusal.exit_code)
+        if item.input in own:  # named as a batch names a file's error (run_one)
+            problem = type(refusal)(f"{own[item.input]}; nothing was done")
+            record.failed(problem, item.input.name if item.input.name in str(problem) else str(item.input))
+        records.append(record)
+    return records
+
+
+def _output_folders(targets: list[tuple[Path, Path]], out: Path) -> dict[Path, Path]:
+    """Each folder the outputs go in, ``out`` and those below it, with the first input whose output goes there.
+
+    >>> _output_folders([(Path("in/s/a.png"), Path("o/s/t/a_x.png"))], Path("o"))
+    {PosixPath('o/s/t'): PosixPath('in/s/a.png'), PosixPath('o/s'): PosixPath('in/s/a.png'), PosixPath('o'): PosixPath('in/s/a.png')}
+    """
+    folders: dict[Path, Path] = {}
+    for src, dest in targets:
+        folder = dest.parent
+        while folder not in folders:
+            folders[folder] = src
+            if folder == out or folder == folder.parent:
+                break
+            folder = folder.parent
+    return folders
+
+
+def _folders_in_inputs(out: Path, folders: dict[Path, Path], scanned: Sequence[Scanned]) -> list[str]:
+    """The output folders that are (by their real paths) folders the inputs are read from: ``--out-dir`` itself, or
+    a folder below it that a link takes into the inputs.  A link in the inputs to the output folder, or one from the
+    output folder into the inputs, let a run write into its inputs (the next run read its own outputs)."""
+    exact: dict[str, Scanned] = {}
+    below: dict[str, Scanned] = {}
+    for s in scanned:
+        exact.setdefault(s.folder, s)
+        if s.recursive:
+            below.setdefault(s.folder, s)
+
+    def reads(real: str) -> Scanned | None:  # (by its ancestors: a pattern's scan names a folder per match)
+        if real in exact:
+            return exact[real]
+        up = os.path.dirname(real)
+        while True:
+            if up in below:
+                return below[up]
+            if os.path.dirname(up) == up:
+                return None
+            up = os.path.dirname(up)
+
+    def where(s: Scanned) -> str:
+        return f"{s.folder}, through the link {s.through}" if s.through else s.folder
+
+    s = reads(os.path.realpath(out))
+    if s is not None:
+        return [f"--out-dir {out}: is inside the input {s.arg} ({where(s)}); the results would become inputs "
+                "on the next run: choose a folder outside it"]
+    inside = {folder: (real, s) for folder, src in folders.items()
+              if (s := reads(real := os.path.realpath(folder))) is not None}
+    return [f"{folder}: is {real} through a link, inside the input {s.arg} ({where(s)}); the output of {folders[folder]} "
+            "would become an input on the next run: choose a folder outside it"
+            for folder, (real, s) in inside.items() if folder.parent not in inside]  # (the link's folder, not each below it)
+
+
+def _image_format(path: Path, image_fmt: str | None) -> str | None:
+    """``image_fmt`` for an image or array input, None (its own format) for a volume."""
+    if image_fmt is None:
+        return None
+    from .volume_inputs import is_volume_input
+
+    return None if is_volume_input(path) else image_fmt
+
+
+def check_report_path(
+    report: str | os.PathLike, *, inputs: Sequence[Path], outputs: Sequence[Path] = (), force: bool = False
+) -> None:
+    """Check a ``--report`` file like an output: not an input, not an output, not existing without ``force``."""
+    dest = Path(report)
+    too_long = name_problem(dest)
+    if too_long:
+        raise UsageError(f"--report: {too_long}")
+    problem = output_problem(dest, inputs, force=force)
+    if problem is None and any(os.path.abspath(dest) == os.path.abspath(o) for o in outputs):
+        problem = f"{dest}: is also the output; choose another --report file"
+    if problem:
+        raise OutputRefused(problem)
+    check_report_folder(report)
+
+
+def check_report_folder(report: str | os.PathLike, made: Collection[str] = ()) -> None:
+    """A ``--report`` file whose folder is missing (exit 2) or read-only (exit 1) is refused while planning,
+    as an ``--out`` file is; so is ``-`` (a file of that name was written).  ``made``: absolute folders the
+    run creates (the outputs'), where a report may go too."""
+    if os.fspath(report) == "-":
+        raise UsageError("--report -: the report is a file; --json prints its records on stdout")
+    dest = Path(report)
+    folder = dest.absolute().parent
+    if not folder.is_dir() and str(folder) not in made:
+        raise UsageError(f"--report {dest}: the folder {dest.parent} does not exist")
+    if not folder_writable(folder if folder.is_dir() else _nearest_existing(folder)):
+        raise WriteError(f"--report {dest}: cannot write in {output_folder(dest)}: permission denied (read-only folder); nothing was done")
+
+
+def _nearest_existing(folder: Path) -> Path:
+    p = folder.absolute()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return p
