@@ -426,7 +426,7 @@ def _not_a_kernel_file(file: Path) -> str | None:
     """
     try:
         document = json.loads(file.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):  # (a deep one: exit 70 after its note was made)
         return None
     if not isinstance(document, dict) or any(key in document for key in ("kernels", "family", "matrix")):
         return None

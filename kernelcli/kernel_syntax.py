@@ -164,6 +164,8 @@ def _json_list(spec: str, max_ndim: int) -> Any:
         document = json.loads(spec, parse_float=_parse_float, parse_int=_parse_int, parse_constant=_NotFinite)
     except json.JSONDecodeError as exc:
         raise InvalidKernel(f"{label}: not a JSON list of rows: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:  # (a file's words; a list ~1000 deep was exit 70)
+        raise InvalidKernel(f"{label}: not valid JSON for a kernel: lists or objects nested too deeply") from None
     kernel = parse_kernels({"name": "list", "matrix": document}, origin=label, max_ndim=max_ndim)[0]
     return replace(kernel, name="list_" + "x".join(map(str, kernel.shape[::-1] if len(kernel.shape) == 2 else kernel.shape)),
                    description=_list_description(kernel.shape), source="--kernel")
