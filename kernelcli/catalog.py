@@ -105,7 +105,7 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
         return _load_from_path(spec, max_ndim)
     volume_only = _volume_kernel(spec)
     if volume_only:
-        raise InvalidKernel(f"{spec}: {volume_only} for a volume input (NIfTI, DICOM or a DICOM series folder); an image "
+        raise InvalidKernel(f"{numtext.clipped(spec, 120)}: {volume_only} for a volume input (NIfTI, DICOM or a DICOM series folder); an image "
                             "or array takes a 2-D kernel, e.g. gaussian:1.5 (sigma in pixels) or box:3")
     parametric = _PARAMETRIC.fullmatch(spec)
     if parametric:
@@ -113,7 +113,7 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
         return _gaussian_from_spec(spec, argument) if kind == "gaussian" else _box_from_spec(spec, argument)
     if SPEC_NAME_PATTERN.fullmatch(spec):
         return _load_by_name(spec)
-    shown = f"'{spec}'" if spec.isprintable() else repr(spec)  # 'a\b' as typed, not 'a\\b'
+    shown = numtext.quoted(spec, 120) if not spec.isprintable() or len(spec) > 120 else f"'{spec}'"  # 'a\b' as typed, not 'a\\b'
     raise InvalidKernel(
         f"{shown} is not a kernel name ({NAME_RULE}; {LOOKUP_RULE}), a path to a .json or .npy file, "
         "gaussian:SIGMA, box:N, an inline kernel ('3x3: 1,0,-1 2,0,-2 1,0,-1') or a JSON list ('[[1,0,-1],[2,0,-2],[1,0,-1]]')"
@@ -495,7 +495,7 @@ def _load_by_name(spec: str) -> Kernel:
         if kernel.name == wanted:
             return kernel
     close = _suggestions(wanted, [k.name for k in kernels])
-    parts = [f"unknown kernel '{spec}'" + (f" (did you mean {', '.join(close)}?)" if close else "")]
+    parts = [f"unknown kernel '{numtext.clipped(spec, 120)}'" + (f" (did you mean {', '.join(close)}?)" if close else "")]
     for candidate in (spec + ".json", spec):
         if os.path.isfile(candidate):  # False, not an error, for a name too long to be a file
             parts.append(f"a file '{candidate}' is here, but names are looked up only in the catalogue: give it as ./{candidate}")
@@ -567,14 +567,15 @@ def _load_from_path(spec: str, max_ndim: int = 2) -> Kernel:
 def _gaussian_from_spec(spec: str, argument: str) -> Kernel:
     sigma = numtext.decimal(argument)
     if sigma is None:
-        raise InvalidKernel(f"{spec}: sigma {argument!r} is not a number; write e.g. gaussian:1.5")
+        raise InvalidKernel(f"{numtext.clipped(spec, 120)}: sigma {numtext.quoted(argument)} is not a number; write e.g. gaussian:1.5")
     if not math.isfinite(sigma) or sigma <= 0:
-        raise InvalidKernel(f"{spec}: sigma must be a positive finite number, e.g. gaussian:1.5")
+        raise InvalidKernel(f"{numtext.clipped(spec, 120)}: sigma must be a positive finite number, e.g. gaussian:1.5")
     return gaussian_kernel(sigma)
 
 
 def _box_from_spec(spec: str, argument: str) -> Kernel:
     argument = argument.strip()  # (blanks around N, as gaussian: takes them: 'box: 3' was refused, 'gaussian: 1' not)
-    if not (argument.isascii() and argument.isdigit()) or not 1 <= int(argument) <= MAX_SIDE:
-        raise InvalidKernel(f"{spec}: N must be a whole number from 1 to {MAX_SIDE}, e.g. box:3")
-    return box_kernel(int(argument))
+    size = numtext.whole(argument) if argument.isascii() and argument.isdigit() else None  # (int() stops at 4300 digits)
+    if size is None or not 1 <= size <= MAX_SIDE:
+        raise InvalidKernel(f"{numtext.clipped(spec, 120)}: N must be a whole number from 1 to {MAX_SIDE}, e.g. box:3")
+    return box_kernel(size)

@@ -35,6 +35,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from . import numtext
 from .errors import InvalidKernel, KernelNotFound, UsageError
 from .modes import AXES
 from .records import record
@@ -432,17 +433,18 @@ def resolve_volume_kernel(spec: str, catalogue: Callable[[str], Any] | None = No
     ('gaussian_mm', '3d')
     """
     text = str(spec).strip()
+    shown = numtext.clipped(text, 120)  # (a 4300-digit size was quoted whole)
     match = _SIZE_SPEC.fullmatch(text)
     if match:
         family, number, unit = match.group(1).lower(), float(match.group(2)), match.group(3).lower()
         if not (math.isfinite(number) and number > 0):
-            raise InvalidKernel(f"{text}: the size must be a positive number")
+            raise InvalidKernel(f"{shown}: the size must be a positive finite number")
         name = f"{family}:{match.group(2)}{unit}"
         if family == "box" and unit == "vox":
             if not number.is_integer() or not 1 <= number <= MAX_TAPS:
-                raise InvalidKernel(f"{text}: a box in voxels needs an odd whole number of voxels from 1 to {MAX_TAPS}")
+                raise InvalidKernel(f"{shown}: a box in voxels needs an odd whole number of voxels from 1 to {MAX_TAPS}")
             if number % 2 == 0:  # a box in mm is odd by its rule (FSL's): centred on its voxel
-                raise InvalidKernel(f"{text}: a box in voxels needs an odd number of voxels, a centre voxel: an even box's "
+                raise InvalidKernel(f"{shown}: a box in voxels needs an odd number of voxels, a centre voxel: an even box's "
                                     f"result sits half a voxel off the volume's grid; give box:{int(number) - 1}vox or "
                                     f"box:{int(number) + 1}vox")
         if family == "fwhm":
@@ -458,7 +460,7 @@ def resolve_volume_kernel(spec: str, catalogue: Callable[[str], Any] | None = No
         return VolumeKernel(name=k3.name if key != "sobel_3d_x" else key, kind="3d", kernel=k3)
     if re.fullmatch(r"(gaussian|box|fwhm|log):.*", text, re.IGNORECASE) and not re.fullmatch(r"(gaussian|box):[0-9.e+-]+", text, re.IGNORECASE):
         raise InvalidKernel(
-            f"{text!r}: expected a size in mm or voxels such as gaussian:1.5mm, fwhm:4mm, box:5mm, log:2mm or gaussian:2vox"
+            f"{numtext.quoted(text, 120)}: expected a size in mm or voxels such as gaussian:1.5mm, fwhm:4mm, box:5mm, log:2mm or gaussian:2vox"
         )
     from .modes import is_pool_step
 

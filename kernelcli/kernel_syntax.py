@@ -70,7 +70,7 @@ def inline_kernel(spec: str, *, max_ndim: int = 2) -> Any:
         return read_npy_kernel(text, max_ndim=max_ndim)
     if ";" in text and (_GEOMETRY.match(text) or _BARE_VALUES.match(text.split(";")[0])):
         raise InvalidKernel(
-            f"{spec!r}: a list of kernels (';'); kernelcli takes one kernel per --kernel: repeat --kernel for a "
+            f"{_said(spec)}: a list of kernels (';'); kernelcli takes one kernel per --kernel: repeat --kernel for a "
             "filter bank, or use --then for one after the other"
         )
     geometry = _GEOMETRY.fullmatch(text)
@@ -81,36 +81,51 @@ def inline_kernel(spec: str, *, max_ndim: int = 2) -> Any:
         side = math.isqrt(len(values))
         if side * side != len(values):
             raise InvalidKernel(
-                f"{spec!r}: {len(values)} values without a size: ImageMagick's short form needs a square number "
+                f"{_said(spec)}: {len(values)} values without a size: ImageMagick's short form needs a square number "
                 "of them; write the size first, e.g. '3x2: 1,2,3 4,5,6'"
             )
         return _make(f"inline_{side}x{side}", values, side, side, spec)
     return None
 
 
+def _said(spec: str) -> str:
+    """``spec`` as a message quotes it: whole, but for a long one (a 4300-digit size was one line of 4,360 characters)."""
+    return numtext.quoted(spec, 120)
+
+
+def _side(digits: str) -> int | None:
+    """A size or origin typed as digits, or None past 4 digits (every kernel side is at most 255; ``int()`` stops at
+    4300 digits, which was exit 70)."""
+    return int(digits) if len(digits.lstrip("+-").lstrip("0")) <= 4 else None
+
+
 def _imagemagick(spec: str, m: re.Match) -> Any:
-    w = int(m.group("w"))
-    h = int(m.group("h") or w)
+    from .catalog_format import MAX_SIDE
+
+    w, h = _side(m.group("w")), _side(m.group("h") or m.group("w"))
+    if w is None or h is None or max(w, h) > MAX_SIDE:
+        size = numtext.clipped(f"{m.group('w')}x{m.group('h') or m.group('w')}")
+        raise InvalidKernel(f"{_said(spec)}: {size} is larger than {MAX_SIDE} per side")
     if m.group("flags"):
         raise InvalidKernel(
-            f"{spec!r}: the flags {m.group('flags')!r} ask ImageMagick for a list of rotated kernels; "
+            f"{_said(spec)}: the flags {m.group('flags')!r} ask ImageMagick for a list of rotated kernels; "
             "kernelcli takes one kernel: give each rotation as its own --kernel"
         )
     if w < 1 or h < 1:
-        raise InvalidKernel(f"{spec!r}: the size {w}x{h} must be at least 1x1")
+        raise InvalidKernel(f"{_said(spec)}: the size {w}x{h} must be at least 1x1")
     origin = m.group("origin")
     if origin:
-        x, y = (int(v) for v in re.findall(r"[-+][0-9]+", origin))
+        x, y = (_side(v) for v in re.findall(r"[-+][0-9]+", origin))
         cx, cy = (w - 1) // 2, (h - 1) // 2
         if (x, y) != (cx, cy):
             raise InvalidKernel(
-                f"{spec!r}: origin {origin} is not supported: kernelcli places the kernel's centre "
+                f"{_said(spec)}: origin {numtext.clipped(origin)} is not supported: kernelcli places the kernel's centre "
                 f"+{cx}+{cy} (column (W-1)//2, row (H-1)//2, ImageMagick's default) on each pixel; "
                 "drop the origin, or pad the matrix with zeros so that the cell you want is its centre"
             )
     values = _values(spec, m.group("values"))
     if len(values) != w * h:
-        raise InvalidKernel(f"{spec!r}: {w}x{h} needs {w * h} values (row by row), got {len(values)}")
+        raise InvalidKernel(f"{_said(spec)}: {w}x{h} needs {w * h} values (row by row), got {len(values)}")
     return _make(f"inline_{w}x{h}", values, w, h, spec)
 
 
@@ -122,15 +137,15 @@ def _values(spec: str, text: str) -> list[float]:
             continue
         value = numtext.decimal(item)
         if value is None:
-            raise InvalidKernel(f"{spec!r}: {item!r} is not a number (values are separated by commas or spaces)")
+            raise InvalidKernel(f"{_said(spec)}: {numtext.quoted(item)} is not a number (values are separated by commas or spaces)")
         if (rounded := numtext.rounded_whole(item)) is not None:
-            raise InvalidKernel(f"{spec!r}: {item} would be read as {rounded}: kernel weights are float64, exact for whole "
+            raise InvalidKernel(f"{_said(spec)}: {item} would be read as {rounded}: kernel weights are float64, exact for whole "
                                 "numbers up to 2**53")
         if not math.isfinite(value):
-            raise InvalidKernel(f"{spec!r}: {item!r} is not a finite number")
+            raise InvalidKernel(f"{_said(spec)}: {numtext.quoted(item)} is not a finite number")
         values.append(value)
     if not values:
-        raise InvalidKernel(f"{spec!r}: no values after the size")
+        raise InvalidKernel(f"{_said(spec)}: no values after the size")
     return values
 
 
@@ -138,9 +153,9 @@ def _make(name: str, values: list[float], w: int, h: int, spec: str) -> Any:
     from .catalog_format import MAX_SIDE, TOO_LARGE, Kernel, sums_in_range
 
     if max(w, h) > MAX_SIDE:
-        raise InvalidKernel(f"{spec!r}: {w}x{h} is larger than {MAX_SIDE} per side")
+        raise InvalidKernel(f"{_said(spec)}: {w}x{h} is larger than {MAX_SIDE} per side")
     if not sums_in_range(values):
-        raise InvalidKernel(f"{spec!r}: {TOO_LARGE}")
+        raise InvalidKernel(f"{_said(spec)}: {TOO_LARGE}")
     matrix = tuple(tuple(values[r * w:(r + 1) * w]) for r in range(h))
     rows = _rows_of(h, w)
     how = "ImageMagick syntax" + (f", width x height: {rows}" if rows else "")

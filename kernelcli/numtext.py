@@ -100,6 +100,17 @@ def quoted(value: object, limit: int = 40) -> str:
     return f"'{body[:limit // 2]}...{body[-(limit // 2):]}' ({len(body)} characters)"
 
 
+def clipped(text: str, limit: int = 40) -> str:
+    """``text`` as a message shows it unquoted, its middle left out past ``limit`` characters, as :func:`quoted` does.
+
+    >>> clipped("box:3"), clipped("box:" + "9" * 100)
+    ('box:3', 'box:9999999999999999...99999999999999999999 (104 characters)')
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit // 2]}...{text[-(limit // 2):]} ({len(text)} characters)"
+
+
 def out_of_range(typed: object, low: float | None = None, high: float | None = None, *, above: bool = False,
                  read: float | None = None) -> str:
     """Click's words for a number outside an option's range, with the value as typed (``1``, not the ``1.0`` read

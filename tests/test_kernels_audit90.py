@@ -43,3 +43,28 @@ class TestDeepLists:
         r = run_in_process("kernels", "show", "sobel_v", "-q", env=env)
         assert r.returncode == 0, r.stderr[:300]
         refused(run_in_process("kernels", "show", "a", env=env), "skipped as broken", "deep.json: not valid JSON for a kernel")
+
+
+class TestHugeSizes:
+    """F2: a size of more than 4300 digits reached int() (exit 70), and one of 4300 was quoted whole (4,360 characters)."""
+
+    W = "9" * 4301
+
+    @pytest.mark.parametrize("spec, words", [
+        (f"{W}x1: 1", "is larger than 255 per side"), (f"{W}: 1", "is larger than 255 per side"),
+        (f"3x{W}: 1", "is larger than 255 per side"), (f"3x3+{W}+1: 1 2 3 4 5 6 7 8 9", "is not supported"),
+        (f"box:{W}", "N must be a whole number from 1 to 255"), (f"box:{W[:4300]}", "N must be a whole number from 1 to 255"),
+        (f"gaussian:{W}", "is not a number"), (f"box:{W}vox", "the size must be a positive finite number"),
+        (f"1x1: {W}", "is not a number"), (W, "unknown kernel"),
+    ], ids=["WxH", "W", "3xH", "origin", "box", "box4300", "gaussian", "boxvox", "value", "name"])
+    def test_refused_in_one_short_line(self, spec, words):
+        r = show(spec)
+        refused(r, words, "characters")
+        assert len(r.stderr) < 600, len(r.stderr)
+
+    def test_sizes_that_fit_are_read_as_before(self):
+        assert load_kernel("0003x1: 1 2 3").shape == (1, 3)
+        assert load_kernel("3x3+001+1: 1 2 3 4 5 6 7 8 9").shape == (3, 3)
+        assert load_kernel("box:007").shape == (7, 7)
+        with pytest.raises(InvalidKernel, match=r"'256x1: 1': 256x1 is larger than 255 per side"):
+            load_kernel("256x1: 1")
