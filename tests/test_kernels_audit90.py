@@ -68,3 +68,37 @@ class TestHugeSizes:
         assert load_kernel("box:007").shape == (7, 7)
         with pytest.raises(InvalidKernel, match=r"'256x1: 1': 256x1 is larger than 255 per side"):
             load_kernel("256x1: 1")
+
+
+class TestLongDoubleNpy:
+    """F3: a long-double .npy weight of 2**53 + 1 was convolved as 2**53 (exit 0), where the int64 file, the JSON list
+    and the inline form refuse it.  Oracle: the int64 file's refusal, word for word."""
+
+    def test_a_whole_weight_float64_rounds_is_refused_in_the_int64_words(self, tmp_path):
+        if np.finfo(np.longdouble).nmant <= 52:
+            pytest.skip("long double is float64 here")
+        np.save(tmp_path / "ld.npy", np.array([[2**53 + 1, -(2**60 + 1)]], dtype=np.longdouble))
+        np.save(tmp_path / "i64.npy", np.array([[2**53 + 1, -(2**60 + 1)]], dtype=np.int64))
+        np.save(tmp_path / "one.npy", np.ones((1, 1)))
+        for name in ("ld.npy", "i64.npy"):
+            r = run_in_process("convolve", "one.npy", "-k", name, "-o", "o.npy", cwd=tmp_path)
+            refused(r, f"{name}: the weight at (0, 0) is 9007199254740993, which float64 reads as 9007199254740992")
+            assert not (tmp_path / "o.npy").exists()
+
+    def test_other_weights_are_read_as_float64_with_a_note(self, tmp_path):
+        if np.finfo(np.longdouble).nmant <= 52:
+            pytest.skip("long double is float64 here")
+        np.save(tmp_path / "ld.npy", np.array([[np.longdouble("0.1"), 2**53]], dtype=np.longdouble))
+        np.save(tmp_path / "exact.npy", np.array([[0.5, 2**53]], dtype=np.longdouble))
+        assert load_kernel(str(tmp_path / "ld.npy")).matrix == ((0.1, 2.0**53),)
+        r = run_in_process("kernels", "show", "ld.npy", "--json", cwd=tmp_path)
+        assert r.returncode == 0 and f"ld.npy: a {np.dtype(np.longdouble)} kernel is read as float64" in r.stderr, r.stderr
+        assert "1 of its 2 weights rounded" in r.stderr
+        r = run_in_process("kernels", "show", "exact.npy", cwd=tmp_path)
+        assert r.returncode == 0 and "note" not in r.stderr, r.stderr  # nothing rounded, nothing to say
+
+    def test_a_weight_beyond_float64_is_named(self, tmp_path):
+        if np.finfo(np.longdouble).max <= np.finfo(np.float64).max:
+            pytest.skip("long double is float64 here")
+        np.save(tmp_path / "big.npy", np.array([[1, np.longdouble("1e400")]], dtype=np.longdouble))
+        refused(show("big.npy", cwd=tmp_path), "big.npy: the weight at (0, 1) is 1e+400, beyond float64's range")
