@@ -5,7 +5,7 @@ and ``--kernel-scale``, ImageMagick's ``-define convolve:scale``.
 
 * ImageMagick's user-defined kernel, ``"WxH[+X+Y][@><]:num, num, ..."`` as its ``AcquireKernelInfo``
   documents it (https://imagemagick.org/api/morphology.php), ``'WxH: v,v,v ...'`` (values row by row, separated by
-  commas and/or spaces; ``W:`` alone is square; without a geometry the number of values
+  commas and/or spaces, an empty cell ``1,,2`` refused; ``W:`` alone is square; without a geometry the number of values
   must be a square, ``'1,2,1,2,4,2,1,2,1'``).  ``nan`` or ``-`` marks a cell outside the
   neighbourhood, which for a convolution is a weight of 0.  The origin ``+X+Y`` is accepted
   only where kernelcli puts it, at ``((W-1)//2, (H-1)//2)`` (ImageMagick's default); rotated
@@ -49,7 +49,7 @@ from .records import record, replace
 #: ``WxH+X+Y@:`` then values; the geometry is digits, so names and ``gaussian:2`` never match
 _GEOMETRY = re.compile(r"\s*(?P<w>[0-9]+)(?:x(?P<h>[0-9]+))?(?P<origin>[-+][0-9]+[-+][0-9]+)?(?P<flags>[@<>]*)\s*:(?P<values>.*)", re.DOTALL)
 #: ImageMagick's old style: only numbers (a square count of them)
-_BARE_VALUES = re.compile(r"\s*[-+0-9.eEnaN]+(?:[\s,]+[-+0-9.eEnaN]+)+\s*")
+_BARE_VALUES = re.compile(r"[\s,]*[-+0-9.eEnaN]+(?:[\s,]+[-+0-9.eEnaN]+)+[\s,]*")  # (commas first or last: refused by _values)
 _SCALE = re.compile(rf"(?P<number>{numtext.DECIMAL})?(?P<marks>[%!^]*)")
 #: largest .npy kernel file read (a C x 255 x 255 float64 layer kernel is about 0.5 MiB per channel)
 MAX_NPY_BYTES = 64 * 1024 * 1024
@@ -130,23 +130,36 @@ def _imagemagick(spec: str, m: re.Match) -> Any:
 
 
 def _values(spec: str, text: str) -> list[float]:
+    """The weights of ``text``, row by row: separated by commas and/or blanks; an empty cell between commas (``1,,2``,
+    a comma first or last) is refused: ImageMagick reads it as 0 (and then has a value too many), taking the next
+    number for it shifts the rest, as the CSV reader says."""
     values = []
-    for item in (part for part in re.split(r"[\s,]+", text.strip()) if part):
-        if item.lower() == "nan" or item == "-":
-            values.append(0.0)  # outside the neighbourhood: contributes nothing to a convolution
-            continue
-        value = numtext.decimal(item)
-        if value is None:
-            raise InvalidKernel(f"{_said(spec)}: {numtext.quoted(item)} is not a number (values are separated by commas or spaces)")
-        if (rounded := numtext.rounded_whole(item)) is not None:
-            raise InvalidKernel(f"{_said(spec)}: {item} would be read as {rounded}: kernel weights are float64, exact for whole "
-                                "numbers up to 2**53")
-        if not math.isfinite(value):
-            raise InvalidKernel(f"{_said(spec)}: {numtext.quoted(item)} is not a finite number")
-        values.append(value)
+    fields = text.split(",")
+    for index, field in enumerate(fields):
+        items = field.split()
+        if not items and len(fields) > 1:
+            where = "before the first comma" if index == 0 else "after the last comma" if index == len(fields) - 1 \
+                else "between two commas"
+            raise InvalidKernel(f"{_said(spec)}: cell {len(values) + 1} is empty ({where}): ImageMagick reads an empty "
+                                "cell as 0; write 0, or nan or - for a cell outside the neighbourhood")
+        values.extend(_value(spec, item) for item in items)
     if not values:
         raise InvalidKernel(f"{_said(spec)}: no values after the size")
     return values
+
+
+def _value(spec: str, item: str) -> float:
+    if item.lower() == "nan" or item == "-":
+        return 0.0  # outside the neighbourhood: contributes nothing to a convolution
+    value = numtext.decimal(item)
+    if value is None:
+        raise InvalidKernel(f"{_said(spec)}: {numtext.quoted(item)} is not a number (values are separated by commas or spaces)")
+    if (rounded := numtext.rounded_whole(item)) is not None:
+        raise InvalidKernel(f"{_said(spec)}: {item} would be read as {rounded}: kernel weights are float64, exact for whole "
+                            "numbers up to 2**53")
+    if not math.isfinite(value):
+        raise InvalidKernel(f"{_said(spec)}: {numtext.quoted(item)} is not a finite number")
+    return value
 
 
 def _make(name: str, values: list[float], w: int, h: int, spec: str) -> Any:

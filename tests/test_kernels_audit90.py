@@ -102,3 +102,23 @@ class TestLongDoubleNpy:
             pytest.skip("long double is float64 here")
         np.save(tmp_path / "big.npy", np.array([[1, np.longdouble("1e400")]], dtype=np.longdouble))
         refused(show("big.npy", cwd=tmp_path), "big.npy: the weight at (0, 1) is 1e+400, beyond float64's range")
+
+
+class TestEmptyCells:
+    """F4: '2x2: 1,,2,3,4' was [[1, 2], [3, 4]] (exit 0): the empty cell vanished, where ImageMagick reads it as 0 and
+    kernelcli's own CSV reader refuses it; '3x1: 1,,2' said 'got 2 values', hiding why; a trailing comma was taken."""
+
+    @pytest.mark.parametrize("spec, cell, where", [
+        ("2x2: 1,,2,3,4", 2, "between two commas"), ("3x1: 1,,2", 2, "between two commas"),
+        ("3x1: 1, ,2", 2, "between two commas"), ("2x2: 1 2 3 4,", 5, "after the last comma"),
+        ("2x2: ,1 2 3 4", 1, "before the first comma"), ("1,,2,3", 2, "between two commas"),
+        ("1,2,3,4,", 5, "after the last comma"),
+    ])
+    def test_an_empty_cell_is_refused_naming_it(self, spec, cell, where):
+        with pytest.raises(InvalidKernel, match=rf"cell {cell} is empty \({where}\): ImageMagick reads an empty cell as 0"):
+            load_kernel(spec)
+        refused(show(spec), f"{spec!r}: cell {cell} is empty", "write 0, or nan or -")
+
+    @pytest.mark.parametrize("spec", ["2x2: 1, 2 ,3 ,4", "2x2: 1,2,\n3,4", "2x2: 1 2\n3 4", "2x2: 1,-,nan,4"])
+    def test_commas_and_blanks_between_values_still_separate(self, spec):
+        assert load_kernel(spec).shape == (2, 2)
