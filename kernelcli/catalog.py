@@ -101,6 +101,9 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
     inline = inline_kernel(spec, max_ndim=max_ndim)  # ImageMagick syntax, a JSON list or a .npy file
     if inline is not None:
         return inline
+    other = _other_format(spec)
+    if other:
+        raise InvalidKernel(other)
     if _looks_like_path(spec):
         return _load_from_path(spec, max_ndim)
     volume_only = _volume_kernel(spec)
@@ -538,6 +541,28 @@ def _volume_kernel(spec: str) -> str:
     if spec.strip().lower().replace("-", "_") in volume_kernel_names():
         return "a named 3-D kernel is"
     return ""
+
+
+def _other_format(spec: str) -> str:
+    """Why a spec naming an image, a text matrix or a volume file is no kernel, or "" for any other spec (``./k.csv``
+    was read as JSON, "not valid JSON: Extra data"; ``k.csv`` was "not a kernel name").
+
+    >>> _other_format("./k.csv").split(";")[0], _other_format("k.json"), _other_format("sobel_v")
+    ('./k.csv: a kernel file is .json (a kernel object) or .npy (an array saved with numpy.save), not .csv', '', '')
+    """
+    from .io.naming import INPUT_SUFFIXES, MATRIX_SUFFIXES, VOLUME_KINDS
+
+    name = spec.strip().lower()
+    others = sorted({*INPUT_SUFFIXES, *VOLUME_KINDS, ".tsv"} - {".npy"}, key=len, reverse=True)  # .nii.gz before .gz
+    suffix = next((s for s in others if name.endswith(s)), None)
+    if suffix is None:
+        return ""
+    hint = ""
+    if suffix in MATRIX_SUFFIXES | {".tsv"}:
+        hint = (f"; a matrix written as text goes inline as it is, --kernel \"WxH: $(cat {numtext.clipped(spec.strip())})\" "
+                "(W columns, H rows), or save it with numpy.save as .npy")
+    return (f"{numtext.clipped(spec.strip(), 120)}: a kernel file is .json (a kernel object) or .npy (an array saved with "
+            f"numpy.save), not {suffix}{hint}")
 
 
 def _looks_like_path(spec: str) -> bool:

@@ -122,3 +122,24 @@ class TestEmptyCells:
     @pytest.mark.parametrize("spec", ["2x2: 1, 2 ,3 ,4", "2x2: 1,2,\n3,4", "2x2: 1 2\n3 4", "2x2: 1,-,nan,4"])
     def test_commas_and_blanks_between_values_still_separate(self, spec):
         assert load_kernel(spec).shape == (2, 2)
+
+
+class TestOtherFormats:
+    """F6: '-k ./k.csv' was read as JSON ('not valid JSON: Extra data (line 1, column 2)'), '-k k.csv' was 'not a kernel
+    name': a kernel file is .json or .npy (README, Kernels), and a text matrix goes inline."""
+
+    @pytest.mark.parametrize("spec, suffix", [("./k.csv", ".csv"), ("k.csv", ".csv"), ("./k.txt", ".txt"), ("k.TSV", ".tsv"),
+                                              ("./x.png", ".png"), ("v.nii.gz", ".nii.gz")])
+    def test_a_file_of_another_format_is_refused_naming_the_kernel_formats(self, tmp_path, spec, suffix):
+        (tmp_path / "k.csv").write_text("1,0,-1\n2,0,-2\n1,0,-1\n")
+        (tmp_path / "k.txt").write_text("1 0 -1\n2 0 -2\n1 0 -1\n")
+        np.save(tmp_path / "x.npy", np.ones((5, 5)))
+        r = run_in_process("convolve", "x.npy", "-k", spec, "-o", "o.npy", cwd=tmp_path)
+        refused(r, f"{spec}: a kernel file is .json (a kernel object) or .npy (an array saved with numpy.save), not {suffix}")
+        assert "JSON: Extra data" not in r.stderr and "not a kernel name" not in r.stderr
+        if suffix in (".csv", ".txt", ".tsv"):
+            assert '--kernel "WxH: $(cat ' in r.stderr
+
+    def test_the_inline_form_takes_the_csv_text_as_it_is(self, tmp_path):
+        text = "1,0,-1\n2,0,-2\n1,0,-1\n"
+        assert load_kernel("3x3: " + text).matrix == load_kernel("sobel_v").matrix
