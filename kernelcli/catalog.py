@@ -42,6 +42,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,7 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
             f"empty kernel spec {spec!r}: give a name (`kernelcli kernels` lists them), "
             "a path to a .json file, gaussian:SIGMA or box:N"
         )
+    spec = spec.strip()  # (as the inline forms and the volume grammar read it: ' sobel_v' was refused on an image alone)
     from .kernel_syntax import inline_kernel
 
     inline = inline_kernel(spec, max_ndim=max_ndim)  # ImageMagick syntax, a JSON list or a .npy file
@@ -110,6 +112,10 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
     if volume_only:
         raise InvalidKernel(f"{numtext.clipped(spec, 120)}: {volume_only} for a volume input (NIfTI, DICOM or a DICOM series folder); an image "
                             "or array takes a 2-D kernel, e.g. gaussian:1.5 (sigma in pixels) or box:3")
+    if re.fullmatch(r"(fwhm|log):.*", spec, re.IGNORECASE | re.DOTALL):  # (was "'fwhm:2' is not a kernel name")
+        raise InvalidKernel(f"{numtext.quoted(spec, 120)}: expected a size in mm or voxels such as fwhm:4mm or log:2mm, for a "
+                            "volume input (NIfTI, DICOM or a DICOM series folder); an image or array takes a 2-D kernel, e.g. "
+                            "gaussian:1.5 (sigma in pixels) or box:3")
     parametric = _PARAMETRIC.fullmatch(spec)
     if parametric:
         kind, argument = parametric.group(1).lower(), parametric.group(2)
@@ -531,7 +537,6 @@ def _volume_kernel(spec: str) -> str:
     >>> _volume_kernel("gaussian:1.5mm"), _volume_kernel("box_3d"), _volume_kernel("gaussian:1.5")
     ('a size in mm is', 'a named 3-D kernel is', '')
     """
-    import re
 
     sized = re.fullmatch(r"\s*(gaussian|box|fwhm|log)\s*:\s*[0-9.eE+-]+\s*(mm|vox)\s*", spec, re.IGNORECASE)
     if sized:
@@ -600,7 +605,7 @@ def _gaussian_from_spec(spec: str, argument: str) -> Kernel:
 
 def _box_from_spec(spec: str, argument: str) -> Kernel:
     argument = argument.strip()  # (blanks around N, as gaussian: takes them: 'box: 3' was refused, 'gaussian: 1' not)
-    size = numtext.whole(argument) if argument.isascii() and argument.isdigit() else None  # (int() stops at 4300 digits)
+    size = numtext.exact_whole(argument)  # any form of a whole number, as box:3.0vox (int() stops at 4300 digits)
     if size is None or not 1 <= size <= MAX_SIDE:
         raise InvalidKernel(f"{numtext.clipped(spec, 120)}: N must be a whole number from 1 to {MAX_SIDE}, e.g. box:3")
     return box_kernel(size)

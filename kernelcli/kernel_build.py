@@ -441,7 +441,7 @@ def resolve_volume_kernel(spec: str, catalogue: Callable[[str], Any] | None = No
             raise InvalidKernel(f"{shown}: the size must be a positive finite number")
         name = f"{family}:{match.group(2)}{unit}"
         if family == "box" and unit == "vox":
-            if not number.is_integer() or not 1 <= number <= MAX_TAPS:
+            if numtext.exact_whole(match.group(2)) is None or not 1 <= number <= MAX_TAPS:  # (3.0000000000000001 is not 3)
                 raise InvalidKernel(f"{shown}: a box in voxels needs an odd whole number of voxels from 1 to {MAX_TAPS}")
             if number % 2 == 0:  # a box in mm is odd by its rule (FSL's): centred on its voxel
                 raise InvalidKernel(f"{shown}: a box in voxels needs an odd number of voxels, a centre voxel: an even box's "

@@ -143,3 +143,42 @@ class TestOtherFormats:
     def test_the_inline_form_takes_the_csv_text_as_it_is(self, tmp_path):
         text = "1,0,-1\n2,0,-2\n1,0,-1\n"
         assert load_kernel("3x3: " + text).matrix == load_kernel("sobel_v").matrix
+
+
+class TestOneReadingOfASpec:
+    """F7: ' sobel_v' ran on a volume and was 'not a kernel name' on an image; ' gaussian:1' was refused where
+    'gaussian: 1' and 'box:3 ' were taken; 'fwhm:2' on an image got the catch-all message; box:3.0vox was taken and
+    box:3.0 refused."""
+
+    @pytest.mark.parametrize("spec, same", [(" sobel_v", "sobel_v"), ("sobel_v\n", "sobel_v"), (" gaussian:1", "gaussian:1"),
+                                            ("box:3 ", "box:3"), (" 3x1: 1 2 3 ", "3x1: 1 2 3"), ("box:3.0", "box:3"),
+                                            ("box:1e1", "box:10"), ("box:30e-1", "box:3")])
+    def test_the_forms_of_one_kernel_are_one_kernel(self, spec, same):
+        assert load_kernel(spec).array().tolist() == load_kernel(same).array().tolist()
+        assert load_kernel(spec).name == load_kernel(same).name
+
+    def test_an_image_and_a_volume_read_blanks_alike(self, tmp_path):
+        nib = pytest.importorskip("nibabel")
+        nib.save(nib.Nifti1Image(np.arange(8 * 9 * 5, dtype=np.int16).reshape(8, 9, 5), np.eye(4)), str(tmp_path / "v.nii.gz"))
+        np.save(tmp_path / "x.npy", np.arange(25.0).reshape(5, 5))
+        for name in ("v.nii.gz", "x.npy"):
+            r = run_in_process("convolve", name, "-k", " sobel_v", "-o", "o" + name[1:], cwd=tmp_path)
+            assert r.returncode == 0, r.stderr
+
+    @pytest.mark.parametrize("spec", ["fwhm:2", "log:2", "FWHM:4"])
+    def test_fwhm_and_log_without_a_unit_say_what_they_take(self, spec):
+        with pytest.raises(InvalidKernel, match="expected a size in mm or voxels such as fwhm:4mm"):
+            load_kernel(spec)
+        refused(show(spec), "expected a size in mm or voxels", "gaussian:1.5 (sigma in pixels)")
+
+    @pytest.mark.parametrize("spec", ["box:3.5", "box:3.0000000000000001", "box:0.0", "box:256.0"])
+    def test_a_box_that_is_not_a_whole_number_is_refused(self, spec):
+        with pytest.raises(InvalidKernel, match="N must be a whole number from 1 to 255"):
+            load_kernel(spec)
+
+    def test_a_box_in_voxels_is_read_the_same_way(self):
+        from kernelcli.kernel_build import resolve_volume_kernel
+
+        assert resolve_volume_kernel("box:3.0vox").size == 3
+        with pytest.raises(InvalidKernel, match="an odd whole number of voxels"):
+            resolve_volume_kernel("box:3.0000000000000001vox")  # (float() made it 3: taken)
