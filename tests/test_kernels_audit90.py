@@ -182,3 +182,24 @@ class TestOneReadingOfASpec:
         assert resolve_volume_kernel("box:3.0vox").size == 3
         with pytest.raises(InvalidKernel, match="an odd whole number of voxels"):
             resolve_volume_kernel("box:3.0000000000000001vox")  # (float() made it 3: taken)
+
+
+class TestRobertsAgainstScikitImage:
+    """F8: roberts_* cited scikit-image for their names, whose functions convolve (scipy.ndimage.convolve with the same
+    table: skimage.filters.edges), so every value has the other sign; the source now says so and that --flip gives
+    scikit-image's.  Oracle: scikit-image's function body on scipy (mode 'reflect', kernelcli's 'symmetric')."""
+
+    @pytest.mark.parametrize("name, table", [("roberts_pos_diag", [[1, 0], [0, -1]]), ("roberts_neg_diag", [[0, 1], [-1, 0]])])
+    def test_the_source_states_the_relation_it_has_to_scikit_image(self, tmp_path, name, table):
+        from scipy import ndimage
+
+        image = np.random.default_rng(3).random((7, 8))
+        np.save(tmp_path / "x.npy", image)
+        skimage = ndimage.convolve(image, np.array(table, float))  # skimage.filters.roberts_pos_diag/neg_diag's body
+        for flip, expected in ((False, -skimage), (True, skimage)):
+            r = run_in_process("convolve", "x.npy", "-k", name, "--pad-mode", "symmetric", "-o", "o.npy", "--force",
+                               *(["--flip"] if flip else []), cwd=tmp_path)
+            assert r.returncode == 0, r.stderr
+            np.testing.assert_allclose(np.load(tmp_path / "o.npy"), expected, rtol=0, atol=1e-15)
+        source = load_kernel(name).source
+        assert "convolves" in source and "negative of this correlation" in source and "--flip gives scikit-image" in source
