@@ -36,8 +36,10 @@ MAX_FILE_BYTES = 1 << 20
 ENV_PATH = "KERNELCLI_KERNEL_PATH"
 #: family of a kernel read from a single-kernel file or built from a parametric spec
 CUSTOM_FAMILY = "custom"
-#: a kernel is separable when its second singular value is below this share of the first
-SEPARABLE_RTOL = 1e-9
+#: a kernel is separable when its second singular value is below this share of the first: 8 float64 epsilons, the
+#: compute path's test (kernelcli._core.forms.rank1_factors), which the label follows (1e-9 called kernels separable
+#: that the compute path rightly applies in 2-D)
+SEPARABLE_RTOL = 8 * 2.0**-52
 #: a matrix counts as summing to zero below this share of the sum of its absolute values
 _ZERO_SUM_RTOL = 1e-12
 
@@ -146,23 +148,25 @@ class Kernel:
 
     @property
     def separable(self) -> bool:
-        """True when the kernel is an outer product of a column and a row (rank 1 by SVD).
-
-        The test is relative: the second singular value is at most ``SEPARABLE_RTOL`` times the first.
+        """True when the kernel is an outer product of a column and a row, as the compute path finds it in float64
+        (:func:`kernelcli._core.forms.rank1_factors`: whole numbers exactly rank 1; other weights within
+        ``SEPARABLE_RTOL``, 8 float64 epsilons, by SVD and by the product itself): one definition, the label's and
+        the separable path's.
 
         >>> from kernelcli.catalog import load_kernel
-        >>> load_kernel("sobel_v").separable, load_kernel("laplacian_4").separable
-        (True, False)
+        >>> load_kernel("sobel_v").separable, load_kernel("laplacian_4").separable, load_kernel("2x2: 1 1 1 1.0000000001").separable
+        (True, False, False)
         """
         import numpy as np
+
+        from ._core.forms import rank1_factors
 
         values = self.array()
         if values.ndim != 2:
             return False
         if min(values.shape) == 1:
             return True
-        singular = np.linalg.svd(values, compute_uv=False)
-        return bool(singular[1] <= SEPARABLE_RTOL * singular[0])
+        return rank1_factors(values, np.dtype(np.float64)) is not None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary: name, family, shape, sum, separable, scale, text and the raw matrix."""

@@ -203,3 +203,22 @@ class TestRobertsAgainstScikitImage:
             np.testing.assert_allclose(np.load(tmp_path / "o.npy"), expected, rtol=0, atol=1e-15)
         source = load_kernel(name).source
         assert "convolves" in source and "negative of this correlation" in source and "--flip gives scikit-image" in source
+
+
+class TestSeparableIsTheComputePathsWord:
+    """F9: '2x2: 1 1 1 1.0000000001' was listed 'separable' (second singular value within 1e-9 of the first) where it
+    is no outer product and the compute path (8 eps) applies it in 2-D.  Oracle: the compute path's own test."""
+
+    @pytest.mark.parametrize("spec", ["2x2: 1 1 1 1.0000000001", "3x3: 1 2 1 2 4 2 1 2 1.000001", "sobel_v", "gaussian:1.5",
+                                      "box:4", "gaussian_5x5", "laplacian_4", "[[0.1, 0.7], [0.03, 0.21]]", "1x3: 1 2 3"])
+    def test_the_label_is_what_the_compute_path_finds(self, spec):
+        from kernelcli._core.forms import separable_factors
+
+        kernel = load_kernel(spec)
+        values = kernel.array()
+        path = min(values.shape) == 1 or separable_factors(values, np.dtype(np.float64)) is not None
+        assert kernel.separable is path, spec
+
+    def test_show_does_not_call_a_rank_two_kernel_separable(self):
+        r = show("2x2: 1 1 1 1.0000000001")
+        assert r.returncode == 0 and r.stdout.splitlines()[0].endswith("not separable)"), r.stdout
