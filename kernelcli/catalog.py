@@ -421,10 +421,22 @@ def _catalogue_files(folder: Path) -> list[Path]:
 
 
 #: files of KERNELCLI_KERNEL_PATH already reported as "not a kernel file" or broken (once per process)
-_NOTED: set[Path] = set()
+_NOTED: set[object] = set()
 #: kernel files of KERNELCLI_KERNEL_PATH that failed validation, with why: skipped (one broken file in a user's
 #: folder refused every call, `-k sobel_v` too), and named where a lookup then fails
 _BROKEN: dict[Path, str] = {}
+#: names a KERNELCLI_KERNEL_PATH kernel shares with an earlier one, with the clash: that kernel is skipped, and a
+#: lookup of the name is refused (it reads two ways); any other name is looked up as before
+_CLASHES: dict[str, str] = {}
+
+
+def _note_once(key: object, text: str) -> None:
+    """Say ``text`` once per process (the command line shows it as a note on the call)."""
+    if key not in _NOTED:
+        import logging
+
+        _NOTED.add(key)
+        logging.getLogger("kernelcli").warning("%s", text)
 
 
 def _not_a_kernel_file(file: Path) -> str | None:
@@ -450,6 +462,7 @@ def _load_catalogue() -> list[Kernel]:
     seen: dict[str, Kernel] = {}
     reserved = volume_kernel_names()
     _BROKEN.clear()
+    _CLASHES.clear()
     shipped = catalog_dir().resolve()
     for folder in search_dirs():
         for file in _catalogue_files(folder):
@@ -462,24 +475,27 @@ def _load_catalogue() -> list[Kernel]:
                 if why is None:  # a kernel file, broken: skipped with a note, named if a lookup fails
                     _BROKEN[file] = str(exc)
                     why = f"{exc} (a broken kernel file: skipped)"
-                if file not in _NOTED:
-                    import logging
-
-                    _NOTED.add(file)
-                    logging.getLogger("kernelcli").warning("%s", why)  # (the command line: a note on the call)
+                _note_once(file, why)
                 continue
             for kernel in found:
-                if kernel.name in reserved:  # listed, never used: box_3d ran as the built-in 3-D box, in silence
-                    raise InvalidKernel(
-                        f"kernel name '{kernel.name}' in {file} is a volume kernel's (the built-in {kernel.name} is used "
-                        "wherever it is named); rename it"
-                    )
                 earlier = seen.get(kernel.name)
-                if earlier is not None:
-                    raise InvalidKernel(
-                        f"duplicate kernel name '{kernel.name}': defined in {earlier.path} and in {file}; "
-                        "names must be unique across the catalogue and KERNELCLI_KERNEL_PATH, rename one"
-                    )
+                if kernel.name in reserved:  # listed, never used: box_3d ran as the built-in 3-D box, in silence
+                    problem = (f"kernel name '{kernel.name}' in {file} is a volume kernel's (the built-in {kernel.name} "
+                               "is used wherever it is named); rename it")
+                elif earlier is not None:
+                    problem = (f"duplicate kernel name '{kernel.name}': defined in {earlier.path} and in {file}; "
+                               "names must be unique across the catalogue and KERNELCLI_KERNEL_PATH, rename one")
+                else:
+                    problem = ""
+                if problem:
+                    if folder.resolve() == shipped:
+                        raise InvalidKernel(problem)
+                    # a user's kernel skipped with a note, as a broken file is (one clash stopped every call); the
+                    # name itself reads two ways, so a lookup of it is refused naming both (_load_by_name)
+                    if earlier is not None:
+                        _CLASHES[kernel.name] = problem
+                    _note_once((file, kernel.name), f"{problem} (skipped)")
+                    continue
                 seen[kernel.name] = kernel
                 kernels.append(kernel)
     return kernels
@@ -500,6 +516,8 @@ def _suggestions(wanted: str, names: list[str]) -> list[str]:
 def _load_by_name(spec: str) -> Kernel:
     wanted = _fold_name(spec)
     kernels = _load_catalogue()
+    if wanted in _CLASHES:
+        raise InvalidKernel(f"{spec}: reads two ways: {_CLASHES[wanted]}")
     for kernel in kernels:
         if kernel.name == wanted:
             return kernel

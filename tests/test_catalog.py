@@ -597,11 +597,16 @@ class TestUserFiles:
             load_kernel("nothing_here")
 
     def test_duplicate_names_across_the_catalogue(self, tmp_path, monkeypatch):
+        # the README audit (87): one user file reusing a shipped name refused every lookup, -k prewitt_v and the
+        # user's own other kernels too: that kernel is skipped with a note, and its name alone reads two ways
         path = write(tmp_path, {"name": "sobel_v", "matrix": [[1]]}, name="mine.json")
+        write(tmp_path, {"name": "ridge", "matrix": [[1, 2, 1]]}, name="ridge.json")
         monkeypatch.setenv("KERNELCLI_KERNEL_PATH", str(tmp_path))
-        with pytest.raises(InvalidKernel, match=r"duplicate kernel name 'sobel_v': defined in .*edge\.json and in .*mine\.json") as info:
-            load_kernel("identity")
+        with pytest.raises(InvalidKernel, match=r"sobel_v: reads two ways: duplicate kernel name 'sobel_v': defined in .*edge\.json and in .*mine\.json") as info:
+            load_kernel("sobel_v")
         assert str(path) in str(info.value)
+        assert load_kernel("identity").name == "identity" and load_kernel("ridge").array().tolist() == [[1, 2, 1]]
+        assert "sobel_v" in [k.name for k in list_kernels()] and "ridge" in [k.name for k in list_kernels()]
 
     def test_a_broken_file_on_the_kernel_path_is_reported(self, tmp_path, monkeypatch):
         # skipped with a warning, and named where a lookup fails (it refused every lookup, shipped kernels too)
