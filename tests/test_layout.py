@@ -83,6 +83,21 @@ class TestShapeCommand:
         assert invoke("shape", "--in", "4x4x4", "--f", "3", "-q").stdout == "2x2\n"  # a cube: one reading
         assert invoke("shape", "--in", "3x4x2", "--f", "3", "-q").stdout == "1x2\n"  # 3 wide fits 3x4, not 4x2
 
+    @pytest.mark.parametrize(("args", "hwc", "chw"), [
+        (("64x64x64", "--f", "3", "--same", "--filters", "128"), "64x64x128", "128x64x64"),
+        (("228x228x228", "--f", "3", "--filters", "32"), "226x226x32", "32x226x226"),  # the lecture's task
+        (("64x64x64", "--f", "2", "--pool"), "32x32x64", "64x32x32"),
+    ])
+    def test_a_cube_with_channels_out_says_which_order_it_answers_in(self, invoke, args, hwc, chw):
+        # the shapes audit (94): 64x64x64 --filters 128 printed 64x64x128 with nothing said, where PyTorch (CxHxW)
+        # gives 128x64x64; a cube is one input either way, and HxWxC is the default (the lecture's 228x228x228)
+        result = invoke("shape", "--in", *args)
+        assert result.exit_code == 0 and f"is read HxWxC (the default), so the answer is {hwc}; --layout chw reads it CxHxW and writes {chw}" in result.stderr
+        assert invoke("shape", "--in", *args, "-q").stdout == f"{hwc}\n"
+        chosen = invoke("shape", "--in", *args, "--layout", "chw")
+        assert chosen.exit_code == 0 and f"out = {chw}" in chosen.stdout and "the default" not in chosen.stderr
+        assert "the default" not in invoke("shape", "--in", args[0], "--f", "3").stderr  # no channel axis: one answer
+
     @pytest.mark.parametrize("dims", ["3x4x4", "4x4x3", "3x5x4", "4x6x3"])
     def test_first_and_last_both_channel_counts_read_two_ways(self, invoke, dims):
         # the README audit (87): 3x4x4 (PyTorch's 3 channels of 4x4) was 3x4 with 4 channels, "1x2x2" and exit 0,

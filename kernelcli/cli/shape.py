@@ -157,6 +157,7 @@ def shape(
     # the padding in all along each axis: top + bottom, left + right (-p 1,2,0,0 was checked as 2 x 1)
     pads = tuple(sides[2 * axis] + sides[2 * axis + 1] if sides else dilation * (ks[-1 if axis else 0] - 1) if same else 2 * (p or 0)
                  for axis in (0, 1))
+    layout_given = layout is not None
     layout = shape_layout(given, layout, "--input", kernel=tuple(dilation * (k - 1) + 1 for k in (ks[0], ks[-1])), padding=pads)
     dims = hwc_dims(given, layout)
     spatial = dims[:2]
@@ -185,6 +186,11 @@ def shape(
         lines.append(f"out = {_fmt(out)}  (pooling works on {each})")
     elif len(spatial) == 2:
         lines.append(f"out = {_fmt(out)}")
+    if len(given) == 3 and len(set(given)) == 1 and not layout_given and (filters is not None or pool):
+        # the audit of shapes (94): 64x64x64 --filters 128 gave 64x64x128 where PyTorch, reading it CxHxW, gives 128x64x64;
+        # a cube is the same input either way (the lecture's 228x228x228 is HxWxC), but the answer's order is not
+        notes.append(f"note: {_fmt(list(given))} is read HxWxC (the default), so the answer is {_fmt(out)}; "
+                     f"--layout chw reads it CxHxW and writes {_fmt(layout_dims(out, 'chw'))}")
     if channels is not None and filters is None and not pool:
         notes.append(f"note: the output has one channel per filter; add --filters K for the volume {'Kx' + _fmt(out) if layout == 'chw' else _fmt(out) + 'xK'}")
 
