@@ -26,6 +26,11 @@ def check_positive(name: str, value: int) -> int:
     return _whole(name, value, 1)
 
 
+def check_nonnegative(name: str, value: int) -> int:
+    """Return ``value`` if it is an integer >= 0 (a padding), else raise a UsageError naming it."""
+    return _whole(name, value, 0)
+
+
 #: digits a size may have: a real layer has a handful, and a product of a few 30-digit sizes still
 #: prints (Python refuses to print an int of more than 4300 digits; ``params`` crashed there)
 MAX_DIGITS = 30
@@ -168,8 +173,8 @@ def resolve_padding(padding: str | int | Sequence[int], kh: int, kw: int, dilati
 
 #: Why pooling takes no unequal sides (one text for ``pool`` and ``shape --pool``).
 POOL_PADDING_RULE = (
-    "pooling takes valid, P or T,B,L,R with four equal values "
-    "(PyTorch's MaxPool2d/AvgPool2d pad every side alike; same is for convolve)"
+    "pooling here takes valid, P or T,B,L,R with four equal values: one padding on every side "
+    "(PyTorch's per-axis padding=(ph, pw) is not taken; same is for convolve)"
 )
 
 

@@ -205,7 +205,7 @@ class TestIssueReproductions:
         assert a.exit_code == b.exit_code == 0 and a.stdout == b.stdout
         for bad in ("same", "0,1,0,1"):
             r = invoke("pool", "x.csv", "-f", "2", "-p", bad)
-            assert r.exit_code == 2 and "pooling takes valid, P or T,B,L,R with four equal values" in r.stderr
+            assert r.exit_code == 2 and "pooling here takes valid, P or T,B,L,R with four equal values" in r.stderr
 
     def test_choices_are_validated_with_their_aliases(self, invoke, tmp_path):
         (tmp_path / "x.csv").write_text("1,2\n3,4\n")

@@ -497,7 +497,7 @@ class TestShapeUnequalSides:
         "args, message",
         [
             (("--in", "24", "--f", "3", "-p", "0,1,0,1"), "has one axis"),
-            (("--in", "24x24", "--f", "2", "--pool", "-p", "0,1,0,1"), "pooling takes valid, P or T,B,L,R with four equal values"),
+            (("--in", "24x24", "--f", "2", "--pool", "-p", "0,1,0,1"), "pooling here takes valid, P or T,B,L,R with four equal values"),
             (("--in", "24x24", "--f", "3", "-p", "1,2"), "one width or four"),
         ],
     )
@@ -581,7 +581,7 @@ class TestParamsErrors:
             (("--flatten", "2xq"), "'2xq'"),
             (("--in-ch", "6", "--filters", "4", "--groups", "4"), "--groups 4 must divide both --in-ch 6 and --filters 4"),  # (the API's names before)
             (("--in-ch", "6", "--filters", "4", "--f", "3x3x6"), "F or FxG"),
-            (("--dense", "0", "3"), "--dense must be an integer >= 1, got 0"),
+            (("--dense", "0", "3"), "Invalid value for '--dense': 0 is not in the range x>=1."),  # (the shapes audit, 94: the options' one form)
             # a product past Python's 4300 printable digits exited 70 ("a bug"): sizes have at most 30 digits
             (("--flatten", "x".join(["9" * 1000] * 5)), "a size of 1000 digits"),
             (("--in-ch", "9" * 3000, "--filters", "3"), "--in-ch must be an integer of at most 30 digits"),
@@ -746,3 +746,31 @@ def test_one_channel_is_said_in_the_singular():
     assert "pooling works on its 1 channel)" in pooled.stdout
     unet = run_in_process("summary", "unet", "--input", "3x572x572")
     assert unet.returncode != 0 and "gives 1 channel" in unet.stderr and "1 channels" not in unet.stderr
+
+
+class TestShapesAudit94:
+    """The shapes audit (94): messages that named no option, misstated PyTorch, or put a window in a padding it had not."""
+
+    @pytest.mark.parametrize(("args", "words"), [
+        (("--in", "24", "-f", "3", "-s", "1" + "0" * 30), "--stride must be an integer of at most 30 digits"),
+        (("--in", "24", "-f", "3", "--dilation", "1" + "0" * 30), "--dilation must be an integer of at most 30 digits"),
+        (("--in", "24x24", "-f", "3", "-p", "0,0,0,1" + "0" * 30), "--padding must be an integer of at most 30 digits"),
+    ])
+    def test_a_size_past_30_digits_is_named_by_its_option(self, args, words):
+        r = subprocess.run([sys.executable, "-m", "kernelcli", "shape", *args], capture_output=True, text=True)
+        assert r.returncode == 2 and words in r.stderr, r.stderr
+
+    def test_pooling_padding_refusal_does_not_misstate_pytorch(self):
+        r = subprocess.run([sys.executable, "-m", "kernelcli", "shape", "--in", "10x10", "-f", "3x5", "--pool", "-p", "1,1,2,2"],
+                           capture_output=True, text=True)
+        assert r.returncode == 2 and "pad every side alike" not in r.stderr
+        assert "PyTorch's per-axis padding=(ph, pw) is not taken" in r.stderr
+
+    @pytest.mark.parametrize(("args", "words"), [
+        (("--in", "5", "-f", "1", "-s", "3"), "out_d: the last window would start at 6, past the input's last index 4:"),
+        (("--in", "7x7", "-f", "2", "-s", "3", "-p", "1"), "out_d: the last window would start at 8, past the padded input's last index 7:"),
+    ])
+    def test_the_dropped_window_note_says_where_the_window_starts(self, args, words):
+        # it said "..., in the padding" with no padding at all
+        r = subprocess.run([sys.executable, "-m", "kernelcli", "shape", *args, "--pool", "--ceil"], capture_output=True, text=True)
+        assert r.returncode == 0 and words in r.stderr and "in the padding" not in r.stderr, r.stderr

@@ -125,7 +125,8 @@ def shape(
     With HxW each axis follows the formula on its own; with HxWxC and
     --filters K the output volume is HxWxK (one channel per filter).
     -p T,B,L,R pads the sides unequally: 2p becomes T + B on the height
-    and L + R on the width (convolution only; pooling pads both sides alike).
+    and L + R on the width (convolution only; pooling here takes one padding
+    for every side).
     --layout chw reads --in as CxHxW and writes the volume KxHxW; a shape
     that reads both ways (3x224x224) is refused without it.
     """
@@ -144,6 +145,12 @@ def shape(
         p, same, valid = (None, True, valid) if parsed == "same" else (None, same, True) if parsed == "valid" else (int(parsed), same, valid)
     if sum((p is not None, same, valid)) > 1:
         raise UsageError("give at most one of --padding P, --same and --valid")
+    # each named as typed (31 digits was "stride must be an integer of at most 30 digits", "width: padding ...")
+    for name, value in (("--stride", s), ("--dilation", dilation)):
+        if value is not None:
+            shapes.check_positive(name, value)
+    for value in (*(sides or ()), *(() if p is None else (p,))):
+        shapes.check_nonnegative("--padding", value)
     if ceil and not pool:
         raise UsageError("--ceil is PyTorch's ceil_mode for pooling: use it with --pool")
     if pool and same:
@@ -276,11 +283,11 @@ def _explain(
                 notes.append(_strided_same_note(where, size, k, stride, dilation, (pad, after)))
         if pool and s is None:
             lines.append(f"s = f = {k}  (pooling: the stride defaults to the window size)")
-        if axis.dropped:
-            notes.append(
-                f"note: the last window would start at {axis.out * axis.s - pad}, past the input's last index "
-                f"{size - 1}, in the padding: PyTorch's ceil_mode drops it (- 1)"
-            )
+        if axis.dropped:  # (PyTorch: a last window must start inside the input or its left padding)
+            start = axis.out * axis.s - pad
+            where = (f"in the padding after the input's last index {size - 1}" if start < size + pad else
+                     f"past the padded input's last index {size + pad - 1}" if pad else f"past the input's last index {size - 1}")
+            notes.append(f"note: out_{label}: the last window would start at {start}, {where}: PyTorch's ceil_mode drops it (- 1)")
         lines.append(f"out_{label} = {axis.expression} = {axis.out}")
     return axes, lines, notes
 
