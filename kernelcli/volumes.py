@@ -421,6 +421,8 @@ def pool3d(
     ceil_mode: bool = False,
     count_include_pad: bool = True,
     paths: Any = None,
+    *,
+    dtype: Any = None,
 ) -> np.ndarray:
     """Max, min or average pooling of a (Z, Y, X) volume, exactly as PyTorch's max_pool3d/avg_pool3d.
 
@@ -436,26 +438,39 @@ def pool3d(
         ``avg``: divide by the window's cells in the padded input, or by the real ones only.
     paths : "warm", "cold" or Paths, optional
         The path policy (:mod:`kernelcli._core.policy`).
+    dtype : None, float32, float64 or an integer dtype, optional
+        As for :func:`kernelcli.api.pool2d`: a float to compute in, or an integer dtype to round the
+        result into (half to even, clipped into its range).
 
     Returns
     -------
     numpy.ndarray
         max/min keep the input dtype; avg is float32, float64 for float64, 32- and 64-bit integer input
-        (:func:`kernelcli.ndsupport.volume_dtype`: float32 holds whole numbers exactly only up to 2^24).
+        (:func:`kernelcli.ndsupport.volume_dtype`: float32 holds whole numbers exactly only up to 2^24); or ``dtype``.
 
     >>> pool3d(np.arange(8).reshape(2, 2, 2), 2)
     array([[[7]]])
+    >>> pool3d(np.array([[[7, 3], [8, 7]], [[5, 2], [1, 6]]], np.uint8), 2, op="avg", dtype="uint8")
+    array([[[5]]], dtype=uint8)
     """
     from .tiled import is_dask_array
 
     ceil_mode = ndsupport.check_bool(ceil_mode, "ceil_mode")
     count_include_pad = ndsupport.check_bool(count_include_pad, "count_include_pad")
+    op = canonical_pool_op(op)
     if is_dask_array(vol):  # lazy, tile by tile (kernelcli.tiled.arrays)
         from .tiled import arrays
 
-        return arrays.pool3d(vol, size, stride, op, padding, ceil_mode, count_include_pad, paths=paths)
+        default = volume_dtype(vol.dtype) if op == "avg" else np.dtype(vol.dtype)
+        compute, rounded = ndsupport.dtype_arg(dtype, default, arr=vol, arr_name="volume")
+        vol = vol if compute == default else arrays.cast(vol, compute)
+        return arrays.rounded(arrays.pool3d(vol, size, stride, op, padding, ceil_mode, count_include_pad, paths=paths), rounded)
     arr = as_volume(vol)
-    op = canonical_pool_op(op)
+    default = volume_dtype(arr.dtype) if op == "avg" else arr.dtype
+    compute, rounded = ndsupport.dtype_arg(dtype, default, arr=arr, arr_name="volume")
+    if compute != default:
+        ndsupport.check_fits(arr, compute)
+        arr = arr.astype(compute)
     f = _triple(size, "size")
     s = f if stride is None else _triple(stride, "stride")
     p = _triple(padding, "padding", minimum=0)
@@ -474,12 +489,12 @@ def pool3d(
     cdt = volume_dtype(arr.dtype) if op == "avg" else arr.dtype
     ndsupport.check_whole(arr, np.dtype(cdt), "volume")
     if pool3d_takes_numpy(paths, arr.shape, f, s, p, op, tuple(out_shape), cdt):
-        return numpy_impl.pool_nd(arr, f, s, p, op, bool(count_include_pad), tuple(out_shape), cdt)
+        return numpy_impl.rounded(numpy_impl.pool_nd(arr, f, s, p, op, bool(count_include_pad), tuple(out_shape), cdt), rounded)
     from ._core.conv3d import pool3d as pool_core
 
     src = np.ascontiguousarray(arr, dtype=cdt) if op == "avg" else np.ascontiguousarray(arr)
     out = np.empty(tuple(out_shape), dtype=cdt)
-    return pool_core(src, f, s, p, POOL_CODES[op], bool(count_include_pad), out, _announce)
+    return numpy_impl.rounded(pool_core(src, f, s, p, POOL_CODES[op], bool(count_include_pad), out, _announce), rounded)
 
 
 def _announce(dispatcher: Any, *dtypes: Any) -> None:

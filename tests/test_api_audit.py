@@ -294,3 +294,20 @@ class TestApiRound5:
 
         with pytest.raises(UsageError, match="truncate"):
             gaussian_mm(1.0, (1, 1, 1), truncate=truncate)
+
+
+@pytest.mark.parametrize("force", [None, "numpy", "jit"])
+def test_pool3d_takes_dtype_as_pool2d_does(force):
+    # the API audit (89): pool3d had no dtype= (an 8-bit average rounded by hand), where pool2d and conv3d have it
+    import torch
+
+    from kernelcli import pool2d, pool3d
+
+    v = np.random.default_rng(3).integers(0, 256, (6, 8, 10)).astype(np.uint8)
+    paths = Paths(force=force)
+    got = pool3d(v, 2, op="avg", dtype="uint8", paths=paths)
+    ref = np.clip(np.rint(torch.nn.functional.avg_pool3d(torch.from_numpy(v.astype(np.float64))[None, None], 2)[0, 0].numpy()), 0, 255)
+    assert got.dtype == np.uint8 and np.array_equal(got, ref.astype(np.uint8))
+    assert pool3d(v, 2, op="avg", dtype="float64", paths=paths).dtype == np.float64
+    flat = np.full((1, 2, 2), 200, np.uint8)  # clipped into the dtype, as pool2d clips
+    assert pool3d(flat, (1, 2, 2), op="avg", dtype="int8", paths=paths).item() == pool2d(flat[0], 2, op="avg", dtype="int8").item() == 127
