@@ -334,3 +334,24 @@ def test_remove_temporary_files_of_many_outputs_lists_each_folder_once(tmp_path,
     assert len(listed) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == [".a.png.keep", ".c.png.12345678.part", "a.png", "d"]
     assert list((tmp_path / "d").iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix", [".tif", ".jpg", ".png", ".npy", ".bmp"])
+@pytest.mark.parametrize("force", [False, True])
+def test_an_output_cut_short_by_a_file_size_limit_is_never_published(tmp_path, suffix, force):
+    # the README audit (96): under `ulimit -f 1` (or a full disk) a .tif or .jpg was published cut to 1024 bytes with
+    # exit 0, and with --force over a good file: Pillow's C encoders took a short write to the descriptor for a whole one
+    import resource
+
+    from conftest import SAMPLES
+
+    out = tmp_path / f"g{suffix}"
+    if force:
+        out.write_bytes(b"good")
+    limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))  # noqa: E731
+    args = [sys.executable, "-m", "kernelcli", "convolve", str(SAMPLES / "phantom.png"), "-k", "gaussian:1", "-o", str(out)]
+    done = subprocess.run(args + (["--force"] if force else []), capture_output=True, text=True, preexec_fn=limit,
+                          env={**os.environ, "KERNELCLI_WORKER": "off"})
+    assert done.returncode == 1 and "write failed" in done.stderr and "untouched" in done.stderr, done.stderr
+    assert (out.read_bytes() == b"good") if force else not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ([out.name] if force else [])

@@ -43,7 +43,7 @@ from ..records import record
 from .common import Loaded, Written
 from .integer_range import _BLOCK, _MIN_BLOCKS_PER_THREAD, _WORK_PER_VALUE, to_integer_range
 from .naming import IMAGE_SUFFIXES
-from .outputs import atomic_write
+from .outputs import atomic_write, save_image
 from .png import write_png
 
 
@@ -171,7 +171,7 @@ def write_image(
                 return info
             img = _to_pil_8bit(arr, rescale or "clip", info)
             options = encoding.save_options(fmt)
-            atomic_write(o, lambda f: img.save(f, format=fmt, **options), force=force)
+            atomic_write(o, lambda f: save_image(img, f, fmt, options), force=force)
             return info
         image_data, info.low_clipped, info.high_clipped, info.nonzero = to_integer_range(arr, depth, rescale or "clip", nonzero=True)
     if image_data.ndim == 3 and image_data.shape[2] == 1:
@@ -193,7 +193,7 @@ def write_image(
     img = _to_pil(image_data, o, fmt)
     options = {**encoding.save_options(fmt), **_signed_tags(image_data.dtype)}
     del image_data  # Pillow holds its own copy now: not both while it encodes
-    atomic_write(o, lambda f: img.save(f, format=fmt, **options), force=force)
+    atomic_write(o, lambda f: save_image(img, f, fmt, options), force=force)
     return info
 
 

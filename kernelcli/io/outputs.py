@@ -546,6 +546,40 @@ def _rename_noreplace(tmp: str, dest: Path) -> None:
         raise OSError(code, os.strerror(code), os.fspath(dest))
 
 
+def save_image(img: Any, f: IO[bytes], fmt: str, options: dict[str, Any]) -> None:
+    """Pillow's ``img.save`` into ``f`` (an :func:`atomic_write` file) through ``f.write``, never its descriptor.
+
+    Given a descriptor, Pillow's C encoders (JPEG, TIFF) write to it themselves and take a short write (a full
+    disk, a file-size limit) for a whole one: the cut file was published with exit 0.  Python's buffered
+    ``write`` writes the rest or raises, and :func:`atomic_write` then removes the temporary file.
+    """
+    img.save(_WholeWrites(f), format=fmt, **options)
+
+
+class _WholeWrites:
+    """``f`` without a descriptor to hand out (see :func:`save_image`)."""
+
+    def __init__(self, f: IO[bytes]) -> None:
+        self._f = f
+
+    def write(self, data: Any) -> int:
+        return self._f.write(data)
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._f.seek(offset, whence)
+
+    def flush(self) -> None:
+        self._f.flush()
+
+    def fileno(self) -> int:
+        import io
+
+        raise io.UnsupportedOperation("fileno")
+
+
 def write_bytes_atomic(dest: str | os.PathLike, data: bytes, *, force: bool = False) -> None:
     """Write ``data`` to ``dest`` with :func:`atomic_write`."""
     atomic_write(Path(dest), lambda f: f.write(data), force=force)

@@ -47,7 +47,7 @@ from .common import Loaded, Written
 from .image_writing import _STRIP_BYTES, Encoding, _unpack_rows
 from .integer_range import to_integer_range
 from .naming import IMAGE_SUFFIXES
-from .outputs import atomic_write
+from .outputs import atomic_write, save_image
 from .png import write_png
 
 
@@ -189,5 +189,5 @@ def write_picture_8bit(o: Path, picture: Picture, *, force: bool = False, encodi
         mode = "RGBX" if picture.pixels.ndim == 3 else "L"
         img = Image.frombuffer(mode, (w, h), picture.pixels, "raw", mode, 0, 1)
     options = encoding.save_options(fmt)
-    atomic_write(o, lambda f: img.save(f, format=fmt, **options), force=force)
+    atomic_write(o, lambda f: save_image(img, f, fmt, options), force=force)
     return info
