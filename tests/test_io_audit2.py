@@ -200,3 +200,42 @@ class TestWordsAndReadme:
         assert r.returncode == 0 and "16-bit colour is read as 8 bits" in r.stderr, r.stderr
         with Image.open(tmp_path / "o.png") as im:
             np.testing.assert_array_equal(np.asarray(im), rgb >> 8)
+
+
+class TestShortPngData:
+    """The README audit (96): a PNG whose image data stops before its last row (a complete zlib stream of 10 of 100
+    rows) was read with the other 90 rows as zeros, exit 0, where libpng and ImageMagick refuse it."""
+
+    @staticmethod
+    def png(path, rows, *, interlaced=False, fill=0x80, width=100, height=100):
+        import struct
+        import zlib
+
+        def chunk(kind, data):
+            return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+        header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 1 if interlaced else 0)
+        raw = (b"\x00" + bytes([fill]) * width) * rows
+        if interlaced:  # Adam7's passes (column, row, steps), ``rows`` of the image's rows' worth of them
+            passes = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+            raw = b"".join((b"\x00" + bytes([fill]) * -(-(width - x0) // dx)) * -(-(height - y0) // dy) for x0, y0, dx, dy in passes)
+            raw = raw[: len(raw) * rows // height]
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+        return path
+
+    @pytest.mark.parametrize("interlaced", [False, True])
+    def test_missing_rows_are_refused(self, tmp_path, interlaced):
+        self.png(tmp_path / "short.png", 10, interlaced=interlaced)
+        r = run_in_process("convolve", "short.png", "-k", "box:3", "-o", "o.npy", cwd=tmp_path)
+        # (Pillow itself refuses an interlaced one: "image file is truncated")
+        assert r.returncode == 2 and "short.png: cannot decode image (broken or truncated?): " in r.stderr
+        assert ("image file is truncated" if interlaced else "its image data holds 10 of the 100 rows its header declares") in r.stderr
+        assert not (tmp_path / "o.npy").exists()
+
+    @pytest.mark.parametrize("fill", [0, 0x80])
+    def test_a_whole_image_is_read_whatever_its_last_row(self, tmp_path, fill):
+        from kernelcli.io import read_input
+
+        self.png(tmp_path / "whole.png", 100, fill=fill)
+        data = read_input(tmp_path / "whole.png").data
+        assert data.shape == (100, 100) and (data == fill).all()

@@ -49,6 +49,7 @@ from typing import Any
 from ..errors import ImageReadError
 from ..limits import DEFAULT_MAX_PIXELS  # (kernelcli.io.decode.DEFAULT_MAX_PIXELS, as before)
 from ..records import field, record
+from . import png_rows
 from .common import check_memory, one_line, unreadable
 
 #: formats Pillow may open: the magic bytes decide, but only among these (never EPS & co.)
@@ -269,6 +270,15 @@ def decode(opened: Opened) -> None:
     else:
         opened.wait()
     size = opened.image.size
+    if opened.format == "PNG" and png_rows.needs_a_count(opened.image):
+        try:
+            with open(opened.path, "rb") as f:
+                short = png_rows.missing_rows(f)
+        except OSError:  # (read once already: nothing to add)
+            short = None
+        if short is not None:
+            raise ImageReadError(f"{opened.path}: cannot decode image (broken or truncated?): its image data holds "
+                                 f"{short[0]} of the {short[1]} rows its header declares")
     if opened.declared is not None and size != opened.declared:
         (w, h), (dw, dh) = size, opened.declared
         raise ImageReadError(
