@@ -528,8 +528,13 @@ class TestFallback:
         r = run_cli("shape", "--in", "24", "--f", "5", "-q", env=env)
         assert (r.returncode, r.stdout, r.stderr) == (0, "20\n", "")
         r = run_cli("worker", "start", env=env)
-        # it named $XDG_RUNTIME_DIR, the folder that is fine, not the kernelcli folder in it that is not
-        assert r.returncode == 1 and "0700" in r.stderr and r.stderr.startswith(f"error: {folder}:"), r.stderr
+        # it named $XDG_RUNTIME_DIR, the folder that is fine, not the kernelcli folder in it that is not; and start and
+        # stop said it as a failed file job (exit 1; --json printed convolve's record): a setting to fix, exit 2
+        assert r.returncode == 2 and "0700" in r.stderr and r.stderr.startswith(f"error: kernelcli worker: not used: {folder}:"), r.stderr
+        for command in ("start", "stop"):
+            r = run_cli("worker", command, "--json", env=env)
+            assert r.returncode == 2 and json.loads(r.stdout) == {"running": False, "unusable": json.loads(r.stdout)["unusable"]}
+            assert json.loads(r.stdout)["unusable"].startswith(f"{folder}: has mode 0755")
         r = run_cli("--debug", "shape", "--in", "24", "--f", "5", "-q", env=env)  # --debug said nothing
         assert r.stdout == "20\n" and f"{folder} has mode 0755 (chmod 700 it), not a private folder" in r.stderr, r.stderr
         # status said "not running", also of a worker started before the folder's mode changed (it runs, unused)

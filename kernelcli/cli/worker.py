@@ -5,13 +5,13 @@ A thin adapter over :mod:`kernelcli.worker.control`.
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from ..worker.protocol import DEFAULT_IDLE_SECONDS, MAX_IDLE_SECONDS
 from ._click import CLICK_SUGGESTS_COMMANDS
-from ._common import echo, guarded, note, print_json
+from ._common import echo, error, guarded, note, print_json
 from .options import JsonOption, number_in, option
 
 worker_app = typer.Typer(
@@ -51,6 +51,7 @@ def start(
     """Start the worker (if it is not running) and wait until it is ready."""
     from ..worker import control
 
+    _refuse_unusable(control, as_json)
     asked = DEFAULT_IDLE_SECONDS if idle_timeout is None else idle_timeout
     info = control.start(idle_seconds=asked)
     running = info.get("idle_timeout_seconds")
@@ -91,11 +92,24 @@ def stop(
     """Stop the worker (calls in progress finish). Exit 0 also when none was running."""
     from ..worker import control
 
+    _refuse_unusable(control, as_json)
     pid = control.stop()
     if as_json:  # status's record of a worker that does not run, with the pid of the one stopped
         print_json({"running": False} if pid is None else {"running": False, "pid": pid})
     elif not quiet:
         note("kernelcli worker: not running" if pid is None else f"kernelcli worker {pid}: stopped")
+
+
+def _refuse_unusable(control: Any, as_json: bool) -> None:
+    """Exit 2 where the runtime folder cannot be used (not private), in status's words and record: start and stop
+    said it as a failed file job (exit 1; --json printed convolve's record), where it is a setting to fix."""
+    why = control.unusable()
+    if why is None:
+        return
+    if as_json:
+        print_json({"running": False, "unusable": why})
+    error(f"kernelcli worker: not used: {why}")
+    raise typer.Exit(2)
 
 
 def _show(info: dict, as_json: bool, quiet: bool) -> None:
