@@ -1,8 +1,9 @@
 """Write ``phantom3d.nii.gz``: a 64^3 Shepp-Logan-style head phantom in HU-like values, as NIfTI.
 
 Run ``python samples/make_phantom3d.py`` (or ``--out PATH``).  Needs the medical extra
-(``pip install 'kernelcli[medical]'``, for nibabel); nothing is downloaded, and the file is
-byte-for-byte the same on every run (gzip without a time stamp).
+(``pip install 'kernelcli[medical]'``, for nibabel); nothing is downloaded, and every run writes the
+same header and voxels (gzip without a time stamp; the compressed bytes depend on the deflate library
+installed: the medical extra's isal writes other bytes than zlib, which wrote the shipped file).
 
 The volume is int16 (Z, Y, X) = 64 x 64 x 64 with voxel sizes (1.0, 0.8, 0.8) mm -- anisotropic
 on purpose, so a kernel in millimetres spans a different number of voxels along z than in-plane.
