@@ -194,6 +194,16 @@ def stack_slices(
                 f"{even_gap:.4g} mm apart"
             )
         uneven = True
+    if uneven and gaps[worst] > (MAX_INTERPOLATED_IN_A_ROW + 1) * median + GAP_TOLERANCE_MM:
+        # asked first, with or without --resample-slices: it was suggested, then refused (the README audit, 95)
+        a, b = names[order[worst]], names[order[worst + 1]]
+        made_up = int(round(gaps[worst] / median)) - 1
+        raise ImageReadError(
+            f"{where}: uneven slice gaps: {gaps[worst]:.4g} mm between {a} and {b}, where the median gap is {median:.4g} mm; "
+            f"--resample-slices would fill it with {made_up} interpolated slices (at most {MAX_INTERPOLATED_IN_A_ROW} in a row "
+            "are made up): that is two stacks or a localizer in one series, not a missing slice; put each stack's files in a "
+            "folder of its own"
+        )
     if uneven and not resample:
         a, b = names[order[worst]], names[order[worst + 1]]
         raise ImageReadError(
@@ -203,14 +213,6 @@ def stack_slices(
             f"{count} slices {even_gap:.4g} mm apart (the first to the last, the gap nearest the median that fits)"
         )
     blend = None
-    if uneven and gaps[worst] > (MAX_INTERPOLATED_IN_A_ROW + 1) * median + GAP_TOLERANCE_MM:
-        a, b = names[order[worst]], names[order[worst + 1]]
-        made_up = int(round(gaps[worst] / median)) - 1
-        raise ImageReadError(
-            f"{where}: --resample-slices would fill the {gaps[worst]:.4g} mm gap between {a} and {b} with {made_up} interpolated "
-            f"slices (the median gap is {median:.4g} mm; at most {MAX_INTERPOLATED_IN_A_ROW} in a row are made up): that is "
-            "two stacks or a localizer in one series, not a missing slice; put each stack's files in a folder of its own"
-        )
     if uneven:
         gap = even_gap
         targets = k[0] + gap * np.arange(count)
