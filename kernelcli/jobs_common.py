@@ -49,6 +49,9 @@ class ConvolveOptions:
         if not math.isfinite(self.pad_value):
             raise UsageError(f"--pad-value {self.pad_value}: expected a finite number")
         object.__setattr__(self, "pad_mode", canonical_pad_mode(self.pad_mode))
+        if self.pad_mode == "constant" and isinstance(self.pad_value, int) and float(self.pad_value) != self.pad_value:  # before any input, as pad
+            raise UsageError(f"--pad-value {self.pad_value}: a fill is exact up to 2**53 = {2**53} in magnitude (it is "
+                             f"carried as a float64, which reads it as {int(float(self.pad_value))})")
         if self.rescale is not None:
             object.__setattr__(self, "rescale", canonical_rescale(self.rescale))
         if self.combine is not None or self.activation is not None:

@@ -52,6 +52,9 @@ def parse_bias(text: str) -> list[float]:
         value = numtext.decimal(part)
         if value is None:
             raise UsageError(f"invalid --bias {text!r}: expected a number, or numbers separated by commas (one per kernel)")
+        if (rounded := numtext.rounded_whole(part)) is not None:  # as a -k weight of 2**53 + 1: refused, not rounded
+            raise UsageError(f"invalid --bias {text!r}: {part.strip()} would be read as {rounded}: bias values are float64, "
+                             "exact for whole numbers up to 2**53")
         if not math.isfinite(value):
             raise UsageError(f"invalid --bias {text!r}: values must be finite")
         values.append(value)
@@ -84,6 +87,12 @@ def _read_npy_file(path: str | Path, what: str) -> Any:
         raise InvalidKernel(f"{p}: {what} must hold real numbers, got dtype {getattr(arr, 'dtype', type(arr))}")
     if arr.size == 0:
         raise InvalidKernel(f"{p}: {what} is empty (shape {arr.shape})")
+    from .catalog_format import first_inexact_whole, inexact_whole
+
+    if (rounded := first_inexact_whole(arr)) is not None:  # as a -k kernel's int64 weight: refused, not rounded
+        where, value = rounded
+        shown = "kernel weights" if what == "weights" else f"{what} values"
+        raise InvalidKernel(f"{p}: {inexact_whole(value, f'the value at {where}', shown)}")
     arr = arr.astype(np.float64)
     if not np.isfinite(arr).all():
         raise InvalidKernel(f"{p}: {what} holds NaN or infinite values")

@@ -298,6 +298,9 @@ def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
             raise UsageError(f"{name} {whole}: a fill is exact up to 2**53 = {2**53} in magnitude (it is carried as a "
                              f"float64); pad {dt.name} data with a smaller value, or pad it with numpy.pad")
     elif dt.kind == "f":
+        if whole is not None and float(whole) != whole:  # 2**53 + 1, given as an int, would be filled as 2**53
+            raise UsageError(f"{name} {whole}: a fill is exact up to 2**53 = {2**53} in magnitude (it is carried as a "
+                             f"float64, which reads it as {int(v)}); give a value float64 holds")
         # refused when it rounds to infinity, not when it is past the largest value: 3.4028235e38, as numpy
         # prints float32's largest value, is a hair above it and rounds to it (numpy.pad fills with it)
         with np.errstate(over="ignore"):
