@@ -39,11 +39,16 @@ def load_layer_kernel(spec: str) -> Any:
     return load_kernel(spec, max_ndim=3)
 
 
-def parse_bias(text: str) -> list[float]:
-    """Parse ``--bias``: one number, or numbers separated by commas (one per kernel).
+def parse_bias(text: str, count: int | None = None, noun: str = "kernel") -> list[float]:
+    """Parse ``--bias``: one number, or numbers separated by commas (one per kernel); with ``count``, the
+    kernels (or filters: ``noun``) the call has, refused (exit 2) before any input when it cannot match.
 
-    >>> parse_bias("0.5"), parse_bias("1, -2,0")
+    >>> parse_bias("0.5"), parse_bias("1, -2,0", 3)
     ([0.5], [1.0, -2.0, 0.0])
+    >>> parse_bias("1,2", 1)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --bias has 2 values for 1 kernel; give one value, or one per kernel
     """
     import math
 
@@ -58,7 +63,19 @@ def parse_bias(text: str) -> list[float]:
         if not math.isfinite(value):
             raise UsageError(f"invalid --bias {text!r}: values must be finite")
         values.append(value)
+    if count is not None and len(values) not in (1, count):
+        raise bias_count_error("--bias", len(values), count, noun)
     return values
+
+
+def bias_count_error(source: str, given: int, count: int, noun: str, one: bool = True) -> UsageError:
+    """The one refusal of a bias whose count cannot match the kernels or filters (``one``: one value is taken too).
+
+    >>> str(bias_count_error("--bias-file b.npy", 3, 2, "filter", one=False))
+    '--bias-file b.npy has 3 values for 2 filters; give one per filter'
+    """
+    return UsageError(f"{source} has {numtext.counted(given, 'value')} for {numtext.counted(count, noun)}; give "
+                      f"{'one value, or ' if one else ''}one per {noun}")
 
 
 def _read_npy_file(path: str | Path, what: str) -> Any:
@@ -122,6 +139,8 @@ def read_bias_file(path: str | Path, filters: int) -> Any:
     from .errors import InvalidKernel
 
     b = _read_npy_file(path, "bias")
+    if b.ndim == 1 and b.size != filters:  # a count that cannot match: a usage error, as for --bias
+        raise bias_count_error(f"--bias-file {path}", b.size, filters, "filter", one=False)
     if b.shape != (filters,):
         raise InvalidKernel(f"{path}: bias must have shape ({filters},), one value per filter of the weights; got {b.shape}")
     return b

@@ -472,7 +472,9 @@ def _bias_list(bias: Any, names: Sequence[str]) -> np.ndarray:
     if b.size == 1:
         return np.full(len(names), float(b[0]))
     if b.size != len(names):
-        raise UsageError(f"bias: {b.size} values for {len(names)} kernels; give one value, or one per kernel")
+        from .numtext import counted
+
+        raise UsageError(f"bias: {counted(b.size, 'value')} for {counted(len(names), 'kernel')}; give one value, or one per kernel")
     return b
 
 

@@ -227,7 +227,7 @@ class TestWeights:
             (np.full((1, 3, 3, 3), np.nan), [], 3, "holds NaN or infinite values"),
             (np.ones((2, 1, 3, 3)), [], 2, "each filter spans 1 channel(s), but the input has 3"),
             (np.ones((2, 3, 3, 3)), ["--bias", "1,2,3"], 2, "--bias has 3 values for 2 filters"),
-            (np.ones((2, 3, 3, 3)), ["--bias-file", "bad_bias.npy"], 3, "bias must have shape (2,)"),
+            (np.ones((2, 3, 3, 3)), ["--bias-file", "bad_bias.npy"], 2, "--bias-file bad_bias.npy has 3 values for 2 filters"),
             (np.ones((2, 3, 3, 3)), ["--combine", "sum"], 2, "--combine is for 2-D --kernel filters"),
             (np.ones((2, 3, 3, 3)), ["-k", "sobel_v"], 2, "either --kernel"),
         ],

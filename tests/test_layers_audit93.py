@@ -80,3 +80,52 @@ class TestWholeNumbersPast2To53:
 
         with pytest.raises(UsageError, match="a fill is exact up to 2\\*\\*53"):
             api.conv2d(np.zeros((3, 3), np.int64), [[1, 0, 0]], pad_value=BIG)
+
+
+class TestBiasCountBeforeAnyInput:
+    """F2: a --bias (or --bias-file) count that cannot match the kernels or filters: exit 2 before any input is read,
+    one wording, no input named."""
+
+    @pytest.fixture
+    def files(self, tmp_path):
+        rng = np.random.default_rng(5)
+        np.save(tmp_path / "g.npy", rng.standard_normal((6, 7)))
+        np.save(tmp_path / "g2.npy", rng.standard_normal((6, 7)))
+        np.save(tmp_path / "w2.npy", rng.standard_normal((2, 1, 3, 3)))
+        np.save(tmp_path / "b3.npy", np.ones(3))
+        return tmp_path
+
+    @pytest.mark.parametrize("args, said", [
+        (["-k", "sobel_v", "-k", "sobel_h", "--bias", "1,2,3"], "--bias has 3 values for 2 kernels; give one value, or one per kernel"),
+        (["-k", "sobel_v", "--bias", "1,2"], "--bias has 2 values for 1 kernel; give one value, or one per kernel"),
+        (["--weights", "w2.npy", "--bias", "1,2,3"], "--bias has 3 values for 2 filters; give one value, or one per filter"),
+        (["--weights", "w2.npy", "--bias-file", "b3.npy"], "--bias-file b3.npy has 3 values for 2 filters; give one per filter"),
+    ])
+    def test_one_input(self, files, args, said):
+        r = kc(files, "convolve", "g.npy", *args, "-o", "o.npy", "-q")
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.strip() == f"error: {said}"
+
+    def test_a_batch_is_refused_before_any_file(self, files):
+        r = kc(files, "convolve", "g.npy", "g2.npy", "-k", "sobel_v", "-k", "sobel_h", "--bias", "1,2,3", "--out-dir", "od")
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.strip() == "error: --bias has 3 values for 2 kernels; give one value, or one per kernel"
+        assert not (files / "od").exists()
+
+    def test_a_batch_with_a_volume_too(self, files):
+        import shutil
+
+        from conftest import SAMPLES
+
+        shutil.copy(SAMPLES / "phantom3d.nii.gz", files)
+        r = kc(files, "convolve", "g.npy", "phantom3d.nii.gz", "-k", "sobel_v", "-k", "sobel_h", "--bias", "1,2,3",
+               "--out-dir", "od")
+        assert r.returncode == 2 and "--bias has 3 values for 2 kernels" in r.stderr
+        assert not (files / "od").exists()
+
+    def test_the_api_counts_in_words(self):
+        from kernelcli.errors import UsageError
+        from kernelcli.layers import filter_bank
+
+        with pytest.raises(UsageError, match="bias: 2 values for 1 kernel; give one value, or one per kernel"):
+            filter_bank(np.ones((3, 3)), [[[1.0]]], bias=[1, 2])

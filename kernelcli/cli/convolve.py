@@ -212,8 +212,8 @@ def convolve(
             from ..medical.kernels import resolve_volume_kernel
 
             scale = parse_kernel_scale(kernel_scale) if kernel_scale is not None else None  # bad text: exit 2 now
-            if bias is not None:
-                parse_bias(bias)
+            if bias is not None:  # a count that cannot match the kernels too: exit 2 before any file
+                parse_bias(bias, len(kernel) if kernel else None)
             try:
                 image_job, label, several = _image_job(kernel, bias, image_options(), scale, force)
             except KernelcliError as exc:
@@ -453,12 +453,12 @@ def _image_job(specs, bias, options, scale, force) -> tuple[Any, str, bool]:
 
     if not specs:
         raise UsageError("missing --kernel: give a kernel name, file or spec (repeat it for a filter bank)")
+    values = None if bias is None else parse_bias(bias, len(specs))  # before any image is read (exit 2)
     kernels = [_load(spec, scale) for spec in specs]
     if len(kernels) == 1 and len(kernels[0].shape) == 2 and options.plain and bias is None:
         job = partial(convolve_file, kernel_spec=kernels[0], options=options, force=force)
     else:
-        job = partial(convolve_bank_file, kernels=kernels, options=options, force=force,
-                      bias=None if bias is None else parse_bias(bias))
+        job = partial(convolve_bank_file, kernels=kernels, options=options, force=force, bias=values)
     return job, bank_label([k.name for k in kernels]), len(kernels) > 1
 
 
@@ -506,6 +506,7 @@ def _run_kernels(input: Path, specs: list[str], bias: Optional[str], options: An
     from ..catalog import is_volume_kernel
     from ..errors import InvalidKernel
 
+    values = None if bias is None else parse_bias(bias, len(specs))  # before the input is read (exit 2)
     try:
         kernels = [_load(spec, scale) for spec in specs]
     except InvalidKernel as exc:  # a volume's kernel given an image: the input is what is wrong, named as in a batch
@@ -520,7 +521,6 @@ def _run_kernels(input: Path, specs: list[str], bias: Optional[str], options: An
                             outputs=[target], report=batch.report, force=force)
     label = kernels[0].name if len(kernels) == 1 else bank_label([k.name for k in kernels])
     target = _target(input, out, montage, label, len(kernels) > 1, batch)
-    values = None if bias is None else parse_bias(bias)
     return run_reported(
         input, lambda: convolve_bank_file(input, kernels, options, bias=values, out=target, montage=montage, force=force),
         outputs=[target or montage, montage], report=batch.report, force=force,
@@ -538,9 +538,7 @@ def _run_weights(input: Path, weights: Path, bias_file: Optional[Path], bias: Op
     if bias_file is not None:
         values = read_bias_file(bias_file, w.shape[0])
     elif bias is not None:
-        values = parse_bias(bias)
-        if len(values) not in (1, w.shape[0]):
-            raise UsageError(f"--bias has {len(values)} values for {w.shape[0]} filters; give one value, or one per filter")
+        values = parse_bias(bias, w.shape[0], "filter")
         values = values[0] if len(values) == 1 else values
     target = _target(input, out, montage, weights.stem, w.shape[0] > 1, batch)
     return run_reported(
