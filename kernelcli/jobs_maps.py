@@ -204,10 +204,17 @@ def convolve_bank_file(
         return filter_bank(data, kernels, names, bias=bias, **options.conv_kwargs())
 
     depths = {k.shape[0] for k in kernels if len(k.shape) == 3}  # (C, f, f) kernels name C (a volume is opt-in: zyx)
+    deep = next((k for k in kernels if len(k.shape) == 3), None)
+
+    def refuse(have: int, alpha: bool) -> str:
+        spans = _channels_text(deep.shape[0], have, alpha).split(", ", 1)[1]  # (the API's words, and the alpha)
+        return (f"kernel {deep.name} is 3-D with depth {deep.shape[0]} ({'x'.join(map(str, deep.shape))}), {spans}: "
+                "a 3-D kernel's depth must equal the channels")
+
     report = run_maps_job(
         input_path, label, compute, single=len(kernels) == 1, out=out, montage=montage, force=force,
         rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options), layout=options.layout,
-        encoding=options.encoding, channels=depths.pop() if len(depths) == 1 else None,
+        encoding=options.encoding, channels=depths.pop() if len(depths) == 1 else None, refuse_channels=refuse,
     )
     if len(kernels) == 1:
         report.kernel = names[0]
@@ -246,11 +253,27 @@ def layer_file(
         )
         return BankResult(maps, labels, labels, [(k, k + 1) for k in range(filters)], ["sum"] * filters)
 
+    def refuse(have: int, alpha: bool) -> str:  # (convolve has no --groups: each filter spans every channel)
+        hint = f"give filters of {numtext.counted(have, 'channel')}"
+        if weights.shape[1] == 1 and have > 1:
+            hint += ", or, to filter each channel on its own, a 2-D kernel with -k (--combine per-channel, the default)"
+        return f"weights {tuple(weights.shape)}: each filter spans {_channels_text(int(weights.shape[1]), have, alpha)}; {hint}"
+
     return run_maps_job(
         input_path, label, compute, single=filters == 1, out=out, montage=montage, force=force,
         rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options), layout=options.layout,
-        encoding=options.encoding, channels=int(weights.shape[1]),
+        encoding=options.encoding, channels=int(weights.shape[1]), refuse_channels=refuse,
     )
+
+
+def _channels_text(spans: int, have: int, alpha: bool) -> str:
+    """``4 channels, but the input has 3 colour channels (the alpha is not an input)``: a refusal's middle.
+
+    >>> _channels_text(1, 3, False)
+    '1 channel, but the input has 3 channels'
+    """
+    said = numtext.counted(have, "colour channel" if alpha and have == 3 else "channel")
+    return f"{numtext.counted(spans, 'channel')}, but the input has {said}" + (" (the alpha is not an input)" if alpha else "")
 
 
 def _describe_options(options: ConvolveOptions) -> str:
@@ -301,10 +324,12 @@ def run_maps_job(
     layout: str | None = None,
     encoding: Any = None,
     channels: int | None = None,
+    refuse_channels: Callable[[int, bool], str] | None = None,
 ) -> Report:
     """Read one input, compute a :class:`~kernelcli.layers.BankResult`, write the maps and/or a montage.
     ``channels``: the channel count the call's weights or (C, f, f) kernels take (it picks an array's layout where
-    both readings are plausible: :func:`kernelcli.layout.array_layout`).
+    both readings are plausible: :func:`kernelcli.layout.array_layout`); an input of another count is refused
+    (ShapeError) with ``refuse_channels(its channels, whether an alpha was set aside)``.
 
     ``single`` (one kernel or filter): the result is written exactly like
     :func:`run_file_job` writes one (an (H', W', C) image for a per-channel kernel).
@@ -324,6 +349,11 @@ def run_maps_job(
 
         order = input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format, loaded.notes, channels)
         data = to_hwc(loaded.data, order)  # channels last for the maps and the montage's input tile
+    have = 1 if data.ndim == 2 else data.shape[2]
+    if channels is not None and refuse_channels is not None and have != channels and order != "zyx":
+        from .errors import ShapeError
+
+        raise ShapeError(f"{src}: {refuse_channels(have, loaded.alpha is not None)}")
     bank = _named(src, lambda: compute(data))
     seconds = time.perf_counter() - start
     maps = bank.maps

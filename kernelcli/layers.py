@@ -486,8 +486,10 @@ def _kernel_array(kernel: Any, name: str, channels: int) -> np.ndarray:
     if k.ndim not in (2, 3) or k.size == 0:
         raise ShapeError(f"kernel {name}: expected a 2-D (f, f) matrix or a 3-D (C, f, f) filter, got shape {k.shape}")
     if k.ndim == 3 and k.shape[0] != channels:
+        from .numtext import counted
+
         raise ShapeError(
             f"kernel {name} is 3-D with depth {k.shape[0]} ({'x'.join(map(str, k.shape))}), "
-            f"but the input has {channels} channel(s): a 3-D kernel's depth must equal the channels"
+            f"but the input has {counted(channels, 'channel')}: a 3-D kernel's depth must equal the channels"
         )
     return k

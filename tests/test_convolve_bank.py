@@ -225,7 +225,7 @@ class TestWeights:
         [
             (np.ones((3, 3, 3)), [], 3, "weights must be 4-D (K filters, C channels, f, f)"),
             (np.full((1, 3, 3, 3), np.nan), [], 3, "holds NaN or infinite values"),
-            (np.ones((2, 1, 3, 3)), [], 2, "each filter spans 1 channel(s), but the input has 3"),
+            (np.ones((2, 1, 3, 3)), [], 2, "each filter spans 1 channel, but the input has 3 channels; give filters of 3 channels"),
             (np.ones((2, 3, 3, 3)), ["--bias", "1,2,3"], 2, "--bias has 3 values for 2 filters"),
             (np.ones((2, 3, 3, 3)), ["--bias-file", "bad_bias.npy"], 2, "--bias-file bad_bias.npy has 3 values for 2 filters"),
             (np.ones((2, 3, 3, 3)), ["--combine", "sum"], 2, "--combine is for 2-D --kernel filters"),
@@ -298,7 +298,7 @@ class TestThreeDKernelFiles:
         np.testing.assert_allclose(z[:, :, 1], sum(api.conv2d(x[:, :, c], load_kernel("box_3x3").array(), padding="valid") for c in range(3)))
         np.save(tmp_path / "g.npy", x[:, :, 0])
         r = invoke("convolve", "g.npy", "-k", "rgb3", "--out", "g_out.npy")
-        assert r.exit_code == 2 and "kernel rgb3 is 3-D with depth 3 (3x3x3), but the input has 1 channel(s)" in r.stderr
+        assert r.exit_code == 2 and "kernel rgb3 is 3-D with depth 3 (3x3x3), but the input has 1 channel:" in r.stderr
 
 
 class TestUsageErrors:

@@ -129,3 +129,36 @@ class TestBiasCountBeforeAnyInput:
 
         with pytest.raises(UsageError, match="bias: 2 values for 1 kernel; give one value, or one per kernel"):
             filter_bank(np.ones((3, 3)), [[[1.0]]], bias=[1, 2])
+
+
+class TestWeightsChannelsInTheCommandsWords:
+    """F7: --weights (and 3-D kernel) channel refusals name no groups convolve has not, and say an RGBA image's alpha
+    is not an input."""
+
+    @pytest.fixture
+    def files(self, tmp_path):
+        rng = np.random.default_rng(6)
+        Image.fromarray(rng.integers(0, 256, (7, 9, 4)).astype(np.uint8), "RGBA").save(tmp_path / "rgba.png")
+        Image.fromarray(rng.integers(0, 256, (7, 9, 3)).astype(np.uint8)).save(tmp_path / "rgb.png")
+        np.save(tmp_path / "w4.npy", np.ones((1, 4, 3, 3)))
+        np.save(tmp_path / "w31.npy", np.ones((3, 1, 3, 3)))
+        (tmp_path / "k4.json").write_text(json.dumps({"family": "x", "kernels": [{"name": "k4", "matrix": np.ones((4, 3, 3)).tolist()}]}))
+        return tmp_path
+
+    def test_rgba_weights(self, files):
+        r = kc(files, "convolve", "rgba.png", "--weights", "w4.npy", "-o", "o.npy", "-q")
+        assert r.returncode == 2
+        assert r.stderr.strip() == ("error: rgba.png: weights (1, 4, 3, 3): each filter spans 4 channels, but the input has 3 "
+                                    "colour channels (the alpha is not an input); give filters of 3 channels")
+
+    def test_depthwise_weights(self, files):
+        r = kc(files, "convolve", "rgb.png", "--weights", "w31.npy", "-o", "o.npy", "-q")
+        assert r.returncode == 2 and "group" not in r.stderr
+        assert "each filter spans 1 channel, but the input has 3 channels; give filters of 3 channels, or, to filter each " \
+               "channel on its own, a 2-D kernel with -k (--combine per-channel, the default)" in r.stderr
+
+    def test_rgba_3d_kernel(self, files):
+        r = kc(files, "convolve", "rgba.png", "-k", "k4.json", "-o", "o.npy", "-q")
+        assert r.returncode == 2
+        assert "rgba.png: kernel k4 is 3-D with depth 4 (4x3x3), but the input has 3 colour channels (the alpha is not an " \
+               "input): a 3-D kernel's depth must equal the channels" in r.stderr
