@@ -410,6 +410,9 @@ def run_maps_job(
         sheet = render_montage(data, tiles, title=title, notes=sheet_notes, planes=planes)
         write_sheet(montage_path, sheet, force=force, encoding=encoding)
         report.montage = str(montage_path)
+        if out_path is None and rescale is not None:  # given, and nothing done: as for several maps in a .tif
+            report.notes.append(f"{montage_path.name}: --rescale {rescale} is for the data output (--out); a montage "
+                                "stretches each map from its min to its max")
         if report.output is None:  # the sheet is the file written: its array, as every record gives it (not the maps')
             report.output = str(montage_path)
             report.output_shape = [sheet.height, sheet.width, 3]

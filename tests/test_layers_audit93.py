@@ -162,3 +162,24 @@ class TestWeightsChannelsInTheCommandsWords:
         assert r.returncode == 2
         assert "rgba.png: kernel k4 is 3-D with depth 4 (4x3x3), but the input has 3 colour channels (the alpha is not an " \
                "input): a 3-D kernel's depth must equal the channels" in r.stderr
+
+
+class TestRescaleWithAMontageAlone:
+    """F6: --rescale given with a montage alone is named in a note, as with several maps in a .tif."""
+
+    @pytest.fixture
+    def rgb(self, tmp_path):
+        rng = np.random.default_rng(6)
+        Image.fromarray(rng.integers(0, 256, (7, 9, 3)).astype(np.uint8)).save(tmp_path / "rgb.png")
+        return tmp_path
+
+    @pytest.mark.parametrize("kernels", [["-k", "sobel_v", "-k", "sobel_h"], ["-k", "sobel_v"]])
+    def test_noted(self, rgb, kernels):
+        r = kc(rgb, "convolve", "rgb.png", *kernels, "--rescale", "abs", "--montage", "m.png", "--json")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["notes"] == ["m.png: --rescale abs is for the data output (--out); a montage stretches "
+                                                 "each map from its min to its max"]
+
+    def test_not_noted_with_an_output_that_uses_it(self, rgb):
+        r = kc(rgb, "convolve", "rgb.png", "-k", "sobel_v", "--rescale", "abs", "--montage", "m.png", "-o", "o.png", "--json")
+        assert r.returncode == 0 and json.loads(r.stdout)["notes"] == []
