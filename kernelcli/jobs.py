@@ -52,7 +52,7 @@ def convolve_file(input_path: str | Path, kernel_spec: Any, options: ConvolveOpt
         return convolve_bank_file(input_path, [kernel], options, out=out, force=force)
 
     def compute(data):
-        check_conv_peak(data, k.shape, options, f"convolve {kernel.name}")
+        check_conv_peak(data, k.shape, options, f"convolve {options.label(kernel.name)}")
         return api.conv2d(
             data, k, stride=options.stride, padding=options.padding, pad_mode=options.pad_mode,
             pad_value=options.pad_value, dilation=options.dilation, flip=options.flip, paths=options.paths,
@@ -61,13 +61,13 @@ def convolve_file(input_path: str | Path, kernel_spec: Any, options: ConvolveOpt
     def bands(data):
         from .bands import conv2d_bands
 
-        check_conv_peak(data, k.shape, options, f"convolve {kernel.name}")
+        check_conv_peak(data, k.shape, options, f"convolve {options.label(kernel.name)}")
         return conv2d_bands(
             data, k, stride=options.stride, padding=options.padding, pad_mode=options.pad_mode,
             pad_value=options.pad_value, dilation=options.dilation, flip=options.flip, paths=options.paths,
         )
 
-    report = run_file_job(input_path, f"convolve {kernel.name}", compute, out=out, force=force, rescale=options.rescale, encoding=options.encoding,
+    report = run_file_job(input_path, f"convolve {options.label(kernel.name)}", compute, out=out, force=force, rescale=options.rescale, encoding=options.encoding,
                           max_pixels=options.max_pixels, layout=options.layout, bands=bands)
     report.kernel = kernel.name
     return report

@@ -42,6 +42,8 @@ class ConvolveOptions:
     paths: Any = None
     #: how image outputs are encoded (an :class:`kernelcli.io.image_writing.Encoding`; None: the defaults)
     encoding: Any = None
+    #: the ``--kernel-scale`` as typed (applied to the kernels as they are read; here for names and the montage)
+    kernel_scale: str | None = None
 
     def __post_init__(self) -> None:
         import math
@@ -66,6 +68,20 @@ class ConvolveOptions:
     def plain(self) -> bool:
         """True when nothing asks for layer semantics (no sum over channels, no activation)."""
         return self.combine in (None, "per-channel") and self.activation in (None, "none")
+
+    def words(self) -> list[str]:
+        """What these options change from the defaults, as words of a name (:func:`kernelcli.modes.conv_words`)."""
+        from .modes import conv_words
+
+        return conv_words(self.stride, self.padding, self.dilation, self.pad_mode, self.pad_value, self.flip, self.kernel_scale)
+
+    def label(self, name: str) -> str:
+        """A result's name for kernel(s) ``name``: the name, then what differs from the defaults (``sobel_v_s2``).
+
+        >>> ConvolveOptions(stride=2, flip=True).label("sobel_v"), ConvolveOptions().label("sobel_v")
+        ('sobel_v_s2_flip', 'sobel_v')
+        """
+        return "_".join([name, *self.words()])
 
     def conv_kwargs(self) -> dict[str, Any]:
         """The options :func:`kernelcli.layers.filter_bank` takes."""

@@ -194,7 +194,9 @@ def convolve_bank_file(
             "--layout zyx filters a volume slice by slice with 2-D kernels, and takes one 3-D kernel alone (a 3-D "
             "correlation); several 3-D kernels, a bias, a montage or --combine sum would treat the slices as channels"
         )
-    label = f"convolve {', '.join(names)}{_layer_words(options, bias)}"
+    words = options.words()  # (one kernel: sobel_v_s2, as its default output name; a bank: its names, then (s2))
+    shown = options.label(names[0]) if len(names) == 1 else ", ".join(names) + (f" ({'_'.join(words)})" if words else "")
+    label = f"convolve {shown}{_layer_words(options, bias)}"
 
     def compute(data):
         channels = data.shape[2] if data.ndim == 3 else 1
@@ -242,7 +244,8 @@ def layer_file(
     filters = weights.shape[0]
     if options.flip:
         weights = weights[..., ::-1, ::-1]
-    label = f"layer {name} {'x'.join(map(str, weights.shape))}{_layer_words(options, bias)}"
+    words = f" ({'_'.join(options.words())})" if options.words() else ""
+    label = f"layer {name} {'x'.join(map(str, weights.shape))}{words}{_layer_words(options, bias)}"
     labels = [f"{name}[{k}]" for k in range(filters)]
 
     def compute(data):
@@ -277,9 +280,17 @@ def _channels_text(spans: int, have: int, alpha: bool) -> str:
 
 
 def _describe_options(options: ConvolveOptions) -> str:
-    """One line for a montage: the padding, stride and dilation the maps were made with."""
+    """One line for a montage: every option the maps were made with (padding and its fill, stride, dilation, and a
+    --flip or --kernel-scale given), as the record's operation names them.
+
+    >>> _describe_options(ConvolveOptions(pad_value=255, flip=True, kernel_scale="0.5"))
+    'padding same (constant 255), stride 1, dilation 1, flipped (true convolution), --kernel-scale 0.5'
+    """
     padding = ",".join(map(str, options.padding)) if isinstance(options.padding, tuple) else str(options.padding)
-    return f"padding {padding} ({options.pad_mode}), stride {options.stride}, dilation {options.dilation}"
+    fill = f" {options.pad_value:g}" if options.pad_mode == "constant" and options.pad_value != 0 else ""
+    text = f"padding {padding} ({options.pad_mode}{fill}), stride {options.stride}, dilation {options.dilation}"
+    text += ", flipped (true convolution)" if options.flip else ""
+    return text + (f", --kernel-scale {options.kernel_scale}" if options.kernel_scale is not None else "")
 
 
 def _check_maps_outputs(src: Path, out: Any, montage: Any, *, single: bool, force: bool,

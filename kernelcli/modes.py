@@ -28,6 +28,7 @@ Example
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from .errors import UsageError
 
@@ -90,6 +91,46 @@ def pool_label(op: str, size: int, stride: int | None = None, padding: int = 0, 
     """
     label = f"{op}pool{size}" + (f"s{stride}" if stride is not None and stride != size else "")
     return label + (f"p{padding}" if padding else "") + ("_ceil" if ceil else "") + ("_exclude_pad" if exclude_pad else "")
+
+
+#: how a --kernel-scale's signs are spelled in a name (a file name keeps letters, digits, '.', '-' and '_')
+_SCALE_SIGNS = {"%": "pc", "!": "bang", "^": "caret"}
+
+
+def conv_words(stride: Any = 1, padding: Any = "same", dilation: Any = 1, pad_mode: str = "constant",
+               pad_value: float = 0.0, flip: bool = False, kernel_scale: str | None = None) -> list[str]:
+    """What a convolution's options change from the defaults, as words of its name (:func:`conv_label`): a stride
+    ``s2``, a dilation ``d2``, a padding (``valid``, ``p1``, ``p1-1-2-2``), a border that is not the constant 0
+    (``reflect``, ``fill255``: only where something is padded), ``flip`` and a ``--kernel-scale`` (``scale0.5``).
+
+    >>> conv_words(), conv_words(2, "valid", pad_mode="reflect", flip=True), conv_words(padding=(1, 1, 2, 2), pad_value=-1.5)
+    ([], ['s2', 'valid', 'flip'], ['p1-1-2-2', 'fill-1.5'])
+    """
+    words = [f"s{stride}"] if stride != 1 else []
+    words += [f"d{dilation}"] if dilation != 1 else []
+    pads = padding not in ("valid", 0, (0, 0, 0, 0))
+    if padding != "same":
+        words.append(padding if isinstance(padding, str) else f"p{'-'.join(map(str, padding)) if isinstance(padding, tuple) else padding}")
+    if pads and pad_mode != "constant":
+        words.append(pad_mode)
+    elif pads and pad_value != 0:
+        words.append(f"fill{pad_value:g}" if isinstance(pad_value, float) else f"fill{pad_value}")
+    words += ["flip"] if flip else []
+    if kernel_scale is not None:
+        words.append("scale" + "".join(_SCALE_SIGNS.get(c, c) for c in kernel_scale.strip()))
+    return words
+
+
+def conv_label(name: str, **options: Any) -> str:
+    """A convolution's name in records and default output names: the kernel's name, then what differs from the
+    defaults (:func:`conv_words`), as :func:`pool_label` names a pooling; with every default, the name alone.
+
+    >>> conv_label("sobel_v"), conv_label("sobel_v", stride=2), conv_label("sobel_v", dilation=2, flip=True)
+    ('sobel_v', 'sobel_v_s2', 'sobel_v_d2_flip')
+    """
+    return "_".join([name, *conv_words(**options)])
+
+
 #: Numeric codes of the pooling loops.
 POOL_CODES = {name: code for code, name in enumerate(POOL_OPS)}
 

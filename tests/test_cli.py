@@ -87,9 +87,9 @@ class TestImages:
         monkeypatch.chdir(tmp_path)
         r = run_in_process("convolve", "step.png", "--kernel", "sobel_v", "--pad-mode", "replicate", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
-        assert r.stdout.strip() == "step_sobel_v.png"
+        assert r.stdout.strip() == "step_sobel_v_replicate.png"  # (what differs from the defaults is named: audit 93 F5)
         assert "--rescale abs" in r.stderr
-        out = np.asarray(Image.open(tmp_path / "step_sobel_v.png"))
+        out = np.asarray(Image.open(tmp_path / "step_sobel_v_replicate.png"))
         assert out.max() == 0  # every response is negative and clipped
         r = run_in_process("convolve", "step.png", "--kernel", "sobel_v", "--pad-mode", "replicate", "--rescale", "abs", "--out", "abs.png", cwd=tmp_path)
         assert np.asarray(Image.open(tmp_path / "abs.png")).max() == 255

@@ -101,7 +101,7 @@ class TestBankOnMatrices:
         r = invoke("convolve", ex1, "-k", "prewitt_v", "-k", "prewitt_h", "--padding", "valid")
         assert r.exit_code == 0, r.output
         assert tables(r.stdout) == {"prewitt_v": PREWITT_V_EX1, "prewitt_h": PREWITT_H_EX1}
-        assert "convolve prewitt_v, prewitt_h -> stdout 3x3x2" in r.stderr
+        assert "convolve prewitt_v, prewitt_h (valid) -> stdout 3x3x2" in r.stderr  # (audit 93 F5: the options named)
 
     def test_bias_per_kernel_then_relu(self, invoke, ex1):
         r = invoke("convolve", ex1, "-k", "prewitt_v", "-k", "prewitt_h", "--padding", "valid", "--bias=-2,1", "--activation", "relu", "-q")
@@ -114,7 +114,7 @@ class TestBankOnMatrices:
         doc = json.loads(r.stdout)
         v = np.array(PREWITT_V_EX1) + 1.0
         np.testing.assert_allclose(doc["matrix"], np.where(v >= 0, v, 0.01 * v))
-        assert doc["operation"] == "convolve prewitt_v [bias, leaky_relu]"
+        assert doc["operation"] == "convolve prewitt_v_valid [bias, leaky_relu]"
 
     def test_json_holds_maps_in_order(self, invoke, ex1):
         doc = json.loads(invoke("convolve", ex1, "-k", "prewitt_h", "-k", "prewitt_v", "--padding", "valid", "--json", "-q").stdout)
@@ -216,9 +216,9 @@ class TestWeights:
         r = invoke("convolve", "x.npy", "--weights", "conv1.npy", "--bias-file", "b.npy", "--activation", "tanh", "--stride", "2", "--padding", "1", "--json", "-q")
         assert r.exit_code == 0, r.output
         doc = json.loads(r.stdout)
-        assert doc["output"] == "x_conv1.npy" and doc["maps"] == [f"conv1[{k}]" for k in range(4)]
+        assert doc["output"] == "x_conv1_s2_p1.npy" and doc["maps"] == [f"conv1[{k}]" for k in range(4)]
         want = conv_layer(x, w, b, stride=2, padding=1, activation="tanh")
-        np.testing.assert_array_equal(np.load(tmp_path / "x_conv1.npy"), want)
+        np.testing.assert_array_equal(np.load(tmp_path / "x_conv1_s2_p1.npy"), want)
 
     @pytest.mark.parametrize(
         ("weights", "extra", "code", "message"),
@@ -288,7 +288,7 @@ class TestThreeDKernelFiles:
         np.save(tmp_path / "x.npy", x)
         r = invoke("convolve", "x.npy", "-k", "rgb3", "--bias", "1", "--activation", "relu", "--padding", "valid", "--out", "y.npy", "--json", "-q")
         assert r.exit_code == 0, r.output
-        assert json.loads(r.stdout)["operation"] == "convolve rgb3 [bias, relu]"
+        assert json.loads(r.stdout)["operation"] == "convolve rgb3_valid [bias, relu]"
         np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), [[9, 0], [0, 7]])
         # with a 2-D kernel in the same bank, summed over channels
         r = invoke("convolve", "x.npy", "-k", "rgb3", "-k", "box_3x3", "--combine", "sum", "--padding", "valid", "--out", "z.npy", "-q")

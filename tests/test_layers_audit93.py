@@ -183,3 +183,83 @@ class TestRescaleWithAMontageAlone:
     def test_not_noted_with_an_output_that_uses_it(self, rgb):
         r = kc(rgb, "convolve", "rgb.png", "-k", "sobel_v", "--rescale", "abs", "--montage", "m.png", "-o", "o.png", "--json")
         assert r.returncode == 0 and json.loads(r.stdout)["notes"] == []
+
+
+class TestConvolveNamesWhatDiffers:
+    """F5: convolve's default output name and operation: the kernel's name, then what differs from the defaults (as
+    pool's modes.pool_label); the default-options names as they were."""
+
+    @pytest.fixture
+    def g10(self, tmp_path):
+        Image.fromarray(np.full((5, 5), 10, np.uint8)).save(tmp_path / "g10.png")
+        np.save(tmp_path / "g.npy", np.random.default_rng(5).standard_normal((6, 7)))
+        np.save(tmp_path / "w2.npy", np.ones((2, 1, 3, 3)))
+        return tmp_path
+
+    @pytest.mark.parametrize("args, label", [
+        ([], "sobel_v"),
+        (["-s", "2"], "sobel_v_s2"),
+        (["--dilation", "2", "--flip"], "sobel_v_d2_flip"),
+        (["--padding", "valid"], "sobel_v_valid"),
+        (["--padding", "1,1,2,2"], "sobel_v_p1-1-2-2"),
+        (["--pad-mode", "reflect"], "sobel_v_reflect"),
+        (["--pad-value", "255"], "sobel_v_fill255"),
+        (["--padding", "valid", "--pad-value", "255"], "sobel_v_valid"),
+        (["--kernel-scale", "0.5"], "sobel_v_scale0.5"),
+        (["--kernel-scale", "50%!"], "sobel_v_scale50pcbang"),
+    ])
+    def test_one_kernel(self, g10, args, label):
+        r = kc(g10, "convolve", "g10.png", "-k", "sobel_v", *args, "--rescale", "abs", "--json")
+        assert r.returncode == 0, r.stderr
+        doc = json.loads(r.stdout)
+        assert (doc["operation"], doc["output"], doc["kernel"]) == (f"convolve {label}", f"g10_{label}.png", "sobel_v")
+
+    def test_two_results_two_names(self, g10):
+        assert kc(g10, "convolve", "g10.png", "-k", "sobel_v", "-q").returncode == 0
+        r = kc(g10, "convolve", "g10.png", "-k", "sobel_v", "-s", "2", "-q")
+        assert r.returncode == 0, r.stderr
+        assert (g10 / "g10_sobel_v.png").exists() and (g10 / "g10_sobel_v_s2.png").exists()
+
+    def test_a_bank_and_weights(self, g10):
+        doc = json.loads(kc(g10, "convolve", "g.npy", "-k", "sobel_v", "-k", "sobel_h", "-s", "2", "--json").stdout)
+        assert (doc["operation"], doc["output"]) == ("convolve sobel_v, sobel_h (s2)", "g_sobel_v_sobel_h_s2.npy")
+        doc = json.loads(kc(g10, "convolve", "g.npy", "-k", "sobel_v", "-k", "sobel_h", "--json").stdout)
+        assert (doc["operation"], doc["output"]) == ("convolve sobel_v, sobel_h", "g_sobel_v_sobel_h.npy")
+        doc = json.loads(kc(g10, "convolve", "g.npy", "--weights", "w2.npy", "-s", "2", "--json").stdout)
+        assert (doc["operation"], doc["output"]) == ("layer w2 2x1x3x3 (s2)", "g_w2_s2.npy")
+
+    def test_a_batch(self, g10):
+        r = kc(g10, "convolve", "g10.png", "-k", "sobel_v", "--dilation", "2", "--out-dir", "od", "-q")
+        assert r.returncode == 0, r.stderr
+        assert [p.name for p in (g10 / "od").iterdir()] == ["g10_sobel_v_d2.png"]
+
+
+class TestTheMontageSaysWhatMadeTheMaps:
+    """F4: a --montage sheet lists --flip, --kernel-scale and a --pad-value, as the record does."""
+
+    def test_the_sheets_line(self):
+        from kernelcli.jobs_common import ConvolveOptions
+        from kernelcli.jobs_maps import _describe_options
+
+        said = _describe_options(ConvolveOptions(pad_value=255, flip=True, kernel_scale="0.5"))
+        assert said == "padding same (constant 255), stride 1, dilation 1, flipped (true convolution), --kernel-scale 0.5"
+        assert _describe_options(ConvolveOptions()) == "padding same (constant), stride 1, dilation 1"
+
+    def test_the_sheet_is_told(self, tmp_path, monkeypatch):
+        import kernelcli.montage as montage
+
+        seen = {}
+        real = montage.render_montage
+
+        def spy(data, tiles, **kw):
+            seen.update(kw, labels=[t[0] for t in tiles])
+            return real(data, tiles, **kw)
+
+        monkeypatch.setattr(montage, "render_montage", spy)
+        Image.fromarray(np.full((5, 5), 10, np.uint8)).save(tmp_path / "g10.png")
+        r = kc(tmp_path, "convolve", "g10.png", "-k", "sobel_v", "--pad-value", "255", "--flip", "--kernel-scale", "0.5",
+               "--montage", "m.png", "-q")
+        assert r.returncode == 0, r.stderr
+        assert seen["title"] == "g10.png: convolve sobel_v_fill255_flip_scale0.5"
+        assert seen["notes"][0].startswith("padding same (constant 255), stride 1, dilation 1, flipped (true convolution), "
+                                           "--kernel-scale 0.5;")

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '59696b479796eac7b62f18d24f2d7b9f1e30dfb3b6c06aa3363b6b7a5d55191a'
+LOOP_SOURCES = '49a3283811dde72f17191634812109214348ce9d22d213d386dd181269a1b8c7'
 
 
 _ENTRIES: dict = {}

@@ -172,6 +172,7 @@ def convolve(
         ConvolveOptions, stride=stride, padding=parse_padding(padding), pad_mode=pad_mode or "constant", pad_value=fill,
         dilation=dilation, flip=flip, rescale=rescale, max_pixels=max_pixels, combine=combine, activation=activation,
         layout=canonical_layout(layout), paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
+        kernel_scale=kernel_scale,
     )
     kinds = input_kinds(input, recursive) if out_dir is not None else None
     # a volume fills by replicate unless told, an image by constant: no default where the inputs are of both kinds
@@ -372,8 +373,9 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
 
         return _named(Path(str(input)), lambda: steps_on(x))  # a refusal names the input, as in memory
 
-    name = suffix if suffix is not None else ("_".join(safe_stem(s.label) for s in steps) if then else safe_stem(label))
-    run_single(input, f"convolve {label}", build, out=out, force=force, rescale=options.rescale, layout=options.layout,
+    shown = label if then else options.label(label)  # one kernel: named as in memory (sobel_v_s2)
+    name = suffix if suffix is not None else ("_".join(safe_stem(s.label) for s in steps) if then else safe_stem(shown))
+    run_single(input, f"convolve {shown}", build, out=out, force=force, rescale=options.rescale, layout=options.layout,
                chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet,
                volume_build=volume_build, name=name, notes=notes, report_file=report_file, fmt=fmt, encoding=options.encoding,
                kernel=label, max_pixels=options.max_pixels,
@@ -459,7 +461,7 @@ def _image_job(specs, bias, options, scale, force) -> tuple[Any, str, bool]:
         job = partial(convolve_file, kernel_spec=kernels[0], options=options, force=force)
     else:
         job = partial(convolve_bank_file, kernels=kernels, options=options, force=force, bias=values)
-    return job, bank_label([k.name for k in kernels]), len(kernels) > 1
+    return job, options.label(bank_label([k.name for k in kernels])), len(kernels) > 1
 
 
 def _target(input: Path, out: Optional[Path], montage: Optional[Path], label: str, several: bool, batch: BatchOptions) -> Any:
@@ -516,10 +518,10 @@ def _run_kernels(input: Path, specs: list[str], bias: Optional[str], options: An
         raise
     if len(kernels) == 1 and len(kernels[0].shape) == 2 and options.plain and bias is None and montage is None:
         k = kernels[0]
-        target = _target(input, out, None, k.name, False, batch)
+        target = _target(input, out, None, options.label(k.name), False, batch)
         return run_reported(input, lambda: convolve_file(input, k, options, out=target, force=force),
                             outputs=[target], report=batch.report, force=force)
-    label = kernels[0].name if len(kernels) == 1 else bank_label([k.name for k in kernels])
+    label = options.label(kernels[0].name if len(kernels) == 1 else bank_label([k.name for k in kernels]))
     target = _target(input, out, montage, label, len(kernels) > 1, batch)
     return run_reported(
         input, lambda: convolve_bank_file(input, kernels, options, bias=values, out=target, montage=montage, force=force),
@@ -540,7 +542,7 @@ def _run_weights(input: Path, weights: Path, bias_file: Optional[Path], bias: Op
     elif bias is not None:
         values = parse_bias(bias, w.shape[0], "filter")
         values = values[0] if len(values) == 1 else values
-    target = _target(input, out, montage, weights.stem, w.shape[0] > 1, batch)
+    target = _target(input, out, montage, options.label(weights.stem), w.shape[0] > 1, batch)
     return run_reported(
         input, lambda: layer_file(input, w, options, name=weights.stem, bias=values, out=target, montage=montage, force=force),
         outputs=[target or montage, montage], report=batch.report, force=force,
