@@ -156,9 +156,11 @@ def bank_label(names: list[str]) -> str:
     return shown + (f"_and_{len(names) - 3}_more" if len(names) > 3 else "")
 
 
-def _layer_words(options: ConvolveOptions, bias: Any) -> str:
+def _layer_words(options: ConvolveOptions, bias: Any, summed: bool | None = None) -> str:
+    """`` [sum, bias, relu]``: the layer options that changed the maps (``summed``: whether --combine sum summed
+    a 2-D kernel over several channels; None: as --combine says)."""
     words = []
-    if options.combine == "sum":
+    if options.combine == "sum" if summed is None else summed:
         words.append("sum")
     if bias is not None:
         words.append("bias")
@@ -196,12 +198,19 @@ def convolve_bank_file(
         )
     words = options.words()  # (one kernel: sobel_v_s2, as its default output name; a bank: its names, then (s2))
     shown = options.label(names[0]) if len(names) == 1 else ", ".join(names) + (f" ({'_'.join(words)})" if words else "")
-    label = f"convolve {shown}{_layer_words(options, bias)}"
+    flat = any(len(k.shape) == 2 for k in kernels)
+
+    seen: list[int] = []  # the input's channels, once read
+
+    def label(data) -> str:  # [sum] where --combine sum summed something: the same maps, the same name
+        channels = data.shape[2] if data.ndim == 3 else 1
+        seen.append(channels)
+        return f"convolve {shown}{_layer_words(options, bias, options.combine == 'sum' and flat and channels > 1)}"
 
     def compute(data):
         channels = data.shape[2] if data.ndim == 3 else 1
         per_map = channels if options.combine in (None, "per-channel") else 1
-        check_conv_peak(data, max((k.shape for k in kernels), key=lambda sh: sh[-1] * sh[-2]), options, label,
+        check_conv_peak(data, max((k.shape for k in kernels), key=lambda sh: sh[-1] * sh[-2]), options, label(data),
                         maps=max(2, len(kernels) * per_map) if len(kernels) > 1 else 1)
         return filter_bank(data, kernels, names, bias=bias, **options.conv_kwargs())
 
@@ -220,6 +229,13 @@ def convolve_bank_file(
     )
     if len(kernels) == 1:
         report.kernel = names[0]
+    if options.combine is not None and not flat:  # as an unused --pad-value is named
+        deep = ", ".join(f"{k.name} ({'x'.join(map(str, k.shape))})" for k in kernels)
+        report.notes.append(f"--combine {options.combine}: {deep} {'is a 3-D kernel, which sums' if len(kernels) == 1 else 'are 3-D kernels, which sum'} "
+                            "over the channels whatever --combine says; --combine is for 2-D kernels")
+    elif options.combine == "sum" and seen[-1:] == [1]:
+        report.notes.append(f"{Path(str(input_path)).name}: --combine sum: the input has one channel, so each map is the "
+                            "kernel's own (as per-channel)")
     return report
 
 
@@ -322,7 +338,7 @@ def _check_maps_outputs(src: Path, out: Any, montage: Any, *, single: bool, forc
 
 def run_maps_job(
     input_path: str | Path,
-    label: str,
+    label: str | Callable[[Any], str],
     compute: Callable[[Any], Any],
     *,
     single: bool,
@@ -338,7 +354,7 @@ def run_maps_job(
     refuse_channels: Callable[[int, bool], str] | None = None,
 ) -> Report:
     """Read one input, compute a :class:`~kernelcli.layers.BankResult`, write the maps and/or a montage.
-    ``channels``: the channel count the call's weights or (C, f, f) kernels take (it picks an array's layout where
+    ``label`` may be a function of the (H, W[, C]) input.  ``channels``: the channel count the call's weights or (C, f, f) kernels take (it picks an array's layout where
     both readings are plausible: :func:`kernelcli.layout.array_layout`); an input of another count is refused
     (ShapeError) with ``refuse_channels(its channels, whether an alpha was set aside)``.
 
@@ -365,6 +381,7 @@ def run_maps_job(
         from .errors import ShapeError
 
         raise ShapeError(f"{src}: {refuse_channels(have, loaded.alpha is not None)}")
+    label = label(data) if callable(label) else label  # (a bank's [sum] depends on the input's channels)
     bank = _named(src, lambda: compute(data))
     seconds = time.perf_counter() - start
     maps = bank.maps

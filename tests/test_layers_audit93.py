@@ -263,3 +263,39 @@ class TestTheMontageSaysWhatMadeTheMaps:
         assert seen["title"] == "g10.png: convolve sobel_v_fill255_flip_scale0.5"
         assert seen["notes"][0].startswith("padding same (constant 255), stride 1, dilation 1, flipped (true convolution), "
                                            "--kernel-scale 0.5;")
+
+
+class TestAnUnusedCombineIsNamed:
+    """F3: an explicit --combine that no kernel of the call uses gets a note, as an unused --pad-value does, and the
+    [sum] label is there only where --combine sum summed something."""
+
+    @pytest.fixture
+    def files(self, tmp_path):
+        rng = np.random.default_rng(6)
+        Image.fromarray(rng.integers(0, 256, (7, 9, 3)).astype(np.uint8)).save(tmp_path / "rgb.png")
+        Image.fromarray(np.full((3, 3), 10, np.uint8)).save(tmp_path / "g10.png")
+        k = rng.standard_normal((5, 5))
+        (tmp_path / "k3dA.json").write_text(json.dumps({"family": "x", "kernels": [{"name": "k3da", "matrix": np.stack([k] * 3).tolist()}]}))
+        return tmp_path
+
+    def doc(self, files, *args):
+        r = kc(files, "convolve", *args, "-o", "o.npy", "--force", "--json")
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    @pytest.mark.parametrize("combine", ["per-channel", "sum"])
+    def test_a_3d_kernel(self, files, combine):
+        doc = self.doc(files, "rgb.png", "-k", "k3dA.json", "--combine", combine)
+        assert doc["operation"] == "convolve k3da" and doc["output_shape"] == [7, 9]
+        assert doc["notes"] == [f"--combine {combine}: k3da (3x5x5) is a 3-D kernel, which sums over the channels whatever "
+                                "--combine says; --combine is for 2-D kernels"]
+
+    def test_sum_on_one_channel(self, files):
+        doc = self.doc(files, "g10.png", "-k", "sobel_v", "--combine", "sum")
+        assert doc["operation"] == "convolve sobel_v"
+        assert doc["notes"] == ["g10.png: --combine sum: the input has one channel, so each map is the kernel's own (as per-channel)"]
+
+    def test_used_sum_is_labelled_and_not_noted(self, files):
+        doc = self.doc(files, "rgb.png", "-k", "sobel_v", "--combine", "sum")
+        assert doc["operation"] == "convolve sobel_v [sum]" and doc["notes"] == []
+        assert self.doc(files, "rgb.png", "-k", "k3dA.json")["notes"] == []
