@@ -43,10 +43,11 @@ from .records import field, record
 
 
 def _finite_array(values: Any, name: str) -> np.ndarray:
-    arr = np.asarray(values)
-    if arr.dtype.kind not in "biuf":
-        raise UsageError(f"{name}: expected real numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64)
+    given = np.asarray(values)
+    if given.dtype.kind not in "biuf":
+        raise UsageError(f"{name}: expected real numbers, got dtype {given.dtype}")
+    arr = given.astype(np.float64)
+    ndsupport.refuse_rounded_whole(given, arr, name, UsageError)
     if not np.isfinite(arr).all():
         raise UsageError(f"{name}: values must be finite (no NaN or infinity)")
     return arr

@@ -341,7 +341,8 @@ def kernel_values(kernel: Any, ndim: int = 2) -> np.ndarray:
         if given.dtype.kind not in "biuf":  # complex parts would be dropped, text read as numbers, None as NaN
             what = {"c": "complex", "U": "text", "S": "text", "O": "non-numeric (None, objects)"}.get(given.dtype.kind, str(given.dtype))
             raise UsageError(f"kernel: {what} values, expected real numbers")
-        kernel = given
+        kernel = np.asarray(given, dtype=np.float64)
+        refuse_rounded_whole(given, kernel, "kernel")  # (a float64 kernel, the usual call, is spared the look)
     k = np.asarray(kernel, dtype=np.float64)
     if k.ndim != ndim:
         what = "2-D matrix" if ndim == 2 else f"{ndim}-D (kz, ky, kx) matrix"
@@ -349,6 +350,30 @@ def kernel_values(kernel: Any, ndim: int = 2) -> np.ndarray:
     if k.size == 0:
         raise ShapeError("kernel: the matrix is empty")
     return k
+
+
+def refuse_rounded_whole(given: np.ndarray, as_float: np.ndarray, name: str, error: type[Exception] | None = None) -> None:
+    """Refuse (``error``, InvalidKernel by default) a whole number of a 64-bit integer or long-double ``given`` that its
+    float64 copy ``as_float`` rounds: the command line refuses 2**53 + 1 in a kernel, weights or a bias, in any form,
+    where ``conv2d`` and ``conv_layer`` took it as 2**53 in silence.
+
+    >>> refuse_rounded_whole(np.array([[1, 2**53 + 1]]), np.array([[1, 2**53 + 1]], dtype=np.float64), "kernel")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.InvalidKernel: kernel: the value at (0, 1) is 9007199254740993, past 2**53: float64 would round it to 9007199254740992; give it as float64 to take the rounding
+    """
+    if given.dtype.kind not in "iuf" or given.dtype.itemsize <= (8 if given.dtype.kind == "f" else 7):
+        return
+    for where in zip(*np.nonzero(~(np.abs(as_float) < EXACT_WHOLE))):
+        value = given[where]
+        if given.dtype.kind == "f" and (not np.isfinite(value) or value != np.floor(value)):
+            continue  # (a fraction is rounded as any float64 is; infinity is refused as such)
+        held = as_float[where]
+        if not math.isfinite(held) or int(value) != int(held):
+            if error is None:
+                from .errors import InvalidKernel as error
+            raise error(f"{name}: the value at {tuple(map(int, where))} is {int(value)}, past 2**53: float64 would round it to "
+                        f"{int(held) if math.isfinite(held) else held}; give it as float64 to take the rounding")
 
 
 def check_finite_kernel(k: np.ndarray) -> bool:

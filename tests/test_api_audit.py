@@ -311,3 +311,19 @@ def test_pool3d_takes_dtype_as_pool2d_does(force):
     assert pool3d(v, 2, op="avg", dtype="float64", paths=paths).dtype == np.float64
     flat = np.full((1, 2, 2), 200, np.uint8)  # clipped into the dtype, as pool2d clips
     assert pool3d(flat, (1, 2, 2), op="avg", dtype="int8", paths=paths).item() == pool2d(flat[0], 2, op="avg", dtype="int8").item() == 127
+
+
+@pytest.mark.parametrize(("call", "kind", "name"), [
+    (lambda big: __import__("kernelcli").conv2d(np.ones((4, 4)), np.array([[1, big]])), "InvalidKernel", "kernel"),
+    (lambda big: __import__("kernelcli").conv2d(np.ones((4, 4)), np.array([[1, big]], dtype=np.uint64)), "InvalidKernel", "kernel"),
+    (lambda big: __import__("kernelcli").conv2d(np.ones((4, 4)), np.array([[1, big]], dtype=np.longdouble)), "InvalidKernel", "kernel"),
+    (lambda big: __import__("kernelcli").conv_layer(np.ones((4, 4, 1)), np.array([[[[1, big]]]])), "UsageError", "weights"),
+    (lambda big: __import__("kernelcli").conv_layer(np.ones((4, 4, 1)), np.ones((1, 1, 1, 1)), np.array([big])), "UsageError", "bias"),
+])
+def test_a_whole_weight_past_2_to_the_53_is_refused_in_the_api_too(call, kind, name):
+    # the layers audit (93): the command line refuses 2**53 + 1 in a kernel, weights or a bias in any form, where
+    # conv2d and conv_layer took an int64 (or long-double) one as 2**53 in silence
+    with pytest.raises(Exception) as info:
+        call(2**53 + 1)
+    assert type(info.value).__name__ == kind and str(info.value).startswith(f"{name}: the value at ") and "9007199254740993" in str(info.value)
+    call(2**62)  # held exactly by float64: taken
