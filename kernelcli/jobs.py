@@ -29,10 +29,11 @@ from .jobs_common import (  # noqa: F401 - re-exported (their former home)
     CLIP_NOTE_SHARE, ConvolveOptions, Report, _as_written, _compute_in_layout, _named, _write_single, check_conv_peak,
     check_finite_result, clip_note, run_file_job,
 )
+from .jobs_gallery import GALLERY_WORK_TILES, gallery_file, tile_scale_image  # noqa: F401 - re-exported (their former home)
 from .jobs_maps import (  # noqa: F401 - re-exported (their former home)
-    GALLERY_WORK_TILES, MAPS_SUFFIXES, MAX_WEIGHTS_BYTES, MONTAGE_SUFFIXES, _check_maps_outputs, _describe_options,
-    _layer_words, _read_npy_file, bank_label, convolve_bank_file, gallery_file, layer_file, load_layer_kernel,
-    montage_tiles, parse_bias, read_bias_file, read_weights, run_maps_job, tile_scale_image,
+    MAPS_SUFFIXES, MAX_WEIGHTS_BYTES, MONTAGE_SUFFIXES, _check_maps_outputs, _describe_options,
+    _layer_words, _read_npy_file, bank_label, convolve_bank_file, layer_file, load_layer_kernel,
+    montage_tiles, parse_bias, read_bias_file, read_weights, run_maps_job,
 )
 from .modes import canonical_pad_mode
 

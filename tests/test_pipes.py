@@ -222,7 +222,7 @@ def test_notes_name_stdin(pipe, tmp_path):
 def test_gallery_reads_stdin_and_writes_its_sheet_to_stdout(pipe, invoke, tmp_path):
     result = pipe("gallery", "-", "--family", "edge", "-o", "-", data=(SAMPLES / "phantom.png").read_bytes())
     assert result.returncode == 0, result.stderr
-    from kernelcli.jobs_maps import gallery_file
+    from kernelcli.jobs_gallery import gallery_file
 
     # the sheet's title says 'stdin' (it said 'stdin.png', the pipe's stand-in file), as the record does
     gallery_file(SAMPLES / "phantom.png", out=tmp_path / "ref.png", family="edge", shown_name="stdin")

@@ -59,7 +59,7 @@ def gallery(
     """
     from ..io.image_writing import Encoding
     from ..io.naming import default_output
-    from ..jobs_maps import gallery_file
+    from ..jobs_gallery import gallery_file
     from ..modes import unused_fill
     from ..volume_inputs import refuse_volume_input
     from ._common import call_note
