@@ -426,7 +426,7 @@ def pool2d(
     if call.cast is not None:  # a float dtype= to compute in: the image cast to it first
         ndsupport.check_fits(arr, call.cast)
         arr, x3 = arr.astype(call.cast), x3.astype(call.cast)
-    else:
+    elif dtype is None or call.rounded is not None:  # (a float dtype= asks for the rounding, as in conv2d)
         ndsupport.check_whole(arr, call.result)
     (oh, ow), dtype, rounded = call.out, call.result, call.rounded
     policy = as_paths(paths)

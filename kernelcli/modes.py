@@ -114,11 +114,23 @@ def conv_words(stride: Any = 1, padding: Any = "same", dilation: Any = 1, pad_mo
     if pads and pad_mode != "constant":
         words.append(pad_mode)
     elif pads and pad_value != 0:
-        words.append(f"fill{pad_value:g}" if isinstance(pad_value, float) else f"fill{pad_value}")
+        words.append(f"fill{_exact_text(pad_value)}")
     words += ["flip"] if flip else []
     if kernel_scale is not None:
         words.append("scale" + "".join(_SCALE_SIGNS.get(c, c) for c in kernel_scale.strip()))
     return words
+
+
+def _exact_text(value: Any) -> str:
+    """``value`` in the fewest digits that read back as it (names of two fills never meet: 100.0001 and
+    100.0002 were both ``fill100``), a whole float as an int, an exponent without its ``+`` (a file name's word).
+
+    >>> _exact_text(255.0), _exact_text(100.0001), _exact_text(1e20), _exact_text(-1.5e-7), _exact_text(9007199254740993)
+    ('255', '100.0001', '1e20', '-1.5e-07', '9007199254740993')
+    """
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value).replace("+", "")
 
 
 def conv_label(name: str, **options: Any) -> str:

@@ -364,6 +364,8 @@ def refuse_rounded_whole(given: np.ndarray, as_float: np.ndarray, name: str, err
     """
     if given.dtype.kind not in "iuf" or given.dtype.itemsize <= (8 if given.dtype.kind == "f" else 7):
         return
+    if given.dtype.kind in "iu" and given.size <= 64 and max(map(abs, given.ravel().tolist()), default=0) < EXACT_WHOLE:
+        return  # a small kernel of ints, as a list of them gives (the usual call): 0.8 us, where numpy's look took 4-6
     for where in zip(*np.nonzero(~(np.abs(as_float) < EXACT_WHOLE))):
         value = given[where]
         if given.dtype.kind == "f" and (not np.isfinite(value) or value != np.floor(value)):

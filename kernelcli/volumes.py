@@ -486,8 +486,7 @@ def pool3d(
             out_shape.append(shapes.pool_output_size(arr.shape[axis], f[axis], stride=s[axis], padding=p[axis], ceil_mode=ceil_mode))
         except ShapeError as exc:
             raise ShapeError(f"volume {'x'.join(map(str, arr.shape))}, axis {AXES[axis]}: {exc}") from None
-    cdt = volume_dtype(arr.dtype) if op == "avg" else arr.dtype
-    ndsupport.check_whole(arr, np.dtype(cdt), "volume")
+    cdt = volume_dtype(arr.dtype) if op == "avg" else arr.dtype  # (values it would round: refused by dtype_arg above)
     if pool3d_takes_numpy(paths, arr.shape, f, s, p, op, tuple(out_shape), cdt):
         return numpy_impl.rounded(numpy_impl.pool_nd(arr, f, s, p, op, bool(count_include_pad), tuple(out_shape), cdt), rounded)
     from ._core.conv3d import pool3d as pool_core

@@ -327,3 +327,16 @@ def test_a_whole_weight_past_2_to_the_53_is_refused_in_the_api_too(call, kind, n
         call(2**53 + 1)
     assert type(info.value).__name__ == kind and str(info.value).startswith(f"{name}: the value at ") and "9007199254740993" in str(info.value)
     call(2**62)  # held exactly by float64: taken
+
+
+def test_pooling_takes_the_float64_opt_in_for_int64_past_2_to_the_53():
+    # the review (46): pool2d and pool3d refused an int64 input past 2**53 even with dtype='float64', the opt-in their
+    # own message names (conv2d and conv3d took it)
+    from kernelcli import pool2d, pool3d
+
+    big = 2**53 + 1
+    assert pool2d(np.full((2, 2), big, np.int64), 2, op="avg", dtype="float64").item() == float(big)
+    assert pool3d(np.full((2, 2, 2), big, np.int64), 2, op="avg", dtype="float64").item() == float(big)
+    for call in (lambda: pool2d(np.full((2, 2), big, np.int64), 2, op="avg"), lambda: pool3d(np.full((2, 2, 2), big, np.int64), 2, op="avg")):
+        with pytest.raises(UsageError, match="past 2\\*\\*53"):
+            call()

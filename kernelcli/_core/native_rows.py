@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '49a3283811dde72f17191634812109214348ce9d22d213d386dd181269a1b8c7'
+LOOP_SOURCES = '588a4a48e252b9c2949a45c50bfb15564a17d24cd9a4ef8223c30d733a1b5b00'
 
 
 _ENTRIES: dict = {}
