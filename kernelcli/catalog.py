@@ -494,7 +494,8 @@ def _load_catalogue() -> list[Kernel]:
                     # name itself reads two ways, so a lookup of it is refused naming both (_load_by_name)
                     if earlier is not None:
                         _CLASHES[kernel.name] = problem
-                    _note_once((file, kernel.name), f"{problem} (skipped)")
+                    asked = f"; -k {kernel.name} is refused until one is renamed" if earlier is not None else ""
+                    _note_once((file, kernel.name), f"{problem} (this one skipped{asked})")
                     continue
                 seen[kernel.name] = kernel
                 kernels.append(kernel)
