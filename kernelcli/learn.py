@@ -61,7 +61,8 @@ from .learn_report import (
 )
 from .learn_system import (
     _check_shapes, _check_texture, _fitting_padding, _system, _widths, _with_bias, clipped_target, negligible_bias,
-    output_shape, padded_otherwise, predict, rounding_tolerance, solve_lstsq, window_mean_preconditioner, windows,
+    output_shape, padded_otherwise, predict, rounding_tolerance, solve_lstsq, stored_precision, window_mean_preconditioner,
+    windows,
 )
 
 # ---------------------------------------------------------------- the entry point
@@ -137,14 +138,15 @@ def learn_kernel(
             "use a more detailed image or a smaller --size"
         )
     mse_ls, rel_ls, rels_ls = _loss(a, y, w_ls, b_ls)
-    warnings_ = _diagnoses(a, y, inner, w_ls, b_ls, ta.dtype, options, target_name)
+    precision = stored_precision(ta)
+    warnings_ = _diagnoses(a, y, inner, w_ls, b_ls, precision, options, target_name)
     if a.shape[1] == unknowns:
         warnings_.append(
             f"as many equations as unknowns ({unknowns}): any target fits exactly, so the data do not check the kernel; "
             "a larger image (or a smaller --size) gives windows to test it on"
         )
     if not options.bias and not warnings_:
-        warnings_.extend(filter(None, [_offset_fits(a, y, w_ls, rels_ls, ta.dtype, options, ey)]))
+        warnings_.extend(filter(None, [_offset_fits(a, y, w_ls, rels_ls, precision, options, ey)]))
     blocks = channels if options.combine == "sum" else 1
     with np.errstate(over="ignore"):  # (each kernel's, in the data's units: beyond float64 as its taps are)
         floors = np.ldexp(felt_floors(a, y, w_ls, tap_floors(a, y, cond, blocks), blocks), ey - ea)
