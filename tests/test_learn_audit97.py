@@ -47,3 +47,40 @@ class TestPrecisionFromTheValues:
         r = learn_kernel(x, conv2d(x, BOX), LearnOptions(size=3))
         assert r.warnings == [] and r.fits
         np.testing.assert_allclose(r.kernel, BOX, atol=1e-12)
+
+
+def sobel_pair(folder, channels: int = 1, size: int = 24) -> None:
+    """x.npy and t.npy: Sobel of random data (each channel's)."""
+    rng = np.random.default_rng(5)
+    x = rng.random((size, size, channels)) if channels > 1 else rng.random((size, size))
+    np.save(folder / "x.npy", x)
+    np.save(folder / "t.npy", np.asarray(conv2d(x, [[1, 0, -1], [2, 0, -2], [1, 0, -1]]), np.float64))
+
+
+class TestBothOutputsOrNeither:
+    """Finding 6: a --plot that failed to write left the --out kernel file published, unmentioned (no 'wrote', no
+    kernel printed), and the rerun was refused because it existed."""
+
+    def test_a_failed_plot_leaves_no_kernel_file(self, invoke, tmp_path, monkeypatch):
+        import errno
+
+        import kernelcli.learn_plot as learn_plot
+
+        class Unwritable:
+            def save(self, f, format=None):
+                raise OSError(errno.EFBIG, "File too large")
+
+        monkeypatch.setattr(learn_plot, "render_loss_curve", lambda *a, **k: Unwritable())
+        sobel_pair(tmp_path)
+        r = invoke("learn", "x.npy", "t.npy", "--size", "3", "--method", "gd", "--out", "o.json", "--plot", "p.png", "-q")
+        assert r.exit_code == 1 and "p.png: write failed: File too large" in r.stderr, r.output
+        assert "o.json" in r.stderr and "not written" in r.stderr, r.stderr
+        assert not (tmp_path / "o.json").exists() and not (tmp_path / "p.png").exists()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["t.npy", "x.npy"]
+
+    def test_both_are_written_when_both_can_be(self, invoke, tmp_path):
+        sobel_pair(tmp_path)
+        r = invoke("learn", "x.npy", "t.npy", "--size", "3", "--method", "gd", "--out", "o.json", "--plot", "p.png")
+        assert r.exit_code == 0, r.output
+        assert (tmp_path / "o.json").exists() and (tmp_path / "p.png").exists()
+        assert "wrote o.json" in r.stderr and "wrote p.png" in r.stderr

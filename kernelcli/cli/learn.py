@@ -142,10 +142,7 @@ def learn(
     result = _run(x.data, t.data, options, str(input), str(target), show_progress=not quiet and sys.stderr.isatty())
     if plot_path is not None:
         _check_plottable(result.history, plot_path)  # before any output: nothing is written then
-    if out_path is not None:
-        _write_kernel(out_path, result, label, str(input), str(target), options, force=force)
-    if plot_path is not None:
-        _write_plot(plot_path, result, force=force)
+    _write_outputs(out_path, plot_path, result, label, str(input), str(target), options, force=force)
     file_notes = _file_notes(result, options, out_path, label, str(input)) if out_path is not None else []
     if json_out:  # the notes printed, with or without -q (the call's own go first: print_json)
         document = result.as_dict()
@@ -206,13 +203,26 @@ def _check_plot_output(plot: Path, others: list[Path], *, force: bool) -> Path:
     return check_output_path(plot, others, force=force)
 
 
-def _write_kernel(path: Path, result, label: str, input_name: str, target_name: str, options, *, force: bool) -> None:
-    from ..io.outputs import atomic_write
+def _write_outputs(out_path: Path | None, plot_path: Path | None, result, label: str, input_name: str, target_name: str,
+                   options, *, force: bool) -> None:
+    """Write the kernel file and the loss curve together: both or neither (a curve that failed to write had left the
+    kernel file published, unmentioned, and the rerun refused for it)."""
+    from ..io.outputs import atomic_write_all
     from ..learn import kernel_document, kernel_json_text
 
-    document = kernel_document(result, name=label, input_name=input_name, target_name=target_name, options=options)
-    text = kernel_json_text(document)
-    atomic_write(path, lambda f: f.write(text.encode("utf-8")), force=force)
+    items = []
+    if out_path is not None:
+        document = kernel_document(result, name=label, input_name=input_name, target_name=target_name, options=options)
+        text = kernel_json_text(document).encode("utf-8")
+        items.append((out_path, lambda f: f.write(text)))
+    if plot_path is not None:
+        from ..learn_plot import render_loss_curve
+
+        changes = [i + 1 for i in range(len(result.lrs) - 1) if result.lrs[i + 1] != result.lrs[i]]
+        image = render_loss_curve(result.history, lr_changes=changes)
+        items.append((plot_path, lambda f: image.save(f, format="PNG")))
+    if items:
+        atomic_write_all(items, force=force)
 
 
 def _check_plottable(history: list[float], plot: Path) -> None:
@@ -228,15 +238,6 @@ def _check_plottable(history: list[float], plot: Path) -> None:
                  else f"{len(beyond)} epochs from epoch {beyond[0]} on")
         raise UsageError(f"{plot}: the loss of {where} is beyond float64's range (the data's squares overflow); "
                          "no curve can be drawn: scale the input and target down, or drop --plot")
-
-
-def _write_plot(path: Path, result, *, force: bool) -> None:
-    from ..io.outputs import atomic_write
-    from ..learn_plot import render_loss_curve
-
-    changes = [i + 1 for i in range(len(result.lrs) - 1) if result.lrs[i + 1] != result.lrs[i]]
-    image = render_loss_curve(result.history, lr_changes=changes)
-    atomic_write(path, lambda f: image.save(f, format="PNG"), force=force)
 
 
 def _print_kernel(result) -> None:

@@ -426,34 +426,66 @@ def atomic_write(dest: str | os.PathLike, write: Callable[[IO[bytes]], object], 
     SIGTERM or a full disk the temporary file is removed (Pillow's ``save`` truncates its
     target before it knows it can encode, so nothing ever writes to ``dest`` itself).
     """
-    dest = Path(dest)
-    too_long = name_problem(dest)
-    if too_long:
-        raise UsageError(f"{_shown(dest)}: {too_long}")
-    folder = output_folder(dest)
-    tmp, f, published = None, None, False
+    atomic_write_all([(dest, write)], force=force)
+
+
+def atomic_write_all(items: Sequence[tuple[str | os.PathLike, Callable[[IO[bytes]], object]]], *, force: bool = False) -> None:
+    """:func:`atomic_write` for several files that make one result (a kernel file and its loss curve): every
+    temporary is written first, then all are published, so a write that fails (a full disk, a file-size limit, an
+    encoder's error) leaves every destination untouched, and its message says the others were not written either.
+
+    >>> import tempfile; folder = Path(tempfile.mkdtemp())
+    >>> atomic_write_all([(folder / "a.txt", lambda f: f.write(b"a")), (folder / "b.txt", lambda f: f.write(b"b"))])
+    >>> sorted(p.name for p in folder.iterdir())
+    ['a.txt', 'b.txt']
+    """
+    dests = [Path(dest) for dest, _ in items]
+    for dest in dests:
+        too_long = name_problem(dest)
+        if too_long:
+            raise UsageError(f"{_shown(dest)}: {too_long}")
+    temps: list[str] = []
+    published: list[Path] = []
+    current, f = dests[0], None
     try:
-        with signals_deferred():  # a signal now is raised once ``tmp`` is known, so the finally removes it
-            fd, tmp = temporary_beside(dest, folder)
-            f = os.fdopen(fd, "wb")
-        with f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        _publish(tmp, dest, force=force)
-        published = True
+        for dest, (_, write) in zip(dests, items):
+            current, f = dest, None
+            with signals_deferred():  # a signal now is raised once the temporary is known, so the finally removes it
+                fd, tmp = temporary_beside(dest, output_folder(dest))
+                temps.append(tmp)
+                f = os.fdopen(fd, "wb")
+            with f:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+        for dest, tmp in zip(dests, temps):
+            current = dest
+            _publish(tmp, dest, force=force)
+            published.append(dest)
     except BaseException as exc:
+        if not force:  # (files this call created a moment ago: a result is all of them or none)
+            for done in published:
+                with contextlib.suppress(OSError):
+                    os.unlink(done)
+        others = [str(d) for d in dests if d != current]
+        if force and published:
+            rest = f"; {', '.join(str(d) for d in published)} {'was' if len(published) == 1 else 'were'} written"
+        else:
+            rest = f", and {' and '.join(others)} {'is' if len(others) == 1 else 'are'} not written either" if others else ""
+        if isinstance(exc, OutputRefused) and rest:
+            raise OutputRefused(f"{exc}{rest}") from None
         if isinstance(exc, KernelcliError) or not isinstance(exc, Exception):
             raise  # our own errors, Ctrl-C, signals and exit requests pass through unchanged
         if isinstance(exc, OSError):
-            raise WriteError(f"{dest}: write failed: {exc.strerror or _one_line(exc)}; the destination is untouched") from None
-        raise WriteError(f"{dest}: cannot encode as {dest.suffix.lstrip('.').upper() or 'this format'}: {_one_line(exc)}") from None
+            raise WriteError(f"{current}: write failed: {exc.strerror or _one_line(exc)}; the destination is untouched{rest}") from None
+        raise WriteError(f"{current}: cannot encode as {current.suffix.lstrip('.').upper() or 'this format'}: {_one_line(exc)}{rest}") from None
     finally:
         if f is not None:
             f.close()
-        if tmp is not None and (not published or os.path.lexists(tmp)):
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        for tmp in temps:
+            if os.path.lexists(tmp):
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
 
 
 #: the signals that unwind a call (Ctrl-C, and SIGTERM/SIGHUP as cli._common installs them)
