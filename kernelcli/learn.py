@@ -149,7 +149,7 @@ def learn_kernel(
         warnings_.extend(filter(None, [_offset_fits(a, y, w_ls, rels_ls, precision, options, ey)]))
     blocks = channels if options.combine == "sum" else 1
     with np.errstate(over="ignore"):  # (each kernel's, in the data's units: beyond float64 as its taps are)
-        floors = np.ldexp(felt_floors(a, y, w_ls, tap_floors(a, y, cond, blocks), blocks), ey - ea)
+        floors = np.ldexp(felt_floors(a, y, w_ls, tap_floors(a, y, cond, blocks), blocks, bias=options.bias), ey - ea)
         # the scales gd's distance is judged on: each kernel's taps' and each bias's (its target's RMS)
         gd_scales = np.ldexp(tap_scales(a, y, blocks), ey - ea), np.ldexp(np.sqrt(np.mean(np.square(y), axis=1)), ey)
     w_ls, b_ls, mse_ls = _unscaled(w_ls, b_ls, mse_ls, ea, ey)

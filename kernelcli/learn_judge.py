@@ -143,13 +143,16 @@ def tap_floors(a: np.ndarray, y: np.ndarray, condition: float, blocks: int = 1) 
     return min(NOISE_FACTOR * condition * float(np.finfo(np.float64).eps), NOISE_CAP) * tap_scales(a, y, blocks)
 
 
-def felt_floors(a: np.ndarray, y: np.ndarray, w: np.ndarray, floors: np.ndarray, blocks: int = 1) -> np.ndarray:
+def felt_floors(a: np.ndarray, y: np.ndarray, w: np.ndarray, floors: np.ndarray, blocks: int = 1, *, bias: bool = False) -> np.ndarray:
     """``floors`` (:func:`tap_floors`), with 0 for each kernel whose taps under its floor are data, not noise: zeroing
     them moves the least-squares prediction (``w``, (G, n), in the system's units) by more than the target's own
     rounding (:data:`NOISE_FACTOR` x eps of its norm).  At the least-squares fit the residual is orthogonal to every
     column, so zeroing taps raises the residual by exactly the move ``a @ taps``: a test of the taps themselves, where
     the floor is a guess from scales that an unequal sum (a channel of 1e6 beside one of 1) or a bias's offset set high
-    enough to zero Laplacian taps of 0.01 or 5e-6 the data decide to 1e-10.
+    enough to zero Laplacian taps of 0.01 or 5e-6 the data decide to 1e-10.  With ``bias`` the fitted bias takes up
+    the move's mean, so only the rest counts: beside the bias of a constant target, taps of 1e-14 move every
+    prediction by a near-constant 5e-14 and were kept as data.  (A constant target beside a bias is not tested at all:
+    its exact answer is the bias alone, so every tap under the floor is the solver's rounding.)
 
     >>> a, w = np.ones((1, 4, 2)), np.array([[1.0, 1e-3]])
     >>> felt_floors(a, (a[0] @ w[0])[None], w, np.array([1e-2])).tolist()   # 1e-3 moves every prediction by 1e-3
@@ -165,8 +168,11 @@ def felt_floors(a: np.ndarray, y: np.ndarray, w: np.ndarray, floors: np.ndarray,
         g, j = divmod(index, blocks)
         taps = w[g, j * width:(j + 1) * width]
         under = np.where(np.abs(taps) < kept[index], taps, 0.0)
+        if bias and np.ptp(y[g]) == 0:
+            continue
         if under.any():
-            moved = float(np.linalg.norm(a[g][:, j * width:(j + 1) * width] @ under))
+            move = a[g][:, j * width:(j + 1) * width] @ under
+            moved = float(np.linalg.norm(move - np.mean(move) if bias else move))
             if moved > NOISE_FACTOR * eps * float(np.linalg.norm(y[g])):
                 kept[index] = 0.0
     return kept

@@ -84,3 +84,42 @@ class TestBothOutputsOrNeither:
         assert r.exit_code == 0, r.output
         assert (tmp_path / "o.json").exists() and (tmp_path / "p.png").exists()
         assert "wrote o.json" in r.stderr and "wrote p.png" in r.stderr
+
+
+class TestAConstantTargetsKernelIsZeros:
+    """Finding 2: the README says a kernel beside the --fit-bias of a constant target is zeros, not 1e-15s; lstsq gave
+    taps of ~1e-14 (zeroing them moves a @ taps by a near-constant the bias takes up, which was counted as data)."""
+
+    def test_one_channel(self):
+        x = np.random.default_rng(0).random((32, 32))
+        r = learn_kernel(x, np.full((32, 32), 7.25), LearnOptions(size=3, bias=True))
+        assert np.all(r.kernel == 0) and r.bias[0] == pytest.approx(7.25, rel=1e-12), (r.kernel, r.bias)
+
+    def test_random_sizes_and_constants(self):
+        # the audit's h10.py draws, lstsq alone (its trial 16, uint8 34x34 and 7.25, kept taps of 1.4e-16)
+        rng = np.random.default_rng(4)
+        for _ in range(60):
+            h, f = int(rng.integers(16, 80)), int(rng.choice([1, 2, 3, 5]))
+            c = float(rng.choice([1.0, 7.25, -3.5, 255.0, 0.001, 1e6]))
+            kind = int(rng.integers(0, 3))
+            x = (rng.random((h, h)) if kind == 0 else rng.integers(0, 256, (h, h)).astype(np.uint8) if kind == 1
+                 else rng.random((h, h)) * 1000 + 500)
+            if str(rng.choice(["lstsq", "gd"])) == "gd":
+                continue
+            r = learn_kernel(x, np.full((h, h), c), LearnOptions(size=f, bias=True))
+            assert np.all(r.kernel == 0), (h, f, c, kind, r.kernel)
+            assert r.bias[0] == pytest.approx(c, rel=1e-12)
+
+    def test_per_channel(self):
+        x = np.random.default_rng(0).random((32, 32, 3))
+        target = np.broadcast_to(np.array([7.25, 0.0, 1e6]), (32, 32, 3))
+        r = learn_kernel(x, target, LearnOptions(size=3, bias=True))
+        assert np.all(r.kernel == 0), r.kernel
+
+    def test_taps_a_bias_cannot_take_up_are_still_kept(self):
+        # a Laplacian of 5e-6 beside an offset of 1e8 (the review of round 2): its taps are data, and kept
+        x = np.random.default_rng(1).random((64, 64))
+        k = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]]) * 5e-6
+        r = learn_kernel(x, np.asarray(conv2d(x, k)) + 1e8, LearnOptions(size=3, bias=True))
+        assert np.all(r.kernel[k != 0] != 0), r.kernel
+        np.testing.assert_allclose(r.kernel, k, atol=3e-7)
