@@ -114,8 +114,9 @@ def learn_kernel(
     rng = np.random.default_rng(options.seed)
     a, y, total, inner = _system(xa, ta, options, rng)
     result_notes: list[str] = []
-    if a.shape[1] < total:
-        result_notes.append(f"used a random {a.shape[1]} of the {total} windows (at most {options.max_values:,} equation values "
+    used = a.shape[1] // channels if options.combine == "shared" else a.shape[1]  # (shared: each window once per channel)
+    if used < total:
+        result_notes.append(f"used a random {used} of the {total} windows (at most {options.max_values:,} equation values "
                             "are held; --seed picks them): an exact target gives the same kernel, another the fit of that subset")
     unknowns = a.shape[2] + int(options.bias)
     if a.shape[1] < unknowns:
@@ -185,7 +186,7 @@ def learn_kernel(
     return LearnResult(
         kernel=kernel, bias=b, method=options.method, combine=options.combine, channels=channels,
         loss=mse, relative_residual=rel, relative_residuals=rels.tolist(), lstsq=fit, history=history, lrs=lrs, max_diff_vs_lstsq=diff,
-        windows_used=int(a.shape[1]), windows_total=int(total), seconds=time.perf_counter() - start,
+        windows_used=int(used), windows_total=int(total), seconds=time.perf_counter() - start,
         warnings=warnings_, notes=result_notes,
     )
 
