@@ -138,3 +138,28 @@ class TestSharedCountsWindows:
         x = np.random.default_rng(0).random((31, 31, 3))
         r = learn_kernel(x, conv2d(x, BOX), LearnOptions(size=3, combine="shared"))
         assert (r.windows_used, r.windows_total) == (961, 961) and r.notes == []
+
+
+class TestThePerChannelNoteGivesTheBias:
+    """Finding 5: with --fit-bias on a multi-channel input the note 'each kernel gives its channel of the target with
+    convolve --kernel pc.json:NAME ...' left out --bias (the command was off by the bias), and with default options the
+    note was missing altogether."""
+
+    @staticmethod
+    def _note(tmp_path, *options, pad_mode="constant"):
+        x = np.random.default_rng(0).random((32, 32, 3))
+        np.save(tmp_path / "x.npy", x)
+        laplacian = np.asarray(conv2d(x, [[0, 1, 0], [1, -4, 1], [0, 1, 0]], pad_mode=pad_mode), np.float64)
+        np.save(tmp_path / "t.npy", laplacian + [5.0, -3.0, 1.0])
+        r = run_in_process("learn", "x.npy", "t.npy", "--size", "3", "--fit-bias", "--out", "pc.json", *options, "--json",
+                           cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        return [n for n in json.loads(r.stdout)["notes"] if "each kernel gives its channel" in n]
+
+    def test_default_options(self, tmp_path):
+        said = self._note(tmp_path)
+        assert len(said) == 1 and "pc.json:pc_c0 --bias 5" in said[0] and "pc_c1 --bias=-3" in said[0], said
+
+    def test_with_options(self, tmp_path):
+        said = self._note(tmp_path, "--pad-mode", "reflect", pad_mode="reflect")
+        assert len(said) == 1 and "NAME --pad-mode reflect --bias B" in said[0] and "pc_c2 --bias 1" in said[0], said

@@ -283,6 +283,8 @@ def _file_notes(result, options, out_path: Path, label: str, input_name: str) ->
     """How the written file reproduces the target: the kernel names, a flipped kernel, convolve's options."""
     import shlex
 
+    import numpy as np
+
     from ..learn_report import channel_kernel_names, convolve_options
 
     notes = []
@@ -294,9 +296,16 @@ def _file_notes(result, options, out_path: Path, label: str, input_name: str) ->
     if options.flip:
         notes.append(f"{out_path} holds the printed kernel rotated 180 degrees: a kernel file is applied by correlation, "
                      "so convolve reproduces the target with it without --flip")
-    if per_channel:  # each kernel's own --bias is in its description
+    if per_channel:  # each kernel's own --bias is in its description, and named here: without it the command was off
         words = convolve_options(options)
-        if words:
+        names = channel_kernel_names(label, result.kernel.shape[0])
+        biased = result.bias is not None and np.any(result.bias != 0)
+        if biased:
+            each = ", ".join(f"{name} {convolve_options(options, [b])[-1]}"
+                             for name, b in zip(names, result.bias))
+            notes.append(f"each kernel gives its channel of the target with convolve --kernel {out_path}:NAME "
+                         f"{' '.join(words + ['--bias B'])}, B its own bias (its description holds it): {out_path}:{each}")
+        elif words:
             notes.append(f"each kernel gives its channel of the target with convolve --kernel {out_path}:NAME {' '.join(words)}")
         return notes
     words = convolve_options(options, result.bias)
