@@ -101,8 +101,9 @@ class Report:
     input_shape: list[int]
     output_shape: list[int]
     output: str | None
-    minimum: float
-    maximum: float
+    #: the result's extremes: ints for a whole-number dtype (exact past 2**53), floats for a float one
+    minimum: float | int
+    maximum: float | int
     seconds: float
     dtype: str
     clipped_low: int = 0
@@ -124,6 +125,8 @@ class Report:
         only gives its shape and dtype: :class:`kernelcli.bands.Bands`, say).
         """
         minimum, maximum = min_max(result) if extremes is None else extremes
+        if str(result.dtype).startswith("float"):  # (whole-number bands of a float result are counted as ints)
+            minimum, maximum = float(minimum), float(maximum)
         check_finite_result(src, label, minimum, maximum, result.dtype)
         return cls(
             input=str(src),
@@ -149,7 +152,7 @@ class Report:
         return d
 
 
-def min_max(values: Any) -> tuple[float, float]:
+def min_max(values: Any) -> tuple[Any, Any]:
     """:func:`kernelcli.ndsupport.min_max` (its former home; numpy is imported only when called)."""
     from .ndsupport import min_max as reduce
 

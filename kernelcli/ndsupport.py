@@ -473,20 +473,30 @@ def all_finite(arr: np.ndarray) -> bool:
 _MIN_MAX_BLOCK = 1 << 16
 
 
-def min_max(values: Any) -> tuple[float, float]:
-    """``(values.min(), values.max())`` as floats, reading a large array from memory once:
+def min_max(values: Any) -> tuple[Any, Any]:
+    """``(values.min(), values.max())`` as Python numbers, reading a large array from memory once:
     block by block, the maximum taken while the block is still in the CPU cache (12 MP RGB
     float32: 17-19 -> 13 ms).  A NaN anywhere makes both NaN, as numpy's own reductions do.
+    Whole-number arrays give ints (:func:`exact_number`): float64 would round an int64 past 2**53.
 
     >>> import numpy as np
-    >>> min_max(np.array([[3.0, -1.0], [7.5, 2.0]]))
-    (-1.0, 7.5)
+    >>> min_max(np.array([[3.0, -1.0], [7.5, 2.0]])), min_max(np.array([2**53 + 1, 2], np.int64))
+    ((-1.0, 7.5), (2, 9007199254740993))
     """
     flat = values.reshape(-1) if values.flags.c_contiguous else None
     if flat is None or flat.size <= 4 * _MIN_MAX_BLOCK:
-        return float(values.min()), float(values.max())
+        return exact_number(values.min()), exact_number(values.max())
     lo, hi = flat[:1].min(), flat[:1].max()
     for start in range(0, flat.size, _MIN_MAX_BLOCK):
         block = flat[start : start + _MIN_MAX_BLOCK]
         lo, hi = np.minimum(lo, block.min()), np.maximum(hi, block.max())
-    return float(lo), float(hi)
+    return exact_number(lo), exact_number(hi)
+
+
+def exact_number(value: Any) -> Any:
+    """A numpy scalar as the Python number that holds it exactly: int for a whole-number type, else float.
+
+    >>> exact_number(np.uint64(2**64 - 1)), exact_number(np.float32(0.5)), exact_number(np.bool_(True))
+    (18446744073709551615, 0.5, 1)
+    """
+    return int(value) if np.asarray(value).dtype.kind in "iub" else float(value)

@@ -594,8 +594,13 @@ def summary_line(report: Any, destination: str) -> str:
     shape_out = "x".join(map(str, report.output_shape))
     return single_line(shown(
         f"{report.input} {shape_in}, {report.operation} -> {destination} {shape_out}, "
-        f"range [{report.minimum:.6g}, {report.maximum:.6g}], {report.seconds * 1000:.1f} ms"
+        f"range [{_extreme(report.minimum)}, {_extreme(report.maximum)}], {report.seconds * 1000:.1f} ms"
     ))
+
+
+def _extreme(value: Any) -> str:
+    """A record's minimum or maximum for the summary line: an int in full (as the record has it), a float to 6 digits."""
+    return str(value) if isinstance(value, int) else f"{value:.6g}"
 
 
 def output_for(input: Any, out: Any, label: str) -> Any:

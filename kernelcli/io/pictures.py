@@ -66,8 +66,9 @@ class Picture:
     pixels: np.ndarray | None
     #: Pillow's RGB image (what Pillow encodes an RGB picture from), or None
     image: Any
-    minimum: float
-    maximum: float
+    #: ints for a whole-number result (exact past 2**53), floats for a float one
+    minimum: float | int
+    maximum: float | int
     low_clipped: int
     high_clipped: int
     nonzero: int
@@ -116,6 +117,8 @@ def picture_8bit(o: Path, bands: Any, rescale: str, encoding: Encoding | None = 
         low, high, nonzero = low + a, high + b, nonzero + n
         if image is not None:
             _unpack_rows(image, into, top)
+    if np.dtype(bands.dtype).kind == "f":  # (integer sums of a float result: its extremes are floats)
+        lo, hi = float(lo), float(hi)
     return Picture(pixels, image, lo, hi, low, high, nonzero, int(np.prod(bands.shape)))
 
 

@@ -368,13 +368,14 @@ def convolve_volume_file(
     result, notes = _named(src, lambda: filter_volume(vol, kernel, filtering, mask))  # a kernel the input's type cannot hold
     notes = notes + axis_note
     seconds = time.perf_counter() - start
-    from ..jobs_common import check_finite_result
+    from ..jobs_common import check_finite_result, min_max
 
     # an overflow (inf or NaN) is refused, never written
-    check_finite_result(src, f"convolve {label}", float(result.min()), float(result.max()), result.dtype)
+    minimum, maximum = min_max(result)  # ints for whole numbers: an int64 past 2**53 is not rounded
+    check_finite_result(src, f"convolve {label}", minimum, maximum, result.dtype)
     report = VolumeReport(
         input=str(src), operation=f"convolve {label}" if kernel else "copy", input_shape=list(vol.data.shape),
-        output_shape=list(result.shape), output=str(out_path), minimum=float(result.min()), maximum=float(result.max()),
+        output_shape=list(result.shape), output=str(out_path), minimum=minimum, maximum=maximum,
         seconds=seconds, dtype=str(result.dtype), total=int(result.size), notes=vol.notes + notes,
         kernel=kernel.name if kernel else None, spacing=list(vol.spacing), format=vol.format, units=vol.units,
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..jobs_common import _named
+from ..jobs_common import _named, min_max
 from ..volume_inputs import volume_suffix
 from .jobs import VolumeOptions, VolumeReport, _write_result, default_volume_output, unused_view_note
 from .nifti import slice_timing_note
@@ -94,6 +94,7 @@ def pool_volume_file(
 
     result = _named(src, pooled)  # a refusal names the file, as for images and arrays
     seconds = time.perf_counter() - start
+    minimum, maximum = min_max(result)  # ints for whole numbers: an int64 past 2**53 is not rounded
     # new voxel n sits at old index n*step - padding + (size-1)/2, on each of (i, j, k)
     grid = np.eye(4)
     grid[:3, :3] *= step
@@ -101,7 +102,7 @@ def pool_volume_file(
     affine = vol.affine @ grid
     report = VolumeReport(
         input=str(src), operation=label, input_shape=list(vol.data.shape), output_shape=list(result.shape),
-        output=str(out_path), minimum=float(result.min()), maximum=float(result.max()), seconds=seconds,
+        output=str(out_path), minimum=minimum, maximum=maximum, seconds=seconds,
         dtype=str(result.dtype), total=int(result.size), notes=list(vol.notes),
         spacing=[s * step for s in vol.spacing], format=vol.format, units=vol.units,
     )

@@ -266,7 +266,7 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
     highs = [r[1] for r in ranges if r is not None]
     report = Report(
         input=str(input_path), operation=label, input_shape=list(data.shape), output_shape=list(result.shape),
-        output=str(out), minimum=float(min(lows)) if lows else 0.0, maximum=float(max(highs)) if highs else 0.0,
+        output=str(out), minimum=min(lows) if lows else 0, maximum=max(highs) if highs else 0,
         seconds=seconds, dtype=str(result.dtype), total=int(result.size), notes=notes,
     )
     if result.dtype != floats:  # --rescale clip/abs into integers: the record said 'clipped 0' of 3,219 clipped cells

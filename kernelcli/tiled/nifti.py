@@ -388,7 +388,7 @@ def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path,
     highs = [r[1] for r in ranges if r is not None]
     return VolumeReport(
         input=str(input_path), operation=label, input_shape=list(input_shape), output_shape=list(result.shape),
-        output=str(out), minimum=float(min(lows)), maximum=float(max(highs)), seconds=time.perf_counter() - start,
+        output=str(out), minimum=min(lows), maximum=max(highs), seconds=time.perf_counter() - start,
         dtype=str(result.dtype), total=int(result.size), notes=vol.notes + notes + run_notes, kernel=kernel,
         spacing=spacing, format=vol.format, units=vol.units,
     )

@@ -434,7 +434,7 @@ def check_written(ranges: list[Any], dest: Any, tmp: Any) -> None:
                          "the destination is untouched")
 
 
-def _write_block(block: Any, target: Any, region: tuple, marker: str | None = None) -> tuple[float, float] | None:
+def _write_block(block: Any, target: Any, region: tuple, marker: str | None = None) -> tuple[Any, Any] | None:
     """Write one tile into ``target`` (a Zarr array or a ``.npy`` path); return its range."""
     import numpy as np
 
@@ -449,7 +449,9 @@ def _write_block(block: Any, target: Any, region: tuple, marker: str | None = No
         target[region] = block
     if block.size == 0:
         return None
-    return float(block.min()), float(block.max())
+    from ..ndsupport import min_max
+
+    return min_max(block)  # ints for whole numbers: an int64 tile past 2**53 is not rounded
 
 
 def _tasks(result: Any, target: Any, marker: str | None = None) -> list[Any]:

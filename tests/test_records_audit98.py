@@ -1,0 +1,78 @@
+"""Records, --json, notes and messages across commands (audit 98): exact extremes for whole-number results, one
+wording for a missing file, learn's --json with -o -, -q, notes in kernels' documents, a volume's units and dtype,
+one wording for a value outside an option's choices, one meaning of seconds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import SAMPLES, run_in_process
+
+BIG = 2**53 + 1  # the smallest whole number float64 rounds (to 2**53)
+
+
+def kc(tmp_path, *args, env=None):
+    return run_in_process(*map(str, args), cwd=tmp_path, env=env)
+
+
+class TestWholeNumberExtremes:
+    """F1: an int64/uint64 result's minimum and maximum are the result's own values, ints, not rounded through float64."""
+
+    @pytest.fixture
+    def files(self, tmp_path):
+        np.save(tmp_path / "i64.npy", np.array([[BIG, 2], [3, 4]], np.int64))
+        np.save(tmp_path / "u64.npy", np.array([[2**64 - 1, 2], [3, 4]], np.uint64))
+        return tmp_path
+
+    @pytest.mark.parametrize("args, low, high, dtype", [
+        (("pool", "i64.npy", "-f", "1"), 2, BIG, "int64"),
+        (("pad", "i64.npy", "-p", "1"), 0, BIG, "int64"),
+        (("pad", "u64.npy", "-p", "1"), 0, 2**64 - 1, "uint64"),
+        (("pool", "u64.npy", "-f", "2"), 2**64 - 1, 2**64 - 1, "uint64"),
+    ])
+    def test_record_and_summary(self, files, args, low, high, dtype):
+        r = kc(files, *args, "-o", "o.npy", "--json")
+        assert r.returncode == 0, r.stderr
+        d = json.loads(r.stdout)
+        assert (d["minimum"], d["maximum"], d["dtype"]) == (low, high, dtype)
+        assert type(d["minimum"]) is int and type(d["maximum"]) is int
+        assert np.load(files / "o.npy").max() == high
+        assert f"range [{low}, {high}]" in r.stderr
+
+    def test_tiled(self, files):
+        r = kc(files, "pool", "i64.npy", "-f", "1", "--chunks", "1", "-o", "o.npy", "--json")
+        assert r.returncode == 0, r.stderr
+        d = json.loads(r.stdout)
+        assert (d["minimum"], d["maximum"]) == (2, BIG) and "tile by tile" in " ".join(d["notes"])
+
+    @pytest.mark.parametrize("args", [("pool", "-f", "2"), ("convolve",)])
+    def test_volume(self, files, args):
+        nib = pytest.importorskip("nibabel")
+        a = np.full((4, 4, 4), 3, np.int64)
+        a[0, 0, 0] = BIG
+        nib.save(nib.Nifti1Image(a, np.eye(4), dtype=np.int64), files / "v64.nii.gz")
+        r = kc(files, args[0], "v64.nii.gz", *args[1:], "-o", "o.nii.gz", "--json")
+        assert r.returncode == 0, r.stderr
+        d = json.loads(r.stdout)
+        assert (d["minimum"], d["maximum"], d["dtype"]) == (3, BIG, "int64")
+
+    def test_batch_record(self, files):
+        r = kc(files, "pool", "i64.npy", "u64.npy", "-f", "1", "-d", "od", "--json")
+        assert r.returncode == 0, r.stderr
+        items = json.loads(r.stdout)["items"]
+        assert [i["maximum"] for i in items] == [BIG, 2**64 - 1]
+
+    def test_a_float_result_stays_float(self, tmp_path):
+        shutil.copy(SAMPLES / "phantom.png", tmp_path)
+        r = kc(tmp_path, "convolve", "phantom.png", "-k", "sobel_v", "-o", "x.png", "--json")
+        d = json.loads(r.stdout)
+        assert d["dtype"] == "float32" and type(d["minimum"]) is float and type(d["maximum"]) is float
+
+    def test_an_8bit_pad_gives_ints(self, tmp_path):
+        shutil.copy(SAMPLES / "phantom.png", tmp_path)
+        d = json.loads(kc(tmp_path, "pad", "phantom.png", "-p", "1", "-o", "x.png", "--json").stdout)
+        assert d["dtype"] == "uint8" and type(d["minimum"]) is int and type(d["maximum"]) is int
