@@ -156,7 +156,7 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
             for f in files:
                 add(f, root, arg)
         else:
-            raise InputError(f"{arg}: no such file or folder")
+            raise InputError(f"{arg}: no such file")
     if not sources:
         raise UsageError("no inputs given")
     from .io.outputs import refuse_stdout_among

@@ -101,15 +101,23 @@ VOLUME_COMMANDS = "convolve, volume and pool take volumes"
 
 def refuse_volume_input(path: str | os.PathLike, command: str, instead: str = VOLUME_COMMANDS) -> None:
     """Refuse ``path`` (exit 2) when it is a volume, given to ``command``, which takes images and arrays alone;
-    ``instead`` says what takes one.  A missing ``.nii.gz`` is named a volume too: no command here could read it.
+    ``instead`` says what takes one.  A missing file is "no such file" first, whatever its suffix: a mistyped
+    ``.nii.gz`` is no volume, and every command words a missing input alike.
 
-    >>> refuse_volume_input("ct.nii.gz", "gallery")
+    >>> refuse_volume_input("samples/phantom3d.nii.gz", "gallery")
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: ct.nii.gz: a volume (NIfTI, DICOM or a DICOM series folder); gallery takes images and arrays (convolve, volume and pool take volumes)
+    kernelcli.errors.UsageError: samples/phantom3d.nii.gz: a volume (NIfTI, DICOM or a DICOM series folder); gallery takes images and arrays (convolve, volume and pool take volumes)
+    >>> refuse_volume_input("nosuch.nii.gz", "gallery")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.InputError: nosuch.nii.gz: no such file
     """
     if is_volume_input(path):
         from .errors import UsageError
+        from .io.common import stat_input
+
+        stat_input(Path(path))
 
         raise UsageError(f"{path}: a volume (NIfTI, DICOM or a DICOM series folder); {command} takes images and arrays ({instead})")
 

@@ -76,3 +76,41 @@ class TestWholeNumberExtremes:
         shutil.copy(SAMPLES / "phantom.png", tmp_path)
         d = json.loads(kc(tmp_path, "pad", "phantom.png", "-p", "1", "-o", "x.png", "--json").stdout)
         assert d["dtype"] == "uint8" and type(d["minimum"]) is int and type(d["maximum"]) is int
+
+
+class TestAMissingFileIsNoSuchFile:
+    """F8: a missing input is 'X: no such file' (exit 2) in every command, whatever its suffix; an existing
+    volume given to pad, gallery or learn is still refused as a volume."""
+
+    @pytest.fixture
+    def files(self, tmp_path):
+        shutil.copy(SAMPLES / "phantom.png", tmp_path)
+        shutil.copy(SAMPLES / "phantom3d.nii.gz", tmp_path)
+        return tmp_path
+
+    @pytest.mark.parametrize("args", [
+        ("pad", "nosuch.nii.gz", "-p", "1"),
+        ("pad", "nosuch.dcm", "-p", "1", "-d", "od"),
+        ("gallery", "nosuch.dcm"),
+        ("gallery", "nosuch.nii.gz"),
+        ("learn", "phantom.png", "nosuch.nii.gz", "-f", "3"),
+        ("learn", "nosuch.nii.gz", "phantom.png", "-f", "3"),
+        ("convolve", "nosuch.nii.gz", "-k", "sobel_v"),
+        ("convolve", "nosuch.png", "-k", "sobel_v"),
+        ("convolve", "nosuch.png", "nosuch2.png", "-k", "sobel_v"),
+        ("convolve", "nosuch.png", "-k", "gaussian:1mm"),
+        ("convolve", "nosuch.npy", "-k", "sobel_v", "--chunks", "4"),
+        ("pool", "nosuch.nii.gz", "-f", "2"),
+        ("pool", "nosuch.zarr", "-f", "2"),
+    ])
+    def test_one_wording(self, files, args):
+        missing = next(a for a in args if a.startswith("nosuch"))
+        r = kc(files, *args)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.strip().splitlines()[-1] == f"error: {missing}: no such file"
+
+    @pytest.mark.parametrize("args", [("pad", "phantom3d.nii.gz", "-p", "1"), ("gallery", "phantom3d.nii.gz"),
+                                      ("learn", "phantom.png", "phantom3d.nii.gz", "-f", "3")])
+    def test_an_existing_volume_is_still_refused(self, files, args):
+        r = kc(files, *args)
+        assert r.returncode == 2 and "phantom3d.nii.gz: a volume (NIfTI, DICOM or a DICOM series folder)" in r.stderr

@@ -295,7 +295,7 @@ def refuse_missing_input(inputs: list[Path], out_dir: Path | None, kernels: list
 
     if len(inputs) == 1 and out_dir is None and str(inputs[0]) != "-" and urls.as_url(inputs[0]) is None \
             and any(is_volume_kernel(spec) for spec in kernels) and not is_batch(inputs, BatchOptions()):
-        stat_input(Path(inputs[0]), "no such file or folder")
+        stat_input(Path(inputs[0]))
 
 
 def one_volume(inputs: list[Path], out_dir: Path | None) -> bool:

@@ -112,7 +112,8 @@ def check_memory(p: Path, h: int, w: int, channels: int, input_itemsize: int, ma
 
 
 def stat_input(p: Path, missing: str = "no such file") -> os.stat_result:
-    """``os.stat`` of an input, or InputError naming it (``missing`` says what was expected)."""
+    """``os.stat`` of an input, or InputError naming it: ``X: no such file`` for every kind of input (a folder, a
+    volume, an image), unless ``missing`` says otherwise."""
     try:
         return p.stat()
     except FileNotFoundError:

@@ -178,7 +178,7 @@ def read_volume(
     p = Path(path)
     from .dicom import read_dicom
 
-    st = stat_input(p, "no such file or folder")
+    st = stat_input(p)
     suffix = volume_suffix(p)
     is_dicom = stat.S_ISDIR(st.st_mode) or suffix in DICOM_SUFFIXES or (
         stat.S_ISREG(st.st_mode) and suffix not in VOLUME_SUFFIXES and _has_dicom_magic(p))

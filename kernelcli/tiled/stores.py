@@ -133,7 +133,9 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixel
         import numpy as np
 
         from ..io.arrays import check_signature
+        from ..io.common import stat_input
 
+        stat_input(path)  # ("cannot read as .npy: [Errno 2] No such file or directory")
         check_signature(path, ImageReadError)  # numpy's answer to a text file named .npy is advice to unpickle it
         try:
             data = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -179,7 +181,7 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixel
         return convert(da.from_array(tiles, chunks=tiles.chunks, asarray=False, fancy=False)), f"TIFF{what}", store.close, None
     zarr = require("zarr", f"reading {path.name}")
     if not path.exists():
-        raise ImageReadError(f"{path}: no such file or folder")
+        raise ImageReadError(f"{path}: no such file")
     refuse_untileable(path, advice)
     root = os.path.abspath(path)  # a cluster's workers open it: from their own folder, a relative path is another store
     try:
