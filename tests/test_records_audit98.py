@@ -114,3 +114,36 @@ class TestAMissingFileIsNoSuchFile:
     def test_an_existing_volume_is_still_refused(self, files, args):
         r = kc(files, *args)
         assert r.returncode == 2 and "phantom3d.nii.gz: a volume (NIfTI, DICOM or a DICOM series folder)" in r.stderr
+
+
+class TestLearnJsonWithOutDash:
+    """F7: learn never writes its result to stdout, so its refusal of --out - prints the --json failure record,
+    as its refusal of '-' as the input does; commands whose stdout carries the result still print nothing."""
+
+    @pytest.fixture
+    def files(self, tmp_path):
+        shutil.copy(SAMPLES / "example1.csv", tmp_path)
+        return tmp_path
+
+    @pytest.mark.parametrize("out", [("-o", "-"), ("--out=-",)])
+    def test_learn_prints_the_record(self, files, out):
+        r = kc(files, "learn", "example1.csv", "example1.csv", "-f", "3", *out, "--json")
+        assert r.returncode == 2
+        d = json.loads(r.stdout)
+        assert d["status"] == "failed" and d["code"] == 2
+        assert d["error"].startswith("--out '-': learn reads and writes files, not stdin or stdout")
+        assert d["error"] in r.stderr
+
+    def test_learn_click_error_too(self, files):
+        r = kc(files, "learn", "example1.csv", "example1.csv", "-f", "3", "-o", "-", "--json", "--method", "bad")
+        assert r.returncode == 2 and json.loads(r.stdout)["code"] == 2
+
+    def test_learn_dash_input_alike(self, files):
+        r = kc(files, "learn", "-", "example1.csv", "-f", "3", "--json")
+        assert r.returncode == 2 and json.loads(r.stdout)["error"].startswith("input '-': learn reads and writes files")
+
+    @pytest.mark.parametrize("command", [("pool", "-f", "2"), ("pad", "-p", "1"), ("convolve", "-k", "sobel_v")])
+    def test_stdout_carrying_commands_print_nothing(self, files, command):
+        r = kc(files, command[0], "example1.csv", *command[1:], "-o", "-", "--json")
+        assert r.returncode == 2 and r.stdout == ""
+        assert "--json prints on stdout, which --out - already carries: drop one of them" in r.stderr

@@ -317,7 +317,9 @@ def guarded(func: F) -> F:
         global _JSON_PRINTED
         _JSON_PRINTED = False
         _CALL_NOTES.clear()
-        as_json = any(kwargs.get(name) for name in JSON_PARAMETERS)
+        # (with --out -, stdout carries the result: no record there, unless the command never writes it there)
+        as_json = any(kwargs.get(name) for name in JSON_PARAMETERS) and not (
+            str(kwargs.get("out")) == "-" and func.__name__ not in OUT_NEVER_STDOUT)
         from .. import jitcache
 
         jitcache.QUIET = bool(kwargs.get("quiet"))  # -q: no notes, the "compiling" one too
@@ -400,7 +402,7 @@ _JSON_PRINTED = False
 def _failure_json(as_json: bool, kwargs: dict, code: int, message: str, status: str = "failed") -> None:
     """With ``--json``, a call that fails before printing its document prints one record of the failure
     (see :func:`failure_record`): stdout always carries JSON.  Never on a stdout that failed."""
-    if not as_json or _JSON_PRINTED or str(kwargs.get("out")) == "-":  # (with --out -, stdout carries the image)
+    if not as_json or _JSON_PRINTED:
         return
     inputs = kwargs.get("inputs") if kwargs.get("inputs") is not None else kwargs.get("input")
     inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [] if inputs is None else [inputs]
@@ -638,10 +640,16 @@ def refused_at_start(argv: list[str], message: str) -> int:
 
 def failure_before_parsing(argv: list[str], code: int, message: str, status: str = "failed") -> None:
     """With ``--json`` among ``argv``'s options (read before Click has parsed them), print the failure record: stdout
-    always carries JSON.  Not with ``--out -``, where stdout carries the image."""
+    always carries JSON.  Not with ``--out -``, where stdout carries the image (``learn``'s never: :data:`OUT_NEVER_STDOUT`)."""
     options = argv[: argv.index("--")] if "--" in argv else argv
-    if "--json" in options and not out_is_stdout(options):
+    command = next((a for a in options if not a.startswith("-")), None)
+    if "--json" in options and not (out_is_stdout(options) and command not in OUT_NEVER_STDOUT):
         print_json(failure_record(code, message, status))
+
+
+#: the commands whose ``--out`` is a file of their own, never stdout (``learn -o -`` is refused in learn's words):
+#: with ``--json`` their stdout is free for the failure record
+OUT_NEVER_STDOUT = ("learn",)
 
 
 def out_is_stdout(args: list[str]) -> bool:
