@@ -147,3 +147,19 @@ class TestLearnJsonWithOutDash:
         r = kc(files, command[0], "example1.csv", *command[1:], "-o", "-", "--json")
         assert r.returncode == 2 and r.stdout == ""
         assert "--json prints on stdout, which --out - already carries: drop one of them" in r.stderr
+
+
+class TestQuietLearnWithOut:
+    """F9: the README's -q bullet said a run with -o prints nothing at all; learn prints its answer, the kernel,
+    with --out too (its section's design), and the bullet now says so."""
+
+    def test_learn_prints_the_kernel_alone(self, tmp_path):
+        shutil.copy(SAMPLES / "example1.csv", tmp_path)
+        r = kc(tmp_path, "learn", "example1.csv", "example1.csv", "-f", "3", "-o", "k.json", "-q")
+        assert r.returncode == 0 and r.stderr == "" and (tmp_path / "k.json").exists()
+        assert [len(line.split()) for line in r.stdout.splitlines()] == [3, 3, 3]
+
+    def test_the_readme_says_so(self):
+        readme = " ".join((SAMPLES.parent / "README.md").read_text().split())
+        assert "With `-o`/`--out-dir` a successful run prints nothing at all (`kernelcli convolve scan.png -k sobel_v " \
+               "-o edges.png -q`), except `learn`, whose answer is the kernel: it prints it with `--out` too" in readme
