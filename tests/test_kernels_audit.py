@@ -106,7 +106,7 @@ class TestShowPrintsValuesThatReadBack:
     def test_json_is_unchanged(self, user_file):
         kernel = load_kernel(f"{user_file}:rt")
         document = json.loads(show(f"{user_file}:rt", "--json").stdout)
-        assert document == {**json.loads(json.dumps(kernel.to_dict())), "values": kernel.array().tolist()}
+        assert document == {**json.loads(json.dumps(kernel.to_dict())), "values": kernel.array().tolist(), "notes": []}
 
 
 # --------------------------------------------------------------------------- C7

@@ -163,3 +163,31 @@ class TestQuietLearnWithOut:
         readme = " ".join((SAMPLES.parent / "README.md").read_text().split())
         assert "With `-o`/`--out-dir` a successful run prints nothing at all (`kernelcli convolve scan.png -k sobel_v " \
                "-o edges.png -q`), except `learn`, whose answer is the kernel: it prints it with `--out` too" in readme
+
+
+class TestKernelsNotes:
+    """F6: `kernels --family F show NAME -q` printed the unused-family note under -q; `kernels` and `kernels show`
+    --json had no `notes` to carry the notes printed, as shape, params and learn have."""
+
+    def test_quiet_holds_the_family_note_back(self, tmp_path):
+        r = kc(tmp_path, "kernels", "--family", "edge", "show", "sobel_v", "-q")
+        assert r.returncode == 0 and r.stderr == "" and r.stdout.split() == "1 0 -1 2 0 -2 1 0 -1".split()
+
+    def test_the_family_note_without_quiet(self, tmp_path):
+        r = kc(tmp_path, "kernels", "--family", "edge", "show", "sobel_v")
+        assert "note: --family edge picks the kernels the list shows; `kernels show` does not use it" in r.stderr
+
+    @pytest.mark.parametrize("spec", ["sobel_v", "box_3d"])
+    def test_show_json_has_the_note(self, tmp_path, spec):
+        d = json.loads(kc(tmp_path, "kernels", "--family", "edge", "show", spec, "--json").stdout)
+        assert d["notes"] == ["--family edge picks the kernels the list shows; `kernels show` does not use it"]
+        assert list(d)[-1] == "notes"
+        assert json.loads(kc(tmp_path, "kernels", "show", spec, "--json").stdout)["notes"] == []
+
+    def test_list_json_has_the_path_note(self, tmp_path):
+        r = kc(tmp_path, "kernels", "--json", env={"KERNELCLI_KERNEL_PATH": "nosuchdir"})
+        d = json.loads(r.stdout)
+        assert list(d) == ["kernels", "notes"] and len(d["notes"]) == 1
+        assert d["notes"][0].startswith("KERNELCLI_KERNEL_PATH: nosuchdir (missing) skipped")
+        q = kc(tmp_path, "kernels", "--json", "-q", env={"KERNELCLI_KERNEL_PATH": "nosuchdir"})
+        assert q.stderr == "" and json.loads(q.stdout)["notes"] == d["notes"]

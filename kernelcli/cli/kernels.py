@@ -14,7 +14,7 @@ import typer
 from ._click import CLICK_SUGGESTS_COMMANDS
 from ..catalog_format import LOOKUP_RULE, kernel_size_text as size_text
 from ..errors import writing_stdout
-from ._common import console, echo, guarded, note, print_json
+from ._common import call_note, console, echo, guarded, note, print_json
 from .options import JsonOption, complete_family, complete_kernel, option
 
 if TYPE_CHECKING:
@@ -28,6 +28,8 @@ kernels_app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+#: ``ctx.meta`` key: the note on a ``--family`` given before a subcommand (``kernels --family edge show sobel_v``)
+_UNUSED_FAMILY = "kernelcli.kernels.unused_family"
 
 
 @kernels_app.callback(invoke_without_command=True)
@@ -59,17 +61,18 @@ def list_command(
         given = {name: True for name, value in (("as_json", as_json), ("quiet", quiet)) if value}
         if given:
             ctx.default_map = {**(ctx.default_map or {}), ctx.invoked_subcommand: given}
-        if family is not None:
-            note(f"note: --family {family} picks the kernels the list shows; `kernels {ctx.invoked_subcommand}` does not use it")
+        if family is not None:  # said by the subcommand, which alone knows its -q and --json
+            ctx.meta[_UNUSED_FAMILY] = f"--family {family} picks the kernels the list shows; " \
+                                       f"`kernels {ctx.invoked_subcommand}` does not use it"
         return
     from ..catalog import kernel_path_note, list_kernels
 
     kernels = list_kernels(family)
     skipped = kernel_path_note()
-    if skipped and not (quiet and not as_json):  # a folder of KERNELCLI_KERNEL_PATH that is missing or a file: said
-        note(f"note: {skipped}")
+    if skipped:  # a folder of KERNELCLI_KERNEL_PATH that is missing or a file
+        call_note(skipped, quiet=quiet)
     if as_json:
-        print_json({"kernels": [kernel.to_dict() for kernel in kernels]})
+        print_json({"kernels": [kernel.to_dict() for kernel in kernels], "notes": []})  # (call_note's fill notes)
         return
     if quiet:
         echo("\n".join(kernel.name for kernel in kernels))
@@ -82,6 +85,7 @@ def list_command(
 @kernels_app.command("show")
 @guarded
 def show_command(
+    ctx: typer.Context,
     spec: Annotated[
         str,
         typer.Argument(
@@ -112,6 +116,8 @@ def show_command(
     from ..catalog import load_kernel
     from ..kernel_build import KERNELS_3D, voxel_kernel
 
+    if ctx.meta.get(_UNUSED_FAMILY):
+        call_note(ctx.meta[_UNUSED_FAMILY], quiet=quiet)
     # a volume's kernel that needs no volume: 'a named 3-D kernel is for a volume input' was all it said
     named_3d = KERNELS_3D.get(spec.strip().lower().replace("-", "_")) or voxel_kernel(spec)
     if named_3d is not None:
@@ -123,6 +129,7 @@ def show_command(
     if as_json:
         document = kernel.to_dict()
         document["values"] = kernel.array().tolist()
+        document["notes"] = []
         print_json(document)
         return
     if quiet:
@@ -182,7 +189,7 @@ def _show_3d(kernel: Any, as_json: bool, quiet: bool = False) -> None:
     if as_json:
         print_json({"name": kernel.name, "family": "3d", "shape": list(values.shape), "sum": total, "separable": True,
                     "axes": ["z", "y", "x"], "factors": [list(f) for f in kernel.factors], "description": kernel.description,
-                    "source": kernel.source, "values": values.tolist()})
+                    "source": kernel.source, "values": values.tolist(), "notes": []})
         return
     planes = matrix_planes(values)
     if quiet:
