@@ -359,6 +359,19 @@ class VolumeKernel:
             return False
         return abs(float(self.kernel.sum) - 1.0) < 1e-9
 
+    def result_units(self, units: str | None) -> str | None:
+        """The units of this kernel's result on a volume in ``units`` (a record's ``units``): as they are for a
+        smoothing, per mm for a gradient, per mm^2 (voxel^2) for a Laplacian of Gaussian, None for other weights (a
+        Sobel's response is in no unit): every record said HU.
+
+        >>> VolumeKernel("gradient", "gradient").result_units("HU"), VolumeKernel("log:2mm", "log_mm", 2).result_units("HU")
+        ('HU/mm', 'HU/mm^2')
+        """
+        if units is None or self.keeps_units:
+            return units
+        per = {"gradient": "/mm", "sobel_mm": "/mm", "log_mm": "/mm^2", "log_vox": "/voxel^2"}.get(self.kind)
+        return units + per if per else None
+
     def factors(self, spacing: tuple[float, float, float], truncate: float | None = None) -> tuple[Any, Any, Any]:
         """One 1-D kernel per axis (z, y, x) for the separable kinds.
 

@@ -388,3 +388,27 @@ class TestPoolMessages:
         whole = one_line_error(run_in_process("pool", "one.nii", "-f", "2", "-o", "p.nii", cwd=tmp_path))
         tiled = one_line_error(run_in_process("pool", "one.nii", "-f", "2", "--tiled", "-o", "p.nii", cwd=tmp_path))
         assert whole == tiled and "3-D" in whole and "--layout chw" in whole, (whole, tiled)
+
+
+class TestRecordUnitsAndDtype:
+    """The outputs audit (98): every volume record said "units": "HU", a gradient's (HU/mm) and a Sobel's too, and its
+    dtype was the output file's (uint8 for a .png, int16 with --keep-dtype) where the README says the result's."""
+
+    @pytest.mark.parametrize(("kernel", "units"), [("gradient", "HU/mm"), ("log:2mm", "HU/mm^2"), ("sobel_v", None), ("gaussian:1mm", "HU")])
+    def test_units_are_the_results(self, tmp_path, kernel, units):
+        import json
+
+        from pydicom.data import get_testdata_file
+
+        r = run_in_process("convolve", get_testdata_file("CT_small.dcm"), "-k", kernel, "-o", str(tmp_path / "o.nii.gz"), "--json")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout).get("units") == units
+
+    @pytest.mark.parametrize("extra", [["-o", "o.png"], ["-o", "o.nii.gz"], ["-o", "o.nii.gz", "--keep-dtype"], ["-o", "o.nii.gz", "--window", "0,400"]])
+    def test_dtype_is_the_result_as_computed(self, tmp_path, extra):
+        import json
+
+        from conftest import SAMPLES
+
+        r = run_in_process("convolve", str(SAMPLES / "phantom3d.nii.gz"), "-k", "gaussian:1mm", *extra, "--json", cwd=tmp_path)
+        assert r.returncode == 0 and json.loads(r.stdout)["dtype"] == "float32", r.stdout

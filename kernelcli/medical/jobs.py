@@ -299,8 +299,7 @@ def _write_result(
         report.notes.extend(notes)
         if options.keep_dtype:
             report.notes.append("--keep-dtype is for .nii and .npy outputs; a .png preview is 8-bit")
-        write_png_slice(out_path, image, force=force)
-        report.dtype = "uint8"
+        write_png_slice(out_path, image, force=force)  # (report.dtype stays the result's as computed, as an image's)
         report.output_shape = list(image.shape)
         return
     scaling = None
@@ -335,7 +334,6 @@ def _write_result(
         report.notes.append(bare_array_note(result.ndim))
     else:
         write_nifti(out_path, result, vol, affine=affine, force=force, scaling=scaling)
-    report.dtype = str(result.dtype)
 
 
 def convolve_volume_file(
@@ -377,7 +375,8 @@ def convolve_volume_file(
         input=str(src), operation=f"convolve {label}" if kernel else "copy", input_shape=list(vol.data.shape),
         output_shape=list(result.shape), output=str(out_path), minimum=minimum, maximum=maximum,
         seconds=seconds, dtype=str(result.dtype), total=int(result.size), notes=vol.notes + notes,
-        kernel=kernel.name if kernel else None, spacing=list(vol.spacing), format=vol.format, units=vol.units,
+        kernel=kernel.name if kernel else None, spacing=list(vol.spacing), format=vol.format,
+        units=kernel.result_units(vol.units) if kernel else vol.units,
     )
     if result is not vol.data:  # the input's voxels are not needed to write: free them (peak memory while writing)
         vol.stored_dtype = vol.stored_dtype if vol.stored_dtype is not None else vol.data.dtype

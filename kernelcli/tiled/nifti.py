@@ -300,7 +300,7 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
         result = correlate_separable(finite_input(raw), factors, pad_mode=options.pad_mode, pad_value=options.pad_value,
                                      chunks=chunks, paths=options.paths)
         return _write(input_path, voxels.shape, result, vol, out, label, notes, force=force, scheduler=scheduler,
-                      workers=workers, progress=progress, kernel=kernel.name)
+                      workers=workers, progress=progress, kernel=kernel.name, units=kernel.result_units(vol.units))
 
 
 def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: int | None = None, padding: int = 0,
@@ -347,14 +347,16 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
     notes = [n for n in (timing, unused_view_note(options.axis, out)) if n]
     with naming_non_finite(input_path, raw):
         return _write(input_path, voxels.shape, result, vol, out, label, notes, force=force, scheduler=scheduler,
-                      workers=workers, progress=progress, affine=vol.affine @ grid, spacing=[s * step for s in vol.spacing])
+                      workers=workers, progress=progress, affine=vol.affine @ grid, spacing=[s * step for s in vol.spacing],
+                      units=vol.units)
 
 
 def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path, label: str, notes: list[str], *, force: bool,
            scheduler: str | None, workers: int | None, progress: Any, affine: Any = None, spacing: list[float] | None = None,
-           kernel: str | None = None) -> Any:
+           kernel: str | None = None, units: str | None = None) -> Any:
     """Compute ``result`` tile by tile into ``out`` (.nii with ``vol``'s header, .zarr with its geometry as attributes,
-    or .npy); the VolumeReport. ``affine`` and ``spacing`` are the result's where they are not ``vol``'s (a pool)."""
+    or .npy); the VolumeReport. ``affine`` and ``spacing`` are the result's where they are not ``vol``'s (a pool);
+    ``units`` the result's (:meth:`kernelcli.kernel_build.VolumeKernel.result_units`; a pool keeps the input's)."""
     from ..medical.jobs import VolumeReport
     from ..medical.writers import bare_array_note, geometry_attributes
     from .cluster import client_for, compute_tasks, describe
@@ -390,5 +392,5 @@ def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path,
         input=str(input_path), operation=label, input_shape=list(input_shape), output_shape=list(result.shape),
         output=str(out), minimum=min(lows), maximum=max(highs), seconds=time.perf_counter() - start,
         dtype=str(result.dtype), total=int(result.size), notes=vol.notes + notes + run_notes, kernel=kernel,
-        spacing=spacing, format=vol.format, units=vol.units,
+        spacing=spacing, format=vol.format, units=units,
     )
