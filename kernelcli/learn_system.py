@@ -125,16 +125,44 @@ def _check_shapes(x: np.ndarray, target: np.ndarray, options: LearnOptions, inpu
             f"{target_name} is {th}x{tw}, but a {kh}x{kw} kernel with padding {options.padding_text()} and stride "
             f"{options.stride} on the {h}x{w} {input_name} gives {oh}x{ow}; {fit}"
         )
+    check_channels(x, target, options, input_name, target_name)
+
+
+def check_channels(x: np.ndarray, target: np.ndarray, options: LearnOptions, input_name: str, target_name: str,
+                   alphas: tuple[bool, bool] = (False, False)) -> None:
+    """Refuse (ShapeError) a target whose channels ``options.combine`` cannot make from the input's; ``alphas`` say
+    which of the two had an alpha channel set aside (an image's, which is not learned: the message counts the others).
+
+    >>> x = np.zeros((4, 4, 3))
+    >>> check_channels(x, np.zeros((4, 4, 4)), LearnOptions(size=1), "rgba.png", "t.npy", alphas=(True, False))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ShapeError: rgba.png has 3 colour channels (its alpha is not learned) but t.npy has 4: expected the same number
+    """
     c_in = x.shape[2] if x.ndim == 3 else 1
     c_out = target.shape[2] if target.ndim == 3 else 1
+    has_in = channels_text(c_in, alphas[0])
+    has_out = channels_text(c_out, alphas[1]) if alphas[1] else str(c_out)  # (the count alone, as the input's says it)
     if options.combine == "sum":
         if c_out != 1:
             raise ShapeError(
-                f"--combine sum learns one C x f x f kernel, so {target_name} must have one channel; it has {c_out}"
+                f"--combine sum learns one C x f x f kernel, so {target_name} must have one channel; it has {has_out}"
             )
     elif c_out != c_in:
         hint = "; use --combine sum to learn one 3-D kernel whose channels are summed" if c_out == 1 else ""
-        raise ShapeError(f"{input_name} has {c_in} channel(s) but {target_name} has {c_out}: expected the same number{hint}")
+        raise ShapeError(f"{input_name} has {has_in} but {target_name} has {has_out}: expected the same number{hint}")
+
+
+def channels_text(count: int, alpha: bool) -> str:
+    """How many channels an array has, in words: ``3 channel(s)``, or beside an alpha set aside
+    ``3 colour channels (its alpha is not learned)``.
+
+    >>> channels_text(3, False), channels_text(1, True)
+    ('3 channel(s)', '1 grey channel (its alpha is not learned)')
+    """
+    if not alpha:
+        return f"{count} channel(s)"
+    return f"{'1 grey channel' if count == 1 else f'{count} colour channels'} (its alpha is not learned)"
 
 
 def _fitting_padding(h: int, w: int, th: int, tw: int, options: LearnOptions) -> str:

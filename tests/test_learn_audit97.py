@@ -200,3 +200,51 @@ class TestTheAgreeNoteIsRelative:
         r = learn_kernel(x, target, LearnOptions(size=3, bias=True))
         assert any(self.AGREE in n for n in r.notes), r.notes
 
+
+def rgba_files(folder) -> None:
+    """rgba.png (40x40 RGBA) and rgba4.npy, its 4 channels as float."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    Image.fromarray((rng.random((40, 40, 4)) * 255).astype(np.uint8), "RGBA").save(folder / "rgba.png")
+    np.save(folder / "rgba4.npy", np.asarray(Image.open(folder / "rgba.png")).astype(float))
+
+
+class TestAnAlphaIsNamed:
+    """Finding 7: learn set an RGBA input's alpha aside with no note (channels 3, notes []), and a channel mismatch
+    said 'rgba.png has 3 channel(s)' of a 4-channel file."""
+
+    def test_the_mismatch_names_the_alpha(self, tmp_path):
+        rgba_files(tmp_path)
+        r = run_in_process("learn", "rgba.png", "rgba4.npy", "--size", "1", cwd=tmp_path)
+        assert r.returncode == 2, r.stderr
+        assert "rgba.png has 3 colour channels (its alpha is not learned) but rgba4.npy has 4" in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+    def test_a_target_with_an_alpha_is_named_too(self, tmp_path):
+        rgba_files(tmp_path)
+        r = run_in_process("learn", "rgba4.npy", "rgba.png", "--size", "1", cwd=tmp_path)
+        assert r.returncode == 2 and "rgba4.npy has 4 channel(s) but rgba.png has 3 colour channels (its alpha is not " \
+                                      "learned)" in r.stderr, r.stderr
+
+    def test_a_note_says_the_alpha_is_not_learned(self, tmp_path):
+        rgba_files(tmp_path)
+        r = run_in_process("learn", "rgba.png", "rgba.png", "--size", "1", "--json", "-q", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        document = json.loads(r.stdout)
+        said = [n for n in document["notes"] if "alpha" in n]
+        assert document["channels"] == 3 and said == ["rgba.png: its alpha channel is not learned; learn fits its 3 colour channels"], document["notes"]
+        r = run_in_process("learn", "rgba.png", "rgba.png", "--size", "1", cwd=tmp_path)
+        assert "note: rgba.png: its alpha channel is not learned" in r.stderr, r.stderr
+
+    def test_no_note_without_an_alpha(self, tmp_path):
+        rgba_files(tmp_path)
+        r = run_in_process("learn", "rgba4.npy", "rgba4.npy", "--size", "1", "--json", cwd=tmp_path)
+        assert r.returncode == 0 and not any("alpha" in n for n in json.loads(r.stdout)["notes"]), r.stdout
+
+    def test_the_readme_says_so(self):
+        from pathlib import Path
+
+        readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+        learn = readme[readme.index("## Learn"):]
+        assert "alpha" in learn[:learn.index("\n## ", 4)], "README's Learn section says nothing about an alpha"

@@ -133,7 +133,13 @@ def learn(
     from ._common import call_note
     from ..modes import unused_fill
 
-    input_notes = list(dict.fromkeys(x.notes + t.notes))  # (an input given as its own target: its note once)
+    alphas = (x.alpha is not None, t.alpha is not None)
+    if any(alphas):  # (before the fit's own check: its count of channels would not say the alpha was set aside)
+        from ..learn_system import check_channels
+
+        check_channels(x.data, t.data, options, str(input), str(target), alphas)
+    input_notes = list(dict.fromkeys(x.notes + t.notes + [_alpha_note(loaded, path) for loaded, path in ((x, input), (t, target))
+                                                           if loaded.alpha is not None]))  # (an input given as its own target: its note once)
     if not quiet:
         for line in input_notes:
             note(f"note: {line}")
@@ -156,6 +162,18 @@ def learn(
         _summary(result, options, out_path, plot_path, file_notes)
     for line in result.warnings:  # with -q too: a warning says the kernel printed may not be the answer
         echo(f"warning: {line}", err=True, fg="yellow")
+
+
+def _alpha_note(loaded, path: Path) -> str:
+    """What learn does with an image's alpha channel: sets it aside, as read_input does.
+
+    >>> import numpy as np
+    >>> from kernelcli.io.common import Loaded
+    >>> _alpha_note(Loaded(Path("a.png"), np.zeros((2, 2, 3)), "image", "PNG", alpha=np.zeros((2, 2))), Path("a.png"))
+    'a.png: its alpha channel is not learned; learn fits its 3 colour channels'
+    """
+    count = loaded.data.shape[2] if loaded.data.ndim == 3 else 1
+    return f"{path}: its alpha channel is not learned; learn fits its {'grey channel' if count == 1 else f'{count} colour channels'}"
 
 
 def _run(x, t, options, input_name: str, target_name: str, *, show_progress: bool):
