@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from . import ndsupport
 from .api import as_image_array
 from .errors import UsageError
 from .learn_gd import JIT_EPOCH_WORK, _as_kernel, _jitted_epoch, _loss, reference_epoch, train_gd
@@ -95,7 +96,8 @@ def learn_kernel(
     ShapeError
         The target does not have the shape conv2d would give (the message says which padding would fit).
     UsageError
-        A constant input, or a system too small or singular to decide the kernel.
+        A constant input, a system too small or singular to decide the kernel, or a 64-bit integer array with
+        values past 2**53 that float64 would round (named by ``input_name``/``target_name``).
 
     >>> x = np.random.default_rng(1).random((12, 12))
     >>> r = learn_kernel(x, 2 * x, LearnOptions(size=1))
@@ -108,6 +110,8 @@ def learn_kernel(
     start = time.perf_counter()
     xa = as_image_array(x, input_name)
     ta = as_image_array(target, target_name)
+    for arr, name in ((xa, input_name), (ta, target_name)):  # (rounded in silence, the fit then blamed the kernel size)
+        ndsupport.check_whole(arr, np.dtype(np.float64), name, dtype_arg=False)
     _check_shapes(xa, ta, options, input_name, target_name)
     _check_texture(xa, input_name, options)
     channels = xa.shape[2] if xa.ndim == 3 else 1

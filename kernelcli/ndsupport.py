@@ -197,10 +197,11 @@ def check_fits(arr: Any, compute: np.dtype, name: str = "x", instead: str | None
 EXACT_WHOLE = 2**53
 
 
-def check_whole(arr: Any, compute: np.dtype, name: str = "x") -> None:
+def check_whole(arr: Any, compute: np.dtype, name: str = "x", *, dtype_arg: bool = True) -> None:
     """Refuse (UsageError) a 64-bit integer ``arr`` with values a float ``compute`` would round, naming
     the first and how many: the default float64 of an int64 input is exact up to 2**53 (2**53 + 1
-    became 2**53 in silence).  An explicit ``dtype='float64'`` takes the rounding (:func:`dtype_arg`).
+    became 2**53 in silence).  An explicit ``dtype='float64'`` takes the rounding (:func:`dtype_arg`);
+    ``dtype_arg=False`` for a caller that has no such argument (the message then does not offer it).
 
     >>> check_whole(np.array([2**62, 1]), np.dtype(np.float64))
     >>> check_whole(np.array([1, 2**53 + 1]), np.dtype(np.float64))
@@ -222,8 +223,8 @@ def check_whole(arr: Any, compute: np.dtype, name: str = "x") -> None:
         where = np.unravel_index(rounded[0], arr.shape)
         raise UsageError(f"{name}: {rounded.size} value(s) past 2**53 that {compute.name} would round, such as {first} at "
                          f"{tuple(map(int, where))}, computed as {int(compute.type(first))}: {'an' if arr.dtype.name[0] == 'i' else 'a'} {arr.dtype} input is computed in "
-                         f"{compute.name}, exact for whole numbers up to 2**53; give it as {compute.name} to take the rounding "
-                         f"(dtype='{compute.name}' in the Python API)")
+                         f"{compute.name}, exact for whole numbers up to 2**53; give it as {compute.name} to take the rounding"
+                         + (f" (dtype='{compute.name}' in the Python API)" if dtype_arg else ""))
 
 
 def check_flip(flip: Any) -> bool:
