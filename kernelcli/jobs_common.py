@@ -303,6 +303,10 @@ def _named(src: Path, call: Callable[[], Any]) -> Any:
     try:
         return call()
     except KernelcliError as exc:
+        from .ndsupport import RoundedInput
+
+        if isinstance(exc, RoundedInput):  # the file, not the API's x; no advice for the Python API
+            raise exc.for_input(str(src)) from None
         message = str(exc)
         if isinstance(exc, ResourceLimit) and src.suffix.lower() in TILED_INPUTS:
             message += "; or run it tile by tile: --tiled"

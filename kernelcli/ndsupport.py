@@ -198,8 +198,8 @@ EXACT_WHOLE = 2**53
 
 
 def check_whole(arr: Any, compute: np.dtype, name: str = "x", *, dtype_arg: bool = True) -> None:
-    """Refuse (UsageError) a 64-bit integer ``arr`` with values a float ``compute`` would round, naming
-    the first and how many: the default float64 of an int64 input is exact up to 2**53 (2**53 + 1
+    """Refuse (:class:`RoundedInput`, a UsageError) a 64-bit integer ``arr`` with values a float ``compute`` would
+    round, naming the first and how many: the default float64 of an int64 input is exact up to 2**53 (2**53 + 1
     became 2**53 in silence).  An explicit ``dtype='float64'`` takes the rounding (:func:`dtype_arg`);
     ``dtype_arg=False`` for a caller that has no such argument (the message then does not offer it).
 
@@ -207,24 +207,57 @@ def check_whole(arr: Any, compute: np.dtype, name: str = "x", *, dtype_arg: bool
     >>> check_whole(np.array([1, 2**53 + 1]), np.dtype(np.float64))
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: x: 1 value(s) past 2**53 that float64 would round, such as 9007199254740993 at (1,), computed as 9007199254740992: an int64 input is computed in float64, exact for whole numbers up to 2**53; give it as float64 to take the rounding (dtype='float64' in the Python API)
+    kernelcli.ndsupport.RoundedInput: x: 1 value(s) past 2**53 that float64 would round, such as 9007199254740993 at (1,), computed as 9007199254740992: an int64 input is computed in float64, exact for whole numbers up to 2**53; give it as float64 to take the rounding (dtype='float64' in the Python API)
     """
+    found = rounded_cells(arr, compute)
+    if found is not None:
+        count, where = found
+        raise RoundedInput(name, count, where, int(arr[where]), arr.dtype.name, np.dtype(compute).name, api=dtype_arg)
+
+
+def rounded_cells(arr: Any, compute: np.dtype) -> tuple[int, tuple[int, ...]] | None:
+    """How many values of a 64-bit integer ``arr`` a float ``compute`` would round, and where the first is (C
+    order); None when there is none (or ``arr`` is not such an array): the scan behind :func:`check_whole`.
+
+    >>> rounded_cells(np.array([[1, 2**53 + 1], [2**53 + 3, 2**54]]), np.dtype(np.float64))
+    (2, (0, 1))
+    """
+    compute = np.dtype(compute)
     if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "iu" or arr.dtype.itemsize < 8 or compute.kind != "f" or not arr.size:
-        return
+        return None
     if int(arr.max()) <= EXACT_WHOLE and int(arr.min()) >= -EXACT_WHOLE:
-        return
+        return None
     far = np.flatnonzero((arr > EXACT_WHOLE) | (arr < -EXACT_WHOLE) if arr.dtype.kind == "i" else arr > EXACT_WHOLE)
     values = arr.flat[far]
     held = values.astype(compute)
     fits = held < float(np.iinfo(arr.dtype).max)  # (the largest int64 is 2**63 as a float: past the type, not back)
     rounded = far[~fits | (np.where(fits, held, 0).astype(arr.dtype) != values)]
-    if rounded.size:
-        first = int(arr.flat[rounded[0]])
-        where = np.unravel_index(rounded[0], arr.shape)
-        raise UsageError(f"{name}: {rounded.size} value(s) past 2**53 that {compute.name} would round, such as {first} at "
-                         f"{tuple(map(int, where))}, computed as {int(compute.type(first))}: {'an' if arr.dtype.name[0] == 'i' else 'a'} {arr.dtype} input is computed in "
-                         f"{compute.name}, exact for whole numbers up to 2**53; give it as {compute.name} to take the rounding"
-                         + (f" (dtype='{compute.name}' in the Python API)" if dtype_arg else ""))
+    if not rounded.size:
+        return None
+    return int(rounded.size), tuple(int(i) for i in np.unravel_index(rounded[0], arr.shape))
+
+
+class RoundedInput(UsageError):
+    """:func:`check_whole`'s refusal, kept in parts so that the command line can reword it for a file
+    (:meth:`for_input`: the file's name for the API's ``x``, and no Python API advice); it pickles by its parts
+    (a tile's refusal crosses a cluster)."""
+
+    def __init__(self, name: str, count: int, where: tuple[int, ...], value: int, dtype: str, compute: str,
+                 api: bool = True) -> None:
+        self.parts = (name, count, tuple(where), value, dtype, compute, api)
+        advice = f" (dtype='{compute}' in the Python API)" if api else ""
+        super().__init__(f"{name}: {count} value(s) past 2**53 that {compute} would round, such as {value} at {tuple(where)}, "
+                         f"computed as {int(np.dtype(compute).type(value))}: {'an' if dtype[0] == 'i' else 'a'} {dtype} input "
+                         f"is computed in {compute}, exact for whole numbers up to 2**53; give it as {compute} to take the "
+                         f"rounding{advice}")
+
+    def __reduce__(self) -> tuple:
+        return type(self), self.parts
+
+    def for_input(self, name: str) -> "RoundedInput":
+        """The same refusal as the command line words it, for the input ``name``."""
+        _, count, where, value, dtype, compute, _ = self.parts
+        return RoundedInput(name, count, where, value, dtype, compute, api=False)
 
 
 def check_flip(flip: Any) -> bool:

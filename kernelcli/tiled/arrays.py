@@ -137,6 +137,33 @@ def tile_map(x: Any, axes: Sequence[Axis], core: Callable[..., np.ndarray],
                           dtype=dtype, meta=np.empty((0,) * x.ndim, dtype=dtype), allow_rechunk=False)
 
 
+def check_whole(x: Any, compute: Any, name: str = "x") -> None:
+    """:func:`kernelcli.ndsupport.check_whole` of a dask array, counted and located in the whole array (not in the
+    first tile that fails, with its halo): one pass over a 64-bit integer input before any tile is computed.
+
+    >>> import dask.array as da
+    >>> x = np.zeros((6, 6), np.int64); x[4, 5] = 2**53 + 1
+    >>> check_whole(da.from_array(x, chunks=3), np.float64)
+    Traceback (most recent call last):
+    ...
+    kernelcli.ndsupport.RoundedInput: x: 1 value(s) past 2**53 that float64 would round, such as 9007199254740993 at (4, 5), computed as 9007199254740992: an int64 input is computed in float64, exact for whole numbers up to 2**53; give it as float64 to take the rounding (dtype='float64' in the Python API)
+    """
+    dt, compute = np.dtype(x.dtype), np.dtype(compute)
+    if dt.kind not in "iu" or dt.itemsize < 8 or compute.kind != "f" or any(n == 0 for n in x.shape):
+        return
+    import dask
+
+    blocks = x.to_delayed().ravel()
+    found = dask.compute(*[dask.delayed(ndsupport.rounded_cells)(b, compute) for b in blocks])
+    starts = [np.cumsum((0,) + c[:-1]) for c in x.chunks]
+    hits = [(count, tuple(int(starts[i][j]) + w for i, (j, w) in enumerate(zip(index, where))))
+            for index, got in zip(np.ndindex(*x.numblocks), found) if got is not None for count, where in [got]]
+    if hits:
+        first = min(where for _, where in hits)
+        value = int(x[first].compute())
+        raise ndsupport.RoundedInput(name, sum(count for count, _ in hits), first, value, dt.name, compute.name)
+
+
 def cast(x: Any, dtype: Any, name: str = "x") -> Any:
     """A dask array cast to the float ``dtype`` a ``dtype=`` computes in, each tile first checked
     to fit it (:func:`kernelcli.ndsupport.check_fits`): values beyond float32's range are refused
@@ -179,6 +206,7 @@ def conv2d(x: Any, kernel: Any, *, stride: int | Sequence[int] = 1, padding: Any
     if x.ndim == 3:
         axes.append(Axis(x.shape[2], passthrough=True))
 
+    check_whole(x, api.compute_dtype(x.dtype))  # as api.conv2d does, but counted in the whole input
     conv = api.conv2d  # the function, not the module: a closure sent to a cluster pickles it by name
 
     def core(slab, pads, origin):
@@ -247,6 +275,7 @@ def pool2d(x: Any, size: int, *, stride: int | None = None, op: str = "max", pad
     dtype = api.compute_dtype(x.dtype) if op == "avg" else np.dtype(x.dtype)
     special = stride == 2 and size in (2, 3) and padding == 0 and (oh - 1) * stride + size <= h and (ow - 1) * stride + size <= w
     force = pin.pool_force(oh * ow * channels * size * size, dtype, special, paths)
+    check_whole(x, dtype)  # an average's: counted in the whole input, not per tile
 
     pool = api.pool2d
 
@@ -278,6 +307,8 @@ def conv3d(vol: Any, kernel3d: Any, *, padding: Any = "same", pad_mode: str = "c
     out_shape = tuple(shapes.conv_output_size(vol.shape[i], k.shape[i], pad_before=widths[2 * i], pad_after=widths[2 * i + 1])
                       for i in range(3))
     cdt, rounded_into = ndsupport.dtype_arg(dtype, volumes.volume_dtype(vol.dtype))
+    if dtype is None:  # (the tiles are given cdt, which takes the rounding: refused here, as in memory)
+        check_whole(vol, cdt, "volume")
 
     conv3d_ = volumes.conv3d
     # the tiles take the whole volume's path (the FFT's blocks lie on the whole volume's grid)
