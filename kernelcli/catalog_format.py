@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidKernel
+from .numtext import EXACT_WHOLE, inexact_whole
 from .records import record
 
 #: names inside kernel files (and of families): the one rule for a kernel name
@@ -223,7 +224,7 @@ def _parse_float(text: str) -> float | int | _NotFinite:
     value = float(text)
     if not math.isfinite(value):
         return _NotFinite(text)
-    if abs(value) >= 2**53:  # a whole number float64 rounds (9007199254740993.0, 1e23): the exact int, which the
+    if abs(value) >= EXACT_WHOLE:  # a whole number float64 rounds (9007199254740993.0, 1e23): the exact int, which the
         from .numtext import exact_whole, rounded_whole  # weights' check refuses as the integer literal and the inline form
 
         if rounded_whole(text) is not None:
@@ -424,19 +425,6 @@ class _Validator:
         return float(value)
 
 
-#: whole numbers float64 holds exactly, every one of them: up to 2**53 in magnitude
-EXACT_WHOLE = 2**53
-
-
-def inexact_whole(value: int, where: str, values: str = "kernel weights") -> str:
-    """The refusal of a whole-number weight (or other ``values``) float64 cannot hold (it was rounded in silence).
-
-    >>> inexact_whole(2**53 + 1, "[0][0]")
-    '[0][0] is 9007199254740993, which float64 reads as 9007199254740992: kernel weights are float64, exact for whole numbers up to 2**53'
-    """
-    return f"{where} is {value}, which float64 reads as {int(float(value))}: {values} are float64, exact for whole numbers up to 2**53"
-
-
 def first_inexact_whole(arr: Any) -> tuple[tuple[int, ...], int] | None:
     """Where the first whole number of an int64, uint64 or long-double ``arr`` is that float64 rounds, and that
     number; None when float64 holds every one (every narrower type is held exactly).
@@ -504,7 +492,7 @@ def _flat(matrix: Any) -> Iterator[float]:
 def _to_lists(matrix: Any) -> Any:
     if isinstance(matrix, tuple):
         return [_to_lists(item) for item in matrix]
-    return int(matrix) if float(matrix).is_integer() and abs(matrix) < 2**53 else matrix
+    return int(matrix) if float(matrix).is_integer() and abs(matrix) < EXACT_WHOLE else matrix
 
 
 def _short_number(value: float) -> str:

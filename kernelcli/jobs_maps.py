@@ -58,8 +58,8 @@ def parse_bias(text: str, count: int | None = None, noun: str = "kernel") -> lis
         if value is None:
             raise UsageError(f"invalid --bias {text!r}: expected a number, or numbers separated by commas (one per kernel)")
         if (rounded := numtext.rounded_whole(part)) is not None:  # as a -k weight of 2**53 + 1: refused, not rounded
-            raise UsageError(f"invalid --bias {text!r}: {part.strip()} would be read as {rounded}: bias values are float64, "
-                             "exact for whole numbers up to 2**53")
+            raise UsageError(f"invalid --bias {text!r}: "
+                             f"{numtext.inexact_whole(part.strip(), held='bias values are float64', rounded=rounded)}")
         if not math.isfinite(value):
             raise UsageError(f"invalid --bias {text!r}: values must be finite")
         values.append(value)
@@ -104,12 +104,13 @@ def _read_npy_file(path: str | Path, what: str) -> Any:
         raise InvalidKernel(f"{p}: {what} must hold real numbers, got dtype {getattr(arr, 'dtype', type(arr))}")
     if arr.size == 0:
         raise InvalidKernel(f"{p}: {what} is empty (shape {arr.shape})")
-    from .catalog_format import first_inexact_whole, inexact_whole
+    from .catalog_format import first_inexact_whole
+    from .numtext import inexact_whole
 
     if (rounded := first_inexact_whole(arr)) is not None:  # as a -k kernel's int64 weight: refused, not rounded
         where, value = rounded
-        shown = "kernel weights" if what == "weights" else f"{what} values"
-        raise InvalidKernel(f"{p}: {inexact_whole(value, f'the value at {where}', shown)}")
+        held = "kernel weights are float64" if what == "weights" else f"{what} values are float64"
+        raise InvalidKernel(f"{p}: {inexact_whole(value, f'the value at {where}', held)}")
     arr = arr.astype(np.float64)
     if not np.isfinite(arr).all():
         raise InvalidKernel(f"{p}: {what} holds NaN or infinite values")

@@ -155,8 +155,7 @@ def _value(spec: str, item: str) -> float:
     if value is None:
         raise InvalidKernel(f"{_said(spec)}: {numtext.quoted(item)} is not a number (values are separated by commas or spaces)")
     if (rounded := numtext.rounded_whole(item)) is not None:
-        raise InvalidKernel(f"{_said(spec)}: {item} would be read as {rounded}: kernel weights are float64, exact for whole "
-                            "numbers up to 2**53")
+        raise InvalidKernel(f"{_said(spec)}: {numtext.inexact_whole(item, rounded=rounded)}")
     if not math.isfinite(value):
         raise InvalidKernel(f"{_said(spec)}: {numtext.quoted(item)} is not a finite number")
     return value
@@ -208,7 +207,8 @@ def read_npy_kernel(path: str | Path, *, max_ndim: int = 2) -> Any:
     """A kernel saved with ``numpy.save``: 2-D, or C x f x f with ``max_ndim=3``; named after the file."""
     import numpy as np
 
-    from .catalog_format import EXACT_WHOLE, MAX_SIDE, TOO_LARGE, Kernel, inexact_whole, sums_in_range
+    from .catalog_format import MAX_SIDE, TOO_LARGE, Kernel, sums_in_range
+    from .numtext import EXACT_WHOLE, inexact_whole
 
     p = Path(path).expanduser()
     try:
@@ -253,7 +253,7 @@ def _long_double(p: Path, arr: Any, values: Any) -> None:
     1.8e308); note the other weights float64 rounds.  (2**53 + 1 was read as 2**53 in silence.)"""
     import numpy as np
 
-    from .catalog_format import inexact_whole
+    from .numtext import inexact_whole
 
     def at(where: tuple) -> str:
         return "the weight at " + str(tuple(map(int, where)))

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ShapeError, UsageError
+from .numtext import EXACT_WHOLE, inexact_whole
 from .shapes import normalize_sequence, resolve_padding_nd as resolve_padding  # noqa: F401  (declared in shapes: no numpy there)
 
 # ---------------------------------------------------------------- floating-point flags
@@ -193,8 +194,6 @@ def check_fits(arr: Any, compute: np.dtype, name: str = "x", instead: str | None
     raise UsageError(f"{name}: {beyond} value(s) beyond {compute.name}'s range (about {float(np.finfo(compute).max):.2g} in magnitude): {instead}")
 
 
-#: whole numbers float64 holds exactly, every one of them: up to 2**53 in magnitude
-EXACT_WHOLE = 2**53
 
 
 def check_whole(arr: Any, compute: np.dtype, name: str = "x", *, dtype_arg: bool = True) -> None:
@@ -207,7 +206,7 @@ def check_whole(arr: Any, compute: np.dtype, name: str = "x", *, dtype_arg: bool
     >>> check_whole(np.array([1, 2**53 + 1]), np.dtype(np.float64))
     Traceback (most recent call last):
     ...
-    kernelcli.ndsupport.RoundedInput: x: 1 value(s) past 2**53 that float64 would round, such as 9007199254740993 at (1,), computed as 9007199254740992: an int64 input is computed in float64, exact for whole numbers up to 2**53; give it as float64 to take the rounding (dtype='float64' in the Python API)
+    kernelcli.ndsupport.RoundedInput: x: 1 value(s) past 2**53 that float64 would round; the first, at (1,), is 9007199254740993, which float64 reads as 9007199254740992: an int64 input is computed in float64, exact for whole numbers up to 2**53; give it as float64 to take the rounding (dtype='float64' in the Python API)
     """
     found = rounded_cells(arr, compute)
     if found is not None:
@@ -246,10 +245,10 @@ class RoundedInput(UsageError):
                  api: bool = True) -> None:
         self.parts = (name, count, tuple(where), value, dtype, compute, api)
         advice = f" (dtype='{compute}' in the Python API)" if api else ""
-        super().__init__(f"{name}: {count} value(s) past 2**53 that {compute} would round, such as {value} at {tuple(where)}, "
-                         f"computed as {int(np.dtype(compute).type(value))}: {'an' if dtype[0] == 'i' else 'a'} {dtype} input "
-                         f"is computed in {compute}, exact for whole numbers up to 2**53; give it as {compute} to take the "
-                         f"rounding{advice}")
+        held = f"{'an' if dtype[0] == 'i' else 'a'} {dtype} input is computed in {compute}"
+        first = inexact_whole(value, f"the first, at {tuple(where)},", held, int(np.dtype(compute).type(value)))
+        super().__init__(f"{name}: {count} value(s) past 2**53 that {compute} would round; {first}; give it as {compute} "
+                         f"to take the rounding{advice}")
 
     def __reduce__(self) -> tuple:
         return type(self), self.parts
@@ -328,7 +327,7 @@ def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
         info = np.iinfo(dt)
         if whole is None or not info.min <= whole <= info.max:
             raise UsageError(f"{name} {shown} does not fit {dt.name}: expected a whole number from {info.min} to {info.max}")
-        if abs(whole) > 2**53:  # every path carries the fill as a float64: 2**53 + 1 would be filled as 2**53
+        if abs(whole) > EXACT_WHOLE:  # every path carries the fill as a float64: 2**53 + 1 would be filled as 2**53
             raise UsageError(f"{name} {whole}: a fill is exact up to 2**53 = {2**53} in magnitude (it is carried as a "
                              f"float64); pad {dt.name} data with a smaller value, or pad it with numpy.pad")
     elif dt.kind == "f":
@@ -397,7 +396,7 @@ def refuse_rounded_whole(given: np.ndarray, as_float: np.ndarray, name: str, err
     >>> refuse_rounded_whole(np.array([[1, 2**53 + 1]]), np.array([[1, 2**53 + 1]], dtype=np.float64), "kernel")
     Traceback (most recent call last):
     ...
-    kernelcli.errors.InvalidKernel: kernel: the value at (0, 1) is 9007199254740993, past 2**53: float64 would round it to 9007199254740992; give it as float64 to take the rounding
+    kernelcli.errors.InvalidKernel: kernel: the value at (0, 1) is 9007199254740993, which float64 reads as 9007199254740992: kernel weights are float64, exact for whole numbers up to 2**53; give it as float64 to take the rounding
     """
     if given.dtype.kind not in "iuf" or given.dtype.itemsize <= (8 if given.dtype.kind == "f" else 7):
         return
@@ -409,8 +408,9 @@ def refuse_rounded_whole(given: np.ndarray, as_float: np.ndarray, name: str, err
         if not math.isfinite(held) or int(value) != int(held):
             if error is None:
                 from .errors import InvalidKernel as error
-            raise error(f"{name}: the value at {tuple(map(int, where))} is {int(value)}, past 2**53: float64 would round it to "
-                        f"{int(held) if math.isfinite(held) else held}; give it as float64 to take the rounding")
+            what = "kernel weights are float64" if name == "kernel" else f"{name} values are float64"
+            said = inexact_whole(int(value), f"the value at {tuple(map(int, where))}", what, int(held) if math.isfinite(held) else held)
+            raise error(f"{name}: {said}; give it as float64 to take the rounding")
 
 
 def check_finite_kernel(k: np.ndarray) -> bool:

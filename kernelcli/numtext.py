@@ -63,6 +63,25 @@ def exact_whole(text: str) -> int | None:
     return int(value)
 
 
+#: whole numbers float64 holds exactly, every one of them: up to 2**53 in magnitude
+EXACT_WHOLE = 2**53
+
+
+def inexact_whole(value: object, where: str = "", held: str = "kernel weights are float64", rounded: int | None = None) -> str:
+    """The one sentence refusing a whole number float64 would round (2**53 + 1 read as 2**53 in silence): ``value``
+    as given (an int, or the text typed), ``where`` it is, what is float64 (``held``) and what float64 makes of it
+    (``rounded``, by default ``int(float(value))``).
+
+    >>> inexact_whole(2**53 + 1, "the value at (0, 1)")
+    'the value at (0, 1) is 9007199254740993, which float64 reads as 9007199254740992: kernel weights are float64, exact for whole numbers up to 2**53'
+    >>> inexact_whole("9007199254740993.0", held="bias values are float64")
+    '9007199254740993.0, which float64 reads as 9007199254740992: bias values are float64, exact for whole numbers up to 2**53'
+    """
+    read = int(float(value)) if rounded is None else rounded  # type: ignore[arg-type]
+    said = f"{where} is {value}" if where else str(value)
+    return f"{said}, which float64 reads as {read}: {held}, exact for whole numbers up to 2**53"
+
+
 def rounded_whole(text: str) -> int | None:
     """What float64 makes of the whole number ``text`` (in any decimal form) where that is another number (past
     2**53, an odd 9007199254740993 is read as 9007199254740992), else None: the caller refuses it rather than round
@@ -78,7 +97,7 @@ def rounded_whole(text: str) -> int | None:
     if len(stripped) < 16 and plain:  # (short plain digits are below 2**53)
         return None
     exact = exact_whole(stripped)
-    if exact is None or abs(exact) <= 2**53 or (not plain and abs(exact) > 2**64):
+    if exact is None or abs(exact) <= EXACT_WHOLE or (not plain and abs(exact) > 2**64):
         return None  # (1e308 with a point or an exponent is a float's magnitude, not a count the integer types hold)
     value = float(stripped)
     if value in (float("inf"), float("-inf")) or int(value) == exact:

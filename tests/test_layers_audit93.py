@@ -56,7 +56,7 @@ class TestWholeNumbersPast2To53:
     def test_bias_text(self, files, text):
         r = kc(files, "convolve", "one.npy", "-k", "[[1]]", "--bias", text, "-o", "o.npy", "-q")
         assert r.returncode == 2, r.stderr
-        assert "would be read as" in r.stderr and "bias values are float64, exact for whole numbers up to 2**53" in r.stderr
+        assert "which float64 reads as" in r.stderr and "bias values are float64, exact for whole numbers up to 2**53" in r.stderr
         assert "Traceback" not in r.stderr
 
     def test_pad_value(self, files):

@@ -58,5 +58,45 @@ class TestRoundedInputOnTheCommandLine:
 
         x = np.zeros((6, 6), np.int64)
         x[4, 5] = x[5, 5] = BIG
-        with pytest.raises(UsageError, match=r"^x: 2 value\(s\) past 2\*\*53 .* at \(4, 5\),"):
+        with pytest.raises(UsageError, match=r"^x: 2 value\(s\) past 2\*\*53 .* at \(4, 5\), is 9007199254740993,"):
             arrays.conv2d(da.from_array(x, chunks=3), [[1, 1], [1, 1]], chunks=3)
+
+
+class TestOneWordingPast2To53:
+    """Six wordings of one refusal ('would be read as', 'past 2**53: float64 would round it to', 'computed as', 'which
+    float64 reads as'), and EXACT_WHOLE declared twice: one sentence (numtext.inexact_whole), one constant."""
+
+    SENTENCE = "9007199254740993, which float64 reads as 9007199254740992: "
+    TAIL = ", exact for whole numbers up to 2**53"
+
+    @pytest.mark.parametrize("args, held", [
+        (["convolve", "a.npy", "-k", "1,9007199254740993", "-o", "o.npy"], "kernel weights are float64"),
+        (["convolve", "a.npy", "-k", "k.npy", "-o", "o.npy"], "kernel weights are float64"),
+        (["convolve", "a.npy", "--weights", "w.npy", "--bias", "9007199254740993", "-o", "o.npy"],
+         "bias values are float64"),
+        (["convolve", "m.csv", "-k", "box:3", "-o", "o.npy"], "a text matrix is float64"),
+        (["convolve", "i.npy", "-k", "box:3", "-o", "o.npy"], "an int64 input is computed in float64"),
+    ])
+    def test_every_form_says_it_one_way(self, tmp_path, args, held):
+        np.save(tmp_path / "a.npy", np.zeros((5, 5), np.float32))
+        np.save(tmp_path / "k.npy", np.array([[1, BIG]], np.int64))
+        np.save(tmp_path / "w.npy", np.ones((3, 3, 1, 1)))
+        np.save(tmp_path / "i.npy", np.full((5, 5), BIG, np.int64))
+        (tmp_path / "m.csv").write_text("1,2\n9007199254740993,4\n")
+        r = run(tmp_path, *args)
+        assert r.returncode in (2, 3) and "Traceback" not in r.stderr, r.stderr
+        assert self.SENTENCE + held + self.TAIL in r.stderr, r.stderr
+
+    def test_the_api_kernel_refusal_says_it_so(self):
+        from kernelcli import api
+        from kernelcli.errors import InvalidKernel
+
+        with pytest.raises(InvalidKernel, match="^kernel: the value at \\(0, 1\\) is " + self.SENTENCE.replace("*", "\\*")
+                           + "kernel weights are float64"):
+            api.conv2d(np.zeros((4, 4)), np.array([[1, BIG]], np.int64))
+
+    def test_one_constant(self):
+        from kernelcli import catalog_format, ndsupport, numtext
+
+        assert ndsupport.EXACT_WHOLE is numtext.EXACT_WHOLE and catalog_format.EXACT_WHOLE is numtext.EXACT_WHOLE
+        assert catalog_format.inexact_whole is numtext.inexact_whole

@@ -75,8 +75,8 @@ def read_matrix(p: Path, size: int, max_bytes: int | None = None) -> Loaded:
             if value is None:
                 raise ImageReadError(f"{p}: line {lineno}: {_shown(cell)!r} is not a number")
             if len(cell) >= 16 and (rounded := numtext.rounded_whole(cell)) is not None:
-                raise ImageReadError(f"{p}: line {lineno}: {_shown(cell)} would be read as {rounded}: a text matrix is float64, "
-                                     "exact for whole numbers up to 2**53; an int64 .npy keeps it through pad and pool --op max|min "
+                raise ImageReadError(f"{p}: line {lineno}: {numtext.inexact_whole(_shown(cell), held='a text matrix is float64', rounded=rounded)}"
+                                     "; an int64 .npy keeps it through pad and pool --op max|min "
                                      "(convolve and averages compute in float64, and refuse it)")
             values.append(value)
         if not all(math.isfinite(v) for v in values):

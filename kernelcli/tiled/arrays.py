@@ -146,7 +146,7 @@ def check_whole(x: Any, compute: Any, name: str = "x") -> None:
     >>> check_whole(da.from_array(x, chunks=3), np.float64)
     Traceback (most recent call last):
     ...
-    kernelcli.ndsupport.RoundedInput: x: 1 value(s) past 2**53 that float64 would round, such as 9007199254740993 at (4, 5), computed as 9007199254740992: an int64 input is computed in float64, exact for whole numbers up to 2**53; give it as float64 to take the rounding (dtype='float64' in the Python API)
+    kernelcli.ndsupport.RoundedInput: x: 1 value(s) past 2**53 that float64 would round; the first, at (4, 5), is 9007199254740993, which float64 reads as 9007199254740992: an int64 input is computed in float64, exact for whole numbers up to 2**53; give it as float64 to take the rounding (dtype='float64' in the Python API)
     """
     dt, compute = np.dtype(x.dtype), np.dtype(compute)
     if dt.kind not in "iu" or dt.itemsize < 8 or compute.kind != "f" or any(n == 0 for n in x.shape):
