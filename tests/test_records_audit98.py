@@ -44,6 +44,7 @@ class TestWholeNumberExtremes:
         assert f"range [{low}, {high}]" in r.stderr
 
     def test_tiled(self, files):
+        pytest.importorskip("dask")
         r = kc(files, "pool", "i64.npy", "-f", "1", "--chunks", "1", "-o", "o.npy", "--json")
         assert r.returncode == 0, r.stderr
         d = json.loads(r.stdout)

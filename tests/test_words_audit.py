@@ -21,6 +21,8 @@ class TestRoundedInputOnTheCommandLine:
     @pytest.mark.parametrize("tiled", [[], ["--tiled", "--chunks", "3"]])
     @pytest.mark.parametrize("command", [["convolve", "-k", "box:3"], ["pool", "-f", "2", "--op", "avg"]])
     def test_the_file_is_named_and_the_place_is_the_whole_arrays(self, tmp_path, command, tiled):
+        if tiled:
+            pytest.importorskip("dask")
         a = np.zeros((12, 12), np.int64)
         a[7, 7] = BIG
         np.save(tmp_path / "last.npy", a)
@@ -31,11 +33,13 @@ class TestRoundedInputOnTheCommandLine:
         assert not (tmp_path / "o.npy").exists()
 
     def test_the_tiled_count_is_the_whole_inputs(self, tmp_path):
+        pytest.importorskip("dask")
         np.save(tmp_path / "big.npy", np.full((6, 6), BIG, np.int64))
         r = run(tmp_path, "convolve", "big.npy", "-k", "box:3", "--tiled", "--chunks", "3", "-o", "o.npy")
         assert r.returncode == 2 and "big.npy: 36 value(s) past 2**53" in r.stderr and "at (0, 0)" in r.stderr, r.stderr
 
     def test_a_tiled_3d_convolution_is_refused_as_in_memory(self, tmp_path):
+        pytest.importorskip("dask")
         v = np.zeros((6, 6, 6), np.int64)
         v[4, 5, 3] = BIG
         np.save(tmp_path / "v.npy", v)

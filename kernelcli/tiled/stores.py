@@ -127,6 +127,8 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixel
     url = urls.as_url(path)
     if url is not None:
         return _open_url(url)
+    if not path.exists():  # said first, whether or not dask is installed (it asked for dask before)
+        raise ImageReadError(f"{path}: no such file")
     da = require("dask.array", f"reading {path.name} tile by tile")
     suffix = path.suffix.lower()
     if suffix == ".npy":
