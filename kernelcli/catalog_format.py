@@ -425,30 +425,6 @@ class _Validator:
         return float(value)
 
 
-def first_inexact_whole(arr: Any) -> tuple[tuple[int, ...], int] | None:
-    """Where the first whole number of an int64, uint64 or long-double ``arr`` is that float64 rounds, and that
-    number; None when float64 holds every one (every narrower type is held exactly).
-
-    >>> import numpy as np
-    >>> first_inexact_whole(np.array([[1, 2**53 + 1]])), first_inexact_whole(np.array([2**53, 2**60]))
-    (((0, 1), 9007199254740993), None)
-    """
-    import numpy as np
-
-    wide_int = arr.dtype.kind in "iu" and arr.dtype.itemsize == 8
-    if not (wide_int or arr.dtype.kind == "f" and arr.dtype.itemsize > 8) or not arr.size:
-        return None
-    with np.errstate(over="ignore", invalid="ignore"):
-        far = np.abs(arr.astype(np.float64)) >= EXACT_WHOLE  # (2**53 + 1 reads as 2**53: not above it)
-        if not wide_int:
-            far &= np.isfinite(arr) & (np.floor(arr) == arr)
-    for where in zip(*np.nonzero(far)):
-        exact = int(arr[where])
-        if float(exact) != exact:
-            return tuple(map(int, where)), exact
-    return None
-
-
 def _axis_names(ndim: int) -> tuple[str, ...]:
     return ("slice",) * (ndim - 2) + ("row", "column")
 

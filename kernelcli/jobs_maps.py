@@ -104,7 +104,7 @@ def _read_npy_file(path: str | Path, what: str) -> Any:
         raise InvalidKernel(f"{p}: {what} must hold real numbers, got dtype {getattr(arr, 'dtype', type(arr))}")
     if arr.size == 0:
         raise InvalidKernel(f"{p}: {what} is empty (shape {arr.shape})")
-    from .catalog_format import first_inexact_whole
+    from .ndsupport import first_inexact_whole
     from .numtext import inexact_whole
 
     if (rounded := first_inexact_whole(arr)) is not None:  # as a -k kernel's int64 weight: refused, not rounded

@@ -208,7 +208,8 @@ def read_npy_kernel(path: str | Path, *, max_ndim: int = 2) -> Any:
     import numpy as np
 
     from .catalog_format import MAX_SIDE, TOO_LARGE, Kernel, sums_in_range
-    from .numtext import EXACT_WHOLE, inexact_whole
+    from .ndsupport import first_inexact_whole
+    from .numtext import inexact_whole
 
     p = Path(path).expanduser()
     try:
@@ -239,10 +240,8 @@ def read_npy_kernel(path: str | Path, *, max_ndim: int = 2) -> Any:
         _long_double(p, arr, values)
     if not np.isfinite(values).all():
         raise InvalidKernel(f"{p}: the kernel holds NaN or infinite values")
-    if arr.dtype.kind in "iu" and arr.dtype.itemsize == 8:  # int64 past 2**53: rounded by float64
-        for where in zip(*np.nonzero(np.abs(values) >= EXACT_WHOLE)):  # (2**53 + 1 reads as 2**53: not above it)
-            if float(arr[where]) != int(arr[where]):
-                raise InvalidKernel(f"{p}: {inexact_whole(int(arr[where]), 'the weight at ' + str(tuple(map(int, where))))}")
+    if arr.dtype.kind in "iu" and (found := first_inexact_whole(arr)) is not None:  # int64 past 2**53: float64 rounds it
+        raise InvalidKernel(f"{p}: {inexact_whole(found[1], f'the weight at {found[0]}')}")
     if not sums_in_range(values.ravel().tolist()):
         raise InvalidKernel(f"{p}: {TOO_LARGE}")
     return Kernel(name=p.stem or "kernel", matrix=_tuples(values.tolist()), description=f"kernel from {p.name}", source=str(p), path=p)

@@ -378,7 +378,7 @@ def kernel_values(kernel: Any, ndim: int = 2) -> np.ndarray:
         # (a float64 kernel, the usual call, is spared the look; a small one of ints, as a list gives, looked at in Python)
         if given.dtype.itemsize >= 8 and (given.dtype.kind == "f" or given.size > 64 or max(values := given.ravel().tolist())
                                           >= EXACT_WHOLE or min(values) <= -EXACT_WHOLE):
-            refuse_rounded_whole(given, kernel, "kernel")
+            refuse_rounded_whole(given, "kernel")
     k = np.asarray(kernel, dtype=np.float64)
     if k.ndim != ndim:
         what = "2-D matrix" if ndim == 2 else f"{ndim}-D (kz, ky, kx) matrix"
@@ -388,29 +388,50 @@ def kernel_values(kernel: Any, ndim: int = 2) -> np.ndarray:
     return k
 
 
-def refuse_rounded_whole(given: np.ndarray, as_float: np.ndarray, name: str, error: type[Exception] | None = None) -> None:
-    """Refuse (``error``, InvalidKernel by default) a whole number of a 64-bit integer or long-double ``given`` that its
-    float64 copy ``as_float`` rounds: the command line refuses 2**53 + 1 in a kernel, weights or a bias, in any form,
-    where ``conv2d`` and ``conv_layer`` took it as 2**53 in silence.
+def first_inexact_whole(arr: Any) -> tuple[tuple[int, ...], int] | None:
+    """Where the first whole number of an int64, uint64 or long-double ``arr`` is that float64 rounds (or cannot hold:
+    a long double past 1.8e308), and that number; None when float64 holds every one (every narrower type is held
+    exactly).  The one scan behind :func:`refuse_rounded_whole` and the kernel, weights and bias files' checks.
 
-    >>> refuse_rounded_whole(np.array([[1, 2**53 + 1]]), np.array([[1, 2**53 + 1]], dtype=np.float64), "kernel")
+    >>> first_inexact_whole(np.array([[1, 2**53 + 1]])), first_inexact_whole(np.array([2**53, 2**60]))
+    (((0, 1), 9007199254740993), None)
+    """
+    wide_int = arr.dtype.kind in "iu" and arr.dtype.itemsize == 8
+    if not (wide_int or arr.dtype.kind == "f" and arr.dtype.itemsize > 8) or not arr.size:
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        held = arr.astype(np.float64)
+        far = ~(np.abs(held) < EXACT_WHOLE)  # (2**53 + 1 reads as 2**53: not above it)
+        if not wide_int:
+            far &= np.isfinite(arr) & (np.floor(arr) == arr)  # (a fraction is rounded as any float64 is)
+    for where in zip(*np.nonzero(far)):
+        exact = int(arr[where])
+        if not math.isfinite(held[where]) or int(held[where]) != exact:
+            return tuple(map(int, where)), exact
+    return None
+
+
+def refuse_rounded_whole(given: np.ndarray, name: str, error: type[Exception] | None = None) -> None:
+    """Refuse (``error``, InvalidKernel by default) a whole number of a 64-bit integer or long-double ``given`` that
+    float64 rounds (:func:`first_inexact_whole`): the command line refuses 2**53 + 1 in a kernel, weights or a bias,
+    in any form, where ``conv2d`` and ``conv_layer`` took it as 2**53 in silence.
+
+    >>> refuse_rounded_whole(np.array([[1, 2**53 + 1]]), "kernel")
     Traceback (most recent call last):
     ...
     kernelcli.errors.InvalidKernel: kernel: the value at (0, 1) is 9007199254740993, which float64 reads as 9007199254740992: kernel weights are float64, exact for whole numbers up to 2**53; give it as float64 to take the rounding
     """
-    if given.dtype.kind not in "iuf" or given.dtype.itemsize <= (8 if given.dtype.kind == "f" else 7):
+    found = first_inexact_whole(given)
+    if found is None:
         return
-    for where in zip(*np.nonzero(~(np.abs(as_float) < EXACT_WHOLE))):
-        value = given[where]
-        if given.dtype.kind == "f" and (not np.isfinite(value) or value != np.floor(value)):
-            continue  # (a fraction is rounded as any float64 is; infinity is refused as such)
-        held = as_float[where]
-        if not math.isfinite(held) or int(value) != int(held):
-            if error is None:
-                from .errors import InvalidKernel as error
-            what = "kernel weights are float64" if name == "kernel" else f"{name} values are float64"
-            said = inexact_whole(int(value), f"the value at {tuple(map(int, where))}", what, int(held) if math.isfinite(held) else held)
-            raise error(f"{name}: {said}; give it as float64 to take the rounding")
+    where, value = found
+    with np.errstate(over="ignore"):
+        held = float(given[where].astype(np.float64))
+    if error is None:
+        from .errors import InvalidKernel as error
+    what = "kernel weights are float64" if name == "kernel" else f"{name} values are float64"
+    said = inexact_whole(value, f"the value at {where}", what, int(held) if math.isfinite(held) else held)
+    raise error(f"{name}: {said}; give it as float64 to take the rounding")
 
 
 def check_finite_kernel(k: np.ndarray) -> bool:
