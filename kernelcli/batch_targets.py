@@ -48,10 +48,12 @@ def plan(
     force: bool = False,
     report: str | os.PathLike | None = None,
     image_fmt: str | None = None,
+    volume_suffix: str | None = None,
 ) -> list[Item]:
     """Compute and check every output before any work; return the items in input order.
 
-    ``image_fmt``: the format of an image's output (not a volume's) where ``fmt`` is None (a filter bank's npy).
+    ``image_fmt``: the format of an image's output (not a volume's) where ``fmt`` is None (a filter bank's npy);
+    ``volume_suffix``: a volume's ``suffix`` where it is named by other words than an image (None: ``suffix``).
 
     Raises
     ------
@@ -77,7 +79,8 @@ def plan(
     items: list[Item] = []
     long_names: list[str] = []
     claimed: dict[str, Path] = {}
-    targets = [(src.path, output_path(src, out, suffix, fmt or _image_format(src.path, image_fmt))) for src in discovery.sources]
+    targets = [(src.path, output_path(src, out, _suffix_of(src.path, suffix, volume_suffix), fmt or _image_format(src.path, image_fmt)))
+               for src in discovery.sources]
     folders = _output_folders(targets, out)
     problems.extend(_folders_in_inputs(out, folders, discovery.scanned))
     own: dict[Path | None, str] = {}  # the first problem of each input's output (None: of --report's)
@@ -226,6 +229,15 @@ def _image_format(path: Path, image_fmt: str | None) -> str | None:
     from .volume_inputs import is_volume_input
 
     return None if is_volume_input(path) else image_fmt
+
+
+def _suffix_of(path: Path, suffix: str, volume_suffix: str | None) -> str:
+    """``volume_suffix`` for a volume input where one is given, else ``suffix``."""
+    if volume_suffix is None:
+        return suffix
+    from .volume_inputs import is_volume_input
+
+    return volume_suffix if is_volume_input(path) else suffix
 
 
 def check_report_path(

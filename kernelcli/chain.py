@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import Any
+from typing import Any, Sequence
 
 from .errors import InvalidKernel, KernelNotFound, UsageError
 from .modes import POOL_STEP as _POOL, is_pool_step  # noqa: F401 (is_pool_step: this module's name for it too)
@@ -120,9 +120,30 @@ def parse_chain(first: str, then: list[str], *, scale: Any = None) -> list[Step]
     return [parse_step(first, scale=scale, option="--kernel")] + [parse_step(text, scale=scale) for text in then]
 
 
-def chain_label(steps: list[Step]) -> str:
-    """The operation, as the summary line shows it: ``gaussian:2 | sobel_v | maxpool2``."""
-    return " | ".join(step.label for step in steps)
+def chain_label(steps: list[Step], words: Sequence[str] = ()) -> str:
+    """The operation, as the summary line shows it: ``gaussian:2 | sobel_v | maxpool2``; ``words``, what the
+    convolution options change (:meth:`kernelcli.jobs_common.ConvolveOptions.words`), follow each kernel step's
+    name, as they follow a kernel's name outside a chain.
+
+    >>> chain_label([parse_step("sobel_v"), parse_step("maxpool:2")], ["s2"])
+    'sobel_v_s2 | maxpool2'
+    """
+    return " | ".join(_step_names(steps, words))
+
+
+def chain_name(steps: list[Step], words: Sequence[str] = ()) -> str:
+    """A chain's default output label: its steps' names as :func:`chain_label` gives them, in file-name words.
+
+    >>> chain_name([parse_step("gaussian:2"), parse_step("maxpool:2")], ["flip"])
+    'gaussian_2_flip_maxpool2'
+    """
+    from .io.naming import safe_stem
+
+    return "_".join(safe_stem(name) for name in _step_names(steps, words))
+
+
+def _step_names(steps: list[Step], words: Sequence[str]) -> list[str]:
+    return ["_".join([step.label, *words]) if step.kernel is not None else step.label for step in steps]
 
 
 def run_chain(data: Any, steps: list[Step], conv: dict[str, Any]) -> Any:
@@ -235,7 +256,7 @@ def chain_file(input_path: Any, steps: list[Step], options: Any, *, out: Any, fo
     else:
         follow = (lambda alpha: run_chain(alpha, pools, {"paths": conv["paths"]})) if pools else None
     report = run_file_job(
-        input_path, f"convolve {chain_label(steps)}", lambda data: run_chain(data, steps, conv), out=out, force=force,
+        input_path, f"convolve {chain_label(steps, options.words())}", lambda data: run_chain(data, steps, conv), out=out, force=force,
         rescale=options.rescale, max_pixels=options.max_pixels, layout=options.layout,
         encoding=getattr(options, "encoding", None),
         # a zyx array as pool takes it, where a step pools (kernels alone: every slice, as convolve does)

@@ -160,14 +160,30 @@ def bank_label(names: list[str]) -> str:
 def _layer_words(options: ConvolveOptions, bias: Any, summed: bool | None = None) -> str:
     """`` [sum, bias, relu]``: the layer options that changed the maps (``summed``: whether --combine sum summed
     a 2-D kernel over several channels; None: as --combine says)."""
-    words = []
-    if options.combine == "sum" if summed is None else summed:
-        words.append("sum")
-    if bias is not None:
-        words.append("bias")
-    if options.activation not in (None, "none"):
-        words.append(options.activation)
+    words = layer_word_list(options, bias, summed)
     return f" [{', '.join(words)}]" if words else ""
+
+
+def layer_word_list(options: ConvolveOptions, bias: Any, summed: bool | None = None) -> list[str]:
+    """The layer options that change the maps, as words: ``sum`` (``--combine sum``; ``summed``: whether it summed
+    something, None: as --combine says), ``bias`` and the activation.
+
+    >>> layer_word_list(ConvolveOptions(combine="sum", activation="relu"), bias=[0.5])
+    ['sum', 'bias', 'relu']
+    """
+    words = ["sum"] if (options.combine == "sum" if summed is None else summed) else []
+    words += ["bias"] if bias is not None else []
+    return words + ([options.activation] if options.activation not in (None, "none") else [])
+
+
+def layer_name(options: ConvolveOptions, bias: Any, name: str) -> str:
+    """A layer's default output label: kernel(s) ``name``, the convolution's words (:meth:`ConvolveOptions.label`),
+    then the layer's (:func:`layer_word_list`), so that a run with ``--activation relu`` is not named as one without.
+
+    >>> layer_name(ConvolveOptions(stride=2, activation="relu"), None, "sobel_v")
+    'sobel_v_s2_relu'
+    """
+    return "_".join([options.label(name), *layer_word_list(options, bias)])
 
 
 def convolve_bank_file(

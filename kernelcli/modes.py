@@ -121,6 +121,26 @@ def conv_words(stride: Any = 1, padding: Any = "same", dilation: Any = 1, pad_mo
     return words
 
 
+def volume_words(pad_mode: str = "replicate", pad_value: float = 0.0, flip: bool = False, axis: str | None = None,
+                 truncate: float | None = None, mask: bool = False, volume: int | None = None,
+                 resample_slices: bool = False) -> list[str]:
+    """What a volume filter's options change from a volume's defaults (a replicate border), as words of its name,
+    the way :func:`conv_words` names an image's: a border (``fill0``, ``fill-1000``, ``reflect``, ``renormalise``),
+    ``flip``, the axis a kernel is applied across or leaves alone (``axisy``), a Gaussian's cut (``truncate4``),
+    ``mask``, the volume of a 4-D input (``vol2``) and ``resampled`` slices.
+
+    >>> volume_words(), volume_words("constant", -1000.0, flip=True), volume_words("reflect", axis="y", truncate=4.0)
+    ([], ['fill-1000', 'flip'], ['reflect', 'axisy', 'truncate4'])
+    """
+    words = [f"fill{_exact_text(pad_value)}"] if pad_mode == "constant" else [pad_mode] if pad_mode != "replicate" else []
+    words += ["flip"] if flip else []
+    words += [f"axis{axis}"] if axis is not None else []
+    words += [f"truncate{_exact_text(float(truncate))}"] if truncate is not None else []
+    words += ["mask"] if mask else []
+    words += [f"vol{volume}"] if volume is not None else []
+    return words + (["resampled"] if resample_slices else [])
+
+
 def _exact_text(value: Any) -> str:
     """``value`` in the fewest digits that read back as it (names of two fills never meet: 100.0001 and
     100.0002 were both ``fill100``), a whole float as an int, an exponent without its ``+`` (a file name's word).

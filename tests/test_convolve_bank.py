@@ -216,9 +216,9 @@ class TestWeights:
         r = invoke("convolve", "x.npy", "--weights", "conv1.npy", "--bias-file", "b.npy", "--activation", "tanh", "--stride", "2", "--padding", "1", "--json", "-q")
         assert r.exit_code == 0, r.output
         doc = json.loads(r.stdout)
-        assert doc["output"] == "x_conv1_s2_p1.npy" and doc["maps"] == [f"conv1[{k}]" for k in range(4)]
+        assert doc["output"] == "x_conv1_s2_p1_bias_tanh.npy" and doc["maps"] == [f"conv1[{k}]" for k in range(4)]
         want = conv_layer(x, w, b, stride=2, padding=1, activation="tanh")
-        np.testing.assert_array_equal(np.load(tmp_path / "x_conv1_s2_p1.npy"), want)
+        np.testing.assert_array_equal(np.load(tmp_path / "x_conv1_s2_p1_bias_tanh.npy"), want)
 
     @pytest.mark.parametrize(
         ("weights", "extra", "code", "message"),

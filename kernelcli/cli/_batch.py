@@ -190,8 +190,10 @@ def run_batch(
     force: bool = False,
     json_out: bool = False,
     quiet: bool = False,
+    volume_label: str | None = None,
 ) -> None:
-    """Plan, run and report a batch: ``job(input, out=path)`` for every input found.
+    """Plan, run and report a batch: ``job(input, out=path)`` for every input found (``volume_label``: a volume
+    input's ``label``, where a volume is named by other words than an image).
 
     Exits (:func:`~kernelcli.cli._common.exit_with`) with 1 when a file failed, 70 when one hit a bug, 130 on Ctrl-C;
     planning problems raise our errors (exit 2 or 4) before anything is written.
@@ -204,7 +206,7 @@ def run_batch(
     suffix = options.suffix if options.suffix is not None else label  # '' is given: <stem>.<ext>
     try:
         items = plan(found, out_dir=options.out_dir, suffix=suffix, fmt=options.fmt, force=force, report=options.report,
-                     image_fmt=options.image_format)
+                     image_fmt=options.image_format, volume_suffix=None if options.suffix is not None else volume_label)
     except KernelcliError as refused:  # as a one-input call's refused output is recorded (not when --report is the problem)
         records = getattr(refused, "records", None)
         if records is not None:

@@ -188,6 +188,7 @@ def convolve(
         from ..errors import KernelcliError
         from ..kernel_syntax import parse_kernel_scale
         from ..medical import convolve_volume_for_cli
+        from ..medical.jobs import volume_label_for_cli
 
         if weights is not None or bias_file is not None or montage is not None:
             raise UsageError("--weights, --bias-file and --montage work on one input; several inputs take --kernel")
@@ -223,8 +224,10 @@ def convolve(
                 refusal = exc  # a kernel in mm, say: the images fail alone, saying why
         job = partial(by_kind, image_job=image_job, volume_job=volume_job, image_refusal=refusal, volume_options=volume_only)
         maps = "npy" if several else None  # a filter bank's images: .npy (H', W', maps), as without volumes
+        named = volume_label_for_cli(kernel, pad_mode=pad_mode, pad_value=fill, flip=flip, axis=axis, truncate=truncate,
+                                     mask=mask, volume=volume_index, resample_slices=resample_slices)  # as one volume alone
         run_batch(input, job, label=label, options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file, scheduler, maps),
-                  out=out, force=force, json_out=json_out, quiet=quiet)
+                  out=out, force=force, json_out=json_out, quiet=quiet, volume_label=named)
         return
     refuse_volume_options(input, volume_only, out_dir=out_dir)
     options = image_options()
@@ -312,7 +315,7 @@ def _run_tiled_volume(run, *, chunks, scheduler, workers, quiet) -> Any:
 def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks, scheduler, workers, json_out, quiet,
                report_file=None, fmt=None, suffix=None) -> None:
     """One big input, tile by tile (kernelcli.tiled): one --kernel, --then steps, or a 3-D kernel on a (Z, Y, X) volume."""
-    from ..chain import chain_label, is_pool_step, parse_chain, step_named
+    from ..chain import chain_label, chain_name, is_pool_step, parse_chain, step_named
     from ..errors import UsageError
     from ..jobs import safe_stem
 
@@ -373,8 +376,9 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
 
         return _named(Path(str(input)), lambda: steps_on(x))  # a refusal names the input, as in memory
 
-    shown = label if then else options.label(label)  # one kernel: named as in memory (sobel_v_s2)
-    name = suffix if suffix is not None else ("_".join(safe_stem(s.label) for s in steps) if then else safe_stem(shown))
+    # named as in memory: one kernel sobel_v_s2, a chain sobel_v_s2 | maxpool2
+    shown = chain_label(steps, options.words()) if then else options.label(label)
+    name = suffix if suffix is not None else (chain_name(steps, options.words()) if then else safe_stem(shown))
     run_single(input, f"convolve {shown}", build, out=out, force=force, rescale=options.rescale, layout=options.layout,
                chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet,
                volume_build=volume_build, name=name, notes=notes, report_file=report_file, fmt=fmt, encoding=options.encoding,
@@ -386,9 +390,8 @@ def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force,
     """--kernel K --then A --then B: one operation after the other, on one input or many."""
     from functools import partial
 
-    from ..chain import chain_file, is_pool_step, parse_chain
+    from ..chain import chain_file, chain_name, is_pool_step, parse_chain
     from ..errors import UsageError
-    from ..jobs import safe_stem
     from ..volume_inputs import is_volume_input
 
     if len(specs) != 1 and not then:  # a pooling step among several --kernel: no chain was asked for
@@ -405,7 +408,7 @@ def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force,
         raise UsageError(f"{inputs[0]}: --then chains work on images and arrays; for a volume run one call per step")
     steps = parse_chain(specs[0], list(then), scale=scale)  # exit 3 before any image is read
     _pool_only_note(steps, options, scale, quiet)
-    label = "_".join(safe_stem(step.label) for step in steps)
+    label = chain_name(steps, options.words())
     job = partial(chain_file, steps=steps, options=options, force=force)
     run_inputs(inputs, job, label=label, options=batch, out=out, force=force, json_out=json_out, quiet=quiet)
 
@@ -451,7 +454,7 @@ def _image_job(specs, bias, options, scale, force) -> tuple[Any, str, bool]:
 
     from ..errors import UsageError
     from ..jobs import convolve_file
-    from ..jobs_maps import bank_label, convolve_bank_file, parse_bias
+    from ..jobs_maps import bank_label, convolve_bank_file, layer_name, parse_bias
 
     if not specs:
         raise UsageError("missing --kernel: give a kernel name, file or spec (repeat it for a filter bank)")
@@ -461,7 +464,7 @@ def _image_job(specs, bias, options, scale, force) -> tuple[Any, str, bool]:
         job = partial(convolve_file, kernel_spec=kernels[0], options=options, force=force)
     else:
         job = partial(convolve_bank_file, kernels=kernels, options=options, force=force, bias=values)
-    return job, options.label(bank_label([k.name for k in kernels])), len(kernels) > 1
+    return job, layer_name(options, values, bank_label([k.name for k in kernels])), len(kernels) > 1
 
 
 def _target(input: Path, out: Optional[Path], montage: Optional[Path], label: str, several: bool, batch: BatchOptions) -> Any:
@@ -503,7 +506,7 @@ def _refuse_unsupported(input: Path) -> None:
 
 def _run_kernels(input: Path, specs: list[str], bias: Optional[str], options: Any, batch: BatchOptions, *, scale: Any = None, out, montage, force) -> Any:
     from ..jobs import convolve_file
-    from ..jobs_maps import bank_label, convolve_bank_file, parse_bias
+    from ..jobs_maps import bank_label, convolve_bank_file, layer_name, parse_bias
 
     from ..catalog import is_volume_kernel
     from ..errors import InvalidKernel
@@ -521,7 +524,7 @@ def _run_kernels(input: Path, specs: list[str], bias: Optional[str], options: An
         target = _target(input, out, None, options.label(k.name), False, batch)
         return run_reported(input, lambda: convolve_file(input, k, options, out=target, force=force),
                             outputs=[target], report=batch.report, force=force)
-    label = options.label(kernels[0].name if len(kernels) == 1 else bank_label([k.name for k in kernels]))
+    label = layer_name(options, values, kernels[0].name if len(kernels) == 1 else bank_label([k.name for k in kernels]))
     target = _target(input, out, montage, label, len(kernels) > 1, batch)
     return run_reported(
         input, lambda: convolve_bank_file(input, kernels, options, bias=values, out=target, montage=montage, force=force),
@@ -531,7 +534,7 @@ def _run_kernels(input: Path, specs: list[str], bias: Optional[str], options: An
 
 def _run_weights(input: Path, weights: Path, bias_file: Optional[Path], bias: Optional[str], options: Any, batch: BatchOptions, *, out, montage, force) -> Any:
     from ..errors import UsageError
-    from ..jobs_maps import layer_file, parse_bias, read_bias_file, read_weights
+    from ..jobs_maps import layer_file, layer_name, parse_bias, read_bias_file, read_weights
 
     w = read_weights(weights)
     if bias is not None and bias_file is not None:
@@ -542,7 +545,7 @@ def _run_weights(input: Path, weights: Path, bias_file: Optional[Path], bias: Op
     elif bias is not None:
         values = parse_bias(bias, w.shape[0], "filter")
         values = values[0] if len(values) == 1 else values
-    target = _target(input, out, montage, options.label(weights.stem), w.shape[0] > 1, batch)
+    target = _target(input, out, montage, layer_name(options, values, weights.stem), w.shape[0] > 1, batch)
     return run_reported(
         input, lambda: layer_file(input, w, options, name=weights.stem, bias=values, out=target, montage=montage, force=force),
         outputs=[target or montage, montage], report=batch.report, force=force,

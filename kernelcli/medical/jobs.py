@@ -82,6 +82,19 @@ class VolumeOptions:
         if self.mask is not None and self.pad_mode != RENORMALISE:
             object.__setattr__(self, "pad_mode", RENORMALISE)  # fslmaths' masked smoothing renormalises inside the mask
 
+    def label(self, name: str) -> str:
+        """A result's name for kernel ``name``: the name, then what these options change from a volume's defaults
+        (:func:`kernelcli.modes.volume_words`), so that two results that differ are named apart.
+
+        >>> VolumeOptions(pad_mode="reflect", flip=True).label("box_3"), VolumeOptions(mask="m.nii").label("gaussian_2mm")
+        ('box_3_reflect_flip', 'gaussian_2mm_mask')
+        """
+        from ..modes import volume_words
+
+        words = volume_words("replicate" if self.mask is not None else self.pad_mode, self.pad_value, self.flip, self.axis,
+                             self.truncate, self.mask is not None, self.volume, self.resample_slices)
+        return "_".join([name, *words])
+
     def read(self, path: str | os.PathLike) -> Volume:
         """Read ``path`` with this job's input options."""
         return read_volume(path, volume=self.volume, series=self.series, resample_slices=self.resample_slices, affine=self.affine)
@@ -354,7 +367,7 @@ def convolve_volume_file(
     """
     options = options or VolumeOptions()
     kernel = resolve_volume_kernel(kernel_spec) if kernel_spec else None
-    label = kernel.name if kernel else "copy"
+    label = options.label(kernel.name) if kernel else "copy"
     src = Path(input_path)
     read = (src,) + ((Path(options.mask),) if options.mask is not None else ())  # the mask is an input too
     out_path = check_volume_output(out if out is not None else default_volume_output(src, label, name=name, fmt=fmt), read,
@@ -430,6 +443,28 @@ def unused_view_note(axis: str | None, out_path: Path) -> str | None:
     if axis is None or suffix == ".png":
         return None
     return f"--axis {axis} picks the view of a .png preview; pooling works along every axis, and a {suffix} output has no view"
+
+
+def volume_label_for_cli(kernels: list[str] | None, *, pad_mode: str | None = None, pad_value: float = 0.0,
+                         flip: bool = False, **volume_options: Any) -> str | None:
+    """The name :func:`convolve_volume_for_cli` gives a volume's result (the kernel's, then what the options
+    change: :meth:`VolumeOptions.label`), for a batch to plan with; None where the call would refuse the kernel
+    or the options (each volume then fails alone, saying why).
+
+    >>> volume_label_for_cli(["box:3"], pad_mode="reflect"), volume_label_for_cli(["box:3", "sobel_v"])
+    ('box:3_reflect', None)
+    """
+    from ..errors import KernelcliError
+    from .kernels import resolve_volume_kernel
+
+    if not kernels or len(kernels) != 1:
+        return None
+    try:
+        options = VolumeOptions(pad_mode=pad_mode or "replicate", pad_value=pad_value, flip=flip,
+                                **{k: v for k, v in volume_options.items() if k != "window"})
+        return options.label(resolve_volume_kernel(kernels[0]).name)
+    except KernelcliError:
+        return None
 
 
 def convolve_volume_for_cli(

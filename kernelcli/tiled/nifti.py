@@ -281,8 +281,8 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
     if given:
         raise UsageError(f"{input_path}: {', '.join(given)}: not available on the tiled volume path; "
                          f"{advice(input_path, chunks, scheduler, out)}")
-    label = f"convolve {kernel.name}"
-    out = check_output(input_path, out, kernel.name, force, name=name, fmt=fmt)  # first: a .png, which the tiled path cannot write, says so
+    label = f"convolve {options.label(kernel.name)}"
+    out = check_output(input_path, out, options.label(kernel.name), force, name=name, fmt=fmt)  # first: a .png, which the tiled path cannot write, says so
     from ..medical.jobs import check_kernel_options
 
     try:
