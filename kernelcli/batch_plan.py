@@ -159,7 +159,7 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
             raise InputError(f"{arg}: no such file")
     if not sources:
         raise UsageError("no inputs given")
-    from .io.outputs import refuse_stdout_among
+    from .io.reads import refuse_stdout_among
 
     refuse_stdout_among({}, (source.path for source in sources))  # a folder's file as stdout: before any work
     return Discovery(sources, scanned, skipped)

@@ -313,7 +313,7 @@ def read_kernel_file(path: str | os.PathLike[str], *, max_ndim: int = 2) -> list
         raise InvalidKernel(f"{label}: is not a regular file, expected a JSON kernel file")
     if size > MAX_FILE_BYTES:
         raise InvalidKernel(f"{label}: file is {size} bytes, more than the {MAX_FILE_BYTES} (1 MiB) allowed for a kernel file")
-    from .io.outputs import note_input
+    from .io.reads import note_input
 
     note_input(path)  # a kernel file is an input: never overwritten by this call's outputs
     try:

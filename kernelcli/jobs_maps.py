@@ -92,7 +92,7 @@ def _read_npy_file(path: str | Path, what: str) -> Any:
     if not p.is_file():
         raise InvalidKernel(f"{p}: not a regular file")
     size = p.stat().st_size
-    from .io.outputs import note_input
+    from .io.reads import note_input
 
     note_input(p)  # weights and bias are inputs: never overwritten by this call's outputs
     if size > MAX_WEIGHTS_BYTES:

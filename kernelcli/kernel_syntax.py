@@ -222,7 +222,7 @@ def read_npy_kernel(path: str | Path, *, max_ndim: int = 2) -> Any:
         raise InvalidKernel(f"{p}: not a regular file, expected a .npy kernel")
     if size > MAX_NPY_BYTES:
         raise InvalidKernel(f"{p}: {size} bytes, more than the {MAX_NPY_BYTES // 2**20} MiB allowed for a kernel")
-    from .io.outputs import note_input
+    from .io.reads import note_input
 
     note_input(p)  # a kernel file is an input: never overwritten by this call's outputs
     from .io.arrays import load_npy

@@ -310,7 +310,7 @@ def guarded(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ..io.outputs import input_session, refuse_stdout_among
+        from ..io.reads import input_session, refuse_stdout_among
 
         import warnings
 

@@ -195,7 +195,7 @@ def convolve(
         if then:
             raise UsageError("--then chains work on images and arrays; for the volumes among the inputs run one call per step")
         if mask is not None:  # an input of the plan's checks: an output over it was refused only as its volume ran
-            from ..io.outputs import note_input
+            from ..io.reads import note_input
 
             note_input(mask)
         # as for one volume: what a volume cannot take fails each volume alone, naming the option

@@ -20,6 +20,8 @@ module              what it owns
 ``io.naming``       output names: ``safe_stem``, default names, suffixes, formats
 ``io.outputs``      the one output check (exists / ``--force`` / is an input) and the
                     atomic create-or-fail write every writer uses
+``io.reads``        what this call reads (``note_input``, ``input_session``): the
+                    inputs no output or stdout may be written over
 ==================  ===============================================================
 
 Volumes (NIfTI, DICOM, DICOM series) stay in :mod:`kernelcli.medical`, a package by
@@ -52,8 +54,8 @@ _LAZY = {
     "is_matrix_path": "kernelcli.io.naming",
     "check_output": "kernelcli.io.outputs",
     "output_problem": "kernelcli.io.outputs",
-    "note_input": "kernelcli.io.outputs",
-    "input_session": "kernelcli.io.outputs",
+    "note_input": "kernelcli.io.reads",
+    "input_session": "kernelcli.io.reads",
     "atomic_write": "kernelcli.io.outputs",
     "write_bytes_atomic": "kernelcli.io.outputs",
     "remove_temporary_files": "kernelcli.io.outputs",

@@ -132,7 +132,7 @@ def check_input_path(path: str | os.PathLike) -> Path:
     if not stat.S_ISREG(st.st_mode):
         what = "a directory" if stat.S_ISDIR(st.st_mode) else "a device, pipe or socket"
         raise InputError(f"{p}: not a regular file ({what})")
-    from .outputs import note_read
+    from .reads import note_read
 
     note_read(p)  # read by this call: never its stdout's file either (``>> m.csv``)
     return p

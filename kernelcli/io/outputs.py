@@ -4,7 +4,7 @@ Every command checks its outputs with :func:`check_output` (or :func:`output_pro
 which a batch calls for every planned file) and writes them with :func:`atomic_write`:
 
 * an output may not be an input: the image, and every other file the command read in
-  this call (kernel files, weights, bias, specs: :func:`note_input` records them), also
+  this call (kernel files, weights, bias, specs: :func:`kernelcli.io.reads.note_input` records them), also
   through a symlink or hardlink; refused (exit 4) with or without ``--force``;
 * an existing output is replaced only with ``--force``, and keeps its permission bits;
 * the data goes to a temporary file ``.<name>.<random>.part`` beside the output (the name
@@ -43,7 +43,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from ..errors import BEFORE_STDOUT, KernelcliError, OutputRefused, UsageError, WriteError
+from ..errors import KernelcliError, OutputRefused, UsageError, WriteError
+from .reads import input_identities
 
 #: how a temporary file for ``dest`` ends: ``.<dest name>.<random>.part``
 PART_SUFFIX = ".part"
@@ -60,132 +61,6 @@ def about_to_publish() -> None:
 NAME_MAX = 255
 #: bytes of a temporary name around the (possibly shortened) output name: "." "." 8 random ".part"
 _TEMP_EXTRA = 1 + 1 + 8 + len(PART_SUFFIX)
-
-
-# ---------------------------------------------------------------- what this call reads
-
-_session: dict[tuple[int, int], str] | None = None
-#: every file this call reads (:func:`note_input`'s and :func:`note_read`'s: its main inputs too, which the output
-#: checks are given anyway): for stdout's check
-_read: dict[tuple[int, int], str] = {}
-
-
-@contextlib.contextmanager
-def input_session() -> Iterator[None]:
-    """Within this block, every file passed to :func:`note_input` counts as an input of
-    every output check.  The CLI opens one per command call; outside a session
-    :func:`note_input` does nothing (a long-lived program is not a command call)."""
-    global _session, _read
-    previous, _session = _session, {}
-    previous_read, _read = _read, {}
-    try:
-        yield
-    finally:
-        _session, _read = previous, previous_read
-
-
-def note_input(path: str | os.PathLike | int, name: str | None = None) -> None:
-    """Record that this command call reads ``path`` (a kernel file, weights, a spec...), or the open file
-    descriptor ``path`` (stdin redirected from a file: ``< scan.png``), shown as ``name``."""
-    key = _file_key(path) if _session is not None else None
-    if key is not None:
-        _session[key] = _read[key] = name or os.fspath(path)
-
-
-def _file_key(path: str | os.PathLike | int) -> tuple[int, int] | None:
-    """(device, inode) of the file ``path`` names (or of the open descriptor: None unless a regular file, as a pipe
-    or a terminal is no file an output could overwrite); None when there is none."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    if isinstance(path, int) and not stat.S_ISREG(st.st_mode):
-        return None
-    return st.st_dev, st.st_ino
-
-
-#: a command's parameters that name files it reads; and those that name one only when the text is a path (``-k k.json``,
-#: not ``-k sobel_v``; ``summary net.json``, not ``summary vgg16``): a name, a size or a format is no file it opens
-READ_PARAMETERS = frozenset({"input", "inputs", "target", "weights", "bias_file", "mask"})
-READ_IF_A_PATH = frozenset({"kernel", "spec", "then"})
-#: what a path given where a name may stand ends with (a kernel file, a spec, a matrix)
-_PATH_SUFFIXES = (".json", ".npy", ".csv", ".txt", ".tsv")
-
-
-def _stdout_file() -> os.stat_result | None:
-    """stdout's status when it is a regular file (``> f``, ``>> f``, ``1<> f``), else None."""
-    try:
-        st = os.fstat(1)
-    except OSError:
-        return None
-    return st if stat.S_ISREG(st.st_mode) else None
-
-
-def _read_paths(parameters: dict[str, Any]) -> Iterator[str]:
-    """The paths among a command's ``parameters`` that name files it reads."""
-    for name, value in parameters.items():
-        if name not in READ_PARAMETERS and name not in READ_IF_A_PATH:
-            continue
-        for item in value if isinstance(value, (list, tuple)) else [value]:
-            if not isinstance(item, (str, os.PathLike)) or os.fspath(item) in ("", "-"):
-                continue
-            text = os.fspath(item)
-            if name in READ_PARAMETERS or "/" in text or text.lower().endswith(_PATH_SUFFIXES):
-                yield text
-
-
-def refuse_stdout_among(parameters: dict[str, Any], paths: Iterable[str | os.PathLike] = ()) -> None:
-    """Before a command runs: refuse (OutputRefused, exit 4, nothing done) a stdout that is a file the call reads,
-    as GNU ``cat f >> f`` refuses ("input file is output file"): ``>> m.csv`` appended a matrix's result to the input
-    m.csv (read back next time with twice the rows), ``1<> in.png`` wrote over it.  ``parameters``: the command's, by
-    name (:func:`_read_paths`); ``paths``: files found for it (a folder's, a pattern's).  A name, a size or a format
-    is no file: ``summary vgg16 > vgg16`` and ``shape --in 24 > 24`` run."""
-    st = _stdout_file()
-    if st is None:
-        return
-    for item in [*_read_paths(parameters), *map(os.fspath, paths)]:
-        try:
-            same = os.path.samestat(os.stat(item), st)
-        except (OSError, ValueError):
-            continue
-        if same:
-            raise OutputRefused(f"stdout: is {item}, which this call reads (the same file): what it prints "
-                                "would be written into it; redirect stdout to another file")
-
-
-def note_read(path: str | os.PathLike) -> None:
-    """Record that this command call reads the file ``path`` (an input of a batch: :func:`refuse_stdout_into_input`
-    looks here; the output checks take their inputs as arguments, and a session of every input made them quadratic)."""
-    key = _file_key(path) if _session is not None else None
-    if key is not None:
-        _read[key] = os.fspath(path)
-
-
-def refuse_stdout_into_input() -> None:
-    """While a command writes on stdout: a stdout that is a file the call has read (one of a folder's, which
-    :func:`refuse_stdout_among` could not see) is a :class:`~kernelcli.errors.StdoutError` (exit 1: the outputs
-    written stay; what goes on stdout is not written)."""
-    st = _stdout_file() if _read else None
-    name = _read.get((st.st_dev, st.st_ino)) if st is not None else None
-    if name is not None:
-        from ..errors import StdoutError
-
-        raise StdoutError(f"stdout: is the input {name} (the same file): not written into it; redirect stdout to another file")
-
-
-BEFORE_STDOUT.append(refuse_stdout_into_input)
-
-
-def input_identities(inputs: Sequence[str | os.PathLike] = ()) -> dict[tuple[int, int], str]:
-    """(device, inode) -> path of ``inputs`` and of every file noted in this call."""
-    found = dict(_session or {})
-    for src in inputs:
-        try:
-            st = os.stat(src)
-        except OSError:
-            continue
-        found[(st.st_dev, st.st_ino)] = os.fspath(src)
-    return found
 
 
 # ---------------------------------------------------------------- the check

@@ -154,7 +154,7 @@ class Pipes:
                 raise UsageError("input '-' reads from stdin, but stdin is a terminal: pipe a file in (cat scan.png | kernelcli ...)")
             stream = sys.stdin.buffer
         try:
-            from .outputs import note_input
+            from .reads import note_input
 
             note_input(stream.fileno(), "read on stdin")  # '< scan.png' with '-o scan.png' would overwrite the input
         except (AttributeError, OSError, ValueError):  # a stream without a descriptor (tests' BytesIO)

@@ -111,7 +111,7 @@ def load_spec(ref: str | Path) -> NetworkSpec:
     """
     path = find_spec(ref)
     label = path.name if path == _builtin(ref) else str(ref)  # a file as the user named it (a/net.json, b/net.json)
-    from ..io.outputs import note_input
+    from ..io.reads import note_input
 
     note_input(path)
     try:

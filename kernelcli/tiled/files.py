@@ -400,7 +400,8 @@ def _check_output(out: Path, input_path: Path, force: bool) -> None:
         if urls.exists(out):
             _check_replaceable(out, force)
         return
-    from ..io.outputs import check_output, input_identities
+    from ..io.outputs import check_output
+    from ..io.reads import input_identities
 
     if urls.as_url(input_path) is None and os.path.isdir(input_path) and _inside(out, input_path):
         # in2.zarr/sub.zarr was written inside the input store, and a later --force of in2.zarr deleted it
