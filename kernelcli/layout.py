@@ -71,7 +71,7 @@ def _checked(layout: str | None, choices: tuple[str, ...], why: str = "") -> str
         return None
     value = str(layout).strip().lower()
     if value not in choices:
-        raise UsageError(f"invalid --layout {layout!r}: expected one of {', '.join(choices)}{why}")
+        raise UsageError(f"invalid layout {layout!r}: expected one of {', '.join(choices)}{why}")
     return value
 
 

@@ -435,7 +435,7 @@ class TestTyperAndClick:
             a = "a"
 
         assert _converter(Op, Info)("a") is Op.a
-        with pytest.raises(ValueError, match="'b' is not one of 'a'"):
+        with pytest.raises(ValueError, match="invalid value 'b': expected one of a"):
             _converter(Op, Info)("b")
         assert _converter(tuple[int, int], Info)(("2", "3")) == (2, 3)
         assert _converter(list[str], Info)(("a", "b")) == ["a", "b"]

@@ -144,8 +144,9 @@ def _enum(kind: type[Enum], case_sensitive: bool) -> Callable[[Any], Enum]:
             return kind(value)  # an Enum of its own words (options.Words): other cases and aliases
         except ValueError:
             pass
-        choices = ", ".join(repr(m.value) for m in kind)
-        raise ValueError(f"{value!r} is not one of {choices}.")
+        # worded as every choice option's (kernelcli.modes: "invalid pad mode 'x': expected one of constant, ...")
+        what = kind.what() if hasattr(kind, "what") else "value"
+        raise ValueError(f"invalid {what} {value!r}: expected one of {', '.join(str(m.value) for m in kind)}")
 
     return convert
 

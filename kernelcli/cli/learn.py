@@ -48,6 +48,10 @@ class Combine(Words):
     def aliases(cls) -> dict[str, str]:
         return {"per_channel": "per-channel"}  # as convolve --combine takes it
 
+    @classmethod
+    def what(cls) -> str:
+        return "combine mode"  # as convolve's --combine is refused
+
 
 class Optimizer(Words):
     sgd = "sgd"

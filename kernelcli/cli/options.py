@@ -395,6 +395,12 @@ class Words(str, Enum):
         return {}
 
     @classmethod
+    def what(cls) -> str:
+        """What a value is, for the refusal of one that is none of them (``invalid method 'x': expected one of ...``,
+        worded as :mod:`kernelcli.modes` words the vocabulary options'): the class name in lower case."""
+        return cls.__name__.lower()
+
+    @classmethod
     def _missing_(cls, value: object) -> "Words | None":
         key = str(value).strip().lower()
         key = cls.aliases().get(key, key)
@@ -414,6 +420,10 @@ class OutFormat(Words):
     @classmethod
     def aliases(cls) -> dict[str, str]:
         return {"tiff": "tif", "jpeg": "jpg"}
+
+    @classmethod
+    def what(cls) -> str:
+        return "format"
 
 
 def complete_kernel(incomplete: str) -> list[tuple[str, str]]:
@@ -534,7 +544,28 @@ ForceOption = Annotated[bool, option("force")]
 JsonOption = Annotated[bool, option("json")]
 QuietOption = Annotated[bool, option("quiet")]
 AxisOption = Annotated[Optional[str], option("axis", show_default=False)]
-WindowOption = Annotated[Optional[str], option("window", show_default=False)]
+def checked_window(text: Any) -> Any:
+    """``--window`` as typed, once :func:`kernelcli.medical.window.parse_window` reads it: a bad one is refused as
+    every option's bad value is (``Invalid value for '--window': ...``), before any input is read.
+
+    >>> checked_window("lung"), checked_window("40,80")
+    ('lung', '40,80')
+    """
+    if not isinstance(text, str):  # the default
+        return text
+    from ..errors import UsageError
+    from ..medical.window import parse_window
+
+    try:
+        parse_window(text)
+    except UsageError as exc:
+        from ._click import click
+
+        raise click.exceptions.BadParameter(str(exc)) from None
+    return text
+
+
+WindowOption = Annotated[Optional[str], option("window", parser=checked_window, show_default=False)]
 KeepDtypeOption = Annotated[bool, option("keep_dtype")]
 AffineOption = Annotated[Optional[str], option("affine", show_default=False)]
 
