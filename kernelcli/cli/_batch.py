@@ -137,16 +137,28 @@ def _run_single(input: Path, job, *, label, options: BatchOptions, out, force, j
     render_report(report, json_out=json_out, quiet=quiet)
 
 
+def _timed(result: Any, start: float) -> Any:
+    """``result`` (a job's report) with its ``seconds`` set to the time since ``start``: the whole job's."""
+    import time
+
+    if hasattr(result, "seconds"):
+        result.seconds = time.perf_counter() - start
+    return result
+
+
 def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], report: Path | None, force: bool) -> Any:
     """``call()`` for one input; with ``--report FILE`` also write the batch document with one record.
 
     ``outputs`` are the paths ``call`` will write (None for stdout): the report may not be
     one of them.  The report is written whether the job succeeds or fails; errors then
-    propagate to ``guarded`` as without ``--report``.
+    propagate to ``guarded`` as without ``--report``.  The result's ``seconds`` become the whole
+    call's (read, compute and write), as a batch's records and the report's time them: one measure.
     """
-    if report is None:
-        return call()
     import time
+
+    if report is None:
+        start = time.perf_counter()
+        return _timed(call(), start)
     import traceback
 
     from ..batch import BatchResult, Record
@@ -162,7 +174,7 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
         from ..io.pipes import deliver_stdout
 
         deliver_stdout()  # -o -: on stdout before the record says ok (a full disk's error is the record's)
-        record.finished(result)
+        record.finished(_timed(result, start))
         if getattr(result, "output", None) is not None:  # the default name the job chose (a volume's, a tiled run's)
             record.output = str(result.output)
     except BaseException as exc:  # recorded as a batch records it, then handled by `guarded` as without --report
@@ -171,7 +183,7 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
             stop = exc if isinstance(exc, KeyboardInterrupt) else None
         raise
     finally:
-        record.seconds = time.perf_counter() - start
+        record.seconds = getattr(result, "seconds", None) if stop is None and record.status == "ok" else time.perf_counter() - start
         totals = BatchResult([record], record.seconds, 1)
         if stop is not None:  # as a batch's totals; the record as --json prints it (guarded's): its error, no seconds
             totals.interrupted, totals.interrupt_code = True, record.code

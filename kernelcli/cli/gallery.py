@@ -62,6 +62,7 @@ def gallery(
     from ..jobs_gallery import gallery_file
     from ..modes import unused_fill
     from ..volume_inputs import refuse_volume_input
+    from ._batch import run_reported
     from ._common import call_note
 
     refuse_volume_input(input, "gallery")  # ("unsupported file type '.gz'" named no volume)
@@ -71,9 +72,10 @@ def gallery(
         out = default_output(Path(input), f"gallery_{family.strip().lower()}" if family else "gallery", fmt="png")
 
     fill = 0.0 if pad_value is None else pad_value  # (None when not given: a 0 given with another mode is named too)
-    report = gallery_file(input, out=out, family=family, pad_mode=pad_mode, pad_value=fill, tile=tile, force=force,
-                          max_pixels=max_pixels, layout=layout, paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
-                          shown_name=shown(Path(input).name))  # the sheet's title: 'stdin', not the pipe's stand-in file
+    report = run_reported(input, lambda: gallery_file(  # (seconds: the whole call's, as every command's record)
+        input, out=out, family=family, pad_mode=pad_mode, pad_value=fill, tile=tile, force=force, max_pixels=max_pixels,
+        layout=layout, paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
+        shown_name=shown(Path(input).name)), outputs=[out], report=None, force=force)  # title: 'stdin', not its stand-in
     render_report(report, json_out=json_out, quiet=quiet)
 
 
