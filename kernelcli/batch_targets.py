@@ -65,8 +65,8 @@ def plan(
     WriteError
         The output folder cannot be created or written (read-only).
 
-    With ``report`` (not itself refused), the error carries ``records``: what ``--report`` says of each input
-    (:func:`refused_records`).
+    Unless ``report`` is itself refused, the error carries ``records``: what ``--report`` and ``--json`` say of each
+    input (:func:`refused_records`).
     """
     discovery = found if isinstance(found, Discovery) else Discovery(list(found))
     out = Path(out_dir)
@@ -123,8 +123,8 @@ def plan(
         own.setdefault(None, "--report")
     refusal = _refusal(problems, long_names, out)
     if refusal is not None:
-        if report is not None and None not in own and Path(report).absolute().parent.is_dir():
-            refusal.records = refused_records(items, own, refusal)  # type: ignore[attr-defined] # --report writes them
+        if report is None or (None not in own and Path(report).absolute().parent.is_dir()):
+            refusal.records = refused_records(items, own, refusal)  # type: ignore[attr-defined] # --report and --json print them
         raise refusal
     return items
 

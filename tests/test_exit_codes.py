@@ -337,6 +337,10 @@ def test_json_prints_a_record_of_a_failure(tmp_path, args, code, words):
     (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     r = run_cli(*args, "--json", cwd=tmp_path)
     doc = json.loads(r.stdout)
+    if "items" in doc:  # a batch refused while planning: its document, as --report writes it (audit 98 #3)
+        assert r.returncode == code and doc["totals"]["ok"] == 0 and doc["totals"]["interrupted"] is False, r.stderr
+        assert all(item["code"] == code and words in item["error"] for item in doc["items"])
+        return
     assert r.returncode == code and (doc["status"], doc["code"]) == ("failed", code) and words in doc["error"], r.stderr
     assert doc["error"] in r.stderr  # the same words as the error line
 

@@ -221,10 +221,13 @@ def run_batch(
                      image_fmt=options.image_format, volume_suffix=None if options.suffix is not None else volume_label)
     except KernelcliError as refused:  # as a one-input call's refused output is recorded (not when --report is the problem)
         records = getattr(refused, "records", None)
-        if records is not None:
+        if records is not None:  # --report and --json: one document, the batch's
             from ..batch_records import BatchResult
 
-            _write_report(options.report, BatchResult(records, 0.0, 0), force=force)
+            if options.report is not None:
+                _write_report(options.report, BatchResult(records, 0.0, 0), force=force)
+            if json_out:
+                print_json(BatchResult(records, 0.0, 0).as_dict())
         raise
     show_bar = not quiet and sys.stderr.isatty()
     display = _Display(len(items), bar=show_bar, quiet=quiet, order=[str(item.input) for item in items])

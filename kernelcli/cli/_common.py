@@ -389,7 +389,7 @@ def _fail_known(exc: KernelcliError, as_json: bool, kwargs: dict) -> NoReturn:
     if isinstance(exc, StdoutError):
         raise exit_with(stdout_failed(exc)) from None
     error(str(exc))
-    _failure_json(as_json, kwargs, exc.exit_code, str(exc))
+    _failure_json(as_json, kwargs, exc.exit_code, str(exc), output=getattr(exc, "output", None))
     raise exit_with(exc.exit_code) from None
 
 
@@ -399,14 +399,15 @@ JSON_PARAMETERS = ("json_out", "as_json", "json_")
 _JSON_PRINTED = False
 
 
-def _failure_json(as_json: bool, kwargs: dict, code: int, message: str, status: str = "failed") -> None:
+def _failure_json(as_json: bool, kwargs: dict, code: int, message: str, status: str = "failed", output: str | None = None) -> None:
     """With ``--json``, a call that fails before printing its document prints one record of the failure
-    (see :func:`failure_record`): stdout always carries JSON.  Never on a stdout that failed."""
+    (see :func:`failure_record`): stdout always carries JSON.  Never on a stdout that failed.  ``output``: the
+    output the failure refused, where the call chose its name (no ``--out``)."""
     if not as_json or _JSON_PRINTED:
         return
     inputs = kwargs.get("inputs") if kwargs.get("inputs") is not None else kwargs.get("input")
     inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [] if inputs is None else [inputs]
-    out = kwargs.get("out")
+    out = kwargs.get("out") if kwargs.get("out") is not None else output
     named = "stdin" if len(inputs) == 1 and str(inputs[0]) == "-" else str(inputs[0]) if len(inputs) == 1 else None
     try:  # ('-' is named as a successful call's record names it)
         print_json(failure_record(code, message, status, input=named, output=str(out) if out is not None else None))
@@ -577,7 +578,8 @@ def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:
     if json_out:
         from ..batch import record_document
 
-        print_json(record_document(report))
+        # (a matrix printed on stdout: "stdout", as the summary line and a --report record name it)
+        print_json(record_document(report, output="stdout" if report.output is None and report.matrix is not None else None))
     elif report.matrix is not None:
         from ..io.matrices import format_matrix_table
 

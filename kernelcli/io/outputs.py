@@ -218,16 +218,23 @@ def check_output(dest: str | os.PathLike, inputs: Sequence[str | os.PathLike] = 
     o = Path(dest)
     too_long = name_problem(o)
     if too_long:
-        raise UsageError(f"{_shown(o)}: {too_long}")
+        raise _of_output(UsageError(f"{_shown(o)}: {too_long}"), o)
     problem = output_problem(o, inputs, force=force)
     if problem:
-        raise OutputRefused(problem)
+        raise _of_output(OutputRefused(problem), o)
     parent = output_folder(o)
     if not parent.is_dir():
-        raise UsageError(f"{o}: the folder {parent} does not exist")
+        raise _of_output(UsageError(f"{o}: the folder {parent} does not exist"), o)
     if not folder_writable(parent):
-        raise WriteError(f"{o}: cannot write in {parent}: permission denied (read-only folder); nothing was written")
+        raise _of_output(WriteError(f"{o}: cannot write in {parent}: permission denied (read-only folder); nothing was written"), o)
     return o
+
+
+def _of_output(exc: KernelcliError, dest: Path) -> KernelcliError:
+    """``exc`` with the output it refuses as ``exc.output``: a refused default name (``<stem>_sobel_v.png``, no
+    ``-o``) is named in the ``--json`` record of the failure, as the ``--report`` record names it."""
+    exc.output = os.fspath(dest)  # type: ignore[attr-defined]
+    return exc
 
 
 def _shown(p: Path) -> str:
