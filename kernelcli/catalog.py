@@ -522,7 +522,12 @@ def _load_by_name(spec: str) -> Kernel:
     for kernel in kernels:
         if kernel.name == wanted:
             return kernel
-    close = _suggestions(wanted, [k.name for k in kernels])
+    names = [k.name for k in kernels]
+    if "3d" in wanted:  # a volume's named 3-D kernel was meant: box_3dd is close to box_3d (sobel_x is no 3-D one)
+        from .kernel_build import KERNELS_3D
+
+        names += sorted(KERNELS_3D)
+    close = _suggestions(wanted, names)
     parts = [f"unknown kernel '{numtext.clipped(spec, 120)}'" + (f" (did you mean {', '.join(close)}?)" if close else "")]
     for candidate in (spec + ".json", spec):
         if os.path.isfile(candidate):  # False, not an error, for a name too long to be a file

@@ -112,7 +112,7 @@ class LearnResult:
             },
             "max_diff_vs_lstsq": self.max_diff_vs_lstsq,
             "windows": {"used": self.windows_used, "total": self.windows_total},
-            "seconds": self.seconds,
+            "seconds": round(self.seconds, 6),  # as every record rounds it
             "warnings": list(self.warnings),
             "notes": list(self.notes),
         }

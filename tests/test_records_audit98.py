@@ -192,3 +192,24 @@ class TestKernelsNotes:
         assert d["notes"][0].startswith("KERNELCLI_KERNEL_PATH: nosuchdir (missing) skipped")
         q = kc(tmp_path, "kernels", "--json", "-q", env={"KERNELCLI_KERNEL_PATH": "nosuchdir"})
         assert q.stderr == "" and json.loads(q.stdout)["notes"] == d["notes"]
+
+
+class TestMinorVocabulary:
+    """Audit 98 #11: learn's seconds rounded as every record's (6 decimals); a named 3-D kernel's sum as its factors'
+    (box_3d: 1, not 0.9999999999999998); an unknown kernel near a named 3-D one is told it."""
+
+    def test_learn_seconds_rounded(self, tmp_path):
+        np.save(tmp_path / "x.npy", np.random.default_rng(0).random((12, 12)))
+        r = run_in_process("learn", "x.npy", "x.npy", "-f", "3", "--json", cwd=tmp_path)
+        seconds = json.loads(r.stdout)["seconds"]
+        assert seconds == round(seconds, 6)
+
+    def test_box_3d_sums_to_one(self, tmp_path):
+        r = run_in_process("kernels", "show", "box_3d", cwd=tmp_path)
+        assert r.returncode == 0 and "sum 1," in r.stdout.splitlines()[0], r.stdout
+        doc = json.loads(run_in_process("kernels", "show", "box_3d", "--json", cwd=tmp_path).stdout)
+        assert doc["sum"] == 1.0
+
+    def test_a_3d_name_is_suggested(self, tmp_path):
+        r = run_in_process("kernels", "show", "box_3dd", cwd=tmp_path)
+        assert r.returncode == 3 and "box_3d" in r.stderr.split("did you mean", 1)[1].split("?")[0], r.stderr
