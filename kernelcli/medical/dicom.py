@@ -21,7 +21,7 @@ from .dicom_tags import (_first, _numbers, _orientation, _pixel_spacing, _positi
                          missing_spacing, unusable_slice_spacing)
 from .geometry import dicom_affine as _dicom_affine, normal_of, stack_slices
 from .pydicom_notes import PydicomWarnings, pydicom_line
-from .volume import Volume, check_volume_memory, require as _require
+from .volume import Volume, check_volume_memory, float32_holds, require as _require
 
 
 def _dcmread(pydicom: Any, path: Path, *, headers_only: bool = False) -> Any:
@@ -178,28 +178,78 @@ def _pixels(ds: Any, path: Path) -> np.ndarray:
     return raw
 
 
-class _Stack:
-    """The volume being filled slice by slice with rescaled values.
+def _exact_dtype(raw: np.ndarray, slope: float, intercept: float, whole: bool) -> np.dtype:
+    """The narrowest type holding ``raw * slope + intercept`` exactly, by the NIfTI reader's rule (``nifti._scaled``).
 
-    int16 while every value so far is an exact integer in int16 (integer stored values,
-    slope and intercept, the usual CT case); it switches to float32 for good the first time
-    a slice does not fit or holds float pixel data, or from the start when a slope or
-    intercept is fractional.
+    With ``whole`` (integer results wanted): int16 where the values fit it; int32 for 32/64-bit stored integers past
+    int16 (a PT or RT Dose stored as uint32).  Else float32, exact for 8/16-bit stored integers and any usual
+    rescale of them, or float64 where float32 would round the stored integers (:func:`~.volume.float32_holds`)
+    and for float64 pixel data.
+
+    >>> [str(_exact_dtype(np.array([0, v], t), 1.0, 0.0, True)) for v, t in ((4095, np.uint16), (65535, np.uint16),
+    ...  (2**24 + 1, np.uint32), (2**31, np.uint32))]
+    ['int16', 'float32', 'int32', 'float64']
+    """
+    if raw.dtype.kind == "f":
+        return np.dtype(np.float64 if raw.dtype.itemsize >= 8 else np.float32)
+    lo, hi = (int(raw.min()), int(raw.max())) if raw.size else (0, 0)
+    if whole and float(slope).is_integer() and float(intercept).is_integer():
+        s, b = int(slope), int(intercept)
+        values = (lo, hi, lo * s, hi * s, lo * s + b, hi * s + b)  # the intermediate product must fit too
+        for dtype in (np.int16, np.int32) if raw.dtype.itemsize >= 4 else (np.int16,):
+            info = np.iinfo(dtype)
+            if info.min <= min(values) and max(values) <= info.max:
+                return np.dtype(dtype)
+    return np.dtype(np.float32 if float32_holds(lo, hi, slope, intercept) else np.float64)
+
+
+class _Stack:
+    """The volume being filled slice by slice with rescaled values, in the narrowest type that holds every one
+    exactly (:func:`_exact_dtype`, the NIfTI reader's rule).
+
+    int16 while every value so far is an exact integer in int16 (integer stored values, slope and
+    intercept, the usual CT case); int32 for whole values of 32-bit stored integers past it; float32 from
+    the start when a slope or intercept is fractional, or from the first slice that does not fit, and
+    float64 where float32 would round the stored integers.  It only widens, exactly (int16 to int32 or
+    float32, and either to float64), so the slices already placed keep their values.
+
+    >>> s = _Stack((2, 1, 2), integral=True)
+    >>> s.put(0, np.array([[0, 5]], np.uint32), 1.0, 0.0); s.put(1, np.array([[2**24 + 1, 7]], np.uint32), 1.0, 0.0)
+    >>> s.data.dtype, int(s.data[1, 0, 0]), s.rounding
+    (dtype('int32'), 16777217, None)
     """
 
     def __init__(self, shape: tuple[int, ...], integral: bool) -> None:
         self.data = np.empty(shape, dtype=np.int16 if integral else np.float32)
+        self.rounding: str | None = None  # the stored type float32 would have rounded, for a note
+
+    def widen(self, raw: np.ndarray, slope: float, intercept: float) -> None:
+        """Make room for ``raw * slope + intercept``: the stack's type widened to hold it exactly."""
+        need = _exact_dtype(raw, slope, intercept, whole=self.data.dtype.kind == "i")
+        if need == np.float64 and raw.dtype.kind in "iu" and self.rounding is None:
+            self.rounding = f"{8 * raw.dtype.itemsize}-bit stored"
+        target = np.promote_types(self.data.dtype, need)  # int32 with float32 is float64: neither holds the other
+        if target != self.data.dtype:
+            self.data = self.data.astype(target)
 
     def put(self, z: int, raw: np.ndarray, slope: float, intercept: float) -> None:
-        if self.data.dtype == np.int16:
-            # float pixel data (FloatPixelData) would be truncated by the integer path
-            if raw.dtype.kind in "biu" and float(slope).is_integer() and float(intercept).is_integer():
-                values = raw.astype(np.int64) * int(slope) + int(intercept)
-                if values.min() >= -32768 and values.max() <= 32767:
-                    self.data[z] = values
-                    return
-            self.data = self.data.astype(np.float32)
-        self.data[z] = raw.astype(np.float64) * slope + intercept
+        self.widen(raw, slope, intercept)
+        if self.data.dtype.kind == "i":  # whole values that fit (checked by widen): exact in int64
+            self.data[z] = raw.astype(np.int64) * int(slope) + int(intercept)
+        else:
+            self.data[z] = raw.astype(np.float64) * slope + intercept
+
+
+def stored_type(ds: Any) -> np.dtype:
+    """The integer type of ``ds``'s stored values by their size (``BitsAllocated``), before any pixel data is
+    decoded: what the memory guard counts, with results in the type volumes of it are computed in (float32 for
+    16-bit, float64 for 32-bit data: :func:`~kernelcli.ndsupport.volume_dtype`).
+
+    >>> str(stored_type({"BitsAllocated": 16})), str(stored_type({"BitsAllocated": 32}))
+    ('int16', 'int32')
+    """
+    bits = int(ds.get("BitsAllocated", 16) or 16)
+    return np.dtype(next(f"i{n}" for n in (1, 2, 4, 8) if 8 * n >= bits or n == 8))
 
 
 def read_dicom(path: str | os.PathLike, *, series: str | None = None, resample_slices: bool = False) -> Volume:
@@ -376,7 +426,7 @@ def assemble(
         notes.append(f"{where.name}: one slice and no SliceThickness or SpacingBetweenSlices: its depth is taken as 1 mm")
         assumed.append("one slice and no SliceThickness or SpacingBetweenSlices")
     rows, cols = int(ds.Rows), int(ds.Columns)
-    check_volume_memory(where, (len(order) if blend is None else len(blend), rows, cols), np.int16, np.float32)
+    check_volume_memory(where, (len(order) if blend is None else len(blend), rows, cols), stored_type(ds))
     integral = blend is None and all(float(s).is_integer() and float(b).is_integer() for s, b, _ in rescales)
     stack_ = _Stack((len(order) if blend is None else len(blend), rows, cols), integral)
     if blend is None:
@@ -390,13 +440,18 @@ def assemble(
             if j not in cache:
                 cache.clear() if len(cache) > 2 else None
                 i = order[j]
-                cache[j] = read(i).astype(np.float64) * rescales[i][0] + rescales[i][1]
+                raw = read(i)
+                stack_.widen(raw, rescales[i][0], rescales[i][1])
+                cache[j] = raw.astype(np.float64) * rescales[i][0] + rescales[i][1]
             return cache[j]
 
         for z, (j, w) in enumerate(blend):
             stack_.data[z] = rescaled(j) * (1 - w) + rescaled(j + 1) * w if w else rescaled(j)
     spacing = (float(np.linalg.norm(step)), *pixel)
     present = all(r[2] for r in rescales)
+    if stack_.rounding:
+        notes.append(f"{where.name}: {stack_.rounding} values with their rescale are read and filtered as float64: "
+                     "float32 would round them (it holds whole numbers exactly only up to 2^24)")
     vol = _dicom_volume(ds, where, stack_.data, spacing, _dicom_affine(iop, origin, step, *pixel), present, notes)
     vol.orientation_unknown, vol.spacing_assumed = unknown, "; ".join(assumed) or None
     vol.position_unknown = position_unknown

@@ -39,7 +39,7 @@ from .nifti_geometry import (  # noqa: F401 - the geometry readers, importable f
     AFFINE_TOLERANCE, VOXEL_SIZE_TOLERANCE, NiftiGeometry, nifti_affine, nifti_geometry, nifti_spacing, niftilib_image_class,
     repair_quaternion, stored_pixdim, voxel_size_conflict,
 )
-from .volume import Volume, check_volume_memory, require as _require
+from .volume import Volume, check_volume_memory, float32_holds, require as _require
 
 #: deflate level of .nii.gz outputs, chosen for speed: isal's level 1 (about 5x zlib's level 1 on a CT, at a
 #: similar size), or zlib's level 1 where python-isal is not installed
@@ -173,24 +173,10 @@ def _nibabel_messages(p: Path) -> Iterator[list[str]]:
         logger.handlers, logger.propagate = saved
 
 
-def _float32_holds(lo: int, hi: int, slope: float, inter: float) -> bool:
-    """True when float32 computes ``raw * slope + inter`` for every stored integer in [lo, hi] closely enough that
-    ``--keep-dtype`` gets each one back: within a quarter of a stored step, counting the rounding of the integer, the
-    product and the sum (each at most 2**-24 of its size).  Stored integers beyond about 2**21, or a step that is
-    tiny against the values (slope 1e-9, intercept 1000), need float64.
-
-    >>> _float32_holds(-32768, 32767, 1.0, -1024.0), _float32_holds(2**30, 2**31 - 1, 0.5, 0.0)
-    (True, False)
-    """
-    big = max(abs(lo), abs(hi))
-    value = max(abs(lo * slope + inter), abs(hi * slope + inter))
-    return 2 * big + (value + abs(inter)) / abs(slope) < 2**22
-
-
 def _scaled(raw: np.ndarray, slope: float, inter: float) -> np.ndarray:
     """``raw * slope + inter``: exact integers in the stored type, or int16 when they fit there (a uint16 CT
     with intercept -1024 becomes int16 HU), or int32 for 32/64-bit stored types, else float32 -- or float64
-    where float32 would round the stored integers (:func:`_float32_holds`: int32 values near 2**30), so that
+    where float32 would round the stored integers (:func:`~.volume.float32_holds`: int32 values near 2**30), so that
     ``--keep-dtype`` writes back what was read.  8- and 16-bit data past int16 become float32, which holds
     them exactly: volumes of them are computed in float32 (:func:`~kernelcli.ndsupport.volume_dtype`), as
     the memory guard counts from the stored type.  A fractional scaling is applied in float64 a block at a time
@@ -214,7 +200,7 @@ def _scaled(raw: np.ndarray, slope: float, inter: float) -> np.ndarray:
                     out *= dtype.type(s)
                 out += dtype.type(b)
                 return out
-    exact32 = raw.dtype.kind not in "iu" or _float32_holds(lo, hi, slope, inter)
+    exact32 = raw.dtype.kind not in "iu" or float32_holds(lo, hi, slope, inter)
     dtype = np.float64 if raw.dtype == np.float64 or not exact32 else np.float32
     # in float64 and rounded once to the result's type, as nibabel, SimpleITK and the DICOM reader scale: float32
     # arithmetic rounded the slope, the product and the sum (1 ulp off in 9 % of functional.nii's voxels)

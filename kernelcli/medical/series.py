@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, InputError, UsageError
-from .dicom import _dcmread, _pixels, assemble
+from .dicom import _dcmread, _pixels, assemble, stored_type
 from .dicom_tags import _orientation, _pixel_spacing, _position, _rescale, _slice_gap
 from .pydicom_notes import PydicomWarnings
 from .volume import Volume
@@ -155,10 +155,7 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
     size = (int(first.Rows), int(first.Columns))
     from .volume import check_volume_memory
 
-    # from the headers, before any pixel data is decoded
-    bits = int(first.get("BitsAllocated", 16) or 16)
-    stored = next(f"i{n}" for n in (1, 2, 4, 8) if 8 * n >= bits or n == 8)
-    check_volume_memory(folder, (len(headers), *size), stored, np.float32)  # the reader gives int16 or float32
+    check_volume_memory(folder, (len(headers), *size), stored_type(first))  # from the headers, before any pixels
     with warned.about(first_path.name):
         iop = _orientation(first, where=first_path)
         pixel = _pixel_spacing(first, where=first_path)

@@ -73,6 +73,20 @@ class Volume:
         return 1 if self.data.ndim == 3 else int(self.data.shape[0])
 
 
+def float32_holds(lo: int, hi: int, slope: float, inter: float) -> bool:
+    """True when float32 computes ``raw * slope + inter`` for every stored integer in [lo, hi] closely enough that
+    ``--keep-dtype`` gets each one back: within a quarter of a stored step, counting the rounding of the integer, the
+    product and the sum (each at most 2**-24 of its size).  Stored integers beyond about 2**21, or a step that is
+    tiny against the values (slope 1e-9, intercept 1000), need float64.  The NIfTI and the DICOM reader both ask it.
+
+    >>> float32_holds(-32768, 32767, 1.0, -1024.0), float32_holds(2**30, 2**31 - 1, 0.5, 0.0)
+    (True, False)
+    """
+    big = max(abs(lo), abs(hi))
+    value = max(abs(lo * slope + inter), abs(hi * slope + inter))
+    return 2 * big + (value + abs(inter)) / abs(slope) < 2**22
+
+
 # ---------------------------------------------------------------- recognising inputs
 
 

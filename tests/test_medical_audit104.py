@@ -1,0 +1,109 @@
+"""Audit 104 (DICOM readers, volume geometry): what a DICOM folder or series read got wrong or said badly.
+
+Each class reproduces one finding on copies of pydicom's own ``CT_small.dcm`` (never downloaded); the
+exact values are computed here by hand, in int64 or float64, and the NIfTI reader of the same voxels
+is the second reference.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kernelcli import medical
+
+pydicom = pytest.importorskip("pydicom")
+nib = pytest.importorskip("nibabel")
+from conftest import REPO  # noqa: E402
+from test_medical import pydicom_file  # noqa: E402
+
+BIG = 2**24 + 1  # the first whole number float32 cannot hold
+
+
+def u32_series(folder: Path, *, n: int = 6, gap: float = 2.5, drop: tuple[int, ...] = (), slope: float = 1,
+               intercept: float = 0, offset: int = BIG, times: int = 10000) -> np.ndarray:
+    """A PT series of ``n`` uint32 slices (CT_small's pixels x ``times`` + ``offset`` + k), slices ``drop`` left out;
+    returns the stored values of every slice (``drop`` too), (n, 128, 128) int64."""
+    base = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = []
+    for k in range(n):
+        raw = base.pixel_array.astype(np.uint32) * times + offset + k
+        stored.append(raw.astype(np.int64))
+        if k in drop:
+            continue
+        ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+        ds.SeriesInstanceUID, ds.SOPInstanceUID, ds.InstanceNumber = "1.2.3.104", f"1.2.3.104.{k + 1}", k + 1
+        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        ds.ImagePositionPatient = [-100.0, -120.0, 50.0 + gap * k]
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 32, 32, 31, 0
+        ds.PixelData = raw.tobytes()
+        ds.RescaleSlope, ds.RescaleIntercept, ds.Modality = slope, intercept, "PT"
+        ds.save_as(folder / f"IM{k:03d}.dcm")
+    return np.stack(stored)
+
+
+class TestThirtyTwoBitDicomIsExact:
+    """Finding 1: a 32-bit DICOM series was read into float32, so whole numbers past 2**24 changed in silence (a max
+    pool gave 38687224, a value not in the input); the same voxels as an int32 NIfTI came out exact."""
+
+    def test_whole_values_are_read_exactly_as_int32(self, tmp_path):
+        truth = u32_series(tmp_path / "s")
+        vol = medical.read_volume(tmp_path / "s")
+        assert vol.data.dtype == np.int32
+        np.testing.assert_array_equal(vol.data.astype(np.int64), truth)
+        assert not any("float64" in n for n in vol.notes)
+
+    def test_max_pool_picks_input_values_as_the_nifti_path_does(self, invoke, tmp_path):
+        truth = u32_series(tmp_path / "s")
+        nib.Nifti1Image(truth.astype(np.int32).transpose(2, 1, 0), np.diag([-0.661468, -0.661468, 2.5, 1])).to_filename(
+            tmp_path / "u32.nii.gz")
+        exact = truth.reshape(3, 2, 64, 2, 64, 2).max(axis=(1, 3, 5))
+        for name, given in (("dicom", "s"), ("nifti", "u32.nii.gz")):
+            r = invoke("pool", given, "-f", 2, "-o", f"{name}.npy", "--json", "-q")
+            assert r.exit_code == 0, r.output
+            record = json.loads(r.stdout)
+            assert record["maximum"] == int(truth.max()) and record["dtype"] == "int32"
+            np.testing.assert_array_equal(np.load(tmp_path / f"{name}.npy").astype(np.int64), exact)
+
+    def test_identity_convolution_keeps_every_value(self, invoke, tmp_path):
+        truth = u32_series(tmp_path / "s")
+        r = invoke("convolve", "s", "-k", "identity", "-o", "id.npy", "-q")
+        assert r.exit_code == 0, r.output
+        out = np.load(tmp_path / "id.npy")
+        assert out.dtype == np.float64
+        np.testing.assert_array_equal(out, truth.astype(np.float64))
+
+    def test_a_rescale_float32_would_round_is_float64_with_a_note(self, tmp_path):
+        truth = u32_series(tmp_path / "s", n=3, slope=0.5, intercept=0, offset=2**30)
+        vol = medical.read_volume(tmp_path / "s")
+        assert vol.data.dtype == np.float64
+        np.testing.assert_array_equal(vol.data, truth * 0.5)
+        assert any("32-bit stored values with their rescale are read and filtered as float64" in n for n in vol.notes)
+
+    def test_a_rescale_float32_holds_stays_float32(self, tmp_path):
+        truth = u32_series(tmp_path / "s", n=3, slope=0.25, intercept=-10, offset=0, times=1)  # below 2**21
+        vol = medical.read_volume(tmp_path / "s")
+        assert vol.data.dtype == np.float32
+        np.testing.assert_array_equal(vol.data, (truth * 0.25 - 10).astype(np.float32))
+
+    def test_resampled_slices_are_exact_averages(self, tmp_path):
+        truth = u32_series(tmp_path / "s", n=5, drop=(2,))
+        vol = medical.read_volume(tmp_path / "s", resample_slices=True)
+        assert vol.data.dtype == np.float64 and vol.data.shape == (5, 128, 128)
+        expected = truth.astype(np.float64)
+        expected[2] = (expected[1] + expected[3]) / 2
+        np.testing.assert_array_equal(vol.data, expected)
+
+    def test_sixteen_bit_series_stay_int16_or_float32(self, tmp_path):
+        src = pydicom_file("CT_small.dcm")
+        vol = medical.read_volume(src)
+        assert vol.data.dtype == np.int16
+
+    def test_the_readme_says_so(self):
+        readme = (REPO / "README.md").read_text()
+        assert "int32 for 32-bit stored integers past int16" in readme
