@@ -107,3 +107,132 @@ class TestThirtyTwoBitDicomIsExact:
     def test_the_readme_says_so(self):
         readme = (REPO / "README.md").read_text()
         assert "int32 for 32-bit stored integers past int16" in readme
+
+
+def ct_series(folder: Path, n: int = 4, tweak=None) -> None:
+    """``n`` copies of CT_small.dcm as one axial series 2.5 mm apart; ``tweak(ds, k)`` changes slice k's header."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for k in range(n):
+        ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+        ds.SeriesInstanceUID, ds.SOPInstanceUID, ds.InstanceNumber = "1.2.3.105", f"1.2.3.105.{k + 1}", k + 1
+        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        ds.ImagePositionPatient = [-100.0, -120.0, 50.0 + 2.5 * k]
+        if tweak:
+            tweak(ds, k)
+        ds.save_as(folder / f"IM{k:03d}.dcm")
+
+
+class TestMismatchMessagesGiveBothValues:
+    """Finding 4: 'IM003.dcm: PixelSpacing None differs from IM000.dcm's (0.661468, 0.661468)' (a Python None and
+    tuple), and 'ImageOrientationPatient differs from IM000.dcm's' without either value."""
+
+    def refusal(self, folder: Path) -> str:
+        from kernelcli.errors import ImageReadError
+
+        with pytest.raises(ImageReadError) as caught:
+            medical.read_volume(folder)
+        return str(caught.value)
+
+    def test_a_slice_without_pixel_spacing(self, tmp_path):
+        def drop(ds, k):
+            if k == 3:
+                del ds.PixelSpacing
+        ct_series(tmp_path / "s", tweak=drop)
+        said = self.refusal(tmp_path / "s")
+        assert said == f"{tmp_path / 's' / 'IM003.dcm'}: no PixelSpacing, but IM000.dcm has 0.661468\\0.661468: not one volume"
+
+    def test_a_first_slice_without_pixel_spacing(self, tmp_path):
+        def drop(ds, k):
+            if k == 0:
+                del ds.PixelSpacing
+        ct_series(tmp_path / "s", tweak=drop)
+        said = self.refusal(tmp_path / "s")
+        assert said == f"{tmp_path / 's' / 'IM001.dcm'}: PixelSpacing 0.661468\\0.661468, but IM000.dcm has none: not one volume"
+
+    def test_differing_pixel_spacing_gives_both_as_dicom_writes_them(self, tmp_path):
+        def other(ds, k):
+            if k == 2:
+                ds.PixelSpacing = [0.5, 0.8]
+        ct_series(tmp_path / "s", tweak=other)
+        said = self.refusal(tmp_path / "s")
+        assert said.endswith("IM002.dcm: PixelSpacing 0.5\\0.8 differs from IM000.dcm's 0.661468\\0.661468: not one volume")
+        assert "None" not in said and "(" not in said
+
+    def test_differing_orientation_gives_both(self, tmp_path):
+        def tilt(ds, k):
+            if k == 3:
+                ds.ImageOrientationPatient = [1, 0, 0, 0, 0.9999, 0.0141]
+        ct_series(tmp_path / "s", tweak=tilt)
+        said = self.refusal(tmp_path / "s")
+        assert said.endswith("IM003.dcm: ImageOrientationPatient 1\\0\\0\\0\\0.9999\\0.0141 differs from IM000.dcm's "
+                             "1\\0\\0\\0\\1\\0: not one volume")
+
+    def test_a_slice_without_orientation(self, tmp_path):
+        def drop(ds, k):
+            if k == 1:
+                del ds.ImageOrientationPatient
+        ct_series(tmp_path / "s", tweak=drop)
+        said = self.refusal(tmp_path / "s")
+        assert said.endswith("IM001.dcm: no ImageOrientationPatient, but IM000.dcm has 1\\0\\0\\0\\1\\0: not one volume")
+
+    def test_frames_of_one_file_without_pixel_spacing(self, tmp_path):
+        ds = multiframe(tmp_path / "mf.dcm", frames=3)
+        del ds.SharedFunctionalGroupsSequence[0].PixelMeasuresSequence  # frames 1 and 2 get their own, frame 3 none
+        ds.PerFrameFunctionalGroupsSequence[0].PixelMeasuresSequence = _measures(0.8, 0.6)
+        ds.PerFrameFunctionalGroupsSequence[1].PixelMeasuresSequence = _measures(0.8, 0.6)
+        ds.save_as(tmp_path / "mf.dcm")
+        said = self.refusal(tmp_path / "mf.dcm")
+        assert said == (f"{tmp_path / 'mf.dcm'}: frame 3 has no PixelSpacing, but frame 1 has 0.8\\0.6 "
+                        "(PixelMeasuresSequence): not one volume")
+
+    def test_frames_of_one_file_with_another_orientation(self, tmp_path):
+        from pydicom.dataset import Dataset
+        from pydicom.sequence import Sequence
+
+        ds = multiframe(tmp_path / "mf.dcm", frames=3)
+        orient = Dataset()
+        orient.ImageOrientationPatient = [1, 0, 0, 0, 0.9999, 0.0141]
+        ds.PerFrameFunctionalGroupsSequence[1].PlaneOrientationSequence = Sequence([orient])
+        ds.save_as(tmp_path / "mf.dcm")
+        said = self.refusal(tmp_path / "mf.dcm")
+        assert said == (f"{tmp_path / 'mf.dcm'}: frame 2's ImageOrientationPatient 1\\0\\0\\0\\0.9999\\0.0141 differs from "
+                        "frame 1's 1\\0\\0\\0\\1\\0 (PlaneOrientationSequence): not one volume")
+
+
+def _measures(*spacing: float):
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    item = Dataset()
+    item.PixelSpacing = list(spacing)
+    item.SliceThickness = 2.5
+    return Sequence([item])
+
+
+def multiframe(path: Path, frames: int = 3):
+    """An enhanced multi-frame file of ``frames`` frames 2.5 mm apart (CT_small's pixels + 10 k), written to ``path``."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    ds = pydicom.dcmread(pydicom_file("CT_small.dcm"))
+    base = ds.pixel_array.astype(np.int16)
+    ds.NumberOfFrames = frames
+    ds.PixelData = np.stack([base + 10 * k for k in range(frames)]).astype(np.int16).tobytes()
+    shared = Dataset()
+    orient = Dataset()
+    orient.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    shared.PlaneOrientationSequence = Sequence([orient])
+    shared.PixelMeasuresSequence = _measures(0.661468, 0.661468)
+    ds.SharedFunctionalGroupsSequence = Sequence([shared])
+    per = []
+    for k in range(frames):
+        item, plane = Dataset(), Dataset()
+        plane.ImagePositionPatient = [-100.0, -120.0, 50.0 + 2.5 * k]
+        item.PlanePositionSequence = Sequence([plane])
+        per.append(item)
+    ds.PerFrameFunctionalGroupsSequence = Sequence(per)
+    for tag in ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing"):
+        if tag in ds:
+            delattr(ds, tag)
+    ds.save_as(path)
+    return ds

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, MissingExtra
-from .dicom_tags import (_first, _numbers, _orientation, _pixel_spacing, _position, _rescale, _scale_number, _slice_gap, modality_lut,
+from .dicom_tags import (_first, _numbers, _orientation, _pixel_spacing, _position, _rescale, _scale_number, _slice_gap, mismatch, modality_lut,
                          missing_spacing, unusable_slice_spacing)
 from .geometry import dicom_affine as _dicom_affine, normal_of, stack_slices
 from .pydicom_notes import PydicomWarnings, pydicom_line
@@ -303,10 +303,11 @@ def _read_file(pydicom: Any, p: Path, resample_slices: bool) -> Volume:
     for n, (f, w) in enumerate(zip(frames[1:], where[1:]), start=2):
         other = _orientation(ds, f, w)
         if other is not None and iop is not None and not np.allclose(other, iop, atol=1e-4):
-            raise ImageReadError(f"{p}: the frames have different orientations (PlaneOrientationSequence): not one volume")
+            raise ImageReadError(f"{p}: {mismatch('ImageOrientationPatient', other, 'frame 1', iop, own=f'frame {n}')} "
+                                 "(PlaneOrientationSequence): not one volume")
         spacing = _pixel_spacing(ds, f, w) if f is not None else pixel
         if (spacing is None) != (pixel is None) or (pixel is not None and not np.allclose(pixel, spacing, rtol=1e-4)):
-            raise ImageReadError(f"{p}: frame {n}'s PixelSpacing {spacing} differs from frame 1's {pixel} "
+            raise ImageReadError(f"{p}: {mismatch('PixelSpacing', spacing, 'frame 1', pixel, own=f'frame {n}')} "
                                  "(PixelMeasuresSequence): not one volume")
     rescales = [_rescale(ds, f, w) for f, w in zip(frames, where)]
     units = None

@@ -50,6 +50,26 @@ def _tag_text(value: Any) -> str:
     return "\\".join(str(v).strip() for v in value)
 
 
+def mismatch(tag: str, value: Any, other: str, other_value: Any, *, own: str = "") -> str:
+    r"""How one file's (or frame's) ``tag`` differs from ``other``'s, both values as a header writes them; None
+    stands for a tag that is not there.  ``own``: who holds ``value``, when the message does not start with it.
+
+    >>> print(mismatch("PixelSpacing", None, "IM000.dcm", (0.661468, 0.661468)))
+    no PixelSpacing, but IM000.dcm has 0.661468\0.661468
+    >>> print(mismatch("PixelSpacing", (0.5, 0.8), "frame 1", (0.8, 0.6), own="frame 3"))
+    frame 3's PixelSpacing 0.5\0.8 differs from frame 1's 0.8\0.6
+    """
+    def shown(values: Any) -> str:
+        return "\\".join(f"{float(v):g}" for v in values)
+
+    if value is None:
+        return f"{own + ' has ' if own else ''}no {tag}, but {other} has {shown(other_value)}"
+    whose = f"{own}'s " if own else ""
+    if other_value is None:
+        return f"{whose}{tag} {shown(value)}, but {other} has none"
+    return f"{whose}{tag} {shown(value)} differs from {other}'s {shown(other_value)}"
+
+
 def _numbers(value: Any, tag: str, count: int, where: Any) -> np.ndarray | None:
     """``count`` finite numbers from a multi-valued tag (ImagePositionPatient: 3), or None when it is absent or empty.
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import ImageReadError, InputError, UsageError
 from .dicom import _dcmread, _pixels, assemble, stored_type
-from .dicom_tags import _orientation, _pixel_spacing, _position, _rescale, _slice_gap
+from .dicom_tags import _orientation, _pixel_spacing, _position, _rescale, _slice_gap, mismatch
 from .pydicom_notes import PydicomWarnings
 from .volume import Volume
 
@@ -169,9 +169,9 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
         if (int(ds.Rows), int(ds.Columns)) != size:
             raise ImageReadError(f"{entry}: {ds.Rows}x{ds.Columns} pixels, but {first_path.name} has {size[0]}x{size[1]}: not one volume")
         if (iop is None) != (other is None) or (iop is not None and not np.allclose(iop, other, atol=1e-4)):
-            raise ImageReadError(f"{entry}: ImageOrientationPatient differs from {first_path.name}'s: not one volume")
+            raise ImageReadError(f"{entry}: {mismatch('ImageOrientationPatient', other, first_path.name, iop)}: not one volume")
         if (pixel is None) != (ps is None) or (pixel is not None and not np.allclose(pixel, ps, rtol=1e-4)):
-            raise ImageReadError(f"{entry}: PixelSpacing {ps} differs from {first_path.name}'s {pixel}: not one volume")
+            raise ImageReadError(f"{entry}: {mismatch('PixelSpacing', ps, first_path.name, pixel)}: not one volume")
 
     fallback, how = None, "file name"
     known = [position is not None for position, *_ in facts]
