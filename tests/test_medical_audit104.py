@@ -236,3 +236,62 @@ def multiframe(path: Path, frames: int = 3):
             delattr(ds, tag)
     ds.save_as(path)
     return ds
+
+
+class TestOneMultiFrameFileInAFolder:
+    """Finding 3: a folder holding one multi-frame file (an RT Dose, an enhanced CT) was refused as '15 frames in one
+    file of a series; expected one slice per file' (exit 2), after decoding it, though the file reads given alone."""
+
+    @pytest.mark.parametrize("name", ["rtdose.dcm", "enhanced"])
+    def test_the_folder_reads_as_its_file(self, tmp_path, name):
+        folder = tmp_path / "d"
+        folder.mkdir()
+        if name == "enhanced":
+            multiframe(folder / "mf.dcm", frames=4)
+            given = folder / "mf.dcm"
+        else:
+            given = folder / name
+            shutil.copy(pydicom_file(name), given)
+        alone, in_folder = medical.read_volume(given), medical.read_volume(folder)
+        assert in_folder.data.shape == alone.data.shape and in_folder.data.shape[0] > 1
+        np.testing.assert_array_equal(in_folder.data, alone.data)
+        np.testing.assert_array_equal(in_folder.affine, alone.affine)
+        assert in_folder.spacing == alone.spacing and in_folder.units == alone.units
+        assert in_folder.notes == alone.notes
+
+    def test_the_command_line_reads_the_folder(self, invoke, tmp_path):
+        (tmp_path / "rtdir").mkdir()
+        shutil.copy(pydicom_file("rtdose.dcm"), tmp_path / "rtdir" / "rtdose.dcm")
+        r = invoke("convolve", "rtdir", "-k", "gaussian:5mm", "-o", "rt.nii.gz", "--json", "-q")
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.stdout)["input_shape"] == [15, 10, 10]
+
+    def test_skipped_files_beside_it_are_still_noted(self, tmp_path):
+        multiframe(tmp_path / "mf.dcm", frames=3)
+        (tmp_path / "readme.txt").write_text("not DICOM")
+        vol = medical.read_volume(tmp_path)
+        assert vol.data.shape == (3, 128, 128)
+        assert any("skipped 1 file(s) that are not DICOM images (readme.txt)" in n for n in vol.notes)
+
+    def test_multi_frame_files_of_a_series_are_refused_before_decoding(self, tmp_path, monkeypatch):
+        from kernelcli.errors import ImageReadError
+        from kernelcli.medical import series
+
+        for k in range(2):
+            ds = multiframe(tmp_path / f"mf{k}.dcm", frames=3)
+            ds.SeriesInstanceUID = "1.2.3.106"
+            ds.save_as(tmp_path / f"mf{k}.dcm")
+
+        def decoded(*args, **kwargs):
+            raise AssertionError("pixel data decoded")
+
+        monkeypatch.setattr(series, "_pixels", decoded)
+        with pytest.raises(ImageReadError) as caught:
+            medical.read_volume(tmp_path)
+        assert str(caught.value) == (
+            f"{tmp_path / 'mf0.dcm'}: 3 frames in one of the series' 2 files; expected one slice per file "
+            f"(a multi-frame file is a volume of its own: give it alone, as {tmp_path / 'mf0.dcm'})")
+
+    def test_the_readme_says_so(self):
+        readme = " ".join((REPO / "README.md").read_text().split())
+        assert "a folder whose series is one multi-frame file is that file's volume" in readme

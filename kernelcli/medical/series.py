@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageReadError, InputError, UsageError
-from .dicom import _dcmread, _pixels, assemble, stored_type
+from .dicom import _dcmread, _pixels, _read_file, assemble, stored_type
 from .dicom_tags import _orientation, _pixel_spacing, _position, _rescale, _slice_gap, mismatch
 from .pydicom_notes import PydicomWarnings
 from .volume import Volume
@@ -47,6 +47,19 @@ def _headers(pydicom: Any, folder: Path, warned: PydicomWarnings) -> tuple[list[
         warned.extend(said)
         headers.append((entry, ds))
     return headers, skipped
+
+
+def _frame_count(ds: Any) -> int:
+    """A header's NumberOfFrames, 1 where it states none or no whole number (the pixel reader refuses that, naming it).
+
+    >>> _frame_count({"NumberOfFrames": "15"}), _frame_count({}), _frame_count({"NumberOfFrames": "1A"})
+    (15, 1, 1)
+    """
+    try:
+        value = float(str(ds.get("NumberOfFrames", 1) or 1))
+    except ValueError:
+        return 1
+    return int(value) if value.is_integer() and value >= 1 else 1
 
 
 def instance_order(names: list[str], numbers: list[Any], folder: Path) -> list[int] | None:
@@ -151,6 +164,17 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
     if len(groups) > 1:
         notes.append(f"{folder.name}: series {uid} ({len(headers)} of {sum(len(v) for v in groups.values())} files)")
 
+    frames = [_frame_count(ds) for _, ds in headers]
+    if len(headers) == 1 and frames[0] > 1:  # one multi-frame file (an RT Dose, an enhanced CT): its own volume
+        with warned.about(headers[0][0].name):
+            vol = _read_file(pydicom, headers[0][0], resample_slices)
+        vol.notes[:0] = notes
+        return vol
+    for (entry, _), count in zip(headers, frames):
+        if count > 1:  # (from the header: refused before any pixel data is decoded)
+            raise ImageReadError(f"{entry}: {count} frames in one of the series' {len(headers)} files; expected one slice "
+                                 f"per file (a multi-frame file is a volume of its own: give it alone, as {entry})")
+
     first_path, first = headers[0]
     size = (int(first.Rows), int(first.Columns))
     from .volume import check_volume_memory
@@ -185,8 +209,9 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
         entry = headers[i][0]
         with warned.about(entry.name):
             raw = _pixels(_dcmread(pydicom, entry), entry)
-        if raw.shape[0] != 1:
-            raise ImageReadError(f"{entry}: {raw.shape[0]} frames in one file of a series; expected one slice per file")
+        if raw.shape[0] != 1:  # (frames the header did not count)
+            raise ImageReadError(f"{entry}: {raw.shape[0]} frames in one of the series' {len(headers)} files; expected "
+                                 f"one slice per file (a multi-frame file is a volume of its own: give it alone, as {entry})")
         return raw[0]
 
     return assemble(
