@@ -295,3 +295,54 @@ class TestOneMultiFrameFileInAFolder:
     def test_the_readme_says_so(self):
         readme = " ".join((REPO / "README.md").read_text().split())
         assert "a folder whose series is one multi-frame file is that file's volume" in readme
+
+
+class TestSubFoldersAreNamed:
+    """Finding 2: a folder holding one stray DICOM file and a series in a sub-folder was read as a 1-slice volume, the
+    sub-folder passed over without a note; with only a DICOMDIR on top the refusal 'no DICOM images in this folder'
+    did not say where the images were."""
+
+    def test_a_series_in_a_sub_folder_is_noted(self, invoke, tmp_path):
+        ct_series(tmp_path / "par" / "s_plain", n=6)
+        shutil.copy(pydicom_file("CT_small.dcm"), tmp_path / "par" / "CT_small.dcm")
+        r = invoke("convolve", "par", "-k", "box:3", "-o", "par.nii.gz", "--json")
+        assert r.exit_code == 0, r.output
+        record = json.loads(r.stdout)
+        assert record["input_shape"] == [1, 128, 128]  # the folder's own file, as before
+        note = (f"par: not read: {Path('par') / 's_plain'}, 6 DICOM files: a series is read from one folder's own "
+                "files, not its sub-folders'; give that folder to read it")
+        assert note in record["notes"]
+        assert note in r.stderr
+
+    def test_several_sub_folders_are_listed(self, tmp_path):
+        ct_series(tmp_path / "par" / "a", n=2)
+        ct_series(tmp_path / "par" / "b", n=3)
+        (tmp_path / "par" / "empty").mkdir()
+        shutil.copy(pydicom_file("CT_small.dcm"), tmp_path / "par" / "CT_small.dcm")
+        vol = medical.read_volume(tmp_path / "par")
+        par = tmp_path / "par"
+        assert (f"par: not read: {par / 'a'}, 2 DICOM files; {par / 'b'}, 3 DICOM files: a series is read from one "
+                "folder's own files, not its sub-folders'; give one of those folders to read it") in vol.notes
+
+    def test_no_note_without_dicom_in_sub_folders(self, tmp_path):
+        ct_series(tmp_path / "s", n=3)
+        (tmp_path / "s" / "other").mkdir()
+        (tmp_path / "s" / "other" / "a.txt").write_text("x")
+        vol = medical.read_volume(tmp_path / "s")
+        assert not any("not read" in n for n in vol.notes)
+
+    def test_a_dicomdir_on_top_names_where_the_images_are(self, invoke, tmp_path):
+        ct_series(tmp_path / "par3" / "patient" / "s_plain", n=6)
+        dicomdir = Path(pydicom.__file__).parent / "data" / "test_files" / "dicomdirtests" / "DICOMDIR"
+        if not dicomdir.is_file():
+            pytest.skip("pydicom does not ship dicomdirtests/DICOMDIR")
+        shutil.copy(dicomdir, tmp_path / "par3" / "DICOMDIR")
+        r = invoke("convolve", "par3", "-k", "box:3", "-o", "x.nii.gz")
+        assert r.exit_code == 2, r.output
+        where = Path("par3") / "patient" / "s_plain"
+        assert (f"error: par3: no DICOM images in this folder (a series is read from one folder's own files); DICOM "
+                f"files are in {where} (6): give that folder") in r.stderr
+
+    def test_the_readme_says_so(self):
+        readme = " ".join((REPO / "README.md").read_text().split())
+        assert "sub-folders holding DICOM files are named in a note" in readme
