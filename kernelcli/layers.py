@@ -47,7 +47,7 @@ def _finite_array(values: Any, name: str) -> np.ndarray:
     if given.dtype.kind not in "biuf":
         raise UsageError(f"{name}: expected real numbers, got dtype {given.dtype}")
     arr = given.astype(np.float64)
-    ndsupport.refuse_rounded_whole(given, name, UsageError)
+    ndsupport.refuse_rounded_whole(given, name, UsageError, listed=values)
     if not np.isfinite(arr).all():
         raise UsageError(f"{name}: values must be finite (no NaN or infinity)")
     return arr

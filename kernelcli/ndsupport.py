@@ -374,11 +374,11 @@ def kernel_values(kernel: Any, ndim: int = 2) -> np.ndarray:
         if given.dtype.kind not in "biuf":  # complex parts would be dropped, text read as numbers, None as NaN
             what = {"c": "complex", "U": "text", "S": "text", "O": "non-numeric (None, objects)"}.get(given.dtype.kind, str(given.dtype))
             raise UsageError(f"kernel: {what} values, expected real numbers")
-        kernel = np.asarray(given, dtype=np.float64)
-        # (a float64 kernel, the usual call, is spared the look; a small one of ints, as a list gives, looked at in Python)
-        if given.dtype.itemsize >= 8 and (given.dtype.kind == "f" or given.size > 64 or max(values := given.ravel().tolist())
+        listed, kernel = kernel, np.asarray(given, dtype=np.float64)
+        # (a float64 kernel, the usual call, is spared the look; a small one, as a list gives, looked at in Python first)
+        if given.dtype.itemsize >= 8 and (given.size > 64 or max(values := given.ravel().tolist())
                                           >= EXACT_WHOLE or min(values) <= -EXACT_WHOLE):
-            refuse_rounded_whole(given, "kernel")
+            refuse_rounded_whole(given, "kernel", listed=listed)  # (a list's ints beside a float: rounded by numpy)
     k = np.asarray(kernel, dtype=np.float64)
     if k.ndim != ndim:
         what = "2-D matrix" if ndim == 2 else f"{ndim}-D (kz, ky, kx) matrix"
@@ -411,17 +411,24 @@ def first_inexact_whole(arr: Any) -> tuple[tuple[int, ...], int] | None:
     return None
 
 
-def refuse_rounded_whole(given: np.ndarray, name: str, error: type[Exception] | None = None) -> None:
+def refuse_rounded_whole(given: np.ndarray, name: str, error: type[Exception] | None = None, listed: Any = None) -> None:
     """Refuse (``error``, InvalidKernel by default) a whole number of a 64-bit integer or long-double ``given`` that
     float64 rounds (:func:`first_inexact_whole`): the command line refuses 2**53 + 1 in a kernel, weights or a bias,
-    in any form, where ``conv2d`` and ``conv_layer`` took it as 2**53 in silence.
+    in any form, where ``conv2d`` and ``conv_layer`` took it as 2**53 in silence.  ``listed``: the nested lists
+    ``given`` was made from, whose Python ints numpy rounded already where a float stands beside them.
 
     >>> refuse_rounded_whole(np.array([[1, 2**53 + 1]]), "kernel")
     Traceback (most recent call last):
     ...
     kernelcli.errors.InvalidKernel: kernel: the value at (0, 1) is 9007199254740993, which float64 reads as 9007199254740992: kernel weights are float64, exact for whole numbers up to 2**53; give it as float64 to take the rounding
+    >>> refuse_rounded_whole(np.array([[2.0**53, 0.5]]), "kernel", listed=[[2**53 + 1, 0.5]])
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.InvalidKernel: kernel: the value at (0, 0) is 9007199254740993, which float64 reads as 9007199254740992: kernel weights are float64, exact for whole numbers up to 2**53; give it as float64 to take the rounding
     """
     found = first_inexact_whole(given)
+    if found is None and isinstance(listed, (list, tuple)) and given.dtype.kind == "f":
+        found = _first_rounded_listed(listed, ())
     if found is None:
         return
     where, value = found
@@ -432,6 +439,21 @@ def refuse_rounded_whole(given: np.ndarray, name: str, error: type[Exception] | 
     what = "kernel weights are float64" if name == "kernel" else f"{name} values are float64"
     said = inexact_whole(value, f"the value at {where}", what, int(held) if math.isfinite(held) else held)
     raise error(f"{name}: {said}; give it as float64 to take the rounding")
+
+
+def _first_rounded_listed(values: Any, where: tuple[int, ...]) -> tuple[tuple[int, ...], int] | None:
+    """Where the first int among nested lists ``values`` is that float64 rounds, and that int; None if none."""
+    for i, value in enumerate(values):
+        if isinstance(value, (list, tuple)):
+            found = _first_rounded_listed(value, where + (i,))
+            if found is not None:
+                return found
+        elif isinstance(value, (int, np.integer)) and not isinstance(value, bool) and abs(int(value)) > EXACT_WHOLE:
+            with np.errstate(over="ignore"):
+                held = float(np.float64(int(value))) if abs(int(value)) < 2**1024 else math.inf
+            if not math.isfinite(held) or int(held) != int(value):
+                return where + (i,), int(value)
+    return None
 
 
 def check_finite_kernel(k: np.ndarray) -> bool:
