@@ -93,7 +93,7 @@ def gallery_file(
     from . import ndsupport
     from .io import formats
     from .catalog import kernel_path_note, kernel_size_text, list_kernels
-    from .layers import filter_bank
+    from .layers import as_slices, filter_bank
     from .montage import DEFAULT_TILE, range_text, render_montage, to_display, write_sheet
 
     kernels = list_kernels(family)
@@ -135,6 +135,7 @@ def gallery_file(
             notes.append(f"{kernel.name}: a {'x'.join(map(str, shape))} kernel needs {numtext.counted(shape[0], 'channel')}, the image has {channels}; left out")
             continue
         bank = filter_bank(work, [kernel], [kernel.name], padding="same", pad_mode=mode, pad_value=pad_value, paths=paths)
+        bank = bank if colour else as_slices(bank)
         computed = str(bank.maps.dtype)
         applied += 1
         caption = f"{kernel.family} {kernel_size_text(shape)}"

@@ -400,6 +400,10 @@ def run_maps_job(
         raise ShapeError(f"{src}: {refuse_channels(have, loaded.alpha is not None)}")
     label = label(data) if callable(label) else label  # (a bank's [sum] depends on the input's channels)
     bank = _named(src, lambda: compute(data))
+    if order == "zyx":
+        from .layers import as_slices
+
+        bank = as_slices(bank)
     seconds = time.perf_counter() - start
     maps = bank.maps
     several = maps.shape[2] > 1 and not single

@@ -354,13 +354,30 @@ class BankResult:
     combine: list[str] = field(default_factory=list)  # per kernel: "per-channel" or "sum"
 
 
-def channel_names(channels: int) -> list[str]:
-    """Short names for a label: R, G, B for three channels, else 0, 1, 2, ...
+def channel_names(channels: int, colour: bool = True) -> list[str]:
+    """Short names for a label: R, G, B for three channels (``colour``: not for three slices of a volume), else
+    0, 1, 2, ...
 
-    >>> channel_names(3), channel_names(2)
-    (['R', 'G', 'B'], ['0', '1'])
+    >>> channel_names(3), channel_names(2), channel_names(3, colour=False)
+    (['R', 'G', 'B'], ['0', '1'], ['0', '1', '2'])
     """
-    return ["R", "G", "B"] if channels == 3 else [str(c) for c in range(channels)]
+    return ["R", "G", "B"] if channels == 3 and colour else [str(c) for c in range(channels)]
+
+
+def as_slices(bank: BankResult) -> BankResult:
+    """``bank`` with its per-channel maps named by slice, ``[0]``, ``[1]``, ``[2]``: the planes were the slices of a
+    volume read ``--layout zyx``, and three slices are not red, green and blue.
+
+    >>> as_slices(filter_bank(np.zeros((4, 4, 3)), [np.ones((3, 3))], ["box"])).labels
+    ['box[0]', 'box[1]', 'box[2]']
+    """
+    from .records import replace
+
+    labels = list(bank.labels)
+    for name, (start, stop) in zip(bank.names, bank.spans):
+        if stop - start > 1:
+            labels[start:stop] = [f"{name}[{c}]" for c in channel_names(stop - start, colour=False)]
+    return replace(bank, labels=labels)
 
 
 def filter_bank(

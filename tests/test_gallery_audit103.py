@@ -1,0 +1,29 @@
+"""The gallery and montage audit (103): what a sheet draws and says, with any Pillow."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+
+class TestSlicesAreNotColours:
+    """Finding 2: the three slices of a --layout zyx volume were labelled [R], [G], [B] (5 slices: [0]..[4])."""
+
+    @pytest.mark.parametrize("command", [["gallery", "--family", "edge", "--out", "s.png"],
+                                         ["convolve", "-k", "sobel_v", "-k", "sobel_h", "--montage", "s.png"]])
+    def test_three_slices_are_numbered_as_any_other_count(self, invoke, tmp_path, command):
+        np.save(tmp_path / "vol3.npy", np.random.default_rng(3).normal(size=(3, 40, 30)))
+        r = invoke(command[0], "vol3.npy", "--layout", "zyx", *command[1:], "--json", "-q")
+        assert r.exit_code == 0, r.output
+        first = json.loads(r.stdout)["maps"][:3]
+        name = first[0].split("[")[0]
+        assert first == [f"{name}[0]", f"{name}[1]", f"{name}[2]"]
+
+    def test_three_channels_of_an_image_keep_their_colour_names(self, invoke, tmp_path):
+        from PIL import Image
+
+        Image.fromarray(np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)).save(tmp_path / "c.png")
+        r = invoke("convolve", "c.png", "-k", "sobel_v", "-k", "sobel_h", "--montage", "s.png", "--json", "-q")
+        assert r.exit_code == 0 and json.loads(r.stdout)["maps"][:3] == ["sobel_v[R]", "sobel_v[G]", "sobel_v[B]"]
