@@ -163,17 +163,20 @@ def counted(n: int, noun: str) -> str:
 
 
 def range_pair(lo: float, hi: float, digits: int = 3) -> tuple[str, str]:
-    """``lo`` and ``hi`` as short text, with as many significant digits (at least ``digits``) as tell them apart:
-    a map from 1000 to 1004 was labelled ``[1e+03, 1e+03]``.  Exponents are written short (``3.3e3``).
+    """``lo`` and ``hi`` as short text, with as many significant digits (at least ``digits``) as tell them apart
+    and put each end within 1% of the range's width of its value, so that the range looks as wide as it is: a
+    map from 1000 to 1004 was labelled ``[1e+03, 1e+03]``, one from 99999.5 to 100000.5 ``[99999.5, 100000]``.
+    Exponents are written short (``3.3e3``).
 
-    >>> range_pair(-4.0, 4.0), range_pair(1000.0, 1004.0), range_pair(1.0, 1.0 + 2 ** -40)
-    (('-4', '4'), ('1000', '1004'), ('1', '1.000000000001'))
-    >>> range_pair(-3340.0, 3339.0), range_pair(3e-7, 1.25e-5)
-    (('-3.34e3', '3.34e3'), ('3e-7', '1.25e-5'))
+    >>> range_pair(-4.0, 4.0), range_pair(1000.0, 1004.0), range_pair(99999.5, 100000.5)
+    (('-4', '4'), ('1000', '1004'), ('99999.5', '100000.5'))
+    >>> range_pair(-3340.0, 3339.0), range_pair(3e-7, 1.25e-5), range_pair(1.0, 1.0 + 2 ** -40)
+    (('-3.34e3', '3.34e3'), ('3e-7', '1.25e-5'), ('1', '1.00000000000091'))
     """
+    slack = (hi - lo) / 100
     for places in range(digits, 18):
         texts = (_short(lo, places), _short(hi, places))
-        if lo == hi or texts[0] != texts[1]:
+        if lo == hi or texts[0] != texts[1] and all(abs(float(t) - v) <= slack for t, v in zip(texts, (lo, hi))):
             return texts
     return texts
 

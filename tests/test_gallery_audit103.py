@@ -27,3 +27,30 @@ class TestSlicesAreNotColours:
         Image.fromarray(np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)).save(tmp_path / "c.png")
         r = invoke("convolve", "c.png", "-k", "sobel_v", "-k", "sobel_h", "--montage", "s.png", "--json", "-q")
         assert r.exit_code == 0 and json.loads(r.stdout)["maps"][:3] == ["sobel_v[R]", "sobel_v[G]", "sobel_v[B]"]
+
+
+class TestRangeEnds:
+    """Finding 7: 99999.5..100000.5 was labelled [99999.5, 100000], a range half as wide as it is."""
+
+    @pytest.mark.parametrize(("lo", "hi", "text"), [
+        (99999.5, 100000.5, "[99999.5, 100000.5]"),
+        (1000.0, 1004.0, "[1000, 1004]"),
+        (-3340.0, 3340.0, "[-3.34e3, 3.34e3]"),
+        (0.03125, 0.96875, "[0.0312, 0.969]"),
+    ])
+    def test_each_end_is_shown_close_enough_to_keep_the_width(self, lo, hi, text):
+        from kernelcli.montage import range_text
+
+        assert range_text(np.array([lo, hi])) == text
+
+    def test_the_shown_width_is_the_true_width_within_two_percent(self):
+        from kernelcli.numtext import range_pair
+
+        rng = np.random.default_rng(7)
+        for _ in range(2000):
+            lo = float(rng.normal() * 10.0 ** rng.integers(-6, 8))
+            hi = lo + float(rng.random() * 10.0 ** rng.integers(-8, 8)) * max(abs(lo), 1e-300)
+            if hi == lo:
+                continue
+            shown = [float(t) for t in range_pair(lo, hi)]
+            assert abs((shown[1] - shown[0]) - (hi - lo)) <= 0.02 * (hi - lo), (lo, hi, shown)
