@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import os
+import weakref
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -98,18 +99,66 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
+#: per font, whether it draws each character asked about (under None: its missing-glyph box)
+_GLYPHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _has_glyph(font, char: str) -> bool:
+    """Whether ``font`` draws ``char`` as itself: Pillow's bitmap font (no FreeType) encodes Latin-1 alone, and
+    the bundled FreeType font has a small character set, drawing the rest as its missing-glyph box."""
+    from PIL import ImageFont
+
+    if not isinstance(font, ImageFont.FreeTypeFont):
+        return ord(char) < 256
+    if char.isascii():
+        return True
+    known = _GLYPHS.get(font)
+    if known is None:  # U+FFFF is a noncharacter, in no font: it is drawn as the missing-glyph box
+        known = _GLYPHS[font] = {None: _mask(font, "\uffff")}
+    if char not in known:
+        box = known[None]
+        known[char] = not box[1].strip(b"\0") or _mask(font, char) != box  # (a font that draws nothing: trusted)
+    return known[char]
+
+
+def _mask(font, text: str) -> tuple[tuple[int, int], bytes]:
+    m = font.getmask(text)
+    return m.size, bytes(m)
+
+
+def drawable(text: str, font) -> str:
+    """``text`` as ``font`` can draw it: a character it lacks becomes its base letters (``è`` -> ``e``, ``…`` ->
+    ``...``), or ``?``.  The sheet's title names its input, and a missing glyph drew a box (``tr▯s_▯▯.png``).
+
+    >>> drawable("très_名前.png", _font(15))
+    'tres_??.png'
+    """
+    import unicodedata
+
+    def one(char: str) -> str:
+        if _has_glyph(font, char):
+            return char
+        base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+        return base if base and base != char and all(_has_glyph(font, c) for c in base) else "?"
+
+    return "".join(map(one, text))
+
+
 def _fit(draw, text: str, font, width: int, middle: bool = False) -> str:
-    """``text``, cut with an ellipsis so that it fits ``width`` pixels: at its end, or in its ``middle`` (a
-    name keeps its start and its end, where names of one family differ: ``sobel_v``'s kin, ``..._one``/``..._two``)."""
+    """``text`` (:func:`drawable`), cut with an ellipsis so that it fits ``width`` pixels: at its end, or in its
+    ``middle`` (a name keeps its start and its end, where names of one family differ: ``sobel_v``'s kin,
+    ``..._one``/``..._two``)."""
+    text = drawable(text, font)
     if draw.textlength(text, font=font) <= width:
         return text
+    dots = drawable("…", font)
     head, tail = (text[: (len(text) + 1) // 2], text[(len(text) + 1) // 2 :]) if middle else (text, "")
-    while head and draw.textlength(head + "…" + tail, font=font) > width:
+    while head and draw.textlength(head + dots + tail, font=font) > width:
         if middle and len(tail) >= len(head):
             tail = tail[1:]
         else:
             head = head[:-1]
-    return head + "…" + tail
+    return head + dots + tail
 
 
 def _distinct(draw, names: list[str], font, width: int) -> list[str]:

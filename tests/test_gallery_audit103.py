@@ -54,3 +54,71 @@ class TestRangeEnds:
                 continue
             shown = [float(t) for t in range_pair(lo, hi)]
             assert abs((shown[1] - shown[0]) - (hi - lo)) <= 0.02 * (hi - lo), (lo, hi, shown)
+
+
+LONG_NAME = "très_long_名前_filename_for_a_phantom_image_to_be_cut.png"
+
+
+@pytest.fixture
+def phantom_copy(tmp_path):
+    from conftest import SAMPLES
+
+    data = (SAMPLES / "phantom.png").read_bytes()
+    (tmp_path / "in.png").write_bytes(data)
+    (tmp_path / LONG_NAME).write_bytes(data)
+    return tmp_path
+
+
+class TestWithoutFreeType:
+    """Finding 1: with a Pillow built without FreeType (the bitmap font, Latin-1 only), a sheet with a cut label,
+    title or note, or a file name past Latin-1, failed with exit 70 (UnicodeEncodeError on the ellipsis)."""
+
+    @pytest.fixture(autouse=True)
+    def no_freetype(self, monkeypatch):
+        from PIL import ImageFont, _util
+
+        # what Pillow itself installs when its _imagingft module is missing
+        monkeypatch.setattr(ImageFont, "core", _util.DeferredError(ImportError("The _imagingft C module is not installed")))
+
+    @pytest.mark.parametrize("args", [
+        ["convolve", "in.png", "-k", "sobel_v", "-k", "sobel_h", "--montage", "m.png"],
+        ["convolve", "{samples}/example1.csv", "-k", "sobel_v", "-k", "sobel_h", "--montage", "m.png"],
+        ["gallery", "in.png", "--out", "m.png", "--tile", "16"],
+        ["gallery", LONG_NAME, "--out", "m.png"],
+    ])
+    def test_every_sheet_is_drawn(self, invoke, phantom_copy, args):
+        from conftest import SAMPLES
+
+        r = invoke(*[a.format(samples=SAMPLES) for a in args])
+        assert r.exit_code == 0, r.output
+        assert (phantom_copy / "m.png").exists()
+
+    def test_text_is_cut_with_dots_the_font_has(self):
+        from PIL import Image, ImageDraw
+
+        from kernelcli.montage import _fit, _font
+
+        draw, font = ImageDraw.Draw(Image.new("RGB", (10, 10))), _font(13)
+        cut = _fit(draw, "padding same (constant), stride 1, dilation 1 " * 3, font, 120)
+        assert cut.endswith("...") and draw.textlength(cut, font=font) <= 120
+        assert _fit(draw, LONG_NAME, font, 2000) == LONG_NAME.replace("名前", "??")  # è is Latin-1: kept
+
+
+class TestGlyphsTheFontLacks:
+    """Finding 6: with the bundled font (a limited character set), any non-ASCII character of a file name was drawn
+    as a missing-glyph box: 'tr▯s_long_▯▯_filename…'."""
+
+    def test_a_character_without_a_glyph_is_its_base_letter_or_a_question_mark(self):
+        from PIL import Image, ImageDraw
+
+        from kernelcli.montage import _fit, _font
+
+        draw, font = ImageDraw.Draw(Image.new("RGB", (10, 10))), _font(15)
+        assert _fit(draw, "très_名前_ü.png", font, 2000) == "tres_??_u.png"
+
+    def test_the_title_is_drawn_as_its_drawable_text(self):
+        from kernelcli.montage import render_montage
+
+        x = np.arange(16.0).reshape(4, 4)
+        sheets = [np.asarray(render_montage(x, [("dx", x)], title=title, tile=64)) for title in ("très_名前.png", "tres_??.png")]
+        np.testing.assert_array_equal(sheets[0], sheets[1])
