@@ -313,15 +313,20 @@ def _channels_text(spans: int, have: int, alpha: bool) -> str:
 
 
 def _describe_options(options: ConvolveOptions) -> str:
-    """One line for a montage: every option the maps were made with (padding and its fill, stride, dilation, and a
-    --flip or --kernel-scale given), as the record's operation names them.
+    """One line for a montage: every option the maps were made with (padding and its border where something is
+    padded, stride, dilation, and a --flip or --kernel-scale given), as the record's operation names them.
 
     >>> _describe_options(ConvolveOptions(pad_value=255, flip=True, kernel_scale="0.5"))
     'padding same (constant 255), stride 1, dilation 1, flipped (true convolution), --kernel-scale 0.5'
+    >>> _describe_options(ConvolveOptions(padding="valid", pad_mode="reflect"))
+    'padding valid, stride 1, dilation 1'
     """
+    from .modes import pads_nothing
+
     padding = ",".join(map(str, options.padding)) if isinstance(options.padding, tuple) else str(options.padding)
     fill = f" {options.pad_value:g}" if options.pad_mode == "constant" and options.pad_value != 0 else ""
-    text = f"padding {padding} ({options.pad_mode}{fill}), stride {options.stride}, dilation {options.dilation}"
+    border = "" if pads_nothing(options.padding) else f" ({options.pad_mode}{fill})"
+    text = f"padding {padding}{border}, stride {options.stride}, dilation {options.dilation}"
     text += ", flipped (true convolution)" if options.flip else ""
     return text + (f", --kernel-scale {options.kernel_scale}" if options.kernel_scale is not None else "")
 

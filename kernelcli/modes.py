@@ -108,7 +108,7 @@ def conv_words(stride: Any = 1, padding: Any = "same", dilation: Any = 1, pad_mo
     """
     words = [f"s{stride}"] if stride != 1 else []
     words += [f"d{dilation}"] if dilation != 1 else []
-    pads = padding not in ("valid", 0, (0, 0, 0, 0))
+    pads = not pads_nothing(padding)
     if padding != "same":
         words.append(padding if isinstance(padding, str) else f"p{'-'.join(map(str, padding)) if isinstance(padding, tuple) else padding}")
     if pads and pad_mode != "constant":
@@ -119,6 +119,15 @@ def conv_words(stride: Any = 1, padding: Any = "same", dilation: Any = 1, pad_mo
     if kernel_scale is not None:
         words.append("scale" + "".join(_SCALE_SIGNS.get(c, c) for c in kernel_scale.strip()))
     return words
+
+
+def pads_nothing(padding: Any) -> bool:
+    """Whether ``padding`` adds no border (``valid``, 0, four zeros): a pad mode or fill is then no option of the result.
+
+    >>> pads_nothing("valid"), pads_nothing((0, 0, 0, 0)), pads_nothing("same"), pads_nothing(1)
+    (True, True, False, False)
+    """
+    return padding in ("valid", 0, (0, 0, 0, 0))
 
 
 def volume_words(pad_mode: str = "replicate", pad_value: float = 0.0, flip: bool = False, axis: str | None = None,

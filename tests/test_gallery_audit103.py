@@ -122,3 +122,26 @@ class TestGlyphsTheFontLacks:
         x = np.arange(16.0).reshape(4, 4)
         sheets = [np.asarray(render_montage(x, [("dx", x)], title=title, tile=64)) for title in ("très_名前.png", "tres_??.png")]
         np.testing.assert_array_equal(sheets[0], sheets[1])
+
+
+class TestOptionsLine:
+    """Finding 4: under --padding valid the montage's options line named a pad mode, 'padding valid (reflect)', while
+    the same run's note said valid pads nothing; the record's operation names none."""
+
+    @pytest.mark.parametrize(("given", "line"), [
+        ({"padding": "valid"}, "padding valid, stride 1, dilation 1"),
+        ({"padding": "valid", "pad_mode": "reflect"}, "padding valid, stride 1, dilation 1"),
+        ({"padding": 0, "pad_value": 7.0}, "padding 0, stride 1, dilation 1"),
+    ])
+    def test_a_border_is_named_only_where_something_is_padded(self, given, line):
+        from kernelcli.jobs_common import ConvolveOptions
+        from kernelcli.jobs_maps import _describe_options
+
+        assert _describe_options(ConvolveOptions(**given)) == line
+
+    def test_a_padded_border_is_still_named(self):
+        from kernelcli.jobs_common import ConvolveOptions
+        from kernelcli.jobs_maps import _describe_options
+
+        assert _describe_options(ConvolveOptions(pad_mode="reflect")) == "padding same (reflect), stride 1, dilation 1"
+        assert _describe_options(ConvolveOptions(padding=1, pad_value=3)).startswith("padding 1 (constant 3),")

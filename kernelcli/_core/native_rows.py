@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '46c0a8a41df07d1c5c5db0de441dc1fca29fee91a3a1838b6fdb6bf86740b0ce'
+LOOP_SOURCES = '57f47cb3b3b045bec14c32d7f1819ae82e6a0d12a1b94cd65e5c6924c56ff18b'
 
 
 _ENTRIES: dict = {}

@@ -136,7 +136,7 @@ def convolve(
     from ..volume_inputs import refuse_volume_options
     from ..shapes import parse_padding
     from ..layout import canonical_layout
-    from ..modes import RENORMALISE, unused_fill
+    from ..modes import RENORMALISE, pads_nothing, unused_fill
 
     refuse_missing_input(input, out_dir, kernel or [])
     fill = 0.0 if pad_value is None else pad_value  # (pad_value stays None when not given: a 0 given is named in the notes)
@@ -231,7 +231,7 @@ def convolve(
         return
     refuse_volume_options(input, volume_only, out_dir=out_dir)
     options = image_options()
-    if options.padding in ("valid", 0, (0, 0, 0, 0)) and (pad_mode is not None or pad_value is not None):
+    if pads_nothing(options.padding) and (pad_mode is not None or pad_value is not None):
         unused = [name for name, given in (("--pad-mode", pad_mode is not None), ("--pad-value", pad_value is not None)) if given]
         call_note(f"{' and '.join(unused)}: --padding {padding} pads nothing, so there is no border to fill", quiet=quiet)
     batch = BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file, scheduler)
