@@ -461,7 +461,7 @@ def run_maps_job(
     if montage_path is not None:
         from .montage import render_montage, write_sheet
 
-        sheet = render_montage(data, tiles, title=title, notes=sheet_notes, planes=planes)
+        sheet = render_montage(data, tiles, title=title, notes=sheet_notes, planes=planes, source_shape=report.input_shape)
         write_sheet(montage_path, sheet, force=force, encoding=encoding)
         report.montage = str(montage_path)
         if out_path is None and rescale is not None:  # given, and nothing done: as for several maps in a .tif

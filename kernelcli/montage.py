@@ -222,6 +222,7 @@ def render_montage(
     source_label: str = "input",
     notes: Sequence[str] = (),
     planes: str = "channel",
+    source_shape: Sequence[int] | None = None,
 ):
     """Draw the input on the left and the maps in a grid on the right, each labelled.
 
@@ -249,6 +250,9 @@ def render_montage(
     planes : {"channel", "slice"}
         What the input's third axis holds: three channels are shown in colour, slices
         (a volume read ``--layout zyx``) never are.
+    source_shape : sequence of int, optional
+        The input's shape as its file holds it, under its tile (default: ``source``'s): a (3, 40, 30) array
+        read channels first is drawn from its (40, 30, 3) channels-last copy.
 
     Returns
     -------
@@ -293,7 +297,7 @@ def render_montage(
         y += 16
     top = y + (GAP if header_lines else 0)
 
-    size_text = "x".join(map(str, src.shape))
+    size_text = "x".join(map(str, src.shape if source_shape is None else source_shape))
     _paste(sheet, draw, source_img, MARGIN, top, tile)
     _label(draw, MARGIN, top + tile, tile, source_label, [f"{size_text}{extra}"], label_font, small_font)
     x0 = MARGIN + left_w

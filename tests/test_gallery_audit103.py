@@ -145,3 +145,26 @@ class TestOptionsLine:
 
         assert _describe_options(ConvolveOptions(pad_mode="reflect")) == "padding same (reflect), stride 1, dilation 1"
         assert _describe_options(ConvolveOptions(padding=1, pad_value=3)).startswith("padding 1 (constant 3),")
+
+
+class TestInputTileShape:
+    """Finding 5: the input tile's size read 40x30x3 (the channels-last array drawn) under a title and a record of
+    3x40x30 (the file's)."""
+
+    @pytest.mark.parametrize(("command", "layout", "size"), [
+        (["gallery", "--family", "edge", "--out", "s.png"], "zyx", "3x40x30, slice 0 of 3"),
+        (["gallery", "--family", "edge", "--out", "s.png"], "chw", "3x40x30"),
+        (["convolve", "-k", "sobel_v", "-k", "sobel_h", "--montage", "s.png"], "zyx", "3x40x30, slice 0 of 3"),
+    ])
+    def test_the_input_tile_gives_the_files_shape(self, invoke, tmp_path, monkeypatch, command, layout, size):
+        from kernelcli import montage
+
+        drawn = []
+        label = montage._label
+        monkeypatch.setattr(montage, "_label", lambda draw, x, y, w, name, details, *a: drawn.append((name, details))
+                            or label(draw, x, y, w, name, details, *a))
+        np.save(tmp_path / "v.npy", np.random.default_rng(3).normal(size=(3, 40, 30)))
+        r = invoke(command[0], "v.npy", "--layout", layout, *command[1:], "--json", "-q")
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.stdout)["input_shape"] == [3, 40, 30]
+        assert drawn[0] == ("input", [size])
