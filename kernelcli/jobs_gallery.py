@@ -152,7 +152,7 @@ def gallery_file(
     title = f"{shown_name or src.name} ({shown_shape}): {applied} kernels" + (f", family {family}" if family else "")
     sheet = render_montage(
         data, tiles, title=title, tile=tile or DEFAULT_TILE, notes=sheet_notes, planes="channel" if colour else "slice",
-        source_shape=input_shape,
+        source_shape=input_shape, maps_reduced=factor,
     )
     write_sheet(sheet_path, sheet, force=force, encoding=encoding)
     if encoding is not None:

@@ -3,9 +3,10 @@
 A feature map's values can be anything (an edge map runs from -400 to +400, a blur keeps
 0..255, a sigmoid sits in 0..1), so every tile is stretched from its own minimum (black) to
 its own maximum (white); the label under it gives its name and that range (with the digits that
-tell the two apart).  Each picture is fitted to one cell size: tiny matrices are enlarged by whole
-cells (nearest neighbour), large maps reduced with area averaging, so a map smaller than the input
-(a stride, "valid" padding) shows smaller than the input where both fit the cell as they are.
+tell the two apart).  The input and its maps are drawn at one scale, the one
+that fits the largest of them in a cell: tiny matrices are enlarged by whole cells (nearest neighbour),
+large pictures reduced with area averaging, so a map smaller than the input (a stride, "valid" padding)
+shows smaller than the input, by as much.
 
 Pure rendering: arrays in, a Pillow image out.  :func:`write_sheet` saves it atomically through
 :func:`kernelcli.io.image_writing.write_picture`,
@@ -174,18 +175,28 @@ def _distinct(draw, names: list[str], font, width: int) -> list[str]:
     return fitted
 
 
-def _tile_image(pixels: np.ndarray, box: int):
-    """A uint8 picture scaled to fit a ``box`` x ``box`` square: whole-cell enlargement, area reduction."""
+def picture_scale(side: int, box: int) -> int | float:
+    """The scale that fits a picture of largest ``side`` in a ``box`` square: a whole factor (cells enlarged whole),
+    or a fraction under 1 (area reduction).
+
+    >>> picture_scale(5, 192), picture_scale(384, 192)
+    (38, 0.5)
+    """
+    return box // side if side <= box else box / side
+
+
+def _tile_image(pixels: np.ndarray, box: int, scale: int | float | None = None):
+    """A uint8 picture scaled by ``scale`` (default: the one that fits a ``box`` x ``box`` square): whole-cell
+    enlargement, area reduction."""
     from PIL import Image
 
     img = Image.fromarray(np.ascontiguousarray(pixels))
     h, w = pixels.shape[:2]
-    side = max(h, w)
-    if side <= box:
-        factor = max(1, box // side)
-        return img.resize((w * factor, h * factor), Image.Resampling.NEAREST) if factor > 1 else img
-    scale = box / side
-    return img.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BOX)
+    scale = picture_scale(max(h, w), box) if scale is None else scale
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if size == (w, h):
+        return img
+    return img.resize(size, Image.Resampling.BOX if scale < 1 else Image.Resampling.NEAREST)
 
 
 #: the lines of text under a tile: its name, then its range; a caption (a kernel's family and size) between them
@@ -223,6 +234,7 @@ def render_montage(
     notes: Sequence[str] = (),
     planes: str = "channel",
     source_shape: Sequence[int] | None = None,
+    maps_reduced: int = 1,
 ):
     """Draw the input on the left and the maps in a grid on the right, each labelled.
 
@@ -253,6 +265,9 @@ def render_montage(
     source_shape : sequence of int, optional
         The input's shape as its file holds it, under its tile (default: ``source``'s): a (3, 40, 30) array
         read channels first is drawn from its (40, 30, 3) channels-last copy.
+    maps_reduced : int
+        The maps were computed on the input reduced f x f (a gallery's thumbnails): each of their pixels is
+        drawn as f x f of the input's.
 
     Returns
     -------
@@ -269,15 +284,18 @@ def render_montage(
 
     src = np.asarray(source)
     pixels, extra = _input_display(src, planes)
-    source_img = _tile_image(pixels, tile)
-    pictures, texts = [], []
+    shown_maps, texts = [], []
     for label, values, *caption in tiles:
         if isinstance(values, tuple):
             shown, text = values
         else:
             shown, text = to_display(values), range_text(values)
-        pictures.append(_tile_image(shown, tile))
+        shown_maps.append(shown)
         texts.append((label, [caption[0], text] if caption and caption[0] else [text]))
+    # One scale for the input and its maps: a map smaller than its input (a stride, 'valid') is drawn smaller
+    scale = picture_scale(max(max(pixels.shape[:2]), *(max(m.shape[:2]) * maps_reduced for m in shown_maps)), tile)
+    source_img = _tile_image(pixels, tile, scale)
+    pictures = [_tile_image(shown, tile, scale * maps_reduced) for shown in shown_maps]
     captions = any(len(lines) > 1 for _, lines in texts)
     # Cells as large as the largest scaled picture (at most ``tile``): small inputs stay compact.
     tile = max(MIN_CELL, max(max(img.size) for img in [source_img, *pictures]))

@@ -168,3 +168,48 @@ class TestInputTileShape:
         assert r.exit_code == 0, r.output
         assert json.loads(r.stdout)["input_shape"] == [3, 40, 30]
         assert drawn[0] == ("input", [size])
+
+
+class TestOneScale:
+    """Finding 3: each picture was enlarged by its own whole factor, so a 3x3 'valid' map of a 5x5 input was drawn
+    at 192 pixels beside the input's 190, and 64x64 stride-2 maps of a 128x128 input at 192 beside its 128."""
+
+    @staticmethod
+    def _sizes(monkeypatch, run):
+        from kernelcli import montage
+
+        pasted = []
+        paste = montage._paste
+        monkeypatch.setattr(montage, "_paste", lambda sheet, draw, img, *a: pasted.append(img.size) or paste(sheet, draw, img, *a))
+        run()
+        return pasted
+
+    @pytest.mark.parametrize(("source", "maps", "reduced", "expected"), [
+        ((5, 5), (3, 3), 1, [(190, 190), (114, 114)]),  # 'valid': smaller, as 3 is to 5
+        ((128, 128), (64, 64), 1, [(128, 128), (64, 64)]),  # a stride 2: half
+        ((300, 300), (150, 150), 1, [(192, 192), (96, 96)]),  # the input reduced to fit: the maps by as much
+        ((777, 1000), (259, 333), 3, [(192, 149), (192, 149)]),  # a gallery's maps, computed on the image reduced 3x3
+        ((20, 20), (20, 20), 1, [(180, 180), (180, 180)]),
+    ])
+    def test_the_input_and_its_maps_are_drawn_at_one_scale(self, monkeypatch, source, maps, reduced, expected):
+        from kernelcli.montage import render_montage
+
+        x, m = np.random.default_rng(0).random(source), np.random.default_rng(1).random(maps)
+        drawn = self._sizes(monkeypatch, lambda: render_montage(x, [("a", m), ("b", m)], maps_reduced=reduced))
+        assert drawn == [expected[0], expected[1], expected[1]]
+
+    def test_a_strided_layer_is_drawn_smaller_than_its_input(self, invoke, tmp_path, monkeypatch):
+        from PIL import Image
+
+        Image.fromarray(np.random.default_rng(0).integers(0, 256, (128, 128, 3), dtype=np.uint8)).save(tmp_path / "rgb.png")
+        np.save(tmp_path / "w.npy", np.random.default_rng(0).normal(size=(4, 3, 5, 5)).astype(np.float32))
+        drawn = self._sizes(monkeypatch, lambda: invoke("convolve", "rgb.png", "--weights", "w.npy", "--stride", "2",
+                                                        "--montage", "wm.png", "-q"))
+        assert drawn == [(128, 128)] + [(64, 64)] * 4
+
+    def test_a_gallery_draws_its_maps_as_large_as_its_input(self, invoke, tmp_path, monkeypatch):
+        from PIL import Image
+
+        Image.fromarray(np.random.default_rng(2).integers(0, 256, (800, 1000), dtype=np.uint8)).save(tmp_path / "big.png")
+        drawn = self._sizes(monkeypatch, lambda: invoke("gallery", "big.png", "--family", "edge", "--out", "s.png", "-q"))
+        assert drawn[0] == (192, 154) and all(abs(w - 192) <= 1 and abs(h - 154) <= 1 for w, h in drawn[1:])
