@@ -226,6 +226,23 @@ def layout_dims(hwc: tuple[int, ...] | list[int], layout: str) -> list[int]:
     return list(hwc)
 
 
+def plane_readings(dims: tuple[int, ...] | list[int]) -> str | None:
+    """Both readings of a network input written with no layout, where it reads two ways, else None.
+
+    Channels first is the default, but a first size that is no plausible channel count with a last one that is
+    (``224x224x3``, as the lecture and Pillow write an RGB image) reads more naturally HxWxC.
+
+    >>> plane_readings((224, 224, 3))
+    'CxHxW = 224 channels of 224x3, or HxWxC = 224x224 with 3 channels'
+    >>> plane_readings((3, 224, 224)) is None
+    True
+    """
+    if len(dims) != 3 or not dims[0] > MAX_CHANNELS >= dims[2]:
+        return None
+    return (f"CxHxW = {counted(dims[0], 'channel')} of {dims[1]}x{dims[2]}, or HxWxC = {dims[0]}x{dims[1]} "
+            f"with {counted(dims[2], 'channel')}")
+
+
 def network_input(dims: tuple[int, ...], layout: str | None, expected: tuple[int, ...] | None, network: str, *,
                   option: str = "--input", flag: str = "--layout ") -> tuple[int, ...]:
     """A ``summary --input`` as (C, H, W), checked against the network's own channel count.
@@ -244,12 +261,9 @@ def network_input(dims: tuple[int, ...], layout: str | None, expected: tuple[int
         raise UsageError(f"{flag}zyx is for volumes; a network input is chw (CxHxW) or hwc (HxWxC)")
     if len(dims) != 3:
         return tuple(dims)
-    if given is None and expected is None and dims[0] > MAX_CHANNELS >= dims[2]:
-        # no input in the spec to check the channels against: 224x224x3 would be 224 channels of 224x3
-        raise UsageError(
-            f"{option} {_x(dims)} reads two ways: CxHxW = {dims[0]} channels of {dims[1]}x{dims[2]}, or HxWxC = "
-            f"{dims[0]}x{dims[1]} with {counted(dims[2], 'channel')} (the spec gives no input to tell); give {flag}chw or {flag}hwc"
-        )
+    readings = plane_readings(dims) if given is None and expected is None else None
+    if readings:  # no input in the spec to check the channels against: 224x224x3 would be 224 channels of 224x3
+        raise UsageError(f"{option} {_x(dims)} reads two ways: {readings} (the spec gives no input to tell); give {flag}chw or {flag}hwc")
     chw = (dims[2], dims[0], dims[1]) if layout == "hwc" else tuple(dims)
     if expected is None or len(expected) != 3 or chw[0] == expected[0]:
         return chw

@@ -59,7 +59,7 @@ def summary(
     if layout is not None and input_shape is None:
         from ..errors import UsageError
 
-        raise UsageError(f"--layout {layout} says how --input is written; give --input too (the spec's own input is CxHxW)")
+        raise UsageError(f"--layout {layout} says how --input is written; give --input too (the spec's own input is read as its 'layout' field says, CxHxW by default)")
     net_spec = load_spec(spec)
     shape = parse_input_shape(input_shape, layout, net_spec) if input_shape is not None else None
     net = _summarize(net_spec, shape, input_shape, max_layers)

@@ -29,7 +29,7 @@ from ..errors import EXIT_KERNEL, KernelcliError, UsageError
 from ..records import field, record
 from ..resources import networks_dir
 
-TOP_LEVEL_FIELDS = ("name", "title", "source", "comment", "input", "templates", "layers")
+TOP_LEVEL_FIELDS = ("name", "title", "source", "comment", "input", "layout", "templates", "layers")
 #: a built-in's name as given on the command line (no '/', no suffix), as a kernel lookup's
 BARE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -189,7 +189,9 @@ def parse_spec(document: Any, label: str = "<spec>", *, default_name: str | None
         raise SpecError(f"{label}: templates: expected an object of name -> template, got {type(templates).__name__}")
     shape = document.get("input")
     if shape is not None:
-        shape = check_input_shape(shape, f"{label}: input")
+        shape = _read_input(check_input_shape(shape, f"{label}: input"), document.get("layout"), label)
+    elif "layout" in document:
+        raise SpecError(f'{label}: layout: {json_value(document["layout"])} says how "input" is written; the spec gives no input')
     return NetworkSpec(
         name=name,
         label=label,
@@ -219,6 +221,26 @@ def check_input_shape(value: Any, where: str) -> tuple[int, ...]:
     if len(sizes) not in (1, 3) or not all(v is not None and v >= 1 for v in sizes):
         raise SpecError(f"{where}: expected [C, H, W] or [N] with integers >= 1, got {json_value(value)}")
     return tuple(sizes)  # type: ignore[arg-type]
+
+
+def _read_input(shape: tuple[int, ...], layout: Any, label: str) -> tuple[int, ...]:
+    """The spec's input as (C, H, W), read as its ``layout`` field says (default chw, as ``--input``'s).
+
+    Without one, an input that reads two ways is refused as ``--input`` is: ``[224, 224, 3]`` was 224 channels of
+    224x3 (where the lecture means a 224x224 RGB image), every number after it wrong.
+    """
+    from ..layout import PLANE_LAYOUTS, layout_dims, plane_readings
+
+    if layout is None:
+        readings = plane_readings(shape)
+        if readings:
+            first = json_value(layout_dims(shape, "chw"))
+            raise SpecError(f'{label}: input: {json_value(list(shape))} reads two ways: {readings}; give "layout": "hwc" '
+                            f'(or write it channels first, {first}) or "layout": "chw"')
+        return shape
+    if not isinstance(layout, str) or layout.strip().lower() not in PLANE_LAYOUTS:
+        raise SpecError(f'{label}: layout: expected "chw" or "hwc" (how "input" is written), got {json_value(layout)}')
+    return tuple(layout_dims(shape, "chw")) if layout.strip().lower() == "hwc" else shape
 
 
 def parse_input_shape(text: str, layout: str | None = None, spec: NetworkSpec | None = None) -> tuple[int, ...]:

@@ -1,0 +1,74 @@
+"""Audit 101 of `kernelcli summary` and the network spec: an input that reads two ways, where a spec's
+JSON fault is, values spelled as JSON, small activation totals, PyTorch's batchnorm fields.
+
+Each test says what was observed before the fix; the references are hand counts and the spec's rules.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import REPO, run_in_process
+from kernelcli.errors import UsageError
+from kernelcli.netspec import SpecError, load_spec, summarize
+
+CONV_FLAT_DENSE = [{"type": "conv", "filters": 16, "f": 3, "p": 1}, {"type": "flatten"}, {"type": "dense", "units": 10}]
+
+
+def write(tmp_path, name, doc):
+    path = tmp_path / name
+    path.write_text(json.dumps(doc) if not isinstance(doc, str) else doc)
+    return path
+
+
+def error_of(call):
+    with pytest.raises(SpecError) as info:
+        call()
+    return str(info.value)
+
+
+class TestSpecInputReadsTwoWays:
+    """A spec's "input": [224, 224, 3] was 224 channels of 224x3 (conv 32,272 params, exit 0), where
+    `--input 224x224x3` is refused as reading two ways."""
+
+    def test_refused_naming_both_readings_and_the_field(self, tmp_path):
+        path = write(tmp_path, "hwc.json", {"input": [224, 224, 3], "layers": CONV_FLAT_DENSE})
+        message = error_of(lambda: load_spec(path))
+        assert message.startswith(f"{path}: input: [224, 224, 3] reads two ways: ")
+        for words in ("CxHxW = 224 channels of 224x3", "HxWxC = 224x224 with 3 channels", '"layout": "hwc"',
+                      '"layout": "chw"', "[3, 224, 224]"):
+            assert words in message, message
+
+    def test_the_command_exits_3_in_one_line(self, tmp_path):
+        write(tmp_path, "hwc.json", {"input": [224, 224, 3], "layers": CONV_FLAT_DENSE})
+        r = run_in_process("summary", "hwc.json", cwd=tmp_path)
+        assert r.returncode == 3 and r.stdout == ""
+        assert r.stderr.count("\n") == 1 and "reads two ways" in r.stderr and "Traceback" not in r.stderr
+
+    def test_the_layout_field_picks_a_reading(self, tmp_path):
+        hwc = summarize({"input": [224, 224, 3], "layout": "hwc", "layers": CONV_FLAT_DENSE})
+        assert hwc.input == (3, 224, 224) and hwc.find("0").shape == (16, 224, 224) and hwc.find("0").params == 448
+        chw = summarize({"input": [224, 224, 3], "layout": "CHW", "layers": CONV_FLAT_DENSE})
+        assert chw.input == (224, 224, 3) and chw.find("0").params == 32_272
+        path = write(tmp_path, "hwc.json", {"input": [224, 224, 3], "layout": "hwc", "layers": CONV_FLAT_DENSE})
+        r = run_in_process("summary", "hwc.json", "--json", cwd=tmp_path)
+        assert r.returncode == 0 and json.loads(r.stdout)["input_shape"] == [3, 224, 224]
+        # --input is checked against the spec's input as read (3 channels), not as written
+        r = run_in_process("summary", str(path), "--input", "3x32x32", "-q", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+
+    @pytest.mark.parametrize("shape", [[3, 224, 224], [64, 56, 56], [1, 28, 28], [4, 4, 4], [784]])
+    def test_shapes_that_read_one_way_need_no_layout(self, shape):
+        layers = [{"type": "flatten"}] if len(shape) == 3 else [{"type": "dense", "units": 2}]
+        assert summarize({"input": shape, "layers": layers}).input == tuple(shape)
+
+    @pytest.mark.parametrize(("doc", "needle"), [
+        ({"input": [3, 8, 8], "layout": "zyx"}, 'layout: expected "chw" or "hwc" (how "input" is written), got "zyx"'),
+        ({"input": [3, 8, 8], "layout": 1}, 'layout: expected "chw" or "hwc" (how "input" is written), got 1'),
+        ({"layout": "hwc"}, 'layout: "hwc" says how "input" is written; the spec gives no input'),
+    ])
+    def test_a_bad_layout_field_is_refused(self, doc, needle):
+        message = error_of(lambda: summarize({**doc, "layers": [{"type": "flatten"}]}))
+        assert needle in message, message
