@@ -56,22 +56,23 @@ LAYOUT_HELP = (
 )
 
 
-def canonical_layout(layout: str | None) -> str | None:
-    """``layout`` lower-cased and checked; None stays None (the command's default).
+def canonical_layout(layout: str | None, name: str = "layout") -> str | None:
+    """``layout`` lower-cased and checked; None stays None (the command's default). ``name`` is what the
+    message calls it (the API's ``layout``).
 
     >>> canonical_layout("CHW"), canonical_layout(None)
     ('chw', None)
     """
-    return _checked(layout, LAYOUTS)
+    return _checked(layout, LAYOUTS, name=name)
 
 
-def _checked(layout: str | None, choices: tuple[str, ...], why: str = "") -> str | None:
+def _checked(layout: str | None, choices: tuple[str, ...], why: str = "", name: str = "layout") -> str | None:
     """``layout`` lower-cased and one of ``choices`` (else a UsageError listing them, then ``why``); None stays None."""
     if layout is None:
         return None
     value = str(layout).strip().lower()
     if value not in choices:
-        raise UsageError(f"invalid layout {layout!r}: expected one of {', '.join(choices)}{why}")
+        raise UsageError(f"invalid {name} {layout!r}: expected one of {', '.join(choices)}{why}")
     return value
 
 
@@ -255,7 +256,7 @@ def network_input(dims: tuple[int, ...], layout: str | None, expected: tuple[int
     >>> network_input((224, 224, 3), "hwc", (3, 224, 224), "resnet18")
     (3, 224, 224)
     """
-    given = canonical_layout(layout)
+    given = canonical_layout(layout, flag.strip(" ="))
     layout = given or "chw"
     if layout == "zyx":
         raise UsageError(f"{flag}zyx is for volumes; a network input is chw (CxHxW) or hwc (HxWxC)")

@@ -72,3 +72,36 @@ class TestSpecInputReadsTwoWays:
     def test_a_bad_layout_field_is_refused(self, doc, needle):
         message = error_of(lambda: summarize({**doc, "layers": [{"type": "flatten"}]}))
         assert needle in message, message
+
+
+class TestApiInputReadsTwoWays:
+    """summarize(spec without input, (224, 224, 3)) gave 224 channels (139,802 params) where the command refuses."""
+
+    @pytest.fixture
+    def no_input(self):
+        return {"name": "noin", "layers": CONV_FLAT_DENSE}
+
+    def test_refused_as_the_command_refuses(self, no_input):
+        with pytest.raises(UsageError, match=r"^input_shape 224x224x3 reads two ways: CxHxW = 224 channels of 224x3, "
+                                             r"or HxWxC = 224x224 with 3 channels .*give layout=chw or layout=hwc$"):
+            summarize(no_input, (224, 224, 3))
+
+    def test_a_layout_picks_a_reading(self, no_input):
+        assert summarize(no_input, (224, 224, 3), layout="hwc").input == (3, 224, 224)
+        assert summarize(no_input, (224, 224, 3), layout="chw").params == 139_802
+        assert summarize(no_input, (3, 224, 224)).input == (3, 224, 224)
+
+    def test_the_command_with_layout_chw_still_reads_it_so(self, tmp_path, no_input):
+        write(tmp_path, "noin.json", no_input)
+        r = run_in_process("summary", "noin.json", "--input", "224x224x3", "--layout", "chw", "-q", cwd=tmp_path)
+        assert (r.returncode, r.stdout) == (0, "139802\n"), r.stderr
+
+    @pytest.mark.parametrize("shape", [None, (3, 224, 224)])
+    def test_a_bad_layout_is_refused_in_the_apis_words(self, shape):
+        with pytest.raises(UsageError) as info:
+            summarize("resnet18", shape, layout="bogus")
+        assert "invalid layout 'bogus'" in str(info.value) and "--layout" not in str(info.value)
+
+    def test_a_layout_without_input_shape_is_refused(self):
+        with pytest.raises(UsageError, match="layout='hwc' says how input_shape is written; give input_shape too"):
+            summarize("resnet18", layout="hwc")

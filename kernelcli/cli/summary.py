@@ -79,8 +79,8 @@ def _summarize(net_spec, shape: tuple[int, ...] | None, given: str | None, max_l
     from ..errors import UsageError
     from ..netspec import SpecError, summarize
 
-    try:
-        return summarize(net_spec, shape, max_layers=max_layers)
+    try:  # (``shape`` is read already: CxHxW)
+        return summarize(net_spec, shape, layout="chw" if shape is not None else None, max_layers=max_layers)
     except SpecError as exc:
         if shape is None or net_spec.input is None or shape == tuple(net_spec.input):
             raise

@@ -170,13 +170,14 @@ class Summary:
 
 
 def summarize(spec: NetworkSpec | str | Path | dict, input_shape: tuple[int, ...] | None = None, *,
-              layout: str = "chw", max_layers: int = DEFAULT_MAX_LAYERS) -> Summary:
+              layout: str | None = None, max_layers: int = DEFAULT_MAX_LAYERS) -> Summary:
     """Shapes, params and mult-adds of every layer of a network.
 
     ``spec`` is a NetworkSpec, a spec document (dict), a file path or a built-in name;
     ``input_shape`` (``(C, H, W)``, ``(H, W, C)`` with ``layout="hwc"``, or ``(N,)``) overrides the
-    spec's ``input``.  Its channels are checked against the spec's input, as ``summary --input``'s:
-    ``(224, 224, 3)`` for resnet18 is refused, naming both readings (it gave the numbers of 224 channels).
+    spec's ``input``.  It is checked as ``summary --input`` is: its channels against the spec's input
+    (``(224, 224, 3)`` for resnet18 is refused, naming both readings: it gave the numbers of 224 channels),
+    and, with no input in the spec and no ``layout``, a shape that reads two ways is refused too.
 
     >>> summarize("resnet18").find("layer4").shape
     (512, 7, 7)
@@ -193,6 +194,12 @@ def summarize(spec: NetworkSpec | str | Path | dict, input_shape: tuple[int, ...
         from ..layout import network_input
 
         shape = network_input(shape, layout, spec.input, spec.name, option="input_shape", flag="layout=")
+    elif layout is not None:  # as the command's --layout without --input: it would have been ignored
+        from ..errors import UsageError
+        from ..layout import canonical_layout
+
+        canonical_layout(layout, "layout")
+        raise UsageError(f"layout={layout!r} says how input_shape is written; give input_shape too")
     if shape is None:
         raise SpecError(f"{spec.label}: input: the spec gives no input shape; pass one (--input CxHxW)")
     try:
