@@ -105,3 +105,59 @@ class TestApiInputReadsTwoWays:
     def test_a_layout_without_input_shape_is_refused(self):
         with pytest.raises(UsageError, match="layout='hwc' says how input_shape is written; give input_shape too"):
             summarize("resnet18", layout="hwc")
+
+
+def line_column(text: str, offset: int) -> str:
+    return f"line {text.count(chr(10), 0, offset) + 1}, column {offset - text.rfind(chr(10), 0, offset)}"
+
+
+class TestWhereTheJsonFaultIs:
+    """A key given twice and a 31-digit integer said neither line nor column (resnet50 has 8 conv objects alike)."""
+
+    @pytest.fixture(autouse=True)
+    def _in_tmp(self, tmp_path, monkeypatch):
+        monkeypatch.chdir(tmp_path)
+
+    def test_a_key_given_twice_names_its_line_and_column(self, tmp_path):
+        text = (REPO / "kernels" / "networks" / "resnet50.json").read_text()
+        i = text.find('"f": 1, "s": "$stride"')
+        bad = text[:i] + '"f": 3, ' + text[i:]
+        write(tmp_path, "dup.json", bad)
+        message = error_of(lambda: load_spec("dup.json"))
+        where = line_column(bad, i + len('"f": 3, '))
+        assert message.startswith(f'dup.json: {where}: the key "f" is given twice in one object'), message
+
+    def test_a_long_integer_names_its_line_and_column(self, tmp_path):
+        text = (REPO / "kernels" / "networks" / "resnet50.json").read_text()
+        bad = text.replace('"filters": 64, "f": 7', '"filters": 64, "f": 7' + "0" * 30, 1)
+        write(tmp_path, "big.json", bad)
+        message = error_of(lambda: load_spec("big.json"))
+        where = line_column(bad, bad.find("7" + "0" * 30))
+        assert message.startswith(f"big.json: {where}: an integer of 31 digits"), message
+
+    def test_strings_and_escapes_do_not_mislead_the_scan(self, tmp_path):
+        # digits inside a string, a key spelled with an escape, and an inner object closing first (as the reader reports it)
+        bad = ('{"name": "n' + "1" * 40 + '", "input": [1, 8, 8],\n "layers": [{"type": "conv", "filters": 2, '
+               '"f": 3, "\\u0066": 1, "comment": {"a": 1, "a": 2}}]}')
+        write(tmp_path, "esc.json", bad)
+        message = error_of(lambda: load_spec("esc.json"))
+        assert message.startswith(f'esc.json: {line_column(bad, bad.rfind(chr(34) + "a"))}: the key "a"'), message
+        bad = bad.replace('{"a": 1, "a": 2}', '"x"')
+        write(tmp_path, "esc.json", bad)
+        message = error_of(lambda: load_spec("esc.json"))
+        assert message.startswith(f'esc.json: {line_column(bad, bad.find(chr(34) + chr(92)))}: the key "f"'), message
+
+    def test_a_field_of_kernelclis_own_names_its_place(self, tmp_path):
+        bad = '{"input": [1, 8, 8],\n  "layers": [{"type": "flatten", "__source__": "x"}]}'
+        write(tmp_path, "own.json", bad)
+        assert error_of(lambda: load_spec("own.json")).startswith(
+            f'own.json: {line_column(bad, bad.find(chr(34) + "__"))}: "__source__" is a field')
+
+    def test_the_command_prints_it_in_one_line(self, tmp_path):
+        bad = '{"input": [1, 8, 8],\n"layers": [{"type": "flatten", "type": "flatten"}]}'
+        write(tmp_path, "dup.json", bad)
+        r = run_in_process("summary", "dup.json", cwd=tmp_path)
+        where = line_column(bad, bad.rfind('"type"'))
+        assert where == "line 2, column 32" and r.returncode == 3
+        assert r.stderr.startswith(f'error: dup.json: {where}: the key "type"'), r.stderr
+        assert r.stderr.count("\n") == 1

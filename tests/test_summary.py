@@ -721,7 +721,7 @@ def test_a_key_given_twice_in_a_spec_file_is_refused(tmp_path):
     path = tmp_path / "d.json"
     path.write_text('{"input":[3,8,8],"layers":[{"name":"inc","type":"concat","branches":{'
                     '"b1":[{"type":"conv","filters":16,"f":1}],"b1":[{"type":"conv","filters":8,"f":3,"p":1}]}}]}')
-    with pytest.raises(SpecError, match='d.json: the key "b1" is given twice in one object'):
+    with pytest.raises(SpecError, match='d.json: line 1, column 112: the key "b1" is given twice in one object'):
         load_spec(path)
     path.write_text('{"input":[3,8,8],"layers":[{"type":"conv","filters":16,"f":1,"filters":8}]}')
     with pytest.raises(SpecError, match='the key "filters" is given twice'):

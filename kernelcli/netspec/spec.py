@@ -124,8 +124,9 @@ def load_spec(ref: str | Path) -> NetworkSpec:
         raise SpecError(f"{label}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:
         raise SpecError(f"{label}: not a usable spec: nested deeper than the JSON reader follows; flatten the spec") from None
-    except SpecError as exc:
-        raise SpecError(f"{label}: {exc}") from None
+    except SpecError as exc:  # (raised by a hook, which is not told where it is: found again)
+        place = _fault_at(text)
+        raise SpecError(f"{label}: {exc}" if place is None else f"{label}: {place}: {exc}") from None
     return parse_spec(document, label, default_name=path.stem)
 
 
@@ -155,6 +156,47 @@ def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if SOURCE_KEY in found:  # (it would rename the layer in every later message)
         raise SpecError(f'"{SOURCE_KEY}" is a field of kernelcli\'s own (where an expanded layer came from); use "comment" for a note')
     return found
+
+
+#: a JSON string, number or bracket, where the text is valid JSON (letters of true/false/null/NaN are passed over)
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?|[{}\[\]:]')
+
+
+def _fault_at(text: str) -> str | None:
+    r"""``line L, column C`` of the fault :func:`_parse_int` or :func:`_once_each` raised for, found as the JSON
+    reader meets it: an integer of too many digits in text order, a repeated (or kernelcli's own) key when its
+    object closes; None if none is found.
+
+    >>> _fault_at('{"a": 1,\n "b": {"c": 2, "c": 3}}')
+    'line 2, column 16'
+    """
+    objects: list[dict[str, Any] | None] = []  # per open bracket: an object's keys and first fault, or None (a list)
+    tokens = [(m.group(), m.start()) for m in _TOKEN.finditer(text)]
+    for k, (token, at) in enumerate(tokens):
+        if token in ("{", "["):
+            objects.append({"keys": set(), "twice": None, "own": None} if token == "{" else None)
+        elif token in ("}", "]"):
+            top = objects.pop() if objects else None
+            fault = None if top is None else top["twice"] if top["twice"] is not None else top["own"]
+            if fault is not None:
+                return _line_column(text, fault)
+        elif token[0] == '"':
+            top = objects[-1] if objects else None
+            if top is not None and k + 1 < len(tokens) and tokens[k + 1][0] == ":":
+                key = json.loads(token)
+                if key in top["keys"] and top["twice"] is None:
+                    top["twice"] = at
+                if key == SOURCE_KEY and top["own"] is None:
+                    top["own"] = at
+                top["keys"].add(key)
+        elif token != ":" and not re.search(r"[.eE]", token) and len(token.lstrip("-")) > MAX_INT_DIGITS:
+            return _line_column(text, at)
+    return None
+
+
+def _line_column(text: str, offset: int) -> str:
+    """The place of ``offset`` as :class:`json.JSONDecodeError` gives it (both from 1)."""
+    return f"line {text.count(chr(10), 0, offset) + 1}, column {offset - text.rfind(chr(10), 0, offset)}"
 
 
 def json_value(value: Any) -> str:
