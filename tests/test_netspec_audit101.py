@@ -161,3 +161,31 @@ class TestWhereTheJsonFaultIs:
         assert where == "line 2, column 32" and r.returncode == 3
         assert r.stderr.startswith(f'error: dup.json: {where}: the key "type"'), r.stderr
         assert r.stderr.count("\n") == 1
+
+
+class TestValuesSpelledAsJson:
+    """Padding errors showed Python's repr ([True, 1], None, 'full', inf); a null name labelled the layer (None)."""
+
+    FORMS = '"same", "valid", an integer, [ph, pw] or [t, b, l, r]'
+
+    @pytest.mark.parametrize(("p", "shown"), [
+        ([True, 1], "[true, 1]"), (None, "null"), ("full", '"full"'), (float("inf"), "Infinity"), ([1, 2, 3], "[1, 2, 3]"),
+    ])
+    def test_padding(self, p, shown):
+        message = error_of(lambda: summarize({"input": [1, 8, 8], "layers": [{"type": "conv", "filters": 2, "f": 3, "p": p}]}))
+        assert message == f"<spec>: layers[0].p (0): invalid padding {shown}: expected {self.FORMS}"
+
+    def test_negative_padding(self):
+        message = error_of(lambda: summarize({"input": [1, 8, 8], "layers": [{"type": "conv", "filters": 2, "f": 3, "p": [-1, 1]}]}))
+        assert message == "<spec>: layers[0].p (0): invalid padding [-1, 1]: pad widths must be >= 0"
+
+    def test_the_command_line_keeps_its_own_spelling(self):
+        from kernelcli import shapes
+
+        with pytest.raises(UsageError, match=r"invalid padding 'full': expected 'same'"):
+            shapes.resolve_padding("full", 3, 3)
+
+    @pytest.mark.parametrize(("name", "shown"), [(None, "null"), (True, "true"), (5, "5"), ([1], "[1]")])
+    def test_a_name_that_is_no_string_is_labelled_by_its_index(self, name, shown):
+        doc = {"input": [1, 8, 8], "layers": [{"type": "flatten"}, {"type": "dropout", "name": name}]}
+        assert error_of(lambda: summarize(doc)) == f"<spec>: layers[1].name (1): expected a non-empty string, got {shown}"

@@ -978,7 +978,7 @@ class TestEchoedValues:
         ({"input": [1, 8, 8], "layers": [{"repeat": 1.5, "type": "flatten"}]}, "layers[0].repeat: expected an integer >= 0, got 1.5"),
         ({"input": [1, 8, 8], "layers": [{"type": True}]}, "unknown layer type true"),
         ({"input": [1, 8, 8], "layers": [{"type": "concat", "skip": [None]}]}, "expected a layer name or a list of names, got [null]"),
-        ({"input": [1, 8, 8], "layers": [{"type": "conv", "filters": 2, "f": 3, "name": 5}]}, "layers[0].name (5): expected a non-empty string, got 5"),
+        ({"input": [1, 8, 8], "layers": [{"type": "conv", "filters": 2, "f": 3, "name": 5}]}, "layers[0].name (0): expected a non-empty string, got 5"),
     ], ids=["bool-int", "bool-input", "nan", "string-bool", "null-pair", "bool-choice", "float-repeat", "bool-type", "null-skip", "int-name"])
     def test_spelled_as_json(self, doc, needle):
         with pytest.raises(SpecError) as info:

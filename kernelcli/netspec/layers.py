@@ -35,6 +35,8 @@ ACTIVATIONS = (
     "sigmoid", "hardsigmoid", "tanh", "softmax", "log_softmax", "identity",
 )
 _REQUIRED = object()
+#: what a conv's "p" takes, in the spec's JSON words
+PADDING_FORMS = '"same", "valid", an integer, [ph, pw] or [t, b, l, r]'
 
 
 @record(frozen=True)
@@ -149,7 +151,7 @@ def _conv(x: Fields, shape: tuple[int, ...]) -> LeafResult:
     if c % groups or k % groups:
         raise x.error(f"groups={groups} must divide both the input channels {c} and filters {k}", "groups")
     pad = x.get("p", 0)
-    top, bottom, left, right = _size(x, "p", lambda: shapes.resolve_padding(pad, kh, kw, (dh, dw)))
+    top, bottom, left, right = _size(x, "p", lambda: shapes.resolve_padding(pad, kh, kw, (dh, dw), forms=PADDING_FORMS, spell=json_value))
     oh = _size(x, "f", lambda: shapes.conv_output_size(h, kh, stride=sh, pad_before=top, pad_after=bottom, dilation=dh))
     ow = _size(x, "f", lambda: shapes.conv_output_size(w, kw, stride=sw, pad_before=left, pad_after=right, dilation=dw))
     params = _size(x, "filters", lambda: shapes.conv_params(c, k, kh, kw, bias=bias, groups=groups))

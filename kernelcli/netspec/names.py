@@ -51,7 +51,8 @@ def local_names(items: list[dict], prefix: str, label: str, reserved: dict[str, 
     for k, node in enumerate(items):
         given = "name" in node
         local = node["name"] if given else str(k)
-        where = Where(label, node.get(SOURCE_KEY, "?"), f"{prefix}.{local}" if prefix else str(local))
+        shown = local if isinstance(local, str) else str(k)  # a name that is no string: '(None)' labelled "name": null
+        where = Where(label, node.get(SOURCE_KEY, "?"), f"{prefix}.{shown}" if prefix else shown)
         key = "name" if given else None
         if given:
             check_name(local, "name", where, key)
