@@ -189,3 +189,23 @@ class TestValuesSpelledAsJson:
     def test_a_name_that_is_no_string_is_labelled_by_its_index(self, name, shown):
         doc = {"input": [1, 8, 8], "layers": [{"type": "flatten"}, {"type": "dropout", "name": name}]}
         assert error_of(lambda: summarize(doc)) == f"<spec>: layers[1].name (1): expected a non-empty string, got {shown}"
+
+
+class TestForwardActivations:
+    """'Forward activations: 0.0 MiB' for any network under 52,429 bytes, the format's own tiny example included."""
+
+    @pytest.mark.parametrize(("n", "text"), [
+        (0, "0 B"), (4, "4 B"), (1023, "1,023 B"), (1024, "1.0 KiB"), (48_712, "47.6 KiB"),
+        (2**20 - 1, "1.0 MiB"), (2**20, "1.0 MiB"), (29_884_416, "28.5 MiB"), (5 * 2**30, "5,120.0 MiB"),
+    ])
+    def test_never_zero_for_a_non_zero_total(self, n, text):
+        from kernelcli.cli.summary import _bytes
+
+        assert _bytes(n) == text
+
+    def test_the_networks_readme_example(self, tmp_path):
+        readme = (REPO / "kernels" / "networks" / "README.md").read_text()
+        example = readme.split("```json\n", 1)[1].split("```", 1)[0]
+        write(tmp_path, "tiny.json", example)
+        r = run_in_process("summary", "tiny.json", cwd=tmp_path)
+        assert r.returncode == 0 and r.stdout.splitlines()[-1] == "Forward activations:    47.6 KiB (float32, batch 1)"

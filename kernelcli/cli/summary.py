@@ -122,6 +122,22 @@ def _rounded(n: int, scale: int, places: int) -> str:
     return ("-" if n < 0 else "") + (f"{whole}.{part:0{places}d}" if places else str(whole))
 
 
+def _bytes(n: int) -> str:
+    """A byte count in B, KiB or MiB, one decimal: never 0.0 for a non-zero total (a small network's
+    48,712 bytes printed '0.0 MiB').
+
+    >>> _bytes(48_712), _bytes(29_884_416), _bytes(1023)
+    ('47.6 KiB', '28.5 MiB', '1,023 B')
+    """
+    if n < 1024:
+        return f"{n:,} B"
+    text = _rounded(n, 1024, 1)
+    if int(text[:-2]) < 1024:  # rounded first, as _human: 1,048,575 bytes is 1.0 MiB, not 1024.0 KiB
+        return f"{text} KiB"
+    text = _rounded(n, 2**20, 1)
+    return f"{int(text[:-2]):,}{text[-2:]} MiB"
+
+
 def _render(net, depth: int, layout: str | None = None) -> None:
     from rich import box
     from rich.measure import Measurement
@@ -162,8 +178,7 @@ def _render(net, depth: int, layout: str | None = None) -> None:
     console.print(f"Trainable params:       {net.trainable_params:,}")
     console.print(f"Non-trainable params:   {net.params - net.trainable_params:,}")
     console.print(f"Mult-adds:              {net.mult_adds:,} ({_human(net.mult_adds)})")
-    mib = _rounded(net.activation_bytes, 2**20, 1)
-    console.print(f"Forward activations:    {int(mib[:-2]):,}{mib[-2:]} MiB (float32, batch 1)")
+    console.print(f"Forward activations:    {_bytes(net.activation_bytes)} (float32, batch 1)")
     if buffer is not None:  # rich pads every line to the table's width: the README's lines, piped, have no trailing blanks
         write_stdout("".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines()))
 
