@@ -209,3 +209,23 @@ class TestForwardActivations:
         write(tmp_path, "tiny.json", example)
         r = run_in_process("summary", "tiny.json", cwd=tmp_path)
         assert r.returncode == 0 and r.stdout.splitlines()[-1] == "Forward activations:    47.6 KiB (float32, batch 1)"
+
+
+class TestBatchnormAsPyTorch:
+    """"momentum": null (PyTorch's cumulative average) and an eps above 1 were refused; neither changes a count."""
+
+    @pytest.mark.parametrize("fields", [{"momentum": None}, {"eps": 2.0}, {"eps": 0}, {"momentum": 0.01, "eps": 1e-3}])
+    def test_accepted(self, fields):
+        assert summarize({"input": [4, 8, 8], "layers": [{"type": "batchnorm", **fields}]}).params == 8
+
+    @pytest.mark.parametrize(("fields", "needle"), [
+        ({"momentum": 1.5}, "layers[0].momentum (0): expected a number in [0.0, 1.0] or null, got 1.5"),
+        ({"momentum": "a"}, 'expected a number in [0.0, 1.0] or null, got "a"'),
+        ({"eps": -1}, "layers[0].eps (0): expected a number >= 0.0, got -1"),
+        ({"eps": float("nan")}, "expected a number >= 0.0, got NaN"),
+        ({"eps": float("inf")}, "expected a number >= 0.0, got Infinity"),
+        ({"eps": None}, "expected a number >= 0.0, got null"),
+    ])
+    def test_refused(self, fields, needle):
+        message = error_of(lambda: summarize({"input": [4, 8, 8], "layers": [{"type": "batchnorm", **fields}]}))
+        assert needle in message, message

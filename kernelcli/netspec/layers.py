@@ -114,10 +114,14 @@ class Fields:
             raise self.error(f"expected true or false, got {json_value(value)}", key)
         return value
 
-    def number(self, key: str, default: float, low: float, high: float) -> float:
+    def number(self, key: str, default: float, low: float, high: float = math.inf, *, null: bool = False) -> float | None:
+        """A finite number in [low, high]; with ``null``, JSON's null too (PyTorch's None)."""
         value = self.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-            raise self.error(f"expected a number in [{low}, {high}], got {json_value(value)}", key)
+        if null and value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high or not math.isfinite(value):
+            wanted = f"a number >= {low}" if high == math.inf else f"a number in [{low}, {high}]"
+            raise self.error(f"expected {wanted}{' or null' if null else ''}, got {json_value(value)}", key)
         return value
 
     def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
@@ -182,8 +186,8 @@ def _upconv(x: Fields, shape: tuple[int, ...]) -> LeafResult:
 
 def _batchnorm(x: Fields, shape: tuple[int, ...]) -> LeafResult:
     affine = x.bool("affine", True)
-    x.number("eps", 1e-5, 0.0, 1.0)
-    x.number("momentum", 0.1, 0.0, 1.0)
+    x.number("eps", 1e-5, 0.0)  # as PyTorch's, which caps neither; momentum None is its cumulative average
+    x.number("momentum", 0.1, 0.0, 1.0, null=True)
     return LeafResult(shape, 2 * shape[0] if affine else 0, 0, math.prod(shape))
 
 
