@@ -95,15 +95,37 @@ def _read_paths(parameters: dict[str, Any]) -> Iterator[str]:
                 yield text
 
 
+def _reads_stdin(parameters: dict[str, Any]) -> bool:
+    """True when one of the files a command reads is ``-``, stdin (``convolve - ...``)."""
+    for name in READ_PARAMETERS & parameters.keys():
+        value = parameters[name]
+        if any(isinstance(item, (str, os.PathLike)) and os.fspath(item) == "-"
+               for item in (value if isinstance(value, (list, tuple)) else [value])):
+            return True
+    return False
+
+
+def _same_status(fd: int, st: os.stat_result) -> bool:
+    """True when the open descriptor ``fd`` is the file ``st`` describes."""
+    try:
+        return os.path.samestat(os.fstat(fd), st)
+    except (OSError, ValueError):
+        return False
+
+
 def refuse_stdout_among(parameters: dict[str, Any], paths: Iterable[str | os.PathLike] = ()) -> None:
     """Before a command runs: refuse (OutputRefused, exit 4, nothing done) a stdout that is a file the call reads,
     as GNU ``cat f >> f`` refuses ("input file is output file"): ``>> m.csv`` appended a matrix's result to the input
-    m.csv (read back next time with twice the rows), ``1<> in.png`` wrote over it.  ``parameters``: the command's, by
+    m.csv (read back next time with twice the rows), ``1<> in.png`` wrote over it; stdin's file is one of them when
+    the input is ``-`` (``< in.png >> in.png``).  ``parameters``: the command's, by
     name (:func:`_read_paths`); ``paths``: files found for it (a folder's, a pattern's).  A name, a size or a format
     is no file: ``summary vgg16 > vgg16`` and ``shape --in 24 > 24`` run."""
     st = _stdout_file()
     if st is None:
         return
+    if _reads_stdin(parameters) and _same_status(0, st):  # '< f >> f': stdin's file is an input as a named one is
+        raise OutputRefused("stdout: is the input read on stdin (the same file): what it prints would be written into it; "
+                            "redirect stdout to another file")
     for item in [*_read_paths(parameters), *map(os.fspath, paths)]:
         try:
             same = os.path.samestat(os.stat(item), st)
