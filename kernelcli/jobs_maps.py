@@ -435,10 +435,11 @@ def run_maps_job(
     if out_path is None and loaded.kind == "matrix":
         report.matrix = (maps.transpose(2, 0, 1) if several else result).tolist()
     if montage_path is not None:  # refused before --out is written, not after
+        from .io.naming import piped_stream  # (a piped input's sheet is titled 'stdin', as its messages name it)
         from .montage import DEFAULT_TILE
 
         tiles, planes = montage_tiles(bank, colour=order != "zyx"), "slice" if order == "zyx" else "channel"
-        title, sheet_notes = f"{src.name}: {label}", [f"{describe}; each map stretched from its min (black) to its max (white)"] if describe else []
+        title, sheet_notes = f"{piped_stream(src) or src.name}: {label}", [f"{describe}; each map stretched from its min (black) to its max (white)"] if describe else []
         check_sheet_memory(f"convolve {src.name}", len(tiles), DEFAULT_TILE, len(sheet_notes))
     if out_path is not None:
         from .layout import from_hwc

@@ -77,3 +77,67 @@ class TestStdoutIntoStdinsFile:
         with open(tmp_path / "x.txt", "rb") as stdin, open(tmp_path / "x.txt", "ab") as out:
             r = kernelcli("convolve", "g.npy", "-k", "box:3", "-o", "o.npy", cwd=tmp_path, stdin=stdin, stdout=out)
         assert r.returncode == 0, r.stderr
+
+
+class TestAFileNamedLikeTheStandIn:
+    """F2: the pipe's stand-in file was `<tmp>/stdin.<ext>`, and its bare name was shown as 'stdin': a user's own
+    `-o stdin.png` was left off stdout, recorded as "output": "stdin", refused as 'stdin: already exists', and a
+    kernel file stdin.npy was blamed on stdin.  The stand-in's name now carries its folder's token."""
+
+    def test_the_output_is_listed_and_named(self, tmp_path, grey):
+        r = kernelcli("convolve", "-", "-k", "box:3", "-o", "stdin.png", cwd=tmp_path, data=(tmp_path / "g.png").read_bytes())
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == b"stdin.png\n"
+        assert "-> stdin.png 20x23" in r.stderr.decode() and r.stderr.decode().startswith("stdin 20x23")
+
+    def test_an_existing_output_is_named_in_the_refusal(self, tmp_path, grey):
+        (tmp_path / "stdin.png").write_bytes(b"mine")
+        r = kernelcli("convolve", "-", "-k", "box:3", "-o", "stdin.png", cwd=tmp_path, data=(tmp_path / "g.png").read_bytes())
+        assert r.returncode == 4 and r.stderr.decode().strip() == "error: stdin.png: already exists; use --force to overwrite it"
+        assert (tmp_path / "stdin.png").read_bytes() == b"mine"
+
+    @pytest.mark.parametrize("command, source, out", [
+        (["convolve", "-", "-k", "box:3"], "g.png", "stdin.png"),
+        (["convolve", "-", "-k", "box:3"], "m.csv", "stdin.csv"),
+        (["pool", "-", "-f", "2"], "g.npy", "stdin.npy"),
+        (["pad", "-", "-p", "1"], "g.npy", "stdin.npy"),
+        (["pool", "-", "-f", "2"], "g.npy", "stdout.npy"),
+    ])
+    def test_the_record_names_the_file(self, tmp_path, grey, command, source, out):
+        import json
+
+        np.savetxt(tmp_path / "m.csv", grey[:6, :7], fmt="%d", delimiter=",")
+        r = kernelcli(*command, "-o", out, "--json", cwd=tmp_path, data=(tmp_path / source).read_bytes())
+        assert r.returncode == 0, r.stderr
+        record = json.loads(r.stdout)
+        assert (record["input"], record["output"]) == ("stdin", out) and (tmp_path / out).is_file()
+
+    def test_a_kernel_file_is_named_not_stdin(self, tmp_path, grey):
+        np.save(tmp_path / "stdin.npy", np.ones((2, 2, 2, 2, 2)))
+        r = kernelcli("convolve", "-", "-k", "stdin.npy", "-o", "o.npy", cwd=tmp_path, data=(tmp_path / "g.npy").read_bytes())
+        assert r.returncode == 3 and r.stderr.decode().startswith("error: stdin.npy: expected a non-empty 2-D"), r.stderr
+
+    def test_a_kernel_file_named_like_stdout_is_named(self, tmp_path, grey):
+        np.save(tmp_path / "stdout.npy", np.ones((2, 2, 2, 2, 2)))
+        r = kernelcli("convolve", "g.npy", "-k", "stdout.npy", "-o", "-", "--format", "npy", cwd=tmp_path)
+        assert r.returncode == 3 and r.stderr.decode().startswith("error: stdout.npy: expected a non-empty 2-D"), r.stderr
+
+    def test_piped_names_stay_stdin(self, tmp_path, grey):
+        """The default output of a piped input is still stdin_<label>.<ext>, and notes still say stdin and stdout."""
+        r = kernelcli("convolve", "-", "-k", "box:3", "--format", "png", cwd=tmp_path, data=(tmp_path / "g.png").read_bytes())
+        assert r.returncode == 0 and r.stdout == b"stdin_box_3.png\n", r.stderr
+        from PIL import Image
+
+        Image.fromarray(np.dstack([grey, grey, grey, grey])).save(tmp_path / "rgba.png")
+        r = kernelcli("convolve", "-", "-k", "box:3", "-o", "-", "--format", "npy", cwd=tmp_path,
+                      data=(tmp_path / "rgba.png").read_bytes())
+        assert r.returncode == 0 and "note: stdin: stdout does not hold the alpha channel" in r.stderr.decode(), r.stderr
+        assert "kernelcli-pipe-" not in r.stderr.decode()
+
+    def test_a_piped_montage_is_titled_stdin(self, tmp_path, grey):
+        """The sheet's title is drawn in its pixels: 'stdin', whatever the stand-in file is called."""
+        args = ["convolve", "-", "-k", "sobel_v", "-k", "sobel_h", "--montage", "m1.png", "-o", "o1.npy"]
+        first = kernelcli(*args, cwd=tmp_path, data=(tmp_path / "g.png").read_bytes())
+        second = kernelcli(*[a.replace("1", "2") for a in args], cwd=tmp_path, data=(tmp_path / "g.png").read_bytes())
+        assert first.returncode == second.returncode == 0, (first.stderr, second.stderr)
+        assert (tmp_path / "m1.png").read_bytes() == (tmp_path / "m2.png").read_bytes()

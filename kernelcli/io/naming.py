@@ -78,7 +78,48 @@ def default_output(input_path: Path, label: str, directory: Path = Path("."), fm
     if volume_suffix(input_path) in VOLUME_SUFFIXES:
         suffix = "." + fmt.lower().lstrip(".") if fmt else ".nii.gz"
         return Path(directory) / f"{labelled(volume_stem(input_path), label)}{suffix}"
-    return Path(directory) / f"{labelled(Path(input_path).stem, label)}{output_suffix(Path(input_path), fmt)}"
+    return Path(directory) / f"{labelled(input_stem(input_path), label)}{output_suffix(Path(input_path), fmt)}"
+
+
+#: the folder a pipe's stand-in files are in (:mod:`kernelcli.io.pipes`): ``kernelcli-pipe-<token>/stdin-<token>.png``
+PIPE_FOLDER = "kernelcli-pipe-"
+#: what a stand-in file stands for, by its stem before ``-<token>``
+PIPE_STREAMS = ("stdin", "stdout")
+
+
+def stand_in(folder: str | os.PathLike, stream: str, suffix: str) -> Path:
+    """The stand-in file for ``stream`` (stdin or stdout) in a pipe's ``folder``: named with the folder's token, so that
+    no file of the user's has its name (messages show it as ``stdin``; a user's ``stdin.png`` keeps its name).
+
+    >>> stand_in("/tmp/kernelcli-pipe-ab_12", "stdin", ".png")
+    PosixPath('/tmp/kernelcli-pipe-ab_12/stdin-ab_12.png')
+    """
+    folder = Path(folder)
+    return folder / f"{stream}-{folder.name.removeprefix(PIPE_FOLDER)}{suffix}"
+
+
+def piped_stream(path: str | os.PathLike) -> str | None:
+    """``stdin`` or ``stdout`` where ``path`` is a pipe's stand-in file (:func:`stand_in`), else None.
+
+    >>> piped_stream("/tmp/kernelcli-pipe-ab_12/stdin-ab_12.png"), piped_stream("scans/stdin-ab_12.png")
+    ('stdin', None)
+    """
+    p = Path(path)
+    if p.parent.name.startswith(PIPE_FOLDER):
+        for stream in PIPE_STREAMS:
+            if p == stand_in(p.parent, stream, p.suffix):
+                return stream
+    return None
+
+
+def input_stem(input_path: str | os.PathLike) -> str:
+    """The stem an input's outputs are named after: the file's, and ``stdin`` for a pipe's stand-in
+    (a piped input's default output is ``stdin_<label>.<ext>``).
+
+    >>> input_stem("/tmp/kernelcli-pipe-ab_12/stdin-ab_12.png"), input_stem("ct.png")
+    ('stdin', 'ct')
+    """
+    return piped_stream(input_path) or Path(input_path).stem
 
 
 def labelled(stem: str, label: str) -> str:

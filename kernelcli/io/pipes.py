@@ -12,8 +12,8 @@ Example
 -------
 >>> import io
 >>> with Pipes("-", None, None, stdin=io.BytesIO(b"1,2\\n3,4\\n")) as p:
-...     p.input.name, p.input.read_text()
-('stdin.csv', '1,2\\n3,4\\n')
+...     p.input.suffix, p.shown(p.input.name), p.input.read_text()
+('.csv', 'stdin', '1,2\\n3,4\\n')
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import KernelcliError, UsageError, writing_stdout
+from .naming import PIPE_FOLDER, stand_in
 
 #: what ``-`` means for an input or an output
 STDIO = "-"
@@ -69,8 +70,8 @@ def shown_as(text: str, display: dict[str, str]) -> str:
     """``text`` with each stand-in path or file name of ``display`` replaced by its name (``stdin``, ``stdout``):
     whole names only, so a user's ``my_stdin.png`` stays itself (a plain replace made it ``my_stdin``).
 
-    >>> shown_as("stdin.png 4x5 -> my_stdin.png", {"/t/x/stdin.png": "stdin", "stdin.png": "stdin"})
-    'stdin 4x5 -> my_stdin.png'
+    >>> shown_as("stdin-ab12.png 4x5 -> my_stdin-ab12.png", {"/t/x/stdin-ab12.png": "stdin", "stdin-ab12.png": "stdin"})
+    'stdin 4x5 -> my_stdin-ab12.png'
     """
     import re
 
@@ -107,7 +108,7 @@ class Pipes:
             return self
         import tempfile  # only for pipes: not imported by a call that has none
 
-        self._folder = tempfile.TemporaryDirectory(prefix="kernelcli-pipe-")
+        self._folder = tempfile.TemporaryDirectory(prefix=PIPE_FOLDER)
         try:
             if self.from_stdin:
                 self.input = self._read_stdin()
@@ -176,7 +177,7 @@ class Pipes:
         if about_stdin and kind == "csv" and self.fmt != "csv":
             raise UsageError(f"input '-': stdin is not {self.fmt.upper()} (its first bytes are not that format's signature)")
         assert self._folder is not None
-        path = Path(self._folder.name) / f"stdin{PIPE_FORMATS.get(kind, '.' + kind)}"
+        path = stand_in(self._folder.name, "stdin", PIPE_FORMATS.get(kind, "." + kind))
         from ..limits import MEMORY_ENV, default_max_bytes
 
         limit = default_max_bytes()
@@ -206,7 +207,7 @@ class Pipes:
             raise WriteError(f"input '-': cannot copy stdin to a temporary file in {path.parent.parent}: "
                              f"{exc.strerror or exc}; nothing was written") from None
         self.display[str(path)] = "stdin"
-        self.display[path.name] = "stdin"  # as notes name a file: 'stdin.png: the alpha channel is ...'
+        self.display[path.name] = "stdin"  # as notes name a file: 'stdin-<token>.png: the alpha channel is ...'
         return path
 
     def _stdout_file(self) -> Path:
@@ -225,9 +226,9 @@ class Pipes:
                              f"(> out.{fmt}) or pipe it to a program (| ...)"
                              + ("; --format csv prints a matrix as text" if self.text_format else ""))
         assert self._folder is not None
-        path = Path(self._folder.name) / f"stdout{PIPE_FORMATS[fmt]}"
+        path = stand_in(self._folder.name, "stdout", PIPE_FORMATS[fmt])
         self.display[str(path)] = "stdout"
-        self.display[path.name] = "stdout"  # as notes name a file: 'stdout.npy does not hold the alpha channel'
+        self.display[path.name] = "stdout"  # as notes name a file: 'stdout-<token>.npy does not hold the alpha channel'
         return path
 
 
