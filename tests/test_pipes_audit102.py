@@ -141,3 +141,60 @@ class TestAFileNamedLikeTheStandIn:
         second = kernelcli(*[a.replace("1", "2") for a in args], cwd=tmp_path, data=(tmp_path / "g.png").read_bytes())
         assert first.returncode == second.returncode == 0, (first.stderr, second.stderr)
         assert (tmp_path / "m1.png").read_bytes() == (tmp_path / "m2.png").read_bytes()
+
+
+def _file_size_limit(limit: int):
+    """A preexec_fn: files the process writes stop at ``limit`` bytes (EFBIG past it: Python ignores SIGXFSZ)."""
+    import resource
+
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+class TestAFullTemporaryFolderIsNotStdout:
+    """F3: with -o -, a full or size-limited temporary folder was 'stdout: write failed: ... the destination is untouched'
+    (stdout, a pipe with room to spare, was not what failed), and a .npy output said numpy's '262144 requested and
+    2016 written' where the cause is a file-size limit or a full disk."""
+
+    @pytest.fixture
+    def big(self, tmp_path):
+        from PIL import Image
+
+        Image.fromarray(np.random.default_rng(2).integers(0, 256, (512, 512), dtype=np.uint8)).save(tmp_path / "big.png")
+        np.save(tmp_path / "big.npy", np.random.default_rng(0).random((300, 300)))
+        (tmp_path / "tmp").mkdir()
+        return tmp_path
+
+    def run_limited(self, big, *args):
+        return subprocess.run([sys.executable, "-m", "kernelcli", *args], capture_output=True, cwd=big, timeout=120,
+                              env=process_env(TMPDIR=str(big / "tmp")), preexec_fn=_file_size_limit(8192))
+
+    @pytest.mark.parametrize("args", [
+        ["convolve", "big.png", "-k", "box:3", "-o", "-", "--format", "npy"],
+        ["pool", "big.png", "-f", "1", "-o", "-", "--format", "png"],
+        ["convolve", "big.png", "-k", "box:3", "-o", "-", "--format", "csv"],
+        ["convolve", "big.npy", "-k", "box:3", "--tiled", "--chunks", "100", "-o", "-", "--format", "npy"],
+    ], ids=["npy", "png", "csv", "tiled"])
+    def test_the_temporary_folder_is_named(self, big, args):
+        if "--tiled" in args:
+            pytest.importorskip("dask")
+        r = self.run_limited(big, *args)
+        assert r.returncode == 1 and r.stdout == b"", r.stderr
+        assert r.stderr.decode().strip() == (f"error: stdout: cannot write the result to a temporary file in {big / 'tmp'}: "
+                                             "File too large; nothing was written on stdout")
+        assert list((big / "tmp").iterdir()) == []
+
+    def test_a_npy_file_says_the_cause(self, big):
+        r = self.run_limited(big, "convolve", "big.png", "-k", "box:3", "-o", "o.npy")
+        assert r.returncode == 1, r.stderr
+        assert r.stderr.decode().strip() == "error: o.npy: write failed: File too large; the destination is untouched"
+        assert not (big / "o.npy").exists() and not [p for p in big.iterdir() if p.name.endswith(".part")]
+
+    def test_a_npy_file_is_written_as_numpy_saves_it(self, tmp_path):
+        """Written through f.write now (not tofile): the same bytes as numpy.save, C and Fortran order."""
+        from kernelcli.io.arrays import write_npy
+
+        for i, arr in enumerate([np.arange(12.0).reshape(3, 4), np.asfortranarray(np.arange(12).reshape(3, 4)),
+                                 np.zeros((0, 3), np.uint16)]):
+            write_npy(tmp_path / f"k{i}.npy", arr)
+            np.save(tmp_path / f"r{i}.npy", arr, allow_pickle=False)
+            assert (tmp_path / f"k{i}.npy").read_bytes() == (tmp_path / f"r{i}.npy").read_bytes()

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import ImageReadError, KernelcliError
 from .common import Loaded, check_memory, one_line, unreadable
-from .outputs import atomic_write
+from .outputs import WholeWrites, atomic_write
 
 
 def read_npy(p: Path, max_bytes: int | None) -> Loaded:
@@ -150,4 +150,5 @@ def _shown(head: bytes) -> str:
 
 def write_npy(o: Path, arr: np.ndarray, *, force: bool = False) -> None:
     """Write ``arr`` to ``o`` as ``.npy`` (no pickles), atomically."""
-    atomic_write(o, lambda f: np.save(f, arr, allow_pickle=False), force=force)
+    # (through f.write: a full disk is 'No space left on device', not tofile's "N requested and M written")
+    atomic_write(o, lambda f: np.save(WholeWrites(f), arr, allow_pickle=False), force=force)

@@ -53,6 +53,36 @@ PART_SUFFIX = ".part"
 BEFORE_PUBLISH: list[Callable[[], None]] = []
 
 
+class FailedWrite(WriteError):
+    """The file system refused an output's bytes (full, a file-size limit, an I/O error): exit 1, as any WriteError;
+    ``path`` and ``reason`` (the system's words) let a caller say it for what the path stands for (a pipe's
+    stand-in file is not stdout: :mod:`kernelcli.io.pipes`).
+
+    >>> e = FailedWrite("o.npy: write failed: File too large", "o.npy", "File too large"); (str(e), e.reason)
+    ('o.npy: write failed: File too large', 'File too large')
+    """
+
+    def __init__(self, message: str, path: str | os.PathLike | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.path, self.reason = path, reason
+
+    def __reduce__(self) -> tuple[Any, ...]:  # (a batch's worker sends it back pickled)
+        return type(self), (str(self), self.path, self.reason)
+
+
+def write_failure(dest: str | os.PathLike, exc: OSError, folder: str | os.PathLike | None = None, rest: str = "") -> FailedWrite:
+    """The one wording of an output the file system refused: ``<dest>: write failed: <reason>; the destination is
+    untouched``, or, where its temporary file could not be made in ``folder``, ``<dest>: cannot write in <folder>: <reason>``.
+
+    >>> str(write_failure("o.npy", OSError(27, "File too large")))
+    'o.npy: write failed: File too large; the destination is untouched'
+    """
+    reason = exc.strerror or _one_line(exc)
+    if folder is not None:
+        return FailedWrite(f"{os.fspath(dest)}: cannot write in {os.fspath(folder)}: {reason}", dest, reason)
+    return FailedWrite(f"{os.fspath(dest)}: write failed: {reason}; the destination is untouched{rest}", dest, reason)
+
+
 def about_to_publish() -> None:
     """Run :data:`BEFORE_PUBLISH` (an output is about to appear; a batch calls it once before its workers start)."""
     for hook in BEFORE_PUBLISH:
@@ -278,7 +308,7 @@ def temporary_beside(dest: str | os.PathLike, folder: str | os.PathLike) -> tupl
     try:
         return _new_file(os.path.join(folder, temp_prefix(Path(dest))), PART_SUFFIX)
     except OSError as exc:
-        raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or _one_line(exc)}") from None
+        raise write_failure(dest, exc, folder) from None
 
 
 #: tempfile.mkstemp's letters, flags and tries
@@ -359,7 +389,7 @@ def atomic_write_all(items: Sequence[tuple[str | os.PathLike, Callable[[IO[bytes
         if isinstance(exc, KernelcliError) or not isinstance(exc, Exception):
             raise  # our own errors, Ctrl-C, signals and exit requests pass through unchanged
         if isinstance(exc, OSError):
-            raise WriteError(f"{current}: write failed: {exc.strerror or _one_line(exc)}; the destination is untouched{rest}") from None
+            raise write_failure(current, exc, rest=rest) from None
         raise WriteError(f"{current}: cannot encode as {current.suffix.lstrip('.').upper() or 'this format'}: {_one_line(exc)}{rest}") from None
     finally:
         if f is not None:
@@ -467,11 +497,14 @@ def save_image(img: Any, f: IO[bytes], fmt: str, options: dict[str, Any]) -> Non
     disk, a file-size limit) for a whole one: the cut file was published with exit 0.  Python's buffered
     ``write`` writes the rest or raises, and :func:`atomic_write` then removes the temporary file.
     """
-    img.save(_WholeWrites(f), format=fmt, **options)
+    img.save(WholeWrites(f), format=fmt, **options)
 
 
-class _WholeWrites:
-    """``f`` without a descriptor to hand out (see :func:`save_image`)."""
+class WholeWrites:
+    """``f`` without a descriptor to hand out: a writer given it writes through ``f.write``, whose short write
+    (a full disk, a file-size limit) raises an OSError with its errno.  Pillow's C encoders (:func:`save_image`) took
+    a short write on a descriptor for a whole one; numpy's ``tofile`` (``numpy.save`` of a file) raised
+    "262144 requested and 16352 written", without the cause."""
 
     def __init__(self, f: IO[bytes]) -> None:
         self._f = f

@@ -125,7 +125,7 @@ class Pipes:
             if kind is None:
                 self.deliver()
             elif isinstance(value, KernelcliError) and self.display:
-                value.args = (self.shown(str(value)),)
+                value.args = (self._stand_in_failed(value) or self.shown(str(value)),)
         finally:
             _OPEN.remove(self)
             if self._folder is not None:
@@ -141,6 +141,16 @@ class Pipes:
                 with writing_stdout():
                     while chunk := f.read(1 << 20):
                         write_all(stream, chunk)
+
+    def _stand_in_failed(self, error: KernelcliError) -> str | None:
+        """The message of a write to stdout's stand-in file that the file system refused (a full or size-limited
+        temporary folder), which is no fault of stdout's ('stdout: write failed' sent the user to the pipe), else None."""
+        from .outputs import FailedWrite
+
+        if not (self.to_stdout and isinstance(error, FailedWrite) and error.path is not None and Path(error.path) == self.out):
+            return None
+        return (f"stdout: cannot write the result to a temporary file in {self.out.parent.parent}: {error.reason}; "
+                "nothing was written on stdout")
 
     def shown(self, text: str) -> str:
         """``text`` with the temporary paths replaced by ``stdin``/``stdout``."""

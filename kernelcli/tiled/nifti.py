@@ -222,8 +222,7 @@ def write_nii(result: Any, dest: Path, vol: Any, *, force: bool, run: Any, label
     ((Z, Y, X) in C order is NIfTI's x-fastest order); ``affine`` replaces the input's (pooling); an inf/NaN result is refused (exit 6)
     and the file is published only when complete (``--force`` to replace).
     """
-    from ..errors import WriteError
-    from ..io.outputs import _publish, signals_deferred, temporary_beside
+    from ..io.outputs import _publish, signals_deferred, temporary_beside, write_failure
     from ..medical.nifti import header_bytes
     from .files import finite_check
     from .stores import _tasks
@@ -240,13 +239,13 @@ def write_nii(result: Any, dest: Path, vol: Any, *, force: bool, run: Any, label
                 f.write(blob)
                 f.truncate(len(blob) + math.prod(result.shape) * dtype.itemsize)
         except OSError as exc:
-            raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or exc}") from None
+            raise write_failure(dest, exc, folder) from None
         ranges = run(_tasks(result, RawTarget(tmp, len(blob), dtype, tuple(result.shape))))
         finite_check(vol.path, label, dtype)(ranges)
         _publish(tmp, dest, force=force)
         return ranges
     except OSError as exc:
-        raise WriteError(f"{dest}: write failed: {exc.strerror or exc}; the destination is untouched") from None
+        raise write_failure(dest, exc) from None
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):

@@ -482,8 +482,7 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any, check: Any = N
     Ctrl-C the temporary store is removed and ``dest`` is untouched. ``attributes`` (a volume's geometry)
     go into the store's attributes.
     """
-    from ..errors import WriteError
-    from ..io.outputs import signals_deferred
+    from ..io.outputs import signals_deferred, write_failure
     from . import urls
 
     if urls.as_url(dest) is not None:
@@ -498,7 +497,7 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any, check: Any = N
 
                 tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".part", dir=os.path.abspath(folder)))  # (workers' own folders)
             except OSError as exc:
-                raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or exc}") from None
+                raise write_failure(dest, exc, folder) from None
         result = regular(result)
         chunks = tuple(c[0] if c else 1 for c in result.chunks)
         target = zarr.open_array(str(tmp), mode="w", shape=result.shape, chunks=chunks, dtype=result.dtype)
@@ -515,7 +514,7 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any, check: Any = N
             published = True
         return ranges
     except OSError as exc:
-        raise WriteError(f"{dest}: write failed: {exc.strerror or exc}; the destination is untouched") from None
+        raise write_failure(dest, exc) from None
     finally:
         if not published and tmp is not None:
             _remove_tree_whatever_comes(tmp)
@@ -615,8 +614,7 @@ def write_npy(result: Any, dest: Path, *, force: bool, run: Any, check: Any = No
     (``run`` and ``check`` as for :func:`write_zarr`)."""
     import numpy as np
 
-    from ..errors import WriteError
-    from ..io.outputs import _publish, signals_deferred, temporary_beside
+    from ..io.outputs import _publish, signals_deferred, temporary_beside, write_failure
 
     folder = dest.parent if str(dest.parent) else Path(".")
     tmp, published = None, False
@@ -627,7 +625,7 @@ def write_npy(result: Any, dest: Path, *, force: bool, run: Any, check: Any = No
             try:
                 np.lib.format.open_memmap(tmp, mode="w+", dtype=result.dtype, shape=result.shape).flush()
             except OSError as exc:
-                raise WriteError(f"{dest}: cannot write in {folder}: {exc.strerror or exc}") from None
+                raise write_failure(dest, exc, folder) from None
         ranges = run(_tasks(result, os.path.abspath(tmp)))  # (workers open it from their own folders)
         if check is not None:
             check(ranges)
@@ -635,7 +633,7 @@ def write_npy(result: Any, dest: Path, *, force: bool, run: Any, check: Any = No
         published = True
         return ranges
     except OSError as exc:
-        raise WriteError(f"{dest}: write failed: {exc.strerror or exc}; the destination is untouched") from None
+        raise write_failure(dest, exc) from None
     finally:
         if tmp is not None and (not published or os.path.lexists(tmp)):
             with contextlib.suppress(OSError):
