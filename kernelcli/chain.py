@@ -61,15 +61,18 @@ def parse_step(text: str, *, scale: Any = None, option: str = "--then") -> Step:
 
     >>> parse_step("maxpool:3:2")
     Step(label='maxpool3s2', kernel=None, op='max', size=3, stride=2, typed='maxpool:3:2')
-    >>> parse_step("MeanPool:2").label  # the pool op's aliases, as pool --op takes them
-    'avgpool2'
+    >>> parse_step("MeanPool:2").label, parse_step("maxpool:+2.0").label  # pool --op's aliases; any form of a number
+    ('avgpool2', 'maxpool2')
     """
     pool = _POOL.fullmatch(text.strip())
     if pool:
-        size = int(pool.group("size"))
-        stride = int(pool.group("stride")) if pool.group("stride") else None
-        if size < 1 or (stride is not None and stride < 1):
-            raise _invalid(option)(f"invalid {option} {text!r}: the size and stride of a pooling step are integers >= 1")
+        from .numtext import exact_whole
+
+        size = exact_whole(pool.group("size"))  # a whole number in any form: maxpool:+2 and maxpool:2.0 are maxpool:2
+        stride = exact_whole(pool.group("stride")) if pool.group("stride") else None
+        if size is None or size < 1 or (pool.group("stride") and (stride is None or stride < 1)):
+            raise _invalid(option)(f"invalid {option} {text!r}: the size and stride of a pooling step are whole numbers "
+                                   ">= 1, e.g. maxpool:2 or avgpool:3:2")
         from .modes import canonical_pool_op, pool_label
 
         op = canonical_pool_op(pool.group("op"))

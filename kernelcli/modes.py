@@ -31,16 +31,19 @@ import re
 from typing import Any
 
 from .errors import UsageError
+from .numtext import DECIMAL
 
-#: a pooling step of a chain (``maxpool:2``, ``avgpool:3:2``): a ``--kernel`` that runs as a chain of its own
-POOL_STEP = re.compile(r"(?P<op>max|min|avg|mean|average)pool:(?P<size>[0-9]+)(?::(?P<stride>[0-9]+))?", re.IGNORECASE)
+#: a pooling step of a chain (``maxpool:2``, ``avgpool:3:2``): a ``--kernel`` that runs as a chain of its own.  F and S
+#: are numbers in any form a number is typed in (``+2``, ``2.0``: as ``box:N`` and ``pool -f`` take them); the step's
+#: parser refuses one that is not whole
+POOL_STEP = re.compile(rf"(?P<op>max|min|avg|mean|average)pool:(?P<size>{DECIMAL})(?::(?P<stride>{DECIMAL}))?", re.IGNORECASE)
 
 
 def is_pool_step(text: str) -> bool:
     """True for a pooling step's text (``maxpool:2``, ``avgpool:3:2``): a ``--kernel`` that runs as a chain of its own.
 
-    >>> is_pool_step("maxpool:2"), is_pool_step("box:3")
-    (True, False)
+    >>> is_pool_step("maxpool:2"), is_pool_step("maxpool:+2.0"), is_pool_step("box:3")
+    (True, True, False)
     """
     return POOL_STEP.fullmatch(text.strip()) is not None
 

@@ -198,3 +198,39 @@ class TestAFullTemporaryFolderIsNotStdout:
             write_npy(tmp_path / f"k{i}.npy", arr)
             np.save(tmp_path / f"r{i}.npy", arr, allow_pickle=False)
             assert (tmp_path / f"k{i}.npy").read_bytes() == (tmp_path / f"r{i}.npy").read_bytes()
+
+
+class TestAPoolingStepTakesANumberInAnyForm:
+    """F5: 'maxpool:+2' and 'maxpool:2.0' were refused ('a pooling step is maxpool:F ...', repeating the form the user
+    wrote) where box:+3, box:3.0 and pool -f +2 are taken, and the README says a chain step's number is typed in any form."""
+
+    @pytest.mark.parametrize("step, same", [("maxpool:+2", "maxpool:2"), ("maxpool:2.0", "maxpool:2"),
+                                            ("avgpool:2e0", "avgpool:2"), ("minpool:3:+1.0", "minpool:3:1"),
+                                            ("MaxPool:2.", "maxpool:2")])
+    @pytest.mark.parametrize("where", ["--then", "--kernel"])
+    def test_the_same_step(self, tmp_path, grey, step, same, where):
+        def run(text):
+            args = ["-k", "box:1", "--then", text] if where == "--then" else ["-k", text]
+            return kernelcli("convolve", "g.npy", *args, "-o", "-", "--format", "npy", cwd=tmp_path)
+
+        got, expected = run(step), run(same)
+        assert got.returncode == 0 and expected.returncode == 0, got.stderr
+        assert got.stdout == expected.stdout
+        import re
+
+        def timeless(r):
+            return re.sub(r", [0-9.]+ ms$", "", r.stderr.decode().strip())
+
+        assert timeless(got) == timeless(expected)  # the step's label too: maxpool2, minpool3s1
+
+    @pytest.mark.parametrize("step", ["maxpool:2.5", "maxpool:0", "maxpool:-2", "avgpool:2:0.5", "maxpool:0.0"])
+    def test_a_number_that_is_not_a_size_says_so(self, tmp_path, grey, step):
+        r = kernelcli("convolve", "g.npy", "-k", "box:1", "--then", step, "-o", "-", "--format", "npy", cwd=tmp_path)
+        assert r.returncode == 2 and r.stdout == b""
+        assert r.stderr.decode().strip() == (f"error: invalid --then '{step}': the size and stride of a pooling step are "
+                                             "whole numbers >= 1, e.g. maxpool:2 or avgpool:3:2")
+
+    def test_the_parser(self):
+        from kernelcli.chain import parse_step
+
+        assert (parse_step("maxpool:+2").size, parse_step("avgpool:3.0:2e0").stride) == (2, 2)

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '57f47cb3b3b045bec14c32d7f1819ae82e6a0d12a1b94cd65e5c6924c56ff18b'
+LOOP_SOURCES = 'ccd4dc8ca9cf68e65232480f947231365d65f7a16a04406cb765ad5be9102ebe'
 
 
 _ENTRIES: dict = {}
