@@ -234,3 +234,30 @@ class TestAPoolingStepTakesANumberInAnyForm:
         from kernelcli.chain import parse_step
 
         assert (parse_step("maxpool:+2").size, parse_step("avgpool:3.0:2e0").stride) == (2, 2)
+
+
+class TestAVolumeToStdoutIsToldItsFormats:
+    """F6: '-o -' without --format on a volume suggested 'bmp|csv|jpg|npy|png|tif', and four of them are refused
+    for a volume ('stdout: unsupported output type '.tif' for a volume'): the hint names npy and png."""
+
+    @pytest.fixture
+    def volume(self, tmp_path):
+        nibabel = pytest.importorskip("nibabel")
+        data = np.random.default_rng(0).random((6, 7, 5)).astype(np.float32)
+        nibabel.save(nibabel.Nifti1Image(data, np.diag([1.0, 1.0, 2.0, 1.0])), tmp_path / "v.nii.gz")
+        return tmp_path
+
+    @pytest.mark.parametrize("command", [["convolve", "v.nii.gz", "-k", "gaussian:1vox"], ["pool", "v.nii.gz", "-f", "2"]])
+    def test_the_hint_names_what_a_volume_writes(self, volume, command):
+        r = kernelcli(*command, "-o", "-", cwd=volume)
+        assert r.returncode == 2 and r.stdout == b""
+        assert r.stderr.decode().strip() == ("error: --out - writes to stdout, which has no file name to tell the format: "
+                                             "add --format npy|png (what a volume writes through a pipe: its voxels, or a "
+                                             "slice's picture)")
+        for fmt in ("npy", "png"):  # and following it works
+            done = kernelcli(*command, "-o", "-", "--format", fmt, cwd=volume)
+            assert done.returncode == 0 and done.stdout, done.stderr
+
+    def test_an_image_keeps_every_format(self, tmp_path, grey):
+        r = kernelcli("convolve", "g.png", "-k", "box:3", "-o", "-", cwd=tmp_path)
+        assert r.returncode == 2 and r.stderr.decode().strip().endswith("add --format bmp|csv|jpg|npy|png|tif")

@@ -227,9 +227,13 @@ class Pipes:
             if suffix in ("csv", "txt", "npy"):
                 fmt = "npy" if suffix == "npy" else "csv"
             else:
+                from ..volume_inputs import is_volume_input
+
+                volume = self.input is not None and is_volume_input(self.input)
                 raise UsageError(
                     "--out - writes to stdout, which has no file name to tell the format: add --format "
-                    + "|".join(sorted(_IMAGE_FORMATS | {"npy", "csv"}))
+                    + ("npy|png (what a volume writes through a pipe: its voxels, or a slice's picture)" if volume
+                       else "|".join(sorted(_IMAGE_FORMATS | {"npy", "csv"})))
                 )
         if fmt != "csv" and self._stdout is None and sys.stdout is not None and sys.stdout.isatty():
             raise UsageError(f"--out - writes {fmt.upper()} bytes to stdout, which is a terminal: redirect it to a file "
