@@ -276,8 +276,8 @@ def parse_dims(text: str, *, name: str, min_len: int = 1, max_len: int = 3, form
 
     >>> parse_dims("64x64x8", name="--flatten")
     (64, 64, 8)
-    >>> parse_dims("(3, 3, 1)", name="--flatten"), parse_dims("+24x+24", name="--in")
-    ((3, 3, 1), (24, 24))
+    >>> parse_dims("(3, 3, 1)", name="--flatten"), parse_dims("+24x+24", name="--in"), parse_dims("24.0x2.4e1", name="--in")
+    ((3, 3, 1), (24, 24), (24, 24))
     """
     if forms is None:
         forms = {1: "N", 2: "N or HxW", 3: "N, HxW or HxWxC"}.get(max_len, "sizes separated by x")
@@ -285,8 +285,12 @@ def parse_dims(text: str, *, name: str, min_len: int = 1, max_len: int = 3, form
     for sep in ("×", "X", ",", "*"):
         body = body.replace(sep, "x")
     parts = [part.strip().removeprefix("+") for part in body.split("x")]  # '+24', as '--stride +2' (numtext.whole)
-    if not all(part.isdigit() and part.isascii() for part in parts):  # int() also takes "1_000", " -3" and "٣"
-        raise UsageError(f"invalid {name} {text!r}: expected {forms} with integers >= 1")
+    for n, part in enumerate(parts):
+        if not (part.isdigit() and part.isascii()):  # int() also takes "1_000", " -3" and "٣"
+            written = numtext.exact_whole(part)  # '24.0', '2.4e1': a whole number in any form, as every option reads it
+            if written is None:
+                raise UsageError(f"invalid {name} {text!r}: expected {forms} with integers >= 1")
+            parts[n] = str(written)
     longest = max(parts, key=lambda part: len(part.lstrip("0")))
     if len(longest.lstrip("0")) > MAX_DIGITS:
         raise UsageError(f"invalid {name}: a size of {len(longest.lstrip('0'))} digits ({longest.lstrip('0')[:12]}...); "

@@ -113,6 +113,21 @@ def test_a_plus_sign_is_taken_by_every_size(tmp_path):
     assert summary.returncode == 0 and json.loads(summary.stdout)["input_shape"] == [3, 64, 64]
 
 
+def test_a_whole_number_is_taken_with_a_point_or_an_exponent(tmp_path):
+    # pipes audit (102), noticed: 'pool -f 2.0' and '-s 2e0' were "not a valid integer" and 'shape --f 5.0' "invalid
+    # --size", where the README's vocabulary reads a number with a point and an exponent wherever it is typed (and
+    # a chain step's maxpool:2.0 is taken); a number that is not whole stays refused
+    for args, answer in ((["shape", "--in", "2.4e1x24.0", "--f", "3.0", "--s", "1e0", "-q"], "22x22\n"),
+                         (["params", "--in-ch", "3.0", "--filters", "2e0", "-f", "+3.0", "-q"], "56\n")):
+        result = run_in_process(*args, cwd=tmp_path)
+        assert (result.returncode, result.stdout) == (0, answer), result.stderr
+    pooled = run_in_process("pool", PHANTOM, "-f", "2.0", "-s", "2e0", "-o", "o.npy", "--json", cwd=tmp_path)
+    assert pooled.returncode == 0 and json.loads(pooled.stdout)["output_shape"] == [128, 128], pooled.stderr
+    for args in (["pool", PHANTOM, "-f", "2.5", "-o", "p.npy"], ["shape", "--in", "24", "--f", "2.5", "-q"]):
+        refused = run_in_process(*args, cwd=tmp_path)
+        assert refused.returncode == 2 and "2.5" in refused.stderr, refused.stderr
+
+
 @pytest.mark.parametrize("args", [["shape", "--in", "24", "--f", "3", "--s", "9" * 5000], ["shape", "--in", "24", "--f", "3", "-p", "9" * 5000],
                                   ["convolve", PHANTOM, "-k", "box:3", "-p", "9" * 5000]])
 def test_a_very_long_value_is_quoted_short(tmp_path, args):

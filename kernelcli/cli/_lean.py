@@ -157,8 +157,9 @@ def _number(kind: type, low: Any, high: Any, clamp: bool) -> Callable[[Any], Any
             raise ValueError(f"{value!r} is not a valid {kind.__name__}.")
         from .. import numtext
 
-        if isinstance(value, str):
-            number = (numtext.whole if kind is int else numtext.decimal)(value)
+        if isinstance(value, str):  # a whole number in any form ('2', '+2', '2.0', '2e0'), as the README's vocabulary says
+            number = numtext.decimal(value) if kind is not int else numtext.whole(value) if value.strip().isdigit() \
+                else numtext.exact_whole(value)
         else:
             try:
                 number = kind(value)
