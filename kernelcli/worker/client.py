@@ -274,7 +274,8 @@ def _die_of(signum: int) -> int:
     if signum not in _HANDLED:
         sys.stdout.flush()
         sys.stderr.flush()
-        signal.signal(signum, signal.SIG_DFL)
+        if signum != signal.SIGKILL:  # (its disposition cannot be changed: Linux refuses, EINVAL)
+            signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
     return 128 + signum
 
