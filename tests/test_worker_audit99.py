@@ -56,3 +56,19 @@ class TestHardCpuLimit:
             ended[mode] = (r.stdout, r.stderr.count("Traceback"))
             assert status(worker)["calls"] == before + (mode == "on"), mode  # the warm call reached the worker
         assert ended["on"] == ended["off"] == ("rc=137\n", 0), ended
+
+
+class TestRelativeRuntimeDir:
+    """Finding 4: a relative ``XDG_RUNTIME_DIR`` was used as is: the worker, started in /, could not bind its
+    socket ('exited with code 1 while starting', a traceback in its log), and each caller looked for the socket
+    relative to its own folder.  The XDG Base Directory spec says such a value is invalid and must be ignored."""
+
+    def test_a_relative_xdg_runtime_dir_is_ignored(self, tmp_path, monkeypatch):
+        (tmp_path / "xdg6").mkdir(mode=0o700)
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("XDG_RUNTIME_DIR", "xdg6")
+        fallback = f"/tmp/kernelcli-{os.getuid()}"
+        assert protocol.runtime_folder() == fallback
+        assert os.path.dirname(protocol.socket_path(protocol.runtime_folder())) == fallback
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "xdg6"))  # the same folder named absolutely is taken
+        assert protocol.runtime_folder() == str(tmp_path / "xdg6" / "kernelcli")

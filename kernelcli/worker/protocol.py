@@ -74,7 +74,7 @@ def switch() -> str:
 
 
 def runtime_dir(create: bool = False) -> str | None:
-    """The private folder for the socket: ``$XDG_RUNTIME_DIR/kernelcli``, else ``/tmp/kernelcli-UID``.
+    """The private folder for the socket: ``$XDG_RUNTIME_DIR/kernelcli`` (an absolute one), else ``/tmp/kernelcli-UID``.
 
     None when it is not safe to use: not a real folder (a link), owned by another user, or
     open to others (mode other than 0700).  ``create`` makes it (mode 0700) when missing.
@@ -93,9 +93,12 @@ def runtime_dir(create: bool = False) -> str | None:
 
 def runtime_folder() -> str:
     """Where :func:`runtime_dir` looks, whether or not it is safe: ``$XDG_RUNTIME_DIR/kernelcli`` when
-    ``$XDG_RUNTIME_DIR`` is a folder of this user, else ``/tmp/kernelcli-UID``."""
+    ``$XDG_RUNTIME_DIR`` is an absolute path to a folder of this user, else ``/tmp/kernelcli-UID``.
+
+    A relative one is ignored, as the XDG Base Directory spec says: the worker runs in ``/`` and each
+    caller in its own folder, so none would find the socket where another looks."""
     base = os.environ.get("XDG_RUNTIME_DIR", "")
-    if base and _is_private_dir(base, os.getuid(), exact=False):
+    if os.path.isabs(base) and _is_private_dir(base, os.getuid(), exact=False):
         return os.path.join(base, "kernelcli")
     return os.path.join("/tmp", f"kernelcli-{os.getuid()}")
 
