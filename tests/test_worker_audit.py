@@ -394,7 +394,8 @@ def test_start_over_a_folder_says_so(tmp_path):
     socket_file(env).parent.mkdir(mode=0o700)
     socket_file(env).mkdir()
     r = run_in_process("worker", "start", env=env)
-    assert r.returncode == 1 and r.stderr == f"error: {socket_file(env)}: is a folder, not the worker's socket; move it away to start the worker\n"
+    # (then exit 1, in the file jobs' words: a setting to fix, exit 2 since audit 99 #3)
+    assert r.returncode == 2 and r.stderr == f"error: kernelcli worker: not started: {socket_file(env)}: is a folder, not the worker's socket; move it away to start the worker\n"
     assert sorted(p.name for p in socket_file(env).parent.iterdir()) == [socket_file(env).name]
 
 

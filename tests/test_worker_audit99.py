@@ -72,3 +72,48 @@ class TestRelativeRuntimeDir:
         assert os.path.dirname(protocol.socket_path(protocol.runtime_folder())) == fallback
         monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "xdg6"))  # the same folder named absolutely is taken
         assert protocol.runtime_folder() == str(tmp_path / "xdg6" / "kernelcli")
+
+
+class TestStartFailures:
+    """Finding 3: what kept ``worker start`` from starting a worker went through the file jobs' failure handler:
+    ``--json`` printed convolve's record (``"input": null, ..., "code": 1``) and the call exited 1, documented as
+    files that failed, where ``start --json`` prints the worker's record."""
+
+    def test_a_folder_where_the_socket_goes_is_a_setting_to_fix(self, tmp_path):
+        env = private_runtime(tmp_path)
+        socket_file(env).parent.mkdir(mode=0o700)
+        socket_file(env).mkdir()
+        said = f"{socket_file(env)}: is a folder, not the worker's socket; move it away to start the worker"
+        r = run_in_process("worker", "start", "--json", env=env)
+        assert (r.returncode, r.stdout, r.stderr) == (2, f'{{\n  "running": false,\n  "unusable": "{said}"\n}}\n',
+                                                      f"error: kernelcli worker: not started: {said}\n")
+        r = run_in_process("worker", "start", env=env)
+        assert (r.returncode, r.stdout, r.stderr) == (2, "", f"error: kernelcli worker: not started: {said}\n")
+        assert sorted(p.name for p in socket_file(env).parent.iterdir()) == [socket_file(env).name]  # no log, no worker
+
+    def test_a_socket_path_too_long_is_refused_before_the_worker_starts(self, tmp_path):
+        # the worker warmed up (a minute at load), then died binding: 'OSError: AF_UNIX path too long' in its log
+        env = private_runtime(tmp_path)
+        deep = Path(env["XDG_RUNTIME_DIR"]) / ("d" * 90)
+        deep.mkdir(mode=0o700)
+        env["XDG_RUNTIME_DIR"] = str(deep)
+        r = run_in_process("worker", "start", "--json", env=env)
+        path = Path(protocol.socket_path(deep / "kernelcli"))
+        said = (f"{path}: a Unix socket's path holds at most 107 bytes, this one has {len(bytes(path))}; "
+                "set XDG_RUNTIME_DIR to a shorter folder")
+        assert (r.returncode, r.stdout, r.stderr) == (2, f'{{\n  "running": false,\n  "unusable": "{said}"\n}}\n',
+                                                      f"error: kernelcli worker: not started: {said}\n")
+        assert list((deep / "kernelcli").iterdir()) == []
+
+    def test_a_worker_that_exits_while_starting_gives_the_workers_record(self, tmp_path, invoke, monkeypatch):
+        import json
+
+        env = private_runtime(tmp_path)
+        monkeypatch.setenv("XDG_RUNTIME_DIR", env["XDG_RUNTIME_DIR"])
+        monkeypatch.setattr(control, "_SERVE", "import sys; sys.exit(1)")  # a worker that dies before it listens
+        said = f"the worker exited with code 1 while starting; see {socket_file(env)}.log"
+        r = invoke("worker", "start", "--json")
+        assert (r.exit_code, json.loads(r.stdout), r.stderr) == (1, {"running": False, "error": said},
+                                                                  f"error: kernelcli worker: not started: {said}\n")
+        r = invoke("worker", "start", "-q")
+        assert (r.exit_code, r.stdout, r.stderr) == (1, "", f"error: kernelcli worker: not started: {said}\n")

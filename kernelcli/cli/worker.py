@@ -53,7 +53,10 @@ def start(
 
     _refuse_unusable(control, as_json)
     asked = DEFAULT_IDLE_SECONDS if idle_timeout is None else idle_timeout
-    info = control.start(idle_seconds=asked)
+    try:
+        info = control.start(idle_seconds=asked)
+    except control.WorkerError as exc:
+        _not_started(control, exc, as_json)
     running = info.get("idle_timeout_seconds")
     if running != asked and not quiet:  # one was running already, started with another timeout
         said = f"note: kernelcli worker {info.get('pid')} runs already, with an idle timeout of {running:g} s"
@@ -110,6 +113,17 @@ def _refuse_unusable(control: Any, as_json: bool) -> None:
         print_json({"running": False, "unusable": why})
     error(f"kernelcli worker: not used: {why}")
     raise typer.Exit(2)
+
+
+def _not_started(control: Any, exc: Exception, as_json: bool) -> None:
+    """Say why ``start`` started no worker, in status's record: a place that cannot take the socket is a setting to
+    fix (exit 2, ``"unusable"``), a worker that died or never answered a failure (exit 1, ``"error"``); both went
+    through the file jobs' handler (convolve's record, exit 1)."""
+    place = isinstance(exc, control.WorkerPlaceError)
+    if as_json:
+        print_json({"running": False, "unusable" if place else "error": str(exc)})
+    error(f"kernelcli worker: not started: {exc}")
+    raise typer.Exit(2 if place else 1)
 
 
 def _show(info: dict, as_json: bool, quiet: bool) -> None:

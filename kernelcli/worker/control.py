@@ -26,13 +26,24 @@ class WorkerError(KernelcliError):
     exit_code = 1
 
 
+class WorkerPlaceError(WorkerError):
+    """Where the worker's socket goes cannot take one (a folder open to others, a folder in the way, a path too
+    long): a setting to fix, said before any worker starts."""
+
+    exit_code = 2
+
+
+#: the longest path a Unix socket's address holds on Linux (108 bytes with the closing NUL)
+MAX_SOCKET_PATH = 107
+
+
 def _socket(socket_file=None, create: bool = False) -> Path:
     if socket_file is not None:
         return Path(socket_file)
     runtime = protocol.runtime_dir(create=create)
     if runtime is None:
         folder = protocol.runtime_folder()
-        raise WorkerError(f"{folder}: {protocol.not_private(folder)}; the worker needs a private folder of this user (mode 0700) for its socket")
+        raise WorkerPlaceError(f"{folder}: {protocol.not_private(folder)}; the worker needs a private folder of this user (mode 0700) for its socket")
     return Path(protocol.socket_path(runtime))
 
 
@@ -113,10 +124,20 @@ def start(idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS, socket_file=None)
 
 
 def _refuse_what_is_not_a_socket(path) -> None:
-    """A folder where the worker's socket goes cannot be replaced as a stale socket (or a file) is: say so, rather
-    than start a worker that fails with a traceback in its log."""
+    """A folder where the worker's socket goes cannot be replaced as a stale socket (or a file) is, and a path
+    longer than a socket's address holds cannot be bound: say so, rather than start a worker that warms up and
+    then fails with a traceback in its log.
+
+    >>> _refuse_what_is_not_a_socket("/" + "d" * 200)
+    Traceback (most recent call last):
+    kernelcli.worker.control.WorkerPlaceError: /ddd...: a Unix socket's path holds at most 107 bytes, this one has 201; set XDG_RUNTIME_DIR to a shorter folder
+    """
     if os.path.isdir(path) and not os.path.islink(path):
-        raise WorkerError(f"{path}: is a folder, not the worker's socket; move it away to start the worker")
+        raise WorkerPlaceError(f"{path}: is a folder, not the worker's socket; move it away to start the worker")
+    size = len(os.fsencode(path))
+    if size > MAX_SOCKET_PATH:
+        raise WorkerPlaceError(f"{path}: a Unix socket's path holds at most {MAX_SOCKET_PATH} bytes, this one has {size}; "
+                               "set XDG_RUNTIME_DIR to a shorter folder")
 
 
 def spawn(path, idle_seconds: float = protocol.DEFAULT_IDLE_SECONDS):
