@@ -15,7 +15,7 @@ import pytest
 from kernelcli.worker import control, protocol
 
 from conftest import run_cli, run_in_process
-from test_worker import cli_env, fake_worker, private_runtime, socket_file, status, wait_for, worker  # noqa: F401 - a fixture
+from test_worker import cli_env, fake_worker, normalised, private_runtime, socket_file, status, wait_for, worker  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.skipif(not Path("/proc").exists() or os.name != "posix", reason="Linux's /proc and rlimits")
 
@@ -117,3 +117,78 @@ class TestStartFailures:
                                                                   f"error: kernelcli worker: not started: {said}\n")
         r = invoke("worker", "start", "-q")
         assert (r.exit_code, r.stdout, r.stderr) == (1, "", f"error: kernelcli worker: not started: {said}\n")
+
+
+class TestCallersOwnDescriptors:
+    """Finding 2: only stdin, stdout and stderr travel to the worker's call, so a path naming another descriptor of
+    the caller (``/dev/fd/3`` after ``3< m.csv``, bash's ``<(...)``) named the call's own: its connection to the
+    worker ('not a regular file (a device, pipe or socket)', exit 2) or nothing ('no such file'), where a fresh
+    process read the file (exit 0).  Such a call now runs in the client's process."""
+
+    CASES = {
+        "a link to /dev/fd/3": "kernelcli convolve fd3.csv -k box:3 3<m.csv",
+        "a link to /dev/fd/4, to a file": "kernelcli convolve fd4.npy -k box:3 -o o4.npy 4<a.npy && od -An -tx1 o4.npy | md5sum",
+        "process substitution": "kernelcli convolve <(cat m.csv) -k box:3 --json",
+        "an attached short value": "kernelcli convolve m.csv -k/dev/fd/3 3<m.csv",
+        "an option's =value": "kernelcli convolve m.csv --kernel=/proc/self/fd/3 3<m.csv",
+        "a closed descriptor": "kernelcli convolve /dev/fd/3 -k box:3",
+    }
+    #: what a fresh process answers where it is not 0: a pipe is no input file (2), a matrix no kernel file (3)
+    CODES = {"process substitution": 2, "an attached short value": 3, "an option's =value": 3, "a closed descriptor": 2}
+
+    @pytest.mark.parametrize("case", sorted(CASES))
+    def test_a_path_naming_a_descriptor_gives_what_a_fresh_process_gives(self, worker, tmp_path, case):  # noqa: F811
+        import numpy as np
+
+        np.savetxt(tmp_path / "m.csv", np.arange(25.0).reshape(5, 5), delimiter=",")
+        np.save(tmp_path / "a.npy", np.ones((8, 8)))
+        (tmp_path / "fd3.csv").symlink_to("/dev/fd/3")
+        (tmp_path / "fd4.npy").symlink_to("/dev/fd/4")
+        command = self.CASES[case].replace("kernelcli", f"{sys.executable} -m kernelcli")
+        answers = {}
+        for mode in ("off", "on"):
+            r = subprocess.run(["/bin/bash", "-c", command], cwd=tmp_path, env={**cli_env(), **worker, "KERNELCLI_WORKER": mode},
+                               capture_output=True, text=True, timeout=300)
+            answers[mode] = (r.returncode, normalised(r.stdout), normalised(r.stderr))
+            (tmp_path / "o4.npy").unlink(missing_ok=True)
+        assert answers["on"] == answers["off"], answers
+        assert answers["off"][0] == self.CODES.get(case, 0), answers
+
+    def test_stdin_named_by_path_still_reaches_the_worker(self, worker, tmp_path):  # noqa: F811
+        import numpy as np
+
+        np.savetxt(tmp_path / "m.csv", np.arange(25.0).reshape(5, 5), delimiter=",")
+        (tmp_path / "stdin.csv").symlink_to("/dev/stdin")
+        command = f"{sys.executable} -m kernelcli convolve stdin.csv -k box:3 < m.csv"
+        answers = {}
+        for mode in ("off", "on"):
+            before = status(worker)["calls"]
+            r = subprocess.run(["/bin/bash", "-c", command], cwd=tmp_path, env={**cli_env(), **worker, "KERNELCLI_WORKER": mode},
+                               capture_output=True, text=True, timeout=300)
+            answers[mode] = (r.returncode, r.stdout, normalised(r.stderr))
+            assert status(worker)["calls"] == before + (mode == "on")  # descriptors 0-2 travel: the worker takes it
+        assert answers["on"] == answers["off"] and answers["off"][0] == 0, answers
+
+    @pytest.mark.parametrize(("argv", "named"), [
+        (["convolve", "x.png", "-k", "box:3"], None),
+        (["convolve", "/dev/fd/3"], "/dev/fd/3"),
+        (["convolve", "/dev/fd/63", "-q"], "/dev/fd/63"),
+        (["convolve", "/proc/self/fd/3"], "/proc/self/fd/3"),
+        (["convolve", "/proc/thread-self/fd/4"], "/proc/thread-self/fd/4"),
+        (["convolve", "//proc/./self//fd/3"], "//proc/./self//fd/3"),
+        (["convolve", "/dev/../proc/self/fd/3"], "/dev/../proc/self/fd/3"),
+        (["convolve", "-k/dev/fd/3", "m.csv"], "-k/dev/fd/3"),
+        (["convolve", "--kernel=/dev/fd/3", "m.csv"], "--kernel=/dev/fd/3"),
+        (["convolve", "fd3.csv"], "fd3.csv"),  # a link to /dev/fd/3
+        (["convolve", "deep/fd.csv"], "deep/fd.csv"),  # a link to a link to it
+        (["convolve", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/2", "-o", "/dev/stdout"], None),  # travel to the worker
+        (["convolve", "/proc/1/status"], None),  # another process's: the same from the worker
+    ])
+    def test_which_arguments_name_a_descriptor(self, tmp_path, monkeypatch, argv, named):
+        from kernelcli.worker import client
+
+        (tmp_path / "fd3.csv").symlink_to("/dev/fd/3")
+        (tmp_path / "deep").mkdir()
+        (tmp_path / "deep" / "fd.csv").symlink_to("../fd3.csv")
+        monkeypatch.chdir(tmp_path)
+        assert client._names_a_descriptor(argv) == named

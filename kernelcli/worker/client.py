@@ -110,6 +110,9 @@ def _run(argv: list[str], socket_file) -> int:
         state = protocol.caller_state()
     except OSError as exc:  # a current folder that was deleted: the call runs here, as a fresh process would
         raise _Fallback(f"cannot tell the worker where this call stands: {exc.strerror or exc}") from None
+    named = _names_a_descriptor(argv, state["cwd"])
+    if named is not None:  # only stdin, stdout and stderr travel: the call's /dev/fd/3 would be its own
+        raise _Fallback(f"{named} names a file descriptor of this process past 2, which the worker's call has not")
     sock = _connect(os.fspath(socket_file))
     try:
         start = _stdin_offset()
@@ -128,6 +131,65 @@ def _run(argv: list[str], socket_file) -> int:
             return _wait(sock, start, reads_stdin="-" in argv, relay=relay)
     finally:
         sock.close()
+
+
+#: the folders that name the descriptors of the process that looks (Linux's, and fdescfs where /dev/fd is one)
+_OWN_DESCRIPTORS = ("/proc/self", "/proc/thread-self", "/dev/fd")
+
+
+def _names_a_descriptor(argv: list[str], cwd: str | None = None) -> str | None:
+    """The first argument that names a file through this process's own descriptors past 2 (``/dev/fd/3``,
+    ``/proc/self/fd/3``, a link to one, bash's ``<(...)``, ``--kernel=/dev/fd/3``, ``-k/dev/fd/3``), or None.
+
+    A call's process in the worker has the caller's stdin, stdout and stderr only; there such a path names
+    the call's own descriptor (its connection to the worker) or none.
+
+    >>> _names_a_descriptor(["convolve", "/dev/fd/63", "-k", "box:3"])
+    '/dev/fd/63'
+    >>> _names_a_descriptor(["convolve", "/dev/stdin", "-k", "box:3"]) is None
+    True
+    """
+    for arg in argv:
+        if arg.startswith("--"):
+            candidates = [arg.partition("=")[2]] if "=" in arg else []
+        elif arg.startswith("-") and len(arg) > 2:  # a short option's attached value, after any flags before it
+            candidates = [arg[i:] for i in range(2, len(arg))]
+        else:
+            candidates = [arg]
+        if any(_through_own_descriptors(c, cwd) for c in candidates if c):
+            return arg
+    return None
+
+
+def _through_own_descriptors(path: str, cwd: str | None) -> bool:
+    """True when ``path``, its links followed one by one, goes through :data:`_OWN_DESCRIPTORS` to anything but
+    descriptor 0, 1 or 2.  Not ``realpath``: it would follow ``/proc/self/fd/3`` itself to the file it is open on."""
+    parts = path.split("/")[::-1]  # a stack: a link's target goes on top of what is left
+    current = "/" if path.startswith("/") else (cwd or os.getcwd())
+    links = 0
+    while parts:
+        part = parts.pop()
+        if part in ("", "."):
+            continue
+        if part == "..":
+            current = os.path.dirname(current)
+            continue
+        current = os.path.join(current, part)
+        if current in _OWN_DESCRIPTORS:
+            rest = [p for p in reversed(parts) if p not in ("", ".")]
+            if current == "/dev/fd":
+                rest = ["fd", *rest]
+            return not (len(rest) == 2 and rest[0] == "fd" and rest[1] in ("0", "1", "2"))
+        try:
+            target = os.readlink(current)
+        except OSError:  # not a link, or not there: the rest follows from here
+            continue
+        links += 1
+        if links > 40:  # a loop: the call meets it too (ELOOP), wherever it runs
+            return False
+        parts.extend(target.split("/")[::-1])
+        current = "/" if target.startswith("/") else os.path.dirname(current)
+    return False
 
 
 def _stdin_offset() -> int | None:
