@@ -144,20 +144,21 @@ def correlate3d(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode_code
         if x.dtype.kind == "f":
             factors = list(forms.balanced(factors))  # a float input's passes stay within its magnitude
         out = _separable3d(x, k, factors, widths, mode_code, value, fill, dtype, out_shape, announce)
-        if out is not None:
-            return _over(out, divisor)
+        if x.dtype.kind == "f" and _may_grow(factors) and not np.isfinite(np.add.reduce(out, axis=None, dtype=np.float64)):
+            # a pass may have overflowed on a finite input (the input is checked): the dense loop sums those windows
+            from .conv3d import correlate3d as dense
+
+            engine.windows_whole(out, lambda: dense(x, weights, widths, mode_code, value, dtype, tuple(out_shape), announce))
+        return _over(out, divisor)
     from .conv3d import correlate3d as dense
 
     return _over(dense(x, weights, widths, mode_code, value, dtype, tuple(out_shape), announce), divisor)
 
 
-def _separable3d(x, k, factors, widths, mode_code, value, fill, dtype, out_shape, announce) -> np.ndarray | None:
-    """The three passes of the separable path, or None where a pass may have overflowed on a finite input and
-    did: a pass sums one axis's taps alone, which can overflow where the whole window's sum does not (planes of
-    +1e38 beside planes of -1e38 under a 4x4x4 box gave NaN everywhere, the dense loop 0); the caller then sums
-    whole windows.  Only where the factors can grow a value (their weights' product above 1: not a normalised
-    Gaussian or box) is a float input's largest magnitude taken (its max and min, a few percent of the passes'
-    time), and the result looked at where that times the growth could pass the type's range."""
+def _separable3d(x, k, factors, widths, mode_code, value, fill, dtype, out_shape, announce) -> np.ndarray:
+    """The three passes of the separable path.  A pass sums one axis's taps alone, which can overflow where the
+    whole window's sum does not (planes of +1e38 beside planes of -1e38 under a 4x4x4 box gave NaN everywhere,
+    the dense loop 0): the caller gives those windows the dense loop's sums (:func:`engine.windows_whole`)."""
     from .conv3d import correlate_axis, pad_volume
 
     if _same_widths(k, widths) and fill == 0.0:  # the passes pad as the call does: in place, one volume
@@ -166,20 +167,20 @@ def _separable3d(x, k, factors, widths, mode_code, value, fill, dtype, out_shape
         for axis, f in enumerate(factors):
             correlate_axis(src, f, axis, mode_code, fill, out, announce)
             src = out
-    else:
-        # other widths (a tile, "valid", a constant fill): pad once, pass in place, keep the windows
-        # wholly inside; each output sums the same values in the same order as above
-        xp = pad_volume(x, widths, mode_code, value, dtype, announce)
-        for axis, f in enumerate(factors):
-            correlate_axis(xp, f, axis, mode_code, 0.0, xp, announce)
-        kept = xp[tuple(slice((n - 1) // 2, (n - 1) // 2 + o) for n, o in zip(k.shape, out_shape))]
-        out = np.ascontiguousarray(kept)
-    growth = float(np.prod([np.abs(f).sum() for f in factors]))
-    if x.dtype.kind == "f" and x.size and growth > 1:
-        top = max(abs(float(x.max())), abs(float(x.min())), abs(float(fill)))
-        if top * growth > float(np.finfo(dtype).max) and not np.isfinite(out).all():
-            return None
-    return out
+        return out
+    # other widths (a tile, "valid", a constant fill): pad once, pass in place, keep the windows
+    # wholly inside; each output sums the same values in the same order as above
+    xp = pad_volume(x, widths, mode_code, value, dtype, announce)
+    for axis, f in enumerate(factors):
+        correlate_axis(xp, f, axis, mode_code, 0.0, xp, announce)
+    kept = xp[tuple(slice((n - 1) // 2, (n - 1) // 2 + o) for n, o in zip(k.shape, out_shape))]
+    return np.ascontiguousarray(kept)
+
+
+def _may_grow(factors) -> bool:
+    """Whether separable ``factors`` can carry a value past its magnitude (their weights' product above 1: not a
+    normalised Gaussian or box, whose passes stay within the input's range)."""
+    return float(np.prod([np.abs(f).sum() for f in factors])) > 1
 
 
 def _over(out: np.ndarray, divisor: int | None) -> np.ndarray:

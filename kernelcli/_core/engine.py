@@ -180,12 +180,29 @@ def correlate(x3, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, 
         x3 = x3[:, :, 0] if flat else x3
     plan = direct_plan(x3.shape, x3.dtype, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, path, announce,
                        key)
-    out = plan.run(x3, finite_check, rounded)
-    if out is None:  # the separable first pass overflowed on a finite input: the dense loop sums each whole window
-        plan = direct_plan(x3.shape, x3.dtype, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, "dense",
-                           announce, key)
-        out = plan.run(x3, finite_check, rounded)
+    out, overflowed = plan.screened(x3, finite_check, rounded)
+    if overflowed:  # a separable pass overflowed on a finite input: the dense loop sums those windows whole
+        dense = direct_plan(x3.shape, x3.dtype, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, "dense",
+                            announce, key)
+        windows_whole(out, lambda: dense.run(x3, finite_check, rounded))
     return out
+
+
+def windows_whole(out: np.ndarray, dense) -> None:
+    """Give each output of a separable ``out`` that is not finite the dense loop's sum of that window, in place
+    (``dense()``: the dense loop's whole result, called only when there is one).
+
+    Only those: the choice is each window's own, so a tile gives what the whole image gives (the
+    whole call redone densely changed every other window's last bits, and a tile that read no
+    overflow kept its separable sums).
+
+    >>> out = np.array([1.5, np.inf], np.float32)
+    >>> windows_whole(out, lambda: np.array([1.25, 0.0], np.float32)); out
+    array([1.5, 0. ], dtype=float32)
+    """
+    bad = ~np.isfinite(out)
+    if bad.any():
+        out[bad] = dense()[bad]
 
 
 def _screened(x3: np.ndarray, flags: np.ndarray, cover, finite_check) -> None:
@@ -231,8 +248,12 @@ class DirectPlan:
 
         ``rounded`` (an integer dtype, or None): when the loop :attr:`rounds` into it, the result
         comes back in it, each value ``clip(rint(v))`` of the float ``v`` the loop would have
-        written; otherwise in :attr:`dtype` (the caller rounds it).  None from a :attr:`two_pass` loop whose screen
-        saw an output overflow on a finite input: the caller sums whole windows instead (:func:`correlate`)."""
+        written; otherwise in :attr:`dtype` (the caller rounds it)."""
+        return self.screened(x3, finite_check, rounded)[0]
+
+    def screened(self, x3: np.ndarray, finite_check=None, rounded=None) -> tuple[np.ndarray, bool]:
+        """``(result, overflowed)``: :meth:`run`'s result, and whether a :attr:`two_pass` loop's screen saw an
+        output overflow on a finite input (the caller sums those windows whole: :func:`correlate`)."""
         oh, ow, c = self.out_shape
         fused = self.rounds and rounded is not None and np.dtype(rounded) == np.uint8
         src = x3.astype(self.dtype) if self.cast else x3
@@ -247,9 +268,9 @@ class DirectPlan:
         flags = np.zeros(oh if screen else 0, dtype=np.bool_)
         _native().run_rows(self.fn, oh, src, *self.args, out, flags, work=self.work)
         _screened(x3, flags, self.cover, finite_check)  # raises for a non-finite input: a flag left is an overflow
-        if self.two_pass and flags.size and np.count_nonzero(flags):
-            return None
-        return out if x3.ndim == 2 else out.reshape(oh, ow, c)
+        # (a loop that rounds as it writes reads integers only, which no float pass overflows)
+        overflowed = bool(self.two_pass and flags.size and np.count_nonzero(flags))
+        return (out if x3.ndim == 2 else out.reshape(oh, ow, c)), overflowed
 
 
 _PLANS = Memo()

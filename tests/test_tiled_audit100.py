@@ -1,0 +1,61 @@
+"""Audit 100 (the tiled path, round 4): what a tile gives equals what the whole image gives.
+
+F1: a separable pass that overflows in one place (rows of +1e38 beside -1e38) made the tiles that
+read those cells sum every window densely while the other tiles kept the separable sums, where
+the whole image had taken the dense loop everywhere: millions of cells differed in their last bits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+
+import kernelcli  # noqa: E402
+from kernelcli._core.policy import Paths  # noqa: E402
+from kernelcli.tiled import arrays  # noqa: E402
+
+
+def _striped(shape, rows: int = 4) -> np.ndarray:
+    """Random normal values; the first ``rows`` along axis 0 alternate +1e38/-1e38 along the last axis
+    (a 4-tap separable pass overflows there, every window of a 4-wide box still sums to a finite value)."""
+    x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    stripe = np.where(np.arange(shape[-1]) % 2 == 0, 1e38, -1e38).astype(np.float32)
+    x[:rows] = stripe
+    return x
+
+
+def _same_bytes(got: np.ndarray, ref: np.ndarray) -> None:
+    assert got.dtype == ref.dtype and got.shape == ref.shape
+    assert np.isfinite(ref).all()
+    assert got.tobytes() == ref.tobytes(), f"{np.count_nonzero(got != ref)} cells differ"
+
+
+class TestSeparableOverflowTileByTile:
+    @pytest.mark.parametrize("paths", ["warm", None])
+    def test_conv2d_tiles_equal_the_whole_image(self, paths):
+        x, k = _striped((128, 128)), np.ones((4, 4))
+        ref = kernelcli.conv2d(x, k, pad_mode="circular", paths=paths)
+        got = arrays.conv2d(da.from_array(x, chunks=32), k, pad_mode="circular", paths=paths, chunks=32).compute()
+        _same_bytes(got, ref)
+
+    @pytest.mark.parametrize("paths", ["warm", None])
+    def test_conv3d_tiles_equal_the_whole_volume(self, paths):
+        x, k = _striped((24, 20, 20)), np.ones((4, 4, 4))
+        ref = kernelcli.conv3d(x, k, pad_mode="circular", paths=paths)
+        got = arrays.conv3d(da.from_array(x, chunks=(8, 20, 20)), k, pad_mode="circular", paths=paths, chunks=8).compute()
+        _same_bytes(got, ref)
+
+    def test_each_window_keeps_its_own_sum(self):
+        # where the separable pass overflowed, the dense loop's sum of that window; elsewhere the separable sum
+        # (a rule of each window alone, so a tile gives what the whole image gives)
+        x, k = _striped((128, 128)), np.ones((4, 4))
+        got = kernelcli.conv2d(x, k, pad_mode="circular", paths=Paths(force="separable"))
+        dense = kernelcli.conv2d(x, k, pad_mode="circular", paths=Paths(force="dense"))
+        clean = x.copy()
+        clean[:4] = 0
+        apart = kernelcli.conv2d(clean, k, pad_mode="circular", paths=Paths(force="separable"))
+        assert np.isfinite(got).all()
+        assert got[8:120].tobytes() == apart[8:120].tobytes()  # (windows that do not read the striped rows)
+        np.testing.assert_allclose(got, dense, rtol=0, atol=1e32)  # (+-1e38 sums round away the noise)
