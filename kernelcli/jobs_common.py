@@ -527,8 +527,9 @@ def convolve_volume_array(input_path: str | Path, kernel: Any, options: Convolve
         return conv3d(data, k3, padding=options.padding, pad_mode=options.pad_mode, pad_value=options.pad_value,
                       flip=options.flip, paths=options.paths)
 
-    report = run_file_job(input_path, f"convolve {kernel.name}", compute, out=out, force=force, rescale=options.rescale,
-                          max_pixels=options.max_pixels, layout=options.layout, volume_compute=compute_volume,
-                          encoding=options.encoding)
+    # named by what the options change, as its default file name and the tiled record are (k3_circular)
+    report = run_file_job(input_path, f"convolve {options.label(kernel.name)}", compute, out=out, force=force,
+                          rescale=options.rescale, max_pixels=options.max_pixels, layout=options.layout,
+                          volume_compute=compute_volume, encoding=options.encoding)
     report.kernel = kernel.name
     return report

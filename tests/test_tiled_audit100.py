@@ -7,6 +7,8 @@ the whole image had taken the dense loop everywhere: millions of cells differed 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -59,3 +61,27 @@ class TestSeparableOverflowTileByTile:
         assert np.isfinite(got).all()
         assert got[8:120].tobytes() == apart[8:120].tobytes()  # (windows that do not read the striped rows)
         np.testing.assert_allclose(got, dense, rtol=0, atol=1e32)  # (+-1e38 sums round away the noise)
+
+
+class TestVolumeKernelRecord:
+    """F5: a 3-D kernel on a (Z, Y, X) array: the in-memory record said ``convolve k3`` where the tiled record and
+    the in-memory default file name say what the options changed (``k3_circular``)."""
+
+    @pytest.mark.parametrize("options, words", [(("-m", "circular"), "k3_circular"), (("-p", "valid"), "k3_valid"),
+                                                (("--flip", "-m", "reflect"), "k3_reflect_flip")])
+    def test_in_memory_and_tiled_records_name_the_same_operation(self, tmp_path, options, words):
+        from conftest import run_in_process
+
+        np.save(tmp_path / "v.npy", np.random.default_rng(0).standard_normal((6, 7, 8)).astype(np.float32))
+        np.save(tmp_path / "k3.npy", np.ones((3, 3, 3)))
+        common = ("convolve", "v.npy", "--layout", "zyx", "-k", "k3.npy", *options, "--json", "--force")
+        env = {"KERNELCLI_WORKER": "off"}
+        records = []
+        for extra in ((), ("--tiled",)):
+            done = run_in_process(*common, *extra, cwd=tmp_path, env=env)
+            assert done.returncode == 0, done.stderr
+            records.append(json.loads(done.stdout))
+        memory, tiled = records
+        assert memory["operation"] == tiled["operation"] == f"convolve {words}"
+        assert memory["kernel"] == tiled["kernel"]
+        assert (tmp_path / f"v_{words}.npy").exists()
