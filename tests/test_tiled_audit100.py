@@ -85,3 +85,40 @@ class TestVolumeKernelRecord:
         assert memory["operation"] == tiled["operation"] == f"convolve {words}"
         assert memory["kernel"] == tiled["kernel"]
         assert (tmp_path / f"v_{words}.npy").exists()
+
+
+class TestNpyReadBlockByBlock:
+    """F2, F3: a ``.npy`` was wrapped whole (a memory map, dask's 128 MiB blocks): tiles were cut from those blocks
+    (peak memory grew with the image), and with --scheduler the map was pickled into the graph by value."""
+
+    def test_blocks_of_a_default_tile(self, tmp_path):
+        from kernelcli.tiled import stores
+        from kernelcli.tiled.reading import NPY_BLOCK_BYTES
+
+        np.save(tmp_path / "a.npy", np.zeros((3000, 2500), np.uint8))
+        x = stores.open_array(tmp_path / "a.npy")[0]
+        assert (x.chunks[0][0], x.chunks[1][0]) == (1024, 1024)
+        np.save(tmp_path / "v.npy", np.zeros((96, 200, 300), np.float64))
+        v = stores.open_array(tmp_path / "v.npy")[0]
+        assert 8 * np.prod([c[0] for c in v.chunks]) <= NPY_BLOCK_BYTES
+
+    def test_the_graph_holds_the_path_not_the_pixels(self, tmp_path):
+        import pickle
+
+        from kernelcli.tiled import stores
+
+        data = np.random.default_rng(0).standard_normal((512, 512)).astype(np.float32)  # 1 MiB
+        np.save(tmp_path / "a.npy", data)
+        x = stores.open_array(tmp_path / "a.npy")[0]
+        assert len(pickle.dumps(dict(x.__dask_graph__()))) < 20_000
+        assert x.compute().tobytes() == data.tobytes()
+
+    def test_a_file_gone_before_a_tile_is_read_is_named(self, tmp_path):
+        from kernelcli.errors import ImageReadError
+        from kernelcli.tiled import stores
+
+        np.save(tmp_path / "a.npy", np.zeros((8, 8), np.float32))
+        x = stores.open_array(tmp_path / "a.npy")[0]
+        (tmp_path / "a.npy").unlink()
+        with pytest.raises(ImageReadError, match="a.npy: not found where a tile is computed"):
+            x.compute()

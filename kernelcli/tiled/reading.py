@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import lzma
+import math
 import os
 import re
 import zlib
@@ -75,6 +76,65 @@ class ChunkReads:
         if all(c and b > a and (b - 1) // c == f for (a, b), c, f in zip(spans, self.chunks, first)):
             return f"{self.unit} ({', '.join(map(str, first))}) at [{at}]"
         return f"[{at}]"
+
+
+#: a ``.npy`` block's bytes at most (:func:`npy_blocks`): a tile is cut from a few of them, not from dask's 128 MiB ones
+NPY_BLOCK_BYTES = 32 * 2**20
+
+
+class NpyReads:
+    """A ``.npy`` file read block by block: each read maps the file and copies the block out.
+
+    What dask keeps of the input is the path, the shape and the dtype, so a cluster's graph holds no
+    pixels (a memory map was pickled whole into it: a 256 MiB image became a 256 MiB graph, received
+    by the client, the scheduler and the worker) and its workers read the file where they run, as
+    they read a Zarr store.
+
+    >>> import numpy as np, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "a.npy"); np.save(path, np.arange(12).reshape(3, 4))
+    >>> NpyReads(path, (3, 4), np.dtype(int))[1:3, 2:4].tolist()
+    [[6, 7], [10, 11]]
+    """
+
+    def __init__(self, path: Any, shape: tuple[int, ...], dtype: Any) -> None:
+        # absolute: a cluster's worker reads it from a folder of its own
+        self.name, self.path = str(path), os.path.abspath(path)
+        self.shape, self.dtype, self.ndim = tuple(shape), dtype, len(shape)
+
+    def __getitem__(self, key: Any) -> Any:
+        import numpy as np
+
+        from ..errors import ImageReadError
+
+        try:
+            data = np.load(self.path, mmap_mode="r", allow_pickle=False)
+        except FileNotFoundError:
+            raise ImageReadError(f"{self.path}: not found where a tile is computed: the workers of a cluster need "
+                                 "the inputs and outputs on a file system they share") from None
+        except (OSError, ValueError) as exc:
+            raise ImageReadError(f"{self.name}: cannot read as .npy: {exc}") from None
+        if data.shape != self.shape or data.dtype != self.dtype:
+            raise ImageReadError(f"{self.name}: changed while it was read (now {data.dtype} {data.shape}, "
+                                 f"was {self.dtype} {self.shape})")
+        return np.array(data[key])
+
+    def __dask_tokenize__(self) -> Any:
+        stat = os.stat(self.path)
+        return "npy", self.path, stat.st_mtime_ns, stat.st_size, self.shape, str(self.dtype)
+
+
+def npy_blocks(shape: tuple[int, ...], itemsize: int, side: int = 1024) -> tuple[int, ...]:
+    """The block a ``.npy`` is read in: ``side`` along the first two axes (the default tile) and the rest whole,
+    the largest side halved while a block holds more than :data:`NPY_BLOCK_BYTES`.
+
+    >>> npy_blocks((8192, 8192), 4), npy_blocks((5000, 300, 3), 8), npy_blocks((512, 512, 512), 4)
+    ((1024, 1024), (1024, 300, 3), (128, 256, 256))
+    """
+    block = [min(side, n) if a < 2 else n for a, n in enumerate(shape)]
+    while block and max(block) > 1 and itemsize * math.prod(block) > NPY_BLOCK_BYTES:
+        a = block.index(max(block))
+        block[a] = (block[a] + 1) // 2
+    return tuple(block)
 
 
 #: the packages that bring a codec this install may lack, by its name (numcodecs' optional codecs)

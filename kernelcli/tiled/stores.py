@@ -143,7 +143,13 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixel
             data = np.load(path, mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise ImageReadError(f"{path}: cannot read as .npy: {exc}") from None
-        return da.from_array(data, chunks="auto"), ".npy (memory-mapped)", _nothing, None
+        from .reading import NpyReads, npy_blocks
+
+        # read block by block from the path (not a memory map dask would pickle whole into a cluster's graph),
+        # in blocks of about a default tile (dask's "auto" made 128 MiB ones, every tile cut from one)
+        reads = NpyReads(path, data.shape, data.dtype)
+        return (da.from_array(reads, chunks=npy_blocks(data.shape, data.dtype.itemsize), asarray=False, fancy=False),
+                ".npy (memory-mapped)", _nothing, None)
     if suffix in TIFF_SUFFIXES:
         tifffile = require("tifffile", f"reading {path.name} tile by tile")
         zarr = require("zarr", f"reading {path.name} tile by tile")
