@@ -265,3 +265,82 @@ class TestNearTheFloatRange:
         monkeypatch.undo()
         assert np.array_equal(fft.correlate_fft_nd(x3[..., 0].astype(np.float64)[None], k[None], (0, 0, 4, 4, 4, 4),
                                                    PAD_CODES[mode], 0.5, (1, 64, 64)), forced3)
+
+
+def _dim_with_a_bright_cell(shape, dim, bright, where, dtype, seed=0):
+    """Values near ``dim`` with one ``bright`` cell at ``where``: a transform of the bright block needs the
+    range guard's scaling, which makes the dim values subnormal (bits lost) wherever it is applied."""
+    x = ((np.random.default_rng(seed).random(shape) + 0.5) * dim).astype(dtype)
+    x[where] = bright
+    return x
+
+
+class TestTheRangeGuardIsEachBlocksOwn:
+    """Audit 105 F1: the power of two that keeps a transform in range was decided per task (a group of
+    blocks and all channels) in 2-D and per call (the tile) in 3-D, so a dim block beside a bright one
+    lost bits to the subnormal range, a tile (its own groups) differed from the whole image, and a
+    channel from the same plane alone.  It is decided for each block of each channel, from its window."""
+
+    X2 = dict(shape=(300, 1536), dim=1e-33, bright=1e36, where=(10, 10), dtype=np.float32)
+
+    @pytest.mark.parametrize("process", ["warm", "cold"])
+    def test_a_tile_gives_the_whole_images_bytes(self, process):
+        da = pytest.importorskip("dask.array")
+        from kernelcli.tiled import arrays
+
+        x = _dim_with_a_bright_cell(**self.X2)
+        k = np.random.default_rng(1).random((21, 21))
+        paths = policy.Paths(force="fft", process=process)
+        whole = api.conv2d(x, k, paths=paths)
+        tiled = arrays.conv2d(da.from_array(x, chunks=(300, 512)), k, chunks=(300, 512), paths=paths).compute()
+        assert np.array_equal(tiled, whole), int((tiled != whole).sum())
+
+    @pytest.mark.parametrize("group", [1, 3, 4])
+    def test_a_block_that_does_not_read_the_bright_cell_is_untouched_by_it(self, monkeypatch, group):
+        monkeypatch.setattr(fft, "GROUP", group)
+        x = _dim_with_a_bright_cell(**self.X2)
+        k = np.random.default_rng(1).random((21, 21))
+        plain = x.copy()
+        plain[10, 10] = x[10, 11]
+        far = slice(fft.block_side(21), None)  # block column 0 alone reads column 10 (its window: columns -10..277)
+        got, want = api.conv2d(x, k, paths=FFT)[:, far], api.conv2d(plain, k, paths=FFT)[:, far]
+        assert np.array_equal(got, want), int((got != want).sum())
+        ref = api.conv2d(x.astype(np.float64), k, paths=policy.Paths(force="dense"))[:, far]
+        assert float(np.abs(got - ref).max() / np.abs(ref).max()) < 1e-5  # the block's own bound, not the bright one's
+
+    @pytest.mark.parametrize("process", ["warm", "cold"])
+    def test_a_channel_is_its_own(self, process):
+        g = _dim_with_a_bright_cell((300, 300), 1e-33, 1e-33, (0, 0), np.float32)
+        r = g.copy()
+        r[150, 150] = 1e36
+        k = np.random.default_rng(1).random((21, 21))
+        paths = policy.Paths(force="fft", process=process)
+        together = api.conv2d(np.dstack([r, g, g]), k, paths=paths)
+        assert np.array_equal(together[:, :, 1], api.conv2d(g, k, paths=paths))
+        assert np.array_equal(together[:, :, 0], api.conv2d(r, k, paths=paths))
+
+    X3 = dict(shape=(12, 12, 400), dim=1e-306, bright=1e306, where=(5, 5, 5), dtype=np.float64)
+
+    def test_a_volume_tile_gives_the_whole_volumes_bytes(self):
+        da = pytest.importorskip("dask.array")
+        from kernelcli import volumes
+        from kernelcli.tiled import arrays
+
+        v = _dim_with_a_bright_cell(**self.X3)
+        k = np.random.default_rng(1).random((5, 5, 5))
+        whole = volumes.conv3d(v, k, paths=FFT)
+        tiled = arrays.conv3d(da.from_array(v, chunks=(12, 12, 128)), k, chunks=(12, 12, 128), paths=FFT)
+        assert len(tiled.chunks[2]) > 1
+        tiled = tiled.compute()
+        assert np.array_equal(tiled, whole), int((tiled != whole).sum())
+
+    def test_a_volume_block_that_does_not_read_the_bright_voxel_is_untouched_by_it(self):
+        from kernelcli import volumes
+
+        v = _dim_with_a_bright_cell(**self.X3)
+        k = np.random.default_rng(1).random((5, 5, 5))
+        plain = v.copy()
+        plain[5, 5, 5] = v[5, 5, 6]
+        far = (Ellipsis, slice(fft.block_side(5, 3), None))
+        got = volumes.conv3d(v, k, paths=FFT)[far]
+        assert np.array_equal(got, volumes.conv3d(plain, k, paths=FFT)[far])

@@ -18,8 +18,9 @@ fast as one transform of the whole image).  A task is a group of :data:`GROUP` b
 row: its band of padded rows, its spectra and its inverse are all it holds (see
 :func:`task_bytes`), and the tasks run on the threads (each transform on one thread), so
 memory stays at input + output + a few MiB per thread whatever the image.  Every block is
-transformed by itself, line by line, so neither the thread count nor the grouping changes a
-byte.  Transforms run in the compute dtype (complex64 for float32); the inverse transforms
+transformed by itself, line by line, and scaled (near the float range only) by the power of two
+its own window needs in its channel (:func:`in_range`), so neither the thread count, nor the
+grouping, nor the other channels, nor a tile's edges change a byte.  Transforms run in the compute dtype (complex64 for float32); the inverse transforms
 only the rows it keeps.
 
 Accuracy: an FFT's error is relative to the block's magnitude (about
@@ -196,20 +197,22 @@ def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, 
         out.fill(0.0)
         return out
     zero = zero_signs.kernel_zero(k)
+    fixed_peak = _dtype_peak(x3.dtype, value)
 
     def task(i: int) -> None:
         r, g = tasks[i]
         n = min(GROUP, nw - g)
         band = _band(x3, rows[r * bh : r * bh + lh], cols[g * bw : (g + n - 1) * bw + lw], dtype, value)
-        down, up = (1.0, 1.0) if scale is not None else in_range(band, 0.0, k, (lh, lw), dtype)  # (the band holds the fill)
-        if down != 1.0:
-            band *= down
+        factors = None if scale is not None else _block_factors(band, n, bw, lw, k, dtype, fixed_peak)
         o0, o1 = max(0, r * bh - shift_h), min(oh, (r + 1) * bh - shift_h)  # the call's output rows
         f0 = span_h - 1 + o0 - (r * bh - shift_h)  # ... and where they sit in a block's result
         for ch in range(c):
             plane = band[:, :, ch]
             s0, s1 = plane.strides
             blocks = as_strided(plane, (n, lh, lw), (bw * s1, s0, s1), writeable=False)
+            ups = None if factors is None else factors[1][:, ch]
+            if ups is not None:  # the windows overlap: each block scaled in a copy of its own
+                blocks = blocks * factors[0][:, ch, None, None].astype(blocks.dtype)  # powers of two: exact in it
             spectrum = rfft2(blocks, s=(lh, lw), axes=(1, 2))
             spectrum *= spectrum_k
             full = irfft2(spectrum, lw, f0, f0 + o1 - o0)
@@ -219,7 +222,7 @@ def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, 
                 part = full[t - g, :, q0 : q0 + p1 - p0]
                 if scale is not None:
                     part = _whole(part, scale, zero, divisor)
-                out[o0:o1, p0:p1, ch] = part if up == 1.0 else part * up
+                out[o0:o1, p0:p1, ch] = part if ups is None or ups[t - g] == 1.0 else part * ups[t - g]
 
     run_tasks(task, len(tasks), workers)
     constant = mode_code == CONSTANT
@@ -265,7 +268,10 @@ def correlate_fft_nd(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode
     if not k.any():
         out.fill(0.0)
         return out
-    down, up = (1.0, 1.0) if scale is not None else in_range(x, value, k, lengths, np.float64)
+    fixed_peak = _dtype_peak(x.dtype, value)
+    # a block's window holds values of x and the fill: where their peak needs no scaling, no window does
+    peak = _peak(x, value) if fixed_peak is None else fixed_peak
+    guard = scale is None and in_range(peak, k, lengths, np.float64) != (1.0, 1.0)
     for block_index in itertools.product(*(range(g[3]) for g in grids)):
         window, keep, put = [], [], []
         for a, (i, (block, _, shift, _)) in enumerate(zip(block_index, grids)):
@@ -276,14 +282,24 @@ def correlate_fft_nd(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode
             o0, o1 = max(0, v0), min(out_shape[a], v0 + block)
             keep.append(slice(k.shape[a] - 1 + o0 - v0, k.shape[a] - 1 + o1 - v0))
             put.append(slice(o0, o1))
-        spectrum = forward(lambda: _window(x, window, np.float64, value) * down, lengths)
+        ups = []
+
+        def scaled(window=window) -> np.ndarray:  # the block's own factors, from its own window
+            values = _window(x, window, np.float64, value)
+            down, up = in_range(_peak(values, 0.0) if fixed_peak is None else fixed_peak, k, lengths, np.float64)
+            ups.append(up)
+            if down != 1.0:
+                values *= down
+            return values
+
+        spectrum = forward(scaled if guard else lambda: _window(x, window, np.float64, value), lengths)
         spectrum *= spectrum_k
         part = inverse(spectrum, lengths, keep)
         del spectrum
         if scale is not None:
             part = _whole(part, scale, zero, divisor)
-        elif up != 1.0:
-            part *= up
+        elif ups and ups[0] != 1.0:
+            part *= ups[0]
         out[tuple(put)] = part
         del part  # before the next block's window
     return out
@@ -358,36 +374,76 @@ def _kernel_spectrum(k: np.ndarray, dtype: np.dtype, lengths: tuple[int, int], d
     return _spectra.get((array_key(k), dtype.str, lengths, tuple(dilation), cold), build)
 
 
-def in_range(x: np.ndarray, value: float, k: np.ndarray, lengths: tuple[int, ...], dtype) -> tuple[float, float]:
+def in_range(peak: float, k: np.ndarray, lengths: tuple[int, ...], dtype) -> tuple[float, float]:
     """``(down, up)``: powers of two (exact factors) that keep a block's transforms within ``dtype``'s range.
 
-    A block of ``L`` values at most ``M`` in magnitude transforms to at most ``L * M``, times the kernel's
-    at most ``S = sum|k|``, and an inverse may sum ``L`` of those before it divides by ``L``: ``L**2 * M * S``.
-    Beyond a quarter of ``dtype``'s largest value, the input (a band of blocks in 2-D, its values in
-    cache; the whole array in n-D) is scaled down before the forward transform and the result back up
-    after the inverse (a float32 image of 1e34 under a 21x21 blur gave infinities,
-    the direct paths 5.7e33).  Below it (every image short of about 1e27 in float32): (1.0, 1.0), the
-    transforms untouched.  Scaling by a power of two is exact but for values it makes subnormal, far below
-    the FFT's own error bound.
+    A block of ``L`` values at most ``M = peak`` in magnitude transforms to at most ``L * M``, times the
+    kernel's at most ``S = sum|k|``, and an inverse may sum ``L`` of those before it divides by ``L``:
+    ``L**2 * M * S``.  Beyond a quarter of ``dtype``'s largest value, the block's window is scaled down
+    before the forward transform and its result back up after the inverse (a float32 image of 1e34 under a
+    21x21 blur gave infinities, the direct paths 5.7e33).  Below it (every image short of about 1e27 in
+    float32): (1.0, 1.0), the transforms untouched.  Scaling by a power of two is exact but for values it
+    makes subnormal, far below the FFT's own error bound for that block.  ``peak`` is the block's own (one
+    channel's window, see :func:`_block_factors`), so a block's bytes never depend on values it does not
+    read: not on another channel, another block of its task, or where a tile begins.
 
-    >>> in_range(np.full((4, 4), 1e34, np.float32), 0.0, np.ones((21, 21)) / 441, (128, 128), np.float32)
+    >>> in_range(1e34, np.ones((21, 21)) / 441, (128, 128), np.float32)
     (3.0517578125e-05, 32768.0)
-    >>> in_range(np.full((4, 4), 255.0, np.float32), 0.0, np.ones((21, 21)), (128, 128), np.float32)
+    >>> in_range(255.0, np.ones((21, 21)), (128, 128), np.float32)
     (1.0, 1.0)
     """
     import math
 
-    if x.dtype.kind in "iu" and x.dtype.itemsize <= 2:
-        peak = float(max(abs(np.iinfo(x.dtype).min), np.iinfo(x.dtype).max))  # no pass over an 8/16-bit image
-    else:
-        peak = float(max(abs(x.max()), abs(x.min()))) if x.size else 0.0
-    peak = max(peak, abs(float(value)))
     total = float(np.abs(k).sum())
     if peak == 0.0 or total == 0.0:
         return 1.0, 1.0
     log_bound = math.log2(peak) + math.log2(total) + 2 * math.log2(math.prod(lengths))
     excess = math.ceil(log_bound - math.log2(float(np.finfo(dtype).max) / 4))
     return (1.0, 1.0) if excess <= 0 else (math.ldexp(1.0, -excess), math.ldexp(1.0, excess))
+
+
+def _dtype_peak(dtype: np.dtype, value: float) -> float | None:
+    """The largest magnitude an 8/16-bit integer input or its fill can hold (no pass over the image: a
+    bound every block shares); None for other dtypes, whose blocks are measured.
+
+    >>> _dtype_peak(np.dtype(np.uint8), -300.0), _dtype_peak(np.dtype(np.int16), 0.0), _dtype_peak(np.dtype(np.float32), 0.0)
+    (300.0, 32768.0, None)
+    """
+    if dtype.kind in "iu" and dtype.itemsize <= 2:
+        return max(float(max(abs(np.iinfo(dtype).min), np.iinfo(dtype).max)), abs(float(value)))
+    return None
+
+
+def _peak(x: np.ndarray, value: float) -> float:
+    """``max |x|`` and ``|value|``: the largest magnitude a window of ``x`` padded with ``value`` holds."""
+    return max(float(max(abs(x.max()), abs(x.min()))) if x.size else 0.0, abs(float(value)))
+
+
+def _block_factors(band: np.ndarray, n: int, bw: int, lw: int, k: np.ndarray, dtype, fixed_peak: float | None):
+    """``(down, up)``, each (n, C), the :func:`in_range` factors of each of the ``n`` blocks of a task's
+    ``band`` (windows ``lw`` columns wide, ``bw`` apart) for each channel; None where none needs any.
+
+    Each block's from its own window's peak in each channel (``fixed_peak`` instead for an 8/16-bit
+    input: see :func:`_dtype_peak`), so that the bytes of a block do not depend on which others share its
+    task, nor on the other channels.  The band's largest value is tested first: when it needs no scaling,
+    neither does any block's (the common case: one pass over the band, in cache).
+
+    >>> band = np.ones((8, 10, 2), np.float32); band[0, 0, 0] = 1e36
+    >>> _block_factors(band, 2, 4, 6, np.ones((3, 3)), np.float32, None)[0].tolist()  # block 0, channel 0 alone
+    [[0.00390625, 1.0], [1.0, 1.0]]
+    """
+    lengths = (band.shape[0], lw)
+    if fixed_peak is not None:
+        down, up = in_range(fixed_peak, k, lengths, dtype)
+        if down == 1.0:
+            return None
+        return np.full((n, band.shape[2]), down), np.full((n, band.shape[2]), up)
+    if in_range(_peak(band, 0.0), k, lengths, dtype) == (1.0, 1.0):  # (a whole reduction: twice as fast as by column)
+        return None
+    columns = np.maximum(band.max(axis=0), -band.min(axis=0))  # (columns, C): each column's peak, per channel
+    factors = np.array([[in_range(float(columns[t * bw : t * bw + lw, ch].max()), k, lengths, dtype)
+                         for ch in range(band.shape[2])] for t in range(n)])  # (n, C, 2)
+    return factors[..., 0], factors[..., 1]
 
 
 def _whole(part: np.ndarray, scale: float, zero: float, divisor: int | None = None) -> np.ndarray:
