@@ -241,9 +241,8 @@ def conv2d(
     if is_dask_array(x):  # lazy, tile by tile, equal byte for byte (kernelcli.tiled.arrays)
         from .tiled import arrays
 
-        x, rounded = _computed_in(x, dtype, compute_dtype(x.dtype))
-        return arrays.rounded(arrays.conv2d(x, kernel, stride=stride, padding=padding, pad_mode=pad_mode, pad_value=pad_value,
-                                            dilation=dilation, flip=flip, paths=paths), rounded)
+        return arrays.conv2d(x, kernel, stride=stride, padding=padding, pad_mode=pad_mode, pad_value=pad_value,
+                             dilation=dilation, flip=flip, dtype=dtype, paths=paths)
     arr = as_image_array(x, finite=False)  # checked below: by the direct loops' screen, or apart
     rounded = None
     if dtype is not None:
@@ -292,13 +291,7 @@ def _computed_in(x: Any, dtype: Any, default: np.dtype) -> tuple[Any, np.dtype |
     """``x`` cast to the float dtype a ``dtype=`` asks to compute in (as it is for None or an integer
     dtype), and the integer dtype the result is then rounded into (:func:`ndsupport.dtype_arg`)."""
     compute, rounded = ndsupport.dtype_arg(dtype, default, arr=x)
-    if compute == default:
-        return x, rounded
-    if is_dask_array(x):  # checked tile by tile as it is cast, with the message the whole array gets here
-        from .tiled import arrays
-
-        return arrays.cast(x, compute), rounded
-    return x.astype(compute), rounded
+    return (x if compute == default else x.astype(compute)), rounded
 
 
 _CORE: tuple = ()
@@ -417,9 +410,8 @@ def pool2d(
     if is_dask_array(x):  # lazy, tile by tile (kernelcli.tiled.arrays)
         from .tiled import arrays
 
-        x, rounded = _computed_in(x, dtype, compute_dtype(x.dtype) if canonical_pool_op(op) == "avg" else np.dtype(x.dtype))
-        return arrays.rounded(arrays.pool2d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode,
-                                            count_include_pad=count_include_pad, paths=paths), rounded)
+        return arrays.pool2d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode,
+                             count_include_pad=count_include_pad, dtype=dtype, paths=paths)
     arr = as_image_array(x, finite=False)  # checked below (_finite_check): by the 2x2 average loop itself, or apart
     x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
     call = pool_args.resolve(x3.shape, arr.dtype, size, stride, op, padding, ceil_mode, count_include_pad, dtype)

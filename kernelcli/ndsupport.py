@@ -189,9 +189,19 @@ def check_fits(arr: Any, compute: np.dtype, name: str = "x", instead: str | None
         if not np.isfinite(peak) or np.isfinite(compute.type(peak)):
             return compute  # an infinity or NaN is the finite check's to refuse
         beyond = int(np.count_nonzero(np.isfinite(arr) & ~np.isfinite(arr.astype(compute))))
+    raise beyond_range_error(name, beyond, compute, instead)
+
+
+def beyond_range_error(name: str, count: int, compute: Any, instead: str | None = None) -> UsageError:
+    """:func:`check_fits`'s refusal of ``count`` values of ``name`` beyond the float ``compute``'s range.
+
+    >>> print(beyond_range_error("x", 2, np.float32))
+    x: 2 value(s) beyond float32's range (about 3.4e+38 in magnitude): compute in float64 (dtype='float64')
+    """
+    compute = np.dtype(compute)
     if instead is None:
         instead = "compute in float64 (dtype='float64')" if compute != np.float64 else "scale the input (float64 is the widest kernelcli computes in)"
-    raise UsageError(f"{name}: {beyond} value(s) beyond {compute.name}'s range (about {float(np.finfo(compute).max):.2g} in magnitude): {instead}")
+    return UsageError(f"{name}: {count} value(s) beyond {compute.name}'s range (about {float(np.finfo(compute).max):.2g} in magnitude): {instead}")
 
 
 
@@ -514,7 +524,16 @@ def check_finite(arr: np.ndarray, name: str = "x") -> None:
     kernelcli.errors.UsageError: x: 1 value(s) are NaN or infinite; kernelcli expects finite input
     """
     if arr.dtype.kind == "f" and not all_finite(arr):
-        raise UsageError(f"{name}: {non_finite_count(arr)} value(s) are NaN or infinite; kernelcli expects finite input")
+        raise non_finite_error(name, non_finite_count(arr))
+
+
+def non_finite_error(name: str, count: int) -> UsageError:
+    """:func:`check_finite`'s refusal of ``count`` NaN or infinite values of ``name``.
+
+    >>> print(non_finite_error("volume", 3))
+    volume: 3 value(s) are NaN or infinite; kernelcli expects finite input
+    """
+    return UsageError(f"{name}: {count} value(s) are NaN or infinite; kernelcli expects finite input")
 
 
 def non_finite_count(arr: np.ndarray) -> int:

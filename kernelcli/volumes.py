@@ -461,10 +461,7 @@ def pool3d(
     if is_dask_array(vol):  # lazy, tile by tile (kernelcli.tiled.arrays)
         from .tiled import arrays
 
-        default = volume_dtype(vol.dtype) if op == "avg" else np.dtype(vol.dtype)
-        compute, rounded = ndsupport.dtype_arg(dtype, default, arr=vol, arr_name="volume")
-        vol = vol if compute == default else arrays.cast(vol, compute)
-        return arrays.rounded(arrays.pool3d(vol, size, stride, op, padding, ceil_mode, count_include_pad, paths=paths), rounded)
+        return arrays.pool3d(vol, size, stride, op, padding, ceil_mode, count_include_pad, dtype=dtype, paths=paths)
     arr = as_volume(vol)
     default = volume_dtype(arr.dtype) if op == "avg" else arr.dtype
     compute, rounded = ndsupport.dtype_arg(dtype, default, arr=arr, arr_name="volume")

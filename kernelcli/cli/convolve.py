@@ -345,7 +345,7 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
             from ..tiled import arrays
 
             return arrays.conv3d(x, k3, padding=options.padding, pad_mode=options.pad_mode, pad_value=options.pad_value,
-                                 flip=options.flip, chunks=tile, paths=options.paths)
+                                 flip=options.flip, chunks=tile, paths=options.paths, screened=True)
         steps, label = [], first.name
     else:
         steps = parse_chain(specs[0], list(then), scale=scale)
@@ -369,9 +369,10 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
             for n, step in enumerate(steps):
                 with step_named(steps, n, x.shape):
                     if step.kernel is not None:
-                        x = arrays.conv2d(x, step.kernel.array(), **conv, chunks=tile, notes=notes)
+                        x = arrays.conv2d(x, step.kernel.array(), **conv, chunks=tile, notes=notes, screened=True)
                     else:
-                        x = arrays.pool2d(x, step.size, stride=step.stride, op=step.op, chunks=tile, paths=options.paths)
+                        x = arrays.pool2d(x, step.size, stride=step.stride, op=step.op, chunks=tile, paths=options.paths,
+                                          screened=True)
             return x
 
         return _named(Path(str(input)), lambda: steps_on(x))  # a refusal names the input, as in memory

@@ -44,7 +44,7 @@ from .._core import numpy_impl
 from .._core.policy import Paths
 from ..errors import ShapeError, UsageError
 from ..modes import PAD_CODES, canonical_pad_mode, canonical_pool_op
-from . import pin, require
+from . import pin, require, screen
 from .plan import Axis
 
 #: tile side (cells per axis) when the input's own chunks are not used
@@ -137,84 +137,60 @@ def tile_map(x: Any, axes: Sequence[Axis], core: Callable[..., np.ndarray],
                           dtype=dtype, meta=np.empty((0,) * x.ndim, dtype=dtype), allow_rechunk=False)
 
 
-def check_whole(x: Any, compute: Any, name: str = "x") -> None:
-    """:func:`kernelcli.ndsupport.check_whole` of a dask array, counted and located in the whole array (not in the
-    first tile that fails, with its halo): one pass over a 64-bit integer input before any tile is computed.
-
-    >>> import dask.array as da
-    >>> x = np.zeros((6, 6), np.int64); x[4, 5] = 2**53 + 1
-    >>> check_whole(da.from_array(x, chunks=3), np.float64)
-    Traceback (most recent call last):
-    ...
-    kernelcli.ndsupport.RoundedInput: x: 1 value(s) past 2**53 that float64 would round; the first, at (4, 5), is 9007199254740993, which float64 reads as 9007199254740992: an int64 input is computed in float64, exact for whole numbers up to 2**53; give it as float64 to take the rounding (dtype='float64' in the Python API)
-    """
-    dt, compute = np.dtype(x.dtype), np.dtype(compute)
-    if dt.kind not in "iu" or dt.itemsize < 8 or compute.kind != "f" or any(n == 0 for n in x.shape):
-        return
-    import dask
-
-    blocks = x.to_delayed().ravel()
-    found = dask.compute(*[dask.delayed(ndsupport.rounded_cells)(b, compute) for b in blocks])
-    starts = [np.cumsum((0,) + c[:-1]) for c in x.chunks]
-    hits = [(count, tuple(int(starts[i][j]) + w for i, (j, w) in enumerate(zip(index, where))))
-            for index, got in zip(np.ndindex(*x.numblocks), found) if got is not None for count, where in [got]]
-    if hits:
-        first = min(where for _, where in hits)
-        value = int(x[first].compute())
-        raise ndsupport.RoundedInput(name, sum(count for count, _ in hits), first, value, dt.name, compute.name)
+def _screen(x: Any, dtype: Any, default: np.dtype, compute: np.dtype, into: np.dtype | None, name: str,
+            screened: bool, finite_first: bool = False) -> None:
+    """The whole input's refusals (:func:`.screen.check_input`) of a call with ``dtype=`` ``dtype``, which
+    computes in ``compute`` (its own ``default`` for None) and rounds into ``into``: a float ``dtype=``
+    takes the rounding of 64-bit integers past 2**53, as in memory (:func:`kernelcli.ndsupport.dtype_arg`)."""
+    screen.check_input(x, name, rounding=None if _takes_rounding(dtype, into) else default, cast=compute,
+                       finite=not screened, finite_first=finite_first)
 
 
-def cast(x: Any, dtype: Any, name: str = "x") -> Any:
-    """A dask array cast to the float ``dtype`` a ``dtype=`` computes in, each tile first checked
-    to fit it (:func:`kernelcli.ndsupport.check_fits`): values beyond float32's range are refused
-    as in memory, not cast to infinities that the tiles then refuse as "NaN or infinite".  The
-    count in the message is the first failing tile's.
-
-    >>> import dask.array as da
-    >>> cast(da.from_array(np.array([1.0, 1e39]), chunks=1), np.float32).compute()
-    Traceback (most recent call last):
-    ...
-    kernelcli.errors.UsageError: x: 1 value(s) beyond float32's range (about 3.4e+38 in magnitude): compute in float64 (dtype='float64')
-    """
-    dtype = np.dtype(dtype)
-    return x.map_blocks(_cast_tile, dtype, name, dtype=dtype)
-
-
-def _cast_tile(tile: np.ndarray, dtype: np.dtype, name: str) -> np.ndarray:
-    return tile.astype(ndsupport.check_fits(tile, dtype, name))
+def _takes_rounding(dtype: Any, into: np.dtype | None) -> bool:
+    """Whether ``dtype=`` is a float to compute in, which takes the rounding of 64-bit integers past 2**53
+    (the tiles are then given it too: their own check would refuse it)."""
+    return dtype is not None and into is None
 
 
 def conv2d(x: Any, kernel: Any, *, stride: int | Sequence[int] = 1, padding: Any = "same", pad_mode: str = "constant",
-           pad_value: float = 0.0, dilation: int | Sequence[int] = 1, flip: bool = False,
-           chunks: int | Sequence[int] | None = None, paths: Any = None, notes: list[str] | None = None) -> Any:
+           pad_value: float = 0.0, dilation: int | Sequence[int] = 1, flip: bool = False, dtype: Any = None,
+           chunks: int | Sequence[int] | None = None, paths: Any = None, notes: list[str] | None = None,
+           screened: bool = False) -> Any:
     """:func:`kernelcli.api.conv2d` of a dask array (H, W) or (H, W, C): a lazy dask array.
 
     ``chunks`` sets the tile side (default: the input's chunks, at least :data:`DEFAULT_TILE` or the whole axis); tiles are rounded to whole
     strides, to at least twice the halo and, where the whole image takes the FFT, to whole
     FFT blocks (:func:`kernelcli._core.fft.block_side`).  ``paths`` is the policy the whole
     image would be computed under (see :mod:`kernelcli.tiled.pin`); ``notes`` collects what a
-    user should know (nothing so far: every path is exact tile by tile).
+    user should know (nothing so far: every path is exact tile by tile).  The whole input is
+    read once before any tile, for what the in-memory call refuses of it (:func:`.screen.check_input`:
+    NaN or infinity, an int64 past 2**53 unless ``dtype="float64"``); ``screened=True`` leaves NaN and
+    infinity to the caller, which screens them itself (the tiles then refuse one with their own count).
 
     >>> import dask.array as da
     >>> conv2d(da.ones((6, 6), chunks=3, dtype="uint8"), [[1, 1]], stride=2).compute()[0]
     array([2., 2., 2.], dtype=float32)
     """
     _check(x, (2, 3))
+    given, default = x, api.compute_dtype(x.dtype)
+    compute, into = ndsupport.dtype_arg(dtype, default)
+    x = x if compute == default else x.astype(compute)
     plan = pin.conv_plan(x.shape, x.dtype, kernel, stride=stride, padding=padding, pad_mode=pad_mode,
                          pad_value=pad_value, dilation=dilation, flip=flip, paths=paths, stats=pin.dask_stats(x))
     axes = [plan.rows, plan.cols]
     if x.ndim == 3:
         axes.append(Axis(x.shape[2], passthrough=True))
 
-    check_whole(x, api.compute_dtype(x.dtype))  # as api.conv2d does, but counted in the whole input
+    _screen(given, dtype, default, compute, into, "x", screened)
     conv = api.conv2d  # the function, not the module: a closure sent to a cluster pickles it by name
+    tile_dtype = compute if _takes_rounding(dtype, into) else None
 
     def core(slab, pads, origin):
         (t, b), (l, r) = pads[:2]
         return pin.call(conv, pin.tile_paths(plan.force, origin[:2]), slab, plan.kernel, stride=plan.stride,
-                        padding=(t, b, l, r), pad_mode=plan.mode, pad_value=pad_value, dilation=plan.dilation)
+                        padding=(t, b, l, r), pad_mode=plan.mode, pad_value=pad_value, dilation=plan.dilation, dtype=tile_dtype)
 
-    return tile_map(x, axes, core, plan.dtype, chunks, with_origin=True)
+    return rounded(tile_map(x, axes, core, plan.dtype, chunks, with_origin=True), into)
 
 
 def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: float = 0.0,
@@ -245,8 +221,9 @@ def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: floa
 
 
 def pool2d(x: Any, size: int, *, stride: int | None = None, op: str = "max", padding: int = 0, ceil_mode: bool = False,
-           count_include_pad: bool = True, chunks: int | Sequence[int] | None = None, paths: Any = None) -> Any:
-    """:func:`kernelcli.api.pool2d` of a dask array: a lazy dask array.
+           count_include_pad: bool = True, dtype: Any = None, chunks: int | Sequence[int] | None = None, paths: Any = None,
+           screened: bool = False) -> Any:
+    """:func:`kernelcli.api.pool2d` of a dask array: a lazy dask array; the whole input checked first, as :func:`conv2d`'s.
 
     >>> import dask.array as da
     >>> pool2d(da.arange(16, chunks=16).reshape(4, 4), 2).compute()
@@ -255,6 +232,9 @@ def pool2d(x: Any, size: int, *, stride: int | None = None, op: str = "max", pad
     """
     _check(x, (2, 3))
     op = canonical_pool_op(op)
+    given, default = x, api.compute_dtype(x.dtype) if op == "avg" else np.dtype(x.dtype)
+    compute, into = ndsupport.dtype_arg(dtype, default)
+    x = x if compute == default else x.astype(compute)
     size = shapes.check_positive("size", size)
     stride = size if stride is None else shapes.check_positive("stride", stride)
     if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0 or padding > size // 2:
@@ -272,25 +252,28 @@ def pool2d(x: Any, size: int, *, stride: int | None = None, op: str = "max", pad
     if x.ndim == 3:
         channels = x.shape[2]
         axes.append(Axis(channels, passthrough=True))
-    dtype = api.compute_dtype(x.dtype) if op == "avg" else np.dtype(x.dtype)
+    cdt = api.compute_dtype(x.dtype) if op == "avg" else np.dtype(x.dtype)
     special = stride == 2 and size in (2, 3) and padding == 0 and (oh - 1) * stride + size <= h and (ow - 1) * stride + size <= w
-    force = pin.pool_force(oh * ow * channels * size * size, dtype, special, paths)
-    check_whole(x, dtype)  # an average's: counted in the whole input, not per tile
+    force = pin.pool_force(oh * ow * channels * size * size, cdt, special, paths)
+    _screen(given, dtype, default, compute, into, "x", screened)
 
     pool = api.pool2d
+    tile_dtype = compute if _takes_rounding(dtype, into) else None
 
     def core(slab, pads):
         return pin.call(pool, force, slab, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode,
-                        count_include_pad=count_include_pad)
+                        count_include_pad=count_include_pad, dtype=tile_dtype)
 
-    return tile_map(x, axes, core, dtype, chunks)
+    return rounded(tile_map(x, axes, core, cdt, chunks), into)
 
 
 def conv3d(vol: Any, kernel3d: Any, *, padding: Any = "same", pad_mode: str = "constant", pad_value: float = 0.0,
-           flip: bool = False, dtype: Any = None, chunks: int | Sequence[int] | None = None, paths: Any = None) -> Any:
+           flip: bool = False, dtype: Any = None, chunks: int | Sequence[int] | None = None, paths: Any = None,
+           screened: bool = False) -> Any:
     """:func:`kernelcli.volumes.conv3d` of a dask (Z, Y, X) volume: a lazy dask array.
 
     ``paths``: the policy the whole volume would be computed under; every tile takes that path.
+    The whole volume is checked first, as :func:`conv2d`'s input (``screened`` likewise).
 
     >>> import dask.array as da
     >>> conv3d(da.ones((4, 4, 4), chunks=2, dtype="uint8"), np.ones((1, 1, 3)), padding="valid").compute()[0, 0]
@@ -306,9 +289,10 @@ def conv3d(vol: Any, kernel3d: Any, *, padding: Any = "same", pad_mode: str = "c
     mode = canonical_pad_mode(pad_mode)
     out_shape = tuple(shapes.conv_output_size(vol.shape[i], k.shape[i], pad_before=widths[2 * i], pad_after=widths[2 * i + 1])
                       for i in range(3))
-    cdt, rounded_into = ndsupport.dtype_arg(dtype, volumes.volume_dtype(vol.dtype))
-    if dtype is None:  # (the tiles are given cdt, which takes the rounding: refused here, as in memory)
-        check_whole(vol, cdt, "volume")
+    default = volumes.volume_dtype(vol.dtype)
+    cdt, rounded_into = ndsupport.dtype_arg(dtype, default)
+    # (the tiles are given cdt, which would take the rounding: refused here, as in memory)
+    _screen(vol, dtype, default, cdt, rounded_into, "volume", screened, finite_first=True)
 
     conv3d_ = volumes.conv3d
     # the tiles take the whole volume's path (the FFT's blocks lie on the whole volume's grid)
@@ -343,10 +327,11 @@ def rounded(out: Any, dtype: np.dtype | None) -> Any:
 
 def pool3d(vol: Any, size: int | Sequence[int], stride: int | Sequence[int] | None = None, op: str = "max",
            padding: int | Sequence[int] = 0, ceil_mode: bool = False, count_include_pad: bool = True,
-           chunks: int | Sequence[int] | None = None, paths: Any = None) -> Any:
+           dtype: Any = None, chunks: int | Sequence[int] | None = None, paths: Any = None, screened: bool = False) -> Any:
     """:func:`kernelcli.volumes.pool3d` of a dask (Z, Y, X) volume: a lazy dask array.
 
     ``paths``: the policy the whole volume would be computed under; every tile takes that path.
+    The whole volume is checked first, as :func:`conv2d`'s input (``screened`` likewise).
 
     >>> import dask.array as da
     >>> pool3d(da.arange(8, chunks=8).reshape(2, 2, 2), 2).compute()
@@ -356,6 +341,9 @@ def pool3d(vol: Any, size: int | Sequence[int], stride: int | Sequence[int] | No
 
     _check(vol, (3,), "volume")
     op = canonical_pool_op(op)
+    given, default = vol, volumes.volume_dtype(vol.dtype) if op == "avg" else np.dtype(vol.dtype)
+    compute, into = ndsupport.dtype_arg(dtype, default)
+    vol = vol if compute == default else vol.astype(compute)
     f = volumes._triple(size, "size")
     s = f if stride is None else volumes._triple(stride, "stride")
     p = volumes._triple(padding, "padding", minimum=0)
@@ -368,21 +356,24 @@ def pool3d(vol: Any, size: int | Sequence[int], stride: int | Sequence[int] | No
         except ShapeError as exc:  # named as the in-memory volume's refusal names it
             raise ShapeError(f"volume {'x'.join(map(str, vol.shape))}, axis {volumes.AXES[i]}: {exc}") from None
         axes.append(Axis(vol.shape[i], s[i], f[i], p[i], p[i], n_out, symmetric=True))
-    dtype = volumes.volume_dtype(vol.dtype) if op == "avg" else np.dtype(vol.dtype)
+    cdt = volumes.volume_dtype(vol.dtype) if op == "avg" else np.dtype(vol.dtype)
+    _screen(given, dtype, default, compute, into, "volume", screened, finite_first=True)
 
     pool3d_ = volumes.pool3d
     out_shape = tuple(a.n_out for a in axes)
-    pinned = Paths(force="numpy" if volumes.pool3d_takes_numpy(paths, vol.shape, f, s, p, op, out_shape, dtype) else "jit")
+    pinned = Paths(force="numpy" if volumes.pool3d_takes_numpy(paths, vol.shape, f, s, p, op, out_shape, cdt) else "jit")
+    tile_dtype = compute if _takes_rounding(dtype, into) else None
 
     def core(slab, pads):
-        return pool3d_(slab, f, s, op, p, ceil_mode, count_include_pad, paths=pinned)
+        return pool3d_(slab, f, s, op, p, ceil_mode, count_include_pad, paths=pinned, dtype=tile_dtype)
 
-    return tile_map(vol, axes, core, dtype, chunks)
+    return rounded(tile_map(vol, axes, core, cdt, chunks), into)
 
 
 def correlate_separable(vol: Any, factors: Sequence[Any], *, pad_mode: str = "constant", pad_value: float = 0.0,
-                        chunks: int | Sequence[int] | None = None, paths: Any = None) -> Any:
-    """:func:`kernelcli.volumes.correlate_separable` of a dask (Z, Y, X) volume ("same" output): a lazy dask array.
+                        chunks: int | Sequence[int] | None = None, paths: Any = None, screened: bool = False) -> Any:
+    """:func:`kernelcli.volumes.correlate_separable` of a dask (Z, Y, X) volume ("same" output): a lazy dask array;
+    the whole volume checked first, as :func:`conv2d`'s input (``screened`` likewise).
 
     The compute path (plain numpy or the jitted passes) is decided once from the whole
     volume under policy ``paths`` and pinned for every tile, so the result equals the
@@ -406,6 +397,7 @@ def correlate_separable(vol: Any, factors: Sequence[Any], *, pad_mode: str = "co
         axes.append(Axis(n, 1, span, before, span - 1 - before, n, circular=mode == "circular"))
         befores.append(before)
     cdt = volumes.volume_dtype(vol.dtype)
+    _screen(vol, None, cdt, cdt, None, "volume", screened, finite_first=True)
     force = Paths(force="numpy" if volumes.separable_takes_numpy(paths, tuple(vol.shape), ks, cdt) else "jit")
     separable = volumes.correlate_separable
 

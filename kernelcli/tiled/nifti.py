@@ -297,7 +297,7 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
     raw = dask_volume(voxels, chunks)
     with naming_non_finite(input_path, raw):
         result = correlate_separable(finite_input(raw), factors, pad_mode=options.pad_mode, pad_value=options.pad_value,
-                                     chunks=chunks, paths=options.paths)
+                                     chunks=chunks, paths=options.paths, screened=True)
         return _write(input_path, voxels.shape, result, vol, out, label, notes, force=force, scheduler=scheduler,
                       workers=workers, progress=progress, kernel=kernel.name, units=kernel.result_units(vol.units))
 
@@ -334,7 +334,7 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
 
     with naming_non_finite(input_path, raw):  # (a refusal named no input: "pool window 2 is larger than the padded input 1")
         result = _named(input_path, lambda: pool3d(finite_input(raw), size, step, op, padding, ceil_mode, count_include_pad,
-                                                    chunks=chunks, paths=options.paths))
+                                                    chunks=chunks, paths=options.paths, screened=True))
     grid = np.eye(4)  # as pool_volume_file: new voxel n sits at old index n*step - padding + (size-1)/2
     grid[:3, :3] *= step
     grid[:3, 3] = (size - 1) / 2 - padding
