@@ -251,14 +251,7 @@ def conv3d(
         k = k[::-1, ::-1, ::-1]
     widths = resolve_padding3d(padding, k.shape)
     mode = canonical_pad_mode(pad_mode)
-    out_shape = []
-    for axis in range(3):
-        try:
-            out_shape.append(
-                shapes.conv_output_size(arr.shape[axis], k.shape[axis], pad_before=widths[2 * axis], pad_after=widths[2 * axis + 1])
-            )
-        except ShapeError as exc:
-            raise ShapeError(f"volume {'x'.join(map(str, arr.shape))} and kernel {'x'.join(map(str, k.shape))}, axis {AXES[axis]}: {exc}") from None
+    out_shape = conv3d_out_shape(arr.shape, k.shape, widths)
     cdt, rounded = volume_dtype_arg(dtype, arr)
     ndsupport.check_fits(k, np.dtype(cdt), "kernel", ndsupport.WIDER_FOR_WEIGHTS)  # beyond it the weights become inf: 0 * inf NaN
     k = ndsupport.weights_as_held(k, cdt)  # the weights the loops apply, on the FFT too
@@ -275,6 +268,22 @@ def conv3d(
         overflow.settle(out, lambda wide: numpy_impl.correlate_nd(numpy_impl.pad_nd(arr, widths, PAD_CODES[mode], value, wide),
                                                                   weights.astype(wide), tuple(out_shape)))
     return numpy_impl.rounded(out, rounded)
+
+
+def conv3d_out_shape(shape: Sequence[int], kshape: Sequence[int], widths: Sequence[int]) -> tuple[int, int, int]:
+    """:func:`conv3d`'s output shape, of a volume ``shape`` under a kernel ``kshape`` padded by ``widths``
+    (before, after per axis); an empty one refused naming the volume, the kernel and the axis.
+
+    >>> conv3d_out_shape((4, 6, 7), (3, 3, 3), (0, 0, 1, 1, 1, 1))
+    (2, 6, 7)
+    """
+    out = []
+    for axis in range(3):
+        try:
+            out.append(shapes.conv_output_size(shape[axis], kshape[axis], pad_before=widths[2 * axis], pad_after=widths[2 * axis + 1]))
+        except ShapeError as exc:
+            raise ShapeError(f"volume {'x'.join(map(str, shape))} and kernel {'x'.join(map(str, kshape))}, axis {AXES[axis]}: {exc}") from None
+    return tuple(out)
 
 
 @ndsupport.quiet_overflow

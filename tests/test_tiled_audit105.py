@@ -3,6 +3,7 @@
 F2: ``dtype="float64"`` on a dask int64 array past 2**53 was refused (conv2d, pool2d, pool3d), where in
 memory it takes the rounding.  F3: NaN/inf and int64 past 2**53 were checked tile by tile: a NaN no
 window reads passed, counts were a tile's, places were in the tile (pool3d, on the command line too).
+F4: the tiled 3-D shape refusal and a volume kernel given an array lost their prefix and file name.
 """
 
 from __future__ import annotations
@@ -139,3 +140,20 @@ class TestTheWholeInputIsChecked:
         r = run(tmp_path, "pool", "n.npy", "-f", "2", "--tiled", "--chunks", "4", "-o", "p.npy")
         assert r.returncode == 2 and r.stderr.startswith("error: n.npy: "), r.stderr
         assert not (tmp_path / "p.npy").exists()
+
+
+class TestTiledRefusalsKeepTheirNames:
+    """F4: the 3-D shape refusal names the volume, kernel and axis; a volume's kernel names the file."""
+
+    def test_conv3d_empty_output(self):
+        v = np.zeros((4, 6, 7), np.float32)
+        _same_refusal(lambda: volumes.conv3d(v, np.ones((5, 2, 3)), padding=0),
+                      lambda: volumes.conv3d(da.from_array(v, chunks=3), np.ones((5, 2, 3)), padding=0))
+
+    @pytest.mark.parametrize("spec, layout", [("gaussian:1vox", ["--layout", "zyx"]), ("gaussian:1mm", [])])
+    def test_a_volume_kernel_given_an_array(self, tmp_path, spec, layout):
+        np.save(tmp_path / "v.npy", np.zeros((4, 4, 40), np.float32))
+        base = ["convolve", "v.npy", "-k", spec, *layout, "-o", "c.npy"]
+        mem, til = run(tmp_path, *base), run(tmp_path, *base, "--tiled", "--chunks", "10")
+        assert mem.returncode == til.returncode == 3
+        assert til.stderr == mem.stderr and til.stderr.startswith(f"error: v.npy: {spec}: "), til.stderr

@@ -299,6 +299,21 @@ def _load(spec: str, scale: Any) -> Any:
     return scale_kernel(kernel, scale)
 
 
+def _load_for(input: Path, specs: list[str], scale: Any) -> list[Any]:
+    """The ``--kernel`` specs of one input, loaded (:func:`_load`); a volume's kernel given an image or array is
+    refused naming the input, which is what is wrong (as in a batch), tiled or not."""
+    from ..catalog import is_volume_kernel
+    from ..errors import InvalidKernel
+
+    try:
+        return [_load(spec, scale) for spec in specs]
+    except InvalidKernel as exc:
+        if any(is_volume_kernel(spec) for spec in specs):
+            _refuse_unsupported(input)  # (a .mnc was told to take a 2-D kernel, exit 3, then its .nii.gz output refused)
+            raise InvalidKernel(f"{input}: {exc}") from None
+        raise
+
+
 def _run_tiled_volume(run, *, chunks, scheduler, workers, quiet) -> Any:
     """One ``.nii`` volume tile by tile (kernelcli.tiled.nifti), with the in-memory volume path's checks and meaning."""
     import sys
@@ -333,7 +348,7 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
             "pad_value": options.pad_value, "dilation": options.dilation, "flip": options.flip, "paths": options.paths}
     notes: list[str] = []
     # exit 3 before any tile is read; a chain's first step may be a pooling step, which no kernel loader reads
-    first = None if then or is_pool_step(specs[0]) else _load(specs[0], scale)
+    first = None if then or is_pool_step(specs[0]) else _load_for(input, specs[:1], scale)[0]
     volume_build = None
     if first is not None and len(first.shape) == 3:
         from ..jobs_common import check_volume_kernel
@@ -509,17 +524,8 @@ def _run_kernels(input: Path, specs: list[str], bias: Optional[str], options: An
     from ..jobs import convolve_file
     from ..jobs_maps import bank_label, convolve_bank_file, layer_name, parse_bias
 
-    from ..catalog import is_volume_kernel
-    from ..errors import InvalidKernel
-
     values = None if bias is None else parse_bias(bias, len(specs))  # before the input is read (exit 2)
-    try:
-        kernels = [_load(spec, scale) for spec in specs]
-    except InvalidKernel as exc:  # a volume's kernel given an image: the input is what is wrong, named as in a batch
-        if any(is_volume_kernel(spec) for spec in specs):
-            _refuse_unsupported(input)  # (a .mnc was told to take a 2-D kernel, exit 3, then its .nii.gz output refused)
-            raise InvalidKernel(f"{input}: {exc}") from None
-        raise
+    kernels = _load_for(input, specs, scale)
     if len(kernels) == 1 and len(kernels[0].shape) == 2 and options.plain and bias is None and montage is None:
         k = kernels[0]
         target = _target(input, out, None, options.label(k.name), False, batch)

@@ -287,8 +287,7 @@ def conv3d(vol: Any, kernel3d: Any, *, padding: Any = "same", pad_mode: str = "c
         k = k[::-1, ::-1, ::-1]
     widths = volumes.resolve_padding3d(padding, k.shape)
     mode = canonical_pad_mode(pad_mode)
-    out_shape = tuple(shapes.conv_output_size(vol.shape[i], k.shape[i], pad_before=widths[2 * i], pad_after=widths[2 * i + 1])
-                      for i in range(3))
+    out_shape = volumes.conv3d_out_shape(vol.shape, k.shape, widths)
     default = volumes.volume_dtype(vol.dtype)
     cdt, rounded_into = ndsupport.dtype_arg(dtype, default)
     # (the tiles are given cdt, which would take the rounding: refused here, as in memory)
