@@ -34,6 +34,17 @@ def whole(text: str) -> int | None:
     return int(stripped)
 
 
+def whole_in_any_form(text: str) -> int | None:
+    """``text`` as an int where it is a whole number in any decimal form, as every size, stride, padding and tile
+    side is typed (``2``, ``+2``, ``2.0``, ``2e0``); None where it is none (``2.5``, ``two``).
+
+    >>> whole_in_any_form(" 24 "), whole_in_any_form("2.4e1"), whole_in_any_form("-3.0"), whole_in_any_form("2.5")
+    (24, 24, -3, None)
+    """
+    found = whole(text)  # (the usual digits need no decimal arithmetic)
+    return found if found is not None else exact_whole(text)
+
+
 def decimal(text: str) -> float | None:
     """``text`` (surrounding spaces allowed) as a float, or None where it is not a plain decimal number.
 

@@ -193,7 +193,7 @@ def parse_padding(text: str, *, forms: str = "same, valid, P or T,B,L,R in whole
     key = text.strip().lower()
     if key in ("same", "valid"):
         return key
-    values = [numtext.whole(p) for p in key.split(",")]
+    values = [numtext.whole_in_any_form(p) for p in key.split(",")]  # ('1.0' too, as every whole number)
     if None in values:
         raise UsageError(f"--padding {numtext.quoted(text)}: expected {forms}")
     if len(values) not in (1, 4):
@@ -287,7 +287,7 @@ def parse_dims(text: str, *, name: str, min_len: int = 1, max_len: int = 3, form
     parts = [part.strip().removeprefix("+") for part in body.split("x")]  # '+24', as '--stride +2' (numtext.whole)
     for n, part in enumerate(parts):
         if not (part.isdigit() and part.isascii()):  # int() also takes "1_000", " -3" and "٣"
-            written = numtext.exact_whole(part)  # '24.0', '2.4e1': a whole number in any form, as every option reads it
+            written = numtext.whole_in_any_form(part)  # '24.0', '2.4e1', as every option reads a whole number
             if written is None:
                 raise UsageError(f"invalid {name} {text!r}: expected {forms} with integers >= 1")
             parts[n] = str(written)

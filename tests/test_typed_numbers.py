@@ -8,9 +8,11 @@ Before, ``int()``, ``float()`` and ``\\d`` read ``1_0`` as 10 and ``٣`` (Arabic
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
@@ -123,7 +125,15 @@ def test_a_whole_number_is_taken_with_a_point_or_an_exponent(tmp_path):
         assert (result.returncode, result.stdout) == (0, answer), result.stderr
     pooled = run_in_process("pool", PHANTOM, "-f", "2.0", "-s", "2e0", "-o", "o.npy", "--json", cwd=tmp_path)
     assert pooled.returncode == 0 and json.loads(pooled.stdout)["output_shape"] == [128, 128], pooled.stderr
-    for args in (["pool", PHANTOM, "-f", "2.5", "-o", "p.npy"], ["shape", "--in", "24", "--f", "2.5", "-q"]):
+    padded = run_in_process("convolve", PHANTOM, "-k", "box:3", "--padding", "1.0,1,2e0,0", "-o", "c.npy", "--json", cwd=tmp_path)
+    assert padded.returncode == 0 and json.loads(padded.stdout)["output_shape"] == [256, 256], padded.stderr  # (review 47)
+    assert run_in_process("shape", "--in", "24", "--f", "3", "--padding", "1.0", "-q", cwd=tmp_path).stdout == "24\n"
+    if importlib.util.find_spec("dask") is not None:
+        np.save(tmp_path / "a.npy", np.zeros((64, 64), np.float32))
+        tiled = run_in_process("convolve", "a.npy", "-k", "box:3", "--tiled", "--chunks", "32.0", "-o", "t.npy", cwd=tmp_path)
+        assert tiled.returncode == 0, tiled.stderr
+    for args in (["pool", PHANTOM, "-f", "2.5", "-o", "p.npy"], ["shape", "--in", "24", "--f", "2.5", "-q"],
+                 ["convolve", PHANTOM, "-k", "box:3", "--padding", "2.5", "-o", "q.npy"]):
         refused = run_in_process(*args, cwd=tmp_path)
         assert refused.returncode == 2 and "2.5" in refused.stderr, refused.stderr
 

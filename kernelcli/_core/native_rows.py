@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = 'ccd4dc8ca9cf68e65232480f947231365d65f7a16a04406cb765ad5be9102ebe'
+LOOP_SOURCES = '4bb606f2389e2f54d6c7eb22f16edcec86a2ddc328c144dc6471ba356c82af06'
 
 
 _ENTRIES: dict = {}

@@ -158,8 +158,7 @@ def _number(kind: type, low: Any, high: Any, clamp: bool) -> Callable[[Any], Any
         from .. import numtext
 
         if isinstance(value, str):  # a whole number in any form ('2', '+2', '2.0', '2e0'), as the README's vocabulary says
-            number = numtext.decimal(value) if kind is not int else numtext.whole(value) if value.strip().isdigit() \
-                else numtext.exact_whole(value)
+            number = numtext.decimal(value) if kind is not int else numtext.whole_in_any_form(value)
         else:
             try:
                 number = kind(value)

@@ -99,7 +99,7 @@ def parse_chunks(text: str | None) -> int | tuple[int, ...] | None:
         return None
     from ..errors import UsageError
 
-    parsed = [numtext.whole(v) for v in str(text).replace("x", ",").split(",")]
+    parsed = [numtext.whole_in_any_form(v) for v in str(text).replace("x", ",").split(",")]  # ('32.0' too)
     sides = () if None in parsed else tuple(parsed)
     if not sides or any(v < 1 for v in sides):
         raise UsageError(f"--chunks {text!r}: expected a tile side such as 1024, or one per axis such as 512,2048")
