@@ -454,8 +454,9 @@ def refuse_rounded_whole(given: np.ndarray, name: str, error: type[Exception] | 
 def _first_rounded_listed(values: Any, where: tuple[int, ...]) -> tuple[tuple[int, ...], int] | None:
     """Where the first int among nested lists ``values`` is that float64 rounds, and that int; None if none."""
     for i, value in enumerate(values):
-        if isinstance(value, (list, tuple)):
-            found = _first_rounded_listed(value, where + (i,))
+        if isinstance(value, (list, tuple, np.ndarray)):  # (an int64 row beside a list of floats: numpy rounds it too)
+            found = _first_rounded_listed(value, where + (i,)) if not isinstance(value, np.ndarray) else (
+                None if (inner := first_inexact_whole(value)) is None else (where + (i,) + inner[0], inner[1]))
             if found is not None:
                 return found
         elif isinstance(value, (int, np.integer)) and not isinstance(value, bool) and abs(int(value)) > EXACT_WHOLE:

@@ -322,6 +322,7 @@ def test_pool3d_takes_dtype_as_pool2d_does(force):
     # a list's int beside a float: numpy makes the list float64, 2**53 + 1 rounded before any look at the array
     (lambda big: __import__("kernelcli").conv2d(np.ones((4, 4)), [[big, 0.5]]), "InvalidKernel", "kernel"),
     (lambda big: __import__("kernelcli").conv2d(np.ones((4, 4)), [[1.0, 2.0], (np.int64(big), 0.5)]), "InvalidKernel", "kernel"),
+    (lambda big: __import__("kernelcli").conv2d(np.ones((4, 4)), [np.array([big, 1]), [0.5, 1.0]]), "InvalidKernel", "kernel"),
     (lambda big: __import__("kernelcli").conv3d(np.ones((3, 3, 3)), [[[big, 0.5]]]), "InvalidKernel", "kernel"),
     (lambda big: __import__("kernelcli").conv_layer(np.ones((4, 4, 1)), [[[[big, 0.5]]]]), "UsageError", "weights"),
     (lambda big: __import__("kernelcli").conv_layer(np.ones((4, 4, 2)), np.ones((2, 2, 1, 1)), [0.5, big]), "UsageError", "bias"),
