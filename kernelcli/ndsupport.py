@@ -367,12 +367,17 @@ def _whole_value(value: Any, as_float: float) -> int | None:
 # ---------------------------------------------------------------- kernels
 
 
-def kernel_values(kernel: Any, ndim: int = 2) -> np.ndarray:
+def kernel_values(kernel: Any, ndim: int | None = 2, name: str = "kernel") -> np.ndarray:
     """An ``ndim``-D float64 kernel from an array-like or a catalogue ``Kernel``, not yet checked finite
-    (:func:`check_finite_kernel`); a float64 array comes back as it is (the caller's, not a copy).
+    (:func:`check_finite_kernel`); a float64 array comes back as it is (the caller's, not a copy).  ``ndim=None``
+    leaves the rank to the caller (a separable pass's 1-D kernel); ``name`` is what messages call it.
 
     >>> kernel_values([[1, 2, 3]]).dtype
     dtype('float64')
+    >>> kernel_values(["1", "2"], None, "kernel along x")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: kernel along x: text values, expected real numbers
     """
     if not isinstance(kernel, np.ndarray) and hasattr(kernel, "array") and callable(kernel.array):
         kernel = kernel.array()
@@ -380,21 +385,21 @@ def kernel_values(kernel: Any, ndim: int = 2) -> np.ndarray:
         try:
             given = np.asarray(kernel)
         except ValueError:  # numpy's "inhomogeneous shape"
-            raise ShapeError("kernel: rows of different lengths, expected a rectangular matrix") from None
+            raise ShapeError(f"{name}: rows of different lengths, expected a rectangular matrix") from None
         if given.dtype.kind not in "biuf":  # complex parts would be dropped, text read as numbers, None as NaN
             what = {"c": "complex", "U": "text", "S": "text", "O": "non-numeric (None, objects)"}.get(given.dtype.kind, str(given.dtype))
-            raise UsageError(f"kernel: {what} values, expected real numbers")
+            raise UsageError(f"{name}: {what} values, expected real numbers")
         listed, kernel = kernel, np.asarray(given, dtype=np.float64)
         # (a float64 kernel, the usual call, is spared the look; a small one, as a list gives, looked at in Python first)
-        if given.dtype.itemsize >= 8 and (given.size > 64 or max(values := given.ravel().tolist())
-                                          >= EXACT_WHOLE or min(values) <= -EXACT_WHOLE):
-            refuse_rounded_whole(given, "kernel", listed=listed)  # (a list's ints beside a float: rounded by numpy)
+        if given.dtype.itemsize >= 8 and given.size and (given.size > 64 or max(values := given.ravel().tolist())
+                                                         >= EXACT_WHOLE or min(values) <= -EXACT_WHOLE):
+            refuse_rounded_whole(given, name, listed=listed)  # (a list's ints beside a float: rounded by numpy)
     k = np.asarray(kernel, dtype=np.float64)
-    if k.ndim != ndim:
+    if ndim is not None and k.ndim != ndim:
         what = "2-D matrix" if ndim == 2 else f"{ndim}-D (kz, ky, kx) matrix"
-        raise ShapeError(f"kernel: expected a {what}, got shape {k.shape}")
+        raise ShapeError(f"{name}: expected a {what}, got shape {k.shape}")
     if k.size == 0:
-        raise ShapeError("kernel: the matrix is empty")
+        raise ShapeError(f"{name}: the matrix is empty" if ndim else f"{name}: empty")
     return k
 
 
@@ -446,7 +451,7 @@ def refuse_rounded_whole(given: np.ndarray, name: str, error: type[Exception] | 
         held = float(given[where].astype(np.float64))
     if error is None:
         from .errors import InvalidKernel as error
-    what = "kernel weights are float64" if name == "kernel" else f"{name} values are float64"
+    what = "kernel weights are float64" if name.startswith("kernel") else f"{name} values are float64"
     said = inexact_whole(value, f"the value at {where}", what, int(held) if math.isfinite(held) else held)
     raise error(f"{name}: {said}; give it as float64 to take the rounding")
 

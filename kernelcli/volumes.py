@@ -89,17 +89,19 @@ def volume_dtype_arg(dtype: Any, arr: np.ndarray) -> tuple[np.dtype, np.dtype | 
 
 
 def _kernel1d(kernel: Any, axis: str) -> np.ndarray:
-    try:
-        k = np.asarray(kernel, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise UsageError(f"kernel along {axis}: expected a 1-D sequence of numbers, got {kernel!r}") from None
+    """The kernel of one separable pass as 1-D float64 weights, checked as :func:`conv3d` checks its kernel
+    (:func:`kernelcli.ndsupport.kernel_values`): a (1, n) or (n, 1, 1) array is taken as its n taps.
+
+    >>> _kernel1d([[1, 2, 1]], "x")
+    array([1., 2., 1.])
+    """
+    name = f"kernel along {axis}"
+    k = ndsupport.kernel_values(kernel, None, name)
     if k.ndim > 1 and max(k.shape) != k.size:  # a (2, 3) array was flattened into 6 taps
-        raise ShapeError(f"kernel along {axis}: a {'x'.join(map(str, k.shape))} array; expected a 1-D kernel (one per axis)")
+        raise ShapeError(f"{name}: a {'x'.join(map(str, k.shape))} array; expected a 1-D kernel (one per axis)")
     k = k.reshape(-1)
-    if k.size == 0:
-        raise ShapeError(f"kernel along {axis}: empty")
     if not np.isfinite(k).all():
-        raise UsageError(f"kernel along {axis}: values must be finite")
+        raise UsageError(f"{name}: values must be finite")
     return k
 
 
@@ -327,6 +329,8 @@ def correlate_separable(
             continue
         passes.append((axis, k1))
     cdt, rounded = volume_dtype_arg(dtype, arr)
+    for axis, k1 in passes:  # beyond it the weights become inf: 0 * inf NaN, as conv3d refuses
+        ndsupport.check_fits(k1, np.dtype(cdt), f"kernel along {AXES[axis]}", ndsupport.WIDER_FOR_WEIGHTS)
     want = cdt if rounded is None else rounded
     if out is not None:
         _check_separable_out(out, arr, vol, want)

@@ -1,0 +1,52 @@
+"""The Python API audit, round 6 (audit 106): weights that one function checks and another took as they came,
+masked arrays, write_output's rescale and non-finite results, read_volume's switches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kernelcli._core.policy import Paths
+from kernelcli.errors import InvalidKernel, ShapeError, UsageError
+from kernelcli.volumes import conv3d, correlate_separable
+
+SEPARABLE_PATHS = [Paths(force="numpy"), Paths(force="jit"), None]
+
+
+class TestSeparableKernelsAreCheckedAsConv3dChecksThem:
+    """correlate_separable's 1-D kernels skipped every check conv3d applies to the same weights (finding 1)."""
+
+    @pytest.mark.parametrize("paths", SEPARABLE_PATHS)
+    def test_an_int64_weight_past_2_to_the_53_is_refused(self, paths):
+        # was 9007199254740992.0 in silence, where conv3d refuses the same weight
+        v = np.zeros((1, 1, 3)); v[0, 0, 1] = 1.0
+        for k in (np.array([2**53 + 1], np.int64), [2**53 + 1, 0.5]):
+            with pytest.raises(InvalidKernel, match="kernel along x: the value at .* is 9007199254740993"):
+                correlate_separable(v, (None, None, k), paths=paths)
+        assert correlate_separable(v, (None, None, np.array([2**62], np.int64)), paths=paths)[0, 0, 1] == 2.0**62
+
+    @pytest.mark.parametrize("paths", SEPARABLE_PATHS)
+    def test_a_weight_beyond_float32_is_refused_naming_float64(self, paths):
+        # was NaN in every voxel (0 * inf), where conv3d refuses the kernel and names dtype='float64'
+        z = np.zeros((4, 4, 4), np.float32)
+        with pytest.raises(UsageError, match=r"kernel along z: 1 value\(s\) beyond float32's range .*dtype='float64'"):
+            correlate_separable(z, ([1e39, 0.0], None, None), paths=paths)
+        assert not correlate_separable(z, ([1e39, 0.0], None, None), dtype="float64", paths=paths).any()
+
+    @pytest.mark.parametrize("kernel, words", [
+        (["1", "2", "1"], "kernel along z: text values, expected real numbers"),
+        ([1, None, 1], "kernel along z: non-numeric"),
+        ([1 + 1j, 1], "kernel along z: complex values"),
+        ([[1, 2], [3]], "kernel along z: rows of different lengths"),
+    ])
+    def test_a_kernel_that_is_not_real_numbers_is_refused(self, kernel, words):
+        # text was read as numbers (4.0), where conv3d, conv2d and conv_layer refuse it
+        with pytest.raises((UsageError, ShapeError), match=words):
+            correlate_separable(np.ones((4, 4, 4), np.float32), (kernel, None, None))
+
+    def test_the_forms_taken_before_are_taken(self):
+        vol = np.random.default_rng(0).random((4, 5, 6))
+        want = correlate_separable(vol, ([1.0, 2.0, 1.0], None, None))
+        for k in ((1, 2, 1), np.array([1, 2, 1], np.int16), np.array([[1.0, 2.0, 1.0]]), np.array([1.0, 2.0, 1.0]).reshape(3, 1, 1)):
+            np.testing.assert_array_equal(correlate_separable(vol, (k, None, None)), want)
+        np.testing.assert_array_equal(correlate_separable(vol, (None, 2.0, None)), 2.0 * vol)
