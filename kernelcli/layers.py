@@ -43,6 +43,7 @@ from .records import field, record
 
 
 def _finite_array(values: Any, name: str) -> np.ndarray:
+    ndsupport.refuse_masked(values, name)
     given = np.asarray(values)
     if given.dtype.kind not in "biuf":
         raise UsageError(f"{name}: expected real numbers, got dtype {given.dtype}")

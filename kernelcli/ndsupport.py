@@ -381,6 +381,7 @@ def kernel_values(kernel: Any, ndim: int | None = 2, name: str = "kernel") -> np
     """
     if not isinstance(kernel, np.ndarray) and hasattr(kernel, "array") and callable(kernel.array):
         kernel = kernel.array()
+    refuse_masked(kernel, name)
     if not (isinstance(kernel, np.ndarray) and kernel.dtype == np.float64):
         try:
             given = np.asarray(kernel)
@@ -500,9 +501,7 @@ def as_real_array(x: Any, ranks: Sequence[int], name: str, layout: str, finite: 
     >>> as_real_array([[1, 2]], (2,), "x", "2-D (H, W)").shape
     (1, 2)
     """
-    if isinstance(x, np.ma.MaskedArray):  # (np.asarray drops the mask: its cells were used as data, in silence)
-        raise UsageError(f"{name}: a masked array, whose mask kernelcli would not follow; pass {name}.filled(value) "
-                         f"to fill the masked cells, or {name}.data to use them as they are")
+    refuse_masked(x, name)
     try:
         arr = np.asarray(x)
     except ValueError:  # numpy's "inhomogeneous shape", as for a kernel (kernel_values)
@@ -519,6 +518,21 @@ def as_real_array(x: Any, ranks: Sequence[int], name: str, layout: str, finite: 
     if finite:
         check_finite(arr, name)
     return arr
+
+
+def refuse_masked(values: Any, name: str) -> None:
+    """Refuse (UsageError) a numpy masked array: ``np.asarray`` drops the mask, and the cells under it were used as
+    data in silence (an input, a kernel, weights or a bias alike).
+
+    >>> refuse_masked(np.ma.masked_array([1.0, 2.0], mask=[True, False]), "kernel")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: kernel: a masked array, whose mask kernelcli would not follow; pass kernel.filled(value) to fill the masked cells, or kernel.data to use them as they are
+    """
+    if isinstance(values, np.ma.MaskedArray):
+        its = f"{name}." if name.isidentifier() else "its ."
+        raise UsageError(f"{name}: a masked array, whose mask kernelcli would not follow; pass {its}filled(value) "
+                         f"to fill the masked cells, or {its}data to use them as they are")
 
 
 def check_finite(arr: np.ndarray, name: str = "x") -> None:

@@ -50,3 +50,35 @@ class TestSeparableKernelsAreCheckedAsConv3dChecksThem:
         for k in ((1, 2, 1), np.array([1, 2, 1], np.int16), np.array([[1.0, 2.0, 1.0]]), np.array([1.0, 2.0, 1.0]).reshape(3, 1, 1)):
             np.testing.assert_array_equal(correlate_separable(vol, (k, None, None)), want)
         np.testing.assert_array_equal(correlate_separable(vol, (None, 2.0, None)), 2.0 * vol)
+
+
+class TestMaskedWeightsAreRefused:
+    """A masked kernel, masked weights or a masked bias was used with its mask dropped: the cells under the mask
+    applied as weights (finding 2), where a masked x is refused."""
+
+    X = np.arange(25.0).reshape(5, 5)
+
+    @pytest.mark.parametrize("call, name", [
+        # conv2d's centre was 108.0, every tap; the unmasked taps alone give 72.0
+        (lambda X: __import__("kernelcli").conv2d(X, np.ma.masked_array(np.ones((3, 3)), mask=np.eye(3, dtype=bool))), "kernel"),
+        (lambda X: __import__("kernelcli").conv2d(X, np.ma.masked_array(np.ones((3, 3), np.int16), mask=np.eye(3, dtype=bool))),
+         "kernel"),
+        (lambda X: __import__("kernelcli").conv_layer(X, np.ma.masked_array(np.ones((1, 1, 3, 3)), mask=np.eye(9, dtype=bool)[0]
+                                                                            .reshape(1, 1, 3, 3))), "weights"),
+        (lambda X: __import__("kernelcli").conv_layer(X, np.ones((1, 1, 1, 1)), np.ma.masked_array([100.0], mask=[True])), "bias"),
+        (lambda X: conv3d(np.ones((3, 3, 3)), np.ma.masked_array(np.ones((3, 3, 3)), mask=np.eye(27, dtype=bool)[13]
+                                                                  .reshape(3, 3, 3))), "kernel"),
+        # correlate_separable gave 3.0 with the first tap masked, not 2.0
+        (lambda X: correlate_separable(np.ones((4, 4, 4)), (np.ma.masked_array([1.0, 1.0, 1.0], mask=[True, False, False]), None,
+                                                            None)), "kernel along z"),
+    ])
+    def test_refused_naming_filled_and_data(self, call, name):
+        with pytest.raises(UsageError) as info:
+            call(self.X)
+        message = str(info.value)
+        assert message.startswith(f"{name}: a masked array") and "filled(value)" in message and ".data" in message, message
+
+    def test_an_unmasked_kernel_of_the_same_values_is_taken(self):
+        from kernelcli import conv2d
+
+        assert conv2d(self.X, np.ones((3, 3)))[2, 2] == 108.0
