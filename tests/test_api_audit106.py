@@ -82,3 +82,27 @@ class TestMaskedWeightsAreRefused:
         from kernelcli import conv2d
 
         assert conv2d(self.X, np.ones((3, 3)))[2, 2] == 108.0
+
+
+class TestWriteOutputReadsRescaleAsTheCommandLine:
+    """write_output took any rescale=: anything but exactly "minmax", "abs" or "none" was a silent clip (finding 3)."""
+
+    A = np.array([[-10, 100], [200, 300.0]])
+
+    @pytest.mark.parametrize("given", ["minmax", "Minmax", "MINMAX", " minmax "])
+    def test_any_case_is_the_same_mode(self, tmp_path, given):
+        # 'Minmax' wrote [[0, 100], [200, 255]], clipped, where 'minmax' stretches to [[0, 90], [173, 255]]
+        from kernelcli import read_input, write_output
+
+        written = write_output(tmp_path / "r.png", self.A, rescale=given)
+        assert read_input(tmp_path / "r.png").data.tolist() == [[0, 90], [173, 255]]
+        assert (written.low_clipped, written.high_clipped) == (0, 0)
+
+    @pytest.mark.parametrize("given", ["min-max", "foo", "", 5, True])
+    @pytest.mark.parametrize("suffix", [".png", ".tif", ".npy"])
+    def test_anything_else_is_refused_naming_the_modes(self, tmp_path, given, suffix):
+        from kernelcli import write_output
+
+        with pytest.raises(UsageError, match="invalid rescale mode .*: expected one of clip, abs, minmax, none"):
+            write_output(tmp_path / f"r{suffix}", self.A, rescale=given)
+        assert not list(tmp_path.iterdir())

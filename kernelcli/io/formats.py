@@ -35,6 +35,7 @@ import numpy as np
 
 from ..errors import ImageReadError, InputError, KernelcliError, UsageError
 from ..limits import default_max_bytes
+from ..modes import canonical_rescale
 from .common import Loaded, Written, check_input_path, one_line
 from .arrays import read_npy, write_npy
 from .image_writing import Encoding, write_image
@@ -137,7 +138,8 @@ def write_output(
     """Write ``result`` to ``out`` atomically, in the format its extension names.
 
     Integer image formats get the input's bit depth (or the result's, for uint8/uint16
-    results), through ``rescale`` (default ``clip``: round, then clip; never wrap);
+    results), through ``rescale`` (default ``clip``: round, then clip; never wrap; ``clip``, ``abs``, ``minmax`` or
+    ``none`` in any case, as the command line's ``--rescale``, anything else refused);
     ``.npy`` holds the raw result, ``.tif`` with ``rescale="none"`` too where Pillow can
     write its type (float32, uint8, uint16, int8, int16, int32; a float64 result as float32, which
     ``Written.dtype`` says; uint32 and 64-bit integers are refused); ``.csv`` holds the
@@ -147,6 +149,7 @@ def write_output(
     """
     o = Path(out)
     _check_suffix(o)
+    rescale = None if rescale is None else canonical_rescale(rescale)  # refused for a .npy or .csv too: not ignored
     if like is not None and like.path is not None:
         check_output_path(o, [like.path], force=force)
     arr = np.asarray(result)

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UsageError
-from ..modes import JPEG_QUALITY, PNG_COMPRESSION, canonical_compression
+from ..modes import JPEG_QUALITY, PNG_COMPRESSION, canonical_compression, canonical_rescale
 from ..records import record
 from .common import Loaded, Written
 from .integer_range import _BLOCK, _MIN_BLOCKS_PER_THREAD, _WORK_PER_VALUE, to_integer_range
@@ -132,12 +132,14 @@ def write_image(
     through ``rescale`` (default ``clip``: round, then clip; never wrap); an input without a
     bit depth given a rescale gets 16 bits when it is a 16-bit integer array, else 8.
     ``.tif`` with ``rescale="none"`` (or a result without a bit depth) holds the result's own
-    values (:func:`_raw_tiff`): float32, uint8, uint16, int8, int16 or int32, else refused.  A float result
+    values (:func:`_raw_tiff`): float32, uint8, uint16, int8, int16 or int32, else refused.  ``rescale`` is read as
+    the command line's ``--rescale`` (any case), anything else refused.  A float result
     from a matrix or array input is refused for PNG/JPEG/BMP unless a rescale is given;
     16-bit data is refused for JPEG/BMP.
     """
     o = Path(o)
     arr = np.asarray(arr)
+    rescale = None if rescale is None else canonical_rescale(rescale)  # ("Minmax" was a silent clip)
     encoding = encoding or Encoding()
     info = Written(path=o, dtype=str(arr.dtype), total=int(arr.size))
     fmt = IMAGE_SUFFIXES[o.suffix.lower()]
