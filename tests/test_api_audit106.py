@@ -106,3 +106,67 @@ class TestWriteOutputReadsRescaleAsTheCommandLine:
         with pytest.raises(UsageError, match="invalid rescale mode .*: expected one of clip, abs, minmax, none"):
             write_output(tmp_path / f"r{suffix}", self.A, rescale=given)
         assert not list(tmp_path.iterdir())
+
+
+def _uneven_series(folder):
+    """Three copies of pydicom's CT_small.dcm at z = 0, 5 and 12 mm (uneven gaps)."""
+    pydicom = pytest.importorskip("pydicom")
+    from pathlib import Path
+
+    source = Path(pydicom.__file__).parent / "data" / "test_files" / "CT_small.dcm"
+    if not source.is_file():
+        pytest.skip("pydicom does not ship CT_small.dcm")
+    folder.mkdir()
+    for i, z in enumerate([0.0, 5.0, 12.0]):
+        ds = pydicom.dcmread(source)
+        ds.SOPInstanceUID, ds.InstanceNumber = f"1.2.3.4.{i + 1}", i + 1
+        ds.ImagePositionPatient = [-158.135803, -179.035797, z]
+        ds.save_as(folder / f"s{i}.dcm")
+    return folder, source
+
+
+def _four_d(path):
+    nib = pytest.importorskip("nibabel")
+    data = np.arange(3 * 4 * 5 * 3, dtype=np.int16).reshape(3, 4, 5, 3)
+    nib.save(nib.Nifti1Image(data, np.eye(4)), str(path))
+    return path
+
+
+class TestReadVolumeChecksItsSwitches:
+    """read_volume's resample_slices= and volume= were taken as given: "no" resampled, True and 1.7 read volume 1,
+    "1" raised Python's TypeError (finding 4)."""
+
+    @pytest.mark.parametrize("given", ["no", "false", 0, 1, None])
+    def test_resample_slices_is_true_or_false(self, tmp_path, given):
+        # 'no' interpolated 3 slices linearly onto an even grid, where the default refuses the uneven gaps
+        from kernelcli import read_volume
+
+        folder, _ = _uneven_series(tmp_path / "uneven")
+        with pytest.raises(UsageError, match=f"resample_slices {given!r}: expected True .* or False"):
+            read_volume(folder, resample_slices=given)
+
+    def test_true_and_false_are_taken(self, tmp_path):
+        from kernelcli import read_volume
+        from kernelcli.errors import ImageReadError
+
+        folder, _ = _uneven_series(tmp_path / "uneven")
+        with pytest.raises(ImageReadError, match="uneven slice gaps"):
+            read_volume(folder, resample_slices=np.bool_(False))
+        assert read_volume(folder, resample_slices=True).data.shape[0] >= 3
+
+    @pytest.mark.parametrize("given", [True, 1.0, 1.7, "1", -1, [1]])
+    def test_volume_is_an_integer_index(self, tmp_path, given):
+        # True, 1.0 and 1.7 read volume 1 in silence; '1' raised "'<=' not supported between instances of 'int' and 'str'"
+        from kernelcli import read_volume
+
+        path = _four_d(tmp_path / "four.nii")
+        with pytest.raises(UsageError, match=r"volume .*: expected None \(every volume\) or the index of one volume"):
+            read_volume(path, volume=given)
+
+    def test_an_integer_index_reads_that_volume(self, tmp_path):
+        from kernelcli import read_volume
+
+        path = _four_d(tmp_path / "four.nii")
+        one = read_volume(path, volume=1).data
+        np.testing.assert_array_equal(read_volume(path, volume=np.int64(1)).data, one)
+        assert not np.array_equal(read_volume(path, volume=0).data, one)

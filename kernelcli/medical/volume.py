@@ -168,6 +168,31 @@ def check_finite_volume(vol: Volume) -> Volume:
     return vol
 
 
+def _volume_index(volume: Any) -> int | None:
+    """``read_volume``'s ``volume=`` as an int (a numpy integer too), or None; True, 1.7 and "1" are refused: True
+    and 1.7 read volume 1 and "1" raised Python's TypeError.
+
+    >>> _volume_index(np.int64(2)), _volume_index(None)
+    (2, None)
+    >>> _volume_index(1.7)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: volume 1.7: expected None (every volume) or the index of one volume of a 4-D input, an integer >= 0
+    """
+    import operator
+
+    if volume is None:
+        return None
+    try:
+        index = None if isinstance(volume, (bool, np.bool_)) else operator.index(volume)
+    except TypeError:
+        index = None
+    if index is None or index < 0:
+        raise UsageError(f"volume {volume!r}: expected None (every volume) or the index of one volume of a 4-D input, "
+                         "an integer >= 0")
+    return index
+
+
 def read_volume(
     path: str | os.PathLike, *, volume: int | None = None, series: str | None = None, resample_slices: bool = False,
     affine: str | None = None,
@@ -189,9 +214,12 @@ def read_volume(
     MissingExtra
         pydicom/nibabel/SimpleITK, or the decoder for a compressed DICOM, is not installed.
     """
-    p = Path(path)
+    from ..ndsupport import check_bool
     from .dicom import read_dicom
 
+    p = Path(path)
+    resample_slices = check_bool(resample_slices, "resample_slices", "True (interpolate uneven slice gaps) or False")
+    volume = _volume_index(volume)
     st = stat_input(p)
     suffix = volume_suffix(p)
     is_dicom = stat.S_ISDIR(st.st_mode) or suffix in DICOM_SUFFIXES or (
