@@ -170,3 +170,26 @@ class TestReadVolumeChecksItsSwitches:
         one = read_volume(path, volume=1).data
         np.testing.assert_array_equal(read_volume(path, volume=np.int64(1)).data, one)
         assert not np.array_equal(read_volume(path, volume=0).data, one)
+
+
+class TestWriteOutputRefusesNonFiniteResults:
+    """write_output wrote NaN as 0 (with numpy's RuntimeWarning), a minmax over an inf as an all-black image, and a float
+    TIFF holding NaN that read_input then refused (finding 5)."""
+
+    A = np.array([[np.nan, 5.0, 7.0], [np.inf, -np.inf, 1.0]])
+
+    @pytest.mark.parametrize("suffix, rescale", [(".png", "clip"), (".png", "minmax"), (".png", "abs"), (".jpg", "clip"),
+                                                 (".bmp", "minmax"), (".tif", "none"), (".tif", "clip"), (".npy", None),
+                                                 (".csv", None)])
+    def test_refused_naming_the_count_and_nothing_written(self, tmp_path, suffix, rescale):
+        from kernelcli import write_output
+
+        with pytest.raises(UsageError, match=r"r\.\w+: the result holds 3 NaN or infinite value\(s\); expected finite numbers"):
+            write_output(tmp_path / f"r{suffix}", self.A.astype(np.float32), rescale=rescale)
+        assert not list(tmp_path.iterdir())
+
+    def test_a_finite_float_result_is_written(self, tmp_path):
+        from kernelcli import read_input, write_output
+
+        write_output(tmp_path / "r.png", np.array([[0.0, 5.0], [7.0, 255.0]]), rescale="clip")
+        assert read_input(tmp_path / "r.png").data.tolist() == [[0, 5], [7, 255]]

@@ -38,7 +38,7 @@ from ..limits import default_max_bytes
 from ..modes import canonical_rescale
 from .common import Loaded, Written, check_input_path, one_line
 from .arrays import read_npy, write_npy
-from .image_writing import Encoding, write_image
+from .image_writing import Encoding, check_finite_result, write_image
 from .images import read_image
 from .matrices import read_matrix, write_matrix_csv
 from .naming import ARRAY_SUFFIXES, INPUT_SUFFIXES, MATRIX_SUFFIXES, OUTPUT_SUFFIXES
@@ -144,7 +144,8 @@ def write_output(
     write its type (float32, uint8, uint16, int8, int16, int32; a float64 result as float32, which
     ``Written.dtype`` says; uint32 and 64-bit integers are refused); ``.csv`` holds the
     numbers as text.  A float result from a matrix or array input is refused for
-    PNG/JPEG/BMP unless a rescale is given; 16-bit data is refused for JPEG/BMP.
+    PNG/JPEG/BMP unless a rescale is given; 16-bit data is refused for JPEG/BMP.  A result holding NaN or an
+    infinity is refused in every format, as :func:`read_input` refuses such a file.
     ``out`` that is ``like``'s own file is refused (OutputRefused), ``force`` or not: as the CLI refuses it.
     """
     o = Path(out)
@@ -154,6 +155,8 @@ def write_output(
         check_output_path(o, [like.path], force=force)
     arr = np.asarray(result)
     suffix = o.suffix.lower()
+    if suffix in (".npy", ".csv"):  # (an image's writer checks its own)
+        check_finite_result(o, arr)
     if suffix == ".npy":
         write_npy(o, arr, force=force)
         return Written(path=o, dtype=str(arr.dtype), total=int(arr.size))

@@ -132,7 +132,8 @@ def write_image(
     through ``rescale`` (default ``clip``: round, then clip; never wrap); an input without a
     bit depth given a rescale gets 16 bits when it is a 16-bit integer array, else 8.
     ``.tif`` with ``rescale="none"`` (or a result without a bit depth) holds the result's own
-    values (:func:`_raw_tiff`): float32, uint8, uint16, int8, int16 or int32, else refused.  ``rescale`` is read as
+    values (:func:`_raw_tiff`): float32, uint8, uint16, int8, int16 or int32, else refused.  NaN or an infinity is
+    refused (:func:`check_finite_result`).  ``rescale`` is read as
     the command line's ``--rescale`` (any case), anything else refused.  A float result
     from a matrix or array input is refused for PNG/JPEG/BMP unless a rescale is given;
     16-bit data is refused for JPEG/BMP.
@@ -140,6 +141,7 @@ def write_image(
     o = Path(o)
     arr = np.asarray(arr)
     rescale = None if rescale is None else canonical_rescale(rescale)  # ("Minmax" was a silent clip)
+    check_finite_result(o, arr)
     encoding = encoding or Encoding()
     info = Written(path=o, dtype=str(arr.dtype), total=int(arr.size))
     fmt = IMAGE_SUFFIXES[o.suffix.lower()]
@@ -197,6 +199,23 @@ def write_image(
     del image_data  # Pillow holds its own copy now: not both while it encodes
     atomic_write(o, lambda f: save_image(img, f, fmt, options), force=force)
     return info
+
+
+def check_finite_result(o: Path, arr: np.ndarray) -> None:
+    """Refuse (UsageError) a float result holding NaN or infinities, before anything is written: an 8-bit image
+    wrote NaN as 0 and a ``minmax`` over an inf made every pixel 0, and a file holding them is one
+    :func:`kernelcli.io.read_input` refuses (an overflow is an infinity in the API, as in PyTorch).
+
+    >>> check_finite_result(Path("r.png"), np.array([np.nan, 1.0, np.inf]))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: r.png: the result holds 2 NaN or infinite value(s); expected finite numbers (an overflow: compute in float64 or scale the input); nothing was written
+    """
+    from ..ndsupport import all_finite, non_finite_count
+
+    if arr.dtype.kind == "f" and arr.size and not all_finite(arr):
+        raise UsageError(f"{o}: the result holds {non_finite_count(arr)} NaN or infinite value(s); expected finite numbers "
+                         "(an overflow: compute in float64 or scale the input); nothing was written")
 
 
 #: the bit depth of a uint8 or uint16 result
