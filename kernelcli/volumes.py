@@ -128,6 +128,20 @@ def resolve_padding3d(padding: str | int | Sequence[int], shape: tuple[int, int,
     return ndsupport.resolve_padding(padding, shape)  # type: ignore[return-value]
 
 
+def check_padding_fits3d(shape: tuple[int, ...], widths: tuple[int, ...], itemsize: int) -> None:
+    """Refuse (ResourceLimit) padding a (Z, Y, X) volume by ``widths`` where the padded copy, ``itemsize`` bytes a
+    cell, needs more than the machine's memory, as 2-D padding is refused (:func:`kernelcli.conv_args.check_padding_fits`):
+    ``conv3d(6x7x8, k, padding=10**4)`` was numpy's MemoryError "Unable to allocate 29.1 TiB".
+
+    >>> check_padding_fits3d((6, 7, 8), (1, 1, 1, 1, 1, 1), 4)
+    """
+    need = math.prod(n + widths[2 * a] + widths[2 * a + 1] for a, n in enumerate(shape)) * itemsize
+    if need > 2**30:  # (the usual call never asks)
+        from .limits import check_machine
+
+        check_machine(need, f"padding the {'x'.join(map(str, shape))} volume by {','.join(map(str, widths))}")
+
+
 def _use_numpy(paths: Any, work: int, numpy_bytes: int, jit_bytes: int) -> bool:
     """The dispatcher's rule for volumes (:func:`kernelcli._core.costs.use_numpy_volume`).
 
@@ -255,6 +269,7 @@ def conv3d(
     mode = canonical_pad_mode(pad_mode)
     out_shape = conv3d_out_shape(arr.shape, k.shape, widths)
     cdt, rounded = volume_dtype_arg(dtype, arr)
+    check_padding_fits3d(arr.shape, widths, np.dtype(cdt).itemsize)
     ndsupport.check_fits(k, np.dtype(cdt), "kernel", ndsupport.WIDER_FOR_WEIGHTS)  # beyond it the weights become inf: 0 * inf NaN
     k = ndsupport.weights_as_held(k, cdt)  # the weights the loops apply, on the FFT too
     value = ndsupport.check_fill(pad_value, cdt, "pad value") if mode == "constant" else 0.0

@@ -193,3 +193,30 @@ class TestWriteOutputRefusesNonFiniteResults:
 
         write_output(tmp_path / "r.png", np.array([[0.0, 5.0], [7.0, 255.0]]), rescale="clip")
         assert read_input(tmp_path / "r.png").data.tolist() == [[0, 5], [7, 255]]
+
+
+class TestConv3dPaddingBeyondMemory:
+    """conv3d with a padding past the machine's memory raised numpy's MemoryError (29.1 TiB), where conv2d, conv_layer
+    and pad2d raise a ResourceLimit (finding 6)."""
+
+    def test_refused_as_a_resource_limit(self):
+        from kernelcli.limits import ResourceLimit
+
+        with pytest.raises(ResourceLimit, match=r"padding the 6x7x8 volume by 10000,10000,.* would need about 29.1 TiB"):
+            conv3d(np.zeros((6, 7, 8), np.float32), np.ones((3, 3, 3)), padding=10**4)
+
+    @pytest.mark.parametrize("dtype, itemsize", [(np.uint8, 4), (np.float64, 8)])
+    def test_the_padded_copy_is_counted_in_the_compute_dtype(self, monkeypatch, dtype, itemsize):
+        # asked before any allocation, in the bytes of the dtype the padded copy holds
+        from kernelcli import limits
+
+        class Asked(Exception):
+            pass
+
+        def check_machine(need, what):
+            raise Asked(need, what)
+
+        monkeypatch.setattr(limits, "check_machine", check_machine)
+        with pytest.raises(Asked) as asked:
+            conv3d(np.zeros((1, 1, 1), dtype), np.ones((1, 1, 1)), padding=1024)
+        assert asked.value.args == (2049**3 * itemsize, "padding the 1x1x1 volume by 1024,1024,1024,1024,1024,1024")
