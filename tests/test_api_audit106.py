@@ -220,3 +220,26 @@ class TestConv3dPaddingBeyondMemory:
         with pytest.raises(Asked) as asked:
             conv3d(np.zeros((1, 1, 1), dtype), np.ones((1, 1, 1)), padding=1024)
         assert asked.value.args == (2049**3 * itemsize, "padding the 1x1x1 volume by 1024,1024,1024,1024,1024,1024")
+
+
+class TestAnImageHoldsA2dOr3dResult:
+    """write_output to an image format did not check the result's rank: IndexError for 1-D and 0-d, Pillow's TypeError or
+    its encoder's message, or a channel count read from the wrong axis, for 4-D (finding 7)."""
+
+    @pytest.mark.parametrize("shape, suffix", [((4,), ".png"), ((), ".jpg"), ((4, 4, 3, 2), ".tif"), ((4, 4, 1, 1), ".png"),
+                                               ((2, 2, 2, 2), ".png"), ((4,), ".tif")])
+    def test_refused_in_one_line_naming_the_shape(self, tmp_path, shape, suffix):
+        from kernelcli import write_output
+
+        with pytest.raises(UsageError) as info:
+            write_output(tmp_path / f"r{suffix}", np.full(shape, 7, np.uint8))
+        assert str(info.value) == (f"{tmp_path / f'r{suffix}'}: an image holds a 2-D (H, W) or 3-D (H, W, C) result; "
+                                   f"this result has shape {shape} (use .npy)")
+        assert not list(tmp_path.iterdir())
+
+    def test_a_grey_and_a_colour_result_are_written(self, tmp_path):
+        from kernelcli import read_input, write_output
+
+        write_output(tmp_path / "g.png", np.full((2, 3), 7, np.uint8))
+        write_output(tmp_path / "c.png", np.full((2, 3, 3), 7, np.uint8))
+        assert read_input(tmp_path / "g.png").data.shape == (2, 3) and read_input(tmp_path / "c.png").data.shape == (2, 3, 3)

@@ -141,6 +141,9 @@ def write_image(
     o = Path(o)
     arr = np.asarray(arr)
     rescale = None if rescale is None else canonical_rescale(rescale)  # ("Minmax" was a silent clip)
+    if arr.ndim not in (2, 3):  # (a 1-D result was an IndexError, a 4-D one Pillow's TypeError)
+        raise UsageError(f"{o}: an image holds a 2-D (H, W) or 3-D (H, W, C) result; this result has shape {arr.shape} "
+                         "(use .npy)")
     check_finite_result(o, arr)
     encoding = encoding or Encoding()
     info = Written(path=o, dtype=str(arr.dtype), total=int(arr.size))
