@@ -243,3 +243,37 @@ class TestAnImageHoldsA2dOr3dResult:
         write_output(tmp_path / "g.png", np.full((2, 3), 7, np.uint8))
         write_output(tmp_path / "c.png", np.full((2, 3, 3), 7, np.uint8))
         assert read_input(tmp_path / "g.png").data.shape == (2, 3) and read_input(tmp_path / "c.png").data.shape == (2, 3, 3)
+
+
+class TestSeriesOfOneDicomFile:
+    """series= was ignored for a single DICOM file, in the API and on the command line, where a folder refuses a UID it
+    does not hold and a NIfTI file refuses series= (finding 8)."""
+
+    @pytest.mark.parametrize("given", ["1.2.3.no.such.series", 7, "1"])
+    def test_another_series_is_refused(self, tmp_path, given):
+        from kernelcli import read_volume
+
+        _, source = _uneven_series(tmp_path / "unused")
+        with pytest.raises(UsageError, match=f"CT_small.dcm: --series {given}: no such series"):
+            read_volume(source, series=given)
+
+    def test_its_own_uid_and_index_0_are_taken(self, tmp_path):
+        import pydicom
+
+        from kernelcli import read_volume
+
+        _, source = _uneven_series(tmp_path / "unused")
+        uid = str(pydicom.dcmread(source, stop_before_pixels=True).SeriesInstanceUID)
+        want = read_volume(source).data
+        for given in (uid, 0, "0"):
+            np.testing.assert_array_equal(read_volume(source, series=given).data, want)
+
+    def test_the_command_line_refuses_it_too(self, tmp_path):
+        # 'convolve ct.dcm -k gaussian:1mm --series x -o ct_x.nii.gz' exited 0 with no note
+        pytest.importorskip("nibabel")
+        from conftest import run_in_process
+
+        _, source = _uneven_series(tmp_path / "unused")
+        out = tmp_path / "ct_x.nii.gz"
+        r = run_in_process("convolve", str(source), "-k", "gaussian:1mm", "--series", "x", "-o", str(out))
+        assert r.returncode == 2 and "--series x: no such series" in r.stderr and not out.exists(), (r.returncode, r.stderr)

@@ -271,14 +271,19 @@ def read_dicom(path: str | os.PathLike, *, series: str | None = None, resample_s
             vol = read_series(pydicom, p, series=series, resample_slices=resample_slices, warned=warned)
     else:
         with warned.about(p.name):
-            vol = _read_file(pydicom, p, resample_slices)
+            vol = _read_file(pydicom, p, resample_slices, series)
     vol.notes[:0] = warned.notes()  # what pydicom warned, first: it is about reading the files
     return vol
 
 
-def _read_file(pydicom: Any, p: Path, resample_slices: bool) -> Volume:
-    """One DICOM file (one slice, or the frames of a multi-frame object) as a volume; see :func:`read_dicom`."""
+def _read_file(pydicom: Any, p: Path, resample_slices: bool, series: str | None = None) -> Volume:
+    """One DICOM file (one slice, or the frames of a multi-frame object) as a volume; see :func:`read_dicom`.
+    ``series``: refused unless it names the file's own series, its UID or index 0 (it was ignored)."""
     ds = _dcmread(pydicom, p)
+    if series is not None:
+        from .series import pick_series
+
+        pick_series({str(ds.get("SeriesInstanceUID", "")): [(p, ds)]}, series, str(p))
     raw = _pixels(ds, p)
     notes: list[str] = []
     count = raw.shape[0]
