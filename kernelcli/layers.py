@@ -175,7 +175,7 @@ def conv_layer(
     conv_args.check_padding_fits(arr.shape, widths, (dh, dw))
 
     dtype = api.compute_dtype(arr.dtype)
-    ndsupport.check_whole(arr, dtype)
+    ndsupport.check_whole(arr, dtype, dtype_arg=False)  # (no dtype= here: "give it as float64" is the advice)
     if out is not None:
         _check_out(out, (oh, ow, filters), dtype, (("input", x), ("weights", weights), ("bias", bias)))
     pad_value = ndsupport.check_fill(pad_value, dtype, "pad value") if mode == "constant" else 0.0

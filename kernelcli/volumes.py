@@ -421,10 +421,13 @@ def convolve_slices(vol: Any, kernel2d: Any, axis: str | int = "z", *, dtype: An
            [-1., -1.],
            [-1., -1.]])
     """
+    from . import api
     from .api import conv2d
 
     arr = as_volume(vol)
     a = _axis_index(axis)
+    # the whole volume checked once, as conv3d checks it: per slice, a refusal named x and one plane's cells and count
+    ndsupport.dtype_arg(dtype, api.compute_dtype(arr.dtype), arr=arr, arr_name="volume")
     out = None
     for index in range(arr.shape[a]):
         plane = np.take(arr, index, axis=a)

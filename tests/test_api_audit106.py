@@ -277,3 +277,28 @@ class TestSeriesOfOneDicomFile:
         out = tmp_path / "ct_x.nii.gz"
         r = run_in_process("convolve", str(source), "-k", "gaussian:1mm", "--series", "x", "-o", str(out))
         assert r.returncode == 2 and "--series x: no such series" in r.stderr and not out.exists(), (r.returncode, r.stderr)
+
+
+class TestTheRoundingRefusalOffersWhatWorks:
+    """conv_layer's 2**53 refusal advised dtype='float64', which conv_layer does not take (a TypeError), and
+    convolve_slices named x and one slice's cells and count (finding 9)."""
+
+    def test_conv_layer_advises_giving_the_input_as_float64(self):
+        from kernelcli import conv_layer
+
+        big = np.array([[2**53 + 1, 1], [2, 3]], np.int64)
+        with pytest.raises(UsageError) as info:
+            conv_layer(big, np.ones((1, 1, 1, 1)))
+        assert str(info.value).endswith("give it as float64 to take the rounding") and "dtype=" not in str(info.value)
+        assert conv_layer(big.astype(np.float64), np.ones((1, 1, 1, 1)))[0, 0, 0] == 2.0**53
+
+    def test_convolve_slices_names_the_volume_and_counts_every_slice(self):
+        # was 'x: 1 value(s) past 2**53 ... the first, at (0, 0), ...'; conv3d says 'volume: 2 value(s) ... at (1, 0, 0)'
+        from kernelcli.volumes import convolve_slices
+
+        v = np.zeros((3, 4, 4), np.int64); v[1, 0, 0] = 2**53 + 1; v[2, 1, 3] = 2**53 + 3
+        for axis in ("z", "x"):
+            with pytest.raises(UsageError, match=r"^volume: 2 value\(s\) past 2\*\*53 that float64 would round; the first, at "
+                                                 r"\(1, 0, 0\), is 9007199254740993"):
+                convolve_slices(v, [[1]], axis)
+        assert convolve_slices(v, [[1]], dtype="float64")[1, 0, 0] == 2.0**53
