@@ -82,7 +82,7 @@ class LearnOptions:
         if max(self.size) > MAX_SIDE:
             raise UsageError(f"invalid size {'x'.join(map(str, self.size))}: a kernel has at most {MAX_SIDE} per side")
         for name, choices in (("method", METHODS), ("combine", COMBINES), ("optimizer", OPTIMIZERS)):
-            value = str(getattr(self, name)).strip().lower()
+            value = str(getattr(self, name)).strip().lower().replace("_", "-")  # (per_channel, as learn --combine takes it)
             if value not in choices:
                 raise UsageError(f"invalid {name} {getattr(self, name)!r}: expected one of {', '.join(choices)}")
             object.__setattr__(self, name, value)

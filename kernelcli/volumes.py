@@ -333,6 +333,10 @@ def correlate_separable(
     """
     arr = as_volume(vol)
     mode = canonical_pad_mode(pad_mode)
+    try:
+        kernels = tuple(kernels)  # (a generator is read once, here; the rounded path reads them again)
+    except TypeError:  # None was Python's "object of type 'NoneType' has no len()"
+        raise UsageError(f"kernels: expected three 1-D kernels (z, y, x), got {kernels!r}") from None
     if len(kernels) != 3:
         raise UsageError(f"kernels: expected three 1-D kernels (z, y, x), got {len(kernels)}")
     passes = []

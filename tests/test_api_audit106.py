@@ -302,3 +302,25 @@ class TestTheRoundingRefusalOffersWhatWorks:
                                                  r"\(1, 0, 0\), is 9007199254740993"):
                 convolve_slices(v, [[1]], axis)
         assert convolve_slices(v, [[1]], dtype="float64")[1, 0, 0] == 2.0**53
+
+
+class TestMinorApiPoints:
+    """Finding 10: LearnOptions' combine vocabulary, correlate_separable's kernels argument."""
+
+    def test_learn_options_takes_per_channel_as_learn_combine_does(self):
+        # LearnOptions(combine="per_channel") was refused; learn --combine per_channel and canonical_combine take it
+        from kernelcli import LearnOptions
+
+        assert LearnOptions(combine="per_channel").combine == LearnOptions(combine="Per-Channel").combine == "per-channel"
+        with pytest.raises(UsageError, match="invalid combine 'channels': expected one of per-channel, shared, sum"):
+            LearnOptions(combine="channels")
+
+    def test_kernels_that_are_not_three_is_a_usage_error(self):
+        # None was Python's TypeError "object of type 'NoneType' has no len()", and so was a generator
+        vol = np.random.default_rng(0).random((3, 4, 5))
+        with pytest.raises(UsageError, match=r"kernels: expected three 1-D kernels \(z, y, x\), got None"):
+            correlate_separable(vol, None)
+        np.testing.assert_array_equal(correlate_separable(vol, (k for k in ([1, 1], None, [2.0]))),
+                                      correlate_separable(vol, ([1, 1], None, [2.0])))
+        np.testing.assert_array_equal(correlate_separable(vol, (k for k in ([1, 1], None, [2.0])), dtype="uint8"),
+                                      correlate_separable(vol, ([1, 1], None, [2.0]), dtype="uint8"))
