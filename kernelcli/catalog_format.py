@@ -107,9 +107,9 @@ class Kernel:
         """The matrix shape, e.g. ``(3, 3)``."""
         shape = []
         node: Any = self.matrix
-        while isinstance(node, tuple):
+        while isinstance(node, (tuple, list)):  # (a hand-made Kernel's list matrix had the shape ())
             shape.append(len(node))
-            node = node[0]
+            node = node[0] if node else None
         return tuple(shape)
 
     @property
@@ -142,7 +142,16 @@ class Kernel:
         """
         import numpy as np
 
-        values = np.array(self.matrix, dtype=np.float64)
+        from .errors import ShapeError, UsageError
+
+        try:
+            given = np.array(self.matrix)
+        except ValueError:  # numpy's "inhomogeneous shape" (a hand-made Kernel: the catalogue's are checked)
+            raise ShapeError(f"kernel {self.name}: rows of different lengths, expected a rectangular matrix") from None
+        if given.dtype.kind not in "biuf":  # text was read as numbers, where a text kernel array is refused
+            what = {"c": "complex", "U": "text", "S": "text"}.get(given.dtype.kind, "non-numeric (None, objects)")
+            raise UsageError(f"kernel {self.name}: {what} values, expected real numbers")
+        values = given.astype(np.float64)
         if self.scale is not None:
             values = values / self.divisor
         return values.astype(dtype, copy=False)

@@ -324,3 +324,29 @@ class TestMinorApiPoints:
                                       correlate_separable(vol, ([1, 1], None, [2.0])))
         np.testing.assert_array_equal(correlate_separable(vol, (k for k in ([1, 1], None, [2.0])), dtype="uint8"),
                                       correlate_separable(vol, ([1, 1], None, [2.0]), dtype="uint8"))
+
+
+class TestAHandMadeKernel:
+    """kernelcli.Kernel is exported, and a hand-made one was taken as it came (finding 10 a)."""
+
+    def test_a_list_matrix_has_its_shape(self):
+        from kernelcli import Kernel
+
+        assert Kernel("a", [[1.0, 2.0]]).shape == (1, 2)  # was ()
+
+    @pytest.mark.parametrize("matrix, error, words", [
+        (((1.0, 2.0), (3.0,)), ShapeError, "kernel a: rows of different lengths"),  # numpy's raw ValueError
+        ((("1", "2"),), UsageError, "kernel a: text values, expected real numbers"),  # read as numbers
+        (((1.0, None),), UsageError, "kernel a: non-numeric"),
+    ])
+    def test_conv2d_refuses_what_it_refuses_as_an_array(self, matrix, error, words):
+        from kernelcli import Kernel, conv2d
+
+        with pytest.raises(error, match=words):
+            conv2d(np.ones((3, 3)), Kernel("a", matrix))
+
+    def test_a_catalogue_kernel_is_as_before(self):
+        from kernelcli import conv2d, load_kernel
+
+        k = load_kernel("gaussian_3x3")
+        np.testing.assert_array_equal(conv2d(np.eye(4), k), conv2d(np.eye(4), np.array(k.matrix, np.float64) / k.divisor))
