@@ -228,6 +228,23 @@ if _typer_testing is not None:
                 _typer_testing._get_command = build
 
 
+class MachineAsked(Exception):
+    """Raised, with the call's arguments (bytes needed, what for), where :func:`kernelcli.limits.check_machine` was
+    asked: a test of how much a call asks for, before it allocates anything (fixture ``machine_asked``)."""
+
+
+@pytest.fixture
+def machine_asked(monkeypatch):
+    """``limits.check_machine`` replaced by one that raises :class:`MachineAsked` with what it was asked."""
+    from kernelcli import limits
+
+    def check_machine(need, what):
+        raise MachineAsked(need, what)
+
+    monkeypatch.setattr(limits, "check_machine", check_machine)
+    return MachineAsked
+
+
 @pytest.fixture
 def runner():
     """A CliRunner over the kernelcli app (stderr kept apart from stdout)."""

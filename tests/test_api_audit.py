@@ -260,18 +260,9 @@ class TestApiRound5:
                 corner = conv2d(x, k, padding=3, pad_value=fill, stride=stride)[0, 0]
                 assert corner == 0 and np.signbit(corner) == np.signbit(fill), (side, fill, corner)
 
-    def test_pad2d_counts_the_bytes_of_its_own_dtype(self, monkeypatch):
-        from kernelcli import limits
-
-        class Asked(Exception):
-            pass
-
-        def check_machine(need, what):
-            raise Asked(need, what)
-
-        monkeypatch.setattr(limits, "check_machine", check_machine)
+    def test_pad2d_counts_the_bytes_of_its_own_dtype(self, machine_asked):
         for dtype in (np.uint8, np.int16, np.float64):  # a 32769^2 result: 1 GiB in uint8, once counted as 8
-            with pytest.raises(Asked) as asked:
+            with pytest.raises(machine_asked) as asked:
                 pad2d(np.zeros((1, 1), dtype), 16384)
             assert asked.value.args == (32769 * 32769 * np.dtype(dtype).itemsize, "padding the 1x1 image by 16384,16384,16384,16384")
 

@@ -206,18 +206,9 @@ class TestConv3dPaddingBeyondMemory:
             conv3d(np.zeros((6, 7, 8), np.float32), np.ones((3, 3, 3)), padding=10**4)
 
     @pytest.mark.parametrize("dtype, itemsize", [(np.uint8, 4), (np.float64, 8)])
-    def test_the_padded_copy_is_counted_in_the_compute_dtype(self, monkeypatch, dtype, itemsize):
+    def test_the_padded_copy_is_counted_in_the_compute_dtype(self, machine_asked, dtype, itemsize):
         # asked before any allocation, in the bytes of the dtype the padded copy holds
-        from kernelcli import limits
-
-        class Asked(Exception):
-            pass
-
-        def check_machine(need, what):
-            raise Asked(need, what)
-
-        monkeypatch.setattr(limits, "check_machine", check_machine)
-        with pytest.raises(Asked) as asked:
+        with pytest.raises(machine_asked) as asked:
             conv3d(np.zeros((1, 1, 1), dtype), np.ones((1, 1, 1)), padding=1024)
         assert asked.value.args == (2049**3 * itemsize, "padding the 1x1x1 volume by 1024,1024,1024,1024,1024,1024")
 
