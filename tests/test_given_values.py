@@ -50,7 +50,7 @@ def test_params_layout_on_a_flatten_that_is_not_3d_is_noted(tmp_path, dims, note
 def test_a_volume_option_given_a_false_value_is_refused_on_an_image(tmp_path, command, option, value):
     size = ["-k", "box:3"] if command == "convolve" else ["-f", "2"]
     result = run_in_process(command, str(SAMPLES / "example1.csv"), *size, option, value, "-o", "o.csv", cwd=tmp_path)
-    # (an empty --window is refused by its own option first, as every bad window is since c608dee)
+    # (an empty --window is refused by its own option first, as every bad window is: audit 98 #10)
     one_line_error(result, 2, option, "invalid window ''" if option == "--window" else "only for volume inputs")
     assert not (tmp_path / "o.csv").exists()
 
