@@ -54,3 +54,21 @@ def test_a_matrix_on_stdout_is_output_stdout(files):
     sobel_v = np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]])
     want = scipy.correlate(np.arange(1, 10.0).reshape(3, 3), sobel_v, mode="constant")
     np.testing.assert_array_equal(said["matrix"], want)
+
+
+@pytest.mark.parametrize("args", [
+    ["convolve", "broken.png", "-k", "box:3"],  # no -o: the default name the report names
+    ["convolve", "b/p.png", "-k", "box:31", "--padding", "valid", "-o", "s.png"],  # larger than the image
+    ["pool", "broken.png", "-f", "2", "-o", "pooled.png"],
+])
+def test_one_inputs_failure_prints_the_record_its_report_holds(files, args):
+    # the README audit (107 #1): --json said "seconds": null, no input prefix and "output": null where --report
+    # held the seconds, the prefix and the default output's name
+    (files / "broken.png").write_bytes(b"garbage")
+    r = run_in_process(*args, "--json", "--report", "rep.json", cwd=files)
+    assert r.returncode != 0, r.stderr
+    said = json.loads(r.stdout)
+    assert said == json.loads((files / "rep.json").read_text())["items"][0]
+    assert said["status"] == "failed" and said["seconds"] is not None and said["output"] is not None
+    alone = json.loads(run_in_process(*args, "--json", cwd=files).stdout)  # without --report: the same fields
+    assert {k: v for k, v in alone.items() if k != "seconds"} == {k: v for k, v in said.items() if k != "seconds"}

@@ -155,19 +155,27 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     call's (read, compute and write), as a batch's records and the report's time them: one measure.
     """
     import time
-
-    if report is None:
-        start = time.perf_counter()
-        return _timed(call(), start)
     import traceback
 
     from ..batch import BatchResult, Record
     from ..batch_targets import check_report_path
+    from ..errors import KernelcliError
 
     written = [Path(o) for o in outputs if o is not None]
-    check_report_path(report, inputs=[input], outputs=written, force=force)
-    record = Record(str(input), str(written[0]) if written else "stdout", "failed")
+    if report is not None:
+        check_report_path(report, inputs=[input], outputs=written, force=force)
+    from ..io.naming import piped_stream
+
+    shown_input = piped_stream(input) or str(input)  # (a pipe's stand-in file is "stdin", as a success's record says)
+    record = Record(shown_input, str(written[0]) if written else "stdout", "failed")
     start = time.perf_counter()
+    if report is None:
+        try:
+            return _timed(call(), start)
+        except KernelcliError as exc:  # --json prints the record --report would hold (guarded: exc.record)
+            record.failed(exc, input.name if input.name in str(exc) else shown_input)
+            record.seconds, exc.record = time.perf_counter() - start, record  # type: ignore[attr-defined]
+            raise
     stop = None
     try:
         result = call()
@@ -181,6 +189,8 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
         if not (isinstance(exc, SystemExit) or _click_control(exc)):
             record.failed(exc, input.name if input.name in str(exc) else str(input), traceback.format_exc())
             stop = exc if isinstance(exc, KeyboardInterrupt) else None
+            if isinstance(exc, KernelcliError):
+                exc.record = record  # type: ignore[attr-defined] # --json prints it too (its seconds set below)
         raise
     finally:
         record.seconds = getattr(result, "seconds", None) if stop is None and record.status == "ok" else time.perf_counter() - start

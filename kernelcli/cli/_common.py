@@ -389,6 +389,9 @@ def _fail_known(exc: KernelcliError, as_json: bool, kwargs: dict) -> NoReturn:
     if isinstance(exc, StdoutError):
         raise exit_with(stdout_failed(exc)) from None
     error(str(exc))
+    record = getattr(exc, "record", None)  # one input's record, as its --report holds it (cli._batch.run_reported)
+    if record is not None and as_json and not _JSON_PRINTED:
+        print_json(record.as_dict())
     _failure_json(as_json, kwargs, exc.exit_code, str(exc), output=getattr(exc, "output", None))
     raise exit_with(exc.exit_code) from None
 
