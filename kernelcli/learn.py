@@ -51,7 +51,7 @@ from . import ndsupport
 from .api import as_image_array
 from .errors import UsageError
 from .learn_gd import JIT_EPOCH_WORK, _as_kernel, _jitted_epoch, _loss, reference_epoch, train_gd
-from .learn_judge import _diagnoses, _offset_fits, felt_floors, gd_stopped, poor_fit, tap_floors, tap_scales, without_noise
+from .learn_judge import _diagnoses, _offset_fits, felt_floors, gd_scales, gd_stopped, poor_fit, tap_floors, without_noise
 from .learn_options import (
     COMBINES, DEFAULT_EPOCHS, DEFAULT_LR, ILL_CONDITIONED, MAX_SYSTEM_VALUES, METHODS, MIN_STEPS, OPTIMIZERS, POOR_FIT,
     LearnOptions, Progress,
@@ -155,8 +155,9 @@ def learn_kernel(
     blocks = channels if options.combine == "sum" else 1
     with np.errstate(over="ignore"):  # (each kernel's, in the data's units: beyond float64 as its taps are)
         floors = np.ldexp(felt_floors(a, y, w_ls, tap_floors(a, y, cond, blocks), blocks, bias=options.bias), ey - ea)
-        # the scales gd's distance is judged on: each kernel's taps' and each bias's (its target's RMS)
-        gd_scales = np.ldexp(tap_scales(a, y, blocks), ey - ea), np.ldexp(np.sqrt(np.mean(np.square(y), axis=1)), ey)
+        # the scales gd's distance is judged on: each kernel's taps' (a sum kernel's channel: its own share's) and
+        # each bias's (its target's RMS)
+        judged_on = np.ldexp(gd_scales(a, y, w_ls, blocks), ey - ea), np.ldexp(np.sqrt(np.mean(np.square(y), axis=1)), ey)
     w_ls, b_ls, mse_ls = _unscaled(w_ls, b_ls, mse_ls, ea, ey)
     fit = LstsqFit(
         kernel=without_noise(_as_kernel(w_ls, options, channels), floors), bias=b_ls, rank=rank, unknowns=unknowns,
@@ -184,7 +185,7 @@ def learn_kernel(
     # judged on the best kernel, each channel fitted alone on its own; gd falling short of it has its own warning below
     warnings_.extend(filter(None, [poor_fit(rels_ls, options, channels=options.combine == "per-channel" and channels > 1)]))
     if diff is not None:  # (each kernel's taps on their own scale, each bias on its own, in the data's units)
-        warnings_.extend(filter(None, [gd_stopped(w, w_ls, b, b_ls, *gd_scales)]))
+        warnings_.extend(filter(None, [gd_stopped(w, w_ls, b, b_ls, *judged_on)]))
     if options.combine == "per-channel" and kernel.ndim == 3 and _agree(kernel, b):
         result_notes.append(f"the {channels} per-channel kernels agree; --combine shared learns the one kernel `convolve` applies to every channel")
     return LearnResult(

@@ -129,6 +129,37 @@ def tap_scales(a: np.ndarray, y: np.ndarray, blocks: int = 1) -> np.ndarray:
     return np.divide(rms_y[:, None], rms_a, out=np.zeros_like(rms_a), where=rms_a > 0).ravel()
 
 
+#: A channel of a sum kernel is judged on a scale of at least this share of the summed target's (gd's taps there within
+#: 1e-7 of that scale), so a channel the target does not use is not held to the solver's noise: gd leaks into such a
+#: channel what it has not settled in the others (1e-9 of the summed scale with --fit-bias and sgd's 30 epochs, 1e-4
+#: without: as large as taps of a channel a ten-thousandth of the others, which are then named).
+SUM_CHANNEL_FLOOR = 1e-4
+
+
+def gd_scales(a: np.ndarray, y: np.ndarray, w: np.ndarray, blocks: int = 1) -> np.ndarray:
+    """The scale each kernel's gd taps are judged on (:func:`gd_stopped`), in the system's units: its
+    :func:`tap_scales` entry, but for a channel of a sum kernel (``blocks`` > 1) that channel's own share of the target,
+    the RMS of ``a_j @ w_j`` (its windows times its least-squares taps ``w``) over its windows' RMS, as a channel
+    learned per-channel has its own target.  The summed target's scale let a channel of taps 1e-4 beside one of 2
+    stop 30% short with no word.  A channel's scale is at least :data:`SUM_CHANNEL_FLOOR` of the summed target's:
+    one the target does not use has no scale of its own.
+
+    >>> a = np.ones((1, 4, 2)); w = np.array([[2.0, 1e-3]])
+    >>> gd_scales(a, (a[0] @ w[0])[None], w, 2).tolist()   # two channels, each its own; tap_scales gives 2.001 for both
+    [2.0, 0.001]
+    """
+    pooled = tap_scales(a, y, blocks)
+    if blocks == 1:
+        return pooled
+    g_count, m, n = a.shape
+    width = n // blocks
+    parts = np.einsum("gmbn,gbn->gbm", a.reshape(g_count, m, blocks, width), w.reshape(g_count, blocks, width))
+    rms_part = np.sqrt(np.mean(parts * parts, axis=2))
+    rms_a = np.sqrt(np.mean(np.square(a.reshape(g_count, m, blocks, width)), axis=(1, 3)))
+    own = np.divide(rms_part, rms_a, out=np.zeros_like(rms_a), where=rms_a > 0).ravel()
+    return np.maximum(own, SUM_CHANNEL_FLOOR * pooled)
+
+
 def tap_floors(a: np.ndarray, y: np.ndarray, condition: float, blocks: int = 1) -> np.ndarray:
     """Each kernel's noise floor, in the system's units: a tap under it is the solver's rounding, not data.
 
@@ -193,10 +224,10 @@ def without_noise(kernel: np.ndarray, floors: np.ndarray) -> np.ndarray:
 def gd_stopped(w: np.ndarray, w_ls: np.ndarray, b: np.ndarray | None, b_ls: np.ndarray | None, scales: np.ndarray,
                bias_scales: np.ndarray) -> str | None:
     """The warning where gradient descent stopped short of the least-squares fit, else None: a kernel's taps more than
-    1e-3 of its own scale away (its :func:`tap_scales` entry in ``scales``, or its largest least-squares tap if
+    1e-3 of its own scale away (its :func:`gd_scales` entry in ``scales``, or its largest least-squares tap if
     larger), or a bias more than 1e-3 of its own (``bias_scales``: each group's target RMS, or the bias if larger).
-    Several kernels (channels) are each judged alone and named: judged together, channel 1's taps of 0.002 stopped 15%
-    short beside channel 0's of 2 with no word.  (A floor of 1 hid a miss of 35% on taps of 0.002, and called 1e-11
+    Several kernels (channels, per-channel or of a sum kernel) are each judged alone and named: judged together,
+    channel 1's taps of 0.002 stopped 15% short beside channel 0's of 2 with no word.  (A floor of 1 hid a miss of 35% on taps of 0.002, and called 1e-11
     a miss at 1e9; a bias 10.5 off 3e12 was "stopped 10.5 away" beside exact taps.)
 
     >>> gd_stopped(np.array([[2.0, 0.0017]]), np.array([[2.0, 0.002]]), None, None, np.array([2.0, 0.002]), np.ones(1))
