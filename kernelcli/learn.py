@@ -124,11 +124,7 @@ def learn_kernel(
                             "are held; --seed picks them): an exact target gives the same kernel, another the fit of that subset")
     unknowns = a.shape[2] + int(options.bias)
     if a.shape[1] < unknowns:
-        kh, kw = options.size
-        raise UsageError(
-            f"too few equations: the target has {a.shape[1]} value(s) per kernel but a {kh}x{kw} kernel"
-            f"{' with a bias' if options.bias else ''} has {unknowns} unknowns; use a larger image or a smaller --size"
-        )
+        raise UsageError(_too_few(a.shape[1], unknowns, channels, options))
     # Values whose squares leave float64's range are brought near 1 by powers of two (exact): the sums of
     # squares the fit, the loss and gd's bookkeeping take would overflow (or vanish) on them.
     ea, ey = _range_exponent(a), _range_exponent(y)
@@ -194,6 +190,47 @@ def learn_kernel(
         windows_used=int(used), windows_total=int(total), seconds=time.perf_counter() - start,
         warnings=warnings_, notes=result_notes,
     )
+
+
+def _rows_held(side: int, channels: int, options: LearnOptions) -> int:
+    """How many equations each kernel gets at most under ``options.max_values`` with a ``side`` x ``side`` kernel: the
+    windows held, each ``channels`` x side x side values (``shared`` takes each channel's as an equation of its own)."""
+    held = max(1, options.max_values // (channels * side * side))
+    return held * (channels if options.combine == "shared" else 1)
+
+
+def _too_few(rows: int, unknowns: int, channels: int, options: LearnOptions) -> str:
+    """The message for a system of ``rows`` equations per kernel, fewer than its ``unknowns``: the value cap's where no
+    image gives this kernel size enough (``--size`` must shrink: the largest that fits is named), the target's otherwise.
+
+    >>> print(_too_few(800, 10000, 1, LearnOptions(size=100)))  # doctest: +NORMALIZE_WHITESPACE
+    too few equations: at most 8,000,000 equation values are held, so at most 800 windows of 10,000 values (each an
+    equation of the 100x100 kernel), fewer than the kernel's 10,000 unknowns, on any image; use --size 53 or smaller
+    """
+    kh, kw = options.size
+    summed = options.combine == "sum" and channels > 1
+    name = f"{channels}x{kh}x{kw}" if summed else f"{kh}x{kw}"
+    with_bias = " with a bias" if options.bias else ""
+
+    def unknowns_at(side: int) -> int:
+        return (channels if summed else 1) * side * side + int(options.bias)
+
+    side = max(kh, kw)
+    if _rows_held(side, channels, options) >= unknowns:
+        return (f"too few equations: the target has {rows} value(s) per kernel but a {name} kernel{with_bias} has "
+                f"{unknowns} unknowns; use a larger image or a smaller --size")
+    while side > 1 and _rows_held(side, channels, options) < unknowns_at(side):
+        side -= 1
+    per_window = channels * kh * kw
+    held = max(1, options.max_values // per_window)
+    if summed or channels == 1:
+        whose = f"each an equation of the {name} kernel"
+    else:
+        whose = f"{channels} channels of {kh * kw:,} values, each an equation of " + (
+            f"the one {name} kernel: {held * channels:,} equations" if options.combine == "shared" else f"its channel's {name} kernel")
+    return (f"too few equations: at most {options.max_values:,} equation values are held, so at most {held:,} windows of "
+            f"{per_window:,} values ({whose}), fewer than the kernel's {unknowns:,} unknowns"
+            f"{' (with the bias)' if options.bias else ''}, on any image; use --size {side} or smaller")
 
 
 def _agree(kernels: np.ndarray, bias: np.ndarray | None) -> bool:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from kernelcli.api import conv2d
+from kernelcli.errors import UsageError
 from kernelcli.learn import LearnOptions, learn_kernel
 
 from conftest import run_in_process
@@ -64,3 +65,43 @@ class TestASumChannelIsJudgedOnItsOwnScale:
         r = learn_kernel(x, conv2d(x[:, :, 0], SOBEL), LearnOptions(size=3, combine="sum", method="gd", bias=bias))
         stopped = [w for w in r.warnings if "gradient descent stopped" in w]
         assert stopped == [] if bias else (len(stopped) == 1 and "in channels 1 and 2;" in stopped[0]), r.warnings
+
+
+class TestTheValueCapIsNamed:
+    """Finding 2: where the cap of equation values (not the image) left fewer equations than unknowns, the message said
+    'the target has 800 value(s) per kernel ... use a larger image', for a 300x300 target and on any image."""
+
+    @pytest.mark.parametrize("combine, channels, size, said, fits", [
+        ("per-channel", 1, 10, "at most 50 windows of 100 values (each an equation of the 10x10 kernel), fewer than the "
+                               "kernel's 100 unknowns, on any image; use --size 8 or smaller", 8),
+        ("sum", 3, 5, "at most 66 windows of 75 values (each an equation of the 3x5x5 kernel), fewer than the kernel's "
+                      "75 unknowns, on any image; use --size 4 or smaller", 4),
+        ("shared", 3, 9, "at most 20 windows of 243 values (3 channels of 81 values, each an equation of the one 9x9 "
+                         "kernel: 60 equations), fewer than the kernel's 81 unknowns, on any image; use --size 8 or smaller", 8),
+    ])
+    def test_the_cap_and_the_size_that_fits_are_named(self, combine, channels, size, said, fits):
+        rng = np.random.default_rng(0)
+        x = rng.random((40, 40, channels)) if channels > 1 else rng.random((40, 40))
+        k = rng.standard_normal((size, size))
+        y = conv2d(x, k) if combine != "sum" else sum(conv2d(x[:, :, c], k) for c in range(channels))
+        with pytest.raises(UsageError) as caught:
+            learn_kernel(x, y, LearnOptions(size=size, combine=combine, max_values=5000))
+        assert str(caught.value) == "too few equations: at most 5,000 equation values are held, so " + said
+        smaller = conv2d(x, k[:fits, :fits]) if combine != "sum" else sum(conv2d(x[:, :, c], k[:fits, :fits]) for c in range(channels))
+        learn_kernel(x, smaller, LearnOptions(size=fits, combine=combine, max_values=5000))  # (the size named is learned)
+
+    def test_the_cli_names_the_cap_on_a_large_image(self, tmp_path):
+        rng = np.random.default_rng(0)
+        x = rng.random((300, 300))
+        np.save(tmp_path / "x.npy", x)
+        np.save(tmp_path / "t.npy", conv2d(x, rng.standard_normal((100, 100))))
+        shown = run_in_process("learn", "x.npy", "t.npy", "-f", "100", cwd=tmp_path)
+        assert shown.returncode == 2 and len(shown.stderr.strip().splitlines()) == 1, shown.stderr
+        assert "at most 8,000,000 equation values are held" in shown.stderr and "--size 53 or smaller" in shown.stderr
+        assert "larger image" not in shown.stderr
+
+    def test_a_small_image_is_still_blamed_and_a_sum_kernel_named_whole(self):
+        x = np.random.default_rng(0).random((3, 3, 3))
+        with pytest.raises(UsageError, match=r"^too few equations: the target has 1 value\(s\) per kernel but a 3x3x3 "
+                                             r"kernel has 27 unknowns; use a larger image or a smaller --size$"):
+            learn_kernel(x, np.zeros((1, 1)), LearnOptions(size=3, padding="valid", combine="sum"))
