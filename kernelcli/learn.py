@@ -57,7 +57,7 @@ from .learn_options import (
     LearnOptions, Progress,
 )
 from .learn_report import (
-    LearnResult, LstsqFit, _one_line, clean_values, format_kernel, format_value, format_values, kernel_document, kernel_json_text,
+    LearnResult, channel_words, LstsqFit, _one_line, clean_values, format_kernel, format_value, format_values, kernel_document, kernel_json_text,
     kernel_name,
 )
 from .learn_system import (
@@ -132,12 +132,7 @@ def learn_kernel(
     w_ls, b_ls, rank, unknowns, cond = solve_lstsq(a, y, options.bias)
     b_ls = negligible_bias(b_ls, a, y, w_ls, cond)
     if rank < unknowns:
-        kh, kw = options.size
-        raise UsageError(
-            f"the system is singular (rank {rank} of {unknowns} unknowns): {input_name} has too little texture to "
-            f"decide a {kh}x{kw} kernel (it may vary in one direction only, or be constant in places the windows see); "
-            "use a more detailed image or a smaller --size"
-        )
+        raise UsageError(_singular(xa, a, rank, unknowns, options, input_name))
     mse_ls, rel_ls, rels_ls = _loss(a, y, w_ls, b_ls)
     precision = stored_precision(ta)
     warnings_ = _diagnoses(a, y, inner, w_ls, b_ls, precision, options, target_name)
@@ -190,6 +185,36 @@ def learn_kernel(
         windows_used=int(used), windows_total=int(total), seconds=time.perf_counter() - start,
         warnings=warnings_, notes=result_notes,
     )
+
+
+def _singular(x: np.ndarray, a: np.ndarray, rank: int, unknowns: int, options: LearnOptions, input_name: str) -> str:
+    """The message for a singular system: a sum kernel's channels that each decide their own taps but not together
+    (equal or linearly dependent channels: only their kernels' sum is decided), else too little texture.
+
+    >>> x = np.random.default_rng(0).random((8, 8)); x3 = np.dstack([x, x])
+    >>> a = windows(x3, LearnOptions(size=1)).reshape(1, 64, 2)
+    >>> print(_singular(x3, a, 1, 2, LearnOptions(size=1, combine="sum"), "g.png"))  # doctest: +NORMALIZE_WHITESPACE
+    the system is singular (rank 1 of 2 unknowns): g.png's channels 0 and 1 are equal, so a --combine sum kernel's
+    split across them is not decided, only their kernels' sum; learn from the image with one of them (a grey image
+    saved as colour: the grey image) for that sum
+    """
+    kh, kw = options.size
+    head = f"the system is singular (rank {rank} of {unknowns} unknowns): "
+    x3 = x.reshape(x.shape[0], x.shape[1], -1)
+    channels = x3.shape[2]
+    width = kh * kw
+    if options.combine == "sum" and channels > 1 and all(
+            np.linalg.matrix_rank(a[0][:, c * width:(c + 1) * width]) == width for c in range(channels)):
+        equal = [c for c in range(channels) if any(np.array_equal(x3[:, :, c], x3[:, :, d]) for d in range(channels) if d != c)]
+        if equal:
+            return (head + f"{input_name}'s {channel_words(equal)} are equal, so a --combine sum kernel's split across "
+                    "them is not decided, only their kernels' sum; learn from the image with one of them (a grey image "
+                    "saved as colour: the grey image) for that sum")
+        return (head + f"{input_name}'s channels are linearly dependent (each alone decides its {kh}x{kw} taps; one is "
+                f"a mix of the others{' and a constant' if options.bias else ''}), so a --combine sum kernel's split "
+                "across them is not decided; learn from fewer channels")
+    return (head + f"{input_name} has too little texture to decide a {kh}x{kw} kernel (it may vary in one direction "
+            "only, or be constant in places the windows see); use a more detailed image or a smaller --size")
 
 
 def _rows_held(side: int, channels: int, options: LearnOptions) -> int:

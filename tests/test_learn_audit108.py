@@ -105,3 +105,56 @@ class TestTheValueCapIsNamed:
         with pytest.raises(UsageError, match=r"^too few equations: the target has 1 value\(s\) per kernel but a 3x3x3 "
                                              r"kernel has 27 unknowns; use a larger image or a smaller --size$"):
             learn_kernel(x, np.zeros((1, 1)), LearnOptions(size=3, padding="valid", combine="sum"))
+
+
+def phantom() -> np.ndarray:
+    """The README's sample, grey."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    return np.asarray(Image.open(Path(__file__).resolve().parents[1] / "samples" / "phantom.png"), dtype=np.float64)
+
+
+class TestDependentChannelsAreNamed:
+    """Finding 3: --combine sum on an image whose channels are equal (a grey image saved as RGB) or linearly dependent
+    was refused as 'too little texture ... use a more detailed image or a smaller --size', which cannot help (the grey
+    picture learns exactly; --size 1 is refused too): only the sum of the channels' kernels is decided."""
+
+    @pytest.mark.parametrize("size, rank", [(3, 9), (1, 1)])
+    def test_a_grey_image_saved_as_colour(self, size, rank):
+        g = phantom()
+        assert learn_kernel(g, conv2d(g, SOBEL), LearnOptions(size=3)).lstsq.rank == 9  # (the grey picture: exact)
+        x = np.dstack([g, g, g])
+        with pytest.raises(UsageError) as caught:
+            learn_kernel(x, 3 * conv2d(g, SOBEL), LearnOptions(size=size, combine="sum"), input_name="grey_rgb.png")
+        said = str(caught.value)
+        assert said.startswith(f"the system is singular (rank {rank} of {3 * size * size} unknowns): grey_rgb.png's "
+                               "channels 0, 1 and 2 are equal, so a --combine sum kernel's split across them is not decided")
+        assert "the grey image" in said and "texture" not in said and "--size" not in said
+
+    def test_two_equal_channels_of_three_are_named(self):
+        rng = np.random.default_rng(1)
+        r, b = rng.random((30, 30)), rng.random((30, 30))
+        with pytest.raises(UsageError, match=r"x's channels 0 and 1 are equal, so a --combine sum"):
+            learn_kernel(np.dstack([r, r, b]), conv2d(r, SOBEL), LearnOptions(size=3, combine="sum"), input_name="x")
+
+    @pytest.mark.parametrize("bias", [False, True])
+    def test_linearly_dependent_channels(self, bias):
+        rng = np.random.default_rng(2)
+        r, g = rng.random((30, 30)), rng.random((30, 30))
+        x = np.dstack([r, g, r + g])
+        with pytest.raises(UsageError, match=r"rank 1[89] of 2[78] unknowns\): x's channels are linearly dependent \(each alone "
+                                             r"decides its 3x3 taps; .*learn from fewer channels$"):
+            learn_kernel(x, conv2d(r, SOBEL), LearnOptions(size=3, combine="sum", bias=bias), input_name="x")
+
+    @pytest.mark.parametrize("combine", ["per-channel", "sum"])
+    def test_too_little_texture_is_still_named(self, combine):
+        # a channel that varies in one direction only cannot decide its own taps: the texture message, as before
+        rng = np.random.default_rng(3)
+        stripes = np.tile(rng.random(30), (30, 1))
+        x = np.dstack([rng.random((30, 30)), stripes])
+        valid = {"padding": "valid"}
+        y = conv2d(x, SOBEL, **valid) if combine == "per-channel" else conv2d(x[:, :, 0], SOBEL, **valid) + conv2d(stripes, SOBEL, **valid)
+        with pytest.raises(UsageError, match=r"singular .*: x has too little texture to decide a 3x3 kernel"):
+            learn_kernel(x, y, LearnOptions(size=3, combine=combine, padding="valid"), input_name="x")
