@@ -327,7 +327,8 @@ def laplacian_of_gaussian_factors(sigma_mm: float, spacing: Sequence[float], tru
 
 # ---------------------------------------------------------------- the volume --kernel grammar
 
-_SIZE_SPEC = re.compile(r"\s*(gaussian|box|fwhm|log)\s*:\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*(mm|vox)\s*", re.IGNORECASE)
+#: a size in mm or voxels; its number is written as every number is (numtext: a sign, a point, an exponent)
+_SIZE_SPEC = re.compile(rf"\s*(gaussian|box|fwhm|log)\s*:\s*({numtext.DECIMAL})\s*(mm|vox)\s*", re.IGNORECASE)
 #: volume kinds whose weights sum to 1: results stay in the input's units (HU)
 SMOOTHING = ("gaussian_mm", "box_mm", "gaussian_vox", "box_vox")
 #: volume kinds that are derivatives (never renormalised as smoothing; log_vox is in voxels, the others in mm)
@@ -449,8 +450,8 @@ def resolve_volume_kernel(spec: str, catalogue: Callable[[str], Any] | None = No
     shown = numtext.clipped(text, 120)  # (a 4300-digit size was quoted whole)
     match = _SIZE_SPEC.fullmatch(text)
     if match:
-        family, number, unit = match.group(1).lower(), float(match.group(2)), match.group(3).lower()
-        if not (math.isfinite(number) and number > 0):
+        family, number, unit = match.group(1).lower(), numtext.decimal(match.group(2)), match.group(3).lower()
+        if number is None or not (math.isfinite(number) and number > 0):  # (None: past numtext.MAX_CHARS digits)
             raise InvalidKernel(f"{shown}: the size must be a positive finite number")
         name = f"{family}:{match.group(2)}{unit}"
         if family == "box" and unit == "vox":
