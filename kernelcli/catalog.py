@@ -51,7 +51,7 @@ from .catalog_format import (  # noqa: F401 - the file format, re-exported (its 
     ENV_PATH, LOOKUP_RULE, MAX_FILE_BYTES, MAX_NAME_LENGTH, MAX_SIDE, NAME_PATTERN, NAME_RULE, SEPARABLE_RTOL,
     SPEC_NAME_PATTERN, Kernel, kernel_size_text,
     _axis_names, _describe, _dims_text, _flat, _join, _key_hint, _NotFinite, _Object, _object_pairs, _parse_float,
-    _parse_int, _parse_json, _position, _short_number, _to_lists, _Validator,
+    _parse_int, _parse_json, _position, _to_lists, _Validator,
 )
 from . import numtext
 from .errors import InvalidKernel, KernelNotFound, UsageError
@@ -238,7 +238,7 @@ def gaussian_kernel(sigma: float) -> Kernel:
         raise InvalidKernel(f"gaussian: sigma {sigma!r} must be a positive finite number")
     if sigma > 1e6:  # before ceil(): 3 * 1e308 is inf, and 1e200 would print a 200-digit size
         raise InvalidKernel(
-            f"gaussian:{_short_number(sigma)}: sigma {_short_number(sigma)} gives a kernel larger than {MAX_SIDE} "
+            f"gaussian:{numtext.shortest(sigma)}: sigma {numtext.shortest(sigma)} gives a kernel larger than {MAX_SIDE} "
             f"per side (sigma at most {(MAX_SIDE // 2) / 3:.4g})"
         )
     from .kernel_build import gaussian_row, radius_for
@@ -247,12 +247,12 @@ def gaussian_kernel(sigma: float) -> Kernel:
     size = 2 * radius + 1
     if size > MAX_SIDE:
         raise InvalidKernel(
-            f"gaussian:{_short_number(sigma)}: sigma {_short_number(sigma)} gives a {size}x{size} kernel, "
+            f"gaussian:{numtext.shortest(sigma)}: sigma {numtext.shortest(sigma)} gives a {size}x{size} kernel, "
             f"larger than {MAX_SIDE} per side (sigma at most {(MAX_SIDE // 2) / 3:.4g})"
         )
     row = gaussian_row(sigma, radius)
     matrix = tuple(tuple(a * b for b in row) for a in row)
-    text = _short_number(sigma)
+    text = numtext.shortest(sigma)
     return Kernel(
         name=f"gaussian:{text}",
         matrix=matrix,

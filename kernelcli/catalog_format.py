@@ -478,9 +478,3 @@ def _to_lists(matrix: Any) -> Any:
     if isinstance(matrix, tuple):
         return [_to_lists(item) for item in matrix]
     return int(matrix) if float(matrix).is_integer() and abs(matrix) < EXACT_WHOLE else matrix
-
-
-def _short_number(value: float) -> str:
-    """``2.0`` -> ``2``, ``1.5`` -> ``1.5``; the shortest text that reads back as the same float."""
-    text = f"{value:g}"
-    return text if float(text) == value else repr(float(value))

@@ -453,7 +453,7 @@ def resolve_volume_kernel(spec: str, catalogue: Callable[[str], Any] | None = No
         family, number, unit = match.group(1).lower(), numtext.decimal(match.group(2)), match.group(3).lower()
         if number is None or not (math.isfinite(number) and number > 0):  # (None: past numtext.MAX_CHARS digits)
             raise InvalidKernel(f"{shown}: the size must be a positive finite number")
-        name = f"{family}:{match.group(2)}{unit}"
+        name = f"{family}:{numtext.shortest(number)}{unit}"  # by its value, as an image kernel: box:3.0vox is box:3vox
         if family == "box" and unit == "vox":
             if numtext.exact_whole(match.group(2)) is None or not 1 <= number <= MAX_TAPS:  # (3.0000000000000001 is not 3)
                 raise InvalidKernel(f"{shown}: a box in voxels needs an odd whole number of voxels from 1 to {MAX_TAPS}")

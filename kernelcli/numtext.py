@@ -56,6 +56,17 @@ def decimal(text: str) -> float | None:
     return float(stripped)
 
 
+def shortest(value: float) -> str:
+    """``value`` as the shortest text that reads back as the same float: the number a kernel is named by, whatever
+    form it was typed in (``gaussian:2.0`` is ``gaussian:2``, ``gaussian:1.50mm`` is ``gaussian:1.5mm``).
+
+    >>> shortest(2.0), shortest(1.5), shortest(0.1), shortest(1e20), shortest(1 / 3)
+    ('2', '1.5', '0.1', '1e+20', '0.3333333333333333')
+    """
+    text = f"{value:g}"
+    return text if float(text) == value else repr(float(value))
+
+
 def exact_whole(text: str) -> int | None:
     """The whole number ``text`` denotes, exactly, in any decimal form (``12``, ``1.2e3``, ``9007199254740993.0``),
     or None where it is not a plain decimal number or not whole.

@@ -2,6 +2,8 @@
 
 F3: a sign on a volume size (``box:+3vox``, ``gaussian:+1.5mm``) was refused (exit 3) with a message offering the form
 typed, where ``box:+3`` and ``gaussian:+2`` are taken; a trailing point (``box:3.vox``) too.
+F4: a volume kernel was named by its digits as typed (``box_3.0vox``, ``gaussian_1.50mm``), an image kernel by its
+value (``box_3``, ``gaussian_2``): one result got two names, and the overwrite guard missed the second run.
 Oracle: the unsigned spec's kernel and name (and the image grammar's reading of the same number).
 """
 
@@ -52,3 +54,36 @@ class TestASignedSize:
         r = run_in_process("convolve", volume(tmp_path), "-k", "gaussian:-1mm", "-o", "o.npy", cwd=tmp_path)
         assert r.returncode == EXIT_KERNEL and len(r.stderr.splitlines()) == 1, r.stderr
         assert "the size must be a positive finite number" in r.stderr
+
+
+class TestNamedByValue:
+    @pytest.mark.parametrize("typed, name", [("box:3.0vox", "box:3vox"), ("box:3e0vox", "box:3vox"), ("box:+3vox", "box:3vox"),
+                                             ("gaussian:1.50mm", "gaussian:1.5mm"), ("gaussian:15e-1mm", "gaussian:1.5mm"),
+                                             ("fwhm:4.0mm", "fwhm:4mm"), ("log:2.000vox", "log:2vox"), ("box:05mm", "box:5mm"),
+                                             ("Gaussian:2VOX", "gaussian:2vox")])
+    def test_a_volume_kernel_is_named_by_its_value(self, typed, name):
+        assert resolve_volume_kernel(typed).name == name
+
+    def test_the_name_is_the_image_grammars_name_of_the_same_number(self):
+        from kernelcli.catalog import load_kernel
+
+        for typed in ("2.0", "1.50", "+0.25", "1e1", "0.1"):
+            image = load_kernel(f"gaussian:{typed}").name  # gaussian:2, gaussian:1.5, ...
+            assert resolve_volume_kernel(f"gaussian:{typed}mm").name == image + "mm"
+
+    def test_one_result_has_one_name_and_the_second_run_is_refused(self, tmp_path):
+        name = volume(tmp_path)
+        first = run_in_process("convolve", name, "-k", "box:3.0vox", "-q", cwd=tmp_path)
+        assert first.returncode == 0, first.stderr
+        assert (tmp_path / "v_box_3vox.nii.gz").exists()
+        again = run_in_process("convolve", name, "-k", "box:3vox", "--json", cwd=tmp_path)
+        assert again.returncode == 4, again.stderr  # (it was a second file, v_box_3vox.nii.gz beside v_box_3.0vox.nii.gz)
+        assert "v_box_3vox.nii.gz: already exists" in again.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["v.nii.gz", "v_box_3vox.nii.gz"]
+
+    def test_the_operation_names_the_value(self, tmp_path):
+        import json
+
+        r = run_in_process("convolve", volume(tmp_path), "-k", "gaussian:1.50mm", "-o", "o.npy", "--json", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["operation"] == "convolve gaussian:1.5mm"

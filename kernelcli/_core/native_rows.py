@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '4bb606f2389e2f54d6c7eb22f16edcec86a2ddc328c144dc6471ba356c82af06'
+LOOP_SOURCES = '9437d86d43c12a6fcdbea1817bbaab42266f9746629b76aeb27d37228d977ac8'
 
 
 _ENTRIES: dict = {}
