@@ -204,6 +204,8 @@ def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: floa
     _check(x, (2, 3))
     top, bottom, left, right = conv_args.pad_widths(p)
     mode = canonical_pad_mode(mode)
+    if mode == "constant":  # at the call, as in memory: a task's UsageError surfaced inside compute()
+        ndsupport.check_fill(value, x.dtype, "pad value")
     h, w = x.shape[:2]
     circular = mode == "circular"
     axes = [Axis(h, 1, 1, top, bottom, h + top + bottom, circular=circular),
