@@ -44,9 +44,7 @@ from .records import field, record
 
 def _finite_array(values: Any, name: str) -> np.ndarray:
     ndsupport.refuse_masked(values, name)
-    given = np.asarray(values)
-    if given.dtype.kind not in "biuf":
-        raise UsageError(f"{name}: expected real numbers, got dtype {given.dtype}")
+    given = ndsupport.real_array(values, name)  # (the words conv2d's kernel is refused in)
     arr = given.astype(np.float64)
     ndsupport.refuse_rounded_whole(given, name, UsageError, listed=values)
     if not np.isfinite(arr).all():
@@ -66,7 +64,7 @@ def _as_weights(weights: Any) -> np.ndarray:
 def _as_bias(bias: Any, filters: int) -> np.ndarray:
     if bias is None:
         return np.zeros(filters)
-    if np.asarray(bias).dtype.kind == "b":  # (bias=True was a bias of 1)
+    if ndsupport.real_array(bias, "bias").dtype.kind == "b":  # (bias=True was a bias of 1)
         raise UsageError(f"bias: expected a number or {filters} numbers (one per filter), got {bias!r}")
     b = _finite_array(bias, "bias")
     if b.ndim == 0:

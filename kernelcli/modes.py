@@ -342,4 +342,4 @@ def canonical_affine(choice: str) -> str:
     >>> canonical_affine("QForm")
     'qform'
     """
-    return _canonical(choice, AFFINE_READINGS, {}, "--affine")
+    return _canonical(choice, AFFINE_READINGS, {}, "affine")  # (Click names --affine: "invalid --affine" said it twice)

@@ -367,6 +367,28 @@ def _whole_value(value: Any, as_float: float) -> int | None:
 # ---------------------------------------------------------------- kernels
 
 
+def real_array(values: Any, name: str = "kernel") -> np.ndarray:
+    """``values`` as a numpy array of real numbers (bool, integer or float), as given (not cast), or refused in the
+    words every kernel, weights and bias are refused in: a ShapeError for ragged rows, a UsageError for text,
+    complex or None (complex parts would be dropped, text read as numbers, None as NaN).
+
+    >>> real_array([[1, 2]]).dtype.kind
+    'i'
+    >>> real_array([["1", "2"]], "weights")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: weights: text values, expected real numbers
+    """
+    try:
+        given = np.asarray(values)
+    except ValueError:  # numpy's "inhomogeneous shape"
+        raise ShapeError(f"{name}: rows of different lengths, expected a rectangular matrix") from None
+    if given.dtype.kind not in "biuf":
+        what = {"c": "complex", "U": "text", "S": "text", "O": "non-numeric (None, objects)"}.get(given.dtype.kind, str(given.dtype))
+        raise UsageError(f"{name}: {what} values, expected real numbers")
+    return given
+
+
 def kernel_values(kernel: Any, ndim: int | None = 2, name: str = "kernel") -> np.ndarray:
     """An ``ndim``-D float64 kernel from an array-like or a catalogue ``Kernel``, not yet checked finite
     (:func:`check_finite_kernel`); a float64 array comes back as it is (the caller's, not a copy).  ``ndim=None``
@@ -383,13 +405,7 @@ def kernel_values(kernel: Any, ndim: int | None = 2, name: str = "kernel") -> np
         kernel = kernel.array()
     refuse_masked(kernel, name)
     if not (isinstance(kernel, np.ndarray) and kernel.dtype == np.float64):
-        try:
-            given = np.asarray(kernel)
-        except ValueError:  # numpy's "inhomogeneous shape"
-            raise ShapeError(f"{name}: rows of different lengths, expected a rectangular matrix") from None
-        if given.dtype.kind not in "biuf":  # complex parts would be dropped, text read as numbers, None as NaN
-            what = {"c": "complex", "U": "text", "S": "text", "O": "non-numeric (None, objects)"}.get(given.dtype.kind, str(given.dtype))
-            raise UsageError(f"{name}: {what} values, expected real numbers")
+        given = real_array(kernel, name)
         listed, kernel = kernel, np.asarray(given, dtype=np.float64)
         # (a float64 kernel, the usual call, is spared the look; a small one, as a list gives, looked at in Python first)
         if given.dtype.itemsize >= 8 and given.size and (given.size > 64 or max(values := given.ravel().tolist())

@@ -303,7 +303,7 @@ class TestTwoReadingsOfTheGeometry:
         make_series(tmp_path / "s", [0.0, 2.5])
         r = run_in_process("volume", "s", "--affine", "sform", "-o", "x.nii.gz", cwd=tmp_path)
         one_line_error(r, ["--affine sform", "DICOM"])
-        with pytest.raises(UsageError, match="invalid --affine 'both'"):
+        with pytest.raises(UsageError, match="invalid affine 'both'"):
             medical.VolumeOptions(affine="both")
 
     def test_one_vocabulary_documented(self):

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '9437d86d43c12a6fcdbea1817bbaab42266f9746629b76aeb27d37228d977ac8'
+LOOP_SOURCES = '83b00b5a77ff2f58b48552cabcb89aec1baf533cf404e96c5ec8ce806fb5dd83'
 
 
 _ENTRIES: dict = {}

@@ -231,7 +231,8 @@ def read_volume(
             raise UsageError(f"{p}: --affine {affine} picks a NIfTI's qform or sform; a DICOM input has neither")
         return check_finite_volume(read_dicom(p, series=series, resample_slices=resample_slices))
     if series is not None:
-        raise UsageError(f"{p}: --series picks a series in a folder of DICOM files; this input is one file")
+        raise UsageError(f"{p}: --series picks a series of a DICOM input (a folder of DICOM files or one file); this input "
+                         "is not DICOM")
     if resample_slices:
         raise UsageError(f"{p}: --resample-slices interpolates a DICOM series with uneven slice gaps; this input is not "
                          "DICOM: its voxels are on one grid already")
