@@ -72,3 +72,14 @@ def test_one_inputs_failure_prints_the_record_its_report_holds(files, args):
     assert said["status"] == "failed" and said["seconds"] is not None and said["output"] is not None
     alone = json.loads(run_in_process(*args, "--json", cwd=files).stdout)  # without --report: the same fields
     assert {k: v for k, v in alone.items() if k != "seconds"} == {k: v for k, v in said.items() if k != "seconds"}
+
+
+def test_a_piped_inputs_failure_names_stdin_in_both_records(files):
+    # read-through: with --report, --json printed the pipe's stand-in path where the report said "stdin"
+    (files / "x.png").touch()
+    r = run_in_process("convolve", "-", "-k", "box:3", "-o", "x.png", "--report", "rep.json", "--json", cwd=files,
+                       input=(files / "b" / "p.png").read_bytes())
+    assert r.returncode == 4, r.stderr
+    said = json.loads(r.stdout)
+    assert said == json.loads((files / "rep.json").read_text())["items"][0]
+    assert said["input"] == "stdin" and said["error"] == "stdin: x.png: already exists; use --force to overwrite it"

@@ -187,7 +187,7 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
             record.output = str(result.output)
     except BaseException as exc:  # recorded as a batch records it, then handled by `guarded` as without --report
         if not (isinstance(exc, SystemExit) or _click_control(exc)):
-            record.failed(exc, input.name if input.name in str(exc) else str(input), traceback.format_exc())
+            record.failed(exc, input.name if input.name in str(exc) else shown_input, traceback.format_exc())
             stop = exc if isinstance(exc, KeyboardInterrupt) else None
             if isinstance(exc, KernelcliError):
                 exc.record = record  # type: ignore[attr-defined] # --json prints it too (its seconds set below)
