@@ -149,7 +149,7 @@ def test_signal_during_a_single_write(tmp_path, sig):
 def test_a_signal_as_the_temporary_file_is_made_leaves_nothing(tmp_path, monkeypatch, sig):
     """Regression (a ``.o.png.XXXX.part`` once left behind): the signal lands right after the
     temporary file is created, before its name is kept; it still unwinds and the file goes."""
-    from kernelcli.cli._common import install_signal_handlers
+    from kernelcli.cli._signals import install_signal_handlers
     from kernelcli.errors import Interrupted
     from kernelcli.io import outputs
     from kernelcli.io.outputs import atomic_write

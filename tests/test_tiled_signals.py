@@ -33,7 +33,7 @@ def _with_signal_inside(monkeypatch, name, sig):
 
 
 def _interrupted(call, sig):
-    from kernelcli.cli._common import install_signal_handlers
+    from kernelcli.cli._signals import install_signal_handlers
     from kernelcli.errors import Interrupted
 
     saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}

@@ -187,14 +187,15 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
     # Every command passes the "cold" path policy (cli._common.cli_paths()) to the API itself:
     # nothing is steered through the environment.
     from ..errors import StdoutError, interrupt_exit_code, writing_stdout
-    from ._common import begin_call, interrupted_message, stdout_failed
+    from ._common import begin_call, stdout_failed
+    from ._signals import interrupted_message
 
     try:
         begin_call()  # SIGTERM and SIGHUP unwind like Ctrl-C: exit 143 / 129
         if held is not None:
             import signal
 
-            from ._common import on_interrupt
+            from ._signals import on_interrupt
 
             signal.signal(signal.SIGINT, on_interrupt)
             for signum in list(dict.fromkeys(held)):

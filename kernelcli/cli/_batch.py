@@ -24,10 +24,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..records import record
-from ._common import (
-    _click_control, console, echo, error, exit_with, internal_error_message, interrupted_message, note, output_for, print_json,
-    render_report, single_line,
-)
+from ._common import _click_control, console, echo, error, exit_with, internal_error_message, note, print_json, single_line
+from ._report import output_for, render_report
+from ._signals import interrupted_message
 
 
 # declared once in options.py; re-exported for the commands that import them from here

@@ -27,6 +27,7 @@ from ..errors import (
     interrupt_exit_code,
     writing_stdout,
 )
+from ._signals import install_signal_handlers, interrupted_message, stop_replaced_by
 
 #: what to do when memory runs out anyway
 MEMORY_HINT = "use a smaller input or option values, or set KERNELCLI_MAX_MEMORY to be refused up front"
@@ -358,7 +359,7 @@ def guarded(func: F) -> F:
             if known is not None:
                 _fail_known(known, as_json, kwargs)
             _traceback_if_debug()
-            stop = _stop_replaced_by(exc)
+            stop = stop_replaced_by(exc)
             if stop is not None:  # not a bug: a stop that an extension turned into its own error
                 error(interrupted_message(stop))
                 raise exit_with(interrupt_exit_code(stop)) from None
@@ -430,36 +431,11 @@ def failure_record(code: int, message: str, status: str = "failed", **given: Any
     return record_document(None, status=status, code=code, error=message, **given)
 
 
-def _stop_replaced_by(exc: BaseException) -> KeyboardInterrupt | None:
-    """The stop a signal made before ``exc`` was raised (see :mod:`kernelcli.stops`), else None."""
-    import signal
-
-    from ..errors import Interrupted
-    from ..stops import received
-
-    signum = received()
-    if signum is None:
-        return None
-    return KeyboardInterrupt() if signum == signal.SIGINT else Interrupted(signum)
-
-
 def internal_error_message(exc: BaseException | str) -> str:
     """The one line for an unexpected exception: what it was, and how to report it."""
     what = exc if isinstance(exc, str) else f"{type(exc).__name__}: {' '.join(str(exc).split())}"
     hint = "the traceback is above" if debug_enabled() else "run again with --debug for the traceback"
     return f"internal error: {what}. This is a bug in kernelcli; {hint} and report it as {REPORT_BUGS} says"
-
-
-def interrupted_message(exc: BaseException) -> str:
-    """``interrupted`` (Ctrl-C), or ``terminated (SIGTERM)`` / ``hung up (SIGHUP)``."""
-    import signal
-
-    signum = getattr(exc, "signum", None)
-    if signum == signal.SIGTERM:
-        return "terminated (SIGTERM); temporary files removed"
-    if signum == getattr(signal, "SIGHUP", None):
-        return "hung up (SIGHUP); temporary files removed"
-    return "interrupted"
 
 
 def begin_call() -> None:
@@ -468,50 +444,6 @@ def begin_call() -> None:
     global _JSON_PRINTED
     _JSON_PRINTED = False
     install_signal_handlers()
-
-
-def install_signal_handlers() -> None:
-    """Make SIGTERM and SIGHUP unwind like Ctrl-C (see :class:`kernelcli.errors.Interrupted`).
-
-    A signal the caller left ignored stays ignored: under ``nohup`` a hang-up must not stop
-    the call (Python keeps an inherited ignored SIGINT the same way).  A stop that lands in a
-    weakref callback is raised again from the call's own code (:mod:`kernelcli.stops`).
-    """
-    import signal
-
-    from ..errors import Interrupted
-    from ..stops import forget, note, raise_lost_stops
-
-    forget()
-
-    def handler(signum: int, frame: Any) -> None:
-        note(signum)
-        for sig in (signal.SIGTERM, signal.SIGHUP):  # a second signal while cleaning up is ignored
-            signal.signal(sig, signal.SIG_IGN)
-        raise Interrupted(signum)
-
-    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if sig is not None and signal.getsignal(sig) is not signal.SIG_IGN:
-            try:
-                signal.signal(sig, handler)
-            except (ValueError, OSError):  # not the main thread
-                return
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        raise_lost_stops()
-    except (ValueError, OSError):  # not the main thread
-        pass
-
-
-def on_interrupt(signum: int, frame: Any) -> None:
-    """Ctrl-C: Python's own handler (KeyboardInterrupt), the stop noted first (:mod:`kernelcli.stops`)."""
-    import signal
-
-    from ..stops import note
-
-    note(signum)
-    signal.default_int_handler(signum, frame)
 
 
 def _traceback_if_debug() -> None:
@@ -569,54 +501,6 @@ def print_json(document: Any) -> None:
         text,
     )
     write_stdout(shown(text) + "\n")
-
-
-def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:
-    """Print a file job's result: notes and a one-line summary on stderr; the output path,
-    the matrix or one JSON document (the record a batch gives this input) on stdout.
-    ``quiet`` leaves only the matrix or the JSON document."""
-    if not quiet:
-        for line in report.notes:
-            note(shown(f"note: {line}"))
-    if json_out:
-        from ..batch import record_document
-
-        # (a matrix printed on stdout: "stdout", as the summary line and a --report record name it)
-        print_json(record_document(report, output="stdout" if report.output is None and report.matrix is not None else None))
-    elif report.matrix is not None:
-        from ..io.matrices import format_matrix_table
-
-        echo(format_matrix_table(report.matrix), nl=False)
-    elif not quiet:  # -q: a written file is the answer; a pipe carries it.  Every file written, the sheet too
-        for written in dict.fromkeys(str(path) for path in (report.output, report.montage) if path):
-            if written not in SHOWN_AS:
-                echo(written)
-    if not quiet:
-        note(summary_line(report, report.output or "stdout"))
-
-
-def summary_line(report: Any, destination: str) -> str:
-    """The one-line summary of a file job: shapes, operation, where it went, range, time."""
-    shape_in = "x".join(map(str, report.input_shape))
-    shape_out = "x".join(map(str, report.output_shape))
-    return single_line(shown(
-        f"{report.input} {shape_in}, {report.operation} -> {destination} {shape_out}, "
-        f"range [{_extreme(report.minimum)}, {_extreme(report.maximum)}], {report.seconds * 1000:.1f} ms"
-    ))
-
-
-def _extreme(value: Any) -> str:
-    """A record's minimum or maximum for the summary line: an int in full (as the record has it), a float to 6 digits."""
-    return str(value) if isinstance(value, int) else f"{value:.6g}"
-
-
-def output_for(input: Any, out: Any, label: str) -> Any:
-    """The output path: ``out`` if given, None for a matrix (printed), else ``<stem>_<label>.<ext>``."""
-    from ..io.naming import default_output, is_matrix_path
-
-    if out is not None or is_matrix_path(input):
-        return out
-    return default_output(input, label)
 
 
 def interrupted(argv: list[str], exc: BaseException) -> int:

@@ -53,7 +53,7 @@ def run_single(input: Path, label: str, build: Callable[[Any, Any], Any], *, out
     """
     from ..tiled import files, stores
     from ._batch import run_reported
-    from ._common import render_report
+    from ._report import render_report
 
     sides = files.parse_chunks(chunks)
 

@@ -48,7 +48,8 @@ from .options import (
 from ._tiled import run_single, single_tiled
 from ._early import starts_early
 from ._stdio import piped
-from ._common import call_note, cli_paths, echo, guarded, invoked_as, note, output_for, render_report, summary_line
+from ._common import call_note, cli_paths, echo, guarded, invoked_as, note
+from ._report import output_for, render_report, summary_line
 
 PAD_MODE_HELP = (
     "renormalise is for volumes (fslmaths -s: outside voxels dropped, the weights inside renormalised; smoothing "

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import cli_paths, guarded, render_report, shown
+from ._common import cli_paths, guarded, shown
+from ._report import render_report
 from ._stdio import piped
 from .options import (
     CompressOption,

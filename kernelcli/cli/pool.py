@@ -138,7 +138,7 @@ def pool(
 
         check_volume_layout(layout, str(input[0]))
         from ..medical import VolumeOptions, parse_window, pool_volume_file
-        from ._common import render_report
+        from ._report import render_report
 
         options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
                                 series=series, resample_slices=resample_slices, affine=affine, axis=axis, paths=cli_paths())
@@ -218,7 +218,7 @@ def _pool_volume_tiled(path, size, *, op, stride, padding, ceil, exclude_pad, wi
     from ..medical import VolumeOptions, parse_window
     from ..tiled.files import parse_chunks
     from ..tiled.nifti import pool_volume_tiled
-    from ._common import render_report
+    from ._report import render_report
     from ._tiled import _TileBar
 
     options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,

@@ -1,0 +1,62 @@
+"""What a file job prints when it is done: notes and a summary line on stderr, the output on stdout.
+
+>>> from types import SimpleNamespace
+>>> report = SimpleNamespace(input="ct.png", input_shape=(4, 4), output_shape=(2, 2), operation="maxpool2",
+...                          minimum=0, maximum=255, seconds=0.0012)
+>>> summary_line(report, "ct_maxpool2.png")
+'ct.png 4x4, maxpool2 -> ct_maxpool2.png 2x2, range [0, 255], 1.2 ms'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._common import SHOWN_AS, echo, note, print_json, shown, single_line
+
+
+def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:
+    """Print a file job's result: notes and a one-line summary on stderr; the output path,
+    the matrix or one JSON document (the record a batch gives this input) on stdout.
+    ``quiet`` leaves only the matrix or the JSON document."""
+    if not quiet:
+        for line in report.notes:
+            note(shown(f"note: {line}"))
+    if json_out:
+        from ..batch import record_document
+
+        # (a matrix printed on stdout: "stdout", as the summary line and a --report record name it)
+        print_json(record_document(report, output="stdout" if report.output is None and report.matrix is not None else None))
+    elif report.matrix is not None:
+        from ..io.matrices import format_matrix_table
+
+        echo(format_matrix_table(report.matrix), nl=False)
+    elif not quiet:  # -q: a written file is the answer; a pipe carries it.  Every file written, the sheet too
+        for written in dict.fromkeys(str(path) for path in (report.output, report.montage) if path):
+            if written not in SHOWN_AS:
+                echo(written)
+    if not quiet:
+        note(summary_line(report, report.output or "stdout"))
+
+
+def summary_line(report: Any, destination: str) -> str:
+    """The one-line summary of a file job: shapes, operation, where it went, range, time."""
+    shape_in = "x".join(map(str, report.input_shape))
+    shape_out = "x".join(map(str, report.output_shape))
+    return single_line(shown(
+        f"{report.input} {shape_in}, {report.operation} -> {destination} {shape_out}, "
+        f"range [{_extreme(report.minimum)}, {_extreme(report.maximum)}], {report.seconds * 1000:.1f} ms"
+    ))
+
+
+def _extreme(value: Any) -> str:
+    """A record's minimum or maximum for the summary line: an int in full (as the record has it), a float to 6 digits."""
+    return str(value) if isinstance(value, int) else f"{value:.6g}"
+
+
+def output_for(input: Any, out: Any, label: str) -> Any:
+    """The output path: ``out`` if given, None for a matrix (printed), else ``<stem>_<label>.<ext>``."""
+    from ..io.naming import default_output, is_matrix_path
+
+    if out is not None or is_matrix_path(input):
+        return out
+    return default_output(input, label)
