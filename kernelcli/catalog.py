@@ -22,7 +22,8 @@ single kernel object ``{"name": ..., "matrix": ..., "scale": ..., "description":
 ``my.json: kernels[0].matrix: row 2 has 1 value, expected 3``.
 
 The format (the :class:`Kernel` value, limits, validation) lives in :mod:`kernelcli.catalog_format`,
-re-exported here; this module finds and loads kernels.
+reading one file in :mod:`kernelcli.catalog_files`, ``gaussian:``/``box:`` in :mod:`kernelcli.catalog_parametric`,
+all re-exported here; this module finds and loads kernels.
 
 numpy is imported only by the methods that need it (:meth:`Kernel.array`, :attr:`Kernel.separable`),
 so finding and validating kernels stays cheap.
@@ -40,11 +41,9 @@ Example
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 from .catalog_format import (  # noqa: F401 - the file format, re-exported (its former home)
     _FAMILY_FILE_KEYS, _FILE_SELECTOR, _KERNEL_KEYS, _PARAMETRIC, _SINGLE_FILE_KEYS, _ZERO_SUM_RTOL, CUSTOM_FAMILY,
@@ -54,6 +53,8 @@ from .catalog_format import (  # noqa: F401 - the file format, re-exported (its 
     _parse_int, _parse_json, _position, _to_lists, _Validator,
 )
 from . import numtext
+from .catalog_files import parse_kernels, read_kernel_file  # noqa: F401 - re-exported (their former home)
+from .catalog_parametric import box_kernel, gaussian_kernel, parametric_kernel  # noqa: F401 - re-exported
 from .errors import InvalidKernel, KernelNotFound, UsageError
 from .resources import catalog_dir
 
@@ -119,7 +120,7 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
     parametric = _PARAMETRIC.fullmatch(spec)
     if parametric:
         kind, argument = parametric.group(1).lower(), parametric.group(2)
-        return _gaussian_from_spec(spec, argument) if kind == "gaussian" else _box_from_spec(spec, argument)
+        return parametric_kernel(spec, kind, argument)
     if SPEC_NAME_PATTERN.fullmatch(spec):
         return _load_by_name(spec)
     shown = numtext.quoted(spec, 120) if not spec.isprintable() or len(spec) > 120 else f"'{spec}'"  # 'a\b' as typed, not 'a\\b'
@@ -225,184 +226,7 @@ def kernel_path_note(value: str | None = None) -> str:
     return f"{ENV_PATH}: {', '.join(bad)} skipped; it lists {_PATH_HOLDS}"
 
 
-def gaussian_kernel(sigma: float) -> Kernel:
-    """Return the sampled Gaussian of standard deviation ``sigma``, normalised to sum 1.
-
-    Size ``2*ceil(3*sigma)+1`` per side; weights ``exp(-(x**2 + y**2) / (2*sigma**2))`` at integer
-    offsets from the centre, divided by their sum (``scale="sum"``), as ImageMagick's ``Gaussian:0xSIGMA``.
-
-    >>> gaussian_kernel(0.5).shape
-    (5, 5)
-    """
-    if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma > 0):
-        raise InvalidKernel(f"gaussian: sigma {sigma!r} must be a positive finite number")
-    if sigma > 1e6:  # before ceil(): 3 * 1e308 is inf, and 1e200 would print a 200-digit size
-        raise InvalidKernel(
-            f"gaussian:{numtext.shortest(sigma)}: sigma {numtext.shortest(sigma)} gives a kernel larger than {MAX_SIDE} "
-            f"per side (sigma at most {(MAX_SIDE // 2) / 3:.4g})"
-        )
-    from .kernel_build import gaussian_row, radius_for
-
-    radius = radius_for(sigma)  # one truncation rule for pixels, voxels and mm
-    size = 2 * radius + 1
-    if size > MAX_SIDE:
-        raise InvalidKernel(
-            f"gaussian:{numtext.shortest(sigma)}: sigma {numtext.shortest(sigma)} gives a {size}x{size} kernel, "
-            f"larger than {MAX_SIDE} per side (sigma at most {(MAX_SIDE // 2) / 3:.4g})"
-        )
-    row = gaussian_row(sigma, radius)
-    matrix = tuple(tuple(a * b for b in row) for a in row)
-    text = numtext.shortest(sigma)
-    return Kernel(
-        name=f"gaussian:{text}",
-        matrix=matrix,
-        family="gaussian",
-        description=(
-            f"Gaussian blur, sigma {text}, {size}x{size} (radius ceil(3*sigma)), sampled and "
-            "normalised to sum 1; no orientation."
-        ),
-        source="Sampled 2-D Gaussian, as ImageMagick's Gaussian:0xSIGMA (https://imagemagick.org/Usage/convolve/#gaussian)",
-        scale="sum",
-    )
-
-
-def box_kernel(size: int) -> Kernel:
-    """Return the ``size`` x ``size`` box (mean) kernel, every weight ``1/size**2``.
-
-    >>> box_kernel(3).sum
-    1.0
-    """
-    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_SIDE:
-        raise InvalidKernel(f"box: size {size!r} must be a whole number from 1 to {MAX_SIDE}")
-    return Kernel(
-        name=f"box:{size}",
-        matrix=tuple(tuple(1.0 for _ in range(size)) for _ in range(size)),
-        family="smoothing",
-        description=f"Box blur {size}x{size}, the unweighted mean (each weight 1/{size * size}); no orientation.",
-        source="Box (mean) filter of side N, each weight 1/N^2; Wikipedia, 'Box blur', https://en.wikipedia.org/wiki/Box_blur",
-        scale=float(size * size),
-    )
-
-
 # --------------------------------------------------------------------------- reading files
-
-
-def read_kernel_file(path: str | os.PathLike[str], *, max_ndim: int = 2) -> list[Kernel]:
-    """Read and validate one kernel file; return its kernels in file order.
-
-    The size is checked before anything is read (at most ``MAX_FILE_BYTES``).
-
-    Raises
-    ------
-    KernelNotFound
-        The file does not exist.
-    InvalidKernel
-        Anything else: not a regular file, too large, not UTF-8, not JSON, or a field fails validation.
-    """
-    path = Path(path)
-    label = str(path)
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise KernelNotFound(f"{label}: no such file") from None
-    except OSError as exc:
-        raise InvalidKernel(f"{label}: cannot read: {exc.strerror or exc}") from None
-    if path.is_dir():
-        raise InvalidKernel(f"{label}: is a folder, expected a JSON kernel file")
-    if not path.is_file():
-        raise InvalidKernel(f"{label}: is not a regular file, expected a JSON kernel file")
-    if size > MAX_FILE_BYTES:
-        raise InvalidKernel(f"{label}: file is {size} bytes, more than the {MAX_FILE_BYTES} (1 MiB) allowed for a kernel file")
-    from .io.reads import note_input
-
-    note_input(path)  # a kernel file is an input: never overwritten by this call's outputs
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise InvalidKernel(f"{label}: cannot read: {exc.strerror or exc}") from None
-    if len(raw) > MAX_FILE_BYTES:  # the file grew after stat
-        raise InvalidKernel(f"{label}: file is more than the {MAX_FILE_BYTES} bytes (1 MiB) allowed for a kernel file")
-    key = (label, max_ndim, raw)
-    known = _PARSED.get(key)
-    if known is not None:
-        return list(known)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidKernel(f"{label}: not UTF-8 text (bad byte at offset {exc.start})") from None
-    kernels = parse_kernels(_parse_json(text, label), origin=label, path=path, max_ndim=max_ndim)
-    if len(_PARSED) < _PARSED_MAX:
-        _PARSED[key] = tuple(kernels)
-    return kernels
-
-
-#: Kernel files already parsed, by name and content (the file is still read and checked every
-#: time; only an identical content skips the parse).  Kernels are frozen values.  The warm
-#: worker parses the catalogue once, before it forks a process per call.
-_PARSED: dict[tuple, tuple] = {}
-_PARSED_MAX = 256
-
-
-def parse_kernels(
-    document: Any,
-    *,
-    origin: str = "<data>",
-    path: Path | None = None,
-    max_ndim: int = 2,
-) -> list[Kernel]:
-    """Validate a parsed kernel document (family file or single kernel) and return its kernels.
-
-    Parameters
-    ----------
-    document : object
-        What ``json.loads`` gave for a kernel file.
-    origin : str
-        The file name (or a label) every error message starts with.
-    path : Path, optional
-        Stored in each :class:`Kernel`.
-    max_ndim : int
-        Deepest matrix nesting accepted: 2 for image kernels, 3 for (channels, f, f) layer kernels.
-
-    Examples
-    --------
-    >>> parse_kernels({"name": "avg", "matrix": [[1, 1]], "scale": "sum"})[0].array().tolist()
-    [[0.5, 0.5]]
-    >>> parse_kernels({"name": "bad", "matrix": [[1, 2, 3], [4]]}, origin="my.json")
-    Traceback (most recent call last):
-    ...
-    kernelcli.errors.InvalidKernel: my.json: matrix: row 2 has 1 value, expected 3
-    """
-    check = _Validator(origin, max_ndim=max_ndim)
-    if not isinstance(document, dict):
-        check.fail("", f'is {_describe(document)}, expected a JSON object: a family file with "kernels" or one kernel with "name" and "matrix"')
-    if "kernels" in document or "family" in document:
-        check.keys(document, "", _FAMILY_FILE_KEYS, required=("family", "kernels"))
-        family = check.name(document["family"], "family")
-        if "description" in document:
-            check.text(document["description"], "description")
-        items = document["kernels"]
-        if not isinstance(items, list):
-            check.fail("kernels", f"is {_describe(items)}, expected a list of kernel objects")
-        if not items:
-            check.fail("kernels", "is empty, expected at least one kernel")
-        kernels: list[Kernel] = []
-        first_index: dict[str, int] = {}
-        for index, item in enumerate(items):
-            field = f"kernels[{index}]"
-            kernel = check.kernel(item, field, family=family, path=path, allowed=_KERNEL_KEYS)
-            if kernel.name in first_index:
-                check.fail(f"{field}.name", f"'{kernel.name}' is already used by kernels[{first_index[kernel.name]}]")
-            first_index[kernel.name] = index
-            kernels.append(kernel)
-        return kernels
-    if "name" in document or "matrix" in document:
-        return [check.kernel(document, "", family=CUSTOM_FAMILY, path=path, allowed=_SINGLE_FILE_KEYS)]
-    keys = ", ".join(f'"{key}"' for key in document) or "none"
-    check.fail("", f'expected "family" and "kernels" (a family file) or "name" and "matrix" (one kernel); found keys: {keys}')
-    raise AssertionError("unreachable")  # check.fail always raises
-
-
 
 
 # --------------------------------------------------------------------------- the catalogue
@@ -618,18 +442,3 @@ def _load_from_path(spec: str, max_ndim: int = 2) -> Kernel:
     raise InvalidKernel(f"{file_text}: holds {len(kernels)} kernels ({names}); pick one with {file_text}:NAME")
 
 
-def _gaussian_from_spec(spec: str, argument: str) -> Kernel:
-    sigma = numtext.decimal(argument)
-    if sigma is None:
-        raise InvalidKernel(f"{numtext.clipped(spec, 120)}: sigma {numtext.quoted(argument)} is not a number; write e.g. gaussian:1.5")
-    if not math.isfinite(sigma) or sigma <= 0:
-        raise InvalidKernel(f"{numtext.clipped(spec, 120)}: sigma must be a positive finite number, e.g. gaussian:1.5")
-    return gaussian_kernel(sigma)
-
-
-def _box_from_spec(spec: str, argument: str) -> Kernel:
-    argument = argument.strip()  # (blanks around N, as gaussian: takes them: 'box: 3' was refused, 'gaussian: 1' not)
-    size = numtext.exact_whole(argument)  # any form of a whole number, as box:3.0vox (int() stops at 4300 digits)
-    if size is None or not 1 <= size <= MAX_SIDE:
-        raise InvalidKernel(f"{numtext.clipped(spec, 120)}: N must be a whole number from 1 to {MAX_SIDE}, e.g. box:3")
-    return box_kernel(size)

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from . import stores
+from . import stores, tiff
 from .. import numtext
 
 
@@ -78,7 +78,7 @@ def _over_the_cap(path: Path) -> bool:
 
             with tifffile.TiffFile(path) as tif:
                 page = tif.pages[0]
-                if stores.tiff_reading(page)[1] is not None:
+                if tiff.tiff_reading(page)[1] is not None:
                     return False  # the tiled reader would refuse it: in memory it is read (or refused by the cap)
                 shape, itemsize = page.shape, page.dtype.itemsize
     except Exception:  # noqa: BLE001 - unreadable here: the in-memory reader says why
