@@ -84,7 +84,8 @@ from .errors import (
     interrupt_exit_code,
 )
 from .io.naming import output_suffix  # noqa: F401 - output_suffix's former home
-from .io.outputs import about_to_publish, output_folder, remove_temporary_files_of, signals_deferred
+from .io.outputs import about_to_publish, remove_temporary_files_of, signals_deferred
+from .io.output_checks import output_folder
 from .stops import raise_lost_stops
 
 #: what a job looks like: ``job(input_path, out=output_path)`` returning a report with ``.notes``
@@ -260,7 +261,7 @@ def _make_folders(items: Sequence[Item]) -> None:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            from .io.outputs import too_long_error
+            from .io.output_checks import too_long_error
 
             raise too_long_error(exc) or WriteError(f"{folder}: cannot create the output folder: {exc.strerror or exc}") from None
 

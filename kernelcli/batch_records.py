@@ -54,7 +54,7 @@ class Record:
         ('not run', 130)
         """
         from .errors import KernelcliError, interrupt_exit_code
-        from .io.outputs import too_long_error
+        from .io.output_checks import too_long_error
 
         self.status = "failed"
         exc = too_long_error(exc) or exc  # a path the user gave: not a bug

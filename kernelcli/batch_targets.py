@@ -19,7 +19,7 @@ from pathlib import Path
 from .batch_plan import MAX_LISTED, Discovery, Scanned, Source
 from .errors import KernelcliError, OutputRefused, UsageError, WriteError
 from .io.naming import batch_output
-from .io.outputs import folder_writable, name_problem, output_folder, output_problem
+from .io.output_checks import folder_writable, name_problem, output_folder, output_problem
 from .io.reads import input_identities
 from .records import record
 

@@ -12,7 +12,7 @@ kernelcli nothing imports this module; new code imports from ``kernelcli.io``:
 ``io.integer_range``        ``to_integer_range``
 ``io.arrays``               ``.npy``
 ``io.matrices``             ``.csv``/``.txt`` and the number formats
-``io.naming``/``io.outputs``  suffix tables; the output check and atomic write
+``io.naming``/``io.output_checks``/``io.outputs``  suffix tables; the output check and atomic write
 ==========================  ===================================================
 
 Example
@@ -64,14 +64,12 @@ from .io.naming import (  # noqa: F401
     OUTPUT_SUFFIXES,
     READ_ONLY_IMAGE_SUFFIXES,
 )
+from .io.output_checks import folder_writable, output_folder, same_file  # noqa: F401
 from .io.outputs import (  # noqa: F401
     PART_SUFFIX,
     atomic_write,
-    folder_writable,
     glob_escape,
-    output_folder,
     remove_temporary_files,
-    same_file,
     temporary_files,
     write_bytes_atomic,
 )

@@ -337,7 +337,7 @@ def _check_maps_outputs(src: Path, out: Any, montage: Any, *, single: bool, forc
     (exit 2/4)."""
     from .errors import OutputRefused
     from .io import formats
-    from .io.outputs import same_file
+    from .io.output_checks import same_file
 
     out_path = formats.check_output_path(out, [src], force=force) if out is not None else None
     if out_path is not None and not single and out_path.suffix.lower() not in MAPS_SUFFIXES:
@@ -347,7 +347,7 @@ def _check_maps_outputs(src: Path, out: Any, montage: Any, *, single: bool, forc
         )
     montage_path = None
     if montage is not None:
-        from .io.outputs import refuse_folder
+        from .io.output_checks import refuse_folder
 
         refuse_folder(montage)
         if Path(montage).suffix.lower() not in MONTAGE_SUFFIXES:  # first: the general list names .csv and .npy too

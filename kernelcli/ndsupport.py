@@ -3,6 +3,8 @@
 The per-axis sequences and the padding rule are pure Python and live in :mod:`kernelcli.shapes`
 (``shape`` and ``params`` use them without numpy); they are re-exported here.
 
+The checks of given kernels, weights and biases live in :mod:`kernelcli.given_values`, re-exported here.
+
 The 2-D API (:mod:`kernelcli.api`, :mod:`kernelcli.layers`) and the 3-D one
 (:mod:`kernelcli.volumes`) validate through these functions, as scipy.ndimage's
 ``_ni_support`` serves every filter of any rank.
@@ -25,6 +27,9 @@ from typing import Any
 import numpy as np
 
 from .errors import ShapeError, UsageError
+from .given_values import (  # noqa: F401 - the kernel, weights and bias checks, re-exported (their former home)
+    check_finite_kernel, first_inexact_whole, kernel_values, real_array, refuse_masked, refuse_rounded_whole,
+)
 from .numtext import EXACT_WHOLE, inexact_whole
 from .shapes import normalize_sequence, resolve_padding_nd as resolve_padding  # noqa: F401  (declared in shapes: no numpy there)
 
@@ -204,8 +209,6 @@ def beyond_range_error(name: str, count: int, compute: Any, instead: str | None 
     return UsageError(f"{name}: {count} value(s) beyond {compute.name}'s range (about {float(np.finfo(compute).max):.2g} in magnitude): {instead}")
 
 
-
-
 def check_whole(arr: Any, compute: np.dtype, name: str = "x", *, dtype_arg: bool = True) -> None:
     """Refuse (:class:`RoundedInput`, a UsageError) a 64-bit integer ``arr`` with values a float ``compute`` would
     round, naming the first and how many: the default float64 of an int64 input is exact up to 2**53 (2**53 + 1
@@ -364,144 +367,6 @@ def _whole_value(value: Any, as_float: float) -> int | None:
         return int(as_float) if as_float.is_integer() else None
 
 
-# ---------------------------------------------------------------- kernels
-
-
-def real_array(values: Any, name: str = "kernel") -> np.ndarray:
-    """``values`` as a numpy array of real numbers (bool, integer or float), as given (not cast), or refused in the
-    words every kernel, weights and bias are refused in: a ShapeError for ragged rows, a UsageError for text,
-    complex or None (complex parts would be dropped, text read as numbers, None as NaN).
-
-    >>> real_array([[1, 2]]).dtype.kind
-    'i'
-    >>> real_array([["1", "2"]], "weights")
-    Traceback (most recent call last):
-    ...
-    kernelcli.errors.UsageError: weights: text values, expected real numbers
-    """
-    try:
-        given = np.asarray(values)
-    except ValueError:  # numpy's "inhomogeneous shape"
-        raise ShapeError(f"{name}: rows of different lengths, expected a rectangular matrix") from None
-    if given.dtype.kind not in "biuf":
-        what = {"c": "complex", "U": "text", "S": "text", "O": "non-numeric (None, objects)"}.get(given.dtype.kind, str(given.dtype))
-        raise UsageError(f"{name}: {what} values, expected real numbers")
-    return given
-
-
-def kernel_values(kernel: Any, ndim: int | None = 2, name: str = "kernel") -> np.ndarray:
-    """An ``ndim``-D float64 kernel from an array-like or a catalogue ``Kernel``, not yet checked finite
-    (:func:`check_finite_kernel`); a float64 array comes back as it is (the caller's, not a copy).  ``ndim=None``
-    leaves the rank to the caller (a separable pass's 1-D kernel); ``name`` is what messages call it.
-
-    >>> kernel_values([[1, 2, 3]]).dtype
-    dtype('float64')
-    >>> kernel_values(["1", "2"], None, "kernel along x")
-    Traceback (most recent call last):
-    ...
-    kernelcli.errors.UsageError: kernel along x: text values, expected real numbers
-    """
-    if not isinstance(kernel, np.ndarray) and hasattr(kernel, "array") and callable(kernel.array):
-        kernel = kernel.array()
-    refuse_masked(kernel, name)
-    if not (isinstance(kernel, np.ndarray) and kernel.dtype == np.float64):
-        given = real_array(kernel, name)
-        listed, kernel = kernel, np.asarray(given, dtype=np.float64)
-        # (a float64 kernel, the usual call, is spared the look; a small one, as a list gives, looked at in Python first)
-        if given.dtype.itemsize >= 8 and given.size and (given.size > 64 or max(values := given.ravel().tolist())
-                                                         >= EXACT_WHOLE or min(values) <= -EXACT_WHOLE):
-            refuse_rounded_whole(given, name, listed=listed)  # (a list's ints beside a float: rounded by numpy)
-    k = np.asarray(kernel, dtype=np.float64)
-    if ndim is not None and k.ndim != ndim:
-        what = "2-D matrix" if ndim == 2 else f"{ndim}-D (kz, ky, kx) matrix"
-        raise ShapeError(f"{name}: expected a {what}, got shape {k.shape}")
-    if k.size == 0:
-        raise ShapeError(f"{name}: the matrix is empty" if ndim else f"{name}: empty")
-    return k
-
-
-def first_inexact_whole(arr: Any) -> tuple[tuple[int, ...], int] | None:
-    """Where the first whole number of an int64, uint64 or long-double ``arr`` is that float64 rounds (or cannot hold:
-    a long double past 1.8e308), and that number; None when float64 holds every one (every narrower type is held
-    exactly).  The one scan behind :func:`refuse_rounded_whole` and the kernel, weights and bias files' checks.
-
-    >>> first_inexact_whole(np.array([[1, 2**53 + 1]])), first_inexact_whole(np.array([2**53, 2**60]))
-    (((0, 1), 9007199254740993), None)
-    """
-    wide_int = arr.dtype.kind in "iu" and arr.dtype.itemsize == 8
-    if not (wide_int or arr.dtype.kind == "f" and arr.dtype.itemsize > 8) or not arr.size:
-        return None
-    with np.errstate(over="ignore", invalid="ignore"):
-        held = arr.astype(np.float64)
-        far = ~(np.abs(held) < EXACT_WHOLE)  # (2**53 + 1 reads as 2**53: not above it)
-        if not wide_int:
-            far &= np.isfinite(arr) & (np.floor(arr) == arr)  # (a fraction is rounded as any float64 is)
-    for where in zip(*np.nonzero(far)):
-        exact = int(arr[where])
-        if not math.isfinite(held[where]) or int(held[where]) != exact:
-            return tuple(map(int, where)), exact
-    return None
-
-
-def refuse_rounded_whole(given: np.ndarray, name: str, error: type[Exception] | None = None, listed: Any = None) -> None:
-    """Refuse (``error``, InvalidKernel by default) a whole number of a 64-bit integer or long-double ``given`` that
-    float64 rounds (:func:`first_inexact_whole`): the command line refuses 2**53 + 1 in a kernel, weights or a bias,
-    in any form, where ``conv2d`` and ``conv_layer`` took it as 2**53 in silence.  ``listed``: the nested lists
-    ``given`` was made from, whose Python ints numpy rounded already where a float stands beside them.
-
-    >>> refuse_rounded_whole(np.array([[1, 2**53 + 1]]), "kernel")
-    Traceback (most recent call last):
-    ...
-    kernelcli.errors.InvalidKernel: kernel: the value at (0, 1) is 9007199254740993, which float64 reads as 9007199254740992: kernel weights are float64, exact for whole numbers up to 2**53; give it as float64 to take the rounding
-    >>> refuse_rounded_whole(np.array([[2.0**53, 0.5]]), "kernel", listed=[[2**53 + 1, 0.5]])
-    Traceback (most recent call last):
-    ...
-    kernelcli.errors.InvalidKernel: kernel: the value at (0, 0) is 9007199254740993, which float64 reads as 9007199254740992: kernel weights are float64, exact for whole numbers up to 2**53; give it as float64 to take the rounding
-    """
-    found = first_inexact_whole(given)
-    if found is None and isinstance(listed, (list, tuple)) and given.dtype.kind == "f":
-        found = _first_rounded_listed(listed, ())
-    if found is None:
-        return
-    where, value = found
-    with np.errstate(over="ignore"):
-        held = float(given[where].astype(np.float64))
-    if error is None:
-        from .errors import InvalidKernel as error
-    what = "kernel weights are float64" if name.startswith("kernel") else f"{name} values are float64"
-    said = inexact_whole(value, f"the value at {where}", what, int(held) if math.isfinite(held) else held)
-    raise error(f"{name}: {said}; give it as float64 to take the rounding")
-
-
-def _first_rounded_listed(values: Any, where: tuple[int, ...]) -> tuple[tuple[int, ...], int] | None:
-    """Where the first int among nested lists ``values`` is that float64 rounds, and that int; None if none."""
-    for i, value in enumerate(values):
-        if isinstance(value, (list, tuple, np.ndarray)):  # (an int64 row beside a list of floats: numpy rounds it too)
-            found = _first_rounded_listed(value, where + (i,)) if not isinstance(value, np.ndarray) else (
-                None if (inner := first_inexact_whole(value)) is None else (where + (i,) + inner[0], inner[1]))
-            if found is not None:
-                return found
-        elif isinstance(value, (int, np.integer)) and not isinstance(value, bool) and abs(int(value)) > EXACT_WHOLE:
-            with np.errstate(over="ignore"):
-                held = float(np.float64(int(value))) if abs(int(value)) < 2**1024 else math.inf
-            if not math.isfinite(held) or int(held) != int(value):
-                return where + (i,), int(value)
-    return None
-
-
-def check_finite_kernel(k: np.ndarray) -> bool:
-    """Refuse (UsageError) a kernel holding NaN or infinity; True otherwise.
-
-    >>> check_finite_kernel(np.array([[1.0, np.nan]]))
-    Traceback (most recent call last):
-    ...
-    kernelcli.errors.UsageError: kernel: values must be finite (no NaN or infinity)
-    """
-    if not np.isfinite(k).all():
-        raise UsageError("kernel: values must be finite (no NaN or infinity)")
-    return True
-
-
 # ---------------------------------------------------------------- arrays
 
 
@@ -534,21 +399,6 @@ def as_real_array(x: Any, ranks: Sequence[int], name: str, layout: str, finite: 
     if finite:
         check_finite(arr, name)
     return arr
-
-
-def refuse_masked(values: Any, name: str) -> None:
-    """Refuse (UsageError) a numpy masked array: ``np.asarray`` drops the mask, and the cells under it were used as
-    data in silence (an input, a kernel, weights or a bias alike).
-
-    >>> refuse_masked(np.ma.masked_array([1.0, 2.0], mask=[True, False]), "kernel")
-    Traceback (most recent call last):
-    ...
-    kernelcli.errors.UsageError: kernel: a masked array, whose mask kernelcli would not follow; pass kernel.filled(value) to fill the masked cells, or kernel.data to use them as they are
-    """
-    if isinstance(values, np.ma.MaskedArray):
-        its = f"{name}." if name.isidentifier() else "its ."
-        raise UsageError(f"{name}: a masked array, whose mask kernelcli would not follow; pass {its}filled(value) "
-                         f"to fill the masked cells, or {its}data to use them as they are")
 
 
 def check_finite(arr: np.ndarray, name: str = "x") -> None:

@@ -238,16 +238,16 @@ class TestItem13:
         assert lines and all(line.startswith("note: pz.nii: ") for line in lines)
 
     def test_report_in_a_read_only_folder_is_refused_while_planning(self, tmp_path, invoke, monkeypatch):
-        from kernelcli.io import outputs
+        from kernelcli.io import output_checks
 
         (tmp_path / "in").mkdir()
         (tmp_path / "ro").mkdir()
         Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "in" / "a.png")
-        real = outputs.folder_writable
-        monkeypatch.setattr(outputs, "folder_writable", lambda folder: "ro" not in str(folder) and real(folder))
+        real = output_checks.folder_writable
+        monkeypatch.setattr(output_checks, "folder_writable", lambda folder: "ro" not in str(folder) and real(folder))
         import kernelcli.batch_targets as batch_targets  # check_report_path's home
 
-        monkeypatch.setattr(batch_targets, "folder_writable", outputs.folder_writable)
+        monkeypatch.setattr(batch_targets, "folder_writable", output_checks.folder_writable)
         r = invoke("pool", "in", "--size", "2", "--out-dir", "out", "--report", "ro/r.json", "-j", "1")
         assert r.exit_code == 1 and "Traceback" not in r.stderr  # as a read-only --out-dir (it was 4: refused to write)
         assert "--report ro/r.json" in r.stderr and "read-only" in r.stderr

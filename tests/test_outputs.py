@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from kernelcli.errors import OutputRefused, UsageError
-from kernelcli.io import naming, outputs
+from kernelcli.io import naming, output_checks, outputs
 
 from conftest import REPO, pixels
 
@@ -36,7 +36,7 @@ class TestOnePackage:
     def test_already_exists_is_written_once(self):
         sources = [p for p in PACKAGE.rglob("*.py")]
         hits = [p for p in sources if "already exists; use --force" in p.read_text()]
-        assert hits == [PACKAGE / "io" / "outputs.py"], hits
+        assert hits == [PACKAGE / "io" / "output_checks.py"], hits
 
     def test_batch_and_jobs_do_not_import_each_other(self):
         def imported(module: str) -> set[str]:
@@ -50,7 +50,7 @@ class TestOnePackage:
         assert "batch" not in imported("jobs") and "jobs" not in imported("batch")
 
     def test_io_imports_no_numpy(self):
-        code = "import sys, kernelcli.io, kernelcli.io.naming, kernelcli.io.outputs, kernelcli.io.common; print('numpy' in sys.modules)"
+        code = "import sys, kernelcli.io, kernelcli.io.naming, kernelcli.io.outputs, kernelcli.io.output_checks, kernelcli.io.common; print('numpy' in sys.modules)"
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
         assert r.stdout.strip() == "False", r.stderr
 
@@ -59,7 +59,7 @@ class TestOnePackage:
 
         assert jobs.safe_stem is naming.safe_stem and jobs.default_output is naming.default_output
         assert batch.output_suffix is naming.output_suffix
-        assert images.write_bytes_atomic is outputs.write_bytes_atomic and images.same_file is outputs.same_file
+        assert images.write_bytes_atomic is outputs.write_bytes_atomic and images.same_file is output_checks.same_file
 
     def test_default_names_agree_for_single_and_batch(self):
         single = naming.default_output(Path("scans/ct.gif"), "gaussian:1.5", Path("out"))

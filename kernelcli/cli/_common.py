@@ -353,7 +353,7 @@ def guarded(func: F) -> F:
         except Exception as exc:  # an exception we did not expect is a bug
             if _click_control(exc):
                 raise  # Click's own usage errors (exit 2) and deliberate exits
-            from ..io.outputs import gone_folder_error, too_long_error
+            from ..io.output_checks import gone_folder_error, too_long_error
 
             known = too_long_error(exc) or gone_folder_error(exc)  # a path the user gave, a folder removed: not a bug
             if known is not None:

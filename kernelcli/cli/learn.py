@@ -206,7 +206,7 @@ def _run(x, t, options, input_name: str, target_name: str, *, show_progress: boo
 def _check_json_output(out: Path, inputs: list[Path], *, force: bool) -> Path:
     """The --out kernel file: a .json path that is no input and not an existing file (unless --force)."""
     from ..errors import UsageError
-    from ..io.outputs import check_output, refuse_folder
+    from ..io.output_checks import check_output, refuse_folder
 
     refuse_folder(out)
     if out.suffix.lower() != ".json":
@@ -217,7 +217,7 @@ def _check_json_output(out: Path, inputs: list[Path], *, force: bool) -> Path:
 def _check_plot_output(plot: Path, others: list[Path], *, force: bool) -> Path:
     from ..errors import UsageError
     from ..io.formats import check_output_path
-    from ..io.outputs import refuse_folder
+    from ..io.output_checks import refuse_folder
 
     refuse_folder(plot)
     if plot.suffix.lower() != ".png":

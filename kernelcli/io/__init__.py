@@ -18,8 +18,8 @@ module              what it owns
 ``io.matrices``     ``.csv``/``.txt`` text matrices and the number formats
 ``io.pipes``        ``-`` as a file: stdin and stdout through a private temporary file
 ``io.naming``       output names: ``safe_stem``, default names, suffixes, formats
-``io.outputs``      the one output check (exists / ``--force`` / is an input) and the
-                    atomic create-or-fail write every writer uses
+``io.output_checks`` the one output check (exists / ``--force`` / is an input)
+``io.outputs``      the atomic create-or-fail write every writer uses
 ``io.reads``        what this call reads (``note_input``, ``input_session``): the
                     inputs no output or stdout may be written over
 ==================  ===============================================================
@@ -52,8 +52,8 @@ _LAZY = {
     "output_suffix": "kernelcli.io.naming",
     "batch_output": "kernelcli.io.naming",
     "is_matrix_path": "kernelcli.io.naming",
-    "check_output": "kernelcli.io.outputs",
-    "output_problem": "kernelcli.io.outputs",
+    "check_output": "kernelcli.io.output_checks",
+    "output_problem": "kernelcli.io.output_checks",
     "note_input": "kernelcli.io.reads",
     "input_session": "kernelcli.io.reads",
     "atomic_write": "kernelcli.io.outputs",

@@ -114,11 +114,11 @@ def _check_suffix(o: Path) -> None:
 
 def check_output_path(out: str | os.PathLike, inputs: list[Path] | tuple[Path, ...] = (), *, force: bool = False) -> Path:
     """Validate an output path before any work: a format kernelcli writes, then the one
-    output check (:func:`kernelcli.io.outputs.check_output`).
+    output check (:func:`kernelcli.io.output_checks.check_output`).
 
     Raises OutputRefused (exit 4), UsageError (exit 2) or WriteError (read-only folder).
     """
-    from .outputs import check_output
+    from .output_checks import check_output
 
     o = Path(out)
     if not os.path.isdir(o):  # a folder is refused as one (exit 4), not for the suffix it lacks

@@ -24,7 +24,7 @@ def check_volume_output(out: str | os.PathLike, inputs: tuple[Path, ...] = (), *
     ...
     kernelcli.errors.UsageError: result.mha: unsupported output type '.mha' for a volume: expected one of .nii.gz, .nii, .npy, .png
     """
-    from ..io.outputs import check_output, refuse_folder
+    from ..io.output_checks import check_output, refuse_folder
 
     o = Path(out)
     refuse_folder(o)

@@ -383,7 +383,7 @@ def _output(input_path: Any, out: Path | None, label: str, advice: str, fmt: str
 
 def _check_output(out: Path, input_path: Path, force: bool) -> None:
     """Exit 4 before any work: the output is the input (also through a symlink or a hardlink), or exists
-    without --force; exit 2 for a missing folder (:func:`kernelcli.io.outputs.check_output`)."""
+    without --force; exit 2 for a missing folder (:func:`kernelcli.io.output_checks.check_output`)."""
     import os
 
     from ..errors import OutputRefused
@@ -400,7 +400,7 @@ def _check_output(out: Path, input_path: Path, force: bool) -> None:
         if urls.exists(out):
             _check_replaceable(out, force)
         return
-    from ..io.outputs import check_output
+    from ..io.output_checks import check_output
     from ..io.reads import input_identities
 
     if urls.as_url(input_path) is None and os.path.isdir(input_path) and _inside(out, input_path):
@@ -422,7 +422,7 @@ def _check_replaceable(out: Any, force: bool) -> None:
     """Exit 4 for an existing store ``out`` (a folder, or an fsspec URL string) without --force, or one that
     --force may not replace: it holds more than one Zarr array (a group, or other files)."""
     from ..errors import OutputRefused
-    from ..io.outputs import exists_message
+    from ..io.output_checks import exists_message
 
     if not force:
         raise OutputRefused(exists_message(out))

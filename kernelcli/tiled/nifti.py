@@ -194,7 +194,7 @@ def check_output(input_path: Path, out: Path | None, label: str, force: bool, *,
         out = default_volume_output(input_path, label, name=name, fmt=fmt, extension=".nii")
     name = str(out).lower()
     if not name.rstrip("/").endswith(".zarr"):  # (a store is a folder)
-        from ..io.outputs import refuse_folder
+        from ..io.output_checks import refuse_folder
 
         refuse_folder(out)
     if not any(name.rstrip("/").endswith(s) for s in OUTPUTS):

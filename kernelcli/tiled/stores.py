@@ -421,7 +421,7 @@ def _write_zarr_url(result: Any, url: str, *, force: bool, run: Any, check: Any 
     """:func:`write_zarr` to an fsspec URL: in place (object storage cannot rename; see
     :mod:`kernelcli.tiled.urls`); on any error or Ctrl-C what was written is removed."""
     from ..errors import OutputRefused, WriteError
-    from ..io.outputs import exists_message
+    from ..io.output_checks import exists_message
     from . import urls
 
     zarr = require("zarr", f"writing {url}")
@@ -451,7 +451,8 @@ def _write_zarr_url(result: Any, url: str, *, force: bool, run: Any, check: Any 
 def _publish_store(tmp: Path, dest: Path, folder: Path, force: bool) -> None:
     """Rename the finished store ``tmp`` to ``dest``: create-if-absent, or (``force``) replace it."""
     from ..errors import OutputRefused
-    from ..io.outputs import about_to_publish, exists_message, rename_noreplace
+    from ..io.outputs import about_to_publish, rename_noreplace
+    from ..io.output_checks import exists_message
 
     if not os.path.lexists(dest):
         rename_noreplace(tmp, dest)  # another run may have made dest meanwhile: exactly one wins

@@ -1,0 +1,205 @@
+"""The one output check: may this call write ``dest``?  Decided before any work, said in one line.
+
+An output may not be an input (also through a symlink or hardlink: refused with or without
+``--force``); an existing output needs ``--force``; a folder, a device or a name too long for
+its file system is refused naming it.  :mod:`kernelcli.io.outputs` then writes atomically.
+Standard library only (no numpy).
+
+>>> import tempfile, pathlib
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> output_problem(folder / "out.png") is None
+True
+>>> exists_message(folder / "x.png").endswith("x.png: already exists; use --force to overwrite it")
+True
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import KernelcliError, OutputRefused, UsageError, WriteError
+from .reads import input_identities
+
+#: the longest file name (in bytes) the usual file systems allow
+NAME_MAX = 255
+
+
+def output_folder(o: Path) -> Path:
+    """The folder ``o`` goes in (``.`` for a bare name).
+
+    >>> output_folder(Path("a.png")), output_folder(Path("out/a.png"))
+    (PosixPath('.'), PosixPath('out'))
+    """
+    o = Path(o)
+    return o.parent if str(o.parent) else Path(".")
+
+
+def folder_writable(folder: Path) -> bool:
+    """True when new files can be created in ``folder`` (as this user, with its privileges)."""
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """True when ``a`` and ``b`` are the same file, also through a symlink or a hardlink."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def name_problem(dest: Path) -> str | None:
+    """Why the file system would refuse the name ``dest`` (too long), or None.
+
+    >>> name_problem(Path("x" * 300 + ".png"))
+    'the file name is 304 bytes long, more than the 255 a file name may have'
+    """
+    size = len(os.fsencode(Path(dest).name))
+    if size > NAME_MAX:
+        return f"the file name is {size} bytes long, more than the {NAME_MAX} a file name may have"
+    if len(os.fsencode(os.fspath(dest))) >= 4096:
+        return "the path is longer than the 4096 bytes a path may have"
+    return None
+
+
+def too_long_error(exc: BaseException) -> UsageError | None:
+    """The file system's "name too long" (ENAMETOOLONG) on a path this call was given, as the usage error it is
+    (exit 2, naming the path and the long name), else None: the checks before each read cannot foresee every
+    path a call derives (``folder/name``, a kernel file's, a DICOM series'), and it is never kernelcli's bug.
+
+    >>> err = OSError(errno.ENAMETOOLONG, "File name too long", "d/" + "x" * 300)
+    >>> str(too_long_error(err))[-71:]
+    'the file name is 300 bytes long, more than the 255 a file name may have'
+    """
+    if not isinstance(exc, OSError) or exc.errno != errno.ENAMETOOLONG or exc.filename is None:
+        return None
+    path = Path(os.fsdecode(exc.filename))
+    longest = max(path.parts, key=lambda part: len(os.fsencode(part)), default="")
+    problem = name_problem(path)
+    if problem is None and len(os.fsencode(longest)) > NAME_MAX:
+        problem = f"the name {shown_path(Path(longest))!r} in it is {len(os.fsencode(longest))} bytes long, more than the {NAME_MAX} a name may have"
+    return UsageError(f"{shown_path(path)}: {problem or 'a name in it is too long for the file system'}")
+
+
+def gone_folder_error(exc: BaseException) -> UsageError | None:
+    """The current folder removed under the call (``os.getcwd()`` fails: a relative path cannot be resolved) as the
+    usage error it is, else None: it was an internal error, exit 70, from ``os.path.abspath``."""
+    if not isinstance(exc, FileNotFoundError):
+        return None
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return UsageError("the current folder no longer exists (it was removed): cd to one that does")
+    return None
+
+
+def exists_message(dest: str | os.PathLike) -> str:
+    """The one wording of "exists without --force" (exit 4).
+
+    >>> exists_message("o.png")
+    'o.png: already exists; use --force to overwrite it'
+    """
+    return f"{os.fspath(dest)}: already exists; use --force to overwrite it"
+
+
+def output_problem(
+    dest: str | os.PathLike,
+    inputs: Sequence[str | os.PathLike] = (),
+    *,
+    force: bool = False,
+    identities: dict[tuple[int, int], str] | None = None,
+    input_paths: frozenset[str] | None = None,
+) -> str | None:
+    """The one-line reason ``dest`` may not be written (exit 4), or None.
+
+    Refused: an input (``inputs`` and every file noted in this call, also through a
+    link, whatever ``force`` says), a folder, and an existing file without ``force``.
+    ``identities`` (from :func:`input_identities`) saves stating the inputs again when
+    many outputs are checked, and ``input_paths`` (their absolute paths, as a set) comparing
+    each output with every input (a batch's planning was quadratic in its files).
+    """
+    dest = Path(dest)
+    ids = input_identities(inputs) if identities is None else identities
+    try:
+        st = dest.stat()
+    except (OSError, ValueError):
+        st = None
+    if st is not None and (st.st_dev, st.st_ino) in ids:
+        src = ids[(st.st_dev, st.st_ino)]
+        return f"{dest}: is the input {src} (same file): the output would overwrite the input"
+    if input_paths is None:
+        input_paths = frozenset(os.path.abspath(s) for s in ids.values())
+    if st is None and os.path.abspath(dest) in input_paths:
+        return f"{dest}: is an input of this command; it would be overwritten"
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        return f"{dest}: is a folder, expected a file path"
+    if st is not None and not stat.S_ISREG(st.st_mode):  # --force put a regular file in place of /dev/null
+        return f"{dest}: is not a regular file ({_special_kind(st.st_mode)}), expected a file path"
+    if not force and (st is not None or os.path.islink(dest)):
+        return exists_message(dest)
+    return None
+
+
+def _special_kind(mode: int) -> str:
+    """What a file that is neither a folder nor a regular file is, in a message.
+
+    >>> _special_kind(stat.S_IFIFO)
+    'a pipe'
+    """
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def refuse_folder(dest: str | os.PathLike) -> None:
+    """Exit 4 where the output ``dest`` is an existing folder: checked before its extension, which a folder's
+    name seldom has (the message was "unsupported output type '(no extension)'", exit 2).
+
+    >>> refuse_folder("/")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.OutputRefused: /: is a folder, expected a file path
+    """
+    if os.path.isdir(dest):
+        raise OutputRefused(f"{dest}: is a folder, expected a file path")
+
+
+def check_output(dest: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (), *, force: bool = False) -> Path:
+    """Check one output before any work; return it as a Path.
+
+    Raises OutputRefused (exit 4, see :func:`output_problem`), UsageError (exit 2: a name
+    too long, a missing folder) or WriteError (exit 1: a read-only folder).
+    """
+    o = Path(dest)
+    too_long = name_problem(o)
+    if too_long:
+        raise _of_output(UsageError(f"{shown_path(o)}: {too_long}"), o)
+    problem = output_problem(o, inputs, force=force)
+    if problem:
+        raise _of_output(OutputRefused(problem), o)
+    parent = output_folder(o)
+    if not parent.is_dir():
+        raise _of_output(UsageError(f"{o}: the folder {parent} does not exist"), o)
+    if not folder_writable(parent):
+        raise _of_output(WriteError(f"{o}: cannot write in {parent}: permission denied (read-only folder); nothing was written"), o)
+    return o
+
+
+def _of_output(exc: KernelcliError, dest: Path) -> KernelcliError:
+    """``exc`` with the output it refuses as ``exc.output``: a refused default name (``<stem>_sobel_v.png``, no
+    ``-o``) is named in the ``--json`` record of the failure, as the ``--report`` record names it."""
+    exc.output = os.fspath(dest)  # type: ignore[attr-defined]
+    return exc
+
+
+def shown_path(p: Path) -> str:
+    """A path short enough for a one-line message."""
+    text = os.fspath(p)
+    return text if len(text) <= 80 else f"{text[:40]}...{text[-20:]}"
