@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 from conftest import CliRunner
 
-from kernelcli import batch
+from kernelcli import batch, batch_pool
 from kernelcli.cli import app
 from kernelcli.errors import InputError, OutputRefused, UsageError
 from kernelcli.jobs import pad_file, pool_file
@@ -548,9 +548,9 @@ def test_the_pool_start_puts_the_environment_back(monkeypatch):
     monkeypatch.setenv("PYTHONPATH", "elsewhere")
     # found in the first entry, by an interpreter started without the safe path (pytest-xdist's
     # workers inherit conftest's PYTHONSAFEPATH: their sys.flags say safe_path)
-    monkeypatch.setattr(batch, "sys", SimpleNamespace(path=[str(Path(batch.__file__).resolve().parents[1]), *sys.path[1:]],
+    monkeypatch.setattr(batch_pool, "sys", SimpleNamespace(path=[str(Path(batch.__file__).resolve().parents[1]), *sys.path[1:]],
                                                       flags=SimpleNamespace(safe_path=False)))
-    with pytest.raises(KeyboardInterrupt), batch._our_kernelcli_first():
+    with pytest.raises(KeyboardInterrupt), batch_pool._our_kernelcli_first():
         assert os.environ["PYTHONSAFEPATH"] == "1"
         assert os.environ["PYTHONPATH"].split(os.pathsep) == [str(Path(batch.__file__).resolve().parents[1]), "elsewhere"]
         raise KeyboardInterrupt
@@ -565,10 +565,10 @@ def test_the_pool_start_leaves_pythonpath_alone_for_an_installed_kernelcli(monke
     monkeypatch.delenv("PYTHONSAFEPATH", raising=False)
     monkeypatch.setenv("PYTHONPATH", "elsewhere")
     monkeypatch.setattr(sys, "path", ["/some/venv/bin", *sys.path[1:]])  # the console script's folder first
-    with batch._our_kernelcli_first():
+    with batch_pool._our_kernelcli_first():
         assert os.environ["PYTHONSAFEPATH"] == "1" and os.environ["PYTHONPATH"] == "elsewhere"
     monkeypatch.delenv("PYTHONPATH")
-    with batch._our_kernelcli_first():
+    with batch_pool._our_kernelcli_first():
         assert "PYTHONPATH" not in os.environ
     assert "PYTHONSAFEPATH" not in os.environ
 
@@ -739,7 +739,7 @@ def test_a_batch_worker_is_stopped_when_its_parent_ends():
     # command had exited; each worker now asks Linux for SIGTERM when its parent (the forkserver) ends
     import subprocess
 
-    code = ("import ctypes, signal; from kernelcli import batch; batch._stop_with_parent(); got = ctypes.c_int(); "
+    code = ("import ctypes, signal; from kernelcli import batch_pool; batch_pool._stop_with_parent(); got = ctypes.c_int(); "
             "ctypes.CDLL(None).prctl(2, ctypes.byref(got), 0, 0, 0); print(got.value == signal.SIGTERM)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert done.stdout.strip() == "True", done.stderr

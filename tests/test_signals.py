@@ -239,14 +239,14 @@ def test_signals_at_random_moments_of_a_batch_never_hang(tmp_path):
 
 def test_stopping_a_pool_is_bounded_when_its_queue_lock_is_never_released(tmp_path):
     """``Pool.terminate`` blocks forever on the task queue's lock when a worker stopped while
-    holding it: :func:`kernelcli.batch._stop_pool` still returns in bounded time, workers dead."""
+    holding it: :func:`kernelcli.batch_pool._stop_pool` still returns in bounded time, workers dead."""
     import threading
     from functools import partial
 
-    from kernelcli import batch
+    from kernelcli import batch_pool
     from kernelcli.jobs import pad_file
 
-    pool = batch._start_pool(partial(pad_file, p=1), 2)
+    pool = batch_pool._start_pool(partial(pad_file, p=1), 2)
     assert pool is not None
     workers = list(pool._pool)
     held = pool._inqueue._rlock
@@ -256,7 +256,7 @@ def test_stopping_a_pool_is_bounded_when_its_queue_lock_is_never_released(tmp_pa
     acquired = held.acquire(timeout=1.0)
     try:
         began = time.monotonic()
-        batch._stop_pool(pool, grace=0.5)
+        batch_pool._stop_pool(pool, grace=0.5)
         assert time.monotonic() - began < 5
         assert all(p.exitcode is not None for p in workers)
         if acquired:  # the pool's own terminate is still stuck on that lock: what used to hang the batch
@@ -288,11 +288,11 @@ def test_a_pool_left_running_is_stopped_at_exit_within_bounded_time(tmp_path):
     multiprocessing's own exit handler wait forever)."""
     script = (
         "from functools import partial\n"
-        "from kernelcli import batch\n"
+        "from kernelcli import batch_pool\n"
         "from kernelcli.jobs import pad_file\n"
-        "batch.STOP_GRACE = 0.5\n"
+        "batch_pool.STOP_GRACE = 0.5\n"
         "if __name__ == '__main__':\n"
-        "    pool = batch._start_pool(partial(pad_file, p=1), 2)\n"
+        "    pool = batch_pool._start_pool(partial(pad_file, p=1), 2)\n"
         # (an idle worker holds this lock while it waits for a task: if one got there first, a
         # plain acquire() waited forever; the lock is then held by that worker, never released)
         "    pool._inqueue._rlock.acquire(timeout=1.0)\n"
@@ -310,8 +310,8 @@ def test_a_stop_that_lands_in_a_weakref_callback_still_unwinds_the_worker():
     SystemExit was printed as "Exception ignored in ... Traceback" and the worker went on with its write."""
     script = (
         "import os, signal, sys, time, weakref\n"
-        "from kernelcli import batch\n"
-        "batch._stop_handlers()\n"
+        "from kernelcli import batch_pool\n"
+        "batch_pool._stop_handlers()\n"
         "class Thing: pass\n"
         "thing = Thing()\n"
         "ref = weakref.ref(thing, lambda _: [os.kill(os.getpid(), signal.SIGTERM), *[i for i in range(10000)]])\n"
@@ -468,7 +468,7 @@ def forkserver():
 if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import probe
-    from kernelcli.batch import _start_pool, _stop_pool
+    from kernelcli.batch_pool import _start_pool, _stop_pool
     pool = _start_pool(None, 2)
     print("forkserver", blocked(forkserver()))
     print("pool", pool.apply(probe.blocked))
@@ -501,14 +501,14 @@ def test_a_failed_start_of_the_resource_tracker_leaves_the_signals_as_they_were(
     # blocked for the serial batch that follows
     from multiprocessing import resource_tracker
 
-    from kernelcli import batch
+    from kernelcli import batch_pool
 
     def fail():
         raise OSError(11, "Resource temporarily unavailable")
 
     monkeypatch.setattr(resource_tracker, "ensure_running", fail)
     before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
-    assert batch._start_pool(None, 2) is None
+    assert batch_pool._start_pool(None, 2) is None
     assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
 
 
