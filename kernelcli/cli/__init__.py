@@ -223,7 +223,7 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
                 sys.stderr.write(exc.format_message().rstrip("\n") + "\n")
                 return exc.exit_code
             error(click_error_line(exc))
-            failure_before_parsing(argv, exc.exit_code, click_error_line(exc))
+            failure_before_parsing(argv, exc.exit_code, click_error_line(exc), takes_value=_valued_options(exc))
             return exc.exit_code
         except typer.Exit as exc:
             return exc.exit_code
@@ -233,6 +233,16 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
         return interrupted(argv, exc)
     _measure_start_up()
     return code if isinstance(code, int) else 0
+
+
+def _valued_options(exc) -> frozenset[str] | None:
+    """The names of the options that take a value in the command Click failed in, or None where the error
+    came before a command took the call (an unknown command: its options are not known)."""
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None or hasattr(ctx.command, "commands"):  # (a group: the root command)
+        return None
+    return frozenset(name for param in ctx.command.params if getattr(param, "param_type_name", "") == "option"
+                     and not param.is_flag and not param.count for name in param.opts)
 
 
 def click_error_line(exc) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..records import record
-from ._common import _click_control, console, echo, error, exit_with, internal_error_message, note, print_json, single_line
+from ._common import _click_control, console, echo, error, exit_with, internal_error_message, note, path_line, print_json, single_line
 from ._report import output_for, render_report
 from ._signals import interrupted_message
 
@@ -265,7 +265,7 @@ def run_batch(
         elif not quiet:  # -q: the files are the answer; nothing is printed
             for record in result.records:
                 if record.status == "ok":
-                    echo(record.output)
+                    echo(path_line(record.output))
         if not quiet:
             note(result.summary())
     internal = [r for r in result.records if r.internal]

@@ -226,6 +226,16 @@ def single_line(message: str) -> str:
     return re.sub(r"\r|\n(?!  )", lambda found: "\\r" if found.group() == "\r" else "\\n", message)
 
 
+def path_line(path: Any) -> str:
+    r"""A path as one line of a listing on stdout: a line break in a file name written ``\n`` (``\r``), as the
+    summary line and ``--json`` write it, so that a script reading the listing line by line gets one name per line.
+
+    >>> path_line("in/new\nline_sobel_v.png")
+    'in/new\\nline_sobel_v.png'
+    """
+    return str(path).replace("\r", "\\r").replace("\n", "\\n")
+
+
 def note(message: str) -> None:
     """Print a one-line note on stderr (never on stdout, which carries results); inside
     :func:`notes_held`, keep it for later instead."""
@@ -527,13 +537,49 @@ def refused_at_start(argv: list[str], message: str) -> int:
     return EXIT_USAGE
 
 
-def failure_before_parsing(argv: list[str], code: int, message: str, status: str = "failed") -> None:
+def failure_before_parsing(argv: list[str], code: int, message: str, status: str = "failed",
+                           takes_value: frozenset[str] | None = None) -> None:
     """With ``--json`` among ``argv``'s options (read before Click has parsed them), print the failure record: stdout
-    always carries JSON.  Not with ``--out -``, where stdout carries the image (``learn``'s never: :data:`OUT_NEVER_STDOUT`)."""
-    options = argv[: argv.index("--")] if "--" in argv else argv
-    command = next((a for a in options if not a.startswith("-")), None)
-    if "--json" in options and not (out_is_stdout(options) and command not in OUT_NEVER_STDOUT):
+    always carries JSON.  Not with ``--out -``, where stdout carries the image (``learn``'s never: :data:`OUT_NEVER_STDOUT`).
+    ``takes_value``: the command's options that take a value, when known (:func:`options_given`), so that a ``--json``
+    or ``--`` given as an option's value is read as Click reads it."""
+    if takes_value is None:
+        options = argv[: argv.index("--")] if "--" in argv else argv
+        given = [(a, None) for a in options]
+        stdout_out = out_is_stdout(options)
+    else:
+        given = options_given(argv, takes_value)
+        stdout_out = any(name in ("-o", "--out") and value == "-" for name, value in given)
+    command = next((a for a, _ in given if not a.startswith("-")), None)
+    if any(name == "--json" for name, _ in given) and not (stdout_out and command not in OUT_NEVER_STDOUT):
         print_json(failure_record(code, message, status))
+
+
+def options_given(argv: list[str], takes_value: frozenset[str]) -> list[tuple[str, str | None]]:
+    """``argv``'s options with their values, and its arguments (value None), up to the ``--`` that ends the options,
+    read as Click reads them: an option of ``takes_value`` takes the next word as its value, whatever it is
+    (``--suffix --json``, ``--stride --``), or the rest of its word (``--out=-``, ``-o-``, ``-qo-``).
+
+    >>> options_given(["convolve", "--suffix", "--json", "-qo", "-", "--", "--json"], frozenset({"--suffix", "-o"}))
+    [('convolve', None), ('--suffix', '--json'), ('-q', None), ('-o', '-')]
+    """
+    given: list[tuple[str, str | None]] = []
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            break
+        if word.startswith("--") and "=" in word:
+            name, value = word.split("=", 1)
+            given.append((name, value))
+        elif word.startswith("--") or not word.startswith("-") or word == "-":
+            given.append((word, next(words, None) if word in takes_value else None))
+        else:  # a cluster of short options: the first that takes a value takes the rest, or the next word
+            for at, letter in enumerate(word[1:], start=2):
+                if f"-{letter}" in takes_value:
+                    given.append((f"-{letter}", word[at:] or next(words, None)))
+                    break
+                given.append((f"-{letter}", None))
+    return given
 
 
 #: the commands whose ``--out`` is a file of their own, never stdout (``learn -o -`` is refused in learn's words):

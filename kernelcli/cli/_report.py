@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._common import SHOWN_AS, echo, note, print_json, shown, single_line
+from ._common import SHOWN_AS, echo, note, path_line, print_json, shown, single_line
 
 
 def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:
@@ -33,7 +33,7 @@ def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:
     elif not quiet:  # -q: a written file is the answer; a pipe carries it.  Every file written, the sheet too
         for written in dict.fromkeys(str(path) for path in (report.output, report.montage) if path):
             if written not in SHOWN_AS:
-                echo(written)
+                echo(path_line(written))
     if not quiet:
         note(summary_line(report, report.output or "stdout"))
 

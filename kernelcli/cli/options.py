@@ -528,7 +528,29 @@ RescaleOption = Annotated[
 MaxPixelsOption = Annotated[Optional[int], option("max_pixels", min=1, show_default=False)]
 OutOption = Annotated[Optional[Path], option("out", show_default=False)]
 OutDirOption = Annotated[Optional[Path], option("out_dir", show_default=False)]
-SuffixOption = Annotated[Optional[str], option("suffix", show_default=False)]
+def checked_suffix(text: Any) -> Any:
+    """``--suffix`` as typed, unless it has nothing to name a file with: a suffix of no letter, digit, ``.``, ``-`` or
+    ``_`` (``/``, ``:``) became the word ``kernel`` in silence, two of them one name.  Other characters become ``_``,
+    as in every output name (:func:`kernelcli.io.naming.safe_stem`); ``''`` keeps the input's name.
+
+    >>> checked_suffix("v2"), checked_suffix("")
+    ('v2', '')
+    """
+    if not isinstance(text, str) or text == "":
+        return text
+    from ..io.naming import safe_text
+
+    if safe_text(text) == "":
+        from .. import numtext
+        from ._click import click
+
+        raise click.exceptions.BadParameter(
+            f"{numtext.quoted(text)} has no letter, digit, '.' or '-' to name a file with: output names are "
+            "<stem>_<suffix>.<ext> ('' keeps the input's name)")
+    return text
+
+
+SuffixOption = Annotated[Optional[str], option("suffix", parser=checked_suffix, show_default=False)]
 FormatOption = Annotated[Optional[OutFormat], option("format", show_default=False)]
 # None: not given (the writer's default, and a note where the output does not use a value given)
 QualityOption = Annotated[Optional[int], option("quality", min=1, max=100, extra=f"[default: {modes.JPEG_QUALITY}]",

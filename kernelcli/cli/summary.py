@@ -17,6 +17,15 @@ BUILTIN_NETWORKS = ("alexnet", "vgg16", "resnet18", "resnet34", "resnet50", "den
 DEFAULT_DEPTH = 3
 
 
+def _spec_named(text: str) -> str:
+    """SPEC as typed; an empty one is refused as every command's empty path is (it read ": is not a regular file")."""
+    if text == "":
+        from ._click import click
+
+        raise click.exceptions.BadParameter("'' is an empty path: expected a network spec .json or a built-in name")
+    return text
+
+
 def summary(
     spec: Annotated[
         str,
@@ -24,6 +33,7 @@ def summary(
             metavar="SPEC",
             help=f"A network spec file (.json, format in kernels/networks/README.md) or a built-in: {', '.join(BUILTIN_NETWORKS)}.",
             show_default=False,
+            parser=_spec_named,
         ),
     ],
     input_shape: Annotated[

@@ -32,7 +32,17 @@ def safe_stem(text: str) -> str:
     >>> safe_stem("gaussian:1.5"), safe_stem("::")
     ('gaussian_1.5', 'kernel')
     """
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "kernel"
+    return safe_text(text) or "kernel"
+
+
+def safe_text(text: str) -> str:
+    """``text`` with every run of characters a file name should not hold as ``_``, and no ``_`` at either end:
+    empty when nothing is left (``--suffix /`` is refused for that: :func:`kernelcli.cli.options.checked_suffix`).
+
+    >>> safe_text("a b/c"), safe_text("//")
+    ('a_b_c', '')
+    """
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")
 
 
 def is_matrix_path(path: str | Path) -> bool:

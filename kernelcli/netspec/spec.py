@@ -78,6 +78,8 @@ def find_spec(ref: str | Path) -> Path:
     >>> find_spec("VGG16").name
     'vgg16.json'
     """
+    if str(ref) == "":  # (Path("") is ".", which read ": is not a regular file")
+        raise SpecError("'' is an empty path: expected a network spec .json or a built-in name")
     builtin = _builtin(ref)
     if builtin is not None:
         return builtin
