@@ -79,7 +79,7 @@ def _call(argv: list[str]) -> tuple[int, bool]:
         try:
             wanted = wants_worker(argv)
         except SwitchError as exc:
-            from ._common import refused_at_start
+            from ._before import refused_at_start
 
             return refused_at_start(argv, str(exc)), False
         code = run_in_worker(argv) if wanted else None
@@ -92,7 +92,7 @@ def _call(argv: list[str]) -> tuple[int, bool]:
         if code is not None:
             return code, True
     except KeyboardInterrupt as exc:  # before any command took the call (Python still importing what it needs):
-        from ._common import interrupted
+        from ._before import interrupted
 
         sys.exit(interrupted(argv, exc))  # as a fresh process says it
     return run(argv), False
@@ -217,7 +217,8 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
             error(interrupted_message(cause))
             return interrupt_exit_code(cause)
         except click.exceptions.ClickException as exc:
-            from ._common import error, failure_before_parsing
+            from ._before import failure_before_parsing
+            from ._common import error
 
             if isinstance(exc, getattr(click.exceptions, "NoArgsIsHelpError", ())):  # `kernelcli shape` alone: the help
                 sys.stderr.write(exc.format_message().rstrip("\n") + "\n")
@@ -228,7 +229,7 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
         except typer.Exit as exc:
             return exc.exit_code
     except KeyboardInterrupt as exc:
-        from ._common import interrupted
+        from ._before import interrupted
 
         return interrupted(argv, exc)
     _measure_start_up()

@@ -407,6 +407,11 @@ def _fail_known(exc: KernelcliError, as_json: bool, kwargs: dict) -> NoReturn:
     raise exit_with(exc.exit_code) from None
 
 
+def json_printed() -> bool:
+    """Whether this call has printed its JSON document (:func:`print_json`): a failure after it prints no other."""
+    return _JSON_PRINTED
+
+
 #: the names commands give their ``--json`` parameter
 JSON_PARAMETERS = ("json_out", "as_json", "json_")
 #: the call has printed its JSON document (:func:`print_json`): a failure after it prints no other
@@ -513,85 +518,8 @@ def print_json(document: Any) -> None:
     write_stdout(shown(text) + "\n")
 
 
-def interrupted(argv: list[str], exc: BaseException) -> int:
-    """Say that a signal stopped the call before a command body took it, and return its exit code: the error
-    line, and with ``--json`` a record of it on stdout, which always carries JSON (it was left empty)."""
-    from ..errors import interrupt_exit_code
-
-    message = interrupted_message(exc)
-    sys.stderr.write(f"error: {message}\n")
-    code = interrupt_exit_code(exc)
-    if not _JSON_PRINTED:
-        try:
-            failure_before_parsing(argv, code, message, "not run")
-        except Exception:  # noqa: BLE001 - a stdout that cannot take it: the error line said it all
-            pass
-    return code
-
-
-def refused_at_start(argv: list[str], message: str) -> int:
-    """Refuse a call before any command takes it (a setting in the environment it cannot run with): the error
-    line, and with ``--json`` a record of it on stdout, as a bad option value gives; exit 2."""
-    error(message)
-    failure_before_parsing(argv, EXIT_USAGE, message)
-    return EXIT_USAGE
-
-
-def failure_before_parsing(argv: list[str], code: int, message: str, status: str = "failed",
-                           takes_value: frozenset[str] | None = None) -> None:
-    """With ``--json`` among ``argv``'s options (read before Click has parsed them), print the failure record: stdout
-    always carries JSON.  Not with ``--out -``, where stdout carries the image (``learn``'s never: :data:`OUT_NEVER_STDOUT`).
-    ``takes_value``: the command's options that take a value, when known (:func:`options_given`), so that a ``--json``
-    or ``--`` given as an option's value is read as Click reads it."""
-    if takes_value is None:
-        options = argv[: argv.index("--")] if "--" in argv else argv
-        given = [(a, None) for a in options]
-        stdout_out = out_is_stdout(options)
-    else:
-        given = options_given(argv, takes_value)
-        stdout_out = any(name in ("-o", "--out") and value == "-" for name, value in given)
-    command = next((a for a, _ in given if not a.startswith("-")), None)
-    if any(name == "--json" for name, _ in given) and not (stdout_out and command not in OUT_NEVER_STDOUT):
-        print_json(failure_record(code, message, status))
-
-
-def options_given(argv: list[str], takes_value: frozenset[str]) -> list[tuple[str, str | None]]:
-    """``argv``'s options with their values, and its arguments (value None), up to the ``--`` that ends the options,
-    read as Click reads them: an option of ``takes_value`` takes the next word as its value, whatever it is
-    (``--suffix --json``, ``--stride --``), or the rest of its word (``--out=-``, ``-o-``, ``-qo-``).
-
-    >>> options_given(["convolve", "--suffix", "--json", "-qo", "-", "--", "--json"], frozenset({"--suffix", "-o"}))
-    [('convolve', None), ('--suffix', '--json'), ('-q', None), ('-o', '-')]
-    """
-    given: list[tuple[str, str | None]] = []
-    words = iter(argv)
-    for word in words:
-        if word == "--":
-            break
-        if word.startswith("--") and "=" in word:
-            name, value = word.split("=", 1)
-            given.append((name, value))
-        elif word.startswith("--") or not word.startswith("-") or word == "-":
-            given.append((word, next(words, None) if word in takes_value else None))
-        else:  # a cluster of short options: the first that takes a value takes the rest, or the next word
-            for at, letter in enumerate(word[1:], start=2):
-                if f"-{letter}" in takes_value:
-                    given.append((f"-{letter}", word[at:] or next(words, None)))
-                    break
-                given.append((f"-{letter}", None))
-    return given
-
-
 #: the commands whose ``--out`` is a file of their own, never stdout (``learn -o -`` is refused in learn's words):
 #: with ``--json`` their stdout is free for the failure record
 OUT_NEVER_STDOUT = ("learn",)
 
 
-def out_is_stdout(args: list[str]) -> bool:
-    """Whether ``args`` give ``--out -`` (``-o -``, ``--out=-``, ``-o-``), read before Click has parsed them.
-
-    >>> out_is_stdout(["convolve", "x.png", "-o", "-"]), out_is_stdout(["pad", "--out=-"]), out_is_stdout(["-o", "y.png"])
-    (True, True, False)
-    """
-    pairs = zip(args, args[1:])
-    return any(a in ("-o", "--out") and b == "-" for a, b in pairs) or any(a in ("--out=-", "-o-") for a in args)

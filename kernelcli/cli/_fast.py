@@ -191,7 +191,7 @@ def run_plain(argv: list[str]) -> int | None:
                 return code
             raise
     except KeyboardInterrupt as exc:
-        from ._common import interrupted
+        from ._before import interrupted
 
         return interrupted(argv, exc)
     return 0
