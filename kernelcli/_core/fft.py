@@ -50,6 +50,7 @@ import numpy as np
 
 from . import zero_signs
 from .config import CONSTANT
+from .fft_range import block_factors, dtype_peak, in_range, peak_of
 from .memo import Memo, array_key, frozen
 
 #: Output cells per block side for kernels up to ``BLOCK // 3`` wide (wider kernels: more).
@@ -197,13 +198,13 @@ def correlate_fft(x3: np.ndarray, k: np.ndarray, dtype, widths: tuple[int, int, 
         out.fill(0.0)
         return out
     zero = zero_signs.kernel_zero(k)
-    fixed_peak = _dtype_peak(x3.dtype, value)
+    fixed_peak = dtype_peak(x3.dtype, value)
 
     def task(i: int) -> None:
         r, g = tasks[i]
         n = min(GROUP, nw - g)
         band = _band(x3, rows[r * bh : r * bh + lh], cols[g * bw : (g + n - 1) * bw + lw], dtype, value)
-        factors = None if scale is not None else _block_factors(band, n, bw, lw, k, dtype, fixed_peak)
+        factors = None if scale is not None else block_factors(band, n, bw, lw, k, dtype, fixed_peak)
         o0, o1 = max(0, r * bh - shift_h), min(oh, (r + 1) * bh - shift_h)  # the call's output rows
         f0 = span_h - 1 + o0 - (r * bh - shift_h)  # ... and where they sit in a block's result
         for ch in range(c):
@@ -268,9 +269,9 @@ def correlate_fft_nd(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode
     if not k.any():
         out.fill(0.0)
         return out
-    fixed_peak = _dtype_peak(x.dtype, value)
+    fixed_peak = dtype_peak(x.dtype, value)
     # a block's window holds values of x and the fill: where their peak needs no scaling, no window does
-    peak = _peak(x, value) if fixed_peak is None else fixed_peak
+    peak = peak_of(x, value) if fixed_peak is None else fixed_peak
     guard = scale is None and in_range(peak, k, lengths, np.float64) != (1.0, 1.0)
     for block_index in itertools.product(*(range(g[3]) for g in grids)):
         window, keep, put = [], [], []
@@ -286,7 +287,7 @@ def correlate_fft_nd(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode
 
         def scaled(window=window) -> np.ndarray:  # the block's own factors, from its own window
             values = _window(x, window, np.float64, value)
-            down, up = in_range(_peak(values, 0.0) if fixed_peak is None else fixed_peak, k, lengths, np.float64)
+            down, up = in_range(peak_of(values, 0.0) if fixed_peak is None else fixed_peak, k, lengths, np.float64)
             ups.append(up)
             if down != 1.0:
                 values *= down
@@ -372,78 +373,6 @@ def _kernel_spectrum(k: np.ndarray, dtype: np.dtype, lengths: tuple[int, int], d
         return spectrum
 
     return _spectra.get((array_key(k), dtype.str, lengths, tuple(dilation), cold), build)
-
-
-def in_range(peak: float, k: np.ndarray, lengths: tuple[int, ...], dtype) -> tuple[float, float]:
-    """``(down, up)``: powers of two (exact factors) that keep a block's transforms within ``dtype``'s range.
-
-    A block of ``L`` values at most ``M = peak`` in magnitude transforms to at most ``L * M``, times the
-    kernel's at most ``S = sum|k|``, and an inverse may sum ``L`` of those before it divides by ``L``:
-    ``L**2 * M * S``.  Beyond a quarter of ``dtype``'s largest value, the block's window is scaled down
-    before the forward transform and its result back up after the inverse (a float32 image of 1e34 under a
-    21x21 blur gave infinities, the direct paths 5.7e33).  Below it (every image short of about 1e27 in
-    float32): (1.0, 1.0), the transforms untouched.  Scaling by a power of two is exact but for values it
-    makes subnormal, far below the FFT's own error bound for that block.  ``peak`` is the block's own (one
-    channel's window, see :func:`_block_factors`), so a block's bytes never depend on values it does not
-    read: not on another channel, another block of its task, or where a tile begins.
-
-    >>> in_range(1e34, np.ones((21, 21)) / 441, (128, 128), np.float32)
-    (3.0517578125e-05, 32768.0)
-    >>> in_range(255.0, np.ones((21, 21)), (128, 128), np.float32)
-    (1.0, 1.0)
-    """
-    import math
-
-    total = float(np.abs(k).sum())
-    if peak == 0.0 or total == 0.0:
-        return 1.0, 1.0
-    log_bound = math.log2(peak) + math.log2(total) + 2 * math.log2(math.prod(lengths))
-    excess = math.ceil(log_bound - math.log2(float(np.finfo(dtype).max) / 4))
-    return (1.0, 1.0) if excess <= 0 else (math.ldexp(1.0, -excess), math.ldexp(1.0, excess))
-
-
-def _dtype_peak(dtype: np.dtype, value: float) -> float | None:
-    """The largest magnitude an 8/16-bit integer input or its fill can hold (no pass over the image: a
-    bound every block shares); None for other dtypes, whose blocks are measured.
-
-    >>> _dtype_peak(np.dtype(np.uint8), -300.0), _dtype_peak(np.dtype(np.int16), 0.0), _dtype_peak(np.dtype(np.float32), 0.0)
-    (300.0, 32768.0, None)
-    """
-    if dtype.kind in "iu" and dtype.itemsize <= 2:
-        return max(float(max(abs(np.iinfo(dtype).min), np.iinfo(dtype).max)), abs(float(value)))
-    return None
-
-
-def _peak(x: np.ndarray, value: float) -> float:
-    """``max |x|`` and ``|value|``: the largest magnitude a window of ``x`` padded with ``value`` holds."""
-    return max(float(max(abs(x.max()), abs(x.min()))) if x.size else 0.0, abs(float(value)))
-
-
-def _block_factors(band: np.ndarray, n: int, bw: int, lw: int, k: np.ndarray, dtype, fixed_peak: float | None):
-    """``(down, up)``, each (n, C), the :func:`in_range` factors of each of the ``n`` blocks of a task's
-    ``band`` (windows ``lw`` columns wide, ``bw`` apart) for each channel; None where none needs any.
-
-    Each block's from its own window's peak in each channel (``fixed_peak`` instead for an 8/16-bit
-    input: see :func:`_dtype_peak`), so that the bytes of a block do not depend on which others share its
-    task, nor on the other channels.  The band's largest value is tested first: when it needs no scaling,
-    neither does any block's (the common case: one pass over the band, in cache).
-
-    >>> band = np.ones((8, 10, 2), np.float32); band[0, 0, 0] = 1e36
-    >>> _block_factors(band, 2, 4, 6, np.ones((3, 3)), np.float32, None)[0].tolist()  # block 0, channel 0 alone
-    [[0.00390625, 1.0], [1.0, 1.0]]
-    """
-    lengths = (band.shape[0], lw)
-    if fixed_peak is not None:
-        down, up = in_range(fixed_peak, k, lengths, dtype)
-        if down == 1.0:
-            return None
-        return np.full((n, band.shape[2]), down), np.full((n, band.shape[2]), up)
-    if in_range(_peak(band, 0.0), k, lengths, dtype) == (1.0, 1.0):  # (a whole reduction: twice as fast as by column)
-        return None
-    columns = np.maximum(band.max(axis=0), -band.min(axis=0))  # (columns, C): each column's peak, per channel
-    factors = np.array([[in_range(float(columns[t * bw : t * bw + lw, ch].max()), k, lengths, dtype)
-                         for ch in range(band.shape[2])] for t in range(n)])  # (n, C, 2)
-    return factors[..., 0], factors[..., 1]
 
 
 def _whole(part: np.ndarray, scale: float, zero: float, divisor: int | None = None) -> np.ndarray:
