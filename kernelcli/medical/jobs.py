@@ -416,7 +416,9 @@ def _preview_axis(kernel: VolumeKernel | None, options: VolumeOptions, out_path:
 
 
 def _read_mask(path: str | os.PathLike, vol: Volume, affine: str | None = None) -> np.ndarray:
-    """The ``--mask`` volume as a (Z, Y, X) array on ``vol``'s grid (same shape and affine, else an error).
+    """The ``--mask`` volume as a (Z, Y, X) array on ``vol``'s grid, else an error: the same shape, and the same grid
+    in mm (:func:`~.geometry.grids_apart`, the qform/sform rule: every corner voxel within 1% of a voxel), whatever
+    unit each header states.
 
     ``affine`` (``--affine``) reads a NIfTI mask's geometry as the input's was read: a mask made from
     the input carries its header.
@@ -427,8 +429,11 @@ def _read_mask(path: str | os.PathLike, vol: Volume, affine: str | None = None) 
     shape = vol.data.shape[-3:]
     if m.data.ndim != 3 or m.data.shape != shape:
         raise UsageError(f"--mask {path}: shape {'x'.join(map(str, m.data.shape))} differs from the input's {'x'.join(map(str, shape))} (Z, Y, X)")
-    if not np.allclose(m.affine, vol.affine, atol=1e-3):
-        raise UsageError(f"--mask {path}: its affine differs from the input's (another grid); resample it onto the input first")
+    from .geometry import grids_apart
+
+    apart = grids_apart(m.affine_mm, vol.affine_mm, shape[::-1])
+    if apart is not None:
+        raise UsageError(f"--mask {path}: another grid: {apart.text('the mask', 'the input')}; resample it onto the input first")
     return m.data
 
 

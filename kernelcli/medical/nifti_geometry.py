@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import ImageReadError, UsageError
 from ..modes import AFFINE_READINGS, canonical_affine
 from ..records import record
+from .geometry import GRID_TOLERANCE, grids_apart, sheared_pair
 
 _NIFTI_UNITS_MM = {"mm": 1.0, "meter": 1000.0, "micron": 0.001}
 
@@ -43,8 +44,8 @@ def spatial_unit_mm(header: Any) -> float:
 
 
 #: a qform and an sform that place a corner voxel of the grid farther apart than this fraction of the smallest
-#: voxel side are two readings (float32 storage alone moves them by about 1e-5 mm; nibabel's own test files by <0.004 mm)
-AFFINE_TOLERANCE = 0.01
+#: voxel side are two readings: the one rule for two grids (:func:`~.geometry.grids_apart`)
+AFFINE_TOLERANCE = GRID_TOLERANCE
 #: voxel sizes (pixdim) and the lengths of the affine's columns differing by more than this fraction are two readings
 #: of the voxel size (float32 storage moves them by about 1e-7)
 VOXEL_SIZE_TOLERANCE = 1e-3
@@ -299,35 +300,24 @@ def _nifti_reading(header: Any, p: Path, choice: str | None, notes: list[str] | 
         name = next(iter(readings))
         return readings[name], None, name
     sform, qform = readings["sform"], readings["qform"]
-    shape = [max(1, int(n)) for n in header.get_data_shape()[:3]] + [1] * (3 - len(header.get_data_shape()[:3]))
-    corners = np.array([[i, j, k, 1.0] for i in (0, shape[0] - 1) for j in (0, shape[1] - 1) for k in (0, shape[2] - 1)]).T
-    voxel = float(min(np.linalg.norm(a[:3, :3], axis=0).min() for a in (sform, qform))) or 1.0
-    if _agree(sform, qform, corners, voxel):
+    shape = header.get_data_shape()[:3]
+    apart = grids_apart(sform, qform, shape)
+    if apart is None:
         return sform, None, "sform"
-    from .geometry import sheared_pair
-
     sheared = sheared_pair(sform, ("z", "y", "x"))
     shear = f"the sform is sheared (its {sheared[0]} and {sheared[1]} axes {sheared[2]:.3g} degrees from perpendicular)" if sheared else ""
     held = _as_qform(header, sform)
-    if held is not None and _agree(held, qform, corners, voxel):  # the qform stands for the sform: what a qform holds of it
+    if held is not None and grids_apart(held, qform, shape, apart.side) is None:  # the qform stands for the sform: what a qform holds of it
         if shear and notes is not None:
             notes.append(f"{p.name}: {shear}, which a qform cannot hold: its qform holds the nearest unsheared grid (what "
                          "SimpleITK reads); the sform is read, as nibabel and FSL read it")
         return sform, None, "sform"
-    distances = np.linalg.norm((sform @ corners - qform @ corners)[:3], axis=0)
-    worst = int(distances.argmax())
-    where = ", ".join(str(int(v)) for v in corners[:3, worst])
-    at = [", ".join(f"{v:.4g}" for v in (a @ corners[:, worst])[:3]) for a in (sform, qform)]
+    at = [", ".join(f"{v:.4g}" for v in xyz) for xyz in (apart.first, apart.second)]
     raise UsageError(
         f"{p}: the geometry reads two ways: {_reading(header, 'sform', sform)} or {_reading(header, 'qform', qform)}, "
-        f"which place the grid up to {distances[worst]:.3g} mm apart, at voxel ({where}): ({at[0]}) or ({at[1]}) mm"
-        f"{'; ' + shear + ', which a qform cannot hold' if shear else ''}; give --affine sform or --affine qform"
+        f"which place the grid up to {apart.distance:.3g} mm apart, at voxel ({', '.join(map(str, apart.voxel))}): "
+        f"({at[0]}) or ({at[1]}) mm{'; ' + shear + ', which a qform cannot hold' if shear else ''}; give --affine sform or --affine qform"
     )
-
-
-def _agree(a: np.ndarray, b: np.ndarray, corners: np.ndarray, voxel: float) -> bool:
-    """Whether the affines ``a`` and ``b`` place every corner of the grid within :data:`AFFINE_TOLERANCE` of a voxel."""
-    return float(np.abs(a @ corners - b @ corners)[:3].max()) <= AFFINE_TOLERANCE * voxel
 
 
 def _as_qform(header: Any, affine: np.ndarray) -> np.ndarray | None:

@@ -2,7 +2,8 @@
 
 Every volume is a (Z, Y, X) array -- slices, rows, columns -- with ``spacing = (dz, dy, dx)`` in
 millimetres and a 4x4 ``affine`` that maps NIfTI voxel indices ``(i, j, k) = (x, y, z)`` to
-RAS+ millimetres (nibabel's convention), so a result written as NIfTI overlays its input.
+RAS+ millimetres (nibabel's convention; in a NIfTI header's own unit where it is metres or microns, and
+``affine_mm`` in mm), so a result written as NIfTI overlays its input.
 
 Example
 -------
@@ -39,7 +40,9 @@ class Volume:
 
     data: np.ndarray  # (Z, Y, X) or (T, Z, Y, X)
     spacing: tuple[float, float, float]  # mm per voxel along z, y, x
-    affine: np.ndarray  # 4x4, voxel (i=x, j=y, k=z) -> RAS+ mm
+    # 4x4, voxel (i=x, j=y, k=z) -> RAS+, in mm but for a NIfTI in metres or microns, whose header's unit it keeps so
+    # that an output's header holds it as the input's did (affine_mm is in mm for every input)
+    affine: np.ndarray
     path: Path
     format: str  # "NIfTI-1", "NIfTI-2", "DICOM", "MGH", "NRRD", ...
     header: Any = None  # nibabel header of a NIfTI input (written back with the dtype updated)
@@ -71,6 +74,21 @@ class Volume:
     def frames(self) -> int:
         """How many 3-D volumes ``data`` holds (1, or T for a 4-D input)."""
         return 1 if self.data.ndim == 3 else int(self.data.shape[0])
+
+    @property
+    def affine_mm(self) -> np.ndarray:
+        """``affine`` in mm, whatever the spatial unit of a NIfTI input's header: what two volumes' grids are compared in.
+
+        >>> import nibabel as nib; h = nib.Nifti1Header(); h.set_xyzt_units("meter")
+        >>> Volume(np.zeros((1, 1, 1)), (1.0, 1.0, 1.0), np.diag([0.001, 0.001, 0.001, 1]), Path("m.nii"), "NIfTI-1",
+        ...        header=h).affine_mm.diagonal().tolist()
+        [1.0, 1.0, 1.0, 1.0]
+        """
+        from .nifti_geometry import spatial_unit_mm
+
+        scaled = np.array(self.affine, dtype=np.float64)
+        scaled[:3] *= spatial_unit_mm(self.header)
+        return scaled
 
 
 def float32_holds(lo: int, hi: int, slope: float, inter: float) -> bool:
