@@ -113,3 +113,87 @@ class TestOneGridRule:
         assert geometry.grids_apart(a, a, (10, 8, 6)) is None
         apart = geometry.grids_apart(a, shifted(a, 0.5), (10, 8, 6))
         assert apart is not None and apart.distance == pytest.approx(0.45)
+
+
+def corner_gap(path: Path) -> float:
+    """The largest distance (mm) between where a written NIfTI's qform and sform put a corner voxel."""
+    import itertools
+
+    img = nib.load(str(path))
+    q, s = img.header.get_qform(), img.header.get_sform()
+    n = img.shape[:3]
+    return max(float(np.linalg.norm(((q - s) @ [i * (n[0] - 1), j * (n[1] - 1), k * (n[2] - 1), 1])[:3]))
+               for i, j, k in itertools.product((0, 1), repeat=3))
+
+
+def shear_notes(notes: list[str]) -> list[str]:
+    return [n for n in notes if "which a qform cannot hold" in n]
+
+
+class TestShearNote:
+    def test_a_sheared_mgh_says_how_far_a_nifti_outputs_qform_is(self, tmp_path):
+        from nibabel.testing import data_path
+
+        src = Path(shutil.copy(Path(data_path) / "test.mgz", tmp_path / "test.mgz"))
+        report = medical.convolve_volume_file(src, None, medical.VolumeOptions(), out=tmp_path / "o.nii.gz")
+        [note] = shear_notes(report.notes)
+        assert note.startswith("test.mgz: the grid is sheared (its z and y axes 51.8 degrees from perpendicular)"), note
+        assert f"{corner_gap(tmp_path / 'o.nii.gz'):.3g} mm off" in note and "12.1 mm off" in note, note
+        assert "SimpleITK" in note and "sform holds the grid exactly" in note, note
+        # read back, the NIfTI says the same shear and distance, of its own qform
+        [again] = shear_notes(medical.read_volume(tmp_path / "o.nii.gz").notes)
+        assert "51.8 degrees" in again and "12.1 mm off" in again, again
+
+    def test_the_cli_prints_it_for_an_mgh_written_as_nifti(self, invoke, tmp_path):
+        from nibabel.testing import data_path
+
+        src = shutil.copy(Path(data_path) / "test.mgz", tmp_path / "test.mgz")
+        done = invoke("convolve", str(src), "-o", str(tmp_path / "c.nii.gz"))
+        assert done.exit_code == 0 and "51.8 degrees from perpendicular" in done.stderr, done.stderr
+
+    def test_an_unsheared_mgh_has_no_note(self, tmp_path):
+        nib.save(nib.MGHImage(DATA.astype(np.float32), oblique_affine()), str(tmp_path / "o.mgz"))
+        assert shear_notes(medical.read_volume(tmp_path / "o.mgz").notes) == []
+
+    def test_a_sheared_nrrd_has_the_note(self, tmp_path):
+        sitk = pytest.importorskip("SimpleITK")
+        img = sitk.GetImageFromArray(np.zeros((6, 5, 4), np.float32))
+        img.SetDirection((1, 0, 0, 0, 1, 0.5, 0, 0, 1))
+        img.SetSpacing((1.0, 1.0, 2.0))
+        sitk.WriteImage(img, str(tmp_path / "s.nrrd"))
+        vol = medical.read_volume(tmp_path / "s.nrrd")
+        [note] = shear_notes(vol.notes)
+        assert note.startswith("s.nrrd: the grid is sheared (its z and y axes 26.6 degrees"), note
+        medical.convolve_volume_file(tmp_path / "s.nrrd", None, medical.VolumeOptions(), out=tmp_path / "o.nii.gz")
+        assert f"{corner_gap(tmp_path / 'o.nii.gz'):.3g} mm off" in note, note
+
+    def test_a_tilted_series_says_how_far_the_qform_is(self, tmp_path):
+        pydicom = pytest.importorskip("pydicom")
+        from test_medical import make_series
+
+        make_series(tmp_path / "s", [0, 2, 4, 6])
+        for f in (tmp_path / "s").iterdir():
+            ds = pydicom.dcmread(f)
+            z = float(ds.ImagePositionPatient[2])
+            ds.ImagePositionPatient = [float(ds.ImagePositionPatient[0]), float(ds.ImagePositionPatient[1]) + z / 4, z]
+            ds.save_as(f)
+        report = medical.convolve_volume_file(tmp_path / "s", None, medical.VolumeOptions(), out=tmp_path / "o.nii.gz")
+        [note] = shear_notes(report.notes)
+        assert "14 degrees from perpendicular" in note and f"{corner_gap(tmp_path / 'o.nii.gz'):.3g} mm off" in note, note
+        assert any("gantry tilt of 14.04 degrees" in n for n in report.notes), report.notes
+
+    def test_a_sheared_nifti_in_metres_says_the_distance_in_mm(self, tmp_path):
+        s = oblique_affine()
+        s[:3, 2] += 0.4 * s[:3, 1] / np.linalg.norm(s[:3, 1])
+        notes = {}
+        for unit, unit_mm in (("mm", 1.0), ("meter", 1000.0)):
+            a = s.copy()
+            a[:3] /= unit_mm
+            img = nib.Nifti1Image(DATA, a)
+            img.set_sform(a, 1)
+            img.set_qform(a, 1, strip_shears=True)
+            img.header.set_xyzt_units(unit)
+            nib.save(img, str(tmp_path / f"{unit}.nii"))
+            [notes[unit]] = shear_notes(medical.read_volume(tmp_path / f"{unit}.nii").notes)
+        assert notes["mm"].replace("mm.nii", "x") == notes["meter"].replace("meter.nii", "x")
+        assert f"{corner_gap(tmp_path / 'mm.nii'):.3g} mm off" in notes["mm"], notes["mm"]

@@ -461,6 +461,11 @@ def assemble(
     vol = _dicom_volume(ds, where, stack_.data, spacing, _dicom_affine(iop, origin, step, *pixel), present, notes)
     vol.orientation_unknown, vol.spacing_assumed = unknown, "; ".join(assumed) or None
     vol.position_unknown = position_unknown
+    if unknown is None and position_unknown is None:  # (with either unknown a NIfTI output has no qform: codes 0)
+        from .nifti_geometry import sheared_grid_note
+
+        if (note := sheared_grid_note(where.name, vol.affine, vol.data.shape[::-1])) is not None:
+            vol.notes.append(note)
     return vol
 
 

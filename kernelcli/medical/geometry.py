@@ -280,8 +280,7 @@ def stack_slices(
         shift = float(np.linalg.norm(slope) * (k[-1] - k[0]))
         notes.append(
             f"{where}: gantry tilt of {tilt:.2f} degrees (each slice shifted {np.linalg.norm(slope) * gap:.3g} mm within its plane, "
-            f"{shift:.3g} mm over the volume): the NIfTI affine is sheared so that every voxel is where the scanner put it; "
-            "the sform holds it exactly, the qform (which cannot shear) holds the nearest unsheared grid, and readers that "
-            "use the qform or ignore the tilt (SimpleITK's DICOM reader) place the last slices off by up to that shift"
+            f"{shift:.3g} mm over the volume): the NIfTI affine is sheared so that every voxel is where the scanner put it, "
+            "and readers that ignore the tilt (SimpleITK's DICOM reader) place the last slices off by up to that shift"
         )
     return Stack(order, pos[order[0]].copy(), step, float(gap), blend, notes)

@@ -308,9 +308,9 @@ def _nifti_reading(header: Any, p: Path, choice: str | None, notes: list[str] | 
     shear = f"the sform is sheared (its {sheared[0]} and {sheared[1]} axes {sheared[2]:.3g} degrees from perpendicular)" if sheared else ""
     held = _as_qform(header, sform)
     if held is not None and grids_apart(held, qform, shape, apart.side) is None:  # the qform stands for the sform: what a qform holds of it
-        if shear and notes is not None:
-            notes.append(f"{p.name}: {shear}, which a qform cannot hold: its qform holds the nearest unsheared grid (what "
-                         "SimpleITK reads); the sform is read, as nibabel and FSL read it")
+        note = sheared_grid_note(p.name, sform, shape, qform=qform, unit_mm=spatial_unit_mm(header))
+        if note and notes is not None:
+            notes.append(note)
         return sform, None, "sform"
     at = [", ".join(f"{v:.4g}" for v in xyz) for xyz in (apart.first, apart.second)]
     raise UsageError(
@@ -318,6 +318,43 @@ def _nifti_reading(header: Any, p: Path, choice: str | None, notes: list[str] | 
         f"which place the grid up to {apart.distance:.3g} mm apart, at voxel ({', '.join(map(str, apart.voxel))}): "
         f"({at[0]}) or ({at[1]}) mm{'; ' + shear + ', which a qform cannot hold' if shear else ''}; give --affine sform or --affine qform"
     )
+
+
+def sheared_grid_note(name: str, affine: np.ndarray, shape: Any, *, qform: np.ndarray | None = None,
+                      unit_mm: float = 1.0) -> str | None:
+    """The note for a grid whose axes are not perpendicular (:func:`~.geometry.sheared_pair`), which a NIfTI qform
+    cannot hold, where the qform places it more than 1% of a voxel off (:func:`~.geometry.grids_apart`): the shear,
+    and how far the qform is off; else None.  ``shape``: the voxels (i, j, k); ``qform``: a NIfTI input's own, else
+    the one a NIfTI output stores (the nearest unsheared grid, as :func:`~.nifti.nifti_header` writes it; None without
+    nibabel, which a NIfTI output needs); ``unit_mm``: millimetres in the affines' unit.  Every reader of a sheared
+    grid says it with this note: a NIfTI, an MGH, an NRRD/MetaImage and a tilted DICOM series alike.
+
+    >>> tilt = np.eye(4); tilt[1, 2] = 0.5  # each slice 0.5 mm further along y
+    >>> sheared_grid_note("t.mgz", tilt, (10, 10, 20))[:92]
+    't.mgz: the grid is sheared (its z and y axes 26.6 degrees from perpendicular), which a qform'
+    """
+    sheared = sheared_pair(affine, ("z", "y", "x"))
+    own = qform is not None
+    if sheared is None:
+        return None
+    if qform is None:
+        try:
+            import nibabel as nib
+        except ImportError:
+            return None
+        qform = _as_qform(nib.Nifti1Header(), affine)
+        if qform is None:
+            return None
+    scale = np.diag([unit_mm] * 3 + [1.0])
+    apart = grids_apart(scale @ affine, scale @ qform, shape)
+    if apart is None:
+        return None
+    where, read = ("its qform holds", "the sform is read, as nibabel and FSL read it") if own else (
+        "a NIfTI output's qform holds", "its sform holds the grid exactly, as nibabel and FSL read it")
+    return (f"{name}: the {'sform' if own else 'grid'} is sheared (its {sheared[0]} and {sheared[1]} axes {sheared[2]:.3g} "
+            f"degrees from perpendicular), which a qform cannot hold: {where} the nearest unsheared grid, which places voxel "
+            f"({', '.join(map(str, apart.voxel))}) {apart.distance:.3g} mm off (readers of the qform, SimpleITK's among them, "
+            f"place the voxels by it); {read}")
 
 
 def _as_qform(header: Any, affine: np.ndarray) -> np.ndarray | None:
@@ -379,6 +416,9 @@ def nifti_geometry(img: Any, p: Path, choice: str | None, notes: list[str], *, m
         problem = _affine_problem(grid)
         if problem is not None:
             raise ImageReadError(f"{p}: the affine (Mdc, delta and Pxyz_c of the MGH header) is {problem}: it places no grid")
+        note = sheared_grid_note(p.name, grid, img.shape[:3])
+        if note:
+            notes.append(note)
     else:
         grid, unknown, reading = _nifti_reading(img.header, p, choice, notes)
     header = img.header
