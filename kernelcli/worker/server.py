@@ -5,7 +5,7 @@ fresh ``kernelcli`` process would build (plus loaded modules and compiled code, 
 hold no per-call state): nothing one call does reaches the next.  The child takes the
 caller's stdin/stdout/stderr, working folder, environment, umask and resource limits,
 runs the same entry point as the command line (``kernelcli.cli.run``) and reports the
-exit code.
+exit code (:mod:`.child`).
 
 The parent refuses (and the client then runs the call itself): a peer of another user
 (``SO_PEERCRED``; the connection is closed unanswered), a caller that may do or see other
@@ -35,11 +35,10 @@ import select
 import signal
 import socket
 import sys
-import threading
 import time
 
 from . import prefault, protocol, watch
-from .commit import Commit, FirstWrite, watch_client
+from .child import run_child
 from .hugepages import collapse
 from .warmup import (
     cache_state,
@@ -324,7 +323,7 @@ class Server:
             pid = self._fork()
             if pid == 0:
                 _forget_child_exit_wakeup(self._wake)
-                _child(conn, listener, message, fds, self.command)  # never returns
+                run_child(conn, listener, message, fds, self.command)  # never returns
         self.children[pid] = (time.monotonic(), conn.dup())
         self.calls += 1
         self.last_activity = time.monotonic()
@@ -364,7 +363,7 @@ class Server:
             theirs.close()
             if message is None or len(fds) != 4:
                 os._exit(0)
-            _child(socket.socket(fileno=fds[0]), None, message, fds[1:], self.command)  # never returns
+            run_child(socket.socket(fileno=fds[0]), None, message, fds[1:], self.command)  # never returns
         theirs.close()
         self.spare = (pid, ours)
 
@@ -446,85 +445,6 @@ def _drain(fd: int) -> None:
             pass
     except (BlockingIOError, InterruptedError):
         pass
-
-
-def _child(conn: socket.socket, listener: socket.socket | None, message: dict, fds: list[int], command) -> None:
-    """Become the call's process: the caller's stdio, folder, environment, limits; run; report."""
-    code = 70
-    try:
-        if listener is not None:
-            listener.close()
-        for sig in (signal.SIGQUIT, signal.SIGCHLD):
-            signal.signal(sig, signal.SIG_DFL)
-        # Ctrl-C, SIGTERM and SIGHUP relayed as soon as the caller knows our pid wait until
-        # run() can act on them as a fresh process does (else this process would die
-        # silently and the caller run the call again itself).
-        held: list[int] = []
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, lambda signum, _frame: held.append(signum))
-        commit = Commit(conn)
-        try:
-            _become_caller(message, fds, commit)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            protocol.send(conn, {"refused": f"cannot take over the call: {exc}"})
-            os._exit(0)
-        protocol.send(conn, {"pid": os.getpid()})
-        from ..io import outputs
-
-        outputs.BEFORE_PUBLISH.append(commit)  # an output file put in place is an effect too
-        finished = threading.Event()
-        watch_client(conn, finished)
-        from ..cli import run
-
-        try:
-            code = run(message["argv"], command=command, held=held)
-        except SystemExit as exc:  # click/typer end some paths so (--show-completion): as the interpreter takes it
-            code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
-            if exc.code is not None and not isinstance(exc.code, int):
-                print(exc.code, file=sys.stderr)
-        import atexit
-
-        atexit._run_exitfuncs()
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
-        finished.set()
-        protocol.send(conn, {"exit": code})
-    except BaseException:  # noqa: BLE001 - a child must never return into the server loop
-        pass
-    finally:
-        os._exit(code)
-
-
-def _become_caller(message: dict, fds: list[int], commit=None) -> None:
-    """Take the caller's stdio, folder, environment, umask and limits; ``commit`` (a :class:`.commit.Commit`) is
-    called before the first write to stdout or stderr."""
-    import io
-    import resource
-
-    for target, fd in enumerate(fds):
-        os.dup2(fd, target)
-        os.close(fd)
-    fds.clear()
-    os.chdir(message["cwd"])
-    os.environ.clear()
-    os.environ.update(message["env"])
-    os.umask(int(message["umask"]))
-    for name, (soft, hard) in message["limits"].items():
-        which = getattr(resource, name)
-        if (soft, hard) != tuple(resource.getrlimit(which)):
-            resource.setrlimit(which, (soft, hard))
-    streams = []
-    for fd, (encoding, errors) in enumerate(zip(message["encoding"], message["errors"])):
-        mode = "rb" if fd == 0 else "wb"
-        binary = io.open(fd, mode, closefd=False) if fd == 0 or commit is None else io.BufferedWriter(FirstWrite(fd, commit))
-        tty = os.isatty(fd)
-        streams.append(io.TextIOWrapper(binary, encoding=encoding, errors=errors, line_buffering=tty or fd == 2, write_through=fd == 2))
-    sys.stdin, sys.stdout, sys.stderr = streams
-    sys.__stdin__, sys.__stdout__, sys.__stderr__ = streams
-    sys.argv = ["kernelcli", *message["argv"]]
 
 
 def main(argv: list[str] | None = None) -> None:
