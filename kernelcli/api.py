@@ -37,7 +37,7 @@ from ._core import policy as _policy
 from ._core.memo import Memo
 from ._core.policy import Paths, as_paths
 from .errors import UsageError  # noqa: F401  (kernelcli.api.UsageError, as before)
-from .modes import PAD_CODES, POOL_CODES, canonical_pad_mode, canonical_pool_op
+from .modes import PAD_CODES, PAD_MODE_DEFAULT, PAD_VALUE_DEFAULT, POOL_CODES, canonical_pad_mode, canonical_pool_op, pad_words
 from .ndsupport import all_finite as _all_finite  # noqa: F401  (kept for old imports)
 from .ndsupport import compute_dtype  # noqa: F401  (public here since the first release)
 from .tiled import is_dask_array
@@ -132,7 +132,8 @@ def _pad3(x3: np.ndarray, widths: tuple[int, int, int, int], mode: str, value: f
 
 
 @ndsupport.quiet_overflow
-def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: float = 0.0, paths: Any = None) -> np.ndarray:
+def pad2d(x: Any, p: int | Sequence[int], *, pad_mode: str = PAD_MODE_DEFAULT, pad_value: float = PAD_VALUE_DEFAULT,
+          paths: Any = None, mode: str | None = None, value: float | None = None) -> np.ndarray:
     """Pad an (H, W) or (H, W, C) array on its two spatial axes.
 
     Parameters
@@ -142,24 +143,29 @@ def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: floa
     p : int or (top, bottom, left, right) or (ph, pw)
         Pad widths.  Widths larger than the input are valid for every mode: reflection
         and wrapping repeat, exactly as numpy.pad does.
-    mode : str
-        constant, replicate, reflect, symmetric or circular (or an alias: zero, edge,
-        nearest, mirror, wrap, ...); see :mod:`kernelcli.modes` for the table of names.
-    value : float
-        The fill for ``constant``; it must fit the input's dtype (300 in a uint8 image is
-        refused with a UsageError, on every path).
+    pad_mode : str
+        constant (the default), replicate, reflect, symmetric or circular (or an alias: zero,
+        edge, nearest, mirror, wrap, ...); see :mod:`kernelcli.modes` for the table of names.
+        The same name as :func:`conv2d`'s and ``--pad-mode``'s.
+    pad_value : float
+        The fill for ``constant`` (default 0); it must fit the input's dtype (300 in a uint8
+        image is refused with a UsageError, on every path).
     paths : "warm", "cold" or Paths, optional
         The path policy (:mod:`kernelcli._core.policy`); the default suits a long-lived program.
+    mode, value : optional
+        Aliases of ``pad_mode`` and ``pad_value`` (as ``--mode`` and ``--value`` are of the
+        command line's options); giving a name and its alias is a TypeError.
 
     The result keeps the input's dtype (a long double input is taken as float64, as everywhere).
 
-    >>> pad2d([[1, 2, 3]], (0, 0, 2, 2), mode="reflect")
+    >>> pad2d([[1, 2, 3]], (0, 0, 2, 2), pad_mode="reflect")
     array([[3, 2, 1, 2, 3, 2, 1]])
     """
+    mode, value = pad_words("pad2d", pad_mode, pad_value, mode, value)
     if is_dask_array(x):  # lazy, tile by tile (kernelcli.tiled.arrays)
         from .tiled import arrays
 
-        return arrays.pad2d(x, p, mode=mode, value=value)
+        return arrays.pad2d(x, p, pad_mode=mode, pad_value=value)
     arr = as_image_array(x)
     widths = conv_args.pad_widths(p)
     mode = canonical_pad_mode(mode)

@@ -93,7 +93,7 @@ def pad_file(
         check_pad_value(value, data.dtype, mode)
         pads = resolve_padding(widths, 1, 1)
         check_peak(pad_peak(data.shape, pads, data.dtype.itemsize), f"pad_{mode} by {','.join(map(str, pads))}")
-        return api.pad2d(data, widths, mode=mode, value=value, paths=paths)
+        return api.pad2d(data, widths, pad_mode=mode, pad_value=value, paths=paths)
 
     from .io.image_writing import ValuesNotHeld
 

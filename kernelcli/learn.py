@@ -122,14 +122,14 @@ def learn_kernel(
     if used < total:
         result_notes.append(f"used a random {used} of the {total} windows (at most {options.max_values:,} equation values "
                             "are held; --seed picks them): an exact target gives the same kernel, another the fit of that subset")
-    unknowns = a.shape[2] + int(options.bias)
+    unknowns = a.shape[2] + int(options.fit_bias)
     if a.shape[1] < unknowns:
         raise UsageError(_too_few(a.shape[1], unknowns, channels, options))
     # Values whose squares leave float64's range are brought near 1 by powers of two (exact): the sums of
     # squares the fit, the loss and gd's bookkeeping take would overflow (or vanish) on them.
     ea, ey = _range_exponent(a), _range_exponent(y)
     a, y = (np.ldexp(a, -ea) if ea else a), (np.ldexp(y, -ey) if ey else y)
-    w_ls, b_ls, rank, unknowns, cond = solve_lstsq(a, y, options.bias)
+    w_ls, b_ls, rank, unknowns, cond = solve_lstsq(a, y, options.fit_bias)
     b_ls = negligible_bias(b_ls, a, y, w_ls, cond)
     if rank < unknowns:
         raise UsageError(_singular(xa, a, rank, unknowns, options, input_name))
@@ -141,11 +141,11 @@ def learn_kernel(
             f"as many equations as unknowns ({unknowns}): any target fits exactly, so the data do not check the kernel; "
             "a larger image (or a smaller --size) gives windows to test it on"
         )
-    if not options.bias and not warnings_:
+    if not options.fit_bias and not warnings_:
         warnings_.extend(filter(None, [_offset_fits(a, y, w_ls, rels_ls, precision, options, ey)]))
     blocks = channels if options.combine == "sum" else 1
     with np.errstate(over="ignore"):  # (each kernel's, in the data's units: beyond float64 as its taps are)
-        floors = np.ldexp(felt_floors(a, y, w_ls, tap_floors(a, y, cond, blocks), blocks, bias=options.bias), ey - ea)
+        floors = np.ldexp(felt_floors(a, y, w_ls, tap_floors(a, y, cond, blocks), blocks, bias=options.fit_bias), ey - ea)
         # the scales gd's distance is judged on: each kernel's taps' (a sum kernel's channel: its own share's) and
         # each bias's (its target's RMS)
         judged_on = np.ldexp(gd_scales(a, y, w_ls, blocks), ey - ea), np.ldexp(np.sqrt(np.mean(np.square(y), axis=1)), ey)
@@ -211,7 +211,7 @@ def _singular(x: np.ndarray, a: np.ndarray, rank: int, unknowns: int, options: L
                     "them is not decided, only their kernels' sum; learn from the image with one of them (a grey image "
                     "saved as colour: the grey image) for that sum")
         return (head + f"{input_name}'s channels are linearly dependent (each alone decides its {kh}x{kw} taps; one is "
-                f"a mix of the others{' and a constant' if options.bias else ''}), so a --combine sum kernel's split "
+                f"a mix of the others{' and a constant' if options.fit_bias else ''}), so a --combine sum kernel's split "
                 "across them is not decided; learn from fewer channels")
     return (head + f"{input_name} has too little texture to decide a {kh}x{kw} kernel (it may vary in one direction "
             "only, or be constant in places the windows see); use a more detailed image or a smaller --size")
@@ -235,10 +235,10 @@ def _too_few(rows: int, unknowns: int, channels: int, options: LearnOptions) -> 
     kh, kw = options.size
     summed = options.combine == "sum" and channels > 1
     name = f"{channels}x{kh}x{kw}" if summed else f"{kh}x{kw}"
-    with_bias = " with a bias" if options.bias else ""
+    with_bias = " with a bias" if options.fit_bias else ""
 
     def unknowns_at(side: int) -> int:
-        return (channels if summed else 1) * side * side + int(options.bias)
+        return (channels if summed else 1) * side * side + int(options.fit_bias)
 
     side = max(kh, kw)
     if _rows_held(side, channels, options) >= unknowns:
@@ -255,7 +255,7 @@ def _too_few(rows: int, unknowns: int, channels: int, options: LearnOptions) -> 
             f"the one {name} kernel: {held * channels:,} equations" if options.combine == "shared" else f"its channel's {name} kernel")
     return (f"too few equations: at most {options.max_values:,} equation values are held, so at most {held:,} windows of "
             f"{per_window:,} values ({whose}), fewer than the kernel's {unknowns:,} unknowns"
-            f"{' (with the bias)' if options.bias else ''}, on any image; use --size {side} or smaller")
+            f"{' (with the bias)' if options.fit_bias else ''}, on any image; use --size {side} or smaller")
 
 
 def _agree(kernels: np.ndarray, bias: np.ndarray | None) -> bool:

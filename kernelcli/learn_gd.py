@@ -38,8 +38,8 @@ def train_gd(
     g_count, m, n = a.shape
     # With a bias, centring the columns is an exact change of variables (the intercept absorbs
     # the means), and it makes the bias column orthogonal to the others.
-    means = a.mean(axis=1) if options.bias else np.zeros((g_count, n))
-    if options.bias:
+    means = a.mean(axis=1) if options.fit_bias else np.zeros((g_count, n))
+    if options.fit_bias:
         a = a - means[:, None, :]
     precond = window_mean_preconditioner(a, blocks)
     an = a @ precond
@@ -50,7 +50,7 @@ def train_gd(
     an /= sx[:, None, None]
     yn = y / sy[:, None]
     bias_value = 1.0 / math.sqrt(n)
-    if options.bias:
+    if options.fit_bias:
         an = _with_bias(an, bias_value)
     w = np.zeros((g_count, an.shape[2]))
     velocity = np.zeros_like(w)
@@ -80,7 +80,7 @@ def train_gd(
             lr *= options.gamma
     _check_not_diverged(history, sy, options.learning_rate)
     weights = np.einsum("gij,gj->gi", precond, w[:, :n]) * (sy / sx)[:, None]
-    if options.bias:
+    if options.fit_bias:
         return weights, w[:, n] * sy * bias_value - np.einsum("gn,gn->g", means, weights), history, lrs
     return weights, None, history, lrs
 

@@ -41,7 +41,7 @@ def poor_fit(residuals: Sequence[float], options: LearnOptions, *, channels: boo
         where = f"the residual of the best {kh}x{kw} kernel is {100 * worst:.3g}% of the target's standard deviation"
     return (
         f"poor fit: {where}; the true kernel may be larger, the padding or stride may differ"
-        f"{', a bias may be needed (--fit-bias)' if not options.bias else ''}, the target may be noisy, or it is not "
+        f"{', a bias may be needed (--fit-bias)' if not options.fit_bias else ''}, the target may be noisy, or it is not "
         "a linear filter of the input"
     )
 

@@ -47,13 +47,18 @@ class LearnOptions:
 
     ``size`` is f (an f x f kernel) or (kh, kw).  ``padding``, ``stride``, ``dilation``,
     ``pad_mode``, ``pad_value`` and ``flip`` mean what they mean for :func:`kernelcli.api.conv2d`:
-    the target must be what conv2d would give with them.
+    the target must be what conv2d would give with them.  ``fit_bias=True`` fits a bias too
+    (``learn --fit-bias``); ``bias=`` is its old name, still taken (elsewhere, as in ``conv_layer``
+    and ``--bias``, a bias is values, not a switch).
+
+    >>> LearnOptions(size=3, fit_bias=True).fit_bias, LearnOptions(bias=True) == LearnOptions(fit_bias=True)
+    (True, True)
     """
 
     size: int | tuple[int, int] = 3
     method: str = "lstsq"
     combine: str = "per-channel"
-    bias: bool = False
+    fit_bias: bool = False
     stride: int = 1
     padding: Any = "same"
     pad_mode: str = "constant"
@@ -102,7 +107,7 @@ class LearnOptions:
             raise UsageError(f"invalid momentum {self.momentum!r}: expected 0 <= momentum < 1")
         # (flip="no" learned the rotated kernel, bias="yes" was int()'s ValueError, seed=-1 numpy's)
         object.__setattr__(self, "flip", check_flip(self.flip))
-        object.__setattr__(self, "bias", check_bool(self.bias, "bias"))
+        object.__setattr__(self, "fit_bias", check_bool(self.fit_bias, "fit_bias"))
         object.__setattr__(self, "max_values", shapes.check_positive("max_values", self.max_values))
         if isinstance(self.seed, (bool, np.bool_)) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise UsageError(f"invalid seed {self.seed!r}: expected a whole number >= 0")
@@ -132,6 +137,23 @@ class LearnOptions:
         if isinstance(self.padding, (int, np.integer)):
             return str(int(self.padding))
         return ",".join(str(int(v)) for v in self.padding)
+
+
+_UNSET = object()
+_fields_init = LearnOptions.__init__
+
+
+def _init(self: LearnOptions, *args: Any, bias: Any = _UNSET, **kwargs: Any) -> None:
+    if bias is not _UNSET:  # the old name of fit_bias
+        if "fit_bias" in kwargs or len(args) > 3:
+            given = kwargs["fit_bias"] if "fit_bias" in kwargs else args[3]
+            raise TypeError(f"LearnOptions() got both fit_bias={given!r} and its old name bias={bias!r}; give fit_bias= alone")
+        kwargs["fit_bias"] = bias
+    _fields_init(self, *args, **kwargs)
+
+
+_init.__qualname__ = "LearnOptions.__init__"
+LearnOptions.__init__ = _init  # type: ignore[method-assign]
 
 
 def _real(value: Any) -> bool:

@@ -56,7 +56,7 @@ def windows(x: Any, options: LearnOptions) -> np.ndarray:
     oh, ow = output_shape(arr.shape[0], arr.shape[1], options)
     kh, kw = options.size
     s, d = options.stride, options.dilation
-    xp = pad2d(x3, _widths(options), mode=options.pad_mode, value=options.pad_value)
+    xp = pad2d(x3, _widths(options), pad_mode=options.pad_mode, pad_value=options.pad_value)
     span_h, span_w = d * (kh - 1) + 1, d * (kw - 1) + 1
     view = sliding_window_view(xp, (span_h, span_w), axis=(0, 1))  # (Hp-span+1, Wp-span+1, C, span_h, span_w)
     return view[::s, ::s][:oh, :ow, :, ::d, ::d]
@@ -447,13 +447,13 @@ def padded_otherwise(
         return None
     per_group = inner if a.shape[1] == inner.size else np.tile(inner, a.shape[1] // inner.size)  # shared: C blocks
     rows = np.flatnonzero(per_group)
-    unknowns = a.shape[2] + int(options.bias)
+    unknowns = a.shape[2] + int(options.fit_bias)
     if rows.size < 4 * unknowns:
         return None
     keep = rows[:: max(1, rows.size // (INNER_WINDOWS_PER_UNKNOWN * unknowns))]
     found = {}
     for g in np.flatnonzero(rms > 10 * tolerance):
-        w, b, rank, _, _ = solve_lstsq(a[g:g + 1, keep], y[g:g + 1, keep], options.bias)
+        w, b, rank, _, _ = solve_lstsq(a[g:g + 1, keep], y[g:g + 1, keep], options.fit_bias)
         residual = predict(a[g:g + 1, keep], w, b) - y[g:g + 1, keep]
         inner_rms = math.sqrt(float(np.mean(residual * residual)))
         if rank == unknowns and inner_rms <= tolerance[g]:

@@ -240,6 +240,42 @@ def canonical_pad_mode(mode: str) -> str:
     return _canonical(mode, PAD_MODES, PAD_ALIASES, "pad mode", " (or an alias such as zero, edge, mirror, wrap)")
 
 
+class _DefaultText(str):
+    """A default told apart from the same text given (``is``): an alias may then be refused beside it."""
+
+
+class _DefaultNumber(float):
+    """A default told apart from the same number given (``is``)."""
+
+
+#: ``pad_mode=``'s and ``pad_value=``'s defaults where ``mode=`` and ``value=`` are their aliases (``pad2d``)
+PAD_MODE_DEFAULT: str = _DefaultText("constant")
+PAD_VALUE_DEFAULT: float = _DefaultNumber(0.0)
+
+
+def pad_words(function: str, pad_mode: Any, pad_value: Any, mode: Any = None, value: Any = None) -> tuple[Any, Any]:
+    """``(pad_mode, pad_value)`` from the names every function uses or their aliases ``mode=`` and ``value=``
+    (the command line's ``--mode`` and ``--value``); a name and its alias given together is a TypeError.
+
+    >>> pad_words("pad2d", PAD_MODE_DEFAULT, PAD_VALUE_DEFAULT, mode="reflect")
+    ('reflect', 0.0)
+    >>> pad_words("pad2d", "wrap", PAD_VALUE_DEFAULT, mode="wrap")
+    Traceback (most recent call last):
+    ...
+    TypeError: pad2d() got both pad_mode='wrap' and its alias mode='wrap'; give one of them
+    """
+    words = []
+    for name, given, alias, alias_value, default in (("pad_mode", pad_mode, "mode", mode, PAD_MODE_DEFAULT),
+                                                     ("pad_value", pad_value, "value", value, PAD_VALUE_DEFAULT)):
+        if alias_value is not None and given is not default:
+            raise TypeError(f"{function}() got both {name}={given!r} and its alias {alias}={alias_value!r}; give one of them")
+        if alias_value is not None:
+            words.append(alias_value)
+        else:  # the default as a plain str or float (it is shown, pickled, compared)
+            words.append(str(given) if given is PAD_MODE_DEFAULT else float(given) if given is PAD_VALUE_DEFAULT else given)
+    return words[0], words[1]
+
+
 def canonical_pool_op(op: str) -> str:
     """Return kernelcli's name for a pooling operation.
 

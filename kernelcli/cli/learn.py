@@ -101,7 +101,7 @@ def learn(
     from ..shapes import parse_padding
 
     options = LearnOptions(
-        size=size, method=method.value, combine=combine.value, bias=fit_bias, stride=stride,
+        size=size, method=method.value, combine=combine.value, fit_bias=fit_bias, stride=stride,
         padding=parse_padding(padding), pad_mode=pad_mode, pad_value=0.0 if pad_value is None else pad_value, dilation=dilation, flip=flip,
         epochs=epochs, lr=lr, batch_size=batch_size, step_size=step_size,
         gamma=gamma, optimizer=optimizer.value, momentum=momentum, seed=seed,

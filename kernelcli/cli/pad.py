@@ -97,7 +97,7 @@ def pad(
             from ..tiled import arrays
 
             check_pad_value(pad_value, x.dtype, mode)  # in the option's words, as in memory
-            return arrays.pad2d(x, widths, mode=mode, value=pad_value, chunks=tile)
+            return arrays.pad2d(x, widths, pad_mode=mode, pad_value=pad_value, chunks=tile)
 
         run_single(big, f"pad_{mode}", build, out=out, force=force, rescale=None, layout=canonical_layout(layout),
                    chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet, report_file=report, fmt=fmt,

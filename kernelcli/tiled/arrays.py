@@ -43,7 +43,7 @@ from .. import api, conv_args, ndsupport, shapes
 from .._core import numpy_impl
 from .._core.policy import Paths
 from ..errors import ShapeError, UsageError
-from ..modes import PAD_CODES, canonical_pad_mode, canonical_pool_op
+from ..modes import PAD_CODES, PAD_MODE_DEFAULT, PAD_VALUE_DEFAULT, canonical_pad_mode, canonical_pool_op, pad_words
 from . import pin, require, screen
 from .plan import Axis
 
@@ -193,14 +193,16 @@ def conv2d(x: Any, kernel: Any, *, stride: int | Sequence[int] = 1, padding: Any
     return rounded(tile_map(x, axes, core, plan.dtype, chunks, with_origin=True), into)
 
 
-def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: float = 0.0,
-          chunks: int | Sequence[int] | None = None) -> Any:
-    """:func:`kernelcli.api.pad2d` of a dask array: a lazy dask array (the input's dtype).
+def pad2d(x: Any, p: int | Sequence[int], *, pad_mode: str = PAD_MODE_DEFAULT, pad_value: float = PAD_VALUE_DEFAULT,
+          chunks: int | Sequence[int] | None = None, mode: str | None = None, value: float | None = None) -> Any:
+    """:func:`kernelcli.api.pad2d` of a dask array: a lazy dask array (the input's dtype); ``mode=`` and
+    ``value=`` are aliases of ``pad_mode=`` and ``pad_value=``, as there.
 
     >>> import dask.array as da
-    >>> pad2d(da.arange(3, chunks=3).reshape(1, 3), (0, 0, 2, 2), mode="reflect").compute()
+    >>> pad2d(da.arange(3, chunks=3).reshape(1, 3), (0, 0, 2, 2), pad_mode="reflect").compute()
     array([[2, 1, 0, 1, 2, 1, 0]])
     """
+    mode, value = pad_words("pad2d", pad_mode, pad_value, mode, value)
     _check(x, (2, 3))
     top, bottom, left, right = conv_args.pad_widths(p)
     mode = canonical_pad_mode(mode)
@@ -217,7 +219,7 @@ def pad2d(x: Any, p: int | Sequence[int], *, mode: str = "constant", value: floa
 
     def core(slab, pads):
         (t, b), (l, r) = pads[:2]
-        return pad(slab, (t, b, l, r), mode=mode, value=value)
+        return pad(slab, (t, b, l, r), pad_mode=mode, pad_value=value)
 
     return tile_map(x, axes, core, x.dtype, chunks)
 

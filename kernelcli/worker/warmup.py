@@ -160,7 +160,7 @@ def _load_core() -> None:
                 api.pool2d(x, 2, op="max", paths=jit)
                 api.pool2d(x, 2, op="avg", paths=jit)
                 api.pool2d(x, 3, op="max", stride=1, padding=1, paths=jit)
-                api.pad2d(x, 1, mode="reflect", paths=jit)
+                api.pad2d(x, 1, pad_mode="reflect", paths=jit)
         from .._core import eightbit
 
         block = np.zeros((2, 6), dtype=np.float32)  # a band of an 8-bit picture's result (kernelcli.io.pictures)
