@@ -59,8 +59,12 @@ def _whole(name: str, value: Any, minimum: int) -> int:
     return whole
 
 
-def _is_bool(value: Any) -> bool:
-    """True for a bool, numpy's too (told by its type's name: no numpy import here)."""
+def is_bool(value: Any) -> bool:
+    """True for a bool, numpy's too (told by its type's name: no numpy import here).
+
+    >>> is_bool(True), is_bool(1)
+    (True, False)
+    """
     return isinstance(value, bool) or (type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"))
 
 
@@ -72,7 +76,7 @@ def _flag(name: str, value: Any) -> bool:
     ...
     kernelcli.errors.UsageError: bias must be True or False, got 1
     """
-    if _is_bool(value):
+    if is_bool(value):
         return bool(value)
     raise UsageError(f"{name} must be True or False, got {value!r}")
 
@@ -337,14 +341,31 @@ def conv_transpose_output_size(size: int, f: int, *, stride: int = 1, padding: i
 # ---------------------------------------------------------------- any rank
 
 
-def _integer(value: Any) -> int | None:
-    """``value`` as an int when it is an integer (numpy integers too, not bools), else None."""
-    if _is_bool(value):
+def integer_value(value: Any) -> int | None:
+    """``value`` as an int when it is an integer (numpy integers too, not bools), else None.
+
+    >>> integer_value(7), integer_value(True), integer_value(7.0)
+    (7, None, None)
+    """
+    if is_bool(value):
         return None
     try:
         return operator.index(value)
     except TypeError:
         return None
+
+
+def sequence_items(value: Any) -> list | None:
+    """The items of a list, a tuple or a 1-D numpy array (told by its type: no numpy import here), else None.
+
+    >>> sequence_items((3, 8)), sequence_items("38"), sequence_items(3)
+    ([3, 8], None, None)
+    """
+    if isinstance(value, list | tuple):
+        return list(value)
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 1:
+        return value.tolist()  # (plain ints and floats, bools kept bools: checked as the list's would be)
+    return None
 
 
 def normalize_sequence(value: Any, rank: int, name: str, minimum: int = 1) -> tuple[int, ...]:
@@ -355,7 +376,7 @@ def normalize_sequence(value: Any, rank: int, name: str, minimum: int = 1) -> tu
     """
     if type(value) is int and value >= minimum:  # the common case, without the checks below (a few microseconds)
         return (value,) * rank
-    single = _integer(value)
+    single = integer_value(value)
     if single is not None:
         items: tuple[Any, ...] = (single,) * rank
     else:
@@ -363,7 +384,7 @@ def normalize_sequence(value: Any, rank: int, name: str, minimum: int = 1) -> tu
             items = tuple(value)
         except TypeError:
             items = ()
-    ints = tuple(_integer(v) for v in items)
+    ints = tuple(integer_value(v) for v in items)
     what = {2: "a pair of integers", 3: "three integers (z, y, x)"}.get(rank, f"{rank} integers")
     if len(ints) != rank or any(v is None for v in ints):
         raise UsageError(f"{name} must be an integer or {what}, got {value!r}")
@@ -397,7 +418,7 @@ def resolve_padding_nd(padding: Any, kernel_shape: Sequence[int], dilation: Sequ
         if key == "valid":
             return (0,) * (2 * rank)
         raise UsageError(f"invalid padding {spell(padding)}: expected {forms}")
-    single = _integer(padding)
+    single = integer_value(padding)
     if single is not None:
         widths: tuple[Any, ...] = (single,) * (2 * rank)
     else:
@@ -407,7 +428,7 @@ def resolve_padding_nd(padding: Any, kernel_shape: Sequence[int], dilation: Sequ
             raise UsageError(f"invalid padding {spell(padding)}: expected {forms}") from None
         if len(items) == rank:
             items = tuple(v for v in items for _ in (0, 1))
-        widths = tuple(_integer(v) for v in items)
+        widths = tuple(integer_value(v) for v in items)
         if len(widths) != 2 * rank or any(v is None for v in widths):
             raise UsageError(f"invalid padding {spell(padding)}: expected {forms}")
     if any(w < 0 for w in widths):

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..shapes import integer_value
 from .spec import SOURCE_KEY, SpecError, json_value
 
 _WHOLE = re.compile(r"^\$([A-Za-z_]\w*)$")
@@ -139,8 +140,10 @@ class _Expander:
                 continue
             if isinstance(item, dict) and "repeat" in item:
                 count = self.subst(item["repeat"], env, f"{where}.repeat", strict=True)
-                if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                whole = integer_value(count)
+                if whole is None or whole < 0:
                     raise self.fail(f"{where}.repeat", f"expected an integer >= 0, got {json_value(count)}")
+                count = whole
                 if count > self.max_layers - self.made:
                     raise self.fail(f"{where}.repeat", f"{count} repeats would expand to more than {self.max_layers} layers (the limit; --max-layers raises it)")
                 body = {key: value for key, value in item.items() if key != "repeat"}

@@ -21,6 +21,7 @@ LeafResult(shape=(32, 226, 226), params=65696, mult_adds=3353854464, activations
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -94,35 +95,41 @@ class Fields:
             raise self.error(f"missing required field {key!r} for {self.node.get('type')}")
         return default
 
+    # A spec built in Python may hold numpy integers, floats and bools (np.int64(4) was "expected an
+    # integer >= 1, got np.int64(4)"): taken as the shapes functions take them, and given back as Python's.
     def int(self, key: str, default: Any = _REQUIRED, minimum: int = 1) -> int:
         value = self.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        whole = shapes.integer_value(value)
+        if whole is None or whole < minimum:
             raise self.error(f"expected an integer >= {minimum}, got {json_value(value)}", key)
-        return value
+        return whole
 
     def pair(self, key: str, default: Any = _REQUIRED, minimum: int = 1) -> tuple[int, int]:
         """An int (both axes) or ``[h, w]``."""
         value = self.get(key, default)
-        items = value if isinstance(value, list | tuple) else [value, value]
-        if len(items) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < minimum for v in items):
+        items = shapes.sequence_items(value)
+        wholes = [shapes.integer_value(v) for v in (items if items is not None else [value, value])]
+        if len(wholes) != 2 or any(v is None or v < minimum for v in wholes):
             raise self.error(f"expected an integer >= {minimum} or [h, w], got {json_value(value)}", key)
-        return items[0], items[1]
+        return wholes[0], wholes[1]
 
     def bool(self, key: str, default: bool) -> bool:
         value = self.get(key, default)
-        if not isinstance(value, bool):
+        if not shapes.is_bool(value):
             raise self.error(f"expected true or false, got {json_value(value)}", key)
-        return value
+        return bool(value)
 
     def number(self, key: str, default: float, low: float, high: float = math.inf, *, null: bool = False) -> float | None:
         """A finite number in [low, high]; with ``null``, JSON's null too (PyTorch's None)."""
         value = self.get(key, default)
         if null and value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high or not math.isfinite(value):
+        whole = shapes.integer_value(value)
+        real = whole if whole is not None else float(value) if isinstance(value, numbers.Real) and not shapes.is_bool(value) else None
+        if real is None or not low <= real <= high or not math.isfinite(real):
             wanted = f"a number >= {low}" if high == math.inf else f"a number in [{low}, {high}]"
             raise self.error(f"expected {wanted}{' or null' if null else ''}, got {json_value(value)}", key)
-        return value
+        return real
 
     def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
         value = self.get(key, default)

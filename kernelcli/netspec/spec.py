@@ -248,20 +248,16 @@ def parse_spec(document: Any, label: str = "<spec>", *, default_name: str | None
 
 
 def check_input_shape(value: Any, where: str) -> tuple[int, ...]:
-    """Return ``value`` as a shape tuple: [C, H, W] (a feature map) or [N] (a vector); numpy integers count.
+    """Return ``value`` as a shape tuple: [C, H, W] (a feature map) or [N] (a vector); numpy integers count,
+    and so does a 1-D numpy array of integers.
 
     >>> check_input_shape([3, 224, 224], "input")
     (3, 224, 224)
     """
-    import operator
+    from ..shapes import integer_value, sequence_items
 
-    def whole(v: Any) -> int | None:
-        try:
-            return None if isinstance(v, bool) else operator.index(v)
-        except TypeError:
-            return None
-
-    sizes = [whole(v) for v in value] if isinstance(value, list | tuple) else []
+    items = sequence_items(value)
+    sizes = [integer_value(v) for v in items] if items is not None else []
     if len(sizes) not in (1, 3) or not all(v is not None and v >= 1 for v in sizes):
         raise SpecError(f"{where}: expected [C, H, W] or [N] with integers >= 1, got {json_value(value)}")
     return tuple(sizes)  # type: ignore[arg-type]
