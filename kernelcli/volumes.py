@@ -364,6 +364,8 @@ def correlate_separable(
     if not passes:
         if out is not arr:
             out[...] = arr
+        if out.dtype.kind == "f":  # conv3d's zero (its sums start at +0.0): a -0.0 of the input was kept here
+            out += 0
         return out
     value = ndsupport.check_fill(pad_value, cdt, "pad value") if mode == "constant" else 0.0
     if separable_takes_numpy(paths, arr.shape, [k1 for _, k1 in passes], cdt):
