@@ -126,6 +126,11 @@ class LearnOptions:
         return epochs, self.step_size or -(-epochs // 3)
 
     @property
+    def bias(self) -> bool:
+        """The old name of :attr:`fit_bias`, still read (code that read ``options.bias`` keeps working)."""
+        return self.fit_bias
+
+    @property
     def learning_rate(self) -> float:
         """The learning rate in use: ``lr`` or the optimizer's default."""
         return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]

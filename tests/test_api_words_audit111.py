@@ -84,3 +84,10 @@ class TestLearnOptionsFitBias:
         k = np.array([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]])
         result = kernelcli.learn_kernel(x, kernelcli.conv2d(x, k) + 2.5, kernelcli.LearnOptions(size=3, fit_bias=True))
         assert result.bias is not None and np.allclose(result.bias, 2.5) and np.allclose(result.kernel, k)
+
+
+def test_the_old_name_of_fit_bias_is_still_read():
+    # the rename left code that read options.bias with an AttributeError
+    from kernelcli import LearnOptions
+
+    assert LearnOptions(fit_bias=True).bias is True and LearnOptions().bias is False
