@@ -19,7 +19,8 @@ more naturally the other way is refused with both readings and the flag, never c
   :data:`MAX_CHANNELS`): ``(3, 224, 224)`` is not 224 channels of 3x224;
 * a shape whose first axis is a plausible channel count and the last is not
   (``3x224x224`` given to a command that expects ``HxWxC``);
-* a ``summary`` input whose channel count contradicts the network's.
+* a ``summary`` input whose channel count contradicts the network's, or whose first and last sizes are
+  both plausible channel counts (:func:`both_plausible`) and both the network's (or the spec has no input).
 
 Standard library only: ``shape``, ``params`` and ``summary`` import it without numpy.
 
@@ -199,7 +200,7 @@ def shape_layout(dims: tuple[int, ...], layout: str | None, option: str, *, kern
     square = b == c != a and c > MAX_CHANNELS  # 64x56x56: a square 56x56 map of 64 channels, as PyTorch writes it
     # 3x4x4, 3x5x4: both first and last a plausible channel count (as array_layout refuses them), unless the
     # kernel fits the HxWxC reading alone or both readings are one (a cube: 3x3x3 is 3x3 with 3 channels either way)
-    both_small = a <= MAX_CHANNELS and c <= MAX_CHANNELS and fits(b, c) and not a == b == c
+    both_small = both_plausible(dims) and fits(b, c)
     if (a <= MAX_CHANNELS < c) or too_small or square or both_small:
         why = f" (a {spans[0]}x{spans[1]} kernel does not fit {a}x{b})" if too_small else ""
         raise UsageError(
@@ -227,21 +228,42 @@ def layout_dims(hwc: tuple[int, ...] | list[int], layout: str) -> list[int]:
     return list(hwc)
 
 
-def plane_readings(dims: tuple[int, ...] | list[int]) -> str | None:
+def both_plausible(dims: tuple[int, ...] | list[int]) -> bool:
+    """True where first and last of three sizes are both a plausible channel count and the two readings differ.
+
+    The one rule of ``shape --in`` and ``summary --input``: ``3x64x3`` is 3 channels of 64x3 or a 3x64 image with 3
+    channels; a cube (``3x3x3``) is the same either way.
+
+    >>> both_plausible((3, 64, 3)), both_plausible((3, 3, 3)), both_plausible((3, 224, 224))
+    (True, False, False)
+    """
+    a, b, c = dims
+    return a <= MAX_CHANNELS and c <= MAX_CHANNELS and not a == b == c
+
+
+def plane_readings(dims: tuple[int, ...] | list[int], channels: int | None = None) -> str | None:
     """Both readings of a network input written with no layout, where it reads two ways, else None.
 
     Channels first is the default, but a first size that is no plausible channel count with a last one that is
-    (``224x224x3``, as the lecture and Pillow write an RGB image) reads more naturally HxWxC.
+    (``224x224x3``, as the lecture and Pillow write an RGB image) reads more naturally HxWxC, and where first and
+    last are both plausible (``3x64x3``, see :func:`both_plausible`) neither reading is the natural one.  With
+    ``channels`` (the network's), only a shape both of whose readings have that many channels reads two ways.
 
     >>> plane_readings((224, 224, 3))
     'CxHxW = 224 channels of 224x3, or HxWxC = 224x224 with 3 channels'
-    >>> plane_readings((3, 224, 224)) is None
-    True
+    >>> plane_readings((3, 224, 224)) is None, plane_readings((3, 64, 4), channels=3) is None
+    (True, True)
     """
-    if len(dims) != 3 or not dims[0] > MAX_CHANNELS >= dims[2]:
+    if len(dims) != 3:
         return None
-    return (f"CxHxW = {counted(dims[0], 'channel')} of {dims[1]}x{dims[2]}, or HxWxC = {dims[0]}x{dims[1]} "
-            f"with {counted(dims[2], 'channel')}")
+    a, b, c = dims
+    if channels is not None:
+        two = a == c == channels and both_plausible(dims)
+    else:
+        two = a > MAX_CHANNELS >= c or both_plausible(dims)
+    if not two:
+        return None
+    return f"CxHxW = {counted(a, 'channel')} of {b}x{c}, or HxWxC = {a}x{b} with {counted(c, 'channel')}"
 
 
 def network_input(dims: tuple[int, ...], layout: str | None, expected: tuple[int, ...] | None, network: str, *,
@@ -262,9 +284,11 @@ def network_input(dims: tuple[int, ...], layout: str | None, expected: tuple[int
         raise UsageError(f"{flag}zyx is for volumes; a network input is chw (CxHxW) or hwc (HxWxC)")
     if len(dims) != 3:
         return tuple(dims)
-    readings = plane_readings(dims) if given is None and expected is None else None
-    if readings:  # no input in the spec to check the channels against: 224x224x3 would be 224 channels of 224x3
-        raise UsageError(f"{option} {_x(dims)} reads two ways: {readings} (the spec gives no input to tell); give {flag}chw or {flag}hwc")
+    channels = expected[0] if expected is not None and len(expected) == 3 else None
+    readings = plane_readings(dims, channels) if given is None and (expected is None or channels is not None) else None
+    if readings:  # 224x224x3 would be 224 channels of 224x3; 3x64x3, resnet18's 3 channels either way
+        why = "the spec gives no input to tell" if channels is None else f"both have {network}'s {counted(channels, 'channel')}"
+        raise UsageError(f"{option} {_x(dims)} reads two ways: {readings} ({why}); give {flag}chw or {flag}hwc")
     chw = (dims[2], dims[0], dims[1]) if layout == "hwc" else tuple(dims)
     if expected is None or len(expected) != 3 or chw[0] == expected[0]:
         return chw

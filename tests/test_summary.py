@@ -594,8 +594,8 @@ class TestCommand:
         assert json.loads(result.stdout)["totals"]["params"] == 65696
 
     @pytest.mark.parametrize("spec, where", [
-        ({"input": [1, 2, 2], "layers": [{"repeat": 6, "type": "upconv", "filters": 1, "f": 1, "s": 10**30 - 1}]}, "layers[0] (0)"),
-        ({"input": [1, 2, 2], "layers": [{"repeat": 15000, "type": "concat", "branches": {"a": [], "b": []}}]}, "layers[0] (99)"),
+        ({"input": [1, 2, 2], "layout": "chw", "layers": [{"repeat": 6, "type": "upconv", "filters": 1, "f": 1, "s": 10**30 - 1}]}, "layers[0] (0)"),
+        ({"input": [1, 2, 2], "layout": "chw", "layers": [{"repeat": 15000, "type": "concat", "branches": {"a": [], "b": []}}]}, "layers[0] (99)"),
         ({"input": [10**30 - 1, 1, 1], "layout": "chw", "layers": [{"type": "concat", "branches": {"a": [], "b": []}}, {"type": "conv", "filters": 1, "f": 1}]},
          "layers[0] (0)"),
     ], ids=["upconv-stride", "concat-doubling", "concat-of-the-input"])

@@ -267,16 +267,18 @@ def _read_input(shape: tuple[int, ...], layout: Any, label: str) -> tuple[int, .
     """The spec's input as (C, H, W), read as its ``layout`` field says (default chw, as ``--input``'s).
 
     Without one, an input that reads two ways is refused as ``--input`` is: ``[224, 224, 3]`` was 224 channels of
-    224x3 (where the lecture means a 224x224 RGB image), every number after it wrong.
+    224x3 (where the lecture means a 224x224 RGB image), every number after it wrong; ``[3, 64, 3]`` has 3 channels
+    either way.
     """
     from ..layout import PLANE_LAYOUTS, layout_dims, plane_readings
 
     if layout is None:
         readings = plane_readings(shape)
         if readings:
-            first = json_value(layout_dims(shape, "chw"))
-            raise SpecError(f'{label}: input: {json_value(list(shape))} reads two ways: {readings}; give "layout": "hwc" '
-                            f'(or write it channels first, {first}) or "layout": "chw"')
+            first = layout_dims(shape, "chw")  # not offered where it reads two ways too: [3, 4, 4] -> [4, 3, 4]
+            rewrite = f" (or write it channels first, {json_value(first)})" if plane_readings(first) is None else ""
+            raise SpecError(f'{label}: input: {json_value(list(shape))} reads two ways: {readings}; give "layout": "hwc"'
+                            f'{rewrite} or "layout": "chw"')
         return shape
     if not isinstance(layout, str) or layout.strip().lower() not in PLANE_LAYOUTS:
         raise SpecError(f'{label}: layout: expected "chw" or "hwc" (how "input" is written), got {json_value(layout)}')

@@ -1,0 +1,57 @@
+"""Audit 113 (and 110's #6, #7): one rule and one wording across shape, summary and pool.
+
+Each test says what was observed before the fix; the references are hand counts, the README's rules and PyTorch.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kernelcli.errors import UsageError
+from kernelcli.netspec import SpecError, summarize
+
+CONV = [{"type": "conv", "filters": 8, "f": 3}]
+
+
+class TestSummaryInputReadsTwoWays:
+    """#1: `summary --input 3x64x3` was read CxHxW in silence (output 8x62x1, exit 0) where `shape --in 3x64x3`
+    refuses it: with no input in the spec, and for resnet18, whose 3 channels both readings have."""
+
+    @pytest.mark.parametrize("dims", ["3x64x3", "3x4x4", "4x6x3"])
+    def test_a_spec_without_input_refuses_what_shape_refuses(self, invoke, tmp_path, dims):
+        (tmp_path / "noin.json").write_text(json.dumps({"layers": CONV}))
+        a, b, c = dims.split("x")
+        shape = invoke("shape", "--in", dims, "--f", "3", "--filters", "8", "-q")
+        summary = invoke("summary", "noin.json", "--input", dims)
+        assert shape.exit_code == summary.exit_code == 2 and summary.stdout == ""
+        for words in ("reads two ways", f"CxHxW = {a} channels of {b}x{c}", f"HxWxC = {a}x{b} with {c} channels",
+                      "--layout chw", "--layout hwc"):
+            assert words in summary.stderr, summary.stderr
+        chw = json.loads(invoke("summary", "noin.json", "--input", dims, "--layout", "chw", "--json").stdout)
+        hwc = json.loads(invoke("summary", "noin.json", "--input", dims, "--layout", "hwc", "--json").stdout)
+        assert chw["output_shape"] == [8, int(b) - 2, int(c) - 2] and hwc["output_shape"] == [8, int(a) - 2, int(b) - 2]  # JSON: CxHxW
+
+    def test_both_readings_with_the_networks_channels_are_refused(self, invoke):
+        result = invoke("summary", "resnet18", "--input", "3x64x3", "--depth", "1")
+        assert result.exit_code == 2 and result.stdout == ""
+        assert "reads two ways" in result.stderr and "resnet18's 3 channels" in result.stderr and "--layout hwc" in result.stderr
+        assert invoke("summary", "resnet18", "--input", "3x64x3", "--layout", "hwc", "--depth", "1").exit_code == 0
+
+    def test_one_reading_with_the_networks_channels_or_a_cube_is_taken(self, invoke, tmp_path):
+        (tmp_path / "noin.json").write_text(json.dumps({"layers": CONV}))
+        doc = json.loads(invoke("summary", "resnet18", "--input", "3x64x4", "--json").stdout)  # 4 channels HxWxC
+        assert doc["input_shape"] == [3, 64, 4]
+        cube = json.loads(invoke("summary", "noin.json", "--input", "3x3x3", "--json").stdout)
+        assert cube["output_shape"] == [8, 1, 1]
+
+    def test_the_api_and_a_specs_own_input_follow_the_same_rule(self):
+        with pytest.raises(UsageError, match=r"^input_shape 3x64x3 reads two ways: .*give layout=chw or layout=hwc"):
+            summarize({"layers": CONV}, (3, 64, 3))
+        with pytest.raises(UsageError, match="resnet18's 3 channels"):
+            summarize("resnet18", (3, 64, 3))
+        with pytest.raises(SpecError, match=r"input: \[3, 4, 4\] reads two ways") as info:
+            summarize({"input": [3, 4, 4], "layers": CONV})
+        assert "channels first" not in str(info.value)  # [4, 3, 4] would read two ways too
+        assert summarize({"input": [3, 4, 4], "layout": "hwc", "layers": CONV}).input == (4, 3, 4)
