@@ -55,3 +55,37 @@ class TestSummaryInputReadsTwoWays:
             summarize({"input": [3, 4, 4], "layers": CONV})
         assert "channels first" not in str(info.value)  # [4, 3, 4] would read two ways too
         assert summarize({"input": [3, 4, 4], "layout": "hwc", "layers": CONV}).input == (4, 3, 4)
+
+
+class TestResidualActivationIsATensor:
+    """#2: a residual's "activation": "relu" added nothing to Forward activations (16.0 KiB: the conv and the sum)
+    where the same ReLU written as a layer after the block is counted (24.0 KiB): a forward pass creates conv, add
+    and relu outputs, three 8x16x16 float32 tensors either way."""
+
+    BLOCK = [{"type": "conv", "filters": 8, "f": 3, "p": 1}]
+
+    def test_both_spellings_count_three_tensors(self):
+        own = summarize({"input": [8, 16, 16], "layers": [
+            {"name": "blk", "type": "residual", "activation": "relu", "layers": self.BLOCK}]})
+        layer = summarize({"input": [8, 16, 16], "layers": [
+            {"name": "blk", "type": "residual", "layers": self.BLOCK}, {"name": "relu", "type": "activation", "fn": "relu"}]})
+        assert own.activation_bytes == layer.activation_bytes == 3 * 4 * 8 * 16 * 16
+        assert summarize({"input": [8, 16, 16], "layers": [
+            {"type": "residual", "layers": self.BLOCK}]}).activation_bytes == 2 * 4 * 8 * 16 * 16  # no activation: 2
+
+    def test_against_torch_a_forward_pass_creates_three(self):
+        torch = pytest.importorskip("torch")
+        conv = torch.nn.Conv2d(8, 8, 3, padding=1)
+        x = torch.zeros(1, 8, 16, 16)
+        created = [conv(x)]
+        created.append(created[-1] + x)
+        created.append(torch.relu(created[-1]))
+        own = summarize({"input": [8, 16, 16], "layers": [
+            {"type": "residual", "activation": "relu", "layers": self.BLOCK}]})
+        assert own.activation_bytes == sum(t.numel() * t.element_size() for t in created)
+
+    def test_resnet18_counts_each_blocks_relu(self):
+        # 8 blocks, each ending in a ReLU the size of its output: 2 of 64x56x56, 128x28x28, 256x14x14, 512x7x7 each
+        before = 29_910_944  # the total before: every tensor but these
+        blocks = 2 * (64 * 56 * 56 + 128 * 28 * 28 + 256 * 14 * 14 + 512 * 7 * 7)
+        assert summarize("resnet18").activation_bytes == before + 4 * blocks

@@ -297,9 +297,11 @@ class _Builder:
             what = "the shortcut" if shortcut else "the identity shortcut (the input)"
             hint = "" if shortcut else "; add a projection 'shortcut' (1x1 conv with the stride, then batchnorm)"
             raise fields.error(f"residual add: the main path gives {fmt_shape(out)} but {what} gives {fmt_shape(short_out)}{hint}")
-        if "activation" in fields.node:
+        sums = math.prod(out)
+        if "activation" in fields.node:  # a tensor of its own, as the same function written as a layer after the block
             fields.choice("activation", "relu", ACTIVATIONS)
-        return self.block(name, "residual", depth, out, children, own_activations=math.prod(out)), out
+            sums += math.prod(out)
+        return self.block(name, "residual", depth, out, children, own_activations=sums), out
 
     def concat(self, fields: Fields, shape: tuple[int, ...], name: str, depth: int, trainable: bool) -> tuple[Layer, tuple[int, ...]]:
         crop = fields.choice("crop", "none", ("none", "center"))
