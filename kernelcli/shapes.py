@@ -97,11 +97,19 @@ def conv_output_size(size: int, f: int, *, stride: int = 1, pad_before: int = 0,
     span = dilation * (f - 1) + 1
     padded = size + pad_before + pad_after
     if padded < span:
-        raise ShapeError(
-            f"kernel span {span} (f={f}, dilation={dilation}) is larger than the padded input {padded} "
-            f"(in={size}, padding {pad_before}+{pad_after}): the output would be empty"
-        )
+        raise ShapeError(too_large("kernel", f, dilation, size, pad_before, pad_after))
     return (padded - span) // stride + 1
+
+
+def too_large(what: str, f: int, dilation: int, size: int, pad_before: int, pad_after: int) -> str:
+    """The one wording of a window (``"kernel"``, ``"pool window"``) that does not fit its padded input: the span
+    with the size and dilation that make it, so a dilated window names the dilation.
+
+    >>> too_large("pool window", 3, 20, 32, 0, 0)
+    'pool window span 41 (f=3, dilation=20) is larger than the padded input 32 (in=32, padding 0+0): the output would be empty'
+    """
+    return (f"{what} span {dilation * (f - 1) + 1} (f={f}, dilation={dilation}) is larger than the padded input "
+            f"{size + pad_before + pad_after} (in={size}, padding {pad_before}+{pad_after}): the output would be empty")
 
 
 def check_pool_padding(padding: int, size: int) -> int:
@@ -137,7 +145,7 @@ def pool_output_size(size: int, f: int, *, stride: int, padding: int = 0, dilati
     if ceil_mode and (out - 1) * stride >= size + padding:
         out -= 1
     if out < 1:
-        raise ShapeError(f"pool window {span} is larger than the padded input {padded} (in={size}, padding={padding})")
+        raise ShapeError(too_large("pool window", f, dilation, size, padding, padding))
     return out
 
 

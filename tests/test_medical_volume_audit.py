@@ -372,7 +372,7 @@ class TestPoolMessages:
 
         shutil.copy(pydicom_file("CT_small.dcm"), tmp_path / "CT_small.dcm")
         line = one_line_error(run_in_process("pool", "CT_small.dcm", "-f", "2", "-o", "x.nii", cwd=tmp_path))
-        assert line.startswith("error: CT_small.dcm: pool window 2 is larger than the padded input 1 along z"), line
+        assert line.startswith("error: CT_small.dcm: axis z: pool window span 2 (f=2, dilation=1) is larger than the padded input 1 "), line
         assert "1 slice" in line and "3-D" in line and "--layout chw" in line, line
         # the advice, followed: each slice pooled in 2-D, as numpy's 2x2 maximum
         assert run_in_process("convolve", "CT_small.dcm", "-o", "slices.npy", "-q", cwd=tmp_path).returncode == 0

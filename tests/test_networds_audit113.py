@@ -89,3 +89,22 @@ class TestResidualActivationIsATensor:
         before = 29_910_944  # the total before: every tensor but these
         blocks = 2 * (64 * 56 * 56 + 128 * 28 * 28 + 256 * 14 * 14 + 512 * 7 * 7)
         assert summarize("resnet18").activation_bytes == before + 4 * blocks
+
+
+class TestAWindowTooLargeNamesItsDilation:
+    """#4: a dilated pool that does not fit said "pool window 41 is larger than the padded input 32 (in=32,
+    padding=0)", with no word of the dilation at fault, where conv says "kernel span 41 (f=3, dilation=20)"."""
+
+    WORDS = "span 41 (f=3, dilation=20) is larger than the padded input 32 (in=32, padding 0+0): the output would be empty"
+
+    def test_summary_says_it_for_a_pool_as_for_a_conv(self, invoke, tmp_path):
+        for kind, extra in (("maxpool", {}), ("conv", {"filters": 4})):  # avgpool has no dilation, as PyTorch
+            doc = {"input": [3, 32, 32], "layers": [{"name": "w", "type": kind, "f": 3, "dilation": 20, **extra}]}
+            (tmp_path / "dil.json").write_text(json.dumps(doc))
+            result = invoke("summary", "dil.json")
+            what = "kernel" if kind == "conv" else "pool window"
+            assert result.exit_code == 3 and result.stderr == f"error: dil.json: layers[0].f (w): {what} {self.WORDS}\n"
+
+    def test_shape_pool_says_it_too(self, invoke):
+        result = invoke("shape", "--in", "32", "-f", "3", "--dilation", "20", "--pool")
+        assert result.exit_code == 2 and result.stderr == f"error: pool window {self.WORDS}\n"

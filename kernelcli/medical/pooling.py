@@ -29,16 +29,17 @@ def check_slices(src: Path, shape: tuple[int, ...], size: int, padding: int) -> 
     >>> check_slices(Path("ct.dcm"), (1, 128, 128), 2, 0)
     Traceback (most recent call last):
     ...
-    kernelcli.errors.ShapeError: ct.dcm: pool window 2 is larger than the padded input 1 along z (in=1, padding=0): ...
+    kernelcli.errors.ShapeError: ct.dcm: axis z: pool window span 2 (f=2, dilation=1) is larger than the padded input 1 ...
     """
     from ..errors import ShapeError
+    from ..shapes import too_large
 
     slices = int(shape[0])
     if padding > size // 2 or slices + 2 * padding >= size:
         return
     raise ShapeError(
-        f"{src}: pool window {size} is larger than the padded input {slices + 2 * padding} along z (in={slices}, "
-        f"padding={padding}): the volume has {slices} slice{'s' if slices != 1 else ''} "
+        f"{src}: axis z: {too_large('pool window', size, 1, slices, padding, padding)}; the volume has {slices} "
+        f"slice{'s' if slices != 1 else ''} "
         f"({'x'.join(map(str, shape))}, z, y, x), and pool works in 3-D, as PyTorch's max_pool3d/avg_pool3d; to pool each slice in 2-D, "
         f"write the volume as a .npy (kernelcli convolve {src} -o slices.npy) and pool that with --layout chw"
     )
