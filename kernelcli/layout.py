@@ -79,6 +79,8 @@ def _checked(layout: str | None, choices: tuple[str, ...], why: str = "", name: 
 
 #: the readings of a layer's 3-D shape (``shape --in``, ``summary --input``): no volume
 PLANE_LAYOUTS = ("hwc", "chw")
+#: where ``--layout zyx`` is taken (a test checks it against each command's --help)
+VOLUME_LAYOUT_TAKERS = ("convolve", "volume", "pool", "pad", "gallery", "learn", "params --flatten")
 #: ``--help`` of ``--layout`` where it reads a layer's shape
 PLANE_LAYOUT_HELP = (
     "What the three sizes of a 3-D shape are: hwc (height, width, channels: Pillow, OpenCV) or "
@@ -92,7 +94,7 @@ def canonical_plane_layout(layout: str | None) -> str | None:
     >>> canonical_plane_layout("CHW")
     'chw'
     """
-    return _checked(layout, PLANE_LAYOUTS, " (a layer's shape; zyx is for volume inputs: convolve, pool, pad)")
+    return _checked(layout, PLANE_LAYOUTS, f" (a layer's shape; zyx, a volume's slices, is for {', '.join(VOLUME_LAYOUT_TAKERS)})")
 
 
 def _x(dims: tuple[int, ...] | list[int]) -> str:

@@ -117,7 +117,7 @@ class TestShapeCommand:
     def test_zyx_and_unknown_layouts_are_refused(self, invoke):
         assert invoke("shape", "--in", "3x224x224", "--f", "3", "--layout", "zyx").exit_code == 2
         result = invoke("shape", "--in", "3x224x224", "--f", "3", "--layout", "cwh")
-        assert result.exit_code == 2 and "expected one of hwc, chw (a layer's shape; zyx is for volume inputs" in result.stderr
+        assert result.exit_code == 2 and "expected one of hwc, chw (a layer's shape; zyx, a volume's slices, is for convolve" in result.stderr
 
     @pytest.mark.parametrize("command", [["shape", "--in", "8x24x24", "--f", "3"], ["summary", "resnet18", "--input", "3x224x224"]])
     def test_shape_and_summary_offer_only_the_layouts_they_take(self, invoke, command):
@@ -125,7 +125,7 @@ class TestShapeCommand:
         text = invoke(command[0], "--help").stdout
         assert "--layout [hwc|chw]" in " ".join(text.split()) and "zyx" not in text.split("--layout", 1)[1].split("\n")[0]
         refused = invoke(*command, "--layout", "zyx")
-        assert refused.exit_code == 2 and "zyx is for volume inputs: convolve, pool, pad" in refused.stderr
+        assert refused.exit_code == 2 and "zyx, a volume's slices, is for convolve, volume, pool, pad, gallery, learn, params --flatten" in refused.stderr
         assert invoke(*command, "--layout", "chw").exit_code == 0
 
 

@@ -6,9 +6,12 @@ Each test says what was observed before the fix; the references are hand counts,
 from __future__ import annotations
 
 import json
+import re
+import shlex
 
 import pytest
 
+from conftest import REPO, run_in_process
 from kernelcli.errors import UsageError
 from kernelcli.netspec import SpecError, summarize
 
@@ -108,3 +111,34 @@ class TestAWindowTooLargeNamesItsDilation:
     def test_shape_pool_says_it_too(self, invoke):
         result = invoke("shape", "--in", "32", "-f", "3", "--dilation", "20", "--pool")
         assert result.exit_code == 2 and result.stderr == f"error: pool window {self.WORDS}\n"
+
+
+README = (REPO / "README.md").read_text()
+
+
+class TestReadmeRunsInOrder:
+    """Audit 110 #6: the README's examples, run in order in one folder, stopped at exit 4 (the pipe example and the
+    volume example both wrote edges.png); `kernels --family gaussian` showed a rule of 94 where a pipe prints 149 and
+    left out its `Also:` note; shape's refusal of --layout zyx said it was for "convolve, pool, pad" alone."""
+
+    def test_no_two_examples_write_the_same_file(self):
+        written = []
+        for line in README.splitlines():
+            if line.startswith("$ ") and "kernelcli " in line and "--force" not in line:  # (a pipe: "$ cat x | kernelcli")
+                words = shlex.split(line[2:].split(";")[0])
+                written += [words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-o", "--out", ">") and words[i + 1] != "-"]
+        assert written and len(written) == len(set(written)), sorted(w for w in written if written.count(w) > 1)
+
+    def test_the_kernel_list_is_what_a_pipe_prints(self):
+        shown = README.split("$ kernelcli kernels --family gaussian\n", 1)[1].split("\n\n", 1)[0]
+        r = run_in_process("kernels", "--family", "gaussian")
+        assert r.returncode == 0 and shown == r.stdout + r.stderr.rstrip("\n")
+
+    def test_shapes_zyx_refusal_names_every_command_that_takes_zyx(self, invoke):
+        from kernelcli.layout import VOLUME_LAYOUT_TAKERS
+
+        commands = ("convolve", "volume", "pool", "pad", "gallery", "learn", "params", "shape", "summary", "kernels")
+        takers = {name for name in commands if "--layout [hwc|chw|zyx]" in " ".join(invoke(name, "--help").stdout.split())}
+        assert takers == {name.split()[0] for name in VOLUME_LAYOUT_TAKERS}
+        refused = run_in_process("shape", "--in", "8x24x24", "--f", "3", "--layout", "zyx")
+        assert refused.returncode == 2 and ", ".join(VOLUME_LAYOUT_TAKERS) in refused.stderr
