@@ -184,10 +184,15 @@ def resolve_padding(padding: str | int | Sequence[int], kh: int, kw: int, dilati
     return resolve_padding_nd(padding, (kh, kw), dilation, forms=forms, spell=spell)  # type: ignore[return-value]
 
 
-#: Why pooling takes no unequal sides (one text for ``pool`` and ``shape --pool``).
+#: Why pooling takes no unequal sides and no 'same' (one text for ``pool`` and ``shape --pool``).
 POOL_PADDING_RULE = (
     "pooling here takes valid, P or T,B,L,R with four equal values: one padding on every side "
-    "(PyTorch's per-axis padding=(ph, pw) is not taken; same is for convolve)"
+    "(PyTorch's per-axis padding=(ph, pw) is not taken; same is a convolution's)"
+)
+#: Why pooling takes one window side (``pool --size F``; ``shape --pool`` alike): the pooling loops have one size.
+POOL_SIZE_RULE = (
+    "pooling here takes one window side F, an F x F window, as pool --size F does "
+    "(PyTorch's kernel_size=(f, g) is not taken; FxG is a convolution's kernel)"
 )
 
 

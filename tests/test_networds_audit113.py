@@ -142,3 +142,31 @@ class TestReadmeRunsInOrder:
         assert takers == {name.split()[0] for name in VOLUME_LAYOUT_TAKERS}
         refused = run_in_process("shape", "--in", "8x24x24", "--f", "3", "--layout", "zyx")
         assert refused.returncode == 2 and ", ".join(VOLUME_LAYOUT_TAKERS) in refused.stderr
+
+
+class TestShapePoolSaysWhatPoolSays:
+    """Audit 110 #7: `shape --pool -p same` said "'same' padding (--same, --padding same) is a convolution padding..."
+    where `pool -p same` says "--padding 'same': pooling here takes valid, P or T,B,L,R ..."; `shape --pool -f 2x1`
+    printed 12x24, a pooling that `pool -f 2x1` refuses (pool2d and its loops take one window side)."""
+
+    def test_same_padding_is_refused_in_one_wording(self, invoke, tmp_path):
+        import numpy as np
+
+        from kernelcli.shapes import POOL_PADDING_RULE
+
+        np.save(tmp_path / "x.npy", np.zeros((8, 8)))
+        pooled = invoke("pool", "x.npy", "-f", "2", "-p", "same", "-o", "y.npy")
+        shaped = invoke("shape", "--in", "24x24", "-f", "2", "--pool", "-p", "same")
+        assert pooled.exit_code == shaped.exit_code == 2
+        assert pooled.stderr == shaped.stderr == f"error: --padding 'same': {POOL_PADDING_RULE}\n"
+        flag = invoke("shape", "--in", "24x24", "-f", "2", "--pool", "--same")
+        assert flag.exit_code == 2 and flag.stderr == f"error: --same: {POOL_PADDING_RULE}\n"
+
+    def test_a_window_pool_cannot_run_is_not_computed(self, invoke):
+        from kernelcli.shapes import POOL_SIZE_RULE
+
+        refused = invoke("shape", "--in", "24x24", "-f", "2x1", "--pool", "-q")
+        assert refused.exit_code == 2 and refused.stdout == "" and refused.stderr == f"error: --size '2x1': {POOL_SIZE_RULE}\n"
+        assert invoke("pool", "x.npy", "-f", "2x1").exit_code == 2  # (click: "'2x1' is not a valid integer")
+        assert invoke("shape", "--in", "24x24", "-f", "2x2", "--pool", "-q").stdout == "12x12\n"  # F x F: as -f 2
+        assert invoke("shape", "--in", "24x24", "-f", "2x1", "-q").stdout == "23x24\n"  # a convolution's kernel

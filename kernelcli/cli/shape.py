@@ -103,7 +103,7 @@ def _fmt(values: tuple[int, ...] | list[int]) -> str:
 @guarded
 def shape(
     in_: Annotated[str, option("input_shape", metavar="N|HxW|HxWxC", extra="One axis, HxW, or HxWxC (C channels).", show_default=False)],
-    f: Annotated[str, option("size", metavar="F|FxG", extra="FxG: f rows, g columns (a filter's window, or with --pool a pooling window).", show_default=False)],
+    f: Annotated[str, option("size", metavar="F|FxG", extra="FxG: f rows, g columns (a filter's window; with --pool one side F, as pool takes).", show_default=False)],
     s: Annotated[int | None, option("stride", min=1, extra="[default: 1; with --pool the window size]", show_default=False)] = None,
     padding: Annotated[str | None, option("padding", extra="[default: valid]", show_default=False)] = None,
     same: Annotated[bool, option("same")] = False,
@@ -154,13 +154,15 @@ def shape(
     if ceil and not pool:
         raise UsageError("--ceil is PyTorch's ceil_mode for pooling: use it with --pool")
     if pool and same:
-        raise UsageError("'same' padding (--same, --padding same) is a convolution padding; for pooling give --padding P "
-                         "(PyTorch allows at most f // 2)")
+        given = f"--padding {padding!r}" if padding is not None and padding.strip().lower() == "same" else "--same"
+        raise UsageError(f"{given}: {shapes.POOL_PADDING_RULE}")
     if pool and filters is not None:
         raise UsageError("--filters is for convolution; pooling keeps the number of channels")
 
     given = shapes.parse_dims(in_, name="--input", max_len=3)
     ks = shapes.parse_dims(f, name="--size", max_len=2, forms="F or FxG (a filter always spans every input channel)")
+    if pool and len(set(ks)) > 1:  # a pooling pool cannot run (its loops take one size) is not computed either
+        raise UsageError(f"--size {f!r}: {shapes.POOL_SIZE_RULE}")
     # the padding in all along each axis: top + bottom, left + right (-p 1,2,0,0 was checked as 2 x 1)
     pads = tuple(sides[2 * axis] + sides[2 * axis + 1] if sides else dilation * (ks[-1 if axis else 0] - 1) if same else 2 * (p or 0)
                  for axis in (0, 1))
