@@ -178,9 +178,10 @@ def format_values(values: Any, digits: int = SHOWN_DIGITS) -> list[str]:
     return texts
 
 
-def format_kernel(kernel: np.ndarray, digits: int = SHOWN_DIGITS) -> str:
+def format_kernel(kernel: np.ndarray, digits: int = SHOWN_DIGITS, plane: str = "channel") -> str:
     """A 2-D matrix as right-aligned columns of :func:`format_values` (each to ``digits`` below the first digit of
-    its largest magnitude); 3-D as one block per channel, each on its own scale.
+    its largest magnitude); 3-D as one block per channel, each on its own scale, headed ``plane N:`` (``"slice"``
+    for a volume's slices).
 
     >>> print(format_kernel(np.array([[1.0, -0.0, -1.0000000001], [0.5, 2, 0]])), end="")
       1   0  -1
@@ -192,7 +193,7 @@ def format_kernel(kernel: np.ndarray, digits: int = SHOWN_DIGITS) -> str:
     """
     k = np.asarray(kernel)
     if k.ndim == 3:
-        return "\n".join(f"channel {c}:\n" + format_kernel(k[c], digits) for c in range(k.shape[0]))
+        return "\n".join(f"{plane} {c}:\n" + format_kernel(k[c], digits) for c in range(k.shape[0]))
     texts = format_values(k, digits)
     cells = [texts[i * k.shape[-1]:(i + 1) * k.shape[-1]] for i in range(k.shape[0])]
     width = max(len(c) for row in cells for c in row)
@@ -220,9 +221,10 @@ def clean_values(values: Any, digits: int = 10) -> Any:
     return clean(arr)
 
 
-def residual_text(pooled: float, each: Any, channels: bool) -> str:
+def residual_text(pooled: float, each: Any, channels: bool, plane: str = "channel") -> str:
     """A fit's relative residual in words: pooled over the target, and where ``channels`` (several fitted alone)
-    the worst channel's on its own scale, which the pooled one hides behind a channel of larger spread.
+    the worst channel's (``plane``'s: a volume's slice) on its own scale, which the pooled one hides behind a channel
+    of larger spread.
 
     >>> residual_text(0.000286, [1e-15, 2e-15, 1.08], True)
     "residual 0.0286% of the target's std (worst channel 2: 108% of its std)"
@@ -230,7 +232,7 @@ def residual_text(pooled: float, each: Any, channels: bool) -> str:
     text = f"residual {100 * pooled:.3g}% of the target's std"
     if channels and len(each) > 1:
         worst = int(np.argmax(each))
-        text += f" (worst channel {worst}: {100 * each[worst]:.3g}% of its std)"
+        text += f" (worst {plane} {worst}: {100 * each[worst]:.3g}% of its std)"
     return text
 
 

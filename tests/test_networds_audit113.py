@@ -170,3 +170,24 @@ class TestShapePoolSaysWhatPoolSays:
         assert invoke("pool", "x.npy", "-f", "2x1").exit_code == 2  # (click: "'2x1' is not a valid integer")
         assert invoke("shape", "--in", "24x24", "-f", "2x2", "--pool", "-q").stdout == "12x12\n"  # F x F: as -f 2
         assert invoke("shape", "--in", "24x24", "-f", "2x1", "-q").stdout == "23x24\n"  # a convolution's kernel
+
+
+class TestLearnNamesSlices:
+    """Audit 110 #7: `learn --layout zyx` printed the kernels learned slice by slice under "channel 0:", "channel 1:"
+    (and "worst channel 1" in its lstsq line), where gallery and the README speak of a volume's slices."""
+
+    def test_a_volumes_kernels_are_headed_by_slice(self, invoke, tmp_path):
+        import numpy as np
+        from scipy import ndimage
+
+        x = np.random.default_rng(0).standard_normal((2, 12, 12))
+        k = np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
+        np.save(tmp_path / "x.npy", x)
+        np.save(tmp_path / "t.npy", np.stack([ndimage.correlate(s, k, mode="constant") for s in x]))
+        zyx = invoke("learn", "x.npy", "t.npy", "--layout", "zyx", "-f", "3")
+        assert zyx.exit_code == 0, zyx.stderr
+        assert re.findall(r"^\w+ \d:$", zyx.stdout, re.M) == ["slice 0:", "slice 1:"] and "channel" not in zyx.stdout
+        assert "(worst slice " in zyx.stderr
+        chw = invoke("learn", "x.npy", "t.npy", "--layout", "chw", "-f", "3")
+        assert re.findall(r"^\w+ \d:$", chw.stdout, re.M) == ["channel 0:", "channel 1:"]
+        assert chw.stdout.replace("channel", "slice") == zyx.stdout  # the same kernels

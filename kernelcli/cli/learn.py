@@ -132,8 +132,11 @@ def learn(
     t = read_input(sources[1], max_pixels=max_pixels)
     from ..layout import input_layout, to_hwc
 
+    layouts = []
     for loaded, path in ((x, input), (t, target)):  # both channels-last, whatever the files hold
-        loaded.data = to_hwc(loaded.data, input_layout(loaded.data, loaded.kind, layout, str(path), loaded.format, loaded.notes))
+        layouts.append(input_layout(loaded.data, loaded.kind, layout, str(path), loaded.format, loaded.notes))
+        loaded.data = to_hwc(loaded.data, layouts[-1])
+    plane = "slice" if layouts[0] == "zyx" else "channel"  # a volume's kernels are per slice, as gallery and the README say
     from ._common import call_note
     from ..modes import unused_fill
 
@@ -161,9 +164,9 @@ def learn(
                         plot=str(plot_path) if plot_path else None, name=label if out_path else None)
         print_json(document)
     else:
-        _print_kernel(result)
+        _print_kernel(result, plane)
     if not quiet:
-        _summary(result, options, out_path, plot_path, file_notes)
+        _summary(result, options, out_path, plot_path, file_notes, plane)
     for line in result.warnings:  # with -q too: a warning says the kernel printed may not be the answer
         echo(f"warning: {line}", err=True, fg="yellow")
 
@@ -262,15 +265,15 @@ def _check_plottable(history: list[float], plot: Path) -> None:
                          "no curve can be drawn: scale the input and target down, or drop --plot")
 
 
-def _print_kernel(result) -> None:
+def _print_kernel(result, plane: str) -> None:
     from ..learn import format_kernel, format_values
 
-    echo(format_kernel(result.kernel), nl=False)
+    echo(format_kernel(result.kernel, plane=plane), nl=False)
     if result.bias is not None:
         echo("bias " + " ".join(format_values([b])[0] for b in result.bias))  # (each its own kernel's: its own scale)
 
 
-def _summary(result, options, out_path: Path | None, plot_path: Path | None, file_notes: list[str]) -> None:
+def _summary(result, options, out_path: Path | None, plot_path: Path | None, file_notes: list[str], plane: str) -> None:
     """Notes and the one-line facts of the fit, on stderr (the warnings follow them, with -q too)."""
     from ..learn_report import residual_text
 
@@ -278,7 +281,7 @@ def _summary(result, options, out_path: Path | None, plot_path: Path | None, fil
     kh, kw = result.size
     for line in result.notes:
         note(f"note: {line}")
-    residual = residual_text(fit.relative_residual, fit.relative_residuals, result.combine == "per-channel")
+    residual = residual_text(fit.relative_residual, fit.relative_residuals, result.combine == "per-channel", plane)
     note(
         f"lstsq: {kh}x{kw} kernel from {result.windows_used} windows: rank {fit.rank}/{fit.unknowns}, "
         f"condition {fit.condition:.3g}, MSE {fit.mse:.3g}, {residual}"
