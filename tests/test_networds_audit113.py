@@ -167,9 +167,41 @@ class TestShapePoolSaysWhatPoolSays:
 
         refused = invoke("shape", "--in", "24x24", "-f", "2x1", "--pool", "-q")
         assert refused.exit_code == 2 and refused.stdout == "" and refused.stderr == f"error: --size '2x1': {POOL_SIZE_RULE}\n"
-        assert invoke("pool", "x.npy", "-f", "2x1").exit_code == 2  # (click: "'2x1' is not a valid integer")
+        assert invoke("pool", "x.npy", "-f", "2x1").exit_code == 2
         assert invoke("shape", "--in", "24x24", "-f", "2x2", "--pool", "-q").stdout == "12x12\n"  # F x F: as -f 2
         assert invoke("shape", "--in", "24x24", "-f", "2x1", "-q").stdout == "23x24\n"  # a convolution's kernel
+
+
+class TestPoolSaysWhatShapeSays:
+    """`pool -f 2x1` was refused as "'2x1' is not a valid integer" where `shape --pool -f 2x1` names the rule; `pool -f
+    2x2` was refused where `shape --pool` takes it as -f 2."""
+
+    @pytest.mark.parametrize("size", ["2x1", "1x3", "2x2x2", "x"])
+    def test_an_fxg_window_is_refused_by_the_rule(self, invoke, tmp_path, size):
+        import numpy as np
+
+        from kernelcli.shapes import POOL_SIZE_RULE
+
+        np.save(tmp_path / "x.npy", np.zeros((8, 8)))
+        refused = invoke("pool", "x.npy", "-f", size, "-o", "y.npy")
+        assert refused.exit_code == 2 and f"'{size}': {POOL_SIZE_RULE}" in refused.stderr
+        assert not (tmp_path / "y.npy").exists()
+
+    @pytest.mark.parametrize("size, side", [("2x2", 2), ("3X3", 3), ("2.0", 2), ("+2", 2)])
+    def test_one_side_in_any_form_is_taken(self, invoke, tmp_path, size, side):
+        import numpy as np
+
+        np.save(tmp_path / "x.npy", np.arange(36.0).reshape(6, 6))
+        assert invoke("pool", "x.npy", "-f", size, "-o", "y.npy").exit_code == 0
+        assert np.load(tmp_path / "y.npy").shape == (6 // side, 6 // side)
+
+    @pytest.mark.parametrize("size", ["0", "-1", "abc"])
+    def test_a_bad_side_is_refused_as_before(self, invoke, tmp_path, size):
+        import numpy as np
+
+        np.save(tmp_path / "x.npy", np.zeros((8, 8)))
+        refused = invoke("pool", "x.npy", "-f", size, "-o", "y.npy")
+        assert refused.exit_code == 2 and "Invalid value for '--size'" in refused.stderr
 
 
 class TestLearnNamesSlices:
