@@ -149,18 +149,30 @@ def refuse_image_options(input_path: str | os.PathLike, given: dict[str, object]
 
 def refuse_volume_options(inputs: list, given: dict[str, object], *, out_dir: object = None) -> None:
     """Refuse the options in ``given`` (as for :func:`refuse_image_options`) that only volumes take, where the
-    input is an image or array, or a batch's inputs (several, or ``out_dir`` given) hold no volume.
+    input is an image or array, or a batch's inputs (several, or ``out_dir`` given) hold no volume.  One input that
+    does not exist is "no such file" first, as in :func:`refuse_volume_input`: a mistyped series folder is no image.
 
-    >>> refuse_volume_options(["scan.png"], {"--window": None, "--volume": 0})
+    >>> refuse_volume_options(["samples/phantom.png"], {"--window": None, "--volume": 0})
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: --volume: only for volume inputs (NIfTI, DICOM); got scan.png, an image or array
+    kernelcli.errors.UsageError: --volume: only for volume inputs (NIfTI, DICOM); got samples/phantom.png, an image or array
+    >>> refuse_volume_options(["ct_series"], {"--window": "lung"})
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.InputError: ct_series: no such file
     """
     names = given_names(given)
     if names:
         from .errors import UsageError
 
-        what = "no volume among the inputs" if len(inputs) != 1 or out_dir is not None else f"{inputs[0]}, an image or array"
+        one = len(inputs) == 1 and out_dir is None
+        if one and str(inputs[0]) != "-":
+            from .io.common import stat_input
+            from .tiled.urls import as_url
+
+            if as_url(inputs[0]) is None:
+                stat_input(Path(inputs[0]))
+        what = f"{inputs[0]}, an image or array" if one else "no volume among the inputs"
         raise UsageError(f"{', '.join(names)}: only for volume inputs (NIfTI, DICOM); got {what}")
 
 
