@@ -211,7 +211,7 @@ class TestDerivativesInMm:
                 volume_filters.laplacian_of_gaussian(x, 1.0, (1, 1, 1), pad_mode="constant", pad_value=bad)
 
     @pytest.mark.parametrize("kernel", ["gradient", "sobel_mm", "log:2mm"])
-    def test_the_command_line_passes_the_fill_and_refuses_an_axis(self, invoke, tmp_path, kernel):
+    def test_the_command_line_passes_the_fill_and_notes_an_axis(self, invoke, tmp_path, kernel):
         x = np.random.default_rng(9).random((6, 7, 8)).astype(np.float32) * 100
         write_nifti(tmp_path / "v.nii.gz", x, self.SPACING)
         nib = pytest.importorskip("nibabel")
@@ -223,9 +223,12 @@ class TestDerivativesInMm:
         assert np.abs(got[0] - got[1]).max() > 1  # the border differs
         if kernel != "log:2mm":  # (log's kernel reaches every voxel of so small a volume)
             np.testing.assert_allclose(got[0][2:-2, 2:-2, 2:-2], got[1][2:-2, 2:-2, 2:-2], rtol=1e-4, atol=1e-3)
+        # --axis only picks a .png's view here: noted for a .nii.gz, as pool notes it (audit 110 F3)
         r = invoke("convolve", "v.nii.gz", "-k", kernel, "--axis", "z", "-o", "a.nii.gz")
-        assert r.exit_code == 2 and "--axis z" in r.stderr and "derivative along every axis" in r.stderr
-        assert not (tmp_path / "a.nii.gz").exists()
+        assert r.exit_code == 0 and f"--axis z picks the view of a .png preview; {kernel} filters along every axis" in r.stderr
+        assert invoke("convolve", "v.nii.gz", "-k", kernel, "-o", "b.nii.gz").exit_code == 0
+        np.testing.assert_array_equal(np.asarray(nib.load(str(tmp_path / "a.nii.gz")).dataobj),
+                                      np.asarray(nib.load(str(tmp_path / "b.nii.gz")).dataobj))
 
     @pytest.mark.parametrize("name", ["gradient_magnitude", "sobel_magnitude"])
     def test_derivatives_near_float32s_largest_give_the_magnitude_not_inf(self, name):

@@ -30,3 +30,80 @@ def test_a_volume_option_on_an_image_is_still_refused_by_name(tmp_path):
     assert r.returncode == 2 and "--keep-dtype: only for volume inputs (NIfTI, DICOM); got g.png, an image or array" in r.stderr
     r = run_in_process("convolve", "-", "-k", "sobel_v", "--keep-dtype", cwd=tmp_path, input=(tmp_path / "g.png").read_bytes())
     assert r.returncode == 2 and "only for volume inputs" in r.stderr and "no such file" not in r.stderr, r.stderr
+
+
+def _nifti(path, shape=(6, 7, 8), spacing=(2.5, 0.8, 0.7), seed=4):
+    import numpy as np
+
+    nib = pytest.importorskip("nibabel")
+    x = np.random.default_rng(seed).random(shape).astype(np.float32) * 100
+    img = nib.Nifti1Image(x.transpose(2, 1, 0), np.diag([*spacing[::-1], 1.0]))
+    img.header.set_xyzt_units("mm")
+    nib.save(img, str(path))
+    return path
+
+
+def _voxels(path):
+    import numpy as np
+
+    nib = pytest.importorskip("nibabel")
+    return np.asarray(nib.load(str(path)).dataobj)
+
+
+class TestAnAxisThatOnlyPicksAView:
+    """F3: --axis with a kernel along every axis and an output with no view was refused by convolve and volume
+    (exit 2, '--axis is for 2-D kernels ... and for gaussian, fwhm and box kernels', untrue: a .png takes it), where
+    pool notes it and exits 0; a copy took it without a word."""
+
+    @pytest.mark.parametrize("command", ["convolve", "volume"])
+    @pytest.mark.parametrize("kernel, out", [("sobel_3d", "a.nii.gz"), ("gradient", "a.npy"), ("box_3d", "a.nii"),
+                                             ("log:1.5vox", "a.nii.gz")])
+    def test_it_is_noted_as_pool_notes_it_and_the_voxels_are_the_kernels(self, tmp_path, command, kernel, out):
+        import numpy as np
+
+        _nifti(tmp_path / "v.nii.gz")
+        r = run_in_process(command, "v.nii.gz", "-k", kernel, "--axis", "y", "-o", out, cwd=tmp_path)
+        suffix = out[out.index("."):]
+        assert r.returncode == 0, r.stderr
+        assert (f"note: --axis y picks the view of a .png preview; {kernel} filters along every axis, and a {suffix} "
+                "output has no view") in r.stderr
+        plain = run_in_process(command, "v.nii.gz", "-k", kernel, "-o", "b" + suffix, cwd=tmp_path)
+        assert plain.returncode == 0, plain.stderr
+        load = np.load if suffix == ".npy" else _voxels
+        np.testing.assert_array_equal(load(tmp_path / out), load(tmp_path / ("b" + suffix)))
+
+    def test_pool_and_convolve_word_it_alike(self, tmp_path):
+        _nifti(tmp_path / "v.nii.gz")
+        pool = run_in_process("pool", "v.nii.gz", "-f", "2", "--axis", "y", "-o", "p.nii.gz", cwd=tmp_path)
+        conv = run_in_process("convolve", "v.nii.gz", "-k", "sobel_3d", "--axis", "y", "-o", "c.nii.gz", cwd=tmp_path)
+        line = [n for n in pool.stderr.splitlines() if "--axis" in n][0]
+        assert line.replace("pooling works", "sobel_3d filters") in conv.stderr.splitlines()
+
+    def test_a_copy_notes_it_too(self, tmp_path):
+        _nifti(tmp_path / "v.nii.gz")
+        r = run_in_process("volume", "v.nii.gz", "--axis", "x", "-o", "c.nii.gz", cwd=tmp_path)
+        assert r.returncode == 0 and ("--axis x picks the view of a .png preview; a copy (no --kernel) filters nothing, "
+                                      "and a .nii.gz output has no view") in r.stderr, r.stderr
+
+    def test_tile_by_tile_alike_with_the_z_pass_kept(self, tmp_path):
+        pytest.importorskip("dask")
+        import numpy as np
+
+        _nifti(tmp_path / "v.nii")
+        r = run_in_process("convolve", "v.nii", "-k", "sobel_3d", "--tiled", "--axis", "z", "-o", "t.nii", cwd=tmp_path)
+        assert r.returncode == 0 and "--axis z picks the view of a .png preview; sobel_3d filters along every axis" in r.stderr
+        assert run_in_process("convolve", "v.nii", "-k", "sobel_3d", "-o", "m.nii", cwd=tmp_path).returncode == 0
+        np.testing.assert_array_equal(_voxels(tmp_path / "t.nii"), _voxels(tmp_path / "m.nii"))
+
+    def test_the_api_alone_refuses_it_in_true_words(self):
+        import numpy as np
+
+        from kernelcli.errors import UsageError
+        from kernelcli.medical import VolumeOptions, filter_volume, resolve_volume_kernel
+        from kernelcli.medical.volume import Volume
+        from pathlib import Path
+
+        vol = Volume(np.zeros((3, 3, 3), np.float32), (1.0, 1.0, 1.0), np.eye(4), Path("v"), "NIfTI")
+        with pytest.raises(UsageError, match=r"^--axis y: sobel_3d filters along every axis, so there is no axis to apply it "
+                                             r"across or leave alone; --axis then only picks a .png output's view$"):
+            filter_volume(vol, resolve_volume_kernel("sobel_3d"), VolumeOptions(axis="y"))

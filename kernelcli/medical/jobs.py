@@ -175,16 +175,18 @@ EVERY_AXIS = ("3d", "dense3d", "gradient", "sobel_mm", "log_mm", "log_vox")
 def check_kernel_options(kernel: VolumeKernel, options: VolumeOptions) -> None:
     """Refuse the options ``kernel`` would not use (in memory and tile by tile alike).
 
+    A file job first turns ``--axis`` with a kernel along every axis into a note (:func:`axis_for_output`); what
+    reaches here with one (:func:`filter_volume` called alone) has no output whose view it could pick.
+
     >>> from ..kernel_build import resolve_volume_kernel
     >>> check_kernel_options(resolve_volume_kernel("gradient"), VolumeOptions(axis="z"))
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: --axis z: gradient is a derivative along every axis; --axis is for 2-D kernels (the axis they are applied across) and for gaussian, fwhm and box kernels (the axis they leave alone)
+    kernelcli.errors.UsageError: --axis z: gradient filters along every axis, so there is no axis to apply it across or leave alone; --axis then only picks a .png output's view
     """
     if options.axis is not None and kernel.kind in EVERY_AXIS:
-        what = "a 3-D kernel" if kernel.kind in ("3d", "dense3d") else "a derivative along every axis"
-        raise UsageError(f"--axis {options.axis}: {kernel.name} is {what}; --axis is for 2-D kernels (the axis they are "
-                         "applied across) and for gaussian, fwhm and box kernels (the axis they leave alone)")
+        raise UsageError(f"--axis {options.axis}: {kernel.name} filters along every axis, so there is no axis to apply it "
+                         "across or leave alone; --axis then only picks a .png output's view")
     if options.pad_mode == "renormalise" and kernel.kind not in ("gaussian_mm", "box_mm", "gaussian_vox", "box_vox"):
         raise UsageError(f"--pad-mode renormalise (and --mask) is for smoothing kernels (gaussian, fwhm, box); {kernel.name} is not one")
     if options.truncate is not None and kernel.kind not in ("gaussian_mm", "gaussian_vox", "log_mm", "log_vox"):
@@ -372,7 +374,7 @@ def convolve_volume_file(
     read = (src,) + ((Path(options.mask),) if options.mask is not None else ())  # the mask is an input too
     out_path = check_volume_output(out if out is not None else default_volume_output(src, label, name=name, fmt=fmt), read,
                                    force=force)
-    filtering, axis_note = _preview_axis(kernel, options, out_path)
+    filtering, axis_note = axis_for_output(kernel, options, out_path)
     vol = options.read(src)
     mask = _read_mask(options.mask, vol, options.affine) if options.mask is not None else None
     start = time.perf_counter()
@@ -398,11 +400,24 @@ def convolve_volume_file(
     return report
 
 
-def _preview_axis(kernel: VolumeKernel | None, options: VolumeOptions, out_path: Path) -> tuple[VolumeOptions, list[str]]:
+def axis_for_output(kernel: VolumeKernel | None, options: VolumeOptions, out_path: Path) -> tuple[VolumeOptions, list[str]]:
     """The options to filter with, and a note, where ``--axis`` also picks a .png preview's view: a kernel that
-    filters along every axis keeps doing so (the axis is the view alone); a smoothing kernel leaves that axis alone
-    too, as documented, and the note says both."""
-    if kernel is None or options.axis is None or volume_suffix(out_path) != ".png":
+    filters along every axis (or none: a copy) keeps doing so, the axis picks the view alone, and with an output that
+    has no view the axis is noted as unused, as pool notes it (:func:`unused_view_note`); a smoothing kernel leaves
+    that axis alone too, as documented, and the note says both.
+
+    >>> from ..kernel_build import resolve_volume_kernel
+    >>> axis_for_output(resolve_volume_kernel("sobel_3d"), VolumeOptions(axis="y"), Path("e.nii.gz"))[1]
+    ['--axis y picks the view of a .png preview; sobel_3d filters along every axis, and a .nii.gz output has no view']
+    """
+    if options.axis is None:
+        return options, []
+    if volume_suffix(out_path) != ".png":
+        if kernel is not None and kernel.kind not in EVERY_AXIS:
+            return options, []
+        why = f"{kernel.name} filters along every axis" if kernel is not None else "a copy (no --kernel) filters nothing"
+        return replace(options, axis=None), [unused_view_note(options.axis, out_path, why)]  # type: ignore[list-item]
+    if kernel is None:
         return options, []
     from .preview import VIEWS
 
@@ -437,9 +452,9 @@ def _read_mask(path: str | os.PathLike, vol: Volume, affine: str | None = None) 
     return m.data
 
 
-def unused_view_note(axis: str | None, out_path: Path) -> str | None:
-    """The note for ``--axis`` given to a pooling whose output is no .png preview, or None: pooling works along
-    every axis, so the axis only picks a preview's view.
+def unused_view_note(axis: str | None, out_path: Path, why: str = "pooling works along every axis") -> str | None:
+    """The note for ``--axis`` given to a job that works along every axis (``why`` says so: a pooling, a 3-D kernel)
+    whose output is no .png preview, or None: the axis only picks a preview's view.
 
     >>> unused_view_note("y", Path("p.nii.gz"))
     '--axis y picks the view of a .png preview; pooling works along every axis, and a .nii.gz output has no view'
@@ -447,7 +462,7 @@ def unused_view_note(axis: str | None, out_path: Path) -> str | None:
     suffix = volume_suffix(out_path)
     if axis is None or suffix == ".png":
         return None
-    return f"--axis {axis} picks the view of a .png preview; pooling works along every axis, and a {suffix} output has no view"
+    return f"--axis {axis} picks the view of a .png preview; {why}, and a {suffix} output has no view"
 
 
 def volume_label_for_cli(kernels: list[str] | None, *, pad_mode: str | None = None, pad_value: float = 0.0,

@@ -282,8 +282,9 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
                          f"{advice(input_path, chunks, scheduler, out)}")
     label = f"convolve {options.label(kernel.name)}"
     out = check_output(input_path, out, options.label(kernel.name), force, name=name, fmt=fmt)  # first: a .png, which the tiled path cannot write, says so
-    from ..medical.jobs import check_kernel_options
+    from ..medical.jobs import axis_for_output, check_kernel_options
 
+    options, axis_note = axis_for_output(kernel, options, out)  # a 3-D kernel keeps its z pass: --axis is then noted
     try:
         check_kernel_options(kernel, options)
     except UsageError as exc:
@@ -294,6 +295,7 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
 
     check_spacing_known(vol, kernel, options.axis)
     factors, notes = _filter3d_factors(vol.spacing, kernel, options)
+    notes = notes + axis_note
     raw = dask_volume(voxels, chunks)
     with naming_non_finite(input_path, raw):
         result = correlate_separable(finite_input(raw), factors, pad_mode=options.pad_mode, pad_value=options.pad_value,
