@@ -43,6 +43,8 @@ from .resources import catalog_dir
 
 #: the truncation of Gaussians: radius ceil(3 * sigma) samples, in pixels, voxels and mm alike
 TRUNCATE = 3.0
+#: a Laplacian of Gaussian's: its second derivative reaches further (scipy's and fslmaths' 4)
+LOG_TRUNCATE = 4.0
 #: longest 1-D kernel a physical size may give (a typo such as 200mm on 0.5 mm voxels)
 MAX_TAPS = 1001
 #: FWHM = this * sigma for a Gaussian
@@ -359,6 +361,17 @@ class VolumeKernel:
         if self.kind in DERIVATIVES:
             return False
         return abs(float(self.kernel.sum) - 1.0) < 1e-9
+
+    @property
+    def default_truncate(self) -> float | None:
+        """The cut, in sigmas, this kernel takes without ``--truncate``: 3, 4 for ``log:``; None where it is no Gaussian.
+
+        >>> VolumeKernel("gaussian:2mm", "gaussian_mm", 2).default_truncate, VolumeKernel("log:2mm", "log_mm", 2).default_truncate
+        (3.0, 4.0)
+        """
+        if self.kind in ("log_mm", "log_vox"):
+            return LOG_TRUNCATE
+        return TRUNCATE if self.kind in ("gaussian_mm", "gaussian_vox") else None
 
     def result_units(self, units: str | None) -> str | None:
         """The units of this kernel's result on a volume in ``units`` (a record's ``units``): as they are for a

@@ -107,3 +107,75 @@ class TestAnAxisThatOnlyPicksAView:
         with pytest.raises(UsageError, match=r"^--axis y: sobel_3d filters along every axis, so there is no axis to apply it "
                                              r"across or leave alone; --axis then only picks a .png output's view$"):
             filter_volume(vol, resolve_volume_kernel("sobel_3d"), VolumeOptions(axis="y"))
+
+
+class TestADefaultGivenIsNoWord:
+    """F1: '--axis z' with a 2-D kernel, '--truncate 3' with a Gaussian and '--truncate 4' with log: (the defaults
+    the help gives) named the same voxels 'scan_sharpen_axisz', 'scan_gaussian_1.5mm_truncate3',
+    'scan_log_2mm_truncate4': a second file of one result, which the overwrite guard did not catch."""
+
+    @pytest.mark.parametrize("kernel, given, label", [
+        ("sharpen", ["--axis", "z"], "sharpen"),
+        ("gaussian:1.5mm", ["--truncate", "3"], "gaussian:1.5mm"),
+        ("gaussian:2vox", ["--truncate", "3.0"], "gaussian:2vox"),
+        ("log:2mm", ["--truncate", "4"], "log:2mm"),
+        ("sobel_3d", ["--axis", "y"], "sobel_3d"),  # (an output with no view)
+    ])
+    def test_the_default_given_is_the_same_name_and_refused_as_existing(self, tmp_path, kernel, given, label):
+        import json
+
+        _nifti(tmp_path / "v.nii.gz")
+        first = run_in_process("volume", "v.nii.gz", "-k", kernel, "--pad-mode", "reflect", "--json", cwd=tmp_path)
+        assert first.returncode == 0, first.stderr
+        doc = json.loads(first.stdout)
+        name = "v_" + label.replace(":", "_") + "_reflect.nii.gz"
+        assert (doc["operation"], doc["output"]) == (f"convolve {label}_reflect", name)
+        again = run_in_process("volume", "v.nii.gz", "-k", kernel, "--pad-mode", "reflect", *given, "--json", cwd=tmp_path)
+        assert again.returncode == 4 and f"{name}: already exists" in again.stderr, again.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["v.nii.gz", name])
+
+    @pytest.mark.parametrize("kernel, given, label", [
+        ("sharpen", ["--axis", "y"], "sharpen_axisy"),
+        ("gaussian:1.5mm", ["--axis", "z"], "gaussian:1.5mm_axisz"),  # a smoothing's default is no axis left alone
+        ("gaussian:1.5mm", ["--truncate", "4"], "gaussian:1.5mm_truncate4"),
+        ("log:2mm", ["--truncate", "3"], "log:2mm_truncate3"),
+    ])
+    def test_a_value_other_than_the_default_is_a_word(self, tmp_path, kernel, given, label):
+        import json
+
+        _nifti(tmp_path / "v.nii.gz")
+        r = run_in_process("convolve", "v.nii.gz", "-k", kernel, *given, "--json", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        doc = json.loads(r.stdout)
+        assert (doc["operation"], doc["output"]) == (f"convolve {label}", "v_" + label.replace(":", "_") + ".nii.gz")
+
+    @pytest.mark.parametrize("given, png, label", [
+        (["--axis", "y", "-o", "e.png"], "e.png", "sobel_3d_axisy"),
+        (["--axis", "z", "-o", "e.png"], "e.png", "sobel_3d"),
+        (["--axis", "x", "--format", "png"], "v_sobel_3d_axisx.png", "sobel_3d_axisx"),
+        (["--axis", "z", "--format", "png"], "v_sobel_3d.png", "sobel_3d"),
+    ])
+    def test_a_view_is_a_word_of_a_png_other_than_the_axial(self, tmp_path, given, png, label):
+        import json
+
+        _nifti(tmp_path / "v.nii.gz")
+        r = run_in_process("convolve", "v.nii.gz", "-k", "sobel_3d", *given, "--json", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        doc = json.loads(r.stdout)
+        assert (doc["operation"], doc["output"]) == (f"convolve {label}", png)
+
+    def test_a_batch_and_the_tiled_path_name_alike(self, tmp_path):
+        import json
+
+        _nifti(tmp_path / "a.nii.gz")
+        _nifti(tmp_path / "b.nii.gz", seed=5)
+        r = run_in_process("convolve", "a.nii.gz", "b.nii.gz", "-k", "sharpen", "--axis", "z", "--out-dir", "od", "-q",
+                           cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert sorted(p.name for p in (tmp_path / "od").iterdir()) == ["a_sharpen.nii.gz", "b_sharpen.nii.gz"]
+        pytest.importorskip("dask")
+        _nifti(tmp_path / "t.nii")
+        r = run_in_process("convolve", "t.nii", "-k", "gaussian:1mm", "--truncate", "3", "--tiled", "--json", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        doc = json.loads(r.stdout)
+        assert (doc["operation"], doc["output"]) == ("convolve gaussian:1mm", "t_gaussian_1mm.nii")

@@ -225,7 +225,7 @@ def convolve(
                 refusal = exc  # a kernel in mm, say: the images fail alone, saying why
         job = partial(by_kind, image_job=image_job, volume_job=volume_job, image_refusal=refusal, volume_options=volume_only)
         maps = "npy" if several else None  # a filter bank's images: .npy (H', W', maps), as without volumes
-        named = volume_label_for_cli(kernel, pad_mode=pad_mode, pad_value=fill, flip=flip, axis=axis, truncate=truncate,
+        named = volume_label_for_cli(kernel, pad_mode=pad_mode, pad_value=fill, flip=flip, fmt=fmt, axis=axis, truncate=truncate,
                                      mask=mask, volume=volume_index, resample_slices=resample_slices)  # as one volume alone
         run_batch(input, job, label=label, options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file, scheduler, maps),
                   out=out, force=force, json_out=json_out, quiet=quiet, volume_label=named)

@@ -82,18 +82,31 @@ class VolumeOptions:
         if self.mask is not None and self.pad_mode != RENORMALISE:
             object.__setattr__(self, "pad_mode", RENORMALISE)  # fslmaths' masked smoothing renormalises inside the mask
 
-    def label(self, name: str) -> str:
-        """A result's name for kernel ``name``: the name, then what these options change from a volume's defaults
-        (:func:`kernelcli.modes.volume_words`), so that two results that differ are named apart.
+    def label(self, kernel: VolumeKernel, *, png: bool = False) -> str:
+        """A result's name for ``kernel``: its name, then what these options change from a volume's defaults
+        (:func:`kernelcli.modes.volume_words`), so that two results that differ are named apart and one result is
+        named one way: an ``--axis`` or ``--truncate`` given at the kernel's default is no word (``--axis z`` for a
+        2-D kernel, ``--truncate 3``, 4 for ``log:``), nor the ``--axis`` of a kernel along every axis, which picks a
+        view alone, but where it picks a ``png`` output's coronal or sagittal one (:func:`axis_for_output`).
 
-        >>> VolumeOptions(pad_mode="reflect", flip=True).label("box_3"), VolumeOptions(mask="m.nii").label("gaussian_2mm")
-        ('box_3_reflect_flip', 'gaussian_2mm_mask')
+        >>> from .kernels import resolve_volume_kernel as k
+        >>> VolumeOptions(pad_mode="reflect", flip=True).label(k("box:3vox")), VolumeOptions(mask="m.nii").label(k("gaussian:2mm"))
+        ('box:3vox_reflect_flip', 'gaussian:2mm_mask')
+        >>> VolumeOptions(axis="z", truncate=3).label(k("gaussian:2mm")), VolumeOptions(axis="z").label(k("sharpen"))
+        ('gaussian:2mm_axisz', 'sharpen')
+        >>> VolumeOptions(axis="y").label(k("sobel_3d")), VolumeOptions(axis="y").label(k("sobel_3d"), png=True)
+        ('sobel_3d', 'sobel_3d_axisy')
         """
         from ..modes import volume_words
 
-        words = volume_words("replicate" if self.mask is not None else self.pad_mode, self.pad_value, self.flip, self.axis,
-                             self.truncate, self.mask is not None, self.volume, self.resample_slices)
-        return "_".join([name, *words])
+        if kernel.kind in EVERY_AXIS:
+            axis = self.axis if png and self.axis != "z" else None  # the view alone (axial without --axis)
+        else:
+            axis = None if kernel.kind == "2d" and self.axis == "z" else self.axis  # a 2-D kernel goes across z unless told
+        truncate = None if self.truncate is None or float(self.truncate) == kernel.default_truncate else self.truncate
+        words = volume_words("replicate" if self.mask is not None else self.pad_mode, self.pad_value, self.flip, axis,
+                             truncate, self.mask is not None, self.volume, self.resample_slices)
+        return "_".join([kernel.name, *words])
 
     def read(self, path: str | os.PathLike) -> Volume:
         """Read ``path`` with this job's input options."""
@@ -241,9 +254,10 @@ def _filter3d(data: np.ndarray, spacing: tuple[float, float, float], kernel: Vol
         return f(data, spacing, pad_mode=mode, pad_value=options.pad_value, paths=options.paths), notes
     if kernel.kind in ("log_mm", "log_vox"):
         steps = spacing if kernel.kind == "log_mm" else (1.0, 1.0, 1.0)
+        cut = options.truncate or kernel.default_truncate
         notes.append(f"{kernel.name}: Laplacian of Gaussian in units per {'mm' if kernel.kind == 'log_mm' else 'voxel'}^2, "
-                     f"cut at {options.truncate or 4:g} sigma")
-        return volume_filters.laplacian_of_gaussian(data, kernel.size, steps, truncate=options.truncate or 4.0, pad_mode=mode,
+                     f"cut at {cut:g} sigma")
+        return volume_filters.laplacian_of_gaussian(data, kernel.size, steps, truncate=cut, pad_mode=mode,
                                                     pad_value=options.pad_value, paths=options.paths), notes
     factors, factor_notes = _filter3d_factors(spacing, kernel, options)
     notes.extend(factor_notes)
@@ -369,7 +383,8 @@ def convolve_volume_file(
     """
     options = options or VolumeOptions()
     kernel = resolve_volume_kernel(kernel_spec) if kernel_spec else None
-    label = options.label(kernel.name) if kernel else "copy"
+    png = volume_suffix(Path(out)) == ".png" if out is not None else (fmt or "").lower().lstrip(".") == "png"
+    label = options.label(kernel, png=png) if kernel else "copy"
     src = Path(input_path)
     read = (src,) + ((Path(options.mask),) if options.mask is not None else ())  # the mask is an input too
     out_path = check_volume_output(out if out is not None else default_volume_output(src, label, name=name, fmt=fmt), read,
@@ -466,10 +481,10 @@ def unused_view_note(axis: str | None, out_path: Path, why: str = "pooling works
 
 
 def volume_label_for_cli(kernels: list[str] | None, *, pad_mode: str | None = None, pad_value: float = 0.0,
-                         flip: bool = False, **volume_options: Any) -> str | None:
+                         flip: bool = False, fmt: str | None = None, **volume_options: Any) -> str | None:
     """The name :func:`convolve_volume_for_cli` gives a volume's result (the kernel's, then what the options
-    change: :meth:`VolumeOptions.label`), for a batch to plan with; None where the call would refuse the kernel
-    or the options (each volume then fails alone, saying why).
+    change: :meth:`VolumeOptions.label`; ``fmt``: ``--format``, a .png's view), for a batch to plan with; None where
+    the call would refuse the kernel or the options (each volume then fails alone, saying why).
 
     >>> volume_label_for_cli(["box:3"], pad_mode="reflect"), volume_label_for_cli(["box:3", "sobel_v"])
     ('box:3_reflect', None)
@@ -482,7 +497,7 @@ def volume_label_for_cli(kernels: list[str] | None, *, pad_mode: str | None = No
     try:
         options = VolumeOptions(pad_mode=pad_mode or "replicate", pad_value=pad_value, flip=flip,
                                 **{k: v for k, v in volume_options.items() if k != "window"})
-        return options.label(resolve_volume_kernel(kernels[0]).name)
+        return options.label(resolve_volume_kernel(kernels[0]), png=(fmt or "").lower().lstrip(".") == "png")
     except KernelcliError:
         return None
 

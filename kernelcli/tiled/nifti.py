@@ -280,8 +280,8 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
     if given:
         raise UsageError(f"{input_path}: {', '.join(given)}: not available on the tiled volume path; "
                          f"{advice(input_path, chunks, scheduler, out)}")
-    label = f"convolve {options.label(kernel.name)}"
-    out = check_output(input_path, out, options.label(kernel.name), force, name=name, fmt=fmt)  # first: a .png, which the tiled path cannot write, says so
+    label = f"convolve {options.label(kernel)}"  # (no .png here: check_output refuses one)
+    out = check_output(input_path, out, options.label(kernel), force, name=name, fmt=fmt)  # first: a .png, which the tiled path cannot write, says so
     from ..medical.jobs import axis_for_output, check_kernel_options
 
     options, axis_note = axis_for_output(kernel, options, out)  # a 3-D kernel keeps its z pass: --axis is then noted
