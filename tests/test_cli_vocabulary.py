@@ -62,6 +62,7 @@ OWN_HELP = {
     ("gallery", "--out"), ("learn", "--out"),  # a sheet, a kernel file: not a result image
     ("pad", "--padding"), ("pool", "--padding"),  # pad's widths, pool's virtual cells: no same/valid of a kernel
     ("learn", "--flip"), ("learn", "--combine"),  # how the target was made; learn's three ways
+    ("pool", "--axis"),  # a .png's view alone: pooling has no kernel to apply across an axis (audit 110 F4)
     ("shape", "--layout"), ("summary", "--layout"),  # a layer's shape has no volume (OWN_VOCABULARY)
 }
 

@@ -179,3 +179,17 @@ class TestADefaultGivenIsNoWord:
         assert r.returncode == 0, r.stderr
         doc = json.loads(r.stdout)
         assert (doc["operation"], doc["output"]) == ("convolve gaussian:1mm", "t_gaussian_1mm.nii")
+
+
+def test_pools_axis_help_is_its_own_and_true():
+    """F4: 'pool --help' described --axis with convolve's text ('a 2-D kernel filters each slice across this axis
+    ...; a kernel in mm or voxels leaves this axis alone'): pool has no kernel; the axis is the .png's view."""
+    from kernelcli.cli.options import HELP, POOL_AXIS_HELP
+
+    r = run_in_process("pool", "--help", env={"COLUMNS": "400", "TERMINAL_WIDTH": "400"})
+    assert r.returncode == 0
+    text = " ".join(r.stdout.replace("│", " ").split())
+    assert " ".join(POOL_AXIS_HELP.split()) in text and "kernel" not in POOL_AXIS_HELP
+    assert "a 2-D kernel filters each slice" not in text
+    conv = " ".join(run_in_process("convolve", "--help", env={"COLUMNS": "400", "TERMINAL_WIDTH": "400"}).stdout.replace("│", " ").split())
+    assert " ".join(HELP["axis"].split()) in conv

@@ -566,6 +566,10 @@ ForceOption = Annotated[bool, option("force")]
 JsonOption = Annotated[bool, option("json")]
 QuietOption = Annotated[bool, option("quiet")]
 AxisOption = Annotated[Optional[str], option("axis", show_default=False)]
+#: pool's ``--axis``: a pooling works along every axis, so the axis picks a .png preview's view alone
+POOL_AXIS_HELP = ("Volumes: the view of a .png output: the axial (z, the default), coronal (y) or sagittal (x) middle "
+                  "slice of the pooled volume turned to the closest RAS+ orientation; pooling works along every axis.")
+PoolAxisOption = Annotated[Optional[str], option("axis", help=POOL_AXIS_HELP, show_default=False)]
 def checked_window(text: Any) -> Any:
     """``--window`` as typed, once :func:`kernelcli.medical.window.parse_window` reads it: a bad one is refused as
     every option's bad value is (``Invalid value for '--window': ...``), before any input is read.

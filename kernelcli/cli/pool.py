@@ -8,7 +8,6 @@ from ._batch import BatchOptions, note_one_input, one_volume, refuse_batch_witho
 from ..batch_kinds import by_kind, input_kinds
 from .options import (
     AffineOption,
-    AxisOption,
     CompressOption,
     ForceOption,
     FormatOption,
@@ -18,6 +17,7 @@ from .options import (
     MaxPixelsOption,
     OutDirOption,
     OutOption,
+    PoolAxisOption,
     QualityOption,
     QuietOption,
     RecursiveOption,
@@ -99,7 +99,7 @@ def pool(
     json_out: JsonOption = False,
     max_pixels: MaxPixelsOption = None,
     window: WindowOption = None,
-    axis: AxisOption = None,
+    axis: PoolAxisOption = None,
     volume_index: Annotated[Optional[int], option("volume_index", min=0, extra="By default every volume is pooled.",
                                                   show_default=False)] = None,
     series: Annotated[Optional[str], option("series", show_default=False)] = None,
