@@ -312,7 +312,7 @@ def _write_result(
     out_path: Path, result: np.ndarray, vol: Volume, options: VolumeOptions, report: VolumeReport, *,
     force: bool, affine: np.ndarray | None = None, keeps_units: bool = True,
 ) -> None:
-    from .preview import preview
+    from .preview import preview, shown_pixel_mm, square_pixel_note
 
     suffix = volume_suffix(out_path)
     window = options.window
@@ -322,13 +322,18 @@ def _write_result(
         frame = result if result.ndim == 3 else result[0]
         if result.ndim == 4:
             report.notes.append(f"PNG: volume 0 of {result.shape[0]} (--volume N picks another)")
-        shown_vol = vol if affine is None else Volume(frame, vol.spacing, affine, vol.path, vol.format, window=vol.window,
-                                                      inverted=vol.inverted, orientation_unknown=vol.orientation_unknown)
+        shown_vol = vol if affine is None else Volume(frame, tuple(report.spacing or vol.spacing), affine, vol.path, vol.format,
+                                                      window=vol.window, inverted=vol.inverted,
+                                                      orientation_unknown=vol.orientation_unknown,
+                                                      spacing_assumed=vol.spacing_assumed)
         image, notes, (report.clipped_low, report.clipped_high) = preview(frame, shown_vol, options.axis, window, keeps_units)
         report.notes.extend(notes)
+        pixel = shown_pixel_mm(shown_vol, options.axis)
+        if pixel is not None:
+            report.notes.append(square_pixel_note(*pixel))
         if options.keep_dtype:
             report.notes.append("--keep-dtype is for .nii and .npy outputs; a .png preview is 8-bit")
-        write_png_slice(out_path, image, force=force)  # (report.dtype stays the result's as computed, as an image's)
+        write_png_slice(out_path, image, force=force, pixel_mm=pixel)  # (report.dtype stays the result's as computed, as an image's)
         report.output_shape = list(image.shape)
         return
     scaling = None

@@ -77,6 +77,43 @@ def _voxel_description(ornt: np.ndarray, a: int, index: int, count: int, unknown
             f"patient's right not known; {'ijk'[col]} runs {right}, {'ijk'[row]} {down})")
 
 
+def shown_pixel_mm(vol: Any, axis: str | None) -> tuple[float, float] | None:
+    """The width and height in mm of the voxel each pixel of a preview across ``axis`` shows, where they differ
+    (non-square DICOM pixels, a coronal or sagittal view of thick slices); None where they are equal, or where the
+    file did not give the voxel size (``vol.spacing_assumed``: 1 mm guessed, no size to claim).
+
+    ``vol.spacing`` is (z, y, x), the voxel axes (k, j, i); the preview's columns run along the lower of the two
+    canonical axes left (:func:`canonical_plane`), its rows along the higher.
+
+    >>> from types import SimpleNamespace as V
+    >>> shown_pixel_mm(V(spacing=(2.5, 0.9, 0.8), affine=np.diag([0.8, 0.9, 2.5, 1]), spacing_assumed=None), "y")
+    (0.8, 2.5)
+    >>> shown_pixel_mm(V(spacing=(2.5, 0.8, 0.8), affine=np.diag([0.8, 0.8, 2.5, 1]), spacing_assumed=None), "z") is None
+    True
+    """
+    from .volume import require
+
+    if getattr(vol, "spacing_assumed", None):
+        return None
+    ornt = require("nibabel.orientations", "PNG previews (reoriented to RAS+)").io_orientation(vol.affine)
+    size = {int(c): float(vol.spacing[2 - v]) for v, (c, _) in enumerate(ornt)}  # canonical axis -> mm
+    column, row = sorted(set(range(3)) - {VIEWS[axis or "z"][0]})
+    width, height = size[column], size[row]
+    return None if np.isclose(width, height, rtol=1e-4, atol=0) else (width, height)
+
+
+def square_pixel_note(width: float, height: float) -> str:
+    """The note of a preview whose voxels (``width`` x ``height`` mm) are not square: drawn one pixel each, the
+    anatomy looks squashed along the longer side; a NIfTI output keeps the voxel size.
+
+    >>> square_pixel_note(0.9, 2.5)
+    'PNG: each voxel, 0.9 mm wide and 2.5 mm tall, is one square pixel, so the picture looks 2.78 times too short (its pHYs chunk holds the aspect, for viewers that honour it); write .nii.gz to keep the voxel size'
+    """
+    looks = f"{height / width:.3g} times too short" if height > width else f"{width / height:.3g} times too narrow"
+    return (f"PNG: each voxel, {width:g} mm wide and {height:g} mm tall, is one square pixel, so the picture looks {looks} "
+            "(its pHYs chunk holds the aspect, for viewers that honour it); write .nii.gz to keep the voxel size")
+
+
 def preview(result: np.ndarray, vol: Any, axis: str | None, window: tuple[float, float] | None,
             keeps_units: bool) -> tuple[np.ndarray, list[str], tuple[int, int]]:
     """A uint8 display image of a (Z, Y, X) result, the notes that say what it shows, and how many of the

@@ -60,15 +60,25 @@ def geometry_attributes(spacing: list[float], affine: np.ndarray, ndim: int, uni
     return {"axes": list(VOLUME_AXES[-ndim:]), "spacing_mm": [float(s) for s in spacing], "affine": in_mm.tolist()}
 
 
-def write_png_slice(out: str | os.PathLike, plane: np.ndarray, *, force: bool = False) -> Path:
-    """Write a 2-D uint8 array as an 8-bit greyscale PNG, atomically."""
+def write_png_slice(out: str | os.PathLike, plane: np.ndarray, *, force: bool = False,
+                    pixel_mm: tuple[float, float] | None = None) -> Path:
+    """Write a 2-D uint8 array as an 8-bit greyscale PNG, atomically; ``pixel_mm`` (width, height of a pixel in mm)
+    goes into its pHYs chunk as pixels per metre, so that viewers that honour it draw non-square voxels to scale.
+
+    >>> import tempfile; from PIL import Image
+    >>> with tempfile.TemporaryDirectory() as folder, Image.open(write_png_slice(Path(folder) / "p.png", np.zeros((2, 3), np.uint8),
+    ...                                                                           pixel_mm=(0.8, 2.5))) as im:
+    ...     [round(d * 1000 / 25.4) for d in im.info["dpi"]]  # pixels per metre: 1000 / mm
+    [1250, 400]
+    """
     from PIL import Image
 
     from ..io.outputs import atomic_write
 
     o = Path(out)
     img = Image.fromarray(np.ascontiguousarray(plane, dtype=np.uint8), mode="L")
-    atomic_write(o, lambda f: img.save(f, format="PNG"), force=force)
+    density = {} if pixel_mm is None else {"dpi": tuple(25.4 / side for side in pixel_mm)}  # (Pillow: dots per inch)
+    atomic_write(o, lambda f: img.save(f, format="PNG", **density), force=force)
     return o
 
 
