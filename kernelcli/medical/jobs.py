@@ -17,13 +17,14 @@ import numpy as np
 
 from ..errors import UsageError
 from ..jobs_common import Report, _named
-from ..records import record, replace
+from ..records import record
 from ..volume_inputs import refuse_image_options, volume_suffix
 from .geometry import SHEAR_DEGREES, sheared_pair  # noqa: F401 - (their former home)
 from .kernels import VolumeKernel, resolve_volume_kernel
 from .nifti import write_nifti
 from .volume import Volume, read_volume, volume_stem
 from .window import preset_note, windowed
+from .views import EVERY_AXIS, axis_for_output, unused_view_note  # noqa: F401 - (their former home)
 from .writers import bare_array_note, check_volume_output, write_npy, write_png_slice
 
 # the edge mode of fslmaths -s, declared with the other pad modes
@@ -180,9 +181,6 @@ def check_spacing_known(vol: Volume, kernel: VolumeKernel | None, axis: str | No
     within = "z" in (a, b) and sheared_pair(affine, ("y", "x")) is None  # (--axis z leaves the slice axis alone)
     raise UsageError(grid + "a kernel built along them is not that size in every direction; give the size in voxels "
                      "(e.g. gaussian:1.5vox, box:3vox)" + (", or --axis z to smooth within the slices" if within else ""))
-
-#: kernel kinds that filter along every axis: ``--axis`` cannot leave one alone (only pick a .png's view)
-EVERY_AXIS = ("3d", "dense3d", "gradient", "sobel_mm", "log_mm", "log_vox")
 
 
 def check_kernel_options(kernel: VolumeKernel, options: VolumeOptions) -> None:
@@ -420,36 +418,6 @@ def convolve_volume_file(
     return report
 
 
-def axis_for_output(kernel: VolumeKernel | None, options: VolumeOptions, out_path: Path) -> tuple[VolumeOptions, list[str]]:
-    """The options to filter with, and a note, where ``--axis`` also picks a .png preview's view: a kernel that
-    filters along every axis (or none: a copy) keeps doing so, the axis picks the view alone, and with an output that
-    has no view the axis is noted as unused, as pool notes it (:func:`unused_view_note`); a smoothing kernel leaves
-    that axis alone too, as documented, and the note says both.
-
-    >>> from ..kernel_build import resolve_volume_kernel
-    >>> axis_for_output(resolve_volume_kernel("sobel_3d"), VolumeOptions(axis="y"), Path("e.nii.gz"))[1]
-    ['--axis y picks the view of a .png preview; sobel_3d filters along every axis, and a .nii.gz output has no view']
-    """
-    if options.axis is None:
-        return options, []
-    if volume_suffix(out_path) != ".png":
-        if kernel is not None and kernel.kind not in EVERY_AXIS:
-            return options, []
-        why = f"{kernel.name} filters along every axis" if kernel is not None else "a copy (no --kernel) filters nothing"
-        return replace(options, axis=None), [unused_view_note(options.axis, out_path, why)]  # type: ignore[list-item]
-    if kernel is None:
-        return options, []
-    from .preview import VIEWS
-
-    view = VIEWS[options.axis][1]
-    if kernel.kind in EVERY_AXIS:
-        return replace(options, axis=None), [f"--axis {options.axis} picks the PNG's {view} view; {kernel.name} filters along every axis"]
-    if kernel.kind == "2d":
-        return options, [f"--axis {options.axis}: {kernel.name} filters each slice across {options.axis}, and the PNG shows the {view} view"]
-    return options, [f"--axis {options.axis}: {kernel.name} leaves the {options.axis} axis alone (smooths within those slices), "
-                     f"and the PNG shows the {view} view; leave --axis out for a 3-D smoothing shown axially"]
-
-
 def _read_mask(path: str | os.PathLike, vol: Volume, affine: str | None = None) -> np.ndarray:
     """The ``--mask`` volume as a (Z, Y, X) array on ``vol``'s grid, else an error: the same shape, and the same grid
     in mm (:func:`~.geometry.grids_apart`, the qform/sform rule: every corner voxel within 1% of a voxel), whatever
@@ -470,19 +438,6 @@ def _read_mask(path: str | os.PathLike, vol: Volume, affine: str | None = None) 
     if apart is not None:
         raise UsageError(f"--mask {path}: another grid: {apart.text('the mask', 'the input')}; resample it onto the input first")
     return m.data
-
-
-def unused_view_note(axis: str | None, out_path: Path, why: str = "pooling works along every axis") -> str | None:
-    """The note for ``--axis`` given to a job that works along every axis (``why`` says so: a pooling, a 3-D kernel)
-    whose output is no .png preview, or None: the axis only picks a preview's view.
-
-    >>> unused_view_note("y", Path("p.nii.gz"))
-    '--axis y picks the view of a .png preview; pooling works along every axis, and a .nii.gz output has no view'
-    """
-    suffix = volume_suffix(out_path)
-    if axis is None or suffix == ".png":
-        return None
-    return f"--axis {axis} picks the view of a .png preview; {why}, and a {suffix} output has no view"
 
 
 def volume_label_for_cli(kernels: list[str] | None, *, pad_mode: str | None = None, pad_value: float = 0.0,

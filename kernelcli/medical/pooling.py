@@ -16,7 +16,8 @@ import numpy as np
 
 from ..jobs_common import _named, min_max
 from ..volume_inputs import volume_suffix
-from .jobs import VolumeOptions, VolumeReport, _write_result, default_volume_output, unused_view_note
+from .jobs import VolumeOptions, VolumeReport, _write_result, default_volume_output
+from .views import unused_view_note
 from .nifti import slice_timing_note
 from .writers import check_volume_output
 

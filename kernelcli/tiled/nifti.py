@@ -282,7 +282,8 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
                          f"{advice(input_path, chunks, scheduler, out)}")
     label = f"convolve {options.label(kernel)}"  # (no .png here: check_output refuses one)
     out = check_output(input_path, out, options.label(kernel), force, name=name, fmt=fmt)  # first: a .png, which the tiled path cannot write, says so
-    from ..medical.jobs import axis_for_output, check_kernel_options
+    from ..medical.jobs import check_kernel_options
+    from ..medical.views import axis_for_output
 
     options, axis_note = axis_for_output(kernel, options, out)  # a 3-D kernel keeps its z pass: --axis is then noted
     try:
@@ -342,7 +343,7 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
     grid[:3, 3] = (size - 1) / 2 - padding
     from ..medical.nifti import slice_timing_note
 
-    from ..medical.jobs import unused_view_note
+    from ..medical.views import unused_view_note
 
     timing = slice_timing_note(vol) if out.suffix.lower() == ".nii" else None
     notes = [n for n in (timing, unused_view_note(options.axis, out)) if n]
