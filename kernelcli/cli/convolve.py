@@ -11,6 +11,7 @@ from ._batch import (
     run_reported,
 )
 from ..batch_kinds import by_kind, input_kinds
+from .option_values import number_in
 from .options import (
     AffineOption,
     AxisOption,
@@ -39,7 +40,6 @@ from .options import (
     WindowOption,
     WorkersOption,
     ThenOption,
-    number_in,
     TiledOption,
     ChunksOption,
     SchedulerOption,

@@ -10,6 +10,7 @@ import typer
 from ._common import cli_paths, guarded, shown
 from ._report import render_report
 from ._stdio import piped
+from .option_values import complete_family
 from .options import (
     CompressOption,
     ForceOption,
@@ -20,7 +21,6 @@ from .options import (
     PadValueOption,
     QualityOption,
     QuietOption,
-    complete_family,
     option,
 )
 

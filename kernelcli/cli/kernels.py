@@ -15,7 +15,8 @@ from ._click import CLICK_SUGGESTS_COMMANDS
 from ..catalog_format import LOOKUP_RULE, kernel_size_text as size_text
 from ..errors import writing_stdout
 from ._common import call_note, console, echo, guarded, note, print_json
-from .options import JsonOption, complete_family, complete_kernel, option
+from .option_values import complete_family, complete_kernel
+from .options import JsonOption, option
 
 if TYPE_CHECKING:
     from ..catalog_format import Kernel

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ._common import echo, guarded, note, print_json
+from .option_values import number_in
 from .options import (
     DilationOption,
     LayoutOption,
@@ -20,7 +21,6 @@ from .options import (
     PadValueOption,
     StrideOption,
     Words,
-    number_in,
     option,
 )
 

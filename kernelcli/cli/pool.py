@@ -32,32 +32,9 @@ from .options import (
     option,
 )
 from ._early import starts_early
+from .option_values import pool_side
 
 
-def pool_side(text: Any) -> Any:
-    """``--size`` as pooling reads it: one window side F (``FxF`` too, as ``shape --pool`` takes it); an FxG window
-    is refused in the words ``shape --pool`` refuses it in (it was "'2x1' is not a valid integer").
-
-    >>> pool_side("3"), pool_side("2x2"), pool_side("2.0")
-    (3, 2, 2)
-    """
-    if not isinstance(text, str):  # the default
-        return text
-    from .. import numtext
-    from ..shapes import POOL_SIZE_RULE
-
-    sides = text.lower().split("x")
-    if len(sides) > 1:
-        values = {numtext.whole_in_any_form(side) for side in sides}
-        if len(sides) != 2 or None in values or len(values) != 1:
-            raise ValueError(f"{numtext.quoted(text)}: {POOL_SIZE_RULE}")
-        text = sides[0]
-    side = numtext.whole_in_any_form(text)
-    if side is None:
-        raise ValueError(f"{numtext.quoted(text)} is not a valid integer.")
-    if side < 1:
-        raise ValueError(numtext.out_of_range(text, 1, None))
-    return side
 from ._stdio import piped
 from ._tiled import run_single, single_tiled
 from ._common import cli_paths, guarded

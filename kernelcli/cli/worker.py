@@ -12,7 +12,8 @@ import typer
 from ..worker.protocol import DEFAULT_IDLE_SECONDS, MAX_IDLE_SECONDS
 from ._click import CLICK_SUGGESTS_COMMANDS
 from ._common import echo, error, guarded, note, print_json
-from .options import JsonOption, number_in, option
+from .option_values import number_in
+from .options import JsonOption, option
 
 worker_app = typer.Typer(
     name="worker",

@@ -37,7 +37,7 @@ def safe_stem(text: str) -> str:
 
 def safe_text(text: str) -> str:
     """``text`` with every run of characters a file name should not hold as ``_``, and no ``_`` at either end:
-    empty when nothing is left (``--suffix /`` is refused for that: :func:`kernelcli.cli.options.checked_suffix`).
+    empty when nothing is left (``--suffix /`` is refused for that: :func:`kernelcli.cli.option_values.checked_suffix`).
 
     >>> safe_text("a b/c"), safe_text("//")
     ('a_b_c', '')

@@ -1,0 +1,162 @@
+"""How an option's typed value is read where a plain type cannot say it: parsers and shell completions.
+
+Each parser takes the text as typed (or the default, returned as it is) and gives the value, or
+refuses in the words Click refuses a bad value in (``Invalid value for '--x': ...``, exit 2), before
+any input is read; :mod:`kernelcli.cli.options` declares the options that use them.
+
+>>> number_in(0, 1, above=True)("0.5"), pool_side("2x2"), checked_suffix("v2")
+(0.5, 2, 'v2')
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+
+def complete_kernel(incomplete: str) -> list[tuple[str, str]]:
+    """Shell completion of a kernel: the catalogue's names, each with the first words of its description
+    (zsh and fish show them).  Nothing for what looks like a path (the shell completes files then) nor
+    where the catalogue cannot be read; ``gaussian:SIGMA`` and ``box:N`` are left to the help (a completed
+    ``gaussian:`` would take the shell's space after it).
+
+    >>> complete_kernel("sobel_")
+    [('sobel_v', 'Sobel, vertical edges'), ('sobel_h', 'Sobel, horizontal edges (transpose of sobel_v)')]
+    """
+    if "/" in incomplete or incomplete.startswith((".", "~")):
+        return []
+    from ..catalog import list_kernels
+    from ..errors import KernelcliError
+
+    try:
+        kernels = list_kernels()
+    except KernelcliError:
+        return []
+    return [(k.name, " ".join(k.description.split(":")[0].split())[:70]) for k in kernels if k.name.startswith(incomplete)]
+
+
+def complete_family(incomplete: str) -> list[str]:
+    """Shell completion of ``--family``: the catalogue's families."""
+    from ..catalog import families
+    from ..errors import KernelcliError
+
+    try:
+        return [family for family in families() if family.startswith(incomplete)]
+    except KernelcliError:
+        return []
+
+
+def parse_fill(text: Any) -> float:
+    """``--pad-value`` as typed: a whole number stays exact (a Python int: 2**53 + 1 is not rounded to
+    2**53 on its way into an int64 image, where the range check then refuses it), anything else a finite float.
+
+    >>> parse_fill("9007199254740993"), parse_fill("9.007199254740993e15"), parse_fill("-1.5"), parse_fill(0.0)
+    (9007199254740993, 9007199254740993, -1.5, 0.0)
+    """
+    if not isinstance(text, str):  # the default
+        return text
+    from .. import numtext
+
+    stripped = text.strip()
+    value = numtext.decimal(stripped)
+    if value is None or value != value or value in (float("inf"), float("-inf")):  # 1e400 and 10**400 too
+        from ._click import click
+
+        raise click.exceptions.BadParameter(f"{text!r}: expected a finite number")
+    whole = numtext.whole(stripped)
+    if whole is None and 2**53 <= abs(value) <= 2**64:  # 9007199254740993.0 is a whole number an int64 could hold: exact
+        whole = numtext.exact_whole(stripped)
+    return value if whole is None else whole  # type: ignore[return-value]
+
+
+def number_in(low: float | None = None, high: float | None = None, *, above: bool = False) -> Callable[[Any], Any]:
+    """The parser of a float option in [low, high] (``above``: ``low`` itself refused) for a range typer's
+    ``min``/``max`` cannot say (``> 0``), refusing in their words with the value as typed.
+
+    >>> number_in(0, 1, above=True)("0.5"), number_in(0, 1, above=True)(0.1)
+    (0.5, 0.1)
+    """
+    def parse(text: Any) -> Any:
+        if not isinstance(text, str):  # the default
+            return text
+        from .. import numtext
+        from ._click import click
+
+        value = numtext.decimal(text)
+        if value is None:
+            raise click.exceptions.BadParameter(f"{numtext.quoted(text)} is not a valid float.")
+        if not ((low is None or (value > low if above else value >= low)) and (high is None or value <= high)) or abs(value) == math.inf:
+            raise click.exceptions.BadParameter(numtext.out_of_range(text, low, high, above=above, read=value))  # (NaN too)
+        return value
+
+    return parse
+
+
+def checked_suffix(text: Any) -> Any:
+    """``--suffix`` as typed, unless it has nothing to name a file with: a suffix of no letter, digit, ``.``, ``-`` or
+    ``_`` (``/``, ``:``) became the word ``kernel`` in silence, two of them one name.  Other characters become ``_``,
+    as in every output name (:func:`kernelcli.io.naming.safe_stem`); ``''`` keeps the input's name.
+
+    >>> checked_suffix("v2"), checked_suffix("")
+    ('v2', '')
+    """
+    if not isinstance(text, str) or text == "":
+        return text
+    from ..io.naming import safe_text
+
+    if safe_text(text) == "":
+        from .. import numtext
+        from ._click import click
+
+        raise click.exceptions.BadParameter(
+            f"{numtext.quoted(text)} has no letter, digit, '.' or '-' to name a file with: output names are "
+            "<stem>_<suffix>.<ext> ('' keeps the input's name)")
+    return text
+
+
+def checked_window(text: Any) -> Any:
+    """``--window`` as typed, once :func:`kernelcli.medical.window.parse_window` reads it: a bad one is refused as
+    every option's bad value is (``Invalid value for '--window': ...``), before any input is read.
+
+    >>> checked_window("lung"), checked_window("40,80")
+    ('lung', '40,80')
+    """
+    if not isinstance(text, str):  # the default
+        return text
+    from ..errors import UsageError
+    from ..medical.window import parse_window
+
+    try:
+        parse_window(text)
+    except UsageError as exc:
+        from ._click import click
+
+        raise click.exceptions.BadParameter(str(exc)) from None
+    return text
+
+
+def pool_side(text: Any) -> Any:
+    """``--size`` as pooling reads it: one window side F (``FxF`` too, as ``shape --pool`` takes it); an FxG window
+    is refused in the words ``shape --pool`` refuses it in (it was "'2x1' is not a valid integer").
+
+    >>> pool_side("3"), pool_side("2x2"), pool_side("2.0")
+    (3, 2, 2)
+    """
+    if not isinstance(text, str):  # the default
+        return text
+    from .. import numtext
+    from ..shapes import POOL_SIZE_RULE
+
+    sides = text.lower().split("x")
+    if len(sides) > 1:
+        values = {numtext.whole_in_any_form(side) for side in sides}
+        if len(sides) != 2 or None in values or len(values) != 1:
+            raise ValueError(f"{numtext.quoted(text)}: {POOL_SIZE_RULE}")
+        text = sides[0]
+    side = numtext.whole_in_any_form(text)
+    if side is None:
+        raise ValueError(f"{numtext.quoted(text)} is not a valid integer.")
+    if side < 1:
+        raise ValueError(numtext.out_of_range(text, 1, None))
+    return side
