@@ -251,6 +251,19 @@ def runner():
     return CliRunner()
 
 
+def write_nifti(path, shape=(6, 7, 8), spacing=(2.5, 0.8, 0.7), seed=4):
+    """A (Z, Y, X) ``shape`` volume of random float32 values 0..100 as a NIfTI at ``path`` (skips without nibabel), its
+    voxel ``spacing`` in mm in (z, y, x) order; returns ``path``."""
+    import numpy as np
+
+    nib = pytest.importorskip("nibabel")
+    x = np.random.default_rng(seed).random(shape).astype(np.float32) * 100
+    img = nib.Nifti1Image(x.transpose(2, 1, 0), np.diag([*spacing[::-1], 1.0]))
+    img.header.set_xyzt_units("mm")
+    nib.save(img, str(path))
+    return path
+
+
 def pixels(path, mode=None):
     """An image file's pixels as a numpy array (closing the file)."""
     import numpy as np

@@ -17,7 +17,7 @@ from kernelcli.errors import ImageReadError, UsageError
 
 pydicom = pytest.importorskip("pydicom")
 pytest.importorskip("nibabel")
-from test_medical import make_series, pydicom_file  # noqa: E402
+from test_medical import make_series, pydicom_file, tilt_series  # noqa: E402
 
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
@@ -205,16 +205,11 @@ class TestGantryTilt:
     def test_sheared_affine_with_a_note(self, tmp_path):
         # each slice 2 mm further along z and 0.5 mm further along y (LPS): a tilt of atan(0.5/2) = 14.04 degrees
         make_series(tmp_path / "s", [0, 2, 4, 6])
-        for f in (tmp_path / "s").iterdir():
-            ds = pydicom.dcmread(f)
-            z = float(ds.ImagePositionPatient[2])
-            ds.ImagePositionPatient = [float(ds.ImagePositionPatient[0]), float(ds.ImagePositionPatient[1]) + z / 4, z]
-            ds.save_as(f)
+        tilt_series(tmp_path / "s")
         vol = medical.read_volume(tmp_path / "s")
         assert any("gantry tilt of 14.04 degrees" in n and "sheared" in n for n in vol.notes)
         # by hand: the third column is the LPS step (0, 0.5, 2) -> RAS (0, -0.5, 2)
         np.testing.assert_allclose(vol.affine[:3, 2], [0, -0.5, 2])
-        ds = pydicom.dcmread(next((tmp_path / "s").iterdir()))
         last = vol.affine @ [0, 0, 3, 1]
         np.testing.assert_allclose(last[:3], [158.135803, 179.035797 - 1.5, 6])
         assert vol.spacing[0] == pytest.approx(np.hypot(0.5, 2))

@@ -168,15 +168,11 @@ class TestShearNote:
         assert f"{corner_gap(tmp_path / 'o.nii.gz'):.3g} mm off" in note, note
 
     def test_a_tilted_series_says_how_far_the_qform_is(self, tmp_path):
-        pydicom = pytest.importorskip("pydicom")
-        from test_medical import make_series
+        pytest.importorskip("pydicom")
+        from test_medical import make_series, tilt_series
 
         make_series(tmp_path / "s", [0, 2, 4, 6])
-        for f in (tmp_path / "s").iterdir():
-            ds = pydicom.dcmread(f)
-            z = float(ds.ImagePositionPatient[2])
-            ds.ImagePositionPatient = [float(ds.ImagePositionPatient[0]), float(ds.ImagePositionPatient[1]) + z / 4, z]
-            ds.save_as(f)
+        tilt_series(tmp_path / "s")
         report = medical.convolve_volume_file(tmp_path / "s", None, medical.VolumeOptions(), out=tmp_path / "o.nii.gz")
         [note] = shear_notes(report.notes)
         assert "14 degrees from perpendicular" in note and f"{corner_gap(tmp_path / 'o.nii.gz'):.3g} mm off" in note, note

@@ -5,16 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import run_in_process
+from conftest import run_in_process, write_nifti
 
 
 def _nifti(path, shape=(6, 7, 8), spacing=(2.5, 0.9, 0.8)):
-    nib = pytest.importorskip("nibabel")
-    x = np.random.default_rng(3).random(shape).astype(np.float32) * 100
-    img = nib.Nifti1Image(x.transpose(2, 1, 0), np.diag([*spacing[::-1], 1.0]))
-    img.header.set_xyzt_units("mm")
-    nib.save(img, str(path))
-    return path
+    return write_nifti(path, shape, spacing, seed=3)
 
 
 @pytest.mark.parametrize("kernel, what", [("box_3d", "a named 3-D kernel"), ("gaussian:1.5mm", "a size in mm"),

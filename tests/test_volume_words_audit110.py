@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import run_in_process
+from conftest import run_in_process, write_nifti
 
 
 @pytest.mark.parametrize("args, missing", [
@@ -33,14 +33,7 @@ def test_a_volume_option_on_an_image_is_still_refused_by_name(tmp_path):
 
 
 def _nifti(path, shape=(6, 7, 8), spacing=(2.5, 0.8, 0.7), seed=4):
-    import numpy as np
-
-    nib = pytest.importorskip("nibabel")
-    x = np.random.default_rng(seed).random(shape).astype(np.float32) * 100
-    img = nib.Nifti1Image(x.transpose(2, 1, 0), np.diag([*spacing[::-1], 1.0]))
-    img.header.set_xyzt_units("mm")
-    nib.save(img, str(path))
-    return path
+    return write_nifti(path, shape, spacing, seed)
 
 
 def _voxels(path):
