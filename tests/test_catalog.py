@@ -473,12 +473,12 @@ class TestFileFaults:
 
     def test_oversized_file_is_refused_before_parsing(self, tmp_path, monkeypatch):
         path = write(tmp_path, "[" * (MAX_FILE_BYTES + 1))
-        import kernelcli.catalog as catalog
+        import kernelcli.catalog_files as catalog_files  # (read_kernel_file's home: the patch must reach what runs)
 
         def no_parse(*args, **kwargs):
             raise AssertionError("parsed an oversized file")
 
-        monkeypatch.setattr(catalog, "_parse_json", no_parse)
+        monkeypatch.setattr(catalog_files, "_parse_json", no_parse)
         with pytest.raises(InvalidKernel, match=r"my\.json: file is 1048577 bytes, more than the 1048576 \(1 MiB\) allowed"):
             load_kernel(str(path))
 

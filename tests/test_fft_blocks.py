@@ -259,8 +259,18 @@ class TestNearTheFloatRange:
         x3 = (rng.random((64, 64, 2)) * 1e3).astype(np.float32)
         k = rng.random((9, 9))
         plain = correlate(x3, k, 1, mode=mode)
-        monkeypatch.setattr(fft, "in_range", lambda *args: (2.0**-40, 2.0**40))
+        from kernelcli._core import fft_range
+
+        calls = []
+
+        def scaled(*args):
+            calls.append(args)
+            return 2.0**-40, 2.0**40
+
+        monkeypatch.setattr(fft_range, "in_range", scaled)  # the 2-D blocks' (block_factors calls it in fft_range)
+        monkeypatch.setattr(fft, "in_range", scaled)  # the 3-D blocks'
         assert np.array_equal(correlate(x3, k, 1, mode=mode), plain)
+        assert calls  # (after a module split the patch reached nothing and the test compared two unscaled results)
         forced3 = fft.correlate_fft_nd(x3[..., 0].astype(np.float64)[None], k[None], (0, 0, 4, 4, 4, 4), PAD_CODES[mode], 0.5, (1, 64, 64))
         monkeypatch.undo()
         assert np.array_equal(fft.correlate_fft_nd(x3[..., 0].astype(np.float64)[None], k[None], (0, 0, 4, 4, 4, 4),
