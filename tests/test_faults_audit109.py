@@ -72,3 +72,14 @@ def test_an_output_name_with_a_line_break_is_listed_on_one_line(grey, batch):
     listed = done.stdout.splitlines()
     assert ("o/new\\nline_sobel_v.png" if batch else "new\\nline_sobel_v.png") in listed, listed
     assert len(listed) == len(inputs)
+
+
+@pytest.mark.parametrize("args, record", [
+    (["--dense", "5", "--json"], False),  # --json is --dense's second value (Click: "'--json' is not a valid integer")
+    (["--json", "--dense", "5"], True),   # --dense misses its second value; --json is the flag
+])
+def test_an_option_of_two_values_takes_both_words(tmp_path, args, record):
+    # review 48: the first printed a failure record though no --json flag was given (one word taken per option)
+    done = run_in_process("params", *args, cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert (json.loads(done.stdout)["code"] == 2) if record else done.stdout == ""

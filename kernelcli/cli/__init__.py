@@ -236,14 +236,14 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
     return code if isinstance(code, int) else 0
 
 
-def _valued_options(exc) -> frozenset[str] | None:
-    """The names of the options that take a value in the command Click failed in, or None where the error
-    came before a command took the call (an unknown command: its options are not known)."""
+def _valued_options(exc) -> dict[str, int] | None:
+    """The options that take values in the command Click failed in, by name, with how many words each takes (``params
+    --dense`` two), or None where the error came before a command took the call (an unknown command)."""
     ctx = getattr(exc, "ctx", None)
     if ctx is None or hasattr(ctx.command, "commands"):  # (a group: the root command)
         return None
-    return frozenset(name for param in ctx.command.params if getattr(param, "param_type_name", "") == "option"
-                     and not param.is_flag and not param.count for name in param.opts)
+    return {name: max(1, param.nargs) for param in ctx.command.params if getattr(param, "param_type_name", "") == "option"
+            and not param.is_flag and not param.count for name in param.opts}
 
 
 def click_error_line(exc) -> str:

@@ -3,7 +3,7 @@
 The error line goes to stderr; with ``--json`` stdout carries one failure record, read from the
 command line as Click reads it (:func:`options_given`), since no command has parsed it yet.
 
->>> options_given(["pool", "x.png", "--json", "-o", "-"], frozenset({"-o"}))
+>>> options_given(["pool", "x.png", "--json", "-o", "-"], {"-o": 1})
 [('pool', None), ('x.png', None), ('--json', None), ('-o', '-')]
 """
 
@@ -41,10 +41,10 @@ def refused_at_start(argv: list[str], message: str) -> int:
 
 
 def failure_before_parsing(argv: list[str], code: int, message: str, status: str = "failed",
-                           takes_value: frozenset[str] | None = None) -> None:
+                           takes_value: dict[str, int] | None = None) -> None:
     """With ``--json`` among ``argv``'s options (read before Click has parsed them), print the failure record: stdout
     always carries JSON.  Not with ``--out -``, where stdout carries the image (``learn``'s never: :data:`OUT_NEVER_STDOUT`).
-    ``takes_value``: the command's options that take a value, when known (:func:`options_given`), so that a ``--json``
+    ``takes_value``: the command's options that take values, and how many, when known (:func:`options_given`), so that a ``--json``
     or ``--`` given as an option's value is read as Click reads it."""
     if takes_value is None:
         options = argv[: argv.index("--")] if "--" in argv else argv
@@ -58,13 +58,16 @@ def failure_before_parsing(argv: list[str], code: int, message: str, status: str
         print_json(failure_record(code, message, status))
 
 
-def options_given(argv: list[str], takes_value: frozenset[str]) -> list[tuple[str, str | None]]:
-    """``argv``'s options with their values, and its arguments (value None), up to the ``--`` that ends the options,
-    read as Click reads them: an option of ``takes_value`` takes the next word as its value, whatever it is
-    (``--suffix --json``, ``--stride --``), or the rest of its word (``--out=-``, ``-o-``, ``-qo-``).
+def options_given(argv: list[str], takes_value: dict[str, int]) -> list[tuple[str, str | None]]:
+    """``argv``'s options with their (last) values, and its arguments (value None), up to the ``--`` that ends the
+    options, read as Click reads them: an option of ``takes_value`` takes that many next words as its values, whatever
+    they are (``--suffix --json``, ``--stride --``, ``params --dense 5 --json``: two), or the rest of its word
+    (``--out=-``, ``-o-``, ``-qo-``).
 
-    >>> options_given(["convolve", "--suffix", "--json", "-qo", "-", "--", "--json"], frozenset({"--suffix", "-o"}))
+    >>> options_given(["convolve", "--suffix", "--json", "-qo", "-", "--", "--json"], {"--suffix": 1, "-o": 1})
     [('convolve', None), ('--suffix', '--json'), ('-q', None), ('-o', '-')]
+    >>> options_given(["params", "--dense", "5", "--json"], {"--dense": 2})
+    [('params', None), ('--dense', '--json')]
     """
     given: list[tuple[str, str | None]] = []
     words = iter(argv)
@@ -75,11 +78,15 @@ def options_given(argv: list[str], takes_value: frozenset[str]) -> list[tuple[st
             name, value = word.split("=", 1)
             given.append((name, value))
         elif word.startswith("--") or not word.startswith("-") or word == "-":
-            given.append((word, next(words, None) if word in takes_value else None))
+            values = [next(words, None) for _ in range(takes_value.get(word, 0))]
+            given.append((word, values[-1] if values else None))
         else:  # a cluster of short options: the first that takes a value takes the rest, or the next word
             for at, letter in enumerate(word[1:], start=2):
-                if f"-{letter}" in takes_value:
-                    given.append((f"-{letter}", word[at:] or next(words, None)))
+                count = takes_value.get(f"-{letter}", 0)
+                if count:
+                    values = [word[at:]] if word[at:] else []
+                    values += [next(words, None) for _ in range(count - len(values))]
+                    given.append((f"-{letter}", values[-1]))
                     break
                 given.append((f"-{letter}", None))
     return given
