@@ -191,7 +191,7 @@ POOL_PADDING_RULE = (
 )
 #: Why pooling takes one window side (``pool --size F``; ``shape --pool`` alike): the pooling loops have one size.
 POOL_SIZE_RULE = (
-    "pooling here takes one window side F, an F x F window, as pool --size F does "
+    "pooling here takes one window side F, an F x F window (F x F x F on a volume), as pool --size F does "
     "(PyTorch's kernel_size=(f, g) is not taken; FxG is a convolution's kernel)"
 )
 

@@ -176,7 +176,7 @@ class TestPoolSaysWhatShapeSays:
     """`pool -f 2x1` was refused as "'2x1' is not a valid integer" where `shape --pool -f 2x1` names the rule; `pool -f
     2x2` was refused where `shape --pool` takes it as -f 2."""
 
-    @pytest.mark.parametrize("size", ["2x1", "1x3", "2x2x2", "x"])
+    @pytest.mark.parametrize("size", ["2x1", "1x3", "2x2x3"])
     def test_an_fxg_window_is_refused_by_the_rule(self, invoke, tmp_path, size):
         import numpy as np
 
@@ -187,7 +187,7 @@ class TestPoolSaysWhatShapeSays:
         assert refused.exit_code == 2 and f"'{size}': {POOL_SIZE_RULE}" in refused.stderr
         assert not (tmp_path / "y.npy").exists()
 
-    @pytest.mark.parametrize("size, side", [("2x2", 2), ("3X3", 3), ("2.0", 2), ("+2", 2)])
+    @pytest.mark.parametrize("size, side", [("2x2", 2), ("3X3", 3), ("2x2x2", 2), ("2.0", 2), ("+2", 2)])
     def test_one_side_in_any_form_is_taken(self, invoke, tmp_path, size, side):
         import numpy as np
 
@@ -195,13 +195,16 @@ class TestPoolSaysWhatShapeSays:
         assert invoke("pool", "x.npy", "-f", size, "-o", "y.npy").exit_code == 0
         assert np.load(tmp_path / "y.npy").shape == (6 // side, 6 // side)
 
-    @pytest.mark.parametrize("size", ["0", "-1", "abc"])
-    def test_a_bad_side_is_refused_as_before(self, invoke, tmp_path, size):
+    @pytest.mark.parametrize("size, why", [("0", "every size must be an integer >= 1"), ("0x0", "every size must be an integer >= 1"),
+                                           ("-1", "every size must be an integer >= 1"), ("abc", "expected F, FxF or FxFxF"),
+                                           ("2x", "expected F, FxF or FxFxF"), ("x", "expected F, FxF or FxFxF")])
+    def test_a_bad_side_is_refused_naming_the_value_as_typed(self, invoke, tmp_path, size, why):
+        # (review 48: "-f 0x0" was "0 is not in the range", "-f 2x" was told the FxG rule)
         import numpy as np
 
         np.save(tmp_path / "x.npy", np.zeros((8, 8)))
         refused = invoke("pool", "x.npy", "-f", size, "-o", "y.npy")
-        assert refused.exit_code == 2 and "Invalid value for '--size'" in refused.stderr
+        assert refused.exit_code == 2 and f"Invalid value for '--size' / '-f' / '--f': '{size}': {why}" in refused.stderr
 
 
 class TestLearnNamesSlices:

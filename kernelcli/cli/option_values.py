@@ -137,26 +137,24 @@ def checked_window(text: Any) -> Any:
 
 
 def pool_side(text: Any) -> Any:
-    """``--size`` as pooling reads it: one window side F (``FxF`` too, as ``shape --pool`` takes it); an FxG window
-    is refused in the words ``shape --pool`` refuses it in (it was "'2x1' is not a valid integer").
+    """``--size`` as pooling reads it: one window side F, also written ``FxF`` (as ``shape --pool`` takes it) or
+    ``FxFxF`` (a volume's cube); an FxG window is refused in the words ``shape --pool`` refuses it in, every refusal
+    naming the value as typed.  The sizes are read by :func:`kernelcli.shapes.parse_dims`, as ``shape`` reads them.
 
-    >>> pool_side("3"), pool_side("2x2"), pool_side("2.0")
-    (3, 2, 2)
+    >>> pool_side("3"), pool_side("2x2"), pool_side("2x2x2"), pool_side("2.0")
+    (3, 2, 2, 2)
     """
     if not isinstance(text, str):  # the default
         return text
     from .. import numtext
-    from ..shapes import POOL_SIZE_RULE
+    from ..errors import UsageError
+    from ..shapes import POOL_SIZE_RULE, parse_dims
+    from ._click import click
 
-    sides = text.lower().split("x")
-    if len(sides) > 1:
-        values = {numtext.whole_in_any_form(side) for side in sides}
-        if len(sides) != 2 or None in values or len(values) != 1:
-            raise ValueError(f"{numtext.quoted(text)}: {POOL_SIZE_RULE}")
-        text = sides[0]
-    side = numtext.whole_in_any_form(text)
-    if side is None:
-        raise ValueError(f"{numtext.quoted(text)} is not a valid integer.")
-    if side < 1:
-        raise ValueError(numtext.out_of_range(text, 1, None))
-    return side
+    try:
+        sides = parse_dims(text, name="--size", max_len=3, forms="F, FxF or FxFxF (one window side F)")
+    except UsageError as exc:  # ("invalid --size '0x0': ...": click says "Invalid value for '--size'" itself)
+        raise click.exceptions.BadParameter(str(exc).removeprefix("invalid --size: ").removeprefix("invalid --size ")) from None
+    if len(set(sides)) > 1:
+        raise click.exceptions.BadParameter(f"{numtext.quoted(text)}: {POOL_SIZE_RULE}")
+    return sides[0]
