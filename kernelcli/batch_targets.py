@@ -79,7 +79,7 @@ def plan(
 
     items: list[Item] = []
     long_names: list[str] = []
-    claimed: dict[str, Path] = {}
+    claimed: dict[str, tuple[Path, Path]] = {}
     targets = [(src.path, output_path(src, out, _suffix_of(src.path, suffix, volume_suffix), fmt or _image_format(src.path, image_fmt)))
                for src in discovery.sources]
     folders = _output_folders(targets, out)
@@ -89,7 +89,8 @@ def plan(
         if folder != out and os.path.lexists(folder) and not os.path.isdir(folder):
             problems.append(f"{folder}: exists and is not a folder; the output of {src} goes in it")
             own.setdefault(src, problems[-1])
-    folder_keys = {os.path.normcase(os.path.abspath(folder)): src for folder, src in folders.items()}
+    real = _RealPaths()
+    folder_keys = {real.folder(folder): src for folder, src in folders.items()}
     if report is not None:  # in a folder of the outputs (--out-dir results --report results/r.json): made with them
         check_report_folder(report, made={os.path.abspath(dest.parent) for _src, dest in targets})
         folder = os.path.abspath(report) + os.sep  # (--report o beside --out-dir o: the outputs written, then exit 4)
@@ -98,14 +99,16 @@ def plan(
         targets.append((None, Path(report)))
     input_paths = frozenset(os.path.abspath(s) for s in identities.values())
     for src_path, dest in targets:
-        key = os.path.normcase(os.path.abspath(dest))
+        key = real.file(dest)  # (a link among the output folders can make two spelled paths one file)
         found_here = []
         if key in claimed:
-            first = claimed[key]
+            first, first_dest = claimed[key]
             what = f"{first} and {src_path}" if src_path is not None else f"{first} and --report"
-            found_here.append(f"{dest}: {what} would both be written there")
+            through = "" if os.path.abspath(first_dest) == os.path.abspath(dest) else \
+                f" ({first_dest} is the same file, through a link)"
+            found_here.append(f"{dest}: {what} would both be written there{through}")
         else:
-            claimed[key] = src_path if src_path is not None else Path("--report")
+            claimed[key] = (src_path if src_path is not None else Path("--report"), dest)
         if src_path is not None and key in folder_keys:
             found_here.append(f"{dest}: the output of {src_path}, and a folder of the output of {folder_keys[key]}; "
                               "a path cannot be both: rename one")
@@ -185,6 +188,27 @@ def _output_folders(targets: list[tuple[Path, Path]], out: Path) -> dict[Path, P
                 break
             folder = folder.parent
     return folders
+
+
+class _RealPaths:
+    """Comparable keys of output paths by their real paths: each folder's existing part resolved (once per folder),
+    the rest as spelled; a file's own name is not resolved (``--force`` replaces a link by a file).
+
+    >>> _RealPaths().file(Path("/no/such/a.png"))
+    '/no/such/a.png'
+    """
+
+    def __init__(self) -> None:
+        self._folders: dict[Path, str] = {}
+
+    def folder(self, folder: Path) -> str:
+        key = self._folders.get(folder)
+        if key is None:
+            key = self._folders[folder] = os.path.normcase(os.path.realpath(folder))
+        return key
+
+    def file(self, path: Path) -> str:
+        return os.path.join(self.folder(path.parent), os.path.normcase(path.name))
 
 
 def _folders_in_inputs(out: Path, folders: dict[Path, Path], scanned: Sequence[Scanned]) -> list[str]:
