@@ -62,7 +62,7 @@ from .batch_plan import (  # noqa: F401 - step 1, re-exported (its former home)
 )
 from .batch_targets import Item, _nearest_existing, check_report_path, output_path, plan  # noqa: F401 - step 2, re-exported
 from .batch_pool import (  # noqa: F401 - the worker processes; cap_numba_threads, run_one re-exported
-    _run_pool, _sigint_ignored, _start_pool, cap_numba_threads, run_one, threads_per_worker,
+    _run_pool, _sigint_ignored, _start_pool, cap_numba_threads, lost_record, run_one, threads_per_worker,
 )
 from .batch_records import (  # noqa: F401 - re-exported
     RECORD_FIELDS,
@@ -162,7 +162,7 @@ def run(
                 run_items(items, functools.partial(run_one, job), client, retried, _cluster_failed)
             remove_temporary_files_of(it.output for it in items)  # a worker that died mid-file leaves its temporary file
             return _result(items, records, start, n_workers, notes)
-        pool = _start_pool(job, n_workers) if n_workers > 1 else None
+        pool = _start_pool(job, n_workers, total) if n_workers > 1 else None
         if pool is None:
             if n_workers > 1:
                 notes.append("worker processes could not be started; running in one process")
@@ -170,7 +170,17 @@ def run(
             for index, item in enumerate(items):
                 finished(index, run_one(job, item))
         else:
-            _run_pool(pool, items, finished)
+            def lost(index: int, why: str) -> None:
+                # A worker killed mid-file (the out-of-memory killer) leaves its temporary file; killed as it
+                # returned, it may have put the output in place: that file is done.
+                item = items[index]
+                remove_temporary_files_of([item.output])
+                if _identity(item.output) not in (None, before[item.output]):
+                    finished(index, Record(str(item.input), str(item.output), "ok", notes=[f"written; then {why}"]))
+                else:
+                    finished(index, lost_record(item, why))
+
+            _run_pool(pool, items, finished, lost)
     except KeyboardInterrupt as stop:
         with _sigint_ignored():
             remove_temporary_files_of(it.output for it in items)

@@ -62,11 +62,13 @@ def run_one(job: Job, item: Item) -> Record:
 
 
 _WORKER_JOB: Job | None = None
+#: in a worker: the pool's shared slots (one per item: the pid of the worker running it, negated as it returns)
+_WORKER_SLOTS: Any = None
 
 
-def _init_worker(job: Job, threads: int) -> None:
-    global _WORKER_JOB
-    _WORKER_JOB = job
+def _init_worker(job: Job, threads: int, slots: Any = None) -> None:
+    global _WORKER_JOB, _WORKER_SLOTS
+    _WORKER_JOB, _WORKER_SLOTS = job, slots
     # Ctrl-C reaches the whole process group: the main process alone decides, and stops
     # the workers with SIGTERM, which unwinds the current write (removing its temporary file).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -112,7 +114,12 @@ def _exit_on_sigterm(signum, frame) -> None:
 def _work(task: tuple[int, Item]) -> tuple[int, Record]:
     index, item = task
     assert _WORKER_JOB is not None
-    return index, run_one(_WORKER_JOB, item)
+    if _WORKER_SLOTS is not None:  # (the main process's _Watch: whose task a dead worker took with it)
+        _WORKER_SLOTS[index] = os.getpid()
+    record = run_one(_WORKER_JOB, item)
+    if _WORKER_SLOTS is not None:
+        _WORKER_SLOTS[index] = -os.getpid()
+    return index, record
 
 
 def _context():
@@ -165,8 +172,11 @@ class _our_kernelcli_first:
                 os.environ[name] = value
 
 
-def _start_pool(job: Job, n_workers: int):
+def _start_pool(job: Job, n_workers: int, items: int = 0):
     """A pool of ``n_workers`` processes running ``job``, or None if processes cannot be started.
+
+    ``items``: how many items :func:`_run_pool` will give it; the pool then carries ``slots``, where each worker
+    says which item it runs, so that an item whose worker dies (the out-of-memory killer) fails alone.
 
     A signal while the pool starts is held until it has started, then stops it: interrupted
     half way, its starting workers would find the pool's semaphores gone and print tracebacks.
@@ -176,7 +186,10 @@ def _start_pool(job: Job, n_workers: int):
     pool = None
     try:
         with signals_deferred(), _our_kernelcli_first(), _group_signals_blocked():
-            pool = _context().Pool(n_workers, initializer=_init_worker, initargs=(job, threads_per_worker(n_workers)))
+            ctx = _context()
+            slots = ctx.RawArray("q", items) if items else None
+            pool = ctx.Pool(n_workers, initializer=_init_worker, initargs=(job, threads_per_worker(n_workers), slots))
+            pool.slots = slots
     except (OSError, ValueError, ImportError, EOFError):  # (EOFError: the forkserver ran out of descriptors)
         return None
     except BaseException:
@@ -367,16 +380,128 @@ def _terminate_quietly(pool) -> None:
         pass
 
 
-def _run_pool(pool, items: Sequence[Item], finished: Callable[[int, Record], None]) -> None:
+def _run_pool(pool, items: Sequence[Item], finished: Callable[[int, Record], None],
+              lost: Callable[[int, str], None] | None = None) -> None:
+    """Run every item in ``pool``; ``finished(index, record)`` as each returns.  An item whose worker died (killed
+    by the out-of-memory killer: multiprocessing.Pool replaces the worker and never returns its task) is
+    ``lost(index, why)`` (default: a failed record, exit 1) and the others go on; the pool is then stopped,
+    not joined (its lost task would keep the join waiting for ever)."""
+    from multiprocessing import TimeoutError as Waited
+
+    lost = lost or (lambda index, why: finished(index, lost_record(items[index], why)))
+    watch = _Watch(pool, len(items))
     try:
-        for index, record in pool.imap_unordered(_work, list(enumerate(items)), chunksize=1):
-            finished(index, record)
+        results = pool.imap_unordered(_work, list(enumerate(items)), chunksize=1)
+        while watch.pending:
+            try:
+                index, record = results.next(timeout=WATCH_EVERY)
+            except Waited:
+                pass
+            except StopIteration:
+                break
+            else:
+                watch.returned(index)
+                finished(index, record)
+            for index, why in watch.lost():
+                lost(index, why)
+        if watch.any_lost:
+            _stop_pool(pool)
+            return
         pool.close()
         pool.join()  # a signal here too stops the pool within a bounded time
     except BaseException:
         _stop_pool(pool)
         raise
     _LIVE_POOLS.discard(pool)
+
+
+def lost_record(item: Item, why: str) -> Record:
+    """The record of an item whose worker process died: failed alone, exit 1.
+
+    >>> lost_record(Item(Path("a.png"), Path("o.png")), "its worker process was killed by SIGKILL (out of memory?)").error
+    'a.png: its worker process was killed by SIGKILL (out of memory?)'
+    """
+    from .errors import EXIT_ITEM_FAILED
+
+    return Record(str(item.input), str(item.output), "failed", error=f"{item.input}: {why}", code=EXIT_ITEM_FAILED)
+
+
+#: seconds between looks at the pool's workers while waiting for results
+WATCH_EVERY = 0.1
+#: seconds a dead worker's item waits for a record the worker sent as it died, or for its exit code
+LOST_AFTER = 1.0
+
+
+class _Watch:
+    """Which items a pool's dead workers took with them: each worker writes the item it runs in the pool's
+    ``slots`` (its pid; negated once the record is on its way).  The items are looked at only when the
+    pool's set of workers changed (a worker died and was replaced): nothing in a run where none dies."""
+
+    def __init__(self, pool, total: int) -> None:
+        self.pool, self.slots = pool, getattr(pool, "slots", None)
+        self.pending = set(range(total))
+        self.workers: dict[int, Any] = {}  # every worker seen, by pid: their exit codes
+        self.seen: frozenset[int] = frozenset()
+        self.dead_since: dict[int, float] = {}
+        self.checked = time.monotonic()
+        self.any_lost = False
+
+    def returned(self, index: int) -> None:
+        self.pending.discard(index)
+        self.dead_since.pop(index, None)
+
+    def lost(self) -> list[tuple[int, str]]:
+        """The items whose worker is dead, with why (once each)."""
+        now = time.monotonic()
+        if self.slots is None or now - self.checked < WATCH_EVERY:
+            return []
+        self.checked = now
+        current = list(getattr(self.pool, "_pool", None) or [])
+        pids = frozenset(p.pid for p in current)
+        if pids == self.seen and not self.dead_since:
+            return []
+        self.seen = pids
+        for process in current:
+            self.workers.setdefault(process.pid, process)
+        found = []
+        for index in sorted(self.pending):
+            pid = self.slots[index]
+            if pid == 0:
+                continue
+            code = _exit_code(self.workers.get(abs(pid)))
+            if code is None and _exists(abs(pid)):
+                continue
+            first = self.dead_since.setdefault(index, now)
+            if (pid < 0 or code is None) and now - first < LOST_AFTER:  # its record may be on its way
+                continue
+            found.append((index, _ended(code)))
+        for index, _why in found:
+            self.returned(index)
+        self.any_lost = self.any_lost or bool(found)
+        return found
+
+
+def _exit_code(process) -> int | None:
+    """A worker's exit code once the pool has collected it (read, not polled: polling a forkserver's worker reads
+    its status from a pipe the pool's own thread reads too)."""
+    return getattr(getattr(process, "_popen", None), "returncode", None)
+
+
+def _ended(code: int | None) -> str:
+    """How a worker process ended, for its item's error.
+
+    >>> _ended(-9), _ended(-11), _ended(1)
+    ('its worker process was killed by SIGKILL (out of memory?)', 'its worker process was killed by SIGSEGV', 'its worker process ended with exit code 1')
+    """
+    if code is None:
+        return "its worker process ended unexpectedly"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"its worker process was killed by {name}" + (" (out of memory?)" if -code == signal.SIGKILL else "")
+    return f"its worker process ended with exit code {code}"
 
 
 def threads_per_worker(workers: int, cores: int | None = None) -> int:

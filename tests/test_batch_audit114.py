@@ -60,3 +60,47 @@ class TestOneFileThroughALinkedOutputFolder:
         assert r.returncode == 0, r.stderr
         assert (linked / "o" / "x" / "a_sobel_v.png").is_file() and (linked / "o" / "y" / "a_sobel_v.png").is_file()
 
+
+#: a worker of the batch below kills itself with SIGKILL as it is about to publish its first output, as the
+#: out-of-memory killer would (only the first: a marker file made with O_EXCL picks it)
+KILL_ONE_WORKER = """
+import os, signal, multiprocessing
+def _kill_first(marker=os.environ.get("AUDIT114_KILL_MARKER")):
+    if marker is None or multiprocessing.parent_process() is None:
+        return
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return
+    os.kill(os.getpid(), signal.SIGKILL)
+if os.environ.get("AUDIT114_KILL_MARKER"):
+    from kernelcli.io import outputs
+    outputs.BEFORE_PUBLISH.append(_kill_first)
+"""
+
+
+class TestAWorkerKilledBySigkill:
+    """Finding 2: multiprocessing.Pool never returns a task whose worker died; the batch waited for it for ever."""
+
+    def test_the_killed_workers_file_fails_alone_and_the_run_exits_1(self, tmp_path):
+        from conftest import run_cli
+
+        for i in range(6):
+            png(tmp_path / "in" / f"f{i}.png", i)
+        (tmp_path / "site").mkdir()
+        (tmp_path / "site" / "sitecustomize.py").write_text(KILL_ONE_WORKER)
+        env = {"PYTHONPATH": str(tmp_path / "site"), "AUDIT114_KILL_MARKER": str(tmp_path / "killed"),
+               "KERNELCLI_WORKER": "off"}
+        r = run_cli("convolve", "in", "-k", "box:3", "--out-dir", "o", "--workers", "2", "--json", "--report", "r.json",
+                    cwd=tmp_path, env=env, timeout=90)
+        assert (tmp_path / "killed").exists(), "no worker was killed"
+        assert r.returncode == 1, r.stderr
+        items = json.loads(r.stdout)["items"]
+        failed = [i for i in items if i["status"] != "ok"]
+        assert len(failed) == 1 and failed[0]["code"] == 1 and failed[0]["status"] == "failed", failed
+        assert failed[0]["error"].startswith(failed[0]["input"] + ": ")
+        assert "killed by SIGKILL (out of memory?)" in failed[0]["error"]
+        assert json.loads((tmp_path / "r.json").read_text())["items"] == items
+        written = sorted(os.listdir(tmp_path / "o"))
+        assert written == sorted(Path(i["output"]).name for i in items if i["status"] == "ok") and len(written) == 5
+        assert "5 ok, 1 failed" in r.stderr and "Traceback" not in r.stderr
