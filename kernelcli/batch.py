@@ -80,7 +80,7 @@ from .errors import (
     interrupt_exit_code,
 )
 from .io.naming import output_suffix  # noqa: F401 - output_suffix's former home
-from .io.outputs import about_to_publish, remove_temporary_files_of
+from .io.outputs import about_to_publish, remove_temporary_files_of, run_token
 from .io.output_checks import output_folder
 
 #: what a job looks like: ``job(input_path, out=output_path)`` returning a report with ``.notes``
@@ -159,7 +159,7 @@ def run(
 
             with client_for(scheduler, workers, threads_per_worker(n_workers)) as client:
                 n_workers = len(client.scheduler_info().get("workers", {})) or n_workers
-                run_items(items, functools.partial(run_one, job), client, retried, _cluster_failed)
+                run_items(items, functools.partial(run_one, job, token=run_token()), client, retried, _cluster_failed)
             remove_temporary_files_of(it.output for it in items)  # a worker that died mid-file leaves its temporary file
             return _result(items, records, start, n_workers, notes)
         pool = _start_pool(job, n_workers, total) if n_workers > 1 else None

@@ -28,7 +28,7 @@ from typing import Any
 from .batch_records import Record
 from .batch_targets import Item
 from .errors import KernelcliError
-from .io.outputs import signals_deferred
+from .io.outputs import adopt_run_token, run_token, signals_deferred
 from .stops import raise_lost_stops
 
 #: what a job looks like: ``job(input_path, out=output_path)`` returning a report with ``.notes``
@@ -46,8 +46,11 @@ def cap_numba_threads(threads: int) -> None:
             pass
 
 
-def run_one(job: Job, item: Item) -> Record:
-    """Run one item; never raises for a failing file (only for Ctrl-C and exit requests)."""
+def run_one(job: Job, item: Item, token: str | None = None) -> Record:
+    """Run one item; never raises for a failing file (only for Ctrl-C and exit requests).  ``token``: the run's
+    (:func:`~kernelcli.io.outputs.run_token`), for a cluster's worker, which names its temporary files with it."""
+    if token is not None:
+        adopt_run_token(token)
     start = time.perf_counter()
     record = Record(str(item.input), str(item.output), "ok")
     try:
@@ -66,9 +69,11 @@ _WORKER_JOB: Job | None = None
 _WORKER_SLOTS: Any = None
 
 
-def _init_worker(job: Job, threads: int, slots: Any = None) -> None:
+def _init_worker(job: Job, threads: int, slots: Any = None, token: str | None = None) -> None:
     global _WORKER_JOB, _WORKER_SLOTS
     _WORKER_JOB, _WORKER_SLOTS = job, slots
+    if token is not None:  # the run's temporary files are named as the main process names them (its cleanup's)
+        adopt_run_token(token)
     # Ctrl-C reaches the whole process group: the main process alone decides, and stops
     # the workers with SIGTERM, which unwinds the current write (removing its temporary file).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -188,7 +193,7 @@ def _start_pool(job: Job, n_workers: int, items: int = 0):
         with signals_deferred(), _our_kernelcli_first(), _group_signals_blocked():
             ctx = _context()
             slots = ctx.RawArray("q", items) if items else None
-            pool = ctx.Pool(n_workers, initializer=_init_worker, initargs=(job, threads_per_worker(n_workers), slots))
+            pool = ctx.Pool(n_workers, initializer=_init_worker, initargs=(job, threads_per_worker(n_workers), slots, run_token()))
             pool.slots = slots
     except (OSError, ValueError, ImportError, EOFError):  # (EOFError: the forkserver ran out of descriptors)
         return None

@@ -319,17 +319,19 @@ def test_remove_temporary_files_of_many_outputs_lists_each_folder_once(tmp_path,
     from kernelcli.io import outputs
 
     (tmp_path / "d").mkdir()
-    names = [".a.png.x1y2z3w4.part", ".a.png.q.part", ".b.v1.png.abcdefgh.part", ".c.png.12345678.part", "a.png", ".a.png.keep"]
+    a, bv1, c = (outputs.temp_prefix(tmp_path / n) for n in ("a.png", "b.v1.png", "c.png"))
+    other = ".a.png.zzzzzz.x1y2z3w4.part"  # another run's (audit 114: a cleanup removed it)
+    names = [a + "x1y2z3w4.part", a + "q.part", bv1 + "abcdefgh.part", c + "12345678.part", "a.png", ".a.png.keep", other]
     for name in names:
         (tmp_path / name).write_bytes(b"")
-    (tmp_path / "d" / ".e.png.zzzzzzzz.part").write_bytes(b"")
+    (tmp_path / "d" / (outputs.temp_prefix(tmp_path / "d" / "e.png") + "zzzzzzzz.part")).write_bytes(b"")
     listed = []
     real = os.listdir
     monkeypatch.setattr(os, "listdir", lambda p: listed.append(p) or real(p))
     dests = [tmp_path / "a.png", tmp_path / "b.v1.png", tmp_path / "d" / "e.png", tmp_path / "missing.png"]
     assert outputs.remove_temporary_files_of(dests) == 4
     assert len(listed) == 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".a.png.keep", ".c.png.12345678.part", "a.png", "d"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".a.png.keep", c + "12345678.part", "a.png", "d", other])
     assert list((tmp_path / "d").iterdir()) == []
 
 

@@ -8,8 +8,9 @@ writes them with :func:`atomic_write`:
   this call (kernel files, weights, bias, specs: :func:`kernelcli.io.reads.note_input` records them), also
   through a symlink or hardlink; refused (exit 4) with or without ``--force``;
 * an existing output is replaced only with ``--force``, and keeps its permission bits;
-* the data goes to a temporary file ``.<name>.<random>.part`` beside the output (the name
-  shortened so that every legal output name, up to 255 bytes, still fits), is flushed,
+* the data goes to a temporary file ``.<name>.<run>.<random>.part`` beside the output (``<run>``: this
+  run's :func:`run_token`, which its batch workers share, so a run's cleanup removes its own temporary files and
+  never another run's; the name shortened so that every legal output name, up to 255 bytes, still fits), is flushed,
   then published in one step: without ``--force`` an atomic create-if-absent (a hard link
   of the temporary file, or ``renameat2(RENAME_NOREPLACE)`` where links are not
   supported), so of two runs racing for one name exactly one wins and the other gets
@@ -47,8 +48,10 @@ from typing import IO, Any
 from ..errors import KernelcliError, OutputRefused, UsageError, WriteError
 from .output_checks import NAME_MAX, exists_message, name_problem, output_folder, shown_path
 
-#: how a temporary file for ``dest`` ends: ``.<dest name>.<random>.part``
+#: how a temporary file for ``dest`` ends: ``.<dest name>.<run>.<random>.part``
 PART_SUFFIX = ".part"
+#: letters of a run's token (:func:`run_token`)
+RUN_TOKEN_LETTERS = 6
 #: called (each, with no argument) just before an output is put in place: the warm worker's call process
 #: tells its client then that the call has an effect a second run would repeat (:mod:`kernelcli.worker.commit`)
 BEFORE_PUBLISH: list[Callable[[], None]] = []
@@ -88,16 +91,36 @@ def about_to_publish() -> None:
     """Run :data:`BEFORE_PUBLISH` (an output is about to appear; a batch calls it once before its workers start)."""
     for hook in BEFORE_PUBLISH:
         hook()
-#: bytes of a temporary name around the (possibly shortened) output name: "." "." 8 random ".part"
-_TEMP_EXTRA = 1 + 1 + 8 + len(PART_SUFFIX)
+#: bytes of a temporary name around the (possibly shortened) output name: "." "." run "." 8 random ".part"
+_TEMP_EXTRA = 1 + 1 + RUN_TOKEN_LETTERS + 1 + 8 + len(PART_SUFFIX)
+
+#: this process's run token and the pid it was made in (a process forked from this one makes its own)
+_RUN: dict[str, Any] = {"pid": None, "token": ""}
+
+
+def run_token() -> str:
+    """Random letters naming this run in its temporary files' names: made once per process, taken by the worker
+    processes of its batch (:func:`adopt_run_token`), so that one run's cleanup leaves another run's files alone.
+
+    >>> len(run_token()) == RUN_TOKEN_LETTERS and run_token() == run_token()
+    True
+    """
+    if _RUN["pid"] != os.getpid():
+        _RUN.update(pid=os.getpid(), token=_random_letters(RUN_TOKEN_LETTERS))
+    return _RUN["token"]
+
+
+def adopt_run_token(token: str) -> None:
+    """Name this process's temporary files with ``token``: a batch's worker process, the run's own."""
+    _RUN.update(pid=os.getpid(), token=token)
 
 
 # ---------------------------------------------------------------- writing
 
 
 def temp_prefix(dest: Path) -> str:
-    """``.<name>.`` with the name cut (at a character boundary) so that the temporary name
-    fits in :data:`NAME_MAX` bytes.
+    """``.<name>.<run>.`` (:func:`run_token`) with the name cut (at a character boundary) so that the temporary
+    name fits in :data:`NAME_MAX` bytes.
 
     >>> len(temp_prefix(Path("x" * 255)).encode()) + 8 + len(PART_SUFFIX) <= NAME_MAX
     True
@@ -109,7 +132,7 @@ def temp_prefix(dest: Path) -> str:
         name = os.fsdecode(raw[:room])
         while len(os.fsencode(name)) > room or name.endswith("\udcff"):
             name = name[:-1]
-    return f".{name}."
+    return f".{name}.{run_token()}."
 
 
 def temporary_beside(dest: str | os.PathLike, folder: str | os.PathLike) -> tuple[int, str]:
@@ -140,12 +163,16 @@ def _new_file(prefix: str, suffix: str) -> tuple[int, str]:
     """A new file ``prefix`` + 8 random letters + ``suffix``, open (mode 0600): ``tempfile.mkstemp``'s
     way, without importing tempfile (and with it shutil, bz2, lzma and random: about 2 ms of a cold call)."""
     for _ in range(_TEMP_TRIES):
-        name = prefix + "".join(_TEMP_LETTERS[b % len(_TEMP_LETTERS)] for b in os.urandom(8)) + suffix
+        name = prefix + _random_letters(8) + suffix
         try:
             return os.open(name, _TEMP_FLAGS, 0o600), name
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, f"no unused name {prefix}*{suffix} after {_TEMP_TRIES} tries")
+
+
+def _random_letters(n: int) -> str:
+    return "".join(_TEMP_LETTERS[b % len(_TEMP_LETTERS)] for b in os.urandom(n))
 
 
 def atomic_write(dest: str | os.PathLike, write: Callable[[IO[bytes]], object], *, force: bool = False) -> None:
@@ -352,7 +379,7 @@ def write_bytes_atomic(dest: str | os.PathLike, data: bytes, *, force: bool = Fa
 
 
 def temporary_files(dest: str | os.PathLike) -> list[Path]:
-    """The temporary files a write to ``dest`` may have left (``.<name>.*.part`` beside it)."""
+    """The temporary files a write to ``dest`` in this run may have left (``.<name>.<run>.*.part`` beside it)."""
     d = Path(dest)
     try:
         return sorted(output_folder(d).glob(f"{glob_escape(temp_prefix(d))}*{PART_SUFFIX}"))
@@ -373,8 +400,9 @@ def remove_temporary_files(dest: str | os.PathLike) -> int:
 
 
 def remove_temporary_files_of(dests: Iterable[str | os.PathLike]) -> int:
-    """:func:`remove_temporary_files` for many outputs (a batch's cleanup): each folder is listed
-    once, not globbed once per output (2,000 outputs in one folder took seconds).
+    """:func:`remove_temporary_files` for many outputs (a batch's cleanup): this run's temporary files only (another
+    run writing the same names keeps its own); each folder is listed once, not globbed once per output (2,000
+    outputs in one folder took seconds).
 
     >>> remove_temporary_files_of([])
     0
