@@ -165,3 +165,47 @@ class TestACleanupRemovesOnlyItsOwnTemporaryFiles:
                     cwd=tmp_path, env={"KERNELCLI_WORKER": "off"}, timeout=240)
         assert r.returncode == 0, r.stderr
         assert sorted(os.listdir(tmp_path / "out")) == sorted([*self.ANOTHER_RUNS, "a_box_3.png", "b_box_3.png"])
+
+
+class TestAReportThatCannotBeWrittenAtTheEnd:
+    """Finding 4: exit 4 ('nothing done') or 1, no summary, and --json a one-input failure record naming the
+    input folder, although every output was written."""
+
+    def test_a_report_that_appeared_meanwhile(self, tmp_path, monkeypatch):
+        from kernelcli.io import outputs
+
+        for i in range(3):
+            png(tmp_path / "in" / f"f{i}.png", i)
+        report = tmp_path / "r.json"
+        monkeypatch.setattr(outputs, "BEFORE_PUBLISH", [lambda: report.exists() or report.write_text("{}")])
+        r = run_in_process("convolve", "in", "-k", "box:3", "--out-dir", "o", "--workers", "1", "--report", "r.json",
+                           "--json", cwd=tmp_path, env={"KERNELCLI_WORKER": "off"})
+        assert r.returncode == 4, r.stderr
+        document = json.loads(r.stdout)
+        assert document["totals"]["ok"] == 3 and len(document["items"]) == 3
+        assert all(any("--report r.json: not written: already exists" in n for n in i["notes"]) for i in document["items"])
+        assert "3 ok, 0 failed" in r.stderr
+        last = r.stderr.strip().splitlines()[-1]
+        assert last.startswith("error: --report r.json: already exists") and "3 output(s) are written" in last, r.stderr
+        assert report.read_text() == "{}" and len(os.listdir(tmp_path / "o")) == 3
+
+    def test_a_report_too_big_for_the_file_size_limit(self, tmp_path):
+        import resource
+        import subprocess
+        import sys
+
+        import kernelcli
+
+        for i in range(3):
+            png(tmp_path / "in" / f"f{i}.png", i)
+
+        def small_files():
+            resource.setrlimit(resource.RLIMIT_FSIZE, (1500, 1500))
+
+        env = dict(os.environ, KERNELCLI_WORKER="off", PYTHONPATH=str(Path(kernelcli.__file__).parent.parent))
+        r = subprocess.run([sys.executable, "-P", "-m", "kernelcli", "convolve", "in", "-k", "box:3", "--out-dir", "o",
+                            "--workers", "1", "--report", "r.json", "--json"], cwd=tmp_path, env=env, capture_output=True,
+                           text=True, timeout=120, preexec_fn=small_files)
+        assert r.returncode == 1, r.stderr
+        assert json.loads(r.stdout)["totals"]["ok"] == 3 and "3 ok, 0 failed" in r.stderr
+        assert "error: --report r.json: write failed: File too large" in r.stderr and not (tmp_path / "r.json").exists()

@@ -245,17 +245,17 @@ def run_batch(
             result = run(items, job, workers=options.workers, progress=display.update, scheduler=options.scheduler)
     except BatchInterrupted as stop:
         result = stop.result
-        if options.report is not None:
-            _write_report(options.report, result, force=force)
+        unwritten = _report_unwritten(options.report, result, force=force, quiet=quiet)
         if json_out:
             print_json(result.as_dict())
+        if unwritten is not None:
+            error(str(unwritten))
         error(f"interrupted after {result.ok + result.failed} of {len(items)} files; finished outputs are kept, temporary files removed")
-        raise exit_with(result.exit_code) from None
+        raise exit_with(result.exit_code) from None  # (an unwritten report does not hide the interruption)
     from ..io.outputs import signals_deferred
 
     with signals_deferred():  # every file is done: a signal now waits until the report and the document are out
-        if options.report is not None:
-            _write_report(options.report, result, force=force)
+        unwritten = _report_unwritten(options.report, result, force=force, quiet=quiet)
         if not quiet:
             display.print_notes()
             for line in result.notes:
@@ -268,6 +268,8 @@ def run_batch(
                     echo(path_line(record.output))
         if not quiet:
             note(result.summary())
+    if unwritten is not None:
+        error(str(unwritten))
     internal = [r for r in result.records if r.internal]
     if internal:
         from ._common import debug_enabled
@@ -276,8 +278,34 @@ def run_batch(
             for r in internal:
                 sys.stderr.write(r.traceback or "")
         error(internal_error_message(f"{len(internal)} file(s) hit an unexpected error (first: {internal[0].error})"))
+    elif unwritten is not None:  # (a bug in a file still says 70)
+        raise exit_with(unwritten.exit_code)
     if result.exit_code:
         raise exit_with(result.exit_code)
+
+
+def _report_unwritten(report: Path | None, result: Any, *, force: bool, quiet: bool) -> Any:
+    """Write a run's ``--report``; return, not raise, the error of one that cannot be written (it appeared meanwhile:
+    exit 4; a full disk: exit 1), worded for the end of the run, and noted in the document's records: the outputs
+    are written, and the document, the summary and the exit code still tell of them.
+
+    >>> _report_unwritten(None, None, force=False, quiet=True) is None
+    True
+    """
+    from ..errors import KernelcliError
+    from ._common import call_note
+
+    if report is None:
+        return None
+    try:
+        _write_report(report, result, force=force)
+    except KernelcliError as exc:
+        reason = str(exc).removeprefix(f"{report}: ")
+        call_note(f"--report {report}: not written: {reason}", quiet=True)
+        unwritten = type(exc)(f"--report {report}: {reason}; the run's {result.ok} output(s) are written")
+        unwritten.exit_code = exc.exit_code
+        return unwritten
+    return None
 
 
 def _discover(inputs: list[Path], options: BatchOptions, *, out: Path | None, quiet: bool) -> Any:
