@@ -69,7 +69,9 @@ from .batch_records import (  # noqa: F401 - re-exported
     BatchInterrupted,
     BatchResult,
     Record,
+    not_run,
     record_document,
+    stopped_by,
 )
 from .errors import (
     EXIT_INTERRUPTED,
@@ -203,7 +205,8 @@ def _cluster_failed(item: Item, message: str) -> Record:
 def _result(items, records, start, workers, notes, *, interrupted: int | None = None) -> BatchResult:
     """The run's records; after an interruption (its exit code ``interrupted``: 130, 143 or 129) an item
     that never finished is "not run" with that code, not the 0 of a success."""
-    filled = [r if r is not None else Record(str(it.input), str(it.output), "not run", code=interrupted or EXIT_INTERRUPTED)
+    code = interrupted or EXIT_INTERRUPTED
+    filled = [r if r is not None else not_run(str(it.input), str(it.output), code, stopped_by(code))
               for it, r in zip(items, records)]
     return BatchResult(filled, time.perf_counter() - start, workers, interrupted is not None, notes)
 

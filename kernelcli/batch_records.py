@@ -30,7 +30,7 @@ class Record:
     output: str
     status: str  # "ok", "failed" or "not run" (interrupted before it finished)
     error: str | None = None
-    seconds: float = 0.0
+    seconds: float | None = 0.0  # None: not run (nothing was measured)
     notes: list[str] = field(default_factory=list)
     internal: bool = False  # the error was a bug (an exception we did not expect)
     traceback: str | None = None
@@ -65,6 +65,7 @@ class Record:
             self.error, self.code = f"{name}: not enough memory", EXIT_ITEM_FAILED
         elif isinstance(exc, KeyboardInterrupt):  # Ctrl-C, SIGTERM, SIGHUP: stopped before it finished
             self.status, self.code = "not run", interrupt_exit_code(exc)
+            self.error = stopped_by(self.code)
         else:
             self.internal, self.code, self.traceback = True, EXIT_INTERNAL, tb
             self.error = f"{name}: internal error: {type(exc).__name__}: {' '.join(str(exc).split())}"
@@ -73,6 +74,28 @@ class Record:
         """The JSON record of :data:`RECORD_FIELDS`: the same fields as one input's ``--json``."""
         return record_document(self.facts, input=self.input, output=self.output, status=self.status, code=self.code,
                                error=self.error, seconds=self.seconds, notes=self.notes)
+
+
+def stopped_by(code: int) -> str:
+    """What stopped a run that exits ``code`` (130, 143, 129), as a "not run" record's error says it.
+
+    >>> stopped_by(130), stopped_by(143), stopped_by(129)
+    ('interrupted', 'terminated (SIGTERM)', 'hung up (SIGHUP)')
+    """
+    import signal
+
+    words = {signal.SIGTERM: "terminated (SIGTERM)", getattr(signal, "SIGHUP", None): "hung up (SIGHUP)"}
+    return words.get(code - 128, "interrupted")
+
+
+def not_run(item_input: str, item_output: str, code: int, why: str) -> Record:
+    """The one record of an input that was not run (an interrupted batch's, a refused plan's): its error says why,
+    its ``seconds`` are None (nothing was measured), its code is the run's.
+
+    >>> r = not_run("a.png", "o.png", 143, stopped_by(143)); (r.status, r.code, r.error, r.seconds)
+    ('not run', 143, 'not run: terminated (SIGTERM)', None)
+    """
+    return Record(item_input, item_output, "not run", error=f"not run: {why}", seconds=None, code=code)
 
 
 #: every record (``--json`` of one input, each item of a batch, ``--report``) has these fields;

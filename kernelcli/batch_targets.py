@@ -160,12 +160,12 @@ def refused_records(items: list[Item], own: dict[Path | None, str], refusal: Ker
     ...     Path("o/b_x.png"))], {Path("a.png"): "o/a_x.png: already exists"}, OutputRefused("o/a_x.png: already exists"))]
     [('failed', 4, 'a.png: o/a_x.png: already exists; nothing was done'), ('not run', 4, 'not run: o/a_x.png: already exists')]
     """
-    from .batch_records import Record
+    from .batch_records import not_run
 
     why = str(refusal).splitlines()[0].rstrip(":")
     records = []
     for item in items:
-        record = Record(str(item.input), str(item.output), "not run", error=f"not run: {why}", code=refusal.exit_code)
+        record = not_run(str(item.input), str(item.output), refusal.exit_code, why)
         if item.input in own:  # named as a batch names a file's error (run_one)
             problem = type(refusal)(f"{own[item.input]}; nothing was done")
             record.failed(problem, item.input.name if item.input.name in str(problem) else str(item.input))

@@ -209,3 +209,34 @@ class TestAReportThatCannotBeWrittenAtTheEnd:
         assert r.returncode == 1, r.stderr
         assert json.loads(r.stdout)["totals"]["ok"] == 3 and "3 ok, 0 failed" in r.stderr
         assert "error: --report r.json: write failed: File too large" in r.stderr and not (tmp_path / "r.json").exists()
+
+
+class TestOneShapeForNotRun:
+    """Finding 5: an interrupted batch's "not run" records said error null, seconds 0.0; one interrupted input's
+    record says why and seconds null; a refused plan's said why and seconds 0.0."""
+
+    @pytest.mark.parametrize("code, why", [(130, "interrupted"), (143, "terminated (SIGTERM)"), (129, "hung up (SIGHUP)")])
+    def test_an_interrupted_batchs_not_run_records(self, tmp_path, code, why):
+        from kernelcli import batch
+
+        items = [batch.Item(tmp_path / "a.png", tmp_path / "o.png")]
+        record = batch._result(items, [None], 0.0, 1, [], interrupted=code).records[0].as_dict()
+        assert (record["status"], record["code"], record["error"], record["seconds"]) == ("not run", code, f"not run: {why}", None)
+
+    def test_a_refused_plans_not_run_records(self, tmp_path):
+        png(tmp_path / "in" / "a.png", 1)
+        png(tmp_path / "in" / "b.png", 2)
+        png(tmp_path / "o" / "a_box_3.png", 3)
+        r = run_in_process("convolve", "in", "-k", "box:3", "--out-dir", "o", "--json", cwd=tmp_path)
+        assert r.returncode == 4, r.stderr
+        not_run = [i for i in json.loads(r.stdout)["items"] if i["status"] == "not run"]
+        assert len(not_run) == 1 and not_run[0]["error"].startswith("not run: ") and not_run[0]["seconds"] is None
+
+    def test_one_interrupted_input_says_the_same_words(self):
+        from kernelcli.cli._signals import interrupted_message
+        from kernelcli.errors import Interrupted
+        import signal
+
+        assert interrupted_message(Interrupted(signal.SIGTERM)) == "terminated (SIGTERM); temporary files removed"
+        assert interrupted_message(Interrupted(signal.SIGHUP)) == "hung up (SIGHUP); temporary files removed"
+        assert interrupted_message(KeyboardInterrupt()) == "interrupted"

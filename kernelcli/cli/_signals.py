@@ -30,14 +30,11 @@ def stop_replaced_by(exc: BaseException) -> KeyboardInterrupt | None:
 
 def interrupted_message(exc: BaseException) -> str:
     """``interrupted`` (Ctrl-C), or ``terminated (SIGTERM)`` / ``hung up (SIGHUP)``."""
-    import signal
+    from ..batch_records import stopped_by
+    from ..errors import interrupt_exit_code
 
-    signum = getattr(exc, "signum", None)
-    if signum == signal.SIGTERM:
-        return "terminated (SIGTERM); temporary files removed"
-    if signum == getattr(signal, "SIGHUP", None):
-        return "hung up (SIGHUP); temporary files removed"
-    return "interrupted"
+    words = stopped_by(interrupt_exit_code(exc))
+    return words if words == "interrupted" else f"{words}; temporary files removed"
 
 
 def install_signal_handlers() -> None:
