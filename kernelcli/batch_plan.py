@@ -110,6 +110,8 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
             return
         kept = sources[where[key]]
         if os.path.normpath(kept.path) == os.path.normpath(path):
+            if kept.root != root and kept.arg != arg:  # its output goes where the first argument places it: say so
+                skipped.append((Path(path), f"reached again through {arg}; placed as {kept.arg}, the first argument that reaches it, places it"))
             return
         if _linked_rank(path) < _linked_rank(kept.path):  # its own name, not a link's ('0latest.png' -> scan.png)
             sources[where[key]], path, kept = Source(path, root, arg), kept.path, Source(path, root, arg)

@@ -240,3 +240,24 @@ class TestOneShapeForNotRun:
         assert interrupted_message(Interrupted(signal.SIGTERM)) == "terminated (SIGTERM); temporary files removed"
         assert interrupted_message(Interrupted(signal.SIGHUP)) == "hung up (SIGHUP); temporary files removed"
         assert interrupted_message(KeyboardInterrupt()) == "interrupted"
+
+
+class TestAFileReachedThroughTwoArguments:
+    """Finding 6: where a file reached by two arguments was written depended on their order, with no note."""
+
+    @pytest.mark.parametrize("args, placed, first, again", [
+        (["in/sub", "in"], "o/b_pad_constant.png", "in/sub", "in"),
+        (["in", "in/sub"], "o/sub/b_pad_constant.png", "in", "in/sub"),
+    ])
+    def test_a_note_names_the_file_and_the_argument_that_places_it(self, tmp_path, args, placed, first, again):
+        png(tmp_path / "in" / "a.png", 1)
+        png(tmp_path / "in" / "sub" / "b.png", 2)
+        r = run_in_process("pad", *args, "-r", "-p", "1", "--out-dir", "o", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert (tmp_path / placed).is_file()
+        assert f"in/sub/b.png, reached again through {again}; placed as {first}, the first argument" in r.stderr, r.stderr
+
+    def test_the_same_argument_twice_needs_no_note(self, tmp_path):
+        png(tmp_path / "in" / "a.png", 1)
+        r = run_in_process("pad", "in", "in", "-p", "1", "--out-dir", "o", cwd=tmp_path)
+        assert r.returncode == 0 and "note" not in r.stderr, r.stderr
