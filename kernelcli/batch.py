@@ -21,7 +21,8 @@ The three steps
    kept, and :class:`BatchInterrupted` (a KeyboardInterrupt) carries the partial result.
 
 Steps 1 and 2 live in :mod:`kernelcli.batch_plan` and :mod:`kernelcli.batch_targets`, the records in :mod:`kernelcli.batch_records`,
-both re-exported here; the worker processes in :mod:`kernelcli.batch_pool`, where the pools pickle their functions from.
+both re-exported here; the worker processes in :mod:`kernelcli.batch_pool`, where the pools pickle their functions from
+(a worker that dies, in :mod:`kernelcli.batch_watch`).
 
 The results are the same bytes as running the items one by one: each item is computed
 by the same code, and the core splits work across threads by whole rows.

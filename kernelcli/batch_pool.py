@@ -27,6 +27,7 @@ from typing import Any
 
 from .batch_records import Record
 from .batch_targets import Item
+from .batch_watch import WATCH_EVERY, _exists, _Watch, lost_record
 from .errors import KernelcliError
 from .io.outputs import adopt_run_token, run_token, signals_deferred
 from .stops import raise_lost_stops
@@ -362,14 +363,6 @@ def _stop_orphans(pids: list[int], grace: float) -> None:
         pids = alive
 
 
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
-
-
 def _forget_child(process) -> None:
     """Take ``process`` off multiprocessing's children, which the interpreter's exit joins without a time limit."""
     import multiprocessing.process
@@ -418,95 +411,6 @@ def _run_pool(pool, items: Sequence[Item], finished: Callable[[int, Record], Non
         _stop_pool(pool)
         raise
     _LIVE_POOLS.discard(pool)
-
-
-def lost_record(item: Item, why: str) -> Record:
-    """The record of an item whose worker process died: failed alone, exit 1.
-
-    >>> lost_record(Item(Path("a.png"), Path("o.png")), "its worker process was killed by SIGKILL (out of memory?)").error
-    'a.png: its worker process was killed by SIGKILL (out of memory?)'
-    """
-    from .errors import EXIT_ITEM_FAILED
-
-    return Record(str(item.input), str(item.output), "failed", error=f"{item.input}: {why}", code=EXIT_ITEM_FAILED)
-
-
-#: seconds between looks at the pool's workers while waiting for results
-WATCH_EVERY = 0.1
-#: seconds a dead worker's item waits for a record the worker sent as it died, or for its exit code
-LOST_AFTER = 1.0
-
-
-class _Watch:
-    """Which items a pool's dead workers took with them: each worker writes the item it runs in the pool's
-    ``slots`` (its pid; negated once the record is on its way).  The items are looked at only when the
-    pool's set of workers changed (a worker died and was replaced): nothing in a run where none dies."""
-
-    def __init__(self, pool, total: int) -> None:
-        self.pool, self.slots = pool, getattr(pool, "slots", None)
-        self.pending = set(range(total))
-        self.workers: dict[int, Any] = {}  # every worker seen, by pid: their exit codes
-        self.seen: frozenset[int] = frozenset()
-        self.dead_since: dict[int, float] = {}
-        self.checked = time.monotonic()
-        self.any_lost = False
-
-    def returned(self, index: int) -> None:
-        self.pending.discard(index)
-        self.dead_since.pop(index, None)
-
-    def lost(self) -> list[tuple[int, str]]:
-        """The items whose worker is dead, with why (once each)."""
-        now = time.monotonic()
-        if self.slots is None or now - self.checked < WATCH_EVERY:
-            return []
-        self.checked = now
-        current = list(getattr(self.pool, "_pool", None) or [])
-        pids = frozenset(p.pid for p in current)
-        if pids == self.seen and not self.dead_since:
-            return []
-        self.seen = pids
-        for process in current:
-            self.workers.setdefault(process.pid, process)
-        found = []
-        for index in sorted(self.pending):
-            pid = self.slots[index]
-            if pid == 0:
-                continue
-            code = _exit_code(self.workers.get(abs(pid)))
-            if code is None and _exists(abs(pid)):
-                continue
-            first = self.dead_since.setdefault(index, now)
-            if (pid < 0 or code is None) and now - first < LOST_AFTER:  # its record may be on its way
-                continue
-            found.append((index, _ended(code)))
-        for index, _why in found:
-            self.returned(index)
-        self.any_lost = self.any_lost or bool(found)
-        return found
-
-
-def _exit_code(process) -> int | None:
-    """A worker's exit code once the pool has collected it (read, not polled: polling a forkserver's worker reads
-    its status from a pipe the pool's own thread reads too)."""
-    return getattr(getattr(process, "_popen", None), "returncode", None)
-
-
-def _ended(code: int | None) -> str:
-    """How a worker process ended, for its item's error.
-
-    >>> _ended(-9), _ended(-11), _ended(1)
-    ('its worker process was killed by SIGKILL (out of memory?)', 'its worker process was killed by SIGSEGV', 'its worker process ended with exit code 1')
-    """
-    if code is None:
-        return "its worker process ended unexpectedly"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        return f"its worker process was killed by {name}" + (" (out of memory?)" if -code == signal.SIGKILL else "")
-    return f"its worker process ended with exit code {code}"
 
 
 def threads_per_worker(workers: int, cores: int | None = None) -> int:
