@@ -354,3 +354,19 @@ def test_an_output_cut_short_by_a_file_size_limit_is_never_published(tmp_path, s
     assert done.returncode == 1 and "write failed" in done.stderr and "untouched" in done.stderr, done.stderr
     assert (out.read_bytes() == b"good") if force else not out.exists()
     assert [p.name for p in tmp_path.iterdir()] == ([out.name] if force else [])
+
+
+def test_a_run_taken_over_removes_the_dead_processes_leftovers_of_each_output(tmp_path, monkeypatch):
+    # audit 116: the client that runs a killed worker call again itself takes its run token (io.outputs.take_over_run),
+    # and the dead call's half-written .part of an output goes before that output is written anew
+    monkeypatch.setattr(outputs, "_RUN", {"pid": None, "token": ""})
+    outputs.take_over_run("dead_1")
+    dest = tmp_path / "g.npy"
+    mine = tmp_path / ".g.npy.dead_1.a1b2c3d4.part"
+    theirs = tmp_path / ".g.npy.othrun.a1b2c3d4.part"  # another run's, still writing
+    other_output = tmp_path / ".h.npy.dead_1.a1b2c3d4.part"  # this run's, of an output not written again (yet)
+    for leftover in (mine, theirs, other_output):
+        leftover.write_bytes(b"half")
+    outputs.write_bytes_atomic(dest, b"whole")
+    assert dest.read_bytes() == b"whole"
+    assert not mine.exists() and theirs.exists() and other_output.exists()

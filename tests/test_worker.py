@@ -620,9 +620,12 @@ def test_a_call_that_wrote_output_is_not_run_again(tmp_path, capfd, death, code,
     assert words in err and "had written output" in err and err.count("\n") == 1
 
 
-def test_a_call_killed_before_it_wrote_output_runs_in_process(tmp_path):
+def test_a_call_killed_before_it_wrote_output_runs_in_process(tmp_path, monkeypatch):
+    from kernelcli.io import outputs
+
+    monkeypatch.setattr(outputs, "_RUN", {"pid": None, "token": ""})
     path = tmp_path / "w.sock"
-    listener, fake = fake_worker(path, {"pid": 2**22 + 1}, {"killed": int(signal.SIGKILL)})
+    listener, fake = fake_worker(path, {"pid": 2**22 + 1, "run": "dead_1"}, {"killed": int(signal.SIGKILL)})
     thread = threading.Thread(target=fake)
     thread.start()
     try:
@@ -630,6 +633,8 @@ def test_a_call_killed_before_it_wrote_output_runs_in_process(tmp_path):
     finally:
         thread.join()
         listener.close()
+    # this process carries on the dead call's run: its temporary files are found, and cleared (take_over_run)
+    assert outputs.run_token() == "dead_1" and outputs._RUN.get("leftovers")
 
 
 def _on_a_terminal(argv: list[str], env: dict) -> bytes:
@@ -730,6 +735,30 @@ def test_a_call_killed_after_it_wrote_to_stdout_is_reported_not_repeated(worker,
     assert call.returncode == 137, err
     assert b"was killed by SIGKILL after the call had written output" in err
     assert len(first) + len(rest) < 1500 * 1500 * 8 and (first + rest).count(b"\x93NUMPY") == 1
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="reads the call's state through /proc")
+def test_a_call_killed_before_it_wrote_output_leaves_no_temporary_file(worker, tmp_path):
+    # audit 116: the client ran the call again itself (exit 0) and the dead call's .big_sobel_v.npy.*.part (the whole
+    # output's size) stayed beside the output, where a fresh process killed there at least exits 137
+    import numpy as np
+
+    np.save(tmp_path / "big.npy", np.random.default_rng(0).random((3000, 3000)).astype(np.float32))
+    full = {**cli_env(), **worker}
+    call = subprocess.Popen([sys.executable, "-m", "kernelcli", "convolve", "big.npy", "-k", "gaussian:6", "--tiled",
+                             "--chunks", "256", "-o", "out.npy", "-q"], cwd=tmp_path, env=full,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for(lambda: any(tmp_path.glob(".out.npy.*.part")) or call.poll() is not None, timeout=120)
+    pid = _call_pid(worker)
+    if pid is None or call.poll() is not None:
+        call.communicate(timeout=120)
+        pytest.skip("the call finished before it could be killed")
+    os.kill(pid, signal.SIGKILL)  # what the out-of-memory killer does, before the call has written anything
+    _out, err = call.communicate(timeout=300)
+    assert call.returncode == 0, err  # run again in the client, as the README says
+    assert not list(tmp_path.glob(".out.npy.*")), list(tmp_path.iterdir())
+    expected = run_cli("convolve", "big.npy", "-k", "gaussian:6", "-o", "ref.npy", "-q", cwd=tmp_path, env={"KERNELCLI_WORKER": "off"})
+    assert expected.returncode == 0 and (tmp_path / "out.npy").read_bytes() == (tmp_path / "ref.npy").read_bytes()
 
 
 @pytest.mark.skipif(not Path("/proc").exists(), reason="reads the call's state through /proc")

@@ -115,6 +115,21 @@ def adopt_run_token(token: str) -> None:
     _RUN.update(pid=os.getpid(), token=token)
 
 
+def take_over_run(token: str) -> None:
+    """Carry on the run ``token`` of a process that died before it wrote anything (the warm worker's call process,
+    killed by the out-of-memory killer, whose call the client then runs itself): this process's temporary files
+    take that token, and each output's leftovers of it (that process's half-written ``.part``) are removed before
+    the output is written anew.  A run is one process's (and its batch workers'), so no live writer holds them.
+    Anything but a run token (:data:`RUN_TOKEN_LETTERS` of the temporary names' letters) is ignored.
+
+    >>> take_over_run("../*")  # (nothing: not a token)
+    """
+    if not (isinstance(token, str) and len(token) == RUN_TOKEN_LETTERS and all(c in _TEMP_LETTERS for c in token)):
+        return
+    adopt_run_token(token)
+    _RUN["leftovers"] = True
+
+
 # ---------------------------------------------------------------- writing
 
 
@@ -147,8 +162,15 @@ def temporary_beside(dest: str | os.PathLike, folder: str | os.PathLike) -> tupl
     >>> os.close(fd); os.path.basename(name).startswith(".out.png.") and name.endswith(PART_SUFFIX)
     True
     """
+    prefix = os.path.join(folder, temp_prefix(Path(dest)))
+    if _RUN.get("leftovers"):  # a dead process's half-written file of this output (take_over_run)
+        import glob
+
+        for leftover in glob.glob(f"{glob_escape(prefix)}*{PART_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
     try:
-        return _new_file(os.path.join(folder, temp_prefix(Path(dest))), PART_SUFFIX)
+        return _new_file(prefix, PART_SUFFIX)
     except OSError as exc:
         raise write_failure(dest, exc, folder) from None
 

@@ -50,12 +50,17 @@ def run_in_worker(argv: list[str], socket_file: str | os.PathLike[str] | None = 
         if debug and why.reason:
             sys.stderr.write(f"note: kernelcli worker not used ({why.reason}); running in-process\n")
             sys.stderr.flush()
+        if why.run is not None:
+            from ..io.outputs import take_over_run
+
+            take_over_run(why.run)  # (a half-written .part of the dead call's was left beside its output)
         return None
 
 
 class _Fallback(Exception):
     def __init__(self, reason: str = "") -> None:
         self.reason = reason
+        self.run: str | None = None  # the run token of a call's process that died (see io.outputs.take_over_run)
 
 
 def _connect(path: str) -> _socket.socket:
@@ -128,7 +133,11 @@ def _run(argv: list[str], socket_file) -> int:
             if not reply or "pid" not in reply:
                 raise _Fallback((reply or {}).get("refused", "the worker closed the connection"))
             relay.to(int(reply["pid"]))
-            return _wait(sock, start, reads_stdin="-" in argv, relay=relay)
+            try:
+                return _wait(sock, start, reads_stdin="-" in argv, relay=relay)
+            except _Fallback as why:  # the call's process died: this one carries on its run, and clears what it left
+                why.run = reply.get("run")
+                raise
     finally:
         sock.close()
 
