@@ -20,9 +20,10 @@ DEFAULT_DEPTH = 3
 def _spec_named(text: str) -> str:
     """SPEC as typed; an empty one is refused as every command's empty path is (it read ": is not a regular file")."""
     if text == "":
+        from ..netspec.spec import EMPTY_SPEC
         from ._click import click
 
-        raise click.exceptions.BadParameter("'' is an empty path: expected a network spec .json or a built-in name")
+        raise click.exceptions.BadParameter(EMPTY_SPEC)
     return text
 
 

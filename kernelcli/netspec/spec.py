@@ -69,6 +69,10 @@ def builtin_names() -> list[str]:
     return sorted(p.stem for p in folder.glob("*.json") if not p.name.endswith(".schema.json"))
 
 
+#: what an empty SPEC is told (the command line's refusal, exit 2, and the API's SpecError alike)
+EMPTY_SPEC = "'' is an empty path: expected a network spec .json or a built-in name"
+
+
 def find_spec(ref: str | Path) -> Path:
     """Resolve ``ref`` to a spec file, as ``--kernel`` resolves a kernel: a bare name (``[A-Za-z0-9_-]+``) that is
     a built-in (any case) is the built-in, even beside a file or folder of that name; anything else is a path
@@ -79,7 +83,7 @@ def find_spec(ref: str | Path) -> Path:
     'vgg16.json'
     """
     if str(ref) == "":  # (Path("") is ".", which read ": is not a regular file")
-        raise SpecError("'' is an empty path: expected a network spec .json or a built-in name")
+        raise SpecError(EMPTY_SPEC)
     builtin = _builtin(ref)
     if builtin is not None:
         return builtin
