@@ -158,3 +158,23 @@ def pool_side(text: Any) -> Any:
     if len(set(sides)) > 1:
         raise click.exceptions.BadParameter(f"{numtext.quoted(text)}: {POOL_SIZE_RULE}")
     return sides[0]
+
+
+def checked_scheduler(text: Any) -> Any:
+    """``--scheduler`` as typed (``LOCAL`` read as ``local``), once it is ``local`` or an address: a value no scheduler
+    can answer on is refused before any input is read (it was tried for 10 s, or named in distributed's words).
+
+    >>> checked_scheduler("Local"), checked_scheduler("tcp://10.0.0.5:8786")
+    ('local', 'tcp://10.0.0.5:8786')
+    """
+    if not isinstance(text, str):  # the default
+        return text
+    from .. import numtext
+    from ..tiled.cluster import SCHEDULER_FORMS, scheduler_problem
+    from ._click import click
+
+    value = "local" if text.strip().lower() == "local" else text
+    problem = scheduler_problem(value)
+    if problem is not None:
+        raise click.exceptions.BadParameter(f"{numtext.quoted(text)}: {problem}; expected {SCHEDULER_FORMS}")
+    return value

@@ -29,7 +29,7 @@ from typing import Annotated, Any, Optional
 
 from .. import layout, limits, modes
 from ..records import record
-from .option_values import checked_suffix, checked_window, complete_kernel, parse_fill
+from .option_values import checked_scheduler, checked_suffix, checked_window, complete_kernel, parse_fill
 
 
 @record(frozen=True)
@@ -462,7 +462,7 @@ RecursiveOption = Annotated[bool, option("recursive")]
 WorkersOption = Annotated[Optional[int], option("workers", min=1, show_default=False)]
 TiledOption = Annotated[bool, option("tiled")]
 ChunksOption = Annotated[Optional[str], option("chunks", show_default=False)]
-SchedulerOption = Annotated[Optional[str], option("scheduler", show_default=False)]
+SchedulerOption = Annotated[Optional[str], option("scheduler", parser=checked_scheduler, show_default=False)]
 ReportOption = Annotated[Optional[Path], option("report", show_default=False)]
 ForceOption = Annotated[bool, option("force")]
 JsonOption = Annotated[bool, option("json")]

@@ -30,6 +30,31 @@ from typing import Any
 from . import require
 
 
+#: the address schemes a scheduler of another process can be reached by (distributed's inproc:// is this process's)
+SCHEMES = ("tcp", "tls", "ws", "wss")
+SCHEDULER_FORMS = "'local' or a dask scheduler's address, host:port or tcp://host:port (tls://, ws://, wss:// too)"
+
+
+def scheduler_problem(scheduler: str) -> str | None:
+    """Why ``scheduler`` is neither ``local`` nor an address a scheduler can answer on, or None: a bad one was tried
+    for 10 s, or named in distributed's words ("not enough values to unpack").
+
+    >>> scheduler_problem("tcp://10.0.0.5:8786"), scheduler_problem("local"), scheduler_problem("tcp://host:99999")
+    (None, None, 'its port 99999 is not a port (1 to 65535)')
+    """
+    if scheduler == "local":
+        return None
+    scheme, separator, rest = scheduler.rpartition("://")
+    if separator and scheme.lower() not in SCHEMES:
+        return f"its scheme {scheme}:// is not one a scheduler of another process answers on ({', '.join(SCHEMES)})"
+    host, colon, port = rest.rpartition(":")
+    if not colon or not host.strip("[]"):
+        return "it names no host and port"
+    if not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
+        return f"its port {port} is not a port (1 to 65535)" if port else "it names no port"
+    return None
+
+
 def describe(scheduler: str | None) -> str:
     """How a scheduler value reads in a note."""
     if scheduler is None:
@@ -50,8 +75,13 @@ def client_for(scheduler: str | None, workers: int | None = None, threads: int =
     if scheduler is None:
         yield None
         return
-    distributed = require("distributed", "--scheduler")
+    from .. import numtext
     from ..errors import UsageError
+
+    problem = scheduler_problem(scheduler)
+    if problem is not None:
+        raise UsageError(f"--scheduler {numtext.quoted(scheduler)}: {problem}; expected {SCHEDULER_FORMS}")
+    distributed = require("distributed", "--scheduler")
 
     if scheduler == "local":
         import dask
@@ -95,7 +125,7 @@ def client_for(scheduler: str | None, workers: int | None = None, threads: int =
     try:
         client = distributed.Client(scheduler, timeout="10s")
     except (OSError, TimeoutError, ValueError) as exc:
-        raise UsageError(f"--scheduler {scheduler}: cannot reach the scheduler ({' '.join(str(exc).split())}); "
+        raise UsageError(f"--scheduler {numtext.quoted(scheduler)}: cannot reach the scheduler ({' '.join(str(exc).split())}); "
                          "give 'local' or the address of a running dask scheduler, e.g. tcp://host:8786") from None
     try:
         yield client
