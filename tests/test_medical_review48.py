@@ -37,6 +37,68 @@ def shear_notes(notes: list[str]) -> list[str]:
     return [n for n in notes if "which a qform cannot hold" in n]
 
 
+class TestPoolNamesTheView:
+    def test_a_coronal_png_is_named_apart_from_the_axial_one(self, invoke, tmp_path):
+        write_nifti(tmp_path / "ct.nii.gz", shape=(8, 8, 8))
+        axial = invoke("pool", "ct.nii.gz", "-f", "2", "--format", "png", "-q")
+        coronal = invoke("pool", "ct.nii.gz", "-f", "2", "--format", "png", "--axis", "y", "-q")
+        assert axial.exit_code == 0 and coronal.exit_code == 0, coronal.stderr
+        assert (tmp_path / "ct_maxpool2.png").is_file() and (tmp_path / "ct_maxpool2_axisy.png").is_file()
+
+    @pytest.mark.parametrize("given, output, operation", [
+        (["--axis", "x", "--format", "png"], "ct_avgpool2_axisx.png", "avgpool2_axisx"),
+        (["--axis", "z", "--format", "png"], "ct_avgpool2.png", "avgpool2"),
+        (["--axis", "y", "-o", "v.png"], "v.png", "avgpool2_axisy"),
+        (["--axis", "y", "--format", "npy"], "ct_avgpool2.npy", "avgpool2"),  # a .npy has no view: no word
+    ])
+    def test_the_name_and_the_operation_say_the_view_as_convolve_does(self, invoke, tmp_path, given, output, operation):
+        write_nifti(tmp_path / "ct.nii.gz", shape=(8, 8, 8))
+        done = invoke("pool", "ct.nii.gz", "-f", "2", "--op", "avg", "--json", *given)
+        assert done.exit_code == 0, done.stderr
+        doc = json.loads(done.stdout)
+        assert (doc["output"], doc["operation"]) == (output, operation)
+        assert (tmp_path / output).is_file()
+
+    def test_the_volume_of_a_4d_input_is_a_word(self, invoke, tmp_path):
+        img = nib.Nifti1Image(np.random.default_rng(2).random((8, 8, 8, 3)).astype(np.float32), np.eye(4))
+        nib.save(img, str(tmp_path / "f.nii.gz"))
+        assert invoke("pool", "f.nii.gz", "-f", "2", "-q").exit_code == 0
+        one = invoke("pool", "f.nii.gz", "-f", "2", "--volume", "1", "-q")
+        assert one.exit_code == 0, one.stderr
+        assert nib.load(tmp_path / "f_maxpool2.nii.gz").shape == (4, 4, 4, 3)
+        assert nib.load(tmp_path / "f_maxpool2_vol1.nii.gz").shape == (4, 4, 4)
+
+    def test_a_batch_names_each_view_as_one_volume_alone(self, invoke, tmp_path):
+        (tmp_path / "in").mkdir()
+        write_nifti(tmp_path / "in" / "ct.nii.gz", shape=(8, 8, 8))
+        for axis in ("z", "y"):
+            done = invoke("pool", "in", "-f", "2", "--format", "png", "--axis", axis, "--out-dir", "out", "-q")
+            assert done.exit_code == 0, done.stderr
+        assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ct_maxpool2.png", "ct_maxpool2_axisy.png"]
+
+    def test_the_tiled_path_names_as_the_in_memory_path(self, invoke, tmp_path):
+        pytest.importorskip("dask")
+        write_nifti(tmp_path / "ct.nii", shape=(8, 8, 8))
+        docs = [json.loads(invoke("pool", "ct.nii", "-f", "2", "--axis", "y", "--format", "npy", "--json", "--force", *tiled).stdout)
+                for tiled in ([], ["--tiled"])]
+        assert [(d["output"], d["operation"]) for d in docs] == [("ct_maxpool2.npy", "maxpool2")] * 2
+
+    def test_a_copy_names_its_view_too(self, invoke, tmp_path):
+        write_nifti(tmp_path / "ct.nii.gz", shape=(8, 8, 8))
+        assert invoke("convolve", "ct.nii.gz", "--format", "png", "-q").exit_code == 0
+        coronal = invoke("convolve", "ct.nii.gz", "--format", "png", "--axis", "y", "-q")
+        assert coronal.exit_code == 0, coronal.stderr
+        assert (tmp_path / "ct_copy.png").is_file() and (tmp_path / "ct_copy_axisy.png").is_file()
+
+    def test_a_batch_copy_is_named_as_one_copy_alone(self, invoke, tmp_path):
+        (tmp_path / "in").mkdir()
+        write_nifti(tmp_path / "in" / "ct.nii.gz", shape=(8, 8, 8))
+        for axis in ("z", "y"):
+            done = invoke("convolve", "in", "--format", "png", "--axis", axis, "--out-dir", "out", "-q")
+            assert done.exit_code == 0, done.stderr
+        assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ct_copy.png", "ct_copy_axisy.png"]
+
+
 class TestGridsApartIsADistance:
     def test_a_diagonal_shift_past_one_percent_is_another_grid(self):
         from kernelcli.medical.geometry import grids_apart

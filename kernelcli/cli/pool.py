@@ -167,10 +167,13 @@ def pool(
                                 series=series, resample_slices=resample_slices, affine=affine, axis=axis, paths=cli_paths())
         volume_job = partial(pool_volume_file, size=size, op=op, stride=stride, padding=padding, ceil_mode=ceil,
                              count_include_pad=not exclude_pad, force=force, options=options)
+        from ..medical.views import is_png_output
+
         run_batch(input, partial(by_kind, image_job=image_job, volume_job=volume_job, image_options=image_only,
                                  volume_options=volume_only, command="pool"), label=label,
                   options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report, scheduler),
-                  out=out, force=force, json_out=json_out, quiet=quiet)
+                  out=out, force=force, json_out=json_out, quiet=quiet,
+                  volume_label=options.label(label, png=is_png_output(None, fmt)))  # as one volume alone
         return
     from ..volume_inputs import refuse_volume_options
 

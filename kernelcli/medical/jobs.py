@@ -24,7 +24,7 @@ from .kernels import VolumeKernel, resolve_volume_kernel
 from .nifti import write_nifti
 from .volume import Volume, read_volume, volume_stem
 from .window import preset_note, windowed
-from .views import EVERY_AXIS, axis_for_output, unused_view_note  # noqa: F401 - (their former home)
+from .views import EVERY_AXIS, axis_for_output, is_png_output, unused_view_note, view_axis  # noqa: F401 - (their former home)
 from .writers import bare_array_note, check_volume_output, write_npy, write_png_slice
 
 # the edge mode of fslmaths -s, declared with the other pad modes
@@ -83,12 +83,14 @@ class VolumeOptions:
         if self.mask is not None and self.pad_mode != RENORMALISE:
             object.__setattr__(self, "pad_mode", RENORMALISE)  # fslmaths' masked smoothing renormalises inside the mask
 
-    def label(self, kernel: VolumeKernel, *, png: bool = False) -> str:
+    def label(self, kernel: VolumeKernel | str, *, png: bool = False) -> str:
         """A result's name for ``kernel``: its name, then what these options change from a volume's defaults
         (:func:`kernelcli.modes.volume_words`), so that two results that differ are named apart and one result is
         named one way: an ``--axis`` or ``--truncate`` given at the kernel's default is no word (``--axis z`` for a
         2-D kernel, ``--truncate 3``, 4 for ``log:``), nor the ``--axis`` of a kernel along every axis, which picks a
-        view alone, but where it picks a ``png`` output's coronal or sagittal one (:func:`axis_for_output`).
+        view alone, but where it picks a ``png`` output's coronal or sagittal one (:func:`view_axis`).  ``kernel``
+        as a name (``maxpool2``, ``copy``): a job along every axis that pads nothing, named by its view and what
+        is read (``--volume``, ``--resample-slices``), as a pooling (:func:`~.pooling.pool_volume_file`).
 
         >>> from .kernels import resolve_volume_kernel as k
         >>> VolumeOptions(pad_mode="reflect", flip=True).label(k("box:3vox")), VolumeOptions(mask="m.nii").label(k("gaussian:2mm"))
@@ -97,11 +99,16 @@ class VolumeOptions:
         ('gaussian:2mm_axisz', 'sharpen')
         >>> VolumeOptions(axis="y").label(k("sobel_3d")), VolumeOptions(axis="y").label(k("sobel_3d"), png=True)
         ('sobel_3d', 'sobel_3d_axisy')
+        >>> VolumeOptions(axis="x", volume=1).label("maxpool2", png=True), VolumeOptions(axis="x").label("maxpool2")
+        ('maxpool2_axisx_vol1', 'maxpool2')
         """
         from ..modes import volume_words
 
+        if isinstance(kernel, str):
+            words = volume_words(axis=view_axis(self.axis, png), volume=self.volume, resample_slices=self.resample_slices)
+            return "_".join([kernel, *words])
         if kernel.kind in EVERY_AXIS:
-            axis = self.axis if png and self.axis != "z" else None  # the view alone (axial without --axis)
+            axis = view_axis(self.axis, png)  # the view alone (axial without --axis)
         else:
             axis = None if kernel.kind == "2d" and self.axis == "z" else self.axis  # a 2-D kernel goes across z unless told
         truncate = None if self.truncate is None or float(self.truncate) == kernel.default_truncate else self.truncate
@@ -386,8 +393,7 @@ def convolve_volume_file(
     """
     options = options or VolumeOptions()
     kernel = resolve_volume_kernel(kernel_spec) if kernel_spec else None
-    png = volume_suffix(Path(out)) == ".png" if out is not None else (fmt or "").lower().lstrip(".") == "png"
-    label = options.label(kernel, png=png) if kernel else "copy"
+    label = options.label(kernel or "copy", png=is_png_output(out, fmt))
     src = Path(input_path)
     read = (src,) + ((Path(options.mask),) if options.mask is not None else ())  # the mask is an input too
     out_path = check_volume_output(out if out is not None else default_volume_output(src, label, name=name, fmt=fmt), read,
@@ -405,7 +411,7 @@ def convolve_volume_file(
     minimum, maximum = min_max(result)  # ints for whole numbers: an int64 past 2**53 is not rounded
     check_finite_result(src, f"convolve {label}", minimum, maximum, result.dtype)
     report = VolumeReport(
-        input=str(src), operation=f"convolve {label}" if kernel else "copy", input_shape=list(vol.data.shape),
+        input=str(src), operation=f"convolve {label}" if kernel else label, input_shape=list(vol.data.shape),
         output_shape=list(result.shape), output=str(out_path), minimum=minimum, maximum=maximum,
         seconds=seconds, dtype=str(result.dtype), total=int(result.size), notes=vol.notes + notes,
         kernel=kernel.name if kernel else None, spacing=list(vol.spacing), format=vol.format,
@@ -448,16 +454,18 @@ def volume_label_for_cli(kernels: list[str] | None, *, pad_mode: str | None = No
 
     >>> volume_label_for_cli(["box:3"], pad_mode="reflect"), volume_label_for_cli(["box:3", "sobel_v"])
     ('box:3_reflect', None)
+    >>> volume_label_for_cli(None, axis="y", fmt="png")  # a copy, as alone
+    'copy_axisy'
     """
     from ..errors import KernelcliError
     from .kernels import resolve_volume_kernel
 
-    if not kernels or len(kernels) != 1:
+    if kernels and len(kernels) != 1:
         return None
     try:
         options = VolumeOptions(pad_mode=pad_mode or "replicate", pad_value=pad_value, flip=flip,
                                 **{k: v for k, v in volume_options.items() if k != "window"})
-        return options.label(resolve_volume_kernel(kernels[0]), png=(fmt or "").lower().lstrip(".") == "png")
+        return options.label(resolve_volume_kernel(kernels[0]) if kernels else "copy", png=is_png_output(None, fmt))
     except KernelcliError:
         return None
 

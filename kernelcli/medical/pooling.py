@@ -17,7 +17,7 @@ import numpy as np
 from ..jobs_common import _named, min_max
 from ..volume_inputs import volume_suffix
 from .jobs import VolumeOptions, VolumeReport, _write_result, default_volume_output
-from .views import unused_view_note
+from .views import is_png_output, unused_view_note
 from .nifti import slice_timing_note
 from .writers import check_volume_output
 
@@ -75,7 +75,8 @@ def pool_volume_file(
     from ..modes import canonical_pool_op, pool_label
 
     op = canonical_pool_op(op)
-    label = pool_label(op, size, stride, padding, ceil_mode, not count_include_pad)
+    # a .png's coronal or sagittal view, --volume and --resample-slices are words, as a convolution's (one rule)
+    label = options.label(pool_label(op, size, stride, padding, ceil_mode, not count_include_pad), png=is_png_output(out, fmt))
     src = Path(input_path)
     out_path = check_volume_output(out if out is not None else default_volume_output(src, label, name=name, fmt=fmt), (src,),
                                    force=force)

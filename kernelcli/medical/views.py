@@ -50,6 +50,29 @@ def axis_for_output(kernel: Any, options: Any, out_path: Path) -> tuple[Any, lis
                      f"and the PNG shows the {view} view; leave --axis out for a 3-D smoothing shown axially"]
 
 
+def view_axis(axis: str | None, png: bool) -> str | None:
+    """The ``--axis`` that names the result of a job along every axis (a 3-D kernel, a derivative, a pooling, a
+    copy): a ``png`` output's coronal or sagittal view; None for the axial view (z, the default) or an output with
+    no view, whose name is then the same as without ``--axis`` (:meth:`~.jobs.VolumeOptions.label`).
+
+    >>> view_axis("y", True), view_axis("z", True), view_axis("y", False), view_axis(None, True)
+    ('y', None, None, None)
+    """
+    return axis if png and axis != "z" else None
+
+
+def is_png_output(out: str | Path | None, fmt: str | None = None) -> bool:
+    """True where a volume job writes a .png preview, the one output with a view: ``out``'s type, or without
+    ``out`` the ``--format`` (``fmt``) of the default name.
+
+    >>> is_png_output("v.png"), is_png_output(None, ".PNG"), is_png_output("v.nii.gz", "png"), is_png_output(None)
+    (True, True, False, False)
+    """
+    if out is not None:
+        return volume_suffix(Path(out)) == ".png"
+    return (fmt or "").lower().lstrip(".") == "png"
+
+
 def unused_view_note(axis: str | None, out_path: Path, why: str = "pooling works along every axis") -> str | None:
     """The note for ``--axis`` given to a job that works along every axis (``why`` says so: a pooling, a 3-D kernel)
     whose output is no .png preview, or None: the axis only picks a preview's view.

@@ -325,7 +325,9 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
         raise UsageError(f"{input_path}: {', '.join(given)}: not available on the tiled volume path; "
                          f"{advice(input_path, chunks, scheduler, out)}")
     op = canonical_pool_op(op)
-    label = pool_label(op, size, stride, padding, ceil_mode, not count_include_pad)
+    from ..medical.views import is_png_output
+
+    label = options.label(pool_label(op, size, stride, padding, ceil_mode, not count_include_pad), png=is_png_output(out, fmt))
     out = check_output(input_path, out, label, force, name=name, fmt=fmt)
     voxels, vol = open_volume(input_path, options.affine, advice(input_path, chunks, scheduler, out))
     step = size if stride is None else stride
