@@ -99,6 +99,45 @@ class TestPoolNamesTheView:
         assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ct_copy.png", "ct_copy_axisy.png"]
 
 
+class TestShearNoteOnlyForANiftiOutput:
+    @pytest.mark.parametrize("out", ["o.png", "o.npy"])
+    def test_no_qform_note_for_an_output_without_one(self, tmp_path, out):
+        report = medical.pool_volume_file(mgz(tmp_path), 1, out=tmp_path / out)
+        assert shear_notes(report.notes) == [], report.notes
+        assert not any("qform" in n for n in report.notes), report.notes
+
+    def test_the_cli_says_nothing_of_a_qform_for_a_png(self, invoke, tmp_path):
+        mgz(tmp_path)
+        done = invoke("pool", "test.mgz", "-f", "1", "-o", "t.png")
+        assert done.exit_code == 0 and "qform" not in done.stderr, done.stderr
+
+    @pytest.mark.parametrize("size", [1, 2])
+    def test_a_nifti_output_gets_the_note_of_its_own_qform(self, tmp_path, size):
+        report = medical.pool_volume_file(mgz(tmp_path), size, out=tmp_path / "o.nii.gz")
+        [note] = shear_notes(report.notes)
+        header = nib.load(tmp_path / "o.nii.gz").header
+        q, s = header.get_qform(), header.get_sform()
+        n = header.get_data_shape()[:3]
+        gap = max(float(np.linalg.norm(((q - s) @ [i * (n[0] - 1), j * (n[1] - 1), k * (n[2] - 1), 1])[:3]))
+                  for i in (0, 1) for j in (0, 1) for k in (0, 1))
+        assert note.startswith("test.mgz: the grid is sheared (its z and y axes 51.8 degrees"), note
+        assert f"{gap:.3g} mm off" in note and "a NIfTI output's qform holds" in note, note
+
+    def test_reading_alone_says_nothing_of_an_output(self, tmp_path):
+        assert not any("NIfTI output" in n for n in medical.read_volume(mgz(tmp_path)).notes)
+
+    def test_a_sheared_nifti_input_keeps_the_note_of_its_own_qform(self, tmp_path):
+        s = np.eye(4)
+        s[1, 2] = 0.5
+        img = nib.Nifti1Image(np.zeros((6, 6, 10), np.float32), s)
+        img.set_sform(s, 1)
+        img.set_qform(s, 1, strip_shears=True)
+        nib.save(img, str(tmp_path / "s.nii"))
+        report = medical.pool_volume_file(tmp_path / "s.nii", 1, out=tmp_path / "o.npy")
+        [note] = shear_notes(report.notes)
+        assert note.startswith("s.nii: the sform is sheared") and "its qform holds" in note, note
+
+
 class TestGridsApartIsADistance:
     def test_a_diagonal_shift_past_one_percent_is_another_grid(self):
         from kernelcli.medical.geometry import grids_apart

@@ -460,12 +460,7 @@ def assemble(
                      "float32 would round them (it holds whole numbers exactly only up to 2^24)")
     vol = _dicom_volume(ds, where, stack_.data, spacing, _dicom_affine(iop, origin, step, *pixel), present, notes)
     vol.orientation_unknown, vol.spacing_assumed = unknown, "; ".join(assumed) or None
-    vol.position_unknown = position_unknown
-    if unknown is None and position_unknown is None:  # (with either unknown a NIfTI output has no qform: codes 0)
-        from .nifti_geometry import sheared_grid_note
-
-        if (note := sheared_grid_note(where.name, vol.affine, vol.data.shape[::-1])) is not None:
-            vol.notes.append(note)
+    vol.position_unknown = position_unknown  # (a tilt's sheared grid: a NIfTI output says what its qform holds of it)
     return vol
 
 

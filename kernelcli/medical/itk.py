@@ -100,12 +100,7 @@ def read_itk(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
                               "NIfTI outputs keep qform/sform codes 0, unknown)")
     if stated.orientation_missing:
         geometry_notes.append(f"{p.name}: {stated.orientation_missing}; the NIfTI affine is a plain scaling (orientation unknown)")
-    affine = itk_affine(direction, spacing, origin)
-    if not (stated.orientation_missing or stated.position_missing):  # (with either, a NIfTI output has no qform: codes 0)
-        from .nifti_geometry import sheared_grid_note
-
-        if (note := sheared_grid_note(p.name, affine, arr.shape[-3:][::-1])) is not None:
-            geometry_notes.append(note)
+    affine = itk_affine(direction, spacing, origin)  # (a sheared one: a NIfTI output says what its qform holds of it)
     return Volume(
         data=arr, spacing=(spacing[2], spacing[1], spacing[0]), affine=affine, path=p,
         format=FORMATS.get(p.suffix.lower(), "ITK"),

@@ -21,7 +21,7 @@ from ..records import record
 from ..volume_inputs import refuse_image_options, volume_suffix
 from .geometry import SHEAR_DEGREES, sheared_pair  # noqa: F401 - (their former home)
 from .kernels import VolumeKernel, resolve_volume_kernel
-from .nifti import write_nifti
+from .nifti import sheared_output_note, write_nifti
 from .volume import Volume, read_volume, volume_stem
 from .window import preset_note, windowed
 from .views import EVERY_AXIS, axis_for_output, is_png_output, unused_view_note, view_axis  # noqa: F401 - (their former home)
@@ -372,6 +372,7 @@ def _write_result(
         write_npy(out_path, result, force=force)
         report.notes.append(bare_array_note(result.ndim))
     else:
+        report.notes.extend(filter(None, [sheared_output_note(result, vol, affine)]))
         write_nifti(out_path, result, vol, affine=affine, force=force, scaling=scaling)
 
 

@@ -37,7 +37,7 @@ from ..io.common import one_line
 from ..volume_inputs import volume_suffix
 from .nifti_geometry import (  # noqa: F401 - the geometry readers, importable from here as before
     AFFINE_TOLERANCE, VOXEL_SIZE_TOLERANCE, NiftiGeometry, nifti_affine, nifti_geometry, nifti_spacing, niftilib_image_class,
-    repair_quaternion, stored_pixdim, voxel_size_conflict,
+    repair_quaternion, sheared_grid_note, stored_pixdim, voxel_size_conflict,
 )
 from .volume import Volume, check_volume_memory, float32_holds, require as _require
 
@@ -396,6 +396,24 @@ def nifti_header(data: np.ndarray, like: Volume | None = None, affine: np.ndarra
     hdr["cal_min"] = hdr["cal_max"] = 0  # the input's display range does not describe the result
     hdr["vox_offset"] = 0  # recomputed from the header and its extensions
     return hdr
+
+
+def sheared_output_note(data: Any, like: Volume, affine: np.ndarray | None = None) -> str | None:
+    """The note of a sheared grid of another format (an MGH, an NRRD/MetaImage, a tilted DICOM series) written as
+    NIfTI ``data`` like ``like`` (``affine``: a new grid's, a pool's): the qform :func:`nifti_header` stores holds
+    its nearest unsheared grid, so many mm off (:func:`sheared_grid_note`); None for a NIfTI input, whose read says
+    it of its own qform, where the header keeps codes 0 (no qform: an unknown orientation or position), and for
+    a grid the qform holds within 1% of a voxel.  Said where a NIfTI is written: a .png or .npy stores no qform.
+
+    >>> tilt = np.eye(4); tilt[1, 2] = 0.5  # each slice 0.5 mm further along y
+    >>> like = Volume(np.zeros((20, 10, 10), np.float32), (1.0, 1.0, 1.0), tilt, Path("t.mgz"), "MGH")
+    >>> sheared_output_note(like.data, like)[:55]
+    't.mgz: the grid is sheared (its z and y axes 26.6 degre'
+    """
+    nib = _require("nibabel", "NIfTI")
+    if isinstance(like.header, nib.Nifti1Header) or like.orientation_unknown or like.position_unknown:
+        return None
+    return sheared_grid_note(like.path.name, like.affine if affine is None else affine, tuple(data.shape[-3:])[::-1])
 
 
 def header_bytes(data: Any, like: Volume | None = None, affine: np.ndarray | None = None,

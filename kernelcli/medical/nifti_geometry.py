@@ -326,8 +326,9 @@ def sheared_grid_note(name: str, affine: np.ndarray, shape: Any, *, qform: np.nd
     cannot hold, where the qform places it more than 1% of a voxel off (:func:`~.geometry.grids_apart`): the shear,
     and how far the qform is off; else None.  ``shape``: the voxels (i, j, k); ``qform``: a NIfTI input's own, else
     the one a NIfTI output stores (the nearest unsheared grid, as :func:`~.nifti.nifti_header` writes it; None without
-    nibabel, which a NIfTI output needs); ``unit_mm``: millimetres in the affines' unit.  Every reader of a sheared
-    grid says it with this note: a NIfTI, an MGH, an NRRD/MetaImage and a tilted DICOM series alike.
+    nibabel, which a NIfTI output needs); ``unit_mm``: millimetres in the affines' unit.  A sheared NIfTI says it
+    when read, of its own qform; an MGH, an NRRD/MetaImage and a tilted DICOM series where a NIfTI is written
+    (:func:`~.nifti.sheared_output_note`), of the qform that output stores: a .png or .npy stores none.
 
     >>> tilt = np.eye(4); tilt[1, 2] = 0.5  # each slice 0.5 mm further along y
     >>> sheared_grid_note("t.mgz", tilt, (10, 10, 20))[:92]
@@ -416,9 +417,6 @@ def nifti_geometry(img: Any, p: Path, choice: str | None, notes: list[str], *, m
         problem = _affine_problem(grid)
         if problem is not None:
             raise ImageReadError(f"{p}: the affine (Mdc, delta and Pxyz_c of the MGH header) is {problem}: it places no grid")
-        note = sheared_grid_note(p.name, grid, img.shape[:3])
-        if note:
-            notes.append(note)
     else:
         grid, unknown, reading = _nifti_reading(img.header, p, choice, notes)
     header = img.header
