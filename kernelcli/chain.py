@@ -241,6 +241,11 @@ def keeps_grid(steps: list[Step], conv: dict[str, Any], *, centred: bool = False
     return True
 
 
+#: what to do, where a (Z, Y, X) chain's pooling step keeps the call from the tiled path
+UNTILED_ZYX_POOL = ("run the pooling as its own call (kernelcli pool --layout zyx) and the rest tile by tile (--tiled), "
+                    "which the tiled path takes")
+
+
 def chain_file(input_path: Any, steps: list[Step], options: Any, *, out: Any, force: bool = False) -> Any:
     """Run a chain on one input file (a :class:`kernelcli.jobs.ConvolveOptions` for the convolutions)."""
     from .jobs_common import run_file_job
@@ -266,6 +271,8 @@ def chain_file(input_path: Any, steps: list[Step], options: Any, *, out: Any, fo
         volume_compute=(lambda data: run_chain_volume(data, steps, conv)) if pools else None,
         # an alpha is pooled by the pooling steps, as `pool` pools it; without them it is carried through
         alpha=follow,
+        # (the tiled path pools a zyx array's chain in 2-D, so it refuses it: a memory refusal offered it all the same)
+        untiled=UNTILED_ZYX_POOL if pools and options.layout == "zyx" else None,
     )
     report.kernel = chain_label(steps)
     return report

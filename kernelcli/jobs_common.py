@@ -178,6 +178,7 @@ def run_file_job(
     encoding: Any = None,
     bands: Callable[[Any], Any] | None = None,
     alpha: Callable[[Any], Any] | None = None,
+    untiled: str | None = None,
 ) -> Report:
     """Read one input, apply ``compute`` to its array, write the result (or keep the matrix).
 
@@ -192,7 +193,9 @@ def run_file_job(
     given, is the operation an input's alpha channel takes too (``pad`` and ``pool`` change the size: the
     alpha is padded or pooled as numpy.pad and PyTorch treat an RGBA array's fourth channel), its result
     rounded and clipped into the alpha's own type, or None where it cannot follow (dropped, with a note); without
-    it an alpha is carried through where the size stays, and dropped with a note where it changes.
+    it an alpha is carried through where the size stays, and dropped with a note where it changes.  ``untiled``,
+    when given, is what to do instead of ``--tiled`` where the tiled path cannot take the call (a memory refusal
+    of an input it reads offers the tiled path otherwise: see :func:`_named`).
     """
     from .io import formats
 
@@ -207,7 +210,7 @@ def run_file_job(
         if takes_bands(out_path, loaded, rescale, 1 if loaded.data.ndim == 2 else loaded.data.shape[2]):
             return _banded_job(src, label, bands, loaded, out_path, rescale=rescale, force=force, encoding=encoding)
     start = time.perf_counter()
-    result = _named(src, lambda: _compute_in_layout(loaded, compute, layout, out_path, volume_compute))
+    result = _named(src, lambda: _compute_in_layout(loaded, compute, layout, out_path, volume_compute), untiled)
     seconds = time.perf_counter() - start
     report = Report.of(src, label, loaded.data, result, seconds, out_path, loaded.notes)
     if loaded.alpha is not None:
@@ -292,10 +295,11 @@ def _metadata_note(report: Report, loaded: Any, out_path: Path) -> None:
                             f"to {out_path.name} (kernelcli writes the pixels only)")
 
 
-def _named(src: Path, call: Callable[[], Any]) -> Any:
+def _named(src: Path, call: Callable[[], Any], untiled: str | None = None) -> Any:
     """``call()``, with the input's name put in front of a resource or value error that lacks it; a memory
     refusal of an input the tiled path reads says so (the automatic switch estimates from the file alone,
-    without the kernel's padding, so a large kernel can need more than it thought)."""
+    without the kernel's padding, so a large kernel can need more than it thought), or says ``untiled``
+    where the tiled path cannot take the call."""
     from .errors import KernelcliError
     from .limits import ResourceLimit
     from .tiled.stores import TILED_INPUTS
@@ -309,7 +313,7 @@ def _named(src: Path, call: Callable[[], Any]) -> Any:
             raise exc.for_input(str(src)) from None
         message = str(exc)
         if isinstance(exc, ResourceLimit) and src.suffix.lower() in TILED_INPUTS:
-            message += "; or run it tile by tile: --tiled"
+            message += f"; or {untiled or 'run it tile by tile: --tiled'}"
         import re
 
         # the name as a word of its own: a series folder "s" is not named by the s of "size" or "PyTorch's"
