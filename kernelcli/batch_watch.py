@@ -49,6 +49,17 @@ class _Watch:
         self.dead_since: dict[int, float] = {}
         self.checked = time.monotonic()
         self.any_lost = False
+        self.note_workers()
+
+    def note_workers(self) -> list[Any]:
+        """The pool's workers now, each kept: a worker that dies is taken out of the pool's list when the pool
+        replaces it, and its exit code (SIGKILL: "out of memory?") is read from the one kept here.  Called at
+        every wait, not only at a look (a worker killed on its first file, before the first look, was "ended
+        unexpectedly")."""
+        current = list(getattr(self.pool, "_pool", None) or [])
+        for process in current:
+            self.workers.setdefault(process.pid, process)
+        return current
 
     def returned(self, index: int) -> None:
         self.pending.discard(index)
@@ -56,17 +67,15 @@ class _Watch:
 
     def lost(self) -> list[tuple[int, str]]:
         """The items whose worker is dead, with why (once each)."""
+        current = self.note_workers()
         now = time.monotonic()
         if self.slots is None or now - self.checked < WATCH_EVERY:
             return []
         self.checked = now
-        current = list(getattr(self.pool, "_pool", None) or [])
         pids = frozenset(p.pid for p in current)
         if pids == self.seen and not self.dead_since:
             return []
         self.seen = pids
-        for process in current:
-            self.workers.setdefault(process.pid, process)
         found = []
         for index in sorted(self.pending):
             pid = self.slots[index]
