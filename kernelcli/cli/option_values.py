@@ -169,12 +169,11 @@ def checked_scheduler(text: Any) -> Any:
     """
     if not isinstance(text, str):  # the default
         return text
-    from .. import numtext
-    from ..tiled.cluster import SCHEDULER_FORMS, scheduler_problem
+    from ..errors import UsageError
+    from ..tiled.cluster import canonical_scheduler
     from ._click import click
 
-    value = "local" if text.strip().lower() == "local" else text
-    problem = scheduler_problem(value)
-    if problem is not None:
-        raise click.exceptions.BadParameter(f"{numtext.quoted(text)}: {problem}; expected {SCHEDULER_FORMS}")
-    return value
+    try:
+        return canonical_scheduler(text)
+    except UsageError as exc:  # (click names the option itself)
+        raise click.exceptions.BadParameter(str(exc).removeprefix("--scheduler ")) from None

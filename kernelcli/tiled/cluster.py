@@ -55,6 +55,23 @@ def scheduler_problem(scheduler: str) -> str | None:
     return None
 
 
+def canonical_scheduler(text: str) -> str:
+    """``--scheduler`` as the cluster takes it: ``local`` in any case, or an address (:func:`scheduler_problem`);
+    a UsageError naming the value as typed for anything else.
+
+    >>> canonical_scheduler(" Local "), canonical_scheduler("tcp://10.0.0.5:8786")
+    ('local', 'tcp://10.0.0.5:8786')
+    """
+    from .. import numtext
+    from ..errors import UsageError
+
+    value = "local" if text.strip().lower() == "local" else text
+    problem = scheduler_problem(value)
+    if problem is not None:
+        raise UsageError(f"--scheduler {numtext.quoted(text)}: {problem}; expected {SCHEDULER_FORMS}")
+    return value
+
+
 def describe(scheduler: str | None) -> str:
     """How a scheduler value reads in a note."""
     if scheduler is None:
@@ -78,9 +95,7 @@ def client_for(scheduler: str | None, workers: int | None = None, threads: int =
     from .. import numtext
     from ..errors import UsageError
 
-    problem = scheduler_problem(scheduler)
-    if problem is not None:
-        raise UsageError(f"--scheduler {numtext.quoted(scheduler)}: {problem}; expected {SCHEDULER_FORMS}")
+    scheduler = canonical_scheduler(scheduler)
     distributed = require("distributed", "--scheduler")
 
     if scheduler == "local":
