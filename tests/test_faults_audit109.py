@@ -83,3 +83,13 @@ def test_an_option_of_two_values_takes_both_words(tmp_path, args, record):
     done = run_in_process("params", *args, cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert (json.loads(done.stdout)["code"] == 2) if record else done.stdout == ""
+
+
+def test_a_name_holding_a_backslash_is_listed_apart_from_one_holding_a_line_break(grey):
+    """Review 48 #9: the listing wrote a line break as ``\\n`` but a backslash as itself, so ``new\\nline.png`` (a
+    backslash and an n) and ``new<LF>line.png`` listed the same; a backslash is ``\\\\`` now, as ``ls -b`` writes it."""
+    for name in ("new\nline.png", "new\\nline.png"):
+        (grey / name).write_bytes((grey / "g.png").read_bytes())
+    done = run_in_process("convolve", "new\nline.png", "new\\nline.png", "-k", "sobel_v", "--out-dir", "o", cwd=grey)
+    assert done.returncode == 0, done.stderr
+    assert sorted(done.stdout.splitlines()) == ["o/new\\\\nline_sobel_v.png", "o/new\\nline_sobel_v.png"]

@@ -227,13 +227,14 @@ def single_line(message: str) -> str:
 
 
 def path_line(path: Any) -> str:
-    r"""A path as one line of a listing on stdout: a line break in a file name written ``\n`` (``\r``), as the
-    summary line and ``--json`` write it, so that a script reading the listing line by line gets one name per line.
+    r"""A path as one line of a listing on stdout: a line break in a file name written ``\n`` (``\r``), and so a
+    backslash ``\\`` (as ``ls -b`` writes them), so that a script reading the listing line by line gets one name per
+    line and can tell a line break from a name holding a backslash and an ``n``.
 
-    >>> path_line("in/new\nline_sobel_v.png")
-    'in/new\\nline_sobel_v.png'
+    >>> print(path_line("in/new\nline_sobel_v.png"), path_line("in/new\\nline_sobel_v.png"))
+    in/new\nline_sobel_v.png in/new\\nline_sobel_v.png
     """
-    return str(path).replace("\r", "\\r").replace("\n", "\\n")
+    return str(path).replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n")
 
 
 def note(message: str) -> None:
