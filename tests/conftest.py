@@ -184,12 +184,15 @@ def cli():
 
 def _click_command(app):
     """The click command of a Typer app, built once per app (Typer builds it anew on every
-    ``CliRunner.invoke``: about 0.2 s each, most of a CLI test's time)."""
+    ``CliRunner.invoke``: about 0.2 s each, most of a CLI test's time), with the value converters every real call
+    has (:func:`kernelcli.cli._lean.lean_command`, as :func:`kernelcli.cli.build_command` gives them)."""
     import typer.main
+
+    from kernelcli.cli._lean import lean_command
 
     command = _COMMANDS.get(id(app))
     if command is None:
-        command = _COMMANDS[id(app)] = (app, typer.main.get_command(app))
+        command = _COMMANDS[id(app)] = (app, lean_command(typer.main.get_command(app)))
     return command[1]
 
 

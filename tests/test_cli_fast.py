@@ -80,6 +80,11 @@ OTHERS = [
     ("shape", ["--in", "224x224", "--f", "3", "--same", "-q"]),
     ("shape", ["-i", "32", "-f", "2", "--pool", "--ceil", "--s", "2", "--p", "1", "--dilation", "2", "--filters", "8", "--json"]),
     ("shape", ["--input=3x64x64", "--size=5", "--layout", "chw", "--valid"]),
+    ("params", ["--in-ch", "228", "--filters", "32"]),
+    ("params", ["--dense", "32768", "10", "-q"]),
+    ("params", ["--dense", "5", "7", "--no-bias", "--dense", "2", "3", "--json"]),  # Click keeps the last pair
+    ("params", ["--flatten=64x64x8", "--layout", "chw"]),
+    ("params", ["--in-ch", "3", "--filters", "2", "-f", "2x3", "--groups", "1", "--no-bias"]),
 ]
 
 
@@ -88,7 +93,9 @@ def test_the_other_plain_commands_parse_as_typer_does(command, args):
     assert parse(command, args) == typer_kwargs(command, args)
 
 
-@pytest.mark.parametrize("command, args", [("shape", []), ("shape", ["x"]), ("pad", ["in.png", "-o", "x.png"]), ("pool", ["in.png", "--op", "median"]), ("params", ["--in", "3"])])
+@pytest.mark.parametrize("command, args", [("shape", []), ("shape", ["x"]), ("pad", ["in.png", "-o", "x.png"]), ("pool", ["in.png", "--op", "median"]), ("params", ["--in", "3"]),
+    ("params", ["--dense", "5", "--json"]), ("params", ["--json", "--dense", "5"]), ("params", ["--dense=5", "7"]),
+    ("params", ["--dense", "5", "x"]), ("params", ["--in-ch", "0", "--filters", "2"])])
 def test_the_other_plain_commands_leave_to_typer(command, args):
     assert parse(command, args) is None
 
@@ -178,6 +185,11 @@ def test_a_plain_call_prints_and_exits_as_through_typer(extra, tmp_path):
     ["pool", str(SAMPLES / "phantom.png"), "-f", "2", "-o", "p.png"],
     ["pad", str(SAMPLES / "example1.csv"), "-p", "1", "-m", "reflect"],
     ["pad", str(SAMPLES / "phantom.png"), "-o", "x.png"],
+    ["params", "--in-ch", "228", "--filters", "32"],
+    ["params", "--dense", "32768", "10", "--json"],
+    ["params", "--dense", "0", "3"],  # the command's own refusal of a pair typer's min= does not check
+    ["params", "--dense", "5", "--json"],  # typer's: '--json' is not a valid integer
+    ["params", "--flatten", "64x64x8", "--no-bias"],
 ])
 def test_the_other_plain_commands_print_and_exit_as_through_typer(args, tmp_path):
     _same_both_ways(args, tmp_path)
@@ -211,6 +223,20 @@ def test_a_plain_convolve_of_a_png_imports_no_typer(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "0 []", done.stdout
     assert (tmp_path / "o.png").exists()
+
+
+def test_params_takes_the_plain_path():
+    """params answered through typer (83-135 ms against shape's 46-51, audit 113): its pair --dense IN OUT is plain now."""
+    probe = (
+        "import sys\nfrom kernelcli.cli import main\n"
+        "sys.argv = ['kernelcli', 'params', '--dense', '32768', '10', '-q']\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
+        "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('typer', 'click', 'rich', 'numpy', 'numba')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, stdin=subprocess.DEVNULL,
+                          env={**__import__("os").environ, "KERNELCLI_WORKER": "off"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines() == ["327690", "0 []"], done.stdout
 
 
 def test_every_plain_command_exists():

@@ -35,6 +35,7 @@ PLAIN_COMMANDS = {
     "pad": ("pad", "pad"),
     "pool": ("pool", "pool"),
     "shape": ("shape", "shape"),
+    "params": ("params", "params"),
 }
 
 _EMPTY = inspect.Parameter.empty
@@ -45,12 +46,12 @@ COMPLETE_VAR = "_KERNELCLI_COMPLETE"
 class _Param:
     """One parameter of a command as Click parses it."""
 
-    __slots__ = ("name", "flag", "multiple", "argument", "default", "convert", "required")
+    __slots__ = ("name", "flag", "multiple", "argument", "default", "convert", "required", "nargs")
 
     def __init__(self, name: str, flag: bool, multiple: bool, argument: bool, default: Any,
-                 convert: Callable[[Any], Any], required: bool) -> None:
+                 convert: Callable[[Any], Any], required: bool, nargs: int = 1) -> None:
         self.name, self.flag, self.multiple, self.argument = name, flag, multiple, argument
-        self.default, self.convert, self.required = default, convert, required
+        self.default, self.convert, self.required, self.nargs = default, convert, required, nargs
 
 
 #: options that change parsing in ways this parser does not follow: typer takes the call
@@ -79,11 +80,12 @@ def _params(func: Callable[..., Any]) -> tuple[dict[str, _Param], list[_Param], 
             return None
         plain = _strip_optional(kind)
         multiple = typing.get_origin(plain) is list
-        if typing.get_origin(plain) is tuple:
-            return None
+        nargs = len(typing.get_args(plain)) if typing.get_origin(plain) is tuple else 1
+        if nargs != 1 and (info.argument or p.default is not None):
+            return None  # a pair (--dense IN OUT) is plain as an option whose default is None
         default = None if p.default is _EMPTY else p.default
         param = _Param(p.name, plain is bool and not info.argument, multiple, info.argument, default, convert,
-                       required=p.default is _EMPTY)
+                       required=p.default is _EMPTY, nargs=nargs)
         every.append(param)
         if info.argument:
             arguments.append(param)
@@ -135,6 +137,12 @@ def parse(command: str, args: list[str]) -> dict[str, Any] | None:
             continue
         if param.flag:
             given.setdefault(param.name, []).append(True)
+            continue
+        if param.nargs != 1:  # Click takes the next N words, whatever they look like
+            if eq or i + param.nargs > len(args):
+                return None  # --dense=5 7, or a value missing: typer's to read (and to refuse)
+            given.setdefault(param.name, []).append(tuple(args[i:i + param.nargs]))
+            i += param.nargs
             continue
         if not eq:
             if i >= len(args):

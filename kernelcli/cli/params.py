@@ -82,7 +82,7 @@ def params(
     f: Annotated[str | None, option("size", metavar="F|FxG", extra="FxG: f rows, g columns.  [default: 3]", show_default=False)] = None,
     no_bias: Annotated[bool, option("no_bias")] = False,
     groups: Annotated[int | None, option("groups", min=1, extra="[default: 1]", show_default=False)] = None,
-    dense: Annotated[tuple[int, int] | None, option("dense", show_default=False)] = None,
+    dense: Annotated[tuple[int, int] | None, option("dense", min=1, show_default=False)] = None,
     flatten: Annotated[str | None, option("flatten", show_default=False)] = None,
     layout: LayoutOption = None,
     json_: JsonOption = False,
@@ -112,12 +112,6 @@ def params(
     if flatten is not None and no_bias:
         raise UsageError("--no-bias does not apply to --flatten: flattening has no parameters")
 
-    for n in dense or ():
-        if n < 1:  # (typer's min= is not taken by a pair): the form every option's range refusal has
-            from .. import numtext
-            from ._click import click
-
-            raise click.exceptions.BadParameter(numtext.out_of_range(str(n), 1), param_hint="'--dense'")
     for name, value in (("--in-ch", in_ch), ("--filters", filters), ("--groups", groups), *(("--dense", n) for n in dense or ())):
         if value is not None:
             shapes.check_positive(name, value)  # and at most 30 digits: a product past 4300 digits cannot be printed
