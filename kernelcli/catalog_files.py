@@ -32,6 +32,14 @@ def read_kernel_file(path: str | os.PathLike[str], *, max_ndim: int = 2) -> list
         The file does not exist.
     InvalidKernel
         Anything else: not a regular file, too large, not UTF-8, not JSON, or a field fails validation.
+
+    >>> import json, tempfile; path = Path(tempfile.mkdtemp()) / "mine.json"
+    >>> _ = path.write_text(json.dumps({"name": "diff", "matrix": [[-1, 1]]}))
+    >>> [(k.name, k.shape) for k in read_kernel_file(path)]
+    [('diff', (1, 2))]
+    >>> read_kernel_file(path.with_name("none.json"))
+    Traceback (most recent call last):
+    kernelcli.errors.KernelNotFound: .../none.json: no such file
     """
     path = Path(path)
     label = str(path)

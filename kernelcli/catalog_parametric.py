@@ -18,6 +18,9 @@ def parametric_kernel(spec: str, kind: str, argument: str) -> Kernel:
     """The kernel of a parametric spec: ``kind`` is ``gaussian`` or ``box``, ``argument`` the text after the colon.
 
     Errors name the whole ``spec`` as typed.
+
+    >>> parametric_kernel("gaussian:1", "gaussian", "1").shape, parametric_kernel("box:3", "box", "3").shape
+    ((7, 7), (3, 3))
     """
     return gaussian_from_spec(spec, argument) if kind == "gaussian" else box_from_spec(spec, argument)
 
@@ -82,6 +85,12 @@ def box_kernel(size: int) -> Kernel:
 
 
 def gaussian_from_spec(spec: str, argument: str) -> Kernel:
+    """The Gaussian of ``gaussian:SIGMA`` (:func:`gaussian_kernel`); a sigma not a positive finite number is refused.
+
+    >>> gaussian_from_spec("gaussian:x", "x")
+    Traceback (most recent call last):
+    kernelcli.errors.InvalidKernel: gaussian:x: sigma 'x' is not a number; write e.g. gaussian:1.5
+    """
     sigma = numtext.decimal(argument)
     if sigma is None:
         raise InvalidKernel(f"{numtext.clipped(spec, 120)}: sigma {numtext.quoted(argument)} is not a number; write e.g. gaussian:1.5")
@@ -91,6 +100,14 @@ def gaussian_from_spec(spec: str, argument: str) -> Kernel:
 
 
 def box_from_spec(spec: str, argument: str) -> Kernel:
+    """The N x N mean of ``box:N`` (:func:`box_kernel`), N a whole number from 1 to ``MAX_SIDE`` in any form.
+
+    >>> box_from_spec("box:3.0", "3.0").shape
+    (3, 3)
+    >>> box_from_spec("box:0", "0")
+    Traceback (most recent call last):
+    kernelcli.errors.InvalidKernel: box:0: N must be a whole number from 1 to 255, e.g. box:3
+    """
     argument = argument.strip()  # (blanks around N, as gaussian: takes them: 'box: 3' was refused, 'gaussian: 1' not)
     size = numtext.exact_whole(argument)  # any form of a whole number, as box:3.0vox (int() stops at 4300 digits)
     if size is None or not 1 <= size <= MAX_SIDE:

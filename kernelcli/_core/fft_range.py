@@ -55,7 +55,11 @@ def dtype_peak(dtype: np.dtype, value: float) -> float | None:
 
 
 def peak_of(x: np.ndarray, value: float) -> float:
-    """``max |x|`` and ``|value|``: the largest magnitude a window of ``x`` padded with ``value`` holds."""
+    """``max |x|`` and ``|value|``: the largest magnitude a window of ``x`` padded with ``value`` holds.
+
+    >>> peak_of(np.array([[1.0, -3.0]]), 2), peak_of(np.zeros(0), -5)
+    (3.0, 5.0)
+    """
     return max(float(max(abs(x.max()), abs(x.min()))) if x.size else 0.0, abs(float(value)))
 
 

@@ -44,7 +44,12 @@ def folder_writable(folder: Path) -> bool:
 
 
 def same_file(a: Path, b: Path) -> bool:
-    """True when ``a`` and ``b`` are the same file, also through a symlink or a hardlink."""
+    """True when ``a`` and ``b`` are the same file, also through a symlink or a hardlink.
+
+    >>> import tempfile; folder = Path(tempfile.mkdtemp()); _ = (folder / "a.png").write_bytes(b"x")
+    >>> (folder / "link.png").symlink_to(folder / "a.png"); same_file(folder / "a.png", folder / "link.png")
+    True
+    """
     try:
         return os.path.samefile(a, b)
     except (OSError, ValueError):
@@ -120,6 +125,12 @@ def output_problem(
     ``identities`` (from :func:`input_identities`) saves stating the inputs again when
     many outputs are checked, and ``input_paths`` (their absolute paths, as a set) comparing
     each output with every input (a batch's planning was quadratic in its files).
+
+    >>> import tempfile; folder = Path(tempfile.mkdtemp()); _ = (folder / "a.png").write_bytes(b"x")
+    >>> output_problem(folder / "new.png") is None, output_problem(folder / "a.png")
+    (True, '.../a.png: already exists; use --force to overwrite it')
+    >>> output_problem(folder / "a.png", [folder / "a.png"], force=True)
+    '.../a.png: is the input .../a.png (same file): the output would overwrite the input'
     """
     dest = Path(dest)
     ids = input_identities(inputs) if identities is None else identities
@@ -176,6 +187,13 @@ def check_output(dest: str | os.PathLike, inputs: Sequence[str | os.PathLike] = 
 
     Raises OutputRefused (exit 4, see :func:`output_problem`), UsageError (exit 2: a name
     too long, a missing folder) or WriteError (exit 1: a read-only folder).
+
+    >>> import tempfile; folder = Path(tempfile.mkdtemp())
+    >>> check_output(folder / "edges.png") == folder / "edges.png"
+    True
+    >>> check_output(folder / "no" / "edges.png")
+    Traceback (most recent call last):
+    kernelcli.errors.UsageError: .../no/edges.png: the folder .../no does not exist
     """
     o = Path(dest)
     too_long = name_problem(o)

@@ -3,7 +3,11 @@
 The worker forks one per call (:mod:`kernelcli.worker.server`); the child takes the caller's
 stdio (the descriptors it sent), folder, environment, umask and limits, says its pid, runs
 :func:`kernelcli.cli.run` as a fresh process would and sends the exit code; it never returns
-into the server's loop.
+into the server's loop.  The server, on a call it accepted (``message``: the caller's argv, cwd,
+environment, umask, limits; ``fds``: its stdin, stdout and stderr):
+
+>>> if os.fork() == 0:                                                        # doctest: +SKIP
+...     run_child(conn, listener, message, fds, command)  # never returns: os._exit(the call's code)
 """
 
 from __future__ import annotations
