@@ -234,6 +234,21 @@ class TestTwoReadingsOfTheGeometry:
                                               r" or the qform \(code 1, scanner: RAS axes.*give --affine sform or --affine qform"):
             medical.read_volume(tmp_path / "two.nii.gz")
 
+    def test_a_file_in_metres_is_described_in_mm(self, tmp_path):
+        """Its distance and origins were the file's numbers under the word mm: 2 mm apart read '0.002 mm apart'."""
+        img = nib.Nifti1Image(np.zeros((4, 5, 6), np.float32), None)
+        qform = np.diag([0.001, 0.001, 0.001, 1.0])
+        sform = qform.copy()
+        sform[0, 3] = 0.002
+        img.set_qform(qform, code=1)
+        img.set_sform(sform, code=1)
+        img.header.set_xyzt_units("meter")
+        nib.save(img, str(tmp_path / "m.nii"))
+        with pytest.raises(UsageError) as info:
+            medical.read_volume(tmp_path / "m.nii")
+        assert "voxel 0 at (2, 0, 0) mm) or the qform (code 1, scanner: RAS axes, voxel 0 at (0, 0, 0) mm)" in str(info.value)
+        assert "up to 2 mm apart, at voxel (0, 0, 0): (2, 0, 0) or (0, 0, 0) mm" in str(info.value)
+
     def test_command_line_exit_2_then_the_flag_picks(self, tmp_path):
         qform, sform = two_readings(tmp_path / "two.nii.gz")
         for command in ("volume", "convolve"):

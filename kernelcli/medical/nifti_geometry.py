@@ -186,7 +186,8 @@ def _qform_read(header: Any, p: Path, notes: list[str] | None) -> tuple[np.ndarr
 
 
 def _reading(header: Any, name: str, affine: np.ndarray) -> str:
-    """``qform (code 1, scanner: RAS axes, voxel 0 at (0, 0, 0) mm)``: one reading of the geometry, for a message."""
+    """``qform (code 1, scanner: RAS axes, voxel 0 at (0, 0, 0) mm)``: one reading of the geometry, for a message
+    (``affine`` in mm)."""
     from nibabel.orientations import aff2axcodes
 
     code = int(header[f"{name}_code"])
@@ -301,20 +302,21 @@ def _nifti_reading(header: Any, p: Path, choice: str | None, notes: list[str] | 
         return readings[name], None, name
     sform, qform = readings["sform"], readings["qform"]
     shape = header.get_data_shape()[:3]
-    apart = grids_apart(sform, qform, shape)
+    in_mm = np.diag([spatial_unit_mm(header)] * 3 + [1.0])  # (the message's distances and origins are in mm)
+    apart = grids_apart(in_mm @ sform, in_mm @ qform, shape)
     if apart is None:
         return sform, None, "sform"
     sheared = sheared_pair(sform, ("z", "y", "x"))
     shear = f"the sform is sheared (its {sheared[0]} and {sheared[1]} axes {sheared[2]:.3g} degrees from perpendicular)" if sheared else ""
     held = _as_qform(header, sform)
-    if held is not None and grids_apart(held, qform, shape, apart.side) is None:  # the qform stands for the sform: what a qform holds of it
+    if held is not None and grids_apart(in_mm @ held, in_mm @ qform, shape, apart.side) is None:  # the qform stands for the sform: what a qform holds of it
         note = sheared_grid_note(p.name, sform, shape, qform=qform, unit_mm=spatial_unit_mm(header))
         if note and notes is not None:
             notes.append(note)
         return sform, None, "sform"
     at = [", ".join(f"{v:.4g}" for v in xyz) for xyz in (apart.first, apart.second)]
     raise UsageError(
-        f"{p}: the geometry reads two ways: {_reading(header, 'sform', sform)} or {_reading(header, 'qform', qform)}, "
+        f"{p}: the geometry reads two ways: {_reading(header, 'sform', in_mm @ sform)} or {_reading(header, 'qform', in_mm @ qform)}, "
         f"which place the grid up to {apart.distance:.3g} mm apart, at voxel ({', '.join(map(str, apart.voxel))}): "
         f"({at[0]}) or ({at[1]}) mm{'; ' + shear + ', which a qform cannot hold' if shear else ''}; give --affine sform or --affine qform"
     )
