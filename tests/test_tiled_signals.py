@@ -8,7 +8,6 @@ creation and keeping its name left a ``.part`` behind.
 from __future__ import annotations
 
 import signal
-import tempfile
 
 import numpy as np
 import pytest
@@ -18,15 +17,15 @@ pytest.importorskip("zarr")
 
 
 def _with_signal_inside(monkeypatch, name, sig):
-    """A signal as a temporary folder (tempfile.mkdtemp) or file (kernelcli's mkstemp) is made."""
+    """A signal as a temporary folder (a store's) or file (kernelcli's mkstemp) is made."""
     from kernelcli.io import outputs
 
-    owner, attr = (tempfile, name) if name == "mkdtemp" else (outputs, "_new_file")
+    owner, attr = (outputs, "temporary_folder_beside") if name == "mkdtemp" else (outputs, "_new_file")
     real = getattr(owner, attr)
 
     def made_then_signal(*args, **kwargs):
         made = real(*args, **kwargs)
-        signal.raise_signal(sig)  # the handler runs at once: still inside mkstemp/mkdtemp
+        signal.raise_signal(sig)  # the handler runs at once: still inside the maker
         return made
 
     monkeypatch.setattr(owner, attr, made_then_signal)

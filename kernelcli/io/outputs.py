@@ -163,16 +163,56 @@ def temporary_beside(dest: str | os.PathLike, folder: str | os.PathLike) -> tupl
     True
     """
     prefix = os.path.join(folder, temp_prefix(Path(dest)))
-    if _RUN.get("leftovers"):  # a dead process's half-written file of this output (take_over_run)
-        import glob
-
-        for leftover in glob.glob(f"{glob_escape(prefix)}*{PART_SUFFIX}"):
-            with contextlib.suppress(OSError):
-                os.unlink(leftover)
+    _remove_leftovers(prefix)
     try:
         return _new_file(prefix, PART_SUFFIX)
     except OSError as exc:
         raise write_failure(dest, exc, folder) from None
+
+
+def temporary_folder_beside(dest: str | os.PathLike, folder: str | os.PathLike) -> str:
+    """A new temporary folder (mode 0700) for ``dest``, a store such as ``.zarr``, in ``folder``: named as
+    :func:`temporary_beside` names a file, so that this run's cleanup (:func:`remove_temporary_files_of`) and a
+    run taking over a dead one's (:func:`take_over_run`) find it too.  OSError when the folder refuses it.
+
+    >>> import tempfile, os
+    >>> name = temporary_folder_beside("out.zarr", tempfile.mkdtemp())
+    >>> os.path.isdir(name), os.path.basename(name).startswith(".out.zarr." + run_token()), name.endswith(PART_SUFFIX)
+    (True, True, True)
+    """
+    prefix = os.path.join(folder, temp_prefix(Path(dest)))
+    _remove_leftovers(prefix)
+    for _ in range(_TEMP_TRIES):
+        name = prefix + _random_letters(8) + PART_SUFFIX
+        try:
+            os.mkdir(name, 0o700)
+            return name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, f"no unused name {prefix}*{PART_SUFFIX} after {_TEMP_TRIES} tries")
+
+
+def _remove_leftovers(prefix: str) -> None:
+    """After :func:`take_over_run`: a dead process's half-written file (or store) of this output, removed."""
+    if _RUN.get("leftovers"):
+        import glob
+
+        for leftover in glob.glob(f"{glob_escape(prefix)}*{PART_SUFFIX}"):
+            _remove_temporary(Path(leftover))
+
+
+def _remove_temporary(path: Path) -> bool:
+    """Remove one temporary file, or a temporary store's folder with what it holds; False when it cannot be."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            import shutil
+
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+        return True
+    except OSError:
+        return False
 
 
 #: tempfile.mkstemp's letters, flags and tries
@@ -401,7 +441,8 @@ def write_bytes_atomic(dest: str | os.PathLike, data: bytes, *, force: bool = Fa
 
 
 def temporary_files(dest: str | os.PathLike) -> list[Path]:
-    """The temporary files a write to ``dest`` in this run may have left (``.<name>.<run>.*.part`` beside it)."""
+    """The temporary files (and stores' folders) a write to ``dest`` in this run may have left (``.<name>.<run>.*.part``
+    beside it)."""
     d = Path(dest)
     try:
         return sorted(output_folder(d).glob(f"{glob_escape(temp_prefix(d))}*{PART_SUFFIX}"))
@@ -411,14 +452,7 @@ def temporary_files(dest: str | os.PathLike) -> list[Path]:
 
 def remove_temporary_files(dest: str | os.PathLike) -> int:
     """Remove what :func:`temporary_files` finds; return how many were removed."""
-    removed = 0
-    for tmp in temporary_files(dest):
-        try:
-            tmp.unlink()
-            removed += 1
-        except OSError:
-            pass
-    return removed
+    return sum(_remove_temporary(tmp) for tmp in temporary_files(dest))
 
 
 def remove_temporary_files_of(dests: Iterable[str | os.PathLike]) -> int:
@@ -446,11 +480,7 @@ def remove_temporary_files_of(dests: Iterable[str | os.PathLike]) -> int:
             if not name.endswith(PART_SUFFIX):
                 continue
             if any(c == "." and name[: i + 1] in wanted for i, c in enumerate(name)):
-                try:
-                    (folder / name).unlink()
-                    removed += 1
-                except OSError:
-                    pass
+                removed += _remove_temporary(folder / name)
     return removed
 
 

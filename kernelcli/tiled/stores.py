@@ -361,7 +361,7 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any, check: Any = N
     Ctrl-C the temporary store is removed and ``dest`` is untouched. ``attributes`` (a volume's geometry)
     go into the store's attributes.
     """
-    from ..io.outputs import signals_deferred, write_failure
+    from ..io.outputs import signals_deferred, temporary_folder_beside, write_failure
     from . import urls
 
     if urls.as_url(dest) is not None:
@@ -372,9 +372,7 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any, check: Any = N
     try:
         with signals_deferred():  # a signal now is raised once ``tmp`` is known, so the finally removes it
             try:
-                import tempfile
-
-                tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".part", dir=os.path.abspath(folder)))  # (workers' own folders)
+                tmp = Path(temporary_folder_beside(dest, os.path.abspath(folder)))  # (absolute: workers' own folders)
             except OSError as exc:
                 raise write_failure(dest, exc, folder) from None
         result = regular(result)
