@@ -558,6 +558,11 @@ def main(argv: list[str] | None = None) -> int:
 
     sections.append(startup_markdown(startup_run(args.quick)))
 
+    print("gallery, montage and learn on one image (bench_jobs.py)...", file=sys.stderr)
+    from bench_jobs import markdown as jobs_markdown, rows as jobs_rows
+
+    sections.append(jobs_markdown(jobs_rows(args.quick)))
+
     print("memory...", file=sys.stderr)
     lines = ["### Peak memory, 2048x2048 float32 convolution", "",
              "Measured in a fresh process after the path is loaded and the 16 MiB input exists: the peak resident "
