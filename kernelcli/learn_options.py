@@ -82,7 +82,7 @@ class LearnOptions:
             raise UsageError(f"size must be f or (kh, kw), got {self.size!r}")
         # (int() read size=2.7 as 2 and True as 1; check_positive refuses both, as the other functions do)
         object.__setattr__(self, "size", tuple(shapes.check_positive("size", v) for v in size))
-        from .limits import MAX_KERNEL_SIDE as MAX_SIDE
+        from .limits import MAX_KERNEL_SIDE as MAX_SIDE, MAX_MOMENTUM
 
         if max(self.size) > MAX_SIDE:
             raise UsageError(f"invalid size {'x'.join(map(str, self.size))}: a kernel has at most {MAX_SIDE} per side")
@@ -103,8 +103,8 @@ class LearnOptions:
             raise UsageError(f"invalid lr {self.lr!r}: expected a number > 0")
         if not (_real(self.gamma) and math.isfinite(self.gamma) and 0 < self.gamma <= 1):
             raise UsageError(f"invalid gamma {self.gamma!r}: expected 0 < gamma <= 1 (the StepLR factor)")
-        if not (_real(self.momentum) and 0 <= self.momentum < 1):
-            raise UsageError(f"invalid momentum {self.momentum!r}: expected 0 <= momentum < 1")
+        if not (_real(self.momentum) and 0 <= self.momentum <= MAX_MOMENTUM):  # (the CLI's range: < 1 took 0.9995)
+            raise UsageError(f"invalid momentum {self.momentum!r}: expected 0 <= momentum <= {MAX_MOMENTUM}")
         # (flip="no" learned the rotated kernel, bias="yes" was int()'s ValueError, seed=-1 numpy's)
         object.__setattr__(self, "flip", check_flip(self.flip))
         object.__setattr__(self, "fit_bias", check_bool(self.fit_bias, "fit_bias"))

@@ -40,6 +40,9 @@ MEMORY_ENV = "KERNELCLI_MAX_MEMORY"
 MEMORY_SHARE = 0.75
 #: the largest kernel side (kernel files, gaussian:/box:, learned kernels)
 MAX_KERNEL_SIDE = 255
+#: the largest SGD momentum (``learn --momentum``, ``LearnOptions(momentum=)``): the velocity keeps this share of
+#: itself each step, so near 1 it all but never forgets a step and the loop stops far from the fit in its epochs
+MAX_MOMENTUM = 0.999
 #: voxels a volume may have, whatever the memory (a bomb guard read from the header)
 DEFAULT_MAX_VOXELS = 2**31
 #: decoded pixels an image may have without --max-pixels: about 134 million, a decompression-bomb guard

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from ..limits import MAX_MOMENTUM
 from ._common import echo, guarded, note, print_json
 from .option_values import number_in
 from .options import (
@@ -72,7 +73,7 @@ def learn(
     step_size: Annotated[Optional[int], option("step_size", min=1, show_default=False)] = None,
     gamma: Annotated[float, option("gamma", parser=number_in(0, 1, above=True))] = 0.1,
     optimizer: Annotated[Optimizer, option("optimizer")] = Optimizer.sgd,
-    momentum: Annotated[float, option("momentum", min=0.0, max=0.999)] = 0.9,
+    momentum: Annotated[float, option("momentum", min=0.0, max=MAX_MOMENTUM)] = 0.9,
     seed: Annotated[int, option("seed", min=0)] = 0,
     stride: StrideOption = 1,
     padding: PaddingOption = "same",
