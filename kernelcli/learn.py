@@ -144,8 +144,10 @@ def learn_kernel(
     if not options.fit_bias and not warnings_:
         warnings_.extend(filter(None, [_offset_fits(a, y, w_ls, rels_ls, precision, options, ey)]))
     blocks = channels if options.combine == "sum" else 1
+    floors_here = felt_floors(a, y, w_ls, tap_floors(a, y, cond, blocks), blocks, bias=options.fit_bias)
+    _check_kernel_range(w_ls, floors_here, ea, ey, xa, ta, input_name, target_name)
     with np.errstate(over="ignore"):  # (each kernel's, in the data's units: beyond float64 as its taps are)
-        floors = np.ldexp(felt_floors(a, y, w_ls, tap_floors(a, y, cond, blocks), blocks, bias=options.fit_bias), ey - ea)
+        floors = np.ldexp(floors_here, ey - ea)
         # the scales gd's distance is judged on: each kernel's taps' (a sum kernel's channel: its own share's) and
         # each bias's (its target's RMS)
         judged_on = np.ldexp(gd_scales(a, y, w_ls, blocks), ey - ea), np.ldexp(np.sqrt(np.mean(np.square(y), axis=1)), ey)
@@ -165,6 +167,9 @@ def learn_kernel(
         diff = None
     else:
         w, b, history, lrs = train_gd(a, y, options, progress, blocks=blocks)
+        # (its taps where lstsq's are noise keep its training's leftover: in these units they may fall below float64's
+        # normal range, harmlessly; only a kernel past its top is refused)
+        _check_kernel_range(w, None, ea, ey, xa, ta, input_name, target_name)
         b = negligible_bias(b, a, y, w)
         mse, rel, rels = _loss(a, y, w, b)
         w, b, mse = _unscaled(w, b, mse, ea, ey)
@@ -289,6 +294,45 @@ def _range_exponent(v: np.ndarray) -> int:
     top = float(np.max(np.abs(v))) if v.size else 0.0
     exponent = int(np.frexp(top)[1])
     return exponent if top > 0 and abs(exponent) > LARGEST_EXPONENT else 0
+
+
+def _check_kernel_range(w: np.ndarray, floors: np.ndarray | None, ea: int, ey: int, x: np.ndarray, target: np.ndarray,
+                        input_name: str, target_name: str) -> None:
+    """Refuse (UsageError) a kernel that float64 cannot hold in the data's units: ``w`` (in the units of a fit of
+    ``target / 2**ey`` from ``x / 2**ea``) has a kernel whose largest tap at or above its floor (``floors``: one per
+    kernel, or per channel of a sum kernel) is past float64's largest value, or below its smallest normal one, once
+    multiplied by ``2**(ey - ea)``; without ``floors`` (gd's kernel), only the top of the range is checked.  Given back, such a kernel
+    was inf/-inf (or all zeros) beside a residual of 5e-12% and 'fits' true.  Under its largest tap, a smaller tap that
+    falls below the normal range loses no more than float64's rounding of that largest tap.
+
+    >>> x = np.ones((2, 2)); w = np.array([[2.0, 0.0]]); floors = np.array([1e-14])
+    >>> _check_kernel_range(w, floors, 0, 1000, x, x, "x.npy", "t.npy")
+    >>> _check_kernel_range(w, floors, -200, 900, x * 1e-60, x * 1e271, "x.npy", "t.npy")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: the kernel that makes t.npy from x.npy has taps near 1e+331: beyond float64's range ...
+    """
+    if not (ea or ey):  # (data within 2**+-200: the kernel's ratio of them is well inside float64)
+        return
+    taps = np.abs(w).reshape(1 if floors is None else len(floors), -1)
+    if floors is not None:
+        taps = np.where(taps >= floors[:, None], taps, 0.0)
+    tops = np.max(taps, axis=1)
+    tops = tops[tops > 0]
+    with np.errstate(over="ignore", under="ignore"):
+        back = np.ldexp(tops, ey - ea)
+    outside = ~np.isfinite(back)
+    if floors is not None:
+        outside |= back < np.finfo(np.float64).tiny
+    if not outside.any():
+        return
+    decades = np.log10(tops[outside]) + (ey - ea) * np.log10(2.0)
+    worst = float(decades[np.argmax(np.abs(decades))])
+    reach = [f"{name}'s {float(np.max(np.abs(v))):.2g}" for name, v in ((input_name, x), (target_name, target))]
+    raise UsageError(
+        f"the kernel that makes {target_name} from {input_name} has taps near 1e{round(worst):+d}: beyond float64's "
+        f"range (about 2.2e-308 to 1.8e+308), so it cannot be given; the values reach {reach[0]} and {reach[1]}: scale one of them "
+        "(the kernel scales by the target's factor over the input's)")
 
 
 def _unscaled(w: np.ndarray, b: np.ndarray | None, mse: float, ea: int, ey: int):

@@ -30,3 +30,47 @@ def test_the_api_takes_the_momentum_range_the_cli_takes(tmp_path):
     result = run_in_process("learn", "x.npy", "x.npy", "-f", "1", "--method", "gd", "--momentum", "0.9995", cwd=tmp_path)
     assert result.returncode == 2 and "x<=0.999" in result.stderr
 
+
+# ---------------------------------------------------------------- #1: a kernel beyond float64
+
+
+def _scaled_pair(input_scale: float, target_scale: float) -> tuple[np.ndarray, np.ndarray]:
+    x = np.random.default_rng(0).random((32, 32)) + 0.5
+    return x * input_scale, conv2d(x, SOBEL) * target_scale
+
+
+@pytest.mark.parametrize("method", ["lstsq", "gd"])
+@pytest.mark.parametrize(("input_scale", "target_scale", "decade"), [(1e-300, 1e100, "1e+400"), (1e300, 1e-100, "1e-400")],
+                         ids=["beyond", "below"])
+def test_a_kernel_beyond_float64_is_refused(method, input_scale, target_scale, decade):
+    # Sobel x 1e400 came out inf/-inf (and Sobel x 1e-400 all zeros) with fits true, a residual of 5e-12% and no warning
+    x, t = _scaled_pair(input_scale, target_scale)
+    with pytest.raises(UsageError) as caught:
+        learn_kernel(x, t, LearnOptions(size=3, method=method), input_name="x.npy", target_name="t.npy")
+    message = str(caught.value)
+    assert "\n" not in message and "x.npy" in message and "t.npy" in message and "float64" in message, message
+    assert f"near {decade}" in message and "reach" in message, message
+
+
+def test_the_cli_refuses_it_and_writes_no_infinity(tmp_path):
+    # exit 0, 'inf -inf -inf' printed and "matrix": [[Infinity, ...]] written, which convolve then refused (exit 3)
+    x, t = _scaled_pair(1e-300, 1e100)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "t.npy", t)
+    result = run_in_process("learn", "x.npy", "t.npy", "-f", "3", "--out", "k.json", cwd=tmp_path)
+    assert result.returncode == 2 and "inf" not in result.stdout, (result.stdout, result.stderr)
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "x.npy" in result.stderr and "t.npy" in result.stderr and not (tmp_path / "k.json").exists()
+
+
+@pytest.mark.parametrize("method", ["lstsq", "gd"])
+def test_data_far_from_1_with_a_kernel_in_range_still_learn(method):
+    # the refusal is of the kernel's range, not the data's: each far from 1, their ratio near it; and the solver's
+    # noise beside a constant target's bias (taps near 1e-315 in these units) is zeros, not a kernel out of range
+    x, t = _scaled_pair(1e-250, 1e-250)
+    result = learn_kernel(x, t, LearnOptions(size=3, method=method))
+    assert np.allclose(result.kernel, SOBEL, rtol=1e-6, atol=1e-6) and result.fits
+    big = np.random.default_rng(1).random((32, 32)) * 1e300
+    constant = learn_kernel(big, np.full((32, 32), 7.25), LearnOptions(size=3, fit_bias=True, method=method))
+    assert np.all(constant.lstsq.kernel == 0) and constant.bias[0] == pytest.approx(7.25)
+    assert np.all(np.abs(constant.kernel) < 1e-9 * 7.25 / 1e300)  # gd: its training's leftover, a billionth of a tap's scale
