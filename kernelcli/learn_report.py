@@ -294,19 +294,20 @@ def _word(option: str, value: str) -> str:
     return f"{option}={value}" if value.startswith("-") else f"{option} {value}"
 
 
-def convolve_options(options: LearnOptions, bias: Any = None) -> list[str]:
+def convolve_options(options: LearnOptions, bias: Any = None, layout: str | None = None) -> list[str]:
     """The ``convolve`` options (besides ``--kernel``) under which the kernel file gives the target.
 
     Only options away from convolve's defaults are named; ``--flip`` never is, because the
     file holds the correlation kernel (see :func:`file_kernel`).  ``bias`` is one value
-    (or one per kernel) for ``--bias``.
+    (or one per kernel) for ``--bias``.  ``layout`` is the ``--layout`` a 3-D input was read with
+    (:func:`convolve_layout`): without it convolve reads the array another way, or refuses it.
 
     >>> convolve_options(LearnOptions(size=3, padding="valid", stride=2), bias=[-1.5])
     ['--padding valid', '--stride 2', '--bias=-1.5']
-    >>> convolve_options(LearnOptions(size=3))
-    []
+    >>> convolve_options(LearnOptions(size=3)), convolve_options(LearnOptions(size=3, combine="sum"), layout="zyx")
+    ([], ['--layout chw'])
     """
-    words = []
+    words = [] if layout is None else [_word("--layout", convolve_layout(layout, options.combine))]
     padding = options.padding_text()
     if padding != "same":
         words.append(_word("--padding", padding))
@@ -322,6 +323,17 @@ def convolve_options(options: LearnOptions, bias: Any = None) -> list[str]:
     if bias is not None:
         words.append(_word("--bias", ",".join(_number_text(b) for b in np.atleast_1d(bias))))
     return words
+
+
+def convolve_layout(layout: str, combine: str) -> str:
+    """The ``convolve --layout`` that reads an input as learn read it with ``--layout layout``: the same, but for a
+    ``sum`` kernel over a volume's slices ``chw``: convolve takes a (Z, Y, X) volume's 3-D kernel as a 3-D correlation
+    (Z slices out, one of them the target), and sums a C x f x f kernel's responses over the channels of ``chw``.
+
+    >>> convolve_layout("zyx", "shared"), convolve_layout("zyx", "sum"), convolve_layout("chw", "sum")
+    ('zyx', 'chw', 'chw')
+    """
+    return "chw" if layout == "zyx" and combine == "sum" else layout
 
 
 def _pad_widths(options: LearnOptions) -> tuple[int, int, int, int]:
@@ -343,6 +355,7 @@ def file_kernel(result: LearnResult, flip: bool) -> np.ndarray:
 
 def kernel_document(
     result: LearnResult, *, name: str, input_name: str, target_name: str, options: LearnOptions | None = None,
+    layout: str | None = None,
 ) -> dict[str, Any]:
     """The kernel file for ``result`` in the catalogue's format.
 
@@ -351,7 +364,8 @@ def kernel_document(
     ``sum`` a single kernel whose matrix is C x f x f (the catalogue reads 2-D matrices only).
     Kernel files hold no bias, padding or stride: with ``options`` (those of the fit) the
     description names the ``convolve`` options that reproduce the target, the bias among them,
-    and a ``flip`` kernel is stored in its correlation form (:func:`file_kernel`).
+    and a ``flip`` kernel is stored in its correlation form (:func:`file_kernel`); ``layout`` is the ``--layout`` a
+    3-D input was read with, named among them (:func:`convolve_options`).
     """
     options = options or LearnOptions(size=result.size)
     kh, kw = result.size
@@ -370,7 +384,7 @@ def kernel_document(
     matrix = file_kernel(result, options.flip)
 
     def usage(bias: Any, what: str = "the target") -> str:
-        words = convolve_options(options, bias)
+        words = convolve_options(options, bias, layout)
         if words:
             return f"; convolve gives {what} with {' '.join(words)}"
         return ""

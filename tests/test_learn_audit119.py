@@ -74,3 +74,70 @@ def test_data_far_from_1_with_a_kernel_in_range_still_learn(method):
     constant = learn_kernel(big, np.full((32, 32), 7.25), LearnOptions(size=3, fit_bias=True, method=method))
     assert np.all(constant.lstsq.kernel == 0) and constant.bias[0] == pytest.approx(7.25)
     assert np.all(np.abs(constant.kernel) < 1e-9 * 7.25 / 1e300)  # gd: its training's leftover, a billionth of a tap's scale
+
+
+# ---------------------------------------------------------------- #2: the printed convolve command names --layout
+
+
+def _volume(tmp_path, combine: str, stride: int, shape=(4, 30, 32)):
+    """A (Z, Y, X) volume and its target: every slice filtered by Sobel (per-channel, shared), or a Z x 3 x 3 kernel's
+    responses summed (sum, a 1-slice target)."""
+    v = np.random.default_rng(2).random(shape)
+    if combine == "sum":
+        k = np.random.default_rng(9).standard_normal((shape[0], 3, 3))
+        t = sum(conv2d(v[i], k[i], stride=stride) for i in range(shape[0]))[None]
+    else:
+        t = np.stack([conv2d(s, SOBEL, stride=stride) for s in v])
+    np.save(tmp_path / "v.npy", v)
+    np.save(tmp_path / "t.npy", t)
+    return t
+
+
+def _run_printed(tmp_path, command: str, out: str) -> np.ndarray:
+    words = shlex.split(command)
+    assert words[:2] == ["kernelcli", "convolve"], command
+    result = run_in_process(*words[1:], "--out", out, "-q", cwd=tmp_path)
+    assert result.returncode == 0, (command, result.stderr)
+    return np.load(tmp_path / out)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("combine", ["shared", "sum"])
+def test_the_printed_command_gives_the_target_under_layout_zyx(tmp_path, combine, stride):
+    # 'the target is kernelcli convolve vol.npy --kernel vsh.json --stride 2': refused as ambiguous, or (a (6, 40, 4)
+    # volume) read as (H, W, C), another array with exit 0; a sum kernel printed no note, and only --layout chw gives it
+    t = _volume(tmp_path, combine, stride)
+    result = run_in_process("learn", "v.npy", "t.npy", "-f", "3", "--layout", "zyx", "--combine", combine,
+                            "--stride", str(stride), "--out", "k.json", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    notes = [n for n in json.loads(result.stdout)["notes"] if n.startswith("the target is ")]
+    assert len(notes) == 1, json.loads(result.stdout)["notes"]
+    layout = "chw" if combine == "sum" else "zyx"
+    assert f"--layout {layout}" in notes[0]
+    got = _run_printed(tmp_path, notes[0][len("the target is "):], "o.npy")
+    assert got.size == t.size and np.allclose(got.reshape(t.shape), t, rtol=1e-6, atol=1e-6), np.abs(got.reshape(t.shape) - t).max()
+    description = json.loads((tmp_path / "k.json").read_text())["description"]
+    assert f"convolve gives the target with --layout {layout}" in description, description
+
+
+def test_a_thin_volume_is_not_read_as_an_image(tmp_path):
+    # a (6, 40, 4) volume: without --layout convolve read it as (H, W, C) = 6x40 with 4 channels, shape (3, 20, 4)
+    t = _volume(tmp_path, "shared", 2, shape=(6, 40, 4))
+    result = run_in_process("learn", "v.npy", "t.npy", "-f", "3", "--layout", "zyx", "--combine", "shared",
+                            "--stride", "2", "--out", "k.json", cwd=tmp_path)
+    command = next(line for line in result.stderr.splitlines() if line.startswith("note: the target is "))
+    got = _run_printed(tmp_path, command[len("note: the target is "):], "o.npy")
+    assert got.shape == t.shape and np.allclose(got, t, rtol=1e-6, atol=1e-6)
+
+
+def test_each_slice_kernel_names_the_layout(tmp_path):
+    t = _volume(tmp_path, "per-channel", 2)
+    result = run_in_process("learn", "v.npy", "t.npy", "-f", "3", "--layout", "zyx", "--stride", "2", "--out", "k.json",
+                            "--json", cwd=tmp_path)
+    note = next(n for n in json.loads(result.stdout)["notes"] if "with convolve --kernel k.json:NAME" in n)
+    options = note.split("k.json:NAME ", 1)[1]
+    assert options == "--layout zyx --stride 2", note
+    got = _run_printed(tmp_path, f"kernelcli convolve v.npy --kernel k.json:k_c1 {options}", "o.npy")
+    assert np.allclose(got[1], t[1], rtol=1e-6, atol=1e-6)
+    kernels = json.loads((tmp_path / "k.json").read_text())["kernels"]
+    assert all("--layout zyx --stride 2" in k["description"] for k in kernels), kernels[0]["description"]

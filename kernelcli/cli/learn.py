@@ -138,6 +138,9 @@ def learn(
         layouts.append(input_layout(loaded.data, loaded.kind, layout, str(path), loaded.format, loaded.notes))
         loaded.data = to_hwc(loaded.data, layouts[-1])
     plane = "slice" if layouts[0] == "zyx" else "channel"  # a volume's kernels are per slice, as gallery and the README say
+    # (the --layout a 3-D input was read with is among the convolve options that give the target: without it the
+    # printed command read a volume as (H, W, C), or was refused as ambiguous)
+    read_as = layouts[0] if layout is not None and x.data.ndim == 3 else None
     from ._common import call_note
     from ..modes import unused_fill
 
@@ -156,8 +159,8 @@ def learn(
     result = _run(x.data, t.data, options, str(input), str(target), show_progress=not quiet and sys.stderr.isatty())
     if plot_path is not None:
         _check_plottable(result.history, plot_path)  # before any output: nothing is written then
-    _write_outputs(out_path, plot_path, result, label, str(input), str(target), options, force=force)
-    file_notes = _file_notes(result, options, out_path, label, str(input)) if out_path is not None else []
+    _write_outputs(out_path, plot_path, result, label, str(input), str(target), options, read_as, force=force)
+    file_notes = _file_notes(result, options, out_path, label, str(input), read_as) if out_path is not None else []
     if json_out:  # the notes printed, with or without -q (the call's own go first: print_json)
         document = result.as_dict()
         document["notes"] = input_notes + document["notes"] + file_notes
@@ -230,7 +233,7 @@ def _check_plot_output(plot: Path, others: list[Path], *, force: bool) -> Path:
 
 
 def _write_outputs(out_path: Path | None, plot_path: Path | None, result, label: str, input_name: str, target_name: str,
-                   options, *, force: bool) -> None:
+                   options, layout: str | None, *, force: bool) -> None:
     """Write the kernel file and the loss curve together: both or neither (a curve that failed to write had left the
     kernel file published, unmentioned, and the rerun refused for it)."""
     from ..io.outputs import atomic_write_all
@@ -238,7 +241,8 @@ def _write_outputs(out_path: Path | None, plot_path: Path | None, result, label:
 
     items = []
     if out_path is not None:
-        document = kernel_document(result, name=label, input_name=input_name, target_name=target_name, options=options)
+        document = kernel_document(result, name=label, input_name=input_name, target_name=target_name, options=options,
+                                   layout=layout)
         text = kernel_json_text(document).encode("utf-8")
         items.append((out_path, lambda f: f.write(text)))
     if plot_path is not None:
@@ -305,8 +309,9 @@ def _summary(result, options, out_path: Path | None, plot_path: Path | None, fil
         note(f"wrote {plot_path}")
 
 
-def _file_notes(result, options, out_path: Path, label: str, input_name: str) -> list[str]:
-    """How the written file reproduces the target: the kernel names, a flipped kernel, convolve's options."""
+def _file_notes(result, options, out_path: Path, label: str, input_name: str, layout: str | None) -> list[str]:
+    """How the written file reproduces the target: the kernel names, a flipped kernel, convolve's options (``layout``:
+    the ``--layout`` a 3-D input was read with, among them)."""
     import shlex
 
     import numpy as np
@@ -323,7 +328,7 @@ def _file_notes(result, options, out_path: Path, label: str, input_name: str) ->
         notes.append(f"{out_path} holds the printed kernel rotated 180 degrees: a kernel file is applied by correlation, "
                      "so convolve reproduces the target with it without --flip")
     if per_channel:  # each kernel's own --bias is in its description, and named here: without it the command was off
-        words = convolve_options(options)
+        words = convolve_options(options, layout=layout)
         names = channel_kernel_names(label, result.kernel.shape[0])
         biased = result.bias is not None and np.any(result.bias != 0)
         if biased:
@@ -334,7 +339,7 @@ def _file_notes(result, options, out_path: Path, label: str, input_name: str) ->
         elif words:
             notes.append(f"each kernel gives its channel of the target with convolve --kernel {out_path}:NAME {' '.join(words)}")
         return notes
-    words = convolve_options(options, result.bias)
+    words = convolve_options(options, result.bias, layout)
     if words:
         command = f"kernelcli convolve {shlex.quote(input_name)} --kernel {shlex.quote(str(out_path))} {' '.join(words)}"
         notes.append(f"the target is {command}")
