@@ -141,3 +141,18 @@ def test_each_slice_kernel_names_the_layout(tmp_path):
     assert np.allclose(got[1], t[1], rtol=1e-6, atol=1e-6)
     kernels = json.loads((tmp_path / "k.json").read_text())["kernels"]
     assert all("--layout zyx --stride 2" in k["description"] for k in kernels), kernels[0]["description"]
+
+
+# ---------------------------------------------------------------- #4: gd beside a constant target's bias
+
+
+def test_the_readme_says_gd_keeps_its_leftover_beside_a_constant_target():
+    # the README said such a kernel 'is zeros, not 1e-15s', true of lstsq; gd printed taps of 1e-12..3e-11
+    from conftest import REPO
+
+    x = np.random.default_rng(0).random((32, 32))
+    result = learn_kernel(x, np.full((32, 32), 7.25), LearnOptions(size=3, fit_bias=True, method="gd"))
+    assert np.all(result.lstsq.kernel == 0) and result.bias[0] == pytest.approx(7.25)
+    assert np.all(np.abs(result.kernel) <= 1.0001 * result.max_diff_vs_lstsq)
+    readme = " ".join((REPO / "README.md").read_text().split())
+    assert "That holds for lstsq; gd's kernel there keeps what its training left, up to its `max |gd - lstsq|`" in readme
