@@ -48,6 +48,8 @@ from .numtext import counted
 LAYOUTS = ("hwc", "chw", "zyx")
 #: what each layout calls its three axes
 AXES = {"hwc": ("H", "W", "C"), "chw": ("C", "H", "W"), "zyx": ("Z", "Y", "X")}
+#: what each layout calls the planes of its third axis in messages (a volume's kernels are per slice)
+PLANE_WORDS = {"hwc": "channel", "chw": "channel", "zyx": "slice"}
 #: the most channels an image plausibly has (grey, grey+alpha, RGB, RGBA)
 MAX_CHANNELS = 4
 #: one line for ``--help``
@@ -55,6 +57,15 @@ LAYOUT_HELP = (
     "What the three axes of a 3-D shape or array are: hwc (height, width, channels: Pillow, OpenCV), "
     "chw (channels first: PyTorch) or zyx (a volume's slices). Needed where they could be read two ways."
 )
+
+
+def plane_word(layout: str | None) -> str:
+    """What a message calls one plane of an array read with ``layout`` (None: the default, ``hwc``).
+
+    >>> plane_word("zyx"), plane_word("chw"), plane_word(None)
+    ('slice', 'channel', 'channel')
+    """
+    return PLANE_WORDS[canonical_layout(layout) or "hwc"]
 
 
 def canonical_layout(layout: str | None, name: str = "layout") -> str | None:

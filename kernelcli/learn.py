@@ -50,6 +50,7 @@ import numpy as np
 from . import ndsupport
 from .api import as_image_array
 from .errors import UsageError
+from .layout import PLANE_WORDS
 from .learn_gd import JIT_EPOCH_WORK, _as_kernel, _jitted_epoch, _loss, reference_epoch, train_gd
 from .learn_judge import _diagnoses, _offset_fits, felt_floors, gd_scales, gd_stopped, poor_fit, tap_floors, without_noise
 from .learn_options import (
@@ -77,6 +78,7 @@ def learn_kernel(
     progress: Progress | None = None,
     input_name: str = "input",
     target_name: str = "target",
+    plane: str = "channel",
 ) -> LearnResult:
     """Learn the kernel that turns ``x`` into ``target`` under :func:`kernelcli.api.conv2d`.
 
@@ -90,6 +92,9 @@ def learn_kernel(
         ``progress(epoch, epochs, loss, lr)`` after each ``gd`` epoch.
     input_name, target_name : str
         How error messages name the two arrays (file names, for instance).
+    plane : {"channel", "slice"}
+        What warnings and notes call the arrays' third axis's planes: ``"slice"`` for a volume's
+        (:func:`kernelcli.layout.plane_word` of the layout it was read with), moved last.
 
     Raises
     ------
@@ -107,13 +112,15 @@ def learn_kernel(
     options = LearnOptions() if options is None else options
     if not isinstance(options, LearnOptions):  # (a dict of settings was an AttributeError deep inside)
         raise UsageError(f"options: expected kernelcli.LearnOptions(...), got {type(options).__name__}")
+    if plane not in PLANE_WORDS.values():
+        raise UsageError(f"invalid plane {plane!r}: expected one of {', '.join(sorted(set(PLANE_WORDS.values())))}")
     start = time.perf_counter()
     xa = as_image_array(x, input_name)
     ta = as_image_array(target, target_name)
     for arr, name in ((xa, input_name), (ta, target_name)):  # (rounded in silence, the fit then blamed the kernel size)
         ndsupport.check_whole(arr, np.dtype(np.float64), name, dtype_arg=False)
     _check_shapes(xa, ta, options, input_name, target_name)
-    _check_texture(xa, input_name, options)
+    _check_texture(xa, input_name, options, plane)
     channels = xa.shape[2] if xa.ndim == 3 else 1
     rng = np.random.default_rng(options.seed)
     a, y, total, inner = _system(xa, ta, options, rng)
@@ -132,17 +139,17 @@ def learn_kernel(
     w_ls, b_ls, rank, unknowns, cond = solve_lstsq(a, y, options.fit_bias)
     b_ls = negligible_bias(b_ls, a, y, w_ls, cond)
     if rank < unknowns:
-        raise UsageError(_singular(xa, a, rank, unknowns, options, input_name))
+        raise UsageError(_singular(xa, a, rank, unknowns, options, input_name, plane))
     mse_ls, rel_ls, rels_ls = _loss(a, y, w_ls, b_ls)
     precision = stored_precision(ta)
-    warnings_ = _diagnoses(a, y, inner, w_ls, b_ls, precision, options, target_name)
+    warnings_ = _diagnoses(a, y, inner, w_ls, b_ls, precision, options, target_name, plane)
     if a.shape[1] == unknowns:
         warnings_.append(
             f"as many equations as unknowns ({unknowns}): any target fits exactly, so the data do not check the kernel; "
             "a larger image (or a smaller --size) gives windows to test it on"
         )
     if not options.fit_bias and not warnings_:
-        warnings_.extend(filter(None, [_offset_fits(a, y, w_ls, rels_ls, precision, options, ey)]))
+        warnings_.extend(filter(None, [_offset_fits(a, y, w_ls, rels_ls, precision, options, ey, plane)]))
     blocks = channels if options.combine == "sum" else 1
     floors_here = felt_floors(a, y, w_ls, tap_floors(a, y, cond, blocks), blocks, bias=options.fit_bias)
     _check_kernel_range(w_ls, floors_here, ea, ey, xa, ta, input_name, target_name)
@@ -179,20 +186,23 @@ def learn_kernel(
         diff = float(np.max(np.abs(w - w_ls)))
     kernel = without_noise(_as_kernel(w, options, channels), floors)
     # judged on the best kernel, each channel fitted alone on its own; gd falling short of it has its own warning below
-    warnings_.extend(filter(None, [poor_fit(rels_ls, options, channels=options.combine == "per-channel" and channels > 1)]))
+    warnings_.extend(filter(None, [poor_fit(rels_ls, options, channels=options.combine == "per-channel" and channels > 1,
+                                                         plane=plane)]))
     if diff is not None:  # (each kernel's taps on their own scale, each bias on its own, in the data's units)
-        warnings_.extend(filter(None, [gd_stopped(w, w_ls, b, b_ls, *judged_on)]))
+        warnings_.extend(filter(None, [gd_stopped(w, w_ls, b, b_ls, *judged_on, plane)]))
     if options.combine == "per-channel" and kernel.ndim == 3 and _agree(kernel, b):
-        result_notes.append(f"the {channels} per-channel kernels agree; --combine shared learns the one kernel `convolve` applies to every channel")
+        result_notes.append(f"the {channels} per-{plane} kernels agree; --combine shared learns the one kernel `convolve` "
+                            f"applies to every {plane}")
     return LearnResult(
         kernel=kernel, bias=b, method=options.method, combine=options.combine, channels=channels,
         loss=mse, relative_residual=rel, relative_residuals=rels.tolist(), lstsq=fit, history=history, lrs=lrs, max_diff_vs_lstsq=diff,
         windows_used=int(used), windows_total=int(total), seconds=time.perf_counter() - start,
-        warnings=warnings_, notes=result_notes,
+        warnings=warnings_, notes=result_notes, plane=plane,
     )
 
 
-def _singular(x: np.ndarray, a: np.ndarray, rank: int, unknowns: int, options: LearnOptions, input_name: str) -> str:
+def _singular(x: np.ndarray, a: np.ndarray, rank: int, unknowns: int, options: LearnOptions, input_name: str,
+              plane: str = "channel") -> str:
     """The message for a singular system: a sum kernel's channels that each decide their own taps but not together
     (equal or linearly dependent channels: only their kernels' sum is decided), else too little texture.
 
@@ -212,12 +222,12 @@ def _singular(x: np.ndarray, a: np.ndarray, rank: int, unknowns: int, options: L
             np.linalg.matrix_rank(a[0][:, c * width:(c + 1) * width]) == width for c in range(channels)):
         equal = [c for c in range(channels) if any(np.array_equal(x3[:, :, c], x3[:, :, d]) for d in range(channels) if d != c)]
         if equal:
-            return (head + f"{input_name}'s {channel_words(equal)} are equal, so a --combine sum kernel's split across "
+            return (head + f"{input_name}'s {channel_words(equal, plane)} are equal, so a --combine sum kernel's split across "
                     "them is not decided, only their kernels' sum; learn from the image with one of them (a grey image "
                     "saved as colour: the grey image) for that sum")
-        return (head + f"{input_name}'s channels are linearly dependent (each alone decides its {kh}x{kw} taps; one is "
+        return (head + f"{input_name}'s {plane}s are linearly dependent (each alone decides its {kh}x{kw} taps; one is "
                 f"a mix of the others{' and a constant' if options.fit_bias else ''}), so a --combine sum kernel's split "
-                "across them is not decided; learn from fewer channels")
+                f"across them is not decided; learn from fewer {plane}s")
     return (head + f"{input_name} has too little texture to decide a {kh}x{kw} kernel (it may vary in one direction "
             "only, or be constant in places the windows see); use a more detailed image or a smaller --size")
 

@@ -19,9 +19,9 @@ from .learn_report import channel_words, format_values
 from .learn_system import clipped_target, padded_otherwise, predict, rounding_tolerance, solve_lstsq
 
 
-def poor_fit(residuals: Sequence[float], options: LearnOptions, *, channels: bool = False) -> str | None:
+def poor_fit(residuals: Sequence[float], options: LearnOptions, *, channels: bool = False, plane: str = "channel") -> str | None:
     """The poor-fit warning where a group's relative residual is above :data:`POOR_FIT`, else None;
-    ``channels``: the groups are channels fitted alone, named worst first.
+    ``channels``: the groups are channels (``plane``: a volume's slices) fitted alone, named worst first.
 
     >>> print(poor_fit([1e-15, 1.08], LearnOptions(size=3), channels=True)[:72])
     poor fit: channel 1: the residual of its best 3x3 kernel is 108% of that
@@ -34,9 +34,9 @@ def poor_fit(residuals: Sequence[float], options: LearnOptions, *, channels: boo
     kh, kw = options.size
     worst = residuals[poor[0]]
     if channels:
-        others = ", ".join(f"channel {g}: {100 * residuals[g]:.3g}%" for g in poor[1:])
-        where = (f"{channel_words(poor[:1])}: the residual of its best {kh}x{kw} kernel is {100 * worst:.3g}% of that "
-                 f"channel's standard deviation{f' ({others})' if others else ''}")
+        others = ", ".join(f"{plane} {g}: {100 * residuals[g]:.3g}%" for g in poor[1:])
+        where = (f"{channel_words(poor[:1], plane)}: the residual of its best {kh}x{kw} kernel is {100 * worst:.3g}% of that "
+                 f"{plane}'s standard deviation{f' ({others})' if others else ''}")
     else:
         where = f"the residual of the best {kh}x{kw} kernel is {100 * worst:.3g}% of the target's standard deviation"
     return (
@@ -57,22 +57,24 @@ def tolerances(y: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return np.array([rounding_tolerance(dtype, float(np.max(np.abs(g)))) for g in y])
 
 
-def _diagnoses(a, y, inner, w, b, dtype: np.dtype, options: LearnOptions, target_name: str) -> list[str]:
+def _diagnoses(a, y, inner, w, b, dtype: np.dtype, options: LearnOptions, target_name: str, plane: str = "channel") -> list[str]:
     """Warnings that name why a fit is off: a clipped integer target, a target padded another way.
 
-    In the system's (possibly rescaled) units: ``w`` and ``b`` are the least-squares fit of ``y`` from ``a``.
+    In the system's (possibly rescaled) units: ``w`` and ``b`` are the least-squares fit of ``y`` from ``a``;
+    ``plane`` is what the groups fitted alone are called (``"slice"``: a volume's).
     """
     found = []
     if dtype.kind in "iu":  # integer targets are never rescaled: y is in the target's own units
         predicted = predict(a, w, b)
-        found.append(clipped_target(y, predicted, dtype, target_name))
+        found.append(clipped_target(y, predicted, dtype, target_name, plane))
     if not any(found):  # (a target clipped at its borders alone, where zero padding pushed them past 255, fits inside)
         found.append(padded_otherwise(a, y, inner, group_rms(a, y, w, b), tolerances(y, dtype), options,
-                                      channels=_named(options, y)))
+                                      channels=_named(options, y), plane=plane))
     return [text for text in found if text]
 
 
-def _offset_fits(a, y, w, relative: np.ndarray, dtype: np.dtype, options: LearnOptions, ey: int = 0) -> str | None:
+def _offset_fits(a, y, w, relative: np.ndarray, dtype: np.dtype, options: LearnOptions, ey: int = 0,
+                 plane: str = "channel") -> str | None:
     """A warning where a group's fit without a bias (``w``, its relative residuals ``relative``) is off and one with a
     bias is exact: the target has an offset that the taps were bent to make up (a box + 1 came out 6% off, 'fits'
     true, under the poor-fit threshold); else None."""
@@ -89,7 +91,7 @@ def _offset_fits(a, y, w, relative: np.ndarray, dtype: np.dtype, options: LearnO
     found = np.flatnonzero(off & (exact | ((group_rms(a, y, w_bias, b) <= tolerance) & (rms > tolerance))))
     if not found.size:
         return None
-    where = f"{channel_words(found)}: " if _named(options, y) else ""
+    where = f"{channel_words(found, plane)}: " if _named(options, y) else ""
     up_to = "up to " if found.size > 1 else ""
     shown = ", ".join(format_values([v])[0] for v in np.ldexp(b[found], ey))  # (in the target's units, each its own)
     return (f"{where}the target has a constant offset: with --fit-bias the fit is exact (bias {shown}; relative residual "
@@ -222,7 +224,7 @@ def without_noise(kernel: np.ndarray, floors: np.ndarray) -> np.ndarray:
 
 
 def gd_stopped(w: np.ndarray, w_ls: np.ndarray, b: np.ndarray | None, b_ls: np.ndarray | None, scales: np.ndarray,
-               bias_scales: np.ndarray) -> str | None:
+               bias_scales: np.ndarray, plane: str = "channel") -> str | None:
     """The warning where gradient descent stopped short of the least-squares fit, else None: a kernel's taps more than
     1e-3 of its own scale away (its :func:`gd_scales` entry in ``scales``, or its largest least-squares tap if
     larger), or a bias more than 1e-3 of its own (``bias_scales``: each group's target RMS, or the bias if larger).
@@ -244,6 +246,6 @@ def gd_stopped(w: np.ndarray, w_ls: np.ndarray, b: np.ndarray | None, b_ls: np.n
     if bias_off.any():
         away += f" (its bias {float(np.max(bias_gap[bias_off])):.3g})"
     named = set(np.flatnonzero(taps_off)) | (set(np.flatnonzero(bias_off)) if bias_off.size == count else set())
-    where = f" in {channel_words(sorted(named))}" if count > 1 and named else ""
+    where = f" in {channel_words(sorted(named), plane)}" if count > 1 and named else ""
     return (f"gradient descent stopped {away} away from the least-squares kernel{where}; more --epochs, a larger "
             "--step-size or another --lr would get closer")

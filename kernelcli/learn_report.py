@@ -61,6 +61,8 @@ class LearnResult:
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: what the messages call one of the planes the kernels are per (``"slice"``: a volume's), from ``learn_kernel(plane=)``
+    plane: str = "channel"
 
     @property
     def size(self) -> tuple[int, int]:
@@ -236,16 +238,16 @@ def residual_text(pooled: float, each: Any, channels: bool, plane: str = "channe
     return text
 
 
-def channel_words(groups: Any) -> str:
-    """Channels named in a message: 'channel 2', 'channels 0 and 2', 'channels 0, 1 and 2'.
+def channel_words(groups: Any, plane: str = "channel") -> str:
+    """Channels (or a volume's slices: ``plane`` "slice") named in a message: 'channel 2', 'channels 0 and 2', 'slices 0, 1 and 2'.
 
-    >>> channel_words([2]), channel_words([0, 2]), channel_words([0, 1, 2])
-    ('channel 2', 'channels 0 and 2', 'channels 0, 1 and 2')
+    >>> channel_words([2]), channel_words([0, 2]), channel_words([0, 1, 2], "slice")
+    ('channel 2', 'channels 0 and 2', 'slices 0, 1 and 2')
     """
     numbers = [str(int(g)) for g in groups]
     if len(numbers) == 1:
-        return f"channel {numbers[0]}"
-    return f"channels {', '.join(numbers[:-1])} and {numbers[-1]}"
+        return f"{plane} {numbers[0]}"
+    return f"{plane}s {', '.join(numbers[:-1])} and {numbers[-1]}"
 
 
 def kernel_name(text: str) -> str:
@@ -379,7 +381,8 @@ def kernel_document(
             text += "; stored for correlation: the --flip kernel learn printed, rotated 180 degrees (no --flip needed)"
         return text
 
-    line = described(residual_text(result.relative_residual, result.relative_residuals, per_channel))
+    plane = result.plane
+    line = described(residual_text(result.relative_residual, result.relative_residuals, per_channel, plane))
     source = "learned by kernelcli learn"
     matrix = file_kernel(result, options.flip)
 
@@ -397,21 +400,21 @@ def kernel_document(
         each = result.relative_residuals or [result.relative_residual] * result.kernel.shape[0]
         return {
             "family": name,
-            "description": line + f"; one kernel per channel ({result.channels})",
+            "description": line + f"; one kernel per {plane} ({result.channels})",
             "kernels": [
                 {
                     "name": names[c],
                     "matrix": clean_values(matrix[c]),
                     "description": (
-                        f"Channel {c}. " + described(f"residual {100 * each[c]:.3g}% of its channel's std")
-                        + usage(bias_of(c), f"channel {c} of the target from channel {c} of the input")
+                        f"{plane.capitalize()} {c}. " + described(f"residual {100 * each[c]:.3g}% of its {plane}'s std")
+                        + usage(bias_of(c), f"{plane} {c} of the target from {plane} {c} of the input")
                     ),
                     "source": source,
                 }
                 for c in range(result.kernel.shape[0])
             ],
         }
-    extra = f"; a {result.channels}-channel kernel whose responses are summed" if result.combine == "sum" else ""
+    extra = f"; a {result.channels}-{plane} kernel whose responses are summed" if result.combine == "sum" else ""
     return {
         "name": name,
         # a sum's C x f x f kernel: each channel multiplies its own data (one in 1e-13 units was written as zeros)

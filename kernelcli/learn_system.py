@@ -217,7 +217,7 @@ def _fitting_stride(h: int, w: int, th: int, tw: int, options: LearnOptions) -> 
     return ""
 
 
-def _check_texture(x: np.ndarray, input_name: str, options: LearnOptions) -> None:
+def _check_texture(x: np.ndarray, input_name: str, options: LearnOptions, plane: str = "channel") -> None:
     """Refuse an input whose system is singular before it is built: a constant image, or a constant
     channel where that channel has a kernel (or a slice of one) of its own, whose windows all read
     that constant (no padding, or a padding that repeats it: a fill of another value, at the borders,
@@ -225,7 +225,8 @@ def _check_texture(x: np.ndarray, input_name: str, options: LearnOptions) -> Non
 
     ``shared`` learns one kernel from every channel's windows together: a constant channel adds
     equations that say nothing but contradict nothing, so only an input constant in every channel
-    is refused here (the rank test after the fit catches what else is singular).
+    is refused here (the rank test after the fit catches what else is singular).  ``plane`` is what the message
+    calls a channel (``"slice"``: a volume's).
     """
     x3 = x.reshape(x.shape[0], x.shape[1], -1)
     channels = x3.shape[2]
@@ -239,10 +240,10 @@ def _check_texture(x: np.ndarray, input_name: str, options: LearnOptions) -> Non
     if channels == 1:
         where, hint = input_name, ""
     elif len(flat) == channels:
-        where, hint = f"every channel of {input_name}", ""
+        where, hint = f"every {plane} of {input_name}", ""
     else:
-        where = f"channel {flat[0]} of {input_name}"
-        hint = "; if one kernel made every channel, --combine shared learns it from the others" if combine == "per-channel" else ""
+        where = f"{plane} {flat[0]} of {input_name}"
+        hint = f"; if one kernel made every {plane}, --combine shared learns it from the others" if combine == "per-channel" else ""
     raise UsageError(
         f"{where} is constant (every value is {' or '.join(values)}): it has no texture to learn a kernel "
         f"from (the system is singular); use an image with edges or detail{hint}"
@@ -403,7 +404,7 @@ def negligible_bias(bias: np.ndarray | None, a: np.ndarray, y: np.ndarray, w: np
     return kept
 
 
-def clipped_target(y: np.ndarray, predicted: np.ndarray, dtype: np.dtype, target_name: str) -> str | None:
+def clipped_target(y: np.ndarray, predicted: np.ndarray, dtype: np.dtype, target_name: str, plane: str = "channel") -> str | None:
     """A warning when an integer target looks clipped at its type's bounds, else None.
 
     ``y`` and ``predicted`` are the target's values and the best fit's, equation by equation, (G, N) for G groups
@@ -414,7 +415,7 @@ def clipped_target(y: np.ndarray, predicted: np.ndarray, dtype: np.dtype, target
     if dtype.kind not in "iu" or y.size == 0:
         return None
     if y.ndim == 2 and len(y) > 1:  # each group (channel) on its own: one clipped channel of three was a third as much
-        found = [clipped_target(g, p, dtype, f"{target_name}'s channel {i}") for i, (g, p) in enumerate(zip(y, predicted))]
+        found = [clipped_target(g, p, dtype, f"{target_name}'s {plane} {i}") for i, (g, p) in enumerate(zip(y, predicted))]
         return "; ".join(text for text in found if text) or None
     info = np.iinfo(dtype)
     low, high = y == info.min, y == info.max
@@ -432,6 +433,7 @@ def clipped_target(y: np.ndarray, predicted: np.ndarray, dtype: np.dtype, target
 
 def padded_otherwise(
     a: np.ndarray, y: np.ndarray, inner: np.ndarray, rms: Any, tolerance: Any, options: LearnOptions, *, channels: bool = False,
+    plane: str = "channel",
 ) -> str | None:
     """A warning when the windows inside the image are fit exactly but the ones reading padding are not.
 
@@ -440,7 +442,8 @@ def padded_otherwise(
     fit and ``tolerance`` each group's rounding, (G,) or one for all.
     Then the target was padded another way than ``options`` say, and the kernel is bent to
     fit its borders: a residual too small for the poor-fit warning hides a wrong kernel.
-    Each group is judged alone (a channel 1000x larger, noisy, hid it); ``channels`` names them in the warning.
+    Each group is judged alone (a channel 1000x larger, noisy, hid it); ``channels`` names them (in ``plane`` words) in
+    the warning.
     """
     rms, tolerance = np.broadcast_arrays(np.atleast_1d(rms), np.atleast_1d(tolerance))
     if not (rms > 10 * tolerance).any() or inner.all() or not inner.any():
@@ -460,7 +463,7 @@ def padded_otherwise(
             found[int(g)] = inner_rms
     if not found:
         return None
-    where = f"{channel_words(found)}: " if channels else ""
+    where = f"{channel_words(found, plane)}: " if channels else ""
     up_to = "up to " if len(found) > 1 else ""
     padding = f"--pad-mode {options.pad_mode}" + (f" --pad-value {format_value(options.pad_value, 10)}" if options.pad_mode == "constant" else "")
     return (

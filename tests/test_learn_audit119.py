@@ -156,3 +156,36 @@ def test_the_readme_says_gd_keeps_its_leftover_beside_a_constant_target():
     assert np.all(np.abs(result.kernel) <= 1.0001 * result.max_diff_vs_lstsq)
     readme = " ".join((REPO / "README.md").read_text().split())
     assert "That holds for lstsq; gd's kernel there keeps what its training left, up to its `max |gd - lstsq|`" in readme
+
+
+# ---------------------------------------------------------------- #3: one plane word per layout
+
+
+def test_a_volume_run_says_slice_in_every_warning_and_note(tmp_path):
+    # 'worst slice 1' in the lstsq line, but 'channel 1' in the offset and poor-fit warnings and the file notes
+    v = np.random.default_rng(2).random((4, 30, 32))
+    t = np.stack([conv2d(s, SOBEL) for s in v])
+    t[1] += 3
+    np.save(tmp_path / "v.npy", v)
+    np.save(tmp_path / "t.npy", t)
+    result = run_in_process("learn", "v.npy", "t.npy", "-f", "3", "--layout", "zyx", "--out", "k.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "channel" not in result.stderr and "worst slice 1" in result.stderr, result.stderr
+    assert "warning: slice 1: the target has a constant offset" in result.stderr, result.stderr
+    assert "warning: poor fit: slice 1:" in result.stderr and "holds one kernel per slice" in result.stderr
+    document = json.loads((tmp_path / "k.json").read_text())
+    assert "channel" not in json.dumps(document), document["description"]
+    np.save(tmp_path / "t2.npy", np.stack([conv2d(s, SOBEL) for s in v]))
+    agree = run_in_process("learn", "v.npy", "t2.npy", "-f", "3", "--layout", "zyx", cwd=tmp_path)
+    assert "the 4 per-slice kernels agree" in agree.stderr and "channel" not in agree.stderr, agree.stderr
+
+
+def test_the_api_is_told_the_word():
+    v = np.random.default_rng(2).random((30, 32, 3))
+    t = np.dstack([conv2d(v[:, :, c], SOBEL) for c in range(3)])
+    t[:, :, 2] += 3
+    said = learn_kernel(v, t, LearnOptions(size=3), plane="slice").warnings
+    assert said and all("slice 2" in w and "channel" not in w for w in said), said
+    assert all("channel 2" in w for w in learn_kernel(v, t, LearnOptions(size=3)).warnings)
+    with pytest.raises(UsageError, match="invalid plane 'voxel': expected one of channel, slice"):
+        learn_kernel(v, t, LearnOptions(size=3), plane="voxel")

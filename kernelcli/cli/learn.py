@@ -131,13 +131,13 @@ def learn(
 
     x = read_input(sources[0], max_pixels=max_pixels)
     t = read_input(sources[1], max_pixels=max_pixels)
-    from ..layout import input_layout, to_hwc
+    from ..layout import input_layout, plane_word, to_hwc
 
     layouts = []
     for loaded, path in ((x, input), (t, target)):  # both channels-last, whatever the files hold
         layouts.append(input_layout(loaded.data, loaded.kind, layout, str(path), loaded.format, loaded.notes))
         loaded.data = to_hwc(loaded.data, layouts[-1])
-    plane = "slice" if layouts[0] == "zyx" else "channel"  # a volume's kernels are per slice, as gallery and the README say
+    plane = plane_word(layouts[0])  # a volume's kernels are per slice, as gallery and the README say
     # (the --layout a 3-D input was read with is among the convolve options that give the target: without it the
     # printed command read a volume as (H, W, C), or was refused as ambiguous)
     read_as = layouts[0] if layout is not None and x.data.ndim == 3 else None
@@ -156,7 +156,7 @@ def learn(
             note(f"note: {line}")
     if said := unused_fill(pad_value, options.pad_mode):
         call_note(said, quiet=quiet)
-    result = _run(x.data, t.data, options, str(input), str(target), show_progress=not quiet and sys.stderr.isatty())
+    result = _run(x.data, t.data, options, str(input), str(target), plane, show_progress=not quiet and sys.stderr.isatty())
     if plot_path is not None:
         _check_plottable(result.history, plot_path)  # before any output: nothing is written then
     _write_outputs(out_path, plot_path, result, label, str(input), str(target), options, read_as, force=force)
@@ -187,12 +187,12 @@ def _alpha_note(loaded, path: Path) -> str:
     return f"{path}: its alpha channel is not learned; learn fits its {'grey channel' if count == 1 else f'{count} colour channels'}"
 
 
-def _run(x, t, options, input_name: str, target_name: str, *, show_progress: bool):
+def _run(x, t, options, input_name: str, target_name: str, plane: str, *, show_progress: bool):
     """Learn, with a rich progress bar on stderr for gd when asked."""
     from ..learn import learn_kernel
 
     if not (show_progress and options.method == "gd"):
-        return learn_kernel(x, t, options, input_name=input_name, target_name=target_name)
+        return learn_kernel(x, t, options, input_name=input_name, target_name=target_name, plane=plane)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from ._common import console
@@ -207,7 +207,7 @@ def _run(x, t, options, input_name: str, target_name: str, *, show_progress: boo
         def progress(epoch: int, epochs: int, loss: float, lr: float) -> None:
             bar.update(task, completed=epoch, total=epochs, loss=f"{loss:.4g}", lr=f"{lr:.3g}")
 
-        return learn_kernel(x, t, options, progress=progress, input_name=input_name, target_name=target_name)
+        return learn_kernel(x, t, options, progress=progress, input_name=input_name, target_name=target_name, plane=plane)
 
 
 def _check_json_output(out: Path, inputs: list[Path], *, force: bool) -> Path:
@@ -322,8 +322,8 @@ def _file_notes(result, options, out_path: Path, label: str, input_name: str, la
     per_channel = result.combine == "per-channel" and result.kernel.ndim == 3
     if per_channel:
         first = channel_kernel_names(label, result.kernel.shape[0])[0]
-        notes.append(f"{out_path} holds one kernel per channel; convolve takes one at a time "
-                     f"({out_path}:{first}, ...), and --combine shared learns one kernel for every channel")
+        notes.append(f"{out_path} holds one kernel per {result.plane}; convolve takes one at a time "
+                     f"({out_path}:{first}, ...), and --combine shared learns one kernel for every {result.plane}")
     if options.flip:
         notes.append(f"{out_path} holds the printed kernel rotated 180 degrees: a kernel file is applied by correlation, "
                      "so convolve reproduces the target with it without --flip")
@@ -334,10 +334,10 @@ def _file_notes(result, options, out_path: Path, label: str, input_name: str, la
         if biased:
             each = ", ".join(f"{name} {convolve_options(options, [b])[-1]}"
                              for name, b in zip(names, result.bias))
-            notes.append(f"each kernel gives its channel of the target with convolve --kernel {out_path}:NAME "
+            notes.append(f"each kernel gives its {result.plane} of the target with convolve --kernel {out_path}:NAME "
                          f"{' '.join(words + ['--bias B'])}, B its own bias (its description holds it): {out_path}:{each}")
         elif words:
-            notes.append(f"each kernel gives its channel of the target with convolve --kernel {out_path}:NAME {' '.join(words)}")
+            notes.append(f"each kernel gives its {result.plane} of the target with convolve --kernel {out_path}:NAME {' '.join(words)}")
         return notes
     words = convolve_options(options, result.bias, layout)
     if words:
