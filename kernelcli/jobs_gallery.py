@@ -28,7 +28,9 @@ GALLERY_WORK_TILES = 2
 def tile_scale_image(data: Any, tile: int) -> tuple[Any, int]:
     """``(image, f)``: ``data`` reduced f x f by area averaging (f whole, the smallest that
     brings the longer side to at most ``GALLERY_WORK_TILES * tile``, but never more than the
-    shorter side), or ``data`` itself with f = 1.
+    shorter side), or ``data`` itself with f = 1.  The reduced image is in the dtype convolve
+    computes ``data`` in (:func:`kernelcli.ndsupport.compute_dtype`), so that the maps are
+    computed as for the image at full size: a float32 image's in float32, whatever its size.
 
     A gallery's maps are thumbnails: computed at that scale, a 12-megapixel photo costs what
     a 400-pixel image does, and each tile shows what the kernel does at the scale seen.
@@ -42,8 +44,12 @@ def tile_scale_image(data: Any, tile: int) -> tuple[Any, int]:
     ((333, 266), 3)
     >>> tile_scale_image(np.ones((10, 5000)), 192)[0].shape
     (1, 500)
+    >>> tile_scale_image(np.ones((1000, 800), np.float32), 192)[0].dtype
+    dtype('float32')
     """
     import numpy as np
+
+    from .ndsupport import compute_dtype
 
     side = max(data.shape[:2])
     factor = min(-(-side // (GALLERY_WORK_TILES * tile)), min(data.shape[:2]))
@@ -53,12 +59,14 @@ def tile_scale_image(data: Any, tile: int) -> tuple[Any, int]:
     rest = data.shape[2:]
     channels = int(np.prod(rest, dtype=np.int64))
     # Sum the f rows of each block, then the f columns: two passes that read memory in
-    # order (uint8 sums stay whole numbers in float32, below 2**24 for f < 256).
+    # order (uint8 sums stay whole numbers in float32, below 2**24 for f < 256; any other
+    # dtype sums in float64, which neither rounds them as float32 would nor overflows where
+    # float32's sum of 3e38s would, and the mean, within the block's range, is then cast).
     dtype = np.float32 if data.dtype == np.uint8 and factor < 256 else np.float64
     rows = data[: h * factor, : w * factor].reshape(h, factor, w * factor * channels).sum(axis=1, dtype=dtype)
     blocks = rows.reshape(h, w, factor, channels).sum(axis=2)
     blocks /= factor * factor
-    return blocks.reshape(h, w, *rest), factor
+    return blocks.reshape(h, w, *rest).astype(compute_dtype(data.dtype), copy=False), factor
 
 
 def _gallery_tiles(kernels: list[Any], channels: int, colour: bool) -> int:

@@ -1,0 +1,46 @@
+"""Audit 118: `gallery` and `convolve --montage`, round 4 (the compute dtype, the montage's memory, the default
+names, `--montage -`, the help's input formats)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+
+class TestReducedDtype:
+    """Finding 1: a float32 image reduced to the tiles' scale was computed in float64 (a 1000x1000 array of 3e38
+    gave a sheet, exit 0, range +-4.8e39, dtype float64), where a 20x20 one and `convolve` compute in float32 and
+    refuse the overflow."""
+
+    @pytest.mark.parametrize("dtype, computed", [(np.float32, "float32"), (np.float64, "float64"),
+                                                 (np.uint16, "float64"), (np.int8, "float32"), (np.uint8, "float32")])
+    def test_a_large_array_is_computed_in_convolves_dtype(self, invoke, tmp_path, dtype, computed):
+        rng = np.random.default_rng(5)
+        for name, shape in (("small.npy", (61, 47)), ("big.npy", (1000, 800))):
+            np.save(tmp_path / name, (rng.normal(size=shape) * 40 + 60).astype(dtype))
+            r = invoke("gallery", name, "--family", "edge", "--out", "g.png", "--force", "--json", "-q")
+            assert r.exit_code == 0, r.output
+            assert json.loads(r.stdout)["dtype"] == computed, name
+
+    def test_the_reduced_image_is_in_the_compute_dtype(self):
+        from kernelcli.jobs_gallery import tile_scale_image
+        from kernelcli.ndsupport import compute_dtype
+
+        for dtype in (np.float32, np.float64, np.uint8, np.uint16, np.int16, np.int8, np.bool_):
+            reduced, f = tile_scale_image(np.ones((1000, 800), dtype), 192)
+            assert f == 3 and reduced.dtype == compute_dtype(np.dtype(dtype)), dtype
+
+    def test_a_float32_overflow_is_refused_whatever_the_size(self, invoke, tmp_path):
+        for shape in ((20, 20), (1000, 1000)):
+            np.save(tmp_path / "huge.npy", np.full(shape, 3e38, np.float32))
+            r = invoke("gallery", "huge.npy", "--family", "edge", "--out", "g.png", "--force")
+            assert r.exit_code == 2 and "overflows float32" in r.stderr and "Traceback" not in r.stderr, shape
+            assert not (tmp_path / "g.png").exists()
+
+    def test_the_mean_of_float32_values_near_their_limit_is_not_an_overflow(self):
+        from kernelcli.jobs_gallery import tile_scale_image
+
+        reduced, _ = tile_scale_image(np.full((1000, 1000), 3e38, np.float32), 192)
+        assert reduced.dtype == np.float32 and np.isfinite(reduced).all()
