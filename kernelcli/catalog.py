@@ -153,7 +153,7 @@ def list_kernels(family: str | None = None) -> list[Kernel]:
         return kernels
     if not isinstance(family, str):  # (list_kernels(3) was an AttributeError)
         raise UsageError(f"family: expected a family name (a string), got {family!r}")
-    chosen = [k for k in kernels if k.family == _fold_name(family.strip())]  # read as names are: EDGE is edge
+    chosen = [k for k in kernels if k.family == family_name(family)]
     if not chosen:
         import difflib
 
@@ -163,6 +163,16 @@ def list_kernels(family: str | None = None) -> list[Kernel]:
         skipped = kernel_path_note()
         raise UsageError(f"unknown kernel family '{family}'; {hint}families: {', '.join(known)}" + (f"; {skipped}" if skipped else ""))
     return chosen
+
+
+def family_name(text: str) -> str:
+    """A family as the catalogue spells it, read as kernel names are (capitals or ``-`` find it): what
+    :func:`list_kernels` looks for, and what a default output name says.
+
+    >>> family_name(" My-Edges "), family_name("EDGE")
+    ('my_edges', 'edge')
+    """
+    return _fold_name(text.strip())
 
 
 def families() -> list[str]:

@@ -44,3 +44,30 @@ class TestReducedDtype:
 
         reduced, _ = tile_scale_image(np.full((1000, 1000), 3e38, np.float32), 192)
         assert reduced.dtype == np.float32 and np.isfinite(reduced).all()
+
+
+class TestDefaultName:
+    """Finding 3: `--family My-Edges` wrote phantom_gallery_my-edges.png and `--family my_edges`
+    phantom_gallery_my_edges.png, the same sheet twice; `convolve -k Sobel-V` writes sobel_v."""
+
+    def test_two_spellings_of_a_family_name_one_default_sheet(self, tmp_path):
+        from conftest import run_in_process
+
+        folder = tmp_path / "uk"
+        folder.mkdir()
+        (folder / "mine.json").write_text(json.dumps({"family": "my_edges", "kernels": [
+            {"name": "dx_one", "matrix": [[-1, 0, 1]]}, {"name": "dy_one", "matrix": [[-1], [0], [1]]}]}))
+        np.save(tmp_path / "a.npy", np.random.default_rng(0).random((20, 30)))
+        env = {"KERNELCLI_KERNEL_PATH": str(folder)}
+        first = run_in_process("gallery", "a.npy", "--family", "My-Edges", "--tile", "32", "--json", cwd=tmp_path, env=env)
+        assert first.returncode == 0, first.stderr
+        assert json.loads(first.stdout)["output"] == "a_gallery_my_edges.png"
+        again = run_in_process("gallery", "a.npy", "--family", "my_edges", "--tile", "32", cwd=tmp_path, env=env)
+        assert again.returncode == 4 and "a_gallery_my_edges.png: already exists" in again.stderr
+        assert sorted(p.name for p in tmp_path.glob("a_gallery*")) == ["a_gallery_my_edges.png"]
+
+    def test_the_family_name_is_the_catalogues(self):
+        from kernelcli.catalog import family_name, list_kernels
+
+        assert family_name(" My-Edges ") == "my_edges"
+        assert {k.family for k in list_kernels(" EDGE ")} == {family_name(" EDGE ")} == {"edge"}

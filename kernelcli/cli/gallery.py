@@ -58,6 +58,7 @@ def gallery(
     own minimum (black) to its own maximum (white), and labelled with its name, family,
     size and range.
     """
+    from ..catalog import family_name
     from ..io.image_writing import Encoding
     from ..io.naming import default_output
     from ..jobs_gallery import gallery_file
@@ -70,7 +71,8 @@ def gallery(
     if said := unused_fill(pad_value, pad_mode):
         call_note(said, quiet=quiet)
     if out is None:  # as every other file command: a default name in the current folder ('Missing option --out' before)
-        out = default_output(Path(input), f"gallery_{family.strip().lower()}" if family else "gallery", fmt="png")
+        # the family as the catalogue spells it (as convolve -k Sobel-V writes sobel_v): My-Edges and my_edges, one name
+        out = default_output(Path(input), f"gallery_{family_name(family)}" if family else "gallery", fmt="png")
 
     fill = 0.0 if pad_value is None else pad_value  # (None when not given: a 0 given with another mode is named too)
     report = run_reported(input, lambda: gallery_file(  # (seconds: the whole call's, as every command's record)
