@@ -71,3 +71,33 @@ class TestDefaultName:
 
         assert family_name(" My-Edges ") == "my_edges"
         assert {k.family for k in list_kernels(" EDGE ")} == {family_name(" EDGE ")} == {"edge"}
+
+
+class TestInputHelp:
+    """Finding 5: gallery's help said "Image (PNG, JPEG, TIFF, BMP) or .npy array", but GIF files and .csv/.txt
+    matrices are read too; convolve's help names them."""
+
+    @staticmethod
+    def _argument_help(name: str) -> str:
+        from typer.main import get_command
+
+        from kernelcli.cli import app
+
+        return next(p.help for p in get_command(app).commands[name].params if p.param_type_name == "argument")
+
+    def test_the_help_names_what_is_read_in_convolves_words(self):
+        said = self._argument_help("gallery")
+        assert "GIF" in said and ".csv/.txt matrices" in said, said
+        from kernelcli.cli.options import IMAGE_FORMATS_HELP  # (declared once: the two helps say it alike)
+
+        assert IMAGE_FORMATS_HELP in said and IMAGE_FORMATS_HELP in self._argument_help("convolve")
+
+    def test_what_the_help_names_is_read(self, invoke, tmp_path):
+        from PIL import Image
+
+        Image.fromarray(np.random.default_rng(0).integers(0, 256, (24, 30, 3), dtype=np.uint8)).save(tmp_path / "a.gif")
+        np.savetxt(tmp_path / "m.csv", np.arange(25.0).reshape(5, 5), delimiter=",")
+        np.savetxt(tmp_path / "m.txt", np.arange(20.0).reshape(4, 5))
+        for name in ("a.gif", "m.csv", "m.txt"):
+            r = invoke("gallery", name, "--family", "edge", "--out", "g.png", "--force", "-q")
+            assert r.exit_code == 0, (name, r.output)

@@ -14,6 +14,7 @@ from .option_values import complete_family
 from .options import (
     CompressOption,
     ForceOption,
+    ImageInputArgument,
     JsonOption,
     LayoutOption,
     MaxPixelsOption,
@@ -35,7 +36,7 @@ Examples:
 @guarded
 @piped(out_format="png")
 def gallery(
-    input: Annotated[Path, typer.Argument(help="Image (PNG, JPEG, TIFF, BMP) or .npy array; - reads stdin.", show_default=False)],
+    input: ImageInputArgument,
     out: Annotated[Optional[Path], option("out", help="The sheet to write (.png; .jpg, .bmp, .tif also work); - writes a PNG to "
                                           "stdout.  [default: <stem>_gallery.png, <stem>_gallery_<family>.png with --family]",
                                           show_default=False)] = None,

@@ -478,8 +478,11 @@ WindowOption = Annotated[Optional[str], option("window", parser=checked_window, 
 KeepDtypeOption = Annotated[bool, option("keep_dtype")]
 AffineOption = Annotated[Optional[str], option("affine", show_default=False)]
 
-_INPUTS_HELP = ("Images (PNG, JPEG, TIFF, BMP, GIF), .npy arrays or .csv/.txt matrices{volumes}, '-' for stdin; folders; "
-                "quoted patterns such as 'scans/**/*.png'.")
+#: what a command reading images takes, said once: by ``convolve``'s inputs and ``gallery``'s one
+IMAGE_FORMATS_HELP = "Images (PNG, JPEG, TIFF, BMP, GIF), .npy arrays or .csv/.txt matrices"
+_INPUTS_HELP = (IMAGE_FORMATS_HELP + "{volumes}, '-' for stdin; folders; quoted patterns such as 'scans/**/*.png'.")
 InputsArgument = Annotated[list[Path], argument(help=_INPUTS_HELP.format(volumes=", NIfTI or DICOM volumes"), show_default=False)]
 #: the inputs of a command that takes no volumes (pad)
 ImageInputsArgument = Annotated[list[Path], argument(help=_INPUTS_HELP.format(volumes=""), show_default=False)]
+#: the one input of a command that draws one image (gallery): no folder, pattern or volume
+ImageInputArgument = Annotated[Path, argument(help=f"One input. {IMAGE_FORMATS_HELP}; '-' for stdin.", show_default=False)]
