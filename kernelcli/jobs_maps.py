@@ -21,11 +21,12 @@ from .errors import UsageError
 from .io.naming import safe_stem
 from .jobs_common import (ConvolveOptions, Report, _named, _write_single, check_conv_peak, convolve_volume_array,
                           float32_tiff_note, with_alpha)
+from .modes import MONTAGE_NOT_STDOUT, SHEET_SUFFIXES
 
 # ---------------------------------------------------------------- layers: several feature maps
 
 #: picture formats a montage may be written in
-MONTAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+MONTAGE_SUFFIXES = SHEET_SUFFIXES
 #: formats that hold several maps as numbers
 MAPS_SUFFIXES = (".npy", ".tif", ".tiff")
 #: largest --weights/--bias-file accepted (a first layer's weights are kilobytes)
@@ -348,7 +349,10 @@ def _check_maps_outputs(src: Path, out: Any, montage: Any, *, single: bool, forc
     montage_path = None
     if montage is not None:
         from .io.output_checks import refuse_folder
+        from .io.pipes import is_stdio
 
+        if is_stdio(montage):  # (it was refused as a file name with no picture's extension)
+            raise UsageError(MONTAGE_NOT_STDOUT)
         refuse_folder(montage)
         if Path(montage).suffix.lower() not in MONTAGE_SUFFIXES:  # first: the general list names .csv and .npy too
             raise UsageError(f"{montage}: {picture} is a picture: expected one of {', '.join(MONTAGE_SUFFIXES)}")

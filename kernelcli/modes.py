@@ -312,6 +312,15 @@ def canonical_combine(mode: str) -> str:
     return _canonical(mode, COMBINE_MODES, {}, "combine mode")
 
 
+#: the picture formats a sheet (``convolve --montage``, ``gallery --out``) is written in, PNG first
+SHEET_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+#: the same, as the two options' help says it
+SHEET_FORMATS_TEXT = f"{SHEET_SUFFIXES[0]}; {', '.join(SHEET_SUFFIXES[1:])} also work"
+#: why ``--montage -`` is refused: stdout carries a command's result (``--out -``, a matrix printed), so the sheet,
+#: a second output, goes to a file
+MONTAGE_NOT_STDOUT = f"--montage -: a montage is written to a file, not to stdout; name a picture ({SHEET_FORMATS_TEXT})"
+
+
 #: ``--compress``: the zlib level of PNG outputs encoded by Pillow.  ``fast`` is kernelcli's own
 #: encoder (:mod:`kernelcli.io.png`: the Up filter, deflate level 1 by ISA-L or zlib), 5-25% larger than
 #: ``default`` (6) and 15-100x faster to encode, which dominates a call on a large image.

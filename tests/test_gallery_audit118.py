@@ -101,3 +101,57 @@ class TestInputHelp:
         for name in ("a.gif", "m.csv", "m.txt"):
             r = invoke("gallery", name, "--family", "edge", "--out", "g.png", "--force", "-q")
             assert r.exit_code == 0, (name, r.output)
+
+
+class TestMontageDash:
+    """Finding 4: `convolve --montage -` was refused as "-: a montage is a picture: expected one of .png, ...", a file
+    name with a wrong extension; --montage's help said .png, while .jpg/.jpeg/.bmp/.tif/.tiff are written."""
+
+    @pytest.mark.parametrize("extra", [[], ["--out", "maps.npy"], ["--json"]])
+    def test_a_montage_on_stdout_is_refused_in_words_that_say_so(self, invoke, tmp_path, extra):
+        np.save(tmp_path / "a.npy", np.random.default_rng(0).random((20, 30)))
+        r = invoke("convolve", "a.npy", "-k", "sobel_v", "-k", "sobel_h", "--montage", "-", *extra)
+        assert r.exit_code == 2 and "Traceback" not in r.stderr, r.output
+        assert "--montage -: a montage is written to a file, not to stdout" in r.stderr
+        assert "expected one of" not in r.stderr
+        if extra == ["--json"]:  # the failure's record, as for any refused output
+            doc = json.loads(r.stdout)
+            assert doc["status"] == "failed" and doc["code"] == 2 and "not to stdout" in doc["error"]
+        else:
+            assert r.stdout == ""
+        assert not (tmp_path / "maps.npy").exists() and not (tmp_path / "-").exists()
+
+    def test_with_stdin_or_stdout_piped_the_same_words(self, tmp_path):
+        from conftest import run_in_process
+
+        np.save(tmp_path / "a.npy", np.random.default_rng(0).random((20, 30)))
+        for args, stdin in ((["a.npy", "--out", "-", "--format", "npy"], b""),
+                            (["-"], (tmp_path / "a.npy").read_bytes())):
+            r = run_in_process("convolve", *args, "-k", "sobel_v", "-k", "sobel_h", "--montage", "-", cwd=tmp_path,
+                               input=stdin)
+            assert r.returncode == 2 and "--montage -: a montage is written to a file, not to stdout" in r.stderr, r.stderr
+            assert r.stdout == ""
+
+    def test_the_api_says_the_same(self, tmp_path):
+        from kernelcli.catalog import load_kernel
+        from kernelcli.errors import UsageError
+        from kernelcli.jobs import ConvolveOptions, convolve_bank_file
+
+        np.save(tmp_path / "a.npy", np.random.default_rng(0).random((20, 30)))
+        with pytest.raises(UsageError, match="not to stdout"):
+            convolve_bank_file(tmp_path / "a.npy", [load_kernel("sobel_v"), load_kernel("sobel_h")], ConvolveOptions(),
+                               out=None, montage="-")
+
+    def test_the_help_lists_every_format_written(self, invoke, tmp_path):
+        from typer.main import get_command
+
+        from kernelcli.cli import app
+        from kernelcli.jobs import MONTAGE_SUFFIXES
+
+        helps = {name: next(p.help for p in get_command(app).commands[name].params if p.name == want)
+                 for name, want in (("convolve", "montage"), ("gallery", "out"))}
+        np.save(tmp_path / "a.npy", np.random.default_rng(0).random((20, 30)))
+        for suffix in MONTAGE_SUFFIXES:
+            assert all(suffix in said for said in helps.values()), (suffix, helps)
+            r = invoke("convolve", "a.npy", "-k", "sobel_v", "-k", "sobel_h", "--montage", f"m{suffix}", "-q")
+            assert r.exit_code == 0 and (tmp_path / f"m{suffix}").stat().st_size > 0, r.output

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '518dea9cdc25819567ab93393f387efcdd7e8e62d4848cbc92c65fb8e5464eb5'
+LOOP_SOURCES = '4dddf224321977f957d91d3d97a090fff915793385d276ae3514f3af5c72a352'
 
 
 _ENTRIES: dict = {}

@@ -52,8 +52,10 @@ def piped(func: F | None = None, *, out_format: str | None = None) -> Any:
             raise UsageError("--out-dir is for several inputs; with '-' give --out PATH or --out -")
         if is_stdio(out) and kwargs.get("json_out"):
             raise UsageError("--json prints on stdout, which --out - already carries: drop one of them")
-        if is_stdio(out) and kwargs.get("montage") is not None and is_stdio(kwargs.get("montage")):
-            raise UsageError("--montage - is not supported; write the montage to a file")
+        if is_stdio(kwargs.get("montage")):
+            from ..modes import MONTAGE_NOT_STDOUT
+
+            raise UsageError(MONTAGE_NOT_STDOUT)
         notes = _common.notes_held() if is_stdio(out) else contextlib.nullcontext()  # outside: the copy comes first
         # out_format is what goes to stdout, never a claim about stdin (gallery - -o sheet.png took only PNG on stdin)
         fmt = kwargs.get("fmt") or (out_format if is_stdio(out) else None)

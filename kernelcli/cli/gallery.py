@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..modes import SHEET_FORMATS_TEXT
 from ._common import cli_paths, guarded, shown
 from ._report import render_report
 from ._stdio import piped
@@ -37,7 +38,7 @@ Examples:
 @piped(out_format="png")
 def gallery(
     input: ImageInputArgument,
-    out: Annotated[Optional[Path], option("out", help="The sheet to write (.png; .jpg, .bmp, .tif also work); - writes a PNG to "
+    out: Annotated[Optional[Path], option("out", help=f"The sheet to write ({SHEET_FORMATS_TEXT}); - writes a PNG to "
                                           "stdout.  [default: <stem>_gallery.png, <stem>_gallery_<family>.png with --family]",
                                           show_default=False)] = None,
     family: Annotated[Optional[str], option("family", show_default=False, autocompletion=complete_family)] = None,
