@@ -17,7 +17,8 @@ from typing import Any
 from . import numtext
 from .errors import UsageError
 from .jobs_common import Report, _named, check_finite_result, with_alpha
-from .jobs_maps import _check_maps_outputs, check_sheet_memory, montage_tiles
+from .jobs_maps import _check_maps_outputs
+from .jobs_montage import check_sheet_memory, montage_tiles
 from .modes import canonical_pad_mode
 
 

@@ -21,6 +21,7 @@ from .errors import UsageError
 from .io.naming import safe_stem
 from .jobs_common import (ConvolveOptions, Report, _named, _write_single, check_conv_peak, convolve_volume_array,
                           float32_tiff_note, with_alpha)
+from .jobs_montage import check_sheet_memory, montage_tiles  # noqa: F401 - re-exported (their former home)
 from .modes import MONTAGE_NOT_STDOUT, SHEET_SUFFIXES
 
 # ---------------------------------------------------------------- layers: several feature maps
@@ -225,12 +226,17 @@ def convolve_bank_file(
         seen.append(channels)
         return f"convolve {shown}{_layer_words(options, bias, options.combine == 'sum' and flat and channels > 1)}"
 
-    def compute(data):
+    def compute(data, picked: list[int] | None = None):  # picked: these kernels alone (a montage's, one at a time)
+        chosen = kernels if picked is None else [kernels[i] for i in picked]
         channels = data.shape[2] if data.ndim == 3 else 1
         per_map = channels if options.combine in (None, "per-channel") else 1
-        check_conv_peak(data, max((k.shape for k in kernels), key=lambda sh: sh[-1] * sh[-2]), options, label(data),
-                        maps=max(2, len(kernels) * per_map) if len(kernels) > 1 else 1)
-        return filter_bank(data, kernels, names, bias=bias, **options.conv_kwargs())
+        check_conv_peak(data, max((k.shape for k in chosen), key=lambda sh: sh[-1] * sh[-2]), options, label(data),
+                        maps=max(2, len(chosen) * per_map) if len(chosen) > 1 else 1)
+        values = bias if bias is None or picked is None or len(bias) == 1 else [bias[i] for i in picked]
+        return filter_bank(data, chosen, [k.name for k in chosen], bias=values, **options.conv_kwargs())
+
+    # maps of one size whichever kernels are computed together: "same" padding, or kernels of one size
+    alike = options.padding == "same" or len({k.shape[-2:] for k in kernels}) == 1
 
     depths = {k.shape[0] for k in kernels if len(k.shape) == 3}  # (C, f, f) kernels name C (a volume is opt-in: zyx)
     deep = next((k for k in kernels if len(k.shape) == 3), None)
@@ -244,6 +250,7 @@ def convolve_bank_file(
         input_path, label, compute, single=len(kernels) == 1, out=out, montage=montage, force=force,
         rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options), layout=options.layout,
         encoding=options.encoding, channels=depths.pop() if len(depths) == 1 else None, refuse_channels=refuse,
+        compute_part=(lambda data, i: compute(data, [i])) if alike else None, parts=len(kernels),
     )
     if len(kernels) == 1:
         report.kernel = names[0]
@@ -282,13 +289,19 @@ def layer_file(
     label = f"layer {name} {'x'.join(map(str, weights.shape))}{words}{_layer_words(options, bias)}"
     labels = [f"{name}[{k}]" for k in range(filters)]
 
-    def compute(data):
-        check_conv_peak(data, weights.shape, options, label, maps=max(filters, 2) if filters > 1 else 1)
+    def compute(data, picked: list[int] | None = None):  # picked: these filters alone (a montage's, one at a time)
+        chosen = list(range(filters)) if picked is None else picked
+        wanted = weights if picked is None else weights[chosen]
+        values = bias
+        if bias is not None and picked is not None and len(bias) > 1:
+            values = [bias[k] for k in chosen]
+        check_conv_peak(data, weights.shape, options, label, maps=max(len(chosen), 2) if len(chosen) > 1 else 1)
         maps = conv_layer(
-            data, weights, bias, stride=options.stride, padding=options.padding, pad_mode=options.pad_mode,
+            data, wanted, values, stride=options.stride, padding=options.padding, pad_mode=options.pad_mode,
             pad_value=options.pad_value, dilation=options.dilation, activation=options.activation, paths=options.paths,
         )
-        return BankResult(maps, labels, labels, [(k, k + 1) for k in range(filters)], ["sum"] * filters)
+        names = [labels[k] for k in chosen]
+        return BankResult(maps, names, names, [(j, j + 1) for j in range(len(chosen))], ["sum"] * len(chosen))
 
     def refuse(have: int, alpha: bool) -> str:  # (convolve has no --groups: each filter spans every channel)
         hint = f"give filters of {numtext.counted(have, 'channel')}"
@@ -300,6 +313,7 @@ def layer_file(
         input_path, label, compute, single=filters == 1, out=out, montage=montage, force=force,
         rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options), layout=options.layout,
         encoding=options.encoding, channels=int(weights.shape[1]), refuse_channels=refuse,
+        compute_part=lambda data, k: compute(data, [k]), parts=filters,
     )
 
 
@@ -378,6 +392,8 @@ def run_maps_job(
     encoding: Any = None,
     channels: int | None = None,
     refuse_channels: Callable[[int, bool], str] | None = None,
+    compute_part: Callable[[Any, int], Any] | None = None,
+    parts: int = 1,
 ) -> Report:
     """Read one input, compute a :class:`~kernelcli.layers.BankResult`, write the maps and/or a montage.
     ``label`` may be a function of the (H, W[, C]) input.  ``channels``: the channel count the call's weights or (C, f, f) kernels take (it picks an array's layout where
@@ -389,6 +405,10 @@ def run_maps_job(
     Otherwise the maps go to ``out`` as ``.npy`` (H', W', M) or a float32 page each in a
     TIFF.  A matrix input without ``out`` keeps the numbers in ``Report.matrix``: (H', W')
     for one map, (M, H', W') for several, in the order of ``Report.maps``.
+
+    ``compute_part(data, i)``: the bank of kernel (or filter) ``i`` of ``parts`` alone, the maps ``compute``
+    gives it.  With it, a montage that is the only output is drawn one kernel at a time, each kernel's maps
+    turned into tiles before the next is computed (a 12-megapixel photo's bank held 0.9-1.2 GB for 3-4 kernels).
     """
     from .io import formats
 
@@ -408,6 +428,13 @@ def run_maps_job(
 
         raise ShapeError(f"{src}: {refuse_channels(have, loaded.alpha is not None)}")
     label = label(data) if callable(label) else label  # (a bank's [sum] depends on the input's channels)
+    if compute_part is not None and not single and montage_path is not None and out_path is None and loaded.kind != "matrix":
+        # the montage alone is written: no map is needed at full size once it is a tile
+        from .jobs_montage import montage_alone, montage_by_part
+
+        drawn = _named(src, lambda: montage_by_part(src, data, label, compute_part, parts, order))
+        return montage_alone(src, label, loaded, data, drawn, time.perf_counter() - start, montage_path, describe,
+                              rescale, force, encoding)
     bank = _named(src, lambda: compute(data))
     if order == "zyx":
         from .layers import as_slices
@@ -480,30 +507,3 @@ def run_maps_job(
         written = [path for path in (out_path, montage_path) if path is not None] or [Path("stdout.csv")]
         report.notes.extend(encoding.ignored_by(*written))
     return report
-
-
-def montage_tiles(bank: Any, colour: bool = True) -> list[tuple[str, Any]]:
-    """Tiles for :func:`kernelcli.montage.render_montage`: a colour tile for a kernel applied per
-    channel to three channels (``colour``: not to three slices of a volume), else one grey tile per map."""
-    tiles = []
-    for name, (start, stop), kind in zip(bank.names, bank.spans, bank.combine):
-        if colour and kind == "per-channel" and stop - start == 3:
-            tiles.append((name, bank.maps[:, :, start:stop]))
-        else:
-            tiles.extend((bank.labels[j], bank.maps[:, :, j]) for j in range(start, stop))
-    return tiles
-
-
-#: bytes a sheet's pixel holds while it is drawn and written: the RGB picture, the array the PNG encoder reads
-#: (:func:`kernelcli.io.png.write_png`) and the encoded bytes (at most the raw ones)
-SHEET_BYTES_PER_PIXEL = 3 * 3
-
-
-def check_sheet_memory(what: str, n: int, tile: int, notes: int, captions: bool = False) -> None:
-    """Refuse (ResourceLimit, exit 2) a sheet of ``n`` tiles whose drawing would need more memory than allowed: a
-    200-channel array of 51 KB made a 314886x1438 sheet (3.4 GB resident) under KERNELCLI_MAX_MEMORY=512M."""
-    from .limits import check_peak
-    from .montage import sheet_size
-
-    width, height = sheet_size(max(n, 1), tile, title="t", notes=notes, captions=captions)
-    check_peak(width * height * SHEET_BYTES_PER_PIXEL, f"{what}: a sheet of {n} tiles ({width}x{height} pixels)")

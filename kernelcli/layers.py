@@ -445,7 +445,17 @@ def filter_bank(
     b = np.zeros(len(arrays)) if bias is None else _bias_list(bias, labels_in)
 
     kinds = ["sum" if a.ndim == 3 or combine == "sum" or channels == 1 else "per-channel" for a in arrays]
-    outputs: dict[int, np.ndarray] = {}
+    starts = np.cumsum([0] + [channels if kind == "per-channel" else 1 for kind in kinds]).tolist()
+    found: dict[int, tuple[int, int]] = {}  # each kernel's map size
+    held: list[np.ndarray] = []  # the bank, made at the first map: each map is put in place and dropped
+
+    def place(i: int, maps: np.ndarray) -> None:  # (concatenating at the end held the bank twice over)
+        found[i] = maps.shape[:2]
+        if not held:
+            held.append(np.empty((*maps.shape[:2], starts[-1]), dtype=maps.dtype))
+        if maps.shape[:2] == held[0].shape[:2]:  # (another size is refused below, naming every kernel's)
+            held[0][..., starts[i] : starts[i + 1]] = maps
+
     geometry = {"stride": stride, "padding": padding, "pad_mode": pad_mode, "pad_value": pad_value, "dilation": dilation,
                 "paths": paths}
     # A 2-D kernel on each channel alone is conv2d's own map, the bytes `convolve -k` writes (the layer rounds
@@ -459,29 +469,26 @@ def filter_bank(
         maps = maps.reshape(maps.shape[0], maps.shape[1], -1)
         if bias is not None:
             maps += maps.dtype.type(b[i])
-        outputs[i] = apply_activation(maps, activation)
+        place(i, apply_activation(maps, activation))
+        del maps
     for (kh, kw), members in summed.items():
         w = np.stack([np.broadcast_to(arrays[i], (channels, kh, kw)) for i in members])
         maps = conv_layer(arr, w, b[members], groups=1, activation=activation, **geometry)
         for pos, i in enumerate(members):
-            outputs[i] = maps[..., pos : pos + 1]
-    sizes = {outputs[i].shape[:2] for i in outputs}
-    if len(sizes) > 1:
-        listed = ", ".join(f"{labels_in[i]} {outputs[i].shape[0]}x{outputs[i].shape[1]}" for i in range(len(arrays)))
+            place(i, maps[..., pos : pos + 1])
+        del maps
+    if len(set(found.values())) > 1:
+        listed = ", ".join(f"{labels_in[i]} {found[i][0]}x{found[i][1]}" for i in range(len(arrays)))
         raise ShapeError(f"kernels of different sizes give maps of different sizes: {listed}; use --padding same")
-    ordered = [outputs[i] for i in range(len(arrays))]
     labels: list[str] = []
     spans: list[tuple[int, int]] = []
-    for i, m in enumerate(ordered):
-        start = len(labels)
-        if m.shape[2] == 1:
+    for i in range(len(arrays)):
+        if starts[i + 1] - starts[i] == 1:
             labels.append(labels_in[i])
         else:
-            labels.extend(f"{labels_in[i]}[{c}]" for c in channel_names(m.shape[2]))
-        spans.append((start, len(labels)))
-    return BankResult(
-        maps=np.ascontiguousarray(np.concatenate(ordered, axis=2)), labels=labels, names=labels_in, spans=spans, combine=kinds,
-    )
+            labels.extend(f"{labels_in[i]}[{c}]" for c in channel_names(starts[i + 1] - starts[i]))
+        spans.append((starts[i], starts[i + 1]))
+    return BankResult(maps=held[0], labels=labels, names=labels_in, spans=spans, combine=kinds)
 
 
 def _bias_list(bias: Any, names: Sequence[str]) -> np.ndarray:

@@ -59,7 +59,8 @@ def to_display(values: Any) -> np.ndarray:
     >>> to_display(np.array([[-2.0, 0.0, 2.0]]))
     array([[  0, 128, 255]], dtype=uint8)
     """
-    return to_integer_range(np.asarray(values, dtype=np.float64), 8, "minmax")[0]
+    # (no float64 copy of the map: the stretch is computed in float64 a block of rows at a time)
+    return to_integer_range(np.asarray(values), 8, "minmax")[0]
 
 
 def _input_display(source: np.ndarray, planes: str = "channel") -> tuple[np.ndarray, str]:
@@ -199,6 +200,37 @@ def _tile_image(pixels: np.ndarray, box: int, scale: int | float | None = None):
     return img.resize(size, Image.Resampling.BOX if scale < 1 else Image.Resampling.NEAREST)
 
 
+def montage_scale(source_shape: Sequence[int], map_shape: Sequence[int], tile: int = DEFAULT_TILE,
+                  maps_reduced: int = 1) -> int | float:
+    """The one scale :func:`render_montage` draws an input and maps of these shapes at (``maps_reduced``: as there),
+    known from their shapes alone, before any map is computed in full.
+
+    >>> montage_scale((3000, 4000, 3), (3000, 4000, 3)), montage_scale((5, 5), (3, 3))
+    (0.048, 38)
+    """
+    return picture_scale(max(max(source_shape[:2]), max(map_shape[:2]) * maps_reduced), tile)
+
+
+def drawn_tile(values: Any, scale: int | float) -> tuple[Any, str]:
+    """A map stretched (:func:`to_display`) and drawn at ``scale`` at once, with its range text: a tile for
+    ``render_montage(..., scale=scale)``, the same pixels as a map given whole, with no full-size copy kept
+    (maps computed one at a time each become a thumbnail before the next is computed).
+
+    >>> drawn_tile(np.array([[-2.0, 0.0, 2.0]]), 2)[0].size, drawn_tile(np.array([[-2.0, 2.0]]), 2)[1]
+    ((6, 2), '[-2, 2]')
+    """
+    return _tile_image(to_display(values), 0, scale), range_text(values)
+
+
+def _shown_shape(values: Any) -> tuple[int, ...]:
+    """The shape of a tile's map as :func:`render_montage` takes it (whole, or stretched already)."""
+    if isinstance(values, tuple):
+        if not isinstance(values[0], np.ndarray):
+            raise ValueError("render_montage: a tile drawn already (drawn_tile) needs the scale it was drawn at: scale=")
+        return values[0].shape
+    return np.shape(values)
+
+
 #: the lines of text under a tile: its name, then its range; a caption (a kernel's family and size) between them
 LABEL_HEIGHT = 34
 CAPTION_HEIGHT = 14
@@ -235,6 +267,7 @@ def render_montage(
     planes: str = "channel",
     source_shape: Sequence[int] | None = None,
     maps_reduced: int = 1,
+    scale: int | float | None = None,
 ):
     """Draw the input on the left and the maps in a grid on the right, each labelled.
 
@@ -246,9 +279,10 @@ def render_montage(
     tiles : sequence of (label, map) or (label, map, caption)
         Each map (h, w), or (h, w, 3) to show three maps as one colour picture; every tile
         is stretched from its own min to its own max.  A map may also come already
-        stretched, as ``(label, (uint8 pixels, range text))`` (see :func:`to_display`), so
-        that a caller need not keep every full-size map in memory.  A caption (such as
-        the kernel's family and size) goes before the range on the tile's second line.
+        stretched, as ``(label, (uint8 pixels, range text))`` (see :func:`to_display`), or
+        stretched and drawn at ``scale`` (:func:`drawn_tile`), so that a caller need not
+        keep every full-size map in memory.  A caption (such as the kernel's family and
+        size) goes before the range on the tile's second line.
     title : str, optional
         One line across the top.
     tile : int
@@ -268,6 +302,9 @@ def render_montage(
     maps_reduced : int
         The maps were computed on the input reduced f x f (a gallery's thumbnails): each of their pixels is
         drawn as f x f of the input's.
+    scale : int or float, optional
+        The input's scale (default: the one that fits the largest picture in a ``tile`` square,
+        :func:`montage_scale`); needed, and the one they were drawn at, with tiles from :func:`drawn_tile`.
 
     Returns
     -------
@@ -284,18 +321,20 @@ def render_montage(
 
     src = np.asarray(source)
     pixels, extra = _input_display(src, planes)
-    shown_maps, texts = [], []
-    for label, values, *caption in tiles:
-        if isinstance(values, tuple):
-            shown, text = values
-        else:
-            shown, text = to_display(values), range_text(values)
-        shown_maps.append(shown)
-        texts.append((label, [caption[0], text] if caption and caption[0] else [text]))
-    # One scale for the input and its maps: a map smaller than its input (a stride, 'valid') is drawn smaller
-    scale = picture_scale(max(max(pixels.shape[:2]), *(max(m.shape[:2]) * maps_reduced for m in shown_maps)), tile)
+    # One scale for the input and its maps: a map smaller than its input (a stride, 'valid') is drawn smaller.
+    # Known from the shapes, so that each map is stretched and drawn in turn: one full-size copy at a time.
+    if scale is None:
+        scale = picture_scale(max(max(pixels.shape[:2]), *(max(_shown_shape(v)[:2]) * maps_reduced for _, v, *_ in tiles)), tile)
     source_img = _tile_image(pixels, tile, scale)
-    pictures = [_tile_image(shown, tile, scale * maps_reduced) for shown in shown_maps]
+    pictures, texts = [], []
+    for label, values, *caption in tiles:
+        if isinstance(values, tuple) and not isinstance(values[0], np.ndarray):  # drawn already: drawn_tile
+            picture, text = values
+        else:
+            shown, text = values if isinstance(values, tuple) else (to_display(values), range_text(values))
+            picture = _tile_image(shown, tile, scale * maps_reduced)
+        pictures.append(picture)
+        texts.append((label, [caption[0], text] if caption and caption[0] else [text]))
     captions = any(len(lines) > 1 for _, lines in texts)
     # Cells as large as the largest scaled picture (at most ``tile``): small inputs stay compact.
     tile = max(MIN_CELL, max(max(img.size) for img in [source_img, *pictures]))

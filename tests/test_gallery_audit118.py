@@ -155,3 +155,99 @@ class TestMontageDash:
             assert all(suffix in said for said in helps.values()), (suffix, helps)
             r = invoke("convolve", "a.npy", "-k", "sobel_v", "-k", "sobel_h", "--montage", f"m{suffix}", "-q")
             assert r.exit_code == 0 and (tmp_path / f"m{suffix}").stat().st_size > 0, r.output
+
+
+class TestMontageMemory:
+    """Finding 2: `convolve --montage` on a 12 MP photo held every full-size map (0.9-1.2 GB for 3-4 kernels), and
+    to_display made a float64 copy of each; a montage written alone is now drawn one kernel at a time."""
+
+    @staticmethod
+    def _inputs(tmp_path):
+        from PIL import Image
+
+        rng = np.random.default_rng(3)
+        Image.fromarray(rng.integers(0, 256, (70, 90), dtype=np.uint8)).save(tmp_path / "g.png")
+        Image.fromarray(rng.integers(0, 256, (60, 50, 3), dtype=np.uint8)).save(tmp_path / "c.png")
+        np.save(tmp_path / "z.npy", rng.normal(size=(3, 40, 30)).astype(np.float32))
+        np.save(tmp_path / "w.npy", rng.normal(size=(3, 3, 3, 3)))
+        return ("g.png", "c.png")
+
+    @pytest.mark.parametrize("args", [
+        ["-k", "sobel_v", "-k", "sobel_h", "-k", "laplacian_4"],
+        ["-k", "sobel_v", "-k", "gaussian_5x5", "--bias", "1,-2", "--activation", "relu"],
+        ["-k", "sobel_v", "-k", "sobel_h", "--combine", "sum", "--stride", "2", "--pad-mode", "reflect"],
+        ["-k", "prewitt_v", "-k", "prewitt_h", "--padding", "valid", "--flip"],
+        ["--weights", "w.npy", "--bias", "0.5,1,-1"],
+    ])
+    def test_the_sheet_alone_is_the_sheet_drawn_beside_the_maps(self, invoke, tmp_path, args):
+        # the montage alone (one kernel at a time) against the montage beside --out (the whole bank): the same bytes
+        for name in self._inputs(tmp_path):
+            if args[0] == "--weights" and name == "g.png":
+                continue
+            alone = invoke("convolve", name, *args, "--montage", "alone.png", "--force", "--json")
+            beside = invoke("convolve", name, *args, "--out", "maps.npy", "--montage", "beside.png", "--force", "--json")
+            assert alone.exit_code == 0 and beside.exit_code == 0, (alone.output, beside.output)
+            assert (tmp_path / "alone.png").read_bytes() == (tmp_path / "beside.png").read_bytes(), (name, args)
+            one, two = json.loads(alone.stdout), json.loads(beside.stdout)
+            for key in ("minimum", "maximum", "dtype", "maps", "operation", "input_shape"):
+                assert one[key] == two[key], (key, name, args)
+            assert one["output"] == one["montage"] == "alone.png"
+
+    def test_slices_of_a_volume_alone_and_beside(self, invoke, tmp_path):
+        self._inputs(tmp_path)
+        args = ["z.npy", "--layout", "zyx", "-k", "sobel_v", "-k", "sobel_h"]
+        alone = invoke("convolve", *args, "--montage", "alone.png", "--json")
+        beside = invoke("convolve", *args, "--out", "maps.npy", "--montage", "beside.png", "--json")
+        assert alone.exit_code == 0 and beside.exit_code == 0, (alone.output, beside.output)
+        assert (tmp_path / "alone.png").read_bytes() == (tmp_path / "beside.png").read_bytes()
+        assert json.loads(alone.stdout)["maps"] == json.loads(beside.stdout)["maps"]
+
+    def test_a_montage_alone_computes_one_kernel_at_a_time(self, invoke, tmp_path, monkeypatch):
+        from kernelcli import layers
+
+        self._inputs(tmp_path)
+        seen, real = [], layers.filter_bank
+        monkeypatch.setattr(layers, "filter_bank", lambda x, kernels, *a, **k: seen.append(len(kernels)) or real(x, kernels, *a, **k))
+        r = invoke("convolve", "c.png", "-k", "sobel_v", "-k", "sobel_h", "-k", "laplacian_4", "--montage", "m.png")
+        assert r.exit_code == 0, r.output
+        assert seen == [1, 1, 1]
+
+    def test_an_overflow_is_refused_as_for_the_whole_bank(self, invoke, tmp_path):
+        np.save(tmp_path / "huge.npy", np.full((20, 20), 3e38, np.float32))
+        for extra in ([], ["--out", "maps.npy"]):
+            r = invoke("convolve", "huge.npy", "-k", "sobel_v", "-k", "box_3x3", "--montage", "m.png", *extra)
+            assert r.exit_code == 2 and "overflows float32" in r.stderr and "Traceback" not in r.stderr
+            assert not (tmp_path / "m.png").exists()
+
+    def test_stretching_a_float32_map_makes_no_float64_copy(self):
+        import tracemalloc
+
+        from kernelcli.montage import to_display
+
+        values = np.random.default_rng(0).normal(size=(1000, 1000)).astype(np.float32)
+        expected = to_display(values.astype(np.float64))
+        tracemalloc.start()
+        try:
+            shown = to_display(values)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        np.testing.assert_array_equal(shown, expected)
+        assert peak < values.size * 4, peak  # (a float64 copy alone is 8 bytes a value)
+
+    def test_the_sheet_holds_one_full_size_map_at_a_time(self):
+        import tracemalloc
+
+        from kernelcli.montage import render_montage
+
+        rng = np.random.default_rng(1)
+        source = rng.integers(0, 256, (800, 800, 3), dtype=np.uint8)
+        maps = rng.normal(size=(800, 800, 12)).astype(np.float32)
+        tiles = [(f"m{i}", maps[:, :, 3 * i : 3 * i + 3]) for i in range(4)]
+        tracemalloc.start()
+        try:
+            render_montage(source, tiles)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 3 * source.nbytes, peak  # (4 full-size colour tiles were held, and a float64 copy of each)

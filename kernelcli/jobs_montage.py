@@ -1,0 +1,102 @@
+"""A montage of feature maps as a job draws it: the tiles of a bank (:func:`montage_tiles`), a sheet's memory
+checked before it is drawn (:func:`check_sheet_memory`), and a montage that is the only output, drawn one kernel
+at a time (:func:`montage_by_part`, :func:`montage_alone`), so that no map is kept at full size.
+
+Split from :mod:`kernelcli.jobs_maps`, which runs them (and re-exports the first two for the gallery's sake).
+
+>>> import numpy as np
+>>> from kernelcli.layers import filter_bank
+>>> [name for name, _ in montage_tiles(filter_bank(np.zeros((4, 4, 3)), [np.ones((3, 3))], ["box"]))]
+['box']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .jobs_common import Report, with_alpha
+
+
+def montage_by_part(src: Path, data: Any, label: str, compute_part: Callable[[Any, int], Any], parts: int,
+                     order: str) -> dict[str, Any]:
+    """Each kernel's maps (``compute_part``), checked as a whole bank's are and drawn at once into the montage's
+    tiles (:func:`kernelcli.montage.drawn_tile`), then dropped: what :func:`montage_alone` writes."""
+    from .jobs_common import check_finite_result
+    from .layers import as_slices
+    from .montage import drawn_tile, montage_scale
+
+    tiles: list[tuple[str, Any]] = []
+    labels: list[str] = []
+    low, high, scale, shape, dtype = float("inf"), float("-inf"), None, None, None
+    for i in range(parts):
+        bank = compute_part(data, i)
+        bank = as_slices(bank) if order == "zyx" else bank
+        lo, hi = float(bank.maps.min()), float(bank.maps.max())
+        check_finite_result(src, label, lo, hi, bank.maps.dtype)  # (the words and the moment of the whole bank's check)
+        low, high, dtype = min(low, lo), max(high, hi), bank.maps.dtype
+        if scale is None:  # (every kernel's maps have one size: the caller streams only then)
+            shape, scale = bank.maps.shape[:2], montage_scale(data.shape, bank.maps.shape)
+        labels.extend(bank.labels)
+        tiles.extend((name, drawn_tile(maps, scale)) for name, maps in montage_tiles(bank, colour=order != "zyx"))
+        del bank
+    return {"tiles": tiles, "labels": labels, "extremes": (low, high), "scale": scale, "dtype": dtype,
+            "shape": (*shape, len(labels)), "planes": "slice" if order == "zyx" else "channel"}
+
+
+def montage_alone(src: Path, label: str, loaded: Any, data: Any, drawn: dict[str, Any], seconds: float,
+                   montage_path: Path, describe: str, rescale: str | None, force: bool, encoding: Any) -> Report:
+    """Write the montage of :func:`montage_by_part`'s tiles and give the record :func:`kernelcli.jobs_maps.run_maps_job` gives for a
+    montage alone: the maps' range, dtype and labels, the sheet as the file written."""
+    from types import SimpleNamespace
+
+    from .io.naming import piped_stream
+    from .montage import DEFAULT_TILE, render_montage, write_sheet
+
+    tiles, (h, w, m) = drawn["tiles"], drawn["shape"]
+    result = SimpleNamespace(shape=(h, w, m), dtype=drawn["dtype"], size=h * w * m)  # (the maps as computed, not kept)
+    report = Report.of(src, label, loaded.data, result, seconds, None, loaded.notes, extremes=drawn["extremes"],
+                       maps=drawn["labels"])
+    if loaded.alpha is not None:
+        report.input_shape = with_alpha(report.input_shape)
+    title, sheet_notes = f"{piped_stream(src) or src.name}: {label}", [f"{describe}; each map stretched from its min (black) to its max (white)"] if describe else []
+    check_sheet_memory(f"convolve {src.name}", len(tiles), DEFAULT_TILE, len(sheet_notes))
+    sheet = render_montage(data, tiles, title=title, notes=sheet_notes, planes=drawn["planes"],
+                           source_shape=report.input_shape, scale=drawn["scale"])
+    write_sheet(montage_path, sheet, force=force, encoding=encoding)
+    report.montage = report.output = str(montage_path)
+    report.output_shape, report.total = [sheet.height, sheet.width, 3], sheet.height * sheet.width * 3
+    if rescale is not None:  # given, and nothing done: as for several maps in a .tif
+        report.notes.append(f"{montage_path.name}: --rescale {rescale} is for the data output (--out); a montage "
+                            "stretches each map from its min to its max")
+    if encoding is not None:
+        report.notes.extend(encoding.ignored_by(montage_path))
+    return report
+
+
+def montage_tiles(bank: Any, colour: bool = True) -> list[tuple[str, Any]]:
+    """Tiles for :func:`kernelcli.montage.render_montage`: a colour tile for a kernel applied per
+    channel to three channels (``colour``: not to three slices of a volume), else one grey tile per map."""
+    tiles = []
+    for name, (start, stop), kind in zip(bank.names, bank.spans, bank.combine):
+        if colour and kind == "per-channel" and stop - start == 3:
+            tiles.append((name, bank.maps[:, :, start:stop]))
+        else:
+            tiles.extend((bank.labels[j], bank.maps[:, :, j]) for j in range(start, stop))
+    return tiles
+
+
+#: bytes a sheet's pixel holds while it is drawn and written: the RGB picture, the array the PNG encoder reads
+#: (:func:`kernelcli.io.png.write_png`) and the encoded bytes (at most the raw ones)
+SHEET_BYTES_PER_PIXEL = 3 * 3
+
+
+def check_sheet_memory(what: str, n: int, tile: int, notes: int, captions: bool = False) -> None:
+    """Refuse (ResourceLimit, exit 2) a sheet of ``n`` tiles whose drawing would need more memory than allowed: a
+    200-channel array of 51 KB made a 314886x1438 sheet (3.4 GB resident) under KERNELCLI_MAX_MEMORY=512M."""
+    from .limits import check_peak
+    from .montage import sheet_size
+
+    width, height = sheet_size(max(n, 1), tile, title="t", notes=notes, captions=captions)
+    check_peak(width * height * SHEET_BYTES_PER_PIXEL, f"{what}: a sheet of {n} tiles ({width}x{height} pixels)")
