@@ -97,7 +97,8 @@ def gaussian_1d(sigma: float, radius: int) -> np.ndarray:
     import numpy as np
 
     x = np.arange(-radius, radius + 1, dtype=np.float64)
-    w = np.exp(-0.5 * (x / sigma) ** 2)
+    with np.errstate(over="ignore", under="ignore"):  # sigma 1e-300: (1 / sigma)**2 is inf, a weight of exactly 0
+        w = np.exp(-0.5 * (x / sigma) ** 2)
     return w / w.sum()
 
 
@@ -113,6 +114,22 @@ def radius_for(sigma_vox: float, truncate: float = TRUNCATE) -> int:
     return max(0, math.ceil(reach - 4 * math.ulp(reach)))
 
 
+def check_sigma_truncate(family: str, sigma_mm: Any, truncate: Any) -> None:
+    """Refuse a sigma that is not a positive finite real number (InvalidKernel, naming ``family``) or a
+    truncate that is not one (UsageError); bools and text are refused, not read as numbers.
+
+    >>> check_sigma_truncate("log", -1.0, 4.0)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.InvalidKernel: log: sigma -1.0 mm must be a positive finite number
+    """
+    if isinstance(sigma_mm, bool) or not (isinstance(sigma_mm, numbers.Real) and math.isfinite(sigma_mm) and sigma_mm > 0):
+        raise InvalidKernel(f"{family}: sigma {sigma_mm!r} mm must be a positive finite number")
+    if isinstance(truncate, bool) or not (isinstance(truncate, numbers.Real) and math.isfinite(truncate) and truncate > 0):
+        # (True was a truncate of 1; '3' and None were Python's TypeError)
+        raise UsageError(f"truncate {truncate!r} must be a positive number")
+
+
 def gaussian_mm(sigma_mm: float, spacing: Sequence[float], *, truncate: float = TRUNCATE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One 1-D Gaussian per axis (z, y, x) for a standard deviation of ``sigma_mm`` millimetres.
 
@@ -124,11 +141,7 @@ def gaussian_mm(sigma_mm: float, spacing: Sequence[float], *, truncate: float = 
     >>> [len(k) for k in gaussian_mm(2.0, (1.0, 0.8, 0.8))]
     [13, 17, 17]
     """
-    if isinstance(sigma_mm, bool) or not (isinstance(sigma_mm, numbers.Real) and math.isfinite(sigma_mm) and sigma_mm > 0):
-        raise InvalidKernel(f"gaussian: sigma {sigma_mm!r} mm must be a positive finite number")
-    if isinstance(truncate, bool) or not (isinstance(truncate, numbers.Real) and math.isfinite(truncate) and truncate > 0):
-        # (True was a truncate of 1; '3' and None were Python's TypeError)
-        raise UsageError(f"truncate {truncate!r} must be a positive number")
+    check_sigma_truncate("gaussian", sigma_mm, truncate)
     kernels = []
     for axis, step in enumerate(check_spacing(spacing)):
         sigma = float(sigma_mm) / step
@@ -304,7 +317,9 @@ def gaussian_second_derivative_1d(sigma: float, radius: int) -> np.ndarray:
 
     x = np.arange(-radius, radius + 1, dtype=np.float64)
     g = gaussian_1d(sigma, radius)
-    return (x * x / sigma**4 - 1 / sigma**2) * g
+    s = np.float64(sigma)  # a tiny sigma gives inf or NaN weights (refused by the caller), not ZeroDivisionError
+    with np.errstate(all="ignore"):
+        return (x * x / s**4 - 1 / s**2) * g
 
 
 def laplacian_of_gaussian_factors(sigma_mm: float, spacing: Sequence[float], truncate: float = 4.0) -> list[list[np.ndarray]]:
@@ -315,6 +330,9 @@ def laplacian_of_gaussian_factors(sigma_mm: float, spacing: Sequence[float], tru
     >>> [len(f) for f in laplacian_of_gaussian_factors(1.0, (2.0, 1.0, 1.0))[0]]
     [5, 9, 9]
     """
+    import numpy as np
+
+    check_sigma_truncate("log", sigma_mm, truncate)
     steps = check_spacing(spacing)
     sigmas = [float(sigma_mm) / s for s in steps]
     radii = [radius_for(s, truncate) for s in sigmas]
@@ -322,7 +340,12 @@ def laplacian_of_gaussian_factors(sigma_mm: float, spacing: Sequence[float], tru
     terms = []
     for axis in range(3):
         factors = list(smooth)
-        factors[axis] = gaussian_second_derivative_1d(sigmas[axis], radii[axis]) / steps[axis] ** 2
+        with np.errstate(over="ignore"):
+            factors[axis] = gaussian_second_derivative_1d(sigmas[axis], radii[axis]) / steps[axis] ** 2
+        if not np.isfinite(factors[axis]).all():  # x^2/sigma^4 overflows below about 1e-77 voxels
+            raise InvalidKernel(f"log: sigma {sigma_mm:g} mm is {sigmas[axis]:.4g} voxels along {AXES[axis]} "
+                                f"(spacing {steps[axis]:g} mm): too small, its weights (x^2/sigma^4 - 1/sigma^2 times "
+                                f"the Gaussian) overflow float64")
         terms.append(factors)
     return terms
 
