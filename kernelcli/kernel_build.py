@@ -130,6 +130,23 @@ def check_sigma_truncate(family: str, sigma_mm: Any, truncate: Any) -> None:
         raise UsageError(f"truncate {truncate!r} must be a positive number")
 
 
+def _radius_mm(family: str, sigma_mm: float, sigma: float, axis: int, step: float, truncate: float) -> int:
+    """:func:`radius_for` of ``sigma`` voxels along ``axis``, or InvalidKernel past :data:`MAX_TAPS` taps (before
+    anything is allocated: log:1e6mm ran for minutes)."""
+    if truncate * sigma > MAX_TAPS:  # before ceil(): 3 * 1e308 is inf, and 1e30 would print a 31-digit size
+        raise InvalidKernel(
+            f"{family}: sigma {sigma_mm:g} mm is {sigma:.4g} voxels along {AXES[axis]} (spacing {step:g} mm): "
+            f"a kernel of more than {MAX_TAPS} taps (sigma at most {MAX_TAPS // 2 / truncate * step:.4g} mm here)"
+        )
+    radius = radius_for(sigma, truncate)
+    if 2 * radius + 1 > MAX_TAPS:
+        raise InvalidKernel(
+            f"{family}: sigma {sigma_mm:g} mm is {sigma:.4g} voxels along {AXES[axis]} (spacing {step:g} mm), "
+            f"a kernel of {2 * radius + 1} taps, more than {MAX_TAPS}"
+        )
+    return radius
+
+
 def gaussian_mm(sigma_mm: float, spacing: Sequence[float], *, truncate: float = TRUNCATE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One 1-D Gaussian per axis (z, y, x) for a standard deviation of ``sigma_mm`` millimetres.
 
@@ -145,17 +162,7 @@ def gaussian_mm(sigma_mm: float, spacing: Sequence[float], *, truncate: float = 
     kernels = []
     for axis, step in enumerate(check_spacing(spacing)):
         sigma = float(sigma_mm) / step
-        if truncate * sigma > MAX_TAPS:  # before ceil(): 3 * 1e308 is inf, and 1e30 would print a 31-digit size
-            raise InvalidKernel(
-                f"gaussian: sigma {sigma_mm:g} mm is {sigma:.4g} voxels along {AXES[axis]} (spacing {step:g} mm): "
-                f"a kernel of more than {MAX_TAPS} taps (sigma at most {MAX_TAPS // 2 / truncate * step:.4g} mm here)"
-            )
-        radius = radius_for(sigma, truncate)
-        if 2 * radius + 1 > MAX_TAPS:
-            raise InvalidKernel(
-                f"gaussian: sigma {sigma_mm:g} mm is {sigma:.4g} voxels along {AXES[axis]} (spacing {step:g} mm), "
-                f"a kernel of {2 * radius + 1} taps, more than {MAX_TAPS}"
-            )
+        radius = _radius_mm("gaussian", sigma_mm, sigma, axis, step, truncate)
         kernels.append(gaussian_1d(sigma, radius))
     return kernels[0], kernels[1], kernels[2]
 
@@ -335,7 +342,7 @@ def laplacian_of_gaussian_factors(sigma_mm: float, spacing: Sequence[float], tru
     check_sigma_truncate("log", sigma_mm, truncate)
     steps = check_spacing(spacing)
     sigmas = [float(sigma_mm) / s for s in steps]
-    radii = [radius_for(s, truncate) for s in sigmas]
+    radii = [_radius_mm("log", sigma_mm, s, axis, step, truncate) for axis, (s, step) in enumerate(zip(sigmas, steps))]
     smooth = [gaussian_1d(s, r) for s, r in zip(sigmas, radii)]
     terms = []
     for axis in range(3):

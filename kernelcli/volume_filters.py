@@ -211,9 +211,10 @@ def laplacian_of_gaussian(
     """
     arr = as_volume(vol)
     cdt, rounded = volume_dtype_arg(dtype, arr)
+    terms = laplacian_of_gaussian_factors(sigma_mm, spacing, truncate)  # sigma, truncate and size refused before any volume is allocated
     passes = _dense_fill(arr, cdt, pad_mode, pad_value, paths)
     total = np.zeros(arr.shape, dtype=cdt)
-    for factors in laplacian_of_gaussian_factors(sigma_mm, spacing, truncate):
+    for factors in terms:
         total += passes(factors)
     return _rounded(total, rounded)
 

@@ -1,7 +1,9 @@
-"""Audit 121: the Laplacian of Gaussian's arguments (finding 1).
+"""Audit 121: the Laplacian of Gaussian's arguments and size (findings 1, 2 and 5).
 
 ``laplacian_of_gaussian`` took a negative sigma or a truncate <= 0 and returned -3 * v (one tap per
-factor); text and True were read as numbers; 0, NaN and None were Python's errors.
+factor); text and True were read as numbers; 0, NaN and None were Python's errors.  ``log:SIGMA`` had
+no size limit: log:3000mm ran a 24,001-tap kernel and log:1e6mm ran until killed, where gaussian:
+refuses past 1001 taps.
 """
 
 from __future__ import annotations
@@ -48,6 +50,35 @@ class TestLogArguments:
         write(tmp_path / "v.nii.gz")
         done = invoke("convolve", "v.nii.gz", "-k", "log:-1mm", "-o", "o.nii.gz")
         assert done.exit_code == 3 and "positive finite" in done.stderr
+
+
+class TestLogSize:
+    def test_the_api_refuses_more_than_max_taps_as_gaussian_does(self):
+        with pytest.raises(InvalidKernel, match=r"^log: sigma 10000 mm is 1e\+04 voxels along z \(spacing 1 mm\): "
+                                                r"a kernel of more than 1001 taps \(sigma at most 125 mm here\)$"):
+            kernel_build.laplacian_of_gaussian_factors(1e4, (1, 1, 1))
+        with pytest.raises(InvalidKernel, match="more than 1001 taps"):
+            volume_filters.laplacian_of_gaussian(VOL, 1e6, (1, 1, 1))
+
+    def test_the_limit_is_counted_per_axis_at_its_spacing(self):
+        with pytest.raises(InvalidKernel, match=r"along y \(spacing 0.5 mm\).*sigma at most 62.5 mm here"):
+            kernel_build.laplacian_of_gaussian_factors(300.0, (10.0, 0.5, 10.0))
+        with pytest.raises(InvalidKernel, match=r"along y \(spacing 0.5 mm\), a kernel of 1601 taps, more than 1001$"):
+            kernel_build.laplacian_of_gaussian_factors(100.0, (10.0, 0.5, 10.0))
+        assert [len(f) for f in kernel_build.laplacian_of_gaussian_factors(125.0, (1, 1, 1))[0]] == [1001] * 3
+
+    def test_the_limit_is_checked_before_the_volume_is_allocated(self, monkeypatch):
+        monkeypatch.setattr(volume_filters, "_dense_fill", lambda *a: pytest.fail("reached the filtering"))
+        with pytest.raises(InvalidKernel, match="more than 1001 taps"):
+            volume_filters.laplacian_of_gaussian(VOL, 300.0, (1, 1, 1))
+
+    @pytest.mark.parametrize("spec", ["log:300mm", "log:1e6mm", "log:300vox"])
+    def test_the_command_line_refuses_it_with_exit_3(self, invoke, tmp_path, spec):
+        write(tmp_path / "v.nii.gz")
+        done = invoke("convolve", "v.nii.gz", "-k", spec, "-o", "o.nii.gz")
+        assert done.exit_code == 3, done.stderr
+        assert "a kernel of more than 1001 taps (sigma at most 125 mm here)" in done.stderr
+        assert not (tmp_path / "o.nii.gz").exists()
 
 
 def write(path):
