@@ -42,7 +42,10 @@ import numpy as np
 from ._core.numpy_impl import rounded as _rounded
 from .kernel_build import central_difference_mm, laplacian_of_gaussian_factors, sobel_mm_factors
 from .kernel_build import gaussian_second_derivative_1d  # noqa: F401  (built in kernel_build; importable from here)
-from .volumes import _spacing, as_volume, correlate_separable, volume_dtype_arg
+from . import numtext
+from .errors import UsageError
+from .modes import AXES
+from .volumes import _kernel1d, _spacing, as_volume, correlate_separable, volume_dtype_arg
 
 
 def _one_axis(axis: int, k: np.ndarray) -> list[Any]:
@@ -54,7 +57,9 @@ def _one_axis(axis: int, k: np.ndarray) -> list[Any]:
 def smooth_renormalised(vol: Any, kernels: Sequence[Any], *, mask: Any = None, dtype: Any = None, paths: Any = None) -> np.ndarray:
     """Separable smoothing that renormalises over the voxels inside the volume (and ``mask``).
 
-    ``kernels`` are one 1-D kernel per axis (z, y, x) or None.  Without ``mask`` the result is
+    ``kernels`` are one 1-D smoothing kernel per axis (z, y, x) or None: every weight >= 0 and the centre one > 0
+    (a derivative is InvalidKernel; :func:`~kernelcli.volumes.correlate_separable` applies it).  ``mask`` is checked
+    as the volume is (real, finite, 3-D; a masked array refused).  Without ``mask`` the result is
     the correlation with zero padding divided, voxel by voxel, by the sum of the weights that
     fell inside; with ``mask`` (same shape; inside where > 0.5) each pass (x, y, then z, as
     FSL) averages only inside voxels and keeps the outside ones.  See the module notes.
@@ -65,17 +70,19 @@ def smooth_renormalised(vol: Any, kernels: Sequence[Any], *, mask: Any = None, d
     """
     arr = as_volume(vol)
     cdt, rounded = volume_dtype_arg(dtype, arr)
-    passes = [(axis, np.asarray(k, dtype=np.float64).reshape(-1)) for axis, k in enumerate(kernels) if k is not None]
+    passes = _smoothing_passes(kernels)
+    factors = [None, None, None]
+    for axis, k in passes:
+        factors[axis] = k
     if mask is None:
-        out = correlate_separable(arr, kernels, pad_mode="constant", pad_value=0.0, dtype=cdt, paths=paths)
-        for axis, k in passes:
+        out = correlate_separable(arr, factors, pad_mode="constant", pad_value=0.0, dtype=cdt, paths=paths)
+        for axis, k in passes:  # each norm is at least the centre tap: never 0
             inside = correlate_separable(np.ones((1, 1, arr.shape[axis])), (None, None, k), pad_mode="constant", dtype=np.float64, paths=paths)
             shape = [1, 1, 1]
             shape[axis] = arr.shape[axis]
-            norm = inside.reshape(shape)
-            out /= np.where(np.abs(norm) > 1e-12, norm, 1.0).astype(cdt)
+            out /= inside.reshape(shape).astype(cdt)
         return _rounded(out, rounded)
-    m = np.asarray(mask)
+    m = as_volume(mask, "mask")
     if m.shape != arr.shape:
         from .errors import ShapeError
 
@@ -85,9 +92,42 @@ def smooth_renormalised(vol: Any, kernels: Sequence[Any], *, mask: Any = None, d
     for axis, k in sorted(passes, key=lambda item: -item[0]):  # x, y, z: FSL's order
         num = correlate_separable(result * inside, _one_axis(axis, k), pad_mode="constant", dtype=cdt, paths=paths)
         den = correlate_separable(inside, _one_axis(axis, k), pad_mode="constant", dtype=cdt, paths=paths)
-        ok = (inside > 0) & (np.abs(den) > 1e-12)
+        ok = inside > 0  # an inside voxel's den holds its own centre tap
         result[ok] = num[ok] / den[ok]
     return _rounded(result, rounded)
+
+
+def _smoothing_passes(kernels: Sequence[Any]) -> list[tuple[int, np.ndarray]]:
+    """``(axis, 1-D float64 weights)`` of :func:`smooth_renormalised`'s kernels, checked as
+    :func:`~kernelcli.volumes.correlate_separable` checks its own, and refused (InvalidKernel) unless they
+    smooth: weights >= 0 and a positive centre tap, so that the weights inside are never 0 and dividing by
+    them is an average (a derivative's [1, 0, -1] was "renormalised" into nonsense).
+
+    >>> _smoothing_passes([None, None, [[1, 2, 1]]])
+    [(2, array([1., 2., 1.]))]
+    """
+    from .errors import InvalidKernel
+
+    try:
+        given = tuple(kernels)
+    except TypeError:
+        raise UsageError(f"kernels: expected three 1-D kernels (z, y, x), got {kernels!r}") from None
+    if len(given) != 3:
+        raise UsageError(f"kernels: expected three 1-D kernels (z, y, x), got {len(given)}")
+    passes = []
+    for axis, k in enumerate(given):
+        if k is None:
+            continue
+        k1 = _kernel1d(k, AXES[axis])
+        if (k1 < 0).any() or not k1[(len(k1) - 1) // 2] > 0:
+            shown = numtext.clipped("[" + ", ".join(f"{v:.4g}" for v in k1[:12]) + (", ...]" if len(k1) > 12 else "]"), 80)
+            raise InvalidKernel(
+                f"kernel along {AXES[axis]}: {shown} is no smoothing kernel: renormalising divides by the weights inside "
+                "the volume (or mask), so every weight must be >= 0 and the centre one > 0 (as --pad-mode renormalise "
+                "takes gaussian, fwhm and box only); correlate_separable applies any kernel"
+            )
+        passes.append((axis, k1))
+    return passes
 
 
 def gradient_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "replicate", pad_value: float = 0.0,

@@ -1,0 +1,71 @@
+"""Audit 121 finding 3: ``smooth_renormalised`` checks its mask and kernels.
+
+A text mask raised numpy's UFuncTypeError; a complex mask was compared through numpy's complex
+ordering, a NaN taken as "outside" and a masked array's mask dropped, all without a word.  A zero-sum
+kernel [1, 0, -1] was "renormalised": the middle voxel kept its raw -40, its neighbours were divided
+by -1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kernelcli import volume_filters
+from kernelcli.errors import InvalidKernel, ShapeError, UsageError
+
+V = np.arange(60.0).reshape(3, 4, 5)
+K = ([1, 2, 1], None, None)
+
+
+class TestMask:
+    @pytest.mark.parametrize("mask, message", [
+        (np.full(V.shape, "1"), r"^mask: expected real numbers, got dtype <U1$"),
+        (np.full(V.shape, 0.6 + 5j), r"^mask: expected real numbers, got dtype complex128$"),
+        (np.where(V > 20, 1.0, np.nan), r"^mask: 21 value\(s\) are NaN or infinite; kernelcli expects finite input$"),
+        (np.ma.masked_array(np.ones(V.shape), mask=V < 20), r"^mask: a masked array, .* mask\.filled\(value\) .* mask\.data "),
+        (np.full(V.shape, None), r"^mask: expected real numbers, got dtype object$"),
+    ])
+    def test_what_is_no_real_finite_mask_is_refused_in_one_line(self, mask, message):
+        with pytest.raises(UsageError, match=message):
+            volume_filters.smooth_renormalised(V, K, mask=mask)
+
+    def test_a_mask_of_another_rank_or_shape_is_a_shape_error(self):
+        with pytest.raises(ShapeError, match=r"^mask: expected a 3-D \(Z, Y, X\) array, got shape \(3, 4\)$"):
+            volume_filters.smooth_renormalised(V, K, mask=np.ones((3, 4)))
+        with pytest.raises(ShapeError, match="differs from the volume's"):
+            volume_filters.smooth_renormalised(V, K, mask=np.ones((3, 4, 4)))
+
+    @pytest.mark.parametrize("mask", [V > 20, (V > 20).astype(np.uint8), (V > 20) * 0.9, np.ma.masked_array(V > 20).data])
+    def test_real_masks_of_any_dtype_give_the_same_answer(self, mask):
+        np.testing.assert_array_equal(volume_filters.smooth_renormalised(V, K, mask=mask),
+                                      volume_filters.smooth_renormalised(V, K, mask=(V > 20).astype(np.float64)))
+
+
+class TestKernels:
+    @pytest.mark.parametrize("kernel", [[1, 0, -1], [-1, 2, -1], [1, -1, 1], [0, 0, 1], [1, 0, 1], [0.0]])
+    def test_a_kernel_that_does_not_smooth_is_refused_saying_why(self, kernel):
+        for mask in (None, np.ones(V.shape)):
+            with pytest.raises(InvalidKernel, match=r"^kernel along z: \[.*\] is no smoothing kernel: renormalising divides "
+                                                    r"by the weights inside .* correlate_separable applies any kernel$"):
+                volume_filters.smooth_renormalised(V, (kernel, None, None), mask=mask)
+
+    @pytest.mark.parametrize("kernels, message", [
+        (None, r"^kernels: expected three 1-D kernels"),
+        (([1, 1],), r"^kernels: expected three 1-D kernels \(z, y, x\), got 1$"),
+        ((["a"], None, None), r"^kernel along z: "),
+        (([[1, 1], [1, 1]], None, None), r"^kernel along z: a 2x2 array; expected a 1-D kernel"),
+    ])
+    def test_malformed_kernels_are_kernelcli_errors(self, kernels, message):
+        with pytest.raises((UsageError, ShapeError, InvalidKernel), match=message):
+            volume_filters.smooth_renormalised(V, kernels)
+
+    def test_a_row_kernel_is_its_taps_and_a_mask_of_ones_equals_no_mask(self):
+        ours = volume_filters.smooth_renormalised(V, (None, [[1, 2, 1]], None))
+        np.testing.assert_allclose(ours, volume_filters.smooth_renormalised(V, (None, [1, 2, 1], None), mask=np.ones(V.shape)))
+        np.testing.assert_allclose(ours[:, 0], (2 * V[:, 0] + V[:, 1]) / 3)
+
+    def test_a_tiny_smoothing_kernel_is_still_renormalised(self):
+        # the old 1e-12 threshold skipped the division for weights summing to less: the result was 1e-20 times the input
+        np.testing.assert_allclose(volume_filters.smooth_renormalised(V, ([1e-20, 2e-20, 1e-20], None, None)),
+                                   volume_filters.smooth_renormalised(V, ([1, 2, 1], None, None)), rtol=1e-12)
