@@ -242,7 +242,10 @@ def laplacian_of_gaussian(
 
     The sum over axes a of (second derivative of the Gaussian along a, Gaussian along the others;
     sigma_a = sigma_mm / spacing_a voxels, radius ``ceil(truncate * sigma_a)``) divided by
-    spacing_a^2.  On 1 mm voxels it equals ``scipy.ndimage.gaussian_laplace(x, sigma, truncate=truncate)``.
+    spacing_a^2.  On 1 mm voxels it equals ``scipy.ndimage.gaussian_laplace(x, sigma, mode="nearest",
+    radius=kernel_build.radius_for(sigma, truncate))`` (``ceil(truncate * sigma)``); with ``truncate=truncate``
+    alone scipy's radius is ``int(truncate * sigma + 0.5)``, one voxel shorter whenever the rounding goes down
+    (sigma 1.1: 4 against 5, results 0.3% of the largest |LoG| apart).
     ``pad_value``: the fill of ``pad_mode="constant"``, around the volume (:func:`_dense_fill`).
 
     >>> x = np.zeros((9, 9, 9)); x[4, 4, 4] = 1

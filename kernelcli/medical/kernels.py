@@ -14,7 +14,8 @@ reads kernel files, and keeps the names importable from here.
   smoothed [1, 2, 1] / 4 along the other two axes;
 * ``log:SIGMAmm`` -- Laplacian of Gaussian in units per mm^2: the sum over axes of the Gaussian's
   second derivative along that axis (sigma / spacing voxels) divided by the spacing squared,
-  i.e. ``scipy.ndimage.gaussian_laplace`` with the spacing taken into account;
+  i.e. ``scipy.ndimage.gaussian_laplace`` with the spacing taken into account and scipy's ``radius=`` given
+  as ``ceil(truncate * sigma)`` (scipy's own rounds it: see :func:`kernelcli.volume_filters.laplacian_of_gaussian`);
 * named 3-D kernels (``gaussian_3d``, ``box_3d``, ``sobel_3d[_y|_z]``: per voxel), and any 2-D
   catalogue kernel (applied slice by slice).
 
