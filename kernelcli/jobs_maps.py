@@ -133,7 +133,8 @@ def read_weights(path: str | Path) -> Any:
         hint = "; one filter (C, f, f) is w[None]" if w.ndim == 3 else ""
         raise InvalidKernel(f"{path}: weights must be 4-D (K filters, C channels, f, f) as PyTorch stores them, got shape {w.shape}{hint}")
     if max(w.shape[2:]) > MAX_SIDE:
-        raise InvalidKernel(f"{path}: filters of {w.shape[2]}x{w.shape[3]} exceed {MAX_SIDE} per side")
+        raise InvalidKernel(f"{path}: filters of {numtext.counted(w.shape[2], 'row')} x {numtext.counted(w.shape[3], 'column')} "
+                            f"exceed {MAX_SIDE} per side")
     return w
 
 

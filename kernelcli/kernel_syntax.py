@@ -105,7 +105,8 @@ def _imagemagick(spec: str, m: re.Match) -> Any:
     w, h = _side(m.group("w")), _side(m.group("h") or m.group("w"))
     if w is None or h is None or max(w, h) > MAX_SIDE:
         size = numtext.clipped(f"{m.group('w')}x{m.group('h') or m.group('w')}")
-        raise InvalidKernel(f"{_said(spec)}: {size} is larger than {MAX_SIDE} per side")
+        shape = f": {_rows_columns(h, w)}" if w is not None and h is not None else ""
+        raise InvalidKernel(f"{_said(spec)}: {size} is larger than {MAX_SIDE} per side (width x height, ImageMagick's order{shape})")
     if m.group("flags"):
         raise InvalidKernel(
             f"{_said(spec)}: the flags {m.group('flags')!r} ask ImageMagick for a list of rotated kernels; "
@@ -161,11 +162,22 @@ def _value(spec: str, item: str) -> float:
     return value
 
 
+def _rows_columns(rows: int, columns: int) -> str:
+    """A kernel's size in words, rows first as numpy's shape and ``kernels show`` give it: the inline
+    syntax's ``WxH`` (ImageMagick's width x height) read alone named a transposed kernel.
+
+    >>> _rows_columns(1, 256)
+    '1 row x 256 columns'
+    """
+    return f"{numtext.counted(rows, 'row')} x {numtext.counted(columns, 'column')}"
+
+
 def _make(name: str, values: list[float], w: int, h: int, spec: str) -> Any:
     from .catalog_format import MAX_SIDE, TOO_LARGE, Kernel, sums_in_range
 
     if max(w, h) > MAX_SIDE:
-        raise InvalidKernel(f"{_said(spec)}: {w}x{h} is larger than {MAX_SIDE} per side")
+        raise InvalidKernel(f"{_said(spec)}: {w}x{h} is larger than {MAX_SIDE} per side (width x height, ImageMagick's "
+                            f"order: {_rows_columns(h, w)})")
     if not sums_in_range(values):
         raise InvalidKernel(f"{_said(spec)}: {TOO_LARGE}")
     matrix = tuple(tuple(values[r * w:(r + 1) * w]) for r in range(h))
@@ -234,7 +246,7 @@ def read_npy_kernel(path: str | Path, *, max_ndim: int = 2) -> Any:
     if not 2 <= arr.ndim <= max_ndim or arr.size == 0:
         raise InvalidKernel(f"{p}: expected a non-empty {dims} array, got shape {arr.shape}")
     if max(arr.shape[-2:]) > MAX_SIDE:
-        raise InvalidKernel(f"{p}: {arr.shape[-2]}x{arr.shape[-1]} is larger than {MAX_SIDE} per side")
+        raise InvalidKernel(f"{p}: {_rows_columns(arr.shape[-2], arr.shape[-1])} is larger than {MAX_SIDE} per side")
     values = arr.astype(np.float64)
     if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
         _long_double(p, arr, values)

@@ -1,0 +1,47 @@
+"""Audit 121 finding 6: one order for a kernel's size, ``bias=`` as the README says, and kernelcli errors
+naming the function called.
+
+a) a .npy kernel of 1 row x 256 columns was refused as "1x256", the inline syntax's words for 256 rows
+   x 1 column (ImageMagick's width x height).
+b) the README said "`bias=` is values", but conv_params/dense_params take whether a layer has one.
+d) read_input(None) was Python's "expected str, bytes or os.PathLike object, not NoneType";
+   convolve_slices(v, k, foo=1) was "conv2d() got an unexpected keyword argument 'foo'".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import kernelcli
+from kernelcli.errors import InvalidKernel
+
+class TestSizeOrder:
+    def test_a_npy_kernel_is_sized_in_rows_and_columns(self, tmp_path):
+        np.save(tmp_path / "wide.npy", np.ones((1, 256)))
+        np.save(tmp_path / "tall.npy", np.ones((256, 1)))
+        with pytest.raises(InvalidKernel, match=r"wide\.npy: 1 row x 256 columns is larger than 255 per side$"):
+            kernelcli.load_kernel(str(tmp_path / "wide.npy"))
+        with pytest.raises(InvalidKernel, match=r"tall\.npy: 256 rows x 1 column is larger than 255 per side$"):
+            kernelcli.load_kernel(str(tmp_path / "tall.npy"))
+
+    def test_the_inline_size_says_it_is_width_x_height_and_gives_rows_and_columns(self):
+        with pytest.raises(InvalidKernel, match=r": 1x256 is larger than 255 per side \(width x height, ImageMagick's "
+                                                r"order: 256 rows x 1 column\)$"):
+            kernelcli.load_kernel("1x256: " + " ".join(["1"] * 256))
+        with pytest.raises(InvalidKernel, match=r"'256x1: 1': 256x1 is larger than 255 per side \(width x height, "
+                                                r"ImageMagick's order: 1 row x 256 columns\)$"):
+            kernelcli.load_kernel("256x1: 1")
+        with pytest.raises(InvalidKernel, match=r"is larger than 255 per side \(width x height, ImageMagick's order\)$"):
+            kernelcli.load_kernel("99999999x1: 1")
+
+    def test_a_weights_file_is_sized_in_rows_and_columns(self, tmp_path):
+        from kernelcli.jobs_maps import read_weights
+
+        np.save(tmp_path / "w.npy", np.ones((1, 1, 1, 256)))
+        with pytest.raises(InvalidKernel, match=r"w\.npy: filters of 1 row x 256 columns exceed 255 per side$"):
+            read_weights(tmp_path / "w.npy")
+
+    def test_the_json_forms_and_kernels_show_use_the_same_words(self):
+        with pytest.raises(InvalidKernel, match="has 256 columns, at most 255 per side"):
+            kernelcli.load_kernel("[[" + ",".join(["1"] * 256) + "]]")
