@@ -223,6 +223,9 @@ def parse_padding(text: str, *, forms: str = "same, valid, P or T,B,L,R in whole
 def conv_params(in_channels: int, filters: int, fh: int, fw: int | None = None, *, bias: bool = True, groups: int = 1) -> int:
     """Learnable parameters of a convolution layer: ``[(fh*fw*C/groups) + 1] * K``.
 
+    ``bias``: whether the layer has one, True or False as PyTorch's ``nn.Conv2d(bias=)`` (not its values,
+    which :func:`kernelcli.layers.conv_layer`'s ``bias=`` takes).
+
     >>> conv_params(228, 32, 3)
     65696
     """
@@ -236,7 +239,7 @@ def conv_params(in_channels: int, filters: int, fh: int, fw: int | None = None, 
 
 
 def dense_params(n_in: int, n_out: int, *, bias: bool = True) -> int:
-    """Parameters of a fully connected layer: ``(n_in + 1) * n_out``.
+    """Parameters of a fully connected layer: ``(n_in + 1) * n_out`` (``bias=False``: ``n_in * n_out``).
 
     >>> dense_params(32768, 10)
     327690

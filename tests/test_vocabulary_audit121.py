@@ -10,11 +10,17 @@ d) read_input(None) was Python's "expected str, bytes or os.PathLike object, not
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import kernelcli
-from kernelcli.errors import InvalidKernel
+from kernelcli import shapes
+from kernelcli.errors import InvalidKernel, UsageError
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
 
 class TestSizeOrder:
     def test_a_npy_kernel_is_sized_in_rows_and_columns(self, tmp_path):
@@ -45,3 +51,14 @@ class TestSizeOrder:
     def test_the_json_forms_and_kernels_show_use_the_same_words(self):
         with pytest.raises(InvalidKernel, match="has 256 columns, at most 255 per side"):
             kernelcli.load_kernel("[[" + ",".join(["1"] * 256) + "]]")
+
+
+class TestBiasWord:
+    def test_conv_params_bias_is_whether_the_layer_has_one_and_the_readme_says_so(self):
+        assert shapes.conv_params(4, 4, 3, bias=False) == 144 and shapes.conv_params(4, 4, 3) == 148
+        with pytest.raises(UsageError, match="bias must be True or False, got 0.5"):
+            shapes.conv_params(4, 4, 3, bias=0.5)
+        text = " ".join(README.split())
+        assert "`bias=` is values (" not in text  # it was untrue for conv_params
+        assert "where parameters are only counted it says whether the layer has one, `True` or `False`" in text
+        assert "whether the layer has one" in " ".join(shapes.conv_params.__doc__.split())
