@@ -427,9 +427,15 @@ def convolve_slices(vol: Any, kernel2d: Any, axis: str | int = "z", *, dtype: An
            [-1., -1.],
            [-1., -1.]])
     """
+    import inspect
+
     from . import api
     from .api import conv2d
 
+    passed = [n for n, p in inspect.signature(conv2d).parameters.items() if p.kind is p.KEYWORD_ONLY and n != "dtype"]
+    if unknown := [n for n in conv2d_kwargs if n not in passed]:  # (conv2d's own TypeError named conv2d)
+        raise UsageError(f"convolve_slices() got an unexpected keyword argument {unknown[0]!r}: it takes axis, dtype "
+                         f"and conv2d's {', '.join(passed)}")
     arr = as_volume(vol)
     a = _axis_index(axis)
     # the whole volume checked once, as conv3d checks it: per slice, a refusal named x and one plane's cells and count

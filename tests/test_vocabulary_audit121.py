@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import kernelcli
-from kernelcli import shapes
+from kernelcli import shapes, volumes
 from kernelcli.errors import InvalidKernel, UsageError
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
@@ -62,3 +62,27 @@ class TestBiasWord:
         assert "`bias=` is values (" not in text  # it was untrue for conv_params
         assert "where parameters are only counted it says whether the layer has one, `True` or `False`" in text
         assert "whether the layer has one" in " ".join(shapes.conv_params.__doc__.split())
+
+
+class TestErrorsNameTheFunction:
+    @pytest.mark.parametrize("call, message", [
+        (lambda: kernelcli.read_input(None), r"^read_input: path None: expected a path \(str or os.PathLike\), got NoneType$"),
+        (lambda: kernelcli.read_input(3), r"^read_input: path 3: expected a path .* got int$"),
+        (lambda: kernelcli.read_input(b"x.png"), r"^read_input: path b'x.png': expected a path .* got bytes$"),
+        (lambda: kernelcli.read_volume(None), r"^read_volume: path None: expected a path .* got NoneType$"),
+        (lambda: kernelcli.write_output(None, np.zeros((2, 2))), r"^write_output: out None: expected a path .* got NoneType$"),
+    ])
+    def test_a_path_that_is_no_path_is_a_usage_error(self, call, message):
+        with pytest.raises(UsageError, match=message):
+            call()
+
+    def test_a_path_object_is_still_read(self, tmp_path):
+        np.save(tmp_path / "a.npy", np.ones((2, 3)))
+        assert kernelcli.read_input(tmp_path / "a.npy").data.shape == (2, 3)
+
+    def test_convolve_slices_names_itself_for_an_unknown_keyword(self):
+        with pytest.raises(UsageError, match=r"^convolve_slices\(\) got an unexpected keyword argument 'foo': it takes axis, "
+                                             r"dtype and conv2d's stride, padding, pad_mode, pad_value, dilation, flip, paths$"):
+            volumes.convolve_slices(np.zeros((2, 3, 3)), [[1.0]], foo=1)
+        out = volumes.convolve_slices(np.ones((2, 3, 3)), [[1.0, 1.0]], "y", padding="valid", pad_mode="reflect", flip=True)
+        assert out.shape == (2, 3, 2)

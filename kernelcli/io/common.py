@@ -22,7 +22,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from ..errors import ImageReadError, InputError
+from ..errors import ImageReadError, InputError, UsageError
 from ..limits import MEMORY_ENV, size_text
 from ..records import field, record
 
@@ -120,6 +120,22 @@ def stat_input(p: Path, missing: str = "no such file") -> os.stat_result:
         raise InputError(f"{p}: {missing}") from None
     except OSError as exc:
         raise InputError(f"{p}: cannot access: {exc.strerror or exc}") from None
+
+
+def path_arg(path: Any, function: str, name: str = "path") -> Path:
+    """``path`` (a str or os.PathLike) as a Path, else a UsageError naming ``function`` and the argument:
+    ``read_input(None)`` was Python's "expected str, bytes or os.PathLike object, not NoneType".
+
+    >>> path_arg(None, "read_input")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: read_input: path None: expected a path (str or os.PathLike), got NoneType
+    """
+    if isinstance(path, str) or (isinstance(path, os.PathLike) and isinstance(os.fspath(path), str)):
+        return Path(path)
+    from ..numtext import quoted
+
+    raise UsageError(f"{function}: {name} {quoted(path)}: expected a path (str or os.PathLike), got {type(path).__name__}")
 
 
 def check_input_path(path: str | os.PathLike) -> Path:

@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import ImageReadError, InputError, KernelcliError, UsageError
 from ..limits import default_max_bytes
 from ..modes import canonical_rescale
-from .common import Loaded, Written, check_input_path, one_line
+from .common import Loaded, Written, check_input_path, one_line, path_arg
 from .arrays import read_npy, write_npy
 from .image_writing import Encoding, check_finite_result, write_image
 from .images import read_image
@@ -70,7 +70,7 @@ def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_by
     need, estimated before decoding (default :func:`kernelcli.limits.default_max_bytes`).
     Raises only our own errors.
     """
-    p = check_input_path(path)
+    p = check_input_path(path_arg(path, "read_input"))
     suffix = p.suffix.lower()
     refuse_unsupported(p)
     try:
@@ -148,7 +148,7 @@ def write_output(
     infinity is refused in every format, as :func:`read_input` refuses such a file.
     ``out`` that is ``like``'s own file is refused (OutputRefused), ``force`` or not: as the CLI refuses it.
     """
-    o = Path(out)
+    o = path_arg(out, "write_output", "out")
     _check_suffix(o)
     rescale = None if rescale is None else canonical_rescale(rescale)  # refused for a .npy or .csv too: not ignored
     if like is not None and like.path is not None:

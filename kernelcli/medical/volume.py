@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, MissingExtra, UsageError
-from ..io.common import stat_input
+from ..io.common import path_arg, stat_input
 from ..records import field, record
 from ..volume_inputs import (  # noqa: F401 - volume_stem re-exported (its former home)
     DICOM_SUFFIXES, ITK_SUFFIXES, MGH_SUFFIXES, NIFTI_SUFFIXES, VOLUME_SUFFIXES, _has_dicom_magic, volume_stem, volume_suffix,
@@ -235,7 +235,7 @@ def read_volume(
     from ..ndsupport import check_bool
     from .dicom import read_dicom
 
-    p = Path(path)
+    p = path_arg(path, "read_volume")
     resample_slices = check_bool(resample_slices, "resample_slices", "True (interpolate uneven slice gaps) or False")
     volume = _volume_index(volume)
     st = stat_input(p)
