@@ -114,12 +114,22 @@ def _converter(annotation: Any, info: Any) -> Callable[[Any], Any] | None:
 
 def _path(value: Any) -> Path:
     """A path argument or option; an empty one is refused: ``Path("")`` is ``.``, and an unset shell variable
-    (``kernelcli convolve "$f" ...``) would run on the whole current folder."""
+    (``kernelcli convolve "$f" ...``) would run on the whole current folder.  Only the bare ``-`` is stdin or
+    stdout: ``./-``, which ``Path`` would shorten to ``-``, is the file named ``-`` (as ``cat ./-`` reads it),
+    kept apart as its absolute path.
+
+    >>> _path("-"), _path("./-") == Path.cwd() / "-", _path("a/./b.png")
+    (PosixPath('-'), True, PosixPath('a/b.png'))
+    """
     if isinstance(value, Path):
         return value
-    if str(value) == "":
+    text = str(value)
+    if text == "":
         raise ValueError("'' is an empty path: expected a file or folder name")
-    return Path(value)
+    path = Path(text)
+    if text != "-" and str(path) == "-":
+        return Path.cwd() / path
+    return path
 
 
 def _bool(value: Any) -> bool:
