@@ -286,7 +286,10 @@ def check_report_folder(report: str | os.PathLike, made: Collection[str] = ()) -
     as an ``--out`` file is; so is ``-`` (a file of that name was written).  ``made``: absolute folders the
     run creates (the outputs'), where a report may go too."""
     if os.fspath(report) == "-":
-        raise UsageError("--report -: the report is a file; --json prints its records on stdout")
+        from .io.pipes import pipe_refused
+
+        raise UsageError(pipe_refused("--report", report, "the report is a file", stream="stdout",
+                                      fix="give a path (--json prints its records on stdout)"))
     dest = Path(report)
     folder = dest.absolute().parent
     if not folder.is_dir() and str(folder) not in made:

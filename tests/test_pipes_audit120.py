@@ -64,3 +64,36 @@ def test_a_dot_slash_dash_output_is_the_file_not_stdout(grey):
     assert f"{grey / '-'}: unsupported output type '(no extension)'" in r.stderr, r.stderr
     r = kernelcli("convolve", "g.png", "-k", "box:3", "-o", "-", "--format", "png", cwd=grey)  # the bare '-': stdout
     assert r.returncode == 0 and r.stdout.startswith(b"\x89PNG"), r.stderr
+
+
+# F3: '-' where a file option takes no pipe, and stdout's device file as --out, refused in the pipes' one wording
+
+@pytest.mark.parametrize("args, said", [
+    (["--weights", "-"], "--weights '-': the weights are a .npy file (numpy.save), not stdin; give a path (only the input reads '-', stdin)"),
+    (["-k", "box:3", "--bias-file", "-"], "--bias-file '-': the biases are a .npy file (numpy.save), not stdin; give a path"),
+    (["-k", "box:3", "--mask", "-"], "--mask '-': the mask is a volume file, not stdin; give a path"),
+])
+def test_a_dash_for_a_file_option_says_stdin_is_not_taken_there(invoke, grey, args, said):
+    np.save(grey / "w.npy", np.ones((2, 1, 3, 3)))
+    r = invoke("convolve", "g.png", *args, "-o", "o.npy")
+    assert r.exit_code == 2 and said in r.stderr, r.output
+    assert not (grey / "o.npy").exists()
+
+
+def test_stdouts_device_file_as_out_points_to_out_dash(invoke, grey):
+    r = invoke("convolve", "g.png", "-k", "box:3", "-o", "/dev/stdout", "--format", "npy")
+    assert r.exit_code == 2 and r.stdout == "", r.output
+    assert ("--out '/dev/stdout': stdout is written as --out -, not through its device file; "
+            "give --out - --format bmp|csv|jpg|npy|png|tif") in r.stderr, r.stderr
+    r = invoke("gallery", "g.png", "-o", "/dev/stdout")
+    assert r.exit_code == 2 and "give --out - (a PNG)" in r.stderr, r.output
+
+
+def test_the_report_and_learn_refusals_come_from_the_same_words(invoke, grey):
+    from kernelcli.io.pipes import pipe_refused
+
+    r = invoke("convolve", "g.png", "-k", "box:3", "--report", "-", "-o", "o.npy")
+    assert r.exit_code == 2 and pipe_refused("--report", "-", "the report is a file", stream="stdout",
+                                             fix="give a path (--json prints its records on stdout)") in r.stderr, r.output
+    r = invoke("learn", "-", "g.png", "-f", "3")
+    assert r.exit_code == 2 and "input '-': learn reads and writes files, not stdin or stdout; give a path" in r.stderr, r.output

@@ -19,6 +19,10 @@ from . import _common
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: the file options that no pipe stands for (stdin is the input's alone): parameter -> what the option takes
+FILE_ONLY = {"weights": "the weights are a .npy file (numpy.save)", "bias_file": "the biases are a .npy file (numpy.save)",
+             "mask": "the mask is a volume file"}
+
 
 def piped(func: F | None = None, *, out_format: str | None = None) -> Any:
     """Let ``func`` take ``-`` as its input (stdin) and as ``--out`` (stdout).
@@ -34,6 +38,7 @@ def piped(func: F | None = None, *, out_format: str | None = None) -> Any:
         from ..errors import UsageError
         from ..io.pipes import Pipes, is_stdio
 
+        refuse_pipe_not_taken(kwargs, out_format)
         given = kwargs.get("input")
         single = given is not None and not isinstance(given, (list, tuple))
         inputs = [given] if single else list(given or [])
@@ -72,3 +77,30 @@ def piped(func: F | None = None, *, out_format: str | None = None) -> Any:
                     _common.SHOWN_AS.pop(path, None)
 
     return wrapper
+
+
+def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None) -> None:
+    """Refuse ``-`` given to a file option that takes no pipe (:data:`FILE_ONLY`), and stdout's device file as
+    ``--out`` (``-o /dev/stdout``), in the words :func:`kernelcli.io.pipes.pipe_refused` gives (exit 2): they were
+    "must be a .npy file, got 'no extension'" (exit 3) and "unsupported output type '(no extension)'".
+
+    >>> refuse_pipe_not_taken({"weights": "-"})
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --weights '-': the weights are a .npy file (numpy.save), not stdin; give a path (only the input reads '-', stdin)
+    """
+    import os
+
+    from ..errors import UsageError
+    from ..io.pipes import PIPE_FORMATS, STDOUT_DEVICES, is_stdio, pipe_refused
+    from .options import CONCEPTS
+
+    for name, what in FILE_ONLY.items():
+        if is_stdio(kwargs.get(name)):
+            raise UsageError(pipe_refused(CONCEPTS[name].names[0], "-", what, stream="stdin",
+                                          fix="give a path (only the input reads '-', stdin)"))
+    out = kwargs.get("out")
+    if out is not None and os.fspath(out) in STDOUT_DEVICES:
+        how = f"--out - (a {out_format.upper()})" if out_format else f"--out - --format {'|'.join(sorted(set(PIPE_FORMATS) - {'tiff', 'jpeg'}))}"
+        raise UsageError(pipe_refused("--out", out, "stdout is written as --out -", stream="through its device file",
+                                      fix=f"give {how}"))

@@ -114,8 +114,10 @@ def learn(
 
     for given, what in ((input, "input"), (target, "target"), (out, "--out"), (plot, "--plot")):
         if str(given) == "-":  # ('-' was 'no such file', and --out - "a .json kernel file; got '(no extension)'")
-            raise UsageError(f"{what} '-': learn reads and writes files, not stdin or stdout; give a path"
-                             + (" (the kernel is printed on stdout without --out)" if what == "--out" else ""))
+            from ..io.pipes import pipe_refused
+
+            raise UsageError(pipe_refused(what, given, "learn reads and writes files", stream="stdin or stdout", fix="give a path"
+                                          + (" (the kernel is printed on stdout without --out)" if what == "--out" else "")))
     for given in (input, target):  # ("unsupported file type '.gz'" named no volume)
         refuse_volume_input(given, "learn")
     sources = [check_input_path(input), check_input_path(target)]
