@@ -76,6 +76,12 @@ def _gallery_tiles(kernels: list[Any], channels: int, colour: bool) -> int:
     return sum(1 if len(k.shape) == 3 else per_kernel for k in kernels if len(k.shape) != 3 or k.shape[0] == channels)
 
 
+def check_sheet_output(out: str | Path, src: Path | None = None, *, force: bool = False) -> Path:
+    """The sheet's path checked before any pixel is read: a picture's type (exit 2), not an existing file without
+    ``force`` nor the input ``src`` (exit 4)."""
+    return _check_maps_outputs(src, None, out, single=False, force=force, picture="a gallery's sheet")[1]
+
+
 def gallery_file(
     input_path: str | Path,
     *,
@@ -107,7 +113,7 @@ def gallery_file(
 
     kernels = list_kernels(family)
     src = formats.check_input_path(input_path)
-    _, sheet_path = _check_maps_outputs(src, None, out, single=False, force=force, picture="a gallery's sheet")
+    sheet_path = check_sheet_output(out, src, force=force)
     mode = canonical_pad_mode(pad_mode)
     loaded = formats.read_input(src, max_pixels=max_pixels)
     from .layout import input_layout, to_hwc

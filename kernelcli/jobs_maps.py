@@ -347,7 +347,7 @@ def _describe_options(options: ConvolveOptions) -> str:
     return text + (f", --kernel-scale {options.kernel_scale}" if options.kernel_scale is not None else "")
 
 
-def _check_maps_outputs(src: Path, out: Any, montage: Any, *, single: bool, force: bool,
+def _check_maps_outputs(src: Path | None, out: Any, montage: Any, *, single: bool, force: bool,
                         picture: str = "a montage") -> tuple[Path | None, Path | None]:
     """Validate the data output and the montage path (``picture``: what a message calls it) before any pixel is read
     (exit 2/4)."""
@@ -355,7 +355,8 @@ def _check_maps_outputs(src: Path, out: Any, montage: Any, *, single: bool, forc
     from .io import formats
     from .io.output_checks import same_file
 
-    out_path = formats.check_output_path(out, [src], force=force) if out is not None else None
+    inputs = [src] if src is not None else []  # (None: stdin, checked before it is read)
+    out_path = formats.check_output_path(out, inputs, force=force) if out is not None else None
     if out_path is not None and not single and out_path.suffix.lower() not in MAPS_SUFFIXES:
         raise UsageError(
             f"{out_path}: several feature maps need .npy (H', W', maps) or .tif (one float32 page per map); "
@@ -371,7 +372,7 @@ def _check_maps_outputs(src: Path, out: Any, montage: Any, *, single: bool, forc
         refuse_folder(montage)
         if Path(montage).suffix.lower() not in MONTAGE_SUFFIXES:  # first: the general list names .csv and .npy too
             raise UsageError(f"{montage}: {picture} is a picture: expected one of {', '.join(MONTAGE_SUFFIXES)}")
-        montage_path = formats.check_output_path(montage, [src], force=force)
+        montage_path = formats.check_output_path(montage, inputs, force=force)
         if out_path is not None and (out_path == montage_path or same_file(out_path, montage_path)):
             raise OutputRefused(f"{montage_path}: --out and --montage name the same file")
     return out_path, montage_path

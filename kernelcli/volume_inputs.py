@@ -172,7 +172,8 @@ def refuse_volume_options(inputs: list, given: dict[str, object], *, out_dir: ob
 
             if as_url(inputs[0]) is None:
                 stat_input(Path(inputs[0]))
-        what = f"{inputs[0]}, an image or array" if one else "no volume among the inputs"
+        shown = "stdin" if str(inputs[0]) == "-" else inputs[0]  # (checked before stdin is read, as its stand-in file is named)
+        what = f"{shown}, an image or array" if one else "no volume among the inputs"
         raise UsageError(f"{', '.join(names)}: only for volume inputs (NIfTI, DICOM); got {what}")
 
 

@@ -97,3 +97,76 @@ def test_the_report_and_learn_refusals_come_from_the_same_words(invoke, grey):
                                              fix="give a path (--json prints its records on stdout)") in r.stderr, r.output
     r = invoke("learn", "-", "g.png", "-f", "3")
     assert r.exit_code == 2 and "input '-': learn reads and writes files, not stdin or stdout; give a path" in r.stderr, r.output
+
+
+# F1: with '-' as the input, the checks that need no pixel come before stdin is read, as for a file
+
+F1_CALLS = [
+    (["convolve", "-k", "nosuch", "-o", "j.npy"], 3),
+    (["convolve", "-k", "box:3", "--then", "maxpool:x", "-o", "j.npy"], 2),
+    (["convolve", "-k", "box:3", "-k", "nosuch", "--bias", "1,2", "-o", "j.npy"], 3),
+    (["convolve", "--weights", "nosuch.npy", "-o", "j.npy"], 3),
+    (["convolve", "-k", "box:3", "--axis", "z", "-o", "j.npy"], 2),
+    (["convolve", "-k", "box:3", "-o", "exists.npy"], 4),
+    (["convolve", "-k", "box:3", "--then", "maxpool:2", "-o", "exists.npy"], 4),
+    (["convolve", "-k", "box:3", "-o", "g.png"], 4),
+    (["pool", "-f", "2", "-o", "exists.npy"], 4),
+    (["pool", "-f", "2", "--window", "lung", "-o", "j.npy"], 2),
+    (["pad", "-p", "1", "-o", "exists.npy"], 4),
+    (["pad", "-p", "same", "-o", "j.npy"], 2),
+    (["gallery", "-o", "exists.npy"], 2),
+    (["gallery", "-o", "g.png"], 4),
+]
+
+
+@pytest.mark.parametrize("args, code", F1_CALLS)
+def test_an_empty_stdin_fails_as_an_empty_file_does(invoke, grey, args, code):
+    (grey / "empty.png").write_bytes(b"")
+    (grey / "exists.npy").write_bytes(b"")
+    command, rest = args[0], args[1:]
+    on_file = invoke(command, "empty.png", *rest)
+    on_stdin = invoke(command, "-", *rest)  # (the runner's stdin is empty)
+    assert on_file.exit_code == code, on_file.output
+    assert on_stdin.exit_code == code and on_stdin.stderr == on_file.stderr.replace("empty.png", "stdin"), \
+        (on_stdin.output, on_file.output)
+    assert not (grey / "j.npy").exists() and (grey / "exists.npy").read_bytes() == b""
+
+
+def test_an_existing_output_is_recorded_as_for_a_file(invoke, grey):
+    (grey / "exists.npy").write_bytes(b"")
+    r = invoke("convolve", "-", "-k", "box:3", "-o", "exists.npy", "--report", "r.json", "--json")
+    assert r.exit_code == 4, r.output
+    import json
+
+    record = json.loads(r.stdout)
+    assert record["input"] == "stdin" and record["code"] == 4, record
+    assert record["error"] == "stdin: exists.npy: already exists; use --force to overwrite it", record
+    assert json.loads((grey / "r.json").read_text())["items"][0]["error"] == record["error"]
+
+
+def test_a_kernel_typo_is_refused_while_the_stream_still_flows(grey):
+    """The producer has not finished (its stdin is open): the typo is refused now, not once the stream ends."""
+    with subprocess.Popen([sys.executable, "-m", "kernelcli", "convolve", "-", "-k", "nosuch", "-o", "k.png"], cwd=grey,
+                          env=process_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        try:
+            proc.stdin.write((grey / "g.png").read_bytes())
+            proc.stdin.flush()
+            code = proc.wait(timeout=60)
+        finally:
+            proc.kill()
+        said = proc.stderr.read().decode()
+    assert code == 3 and "unknown kernel 'nosuch'" in said, said
+    assert not (grey / "k.png").exists()
+
+
+def test_a_good_call_still_reads_stdin_after_its_checks(invoke, grey):
+    data = (grey / "g.png").read_bytes()
+    for args in (["convolve", "-", "-k", "box:3", "--then", "maxpool:2"], ["pool", "-", "-f", "2"], ["pad", "-", "-p", "1"]):
+        on_file = invoke(args[0], "g.png", *args[2:], "-o", "f.npy")
+        from conftest import CliRunner
+        from kernelcli.cli import app
+
+        on_stdin = CliRunner().invoke(app, [*args, "-o", "s.npy"], input=data, prog_name="kernelcli")
+        assert on_file.exit_code == 0 and on_stdin.exit_code == 0, (on_file.output, on_stdin.output)
+        assert np.array_equal(np.load(grey / "f.npy"), np.load(grey / "s.npy"))
+        (grey / "f.npy").unlink(), (grey / "s.npy").unlink()

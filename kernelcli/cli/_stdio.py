@@ -24,14 +24,17 @@ FILE_ONLY = {"weights": "the weights are a .npy file (numpy.save)", "bias_file":
              "mask": "the mask is a volume file"}
 
 
-def piped(func: F | None = None, *, out_format: str | None = None) -> Any:
+def piped(func: F | None = None, *, out_format: str | None = None, before: Callable[[dict], Any] | None = None) -> Any:
     """Let ``func`` take ``-`` as its input (stdin) and as ``--out`` (stdout).
 
     ``input`` may be one path or a list of them; ``out_format`` is the stdout format of a
-    command without ``--format`` (gallery's sheet: png).
+    command without ``--format`` (gallery's sheet: png).  ``before(kwargs)``, for an input
+    ``-``, makes the command's checks that need no pixel (options, kernels, ``--then``) and
+    returns the check of its output (or None) before stdin is read: as a file's call makes
+    them before it reads the file, with the same errors and exit codes (:func:`checked_before_stdin`).
     """
     if func is None:
-        return functools.partial(piped, out_format=out_format)
+        return functools.partial(piped, out_format=out_format, before=before)
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -61,6 +64,8 @@ def piped(func: F | None = None, *, out_format: str | None = None) -> Any:
             from ..modes import MONTAGE_NOT_STDOUT
 
             raise UsageError(MONTAGE_NOT_STDOUT)
+        if from_stdin and before is not None:  # the kernel's typo before a stream that never ends, or an empty one
+            checked_before_stdin(before, kwargs)
         notes = _common.notes_held() if is_stdio(out) else contextlib.nullcontext()  # outside: the copy comes first
         # out_format is what goes to stdout, never a claim about stdin (gallery - -o sheet.png took only PNG on stdin)
         fmt = kwargs.get("fmt") or (out_format if is_stdio(out) else None)
@@ -104,3 +109,43 @@ def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None)
         how = f"--out - (a {out_format.upper()})" if out_format else f"--out - --format {'|'.join(sorted(set(PIPE_FORMATS) - {'tiff', 'jpeg'}))}"
         raise UsageError(pipe_refused("--out", out, "stdout is written as --out -", stream="through its device file",
                                       fix=f"give {how}"))
+
+
+def checked_before_stdin(before: Callable[[dict], Any], kwargs: dict[str, Any]) -> None:
+    """The checks a call with an input file makes before it reads the file, made before stdin is read, in the
+    same order: the options and kernels (``before(kwargs)``: exit 2 or 3), stdin closed or a terminal (exit 2, as a
+    missing file), the output ``before`` returns the check of (exit 4 for an existing one: recorded as the file's
+    call records it, in ``--report`` and ``--json``).  A stream's content (empty, not an image) is checked after,
+    as a file's is."""
+    from pathlib import Path
+
+    from ..errors import KernelcliError
+    from ..io.pipes import stdin_stream
+
+    check_output = before(kwargs)
+    stdin_stream()
+    if check_output is None:
+        return
+    try:
+        check_output()
+    except KernelcliError:
+        from ._batch import run_reported
+
+        report = kwargs.get("report_file", kwargs.get("report"))
+        run_reported(Path("stdin"), check_output, outputs=[kwargs.get("out")], report=report, force=bool(kwargs.get("force")))
+        raise
+
+
+def image_output_check(out: Any, force: bool) -> Callable[[], Any] | None:
+    """The check of an image's ``--out`` file (its type, then exit 4 for an existing one), to be made before stdin is
+    read; None for stdout, and for a volume's type (``-o v.nii.gz``), which only what stdin holds can tell right
+    from wrong: a piped volume is refused naming pipes, after the read, an image's output type then."""
+    from functools import partial
+
+    from ..io.formats import check_output_path
+    from ..io.pipes import is_stdio
+    from ..volume_inputs import VOLUME_SUFFIXES
+
+    if out is None or is_stdio(out) or str(out).lower().endswith(tuple(VOLUME_SUFFIXES)):
+        return None
+    return partial(check_output_path, out, force=force)

@@ -47,7 +47,7 @@ from .options import (
 )
 from ._tiled import run_single, single_tiled
 from ._early import starts_early
-from ._stdio import piped
+from ._stdio import image_output_check, piped
 from ._common import call_note, cli_paths, echo, guarded, invoked_as, note
 from ._report import output_for, render_report, summary_line
 
@@ -72,7 +72,7 @@ Examples:
 
 
 @guarded
-@piped
+@piped(before=lambda kwargs: _before_stdin(**kwargs))
 @starts_early
 def convolve(
     input: InputsArgument,
@@ -137,7 +137,7 @@ def convolve(
     from ..volume_inputs import refuse_volume_options
     from ..shapes import parse_padding
     from ..layout import canonical_layout
-    from ..modes import RENORMALISE, pads_nothing, unused_fill
+    from ..modes import pads_nothing, unused_fill
 
     refuse_missing_input(input, out_dir, kernel or [])
     fill = 0.0 if pad_value is None else pad_value  # (pad_value stays None when not given: a 0 given is named in the notes)
@@ -180,11 +180,9 @@ def convolve(
     default_mode = ("constant" if not kinds.volumes else "replicate" if not kinds.images else None) if kinds else "constant"
     if said := unused_fill(pad_value, pad_mode, default_mode):
         call_note(said, quiet=quiet)
-    volume_only = {  # (an image given one is refused; in a batch, it fails alone)
-        "--axis": axis, "--window": window, "--keep-dtype": keep_dtype, "--truncate": truncate, "--mask": mask,
-        "--volume": volume_index, "--series": series, "--resample-slices": resample_slices, "--affine": affine,
-        "--pad-mode renormalise": pad_mode == RENORMALISE,
-    }
+    volume_only = _volume_only(axis=axis, window=window, keep_dtype=keep_dtype, truncate=truncate, mask=mask,
+                               volume_index=volume_index, series=series, resample_slices=resample_slices, affine=affine,
+                               pad_mode=pad_mode)
     if kinds is not None and kinds.volumes:  # each volume file as `convolve VOLUME` alone; images beside them as images
         from ..errors import KernelcliError
         from ..kernel_syntax import parse_kernel_scale
@@ -263,23 +261,63 @@ def convolve(
     input = input[0]
     note_one_input(batch, quiet=quiet, out=out)
     if weights is not None:
-        if kernel:
-            raise UsageError("give either --kernel (one or more) or --weights, not both")
-        if kernel_scale is not None:
-            raise UsageError("--kernel-scale rescales --kernel filters; --weights are used as trained")
-        if combine is not None:
-            raise UsageError("--combine is for 2-D --kernel filters; --weights filters (K, C, f, f) already span the channels")
-        report = _run_weights(input, weights, bias_file, bias, options, batch, out=out, montage=montage, force=force)
+        layer = _layer_weights(kernel, kernel_scale, combine, weights, bias_file, bias)
+        report = _run_weights(input, weights, *layer, options, batch, out=out, montage=montage, force=force)
     else:
-        if not kernel:
-            raise UsageError("missing --kernel: give a kernel name, file or spec (repeat it for a filter bank), or --weights FILE.npy")
-        if bias_file is not None:
-            raise UsageError("--bias-file goes with --weights; for --kernel filters use --bias B or --bias B1,B2,...")
-        report = _run_kernels(input, kernel, bias, options, batch, scale=scale, out=out, montage=montage, force=force)
+        kernels, values = _bank(input, kernel, bias_file, bias, scale)
+        report = _run_kernels(input, kernels, values, options, batch, out=out, montage=montage, force=force)
     if report.matrix is not None and report.maps and not json_out:
         _render_maps(report, quiet=quiet)
     else:
         render_report(report, json_out=json_out, quiet=quiet)
+
+
+def _volume_only(*, axis, window, keep_dtype, truncate, mask, volume_index, series, resample_slices, affine, pad_mode) -> dict[str, Any]:
+    """The options only volumes take, by name (an image given one is refused; in a batch, it fails alone)."""
+    from ..modes import RENORMALISE
+
+    return {"--axis": axis, "--window": window, "--keep-dtype": keep_dtype, "--truncate": truncate, "--mask": mask,
+            "--volume": volume_index, "--series": series, "--resample-slices": resample_slices, "--affine": affine,
+            "--pad-mode renormalise": pad_mode == RENORMALISE}
+
+
+def _before_stdin(*, input, kernel=None, kernel_scale=None, then=None, padding="same", pad_value=None, layout=None,
+                  quality=None, compress=None, weights=None, bias_file=None, bias=None, combine=None, activation=None,
+                  montage=None, out=None, force=False, **given: Any) -> Any:
+    """``convolve -``'s checks that need no pixel, in the order the body makes them for an image file (which stdin
+    is), before stdin is read (:func:`kernelcli.cli._stdio.piped`): the options, then the kernels, ``--weights``
+    or ``--then`` steps; returns the check of ``--out`` (a file's call checks it before reading the file).
+
+    >>> _before_stdin(input=["-"], kernel=["nosuch"])
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.KernelNotFound: unknown kernel 'nosuch'; `kernelcli kernels` lists the catalogue
+    """
+    from ..chain import is_pool_step
+    from ..io.image_writing import Encoding
+    from ..layout import canonical_layout
+    from ..shapes import parse_padding
+    from ..volume_inputs import refuse_volume_options
+
+    parse_padding(padding)
+    canonical_layout(layout)
+    Encoding(quality=quality, compress=compress)
+    names = ("axis", "window", "keep_dtype", "truncate", "mask", "volume_index", "series", "resample_slices", "affine", "pad_mode")
+    refuse_volume_options(input, _volume_only(**{name: given.get(name) for name in names}))
+    scale = None
+    if kernel_scale is not None:
+        from ..kernel_syntax import parse_kernel_scale
+
+        scale = parse_kernel_scale(kernel_scale)
+    if then or any(is_pool_step(spec) for spec in kernel or []):
+        layer = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
+                 "--combine": combine, "--montage": montage}
+        _chain_steps([], kernel or [], then or [], scale, layer)
+    elif weights is not None:
+        _layer_weights(kernel, kernel_scale, combine, weights, bias_file, bias)
+    else:
+        _bank(input[0], kernel, bias_file, bias, scale)
+    return image_output_check(out, force)
 
 
 def _load(spec: str, scale: Any) -> Any:
@@ -311,7 +349,9 @@ def _load_for(input: Path, specs: list[str], scale: Any) -> list[Any]:
     except InvalidKernel as exc:
         if any(is_volume_kernel(spec) for spec in specs):
             _refuse_unsupported(input)  # (a .mnc was told to take a 2-D kernel, exit 3, then its .nii.gz output refused)
-            raise InvalidKernel(f"{input}: {exc}") from None
+            from ..io.pipes import is_stdio
+
+            raise InvalidKernel(f"{'stdin' if is_stdio(input) else input}: {exc}") from None  # ('-': before stdin is read)
         raise
 
 
@@ -407,7 +447,19 @@ def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force,
     """--kernel K --then A --then B: one operation after the other, on one input or many."""
     from functools import partial
 
-    from ..chain import chain_file, chain_name, is_pool_step, parse_chain
+    from ..chain import chain_file, chain_name
+
+    steps = _chain_steps(inputs, specs, then, scale, given)  # exit 3 before any image is read
+    _pool_only_note(steps, options, scale, quiet)
+    label = chain_name(steps, options.words())
+    job = partial(chain_file, steps=steps, options=options, force=force)
+    run_inputs(inputs, job, label=label, options=batch, out=out, force=force, json_out=json_out, quiet=quiet)
+
+
+def _chain_steps(inputs: list[Any], specs: list[str], then: list[str], scale: Any, given: dict[str, Any]) -> list[Any]:
+    """The steps of ``--kernel K --then A ...`` parsed (exit 3 for a kernel, 2 for a step), after the refusals of
+    what a chain cannot take (exit 2)."""
+    from ..chain import is_pool_step, parse_chain
     from ..errors import UsageError
     from ..volume_inputs import is_volume_input
 
@@ -423,11 +475,7 @@ def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force,
         raise UsageError(f"{', '.join(extra)}: not available in a chain (--then); run the layer as its own call")
     if len(inputs) == 1 and is_volume_input(inputs[0]):
         raise UsageError(f"{inputs[0]}: --then chains work on images and arrays; for a volume run one call per step")
-    steps = parse_chain(specs[0], list(then), scale=scale)  # exit 3 before any image is read
-    _pool_only_note(steps, options, scale, quiet)
-    label = chain_name(steps, options.words())
-    job = partial(chain_file, steps=steps, options=options, force=force)
-    run_inputs(inputs, job, label=label, options=batch, out=out, force=force, json_out=json_out, quiet=quiet)
+    return parse_chain(specs[0], list(then), scale=scale)
 
 
 def _given_options(given: dict[str, Any]) -> list[str]:
@@ -523,13 +571,24 @@ def _refuse_unsupported(input: Path) -> None:
         refuse_unsupported(input, VOLUME_SUFFIXES)
 
 
-def _run_kernels(input: Path, specs: list[str], bias: Optional[str], options: Any, batch: BatchOptions, *, scale: Any = None, out, montage, force) -> Any:
-    from ..jobs import convolve_file
-    from ..jobs_maps import bank_label, convolve_bank_file, layer_name, parse_bias
+def _bank(input: Any, specs: Optional[list[str]], bias_file: Optional[Path], bias: Optional[str], scale: Any) -> tuple[list[Any], Any]:
+    """The ``--kernel`` filters of one input, loaded (exit 3), and their ``--bias`` values (exit 2), before the input is read."""
+    from ..errors import UsageError
+    from ..jobs_maps import parse_bias
 
-    values = None if bias is None else parse_bias(bias, len(specs))  # before the input is read (exit 2)
-    kernels = _load_for(input, specs, scale)
-    if len(kernels) == 1 and len(kernels[0].shape) == 2 and options.plain and bias is None and montage is None:
+    if not specs:
+        raise UsageError("missing --kernel: give a kernel name, file or spec (repeat it for a filter bank), or --weights FILE.npy")
+    if bias_file is not None:
+        raise UsageError("--bias-file goes with --weights; for --kernel filters use --bias B or --bias B1,B2,...")
+    values = None if bias is None else parse_bias(bias, len(specs))
+    return _load_for(input, specs, scale), values
+
+
+def _run_kernels(input: Path, kernels: list[Any], values: Any, options: Any, batch: BatchOptions, *, out, montage, force) -> Any:
+    from ..jobs import convolve_file
+    from ..jobs_maps import bank_label, convolve_bank_file, layer_name
+
+    if len(kernels) == 1 and len(kernels[0].shape) == 2 and options.plain and values is None and montage is None:
         k = kernels[0]
         target = _target(input, out, None, options.label(k.name), False, batch)
         return run_reported(input, lambda: convolve_file(input, k, options, out=target, force=force),
@@ -542,10 +601,18 @@ def _run_kernels(input: Path, specs: list[str], bias: Optional[str], options: An
     )
 
 
-def _run_weights(input: Path, weights: Path, bias_file: Optional[Path], bias: Optional[str], options: Any, batch: BatchOptions, *, out, montage, force) -> Any:
+def _layer_weights(kernel: Optional[list[str]], kernel_scale: Optional[str], combine: Optional[str], weights: Path,
+                   bias_file: Optional[Path], bias: Optional[str]) -> tuple[Any, Any]:
+    """A ``--weights`` layer's filters (exit 3) and biases (exit 2), read before the input is."""
     from ..errors import UsageError
-    from ..jobs_maps import layer_file, layer_name, parse_bias, read_bias_file, read_weights
+    from ..jobs_maps import parse_bias, read_bias_file, read_weights
 
+    if kernel:
+        raise UsageError("give either --kernel (one or more) or --weights, not both")
+    if kernel_scale is not None:
+        raise UsageError("--kernel-scale rescales --kernel filters; --weights are used as trained")
+    if combine is not None:
+        raise UsageError("--combine is for 2-D --kernel filters; --weights filters (K, C, f, f) already span the channels")
     w = read_weights(weights)
     if bias is not None and bias_file is not None:
         raise UsageError("give either --bias or --bias-file, not both")
@@ -555,6 +622,12 @@ def _run_weights(input: Path, weights: Path, bias_file: Optional[Path], bias: Op
     elif bias is not None:
         values = parse_bias(bias, w.shape[0], "filter")
         values = values[0] if len(values) == 1 else values
+    return w, values
+
+
+def _run_weights(input: Path, weights: Path, w: Any, values: Any, options: Any, batch: BatchOptions, *, out, montage, force) -> Any:
+    from ..jobs_maps import layer_file, layer_name
+
     target = _target(input, out, montage, layer_name(options, values, weights.stem), w.shape[0] > 1, batch)
     return run_reported(
         input, lambda: layer_file(input, w, options, name=weights.stem, bias=values, out=target, montage=montage, force=force),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -35,7 +35,7 @@ Examples:
 
 
 @guarded
-@piped(out_format="png")
+@piped(out_format="png", before=lambda kwargs: _before_stdin(**kwargs))
 def gallery(
     input: ImageInputArgument,
     out: Annotated[Optional[Path], option("out", help=f"The sheet to write ({SHEET_FORMATS_TEXT}); - writes a PNG to "
@@ -60,9 +60,7 @@ def gallery(
     own minimum (black) to its own maximum (white), and labelled with its name, family,
     size and range.
     """
-    from ..catalog import family_name
     from ..io.image_writing import Encoding
-    from ..io.naming import default_output
     from ..jobs_gallery import gallery_file
     from ..modes import unused_fill
     from ..volume_inputs import refuse_volume_input
@@ -73,8 +71,7 @@ def gallery(
     if said := unused_fill(pad_value, pad_mode):
         call_note(said, quiet=quiet)
     if out is None:  # as every other file command: a default name in the current folder ('Missing option --out' before)
-        # the family as the catalogue spells it (as convolve -k Sobel-V writes sobel_v): My-Edges and my_edges, one name
-        out = default_output(Path(input), f"gallery_{family_name(family)}" if family else "gallery", fmt="png")
+        out = sheet_name(input, family)
 
     fill = 0.0 if pad_value is None else pad_value  # (None when not given: a 0 given with another mode is named too)
     report = run_reported(input, lambda: gallery_file(  # (seconds: the whole call's, as every command's record)
@@ -82,6 +79,37 @@ def gallery(
         layout=layout, paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
         shown_name=shown(Path(input).name)), outputs=[out], report=None, force=force)  # title: 'stdin', not its stand-in
     render_report(report, json_out=json_out, quiet=quiet)
+
+
+def sheet_name(input: Path, family: Optional[str]) -> Path:
+    """The sheet's default name: ``<stem>_gallery.png``, ``<stem>_gallery_<family>.png`` with ``--family``, the family
+    as the catalogue spells it (as convolve -k Sobel-V writes sobel_v: My-Edges and my_edges, one name;
+    ``stdin_gallery.png`` for a piped input, whatever its format).
+
+    >>> sheet_name(Path("scans/ct.png"), "Edge"), sheet_name(Path("-"), None)
+    (PosixPath('ct_gallery_edge.png'), PosixPath('stdin_gallery.png'))
+    """
+    from ..catalog import family_name
+    from ..io.naming import default_output
+    from ..io.pipes import is_stdio
+
+    return default_output(Path("stdin") if is_stdio(input) else Path(input),
+                          f"gallery_{family_name(family)}" if family else "gallery", fmt="png")
+
+
+def _before_stdin(*, input, out=None, family=None, force=False, **_: Any) -> Any:
+    """``gallery -``'s check of the sheet's path (named by ``--out`` or by default), which a file's call makes before
+    reading the file, returned to be made before stdin is read (:func:`kernelcli.cli._stdio.piped`)."""
+    from functools import partial
+
+    from ..catalog import list_kernels
+    from ..io.pipes import is_stdio
+    from ..jobs_gallery import check_sheet_output
+
+    list_kernels(family)  # (an unknown family before the sheet, as gallery_file checks them)
+    if is_stdio(out):
+        return None
+    return partial(check_sheet_output, out if out is not None else sheet_name(input, family), force=force)
 
 
 def register(app: typer.Typer) -> None:

@@ -29,7 +29,7 @@ from .options import (
     option,
 )
 from ._early import starts_early
-from ._stdio import piped
+from ._stdio import image_output_check, piped
 from ._tiled import run_single, single_tiled
 from ._common import cli_paths, guarded
 
@@ -43,7 +43,7 @@ Examples:
 
 
 @guarded
-@piped
+@piped(before=lambda kwargs: _before_stdin(**kwargs))
 @starts_early
 def pad(
     input: ImageInputsArgument,
@@ -74,18 +74,13 @@ def pad(
     Several inputs, folders or quoted patterns are processed in parallel into --out-dir."""
     from functools import partial
 
-    from ..errors import UsageError
     from ..io.image_writing import Encoding
     from ..jobs import pad_file
     from ..layout import canonical_layout
     from ..modes import canonical_pad_mode, unused_fill
     from ._common import call_note
-    from ..shapes import parse_padding
 
-    forms = "P or T,B,L,R in whole numbers (same and valid are for convolve)"
-    widths = parse_padding(padding, forms=forms)
-    if isinstance(widths, str):
-        raise UsageError(f"--padding {padding!r}: expected {forms}")
+    widths = pad_widths(padding)
     mode = canonical_pad_mode(pad_mode)
     if said := unused_fill(pad_value, mode):  # (None: not given; a 0 given is named too)
         call_note(said, quiet=quiet)
@@ -118,6 +113,37 @@ def pad(
         input, job, label=f"pad_{mode}", out=out, force=force, json_out=json_out, quiet=quiet,
         options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report, scheduler),
     )
+
+
+def pad_widths(padding: str) -> Any:
+    """``--padding`` of pad: P or T,B,L,R (exit 2 for anything else, ``same`` and ``valid`` too).
+
+    >>> pad_widths("1"), pad_widths("1,2,0,3")
+    (1, (1, 2, 0, 3))
+    """
+    from ..errors import UsageError
+    from ..shapes import parse_padding
+
+    forms = "P or T,B,L,R in whole numbers (same and valid are for convolve)"
+    widths = parse_padding(padding, forms=forms)
+    if isinstance(widths, str):
+        raise UsageError(f"--padding {padding!r}: expected {forms}")
+    return widths
+
+
+def _before_stdin(*, padding, pad_mode="constant", layout=None, quality=None, compress=None, out=None, force=False,
+                  **_: Any) -> Any:
+    """``pad -``'s checks that need no pixel, in the body's order for an image file, before stdin is read
+    (:func:`kernelcli.cli._stdio.piped`); returns the check of ``--out``, which a file's call makes before reading it."""
+    from ..io.image_writing import Encoding
+    from ..layout import canonical_layout
+    from ..modes import canonical_pad_mode
+
+    pad_widths(padding)
+    canonical_pad_mode(pad_mode)
+    canonical_layout(layout)
+    Encoding(quality=quality, compress=compress)
+    return image_output_check(out, force)
 
 
 def refuse_volume(path: Any, out: Any = None) -> None:

@@ -35,7 +35,7 @@ from ._early import starts_early
 from .option_values import pool_side
 
 
-from ._stdio import piped
+from ._stdio import image_output_check, piped
 from ._tiled import run_single, single_tiled
 from ._common import cli_paths, guarded
 
@@ -48,7 +48,7 @@ Examples:
 
 
 @guarded
-@piped
+@piped(before=lambda kwargs: _before_stdin(**kwargs))
 @starts_early
 def pool(
     input: InputsArgument,
@@ -158,8 +158,8 @@ def pool(
         paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
     )
     # (an image given one is refused; in a batch, it fails alone)
-    volume_only = {"--window": window, "--axis": axis, "--volume": volume_index, "--series": series,
-                   "--resample-slices": resample_slices, "--affine": affine}
+    volume_only = _volume_only(window=window, axis=axis, volume_index=volume_index, series=series,
+                               resample_slices=resample_slices, affine=affine)
     if out_dir is not None and input_kinds(input, recursive).volumes:  # each volume pooled in 3-D into a volume
         from ..medical import VolumeOptions, parse_window, pool_volume_file
 
@@ -184,6 +184,33 @@ def pool(
         input, image_job, label=label, out=out, force=force, json_out=json_out, quiet=quiet,
         options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report, scheduler),
     )
+
+
+def _volume_only(*, window, axis, volume_index, series, resample_slices, affine) -> dict[str, Any]:
+    """The options only volumes take, by name (an image given one is refused; in a batch, it fails alone)."""
+    return {"--window": window, "--axis": axis, "--volume": volume_index, "--series": series,
+            "--resample-slices": resample_slices, "--affine": affine}
+
+
+def _before_stdin(*, input, op="max", padding="valid", rescale=None, layout=None, quality=None, compress=None, out=None,
+                  force=False, window=None, axis=None, volume_index=None, series=None, resample_slices=False, affine=None,
+                  **_: Any) -> Any:
+    """``pool -``'s checks that need no pixel, in the body's order for an image file, before stdin is read
+    (:func:`kernelcli.cli._stdio.piped`); returns the check of ``--out``, which a file's call makes before reading it."""
+    from ..io.image_writing import Encoding
+    from ..layout import canonical_layout
+    from ..modes import canonical_pool_op, canonical_rescale
+    from ..volume_inputs import refuse_volume_options
+
+    canonical_pool_op(op)
+    pool_padding(padding)
+    if rescale:
+        canonical_rescale(rescale)
+    canonical_layout(layout)
+    Encoding(quality=quality, compress=compress)
+    refuse_volume_options(input, _volume_only(window=window, axis=axis, volume_index=volume_index, series=series,
+                                              resample_slices=resample_slices, affine=affine))
+    return image_output_check(out, force)
 
 
 POOL_PADDING_HELP = (

@@ -171,19 +171,7 @@ class Pipes:
         return shown_as(text, self.display)
 
     def _read_stdin(self) -> Path:
-        stream = self._stdin
-        if stream is None:
-            if sys.stdin is None:
-                raise UsageError("input '-' reads from stdin, but stdin is closed: pipe a file in (cat scan.png | kernelcli ...)")
-            if sys.stdin.isatty():
-                raise UsageError("input '-' reads from stdin, but stdin is a terminal: pipe a file in (cat scan.png | kernelcli ...)")
-            stream = sys.stdin.buffer
-        try:
-            from .reads import note_input
-
-            note_input(stream.fileno(), "read on stdin")  # '< scan.png' with '-o scan.png' would overwrite the input
-        except (AttributeError, OSError, ValueError):  # a stream without a descriptor (tests' BytesIO)
-            pass
+        stream = stdin_stream(self._stdin)
         head = read_up_to(stream, 16)
         if not head:
             raise UsageError("input '-': stdin is empty")
@@ -258,6 +246,25 @@ class Pipes:
         self.display[str(path)] = "stdout"
         self.display[path.name] = "stdout"  # as notes name a file: 'stdout-<token>.npy does not hold the alpha channel'
         return path
+
+
+def stdin_stream(stream: IO[bytes] | None = None) -> IO[bytes]:
+    """``stream``, or stdin's binary stream, noted as an input of the call (``< scan.png`` with ``-o scan.png`` would
+    overwrite it) and not read yet; a closed stdin or a terminal is refused (exit 2), as a missing input file is:
+    after the checks of the options and kernels, before the output's (:func:`kernelcli.cli._stdio.piped`)."""
+    if stream is None:
+        if sys.stdin is None:
+            raise UsageError("input '-' reads from stdin, but stdin is closed: pipe a file in (cat scan.png | kernelcli ...)")
+        if sys.stdin.isatty():
+            raise UsageError("input '-' reads from stdin, but stdin is a terminal: pipe a file in (cat scan.png | kernelcli ...)")
+        stream = sys.stdin.buffer
+    try:
+        from .reads import note_input
+
+        note_input(stream.fileno(), "read on stdin")
+    except (AttributeError, OSError, ValueError):  # a stream without a descriptor (tests' BytesIO)
+        pass
+    return stream
 
 
 #: the :class:`Pipes` blocks open, innermost last
