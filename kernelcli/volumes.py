@@ -278,13 +278,10 @@ def conv3d(
     choice = conv3d_path(paths, arr.shape, k, widths, tuple(out_shape), cdt)
     arr = _loop_readable(arr, cdt)
     out = dispatch.correlate3d(arr, k, widths, PAD_CODES[mode], value, cdt, tuple(out_shape), as_paths(paths), choice, _announce)
-    from ._core import overflow
-
-    if arr.dtype.kind == "f" or overflow.possible(arr.dtype, k, cdt):  # one value where a path overflowed on the way
-        weights = k.astype(cdt)
-        overflow.settle(out, lambda wide: numpy_impl.correlate_nd(numpy_impl.pad_nd(arr, widths, PAD_CODES[mode], value, wide),
-                                                                  weights.astype(wide), tuple(out_shape)))
+    dispatch.settled(out, arr, k, cdt, lambda wide: numpy_impl.correlate_nd(numpy_impl.pad_nd(arr, widths, PAD_CODES[mode], value, wide),
+                                                                          k.astype(cdt).astype(wide), tuple(out_shape)))
     return numpy_impl.rounded(out, rounded)
+
 
 
 def conv3d_out_shape(shape: Sequence[int], kshape: Sequence[int], widths: Sequence[int]) -> tuple[int, int, int]:
@@ -327,6 +324,9 @@ def correlate_separable(
     results with the value, which equals dense 3-D padding only for kernels that sum to 1
     per axis (smoothing); use :func:`conv3d` for the exact dense semantics otherwise.
 
+    An output a pass overflowed on the way is summed again as :func:`conv3d` sums it (the factors of a float
+    input balanced, then the window's dense sum, then a wider type): sobel_3d's factors over 1e38 give 0.
+
     >>> vol = np.zeros((3, 3, 3)); vol[1, 1, 1] = 8
     >>> correlate_separable(vol, ([0.5, 0.5], None, [1, 1]))[1, 1]
     array([4., 4., 0.])
@@ -368,19 +368,41 @@ def correlate_separable(
             out += 0
         return out
     value = ndsupport.check_fill(pad_value, cdt, "pad value") if mode == "constant" else 0.0
-    if separable_takes_numpy(paths, arr.shape, [k1 for _, k1 in passes], cdt):
+    code, factors = PAD_CODES[mode], [k1 for _, k1 in passes]
+    if arr.dtype.kind == "f" and value == 0:  # conv3d's rule: a float input's passes stay within its magnitude
+        # (a fill pads each pass's partial result as it is: scaled passes would change what it adds)
+        from ._core import forms
+
+        factors = list(forms.balanced(factors))
+    if separable_takes_numpy(paths, arr.shape, [k1 for _, k1 in passes], cdt):  # (the tiled path asks so too)
         src = arr
-        for axis, k1 in passes:
-            src = numpy_impl.correlate_axis(src, k1, axis, PAD_CODES[mode], value, cdt)
+        for (axis, _), f in zip(passes, factors):
+            src = numpy_impl.correlate_axis(src, f, axis, code, value, cdt)
+        _passes_settled(src, arr, passes, factors, code, value, cdt, True)
         out[...] = src
         return out
+    from ._core import dispatch
     from ._core.conv3d import correlate_axis
 
+    keep = arr.copy() if out is arr and dispatch.may_overflow(arr, factors, cdt) else arr  # the input, to sum a window again
     src = arr if out is arr else _loop_readable(arr, cdt)
-    for axis, k1 in passes:
-        correlate_axis(src, k1, axis, PAD_CODES[mode], value, out, _announce)
+    for (axis, _), f in zip(passes, factors):
+        correlate_axis(src, f, axis, code, value, out, _announce)
         src = out
+    _passes_settled(out, keep, passes, factors, code, value, cdt, False)
     return out
+
+
+def _passes_settled(out: np.ndarray, arr: np.ndarray, passes: list, factors: list, code: int, value: float, cdt: Any,
+                    numpy: bool) -> None:
+    """:func:`kernelcli._core.dispatch.separable_settled` with the 3-D kernel the passes make, held as conv3d holds it."""
+    from ._core import dispatch
+
+    ks = [np.ones(1)] * 3
+    for axis, k1 in passes:
+        ks[axis] = k1
+    k = ndsupport.weights_as_held(np.einsum("a,b,c->abc", *ks), cdt)
+    dispatch.separable_settled(out, arr, passes, factors, k, code, value, np.dtype(cdt), numpy, _announce)
 
 
 def _loop_readable(arr: np.ndarray, cdt: np.dtype) -> np.ndarray:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import costs, engine, forms, numpy_impl
+from . import costs, engine, forms, numpy_impl, overflow
 from .config import CONSTANT
 from .forms import separable_factors  # noqa: F401  (the rank-1 factors of a 2-D or 3-D kernel)
 from .policy import Paths
@@ -144,15 +144,88 @@ def correlate3d(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode_code
         if x.dtype.kind == "f":
             factors = list(forms.balanced(factors))  # a float input's passes stay within its magnitude
         out = _separable3d(x, k, factors, widths, mode_code, value, fill, dtype, out_shape, announce)
-        if x.dtype.kind == "f" and _may_grow(factors) and not np.isfinite(np.add.reduce(out, axis=None, dtype=np.float64)):
-            # a pass may have overflowed on a finite input (the input is checked): the dense loop sums those windows
-            from .conv3d import correlate3d as dense
-
-            engine.windows_whole(out, lambda: dense(x, weights, widths, mode_code, value, dtype, tuple(out_shape), announce))
+        dense_windows(out, x, factors, weights, widths, mode_code, value, dtype, out_shape, announce)
         return _over(out, divisor)
     from .conv3d import correlate3d as dense
 
     return _over(dense(x, weights, widths, mode_code, value, dtype, tuple(out_shape), announce), divisor)
+
+
+def dense_windows(out: np.ndarray, x: np.ndarray, factors, weights: np.ndarray, widths, mode_code: int, value: float,
+                  dtype: np.dtype, out_shape, announce=engine._noop, numpy: bool = False) -> None:
+    """After separable passes over a float ``x``: give each window of ``out`` that is not finite the dense sum of
+    ``weights`` (the 3-D kernel the ``factors`` make) over ``x`` padded by ``widths`` (:func:`engine.windows_whole`).
+
+    A pass sums one axis's taps alone, so it may overflow on a finite input (the input is checked) where the
+    window's whole sum does not.  ``numpy``: the dense sum is plain numpy's (a caller that stayed off the
+    jitted core), else the jitted dense loop's.  :func:`correlate3d`'s separable path and
+    :func:`kernelcli.volumes.correlate_separable` both end with it: one rule.
+
+    >>> x = np.full((2, 1, 2), 2e38, np.float32)  # the z pass [1, 1] gave inf, then the x pass [1, -1] inf - inf
+    >>> out = np.array([[[np.nan]]], np.float32)
+    >>> dense_windows(out, x, [np.ones(2), np.array([1.0, -1.0])], np.array([[[1.0, -1.0]], [[1.0, -1.0]]]),
+    ...               (0, 0, 0, 0, 0, 0), CONSTANT, 0.0, np.dtype(np.float32), (1, 1, 1), numpy=True); out
+    array([[[0.]]], dtype=float32)
+    """
+    if x.dtype.kind != "f" or not _may_grow(factors) or np.isfinite(np.add.reduce(out, axis=None, dtype=np.float64)):
+        return
+    if numpy:
+        def dense():
+            return numpy_impl.correlate_nd(numpy_impl.pad_nd(x, widths, mode_code, value, dtype), weights.astype(dtype), tuple(out_shape))
+    else:
+        from .conv3d import correlate3d as loop
+
+        def dense():
+            return loop(x, weights, widths, mode_code, value, dtype, tuple(out_shape), announce)
+    engine.windows_whole(out, dense)
+
+
+def settled(out: np.ndarray, x: np.ndarray, k: np.ndarray, dtype, recompute) -> None:
+    """Every 3-D path's last step (:func:`.overflow.settle`): each output of ``out`` that is not finite, from a
+    float ``x`` or one ``k`` can carry past ``dtype``'s range, is ``recompute(wide)``'s, the same sums in a
+    wider type, rounded.  A finite total skips the mask the size of the volume."""
+    if x.dtype.kind == "f" or overflow.possible(x.dtype, k, dtype):
+        if not np.isfinite(np.add.reduce(out, axis=None, dtype=np.float64)):
+            overflow.settle(out, recompute)
+
+
+def may_overflow(x: np.ndarray, factors, dtype) -> bool:
+    """Whether a sum of the separable ``factors`` over ``x`` can leave ``dtype``'s range (a bound: one pass over ``x``).
+
+    >>> may_overflow(np.full((1, 1, 2), 1e38, np.float32), [np.ones(3), np.array([1.0, 0.0, -1.0])], np.float32)
+    True
+    """
+    if x.size == 0:
+        return False
+    with np.errstate(over="ignore"):
+        bound = max(abs(float(x.max())), abs(float(x.min()))) * float(np.prod([np.abs(f).sum() for f in factors]))
+    return not bound < float(np.finfo(dtype).max)
+
+
+def separable_settled(out: np.ndarray, x: np.ndarray, passes, factors, k: np.ndarray, mode_code: int, value: float,
+                      dtype: np.dtype, numpy: bool, announce=engine._noop) -> None:
+    """:func:`correlate3d`'s rule after the "same" passes of :func:`kernelcli.volumes.correlate_separable`
+    (``passes``: (axis, 1-D kernel) pairs; ``factors``: the kernels the passes applied; ``k``: the 3-D kernel
+    they make): every window that is not finite gets the dense sum (:func:`dense_windows`), then one in a
+    wider type (:func:`settled`).  ``numpy``: the passes were plain numpy's, and so is the dense sum.
+
+    With a non-zero constant fill the passes pad their partial results, which no dense padding does:
+    such a window is the same passes again in the wider type.
+    """
+    if mode_code == CONSTANT and value != 0:
+        def again(wide):
+            src = x
+            for axis, k1 in passes:
+                src = numpy_impl.correlate_axis(src, k1, axis, mode_code, value, wide)
+            return src
+
+        settled(out, x, k, dtype, again)
+        return
+    widths = tuple(w for n in k.shape for w in ((n - 1) // 2, n - 1 - (n - 1) // 2))  # the passes' "same"
+    readable = x.astype(dtype) if x.dtype.kind == "f" and x.dtype.itemsize < 4 else x  # (Numba has no float16)
+    dense_windows(out, readable, factors, k, widths, mode_code, value, dtype, x.shape, announce, numpy)
+    settled(out, x, k, dtype, lambda wide: numpy_impl.correlate_nd(numpy_impl.pad_nd(x, widths, mode_code, value, wide),
+                                                                   k.astype(wide), x.shape))
 
 
 def _separable3d(x, k, factors, widths, mode_code, value, fill, dtype, out_shape, announce) -> np.ndarray:
