@@ -3,7 +3,7 @@ written on the pooled grid.
 
 Example
 -------
->>> check_slices(Path("ct.dcm"), (1, 128, 128), 1, 0)
+>>> check_slices(Path("ct.dcm"), (1, 128, 128), 2, 0, ceil_mode=True)
 """
 
 from __future__ import annotations
@@ -22,28 +22,33 @@ from .nifti import slice_timing_note
 from .writers import check_volume_output
 
 
-def check_slices(src: Path, shape: tuple[int, ...], size: int, padding: int) -> None:
-    """Refuse a volume of ``shape`` (Z, Y, X) with fewer slices than a pool window of ``size`` spans, padded by
-    ``padding`` (a single DICOM slice pooled with --size 2), saying that pool works in 3-D and how to pool each
-    slice in 2-D; a padding past PyTorch's rule is left to the pooling's own message.
+def check_slices(src: Path, shape: tuple[int, ...], size: int, padding: int, *, stride: int | None = None,
+                 ceil_mode: bool = False) -> None:
+    """Refuse a volume of ``shape`` (Z, Y, X) whose slices give no pooled output (a single DICOM slice pooled with
+    --size 2), by the rule :func:`kernelcli.pool3d` keeps (:func:`kernelcli.shapes.pool_output_size`: the size,
+    ``stride`` (default: the size), ``padding`` and ``ceil_mode``), saying that pool works in 3-D and how to pool
+    each slice in 2-D; a padding past PyTorch's rule is left to the pooling's own message.
 
+    >>> check_slices(Path("ct.dcm"), (1, 128, 128), 2, 0, ceil_mode=True)  # one window, starting on the slice
     >>> check_slices(Path("ct.dcm"), (1, 128, 128), 2, 0)
     Traceback (most recent call last):
     ...
     kernelcli.errors.ShapeError: ct.dcm: axis z: pool window span 2 (f=2, dilation=1) is larger than the padded input 1 ...
     """
     from ..errors import ShapeError
-    from ..shapes import too_large
+    from ..shapes import pool_output_size
 
     slices = int(shape[0])
-    if padding > size // 2 or slices + 2 * padding >= size:
+    if padding > size // 2:
         return
-    raise ShapeError(
-        f"{src}: axis z: {too_large('pool window', size, 1, slices, padding, padding)}; the volume has {slices} "
-        f"slice{'s' if slices != 1 else ''} "
-        f"({'x'.join(map(str, shape))}, z, y, x), and pool works in 3-D, as PyTorch's max_pool3d/avg_pool3d; to pool each slice in 2-D, "
-        f"write the volume as a .npy (kernelcli convolve {src} -o slices.npy) and pool that with --layout chw"
-    )
+    try:
+        pool_output_size(slices, size, stride=size if stride is None else stride, padding=padding, ceil_mode=ceil_mode)
+    except ShapeError as exc:
+        raise ShapeError(
+            f"{src}: axis z: {exc}; the volume has {slices} slice{'s' if slices != 1 else ''} "
+            f"({'x'.join(map(str, shape))}, z, y, x), and pool works in 3-D, as PyTorch's max_pool3d/avg_pool3d; to pool each slice "
+            f"in 2-D, write the volume as a .npy (kernelcli convolve {src} -o slices.npy) and pool that with --layout chw"
+        ) from None
 
 
 def pool_volume_file(
@@ -82,7 +87,7 @@ def pool_volume_file(
                                    force=force)
     vol = options.read(src)
     step = size if stride is None else stride
-    check_slices(src, vol.data.shape[-3:], size, padding)
+    check_slices(src, vol.data.shape[-3:], size, padding, stride=step, ceil_mode=ceil_mode)
     start = time.perf_counter()
 
     def pooled() -> np.ndarray:

@@ -333,7 +333,7 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
     step = size if stride is None else stride
     from ..medical.pooling import check_slices
 
-    check_slices(input_path, voxels.shape, size, padding)
+    check_slices(input_path, voxels.shape, size, padding, stride=step, ceil_mode=ceil_mode)
     raw = dask_volume(voxels, chunks)
     from ..jobs_common import _named
 
