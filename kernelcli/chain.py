@@ -248,8 +248,9 @@ UNTILED_ZYX_POOL = ("run the pooling as its own call (kernelcli pool --layout zy
 
 def chain_file(input_path: Any, steps: list[Step], options: Any, *, out: Any, force: bool = False) -> Any:
     """Run a chain on one input file (a :class:`kernelcli.jobs.ConvolveOptions` for the convolutions)."""
-    from .jobs_common import run_file_job
+    from .jobs_common import check_plane_padding, run_file_job
 
+    check_plane_padding(options.padding)
     conv = {
         "stride": options.stride, "padding": options.padding, "pad_mode": options.pad_mode,
         "pad_value": options.pad_value, "dilation": options.dilation, "flip": options.flip,

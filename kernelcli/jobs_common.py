@@ -475,6 +475,7 @@ def check_conv_peak(data: Any, kernel_shape: Any, options: ConvolveOptions, labe
     from .limits import check_peak, conv_peak
     from .shapes import resolve_padding
 
+    check_plane_padding(options.padding)
     kh, kw = int(kernel_shape[-2]), int(kernel_shape[-1])
     pads = resolve_padding(options.padding, kh, kw, (options.dilation, options.dilation))
     itemsize = 4 if data.dtype.itemsize == 1 else 8
@@ -504,11 +505,29 @@ def check_volume_kernel(src: Any, options: ConvolveOptions) -> None:
     Traceback (most recent call last):
     kernelcli.errors.UsageError: v.npy: --stride 2 not supported for a 3-D kernel on a (Z, Y, X) volume: it runs at stride 1 and dilation 1
     """
+    from .shapes import VOLUME_PADDING_FORMS
+
     given = [f"{name} {_shown(value)}" for name, value in (("--stride", options.stride), ("--dilation", options.dilation))
              if any(int(v) != 1 for v in (value if isinstance(value, (tuple, list)) else (value,)))]
     if given:
         raise UsageError(f"{src}: {', '.join(given)} not supported for a 3-D kernel on a (Z, Y, X) volume: "
                          "it runs at stride 1 and dilation 1")
+    if isinstance(options.padding, tuple) and len(options.padding) == 4:  # (Z unpadded, or P: two readings)
+        raise UsageError(f"{src}: --padding {_shown(options.padding)}: four widths (T,B,L,R) name the Y and X sides alone; "
+                         f"a 3-D kernel on a (Z, Y, X) volume takes {VOLUME_PADDING_FORMS} (e.g. 0,1,1 to leave Z unpadded)")
+
+
+def check_plane_padding(padding: Any) -> None:
+    """Refuse three or six ``--padding`` widths for a 2-D kernel (each slice's, an image's): they are a 3-D kernel's.
+
+    >>> check_plane_padding((1, 1, 1))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --padding 1,1,1: three widths are for a 3-D kernel on a (Z, Y, X) volume (Z, Y and X); a 2-D kernel takes same, valid, P or T,B,L,R
+    """
+    if isinstance(padding, tuple) and len(padding) in (3, 6):
+        raise UsageError(f"--padding {_shown(padding)}: {'three' if len(padding) == 3 else 'six'} widths are for a 3-D kernel on "
+                         "a (Z, Y, X) volume (Z, Y and X); a 2-D kernel takes same, valid, P or T,B,L,R")
 
 
 def _shown(value: Any) -> str:

@@ -196,12 +196,18 @@ POOL_SIZE_RULE = (
 )
 
 
-def parse_padding(text: str, *, forms: str = "same, valid, P or T,B,L,R in whole numbers") -> str | int | tuple[int, int, int, int]:
-    """Parse a CLI padding value: ``same``, ``valid``, ``P`` or ``T,B,L,R``; ``forms`` names what the command
-    takes, for the messages (which name ``--padding`` and the text as given).
+#: what ``--padding`` takes for a 3-D kernel on a (Z, Y, X) volume (convolve --layout zyx): its messages and help
+VOLUME_PADDING_FORMS = "same, valid, P (all six sides), PZ,PY,PX or Z0,Z1,Y0,Y1,X0,X1"
 
-    >>> parse_padding("1,1,2,2")
-    (1, 1, 2, 2)
+
+def parse_padding(text: str, *, forms: str = "same, valid, P or T,B,L,R in whole numbers",
+                  volume: bool = False) -> str | int | tuple[int, ...]:
+    """Parse a CLI padding value: ``same``, ``valid``, ``P`` or ``T,B,L,R``; ``forms`` names what the command
+    takes, for the messages (which name ``--padding`` and the text as given).  ``volume``: three or six
+    widths are taken too, a 3-D kernel's (:data:`VOLUME_PADDING_FORMS`; the caller refuses them for a 2-D one).
+
+    >>> parse_padding("1,1,2,2"), parse_padding("0,1,1", volume=True)
+    ((1, 1, 2, 2), (0, 1, 1))
     >>> parse_padding("1,2,3,-1")
     Traceback (most recent call last):
     ...
@@ -213,11 +219,12 @@ def parse_padding(text: str, *, forms: str = "same, valid, P or T,B,L,R in whole
     values = [numtext.whole_in_any_form(p) for p in key.split(",")]  # ('1.0' too, as every whole number)
     if None in values:
         raise UsageError(f"--padding {numtext.quoted(text)}: expected {forms}")
-    if len(values) not in (1, 4):
-        raise UsageError(f"--padding {numtext.quoted(text)}: expected one width or four (T,B,L,R), got {len(values)}")
+    if len(values) not in ((1, 3, 4, 6) if volume else (1, 4)):
+        also = ", or for a 3-D kernel three (PZ,PY,PX) or six (Z0,Z1,Y0,Y1,X0,X1)" if volume else ""
+        raise UsageError(f"--padding {numtext.quoted(text)}: expected one width or four (T,B,L,R){also}, got {len(values)}")
     if min(values) < 0:
         raise UsageError(f"--padding {text!r}: pad widths must be >= 0")
-    return values[0] if len(values) == 1 else (values[0], values[1], values[2], values[3])
+    return values[0] if len(values) == 1 else tuple(values)
 
 
 def conv_params(in_channels: int, filters: int, fh: int, fw: int | None = None, *, bias: bool = True, groups: int = 1) -> int:

@@ -28,7 +28,7 @@ from .options import (
     LayoutOption,
     MaxPixelsOption,
     OutDirOption,
-    PaddingOption,
+    ConvolvePaddingOption,
     PadValueOption,
     QualityOption,
     QuietOption,
@@ -80,7 +80,7 @@ def convolve(
     kernel_scale: KernelScaleOption = None,
     then: ThenOption = None,
     stride: StrideOption = 1,
-    padding: PaddingOption = "same",
+    padding: ConvolvePaddingOption = "same",
     pad_mode: Annotated[Optional[str], option("pad_mode", vocabulary="volume_pad_mode", extra=PAD_MODE_HELP, show_default=False)] = None,
     pad_value: PadValueOption = None,
     dilation: DilationOption = 1,
@@ -170,7 +170,7 @@ def convolve(
     refuse_batch_without_out_dir(input, BatchOptions(out_dir, recursive=recursive, scheduler=scheduler), out=out, quiet=quiet,
                                  tiled=tiled, chunks=chunks)
     image_options = partial(  # (built where images are met: --pad-mode renormalise is for volumes alone)
-        ConvolveOptions, stride=stride, padding=parse_padding(padding), pad_mode=pad_mode or "constant", pad_value=fill,
+        ConvolveOptions, stride=stride, padding=parse_padding(padding, volume=canonical_layout(layout) == "zyx"), pad_mode=pad_mode or "constant", pad_value=fill,
         dilation=dilation, flip=flip, rescale=rescale, max_pixels=max_pixels, combine=combine, activation=activation,
         layout=canonical_layout(layout), paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
         kernel_scale=kernel_scale,
@@ -404,6 +404,9 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
                                  flip=options.flip, chunks=tile, paths=options.paths, screened=True)
         steps, label = [], first.name
     else:
+        from ..jobs_common import check_plane_padding
+
+        check_plane_padding(options.padding)
         steps = parse_chain(specs[0], list(then), scale=scale)
         label = chain_label(steps) if then else steps[0].label
         _pool_only_note(steps, options, scale, quiet)

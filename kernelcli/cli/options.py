@@ -29,6 +29,7 @@ from typing import Annotated, Any, Optional
 
 from .. import layout, limits, modes
 from ..records import record
+from ..shapes import VOLUME_PADDING_FORMS
 from .option_values import checked_scheduler, checked_suffix, checked_window, complete_kernel, parse_fill
 
 
@@ -434,6 +435,8 @@ ThenOption = Annotated[Optional[list[str]], option("then", show_default=False,
 KernelScaleOption = Annotated[Optional[str], option("kernel_scale", show_default=False)]
 StrideOption = Annotated[int, option("stride", min=1)]
 PaddingOption = Annotated[str, option("padding")]
+#: convolve's: the shared words, and what a 3-D kernel on a (Z, Y, X) array takes (the widths its refusals name)
+ConvolvePaddingOption = Annotated[str, option("padding", extra=f"A 3-D kernel on a --layout zyx array: {VOLUME_PADDING_FORMS}.")]
 PadModeOption = Annotated[str, option("pad_mode")]
 
 

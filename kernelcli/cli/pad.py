@@ -47,7 +47,8 @@ Examples:
 @starts_early
 def pad(
     input: ImageInputsArgument,
-    padding: Annotated[str, option("padding", metavar="P|T,B,L,R", help="Pad width P on every side, or T,B,L,R (same and valid are for convolve).", show_default=False)],
+    padding: Annotated[str, option("padding", metavar="P|T,B,L,R", help="Pad width P on every side, or T,B,L,R (same and valid are for convolve); a --layout zyx array is padded slice by slice: "
+                                    "Y and X, not Z.", show_default=False)],
     pad_mode: PadModeOption = "constant",
     pad_value: PadValueOption = None,
     out: OutOption = None,
@@ -80,7 +81,7 @@ def pad(
     from ..modes import canonical_pad_mode, unused_fill
     from ._common import call_note
 
-    widths = pad_widths(padding)
+    widths = pad_widths(padding, layout)
     mode = canonical_pad_mode(pad_mode)
     if said := unused_fill(pad_value, mode):  # (None: not given; a 0 given is named too)
         call_note(said, quiet=quiet)
@@ -115,19 +116,24 @@ def pad(
     )
 
 
-def pad_widths(padding: str) -> Any:
-    """``--padding`` of pad: P or T,B,L,R (exit 2 for anything else, ``same`` and ``valid`` too).
+def pad_widths(padding: str, layout: str | None = None) -> Any:
+    """``--padding`` of pad: P or T,B,L,R (exit 2 for anything else, ``same`` and ``valid`` too); a ``--layout zyx``
+    array is padded slice by slice, so three or six widths (Z's too) are refused saying so.
 
     >>> pad_widths("1"), pad_widths("1,2,0,3")
     (1, (1, 2, 0, 3))
     """
     from ..errors import UsageError
+    from ..layout import canonical_layout
     from ..shapes import parse_padding
 
     forms = "P or T,B,L,R in whole numbers (same and valid are for convolve)"
-    widths = parse_padding(padding, forms=forms)
+    widths = parse_padding(padding, forms=forms, volume=canonical_layout(layout) == "zyx")
     if isinstance(widths, str):
         raise UsageError(f"--padding {padding!r}: expected {forms}")
+    if isinstance(widths, tuple) and len(widths) in (3, 6):  # (taken above only to say this)
+        raise UsageError(f"--padding {padding}: pad pads a --layout zyx array slice by slice, the Y and X sides of each (Z is "
+                         "not padded): it takes P or T,B,L,R")
     return widths
 
 
@@ -139,7 +145,7 @@ def _before_stdin(*, padding, pad_mode="constant", layout=None, quality=None, co
     from ..layout import canonical_layout
     from ..modes import canonical_pad_mode
 
-    pad_widths(padding)
+    pad_widths(padding, layout)
     canonical_pad_mode(pad_mode)
     canonical_layout(layout)
     Encoding(quality=quality, compress=compress)
