@@ -480,13 +480,13 @@ def convolve_slices(vol: Any, kernel2d: Any, axis: str | int = "z", *, dtype: An
 def pool3d(
     vol: Any,
     size: int | Sequence[int],
+    *,
     stride: int | Sequence[int] | None = None,
     op: str = "max",
     padding: int | Sequence[int] = 0,
     ceil_mode: bool = False,
     count_include_pad: bool = True,
     paths: Any = None,
-    *,
     dtype: Any = None,
 ) -> np.ndarray:
     """Max, min or average pooling of a (Z, Y, X) volume, exactly as PyTorch's max_pool3d/avg_pool3d.
@@ -526,7 +526,8 @@ def pool3d(
     if is_dask_array(vol):  # lazy, tile by tile (kernelcli.tiled.arrays)
         from .tiled import arrays
 
-        return arrays.pool3d(vol, size, stride, op, padding, ceil_mode, count_include_pad, dtype=dtype, paths=paths)
+        return arrays.pool3d(vol, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode,
+                             count_include_pad=count_include_pad, dtype=dtype, paths=paths)
     arr = as_volume(vol)
     default = volume_dtype(arr.dtype) if op == "avg" else arr.dtype
     compute, rounded = ndsupport.dtype_arg(dtype, default, arr=arr, arr_name="volume")

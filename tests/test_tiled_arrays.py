@@ -210,8 +210,8 @@ class TestVolumes:
     @pytest.mark.parametrize("op", ["max", "avg"])
     def test_pool3d(self, op):
         x = (np.random.default_rng(4).random((14, 17, 15)) * 1000).astype(np.int16)
-        ref = volumes.pool3d(x, (2, 3, 2), (2, 2, 1), op, (1, 1, 0), True)
-        same(arrays.pool3d(lazy(x, 5), (2, 3, 2), (2, 2, 1), op, (1, 1, 0), True, chunks=6).compute(), ref)
+        ref = volumes.pool3d(x, (2, 3, 2), stride=(2, 2, 1), op=op, padding=(1, 1, 0), ceil_mode=True)
+        same(arrays.pool3d(lazy(x, 5), (2, 3, 2), stride=(2, 2, 1), op=op, padding=(1, 1, 0), ceil_mode=True, chunks=6).compute(), ref)
 
 
 class TestPlan:

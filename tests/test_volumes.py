@@ -335,7 +335,7 @@ class TestPool3d:
         s = f if stride is None else volumes._triple(stride, "stride")
         p = volumes._triple(padding, "padding", minimum=0)
         for include in (True, False):
-            got = volumes.pool3d(x, size, stride, op, padding, ceil_mode, include)
+            got = volumes.pool3d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode, count_include_pad=include)
             np.testing.assert_allclose(got, naive_pool3d(x, f, s, p, op, ceil_mode, include), atol=1e-12)
 
     def test_max_keeps_dtype_and_avg_is_float32(self):
@@ -349,10 +349,10 @@ class TestPool3d:
         x = RNG.standard_normal((9, 10, 11)).astype(np.float32)
         t = torch.from_numpy(x)[None, None]
         expected_max = torch.nn.functional.max_pool3d(t, size, stride, padding, ceil_mode=ceil_mode)[0, 0].numpy()
-        np.testing.assert_array_equal(volumes.pool3d(x, size, stride, "max", padding, ceil_mode), expected_max)
+        np.testing.assert_array_equal(volumes.pool3d(x, size, stride=stride, op="max", padding=padding, ceil_mode=ceil_mode), expected_max)
         for include in (True, False):
             expected_avg = torch.nn.functional.avg_pool3d(t, size, stride, padding, ceil_mode=ceil_mode, count_include_pad=include)[0, 0].numpy()
-            np.testing.assert_array_equal(volumes.pool3d(x, size, stride, "avg", padding, ceil_mode, include), expected_avg)
+            np.testing.assert_array_equal(volumes.pool3d(x, size, stride=stride, op="avg", padding=padding, ceil_mode=ceil_mode, count_include_pad=include), expected_avg)
 
     def test_errors(self):
         x = np.zeros((4, 4, 4))
@@ -398,8 +398,8 @@ class TestEveryVolumePathAgrees:
     def test_pool3d(self, shape, size, stride, op, ceil_mode, include, seed):
         x = np.random.default_rng(seed).integers(0, 256, shape).astype(np.uint8)
         size = min(size, *shape)
-        args = (size, stride, op, size // 2, ceil_mode, include)
-        got = {name: volumes.pool3d(x, *args, paths=Paths(force=name)) for name in ("numpy", "jit")}
+        kwargs = {"stride": stride, "op": op, "padding": size // 2, "ceil_mode": ceil_mode, "count_include_pad": include}
+        got = {name: volumes.pool3d(x, size, **kwargs, paths=Paths(force=name)) for name in ("numpy", "jit")}
         assert got["numpy"].dtype == got["jit"].dtype
         np.testing.assert_allclose(got["numpy"], got["jit"], rtol=1e-6)
         if op != "avg":

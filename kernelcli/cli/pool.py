@@ -128,7 +128,7 @@ def pool(
         def volume_build(x, tile):
             from ..tiled import arrays
 
-            return arrays.pool3d(x, size, stride, op, padding, ceil, not exclude_pad, chunks=tile, paths=cli_paths(),
+            return arrays.pool3d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil, count_include_pad=not exclude_pad, chunks=tile, paths=cli_paths(),
                                  screened=True)
 
         run_single(big, label, build, out=out, force=force, rescale=canonical_rescale(rescale) if rescale else None,

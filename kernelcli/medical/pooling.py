@@ -89,15 +89,17 @@ def pool_volume_file(
     step = size if stride is None else stride
     check_slices(src, vol.data.shape[-3:], size, padding, stride=step, ceil_mode=ceil_mode)
     start = time.perf_counter()
+    pooling = {"stride": step, "op": op, "padding": padding, "ceil_mode": ceil_mode, "count_include_pad": count_include_pad,
+               "paths": options.paths}
 
     def pooled() -> np.ndarray:
         if vol.data.ndim == 3:
-            return volumes.pool3d(vol.data, size, step, op, padding, ceil_mode, count_include_pad, paths=options.paths)
-        first = volumes.pool3d(vol.data[0], size, step, op, padding, ceil_mode, count_include_pad, paths=options.paths)
+            return volumes.pool3d(vol.data, size, **pooling)
+        first = volumes.pool3d(vol.data[0], size, **pooling)
         result = np.empty((vol.data.shape[0], *first.shape), dtype=first.dtype)  # filled frame by frame: no list of copies
         result[0] = first
         for t in range(1, vol.data.shape[0]):
-            result[t] = volumes.pool3d(vol.data[t], size, step, op, padding, ceil_mode, count_include_pad, paths=options.paths)
+            result[t] = volumes.pool3d(vol.data[t], size, **pooling)
         return result
 
     result = _named(src, pooled)  # a refusal names the file, as for images and arrays

@@ -328,7 +328,7 @@ def rounded(out: Any, dtype: np.dtype | None) -> Any:
     return out.map_blocks(numpy_impl.round_clip, dtype, dtype=dtype)
 
 
-def pool3d(vol: Any, size: int | Sequence[int], stride: int | Sequence[int] | None = None, op: str = "max",
+def pool3d(vol: Any, size: int | Sequence[int], *, stride: int | Sequence[int] | None = None, op: str = "max",
            padding: int | Sequence[int] = 0, ceil_mode: bool = False, count_include_pad: bool = True,
            dtype: Any = None, chunks: int | Sequence[int] | None = None, paths: Any = None, screened: bool = False) -> Any:
     """:func:`kernelcli.volumes.pool3d` of a dask (Z, Y, X) volume: a lazy dask array.
@@ -353,7 +353,7 @@ def pool3d(vol: Any, size: int | Sequence[int], stride: int | Sequence[int] | No
     axes = []
     for i in range(3):
         if p[i] > f[i] // 2:
-            volumes.pool3d(np.zeros(f), f, s, op, p)  # raises the API's message
+            volumes.pool3d(np.zeros(f), f, stride=s, op=op, padding=p)  # raises the API's message
         try:
             n_out = shapes.pool_output_size(vol.shape[i], f[i], stride=s[i], padding=p[i], ceil_mode=ceil_mode)
         except ShapeError as exc:  # named as the in-memory volume's refusal names it
@@ -368,7 +368,8 @@ def pool3d(vol: Any, size: int | Sequence[int], stride: int | Sequence[int] | No
     tile_dtype = compute if _takes_rounding(dtype, into) else None
 
     def core(slab, pads):
-        return pool3d_(slab, f, s, op, p, ceil_mode, count_include_pad, paths=pinned, dtype=tile_dtype)
+        return pool3d_(slab, f, stride=s, op=op, padding=p, ceil_mode=ceil_mode, count_include_pad=count_include_pad,
+                       paths=pinned, dtype=tile_dtype)
 
     return rounded(tile_map(vol, axes, core, cdt, chunks), into)
 

@@ -338,7 +338,8 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
     from ..jobs_common import _named
 
     with naming_non_finite(input_path, raw):  # (a refusal named no input: "pool window 2 is larger than the padded input 1")
-        result = _named(input_path, lambda: pool3d(finite_input(raw), size, step, op, padding, ceil_mode, count_include_pad,
+        result = _named(input_path, lambda: pool3d(finite_input(raw), size, stride=step, op=op, padding=padding, ceil_mode=ceil_mode,
+                                                    count_include_pad=count_include_pad,
                                                     chunks=chunks, paths=options.paths, screened=True))
     grid = np.eye(4)  # as pool_volume_file: new voxel n sits at old index n*step - padding + (size-1)/2
     grid[:3, :3] *= step
