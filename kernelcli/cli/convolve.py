@@ -47,7 +47,10 @@ from .options import (
 )
 from ._tiled import run_single, single_tiled
 from ._early import starts_early
-from ._stdio import image_output_check, piped
+from ._stdio import piped
+from .convolve_asks import (
+    before_stdin, chain_steps, kernel_bank, layer_options_given, layer_weights, load_for, load_spec, pool_only_note, volume_only,
+)
 from ._common import call_note, cli_paths, echo, guarded, invoked_as, note
 from ._report import output_for, render_report, summary_line
 
@@ -72,7 +75,7 @@ Examples:
 
 
 @guarded
-@piped(before=lambda kwargs: _before_stdin(**kwargs))
+@piped(before=lambda kwargs: before_stdin(**kwargs))
 @starts_early
 def convolve(
     input: InputsArgument,
@@ -180,7 +183,7 @@ def convolve(
     default_mode = ("constant" if not kinds.volumes else "replicate" if not kinds.images else None) if kinds else "constant"
     if said := unused_fill(pad_value, pad_mode, default_mode):
         call_note(said, quiet=quiet)
-    volume_only = _volume_only(axis=axis, window=window, keep_dtype=keep_dtype, truncate=truncate, mask=mask,
+    for_volumes = volume_only(axis=axis, window=window, keep_dtype=keep_dtype, truncate=truncate, mask=mask,
                                volume_index=volume_index, series=series, resample_slices=resample_slices, affine=affine,
                                pad_mode=pad_mode)
     if kinds is not None and kinds.volumes:  # each volume file as `convolve VOLUME` alone; images beside them as images
@@ -221,14 +224,14 @@ def convolve(
                 for spec in kernel or []:  # a kernel neither kind takes (a missing file) is refused now, exit 3
                     resolve_volume_kernel(spec)
                 refusal = exc  # a kernel in mm, say: the images fail alone, saying why
-        job = partial(by_kind, image_job=image_job, volume_job=volume_job, image_refusal=refusal, volume_options=volume_only)
+        job = partial(by_kind, image_job=image_job, volume_job=volume_job, image_refusal=refusal, volume_options=for_volumes)
         maps = "npy" if several else None  # a filter bank's images: .npy (H', W', maps), as without volumes
         named = volume_label_for_cli(kernel, pad_mode=pad_mode, pad_value=fill, flip=flip, fmt=fmt, axis=axis, truncate=truncate,
                                      mask=mask, volume=volume_index, resample_slices=resample_slices)  # as one volume alone
         run_batch(input, job, label=label, options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file, scheduler, maps),
                   out=out, force=force, json_out=json_out, quiet=quiet, volume_label=named)
         return
-    refuse_volume_options(input, volume_only, out_dir=out_dir)
+    refuse_volume_options(input, for_volumes, out_dir=out_dir)
     options = image_options()
     if pads_nothing(options.padding) and (pad_mode is not None or pad_value is not None):
         unused = [name for name, given in (("--pad-mode", pad_mode is not None), ("--pad-value", pad_value is not None)) if given]
@@ -261,98 +264,15 @@ def convolve(
     input = input[0]
     note_one_input(batch, quiet=quiet, out=out)
     if weights is not None:
-        layer = _layer_weights(kernel, kernel_scale, combine, weights, bias_file, bias)
+        layer = layer_weights(kernel, kernel_scale, combine, weights, bias_file, bias)
         report = _run_weights(input, weights, *layer, options, batch, out=out, montage=montage, force=force)
     else:
-        kernels, values = _bank(input, kernel, bias_file, bias, scale)
+        kernels, values = kernel_bank(input, kernel, bias_file, bias, scale)
         report = _run_kernels(input, kernels, values, options, batch, out=out, montage=montage, force=force)
     if report.matrix is not None and report.maps and not json_out:
         _render_maps(report, quiet=quiet)
     else:
         render_report(report, json_out=json_out, quiet=quiet)
-
-
-def _volume_only(*, axis, window, keep_dtype, truncate, mask, volume_index, series, resample_slices, affine, pad_mode) -> dict[str, Any]:
-    """The options only volumes take, by name (an image given one is refused; in a batch, it fails alone)."""
-    from ..modes import RENORMALISE
-
-    return {"--axis": axis, "--window": window, "--keep-dtype": keep_dtype, "--truncate": truncate, "--mask": mask,
-            "--volume": volume_index, "--series": series, "--resample-slices": resample_slices, "--affine": affine,
-            "--pad-mode renormalise": pad_mode == RENORMALISE}
-
-
-def _before_stdin(*, input, kernel=None, kernel_scale=None, then=None, padding="same", pad_value=None, layout=None,
-                  quality=None, compress=None, weights=None, bias_file=None, bias=None, combine=None, activation=None,
-                  montage=None, out=None, force=False, **given: Any) -> Any:
-    """``convolve -``'s checks that need no pixel, in the order the body makes them for an image file (which stdin
-    is), before stdin is read (:func:`kernelcli.cli._stdio.piped`): the options, then the kernels, ``--weights``
-    or ``--then`` steps; returns the check of ``--out`` (a file's call checks it before reading the file).
-
-    >>> _before_stdin(input=["-"], kernel=["nosuch"])
-    Traceback (most recent call last):
-    ...
-    kernelcli.errors.KernelNotFound: unknown kernel 'nosuch'; `kernelcli kernels` lists the catalogue
-    """
-    from ..chain import is_pool_step
-    from ..io.image_writing import Encoding
-    from ..layout import canonical_layout
-    from ..shapes import parse_padding
-    from ..volume_inputs import refuse_volume_options
-
-    parse_padding(padding)
-    canonical_layout(layout)
-    Encoding(quality=quality, compress=compress)
-    names = ("axis", "window", "keep_dtype", "truncate", "mask", "volume_index", "series", "resample_slices", "affine", "pad_mode")
-    refuse_volume_options(input, _volume_only(**{name: given.get(name) for name in names}))
-    scale = None
-    if kernel_scale is not None:
-        from ..kernel_syntax import parse_kernel_scale
-
-        scale = parse_kernel_scale(kernel_scale)
-    if then or any(is_pool_step(spec) for spec in kernel or []):
-        layer = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
-                 "--combine": combine, "--montage": montage}
-        _chain_steps([], kernel or [], then or [], scale, layer)
-    elif weights is not None:
-        _layer_weights(kernel, kernel_scale, combine, weights, bias_file, bias)
-    else:
-        _bank(input[0], kernel, bias_file, bias, scale)
-    return image_output_check(out, force)
-
-
-def _load(spec: str, scale: Any) -> Any:
-    """Load a --kernel spec (3-D kernels allowed) and apply the --kernel-scale, if any."""
-    from ..errors import InvalidKernel
-    from ..jobs_maps import load_layer_kernel
-    from ..kernel_syntax import scale_kernel
-
-    try:
-        kernel = load_layer_kernel(spec)
-    except InvalidKernel:
-        from ..chain import pool_step_refusal
-
-        refusal = pool_step_refusal(spec)  # '-k maxpool2' is told the form --then maxpool2 is told
-        if refusal is None:
-            raise
-        raise refusal from None
-    return scale_kernel(kernel, scale)
-
-
-def _load_for(input: Path, specs: list[str], scale: Any) -> list[Any]:
-    """The ``--kernel`` specs of one input, loaded (:func:`_load`); a volume's kernel given an image or array is
-    refused naming the input, which is what is wrong (as in a batch), tiled or not."""
-    from ..catalog import is_volume_kernel
-    from ..errors import InvalidKernel
-
-    try:
-        return [_load(spec, scale) for spec in specs]
-    except InvalidKernel as exc:
-        if any(is_volume_kernel(spec) for spec in specs):
-            _refuse_unsupported(input)  # (a .mnc was told to take a 2-D kernel, exit 3, then its .nii.gz output refused)
-            from ..io.pipes import is_stdio
-
-            raise InvalidKernel(f"{'stdin' if is_stdio(input) else input}: {exc}") from None  # ('-': before stdin is read)
-        raise
 
 
 def _run_tiled_volume(run, *, chunks, scheduler, workers, quiet) -> Any:
@@ -380,7 +300,7 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
     def instead() -> str:  # why this input went tile by tile (its size, or --tiled/--chunks/a Zarr store): what to do
         return instead_of_tiles(input, out, chunks, scheduler)
 
-    extra = _given_options(given)
+    extra = layer_options_given(given)
     if extra:
         raise UsageError(f"{', '.join(extra)}: not available on the tiled path, which takes one --kernel and --then steps; {instead()}")
     if len(specs) != 1:
@@ -389,7 +309,7 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
             "pad_value": options.pad_value, "dilation": options.dilation, "flip": options.flip, "paths": options.paths}
     notes: list[str] = []
     # exit 3 before any tile is read; a chain's first step may be a pooling step, which no kernel loader reads
-    first = None if then or is_pool_step(specs[0]) else _load_for(input, specs[:1], scale)[0]
+    first = None if then or is_pool_step(specs[0]) else load_for(input, specs[:1], scale)[0]
     volume_build = None
     if first is not None and len(first.shape) == 3:
         from ..jobs_common import check_volume_kernel
@@ -409,7 +329,7 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
         check_plane_padding(options.padding)
         steps = parse_chain(specs[0], list(then), scale=scale)
         label = chain_label(steps) if then else steps[0].label
-        _pool_only_note(steps, options, scale, quiet)
+        pool_only_note(steps, options, scale, quiet)
         if any(step.kernel is None for step in steps):
             def volume_build(x, tile):  # (without it a (Z, Y, X) array's pooling would be 2-D, slice by slice)
                 raise UsageError(f"{input}: on a (Z, Y, X) array a chain's pooling step pools in 3-D, as pool does, "
@@ -452,55 +372,11 @@ def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force,
 
     from ..chain import chain_file, chain_name
 
-    steps = _chain_steps(inputs, specs, then, scale, given)  # exit 3 before any image is read
-    _pool_only_note(steps, options, scale, quiet)
+    steps = chain_steps(inputs, specs, then, scale, given)  # exit 3 before any image is read
+    pool_only_note(steps, options, scale, quiet)
     label = chain_name(steps, options.words())
     job = partial(chain_file, steps=steps, options=options, force=force)
     run_inputs(inputs, job, label=label, options=batch, out=out, force=force, json_out=json_out, quiet=quiet)
-
-
-def _chain_steps(inputs: list[Any], specs: list[str], then: list[str], scale: Any, given: dict[str, Any]) -> list[Any]:
-    """The steps of ``--kernel K --then A ...`` parsed (exit 3 for a kernel, 2 for a step), after the refusals of
-    what a chain cannot take (exit 2)."""
-    from ..chain import is_pool_step, parse_chain
-    from ..errors import UsageError
-    from ..volume_inputs import is_volume_input
-
-    if len(specs) != 1 and not then:  # a pooling step among several --kernel: no chain was asked for
-        pool = next(spec for spec in specs if is_pool_step(spec))
-        raise UsageError(f"--kernel {pool} is a pooling step; a filter bank ({len(specs)} --kernel options, one map each) "
-                         "takes kernels alone: pool in a call of its own, or as a step of a chain (see --help)")
-    if len(specs) != 1:
-        what = "no --kernel" if not specs else f"{len(specs)} --kernel options (a filter bank)"
-        raise UsageError(f"--then chains steps after one --kernel (a pooling step such as maxpool:2 is one too); got {what}")
-    extra = _given_options(given)
-    if extra:
-        raise UsageError(f"{', '.join(extra)}: not available in a chain (--then); run the layer as its own call")
-    if len(inputs) == 1 and is_volume_input(inputs[0]):
-        raise UsageError(f"{inputs[0]}: --then chains work on images and arrays; for a volume run one call per step")
-    return parse_chain(specs[0], list(then), scale=scale)
-
-
-def _given_options(given: dict[str, Any]) -> list[str]:
-    """The layer options among ``given`` (name -> value or None) that a chain or the tiled path cannot take:
-    the ones given, but for their defaults (``--activation none``, ``--combine per-channel`` change nothing)."""
-    from ..modes import canonical_activation, canonical_combine
-
-    default = {"--activation": lambda v: canonical_activation(v) == "none", "--combine": lambda v: canonical_combine(v) == "per-channel"}
-    return [name for name, value in given.items() if value is not None and not default.get(name, lambda v: False)(value)]
-
-
-def _pool_only_note(steps: list[Any], options: Any, scale: Any, quiet: bool) -> None:
-    """Note the convolution options a chain of pooling steps alone does not use (in memory and tile by tile)."""
-    if any(step.kernel is not None for step in steps):
-        return
-    unused = [name for name, used in (
-        ("--stride", options.stride not in (1, (1, 1))), ("--padding", str(options.padding).lower() != "same"),
-        ("--dilation", options.dilation not in (1, (1, 1))), ("--flip", options.flip),
-        ("--pad-mode", options.pad_mode != "constant"), ("--pad-value", options.pad_value != 0),
-        ("--kernel-scale", scale is not None)) if used]
-    if unused:
-        call_note(f"{', '.join(unused)}: for a chain's kernels; this chain only pools (maxpool:F:S gives a stride)", quiet=quiet)
 
 
 def _run_many(inputs, specs, bias, options, batch, *, scale, weights, bias_file, montage, out, force, json_out, quiet) -> None:
@@ -527,7 +403,7 @@ def _image_job(specs, bias, options, scale, force) -> tuple[Any, str, bool]:
     if not specs:
         raise UsageError("missing --kernel: give a kernel name, file or spec (repeat it for a filter bank)")
     values = None if bias is None else parse_bias(bias, len(specs))  # before any image is read (exit 2)
-    kernels = [_load(spec, scale) for spec in specs]
+    kernels = [load_spec(spec, scale) for spec in specs]
     if len(kernels) == 1 and len(kernels[0].shape) == 2 and options.plain and bias is None:
         job = partial(convolve_file, kernel_spec=kernels[0], options=options, force=force)
     else:
@@ -563,30 +439,6 @@ def _keeps_grid(steps: list, options: Any, shape: Any = None) -> bool:
     return all(step.kernel is not None for step in steps) and kernel_steps_keep_grid(steps, conv, centred=True)
 
 
-def _refuse_unsupported(input: Path) -> None:
-    """Exit 2 for an input of a type neither the image nor the volume path reads (MINC, Analyze, PAR/REC...); a Zarr
-    store (``a.zarr``, ``grp.zarr/img``, a URL) is read, tile by tile, as an array."""
-    from ..io.formats import refuse_unsupported
-    from ..tiled.files import store_input
-    from ..volume_inputs import VOLUME_SUFFIXES
-
-    if str(input) != "-" and not store_input(input):
-        refuse_unsupported(input, VOLUME_SUFFIXES)
-
-
-def _bank(input: Any, specs: Optional[list[str]], bias_file: Optional[Path], bias: Optional[str], scale: Any) -> tuple[list[Any], Any]:
-    """The ``--kernel`` filters of one input, loaded (exit 3), and their ``--bias`` values (exit 2), before the input is read."""
-    from ..errors import UsageError
-    from ..jobs_maps import parse_bias
-
-    if not specs:
-        raise UsageError("missing --kernel: give a kernel name, file or spec (repeat it for a filter bank), or --weights FILE.npy")
-    if bias_file is not None:
-        raise UsageError("--bias-file goes with --weights; for --kernel filters use --bias B or --bias B1,B2,...")
-    values = None if bias is None else parse_bias(bias, len(specs))
-    return _load_for(input, specs, scale), values
-
-
 def _run_kernels(input: Path, kernels: list[Any], values: Any, options: Any, batch: BatchOptions, *, out, montage, force) -> Any:
     from ..jobs import convolve_file
     from ..jobs_maps import bank_label, convolve_bank_file, layer_name
@@ -602,30 +454,6 @@ def _run_kernels(input: Path, kernels: list[Any], values: Any, options: Any, bat
         input, lambda: convolve_bank_file(input, kernels, options, bias=values, out=target, montage=montage, force=force),
         outputs=[target or montage, montage], report=batch.report, force=force,
     )
-
-
-def _layer_weights(kernel: Optional[list[str]], kernel_scale: Optional[str], combine: Optional[str], weights: Path,
-                   bias_file: Optional[Path], bias: Optional[str]) -> tuple[Any, Any]:
-    """A ``--weights`` layer's filters (exit 3) and biases (exit 2), read before the input is."""
-    from ..errors import UsageError
-    from ..jobs_maps import parse_bias, read_bias_file, read_weights
-
-    if kernel:
-        raise UsageError("give either --kernel (one or more) or --weights, not both")
-    if kernel_scale is not None:
-        raise UsageError("--kernel-scale rescales --kernel filters; --weights are used as trained")
-    if combine is not None:
-        raise UsageError("--combine is for 2-D --kernel filters; --weights filters (K, C, f, f) already span the channels")
-    w = read_weights(weights)
-    if bias is not None and bias_file is not None:
-        raise UsageError("give either --bias or --bias-file, not both")
-    values: Any = None
-    if bias_file is not None:
-        values = read_bias_file(bias_file, w.shape[0])
-    elif bias is not None:
-        values = parse_bias(bias, w.shape[0], "filter")
-        values = values[0] if len(values) == 1 else values
-    return w, values
 
 
 def _run_weights(input: Path, weights: Path, w: Any, values: Any, options: Any, batch: BatchOptions, *, out, montage, force) -> Any:

@@ -1,0 +1,190 @@
+"""What a ``convolve`` call asks for, read and checked before any pixel: its kernels (exit 3), ``--weights`` and
+``--bias`` (exit 2), ``--then`` steps, the options only volumes take, and the checks of ``convolve -`` made before
+stdin is read (:func:`before_stdin`).  :mod:`kernelcli.cli.convolve` runs the call with what they return.
+
+>>> [k.name for k in load_for(Path("a.png"), ["sobel_v", "box:3"], None)]
+['sobel_v', 'box:3']
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+from ._common import call_note
+from ._stdio import image_output_check
+
+
+def volume_only(*, axis, window, keep_dtype, truncate, mask, volume_index, series, resample_slices, affine, pad_mode) -> dict[str, Any]:
+    """The options only volumes take, by name (an image given one is refused; in a batch, it fails alone)."""
+    from ..modes import RENORMALISE
+
+    return {"--axis": axis, "--window": window, "--keep-dtype": keep_dtype, "--truncate": truncate, "--mask": mask,
+            "--volume": volume_index, "--series": series, "--resample-slices": resample_slices, "--affine": affine,
+            "--pad-mode renormalise": pad_mode == RENORMALISE}
+
+
+def before_stdin(*, input, kernel=None, kernel_scale=None, then=None, padding="same", pad_value=None, layout=None,
+                  quality=None, compress=None, weights=None, bias_file=None, bias=None, combine=None, activation=None,
+                  montage=None, out=None, force=False, **given: Any) -> Any:
+    """``convolve -``'s checks that need no pixel, in the order the body makes them for an image file (which stdin
+    is), before stdin is read (:func:`kernelcli.cli._stdio.piped`): the options, then the kernels, ``--weights``
+    or ``--then`` steps; returns the check of ``--out`` (a file's call checks it before reading the file).
+
+    >>> before_stdin(input=["-"], kernel=["nosuch"])
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.KernelNotFound: unknown kernel 'nosuch'; `kernelcli kernels` lists the catalogue
+    """
+    from ..chain import is_pool_step
+    from ..io.image_writing import Encoding
+    from ..layout import canonical_layout
+    from ..shapes import parse_padding
+    from ..volume_inputs import refuse_volume_options
+
+    parse_padding(padding)
+    canonical_layout(layout)
+    Encoding(quality=quality, compress=compress)
+    names = ("axis", "window", "keep_dtype", "truncate", "mask", "volume_index", "series", "resample_slices", "affine", "pad_mode")
+    refuse_volume_options(input, volume_only(**{name: given.get(name) for name in names}))
+    scale = None
+    if kernel_scale is not None:
+        from ..kernel_syntax import parse_kernel_scale
+
+        scale = parse_kernel_scale(kernel_scale)
+    if then or any(is_pool_step(spec) for spec in kernel or []):
+        layer = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
+                 "--combine": combine, "--montage": montage}
+        chain_steps([], kernel or [], then or [], scale, layer)
+    elif weights is not None:
+        layer_weights(kernel, kernel_scale, combine, weights, bias_file, bias)
+    else:
+        kernel_bank(input[0], kernel, bias_file, bias, scale)
+    return image_output_check(out, force)
+
+
+def load_spec(spec: str, scale: Any) -> Any:
+    """Load a --kernel spec (3-D kernels allowed) and apply the --kernel-scale, if any."""
+    from ..errors import InvalidKernel
+    from ..jobs_maps import load_layer_kernel
+    from ..kernel_syntax import scale_kernel
+
+    try:
+        kernel = load_layer_kernel(spec)
+    except InvalidKernel:
+        from ..chain import pool_step_refusal
+
+        refusal = pool_step_refusal(spec)  # '-k maxpool2' is told the form --then maxpool2 is told
+        if refusal is None:
+            raise
+        raise refusal from None
+    return scale_kernel(kernel, scale)
+
+
+def load_for(input: Path, specs: list[str], scale: Any) -> list[Any]:
+    """The ``--kernel`` specs of one input, loaded (:func:`load_spec`); a volume's kernel given an image or array is
+    refused naming the input, which is what is wrong (as in a batch), tiled or not."""
+    from ..catalog import is_volume_kernel
+    from ..errors import InvalidKernel
+
+    try:
+        return [load_spec(spec, scale) for spec in specs]
+    except InvalidKernel as exc:
+        if any(is_volume_kernel(spec) for spec in specs):
+            refuse_unsupported(input)  # (a .mnc was told to take a 2-D kernel, exit 3, then its .nii.gz output refused)
+            from ..io.pipes import is_stdio
+
+            raise InvalidKernel(f"{'stdin' if is_stdio(input) else input}: {exc}") from None  # ('-': before stdin is read)
+        raise
+
+
+def chain_steps(inputs: list[Any], specs: list[str], then: list[str], scale: Any, given: dict[str, Any]) -> list[Any]:
+    """The steps of ``--kernel K --then A ...`` parsed (exit 3 for a kernel, 2 for a step), after the refusals of
+    what a chain cannot take (exit 2)."""
+    from ..chain import is_pool_step, parse_chain
+    from ..errors import UsageError
+    from ..volume_inputs import is_volume_input
+
+    if len(specs) != 1 and not then:  # a pooling step among several --kernel: no chain was asked for
+        pool = next(spec for spec in specs if is_pool_step(spec))
+        raise UsageError(f"--kernel {pool} is a pooling step; a filter bank ({len(specs)} --kernel options, one map each) "
+                         "takes kernels alone: pool in a call of its own, or as a step of a chain (see --help)")
+    if len(specs) != 1:
+        what = "no --kernel" if not specs else f"{len(specs)} --kernel options (a filter bank)"
+        raise UsageError(f"--then chains steps after one --kernel (a pooling step such as maxpool:2 is one too); got {what}")
+    extra = layer_options_given(given)
+    if extra:
+        raise UsageError(f"{', '.join(extra)}: not available in a chain (--then); run the layer as its own call")
+    if len(inputs) == 1 and is_volume_input(inputs[0]):
+        raise UsageError(f"{inputs[0]}: --then chains work on images and arrays; for a volume run one call per step")
+    return parse_chain(specs[0], list(then), scale=scale)
+
+
+def layer_options_given(given: dict[str, Any]) -> list[str]:
+    """The layer options among ``given`` (name -> value or None) that a chain or the tiled path cannot take:
+    the ones given, but for their defaults (``--activation none``, ``--combine per-channel`` change nothing)."""
+    from ..modes import canonical_activation, canonical_combine
+
+    default = {"--activation": lambda v: canonical_activation(v) == "none", "--combine": lambda v: canonical_combine(v) == "per-channel"}
+    return [name for name, value in given.items() if value is not None and not default.get(name, lambda v: False)(value)]
+
+
+def pool_only_note(steps: list[Any], options: Any, scale: Any, quiet: bool) -> None:
+    """Note the convolution options a chain of pooling steps alone does not use (in memory and tile by tile)."""
+    if any(step.kernel is not None for step in steps):
+        return
+    unused = [name for name, used in (
+        ("--stride", options.stride not in (1, (1, 1))), ("--padding", str(options.padding).lower() != "same"),
+        ("--dilation", options.dilation not in (1, (1, 1))), ("--flip", options.flip),
+        ("--pad-mode", options.pad_mode != "constant"), ("--pad-value", options.pad_value != 0),
+        ("--kernel-scale", scale is not None)) if used]
+    if unused:
+        call_note(f"{', '.join(unused)}: for a chain's kernels; this chain only pools (maxpool:F:S gives a stride)", quiet=quiet)
+
+
+def refuse_unsupported(input: Path) -> None:
+    """Exit 2 for an input of a type neither the image nor the volume path reads (MINC, Analyze, PAR/REC...); a Zarr
+    store (``a.zarr``, ``grp.zarr/img``, a URL) is read, tile by tile, as an array."""
+    from ..io.formats import refuse_unsupported
+    from ..tiled.files import store_input
+    from ..volume_inputs import VOLUME_SUFFIXES
+
+    if str(input) != "-" and not store_input(input):
+        refuse_unsupported(input, VOLUME_SUFFIXES)
+
+
+def kernel_bank(input: Any, specs: Optional[list[str]], bias_file: Optional[Path], bias: Optional[str], scale: Any) -> tuple[list[Any], Any]:
+    """The ``--kernel`` filters of one input, loaded (exit 3), and their ``--bias`` values (exit 2), before the input is read."""
+    from ..errors import UsageError
+    from ..jobs_maps import parse_bias
+
+    if not specs:
+        raise UsageError("missing --kernel: give a kernel name, file or spec (repeat it for a filter bank), or --weights FILE.npy")
+    if bias_file is not None:
+        raise UsageError("--bias-file goes with --weights; for --kernel filters use --bias B or --bias B1,B2,...")
+    values = None if bias is None else parse_bias(bias, len(specs))
+    return load_for(input, specs, scale), values
+
+
+def layer_weights(kernel: Optional[list[str]], kernel_scale: Optional[str], combine: Optional[str], weights: Path,
+                   bias_file: Optional[Path], bias: Optional[str]) -> tuple[Any, Any]:
+    """A ``--weights`` layer's filters (exit 3) and biases (exit 2), read before the input is."""
+    from ..errors import UsageError
+    from ..jobs_maps import parse_bias, read_bias_file, read_weights
+
+    if kernel:
+        raise UsageError("give either --kernel (one or more) or --weights, not both")
+    if kernel_scale is not None:
+        raise UsageError("--kernel-scale rescales --kernel filters; --weights are used as trained")
+    if combine is not None:
+        raise UsageError("--combine is for 2-D --kernel filters; --weights filters (K, C, f, f) already span the channels")
+    w = read_weights(weights)
+    if bias is not None and bias_file is not None:
+        raise UsageError("give either --bias or --bias-file, not both")
+    values: Any = None
+    if bias_file is not None:
+        values = read_bias_file(bias_file, w.shape[0])
+    elif bias is not None:
+        values = parse_bias(bias, w.shape[0], "filter")
+        values = values[0] if len(values) == 1 else values
+    return w, values
