@@ -174,33 +174,14 @@ def sobel_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "repl
 
 
 def _dense_fill(arr: np.ndarray, cdt: Any, pad_mode: str, pad_value: float, paths: Any) -> Callable[[Sequence[Any]], np.ndarray]:
-    """``passes(factors)``: :func:`correlate_separable` of ``arr`` in ``cdt`` as if the volume were padded
-    with ``pad_value`` (``pad_mode="constant"``), as :func:`kernelcli.volumes.conv3d` pads it.
-
-    Passes in sequence pad each partial result with the fill, which is the volume's padding only for
-    factors that sum to 1 (a derivative's sum to 0); so for a fill other than 0 the volume is padded
-    with it first, as far as the factors reach, and the passes' result cropped back to the volume
-    (taking the fill out of the volume and adding it back would round every voxel to the fill's scale).
+    """``passes(factors)``: :func:`correlate_separable` of ``arr`` in ``cdt``, a ``pad_mode="constant"`` volume padded
+    with ``pad_value`` as :func:`kernelcli.volumes.conv3d` pads it.
 
     >>> passes = _dense_fill(np.full((1, 1, 3), 5.0), np.float64, "constant", 5.0, None)
     >>> passes([None, None, np.array([-1.0, 0.0, 1.0])]).ravel().tolist()   # a flat volume in a fill of its value
     [0.0, 0.0, 0.0]
     """
-    from . import ndsupport
-
-    if pad_mode != "constant":
-        return lambda factors: correlate_separable(arr, factors, pad_mode=pad_mode, dtype=cdt, paths=paths)
-    value = ndsupport.check_fill(pad_value, cdt, "pad value")
-    if value == 0:
-        return lambda factors: correlate_separable(arr, factors, pad_mode="constant", dtype=cdt, paths=paths)
-
-    def passes(factors: Sequence[Any]) -> np.ndarray:
-        widths = [(0, 0) if f is None else ((len(f) - 1) // 2, len(f) - 1 - (len(f) - 1) // 2) for f in factors]
-        padded = np.pad(arr.astype(cdt, copy=False), widths, constant_values=value)
-        out = correlate_separable(padded, factors, pad_mode="constant", dtype=cdt, paths=paths)
-        return np.ascontiguousarray(out[tuple(slice(a, a + n) for (a, _), n in zip(widths, arr.shape))])
-
-    return passes
+    return lambda factors: correlate_separable(arr, factors, pad_mode=pad_mode, pad_value=pad_value, dtype=cdt, paths=paths)
 
 
 def _magnitude(partials: Callable[[], Iterator[np.ndarray]], shape: tuple[int, ...], dtype: Any) -> np.ndarray:

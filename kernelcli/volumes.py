@@ -320,9 +320,10 @@ def correlate_separable(
     may be ``vol`` itself when it has that dtype); later passes work in place, so memory
     stays at the input plus one volume.
 
-    With ``pad_mode="constant"`` and a non-zero ``pad_value`` the passes pad their partial
-    results with the value, which equals dense 3-D padding only for kernels that sum to 1
-    per axis (smoothing); use :func:`conv3d` for the exact dense semantics otherwise.
+    With ``pad_mode="constant"`` and a non-zero ``pad_value`` the volume is padded with the value
+    first, as far as the kernels reach, as :func:`conv3d` pads it (passes that padded their partial
+    results with it gave another answer for kernels that do not sum to 1 per axis: a derivative's);
+    that costs a padded copy of the volume.
 
     An output a pass overflowed on the way is summed again as :func:`conv3d` sums it (the factors of a float
     input balanced, then the window's dense sum, then a wider type): sobel_3d's factors over 1e38 give 0.
@@ -368,9 +369,11 @@ def correlate_separable(
             out += 0
         return out
     value = ndsupport.check_fill(pad_value, cdt, "pad value") if mode == "constant" else 0.0
+    if value != 0:
+        out[...] = _in_a_fill(arr, passes, value, cdt, paths)
+        return out
     code, factors = PAD_CODES[mode], [k1 for _, k1 in passes]
-    if arr.dtype.kind == "f" and value == 0:  # conv3d's rule: a float input's passes stay within its magnitude
-        # (a fill pads each pass's partial result as it is: scaled passes would change what it adds)
+    if arr.dtype.kind == "f":  # conv3d's rule: a float input's passes stay within its magnitude
         from ._core import forms
 
         factors = list(forms.balanced(factors))
@@ -393,6 +396,23 @@ def correlate_separable(
     return out
 
 
+def _in_a_fill(arr: np.ndarray, passes: list, value: float, cdt: Any, paths: Any) -> np.ndarray:
+    """The passes over ``arr`` padded with ``value`` as far as they reach, cropped back to its shape: the volume's
+    constant padding, as :func:`conv3d` pads it (taking the fill out of the volume and adding it back would round
+    every voxel to the fill's scale); the padded volume's own zero padding is never read by what is kept.
+
+    >>> [float(v) for v in _in_a_fill(np.full((1, 1, 3), 5.0), [(2, np.array([-1.0, 0.0, 1.0]))], 5.0, np.float64, None).ravel()]
+    [0.0, 0.0, 0.0]
+    """
+    widths, factors = [(0, 0)] * 3, [None] * 3
+    for axis, k1 in passes:
+        widths[axis] = ((k1.size - 1) // 2, k1.size - 1 - (k1.size - 1) // 2)  # a "same" pass's centre tap
+        factors[axis] = k1
+    padded = np.pad(arr.astype(cdt, copy=False), widths, constant_values=value)
+    whole = correlate_separable(padded, factors, dtype=cdt, paths=paths)
+    return whole[tuple(slice(before, before + n) for (before, _), n in zip(widths, arr.shape))]
+
+
 def _passes_settled(out: np.ndarray, arr: np.ndarray, passes: list, factors: list, code: int, value: float, cdt: Any,
                     numpy: bool) -> None:
     """:func:`kernelcli._core.dispatch.separable_settled` with the 3-D kernel the passes make, held as conv3d holds it."""
@@ -402,7 +422,7 @@ def _passes_settled(out: np.ndarray, arr: np.ndarray, passes: list, factors: lis
     for axis, k1 in passes:
         ks[axis] = k1
     k = ndsupport.weights_as_held(np.einsum("a,b,c->abc", *ks), cdt)
-    dispatch.separable_settled(out, arr, passes, factors, k, code, value, np.dtype(cdt), numpy, _announce)
+    dispatch.separable_settled(out, arr, factors, k, code, value, np.dtype(cdt), numpy, _announce)
 
 
 def _loop_readable(arr: np.ndarray, cdt: np.dtype) -> np.ndarray:

@@ -62,15 +62,30 @@ def test_near_the_float32_limit_equals_conv3d_and_float64(mode, paths, factors):
 
 
 @pytest.mark.parametrize("paths", PATHS, ids=str)
-def test_a_constant_fill_keeps_the_passes_semantics_in_a_wider_sum(paths):
-    """With a non-zero fill the passes pad their partial results (documented): a window that overflowed is
-    summed again as the same passes in float64, not as conv3d's dense padding."""
+@pytest.mark.parametrize("factors", [SOBEL, ([1, -2, 1], [2, 4, 2], [-1, 0, 1]), ([3, -1], [1, 1, 1, 1], [1, -4, 6, -4, 1])])
+def test_a_constant_fill_pads_the_volume_as_conv3d_does(paths, factors):
+    """Audit 121 #4: with a non-zero fill the passes padded their partial results, so a kernel not summing to 1 per
+    axis gave another answer than conv3d's dense padding (a corner 111 against 231); the volume is padded first now,
+    near the float32 limit too."""
     v = _near_the_limit(1)
-    got = correlate_separable(v, SOBEL, pad_mode="constant", pad_value=2.0**122, paths=paths)
+    got = correlate_separable(v, factors, pad_mode="constant", pad_value=2.0**122, paths=paths)
+    dense = conv3d(v, _product(factors), pad_mode="constant", pad_value=2.0**122, paths=paths)
     with np.errstate(over="ignore"):
-        wide = correlate_separable(v.astype(np.float64), SOBEL, pad_mode="constant", pad_value=2.0**122,
+        wide = correlate_separable(v.astype(np.float64), factors, pad_mode="constant", pad_value=2.0**122,
                                    paths=paths).astype(np.float32)
-    assert got.tobytes() == wide.tobytes()
+    assert got.tobytes() == dense.tobytes() == wide.tobytes()
+
+
+@pytest.mark.parametrize("paths", PATHS, ids=str)
+def test_a_constant_fill_on_small_integers_is_conv3d_exactly(paths):
+    v = np.arange(4 * 5 * 6, dtype=np.uint8).reshape(4, 5, 6)
+    factors = ([1, 2], [1, 0, -1], [1, 1, 1])
+    got = correlate_separable(v, factors, pad_mode="constant", pad_value=10, paths=paths)
+    want = conv3d(v, _product(factors), pad_mode="constant", pad_value=10, paths=paths)
+    assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+    inplace = v.astype(np.float32)
+    assert correlate_separable(inplace, factors, pad_mode="constant", pad_value=10, out=inplace, paths=paths) is inplace
+    assert inplace.tobytes() == want.tobytes()
 
 
 @pytest.mark.parametrize("paths", PATHS, ids=str)
@@ -104,3 +119,21 @@ def test_the_cli_s_sobel_3d_is_the_same_taps_from_a_file(tmp_path):
     a = np.asarray(nib.load(str(tmp_path / "s1.nii.gz")).dataobj)
     b = np.asarray(nib.load(str(tmp_path / "s2.nii.gz")).dataobj)
     assert a.dtype == b.dtype and np.array_equal(a, b) and not a.any()
+
+
+def test_the_cli_s_sobel_3d_in_a_fill_is_the_same_taps_from_a_file(tmp_path):
+    """Audit 121 #4 on the command line: -k sobel_3d (separable passes) and its 27 taps from a file (dense) with
+    --pad-value 5 gave two volumes."""
+    nib = pytest.importorskip("nibabel")
+    from conftest import run_in_process
+
+    v = np.random.default_rng(3).integers(0, 100, (8, 9, 10)).astype(np.int16)
+    nib.save(nib.Nifti1Image(v, np.eye(4)), str(tmp_path / "v.nii.gz"))
+    np.save(tmp_path / "sobel3.npy", _product(SOBEL))
+    common = ["--pad-mode", "constant", "--pad-value", "5", "-q"]
+    named = run_in_process("convolve", "v.nii.gz", "-k", "sobel_3d", "-o", "s1.nii.gz", *common, cwd=tmp_path)
+    dense = run_in_process("convolve", "v.nii.gz", "-k", "sobel3.npy", "-o", "s2.nii.gz", *common, cwd=tmp_path)
+    assert named.returncode == 0 == dense.returncode, named.stderr + dense.stderr
+    a = np.asarray(nib.load(str(tmp_path / "s1.nii.gz")).dataobj)
+    b = np.asarray(nib.load(str(tmp_path / "s2.nii.gz")).dataobj)
+    assert a.dtype == b.dtype and np.array_equal(a, b) and a[0].any()

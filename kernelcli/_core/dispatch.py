@@ -202,25 +202,15 @@ def may_overflow(x: np.ndarray, factors, dtype) -> bool:
     return not bound < float(np.finfo(dtype).max)
 
 
-def separable_settled(out: np.ndarray, x: np.ndarray, passes, factors, k: np.ndarray, mode_code: int, value: float,
+def separable_settled(out: np.ndarray, x: np.ndarray, factors, k: np.ndarray, mode_code: int, value: float,
                       dtype: np.dtype, numpy: bool, announce=engine._noop) -> None:
     """:func:`correlate3d`'s rule after the "same" passes of :func:`kernelcli.volumes.correlate_separable`
-    (``passes``: (axis, 1-D kernel) pairs; ``factors``: the kernels the passes applied; ``k``: the 3-D kernel
+    (``factors``: the kernels the passes applied; ``k``: the 3-D kernel
     they make): every window that is not finite gets the dense sum (:func:`dense_windows`), then one in a
     wider type (:func:`settled`).  ``numpy``: the passes were plain numpy's, and so is the dense sum.
 
-    With a non-zero constant fill the passes pad their partial results, which no dense padding does:
-    such a window is the same passes again in the wider type.
+    A non-zero constant fill never comes here: correlate_separable pads the volume with it first.
     """
-    if mode_code == CONSTANT and value != 0:
-        def again(wide):
-            src = x
-            for axis, k1 in passes:
-                src = numpy_impl.correlate_axis(src, k1, axis, mode_code, value, wide)
-            return src
-
-        settled(out, x, k, dtype, again)
-        return
     widths = tuple(w for n in k.shape for w in ((n - 1) // 2, n - 1 - (n - 1) // 2))  # the passes' "same"
     readable = x.astype(dtype) if x.dtype.kind == "f" and x.dtype.itemsize < 4 else x  # (Numba has no float16)
     dense_windows(out, readable, factors, k, widths, mode_code, value, dtype, x.shape, announce, numpy)

@@ -270,10 +270,6 @@ def _filter3d(data: np.ndarray, spacing: tuple[float, float, float], kernel: Vol
         where = "inside the mask (outside voxels unchanged)" if mask is not None else "inside the volume"
         notes.append(f"edges renormalised over the voxels {where}, as fslmaths -s")
         return volume_filters.smooth_renormalised(data, factors, mask=mask, paths=options.paths), notes
-    if options.pad_mode == "constant" and options.pad_value != 0 and kernel.kind == "3d":
-        # separable passes would pad partial sums with the value; the dense loop pads the input
-        return volumes.conv3d(data, kernel.kernel.array()[::-1, ::-1, ::-1] if options.flip else kernel.kernel.array(),
-                              pad_mode="constant", pad_value=options.pad_value, paths=options.paths), notes
     return volumes.correlate_separable(data, factors, pad_mode=options.pad_mode, pad_value=options.pad_value, paths=options.paths), notes
 
 
