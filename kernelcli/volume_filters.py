@@ -45,7 +45,7 @@ from .kernel_build import gaussian_second_derivative_1d  # noqa: F401  (built in
 from . import numtext
 from .errors import UsageError
 from .modes import AXES
-from .volumes import _kernel1d, _spacing, as_volume, correlate_separable, volume_dtype_arg
+from .volumes import kernel_1d, _spacing, as_volume, correlate_separable, volume_dtype_arg
 
 
 def _one_axis(axis: int, k: np.ndarray) -> list[Any]:
@@ -118,7 +118,7 @@ def _smoothing_passes(kernels: Sequence[Any]) -> list[tuple[int, np.ndarray]]:
     for axis, k in enumerate(given):
         if k is None:
             continue
-        k1 = _kernel1d(k, AXES[axis])
+        k1 = kernel_1d(k, AXES[axis])
         if (k1 < 0).any() or not k1[(len(k1) - 1) // 2] > 0:
             shown = numtext.clipped("[" + ", ".join(f"{v:.4g}" for v in k1[:12]) + (", ...]" if len(k1) > 12 else "]"), 80)
             raise InvalidKernel(

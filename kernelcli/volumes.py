@@ -36,7 +36,6 @@ Example
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,147 +63,10 @@ from .kernel_build import (  # noqa: F401
     radius_for,
 )
 from .kernel_build import check_spacing as _spacing  # noqa: F401
-
-
-# ---------------------------------------------------------------- validation
-
-
-def as_volume(x: Any, name: str = "volume") -> np.ndarray:
-    """Validate a (Z, Y, X) array of finite real numbers; native byte order.
-
-    >>> as_volume(np.zeros((2, 3, 4))).shape
-    (2, 3, 4)
-    """
-    return ndsupport.as_real_array(x, (3,), name, "3-D (Z, Y, X)")
-
-
-def volume_dtype_arg(dtype: Any, arr: np.ndarray) -> tuple[np.dtype, np.dtype | None]:
-    """``(compute, rounded)`` of a volume function's ``dtype=`` (:func:`ndsupport.dtype_arg`), by
-    default :func:`volume_dtype` of ``arr``, whose values are checked to fit the compute dtype.
-
-    >>> volume_dtype_arg(None, np.zeros((1, 1, 1), np.int16)), volume_dtype_arg("uint8", np.zeros((1, 1, 1)))
-    ((dtype('float32'), None), (dtype('float64'), dtype('uint8')))
-    """
-    return ndsupport.dtype_arg(dtype, volume_dtype(arr.dtype), arr=arr, arr_name="volume")
-
-
-def _kernel1d(kernel: Any, axis: str) -> np.ndarray:
-    """The kernel of one separable pass as 1-D float64 weights, checked as :func:`conv3d` checks its kernel
-    (:func:`kernelcli.ndsupport.kernel_values`): a (1, n) or (n, 1, 1) array is taken as its n taps.
-
-    >>> _kernel1d([[1, 2, 1]], "x")
-    array([1., 2., 1.])
-    """
-    name = f"kernel along {axis}"
-    k = ndsupport.kernel_values(kernel, None, name)
-    if k.ndim > 1 and max(k.shape) != k.size:  # a (2, 3) array was flattened into 6 taps
-        raise ShapeError(f"{name}: a {'x'.join(map(str, k.shape))} array; expected a 1-D kernel (one per axis)")
-    k = k.reshape(-1)
-    if not np.isfinite(k).all():
-        raise UsageError(f"{name}: values must be finite")
-    return k
-
-
-def _axis_index(axis: str | int) -> int:
-    if isinstance(axis, (int, np.integer)) and not isinstance(axis, bool) and 0 <= int(axis) <= 2:
-        return int(axis)
-    key = str(axis).strip().lower()
-    if key not in AXES:
-        raise UsageError(f"invalid axis {axis!r}: expected z, y or x (the volume is (Z, Y, X))")
-    return AXES.index(key)
-
-
-def _triple(value: int | Sequence[int], name: str, minimum: int = 1) -> tuple[int, int, int]:
-    """An int or three ints (z, y, x), each an integer >= minimum."""
-    return ndsupport.normalize_sequence(value, 3, name, minimum)  # type: ignore[return-value]
-
-
-def resolve_padding3d(padding: str | int | Sequence[int], shape: tuple[int, int, int]) -> tuple[int, int, int, int, int, int]:
-    """Turn "same", "valid", P, (pz, py, px) or (z0, z1, y0, y1, x0, x1) into six pad widths.
-
-    >>> resolve_padding3d("same", (3, 4, 5))
-    (1, 1, 1, 2, 2, 2)
-    """
-    return ndsupport.resolve_padding(padding, shape)  # type: ignore[return-value]
-
-
-def check_padding_fits3d(shape: tuple[int, ...], widths: tuple[int, ...], itemsize: int) -> None:
-    """Refuse (ResourceLimit) padding a (Z, Y, X) volume by ``widths`` where the padded copy, ``itemsize`` bytes a
-    cell, needs more than the machine's memory, as 2-D padding is refused (:func:`kernelcli.conv_args.check_padding_fits`):
-    ``conv3d(6x7x8, k, padding=10**4)`` was numpy's MemoryError "Unable to allocate 29.1 TiB".
-
-    >>> check_padding_fits3d((6, 7, 8), (1, 1, 1, 1, 1, 1), 4)
-    """
-    need = math.prod(n + widths[2 * a] + widths[2 * a + 1] for a, n in enumerate(shape)) * itemsize
-    if need > 2**30:  # (the usual call never asks)
-        from .limits import check_machine
-
-        check_machine(need, f"padding the {'x'.join(map(str, shape))} volume by {','.join(map(str, widths))}")
-
-
-def _use_numpy(paths: Any, work: int, numpy_bytes: int, jit_bytes: int) -> bool:
-    """The dispatcher's rule for volumes (:func:`kernelcli._core.costs.use_numpy_volume`).
-
-    ``work`` multiply-adds; ``numpy_bytes``/``jit_bytes``: what each path allocates besides
-    the input, so a cold call never trades a few tenths of a second for several volumes of memory.
-    """
-    from ._core import costs
-
-    return costs.use_numpy_volume(as_paths(paths), work, numpy_bytes, jit_bytes)
-
-
-def conv3d_path(paths: Any, shape: tuple[int, ...], k: np.ndarray, widths: tuple[int, ...], out_shape: tuple[int, ...], cdt: Any) -> str:
-    """:func:`conv3d`'s first choice for a ``shape`` volume: ``"numpy"``, ``"fft"`` or ``"jit"``
-    (:func:`kernelcli._core.dispatch.front`, the one 2-D convolution makes too).
-
-    numpy holds the padded copy, the result and one product; the jitted loops the padded
-    copy and the result; the FFT the result and one block's float64 buffers.
-    A tiling caller asks this once for the whole volume.
-    """
-    from ._core import dispatch
-
-    size = np.dtype(cdt).itemsize
-    padded_shape = tuple(n + widths[2 * a] + widths[2 * a + 1] for a, n in enumerate(shape))
-    padded = math.prod(padded_shape) * size
-    out_bytes = math.prod(out_shape) * size
-    outputs = math.prod(out_shape)
-    return dispatch.front(as_paths(paths), outputs * int(np.count_nonzero(k)), outputs, k, 1, np.dtype(cdt),
-                          padded + 2 * out_bytes, padded + out_bytes, dispatch.fft_bytes(k.shape, out_shape, cdt))
-
-
-def conv3d_jit_path(paths: Any, shape: tuple[int, ...], k: np.ndarray, widths: tuple[int, ...], out_shape: tuple[int, ...], cdt: Any) -> str:
-    """The jitted path :func:`conv3d` takes after :func:`conv3d_path`'s ``"jit"``: dense, separable or fft."""
-    from ._core import dispatch
-
-    return dispatch.jit_path3d(tuple(shape), k, widths, out_shape, np.dtype(cdt), as_paths(paths).force)
-
-
-def separable_takes_numpy(paths: Any, shape: tuple[int, ...], kernels: Sequence[Any], cdt: Any) -> bool:
-    """Whether :func:`correlate_separable` of a ``shape`` volume takes plain numpy (else the jitted passes).
-
-    ``kernels``: the 1-D kernels per axis (None, or a single tap of 1, is no pass).  numpy holds,
-    per pass, the previous result, a padded copy, the new result and a product (plus ``out``);
-    the jitted passes ``out`` only, each pass in place.  A tiling caller asks this once for the
-    whole volume.
-    """
-    taps = [np.asarray(k, dtype=np.float64).reshape(-1) for k in kernels if k is not None]
-    work = math.prod(shape) * sum(int(np.count_nonzero(k)) for k in taps if not (k.size == 1 and k[0] == 1.0))
-    vol_bytes = math.prod(shape) * np.dtype(cdt).itemsize
-    return _use_numpy(paths, work, 5 * vol_bytes, vol_bytes)
-
-
-def pool3d_takes_numpy(paths: Any, shape: tuple[int, ...], f, s, p, op: str, out_shape: tuple[int, ...], cdt: Any) -> bool:
-    """Whether :func:`pool3d` of a ``shape`` volume takes plain numpy (else the jitted loop).
-
-    numpy holds a padded copy (and, for avg, the cast) and the result; the jitted loop the
-    cast and the result.  float16 always takes numpy.
-    """
-    size = np.dtype(cdt).itemsize
-    padded = math.prod(n + 2 * pa + (sa - 1) for n, pa, sa in zip(shape, p, s)) * size
-    out_bytes = math.prod(out_shape) * size
-    copy = math.prod(shape) * size if op == "avg" else 0
-    work = math.prod(out_shape) * math.prod(f)
-    return _use_numpy(paths, work, copy + padded + out_bytes, copy + out_bytes) or np.dtype(cdt) == np.float16
+from .volume_args import (  # noqa: F401  (each public here as before the split)
+    announce, as_volume, axis_index, check_padding_fits3d, conv3d_jit_path, conv3d_path, kernel_1d, pool3d_takes_numpy,
+    resolve_padding3d, separable_takes_numpy, triple, use_numpy, volume_dtype_arg,
+)
 
 
 # ---------------------------------------------------------------- convolution
@@ -277,11 +139,10 @@ def conv3d(
 
     choice = conv3d_path(paths, arr.shape, k, widths, tuple(out_shape), cdt)
     arr = _loop_readable(arr, cdt)
-    out = dispatch.correlate3d(arr, k, widths, PAD_CODES[mode], value, cdt, tuple(out_shape), as_paths(paths), choice, _announce)
+    out = dispatch.correlate3d(arr, k, widths, PAD_CODES[mode], value, cdt, tuple(out_shape), as_paths(paths), choice, announce)
     dispatch.settled(out, arr, k, cdt, lambda wide: numpy_impl.correlate_nd(numpy_impl.pad_nd(arr, widths, PAD_CODES[mode], value, wide),
                                                                           k.astype(cdt).astype(wide), tuple(out_shape)))
     return numpy_impl.rounded(out, rounded)
-
 
 
 def conv3d_out_shape(shape: Sequence[int], kshape: Sequence[int], widths: Sequence[int]) -> tuple[int, int, int]:
@@ -344,7 +205,7 @@ def correlate_separable(
     for axis, k in enumerate(kernels):
         if k is None:
             continue
-        k1 = _kernel1d(k, AXES[axis])
+        k1 = kernel_1d(k, AXES[axis])
         if k1.size == 1 and k1[0] == 1.0:
             continue
         passes.append((axis, k1))
@@ -390,7 +251,7 @@ def correlate_separable(
     keep = arr.copy() if out is arr and dispatch.may_overflow(arr, factors, cdt) else arr  # the input, to sum a window again
     src = arr if out is arr else _loop_readable(arr, cdt)
     for (axis, _), f in zip(passes, factors):
-        correlate_axis(src, f, axis, code, value, out, _announce)
+        correlate_axis(src, f, axis, code, value, out, announce)
         src = out
     _passes_settled(out, keep, passes, factors, code, value, cdt, False)
     return out
@@ -422,7 +283,7 @@ def _passes_settled(out: np.ndarray, arr: np.ndarray, passes: list, factors: lis
     for axis, k1 in passes:
         ks[axis] = k1
     k = ndsupport.weights_as_held(np.einsum("a,b,c->abc", *ks), cdt)
-    dispatch.separable_settled(out, arr, factors, k, code, value, np.dtype(cdt), numpy, _announce)
+    dispatch.separable_settled(out, arr, factors, k, code, value, np.dtype(cdt), numpy, announce)
 
 
 def _loop_readable(arr: np.ndarray, cdt: np.dtype) -> np.ndarray:
@@ -479,7 +340,7 @@ def convolve_slices(vol: Any, kernel2d: Any, axis: str | int = "z", *, dtype: An
         raise UsageError(f"convolve_slices() got an unexpected keyword argument {unknown[0]!r}: it takes axis, dtype "
                          f"and conv2d's {', '.join(passed)}")
     arr = as_volume(vol)
-    a = _axis_index(axis)
+    a = axis_index(axis)
     # the whole volume checked once, as conv3d checks it: per slice, a refusal named x and one plane's cells and count
     ndsupport.dtype_arg(dtype, api.compute_dtype(arr.dtype), arr=arr, arr_name="volume")
     out = None
@@ -554,9 +415,9 @@ def pool3d(
     if compute != default:
         ndsupport.check_fits(arr, compute)
         arr = arr.astype(compute)
-    f = _triple(size, "size")
-    s = f if stride is None else _triple(stride, "stride")
-    p = _triple(padding, "padding", minimum=0)
+    f = triple(size, "size")
+    s = f if stride is None else triple(stride, "stride")
+    p = triple(padding, "padding", minimum=0)
     for axis in range(3):
         if p[axis] > f[axis] // 2:
             raise UsageError(
@@ -576,11 +437,6 @@ def pool3d(
 
     src = np.ascontiguousarray(arr, dtype=cdt) if op == "avg" else np.ascontiguousarray(arr)
     out = np.empty(tuple(out_shape), dtype=cdt)
-    return numpy_impl.rounded(pool_core(src, f, s, p, POOL_CODES[op], bool(count_include_pad), out, _announce), rounded)
+    return numpy_impl.rounded(pool_core(src, f, s, p, POOL_CODES[op], bool(count_include_pad), out, announce), rounded)
 
 
-def _announce(dispatcher: Any, *dtypes: Any) -> None:
-    """Say "compiling..." once when a jitted loop is not in Numba's cache yet (the API's rule)."""
-    from .api import _announce_first_compile
-
-    _announce_first_compile(dispatcher, *dtypes)

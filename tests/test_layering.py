@@ -27,7 +27,7 @@ LAYERS = {
     "base": ["kernelcli", "kernelcli.errors", "kernelcli.modes", "kernelcli.shapes", "kernelcli.resources",
              "kernelcli.layout", "kernelcli.ndsupport", "kernelcli.given_values", "kernelcli.limits", "kernelcli.records"],
     "core": ["kernelcli._core"],
-    "arrays": ["kernelcli.api", "kernelcli.conv_args", "kernelcli.pool_args", "kernelcli.layers", "kernelcli.layer_jit", "kernelcli.volumes", "kernelcli.volume_filters", "kernelcli.learn",
+    "arrays": ["kernelcli.api", "kernelcli.conv_args", "kernelcli.pool_args", "kernelcli.layers", "kernelcli.layer_jit", "kernelcli.volumes", "kernelcli.volume_args", "kernelcli.volume_filters", "kernelcli.learn",
                "kernelcli.learn_options", "kernelcli.learn_system", "kernelcli.learn_gd", "kernelcli.learn_report", "kernelcli.learn_judge",
                "kernelcli.tiled", "kernelcli.jitcache", "kernelcli.kernel_build", "kernelcli.bands"],
     "files": ["kernelcli.io", "kernelcli.images", "kernelcli.catalog", "kernelcli.catalog_format", "kernelcli.catalog_files", "kernelcli.catalog_parametric", "kernelcli.kernel_syntax", "kernelcli.medical",
@@ -174,7 +174,7 @@ def test_the_core_reads_no_environment_no_files_no_terminal():
         assert "KERNELCLI_" not in text, path.name
         for module in ("typer", "rich", "PIL", "click", "pathlib", "pickle", "subprocess"):
             assert not re.search(rf"^\s*(import|from) {module}\b", text, re.M), (path.name, module)
-    for name in ("api", "layers", "layer_jit", "volumes", "ndsupport"):
+    for name in ("api", "layers", "layer_jit", "volumes", "volume_args", "ndsupport"):
         assert "KERNELCLI_" not in (PACKAGE / f"{name}.py").read_text(), name
 
 

@@ -331,9 +331,9 @@ class TestPool3d:
     )
     def test_equals_naive(self, path, op, size, stride, padding, ceil_mode):
         x = RNG.standard_normal((7, 8, 9))
-        f = volumes._triple(size, "size")
-        s = f if stride is None else volumes._triple(stride, "stride")
-        p = volumes._triple(padding, "padding", minimum=0)
+        f = volumes.triple(size, "size")
+        s = f if stride is None else volumes.triple(stride, "stride")
+        p = volumes.triple(padding, "padding", minimum=0)
         for include in (True, False):
             got = volumes.pool3d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode, count_include_pad=include)
             np.testing.assert_allclose(got, naive_pool3d(x, f, s, p, op, ceil_mode, include), atol=1e-12)

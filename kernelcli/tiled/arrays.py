@@ -347,9 +347,9 @@ def pool3d(vol: Any, size: int | Sequence[int], *, stride: int | Sequence[int] |
     given, default = vol, volumes.volume_dtype(vol.dtype) if op == "avg" else np.dtype(vol.dtype)
     compute, into = ndsupport.dtype_arg(dtype, default)
     vol = vol if compute == default else vol.astype(compute)
-    f = volumes._triple(size, "size")
-    s = f if stride is None else volumes._triple(stride, "stride")
-    p = volumes._triple(padding, "padding", minimum=0)
+    f = volumes.triple(size, "size")
+    s = f if stride is None else volumes.triple(stride, "stride")
+    p = volumes.triple(padding, "padding", minimum=0)
     axes = []
     for i in range(3):
         if p[i] > f[i] // 2:
@@ -393,7 +393,7 @@ def correlate_separable(vol: Any, factors: Sequence[Any], *, pad_mode: str = "co
     if len(factors) != 3:
         raise UsageError(f"factors: expected three 1-D kernels (z, y, x), got {len(factors)}")
     mode = canonical_pad_mode(pad_mode)
-    ks = [None if f is None else volumes._kernel1d(f, volumes.AXES[i]) for i, f in enumerate(factors)]
+    ks = [None if f is None else volumes.kernel_1d(f, volumes.AXES[i]) for i, f in enumerate(factors)]
     axes, befores = [], []
     for n, k in zip(vol.shape, ks):
         span = 1 if k is None else int(k.size)
