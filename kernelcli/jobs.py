@@ -26,7 +26,7 @@ from typing import Any
 from .errors import UsageError
 from .io.naming import default_output, is_matrix_path, safe_stem  # noqa: F401 - their former home
 from .jobs_common import (  # noqa: F401 - re-exported (their former home)
-    CLIP_NOTE_SHARE, ConvolveOptions, Report, _as_written, _compute_in_layout, _named, _write_single, check_conv_peak,
+    CLIP_NOTE_SHARE, ConvolveOptions, Report, as_written, _compute_in_layout, _named, _write_single, check_conv_peak,
     check_finite_result, clip_note, run_file_job,
 )
 from .jobs_gallery import GALLERY_WORK_TILES, gallery_file, tile_scale_image  # noqa: F401 - re-exported (their former home)

@@ -16,6 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
+from .job_checks import (  # noqa: F401 - re-exported (their former home)
+    CLIP_NOTE_SHARE, as_written, check_conv_peak, check_finite_result, check_plane_padding, check_volume_kernel, clip_note,
+    few_levels_note, float32_tiff_note, with_alpha,
+)
 from .modes import canonical_pad_mode, canonical_rescale
 from .records import asdict, field, record, replace
 
@@ -159,11 +163,6 @@ def min_max(values: Any) -> tuple[Any, Any]:
     return reduce(values)
 
 
-#: Share of the non-zero responses clipped below 0 that earns a "--rescale abs" hint: counted
-#: among the responses, not all pixels, since an edge filter is zero on most of an image.
-CLIP_NOTE_SHARE = 0.10
-
-
 def run_file_job(
     input_path: str | Path,
     label: str,
@@ -276,7 +275,7 @@ def _banded_job(src: Path, label: str, bands: Callable[[Any], Any], loaded: Any,
     written = write_picture_8bit(out_path, picture, force=force, encoding=encoding)
     if encoding is not None:
         report.notes.extend(encoding.ignored_by(out_path))
-    few = _few_levels_note(out_path, picture.minimum, picture.maximum, "uint8", rescale, result)
+    few = few_levels_note(out_path, picture.minimum, picture.maximum, "uint8", rescale, result)
     del picture
     _report_written(report, written, result)
     if few:
@@ -325,7 +324,6 @@ def _named(src: Path, call: Callable[[], Any], untiled: str | None = None) -> An
         raise type(exc)(f"{src}: {message}") from None
 
 
-
 def _check_channels_before_work(out_path: Path, loaded: Any, layout: str | None, volume: bool) -> None:
     """Refuse, before any work, a per-channel result an image output cannot hold as channels
     (:func:`kernelcli.io.image_writing.check_image_channels`): it has the input's channels, in its layout.
@@ -366,7 +364,7 @@ def _write_single(report: Report, out_path: Path, result: Any, loaded: Any, *, r
     if rescale not in (None, "none") and out_path.suffix.lower() in (".npy", ".csv"):  # given, and nothing done: say so
         report.notes.append(f"{out_path.name}: --rescale {rescale} is for image outputs; a {out_path.suffix.lower()} holds "
                             "the raw result")
-    few = _few_levels_note(out_path, report.minimum, report.maximum, written.dtype, rescale, result)
+    few = few_levels_note(out_path, report.minimum, report.maximum, written.dtype, rescale, result)
     _report_written(report, written, result)
     if few:
         report.notes.append(few)
@@ -382,13 +380,6 @@ def _write_single(report: Report, out_path: Path, result: Any, loaded: Any, *, r
         report.notes.append(f"{loaded.path.name}: {out_path.name} does not hold the alpha channel, so it is dropped; write {keep}")
 
 
-def float32_tiff_note(report: Report, out_path: Path, result: Any) -> None:
-    """Say that a float64 ``result`` went into a float32 TIFF (one map, or the pages of several)."""
-    if str(getattr(result, "dtype", "")) == "float64":
-        report.notes.append(f"{out_path.name}: the float64 result is stored as float32 (a TIFF here holds at most float32, "
-                            "about 7 significant digits); write .npy to keep every digit")
-
-
 def _report_written(report: Report, written: Any, result: Any) -> None:
     """What the writer did, into the report: clipped counts, the clipping note, and an alpha channel it
     wrote with the result counted in the output's shape.  The extremes stay the result's as computed
@@ -400,138 +391,6 @@ def _report_written(report: Report, written: Any, result: Any) -> None:
     note = clip_note(written.low_clipped, result, written.nonzero)
     if note:
         report.notes.append(note)
-
-
-def with_alpha(shape: list[int]) -> list[int]:
-    """An image's ``shape`` (H, W) or (H, W, C) of its colour channels with its alpha channel counted.
-
-    >>> with_alpha([5, 7]), with_alpha([5, 7, 3])
-    ([5, 7, 2], [5, 7, 4])
-    """
-    return [*shape[:2], (shape[2] if len(shape) == 3 else 1) + 1]
-
-
-def _few_levels_note(out_path: Path, low: Any, high: Any, written: str, rescale: str | None, result: Any) -> str | None:
-    """A note when a float result spanning at most 2 (a sigmoid's 0..1, tanh's -1..1, a blur of a 0/1 mask)
-    went into integers by clipping: the output keeps only its few whole numbers, a binary image without a word.
-
-    ``result``: the array, or the bands of an 8-bit picture made band by band (gone by now): then only
-    fractional extremes tell that something was rounded away."""
-    if (rescale or "clip") != "clip" or not written.startswith(("uint", "int")) or low is None or high is None:
-        return None
-    if getattr(getattr(result, "dtype", None), "kind", "") != "f" or not float(high) - float(low) <= 2:
-        return None
-    import numpy as np
-
-    if isinstance(result, np.ndarray):  # (span <= 2: rare, so this pass is too)
-        if not np.any(result != np.rint(result)):  # whole numbers (a 0/1 mask kept as it is): nothing is lost
-            return None
-    elif float(low).is_integer() and float(high).is_integer():
-        return None
-    info = np.iinfo(np.dtype(written))  # clipped into the type: tanh's -1..1 as uint8 keeps 0 and 1, not -1
-    kept = sorted({min(max(_as_written(v), float(info.min)), float(info.max)) for v in (low, high)})
-    return (f"{out_path.name}: the result lies within [{float(low):.3g}, {float(high):.3g}]: as {written} it keeps only the whole "
-            f"numbers {' to '.join(f'{v:g}' for v in kept)}; --rescale minmax stretches it over the full range, or write .npy")
-
-
-def _as_written(value: float) -> float:
-    """A float result as an integer output holds it, before any clipping: rounded, never -0.
-
-    >>> _as_written(-2.1e-05), _as_written(116.4), _as_written(-1020.0)
-    (0.0, 116.0, -1020.0)
-    """
-    return float(round(value)) + 0.0
-
-
-def clip_note(low_clipped: int, result: Any, responses: int | None = None) -> str | None:
-    """The note when clipping to 0 removed at least CLIP_NOTE_SHARE of the non-zero responses.
-
-    ``responses``: the non-zero values of ``result`` when already counted (the writer does, as
-    it converts), else counted here.
-
-    >>> import numpy as np
-    >>> clip_note(2, np.array([0.0, 0.0, 0.0, -1.0, -2.0, 3.0]))[:60]
-    '67% of the non-zero responses (2 of 3) were negative and cli'
-    >>> clip_note(0, np.array([1.0])) is None
-    True
-    """
-    if low_clipped <= 0:
-        return None
-    import numpy as np
-
-    if responses is None:
-        responses = int(np.count_nonzero(result))
-    if low_clipped < CLIP_NOTE_SHARE * responses:
-        return None
-    return (
-        f"{100.0 * low_clipped / responses:.0f}% of the non-zero responses ({low_clipped} of {responses}) were negative "
-        "and clipped to 0, so edges of one sign vanish; --rescale abs shows both signs, --rescale minmax stretches the full range"
-    )
-
-
-def check_conv_peak(data: Any, kernel_shape: Any, options: ConvolveOptions, label: str, *, maps: int = 1) -> None:
-    """Refuse (exit 2, with the estimate) a convolution whose padded input and outputs
-    would need more memory than allowed (see :mod:`kernelcli.limits`)."""
-    from .limits import check_peak, conv_peak
-    from .shapes import resolve_padding
-
-    check_plane_padding(options.padding)
-    kh, kw = int(kernel_shape[-2]), int(kernel_shape[-1])
-    pads = resolve_padding(options.padding, kh, kw, (options.dilation, options.dilation))
-    itemsize = 4 if data.dtype.itemsize == 1 else 8
-    need = conv_peak(data.shape, (kh, kw), maps=maps, stride=options.stride, pads=pads, dilation=options.dilation,
-                     itemsize=itemsize, input_itemsize=data.dtype.itemsize)
-    check_peak(need, label)
-
-
-def check_finite_result(src: Any, label: str, minimum: float, maximum: float, dtype: Any) -> None:
-    """A result with NaN or infinite values is an overflow: refuse it (exit 2), naming the cause."""
-    import math
-
-    if math.isfinite(minimum) and math.isfinite(maximum):
-        return
-    wider = "" if str(dtype) == "float64" else ", or a float64 input (.npy)"  # (a float64 result has no wider type)
-    raise UsageError(
-        f"{src}: {label}: the result overflows {dtype} (values beyond its range became infinite or NaN); "
-        f"use a smaller kernel scale or input values{wider}"
-    )
-
-
-def check_volume_kernel(src: Any, options: ConvolveOptions) -> None:
-    """Refuse what a 3-D kernel on a (Z, Y, X) array cannot do: it is a 3-D correlation at stride 1 and
-    dilation 1 (:func:`kernelcli.volumes.conv3d`), on the in-memory and the tiled path alike.
-
-    >>> check_volume_kernel("v.npy", ConvolveOptions(stride=2))
-    Traceback (most recent call last):
-    kernelcli.errors.UsageError: v.npy: --stride 2 not supported for a 3-D kernel on a (Z, Y, X) volume: it runs at stride 1 and dilation 1
-    """
-    from .shapes import VOLUME_PADDING_FORMS
-
-    given = [f"{name} {_shown(value)}" for name, value in (("--stride", options.stride), ("--dilation", options.dilation))
-             if any(int(v) != 1 for v in (value if isinstance(value, (tuple, list)) else (value,)))]
-    if given:
-        raise UsageError(f"{src}: {', '.join(given)} not supported for a 3-D kernel on a (Z, Y, X) volume: "
-                         "it runs at stride 1 and dilation 1")
-    if isinstance(options.padding, tuple) and len(options.padding) == 4:  # (Z unpadded, or P: two readings)
-        raise UsageError(f"{src}: --padding {_shown(options.padding)}: four widths (T,B,L,R) name the Y and X sides alone; "
-                         f"a 3-D kernel on a (Z, Y, X) volume takes {VOLUME_PADDING_FORMS} (e.g. 0,1,1 to leave Z unpadded)")
-
-
-def check_plane_padding(padding: Any) -> None:
-    """Refuse three or six ``--padding`` widths for a 2-D kernel (each slice's, an image's): they are a 3-D kernel's.
-
-    >>> check_plane_padding((1, 1, 1))
-    Traceback (most recent call last):
-    ...
-    kernelcli.errors.UsageError: --padding 1,1,1: three widths are for a 3-D kernel on a (Z, Y, X) volume (Z, Y and X); a 2-D kernel takes same, valid, P or T,B,L,R
-    """
-    if isinstance(padding, tuple) and len(padding) in (3, 6):
-        raise UsageError(f"--padding {_shown(padding)}: {'three' if len(padding) == 3 else 'six'} widths are for a 3-D kernel on "
-                         "a (Z, Y, X) volume (Z, Y and X); a 2-D kernel takes same, valid, P or T,B,L,R")
-
-
-def _shown(value: Any) -> str:
-    return ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
 
 
 def convolve_volume_array(input_path: str | Path, kernel: Any, options: ConvolveOptions, *, out: str | Path | None,
