@@ -290,7 +290,7 @@ def _not_a_kernel_file(file: Path) -> str | None:
 
 
 def _load_catalogue() -> list[Kernel]:
-    from .kernel_build import volume_kernel_names
+    from .volume_grammar import volume_kernel_names
 
     kernels: list[Kernel] = []
     seen: dict[str, Kernel] = {}
@@ -399,7 +399,7 @@ def _volume_kernel(spec: str) -> str:
     sized = re.fullmatch(r"\s*(gaussian|box|fwhm|log)\s*:\s*[0-9.eE+-]+\s*(mm|vox)\s*", spec, re.IGNORECASE)
     if sized:
         return f"a size in {'voxels' if sized.group(2).lower() == 'vox' else 'mm'} is"
-    from .kernel_build import volume_kernel_names
+    from .volume_grammar import volume_kernel_names
 
     if spec.strip().lower().replace("-", "_") in volume_kernel_names():
         return "a named 3-D kernel is"

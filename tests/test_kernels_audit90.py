@@ -177,7 +177,7 @@ class TestOneReadingOfASpec:
             load_kernel(spec)
 
     def test_a_box_in_voxels_is_read_the_same_way(self):
-        from kernelcli.kernel_build import resolve_volume_kernel
+        from kernelcli.volume_grammar import resolve_volume_kernel
 
         assert resolve_volume_kernel("box:3.0vox").size == 3
         with pytest.raises(InvalidKernel, match="an odd whole number of voxels"):

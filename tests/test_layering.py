@@ -29,7 +29,7 @@ LAYERS = {
     "core": ["kernelcli._core"],
     "arrays": ["kernelcli.api", "kernelcli.conv_args", "kernelcli.pool_args", "kernelcli.layers", "kernelcli.layer_jit", "kernelcli.volumes", "kernelcli.volume_args", "kernelcli.volume_filters", "kernelcli.learn",
                "kernelcli.learn_options", "kernelcli.learn_system", "kernelcli.learn_gd", "kernelcli.learn_report", "kernelcli.learn_judge",
-               "kernelcli.tiled", "kernelcli.jitcache", "kernelcli.kernel_build", "kernelcli.bands"],
+               "kernelcli.tiled", "kernelcli.jitcache", "kernelcli.kernel_build", "kernelcli.volume_grammar", "kernelcli.bands"],
     "files": ["kernelcli.io", "kernelcli.images", "kernelcli.catalog", "kernelcli.catalog_format", "kernelcli.catalog_files", "kernelcli.catalog_parametric", "kernelcli.kernel_syntax", "kernelcli.medical",
               "kernelcli.netspec", "kernelcli.montage", "kernelcli.pipes", "kernelcli.volume_inputs", "kernelcli.learn_plot",
               "kernelcli.tiled.stores", "kernelcli.tiled.tiff", "kernelcli.tiled.urls", "kernelcli.startup"],
@@ -289,7 +289,9 @@ def test_every_public_name_still_resolves():
     from kernelcli import volume_filters
     from kernelcli.medical import kernels as medical_kernels
 
-    assert medical_kernels.VolumeKernel is kernel_build.VolumeKernel
+    from kernelcli import volume_grammar
+
+    assert medical_kernels.VolumeKernel is volume_grammar.VolumeKernel
     assert volume_filters.gaussian_second_derivative_1d is kernel_build.gaussian_second_derivative_1d
 
 
@@ -314,18 +316,18 @@ def test_files_enter_and_leave_through_the_io_package():
         assert {t for t, _ in EDGES.get(shim, ())} <= {name for name in MODS if name.startswith("kernelcli.io")} | {"kernelcli.limits"}
 
 
-def test_the_volume_kernel_grammar_is_built_in_kernel_build():
-    """kernel_build resolves the volume grammar; the 2-D catalogue (which reads files) is passed in."""
-    from kernelcli import kernel_build
+def test_the_volume_kernel_grammar_is_built_below_the_files_layer():
+    """volume_grammar resolves the volume grammar; the 2-D catalogue (which reads files) is passed in."""
+    from kernelcli import volume_grammar
     from kernelcli.catalog import load_kernel
     from kernelcli.errors import KernelNotFound
     from kernelcli.medical import resolve_volume_kernel
 
-    assert kernel_build.resolve_volume_kernel("fwhm:4mm") == resolve_volume_kernel("fwhm:4mm")
-    assert kernel_build.resolve_volume_kernel("sobel_3d_z").kind == "3d"
+    assert volume_grammar.resolve_volume_kernel("fwhm:4mm") == resolve_volume_kernel("fwhm:4mm")
+    assert volume_grammar.resolve_volume_kernel("sobel_3d_z").kind == "3d"
     with pytest.raises(KernelNotFound, match="not a volume kernel"):
-        kernel_build.resolve_volume_kernel("sobel_v")
-    assert kernel_build.resolve_volume_kernel("sobel_v", load_kernel) == resolve_volume_kernel("sobel_v")
+        volume_grammar.resolve_volume_kernel("sobel_v")
+    assert volume_grammar.resolve_volume_kernel("sobel_v", load_kernel) == resolve_volume_kernel("sobel_v")
 
 
 def test_the_old_small_work_switch_is_deprecated_but_works(monkeypatch):

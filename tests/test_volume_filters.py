@@ -330,7 +330,7 @@ def test_an_even_box_in_voxels_is_refused(invoke, tmp_path):
     """box:4vox averaged voxels i-1..i+2 and kept the input's affine: the result sat half a voxel off
     (0.35, 0.4, 1.25 mm on 0.7x0.8x2.5 mm voxels) without a word; a box in mm is odd by FSL's rule."""
     from kernelcli.errors import InvalidKernel
-    from kernelcli.kernel_build import resolve_volume_kernel
+    from kernelcli.volume_grammar import resolve_volume_kernel
 
     with pytest.raises(InvalidKernel, match=r"box:4vox: a box in voxels needs an odd number of voxels.*box:3vox or box:5vox"):
         resolve_volume_kernel("box:4vox")

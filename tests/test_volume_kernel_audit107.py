@@ -14,7 +14,7 @@ import pytest
 
 from conftest import run_in_process
 from kernelcli.errors import EXIT_KERNEL, InvalidKernel
-from kernelcli.kernel_build import resolve_volume_kernel, voxel_kernel
+from kernelcli.volume_grammar import resolve_volume_kernel, voxel_kernel
 
 nib = pytest.importorskip("nibabel")
 

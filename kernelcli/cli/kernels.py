@@ -115,7 +115,8 @@ def show_command(
       kernelcli kernels show ./my_kernels.json:ridge
     """
     from ..catalog import load_kernel
-    from ..kernel_build import KERNELS_3D, voxel_kernel
+    from ..kernel_build import KERNELS_3D
+    from ..volume_grammar import voxel_kernel
 
     if ctx.meta.get(_UNUSED_FAMILY):
         call_note(ctx.meta[_UNUSED_FAMILY], quiet=quiet)

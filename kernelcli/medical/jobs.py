@@ -159,7 +159,7 @@ def check_spacing_known(vol: Volume, kernel: VolumeKernel | None, axis: str | No
     ``--axis`` leaves alone (a Gaussian or box across the other two only).
 
     >>> vol = Volume(np.zeros((2, 2, 2)), (1.0, 1.0, 1.0), np.eye(4), Path("s"), "DICOM", spacing_assumed="no PixelSpacing")
-    >>> from ..kernel_build import resolve_volume_kernel
+    >>> from ..volume_grammar import resolve_volume_kernel
     >>> check_spacing_known(vol, resolve_volume_kernel("gaussian:2vox"))
     >>> check_spacing_known(vol, resolve_volume_kernel("gaussian:2mm"))
     Traceback (most recent call last):
@@ -196,7 +196,7 @@ def check_kernel_options(kernel: VolumeKernel, options: VolumeOptions) -> None:
     A file job first turns ``--axis`` with a kernel along every axis into a note (:func:`axis_for_output`); what
     reaches here with one (:func:`filter_volume` called alone) has no output whose view it could pick.
 
-    >>> from ..kernel_build import resolve_volume_kernel
+    >>> from ..volume_grammar import resolve_volume_kernel
     >>> check_kernel_options(resolve_volume_kernel("gradient"), VolumeOptions(axis="z"))
     Traceback (most recent call last):
     ...

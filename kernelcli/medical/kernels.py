@@ -1,7 +1,7 @@
 """``--kernel`` specs for volumes, resolved before any input is read (errors exit 3).
 
-The grammar is built in :mod:`kernelcli.kernel_build` (:func:`~kernelcli.kernel_build.resolve_volume_kernel`,
-:class:`~kernelcli.kernel_build.VolumeKernel`); this module passes it the 2-D catalogue, which
+The grammar is built in :mod:`kernelcli.volume_grammar` (:func:`~kernelcli.volume_grammar.resolve_volume_kernel`,
+:class:`~kernelcli.volume_grammar.VolumeKernel`); this module passes it the 2-D catalogue, which
 reads kernel files, and keeps the names importable from here.
 
 * ``gaussian:SIGMAmm`` / ``gaussian:SIGMAvox``; ``fwhm:Xmm`` / ``fwhm:Xvox`` (the same Gaussian
@@ -29,13 +29,13 @@ Example
 
 from __future__ import annotations
 
-from ..kernel_build import (  # noqa: F401  (built in kernel_build; these names stay importable from here)
+from ..kernel_build import FWHM_PER_SIGMA  # noqa: F401  (built in kernel_build; importable from here)
+from ..volume_grammar import (  # noqa: F401  (the grammar's; these names stay importable from here)
     DERIVATIVES,
-    FWHM_PER_SIGMA,
     SMOOTHING,
     VolumeKernel,
 )
-from ..kernel_build import resolve_volume_kernel as _resolve
+from ..volume_grammar import resolve_volume_kernel as _resolve
 
 
 def resolve_volume_kernel(spec: str) -> VolumeKernel:

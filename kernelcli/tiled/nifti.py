@@ -361,7 +361,7 @@ def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path,
            kernel: str | None = None, units: str | None = None) -> Any:
     """Compute ``result`` tile by tile into ``out`` (.nii with ``vol``'s header, .zarr with its geometry as attributes,
     or .npy); the VolumeReport. ``affine`` and ``spacing`` are the result's where they are not ``vol``'s (a pool);
-    ``units`` the result's (:meth:`kernelcli.kernel_build.VolumeKernel.result_units`; a pool keeps the input's)."""
+    ``units`` the result's (:meth:`kernelcli.volume_grammar.VolumeKernel.result_units`; a pool keeps the input's)."""
     from ..medical.jobs import VolumeReport
     from ..medical.writers import bare_array_note, geometry_attributes
     from .cluster import client_for, compute_tasks, describe
