@@ -57,6 +57,22 @@ def kernel_1d(kernel: Any, axis: str) -> np.ndarray:
     return k
 
 
+def pass_kernels(kernels: Any) -> list[tuple[int, np.ndarray]]:
+    """``(axis, 1-D float64 weights)`` of each separable pass in ``kernels``: three 1-D kernels (z, y, x), ``None``
+    for an axis not passed, each checked by :func:`kernel_1d`.
+
+    >>> pass_kernels([None, [1, 2, 1], None])
+    [(1, array([1., 2., 1.]))]
+    """
+    try:
+        given = tuple(kernels)  # (a generator is read once, here)
+    except TypeError:  # None was Python's "object of type 'NoneType' has no len()"
+        raise UsageError(f"kernels: expected three 1-D kernels (z, y, x), got {kernels!r}") from None
+    if len(given) != 3:
+        raise UsageError(f"kernels: expected three 1-D kernels (z, y, x), got {len(given)}")
+    return [(axis, kernel_1d(k, AXES[axis])) for axis, k in enumerate(given) if k is not None]
+
+
 def axis_index(axis: str | int) -> int:
     if isinstance(axis, (int, np.integer)) and not isinstance(axis, bool) and 0 <= int(axis) <= 2:
         return int(axis)

@@ -43,9 +43,9 @@ from ._core.numpy_impl import rounded as _rounded
 from .kernel_build import central_difference_mm, laplacian_of_gaussian_factors, sobel_mm_factors
 from .kernel_build import gaussian_second_derivative_1d  # noqa: F401  (built in kernel_build; importable from here)
 from . import numtext
-from .errors import UsageError
 from .modes import AXES
-from .volumes import kernel_1d, _spacing, as_volume, correlate_separable, volume_dtype_arg
+from .volume_args import as_volume, pass_kernels, volume_dtype_arg
+from .volumes import _spacing, correlate_separable
 
 
 def _one_axis(axis: int, k: np.ndarray) -> list[Any]:
@@ -108,17 +108,8 @@ def _smoothing_passes(kernels: Sequence[Any]) -> list[tuple[int, np.ndarray]]:
     """
     from .errors import InvalidKernel
 
-    try:
-        given = tuple(kernels)
-    except TypeError:
-        raise UsageError(f"kernels: expected three 1-D kernels (z, y, x), got {kernels!r}") from None
-    if len(given) != 3:
-        raise UsageError(f"kernels: expected three 1-D kernels (z, y, x), got {len(given)}")
-    passes = []
-    for axis, k in enumerate(given):
-        if k is None:
-            continue
-        k1 = kernel_1d(k, AXES[axis])
+    passes = pass_kernels(kernels)
+    for axis, k1 in passes:
         if (k1 < 0).any() or not k1[(len(k1) - 1) // 2] > 0:
             shown = numtext.clipped("[" + ", ".join(f"{v:.4g}" for v in k1[:12]) + (", ...]" if len(k1) > 12 else "]"), 80)
             raise InvalidKernel(
@@ -126,7 +117,6 @@ def _smoothing_passes(kernels: Sequence[Any]) -> list[tuple[int, np.ndarray]]:
                 "the volume (or mask), so every weight must be >= 0 and the centre one > 0 (as --pad-mode renormalise "
                 "takes gaussian, fwhm and box only); correlate_separable applies any kernel"
             )
-        passes.append((axis, k1))
     return passes
 
 

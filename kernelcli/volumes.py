@@ -64,8 +64,8 @@ from .kernel_build import (  # noqa: F401
 )
 from .kernel_build import check_spacing as _spacing  # noqa: F401
 from .volume_args import (  # noqa: F401  (each public here as before the split)
-    announce, as_volume, axis_index, check_padding_fits3d, conv3d_jit_path, conv3d_path, kernel_1d, pool3d_takes_numpy,
-    resolve_padding3d, separable_takes_numpy, triple, use_numpy, volume_dtype_arg,
+    announce, as_volume, axis_index, check_padding_fits3d, conv3d_jit_path, conv3d_path, kernel_1d, pass_kernels,
+    pool3d_takes_numpy, resolve_padding3d, separable_takes_numpy, triple, use_numpy, volume_dtype_arg,
 )
 
 
@@ -195,20 +195,7 @@ def correlate_separable(
     """
     arr = as_volume(vol)
     mode = canonical_pad_mode(pad_mode)
-    try:
-        kernels = tuple(kernels)  # (a generator is read once, here; the rounded path reads them again)
-    except TypeError:  # None was Python's "object of type 'NoneType' has no len()"
-        raise UsageError(f"kernels: expected three 1-D kernels (z, y, x), got {kernels!r}") from None
-    if len(kernels) != 3:
-        raise UsageError(f"kernels: expected three 1-D kernels (z, y, x), got {len(kernels)}")
-    passes = []
-    for axis, k in enumerate(kernels):
-        if k is None:
-            continue
-        k1 = kernel_1d(k, AXES[axis])
-        if k1.size == 1 and k1[0] == 1.0:
-            continue
-        passes.append((axis, k1))
+    passes = [(axis, k1) for axis, k1 in pass_kernels(kernels) if not (k1.size == 1 and k1[0] == 1.0)]
     cdt, rounded = volume_dtype_arg(dtype, arr)
     for axis, k1 in passes:  # beyond it the weights become inf: 0 * inf NaN, as conv3d refuses
         ndsupport.check_fits(k1, np.dtype(cdt), f"kernel along {AXES[axis]}", ndsupport.WIDER_FOR_WEIGHTS)
@@ -216,7 +203,7 @@ def correlate_separable(
     if out is not None:
         _check_separable_out(out, arr, vol, want)
     if rounded is not None:  # computed as by default, then rounded (into ``out`` when given)
-        result = numpy_impl.rounded(correlate_separable(arr, kernels, pad_mode=pad_mode, pad_value=pad_value, paths=paths), rounded)
+        result = numpy_impl.rounded(correlate_separable(arr, _factors(passes), pad_mode=pad_mode, pad_value=pad_value, paths=paths), rounded)
         if out is None:
             return result
         out[...] = result
@@ -257,6 +244,18 @@ def correlate_separable(
     return out
 
 
+def _factors(passes: list) -> list:
+    """The three kernels (z, y, x) of ``passes``, None where an axis has no pass.
+
+    >>> _factors([(2, np.ones(3))])
+    [None, None, array([1., 1., 1.])]
+    """
+    factors: list = [None] * 3
+    for axis, k1 in passes:
+        factors[axis] = k1
+    return factors
+
+
 def _in_a_fill(arr: np.ndarray, passes: list, value: float, cdt: Any, paths: Any) -> np.ndarray:
     """The passes over ``arr`` padded with ``value`` as far as they reach, cropped back to its shape: the volume's
     constant padding, as :func:`conv3d` pads it (taking the fill out of the volume and adding it back would round
@@ -265,12 +264,11 @@ def _in_a_fill(arr: np.ndarray, passes: list, value: float, cdt: Any, paths: Any
     >>> [float(v) for v in _in_a_fill(np.full((1, 1, 3), 5.0), [(2, np.array([-1.0, 0.0, 1.0]))], 5.0, np.float64, None).ravel()]
     [0.0, 0.0, 0.0]
     """
-    widths, factors = [(0, 0)] * 3, [None] * 3
+    widths = [(0, 0)] * 3
     for axis, k1 in passes:
         widths[axis] = ((k1.size - 1) // 2, k1.size - 1 - (k1.size - 1) // 2)  # a "same" pass's centre tap
-        factors[axis] = k1
     padded = np.pad(arr.astype(cdt, copy=False), widths, constant_values=value)
-    whole = correlate_separable(padded, factors, dtype=cdt, paths=paths)
+    whole = correlate_separable(padded, _factors(passes), dtype=cdt, paths=paths)
     return whole[tuple(slice(before, before + n) for (before, _), n in zip(widths, arr.shape))]
 
 

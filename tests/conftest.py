@@ -98,6 +98,16 @@ def interruptible() -> None:
         signal.signal(sig, signal.SIG_DFL)
 
 
+def process_env(**extra: str) -> dict:
+    """The environment of a ``python -m kernelcli`` process: this checkout first on PYTHONPATH, no worker."""
+    import kernelcli
+
+    env = dict(os.environ, KERNELCLI_WORKER="off", **extra)
+    here = str(Path(kernelcli.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [here, env.get("PYTHONPATH")]))
+    return env
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run ``python -m kernelcli ARGS`` in a subprocess and capture its output."""
     full_env = dict(os.environ)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,17 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SAMPLES
-
-
-def process_env(**extra: str) -> dict:
-    """The environment of a ``python -m kernelcli`` process: this checkout first on PYTHONPATH, no worker."""
-    import kernelcli
-
-    env = dict(os.environ, KERNELCLI_WORKER="off", **extra)
-    here = str(Path(kernelcli.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [here, env.get("PYTHONPATH")]))
-    return env
+from conftest import process_env
 
 
 def kernelcli(*args: str, cwd: Path, stdin=None, stdout=subprocess.PIPE, data: bytes | None = None,
