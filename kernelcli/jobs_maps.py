@@ -233,8 +233,7 @@ def convolve_bank_file(
         per_map = channels if options.combine in (None, "per-channel") else 1
         check_conv_peak(data, max((k.shape for k in chosen), key=lambda sh: sh[-1] * sh[-2]), options, label(data),
                         maps=max(2, len(chosen) * per_map) if len(chosen) > 1 else 1)
-        values = bias if bias is None or picked is None or len(bias) == 1 else [bias[i] for i in picked]
-        return filter_bank(data, chosen, [k.name for k in chosen], bias=values, **options.conv_kwargs())
+        return filter_bank(data, chosen, [k.name for k in chosen], bias=part_bias(bias, picked), **options.conv_kwargs())
 
     # maps of one size whichever kernels are computed together: "same" padding, or kernels of one size
     alike = options.padding == "same" or len({k.shape[-2:] for k in kernels}) == 1
@@ -293,12 +292,9 @@ def layer_file(
     def compute(data, picked: list[int] | None = None):  # picked: these filters alone (a montage's, one at a time)
         chosen = list(range(filters)) if picked is None else picked
         wanted = weights if picked is None else weights[chosen]
-        values = bias
-        if bias is not None and picked is not None and len(bias) > 1:
-            values = [bias[k] for k in chosen]
         check_conv_peak(data, weights.shape, options, label, maps=max(len(chosen), 2) if len(chosen) > 1 else 1)
         maps = conv_layer(
-            data, wanted, values, stride=options.stride, padding=options.padding, pad_mode=options.pad_mode,
+            data, wanted, part_bias(bias, picked), stride=options.stride, padding=options.padding, pad_mode=options.pad_mode,
             pad_value=options.pad_value, dilation=options.dilation, activation=options.activation, paths=options.paths,
         )
         names = [labels[k] for k in chosen]
@@ -316,6 +312,20 @@ def layer_file(
         encoding=options.encoding, channels=int(weights.shape[1]), refuse_channels=refuse,
         compute_part=lambda data, k: compute(data, [k]), parts=filters,
     )
+
+
+def part_bias(bias: Any, picked: list[int] | None) -> Any:
+    """The biases of the ``picked`` kernels or filters alone (a montage draws one at a time): ``bias`` itself when every
+    map is computed, or when it is None or one value for every map (a number, or a sequence of one).
+
+    >>> part_bias([1.0, 2.0, 3.0], [2]), part_bias(0.5, [2]), part_bias([0.5], [1]), part_bias(None, [0])
+    ([3.0], 0.5, [0.5], None)
+    """
+    try:
+        one_for_all = bias is None or picked is None or len(bias) == 1
+    except TypeError:  # a number (one --bias for every filter of --weights)
+        return bias
+    return bias if one_for_all else [bias[i] for i in picked]
 
 
 def _channels_text(spans: int, have: int, alpha: bool) -> str:

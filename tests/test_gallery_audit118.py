@@ -178,6 +178,8 @@ class TestMontageMemory:
         ["-k", "sobel_v", "-k", "sobel_h", "--combine", "sum", "--stride", "2", "--pad-mode", "reflect"],
         ["-k", "prewitt_v", "-k", "prewitt_h", "--padding", "valid", "--flip"],
         ["--weights", "w.npy", "--bias", "0.5,1,-1"],
+        ["--weights", "w.npy", "--bias", "0.5"],  # one bias for every filter (review 49 #1: exit 70)
+        ["-k", "sobel_v", "-k", "sobel_h", "--bias", "2"],
     ])
     def test_the_sheet_alone_is_the_sheet_drawn_beside_the_maps(self, invoke, tmp_path, args):
         # the montage alone (one kernel at a time) against the montage beside --out (the whole bank): the same bytes
