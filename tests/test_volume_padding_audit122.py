@@ -35,6 +35,17 @@ def test_a_3d_kernel_takes_three_or_six_widths(tmp_path, zyx, text, widths, tile
     assert np.array_equal(np.load(tmp_path / "x.npy"), conv3d(v, k, padding=widths))
 
 
+@pytest.mark.parametrize("text, widths", [("1,1,1", (1, 1, 1)), ("0,1,1,0,2,2", (0, 1, 1, 0, 2, 2))])
+def test_a_piped_array_takes_them_as_a_file_does(tmp_path, zyx, text, widths):
+    """Review 49 #2: on stdin, the checks made before it is read refused 1,1,1 ("one width or four") and the body
+    refused four widths: the two refusals sent the user to each other's form."""
+    v, k = zyx
+    r = run_in_process("convolve", "-", "--layout", "zyx", "-k", "k3.npy", "--padding", text, "-o", "x.npy", "-q",
+                       cwd=tmp_path, input=(tmp_path / "v.npy").read_bytes())
+    assert r.returncode == 0, r.stderr
+    assert np.array_equal(np.load(tmp_path / "x.npy"), conv3d(v, k, padding=widths))
+
+
 @pytest.mark.parametrize("text", ["1,1,1,1", "0,0,1,1"])
 @pytest.mark.parametrize("tiled", [[], ["--tiled"]])
 def test_four_widths_on_a_3d_kernel_are_refused_naming_what_is_taken(tmp_path, zyx, text, tiled):

@@ -49,7 +49,8 @@ from ._tiled import run_single, single_tiled
 from ._early import starts_early
 from ._stdio import piped
 from .convolve_asks import (
-    before_stdin, chain_steps, kernel_bank, layer_options_given, layer_weights, load_for, load_spec, pool_only_note, volume_only,
+    before_stdin, chain_steps, kernel_bank, layer_options_given, layer_weights, load_for, load_spec, padding_widths, pool_only_note,
+    volume_only,
 )
 from ._common import call_note, cli_paths, echo, guarded, invoked_as, note
 from ._report import output_for, render_report, summary_line
@@ -138,7 +139,6 @@ def convolve(
     from ..io.image_writing import Encoding
     from ..jobs_common import ConvolveOptions
     from ..volume_inputs import refuse_volume_options
-    from ..shapes import parse_padding
     from ..layout import canonical_layout
     from ..modes import pads_nothing, unused_fill
 
@@ -173,7 +173,7 @@ def convolve(
     refuse_batch_without_out_dir(input, BatchOptions(out_dir, recursive=recursive, scheduler=scheduler), out=out, quiet=quiet,
                                  tiled=tiled, chunks=chunks)
     image_options = partial(  # (built where images are met: --pad-mode renormalise is for volumes alone)
-        ConvolveOptions, stride=stride, padding=parse_padding(padding, volume=canonical_layout(layout) == "zyx"), pad_mode=pad_mode or "constant", pad_value=fill,
+        ConvolveOptions, stride=stride, padding=padding_widths(padding, layout), pad_mode=pad_mode or "constant", pad_value=fill,
         dilation=dilation, flip=flip, rescale=rescale, max_pixels=max_pixels, combine=combine, activation=activation,
         layout=canonical_layout(layout), paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
         kernel_scale=kernel_scale,

@@ -24,6 +24,19 @@ def volume_only(*, axis, window, keep_dtype, truncate, mask, volume_index, serie
             "--pad-mode renormalise": pad_mode == RENORMALISE}
 
 
+def padding_widths(padding: str, layout: str | None) -> Any:
+    """``--padding`` as the call reads it: a ``--layout zyx`` array's 3-D kernel also takes PZ,PY,PX and six widths
+    (the same words on a file and on stdin, before it is read).
+
+    >>> padding_widths("1,1,1", "zyx"), padding_widths("same", None)
+    ((1, 1, 1), 'same')
+    """
+    from ..layout import canonical_layout
+    from ..shapes import parse_padding
+
+    return parse_padding(padding, volume=canonical_layout(layout) == "zyx")
+
+
 def before_stdin(*, input, kernel=None, kernel_scale=None, then=None, padding="same", pad_value=None, layout=None,
                   quality=None, compress=None, weights=None, bias_file=None, bias=None, combine=None, activation=None,
                   montage=None, out=None, force=False, **given: Any) -> Any:
@@ -38,12 +51,9 @@ def before_stdin(*, input, kernel=None, kernel_scale=None, then=None, padding="s
     """
     from ..chain import is_pool_step
     from ..io.image_writing import Encoding
-    from ..layout import canonical_layout
-    from ..shapes import parse_padding
     from ..volume_inputs import refuse_volume_options
 
-    parse_padding(padding)
-    canonical_layout(layout)
+    padding_widths(padding, layout)
     Encoding(quality=quality, compress=compress)
     names = ("axis", "window", "keep_dtype", "truncate", "mask", "volume_index", "series", "resample_slices", "affine", "pad_mode")
     refuse_volume_options(input, volume_only(**{name: given.get(name) for name in names}))
