@@ -71,6 +71,14 @@ def smooth_renormalised(vol: Any, kernels: Sequence[Any], *, mask: Any = None, d
     arr = as_volume(vol)
     cdt, rounded = volume_dtype_arg(dtype, arr)
     passes = _smoothing_passes(kernels)
+    for axis, k in passes:  # (the weights inside a voxel with no inside neighbour: its centre's alone)
+        centre = k[(len(k) - 1) // 2]
+        if np.asarray(centre, cdt) == 0:
+            from .errors import InvalidKernel
+
+            raise InvalidKernel(f"kernel along {AXES[axis]}: its centre weight is {centre / k.max():.3g} of its largest, "
+                                f"0 in {np.dtype(cdt).name} (the compute dtype): an average there divides by 0; give "
+                                "dtype='float64' or a kernel whose centre weight is nearer its largest")
     factors = [None, None, None]
     for axis, k in passes:
         factors[axis] = k
@@ -101,10 +109,13 @@ def _smoothing_passes(kernels: Sequence[Any]) -> list[tuple[int, np.ndarray]]:
     """``(axis, 1-D float64 weights)`` of :func:`smooth_renormalised`'s kernels, checked as
     :func:`~kernelcli.volumes.correlate_separable` checks its own, and refused (InvalidKernel) unless they
     smooth: weights >= 0 and a positive centre tap, so that the weights inside are never 0 and dividing by
-    them is an average (a derivative's [1, 0, -1] was "renormalised" into nonsense).
+    them is an average (a derivative's [1, 0, -1] was "renormalised" into nonsense).  Each is scaled by a power of
+    two to a largest weight in [1, 2): the average does not depend on the scale, and a power of two changes no
+    rounding, but a kernel too small for the compute dtype (``[1e-46]`` in float32) would be 0 there, and so the
+    weights inside (NaN: review 49 #3); a centre weight 0 there beside its largest is refused by the caller.
 
     >>> _smoothing_passes([None, None, [[1, 2, 1]]])
-    [(2, array([1., 2., 1.]))]
+    [(2, array([0.5, 1. , 0.5]))]
     """
     from .errors import InvalidKernel
 
@@ -117,7 +128,7 @@ def _smoothing_passes(kernels: Sequence[Any]) -> list[tuple[int, np.ndarray]]:
                 "the volume (or mask), so every weight must be >= 0 and the centre one > 0 (as --pad-mode renormalise "
                 "takes gaussian, fwhm and box only); correlate_separable applies any kernel"
             )
-    return passes
+    return [(axis, np.ldexp(k1, 1 - int(np.frexp(k1.max())[1]))) for axis, k1 in passes]
 
 
 def gradient_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "replicate", pad_value: float = 0.0,

@@ -69,3 +69,23 @@ class TestKernels:
         # the old 1e-12 threshold skipped the division for weights summing to less: the result was 1e-20 times the input
         np.testing.assert_allclose(volume_filters.smooth_renormalised(V, ([1e-20, 2e-20, 1e-20], None, None)),
                                    volume_filters.smooth_renormalised(V, ([1, 2, 1], None, None)), rtol=1e-12)
+
+    def test_a_kernel_below_float32_is_scaled_not_divided_by_zero(self):
+        """Review 49 #3: a float32 volume's weights are float32: [1e-46] was 0 there, every voxel NaN (and a
+        RuntimeWarning); renormalising does not depend on the scale, so the kernel is scaled by a power of two."""
+        v32 = np.random.default_rng(5).normal(size=(5, 6, 7)).astype(np.float32)
+        with np.errstate(all="raise"):
+            tiny = volume_filters.smooth_renormalised(v32, (None, None, [1e-46, 2e-46, 1e-46]), mask=v32 > 0)
+        np.testing.assert_allclose(tiny, volume_filters.smooth_renormalised(v32, (None, None, [1, 2, 1]), mask=v32 > 0),
+                                   rtol=1e-6)
+        # a power of two's scale changes no rounding: the same bytes
+        assert volume_filters.smooth_renormalised(v32, (None, None, [2.0**-160, 2.0**-159, 2.0**-160]), mask=v32 > 0).tobytes() \
+            == volume_filters.smooth_renormalised(v32, (None, None, [1, 2, 1]), mask=v32 > 0).tobytes()
+
+    def test_a_centre_weight_that_is_0_in_the_compute_dtype_is_refused(self):
+        v32 = np.random.default_rng(5).normal(size=(5, 6, 7)).astype(np.float32)
+        with pytest.raises(InvalidKernel, match=r"^kernel along x: its centre weight is 1e-46 of its largest, 0 in float32 "
+                                                r"\(the compute dtype\): an average there divides by 0; give dtype='float64'"):
+            volume_filters.smooth_renormalised(v32, (None, None, [1, 1e-46, 1]), mask=v32 > 0)
+        wide = volume_filters.smooth_renormalised(v32, (None, None, [1, 1e-46, 1]), mask=v32 > 0, dtype="float64")
+        assert np.isfinite(wide).all()
