@@ -374,7 +374,7 @@ def pool3d(vol: Any, size: int | Sequence[int], *, stride: int | Sequence[int] |
     return rounded(tile_map(vol, axes, core, cdt, chunks), into)
 
 
-def correlate_separable(vol: Any, factors: Sequence[Any], *, pad_mode: str = "constant", pad_value: float = 0.0,
+def correlate_separable(vol: Any, kernels: Sequence[Any], *, pad_mode: str = "constant", pad_value: float = 0.0,
                         chunks: int | Sequence[int] | None = None, paths: Any = None, screened: bool = False) -> Any:
     """:func:`kernelcli.volumes.correlate_separable` of a dask (Z, Y, X) volume ("same" output): a lazy dask array;
     the whole volume checked first, as :func:`conv2d`'s input (``screened`` likewise).
@@ -390,10 +390,10 @@ def correlate_separable(vol: Any, factors: Sequence[Any], *, pad_mode: str = "co
     from .. import volumes
 
     _check(vol, (3,), "volume")
-    if len(factors) != 3:
-        raise UsageError(f"factors: expected three 1-D kernels (z, y, x), got {len(factors)}")
     mode = canonical_pad_mode(pad_mode)
-    ks = [None if f is None else volumes.kernel_1d(f, volumes.AXES[i]) for i, f in enumerate(factors)]
+    ks: list = [None] * 3
+    for axis, k1 in volumes.pass_kernels(kernels):  # (the in-memory call's checks and words)
+        ks[axis] = k1
     axes, befores = [], []
     for n, k in zip(vol.shape, ks):
         span = 1 if k is None else int(k.size)
