@@ -187,7 +187,7 @@ def test_a_plain_call_prints_and_exits_as_through_typer(extra, tmp_path):
     ["pad", str(SAMPLES / "phantom.png"), "-o", "x.png"],
     ["params", "--in-ch", "228", "--filters", "32"],
     ["params", "--dense", "32768", "10", "--json"],
-    ["params", "--dense", "0", "3"],  # the command's own refusal of a pair typer's min= does not check
+    ["params", "--dense", "0", "3"],  # the option's min=1, checked for each of the pair's two words
     ["params", "--dense", "5", "--json"],  # typer's: '--json' is not a valid integer
     ["params", "--flatten", "64x64x8", "--no-bias"],
 ])
