@@ -309,7 +309,8 @@ def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
     """A constant fill as a float, refused (UsageError) when ``dtype`` cannot hold it exactly.
 
     Integers must fit the integer type (300 is not a uint8) and be whole; floats must be
-    finite and within the float type's range.  Every path then fills with the same value.
+    finite and within the float type's range, and are returned as that type holds them (1e38 as float32's
+    9.99999968e37).  Every path then fills with the same value.
 
     >>> check_fill(255, np.uint8)
     255.0
@@ -353,6 +354,7 @@ def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
             overflows = math.isinf(dt.type(v))
         if overflows:
             raise UsageError(f"{name} {shown} does not fit {dt.name}: expected a number within +-{str(np.finfo(dt).max)}")
+        return float(dt.type(v))  # as the padded copy holds it: a sum redone in a wider type fills with the same value
     return v
 
 

@@ -138,3 +138,13 @@ def test_the_cli_s_sobel_3d_in_a_fill_is_the_same_taps_from_a_file(tmp_path):
     a = np.asarray(nib.load(str(tmp_path / "s1.nii.gz")).dataobj)
     b = np.asarray(nib.load(str(tmp_path / "s2.nii.gz")).dataobj)
     assert a.dtype == b.dtype and np.array_equal(a, b) and a[0].any()
+
+
+@pytest.mark.parametrize("paths", PATHS, ids=str)
+def test_a_fill_float32_rounds_is_the_same_fill_when_summed_again(paths):
+    """Review 49 (outside its change): conv3d redid an overflowed window in float64 with the fill as given (1e38), where
+    its padded copy held float32's 9.99999968e37: +-5.1e31 where the passes gave 0."""
+    v = np.full((5, 6, 7), 1e38, np.float32)
+    got = conv3d(v, _product(SOBEL), pad_mode="constant", pad_value=1e38, paths=paths)
+    assert not got.any(), np.abs(got).max()
+    assert got.tobytes() == correlate_separable(v, SOBEL, pad_mode="constant", pad_value=1e38, paths=paths).tobytes()
