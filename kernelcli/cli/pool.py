@@ -95,7 +95,7 @@ def pool(
     from ..modes import canonical_pool_op, canonical_rescale, pool_label
 
     op = canonical_pool_op(op)
-    padding = pool_padding(padding)
+    padding = pool_padding(padding, size)
     label = pool_label(op, size, stride, padding, ceil, exclude_pad)
     if exclude_pad and (op != "avg" or padding == 0):
         from ._common import call_note
@@ -192,7 +192,7 @@ def _volume_only(*, window, axis, volume_index, series, resample_slices, affine)
             "--resample-slices": resample_slices, "--affine": affine}
 
 
-def _before_stdin(*, input, op="max", padding="valid", rescale=None, layout=None, quality=None, compress=None, out=None,
+def _before_stdin(*, input, size, op="max", padding="valid", rescale=None, layout=None, quality=None, compress=None, out=None,
                   force=False, window=None, axis=None, volume_index=None, series=None, resample_slices=False, affine=None,
                   **_: Any) -> Any:
     """``pool -``'s checks that need no pixel, in the body's order for an image file, before stdin is read
@@ -203,7 +203,7 @@ def _before_stdin(*, input, op="max", padding="valid", rescale=None, layout=None
     from ..volume_inputs import refuse_volume_options
 
     canonical_pool_op(op)
-    pool_padding(padding)
+    pool_padding(padding, size)
     if rescale:
         canonical_rescale(rescale)
     canonical_layout(layout)
@@ -219,23 +219,31 @@ POOL_PADDING_HELP = (
 )
 
 
-def pool_padding(text: str) -> int:
-    """The one padding width pooling takes: ``valid`` (0), ``P``, or ``T,B,L,R`` with four equal values.
+def pool_padding(text: str, size: int | None = None) -> int:
+    """The one padding width pooling takes: ``valid`` (0), ``P``, or ``T,B,L,R`` with four equal values; with the
+    window's ``size``, at most size // 2 (PyTorch's rule, in ``shape --pool``'s words), checked here with the options
+    rather than after reading an input (a large padding was refused as "out of memory", a batch failed file by file).
 
-    >>> pool_padding("valid"), pool_padding("1"), pool_padding("2,2,2,2")
+    >>> pool_padding("valid"), pool_padding("1", 2), pool_padding("2,2,2,2")
     (0, 1, 2)
+    >>> pool_padding("3", 2)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: padding 3 is more than half the pool size 2: at most 1 (PyTorch's rule)
     """
     from ..errors import UsageError
-    from ..shapes import POOL_PADDING_RULE, parse_padding
+    from ..shapes import POOL_PADDING_RULE, check_pool_padding, parse_padding
 
     value = parse_padding(text, forms="valid, P or T,B,L,R (four equal values) in whole numbers")
     if value == "valid":
-        return 0
-    if isinstance(value, tuple) and len(set(value)) == 1:
-        return value[0]
-    if isinstance(value, int):
-        return value
-    raise UsageError(f"--padding {text!r}: {POOL_PADDING_RULE}")
+        width = 0
+    elif isinstance(value, tuple) and len(set(value)) == 1:
+        width = value[0]
+    elif isinstance(value, int):
+        width = value
+    else:
+        raise UsageError(f"--padding {text!r}: {POOL_PADDING_RULE}")
+    return width if size is None else check_pool_padding(width, size)
 
 
 def register(app: Any) -> None:

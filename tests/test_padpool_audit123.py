@@ -1,0 +1,56 @@
+"""The pad/pool audit 123, each finding as its user hit it.
+
+#2. pool's "padding at most size // 2" was checked after reading each input: a large ``-p`` was refused as
+    "out of memory" and a batch with a bad ``-p`` failed file by file (exit 1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+@pytest.fixture
+def files(tmp_path):
+    pixels = np.random.default_rng(7).integers(0, 256, (7, 9), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "g.png")
+    Image.fromarray(pixels).save(tmp_path / "h.png")
+    np.save(tmp_path / "u8.npy", pixels)
+    np.save(tmp_path / "f.npy", np.zeros((3, 3), np.float32))
+    (tmp_path / "r.csv").write_text("1,2,3\n")
+    return tmp_path
+
+
+RULE = "padding {p} is more than half the pool size {f}: at most {most} (PyTorch's rule)"
+
+
+class TestPoolPaddingRuleComesFirst:
+    @pytest.mark.parametrize("args, p, f", [
+        (("g.png", "-f", "2", "-p", "100000", "-o", "a.png"), 100000, 2),  # was "would need about 447.1 GiB"
+        (("u8.npy", "-f", "3", "-p", "50000", "-o", "a.npy"), 50000, 3),
+        (("u8.npy", "-f", "3", "-p", "50000", "-o", "a.npy", "--tiled"), 50000, 3),
+        (("g.png", "-f", "2", "-p", "3,3,3,3", "-o", "a.png"), 3, 2),
+    ])
+    def test_one_input_is_told_the_rule_not_memory(self, invoke, files, args, p, f):
+        r = invoke("pool", *args)
+        assert r.exit_code == 2 and r.stderr == f"error: {RULE.format(p=p, f=f, most=f // 2)}\n", r.stderr
+        assert not (files / "a.png").exists() and not (files / "a.npy").exists()
+
+    def test_a_batch_is_refused_with_nothing_done(self, invoke, files):
+        r = invoke("pool", "g.png", "h.png", "-f", "2", "-p", "3", "--out-dir", "out")  # was exit 1, a failure per file
+        assert r.exit_code == 2 and r.stderr == f"error: {RULE.format(p=3, f=2, most=1)}\n", r.stderr
+        assert not (files / "out").exists()
+
+    def test_the_words_are_shapes(self, invoke, files):
+        shape = invoke("shape", "--in", "7", "-f", "2", "--pool", "-p", "100000")
+        pool = invoke("pool", "g.png", "-f", "2", "-p", "100000", "-o", "a.png")
+        assert shape.exit_code == pool.exit_code == 2 and shape.stderr == pool.stderr
+
+    def test_the_file_job_checks_the_rule_before_the_memory(self, files):
+        from kernelcli.errors import UsageError
+        from kernelcli.jobs import pool_file
+
+        with pytest.raises(UsageError, match=r"padding 100000 is more than half the pool size 2"):
+            pool_file(files / "g.png", 2, op="max", stride=None, padding=100000, ceil_mode=False, count_include_pad=True,
+                      out=files / "a.png")
