@@ -109,7 +109,7 @@ def check_machine(need: int, what: str) -> None:
     except (ValueError, OSError, AttributeError):
         return
     if need > physical:
-        raise ResourceLimit(f"{what} would need about {size_text(need)} of memory, more than this machine's {size_text(physical)}")
+        raise ResourceLimit(f"{what} would need {_about(need)} of memory, more than this machine's {size_text(physical)}")
 
 
 def size_text(n: float) -> str:
@@ -127,12 +127,22 @@ def size_text(n: float) -> str:
     raise AssertionError("unreachable")
 
 
+def _about(need: float) -> str:
+    """An estimate of bytes as a message says it: "about 1.5 KiB", but "more than 1e308 bytes" (not "about more than").
+
+    >>> _about(1536), _about(10**400)
+    ('about 1.5 KiB', 'more than 1e308 bytes')
+    """
+    text = size_text(need)
+    return text if text.startswith("more than") else f"about {text}"
+
+
 def check_peak(need: int, what: str, *, max_bytes: int | None = None) -> None:
     """Refuse (ResourceLimit, exit 2) when ``need`` bytes exceed the memory allowed."""
     limit = default_max_bytes() if max_bytes is None else max_bytes
     if limit is not None and need > limit:
         raise ResourceLimit(
-            f"{what} would need about {size_text(need)} of memory, more than the {size_text(limit)} allowed "
+            f"{what} would need {_about(need)} of memory, more than the {size_text(limit)} allowed "
             f"(set {MEMORY_ENV} to change it)"
         )
 

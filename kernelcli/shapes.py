@@ -200,6 +200,21 @@ POOL_SIZE_RULE = (
 VOLUME_PADDING_FORMS = "same, valid, P (all six sides), PZ,PY,PX or Z0,Z1,Y0,Y1,X0,X1"
 
 
+def too_many_digits(numbers: Sequence[Any], what: str) -> str | None:
+    """The one refusal of a whole number past :data:`MAX_DIGITS` digits (``what``: ``size``, ``width``), for the
+    longest of ``numbers`` (ints or digit texts), or None: a ``pad -p 1e400`` printed its 401-digit widths four times.
+
+    >>> too_many_digits(["3", 10**40], "width")
+    'a width of 41 digits (100000000000...); every width must be an integer of at most 30 digits'
+    >>> too_many_digits([3, "0007"], "size") is None
+    True
+    """
+    longest = max((str(n).lstrip("+-").lstrip("0") for n in numbers), key=len, default="")
+    if len(longest) <= MAX_DIGITS:
+        return None
+    return f"a {what} of {len(longest)} digits ({longest[:12]}...); every {what} must be an integer of at most {MAX_DIGITS} digits"
+
+
 def parse_padding(text: str, *, forms: str = "same, valid, P or T,B,L,R in whole numbers",
                   volume: bool = False) -> str | int | tuple[int, ...]:
     """Parse a CLI padding value: ``same``, ``valid``, ``P`` or ``T,B,L,R``; ``forms`` names what the command
@@ -219,6 +234,8 @@ def parse_padding(text: str, *, forms: str = "same, valid, P or T,B,L,R in whole
     values = [numtext.whole_in_any_form(p) for p in key.split(",")]  # ('1.0' too, as every whole number)
     if None in values:
         raise UsageError(f"--padding {numtext.quoted(text)}: expected {forms}")
+    if said := too_many_digits(values, "width"):
+        raise UsageError(f"--padding: {said}")
     if len(values) not in ((1, 3, 4, 6) if volume else (1, 4)):
         also = ", or for a 3-D kernel three (PZ,PY,PX) or six (Z0,Z1,Y0,Y1,X0,X1)" if volume else ""
         raise UsageError(f"--padding {numtext.quoted(text)}: expected one width or four (T,B,L,R){also}, got {len(values)}")
@@ -318,10 +335,8 @@ def parse_dims(text: str, *, name: str, min_len: int = 1, max_len: int = 3, form
             if written is None:
                 raise UsageError(f"invalid {name} {text!r}: expected {forms} with integers >= 1")
             parts[n] = str(written)
-    longest = max(parts, key=lambda part: len(part.lstrip("0")))
-    if len(longest.lstrip("0")) > MAX_DIGITS:
-        raise UsageError(f"invalid {name}: a size of {len(longest.lstrip('0'))} digits ({longest.lstrip('0')[:12]}...); "
-                         f"every size must be an integer of at most {MAX_DIGITS} digits")
+    if said := too_many_digits(parts, "size"):
+        raise UsageError(f"invalid {name}: {said}")
     dims = tuple(int(part) for part in parts)
     if not min_len <= len(dims) <= max_len:
         raise UsageError(f"invalid {name} {text!r}: expected {forms}, got {len(dims)} sizes")

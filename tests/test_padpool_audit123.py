@@ -54,3 +54,32 @@ class TestPoolPaddingRuleComesFirst:
         with pytest.raises(UsageError, match=r"padding 100000 is more than half the pool size 2"):
             pool_file(files / "g.png", 2, op="max", stride=None, padding=100000, ceil_mode=False, count_include_pad=True,
                       out=files / "a.png")
+
+
+WIDTH_DIGITS = "--padding: a width of {n} digits (100000000000...); every width must be an integer of at most 30 digits"
+
+
+class TestPaddingDigits:
+    """#4: ``pad -p 1e400`` printed a 1,759-character error, its four 401-digit widths and "about more than 1e308 bytes"."""
+
+    @pytest.mark.parametrize("command, args, n", [
+        ("pad", ("g.png", "-p", "1e400", "-o", "big.png"), 401),
+        ("pad", ("g.png", "-p", "1,2,3,1e31", "-o", "big.png"), 32),
+        ("convolve", ("g.png", "-k", "box:3", "-p", "1e30", "-o", "big.png"), 31),
+        ("pool", ("g.png", "-f", "2", "-p", "1e400", "-o", "big.png"), 401),
+        ("shape", ("--in", "7", "-f", "3", "-p", "1e400"), 401),
+    ])
+    def test_a_long_width_is_refused_in_one_short_line(self, invoke, files, command, args, n):
+        r = invoke(command, *args)
+        assert r.exit_code == 2 and r.stderr == f"error: {WIDTH_DIGITS.format(n=n)}\n", r.stderr
+        assert not (files / "big.png").exists()
+
+    def test_the_words_are_those_of_a_size(self, invoke, files):
+        r = invoke("shape", "--in", "1e400", "-f", "3")
+        assert r.exit_code == 2 and "a size of 401 digits (100000000000...); every size must be an integer of at most 30 digits" in r.stderr
+
+    def test_an_estimate_past_1e308_is_not_about_more_than(self):
+        from kernelcli.limits import ResourceLimit, check_peak
+
+        with pytest.raises(ResourceLimit, match=r"^x would need more than 1e308 bytes of memory"):
+            check_peak(10**400, "x")
