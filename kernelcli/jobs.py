@@ -83,8 +83,10 @@ def pad_file(
     ``paths`` is the path policy passed to the API (the CLI passes ``"cold"``).
     """
     from . import api
+    from .modes import pad_label
 
     mode = canonical_pad_mode(mode)
+    label = pad_label(widths, mode, value)
 
     def compute(data):
         from .limits import check_peak, pad_peak
@@ -92,14 +94,14 @@ def pad_file(
 
         check_pad_value(value, data.dtype, mode)
         pads = resolve_padding(widths, 1, 1)
-        check_peak(pad_peak(data.shape, pads, data.dtype.itemsize), f"pad_{mode} by {','.join(map(str, pads))}")
+        check_peak(pad_peak(data.shape, pads, data.dtype.itemsize), label)
         return api.pad2d(data, widths, pad_mode=mode, pad_value=value, paths=paths)
 
     from .io.image_writing import ValuesNotHeld
 
     try:
         return run_file_job(
-            input_path, f"pad_{mode}", compute,
+            input_path, label, compute,
             out=out, force=force, max_pixels=max_pixels, layout=layout, encoding=encoding, alpha=compute,
         )
     except ValuesNotHeld as exc:  # its advice names --rescale, which pad has not

@@ -124,6 +124,16 @@ def conv_words(stride: Any = 1, padding: Any = "same", dilation: Any = 1, pad_mo
     return words
 
 
+def pad_label(widths: Any, pad_mode: str = "constant", pad_value: Any = 0.0) -> str:
+    """A padding's name in records and default output names (``pad``): its widths, then a border that is not the
+    constant 0, in :func:`conv_words`' words (``pad -p 1`` and ``pad -p 3 --pad-value 255`` were both ``pad_constant``).
+
+    >>> pad_label(1), pad_label(3, "constant", 255), pad_label((0, 0, 2, 1), "edge")
+    ('pad_p1', 'pad_p3_fill255', 'pad_p0-0-2-1_replicate')
+    """
+    return "_".join(["pad", *conv_words(padding=widths, pad_mode=canonical_pad_mode(pad_mode), pad_value=pad_value)])
+
+
 def pads_nothing(padding: Any) -> bool:
     """Whether ``padding`` adds no border (``valid``, 0, four zeros): a pad mode or fill is then no option of the result.
 

@@ -358,7 +358,7 @@ class TestCli:
         arr = np.load(tmp_path / "o" / "a_p1.npy")
         assert arr.dtype == np.uint8 and (arr[1:-1, 1:-1] == np.asarray(Image.open(scans / "a.png"))).all()
         r = CliRunner().invoke(app, ["pad", str(scans / "a.png"), "--p", "1", "--out-dir", str(tmp_path / "t"), "--format", "tif", "-q"])
-        assert r.exit_code == 0 and (tmp_path / "t" / "a_pad_constant.tif").exists()
+        assert r.exit_code == 0 and (tmp_path / "t" / "a_pad_p1.tif").exists()
 
     def test_several_inputs_need_out_dir_and_not_out(self, scans, tmp_path):
         r = run_in_process("pool", str(scans / "a.png"), str(scans / "sub" / "b.png"), "--size", "2")

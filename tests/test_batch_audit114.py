@@ -246,8 +246,8 @@ class TestAFileReachedThroughTwoArguments:
     """Finding 6: where a file reached by two arguments was written depended on their order, with no note."""
 
     @pytest.mark.parametrize("args, placed, first, again", [
-        (["in/sub", "in"], "o/b_pad_constant.png", "in/sub", "in"),
-        (["in", "in/sub"], "o/sub/b_pad_constant.png", "in", "in/sub"),
+        (["in/sub", "in"], "o/b_pad_p1.png", "in/sub", "in"),
+        (["in", "in/sub"], "o/sub/b_pad_p1.png", "in", "in/sub"),
     ])
     def test_a_note_names_the_file_and_the_argument_that_places_it(self, tmp_path, args, placed, first, again):
         png(tmp_path / "in" / "a.png", 1)

@@ -235,7 +235,7 @@ class TestSingleInputNaming:
         monkeypatch.chdir(tmp_path)
         for args, name in ((["convolve", "cine.gif", "-k", "box_3x3"], "cine_box_3x3.png"),
                            (["pool", "cine.gif", "--size", "2"], "cine_maxpool2.png"),
-                           (["pad", "cine.gif", "--p", "1"], "cine_pad_constant.png")):
+                           (["pad", "cine.gif", "--p", "1"], "cine_pad_p1.png")):
             r = invoke(*args, "-q")
             assert r.exit_code == 0, r.output
             assert r.stdout == ""  # -q: the file is the answer

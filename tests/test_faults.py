@@ -669,7 +669,7 @@ def test_ctrl_c_during_a_batch(tmp_path, workers):
     finished = sorted(out.iterdir())
     assert 1 <= len(finished) < 60, "the run should be stopped part way"
     for p in finished:  # each finished output is complete and right
-        source = np.asarray(Image.open(inputs / p.name.replace("_pad_constant", "")))
+        source = np.asarray(Image.open(inputs / p.name.replace("_pad_p4", "")))
         assert (np.asarray(Image.open(p)) == np.pad(source, 4)).all()
     assert tree(inputs) == before
     report = json.loads((tmp_path / "report.json").read_text())

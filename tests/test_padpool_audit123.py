@@ -83,3 +83,37 @@ class TestPaddingDigits:
 
         with pytest.raises(ResourceLimit, match=r"^x would need more than 1e308 bytes of memory"):
             check_peak(10**400, "x")
+
+
+class TestAPaddingIsNamedByWhatItDoes:
+    """#3: every padding was ``pad_<mode>``: ``pad -p 1`` and ``pad -p 3 --pad-value 255`` were both
+    ``g_pad_constant.png`` (the second exit 4) with one ``operation``."""
+
+    @pytest.mark.parametrize("args, name", [
+        (("-p", "1"), "pad_p1"),
+        (("-p", "3", "--pad-value", "255"), "pad_p3_fill255"),
+        (("-p", "0,0,2,1", "-m", "edge"), "pad_p0-0-2-1_replicate"),
+        (("-p", "2", "-m", "wrap", "--pad-value", "0"), "pad_p2_circular"),
+    ])
+    def test_the_default_name_and_the_operation(self, invoke, files, args, name):
+        r = invoke("pad", "g.png", *args, "--json")
+        assert r.exit_code == 0, r.stderr
+        assert (files / f"g_{name}.png").is_file()
+        import json
+
+        assert json.loads(r.stdout)["operation"] == name
+
+    def test_two_paddings_of_one_image_do_not_clash(self, invoke, files):
+        assert invoke("pad", "g.png", "-p", "1").exit_code == 0
+        r = invoke("pad", "g.png", "-p", "3", "--pad-value", "255")  # was exit 4: g_pad_constant.png exists
+        assert r.exit_code == 0, r.stderr
+
+    def test_the_words_are_convolves(self, invoke, files):
+        import json
+
+        r = invoke("convolve", "g.png", "-k", "1x1: 1", "-p", "3", "--pad-value", "255", "-o", "y.png", "--json", "-q")
+        assert json.loads(r.stdout)["operation"].endswith("_p3_fill255")
+
+    def test_the_memory_refusal_names_it_once(self, invoke, files):
+        r = invoke("pad", "g.png", "-p", "1" + "0" * 29, "-o", "big.png")
+        assert r.exit_code == 2 and r.stderr.count("0" * 29) == 1 and len(r.stderr) < 200, r.stderr

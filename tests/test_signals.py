@@ -412,7 +412,7 @@ def test_a_signal_after_the_last_file_still_leaves_the_report_and_the_document(t
     assert done.returncode == 143, done.stderr
     document = json.loads(done.stdout)
     assert document["totals"]["ok"] == 2 and json.loads((tmp_path / "r.json").read_text()) == document
-    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["a_pad_constant.png", "b_pad_constant.png"]
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["a_pad_p1.png", "b_pad_p1.png"]
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the processes of a session through /proc")

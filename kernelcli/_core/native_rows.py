@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '4dddf224321977f957d91d3d97a090fff915793385d276ae3514f3af5c72a352'
+LOOP_SOURCES = '4c7afb04ab47ee7880994073aeeadd759e8dec7f05cc9306af8f1cd5e33c7c03'
 
 
 _ENTRIES: dict = {}

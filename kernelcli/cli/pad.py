@@ -78,7 +78,7 @@ def pad(
     from ..io.image_writing import Encoding
     from ..jobs import pad_file
     from ..layout import canonical_layout
-    from ..modes import canonical_pad_mode, unused_fill
+    from ..modes import canonical_pad_mode, pad_label, unused_fill
     from ._common import call_note
 
     widths = pad_widths(padding, layout)
@@ -86,6 +86,7 @@ def pad(
     if said := unused_fill(pad_value, mode):  # (None: not given; a 0 given is named too)
         call_note(said, quiet=quiet)
     pad_value = 0.0 if pad_value is None else pad_value
+    label = pad_label(widths, mode, pad_value)
     big = single_tiled(input, out_dir, out, tiled=tiled, chunks=chunks, scheduler=scheduler)
     if big is not None:
         def build(x, tile):
@@ -95,7 +96,7 @@ def pad(
             check_pad_value(pad_value, x.dtype, mode)  # in the option's words, as in memory
             return arrays.pad2d(x, widths, pad_mode=mode, pad_value=pad_value, chunks=tile)
 
-        run_single(big, f"pad_{mode}", build, out=out, force=force, rescale=None, layout=canonical_layout(layout),
+        run_single(big, label, build, out=out, force=force, rescale=None, layout=canonical_layout(layout),
                    chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet, report_file=report, fmt=fmt,
                    name=suffix, encoding=Encoding(quality=quality, compress=compress), max_pixels=max_pixels)
         return
@@ -111,7 +112,7 @@ def pad(
 
         job = partial(by_kind, image_job=job, volume_job=refuse_volume)
     run_inputs(
-        input, job, label=f"pad_{mode}", out=out, force=force, json_out=json_out, quiet=quiet,
+        input, job, label=label, out=out, force=force, json_out=json_out, quiet=quiet,
         options=BatchOptions(out_dir, suffix, fmt, recursive, workers, report, scheduler),
     )
 
