@@ -37,7 +37,7 @@ from ._core import policy as _policy
 from ._core.memo import Memo
 from ._core.policy import Paths, as_paths
 from .errors import UsageError  # noqa: F401  (kernelcli.api.UsageError, as before)
-from .modes import PAD_CODES, PAD_MODE_DEFAULT, PAD_VALUE_DEFAULT, POOL_CODES, canonical_pad_mode, canonical_pool_op, pad_words
+from .modes import PAD_CODES, PAD_MODE_DEFAULT, PAD_VALUE_DEFAULT, POOL_CODES, canonical_pad_mode, canonical_pool_op, check_fill_reading, pad_words
 from .ndsupport import all_finite as _all_finite  # noqa: F401  (kept for old imports)
 from .ndsupport import compute_dtype  # noqa: F401  (public here since the first release)
 from .tiled import is_dask_array
@@ -162,6 +162,7 @@ def pad2d(x: Any, p: int | Sequence[int], *, pad_mode: str = PAD_MODE_DEFAULT, p
     array([[3, 2, 1, 2, 3, 2, 1]])
     """
     mode, value = pad_words("pad2d", pad_mode, pad_value, mode, value)
+    check_fill_reading(mode, value, "pad2d")
     if is_dask_array(x):  # lazy, tile by tile (kernelcli.tiled.arrays)
         from .tiled import arrays
 

@@ -31,7 +31,7 @@ import numpy as np
 from . import ndsupport, shapes
 from ._core.memo import Memo, frozen
 from .errors import ShapeError
-from .modes import PAD_CODES, canonical_pad_mode
+from .modes import PAD_CODES, canonical_pad_mode, check_fill_reading
 
 #: kernels up to this many values are remembered with the call (a larger one costs more to hash
 #: than to check, and its convolution dwarfs both)
@@ -127,6 +127,7 @@ def _resolve(shape, dtype, k, stride, padding, pad_mode, pad_value, dilation, fl
     frozen(k)
     (sh, sw), (dh, dw), widths, (oh, ow) = conv_geometry(shape, k.shape, stride, padding, dilation)
     kh, kw = k.shape
+    check_fill_reading(pad_mode, pad_value, "conv2d")
     mode = canonical_pad_mode(pad_mode)
     compute = ndsupport.compute_dtype(dtype)
     ndsupport.check_fits(k, compute, "kernel", ndsupport.WIDER_FOR_WEIGHTS)  # beyond it the weights become inf: 0 * inf NaN

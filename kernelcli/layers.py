@@ -38,6 +38,7 @@ from .modes import (
     canonical_activation,
     canonical_combine,
     canonical_pad_mode,
+    check_fill_reading,
 )
 from .records import field, record
 
@@ -164,6 +165,7 @@ def conv_layer(
     sh, sw = api._pair(stride, "stride")
     dh, dw = api._pair(dilation, "dilation")
     widths = shapes.resolve_padding(conv_args.padding_arg(padding), kh, kw, (dh, dw))
+    check_fill_reading(pad_mode, pad_value, "conv_layer")
     mode = canonical_pad_mode(pad_mode)
     try:
         oh = shapes.conv_output_size(h, kh, stride=sh, pad_before=widths[0], pad_after=widths[1], dilation=dh)

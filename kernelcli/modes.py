@@ -242,12 +242,65 @@ def _canonical(value: object, names: tuple[str, ...], aliases: dict[str, str], w
 
 
 def canonical_pad_mode(mode: str) -> str:
-    """Return kernelcli's name for a pad mode or one of its aliases.
+    """Return kernelcli's name for a pad mode or one of its aliases (``zero``/``zeros`` as :class:`Spelled`: the
+    fill their name says is checked against a fill given, :func:`check_fill_reading`).
 
-    >>> canonical_pad_mode("wrap")
-    'circular'
+    >>> canonical_pad_mode("wrap"), canonical_pad_mode("Zeros").typed
+    ('circular', 'zeros')
     """
-    return _canonical(mode, PAD_MODES, PAD_ALIASES, "pad mode", " (or an alias such as zero, edge, mirror, wrap)")
+    return _spelled(mode, _canonical(mode, PAD_MODES, PAD_ALIASES, "pad mode", " (or an alias such as zero, edge, mirror, wrap)"))
+
+
+#: the aliases of ``constant`` whose name says the fill: another fill given with one reads two ways
+ZERO_FILL_ALIASES = ("zero", "zeros")
+
+
+class Spelled(str):
+    """A vocabulary's word that remembers the alias typed for it (``--pad-mode zeros``: ``constant``, typed ``zeros``),
+    equal to the word everywhere else.
+
+    >>> word = Spelled("constant", "zeros"); (word == "constant", word.typed)
+    (True, 'zeros')
+    """
+
+    typed: str
+
+    def __new__(cls, word: str, typed: str) -> "Spelled":
+        made = super().__new__(cls, word)
+        made.typed = typed
+        return made
+
+    def __reduce__(self) -> Any:  # (a batch's workers get it pickled)
+        return (Spelled, (str(self), self.typed))
+
+
+def _spelled(given: Any, word: str) -> str:
+    """``word``, as :class:`Spelled` where ``given`` is a zero alias (the one alias whose text a later check needs)."""
+    typed = str(getattr(given, "typed", given)).strip().lower()
+    return Spelled(word, typed) if typed in ZERO_FILL_ALIASES else word
+
+
+def check_fill_reading(pad_mode: Any, pad_value: Any, function: str | None = None) -> None:
+    """Refuse a fill other than 0 given with ``zero``/``zeros`` (exit 2): the mode says a border of 0s, the value
+    another, and one was taken without a word (``-m zeros --pad-value 9`` filled 9s).  ``pad_value`` None: not given.
+    The command line's words (``--pad-mode``), or with ``function`` the API's (``pad_mode=``).
+
+    >>> check_fill_reading("zeros", 0), check_fill_reading("constant", 9), check_fill_reading("zero", None)
+    (None, None, None)
+    >>> check_fill_reading(canonical_pad_mode("zeros"), 9)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --pad-mode zeros with --pad-value 9 reads two ways: a fill of 0 (zeros) or of 9; pick one: --pad-mode constant --pad-value 9, or --pad-mode zeros alone
+    """
+    typed = str(getattr(pad_mode, "typed", pad_mode)).strip().lower()
+    if typed not in ZERO_FILL_ALIASES or pad_value is None or pad_value == 0:
+        return
+    value = getattr(pad_value, "typed", None) or _exact_text(pad_value)
+    if function is None:
+        raise UsageError(f"--pad-mode {typed} with --pad-value {value} reads two ways: a fill of 0 ({typed}) or of {value}; "
+                         f"pick one: --pad-mode constant --pad-value {value}, or --pad-mode {typed} alone")
+    raise UsageError(f"{function}(): pad_mode={typed!r} with pad_value={value} reads two ways: a fill of 0 ({typed}) or of "
+                     f"{value}; pick one: pad_mode='constant', pad_value={value}, or pad_mode={typed!r} alone")
 
 
 class _DefaultText(str):
@@ -379,7 +432,8 @@ def canonical_volume_pad_mode(mode: str) -> str:
     key = str(mode).strip().lower().replace("-", "_")
     if key in RENORMALISE_ALIASES:
         return RENORMALISE
-    return _canonical(mode, PAD_MODES, PAD_ALIASES, "pad mode", " (or an alias such as zero, edge, mirror, wrap; volumes also renormalise)")
+    return _spelled(mode, _canonical(mode, PAD_MODES, PAD_ALIASES, "pad mode",
+                                     " (or an alias such as zero, edge, mirror, wrap; volumes also renormalise)"))
 
 
 def canonical_axis(axis: str) -> str:

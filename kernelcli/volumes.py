@@ -46,7 +46,7 @@ from ._core import numpy_impl
 from ._core.policy import as_paths
 from .api import as_kernel_array
 from .errors import ShapeError, UsageError
-from .modes import AXES, PAD_CODES, POOL_CODES, canonical_pad_mode, canonical_pool_op
+from .modes import AXES, PAD_CODES, POOL_CODES, canonical_pad_mode, canonical_pool_op, check_fill_reading
 from .ndsupport import volume_dtype  # noqa: F401  (public here since the first release)
 
 # Kernels are built in kernelcli.kernel_build; these names stay importable from here.
@@ -128,6 +128,7 @@ def conv3d(
     if ndsupport.check_flip(flip):
         k = k[::-1, ::-1, ::-1]
     widths = resolve_padding3d(padding, k.shape)
+    check_fill_reading(pad_mode, pad_value, "conv3d")
     mode = canonical_pad_mode(pad_mode)
     out_shape = conv3d_out_shape(arr.shape, k.shape, widths)
     cdt, rounded = volume_dtype_arg(dtype, arr)
@@ -194,6 +195,7 @@ def correlate_separable(
     array([4., 4., 0.])
     """
     arr = as_volume(vol)
+    check_fill_reading(pad_mode, pad_value, "correlate_separable")
     mode = canonical_pad_mode(pad_mode)
     passes = [(axis, k1) for axis, k1 in pass_kernels(kernels) if not (k1.size == 1 and k1[0] == 1.0)]
     cdt, rounded = volume_dtype_arg(dtype, arr)

@@ -117,3 +117,37 @@ class TestAPaddingIsNamedByWhatItDoes:
     def test_the_memory_refusal_names_it_once(self, invoke, files):
         r = invoke("pad", "g.png", "-p", "1" + "0" * 29, "-o", "big.png")
         assert r.exit_code == 2 and r.stderr.count("0" * 29) == 1 and len(r.stderr) < 200, r.stderr
+
+
+TWO_WAYS = ("--pad-mode {m} with --pad-value 9 reads two ways: a fill of 0 ({m}) or of 9; pick one: "
+            "--pad-mode constant --pad-value 9, or --pad-mode {m} alone")
+
+
+class TestZerosWithAFillReadsTwoWays:
+    """#1: ``-m zeros --pad-value 9`` padded with 9s, exit 0, in pad, convolve and pad2d."""
+
+    @pytest.mark.parametrize("command, args, m", [
+        ("pad", ("r.csv", "-p", "1", "-m", "zeros", "--pad-value", "9"), "zeros"),
+        ("convolve", ("r.csv", "-k", "1x1: 1", "-p", "1", "-m", "zero", "--pad-value", "9"), "zero"),
+        ("pad", ("g.png", "-p", "1", "--mode", "Zeros", "--value", "9", "-o", "o.png"), "zeros"),
+    ])
+    def test_the_command_line_refuses_it(self, invoke, files, command, args, m):
+        r = invoke(command, *args)
+        assert r.exit_code == 2 and r.stderr == f"error: {TWO_WAYS.format(m=m)}\n" and r.stdout == "", r.stderr
+        assert not (files / "o.png").exists()
+
+    @pytest.mark.parametrize("args", [("-m", "zeros"), ("-m", "zeros", "--pad-value", "0"), ("-m", "constant", "--pad-value", "9")])
+    def test_one_reading_is_taken(self, invoke, files, args):
+        r = invoke("pad", "r.csv", "-p", "1", *args, "-q")
+        assert r.exit_code == 0, r.stderr
+
+    @pytest.mark.parametrize("function", ["pad2d", "conv2d"])
+    def test_the_api_refuses_it(self, function):
+        import kernelcli
+        from kernelcli.errors import UsageError
+
+        call = {"pad2d": lambda: kernelcli.pad2d([[1.0, 2, 3]], 1, pad_mode="zeros", pad_value=9),
+                "conv2d": lambda: kernelcli.conv2d(np.ones((3, 3)), [[1.0]], padding=1, pad_mode="zeros", pad_value=9)}[function]
+        with pytest.raises(UsageError, match=rf"^{function}\(\): pad_mode='zeros' with pad_value=9 reads two ways"):
+            call()
+        np.testing.assert_array_equal(kernelcli.pad2d([[1.0]], 1, pad_mode="zeros", pad_value=0), np.pad([[1.0]], 1))

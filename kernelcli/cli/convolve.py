@@ -140,8 +140,9 @@ def convolve(
     from ..jobs_common import ConvolveOptions
     from ..volume_inputs import refuse_volume_options
     from ..layout import canonical_layout
-    from ..modes import pads_nothing, unused_fill
+    from ..modes import check_fill_reading, pads_nothing, unused_fill
 
+    check_fill_reading(pad_mode, pad_value)
     refuse_missing_input(input, out_dir, kernel or [])
     fill = 0.0 if pad_value is None else pad_value  # (pad_value stays None when not given: a 0 given is named in the notes)
     if one_volume(input, out_dir):  # a DICOM series is a folder; 'scans/*.nii' is a batch

@@ -51,9 +51,11 @@ def before_stdin(*, input, kernel=None, kernel_scale=None, then=None, padding="s
     """
     from ..chain import is_pool_step
     from ..io.image_writing import Encoding
+    from ..modes import check_fill_reading
     from ..volume_inputs import refuse_volume_options
 
     padding_widths(padding, layout)
+    check_fill_reading(given.get("pad_mode"), pad_value)
     Encoding(quality=quality, compress=compress)
     names = ("axis", "window", "keep_dtype", "truncate", "mask", "volume_index", "series", "resample_slices", "affine", "pad_mode")
     refuse_volume_options(input, volume_only(**{name: given.get(name) for name in names}))

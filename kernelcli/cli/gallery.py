@@ -62,12 +62,13 @@ def gallery(
     """
     from ..io.image_writing import Encoding
     from ..jobs_gallery import gallery_file
-    from ..modes import unused_fill
+    from ..modes import check_fill_reading, unused_fill
     from ..volume_inputs import refuse_volume_input
     from ._batch import run_reported
     from ._common import call_note
 
     refuse_volume_input(input, "gallery")  # ("unsupported file type '.gz'" named no volume)
+    check_fill_reading(pad_mode, pad_value)
     if said := unused_fill(pad_value, pad_mode):
         call_note(said, quiet=quiet)
     if out is None:  # as every other file command: a default name in the current folder ('Missing option --out' before)

@@ -144,7 +144,7 @@ def learn(
     # printed command read a volume as (H, W, C), or was refused as ambiguous)
     read_as = layouts[0] if layout is not None and x.data.ndim == 3 else None
     from ._common import call_note
-    from ..modes import unused_fill
+    from ..modes import check_fill_reading, unused_fill
 
     alphas = (x.alpha is not None, t.alpha is not None)
     if any(alphas):  # (before the fit's own check: its count of channels would not say the alpha was set aside)
@@ -156,6 +156,7 @@ def learn(
     if not quiet:
         for line in input_notes:
             note(f"note: {line}")
+    check_fill_reading(options.pad_mode, pad_value)
     if said := unused_fill(pad_value, options.pad_mode):
         call_note(said, quiet=quiet)
     result = _run(x.data, t.data, options, str(input), str(target), plane, show_progress=not quiet and sys.stderr.isatty())

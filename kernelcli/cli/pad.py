@@ -78,11 +78,12 @@ def pad(
     from ..io.image_writing import Encoding
     from ..jobs import pad_file
     from ..layout import canonical_layout
-    from ..modes import canonical_pad_mode, pad_label, unused_fill
+    from ..modes import canonical_pad_mode, check_fill_reading, pad_label, unused_fill
     from ._common import call_note
 
     widths = pad_widths(padding, layout)
     mode = canonical_pad_mode(pad_mode)
+    check_fill_reading(pad_mode, pad_value)
     if said := unused_fill(pad_value, mode):  # (None: not given; a 0 given is named too)
         call_note(said, quiet=quiet)
     pad_value = 0.0 if pad_value is None else pad_value
@@ -138,16 +139,16 @@ def pad_widths(padding: str, layout: str | None = None) -> Any:
     return widths
 
 
-def _before_stdin(*, padding, pad_mode="constant", layout=None, quality=None, compress=None, out=None, force=False,
+def _before_stdin(*, padding, pad_mode="constant", pad_value=None, layout=None, quality=None, compress=None, out=None, force=False,
                   **_: Any) -> Any:
     """``pad -``'s checks that need no pixel, in the body's order for an image file, before stdin is read
     (:func:`kernelcli.cli._stdio.piped`); returns the check of ``--out``, which a file's call makes before reading it."""
     from ..io.image_writing import Encoding
     from ..layout import canonical_layout
-    from ..modes import canonical_pad_mode
+    from ..modes import canonical_pad_mode, check_fill_reading
 
     pad_widths(padding, layout)
-    canonical_pad_mode(pad_mode)
+    check_fill_reading(canonical_pad_mode(pad_mode), pad_value)
     canonical_layout(layout)
     Encoding(quality=quality, compress=compress)
     return image_output_check(out, force)

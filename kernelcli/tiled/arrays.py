@@ -43,7 +43,7 @@ from .. import api, conv_args, ndsupport, shapes
 from .._core import numpy_impl
 from .._core.policy import Paths
 from ..errors import ShapeError, UsageError
-from ..modes import PAD_CODES, PAD_MODE_DEFAULT, PAD_VALUE_DEFAULT, canonical_pad_mode, canonical_pool_op, pad_words
+from ..modes import PAD_CODES, PAD_MODE_DEFAULT, PAD_VALUE_DEFAULT, canonical_pad_mode, canonical_pool_op, check_fill_reading, pad_words
 from . import pin, require, screen
 from .plan import Axis
 
@@ -203,6 +203,7 @@ def pad2d(x: Any, p: int | Sequence[int], *, pad_mode: str = PAD_MODE_DEFAULT, p
     array([[2, 1, 0, 1, 2, 1, 0]])
     """
     mode, value = pad_words("pad2d", pad_mode, pad_value, mode, value)
+    check_fill_reading(mode, value, "pad2d")
     _check(x, (2, 3))
     top, bottom, left, right = conv_args.pad_widths(p)
     mode = canonical_pad_mode(mode)
@@ -290,6 +291,7 @@ def conv3d(vol: Any, kernel3d: Any, *, padding: Any = "same", pad_mode: str = "c
     if ndsupport.check_flip(flip):
         k = k[::-1, ::-1, ::-1]
     widths = volumes.resolve_padding3d(padding, k.shape)
+    check_fill_reading(pad_mode, pad_value, "conv3d")
     mode = canonical_pad_mode(pad_mode)
     out_shape = volumes.conv3d_out_shape(vol.shape, k.shape, widths)
     default = volumes.volume_dtype(vol.dtype)
@@ -390,6 +392,7 @@ def correlate_separable(vol: Any, kernels: Sequence[Any], *, pad_mode: str = "co
     from .. import volumes
 
     _check(vol, (3,), "volume")
+    check_fill_reading(pad_mode, pad_value, "correlate_separable")
     mode = canonical_pad_mode(pad_mode)
     ks: list = [None] * 3
     for axis, k1 in volumes.pass_kernels(kernels):  # (the in-memory call's checks and words)
