@@ -420,7 +420,7 @@ def unused_fill(value: float | None, mode: str | None, default: str | None = "co
         return None
     if value is None or canonical in (None, "constant"):
         return None
-    return f"--pad-value {value!r} is for --pad-mode constant; {canonical} does not use it"
+    return f"--pad-value {getattr(value, 'typed', None) or repr(value)} is for --pad-mode constant; {canonical} does not use it"
 
 
 def canonical_volume_pad_mode(mode: str) -> str:

@@ -319,6 +319,7 @@ def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
     ...
     kernelcli.errors.UsageError: pad value 300 does not fit uint8: expected a whole number from 0 to 255
     """
+    name = getattr(value, "option", name)  # (typed on the command line: its option's name, its text as typed)
     if isinstance(value, (str, bytes, bool, np.bool_)):  # float("7") and float(True) read them as numbers
         raise UsageError(f"{name} {value!r}: expected a number")
     try:
@@ -331,7 +332,7 @@ def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
         return v
     dt = np.dtype(dtype)
     whole = _whole_value(value, v)  # compared as an integer: float(2**63 - 1) is 2**63, past int64
-    shown = str(whole) if whole is not None and not isinstance(value, (float, np.floating)) else repr(v)  # as given
+    shown = getattr(value, "typed", None) or (str(whole) if whole is not None and not isinstance(value, (float, np.floating)) else repr(v))
     if not math.isfinite(v):
         raise UsageError(f"{name} {shown}: expected a finite number")
     if dt.kind == "b":

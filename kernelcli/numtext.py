@@ -207,3 +207,33 @@ def _short(value: float, places: int) -> str:
     """``value`` to ``places`` significant digits, an exponent without its ``+`` and leading zeros."""
     mantissa, e, exponent = f"{value:.{places}g}".partition("e")
     return f"{mantissa}e{int(exponent)}" if e else mantissa
+
+
+class _Typed:
+    """A number that remembers its text and option as typed (``--pad-value 3e2``: 300.0, typed ``3e2``), for a refusal
+    made once the input's type is known: the value as typed, under the option's name."""
+
+    typed: str
+    option: str
+
+    def __reduce__(self) -> tuple:  # (a batch's workers get it pickled)
+        return (typed_number, (self.__class__.__mro__[2](self), self.typed, self.option))
+
+
+class TypedFloat(_Typed, float):
+    """A float that remembers its text (:class:`_Typed`)."""
+
+
+class TypedInt(_Typed, int):
+    """An int that remembers its text (:class:`_Typed`)."""
+
+
+def typed_number(value: float | int, text: str, option: str) -> float | int:
+    """``value`` as a :class:`TypedFloat` or :class:`TypedInt` remembering ``text`` and ``option``.
+
+    >>> v = typed_number(300.0, " 3e2 ", "--pad-value"); (v == 300, v.typed, v.option)
+    (True, '3e2', '--pad-value')
+    """
+    made = (TypedInt if isinstance(value, int) else TypedFloat)(value)
+    made.typed, made.option = text.strip(), option
+    return made

@@ -151,3 +151,26 @@ class TestZerosWithAFillReadsTwoWays:
         with pytest.raises(UsageError, match=rf"^{function}\(\): pad_mode='zeros' with pad_value=9 reads two ways"):
             call()
         np.testing.assert_array_equal(kernelcli.pad2d([[1.0]], 1, pad_mode="zeros", pad_value=0), np.pad([[1.0]], 1))
+
+
+class TestPadValueAsTyped:
+    """#5: ``--pad-value`` was shown in Python's spelling (3e2 as 300.0, 1e39 as 1e+39), and convolve called it
+    "pad value"."""
+
+    @pytest.mark.parametrize("command, args, said", [
+        ("pad", ("g.png", "-p", "1", "--pad-value", "3e2", "-o", "v.png"), "g.png: --pad-value 3e2 does not fit uint8"),
+        ("pad", ("g.png", "-p", "1", "--pad-value", "2.50", "-o", "v.png"), "g.png: --pad-value 2.50 does not fit uint8"),
+        ("pad", ("f.npy", "-p", "1", "--pad-value", "1e39", "-o", "v.npy"), "f.npy: --pad-value 1e39 does not fit float32"),
+        ("convolve", ("f.npy", "-k", "box:3", "--pad-value", "1e39", "-o", "v.npy"), "f.npy: --pad-value 1e39 does not fit float32"),
+    ])
+    def test_a_refusal_shows_it_as_typed_under_the_options_name(self, invoke, files, command, args, said):
+        r = invoke(command, *args)
+        assert r.exit_code == 2 and r.stderr.startswith(f"error: {said}:"), r.stderr
+
+    def test_a_note_shows_it_as_typed(self, invoke, files):
+        r = invoke("pad", "r.csv", "-p", "1", "-m", "reflect", "--pad-value", "9.0")
+        assert r.exit_code == 0 and "note: --pad-value 9.0 is for --pad-mode constant; reflect does not use it" in r.stderr
+
+    def test_a_batchs_workers_get_the_text_too(self, invoke, files):
+        r = invoke("pad", "g.png", "h.png", "-p", "1", "--pad-value", "3e2", "--out-dir", "o", "--workers", "2")
+        assert r.exit_code == 1 and r.stderr.count("--pad-value 3e2 does not fit uint8") == 2, r.stderr
