@@ -86,12 +86,16 @@ POOL_ALIASES = {"mean": "avg", "average": "avg"}
 def pool_label(op: str, size: int, stride: int | None = None, padding: int = 0, ceil: bool = False,
                exclude_pad: bool = False) -> str:
     """A pooling's name in records and default output names: the op and size, then what differs from the
-    defaults (a stride other than the size, padding, ``ceil`` and ``exclude_pad``), so that two poolings
-    that give other results are named apart (``pool -f 2 -s 1`` and ``pool -f 2`` were both ``maxpool2``).
+    defaults (a stride other than the size, padding, ``ceil`` and ``exclude_pad`` where it changes the result: an
+    average over padding), so that two poolings that give other results are named apart (``pool -f 2 -s 1`` and
+    ``pool -f 2`` were both ``maxpool2``), and two that give the same are not (``maxpool2_exclude_pad``).
 
     >>> pool_label("max", 2), pool_label("max", 2, 1), pool_label("avg", 3, 2, 1, ceil=True, exclude_pad=True)
     ('maxpool2', 'maxpool2s1', 'avgpool3s2p1_ceil_exclude_pad')
+    >>> pool_label("max", 2, padding=1, exclude_pad=True), pool_label("avg", 2, exclude_pad=True)
+    ('maxpool2p1', 'avgpool2')
     """
+    exclude_pad = exclude_pad and op == "avg" and bool(padding)
     label = f"{op}pool{size}" + (f"s{stride}" if stride is not None and stride != size else "")
     return label + (f"p{padding}" if padding else "") + ("_ceil" if ceil else "") + ("_exclude_pad" if exclude_pad else "")
 

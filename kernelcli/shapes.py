@@ -103,12 +103,15 @@ def conv_output_size(size: int, f: int, *, stride: int = 1, pad_before: int = 0,
 
 def too_large(what: str, f: int, dilation: int, size: int, pad_before: int, pad_after: int) -> str:
     """The one wording of a window (``"kernel"``, ``"pool window"``) that does not fit its padded input: the span
-    with the size and dilation that make it, so a dilated window names the dilation.
+    with the size and a dilation that makes it (none of 1: ``pool`` has no dilation to name).
 
-    >>> too_large("pool window", 3, 20, 32, 0, 0)
-    'pool window span 41 (f=3, dilation=20) is larger than the padded input 32 (in=32, padding 0+0): the output would be empty'
+    >>> too_large("kernel", 3, 20, 32, 0, 0)
+    'kernel span 41 (f=3, dilation=20) is larger than the padded input 32 (in=32, padding 0+0): the output would be empty'
+    >>> too_large("pool window", 9, 1, 7, 0, 0)
+    'pool window span 9 (f=9) is larger than the padded input 7 (in=7, padding 0+0): the output would be empty'
     """
-    return (f"{what} span {dilation * (f - 1) + 1} (f={f}, dilation={dilation}) is larger than the padded input "
+    dilated = f", dilation={dilation}" if dilation != 1 else ""
+    return (f"{what} span {dilation * (f - 1) + 1} (f={f}{dilated}) is larger than the padded input "
             f"{size + pad_before + pad_after} (in={size}, padding {pad_before}+{pad_after}): the output would be empty")
 
 

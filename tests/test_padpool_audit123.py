@@ -174,3 +174,26 @@ class TestPadValueAsTyped:
     def test_a_batchs_workers_get_the_text_too(self, invoke, files):
         r = invoke("pad", "g.png", "h.png", "-p", "1", "--pad-value", "3e2", "--out-dir", "o", "--workers", "2")
         assert r.exit_code == 1 and r.stderr.count("--pad-value 3e2 does not fit uint8") == 2, r.stderr
+
+
+class TestPoolNamesOnlyWhatItDoes:
+    """#6: ``--exclude-pad`` named the output ``_exclude_pad`` where the tool's note said it changes nothing, and a
+    window too large for the input named a dilation pool has no option for."""
+
+    @pytest.mark.parametrize("args, name", [
+        (("-f", "2", "--exclude-pad"), "maxpool2"),
+        (("--op", "avg", "-f", "2", "--exclude-pad"), "avgpool2"),
+        (("--op", "avg", "-f", "3", "-p", "1", "--exclude-pad"), "avgpool3p1_exclude_pad"),
+    ])
+    def test_exclude_pad_is_named_where_it_changes_the_result(self, invoke, files, args, name):
+        r = invoke("pool", "g.png", *args)
+        assert r.exit_code == 0 and (files / f"g_{name}.png").is_file(), r.stderr
+
+    def test_a_window_too_large_names_no_dilation(self, invoke, files):
+        r = invoke("pool", "g.png", "-f", "9", "-o", "a.png")
+        assert r.exit_code == 2 and "pool window span 9 (f=9) is larger than the padded input 7" in r.stderr, r.stderr
+        assert "dilation" not in r.stderr
+
+    def test_a_dilated_kernel_still_names_its_dilation(self, invoke, files):
+        r = invoke("convolve", "g.png", "-k", "box:3", "--dilation", "5", "-p", "valid", "-o", "c.png")
+        assert r.exit_code == 2 and "kernel span 11 (f=3, dilation=5)" in r.stderr, r.stderr

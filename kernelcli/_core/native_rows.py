@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '10908d00c6c17c8aba1a9da3023d943bbb21b2c24ae2cc4b7b0986ba51c471b0'
+LOOP_SOURCES = 'b9b9d33452a90f9af4f7b6128587c3978191d036818b6a9df41c73e4cf321a39'
 
 
 _ENTRIES: dict = {}
