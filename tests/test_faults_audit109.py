@@ -93,3 +93,13 @@ def test_a_name_holding_a_backslash_is_listed_apart_from_one_holding_a_line_brea
     done = run_in_process("convolve", "new\nline.png", "new\\nline.png", "-k", "sobel_v", "--out-dir", "o", cwd=grey)
     assert done.returncode == 0, done.stderr
     assert sorted(done.stdout.splitlines()) == ["o/new\\\\nline_sobel_v.png", "o/new\\nline_sobel_v.png"]
+
+
+def test_control_characters_in_a_listed_name_are_escaped_as_ls_b_does(grey):
+    """Audit 124 #10: a tab, ESC or BEL in a name reached the terminal raw (ESC [31m turned it red)."""
+    names = ["t\tab.png", "e\x1b[31m.png", "b\x07.png"]
+    for name in names:
+        (grey / name).write_bytes((grey / "g.png").read_bytes())
+    done = run_in_process("convolve", *names, "-k", "sobel_v", "--out-dir", "o", cwd=grey)
+    assert done.returncode == 0, done.stderr
+    assert sorted(done.stdout.splitlines()) == sorted(["o/t\\tab_sobel_v.png", "o/e\\033[31m_sobel_v.png", "o/b\\a_sobel_v.png"])

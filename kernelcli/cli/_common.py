@@ -227,14 +227,32 @@ def single_line(message: str) -> str:
 
 
 def path_line(path: Any) -> str:
-    r"""A path as one line of a listing on stdout: a line break in a file name written ``\n`` (``\r``), and so a
-    backslash ``\\`` (as ``ls -b`` writes them), so that a script reading the listing line by line gets one name per
-    line and can tell a line break from a name holding a backslash and an ``n``.
+    r"""A path as one line of a listing on stdout, its control characters escaped as ``ls -b`` escapes them (a line
+    break ``\n``, a tab ``\t``, ESC ``\033``) and so a backslash ``\\``: a script reading the listing line by line
+    gets one name per line and can tell a line break from a backslash and an ``n``, and a terminal shows the name.
 
-    >>> print(path_line("in/new\nline_sobel_v.png"), path_line("in/new\\nline_sobel_v.png"))
-    in/new\nline_sobel_v.png in/new\\nline_sobel_v.png
+    >>> print(path_line("in/new\nline_sobel_v.png"), path_line("in/new\\nline_sobel_v.png"), path_line("a\x1b[31m.png"))
+    in/new\nline_sobel_v.png in/new\\nline_sobel_v.png a\033[31m.png
+    >>> path_line(os.fsdecode(b"caf\xe9.png"))  # a Latin-1 name on a UTF-8 system
+    'caf\\351.png'
     """
-    return str(path).replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n")
+    text = str(path)
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(_LS_ESCAPES.get(c) or (f"\\{_escaped_byte(c):03o}" if _escaped_byte(c) is not None else c) for c in text)
+
+
+def _escaped_byte(c: str) -> int | None:
+    """The byte ``ls -b`` writes as ``\\ooo`` for ``c``: a control character, or a byte of the name that is not text
+    in the file system's encoding (Python holds it as a surrogate, which a terminal cannot show), else None."""
+    code = ord(c)
+    if code < 32 or code == 127:
+        return code
+    return code - 0xDC00 if 0xDC80 <= code <= 0xDCFF else None
+
+
+#: the characters ``ls -b`` writes as C escapes (the other control characters: ``\ooo``)
+_LS_ESCAPES = {"\\": "\\\\", "\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f", "\r": "\\r"}
 
 
 def note(message: str) -> None:
