@@ -17,7 +17,7 @@ from typing import Any
 from . import numtext
 from .errors import UsageError
 from .jobs_common import Report, _named, check_finite_result, with_alpha
-from .jobs_maps import _check_maps_outputs
+from .jobs_maps import check_maps_outputs
 from .jobs_montage import check_sheet_memory, montage_tiles
 from .modes import canonical_pad_mode
 
@@ -79,7 +79,7 @@ def _gallery_tiles(kernels: list[Any], channels: int, colour: bool) -> int:
 def check_sheet_output(out: str | Path, src: Path | None = None, *, force: bool = False) -> Path:
     """The sheet's path checked before any pixel is read: a picture's type (exit 2), not an existing file without
     ``force`` nor the input ``src`` (exit 4)."""
-    return _check_maps_outputs(src, None, out, single=False, force=force, picture="a gallery's sheet")[1]
+    return check_maps_outputs(src, None, out, single=False, force=force, picture="a gallery's sheet")[1]
 
 
 def gallery_file(

@@ -357,7 +357,7 @@ def _describe_options(options: ConvolveOptions) -> str:
     return text + (f", --kernel-scale {options.kernel_scale}" if options.kernel_scale is not None else "")
 
 
-def _check_maps_outputs(src: Path | None, out: Any, montage: Any, *, single: bool, force: bool,
+def check_maps_outputs(src: Path | None, out: Any, montage: Any, *, single: bool, force: bool,
                         picture: str = "a montage") -> tuple[Path | None, Path | None]:
     """Validate the data output and the montage path (``picture``: what a message calls it) before any pixel is read
     (exit 2/4)."""
@@ -425,7 +425,7 @@ def run_maps_job(
     from .io import formats
 
     src = formats.check_input_path(input_path)
-    out_path, montage_path = _check_maps_outputs(src, out, montage, single=single, force=force)
+    out_path, montage_path = check_maps_outputs(src, out, montage, single=single, force=force)
     loaded = formats.read_input(src, max_pixels=max_pixels)
     start = time.perf_counter()
     order, data = "hwc", loaded.data

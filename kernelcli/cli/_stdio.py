@@ -114,16 +114,23 @@ def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None)
 def checked_before_stdin(before: Callable[[dict], Any], kwargs: dict[str, Any]) -> None:
     """The checks a call with an input file makes before it reads the file, made before stdin is read, in the
     same order: the options and kernels (``before(kwargs)``: exit 2 or 3), stdin closed or a terminal (exit 2, as a
-    missing file), the output ``before`` returns the check of (exit 4 for an existing one: recorded as the file's
-    call records it, in ``--report`` and ``--json``).  A stream's content (empty, not an image) is checked after,
+    missing file), the ``--report`` file (exit 4 for an existing one), the outputs ``before`` returns the check of
+    (exit 4 for an existing one: recorded as the file's call records it, in ``--report`` and ``--json``).  A stream's content (empty, not an image) is checked after,
     as a file's is."""
     from pathlib import Path
 
     from ..errors import KernelcliError
     from ..io.pipes import stdin_stream
 
+    from ..batch_targets import check_report_path
+    from ..io.pipes import is_stdio
+
     check_output = before(kwargs)
     stdin_stream()
+    report, force = kwargs.get("report_file", kwargs.get("report")), bool(kwargs.get("force"))
+    outputs = [kwargs.get("out"), kwargs.get("montage")]
+    if report is not None:  # first, as run_reported checks it before the call it records
+        check_report_path(report, inputs=[], outputs=[Path(o) for o in outputs if o is not None and not is_stdio(o)], force=force)
     if check_output is None:
         return
     try:
@@ -131,8 +138,7 @@ def checked_before_stdin(before: Callable[[dict], Any], kwargs: dict[str, Any]) 
     except KernelcliError:
         from ._batch import run_reported
 
-        report = kwargs.get("report_file", kwargs.get("report"))
-        run_reported(Path("stdin"), check_output, outputs=[kwargs.get("out")], report=report, force=bool(kwargs.get("force")))
+        run_reported(Path("stdin"), check_output, outputs=outputs, report=report, force=force)
         raise
 
 
@@ -143,9 +149,16 @@ def image_output_check(out: Any, force: bool) -> Callable[[], Any] | None:
     from functools import partial
 
     from ..io.formats import check_output_path
+
+    if not checked_before_stdin_read(out):
+        return None
+    return partial(check_output_path, out, force=force)
+
+
+def checked_before_stdin_read(out: Any) -> bool:
+    """Whether ``--out`` is a file whose type and existence are checked before stdin is read: not stdout, not a
+    volume's type (:func:`image_output_check`)."""
     from ..io.pipes import is_stdio
     from ..volume_inputs import VOLUME_SUFFIXES
 
-    if out is None or is_stdio(out) or str(out).lower().endswith(tuple(VOLUME_SUFFIXES)):
-        return None
-    return partial(check_output_path, out, force=force)
+    return out is not None and not is_stdio(out) and not str(out).lower().endswith(tuple(VOLUME_SUFFIXES))

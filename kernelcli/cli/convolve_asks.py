@@ -42,7 +42,8 @@ def before_stdin(*, input, kernel=None, kernel_scale=None, then=None, padding="s
                   montage=None, out=None, force=False, **given: Any) -> Any:
     """``convolve -``'s checks that need no pixel, in the order the body makes them for an image file (which stdin
     is), before stdin is read (:func:`kernelcli.cli._stdio.piped`): the options, then the kernels, ``--weights``
-    or ``--then`` steps; returns the check of ``--out`` (a file's call checks it before reading the file).
+    or ``--then`` steps; returns the check of ``--out`` and ``--montage`` (a file's call checks them before reading
+    the file: :func:`maps_output_check`).
 
     >>> before_stdin(input=["-"], kernel=["nosuch"])
     Traceback (most recent call last):
@@ -68,11 +69,35 @@ def before_stdin(*, input, kernel=None, kernel_scale=None, then=None, padding="s
         layer = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
                  "--combine": combine, "--montage": montage}
         chain_steps([], kernel or [], then or [], scale, layer)
-    elif weights is not None:
-        layer_weights(kernel, kernel_scale, combine, weights, bias_file, bias)
+        return image_output_check(out, force)
+    if weights is not None:
+        maps = layer_weights(kernel, kernel_scale, combine, weights, bias_file, bias)[0].shape[0]
     else:
-        kernel_bank(input[0], kernel, bias_file, bias, scale)
-    return image_output_check(out, force)
+        maps = len(kernel_bank(input[0], kernel, bias_file, bias, scale)[0])
+    return maps_output_check(out, montage, maps, force)
+
+
+def maps_output_check(out: Any, montage: Any, filters: int, force: bool) -> Any:
+    """The check of a layer's ``--out`` and ``--montage`` (``filters`` kernels or filters), made before stdin is read as
+    :func:`kernelcli.jobs_maps.run_maps_job` makes it before reading a file: a picture's type for the montage and several
+    maps' types for ``--out`` (exit 2), then an existing file (exit 4); None where there is nothing to check yet.
+
+    >>> maps_output_check("maps.png", None, 2, False)()
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: maps.png: several feature maps need .npy (H', W', maps) or .tif (one float32 page per map); --montage FILE.png draws them as a picture
+    """
+    from functools import partial
+
+    from ..jobs_maps import check_maps_outputs
+    from ._stdio import checked_before_stdin_read
+
+    if montage is None and filters == 1:
+        return image_output_check(out, force)
+    data = out if checked_before_stdin_read(out) else None
+    if data is None and montage is None:
+        return None
+    return partial(check_maps_outputs, None, data, montage, single=filters == 1, force=force)
 
 
 def load_spec(spec: str, scale: Any) -> Any:
