@@ -131,16 +131,15 @@ def check_volume_kernel(src: Any, options: Any) -> None:
     Traceback (most recent call last):
     kernelcli.errors.UsageError: v.npy: --stride 2 not supported for a 3-D kernel on a (Z, Y, X) volume: it runs at stride 1 and dilation 1
     """
-    from .shapes import VOLUME_PADDING_FORMS
+    from .shapes import VOLUME_PADDING_FORMS, refuse_yx_widths
 
     given = [f"{name} {shown_widths(value)}" for name, value in (("--stride", options.stride), ("--dilation", options.dilation))
              if any(int(v) != 1 for v in (value if isinstance(value, (tuple, list)) else (value,)))]
     if given:
         raise UsageError(f"{src}: {', '.join(given)} not supported for a 3-D kernel on a (Z, Y, X) volume: "
                          "it runs at stride 1 and dilation 1")
-    if isinstance(options.padding, tuple) and len(options.padding) == 4:  # (Z unpadded, or P: two readings)
-        raise UsageError(f"{src}: --padding {shown_widths(options.padding)}: four widths (T,B,L,R) name the Y and X sides alone; "
-                         f"a 3-D kernel on a (Z, Y, X) volume takes {VOLUME_PADDING_FORMS} (e.g. 0,1,1 to leave Z unpadded)")
+    refuse_yx_widths(options.padding, f"a 3-D kernel on a (Z, Y, X) volume takes {VOLUME_PADDING_FORMS} (e.g. 0,1,1 to leave "
+                     "Z unpadded)", src)
 
 
 def check_plane_padding(padding: Any) -> None:

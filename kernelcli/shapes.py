@@ -201,6 +201,23 @@ POOL_SIZE_RULE = (
 
 #: what ``--padding`` takes for a 3-D kernel on a (Z, Y, X) volume (convolve --layout zyx): its messages and help
 VOLUME_PADDING_FORMS = "same, valid, P (all six sides), PZ,PY,PX or Z0,Z1,Y0,Y1,X0,X1"
+#: what ``--padding`` takes for pooling in 3-D (pool on a volume, or a --layout zyx array): one width
+VOLUME_POOL_PADDING_FORMS = "a volume pooled in 3-D takes valid or P (all six sides, as max_pool3d's padding=P), and Z cannot be left unpadded"
+
+
+def refuse_yx_widths(padding: Any, takes: str, src: Any = None) -> None:
+    """The one rule for four ``--padding`` widths where the work is 3-D (a 3-D kernel on a (Z, Y, X) volume, a volume
+    pooled in 3-D): T,B,L,R name the Y and X sides alone, where P pads Z too, so they are refused naming the two
+    readings' forms (``takes``: what the call takes there); ``src`` names the input, if one.
+
+    >>> refuse_yx_widths((1, 1, 1, 1), VOLUME_POOL_PADDING_FORMS, "v.npy")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: v.npy: --padding 1,1,1,1: four widths (T,B,L,R) name the Y and X sides alone; a volume pooled in 3-D takes valid or P (all six sides, as max_pool3d's padding=P), and Z cannot be left unpadded
+    """
+    if isinstance(padding, tuple) and len(padding) == 4:
+        where = f"{src}: " if src is not None else ""
+        raise UsageError(f"{where}--padding {','.join(map(str, padding))}: four widths (T,B,L,R) name the Y and X sides alone; {takes}")
 
 
 def too_many_digits(numbers: Sequence[Any], what: str) -> str | None:

@@ -95,7 +95,7 @@ def pool(
     from ..modes import canonical_pool_op, canonical_rescale, pool_label
 
     op = canonical_pool_op(op)
-    padding = pool_padding(padding, size)
+    padding_text, padding = padding, pool_padding(padding, size, in_3d=canonical_layout(layout) == "zyx")
     label = pool_label(op, size, stride, padding, ceil, exclude_pad)
     if exclude_pad and (op != "avg" or padding == 0):
         from ._common import call_note
@@ -110,6 +110,7 @@ def pool(
         from ..volume_inputs import refuse_image_options
 
         refuse_image_options(input[0], image_only, command="pool")
+        pool_padding(padding_text, in_3d=True, src=input[0])
         if tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler, out=out):
             _pool_volume_tiled(input[0], size, op=op, stride=stride, padding=padding, ceil=ceil, exclude_pad=exclude_pad,
                                window=window, axis=axis, volume_index=volume_index, series=series,
@@ -125,9 +126,10 @@ def pool(
             return arrays.pool2d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil,
                                  count_include_pad=not exclude_pad, chunks=tile, paths=cli_paths(), screened=True)
 
-        def volume_build(x, tile):
+        def volume_build(x, tile):  # (a store whose axes say Z, Y, X: pooled in 3-D without --layout zyx)
             from ..tiled import arrays
 
+            pool_padding(padding_text, in_3d=True, src=big)
             return arrays.pool3d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil, count_include_pad=not exclude_pad, chunks=tile, paths=cli_paths(),
                                  screened=True)
 
@@ -161,12 +163,12 @@ def pool(
     volume_only = _volume_only(window=window, axis=axis, volume_index=volume_index, series=series,
                                resample_slices=resample_slices, affine=affine)
     if out_dir is not None and input_kinds(input, recursive).volumes:  # each volume pooled in 3-D into a volume
-        from ..medical import VolumeOptions, parse_window, pool_volume_file
+        from ..medical import VolumeOptions, parse_window
 
         options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
                                 series=series, resample_slices=resample_slices, affine=affine, axis=axis, paths=cli_paths())
-        volume_job = partial(pool_volume_file, size=size, op=op, stride=stride, padding=padding, ceil_mode=ceil,
-                             count_include_pad=not exclude_pad, force=force, options=options)
+        volume_job = partial(_pool_volume_file, padding_text=padding_text, size=size, op=op, stride=stride, padding=padding,
+                             ceil_mode=ceil, count_include_pad=not exclude_pad, force=force, options=options)
         from ..medical.views import is_png_output
 
         run_batch(input, partial(by_kind, image_job=image_job, volume_job=volume_job, image_options=image_only,
@@ -203,7 +205,7 @@ def _before_stdin(*, input, size, op="max", padding="valid", rescale=None, layou
     from ..volume_inputs import refuse_volume_options
 
     canonical_pool_op(op)
-    pool_padding(padding, size)
+    pool_padding(padding, size, in_3d=canonical_layout(layout) == "zyx")
     if rescale:
         canonical_rescale(rescale)
     canonical_layout(layout)
@@ -215,14 +217,17 @@ def _before_stdin(*, input, size, op="max", padding="valid", rescale=None, layou
 
 POOL_PADDING_HELP = (
     "valid (none) or P: P virtual cells on every side, which never win a max/min (at most size // 2, as PyTorch); "
-    "T,B,L,R with four equal values is P. same and unequal sides are refused."
+    "T,B,L,R with four equal values is P on an image (a volume pooled in 3-D takes P alone: all six sides). "
+    "same and unequal sides are refused."
 )
 
 
-def pool_padding(text: str, size: int | None = None) -> int:
+def pool_padding(text: str, size: int | None = None, *, in_3d: bool = False, src: Any = None) -> int:
     """The one padding width pooling takes: ``valid`` (0), ``P``, or ``T,B,L,R`` with four equal values; with the
     window's ``size``, at most size // 2 (PyTorch's rule, in ``shape --pool``'s words), checked here with the options
     rather than after reading an input (a large padding was refused as "out of memory", a batch failed file by file).
+    ``in_3d``: pooled in 3-D (a volume ``src``, or ``--layout zyx``), where four widths are refused as convolve refuses
+    them (:func:`kernelcli.shapes.refuse_yx_widths`): they name Y and X alone, and P pads Z too.
 
     >>> pool_padding("valid"), pool_padding("1", 2), pool_padding("2,2,2,2")
     (0, 1, 2)
@@ -232,9 +237,11 @@ def pool_padding(text: str, size: int | None = None) -> int:
     kernelcli.errors.UsageError: padding 3 is more than half the pool size 2: at most 1 (PyTorch's rule)
     """
     from ..errors import UsageError
-    from ..shapes import POOL_PADDING_RULE, check_pool_padding, parse_padding
+    from ..shapes import POOL_PADDING_RULE, VOLUME_POOL_PADDING_FORMS, check_pool_padding, parse_padding, refuse_yx_widths
 
     value = parse_padding(text, forms="valid, P or T,B,L,R (four equal values) in whole numbers")
+    if in_3d:
+        refuse_yx_widths(value, VOLUME_POOL_PADDING_FORMS, src)
     if value == "valid":
         width = 0
     elif isinstance(value, tuple) and len(set(value)) == 1:
@@ -244,6 +251,14 @@ def pool_padding(text: str, size: int | None = None) -> int:
     else:
         raise UsageError(f"--padding {text!r}: {POOL_PADDING_RULE}")
     return width if size is None else check_pool_padding(width, size)
+
+
+def _pool_volume_file(path: Any, *, padding_text: str, **given: Any) -> Any:
+    """One volume of a batch pooled in 3-D, as ``pool VOLUME`` alone: four ``--padding`` widths fail it alone."""
+    from ..medical import pool_volume_file
+
+    pool_padding(padding_text, in_3d=True, src=path)
+    return pool_volume_file(path, **given)
 
 
 def register(app: Any) -> None:
