@@ -112,9 +112,10 @@ def radius_for(sigma_vox: float, truncate: float = TRUNCATE) -> int:
     return max(0, math.ceil(reach - 4 * math.ulp(reach)))
 
 
-def check_sigma_truncate(family: str, sigma_mm: Any, truncate: Any) -> None:
-    """Refuse a sigma that is not a positive finite real number (InvalidKernel, naming ``family``) or a
-    truncate that is not one (UsageError); bools and text are refused, not read as numbers.
+def check_sigma_truncate(family: str, sigma_mm: Any, truncate: Any, unit: str = "mm") -> None:
+    """Refuse a sigma that is not a positive finite real number (InvalidKernel, naming ``family`` and the ``unit``
+    it was given in, ``mm`` or ``voxels``) or a truncate that is not one (UsageError); bools and text are refused,
+    not read as numbers.
 
     >>> check_sigma_truncate("log", -1.0, 4.0)
     Traceback (most recent call last):
@@ -122,27 +123,57 @@ def check_sigma_truncate(family: str, sigma_mm: Any, truncate: Any) -> None:
     kernelcli.errors.InvalidKernel: log: sigma -1.0 mm must be a positive finite number
     """
     if isinstance(sigma_mm, bool) or not (isinstance(sigma_mm, numbers.Real) and math.isfinite(sigma_mm) and sigma_mm > 0):
-        raise InvalidKernel(f"{family}: sigma {sigma_mm!r} mm must be a positive finite number")
+        raise InvalidKernel(f"{family}: sigma {sigma_mm!r} {unit} must be a positive finite number")
     if isinstance(truncate, bool) or not (isinstance(truncate, numbers.Real) and math.isfinite(truncate) and truncate > 0):
         # (True was a truncate of 1; '3' and None were Python's TypeError)
         raise UsageError(f"truncate {truncate!r} must be a positive number")
 
 
-def _radius_mm(family: str, sigma_mm: float, sigma: float, axis: int, step: float, truncate: float) -> int:
-    """:func:`radius_for` of ``sigma`` voxels along ``axis``, or InvalidKernel past :data:`MAX_TAPS` taps (before
-    anything is allocated: log:1e6mm ran for minutes)."""
-    if truncate * sigma > MAX_TAPS:  # before ceil(): 3 * 1e308 is inf, and 1e30 would print a 31-digit size
-        raise InvalidKernel(
-            f"{family}: sigma {sigma_mm:g} mm is {sigma:.4g} voxels along {AXES[axis]} (spacing {step:g} mm): "
-            f"a kernel of more than {MAX_TAPS} taps (sigma at most {MAX_TAPS // 2 / truncate * step:.4g} mm here)"
-        )
-    radius = radius_for(sigma, truncate)
-    if 2 * radius + 1 > MAX_TAPS:
-        raise InvalidKernel(
-            f"{family}: sigma {sigma_mm:g} mm is {sigma:.4g} voxels along {AXES[axis]} (spacing {step:g} mm), "
-            f"a kernel of {2 * radius + 1} taps, more than {MAX_TAPS}"
-        )
-    return radius
+def _radii(family: str, sigma_given: float, spacing: Sequence[float] | None, truncate: float) -> list[int]:
+    """:func:`radius_for` of ``sigma_given`` along each axis (z, y, x): in mm on ``spacing``, or in voxels where
+    ``spacing`` is None; InvalidKernel past :data:`MAX_TAPS` taps, before anything is allocated (log:1e6mm ran
+    for minutes), naming the axis of the finest spacing that is too long and the largest sigma that fits, in the
+    unit given (:func:`_too_many_taps`)."""
+    steps = (1.0, 1.0, 1.0) if spacing is None else spacing
+    radii = [0, 0, 0]
+    for axis in sorted(range(3), key=lambda a: steps[a]):  # (the finest axis first: its bound is the one that holds)
+        step = steps[axis]
+        sigma = float(sigma_given) / step
+        if truncate * sigma > MAX_TAPS:  # before ceil(): 3 * 1e308 is inf, and 1e30 would print a 31-digit size
+            raise _too_many_taps(family, sigma_given, sigma, axis, step, truncate, None, spacing is None)
+        radii[axis] = radius_for(sigma, truncate)
+        if 2 * radii[axis] + 1 > MAX_TAPS:
+            raise _too_many_taps(family, sigma_given, sigma, axis, step, truncate, 2 * radii[axis] + 1, spacing is None)
+    return radii
+
+
+def _too_many_taps(family: str, sigma_given: float, sigma: float, axis: int, step: float, truncate: float,
+                   taps: int | None, in_voxels: bool) -> InvalidKernel:
+    """The refusal of a kernel of ``taps`` taps (None: too many to count) past :data:`MAX_TAPS`, with the largest
+    sigma that fits, ``MAX_TAPS // 2 / truncate * step``, rounded down (:func:`_at_most`: 166.7 would not fit).
+
+    >>> str(_too_many_taps("gaussian", 170, 170.0, 0, 1.0, 3.0, 1021, True))
+    'gaussian: sigma 170 voxels, a kernel of 1021 taps along every axis, more than 1001 (sigma at most 166.6 voxels)'
+    """
+    bound = _at_most(MAX_TAPS // 2 / truncate * step)
+    if in_voxels:
+        given, along, most = f"{family}: sigma {sigma_given:g} voxels", " along every axis", f"sigma at most {bound} voxels"
+    else:
+        given = f"{family}: sigma {sigma_given:g} mm is {sigma:.4g} voxels along {AXES[axis]} (spacing {step:g} mm)"
+        along, most = "", f"sigma at most {bound} mm here"
+    if taps is None:
+        return InvalidKernel(f"{given}: a kernel of more than {MAX_TAPS} taps{along} ({most})")
+    return InvalidKernel(f"{given}, a kernel of {taps} taps{along}, more than {MAX_TAPS} ({most})")
+
+
+def _at_most(value: float) -> str:
+    """``value`` to four significant digits, rounded down: a bound that fits.
+
+    >>> _at_most(500 / 3), _at_most(125.0), _at_most(500 / 3 * 0.5)
+    ('166.6', '125', '83.33')
+    """
+    scale = 10.0 ** (3 - math.floor(math.log10(value)))
+    return f"{math.floor(value * scale * (1 + 1e-12)) / scale:g}"  # (the 1e-12: 125 computed as 124.99999999999999)
 
 
 def gaussian_mm(sigma_mm: float, spacing: Sequence[float], *, truncate: float = TRUNCATE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -156,13 +187,16 @@ def gaussian_mm(sigma_mm: float, spacing: Sequence[float], *, truncate: float = 
     >>> [len(k) for k in gaussian_mm(2.0, (1.0, 0.8, 0.8))]
     [13, 17, 17]
     """
-    check_sigma_truncate("gaussian", sigma_mm, truncate)
-    kernels = []
-    for axis, step in enumerate(check_spacing(spacing)):
-        sigma = float(sigma_mm) / step
-        radius = _radius_mm("gaussian", sigma_mm, sigma, axis, step, truncate)
-        kernels.append(gaussian_1d(sigma, radius))
-    return kernels[0], kernels[1], kernels[2]
+    return _gaussian(sigma_mm, spacing, truncate)
+
+
+def _gaussian(sigma: float, spacing: Sequence[float] | None, truncate: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`gaussian_mm` on ``spacing``, or :func:`gaussian_vox` where it is None (sigma in voxels)."""
+    check_sigma_truncate("gaussian", sigma, truncate, "mm" if spacing is not None else "voxels")
+    steps = (1.0, 1.0, 1.0) if spacing is None else check_spacing(spacing)
+    radii = _radii("gaussian", sigma, None if spacing is None else steps, truncate)
+    z, y, x = (gaussian_1d(float(sigma) / step, radius) for step, radius in zip(steps, radii))
+    return z, y, x
 
 
 def box_mm(width_mm: float, spacing: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -190,12 +224,12 @@ def box_mm(width_mm: float, spacing: Sequence[float]) -> tuple[np.ndarray, np.nd
 
 
 def gaussian_vox(sigma: float, *, truncate: float = TRUNCATE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`gaussian_mm` with sigma in voxels (spacing 1 on every axis).
+    """:func:`gaussian_mm` with sigma in voxels (spacing 1 on every axis), refused in voxels.
 
     >>> len(gaussian_vox(2.0)[0])
     13
     """
-    return gaussian_mm(sigma, (1.0, 1.0, 1.0), truncate=truncate)
+    return _gaussian(sigma, None, truncate)
 
 
 def box_vox(side: int) -> tuple[Any, Any, Any]:
@@ -327,20 +361,21 @@ def gaussian_second_derivative_1d(sigma: float, radius: int) -> np.ndarray:
         return (x * x / s**4 - 1 / s**2) * g
 
 
-def laplacian_of_gaussian_factors(sigma_mm: float, spacing: Sequence[float], truncate: float = 4.0) -> list[list[np.ndarray]]:
+def laplacian_of_gaussian_factors(sigma_mm: float, spacing: Sequence[float] | None, truncate: float = 4.0) -> list[list[np.ndarray]]:
     """The Laplacian of Gaussian as three separable terms, one per axis a: the Gaussian's second
     derivative along a (sigma_a = sigma_mm / spacing_a voxels, radius ``ceil(truncate * sigma_a)``)
-    divided by spacing_a^2, the Gaussian along the other axes.  Their sum is the LoG in units per mm^2.
+    divided by spacing_a^2, the Gaussian along the other axes.  Their sum is the LoG in units per mm^2;
+    ``spacing`` None: sigma in voxels (spacing 1 on every axis, units per voxel^2), so named in refusals.
 
     >>> [len(f) for f in laplacian_of_gaussian_factors(1.0, (2.0, 1.0, 1.0))[0]]
     [5, 9, 9]
     """
     import numpy as np
 
-    check_sigma_truncate("log", sigma_mm, truncate)
-    steps = check_spacing(spacing)
+    check_sigma_truncate("log", sigma_mm, truncate, "mm" if spacing is not None else "voxels")
+    steps = (1.0, 1.0, 1.0) if spacing is None else check_spacing(spacing)
     sigmas = [float(sigma_mm) / s for s in steps]
-    radii = [_radius_mm("log", sigma_mm, s, axis, step, truncate) for axis, (s, step) in enumerate(zip(sigmas, steps))]
+    radii = _radii("log", sigma_mm, None if spacing is None else steps, truncate)
     smooth = [gaussian_1d(s, r) for s, r in zip(sigmas, radii)]
     terms = []
     for axis in range(3):
@@ -348,8 +383,9 @@ def laplacian_of_gaussian_factors(sigma_mm: float, spacing: Sequence[float], tru
         with np.errstate(over="ignore"):
             factors[axis] = gaussian_second_derivative_1d(sigmas[axis], radii[axis]) / steps[axis] ** 2
         if not np.isfinite(factors[axis]).all():  # x^2/sigma^4 overflows below about 1e-77 voxels
-            raise InvalidKernel(f"log: sigma {sigma_mm:g} mm is {sigmas[axis]:.4g} voxels along {AXES[axis]} "
-                                f"(spacing {steps[axis]:g} mm): too small, its weights (x^2/sigma^4 - 1/sigma^2 times "
+            given = f"{sigma_mm:g} voxels" if spacing is None else \
+                f"{sigma_mm:g} mm is {sigmas[axis]:.4g} voxels along {AXES[axis]} (spacing {steps[axis]:g} mm)"
+            raise InvalidKernel(f"log: sigma {given}: too small, its weights (x^2/sigma^4 - 1/sigma^2 times "
                                 f"the Gaussian) overflow float64")
         terms.append(factors)
     return terms

@@ -217,7 +217,7 @@ def _magnitude(partials: Callable[[], Iterator[np.ndarray]], shape: tuple[int, .
 
 
 def laplacian_of_gaussian(
-    vol: Any, sigma_mm: float, spacing: Sequence[float], *, truncate: float = 4.0, pad_mode: str = "replicate", pad_value: float = 0.0,
+    vol: Any, sigma_mm: float, spacing: Sequence[float] | None, *, truncate: float = 4.0, pad_mode: str = "replicate", pad_value: float = 0.0,
     dtype: Any = None, paths: Any = None,
 ) -> np.ndarray:
     """Laplacian of Gaussian in units per mm^2, sigma in mm on anisotropic voxels.
@@ -228,7 +228,8 @@ def laplacian_of_gaussian(
     radius=kernel_build.radius_for(sigma, truncate))`` (``ceil(truncate * sigma)``); with ``truncate=truncate``
     alone scipy's radius is ``int(truncate * sigma + 0.5)``, one voxel shorter whenever the rounding goes down
     (sigma 1.1: 4 against 5, results 0.3% of the largest |LoG| apart; up to 1.4% for sigma <= 3, at 2.874).
-    ``pad_value``: the fill of ``pad_mode="constant"``, around the volume (:func:`_dense_fill`).
+    ``pad_value``: the fill of ``pad_mode="constant"``, around the volume (:func:`_dense_fill`).  ``spacing`` None:
+    sigma in voxels (spacing 1 on every axis, units per voxel^2), named so where it is refused.
 
     >>> x = np.zeros((9, 9, 9)); x[4, 4, 4] = 1
     >>> float(laplacian_of_gaussian(x, 1.0, (1, 1, 1))[4, 4, 4]) < 0

@@ -258,7 +258,7 @@ def _filter3d(data: np.ndarray, spacing: tuple[float, float, float], kernel: Vol
         f = volume_filters.gradient_magnitude if kernel.kind == "gradient" else volume_filters.sobel_magnitude
         return f(data, spacing, pad_mode=mode, pad_value=options.pad_value, paths=options.paths), notes
     if kernel.kind in ("log_mm", "log_vox"):
-        steps = spacing if kernel.kind == "log_mm" else (1.0, 1.0, 1.0)
+        steps = spacing if kernel.kind == "log_mm" else None  # (None: sigma in voxels, refused in voxels)
         cut = options.truncate or kernel.default_truncate
         notes.append(f"{kernel.name}: Laplacian of Gaussian in units per {'mm' if kernel.kind == 'log_mm' else 'voxel'}^2, "
                      f"cut at {cut:g} sigma")
