@@ -108,6 +108,20 @@ def process_env(**extra: str) -> dict:
     return env
 
 
+def refused_while_stdin_open(args: list[str], cwd: Path, data: bytes) -> tuple[int, str]:
+    """``python -m kernelcli ARGS`` given ``data`` on a stdin that is never closed (a producer still writing): its exit
+    code and stderr.  A call that waited for the stream's end would time out (60 s) instead of answering."""
+    with subprocess.Popen([sys.executable, "-m", "kernelcli", *args], cwd=cwd, env=process_env(), stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        try:
+            proc.stdin.write(data)
+            proc.stdin.flush()
+            code = proc.wait(timeout=60)
+        finally:
+            proc.kill()
+        return code, proc.stderr.read().decode()
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run ``python -m kernelcli ARGS`` in a subprocess and capture its output."""
     full_env = dict(os.environ)

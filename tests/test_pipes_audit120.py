@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import process_env
+from conftest import process_env, refused_while_stdin_open
 
 
 def kernelcli(*args: str, cwd: Path, data: bytes | None = b"", stdin=None) -> subprocess.CompletedProcess:
@@ -137,15 +137,7 @@ def test_an_existing_output_is_recorded_as_for_a_file(invoke, grey):
 
 def test_a_kernel_typo_is_refused_while_the_stream_still_flows(grey):
     """The producer has not finished (its stdin is open): the typo is refused now, not once the stream ends."""
-    with subprocess.Popen([sys.executable, "-m", "kernelcli", "convolve", "-", "-k", "nosuch", "-o", "k.png"], cwd=grey,
-                          env=process_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
-        try:
-            proc.stdin.write((grey / "g.png").read_bytes())
-            proc.stdin.flush()
-            code = proc.wait(timeout=60)
-        finally:
-            proc.kill()
-        said = proc.stderr.read().decode()
+    code, said = refused_while_stdin_open(["convolve", "-", "-k", "nosuch", "-o", "k.png"], grey, (grey / "g.png").read_bytes())
     assert code == 3 and "unknown kernel 'nosuch'" in said, said
     assert not (grey / "k.png").exists()
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import process_env
+from conftest import refused_while_stdin_open
 
 
 @pytest.fixture
@@ -66,15 +64,7 @@ def test_an_existing_montage_is_recorded_in_the_report_as_for_a_file(invoke, gre
     ["pool", "-", "-f", "2", "--report", "exists.json", "-o", "j.npy"],
 ])
 def test_an_existing_montage_or_report_is_refused_while_the_stream_still_flows(grey, args):
-    with subprocess.Popen([sys.executable, "-m", "kernelcli", *args], cwd=grey, env=process_env(), stdin=subprocess.PIPE,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
-        try:
-            proc.stdin.write((grey / "g.png").read_bytes())
-            proc.stdin.flush()
-            code = proc.wait(timeout=60)  # (stdin is never closed: a call that waits for its end would time out)
-        finally:
-            proc.kill()
-        said = proc.stderr.read().decode()
+    code, said = refused_while_stdin_open(args, grey, (grey / "g.png").read_bytes())
     assert code == 4 and "already exists; use --force to overwrite it" in said, said
     assert not (grey / "j.npy").exists()
 
