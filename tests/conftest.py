@@ -108,6 +108,12 @@ def process_env(**extra: str) -> dict:
     return env
 
 
+#: ``--tiled`` or not, a command-line test's parameter: the tiled case skipped where dask (the ``[distributed]`` extra,
+#: which ``--tiled`` needs) is not installed, as in the README's test venv without peers
+TILED_OR_NOT = [[], pytest.param(["--tiled"], id="tiled", marks=pytest.mark.skipif(
+    __import__("importlib.util").util.find_spec("dask") is None, reason="--tiled needs dask: pip install '.[distributed]'"))]
+
+
 def refused_while_stdin_open(args: list[str], cwd: Path, data: bytes) -> tuple[int, str]:
     """``python -m kernelcli ARGS`` given ``data`` on a stdin that is never closed (a producer still writing): its exit
     code and stderr.  A call that waited for the stream's end would time out (60 s) instead of answering."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import run_in_process
+from conftest import run_in_process, TILED_OR_NOT
 from kernelcli import pool3d
 
 nib = pytest.importorskip("nibabel")
@@ -30,7 +30,7 @@ def _zyx(path):
     (np.arange(30, dtype=np.int16).reshape(1, 6, 5), ["-f", "2", "--ceil"], 2, 2),
     (np.arange(30, dtype=np.int16).reshape(1, 6, 5), ["-f", "2", "--ceil", "--op", "avg"], 2, 2),
 ])
-@pytest.mark.parametrize("tiled", [[], ["--tiled"]])
+@pytest.mark.parametrize("tiled", TILED_OR_NOT)
 def test_ceil_pools_a_thin_volume_as_the_array_route_and_pool3d(tmp_path, zyx, args, size, stride, tiled):
     _write(tmp_path, "v", zyx)
     a = run_in_process("pool", "v.npy", "--layout", "zyx", *args, "-o", "p.npy", "-q", cwd=tmp_path)
@@ -50,7 +50,7 @@ def test_torch_agrees_on_the_shape():
     assert np.array_equal(pool3d(a, 4, stride=3, ceil_mode=True), t)
 
 
-@pytest.mark.parametrize("tiled", [[], ["--tiled"]])
+@pytest.mark.parametrize("tiled", TILED_OR_NOT)
 def test_without_ceil_a_thin_volume_is_still_refused_by_both_routes(tmp_path, tiled):
     _write(tmp_path, "v", np.arange(2 * 7 * 8, dtype=np.int16).reshape(2, 7, 8))
     a = run_in_process("pool", "v.npy", "--layout", "zyx", "-f", "4", "-s", "3", "-o", "p.npy", cwd=tmp_path)

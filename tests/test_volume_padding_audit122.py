@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import run_in_process
+from conftest import run_in_process, TILED_OR_NOT
 from kernelcli import conv3d
 
 
@@ -26,7 +26,7 @@ def zyx(tmp_path):
 
 @pytest.mark.parametrize("text, widths", [("1,1,1", (1, 1, 1)), ("0,1,2", (0, 1, 2)), ("0,1,1,0,2,2", (0, 1, 1, 0, 2, 2)),
                                           ("1", 1), ("valid", "valid")])
-@pytest.mark.parametrize("tiled", [[], ["--tiled"]])
+@pytest.mark.parametrize("tiled", TILED_OR_NOT)
 def test_a_3d_kernel_takes_three_or_six_widths(tmp_path, zyx, text, widths, tiled):
     v, k = zyx
     r = run_in_process("convolve", "v.npy", "--layout", "zyx", "-k", "k3.npy", "--padding", text, *tiled, "-o", "x.npy", "-q",
@@ -47,7 +47,7 @@ def test_a_piped_array_takes_them_as_a_file_does(tmp_path, zyx, text, widths):
 
 
 @pytest.mark.parametrize("text", ["1,1,1,1", "0,0,1,1"])
-@pytest.mark.parametrize("tiled", [[], ["--tiled"]])
+@pytest.mark.parametrize("tiled", TILED_OR_NOT)
 def test_four_widths_on_a_3d_kernel_are_refused_naming_what_is_taken(tmp_path, zyx, text, tiled):
     r = run_in_process("convolve", "v.npy", "--layout", "zyx", "-k", "k3.npy", "--padding", text, *tiled, "-o", "x.npy",
                        cwd=tmp_path)
@@ -59,7 +59,7 @@ def test_four_widths_on_a_3d_kernel_are_refused_naming_what_is_taken(tmp_path, z
 
 
 @pytest.mark.parametrize("text", ["1,1,1", "0,1,1,0,2,2"])
-@pytest.mark.parametrize("tiled", [[], ["--tiled"]])
+@pytest.mark.parametrize("tiled", TILED_OR_NOT)
 def test_three_or_six_widths_on_a_2d_kernel_are_refused(tmp_path, zyx, text, tiled):
     r = run_in_process("convolve", "v.npy", "--layout", "zyx", "-k", "sobel_v", "--padding", text, *tiled, "-o", "x.npy",
                        cwd=tmp_path)
