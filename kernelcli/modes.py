@@ -27,6 +27,7 @@ Example
 
 from __future__ import annotations
 
+import numbers
 import re
 from typing import Any
 
@@ -297,9 +298,12 @@ def check_fill_reading(pad_mode: Any, pad_value: Any, function: str | None = Non
     kernelcli.errors.UsageError: --pad-mode zeros with --pad-value 9 reads two ways: a fill of 0 (zeros) or of 9; pick one: --pad-mode constant --pad-value 9, or --pad-mode zeros alone
     """
     typed = str(getattr(pad_mode, "typed", pad_mode)).strip().lower()
-    if typed not in ZERO_FILL_ALIASES or pad_value is None or pad_value == 0:
+    if typed not in ZERO_FILL_ALIASES or pad_value is None or isinstance(pad_value, (bool, str, bytes)):
+        return  # (a value that is no number is refused as a fill: ndsupport.check_fill, in its words)
+    if not isinstance(pad_value, numbers.Real) or pad_value == 0:
         return
-    value = getattr(pad_value, "typed", None) or _exact_text(pad_value)
+    value = getattr(pad_value, "typed", None) or _exact_text(
+        int(pad_value) if isinstance(pad_value, numbers.Integral) else float(pad_value))  # (numpy's scalars: as Python's)
     if function is None:
         raise UsageError(f"--pad-mode {typed} with --pad-value {value} reads two ways: a fill of 0 ({typed}) or of {value}; "
                          f"pick one: --pad-mode constant --pad-value {value}, or --pad-mode {typed} alone")

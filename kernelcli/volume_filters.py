@@ -71,14 +71,16 @@ def smooth_renormalised(vol: Any, kernels: Sequence[Any], *, mask: Any = None, d
     arr = as_volume(vol)
     cdt, rounded = volume_dtype_arg(dtype, arr)
     passes = _smoothing_passes(kernels)
-    for axis, k in passes:  # (the weights inside a voxel with no inside neighbour: its centre's alone)
+    for axis, k in passes:  # a voxel with no inside neighbour (a mask's, or an axis of one voxel) divides by its centre's
         centre = k[(len(k) - 1) // 2]
-        if np.asarray(centre, cdt) == 0:
+        alone = mask is not None or arr.shape[axis] == 1
+        if alone and len(k) > 1 and centre < np.finfo(cdt).tiny:  # (0 or subnormal there: no quotient worth the name)
             from .errors import InvalidKernel
 
             raise InvalidKernel(f"kernel along {AXES[axis]}: its centre weight is {centre / k.max():.3g} of its largest, "
-                                f"0 in {np.dtype(cdt).name} (the compute dtype): an average there divides by 0; give "
-                                "dtype='float64' or a kernel whose centre weight is nearer its largest")
+                                f"below {np.dtype(cdt).name}'s normal range (the compute dtype): a voxel whose only weight "
+                                "inside is its centre would be divided by it; give dtype='float64' or a kernel whose centre "
+                                "weight is nearer its largest")
     factors = [None, None, None]
     for axis, k in passes:
         factors[axis] = k

@@ -152,6 +152,31 @@ class TestZerosWithAFillReadsTwoWays:
             call()
         np.testing.assert_array_equal(kernelcli.pad2d([[1.0]], 1, pad_mode="zeros", pad_value=0), np.pad([[1.0]], 1))
 
+    @pytest.mark.parametrize("value", [np.array([1, 2]), "abc", True, 9 + 0j])
+    def test_a_fill_that_is_no_number_is_refused_as_such_first(self, value):
+        """Review 50 #2: an array fill was numpy's bare ValueError, and text was advised as pad_value='abc'."""
+        import kernelcli
+        from kernelcli.errors import UsageError
+
+        with pytest.raises(UsageError, match=r"^pad value .*: expected a number$"):
+            kernelcli.conv2d(np.ones((3, 3)), [[1.0]], padding=1, pad_mode="zeros", pad_value=value)
+
+    def test_a_numpy_number_is_shown_as_a_number(self):
+        import kernelcli
+        from kernelcli.errors import UsageError
+
+        with pytest.raises(UsageError, match=r"pad_value=9 reads two ways: a fill of 0 \(zeros\) or of 9;"):
+            kernelcli.pad2d([[1.0]], 1, pad_mode="zeros", pad_value=np.float32(9))
+
+    def test_gallery_refuses_it_before_stdin_is_read(self, files):
+        """Review 50 #1: gallery's checks before stdin lacked it: refused once the stream ended, and an empty stdin
+        said 'stdin is empty'."""
+        from conftest import refused_while_stdin_open
+
+        code, said = refused_while_stdin_open(["gallery", "-", "-m", "zeros", "--pad-value", "9", "-o", "s.png"], files,
+                                              (files / "g.png").read_bytes())
+        assert code == 2 and said == f"error: {TWO_WAYS.format(m='zeros')}\n", said
+
 
 class TestPadValueAsTyped:
     """#5: ``--pad-value`` was shown in Python's spelling (3e2 as 300.0, 1e39 as 1e+39), and convolve called it
@@ -168,8 +193,8 @@ class TestPadValueAsTyped:
         assert r.exit_code == 2 and r.stderr.startswith(f"error: {said}:"), r.stderr
 
     def test_a_note_shows_it_as_typed(self, invoke, files):
-        r = invoke("pad", "r.csv", "-p", "1", "-m", "reflect", "--pad-value", "9.0")
-        assert r.exit_code == 0 and "note: --pad-value 9.0 is for --pad-mode constant; reflect does not use it" in r.stderr
+        r = invoke("pad", "r.csv", "-p", "1", "-m", "reflect", "--pad-value", "3e2")
+        assert r.exit_code == 0 and "note: --pad-value 3e2 is for --pad-mode constant; reflect does not use it" in r.stderr
 
     def test_a_batchs_workers_get_the_text_too(self, invoke, files):
         r = invoke("pad", "g.png", "h.png", "-p", "1", "--pad-value", "3e2", "--out-dir", "o", "--workers", "2")

@@ -82,10 +82,16 @@ class TestKernels:
         assert volume_filters.smooth_renormalised(v32, (None, None, [2.0**-160, 2.0**-159, 2.0**-160]), mask=v32 > 0).tobytes() \
             == volume_filters.smooth_renormalised(v32, (None, None, [1, 2, 1]), mask=v32 > 0).tobytes()
 
-    def test_a_centre_weight_that_is_0_in_the_compute_dtype_is_refused(self):
+    @pytest.mark.parametrize("centre", [1e-46, 1e-44])  # 0 in float32, and subnormal (review 50 #4: 100% off)
+    def test_a_centre_weight_below_the_compute_dtype_is_refused_where_a_voxel_has_it_alone(self, centre):
         v32 = np.random.default_rng(5).normal(size=(5, 6, 7)).astype(np.float32)
-        with pytest.raises(InvalidKernel, match=r"^kernel along x: its centre weight is 1e-46 of its largest, 0 in float32 "
-                                                r"\(the compute dtype\): an average there divides by 0; give dtype='float64'"):
-            volume_filters.smooth_renormalised(v32, (None, None, [1, 1e-46, 1]), mask=v32 > 0)
+        with pytest.raises(InvalidKernel, match=rf"^kernel along x: its centre weight is {centre:.3g} of its largest, below "
+                                                r"float32's normal range \(the compute dtype\): a voxel whose only weight inside "
+                                                r"is its centre would be divided by it; give dtype='float64'"):
+            volume_filters.smooth_renormalised(v32, (None, None, [1, centre, 1]), mask=v32 > 0)
+        with np.errstate(all="raise"):  # without a mask every voxel of a 7-long axis has a neighbour inside
+            alone = volume_filters.smooth_renormalised(v32, (None, None, [1, centre, 1]))
+        np.testing.assert_allclose(alone, volume_filters.smooth_renormalised(v32.astype(np.float64), (None, None, [1, centre, 1])),
+                                   rtol=1e-6, atol=1e-7)
         wide = volume_filters.smooth_renormalised(v32, (None, None, [1, 1e-46, 1]), mask=v32 > 0, dtype="float64")
         assert np.isfinite(wide).all()

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = 'b9b9d33452a90f9af4f7b6128587c3978191d036818b6a9df41c73e4cf321a39'
+LOOP_SOURCES = '91ca560e1735514af1992ad94b12f24c7ee93ee80de4a5d132a04c54c5d40d55'
 
 
 _ENTRIES: dict = {}

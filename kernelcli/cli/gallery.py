@@ -98,15 +98,18 @@ def sheet_name(input: Path, family: Optional[str]) -> Path:
                           f"gallery_{family_name(family)}" if family else "gallery", fmt="png")
 
 
-def _before_stdin(*, input, out=None, family=None, force=False, **_: Any) -> Any:
-    """``gallery -``'s check of the sheet's path (named by ``--out`` or by default), which a file's call makes before
-    reading the file, returned to be made before stdin is read (:func:`kernelcli.cli._stdio.piped`)."""
+def _before_stdin(*, input, out=None, family=None, force=False, pad_mode="constant", pad_value=None, **_: Any) -> Any:
+    """``gallery -``'s checks that need no pixel, in the body's order (the fill's reading, the family), and its check
+    of the sheet's path (named by ``--out`` or by default), which a file's call makes before reading the file, returned
+    to be made before stdin is read (:func:`kernelcli.cli._stdio.piped`)."""
     from functools import partial
 
     from ..catalog import list_kernels
     from ..io.pipes import is_stdio
     from ..jobs_gallery import check_sheet_output
+    from ..modes import check_fill_reading
 
+    check_fill_reading(pad_mode, pad_value)
     list_kernels(family)  # (an unknown family before the sheet, as gallery_file checks them)
     if is_stdio(out):
         return None
