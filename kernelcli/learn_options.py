@@ -16,7 +16,7 @@ import numpy as np
 
 from . import shapes
 from .errors import UsageError
-from .modes import canonical_pad_mode
+from .modes import canonical_pad_mode, check_fill_reading
 from .ndsupport import check_bool, check_flip
 from .records import record
 
@@ -99,6 +99,7 @@ class LearnOptions:
         shapes.resolve_padding(self.padding, *self.size, (self.dilation, self.dilation))
         if not _real(self.pad_value) or not math.isfinite(self.pad_value):
             raise UsageError(f"invalid pad_value {self.pad_value!r}: expected a finite number")
+        check_fill_reading(self.pad_mode, self.pad_value, "LearnOptions")
         if self.lr is not None and not (_real(self.lr) and math.isfinite(self.lr) and self.lr > 0):
             raise UsageError(f"invalid lr {self.lr!r}: expected a number > 0")
         if not (_real(self.gamma) and math.isfinite(self.gamma) and 0 < self.gamma <= 1):

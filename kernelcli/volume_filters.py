@@ -43,7 +43,7 @@ from ._core.numpy_impl import rounded as _rounded
 from .kernel_build import central_difference_mm, laplacian_of_gaussian_factors, sobel_mm_factors
 from .kernel_build import gaussian_second_derivative_1d  # noqa: F401  (built in kernel_build; importable from here)
 from . import numtext
-from .modes import AXES
+from .modes import AXES, check_fill_reading
 from .volume_args import as_volume, pass_kernels, volume_dtype_arg
 from .volumes import _spacing, correlate_separable
 
@@ -146,7 +146,7 @@ def gradient_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "r
     arr = as_volume(vol)
     steps = _spacing(spacing)
     cdt, rounded = volume_dtype_arg(dtype, arr)
-    passes = _dense_fill(arr, cdt, pad_mode, pad_value, paths)
+    passes = _dense_fill(arr, cdt, pad_mode, pad_value, paths, "gradient_magnitude")
 
     def partials():
         for axis, step in enumerate(steps):
@@ -167,7 +167,7 @@ def sobel_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "repl
     arr = as_volume(vol)
     steps = _spacing(spacing)
     cdt, rounded = volume_dtype_arg(dtype, arr)
-    passes = _dense_fill(arr, cdt, pad_mode, pad_value, paths)
+    passes = _dense_fill(arr, cdt, pad_mode, pad_value, paths, "sobel_magnitude")
 
     def partials():
         for axis in range(3):
@@ -176,14 +176,17 @@ def sobel_magnitude(vol: Any, spacing: Sequence[float], *, pad_mode: str = "repl
     return _rounded(_magnitude(partials, arr.shape, cdt), rounded)
 
 
-def _dense_fill(arr: np.ndarray, cdt: Any, pad_mode: str, pad_value: float, paths: Any) -> Callable[[Sequence[Any]], np.ndarray]:
+def _dense_fill(arr: np.ndarray, cdt: Any, pad_mode: str, pad_value: float, paths: Any,
+                function: str = "correlate_separable") -> Callable[[Sequence[Any]], np.ndarray]:
     """``passes(factors)``: :func:`correlate_separable` of ``arr`` in ``cdt``, a ``pad_mode="constant"`` volume padded
-    with ``pad_value`` as :func:`kernelcli.volumes.conv3d` pads it.
+    with ``pad_value`` as :func:`kernelcli.volumes.conv3d` pads it; ``zeros`` with another fill is refused in the words
+    of ``function``, the one called (:func:`kernelcli.modes.check_fill_reading`).
 
     >>> passes = _dense_fill(np.full((1, 1, 3), 5.0), np.float64, "constant", 5.0, None)
     >>> passes([None, None, np.array([-1.0, 0.0, 1.0])]).ravel().tolist()   # a flat volume in a fill of its value
     [0.0, 0.0, 0.0]
     """
+    check_fill_reading(pad_mode, pad_value, function)
     return lambda factors: correlate_separable(arr, factors, pad_mode=pad_mode, pad_value=pad_value, dtype=cdt, paths=paths)
 
 
@@ -240,7 +243,7 @@ def laplacian_of_gaussian(
     arr = as_volume(vol)
     cdt, rounded = volume_dtype_arg(dtype, arr)
     terms = laplacian_of_gaussian_factors(sigma_mm, spacing, truncate)  # sigma, truncate and size refused before any volume is allocated
-    passes = _dense_fill(arr, cdt, pad_mode, pad_value, paths)
+    passes = _dense_fill(arr, cdt, pad_mode, pad_value, paths, "laplacian_of_gaussian")
     total = np.zeros(arr.shape, dtype=cdt)
     for factors in terms:
         total += passes(factors)

@@ -168,6 +168,26 @@ class TestZerosWithAFillReadsTwoWays:
         with pytest.raises(UsageError, match=r"pad_value=9 reads two ways: a fill of 0 \(zeros\) or of 9;"):
             kernelcli.pad2d([[1.0]], 1, pad_mode="zeros", pad_value=np.float32(9))
 
+    @pytest.mark.parametrize("function", ["gradient_magnitude", "sobel_magnitude", "laplacian_of_gaussian", "LearnOptions"])
+    def test_the_api_names_the_function_called(self, function):
+        """Review 50 #5: the volume filters were refused as correlate_separable(), learn_kernel as pad2d() (once it ran)."""
+        from kernelcli import volume_filters
+        from kernelcli.errors import UsageError
+        from kernelcli.learn_options import LearnOptions
+
+        v, kw = np.ones((4, 5, 6)), {"pad_mode": "zeros", "pad_value": 9}
+        call = {"gradient_magnitude": lambda: volume_filters.gradient_magnitude(v, (1, 1, 1), **kw),
+                "sobel_magnitude": lambda: volume_filters.sobel_magnitude(v, (1, 1, 1), **kw),
+                "laplacian_of_gaussian": lambda: volume_filters.laplacian_of_gaussian(v, 1.0, (1, 1, 1), **kw),
+                "LearnOptions": lambda: LearnOptions(size=3, **kw)}[function]
+        with pytest.raises(UsageError, match=rf"^{function}\(\): pad_mode='zeros' with pad_value=9 reads two ways"):
+            call()
+
+    def test_learn_refuses_it_before_reading_its_inputs(self, invoke, files):
+        """Review 50 #7: learn read (and judged) both inputs first; a missing one was named instead."""
+        r = invoke("learn", "none.png", "none.npy", "-f", "3", "-m", "zeros", "--pad-value", "9")
+        assert r.exit_code == 2 and r.stderr == f"error: {TWO_WAYS.format(m='zeros')}\n", r.stderr
+
     def test_gallery_refuses_it_before_stdin_is_read(self, files):
         """Review 50 #1: gallery's checks before stdin lacked it: refused once the stream ended, and an empty stdin
         said 'stdin is empty'."""

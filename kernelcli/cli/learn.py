@@ -99,8 +99,10 @@ def learn(
     from ..errors import UsageError
     from ..io.formats import check_input_path, read_input
     from ..learn import LearnOptions, kernel_name
+    from ..modes import check_fill_reading
     from ..shapes import parse_padding
 
+    check_fill_reading(pad_mode, pad_value)  # (before any input is read, as every command: review 50 #7)
     options = LearnOptions(
         size=size, method=method.value, combine=combine.value, fit_bias=fit_bias, stride=stride,
         padding=parse_padding(padding), pad_mode=pad_mode, pad_value=0.0 if pad_value is None else pad_value, dilation=dilation, flip=flip,
@@ -144,7 +146,7 @@ def learn(
     # printed command read a volume as (H, W, C), or was refused as ambiguous)
     read_as = layouts[0] if layout is not None and x.data.ndim == 3 else None
     from ._common import call_note
-    from ..modes import check_fill_reading, unused_fill
+    from ..modes import unused_fill
 
     alphas = (x.alpha is not None, t.alpha is not None)
     if any(alphas):  # (before the fit's own check: its count of channels would not say the alpha was set aside)
@@ -156,7 +158,6 @@ def learn(
     if not quiet:
         for line in input_notes:
             note(f"note: {line}")
-    check_fill_reading(options.pad_mode, pad_value)
     if said := unused_fill(pad_value, options.pad_mode):
         call_note(said, quiet=quiet)
     result = _run(x.data, t.data, options, str(input), str(target), plane, show_progress=not quiet and sys.stderr.isatty())
