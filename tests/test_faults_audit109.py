@@ -103,3 +103,11 @@ def test_control_characters_in_a_listed_name_are_escaped_as_ls_b_does(grey):
     done = run_in_process("convolve", *names, "-k", "sobel_v", "--out-dir", "o", cwd=grey)
     assert done.returncode == 0, done.stderr
     assert sorted(done.stdout.splitlines()) == sorted(["o/t\\tab_sobel_v.png", "o/e\\033[31m_sobel_v.png", "o/b\\a_sobel_v.png"])
+
+
+def test_a_c1_control_character_in_a_listed_name_is_escaped_too(grey):
+    """Review 50 #8: NEL (U+0085), a line break to Python's splitlines, was written raw."""
+    (grey / "n\x85l.png").write_bytes((grey / "g.png").read_bytes())
+    done = run_in_process("convolve", "n\x85l.png", "-k", "sobel_v", cwd=grey)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["n\\302\\205l_sobel_v.png"]

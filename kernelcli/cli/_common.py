@@ -233,22 +233,21 @@ def path_line(path: Any) -> str:
 
     >>> print(path_line("in/new\nline_sobel_v.png"), path_line("in/new\\nline_sobel_v.png"), path_line("a\x1b[31m.png"))
     in/new\nline_sobel_v.png in/new\\nline_sobel_v.png a\033[31m.png
-    >>> path_line(os.fsdecode(b"caf\xe9.png"))  # a Latin-1 name on a UTF-8 system
-    'caf\\351.png'
+    >>> path_line(os.fsdecode(b"caf\xe9.png")), path_line("a\x85b.png")  # a Latin-1 name on a UTF-8 system; NEL
+    ('caf\\351.png', 'a\\302\\205b.png')
     """
     text = str(path)
     if text.isprintable() and "\\" not in text:
         return text
-    return "".join(_LS_ESCAPES.get(c) or (f"\\{_escaped_byte(c):03o}" if _escaped_byte(c) is not None else c) for c in text)
+    return "".join(_LS_ESCAPES.get(c) or "".join(f"\\{b:03o}" for b in _escaped_bytes(c)) or c for c in text)
 
 
-def _escaped_byte(c: str) -> int | None:
-    """The byte ``ls -b`` writes as ``\\ooo`` for ``c``: a control character, or a byte of the name that is not text
-    in the file system's encoding (Python holds it as a surrogate, which a terminal cannot show), else None."""
+def _escaped_bytes(c: str) -> bytes:
+    """The bytes ``ls -b`` writes as ``\\ooo`` for ``c``: a control character (C0, DEL, and C1 such as NEL, which
+    Python's ``splitlines`` takes for a line break) in the file system's bytes, or a byte of the name that is not text
+    there (Python holds it as a surrogate, which a terminal cannot show); else none."""
     code = ord(c)
-    if code < 32 or code == 127:
-        return code
-    return code - 0xDC00 if 0xDC80 <= code <= 0xDCFF else None
+    return os.fsencode(c) if code < 32 or 127 <= code <= 159 or 0xDC80 <= code <= 0xDCFF else b""
 
 
 #: the characters ``ls -b`` writes as C escapes (the other control characters: ``\ooo``)
