@@ -76,3 +76,27 @@ def test_a_store_whose_axes_say_zyx_is_refused_too(invoke, vol):
     r = invoke("pool", str(vol / "v.zarr"), "-f", "3", "-p", "1,1,1,1", "-o", "o.npy")
     assert r.exit_code == 2 and SAID in r.stderr, r.output
     assert not (vol / "o.npy").exists()
+
+
+def test_a_batch_of_volumes_alone_is_refused_once(tmp_path):
+    """Review 50 #6: four widths in a batch of volumes failed file by file (exit 1, '0 ok, 2 failed'); every input is
+    pooled in 3-D, so the option is refused once, before any file, exit 2 (a batch that holds images too still fails
+    its volumes alone)."""
+    nib = pytest.importorskip("nibabel")
+    from conftest import run_in_process
+
+    for name in ("a", "b"):
+        nib.save(nib.Nifti1Image(np.ones((6, 7, 8), np.float32), np.eye(4)), str(tmp_path / f"{name}.nii.gz"))
+    r = run_in_process("pool", "a.nii.gz", "b.nii.gz", "-f", "3", "-p", "1,1,1,1", "--out-dir", "out", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.startswith("error: --padding 1,1,1,1: four widths (T,B,L,R) name the Y and X"), r.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_convolve_from_stdin_refuses_them_for_a_3d_kernel_while_the_stream_still_flows(tmp_path):
+    from conftest import refused_while_stdin_open
+
+    np.save(tmp_path / "v.npy", np.ones((6, 7, 8), np.float32))
+    np.save(tmp_path / "k3.npy", np.ones((3, 3, 3)))
+    code, said = refused_while_stdin_open(["convolve", "-", "--layout", "zyx", "-k", "k3.npy", "--padding", "1,1,1,1", "-o", "o.npy"],
+                                          tmp_path, (tmp_path / "v.npy").read_bytes())
+    assert code == 2 and said.startswith("error: stdin: --padding 1,1,1,1: four widths (T,B,L,R)"), said

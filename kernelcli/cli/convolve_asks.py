@@ -52,10 +52,11 @@ def before_stdin(*, input, kernel=None, kernel_scale=None, then=None, padding="s
     """
     from ..chain import is_pool_step
     from ..io.image_writing import Encoding
+    from ..layout import canonical_layout
     from ..modes import check_fill_reading
     from ..volume_inputs import refuse_volume_options
 
-    padding_widths(padding, layout)
+    widths = padding_widths(padding, layout)
     check_fill_reading(given.get("pad_mode"), pad_value)
     Encoding(quality=quality, compress=compress)
     names = ("axis", "window", "keep_dtype", "truncate", "mask", "volume_index", "series", "resample_slices", "affine", "pad_mode")
@@ -73,7 +74,15 @@ def before_stdin(*, input, kernel=None, kernel_scale=None, then=None, padding="s
     if weights is not None:
         maps = layer_weights(kernel, kernel_scale, combine, weights, bias_file, bias)[0].shape[0]
     else:
-        maps = len(kernel_bank(input[0], kernel, bias_file, bias, scale)[0])
+        kernels = kernel_bank(input[0], kernel, bias_file, bias, scale)[0]
+        if any(len(k.shape) == 3 for k in kernels) and canonical_layout(layout) == "zyx":  # (review 50 #6: as on a file)
+            from types import SimpleNamespace
+
+            from ..job_checks import check_volume_kernel
+
+            check_volume_kernel("stdin", SimpleNamespace(stride=given.get("stride", 1), dilation=given.get("dilation", 1),
+                                                         padding=widths))
+        maps = len(kernels)
     return maps_output_check(out, montage, maps, force)
 
 

@@ -162,8 +162,12 @@ def pool(
     # (an image given one is refused; in a batch, it fails alone)
     volume_only = _volume_only(window=window, axis=axis, volume_index=volume_index, series=series,
                                resample_slices=resample_slices, affine=affine)
-    if out_dir is not None and input_kinds(input, recursive).volumes:  # each volume pooled in 3-D into a volume
+    kinds = input_kinds(input, recursive) if out_dir is not None else None
+    if kinds is not None and kinds.volumes:  # each volume pooled in 3-D into a volume
         from ..medical import VolumeOptions, parse_window
+
+        if not kinds.images:  # every input pooled in 3-D: an option none of them takes is refused once (exit 2)
+            pool_padding(padding_text, in_3d=True)
 
         options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
                                 series=series, resample_slices=resample_slices, affine=affine, axis=axis, paths=cli_paths())
