@@ -84,6 +84,16 @@ POOL_OPS = ("max", "min", "avg")
 POOL_ALIASES = {"mean": "avg", "average": "avg"}
 
 
+def exclude_pad_matters(op: str, padding: Any) -> bool:
+    """Whether ``--exclude-pad`` (count_include_pad=False) changes a pooling: an average with padding; a max or min, or
+    no padding, pools the same cells either way.
+
+    >>> exclude_pad_matters("avg", 1), exclude_pad_matters("max", 1), exclude_pad_matters("avg", 0)
+    (True, False, False)
+    """
+    return op == "avg" and bool(padding)
+
+
 def pool_label(op: str, size: int, stride: int | None = None, padding: int = 0, ceil: bool = False,
                exclude_pad: bool = False) -> str:
     """A pooling's name in records and default output names: the op and size, then what differs from the
@@ -96,7 +106,7 @@ def pool_label(op: str, size: int, stride: int | None = None, padding: int = 0, 
     >>> pool_label("max", 2, padding=1, exclude_pad=True), pool_label("avg", 2, exclude_pad=True)
     ('maxpool2p1', 'avgpool2')
     """
-    exclude_pad = exclude_pad and op == "avg" and bool(padding)
+    exclude_pad = exclude_pad and exclude_pad_matters(op, padding)
     label = f"{op}pool{size}" + (f"s{stride}" if stride is not None and stride != size else "")
     return label + (f"p{padding}" if padding else "") + ("_ceil" if ceil else "") + ("_exclude_pad" if exclude_pad else "")
 

@@ -73,6 +73,18 @@ def pass_kernels(kernels: Any) -> list[tuple[int, np.ndarray]]:
     return [(axis, kernel_1d(k, AXES[axis])) for axis, k in enumerate(given) if k is not None]
 
 
+def factors_of(passes: list) -> list:
+    """The three kernels (z, y, x) of ``passes`` (:func:`pass_kernels`), None where an axis has no pass.
+
+    >>> factors_of([(2, np.ones(3))])
+    [None, None, array([1., 1., 1.])]
+    """
+    factors: list = [None] * 3
+    for axis, k1 in passes:
+        factors[axis] = k1
+    return factors
+
+
 def axis_index(axis: str | int) -> int:
     if isinstance(axis, (int, np.integer)) and not isinstance(axis, bool) and 0 <= int(axis) <= 2:
         return int(axis)

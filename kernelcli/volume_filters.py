@@ -44,7 +44,7 @@ from .kernel_build import central_difference_mm, laplacian_of_gaussian_factors, 
 from .kernel_build import gaussian_second_derivative_1d  # noqa: F401  (built in kernel_build; importable from here)
 from . import numtext
 from .modes import AXES, check_fill_reading
-from .volume_args import as_volume, pass_kernels, volume_dtype_arg
+from .volume_args import as_volume, factors_of, pass_kernels, volume_dtype_arg
 from .volumes import _spacing, correlate_separable
 
 
@@ -81,9 +81,7 @@ def smooth_renormalised(vol: Any, kernels: Sequence[Any], *, mask: Any = None, d
                                 f"below {np.dtype(cdt).name}'s normal range (the compute dtype): a voxel whose only weight "
                                 "inside is its centre would be divided by it; give dtype='float64' or a kernel whose centre "
                                 "weight is nearer its largest")
-    factors = [None, None, None]
-    for axis, k in passes:
-        factors[axis] = k
+    factors = factors_of(passes)
     if mask is None:
         out = correlate_separable(arr, factors, pad_mode="constant", pad_value=0.0, dtype=cdt, paths=paths)
         for axis, k in passes:  # each norm is at least the centre tap: never 0

@@ -64,7 +64,7 @@ from .kernel_build import (  # noqa: F401
 )
 from .kernel_build import check_spacing as _spacing  # noqa: F401
 from .volume_args import (  # noqa: F401  (each public here as before the split)
-    announce, as_volume, axis_index, check_padding_fits3d, conv3d_jit_path, conv3d_path, kernel_1d, pass_kernels,
+    announce, as_volume, axis_index, check_padding_fits3d, conv3d_jit_path, conv3d_path, factors_of, kernel_1d, pass_kernels,
     pool3d_takes_numpy, resolve_padding3d, separable_takes_numpy, triple, use_numpy, volume_dtype_arg,
 )
 
@@ -205,7 +205,7 @@ def correlate_separable(
     if out is not None:
         _check_separable_out(out, arr, vol, want)
     if rounded is not None:  # computed as by default, then rounded (into ``out`` when given)
-        result = numpy_impl.rounded(correlate_separable(arr, _factors(passes), pad_mode=pad_mode, pad_value=pad_value, paths=paths), rounded)
+        result = numpy_impl.rounded(correlate_separable(arr, factors_of(passes), pad_mode=pad_mode, pad_value=pad_value, paths=paths), rounded)
         if out is None:
             return result
         out[...] = result
@@ -246,18 +246,6 @@ def correlate_separable(
     return out
 
 
-def _factors(passes: list) -> list:
-    """The three kernels (z, y, x) of ``passes``, None where an axis has no pass.
-
-    >>> _factors([(2, np.ones(3))])
-    [None, None, array([1., 1., 1.])]
-    """
-    factors: list = [None] * 3
-    for axis, k1 in passes:
-        factors[axis] = k1
-    return factors
-
-
 def _in_a_fill(arr: np.ndarray, passes: list, value: float, cdt: Any, paths: Any) -> np.ndarray:
     """The passes over ``arr`` padded with ``value`` as far as they reach, cropped back to its shape: the volume's
     constant padding, as :func:`conv3d` pads it (taking the fill out of the volume and adding it back would round
@@ -270,7 +258,7 @@ def _in_a_fill(arr: np.ndarray, passes: list, value: float, cdt: Any, paths: Any
     for axis, k1 in passes:
         widths[axis] = ((k1.size - 1) // 2, k1.size - 1 - (k1.size - 1) // 2)  # a "same" pass's centre tap
     padded = np.pad(arr.astype(cdt, copy=False), widths, constant_values=value)
-    whole = correlate_separable(padded, _factors(passes), dtype=cdt, paths=paths)
+    whole = correlate_separable(padded, factors_of(passes), dtype=cdt, paths=paths)
     return whole[tuple(slice(before, before + n) for (before, _), n in zip(widths, arr.shape))]
 
 

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '91ca560e1735514af1992ad94b12f24c7ee93ee80de4a5d132a04c54c5d40d55'
+LOOP_SOURCES = 'b986190c336a790bdbb759e79b62dc130e447a73936918b883c82a3f72f5227d'
 
 
 _ENTRIES: dict = {}

@@ -92,12 +92,12 @@ def pool(
     from ..io.image_writing import Encoding
     from ..jobs import pool_file
     from ..layout import canonical_layout
-    from ..modes import canonical_pool_op, canonical_rescale, pool_label
+    from ..modes import canonical_pool_op, canonical_rescale, exclude_pad_matters, pool_label
 
     op = canonical_pool_op(op)
     padding_text, padding = padding, pool_padding(padding, size, in_3d=canonical_layout(layout) == "zyx")
     label = pool_label(op, size, stride, padding, ceil, exclude_pad)
-    if exclude_pad and (op != "avg" or padding == 0):
+    if exclude_pad and not exclude_pad_matters(op, padding):
         from ._common import call_note
 
         why = f"{op} pooling" if op != "avg" else "no padding"

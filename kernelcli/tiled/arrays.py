@@ -394,9 +394,7 @@ def correlate_separable(vol: Any, kernels: Sequence[Any], *, pad_mode: str = "co
     _check(vol, (3,), "volume")
     check_fill_reading(pad_mode, pad_value, "correlate_separable")
     mode = canonical_pad_mode(pad_mode)
-    ks: list = [None] * 3
-    for axis, k1 in volumes.pass_kernels(kernels):  # (the in-memory call's checks and words)
-        ks[axis] = k1
+    ks = volumes.factors_of(volumes.pass_kernels(kernels))  # (the in-memory call's checks and words)
     axes, befores = [], []
     for n, k in zip(vol.shape, ks):
         span = 1 if k is None else int(k.size)
