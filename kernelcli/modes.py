@@ -32,7 +32,7 @@ import re
 from typing import Any
 
 from .errors import UsageError
-from .numtext import DECIMAL
+from .numtext import DECIMAL, typed_value
 
 #: a pooling step of a chain (``maxpool:2``, ``avgpool:3:2``): a ``--kernel`` that runs as a chain of its own.  F and S
 #: are numbers in any form a number is typed in (``+2``, ``2.0``: as ``box:N`` and ``pool -f`` take them); the step's
@@ -257,7 +257,7 @@ def _canonical(value: object, names: tuple[str, ...], aliases: dict[str, str], w
 
 
 def canonical_pad_mode(mode: str) -> str:
-    """Return kernelcli's name for a pad mode or one of its aliases (``zero``/``zeros`` as :class:`Spelled`: the
+    """Return kernelcli's name for a pad mode or one of its aliases (``zero``/``zeros`` remembering it was typed: the
     fill their name says is checked against a fill given, :func:`check_fill_reading`).
 
     >>> canonical_pad_mode("wrap"), canonical_pad_mode("Zeros").typed
@@ -270,29 +270,11 @@ def canonical_pad_mode(mode: str) -> str:
 ZERO_FILL_ALIASES = ("zero", "zeros")
 
 
-class Spelled(str):
-    """A vocabulary's word that remembers the alias typed for it (``--pad-mode zeros``: ``constant``, typed ``zeros``),
-    equal to the word everywhere else.
-
-    >>> word = Spelled("constant", "zeros"); (word == "constant", word.typed)
-    (True, 'zeros')
-    """
-
-    typed: str
-
-    def __new__(cls, word: str, typed: str) -> "Spelled":
-        made = super().__new__(cls, word)
-        made.typed = typed
-        return made
-
-    def __reduce__(self) -> Any:  # (a batch's workers get it pickled)
-        return (Spelled, (str(self), self.typed))
-
-
 def _spelled(given: Any, word: str) -> str:
-    """``word``, as :class:`Spelled` where ``given`` is a zero alias (the one alias whose text a later check needs)."""
+    """``word``, remembering the alias typed (:func:`kernelcli.numtext.typed_value`) where ``given`` is a zero alias
+    (the one alias whose text a later check needs)."""
     typed = str(getattr(given, "typed", given)).strip().lower()
-    return Spelled(word, typed) if typed in ZERO_FILL_ALIASES else word
+    return typed_value(word, typed, "--pad-mode") if typed in ZERO_FILL_ALIASES else word
 
 
 def check_fill_reading(pad_mode: Any, pad_value: Any, function: str | None = None) -> None:

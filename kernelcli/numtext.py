@@ -210,14 +210,15 @@ def _short(value: float, places: int) -> str:
 
 
 class _Typed:
-    """A number that remembers its text and option as typed (``--pad-value 3e2``: 300.0, typed ``3e2``), for a refusal
-    made once the input's type is known: the value as typed, under the option's name."""
+    """A value that remembers its text and option as typed (``--pad-value 3e2``: 300.0, typed ``3e2``; ``--pad-mode
+    zeros``: ``constant``, typed ``zeros``), equal to the value everywhere else, for a check or refusal made later: the
+    value as typed, under the option's name."""
 
     typed: str
     option: str
 
     def __reduce__(self) -> tuple:  # (a batch's workers get it pickled)
-        return (typed_number, (self.__class__.__mro__[2](self), self.typed, self.option))
+        return (typed_value, (self.__class__.__mro__[2](self), self.typed, self.option))
 
 
 class TypedFloat(_Typed, float):
@@ -228,12 +229,18 @@ class TypedInt(_Typed, int):
     """An int that remembers its text (:class:`_Typed`)."""
 
 
-def typed_number(value: float | int, text: str, option: str) -> float | int:
-    """``value`` as a :class:`TypedFloat` or :class:`TypedInt` remembering ``text`` and ``option``.
+class TypedStr(_Typed, str):
+    """A vocabulary's word that remembers the alias typed for it (:class:`_Typed`)."""
 
-    >>> v = typed_number(300.0, " 3e2 ", "--pad-value"); (v == 300, v.typed, v.option)
+
+def typed_value(value: float | int | str, text: str, option: str) -> float | int | str:
+    """``value`` as a :class:`TypedFloat`, :class:`TypedInt` or :class:`TypedStr` remembering ``text`` and ``option``.
+
+    >>> v = typed_value(300.0, " 3e2 ", "--pad-value"); (v == 300, v.typed, v.option)
     (True, '3e2', '--pad-value')
+    >>> w = typed_value("constant", "zeros", "--pad-mode"); (w == "constant", w.typed)
+    (True, 'zeros')
     """
-    made = (TypedInt if isinstance(value, int) else TypedFloat)(value)
+    made = (TypedInt if isinstance(value, int) else TypedStr if isinstance(value, str) else TypedFloat)(value)
     made.typed, made.option = text.strip(), option
     return made

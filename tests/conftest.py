@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -112,6 +113,19 @@ def process_env(**extra: str) -> dict:
 #: which ``--tiled`` needs) is not installed, as in the README's test venv without peers
 TILED_OR_NOT = [[], pytest.param(["--tiled"], id="tiled", marks=pytest.mark.skipif(
     __import__("importlib.util").util.find_spec("dask") is None, reason="--tiled needs dask: pip install '.[distributed]'"))]
+
+
+def empty_stdin_answers_as_an_empty_file(invoke, args: list[str], code: int) -> Any:
+    """``COMMAND empty.png REST`` and ``COMMAND - REST`` (``args``: COMMAND, then REST) on an empty stdin, through the
+    in-process runner ``invoke``: both exit ``code``, and stdin's stderr is the file's with ``stdin`` for its name (a
+    pipe is refused as the file it stands for is); the stdin call's result."""
+    command, rest = args[0], args[1:]
+    on_file = invoke(command, "empty.png", *rest)
+    on_stdin = invoke(command, "-", *rest)  # (the runner's stdin is empty)
+    assert on_file.exit_code == code, on_file.output
+    assert on_stdin.exit_code == code and on_stdin.stderr == on_file.stderr.replace("empty.png", "stdin"), \
+        (on_stdin.output, on_file.output)
+    return on_stdin
 
 
 def refused_while_stdin_open(args: list[str], cwd: Path, data: bytes) -> tuple[int, str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import process_env, refused_while_stdin_open
+from conftest import empty_stdin_answers_as_an_empty_file, process_env, refused_while_stdin_open
 
 
 def kernelcli(*args: str, cwd: Path, data: bytes | None = b"", stdin=None) -> subprocess.CompletedProcess:
@@ -114,12 +114,7 @@ F1_CALLS = [
 def test_an_empty_stdin_fails_as_an_empty_file_does(invoke, grey, args, code):
     (grey / "empty.png").write_bytes(b"")
     (grey / "exists.npy").write_bytes(b"")
-    command, rest = args[0], args[1:]
-    on_file = invoke(command, "empty.png", *rest)
-    on_stdin = invoke(command, "-", *rest)  # (the runner's stdin is empty)
-    assert on_file.exit_code == code, on_file.output
-    assert on_stdin.exit_code == code and on_stdin.stderr == on_file.stderr.replace("empty.png", "stdin"), \
-        (on_stdin.output, on_file.output)
+    empty_stdin_answers_as_an_empty_file(invoke, args, code)
     assert not (grey / "j.npy").exists() and (grey / "exists.npy").read_bytes() == b""
 
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import refused_while_stdin_open
+from conftest import empty_stdin_answers_as_an_empty_file, refused_while_stdin_open
 
 
 @pytest.fixture
@@ -41,12 +41,7 @@ CALLS = [
 
 @pytest.mark.parametrize("args, code", CALLS)
 def test_an_empty_stdin_is_refused_for_the_output_as_an_empty_file_is(invoke, grey, args, code):
-    command, rest = args[0], args[1:]
-    on_file = invoke(command, "empty.png", *rest)
-    on_stdin = invoke(command, "-", *rest)  # (the runner's stdin is empty)
-    assert on_file.exit_code == code, on_file.output
-    assert on_stdin.exit_code == code and on_stdin.stderr == on_file.stderr.replace("empty.png", "stdin"), \
-        (on_stdin.output, on_file.output)
+    on_stdin = empty_stdin_answers_as_an_empty_file(invoke, args, code)
     assert "stdin is empty" not in on_stdin.stderr
     assert not list(grey.glob("j.*")) and (grey / "exists.png").read_bytes() == b"" == (grey / "exists.json").read_bytes()
 

@@ -115,15 +115,13 @@ def checked_before_stdin(before: Callable[[dict], Any], kwargs: dict[str, Any]) 
     """The checks a call with an input file makes before it reads the file, made before stdin is read, in the
     same order: the options and kernels (``before(kwargs)``: exit 2 or 3), stdin closed or a terminal (exit 2, as a
     missing file), the ``--report`` file (exit 4 for an existing one), the outputs ``before`` returns the check of
-    (exit 4 for an existing one: recorded as the file's call records it, in ``--report`` and ``--json``).  A stream's content (empty, not an image) is checked after,
-    as a file's is."""
+    (exit 4 for an existing one: recorded as the file's call records it, in ``--report`` and ``--json``).  A stream's
+    content (empty, not an image) is checked after, as a file's is."""
     from pathlib import Path
 
-    from ..errors import KernelcliError
-    from ..io.pipes import stdin_stream
-
     from ..batch_targets import check_report_path
-    from ..io.pipes import is_stdio
+    from ..errors import KernelcliError
+    from ..io.pipes import is_stdio, stdin_stream
 
     check_output = before(kwargs)
     stdin_stream()

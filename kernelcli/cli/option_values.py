@@ -68,7 +68,7 @@ def parse_fill(text: Any) -> float:
     if whole is None and 2**53 <= abs(value) <= 2**64:  # 9007199254740993.0 is a whole number an int64 could hold: exact
         whole = numtext.exact_whole(stripped)
     # (the text kept: a refusal made once the input's type is known shows it as typed, 3e2 not 300.0)
-    return numtext.typed_number(value if whole is None else whole, stripped, "--pad-value")
+    return numtext.typed_value(value if whole is None else whole, stripped, "--pad-value")
 
 
 def number_in(low: float | None = None, high: float | None = None, *, above: bool = False) -> Callable[[Any], Any]:
