@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..records import record
-from ._common import _click_control, console, echo, error, exit_with, internal_error_message, note, path_line, print_json, single_line
+from ._common import _click_control, console, echo, error, exit_with, internal_error_message, note, print_json
+from ._lines import path_line, single_line
 from ._report import output_for, render_report
 from ._signals import interrupted_message
 
@@ -362,7 +363,8 @@ def one_volume(inputs: list[Path], out_dir: Path | None) -> bool:
 
 
 def _write_report(path: Path, result, *, force: bool) -> None:
-    from ._common import json_text, shown, with_call_notes
+    from ._common import json_text, with_call_notes
+    from ._lines import shown
     from ..io.outputs import write_bytes_atomic
 
     write_bytes_atomic(path, (shown(json_text(with_call_notes(result.as_dict()))) + "\n").encode(), force=force)

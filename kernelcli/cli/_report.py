@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._common import SHOWN_AS, echo, note, path_line, print_json, shown, single_line
+from ._common import echo, note, print_json
+from ._lines import SHOWN_AS, path_line, shown, single_line
 
 
 def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:

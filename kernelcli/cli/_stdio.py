@@ -15,7 +15,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from . import _common
+from . import _common, _lines
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,12 +74,12 @@ def piped(func: F | None = None, *, out_format: str | None = None, before: Calla
                 kwargs["input"] = pipes.input if single else [pipes.input]
             if pipes.to_stdout:
                 kwargs["out"] = pipes.out
-            _common.SHOWN_AS.update(pipes.display)
+            _lines.SHOWN_AS.update(pipes.display)
             try:
                 return func(*args, **kwargs)
             finally:
                 for path in pipes.display:
-                    _common.SHOWN_AS.pop(path, None)
+                    _lines.SHOWN_AS.pop(path, None)
 
     return wrapper
 

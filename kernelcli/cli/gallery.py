@@ -8,7 +8,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from ..modes import SHEET_FORMATS_TEXT
-from ._common import cli_paths, guarded, shown
+from ._common import cli_paths, guarded
+from ._lines import shown
 from ._report import render_report
 from ._stdio import piped
 from .option_values import complete_family
