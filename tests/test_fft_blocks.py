@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kernelcli import api
-from kernelcli._core import fft, policy, threads
+from kernelcli._core import fft, fft_nd, policy, threads
 from kernelcli._core.numpy_impl import source_indices
 from kernelcli.modes import PAD_CODES
 
@@ -170,11 +170,11 @@ class TestVolumes:
         k = rng.normal(size=kshape)
         widths = tuple(v for n in kshape for v in ((n - 1) // 2, n - 1 - (n - 1) // 2))
         ref = numpy_impl.correlate_nd(numpy_impl.pad_nd(x, widths, PAD_CODES[mode], 0.5, np.float64), k, x.shape)
-        one = fft.correlate_fft_nd(x, k, widths, PAD_CODES[mode], 0.5, x.shape, 1, origin=(120, 3, 0))
+        one = fft_nd.correlate_fft_nd(x, k, widths, PAD_CODES[mode], 0.5, x.shape, 1, origin=(120, 3, 0))
         assert fft.grid(30, kshape[0], 120, 3)[3] == 2
         np.testing.assert_allclose(one, ref, rtol=0, atol=1e-12 * np.abs(k).sum())
-        assert np.array_equal(fft.correlate_fft_nd(x, k, widths, PAD_CODES[mode], 0.5, x.shape, 2, origin=(120, 3, 0)), one)
-        cold = fft.correlate_fft_nd(x, k, widths, PAD_CODES[mode], 0.5, x.shape, 1, cold=True, origin=(120, 3, 0))
+        assert np.array_equal(fft_nd.correlate_fft_nd(x, k, widths, PAD_CODES[mode], 0.5, x.shape, 2, origin=(120, 3, 0)), one)
+        cold = fft_nd.correlate_fft_nd(x, k, widths, PAD_CODES[mode], 0.5, x.shape, 1, cold=True, origin=(120, 3, 0))
         np.testing.assert_allclose(cold, ref, rtol=0, atol=1e-12 * np.abs(k).sum())
 
     def test_memory_is_the_output_and_a_block(self):
@@ -183,15 +183,15 @@ class TestVolumes:
         rng = np.random.default_rng(7)
         x = rng.random((60, 70, 50)).astype(np.float32)
         k = rng.normal(size=(11, 11, 11))
-        fft.correlate_fft_nd(x, k, (5,) * 6, 0, 0.0, x.shape, 2, origin=(100, 0, 0), out_dtype=np.float32)
+        fft_nd.correlate_fft_nd(x, k, (5,) * 6, 0, 0.0, x.shape, 2, origin=(100, 0, 0), out_dtype=np.float32)
         tracemalloc.start()
         try:
-            out = fft.correlate_fft_nd(x, k, (5,) * 6, 0, 0.0, x.shape, 2, origin=(100, 0, 0), out_dtype=np.float32)
+            out = fft_nd.correlate_fft_nd(x, k, (5,) * 6, 0, 0.0, x.shape, 2, origin=(100, 0, 0), out_dtype=np.float32)
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
         # block_bytes_nd is what the memory rule counts (measured: 16.2 MiB beyond the output, counted 21.8)
-        assert peak <= out.nbytes + fft.block_bytes_nd(k.shape, (134, 70, 50)) + 2**20
+        assert peak <= out.nbytes + fft_nd.block_bytes_nd(k.shape, (134, 70, 50)) + 2**20
 
     def test_a_mid_size_volume_is_not_kept_off_the_fft(self):
         """Regression: the memory rule counted a whole-volume float64 FFT (4 padded volumes), so a 256^3
@@ -268,12 +268,12 @@ class TestNearTheFloatRange:
             return 2.0**-40, 2.0**40
 
         monkeypatch.setattr(fft_range, "in_range", scaled)  # the 2-D blocks' (block_factors calls it in fft_range)
-        monkeypatch.setattr(fft, "in_range", scaled)  # the 3-D blocks'
+        monkeypatch.setattr(fft_nd, "in_range", scaled)  # the 3-D blocks'
         assert np.array_equal(correlate(x3, k, 1, mode=mode), plain)
         assert calls  # (after a module split the patch reached nothing and the test compared two unscaled results)
-        forced3 = fft.correlate_fft_nd(x3[..., 0].astype(np.float64)[None], k[None], (0, 0, 4, 4, 4, 4), PAD_CODES[mode], 0.5, (1, 64, 64))
+        forced3 = fft_nd.correlate_fft_nd(x3[..., 0].astype(np.float64)[None], k[None], (0, 0, 4, 4, 4, 4), PAD_CODES[mode], 0.5, (1, 64, 64))
         monkeypatch.undo()
-        assert np.array_equal(fft.correlate_fft_nd(x3[..., 0].astype(np.float64)[None], k[None], (0, 0, 4, 4, 4, 4),
+        assert np.array_equal(fft_nd.correlate_fft_nd(x3[..., 0].astype(np.float64)[None], k[None], (0, 0, 4, 4, 4, 4),
                                                    PAD_CODES[mode], 0.5, (1, 64, 64)), forced3)
 
 

@@ -81,12 +81,12 @@ def _same_widths(k: np.ndarray, widths: tuple[int, ...]) -> bool:
 
 def fft_bytes(k_shape: tuple[int, ...], out_shape: tuple[int, ...], dtype) -> int:
     """What :func:`_fft3d` allocates besides the input: the result in ``dtype`` and one block's
-    float64 buffers (:func:`.fft.block_bytes_nd`: no padded volume is made).
+    float64 buffers (:func:`.fft_nd.block_bytes_nd`: no padded volume is made).
 
     >>> fft_bytes((11, 11, 11), (400, 400, 400), np.float32) // 2**20
     336
     """
-    from .fft import block_bytes_nd
+    from .fft_nd import block_bytes_nd
 
     return int(np.prod(out_shape)) * np.dtype(dtype).itemsize + block_bytes_nd(tuple(k_shape), tuple(out_shape))
 
@@ -94,10 +94,10 @@ def fft_bytes(k_shape: tuple[int, ...], out_shape: tuple[int, ...], dtype) -> in
 def _fft3d(x: np.ndarray, k: np.ndarray, widths, mode_code: int, value: float, out_shape, paths: Paths,
            scale: float | None = None, out_dtype=np.float64, divisor: int | None = None) -> np.ndarray:
     """Float64 correlation of ``x`` padded by ``widths`` with ``k``: the block FFT on a fixed grid
-    (:func:`.fft.correlate_fft_nd`; a tile gives the whole volume's bytes), numpy.fft in a
+    (:func:`.fft_nd.correlate_fft_nd`; a tile gives the whole volume's bytes), numpy.fft in a
     ``cold`` process (no scipy.fft import, as the 2-D path), scipy.fft with workers otherwise."""
     from . import threads
-    from .fft import correlate_fft_nd
+    from .fft_nd import correlate_fft_nd
 
     return correlate_fft_nd(x, k, tuple(widths), mode_code, value, tuple(out_shape), threads.count(), paths.cold,
                             paths.origin_of(3), scale, out_dtype, divisor)
