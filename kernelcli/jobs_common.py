@@ -88,7 +88,7 @@ class ConvolveOptions:
         return "_".join([name, *self.words()])
 
     def conv_kwargs(self) -> dict[str, Any]:
-        """The options :func:`kernelcli.layers.filter_bank` takes."""
+        """The options :func:`kernelcli.banks.filter_bank` takes."""
         return {
             "stride": self.stride, "padding": self.padding, "pad_mode": self.pad_mode, "pad_value": self.pad_value,
             "dilation": self.dilation, "flip": self.flip, "combine": self.combine or "per-channel",

@@ -108,7 +108,7 @@ def gallery_file(
     from . import ndsupport
     from .io import formats
     from .catalog import kernel_path_note, kernel_size_text, list_kernels
-    from .layers import as_slices, filter_bank
+    from .banks import as_slices, filter_bank
     from .montage import DEFAULT_TILE, range_text, render_montage, to_display, write_sheet
 
     kernels = list_kernels(family)

@@ -205,7 +205,7 @@ def convolve_bank_file(
     give one map each (C maps each with "per-channel" on a C-channel input), written to
     ``.npy`` (H', W', M) or a multi-page float32 TIFF, and/or drawn to ``montage``.
     """
-    from .layers import filter_bank
+    from .banks import filter_bank
 
     names = [k.name for k in kernels]
     if options.layout == "zyx" and len(kernels) == 1 and len(kernels[0].shape) == 3 and options.plain and bias is None \
@@ -280,7 +280,8 @@ def layer_file(
     The result is ``activation(conv2d(x, weights) + bias)`` with PyTorch's numbers, as
     (H', W', K); one filter gives a single map written like any single result.
     """
-    from .layers import BankResult, conv_layer
+    from .banks import BankResult
+    from .layers import conv_layer
 
     filters = weights.shape[0]
     if options.flip:
@@ -407,7 +408,7 @@ def run_maps_job(
     compute_part: Callable[[Any, int], Any] | None = None,
     parts: int = 1,
 ) -> Report:
-    """Read one input, compute a :class:`~kernelcli.layers.BankResult`, write the maps and/or a montage.
+    """Read one input, compute a :class:`~kernelcli.banks.BankResult`, write the maps and/or a montage.
     ``label`` may be a function of the (H, W[, C]) input.  ``channels``: the channel count the call's weights or (C, f, f) kernels take (it picks an array's layout where
     both readings are plausible: :func:`kernelcli.layout.array_layout`); an input of another count is refused
     (ShapeError) with ``refuse_channels(its channels, whether an alpha was set aside)``.
@@ -449,7 +450,7 @@ def run_maps_job(
                               rescale, force, encoding)
     bank = _named(src, lambda: compute(data))
     if order == "zyx":
-        from .layers import as_slices
+        from .banks import as_slices
 
         bank = as_slices(bank)
     seconds = time.perf_counter() - start

@@ -5,7 +5,7 @@ at a time (:func:`montage_by_part`, :func:`montage_alone`), so that no map is ke
 Split from :mod:`kernelcli.jobs_maps`, which runs them (and re-exports the first two for the gallery's sake).
 
 >>> import numpy as np
->>> from kernelcli.layers import filter_bank
+>>> from kernelcli.banks import filter_bank
 >>> [name for name, _ in montage_tiles(filter_bank(np.zeros((4, 4, 3)), [np.ones((3, 3))], ["box"]))]
 ['box']
 """
@@ -24,7 +24,7 @@ def montage_by_part(src: Path, data: Any, label: str, compute_part: Callable[[An
     """Each kernel's maps (``compute_part``), checked as a whole bank's are and drawn at once into the montage's
     tiles (:func:`kernelcli.montage.drawn_tile`), then dropped: what :func:`montage_alone` writes."""
     from .jobs_common import check_finite_result
-    from .layers import as_slices
+    from .banks import as_slices
     from .montage import drawn_tile, montage_scale
 
     tiles: list[tuple[str, Any]] = []

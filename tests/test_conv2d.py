@@ -304,12 +304,12 @@ class TestTiling:
 
 
 def _flip_calls():
-    from kernelcli import layers, volumes
+    from kernelcli import banks, volumes
 
     image, volume = np.arange(16.0).reshape(4, 4), np.arange(27.0).reshape(3, 3, 3)
     return {
         "conv2d": lambda flip: api.conv2d(image, [[1.0, 2.0]], flip=flip),
-        "filter_bank": lambda flip: layers.filter_bank(image, [np.array([[1.0, 2.0]])], flip=flip).maps,
+        "filter_bank": lambda flip: banks.filter_bank(image, [np.array([[1.0, 2.0]])], flip=flip).maps,
         "conv3d": lambda flip: volumes.conv3d(volume, np.arange(3.0).reshape(1, 1, 3), flip=flip),
     }
 

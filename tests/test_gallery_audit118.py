@@ -205,11 +205,11 @@ class TestMontageMemory:
         assert json.loads(alone.stdout)["maps"] == json.loads(beside.stdout)["maps"]
 
     def test_a_montage_alone_computes_one_kernel_at_a_time(self, invoke, tmp_path, monkeypatch):
-        from kernelcli import layers
+        from kernelcli import banks
 
         self._inputs(tmp_path)
-        seen, real = [], layers.filter_bank
-        monkeypatch.setattr(layers, "filter_bank", lambda x, kernels, *a, **k: seen.append(len(kernels)) or real(x, kernels, *a, **k))
+        seen, real = [], banks.filter_bank
+        monkeypatch.setattr(banks, "filter_bank", lambda x, kernels, *a, **k: seen.append(len(kernels)) or real(x, kernels, *a, **k))
         r = invoke("convolve", "c.png", "-k", "sobel_v", "-k", "sobel_h", "-k", "laplacian_4", "--montage", "m.png")
         assert r.exit_code == 0, r.output
         assert seen == [1, 1, 1]

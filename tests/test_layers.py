@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 import kernelcli.layers as layers
 from kernelcli import api, layer_jit
 from kernelcli.errors import ShapeError, UsageError
-from kernelcli.layers import apply_activation, conv_layer, filter_bank
+from kernelcli.banks import filter_bank
+from kernelcli.layers import apply_activation, conv_layer
 from kernelcli.modes import PAD_MODES
 
 from kernelcli._core import policy

@@ -125,7 +125,7 @@ class TestBiasCountBeforeAnyInput:
 
     def test_the_api_counts_in_words(self):
         from kernelcli.errors import UsageError
-        from kernelcli.layers import filter_bank
+        from kernelcli.banks import filter_bank
 
         with pytest.raises(UsageError, match="bias: 2 values for 1 kernel; give one value, or one per kernel"):
             filter_bank(np.ones((3, 3)), [[[1.0]]], bias=[1, 2])
