@@ -85,6 +85,24 @@ def exact_whole(text: str) -> int | None:
     return int(value)
 
 
+def whole_digits(text: str) -> int | None:
+    """How many digits the whole number ``text`` denotes in any decimal form, or None where it denotes none: what
+    an error can say of ``1e5000``, a whole number too long for an int (past :data:`MAX_CHARS` digits).
+
+    >>> whole_digits("1e5000"), whole_digits("-2.50e1"), whole_digits("0e9"), whole_digits("2.5"), whole_digits("inf")
+    (5001, 2, 1, None, None)
+    """
+    stripped = text.strip()
+    if len(stripped) > MAX_CHARS or _DECIMAL.fullmatch(stripped) is None or not any(c.isdigit() for c in stripped):
+        return None
+    import decimal as exact
+
+    value = exact.Decimal(stripped)
+    if value != value.to_integral_value():
+        return None
+    return value.adjusted() + 1 if value else 1
+
+
 #: whole numbers float64 holds exactly, every one of them: up to 2**53 in magnitude
 EXACT_WHOLE = 2**53
 

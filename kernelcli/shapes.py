@@ -52,8 +52,10 @@ def _whole(name: str, value: Any, minimum: int) -> int:
     except TypeError:
         whole = None
     if whole is not None and abs(whole) > MAX_SIZE:
-        digits = int(abs(whole).bit_length() * 0.30103) + 1  # at most one too many; str() refuses ints past 4300 digits
-        raise UsageError(f"{name} must be an integer of at most {MAX_DIGITS} digits, got one of about {digits}")
+        digits = int(abs(whole).bit_length() * 0.30103) + 1  # never too few (str() refuses ints past 4300 digits)
+        while 10 ** (digits - 1) > abs(whole):
+            digits -= 1
+        raise UsageError(f"{name} must be an integer of at most {MAX_DIGITS} digits, got one of {digits}")
     if whole is None or whole < minimum:
         raise UsageError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return whole
@@ -115,6 +117,18 @@ def too_large(what: str, f: int, dilation: int, size: int, pad_before: int, pad_
             f"{size + pad_before + pad_after} (in={size}, padding {pad_before}+{pad_after}): the output would be empty")
 
 
+def pool_padding_refusal(padding: int, size: int, along: str = "") -> str | None:
+    """The words of PyTorch's pooling padding rule (at most size // 2) where ``padding`` breaks it, else None: one
+    wording for ``pool``, ``shape --pool`` and a spec's pooling layer (``along``: the axis, where they differ).
+
+    >>> pool_padding_refusal(1, 3) is None, pool_padding_refusal(2, 3)
+    (True, "padding 2 is more than half the pool size 3: at most 1 (PyTorch's rule)")
+    """
+    if padding > size // 2:
+        return f"padding {padding}{along} is more than half the pool size {size}: at most {size // 2} (PyTorch's rule)"
+    return None
+
+
 def check_pool_padding(padding: int, size: int) -> int:
     """PyTorch's rule, one for ``pool`` and ``shape --pool``: pooling padding is at most size // 2.
 
@@ -123,8 +137,9 @@ def check_pool_padding(padding: int, size: int) -> int:
     ...
     kernelcli.errors.UsageError: padding 2 is more than half the pool size 2: at most 1 (PyTorch's rule)
     """
-    if padding > size // 2:
-        raise UsageError(f"padding {padding} is more than half the pool size {size}: at most {size // 2} (PyTorch's rule)")
+    refused = pool_padding_refusal(padding, size)
+    if refused is not None:
+        raise UsageError(refused)
     return padding
 
 

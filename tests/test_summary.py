@@ -305,7 +305,7 @@ class TestSpecErrors:
             ([{"type": "dense", "units": 3}], ["dense needs a flat vector, got 1x28x28", "flatten"]),
             ([{"type": "conv", "filters": 1, "f": 30}], ["layers[0].f (0)", "larger than the padded input 28"]),
             ([{"type": "concat", "skip": "nowhere"}], ["layers[0].skip", "no earlier layer named 'nowhere'"]),
-            ([{"type": "maxpool", "f": 2, "p": 2}], ["layers[0].p", "at most half the window"]),
+            ([{"type": "maxpool", "f": 2, "p": 2}], ["layers[0].p", "more than half the pool size 2: at most 1"]),
             ([{"use": "missing"}], ["layers[0].use", 'no template named "missing"']),
             ([{"repeat": -1, "type": "flatten"}], ["layers[0].repeat", "expected an integer >= 0"]),
             ([{"type": "conv", "filters": "$k", "f": 3}], ["layers[0].filters", "unknown variable $k"]),

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '84debf6f08e128e6a8b9600aa5c68f031d2179215550d032395e97fc7cb64fa8'
+LOOP_SOURCES = '3ceb662bff783f0dd96cae6edfac8067e4e5232f7483c1dbaa3604f2468455c8'
 
 
 _ENTRIES: dict = {}

@@ -175,6 +175,10 @@ def _number(kind: type, low: Any, high: Any, clamp: bool) -> Callable[[Any], Any
             except (TypeError, ValueError):
                 number = None
         if number is None:
+            digits = numtext.whole_digits(value) if kind is int and isinstance(value, str) else None
+            if digits is not None:  # (1e5000 is an integer, too long for one: "not a valid integer" was untrue)
+                raise ValueError(f"{numtext.quoted(value)} is an integer of {digits} digits, past the {numtext.MAX_CHARS} any "
+                                 "integer option reads.")
             what = "integer" if kind is int else "float"
             raise ValueError(f"{numtext.quoted(value)} is not a valid {what}.")
         if clamp and number == number:

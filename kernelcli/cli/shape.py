@@ -200,6 +200,9 @@ def shape(
         # a cube is the same input either way (the lecture's 228x228x228 is HxWxC), but the answer's order is not
         notes.append(f"note: {_fmt(list(given))} is read HxWxC (the default), so the answer is {_fmt(out)}; "
                      f"--layout chw reads it CxHxW and writes {_fmt(layout_dims(out, 'chw'))}")
+    if layout_given and len(given) < 3 and filters is None:  # (as params says of --flatten: one vocabulary)
+        notes.append(f"note: --layout {layout} names the axes of a 3-D --input HxWxC; {_fmt(list(given))} has {len(given)}, "
+                     "so it changes nothing")
     if channels is not None and filters is None and not pool:
         notes.append(f"note: the output has one channel per filter; add --filters K for the volume {'Kx' + _fmt(out) if layout == 'chw' else _fmt(out) + 'xK'}")
 

@@ -10,6 +10,7 @@ import typer
 
 from ..errors import writing_stdout
 from ._common import console as rich_console, guarded, print_json, write_stdout
+from ._lines import path_line
 from .options import PlaneLayoutOption, option
 
 #: shown in --help; a test keeps it equal to the files in kernels/networks/
@@ -66,7 +67,10 @@ def summary(
       kernelcli summary my_net.json --input 1x128x128 --json
     """
     from ..netspec import load_spec, parse_input_shape
+    from ..shapes import check_positive
 
+    # (at most 30 digits, as every count and size typed: a 4,000-digit --depth was taken)
+    depth, max_layers = check_positive("--depth", depth), check_positive("--max-layers", max_layers)
     if layout is not None and input_shape is None:
         from ..errors import UsageError
 
@@ -163,7 +167,9 @@ def _render(net, depth: int, layout: str | None = None) -> None:
         return fmt_chw(hwc_dims(tuple(shape), "chw")) if hwc else fmt_chw(shape)
 
     named = " (HxWxC)" if hwc and len(net.input) == 3 else ""  # a vector input (784) has no axes to name
-    table = Table(title=f"{net.name}, input {fmt_shape(net.input)}{named}", box=box.SIMPLE_HEAD, title_justify="left")
+    # a spec's title and names are its text: a line break or an ESC sequence in one is written escaped, as a
+    # listing writes a file name (path_line), not drawn (a row split in two, a terminal cleared or recoloured)
+    table = Table(title=f"{path_line(net.name)}, input {fmt_shape(net.input)}{named}", box=box.SIMPLE_HEAD, title_justify="left")
     table.add_column("Layer", overflow="fold")
     table.add_column("Type")
     table.add_column("Output", no_wrap=True)
@@ -173,7 +179,7 @@ def _render(net, depth: int, layout: str | None = None) -> None:
         kind = f"{layer.kind} ({folded} layers)" if folded else layer.kind
         params = f"{layer.params:,}" if layer.params else "-"
         local = layer.name.rsplit(".", 1)[-1]  # the full name is the path of indented names above
-        table.add_row("  " * (layer.depth - 1) + local, kind, fmt_shape(layer.shape), params, _human(layer.mult_adds))
+        table.add_row("  " * (layer.depth - 1) + path_line(local), kind, fmt_shape(layer.shape), params, _human(layer.mult_adds))
     # on a terminal rich writes itself; elsewhere its text goes through write_stdout, which writes every byte
     buffer = None if sys.stdout.isatty() else io.StringIO()
     # names and titles are the spec's text: '[/]' in one was Rich markup (exit 70), 'head[i]' printed 'head'
@@ -182,7 +188,7 @@ def _render(net, depth: int, layout: str | None = None) -> None:
     # and cut 30-digit numbers with '...'; a line wider than the terminal wraps there, nothing is lost
     console.width = max(console.width, Measurement.get(console, console.options.update_width(10**6), table).maximum)
     if net.title:
-        console.print(net.title)
+        console.print(path_line(net.title))
     console.print(table)
     console.print(f"Output:                 {fmt_shape(net.output)}")
     console.print(f"Total params:           {net.params:,}")

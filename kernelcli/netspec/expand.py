@@ -28,7 +28,7 @@ import re
 from typing import Any
 
 from ..shapes import integer_value
-from .spec import SOURCE_KEY, SpecError, json_value
+from .spec import SOURCE_KEY, SpecError, json_kind, json_value
 
 _WHOLE = re.compile(r"^\$([A-Za-z_]\w*)$")
 _INNER = re.compile(r"\$\{([A-Za-z_]\w*)\}")
@@ -129,7 +129,7 @@ class _Expander:
     def layers(self, items: Any, env: dict[str, Any], path: str, nesting: int) -> list[dict]:
         items = self.subst(items, env, path, strict=True) if isinstance(items, str) else items
         if not isinstance(items, list):
-            raise self.fail(path, f"expected a list of layers, got {type(items).__name__}")
+            raise self.fail(path, f"expected a list of layers, got {json_kind(items)}")
         out: list[dict] = []
         for k, item in enumerate(items):
             where = f"{path}[{k}]"
@@ -179,7 +179,7 @@ class _Expander:
             elif key == "branches":
                 value = self.subst(value, env, where, strict=True) if isinstance(value, str) else value
                 if not isinstance(value, dict):
-                    raise self.fail(where, f"expected an object of branch name -> list of layers, got {type(value).__name__}")
+                    raise self.fail(where, f"expected an object of branch name -> list of layers, got {json_kind(value)}")
                 out[key] = {name: self.layers(v, env, f"{where}.{name}", nesting) for name, v in value.items()}
             elif key == SOURCE_KEY:
                 out[key] = value

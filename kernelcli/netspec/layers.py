@@ -212,8 +212,11 @@ def _pool(x: Fields, shape: tuple[int, ...], dilated: bool) -> LeafResult:
     ceil_mode = x.bool("ceil_mode", False)
     if not dilated:
         x.bool("count_include_pad", True)
-    if 2 * ph > fh or 2 * pw > fw:
-        raise x.error(f"padding {[ph, pw]} must be at most half the window {[fh, fw]} (as in PyTorch)", "p")
+    for axis, (pad, size) in enumerate(((ph, fh), (pw, fw))):  # (in pool's words: "padding [2, 2] ... window [2, 2]" was its own)
+        along = "" if (ph, fh) == (pw, fw) else f" along the {('height', 'width')[axis]}"
+        refused = shapes.pool_padding_refusal(pad, size, along)
+        if refused is not None:
+            raise x.error(refused, "p")
     oh = _size(x, "f", lambda: shapes.pool_output_size(h, fh, stride=sh, padding=ph, dilation=dh, ceil_mode=ceil_mode))
     ow = _size(x, "f", lambda: shapes.pool_output_size(w, fw, stride=sw, padding=pw, dilation=dw, ceil_mode=ceil_mode))
     return LeafResult((c, oh, ow), 0, 0, c * oh * ow)

@@ -125,7 +125,7 @@ def load_spec(ref: str | Path) -> NetworkSpec:
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{label}: cannot read the spec: {exc}") from None
     try:
-        document = json.loads(text, parse_int=_parse_int, object_pairs_hook=_once_each)
+        document = json.loads(text, parse_int=_parse_int, parse_float=_parse_float, object_pairs_hook=_once_each)
     except json.JSONDecodeError as exc:
         raise SpecError(f"{label}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except RecursionError:
@@ -140,6 +140,13 @@ def load_spec(ref: str | Path) -> NetworkSpec:
 SOURCE_KEY = "__source__"
 #: digits an integer in a spec may have (a real layer size has a handful)
 MAX_INT_DIGITS = 30
+
+
+def _parse_float(text: str) -> float:
+    """A JSON number with a point or an exponent, remembering its text: a message names it as the file wrote it."""
+    from ..numtext import typed_value
+
+    return typed_value(float(text), text, "")
 
 
 def _parse_int(text: str) -> int:
@@ -206,21 +213,38 @@ def _line_column(text: str, offset: int) -> str:
 
 
 def json_value(value: Any) -> str:
-    """``value`` spelled as the user wrote it in JSON, for a message (a Python value JSON has no word for: its repr).
+    """``value`` spelled as the user wrote it in JSON, for a message (a Python value JSON has no word for: its repr);
+    a number of the file as the file wrote it (``1e400``, not ``Infinity``; ``1e2``, not ``100.0``).
 
     >>> json_value(True), json_value(float("nan")), json_value("no"), json_value([True, 8, 8])
     ('true', 'NaN', '"no"', '[true, 8, 8]')
+    >>> json_value(json.loads("1e400", parse_float=_parse_float))
+    '1e400'
     """
+    if isinstance(getattr(value, "typed", None), str):
+        return value.typed
     try:
         return json.dumps(value, allow_nan=True, ensure_ascii=False)
     except (TypeError, ValueError, RecursionError):  # (a numpy integer or a set given through the API)
         return repr(value)
 
 
+def json_kind(value: Any) -> str:
+    """What JSON calls the kind of ``value``, for a message (``null``, not Python's ``NoneType``).
+
+    >>> json_kind(None), json_kind([]), json_kind({}), json_kind("a"), json_kind(False), json_kind(2.5)
+    ('null', 'an array', 'an object', 'a string', 'false', 'a number')
+    """
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    kinds = ((dict, "an object"), ((list, tuple), "an array"), (str, "a string"), ((int, float), "a number"))
+    return next((word for kind, word in kinds if isinstance(value, kind)), type(value).__name__)
+
+
 def parse_spec(document: Any, label: str = "<spec>", *, default_name: str | None = None) -> NetworkSpec:
     """Check the top level of a spec document (already decoded from JSON)."""
     if not isinstance(document, dict):
-        raise SpecError(f"{label}: expected a JSON object with 'layers', got {type(document).__name__}")
+        raise SpecError(f"{label}: expected a JSON object with 'layers', got {json_kind(document)}")
     unknown = [key for key in document if key not in TOP_LEVEL_FIELDS]
     if unknown:
         raise SpecError(f"{label}: {unknown[0]}: unknown field; allowed: {', '.join(TOP_LEVEL_FIELDS)}")
@@ -234,7 +258,7 @@ def parse_spec(document: Any, label: str = "<spec>", *, default_name: str | None
         raise SpecError(f"{label}: layers: expected a non-empty list of layers, got {json_value(layers)}")
     templates = document.get("templates", {})
     if not isinstance(templates, dict):
-        raise SpecError(f"{label}: templates: expected an object of name -> template, got {type(templates).__name__}")
+        raise SpecError(f"{label}: templates: expected an object of name -> template, got {json_kind(templates)}")
     shape = document.get("input")
     if shape is not None:
         shape = _read_input(check_input_shape(shape, f"{label}: input"), document.get("layout"), label)
