@@ -155,12 +155,15 @@ def _too_many_taps(family: str, sigma_given: float, sigma: float, axis: int, ste
     >>> str(_too_many_taps("gaussian", 170, 170.0, 0, 1.0, 3.0, 1021, True))
     'gaussian: sigma 170 voxels, a kernel of 1021 taps along every axis, more than 1001 (sigma at most 166.6 voxels)'
     """
-    bound = _at_most(MAX_TAPS // 2 / truncate * step)
+    # a fwhm: kernel is refused in the FWHM it was given in (its sigma beside it), not in a sigma the user never typed
+    width, per = ("FWHM", FWHM_PER_SIGMA) if family == "fwhm" else ("sigma", 1.0)
+    bound = _at_most(MAX_TAPS // 2 / truncate * step * per)
+    said = f"FWHM {sigma_given * per:g} {{unit}} (sigma {sigma_given:g})" if per != 1.0 else f"sigma {sigma_given:g} {{unit}}"
     if in_voxels:
-        given, along, most = f"{family}: sigma {sigma_given:g} voxels", " along every axis", f"sigma at most {bound} voxels"
+        given, along, most = f"{family}: {said.format(unit='voxels')}", " along every axis", f"{width} at most {bound} voxels"
     else:
-        given = f"{family}: sigma {sigma_given:g} mm is {sigma:.4g} voxels along {AXES[axis]} (spacing {step:g} mm)"
-        along, most = "", f"sigma at most {bound} mm here"
+        given = f"{family}: {said.format(unit='mm')} is {sigma:.4g} voxels along {AXES[axis]} (spacing {step:g} mm)"
+        along, most = "", f"{width} at most {bound} mm here"
     if taps is None:
         return InvalidKernel(f"{given}: a kernel of more than {MAX_TAPS} taps{along} ({most})")
     return InvalidKernel(f"{given}, a kernel of {taps} taps{along}, more than {MAX_TAPS} ({most})")
@@ -176,7 +179,7 @@ def _at_most(value: float) -> str:
     return f"{math.floor(value * scale * (1 + 1e-12)) / scale:g}"  # (the 1e-12: 125 computed as 124.99999999999999)
 
 
-def gaussian_mm(sigma_mm: float, spacing: Sequence[float], *, truncate: float = TRUNCATE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def gaussian_mm(sigma_mm: float, spacing: Sequence[float], *, truncate: float = TRUNCATE, fwhm: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One 1-D Gaussian per axis (z, y, x) for a standard deviation of ``sigma_mm`` millimetres.
 
     Per axis: ``sigma_vox = sigma_mm / spacing``, radius ``ceil(truncate * sigma_vox)`` voxels
@@ -187,14 +190,15 @@ def gaussian_mm(sigma_mm: float, spacing: Sequence[float], *, truncate: float = 
     >>> [len(k) for k in gaussian_mm(2.0, (1.0, 0.8, 0.8))]
     [13, 17, 17]
     """
-    return _gaussian(sigma_mm, spacing, truncate)
+    return _gaussian(sigma_mm, spacing, truncate, fwhm)
 
 
-def _gaussian(sigma: float, spacing: Sequence[float] | None, truncate: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`gaussian_mm` on ``spacing``, or :func:`gaussian_vox` where it is None (sigma in voxels)."""
+def _gaussian(sigma: float, spacing: Sequence[float] | None, truncate: float, fwhm: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`gaussian_mm` on ``spacing``, or :func:`gaussian_vox` where it is None (sigma in voxels); ``fwhm``: the
+    size was given as a FWHM (``fwhm:4mm``), and a refusal says it in FWHM."""
     check_sigma_truncate("gaussian", sigma, truncate, "mm" if spacing is not None else "voxels")
     steps = (1.0, 1.0, 1.0) if spacing is None else check_spacing(spacing)
-    radii = _radii("gaussian", sigma, None if spacing is None else steps, truncate)
+    radii = _radii("fwhm" if fwhm else "gaussian", sigma, None if spacing is None else steps, truncate)
     z, y, x = (gaussian_1d(float(sigma) / step, radius) for step, radius in zip(steps, radii))
     return z, y, x
 
@@ -223,13 +227,13 @@ def box_mm(width_mm: float, spacing: Sequence[float]) -> tuple[np.ndarray, np.nd
     return kernels[0], kernels[1], kernels[2]
 
 
-def gaussian_vox(sigma: float, *, truncate: float = TRUNCATE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def gaussian_vox(sigma: float, *, truncate: float = TRUNCATE, fwhm: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`gaussian_mm` with sigma in voxels (spacing 1 on every axis), refused in voxels.
 
     >>> len(gaussian_vox(2.0)[0])
     13
     """
-    return _gaussian(sigma, None, truncate)
+    return _gaussian(sigma, None, truncate, fwhm)
 
 
 def box_vox(side: int) -> tuple[Any, Any, Any]:

@@ -90,12 +90,13 @@ class VolumeKernel:
         [3, 3, 3]
         """
         t = TRUNCATE if truncate is None else truncate
+        fwhm = self.name.startswith("fwhm")
         if self.kind == "gaussian_mm":
-            return gaussian_mm(self.size, spacing, truncate=t)
+            return gaussian_mm(self.size, spacing, truncate=t, fwhm=fwhm)
         if self.kind == "box_mm":
             return box_mm(self.size, spacing)
         if self.kind == "gaussian_vox":
-            return gaussian_vox(self.size, truncate=t)
+            return gaussian_vox(self.size, truncate=t, fwhm=fwhm)
         if self.kind == "box_vox":
             return box_vox(int(self.size))
         if self.kind == "3d":

@@ -100,3 +100,34 @@ def test_the_command_line_names_voxels_on_a_volume_of_2_mm_slices(invoke, tmp_pa
         done = invoke("convolve", "h.nii.gz", "-k", spec, "-o", "o.nii.gz")
         assert done.exit_code == 3 and f"h.nii.gz: {said}" in done.stderr, (spec, done.output)
         assert not (tmp_path / "o.nii.gz").exists()
+
+
+class TestFwhmIsRefusedInFwhm:
+    """A ``fwhm:`` kernel past 1001 taps was refused in a sigma the user never typed ("gaussian: sigma 42466.1 voxels ...
+    sigma at most 166.6"): in the FWHM it was given in now, its sigma beside it, and the largest FWHM that fits."""
+
+    @pytest.mark.parametrize("spec, said", [
+        ("fwhm:1000vox", "fwhm: FWHM 1000 voxels (sigma 424.661): a kernel of more than 1001 taps along every axis "
+                         "(FWHM at most 392.4 voxels)"),
+        ("fwhm:200mm", "fwhm: FWHM 200 mm (sigma 84.9322) is 169.9 voxels along y (spacing 0.5 mm), a kernel of 1021 taps, "
+                       "more than 1001 (FWHM at most 196.2 mm here)"),
+    ])
+    def test_on_the_command_line(self, invoke, tmp_path, spec, said):
+        nib = pytest.importorskip("nibabel")
+        image = nib.Nifti1Image(np.zeros((10, 9, 8), np.float32), np.diag([0.5, 0.5, 2, 1]))
+        image.header.set_xyzt_units("mm")
+        nib.save(image, tmp_path / "h.nii.gz")
+        done = invoke("convolve", "h.nii.gz", "-k", spec, "-o", "o.nii.gz")
+        assert done.exit_code == 3 and done.stderr.strip() == f"error: h.nii.gz: {said}", done.output
+
+    @pytest.mark.parametrize("spacing", [None, (2.0, 0.5, 0.5)])
+    def test_the_fwhm_bound_printed_fits_and_a_bit_more_does_not(self, spacing):
+        per = kernel_build.FWHM_PER_SIGMA
+        build = (lambda f: kernel_build.gaussian_vox(f / per, fwhm=True)) if spacing is None else \
+            (lambda f: kernel_build.gaussian_mm(f / per, spacing, fwhm=True))
+        with pytest.raises(InvalidKernel) as exc:
+            build(1e4)
+        bound = float(re.search(r"FWHM at most ([0-9.e+]+) (mm here|voxels)\)$", str(exc.value)).group(1))
+        assert max(len(k) for k in build(bound)) <= 1001
+        with pytest.raises(InvalidKernel):
+            build(bound * 1.001)
