@@ -358,6 +358,23 @@ def _describe_options(options: ConvolveOptions) -> str:
     return text + (f", --kernel-scale {options.kernel_scale}" if options.kernel_scale is not None else "")
 
 
+#: what a filter bank's several maps are written as (a montage draws them as a picture)
+MAPS_TYPES = "several feature maps need .npy (H', W', maps) or .tif (one float32 page per map)"
+
+
+def refuse_maps_format(fmt: str | None) -> None:
+    """Refuse a batch's ``--format`` that a filter bank's maps cannot be written as (exit 2), as
+    :func:`check_maps_outputs` refuses one output's name (a batch takes no ``--montage``).
+
+    >>> refuse_maps_format("png")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --format png: several feature maps need .npy (H', W', maps) or .tif (one float32 page per map)
+    """
+    if fmt is not None and f".{fmt}".lower() not in MAPS_SUFFIXES:
+        raise UsageError(f"--format {fmt}: {MAPS_TYPES}")
+
+
 def check_maps_outputs(src: Path | None, out: Any, montage: Any, *, single: bool, force: bool,
                         picture: str = "a montage") -> tuple[Path | None, Path | None]:
     """Validate the data output and the montage path (``picture``: what a message calls it) before any pixel is read
@@ -369,10 +386,7 @@ def check_maps_outputs(src: Path | None, out: Any, montage: Any, *, single: bool
     inputs = [src] if src is not None else []  # (None: stdin, checked before it is read)
     out_path = formats.check_output_path(out, inputs, force=force) if out is not None else None
     if out_path is not None and not single and out_path.suffix.lower() not in MAPS_SUFFIXES:
-        raise UsageError(
-            f"{out_path}: several feature maps need .npy (H', W', maps) or .tif (one float32 page per map); "
-            "--montage FILE.png draws them as a picture"
-        )
+        raise UsageError(f"{out_path}: {MAPS_TYPES}; --montage FILE.png draws them as a picture")
     montage_path = None
     if montage is not None:
         from .io.output_checks import refuse_folder

@@ -10,7 +10,7 @@ from ._batch import (
     BatchOptions, is_batch, note_one_input, one_volume, refuse_batch_without_out_dir, refuse_missing_input, run_batch, run_inputs,
     run_reported,
 )
-from ..batch_kinds import by_kind, input_kinds
+from ..batch_kinds import by_kind, input_kinds, refuse_what_no_kind_takes
 from .option_values import number_in
 from .options import (
     AffineOption,
@@ -208,7 +208,7 @@ def convolve(
         volume_job = partial(convolve_volume_for_cli, kernels=kernel, stride=stride, padding=padding, dilation=dilation,
                              pad_mode=pad_mode, pad_value=fill, flip=flip, force=force, axis=axis, window=window,
                              keep_dtype=keep_dtype, truncate=truncate, mask=mask, volume=volume_index, series=series,
-                             resample_slices=resample_slices, affine=affine, paths=cli_paths(),
+                             resample_slices=resample_slices, affine=affine, paths=cli_paths(), layout=layout,
                              unsupported={name: value is not None for name, value in given.items()},
                              command=invoked_as("convolve"))
         image_job, label, refusal, several = None, "_".join(kernel or []) or "convolve", None, False
@@ -225,7 +225,12 @@ def convolve(
                 for spec in kernel or []:  # a kernel neither kind takes (a missing file) is refused now, exit 3
                     resolve_volume_kernel(spec)
                 refusal = exc  # a kernel in mm, say: the images fail alone, saying why
-        job = partial(by_kind, image_job=image_job, volume_job=volume_job, image_refusal=refusal, volume_options=for_volumes)
+        refuse_what_no_kind_takes(kinds, images=partial(_image_check, refusal=refusal, volume_options=for_volumes,
+                                                        several=several, fmt=fmt),
+                                  volumes=partial(volume_job, out=None, runner=_checked_only, fmt=fmt))
+        said = unused_fill(pad_value, pad_mode, "replicate") if default_mode is None else None  # (else a call note, above)
+        job = partial(by_kind, image_job=image_job, volume_job=volume_job, image_refusal=refusal, volume_options=for_volumes,
+                      volume_notes=(said,) if said else ())
         maps = "npy" if several else None  # a filter bank's images: .npy (H', W', maps), as without volumes
         named = volume_label_for_cli(kernel, pad_mode=pad_mode, pad_value=fill, flip=flip, fmt=fmt, axis=axis, truncate=truncate,
                                      mask=mask, volume=volume_index, resample_slices=resample_slices)  # as one volume alone
@@ -259,7 +264,7 @@ def convolve(
         _run_chain(input, kernel or [], then or [], scale, options, batch, given=given, out=out, force=force, json_out=json_out, quiet=quiet)
         return
     if is_batch(input, batch):
-        _run_many(input, kernel, bias, options, batch, scale=scale, weights=weights, bias_file=bias_file, montage=montage, out=out,
+        _run_many(input, kernel, bias, options, batch, kinds, scale=scale, weights=weights, bias_file=bias_file, montage=montage, out=out,
                   force=force, json_out=json_out, quiet=quiet)
         return
     input = input[0]
@@ -380,16 +385,40 @@ def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force,
     run_inputs(inputs, job, label=label, options=batch, out=out, force=force, json_out=json_out, quiet=quiet)
 
 
-def _run_many(inputs, specs, bias, options, batch, *, scale, weights, bias_file, montage, out, force, json_out, quiet) -> None:
-    """Several inputs, folders or patterns: one job per file, in parallel, into --out-dir."""
+def _run_many(inputs, specs, bias, options, batch, kinds, *, scale, weights, bias_file, montage, out, force, json_out,
+              quiet) -> None:
+    """Several inputs, folders or patterns (images and arrays, of ``kinds``): one job per file, in parallel, into --out-dir."""
     from ..errors import UsageError
 
     if weights is not None or bias_file is not None or montage is not None:
         raise UsageError("--weights, --bias-file and --montage work on one input; several inputs take --kernel")
     job, label, several = _image_job(specs, bias, options, scale, force)
+    refuse_what_no_kind_takes(kinds, images=partial(_image_check, refusal=None, volume_options={}, several=several,
+                                                    fmt=batch.fmt))
     if several and batch.format is None:  # several maps per file: .npy (H', W', maps)
         batch = BatchOptions(batch.out_dir, batch.suffix, "npy", batch.recursive, batch.workers, batch.report, batch.scheduler)
     run_batch(inputs, job, label=label, options=batch, out=out, force=force, json_out=json_out, quiet=quiet)
+
+
+def _image_check(src: str, *, refusal: Exception | None, volume_options: dict[str, Any], several: bool, fmt: Any) -> None:
+    """What a batch's image ``src`` is refused for before its pixels are read (as :func:`kernelcli.batch_kinds.by_kind`
+    and the bank's job refuse it): the image job's ``refusal``, an option for volumes alone, a bank's ``--format``."""
+    from ..jobs_maps import refuse_maps_format
+    from ..volume_inputs import refuse_volume_options
+
+    if refusal is not None:
+        raise refusal
+    refuse_volume_options([src], volume_options)
+    if several:
+        refuse_maps_format(getattr(fmt, "value", fmt))
+
+
+def _checked_only(*_: Any, fmt: Any = None, **__: Any) -> None:
+    """The runner of a volume's call made for its checks alone (:func:`kernelcli.medical.convolve_volume_for_cli`'s
+    before its runner reads the volume), and the output type ``--format`` gives it."""
+    from ..medical.writers import check_volume_format
+
+    check_volume_format(getattr(fmt, "value", fmt))
 
 
 def _image_job(specs, bias, options, scale, force) -> tuple[Any, str, bool]:

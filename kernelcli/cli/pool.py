@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Optional
 
 from ._batch import BatchOptions, note_one_input, one_volume, refuse_batch_without_out_dir, run_batch, run_inputs, run_reported
-from ..batch_kinds import by_kind, input_kinds
+from ..batch_kinds import by_kind, input_kinds, refuse_what_no_kind_takes
 from .options import (
     AffineOption,
     CompressOption,
@@ -162,16 +162,20 @@ def pool(
     # (an image given one is refused; in a batch, it fails alone)
     volume_only = _volume_only(window=window, axis=axis, volume_index=volume_index, series=series,
                                resample_slices=resample_slices, affine=affine)
+    from ..volume_inputs import refuse_volume_options
+
     kinds = input_kinds(input, recursive) if out_dir is not None else None
     if kinds is not None and kinds.volumes:  # each volume pooled in 3-D into a volume
         from ..medical import VolumeOptions, parse_window
 
         if not kinds.images:  # every input pooled in 3-D: an option none of them takes is refused once (exit 2)
             pool_padding(padding_text, in_3d=True)
+        refuse_what_no_kind_takes(kinds, images=lambda src: refuse_volume_options([src], volume_only),
+                                  volumes=partial(_volume_checks, image_only=image_only, layout=layout, fmt=fmt))
 
         options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
                                 series=series, resample_slices=resample_slices, affine=affine, axis=axis, paths=cli_paths())
-        volume_job = partial(_pool_volume_file, padding_text=padding_text, size=size, op=op, stride=stride, padding=padding,
+        volume_job = partial(_pool_volume_file, padding_text=padding_text, layout=layout, size=size, op=op, stride=stride, padding=padding,
                              ceil_mode=ceil, count_include_pad=not exclude_pad, force=force, options=options)
         from ..medical.views import is_png_output
 
@@ -181,8 +185,6 @@ def pool(
                   out=out, force=force, json_out=json_out, quiet=quiet,
                   volume_label=options.label(label, png=is_png_output(None, fmt)))  # as one volume alone
         return
-    from ..volume_inputs import refuse_volume_options
-
     refuse_batch_without_out_dir(input, BatchOptions(out_dir, recursive=recursive, scheduler=scheduler), out=out, quiet=quiet,
                                  tiled=tiled, chunks=chunks)
     refuse_volume_options(input, volume_only, out_dir=out_dir)
@@ -257,12 +259,27 @@ def pool_padding(text: str, size: int | None = None, *, in_3d: bool = False, src
     return width if size is None else check_pool_padding(width, size)
 
 
-def _pool_volume_file(path: Any, *, padding_text: str, **given: Any) -> Any:
-    """One volume of a batch pooled in 3-D, as ``pool VOLUME`` alone: four ``--padding`` widths fail it alone."""
+def _pool_volume_file(path: Any, *, padding_text: str, layout: str | None = None, **given: Any) -> Any:
+    """One volume of a batch pooled in 3-D, as ``pool VOLUME`` alone: four ``--padding`` widths, or a ``--layout`` other
+    than zyx, fail it alone."""
+    from ..layout import check_volume_layout
     from ..medical import pool_volume_file
 
     pool_padding(padding_text, in_3d=True, src=path)
+    check_volume_layout(layout, str(path))
     return pool_volume_file(path, **given)
+
+
+def _volume_checks(path: str, *, image_only: dict[str, Any], layout: str | None, fmt: Any) -> None:
+    """The checks ``pool VOLUME`` alone makes of its options before reading it (in its order), which a batch whose every
+    input is a volume makes once (:func:`kernelcli.batch_kinds.refuse_what_no_kind_takes`)."""
+    from ..layout import check_volume_layout
+    from ..medical.writers import check_volume_format
+    from ..volume_inputs import refuse_image_options
+
+    refuse_image_options(path, image_only, command="pool")
+    check_volume_layout(layout, path)
+    check_volume_format(getattr(fmt, "value", fmt))
 
 
 def register(app: Any) -> None:

@@ -35,6 +35,19 @@ def check_volume_output(out: str | os.PathLike, inputs: tuple[Path, ...] = (), *
 
 
 
+def check_volume_format(fmt: str | None) -> None:
+    """Refuse a ``--format`` no volume's output takes (exit 2), as :func:`check_volume_output` refuses its name: made
+    once by a batch whose every input is a volume.
+
+    >>> check_volume_format("tif")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --format tif: unsupported output type '.tif' for a volume: expected npy or png (without --format: .nii.gz)
+    """
+    if fmt is not None and f".{fmt}" not in OUTPUT_SUFFIXES:
+        raise UsageError(f"--format {fmt}: unsupported output type '.{fmt}' for a volume: expected npy or png (without --format: .nii.gz)")
+
+
 def bare_array_note(ndim: int) -> str:
     """The note of a volume written as ``.npy``: the geometry a NIfTI header carries stays behind.
 
