@@ -95,7 +95,16 @@ def not_run(item_input: str, item_output: str, code: int, why: str) -> Record:
     >>> r = not_run("a.png", "o.png", 143, stopped_by(143)); (r.status, r.code, r.error, r.seconds)
     ('not run', 143, 'not run: terminated (SIGTERM)', None)
     """
-    return Record(item_input, item_output, "not run", error=f"not run: {why}", seconds=None, code=code)
+    return Record(item_input, item_output, "not run", error=not_run_error(why), seconds=None, code=code)
+
+
+def not_run_error(why: str) -> str:
+    """The error of a record that was not run, in every record's words (one input's, a batch's, a report's).
+
+    >>> not_run_error(stopped_by(143))
+    'not run: terminated (SIGTERM)'
+    """
+    return f"not run: {why}"
 
 
 #: every record (``--json`` of one input, each item of a batch, ``--report``) has these fields;

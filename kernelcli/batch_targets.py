@@ -65,8 +65,8 @@ def plan(
     WriteError
         The output folder cannot be created or written (read-only).
 
-    Unless ``report`` is itself refused, the error carries ``records``: what ``--report`` and ``--json`` say of each
-    input (:func:`refused_records`).
+    The error carries ``records``: what ``--json`` (and ``--report``, unless ``report_refused``: the report is itself
+    refused) say of each input (:func:`refused_records`).
     """
     discovery = found if isinstance(found, Discovery) else Discovery(list(found))
     out = Path(out_dir)
@@ -125,9 +125,9 @@ def plan(
     if report is not None and any(p.startswith(f"--report {report}:") for p in problems):
         own.setdefault(None, "--report")
     refusal = _refusal(problems, long_names, out)
-    if refusal is not None:
-        if report is None or (None not in own and Path(report).absolute().parent.is_dir()):
-            refusal.records = refused_records(items, own, refusal)  # type: ignore[attr-defined] # --report and --json print them
+    if refusal is not None:  # --json prints the records, --report writes them where the report is not at fault
+        refusal.records = refused_records(items, own, refusal)  # type: ignore[attr-defined]
+        refusal.report_refused = None in own  # type: ignore[attr-defined]
         raise refusal
     return items
 

@@ -231,9 +231,9 @@ def test_signals_at_random_moments_of_a_batch_never_hang(tmp_path):
         assert "Traceback" not in err, err
         assert not [p for p in work.rglob("*") if p.name.endswith(".part")]
         report = work / "report.json"
-        if proc.returncode and report.exists():  # absent when the signal came before the run started
-            items = json.loads(report.read_text())["items"]
-            finished = {p.name for p in (work / "out").iterdir()}
+        if proc.returncode and report.exists():  # absent when the signal came before the command started
+            items = json.loads(report.read_text())["items"]  # (none when it came before the plan: audit 126 #6)
+            finished = {p.name for p in (work / "out").iterdir()} if (work / "out").is_dir() else set()
             assert {Path(i["output"]).name for i in items if i["status"] == "ok"} == finished
 
 
@@ -548,7 +548,10 @@ def test_the_report_of_one_interrupted_input_says_so_as_its_json_does(tmp_path, 
                           text=True, timeout=120, preexec_fn=interruptible)
     assert done.returncode == 128 + sig, done.stderr
     record, report = json.loads(done.stdout), json.loads((tmp_path / "r.json").read_text())
-    assert record["status"] == "not run" and record["code"] == 128 + sig and f"error: {record['error']}" in done.stderr
+    # audit 126 #6: the record in a batch's words ("not run: terminated (SIGTERM)"); stderr names the stop as before
+    said = "interrupted" if sig == signal.SIGINT else "terminated (SIGTERM)"
+    assert record["status"] == "not run" and record["code"] == 128 + sig and record["error"] == f"not run: {said}"
+    assert f"error: {said}" in done.stderr
     assert report["items"] == [record]
     assert report["totals"]["interrupted"] is True and report["totals"]["not_run"] == 1 and report["totals"]["seconds"] > 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "r.json"]

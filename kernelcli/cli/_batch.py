@@ -24,10 +24,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..records import record
-from ._common import _click_control, console, echo, error, exit_with, internal_error_message, note, print_json
+from ._common import _click_control, console, echo, error, exit_with, internal_error_message, note, print_json, write_report
 from ._lines import path_line, single_line
 from ._report import output_for, render_report
-from ._signals import interrupted_message
 
 
 # declared once in options.py; re-exported for the commands that import them from here
@@ -197,8 +196,11 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
         totals = BatchResult([record], record.seconds, 1)
         if stop is not None:  # as a batch's totals; the record as --json prints it (guarded's): its error, no seconds
             totals.interrupted, totals.interrupt_code = True, record.code
-            record.error, record.seconds = interrupted_message(stop), None  # type: ignore[assignment]
-        _write_report(report, totals, force=force)
+            from ..batch_records import not_run_error, stopped_by
+
+            record.error, record.seconds = not_run_error(stopped_by(record.code)), None  # type: ignore[assignment]
+            stop.reported = True  # type: ignore[attr-defined] # (guarded writes no other)
+        write_report(report, totals, force=force)
     return result
 
 
@@ -234,8 +236,8 @@ def run_batch(
         if records is not None:  # --report and --json: one document, the batch's
             from ..batch_records import BatchResult
 
-            if options.report is not None:
-                _write_report(options.report, BatchResult(records, 0.0, 0), force=force)
+            if options.report is not None and not getattr(refused, "report_refused", False):
+                _write_refused_report(options.report, BatchResult(records, 0.0, 0), force=force, quiet=quiet)
             if json_out:
                 print_json(BatchResult(records, 0.0, 0).as_dict())
         raise
@@ -249,6 +251,12 @@ def run_batch(
         unwritten = _report_unwritten(options.report, result, force=force, quiet=quiet)
         if json_out:
             print_json(result.as_dict())
+        elif not quiet:  # the outputs kept are listed, as a finished run lists them
+            for record in result.records:
+                if record.status == "ok":
+                    echo(path_line(record.output))
+        if not quiet:
+            note(result.summary())
         if unwritten is not None:
             error(str(unwritten))
         error(f"interrupted after {result.ok + result.failed} of {len(items)} files; finished outputs are kept, temporary files removed")
@@ -299,7 +307,7 @@ def _report_unwritten(report: Path | None, result: Any, *, force: bool, quiet: b
     if report is None:
         return None
     try:
-        _write_report(report, result, force=force)
+        write_report(report, result, force=force)
     except KernelcliError as exc:
         reason = str(exc).removeprefix(f"{report}: ")
         call_note(f"--report {report}: not written: {reason}", quiet=True)
@@ -307,6 +315,21 @@ def _report_unwritten(report: Path | None, result: Any, *, force: bool, quiet: b
         unwritten.exit_code = exc.exit_code
         return unwritten
     return None
+
+
+def _write_refused_report(report: Path, result: Any, *, force: bool, quiet: bool) -> None:
+    """Write the report of a run refused while planning; in a folder the run would have made (``--out-dir results
+    --report results/r.json``), made for it: nothing else is written.  A report that cannot be written is said in one
+    note, and in the records: the refusal's error and code stay the run's."""
+    from ..errors import KernelcliError
+    from ._common import call_note
+
+    try:
+        Path(report).absolute().parent.mkdir(parents=True, exist_ok=True)
+        write_report(report, result, force=force)
+    except (OSError, KernelcliError) as exc:
+        reason = exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc).removeprefix(f"{report}: ")
+        call_note(f"--report {report}: not written: {reason}", quiet=quiet)
 
 
 def _discover(inputs: list[Path], options: BatchOptions, *, out: Path | None, quiet: bool) -> Any:
@@ -360,14 +383,6 @@ def one_volume(inputs: list[Path], out_dir: Path | None) -> bool:
 
     return (len(inputs) == 1 and out_dir is None and str(inputs[0]) != "-"
             and not is_batch(inputs, BatchOptions()) and is_volume_input(inputs[0]))
-
-
-def _write_report(path: Path, result, *, force: bool) -> None:
-    from ._common import json_text, with_call_notes
-    from ._lines import shown
-    from ..io.outputs import write_bytes_atomic
-
-    write_bytes_atomic(path, (shown(json_text(with_call_notes(result.as_dict()))) + "\n").encode(), force=force)
 
 
 class _Display:

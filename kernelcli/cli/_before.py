@@ -25,8 +25,10 @@ def interrupted(argv: list[str], exc: BaseException) -> int:
     sys.stderr.write(f"error: {message}\n")
     code = interrupt_exit_code(exc)
     if not json_printed():
-        try:
-            failure_before_parsing(argv, code, message, "not run")
+        from ..batch_records import not_run_error, stopped_by
+
+        try:  # (the record in every record's words: a batch's, one input's)
+            failure_before_parsing(argv, code, not_run_error(stopped_by(code)), "not run")
         except Exception:  # noqa: BLE001 - a stdout that cannot take it: the error line said it all
             pass
     return code

@@ -313,8 +313,17 @@ def guarded(func: F) -> F:
         except KernelcliError as exc:
             _fail_known(exc, as_json, kwargs)
         except KeyboardInterrupt as exc:
+            from ._signals import stopped_record, stopped_report
+
             error(interrupted_message(exc))
-            _failure_json(as_json, kwargs, interrupt_exit_code(exc), interrupted_message(exc), "not run")
+            report, stopped, batch = stopped_report(kwargs, exc)
+            if report is not None:  # (a report that cannot be written: the stop is what the call says)
+                with contextlib.suppress(Exception):
+                    write_report(report, stopped, force=False)
+            if batch and as_json and not _JSON_PRINTED:  # the document a batch prints
+                print_json(stopped.as_dict())
+            else:  # the record, in a batch's words
+                _failure_json(as_json, kwargs, interrupt_exit_code(exc), stopped_record(exc), "not run")
             raise exit_with(interrupt_exit_code(exc)) from None
         except MemoryError:
             # a limit should have refused it first (kernelcli.limits); never report it as a bug
@@ -465,6 +474,14 @@ def json_text(document: Any) -> str:
         return json.dumps(document, indent=2, allow_nan=False)
     except ValueError:
         return json.dumps(clean(document), indent=2, allow_nan=False)
+
+
+def write_report(path: Any, result: Any, *, force: bool) -> None:
+    """Write ``result`` (a :class:`~kernelcli.batch_records.BatchResult`) as the ``--report`` file ``path``, as
+    ``--json`` prints it (with the call's notes), whole or not at all."""
+    from ..io.outputs import write_bytes_atomic
+
+    write_bytes_atomic(path, (shown(json_text(with_call_notes(result.as_dict()))) + "\n").encode(), force=force)
 
 
 def print_json(document: Any) -> None:

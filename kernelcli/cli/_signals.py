@@ -37,6 +37,46 @@ def interrupted_message(exc: BaseException) -> str:
     return words if words == "interrupted" else f"{words}; temporary files removed"
 
 
+def stopped_record(exc: BaseException) -> str:
+    """The error of a record the stop ``exc`` left not run: one input's as a batch's (``not run: terminated (SIGTERM)``)."""
+    from ..batch_records import not_run_error, stopped_by
+    from ..errors import interrupt_exit_code
+
+    return not_run_error(stopped_by(interrupt_exit_code(exc)))
+
+
+def stopped_report(kwargs: dict[str, Any], exc: BaseException) -> tuple[Any, Any, bool]:
+    """What a call that ``exc`` stopped before it wrote its ``--report`` (while it started, before a batch's plan)
+    writes there: ``(path, result, batch)``, the path None where there is none to write (no ``--report``, one
+    written, or a file of that name: it may be an input a folder holds, nothing was checked yet).  The result holds
+    the input "not run" with the run's code, or for a batch (``batch``), whose inputs are not found yet, no record.
+
+    >>> stopped_report({"input": ["a.png"]}, KeyboardInterrupt())[0] is None
+    True
+    """
+    import os
+    from pathlib import Path
+
+    from ..batch_plan import is_batch_argument
+    from ..batch_records import BatchResult, not_run, stopped_by
+    from ..errors import interrupt_exit_code
+    from ..volume_inputs import is_volume_input
+
+    code = interrupt_exit_code(exc)
+    inputs = [os.fspath(i) for i in kwargs.get("input") or []]
+    report = kwargs.get("report_file", kwargs.get("report"))
+    one = len(inputs) == 1 and kwargs.get("out_dir") is None
+    batch = bool(inputs) and not (one and (os.path.isfile(inputs[0]) or inputs[0] == "-" or not is_batch_argument(inputs[0])
+                                           or (os.path.isdir(inputs[0]) and is_volume_input(inputs[0]))))
+    out = kwargs.get("out")
+    records = [] if batch or not inputs else [not_run(inputs[0], os.fspath(out) if out is not None else None, code, stopped_by(code))]
+    result = BatchResult(records, 0.0, 0, interrupted=True, interrupt_code=code)
+    if (getattr(exc, "reported", False) or not isinstance(report, (str, os.PathLike)) or not inputs or os.path.lexists(report)
+            or not Path(report).absolute().parent.is_dir()):
+        report = None
+    return report, result, batch
+
+
 def install_signal_handlers() -> None:
     """Make SIGTERM and SIGHUP unwind like Ctrl-C (see :class:`kernelcli.errors.Interrupted`).
 

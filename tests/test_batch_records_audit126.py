@@ -1,0 +1,94 @@
+"""Audit 126 #3, #5, #6: a batch's document and report whatever stops it: a plan refused with ``--report`` inside the
+``--out-dir`` it would have made, a run interrupted part way (its outputs listed), and a call stopped by a signal
+(one input's record and a batch's in the same words; a batch stopped before planning still writes its report)."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import run_in_process
+from kernelcli.errors import Interrupted
+
+STOPPED = "not run: terminated (SIGTERM)"
+
+
+@pytest.fixture
+def pngs(tmp_path):
+    """in/g.png and in/g.tif (both g_box_3.png under --format png) and a.png, b.png in ``tmp_path``."""
+    rng = np.random.default_rng(0)
+    (tmp_path / "in").mkdir()
+    for name in ("in/g.png", "in/g.tif", "a.png", "b.png"):
+        Image.fromarray(rng.integers(0, 256, (20, 23), dtype=np.uint8)).save(tmp_path / name)
+    return tmp_path
+
+
+def _stop(*_, **__):
+    raise Interrupted(signal.SIGTERM)
+
+
+def test_a_refused_plan_writes_its_report_into_the_out_dir_it_would_have_made(pngs):
+    """#3: --report nd/r.json: no report written, and --json printed a flat record of the folder ("input": "in")."""
+    r = run_in_process("convolve", "in", "-k", "box:3", "--out-dir", "nd", "--format", "png", "--report", "nd/r.json",
+                       "--json", cwd=pngs)
+    elsewhere = run_in_process("convolve", "in", "-k", "box:3", "--out-dir", "ne", "--format", "png", "--report", "r.json",
+                               "--json", cwd=pngs)
+    assert r.returncode == elsewhere.returncode == 4, r.stderr
+    document = json.loads(r.stdout)
+    assert "items" in document and [i["input"] for i in document["items"]] == ["in/g.png", "in/g.tif"], r.stdout
+    assert [(i["status"], i["code"]) for i in document["items"]] == \
+        [(i["status"], i["code"]) for i in json.loads(elsewhere.stdout)["items"]]
+    report = json.loads((pngs / "nd" / "r.json").read_text())
+    assert report["items"] == document["items"] and sorted(p.name for p in (pngs / "nd").iterdir()) == ["r.json"]
+
+
+def test_an_interrupted_batch_lists_the_outputs_it_kept_and_the_summary(pngs, monkeypatch):
+    """#5: stdout was empty and no summary was printed, though the finished outputs are kept."""
+    import kernelcli.batch as batch
+
+    real = batch.run
+
+    def stopped_after_one(items, job, **_):
+        result = real(items[:1], job, workers=1)
+        result.records += [batch.not_run(str(i.input), str(i.output), 143, batch.stopped_by(143)) for i in items[1:]]
+        result.interrupted, result.interrupt_code = True, 143
+        raise batch.BatchInterrupted(result)
+
+    monkeypatch.setattr(batch, "run", stopped_after_one)
+    r = run_in_process("pad", "a.png", "b.png", "-p", "1", "--out-dir", "o", cwd=pngs)
+    assert r.returncode == 143 and r.stdout == "o/a_pad_p1.png\n", (r.stdout, r.stderr)
+    assert "1 ok, 0 failed, 1 not run" in r.stderr and "interrupted after 1 of 2 files" in r.stderr
+    quiet = run_in_process("pad", "a.png", "b.png", "-p", "1", "--out-dir", "q", "-q", cwd=pngs)
+    assert quiet.returncode == 143 and quiet.stdout == "" and "not run" not in quiet.stderr
+
+
+def test_one_interrupted_inputs_record_says_a_batchs_words(pngs, monkeypatch):
+    """#6: one input's --json and --report said "terminated (SIGTERM); temporary files removed", a batch's
+    "not run: terminated (SIGTERM)"."""
+    import kernelcli.io.pipes as pipes
+
+    monkeypatch.setattr(pipes, "deliver_stdout", _stop)  # (called once the job is done, before the record says ok)
+    r = run_in_process("pad", "a.png", "-p", "1", "-o", "one.png", "--report", "one.json", "--json", cwd=pngs)
+    record = json.loads(r.stdout)
+    item = json.loads((pngs / "one.json").read_text())["items"][0]
+    assert r.returncode == 143 and "error: terminated (SIGTERM)" in r.stderr, r.stderr
+    assert (record["status"], record["code"], record["error"]) == ("not run", 143, STOPPED)
+    assert (item["status"], item["code"], item["error"], item["seconds"]) == ("not run", 143, STOPPED, None)
+
+
+def test_a_batch_stopped_before_planning_writes_its_report(pngs, monkeypatch):
+    """#6: a batch stopped while it found its inputs wrote no --report and printed a flat record."""
+    import kernelcli.batch_plan as batch_plan
+
+    monkeypatch.setattr(batch_plan, "discover", _stop)
+    r = run_in_process("pad", "a.png", "b.png", "-p", "1", "--out-dir", "o", "--report", "r.json", "--json", cwd=pngs)
+    assert r.returncode == 143, r.stderr
+    document = json.loads(r.stdout)
+    assert document["totals"]["interrupted"] is True and document["items"] == []
+    assert json.loads((pngs / "r.json").read_text()) == document
+    r = run_in_process("pad", "a.png", "b.png", "-p", "1", "--out-dir", "o", "--report", "r.json", cwd=pngs)
+    assert r.returncode == 143 and json.loads((pngs / "r.json").read_text()) == document  # (an existing one: left alone)
