@@ -19,9 +19,12 @@ import numpy as np
 from ..errors import ImageReadError, MissingExtra
 from .dicom_tags import (_first, _numbers, _orientation, _pixel_spacing, _position, _rescale, _scale_number, _slice_gap, mismatch, modality_lut,
                          missing_spacing, unusable_slice_spacing)
-from .geometry import dicom_affine as _dicom_affine, normal_of, stack_slices
+from .geometry import DIRECTION_TOLERANCE, dicom_affine as _dicom_affine, normal_of, stack_slices
 from .pydicom_notes import PydicomWarnings, pydicom_line
 from .volume import Volume, check_volume_memory, float32_holds, require as _require
+
+#: the one ImageOrientationPatient for which an RT Dose's GridFrameOffsetVector may hold z coordinates (PS3.3 C.8.8.3.2)
+AXIAL_DOSE_ORIENTATION = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 
 
 def _dcmread(pydicom: Any, path: Path, *, headers_only: bool = False) -> Any:
@@ -334,7 +337,10 @@ def _dose_positions(ds: Any, p: Path, offsets: Any, iop: np.ndarray, count: int)
     """Frame positions of an RT Dose from GridFrameOffsetVector (PS3.3 C.8.8.3.2).
 
     A vector starting at 0 holds offsets along the normal from ImagePositionPatient; otherwise
-    it holds the frames' z coordinates (allowed only for axial grids).
+    it holds the frames' z coordinates, which the standard allows only for the axial orientation
+    1\\0\\0\\0\\1\\0 (:data:`AXIAL_DOSE_ORIENTATION`): on any other grid they are refused, naming both tags
+    (on a sagittal grid every frame would project onto one point of the normal, on an oblique one the
+    frames would be placed along z, a sheared grid nobody stated).
     """
     values = list(offsets) if not isinstance(offsets, (str, bytes)) and hasattr(offsets, "__len__") else [offsets]
     if len(values) != count:
@@ -345,6 +351,13 @@ def _dose_positions(ds: Any, p: Path, offsets: Any, iop: np.ndarray, count: int)
     if numbers[0] == 0:
         normal = normal_of(iop)
         return [origin + o * normal for o in numbers]
+    if not np.allclose(iop, AXIAL_DOSE_ORIENTATION, rtol=0, atol=DIRECTION_TOLERANCE):
+        shown = "\\".join(f"{float(v):g}" for v in iop)
+        raise ImageReadError(
+            f"{p}: GridFrameOffsetVector starts at {numbers[0]:g}, not 0, so its values are the frames' z coordinates, which "
+            f"the standard (PS3.3 C.8.8.3.2) allows only for an axial grid (ImageOrientationPatient 1\\0\\0\\0\\1\\0); this "
+            f"file's ImageOrientationPatient is {shown}: the frames' positions along its normal are not given"
+        )
     return [np.array([origin[0], origin[1], o]) for o in numbers]
 
 

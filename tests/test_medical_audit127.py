@@ -1,0 +1,131 @@
+"""Audit 127 (DICOM and NIfTI values and geometry): what a read or a written header got wrong or said badly.
+
+Each class reproduces one finding on small files built here in ``tmp_path`` (pydicom datasets, nibabel images,
+a MetaImage header); SimpleITK, where installed, is the second reader of what kernelcli writes.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kernelcli import medical
+from kernelcli.errors import ImageReadError
+
+pydicom = pytest.importorskip("pydicom")
+nib = pytest.importorskip("nibabel")
+from conftest import run_in_process  # noqa: E402
+
+CT_STORAGE = "1.2.840.10008.5.1.2.1.1.2"
+ENHANCED_MR_STORAGE = "1.2.840.10008.5.1.4.1.1.4.1"
+RT_DOSE_STORAGE = "1.2.840.10008.5.1.4.1.1.481.2"
+
+
+def _dataset(sop_class: str) -> "pydicom.Dataset":
+    """An empty dataset of ``sop_class`` with its file meta (explicit VR little endian)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    ds, meta = Dataset(), FileMetaDataset()
+    meta.TransferSyntaxUID, meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = ExplicitVRLittleEndian, sop_class, generate_uid()
+    ds.file_meta, ds.SOPClassUID, ds.SOPInstanceUID = meta, sop_class, meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.PatientName, ds.PatientID = "1.2.3", "1.2.3.127", "X", "1"
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    return ds
+
+
+def ct_series(folder: Path, *, n: int = 6, rows: int = 8, cols: int = 10, gap: float = 2.5, drop: tuple[str, ...] = (),
+              per: object = None) -> np.ndarray:
+    """A CT series of ``n`` uint16 slices (pixels 0.7 x 0.9 mm, ``gap`` mm apart along z, rescale 1/-1024), the tags
+    ``drop`` left out of every file and ``per(k, ds)`` applied to slice k; returns the stored values (n, rows, cols)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    stored = []
+    for k in range(n):
+        ds = _dataset(CT_STORAGE)
+        ds.Modality, ds.InstanceNumber, ds.FrameOfReferenceUID = "CT", k + 1, "1.2.3.4"
+        ds.ImagePositionPatient = [10.0, -20.0, 30.0 + gap * k]
+        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        ds.PixelSpacing, ds.SliceThickness = [0.7, 0.9], gap
+        ds.Rows, ds.Columns, ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = rows, cols, 16, 16, 15, 0
+        ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
+        raw = rng.integers(0, 3000, size=(rows, cols)).astype(np.uint16)
+        ds.PixelData = raw.tobytes()
+        for tag in drop:
+            delattr(ds, tag)
+        if per is not None:
+            per(k, ds)
+        ds.save_as(folder / f"IM{k:03d}.dcm", enforce_file_format=True)
+        stored.append(raw)
+    return np.stack(stored)
+
+
+def enhanced(path: Path, positions: list[tuple[float, float, float]]) -> None:
+    """An enhanced MR file whose frame k is at ``positions[k]`` (axial, 0.8 x 1.2 mm pixels, 2 mm thick)."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    ds = _dataset(ENHANCED_MR_STORAGE)
+    ds.Modality = "MR"
+    shared, plane, measures = Dataset(), Dataset(), Dataset()
+    plane.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    measures.PixelSpacing, measures.SliceThickness = [0.8, 1.2], 2.0
+    shared.PlaneOrientationSequence, shared.PixelMeasuresSequence = Sequence([plane]), Sequence([measures])
+    ds.SharedFunctionalGroupsSequence = Sequence([shared])
+    frames = []
+    for position in positions:
+        frame, where = Dataset(), Dataset()
+        where.ImagePositionPatient = list(position)
+        frame.PlanePositionSequence = Sequence([where])
+        frames.append(frame)
+    ds.PerFrameFunctionalGroupsSequence = Sequence(frames)
+    ds.NumberOfFrames, ds.Rows, ds.Columns = len(positions), 6, 7
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.PixelData = np.arange(len(positions) * 42, dtype=np.uint16).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+
+
+def rt_dose(path: Path, iop: tuple[float, ...], offsets: list[float]) -> None:
+    """An RT Dose of 4x5 uint32 frames at ``offsets`` (GridFrameOffsetVector) from (5, -7, 11) on the grid ``iop``."""
+    ds = _dataset(RT_DOSE_STORAGE)
+    ds.Modality, ds.ImagePositionPatient, ds.ImageOrientationPatient = "RTDOSE", [5, -7, 11], list(iop)
+    ds.PixelSpacing, ds.GridFrameOffsetVector, ds.FrameIncrementPointer = [2, 3], list(offsets), 0x3004000C
+    ds.DoseGridScaling, ds.DoseUnits, ds.DoseType, ds.DoseSummationType = 0.001, "GY", "PHYSICAL", "PLAN"
+    ds.NumberOfFrames, ds.Rows, ds.Columns = len(offsets), 4, 5
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 32, 32, 31, 0
+    ds.PixelData = np.arange(len(offsets) * 20, dtype=np.uint32).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+
+
+class TestDoseZCoordinatesOnlyOnAnAxialGrid:
+    """Finding 4: an RT Dose whose GridFrameOffsetVector holds z coordinates (first value not 0) on a sagittal grid was
+    refused as "frames at the same slice position ... put each in its own folder"; on a tilted grid it was read, the
+    frames placed along z (a sheared grid nobody stated).  PS3.3 C.8.8.3.2 allows z coordinates only for 1\\0\\0\\0\\1\\0."""
+
+    @pytest.mark.parametrize("iop", [(0, 1, 0, 0, 0, -1), (1, 0, 0, 0, 0.8660254, 0.5), (0.8660254, 0.5, 0, -0.5, 0.8660254, 0)],
+                             ids=["sagittal", "tilted", "rotated"])
+    def test_z_coordinates_on_another_grid_are_refused_naming_both_tags(self, tmp_path, iop):
+        rt_dose(tmp_path / "dose.dcm", iop, [11, 13.5, 16, 18.5])
+        with pytest.raises(ImageReadError) as caught:
+            medical.read_volume(tmp_path / "dose.dcm")
+        message = str(caught.value)
+        assert "GridFrameOffsetVector" in message and "ImageOrientationPatient" in message and "axial" in message
+        assert "same slice position" not in message and "folder" not in message
+
+    def test_the_cli_refuses_it_on_one_line_with_exit_2(self, tmp_path):
+        rt_dose(tmp_path / "dose.dcm", (0, 1, 0, 0, 0, -1), [11, 13.5, 16, 18.5])
+        answer = run_in_process("convolve", "dose.dcm", "-k", "box:1vox", "-o", "d.nii.gz", cwd=tmp_path)
+        assert answer.returncode == 2 and answer.stderr.count("\n") == 1 and "GridFrameOffsetVector" in answer.stderr
+        assert not (tmp_path / "d.nii.gz").exists()
+
+    def test_z_coordinates_on_an_axial_grid_and_offsets_on_any_grid_still_read(self, tmp_path):
+        rt_dose(tmp_path / "axial.dcm", (1, 0, 0, 0, 1, 0), [11, 13.5, 16, 18.5])
+        rt_dose(tmp_path / "sagittal.dcm", (0, 1, 0, 0, 0, -1), [0, 2.5, 5, 7.5])
+        axial = medical.read_volume(tmp_path / "axial.dcm")
+        np.testing.assert_allclose(axial.affine[:3, 2:], [[0, -5], [0, 7], [2.5, 11]], atol=1e-9)
+        sagittal = medical.read_volume(tmp_path / "sagittal.dcm")
+        assert sagittal.spacing == pytest.approx((2.5, 2.0, 3.0))
