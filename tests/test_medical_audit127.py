@@ -129,3 +129,22 @@ class TestDoseZCoordinatesOnlyOnAnAxialGrid:
         np.testing.assert_allclose(axial.affine[:3, 2:], [[0, -5], [0, 7], [2.5, 11]], atol=1e-9)
         sagittal = medical.read_volume(tmp_path / "sagittal.dcm")
         assert sagittal.spacing == pytest.approx((2.5, 2.0, 3.0))
+
+
+class TestFramesSharingAPositionGetAdviceForAFile:
+    """Finding 5: a 4-D enhanced file (frames of one file at the same positions: time points or echoes) was told to
+    "put each in its own folder", which frames of one file cannot be."""
+
+    def test_frames_of_one_file_are_told_to_convert_the_file(self, tmp_path):
+        z = [(5.0, -7.0, 11.0 + 3 * k) for k in range(3)]
+        enhanced(tmp_path / "enh.dcm", z + z)
+        with pytest.raises(ImageReadError) as caught:
+            medical.read_volume(tmp_path / "enh.dcm")
+        message = str(caught.value)
+        assert "frame 1 and frame 4 are at the same slice position" in message
+        assert "folder" not in message and "4-D NIfTI" in message and "dcm2niix" in message
+
+    def test_files_of_a_series_keep_the_folder_advice(self, tmp_path):
+        ct_series(tmp_path / "s", n=4, per=lambda k, ds: setattr(ds, "ImagePositionPatient", [10.0, -20.0, 30.0 + 2.5 * (k % 2)]))
+        with pytest.raises(ImageReadError, match="own folder"):
+            medical.read_volume(tmp_path / "s")

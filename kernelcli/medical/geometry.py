@@ -191,8 +191,8 @@ def stack_slices(
     """Sort slices along the normal and check they make one regular grid (see the module notes).
 
     ``positions`` are the slices' ImagePositionPatient (LPS+ mm), ``names`` name them in
-    messages (file names, or "frame 3").  ``keep_order`` keeps slices stored against the normal
-    in their order (the step then points against it).  Two slices at one position, and uneven gaps without
+    messages (file names, or "frame 3").  ``keep_order`` (the frames of one file) keeps slices stored against the
+    normal in their order (the step then points against it), and advises on frames that share a position as frames.  Two slices at one position, and uneven gaps without
     ``resample``, raise :class:`~kernelcli.errors.ImageReadError` naming the slices and the gap.
     """
     normal = normal_of(iop)
@@ -213,9 +213,13 @@ def stack_slices(
     gaps = np.diff(k)
     for n, g in enumerate(gaps):
         if g < SAME_POSITION_MM:
+            # frames of one file cannot be put in folders: the advice names what splits a 4-D object
+            advice = ("the file holds more than one volume (a 4-D multi-frame object: time points, echoes or b-values?), "
+                      "which is not read as one; convert it to a 4-D NIfTI (dcm2niix) and give that, --volume N picks one"
+                      ) if keep_order else "more than one volume (time points, echoes or segments?); put each in its own folder"
             raise ImageReadError(
                 f"{where}: {names[order[n]]} and {names[order[n + 1]]} are at the same slice position ({k[n]:.3f} mm along the "
-                "normal): more than one volume (time points, echoes or segments?); put each in its own folder"
+                f"normal): {advice}"
             )
     median = float(np.median(gaps))
     worst = int(np.argmax(np.abs(gaps - median)))
