@@ -148,3 +148,42 @@ class TestFramesSharingAPositionGetAdviceForAFile:
         ct_series(tmp_path / "s", n=4, per=lambda k, ds: setattr(ds, "ImagePositionPatient", [10.0, -20.0, 30.0 + 2.5 * (k % 2)]))
         with pytest.raises(ImageReadError, match="own folder"):
             medical.read_volume(tmp_path / "s")
+
+
+class TestSeriesWithAndWithoutRescale:
+    """Finding 3: a CT series in which one slice (IM003.dcm) had no RescaleSlope/RescaleIntercept was read as one
+    volume, five slices in HU and that one as stored values (a 1024 step), with the note "CT without
+    RescaleSlope/RescaleIntercept" naming the folder, as if no slice had them."""
+
+    @staticmethod
+    def _drop_rescale(k, ds):
+        if k == 3:
+            del ds.RescaleSlope, ds.RescaleIntercept
+
+    def test_refused_naming_the_file_without_the_tags_and_one_with_them(self, tmp_path):
+        ct_series(tmp_path / "s", per=self._drop_rescale)
+        with pytest.raises(ImageReadError) as caught:
+            medical.read_volume(tmp_path / "s")
+        message = str(caught.value)
+        assert "IM003.dcm: no RescaleSlope or RescaleIntercept, but IM000.dcm has RescaleSlope 1, RescaleIntercept -1024" in message
+
+    def test_the_cli_refuses_it_with_exit_2_and_writes_nothing(self, tmp_path):
+        ct_series(tmp_path / "s", per=self._drop_rescale)
+        answer = run_in_process("convolve", "s", "-k", "box:1vox", "-o", "x.nii.gz", cwd=tmp_path)
+        assert answer.returncode == 2 and answer.stderr.count("\n") == 1 and "IM003.dcm" in answer.stderr
+        assert not (tmp_path / "x.nii.gz").exists()
+
+    def test_a_series_rescaled_throughout_or_nowhere_still_reads(self, tmp_path):
+        stored = ct_series(tmp_path / "hu")
+        np.testing.assert_array_equal(medical.read_volume(tmp_path / "hu").data, stored.astype(np.int32) - 1024)
+        ct_series(tmp_path / "raw", drop=("RescaleSlope", "RescaleIntercept"))
+        assert any("CT without RescaleSlope/RescaleIntercept" in n for n in medical.read_volume(tmp_path / "raw").notes)
+
+    def test_an_identity_rescale_beside_none_reads_alike(self, tmp_path):
+        def identity(k, ds):
+            ds.RescaleSlope, ds.RescaleIntercept = 1, 0
+            if k == 2:
+                del ds.RescaleSlope, ds.RescaleIntercept
+
+        stored = ct_series(tmp_path / "s", per=identity)
+        np.testing.assert_array_equal(medical.read_volume(tmp_path / "s").data, stored)

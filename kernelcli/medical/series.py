@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ImageReadError, InputError, UsageError
 from .dicom import _dcmread, _pixels, _read_file, assemble, stored_type
-from .dicom_tags import _orientation, _pixel_spacing, _position, _rescale, _slice_gap, mismatch
+from .dicom_tags import _orientation, _pixel_spacing, _position, _rescale, _slice_gap, mismatch, modality_lut
 from .pydicom_notes import PydicomWarnings
 from .volume import Volume
 
@@ -161,6 +161,30 @@ def _listing(series: dict[str, list[Any]]) -> str:
     return "\n".join(lines)
 
 
+def _check_rescales(headers: list[tuple[Path, Any]], rescales: list[tuple[float, float, bool]]) -> None:
+    """Refuse a series in which some files have a rescale (RescaleSlope/RescaleIntercept, or a Modality LUT) and others
+    have none, naming the first file without one and one with one: its stored values would sit among the others'
+    rescaled ones (a CT slice 1024 off in HU).  Files whose rescale is 1 and 0 read alike with or without it.
+
+    >>> _check_rescales([(Path("a.dcm"), {}), (Path("b.dcm"), {})], [(1.0, -1024.0, True), (1.0, 0.0, False)])
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ImageReadError: b.dcm: no RescaleSlope or RescaleIntercept, but a.dcm has RescaleSlope 1, RescaleIntercept -1024: ...
+    """
+    without = [entry for (entry, _), (_, _, present) in zip(headers, rescales) if not present]
+    if not without or len(without) == len(headers):
+        return
+    for (entry, ds), (slope, intercept, present) in zip(headers, rescales):
+        lut = present and modality_lut(ds) is not None
+        if present and (lut or (slope, intercept) != (1.0, 0.0)):
+            has = "a Modality LUT (ModalityLUTSequence)" if lut else f"RescaleSlope {slope:g}, RescaleIntercept {intercept:g}"
+            raise ImageReadError(
+                f"{without[0]}: no RescaleSlope or RescaleIntercept, but {entry.name} has {has}: its stored values would sit "
+                "among the others' rescaled ones (two scales in one volume): not one volume; give the series without it, or "
+                "add the tags to it"
+            )
+
+
 def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resample_slices: bool = False,
                 warned: PydicomWarnings | None = None) -> Volume:
     """Read one series of a folder (see :func:`~.dicom.read_dicom`).
@@ -236,6 +260,7 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
             raise ImageReadError(f"{entry}: {mismatch('ImageOrientationPatient', other, first_path.name, iop)}: not one volume")
         if (pixel is None) != (ps is None) or (pixel is not None and not np.allclose(pixel, ps, rtol=1e-4)):
             raise ImageReadError(f"{entry}: {mismatch('PixelSpacing', ps, first_path.name, pixel)}: not one volume")
+    _check_rescales(headers, [rescale for _, rescale, *_ in facts])
 
     fallback, how = None, "file name"
     known = [position is not None for position, *_ in facts]
