@@ -6,7 +6,7 @@ a MetaImage header); SimpleITK, where installed, is the second reader of what ke
 
 from __future__ import annotations
 
-import json
+import importlib.util
 import struct
 from pathlib import Path
 
@@ -187,3 +187,143 @@ class TestSeriesWithAndWithoutRescale:
 
         stored = ct_series(tmp_path / "s", per=identity)
         np.testing.assert_array_equal(medical.read_volume(tmp_path / "s").data, stored)
+
+
+def _pixdim(path: Path) -> list[float]:
+    """pixdim[1..3] as ``path`` stores them (nibabel's loader sets a 0 to 1: the header is read raw here)."""
+    import gzip
+
+    head = (gzip.open(path).read(348) if path.suffix == ".gz" else path.read_bytes()[:348])
+    return [float(v) for v in struct.unpack("<8f", head[76:108])[1:4]]
+
+
+def nifti_pixdim0(path: Path) -> None:
+    """An oblique int16 NIfTI (qform code 1) whose stored pixdim[1] is 0: its voxel size along x is not given."""
+    from scipy.spatial.transform import Rotation
+
+    affine = np.eye(4)
+    affine[:3, :3] = Rotation.from_euler("xyz", [10, -20, 30], degrees=True).as_matrix() @ np.diag([0.9, 1.1, 2.5])
+    affine[:3, 3] = [-30, 20, 10]
+    data = np.random.default_rng(2).integers(0, 1000, (8, 10, 6)).astype(np.int16)
+    img = nib.Nifti1Image(data, affine)
+    img.header.set_xyzt_units("mm")
+    img.set_qform(affine, 1)
+    img.set_sform(None, 0)
+    nib.save(img, path)
+    raw = bytearray(path.read_bytes())
+    struct.pack_into("<f", raw, 80, 0.0)
+    path.write_bytes(bytes(raw))
+
+
+def metaimage_without_spacing(path: Path) -> None:
+    """A 10x8x6 int16 MetaImage whose header states no ElementSpacing (nor orientation or origin)."""
+    head = ("ObjectType = Image\nNDims = 3\nBinaryData = True\nBinaryDataByteOrderMSB = False\nDimSize = 10 8 6\n"
+            "ElementType = MET_SHORT\nElementDataFile = LOCAL\n")
+    path.write_bytes(head.encode() + (np.arange(480) % 97).astype(np.int16).tobytes())
+
+
+def sitk_grid(path: Path) -> np.ndarray:
+    """SimpleITK's placement of the voxels of ``path`` as a NIfTI (RAS+) affine."""
+    sitk = pytest.importorskip("SimpleITK")
+    img = sitk.ReadImage(str(path))
+    affine = np.eye(4)
+    affine[:3, :3] = np.array(img.GetDirection()).reshape(3, 3) @ np.diag(img.GetSpacing())
+    affine[:3, 3] = img.GetOrigin()
+    return np.diag([-1.0, -1.0, 1.0, 1.0]) @ affine
+
+
+class TestAssumedVoxelSizeIsNotWrittenAsAFact:
+    """Finding 1: a voxel size kernelcli assumed (pixdim 0, no PixelSpacing, no ElementSpacing) was written into NIfTI
+    outputs as a real one (pixdim 1, pooled 2; on the input's own grid too, where the header is kept "bit for bit"),
+    and into a .zarr's spacing_mm; read back, gaussian:1mm ran on the guess with exit 0."""
+
+    INPUTS = {"nifti": ("p0.nii", nifti_pixdim0, ["x"]), "dicom": ("s", lambda p: ct_series(p, drop=("PixelSpacing",)), ["x", "y"]),
+              "metaimage": ("nosp.mha", metaimage_without_spacing, ["x", "y", "z"])}
+
+    @pytest.mark.parametrize("command", ["convolve", "pool"])
+    @pytest.mark.parametrize("kind", list(INPUTS))
+    def test_round_trip_keeps_the_size_unknown(self, tmp_path, kind, command):
+        name, build, axes = self.INPUTS[kind]
+        if kind == "metaimage":
+            pytest.importorskip("SimpleITK")
+        build(tmp_path / name)
+        args = ["-k", "box:1vox"] if command == "convolve" else ["-f", "2"]
+        written = run_in_process(command, name, *args, "-o", "out.nii.gz", cwd=tmp_path)
+        assert written.returncode == 0, written.stderr
+        assert f"the voxel size along {' and '.join(axes) if len(axes) < 3 else 'x, y and z'} is not in the input" in written.stderr
+        pixdim = _pixdim(tmp_path / "out.nii.gz")
+        for n, axis in enumerate("xyz"):
+            assert (pixdim[n] == 0) == (axis in axes), pixdim
+        back = medical.read_volume(tmp_path / "out.nii.gz")
+        assert back.assumed_axes == tuple(axes) and back.spacing_assumed
+        refused = run_in_process("convolve", "out.nii.gz", "-k", "gaussian:1mm", "-o", "g.nii.gz", cwd=tmp_path)
+        assert refused.returncode == 2 and "the voxel size is not in the file" in refused.stderr
+        assert not (tmp_path / "g.nii.gz").exists()
+        # nibabel (and SimpleITK, where installed) place every voxel where kernelcli does, and read every value
+        np.testing.assert_allclose(nib.load(tmp_path / "out.nii.gz").affine, back.affine, atol=1e-4)
+        # (codes 0, the MetaImage's: SimpleITK puts voxel 0 at the origin, nibabel centres the grid, as for any such file)
+        if kind != "metaimage" and importlib.util.find_spec("SimpleITK") is not None:
+            np.testing.assert_allclose(sitk_grid(tmp_path / "out.nii.gz"), back.affine, atol=1e-4)
+
+    def test_the_input_grid_keeps_the_stored_header_bit_for_bit(self, tmp_path):
+        nifti_pixdim0(tmp_path / "p0.nii")
+        assert run_in_process("convolve", "p0.nii", "-k", "box:1vox", "-o", "out.nii", "--keep-dtype", cwd=tmp_path).returncode == 0
+        source, output = (tmp_path / "p0.nii").read_bytes(), (tmp_path / "out.nii").read_bytes()
+        assert source[76:108] == output[76:108]  # pixdim, the qform's qfac among them
+        assert source[252:344] == output[252:344]  # codes, quaternion, offsets, sform rows
+
+    def test_a_pooled_grid_takes_the_step_readers_take_for_pixdim_0(self, tmp_path):
+        ct_series(tmp_path / "s", drop=("PixelSpacing",))
+        assert run_in_process("pool", "s", "-f", "2", "-o", "p.nii.gz", cwd=tmp_path).returncode == 0
+        vol, pooled = medical.read_volume(tmp_path / "s"), medical.read_volume(tmp_path / "p.nii.gz")
+        # voxel 0 at the first window's centre; a step of 1 along x and y (pixdim 0, as readers take it); 5 mm along z
+        np.testing.assert_allclose(pooled.affine[:3, 3], vol.affine[:3] @ [0.5, 0.5, 0.5, 1], atol=1e-4)
+        np.testing.assert_allclose(np.linalg.norm(pooled.affine[:3, :3], axis=0), [1, 1, 5], atol=1e-5)
+
+    def test_a_zarr_leaves_the_assumed_axis_out_of_spacing_mm(self, tmp_path):
+        pytest.importorskip("dask")
+        zarr = pytest.importorskip("zarr")
+        nifti_pixdim0(tmp_path / "p0.nii")
+        answer = run_in_process("convolve", "p0.nii", "-k", "box:3vox", "--tiled", "-o", "p0.zarr", cwd=tmp_path)
+        assert answer.returncode == 0, answer.stderr
+        assert "spacing_mm holds null" in answer.stderr
+        assert zarr.open(str(tmp_path / "p0.zarr"), mode="r").attrs["spacing_mm"] == [2.5, 1.1, None]
+
+    def test_the_tiled_nii_output_states_no_size_either(self, tmp_path):
+        pytest.importorskip("dask")
+        nifti_pixdim0(tmp_path / "p0.nii")
+        for tiled, out in ((["--tiled"], "t.nii"), ([], "m.nii")):
+            answer = run_in_process("pool", "p0.nii", "-f", "2", *tiled, "-o", out, cwd=tmp_path)
+            assert answer.returncode == 0, answer.stderr
+        assert _pixdim(tmp_path / "t.nii")[0] == 0
+        assert (tmp_path / "t.nii").read_bytes()[:352] == (tmp_path / "m.nii").read_bytes()[:352]
+
+
+class TestTwoDimensionalNiftiHasNoDepth:
+    """Finding 2: a 2-D NIfTI (dim[0] 2) was given a 1 mm depth without a word; gaussian:1mm ran on it, and with
+    --pad-mode constant its 7 z-taps took in zeros: a constant 100 image gave 39.9 at its centre."""
+
+    @staticmethod
+    def _plane(path: Path) -> None:
+        img = nib.Nifti1Image(np.full((9, 9), 100, np.float32), np.diag([0.8, 0.8, 1, 1]))
+        img.header.set_xyzt_units("mm")
+        nib.save(img, path)
+
+    def test_the_depth_is_assumed_with_a_note(self, tmp_path):
+        self._plane(tmp_path / "twod.nii")
+        vol = medical.read_volume(tmp_path / "twod.nii")
+        assert vol.assumed_axes == ("z",) and "2-D image" in vol.spacing_assumed
+        assert any("no voxel size along z; assuming 1 mm" in n for n in vol.notes)
+
+    def test_a_kernel_in_mm_is_refused_as_for_a_dicom_slice_without_thickness(self, tmp_path):
+        self._plane(tmp_path / "twod.nii")
+        answer = run_in_process("convolve", "twod.nii", "-k", "gaussian:1mm", "--pad-mode", "constant", "-o", "z.nii", cwd=tmp_path)
+        assert answer.returncode == 2 and "the voxel size is not in the file" in answer.stderr and "2-D image" in answer.stderr
+        assert not (tmp_path / "z.nii").exists()
+
+    def test_a_kernel_in_voxels_runs_and_the_output_states_no_depth(self, tmp_path):
+        self._plane(tmp_path / "twod.nii")
+        answer = run_in_process("convolve", "twod.nii", "-k", "box:3", "-o", "z.nii", cwd=tmp_path)
+        assert answer.returncode == 0, answer.stderr
+        assert _pixdim(tmp_path / "z.nii") == pytest.approx([0.8, 0.8, 0.0])
+        assert medical.read_volume(tmp_path / "z.nii").assumed_axes == ("z",)

@@ -336,11 +336,8 @@ def _read_file(pydicom: Any, p: Path, resample_slices: bool, series: str | None 
 def _dose_positions(ds: Any, p: Path, offsets: Any, iop: np.ndarray, count: int) -> list[np.ndarray]:
     """Frame positions of an RT Dose from GridFrameOffsetVector (PS3.3 C.8.8.3.2).
 
-    A vector starting at 0 holds offsets along the normal from ImagePositionPatient; otherwise
-    it holds the frames' z coordinates, which the standard allows only for the axial orientation
-    1\\0\\0\\0\\1\\0 (:data:`AXIAL_DOSE_ORIENTATION`): on any other grid they are refused, naming both tags
-    (on a sagittal grid every frame would project onto one point of the normal, on an oblique one the
-    frames would be placed along z, a sheared grid nobody stated).
+    A vector starting at 0 holds offsets along the normal from ImagePositionPatient; otherwise the frames'
+    z coordinates, allowed only on the axial grid (:data:`AXIAL_DOSE_ORIENTATION`): elsewhere refused, naming both tags.
     """
     values = list(offsets) if not isinstance(offsets, (str, bytes)) and hasattr(offsets, "__len__") else [offsets]
     if len(values) != count:
@@ -385,10 +382,12 @@ def assemble(
     known = [pos is not None for pos in positions]
     unknown = position_unknown = None  # why the orientation, or the position, is unknown, if it is
     assumed = []  # what of the voxel size is not in the files
+    assumed_axes = []  # and along which voxel axes (x, y: PixelSpacing; z: the slice spacing)
     if pixel is None:
         why = spacing_missing or missing_spacing(ds)
         notes.append(f"{where.name}: {why}; assuming 1 mm")
         assumed.append(why)
+        assumed_axes += ["x", "y"]
         pixel = (1.0, 1.0)
     blend = None
     if iop is not None and all(known):
@@ -428,6 +427,7 @@ def assemble(
             source = "from the header" if header_gap else "assumed: no SpacingBetweenSlices/SliceThickness"
             if not header_gap:
                 assumed.append("no slice spacing (no position per slice, SpacingBetweenSlices or SliceThickness)")
+                assumed_axes.append("z")
             if first_position is not None:
                 notes.append(f"{where.name}: no per-frame positions; frames stacked in {how} from ImagePositionPatient along "
                              f"the normal, {gap:g} mm apart ({source})")
@@ -444,6 +444,7 @@ def assemble(
     if count == 1 and not header_gap:  # (a depth of 1 mm made up in silence: a kernel in mm then ran on it)
         notes.append(f"{where.name}: one slice and no SliceThickness or SpacingBetweenSlices: its depth is taken as 1 mm")
         assumed.append("one slice and no SliceThickness or SpacingBetweenSlices")
+        assumed_axes.append("z")
     rows, cols = int(ds.Rows), int(ds.Columns)
     check_volume_memory(where, (len(order) if blend is None else len(blend), rows, cols), stored_type(ds))
     integral = blend is None and all(float(s).is_integer() and float(b).is_integer() for s, b, _ in rescales)
@@ -472,7 +473,7 @@ def assemble(
         notes.append(f"{where.name}: {stack_.rounding} values with their rescale are read and filtered as float64: "
                      "float32 would round them (it holds whole numbers exactly only up to 2^24)")
     vol = _dicom_volume(ds, where, stack_.data, spacing, _dicom_affine(iop, origin, step, *pixel), present, notes)
-    vol.orientation_unknown, vol.spacing_assumed = unknown, "; ".join(assumed) or None
+    vol.orientation_unknown, vol.spacing_assumed, vol.assumed_axes = unknown, "; ".join(assumed) or None, tuple(assumed_axes)
     vol.position_unknown = position_unknown  # (a tilt's sheared grid: a NIfTI output says what its qform holds of it)
     return vol
 

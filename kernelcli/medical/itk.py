@@ -105,6 +105,7 @@ def read_itk(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
         data=arr, spacing=(spacing[2], spacing[1], spacing[0]), affine=affine, path=p,
         format=FORMATS.get(p.suffix.lower(), "ITK"),
         notes=geometry_notes + notes, stored_dtype=arr.dtype, spacing_assumed=stated.spacing_missing,
+        assumed_axes=stated.spacing_axes,
         orientation_unknown=stated.orientation_missing, position_unknown=stated.position_missing,
     )
 
@@ -123,6 +124,7 @@ class HeaderGeometry(NamedTuple):
     spacing_missing: str | None
     orientation_missing: str | None
     position_missing: str | None
+    spacing_axes: tuple[str, ...] = ()  # the image axes ("x", "y", "z") whose spacing is not stated
 
 
 def header_geometry(path: str | os.PathLike, kind: str, dim: int) -> HeaderGeometry:
@@ -132,7 +134,7 @@ def header_geometry(path: str | os.PathLike, kind: str, dim: int) -> HeaderGeome
     >>> f = Path(tempfile.mkdtemp()) / "n.nhdr"
     >>> _ = f.write_bytes(b"NRRD0004\\ntype: short\\ndimension: 3\\nsizes: 6 5 4\\nspacings: 1 1 2\\ndata file: n.raw\\n")
     >>> header_geometry(f, "NRRD", 3)
-    HeaderGeometry(spacing_missing=None, orientation_missing='no space directions field', position_missing='no space origin field')
+    HeaderGeometry(spacing_missing=None, orientation_missing='no space directions field', position_missing='no space origin field', spacing_axes=())
     """
     p = Path(path)
     try:
@@ -217,7 +219,7 @@ def _nrrd_geometry(text: str, dim: int, spatial: int) -> HeaderGeometry:
         spaced = "space" in fields or "spacedimension" in fields  # with a space, ITK reads space origin alone
         if spaced or not all(given(mins, i) and (given(maxs, i) or given(spacings, i)) for i in axes):
             position_missing = "no space origin field" if "spaceorigin" not in fields else "no usable space origin"
-    return HeaderGeometry(spacing_missing, orientation_missing, position_missing)
+    return HeaderGeometry(spacing_missing, orientation_missing, position_missing, tuple("xyz"[axes.index(i)] for i in no_spacing))
 
 
 def _metaimage_geometry(text: str, dim: int, spatial: int) -> HeaderGeometry:
@@ -243,8 +245,10 @@ def _metaimage_geometry(text: str, dim: int, spatial: int) -> HeaderGeometry:
             why += f" (SimpleITK does not read {', '.join(map(repr, other))}: MetaImage keys are case-sensitive)"
         return why
 
+    no_spacing = missing(("ElementSpacing", "ElementSize"), spatial)
     return HeaderGeometry(
-        missing(("ElementSpacing", "ElementSize"), spatial),
+        no_spacing,
         missing(("TransformMatrix", "Orientation", "Rotation"), dim * dim),
         missing(("Offset", "Origin", "Position"), spatial),
+        tuple("xyz"[:spatial]) if no_spacing else (),
     )

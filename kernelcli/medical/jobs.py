@@ -25,7 +25,7 @@ from .nifti import sheared_output_note, write_nifti
 from .volume import Volume, read_volume, volume_stem
 from .window import preset_note, windowed
 from .views import EVERY_AXIS, axis_for_output, is_png_output, unused_view_note, view_axis  # noqa: F401 - (their former home)
-from .writers import bare_array_note, check_volume_output, write_npy, write_png_slice
+from .writers import assumed_output_note, bare_array_note, check_volume_output, write_npy, write_png_slice
 
 # the edge mode of fslmaths -s, declared with the other pad modes
 from ..modes import AXES, RENORMALISE, RENORMALISE_ALIASES as _RENORMALISE_ALIASES  # noqa: E402,F401
@@ -368,7 +368,7 @@ def _write_result(
         write_npy(out_path, result, force=force)
         report.notes.append(bare_array_note(result.ndim))
     else:
-        report.notes.extend(filter(None, [sheared_output_note(result, vol, affine)]))
+        report.notes.extend(filter(None, [sheared_output_note(result, vol, affine), assumed_output_note(vol, affine)]))
         write_nifti(out_path, result, vol, affine=affine, force=force, scaling=scaling)
 
 

@@ -321,6 +321,7 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None, affine: st
         header=None if mgh else header, image_class=None if mgh else type(img), notes=notes,
         stored_dtype=stored, scaling=scaling, orientation_unknown=geometry.orientation_unknown,
         spacing_assumed=geometry.spacing_assumed, spacing_conflict=geometry.spacing_conflict,
+        assumed_axes=geometry.assumed_axes,
         time_step=_mgh_time_step(img.header) if mgh and data.ndim == 4 else None,
     )
 
@@ -359,6 +360,16 @@ def nifti_header(data: np.ndarray, like: Volume | None = None, affine: np.ndarra
     ImageOrientationPatient) keeps codes 0, "unknown": its affine was made up, and stating it
     (code 1, scanner) would claim an orientation nobody measured; so does one whose position is unknown
     (``like.position_unknown``: DICOM without ImagePositionPatient).
+    A voxel size the input did not give (``like.assumed_axes``: a pixdim of 0 or below, no PixelSpacing, no
+    ElementSpacing, a 2-D image's depth) is not given by the output either: pixdim 0 along that axis, which kernelcli
+    reads back as "not in the file" and nibabel and SimpleITK (niftilib) read as 1; so that all of them place the voxels
+    alike, the affine's column along it is that 1 (on a pooled grid too, from the first window's centre: SimpleITK
+    sizes voxels by pixdim alone).  On the input's grid a stored pixdim that is not a positive number is kept as it is.
+
+    >>> like = Volume(np.zeros((2, 3, 4)), (1.0, 1.0, 1.0), np.diag([2.0, 2.0, 5.0, 1.0]), Path("s"), "DICOM",
+    ...               assumed_axes=("x", "y"))
+    >>> hdr = nifti_header(like.data, like); hdr["pixdim"][1:4].tolist(), hdr.get_sform()[:3, :3].diagonal().tolist()
+    ([0.0, 0.0, 5.0], [1.0, 1.0, 5.0])
     """
     nib = _require("nibabel", "NIfTI")
     target = np.asarray(affine if affine is not None else (like.affine if like is not None else np.eye(4)), dtype=np.float64)
@@ -379,9 +390,15 @@ def nifti_header(data: np.ndarray, like: Volume | None = None, affine: np.ndarra
     pixdim = hdr["pixdim"].copy()
     hdr.set_data_shape(data.shape[::-1])
     hdr.set_data_dtype(data.dtype)
+    assumed = [n for n, axis in enumerate("xyz", start=1) if axis in (getattr(like, "assumed_axes", None) or ())]
     if same_grid:
         hdr["pixdim"] = pixdim  # the input's qform, sform and voxel sizes, bit for bit
     else:
+        target = target.copy()
+        for n in assumed:  # the step readers take for the pixdim 0 written below (SimpleITK places voxels by pixdim alone)
+            length = float(np.linalg.norm(target[:3, n - 1]))
+            if length > 0:
+                target[:3, n - 1] /= length
         # codes 0 stay 0: the grid then comes from pixdim alone, as the input's did (set_qform keeps pixdim right)
         hdr.set_qform(target, code=qcode, strip_shears=True)  # a qform cannot shear
         # a half turn's quaternion can be stored a few eps past unit length, which nibabel cannot read back
@@ -389,6 +406,9 @@ def nifti_header(data: np.ndarray, like: Volume | None = None, affine: np.ndarra
         hdr.set_sform(target, code=scode)  # the sform keeps the exact affine
         for key in SLICE_TIMING:  # the input's slice times describe its slices, not the new grid's
             hdr[key] = 0
+    for n in assumed:  # a voxel size the input did not give is not stated as a fact (one stored as 0 or below stays)
+        if not same_grid or (math.isfinite(float(pixdim[n])) and float(pixdim[n]) > 0):
+            hdr["pixdim"][n] = 0
     slope, inter = scaling if scaling is not None else (1.0, 0.0)
     if data.dtype.kind == "f":
         slope, inter = 1.0, 0.0

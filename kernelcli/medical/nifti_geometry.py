@@ -74,14 +74,17 @@ def stored_pixdim(img: Any, p: Path) -> list[float] | None:
 
 
 def nifti_spacing(header: Any, p: Path, notes: list[str], *, mgh: bool = False, assumed: list[str] | None = None,
-                  stored: list[float] | None = None) -> list[float]:
+                  stored: list[float] | None = None, axes: list[str] | None = None) -> list[float]:
     """The voxel sizes (x, y, z) in mm from a NIfTI/MGH header; what is assumed is added to ``notes``, and
-    a voxel size taken as 1 mm to ``assumed`` too.  ``stored``: pixdim as the file holds it (:func:`stored_pixdim`),
-    in place of nibabel's repaired values.
+    a voxel size taken as 1 mm to ``assumed`` too, its axis to ``axes``.  ``stored``: pixdim as the file holds it
+    (:func:`stored_pixdim`), in place of nibabel's repaired values.  A 2-D image (dim[0] 2) has no depth: 1 mm is
+    taken, as for a single DICOM slice without SliceThickness (its pixdim[3] means nothing).
 
     >>> import nibabel as nib; h = nib.Nifti1Header(); h.set_data_shape((2, 2, 2)); h.set_zooms((0.8, 1, 2.5))
     >>> h.set_xyzt_units("mm"); nifti_spacing(h, Path("a.nii"), [])
     [0.8, 1.0, 2.5]
+    >>> h.set_data_shape((2, 2)); notes, axes = [], []; nifti_spacing(h, Path("a.nii"), notes, axes=axes), axes
+    ([0.8, 1.0, 1.0], ['z'])
     """
     if mgh:
         zooms = [float(str(np.float32(v))) for v in header.get_zooms()[:3]]
@@ -92,13 +95,17 @@ def nifti_spacing(header: Any, p: Path, notes: list[str], *, mgh: bool = False, 
             notes.append(f"{p.name}: the header does not say the spatial unit; assuming millimetres")
         # str() of a float32 is its shortest decimal form: 0.8, not 0.800000011920929
         zooms = [float(str(np.float32(v))) * factor for v in (stored if stored is not None else header.get_zooms())[:3]]
-    zooms += [1.0] * (3 - len(zooms))
+    rank = len(zooms)
     spacing = []
-    for axis, size in zip("xyz", zooms):
+    for axis, size in zip("xyz", zooms + [math.nan] * (3 - rank)):
         if not (math.isfinite(size) and size > 0):
-            notes.append(f"{p.name}: voxel size {size:g} along {axis} in the header; assuming 1 mm")
+            what = (f"voxel size {size:g} along {axis} in the header" if axis in "xyz"[:rank] else
+                    f"a {rank}-D image (dim[0] {rank}): no voxel size along {axis}")
+            notes.append(f"{p.name}: {what}; assuming 1 mm")
             if assumed is not None:
-                assumed.append(f"voxel size {size:g} along {axis} in the header")
+                assumed.append(what)
+            if axes is not None:
+                axes.append(axis)
             size = 1.0
         spacing.append(size)
     return spacing
@@ -409,6 +416,7 @@ class NiftiGeometry:
     spacing: tuple[float, float, float]
     spacing_assumed: str | None
     spacing_conflict: str | None
+    assumed_axes: tuple[str, ...] = ()  # the voxel axes ("x", "y", "z": i, j, k) whose size was assumed
 
 
 def nifti_geometry(img: Any, p: Path, choice: str | None, notes: list[str], *, mgh: bool = False) -> NiftiGeometry:
@@ -424,7 +432,10 @@ def nifti_geometry(img: Any, p: Path, choice: str | None, notes: list[str], *, m
     header = img.header
     stored = None if mgh else stored_pixdim(img, p)
     assumed: list[str] = []
-    spacing = nifti_spacing(header, p, notes, mgh=mgh, assumed=assumed, stored=stored)
+    axes: list[str] = []
+    spacing = nifti_spacing(header, p, notes, mgh=mgh, assumed=assumed, stored=stored, axes=axes)
+    if stored is not None:  # the header as the file stores it (nibabel's loader set a 0 to 1): an output on its grid keeps it
+        header["pixdim"][1 : 1 + len(stored)] = stored
     conflict = None
     if unknown is None:
         raw = list(header.get_zooms()[:3]) if mgh or stored is None else stored
@@ -432,4 +443,4 @@ def nifti_geometry(img: Any, p: Path, choice: str | None, notes: list[str], *, m
         conflict = voxel_size_conflict(raw, grid, reading, unit if unit in _NIFTI_UNITS_MM else "units")
         if conflict and reading == "sform" and int(header["qform_code"]) > 0:
             conflict += " (--affine qform reads the qform, whose voxel sizes are pixdim's)"
-    return NiftiGeometry(grid, unknown, (spacing[2], spacing[1], spacing[0]), "; ".join(assumed) or None, conflict)
+    return NiftiGeometry(grid, unknown, (spacing[2], spacing[1], spacing[0]), "; ".join(assumed) or None, conflict, tuple(axes))

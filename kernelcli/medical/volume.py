@@ -63,6 +63,9 @@ class Volume:
     # what of the voxel size was not in the file and taken as 1 mm ("no PixelSpacing"), or None: a kernel
     # sized in mm, or a derivative per mm, would then be sized by the guess (refused: see medical.jobs)
     spacing_assumed: str | None = None
+    # the voxel axes ("x", "y", "z": i, j, k) whose size spacing_assumed took as 1 mm: a NIfTI output stores pixdim 0
+    # along them (not given) and a .zarr's spacing_mm null, so that the guess is not read back as a fact
+    assumed_axes: tuple[str, ...] = ()
     # the two voxel sizes a NIfTI/MGH header states where its pixdim and its affine disagree ("pixdim 1x1x1 mm or
     # the sform 0.5x0.8x3 mm (x, y, z)"), or None: a kernel sized in mm is then refused too (see medical.jobs)
     spacing_conflict: str | None = None

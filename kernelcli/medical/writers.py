@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,19 +59,48 @@ def bare_array_note(ndim: int) -> str:
             "(the --json record has the spacing); write .nii or .nii.gz to keep them")
 
 
-def geometry_attributes(spacing: list[float], affine: np.ndarray, ndim: int, unit_mm: float = 1.0) -> dict:
+def assumed_output_note(like: Any, affine: np.ndarray | None = None, *, store: str = "NIfTI") -> str | None:
+    """The note of an output of ``like`` whose voxel size along some axis was assumed (``like.assumed_axes``), or None:
+    a NIfTI output (``store`` "NIfTI") stores pixdim 0 there (see :func:`~.nifti.nifti_header`), a .zarr (``store`` "Zarr")
+    null in its spacing_mm.  ``affine``: the output's grid where it is not the input's (a pool).
+
+    >>> from .volume import Volume
+    >>> like = Volume(np.zeros((2, 3, 4)), (1.0, 1.0, 1.0), np.eye(4), Path("s"), "DICOM", assumed_axes=("x", "y"))
+    >>> assumed_output_note(like)[:76]
+    's: the voxel size along x and y is not in the input (1 mm was assumed): the '
+    """
+    axes = [axis for axis in "xyz" if axis in like.assumed_axes]
+    if not axes:
+        return None
+    along = " and ".join(axes) if len(axes) < 3 else "x, y and z"
+    if store != "NIfTI":
+        return (f"{like.path.name}: the voxel size along {along} is not in the input (1 mm was assumed): the {store} output's "
+                f"spacing_mm holds null there")
+    new_grid = affine is not None and not np.array_equal(np.asarray(affine, dtype=np.float64), like.affine)
+    return (f"{like.path.name}: the voxel size along {along} is not in the input (1 mm was assumed): the output stores "
+            f"pixdim 0 there, not given (nibabel and SimpleITK read it as 1), so that a kernel sized in mm stays refused "
+            f"on it" + ("; the pooled grid keeps a step of 1 along it, from the first window's centre, as readers take "
+                        "pixdim 0" if new_grid else ""))
+
+
+def geometry_attributes(spacing: list[float], affine: np.ndarray, ndim: int, unit_mm: float = 1.0,
+                        assumed_axes: tuple[str, ...] = ()) -> dict:
     """What a volume's ``.zarr`` output records of its geometry, as the store's attributes: the array's
     axes, the voxel size in mm along (z, y, x), and the NIfTI affine (voxel (i, j, k) = (x, y, z) to RAS+ mm).
-    ``unit_mm``: millimetres in the affine's unit (a NIfTI in metres: 1000), so that both are in mm.
+    ``unit_mm``: millimetres in the affine's unit (a NIfTI in metres: 1000), so that both are in mm;
+    ``assumed_axes``: the axes whose voxel size the input did not give (1 mm assumed), null in ``spacing_mm``.
 
     >>> geometry_attributes([2.5, 0.9, 0.8], np.diag([0.8, 0.9, 2.5, 1.0]), 3)["axes"]
     ['z', 'y', 'x']
     >>> geometry_attributes([2.5, 0.9, 0.8], np.diag([0.0008, 0.0009, 0.0025, 1.0]), 3, 1000.0)["affine"][0]
     [0.8, 0.0, 0.0, 0.0]
+    >>> geometry_attributes([2.5, 1.0, 1.0], np.eye(4), 3, assumed_axes=("x",))["spacing_mm"]
+    [2.5, 1.0, None]
     """
     in_mm = np.asarray(affine, dtype=float).copy()
     in_mm[:3] *= unit_mm
-    return {"axes": list(VOLUME_AXES[-ndim:]), "spacing_mm": [float(s) for s in spacing], "affine": in_mm.tolist()}
+    sizes = [None if axis in assumed_axes else float(s) for axis, s in zip("zyx", spacing)]
+    return {"axes": list(VOLUME_AXES[-ndim:]), "spacing_mm": sizes, "affine": in_mm.tolist()}
 
 
 def write_png_slice(out: str | os.PathLike, plane: np.ndarray, *, force: bool = False,

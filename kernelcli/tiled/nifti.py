@@ -140,6 +140,7 @@ def open_volume(path: Path, affine: str | None = None, advice: str = "leave out 
         format="NIfTI-2" if isinstance(img, nib.Nifti2Image) else "NIfTI-1", header=header, image_class=type(img),
         notes=notes, stored_dtype=dtype.newbyteorder("="), orientation_unknown=geometry.orientation_unknown,
         spacing_assumed=geometry.spacing_assumed, spacing_conflict=geometry.spacing_conflict,
+        assumed_axes=geometry.assumed_axes,
     )
     return NiftiVoxels(path, int(proxy.offset), dtype, shape), vol
 
@@ -363,7 +364,7 @@ def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path,
     or .npy); the VolumeReport. ``affine`` and ``spacing`` are the result's where they are not ``vol``'s (a pool);
     ``units`` the result's (:meth:`kernelcli.volume_grammar.VolumeKernel.result_units`; a pool keeps the input's)."""
     from ..medical.jobs import VolumeReport
-    from ..medical.writers import bare_array_note, geometry_attributes
+    from ..medical.writers import assumed_output_note, bare_array_note, geometry_attributes
     from .cluster import client_for, compute_tasks, describe
 
     start = time.perf_counter()
@@ -378,6 +379,7 @@ def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path,
         suffix = out.suffix.lower()
         if suffix == ".nii":
             ranges = write_nii(result, out, vol, force=force, run=run, label=label, affine=affine)
+            notes = [*notes, *filter(None, [assumed_output_note(vol, affine)])]
         else:
             from . import stores
 
@@ -386,7 +388,8 @@ def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path,
                 from ..medical.nifti_geometry import spatial_unit_mm
 
                 attributes = geometry_attributes(spacing, vol.affine if affine is None else affine, result.ndim,
-                                                 spatial_unit_mm(vol.header))
+                                                 spatial_unit_mm(vol.header), vol.assumed_axes)
+                notes = [*notes, *filter(None, [assumed_output_note(vol, affine, store="Zarr")])]
                 ranges = stores.write_zarr(result, out, force=force, run=run, check=check, attributes=attributes)
             else:
                 ranges = stores.write_npy(result, out, force=force, run=run, check=check)
