@@ -191,7 +191,7 @@ def convolve(
         from ..errors import KernelcliError
         from ..kernel_syntax import parse_kernel_scale
         from ..medical import convolve_volume_for_cli
-        from ..medical.jobs import volume_label_for_cli
+        from ..medical.volume_calls import volume_label_for_cli
 
         if weights is not None or bias_file is not None or montage is not None:
             raise UsageError("--weights, --bias-file and --montage work on one input; several inputs take --kernel")

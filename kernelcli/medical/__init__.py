@@ -36,11 +36,11 @@ from __future__ import annotations
 from ..volume_inputs import DICOM_SUFFIXES, NIFTI_SUFFIXES, is_volume_input, volume_suffix
 from .dicom import read_dicom
 from .jobs import (
-    VolumeKernel, VolumeOptions, VolumeReport, convolve_volume_file, convolve_volume_for_cli, default_volume_output,
-    filter_volume, resolve_volume_kernel,
+    VolumeKernel, VolumeOptions, VolumeReport, convolve_volume_file, default_volume_output, filter_volume, resolve_volume_kernel,
 )
 from .nifti import GZIP_LEVEL, read_nifti, write_nifti
 from .pooling import pool_volume_file
+from .volume_calls import convolve_volume_for_cli
 from .phantom import AIR_HU, SHEPP_LOGAN_3D_HU, shepp_logan_3d, write_phantom3d
 from .volume import EXTRA_HINT, Volume, read_volume, volume_stem
 from .window import WINDOW_PRESETS, apply_window, parse_window
