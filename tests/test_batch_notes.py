@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from kernelcli.cli import _batch
-from kernelcli.cli._batch import _Display, group_notes
+from kernelcli.cli import _batch_display
+from kernelcli.cli._batch_display import BatchDisplay, group_notes
 
 A = "gaussian:1mm on 3x0.8x0.5 mm voxels (z, y, x): a 3x9x13 kernel"
 C = "gaussian:1mm on 2.5x0.7x0.7 mm voxels (z, y, x): a 5x11x11 kernel"
@@ -35,11 +35,11 @@ def test_notes_alike_but_for_the_file_name_are_grouped():
 
 def test_notes_come_in_the_order_of_the_inputs_not_of_finishing(monkeypatch):
     said: list[str] = []
-    monkeypatch.setattr(_batch, "note", said.append)
+    monkeypatch.setattr(_batch_display, "note", said.append)
     inputs = ["in/a.nii", "in/b.nii", "in/c.nii"]
     runs = []
     for finished in (inputs, inputs[::-1], [inputs[1], inputs[2], inputs[0]]):
-        display = _Display(len(inputs), bar=False, quiet=False, order=inputs)
+        display = BatchDisplay(len(inputs), bar=False, quiet=False, order=inputs)
         for path in finished:
             name = path.split("/")[-1]
             display.update(SimpleNamespace(status="ok", error=None, input=path, notes=[f"{name}: same", A]), 1, 3)
@@ -82,20 +82,20 @@ def test_what_a_folder_scan_passes_over_is_noted(tmp_path):
 def test_errors_come_in_the_order_of_the_inputs_not_of_finishing(monkeypatch):
     # batch audit F6: errors were printed as the files finished: 5 different stderrs in 6 runs of one batch
     said: list[str] = []
-    monkeypatch.setattr(_batch, "error", said.append)
+    monkeypatch.setattr(_batch_display, "error", said.append)
     inputs = ["a.png", "b.png", "c.png", "d.png"]
     record = {path: SimpleNamespace(status="failed" if path != "c.png" else "ok", error=f"{path}: bad", input=path, notes=[])
               for path in inputs}
     for finished in (inputs, inputs[::-1], ["b.png", "d.png", "a.png", "c.png"]):
         said.clear()
-        with _Display(len(inputs), bar=False, quiet=False, order=inputs) as display:
+        with BatchDisplay(len(inputs), bar=False, quiet=False, order=inputs) as display:
             for n, path in enumerate(finished, 1):
                 display.update(record[path], n, len(inputs))
                 if finished[0] == "b.png" and n == 2:
                     assert said == []  # a.png has not finished: nothing said yet
         assert said == ["a.png: bad", "b.png: bad", "d.png: bad"]
     said.clear()
-    with _Display(len(inputs), bar=False, quiet=False, order=inputs) as display:  # interrupted: a.png never finished
+    with BatchDisplay(len(inputs), bar=False, quiet=False, order=inputs) as display:  # interrupted: a.png never finished
         display.update(record["d.png"], 1, 4)
         display.update(record["b.png"], 2, 4)
     assert said == ["b.png: bad", "d.png: bad"]

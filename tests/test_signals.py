@@ -392,11 +392,11 @@ def test_a_stop_that_an_extension_turns_into_its_own_error_still_stops_the_call(
 LATE = """
 import os, signal, sys
 import kernelcli.cli._batch as batch
-original = batch._Display.print_notes
+original = batch.BatchDisplay.print_notes
 def print_notes(self):
     os.kill(os.getpid(), signal.SIGTERM)  # every file is done; the report and the document are not out yet
     return original(self)
-batch._Display.print_notes = print_notes
+batch.BatchDisplay.print_notes = print_notes
 from kernelcli.cli import entry
 sys.argv = ["kernelcli", "pad", "a.png", "b.png", "--p", "1", "--out-dir", "o", "--json", "--report", "r.json"]
 entry()
