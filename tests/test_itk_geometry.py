@@ -219,11 +219,14 @@ class TestHeaderVariants:
         (tmp_path / "full").mkdir()
         full = write(tmp_path / "full", fmt, data=plane, extra=extra)
         vol = medical.read_volume(full)
-        assert (vol.spacing_assumed, vol.orientation_unknown, vol.position_unknown) == (None, None, None)
+        # a full 2-D header states the plane; its depth it cannot state (as a 2-D NIfTI, a DICOM slice without a thickness)
+        assert (vol.spacing_assumed, vol.orientation_unknown, vol.position_unknown) == ("a 2-D image: no voxel size along z", None, None)
+        assert vol.assumed_axes == ("z",) and any("no voxel size along z; assuming 1 mm" in n for n in vol.notes)
         img = sitk.ReadImage(str(full))
         assert img.GetDimension() == 2 and vol.spacing == (1.0, 0.7, 0.5)
-        r = convolve(bare, "gaussian:1mm", tmp_path / "s.nii.gz")
-        assert r.returncode == 2 and bare.name in r.stderr
+        for given in (bare, full):  # (with constant padding a made-up 1 mm depth took zeros from above and below)
+            r = convolve(given, "gaussian:1mm", tmp_path / "s.nii.gz")
+            assert r.returncode == 2 and given.name in r.stderr and "not in the file" in r.stderr
 
     @pytest.mark.parametrize("fmt", ["nrrd", "nhdr", "mha", "mhd"])
     def test_4d_images(self, tmp_path, fmt):

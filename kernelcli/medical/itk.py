@@ -100,12 +100,17 @@ def read_itk(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
                               "NIfTI outputs keep qform/sform codes 0, unknown)")
     if stated.orientation_missing:
         geometry_notes.append(f"{p.name}: {stated.orientation_missing}; the NIfTI affine is a plain scaling (orientation unknown)")
+    spacing_missing, spacing_axes = stated.spacing_missing, tuple(stated.spacing_axes)
+    if dim == 2 and "z" not in spacing_axes:  # no depth in the file: as a 2-D NIfTI's and a DICOM slice without a thickness
+        depth = "a 2-D image: no voxel size along z"
+        geometry_notes.append(f"{p.name}: {depth}; assuming 1 mm")
+        spacing_missing, spacing_axes = "; ".join(filter(None, [spacing_missing, depth])), spacing_axes + ("z",)
     affine = itk_affine(direction, spacing, origin)  # (a sheared one: a NIfTI output says what its qform holds of it)
     return Volume(
         data=arr, spacing=(spacing[2], spacing[1], spacing[0]), affine=affine, path=p,
         format=FORMATS.get(p.suffix.lower(), "ITK"),
-        notes=geometry_notes + notes, stored_dtype=arr.dtype, spacing_assumed=stated.spacing_missing,
-        assumed_axes=stated.spacing_axes,
+        notes=geometry_notes + notes, stored_dtype=arr.dtype, spacing_assumed=spacing_missing,
+        assumed_axes=spacing_axes,
         orientation_unknown=stated.orientation_missing, position_unknown=stated.position_missing,
     )
 
