@@ -92,3 +92,26 @@ def test_a_batch_stopped_before_planning_writes_its_report(pngs, monkeypatch):
     assert json.loads((pngs / "r.json").read_text()) == document
     r = run_in_process("pad", "a.png", "b.png", "-p", "1", "--out-dir", "o", "--report", "r.json", cwd=pngs)
     assert r.returncode == 143 and json.loads((pngs / "r.json").read_text()) == document  # (an existing one: left alone)
+
+
+@pytest.mark.parametrize("command, patched", [
+    (["learn", "x.npy", "y.npy", "--size", "3", "--method", "gd"], ("kernelcli.learn", "learn_kernel")),
+    (["gallery", "x.npy", "-o", "sheet.png"], ("kernelcli.jobs_gallery", "gallery_file")),
+])
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_a_command_of_one_path_stopped_by_a_signal_exits_as_stopped(tmp_path, monkeypatch, command, patched, json_flag):
+    """A stop in learn or gallery (whose input is one path, not a list) was exit 70 after 'error: interrupted':
+    the handler iterated the Path (TypeError), and through the worker its call process died."""
+    import importlib
+
+    rng = np.random.default_rng(5)
+    np.save(tmp_path / "x.npy", rng.normal(size=(16, 16)))
+    np.save(tmp_path / "y.npy", rng.normal(size=(14, 14)))
+    module, name = patched
+    monkeypatch.setattr(importlib.import_module(module), name, _stop)
+    done = run_in_process(*command, *json_flag, cwd=tmp_path)
+    assert done.returncode == 143, done.stderr
+    assert "internal error" not in done.stderr and "terminated (SIGTERM)" in done.stderr
+    if json_flag:
+        record = json.loads(done.stdout)
+        assert (record["status"], record["code"], record["error"], record["input"]) == ("not run", 143, STOPPED, "x.npy")

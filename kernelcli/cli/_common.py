@@ -316,7 +316,7 @@ def guarded(func: F) -> F:
             from ._signals import stopped_record, stopped_report
 
             error(interrupted_message(exc))
-            report, stopped, batch = stopped_report(kwargs, exc)
+            report, stopped, batch = stopped_report(given_inputs(kwargs), kwargs, exc)
             if report is not None:  # (a report that cannot be written: the stop is what the call says)
                 with contextlib.suppress(Exception):
                     write_report(report, stopped, force=False)
@@ -399,14 +399,25 @@ def _failure_json(as_json: bool, kwargs: dict, code: int, message: str, status: 
     output the failure refused, where the call chose its name (no ``--out``)."""
     if not as_json or _JSON_PRINTED:
         return
-    inputs = kwargs.get("inputs") if kwargs.get("inputs") is not None else kwargs.get("input")
-    inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [] if inputs is None else [inputs]
+    inputs = given_inputs(kwargs)
     out = kwargs.get("out") if kwargs.get("out") is not None else output
     named = "stdin" if len(inputs) == 1 and str(inputs[0]) == "-" else str(inputs[0]) if len(inputs) == 1 else None
     try:  # ('-' is named as a successful call's record names it)
         print_json(failure_record(code, message, status, input=named, output=str(out) if out is not None else None))
     except (OSError, KernelcliError):  # stdout cannot take it: the error line on stderr said it all
         _silence_stdout()
+
+
+def given_inputs(kwargs: dict[str, Any]) -> list[Any]:
+    """The inputs a command was given, whatever it calls them: a list (``convolve``'s, ``pad``'s), one path
+    (``learn``'s, ``gallery``'s: a Path was iterated, a TypeError inside the handler of a Ctrl-C) or none.
+
+    >>> from pathlib import Path
+    >>> given_inputs({"input": [Path("a.png"), Path("b.png")]}), given_inputs({"input": Path("x.npy")}), given_inputs({})
+    ([PosixPath('a.png'), PosixPath('b.png')], [PosixPath('x.npy')], [])
+    """
+    inputs = kwargs.get("inputs") if kwargs.get("inputs") is not None else kwargs.get("input")
+    return list(inputs) if isinstance(inputs, (list, tuple)) else [] if inputs is None else [inputs]
 
 
 def failure_record(code: int, message: str, status: str = "failed", **given: Any) -> dict[str, Any]:

@@ -45,13 +45,14 @@ def stopped_record(exc: BaseException) -> str:
     return not_run_error(stopped_by(interrupt_exit_code(exc)))
 
 
-def stopped_report(kwargs: dict[str, Any], exc: BaseException) -> tuple[Any, Any, bool]:
+def stopped_report(inputs: list[Any], kwargs: dict[str, Any], exc: BaseException) -> tuple[Any, Any, bool]:
     """What a call that ``exc`` stopped before it wrote its ``--report`` (while it started, before a batch's plan)
     writes there: ``(path, result, batch)``, the path None where there is none to write (no ``--report``, one
     written, or a file of that name: it may be an input a folder holds, nothing was checked yet).  The result holds
     the input "not run" with the run's code, or for a batch (``batch``), whose inputs are not found yet, no record.
+    ``inputs``: the call's inputs (:func:`kernelcli.cli._common.given_inputs`), ``kwargs`` its other arguments.
 
-    >>> stopped_report({"input": ["a.png"]}, KeyboardInterrupt())[0] is None
+    >>> stopped_report(["a.png"], {}, KeyboardInterrupt())[0] is None
     True
     """
     import os
@@ -63,7 +64,7 @@ def stopped_report(kwargs: dict[str, Any], exc: BaseException) -> tuple[Any, Any
     from ..volume_inputs import is_volume_input
 
     code = interrupt_exit_code(exc)
-    inputs = [os.fspath(i) for i in kwargs.get("input") or []]
+    inputs = [os.fspath(i) for i in inputs]
     report = kwargs.get("report_file", kwargs.get("report"))
     one = len(inputs) == 1 and kwargs.get("out_dir") is None
     batch = bool(inputs) and not (one and (os.path.isfile(inputs[0]) or inputs[0] == "-" or not is_batch_argument(inputs[0])
