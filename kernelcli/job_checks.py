@@ -94,10 +94,11 @@ def clip_note(low_clipped: int, result: Any, responses: int | None = None) -> st
     )
 
 
-def check_conv_peak(data: Any, kernel_shape: Any, options: Any, label: str, *, maps: int = 1) -> None:
+def check_conv_peak(data: Any, kernel_shape: Any, options: Any, label: str, *, maps: int = 1, layer: bool = False) -> None:
     """Refuse (exit 2, with the estimate) a convolution whose padded input and outputs
-    would need more memory than allowed (see :mod:`kernelcli.limits`)."""
-    from .limits import check_peak, conv_peak
+    would need more memory than allowed (see :mod:`kernelcli.limits`); ``layer``: some of its
+    ``maps`` are a convolution layer's (:func:`kernelcli.limits.layer_peak` counts what that holds)."""
+    from .limits import check_peak, conv_peak, layer_peak
     from .shapes import resolve_padding
 
     check_plane_padding(options.padding)
@@ -106,6 +107,9 @@ def check_conv_peak(data: Any, kernel_shape: Any, options: Any, label: str, *, m
     itemsize = 4 if data.dtype.itemsize == 1 else 8
     need = conv_peak(data.shape, (kh, kw), maps=maps, stride=options.stride, pads=pads, dilation=options.dilation,
                      itemsize=itemsize, input_itemsize=data.dtype.itemsize)
+    if layer:
+        need = max(need, layer_peak(data.shape, (kh, kw), filters=maps, stride=options.stride, pads=pads,
+                                    dilation=options.dilation, itemsize=itemsize, input_itemsize=data.dtype.itemsize))
     check_peak(need, label)
 
 

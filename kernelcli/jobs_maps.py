@@ -232,7 +232,8 @@ def convolve_bank_file(
         channels = data.shape[2] if data.ndim == 3 else 1
         per_map = channels if options.combine in (None, "per-channel") else 1
         check_conv_peak(data, max((k.shape for k in chosen), key=lambda sh: sh[-1] * sh[-2]), options, label(data),
-                        maps=max(2, len(chosen) * per_map) if len(chosen) > 1 else 1)
+                        maps=max(2, len(chosen) * per_map) if len(chosen) > 1 else 1,
+                        layer=any(len(k.shape) == 3 for k in chosen) or per_map == 1 and channels > 1)
         return filter_bank(data, chosen, [k.name for k in chosen], bias=part_bias(bias, picked), **options.conv_kwargs())
 
     # maps of one size whichever kernels are computed together: "same" padding, or kernels of one size
@@ -293,7 +294,7 @@ def layer_file(
     def compute(data, picked: list[int] | None = None):  # picked: these filters alone (a montage's, one at a time)
         chosen = list(range(filters)) if picked is None else picked
         wanted = weights if picked is None else weights[chosen]
-        check_conv_peak(data, weights.shape, options, label, maps=max(len(chosen), 2) if len(chosen) > 1 else 1)
+        check_conv_peak(data, weights.shape, options, label, maps=max(len(chosen), 2) if len(chosen) > 1 else 1, layer=True)
         maps = conv_layer(
             data, wanted, part_bias(bias, picked), stride=options.stride, padding=options.padding, pad_mode=options.pad_mode,
             pad_value=options.pad_value, dilation=options.dilation, activation=options.activation, paths=options.paths,

@@ -190,9 +190,11 @@ def conv_layer(
     # + 0: a bias of -0.0 is +0.0, so that a sum that is -0.0 on one path (a fused multiply-add can round a
     # tiny product to -0.0, and a zero weight's tap, added by some paths, turns it to +0.0) ends +0.0 on all
     bc = b.astype(dtype) + dtype.type(0)
-    # Only the padded rows and columns some window reads are built (numpy and the filter-at-a-time loop).
-    maps = lambda: (_source_map(h, widths[0], (oh - 1) * sh + dh * (kh - 1) + 1, mode),
-                    _source_map(w, widths[2], -(-((ow - 1) * sw + dw * (kw - 1) + 1) // sw) * sw, mode))
+    # Only the padded rows and columns some window reads are built (numpy and the filter-at-a-time loop), and a
+    # stride that gives one window is walked at 1: the maps and the loops' indices never grow with the stride.
+    rows_read, sh = shapes.read_span(oh, kh, stride=sh, dilation=dh)
+    cols_read, sw = shapes.read_span(ow, kw, stride=sw, dilation=dw, whole_strides=True)
+    maps = lambda: (_source_map(h, widths[0], rows_read, mode), _source_map(w, widths[2], cols_read, mode))
     policy = as_paths(paths)
     answer: list[bool] = []
 

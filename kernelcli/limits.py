@@ -49,6 +49,11 @@ DEFAULT_MAX_VOXELS = 2**31
 DEFAULT_MAX_PIXELS = 512 * 1024 * 1024 // 4
 
 
+#: the float64 temporaries of the numpy layer's emulated fused multiply-adds, a few slices of 64 KiB
+#: (:data:`kernelcli._core.fused._CHUNK` values) at a time
+LAYER_SLICE_BYTES = 1 << 19
+
+
 class ResourceLimit(UsageError):
     """An operation that would need more memory (or pixels, voxels, layers) than allowed."""
 
@@ -158,14 +163,46 @@ def conv_peak(shape: Sequence[int], kernel: Sequence[int], *, maps: int = 1, str
     """
     h, w = int(shape[0]), int(shape[1])
     c = int(shape[2]) if len(shape) > 2 else 1
-    sh, sw = _pair(stride)
-    dh, dw = _pair(dilation)
     top, bottom, left, right = (int(p) for p in pads)
     ph, pw = h + top + bottom, w + left + right
-    oh = max(0, (ph - dh * (int(kernel[0]) - 1) - 1) // max(sh, 1) + 1)
-    ow = max(0, (pw - dw * (int(kernel[1]) - 1) - 1) // max(sw, 1) + 1)
+    oh, ow = _out_sizes((ph, pw), kernel, stride, dilation)
     out_channels = max(maps, 1) * (c if maps == 1 else 1)
     return h * w * c * input_itemsize + ph * pw * c * itemsize + 2 * oh * ow * out_channels * itemsize
+
+
+def layer_peak(shape: Sequence[int], kernel: Sequence[int], *, filters: int = 1, stride: int | Sequence[int] = 1,
+               pads: Sequence[int] = (0, 0, 0, 0), dilation: int | Sequence[int] = 1, itemsize: int = 8,
+               input_itemsize: int = 8) -> int:
+    """Peak bytes of a convolution layer (:func:`kernelcli.layers.conv_layer`) on an (H, W[, C]) array: the input;
+    the padded rows and columns its windows read (:func:`kernelcli.shapes.read_span`), gathered in the input's
+    dtype and then held at 16 bytes a value (the numpy layer's copy in the compute dtype and its channel planes,
+    in float64 where it emulates fused multiply-adds) and that emulation's float64 slices; and three outputs of
+    ``filters`` maps (the sums, the result channels-last, an activation's copy).
+
+    >>> layer_peak((100, 100, 3), (3, 3), stride=2**62) == layer_peak((100, 100, 3), (3, 3), stride=100)
+    True
+    """
+    from .shapes import read_span
+
+    h, w = int(shape[0]), int(shape[1])
+    c = int(shape[2]) if len(shape) > 2 else 1
+    top, bottom, left, right = (int(p) for p in pads)
+    oh, ow = _out_sizes((h + top + bottom, w + left + right), kernel, stride, dilation)
+    if not (oh and ow):
+        return h * w * c * input_itemsize  # (refused before anything is built: the kernel does not fit)
+    (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
+    rows = read_span(oh, int(kernel[0]), stride=sh, dilation=dh)[0]
+    cols = read_span(ow, int(kernel[1]), stride=sw, dilation=dw, whole_strides=True)[0]
+    return (h * w * c * input_itemsize + rows * cols * c * (input_itemsize + 16) + LAYER_SLICE_BYTES
+            + 3 * oh * ow * max(filters, 1) * itemsize)
+
+
+def _out_sizes(padded: tuple[int, int], kernel: Sequence[int], stride: int | Sequence[int],
+               dilation: int | Sequence[int]) -> tuple[int, int]:
+    """The output's (H', W') from the padded input's, 0 where the kernel does not fit."""
+    (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
+    return (max(0, (padded[0] - dh * (int(kernel[0]) - 1) - 1) // max(sh, 1) + 1),
+            max(0, (padded[1] - dw * (int(kernel[1]) - 1) - 1) // max(sw, 1) + 1))
 
 
 def pad_peak(shape: Sequence[int], pads: Sequence[int], itemsize: int) -> int:

@@ -103,6 +103,22 @@ def conv_output_size(size: int, f: int, *, stride: int = 1, pad_before: int = 0,
     return (padded - span) // stride + 1
 
 
+def read_span(out: int, f: int, *, stride: int = 1, dilation: int = 1, whole_strides: bool = False) -> tuple[int, int]:
+    """The padded positions that ``out`` windows of ``f`` taps read along one axis, and the stride to walk them at.
+
+    The stride is ``stride``, or 1 where there is one window: a stride past the last window
+    moves nothing, and the window reads the same cells at stride 1.  Without that, a stride of
+    2**31 gave a map of 2**31 cells for a 1x1 output.  ``whole_strides`` rounds the span up
+    to whole strides (the jitted layer splits its columns by stride phase).
+
+    >>> read_span(3, 3, stride=2), read_span(3, 3, stride=2, whole_strides=True), read_span(1, 3, stride=2**63)
+    ((7, 2), (8, 2), (3, 1))
+    """
+    step = stride if out > 1 else 1
+    span = (out - 1) * step + dilation * (f - 1) + 1
+    return (-(-span // step) * step if whole_strides else span), step
+
+
 def too_large(what: str, f: int, dilation: int, size: int, pad_before: int, pad_after: int) -> str:
     """The one wording of a window (``"kernel"``, ``"pool window"``) that does not fit its padded input: the span
     with the size and a dilation that makes it (none of 1: ``pool`` has no dilation to name).

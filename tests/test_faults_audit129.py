@@ -1,0 +1,123 @@
+"""Audit 129's findings: a huge --stride in the convolution layer, NUMBA_NUM_THREADS in digits int() does not read,
+the file types a command reads, KERNELCLI_DEBUG=off, and a quiet TAB completion."""
+
+from __future__ import annotations
+
+import io
+import json
+import tracemalloc
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import run_in_process
+
+from kernelcli import limits
+from kernelcli._core import policy
+from kernelcli.layers import conv_layer
+
+#: every path of the layer: plain numpy, the jitted core choosing its loop, and each loop
+LAYER_PATHS = ["numpy", "jit", "blocked", "filterwise"]
+#: strides whose maps the layer cannot build (before: exit 70); none allocates anything now, nor did before
+HUGE_STRIDES = [2**62, 2**63 - 1, 2**63, (1, 2**63 - 1), (2**62, 2)]
+
+
+@pytest.fixture
+def rgb(tmp_path):
+    Image.fromarray(np.random.default_rng(129).integers(0, 256, (16, 12, 3), dtype=np.uint8)).save(tmp_path / "rgb.png")
+    return tmp_path
+
+
+def _torch_layer(x, w, stride):
+    torch = pytest.importorskip("torch")
+    t = torch.nn.functional.conv2d(torch.from_numpy(x).permute(2, 0, 1)[None], torch.from_numpy(w), stride=stride)
+    return t[0].permute(1, 2, 0).numpy()
+
+
+class TestAStrideGivesMapsOfTheWindowsItReads:
+    @pytest.mark.parametrize("force", LAYER_PATHS)
+    @pytest.mark.parametrize("stride", HUGE_STRIDES)
+    def test_a_huge_stride_is_the_first_window_alone_on_every_path(self, force, stride):
+        # before: ValueError (array is too big; non-broadcastable (1,1) and (1,0)), exit 70 on the command line
+        x = np.random.default_rng(1).standard_normal((9, 7, 3))
+        w = np.random.default_rng(2).standard_normal((5, 3, 3, 3))
+        got = conv_layer(x, w, stride=stride, paths=policy.Paths(force=force))
+        pair = stride if isinstance(stride, tuple) else (stride, stride)
+        small = tuple(min(s, n) for s, n in zip(pair, (9, 7)))  # a stride torch can take, with the same windows
+        np.testing.assert_allclose(got, _torch_layer(x, w, small), rtol=1e-12, atol=1e-12)
+        assert got.tobytes() == conv_layer(x, w, stride=small, paths=policy.Paths(force=force)).tobytes()
+
+    @pytest.mark.parametrize("stride", [1, 2, 3, (2, 5), 6, 7, 100_000])
+    def test_every_path_gives_the_same_bytes(self, stride):
+        x = np.random.default_rng(3).standard_normal((13, 11, 3)).astype(np.float32)
+        w = np.random.default_rng(4).standard_normal((6, 3, 3, 3)).astype(np.float32)
+        got = [conv_layer(x, w, stride=stride, padding=1, dilation=(1, 2), paths=policy.Paths(force=f)).tobytes()
+               for f in LAYER_PATHS]
+        assert len(set(got)) == 1
+
+    @pytest.mark.parametrize("force", ["numpy", "filterwise"])
+    def test_what_the_layer_holds_does_not_grow_with_the_stride(self, force):
+        # before: a stride of 100000 on a 16x16 input built padded rows of 100000 columns (21 MiB here; 300 MB at 3000000)
+        x = np.random.default_rng(5).standard_normal((16, 16, 3))
+        w = np.ones((2, 3, 3, 3))
+        conv_layer(x, w, stride=100_000, paths=policy.Paths(force=force))  # (compiled, outside the count)
+        tracemalloc.start()
+        try:
+            conv_layer(x, w, stride=100_000, paths=policy.Paths(force=force))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 64 * 1024
+
+    @pytest.mark.parametrize("shape, kernel, stride, dilation, padding", [
+        ((40, 30, 3), (3, 3), 1, 1, (1, 1, 1, 1)),
+        ((40, 30, 3), (3, 3), (2, 27), 1, (0, 0, 0, 0)),  # columns rounded up to whole strides: 27 + 3 -> 54
+        ((40, 30, 2), (5, 3), 3, 2, (2, 2, 1, 1)),
+        ((40, 30, 3), (3, 3), 2**62, 1, (0, 0, 0, 0)),
+    ])
+    def test_the_estimate_counts_what_the_numpy_layer_holds(self, shape, kernel, stride, dilation, padding):
+        x = np.random.default_rng(6).integers(0, 256, shape).astype(np.uint8)
+        w = np.random.default_rng(7).standard_normal((4, shape[2], *kernel)).astype(np.float32)
+        tracemalloc.start()
+        try:
+            conv_layer(x, w, stride=stride, dilation=dilation, padding=padding, paths=policy.Paths(force="numpy"))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        need = limits.layer_peak(shape, kernel, filters=4, stride=stride, pads=padding, dilation=dilation, itemsize=4,
+                                 input_itemsize=1)
+        assert peak <= need
+
+    def test_the_estimate_does_not_grow_with_the_stride(self):
+        at = lambda s: limits.layer_peak((128, 128, 3), (3, 3), stride=s, itemsize=4, input_itemsize=1)
+        assert at(3_000_000) == at(2**63) == at(128) < at(1)
+
+
+class TestAHugeStrideOnTheCommandLine:
+    @pytest.mark.parametrize("stride", ["9223372036854775807", "4611686018427387904", "9223372036854775808"])
+    @pytest.mark.parametrize("how", ["--combine sum", "--weights", "3-D kernel"])
+    def test_a_huge_stride_gives_the_first_window(self, rgb, stride, how):
+        # before: exit 70, "internal error: ValueError: ..."
+        w = np.random.default_rng(8).standard_normal((2, 3, 3, 3))
+        np.save(rgb / "w.npy", w)
+        (rgb / "deep.json").write_text(json.dumps({"name": "deep", "matrix": w[0].tolist()}))
+        (rgb / "flat.json").write_text(json.dumps({"name": "flat", "matrix": w[1, 0].tolist()}))
+        args, filters = {"--combine sum": (["-k", "flat.json", "--combine", "sum"], np.broadcast_to(w[1:, :1], (1, 3, 3, 3))),
+                         "--weights": (["--weights", "w.npy"], w), "3-D kernel": (["-k", "deep.json"], w[:1])}[how]
+        done = run_in_process("convolve", "rgb.png", *args, "-p", "valid", "-s", stride, "-o", "huge.npy", cwd=rgb)
+        assert done.returncode == 0, done.stderr
+        got = np.load(rgb / "huge.npy").reshape(1, 1, -1)
+        x = np.asarray(Image.open(rgb / "rgb.png"), dtype=np.float64)
+        np.testing.assert_allclose(got, _torch_layer(x, np.ascontiguousarray(filters), 16), rtol=1e-6)
+        assert run_in_process("convolve", "rgb.png", *args, "-p", "valid", "-s", "16", "-o", "s16.npy", cwd=rgb).returncode == 0
+        assert np.load(rgb / "huge.npy").tobytes() == np.load(rgb / "s16.npy").tobytes()
+
+    def test_the_memory_cap_sees_the_layer(self, rgb):
+        big = np.random.default_rng(9).integers(0, 256, (300, 300, 3), dtype=np.uint8)
+        Image.fromarray(big).save(rgb / "big.png")
+        args = ("convolve", "big.png", "-k", "sobel_v", "--combine", "sum", "-o", "o.npy", "--force")
+        # the layer holds about 300*300*3*17 bytes (4.6 MB) of padded rows, which the plain estimate put at 1.1 MB
+        done = run_in_process(*args, cwd=rgb, env={"KERNELCLI_MAX_MEMORY": "4M"})
+        assert done.returncode == 2 and "would need about" in done.stderr and "Traceback" not in done.stderr
+        assert run_in_process(*args, "-s", "3000000", cwd=rgb, env={"KERNELCLI_MAX_MEMORY": "4M"}).returncode == 0
