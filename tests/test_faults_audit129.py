@@ -121,3 +121,28 @@ class TestAHugeStrideOnTheCommandLine:
         done = run_in_process(*args, cwd=rgb, env={"KERNELCLI_MAX_MEMORY": "4M"})
         assert done.returncode == 2 and "would need about" in done.stderr and "Traceback" not in done.stderr
         assert run_in_process(*args, "-s", "3000000", cwd=rgb, env={"KERNELCLI_MAX_MEMORY": "4M"}).returncode == 0
+
+
+class TestNumbaThreadsReadAsNumbaReadsThem:
+    @pytest.mark.parametrize("value", ["²", "٣", "３", " 3 ", "junk", "2.5", ""])
+    def test_the_count_is_numbas(self, monkeypatch, value):
+        # before: "²" (str.isdigit, but not int) raised ValueError; the CLI said "internal error", exit 70
+        import subprocess
+        import sys
+
+        from kernelcli._core import threads
+
+        monkeypatch.setenv("NUMBA_NUM_THREADS", value)
+        monkeypatch.delitem(sys.modules, "numba", raising=False)  # (the test process has it loaded: count() would ask it)
+        got = threads.count()
+        asked = subprocess.run([sys.executable, "-W", "ignore", "-c", "import numba; print(numba.config.NUMBA_NUM_THREADS)"],
+                               capture_output=True, text=True, env={**__import__("os").environ, "NUMBA_NUM_THREADS": value})
+        assert got == max(1, int(asked.stdout))
+
+    def test_a_superscript_digit_on_the_command_line(self, tmp_path):
+        from conftest import run_cli
+
+        Image.fromarray(np.random.default_rng(10).integers(0, 256, (256, 256), dtype=np.uint8)).save(tmp_path / "g.png")
+        done = run_cli("convolve", "g.png", "-k", "gaussian:10", "-o", "o.npy", "-q", cwd=tmp_path,  # (the FFT asks the count)
+                       env={"NUMBA_NUM_THREADS": "²", "KERNELCLI_WORKER": "off"})
+        assert done.returncode == 0 and done.stderr == "", done.stderr

@@ -79,12 +79,16 @@ def count() -> int:
 
     Without Numba loaded (the FFT path of a fresh process) it is what Numba would
     choose: ``NUMBA_NUM_THREADS`` or the CPUs this process may run on.
+
+    >>> count() >= 1
+    True
     """
     if "numba" not in sys.modules:
-        env = os.environ.get("NUMBA_NUM_THREADS", "")
-        if env.strip().isdigit():
-            return max(1, int(env))
-        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        # Numba's own reading (numba.core.config._readenv): int() or its default (str.isdigit took "²", int() not)
+        try:
+            return max(1, int(os.environ["NUMBA_NUM_THREADS"]))
+        except (KeyError, ValueError):
+            return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     import numba
     from numba.np.ufunc import parallel
 
