@@ -36,6 +36,7 @@ from .jobs_maps import (  # noqa: F401 - re-exported (their former home)
     montage_tiles, parse_bias, read_bias_file, read_weights, run_maps_job,
 )
 from .modes import canonical_pad_mode
+from .volume_inputs import VOLUME_SUFFIXES
 
 
 def convolve_file(input_path: str | Path, kernel_spec: Any, options: ConvolveOptions, *, out: str | Path | None, force: bool = False) -> Report:
@@ -69,7 +70,7 @@ def convolve_file(input_path: str | Path, kernel_spec: Any, options: ConvolveOpt
         )
 
     report = run_file_job(input_path, f"convolve {options.label(kernel.name)}", compute, out=out, force=force, rescale=options.rescale, encoding=options.encoding,
-                          max_pixels=options.max_pixels, layout=options.layout, bands=bands)
+                          max_pixels=options.max_pixels, layout=options.layout, bands=bands, volumes=VOLUME_SUFFIXES)
     report.kernel = kernel.name
     return report
 
@@ -168,4 +169,4 @@ def pool_file(
                       paths=paths)
 
     return run_file_job(input_path, label, compute, out=out, force=force, rescale=rescale, max_pixels=max_pixels,
-                        layout=layout, volume_compute=compute_volume, encoding=encoding, alpha=compute)
+                        layout=layout, volume_compute=compute_volume, encoding=encoding, alpha=compute, volumes=VOLUME_SUFFIXES)

@@ -22,6 +22,7 @@ from .job_checks import (  # noqa: F401 - re-exported (their former home)
 )
 from .modes import canonical_pad_mode, canonical_rescale
 from .records import asdict, field, record, replace
+from .volume_inputs import VOLUME_SUFFIXES
 
 
 @record(frozen=True)
@@ -178,6 +179,7 @@ def run_file_job(
     bands: Callable[[Any], Any] | None = None,
     alpha: Callable[[Any], Any] | None = None,
     untiled: str | None = None,
+    volumes: tuple[str, ...] = (),
 ) -> Report:
     """Read one input, apply ``compute`` to its array, write the result (or keep the matrix).
 
@@ -194,13 +196,14 @@ def run_file_job(
     rounded and clipped into the alpha's own type, or None where it cannot follow (dropped, with a note); without
     it an alpha is carried through where the size stays, and dropped with a note where it changes.  ``untiled``,
     when given, is what to do instead of ``--tiled`` where the tiled path cannot take the call (a memory refusal
-    of an input it reads offers the tiled path otherwise: see :func:`_named`).
+    of an input it reads offers the tiled path otherwise: see :func:`_named`).  ``volumes``: the volume types the
+    command reads on its volume path, named (with the image types) where the input is of no type read.
     """
     from .io import formats
 
     src = formats.check_input_path(input_path)
     out_path = formats.check_output_path(out, [src], force=force) if out is not None else None
-    loaded = formats.read_input(src, max_pixels=max_pixels)
+    loaded = formats.read_input(src, max_pixels=max_pixels, volumes=volumes)
     if out_path is not None:
         _check_channels_before_work(out_path, loaded, layout, volume_compute is not None)
     if bands is not None and BANDED and out_path is not None and loaded.kind == "image" and layout is None:
@@ -412,6 +415,6 @@ def convolve_volume_array(input_path: str | Path, kernel: Any, options: Convolve
     # named by what the options change, as its default file name and the tiled record are (k3_circular)
     report = run_file_job(input_path, f"convolve {options.label(kernel.name)}", compute, out=out, force=force,
                           rescale=options.rescale, max_pixels=options.max_pixels, layout=options.layout,
-                          volume_compute=compute_volume, encoding=options.encoding)
+                          volume_compute=compute_volume, encoding=options.encoding, volumes=VOLUME_SUFFIXES)
     report.kernel = kernel.name
     return report

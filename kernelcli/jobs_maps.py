@@ -23,6 +23,7 @@ from .jobs_common import (ConvolveOptions, Report, _named, _write_single, check_
                           float32_tiff_note, with_alpha)
 from .jobs_montage import check_sheet_memory, montage_tiles  # noqa: F401 - re-exported (their former home)
 from .modes import MONTAGE_NOT_STDOUT, SHEET_SUFFIXES
+from .volume_inputs import VOLUME_SUFFIXES
 
 # ---------------------------------------------------------------- layers: several feature maps
 
@@ -442,7 +443,7 @@ def run_maps_job(
 
     src = formats.check_input_path(input_path)
     out_path, montage_path = check_maps_outputs(src, out, montage, single=single, force=force)
-    loaded = formats.read_input(src, max_pixels=max_pixels)
+    loaded = formats.read_input(src, max_pixels=max_pixels, volumes=VOLUME_SUFFIXES)  # (convolve's: it reads volumes)
     start = time.perf_counter()
     order, data = "hwc", loaded.data
     if loaded.kind == "array" or layout is not None:

@@ -146,3 +146,33 @@ class TestNumbaThreadsReadAsNumbaReadsThem:
         done = run_cli("convolve", "g.png", "-k", "gaussian:10", "-o", "o.npy", "-q", cwd=tmp_path,  # (the FFT asks the count)
                        env={"NUMBA_NUM_THREADS": "²", "KERNELCLI_WORKER": "off"})
         assert done.returncode == 0 and done.stderr == "", done.stderr
+
+
+VOLUME_TYPES = "; a volume: .nii.gz, .nii, .dcm, .dicom, .ima, .mgz, .mgh, .nrrd, .nhdr, .mha, .mhd"
+
+
+class TestAnUnreadTypeIsToldWhatTheCommandReads:
+    @pytest.fixture
+    def foo(self, rgb):
+        (rgb / "x.foo").write_bytes((rgb / "rgb.png").read_bytes())
+        np.save(rgb / "w.npy", np.ones((2, 3, 3, 3)))
+        return rgb
+
+    @pytest.mark.parametrize("args", [
+        ("convolve", "x.foo", "-k", "sobel_v"), ("volume", "x.foo", "-k", "sobel_v"), ("pool", "x.foo", "-f", "2"),
+        ("convolve", "x.foo", "-k", "sobel_v", "--combine", "sum"), ("convolve", "x.foo", "--weights", "w.npy"),
+        ("convolve", "x.foo", "-k", "sobel_v", "-k", "sobel_h"), ("convolve", "x.foo", "-k", "sobel_v", "--json"),
+    ])
+    def test_a_command_that_reads_volumes_names_their_types(self, foo, args):
+        # before: "expected one of .bmp, ..., .txt" alone, even for volume, the command for volumes
+        done = run_in_process(*args, cwd=foo)
+        assert done.returncode == 2
+        said = json.loads(done.stdout)["error"] if "--json" in args else done.stderr
+        assert f"x.foo: unsupported file type '.foo': expected one of .bmp, .csv, .gif, .jpeg, .jpg, .npy, .png, .tif, " \
+               f".tiff, .txt{VOLUME_TYPES}" in said, said
+
+    @pytest.mark.parametrize("args", [("pad", "x.foo", "-p", "1"), ("gallery", "x.foo"),
+                                      ("convolve", "x.foo", "-k", "sobel_v", "--then", "maxpool:2")])
+    def test_a_command_that_reads_no_volume_names_none(self, foo, args):
+        done = run_in_process(*args, cwd=foo)
+        assert done.returncode == 2 and "unsupported file type '.foo'" in done.stderr and "a volume" not in done.stderr

@@ -62,17 +62,19 @@ def refuse_unsupported(path: str | os.PathLike, volumes: tuple[str, ...] = ()) -
         )
 
 
-def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_bytes: int | None = None) -> Loaded:
+def read_input(path: str | os.PathLike, *, max_pixels: int | None = None, max_bytes: int | None = None,
+               volumes: tuple[str, ...] = ()) -> Loaded:
     """Read an image, ``.npy`` array or text matrix into a :class:`~kernelcli.io.common.Loaded`.
 
     ``max_pixels`` caps the decoded image size (decompression-bomb guard, default
     :data:`kernelcli.io.decode.DEFAULT_MAX_PIXELS`); ``max_bytes`` caps the memory a run may
-    need, estimated before decoding (default :func:`kernelcli.limits.default_max_bytes`).
-    Raises only our own errors.
+    need, estimated before decoding (default :func:`kernelcli.limits.default_max_bytes`);
+    ``volumes``: the volume types the caller reads elsewhere, named where a file is of no type
+    read (:func:`refuse_unsupported`).  Raises only our own errors.
     """
     p = check_input_path(path_arg(path, "read_input"))
     suffix = p.suffix.lower()
-    refuse_unsupported(p)
+    refuse_unsupported(p, volumes)
     try:
         size = p.stat().st_size
     except OSError as exc:
