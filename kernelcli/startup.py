@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ._core.policy import Paths
+from .switches import env_switch
 
 #: ``KERNELCLI_MEASURE_STARTUP=off`` (or 0, no, false): start no background measurement
 OPT_OUT_ENV = "KERNELCLI_MEASURE_STARTUP"
@@ -117,7 +118,7 @@ def start_measuring(path: Path) -> bool:
     """
     import subprocess
 
-    if os.environ.get(OPT_OUT_ENV, "").strip().lower() in ("off", "0", "no", "false"):
+    if not env_switch(OPT_OUT_ENV, True):
         return False
     path = Path(path)
     if not path.is_absolute():

@@ -176,3 +176,33 @@ class TestAnUnreadTypeIsToldWhatTheCommandReads:
     def test_a_command_that_reads_no_volume_names_none(self, foo, args):
         done = run_in_process(*args, cwd=foo)
         assert done.returncode == 2 and "unsupported file type '.foo'" in done.stderr and "a volume" not in done.stderr
+
+
+class TestEverySwitchReadsOffAsOff:
+    @pytest.mark.parametrize("value", ["off", "false", "no", "0", "OFF", " No ", "\n", ""])
+    def test_kernelcli_debug_off_gives_the_one_line(self, tmp_path, value):
+        # before: off, false, no and a stray newline switched debugging on: a traceback above the one-line error
+        done = run_in_process("convolve", "nosuch.png", "-k", "sobel_v", cwd=tmp_path, env={"KERNELCLI_DEBUG": value})
+        assert done.returncode == 2 and done.stderr == "error: nosuch.png: no such file\n", done.stderr
+
+    @pytest.mark.parametrize("value", ["1", "on", "yes", "TRUE"])
+    def test_kernelcli_debug_on_gives_the_traceback(self, tmp_path, value):
+        done = run_in_process("convolve", "nosuch.png", "-k", "sobel_v", cwd=tmp_path, env={"KERNELCLI_DEBUG": value})
+        assert done.returncode == 2 and "Traceback" in done.stderr
+
+    @pytest.mark.parametrize("value", ["off", "0", "no", "false", " Off\n", "on", "1", "yes", "true", "", "junk"])
+    def test_every_switch_reads_a_word_alike(self, monkeypatch, value):
+        from kernelcli import switches
+        from kernelcli.worker import protocol
+
+        monkeypatch.setenv("KERNELCLI_WORKER", value)
+        monkeypatch.setenv("KERNELCLI_DEBUG", value)
+        monkeypatch.setenv("KERNELCLI_MEASURE_STARTUP", value)
+        word = switches.switch_word(value)
+        if word is None and value.strip():
+            with pytest.raises(protocol.SwitchError):
+                protocol.switch()
+        else:
+            assert protocol.switch() == ("off" if word is False else "on")
+        assert switches.env_switch("KERNELCLI_DEBUG", False) is (word is not False and bool(value.strip()))
+        assert switches.env_switch("KERNELCLI_MEASURE_STARTUP", True) is (word is not False)

@@ -58,14 +58,17 @@ def cli_paths():
 
 
 def debug_enabled() -> bool:
-    """True when ``--debug`` was given to this command line (or the user set KERNELCLI_DEBUG=1)."""
+    """True when ``--debug`` was given to this command line, or ``KERNELCLI_DEBUG`` switches it on
+    (:func:`kernelcli.switches.env_switch`: ``1``, ``on``; ``0``, ``off``, ``no``, ``false`` leave it off)."""
     if "typer" in sys.modules:  # else no click context exists (a plain call: no --debug)
         from ._click import get_current_context
 
         ctx = get_current_context(silent=True)
         if ctx is not None and ctx.meta.get(DEBUG_KEY):
             return True
-    return os.environ.get("KERNELCLI_DEBUG", "") not in ("", "0")
+    from ..switches import DEBUG_ENV, env_switch
+
+    return env_switch(DEBUG_ENV, False)
 
 
 def invoked_as(default: str) -> str:

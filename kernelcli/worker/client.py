@@ -16,6 +16,7 @@ import os
 import stat
 import sys
 
+from ..switches import DEBUG_ENV, env_switch
 from . import protocol
 
 #: seconds to wait for the worker to accept and answer (the call itself has no limit)
@@ -43,11 +44,10 @@ def wants_worker(argv: list[str]) -> bool:
 
 def run_in_worker(argv: list[str], socket_file: str | os.PathLike[str] | None = None) -> int | None:
     """Run ``kernelcli ARGV`` in the worker; the exit code, or None to run it in-process."""
-    debug = "--debug" in argv or os.environ.get("KERNELCLI_DEBUG", "") not in ("", "0")
     try:
         return _run(argv, socket_file)
     except _Fallback as why:
-        if debug and why.reason:
+        if why.reason and ("--debug" in argv or env_switch(DEBUG_ENV, False)):
             sys.stderr.write(f"note: kernelcli worker not used ({why.reason}); running in-process\n")
             sys.stderr.flush()
         if why.run is not None:

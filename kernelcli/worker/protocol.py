@@ -28,6 +28,8 @@ import os
 import stat
 import sys
 
+from ..switches import OFF_WORDS, ON_WORDS
+
 #: Bumped whenever the messages change; part of the stamp.
 PROTOCOL = 5
 #: Environment variables read when modules are imported (by Python, Numba, the BLAS
@@ -42,9 +44,9 @@ _LIMIT_LINES = {"Max address space": "RLIMIT_AS", "Max data size": "RLIMIT_DATA"
                 "Max open files": "RLIMIT_NOFILE", "Max cpu time": "RLIMIT_CPU", "Max stack size": "RLIMIT_STACK"}
 #: The switch that keeps a call (and everything it starts) away from the worker.
 OFF_ENV = "KERNELCLI_WORKER"
-#: what each value of :data:`OFF_ENV` means (:func:`switch`): on, the default, hands a call to a running worker
-SWITCH = {"": "on", "on": "on", "1": "on", "yes": "on", "true": "on",
-          "off": "off", "0": "off", "no": "off", "false": "off", "auto": "auto"}
+#: what each value of :data:`OFF_ENV` means (:func:`switch`): on, the default, hands a call to a running worker;
+#: the on and off words are every switch's (:mod:`kernelcli.switches`)
+SWITCH = {"": "on", **dict.fromkeys(ON_WORDS, "on"), **dict.fromkeys(OFF_WORDS, "off"), "auto": "auto"}
 #: Seconds without a call after which the worker exits (``worker start --idle-timeout``).
 DEFAULT_IDLE_SECONDS = 1800
 #: the longest idle timeout: a year (inf, or 1e308 s, is no timeout)
