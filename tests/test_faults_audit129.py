@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_in_process
+from conftest import run_cli, run_in_process
 
 from kernelcli import limits
 from kernelcli._core import policy
@@ -140,8 +140,6 @@ class TestNumbaThreadsReadAsNumbaReadsThem:
         assert got == max(1, int(asked.stdout))
 
     def test_a_superscript_digit_on_the_command_line(self, tmp_path):
-        from conftest import run_cli
-
         Image.fromarray(np.random.default_rng(10).integers(0, 256, (256, 256), dtype=np.uint8)).save(tmp_path / "g.png")
         done = run_cli("convolve", "g.png", "-k", "gaussian:10", "-o", "o.npy", "-q", cwd=tmp_path,  # (the FFT asks the count)
                        env={"NUMBA_NUM_THREADS": "²", "KERNELCLI_WORKER": "off"})
@@ -206,3 +204,34 @@ class TestEverySwitchReadsOffAsOff:
             assert protocol.switch() == ("off" if word is False else "on")
         assert switches.env_switch("KERNELCLI_DEBUG", False) is (word is not False and bool(value.strip()))
         assert switches.env_switch("KERNELCLI_MEASURE_STARTUP", True) is (word is not False)
+
+
+class TestTabCompletionSaysNothingOnStderr:
+    @pytest.fixture
+    def kernels(self, tmp_path):
+        folder = tmp_path / "k"
+        folder.mkdir()
+        (folder / "nan.json").write_text('{"name": "bad", "matrix": [[NaN]]}')
+        (folder / "broken.json").write_text('{"name": "x", "matrix": [[1, 2]')
+        (folder / "clash.json").write_text('{"name": "sobel_v", "matrix": [[1]]}')
+        (folder / "mine.json").write_text('{"name": "sobel_mine", "matrix": [[1]]}')
+        return tmp_path
+
+    @pytest.mark.parametrize("shell", ["complete_bash", "complete_zsh"])
+    @pytest.mark.parametrize("words, cword, wanted", [
+        ("kernelcli convolve x.png -k sob", "4", "sobel_mine"),
+        ("kernelcli kernels show sob", "3", "sobel_h"),
+        ("kernelcli gallery x.png --family ed", "4", "edge"),
+    ])
+    def test_broken_kernel_files_are_not_noted_at_every_tab(self, kernels, shell, words, cword, wanted):
+        # before: one line per broken file (and the clash) on stderr, which bash puts on the line being typed
+        env = {"KERNELCLI_KERNEL_PATH": f"k{__import__('os').pathsep}/no/such", "_KERNELCLI_COMPLETE": shell,
+               "COMP_WORDS": words, "COMP_CWORD": cword, "_TYPER_COMPLETE_ARGS": words}
+        done = run_cli(cwd=kernels, env={**env, "KERNELCLI_WORKER": "off"})  # (a fresh process: no call's note handler)
+        assert done.returncode == 0 and done.stderr == "" and wanted in done.stdout, (done.stdout, done.stderr)
+
+    def test_a_call_still_notes_them(self, kernels):
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(kernels / "g.png")
+        done = run_in_process("convolve", "g.png", "-k", "sobel_mine", "-o", "o.png", cwd=kernels,
+                              env={"KERNELCLI_KERNEL_PATH": "k"})
+        assert done.returncode == 0 and "broken.json" in done.stderr and "nan.json" in done.stderr

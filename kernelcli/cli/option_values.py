@@ -10,8 +10,9 @@ any input is read; :mod:`kernelcli.cli.options` declares the options that use th
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -30,7 +31,8 @@ def complete_kernel(incomplete: str) -> list[tuple[str, str]]:
     from ..errors import KernelcliError
 
     try:
-        kernels = list_kernels()
+        with _no_notes():
+            kernels = list_kernels()
     except KernelcliError:
         return []
     return [(k.name, " ".join(k.description.split(":")[0].split())[:70]) for k in kernels if k.name.startswith(incomplete)]
@@ -42,9 +44,29 @@ def complete_family(incomplete: str) -> list[str]:
     from ..errors import KernelcliError
 
     try:
-        return [family for family in families() if family.startswith(incomplete)]
+        with _no_notes():
+            return [family for family in families() if family.startswith(incomplete)]
     except KernelcliError:
         return []
+
+
+@contextlib.contextmanager
+def _no_notes() -> Iterator[None]:
+    """Hold back the catalogue's notes (a broken file or a clash on KERNELCLI_KERNEL_PATH, skipped): the shell
+    shows a completion's stdout, and its stderr lands on the line being typed, at every TAB press.  A note held
+    back is not marked said: a later call in this process (a test's, say) still says it."""
+    import logging
+
+    from .. import catalog
+
+    logger = logging.getLogger("kernelcli")
+    saved, noted = (logger.handlers, logger.propagate), set(catalog._NOTED)
+    logger.handlers, logger.propagate = [logging.NullHandler()], False
+    try:
+        yield
+    finally:
+        logger.handlers, logger.propagate = saved
+        catalog._NOTED.intersection_update(noted)
 
 
 def parse_fill(text: Any) -> float:
