@@ -126,6 +126,31 @@ def check_finite_result(src: Any, label: str, minimum: float, maximum: float, dt
     )
 
 
+def zyx_kernels(shapes: list[tuple[int, ...]], *, combine: str | None, activation: str | None, bias: Any,
+                montage: Any) -> bool:
+    """How an array read ``--layout zyx`` takes kernels of these ``shapes``: True for one 3-D kernel alone (a 3-D
+    correlation), False for 2-D kernels (slice by slice); a UsageError for anything that would treat the slices as
+    channels (several 3-D kernels, a bias, a montage, ``--combine sum``).  One rule for a file's call and for stdin's
+    checks before it is read (a file was refused, exit 2, where stdin first refused an existing ``-o``, exit 4).
+
+    >>> zyx_kernels([(3, 3, 3)], combine=None, activation=None, bias=None, montage=None)
+    True
+    >>> zyx_kernels([(3, 3, 3), (3, 3, 3)], combine=None, activation=None, bias=None, montage=None)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --layout zyx filters a volume slice by slice with 2-D kernels, and takes one 3-D kernel alone (a 3-D correlation); several 3-D kernels, a bias, a montage or --combine sum would treat the slices as channels
+    """
+    plain = combine in (None, "per-channel") and activation in (None, "none")
+    if len(shapes) == 1 and len(shapes[0]) == 3 and plain and bias is None and montage is None:
+        return True
+    if any(len(shape) == 3 for shape in shapes) or combine == "sum":
+        raise UsageError(
+            "--layout zyx filters a volume slice by slice with 2-D kernels, and takes one 3-D kernel alone (a 3-D "
+            "correlation); several 3-D kernels, a bias, a montage or --combine sum would treat the slices as channels"
+        )
+    return False
+
+
 def check_volume_kernel(src: Any, options: Any) -> None:
     """Refuse what a 3-D kernel on a (Z, Y, X) array cannot do: it is a 3-D correlation at stride 1 and
     dilation 1 (:func:`kernelcli.volumes.conv3d`), on the in-memory and the tiled path alike.

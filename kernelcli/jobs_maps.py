@@ -19,6 +19,7 @@ from typing import Any
 from . import numtext
 from .errors import UsageError
 from .io.naming import safe_stem
+from .job_checks import zyx_kernels
 from .jobs_common import (ConvolveOptions, Report, _named, _write_single, check_conv_peak, convolve_volume_array,
                           float32_tiff_note, with_alpha)
 from .jobs_montage import check_sheet_memory, montage_tiles  # noqa: F401 - re-exported (their former home)
@@ -209,14 +210,9 @@ def convolve_bank_file(
     from .banks import filter_bank
 
     names = [k.name for k in kernels]
-    if options.layout == "zyx" and len(kernels) == 1 and len(kernels[0].shape) == 3 and options.plain and bias is None \
-            and montage is None:  # one 3-D kernel on a (Z, Y, X) array: a 3-D correlation, as on the tiled path
-        return convolve_volume_array(input_path, kernels[0], options, out=out, force=force)
-    if options.layout == "zyx" and (any(len(k.shape) == 3 for k in kernels) or options.combine == "sum"):
-        raise UsageError(
-            "--layout zyx filters a volume slice by slice with 2-D kernels, and takes one 3-D kernel alone (a 3-D "
-            "correlation); several 3-D kernels, a bias, a montage or --combine sum would treat the slices as channels"
-        )
+    if options.layout == "zyx" and zyx_kernels([tuple(k.shape) for k in kernels], combine=options.combine,
+                                               activation=options.activation, bias=bias, montage=montage):
+        return convolve_volume_array(input_path, kernels[0], options, out=out, force=force)  # (as on the tiled path)
     words = options.words()  # (one kernel: sobel_v_s2, as its default output name; a bank: its names, then (s2))
     shown = options.label(names[0]) if len(names) == 1 else ", ".join(names) + (f" ({'_'.join(words)})" if words else "")
     flat = any(len(k.shape) == 2 for k in kernels)

@@ -100,3 +100,21 @@ def test_convolve_from_stdin_refuses_them_for_a_3d_kernel_while_the_stream_still
     code, said = refused_while_stdin_open(["convolve", "-", "--layout", "zyx", "-k", "k3.npy", "--padding", "1,1,1,1", "-o", "o.npy"],
                                           tmp_path, (tmp_path / "v.npy").read_bytes())
     assert code == 2 and said.startswith("error: stdin: --padding 1,1,1,1: four widths (T,B,L,R)"), said
+
+
+@pytest.mark.parametrize("asks", [["-k", "k3.npy", "-k", "k3.npy"], ["-k", "k3.npy", "--bias", "1"], ["-k", "k3.npy", "--combine", "sum"]])
+def test_what_a_zyx_array_cannot_take_is_refused_from_stdin_as_from_a_file(tmp_path, asks):
+    """Several 3-D kernels (or one with a bias, or --combine sum) on --layout zyx: a file was refused (exit 2), stdin
+    first refused the existing -o (exit 4); the same rule now answers both (job_checks.zyx_kernels), while the
+    stream still flows."""
+    from conftest import refused_while_stdin_open, run_in_process
+
+    np.save(tmp_path / "v.npy", np.ones((6, 7, 8), np.float32))
+    np.save(tmp_path / "k3.npy", np.ones((3, 3, 3)))
+    (tmp_path / "o.npy").write_bytes(b"kept")
+    args = ["--layout", "zyx", *asks, "-o", "o.npy"]
+    on_file = run_in_process("convolve", "v.npy", *args, cwd=tmp_path)
+    code, said = refused_while_stdin_open(["convolve", "-", *args], tmp_path, (tmp_path / "v.npy").read_bytes())
+    assert on_file.returncode == code == 2, (on_file.stderr, said)
+    assert said == on_file.stderr and "takes one 3-D kernel alone" in said
+    assert (tmp_path / "o.npy").read_bytes() == b"kept"

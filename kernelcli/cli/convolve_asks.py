@@ -75,13 +75,16 @@ def before_stdin(*, input, kernel=None, kernel_scale=None, then=None, padding="s
         maps = layer_weights(kernel, kernel_scale, combine, weights, bias_file, bias)[0].shape[0]
     else:
         kernels = kernel_bank(input[0], kernel, bias_file, bias, scale)[0]
-        if any(len(k.shape) == 3 for k in kernels) and canonical_layout(layout) == "zyx":  # (review 50 #6: as on a file)
+        if canonical_layout(layout) == "zyx":  # (as on a file: what the slices take, then a 3-D kernel's geometry)
             from types import SimpleNamespace
 
-            from ..job_checks import check_volume_kernel
+            from ..job_checks import check_volume_kernel, zyx_kernels
+            from ..modes import canonical_activation, canonical_combine
 
-            check_volume_kernel("stdin", SimpleNamespace(stride=given.get("stride", 1), dilation=given.get("dilation", 1),
-                                                         padding=widths))
+            if zyx_kernels([tuple(k.shape) for k in kernels], combine=canonical_combine(combine) if combine else None,
+                           activation=canonical_activation(activation) if activation else None, bias=bias, montage=montage):
+                check_volume_kernel("stdin", SimpleNamespace(stride=given.get("stride", 1), dilation=given.get("dilation", 1),
+                                                             padding=widths))
         maps = len(kernels)
     return maps_output_check(out, montage, maps, force)
 
