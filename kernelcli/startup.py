@@ -36,10 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ._core.policy import Paths
-from .switches import env_switch
-
-#: ``KERNELCLI_MEASURE_STARTUP=off`` (or 0, no, false): start no background measurement
-OPT_OUT_ENV = "KERNELCLI_MEASURE_STARTUP"
+from .switches import MEASURE_STARTUP_ENV as OPT_OUT_ENV, env_switch  # (=off, 0, no, false: no background measurement)
 #: timed loads of the core; the stored value is their median
 REPEAT = 3
 #: a measurement outside this range (seconds) is not believed

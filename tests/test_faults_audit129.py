@@ -202,8 +202,17 @@ class TestEverySwitchReadsOffAsOff:
                 protocol.switch()
         else:
             assert protocol.switch() == ("off" if word is False else "on")
-        assert switches.env_switch("KERNELCLI_DEBUG", False) is (word is not False and bool(value.strip()))
+        assert switches.env_switch("KERNELCLI_DEBUG", False) is (word is True)
         assert switches.env_switch("KERNELCLI_MEASURE_STARTUP", True) is (word is not False)
+
+    @pytest.mark.parametrize("name", ["KERNELCLI_DEBUG", "KERNELCLI_MEASURE_STARTUP", "KERNELCLI_WORKER"])
+    @pytest.mark.parametrize("typo", ["of", "maybe"])
+    def test_a_word_no_switch_takes_is_refused_as_the_call_starts(self, tmp_path, name, typo):
+        """Review 51 #2: KERNELCLI_DEBUG=of switched debugging on and KERNELCLI_MEASURE_STARTUP=of kept measuring,
+        where KERNELCLI_WORKER=of is refused (exit 2): every switch refuses a word it does not take."""
+        done = run_in_process("shape", "--in", "24", "--f", "5", "-q", cwd=tmp_path, env={name: typo})
+        assert done.returncode == 2 and done.stdout == ""
+        assert done.stderr.startswith(f"error: {name}='{typo}': expected ") and done.stderr.count("\n") == 1, done.stderr
 
 
 class TestTabCompletionSaysNothingOnStderr:

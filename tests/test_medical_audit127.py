@@ -280,6 +280,27 @@ class TestAssumedVoxelSizeIsNotWrittenAsAFact:
         np.testing.assert_allclose(pooled.affine[:3, 3], vol.affine[:3] @ [0.5, 0.5, 0.5, 1], atol=1e-4)
         np.testing.assert_allclose(np.linalg.norm(pooled.affine[:3, :3], axis=0), [1, 1, 5], atol=1e-5)
 
+    def test_the_nifti_and_the_zarr_of_a_pool_give_one_grid(self, tmp_path):
+        """Review 51 #1: a pool of an input whose x size is not given wrote a .nii with a step of 1 along x and a .zarr
+        whose affine said the input's sform step times 2 (1.0 against 1.4): two grids for one call."""
+        pytest.importorskip("dask")
+        zarr = pytest.importorskip("zarr")
+        img = nib.Nifti1Image(np.random.default_rng(1).integers(0, 99, (8, 9, 10)).astype(np.int16), np.diag([0.7, 0.5, 2, 1]))
+        img.header.set_xyzt_units("mm")
+        img.set_sform(np.diag([0.7, 0.5, 2, 1]), 2)
+        nib.save(img, tmp_path / "px0.nii")
+        raw = bytearray((tmp_path / "px0.nii").read_bytes())
+        struct.pack_into("<f", raw, 80, 0.0)  # pixdim[1]: the voxel size along x not given
+        (tmp_path / "px0.nii").write_bytes(bytes(raw))
+        for out, tiled in (("p.nii", []), ("t.nii", ["--tiled"]), ("p.zarr", ["--tiled"])):
+            done = run_in_process("pool", "px0.nii", "-f", "2", *tiled, "-o", out, cwd=tmp_path)
+            assert done.returncode == 0, done.stderr
+        sform = nib.load(tmp_path / "p.nii").get_sform()
+        np.testing.assert_allclose(nib.load(tmp_path / "t.nii").get_sform(), sform)
+        np.testing.assert_allclose(np.asarray(zarr.open(str(tmp_path / "p.zarr"), mode="r").attrs["affine"]), sform, atol=1e-6)
+        np.testing.assert_allclose(np.diag(sform)[:3], [1.0, 1.0, 4.0], atol=1e-6)  # x: the step pixdim 0 is read as
+        assert medical.read_volume(tmp_path / "p.nii").data.shape == (5, 4, 4)  # kernelcli reads it back: one reading
+
     def test_a_zarr_leaves_the_assumed_axis_out_of_spacing_mm(self, tmp_path):
         pytest.importorskip("dask")
         zarr = pytest.importorskip("zarr")

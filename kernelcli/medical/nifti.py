@@ -40,6 +40,7 @@ from .nifti_geometry import (  # noqa: F401 - the geometry readers, importable f
     repair_quaternion, sheared_grid_note, stored_pixdim, voxel_size_conflict,
 )
 from .volume import Volume, check_volume_memory, float32_holds, require as _require
+from .writers import assumed_unit_steps
 
 #: deflate level of .nii.gz outputs, chosen for speed: isal's level 1 (about 5x zlib's level 1 on a CT, at a
 #: similar size), or zlib's level 1 where python-isal is not installed
@@ -394,11 +395,7 @@ def nifti_header(data: np.ndarray, like: Volume | None = None, affine: np.ndarra
     if same_grid:
         hdr["pixdim"] = pixdim  # the input's qform, sform and voxel sizes, bit for bit
     else:
-        target = target.copy()
-        for n in assumed:  # the step readers take for the pixdim 0 written below (SimpleITK places voxels by pixdim alone)
-            length = float(np.linalg.norm(target[:3, n - 1]))
-            if length > 0:
-                target[:3, n - 1] /= length
+        target = assumed_unit_steps(target, tuple(getattr(like, "assumed_axes", None) or ()))  # (the pixdim 0 below)
         # codes 0 stay 0: the grid then comes from pixdim alone, as the input's did (set_qform keeps pixdim right)
         hdr.set_qform(target, code=qcode, strip_shears=True)  # a qform cannot shear
         # a half turn's quaternion can be stored a few eps past unit length, which nibabel cannot read back

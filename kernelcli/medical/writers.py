@@ -83,6 +83,23 @@ def assumed_output_note(like: Any, affine: np.ndarray | None = None, *, store: s
                         "pixdim 0" if new_grid else ""))
 
 
+def assumed_unit_steps(affine: np.ndarray, assumed_axes: tuple[str, ...]) -> np.ndarray:
+    """``affine`` with a step of 1 along each voxel axis (``"x"``, ``"y"``, ``"z"``) whose size the input did not give:
+    the grid a NIfTI output of a new grid states there (pixdim 0, which nibabel and SimpleITK read as 1; a qform's step
+    is its pixdim, so any other step would have the qform and the sform place the grid apart, and kernelcli refuse to
+    read it back), and the one a ``.zarr`` of the same call records, so that both give one grid.
+
+    >>> assumed_unit_steps(np.diag([1.4, 1.0, 4.0, 1.0]), ("x",)).diagonal().tolist()
+    [1.0, 1.0, 4.0, 1.0]
+    """
+    stated = np.asarray(affine, dtype=np.float64).copy()
+    for n, axis in enumerate("xyz"):
+        length = float(np.linalg.norm(stated[:3, n]))
+        if axis in assumed_axes and length > 0:
+            stated[:3, n] /= length
+    return stated
+
+
 def geometry_attributes(spacing: list[float], affine: np.ndarray, ndim: int, unit_mm: float = 1.0,
                         assumed_axes: tuple[str, ...] = ()) -> dict:
     """What a volume's ``.zarr`` output records of its geometry, as the store's attributes: the array's

@@ -364,7 +364,7 @@ def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path,
     or .npy); the VolumeReport. ``affine`` and ``spacing`` are the result's where they are not ``vol``'s (a pool);
     ``units`` the result's (:meth:`kernelcli.volume_grammar.VolumeKernel.result_units`; a pool keeps the input's)."""
     from ..medical.jobs import VolumeReport
-    from ..medical.writers import assumed_output_note, bare_array_note, geometry_attributes
+    from ..medical.writers import assumed_output_note, assumed_unit_steps, bare_array_note, geometry_attributes
     from .cluster import client_for, compute_tasks, describe
 
     start = time.perf_counter()
@@ -387,8 +387,9 @@ def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path,
             if suffix == ".zarr":
                 from ..medical.nifti_geometry import spatial_unit_mm
 
-                attributes = geometry_attributes(spacing, vol.affine if affine is None else affine, result.ndim,
-                                                 spatial_unit_mm(vol.header), vol.assumed_axes)
+                # (a new grid as its .nii states it: review 51 #1 found the two outputs of one pool 1.0 and 1.4 apart)
+                grid = vol.affine if affine is None else assumed_unit_steps(affine, vol.assumed_axes)
+                attributes = geometry_attributes(spacing, grid, result.ndim, spatial_unit_mm(vol.header), vol.assumed_axes)
                 notes = [*notes, *filter(None, [assumed_output_note(vol, affine, store="Zarr")])]
                 ranges = stores.write_zarr(result, out, force=force, run=run, check=check, attributes=attributes)
             else:

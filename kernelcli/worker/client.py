@@ -16,7 +16,7 @@ import os
 import stat
 import sys
 
-from ..switches import DEBUG_ENV, env_switch
+from ..switches import DEBUG_ENV, check_switches, env_switch
 from . import protocol
 
 #: seconds to wait for the worker to accept and answer (the call itself has no limit)
@@ -36,6 +36,7 @@ def wants_worker(argv: list[str]) -> bool:
     raises :class:`protocol.SwitchError` (but for shell completion, which has no line to say it on)."""
     if _COMPLETE_VAR in os.environ or any(a in _SHELL_CALLS for a in argv):
         return False
+    check_switches()
     if protocol.switch() == "off":
         return False
     command = next((a for a in argv if not a.startswith("-")), None)

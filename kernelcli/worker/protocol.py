@@ -28,7 +28,7 @@ import os
 import stat
 import sys
 
-from ..switches import OFF_WORDS, ON_WORDS
+from ..switches import OFF_WORDS, ON_WORDS, SwitchError  # noqa: F401 - (KERNELCLI_WORKER's refusal is every switch's)
 
 #: Bumped whenever the messages change; part of the stamp.
 PROTOCOL = 5
@@ -57,10 +57,6 @@ _MAX_MESSAGE = 16 << 20
 
 class ProtocolError(Exception):
     """The other side sent something that is not a message of this protocol."""
-
-
-class SwitchError(ValueError):
-    """``KERNELCLI_WORKER`` holds a value it does not take."""
 
 
 def switch() -> str:
