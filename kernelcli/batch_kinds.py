@@ -78,7 +78,9 @@ def refuse_what_no_kind_takes(kinds: Kinds, *, images: Callable[[str], None] | N
     if not refusals:
         return
     said = str(refusals[0]) + (f"; and the volumes among the inputs: {refusals[1]}" if len(refusals) > 1 else "")
-    refused = type(refusals[0])(f"{said}; every input of the batch is refused alike: nothing was done")
+    # the refusal's plain kind (UsageError, InvalidKernel...): a subclass may take more than a message (ValuesNotHeld)
+    kind = next(c for c in type(refusals[0]).__mro__ if c.__module__ == KernelcliError.__module__)
+    refused = kind(f"{said}; every input of the batch is refused alike: nothing was done")
     refused.exit_code = refusals[0].exit_code
     raise refused from None
 

@@ -71,6 +71,32 @@ def test_an_option_no_input_of_the_batch_can_take_is_refused_once(mixed, args, s
     assert not (mixed / "out").exists() or not any((mixed / "out").iterdir())
 
 
+@pytest.mark.parametrize("kernel, code, said", [("nosuchkernel", 3, "unknown kernel 'nosuchkernel'"),
+                                                ("gaussian:abc", 3, "'gaussian:abc': expected a size in mm or voxels")])
+def test_a_kernel_no_volume_of_the_batch_can_read_is_refused_once(mixed, kernel, code, said):
+    """Review 51 #3: a batch of volumes only with an unknown or unparsable kernel failed file by file (exit 1), where one
+    volume alone and a mixed batch exit 3 once."""
+    alone = run_in_process("convolve", "ct.nii.gz", "-k", kernel, "-o", "one.nii.gz", cwd=mixed)
+    r = run_in_process("convolve", "vols", "-k", kernel, "--out-dir", "out", cwd=mixed)
+    assert alone.returncode == r.returncode == code and r.stderr.count("error:") == 1, r.stderr
+    assert said in alone.stderr and r.stderr.startswith(f"error: {said}") and ONCE in r.stderr
+    assert not (mixed / "out").exists() or not any((mixed / "out").iterdir())
+
+
+def test_a_refusal_of_a_kind_that_takes_more_than_a_message_is_refused_in_its_plain_kind():
+    """Review 51 #7: the refusal was rebuilt as type(exc)(text); ValuesNotHeld takes two arguments (a TypeError: exit 70)."""
+    from kernelcli.batch_kinds import Kinds, refuse_what_no_kind_takes
+    from kernelcli.errors import UsageError
+    from kernelcli.io.image_writing import ValuesNotHeld
+
+    def refuse(src):
+        raise ValuesNotHeld(f"{src}: a PNG cannot hold it", "advice for pad")
+
+    with pytest.raises(UsageError, match=r"^a.png: a PNG cannot hold it; every input of the batch is refused alike") as exc:
+        refuse_what_no_kind_takes(Kinds(True, False, "a.png", None), images=refuse)
+    assert exc.value.exit_code == 2
+
+
 def test_where_one_kind_takes_the_option_the_other_still_fails_alone(mixed):
     r = run_in_process("pool", "g.png", "ct.nii.gz", "-f", "2", "--rescale", "minmax", "--out-dir", "out", "--json", cwd=mixed)
     items = _items(r)

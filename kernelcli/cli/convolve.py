@@ -413,11 +413,15 @@ def _image_check(src: str, *, refusal: Exception | None, volume_options: dict[st
         refuse_maps_format(getattr(fmt, "value", fmt))
 
 
-def _checked_only(*_: Any, fmt: Any = None, **__: Any) -> None:
+def _checked_only(_input: Any = None, kernel: Any = None, *_: Any, fmt: Any = None, **__: Any) -> None:
     """The runner of a volume's call made for its checks alone (:func:`kernelcli.medical.convolve_volume_for_cli`'s
-    before its runner reads the volume), and the output type ``--format`` gives it."""
+    before its runner reads the volume): its ``kernel`` read as a volume reads it (an unknown name: exit 3 once for
+    a batch of volumes, not once a file), and the output type ``--format`` gives it."""
+    from ..medical.kernels import resolve_volume_kernel
     from ..medical.writers import check_volume_format
 
+    if kernel is not None:
+        resolve_volume_kernel(kernel)
     check_volume_format(getattr(fmt, "value", fmt))
 
 
