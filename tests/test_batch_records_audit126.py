@@ -66,6 +66,25 @@ def test_an_interrupted_batch_lists_the_outputs_it_kept_and_the_summary(pngs, mo
     assert quiet.returncode == 143 and quiet.stdout == "" and "not run" not in quiet.stderr
 
 
+def test_an_interrupted_batch_says_the_notes_of_the_files_it_finished(pngs, monkeypatch):
+    """Review 51 #6: a stopped batch listed its outputs and summary but dropped the finished files' notes (a finished
+    run prints them); both now end through one function."""
+    import kernelcli.batch as batch
+
+    real = batch.run
+
+    def stopped_after_one(items, job, *, progress=None, **_):
+        result = real(items[:1], job, workers=1, progress=progress)
+        result.records += [batch.not_run(str(i.input), str(i.output), 143, batch.stopped_by(143)) for i in items[1:]]
+        result.interrupted, result.interrupt_code = True, 143
+        raise batch.BatchInterrupted(result)
+
+    monkeypatch.setattr(batch, "run", stopped_after_one)
+    r = run_in_process("convolve", "a.png", "b.png", "-k", "sobel_v", "--out-dir", "o", cwd=pngs)
+    assert r.returncode == 143 and r.stdout == "o/a_sobel_v.png\n", (r.stdout, r.stderr)
+    assert "note: a.png: " in r.stderr and "clipped to 0" in r.stderr, r.stderr
+
+
 def test_one_interrupted_inputs_record_says_a_batchs_words(pngs, monkeypatch):
     """#6: one input's --json and --report said "terminated (SIGTERM); temporary files removed", a batch's
     "not run: terminated (SIGTERM)"."""

@@ -271,7 +271,9 @@ class TestNearTheFloatRange:
         monkeypatch.setattr(fft_nd, "in_range", scaled)  # the 3-D blocks'
         assert np.array_equal(correlate(x3, k, 1, mode=mode), plain)
         assert calls  # (after a module split the patch reached nothing and the test compared two unscaled results)
+        before = len(calls)
         forced3 = fft_nd.correlate_fft_nd(x3[..., 0].astype(np.float64)[None], k[None], (0, 0, 4, 4, 4, 4), PAD_CODES[mode], 0.5, (1, 64, 64))
+        assert len(calls) > before  # the 3-D blocks' scaling ran too (review 51 #8: only the 2-D half was checked)
         monkeypatch.undo()
         assert np.array_equal(fft_nd.correlate_fft_nd(x3[..., 0].astype(np.float64)[None], k[None], (0, 0, 4, 4, 4, 4),
                                                    PAD_CODES[mode], 0.5, (1, 64, 64)), forced3)

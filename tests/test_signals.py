@@ -391,7 +391,7 @@ def test_a_stop_that_an_extension_turns_into_its_own_error_still_stops_the_call(
 
 LATE = """
 import os, signal, sys
-import kernelcli.cli._batch as batch
+import kernelcli.cli._batch_display as batch
 original = batch.BatchDisplay.print_notes
 def print_notes(self):
     os.kill(os.getpid(), signal.SIGTERM)  # every file is done; the report and the document are not out yet

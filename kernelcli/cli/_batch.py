@@ -25,7 +25,6 @@ from typing import Any, Callable
 
 from ..records import record
 from ._common import _click_control, echo, error, exit_with, internal_error_message, note, print_json, write_report
-from ._batch_display import BatchDisplay
 from ._lines import path_line
 from ._report import output_for, render_report
 
@@ -243,6 +242,8 @@ def run_batch(
                 print_json(BatchResult(records, 0.0, 0).as_dict())
         raise
     show_bar = not quiet and sys.stderr.isatty()
+    from ._batch_display import BatchDisplay  # (a batch's alone: one input's call does not import it)
+
     display = BatchDisplay(len(items), bar=show_bar, quiet=quiet, order=[str(item.input) for item in items])
     try:
         with display:
@@ -250,14 +251,7 @@ def run_batch(
     except BatchInterrupted as stop:
         result = stop.result
         unwritten = _report_unwritten(options.report, result, force=force, quiet=quiet)
-        if json_out:
-            print_json(result.as_dict())
-        elif not quiet:  # the outputs kept are listed, as a finished run lists them
-            for record in result.records:
-                if record.status == "ok":
-                    echo(path_line(record.output))
-        if not quiet:
-            note(result.summary())
+        _say_result(result, display, json_out=json_out, quiet=quiet)  # (what was kept, as a finished run says it)
         if unwritten is not None:
             error(str(unwritten))
         error(f"interrupted after {result.ok + result.failed} of {len(items)} files; finished outputs are kept, temporary files removed")
@@ -266,18 +260,7 @@ def run_batch(
 
     with signals_deferred():  # every file is done: a signal now waits until the report and the document are out
         unwritten = _report_unwritten(options.report, result, force=force, quiet=quiet)
-        if not quiet:
-            display.print_notes()
-            for line in result.notes:
-                note(f"note: {line}")
-        if json_out:
-            print_json(result.as_dict())
-        elif not quiet:  # -q: the files are the answer; nothing is printed
-            for record in result.records:
-                if record.status == "ok":
-                    echo(path_line(record.output))
-        if not quiet:
-            note(result.summary())
+        _say_result(result, display, json_out=json_out, quiet=quiet)
     if unwritten is not None:
         error(str(unwritten))
     internal = [r for r in result.records if r.internal]
@@ -292,6 +275,23 @@ def run_batch(
         raise exit_with(unwritten.exit_code)
     if result.exit_code:
         raise exit_with(result.exit_code)
+
+
+def _say_result(result: Any, display: Any, *, json_out: bool, quiet: bool) -> None:
+    """What a batch says at its end, finished or stopped: the files' notes (grouped) and the run's on stderr, then the
+    JSON document or the outputs written, one per line, then the summary (``-q``: the document alone, if asked)."""
+    if not quiet:
+        display.print_notes()
+        for line in result.notes:
+            note(f"note: {line}")
+    if json_out:
+        print_json(result.as_dict())
+    elif not quiet:  # -q: the files are the answer; nothing is printed
+        for record in result.records:
+            if record.status == "ok":
+                echo(path_line(record.output))
+    if not quiet:
+        note(result.summary())
 
 
 def _report_unwritten(report: Path | None, result: Any, *, force: bool, quiet: bool) -> Any:
