@@ -196,7 +196,8 @@ class TestVolumeRefusalsSayWhatToDo:
         nib = pytest.importorskip("nibabel")
         nib.save(nib.Nifti1Image(np.ones((4, 6, 6), np.float32), np.eye(4)), str(tmp_path / "v.nii.gz"))
         r = invoke("pool", "v.nii.gz", "v.nii.gz", "-d", "out", "-f", "2", "--rescale", "minmax")
-        assert r.exit_code == 1 and "`kernelcli pool`" in r.stderr and "volume --help" not in r.stderr, r.stderr
+        # (refused once, exit 2, since audit 126 #2: no input of the batch takes it; was exit 1, once a file)
+        assert r.exit_code == 2 and "`kernelcli pool`" in r.stderr and "volume --help" not in r.stderr, r.stderr
 
     def test_volume_help_marks_the_image_options(self, invoke):
         volume, convolve = invoke("volume", "--help").stdout, invoke("convolve", "--help").stdout
