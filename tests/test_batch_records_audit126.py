@@ -107,10 +107,20 @@ def test_a_batch_stopped_before_planning_writes_its_report(pngs, monkeypatch):
     r = run_in_process("pad", "a.png", "b.png", "-p", "1", "--out-dir", "o", "--report", "r.json", "--json", cwd=pngs)
     assert r.returncode == 143, r.stderr
     document = json.loads(r.stdout)
-    assert document["totals"]["interrupted"] is True and document["items"] == []
+    # files named one by one are known: each "not run" (review 51 #4: the items were empty, the totals 0)
+    assert document["totals"]["interrupted"] is True and [i["input"] for i in document["items"]] == ["a.png", "b.png"]
+    assert {(i["status"], i["code"], i["error"]) for i in document["items"]} == {("not run", 143, STOPPED)}
     assert json.loads((pngs / "r.json").read_text()) == document
+    folder = run_in_process("pad", "in", "-p", "1", "--out-dir", "o", "--json", cwd=pngs)  # a folder's: not found yet
+    assert folder.returncode == 143 and json.loads(folder.stdout)["items"] == []
+    (pngs / "r.json").write_text("an earlier run's")
     r = run_in_process("pad", "a.png", "b.png", "-p", "1", "--out-dir", "o", "--report", "r.json", cwd=pngs)
-    assert r.returncode == 143 and json.loads((pngs / "r.json").read_text()) == document  # (an existing one: left alone)
+    assert r.returncode == 143 and (pngs / "r.json").read_text() == "an earlier run's"  # (left alone without --force)
+    r = run_in_process("pad", "a.png", "b.png", "-p", "1", "--out-dir", "o", "--report", "r.json", "--force", cwd=pngs)
+    assert r.returncode == 143 and json.loads((pngs / "r.json").read_text())["totals"]["interrupted"] is True
+    (pngs / "in" / "r.json").write_text("an input folder's")  # under --force too, never a file the inputs hold
+    r = run_in_process("pad", "in", "-p", "1", "--out-dir", "o", "--report", "in/r.json", "--force", cwd=pngs)
+    assert r.returncode == 143 and (pngs / "in" / "r.json").read_text() == "an input folder's"
 
 
 @pytest.mark.parametrize("command, patched", [
@@ -134,3 +144,17 @@ def test_a_command_of_one_path_stopped_by_a_signal_exits_as_stopped(tmp_path, mo
     if json_flag:
         record = json.loads(done.stdout)
         assert (record["status"], record["code"], record["error"], record["input"]) == ("not run", 143, STOPPED, "x.npy")
+
+
+def test_a_stopped_command_without_out_dir_is_never_a_batch(tmp_path, monkeypatch):
+    """Review 51 #5: the stop's own rule of a batch (written beside _batch.is_batch) read learn's folder input as a
+    batch: a stopped 'learn somefolder y.npy --json' printed a batch document, which learn never prints."""
+    import kernelcli.learn
+
+    (tmp_path / "folder").mkdir()
+    np.save(tmp_path / "y.npy", np.zeros((4, 4)))
+    monkeypatch.setattr(kernelcli.learn, "learn_kernel", _stop)
+    from kernelcli.cli import _signals
+
+    report, result, batch = _signals.stopped_report([tmp_path / "folder"], {"target": tmp_path / "y.npy"}, Interrupted(signal.SIGTERM))
+    assert batch is False and [r.input for r in result.records] == [str(tmp_path / "folder")]

@@ -322,7 +322,7 @@ def guarded(func: F) -> F:
             report, stopped, batch = stopped_report(given_inputs(kwargs), kwargs, exc)
             if report is not None:  # (a report that cannot be written: the stop is what the call says)
                 with contextlib.suppress(Exception):
-                    write_report(report, stopped, force=False)
+                    write_report(report, stopped, force=True)  # (stopped_report chose it: new, or --force)
             if batch and as_json and not _JSON_PRINTED:  # the document a batch prints
                 print_json(stopped.as_dict())
             else:  # the record, in a batch's words

@@ -48,8 +48,9 @@ def stopped_record(exc: BaseException) -> str:
 def stopped_report(inputs: list[Any], kwargs: dict[str, Any], exc: BaseException) -> tuple[Any, Any, bool]:
     """What a call that ``exc`` stopped before it wrote its ``--report`` (while it started, before a batch's plan)
     writes there: ``(path, result, batch)``, the path None where there is none to write (no ``--report``, one
-    written, or a file of that name: it may be an input a folder holds, nothing was checked yet).  The result holds
-    the input "not run" with the run's code, or for a batch (``batch``), whose inputs are not found yet, no record.
+    written, or a file of that name but under ``--force``, and never one the inputs hold: nothing was checked yet).
+    The result holds the input "not run" with the run's code; for a batch (``batch``), each file named one by one,
+    or none where a folder or a pattern names inputs not found yet.
     ``inputs``: the call's inputs (:func:`kernelcli.cli._common.given_inputs`), ``kwargs`` its other arguments.
 
     >>> stopped_report(["a.png"], {}, KeyboardInterrupt())[0] is None
@@ -58,24 +59,49 @@ def stopped_report(inputs: list[Any], kwargs: dict[str, Any], exc: BaseException
     import os
     from pathlib import Path
 
-    from ..batch_plan import is_batch_argument
     from ..batch_records import BatchResult, not_run, stopped_by
-    from ..errors import interrupt_exit_code
-    from ..volume_inputs import is_volume_input
+    from ..errors import KernelcliError, interrupt_exit_code
 
     code = interrupt_exit_code(exc)
     inputs = [os.fspath(i) for i in inputs]
     report = kwargs.get("report_file", kwargs.get("report"))
-    one = len(inputs) == 1 and kwargs.get("out_dir") is None
-    batch = bool(inputs) and not (one and (os.path.isfile(inputs[0]) or inputs[0] == "-" or not is_batch_argument(inputs[0])
-                                           or (os.path.isdir(inputs[0]) and is_volume_input(inputs[0]))))
+    batch = False
+    if "out_dir" in kwargs and inputs:  # (a command without --out-dir never runs a batch: learn, gallery)
+        from ._batch import BatchOptions, is_batch
+
+        try:  # the rule a call itself decides by
+            batch = inputs != ["-"] and is_batch([Path(i) for i in inputs], BatchOptions(out_dir=kwargs.get("out_dir")))
+        except KernelcliError:  # a name that reads two ways: no report of a call that never started
+            report = None
     out = kwargs.get("out")
-    records = [] if batch or not inputs else [not_run(inputs[0], os.fspath(out) if out is not None else None, code, stopped_by(code))]
+    if not batch:
+        named = inputs[:1]
+    else:  # files named one by one are known, not run; a folder's or a pattern's are not found yet (review 51 #4)
+        named = inputs if all(os.path.isfile(i) for i in inputs) else []
+    records = [not_run(i, os.fspath(out) if out is not None and not batch else None, code, stopped_by(code)) for i in named]
     result = BatchResult(records, 0.0, 0, interrupted=True, interrupt_code=code)
-    if (getattr(exc, "reported", False) or not isinstance(report, (str, os.PathLike)) or not inputs or os.path.lexists(report)
+    if (getattr(exc, "reported", False) or not isinstance(report, (str, os.PathLike)) or not inputs
             or not Path(report).absolute().parent.is_dir()):
         report = None
+    elif os.path.lexists(report) and not (kwargs.get("force") and not _among(report, inputs)):
+        report = None  # an earlier run's report: replaced under --force alone, and never one the inputs hold
     return report, result, batch
+
+
+def _among(path: Any, inputs: list[str]) -> bool:
+    """Whether ``path`` is one of ``inputs`` or inside one of their folders (links followed): a file not to replace.
+
+    >>> _among("samples/r.json", ["samples"]), _among("r.json", ["samples/phantom.png"])
+    (True, False)
+    """
+    import os
+
+    real = os.path.realpath(path)
+    for given in inputs:
+        here = os.path.realpath(given)
+        if real == here or (os.path.isdir(given) and real.startswith(here.rstrip(os.sep) + os.sep)):
+            return True
+    return False
 
 
 def install_signal_handlers() -> None:
