@@ -6,6 +6,8 @@ a MetaImage header); SimpleITK, where installed, is the second reader of what ke
 
 from __future__ import annotations
 
+import json
+
 import importlib.util
 import struct
 from pathlib import Path
@@ -329,6 +331,14 @@ class TestTwoDimensionalNiftiHasNoDepth:
         img = nib.Nifti1Image(np.full((9, 9), 100, np.float32), np.diag([0.8, 0.8, 1, 1]))
         img.header.set_xyzt_units("mm")
         nib.save(img, path)
+
+    @pytest.mark.parametrize("command", [["convolve", "-k", "box:1vox"], ["pool", "-f", "1"]])
+    def test_the_json_record_states_no_depth_either(self, tmp_path, command):
+        """Review 51 #9: the record's spacing gave the assumed 1 mm as a number, where a .zarr writes null."""
+        self._plane(tmp_path / "twod.nii")
+        done = run_in_process(command[0], "twod.nii", *command[1:], "-o", "x.npy", "--json", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["spacing"] == [None, 0.8, 0.8]
 
     def test_the_depth_is_assumed_with_a_note(self, tmp_path):
         self._plane(tmp_path / "twod.nii")

@@ -25,7 +25,7 @@ from .nifti import sheared_output_note, write_nifti
 from .volume import Volume, read_volume, volume_stem
 from .window import preset_note, windowed
 from .views import EVERY_AXIS, axis_for_output, is_png_output, unused_view_note, view_axis  # noqa: F401 - (their former home)
-from .writers import assumed_output_note, bare_array_note, check_volume_output, write_npy, write_png_slice
+from .writers import assumed_output_note, bare_array_note, check_volume_output, stated_sizes, write_npy, write_png_slice
 
 # the edge mode of fslmaths -s, declared with the other pad modes
 from ..modes import AXES, RENORMALISE, RENORMALISE_ALIASES as _RENORMALISE_ALIASES  # noqa: E402,F401
@@ -411,7 +411,7 @@ def convolve_volume_file(
         input=str(src), operation=f"convolve {label}" if kernel else label, input_shape=list(vol.data.shape),
         output_shape=list(result.shape), output=str(out_path), minimum=minimum, maximum=maximum,
         seconds=seconds, dtype=str(result.dtype), total=int(result.size), notes=vol.notes + notes,
-        kernel=kernel.name if kernel else None, spacing=list(vol.spacing), format=vol.format,
+        kernel=kernel.name if kernel else None, spacing=stated_sizes(list(vol.spacing), vol.assumed_axes), format=vol.format,
         units=kernel.result_units(vol.units) if kernel else vol.units,
     )
     if result is not vol.data:  # the input's voxels are not needed to write: free them (peak memory while writing)

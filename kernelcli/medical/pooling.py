@@ -19,7 +19,7 @@ from ..volume_inputs import volume_suffix
 from .jobs import VolumeOptions, VolumeReport, _write_result, default_volume_output
 from .views import is_png_output, unused_view_note
 from .nifti import slice_timing_note
-from .writers import check_volume_output
+from .writers import check_volume_output, stated_sizes
 
 
 def check_slices(src: Path, shape: tuple[int, ...], size: int, padding: int, *, stride: int | None = None,
@@ -114,7 +114,7 @@ def pool_volume_file(
         input=str(src), operation=label, input_shape=list(vol.data.shape), output_shape=list(result.shape),
         output=str(out_path), minimum=minimum, maximum=maximum, seconds=seconds,
         dtype=str(result.dtype), total=int(result.size), notes=list(vol.notes),
-        spacing=[s * step for s in vol.spacing], format=vol.format, units=vol.units,
+        spacing=stated_sizes([s * step for s in vol.spacing], vol.assumed_axes), format=vol.format, units=vol.units,
     )
     timing = slice_timing_note(vol) if volume_suffix(out_path) in (".nii", ".nii.gz") else None
     report.notes.extend(filter(None, [timing, unused_view_note(options.axis, out_path)]))

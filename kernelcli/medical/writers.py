@@ -100,6 +100,16 @@ def assumed_unit_steps(affine: np.ndarray, assumed_axes: tuple[str, ...]) -> np.
     return stated
 
 
+def stated_sizes(spacing: list[float], assumed_axes: tuple[str, ...]) -> list[float | None]:
+    """The voxel sizes (z, y, x) an output's record states: ``None`` along an axis whose size the input did not give
+    (1 mm assumed), in the ``--json`` record and a ``.zarr``'s ``spacing_mm`` alike (review 51 #9).
+
+    >>> stated_sizes([2.5, 1.0, 1.0], ("x",))
+    [2.5, 1.0, None]
+    """
+    return [None if axis in assumed_axes else float(size) for axis, size in zip("zyx", spacing)]
+
+
 def geometry_attributes(spacing: list[float], affine: np.ndarray, ndim: int, unit_mm: float = 1.0,
                         assumed_axes: tuple[str, ...] = ()) -> dict:
     """What a volume's ``.zarr`` output records of its geometry, as the store's attributes: the array's
@@ -116,8 +126,7 @@ def geometry_attributes(spacing: list[float], affine: np.ndarray, ndim: int, uni
     """
     in_mm = np.asarray(affine, dtype=float).copy()
     in_mm[:3] *= unit_mm
-    sizes = [None if axis in assumed_axes else float(s) for axis, s in zip("zyx", spacing)]
-    return {"axes": list(VOLUME_AXES[-ndim:]), "spacing_mm": sizes, "affine": in_mm.tolist()}
+    return {"axes": list(VOLUME_AXES[-ndim:]), "spacing_mm": stated_sizes(spacing, assumed_axes), "affine": in_mm.tolist()}
 
 
 def write_png_slice(out: str | os.PathLike, plane: np.ndarray, *, force: bool = False,

@@ -364,7 +364,7 @@ def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path,
     or .npy); the VolumeReport. ``affine`` and ``spacing`` are the result's where they are not ``vol``'s (a pool);
     ``units`` the result's (:meth:`kernelcli.volume_grammar.VolumeKernel.result_units`; a pool keeps the input's)."""
     from ..medical.jobs import VolumeReport
-    from ..medical.writers import assumed_output_note, assumed_unit_steps, bare_array_note, geometry_attributes
+    from ..medical.writers import assumed_output_note, assumed_unit_steps, bare_array_note, geometry_attributes, stated_sizes
     from .cluster import client_for, compute_tasks, describe
 
     start = time.perf_counter()
@@ -401,5 +401,5 @@ def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path,
         input=str(input_path), operation=label, input_shape=list(input_shape), output_shape=list(result.shape),
         output=str(out), minimum=min(lows), maximum=max(highs), seconds=time.perf_counter() - start,
         dtype=str(result.dtype), total=int(result.size), notes=vol.notes + notes + run_notes, kernel=kernel,
-        spacing=spacing, format=vol.format, units=units,
+        spacing=stated_sizes(spacing, vol.assumed_axes), format=vol.format, units=units,
     )
