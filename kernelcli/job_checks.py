@@ -130,7 +130,7 @@ def zyx_kernels(shapes: list[tuple[int, ...]], *, combine: str | None, activatio
                 montage: Any) -> bool:
     """How an array read ``--layout zyx`` takes kernels of these ``shapes``: True for one 3-D kernel alone (a 3-D
     correlation), False for 2-D kernels (slice by slice); a UsageError for anything that would treat the slices as
-    channels (several 3-D kernels, a bias, a montage, ``--combine sum``).  One rule for a file's call and for stdin's
+    channels (several 3-D kernels, a bias, an activation, a montage, ``--combine sum``).  One rule for a file's call and for stdin's
     checks before it is read (a file was refused, exit 2, where stdin first refused an existing ``-o``, exit 4).
 
     >>> zyx_kernels([(3, 3, 3)], combine=None, activation=None, bias=None, montage=None)
@@ -138,7 +138,7 @@ def zyx_kernels(shapes: list[tuple[int, ...]], *, combine: str | None, activatio
     >>> zyx_kernels([(3, 3, 3), (3, 3, 3)], combine=None, activation=None, bias=None, montage=None)
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: --layout zyx filters a volume slice by slice with 2-D kernels, and takes one 3-D kernel alone (a 3-D correlation); several 3-D kernels, a bias, a montage or --combine sum would treat the slices as channels
+    kernelcli.errors.UsageError: --layout zyx filters a volume slice by slice with 2-D kernels, and takes one 3-D kernel alone (a 3-D correlation); several 3-D kernels, a bias, an activation, a montage or --combine sum would treat the slices as channels
     """
     plain = combine in (None, "per-channel") and activation in (None, "none")
     if len(shapes) == 1 and len(shapes[0]) == 3 and plain and bias is None and montage is None:
@@ -146,7 +146,7 @@ def zyx_kernels(shapes: list[tuple[int, ...]], *, combine: str | None, activatio
     if any(len(shape) == 3 for shape in shapes) or combine == "sum":
         raise UsageError(
             "--layout zyx filters a volume slice by slice with 2-D kernels, and takes one 3-D kernel alone (a 3-D "
-            "correlation); several 3-D kernels, a bias, a montage or --combine sum would treat the slices as channels"
+            "correlation); several 3-D kernels, a bias, an activation, a montage or --combine sum would treat the slices as channels"
         )
     return False
 

@@ -116,6 +116,9 @@ def test_a_batch_stopped_before_planning_writes_its_report(pngs, monkeypatch):
     (pngs / "r.json").write_text("an earlier run's")
     r = run_in_process("pad", "a.png", "b.png", "-p", "1", "--out-dir", "o", "--report", "r.json", cwd=pngs)
     assert r.returncode == 143 and (pngs / "r.json").read_text() == "an earlier run's"  # (left alone without --force)
+    assert "note: --report r.json: not written: it exists" in r.stderr  # (said: audit 131 #5)
+    r = run_in_process("pad", "a.png", "b.png", "-p", "1", "--out-dir", "o", "--report", "new/r.json", cwd=pngs)
+    assert r.returncode == 143 and "note: --report new/r.json: not written: its folder does not exist yet" in r.stderr
     r = run_in_process("pad", "a.png", "b.png", "-p", "1", "--out-dir", "o", "--report", "r.json", "--force", cwd=pngs)
     assert r.returncode == 143 and json.loads((pngs / "r.json").read_text())["totals"]["interrupted"] is True
     (pngs / "in" / "r.json").write_text("an input folder's")  # under --force too, never a file the inputs hold
@@ -156,5 +159,5 @@ def test_a_stopped_command_without_out_dir_is_never_a_batch(tmp_path, monkeypatc
     monkeypatch.setattr(kernelcli.learn, "learn_kernel", _stop)
     from kernelcli.cli import _signals
 
-    report, result, batch = _signals.stopped_report([tmp_path / "folder"], {"target": tmp_path / "y.npy"}, Interrupted(signal.SIGTERM))
+    report, result, batch, _ = _signals.stopped_report([tmp_path / "folder"], {"target": tmp_path / "y.npy"}, Interrupted(signal.SIGTERM))
     assert batch is False and [r.input for r in result.records] == [str(tmp_path / "folder")]

@@ -319,10 +319,12 @@ def guarded(func: F) -> F:
             from ._signals import stopped_record, stopped_report
 
             error(interrupted_message(exc))
-            report, stopped, batch = stopped_report(given_inputs(kwargs), kwargs, exc)
+            report, stopped, batch, why = stopped_report(given_inputs(kwargs), kwargs, exc)
             if report is not None:  # (a report that cannot be written: the stop is what the call says)
                 with contextlib.suppress(Exception):
                     write_report(report, stopped, force=True)  # (stopped_report chose it: new, or --force)
+            elif why is not None and not kwargs.get("quiet"):
+                note(f"note: --report {kwargs.get('report_file', kwargs.get('report'))}: not written: {why}")
             if batch and as_json and not _JSON_PRINTED:  # the document a batch prints
                 print_json(stopped.as_dict())
             else:  # the record, in a batch's words

@@ -45,10 +45,11 @@ def stopped_record(exc: BaseException) -> str:
     return not_run_error(stopped_by(interrupt_exit_code(exc)))
 
 
-def stopped_report(inputs: list[Any], kwargs: dict[str, Any], exc: BaseException) -> tuple[Any, Any, bool]:
+def stopped_report(inputs: list[Any], kwargs: dict[str, Any], exc: BaseException) -> tuple[Any, Any, bool, str | None]:
     """What a call that ``exc`` stopped before it wrote its ``--report`` (while it started, before a batch's plan)
-    writes there: ``(path, result, batch)``, the path None where there is none to write (no ``--report``, one
-    written, or a file of that name but under ``--force``, and never one the inputs hold: nothing was checked yet).
+    writes there: ``(path, result, batch, why)``, the path None where there is none to write (no ``--report``, or one
+    written) or where it may not be written (``why``: a file of that name but under ``--force``, one the inputs hold,
+    a folder not made yet: nothing was checked).
     The result holds the input "not run" with the run's code; for a batch (``batch``), each file named one by one,
     or none where a folder or a pattern names inputs not found yet.
     ``inputs``: the call's inputs (:func:`kernelcli.cli._common.given_inputs`), ``kwargs`` its other arguments.
@@ -80,12 +81,16 @@ def stopped_report(inputs: list[Any], kwargs: dict[str, Any], exc: BaseException
         named = inputs if all(os.path.isfile(i) for i in inputs) else []
     records = [not_run(i, os.fspath(out) if out is not None and not batch else None, code, stopped_by(code)) for i in named]
     result = BatchResult(records, 0.0, 0, interrupted=True, interrupt_code=code)
-    if (getattr(exc, "reported", False) or not isinstance(report, (str, os.PathLike)) or not inputs
-            or not Path(report).absolute().parent.is_dir()):
-        report = None
-    elif os.path.lexists(report) and not (kwargs.get("force") and not _among(report, inputs)):
-        report = None  # an earlier run's report: replaced under --force alone, and never one the inputs hold
-    return report, result, batch
+    if getattr(exc, "reported", False) or not isinstance(report, (str, os.PathLike)) or not inputs:
+        return None, result, batch, None
+    why = None  # said in a note: a script must not take an earlier run's report for this one's (audit 131 #5)
+    if not Path(report).absolute().parent.is_dir():
+        why = "its folder does not exist yet"
+    elif os.path.lexists(report) and _among(report, inputs):
+        why = "it is among the inputs"
+    elif os.path.lexists(report) and not kwargs.get("force"):
+        why = "it exists (an earlier run's? --force replaces it)"  # replaced under --force alone
+    return (None if why else report), result, batch, why
 
 
 def _among(path: Any, inputs: list[str]) -> bool:

@@ -25,7 +25,7 @@ from .nifti import sheared_output_note, write_nifti
 from .volume import Volume, read_volume, volume_stem
 from .window import preset_note, windowed
 from .views import EVERY_AXIS, axis_for_output, is_png_output, unused_view_note, view_axis  # noqa: F401 - (their former home)
-from .writers import assumed_output_note, bare_array_note, check_volume_output, stated_sizes, write_npy, write_png_slice
+from .writers import assumed_output_note, bare_array_note, check_volume_format, check_volume_output, stated_sizes, write_npy, write_png_slice
 
 # the edge mode of fslmaths -s, declared with the other pad modes
 from ..modes import AXES, RENORMALISE, RENORMALISE_ALIASES as _RENORMALISE_ALIASES  # noqa: E402,F401
@@ -393,6 +393,7 @@ def convolve_volume_file(
     label = options.label(kernel or "copy", png=is_png_output(out, fmt))
     src = Path(input_path)
     read = (src,) + ((Path(options.mask),) if options.mask is not None else ())  # the mask is an input too
+    check_volume_format(fmt)  # (before the name it gives: a batch of volumes and stdout say the same)
     out_path = check_volume_output(out if out is not None else default_volume_output(src, label, name=name, fmt=fmt), read,
                                    force=force)
     filtering, axis_note = axis_for_output(kernel, options, out_path)

@@ -19,7 +19,7 @@ from ..volume_inputs import volume_suffix
 from .jobs import VolumeOptions, VolumeReport, _write_result, default_volume_output
 from .views import is_png_output, unused_view_note
 from .nifti import slice_timing_note
-from .writers import check_volume_output, stated_sizes
+from .writers import check_volume_format, check_volume_output, stated_sizes
 
 
 def check_slices(src: Path, shape: tuple[int, ...], size: int, padding: int, *, stride: int | None = None,
@@ -83,6 +83,7 @@ def pool_volume_file(
     # a .png's coronal or sagittal view, --volume and --resample-slices are words, as a convolution's (one rule)
     label = options.label(pool_label(op, size, stride, padding, ceil_mode, not count_include_pad), png=is_png_output(out, fmt))
     src = Path(input_path)
+    check_volume_format(fmt)  # (before the name it gives, as convolve's)
     out_path = check_volume_output(out if out is not None else default_volume_output(src, label, name=name, fmt=fmt), (src,),
                                    force=force)
     vol = options.read(src)

@@ -36,17 +36,20 @@ def check_volume_output(out: str | os.PathLike, inputs: tuple[Path, ...] = (), *
 
 
 
-def check_volume_format(fmt: str | None) -> None:
-    """Refuse a ``--format`` no volume's output takes (exit 2), as :func:`check_volume_output` refuses its name: made
-    once by a batch whose every input is a volume.
+def check_volume_format(fmt: Any) -> None:
+    """Refuse a ``--format`` no volume's output takes (exit 2), before :func:`check_volume_output` sees the name it
+    gives: one volume's call and a batch of volumes (once) say the same, and stdout (``-o -``, whose type ``--format``
+    gives) is not told of ``.nii.gz``.
 
     >>> check_volume_format("tif")
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: --format tif: unsupported output type '.tif' for a volume: expected npy or png (without --format: .nii.gz)
+    kernelcli.errors.UsageError: --format tif: unsupported output type '.tif' for a volume: --format takes npy or png for a volume (a .nii.gz or .nii output is named with -o)
     """
+    fmt = getattr(fmt, "value", fmt)  # (the CLI's enum member, or its text)
     if fmt is not None and f".{fmt}" not in OUTPUT_SUFFIXES:
-        raise UsageError(f"--format {fmt}: unsupported output type '.{fmt}' for a volume: expected npy or png (without --format: .nii.gz)")
+        raise UsageError(f"--format {fmt}: unsupported output type '.{fmt}' for a volume: --format takes npy or png for a "
+                         "volume (a .nii.gz or .nii output is named with -o)")
 
 
 def bare_array_note(ndim: int) -> str:
