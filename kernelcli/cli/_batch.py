@@ -23,8 +23,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from ..records import record
 from ._common import _click_control, echo, error, exit_with, internal_error_message, note, print_json, write_report
+from ._batch_call import BatchOptions, is_batch  # noqa: F401 - (the commands import them from here)
 from ._lines import path_line
 from ._report import output_for, render_report
 
@@ -40,47 +40,6 @@ from .options import (  # noqa: E402,F401
     SuffixOption,
     WorkersOption,
 )
-
-
-@record(frozen=True)
-class BatchOptions:
-    """The batch options of one command call, as Typer parsed them."""
-
-    out_dir: Path | None = None
-    suffix: str | None = None
-    format: OutFormat | str | None = None
-    recursive: bool = False
-    workers: int | None = None
-    report: Path | None = None
-    #: ``--scheduler``: run the files on a dask.distributed cluster (see kernelcli.tiled.cluster)
-    scheduler: str | None = None
-    #: the format of an image's output (not a volume's) without ``--format``: a filter bank's ``npy``
-    image_format: str | None = None
-
-    @property
-    def fmt(self) -> str | None:
-        """The ``--format`` value as text (``png``), or None."""
-        return getattr(self.format, "value", self.format)
-
-
-def is_batch(inputs: list[Path], options: BatchOptions) -> bool:
-    """True unless there is exactly one input file (or one volume: a folder holding a DICOM series) and no ``--out-dir``."""
-    from ..volume_inputs import is_volume_input
-
-    if len(inputs) != 1 or options.out_dir is not None:
-        return True
-    if os.path.lexists(inputs[0]) and not os.path.isdir(inputs[0]):
-        from ..io.naming import has_glob
-
-        if has_glob(os.fspath(inputs[0])):  # a file's name that is a pattern too ([ab].png): the planner's rule
-            from ..batch_plan import refuse_two_readings
-
-            refuse_two_readings(os.fspath(inputs[0]))
-        return False  # one file (batch_plan.is_batch_argument's first case, without importing the planner)
-    from ..batch_plan import is_batch_argument
-
-    # a folder holding a DICOM series is one volume; a pattern such as 'scans/*.dcm' stays a batch
-    return is_batch_argument(inputs[0]) and not (Path(inputs[0]).is_dir() and is_volume_input(inputs[0]))
 
 
 def run_inputs(

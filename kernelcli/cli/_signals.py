@@ -68,7 +68,7 @@ def stopped_report(inputs: list[Any], kwargs: dict[str, Any], exc: BaseException
     report = kwargs.get("report_file", kwargs.get("report"))
     batch = False
     if "out_dir" in kwargs and inputs:  # (a command without --out-dir never runs a batch: learn, gallery)
-        from ._batch import BatchOptions, is_batch
+        from ._batch_call import BatchOptions, is_batch
 
         try:  # the rule a call itself decides by
             batch = inputs != ["-"] and is_batch([Path(i) for i in inputs], BatchOptions(out_dir=kwargs.get("out_dir")))
