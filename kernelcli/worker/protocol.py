@@ -31,7 +31,7 @@ import sys
 from ..switches import OFF_WORDS, ON_WORDS, SwitchError  # noqa: F401 - (KERNELCLI_WORKER's refusal is every switch's)
 
 #: Bumped whenever the messages change; part of the stamp.
-PROTOCOL = 5
+PROTOCOL = 6
 #: Environment variables read when modules are imported (by Python, Numba, the BLAS
 #: libraries or kernelcli itself): a worker started under other values cannot honour them,
 #: so a call whose values differ runs in-process.  Everything else is read per call.
@@ -236,6 +236,8 @@ def caller_state() -> dict:
         "affinity": affinity,
         "encoding": [getattr(s, "encoding", None) or "utf-8" for s in (sys.stdin, sys.stdout, sys.stderr)],
         "errors": [getattr(s, "errors", None) or "strict" for s in (sys.stdin, sys.stdout, sys.stderr)],
+        # argv, cwd and env travel as str decoded with this: a worker with another encodes them back to other bytes
+        "fs_encoding": [sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()],
     }
 
 

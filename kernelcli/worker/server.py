@@ -64,7 +64,7 @@ class Server:
         self.version = protocol.version_stamp()
         self.import_env = protocol.import_time_env()
         state = protocol.caller_state()
-        self.affinity, self.limits = state["affinity"], state["limits"]
+        self.affinity, self.limits, self.fs_encoding = state["affinity"], state["limits"], state["fs_encoding"]
         self.identity = protocol.identity()
         self.cpus = len(self.affinity) if self.affinity else os.cpu_count() or 1
         self.started = time.time()
@@ -293,6 +293,8 @@ class Server:
         env = message.get("env")
         if not isinstance(env, dict) or protocol.import_time_env(env) != self.import_env:
             return "different import-time environment (PYTHON*, NUMBA_*, ...)"
+        if message.get("fs_encoding") != self.fs_encoding:
+            return "different file-system encoding (LC_ALL/LC_CTYPE/LANG)"
         if message.get("affinity") != self.affinity:
             return "different CPU affinity"
         limits = message.get("limits") or {}
