@@ -36,6 +36,27 @@ def single_tiled(inputs: list[Path], out_dir: Optional[Path], out: Optional[Path
     return inputs[0] if files.wanted(inputs[0], out, tiled=tiled, chunks=chunks, scheduler=scheduler) else None
 
 
+def check_tiled_before_stdin(out: Optional[Path], *, tiled: bool, chunks: Optional[str], scheduler: Optional[str]) -> None:
+    """For the input ``-``, where the options alone choose the tiled path (``--tiled``, ``--chunks``, ``--scheduler``):
+    the checks that path makes of a file before it opens it, made before stdin is read (a stream that stays open
+    was waited for): ``--chunks`` (:func:`run_single`), then the output's type (:func:`kernelcli.tiled.files.run_tiled`).
+
+    >>> check_tiled_before_stdin(Path("o.npy"), tiled=False, chunks="0", scheduler=None)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --chunks '0': expected a tile side such as 1024, or one per axis such as 512,2048
+    """
+    if not (tiled or chunks is not None or scheduler is not None):
+        return  # (an input over the memory cap takes it too: only what stdin holds can tell)
+    from ..tiled import files
+    from ..tiled.urls import as_url
+    from ._stdio import checked_before_stdin_read
+
+    files.parse_chunks(chunks)
+    if checked_before_stdin_read(out) and as_url(out) is None:
+        files.check_output_type(Path(out), files.instead_of_tiles(Path("stdin"), out, chunks, scheduler))
+
+
 def run_single(input: Path, label: str, build: Callable[[Any, Any], Any], *, out: Optional[Path], force: bool, rescale: Optional[str],
                layout: Optional[str], chunks: Optional[str], scheduler: Optional[str], workers: Optional[int], json_out: bool,
                quiet: bool, volume_build: Callable[[Any, Any], Any] | None = None, name: Optional[str] = None,

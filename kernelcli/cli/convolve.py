@@ -49,8 +49,8 @@ from ._tiled import run_single, single_tiled
 from ._early import starts_early
 from ._stdio import piped
 from .convolve_asks import (
-    before_stdin, chain_steps, kernel_bank, layer_options_given, layer_weights, load_for, load_spec, padding_widths, pool_only_note,
-    volume_only,
+    before_stdin, chain_steps, kernel_bank, layer_weights, load_for, load_spec, padding_widths, pool_only_note,
+    refuse_off_the_tiled_path, volume_only,
 )
 from ._common import call_note, cli_paths, echo, guarded, invoked_as, note
 from ._report import output_for, render_report, summary_line
@@ -306,11 +306,7 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
     def instead() -> str:  # why this input went tile by tile (its size, or --tiled/--chunks/a Zarr store): what to do
         return instead_of_tiles(input, out, chunks, scheduler)
 
-    extra = layer_options_given(given)
-    if extra:
-        raise UsageError(f"{', '.join(extra)}: not available on the tiled path, which takes one --kernel and --then steps; {instead()}")
-    if len(specs) != 1:
-        raise UsageError(f"the tiled path takes one --kernel (and --then steps); got {len(specs)}; {instead()}")
+    refuse_off_the_tiled_path(specs, given, instead())
     conv = {"stride": options.stride, "padding": options.padding, "pad_mode": options.pad_mode,
             "pad_value": options.pad_value, "dilation": options.dilation, "flip": options.flip, "paths": options.paths}
     notes: list[str] = []

@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from ._common import call_note
 from ._stdio import image_output_check
+from ._tiled import check_tiled_before_stdin
 
 
 def volume_only(*, axis, window, keep_dtype, truncate, mask, volume_index, series, resample_slices, affine, pad_mode) -> dict[str, Any]:
@@ -43,7 +44,7 @@ def before_stdin(*, input, kernel=None, kernel_scale=None, then=None, padding="s
     """``convolve -``'s checks that need no pixel, in the order the body makes them for an image file (which stdin
     is), before stdin is read (:func:`kernelcli.cli._stdio.piped`): the options, then the kernels, ``--weights``
     or ``--then`` steps; returns the check of ``--out`` and ``--montage`` (a file's call checks them before reading
-    the file: :func:`maps_output_check`).
+    the file: :func:`maps_output_check`); ``--tiled``/``--chunks`` as the tiled path checks them before opening a file.
 
     >>> before_stdin(input=["-"], kernel=["nosuch"])
     Traceback (most recent call last):
@@ -66,10 +67,16 @@ def before_stdin(*, input, kernel=None, kernel_scale=None, then=None, padding="s
         from ..kernel_syntax import parse_kernel_scale
 
         scale = parse_kernel_scale(kernel_scale)
+    layer = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
+             "--combine": combine, "--montage": montage}
+    tiled = {"tiled": given.get("tiled", False), "chunks": given.get("chunks"), "scheduler": given.get("scheduler")}
+    if tiled["tiled"] or tiled["chunks"] is not None or tiled["scheduler"] is not None:  # as single_tiled sends a file
+        from ..tiled.files import instead_of_tiles
+
+        refuse_off_the_tiled_path(kernel or [], layer, instead_of_tiles(Path("stdin"), out, tiled["chunks"], tiled["scheduler"]))
     if then or any(is_pool_step(spec) for spec in kernel or []):
-        layer = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
-                 "--combine": combine, "--montage": montage}
         chain_steps([], kernel or [], then or [], scale, layer)
+        check_tiled_before_stdin(out, **tiled)
         return image_output_check(out, force)
     if weights is not None:
         maps = layer_weights(kernel, kernel_scale, combine, weights, bias_file, bias)[0].shape[0]
@@ -86,6 +93,7 @@ def before_stdin(*, input, kernel=None, kernel_scale=None, then=None, padding="s
                 check_volume_kernel("stdin", SimpleNamespace(stride=given.get("stride", 1), dilation=given.get("dilation", 1),
                                                              padding=widths))
         maps = len(kernels)
+    check_tiled_before_stdin(out, **tiled)
     return maps_output_check(out, montage, maps, force)
 
 
@@ -176,6 +184,24 @@ def layer_options_given(given: dict[str, Any]) -> list[str]:
 
     default = {"--activation": lambda v: canonical_activation(v) == "none", "--combine": lambda v: canonical_combine(v) == "per-channel"}
     return [name for name, value in given.items() if value is not None and not default.get(name, lambda v: False)(value)]
+
+
+def refuse_off_the_tiled_path(specs: list[str], given: dict[str, Any], advice: str) -> None:
+    """Refuse (exit 2) what the tiled path cannot take, before any kernel is loaded: the layer's options
+    (:func:`layer_options_given`) and more than one ``--kernel``; ``advice`` ends the sentence.
+
+    >>> refuse_off_the_tiled_path(["box:3", "sobel_v"], {}, "leave out --tiled/--chunks")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: the tiled path takes one --kernel (and --then steps); got 2; leave out --tiled/--chunks
+    """
+    from ..errors import UsageError
+
+    extra = layer_options_given(given)
+    if extra:
+        raise UsageError(f"{', '.join(extra)}: not available on the tiled path, which takes one --kernel and --then steps; {advice}")
+    if len(specs) != 1:
+        raise UsageError(f"the tiled path takes one --kernel (and --then steps); got {len(specs)}; {advice}")
 
 
 def pool_only_note(steps: list[Any], options: Any, scale: Any, quiet: bool) -> None:

@@ -30,7 +30,7 @@ from .options import (
 )
 from ._early import starts_early
 from ._stdio import image_output_check, piped
-from ._tiled import run_single, single_tiled
+from ._tiled import check_tiled_before_stdin, run_single, single_tiled
 from ._common import cli_paths, guarded
 
 EPILOG = """\b
@@ -140,7 +140,7 @@ def pad_widths(padding: str, layout: str | None = None) -> Any:
 
 
 def _before_stdin(*, padding, pad_mode="constant", pad_value=None, layout=None, quality=None, compress=None, out=None, force=False,
-                  **_: Any) -> Any:
+                  tiled=False, chunks=None, scheduler=None, **_: Any) -> Any:
     """``pad -``'s checks that need no pixel, in the body's order for an image file, before stdin is read
     (:func:`kernelcli.cli._stdio.piped`); returns the check of ``--out``, which a file's call makes before reading it."""
     from ..io.image_writing import Encoding
@@ -151,6 +151,7 @@ def _before_stdin(*, padding, pad_mode="constant", pad_value=None, layout=None, 
     check_fill_reading(canonical_pad_mode(pad_mode), pad_value)
     canonical_layout(layout)
     Encoding(quality=quality, compress=compress)
+    check_tiled_before_stdin(out, tiled=tiled, chunks=chunks, scheduler=scheduler)
     return image_output_check(out, force)
 
 

@@ -36,7 +36,7 @@ from .option_values import pool_side
 
 
 from ._stdio import image_output_check, piped
-from ._tiled import run_single, single_tiled
+from ._tiled import check_tiled_before_stdin, run_single, single_tiled
 from ._common import cli_paths, guarded
 
 EPILOG = """\b
@@ -202,7 +202,7 @@ def _volume_only(*, window, axis, volume_index, series, resample_slices, affine)
 
 def _before_stdin(*, input, size, op="max", padding="valid", rescale=None, layout=None, quality=None, compress=None, out=None,
                   force=False, window=None, axis=None, volume_index=None, series=None, resample_slices=False, affine=None,
-                  **_: Any) -> Any:
+                  tiled=False, chunks=None, scheduler=None, **_: Any) -> Any:
     """``pool -``'s checks that need no pixel, in the body's order for an image file, before stdin is read
     (:func:`kernelcli.cli._stdio.piped`); returns the check of ``--out``, which a file's call makes before reading it."""
     from ..io.image_writing import Encoding
@@ -218,6 +218,7 @@ def _before_stdin(*, input, size, op="max", padding="valid", rescale=None, layou
     Encoding(quality=quality, compress=compress)
     refuse_volume_options(input, _volume_only(window=window, axis=axis, volume_index=volume_index, series=series,
                                               resample_slices=resample_slices, affine=affine))
+    check_tiled_before_stdin(out, tiled=tiled, chunks=chunks, scheduler=scheduler)
     return image_output_check(out, force)
 
 

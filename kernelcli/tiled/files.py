@@ -375,10 +375,23 @@ def _output(input_path: Any, out: Path | None, label: str, advice: str, fmt: str
         if not stores.is_chunked(out):
             raise UsageError(f"{out}: a URL output on the tiled path is a Zarr store (.zarr)")
         return out
+    check_output_type(out, advice)
+    return out
+
+
+def check_output_type(out: Path, advice: str) -> None:
+    """Refuse (exit 2) an output file the tiled path cannot write: only .zarr and .npy are written tile by tile.
+
+    >>> check_output_type(Path("o.png"), "leave out --tiled/--chunks")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: o.png: the tiled path writes .zarr (chunk by chunk) or .npy; got .png (an image format needs the whole result in memory): leave out --tiled/--chunks
+    """
+    from ..errors import UsageError
+
     if out.suffix.lower() not in stores.TILED_OUTPUTS:
         raise UsageError(f"{out}: the tiled path writes .zarr (chunk by chunk) or .npy; "
                          f"got {out.suffix or 'no extension'} (an image format needs the whole result in memory): {advice}")
-    return out
 
 
 def _check_output(out: Path, input_path: Path, force: bool) -> None:
