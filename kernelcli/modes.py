@@ -116,19 +116,26 @@ _SCALE_SIGNS = {"%": "pc", "!": "bang", "^": "caret"}
 
 
 def conv_words(stride: Any = 1, padding: Any = "same", dilation: Any = 1, pad_mode: str = "constant",
-               pad_value: float = 0.0, flip: bool = False, kernel_scale: str | None = None) -> list[str]:
+               pad_value: float = 0.0, flip: bool = False, kernel_scale: str | None = None, *, nothing: str = "valid") -> list[str]:
     """What a convolution's options change from the defaults, as words of its name (:func:`conv_label`): a stride
     ``s2``, a dilation ``d2``, a padding (``valid``, ``p1``, ``p1-1-2-2``), a border that is not the constant 0
     (``reflect``, ``fill255``: only where something is padded), ``flip`` and a ``--kernel-scale`` (``scale0.5``).
+    A padding has one name however it is spelt (audit 132 #2: ``-p 1`` and ``-p 1,1,1,1`` wrote two files of the same
+    bytes): equal widths are one, and no border at all is ``nothing`` (``valid``; ``pad``'s ``p0``).
 
     >>> conv_words(), conv_words(2, "valid", pad_mode="reflect", flip=True), conv_words(padding=(1, 1, 2, 2), pad_value=-1.5)
     ([], ['s2', 'valid', 'flip'], ['p1-1-2-2', 'fill-1.5'])
+    >>> conv_words(padding=(1, 1, 1, 1)), conv_words(padding=(0, 0, 0, 0)), conv_words(padding=0)
+    (['p1'], ['valid'], ['valid'])
     """
     words = [f"s{stride}"] if stride != 1 else []
     words += [f"d{dilation}"] if dilation != 1 else []
     pads = not pads_nothing(padding)
+    if isinstance(padding, tuple) and len(set(padding)) == 1:
+        padding = padding[0]
     if padding != "same":
-        words.append(padding if isinstance(padding, str) else f"p{'-'.join(map(str, padding)) if isinstance(padding, tuple) else padding}")
+        named = nothing if pads_nothing(padding) else padding
+        words.append(named if isinstance(named, str) else f"p{'-'.join(map(str, named)) if isinstance(named, tuple) else named}")
     if pads and pad_mode != "constant":
         words.append(pad_mode)
     elif pads and pad_value != 0:
@@ -143,10 +150,10 @@ def pad_label(widths: Any, pad_mode: str = "constant", pad_value: Any = 0.0) -> 
     """A padding's name in records and default output names (``pad``): its widths, then a border that is not the
     constant 0, in :func:`conv_words`' words (``pad -p 1`` and ``pad -p 3 --pad-value 255`` were both ``pad_constant``).
 
-    >>> pad_label(1), pad_label(3, "constant", 255), pad_label((0, 0, 2, 1), "edge")
-    ('pad_p1', 'pad_p3_fill255', 'pad_p0-0-2-1_replicate')
+    >>> pad_label(1), pad_label(3, "constant", 255), pad_label((0, 0, 2, 1), "edge"), pad_label((2, 2, 2, 2)), pad_label(0)
+    ('pad_p1', 'pad_p3_fill255', 'pad_p0-0-2-1_replicate', 'pad_p2', 'pad_p0')
     """
-    return "_".join(["pad", *conv_words(padding=widths, pad_mode=canonical_pad_mode(pad_mode), pad_value=pad_value)])
+    return "_".join(["pad", *conv_words(padding=widths, pad_mode=canonical_pad_mode(pad_mode), pad_value=pad_value, nothing="p0")])
 
 
 def pads_nothing(padding: Any) -> bool:

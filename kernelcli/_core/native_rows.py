@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '3ceb662bff783f0dd96cae6edfac8067e4e5232f7483c1dbaa3604f2468455c8'
+LOOP_SOURCES = '5d8ea23cff3367e73c2233cb70f52a80d207edf87296ea0e584ec3a40731de81'
 
 
 _ENTRIES: dict = {}
