@@ -46,29 +46,8 @@ def test_a_refused_plan_writes_its_report_into_the_out_dir_it_would_have_made(pn
     assert report["items"] == document["items"] and sorted(p.name for p in (pngs / "nd").iterdir()) == ["r.json"]
 
 
-def test_an_interrupted_batch_lists_the_outputs_it_kept_and_the_summary(pngs, monkeypatch):
-    """#5: stdout was empty and no summary was printed, though the finished outputs are kept."""
-    import kernelcli.batch as batch
-
-    real = batch.run
-
-    def stopped_after_one(items, job, **_):
-        result = real(items[:1], job, workers=1)
-        result.records += [batch.not_run(str(i.input), str(i.output), 143, batch.stopped_by(143)) for i in items[1:]]
-        result.interrupted, result.interrupt_code = True, 143
-        raise batch.BatchInterrupted(result)
-
-    monkeypatch.setattr(batch, "run", stopped_after_one)
-    r = run_in_process("pad", "a.png", "b.png", "-p", "1", "--out-dir", "o", cwd=pngs)
-    assert r.returncode == 143 and r.stdout == "o/a_pad_p1.png\n", (r.stdout, r.stderr)
-    assert "1 ok, 0 failed, 1 not run" in r.stderr and "interrupted after 1 of 2 files" in r.stderr
-    quiet = run_in_process("pad", "a.png", "b.png", "-p", "1", "--out-dir", "q", "-q", cwd=pngs)
-    assert quiet.returncode == 143 and quiet.stdout == "" and "not run" not in quiet.stderr
-
-
-def test_an_interrupted_batch_says_the_notes_of_the_files_it_finished(pngs, monkeypatch):
-    """Review 51 #6: a stopped batch listed its outputs and summary but dropped the finished files' notes (a finished
-    run prints them); both now end through one function."""
+def _stopped_after_one(monkeypatch) -> None:
+    """Make a batch run its first file (its notes reaching the display), then stop as a SIGTERM stops it."""
     import kernelcli.batch as batch
 
     real = batch.run
@@ -80,6 +59,22 @@ def test_an_interrupted_batch_says_the_notes_of_the_files_it_finished(pngs, monk
         raise batch.BatchInterrupted(result)
 
     monkeypatch.setattr(batch, "run", stopped_after_one)
+
+
+def test_an_interrupted_batch_lists_the_outputs_it_kept_and_the_summary(pngs, monkeypatch):
+    """#5: stdout was empty and no summary was printed, though the finished outputs are kept."""
+    _stopped_after_one(monkeypatch)
+    r = run_in_process("pad", "a.png", "b.png", "-p", "1", "--out-dir", "o", cwd=pngs)
+    assert r.returncode == 143 and r.stdout == "o/a_pad_p1.png\n", (r.stdout, r.stderr)
+    assert "1 ok, 0 failed, 1 not run" in r.stderr and "interrupted after 1 of 2 files" in r.stderr
+    quiet = run_in_process("pad", "a.png", "b.png", "-p", "1", "--out-dir", "q", "-q", cwd=pngs)
+    assert quiet.returncode == 143 and quiet.stdout == "" and "not run" not in quiet.stderr
+
+
+def test_an_interrupted_batch_says_the_notes_of_the_files_it_finished(pngs, monkeypatch):
+    """Review 51 #6: a stopped batch listed its outputs and summary but dropped the finished files' notes (a finished
+    run prints them); both now end through one function."""
+    _stopped_after_one(monkeypatch)
     r = run_in_process("convolve", "a.png", "b.png", "-k", "sobel_v", "--out-dir", "o", cwd=pngs)
     assert r.returncode == 143 and r.stdout == "o/a_sobel_v.png\n", (r.stdout, r.stderr)
     assert "note: a.png: " in r.stderr and "clipped to 0" in r.stderr, r.stderr

@@ -86,11 +86,16 @@ def test_the_bound_printed_fits_and_a_bit_more_does_not(truncate, spacing):
         build(bound * 1.001)
 
 
-def test_the_command_line_names_voxels_on_a_volume_of_2_mm_slices(invoke, tmp_path):
+def _half_mm_volume(tmp_path) -> None:
+    """h.nii.gz in ``tmp_path``: 10x9x8 voxels of 0.5 x 0.5 x 2 mm (y and x the finest axes)."""
     nib = pytest.importorskip("nibabel")
     image = nib.Nifti1Image(np.zeros((10, 9, 8), np.float32), np.diag([0.5, 0.5, 2, 1]))
     image.header.set_xyzt_units("mm")
     nib.save(image, tmp_path / "h.nii.gz")
+
+
+def test_the_command_line_names_voxels_on_a_volume_of_2_mm_slices(invoke, tmp_path):
+    _half_mm_volume(tmp_path)
     for spec, said in (("gaussian:170vox", "gaussian: sigma 170 voxels, a kernel of 1021 taps along every axis, more than "
                                            "1001 (sigma at most 166.6 voxels)"),
                        ("log:130vox", "log: sigma 130 voxels, a kernel of 1041 taps along every axis, more than 1001 "
@@ -113,10 +118,7 @@ class TestFwhmIsRefusedInFwhm:
                        "more than 1001 (FWHM at most 196.2 mm here)"),
     ])
     def test_on_the_command_line(self, invoke, tmp_path, spec, said):
-        nib = pytest.importorskip("nibabel")
-        image = nib.Nifti1Image(np.zeros((10, 9, 8), np.float32), np.diag([0.5, 0.5, 2, 1]))
-        image.header.set_xyzt_units("mm")
-        nib.save(image, tmp_path / "h.nii.gz")
+        _half_mm_volume(tmp_path)
         done = invoke("convolve", "h.nii.gz", "-k", spec, "-o", "o.nii.gz")
         assert done.exit_code == 3 and done.stderr.strip() == f"error: h.nii.gz: {said}", done.output
 

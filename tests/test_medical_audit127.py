@@ -6,9 +6,8 @@ a MetaImage header); SimpleITK, where installed, is the second reader of what ke
 
 from __future__ import annotations
 
-import json
-
 import importlib.util
+import json
 import struct
 from pathlib import Path
 
