@@ -21,6 +21,32 @@ from . import numtext
 from .errors import ShapeError, UsageError
 
 
+class BadValue(UsageError):
+    """A value its option's range or grammar refuses, in Click's words for a bad value: ``Invalid value for
+    '--size': 0 is not in the range x>=1.``  ``option`` and ``detail`` are kept apart, so that the command line
+    names every spelling of the option and its help, as Click does (``kernelcli.cli._common.value_refused``),
+    whether the option's parser or the command refused it.
+
+    >>> str(refused_value("--size", "0", low=1)), refused_value("--size", "0x3", "every size must be an integer >= 1").detail
+    ("Invalid value for '--size': 0 is not in the range x>=1.", "'0x3': every size must be an integer >= 1")
+    """
+
+    def __init__(self, option: str, detail: str) -> None:
+        super().__init__(f"Invalid value for '{option}': {detail}")
+        self.option, self.detail = option, detail
+
+    def __reduce__(self) -> tuple[Any, ...]:  # (pickled to a worker's caller with its two parts)
+        return (type(self), (self.option, self.detail))
+
+
+def refused_value(option: str, text: str, why: str | None = None, *, low: int | None = None) -> BadValue:
+    """The one wording of a typed value an option refuses: a number under ``low`` in Click's range sentence
+    (``why`` None), any other text (``0x3``, ``1,2,3,-1``) as typed, then ``why``."""
+    if why is None:
+        return BadValue(option, numtext.out_of_range(text, low))
+    return BadValue(option, f"{numtext.quoted(text)}: {why}")
+
+
 def check_positive(name: str, value: int) -> int:
     """Return ``value`` (an int, a numpy integer too) if it is an integer >= 1, else raise a UsageError naming it."""
     return _whole(name, value, 1)
@@ -228,6 +254,8 @@ POOL_SIZE_RULE = (
     "pooling here takes one window side F, an F x F window (F x F x F on a volume), as pool --size F does "
     "(PyTorch's kernel_size=(f, g) is not taken; FxG is a convolution's kernel)"
 )
+#: Why ``learn --size`` takes one window side, worded as pool's rule.
+LEARN_SIZE_RULE = "learn takes one window side F, an F x F kernel, as learn --size F does (an FxG kernel is not learned)"
 
 
 #: what ``--padding`` takes for a 3-D kernel on a (Z, Y, X) volume (convolve --layout zyx): its messages and help
@@ -277,21 +305,21 @@ def parse_padding(text: str, *, forms: str = "same, valid, P or T,B,L,R in whole
     >>> parse_padding("1,2,3,-1")
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: --padding '1,2,3,-1': pad widths must be >= 0
+    kernelcli.shapes.BadValue: Invalid value for '--padding': '1,2,3,-1': every width must be an integer >= 0
     """
     key = text.strip().lower()
     if key in ("same", "valid"):
         return key
     values = [numtext.whole_in_any_form(p) for p in key.split(",")]  # ('1.0' too, as every whole number)
     if None in values:
-        raise UsageError(f"--padding {numtext.quoted(text)}: expected {forms}")
+        raise refused_value("--padding", text, f"expected {forms}")
     if said := too_many_digits(values, "width"):
-        raise UsageError(f"--padding: {said}")
+        raise BadValue("--padding", said)
     if len(values) not in ((1, 3, 4, 6) if volume else (1, 4)):
         also = ", or for a 3-D kernel three (PZ,PY,PX) or six (Z0,Z1,Y0,Y1,X0,X1)" if volume else ""
-        raise UsageError(f"--padding {numtext.quoted(text)}: expected one width or four (T,B,L,R){also}, got {len(values)}")
+        raise refused_value("--padding", text, f"expected one width or four (T,B,L,R){also}, got {len(values)}")
     if min(values) < 0:
-        raise UsageError(f"--padding {text!r}: pad widths must be >= 0")
+        raise refused_value("--padding", text, None if len(values) == 1 else "every width must be an integer >= 0", low=0)
     return values[0] if len(values) == 1 else tuple(values)
 
 
@@ -367,7 +395,7 @@ def parse_dims(text: str, *, name: str, min_len: int = 1, max_len: int = 3, form
     """Parse sizes written ``N``, ``HxW``, ``HxWxC`` (or ``(64,64,8)``) into positive integers.
 
     ``name`` is the option the text came from and ``forms`` the accepted spellings; a
-    UsageError names both and the value.
+    :class:`BadValue` names both and the value (one size under 1 in Click's range sentence).
 
     >>> parse_dims("64x64x8", name="--flatten")
     (64, 64, 8)
@@ -384,15 +412,15 @@ def parse_dims(text: str, *, name: str, min_len: int = 1, max_len: int = 3, form
         if not (part.isdigit() and part.isascii()):  # int() also takes "1_000", " -3" and "٣"
             written = numtext.whole_in_any_form(part)  # '24.0', '2.4e1', as every option reads a whole number
             if written is None:
-                raise UsageError(f"invalid {name} {text!r}: expected {forms} with integers >= 1")
+                raise refused_value(name, text, f"expected {forms} with integers >= 1")
             parts[n] = str(written)
     if said := too_many_digits(parts, "size"):
-        raise UsageError(f"invalid {name}: {said}")
+        raise BadValue(name, said)
     dims = tuple(int(part) for part in parts)
     if not min_len <= len(dims) <= max_len:
-        raise UsageError(f"invalid {name} {text!r}: expected {forms}, got {len(dims)} sizes")
+        raise refused_value(name, text, f"expected {forms}, got {len(dims)} sizes")
     if any(d < 1 for d in dims):
-        raise UsageError(f"invalid {name} {text!r}: every size must be an integer >= 1")
+        raise refused_value(name, text, None if len(dims) == 1 else "every size must be an integer >= 1", low=1)
     return dims
 
 

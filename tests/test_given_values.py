@@ -30,7 +30,7 @@ def one_line_error(result, code, *words):
 
 def test_params_refuses_an_empty_size(tmp_path):
     result = run_in_process("params", "--in-ch", "4", "--filters", "8", "-f", "", "-q", cwd=tmp_path)
-    one_line_error(result, 2, "invalid --size ''")
+    one_line_error(result, 2, "Invalid value for '--size' / '-f' / '--f': ''")
     assert run_in_process("params", "--in-ch", "4", "--filters", "8", "-q", cwd=tmp_path).stdout == "296\n"
 
 

@@ -166,7 +166,8 @@ class TestShapePoolSaysWhatPoolSays:
         from kernelcli.shapes import POOL_SIZE_RULE
 
         refused = invoke("shape", "--in", "24x24", "-f", "2x1", "--pool", "-q")
-        assert refused.exit_code == 2 and refused.stdout == "" and refused.stderr == f"error: --size '2x1': {POOL_SIZE_RULE}\n"
+        assert refused.exit_code == 2 and refused.stdout == "" and refused.stderr == (
+            f"error: Invalid value for '--size' / '-f' / '--f': '2x1': {POOL_SIZE_RULE} (see 'kernelcli shape -h')\n")
         assert invoke("pool", "x.npy", "-f", "2x1").exit_code == 2
         assert invoke("shape", "--in", "24x24", "-f", "2x2", "--pool", "-q").stdout == "12x12\n"  # F x F: as -f 2
         assert invoke("shape", "--in", "24x24", "-f", "2x1", "-q").stdout == "23x24\n"  # a convolution's kernel
@@ -195,8 +196,7 @@ class TestPoolSaysWhatShapeSays:
         assert invoke("pool", "x.npy", "-f", size, "-o", "y.npy").exit_code == 0
         assert np.load(tmp_path / "y.npy").shape == (6 // side, 6 // side)
 
-    @pytest.mark.parametrize("size, why", [("0", "every size must be an integer >= 1"), ("0x0", "every size must be an integer >= 1"),
-                                           ("-1", "every size must be an integer >= 1"), ("abc", "expected F, FxF or FxFxF"),
+    @pytest.mark.parametrize("size, why", [("0x0", "every size must be an integer >= 1"), ("abc", "expected F, FxF or FxFxF"),
                                            ("2x", "expected F, FxF or FxFxF"), ("x", "expected F, FxF or FxFxF")])
     def test_a_bad_side_is_refused_naming_the_value_as_typed(self, invoke, tmp_path, size, why):
         # (review 48: "-f 0x0" was "0 is not in the range", "-f 2x" was told the FxG rule)
@@ -205,6 +205,15 @@ class TestPoolSaysWhatShapeSays:
         np.save(tmp_path / "x.npy", np.zeros((8, 8)))
         refused = invoke("pool", "x.npy", "-f", size, "-o", "y.npy")
         assert refused.exit_code == 2 and f"Invalid value for '--size' / '-f' / '--f': '{size}': {why}" in refused.stderr
+
+    @pytest.mark.parametrize("size", ["0", "-1"])
+    def test_one_side_under_1_is_out_of_range_as_in_every_command(self, invoke, tmp_path, size):
+        # (audit 132 #1: one number under 1 is click's range sentence, as learn -f 0 and every range option)
+        import numpy as np
+
+        np.save(tmp_path / "x.npy", np.zeros((8, 8)))
+        refused = invoke("pool", "x.npy", "-f", size, "-o", "y.npy")
+        assert refused.exit_code == 2 and f"Invalid value for '--size' / '-f' / '--f': {size} is not in the range x>=1." in refused.stderr
 
 
 class TestLearnNamesSlices:

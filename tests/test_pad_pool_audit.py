@@ -87,10 +87,10 @@ def test_the_api_refuses_an_int_fill_past_float64_by_name():
 
 class TestPaddingMessages:
     @pytest.mark.parametrize("command, text, said", [
-        (["pad", "g.png"], "1.5", "--padding '1.5': expected P or T,B,L,R in whole numbers (same and valid are for convolve)"),
-        (["pad", "g.png"], "1,2,3,-1", "--padding '1,2,3,-1': pad widths must be >= 0"),
-        (["pool", "g.png", "-f", "2"], "1.5", "--padding '1.5': expected valid, P or T,B,L,R (four equal values)"),
-        (["convolve", "g.png", "-k", "sobel_v"], "x", "--padding 'x': expected same, valid, P or T,B,L,R in whole numbers"),
+        (["pad", "g.png"], "1.5", "'--p': '1.5': expected P or T,B,L,R in whole numbers (same and valid are for convolve)"),
+        (["pad", "g.png"], "1,2,3,-1", "'--p': '1,2,3,-1': every width must be an integer >= 0"),
+        (["pool", "g.png", "-f", "2"], "1.5", "'--p': '1.5': expected valid, P or T,B,L,R (four equal values)"),
+        (["convolve", "g.png", "-k", "sobel_v"], "x", "'--p': 'x': expected same, valid, P or T,B,L,R in whole numbers"),
     ])
     def test_they_name_the_option_the_text_and_what_the_command_takes(self, invoke, files, command, text, said):
         r = invoke(*command, "-p", text, "-o", "o.png")

@@ -56,7 +56,7 @@ class TestPoolPaddingRuleComesFirst:
                       out=files / "a.png")
 
 
-WIDTH_DIGITS = "--padding: a width of {n} digits (100000000000...); every width must be an integer of at most 30 digits"
+WIDTH_DIGITS = "Invalid value for '--padding' / '-p' / '--p': a width of {n} digits (100000000000...); every width must be an integer of at most 30 digits"
 
 
 class TestPaddingDigits:
@@ -71,7 +71,7 @@ class TestPaddingDigits:
     ])
     def test_a_long_width_is_refused_in_one_short_line(self, invoke, files, command, args, n):
         r = invoke(command, *args)
-        assert r.exit_code == 2 and r.stderr == f"error: {WIDTH_DIGITS.format(n=n)}\n", r.stderr
+        assert r.exit_code == 2 and r.stderr == f"error: {WIDTH_DIGITS.format(n=n)} (see 'kernelcli {command} -h')\n", r.stderr
         assert not (files / "big.png").exists()
 
     def test_the_words_are_those_of_a_size(self, invoke, files):

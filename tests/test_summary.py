@@ -365,7 +365,7 @@ class TestSpecErrors:
         assert parse_input_shape("784") == (784,)
         # "3x" was read as a vector of 3 and "[3 224 224]" as 3x224x224: `shape --input` refused both (one parser now)
         for bad in ("3x224", "0x4x4", "axbxc", "", "3x", "x3", "3x224x224x", "3xx224x224", "[3 224 224]"):
-            with pytest.raises(Exception, match="invalid --input"):
+            with pytest.raises(Exception, match="Invalid value for '--input'"):
                 parse_input_shape(bad)
 
 

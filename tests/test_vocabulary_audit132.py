@@ -31,3 +31,66 @@ def test_equal_paddings_are_one_result_under_one_name(png, command, spellings, n
         again = run_in_process(*command, *spelling, "-q", cwd=png)
         assert again.returncode == 4 and f"{name}: already exists" in again.stderr, again.stderr
     assert sorted(p.name for p in png.iterdir()) == sorted(["a.png", name])
+
+
+# Audit 132 #1: a value outside its option's range is refused in one form, the README's (line ~67), in every command,
+# whether click's range, the option's parser or the command's body refused it.
+SIZE_0 = "Invalid value for '--size' / '-f' / '--f': 0 is not in the range x>=1."
+PAD_NEG = "Invalid value for '--padding' / '-p' / '--p': -1 is not in the range x>=0."
+
+
+@pytest.fixture
+def learnable(png):
+    from kernelcli.api import conv2d
+
+    image = np.asarray(Image.open(png / "a.png"), dtype=float)
+    np.save(png / "t.npy", conv2d(image, np.full((3, 3), 1 / 9)))
+    return png
+
+
+@pytest.mark.parametrize("command, sentence", [
+    (["pool", "a.png", "-f", "0"], SIZE_0),
+    (["learn", "a.png", "t.npy", "-f", "0"], SIZE_0),
+    (["shape", "--in", "24", "-f", "0"], SIZE_0),
+    (["params", "--in-ch", "3", "--filters", "8", "-f", "0"], SIZE_0),
+    (["shape", "--in", "0", "-f", "3"], "Invalid value for '--input' / '--in' / '-i': 0 is not in the range x>=1."),
+    (["summary", "resnet18", "--in", "0"], "Invalid value for '--input' / '--in' / '-i': 0 is not in the range x>=1."),
+    (["shape", "--in", "24", "-f", "3", "--filters", "0"], "Invalid value for '--filters': 0 is not in the range x>=1."),
+    (["convolve", "a.png", "-k", "box:3", "-p", "-1"], PAD_NEG),
+    (["pad", "a.png", "-p", "-1"], PAD_NEG),
+    (["pool", "a.png", "-f", "2", "-p", "-1"], PAD_NEG),
+    (["learn", "a.png", "t.npy", "-f", "3", "-p", "-1"], PAD_NEG),
+    (["shape", "--in", "24", "-f", "3", "-p", "-1"], PAD_NEG),
+])
+def test_a_value_out_of_range_is_refused_in_one_form(learnable, command, sentence):
+    r = run_in_process(*command, "-o", "x.npy", cwd=learnable) if command[0] in ("pool", "pad", "convolve") else \
+        run_in_process(*command, cwd=learnable)
+    assert r.returncode == 2 and r.stderr == f"error: {sentence} (see 'kernelcli {command[0]} -h')\n", r.stderr
+
+
+@pytest.mark.parametrize("command, value, why", [
+    (["pool", "a.png", "-f"], "0x2", "every size must be an integer >= 1"),
+    (["shape", "--in", "24", "-f"], "0x3", "every size must be an integer >= 1"),
+    (["summary", "resnet18", "--in"], "0x224x224", "every size must be an integer >= 1"),
+    (["pad", "a.png", "-p"], "1,2,3,-1", "every width must be an integer >= 0"),
+    (["shape", "--in", "24", "-f"], "2.5", "expected F or FxG (a filter always spans every input channel) with integers >= 1"),
+    (["learn", "a.png", "t.npy", "-f"], "2.5", "expected F or FxF (one window side F) with integers >= 1"),
+])
+def test_a_structured_value_its_grammar_refuses_has_the_same_prefix(learnable, command, value, why):
+    option = "'--input' / '--in' / '-i'" if command[-1] == "--in" else \
+        "'--padding' / '-p' / '--p'" if command[-1] == "-p" else "'--size' / '-f' / '--f'"
+    r = run_in_process(*command, value, cwd=learnable)
+    assert r.returncode == 2 and r.stderr == (f"error: Invalid value for {option}: '{value}': {why} "
+                                              f"(see 'kernelcli {command[0]} -h')\n"), r.stderr
+
+
+def test_learn_takes_fxf_and_refuses_fxg_as_pool_does(learnable):
+    from kernelcli.shapes import LEARN_SIZE_RULE, POOL_SIZE_RULE
+
+    square = run_in_process("learn", "a.png", "t.npy", "-f", "3x3", "-q", cwd=learnable)
+    assert square.returncode == 0 and square.stdout == run_in_process("learn", "a.png", "t.npy", "-f", "3", "-q", cwd=learnable).stdout
+    wide = run_in_process("learn", "a.png", "t.npy", "-f", "3x5", cwd=learnable)
+    assert wide.returncode == 2 and wide.stderr == (f"error: Invalid value for '--size' / '-f' / '--f': '3x5': {LEARN_SIZE_RULE} "
+                                                    "(see 'kernelcli learn -h')\n"), wide.stderr
+    pooled = run_in_process("shape", "--in", "24", "-f", "2x3", "--pool", cwd=learnable)
+    assert pooled.stderr == f"error: Invalid value for '--size' / '-f' / '--f': '2x3': {POOL_SIZE_RULE} (see 'kernelcli shape -h')\n"

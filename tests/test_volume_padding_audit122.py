@@ -70,8 +70,9 @@ def test_three_or_six_widths_on_a_2d_kernel_are_refused(tmp_path, zyx, text, til
 
 def test_a_wrong_count_on_zyx_names_every_form(tmp_path, zyx):
     r = run_in_process("convolve", "v.npy", "--layout", "zyx", "-k", "k3.npy", "--padding", "1,1", "-o", "x.npy", cwd=tmp_path)
-    assert r.returncode == 2 and r.stderr == ("error: --padding '1,1': expected one width or four (T,B,L,R), or for a 3-D kernel "
-                                              "three (PZ,PY,PX) or six (Z0,Z1,Y0,Y1,X0,X1), got 2\n"), r.stderr
+    assert r.returncode == 2 and r.stderr == ("error: Invalid value for '--padding' / '-p' / '--p': '1,1': expected one width or four "
+                                              "(T,B,L,R), or for a 3-D kernel three (PZ,PY,PX) or six (Z0,Z1,Y0,Y1,X0,X1), got 2 "
+                                              "(see 'kernelcli convolve -h')\n"), r.stderr
 
 
 def test_convolve_help_names_the_3d_forms():

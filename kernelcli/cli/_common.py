@@ -314,7 +314,7 @@ def guarded(func: F) -> F:
         except SystemExit:
             raise  # a plain call's deliberate exit (exit_with)
         except KernelcliError as exc:
-            _fail_known(exc, as_json, kwargs)
+            _fail_known(exc, as_json, kwargs, func.__name__)
         except KeyboardInterrupt as exc:
             from ._signals import stopped_record, stopped_report
 
@@ -374,17 +374,41 @@ def _notes_from_logging(*, quiet: bool) -> None:
     logger.propagate = False
 
 
-def _fail_known(exc: KernelcliError, as_json: bool, kwargs: dict) -> NoReturn:
+def _fail_known(exc: KernelcliError, as_json: bool, kwargs: dict, command: str = "") -> NoReturn:
     """Print our own error (and its ``--json`` record) and exit with its code."""
     _traceback_if_debug()
     if isinstance(exc, StdoutError):
         raise exit_with(stdout_failed(exc)) from None
-    error(str(exc))
+    from ..shapes import BadValue
+
+    message = value_refused(exc, command) if isinstance(exc, BadValue) else str(exc)
+    error(message)
     record = getattr(exc, "record", None)  # one input's record, as its --report holds it (cli._batch.run_reported)
     if record is not None and as_json and not _JSON_PRINTED:
         print_json(record.as_dict())
-    _failure_json(as_json, kwargs, exc.exit_code, str(exc), output=getattr(exc, "output", None))
+    _failure_json(as_json, kwargs, exc.exit_code, message, output=getattr(exc, "output", None))
     raise exit_with(exc.exit_code) from None
+
+
+def value_refused(exc: Any, command: str) -> str:
+    """A value the command refused, in the words Click refuses one its option's parser refuses (a size, a padding
+    read in the command's body: ``shape -f 0`` as ``learn -f 0``): every spelling of the option, then where the
+    command's help is (:func:`kernelcli.cli.click_error_line`).
+
+    >>> from ..shapes import refused_value
+    >>> value_refused(refused_value("--size", "0", low=1), "shape")
+    "Invalid value for '--size' / '-f' / '--f': 0 is not in the range x>=1. (see 'kernelcli shape -h')"
+    """
+    from .options import CONCEPTS
+
+    names = next((concept.names for concept in CONCEPTS.values() if concept.names[0] == exc.option), (exc.option,))
+    ctx = None
+    if "typer" in sys.modules:  # (the plain path runs without it: its commands are named as their functions)
+        from ._click import get_current_context
+
+        ctx = get_current_context(silent=True)
+    path = ctx.command_path if ctx is not None else f"kernelcli {command}"
+    return f"Invalid value for {' / '.join(repr(name) for name in names)}: {exc.detail} (see '{path} -h')"
 
 
 def json_printed() -> bool:

@@ -167,19 +167,39 @@ def pool_side(text: Any) -> Any:
     >>> pool_side("3"), pool_side("2x2"), pool_side("2x2x2"), pool_side("2.0")
     (3, 2, 2, 2)
     """
+    from ..shapes import POOL_SIZE_RULE
+
+    return square_side(text, max_len=3, forms="F, FxF or FxFxF (one window side F)", rule=POOL_SIZE_RULE)
+
+
+def learn_side(text: Any) -> Any:
+    """``learn --size``: one window side F, also written ``FxF``; an FxG window is refused as pool refuses one
+    (:data:`kernelcli.shapes.LEARN_SIZE_RULE`).
+
+    >>> learn_side("3"), learn_side("3x3")
+    (3, 3)
+    """
+    from ..shapes import LEARN_SIZE_RULE
+
+    return square_side(text, max_len=2, forms="F or FxF (one window side F)", rule=LEARN_SIZE_RULE)
+
+
+def square_side(text: Any, *, max_len: int, forms: str, rule: str) -> Any:
+    """The one side of a square (cube) window typed ``F``, ``FxF`` (``FxFxF``), read by
+    :func:`kernelcli.shapes.parse_dims` and refused in Click's words, as every bad value (``0 is not in the range
+    x>=1.``); unequal sides are refused with ``rule``, naming the value as typed."""
     if not isinstance(text, str):  # the default
         return text
     from .. import numtext
-    from ..errors import UsageError
-    from ..shapes import POOL_SIZE_RULE, parse_dims
+    from ..shapes import BadValue, parse_dims
     from ._click import click
 
     try:
-        sides = parse_dims(text, name="--size", max_len=3, forms="F, FxF or FxFxF (one window side F)")
-    except UsageError as exc:  # ("invalid --size '0x0': ...": click says "Invalid value for '--size'" itself)
-        raise click.exceptions.BadParameter(str(exc).removeprefix("invalid --size: ").removeprefix("invalid --size ")) from None
+        sides = parse_dims(text, name="--size", max_len=max_len, forms=forms)
+    except BadValue as exc:  # (click names the option itself)
+        raise click.exceptions.BadParameter(exc.detail) from None
     if len(set(sides)) > 1:
-        raise click.exceptions.BadParameter(f"{numtext.quoted(text)}: {POOL_SIZE_RULE}")
+        raise click.exceptions.BadParameter(f"{numtext.quoted(text)}: {rule}")
     return sides[0]
 
 

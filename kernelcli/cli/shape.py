@@ -162,7 +162,7 @@ def shape(
     given = shapes.parse_dims(in_, name="--input", max_len=3)
     ks = shapes.parse_dims(f, name="--size", max_len=2, forms="F or FxG (a filter always spans every input channel)")
     if pool and len(set(ks)) > 1:  # a pooling pool cannot run (its loops take one size) is not computed either
-        raise UsageError(f"--size {f!r}: {shapes.POOL_SIZE_RULE}")
+        raise shapes.refused_value("--size", f, shapes.POOL_SIZE_RULE)  # (in pool's words: its parser refuses it)
     # the padding in all along each axis: top + bottom, left + right (-p 1,2,0,0 was checked as 2 x 1)
     pads = tuple(sides[2 * axis] + sides[2 * axis + 1] if sides else dilation * (ks[-1 if axis else 0] - 1) if same else 2 * (p or 0)
                  for axis in (0, 1))

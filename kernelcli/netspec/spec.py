@@ -323,10 +323,10 @@ def parse_input_shape(text: str, layout: str | None = None, spec: NetworkSpec | 
     ((3, 224, 224), (3, 224, 224))
     """
     from ..layout import network_input
-    from ..shapes import parse_dims
+    from ..shapes import parse_dims, refused_value
 
     forms = "CxHxW (e.g. 3x224x224) or N"
     dims = parse_dims(text, name="--input", max_len=3, forms=forms)  # the parser of `shape --input` and `params`
     if len(dims) == 2:
-        raise UsageError(f"invalid --input {text!r}: expected {forms}, got 2 sizes")
+        raise refused_value("--input", text, f"expected {forms}, got 2 sizes")
     return network_input(dims, layout, spec.input if spec is not None else None, spec.name if spec is not None else "the network")
