@@ -393,7 +393,6 @@ class TestShapeErrors:
         [
             (("--same", "--valid"), "at most one of"),
             (("--p", "1", "--same"), "at most one of"),
-            (("--ceil",), "--ceil"),
             (("--pool", "--same"), "--same"),
             (("--pool", "--filters", "4"), "--filters"),
             (("--f", "3x3"), "one axis"),

@@ -94,3 +94,23 @@ def test_learn_takes_fxf_and_refuses_fxg_as_pool_does(learnable):
                                                     "(see 'kernelcli learn -h')\n"), wide.stderr
     pooled = run_in_process("shape", "--in", "24", "-f", "2x3", "--pool", cwd=learnable)
     assert pooled.stderr == f"error: Invalid value for '--size' / '-f' / '--f': '2x3': {POOL_SIZE_RULE} (see 'kernelcli shape -h')\n"
+
+
+# Audit 132 #4: an option given where it changes nothing is a note with exit 0, in every command.
+@pytest.mark.parametrize("args, said", [
+    (["params", "--in-ch", "3", "--filters", "8", "--layout", "chw"],
+     "note: --layout chw names the axes of a 3-D --flatten HxWxC; a conv or dense layer's count has none, so it changes nothing"),
+    (["params", "--dense", "3", "4", "--layout", "hwc"],
+     "note: --layout hwc names the axes of a 3-D --flatten HxWxC; a conv or dense layer's count has none, so it changes nothing"),
+    (["shape", "--in", "24", "-f", "3", "--ceil"],
+     "note: --ceil rounds a pooling's output size up (PyTorch's ceil_mode); without --pool it changes nothing"),
+])
+def test_an_option_that_changes_nothing_is_a_note(tmp_path, args, said):
+    r = run_in_process(*args, cwd=tmp_path)
+    plain = run_in_process(*args[:-2] if args[-1] != "--ceil" else args[:-1], cwd=tmp_path)
+    assert r.returncode == 0 and said in r.stderr.splitlines() and r.stdout == plain.stdout, r.stderr
+
+
+def test_learns_note_on_one_unused_option_says_it(learnable):
+    r = run_in_process("learn", "a.png", "t.npy", "-f", "3", "--lr", "0.5", cwd=learnable)
+    assert r.returncode == 0 and "note: --lr: for --method gd; lstsq solves in one step and ignores it" in r.stderr, r.stderr

@@ -369,7 +369,7 @@ def _note_unused_training(options: Any, *, quiet: bool) -> None:
         unused = [name for name in changed if name != "seed"]
         if unused:
             call_note(f"{', '.join('--' + n.replace('_', '-') for n in unused)}: for --method gd; lstsq solves in one "
-                      "step and ignores them", quiet=quiet)
+                      f"step and ignores {'it' if len(unused) == 1 else 'them'}", quiet=quiet)
         return
     if "momentum" in changed and options.optimizer == "adam":
         call_note("--momentum is for --optimizer sgd; adam ignores it", quiet=quiet)

@@ -107,8 +107,6 @@ def params(
         extra = [name for name, given in (("--size", f is not None), ("--groups", groups is not None)) if given]
         if extra:
             raise UsageError(f"{' and '.join(extra)}: only for a conv layer (--in-ch C --filters K)")
-    if layout is not None and flatten is None:
-        raise UsageError(f"--layout {layout} says how --flatten HxWxC is written; a conv or dense layer's count has no axes")
     if flatten is not None and no_bias:
         raise UsageError("--no-bias does not apply to --flatten: flattening has no parameters")
 
@@ -116,6 +114,9 @@ def params(
         if value is not None:
             shapes.check_positive(name, value)  # and at most 30 digits: a product past 4300 digits cannot be printed
     notes: list[str] = []
+    if layout is not None and flatten is None:  # (a note, as --layout on a --flatten of two sizes: audit 132 #4)
+        notes.append(f"note: --layout {layout} names the axes of a 3-D --flatten HxWxC; a conv or dense layer's count has "
+                     "none, so it changes nothing")
     if conv_given:
         if in_ch is None or filters is None:
             missing = "--in-ch C" if in_ch is None else "--filters K"
@@ -125,7 +126,7 @@ def params(
         lines, document, total = _dense(dense[0], dense[1], not no_bias)
     else:
         assert flatten is not None
-        lines, document, total, notes = _flatten(flatten, layout)
+        lines, document, total, notes = _flatten(flatten, layout)  # (no note above: --flatten was given)
 
     if json_:
         print_json({**document, "notes": [message.removeprefix("note: ") for message in notes]})

@@ -151,8 +151,8 @@ def shape(
             shapes.check_positive(name, value)
     for value in (*(sides or ()), *(() if p is None else (p,))):
         shapes.check_nonnegative("--padding", value)
-    if ceil and not pool:
-        raise UsageError("--ceil is PyTorch's ceil_mode for pooling: use it with --pool")
+    unused_ceil = ceil and not pool  # (a note, as every option given where it changes nothing: audit 132 #4)
+    ceil = ceil and pool
     if pool and same:
         given = f"--padding {padding!r}" if padding is not None and padding.strip().lower() == "same" else "--same"
         raise UsageError(f"{given}: {shapes.POOL_PADDING_RULE}")
@@ -184,6 +184,8 @@ def shape(
 
     mode = "same" if same else "explicit" if p is not None else "valid"
     axes, lines, notes = _explain(spatial, ks, s=s, p=p, same=same, dilation=dilation, pool=pool, ceil_mode=ceil, sides=sides)
+    if unused_ceil:
+        notes.append("note: --ceil rounds a pooling's output size up (PyTorch's ceil_mode); without --pool it changes nothing")
     out: list[int] = [a.out for a in axes]
     if filters is not None:
         out = layout_dims(out + [filters], layout)
