@@ -254,6 +254,11 @@ POOL_SIZE_RULE = (
     "pooling here takes one window side F, an F x F window (F x F x F on a volume), as pool --size F does "
     "(PyTorch's kernel_size=(f, g) is not taken; FxG is a convolution's kernel)"
 )
+#: Why ``shape --pool`` takes no dilation: pool has none (its loops step one cell), so shape does not compute one.
+POOL_DILATION_RULE = (
+    "pooling here takes an undilated window, as pool does (it has no --dilation; PyTorch's MaxPool2d(dilation=d) "
+    "is not taken, and AvgPool2d has none)"
+)
 #: Why ``learn --size`` takes one window side, worded as pool's rule.
 LEARN_SIZE_RULE = "learn takes one window side F, an F x F kernel, as learn --size F does (an FxG kernel is not learned)"
 

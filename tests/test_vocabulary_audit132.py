@@ -114,3 +114,13 @@ def test_an_option_that_changes_nothing_is_a_note(tmp_path, args, said):
 def test_learns_note_on_one_unused_option_says_it(learnable):
     r = run_in_process("learn", "a.png", "t.npy", "-f", "3", "--lr", "0.5", cwd=learnable)
     assert r.returncode == 0 and "note: --lr: for --method gd; lstsq solves in one step and ignores it" in r.stderr, r.stderr
+
+
+def test_shape_pool_refuses_a_dilated_window_pool_cannot_run(tmp_path):
+    # audit 132 #7: 'shape --pool --dilation 2' printed 7, a pooling pool has no option for
+    from kernelcli.shapes import POOL_DILATION_RULE
+
+    r = run_in_process("shape", "--in", "24", "-f", "3", "--pool", "--dilation", "2", cwd=tmp_path)
+    assert r.returncode == 2 and r.stdout == "" and r.stderr == f"error: --dilation 2: {POOL_DILATION_RULE}\n", r.stderr
+    assert run_in_process("shape", "--in", "24", "-f", "3", "--dilation", "2", "-q", cwd=tmp_path).stdout == "20\n"
+    assert run_in_process("shape", "--in", "24", "-f", "3", "--pool", "--dilation", "1", "-q", cwd=tmp_path).stdout == "8\n"

@@ -156,6 +156,8 @@ def shape(
     if pool and same:
         given = f"--padding {padding!r}" if padding is not None and padding.strip().lower() == "same" else "--same"
         raise UsageError(f"{given}: {shapes.POOL_PADDING_RULE}")
+    if pool and dilation != 1:  # a pooling pool cannot run is not computed (as -f 2x1)
+        raise UsageError(f"--dilation {dilation}: {shapes.POOL_DILATION_RULE}")
     if pool and filters is not None:
         raise UsageError("--filters is for convolution; pooling keeps the number of channels")
 
