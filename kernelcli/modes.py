@@ -162,7 +162,22 @@ def pads_nothing(padding: Any) -> bool:
     >>> pads_nothing("valid"), pads_nothing((0, 0, 0, 0)), pads_nothing("same"), pads_nothing(1)
     (True, True, False, False)
     """
-    return padding in ("valid", 0, (0, 0, 0, 0))
+    return padding == "valid" or padding == 0 or (isinstance(padding, tuple) and not any(padding))  # (six zeros too)
+
+
+def unused_border(padding: Any, typed: str, pad_mode: bool, pad_value: bool) -> str | None:
+    """The note for ``--pad-mode``/``--pad-value`` given (``pad_mode``, ``pad_value``: whether each was) where the
+    padding adds no border, or None; ``typed``: ``--padding`` as typed.  One wording for every command.
+
+    >>> unused_border("valid", "valid", True, False)
+    '--pad-mode: --padding valid pads nothing, so there is no border to fill'
+    >>> unused_border(1, "1", True, True) is None
+    True
+    """
+    unused = [name for name, given in (("--pad-mode", pad_mode), ("--pad-value", pad_value)) if given]
+    if not unused or not pads_nothing(padding):
+        return None
+    return f"{' and '.join(unused)}: --padding {typed} pads nothing, so there is no border to fill"
 
 
 def volume_words(pad_mode: str = "replicate", pad_value: float = 0.0, flip: bool = False, axis: str | None = None,

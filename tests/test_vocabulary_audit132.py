@@ -124,3 +124,26 @@ def test_shape_pool_refuses_a_dilated_window_pool_cannot_run(tmp_path):
     assert r.returncode == 2 and r.stdout == "" and r.stderr == f"error: --dilation 2: {POOL_DILATION_RULE}\n", r.stderr
     assert run_in_process("shape", "--in", "24", "-f", "3", "--dilation", "2", "-q", cwd=tmp_path).stdout == "20\n"
     assert run_in_process("shape", "--in", "24", "-f", "3", "--pool", "--dilation", "1", "-q", cwd=tmp_path).stdout == "8\n"
+
+
+# Audit 132 #6: --pad-mode/--pad-value where the padding adds no border: convolve's note, from one function, in learn and pad.
+@pytest.mark.parametrize("command, extra, said", [
+    (["learn", "a.png", "v.npy", "-f", "3", "--padding", "valid"], ["--pad-mode", "reflect"],
+     "note: --pad-mode: --padding valid pads nothing, so there is no border to fill"),
+    (["learn", "a.png", "v.npy", "-f", "3", "--padding", "valid"], ["--pad-value", "3"],
+     "note: --pad-value: --padding valid pads nothing, so there is no border to fill"),
+    (["pad", "a.png", "-p", "0", "-o", "p.png"], ["--pad-mode", "reflect"],
+     "note: --pad-mode: --padding 0 pads nothing, so there is no border to fill"),
+    (["pad", "a.png", "-p", "0,0,0,0", "-o", "p.png"], ["--pad-value", "2"],
+     "note: --pad-value: --padding 0,0,0,0 pads nothing, so there is no border to fill"),
+    (["convolve", "a.png", "-k", "box:3", "-p", "valid", "-o", "c.npy"], ["--pad-mode", "reflect"],
+     "note: --pad-mode: --padding valid pads nothing, so there is no border to fill"),
+])
+def test_a_border_option_where_nothing_is_padded_is_noted_alike(png, command, extra, said):
+    from kernelcli.api import conv2d
+
+    image = np.asarray(Image.open(png / "a.png"), dtype=float)
+    np.save(png / "v.npy", conv2d(image, np.full((3, 3), 1 / 9), padding="valid"))
+    r = run_in_process(*command, *extra, cwd=png)
+    assert r.returncode == 0 and said in r.stderr.splitlines(), r.stderr
+    assert "no border" not in run_in_process(*command, "--force", cwd=png).stderr

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '5d8ea23cff3367e73c2233cb70f52a80d207edf87296ea0e584ec3a40731de81'
+LOOP_SOURCES = '93d2f8e8a665c3fc622010622a6ac33b6cafffa9e6c19464510c9453a1d5a4dd'
 
 
 _ENTRIES: dict = {}

@@ -140,7 +140,7 @@ def convolve(
     from ..jobs_common import ConvolveOptions
     from ..volume_inputs import refuse_volume_options
     from ..layout import canonical_layout
-    from ..modes import check_fill_reading, pads_nothing, unused_fill
+    from ..modes import check_fill_reading, unused_border, unused_fill
 
     check_fill_reading(pad_mode, pad_value)
     refuse_missing_input(input, out_dir, kernel or [])
@@ -239,9 +239,8 @@ def convolve(
         return
     refuse_volume_options(input, for_volumes, out_dir=out_dir)
     options = image_options()
-    if pads_nothing(options.padding) and (pad_mode is not None or pad_value is not None):
-        unused = [name for name, given in (("--pad-mode", pad_mode is not None), ("--pad-value", pad_value is not None)) if given]
-        call_note(f"{' and '.join(unused)}: --padding {padding} pads nothing, so there is no border to fill", quiet=quiet)
+    if said := unused_border(options.padding, padding, pad_mode is not None, pad_value is not None):
+        call_note(said, quiet=quiet)
     batch = BatchOptions(out_dir, suffix, fmt, recursive, workers, report_file, scheduler)
     scale = None
     if kernel_scale is not None:

@@ -146,7 +146,7 @@ def learn(
     # printed command read a volume as (H, W, C), or was refused as ambiguous)
     read_as = layouts[0] if layout is not None and x.data.ndim == 3 else None
     from ._common import call_note
-    from ..modes import unused_fill
+    from ..modes import unused_border, unused_fill
 
     alphas = (x.alpha is not None, t.alpha is not None)
     if any(alphas):  # (before the fit's own check: its count of channels would not say the alpha was set aside)
@@ -159,6 +159,9 @@ def learn(
         for line in input_notes:
             note(f"note: {line}")
     if said := unused_fill(pad_value, options.pad_mode):
+        call_note(said, quiet=quiet)
+    # (--pad-mode has a default here: constant, named only when another is given)
+    if said := unused_border(options.padding, padding, options.pad_mode != "constant", pad_value is not None):
         call_note(said, quiet=quiet)
     result = _run(x.data, t.data, options, str(input), str(target), plane, show_progress=not quiet and sys.stderr.isatty())
     if plot_path is not None:

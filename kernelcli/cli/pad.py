@@ -78,13 +78,15 @@ def pad(
     from ..io.image_writing import Encoding
     from ..jobs import pad_file
     from ..layout import canonical_layout
-    from ..modes import canonical_pad_mode, check_fill_reading, pad_label, unused_fill
+    from ..modes import canonical_pad_mode, check_fill_reading, pad_label, unused_border, unused_fill
     from ._common import call_note
 
     widths = pad_widths(padding, layout)
     mode = canonical_pad_mode(pad_mode)
     check_fill_reading(pad_mode, pad_value)
     if said := unused_fill(pad_value, mode):  # (None: not given; a 0 given is named too)
+        call_note(said, quiet=quiet)
+    if said := unused_border(widths, padding, mode != "constant", pad_value is not None):  # (-p 0; constant: the default)
         call_note(said, quiet=quiet)
     pad_value = 0.0 if pad_value is None else pad_value
     label = pad_label(widths, mode, pad_value)
