@@ -109,8 +109,11 @@ class TestAWindowTooLargeNamesItsDilation:
             assert result.exit_code == 3 and result.stderr == f"error: dil.json: layers[0].f (w): {what} {self.WORDS}\n"
 
     def test_shape_pool_says_it_too(self, invoke):
+        # (audit 132 #7: shape --pool takes no dilation, as pool has none: the dilation is what it names)
+        from kernelcli.shapes import POOL_DILATION_RULE
+
         result = invoke("shape", "--in", "32", "-f", "3", "--dilation", "20", "--pool")
-        assert result.exit_code == 2 and result.stderr == f"error: pool window {self.WORDS}\n"
+        assert result.exit_code == 2 and result.stderr == f"error: --dilation 20: {POOL_DILATION_RULE}\n"
 
 
 README = (REPO / "README.md").read_text()
