@@ -119,7 +119,7 @@ def learn_kernel(
     ta = as_image_array(target, target_name)
     for arr, name in ((xa, input_name), (ta, target_name)):  # (rounded in silence, the fit then blamed the kernel size)
         ndsupport.check_whole(arr, np.dtype(np.float64), name, dtype_arg=False)
-    _check_shapes(xa, ta, options, input_name, target_name)
+    _check_shapes(xa, ta, options, input_name, target_name, plane)
     _check_texture(xa, input_name, options, plane)
     channels = xa.shape[2] if xa.ndim == 3 else 1
     rng = np.random.default_rng(options.seed)

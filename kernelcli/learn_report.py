@@ -268,8 +268,9 @@ def kernel_name(text: str) -> str:
 MAX_NAME_LENGTH = 64
 
 
-def channel_kernel_names(name: str, channels: int) -> list[str]:
-    """The names of a per-channel family's kernels: ``NAME_c0``, ``NAME_c1``, ..., each at most 64 characters.
+def channel_kernel_names(name: str, channels: int, plane: str = "channel") -> list[str]:
+    """The names of a per-channel family's kernels: ``NAME_c0``, ``NAME_c1``, ..., each at most 64 characters
+    (a volume's per-slice kernels, ``plane`` "slice": ``NAME_s0``, ...).
 
     The base name is shortened before the suffix is added, so a long name still gives
     distinct names (cutting ``NAME_c0`` itself at 64 would give them all the same one).
@@ -280,10 +281,11 @@ def channel_kernel_names(name: str, channels: int) -> list[str]:
     >>> len(set(names)), max(len(n) for n in names), names[10][-5:]
     (11, 64, 'k_c10')
     """
-    suffix = len(f"_c{channels - 1}")
+    letter = plane[0]
+    suffix = len(f"_{letter}{channels - 1}")
     base = name[: MAX_NAME_LENGTH - suffix]
     base = base.rstrip("_") or base
-    return [f"{base}_c{c}" for c in range(channels)]
+    return [f"{base}_{letter}{c}" for c in range(channels)]
 
 
 def _number_text(value: float) -> str:
@@ -396,7 +398,7 @@ def kernel_document(
         return None if result.bias is None else result.bias[i]
 
     if per_channel:
-        names = channel_kernel_names(name, result.kernel.shape[0])
+        names = channel_kernel_names(name, result.kernel.shape[0], plane)
         each = result.relative_residuals or [result.relative_residual] * result.kernel.shape[0]
         return {
             "family": name,

@@ -107,7 +107,8 @@ def _inside(n: int, out: int, axis: int, options: LearnOptions) -> np.ndarray:
 # ---------------------------------------------------------------- checks
 
 
-def _check_shapes(x: np.ndarray, target: np.ndarray, options: LearnOptions, input_name: str, target_name: str) -> None:
+def _check_shapes(x: np.ndarray, target: np.ndarray, options: LearnOptions, input_name: str, target_name: str,
+                  plane: str = "channel") -> None:
     h, w = x.shape[:2]
     th, tw = target.shape[:2]
     kh, kw = options.size
@@ -125,13 +126,14 @@ def _check_shapes(x: np.ndarray, target: np.ndarray, options: LearnOptions, inpu
             f"{target_name} is {th}x{tw}, but a {kh}x{kw} kernel with padding {options.padding_text()} and stride "
             f"{options.stride} on the {h}x{w} {input_name} gives {oh}x{ow}; {fit}"
         )
-    check_channels(x, target, options, input_name, target_name)
+    check_channels(x, target, options, input_name, target_name, plane=plane)
 
 
 def check_channels(x: np.ndarray, target: np.ndarray, options: LearnOptions, input_name: str, target_name: str,
-                   alphas: tuple[bool, bool] = (False, False)) -> None:
+                   alphas: tuple[bool, bool] = (False, False), plane: str = "channel") -> None:
     """Refuse (ShapeError) a target whose channels ``options.combine`` cannot make from the input's; ``alphas`` say
-    which of the two had an alpha channel set aside (an image's, which is not learned: the message counts the others).
+    which of the two had an alpha channel set aside (an image's, which is not learned: the message counts the others);
+    ``plane``: what the planes are called (a volume's slices).
 
     >>> x = np.zeros((4, 4, 3))
     >>> check_channels(x, np.zeros((4, 4, 4)), LearnOptions(size=1), "rgba.png", "t.npy", alphas=(True, False))
@@ -141,27 +143,28 @@ def check_channels(x: np.ndarray, target: np.ndarray, options: LearnOptions, inp
     """
     c_in = x.shape[2] if x.ndim == 3 else 1
     c_out = target.shape[2] if target.ndim == 3 else 1
-    has_in = channels_text(c_in, alphas[0])
+    has_in = channels_text(c_in, alphas[0], plane)
     has_out = channels_text(c_out, alphas[1]) if alphas[1] else str(c_out)  # (the count alone, as the input's says it)
     if options.combine == "sum":
         if c_out != 1:
+            depth = "Z" if plane == "slice" else "C"
             raise ShapeError(
-                f"--combine sum learns one C x f x f kernel, so {target_name} must have one channel; it has {has_out}"
+                f"--combine sum learns one {depth} x f x f kernel, so {target_name} must have one {plane}; it has {has_out}"
             )
     elif c_out != c_in:
-        hint = "; use --combine sum to learn one 3-D kernel whose channels are summed" if c_out == 1 else ""
+        hint = f"; use --combine sum to learn one 3-D kernel whose {plane}s are summed" if c_out == 1 else ""
         raise ShapeError(f"{input_name} has {has_in} but {target_name} has {has_out}: expected the same number{hint}")
 
 
-def channels_text(count: int, alpha: bool) -> str:
-    """How many channels an array has, in words: ``3 channel(s)``, or beside an alpha set aside
-    ``3 colour channels (its alpha is not learned)``.
+def channels_text(count: int, alpha: bool, plane: str = "channel") -> str:
+    """How many channels (``plane``: a volume's slices) an array has, in words: ``3 channel(s)``, ``3 slice(s)``, or
+    beside an alpha set aside ``3 colour channels (its alpha is not learned)``.
 
-    >>> channels_text(3, False), channels_text(1, True)
-    ('3 channel(s)', '1 grey channel (its alpha is not learned)')
+    >>> channels_text(3, False), channels_text(3, False, "slice"), channels_text(1, True)
+    ('3 channel(s)', '3 slice(s)', '1 grey channel (its alpha is not learned)')
     """
     if not alpha:
-        return f"{count} channel(s)"
+        return f"{count} {plane}(s)"
     return f"{'1 grey channel' if count == 1 else f'{count} colour channels'} (its alpha is not learned)"
 
 

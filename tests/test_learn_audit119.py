@@ -137,7 +137,7 @@ def test_each_slice_kernel_names_the_layout(tmp_path):
     note = next(n for n in json.loads(result.stdout)["notes"] if "with convolve --kernel k.json:NAME" in n)
     options = note.split("k.json:NAME ", 1)[1]
     assert options == "--layout zyx --stride 2", note
-    got = _run_printed(tmp_path, f"kernelcli convolve v.npy --kernel k.json:k_c1 {options}", "o.npy")
+    got = _run_printed(tmp_path, f"kernelcli convolve v.npy --kernel k.json:k_s1 {options}", "o.npy")
     assert np.allclose(got[1], t[1], rtol=1e-6, atol=1e-6)
     kernels = json.loads((tmp_path / "k.json").read_text())["kernels"]
     assert all("--layout zyx --stride 2" in k["description"] for k in kernels), kernels[0]["description"]

@@ -147,3 +147,40 @@ def test_a_border_option_where_nothing_is_padded_is_noted_alike(png, command, ex
     r = run_in_process(*command, *extra, cwd=png)
     assert r.returncode == 0 and said in r.stderr.splitlines(), r.stderr
     assert "no border" not in run_in_process(*command, "--force", cwd=png).stderr
+
+
+# Audit 132 #5: under --layout zyx learn's refusals and its kernels' names say slice, as its headings and notes do.
+@pytest.fixture
+def volumes(tmp_path):
+    from scipy.ndimage import correlate
+
+    rng = np.random.default_rng(0)
+    v = rng.random((3, 12, 12))
+    k = np.array([[0, 1, 0], [1, 2, 1], [0, 1, 0]], float)
+    np.save(tmp_path / "vol.npy", v)
+    np.save(tmp_path / "vol_t.npy", np.stack([correlate(s, k, mode="constant") for s in v]))
+    np.save(tmp_path / "vol_t4.npy", rng.random((4, 12, 12)))
+    return tmp_path
+
+
+def test_learns_refusals_under_zyx_say_slice(volumes):
+    count = run_in_process("learn", "vol.npy", "vol_t4.npy", "-f", "3", "--layout", "zyx", cwd=volumes)
+    assert count.returncode == 2 and count.stderr == "error: vol.npy has 3 slice(s) but vol_t4.npy has 4: expected the same number\n"
+    summed = run_in_process("learn", "vol.npy", "vol_t.npy", "-f", "3", "--layout", "zyx", "--combine", "sum", cwd=volumes)
+    assert summed.returncode == 2 and summed.stderr == (
+        "error: --combine sum learns one Z x f x f kernel, so vol_t.npy must have one slice; it has 3\n"), summed.stderr
+
+
+def test_a_volumes_kernels_are_named_by_slice_and_read_back_by_convolve(volumes):
+    import json
+
+    r = run_in_process("learn", "vol.npy", "vol_t.npy", "-f", "3", "--layout", "zyx", "-o", "k.json", cwd=volumes)
+    assert r.returncode == 0 and "(k.json:k_s0, ...)" in r.stderr, r.stderr
+    assert [k["name"] for k in json.loads((volumes / "k.json").read_text())["kernels"]] == ["k_s0", "k_s1", "k_s2"]
+    back = run_in_process("convolve", "vol.npy", "--layout", "zyx", "-k", "k.json:k_s1", "-o", "y.npy", "-q", cwd=volumes)
+    assert back.returncode == 0, back.stderr
+    np.testing.assert_allclose(np.load(volumes / "y.npy")[1], np.load(volumes / "vol_t.npy")[1], atol=1e-9)
+    np.save(volumes / "rgb.npy", np.moveaxis(np.load(volumes / "vol.npy"), 0, -1))
+    np.save(volumes / "rgb_t.npy", np.moveaxis(np.load(volumes / "vol_t.npy"), 0, -1))
+    run_in_process("learn", "rgb.npy", "rgb_t.npy", "-f", "3", "--layout", "hwc", "-o", "c.json", cwd=volumes)
+    assert [k["name"] for k in json.loads((volumes / "c.json").read_text())["kernels"]] == ["c_c0", "c_c1", "c_c2"]

@@ -152,7 +152,7 @@ def learn(
     if any(alphas):  # (before the fit's own check: its count of channels would not say the alpha was set aside)
         from ..learn_system import check_channels
 
-        check_channels(x.data, t.data, options, str(input), str(target), alphas)
+        check_channels(x.data, t.data, options, str(input), str(target), alphas, plane)
     input_notes = list(dict.fromkeys(x.notes + t.notes + [_alpha_note(loaded, path) for loaded, path in ((x, input), (t, target))
                                                            if loaded.alpha is not None]))  # (an input given as its own target: its note once)
     if not quiet:
@@ -328,7 +328,7 @@ def _file_notes(result, options, out_path: Path, label: str, input_name: str, la
     notes = []
     per_channel = result.combine == "per-channel" and result.kernel.ndim == 3
     if per_channel:
-        first = channel_kernel_names(label, result.kernel.shape[0])[0]
+        first = channel_kernel_names(label, result.kernel.shape[0], result.plane)[0]
         notes.append(f"{out_path} holds one kernel per {result.plane}; convolve takes one at a time "
                      f"({out_path}:{first}, ...), and --combine shared learns one kernel for every {result.plane}")
     if options.flip:
@@ -336,7 +336,7 @@ def _file_notes(result, options, out_path: Path, label: str, input_name: str, la
                      "so convolve reproduces the target with it without --flip")
     if per_channel:  # each kernel's own --bias is in its description, and named here: without it the command was off
         words = convolve_options(options, layout=layout)
-        names = channel_kernel_names(label, result.kernel.shape[0])
+        names = channel_kernel_names(label, result.kernel.shape[0], result.plane)
         biased = result.bias is not None and np.any(result.bias != 0)
         if biased:
             each = ", ".join(f"{name} {convolve_options(options, [b])[-1]}"
