@@ -138,7 +138,10 @@ def learn_kernel(
     a, y = (np.ldexp(a, -ea) if ea else a), (np.ldexp(y, -ey) if ey else y)
     w_ls, b_ls, rank, unknowns, cond = solve_lstsq(a, y, options.fit_bias)
     b_ls = negligible_bias(b_ls, a, y, w_ls, cond)
+    fill_cond = _fill_blamed(a, y, inner, options) if rank < unknowns or cond > ILL_CONDITIONED else None
     if rank < unknowns:
+        if fill_cond is not None:
+            raise UsageError(f"the system is singular (rank {rank} of {unknowns} unknowns): {_fill_words(options, input_name, fill_cond)}")
         raise UsageError(_singular(xa, a, rank, unknowns, options, input_name, plane))
     mse_ls, rel_ls, rels_ls = _loss(a, y, w_ls, b_ls)
     precision = stored_precision(ta)
@@ -163,7 +166,9 @@ def learn_kernel(
         kernel=without_noise(_as_kernel(w_ls, options, channels), floors), bias=b_ls, rank=rank, unknowns=unknowns,
         condition=cond, mse=mse_ls, relative_residual=rel_ls, relative_residuals=rels_ls.tolist(),
     )
-    if cond > ILL_CONDITIONED:
+    if cond > ILL_CONDITIONED and fill_cond is not None:
+        warnings_.append(f"the system is ill-conditioned (condition number {cond:.3g}): {_fill_words(options, input_name, fill_cond)}")
+    elif cond > ILL_CONDITIONED:
         warnings_.append(
             f"the system is ill-conditioned (condition number {cond:.3g}): small changes in the target move the "
             "kernel a lot; an image with more varied detail decides it better"
@@ -199,6 +204,28 @@ def learn_kernel(
         windows_used=int(used), windows_total=int(total), seconds=time.perf_counter() - start,
         warnings=warnings_, notes=result_notes, plane=plane,
     )
+
+
+def _fill_blamed(a: np.ndarray, y: np.ndarray, inner: np.ndarray, options: LearnOptions) -> float | None:
+    """The condition number of the system of the windows that read no padding, where those alone decide the kernel
+    well and the padding is a constant fill other than 0; else None.  A fill far outside the image's values swamps
+    the border windows' columns: the whole system is then singular or ill-conditioned though the image is not."""
+    if options.pad_mode != "constant" or options.pad_value == 0 or inner.all() or not inner.any():
+        return None
+    rows = np.tile(inner, a.shape[1] // inner.size)  # (shared: each window once per channel)
+    unknowns = a.shape[2] + int(options.fit_bias)
+    if rows.sum() < unknowns:
+        return None
+    _, _, rank, unknowns, cond = solve_lstsq(a[:, rows], y[:, rows], options.fit_bias)
+    return cond if rank == unknowns and cond <= ILL_CONDITIONED else None
+
+
+def _fill_words(options: LearnOptions, input_name: str, inner_cond: float) -> str:
+    """Why a fill makes the system singular or ill-conditioned, and what to do instead (:func:`_fill_blamed`)."""
+    fill = getattr(options.pad_value, "typed", None) or f"{options.pad_value:g}"
+    return (f"--pad-value {fill} fills the border windows with values that swamp {input_name}'s (its windows inside "
+            f"the image alone decide the kernel: condition number {inner_cond:.3g}); use --padding valid (with the "
+            f"target cropped to match) or a --pad-value near {input_name}'s values")
 
 
 def _singular(x: np.ndarray, a: np.ndarray, rank: int, unknowns: int, options: LearnOptions, input_name: str,

@@ -184,3 +184,21 @@ def test_a_volumes_kernels_are_named_by_slice_and_read_back_by_convolve(volumes)
     np.save(volumes / "rgb_t.npy", np.moveaxis(np.load(volumes / "vol_t.npy"), 0, -1))
     run_in_process("learn", "rgb.npy", "rgb_t.npy", "-f", "3", "--layout", "hwc", "-o", "c.json", cwd=volumes)
     assert [k["name"] for k in json.loads((volumes / "c.json").read_text())["kernels"]] == ["c_c0", "c_c1", "c_c2"]
+
+
+# Audit 132 #3: a huge --pad-value made learn's system singular or ill-conditioned, and the image's texture was blamed.
+@pytest.mark.parametrize("fill, exit_code, head", [
+    ("1e16", 2, "error: the system is singular (rank "),
+    ("1e12", 0, "warning: the system is ill-conditioned (condition number "),
+])
+def test_a_fill_that_swamps_the_border_is_named(tmp_path, fill, exit_code, head):
+    from kernelcli.api import conv2d
+
+    x = np.random.default_rng(1).random((32, 32)) * 255
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "t.npy", conv2d(x, np.full((3, 3), 1 / 9), pad_value=float(fill)))
+    r = run_in_process("learn", "x.npy", "t.npy", "-f", "3", "--pad-value", fill, cwd=tmp_path)
+    line = next((line for line in r.stderr.splitlines() if line.startswith(head)), "")
+    assert r.returncode == exit_code and f"--pad-value {fill} fills the border windows" in line, r.stderr
+    assert "use --padding valid (with the target cropped to match) or a --pad-value near x.npy's values" in line
+    assert "texture" not in r.stderr and "more varied detail" not in r.stderr
