@@ -31,9 +31,11 @@ from .jobs_common import (  # noqa: F401 - re-exported (their former home)
 )
 from .jobs_gallery import GALLERY_WORK_TILES, gallery_file, tile_scale_image  # noqa: F401 - re-exported (their former home)
 from .jobs_maps import (  # noqa: F401 - re-exported (their former home)
-    MAPS_SUFFIXES, MAX_WEIGHTS_BYTES, MONTAGE_SUFFIXES, check_maps_outputs, _describe_options,
-    _layer_words, _read_npy_file, bank_label, convolve_bank_file, layer_file, load_layer_kernel,
-    montage_tiles, parse_bias, read_bias_file, read_weights, run_maps_job,
+    MAPS_SUFFIXES, MONTAGE_SUFFIXES, check_maps_outputs, _describe_options, _layer_words, bank_label, convolve_bank_file,
+    layer_file, montage_tiles, run_maps_job,
+)
+from .layer_files import (  # noqa: F401 - re-exported (their former home)
+    MAX_WEIGHTS_BYTES, _read_npy_file, load_layer_kernel, parse_bias, read_bias_file, read_weights,
 )
 from .modes import canonical_pad_mode
 from .volume_inputs import VOLUME_SUFFIXES

@@ -278,13 +278,13 @@ class TestThreeDKernelFiles:
 
     def test_three_d_kernel_through_the_cli(self, invoke, tmp_path, monkeypatch):
         """The CLI path for a 3-D kernel, with the catalogue's loading stood in for."""
-        from kernelcli import jobs_maps  # the CLI imports load_layer_kernel from its home
+        from kernelcli import layer_files  # the CLI imports load_layer_kernel from its home
         from kernelcli.catalog import Kernel
         from test_layers import rgb_example
 
         x, w = rgb_example()
         kernel = Kernel("rgb3", tuple(tuple(tuple(row) for row in plane) for plane in w[0].tolist()))
-        monkeypatch.setattr(jobs_maps, "load_layer_kernel", lambda spec: kernel if spec == "rgb3" else load_kernel(spec))
+        monkeypatch.setattr(layer_files, "load_layer_kernel", lambda spec: kernel if spec == "rgb3" else load_kernel(spec))
         np.save(tmp_path / "x.npy", x)
         r = invoke("convolve", "x.npy", "-k", "rgb3", "--bias", "1", "--activation", "relu", "--padding", "valid", "--out", "y.npy", "--json", "-q")
         assert r.exit_code == 0, r.output

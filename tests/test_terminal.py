@@ -80,9 +80,9 @@ class TestNoColor:
         assert _common.console(file=io.StringIO(), force_terminal=True).color_system is not None
 
     def test_colour_is_chosen_in_one_place(self):
-        # every rich Console comes from _common.console and every coloured line from _common.echo, which read NO_COLOR
+        # every rich Console comes from _terminal.console and every coloured line from _terminal.echo, which read NO_COLOR
         for path in (REPO / "kernelcli").rglob("*.py"):
-            if path.name == "_common.py" and path.parent.name == "cli":
+            if path.name == "_terminal.py" and path.parent.name == "cli":
                 continue
             text = path.read_text(encoding="utf-8")
             assert "Console(" not in text and "secho(" not in text and "fg=typer.colors" not in text, path

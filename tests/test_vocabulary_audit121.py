@@ -42,7 +42,7 @@ class TestSizeOrder:
             kernelcli.load_kernel("99999999x1: 1")
 
     def test_a_weights_file_is_sized_in_rows_and_columns(self, tmp_path):
-        from kernelcli.jobs_maps import read_weights
+        from kernelcli.layer_files import read_weights
 
         np.save(tmp_path / "w.npy", np.ones((1, 1, 1, 256)))
         with pytest.raises(InvalidKernel, match=r"w\.npy: filters of 1 row x 256 columns exceed 255 per side$"):

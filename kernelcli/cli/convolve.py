@@ -213,7 +213,7 @@ def convolve(
                              command=invoked_as("convolve"))
         image_job, label, refusal, several = None, "_".join(kernel or []) or "convolve", None, False
         if kinds.images:
-            from ..jobs_maps import parse_bias
+            from ..layer_files import parse_bias
             from ..medical.kernels import resolve_volume_kernel
 
             scale = parse_kernel_scale(kernel_scale) if kernel_scale is not None else None  # bad text: exit 2 now
@@ -427,7 +427,8 @@ def _image_job(specs, bias, options, scale, force) -> tuple[Any, str, bool]:
 
     from ..errors import UsageError
     from ..jobs import convolve_file
-    from ..jobs_maps import bank_label, convolve_bank_file, layer_name, parse_bias
+    from ..jobs_maps import bank_label, convolve_bank_file, layer_name
+    from ..layer_files import parse_bias
 
     if not specs:
         raise UsageError("missing --kernel: give a kernel name, file or spec (repeat it for a filter bank)")

@@ -123,7 +123,7 @@ def maps_output_check(out: Any, montage: Any, filters: int, force: bool) -> Any:
 def load_spec(spec: str, scale: Any) -> Any:
     """Load a --kernel spec (3-D kernels allowed) and apply the --kernel-scale, if any."""
     from ..errors import InvalidKernel
-    from ..jobs_maps import load_layer_kernel
+    from ..layer_files import load_layer_kernel
     from ..kernel_syntax import scale_kernel
 
     try:
@@ -231,7 +231,7 @@ def refuse_unsupported(input: Path) -> None:
 def kernel_bank(input: Any, specs: Optional[list[str]], bias_file: Optional[Path], bias: Optional[str], scale: Any) -> tuple[list[Any], Any]:
     """The ``--kernel`` filters of one input, loaded (exit 3), and their ``--bias`` values (exit 2), before the input is read."""
     from ..errors import UsageError
-    from ..jobs_maps import parse_bias
+    from ..layer_files import parse_bias
 
     if not specs:
         raise UsageError("missing --kernel: give a kernel name, file or spec (repeat it for a filter bank), or --weights FILE.npy")
@@ -245,7 +245,7 @@ def layer_weights(kernel: Optional[list[str]], kernel_scale: Optional[str], comb
                    bias_file: Optional[Path], bias: Optional[str]) -> tuple[Any, Any]:
     """A ``--weights`` layer's filters (exit 3) and biases (exit 2), read before the input is."""
     from ..errors import UsageError
-    from ..jobs_maps import parse_bias, read_bias_file, read_weights
+    from ..layer_files import parse_bias, read_bias_file, read_weights
 
     if kernel:
         raise UsageError("give either --kernel (one or more) or --weights, not both")
