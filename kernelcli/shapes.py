@@ -260,7 +260,7 @@ POOL_DILATION_RULE = (
     "is not taken, and AvgPool2d has none)"
 )
 #: Why ``learn --size`` takes one window side, worded as pool's rule.
-LEARN_SIZE_RULE = "learn takes one window side F, an F x F kernel, as learn --size F does (an FxG kernel is not learned)"
+LEARN_SIZE_RULE = "learn learns an F x F kernel, one window side F (an FxG kernel is not learned; convolve applies one)"
 
 
 #: what ``--padding`` takes for a 3-D kernel on a (Z, Y, X) volume (convolve --layout zyx): its messages and help
