@@ -46,7 +46,9 @@ def check_tiled_before_stdin(out: Optional[Path], *, tiled: bool, chunks: Option
     ...
     kernelcli.errors.UsageError: --chunks '0': expected a tile side such as 1024, or one per axis such as 512,2048
     """
-    if not (tiled or chunks is not None or scheduler is not None):
+    from ..tiled import tiles_asked
+
+    if not tiles_asked(tiled=tiled, chunks=chunks, scheduler=scheduler):
         return  # (an input over the memory cap takes it too: only what stdin holds can tell)
     from ..tiled import files
     from ..tiled.urls import as_url

@@ -70,7 +70,9 @@ def before_stdin(*, input, kernel=None, kernel_scale=None, then=None, padding="s
     layer = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
              "--combine": combine, "--montage": montage}
     tiled = {"tiled": given.get("tiled", False), "chunks": given.get("chunks"), "scheduler": given.get("scheduler")}
-    if tiled["tiled"] or tiled["chunks"] is not None or tiled["scheduler"] is not None:  # as single_tiled sends a file
+    from ..tiled import tiles_asked
+
+    if tiles_asked(**tiled):  # as single_tiled sends a file
         from ..tiled.files import instead_of_tiles
 
         refuse_off_the_tiled_path(kernel or [], layer, instead_of_tiles(Path("stdin"), out, tiled["chunks"], tiled["scheduler"]))

@@ -43,6 +43,16 @@ def require(module: str, what: str) -> Any:
         raise MissingExtra(f"{what} needs {top}, which is not installed: {EXTRA_HINT}") from None
 
 
+def tiles_asked(*, tiled: bool, chunks: Any, scheduler: Any) -> bool:
+    """Whether the options alone send one input tile by tile: ``--tiled``, ``--chunks`` or ``--scheduler`` given (an
+    input or output may send it there too: :func:`kernelcli.tiled.files.wanted`).
+
+    >>> tiles_asked(tiled=False, chunks=None, scheduler=None), tiles_asked(tiled=False, chunks="512", scheduler=None)
+    (False, True)
+    """
+    return bool(tiled) or chunks is not None or scheduler is not None
+
+
 def is_dask_array(x: Any) -> bool:
     """True for a ``dask.array.Array`` (checked without importing dask).
 

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from . import stores, tiff
+from . import stores, tiff, tiles_asked
 from .. import numtext
 
 
@@ -47,7 +47,7 @@ def wanted(input_path: Path, out: Path | None, *, tiled: bool, chunks: Any, sche
     """True when one input goes through the tiled path (see the module notes)."""
     from .urls import as_url
 
-    if tiled or chunks is not None or scheduler is not None:
+    if tiles_asked(tiled=tiled, chunks=chunks, scheduler=scheduler):
         return True
     if as_url(input_path) is not None or as_url(out) is not None:  # fsspec URLs: Zarr stores, tile by tile
         return True

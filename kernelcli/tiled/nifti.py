@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from . import tiles_asked
+
 #: kernels the tiled volume path computes: separable, sized in mm or voxels, or a named 3-D kernel
 TILED_KINDS = ("gaussian_mm", "box_mm", "gaussian_vox", "box_vox", "3d")
 #: outputs of the tiled volume path
@@ -41,7 +43,7 @@ OUTPUTS = (".nii", ".zarr", ".npy")
 def wanted(path: Path, *, tiled: bool, chunks: Any, scheduler: str | None, out: Any = None) -> bool:
     """True when one volume input goes tile by tile: a tiled option, a Zarr output (only the tiled path writes
     one), or a ``.nii`` whose in-memory job would pass the memory cap."""
-    if tiled or chunks is not None or scheduler is not None or _local_store(out):
+    if tiles_asked(tiled=tiled, chunks=chunks, scheduler=scheduler) or _local_store(out):
         return True
     if not str(path).lower().endswith(".nii") or not path.is_file():
         return False
