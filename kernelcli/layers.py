@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from . import api, conv_args, layer_jit, ndsupport, shapes
+from . import whole_numbers
 from ._core.policy import as_paths
 from .errors import ShapeError, UsageError
 from .modes import (
@@ -156,7 +157,7 @@ def conv_layer(
     h, w, channels = x3.shape
     wts = _as_weights(weights)
     filters, per_group, kh, kw = wts.shape
-    groups = shapes.check_positive("groups", int(groups) if isinstance(groups, np.integer) else groups)
+    groups = whole_numbers.check_positive("groups", int(groups) if isinstance(groups, np.integer) else groups)
     if channels % groups or filters % groups:
         raise ShapeError(f"groups={groups} must divide both the input channels ({channels}) and the filters ({filters})")
     if per_group != channels // groups:

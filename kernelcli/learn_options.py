@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import shapes
+from . import shapes, whole_numbers
 from .errors import UsageError
 from .modes import canonical_pad_mode, check_fill_reading
 from .ndsupport import check_bool, check_flip
@@ -81,7 +81,7 @@ class LearnOptions:
         if len(size) != 2:
             raise UsageError(f"size must be f or (kh, kw), got {self.size!r}")
         # (int() read size=2.7 as 2 and True as 1; check_positive refuses both, as the other functions do)
-        object.__setattr__(self, "size", tuple(shapes.check_positive("size", v) for v in size))
+        object.__setattr__(self, "size", tuple(whole_numbers.check_positive("size", v) for v in size))
         from .limits import MAX_KERNEL_SIDE as MAX_SIDE, MAX_MOMENTUM
 
         if max(self.size) > MAX_SIDE:
@@ -94,7 +94,7 @@ class LearnOptions:
         object.__setattr__(self, "pad_mode", canonical_pad_mode(self.pad_mode))
         for name in ("stride", "dilation", "epochs", "batch_size", "step_size"):
             if getattr(self, name) is not None:
-                object.__setattr__(self, name, shapes.check_positive(name, getattr(self, name)))
+                object.__setattr__(self, name, whole_numbers.check_positive(name, getattr(self, name)))
         # (lr='a' was a TypeError; padding=(1.9, 2, 2, 2) ran as (1, 2, 2, 2) and 'foo' failed inside learn_kernel)
         shapes.resolve_padding(self.padding, *self.size, (self.dilation, self.dilation))
         if not _real(self.pad_value) or not math.isfinite(self.pad_value):
@@ -109,7 +109,7 @@ class LearnOptions:
         # (flip="no" learned the rotated kernel, bias="yes" was int()'s ValueError, seed=-1 numpy's)
         object.__setattr__(self, "flip", check_flip(self.flip))
         object.__setattr__(self, "fit_bias", check_bool(self.fit_bias, "fit_bias"))
-        object.__setattr__(self, "max_values", shapes.check_positive("max_values", self.max_values))
+        object.__setattr__(self, "max_values", whole_numbers.check_positive("max_values", self.max_values))
         if isinstance(self.seed, (bool, np.bool_)) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise UsageError(f"invalid seed {self.seed!r}: expected a whole number >= 0")
 

@@ -31,7 +31,8 @@ from .given_values import (  # noqa: F401 - the kernel, weights and bias checks,
     check_finite_kernel, first_inexact_whole, kernel_values, real_array, refuse_masked, refuse_rounded_whole,
 )
 from .numtext import EXACT_WHOLE, inexact_whole
-from .shapes import normalize_sequence, resolve_padding_nd as resolve_padding  # noqa: F401  (declared in shapes: no numpy there)
+from .shapes import resolve_padding_nd as resolve_padding  # noqa: F401  (declared in shapes: no numpy there)
+from .whole_numbers import normalize_sequence  # noqa: F401  (declared in whole_numbers: no numpy there)
 
 # ---------------------------------------------------------------- floating-point flags
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import ndsupport, shapes
+from . import whole_numbers
 from ._core.memo import Memo
 from ._core.numpy_impl import avg2_applies
 from .errors import ShapeError, UsageError
@@ -77,8 +78,8 @@ _REQUESTED = (type(None), str, np.dtype, type)
 def _resolve(shape, dtype, size, stride, op, padding, ceil_mode, count_include_pad, requested) -> PoolCall:
     op = canonical_pool_op(op)
     ceil_mode, count_include_pad = ndsupport.check_bool(ceil_mode, "ceil_mode"), ndsupport.check_bool(count_include_pad, "count_include_pad")
-    size = shapes.check_positive("size", int(size) if isinstance(size, np.integer) else size)
-    stride = size if stride is None else shapes.check_positive("stride", int(stride) if isinstance(stride, np.integer) else stride)
+    size = whole_numbers.check_positive("size", int(size) if isinstance(size, np.integer) else size)
+    stride = size if stride is None else whole_numbers.check_positive("stride", int(stride) if isinstance(stride, np.integer) else stride)
     if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
         raise UsageError(f"padding must be an integer >= 0, got {padding!r}")
     padding = int(padding)

@@ -13,100 +13,12 @@ Example
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import numtext
 from .errors import ShapeError, UsageError
-
-
-class BadValue(UsageError):
-    """A value its option's range or grammar refuses, in Click's words for a bad value: ``Invalid value for
-    '--size': 0 is not in the range x>=1.``  ``option`` and ``detail`` are kept apart, so that the command line
-    names every spelling of the option and its help, as Click does (``kernelcli.cli._common.value_refused``),
-    whether the option's parser or the command refused it.
-
-    >>> str(refused_value("--size", "0", low=1)), refused_value("--size", "0x3", "every size must be an integer >= 1").detail
-    ("Invalid value for '--size': 0 is not in the range x>=1.", "'0x3': every size must be an integer >= 1")
-    """
-
-    def __init__(self, option: str, detail: str) -> None:
-        super().__init__(f"Invalid value for '{option}': {detail}")
-        self.option, self.detail = option, detail
-
-    def __reduce__(self) -> tuple[Any, ...]:  # (pickled to a worker's caller with its two parts)
-        return (type(self), (self.option, self.detail))
-
-
-def refused_value(option: str, text: str, why: str | None = None, *, low: int | None = None) -> BadValue:
-    """The one wording of a typed value an option refuses: a number under ``low`` in Click's range sentence
-    (``why`` None), any other text (``0x3``, ``1,2,3,-1``) as typed, then ``why``."""
-    if why is None:
-        return BadValue(option, numtext.out_of_range(text, low))
-    return BadValue(option, f"{numtext.quoted(text)}: {why}")
-
-
-def check_positive(name: str, value: int) -> int:
-    """Return ``value`` (an int, a numpy integer too) if it is an integer >= 1, else raise a UsageError naming it."""
-    return _whole(name, value, 1)
-
-
-def check_nonnegative(name: str, value: int) -> int:
-    """Return ``value`` if it is an integer >= 0 (a padding), else raise a UsageError naming it."""
-    return _whole(name, value, 0)
-
-
-#: digits a size may have: a real layer has a handful, and a product of a few 30-digit sizes still
-#: prints (Python refuses to print an int of more than 4300 digits; ``params`` crashed there)
-MAX_DIGITS = 30
-#: the largest size :func:`_whole` takes
-MAX_SIZE = 10**MAX_DIGITS - 1
-
-
-def _whole(name: str, value: Any, minimum: int) -> int:
-    """``value`` as an int (a numpy integer too) of at least ``minimum``, else a UsageError naming it: the formulas
-    below gave numbers for a stride of -1, a kernel of 0 or a negative channel count, and divided by a stride of 0.
-
-    >>> _whole("stride", 0, 1)
-    Traceback (most recent call last):
-    ...
-    kernelcli.errors.UsageError: stride must be an integer >= 1, got 0
-    """
-    try:
-        whole = operator.index(value) if not isinstance(value, bool) else None
-    except TypeError:
-        whole = None
-    if whole is not None and abs(whole) > MAX_SIZE:
-        digits = int(abs(whole).bit_length() * 0.30103) + 1  # never too few (str() refuses ints past 4300 digits)
-        while 10 ** (digits - 1) > abs(whole):
-            digits -= 1
-        raise UsageError(f"{name} must be an integer of at most {MAX_DIGITS} digits, got one of {digits}")
-    if whole is None or whole < minimum:
-        raise UsageError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return whole
-
-
-def is_bool(value: Any) -> bool:
-    """True for a bool, numpy's too (told by its type's name: no numpy import here).
-
-    >>> is_bool(True), is_bool(1)
-    (True, False)
-    """
-    return isinstance(value, bool) or (type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"))
-
-
-def _flag(name: str, value: Any) -> bool:
-    """``value`` if it is a bool (numpy's too), else a UsageError: ``ceil_mode="no"`` counted as true.
-
-    >>> _flag("bias", 1)
-    Traceback (most recent call last):
-    ...
-    kernelcli.errors.UsageError: bias must be True or False, got 1
-    """
-    if is_bool(value):
-        return bool(value)
-    raise UsageError(f"{name} must be True or False, got {value!r}")
+from .whole_numbers import BadValue, flag, integer_value, refused_value, too_many_digits, whole
 
 
 def conv_output_size(size: int, f: int, *, stride: int = 1, pad_before: int = 0, pad_after: int = 0, dilation: int = 1) -> int:
@@ -119,9 +31,9 @@ def conv_output_size(size: int, f: int, *, stride: int = 1, pad_before: int = 0,
     >>> conv_output_size(16, 4)
     13
     """
-    size, f, stride, dilation = (_whole(n, v, 1) for n, v in (("input size", size), ("kernel size", f), ("stride", stride),
+    size, f, stride, dilation = (whole(n, v, 1) for n, v in (("input size", size), ("kernel size", f), ("stride", stride),
                                                                ("dilation", dilation)))
-    pad_before, pad_after = _whole("padding", pad_before, 0), _whole("padding", pad_after, 0)
+    pad_before, pad_after = whole("padding", pad_before, 0), whole("padding", pad_after, 0)
     span = dilation * (f - 1) + 1
     padded = size + pad_before + pad_after
     if padded < span:
@@ -194,10 +106,10 @@ def pool_output_size(size: int, f: int, *, stride: int, padding: int = 0, dilati
     >>> pool_output_size(5, 2, stride=2, ceil_mode=True)
     3
     """
-    size, f, stride, dilation = (_whole(n, v, 1) for n, v in (("input size", size), ("pool size", f), ("stride", stride),
+    size, f, stride, dilation = (whole(n, v, 1) for n, v in (("input size", size), ("pool size", f), ("stride", stride),
                                                                ("dilation", dilation)))
-    padding = check_pool_padding(_whole("padding", padding, 0), f)
-    ceil_mode = _flag("ceil_mode", ceil_mode)
+    padding = check_pool_padding(whole("padding", padding, 0), f)
+    ceil_mode = flag("ceil_mode", ceil_mode)
     span = dilation * (f - 1) + 1
     padded = size + 2 * padding
     numerator = padded - span
@@ -219,7 +131,7 @@ def same_padding(f: int, dilation: int = 1) -> tuple[int, int]:
     >>> same_padding(4)
     (1, 2)
     """
-    f, dilation = _whole("kernel size", f, 1), _whole("dilation", dilation, 1)
+    f, dilation = whole("kernel size", f, 1), whole("dilation", dilation, 1)
     total = dilation * (f - 1)
     return total // 2, total - total // 2
 
@@ -284,21 +196,6 @@ def refuse_yx_widths(padding: Any, takes: str, src: Any = None) -> None:
         raise UsageError(f"{where}--padding {','.join(map(str, padding))}: four widths (T,B,L,R) name the Y and X sides alone; {takes}")
 
 
-def too_many_digits(numbers: Sequence[Any], what: str) -> str | None:
-    """The one refusal of a whole number past :data:`MAX_DIGITS` digits (``what``: ``size``, ``width``), for the
-    longest of ``numbers`` (ints or digit texts), or None: a ``pad -p 1e400`` printed its 401-digit widths four times.
-
-    >>> too_many_digits(["3", 10**40], "width")
-    'a width of 41 digits (100000000000...); every width must be an integer of at most 30 digits'
-    >>> too_many_digits([3, "0007"], "size") is None
-    True
-    """
-    longest = max((str(n).lstrip("+-").lstrip("0") for n in numbers), key=len, default="")
-    if len(longest) <= MAX_DIGITS:
-        return None
-    return f"a {what} of {len(longest)} digits ({longest[:12]}...); every {what} must be an integer of at most {MAX_DIGITS} digits"
-
-
 def parse_padding(text: str, *, forms: str = "same, valid, P or T,B,L,R in whole numbers",
                   volume: bool = False) -> str | int | tuple[int, ...]:
     """Parse a CLI padding value: ``same``, ``valid``, ``P`` or ``T,B,L,R``; ``forms`` names what the command
@@ -310,7 +207,7 @@ def parse_padding(text: str, *, forms: str = "same, valid, P or T,B,L,R in whole
     >>> parse_padding("1,2,3,-1")
     Traceback (most recent call last):
     ...
-    kernelcli.shapes.BadValue: Invalid value for '--padding': '1,2,3,-1': every width must be an integer >= 0
+    kernelcli.whole_numbers.BadValue: Invalid value for '--padding': '1,2,3,-1': every width must be an integer >= 0
     """
     key = text.strip().lower()
     if key in ("same", "valid"):
@@ -338,9 +235,9 @@ def conv_params(in_channels: int, filters: int, fh: int, fw: int | None = None, 
     65696
     """
     fw = fh if fw is None else fw
-    in_channels, filters, fh, fw, groups = (_whole(n, v, 1) for n, v in (
+    in_channels, filters, fh, fw, groups = (whole(n, v, 1) for n, v in (
         ("in_channels", in_channels), ("filters", filters), ("kernel height", fh), ("kernel width", fw), ("groups", groups)))
-    bias = _flag("bias", bias)
+    bias = flag("bias", bias)
     if in_channels % groups or filters % groups:
         raise ShapeError(f"groups={groups} must divide both in_channels={in_channels} and filters={filters}")
     return (fh * fw * (in_channels // groups) + (1 if bias else 0)) * filters
@@ -352,7 +249,7 @@ def dense_params(n_in: int, n_out: int, *, bias: bool = True) -> int:
     >>> dense_params(32768, 10)
     327690
     """
-    n_in, n_out, bias = _whole("n_in", n_in, 1), _whole("n_out", n_out, 1), _flag("bias", bias)
+    n_in, n_out, bias = whole("n_in", n_in, 1), whole("n_out", n_out, 1), flag("bias", bias)
     return (n_in + (1 if bias else 0)) * n_out
 
 
@@ -362,7 +259,7 @@ def flatten_size(dims: Sequence[int]) -> int:
     >>> flatten_size((64, 64, 8))
     32768
     """
-    return math.prod(_whole("size", d, 1) for d in dims)
+    return math.prod(whole("size", d, 1) for d in dims)
 
 
 def same_output_size(size: int, stride: int = 1) -> int:
@@ -374,7 +271,7 @@ def same_output_size(size: int, stride: int = 1) -> int:
     >>> same_output_size(24, 2)
     12
     """
-    size, stride = _whole("input size", size, 1), _whole("stride", stride, 1)
+    size, stride = whole("input size", size, 1), whole("stride", stride, 1)
     return -(-size // stride)
 
 
@@ -390,7 +287,7 @@ def tf_same_padding(size: int, f: int, *, stride: int = 1, dilation: int = 1) ->
     >>> tf_same_padding(24, 5, stride=2)
     (1, 2)
     """
-    f, dilation = _whole("kernel size", f, 1), _whole("dilation", dilation, 1)
+    f, dilation = whole("kernel size", f, 1), whole("dilation", dilation, 1)
     out = same_output_size(size, stride)
     total = max((out - 1) * stride + dilation * (f - 1) + 1 - size, 0)
     return total // 2, total - total // 2
@@ -445,9 +342,9 @@ def conv_transpose_output_size(size: int, f: int, *, stride: int = 1, padding: i
     ...
     kernelcli.errors.UsageError: output_padding 5 must be smaller than the stride (1) or the dilation (1), as in PyTorch
     """
-    size, f, stride, dilation = (_whole(n, v, 1) for n, v in (("input size", size), ("kernel size", f), ("stride", stride),
+    size, f, stride, dilation = (whole(n, v, 1) for n, v in (("input size", size), ("kernel size", f), ("stride", stride),
                                                                ("dilation", dilation)))
-    padding, output_padding = _whole("padding", padding, 0), _whole("output_padding", output_padding, 0)
+    padding, output_padding = whole("padding", padding, 0), whole("output_padding", output_padding, 0)
     if output_padding >= max(stride, dilation):
         raise UsageError(f"output_padding {output_padding} must be smaller than the stride ({stride}) or the dilation "
                          f"({dilation}), as in PyTorch")
@@ -461,58 +358,6 @@ def conv_transpose_output_size(size: int, f: int, *, stride: int = 1, padding: i
 
 
 # ---------------------------------------------------------------- any rank
-
-
-def integer_value(value: Any) -> int | None:
-    """``value`` as an int when it is an integer (numpy integers too, not bools), else None.
-
-    >>> integer_value(7), integer_value(True), integer_value(7.0)
-    (7, None, None)
-    """
-    if is_bool(value):
-        return None
-    try:
-        return operator.index(value)
-    except TypeError:
-        return None
-
-
-def sequence_items(value: Any) -> list | None:
-    """The items of a list, a tuple or a 1-D numpy array (told by its type: no numpy import here), else None.
-
-    >>> sequence_items((3, 8)), sequence_items("38"), sequence_items(3)
-    ([3, 8], None, None)
-    """
-    if isinstance(value, list | tuple):
-        return list(value)
-    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 1:
-        return value.tolist()  # (plain ints and floats, bools kept bools: checked as the list's would be)
-    return None
-
-
-def normalize_sequence(value: Any, rank: int, name: str, minimum: int = 1) -> tuple[int, ...]:
-    """An int or ``rank`` ints as a ``rank``-tuple of ints, each >= ``minimum``, or a UsageError naming ``name``.
-
-    >>> normalize_sequence((1, 2), 2, "dilation")
-    (1, 2)
-    """
-    if type(value) is int and value >= minimum:  # the common case, without the checks below (a few microseconds)
-        return (value,) * rank
-    single = integer_value(value)
-    if single is not None:
-        items: tuple[Any, ...] = (single,) * rank
-    else:
-        try:
-            items = tuple(value)
-        except TypeError:
-            items = ()
-    ints = tuple(integer_value(v) for v in items)
-    what = {2: "a pair of integers", 3: "three integers (z, y, x)"}.get(rank, f"{rank} integers")
-    if len(ints) != rank or any(v is None for v in ints):
-        raise UsageError(f"{name} must be an integer or {what}, got {value!r}")
-    if any(v < minimum for v in ints):  # type: ignore[operator]
-        raise UsageError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return ints  # type: ignore[return-value]
 
 
 def resolve_padding_nd(padding: Any, kernel_shape: Sequence[int], dilation: Sequence[int] | None = None, *,

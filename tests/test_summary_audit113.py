@@ -2,7 +2,7 @@
 
 ``summarize`` with a dict refused ``np.int64(4)`` as "expected an integer >= 1, got np.int64(4)", an
 ``np.bool_`` as not a bool, and a numpy array as ``input_shape``, where ``conv_params`` and
-``conv_output_size`` take numpy integers (``shapes.integer_value``, ``shapes.is_bool``).
+``conv_output_size`` take numpy integers (``whole_numbers.integer_value``, ``whole_numbers.is_bool``).
 """
 
 from __future__ import annotations

@@ -291,7 +291,7 @@ def _fail_known(exc: KernelcliError, as_json: bool, kwargs: dict, command: str =
     _traceback_if_debug()
     if isinstance(exc, StdoutError):
         raise exit_with(stdout_failed(exc)) from None
-    from ..shapes import BadValue
+    from ..whole_numbers import BadValue
 
     message = value_refused(exc, command) if isinstance(exc, BadValue) else str(exc)
     error(message)

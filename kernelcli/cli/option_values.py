@@ -191,7 +191,8 @@ def square_side(text: Any, *, max_len: int, forms: str, rule: str) -> Any:
     if not isinstance(text, str):  # the default
         return text
     from .. import numtext
-    from ..shapes import BadValue, parse_dims
+    from ..shapes import parse_dims
+    from ..whole_numbers import BadValue
     from ._click import click
 
     try:

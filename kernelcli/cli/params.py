@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from .. import shapes
+from .. import shapes, whole_numbers
 from ..errors import UsageError
 from ._common import echo, guarded, note, print_json
 from .options import JsonOption, LayoutOption, option
@@ -112,7 +112,7 @@ def params(
 
     for name, value in (("--in-ch", in_ch), ("--filters", filters), ("--groups", groups), *(("--dense", n) for n in dense or ())):
         if value is not None:
-            shapes.check_positive(name, value)  # and at most 30 digits: a product past 4300 digits cannot be printed
+            whole_numbers.check_positive(name, value)  # and at most 30 digits: a product past 4300 digits cannot be printed
     notes: list[str] = []
     if layout is not None and flatten is None:  # (a note, as --layout on a --flatten of two sizes: audit 132 #4)
         notes.append(f"note: --layout {layout} names the axes of a 3-D --flatten HxWxC; a conv or dense layer's count has "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from .. import shapes
+from .. import shapes, whole_numbers
 from ..errors import UsageError
 from ..layout import hwc_dims, layout_dims, shape_layout
 from ..records import record
@@ -148,9 +148,9 @@ def shape(
     # each named as typed (31 digits was "stride must be an integer of at most 30 digits", "width: padding ...")
     for name, value in (("--stride", s), ("--dilation", dilation)):
         if value is not None:
-            shapes.check_positive(name, value)
+            whole_numbers.check_positive(name, value)
     for value in (*(sides or ()), *(() if p is None else (p,))):
-        shapes.check_nonnegative("--padding", value)
+        whole_numbers.check_nonnegative("--padding", value)
     unused_ceil = ceil and not pool  # (a note, as every option given where it changes nothing: audit 132 #4)
     ceil = ceil and pool
     if pool and same:
@@ -164,7 +164,7 @@ def shape(
     given = shapes.parse_dims(in_, name="--input", max_len=3)
     ks = shapes.parse_dims(f, name="--size", max_len=2, forms="F or FxG (a filter always spans every input channel)")
     if pool and len(set(ks)) > 1:  # a pooling pool cannot run (its loops take one size) is not computed either
-        raise shapes.refused_value("--size", f, shapes.POOL_SIZE_RULE)  # (in pool's words: its parser refuses it)
+        raise whole_numbers.refused_value("--size", f, shapes.POOL_SIZE_RULE)  # (in pool's words: its parser refuses it)
     # the padding in all along each axis: top + bottom, left + right (-p 1,2,0,0 was checked as 2 x 1)
     pads = tuple(sides[2 * axis] + sides[2 * axis + 1] if sides else dilation * (ks[-1 if axis else 0] - 1) if same else 2 * (p or 0)
                  for axis in (0, 1))
@@ -178,7 +178,7 @@ def shape(
     if len(ks) == 2 and len(spatial) == 1:
         raise UsageError(f"--size {f} gives two kernel sizes but --input {in_} has one axis: give --input HxW")
     if filters is not None:  # (Click took any integer: 4,000 digits printed, where params refuses past 30)
-        filters = shapes.check_positive("--filters", filters)
+        filters = whole_numbers.check_positive("--filters", filters)
     if filters is not None and len(dims) == 1:
         raise UsageError(f"--filters needs an image size: --input HxW or HxWxC, got --input {in_}")
     if len(ks) == 1:

@@ -67,7 +67,7 @@ def summary(
       kernelcli summary my_net.json --input 1x128x128 --json
     """
     from ..netspec import load_spec, parse_input_shape
-    from ..shapes import check_positive
+    from ..whole_numbers import check_positive
 
     # (at most 30 digits, as every count and size typed: a 4,000-digit --depth was taken)
     depth, max_layers = check_positive("--depth", depth), check_positive("--max-layers", max_layers)

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import shapes
+from .. import whole_numbers
 from ..records import field, record
 from .expand import DEFAULT_MAX_LAYERS, SOURCE_KEY, expand_layers
 from .layers import ACTIVATIONS, LEAVES, Fields, Where, fmt_shape
@@ -230,14 +230,14 @@ class _Builder:
 
     def layer(self, node: dict, shape: tuple[int, ...], name: str, depth: int, trainable: bool) -> tuple[Layer, tuple[int, ...]]:
         """The layer ``node`` on an input of ``shape``, and its output shape, whose sizes have at most
-        :data:`~kernelcli.shapes.MAX_DIGITS` digits as the spec's own: repeated, a concat or an upconv grew
+        :data:`~kernelcli.whole_numbers.MAX_DIGITS` digits as the spec's own: repeated, a concat or an upconv grew
         them past what Python prints (exit 70 after 15,000 concats)."""
         where = Where(self.label, node.get(SOURCE_KEY, "?"), name)
         layer, out = self._layer(node, shape, name, depth, trainable, where)
         largest = max(out, default=0)
-        if largest > shapes.MAX_SIZE:
+        if largest > whole_numbers.MAX_SIZE:
             digits = int(largest.bit_length() * 0.30103) + 1  # at most one too many, as shapes' own message
-            raise where.error(f"its output has a size of about {digits} digits; a size has at most {shapes.MAX_DIGITS}")
+            raise where.error(f"its output has a size of about {digits} digits; a size has at most {whole_numbers.MAX_DIGITS}")
         return layer, out
 
     def _layer(self, node: dict, shape: tuple[int, ...], name: str, depth: int, trainable: bool, where: Where) -> tuple[Layer, tuple[int, ...]]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..shapes import integer_value
+from ..whole_numbers import integer_value
 from .spec import SOURCE_KEY, SpecError, json_kind, json_value
 
 _WHOLE = re.compile(r"^\$([A-Za-z_]\w*)$")

@@ -25,7 +25,7 @@ import numbers
 from collections.abc import Callable
 from typing import Any
 
-from .. import shapes
+from .. import shapes, whole_numbers
 from ..errors import KernelcliError
 from ..records import record
 from .spec import SOURCE_KEY, SpecError, json_value
@@ -99,7 +99,7 @@ class Fields:
     # integer >= 1, got np.int64(4)"): taken as the shapes functions take them, and given back as Python's.
     def int(self, key: str, default: Any = _REQUIRED, minimum: int = 1) -> int:
         value = self.get(key, default)
-        whole = shapes.integer_value(value)
+        whole = whole_numbers.integer_value(value)
         if whole is None or whole < minimum:
             raise self.error(f"expected an integer >= {minimum}, got {json_value(value)}", key)
         return whole
@@ -107,15 +107,15 @@ class Fields:
     def pair(self, key: str, default: Any = _REQUIRED, minimum: int = 1) -> tuple[int, int]:
         """An int (both axes) or ``[h, w]``."""
         value = self.get(key, default)
-        items = shapes.sequence_items(value)
-        wholes = [shapes.integer_value(v) for v in (items if items is not None else [value, value])]
+        items = whole_numbers.sequence_items(value)
+        wholes = [whole_numbers.integer_value(v) for v in (items if items is not None else [value, value])]
         if len(wholes) != 2 or any(v is None or v < minimum for v in wholes):
             raise self.error(f"expected an integer >= {minimum} or [h, w], got {json_value(value)}", key)
         return wholes[0], wholes[1]
 
     def bool(self, key: str, default: bool) -> bool:
         value = self.get(key, default)
-        if not shapes.is_bool(value):
+        if not whole_numbers.is_bool(value):
             raise self.error(f"expected true or false, got {json_value(value)}", key)
         return bool(value)
 
@@ -124,8 +124,8 @@ class Fields:
         value = self.get(key, default)
         if null and value is None:
             return None
-        whole = shapes.integer_value(value)
-        real = whole if whole is not None else float(value) if isinstance(value, numbers.Real) and not shapes.is_bool(value) else None
+        whole = whole_numbers.integer_value(value)
+        real = whole if whole is not None else float(value) if isinstance(value, numbers.Real) and not whole_numbers.is_bool(value) else None
         if real is None or not low <= real <= high or not math.isfinite(real):
             wanted = f"a number >= {low}" if high == math.inf else f"a number in [{low}, {high}]"
             raise self.error(f"expected {wanted}{' or null' if null else ''}, got {json_value(value)}", key)

@@ -282,7 +282,7 @@ def check_input_shape(value: Any, where: str) -> tuple[int, ...]:
     >>> check_input_shape([3, 224, 224], "input")
     (3, 224, 224)
     """
-    from ..shapes import integer_value, sequence_items
+    from ..whole_numbers import integer_value, sequence_items
 
     items = sequence_items(value)
     sizes = [integer_value(v) for v in items] if items is not None else []
@@ -323,7 +323,8 @@ def parse_input_shape(text: str, layout: str | None = None, spec: NetworkSpec | 
     ((3, 224, 224), (3, 224, 224))
     """
     from ..layout import network_input
-    from ..shapes import parse_dims, refused_value
+    from ..shapes import parse_dims
+    from ..whole_numbers import refused_value
 
     forms = "CxHxW (e.g. 3x224x224) or N"
     dims = parse_dims(text, name="--input", max_len=3, forms=forms)  # the parser of `shape --input` and `params`

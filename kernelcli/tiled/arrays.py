@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from .. import api, conv_args, ndsupport, shapes
+from .. import whole_numbers
 from .._core import numpy_impl
 from .._core.policy import Paths
 from ..errors import ShapeError, UsageError
@@ -240,8 +241,8 @@ def pool2d(x: Any, size: int, *, stride: int | None = None, op: str = "max", pad
     given, default = x, api.compute_dtype(x.dtype) if op == "avg" else np.dtype(x.dtype)
     compute, into = ndsupport.dtype_arg(dtype, default)
     x = x if compute == default else x.astype(compute)
-    size = shapes.check_positive("size", size)
-    stride = size if stride is None else shapes.check_positive("stride", stride)
+    size = whole_numbers.check_positive("size", size)
+    stride = size if stride is None else whole_numbers.check_positive("stride", stride)
     if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0 or padding > size // 2:
         api.pool2d(np.zeros((size, size)), size, stride=stride, padding=padding)  # raises the API's message
     padding = int(padding)

@@ -1,0 +1,177 @@
+"""Whole numbers a caller gives for sizes, strides, paddings and flags: taken as ints, or refused in one wording.
+
+Every formula in :mod:`kernelcli.shapes`, every array function and every command reads its sizes through these, so a
+stride of 0, a kernel of -1, a 40-digit size or ``ceil_mode="no"`` is refused the same way everywhere. Pure Python
+(no numpy): ``shape``, ``params`` and ``summary`` import it.
+
+>>> check_positive("stride", 2), normalize_sequence(3, 2, "dilation")
+(2, (3, 3))
+>>> str(refused_value("--size", "0", low=1))
+"Invalid value for '--size': 0 is not in the range x>=1."
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from typing import Any
+
+from . import numtext
+from .errors import UsageError
+
+
+class BadValue(UsageError):
+    """A value its option's range or grammar refuses, in Click's words for a bad value: ``Invalid value for
+    '--size': 0 is not in the range x>=1.``  ``option`` and ``detail`` are kept apart, so that the command line
+    names every spelling of the option and its help, as Click does (``kernelcli.cli._common.value_refused``),
+    whether the option's parser or the command refused it.
+
+    >>> str(refused_value("--size", "0", low=1)), refused_value("--size", "0x3", "every size must be an integer >= 1").detail
+    ("Invalid value for '--size': 0 is not in the range x>=1.", "'0x3': every size must be an integer >= 1")
+    """
+
+    def __init__(self, option: str, detail: str) -> None:
+        super().__init__(f"Invalid value for '{option}': {detail}")
+        self.option, self.detail = option, detail
+
+    def __reduce__(self) -> tuple[Any, ...]:  # (pickled to a worker's caller with its two parts)
+        return (type(self), (self.option, self.detail))
+
+
+def refused_value(option: str, text: str, why: str | None = None, *, low: int | None = None) -> BadValue:
+    """The one wording of a typed value an option refuses: a number under ``low`` in Click's range sentence
+    (``why`` None), any other text (``0x3``, ``1,2,3,-1``) as typed, then ``why``."""
+    if why is None:
+        return BadValue(option, numtext.out_of_range(text, low))
+    return BadValue(option, f"{numtext.quoted(text)}: {why}")
+
+
+def check_positive(name: str, value: int) -> int:
+    """Return ``value`` (an int, a numpy integer too) if it is an integer >= 1, else raise a UsageError naming it."""
+    return whole(name, value, 1)
+
+
+def check_nonnegative(name: str, value: int) -> int:
+    """Return ``value`` if it is an integer >= 0 (a padding), else raise a UsageError naming it."""
+    return whole(name, value, 0)
+
+
+#: digits a size may have: a real layer has a handful, and a product of a few 30-digit sizes still
+#: prints (Python refuses to print an int of more than 4300 digits; ``params`` crashed there)
+MAX_DIGITS = 30
+
+
+#: the largest size :func:`whole` takes
+MAX_SIZE = 10**MAX_DIGITS - 1
+
+
+def whole(name: str, value: Any, minimum: int) -> int:
+    """``value`` as an int (a numpy integer too) of at least ``minimum``, else a UsageError naming it: the formulas
+    below gave numbers for a stride of -1, a kernel of 0 or a negative channel count, and divided by a stride of 0.
+
+    >>> whole("stride", 0, 1)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: stride must be an integer >= 1, got 0
+    """
+    try:
+        whole = operator.index(value) if not isinstance(value, bool) else None
+    except TypeError:
+        whole = None
+    if whole is not None and abs(whole) > MAX_SIZE:
+        digits = int(abs(whole).bit_length() * 0.30103) + 1  # never too few (str() refuses ints past 4300 digits)
+        while 10 ** (digits - 1) > abs(whole):
+            digits -= 1
+        raise UsageError(f"{name} must be an integer of at most {MAX_DIGITS} digits, got one of {digits}")
+    if whole is None or whole < minimum:
+        raise UsageError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return whole
+
+
+def is_bool(value: Any) -> bool:
+    """True for a bool, numpy's too (told by its type's name: no numpy import here).
+
+    >>> is_bool(True), is_bool(1)
+    (True, False)
+    """
+    return isinstance(value, bool) or (type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"))
+
+
+def flag(name: str, value: Any) -> bool:
+    """``value`` if it is a bool (numpy's too), else a UsageError: ``ceil_mode="no"`` counted as true.
+
+    >>> flag("bias", 1)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: bias must be True or False, got 1
+    """
+    if is_bool(value):
+        return bool(value)
+    raise UsageError(f"{name} must be True or False, got {value!r}")
+
+
+def too_many_digits(numbers: Sequence[Any], what: str) -> str | None:
+    """The one refusal of a whole number past :data:`MAX_DIGITS` digits (``what``: ``size``, ``width``), for the
+    longest of ``numbers`` (ints or digit texts), or None: a ``pad -p 1e400`` printed its 401-digit widths four times.
+
+    >>> too_many_digits(["3", 10**40], "width")
+    'a width of 41 digits (100000000000...); every width must be an integer of at most 30 digits'
+    >>> too_many_digits([3, "0007"], "size") is None
+    True
+    """
+    longest = max((str(n).lstrip("+-").lstrip("0") for n in numbers), key=len, default="")
+    if len(longest) <= MAX_DIGITS:
+        return None
+    return f"a {what} of {len(longest)} digits ({longest[:12]}...); every {what} must be an integer of at most {MAX_DIGITS} digits"
+
+
+def integer_value(value: Any) -> int | None:
+    """``value`` as an int when it is an integer (numpy integers too, not bools), else None.
+
+    >>> integer_value(7), integer_value(True), integer_value(7.0)
+    (7, None, None)
+    """
+    if is_bool(value):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def sequence_items(value: Any) -> list | None:
+    """The items of a list, a tuple or a 1-D numpy array (told by its type: no numpy import here), else None.
+
+    >>> sequence_items((3, 8)), sequence_items("38"), sequence_items(3)
+    ([3, 8], None, None)
+    """
+    if isinstance(value, list | tuple):
+        return list(value)
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 1:
+        return value.tolist()  # (plain ints and floats, bools kept bools: checked as the list's would be)
+    return None
+
+
+def normalize_sequence(value: Any, rank: int, name: str, minimum: int = 1) -> tuple[int, ...]:
+    """An int or ``rank`` ints as a ``rank``-tuple of ints, each >= ``minimum``, or a UsageError naming ``name``.
+
+    >>> normalize_sequence((1, 2), 2, "dilation")
+    (1, 2)
+    """
+    if type(value) is int and value >= minimum:  # the common case, without the checks below (a few microseconds)
+        return (value,) * rank
+    single = integer_value(value)
+    if single is not None:
+        items: tuple[Any, ...] = (single,) * rank
+    else:
+        try:
+            items = tuple(value)
+        except TypeError:
+            items = ()
+    ints = tuple(integer_value(v) for v in items)
+    what = {2: "a pair of integers", 3: "three integers (z, y, x)"}.get(rank, f"{rank} integers")
+    if len(ints) != rank or any(v is None for v in ints):
+        raise UsageError(f"{name} must be an integer or {what}, got {value!r}")
+    if any(v < minimum for v in ints):  # type: ignore[operator]
+        raise UsageError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return ints  # type: ignore[return-value]
