@@ -47,3 +47,15 @@ def test_a_npy_on_stdin_still_goes_tile_by_tile(tmp_path, command, extra):
     on_file = run_cli(command[0], "x.npy", *command[1:], "-o", "f.npy", "-q", *extra, cwd=tmp_path)
     assert on_file.returncode == 0, on_file.stderr
     assert np.array_equal(np.load(tmp_path / "o.npy"), np.load(tmp_path / "f.npy"))
+
+
+@pytest.mark.parametrize("out", ["o.zarr", "grp.zarr/img", "s3://bucket/o.zarr"])
+@pytest.mark.parametrize("command", [["convolve", "-k", "box:3"], ["pad", "-p", "1"], ["pool", "-f", "2"]], ids=lambda c: c[0])
+def test_a_store_output_from_stdin_is_refused_naming_stdin(tmp_path, command, out):
+    """``-o o.zarr`` from stdin said "unsupported output type '.zarr'" (kernelcli writes Zarr from a file) and named
+    ``s3://bucket/o.zarr`` ``s3:/bucket/o.zarr``; it names stdin and the way out, before stdin is read."""
+    code, said = refused_while_stdin_open([command[0], "-", *command[1:], "-o", out], tmp_path, b"\x93NUMPY")
+    assert code == 2
+    assert said == (f"error: {out}: a Zarr store or URL is written tile by tile from a file or store input, and stdin ('-') is "
+                    "read whole: give -o a .npy or .tif, or save stdin to a file and give that file as the input\n")
+    assert not list(tmp_path.glob("*.zarr")) and not (tmp_path / "grp.zarr").exists()

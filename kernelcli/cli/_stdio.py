@@ -146,11 +146,29 @@ def image_output_check(out: Any, force: bool) -> Callable[[], Any] | None:
     from wrong: a piped volume is refused naming pipes, after the read, an image's output type then."""
     from functools import partial
 
-    from ..io.formats import check_output_path
-
     if not checked_before_stdin_read(out):
         return None
-    return partial(check_output_path, out, force=force)
+    return partial(_check_image_output, out, force)
+
+
+def _check_image_output(out: Any, force: bool) -> None:
+    """An output from stdin: a Zarr store (``.zarr``, a URL) refused naming stdin (it was "unsupported output type
+    '.zarr'", as if kernelcli wrote none, and a URL lost a slash: ``s3:/b/x.zarr``), then the file check.
+
+    >>> _check_image_output("s3://b/x.zarr", False)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: s3://b/x.zarr: a Zarr store or URL is written tile by tile from a file or store input, and stdin ('-') is read whole: give -o a .npy or .tif, or save stdin to a file and give that file as the input
+    """
+    from ..errors import UsageError
+    from ..io.formats import check_output_path
+    from ..tiled.urls import as_url
+
+    url = as_url(out)
+    if url is not None or str(out).rstrip("/").lower().endswith(".zarr") or ".zarr/" in str(out).lower():
+        raise UsageError(f"{url or out}: a Zarr store or URL is written tile by tile from a file or store input, and stdin ('-') "
+                         "is read whole: give -o a .npy or .tif, or save stdin to a file and give that file as the input")
+    check_output_path(out, force=force)
 
 
 def checked_before_stdin_read(out: Any) -> bool:
