@@ -152,22 +152,29 @@ def image_output_check(out: Any, force: bool) -> Callable[[], Any] | None:
 
 
 def _check_image_output(out: Any, force: bool) -> None:
-    """An output from stdin: a Zarr store (``.zarr``, a URL) refused naming stdin (it was "unsupported output type
-    '.zarr'", as if kernelcli wrote none, and a URL lost a slash: ``s3:/b/x.zarr``), then the file check.
+    """An output's check before stdin is read: a Zarr store (``o.zarr``, ``grp.zarr/img``, a URL) is written by the
+    tiled path from stdin's copy (a ``.npy`` or TIFF on stdin: what the stream holds decides, after it is read), so
+    only an existing local store is refused here (exit 4 without ``--force``); it was refused as "unsupported output
+    type '.zarr'" whatever stdin held. Any other output: the file check.
 
-    >>> _check_image_output("s3://b/x.zarr", False)
-    Traceback (most recent call last):
-    ...
-    kernelcli.errors.UsageError: s3://b/x.zarr: a Zarr store or URL is written tile by tile from a file or store input, and stdin ('-') is read whole: give -o a .npy or .tif, or save stdin to a file and give that file as the input
+    >>> _check_image_output("s3://b/x.zarr", False) is None
+    True
     """
-    from ..errors import UsageError
+    import os
+
     from ..io.formats import check_output_path
+    from ..tiled.stores import is_chunked
     from ..tiled.urls import as_url
 
-    url = as_url(out)
-    if url is not None or str(out).rstrip("/").lower().endswith(".zarr") or ".zarr/" in str(out).lower():
-        raise UsageError(f"{url or out}: a Zarr store or URL is written tile by tile from a file or store input, and stdin ('-') "
-                         "is read whole: give -o a .npy or .tif, or save stdin to a file and give that file as the input")
+    if as_url(out) is not None:
+        return
+    if is_chunked(out):
+        if os.path.isdir(out) and not force:
+            from ..errors import OutputRefused
+            from ..io.output_checks import exists_message
+
+            raise OutputRefused(exists_message(out))
+        return
     check_output_path(out, force=force)
 
 
