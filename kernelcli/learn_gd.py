@@ -152,7 +152,8 @@ def _loss(a: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> 
 
     The residual is measured against the target's variation, not its size, so a blurred
     bright image (large mean, small variation) cannot hide a poor fit.  A group is a channel fitted
-    alone (per-channel): pooled, a channel of large spread hid one that did not fit at all.
+    alone (per-channel): pooled, a channel of large spread hid one that did not fit at all.  A constant target (its
+    spread within :data:`ROUNDING_ULPS` of rounding) gives 0 for an exact fit and inf otherwise, at any scale.
 
     >>> a = np.array([[[1.0], [2.0], [3.0]], [[1.0], [2.0], [3.0]]]); y = np.array([[2.0, 4.0, 6.0], [0.0, 1.0, 0.0]])
     >>> mse, rel, rels = _loss(a, y, np.array([[2.0], [0.0]]), None)
@@ -163,14 +164,31 @@ def _loss(a: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> 
     ss = np.sum(r * r, axis=1)
     spread = np.sum((y - y.mean(axis=1, keepdims=True)) ** 2, axis=1)
     size = np.sum(y * y, axis=1)
-    rels = np.array([_relative(*sums) for sums in zip(ss, spread, size)])
-    return float(ss.sum()) / r.size, _relative(ss.sum(), spread.sum(), size.sum()), rels
+    tops = np.max(np.abs(y), axis=1) if y.size else np.zeros(len(y))
+    rounding = y.shape[1] * np.square(ROUNDING_ULPS * np.finfo(np.float64).eps * tops)
+    rels = np.array([_relative(*sums) for sums in zip(ss, spread, size, rounding)])
+    return float(ss.sum()) / r.size, _relative(ss.sum(), spread.sum(), size.sum(), rounding.sum()), rels
 
 
-def _relative(ss: float, spread: float, size: float) -> float:
-    if spread > 0:
+#: A target whose spread about its mean is within this many float64 eps of its largest magnitude (RMS) is constant:
+#: the mean of a constant 0.1 rounds (its spread measured up to 2.4 eps of it, 1024 to 3e6 values), and taken as the
+#: target's variation it judged an exact --fit-bias fit 1.04e+04% off
+ROUNDING_ULPS = 16.0
+#: An exact fit of a constant target: its RMS residual within this share of the target's RMS (the solver's rounding;
+#: 65 eps at condition 15).  An absolute floor read a target of 1e-14 with the kernel 20% off as exact
+EXACT_FIT = 1e-12
+
+
+def _relative(ss: float, spread: float, size: float, rounding: float = 0.0) -> float:
+    """The RMS residual over the target's spread (sums of squares ``ss`` and ``spread``); for a constant target (its
+    ``spread`` within ``rounding``), 0 where the residual is within :data:`EXACT_FIT` of its size, else inf.
+
+    >>> _relative(4.0, 1.0, 9.0), _relative(1e-54, 1e-36, 1e-28, 1e-33), _relative(1e-30, 1e-36, 1e-28, 1e-33)
+    (2.0, 0.0, inf)
+    """
+    if spread > rounding:
         return math.sqrt(ss / spread)
-    return 0.0 if ss <= 1e-24 * max(1.0, size) else math.inf
+    return 0.0 if ss <= EXACT_FIT * EXACT_FIT * size else math.inf
 
 
 def _as_kernel(w: np.ndarray, options: LearnOptions, channels: int) -> np.ndarray:
