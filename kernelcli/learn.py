@@ -52,7 +52,7 @@ from .api import as_image_array
 from .errors import UsageError
 from .layout import PLANE_WORDS
 from .learn_gd import JIT_EPOCH_WORK, _as_kernel, _jitted_epoch, _loss, reference_epoch, train_gd
-from .learn_judge import _diagnoses, _offset_fits, felt_floors, gd_scales, gd_stopped, poor_fit, tap_floors, without_noise
+from .learn_judge import _diagnoses, _offset_fits, felt_floors, gd_scales, gd_stopped, poor_fit, tap_floors, too_large_for, without_noise
 from .learn_options import (
     COMBINES, DEFAULT_EPOCHS, DEFAULT_LR, ILL_CONDITIONED, MAX_SYSTEM_VALUES, METHODS, MIN_STEPS, OPTIMIZERS, POOR_FIT,
     LearnOptions, Progress,
@@ -230,8 +230,9 @@ def _fill_words(options: LearnOptions, input_name: str, inner_cond: float) -> st
 
 def _singular(x: np.ndarray, a: np.ndarray, rank: int, unknowns: int, options: LearnOptions, input_name: str,
               plane: str = "channel") -> str:
-    """The message for a singular system: a sum kernel's channels that each decide their own taps but not together
-    (equal or linearly dependent channels: only their kernels' sum is decided), else too little texture.
+    """The message for a singular system: a kernel too large for the image, whatever it holds (:func:`too_large_for`);
+    a sum kernel's channels that each decide their own taps but not together (equal or linearly dependent channels:
+    only their kernels' sum is decided); else too little texture.
 
     >>> x = np.random.default_rng(0).random((8, 8)); x3 = np.dstack([x, x])
     >>> a = windows(x3, LearnOptions(size=1)).reshape(1, 64, 2)
@@ -242,6 +243,9 @@ def _singular(x: np.ndarray, a: np.ndarray, rank: int, unknowns: int, options: L
     """
     kh, kw = options.size
     head = f"the system is singular (rank {rank} of {unknowns} unknowns): "
+    too_large = too_large_for(x.shape, options, input_name)
+    if too_large:
+        return head + too_large
     x3 = x.reshape(x.shape[0], x.shape[1], -1)
     channels = x3.shape[2]
     width = kh * kw

@@ -16,7 +16,8 @@ import numpy as np
 from .learn_gd import _loss
 from .learn_options import POOR_FIT, LearnOptions
 from .learn_report import channel_words, format_values
-from .learn_system import clipped_target, padded_otherwise, predict, rounding_tolerance, solve_lstsq
+from .learn_system import _widths, clipped_target, padded_otherwise, predict, rounding_tolerance, solve_lstsq
+from .records import replace
 
 
 def poor_fit(residuals: Sequence[float], options: LearnOptions, *, channels: bool = False, plane: str = "channel") -> str | None:
@@ -97,6 +98,89 @@ def _offset_fits(a, y, w, relative: np.ndarray, dtype: np.dtype, options: LearnO
     return (f"{where}the target has a constant offset: with --fit-bias the fit is exact (bias {shown}; relative residual "
             f"{up_to}{100 * max(relative[found]):.3g}% without it, {up_to}{100 * max(relative_with[found]):.3g}% with it), "
             "and without it the kernel is bent to make up the offset")
+
+
+def _read_alike(n: int, axis: int, options: LearnOptions) -> tuple[list[int], list[list[int]]]:
+    """Along ``axis`` (0: rows, 1: columns) of an image ``n`` cells long, the kernel's tap rows (columns) that read only
+    the padding, and the groups of them that read the same cells at every window, whatever the image holds: such taps'
+    columns of the im2col system are zero, the fill, or equal, so they are not decided (only a group's sum is)."""
+    from .api import pad2d
+
+    top, bottom, left, right = _widths(options)
+    before, after = (top, bottom) if axis == 0 else (left, right)
+    taps = options.size[axis]
+    cells = pad2d(np.arange(1.0, n + 1)[:, None], (before, after, 0, 0), pad_mode=options.pad_mode)[:, 0]  # 0: padding
+    s, d = options.stride, options.dilation
+    out = (len(cells) - d * (taps - 1) - 1) // s + 1
+    if out < 1:
+        return [], []
+    read = [tuple(cells[np.arange(out) * s + i * d]) for i in range(taps)]
+    padding = [i for i in range(taps) if not any(read[i])]
+    groups: dict[tuple, list[int]] = {}
+    for i, cells_read in enumerate(read):
+        if any(cells_read):
+            groups.setdefault(cells_read, []).append(i)
+    return padding, [g for g in groups.values() if len(g) > 1]
+
+
+def _geometry_undecided(n: int, axis: int, channels: int, options: LearnOptions) -> bool:
+    """Does the kernel's size against the image's ``n`` cells along ``axis`` leave taps undecided (:func:`_read_alike`)?
+    A tap row reading only a fill other than 0 is still decided alone, beside no other such tap and no bias."""
+    padding, alike = _read_alike(n, axis, options)
+    beside = options.size[1 - axis] * (channels if options.combine == "sum" else 1)
+    fill_decides = options.pad_mode == "constant" and options.pad_value != 0 and len(padding) * beside + options.fit_bias <= 1
+    return bool(alike) or (bool(padding) and not fill_decides)
+
+
+def too_large_for(shape: tuple[int, ...], options: LearnOptions, input_name: str) -> str | None:
+    """Why the kernel's size leaves taps undecided on an image of ``shape`` (H, W[, C]) whatever it holds, and the
+    largest ``--size`` that does not, else None: a kernel as tall as the image or taller reads the same rows with
+    two of its tap rows (circular, replicate, reflect), or only padding with one (constant).
+
+    >>> print(too_large_for((3, 40), LearnOptions(size=4, pad_mode="circular"), "x.npy"))  # doctest: +NORMALIZE_WHITESPACE
+    a 4-row kernel is taller than x.npy's 3 rows: under --pad-mode circular its rows 0 and 3 read the same pixels at
+    every window, so only their sum is decided, whatever the image holds; use --size 3 or smaller
+    """
+    channels = shape[2] if len(shape) > 2 else 1
+    for axis, (line, tall) in enumerate((("row", "taller"), ("column", "wider"))):
+        n = shape[axis]
+        if not _geometry_undecided(n, axis, channels, options):
+            continue
+        taps = options.size[axis]
+        padding, alike = _read_alike(n, axis, options)
+        span = options.dilation * (taps - 1) + 1
+        if span > n:
+            spans = f" (at --dilation {options.dilation} it spans {span})" if options.dilation > 1 else ""
+            what = f"a {taps}-{line} kernel{spans} is {tall} than {input_name}'s {n} {line}s"
+        else:
+            what = (f"on {input_name}'s {n} {line}s, with --padding {options.padding_text()} and --stride "
+                    f"{options.stride}, a {taps}-{line} kernel")
+        why = []
+        if padding:
+            fill = getattr(options.pad_value, "typed", None) or f"{options.pad_value:g}"
+            why.append(f"its {channel_words(padding, line)} read{'s' if len(padding) == 1 else ''} only the padding "
+                       f"({'zeros' if options.pad_value == 0 else 'the fill ' + fill})")
+        if alike:
+            also = "".join(f", as do {channel_words(g, line)}" for g in alike[1:])
+            why.append(f"under --pad-mode {options.pad_mode} its {channel_words(alike[0], line)} read the same pixels at "
+                       f"every window{also}")
+        if not alike:
+            decided = "so those taps are not decided"
+        elif padding:
+            decided = "so those taps are not decided alone"
+        else:
+            decided = f"so only {'their' if len(alike) == 1 else 'each group' + chr(39) + 's'} sum is decided"
+        largest = 0
+        while largest < taps - 1:
+            trial = replace(options, size=largest + 1)
+            if any(_geometry_undecided(shape[k], k, channels, trial) for k in (0, 1)):
+                break
+            largest += 1
+        advice = f"; use --size {largest} or smaller" if largest else "; use a smaller --size"
+        if largest and options.padding_text() not in ("same", "valid"):
+            advice += " (with a padding that gives the target's shape)"
+        return f"{what}: {' and '.join(why)}, {decided}, whatever the image holds{advice}"
+    return None
 
 
 def _named(options: LearnOptions, y: np.ndarray) -> bool:

@@ -66,3 +66,53 @@ def test_convolve_bias_target_learns_with_a_bias(tmp_path):
     plain = json.loads(run_in_process("learn", "x.npy", "t.npy", "-f", "3", "--json", cwd=tmp_path).stdout)
     assert not plain["fits"] and plain["relative_residual"] is None, plain  # inf is null in JSON
     assert any(w.startswith("the target has a constant offset") for w in plain["warnings"]), plain["warnings"]
+
+
+# ---------------------------------------------------------------- #2: a kernel larger than the image
+
+
+def _learn_error(x: np.ndarray, size: int, **options) -> str:
+    kernel = np.random.default_rng(5).standard_normal((size, size))
+    target = conv2d(x, kernel, **options)
+    with pytest.raises(UsageError) as caught:
+        learn_kernel(x, target, LearnOptions(size=size, **options), input_name="x.npy")
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(("rows", "size", "mode", "cause", "largest"), [
+    (3, 4, "circular", "its rows 0 and 3 read the same pixels", 3),
+    (2, 5, "constant", "its rows 0 and 4 read only the padding (zeros)", 3),
+    (2, 5, "replicate", "its rows 0 and 1 read the same pixels at every window, as do rows 3 and 4", 3),
+])
+def test_a_kernel_taller_than_the_image_is_named_not_its_texture(rows, size, mode, cause, largest):
+    # 'x3r.npy has too little texture to decide a 4x4 kernel ...; use a more detailed image' for uniform noise
+    x = np.random.default_rng(0).random((rows, 40))
+    message = _learn_error(x, size, pad_mode=mode)
+    assert "texture" not in message and "more detailed" not in message, message
+    assert f"a {size}-row kernel is taller than x.npy's {rows} rows" in message and cause in message, message
+    assert message.endswith(f"use --size {largest} or smaller"), message
+    kernel = np.random.default_rng(5).standard_normal((largest, largest))
+    assert learn_kernel(x, conv2d(x, kernel, pad_mode=mode), LearnOptions(size=largest, pad_mode=mode)).fits
+
+
+def test_a_kernel_wider_than_the_image_names_its_columns_and_the_dilation():
+    x = np.random.default_rng(0).random((40, 4))
+    message = _learn_error(x, 3, pad_mode="circular", dilation=2)
+    assert "a 3-column kernel (at --dilation 2 it spans 5) is wider than x.npy's 4 columns" in message, message
+    assert "columns 0 and 2 read the same pixels" in message and message.endswith("use --size 2 or smaller"), message
+
+
+def test_the_cli_names_the_size_and_exits_2(tmp_path):
+    x = np.random.default_rng(0).random((3, 40))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "t.npy", conv2d(x, np.ones((4, 4)), pad_mode="circular"))
+    result = run_in_process("learn", "x.npy", "t.npy", "-f", "4", "-m", "circular", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and "taller than x.npy's 3 rows" in result.stderr, result.stderr
+
+
+def test_too_little_texture_is_still_said_for_an_image_that_lacks_it():
+    x = np.tile(np.random.default_rng(0).random(32), (32, 1))  # varies along x only
+    message = _learn_error(x, 3, pad_mode="replicate")
+    assert "too little texture" in message and "taller" not in message and "wider" not in message, message
+
