@@ -116,3 +116,49 @@ def test_too_little_texture_is_still_said_for_an_image_that_lacks_it():
     message = _learn_error(x, 3, pad_mode="replicate")
     assert "too little texture" in message and "taller" not in message and "wider" not in message, message
 
+
+# ---------------------------------------------------------------- #3: a --combine sum target's one plane under zyx
+
+
+def _summed_volume(tmp_path) -> np.ndarray:
+    v = np.random.default_rng(2).random((4, 30, 32))
+    k = np.random.default_rng(9).standard_normal((4, 3, 3))
+    np.save(tmp_path / "v.npy", v)
+    return k
+
+
+@pytest.mark.parametrize("shape", ["2d", "1yx"])
+def test_a_sum_target_of_one_plane_is_taken_under_layout_zyx(tmp_path, shape):
+    # 'rs_t.npy: --layout zyx needs a 3-D (Z, Y, X) array; this one is 2-D' (exit 2) for the plane a sum kernel makes
+    k = _summed_volume(tmp_path)
+    v = np.load(tmp_path / "v.npy")
+    t = sum(conv2d(v[i], k[i]) for i in range(4))
+    np.save(tmp_path / "t.npy", t if shape == "2d" else t[None])
+    result = run_in_process("learn", "v.npy", "t.npy", "-f", "3", "--layout", "zyx", "--combine", "sum", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["fits"] and np.allclose(document["kernel"], k, atol=1e-8), document
+    assert not any("changes nothing" in n for n in document["notes"]), document["notes"]
+
+
+def test_the_round_trip_through_the_printed_command_learns_again(tmp_path):
+    k = _summed_volume(tmp_path)
+    v = np.load(tmp_path / "v.npy")
+    np.save(tmp_path / "t.npy", sum(conv2d(v[i], k[i]) for i in range(4))[None])
+    options = ("-f", "3", "--layout", "zyx", "--combine", "sum")
+    first = run_in_process("learn", "v.npy", "t.npy", *options, "--out", "k.json", "--json", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    command = next(n for n in json.loads(first.stdout)["notes"] if n.startswith("the target is "))[len("the target is "):]
+    words = shlex.split(command)
+    made = run_in_process(*words[1:], "--out", "t2.npy", "-q", cwd=tmp_path)
+    assert made.returncode == 0 and np.load(tmp_path / "t2.npy").ndim == 2, made.stderr
+    again = run_in_process("learn", "v.npy", "t2.npy", *options, "--json", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert np.allclose(json.loads(again.stdout)["kernel"], k, atol=1e-6)
+
+
+def test_a_per_slice_target_of_one_plane_is_still_refused(tmp_path):
+    _summed_volume(tmp_path)
+    np.save(tmp_path / "t.npy", np.zeros((30, 32)))
+    result = run_in_process("learn", "v.npy", "t.npy", "-f", "3", "--layout", "zyx", cwd=tmp_path)
+    assert result.returncode == 2 and "needs a 3-D (Z, Y, X) array" in result.stderr, result.stderr

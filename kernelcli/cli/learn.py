@@ -139,7 +139,10 @@ def learn(
 
     layouts = []
     for loaded, path in ((x, input), (t, target)):  # both channels-last, whatever the files hold
-        layouts.append(input_layout(loaded.data, loaded.kind, layout, str(path), loaded.format, loaded.notes))
+        if loaded is t and _one_summed_plane(t.data, x.data, layout, options):
+            layouts.append("hwc")
+        else:
+            layouts.append(input_layout(loaded.data, loaded.kind, layout, str(path), loaded.format, loaded.notes))
         loaded.data = to_hwc(loaded.data, layouts[-1])
     plane = plane_word(layouts[0])  # a volume's kernels are per slice, as gallery and the README say
     # (the --layout a 3-D input was read with is among the convolve options that give the target: without it the
@@ -314,6 +317,16 @@ def _summary(result, options, out_path: Path | None, plot_path: Path | None, fil
             note(f"note: {line}")
     if plot_path is not None:
         note(f"wrote {plot_path}")
+
+
+def _one_summed_plane(target: Any, x: Any, layout: str | None, options: Any) -> bool:
+    """Is ``target`` the one (Y, X) plane a ``--combine sum`` kernel makes from the volume ``x`` under ``--layout zyx``?
+    Then it is read as that plane (as under ``chw``): there is no other reading, and the ``convolve`` command ``learn``
+    prints for such a kernel writes it 2-D (refused as 'not a (Z, Y, X) array', the round trip failed)."""
+    from ..layout import canonical_layout
+
+    return (canonical_layout(layout) == "zyx" and options.combine == "sum" and getattr(target, "ndim", 0) == 2
+            and getattr(x, "ndim", 0) == 3)
 
 
 def _file_notes(result, options, out_path: Path, label: str, input_name: str, layout: str | None) -> list[str]:
