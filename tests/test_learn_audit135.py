@@ -162,3 +162,35 @@ def test_a_per_slice_target_of_one_plane_is_still_refused(tmp_path):
     np.save(tmp_path / "t.npy", np.zeros((30, 32)))
     result = run_in_process("learn", "v.npy", "t.npy", "-f", "3", "--layout", "zyx", cwd=tmp_path)
     assert result.returncode == 2 and "needs a 3-D (Z, Y, X) array" in result.stderr, result.stderr
+
+
+# ---------------------------------------------------------------- #4: quoted paths in the per-channel notes
+
+
+def _per_channel(tmp_path, bias: bool) -> list[str]:
+    x = np.random.default_rng(0).random((40, 40, 3))
+    kernels = np.random.default_rng(4).standard_normal((3, 3, 3))
+    t = np.stack([conv2d(x[..., c], kernels[c], stride=2) for c in range(3)], -1) + ([5.0, -3.0, 1.0] if bias else 0.0)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "t.npy", t)
+    result = run_in_process("learn", "x.npy", "t.npy", "-f", "3", "--stride", "2", *(["--fit-bias"] if bias else []),
+                            "--out", "my k.json", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["notes"]
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_the_per_channel_notes_quote_the_path(tmp_path, bias):
+    # 'convolve --kernel my k.json:NAME --stride 2': pasted, '--out names one output file; ...' (exit 2)
+    notes = _per_channel(tmp_path, bias)
+    held = next(n for n in notes if "holds one kernel per channel" in n)
+    assert "('my k.json:my_k_c0', ...)" in held, held
+    each = next(n for n in notes if n.startswith("each kernel gives its channel"))
+    assert "--kernel 'my k.json:NAME' --stride 2" in each, each
+    if bias:
+        assert "'my k.json:my_k_c1' --bias=-3" in each, each
+    words = shlex.split(each[each.index("--kernel"):].replace("NAME", "my_k_c1").split(",")[0].split(" --bias B")[0])
+    made = run_in_process("convolve", "x.npy", *words, *(["--bias=-3"] if bias else []), "--out", "c1.npy", "-q", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    t = np.load(tmp_path / "t.npy")[..., 1]
+    assert np.allclose(np.load(tmp_path / "c1.npy")[..., 1], t, atol=1e-8)  # (convolve filters every channel)

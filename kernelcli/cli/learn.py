@@ -329,9 +329,21 @@ def _one_summed_plane(target: Any, x: Any, layout: str | None, options: Any) -> 
             and getattr(x, "ndim", 0) == 3)
 
 
+def _kernel_arg(out_path: Path, name: str | None = None) -> str:
+    """``convolve --kernel``'s argument for ``out_path`` (one ``name`` in it: ``FILE:NAME``), quoted for a shell: every
+    note that prints a command prints it this way, so the command runs as pasted ('my k.json:k_c1' unquoted did not).
+
+    >>> _kernel_arg(Path("my k.json"), "k_c1"), _kernel_arg(Path("k.json"))
+    ("'my k.json:k_c1'", 'k.json')
+    """
+    import shlex
+
+    return shlex.quote(f"{out_path}:{name}" if name else str(out_path))
+
+
 def _file_notes(result, options, out_path: Path, label: str, input_name: str, layout: str | None) -> list[str]:
     """How the written file reproduces the target: the kernel names, a flipped kernel, convolve's options (``layout``:
-    the ``--layout`` a 3-D input was read with, among them)."""
+    the ``--layout`` a 3-D input was read with, among them); each command as a shell takes it (:func:`_kernel_arg`)."""
     import shlex
 
     import numpy as np
@@ -343,7 +355,7 @@ def _file_notes(result, options, out_path: Path, label: str, input_name: str, la
     if per_channel:
         first = channel_kernel_names(label, result.kernel.shape[0], result.plane)[0]
         notes.append(f"{out_path} holds one kernel per {result.plane}; convolve takes one at a time "
-                     f"({out_path}:{first}, ...), and --combine shared learns one kernel for every {result.plane}")
+                     f"({_kernel_arg(out_path, first)}, ...), and --combine shared learns one kernel for every {result.plane}")
     if options.flip:
         notes.append(f"{out_path} holds the printed kernel rotated 180 degrees: a kernel file is applied by correlation, "
                      "so convolve reproduces the target with it without --flip")
@@ -352,16 +364,18 @@ def _file_notes(result, options, out_path: Path, label: str, input_name: str, la
         names = channel_kernel_names(label, result.kernel.shape[0], result.plane)
         biased = result.bias is not None and np.any(result.bias != 0)
         if biased:
-            each = ", ".join(f"{name} {convolve_options(options, [b])[-1]}"
+            each = ", ".join(f"{_kernel_arg(out_path, name)} {convolve_options(options, [b])[-1]}"
                              for name, b in zip(names, result.bias))
-            notes.append(f"each kernel gives its {result.plane} of the target with convolve --kernel {out_path}:NAME "
-                         f"{' '.join(words + ['--bias B'])}, B its own bias (its description holds it): {out_path}:{each}")
+            notes.append(f"each kernel gives its {result.plane} of the target with convolve --kernel "
+                         f"{_kernel_arg(out_path, 'NAME')} {' '.join(words + ['--bias B'])}, B its own bias (its description "
+                         f"holds it): {each}")
         elif words:
-            notes.append(f"each kernel gives its {result.plane} of the target with convolve --kernel {out_path}:NAME {' '.join(words)}")
+            notes.append(f"each kernel gives its {result.plane} of the target with convolve --kernel "
+                         f"{_kernel_arg(out_path, 'NAME')} {' '.join(words)}")
         return notes
     words = convolve_options(options, result.bias, layout)
     if words:
-        command = f"kernelcli convolve {shlex.quote(input_name)} --kernel {shlex.quote(str(out_path))} {' '.join(words)}"
+        command = f"kernelcli convolve {shlex.quote(input_name)} --kernel {_kernel_arg(out_path)} {' '.join(words)}"
         notes.append(f"the target is {command}")
     return notes
 
