@@ -108,9 +108,10 @@ def test_a_batch_stopped_before_planning_writes_its_report(pngs, monkeypatch):
     assert json.loads((pngs / "r.json").read_text()) == document
     folder = run_in_process("pad", "in", "-p", "1", "--out-dir", "o", "--json", cwd=pngs)  # a folder's: not found yet
     assert folder.returncode == 143 and json.loads(folder.stdout)["items"] == []
-    (pngs / "r.json").write_text("an earlier run's")
+    earlier = json.dumps({"items": [], "totals": {"total": 0}})  # an earlier run's report
+    (pngs / "r.json").write_text(earlier)
     r = run_in_process("pad", "a.png", "b.png", "-p", "1", "--out-dir", "o", "--report", "r.json", cwd=pngs)
-    assert r.returncode == 143 and (pngs / "r.json").read_text() == "an earlier run's"  # (left alone without --force)
+    assert r.returncode == 143 and (pngs / "r.json").read_text() == earlier  # (left alone without --force)
     assert "note: --report r.json: not written: it exists" in r.stderr  # (said: audit 131 #5)
     r = run_in_process("pad", "a.png", "b.png", "-p", "1", "--out-dir", "o", "--report", "new/r.json", cwd=pngs)
     assert r.returncode == 143 and "note: --report new/r.json: not written: its folder does not exist yet" in r.stderr
@@ -119,6 +120,30 @@ def test_a_batch_stopped_before_planning_writes_its_report(pngs, monkeypatch):
     (pngs / "in" / "r.json").write_text("an input folder's")  # under --force too, never a file the inputs hold
     r = run_in_process("pad", "in", "-p", "1", "--out-dir", "o", "--report", "in/r.json", "--force", cwd=pngs)
     assert r.returncode == 143 and (pngs / "in" / "r.json").read_text() == "an input folder's"
+
+
+@pytest.mark.parametrize("call, replaced", [
+    (["convolve", "a.png", "b.png", "-k", "k.json", "--out-dir", "o", "--report", "k.json"], "k.json"),
+    (["pad", "in/*.png", "-p", "1", "--out-dir", "o", "--report", "in/g.png"], "in/g.png"),
+    (["pad", "a.png", "b.png", "-p", "1", "--out-dir", "o", "--report", "notes.txt"], "notes.txt"),
+], ids=["kernel-file", "pattern-match", "other-file"])
+def test_a_stopped_batch_under_force_replaces_only_an_earlier_report(pngs, monkeypatch, call, replaced):
+    """Review 52 #1: a batch stopped while it found its inputs replaced, under --force, its kernel file and a PNG its
+    pattern matched with the report (the same call unstopped refuses them, exit 4): a stop replaces only an earlier
+    run's report, and says so."""
+    import kernelcli.batch_plan as batch_plan
+
+    (pngs / "k.json").write_text(json.dumps({"name": "k", "matrix": [[0, 1, 0], [1, 1, 1], [0, 1, 0]]}))
+    (pngs / "notes.txt").write_text("mine")
+    before = (pngs / replaced).read_bytes()
+    if replaced != "notes.txt":  # an input: the call unstopped refuses it (a file of no input's it replaces)
+        unstopped = run_in_process(*call, "--force", cwd=pngs)
+        assert unstopped.returncode == 4 and (pngs / replaced).read_bytes() == before, unstopped.stderr
+    monkeypatch.setattr(batch_plan, "discover", _stop)
+    r = run_in_process(*call, "--force", cwd=pngs)
+    assert r.returncode == 143, r.stderr
+    assert (pngs / replaced).read_bytes() == before
+    assert f"note: --report {replaced}: not written: it is not an earlier run's report" in r.stderr
 
 
 @pytest.mark.parametrize("command, patched", [

@@ -88,9 +88,35 @@ def stopped_report(inputs: list[Any], kwargs: dict[str, Any], exc: BaseException
         why = "its folder does not exist yet"
     elif os.path.lexists(report) and _among(report, inputs):
         why = "it is among the inputs"
+    elif os.path.lexists(report) and not earlier_report(report):  # a kernel file, an input a pattern matched (review 52 #1)
+        why = "it is not an earlier run's report (a stopped call replaces no other file)"
     elif os.path.lexists(report) and not kwargs.get("force"):
         why = "it exists (an earlier run's? --force replaces it)"  # replaced under --force alone
     return (None if why else report), result, batch, why
+
+
+def earlier_report(path: Any) -> bool:
+    """Whether the file at ``path`` is a ``--report`` an earlier run wrote (a JSON object of ``items`` and ``totals``):
+    the one kind of file a stopped call may replace under ``--force``. A stop can come before the call has read its
+    kernel file or matched its pattern, so what it reads is not known yet; what the file holds is (a kernel file and
+    a PNG a pattern matched were replaced by the report).
+
+    >>> import json, tempfile; f = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+    >>> _ = f.write(json.dumps({"items": [], "totals": {"total": 0}})); f.close()
+    >>> earlier_report(f.name), earlier_report("kernels/basic.json")
+    (True, False)
+    """
+    import json
+    import os
+
+    try:
+        if os.path.getsize(path) > 64 << 20:  # (a report of a million records is ~300 MB: not read whole here)
+            return False
+        with open(path, "rb") as f:
+            document = json.loads(f.read())
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(document, dict) and isinstance(document.get("items"), list) and isinstance(document.get("totals"), dict)
 
 
 def _among(path: Any, inputs: list[str]) -> bool:
