@@ -127,10 +127,14 @@ def conv_words(stride: Any = 1, padding: Any = "same", dilation: Any = 1, pad_mo
     ([], ['s2', 'valid', 'flip'], ['p1-1-2-2', 'fill-1.5'])
     >>> conv_words(padding=(1, 1, 1, 1)), conv_words(padding=(0, 0, 0, 0)), conv_words(padding=0)
     (['p1'], ['valid'], ['valid'])
+    >>> conv_words(padding=(2, 2, 1, 1, 1, 1)), conv_words(padding=(2, 1, 1))
+    (['p2-1-1'], ['p2-1-1'])
     """
     words = [f"s{stride}"] if stride != 1 else []
     words += [f"d{dilation}"] if dilation != 1 else []
     pads = not pads_nothing(padding)
+    if isinstance(padding, tuple) and len(padding) == 6 and padding[0::2] == padding[1::2]:
+        padding = padding[0::2]  # Z0,Z1,Y0,Y1,X0,X1 of equal pairs is PZ,PY,PX (review 52 #2: two names, one result)
     if isinstance(padding, tuple) and len(set(padding)) == 1:
         padding = padding[0]
     if padding != "same":

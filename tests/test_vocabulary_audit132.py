@@ -202,3 +202,18 @@ def test_a_fill_that_swamps_the_border_is_named(tmp_path, fill, exit_code, head)
     assert r.returncode == exit_code and f"--pad-value {fill} fills the border windows" in line, r.stderr
     assert "use --padding valid (with the target cropped to match) or a --pad-value near x.npy's values" in line
     assert "texture" not in r.stderr and "more varied detail" not in r.stderr
+
+
+def test_a_volume_padding_of_equal_pairs_is_one_name(tmp_path):
+    """Review 52 #2: under --layout zyx, -p 2,1,1 (PZ,PY,PX) and -p 2,2,1,1,1,1 (Z0,Z1,Y0,Y1,X0,X1 of equal pairs) wrote
+    v_k3_p2-1-1.npy and v_k3_p2-2-1-1-1-1.npy, the same bytes."""
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "v.npy", rng.random((6, 12, 14)))
+    np.save(tmp_path / "k3.npy", rng.random((3, 3, 3)))
+    command = ["convolve", "v.npy", "--layout", "zyx", "-k", "k3.npy", "-q"]
+    first = run_in_process(*command, "-p", "2,1,1", cwd=tmp_path)
+    assert first.returncode == 0 and (tmp_path / "v_k3_p2-1-1.npy").exists(), first.stderr
+    again = run_in_process(*command, "-p", "2,2,1,1,1,1", cwd=tmp_path)
+    assert again.returncode == 4 and "v_k3_p2-1-1.npy: already exists" in again.stderr, again.stderr
+    other = run_in_process(*command, "-p", "2,1,1,1,1,1", cwd=tmp_path)  # unequal pairs keep their six widths
+    assert other.returncode == 0 and (tmp_path / "v_k3_p2-1-1-1-1-1.npy").exists(), other.stderr

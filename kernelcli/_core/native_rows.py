@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '93d2f8e8a665c3fc622010622a6ac33b6cafffa9e6c19464510c9453a1d5a4dd'
+LOOP_SOURCES = 'c19deb24ae4f28de5de7de22ea00857a7b3ba332e2b909d5c0a363ddb2b21894'
 
 
 _ENTRIES: dict = {}
