@@ -138,6 +138,13 @@ def test_shape_pool_refuses_a_dilated_window_pool_cannot_run(tmp_path):
      "note: --pad-value: --padding 0,0,0,0 pads nothing, so there is no border to fill"),
     (["convolve", "a.png", "-k", "box:3", "-p", "valid", "-o", "c.npy"], ["--pad-mode", "reflect"],
      "note: --pad-mode: --padding valid pads nothing, so there is no border to fill"),
+    # review 52 #3: the default mode given by name was noted by convolve alone (pad's and learn's defaulted to it)
+    (["convolve", "a.png", "-k", "box:3", "-p", "valid", "-o", "c.npy"], ["--pad-mode", "constant"],
+     "note: --pad-mode: --padding valid pads nothing, so there is no border to fill"),
+    (["learn", "a.png", "v.npy", "-f", "3", "--padding", "valid"], ["--pad-mode", "constant"],
+     "note: --pad-mode: --padding valid pads nothing, so there is no border to fill"),
+    (["pad", "a.png", "-p", "0", "-o", "p.png"], ["-m", "zero"],
+     "note: --pad-mode: --padding 0 pads nothing, so there is no border to fill"),
 ])
 def test_a_border_option_where_nothing_is_padded_is_noted_alike(png, command, extra, said):
     from kernelcli.api import conv2d

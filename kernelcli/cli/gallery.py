@@ -43,7 +43,7 @@ def gallery(
                                           "stdout.  [default: <stem>_gallery.png, <stem>_gallery_<family>.png with --family]",
                                           show_default=False)] = None,
     family: Annotated[Optional[str], option("family", show_default=False, autocompletion=complete_family)] = None,
-    pad_mode: PadModeOption = "constant",
+    pad_mode: PadModeOption = None,
     pad_value: PadValueOption = None,
     tile: Annotated[int, option("tile", min=16, max=1024)] = 192,
     quality: QualityOption = None,
@@ -77,7 +77,7 @@ def gallery(
 
     fill = 0.0 if pad_value is None else pad_value  # (None when not given: a 0 given with another mode is named too)
     report = run_reported(input, lambda: gallery_file(  # (seconds: the whole call's, as every command's record)
-        input, out=out, family=family, pad_mode=pad_mode, pad_value=fill, tile=tile, force=force, max_pixels=max_pixels,
+        input, out=out, family=family, pad_mode=pad_mode or "constant", pad_value=fill, tile=tile, force=force, max_pixels=max_pixels,
         layout=layout, paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
         shown_name=shown(Path(input).name)), outputs=[out], report=None, force=force)  # title: 'stdin', not its stand-in
     render_report(report, json_out=json_out, quiet=quiet)
@@ -99,7 +99,7 @@ def sheet_name(input: Path, family: Optional[str]) -> Path:
                           f"gallery_{family_name(family)}" if family else "gallery", fmt="png")
 
 
-def _before_stdin(*, input, out=None, family=None, force=False, pad_mode="constant", pad_value=None, **_: Any) -> Any:
+def _before_stdin(*, input, out=None, family=None, force=False, pad_mode=None, pad_value=None, **_: Any) -> Any:
     """``gallery -``'s checks that need no pixel, in the body's order (the fill's reading, the family), and its check
     of the sheet's path (named by ``--out`` or by default), which a file's call makes before reading the file, returned
     to be made before stdin is read (:func:`kernelcli.cli._stdio.piped`)."""

@@ -77,7 +77,7 @@ def learn(
     seed: Annotated[int, option("seed", min=0)] = 0,
     stride: StrideOption = 1,
     padding: PaddingOption = "same",
-    pad_mode: PadModeOption = "constant",
+    pad_mode: PadModeOption = None,
     pad_value: PadValueOption = None,
     dilation: DilationOption = 1,
     flip: Annotated[bool, option("flip", help="The target was made by true convolution (flipped kernel).")] = False,
@@ -105,7 +105,7 @@ def learn(
     check_fill_reading(pad_mode, pad_value)  # (before any input is read, as every command: review 50 #7)
     options = LearnOptions(
         size=size, method=method.value, combine=combine.value, fit_bias=fit_bias, stride=stride,
-        padding=parse_padding(padding), pad_mode=pad_mode, pad_value=0.0 if pad_value is None else pad_value, dilation=dilation, flip=flip,
+        padding=parse_padding(padding), pad_mode=pad_mode or "constant", pad_value=0.0 if pad_value is None else pad_value, dilation=dilation, flip=flip,
         epochs=epochs, lr=lr, batch_size=batch_size, step_size=step_size,
         gamma=gamma, optimizer=optimizer.value, momentum=momentum, seed=seed,
     )
@@ -163,8 +163,7 @@ def learn(
             note(f"note: {line}")
     if said := unused_fill(pad_value, options.pad_mode):
         call_note(said, quiet=quiet)
-    # (--pad-mode has a default here: constant, named only when another is given)
-    if said := unused_border(options.padding, padding, options.pad_mode != "constant", pad_value is not None):
+    if said := unused_border(options.padding, padding, pad_mode is not None, pad_value is not None):
         call_note(said, quiet=quiet)
     result = _run(x.data, t.data, options, str(input), str(target), plane, show_progress=not quiet and sys.stderr.isatty())
     if plot_path is not None:

@@ -49,7 +49,7 @@ def pad(
     input: ImageInputsArgument,
     padding: Annotated[str, option("padding", metavar="P|T,B,L,R", help="Pad width P on every side, or T,B,L,R (same and valid are for convolve); a --layout zyx array is padded slice by slice: "
                                     "Y and X, not Z.", show_default=False)],
-    pad_mode: PadModeOption = "constant",
+    pad_mode: PadModeOption = None,
     pad_value: PadValueOption = None,
     out: OutOption = None,
     layout: LayoutOption = None,
@@ -82,11 +82,11 @@ def pad(
     from ._common import call_note
 
     widths = pad_widths(padding, layout)
-    mode = canonical_pad_mode(pad_mode)
+    mode = canonical_pad_mode(pad_mode or "constant")
     check_fill_reading(pad_mode, pad_value)
     if said := unused_fill(pad_value, mode):  # (None: not given; a 0 given is named too)
         call_note(said, quiet=quiet)
-    if said := unused_border(widths, padding, mode != "constant", pad_value is not None):  # (-p 0; constant: the default)
+    if said := unused_border(widths, padding, pad_mode is not None, pad_value is not None):  # (-p 0)
         call_note(said, quiet=quiet)
     pad_value = 0.0 if pad_value is None else pad_value
     label = pad_label(widths, mode, pad_value)
@@ -141,7 +141,7 @@ def pad_widths(padding: str, layout: str | None = None) -> Any:
     return widths
 
 
-def _before_stdin(*, padding, pad_mode="constant", pad_value=None, layout=None, quality=None, compress=None, out=None, force=False,
+def _before_stdin(*, padding, pad_mode=None, pad_value=None, layout=None, quality=None, compress=None, out=None, force=False,
                   tiled=False, chunks=None, scheduler=None, **_: Any) -> Any:
     """``pad -``'s checks that need no pixel, in the body's order for an image file, before stdin is read
     (:func:`kernelcli.cli._stdio.piped`); returns the check of ``--out``, which a file's call makes before reading it."""
@@ -150,7 +150,7 @@ def _before_stdin(*, padding, pad_mode="constant", pad_value=None, layout=None, 
     from ..modes import canonical_pad_mode, check_fill_reading
 
     pad_widths(padding, layout)
-    check_fill_reading(canonical_pad_mode(pad_mode), pad_value)
+    check_fill_reading(canonical_pad_mode(pad_mode or "constant"), pad_value)
     canonical_layout(layout)
     Encoding(quality=quality, compress=compress)
     check_tiled_before_stdin(out, tiled=tiled, chunks=chunks, scheduler=scheduler)
