@@ -319,7 +319,9 @@ def convolve_options(options: LearnOptions, bias: Any = None, layout: str | None
         if options.pad_mode != "constant":
             words.append(_word("--pad-mode", options.pad_mode))
         elif options.pad_value != 0:
-            words.append(_word("--pad-value", _number_text(options.pad_value)))
+            # as typed where it was (review 52 #9: the note said 1000000000000 beside the warning's 1e12, and 10 digits
+            # rounded a longer fill)
+            words.append(_word("--pad-value", getattr(options.pad_value, "typed", None) or _number_text(options.pad_value)))
     if options.stride != 1:
         words.append(_word("--stride", str(options.stride)))
     if options.dilation != 1:

@@ -194,3 +194,18 @@ def test_the_per_channel_notes_quote_the_path(tmp_path, bias):
     assert made.returncode == 0, made.stderr
     t = np.load(tmp_path / "t.npy")[..., 1]
     assert np.allclose(np.load(tmp_path / "c1.npy")[..., 1], t, atol=1e-8)  # (convolve filters every channel)
+
+
+# ---------------------------------------------------------------- review 52 #9: the fill in the printed command
+
+@pytest.mark.parametrize("typed", ["0.123456789123", "1e12"])
+def test_the_printed_command_gives_the_fill_as_typed(tmp_path, typed):
+    """The note's command printed --pad-value with 10 significant digits: 0.123456789123 became 0.1234567891 (that
+    command gives another target), and 1e12 read 1000000000000 beside the warning's 1e12."""
+    x = np.random.default_rng(2).random((20, 20))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "t.npy", conv2d(x, np.full((3, 3), 1 / 9), pad_value=float(typed)))
+    r = run_in_process("learn", "x.npy", "t.npy", "-f", "3", "--pad-value", typed, "-o", "k.json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert f"note: the target is kernelcli convolve x.npy --kernel k.json --pad-value {typed}" in r.stderr.splitlines()
+    assert not [line for line in r.stderr.splitlines() if "--pad-value" in line and typed not in line]

@@ -1,6 +1,6 @@
 """Whether a call is a batch, and the batch options it was given: what a command decides before it runs, and what a
 stopped call's report is decided by (:func:`kernelcli.cli._signals.stopped_report`), with none of the batch's running
-imported (only the standard library at module level).
+imported (no typer, numpy or batch runner at module level).
 
 Example
 -------
