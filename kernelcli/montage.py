@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .io.integer_range import to_integer_range
-from .numtext import range_pair
+from .numtext import path_line, range_pair
 
 #: largest side of a tile, in pixels, unless the caller says otherwise
 DEFAULT_TILE = 192
@@ -129,11 +129,13 @@ def _mask(font, text: str) -> tuple[tuple[int, int], bytes]:
 
 
 def drawable(text: str, font) -> str:
-    """``text`` as ``font`` can draw it: a character it lacks becomes its base letters (``è`` -> ``e``, ``…`` ->
+    r"""``text`` as ``font`` can draw it: a character it lacks becomes its base letters (``è`` -> ``e``, ``…`` ->
     ``...``), or ``?``.  The sheet's title names its input, and a missing glyph drew a box (``tr▯s_▯▯.png``).
+    Control characters are escaped first, as a listing writes a name (:func:`kernelcli.numtext.path_line`, ``ls -b``):
+    a line break in a file name made the title two lines, which Pillow refuses to measure.
 
-    >>> drawable("très_名前.png", _font(15))
-    'tres_??.png'
+    >>> drawable("très_名前.png", _font(15)), drawable("two\nlines.png", _font(15))
+    ('tres_??.png', 'two\\nlines.png')
     """
     import unicodedata
 
@@ -143,7 +145,7 @@ def drawable(text: str, font) -> str:
         base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
         return base if base and base != char and all(_has_glyph(font, c) for c in base) else "?"
 
-    return "".join(map(one, text))
+    return "".join(map(one, path_line(text)))
 
 
 def _fit(draw, text: str, font, width: int, middle: bool = False) -> str:

@@ -9,12 +9,17 @@ number typed on the command line, in a kernel spec or in a text matrix is read h
 (12, -3, None, None)
 >>> decimal("1.5e3"), decimal(".5"), decimal("-inf"), decimal("1_0"), decimal("0x10")
 (1500.0, 0.5, -inf, None, None)
+
+Names go out as text here too: :func:`path_line` escapes a file name's control characters as ``ls -b`` does, for a
+listing on stdout and for a name drawn on a sheet (:func:`kernelcli.montage.drawable`).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
+from typing import Any
 
 #: a whole number: ASCII digits with an optional sign
 WHOLE = r"[+-]?[0-9]+"
@@ -262,3 +267,31 @@ def typed_value(value: float | int | str, text: str, option: str) -> float | int
     made = (TypedInt if isinstance(value, int) else TypedStr if isinstance(value, str) else TypedFloat)(value)
     made.typed, made.option = text.strip(), option
     return made
+
+
+def path_line(path: Any) -> str:
+    r"""A path as one line of a listing on stdout, its control characters escaped as ``ls -b`` escapes them (a line
+    break ``\n``, a tab ``\t``, ESC ``\033``) and so a backslash ``\\``: a script reading the listing line by line
+    gets one name per line and can tell a line break from a backslash and an ``n``, and a terminal shows the name.
+
+    >>> print(path_line("in/new\nline_sobel_v.png"), path_line("in/new\\nline_sobel_v.png"), path_line("a\x1b[31m.png"))
+    in/new\nline_sobel_v.png in/new\\nline_sobel_v.png a\033[31m.png
+    >>> path_line(os.fsdecode(b"caf\xe9.png")), path_line("a\x85b.png")  # a Latin-1 name on a UTF-8 system; NEL
+    ('caf\\351.png', 'a\\302\\205b.png')
+    """
+    text = str(path)
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(_LS_ESCAPES.get(c) or "".join(f"\\{b:03o}" for b in _escaped_bytes(c)) or c for c in text)
+
+
+def _escaped_bytes(c: str) -> bytes:
+    """The bytes ``ls -b`` writes as ``\\ooo`` for ``c``: a control character (C0, DEL, and C1 such as NEL, which
+    Python's ``splitlines`` takes for a line break) in the file system's bytes, or a byte of the name that is not text
+    there (Python holds it as a surrogate, which a terminal cannot show); else none."""
+    code = ord(c)
+    return os.fsencode(c) if code < 32 or 127 <= code <= 159 or 0xDC80 <= code <= 0xDCFF else b""
+
+
+#: the characters ``ls -b`` writes as C escapes (the other control characters: ``\ooo``)
+_LS_ESCAPES = {"\\": "\\\\", "\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f", "\r": "\\r"}

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = 'c19deb24ae4f28de5de7de22ea00857a7b3ba332e2b909d5c0a363ddb2b21894'
+LOOP_SOURCES = 'f2d56a2f2f8aff5f0e593312fdf620ba682068dc16a56fda84c46800b525c54a'
 
 
 _ENTRIES: dict = {}
