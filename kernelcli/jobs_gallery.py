@@ -18,7 +18,7 @@ from . import numtext
 from .errors import UsageError
 from .jobs_common import Report, _named, check_finite_result, with_alpha
 from .jobs_maps import check_maps_outputs
-from .jobs_montage import check_sheet_memory, montage_tiles
+from .jobs_montage import check_sheet_memory, check_sheet_sides, montage_tiles
 from .modes import canonical_pad_mode
 
 
@@ -130,7 +130,6 @@ def gallery_file(
     tiles: list[tuple[str, Any, str]] = []
     low, high = float("inf"), float("-inf")
     computed = "float32"  # the maps' dtype: the record's range and dtype are the result's as computed, not the sheet's
-    applied = 0
     start = time.perf_counter()
     # (before the reduction, which averages in float64 too: refused as convolve refuses it, whatever the size)
     _named(src, lambda: ndsupport.check_whole(data, ndsupport.compute_dtype(data.dtype)))
@@ -142,8 +141,14 @@ def gallery_file(
         reduced = f"maps computed on the image reduced {factor}x{factor} (area average) to {work.shape[0]}x{work.shape[1]}, the tiles' scale"
         notes.append(f"{src.name}: {reduced}; ranges are those of the reduced maps")
         sheet_notes.append(reduced)
-    check_sheet_memory(f"gallery {src.name}", _gallery_tiles(kernels, channels, colour), tile or DEFAULT_TILE, len(sheet_notes),
-                       captions=True)
+    count = _gallery_tiles(kernels, channels, colour)
+    check_sheet_memory(f"gallery {src.name}", count, tile or DEFAULT_TILE, len(sheet_notes), captions=True)
+    # the file's array as the record gives it (an RGBA image's alpha counted: 40x50x3 titled an HxWx4 input)
+    shown_shape = "x".join(map(str, input_shape)) + (", alpha not used" if loaded.alpha is not None else "")
+    fitting = sum(1 for k in kernels if len(k.shape) != 3 or k.shape[0] == channels)
+    title = f"{shown_name or src.name} ({shown_shape}): {fitting} kernels" + (f", family {family}" if family else "")
+    check_sheet_sides(sheet_path, data.shape, [work.shape] * count, title=title, tile=tile or DEFAULT_TILE,
+                      notes=sheet_notes, captions=True, maps_reduced=factor)  # (before any map is computed)
     for kernel in kernels:
         shape = kernel.shape
         if len(shape) == 3 and shape[0] != channels:
@@ -152,7 +157,6 @@ def gallery_file(
         bank = filter_bank(work, [kernel], [kernel.name], padding="same", pad_mode=mode, pad_value=pad_value, paths=paths)
         bank = bank if colour else as_slices(bank)
         computed = str(bank.maps.dtype)
-        applied += 1
         caption = f"{kernel.family} {kernel_size_text(shape)}"
         for label, maps in montage_tiles(bank, colour):
             lo, hi = float(maps.min()), float(maps.max())
@@ -162,9 +166,6 @@ def gallery_file(
     seconds = time.perf_counter() - start
     if not tiles:
         raise UsageError(f"{src}: no catalogue kernel fits an image of {channels} channel(s)")
-    # the file's array as the record gives it (an RGBA image's alpha counted: 40x50x3 titled an HxWx4 input)
-    shown_shape = "x".join(map(str, input_shape)) + (", alpha not used" if loaded.alpha is not None else "")
-    title = f"{shown_name or src.name} ({shown_shape}): {applied} kernels" + (f", family {family}" if family else "")
     sheet = render_montage(
         data, tiles, title=title, tile=tile or DEFAULT_TILE, notes=sheet_notes, planes="channel" if colour else "slice",
         source_shape=input_shape, maps_reduced=factor,

@@ -22,7 +22,7 @@ from .io.naming import safe_stem
 from .job_checks import zyx_kernels
 from .jobs_common import (ConvolveOptions, Report, _named, _write_single, check_conv_peak, convolve_volume_array,
                           float32_tiff_note, with_alpha)
-from .jobs_montage import check_sheet_memory, montage_tiles  # noqa: F401 - re-exported (their former home)
+from .jobs_montage import check_sheet_memory, check_sheet_sides, montage_tiles  # noqa: F401 - re-exported (their former home)
 from .modes import MONTAGE_NOT_STDOUT, SHEET_SUFFIXES
 from .volume_inputs import VOLUME_SUFFIXES
 
@@ -379,6 +379,7 @@ def run_maps_job(
         tiles, planes = montage_tiles(bank, colour=order != "zyx"), "slice" if order == "zyx" else "channel"
         title, sheet_notes = f"{piped_stream(src) or src.name}: {label}", [f"{describe}; each map stretched from its min (black) to its max (white)"] if describe else []
         check_sheet_memory(f"convolve {src.name}", len(tiles), DEFAULT_TILE, len(sheet_notes))
+        check_sheet_sides(montage_path, data.shape, [values.shape for _, values in tiles], title=title, notes=sheet_notes)
     if out_path is not None:
         from .layout import from_hwc
 

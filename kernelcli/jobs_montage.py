@@ -100,3 +100,13 @@ def check_sheet_memory(what: str, n: int, tile: int, notes: int, captions: bool 
 
     width, height = sheet_size(max(n, 1), tile, title="t", notes=notes, captions=captions)
     check_peak(width * height * SHEET_BYTES_PER_PIXEL, f"{what}: a sheet of {n} tiles ({width}x{height} pixels)")
+
+
+def check_sheet_sides(path: Path, source_shape: Any, map_shapes: list[Any], **drawn: Any) -> None:
+    """Refuse (exit 2) a sheet of an input and maps of these shapes (drawn with :func:`kernelcli.montage.render_montage`'s
+    keywords ``drawn``) that ``path``'s format cannot hold, before any output is written: a 1438x70862 JPEG sheet was
+    refused after ``--out`` was written, and the retry as .png was then refused for the existing ``--out``."""
+    from .io.image_writing import check_picture_sides
+    from .montage import sheet_extent
+
+    check_picture_sides(path, *sheet_extent(source_shape, map_shapes, **drawn))

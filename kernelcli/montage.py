@@ -196,7 +196,7 @@ def _tile_image(pixels: np.ndarray, box: int, scale: int | float | None = None):
     img = Image.fromarray(np.ascontiguousarray(pixels))
     h, w = pixels.shape[:2]
     scale = picture_scale(max(h, w), box) if scale is None else scale
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    size = _picture_size(pixels.shape, scale)
     if size == (w, h):
         return img
     return img.resize(size, Image.Resampling.BOX if scale < 1 else Image.Resampling.NEAREST)
@@ -255,6 +255,28 @@ def sheet_size(n: int, tile: int, *, title: str | None = None, notes: int = 0, c
     width = MARGIN * 2 + tile + 2 * GAP + cols * cell_w + (cols - 1) * GAP
     height = MARGIN * 2 + header_h + max(cell_h, rows * cell_h + (rows - 1) * GAP)
     return width, height
+
+
+def _picture_size(shape: Sequence[int], scale: int | float) -> tuple[int, int]:
+    """(width, height) of an (h, w[, c]) picture drawn at ``scale``, as :func:`_tile_image` draws it."""
+    return max(1, round(shape[1] * scale)), max(1, round(shape[0] * scale))
+
+
+def sheet_extent(source_shape: Sequence[int], map_shapes: Sequence[Sequence[int]], *, title: str | None = None,
+                 tile: int = DEFAULT_TILE, columns: int | None = None, notes: Sequence[str] = (), captions: bool = False,
+                 maps_reduced: int = 1, scale: int | float | None = None) -> tuple[int, int]:
+    """(width, height) of the sheet :func:`render_montage` draws of an input and maps of these (h, w[, c]) shapes,
+    given the same keywords: known before a pixel is drawn, so that a sheet its format cannot hold (a JPEG over
+    65500 pixels a side) is refused before any other output is written.
+
+    >>> sheet_extent((40, 50), [(40, 50)] * 3, title="t")
+    (664, 240)
+    """
+    if scale is None:
+        scale = picture_scale(max(max(source_shape[:2]), *(max(m[:2]) * maps_reduced for m in map_shapes)), tile)
+    sizes = [_picture_size(source_shape, scale), *(_picture_size(m, scale * maps_reduced) for m in map_shapes)]
+    cell = max(MIN_CELL, max(max(size) for size in sizes))
+    return sheet_size(len(map_shapes), cell, title=title, notes=len(notes), columns=columns, captions=captions)
 
 
 def render_montage(

@@ -47,3 +47,40 @@ class TestControlCharactersInNames:
         r = invoke(*args, "--force", "-q")
         assert r.exit_code == 0, r.output
         assert (phantom / "s.png").is_file()
+
+
+class TestSheetTooLargeForItsFormat:
+    """Finding 2: `convolve --out v.npy --montage v.jpg` with 1800 tiles (a 1438x70862 sheet) wrote v.npy, then
+    refused the JPEG (exit 2, "nothing done"); the retry with .png was refused (v.npy exists, exit 4).  The sheet's
+    sides are checked with its memory, before anything is written."""
+
+    def test_a_jpeg_sheet_too_tall_is_refused_before_out_is_written(self, invoke, tmp_path, monkeypatch):
+        monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "64G")  # (the sheet's sides are refused, not its memory)
+        np.save(tmp_path / "vol.npy", np.random.default_rng(0).normal(size=(600, 16, 16)).astype(np.float32))
+        r = invoke("convolve", "vol.npy", "--layout", "zyx", "-k", "sobel_v", "-k", "sobel_h", "-k", "box_3x3",
+                   "--out", "v.npy", "--montage", "v.jpg")
+        assert r.exit_code == 2, r.output
+        assert "v.jpg: JPEG holds at most 65500 pixels a side, and this image is 1438x70862 (width x height)" in r.stderr
+        assert not (tmp_path / "v.npy").exists() and not (tmp_path / "v.jpg").exists()
+
+    def test_the_extent_known_before_drawing_is_the_drawn_sheets(self):
+        from kernelcli.montage import render_montage, sheet_extent
+
+        rng = np.random.default_rng(1)
+        for source, maps, reduced, kwargs in (
+                ((40, 50), [(40, 50)] * 3, 1, {}),
+                ((5, 7), [(3, 5)] * 9, 1, {"title": "t" * 300, "notes": ["n, " * 200, "short"]}),
+                ((400, 300, 3), [(200, 150, 3), (200, 150)], 1, {"title": "x"}),
+                ((400, 300), [(100, 75)] * 2, 4, {"notes": ["a"]})):
+            tiles = [(f"m{i}", rng.random(shape)) for i, shape in enumerate(maps)]
+            sheet = render_montage(rng.random(source), tiles, maps_reduced=reduced, **kwargs)
+            assert sheet_extent(source, maps, maps_reduced=reduced, **kwargs) == sheet.size, (source, maps)
+
+    def test_a_gallery_sheet_too_tall_for_jpeg_is_refused_before_any_map(self, invoke, tmp_path, monkeypatch):
+        import kernelcli.banks
+
+        monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "64G")
+        np.save(tmp_path / "z.npy", np.random.default_rng(0).normal(size=(250, 8, 8)).astype(np.float32))
+        monkeypatch.setattr(kernelcli.banks, "filter_bank", lambda *a, **k: pytest.fail("a map was computed"))
+        r = invoke("gallery", "z.npy", "--layout", "zyx", "--family", "edge", "--out", "g.jpg")
+        assert r.exit_code == 2 and "g.jpg: JPEG holds at most 65500 pixels a side" in r.stderr, r.output

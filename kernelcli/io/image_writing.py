@@ -407,6 +407,16 @@ def check_sides(o: Path, fmt: str, height: int, width: int) -> None:
                          "write .png or .tif")
 
 
+def check_picture_sides(path: str | Path, width: int, height: int) -> None:
+    """Refuse (exit 2) a picture of ``width`` x ``height`` that the format ``path``'s suffix names cannot hold, as
+    :func:`write_picture` would: a caller that knows the size first says so before it writes anything else.
+
+    >>> check_picture_sides("s.png", 1438, 94462)
+    """
+    p = Path(path)
+    check_sides(p, IMAGE_SUFFIXES.get(p.suffix.lower(), "PNG"), height, width)
+
+
 def write_picture(path: str | Path, image, *, force: bool = False, encoding: Encoding | None = None) -> None:
     """Save a rendered Pillow ``image`` (a montage, a gallery sheet) atomically, in the format
     ``path``'s suffix names (PNG for another suffix), encoded as ``encoding`` (default
