@@ -36,6 +36,16 @@ def with_alpha(shape: list[int]) -> list[int]:
     return [*shape[:2], (shape[2] if len(shape) == 3 else 1) + 1]
 
 
+def alpha_not_carried(name: str) -> str:
+    """The note of an RGBA input whose maps (a bank's, a sheet's, a gallery's) leave its alpha channel out: said, not
+    dropped in silence, in one wording wherever it happens.
+
+    >>> alpha_not_carried("a.png")
+    'a.png: the alpha channel is not carried into the maps'
+    """
+    return f"{name}: the alpha channel is not carried into the maps"
+
+
 def few_levels_note(out_path: Path, low: Any, high: Any, written: str, rescale: str | None, result: Any) -> str | None:
     """A note when a float result spanning at most 2 (a sigmoid's 0..1, tanh's -1..1, a blur of a 0/1 mask)
     went into integers by clipping: the output keeps only its few whole numbers, a binary image without a word.

@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import UsageError
 from .job_checks import (  # noqa: F401 - re-exported (their former home)
-    CLIP_NOTE_SHARE, as_written, check_conv_peak, check_finite_result, check_plane_padding, check_volume_kernel, clip_note,
+    CLIP_NOTE_SHARE, alpha_not_carried, as_written, check_conv_peak, check_finite_result, check_plane_padding, check_volume_kernel, clip_note,
     few_levels_note, float32_tiff_note, with_alpha,
 )
 from .modes import canonical_pad_mode, canonical_rescale

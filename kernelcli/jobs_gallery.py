@@ -16,7 +16,7 @@ from typing import Any
 
 from . import numtext
 from .errors import UsageError
-from .jobs_common import Report, _named, check_finite_result, with_alpha
+from .jobs_common import Report, _named, alpha_not_carried, check_finite_result, with_alpha
 from .jobs_maps import check_maps_outputs
 from .jobs_montage import check_sheet_memory, check_sheet_sides, montage_tiles
 from .modes import canonical_pad_mode
@@ -126,7 +126,7 @@ def gallery_file(
     input_shape = with_alpha(list(loaded.data.shape)) if loaded.alpha is not None else list(loaded.data.shape)
     notes = list(loaded.notes) + [text for text in (kernel_path_note(),) if text]  # as `kernels` says it
     if loaded.alpha is not None:  # as for feature maps (run_maps_job): said, not dropped in silence
-        notes.append(f"{src.name}: the alpha channel is not carried into the maps")
+        notes.append(alpha_not_carried(src.name))
     tiles: list[tuple[str, Any, str]] = []
     low, high = float("inf"), float("-inf")
     computed = "float32"  # the maps' dtype: the record's range and dtype are the result's as computed, not the sheet's

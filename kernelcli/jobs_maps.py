@@ -20,8 +20,8 @@ from . import numtext
 from .errors import UsageError
 from .io.naming import safe_stem
 from .job_checks import zyx_kernels
-from .jobs_common import (ConvolveOptions, Report, _named, _write_single, check_conv_peak, convolve_volume_array,
-                          float32_tiff_note, with_alpha)
+from .jobs_common import (ConvolveOptions, Report, _named, _write_single, alpha_not_carried, check_conv_peak,
+                          convolve_volume_array, float32_tiff_note, with_alpha)
 from .jobs_montage import check_sheet_memory, check_sheet_sides, montage_tiles  # noqa: F401 - re-exported (their former home)
 from .modes import MONTAGE_NOT_STDOUT, SHEET_SUFFIXES
 from .volume_inputs import VOLUME_SUFFIXES
@@ -363,9 +363,9 @@ def run_maps_job(
         from .layout import from_hwc
 
         report.output_shape = list(from_hwc(result, order).shape)  # the file keeps the input's axis order
-    if loaded.alpha is not None and out_path is not None:
-        if several:
-            report.notes.append(f"{src.name}: the alpha channel is not carried into feature maps")
+    if loaded.alpha is not None:
+        if several or out_path is None:  # (a sheet is a picture of the maps: it has no alpha either)
+            report.notes.append(alpha_not_carried(src.name))
         elif result.shape[:2] != loaded.alpha.shape:
             report.notes.append(f"{src.name}: the output size differs from the input's, so the alpha channel is dropped")
     if out_path is None and montage_path is None and loaded.kind != "matrix":

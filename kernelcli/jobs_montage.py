@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .jobs_common import Report, with_alpha
+from .jobs_common import Report, alpha_not_carried, with_alpha
 
 
 def montage_by_part(src: Path, data: Any, label: str, compute_part: Callable[[Any, int], Any], parts: int,
@@ -60,6 +60,7 @@ def montage_alone(src: Path, label: str, loaded: Any, data: Any, drawn: dict[str
                        maps=drawn["labels"])
     if loaded.alpha is not None:
         report.input_shape = with_alpha(report.input_shape)
+        report.notes.append(alpha_not_carried(src.name))
     title, sheet_notes = f"{piped_stream(src) or src.name}: {label}", [f"{describe}; each map stretched from its min (black) to its max (white)"] if describe else []
     check_sheet_memory(f"convolve {src.name}", len(tiles), DEFAULT_TILE, len(sheet_notes))
     sheet = render_montage(data, tiles, title=title, notes=sheet_notes, planes=drawn["planes"],

@@ -84,3 +84,25 @@ class TestSheetTooLargeForItsFormat:
         monkeypatch.setattr(kernelcli.banks, "filter_bank", lambda *a, **k: pytest.fail("a map was computed"))
         r = invoke("gallery", "z.npy", "--layout", "zyx", "--family", "edge", "--out", "g.jpg")
         assert r.exit_code == 2 and "g.jpg: JPEG holds at most 65500 pixels a side" in r.stderr, r.output
+
+
+class TestAlphaNote:
+    """Finding 3: `convolve rgba.png -k sobel_v -k sobel_h --montage m.png` (and `-k sobel_v --stride 2 --montage`)
+    dropped the alpha with no note; with --out the note said "into feature maps", the gallery's "into the maps"."""
+
+    NOTE = "rgba.png: the alpha channel is not carried into the maps"
+
+    @pytest.mark.parametrize("args", [
+        ("convolve", "rgba.png", "-k", "sobel_v", "-k", "sobel_h", "--montage", "m.png"),
+        ("convolve", "rgba.png", "--weights", "w.npy", "--montage", "m.png"),
+        ("convolve", "rgba.png", "-k", "sobel_v", "--stride", "2", "--montage", "m.png"),
+        ("convolve", "rgba.png", "-k", "sobel_v", "-k", "sobel_h", "--montage", "m.png", "--out", "m.npy"),
+        ("gallery", "rgba.png", "--family", "edge", "--out", "g.png"),
+    ])
+    def test_every_sheet_of_an_rgba_input_says_its_alpha_is_dropped(self, invoke, tmp_path, args):
+        a = np.random.default_rng(2).integers(0, 255, (30, 40, 4), dtype=np.uint8)
+        Image.fromarray(a, "RGBA").save(tmp_path / "rgba.png")
+        np.save(tmp_path / "w.npy", np.ones((2, 3, 3, 3), np.float32))
+        r = invoke(*args, "--force", "--json", "-q")
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.stdout)["notes"].count(self.NOTE) == 1, r.stdout
