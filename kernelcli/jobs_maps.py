@@ -225,12 +225,13 @@ def _describe_options(options: ConvolveOptions) -> str:
 
     >>> _describe_options(ConvolveOptions(pad_value=255, flip=True, kernel_scale="0.5"))
     'padding same (constant 255), stride 1, dilation 1, flipped (true convolution), --kernel-scale 0.5'
-    >>> _describe_options(ConvolveOptions(padding="valid", pad_mode="reflect"))
-    'padding valid, stride 1, dilation 1'
+    >>> _describe_options(ConvolveOptions(padding="valid", pad_mode="reflect")), _describe_options(ConvolveOptions(padding=(1, 1, 1, 1)))
+    ('padding valid, stride 1, dilation 1', 'padding 1 (constant), stride 1, dilation 1')
     """
-    from .modes import pads_nothing
+    from .modes import canonical_padding, pads_nothing
 
-    padding = ",".join(map(str, options.padding)) if isinstance(options.padding, tuple) else str(options.padding)
+    padding = canonical_padding(options.padding)  # (-p 0 is "valid" and -p 1,1,1,1 is "1", as the title's words say)
+    padding = ",".join(map(str, padding)) if isinstance(padding, tuple) else str(padding)
     fill = f" {options.pad_value:g}" if options.pad_mode == "constant" and options.pad_value != 0 else ""
     border = "" if pads_nothing(options.padding) else f" ({options.pad_mode}{fill})"
     text = f"padding {padding}{border}, stride {options.stride}, dilation {options.dilation}"

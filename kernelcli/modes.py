@@ -133,12 +133,8 @@ def conv_words(stride: Any = 1, padding: Any = "same", dilation: Any = 1, pad_mo
     words = [f"s{stride}"] if stride != 1 else []
     words += [f"d{dilation}"] if dilation != 1 else []
     pads = not pads_nothing(padding)
-    if isinstance(padding, tuple) and len(padding) == 6 and padding[0::2] == padding[1::2]:
-        padding = padding[0::2]  # Z0,Z1,Y0,Y1,X0,X1 of equal pairs is PZ,PY,PX (review 52 #2: two names, one result)
-    if isinstance(padding, tuple) and len(set(padding)) == 1:
-        padding = padding[0]
-    if padding != "same":
-        named = nothing if pads_nothing(padding) else padding
+    named = canonical_padding(padding, nothing)
+    if named != "same":
         words.append(named if isinstance(named, str) else f"p{'-'.join(map(str, named)) if isinstance(named, tuple) else named}")
     if pads and pad_mode != "constant":
         words.append(pad_mode)
@@ -158,6 +154,23 @@ def pad_label(widths: Any, pad_mode: str = "constant", pad_value: Any = 0.0) -> 
     ('pad_p1', 'pad_p3_fill255', 'pad_p0-0-2-1_replicate', 'pad_p2', 'pad_p0')
     """
     return "_".join(["pad", *conv_words(padding=widths, pad_mode=canonical_pad_mode(pad_mode), pad_value=pad_value, nothing="p0")])
+
+
+def canonical_padding(padding: Any, nothing: str = "valid") -> Any:
+    """A padding however it was spelt, one way: ``same``, ``nothing`` where it adds no border (0, four zeros), one
+    width where the widths are equal (``1,1,1,1`` is 1), else the widths.  The name (:func:`conv_words`) and a sheet's
+    option line both say it so.
+
+    >>> canonical_padding(0), canonical_padding((1, 1, 1, 1)), canonical_padding((2, 1, 1, 2)), canonical_padding("same")
+    ('valid', 1, (2, 1, 1, 2), 'same')
+    >>> canonical_padding((2, 2, 1, 1, 1, 1))
+    (2, 1, 1)
+    """
+    if pads_nothing(padding):
+        return nothing
+    if isinstance(padding, tuple) and len(padding) == 6 and padding[0::2] == padding[1::2]:
+        padding = padding[0::2]  # Z0,Z1,Y0,Y1,X0,X1 of equal pairs is PZ,PY,PX (review 52 #2: two names, one result)
+    return padding[0] if isinstance(padding, tuple) and len(set(padding)) == 1 else padding
 
 
 def pads_nothing(padding: Any) -> bool:

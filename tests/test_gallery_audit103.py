@@ -131,7 +131,7 @@ class TestOptionsLine:
     @pytest.mark.parametrize(("given", "line"), [
         ({"padding": "valid"}, "padding valid, stride 1, dilation 1"),
         ({"padding": "valid", "pad_mode": "reflect"}, "padding valid, stride 1, dilation 1"),
-        ({"padding": 0, "pad_value": 7.0}, "padding 0, stride 1, dilation 1"),
+        ({"padding": 0, "pad_value": 7.0}, "padding valid, stride 1, dilation 1"),  # (one name for one padding: audit 134 #6)
     ])
     def test_a_border_is_named_only_where_something_is_padded(self, given, line):
         from kernelcli.jobs_common import ConvolveOptions

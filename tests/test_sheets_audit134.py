@@ -106,3 +106,33 @@ class TestAlphaNote:
         r = invoke(*args, "--force", "--json", "-q")
         assert r.exit_code == 0, r.output
         assert json.loads(r.stdout)["notes"].count(self.NOTE) == 1, r.stdout
+
+
+class TestPaddingOnTheSheet:
+    """Finding 6: the montage's option line spelt the padding as typed: "padding 0" under a title that says "(valid)",
+    "padding 1,1,1,1 (reflect)" for "p1_reflect"; one padding has one name (modes.canonical_padding)."""
+
+    @pytest.mark.parametrize("typed, said", [("0", "padding valid,"), ("0,0,0,0", "padding valid,"), ("valid", "padding valid,"),
+                                             ("1", "padding 1 (reflect),"), ("1,1,1,1", "padding 1 (reflect),"),
+                                             ("2,1,1,2", "padding 2,1,1,2 (reflect),"), ("same", "padding same (reflect),")])
+    def test_the_option_line_names_the_padding_one_way(self, invoke, phantom, monkeypatch, typed, said):
+        drawn = sheet_words(monkeypatch)
+        r = invoke("convolve", "phantom.png", "-k", "sobel_v", "-k", "sobel_h", "--padding", typed, "--pad-mode", "reflect",
+                   "--montage", "m.png", "--force", "-q")
+        assert r.exit_code == 0, r.output
+        assert drawn["notes"][0].startswith(said), drawn["notes"]
+
+
+def sheet_words(monkeypatch) -> dict:
+    """What render_montage is given (title, notes, tile labels) on the next call, filled in when it is called."""
+    import kernelcli.montage
+
+    drawn: dict = {}
+    draw = kernelcli.montage.render_montage
+
+    def spy(source, tiles, **kwargs):
+        drawn.update(kwargs, labels=[t[0] for t in tiles])
+        return draw(source, tiles, **kwargs)
+
+    monkeypatch.setattr(kernelcli.montage, "render_montage", spy)
+    return drawn
