@@ -136,3 +136,21 @@ def sheet_words(monkeypatch) -> dict:
 
     monkeypatch.setattr(kernelcli.montage, "render_montage", spy)
     return drawn
+
+
+class TestFormatAndSuffixBesideAMontageAlone:
+    """Finding 8: `--montage fs.png --suffix edges` and `--montage fm.png --format jpg` wrote the sheet alone, exit 0, with
+    no note: nothing was named `edges` and nothing was a JPEG (with --out, --suffix is noted and --format checked)."""
+
+    @pytest.mark.parametrize("option, said", [
+        (("--suffix", "edges"), "--suffix 'edges' names the data output, which is not written: only --montage m.png is"),
+        (("--format", "jpg"), "--format jpg is the data output's type, which is not written: only --montage m.png is"),
+    ])
+    @pytest.mark.parametrize("kernels", [("-k", "sobel_v"), ("-k", "sobel_v", "-k", "sobel_h")])
+    def test_an_option_of_the_unwritten_data_output_is_noted(self, invoke, phantom, option, said, kernels):
+        r = invoke("convolve", "phantom.png", *kernels, "--montage", "m.png", *option, "--force")
+        assert r.exit_code == 0, r.output
+        assert said in r.stderr, r.stderr
+        assert sorted(p.name for p in phantom.iterdir()) == ["m.png", "phantom.png", "rgb.png"]
+        r = invoke("convolve", "phantom.png", *kernels, "--montage", "m.png", *option, "--force", "--json", "-q")
+        assert any(said in n for n in json.loads(r.stdout)["notes"]), r.stdout

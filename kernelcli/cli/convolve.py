@@ -49,8 +49,8 @@ from ._tiled import run_single, single_tiled
 from ._early import starts_early
 from ._stdio import piped
 from .convolve_asks import (
-    before_stdin, chain_steps, kernel_bank, layer_weights, load_for, load_spec, padding_widths, pool_only_note,
-    refuse_off_the_tiled_path, volume_only,
+    before_stdin, chain_steps, kernel_bank, layer_weights, load_for, load_spec, montage_only_note, padding_widths,
+    pool_only_note, refuse_off_the_tiled_path, volume_only,
 )
 from ._common import call_note, cli_paths, echo, guarded, invoked_as, note
 from ._report import output_for, render_report, summary_line
@@ -268,6 +268,7 @@ def convolve(
         return
     input = input[0]
     note_one_input(batch, quiet=quiet, out=out)
+    montage_only_note(batch, out, montage, quiet=quiet)
     if weights is not None:
         layer = layer_weights(kernel, kernel_scale, combine, weights, bias_file, bias)
         report = _run_weights(input, weights, *layer, options, batch, out=out, montage=montage, force=force)

@@ -219,6 +219,25 @@ def pool_only_note(steps: list[Any], options: Any, scale: Any, quiet: bool) -> N
         call_note(f"{', '.join(unused)}: for a chain's kernels; this chain only pools (maxpool:F:S gives a stride)", quiet=quiet)
 
 
+def montage_only_note(batch: Any, out: Any, montage: Any, *, quiet: bool) -> None:
+    """Say that ``--suffix`` and ``--format`` change nothing where ``--montage`` is the only output: they name and type
+    the data output, which is then not written (with ``--out``, ``--suffix`` is noted and ``--format`` checked).
+
+    >>> from kernelcli.cli import _common
+    >>> from kernelcli.cli._batch import BatchOptions
+    >>> montage_only_note(BatchOptions(format="jpg"), None, "m.png", quiet=True); _common._CALL_NOTES.pop()
+    "--format jpg is the data output's type, which is not written: only --montage m.png is written (its type is its extension)"
+    """
+    if out is not None or montage is None:
+        return
+    if batch.suffix is not None:
+        call_note(f"--suffix {batch.suffix!r} names the data output, which is not written: only --montage {montage} is "
+                  "written", quiet=quiet)
+    if batch.fmt:
+        call_note(f"--format {batch.fmt} is the data output's type, which is not written: only --montage {montage} is "
+                  "written (its type is its extension)", quiet=quiet)
+
+
 def refuse_unsupported(input: Path) -> None:
     """Exit 2 for an input of a type neither the image nor the volume path reads (MINC, Analyze, PAR/REC...); a Zarr
     store (``a.zarr``, ``grp.zarr/img``, a URL) is read, tile by tile, as an array."""
