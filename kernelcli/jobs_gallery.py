@@ -146,7 +146,7 @@ def gallery_file(
     # the file's array as the record gives it (an RGBA image's alpha counted: 40x50x3 titled an HxWx4 input)
     shown_shape = "x".join(map(str, input_shape)) + (", alpha not used" if loaded.alpha is not None else "")
     fitting = sum(1 for k in kernels if len(k.shape) != 3 or k.shape[0] == channels)
-    title = f"{shown_name or src.name} ({shown_shape}): {fitting} kernels" + (f", family {family}" if family else "")
+    title = f"{shown_name or src.name} ({shown_shape}): {numtext.counted(fitting, 'kernel')}" + (f", family {family}" if family else "")
     check_sheet_sides(sheet_path, data.shape, [work.shape] * count, title=title, tile=tile or DEFAULT_TILE,
                       notes=sheet_notes, captions=True, maps_reduced=factor)  # (before any map is computed)
     for kernel in kernels:

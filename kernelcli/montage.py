@@ -165,6 +165,34 @@ def _fit(draw, text: str, font, width: int, middle: bool = False) -> str:
     return head + dots + tail
 
 
+#: most lines one title or note is wrapped onto (the last is then cut, as a line that does not fit)
+MAX_WRAPPED_LINES = 4
+
+
+def _wrap(draw, text: str, font, width: int) -> list[str]:
+    """``text`` broken at spaces into lines that fit ``width`` pixels once drawn (:func:`drawable`; at most
+    :data:`MAX_WRAPPED_LINES`; a word wider than a line is cut when drawn, :func:`_fit`): a one-kernel sheet is
+    narrow, and its option line was cut at ``--kerne…``, the scale the maps were made with unread."""
+    lines = [""]
+    for word in text.split(" "):
+        joined = f"{lines[-1]} {word}" if lines[-1] else word
+        if not lines[-1] or draw.textlength(drawable(joined, font), font=font) <= width:
+            lines[-1] = joined
+        else:
+            lines.append(word)
+    if len(lines) > MAX_WRAPPED_LINES:
+        lines = lines[: MAX_WRAPPED_LINES - 1] + [" ".join(lines[MAX_WRAPPED_LINES - 1:])]
+    return lines
+
+
+def _header(title: str | None, notes: Sequence[str], width: int) -> tuple[list[str], list[str]]:
+    """The title's lines and the notes' lines of a sheet ``width`` pixels wide, wrapped (:func:`_wrap`)."""
+    from PIL import Image, ImageDraw
+
+    draw, room = ImageDraw.Draw(Image.new("RGB", (1, 1))), width - 2 * MARGIN
+    return (_wrap(draw, title, _font(15), room) if title else []), [line for note in notes for line in _wrap(draw, note, _font(11), room)]
+
+
 def _distinct(draw, names: list[str], font, width: int) -> list[str]:
     """The labels as drawn, fitted to ``width``: two tiles never look alike (two inline kernels were both
     ``inline_3x3``, two long names cut to one prefix): a label drawn twice is numbered, ``inline_3x3 (2)``."""
@@ -239,10 +267,10 @@ CAPTION_HEIGHT = 14
 
 
 def sheet_size(n: int, tile: int, *, title: str | None = None, notes: int = 0, columns: int | None = None,
-               captions: bool = False) -> tuple[int, int]:
+               captions: bool = False, title_lines: int = 1) -> tuple[int, int]:
     """(width, height) in pixels of :func:`render_montage`'s sheet of ``n`` tiles of ``tile`` pixels (cells are at
-    least :data:`MIN_CELL`, as drawn): known before it is drawn, so that a sheet too large for the memory allowed
-    is refused first.
+    least :data:`MIN_CELL`, as drawn) under a title of ``title_lines`` and ``notes`` lines: known before it is drawn,
+    so that a sheet too large for the memory allowed is refused first.
 
     >>> sheet_size(4, 96, title="t", notes=1), sheet_size(4, 16, title="t", notes=1)
     ((554, 202), (554, 202))
@@ -251,7 +279,7 @@ def sheet_size(n: int, tile: int, *, title: str | None = None, notes: int = 0, c
     cols = columns or (n if n <= 4 else min(MAX_COLUMNS, math.ceil(math.sqrt(n))))
     rows = math.ceil(n / cols)
     cell_w, cell_h = tile, tile + LABEL_HEIGHT + (CAPTION_HEIGHT if captions else 0)
-    header_h = (22 if title else 0) + 16 * notes + (GAP if title or notes else 0)
+    header_h = (22 * title_lines if title else 0) + 16 * notes + (GAP if title or notes else 0)
     width = MARGIN * 2 + tile + 2 * GAP + cols * cell_w + (cols - 1) * GAP
     height = MARGIN * 2 + header_h + max(cell_h, rows * cell_h + (rows - 1) * GAP)
     return width, height
@@ -276,7 +304,10 @@ def sheet_extent(source_shape: Sequence[int], map_shapes: Sequence[Sequence[int]
         scale = picture_scale(max(max(source_shape[:2]), *(max(m[:2]) * maps_reduced for m in map_shapes)), tile)
     sizes = [_picture_size(source_shape, scale), *(_picture_size(m, scale * maps_reduced) for m in map_shapes)]
     cell = max(MIN_CELL, max(max(size) for size in sizes))
-    return sheet_size(len(map_shapes), cell, title=title, notes=len(notes), columns=columns, captions=captions)
+    width, _ = sheet_size(len(map_shapes), cell, columns=columns)
+    titled, noted = _header(title, notes, width)
+    return sheet_size(len(map_shapes), cell, title=title, notes=len(noted), columns=columns, captions=captions,
+                      title_lines=len(titled))
 
 
 def render_montage(
@@ -308,7 +339,7 @@ def render_montage(
         keep every full-size map in memory.  A caption (such as the kernel's family and
         size) goes before the range on the tile's second line.
     title : str, optional
-        One line across the top.
+        Across the top, wrapped at spaces onto more lines where it is wider than the sheet (as each note is).
     tile : int
         Largest side of a tile in pixels.
     columns : int, optional
@@ -363,17 +394,19 @@ def render_montage(
     # Cells as large as the largest scaled picture (at most ``tile``): small inputs stay compact.
     tile = max(MIN_CELL, max(max(img.size) for img in [source_img, *pictures]))
     cell_w, cell_h = tile, tile + LABEL_HEIGHT + (CAPTION_HEIGHT if captions else 0)
-    header_lines = ([title] if title else []) + list(notes)
     left_w = tile + 2 * GAP
-    width, height = sheet_size(n, tile, title=title, notes=len(notes), columns=cols, captions=captions)
+    titled, noted = _header(title, notes, sheet_size(n, tile, columns=cols)[0])
+    header_lines = titled + noted
+    width, height = sheet_size(n, tile, title=title, notes=len(noted), columns=cols, captions=captions,
+                               title_lines=len(titled))
     sheet = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(sheet)
 
     y = MARGIN
-    if title:
-        draw.text((MARGIN, y), _fit(draw, title, title_font, width - 2 * MARGIN), font=title_font, fill=INK)
+    for line in titled:
+        draw.text((MARGIN, y), _fit(draw, line, title_font, width - 2 * MARGIN), font=title_font, fill=INK)
         y += 22
-    for line in notes:
+    for line in noted:
         draw.text((MARGIN, y), _fit(draw, line, small_font, width - 2 * MARGIN), font=small_font, fill=FAINT)
         y += 16
     top = y + (GAP if header_lines else 0)

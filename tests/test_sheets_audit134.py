@@ -40,13 +40,15 @@ class TestControlCharactersInNames:
         ("convolve", "phantom.png", "-k", "k\nx.npy", "-k", "sobel_h", "--montage", "s.png"),
         ("convolve", "rgb.png", "--weights", "w\nx.npy", "--montage", "s.png"),
     ])
-    def test_a_sheet_of_a_name_with_a_line_break_is_drawn(self, invoke, phantom, args):
+    def test_a_sheet_of_a_name_with_a_line_break_is_drawn(self, invoke, phantom, monkeypatch, args):
         shutil.copy(phantom / "phantom.png", phantom / "two\nlines.png")
         np.save(phantom / "k\nx.npy", np.array([[1.0, 0, -1]] * 3))
         np.save(phantom / "w\nx.npy", np.random.default_rng(0).normal(size=(2, 3, 3, 3)).astype(np.float32))
+        drawn = sheet_words(monkeypatch)
         r = invoke(*args, "--force", "-q")
         assert r.exit_code == 0, r.output
         assert (phantom / "s.png").is_file()
+        assert "\\n" in " ".join(drawn["shown"]) and "\\\\" not in " ".join(drawn["shown"]), drawn["shown"]
 
 
 class TestSheetTooLargeForItsFormat:
@@ -127,14 +129,19 @@ def sheet_words(monkeypatch) -> dict:
     """What render_montage is given (title, notes, tile labels) on the next call, filled in when it is called."""
     import kernelcli.montage
 
-    drawn: dict = {}
-    draw = kernelcli.montage.render_montage
+    drawn: dict = {"shown": []}
+    draw, fit = kernelcli.montage.render_montage, kernelcli.montage._fit
 
     def spy(source, tiles, **kwargs):
         drawn.update(kwargs, labels=[t[0] for t in tiles])
         return draw(source, tiles, **kwargs)
 
+    def fitted(*args, **kwargs):  # (each text as drawn)
+        drawn["shown"].append(fit(*args, **kwargs))
+        return drawn["shown"][-1]
+
     monkeypatch.setattr(kernelcli.montage, "render_montage", spy)
+    monkeypatch.setattr(kernelcli.montage, "_fit", fitted)
     return drawn
 
 
@@ -154,3 +161,39 @@ class TestFormatAndSuffixBesideAMontageAlone:
         assert sorted(p.name for p in phantom.iterdir()) == ["m.png", "phantom.png", "rgb.png"]
         r = invoke("convolve", "phantom.png", *kernels, "--montage", "m.png", *option, "--force", "--json", "-q")
         assert any(said in n for n in json.loads(r.stdout)["notes"]), r.stdout
+
+
+class TestOneKernelSheet:
+    """Finding 7: a one-kernel sheet (428 px wide) cut its option line at '--kerne…' and its title, so the
+    --kernel-scale the maps were made with could not be read; a one-kernel gallery said '1 kernels'."""
+
+    def test_long_header_lines_wrap_and_nothing_is_cut(self, monkeypatch):
+        import kernelcli.montage as montage
+
+        drawn: list[str] = []
+        real = montage._fit
+
+        def fit(draw, text, font, width, middle=False):
+            out = real(draw, text, font, width, middle)
+            drawn.append(out)
+            return out
+
+        monkeypatch.setattr(montage, "_fit", fit)
+        x = np.random.default_rng(0).random((40, 50))
+        note = ("padding 2,1,1,2 (reflect), stride 2, dilation 2, flipped (true convolution), --kernel-scale 0.5; each map "
+                "stretched from its min (black) to its max (white)")
+        title = "phantom.png: convolve sobel_v_s2_d2_p2-1-1-2_reflect_flip_scale0.5"
+        sheet = montage.render_montage(x, [("sobel_v", x)], title=title, notes=[note])
+        words = " ".join(drawn)
+        assert "…" not in words and "--kernel-scale 0.5;" in words and "scale0.5" in words, drawn
+        assert montage.sheet_extent(x.shape, [x.shape], title=title, notes=[note]) == sheet.size
+
+    def test_a_one_kernel_gallery_says_1_kernel(self, invoke, phantom, monkeypatch):
+        folder = phantom / "uf"
+        folder.mkdir()
+        (folder / "solo.json").write_text(json.dumps({"family": "solo", "kernels": [{"name": "dx", "matrix": [[-1, 0, 1]]}]}))
+        monkeypatch.setenv("KERNELCLI_KERNEL_PATH", str(folder))
+        drawn = sheet_words(monkeypatch)
+        r = invoke("gallery", "phantom.png", "--family", "solo", "--out", "g.png", "--force", "-q")
+        assert r.exit_code == 0, r.output
+        assert drawn["title"].endswith(": 1 kernel, family solo"), drawn["title"]
