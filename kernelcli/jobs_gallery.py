@@ -128,6 +128,7 @@ def gallery_file(
     if loaded.alpha is not None:  # as for feature maps (run_maps_job): said, not dropped in silence
         notes.append(alpha_not_carried(src.name))
     tiles: list[tuple[str, Any, str]] = []
+    labels: list[str] = []
     low, high = float("inf"), float("-inf")
     computed = "float32"  # the maps' dtype: the record's range and dtype are the result's as computed, not the sheet's
     start = time.perf_counter()
@@ -157,6 +158,7 @@ def gallery_file(
         bank = filter_bank(work, [kernel], [kernel.name], padding="same", pad_mode=mode, pad_value=pad_value, paths=paths)
         bank = bank if colour else as_slices(bank)
         computed = str(bank.maps.dtype)
+        labels.extend(bank.labels)  # (a colour tile draws three maps: the record names each, as convolve's does)
         caption = f"{kernel.family} {kernel_size_text(shape)}"
         for label, maps in montage_tiles(bank, colour):
             lo, hi = float(maps.min()), float(maps.max())
@@ -185,6 +187,6 @@ def gallery_file(
         dtype=computed,
         total=sheet.height * sheet.width * 3,
         notes=notes,
-        maps=[t[0] for t in tiles],
+        maps=labels,
         montage=str(sheet_path),
     )

@@ -56,7 +56,8 @@ class TestGalleryCommand:
         Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(tmp_path / "c.png")
         r = invoke("gallery", "c.png", "--family", "smoothing", "--out", "s.png", "--json", "-q")
         assert r.exit_code == 0, r.output
-        assert json.loads(r.stdout)["maps"] == [k.name for k in list_kernels("smoothing")]  # one colour tile each
+        # one colour tile each; the record names its three maps, as convolve's does (audit 134 #5)
+        assert json.loads(r.stdout)["maps"] == [f"{k.name}[{c}]" for k in list_kernels("smoothing") for c in "RGB"]
         sheet = pixels(tmp_path / "s.png").astype(int)
         assert (np.abs(sheet[..., 0] - sheet[..., 1]) > 40).sum() > 1000  # colour, not grey
 

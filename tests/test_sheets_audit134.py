@@ -197,3 +197,22 @@ class TestOneKernelSheet:
         r = invoke("gallery", "phantom.png", "--family", "solo", "--out", "g.png", "--force", "-q")
         assert r.exit_code == 0, r.output
         assert drawn["title"].endswith(": 1 kernel, family solo"), drawn["title"]
+
+
+class TestColourMapNames:
+    """Finding 5: the README said a colour image's maps are `sobel_v[R]`, `[G]`, `[B]` "on the sheet and in the record's
+    maps"; gallery's record named one map per colour tile (`prewitt_v`), convolve's one per channel (`prewitt_v[R]`...),
+    and both sheets label the colour tile `prewitt_v`.  The record names each map computed, in both commands."""
+
+    def test_gallery_and_convolve_name_the_maps_of_one_input_and_kernel_alike(self, invoke, phantom, monkeypatch):
+        drawn = sheet_words(monkeypatch)
+        g = invoke("gallery", "rgb.png", "--family", "edge", "--out", "g.png", "--force", "--json", "-q")
+        assert g.exit_code == 0, g.output
+        tiles = drawn["labels"]
+        c = invoke("convolve", "rgb.png", "-k", "prewitt_v", "-k", "prewitt_h", "--montage", "m.png", "--force", "--json", "-q")
+        assert c.exit_code == 0, c.output
+        names = ["prewitt_v[R]", "prewitt_v[G]", "prewitt_v[B]", "prewitt_h[R]", "prewitt_h[G]", "prewitt_h[B]"]
+        assert json.loads(c.stdout)["maps"] == names
+        gallery_maps = json.loads(g.stdout)["maps"]
+        assert gallery_maps[gallery_maps.index("prewitt_v[R]"):][:6] == names
+        assert "prewitt_v" in tiles and "prewitt_v" in drawn["labels"]  # (a colour tile carries the kernel's name)
