@@ -104,7 +104,7 @@ def test_pad_through_a_pipe(pipe, invoke, tmp_path):
         (("convolve", "-", "-k", "sobel_v", "-o", "-", "--format", "png", "--json"), None, "--json prints on stdout"),
         (("convolve", "-", "-k", "sobel_v", "-o", "-", "--format", "png"), b"", "stdin is empty"),
         (("pool", "-", "SAMPLE", "--size", "2", "--out-dir", "o"), None, "give it alone"),
-        (("convolve", "-", "-k", "box:3", "-o", "v.nii.gz"), b"\x1f\x8b\x08\x00rest", "volumes (NIfTI, DICOM) are read from files"),
+        (("convolve", "-", "-k", "box:3", "-o", "v.nii.gz"), b"\x1f\x8b\x08\x00rest", "volumes (NIfTI, DICOM, MGH, NRRD, MetaImage) are read from files"),
     ],
 )
 def test_refusals_leave_stdout_empty(pipe, invoke, tmp_path, args, data, words):

@@ -1,7 +1,7 @@
 """``-`` as a file: an input read from stdin, an output written to stdout.
 
 A piped input is copied to a private temporary file named after its format (sniffed from
-its first bytes: PNG, JPEG, TIFF, BMP, GIF, NPY; anything else is a text matrix), so it
+its first bytes: PNG, JPEG, TIFF, BMP, GIF, NPY; anything else is a text matrix; a volume is refused), so it
 goes through exactly the readers, guards and messages a file does.  ``--format``
 asserts stdin's format when the output is a named file (whose extension gives the output's
 format); otherwise it names the output's format.  A piped output is written to a temporary
@@ -19,6 +19,7 @@ Example
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import IO, Any
@@ -68,6 +69,31 @@ def sniff_bytes(head: bytes) -> str:
         if head.startswith(magic):
             return _SNIFFED[name]
     return "csv"
+
+
+#: how much of a stream is read to tell its format: a DICOM file's 'DICM' is at bytes 128-131, after its preamble
+HEAD_BYTES = 132
+#: why a volume on stdin is refused
+VOLUMES_NOT_PIPED = "volumes (NIfTI, DICOM, MGH, NRRD, MetaImage) are read from files, not pipes"
+_METAIMAGE = re.compile(rb"\s*(ObjectType|NDims)\s*=")
+
+
+def sniff_volume(head: bytes) -> str | None:
+    """The volume format a stream's first :data:`HEAD_BYTES` announce (DICOM, NRRD, MetaImage), else None.
+
+    A DICOM file is told by 'DICM' at byte 128 before any image signature: its 128-byte preamble may hold a TIFF
+    header (PS3.10 7.1 allows it; pydicom's CT_small.dcm has one), which made it a TIFF on stdin.
+
+    >>> sniff_volume(b"II*\\x00".ljust(128, b"\\x00") + b"DICM"), sniff_volume(b"NRRD0004\\n"), sniff_volume(b"ObjectType = Image")
+    ('DICOM', 'NRRD', 'MetaImage')
+    """
+    if head[128:132] == b"DICM":
+        return "DICOM"
+    if head.startswith(b"NRRD000"):
+        return "NRRD"
+    if _METAIMAGE.match(head):
+        return "MetaImage"
+    return None
 
 
 def _fmt_name(fmt: Any) -> str | None:
@@ -172,14 +198,17 @@ class Pipes:
 
     def _read_stdin(self) -> Path:
         stream = stdin_stream(self._stdin)
-        head = read_up_to(stream, 16)
+        head = read_up_to(stream, HEAD_BYTES)
         if not head:
             raise UsageError("input '-': stdin is empty")
+        volume = sniff_volume(head)
+        if volume is not None:
+            raise UsageError(f"input '-': stdin holds {'an' if volume == 'NRRD' else 'a'} {volume} file; {VOLUMES_NOT_PIPED}: give its path")
         kind = sniff_bytes(head)
-        if kind == "csv" and (b"\x00" in head or head.startswith(b"\x1f\x8b")):
+        if kind == "csv" and (b"\x00" in head[:16] or head.startswith(b"\x1f\x8b")):
             raise UsageError(
                 f"input '-': stdin is neither PNG, JPEG, TIFF, BMP, GIF, NPY nor a text matrix (it starts {head[:4].hex()}); "
-                "volumes (NIfTI, DICOM) are read from files, not pipes"
+                f"{VOLUMES_NOT_PIPED}"
             )
         # --format speaks of stdin only when the output is a named file (its extension is the output's format);
         # without --out it names the output's format, with --out - stdout's
