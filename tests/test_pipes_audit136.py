@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import process_env
+from kernelcli.errors import Interrupted
 
 
 def kernelcli(*args: str, cwd: Path, data: bytes | None = b"", stdout=None) -> subprocess.CompletedProcess:
@@ -88,3 +90,50 @@ def test_nrrd_and_metaimage_on_stdin_are_refused_as_volumes(tmp_path, kind, data
     r = kernelcli("volume", "-", "-k", "box:3", "-o", "o.npy", cwd=tmp_path, data=data)
     assert r.returncode == 2, r.stderr
     assert f"error: input '-': stdin holds {kind} file; volumes (" in r.stderr and "not a text matrix" not in r.stderr, r.stderr
+
+
+# F3: the summary line comes only after stdout took the whole result
+
+class StopsMidCopy:
+    """A stdout that takes ``size`` bytes, then is stopped by ``stop`` (Ctrl-C, SIGTERM) as a signal stops a copy."""
+
+    def __init__(self, size: int, stop: BaseException) -> None:
+        self.taken, self.size, self.stop = 0, size, stop
+
+    def write(self, data) -> int:
+        if self.taken >= self.size:
+            raise self.stop
+        n = min(len(data), self.size - self.taken)
+        self.taken += n
+        return n
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt(), Interrupted(signal.SIGTERM)], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_while_the_result_goes_to_stdout_prints_no_summary(capsys, stop):
+    from kernelcli.cli._common import note, notes_held
+    from kernelcli.io.pipes import Pipes
+
+    stdout = StopsMidCopy(1 << 16, stop)
+    with pytest.raises(type(stop)):
+        with notes_held(), Pipes(None, "-", "npy", stdout=stdout) as pipes:
+            pipes.out.write_bytes(bytes(1 << 20))
+            note("big.png 512x512, convolve box:3 -> stdout 512x512")
+    assert stdout.taken == 1 << 16
+    assert capsys.readouterr().err == ""
+
+
+def test_the_summary_still_follows_a_whole_copy(capsys):
+    import io
+
+    from kernelcli.cli._common import note, notes_held
+    from kernelcli.io.pipes import Pipes
+
+    stdout = io.BytesIO()
+    with notes_held(), Pipes(None, "-", "npy", stdout=stdout) as pipes:
+        pipes.out.write_bytes(bytes(1 << 20))
+        note("big.png 512x512, convolve box:3 -> stdout 512x512")
+    assert len(stdout.getvalue()) == 1 << 20
+    assert capsys.readouterr().err == "big.png 512x512, convolve box:3 -> stdout 512x512\n"

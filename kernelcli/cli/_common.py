@@ -166,7 +166,8 @@ def notes_held():
     copied as the command returns), or before the error of a command that failed.  A stdout
     that could not take the output (:class:`StdoutError`) drops them: the one error line
     is all that is said, with no summary of an output that never arrived; so does a reader
-    that closed the pipe early (``| head -c 10``: exit 1, nothing said).
+    that closed the pipe early (``| head -c 10``: exit 1, nothing said), and a stop (Ctrl-C, SIGTERM) while the
+    result was being copied: stdout got part of it, and "-> stdout 512x512" said it got it whole.
 
     >>> with notes_held():
     ...     note("a note")  # on stderr as the block ends
@@ -178,8 +179,11 @@ def notes_held():
     held = _HELD
     try:
         yield
-    except (StdoutError, BrokenPipeError):
-        held.clear()
+    except BaseException as exc:
+        from ..io.pipes import Pipes
+
+        if isinstance(exc, (StdoutError, BrokenPipeError)) or Pipes.cut_short(exc):
+            held.clear()
         raise
     finally:
         _HELD = outer

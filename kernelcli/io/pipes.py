@@ -177,10 +177,24 @@ class Pipes:
         if self.to_stdout and self.out is not None and self.out.exists() and not self._delivered:
             self._delivered = True
             stream = self._stdout or sys.stdout.buffer
-            with self.out.open("rb") as f:
-                with writing_stdout():
-                    while chunk := f.read(1 << 20):
-                        write_all(stream, chunk)
+            try:
+                with self.out.open("rb") as f:
+                    with writing_stdout():
+                        while chunk := f.read(1 << 20):
+                            write_all(stream, chunk)
+            except BaseException as exc:  # a signal mid-copy too: what stdout holds is cut short
+                exc.stdout_cut_short = True  # type: ignore[attr-defined]
+                raise
+
+    @staticmethod
+    def cut_short(exc: BaseException) -> bool:
+        """Whether ``exc`` stopped the copy of the result to stdout part way (a signal, a full pipe): stdout holds
+        part of the result at most, so no line may say it was written.
+
+        >>> Pipes.cut_short(KeyboardInterrupt())
+        False
+        """
+        return bool(getattr(exc, "stdout_cut_short", False))
 
     def _stand_in_failed(self, error: KernelcliError) -> str | None:
         """The message of a write to stdout's stand-in file that the file system refused (a full or size-limited
