@@ -269,6 +269,7 @@ def check_report_path(
     report: str | os.PathLike, *, inputs: Sequence[Path], outputs: Sequence[Path] = (), force: bool = False
 ) -> None:
     """Check a ``--report`` file like an output: not an input, not an output, not existing without ``force``."""
+    refuse_report_stream(report)
     dest = Path(report)
     too_long = name_problem(dest)
     if too_long:
@@ -285,17 +286,33 @@ def check_report_folder(report: str | os.PathLike, made: Collection[str] = ()) -
     """A ``--report`` file whose folder is missing (exit 2) or read-only (exit 1) is refused while planning,
     as an ``--out`` file is; so is ``-`` (a file of that name was written).  ``made``: absolute folders the
     run creates (the outputs'), where a report may go too."""
-    if os.fspath(report) == "-":
-        from .io.pipes import pipe_refused
-
-        raise UsageError(pipe_refused("--report", report, "the report is a file", stream="stdout",
-                                      fix="give a path (--json prints its records on stdout)"))
+    refuse_report_stream(report)
     dest = Path(report)
     folder = dest.absolute().parent
     if not folder.is_dir() and str(folder) not in made:
         raise UsageError(f"--report {dest}: the folder {dest.parent} does not exist")
     if not folder_writable(folder if folder.is_dir() else _nearest_existing(folder)):
         raise WriteError(f"--report {dest}: cannot write in {output_folder(dest)}: permission denied (read-only folder); nothing was done")
+
+
+def refuse_report_stream(report: str | os.PathLike) -> None:
+    """Refuse (exit 2) a ``--report`` of ``-``, or a path that is or links to an open descriptor (``/dev/stdout``,
+    ``/proc/self/fd/1``): the report is written by renaming a new file onto its path, which replaced such a link.
+
+    >>> refuse_report_stream("/dev/stdout")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --report '/dev/stdout': the report is a file, not stdout; give a path (--json prints its records on stdout)
+    """
+    from .io.output_checks import descriptor_of, stream_named
+    from .io.pipes import pipe_refused
+
+    dash = os.fspath(report) == "-"
+    stream = "stdout" if dash else descriptor_of(report)
+    if stream is not None:
+        raise UsageError(pipe_refused("--report", report, "the report is a file",
+                                      stream=stream if dash else stream_named(report, stream),
+                                      fix="give a path (--json prints its records on stdout)"))
 
 
 def _nearest_existing(folder: Path) -> Path:

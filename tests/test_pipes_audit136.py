@@ -137,3 +137,84 @@ def test_the_summary_still_follows_a_whole_copy(capsys):
         note("big.png 512x512, convolve box:3 -> stdout 512x512")
     assert len(stdout.getvalue()) == 1 << 20
     assert capsys.readouterr().err == "big.png 512x512, convolve box:3 -> stdout 512x512\n"
+
+
+# F2: an output or --report that is, or links to, an open descriptor is refused by what it is (exit 2), never renamed over
+
+def stdout_to_file(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """``name`` in ``tmp_path``, a link to /proc/self/fd/1 (a stand-in for /dev/stdout), and the file stdout goes to."""
+    link = tmp_path / name
+    link.symlink_to("/proc/self/fd/1")
+    return link, tmp_path / "captured.txt"
+
+
+needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+
+
+@needs_proc
+@pytest.mark.parametrize("args, said", [
+    (["--report", "so", "-o", "x.npy"], "error: --report 'so': the report is a file, not stdout (a link to its "
+                                        "descriptor); give a path (--json prints its records on stdout)\n"),
+    (["-o", "so.npy"], "error: --out 'so.npy': stdout is written as --out -, not through its device file (a link to "
+                       "its descriptor); give --out - --format bmp|csv|jpg|npy|png|tif\n"),
+], ids=["report", "out"])
+def test_a_link_to_stdout_is_refused_and_left_a_link(grey, args, said):
+    link, captured = stdout_to_file(grey, "so" if args[0] == "--report" else "so.npy")
+    with captured.open("wb") as f:
+        r = kernelcli("convolve", "g.png", "-k", "box:3", *args, "--force", cwd=grey, stdout=f)
+    assert r.returncode == 2 and r.stderr == said, r.stderr
+    assert link.is_symlink() and os.readlink(link) == "/proc/self/fd/1"
+    assert captured.read_bytes() == b"" and not (grey / "x.npy").exists()
+
+
+@needs_proc
+def test_a_link_to_stdout_on_a_pipe_is_refused_as_stdout_not_as_a_pipe(grey):
+    link, _ = stdout_to_file(grey, "so")
+    r = kernelcli("convolve", "g.png", "-k", "box:3", "--report", "so", "-o", "x.npy", "--force", cwd=grey)
+    assert r.returncode == 2 and "the report is a file, not stdout" in r.stderr, r.stderr  # was exit 4, 'a pipe'
+
+
+@needs_proc
+@pytest.mark.parametrize("target, stream", [
+    ("/proc/self/fd/1", "stdout"), ("/proc/self/fd/2", "stderr"), ("/proc/self/fd/5", "descriptor 5 of this process"),
+    ("so", "stdout")])
+def test_the_report_is_refused_through_every_link_to_a_descriptor(invoke, grey, target, stream):
+    # (links in tmp_path only: a --report of /dev/stdout itself, run on the code before, replaced the system's link)
+    (grey / "so").symlink_to("/proc/self/fd/1")
+    (grey / "r").symlink_to(target)
+    r = invoke("convolve", "g.png", "-k", "box:3", "--report", "r", "-o", "x.npy", "--force")
+    assert r.exit_code == 2, r.output
+    assert f"--report 'r': the report is a file, not {stream} (a link to its descriptor); give a path" in r.stderr, r.stderr
+    assert (grey / "r").is_symlink() and not (grey / "x.npy").exists()
+
+
+@pytest.mark.parametrize("path, stream", [
+    ("/dev/stdout", "stdout"), ("//dev/stdout", "stdout"), ("/dev/../dev/stdout", "stdout"), ("/dev/stderr", "stderr"),
+    ("/dev/stdin", "stdin"), ("/dev/fd/1", "stdout"), ("/proc/self/fd/1", "stdout"), ("/proc/thread-self/fd/2", "stderr"),
+    ("/dev/null", None), ("x.npy", None)])
+def test_descriptors_are_told_by_what_the_path_is(path, stream):
+    from kernelcli.io.output_checks import descriptor_of
+
+    if path.startswith("/proc/thread-self") and not os.path.isdir("/proc/thread-self"):
+        pytest.skip("needs /proc/thread-self")
+    assert descriptor_of(path) == stream
+
+
+@needs_proc
+def test_an_output_linking_to_stderr_is_refused_naming_it(invoke, grey):
+    (grey / "se.npy").symlink_to("/proc/self/fd/2")
+    r = invoke("convolve", "g.png", "-k", "box:3", "-o", "se.npy", "--force")
+    assert r.exit_code == 2 and "--out 'se.npy': the output is a file, not stderr (a link to its descriptor)" in r.stderr
+    assert (grey / "se.npy").is_symlink()
+
+
+@needs_proc
+def test_a_write_never_renames_over_a_link_to_a_descriptor(tmp_path):
+    from kernelcli.errors import OutputRefused
+    from kernelcli.io.outputs import write_bytes_atomic
+
+    link = tmp_path / "so.npy"
+    link.symlink_to("/proc/self/fd/1")
+    with pytest.raises(OutputRefused, match="so.npy: links to /proc/self/fd/1, a device or an open descriptor"):
+        write_bytes_atomic(link, b"data", force=True)
+    assert link.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["so.npy"]

@@ -86,7 +86,7 @@ def piped(func: F | None = None, *, out_format: str | None = None, before: Calla
 
 def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None) -> None:
     """Refuse ``-`` given to a file option that takes no pipe (:data:`FILE_ONLY`), and stdout's device file as
-    ``--out`` (``-o /dev/stdout``), in the words :func:`kernelcli.io.pipes.pipe_refused` gives (exit 2): they were
+    ``--out`` (``-o /dev/stdout``, or any link to stdout's descriptor: told by what it is, not how it is spelt), in the words :func:`kernelcli.io.pipes.pipe_refused` gives (exit 2): they were
     "must be a .npy file, got 'no extension'" (exit 3) and "unsupported output type '(no extension)'".
 
     >>> refuse_pipe_not_taken({"weights": "-"})
@@ -94,10 +94,9 @@ def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None)
     ...
     kernelcli.errors.UsageError: --weights '-': the weights are a .npy file (numpy.save), not stdin; give a path (only the input reads '-', stdin)
     """
-    import os
-
     from ..errors import UsageError
-    from ..io.pipes import PIPE_FORMATS, STDOUT_DEVICES, is_stdio, pipe_refused
+    from ..io.output_checks import descriptor_of, refuse_descriptor, stream_named
+    from ..io.pipes import PIPE_FORMATS, is_stdio, pipe_refused
     from .options import CONCEPTS
 
     for name, what in FILE_ONLY.items():
@@ -105,10 +104,14 @@ def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None)
             raise UsageError(pipe_refused(CONCEPTS[name].names[0], "-", what, stream="stdin",
                                           fix="give a path (only the input reads '-', stdin)"))
     out = kwargs.get("out")
-    if out is not None and os.fspath(out) in STDOUT_DEVICES:
+    stream = descriptor_of(out) if out is not None and not is_stdio(out) else None
+    if stream == "stdout":  # by what the path is: /dev/stdout, /proc/self/fd/1, a link of the user's to them
         how = f"--out - (a {out_format.upper()})" if out_format else f"--out - --format {'|'.join(sorted(set(PIPE_FORMATS) - {'tiff', 'jpeg'}))}"
-        raise UsageError(pipe_refused("--out", out, "stdout is written as --out -", stream="through its device file",
+        through = stream_named(out, "its device file")
+        raise UsageError(pipe_refused("--out", out, "stdout is written as --out -", stream=f"through {through}",
                                       fix=f"give {how}"))
+    if stream is not None:
+        refuse_descriptor(out, "--out")
 
 
 def checked_before_stdin(before: Callable[[dict], Any], kwargs: dict[str, Any]) -> None:

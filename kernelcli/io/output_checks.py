@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from collections.abc import Sequence
 from pathlib import Path
@@ -101,6 +102,81 @@ def gone_folder_error(exc: BaseException) -> UsageError | None:
     return None
 
 
+#: the device files of the standard streams, by name: read where /proc is not (their links are followed where it is)
+_STREAM_FILES = {"/dev/stdin": "stdin", "/dev/stdout": "stdout", "/dev/stderr": "stderr"}
+_STREAMS = {0: "stdin", 1: "stdout", 2: "stderr"}
+_DESCRIPTORS = re.compile(r"/(?:proc/(\d+|self|thread-self)(?:/task/\d+)?|dev)/fd")
+
+
+def descriptor_of(dest: str | os.PathLike) -> str | None:
+    """The open descriptor ``dest`` is, or links to: ``stdout``, ``stderr``, ``stdin`` or ``descriptor N``; else None.
+
+    The links are followed one at a time, for their last one (``/proc/self/fd/1``) points at the file stdout is
+    redirected to: seen through it, ``--report so`` (``so -> /proc/self/fd/1``) was a regular file, and writing it
+    replaced the link (as root, ``--report /dev/stdout --force > f`` replaced the system's /dev/stdout).
+
+    >>> descriptor_of("/dev/stdout"), descriptor_of("/proc/self/fd/2"), descriptor_of("o.png")
+    ('stdout', 'stderr', None)
+    """
+    path = os.fspath(dest)
+    if not os.path.islink(path):  # (one lstat: a batch's thousands of new outputs ask no more)
+        return _STREAM_FILES.get(re.sub("^/+", "/", os.path.normpath(path)))
+    path = os.path.abspath(path)
+    for _hop in range(40):
+        if path in _STREAM_FILES:
+            return _STREAM_FILES[path]
+        folder, name = os.path.split(path)
+        try:
+            folder = os.path.realpath(folder)  # /dev/fd and /proc/self are links to /proc/<pid>/fd and /proc/<pid>
+        except (OSError, ValueError):
+            return None
+        found = _DESCRIPTORS.fullmatch(folder) or _DESCRIPTORS.fullmatch(os.path.dirname(path))
+        if name.isdigit() and found:
+            pid = found.group(1)
+            if pid is not None and pid.isdigit() and int(pid) != os.getpid():
+                return f"descriptor {int(name)} of process {pid}"
+            return _STREAMS.get(int(name), f"descriptor {int(name)}")
+        path = os.path.join(folder, name)
+        try:
+            path = os.path.normpath(os.path.join(folder, os.readlink(path)))
+        except (OSError, ValueError):  # not a link (or none there): the file itself
+            return None
+    return None
+
+
+def refuse_descriptor(dest: str | os.PathLike, option: str = "", what: str = "the output is a file",
+                      fix: str = "give a file path") -> None:
+    """Refuse (exit 2, before anything is done) an output or report path that is, or links to, an open descriptor
+    (:func:`descriptor_of`): written there by renaming, it replaced the link and never reached the stream.
+
+    >>> refuse_descriptor("/dev/stderr", "--report", "the report is a file")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --report '/dev/stderr': the report is a file, not stderr; give a file path
+    """
+    stream = descriptor_of(dest)
+    if stream is None:
+        return
+    from .pipes import pipe_refused
+
+    raise UsageError(pipe_refused(option or "output", dest, what, stream=stream_named(dest, stream), fix=fix))
+
+
+def stream_named(dest: str | os.PathLike, stream: str) -> str:
+    """``stream`` (what :func:`descriptor_of` found ``dest`` to be) as a message names it: through a link of the
+    user's, the link is said.
+
+    >>> stream_named("/dev/stdout", "stdout"), stream_named("/tmp/so", "stdout")
+    ('stdout', 'stdout (a link to its descriptor)')
+    """
+    if stream.startswith("descriptor") and "process" not in stream:
+        stream += " of this process"
+    path = os.path.abspath(os.fspath(dest))
+    if path in _STREAM_FILES or _DESCRIPTORS.fullmatch(os.path.dirname(path)):
+        return stream
+    return f"{stream} (a link to its descriptor)"
+
+
 def exists_message(dest: str | os.PathLike) -> str:
     """The one wording of "exists without --force" (exit 4).
 
@@ -132,6 +208,7 @@ def output_problem(
     >>> output_problem(folder / "a.png", [folder / "a.png"], force=True)
     '.../a.png: is the input .../a.png (same file): the output would overwrite the input'
     """
+    refuse_descriptor(dest)
     dest = Path(dest)
     ids = input_identities(inputs) if identities is None else identities
     try:

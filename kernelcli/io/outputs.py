@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import KernelcliError, OutputRefused, UsageError, WriteError
-from .output_checks import NAME_MAX, exists_message, name_problem, output_folder, shown_path
+from .output_checks import NAME_MAX, descriptor_of, exists_message, name_problem, output_folder, shown_path
 
 #: how a temporary file for ``dest`` ends: ``.<dest name>.<run>.<random>.part``
 PART_SUFFIX = ".part"
@@ -346,6 +346,10 @@ def signals_deferred() -> Iterator[None]:
 
 def _publish(tmp: str, dest: Path, *, force: bool) -> None:
     about_to_publish()
+    if force and os.path.islink(dest):  # the checks refused it; a link made since is not replaced either
+        if descriptor_of(dest) is not None or os.path.realpath(dest).startswith(("/dev/", "/proc/")):
+            raise OutputRefused(f"{dest}: links to {os.readlink(dest)}, a device or an open descriptor, not a file: "
+                                "not replaced")
     if force:
         mode = 0o666 & ~_umask()
         with contextlib.suppress(OSError):

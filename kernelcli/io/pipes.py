@@ -41,10 +41,6 @@ def is_stdio(path: Any) -> bool:
     return path is not None and os.fspath(path) == STDIO
 
 
-#: stdout's own device files: the result goes to stdout as ``--out -``, through a stand-in file, never through them
-STDOUT_DEVICES = frozenset({"/dev/stdout", "/dev/fd/1", "/proc/self/fd/1", "/proc/thread-self/fd/1"})
-
-
 def pipe_refused(option: str, value: Any, what: str, *, stream: str, fix: str = "give a path") -> str:
     """The one wording of ``-`` (or stdout's device file) given where ``option`` takes a file, not a pipe: what the
     option takes, which ``stream`` it is not, and what to give instead.
