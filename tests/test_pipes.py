@@ -433,6 +433,9 @@ def test_a_terminal_stdout_hint_names_only_options_the_command_has(tmp_path, mon
         def isatty(self):
             return True
 
+    from PIL import Image
+
+    Image.fromarray(np.zeros((3, 4), np.uint8)).save(tmp_path / "a.png")  # grey: a csv holds it (audit 136 F4)
     monkeypatch.setattr(sys, "stdout", Terminal())
     with pytest.raises(UsageError) as refused:
         with Pipes(tmp_path / "a.png", "-", "png", text_format=text_format):

@@ -218,3 +218,33 @@ def test_a_write_never_renames_over_a_link_to_a_descriptor(tmp_path):
     with pytest.raises(OutputRefused, match="so.npy: links to /proc/self/fd/1, a device or an open descriptor"):
         write_bytes_atomic(link, b"data", force=True)
     assert link.is_symlink() and sorted(p.name for p in tmp_path.iterdir()) == ["so.npy"]
+
+
+# F4: a terminal on stdout: --format csv is suggested only where a csv can hold the result
+
+class Terminal:
+    """sys.stdout as a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("name, hinted", [("g.png", True), ("m.npy", True), ("rgb.png", False), ("v.npy", False),
+                                          ("anatomical.nii", False)])
+def test_a_terminal_on_stdout_suggests_csv_only_where_csv_holds_the_result(tmp_path, monkeypatch, name, hinted):
+    from PIL import Image
+
+    from kernelcli.errors import UsageError
+    from kernelcli.io.pipes import Pipes
+
+    rng = np.random.default_rng(2)
+    Image.fromarray(rng.integers(0, 256, (5, 6), dtype=np.uint8)).save(tmp_path / "g.png")
+    Image.fromarray(rng.integers(0, 256, (5, 6, 3), dtype=np.uint8)).save(tmp_path / "rgb.png")
+    np.save(tmp_path / "m.npy", rng.random((5, 6)))
+    np.save(tmp_path / "v.npy", rng.random((4, 5, 6)))
+    (tmp_path / "anatomical.nii").write_bytes(b"")
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    with pytest.raises(UsageError, match="which is a terminal") as refused:
+        with Pipes(tmp_path / name, "-", "npy"):
+            pass
+    assert str(refused.value).endswith("--format csv prints a matrix as text") == hinted, refused.value

@@ -279,12 +279,43 @@ class Pipes:
         if fmt != "csv" and self._stdout is None and sys.stdout is not None and sys.stdout.isatty():
             raise UsageError(f"--out - writes {fmt.upper()} bytes to stdout, which is a terminal: redirect it to a file "
                              f"(> out.{fmt}) or pipe it to a program (| ...)"
-                             + ("; --format csv prints a matrix as text" if self.text_format else ""))
+                             + ("; --format csv prints a matrix as text" if self.text_format and csv_may_hold(self.input) else ""))
         assert self._folder is not None
         path = stand_in(self._folder.name, "stdout", PIPE_FORMATS[fmt])
         self.display[str(path)] = "stdout"
         self.display[path.name] = "stdout"  # as notes name a file: 'stdout-<token>.npy does not hold the alpha channel'
         return path
+
+
+def csv_may_hold(path: Path | None) -> bool:
+    """Whether a .csv may hold the result of the input ``path``: a 2-D, one-channel array, not a volume (a terminal's
+    refusal suggested ``--format csv`` for an RGB image, a (Z, Y, X) array, a NIfTI, and csv refused them next).
+
+    >>> import tempfile, numpy as np; folder = Path(tempfile.mkdtemp())
+    >>> np.save(folder / "m.npy", np.zeros((2, 3))); np.save(folder / "v.npy", np.zeros((2, 3, 4)))
+    >>> csv_may_hold(folder / "m.npy"), csv_may_hold(folder / "v.npy"), csv_may_hold(Path("v.nii.gz"))
+    (True, False, False)
+    """
+    if path is None:
+        return False
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        return True
+    from ..volume_inputs import is_volume_input
+
+    if is_volume_input(path):
+        return False
+    try:
+        if suffix == ".npy":
+            import numpy as np
+
+            return np.load(path, mmap_mode="r").ndim == 2
+        from PIL import Image
+
+        with Image.open(path) as im:
+            return im.mode in ("1", "L", "I", "I;16", "F")
+    except Exception:  # unreadable: the reader says why, after; no hint is no wrong hint
+        return False
 
 
 def stdin_stream(stream: IO[bytes] | None = None) -> IO[bytes]:
