@@ -375,12 +375,18 @@ def _write_single(report: Report, out_path: Path, result: Any, loaded: Any, *, r
         float32_tiff_note(report, out_path, result)
     _metadata_note(report, loaded, out_path)
     if loaded.alpha is not None and not written.alpha and loaded.alpha.shape == result.shape[:2]:
+        from .io.naming import piped_stream
+
         keep = ".png" if str(loaded.alpha.dtype) == "uint16" else ".png or .tif"
+        if piped_stream(out_path) == "stdout":  # (stdout has no extension to change: its format is --format's)
+            keep = "give --format " + ("png" if keep == ".png" else "png|tif")
+        else:
+            keep = f"write {keep}"
         if out_path.suffix.lower() in (".tif", ".tiff") and written.dtype not in ("uint8", "uint16"):  # a raw TIFF
-            keep = f"an 8- or 16-bit image (--rescale clip|abs|minmax) to keep it with the result; a {written.dtype} TIFF holds no alpha"
+            keep = f"write an 8- or 16-bit image (--rescale clip|abs|minmax) to keep it with the result; a {written.dtype} TIFF holds no alpha"
         else:
             keep = f"{keep} to keep it"
-        report.notes.append(f"{loaded.path.name}: {out_path.name} does not hold the alpha channel, so it is dropped; write {keep}")
+        report.notes.append(f"{loaded.path.name}: {out_path.name} does not hold the alpha channel, so it is dropped; {keep}")
 
 
 def _report_written(report: Report, written: Any, result: Any) -> None:

@@ -248,3 +248,16 @@ def test_a_terminal_on_stdout_suggests_csv_only_where_csv_holds_the_result(tmp_p
         with Pipes(tmp_path / name, "-", "npy"):
             pass
     assert str(refused.value).endswith("--format csv prints a matrix as text") == hinted, refused.value
+
+
+# F6: the alpha note for -o - names --format, which stdout's format is chosen by
+
+@pytest.mark.parametrize("out, keep", [(["-o", "-", "--format", "npy"], "give --format png|tif to keep it"),
+                                       (["-o", "o.npy"], "write .png or .tif to keep it")])
+def test_the_dropped_alpha_note_names_what_keeps_it(tmp_path, out, keep):
+    from PIL import Image
+
+    Image.fromarray(np.random.default_rng(3).integers(0, 256, (5, 6, 4), dtype=np.uint8)).save(tmp_path / "rgba.png")
+    r = kernelcli("convolve", "-", "-k", "box:3", *out, cwd=tmp_path, data=(tmp_path / "rgba.png").read_bytes())
+    assert r.returncode == 0, r.stderr
+    assert f"does not hold the alpha channel, so it is dropped; {keep}\n" in r.stderr, r.stderr
