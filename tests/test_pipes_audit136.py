@@ -261,3 +261,11 @@ def test_the_dropped_alpha_note_names_what_keeps_it(tmp_path, out, keep):
     r = kernelcli("convolve", "-", "-k", "box:3", *out, cwd=tmp_path, data=(tmp_path / "rgba.png").read_bytes())
     assert r.returncode == 0, r.stderr
     assert f"does not hold the alpha channel, so it is dropped; {keep}\n" in r.stderr, r.stderr
+
+
+# F6: `summary -` is refused as `learn -` and `--report -` are: the pipes' words, exit 2
+
+def test_summary_of_a_dash_is_refused_in_the_pipes_words(invoke, tmp_path):
+    r = invoke("summary", "-")
+    assert r.exit_code == 2, r.output  # was 3, '-: no such spec file and no built-in network of that name'
+    assert "SPEC '-': summary reads a spec file or a built-in name, not stdin; give a path or a name" in r.stderr, r.stderr

@@ -75,6 +75,14 @@ def summary(
         from ..errors import UsageError
 
         raise UsageError(f"--layout {layout} says how --input is written; give --input too (the spec's own input is read as its 'layout' field says, CxHxW by default)")
+    from ..io.pipes import is_stdio
+
+    if is_stdio(spec):  # ('-: no such spec file', exit 3): the words and code of learn's '-' and --report's
+        from ..errors import UsageError
+        from ..io.pipes import pipe_refused
+
+        raise UsageError(pipe_refused("SPEC", spec, "summary reads a spec file or a built-in name", stream="stdin",
+                                      fix="give a path or a name"))
     net_spec = load_spec(spec)
     shape = parse_input_shape(input_shape, layout, net_spec) if input_shape is not None else None
     net = _summarize(net_spec, shape, input_shape, max_layers)
