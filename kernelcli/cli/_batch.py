@@ -104,6 +104,24 @@ def _timed(result: Any, start: float) -> Any:
     return result
 
 
+def chosen_output(out: Any, choose: Callable[[], Any]) -> Any:
+    """``out``, else the file the job names by default (a volume's, a tiled run's), chosen here, before
+    :func:`run_reported` checks ``--report`` against it: a report of that name replaced the result it was written beside.
+    None where naming it fails (an invalid kernel): the job then fails the same way, in its record.
+
+    >>> chosen_output(None, lambda: Path("t_maxpool2.nii.gz")), chosen_output(Path("o.nii"), lambda: 1 / 0)
+    (PosixPath('t_maxpool2.nii.gz'), PosixPath('o.nii'))
+    """
+    from ..errors import KernelcliError
+
+    if out is not None:
+        return out
+    try:
+        return choose()
+    except KernelcliError:
+        return None
+
+
 def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], report: Path | None, force: bool) -> Any:
     """``call()`` for one input; with ``--report FILE`` also write the batch document with one record.
 

@@ -75,7 +75,7 @@ def run_single(input: Path, label: str, build: Callable[[Any, Any], Any], *, out
     its input voxel does (stride 1, 'same' padding): a Zarr input's recorded spacing and affine are kept.
     """
     from ..tiled import files, stores
-    from ._batch import run_reported
+    from ._batch import chosen_output, run_reported
     from ._report import render_report
 
     sides = files.parse_chunks(chunks)
@@ -97,7 +97,8 @@ def run_single(input: Path, label: str, build: Callable[[Any, Any], Any], *, out
             report.notes.append(unused_max_pixels(Path(report.input).name, suffix or "store", tiled=True))
         return report
 
-    render_report(run_reported(input, run, outputs=[out], report=report_file, force=force), json_out=json_out, quiet=quiet)
+    target = chosen_output(out, lambda: files.default_tiled_output(input, label if name is None else name, fmt))
+    render_report(run_reported(input, run, outputs=[target], report=report_file, force=force), json_out=json_out, quiet=quiet)
 
 
 class _TileBar:

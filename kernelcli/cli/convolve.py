@@ -8,6 +8,7 @@ from typing import Annotated, Any, Optional
 
 from ._batch import (
     BatchOptions, is_batch, note_one_input, one_volume, refuse_batch_without_out_dir, refuse_missing_input, run_batch, run_inputs,
+    chosen_output,
     run_reported,
 )
 from ..batch_kinds import by_kind, input_kinds, refuse_what_no_kind_takes
@@ -164,12 +165,16 @@ def convolve(
         )
         from ..tiled import nifti as tiled_nifti
 
-        if tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler, out=out):
+        from ..medical.jobs import convolve_volume_output
+
+        tiles = tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler, out=out)
+        if tiles:
             call = partial(_run_tiled_volume, run, chunks=chunks, scheduler=scheduler, workers=workers, quiet=quiet)
         else:
             note_one_input(BatchOptions(suffix=suffix, recursive=recursive, workers=workers), quiet=quiet, out=out)
             call = run
-        render_report(run_reported(input[0], call, outputs=[out], report=report_file, force=force), json_out=json_out, quiet=quiet)
+        target = chosen_output(out, lambda: run(runner=partial(convolve_volume_output, tiled=tiles)))
+        render_report(run_reported(input[0], call, outputs=[target], report=report_file, force=force), json_out=json_out, quiet=quiet)
         return
     refuse_batch_without_out_dir(input, BatchOptions(out_dir, recursive=recursive, scheduler=scheduler), out=out, quiet=quiet,
                                  tiled=tiled, chunks=chunks)

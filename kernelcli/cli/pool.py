@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Optional
 
-from ._batch import BatchOptions, note_one_input, one_volume, refuse_batch_without_out_dir, run_batch, run_inputs, run_reported
+from ._batch import BatchOptions, chosen_output, note_one_input, one_volume, refuse_batch_without_out_dir, run_batch, run_inputs, run_reported
 from ..batch_kinds import by_kind, input_kinds, refuse_what_no_kind_takes
 from .options import (
     AffineOption,
@@ -148,9 +148,11 @@ def pool(
         options = VolumeOptions(window=parse_window(window) if window is not None else None, volume=volume_index,
                                 series=series, resample_slices=resample_slices, affine=affine, axis=axis, paths=cli_paths())
         note_one_input(BatchOptions(suffix=suffix, recursive=recursive, workers=workers), quiet=quiet, out=out)
+        target = _volume_target(input[0], out, size, options, op=op, stride=stride, padding=padding, ceil=ceil,
+                                exclude_pad=exclude_pad, name=suffix, fmt=fmt)
         report_ = run_reported(input[0], partial(pool_volume_file, input[0], size, op=op, stride=stride, padding=padding,
                                                  ceil_mode=ceil, count_include_pad=not exclude_pad, out=out, force=force,
-                                                 options=options, name=suffix, fmt=fmt), outputs=[out], report=report, force=force)
+                                                 options=options, name=suffix, fmt=fmt), outputs=[target], report=report, force=force)
         render_report(report_, json_out=json_out, quiet=quiet)
         return
     image_job = partial(
@@ -308,4 +310,17 @@ def _pool_volume_tiled(path, size, *, op, stride, padding, ceil, exclude_pad, wi
                                      chunks=parse_chunks(chunks), scheduler=scheduler, workers=workers, progress=bar.update,
                                      name=name, fmt=fmt)
 
-    render_report(run_reported(path, run, outputs=[out], report=report_file, force=force), json_out=json_out, quiet=quiet)
+    target = _volume_target(path, out, size, options, op=op, stride=stride, padding=padding, ceil=ceil,
+                            exclude_pad=exclude_pad, name=name, fmt=fmt, extension=".nii")
+    render_report(run_reported(path, run, outputs=[target], report=report_file, force=force), json_out=json_out, quiet=quiet)
+
+
+def _volume_target(path, out, size, options, *, op, stride, padding, ceil, exclude_pad, name, fmt, extension=".nii.gz"):
+    """The file a volume's pooling writes (``--out``, else its default name, as the job names it), known before
+    ``--report`` is checked against it."""
+    from ..medical.jobs import default_volume_output
+    from ..medical.pooling import pool_volume_label
+
+    return chosen_output(out, lambda: default_volume_output(path, pool_volume_label(
+        options, size, op=op, stride=stride, padding=padding, ceil_mode=ceil, count_include_pad=not exclude_pad, fmt=fmt),
+        name=name, fmt=fmt, extension=extension))

@@ -372,6 +372,24 @@ def _write_result(
         write_nifti(out_path, result, vol, affine=affine, force=force, scaling=scaling)
 
 
+def convolve_volume_output(input_path: str | os.PathLike, kernel_spec: str | None, options: VolumeOptions | None = None, *,
+                           out: str | os.PathLike | None = None, name: str | None = None, fmt: str | None = None,
+                           tiled: bool = False, **_: Any) -> Path:
+    """The file a volume's convolution writes: ``out``, else the default name :func:`convolve_volume_file` gives it
+    (``tiled``: :func:`kernelcli.tiled.nifti.convolve_volume_tiled`'s, a ``.nii``), known before the run (the CLI
+    checks ``--report`` against it); it takes a runner's arguments (:func:`convolve_volume_for_cli`).
+
+    >>> convolve_volume_output("ct.nii", "box:3vox"), convolve_volume_output("ct.nii", "box:3vox", tiled=True)
+    (PosixPath('ct_box_3vox.nii.gz'), PosixPath('ct_box_3vox.nii'))
+    """
+    if out is not None:
+        return Path(out)
+    options = options or VolumeOptions()
+    kernel = resolve_volume_kernel(kernel_spec) if kernel_spec else None
+    label = options.label(kernel or "copy", png=not tiled and is_png_output(out, fmt))
+    return default_volume_output(input_path, label, name=name, fmt=fmt, extension=".nii" if tiled else ".nii.gz")
+
+
 def convolve_volume_file(
     input_path: str | os.PathLike,
     kernel_spec: str | None,

@@ -51,6 +51,20 @@ def check_slices(src: Path, shape: tuple[int, ...], size: int, padding: int, *, 
         ) from None
 
 
+def pool_volume_label(options: VolumeOptions, size: int, *, op: str = "max", stride: int | None = None, padding: int = 0,
+                      ceil_mode: bool = False, count_include_pad: bool = True, out: Any = None, fmt: str | None = None) -> str:
+    """The words naming a volume's pooling in its default output and report, in memory and tile by tile: pool's label,
+    then a .png's coronal or sagittal view, --volume and --resample-slices, as a convolution's (one rule).
+
+    >>> pool_volume_label(VolumeOptions(axis="x"), 2, fmt="png"), pool_volume_label(VolumeOptions(), 3, op="avg", padding=1)
+    ('maxpool2_axisx', 'avgpool3p1')
+    """
+    from ..modes import canonical_pool_op, pool_label
+
+    return options.label(pool_label(canonical_pool_op(op), size, stride, padding, ceil_mode, not count_include_pad),
+                         png=is_png_output(out, fmt))
+
+
 def pool_volume_file(
     input_path: str | os.PathLike,
     size: int,
@@ -77,11 +91,11 @@ def pool_volume_file(
     if window is not None and options.window is None:
         options = VolumeOptions(**{**options.__dict__, "window": window})
     from .. import volumes
-    from ..modes import canonical_pool_op, pool_label
+    from ..modes import canonical_pool_op
 
     op = canonical_pool_op(op)
-    # a .png's coronal or sagittal view, --volume and --resample-slices are words, as a convolution's (one rule)
-    label = options.label(pool_label(op, size, stride, padding, ceil_mode, not count_include_pad), png=is_png_output(out, fmt))
+    label = pool_volume_label(options, size, op=op, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                              count_include_pad=count_include_pad, out=out, fmt=fmt)
     src = Path(input_path)
     check_volume_format(fmt)  # (before the name it gives, as convolve's)
     out_path = check_volume_output(out if out is not None else default_volume_output(src, label, name=name, fmt=fmt), (src,),

@@ -386,23 +386,34 @@ def _output(input_path: Any, out: Path | None, label: str, advice: str, fmt: str
     (:func:`kernelcli.io.naming.default_output`: ``<stem>_<label>`` with ``--format``'s extension or the
     input's), or ``<stem>_<label>.zarr`` for a Zarr input; only .zarr and .npy (else refused, saying what to do)."""
     from ..errors import UsageError
-    from ..io.naming import default_output, labelled
 
     if out is None:
-        if fmt is None and store_input(input_path):
-            out = Path(f"{labelled(Path(str(input_path).rstrip('/')).stem, label)}.zarr")
-        else:
-            out = default_output(Path(str(input_path).rstrip("/")), label, fmt=fmt)
-            if out.suffix.lower() not in stores.TILED_OUTPUTS:
-                raise UsageError(f"{input_path}: the default output {out} is {out.suffix}, which the tiled path cannot write "
-                                 f"(an image format needs the whole result in memory): give --out {out.stem}.zarr or "
-                                 f"--out {out.stem}.npy" + (f"; {advice}" if store_input(input_path) else f", or {advice}"))
+        out = default_tiled_output(input_path, label, fmt)
+        if out.suffix.lower() not in stores.TILED_OUTPUTS:
+            raise UsageError(f"{input_path}: the default output {out} is {out.suffix}, which the tiled path cannot write "
+                             f"(an image format needs the whole result in memory): give --out {out.stem}.zarr or "
+                             f"--out {out.stem}.npy" + (f"; {advice}" if store_input(input_path) else f", or {advice}"))
     if isinstance(out, str):  # an fsspec URL (kernelcli.tiled.urls.resolve)
         if not stores.is_chunked(out):
             raise UsageError(f"{out}: a URL output on the tiled path is a Zarr store (.zarr)")
         return out
     check_output_type(out, advice)
     return out
+
+
+def default_tiled_output(input_path: Any, label: str, fmt: str | None = None) -> Path:
+    """The tiled path's default output: ``<stem>_<label>.zarr`` for a Zarr input, else the in-memory path's
+    (:func:`kernelcli.io.naming.default_output`); named before the run, so ``--report`` is checked against it too
+    (:func:`kernelcli.cli._tiled.run_single`).
+
+    >>> default_tiled_output("scan.zarr/", "maxpool2"), default_tiled_output(Path("ct.npy"), "maxpool2", "zarr")
+    (PosixPath('scan_maxpool2.zarr'), PosixPath('ct_maxpool2.zarr'))
+    """
+    from ..io.naming import default_output, labelled
+
+    if fmt is None and store_input(input_path):
+        return Path(f"{labelled(Path(str(input_path).rstrip('/')).stem, label)}.zarr")
+    return default_output(Path(str(input_path).rstrip("/")), label, fmt=fmt)
 
 
 def check_output_type(out: Path, advice: str) -> None:

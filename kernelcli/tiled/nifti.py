@@ -319,7 +319,7 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
     (the same pooled grid: voxel sizes times the stride, the affine moved to the first window's centre)."""
     from ..errors import UsageError
     from ..medical.jobs import VolumeOptions
-    from ..modes import canonical_pool_op, pool_label
+    from ..modes import canonical_pool_op
     from .arrays import pool3d
     from .files import finite_input, naming_non_finite
 
@@ -331,9 +331,10 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
         raise UsageError(f"{input_path}: {', '.join(given)}: not available on the tiled volume path; "
                          f"{advice(input_path, chunks, scheduler, out)}")
     op = canonical_pool_op(op)
-    from ..medical.views import is_png_output
+    from ..medical.pooling import pool_volume_label
 
-    label = options.label(pool_label(op, size, stride, padding, ceil_mode, not count_include_pad), png=is_png_output(out, fmt))
+    label = pool_volume_label(options, size, op=op, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                              count_include_pad=count_include_pad, out=out, fmt=fmt)
     out = check_output(input_path, out, label, force, name=name, fmt=fmt)
     voxels, vol = open_volume(input_path, options.affine, advice(input_path, chunks, scheduler, out))
     step = size if stride is None else stride
