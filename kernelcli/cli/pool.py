@@ -95,7 +95,9 @@ def pool(
     from ..modes import canonical_pool_op, canonical_rescale, exclude_pad_matters, pool_label
 
     op = canonical_pool_op(op)
-    padding_text, padding = padding, pool_padding(padding, size, in_3d=canonical_layout(layout) == "zyx")
+    volume = one_volume(input, out_dir)  # (a volume file is pooled in 3-D: its --padding refused in 3-D's words)
+    one = input[0] if len(input) == 1 and out_dir is None and str(input[0]) != "-" else None
+    padding_text, padding = padding, pool_padding(padding, size, in_3d=volume or canonical_layout(layout) == "zyx", src=one)
     label = pool_label(op, size, stride, padding, ceil, exclude_pad)
     if exclude_pad and not exclude_pad_matters(op, padding):
         from ._common import call_note
@@ -104,13 +106,11 @@ def pool(
         call_note(f"--exclude-pad changes only averages of windows over padding; with {why} it changes nothing", quiet=quiet)
     # for images and arrays alone: a volume given one is refused, naming it (as by convolve)
     image_only = {"--rescale": rescale, "--max-pixels": max_pixels, "--quality": quality, "--compress": compress}
-    volume = one_volume(input, out_dir)
     if volume:
         from ..tiled import nifti as tiled_nifti
         from ..volume_inputs import refuse_image_options
 
         refuse_image_options(input[0], image_only, command="pool")
-        pool_padding(padding_text, in_3d=True, src=input[0])
         if tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler, out=out):
             _pool_volume_tiled(input[0], size, op=op, stride=stride, padding=padding, ceil=ceil, exclude_pad=exclude_pad,
                                window=window, axis=axis, volume_index=volume_index, series=series,
@@ -246,11 +246,12 @@ def pool_padding(text: str, size: int | None = None, *, in_3d: bool = False, src
     kernelcli.errors.UsageError: padding 3 is more than half the pool size 2: at most 1 (PyTorch's rule)
     """
     from ..errors import UsageError
-    from ..shapes import POOL_PADDING_RULE, VOLUME_POOL_PADDING_FORMS, check_pool_padding, parse_padding, refuse_yx_widths
+    from ..shapes import POOL_PADDING_RULE, check_pool_padding, parse_padding
 
-    value = parse_padding(text, forms="valid, P or T,B,L,R (four equal values) in whole numbers")
     if in_3d:
-        refuse_yx_widths(value, VOLUME_POOL_PADDING_FORMS, src)
+        value = _padding_in_3d(text, src)
+    else:
+        value = parse_padding(text, forms="valid, P or T,B,L,R (four equal values) in whole numbers")
     if value == "valid":
         width = 0
     elif isinstance(value, tuple) and len(set(value)) == 1:
@@ -260,6 +261,31 @@ def pool_padding(text: str, size: int | None = None, *, in_3d: bool = False, src
     else:
         raise UsageError(f"--padding {text!r}: {POOL_PADDING_RULE}")
     return width if size is None else check_pool_padding(width, size)
+
+
+def _padding_in_3d(text: str, src: Any = None) -> Any:
+    """``valid`` or P, which pooling in 3-D takes; any other form refused in 3-D's words alone
+    (:data:`kernelcli.shapes.VOLUME_POOL_PADDING_FORMS`), a volume file's and a --layout zyx array's alike: the
+    2-D rule's forms (four equal widths) are refused there next.
+
+    >>> _padding_in_3d("1,1,1", "v.nii")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: v.nii: --padding 1,1,1: three widths; a volume pooled in 3-D takes valid or P (all six sides, as max_pool3d's padding=P), and Z cannot be left unpadded
+    """
+    from ..errors import UsageError
+    from ..numtext import whole_in_any_form
+    from ..shapes import VOLUME_POOL_PADDING_FORMS, parse_padding, refuse_yx_widths
+
+    key, where = text.strip().lower(), f"{src}: " if src is not None else ""
+    widths = key.split(",")
+    if len(widths) > 1 and None not in map(whole_in_any_form, widths):
+        refuse_yx_widths(tuple(whole_in_any_form(w) for w in widths), VOLUME_POOL_PADDING_FORMS, src)
+        said = {2: "two", 3: "three", 5: "five", 6: "six"}.get(len(widths), str(len(widths)))
+        raise UsageError(f"{where}--padding {','.join(w.strip() for w in widths)}: {said} widths; {VOLUME_POOL_PADDING_FORMS}")
+    if key == "same":
+        raise UsageError(f"{where}--padding same: same is a convolution's; {VOLUME_POOL_PADDING_FORMS}")
+    return parse_padding(text, forms="valid or P (all six sides) in whole numbers")
 
 
 def _pool_volume_file(path: Any, *, padding_text: str, layout: str | None = None, **given: Any) -> Any:
