@@ -206,9 +206,22 @@ def check_kernel_options(kernel: VolumeKernel, options: VolumeOptions) -> None:
         raise UsageError(f"--axis {options.axis}: {kernel.name} filters along every axis, so there is no axis to apply it "
                          "across or leave alone; --axis then only picks a .png output's view")
     if options.pad_mode == "renormalise" and kernel.kind not in ("gaussian_mm", "box_mm", "gaussian_vox", "box_vox"):
-        raise UsageError(f"--pad-mode renormalise (and --mask) is for smoothing kernels (gaussian, fwhm, box); {kernel.name} is not one")
+        raise UsageError(f"--pad-mode renormalise (and --mask) is for smoothing kernels (gaussian, fwhm, box)"
+                         f"{_in_2d(kernel, 'gaussian:', 'box:')}")
     if options.truncate is not None and kernel.kind not in ("gaussian_mm", "gaussian_vox", "log_mm", "log_vox"):
-        raise UsageError(f"--truncate is for Gaussians (gaussian:, fwhm:, log:); {kernel.name} is not one")
+        raise UsageError(f"--truncate is for Gaussians (gaussian:, fwhm:, log:){_in_2d(kernel, 'gaussian:')}")
+
+
+def _in_2d(kernel: VolumeKernel, *kinds: str) -> str:
+    """Why ``kernel`` is not one of ``kinds`` on a volume: unitless (``gaussian:1``, ``box:3``), it is the 2-D catalogue
+    kernel, so the sizes in voxels and in mm are named; else it is another kernel.
+
+    >>> _in_2d(resolve_volume_kernel("box:3"), "box:"), _in_2d(resolve_volume_kernel("sobel_h"), "box:")
+    ('; box:3 is the 2-D kernel (applied slice by slice): on a volume give box:3vox or box:3mm', '; sobel_h is not one')
+    """
+    if kernel.kind == "2d" and kernel.name.startswith(kinds):
+        return f"; {kernel.name} is the 2-D kernel (applied slice by slice): on a volume give {kernel.name}vox or {kernel.name}mm"
+    return f"; {kernel.name} is not one"
 
 
 def filter_volume(vol: Volume, kernel: VolumeKernel | None, options: VolumeOptions, mask: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
