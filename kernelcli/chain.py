@@ -248,7 +248,7 @@ UNTILED_ZYX_POOL = ("run the pooling as its own call (kernelcli pool --layout zy
 
 def chain_file(input_path: Any, steps: list[Step], options: Any, *, out: Any, force: bool = False) -> Any:
     """Run a chain on one input file (a :class:`kernelcli.jobs.ConvolveOptions` for the convolutions)."""
-    from .jobs_common import check_plane_padding, run_file_job
+    from .jobs_common import check_plane_padding, in_volume_dtype, run_file_job
 
     check_plane_padding(options.padding)
     conv = {
@@ -265,7 +265,7 @@ def chain_file(input_path: Any, steps: list[Step], options: Any, *, out: Any, fo
     else:
         follow = (lambda alpha: run_chain(alpha, pools, {"paths": conv["paths"]})) if pools else None
     report = run_file_job(
-        input_path, f"convolve {chain_label(steps, options.words())}", lambda data: run_chain(data, steps, conv), out=out, force=force,
+        input_path, f"convolve {chain_label(steps, options.words())}", lambda data: run_chain(in_volume_dtype(data, options.layout), steps, conv), out=out, force=force,
         rescale=options.rescale, max_pixels=options.max_pixels, layout=options.layout,
         encoding=getattr(options, "encoding", None),
         # a zyx array as pool takes it, where a step pools (kernels alone: every slice, as convolve does)

@@ -26,7 +26,7 @@ from typing import Any
 from .errors import UsageError
 from .io.naming import default_output, is_matrix_path, safe_stem  # noqa: F401 - their former home
 from .jobs_common import (  # noqa: F401 - re-exported (their former home)
-    CLIP_NOTE_SHARE, ConvolveOptions, Report, as_written, _compute_in_layout, _named, _write_single, check_conv_peak,
+    CLIP_NOTE_SHARE, ConvolveOptions, Report, as_written, _compute_in_layout, in_volume_dtype, _named, _write_single, check_conv_peak,
     check_finite_result, clip_note, run_file_job,
 )
 from .jobs_gallery import GALLERY_WORK_TILES, gallery_file, tile_scale_image  # noqa: F401 - re-exported (their former home)
@@ -58,7 +58,7 @@ def convolve_file(input_path: str | Path, kernel_spec: Any, options: ConvolveOpt
     def compute(data):
         check_conv_peak(data, k.shape, options, f"convolve {options.label(kernel.name)}")
         return api.conv2d(
-            data, k, stride=options.stride, padding=options.padding, pad_mode=options.pad_mode,
+            in_volume_dtype(data, options.layout), k, stride=options.stride, padding=options.padding, pad_mode=options.pad_mode,
             pad_value=options.pad_value, dilation=options.dilation, flip=options.flip, paths=options.paths,
         )
 

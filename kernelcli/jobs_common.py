@@ -327,6 +327,24 @@ def _named(src: Path, call: Callable[[], Any], untiled: str | None = None) -> An
         raise type(exc)(f"{src}: {message}") from None
 
 
+def in_volume_dtype(data: Any, layout: str | None) -> Any:
+    """A ``--layout zyx`` array's voxels as a volume computes them: in :func:`kernelcli.ndsupport.volume_dtype` (float32
+    for 8- and 16-bit data) where the image rule's dtype differs (float64 for 16-bit), so that a 2-D kernel slice by
+    slice gives the dtype and bytes of the same voxels as a NIfTI, a 3-D kernel or a 3-D pool.  Exact: float32 holds
+    every 16-bit integer.  Anything else is returned as it is.
+
+    >>> import numpy as np
+    >>> in_volume_dtype(np.ones((2, 2, 2), np.int16), "zyx").dtype, in_volume_dtype(np.ones((2, 2), np.int16), None).dtype
+    (dtype('float32'), dtype('int16'))
+    """
+    from .ndsupport import compute_dtype, volume_dtype
+
+    if layout != "zyx":
+        return data
+    want = volume_dtype(data.dtype)
+    return data.astype(want) if want != compute_dtype(data.dtype) else data
+
+
 def _check_channels_before_work(out_path: Path, loaded: Any, layout: str | None, volume: bool) -> None:
     """Refuse, before any work, a per-channel result an image output cannot hold as channels
     (:func:`kernelcli.io.image_writing.check_image_channels`): it has the input's channels, in its layout.

@@ -195,6 +195,13 @@ def layer_file(
     )
 
 
+def _in_volume_dtype(compute: Callable[..., Any]) -> Callable[..., Any]:
+    """``compute`` of a zyx array's voxels in a volume's dtype (:func:`kernelcli.jobs_common.in_volume_dtype`)."""
+    from .jobs_common import in_volume_dtype
+
+    return lambda data, *more: compute(in_volume_dtype(data, "zyx"), *more)
+
+
 def part_bias(bias: Any, picked: list[int] | None) -> Any:
     """The biases of the ``picked`` kernels or filters alone (a montage draws one at a time): ``bias`` itself when every
     map is computed, or when it is None or one value for every map (a number, or a sequence of one).
@@ -330,6 +337,9 @@ def run_maps_job(
 
         order = input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format, loaded.notes, channels)
         data = to_hwc(loaded.data, order)  # channels last for the maps and the montage's input tile
+    if order == "zyx":  # (computed as a volume is; the montage's input tile stays the voxels as read)
+        compute = _in_volume_dtype(compute)
+        compute_part = _in_volume_dtype(compute_part) if compute_part is not None else None
     have = 1 if data.ndim == 2 else data.shape[2]
     if channels is not None and refuse_channels is not None and have != channels and order != "zyx":
         from .errors import ShapeError

@@ -349,7 +349,9 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
         if not steps:  # (--layout zyx would make it a 3-D correlation over slices: another computation)
             raise UsageError(f"{first.name}: a {'x'.join(map(str, first.shape))} kernel sums over the channels of an image "
                              f"(a layer's filter), which the tiled path does not do; {instead()}")
-        from ..jobs_common import _named
+        from ..jobs_common import _named, in_volume_dtype
+
+        x = in_volume_dtype(x, options.layout)  # (a zyx array computes as a volume does, as in memory)
 
         def steps_on(x):
             for n, step in enumerate(steps):
