@@ -165,8 +165,10 @@ def pool_file(
         )
 
     def compute_volume(data):
+        from .medical.pooling import check_slices
         from .volumes import pool3d
 
+        check_slices(Path(input_path), data.shape, size, padding, stride=stride, ceil_mode=ceil_mode, array=True)  # (its advice)
         return pool3d(data, size, stride=stride, op=op, padding=padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad,
                       paths=paths)
 

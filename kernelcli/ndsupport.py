@@ -426,6 +426,15 @@ def non_finite_error(name: str, count: int) -> UsageError:
     return UsageError(f"{name}: {count} value(s) are NaN or infinite; kernelcli expects finite input")
 
 
+def non_finite_refusal(where: Any, count: int) -> str:
+    """The one refusal of an input holding NaN or infinity (an array's, a volume's; in memory and tile by tile).
+
+    >>> non_finite_refusal("ct.nii", 2)
+    'ct.nii: 2 value(s) are NaN or infinite; expected finite numbers'
+    """
+    return f"{where}: {count} value(s) are NaN or infinite; expected finite numbers"
+
+
 def non_finite_count(arr: np.ndarray) -> int:
     """How many values of ``arr`` are NaN or infinite, counted along the first axis (no mask as large as ``arr``).
 

@@ -204,14 +204,14 @@ class TestNonFiniteInputsNameTheFile:
     def test_nibabel_nan_file(self, tmp_path):
         path = nibabel_file("resampled_anat_moved.nii")
         r = run_in_process("volume", str(path), "-k", "gaussian:2mm", "-o", "x.png", cwd=tmp_path)
-        one_line_error(r, [f"{path}: 153 voxel value(s) are NaN or infinite; expected finite numbers"])
+        one_line_error(r, [f"{path}: 153 value(s) are NaN or infinite; expected finite numbers"])
         assert "error: volume:" not in r.stderr
 
     def test_a_nifti_made_here(self, tmp_path):
         data = np.zeros((3, 4, 5), np.float32)
         data[1, 2, 3] = np.inf
         nib.save(nib.Nifti1Image(data, np.eye(4)), str(tmp_path / "inf.nii.gz"))
-        with pytest.raises(ImageReadError, match=r"inf\.nii\.gz: 1 voxel value\(s\) are NaN or infinite"):
+        with pytest.raises(ImageReadError, match=r"inf\.nii\.gz: 1 value\(s\) are NaN or infinite"):
             medical.read_volume(tmp_path / "inf.nii.gz")
 
     def test_float_tiff_does_not_leak_the_argument_name(self, tmp_path):

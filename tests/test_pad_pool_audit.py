@@ -87,7 +87,7 @@ def test_the_api_refuses_an_int_fill_past_float64_by_name():
 
 class TestPaddingMessages:
     @pytest.mark.parametrize("command, text, said", [
-        (["pad", "g.png"], "1.5", "'--p': '1.5': expected P or T,B,L,R in whole numbers (same and valid are for convolve)"),
+        (["pad", "g.png"], "1.5", "'--p': '1.5': expected P or T,B,L,R in whole numbers (same is convolve's; valid (no padding) is convolve's and pool's)"),
         (["pad", "g.png"], "1,2,3,-1", "'--p': '1,2,3,-1': every width must be an integer >= 0"),
         (["pool", "g.png", "-f", "2"], "1.5", "'--p': '1.5': expected valid, P or T,B,L,R (four equal values)"),
         (["convolve", "g.png", "-k", "sobel_v"], "x", "'--p': 'x': expected same, valid, P or T,B,L,R in whole numbers"),

@@ -269,7 +269,7 @@ def test_a_non_finite_volume_is_refused_naming_the_file(tmp_path):
     mem = run_cli("convolve", str(src), "-k", "gaussian:1mm", "-o", str(tmp_path / "m.nii"))
     tiled = run_cli("convolve", str(src), "-k", "gaussian:1mm", "--chunks", "8", "-o", str(tmp_path / "t.nii"))
     assert mem.returncode == tiled.returncode == 2
-    assert tiled.stderr == mem.stderr and f"{src}: 1 voxel value(s)" in tiled.stderr
+    assert tiled.stderr == mem.stderr and f"{src}: 1 value(s)" in tiled.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.nii"]
 
 

@@ -47,7 +47,7 @@ Examples:
 @starts_early
 def pad(
     input: ImageInputsArgument,
-    padding: Annotated[str, option("padding", metavar="P|T,B,L,R", help="Pad width P on every side, or T,B,L,R (same and valid are for convolve); a --layout zyx array is padded slice by slice: "
+    padding: Annotated[str, option("padding", metavar="P|T,B,L,R", help="Pad width P on every side, or T,B,L,R (same is convolve's; valid (no padding) is convolve's and pool's); a --layout zyx array is padded slice by slice: "
                                     "Y and X, not Z.", show_default=False)],
     pad_mode: PadModeOption = None,
     pad_value: PadValueOption = None,
@@ -131,7 +131,7 @@ def pad_widths(padding: str, layout: str | None = None) -> Any:
     from ..layout import canonical_layout
     from ..shapes import parse_padding
 
-    forms = "P or T,B,L,R in whole numbers (same and valid are for convolve)"
+    forms = "P or T,B,L,R in whole numbers (same is convolve's; valid (no padding) is convolve's and pool's)"
     widths = parse_padding(padding, forms=forms, volume=canonical_layout(layout) == "zyx")
     if isinstance(widths, str):
         raise UsageError(f"--padding {padding!r}: expected {forms}")

@@ -130,6 +130,9 @@ def pool(
             from ..tiled import arrays
 
             pool_padding(padding_text, in_3d=True, src=big)
+            from ..medical.pooling import check_slices
+
+            check_slices(big, x.shape, size, padding, stride=stride, ceil_mode=ceil, array=True)
             return arrays.pool3d(x, size, stride=stride, op=op, padding=padding, ceil_mode=ceil, count_include_pad=not exclude_pad, chunks=tile, paths=cli_paths(),
                                  screened=True)
 

@@ -53,7 +53,9 @@ def read_npy(p: Path, max_bytes: int | None) -> Loaded:
     arr = np.array(mapped, dtype=mapped.dtype.newbyteorder("=") if mapped.dtype.itemsize > 1 else mapped.dtype)
     del mapped
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        raise ImageReadError(f"{p}: the array holds NaN or infinite values; expected finite numbers")
+        from ..ndsupport import non_finite_count, non_finite_refusal
+
+        raise ImageReadError(non_finite_refusal(p, non_finite_count(arr)))
     return Loaded(path=p, data=arr, kind="array", format="NPY")
 
 

@@ -23,11 +23,12 @@ from .writers import check_volume_format, check_volume_output, stated_sizes
 
 
 def check_slices(src: Path, shape: tuple[int, ...], size: int, padding: int, *, stride: int | None = None,
-                 ceil_mode: bool = False) -> None:
+                 ceil_mode: bool = False, array: bool = False) -> None:
     """Refuse a volume of ``shape`` (Z, Y, X) whose slices give no pooled output (a single DICOM slice pooled with
     --size 2), by the rule :func:`kernelcli.pool3d` keeps (:func:`kernelcli.shapes.pool_output_size`: the size,
     ``stride`` (default: the size), ``padding`` and ``ceil_mode``), saying that pool works in 3-D and how to pool
-    each slice in 2-D; a padding past PyTorch's rule is left to the pooling's own message.
+    each slice in 2-D (``array``: a --layout zyx array, pooled so with --layout chw); a padding past PyTorch's rule is
+    left to the pooling's own message.
 
     >>> check_slices(Path("ct.dcm"), (1, 128, 128), 2, 0, ceil_mode=True)  # one window, starting on the slice
     >>> check_slices(Path("ct.dcm"), (1, 128, 128), 2, 0)
@@ -41,13 +42,15 @@ def check_slices(src: Path, shape: tuple[int, ...], size: int, padding: int, *, 
     slices = int(shape[0])
     if padding > size // 2:
         return
+    how = "pool it with --layout chw" if array else \
+        f"write the volume as a .npy (kernelcli convolve {src} -o slices.npy) and pool that with --layout chw"
     try:
         pool_output_size(slices, size, stride=size if stride is None else stride, padding=padding, ceil_mode=ceil_mode)
     except ShapeError as exc:
         raise ShapeError(
             f"{src}: axis z: {exc}; the volume has {slices} slice{'s' if slices != 1 else ''} "
             f"({'x'.join(map(str, shape))}, z, y, x), and pool works in 3-D, as PyTorch's max_pool3d/avg_pool3d; to pool each slice "
-            f"in 2-D, write the volume as a .npy (kernelcli convolve {src} -o slices.npy) and pool that with --layout chw"
+            f"in 2-D, {how}"
         ) from None
 
 

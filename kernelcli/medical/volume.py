@@ -178,14 +178,14 @@ def check_finite_volume(vol: Volume) -> Volume:
     >>> check_finite_volume(Volume(np.array([[[1.0, np.nan]]]), (1.0, 1.0, 1.0), np.eye(4), Path("a.nii"), "NIfTI-1"))
     Traceback (most recent call last):
     ...
-    kernelcli.errors.ImageReadError: a.nii: 1 voxel value(s) are NaN or infinite; expected finite numbers
+    kernelcli.errors.ImageReadError: a.nii: 1 value(s) are NaN or infinite; expected finite numbers
     """
     from ..errors import ImageReadError
-    from ..ndsupport import all_finite, non_finite_count
+    from ..ndsupport import all_finite, non_finite_count, non_finite_refusal
 
     data = vol.data
     if data.dtype.kind == "f" and not all_finite(data):
-        raise ImageReadError(f"{vol.path}: {non_finite_count(data)} voxel value(s) are NaN or infinite; expected finite numbers")
+        raise ImageReadError(non_finite_refusal(vol.path, non_finite_count(data)))
     return vol
 
 

@@ -343,17 +343,15 @@ def _finite_tile(tile: Any) -> Any:
 
 def non_finite_error(input_path: Any, data: Any) -> Exception:
     """The in-memory reader's refusal (exit 2) of ``input_path``, whose float values ``data`` (a dask
-    array) hold NaN or infinity: counted where the in-memory message counts them (TIFF, NIfTI)."""
-    from ..errors import ImageReadError
-
-    name = str(input_path).lower()
-    if not name.endswith((".tif", ".tiff", ".nii")):
-        return ImageReadError(f"{input_path}: the array holds NaN or infinite values; expected finite numbers")
+    array) hold NaN or infinity: counted, as in memory."""
     import dask.array as da
 
+    from ..errors import ImageReadError
+    from ..ndsupport import non_finite_refusal
+
     count = int(da.count_nonzero(~da.isfinite(data)).compute())
-    if name.endswith(".nii"):
-        return ImageReadError(f"{input_path}: {count} voxel value(s) are NaN or infinite; expected finite numbers")
+    if not str(input_path).lower().endswith((".tif", ".tiff")):
+        return ImageReadError(non_finite_refusal(input_path, count))
     return ImageReadError(f"{input_path}: the image holds {count} NaN or infinite value(s); expected finite numbers")
 
 
