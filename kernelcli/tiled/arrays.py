@@ -34,6 +34,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -50,6 +51,12 @@ from .plan import Axis
 
 #: tile side (cells per axis) when the input's own chunks are not used
 DEFAULT_TILE = 1024
+#: a default tile's cells at most, over its tiled axes: a 2-D tile's 1024x1024, whatever the rank (a volume's
+#: default tile is about 64x128x128: 1024 a side took a volume under 1024 whole, its peak above the in-memory run's)
+TILE_CELLS = DEFAULT_TILE**2
+#: a default tile's bytes at most, in the dtype it is computed in, channels included (as a ``.npy``'s blocks:
+#: :data:`kernelcli.tiled.reading.NPY_BLOCK_BYTES`)
+TILE_BYTES = 32 * 2**20
 
 
 def _da():
@@ -65,19 +72,46 @@ def _check(x: Any, ndims: tuple[int, ...], name: str = "x") -> None:
         raise ShapeError(f"{name}: the array is empty (shape {x.shape})")
 
 
-def _tile_sizes(x: Any, axes: Sequence[Axis], chunks: int | Sequence[int] | None) -> list[int]:
-    """The requested tile side per axis: ``chunks``, else the input's first chunk (at least the default for tiny chunks)."""
+def default_tile(sides: Sequence[int], tiled: Sequence[bool], itemsize: int) -> list[int]:
+    """``sides`` with the largest tiled side halved while the tile holds more than :data:`TILE_CELLS` cells
+    over its tiled axes or more than :data:`TILE_BYTES` bytes (``itemsize`` a cell): the default tile is
+    bounded whatever the rank; the untiled axes (channels) are kept whole.
+
+    >>> default_tile([1024, 1024], [True, True], 8), default_tile([288, 288, 288], [True] * 3, 4)
+    ([1024, 1024], [72, 72, 144])
+    """
+    sides = [int(n) for n in sides]
+    while True:
+        cut = [i for i, t in enumerate(tiled) if t and sides[i] > 1]
+        cells = math.prod(n for n, t in zip(sides, tiled) if t)
+        if not cut or (cells <= TILE_CELLS and itemsize * math.prod(sides) <= TILE_BYTES):
+            return sides
+        i = max(cut, key=lambda a: (sides[a], -a))  # (the first of the largest)
+        sides[i] = (sides[i] + 1) // 2
+
+
+def _tile_sizes(x: Any, axes: Sequence[Axis], chunks: int | Sequence[int] | None, itemsize: int = 4) -> list[int]:
+    """The requested tile side per axis: ``chunks``, else the input's first chunk (at least the default for tiny
+    chunks), bounded in bytes (:func:`default_tile`, in ``itemsize`` bytes a cell)."""
     if chunks is None:
-        return [max(c[0], min(DEFAULT_TILE, ax.n)) if c else ax.n for c, ax in zip(x.chunks, axes)]
+        sides = [max(c[0], min(DEFAULT_TILE, ax.n)) if c else ax.n for c, ax in zip(x.chunks, axes)]
+        return default_tile(sides, [not ax.passthrough for ax in axes], itemsize)
     if isinstance(chunks, (int, np.integer)):
         return [int(chunks)] * len(axes)
     sizes = [int(c) for c in chunks]
     if len(sizes) > len(axes):  # zip() dropped the extra sides in silence
-        from ..errors import UsageError
-
-        raise UsageError(f"--chunks {','.join(map(str, sizes))}: {len(sizes)} sides, but this input is cut along "
-                         f"{len(axes)} axes; give one side, or one per axis")
+        raise UsageError(too_many_sides(sizes, len(axes)))
     return sizes + [ax.n for ax in axes[len(sizes):]]
+
+
+def too_many_sides(sides: Sequence[int], axes: int) -> str:
+    """The refusal of a ``--chunks`` of more sides than the input is cut along (one wording for every input).
+
+    >>> too_many_sides((5, 5, 5, 5), 3)
+    '--chunks 5,5,5,5: 4 sides, but this input is cut along 3 axes; give one side, or one per axis'
+    """
+    return (f"--chunks {','.join(map(str, sides))}: {len(sides)} sides, but this input is cut along {axes} axes; "
+            "give one side, or one per axis")
 
 
 def tile_map(x: Any, axes: Sequence[Axis], core: Callable[..., np.ndarray],
@@ -91,14 +125,15 @@ def tile_map(x: Any, axes: Sequence[Axis], core: Callable[..., np.ndarray],
     first output, per axis (the FFT's block grid is laid from it).
     """
     da = _da()
-    in_chunks = tuple(ax.chunks(size) for ax, size in zip(axes, _tile_sizes(x, axes, chunks)))
+    dtype = np.dtype(dtype)
+    itemsize = max(np.dtype(x.dtype).itemsize, dtype.itemsize)
+    in_chunks = tuple(ax.chunks(size) for ax, size in zip(axes, _tile_sizes(x, axes, chunks, itemsize)))
     x = x.rechunk(in_chunks)
     # a single tile along an axis has no neighbours: the core pads it as the whole image
     depth = {i: (ax.depth() if len(c) > 1 else 0) for i, (ax, c) in enumerate(zip(axes, in_chunks))}
     boundary = {i: ("periodic" if ax.circular else "none") for i, ax in enumerate(axes)}
     bounds = [Axis.bounds(c) for c in in_chunks]
     out_chunks = tuple(ax.out_chunks(c) for ax, c in zip(axes, in_chunks))
-    dtype = np.dtype(dtype)
 
     def block(b: np.ndarray, block_id: tuple[int, ...] | None = None) -> np.ndarray:
         index: list[Any] = []
@@ -159,7 +194,8 @@ def conv2d(x: Any, kernel: Any, *, stride: int | Sequence[int] = 1, padding: Any
            screened: bool = False) -> Any:
     """:func:`kernelcli.api.conv2d` of a dask array (H, W) or (H, W, C): a lazy dask array.
 
-    ``chunks`` sets the tile side (default: the input's chunks, at least :data:`DEFAULT_TILE` or the whole axis); tiles are rounded to whole
+    ``chunks`` sets the tile side (default: the input's chunks, at least :data:`DEFAULT_TILE` or the whole axis, halved
+    while a tile holds more than :data:`TILE_CELLS` cells or :data:`TILE_BYTES`: :func:`default_tile`); tiles are rounded to whole
     strides, to at least twice the halo and, where the whole image takes the FFT, to whole
     FFT blocks (:func:`kernelcli._core.fft.block_side`).  ``paths`` is the policy the whole
     image would be computed under (see :mod:`kernelcli.tiled.pin`); ``notes`` collects what a

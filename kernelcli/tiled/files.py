@@ -11,7 +11,8 @@ When it is taken (:func:`wanted`): a Zarr input or output, ``--tiled``, ``--chun
 
 Peak memory: about ``workers x threads x (tile + halo) x 4`` bytes in float32 per tile in
 flight -- input tile, its padded copy, the result and the output chunk -- plus dask's
-bookkeeping; never the image.  With 1024x1024 tiles that is a few tens of MiB per thread.
+bookkeeping; never the image.  With 1024x1024 tiles (the default: at most 1024x1024 cells whatever the rank,
+:func:`kernelcli.tiled.arrays.default_tile`) that is a few tens of MiB per thread.
 
 Outputs: ``.zarr`` (a store, chunk by chunk) or ``.npy`` (row bands); without ``--out``, the
 in-memory path's name (``<stem>_<label>`` and the input's extension; ``.zarr`` for a Zarr

@@ -176,12 +176,15 @@ def advice(path: Path, chunks: Any, scheduler: str | None, out: Any = None) -> s
 
 
 def dask_volume(voxels: NiftiVoxels, chunks: Any = None) -> Any:
-    """The lazy (Z, Y, X) dask array over ``voxels``, in tiles of ``chunks`` (default: the tiled path's tile side)."""
+    """The lazy (Z, Y, X) dask array over ``voxels``, in tiles of ``chunks`` (default: the tiled path's default
+    tile, bounded in bytes: :func:`kernelcli.tiled.arrays.default_tile`)."""
     from . import require
-    from .arrays import DEFAULT_TILE
+    from .arrays import DEFAULT_TILE, default_tile
 
     da = require("dask.array", f"reading {Path(voxels.path).name} tile by tile")
-    sides = chunks if chunks is not None else DEFAULT_TILE
+    sides = chunks
+    if chunks is None:
+        sides = default_tile([min(DEFAULT_TILE, n) for n in voxels.shape], [True] * 3, voxels.dtype.itemsize)
     if isinstance(sides, int):
         sides = (sides,) * 3
     sides = tuple(int(c) for c in sides) + tuple(voxels.shape[len(sides):])

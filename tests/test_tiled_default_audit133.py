@@ -1,0 +1,83 @@
+"""Audit 133: the tiled path's default tile, and its notes and refusals.
+
+#1: the default tile side was 1024 on every axis, so a volume under 1024 a side sent tile by tile (by the memory
+cap, or --tiled without --chunks) ran as one tile, the whole volume: its peak (403 MB for a 288^3 int16 .nii under
+KERNELCLI_MAX_MEMORY=100M) above the in-memory run it replaced (326 MB).  The default tile now holds at most
+1024x1024 cells (and 32 MiB) whatever the rank; results stay byte-identical."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+pytest.importorskip("dask")
+nib = pytest.importorskip("nibabel")
+
+
+def _volume(shape=(40, 120, 130), seed=0):
+    return np.random.default_rng(seed).integers(-1000, 2000, shape).astype(np.int16)
+
+
+def test_a_volume_default_tile_is_bounded_in_cells_and_bytes():
+    import dask.array as da
+
+    from kernelcli.tiled import arrays
+
+    v = _volume((140, 150, 160))  # 3.4M cells, under 1024 a side: one tile before
+    result = arrays.correlate_separable(da.from_array(v, chunks=v.shape), ([1, 1, 1], [1, 1, 1], None))
+    assert math.prod(result.numblocks) > 1, result.chunks
+    assert max(math.prod(c) for c in zip(*(chunk for chunk in result.chunks))) <= arrays.TILE_CELLS
+    from kernelcli import volumes
+
+    assert result.compute().tobytes() == volumes.correlate_separable(v, ([1, 1, 1], [1, 1, 1], None)).tobytes()
+
+
+def test_the_2d_default_tile_stays_1024_a_side():
+    from kernelcli.tiled.arrays import default_tile
+
+    assert default_tile([1024, 1024], [True, True], 8) == [1024, 1024]
+    assert default_tile([1024, 1024, 3], [True, True, False], 8) == [1024, 1024, 3]  # 24 MiB: under 32
+    assert default_tile([288, 288, 288], [True] * 3, 4) == [72, 72, 144]
+
+
+def test_a_nii_over_the_cap_goes_in_several_tiles_equal_to_memory(tmp_path):
+    from conftest import run_in_process
+
+    from kernelcli.tiled import nifti
+
+    v = _volume((130, 120, 90))  # (i, j, k): 1.4M voxels, a 14 MB job
+    img = nib.Nifti1Image(v, np.diag([0.9, 0.9, 1.0, 1]))
+    img.header.set_xyzt_units("mm")
+    nib.save(img, tmp_path / "v.nii")
+    voxels, _ = nifti.open_volume(tmp_path / "v.nii")
+    chunks = nifti.dask_volume(voxels).chunks
+    assert len(chunks[0]) * len(chunks[1]) * len(chunks[2]) > 1, chunks
+    mem = run_in_process("convolve", "v.nii", "-k", "box:3vox", "-o", "m.nii", "--json", cwd=tmp_path)
+    tiled = run_in_process("convolve", "v.nii", "-k", "box:3vox", "-o", "t.nii", "--json", cwd=tmp_path,
+                           env={"KERNELCLI_MAX_MEMORY": "2M"})
+    assert mem.returncode == 0 and tiled.returncode == 0, (mem.stderr, tiled.stderr)
+    assert any("read tile by tile" in n for n in json.loads(tiled.stdout)["notes"]), tiled.stdout
+    assert (tmp_path / "m.nii").read_bytes() == (tmp_path / "t.nii").read_bytes()
+
+
+def test_a_zyx_npy_over_the_cap_is_cut_into_tiles(tmp_path, monkeypatch):
+    from conftest import run_in_process
+
+    from kernelcli.tiled import arrays, files
+
+    v = _volume((60, 150, 160))  # 1.44M cells: over 1024x1024
+    np.save(tmp_path / "v.npy", v)
+    np.save(tmp_path / "k.npy", np.ones((3, 3, 3), np.float32) / 27)
+    monkeypatch.setattr(files, "MANY_TILES", 0)
+    tiled = run_in_process("convolve", "v.npy", "--layout", "zyx", "-k", "k.npy", "-o", "t.npy", "--json", cwd=tmp_path,
+                           env={"KERNELCLI_MAX_MEMORY": "5M"})
+    assert tiled.returncode == 0, tiled.stderr
+    said = [n for n in json.loads(tiled.stdout)["notes"] if "tiles of" in n]
+    assert said and not said[0].startswith("1 tiles"), said
+    mem = run_in_process("convolve", "v.npy", "--layout", "zyx", "-k", "k.npy", "-o", "m.npy", cwd=tmp_path)
+    assert mem.returncode == 0, mem.stderr
+    assert np.load(tmp_path / "t.npy").tobytes() == np.load(tmp_path / "m.npy").tobytes()
+    assert arrays.TILE_CELLS == 1024 * 1024
