@@ -81,3 +81,35 @@ def test_a_zyx_npy_over_the_cap_is_cut_into_tiles(tmp_path, monkeypatch):
     assert mem.returncode == 0, mem.stderr
     assert np.load(tmp_path / "t.npy").tobytes() == np.load(tmp_path / "m.npy").tobytes()
     assert arrays.TILE_CELLS == 1024 * 1024
+
+
+def _v20(tmp_path):
+    v = np.random.default_rng(0).integers(-100, 1000, (20, 20, 20)).astype(np.int16)
+    nib.save(nib.Nifti1Image(v, np.diag([0.8, 0.9, 1.2, 1])), tmp_path / "v20.nii")
+    np.save(tmp_path / "v20.npy", v.T.copy())  # (Z, Y, X) as the .nii is read
+    np.save(tmp_path / "box3.npy", np.ones((3, 3, 3), np.float32) / 27)
+
+
+def _tiles_said(done):
+    assert done.returncode == 0, done.stderr
+    return [n for n in json.loads(done.stdout)["notes"] if "tiles of" in n]
+
+
+@pytest.mark.parametrize("command", [["convolve", "-k", "box_3d"], ["pool", "-f", "2"]])
+def test_the_nii_tiled_path_says_many_tiles_as_the_npy_path_does(tmp_path, monkeypatch, command):
+    """#2: the note was added on the files' tiled path only; a .nii convolve or pool never gave it."""
+    from conftest import run_in_process
+
+    from kernelcli.tiled import files
+
+    _v20(tmp_path)
+    monkeypatch.setattr(files, "MANY_TILES", 11)
+    name, *rest = command
+    if name == "convolve":
+        npy = run_in_process(name, "v20.npy", "--layout", "zyx", "-k", "box3.npy", "--chunks", "6", "-o", "a.npy", "--json",
+                             cwd=tmp_path)
+    else:
+        npy = run_in_process(name, "v20.npy", "--layout", "zyx", *rest, "--chunks", "6", "-o", "a.npy", "--json", cwd=tmp_path)
+    nii = run_in_process(name, "v20.nii", *rest, "--chunks", "6", "-o", "a.nii", "--json", cwd=tmp_path)
+    said_npy, said_nii = _tiles_said(npy), _tiles_said(nii)
+    assert len(said_nii) == 1 and said_nii == said_npy, (said_nii, said_npy)

@@ -114,6 +114,21 @@ def many_tiles(numblocks: tuple[int, ...], chunks: tuple[tuple[int, ...], ...]) 
             "minutes for this many; a larger --chunks (1024, the default) needs fewer")
 
 
+@contextlib.contextmanager
+def tile_runner(result: Any, notes: list[str], *, scheduler: str | None, workers: int | None,
+                progress: Callable[[int, int], None] | None) -> Iterator[Callable[[list[Any]], list[Any]]]:
+    """``run(tasks)`` for the writers, computing one task per tile here or on ``--scheduler``'s cluster (with
+    ``progress``), for every tiled path (files and ``.nii`` volumes): a run of ``result`` in more than
+    :data:`MANY_TILES` tiles is noted in ``notes`` (:func:`many_tiles`) here, for all of them."""
+    from ..batch import resolve_workers, threads_per_worker
+    from .cluster import client_for, compute_tasks
+
+    if (said := many_tiles(result.numblocks, result.chunks)) is not None:
+        notes.append(said)
+    with client_for(scheduler, workers, threads_per_worker(resolve_workers(workers, 1 << 30))) as client:
+        yield lambda tasks: compute_tasks(tasks, client, progress)
+
+
 def parse_chunks(text: str | None) -> int | tuple[int, ...] | None:
     """``--chunks 1024`` or ``--chunks 512,2048`` (rows, columns[, ...]) -> tile sides.
 
@@ -247,8 +262,6 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
     from ..jobs_common import Report, _named
     from ..layout import array_layout, canonical_layout, from_hwc, to_hwc
     from .axes import layout_to_read
-    from .cluster import client_for, compute_tasks
-
     attributes = None
     if data.ndim == 3:
         read_as = layout_to_read(declared, canonical_layout(layout), input_path)  # (its axes' names, or --layout)
@@ -266,16 +279,11 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
     else:
         raise UsageError(f"{input_path}: a {data.ndim}-D array; expected (H, W), (H, W, C) or (Z, Y, X)")
     floats = result.dtype
-    if (said := many_tiles(result.numblocks, result.chunks)) is not None:
-        notes.append(said)
     result = _rescaled(result, input_path, data.dtype, rescale, out, label)
     if rescale not in (None, "none") and not stores.is_chunked(out):  # given, and nothing done: say so (as in memory)
         notes.append(f"{Path(out).name}: --rescale {rescale} is for image outputs; a .npy holds the raw result")
     start = time.perf_counter()
-    from ..batch import resolve_workers, threads_per_worker
-
-    with client_for(scheduler, workers, threads_per_worker(resolve_workers(workers, 1 << 30))) as client:
-        run = lambda tasks: compute_tasks(tasks, client, progress)  # noqa: E731
+    with tile_runner(result, notes, scheduler=scheduler, workers=workers, progress=progress) as run:
         check = finite_check(input_path, label, floats)
         if stores.is_chunked(out):
             # a pool, a stride, padding other than 'same' (of the same size or not): another grid

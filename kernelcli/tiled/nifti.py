@@ -374,17 +374,13 @@ def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path,
     ``units`` the result's (:meth:`kernelcli.volume_grammar.VolumeKernel.result_units`; a pool keeps the input's)."""
     from ..medical.jobs import VolumeReport
     from ..medical.writers import assumed_output_note, assumed_unit_steps, bare_array_note, geometry_attributes, stated_sizes
-    from .cluster import client_for, compute_tasks, describe
+    from .cluster import describe
+    from .files import finite_check, tile_runner
 
     start = time.perf_counter()
-    from ..batch import resolve_workers, threads_per_worker
-
-    from .files import finite_check
-
     spacing = list(vol.spacing) if spacing is None else spacing
     run_notes = [f"{input_path.name}: NIfTI (memory-mapped), read tile by tile ({describe(scheduler)})"]
-    with client_for(scheduler, workers, threads_per_worker(resolve_workers(workers, 1 << 30))) as client:
-        run = lambda tasks: compute_tasks(tasks, client, progress)  # noqa: E731
+    with tile_runner(result, run_notes, scheduler=scheduler, workers=workers, progress=progress) as run:
         suffix = out.suffix.lower()
         if suffix == ".nii":
             ranges = write_nii(result, out, vol, force=force, run=run, label=label, affine=affine)
