@@ -113,3 +113,26 @@ def test_the_nii_tiled_path_says_many_tiles_as_the_npy_path_does(tmp_path, monke
     nii = run_in_process(name, "v20.nii", *rest, "--chunks", "6", "-o", "a.nii", "--json", cwd=tmp_path)
     said_npy, said_nii = _tiles_said(npy), _tiles_said(nii)
     assert len(said_nii) == 1 and said_nii == said_npy, (said_nii, said_npy)
+
+
+@pytest.mark.parametrize("args, tile", [
+    (["pool", "rgb.npy", "--layout", "hwc", "-f", "2", "--chunks", "20"], "20x20"),
+    (["convolve", "g.npy", "-k", "box:3", "-s", "2", "--chunks", "20"], "20x20"),
+    (["pool", "v20.npy", "--layout", "zyx", "-f", "2", "--chunks", "6"], "6x6x6"),
+    (["pool", "v20.nii", "-f", "2", "--chunks", "6"], "6x6x6"),
+])
+def test_the_many_tiles_note_names_the_input_tile_asked(tmp_path, monkeypatch, args, tile):
+    """#4: the note gave the output tile ("35 tiles of 10x10x3" for --chunks 20 under a pool of 2), the channel
+    axis counted as a side: raising --chunks to 16 on reading "10x10" made the tiles smaller."""
+    from conftest import run_in_process
+
+    from kernelcli.tiled import files
+
+    _v20(tmp_path)
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "rgb.npy", rng.integers(0, 255, (100, 140, 3)).astype(np.uint8))
+    np.save(tmp_path / "g.npy", rng.integers(0, 255, (100, 140)).astype(np.uint8))
+    monkeypatch.setattr(files, "MANY_TILES", 11)
+    out = "o.nii" if args[1].endswith(".nii") else "o.npy"
+    said = _tiles_said(run_in_process(*args, "-o", out, "--json", cwd=tmp_path))
+    assert len(said) == 1 and f" tiles of {tile} input cells:" in said[0], said

@@ -24,6 +24,7 @@ def test_a_run_of_many_tiles_says_so_counting_them(invoke, tmp_path, monkeypatch
     r = invoke("convolve", "x.npy", "-k", "box:3", "-o", "b.npy", "--chunks", "10", "--json")
     assert r.exit_code == 0, r.output
     said = [n for n in json.loads(r.stdout)["notes"] if "tiles of" in n]
-    assert said == ["12 tiles of 10x10: each costs about 6 ms whatever its size (dask's scheduling and the write), "
-                    "minutes for this many; a larger --chunks (1024, the default) needs fewer"], said
+    assert said == ["12 tiles of 10x10 input cells: each costs about 6 ms whatever its size (dask's scheduling and the "
+                    "write), minutes for this many; a larger --chunks needs fewer (the default: 1024 a side, at most "
+                    "1024x1024 cells a tile)"], said
     assert np.array_equal(np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy"))

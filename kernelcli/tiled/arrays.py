@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -102,6 +103,20 @@ def _tile_sizes(x: Any, axes: Sequence[Axis], chunks: int | Sequence[int] | None
     if len(sizes) > len(axes):  # zip() dropped the extra sides in silence
         raise UsageError(too_many_sides(sizes, len(axes)))
     return sizes + [ax.n for ax in axes[len(sizes):]]
+
+
+def asked_tile(x: Any, cut: int, chunks: int | Sequence[int] | None, dtype: Any) -> list[int]:
+    """The input tile asked of ``x``'s first ``cut`` axes (the tiled ones) with ``chunks`` computing in ``dtype``:
+    ``--chunks`` as given (a whole axis where it gives no side), else the default (:func:`default_tile`);
+    the tiles are then rounded up to whole strides, twice the halo, FFT blocks (:meth:`.plan.Axis.chunks`).
+
+    >>> import dask.array as da
+    >>> asked_tile(da.zeros((40, 30, 3), chunks=5), 2, 20, "float32"), asked_tile(da.zeros((40, 30)), 2, (8,), "float32")
+    ([20, 20], [8, 30])
+    """
+    axes = [Axis(int(n)) for n in x.shape[:cut]]
+    itemsize = max(np.dtype(x.dtype).itemsize, np.dtype(dtype).itemsize) * math.prod(x.shape[cut:])
+    return _tile_sizes(SimpleNamespace(chunks=x.chunks[:cut]), axes, chunks, itemsize)
 
 
 def too_many_sides(sides: Sequence[int], axes: int) -> str:

@@ -36,7 +36,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,32 +98,34 @@ def _over_the_cap(path: Path) -> bool:
 MANY_TILES = 10_000
 
 
-def many_tiles(numblocks: tuple[int, ...], chunks: tuple[tuple[int, ...], ...]) -> str | None:
-    """A note for a run cut into more than :data:`MANY_TILES` tiles, or None.
+def many_tiles(numblocks: tuple[int, ...], tile: Sequence[int]) -> str | None:
+    """A note for a run cut into more than :data:`MANY_TILES` tiles, or None.  ``tile``: the input tile
+    ``--chunks`` asks for (:func:`kernelcli.tiled.arrays.asked_tile`), over the tiled axes: the knob to turn,
+    not the output tile (a stride or a pool makes that smaller) nor a channel axis (never cut).
 
-    >>> print(many_tiles((250, 250), ((32,) * 250, (32,) * 250)))
-    62,500 tiles of 32x32: each costs about 6 ms whatever its size (dask's scheduling and the write), minutes for this many; a larger --chunks (1024, the default) needs fewer
-    >>> many_tiles((8, 8), ((1024,) * 8, (1024,) * 8)) is None
+    >>> print(many_tiles((250, 250), (32, 32)))
+    62,500 tiles of 32x32 input cells: each costs about 6 ms whatever its size (dask's scheduling and the write), minutes for this many; a larger --chunks needs fewer (the default: 1024 a side, at most 1024x1024 cells a tile)
+    >>> many_tiles((8, 8), (1024, 1024)) is None
     True
     """
     tiles = math.prod(numblocks)
     if tiles <= MANY_TILES:
         return None
-    side = "x".join(str(c[0]) for c in chunks)
-    return (f"{tiles:,} tiles of {side}: each costs about 6 ms whatever its size (dask's scheduling and the write), "
-            "minutes for this many; a larger --chunks (1024, the default) needs fewer")
+    return (f"{tiles:,} tiles of {'x'.join(map(str, tile))} input cells: each costs about 6 ms whatever its size "
+            "(dask's scheduling and the write), minutes for this many; a larger --chunks needs fewer "
+            "(the default: 1024 a side, at most 1024x1024 cells a tile)")
 
 
 @contextlib.contextmanager
-def tile_runner(result: Any, notes: list[str], *, scheduler: str | None, workers: int | None,
+def tile_runner(result: Any, notes: list[str], tile: Sequence[int], *, scheduler: str | None, workers: int | None,
                 progress: Callable[[int, int], None] | None) -> Iterator[Callable[[list[Any]], list[Any]]]:
     """``run(tasks)`` for the writers, computing one task per tile here or on ``--scheduler``'s cluster (with
     ``progress``), for every tiled path (files and ``.nii`` volumes): a run of ``result`` in more than
-    :data:`MANY_TILES` tiles is noted in ``notes`` (:func:`many_tiles`) here, for all of them."""
+    :data:`MANY_TILES` tiles is noted in ``notes`` (:func:`many_tiles`, ``tile`` the input tile asked) here, for all of them."""
     from ..batch import resolve_workers, threads_per_worker
     from .cluster import client_for, compute_tasks
 
-    if (said := many_tiles(result.numblocks, result.chunks)) is not None:
+    if (said := many_tiles(result.numblocks, tile)) is not None:
         notes.append(said)
     with client_for(scheduler, workers, threads_per_worker(resolve_workers(workers, 1 << 30))) as client:
         yield lambda tasks: compute_tasks(tasks, client, progress)
@@ -261,6 +263,7 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
     from ..errors import UsageError
     from ..jobs_common import Report, _named
     from ..layout import array_layout, canonical_layout, from_hwc, to_hwc
+    from .arrays import asked_tile
     from .axes import layout_to_read
     attributes = None
     if data.ndim == 3:
@@ -270,11 +273,14 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
             attributes = _carried_grid(input_path, chosen)
         # (a refusal while building named no input: "pool window 2 is larger than the padded input 1")
         if chosen == "zyx" and volume_build is not None:
+            given, cut = data, 3
             result = _named(Path(str(input_path)), lambda: volume_build(data, chunks))
         else:
-            result = from_hwc(_named(Path(str(input_path)), lambda: build(to_hwc(data, chosen), chunks)), chosen)
+            given, cut = to_hwc(data, chosen), 2
+            result = from_hwc(_named(Path(str(input_path)), lambda: build(given, chunks)), chosen)
     elif data.ndim == 2:
         array_layout(tuple(data.shape), layout, str(input_path), notes)  # as in memory: zyx refused, chw said
+        given, cut = data, 2
         result = _named(Path(str(input_path)), lambda: build(data, chunks))
     else:
         raise UsageError(f"{input_path}: a {data.ndim}-D array; expected (H, W), (H, W, C) or (Z, Y, X)")
@@ -283,7 +289,8 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
     if rescale not in (None, "none") and not stores.is_chunked(out):  # given, and nothing done: say so (as in memory)
         notes.append(f"{Path(out).name}: --rescale {rescale} is for image outputs; a .npy holds the raw result")
     start = time.perf_counter()
-    with tile_runner(result, notes, scheduler=scheduler, workers=workers, progress=progress) as run:
+    tile = asked_tile(given, cut, chunks, floats)
+    with tile_runner(result, notes, tile, scheduler=scheduler, workers=workers, progress=progress) as run:
         check = finite_check(input_path, label, floats)
         if stores.is_chunked(out):
             # a pool, a stride, padding other than 'same' (of the same size or not): another grid

@@ -272,7 +272,7 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
     """
     from ..errors import UsageError
     from ..medical.kernels import resolve_volume_kernel
-    from .arrays import correlate_separable
+    from .arrays import asked_tile, correlate_separable
 
     if spec is None:
         raise UsageError(f"{input_path}: the tiled volume path needs a --kernel (e.g. gaussian:1.5mm)")
@@ -311,7 +311,8 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
         result = correlate_separable(finite_input(raw), factors, pad_mode=options.pad_mode, pad_value=options.pad_value,
                                      chunks=chunks, paths=options.paths, screened=True)
         return _write(input_path, voxels.shape, result, vol, out, label, notes, force=force, scheduler=scheduler,
-                      workers=workers, progress=progress, kernel=kernel.name, units=kernel.result_units(vol.units))
+                      workers=workers, progress=progress, kernel=kernel.name, units=kernel.result_units(vol.units),
+                      tile=asked_tile(raw, 3, chunks, result.dtype))
 
 
 def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: int | None = None, padding: int = 0,
@@ -323,7 +324,7 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
     from ..errors import UsageError
     from ..medical.jobs import VolumeOptions
     from ..modes import canonical_pool_op
-    from .arrays import pool3d
+    from .arrays import asked_tile, pool3d
     from .files import finite_input, naming_non_finite
 
     options = options or VolumeOptions()
@@ -363,15 +364,16 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
     with naming_non_finite(input_path, raw):
         return _write(input_path, voxels.shape, result, vol, out, label, notes, force=force, scheduler=scheduler,
                       workers=workers, progress=progress, affine=vol.affine @ grid, spacing=[s * step for s in vol.spacing],
-                      units=vol.units)
+                      units=vol.units, tile=asked_tile(raw, 3, chunks, result.dtype))
 
 
 def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path, label: str, notes: list[str], *, force: bool,
            scheduler: str | None, workers: int | None, progress: Any, affine: Any = None, spacing: list[float] | None = None,
-           kernel: str | None = None, units: str | None = None) -> Any:
+           kernel: str | None = None, units: str | None = None, tile: Any = ()) -> Any:
     """Compute ``result`` tile by tile into ``out`` (.nii with ``vol``'s header, .zarr with its geometry as attributes,
     or .npy); the VolumeReport. ``affine`` and ``spacing`` are the result's where they are not ``vol``'s (a pool);
-    ``units`` the result's (:meth:`kernelcli.volume_grammar.VolumeKernel.result_units`; a pool keeps the input's)."""
+    ``units`` the result's (:meth:`kernelcli.volume_grammar.VolumeKernel.result_units`; a pool keeps the input's);
+    ``tile`` the input tile asked, for the many-tiles note (:func:`kernelcli.tiled.files.tile_runner`)."""
     from ..medical.jobs import VolumeReport
     from ..medical.writers import assumed_output_note, assumed_unit_steps, bare_array_note, geometry_attributes, stated_sizes
     from .cluster import describe
@@ -380,7 +382,7 @@ def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path,
     start = time.perf_counter()
     spacing = list(vol.spacing) if spacing is None else spacing
     run_notes = [f"{input_path.name}: NIfTI (memory-mapped), read tile by tile ({describe(scheduler)})"]
-    with tile_runner(result, run_notes, scheduler=scheduler, workers=workers, progress=progress) as run:
+    with tile_runner(result, run_notes, tile, scheduler=scheduler, workers=workers, progress=progress) as run:
         suffix = out.suffix.lower()
         if suffix == ".nii":
             ranges = write_nii(result, out, vol, force=force, run=run, label=label, affine=affine)
