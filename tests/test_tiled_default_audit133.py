@@ -136,3 +136,40 @@ def test_the_many_tiles_note_names_the_input_tile_asked(tmp_path, monkeypatch, a
     out = "o.nii" if args[1].endswith(".nii") else "o.npy"
     said = _tiles_said(run_in_process(*args, "-o", out, "--json", cwd=tmp_path))
     assert len(said) == 1 and f" tiles of {tile} input cells:" in said[0], said
+
+
+@pytest.mark.parametrize("command", [["convolve", "g.npy", "-k", "box:3"], ["pool", "g.npy", "-f", "2"], ["pad", "g.npy", "-p", "1"]])
+@pytest.mark.parametrize("value", ["0", "0x5", "5,", "inf"])
+def test_a_bad_chunks_is_refused_as_every_bad_option_value(tmp_path, command, value):
+    """#3: --chunks was read in the run, after the kernel: "--chunks '0': expected ...", exit 3 for an unknown kernel
+    beside it, and a --json record naming the input as if the file had failed; --stride 0 is refused by its parser."""
+    from conftest import run_in_process
+
+    np.save(tmp_path / "g.npy", np.zeros((8, 8), np.float32))
+    done = run_in_process(*command, "-o", "c.npy", "--chunks", value, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"error: Invalid value for '--chunks': '{value}': expected a tile side such as 1024"), done.stderr
+    record = json.loads(run_in_process(*command, "-o", "c.npy", "--chunks", value, "--json", cwd=tmp_path).stdout)
+    assert record["input"] is None and record["status"] == "failed", record
+
+
+def test_a_bad_chunks_comes_before_the_kernel(tmp_path):
+    from conftest import run_in_process
+
+    np.save(tmp_path / "g.npy", np.zeros((8, 8), np.float32))
+    done = run_in_process("convolve", "g.npy", "-k", "nosuch", "--chunks", "0", cwd=tmp_path)
+    assert done.returncode == 2 and "Invalid value for '--chunks'" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("args", [["convolve", "v20.nii", "-k", "box_3d"], ["pool", "v20.nii", "-f", "2"],
+                                  ["convolve", "v20.npy", "--layout", "zyx", "-k", "box3.npy"]])
+def test_too_many_chunk_sides_are_refused_in_one_wording(tmp_path, args):
+    """#3: the .nii convolve's refusal did not name the file; pool's and the .npy's did."""
+    from conftest import run_in_process
+
+    _v20(tmp_path)
+    out = "q.nii" if args[1].endswith(".nii") else "q.npy"
+    done = run_in_process(*args, "--chunks", "5,5,5,5", "-o", out, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (f"error: {args[1]}: --chunks 5,5,5,5: 4 sides, but this input is cut along 3 axes; "
+                           "give one side, or one per axis\n"), done.stderr

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import TILED_OR_NOT, process_env, refused_while_stdin_open, run_cli
+from conftest import TILED_OR_NOT, process_env, refused_while_stdin_open, run_cli, run_in_process
 
 CALLS = [
     ["convolve", "X", "-k", "sobel_v", "-o", "o.png", "--tiled", "--chunks", "0"],
@@ -26,9 +26,10 @@ CALLS = [
 
 
 @pytest.mark.parametrize("args", CALLS, ids=lambda a: " ".join(a[2:]))
-def test_the_tiled_checks_come_before_stdin_as_before_a_file(invoke, tmp_path, args):
-    on_file = invoke(*[a if a != "X" else "missing.png" for a in args])  # refused before the file is opened
-    assert on_file.exit_code == 2 and "no such file" not in on_file.stderr, on_file.output
+def test_the_tiled_checks_come_before_stdin_as_before_a_file(tmp_path, args):
+    # refused before the file is opened (as the command line words it: a bad --chunks is refused by its parser)
+    on_file = run_in_process(*[a if a != "X" else "missing.png" for a in args], cwd=tmp_path)
+    assert on_file.returncode == 2 and "no such file" not in on_file.stderr, on_file.stderr
     code, said = refused_while_stdin_open([a if a != "X" else "-" for a in args], tmp_path, b"\x89PNG\r\n\x1a\n")
     assert (code, said) == (2, on_file.stderr)
     assert not list(tmp_path.glob("o.*"))

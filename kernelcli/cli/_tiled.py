@@ -44,7 +44,7 @@ def check_tiled_before_stdin(out: Optional[Path], *, tiled: bool, chunks: Option
     >>> check_tiled_before_stdin(Path("o.npy"), tiled=False, chunks="0", scheduler=None)
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: --chunks '0': expected a tile side such as 1024, or one per axis such as 512,2048
+    kernelcli.whole_numbers.BadValue: Invalid value for '--chunks': '0': expected a tile side such as 1024, or one per axis such as 512,2048
     """
     from ..tiled import tiles_asked
 

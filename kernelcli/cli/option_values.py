@@ -221,3 +221,23 @@ def checked_scheduler(text: Any) -> Any:
         return canonical_scheduler(text)
     except UsageError as exc:  # (click names the option itself)
         raise click.exceptions.BadParameter(str(exc).removeprefix("--scheduler ")) from None
+
+
+def checked_chunks(text: Any) -> Any:
+    """``--chunks`` as typed, once :func:`kernelcli.tiled.files.parse_chunks` reads it: a bad one is refused as every
+    option's bad value is (``Invalid value for '--chunks': ...``), before the kernel or any input is read.
+
+    >>> checked_chunks("512,2048"), checked_chunks(None)
+    ('512,2048', None)
+    """
+    if not isinstance(text, str):  # the default
+        return text
+    from ..tiled.files import parse_chunks
+    from ..whole_numbers import BadValue
+    from ._click import click
+
+    try:
+        parse_chunks(text)
+    except BadValue as exc:  # (click names the option itself)
+        raise click.exceptions.BadParameter(exc.detail) from None
+    return text

@@ -30,7 +30,7 @@ from typing import Annotated, Any, Optional
 from .. import layout, limits, modes
 from ..records import record
 from ..shapes import VOLUME_PADDING_FORMS
-from .option_values import checked_scheduler, checked_suffix, checked_window, complete_kernel, parse_fill
+from .option_values import checked_chunks, checked_scheduler, checked_suffix, checked_window, complete_kernel, parse_fill
 
 
 @record(frozen=True)
@@ -467,7 +467,7 @@ CompressOption = Annotated[Optional[str], option("compress", extra="[default: fa
 RecursiveOption = Annotated[bool, option("recursive")]
 WorkersOption = Annotated[Optional[int], option("workers", min=1, show_default=False)]
 TiledOption = Annotated[bool, option("tiled")]
-ChunksOption = Annotated[Optional[str], option("chunks", show_default=False)]
+ChunksOption = Annotated[Optional[str], option("chunks", parser=checked_chunks, show_default=False)]
 SchedulerOption = Annotated[Optional[str], option("scheduler", parser=checked_scheduler, show_default=False)]
 ReportOption = Annotated[Optional[Path], option("report", show_default=False)]
 ForceOption = Annotated[bool, option("force")]

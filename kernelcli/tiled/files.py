@@ -132,19 +132,21 @@ def tile_runner(result: Any, notes: list[str], tile: Sequence[int], *, scheduler
 
 
 def parse_chunks(text: str | None) -> int | tuple[int, ...] | None:
-    """``--chunks 1024`` or ``--chunks 512,2048`` (rows, columns[, ...]) -> tile sides.
+    """``--chunks 1024`` or ``--chunks 512,2048`` (rows, columns[, ...]) -> tile sides; a bad value is refused in
+    Click's words for one (:class:`kernelcli.whole_numbers.BadValue`: the option's parser,
+    :func:`kernelcli.cli.option_values.checked_chunks`, refuses it so before the kernel or any input is read).
 
     >>> parse_chunks("512,2048")
     (512, 2048)
     """
     if text is None:
         return None
-    from ..errors import UsageError
+    from ..whole_numbers import refused_value
 
     parsed = [numtext.whole_in_any_form(v) for v in str(text).replace("x", ",").split(",")]  # ('32.0' too)
     sides = () if None in parsed else tuple(parsed)
     if not sides or any(v < 1 for v in sides):
-        raise UsageError(f"--chunks {text!r}: expected a tile side such as 1024, or one per axis such as 512,2048")
+        raise refused_value("--chunks", str(text), "expected a tile side such as 1024, or one per axis such as 512,2048")
     return sides[0] if len(sides) == 1 else sides
 
 

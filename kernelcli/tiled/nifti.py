@@ -301,6 +301,7 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
         raise UsageError(f"{input_path}: {exc}") from None
     voxels, vol = open_volume(input_path, options.affine, advice(input_path, chunks, scheduler, out))
     from ..medical.jobs import _filter3d_factors, check_spacing_known
+    from ..jobs_common import _named
     from .files import finite_input, naming_non_finite
 
     check_spacing_known(vol, kernel, options.axis)
@@ -308,8 +309,9 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
     notes = notes + axis_note
     raw = dask_volume(voxels, chunks)
     with naming_non_finite(input_path, raw):
-        result = correlate_separable(finite_input(raw), factors, pad_mode=options.pad_mode, pad_value=options.pad_value,
-                                     chunks=chunks, paths=options.paths, screened=True)
+        result = _named(input_path, lambda: correlate_separable(  # (a --chunks of 4 sides, say, named the file under pool only)
+            finite_input(raw), factors, pad_mode=options.pad_mode, pad_value=options.pad_value, chunks=chunks,
+            paths=options.paths, screened=True))
         return _write(input_path, voxels.shape, result, vol, out, label, notes, force=force, scheduler=scheduler,
                       workers=workers, progress=progress, kernel=kernel.name, units=kernel.result_units(vol.units),
                       tile=asked_tile(raw, 3, chunks, result.dtype))
