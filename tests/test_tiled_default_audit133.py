@@ -173,3 +173,30 @@ def test_too_many_chunk_sides_are_refused_in_one_wording(tmp_path, args):
     assert done.returncode == 2, done.stderr
     assert done.stderr == (f"error: {args[1]}: --chunks 5,5,5,5: 4 sides, but this input is cut along 3 axes; "
                            "give one side, or one per axis\n"), done.stderr
+
+
+def test_a_dask_array_of_unknown_chunk_sizes_is_refused_naming_compute_chunk_sizes():
+    """#5: it was refused as "input size must be an integer >= 1, got nan"."""
+    import dask.array as da
+
+    import kernelcli
+    from kernelcli.errors import UsageError
+
+    a = np.random.default_rng(0).standard_normal((37, 29)).astype(np.float32)
+    x = da.from_array(a, chunks=5)[da.from_array(np.ones(37, bool), chunks=5)]
+    for call in (lambda: kernelcli.conv2d(x, np.ones((3, 3))), lambda: kernelcli.pool2d(x, 2)):
+        with pytest.raises(UsageError, match=r"chunk sizes are unknown .*x\.compute_chunk_sizes\(\)"):
+            call()
+    assert kernelcli.conv2d(x.compute_chunk_sizes(), np.ones((3, 3))).compute().tobytes() == \
+        kernelcli.conv2d(a, np.ones((3, 3))).tobytes()
+
+
+def test_a_2d_nifti_on_the_tiled_path_is_named_in_the_records_order(tmp_path):
+    """#5: "a 2-D image (30x25)" was nibabel's (x, y); the record and the in-memory summary say [1, 25, 30]."""
+    from conftest import run_in_process
+
+    nib.save(nib.Nifti1Image(np.zeros((30, 25), np.int16), np.eye(4)), tmp_path / "s2.nii")
+    done = run_in_process("convolve", "s2.nii", "-k", "gaussian:1vox", "--tiled", "-o", "t.npy", cwd=tmp_path)
+    assert done.returncode == 2 and "a 2-D image (1x25x30 as (Z, Y, X)), one slice" in done.stderr, done.stderr
+    mem = run_in_process("convolve", "s2.nii", "-k", "gaussian:1vox", "-o", "m.npy", "--json", cwd=tmp_path)
+    assert mem.returncode == 0 and json.loads(mem.stdout)["input_shape"] == [1, 25, 30], mem.stdout

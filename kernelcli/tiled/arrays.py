@@ -67,6 +67,9 @@ def _da():
 def _check(x: Any, ndims: tuple[int, ...], name: str = "x") -> None:
     if np.dtype(x.dtype).kind not in "biuf":
         raise UsageError(f"{name}: expected real numbers, got dtype {x.dtype}")
+    if any(n != n for n in x.shape):  # (nan: dask's unknown chunk sizes, after a boolean mask)
+        raise UsageError(f"{name}: the dask array's chunk sizes are unknown (shape {x.shape}); call "
+                         f"{name}.compute_chunk_sizes() first (or x = x.compute_chunk_sizes())")
     if x.ndim not in ndims:
         raise ShapeError(f"{name}: expected {' or '.join(f'{n}-D' for n in ndims)} array, got shape {x.shape}")
     if any(n == 0 for n in x.shape):
