@@ -37,6 +37,7 @@ from typing import Any
 from .errors import InvalidKernel, KernelNotFound, UsageError
 from .modes import AXES
 from .records import record
+from .whole_numbers import flag
 from .resources import catalog_dir
 
 #: the truncation of Gaussians: radius ceil(3 * sigma) samples, in pixels, voxels and mm alike
@@ -112,10 +113,10 @@ def radius_for(sigma_vox: float, truncate: float = TRUNCATE) -> int:
     return max(0, math.ceil(reach - 4 * math.ulp(reach)))
 
 
-def check_sigma_truncate(family: str, sigma_mm: Any, truncate: Any, unit: str = "mm") -> None:
-    """Refuse a sigma that is not a positive finite real number (InvalidKernel, naming ``family`` and the ``unit``
-    it was given in, ``mm`` or ``voxels``) or a truncate that is not one (UsageError); bools and text are refused,
-    not read as numbers.
+def check_sigma_truncate(family: str, sigma_mm: Any, truncate: Any, unit: str = "mm", width: str = "sigma") -> None:
+    """Refuse a sigma that is not a positive finite real number (InvalidKernel, naming ``family``, the ``width``
+    it was given as, ``sigma`` or ``FWHM``, and the ``unit``, ``mm`` or ``voxels``) or a truncate that is not one
+    (UsageError); bools and text are refused, not read as numbers.
 
     >>> check_sigma_truncate("log", -1.0, 4.0)
     Traceback (most recent call last):
@@ -123,7 +124,7 @@ def check_sigma_truncate(family: str, sigma_mm: Any, truncate: Any, unit: str = 
     kernelcli.errors.InvalidKernel: log: sigma -1.0 mm must be a positive finite number
     """
     if isinstance(sigma_mm, bool) or not (isinstance(sigma_mm, numbers.Real) and math.isfinite(sigma_mm) and sigma_mm > 0):
-        raise InvalidKernel(f"{family}: sigma {sigma_mm!r} {unit} must be a positive finite number")
+        raise InvalidKernel(f"{family}: {width} {sigma_mm!r} {unit} must be a positive finite number")
     if isinstance(truncate, bool) or not (isinstance(truncate, numbers.Real) and math.isfinite(truncate) and truncate > 0):
         # (True was a truncate of 1; '3' and None were Python's TypeError)
         raise UsageError(f"truncate {truncate!r} must be a positive number")
@@ -187,18 +188,40 @@ def gaussian_mm(sigma_mm: float, spacing: Sequence[float], *, truncate: float = 
     sampled and normalised to sum 1.  Equals ``scipy.ndimage.gaussian_filter(x,
     sigma=sigma_mm/spacing, radius=radius_for(sigma_mm/spacing))`` (same weights, same support).
 
+    ``fwhm=True``: ``sigma_mm`` is the full width at half maximum in mm, not a sigma: the Gaussian of sigma
+    ``sigma_mm / FWHM_PER_SIGMA`` (about FWHM / 2.3548), as the volume ``--kernel fwhm:4mm``; a refusal names the
+    FWHM given.  ``fwhm`` must be True or False (``"no"`` is refused, not read as true).
+
     >>> [len(k) for k in gaussian_mm(2.0, (1.0, 0.8, 0.8))]
     [13, 17, 17]
+    >>> [len(k) for k in gaussian_mm(4.0, (1.0, 1.0, 1.0), fwhm=True)]  # sigma 1.699 mm
+    [13, 13, 13]
     """
-    return _gaussian(sigma_mm, spacing, truncate, fwhm)
+    return _given_width(sigma_mm, spacing, truncate, flag("fwhm", fwhm))
 
 
-def _gaussian(sigma: float, spacing: Sequence[float] | None, truncate: float, fwhm: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`gaussian_mm` on ``spacing``, or :func:`gaussian_vox` where it is None (sigma in voxels); ``fwhm``: the
-    size was given as a FWHM (``fwhm:4mm``), and a refusal says it in FWHM."""
+def _given_width(size: Any, spacing: Sequence[float] | None, truncate: Any, fwhm: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`gaussian_sigma` of a ``size`` given as a sigma, or as a FWHM where ``fwhm`` (checked as given first:
+    a refusal names the FWHM typed, not the sigma it divides to)."""
+    unit = "mm" if spacing is not None else "voxels"
+    if not fwhm:
+        return gaussian_sigma(size, spacing, truncate)
+    check_sigma_truncate("fwhm", size, truncate, unit, width="FWHM")
+    return gaussian_sigma(float(size) / FWHM_PER_SIGMA, spacing, truncate, given_as_fwhm=True)
+
+
+def gaussian_sigma(sigma: float, spacing: Sequence[float] | None, truncate: float = TRUNCATE, *,
+                   given_as_fwhm: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`gaussian_mm` on ``spacing``, or :func:`gaussian_vox` where it is None, of a ``sigma`` that is always a
+    sigma; ``given_as_fwhm``: the caller was given its FWHM (the volume grammar's ``fwhm:4mm``, already divided by
+    :data:`FWHM_PER_SIGMA`), so a refusal says it in FWHM.
+
+    >>> [len(k) for k in gaussian_sigma(4.0 / FWHM_PER_SIGMA, None, given_as_fwhm=True)]
+    [13, 13, 13]
+    """
     check_sigma_truncate("gaussian", sigma, truncate, "mm" if spacing is not None else "voxels")
     steps = (1.0, 1.0, 1.0) if spacing is None else check_spacing(spacing)
-    radii = _radii("fwhm" if fwhm else "gaussian", sigma, None if spacing is None else steps, truncate)
+    radii = _radii("fwhm" if given_as_fwhm else "gaussian", sigma, None if spacing is None else steps, truncate)
     z, y, x = (gaussian_1d(float(sigma) / step, radius) for step, radius in zip(steps, radii))
     return z, y, x
 
@@ -228,12 +251,13 @@ def box_mm(width_mm: float, spacing: Sequence[float]) -> tuple[np.ndarray, np.nd
 
 
 def gaussian_vox(sigma: float, *, truncate: float = TRUNCATE, fwhm: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`gaussian_mm` with sigma in voxels (spacing 1 on every axis), refused in voxels.
+    """:func:`gaussian_mm` with sigma in voxels (spacing 1 on every axis), refused in voxels; ``fwhm=True``:
+    ``sigma`` is a FWHM in voxels, as in :func:`gaussian_mm`.
 
-    >>> len(gaussian_vox(2.0)[0])
-    13
+    >>> len(gaussian_vox(2.0)[0]), len(gaussian_vox(4.0, fwhm=True)[0])
+    (13, 13)
     """
-    return _gaussian(sigma, None, truncate, fwhm)
+    return _given_width(sigma, None, truncate, flag("fwhm", fwhm))
 
 
 def box_vox(side: int) -> tuple[Any, Any, Any]:

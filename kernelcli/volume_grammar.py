@@ -17,7 +17,7 @@ from typing import Any
 from . import numtext
 from .errors import InvalidKernel, KernelNotFound, UsageError
 from .kernel_build import (
-    FWHM_PER_SIGMA, KERNELS_3D, LOG_TRUNCATE, MAX_TAPS, TRUNCATE, Kernel3D, box_mm, box_vox, gaussian_mm, gaussian_vox,
+    FWHM_PER_SIGMA, KERNELS_3D, LOG_TRUNCATE, MAX_TAPS, TRUNCATE, Kernel3D, box_mm, box_vox, gaussian_sigma,
 )
 from .records import record
 
@@ -90,13 +90,11 @@ class VolumeKernel:
         [3, 3, 3]
         """
         t = TRUNCATE if truncate is None else truncate
-        fwhm = self.name.startswith("fwhm")
-        if self.kind == "gaussian_mm":
-            return gaussian_mm(self.size, spacing, truncate=t, fwhm=fwhm)
+        if self.kind in ("gaussian_mm", "gaussian_vox"):  # size is the sigma, also of fwhm:4mm (refused in its FWHM)
+            return gaussian_sigma(self.size, spacing if self.kind == "gaussian_mm" else None, t,
+                                  given_as_fwhm=self.name.startswith("fwhm"))
         if self.kind == "box_mm":
             return box_mm(self.size, spacing)
-        if self.kind == "gaussian_vox":
-            return gaussian_vox(self.size, truncate=t, fwhm=fwhm)
         if self.kind == "box_vox":
             return box_vox(int(self.size))
         if self.kind == "3d":

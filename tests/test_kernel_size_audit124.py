@@ -124,9 +124,9 @@ class TestFwhmIsRefusedInFwhm:
 
     @pytest.mark.parametrize("spacing", [None, (2.0, 0.5, 0.5)])
     def test_the_fwhm_bound_printed_fits_and_a_bit_more_does_not(self, spacing):
-        per = kernel_build.FWHM_PER_SIGMA
-        build = (lambda f: kernel_build.gaussian_vox(f / per, fwhm=True)) if spacing is None else \
-            (lambda f: kernel_build.gaussian_mm(f / per, spacing, fwhm=True))
+        # (fwhm=True reads the size as a FWHM since audit 137 #1; it was divided here, the function only reworded)
+        build = (lambda f: kernel_build.gaussian_vox(f, fwhm=True)) if spacing is None else \
+            (lambda f: kernel_build.gaussian_mm(f, spacing, fwhm=True))
         with pytest.raises(InvalidKernel) as exc:
             build(1e4)
         bound = float(re.search(r"FWHM at most ([0-9.e+]+) (mm here|voxels)\)$", str(exc.value)).group(1))
