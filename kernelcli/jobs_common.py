@@ -381,7 +381,7 @@ def _write_single(report: Report, out_path: Path, result: Any, loaded: Any, *, r
     """Write one result like the input, and note when the rescale clipped many values."""
     from .io import formats
 
-    written = formats.write_output(out_path, result, like=loaded, rescale=rescale, force=force, encoding=encoding)
+    written = formats.write_result(out_path, result, like=loaded, rescale=rescale, force=force, encoding=encoding)
     if rescale not in (None, "none") and out_path.suffix.lower() in (".npy", ".csv"):  # given, and nothing done: say so
         report.notes.append(f"{out_path.name}: --rescale {rescale} is for image outputs; a {out_path.suffix.lower()} holds "
                             "the raw result")

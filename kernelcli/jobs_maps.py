@@ -400,7 +400,7 @@ def run_maps_job(
             _write_single(report, out_path, result, loaded, rescale=rescale, force=force, encoding=encoding)
         else:
             if out_path.suffix.lower() == ".npy":
-                formats.write_output(out_path, from_hwc(maps, order), force=force)
+                formats.write_result(out_path, from_hwc(maps, order), force=force)
             else:
                 from .io.image_writing import write_tiff_pages
 

@@ -57,3 +57,39 @@ class TestGaussianFwhmMeansWhatItSays:
     def test_the_grammar_still_refuses_in_the_fwhm_typed(self):
         with pytest.raises(InvalidKernel, match=r"^fwhm: FWHM 5000 mm \(sigma 2123.3"):
             resolve_volume_kernel("fwhm:5000mm").factors(ONE_MM)
+
+
+class TestWriteOutputForce:
+    """write_output(force="no") replaced an existing file (any truthy value did), and its refusal told a Python
+    caller to "use --force", an option it does not have (finding 2)."""
+
+    @pytest.mark.parametrize("force", ["no", "false", 1, 0.0, None, []])
+    def test_force_is_checked_as_true_or_false_before_anything_is_written(self, tmp_path, force):
+        from kernelcli import write_output
+
+        kept = tmp_path / "keep.npy"
+        np.save(kept, np.zeros((2, 2)))
+        before = kept.read_bytes()
+        with pytest.raises(UsageError, match=r"^force must be True or False, got "):
+            write_output(kept, np.full((2, 2), 7.0), force=force)
+        assert kept.read_bytes() == before
+
+    @pytest.mark.parametrize("suffix", [".npy", ".csv", ".png"])
+    def test_the_api_refusal_names_force_true(self, tmp_path, suffix):
+        from kernelcli import write_output
+        from kernelcli.errors import OutputRefused
+
+        out = tmp_path / f"keep{suffix}"
+        write_output(out, np.zeros((2, 2), np.uint8))
+        with pytest.raises(OutputRefused) as exc:
+            write_output(out, np.ones((2, 2), np.uint8))
+        assert str(exc.value) == f"{out}: already exists; use force=True to overwrite it"
+        write_output(out, np.ones((2, 2), np.uint8), force=np.True_)  # numpy's bool is a bool
+
+    def test_the_command_line_still_says_force_option(self, tmp_path, cli):
+        (tmp_path / "x.csv").write_text("1,2\n3,4\n")
+        (tmp_path / "o.csv").write_text("kept\n")
+        done = cli("convolve", "x.csv", "-k", "identity", "-o", "o.csv", cwd=tmp_path)
+        assert done.returncode == 4 and done.stderr.strip().endswith("o.csv: already exists; use --force to overwrite it")
+        assert (tmp_path / "o.csv").read_text() == "kept\n"
+

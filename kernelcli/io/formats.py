@@ -36,12 +36,14 @@ import numpy as np
 from ..errors import ImageReadError, InputError, KernelcliError, UsageError
 from ..limits import default_max_bytes
 from ..modes import canonical_rescale
+from ..whole_numbers import flag
 from .common import Loaded, Written, check_input_path, one_line, path_arg
 from .arrays import read_npy, write_npy
 from .image_writing import Encoding, check_finite_result, write_image
 from .images import read_image
 from .matrices import read_matrix, write_matrix_csv
 from .naming import ARRAY_SUFFIXES, INPUT_SUFFIXES, MATRIX_SUFFIXES, OUTPUT_SUFFIXES
+from .output_checks import FORCE_ARGUMENT, OutputExists
 
 
 def refuse_unsupported(path: str | os.PathLike, volumes: tuple[str, ...] = ()) -> None:
@@ -149,9 +151,36 @@ def write_output(
     PNG/JPEG/BMP unless a rescale is given; 16-bit data is refused for JPEG/BMP.  A result holding NaN or an
     infinity is refused in every format, as :func:`read_input` refuses such a file.
     ``out`` that is ``like``'s own file is refused (OutputRefused), ``force`` or not: as the CLI refuses it.
+    An existing ``out`` is replaced only with ``force=True`` (True or False: ``"no"`` is refused, not read as
+    true); without it the refusal says ``force=True``.
+
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "m.npy"
+    >>> _ = write_output(out, np.zeros((2, 2))); write_output(out, np.ones((2, 2)))
+    Traceback (most recent call last):
+    ...
+    kernelcli.io.output_checks.OutputExists: .../m.npy: already exists; use force=True to overwrite it
     """
+    try:
+        return write_result(out, result, like=like, rescale=rescale, force=force, encoding=encoding)
+    except OutputExists as exc:
+        raise exc.worded(FORCE_ARGUMENT) from None
+
+
+def write_result(
+    out: str | os.PathLike,
+    result: np.ndarray,
+    *,
+    like: Loaded | None = None,
+    rescale: str | None = None,
+    force: bool = False,
+    encoding: Encoding | None = None,
+) -> Written:
+    """:func:`write_output` for the command line's jobs: the same writing, an existing output refused in the
+    command line's words (``use --force``)."""
     o = path_arg(out, "write_output", "out")
     _check_suffix(o)
+    force = flag("force", force)
     rescale = None if rescale is None else canonical_rescale(rescale)  # refused for a .npy or .csv too: not ignored
     if like is not None and like.path is not None:
         check_output_path(o, [like.path], force=force)

@@ -177,13 +177,35 @@ def stream_named(dest: str | os.PathLike, stream: str) -> str:
     return f"{stream} (a link to its descriptor)"
 
 
-def exists_message(dest: str | os.PathLike) -> str:
-    """The one wording of "exists without --force" (exit 4).
+#: how a caller allows an existing output to be replaced: the command line's option, the Python API's argument
+FORCE_OPTION, FORCE_ARGUMENT = "--force", "force=True"
 
-    >>> exists_message("o.png")
-    'o.png: already exists; use --force to overwrite it'
+
+def exists_message(dest: str | os.PathLike, allow: str = FORCE_OPTION) -> str:
+    """The one wording of "exists without --force" (exit 4); ``allow``: how the caller allows it,
+    :data:`FORCE_ARGUMENT` for :func:`kernelcli.write_output`'s.
+
+    >>> exists_message("o.png"), exists_message("o.png", FORCE_ARGUMENT)
+    ('o.png: already exists; use --force to overwrite it', 'o.png: already exists; use force=True to overwrite it')
     """
-    return f"{os.fspath(dest)}: already exists; use --force to overwrite it"
+    return f"{os.fspath(dest)}: already exists; use {allow} to overwrite it"
+
+
+class OutputExists(OutputRefused):
+    """An existing output without force (exit 4), in :func:`exists_message`'s words; ``dest`` lets a caller with
+    other words for force say it in those (:meth:`worded`).
+
+    >>> str(OutputExists("o.npy").worded(FORCE_ARGUMENT))
+    'o.npy: already exists; use force=True to overwrite it'
+    """
+
+    def __init__(self, dest: str | os.PathLike, allow: str = FORCE_OPTION) -> None:
+        super().__init__(exists_message(dest, allow))
+        self.dest = os.fspath(dest)
+
+    def worded(self, allow: str) -> OutputExists:
+        """The same refusal, saying ``allow`` for force."""
+        return OutputExists(self.dest, allow)
 
 
 def output_problem(
@@ -278,7 +300,7 @@ def check_output(dest: str | os.PathLike, inputs: Sequence[str | os.PathLike] = 
         raise _of_output(UsageError(f"{shown_path(o)}: {too_long}"), o)
     problem = output_problem(o, inputs, force=force)
     if problem:
-        raise _of_output(OutputRefused(problem), o)
+        raise _of_output(OutputExists(o) if problem == exists_message(o) else OutputRefused(problem), o)
     parent = output_folder(o)
     if not parent.is_dir():
         raise _of_output(UsageError(f"{o}: the folder {parent} does not exist"), o)

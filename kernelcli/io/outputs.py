@@ -27,7 +27,7 @@ Example
 >>> write_bytes_atomic(folder / "a.txt", b"two")
 Traceback (most recent call last):
 ...
-kernelcli.errors.OutputRefused: ...a.txt: already exists; use ... to overwrite it
+kernelcli.io.output_checks.OutputExists: ...a.txt: already exists; use ... to overwrite it
 >>> write_bytes_atomic(folder / "a.txt", b"two", force=True); (folder / "a.txt").read_bytes()
 b'two'
 """
@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import KernelcliError, OutputRefused, UsageError, WriteError
-from .output_checks import NAME_MAX, descriptor_of, exists_message, name_problem, output_folder, shown_path
+from .output_checks import NAME_MAX, OutputExists, descriptor_of, name_problem, output_folder, shown_path
 
 #: how a temporary file for ``dest`` ends: ``.<dest name>.<run>.<random>.part``
 PART_SUFFIX = ".part"
@@ -363,7 +363,7 @@ def _publish(tmp: str, dest: Path, *, force: bool) -> None:
     try:
         os.link(tmp, dest)  # fails if dest exists: exactly one of two racing writers wins
     except FileExistsError:
-        raise OutputRefused(exists_message(dest)) from None
+        raise OutputExists(dest) from None
     except OSError as exc:
         if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS, errno.EACCES):
             raise
@@ -382,7 +382,7 @@ def rename_noreplace(tmp: str | os.PathLike, dest: str | os.PathLike) -> None:
         if isinstance(exc, OSError) and exc.errno not in (errno.ENOSYS, errno.EINVAL):
             raise
         if os.path.lexists(dest):
-            raise OutputRefused(exists_message(dest)) from None
+            raise OutputExists(dest) from None
         os.rename(tmp, dest)
 
 
@@ -398,7 +398,7 @@ def _rename_noreplace(tmp: str, dest: Path) -> None:
     if renameat2(at_fdcwd, os.fsencode(tmp), at_fdcwd, os.fsencode(os.fspath(dest)), rename_noreplace) != 0:
         code = ctypes.get_errno()
         if code == errno.EEXIST:
-            raise OutputRefused(exists_message(dest))
+            raise OutputExists(dest)
         raise OSError(code, os.strerror(code), os.fspath(dest))
 
 
