@@ -21,6 +21,20 @@ from .errors import ShapeError, UsageError
 from .numtext import EXACT_WHOLE, inexact_whole
 
 
+#: what values of a dtype kind that is not a real number are, in a refusal
+_NOT_REAL_WORDS = {"c": "complex", "U": "text", "S": "text", "O": "non-numeric (None, objects)", "M": "date", "m": "time span"}
+
+
+def not_real_words(dtype: Any) -> str | None:
+    """What values of ``dtype`` are when they are not real numbers (bool, integer, float), else None.
+
+    >>> not_real_words(np.dtype("complex128")), not_real_words(np.dtype("uint8"))
+    ('complex', None)
+    """
+    dtype = np.dtype(dtype)
+    return None if dtype.kind in "biuf" else _NOT_REAL_WORDS.get(dtype.kind, str(dtype))
+
+
 def real_array(values: Any, name: str = "kernel") -> np.ndarray:
     """``values`` as a numpy array of real numbers (bool, integer or float), as given (not cast), or refused in the
     words every kernel, weights and bias are refused in: a ShapeError for ragged rows, a UsageError for text,
@@ -37,8 +51,8 @@ def real_array(values: Any, name: str = "kernel") -> np.ndarray:
         given = np.asarray(values)
     except ValueError:  # numpy's "inhomogeneous shape"
         raise ShapeError(f"{name}: rows of different lengths, expected a rectangular matrix") from None
-    if given.dtype.kind not in "biuf":
-        what = {"c": "complex", "U": "text", "S": "text", "O": "non-numeric (None, objects)"}.get(given.dtype.kind, str(given.dtype))
+    what = not_real_words(given.dtype)
+    if what is not None:
         raise UsageError(f"{name}: {what} values, expected real numbers")
     return given
 

@@ -93,3 +93,46 @@ class TestWriteOutputForce:
         assert done.returncode == 4 and done.stderr.strip().endswith("o.csv: already exists; use --force to overwrite it")
         assert (tmp_path / "o.csv").read_text() == "kept\n"
 
+
+NOT_REAL = {
+    "complex128": np.full((2, 2), 1 + 2j),
+    "object": np.array([[1, None]], object),
+    "datetime64[D]": np.array([["2026-12-06", "2026-12-07"]], "datetime64[D]"),
+    "<U1": np.array([["a", "b"]]),
+}
+
+
+class TestWriteOutputRefusesWhatIsNotRealNumbers:
+    """write_output wrote a complex result to .csv as its real part, None as nan, dates as day counts, a complex
+    .npy that read_input then refuses, and raised numpy's ValueError for text (finding 3)."""
+
+    @pytest.mark.parametrize("suffix", [".csv", ".npy", ".png", ".tif"])
+    @pytest.mark.parametrize("dtype", list(NOT_REAL))
+    def test_refused_naming_the_dtype_and_nothing_written(self, tmp_path, suffix, dtype):
+        from kernelcli import write_output
+
+        out = tmp_path / f"w{suffix}"
+        with pytest.raises(UsageError) as exc:
+            write_output(out, NOT_REAL[dtype])
+        said = str(exc.value)
+        assert said.startswith(f"{out}: ") and f"dtype {dtype}" in said and "expected real numbers" in said, said
+        assert "\n" not in said and not out.exists()
+        assert list(tmp_path.iterdir()) == []
+
+    @pytest.mark.parametrize("dtype", list(NOT_REAL))
+    def test_an_existing_file_is_kept_under_force(self, tmp_path, dtype):
+        from kernelcli import write_output
+
+        out = tmp_path / "w.csv"
+        out.write_text("kept\n")
+        with pytest.raises(UsageError, match="expected real numbers"):
+            write_output(out, NOT_REAL[dtype], force=True)
+        assert out.read_text() == "kept\n"
+
+    @pytest.mark.parametrize("values", [np.array([[True, False]]), np.array([[1, -2]], np.int16),
+                                        np.array([[3, 4]], np.uint64), np.array([[0.5, 1.0]], np.float16)])
+    def test_real_numbers_are_written(self, tmp_path, values):
+        from kernelcli import write_output
+
+        write_output(tmp_path / "r.npy", values)
+        assert np.array_equal(np.load(tmp_path / "r.npy"), values)

@@ -39,7 +39,7 @@ from ..modes import canonical_rescale
 from ..whole_numbers import flag
 from .common import Loaded, Written, check_input_path, one_line, path_arg
 from .arrays import read_npy, write_npy
-from .image_writing import Encoding, check_finite_result, write_image
+from .image_writing import Encoding, check_finite_result, check_real_result, write_image
 from .images import read_image
 from .matrices import read_matrix, write_matrix_csv
 from .naming import ARRAY_SUFFIXES, INPUT_SUFFIXES, MATRIX_SUFFIXES, OUTPUT_SUFFIXES
@@ -185,6 +185,7 @@ def write_result(
     if like is not None and like.path is not None:
         check_output_path(o, [like.path], force=force)
     arr = np.asarray(result)
+    check_real_result(o, arr)
     suffix = o.suffix.lower()
     if suffix in (".npy", ".csv"):  # (an image's writer checks its own)
         check_finite_result(o, arr)

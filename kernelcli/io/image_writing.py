@@ -204,6 +204,24 @@ def write_image(
     return info
 
 
+def check_real_result(o: Path, arr: np.ndarray) -> None:
+    """Refuse (UsageError) a result that is not real numbers (bool, integer, float), naming its dtype, before
+    anything is written: a ``.csv`` took a complex result's real part, None as nan and dates as day counts, a
+    ``.npy`` held a complex result that :func:`kernelcli.io.read_input` then refuses.
+
+    >>> check_real_result(Path("r.csv"), np.array([1 + 2j]))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: r.csv: the result holds complex values (dtype complex128), expected real numbers (bool, integer or float); nothing was written
+    """
+    from ..given_values import not_real_words
+
+    what = not_real_words(arr.dtype)
+    if what is not None:
+        raise UsageError(f"{o}: the result holds {what} values (dtype {arr.dtype}), expected real numbers (bool, integer "
+                         "or float); nothing was written")
+
+
 def check_finite_result(o: Path, arr: np.ndarray) -> None:
     """Refuse (UsageError) a float result holding NaN or infinities, before anything is written: an 8-bit image
     wrote NaN as 0 and a ``minmax`` over an inf made every pixel 0, and a file holding them is one
