@@ -136,3 +136,60 @@ class TestWriteOutputRefusesWhatIsNotRealNumbers:
 
         write_output(tmp_path / "r.npy", values)
         assert np.array_equal(np.load(tmp_path / "r.npy"), values)
+
+
+class TestAHandMadeKernelIsChecked:
+    """A hand-made Kernel was taken as given: a list matrix's .sum, .to_dict() and scale="sum" were Python's
+    TypeError, a numpy matrix had shape (), scale=0 reached conv2d as "values must be finite", scale=True divided by
+    1, scale="SUM" was a ValueError, and a name "A B", NaN weights and empty matrices were all taken (finding 4)."""
+
+    X = np.arange(16.0).reshape(4, 4)
+
+    @pytest.mark.parametrize("matrix", [[[1, 1]], ((1, 1),), np.array([[1, 1]]), np.array([[1.0, 1.0]], np.float32),
+                                        [np.array([1.0, 1.0])], [(1.0, 1)]])
+    def test_a_list_or_array_matrix_is_kept_as_tuples_of_floats(self, matrix):
+        from kernelcli import Kernel, conv2d
+
+        k = Kernel("pair", matrix, scale="sum")
+        assert k.matrix == ((1.0, 1.0),) and all(type(v) is float for v in k.matrix[0])
+        assert k.shape == (1, 2) and k.sum == 1.0 and k.divisor == 2.0 and k.separable
+        assert k.to_dict()["matrix"] == [[1, 1]] and k.array().tolist() == [[0.5, 0.5]]
+        assert np.array_equal(conv2d(self.X, k), conv2d(self.X, [[0.5, 0.5]]))
+
+    @pytest.mark.parametrize("kwargs, said", [
+        ({"name": "A B"}, r'^Kernel \'A B\': name: "A B" is not a valid name: use .*\(e\.g\. "a_b"\)$'),
+        ({"name": 3}, r"^Kernel: name: is 3, expected a string$"),
+        ({"matrix": [[1, float("nan")]]}, r"^Kernel 'k': matrix: row 1, column 2 is nan, expected a finite number$"),
+        ({"matrix": [[1, 2], [3]]}, r"^Kernel 'k': matrix: row 2 has 1 value, expected 2$"),
+        ({"matrix": []}, r"^Kernel 'k': matrix: is empty, expected at least one row$"),
+        ({"matrix": [1, 2]}, r"^Kernel 'k': matrix: is 1-D"),
+        ({"matrix": np.ones((1, 1, 1, 1))}, r"^Kernel 'k': matrix: is 4-D"),
+        ({"matrix": [["1", "2"]]}, r"^Kernel 'k': matrix: row 1, column 1 is the string \"1\", expected a number"),
+        ({"matrix": [[1 + 2j]]}, r"^Kernel 'k': matrix: row 1, column 1 is \(1\+2j\), expected a number$"),
+        ({"matrix": [[1e308, 1e308]]}, r"^Kernel 'k': matrix: values are too large"),
+        ({"scale": 0}, r'^Kernel \'k\': scale: is 0 and cannot be divided by; expected a non-zero number or "sum"$'),
+        ({"scale": True}, r'^Kernel \'k\': scale: is true, expected a number \(the divisor\) or "sum"$'),
+        ({"scale": "SUM"}, r'^Kernel \'k\': scale: is the string "SUM", expected a number \(the divisor\) or "sum"$'),
+        ({"scale": float("inf")}, r'^Kernel \'k\': scale: is inf, expected a finite non-zero number or "sum"$'),
+        ({"scale": float("nan")}, r'^Kernel \'k\': scale: is nan, expected a finite non-zero number or "sum"$'),
+        ({"matrix": [[1, -1]], "scale": "sum"}, r"^Kernel 'k': scale: \"sum\", but the matrix sums to 0"),
+    ])
+    def test_each_failure_names_the_field(self, kwargs, said):
+        from kernelcli import Kernel
+
+        given = {"name": "k", "matrix": [[1, 2]], **kwargs}
+        with pytest.raises(InvalidKernel, match=said):
+            Kernel(**given)
+
+    def test_the_kernels_kernelcli_builds_are_taken(self, tmp_path):
+        from kernelcli import Kernel, list_kernels, load_kernel
+
+        assert len(list_kernels()) >= 40
+        for spec in ("gaussian:1.5", "box:3", "3x1: 1 2 1", "[[1, 2]]", "sobel_v"):
+            k = load_kernel(spec)
+            assert Kernel(k.name, k.matrix, k.family, k.description, k.source, k.scale, k.path) == k
+        np.save(tmp_path / "My Kernel.npy", np.ones((3, 3)))  # a file's kernel is named after the file
+        assert load_kernel(str(tmp_path / "My Kernel.npy")).name == "My Kernel"
+        assert Kernel("c3", np.ones((2, 3, 3))).shape == (2, 3, 3)  # as a 3-D kernel file's C x f x f
+        np.save(tmp_path / "deep.npy", np.ones((300, 3, 3)))  # 255 a side bounds rows and columns, not a .npy's planes
+        assert load_kernel(str(tmp_path / "deep.npy"), max_ndim=3).shape == (300, 3, 3)
