@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidKernel
-from .numtext import EXACT_WHOLE, inexact_whole
+from .numtext import BELOW_RANGE, EXACT_WHOLE, HELD_NUMBER, inexact_whole, underflows
 from .records import record
 
 #: names inside kernel files (and of families): the one rule for a kernel name
@@ -223,11 +223,16 @@ class _NotFinite:
     def __init__(self, text: str) -> None:
         self.text = text
 
+    @property
+    def below(self) -> bool:
+        """True for a non-zero number float64 reads as 0 (1e-400), False for NaN, infinities and 1e400."""
+        return self.text not in ("NaN", "Infinity", "-Infinity") and underflows(self.text)
+
     def __str__(self) -> str:
         shown = self.text if len(self.text) <= 24 else self.text[:20] + "..."
         if self.text in ("NaN", "Infinity", "-Infinity"):
             return shown
-        return f"{shown} (beyond the float range)"
+        return f"{shown} ({BELOW_RANGE if self.below else 'beyond the float range'})"
 
 
 class _Object(dict):
@@ -247,7 +252,7 @@ def _object_pairs(pairs: list[tuple[str, Any]]) -> _Object:
 
 def _parse_float(text: str) -> float | int | _NotFinite:
     value = float(text)
-    if not math.isfinite(value):
+    if not math.isfinite(value) or value == 0 and underflows(text):  # (1e-400 was a weight of 0 in silence)
         return _NotFinite(text)
     if abs(value) >= EXACT_WHOLE:  # a whole number float64 rounds (9007199254740993.0, 1e23): the exact int, which the
         from .numtext import exact_whole, rounded_whole  # weights' check refuses as the integer literal and the inline form
@@ -435,7 +440,7 @@ class _Validator:
 
     def number(self, value: Any, field: str, where: str) -> float:
         if isinstance(value, _NotFinite):
-            self.fail(field, f"{where} is {value}, expected a finite number")
+            self.fail(field, f"{where} is {value}, {HELD_NUMBER if value.below else 'expected a finite number'}")
         if isinstance(value, float) and not math.isfinite(value):  # from Python, not JSON text
             self.fail(field, f"{where} is {value!r}, expected a finite number")
         if isinstance(value, bool) or not isinstance(value, (int, float)):

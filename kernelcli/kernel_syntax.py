@@ -124,16 +124,17 @@ def _imagemagick(spec: str, m: re.Match) -> Any:
                 f"+{cx}+{cy} (column (W-1)//2, row (H-1)//2, ImageMagick's default) on each pixel; "
                 "drop the origin, or pad the matrix with zeros so that the cell you want is its centre"
             )
-    values = _values(spec, m.group("values"))
+    values = _values(spec, m.group("values"), w)
     if len(values) != w * h:
         raise InvalidKernel(f"{_said(spec)}: {w}x{h} needs {w * h} values (row by row), got {len(values)}")
     return _make(f"inline_{w}x{h}", values, w, h, spec)
 
 
-def _values(spec: str, text: str) -> list[float]:
+def _values(spec: str, text: str, width: int | None = None) -> list[float]:
     """The weights of ``text``, row by row: separated by commas and/or blanks; an empty cell between commas (``1,,2``,
     a comma first or last) is refused: ImageMagick reads it as 0 (and then has a value too many), taking the next
-    number for it shifts the rest, as the CSV reader says."""
+    number for it shifts the rest, as the CSV reader says.  A non-zero cell float64 reads as 0 is refused naming its
+    row and column (``width`` values a row; its cell number without a size)."""
     values = []
     fields = text.split(",")
     for index, field in enumerate(fields):
@@ -143,7 +144,13 @@ def _values(spec: str, text: str) -> list[float]:
                 else "between two commas"
             raise InvalidKernel(f"{_said(spec)}: cell {len(values) + 1} is empty ({where}): ImageMagick reads an empty "
                                 "cell as 0; write 0, or nan or - for a cell outside the neighbourhood")
-        values.extend(_value(spec, item) for item in items)
+        for item in items:
+            values.append(_value(spec, item))
+            if values[-1] == 0 and numtext.underflows(item):  # (1e-400 was a weight of 0 in silence)
+                cell = len(values) - 1
+                where = f"cell {cell + 1}" if width is None else f"row {cell // width + 1}, column {cell % width + 1}"
+                raise InvalidKernel(f"{_said(spec)}: {where} is {numtext.clipped(item)} ({numtext.BELOW_RANGE}), "
+                                    f"{numtext.HELD_NUMBER}")
     if not values:
         raise InvalidKernel(f"{_said(spec)}: no values after the size")
     return values

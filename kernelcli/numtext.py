@@ -61,6 +61,23 @@ def decimal(text: str) -> float | None:
     return float(stripped)
 
 
+#: how a weight typed non-zero that float64 reads as 0 is refused, in a kernel file, a JSON list or inline (1e-400)
+BELOW_RANGE = "below the float range"
+#: what such a weight should be instead
+HELD_NUMBER = "expected a number float64 holds (at least 4.9e-324 in magnitude, or 0)"
+
+
+def underflows(text: str) -> bool:
+    """True where ``text``, a decimal number that is not 0 as typed, reads as 0.0: below float64's smallest
+    subnormal (about 4.9e-324).  A subnormal that keeps a value (``1e-320``) does not.
+
+    >>> underflows("1e-400"), underflows("-2.5E-330"), underflows("0e-400"), underflows("1e-320"), underflows("0.0")
+    (True, True, False, False, False)
+    """
+    mantissa = re.split(r"[eE]", text.strip(), maxsplit=1)[0]
+    return any(c in "123456789" for c in mantissa) and decimal(text) == 0.0
+
+
 def shortest(value: float) -> str:
     """``value`` as the shortest text that reads back as the same float: the number a kernel is named by, whatever
     form it was typed in (``gaussian:2.0`` is ``gaussian:2``, ``gaussian:1.50mm`` is ``gaussian:1.5mm``).

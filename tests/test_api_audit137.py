@@ -193,3 +193,45 @@ class TestAHandMadeKernelIsChecked:
         assert Kernel("c3", np.ones((2, 3, 3))).shape == (2, 3, 3)  # as a 3-D kernel file's C x f x f
         np.save(tmp_path / "deep.npy", np.ones((300, 3, 3)))  # 255 a side bounds rows and columns, not a .npy's planes
         assert load_kernel(str(tmp_path / "deep.npy"), max_ndim=3).shape == (300, 3, 3)
+
+
+class TestAWeightBelowTheFloatRangeIsRefused:
+    """A weight typed non-zero that float64 reads as 0 (1e-400) became 0 in silence from a JSON file, a JSON list and
+    the inline form ([[1e-400]] ran as an all-zero kernel, exit 0), where 1e400 is refused (finding 5)."""
+
+    BELOW = r"is {} \(below the float range\), expected a number float64 holds \(at least 4.9e-324 in magnitude, or 0\)$"
+
+    @pytest.mark.parametrize("spec, where, typed", [
+        ("[[1e-400, 1]]", "matrix: row 1, column 1", "1e-400"),
+        ("[[1, 1], [1, -2.5E-330]]", "matrix: row 2, column 2", "-2.5E-330"),
+        ("1x2: 1e-400 1", "row 1, column 1", "1e-400"),
+        ("3x2: 1 1 1 1 1e-999 1", "row 2, column 2", "1e-999"),
+        ("1 1 1e-400 1", "cell 3", "1e-400"),
+    ])
+    def test_inline_and_json_list(self, spec, where, typed):
+        from kernelcli import load_kernel
+
+        with pytest.raises(InvalidKernel, match=f"{where} " + self.BELOW.format(typed.replace("+", r"\+"))):
+            load_kernel(spec)
+
+    def test_a_kernel_file_and_its_scale(self, tmp_path):
+        from kernelcli import load_kernel
+
+        (tmp_path / "tiny.json").write_text('{"name": "tiny", "matrix": [[1e-400, 1]]}')
+        with pytest.raises(InvalidKernel, match=r"tiny\.json: matrix: row 1, column 1 " + self.BELOW.format("1e-400")):
+            load_kernel(str(tmp_path / "tiny.json"))
+        (tmp_path / "s.json").write_text('{"name": "s", "matrix": [[1, 1]], "scale": 1e-400}')
+        with pytest.raises(InvalidKernel, match=r's\.json: scale: is 1e-400 \(below the float range\), expected a finite'):
+            load_kernel(str(tmp_path / "s.json"))
+
+    @pytest.mark.parametrize("spec, first", [("[[1e-320, 1]]", 1e-320), ("1x2: 5e-324 1", 5e-324), ("[[0e-999, 1]]", 0.0),
+                                             ("2: 0.0e-500 1 1 1", 0.0), ("[[-0.000e5, 1]]", 0.0)])
+    def test_a_subnormal_that_keeps_its_value_and_a_typed_zero_are_taken(self, spec, first):
+        from kernelcli import load_kernel
+
+        assert load_kernel(spec).array().ravel()[0] == first
+
+    def test_the_command_line_exits_3(self, tmp_path, cli):
+        (tmp_path / "x.csv").write_text("1,2\n3,4\n")
+        done = cli("convolve", "x.csv", "-k", "[[1e-400]]", "-q", cwd=tmp_path)
+        assert done.returncode == 3 and "(below the float range)" in done.stderr and done.stdout == ""

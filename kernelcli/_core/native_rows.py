@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '0d1c3b1228515dba6f3d9333329fd2d6e8264fc42d8c5bafb59d97f79f878682'
+LOOP_SOURCES = '826b72fb2c61eeb4a589b04d2d916b82223e17ec8d5c1c457835e42040c4b245'
 
 
 _ENTRIES: dict = {}
