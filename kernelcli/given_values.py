@@ -71,6 +71,10 @@ def kernel_values(kernel: Any, ndim: int | None = 2, name: str = "kernel") -> np
     """
     if not isinstance(kernel, np.ndarray) and hasattr(kernel, "array") and callable(kernel.array):
         kernel = kernel.array()
+    if isinstance(kernel, str) and ndim == 2:  # a 2-D kernel's name or spec: "text values, expected real numbers" was all
+        spec = kernel if len(kernel) <= 60 else kernel[:57] + "..."
+        raise UsageError(f"{name}: the text {spec!r}, expected real numbers; a kernel named or written as text is "
+                         f"read by load_kernel: pass load_kernel({spec!r})")
     refuse_masked(kernel, name)
     if not (isinstance(kernel, np.ndarray) and kernel.dtype == np.float64):
         given = real_array(kernel, name)
@@ -179,7 +183,30 @@ def refuse_masked(values: Any, name: str) -> None:
     ...
     kernelcli.errors.UsageError: kernel: a masked array, whose mask kernelcli would not follow; pass kernel.filled(value) to fill the masked cells, or kernel.data to use them as they are
     """
+    its = f"{name}." if name.isidentifier() else "its ."
     if isinstance(values, np.ma.MaskedArray):
-        its = f"{name}." if name.isidentifier() else "its ."
         raise UsageError(f"{name}: a masked array, whose mask kernelcli would not follow; pass {its}filled(value) "
                          f"to fill the masked cells, or {its}data to use them as they are")
+    if type(values).__module__.split(".")[0] == "torch":  # (told without importing torch)
+        _refuse_torch(values, name, its)
+
+
+#: the dtypes of a torch tensor numpy holds (bfloat16, float8 and quantised ones it does not)
+_HELD_TORCH_DTYPES = frozenset(f"torch.{t}" for t in (
+    "bool", "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64", "float16", "float32", "float64",
+    "complex64", "complex128"))
+
+
+def _refuse_torch(tensor: Any, name: str, its: str) -> None:
+    """Refuse (UsageError) a torch tensor numpy cannot read, naming the fix: torch's own RuntimeError ("Can't call
+    numpy() on Tensor that requires grad") or TypeError ("Got unsupported ScalarType BFloat16") was what a caller saw."""
+    if getattr(tensor, "requires_grad", False):
+        raise UsageError(f"{name}: a torch tensor that requires grad (kernelcli computes no gradients); pass "
+                         f"{its}detach()")
+    device = getattr(getattr(tensor, "device", None), "type", "cpu")
+    if device != "cpu":
+        raise UsageError(f"{name}: a torch tensor on {device}; pass {its}cpu()")
+    dtype = str(getattr(tensor, "dtype", ""))
+    if dtype and dtype not in _HELD_TORCH_DTYPES:
+        raise UsageError(f"{name}: a {dtype} tensor, a dtype numpy does not hold; pass {its}float() (float32) or "
+                         f"{its}double() (float64)")

@@ -235,3 +235,41 @@ class TestAWeightBelowTheFloatRangeIsRefused:
         (tmp_path / "x.csv").write_text("1,2\n3,4\n")
         done = cli("convolve", "x.csv", "-k", "[[1e-400]]", "-q", cwd=tmp_path)
         assert done.returncode == 3 and "(below the float range)" in done.stderr and done.stdout == ""
+
+
+class TestTorchTensorsAndKernelNames:
+    """A torch tensor that requires grad, or a bfloat16 one, raised torch's own RuntimeError/TypeError from every
+    array argument; conv2d(x, "sobel_v") said only "text values, expected real numbers" (finding 6)."""
+
+    @pytest.mark.parametrize("call, name", [
+        (lambda t: __import__("kernelcli").conv2d(t, [[1.0]]), "x"),
+        (lambda t: __import__("kernelcli").conv2d(np.ones((4, 4)), t[:3, :3]), "kernel"),
+        (lambda t: __import__("kernelcli").pool2d(t, 2), "x"),
+        (lambda t: __import__("kernelcli").conv3d(t[None].repeat(2, 1, 1), np.ones((1, 1, 1))), "volume"),
+        (lambda t: __import__("kernelcli").conv_layer(np.ones((4, 4, 1)), t[:3, :3][None, None]), "weights"),
+        (lambda t: __import__("kernelcli").learn_kernel(np.random.default_rng(0).random((4, 4)), t), "target"),
+    ])
+    def test_refused_naming_the_argument_and_the_fix(self, call, name):
+        torch = pytest.importorskip("torch")
+        with pytest.raises(UsageError, match=rf"^{name}: a torch tensor that requires grad \(kernelcli computes no "
+                                             rf"gradients\); pass {name}\.detach\(\)$"):
+            call(torch.ones(4, 4, requires_grad=True))
+        with pytest.raises(UsageError, match=rf"^{name}: a torch\.bfloat16 tensor, a dtype numpy does not hold; pass "
+                                             rf"{name}\.float\(\) \(float32\) or {name}\.double\(\) \(float64\)$"):
+            call(torch.ones(4, 4, dtype=torch.bfloat16))
+
+    def test_tensors_numpy_holds_are_taken(self):
+        torch = pytest.importorskip("torch")
+        from kernelcli import conv2d
+
+        for dtype in (torch.float16, torch.float32, torch.int64):
+            assert np.array_equal(conv2d(torch.ones(4, 4, dtype=dtype), [[1.0]]), conv2d(np.ones((4, 4)), [[1.0]]))
+        assert np.array_equal(conv2d(torch.ones(4, 4, requires_grad=True).detach(), [[1.0]]), np.ones((4, 4)))
+
+    def test_a_kernel_name_points_to_load_kernel(self):
+        from kernelcli import conv2d, load_kernel
+
+        with pytest.raises(UsageError, match=r"^kernel: the text 'sobel_v', expected real numbers; a kernel named or "
+                                             r"written as text is read by load_kernel: pass load_kernel\('sobel_v'\)$"):
+            conv2d(np.ones((4, 4)), "sobel_v")
+        assert conv2d(np.ones((4, 4)), load_kernel("sobel_v")).shape == (4, 4)
