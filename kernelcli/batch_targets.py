@@ -304,8 +304,7 @@ def refuse_report_stream(report: str | os.PathLike) -> None:
     ...
     kernelcli.errors.UsageError: --report '/dev/stdout': the report is a file, not stdout; give a path (--json prints its records on stdout)
     """
-    from .io.output_checks import descriptor_of, stream_named
-    from .io.pipes import pipe_refused
+    from .io.output_checks import descriptor_of, pipe_refused, stream_named
 
     dash = os.fspath(report) == "-"
     stream = "stdout" if dash else descriptor_of(report)

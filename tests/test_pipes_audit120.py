@@ -81,7 +81,7 @@ def test_stdouts_device_file_as_out_points_to_out_dash(invoke, grey):
 
 
 def test_the_report_and_learn_refusals_come_from_the_same_words(invoke, grey):
-    from kernelcli.io.pipes import pipe_refused
+    from kernelcli.io.output_checks import pipe_refused
 
     r = invoke("convolve", "g.png", "-k", "box:3", "--report", "-", "-o", "o.npy")
     assert r.exit_code == 2 and pipe_refused("--report", "-", "the report is a file", stream="stdout",

@@ -86,7 +86,7 @@ def piped(func: F | None = None, *, out_format: str | None = None, before: Calla
 
 def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None) -> None:
     """Refuse ``-`` given to a file option that takes no pipe (:data:`FILE_ONLY`), and stdout's device file as
-    ``--out`` (``-o /dev/stdout``, or any link to stdout's descriptor: told by what it is, not how it is spelt), in the words :func:`kernelcli.io.pipes.pipe_refused` gives (exit 2): they were
+    ``--out`` (``-o /dev/stdout``, or any link to stdout's descriptor: told by what it is, not how it is spelt), in the words :func:`kernelcli.io.output_checks.pipe_refused` gives (exit 2): they were
     "must be a .npy file, got 'no extension'" (exit 3) and "unsupported output type '(no extension)'".
 
     >>> refuse_pipe_not_taken({"weights": "-"})
@@ -96,7 +96,8 @@ def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None)
     """
     from ..errors import UsageError
     from ..io.output_checks import descriptor_of, refuse_descriptor, stream_named
-    from ..io.pipes import PIPE_FORMATS, is_stdio, pipe_refused
+    from ..io.output_checks import pipe_refused
+    from ..io.pipes import PIPE_FORMATS, is_stdio
     from .options import CONCEPTS
 
     for name, what in FILE_ONLY.items():

@@ -116,7 +116,7 @@ def learn(
 
     for given, what in ((input, "input"), (target, "target"), (out, "--out"), (plot, "--plot")):
         if str(given) == "-":  # ('-' was 'no such file', and --out - "a .json kernel file; got '(no extension)'")
-            from ..io.pipes import pipe_refused
+            from ..io.output_checks import pipe_refused
 
             raise UsageError(pipe_refused(what, given, "learn reads and writes files", stream="stdin or stdout", fix="give a path"
                                           + (" (the kernel is printed on stdout without --out)" if what == "--out" else "")))

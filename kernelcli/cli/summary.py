@@ -79,7 +79,7 @@ def summary(
 
     if is_stdio(spec):  # ('-: no such spec file', exit 3): the words and code of learn's '-' and --report's
         from ..errors import UsageError
-        from ..io.pipes import pipe_refused
+        from ..io.output_checks import pipe_refused
 
         raise UsageError(pipe_refused("SPEC", spec, "summary reads a spec file or a built-in name", stream="stdin",
                                       fix="give a path or a name"))

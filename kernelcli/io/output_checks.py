@@ -20,6 +20,7 @@ import os
 import re
 import stat
 from collections.abc import Sequence
+from typing import Any
 from pathlib import Path
 
 from ..errors import KernelcliError, OutputRefused, UsageError, WriteError
@@ -144,6 +145,16 @@ def descriptor_of(dest: str | os.PathLike) -> str | None:
     return None
 
 
+def pipe_refused(option: str, value: Any, what: str, *, stream: str, fix: str = "give a path") -> str:
+    """The one wording of ``-`` (or stdout's device file) given where ``option`` takes a file, not a pipe: what the
+    option takes, which ``stream`` it is not, and what to give instead.
+
+    >>> pipe_refused("--report", "-", "the report is a file", stream="stdout", fix="give a path (--json prints its records on stdout)")
+    "--report '-': the report is a file, not stdout; give a path (--json prints its records on stdout)"
+    """
+    return f"{option} {os.fspath(value)!r}: {what}, not {stream}; {fix}"
+
+
 def refuse_descriptor(dest: str | os.PathLike, option: str = "", what: str = "the output is a file",
                       fix: str = "give a file path") -> None:
     """Refuse (exit 2, before anything is done) an output or report path that is, or links to, an open descriptor
@@ -157,8 +168,6 @@ def refuse_descriptor(dest: str | os.PathLike, option: str = "", what: str = "th
     stream = descriptor_of(dest)
     if stream is None:
         return
-    from .pipes import pipe_refused
-
     raise UsageError(pipe_refused(option or "output", dest, what, stream=stream_named(dest, stream), fix=fix))
 
 

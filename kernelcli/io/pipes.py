@@ -41,16 +41,6 @@ def is_stdio(path: Any) -> bool:
     return path is not None and os.fspath(path) == STDIO
 
 
-def pipe_refused(option: str, value: Any, what: str, *, stream: str, fix: str = "give a path") -> str:
-    """The one wording of ``-`` (or stdout's device file) given where ``option`` takes a file, not a pipe: what the
-    option takes, which ``stream`` it is not, and what to give instead.
-
-    >>> pipe_refused("--report", "-", "the report is a file", stream="stdout", fix="give a path (--json prints its records on stdout)")
-    "--report '-': the report is a file, not stdout; give a path (--json prints its records on stdout)"
-    """
-    return f"{option} {os.fspath(value)!r}: {what}, not {stream}; {fix}"
-
-
 def sniff_bytes(head: bytes) -> str:
     """The format a stream's first bytes announce: png, jpg, tif, bmp, gif, npy, else csv.
 
