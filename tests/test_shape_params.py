@@ -451,7 +451,7 @@ class TestShapeAgainstBruteForce:
             expected = count_windows(size, f, s, p, p, d)
         result = invoke(RUNNER, *args)
         if pool and d > 1:  # a window pool cannot run (it has no --dilation) is not computed (audit 132 #7)
-            assert result.exit_code == 2 and result.stderr.startswith(f"error: --dilation {d}: pooling here takes an undilated")
+            assert result.exit_code == 2 and result.stderr.startswith(f"error: Invalid value for '--dilation': '{d}': pooling here takes an undilated")
             return
         if expected == 0:
             assert result.exit_code == 2 and str(size) in result.stderr

@@ -121,7 +121,8 @@ def test_shape_pool_refuses_a_dilated_window_pool_cannot_run(tmp_path):
     from kernelcli.shapes import POOL_DILATION_RULE
 
     r = run_in_process("shape", "--in", "24", "-f", "3", "--pool", "--dilation", "2", cwd=tmp_path)
-    assert r.returncode == 2 and r.stdout == "" and r.stderr == f"error: --dilation 2: {POOL_DILATION_RULE}\n", r.stderr
+    said = f"error: Invalid value for '--dilation': '2': {POOL_DILATION_RULE} (see 'kernelcli shape -h')\n"  # (review 52 #4)
+    assert r.returncode == 2 and r.stdout == "" and r.stderr == said, r.stderr
     assert run_in_process("shape", "--in", "24", "-f", "3", "--dilation", "2", "-q", cwd=tmp_path).stdout == "20\n"
     assert run_in_process("shape", "--in", "24", "-f", "3", "--pool", "--dilation", "1", "-q", cwd=tmp_path).stdout == "8\n"
 
@@ -224,3 +225,14 @@ def test_a_volume_padding_of_equal_pairs_is_one_name(tmp_path):
     assert again.returncode == 4 and "v_k3_p2-1-1.npy: already exists" in again.stderr, again.stderr
     other = run_in_process(*command, "-p", "2,1,1,1,1,1", cwd=tmp_path)  # unequal pairs keep their six widths
     assert other.returncode == 0 and (tmp_path / "v_k3_p2-1-1-1-1-1.npy").exists(), other.stderr
+
+
+@pytest.mark.parametrize("command", [["pool", "a.png", "-f", "3", "-o", "p.png"], ["shape", "--in", "24x24", "-f", "3", "--pool"]],
+                         ids=lambda c: c[0])
+def test_a_pool_padding_of_unequal_widths_is_refused_in_clicks_form(png, command):
+    """Review 52 #4: pool's -p 1,1,1 was refused in Click's form and -p 1,2,1,2 in another ("--padding '1,2,1,2': ...")."""
+    from kernelcli.shapes import POOL_PADDING_RULE
+
+    r = run_in_process(*command, "-p", "1,2,1,2", cwd=png)
+    assert r.returncode == 2 and r.stderr == (f"error: Invalid value for '--padding' / '-p' / '--p': '1,2,1,2': {POOL_PADDING_RULE} "
+                                              f"(see 'kernelcli {command[0]} -h')\n"), r.stderr

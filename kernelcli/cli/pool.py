@@ -248,8 +248,8 @@ def pool_padding(text: str, size: int | None = None, *, in_3d: bool = False, src
     ...
     kernelcli.errors.UsageError: padding 3 is more than half the pool size 2: at most 1 (PyTorch's rule)
     """
-    from ..errors import UsageError
     from ..shapes import POOL_PADDING_RULE, check_pool_padding, parse_padding
+    from ..whole_numbers import refused_value
 
     if in_3d:
         value = _padding_in_3d(text, src)
@@ -262,7 +262,7 @@ def pool_padding(text: str, size: int | None = None, *, in_3d: bool = False, src
     elif isinstance(value, int):
         width = value
     else:
-        raise UsageError(f"--padding {text!r}: {POOL_PADDING_RULE}")
+        raise refused_value("--padding", text, POOL_PADDING_RULE)  # (in Click's form, as every value refused: review 52 #4)
     return width if size is None else check_pool_padding(width, size)
 
 

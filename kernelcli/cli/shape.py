@@ -137,7 +137,7 @@ def shape(
         if isinstance(parsed, tuple):
             if len(set(parsed)) != 1:
                 if pool:
-                    raise UsageError(f"--padding {padding!r}: {shapes.POOL_PADDING_RULE}")
+                    raise whole_numbers.refused_value("--padding", padding, shapes.POOL_PADDING_RULE)
                 sides = parsed
             parsed = parsed[0]
         if (parsed == "same" and same) or (parsed == "valid" and valid):
@@ -154,10 +154,11 @@ def shape(
     unused_ceil = ceil and not pool  # (a note, as every option given where it changes nothing: audit 132 #4)
     ceil = ceil and pool
     if pool and same:
-        given = f"--padding {padding!r}" if padding is not None and padding.strip().lower() == "same" else "--same"
-        raise UsageError(f"{given}: {shapes.POOL_PADDING_RULE}")
+        if padding is not None and padding.strip().lower() == "same":  # (a value refused, in Click's form: review 52 #4)
+            raise whole_numbers.refused_value("--padding", padding, shapes.POOL_PADDING_RULE)
+        raise UsageError(f"--same: {shapes.POOL_PADDING_RULE}")  # (a flag: no value to quote)
     if pool and dilation != 1:  # a pooling pool cannot run is not computed (as -f 2x1)
-        raise UsageError(f"--dilation {dilation}: {shapes.POOL_DILATION_RULE}")
+        raise whole_numbers.refused_value("--dilation", str(dilation), shapes.POOL_DILATION_RULE)
     if pool and filters is not None:
         raise UsageError("--filters is for convolution; pooling keeps the number of channels")
 
