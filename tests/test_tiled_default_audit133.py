@@ -197,6 +197,10 @@ def test_a_2d_nifti_on_the_tiled_path_is_named_in_the_records_order(tmp_path):
 
     nib.save(nib.Nifti1Image(np.zeros((30, 25), np.int16), np.eye(4)), tmp_path / "s2.nii")
     done = run_in_process("convolve", "s2.nii", "-k", "gaussian:1vox", "--tiled", "-o", "t.npy", cwd=tmp_path)
-    assert done.returncode == 2 and "a 2-D image (1x25x30 as (Z, Y, X)), one slice" in done.stderr, done.stderr
+    assert done.returncode == 2 and "a 2-D image (1x25x30 as (Z, Y, X)): its header has no slice axis" in done.stderr, done.stderr
     mem = run_in_process("convolve", "s2.nii", "-k", "gaussian:1vox", "-o", "m.npy", "--json", cwd=tmp_path)
     assert mem.returncode == 0 and json.loads(mem.stdout)["input_shape"] == [1, 25, 30], mem.stdout
+    # review 52 #5: the refusal said "one slice", but a one-slice volume whose header has the axis runs tiled
+    nib.save(nib.Nifti1Image(np.zeros((30, 25, 1, 1), np.int16), np.eye(4)), tmp_path / "s4.nii")
+    one = run_in_process("convolve", "s4.nii", "-k", "gaussian:1vox", "--tiled", "-o", "t4.npy", "-q", cwd=tmp_path)
+    assert one.returncode == 0 and np.load(tmp_path / "t4.npy").shape == (1, 25, 30), one.stderr

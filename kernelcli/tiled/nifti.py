@@ -117,8 +117,10 @@ def open_volume(path: Path, affine: str | None = None, advice: str = "leave out 
         shape = shape[:-1]  # (i, j, k, 1): one volume, as read_nifti takes it
     if len(shape) < 3:  # (a slice: nothing to extract, no --volume to pick; in memory it runs, its depth assumed)
         zyx = (1,) * (3 - len(shape)) + shape[::-1]  # as the record and the in-memory reader give it
-        raise UsageError(f"{path}: a {len(shape)}-D image ({'x'.join(map(str, zyx))} as (Z, Y, X)), one slice; the tiled "
-                         f"path takes a 3-D volume: {advice}")
+        # (its header has no third axis, so no slice thickness: in memory its depth is assumed, with a note; a one-slice
+        # volume whose header has one, (i, j, 1) or (i, j, 1, 1), runs here: review 52 #5)
+        raise UsageError(f"{path}: a {len(shape)}-D image ({'x'.join(map(str, zyx))} as (Z, Y, X)): its header has no slice "
+                         f"axis, so no slice thickness; the tiled path takes a 3-D volume: {advice}")
     if len(shape) != 3:
         raise UsageError(f"{path}: a {len(shape)}-D image ({'x'.join(map(str, img.shape))}); the tiled path takes one 3-D "
                          f"volume: extract one (fslroi, or nibabel) or {advice} (--volume N in memory)")
