@@ -347,19 +347,28 @@ def in_volume_dtype(data: Any, layout: str | None) -> Any:
 
 def _check_channels_before_work(out_path: Path, loaded: Any, layout: str | None, volume: bool) -> None:
     """Refuse, before any work, a per-channel result an image output cannot hold as channels
-    (:func:`kernelcli.io.image_writing.check_image_channels`): it has the input's channels, in its layout.
-    A ``zyx`` volume with a 3-D operation of its own is left to the writer."""
+    (:func:`kernelcli.io.image_writing.check_image_channels`): it has the input's channels, in its layout.  A ``zyx``
+    volume's result is refused for every picture and matrix type: its slices (or its X axis, after a 3-D operation) were
+    written as a picture's colours."""
     from .io.image_writing import check_image_channels
-    from .io.naming import IMAGE_SUFFIXES
+    from .io.naming import IMAGE_SUFFIXES, MATRIX_SUFFIXES
     from .layout import input_layout
 
     data = loaded.data
-    if out_path.suffix.lower() not in IMAGE_SUFFIXES or data.ndim != 3:
+    suffix = out_path.suffix.lower()
+    if (suffix not in IMAGE_SUFFIXES and suffix not in MATRIX_SUFFIXES) or data.ndim != 3:
         return
     chosen = input_layout(data, loaded.kind, layout, str(loaded.path), loaded.format)
-    if chosen == "zyx" and volume:
+    if chosen == "zyx":  # (3 slices were written as an RGB picture; a pooled (3, 6, 3) as 6x3 pixels of RGB)
+        z, y, x = data.shape
+        holds = "one 2-D matrix" if suffix in MATRIX_SUFFIXES else "one plane, whose channels are colours, not slices"
+        raise UsageError(f"{out_path}: --layout zyx reads {loaded.path.name} as a volume of {z} slice{'s' if z != 1 else ''} "
+                         f"({z}x{y}x{x} as (Z, Y, X)); a {suffix} holds {holds}: "
+                         "write .npy to keep the volume (Z, Y, X), or read the array --layout chw to filter its planes "
+                         "as an image's channels")
+    if suffix in MATRIX_SUFFIXES:
         return
-    check_image_channels(out_path, data.shape[0] if chosen in ("chw", "zyx") else data.shape[2])
+    check_image_channels(out_path, data.shape[0] if chosen == "chw" else data.shape[2])
 
 
 def _compute_in_layout(loaded: Any, compute: Callable[[Any], Any], layout: str | None, out_path: Path | None, volume_compute: Callable[[Any], Any] | None = None) -> Any:

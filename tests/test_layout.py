@@ -411,3 +411,23 @@ def test_weights_or_a_3d_kernel_pick_the_reading_their_channels_name(tmp_path):
     np.save(tmp_path / "both.npy", rng.random((3, 4, 3)))  # 3 channels either way: still two readings
     r = run_cli("convolve", str(tmp_path / "both.npy"), "--weights", str(tmp_path / "w.npy"), "-o", str(tmp_path / "b.npy"))
     assert r.returncode == 2 and "reads two ways" in r.stderr
+
+
+@pytest.mark.parametrize("call", [
+    ["convolve", "v.npy", "--layout", "zyx", "-k", "box:3", "--rescale", "minmax", "-o", "o.png"],
+    ["pool", "v.npy", "--layout", "zyx", "-f", "2", "-o", "o.png"],
+    ["pad", "v.npy", "--layout", "zyx", "-p", "1", "-o", "o.tif"],
+    ["convolve", "v.npy", "--layout", "zyx", "-k", "box:3", "-o", "o.csv"],
+], ids=["convolve-png", "pool-png", "pad-tif", "convolve-csv"])
+def test_a_zyx_volume_is_never_written_as_a_pictures_colours(tmp_path, call):
+    """A --layout zyx result written to a picture took its slices for colours: 3 slices under box:3 became an RGB PNG,
+    and a (6, 12, 6) volume pooled to (3, 6, 3) a 6x3 RGB PNG whose colours were its X axis (exit 0). Refused now, for
+    every picture and matrix type, naming the volume and .npy; the .npy output is the volume."""
+    from conftest import run_in_process
+
+    np.save(tmp_path / "v.npy", np.random.default_rng(3).integers(0, 256, (6, 12, 6)).astype(np.uint8))
+    r = run_in_process(*call, cwd=tmp_path)
+    assert r.returncode == 2 and "--layout zyx reads v.npy as a volume of 6 slices (6x12x6 as (Z, Y, X))" in r.stderr, r.stderr
+    assert "write .npy to keep the volume (Z, Y, X)" in r.stderr and not list(tmp_path.glob("o.*"))
+    npy = run_in_process(*call[:-1], "o.npy", cwd=tmp_path)
+    assert npy.returncode == 0 and np.load(tmp_path / "o.npy").ndim == 3, npy.stderr
