@@ -49,9 +49,9 @@ from .catalog_format import (  # noqa: F401 - the file format, re-exported (its 
     _FAMILY_FILE_KEYS, _FILE_SELECTOR, _KERNEL_KEYS, _PARAMETRIC, _SINGLE_FILE_KEYS, _ZERO_SUM_RTOL, CUSTOM_FAMILY,
     ENV_PATH, LOOKUP_RULE, MAX_FILE_BYTES, MAX_NAME_LENGTH, MAX_SIDE, NAME_PATTERN, NAME_RULE, SEPARABLE_RTOL,
     SPEC_NAME_PATTERN, Kernel, kernel_size_text,
-    _axis_names, _describe, _dims_text, _flat, _join, _key_hint, _NotFinite, _Object, _object_pairs, _parse_float,
-    _parse_int, _parse_json, _position, _to_lists, _Validator,
+    _axis_names, _describe, _dims_text, _flat, _join, _key_hint, _position, _to_lists, _Validator,
 )
+from .kernel_json import _NotFinite, _Object, _object_pairs, _parse_float, _parse_int, _parse_json  # noqa: F401
 from . import numtext
 from .catalog_files import parse_kernels, read_kernel_file  # noqa: F401 - re-exported (their former home)
 from .catalog_parametric import box_kernel, gaussian_kernel, parametric_kernel  # noqa: F401 - re-exported

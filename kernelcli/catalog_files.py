@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from .catalog_format import (
-    _FAMILY_FILE_KEYS, _KERNEL_KEYS, _SINGLE_FILE_KEYS, CUSTOM_FAMILY, MAX_FILE_BYTES, Kernel, _describe, _parse_json,
-    _Validator,
+    _FAMILY_FILE_KEYS, _KERNEL_KEYS, _SINGLE_FILE_KEYS, CUSTOM_FAMILY, MAX_FILE_BYTES, Kernel, _describe, _Validator,
 )
+from .kernel_json import _parse_json
 from .errors import InvalidKernel, KernelNotFound
 
 

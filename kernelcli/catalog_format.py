@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InvalidKernel
-from .numtext import BELOW_RANGE, EXACT_WHOLE, HELD_NUMBER, inexact_whole, underflows
+from .kernel_json import _NotFinite
+from .numtext import EXACT_WHOLE, HELD_NUMBER, inexact_whole
 from .records import record
 
 #: names inside kernel files (and of families): the one rule for a kernel name
@@ -210,82 +211,7 @@ class Kernel:
         }
 
 
-
-
 # --------------------------------------------------------------------------- validation
-
-
-class _NotFinite:
-    """A JSON number that is not a finite float (NaN, Infinity, 1e400), kept as its text."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    @property
-    def below(self) -> bool:
-        """True for a non-zero number float64 reads as 0 (1e-400), False for NaN, infinities and 1e400."""
-        return self.text not in ("NaN", "Infinity", "-Infinity") and underflows(self.text)
-
-    def __str__(self) -> str:
-        shown = self.text if len(self.text) <= 24 else self.text[:20] + "..."
-        if self.text in ("NaN", "Infinity", "-Infinity"):
-            return shown
-        return f"{shown} ({BELOW_RANGE if self.below else 'beyond the float range'})"
-
-
-class _Object(dict):
-    """A JSON object that remembers keys given twice (json itself keeps only the last)."""
-
-    duplicates: tuple[str, ...] = ()
-
-
-def _object_pairs(pairs: list[tuple[str, Any]]) -> _Object:
-    obj = _Object(pairs)
-    if len(obj) != len(pairs):
-        seen: set[str] = set()
-        repeated = [key for key, _ in pairs if key in seen or seen.add(key)]
-        obj.duplicates = tuple(dict.fromkeys(repeated))
-    return obj
-
-
-def _parse_float(text: str) -> float | int | _NotFinite:
-    value = float(text)
-    if not math.isfinite(value) or value == 0 and underflows(text):  # (1e-400 was a weight of 0 in silence)
-        return _NotFinite(text)
-    if abs(value) >= EXACT_WHOLE:  # a whole number float64 rounds (9007199254740993.0, 1e23): the exact int, which the
-        from .numtext import exact_whole, rounded_whole  # weights' check refuses as the integer literal and the inline form
-
-        if rounded_whole(text) is not None:
-            return exact_whole(text)
-    return value
-
-
-def _parse_int(text: str) -> int | _NotFinite:
-    if len(text) > 330:  # far beyond float range; also stays under int()'s digit limit
-        return _NotFinite(text)
-    value = int(text)
-    try:
-        float(value)
-    except OverflowError:
-        return _NotFinite(text)
-    return value
-
-
-def _parse_json(text: str, label: str) -> Any:
-    try:
-        return json.loads(
-            text,
-            object_pairs_hook=_object_pairs,
-            parse_float=_parse_float,
-            parse_int=_parse_int,
-            parse_constant=_NotFinite,
-        )
-    except json.JSONDecodeError as exc:
-        raise InvalidKernel(f"{label}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
-    except RecursionError:
-        raise InvalidKernel(f"{label}: not valid JSON for a kernel: lists or objects nested too deeply") from None
 
 
 def _describe(value: Any) -> str:
@@ -376,6 +302,7 @@ class _Validator:
         return Kernel(name, matrix, family, description, source, scale, path)
 
     def scale(self, value: Any, field: str, matrix: tuple) -> float | str:
+        value = _as_lists(value)  # (numpy's scalars as Python's: scale=np.int64(2) was "expected a number")
         if value == "sum" and isinstance(value, str):
             values = _flat(matrix)
             if abs(math.fsum(values)) <= _ZERO_SUM_RTOL * math.fsum(map(abs, values)):
@@ -387,6 +314,8 @@ class _Validator:
             self.fail(field, f'is {_describe(value)}, expected a number (the divisor) or "sum"')
         if value == 0:
             self.fail(field, 'is 0 and cannot be divided by; expected a non-zero number or "sum"')
+        if isinstance(value, int) and _beyond_float(value):
+            self.fail(field, f"is {_beyond_float(value)}, expected a finite non-zero number or \"sum\"")
         largest = max(map(abs, _flat(matrix)))
         if not math.isfinite(largest / abs(value)):
             self.fail(field, f"is {value!r}: dividing the matrix by it overflows")
@@ -452,6 +381,8 @@ class _Validator:
                 except ValueError:
                     pass
             self.fail(field, f"{where} is {_describe(value)}, expected a number{hint}")
+        if isinstance(value, int) and _beyond_float(value):  # (Python's int: float() raised OverflowError, exit 70)
+            self.fail(field, f"{where} is {_beyond_float(value)}, expected a finite number")
         if isinstance(value, int) and float(value) != value:
             self.fail(field, inexact_whole(value, where))
         return float(value)
@@ -507,6 +438,23 @@ def _held_floats(matrix: Any) -> bool:
         if type(row) is not tuple or len(row) != width or set(map(type, row)) != {float}:
             return False
     return sums_in_range(chain.from_iterable(matrix))
+
+
+def _beyond_float(value: int) -> str | None:
+    """How a Python int past float64's range is named (its digits counted without ``str``, which refuses past 4300),
+    else None.
+
+    >>> _beyond_float(10**400), _beyond_float(2**1023), _beyond_float(-10**5000)
+    ('an integer of 401 digits (beyond the float range)', None, 'an integer of 5001 digits (beyond the float range)')
+    """
+    try:
+        float(value)
+        return None
+    except OverflowError:
+        digits = int(abs(value).bit_length() * 0.30103) + 1
+        while 10 ** (digits - 1) > abs(value):
+            digits -= 1
+        return f"an integer of {digits} digits (beyond the float range)"
 
 
 def _as_lists(value: Any) -> Any:

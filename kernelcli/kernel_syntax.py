@@ -203,7 +203,7 @@ def _rows_of(rows: int, columns: int) -> str:
 
 def _json_list(spec: str, max_ndim: int) -> Any:
     from .catalog_files import parse_kernels
-    from .catalog_format import _NotFinite, _parse_float, _parse_int
+    from .kernel_json import _NotFinite, _parse_float, _parse_int
 
     label = f"--kernel {spec.strip()[:40]!r}"
     try:  # NaN, Infinity and 1e400 kept as their text, as in a kernel file: named where they stand

@@ -273,3 +273,27 @@ class TestTorchTensorsAndKernelNames:
                                              r"written as text is read by load_kernel: pass load_kernel\('sobel_v'\)$"):
             conv2d(np.ones((4, 4)), "sobel_v")
         assert conv2d(np.ones((4, 4)), load_kernel("sobel_v")).shape == (4, 4)
+
+
+class TestAHandMadeKernelOfPythonsAndNumpysNumbers:
+    """Review 53 #1, #2: after the Kernel's checks, a Python int past float64's range was OverflowError (a traceback;
+    before, a UsageError), and scale=np.int64(2) or np.float32(2) was refused as "expected a number" (it worked)."""
+
+    @pytest.mark.parametrize("kwargs, said", [
+        ({"matrix": [[1, 10**400]]}, "matrix: row 1, column 2 is an integer of 401 digits (beyond the float range)"),
+        ({"matrix": [[1, -(10**5000)]]}, "matrix: row 1, column 2 is an integer of 5001 digits (beyond the float range)"),
+        ({"matrix": [[1.0]], "scale": 10**400}, "scale: is an integer of 401 digits (beyond the float range)"),
+    ])
+    def test_an_int_past_the_float_range_is_refused_naming_its_field(self, kwargs, said):
+        from kernelcli import Kernel
+
+        with pytest.raises(InvalidKernel, match=said.replace("(", r"\(").replace(")", r"\)")):
+            Kernel("a", **kwargs)
+
+    @pytest.mark.parametrize("scale", [np.int64(2), np.float32(2.0), np.uint8(2), 2, 2.0])
+    def test_a_numpy_scale_divides_as_pythons(self, scale):
+        from kernelcli import Kernel
+
+        k = Kernel("a", [[1, 2]], scale=scale)
+        assert k.scale == 2.0 and k.array().tolist() == [[0.5, 1.0]]
+        assert Kernel("b", np.array([[1, 2]]), scale=np.str_("sum")).array().tolist() == [[1 / 3, 2 / 3]]

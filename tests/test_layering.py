@@ -30,7 +30,7 @@ LAYERS = {
     "arrays": ["kernelcli.api", "kernelcli.conv_args", "kernelcli.pool_args", "kernelcli.layers", "kernelcli.layer_jit", "kernelcli.banks", "kernelcli.volumes", "kernelcli.volume_args", "kernelcli.volume_filters", "kernelcli.learn",
                "kernelcli.learn_options", "kernelcli.learn_system", "kernelcli.learn_gd", "kernelcli.learn_report", "kernelcli.learn_judge",
                "kernelcli.tiled", "kernelcli.jitcache", "kernelcli.kernel_build", "kernelcli.volume_grammar", "kernelcli.bands"],
-    "files": ["kernelcli.io", "kernelcli.images", "kernelcli.catalog", "kernelcli.catalog_format", "kernelcli.catalog_files", "kernelcli.catalog_parametric", "kernelcli.kernel_syntax", "kernelcli.medical",
+    "files": ["kernelcli.io", "kernelcli.images", "kernelcli.catalog", "kernelcli.catalog_format", "kernelcli.kernel_json", "kernelcli.catalog_files", "kernelcli.catalog_parametric", "kernelcli.kernel_syntax", "kernelcli.medical",
               "kernelcli.netspec", "kernelcli.montage", "kernelcli.pipes", "kernelcli.volume_inputs", "kernelcli.learn_plot",
               "kernelcli.tiled.stores", "kernelcli.tiled.tiff", "kernelcli.tiled.urls", "kernelcli.startup"],
     "jobs": ["kernelcli.jobs", "kernelcli.jobs_common", "kernelcli.job_checks", "kernelcli.jobs_maps", "kernelcli.layer_files", "kernelcli.jobs_montage", "kernelcli.jobs_gallery", "kernelcli.batch", "kernelcli.batch_pool", "kernelcli.batch_watch", "kernelcli.batch_plan", "kernelcli.batch_targets", "kernelcli.batch_records", "kernelcli.batch_kinds", "kernelcli.chain", "kernelcli.medical.jobs", "kernelcli.medical.pooling", "kernelcli.medical.volume_calls", "kernelcli.tiled.files", "kernelcli.tiled.nifti",
