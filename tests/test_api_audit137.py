@@ -297,3 +297,25 @@ class TestAHandMadeKernelOfPythonsAndNumpysNumbers:
         k = Kernel("a", [[1, 2]], scale=scale)
         assert k.scale == 2.0 and k.array().tolist() == [[0.5, 1.0]]
         assert Kernel("b", np.array([[1, 2]]), scale=np.str_("sum")).array().tolist() == [[1 / 3, 2 / 3]]
+
+
+@pytest.mark.parametrize("args, said", [
+    (["convolve", "x.npy", "-k", "box:3", "--pad-value", "1e-400"],
+     "error: Invalid value for '--pad-value' / '--value': '1e-400': below the float range, expected a number float64 holds"),
+    (["pad", "x.npy", "-p", "1", "--pad-value", "-2.5E-330"],
+     "error: Invalid value for '--pad-value' / '--value': '-2.5E-330': below the float range"),
+    (["convolve", "x.npy", "-k", "box:3", "-k", "box:3", "--bias", "1,1e-400"],
+     "error: invalid --bias '1,1e-400': 1e-400 is below the float range, expected a number float64 holds"),
+])
+def test_a_fill_or_bias_typed_non_zero_that_reads_as_0_is_refused(tmp_path, args, said):
+    """Review 53 #6: --pad-value 1e-400 filled 0s (exit 0, no note) and --bias 1e-400 added 0, where 1e400 is refused
+    and a kernel weight of 1e-400 is (finding 5); a subnormal that keeps a value and a typed 0 are taken."""
+    from conftest import run_in_process
+
+    np.save(tmp_path / "x.npy", np.ones((5, 5)))
+    r = run_in_process(*args, "-o", "o.npy", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.startswith(said), r.stderr
+    assert not (tmp_path / "o.npy").exists()
+    for kept in (["--pad-value", "1e-320"], ["--pad-value", "0e-999"], ["--bias", "1e-320"]):
+        ok = run_in_process("convolve", "x.npy", "-k", "box:3", *kept, "-o", "k.npy", "--force", "-q", cwd=tmp_path)
+        assert ok.returncode == 0, ok.stderr
