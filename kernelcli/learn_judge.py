@@ -170,17 +170,44 @@ def too_large_for(shape: tuple[int, ...], options: LearnOptions, input_name: str
             decided = "so those taps are not decided alone"
         else:
             decided = f"so only {'their' if len(alike) == 1 else 'each group' + chr(39) + 's'} sum is decided"
-        largest = 0
-        while largest < taps - 1:
-            trial = replace(options, size=largest + 1)
-            if any(_geometry_undecided(shape[k], k, channels, trial) for k in (0, 1)):
-                break
-            largest += 1
-        advice = f"; use --size {largest} or smaller" if largest else "; use a smaller --size"
-        if largest and options.padding_text() not in ("same", "valid"):
-            advice += " (with a padding that gives the target's shape)"
+        advice = _smaller_size(shape, channels, options, taps)
         return f"{what}: {' and '.join(why)}, {decided}, whatever the image holds{advice}"
     return None
+
+
+def _smaller_size(shape: tuple[int, ...], channels: int, options: LearnOptions, taps: int) -> str:
+    """The advice of :func:`too_large_for`: the largest ``--size`` under ``taps`` that decides every tap with a padding
+    giving the target's shape, that padding named where it is not the one given (a smaller kernel under the padding
+    given makes another shape: "--size 4" was advised for ``-f 5 -p 2`` on 2 rows, where no padding of the target's
+    shape decides a 4-row kernel).
+
+    >>> _smaller_size((2, 40), 1, LearnOptions(size=5, padding=2), 5)
+    '; use --size 3 --padding 1'
+    >>> _smaller_size((3, 40), 1, LearnOptions(size=4, pad_mode="circular"), 4)
+    '; use --size 3 or smaller'
+    """
+    top, bottom, left, right = _widths(options)
+    s, d = options.stride, options.dilation
+    outs = [(shape[k] + pads - d * (options.size[k] - 1) - 1) // s + 1 for k, pads in ((0, top + bottom), (1, left + right))]
+    for size in range(taps - 1, 0, -1):
+        sides: list[tuple[int, int]] = []
+        for k in (0, 1):
+            total = (outs[k] - 1) * s + d * (size - 1) + 1 - shape[k]
+            split = next((
+                (before, total - before) for before in sorted(range(max(total, -1) + 1), key=lambda b: abs(2 * b - total))
+                if not _geometry_undecided(shape[k], k, channels, replace(options, size=size, padding=(
+                    (before, total - before, 0, 0) if k == 0 else (0, 0, before, total - before))))), None)
+            if total < 0 or split is None:
+                break
+            sides.append(split)
+        else:
+            widths = (*sides[0], *sides[1])
+            same = replace(options, size=size, padding="same")
+            if widths == _widths(replace(options, size=size)) or (options.padding == "same" and widths == _widths(same)):
+                return f"; use --size {size} or smaller"
+            named = str(widths[0]) if len(set(widths)) == 1 else ",".join(map(str, widths))
+            return f"; use --size {size} --padding {'valid' if not any(widths) else named}"
+    return "; use a smaller --size"
 
 
 def _named(options: LearnOptions, y: np.ndarray) -> bool:

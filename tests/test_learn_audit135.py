@@ -209,3 +209,17 @@ def test_the_printed_command_gives_the_fill_as_typed(tmp_path, typed):
     assert r.returncode == 0, r.stderr
     assert f"note: the target is kernelcli convolve x.npy --kernel k.json --pad-value {typed}" in r.stderr.splitlines()
     assert not [line for line in r.stderr.splitlines() if "--pad-value" in line and typed not in line]
+
+
+@pytest.mark.parametrize("padding", ["2", "0,4,2,2", "4,0,2,2"])
+def test_the_smaller_size_advised_keeps_the_targets_shape_and_runs(tmp_path, padding):
+    """Audit 141 #2: for -f 5 with an explicit padding on 2 rows the advice kept the padding given ("use --size 4"), a
+    size no padding of the target's shape decides; it names the size and a padding that give the target's shape."""
+    x = np.random.default_rng(1).random((2, 40))
+    widths = tuple(int(v) for v in padding.split(",")) if "," in padding else int(padding)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "t.npy", conv2d(x, np.random.default_rng(2).random((5, 5)), padding=widths))
+    r = run_in_process("learn", "x.npy", "t.npy", "-f", "5", "--padding", padding, cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.rstrip().endswith("; use --size 3 --padding 1"), r.stderr
+    again = run_in_process("learn", "x.npy", "t.npy", "-f", "3", "--padding", "1", "-q", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
