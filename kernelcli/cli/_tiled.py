@@ -51,12 +51,13 @@ def check_tiled_before_stdin(out: Optional[Path], *, tiled: bool, chunks: Option
     if not tiles_asked(tiled=tiled, chunks=chunks, scheduler=scheduler):
         return  # (an input over the memory cap takes it too: only what stdin holds can tell)
     from ..tiled import files
+    from ..tiled.outputs import check_output_type
     from ..tiled.urls import as_url
     from ._stdio import checked_before_stdin_read
 
     files.parse_chunks(chunks)
     if checked_before_stdin_read(out) and as_url(out) is None:
-        files.check_output_type(Path(out), files.instead_of_tiles(Path("stdin"), out, chunks, scheduler))
+        check_output_type(Path(out), files.instead_of_tiles(Path("stdin"), out, chunks, scheduler))
 
 
 def run_single(input: Path, label: str, build: Callable[[Any, Any], Any], *, out: Optional[Path], force: bool, rescale: Optional[str],
@@ -75,6 +76,7 @@ def run_single(input: Path, label: str, build: Callable[[Any, Any], Any], *, out
     its input voxel does (stride 1, 'same' padding): a Zarr input's recorded spacing and affine are kept.
     """
     from ..tiled import files, stores
+    from ..tiled.outputs import default_tiled_output
     from ._batch import chosen_output, run_reported
     from ._report import render_report
 
@@ -97,7 +99,7 @@ def run_single(input: Path, label: str, build: Callable[[Any, Any], Any], *, out
             report.notes.append(unused_max_pixels(Path(report.input).name, suffix or "store", tiled=True))
         return report
 
-    target = chosen_output(out, lambda: files.default_tiled_output(input, label if name is None else name, fmt))
+    target = chosen_output(out, lambda: default_tiled_output(input, label if name is None else name, fmt))
     render_report(run_reported(input, run, outputs=[target], report=report_file, force=force), json_out=json_out, quiet=quiet)
 
 

@@ -306,7 +306,8 @@ def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks,
     from ..errors import UsageError
     from ..jobs import safe_stem
 
-    from ..tiled.files import instead_of_tiles, store_input
+    from ..tiled.files import instead_of_tiles
+    from ..tiled.outputs import store_input
 
     def instead() -> str:  # why this input went tile by tile (its size, or --tiled/--chunks/a Zarr store): what to do
         return instead_of_tiles(input, out, chunks, scheduler)

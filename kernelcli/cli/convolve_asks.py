@@ -242,7 +242,7 @@ def refuse_unsupported(input: Path) -> None:
     """Exit 2 for an input of a type neither the image nor the volume path reads (MINC, Analyze, PAR/REC...); a Zarr
     store (``a.zarr``, ``grp.zarr/img``, a URL) is read, tile by tile, as an array."""
     from ..io.formats import refuse_unsupported
-    from ..tiled.files import store_input
+    from ..tiled.outputs import store_input
     from ..volume_inputs import VOLUME_SUFFIXES
 
     if str(input) != "-" and not store_input(input):

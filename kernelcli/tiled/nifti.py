@@ -200,7 +200,7 @@ def check_output(input_path: Path, out: Path | None, label: str, force: bool, *,
     :func:`kernelcli.medical.jobs.default_volume_output`), checked before any work (exit 2 or 4)."""
     from ..errors import UsageError
     from ..medical.jobs import default_volume_output
-    from .files import _check_output
+    from .outputs import check_tiled_output
 
     if out is None:
         out = default_volume_output(input_path, label, name=name, fmt=fmt, extension=".nii")
@@ -213,7 +213,7 @@ def check_output(input_path: Path, out: Path | None, label: str, force: bool, *,
         what = "a .nii.gz is one gzip stream, written in order" if name.endswith(".nii.gz") else f"got {out.suffix or 'no extension'}"
         raise UsageError(f"{out}: the tiled volume path writes .nii (the input's header, tile by tile), .zarr or .npy; "
                          f"{what} (gzip the .nii afterwards)")
-    _check_output(out, input_path, force)
+    check_tiled_output(out, input_path, force)
     return out
 
 
