@@ -46,13 +46,14 @@ from .options import (
     SchedulerOption,
     option,
 )
-from ._tiled import run_single, single_tiled
+from ._tiled import single_tiled
 from ._early import starts_early
 from ._stdio import piped
 from .convolve_asks import (
-    before_stdin, chain_steps, kernel_bank, layer_weights, load_for, load_spec, montage_only_note, padding_widths,
-    pool_only_note, refuse_off_the_tiled_path, volume_only,
+    before_stdin, chain_steps, kernel_bank, layer_weights, load_spec, montage_only_note, padding_widths, pool_only_note,
+    volume_only,
 )
+from .convolve_tiled import tiled_convolve, tiled_volume
 from ._common import call_note, cli_paths, echo, guarded, invoked_as, note
 from ._report import output_for, render_report, summary_line
 
@@ -169,7 +170,7 @@ def convolve(
 
         tiles = tiled_nifti.wanted(input[0], tiled=tiled, chunks=chunks, scheduler=scheduler, out=out)
         if tiles:
-            call = partial(_run_tiled_volume, run, chunks=chunks, scheduler=scheduler, workers=workers, quiet=quiet)
+            call = partial(tiled_volume, run, chunks=chunks, scheduler=scheduler, workers=workers, quiet=quiet)
         else:
             note_one_input(BatchOptions(suffix=suffix, recursive=recursive, workers=workers), quiet=quiet, out=out)
             call = run
@@ -256,7 +257,7 @@ def convolve(
     if big is not None:
         given = {"--weights": weights, "--bias-file": bias_file, "--bias": bias, "--activation": activation,
                  "--combine": combine, "--montage": montage}
-        _run_tiled(big, kernel or [], then or [], scale, options, given=given, out=out, force=force, chunks=chunks,
+        tiled_convolve(big, kernel or [], then or [], scale, options, given=given, out=out, force=force, chunks=chunks,
                    scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet, report_file=report_file, fmt=fmt,
                    suffix=suffix)
         return
@@ -284,96 +285,6 @@ def convolve(
         _render_maps(report, quiet=quiet)
     else:
         render_report(report, json_out=json_out, quiet=quiet)
-
-
-def _run_tiled_volume(run, *, chunks, scheduler, workers, quiet) -> Any:
-    """One ``.nii`` volume tile by tile (kernelcli.tiled.nifti), with the in-memory volume path's checks and meaning."""
-    import sys
-
-    from ..tiled.files import parse_chunks
-    from ..tiled.nifti import convolve_volume_tiled
-    from ._tiled import _TileBar
-
-    sides = parse_chunks(chunks)
-    with _TileBar(enabled=not quiet and sys.stderr.isatty()) as bar:
-        return run(runner=partial(convolve_volume_tiled, chunks=sides, scheduler=scheduler, workers=workers, progress=bar.update))
-
-
-def _run_tiled(input, specs, then, scale, options, *, given, out, force, chunks, scheduler, workers, json_out, quiet,
-               report_file=None, fmt=None, suffix=None) -> None:
-    """One big input, tile by tile (kernelcli.tiled): one --kernel, --then steps, or a 3-D kernel on a (Z, Y, X) volume."""
-    from ..chain import chain_label, chain_name, is_pool_step, parse_chain, step_named
-    from ..errors import UsageError
-    from ..jobs import safe_stem
-
-    from ..tiled.files import instead_of_tiles
-    from ..tiled.outputs import store_input
-
-    def instead() -> str:  # why this input went tile by tile (its size, or --tiled/--chunks/a Zarr store): what to do
-        return instead_of_tiles(input, out, chunks, scheduler)
-
-    refuse_off_the_tiled_path(specs, given, instead())
-    conv = {"stride": options.stride, "padding": options.padding, "pad_mode": options.pad_mode,
-            "pad_value": options.pad_value, "dilation": options.dilation, "flip": options.flip, "paths": options.paths}
-    notes: list[str] = []
-    # exit 3 before any tile is read; a chain's first step may be a pooling step, which no kernel loader reads
-    first = None if then or is_pool_step(specs[0]) else load_for(input, specs[:1], scale)[0]
-    volume_build = None
-    if first is not None and len(first.shape) == 3:
-        from ..jobs_common import check_volume_kernel
-
-        check_volume_kernel(input, options)  # (stride and dilation were not passed: silently ignored)
-        k3 = first.array()
-
-        def volume_build(x, tile):
-            from ..tiled import arrays
-
-            return arrays.conv3d(x, k3, padding=options.padding, pad_mode=options.pad_mode, pad_value=options.pad_value,
-                                 flip=options.flip, chunks=tile, paths=options.paths, screened=True)
-        steps, label = [], first.name
-    else:
-        from ..jobs_common import check_plane_padding
-
-        check_plane_padding(options.padding)
-        steps = parse_chain(specs[0], list(then), scale=scale)
-        label = chain_label(steps) if then else steps[0].label
-        pool_only_note(steps, options, scale, quiet)
-        if any(step.kernel is None for step in steps):
-            def volume_build(x, tile):  # (without it a (Z, Y, X) array's pooling would be 2-D, slice by slice)
-                raise UsageError(f"{input}: on a (Z, Y, X) array a chain's pooling step pools in 3-D, as pool does, "
-                                 f"which the tiled path does not do in a chain: run the pooling as its own call "
-                                 "(kernelcli pool --layout zyx)" + ("; " if store_input(input) else ", or ") + instead())
-
-    def build(x, tile):
-        from ..tiled import arrays
-
-        if not steps:  # (--layout zyx would make it a 3-D correlation over slices: another computation)
-            raise UsageError(f"{first.name}: a {'x'.join(map(str, first.shape))} kernel sums over the channels of an image "
-                             f"(a layer's filter), which the tiled path does not do; {instead()}")
-        from ..jobs_common import _named, in_volume_dtype
-
-        x = in_volume_dtype(x, options.layout)  # (a zyx array computes as a volume does, as in memory)
-
-        def steps_on(x):
-            for n, step in enumerate(steps):
-                with step_named(steps, n, x.shape):
-                    if step.kernel is not None:
-                        x = arrays.conv2d(x, step.kernel.array(), **conv, chunks=tile, notes=notes, screened=True)
-                    else:
-                        x = arrays.pool2d(x, step.size, stride=step.stride, op=step.op, chunks=tile, paths=options.paths,
-                                          screened=True)
-            return x
-
-        return _named(Path(str(input)), lambda: steps_on(x))  # a refusal names the input, as in memory
-
-    # named as in memory: one kernel sobel_v_s2, a chain sobel_v_s2 | maxpool2
-    shown = chain_label(steps, options.words()) if then else options.label(label)
-    name = suffix if suffix is not None else (chain_name(steps, options.words()) if then else safe_stem(shown))
-    run_single(input, f"convolve {shown}", build, out=out, force=force, rescale=options.rescale, layout=options.layout,
-               chunks=chunks, scheduler=scheduler, workers=workers, json_out=json_out, quiet=quiet,
-               volume_build=volume_build, name=name, notes=notes, report_file=report_file, fmt=fmt, encoding=options.encoding,
-               kernel=label, max_pixels=options.max_pixels,
-               same_grid=_keeps_grid(steps, options, None if steps else first.shape))
 
 
 def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force, json_out, quiet) -> None:
@@ -464,18 +375,6 @@ def _target(input: Path, out: Optional[Path], montage: Optional[Path], label: st
     if target is not None and several:
         target = target.with_suffix(".npy")
     return target
-
-
-def _keeps_grid(steps: list, options: Any, shape: Any = None) -> bool:
-    """Whether the tiled call keeps every voxel where it is: no pooling step, each kernel step at stride 1 padded as
-    'same' pads and of odd sides (:func:`kernelcli.chain.keeps_grid`; a 3-D kernel alone, of ``shape``: 'same', odd
-    sides), so a Zarr input's recorded spacing and affine still hold: an even side's result sits half a voxel off."""
-    from ..chain import keeps_grid as kernel_steps_keep_grid
-
-    if not steps:
-        return options.padding == "same" and all(int(n) % 2 for n in shape)
-    conv = {"padding": options.padding, "stride": options.stride, "dilation": options.dilation}
-    return all(step.kernel is not None for step in steps) and kernel_steps_keep_grid(steps, conv, centred=True)
 
 
 def _run_kernels(input: Path, kernels: list[Any], values: Any, options: Any, batch: BatchOptions, *, out, montage, force) -> Any:
