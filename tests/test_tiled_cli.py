@@ -377,11 +377,11 @@ def test_tiles_a_worker_could_not_write_are_an_error_not_a_store(tmp_path):
     import dask.array as da
 
     from kernelcli.errors import ImageReadError, WriteError
-    from kernelcli.tiled import stores
+    from kernelcli.tiled import stores, writers
 
     result = da.zeros((40, 40), chunks=20)
     with pytest.raises(WriteError, match="4 of 4 tiles were not written: their worker does not see"):
-        stores.write_zarr(result, tmp_path / "o.zarr", force=False, run=lambda tasks: [stores.UNWRITTEN] * len(tasks))
+        writers.write_zarr(result, tmp_path / "o.zarr", force=False, run=lambda tasks: [writers.UNWRITTEN] * len(tasks))
     assert not (tmp_path / "o.zarr").exists() and list(tmp_path.iterdir()) == []
     make_zarr(tmp_path / "in.zarr", np.ones((10, 10)), (5, 5))
     array, _, close, _ = stores.open_array(tmp_path / "in.zarr")

@@ -56,10 +56,10 @@ def _run(tasks):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
 @pytest.mark.parametrize("suffix, maker", [(".zarr", "mkdtemp"), (".npy", "mkstemp")])
 def test_store_and_npy(tmp_path, monkeypatch, sig, suffix, maker):
-    from kernelcli.tiled import stores
+    from kernelcli.tiled import writers
 
     result = da.from_array(np.arange(64, dtype=np.float32).reshape(8, 8), chunks=4)
-    writer = stores.write_zarr if suffix == ".zarr" else stores.write_npy
+    writer = writers.write_zarr if suffix == ".zarr" else writers.write_npy
     _with_signal_inside(monkeypatch, maker, sig)
     _interrupted(lambda: writer(result, tmp_path / f"o{suffix}", force=False, run=_run), sig)
     assert sorted(tmp_path.iterdir()) == []
@@ -113,7 +113,7 @@ def test_a_stop_during_the_removal_of_a_temporary_store_still_removes_it(tmp_pat
     # hidden '.a.zarr.xxxx.part' store (about one run in 40); the removal now finishes, then the stop is raised
     import shutil
 
-    from kernelcli.tiled import stores
+    from kernelcli.tiled import writers
 
     part = tmp_path / ".a.zarr.x.part"
     (part / "c" / "0").mkdir(parents=True)
@@ -129,5 +129,5 @@ def test_a_stop_during_the_removal_of_a_temporary_store_still_removes_it(tmp_pat
 
     monkeypatch.setattr(shutil, "rmtree", interrupted_once)
     with pytest.raises(KeyboardInterrupt):
-        stores._remove_tree_whatever_comes(part)
+        writers._remove_tree_whatever_comes(part)
     assert not part.exists() and len(calls) >= 2

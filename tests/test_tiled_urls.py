@@ -96,7 +96,7 @@ def test_a_failed_write_leaves_nothing_at_the_url(image, bucket):
     import dask.array as da
 
     from kernelcli.errors import WriteError
-    from kernelcli.tiled import stores
+    from kernelcli.tiled import writers
 
     def run(tasks):
         import dask
@@ -105,7 +105,7 @@ def test_a_failed_write_leaves_nothing_at_the_url(image, bucket):
         raise OSError(28, "No space left on device")
 
     with pytest.raises(WriteError):
-        stores.write_zarr(da.from_array(image.astype(np.float32), chunks=30), f"{bucket}/out.zarr", force=False, run=run)
+        writers.write_zarr(da.from_array(image.astype(np.float32), chunks=30), f"{bucket}/out.zarr", force=False, run=run)
     assert not exists(f"{bucket}/out.zarr")
 
 

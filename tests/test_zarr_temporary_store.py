@@ -15,30 +15,30 @@ from kernelcli.io import outputs
 def _zarr_writer():
     pytest.importorskip("zarr")
     da = pytest.importorskip("dask.array")
-    from kernelcli.tiled import stores
+    from kernelcli.tiled import writers
 
     def run(tasks):
         import dask
 
         return list(dask.compute(*tasks, scheduler="synchronous"))
 
-    return da, stores, run
+    return da, writers, run
 
 
 def test_the_temporary_store_carries_the_run_token(tmp_path):
-    da, stores, run = _zarr_writer()
+    da, writers, run = _zarr_writer()
     seen = []
 
     def check(ranges):
         seen.extend(name for name in os.listdir(tmp_path) if name.endswith(outputs.PART_SUFFIX))
 
-    stores.write_zarr(da.from_array(np.ones((8, 8), np.float32), chunks=4), tmp_path / "o.zarr", force=False, run=run, check=check)
+    writers.write_zarr(da.from_array(np.ones((8, 8), np.float32), chunks=4), tmp_path / "o.zarr", force=False, run=run, check=check)
     assert len(seen) == 1 and seen[0].startswith(f".o.zarr.{outputs.run_token()}."), seen
     assert sorted(os.listdir(tmp_path)) == ["o.zarr"]
 
 
 def test_a_dead_runs_store_is_removed_by_the_run_that_takes_it_over(tmp_path, monkeypatch):
-    da, stores, run = _zarr_writer()
+    da, writers, run = _zarr_writer()
     monkeypatch.setattr(outputs, "_RUN", {"pid": None, "token": ""})
     leftover = tmp_path / ".o.zarr.abcdef.12345678.part"
     (leftover / "0").mkdir(parents=True)
@@ -46,7 +46,7 @@ def test_a_dead_runs_store_is_removed_by_the_run_that_takes_it_over(tmp_path, mo
     other_run = tmp_path / ".o.zarr.zzzzzz.12345678.part"
     other_run.mkdir()
     outputs.take_over_run("abcdef")
-    stores.write_zarr(da.from_array(np.ones((8, 8), np.float32), chunks=4), tmp_path / "o.zarr", force=False, run=run)
+    writers.write_zarr(da.from_array(np.ones((8, 8), np.float32), chunks=4), tmp_path / "o.zarr", force=False, run=run)
     assert sorted(os.listdir(tmp_path)) == [".o.zarr.zzzzzz.12345678.part", "o.zarr"]
 
 

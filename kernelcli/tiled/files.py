@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import stores, tiff, tiles_asked
+from . import stores, tiff, tiles_asked, writers
 from .outputs import check_tiled_output, store_input, tiled_output_path
 from .. import numtext
 
@@ -291,9 +291,9 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
                                  "the call moves the grid (a pool, a stride, padding other than 'same', an even kernel "
                                  "side: half a voxel); a .nii input's tiled pool writes the pooled grid")
                 attributes = {"axes": attributes["axes"]}
-            ranges = stores.write_zarr(result, out, force=force, run=run, check=check, attributes=attributes)
+            ranges = writers.write_zarr(result, out, force=force, run=run, check=check, attributes=attributes)
         else:
-            ranges = stores.write_npy(result, out, force=force, run=run, check=check)
+            ranges = writers.write_npy(result, out, force=force, run=run, check=check)
     seconds = time.perf_counter() - start
     lows = [r[0] for r in ranges if r is not None]
     highs = [r[1] for r in ranges if r is not None]
@@ -363,7 +363,7 @@ def non_finite_error(input_path: Any, data: Any) -> Exception:
 
 
 def finite_check(src: Any, label: str, dtype: Any) -> Callable[[list[Any]], None]:
-    """``check(ranges)`` for the writers (:func:`kernelcli.tiled.stores.write_zarr`): refuse (exit 2, as in
+    """``check(ranges)`` for the writers (:func:`kernelcli.tiled.writers.write_zarr`): refuse (exit 2, as in
     memory) a result whose tiles hold inf or NaN, before anything is published.
 
     >>> finite_check("a.npy", "convolve box", "float32")([(0.0, 1.0), None])

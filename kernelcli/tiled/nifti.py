@@ -237,7 +237,7 @@ def write_nii(result: Any, dest: Path, vol: Any, *, force: bool, run: Any, label
     from ..io.outputs import _publish, signals_deferred, temporary_beside, write_failure
     from ..medical.nifti import header_bytes
     from .files import finite_check
-    from .stores import _tasks
+    from .writers import _tasks
 
     dtype = np.dtype(result.dtype)
     blob = header_bytes(SimpleNamespace(shape=tuple(result.shape), dtype=dtype), vol, affine)
@@ -393,7 +393,7 @@ def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path,
             ranges = write_nii(result, out, vol, force=force, run=run, label=label, affine=affine)
             notes = [*notes, *filter(None, [assumed_output_note(vol, affine)])]
         else:
-            from . import stores
+            from . import writers
 
             check = finite_check(input_path, label, result.dtype)
             if suffix == ".zarr":
@@ -403,9 +403,9 @@ def _write(input_path: Path, input_shape: Any, result: Any, vol: Any, out: Path,
                 grid = vol.affine if affine is None else assumed_unit_steps(affine, vol.assumed_axes)
                 attributes = geometry_attributes(spacing, grid, result.ndim, spatial_unit_mm(vol.header), vol.assumed_axes)
                 notes = [*notes, *filter(None, [assumed_output_note(vol, affine, store="Zarr")])]
-                ranges = stores.write_zarr(result, out, force=force, run=run, check=check, attributes=attributes)
+                ranges = writers.write_zarr(result, out, force=force, run=run, check=check, attributes=attributes)
             else:
-                ranges = stores.write_npy(result, out, force=force, run=run, check=check)
+                ranges = writers.write_npy(result, out, force=force, run=run, check=check)
                 notes = [*notes, bare_array_note(result.ndim)]
     lows = [r[0] for r in ranges if r is not None]
     highs = [r[1] for r in ranges if r is not None]
