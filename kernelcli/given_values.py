@@ -47,14 +47,33 @@ def real_array(values: Any, name: str = "kernel") -> np.ndarray:
     ...
     kernelcli.errors.UsageError: weights: text values, expected real numbers
     """
-    try:
-        given = np.asarray(values)
-    except ValueError:  # numpy's "inhomogeneous shape"
-        raise ShapeError(f"{name}: rows of different lengths, expected a rectangular matrix") from None
+    given = as_numpy(values, name)
     what = not_real_words(given.dtype)
     if what is not None:
         raise UsageError(f"{name}: {what} values, expected real numbers")
     return given
+
+
+def as_numpy(values: Any, name: str, expected: str = "a rectangular matrix") -> np.ndarray:
+    """``np.asarray(values)``, its failures in kernelcli's words naming ``name``: a ShapeError for ragged rows
+    (``expected`` says what was wanted), a UsageError for an array type numpy cannot read, whose own advice is kept
+    (a torch sparse tensor: "Use Tensor.to_dense() first"; one with its conjugate bit set; a list of tensors that
+    require grad), where that type's RuntimeError or TypeError was what a caller saw.
+
+    >>> as_numpy([[1, 2], [3]], "kernel")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ShapeError: kernel: rows of different lengths, expected a rectangular matrix
+    """
+    try:
+        return np.asarray(values)
+    except ValueError:  # numpy's "inhomogeneous shape"
+        raise ShapeError(f"{name}: rows of different lengths, expected {expected}") from None
+    except RecursionError:  # (a RuntimeError too, but a list holding itself: not a foreign array's refusal)
+        raise
+    except (RuntimeError, TypeError) as exc:
+        said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"{name}: numpy cannot read this {type(values).__name__}: {said}") from None
 
 
 def kernel_values(kernel: Any, ndim: int | None = 2, name: str = "kernel") -> np.ndarray:

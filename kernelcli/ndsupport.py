@@ -28,7 +28,7 @@ import numpy as np
 
 from .errors import ShapeError, UsageError
 from .given_values import (  # noqa: F401 - the kernel, weights and bias checks, re-exported (their former home)
-    check_finite_kernel, first_inexact_whole, kernel_values, real_array, refuse_masked, refuse_rounded_whole,
+    as_numpy, check_finite_kernel, first_inexact_whole, kernel_values, real_array, refuse_masked, refuse_rounded_whole,
 )
 from .numtext import EXACT_WHOLE, inexact_whole
 from .shapes import resolve_padding_nd as resolve_padding  # noqa: F401  (declared in shapes: no numpy there)
@@ -387,10 +387,7 @@ def as_real_array(x: Any, ranks: Sequence[int], name: str, layout: str, finite: 
     (1, 2)
     """
     refuse_masked(x, name)
-    try:
-        arr = np.asarray(x)
-    except ValueError:  # numpy's "inhomogeneous shape", as for a kernel (kernel_values)
-        raise ShapeError(f"{name}: rows of different lengths, expected a rectangular array") from None
+    arr = as_numpy(x, name, "a rectangular array")
     if arr.dtype.kind not in "biuf":
         raise UsageError(f"{name}: expected real numbers, got dtype {arr.dtype}")
     if arr.ndim not in ranks:
