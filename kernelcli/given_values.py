@@ -76,6 +76,44 @@ def as_numpy(values: Any, name: str, expected: str = "a rectangular matrix") -> 
         raise UsageError(f"{name}: numpy cannot read this {type(values).__name__}: {said}") from None
 
 
+def refuse_text_kernel(values: Any, name: str = "kernel", ndim: int = 2, named_3d: Any = ()) -> None:
+    """Refuse (UsageError) a kernel given as text (a name or spec, alone or as a list's one item), pointing to where
+    a kernel of ``ndim`` dimensions is built from it: ``load_kernel`` for a 2-D kernel, ``kernel_3d`` for
+    ``conv3d``'s 3-D one (``named_3d``: the names it knows, listed), ``load_kernel(...).array()[None, None]`` for a
+    layer's 4-D weights.  "text values, expected real numbers" was all a caller was told.
+
+    >>> refuse_text_kernel(np.str_("sobel_v"))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: kernel: the text 'sobel_v', expected real numbers; a kernel named or written as text is read by load_kernel: pass load_kernel('sobel_v')
+    """
+    text = _kernel_text(values)
+    if text is None:
+        return
+    spec = text if len(text) <= 60 else text[:57] + "..."
+    if ndim == 3:
+        key = text.strip().lower().replace("-", "_")
+        names = f", NAME one of {', '.join(sorted(named_3d))}" if named_3d else ""
+        fix = (f"pass kernel_3d({key!r}) (from kernelcli.volumes)" if key in named_3d else
+               f"a named 3-D kernel is kernel_3d(NAME) from kernelcli.volumes{names}; a size in mm is three 1-D "
+               "kernels (gaussian_mm, box_mm) for correlate_separable")
+        raise UsageError(f"{name}: the text {spec!r}, expected a (kz, ky, kx) array of real numbers; {fix}")
+    how = f"load_kernel({spec!r}).array()[None, None] (one filter over one channel)" if ndim == 4 else f"load_kernel({spec!r})"
+    raise UsageError(f"{name}: the text {spec!r}, expected real numbers; a kernel named or written as text is read by "
+                     f"load_kernel: pass {how}")
+
+
+def _kernel_text(values: Any) -> str | None:
+    """The name or spec ``values`` is (text, or a list or tuple of one text that is not a number), else None."""
+    if isinstance(values, (list, tuple)) and len(values) == 1 and isinstance(values[0], str):
+        try:
+            float(values[0])
+        except ValueError:
+            return str(values[0])
+        return None  # (["1.5"]: text numbers, refused as "text values")
+    return str(values) if isinstance(values, str) else None
+
+
 def kernel_values(kernel: Any, ndim: int | None = 2, name: str = "kernel") -> np.ndarray:
     """An ``ndim``-D float64 kernel from an array-like or a catalogue ``Kernel``, not yet checked finite
     (:func:`check_finite_kernel`); a float64 array comes back as it is (the caller's, not a copy).  ``ndim=None``
@@ -90,10 +128,8 @@ def kernel_values(kernel: Any, ndim: int | None = 2, name: str = "kernel") -> np
     """
     if not isinstance(kernel, np.ndarray) and hasattr(kernel, "array") and callable(kernel.array):
         kernel = kernel.array()
-    if isinstance(kernel, str) and ndim == 2:  # a 2-D kernel's name or spec: "text values, expected real numbers" was all
-        spec = kernel if len(kernel) <= 60 else kernel[:57] + "..."
-        raise UsageError(f"{name}: the text {spec!r}, expected real numbers; a kernel named or written as text is "
-                         f"read by load_kernel: pass load_kernel({spec!r})")
+    if ndim in (2, 3):
+        refuse_text_kernel(kernel, name, ndim)
     refuse_masked(kernel, name)
     if not (isinstance(kernel, np.ndarray) and kernel.dtype == np.float64):
         given = real_array(kernel, name)

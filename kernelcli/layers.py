@@ -59,6 +59,7 @@ def finite_array(values: Any, name: str) -> np.ndarray:
 
 
 def _as_weights(weights: Any) -> np.ndarray:
+    ndsupport.refuse_text_kernel(weights, "weights", 4)
     w = finite_array(weights, "weights")
     if w.ndim != 4:
         raise ShapeError(f"weights: expected a 4-D array (K filters, C/groups channels, kh, kw), got shape {w.shape}")

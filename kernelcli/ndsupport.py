@@ -29,6 +29,7 @@ import numpy as np
 from .errors import ShapeError, UsageError
 from .given_values import (  # noqa: F401 - the kernel, weights and bias checks, re-exported (their former home)
     as_numpy, check_finite_kernel, first_inexact_whole, kernel_values, real_array, refuse_masked, refuse_rounded_whole,
+    refuse_text_kernel,
 )
 from .numtext import EXACT_WHOLE, inexact_whole
 from .shapes import resolve_padding_nd as resolve_padding  # noqa: F401  (declared in shapes: no numpy there)

@@ -58,3 +58,42 @@ class TestForeignArraysNumpyCannotRead:
         with pytest.raises(UsageError, match=r"^x: a torch tensor that requires grad .*pass x\.detach\(\)$"):
             conv2d(torch.ones(6, 6, requires_grad=True), np.ones((3, 3)))
         assert conv2d(torch.ones(6, 6).to_sparse().to_dense(), np.ones((1, 1))).tolist() == np.ones((6, 6)).tolist()
+
+
+class TestAKernelGivenAsText:
+    HINT = r"a kernel named or written as text is read by load_kernel: pass "
+
+    @pytest.mark.parametrize("kernel", [np.str_("sobel_v"), ["sobel_v"], ("sobel_v",)])
+    def test_conv2d_names_the_text_not_its_repr(self, kernel):
+        from kernelcli import conv2d
+
+        with pytest.raises(UsageError, match=rf"^kernel: the text 'sobel_v', expected real numbers; {self.HINT}"
+                                             r"load_kernel\('sobel_v'\)$"):
+            conv2d(np.ones((6, 6)), kernel)
+
+    def test_text_numbers_in_a_list_stay_text_values(self):
+        from kernelcli import conv2d
+
+        with pytest.raises(UsageError, match=r"^kernel: text values, expected real numbers$"):
+            conv2d(np.ones((6, 6)), ["1.5"])
+
+    def test_conv3d_points_to_kernel_3d(self):
+        from kernelcli import conv3d
+        from kernelcli.volumes import kernel_3d
+
+        with pytest.raises(UsageError, match=r"^kernel: the text 'box:3', expected a \(kz, ky, kx\) array of real "
+                                             r"numbers; a named 3-D kernel is kernel_3d\(NAME\) from kernelcli.volumes, "
+                                             r"NAME one of box_3d, gaussian_3d, .*gaussian_mm, box_mm"):
+            conv3d(np.ones((4, 4, 4)), "box:3")
+        with pytest.raises(UsageError, match=r"pass kernel_3d\('sobel_3d'\) \(from kernelcli.volumes\)$"):
+            conv3d(np.ones((4, 4, 4)), "Sobel-3d")
+        assert conv3d(np.ones((4, 4, 4)), kernel_3d("sobel_3d")).shape == (4, 4, 4)
+
+    def test_conv_layer_weights_point_to_a_one_filter_kernel(self):
+        from kernelcli import conv_layer, load_kernel
+
+        with pytest.raises(UsageError, match=rf"^weights: the text 'sobel_v', expected real numbers; {self.HINT}"
+                                             r"load_kernel\('sobel_v'\)\.array\(\)\[None, None\] \(one filter over one "
+                                             r"channel\)$"):
+            conv_layer(np.ones((6, 6, 1)), "sobel_v")
+        assert conv_layer(np.ones((6, 6, 1)), load_kernel("sobel_v").array()[None, None]).shape == (4, 4, 1)
