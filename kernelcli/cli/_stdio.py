@@ -69,7 +69,8 @@ def piped(func: F | None = None, *, out_format: str | None = None, before: Calla
         notes = _common.notes_held() if is_stdio(out) else contextlib.nullcontext()  # outside: the copy comes first
         # out_format is what goes to stdout, never a claim about stdin (gallery - -o sheet.png took only PNG on stdin)
         fmt = kwargs.get("fmt") or (out_format if is_stdio(out) else None)
-        with notes, Pipes(inputs[0] if inputs else None, out, fmt, text_format="fmt" in kwargs) as pipes:
+        with notes, Pipes(inputs[0] if inputs else None, out, fmt, text_format="fmt" in kwargs and _one_map_a_channel(kwargs),
+                          combined=_combined(kwargs)) as pipes:
             if from_stdin:
                 kwargs["input"] = pipes.input if single else [pipes.input]
             if pipes.to_stdout:
@@ -82,6 +83,29 @@ def piped(func: F | None = None, *, out_format: str | None = None, before: Calla
                     _lines.SHOWN_AS.pop(path, None)
 
     return wrapper
+
+
+def _one_map_a_channel(kwargs: dict[str, Any]) -> bool:
+    """Whether the call makes one map per channel (or one in all, :func:`_combined`), as a csv may hold: not several
+    kernels' maps nor a ``--weights`` layer's, which a terminal's refusal suggested ``--format csv`` for and csv
+    refused next.
+
+    >>> _one_map_a_channel({"kernel": ["sobel_v", "sobel_h"]}), _one_map_a_channel({"kernel": ["sobel_v"]})
+    (False, True)
+    """
+    kernels = kwargs.get("kernel")
+    return not (isinstance(kernels, (list, tuple)) and len(kernels) > 1 or kwargs.get("weights") is not None)
+
+
+def _combined(kwargs: dict[str, Any]) -> bool:
+    """Whether ``--combine sum`` sums the call's channels into one map (an unknown mode is refused by the command)."""
+    from ..errors import UsageError
+    from ..modes import canonical_combine
+
+    try:
+        return kwargs.get("combine") is not None and canonical_combine(kwargs["combine"]) == "sum"
+    except UsageError:
+        return False
 
 
 def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None) -> None:

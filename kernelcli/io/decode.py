@@ -352,6 +352,12 @@ def _refuse_planar_wide(im, p: Path) -> None:
         )
 
 
+def grey_alpha_16(im) -> bool:
+    """Whether an opened image is a 16-bit grey + alpha PNG, which Pillow opens as RGBA (raw mode ``LA;16B``):
+    kernelcli reads it as one 16-bit channel and its alpha."""
+    return im.format == "PNG" and im.mode == "RGBA" and _raw_mode(im) == "LA;16B"
+
+
 def _read_grey_alpha_16_as_bytes(im) -> bool:
     """For a 16-bit grey + alpha PNG, make Pillow decode each pixel's 4 bytes as they are; True when it did.
 
@@ -360,7 +366,7 @@ def _read_grey_alpha_16_as_bytes(im) -> bool:
     unfiltered alike and R, G, B, A receive grey's high and low byte, then alpha's:
     :func:`kernelcli.io.images._image_to_array` joins them back into 16-bit samples.
     """
-    if im.format != "PNG" or im.mode != "RGBA" or _raw_mode(im) != "LA;16B" or len(im.tile) != 1:
+    if not grey_alpha_16(im) or len(im.tile) != 1:
         return False
     tile = im.tile[0]
     im.tile = [tile._replace(args="RGBA") if hasattr(tile, "_replace") else (*tile[:3], "RGBA")]

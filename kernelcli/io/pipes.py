@@ -112,11 +112,15 @@ class Pipes:
     ``input`` and ``out`` are the paths the command should use; ``display`` maps those
     temporary paths to ``stdin``/``stdout`` for messages.  On a clean exit the output file's bytes go to
     ``stdout`` (``sys.stdout.buffer`` by default); the temporary folder is always removed.
+    ``text_format``: the call may write a csv (the command takes ``--format csv`` and makes one map per channel, not a
+    bank's several); ``combined``: its channels are summed into one map (``--combine sum``), so the input's channels
+    do not decide whether a csv holds the result (:func:`csv_may_hold`).
     """
 
     def __init__(self, input: Any, out: Any, fmt: Any, *, stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None,
-                 text_format: bool = True) -> None:
-        self.text_format = text_format  # the command takes --format csv (gallery's sheet is a picture only)
+                 text_format: bool = True, combined: bool = False) -> None:
+        self.text_format = text_format
+        self.combined = combined
         self.input = Path(input) if input is not None else None
         self.out = Path(out) if out is not None else None
         self.fmt = _fmt_name(fmt)
@@ -269,7 +273,7 @@ class Pipes:
         if fmt != "csv" and self._stdout is None and sys.stdout is not None and sys.stdout.isatty():
             raise UsageError(f"--out - writes {fmt.upper()} bytes to stdout, which is a terminal: redirect it to a file "
                              f"(> out.{fmt}) or pipe it to a program (| ...)"
-                             + ("; --format csv prints a matrix as text" if self.text_format and csv_may_hold(self.input) else ""))
+                             + ("; --format csv prints a matrix as text" if self.text_format and csv_may_hold(self.input, self.combined) else ""))
         assert self._folder is not None
         path = stand_in(self._folder.name, "stdout", PIPE_FORMATS[fmt])
         self.display[str(path)] = "stdout"
@@ -277,9 +281,11 @@ class Pipes:
         return path
 
 
-def csv_may_hold(path: Path | None) -> bool:
-    """Whether a .csv may hold the result of the input ``path``: a 2-D, one-channel array, not a volume (a terminal's
-    refusal suggested ``--format csv`` for an RGB image, a (Z, Y, X) array, a NIfTI, and csv refused them next).
+def csv_may_hold(path: Path | None, combined: bool = False) -> bool:
+    """Whether a .csv may hold one map per channel of the input ``path``: a 2-D array, an image of one channel once
+    its alpha is dropped (grey, grey+alpha, 16-bit grey), not a volume (a terminal's refusal suggested ``--format
+    csv`` for an RGB image, a (Z, Y, X) array, a NIfTI, and csv refused them next).  ``combined``: the channels are
+    summed into one map, so any image's result is one matrix.
 
     >>> import tempfile, numpy as np; folder = Path(tempfile.mkdtemp())
     >>> np.save(folder / "m.npy", np.zeros((2, 3))); np.save(folder / "v.npy", np.zeros((2, 3, 4)))
@@ -302,8 +308,10 @@ def csv_may_hold(path: Path | None) -> bool:
             return np.load(path, mmap_mode="r").ndim == 2
         from PIL import Image
 
+        from .decode import grey_alpha_16
+
         with Image.open(path) as im:
-            return im.mode in ("1", "L", "I", "I;16", "F")
+            return combined or im.mode in ("1", "L", "LA", "La", "I", "F") or im.mode.startswith("I;16") or grey_alpha_16(im)
     except Exception:  # unreadable: the reader says why, after; no hint is no wrong hint
         return False
 
