@@ -22,14 +22,15 @@ from .numtext import EXACT_WHOLE, inexact_whole
 
 
 #: what values of a dtype kind that is not a real number are, in a refusal
-_NOT_REAL_WORDS = {"c": "complex", "U": "text", "S": "text", "O": "non-numeric (None, objects)", "M": "date", "m": "time span"}
+_NOT_REAL_WORDS = {"c": "complex", "U": "text", "S": "text", "O": "non-numeric (None, objects)", "M": "date", "m": "time span",
+                   "V": "structured (record)"}
 
 
 def not_real_words(dtype: Any) -> str | None:
     """What values of ``dtype`` are when they are not real numbers (bool, integer, float), else None.
 
-    >>> not_real_words(np.dtype("complex128")), not_real_words(np.dtype("uint8"))
-    ('complex', None)
+    >>> not_real_words(np.dtype("complex128")), not_real_words(np.dtype("uint8")), not_real_words([("a", "i4")])
+    ('complex', None, 'structured (record)')
     """
     dtype = np.dtype(dtype)
     return None if dtype.kind in "biuf" else _NOT_REAL_WORDS.get(dtype.kind, str(dtype))

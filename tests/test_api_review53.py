@@ -97,3 +97,12 @@ class TestAKernelGivenAsText:
                                              r"channel\)$"):
             conv_layer(np.ones((6, 6, 1)), "sobel_v")
         assert conv_layer(np.ones((6, 6, 1)), load_kernel("sobel_v").array()[None, None]).shape == (4, 4, 1)
+
+
+def test_a_structured_result_is_named_once(tmp_path):
+    from kernelcli import write_output
+
+    with pytest.raises(UsageError, match=r"b\.npy: the result holds structured \(record\) values \(dtype \[\('a', "
+                                         r"'<i4'\)\]\), expected real numbers"):
+        write_output(tmp_path / "b.npy", np.zeros((2, 2), dtype=[("a", "i4")]))
+    assert not (tmp_path / "b.npy").exists()

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UsageError
+from ..given_values import not_real_words
 from ..modes import JPEG_QUALITY, PNG_COMPRESSION, canonical_compression, canonical_rescale
 from ..records import record
 from .common import Loaded, Written
@@ -214,8 +215,6 @@ def check_real_result(o: Path, arr: np.ndarray) -> None:
     ...
     kernelcli.errors.UsageError: r.csv: the result holds complex values (dtype complex128), expected real numbers (bool, integer or float); nothing was written
     """
-    from ..given_values import not_real_words
-
     what = not_real_words(arr.dtype)
     if what is not None:
         raise UsageError(f"{o}: the result holds {what} values (dtype {arr.dtype}), expected real numbers (bool, integer "
