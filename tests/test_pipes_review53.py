@@ -59,3 +59,17 @@ def test_the_csv_hint_is_given_where_csv_takes_what_the_call_makes(images, args,
     assert (HINT in shown) == hinted, shown
     followed = run_in_process("convolve", *args, "-o", "-", "--format", "csv", "-q", cwd=images)
     assert (followed.returncode == 0) == hinted, followed.stderr  # the hint, followed, works; where not given, csv refuses
+
+
+# #8: a --montage linked to a descriptor was refused as "output 'so.png': the output is a file, ..."
+
+@pytest.mark.parametrize("target, stream", [("/proc/self/fd/1", "stdout"), ("/dev/stderr", "stderr")])
+def test_a_montage_linked_to_a_descriptor_is_refused_naming_montage(images, target, stream):
+    link = images / "so.png"
+    link.symlink_to(target)
+    done = run_in_process("convolve", "g.png", "-k", "sobel_v", "-k", "sobel_h", "--montage", "so.png", "-o", "m.npy",
+                          "--force", cwd=images)
+    assert done.returncode == 2 and done.stdout == "", done.stderr
+    assert done.stderr == (f"error: --montage 'so.png': the montage is a file, not {stream} (a link to its descriptor); "
+                           "give a file path\n")
+    assert link.is_symlink() and not (images / "m.npy").exists()

@@ -111,7 +111,8 @@ def _combined(kwargs: dict[str, Any]) -> bool:
 def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None) -> None:
     """Refuse ``-`` given to a file option that takes no pipe (:data:`FILE_ONLY`), and stdout's device file as
     ``--out`` (``-o /dev/stdout``, or any link to stdout's descriptor: told by what it is, not how it is spelt), in the words :func:`kernelcli.io.output_checks.pipe_refused` gives (exit 2): they were
-    "must be a .npy file, got 'no extension'" (exit 3) and "unsupported output type '(no extension)'".
+    "must be a .npy file, got 'no extension'" (exit 3) and "unsupported output type '(no extension)'".  A
+    ``--montage`` that is or links to a descriptor is refused naming ``--montage``, as ``--out`` and ``--report`` are.
 
     >>> refuse_pipe_not_taken({"weights": "-"})
     Traceback (most recent call last):
@@ -137,6 +138,9 @@ def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None)
                                       fix=f"give {how}"))
     if stream is not None:
         refuse_descriptor(out, "--out")
+    montage = kwargs.get("montage")
+    if montage is not None and not is_stdio(montage):  # (output_problem's fallback said "output 'so.png'")
+        refuse_descriptor(montage, CONCEPTS["montage"].names[0], "the montage is a file")
 
 
 def checked_before_stdin(before: Callable[[dict], Any], kwargs: dict[str, Any]) -> None:
