@@ -20,7 +20,7 @@ from typing import Any
 
 from .errors import InvalidKernel
 from .kernel_json import _NotFinite
-from .numtext import EXACT_WHOLE, HELD_NUMBER, inexact_whole
+from .numtext import EXACT_WHOLE, HELD_NUMBER, decimal, inexact_whole
 from .records import record
 
 #: names inside kernel files (and of families): the one rule for a kernel name
@@ -51,8 +51,27 @@ _SINGLE_FILE_KEYS = ("$schema", *_KERNEL_KEYS)
 _FAMILY_FILE_KEYS = ("$schema", "family", "description", "kernels")
 _PARAMETRIC = re.compile(r"(gaussian|box):(.*)", re.IGNORECASE | re.DOTALL)
 _FILE_SELECTOR = re.compile(r"(.+\.json):([A-Za-z0-9_-]+)", re.IGNORECASE | re.DOTALL)
-#: the name of a kernel built from a parametric spec (``gaussian:1.5``, ``box:3``), besides NAME_PATTERN's
-_BUILT_NAME = re.compile(r"(gaussian|box):[0-9.e+-]+")
+#: the form of a kernel's name built from a parametric spec (``gaussian:1.5``, ``box:3``), besides NAME_PATTERN's;
+#: :func:`_built_name` takes it where its number is one the spec takes
+_BUILT_NAME = re.compile(r"(gaussian|box):([0-9.e+-]+)")
+
+
+def _built_name(name: str) -> bool:
+    """Whether ``name`` is one a parametric spec's kernel is given (:mod:`kernelcli.catalog_parametric`): ``gaussian:``
+    a positive finite number, ``box:`` a whole number from 1 to MAX_SIDE.  The form alone let ``gaussian:1e+`` and
+    ``box:---`` through as names.
+
+    >>> _built_name("gaussian:1.5"), _built_name("box:3"), _built_name("gaussian:1e+"), _built_name("box:---")
+    (True, True, False, False)
+    """
+    found = _BUILT_NAME.fullmatch(name)
+    if found is None:
+        return False
+    kind, argument = found.groups()
+    if kind == "box":
+        return argument.isdigit() and 1 <= int(argument) <= MAX_SIDE
+    sigma = decimal(argument)
+    return sigma is not None and math.isfinite(sigma) and sigma > 0
 
 
 def kernel_size_text(shape: tuple[int, ...]) -> str:
@@ -119,7 +138,7 @@ class Kernel:
     def __post_init__(self) -> None:
         named = isinstance(self.name, str)
         check = _Validator(f"Kernel {self.name!r}" if named else "Kernel", max_ndim=3, planes_only=True)
-        if not named or (self.path is None and not _BUILT_NAME.fullmatch(self.name)):
+        if not named or (self.path is None and not _built_name(self.name)):
             check.name(self.name, "name")
         if _held_floats(self.matrix):
             matrix = self.matrix

@@ -9,6 +9,8 @@ raised torch's own TypeError/RuntimeError (a traceback on the command line's Pyt
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -106,3 +108,21 @@ def test_a_structured_result_is_named_once(tmp_path):
                                          r"'<i4'\)\]\), expected real numbers"):
         write_output(tmp_path / "b.npy", np.zeros((2, 2), dtype=[("a", "i4")]))
     assert not (tmp_path / "b.npy").exists()
+
+
+@pytest.mark.parametrize("name", ["gaussian:1e+", "box:---", "box:0", "box:256", "gaussian:0", "gaussian:-1", "box:1.5"])
+def test_a_kernel_name_of_the_spec_form_that_no_spec_builds_is_refused(name):
+    """#9: any 'gaussian:'/'box:' followed by [0-9.e+-] was taken as a name built from a spec."""
+    from kernelcli import Kernel
+    from kernelcli.errors import InvalidKernel
+
+    with pytest.raises(InvalidKernel, match=re.escape(f"Kernel '{name}': name: \"{name}\" is not a valid name")):
+        Kernel(name, [[1.0]])
+
+
+def test_the_names_specs_build_are_taken():
+    from kernelcli import Kernel, load_kernel
+
+    for spec in ("gaussian:1.5", "gaussian:0.00001", "box:3", "box:255", "box:3.0"):
+        built = load_kernel(spec)
+        assert Kernel(built.name, built.matrix, scale=built.scale).name == built.name
