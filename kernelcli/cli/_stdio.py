@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from . import _common, _lines
@@ -69,8 +70,8 @@ def piped(func: F | None = None, *, out_format: str | None = None, before: Calla
         notes = _common.notes_held() if is_stdio(out) else contextlib.nullcontext()  # outside: the copy comes first
         # out_format is what goes to stdout, never a claim about stdin (gallery - -o sheet.png took only PNG on stdin)
         fmt = kwargs.get("fmt") or (out_format if is_stdio(out) else None)
-        with notes, Pipes(inputs[0] if inputs else None, out, fmt, text_format="fmt" in kwargs and _one_map_a_channel(kwargs),
-                          combined=_combined(kwargs)) as pipes:
+        with notes, Pipes(inputs[0] if inputs else None, out, fmt, text_format="fmt" in kwargs and not makes_maps(kwargs),
+                          combined=_combined(kwargs), maps=makes_maps(kwargs), layout=kwargs.get("layout")) as pipes:
             if from_stdin:
                 kwargs["input"] = pipes.input if single else [pipes.input]
             if pipes.to_stdout:
@@ -83,18 +84,6 @@ def piped(func: F | None = None, *, out_format: str | None = None, before: Calla
                     _lines.SHOWN_AS.pop(path, None)
 
     return wrapper
-
-
-def _one_map_a_channel(kwargs: dict[str, Any]) -> bool:
-    """Whether the call makes one map per channel (or one in all, :func:`_combined`), as a csv may hold: not several
-    kernels' maps nor a ``--weights`` layer's, which a terminal's refusal suggested ``--format csv`` for and csv
-    refused next.
-
-    >>> _one_map_a_channel({"kernel": ["sobel_v", "sobel_h"]}), _one_map_a_channel({"kernel": ["sobel_v"]})
-    (False, True)
-    """
-    kernels = kwargs.get("kernel")
-    return not (isinstance(kernels, (list, tuple)) and len(kernels) > 1 or kwargs.get("weights") is not None)
 
 
 def _combined(kwargs: dict[str, Any]) -> bool:
@@ -122,7 +111,7 @@ def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None)
     from ..errors import UsageError
     from ..io.output_checks import descriptor_of, refuse_descriptor, stream_named
     from ..io.output_checks import pipe_refused
-    from ..io.pipes import PIPE_FORMATS, is_stdio
+    from ..io.pipes import is_stdio, stdout_formats
     from .options import CONCEPTS
 
     for name, what in FILE_ONLY.items():
@@ -132,7 +121,11 @@ def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None)
     out = kwargs.get("out")
     stream = descriptor_of(out) if out is not None and not is_stdio(out) else None
     if stream == "stdout":  # by what the path is: /dev/stdout, /proc/self/fd/1, a link of the user's to them
-        how = f"--out - (a {out_format.upper()})" if out_format else f"--out - --format {'|'.join(sorted(set(PIPE_FORMATS) - {'tiff', 'jpeg'}))}"
+        given = kwargs.get("input")
+        inputs = list(given) if isinstance(given, (list, tuple)) else [given]
+        source = Path(inputs[0]) if len(inputs) == 1 and inputs[0] is not None and not is_stdio(inputs[0]) else None
+        formats = stdout_formats(source, maps=makes_maps(kwargs), layout=kwargs.get("layout"))
+        how = f"--out - (a {out_format.upper()})" if out_format else f"--out - --format {formats}"
         through = stream_named(out, "its device file")
         raise UsageError(pipe_refused("--out", out, "stdout is written as --out -", stream=f"through {through}",
                                       fix=f"give {how}"))
@@ -143,14 +136,22 @@ def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None)
         refuse_descriptor(montage, CONCEPTS["montage"].names[0], "the montage is a file")
 
 
+def makes_maps(kwargs: dict[str, Any]) -> bool:
+    """Whether a call's result is a filter bank's several maps, as far as its options tell before a kernel is loaded:
+    several ``--kernel`` or ``--weights`` (whose one filter writes .npy and .tif too).
+
+    >>> makes_maps({"kernel": ["sobel_v", "sobel_h"]}), makes_maps({"kernel": ["box:3"]}), makes_maps({})
+    (True, False, False)
+    """
+    return len(kwargs.get("kernel") or []) > 1 or kwargs.get("weights") is not None
+
+
 def checked_before_stdin(before: Callable[[dict], Any], kwargs: dict[str, Any]) -> None:
     """The checks a call with an input file makes before it reads the file, made before stdin is read, in the
     same order: the options and kernels (``before(kwargs)``: exit 2 or 3), stdin closed or a terminal (exit 2, as a
     missing file), the ``--report`` file (exit 4 for an existing one), the outputs ``before`` returns the check of
     (exit 4 for an existing one: recorded as the file's call records it, in ``--report`` and ``--json``).  A stream's
     content (empty, not an image) is checked after, as a file's is."""
-    from pathlib import Path
-
     from ..batch_targets import check_report_path
     from ..errors import KernelcliError
     from ..io.pipes import is_stdio, stdin_stream

@@ -82,6 +82,28 @@ def sniff_volume(head: bytes) -> str | None:
     return None
 
 
+def stdout_formats(input: Path | None, *, maps: bool = False, layout: str | None = None) -> str:
+    """The ``--format`` values ``-o -`` takes for the result of ``input``, joined by ``|``, and why where they are
+    fewer than an image's: a volume's, a filter bank's (``maps``: several kernels or ``--weights``), a ``--layout zyx``
+    array's.  The hint of a bare ``-o -`` and of ``-o /dev/stdout`` (:func:`kernelcli.cli._stdio.refuse_pipe_not_taken`),
+    which listed an image's six formats for a volume and a bank, and the next refusal named what they take.
+
+    >>> stdout_formats(Path("t.nii"))
+    "npy|png (what a volume writes through a pipe: its voxels, or a slice's picture)"
+    >>> stdout_formats(Path("a.png"), maps=True), stdout_formats(Path("a.png"))
+    ('npy|tif (what several feature maps write through a pipe)', 'bmp|csv|jpg|npy|png|tif')
+    """
+    from ..volume_inputs import is_volume_input
+
+    if input is not None and is_volume_input(input):
+        return "npy|png (what a volume writes through a pipe: its voxels, or a slice's picture)"
+    if maps:
+        return "npy|tif (what several feature maps write through a pipe)"
+    if layout is not None and str(layout).lower() == "zyx":
+        return "npy (what a --layout zyx array writes through a pipe: its volume, (Z, Y, X))"
+    return "|".join(sorted(_IMAGE_FORMATS | {"npy", "csv"}))
+
+
 def _fmt_name(fmt: Any) -> str | None:
     value = getattr(fmt, "value", fmt)
     if value is None:
@@ -118,9 +140,10 @@ class Pipes:
     """
 
     def __init__(self, input: Any, out: Any, fmt: Any, *, stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None,
-                 text_format: bool = True, combined: bool = False) -> None:
-        self.text_format = text_format
+                 text_format: bool = True, combined: bool = False, maps: bool = False, layout: str | None = None) -> None:
+        self.text_format = text_format  # the command takes --format csv, and the result is one map a channel
         self.combined = combined
+        self.maps, self.layout = maps, layout  # (what --format the result takes: stdout_formats)
         self.input = Path(input) if input is not None else None
         self.out = Path(out) if out is not None else None
         self.fmt = _fmt_name(fmt)
@@ -262,14 +285,8 @@ class Pipes:
             if suffix in ("csv", "txt", "npy"):
                 fmt = "npy" if suffix == "npy" else "csv"
             else:
-                from ..volume_inputs import is_volume_input
-
-                volume = self.input is not None and is_volume_input(self.input)
-                raise UsageError(
-                    "--out - writes to stdout, which has no file name to tell the format: add --format "
-                    + ("npy|png (what a volume writes through a pipe: its voxels, or a slice's picture)" if volume
-                       else "|".join(sorted(_IMAGE_FORMATS | {"npy", "csv"})))
-                )
+                raise UsageError("--out - writes to stdout, which has no file name to tell the format: add --format "
+                                 + stdout_formats(self.input, maps=self.maps, layout=self.layout))
         if fmt != "csv" and self._stdout is None and sys.stdout is not None and sys.stdout.isatty():
             raise UsageError(f"--out - writes {fmt.upper()} bytes to stdout, which is a terminal: redirect it to a file "
                              f"(> out.{fmt}) or pipe it to a program (| ...)"
