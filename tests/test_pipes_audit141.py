@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import subprocess
 import sys
 from pathlib import Path
@@ -69,3 +70,36 @@ def test_a_banks_bare_out_dash_names_the_maps_formats(inputs):
     assert r.returncode == 2 and "add --format npy|tif" in r.stderr, r.stderr
     r = kernelcli("convolve", "g.png", "-k", "box:3", "-o", "-", cwd=inputs)  # one kernel: an image's six
     assert r.returncode == 2 and "add --format bmp|csv|jpg|npy|png|tif" in r.stderr, r.stderr
+
+
+# 5: a NIfTI (1 or 2, gzip-compressed too) or MGH file on stdin is named, as a DICOM, NRRD or MetaImage is
+
+def volume_bytes(tmp_path: Path, kind: str) -> bytes:
+    nib = pytest.importorskip("nibabel")
+    data = np.arange(4 * 5 * 6, dtype=np.int16).reshape(4, 5, 6)
+    image = {"nifti1": nib.Nifti1Image, "nifti2": nib.Nifti2Image}.get(kind, nib.MGHImage)
+    path = tmp_path / f"v_{kind}.{'mgh' if kind == 'mgh' else 'nii'}"
+    nib.save(image(data if kind != "mgh" else data.astype(np.float32), np.eye(4)), path)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("kind, named", [("nifti1", "a NIfTI file"), ("nifti2", "a NIfTI file"), ("mgh", "an MGH file")])
+@pytest.mark.parametrize("packed", [False, True])
+def test_a_nifti_or_mgh_on_stdin_is_named(tmp_path, kind, named, packed):
+    data = volume_bytes(tmp_path, kind)
+    data = gzip.compress(data) if packed else data
+    r = kernelcli("convolve", "-", "-k", "box:3", "-o", "-", "--format", "npy", cwd=tmp_path, data=data)
+    assert r.returncode == 2 and r.stdout == b"", r.stderr
+    said = f"input '-': stdin holds {named}{' (gzip-compressed)' if packed else ''}; volumes (NIfTI, DICOM, MGH, NRRD, MetaImage) are read from files, not pipes: give its path"
+    assert said in r.stderr, r.stderr
+
+
+def test_what_is_no_volume_is_read_as_before(tmp_path):
+    from kernelcli.io.pipes import sniff_volume
+
+    assert sniff_volume(b"1 2 3\n4 5 6\n") is None
+    assert sniff_volume(gzip.compress(b"1,2\n3,4\n")) is None
+    assert sniff_volume(b"\x93NUMPY\x01\x00" + bytes(600)) is None
+    assert sniff_volume(bytes(600)) is None
+    r = kernelcli("convolve", "-", "-k", "box:3", cwd=tmp_path, data=b"1 2 3\n4 5 6\n7 8 9\n")
+    assert r.returncode == 0 and r.stdout.strip(), r.stderr

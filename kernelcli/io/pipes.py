@@ -57,28 +57,58 @@ def sniff_bytes(head: bytes) -> str:
     return "csv"
 
 
-#: how much of a stream is read to tell its format: a DICOM file's 'DICM' is at bytes 128-131, after its preamble
-HEAD_BYTES = 132
+#: how much of a stream is read to tell its format: a DICOM file's 'DICM' is at bytes 128-131, after its preamble; a
+#: NIfTI-1 file's 'n+1' at 344-347; a NIfTI-2 header is 540 bytes
+HEAD_BYTES = 540
 #: why a volume on stdin is refused
 VOLUMES_NOT_PIPED = "volumes (NIfTI, DICOM, MGH, NRRD, MetaImage) are read from files, not pipes"
 _METAIMAGE = re.compile(rb"\s*(ObjectType|NDims)\s*=")
+#: NIfTI's sizeof_hdr (bytes 0-3, either byte order) -> where its magic is and what it reads ('ni1' in a .hdr)
+_NIFTI = {348: (344, (b"n+1\x00", b"ni1\x00")), 540: (4, (b"n+2\x00", b"ni2\x00"))}
+#: MGH's data type codes (uchar, int, float, short), at bytes 20-23 after version 1 and the four sizes
+_MGH_TYPES = (0, 1, 3, 4)
 
 
 def sniff_volume(head: bytes) -> str | None:
-    """The volume format a stream's first :data:`HEAD_BYTES` announce (DICOM, NRRD, MetaImage), else None.
+    """The volume format a stream's first :data:`HEAD_BYTES` announce (DICOM, NIfTI, MGH, NRRD, MetaImage), else
+    None; a gzip stream (``.nii.gz``, ``.mgz``) by what its first bytes unpack to.
 
     A DICOM file is told by 'DICM' at byte 128 before any image signature: its 128-byte preamble may hold a TIFF
-    header (PS3.10 7.1 allows it; pydicom's CT_small.dcm has one), which made it a TIFF on stdin.
+    header (PS3.10 7.1 allows it; pydicom's CT_small.dcm has one), which made it a TIFF on stdin.  A NIfTI file is
+    told by its header's size and magic, an MGH file by version 1, four positive sizes and a type code (big-endian).
 
     >>> sniff_volume(b"II*\\x00".ljust(128, b"\\x00") + b"DICM"), sniff_volume(b"NRRD0004\\n"), sniff_volume(b"ObjectType = Image")
     ('DICOM', 'NRRD', 'MetaImage')
+    >>> sniff_volume(b"\\x5c\\x01\\x00\\x00".ljust(344, b"\\x00") + b"n+1\\x00"), sniff_volume(b"\\x1c\\x02\\x00\\x00n+2\\x00")
+    ('NIfTI', 'NIfTI')
+    >>> import struct; sniff_volume(struct.pack(">7i", 1, 4, 5, 6, 1, 3, 0))
+    'MGH'
     """
+    if head.startswith(b"\x1f\x8b"):
+        import zlib
+
+        try:
+            unpacked = zlib.decompressobj(wbits=31).decompress(head, HEAD_BYTES)
+        except zlib.error:
+            return None
+        return sniff_volume(unpacked) if not unpacked.startswith(b"\x1f\x8b") else None
     if head[128:132] == b"DICM":
         return "DICOM"
     if head.startswith(b"NRRD000"):
         return "NRRD"
     if _METAIMAGE.match(head):
         return "MetaImage"
+    import struct
+
+    if len(head) >= 8:
+        for order in "<>":
+            at, magics = _NIFTI.get(struct.unpack(order + "i", head[:4])[0], (None, ()))
+            if at is not None and head[at:at + 4] in magics:
+                return "NIfTI"
+    if len(head) >= 24:
+        version, *sizes, kind = struct.unpack(">6i", head[:24])
+        if version == 1 and min(sizes) > 0 and kind in _MGH_TYPES:
+            return "MGH"
     return None
 
 
@@ -230,7 +260,9 @@ class Pipes:
             raise UsageError("input '-': stdin is empty")
         volume = sniff_volume(head)
         if volume is not None:
-            raise UsageError(f"input '-': stdin holds {'an' if volume == 'NRRD' else 'a'} {volume} file; {VOLUMES_NOT_PIPED}: give its path")
+            packed = " (gzip-compressed)" if head.startswith(b"\x1f\x8b") else ""
+            raise UsageError(f"input '-': stdin holds {'an' if volume in ('NRRD', 'MGH') else 'a'} {volume} file{packed}; "
+                             f"{VOLUMES_NOT_PIPED}: give its path")
         kind = sniff_bytes(head)
         if kind == "csv" and (b"\x00" in head[:16] or head.startswith(b"\x1f\x8b")):
             raise UsageError(
