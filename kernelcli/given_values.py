@@ -217,6 +217,49 @@ def _first_rounded_listed(values: Any, where: tuple[int, ...]) -> tuple[tuple[in
     return None
 
 
+#: a file's numbers as their refusals and notes name them (as its int64 ones are): what -> (the whole, one at a
+#: position, what is counted, why float64)
+_FILE_NUMBERS = {"kernel": ("a {dtype} kernel is", "weight", "weights", "kernel weights are float64"),
+                 "weights": ("{dtype} weights are", "value", "weights", "kernel weights are float64"),
+                 "bias": ("a {dtype} bias is", "value", "values", "bias values are float64")}
+
+
+def float64_of_file(arr: np.ndarray, source: Any, what: str = "kernel") -> np.ndarray:
+    """``arr``, read from the file ``source`` (a kernel, ``--weights`` or a ``--bias-file``: ``what``), as float64.
+
+    A long-double value float64 cannot hold (past 1.8e308) or holds as another whole number is refused
+    (InvalidKernel, exit 3); the others float64 rounds are counted in a note, and those it turns to 0 (1e-400L) apart.
+    The one reading of a long-double file: a kernel's gave that note, ``--weights`` and ``--bias-file`` read 0.1L as
+    0.1 and 1e-400L as 0 in silence.
+
+    >>> float64_of_file(np.array([[0.5, 2.0]], dtype=np.longdouble), "k.npy").tolist()
+    [[0.5, 2.0]]
+    """
+    values = arr.astype(np.float64)
+    if not (arr.dtype.kind == "f" and arr.dtype.itemsize > 8):
+        return values
+    whole, one, counted, held = _FILE_NUMBERS[what]
+    from .errors import InvalidKernel
+
+    def at(where: tuple) -> str:
+        return f"the {one} at {tuple(map(int, where))}"
+
+    for where in zip(*np.nonzero(np.isfinite(arr) & ~np.isfinite(values))):
+        raise InvalidKernel(f"{source}: {at(where)} is {arr[where]!s}, beyond float64's range: {held}")
+    rounded = np.isfinite(arr) & (values.astype(arr.dtype) != arr)
+    for where in zip(*np.nonzero(rounded & (np.floor(arr) == arr))):
+        raise InvalidKernel(f"{source}: {inexact_whole(int(arr[where]), at(where), held)}")
+    if rounded.any():
+        import logging
+
+        zeros = int((rounded & (values == 0)).sum())
+        to_zero = f" ({zeros} of them to 0, below float64's range)" if zeros else ""
+        logging.getLogger("kernelcli").warning(
+            "%s", f"{source}: {whole.format(dtype=arr.dtype)} read as float64 ({held}): {int(rounded.sum())} of its "
+                  f"{arr.size} {counted} rounded to the nearest float64{to_zero}")
+    return values
+
+
 def check_finite_kernel(k: np.ndarray) -> bool:
     """Refuse (UsageError) a kernel holding NaN or infinity; True otherwise.
 

@@ -254,9 +254,9 @@ def read_npy_kernel(path: str | Path, *, max_ndim: int = 2) -> Any:
         raise InvalidKernel(f"{p}: expected a non-empty {dims} array, got shape {arr.shape}")
     if max(arr.shape[-2:]) > MAX_SIDE:
         raise InvalidKernel(f"{p}: {_rows_columns(arr.shape[-2], arr.shape[-1])} is larger than {MAX_SIDE} per side")
-    values = arr.astype(np.float64)
-    if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
-        _long_double(p, arr, values)
+    from .given_values import float64_of_file
+
+    values = float64_of_file(arr, p)
     if not np.isfinite(values).all():
         raise InvalidKernel(f"{p}: the kernel holds NaN or infinite values")
     if arr.dtype.kind in "iu" and (found := first_inexact_whole(arr)) is not None:  # int64 past 2**53: float64 rounds it
@@ -264,29 +264,6 @@ def read_npy_kernel(path: str | Path, *, max_ndim: int = 2) -> Any:
     if not sums_in_range(values.ravel().tolist()):
         raise InvalidKernel(f"{p}: {TOO_LARGE}")
     return Kernel(name=p.stem or "kernel", matrix=_tuples(values.tolist()), description=f"kernel from {p.name}", source=str(p), path=p)
-
-
-def _long_double(p: Path, arr: Any, values: Any) -> None:
-    """Refuse a long-double weight float64 cannot hold as the whole number it is (as an int64 one), or at all (past
-    1.8e308); note the other weights float64 rounds.  (2**53 + 1 was read as 2**53 in silence.)"""
-    import numpy as np
-
-    from .numtext import inexact_whole
-
-    def at(where: tuple) -> str:
-        return "the weight at " + str(tuple(map(int, where)))
-
-    for where in zip(*np.nonzero(np.isfinite(arr) & ~np.isfinite(values))):
-        raise InvalidKernel(f"{p}: {at(where)} is {arr[where]!s}, beyond float64's range: kernel weights are float64")
-    rounded = np.isfinite(arr) & (values.astype(arr.dtype) != arr)
-    for where in zip(*np.nonzero(rounded & (np.floor(arr) == arr))):
-        raise InvalidKernel(f"{p}: {inexact_whole(int(arr[where]), at(where))}")
-    if rounded.any():
-        import logging
-
-        logging.getLogger("kernelcli").warning(
-            "%s", f"{p}: a {arr.dtype} kernel is read as float64 (kernel weights are float64): "
-                  f"{int(rounded.sum())} of its {arr.size} weights rounded to the nearest float64")
 
 
 def _tuples(nested: Any) -> Any:
