@@ -27,7 +27,7 @@ import math
 import os
 import weakref
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -171,18 +171,46 @@ MAX_WRAPPED_LINES = 4
 
 def _wrap(draw, text: str, font, width: int) -> list[str]:
     """``text`` broken at spaces into lines that fit ``width`` pixels once drawn (:func:`drawable`; at most
-    :data:`MAX_WRAPPED_LINES`; a word wider than a line is cut when drawn, :func:`_fit`): a one-kernel sheet is
-    narrow, and its option line was cut at ``--kerne…``, the scale the maps were made with unread."""
+    :data:`MAX_WRAPPED_LINES`), a word wider than a line broken at any character (:func:`_pieces`): a one-kernel sheet
+    is narrow, and its option line was cut at ``--kerne…``, the scale the maps were made with unread; a long file name
+    in the title lost its end (``…_and_on.csv``) to an ellipsis.
+
+    >>> from PIL import Image, ImageDraw; draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    >>> lines = _wrap(draw, "a_long_file_name.csv", _font(15), 60); len(lines) > 1, "".join(lines)
+    (True, 'a_long_file_name.csv')
+    """
+    def fits(line: str) -> bool:
+        return draw.textlength(drawable(line, font), font=font) <= width
+
     lines = [""]
     for word in text.split(" "):
         joined = f"{lines[-1]} {word}" if lines[-1] else word
-        if not lines[-1] or draw.textlength(drawable(joined, font), font=font) <= width:
+        if fits(joined):
             lines[-1] = joined
-        else:
+        elif lines[-1] and fits(word):
             lines.append(word)
+        else:
+            if lines[-1]:
+                lines.append("")
+            lines[-1:] = _pieces(word, fits)
     if len(lines) > MAX_WRAPPED_LINES:
         lines = lines[: MAX_WRAPPED_LINES - 1] + [" ".join(lines[MAX_WRAPPED_LINES - 1:])]
     return lines
+
+
+def _pieces(word: str, fits: Callable[[str], bool]) -> list[str]:
+    """``word`` broken at any character into pieces that ``fits`` (one character at least to a piece).
+
+    >>> _pieces("abcdefg", lambda piece: len(piece) <= 3)
+    ['abc', 'def', 'g']
+    """
+    pieces = [""]
+    for char in word:
+        if pieces[-1] and not fits(pieces[-1] + char):
+            pieces.append(char)
+        else:
+            pieces[-1] += char
+    return pieces
 
 
 def _header(title: str | None, notes: Sequence[str], width: int) -> tuple[list[str], list[str]]:

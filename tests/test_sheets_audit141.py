@@ -1,0 +1,55 @@
+"""Audit 141 (the README read top to bottom): the feature-map sheets' findings, checked."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+LONG = "a_very_long_file_name_for_a_matrix_that_goes_on_and_on_and_on_and_on_and_on_and_on.csv"
+
+
+@pytest.fixture
+def matrix(tmp_path):
+    """A 5x5 matrix under a file name wider than a sheet's line, in ``tmp_path``."""
+    np.savetxt(tmp_path / LONG, np.random.default_rng(6).random((5, 5)), delimiter=",")
+    return tmp_path
+
+
+def drawn_text(monkeypatch) -> list[str]:
+    """Each text the next sheet draws, as drawn (after :func:`kernelcli.montage._fit`)."""
+    import kernelcli.montage as montage
+
+    shown: list[str] = []
+    fit = montage._fit
+
+    def fitted(*args, **kwargs):
+        shown.append(fit(*args, **kwargs))
+        return shown[-1]
+
+    monkeypatch.setattr(montage, "_fit", fitted)
+    return shown
+
+
+# 6: a title wider than the sheet "is wrapped onto more lines, not cut": a long file name was cut with '…'
+
+@pytest.mark.parametrize("kernels", [("-k", "box:3"), ("-k", "box:3", "-k", "sobel_v")])
+def test_a_long_file_name_in_the_title_is_wrapped_not_cut(invoke, matrix, monkeypatch, kernels):
+    shown = drawn_text(monkeypatch)
+    r = invoke("convolve", LONG, *kernels, "--montage", "m.png", "-q")
+    assert r.exit_code == 0, r.output
+    assert not any("…" in line for line in shown), shown
+    assert LONG in "".join(shown), shown  # (its end, '_and_on.csv', was lost)
+
+
+def test_a_word_wider_than_a_line_is_broken_at_characters():
+    from PIL import Image, ImageDraw
+
+    from kernelcli.montage import _font, _wrap
+
+    draw, font = ImageDraw.Draw(Image.new("RGB", (1, 1))), _font(15)
+    lines = _wrap(draw, f"{LONG}: convolve box:3", font, 300)
+    assert len(lines) <= 4 and all(draw.textlength(line, font=font) <= 300 for line in lines), lines
+    assert " ".join(lines).replace(" ", "") == f"{LONG}:convolvebox:3", lines
+    assert _wrap(draw, "short words only", font, 300) == ["short words only"]
