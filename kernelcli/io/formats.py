@@ -39,7 +39,7 @@ from ..modes import canonical_rescale
 from ..whole_numbers import flag
 from .common import Loaded, Written, check_input_path, one_line, path_arg
 from .arrays import read_npy, write_npy
-from .image_writing import Encoding, check_finite_result, check_real_result, write_image
+from .image_writing import RESCALE_ARGUMENT, Encoding, ValuesNotHeld, check_finite_result, check_real_result, write_image
 from .images import read_image
 from .matrices import read_matrix, write_matrix_csv
 from .naming import ARRAY_SUFFIXES, INPUT_SUFFIXES, MATRIX_SUFFIXES, OUTPUT_SUFFIXES
@@ -165,6 +165,8 @@ def write_output(
         return write_result(out, result, like=like, rescale=rescale, force=force, encoding=encoding)
     except OutputExists as exc:
         raise exc.worded(FORCE_ARGUMENT) from None
+    except ValuesNotHeld as exc:  # (it advised --rescale and the commands that take it)
+        raise exc.worded(RESCALE_ARGUMENT) from None
 
 
 def write_result(

@@ -48,13 +48,26 @@ from .outputs import atomic_write, save_image
 from .png import write_png
 
 
-class ValuesNotHeld(UsageError):
-    """An image format cannot hold a result's values as they are.  The message advises ``--rescale``
-    (convolve, pool); :attr:`without_rescale` is the advice for a command that has none (pad)."""
+#: how a caller asks for a rescale into an integer image: the command line's option, the Python API's argument
+RESCALE_OPTION, RESCALE_ARGUMENT = "--rescale clip|abs|minmax (convolve, pool)", "rescale='clip'|'abs'|'minmax'"
 
-    def __init__(self, message: str, without_rescale: str) -> None:
-        super().__init__(message)
-        self.without_rescale = without_rescale
+
+class ValuesNotHeld(UsageError):
+    """An image format cannot hold a result's values as they are.  The message is ``head``, then the advice to pass
+    :data:`RESCALE_OPTION` for ``image``; :attr:`without_rescale` is the advice for a command that has none (pad), and
+    :meth:`worded` says it in a Python caller's words (:data:`RESCALE_ARGUMENT`).
+
+    >>> str(ValuesNotHeld("o.png: PNG cannot hold them", "pad's advice", image="an 8-bit image").worded(RESCALE_ARGUMENT))
+    "o.png: PNG cannot hold them, or pass rescale='clip'|'abs'|'minmax' for an 8-bit image"
+    """
+
+    def __init__(self, head: str, without_rescale: str, *, image: str | None = None, allow: str = RESCALE_OPTION) -> None:
+        super().__init__(head if image is None else f"{head}, or pass {allow} for {image}")
+        self.head, self.image, self.without_rescale = head, image, without_rescale
+
+    def worded(self, allow: str) -> ValuesNotHeld:
+        """The same refusal, advising ``allow`` for a rescale."""
+        return ValuesNotHeld(self.head, self.without_rescale, image=self.image, allow=allow)
 
 
 @record(frozen=True)
@@ -160,14 +173,15 @@ def write_image(
     else:
         if depth is None:
             if rescale is None:
-                source = f"{'an' if like.kind[:1] in 'aeiou' else 'a'} {like.kind} input" if like is not None else "this input"
+                source = (f"from {'an' if like.kind[:1] in 'aeiou' else 'a'} {like.kind} input" if like is not None
+                          else "of this result")  # (write_output of an array has no input)
                 keep = ".tif or .npy" if _tiff_type(arr.dtype) is not None else ".npy"
                 bits = _rescaled_depth(like)
-                head = f"{o}: {fmt} cannot hold the {arr.dtype} values from {source} as they are: write {keep} to keep them"
+                head = f"{o}: {fmt} cannot hold the {arr.dtype} values {source} as they are: write {keep} to keep them"
                 image = f"{'an' if bits == 8 else 'a'} {bits}-bit image"
-                raise ValuesNotHeld(f"{head}, or pass --rescale clip|abs|minmax (convolve, pool) for {image}",
-                                    f"{head} (pad writes its input's values), or pad into {image} with convolve -k '1x1: 1', "
-                                    "the same --padding, --pad-mode and --pad-value, and --rescale clip|abs|minmax")
+                raise ValuesNotHeld(head, f"{head} (pad writes its input's values), or pad into {image} with convolve -k "
+                                          "'1x1: 1', the same --padding, --pad-mode and --pad-value, and --rescale clip|abs|minmax",
+                                    image=image)
             depth = _rescaled_depth(like)
         if fmt in ("JPEG", "BMP") and depth == 16:
             raise UsageError(f"{o}: {fmt} cannot hold 16-bit data: write .tif or .png (16-bit) or .npy to keep it")
@@ -289,7 +303,7 @@ def _raw_tiff(arr: np.ndarray, o: Path, rescale: str | None) -> np.ndarray:
                 "result: write .npy to keep its values")
         if rescale is not None:
             raise UsageError(head)
-        raise ValuesNotHeld(f"{head}, or pass --rescale clip|abs|minmax (convolve, pool) for an integer image", head)
+        raise ValuesNotHeld(head, head, image="an integer image")
     if (kind.itemsize > 2 or kind.kind == "i") and arr.ndim == 3 and arr.shape[2] != 1:
         raise UsageError(f"{o}: {'an' if kind.name[0] in 'aeiou' else 'a'} {kind} TIFF holds one channel; this result has {arr.shape[2]}: write .npy to keep the values")
     return arr.astype(kind, copy=False)
