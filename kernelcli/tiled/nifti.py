@@ -287,8 +287,6 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
                                       ("--mask", options.mask is not None), ("--volume", options.volume is not None),
                                       ("--series", options.series is not None), ("--resample-slices", options.resample_slices),
                                       ("--pad-mode renormalise", options.pad_mode == "renormalise")) if used]
-    if options.pad_mode == "constant" and options.pad_value != 0 and kernel.kind == "3d":
-        given.append("--pad-value (not 0) with a 3-D kernel")
     if given:
         raise UsageError(f"{input_path}: {', '.join(given)}: not available on the tiled volume path; "
                          f"{advice(input_path, chunks, scheduler, out)}")
