@@ -109,8 +109,7 @@ def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None)
     kernelcli.errors.UsageError: --weights '-': the weights are a .npy file (numpy.save), not stdin; give a path (only the input reads '-', stdin)
     """
     from ..errors import UsageError
-    from ..io.output_checks import descriptor_of, refuse_descriptor, stream_named
-    from ..io.output_checks import pipe_refused
+    from ..io.output_checks import descriptor_of, pipe_refused, refuse_descriptor, stream_named
     from ..io.pipes import is_stdio, stdout_formats
     from .options import CONCEPTS
 
