@@ -112,7 +112,7 @@ class Kernel:
 
     A Kernel is checked as it is made, as a kernel file's entry is (:class:`_Validator`): the name as
     ``[a-z0-9_]+`` (a kernel read from a file is named after the file, one built from a spec after the spec:
-    ``gaussian:1.5``), the matrix rectangular, 2-D (or 3-D: C x f x f, as a 3-D kernel file's), real and finite,
+    ``gaussian:1.5``), the matrix rectangular, 2-D (or 3-D of any sides, as a 3-D kernel file's), real and finite,
     given as nested lists or tuples or a numpy array, and kept as tuples of floats; ``scale`` a non-zero finite
     number or ``"sum"`` of a matrix whose sum is not 0.  Each failure is an InvalidKernel naming the field.
 

@@ -202,10 +202,9 @@ def _check_image_output(out: Any, force: bool) -> None:
         return
     if is_chunked(out):
         if os.path.isdir(out) and not force:
-            from ..errors import OutputRefused
-            from ..io.output_checks import exists_message
+            from ..io.output_checks import OutputExists
 
-            raise OutputRefused(exists_message(out))
+            raise OutputExists(out)
         return
     check_output_path(out, force=force)
 

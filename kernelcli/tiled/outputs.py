@@ -105,10 +105,10 @@ def _check_replaceable(out: Any, force: bool) -> None:
     """Exit 4 for an existing store ``out`` (a folder, or an fsspec URL string) without --force, or one that
     --force may not replace: it holds more than one Zarr array (a group, or other files)."""
     from ..errors import OutputRefused
-    from ..io.output_checks import exists_message
+    from ..io.output_checks import OutputExists
 
     if not force:
-        raise OutputRefused(exists_message(out))
+        raise OutputExists(out)
     if stores.is_array_store(out) or not stores.holds_anything(out):  # (an empty folder has nothing to lose)
         return  # --force replaces what kernelcli could have written, nothing more
     raise OutputRefused(f"{out}: is a folder that is not a Zarr array (a group, or other files): --force "

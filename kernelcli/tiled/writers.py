@@ -141,14 +141,14 @@ def _remove_tree_whatever_comes(path: Path) -> None:
 def _write_zarr_url(result: Any, url: str, *, force: bool, run: Any, check: Any = None, attributes: dict | None = None) -> list[Any]:
     """:func:`write_zarr` to an fsspec URL: in place (object storage cannot rename; see
     :mod:`kernelcli.tiled.urls`); on any error or Ctrl-C what was written is removed."""
-    from ..errors import OutputRefused, WriteError
-    from ..io.output_checks import exists_message
+    from ..errors import WriteError
+    from ..io.output_checks import OutputExists
     from . import urls
 
     zarr = require("zarr", f"writing {url}")
     if urls.exists(url):
         if not force:
-            raise OutputRefused(exists_message(url))
+            raise OutputExists(url)
         urls.remove(url)
     started, written = False, False
     try:
@@ -171,15 +171,14 @@ def _write_zarr_url(result: Any, url: str, *, force: bool, run: Any, check: Any 
 
 def _publish_store(tmp: Path, dest: Path, folder: Path, force: bool) -> None:
     """Rename the finished store ``tmp`` to ``dest``: create-if-absent, or (``force``) replace it."""
-    from ..errors import OutputRefused
     from ..io.outputs import about_to_publish, rename_noreplace
-    from ..io.output_checks import exists_message
+    from ..io.output_checks import OutputExists
 
     if not os.path.lexists(dest):
         rename_noreplace(tmp, dest)  # another run may have made dest meanwhile: exactly one wins
         return
     if not force:
-        raise OutputRefused(exists_message(dest))
+        raise OutputExists(dest)
     import shutil
     import tempfile
 
