@@ -83,7 +83,8 @@ from .errors import (
     interrupt_exit_code,
 )
 from .io.naming import output_suffix  # noqa: F401 - output_suffix's former home
-from .io.outputs import about_to_publish, remove_temporary_files_of, run_token
+from .io.outputs import about_to_publish
+from .io.temporary import remove_temporary_files_of, run_token
 from .io.output_checks import output_folder
 
 #: what a job looks like: ``job(input_path, out=output_path)`` returning a report with ``.notes``

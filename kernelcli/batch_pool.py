@@ -29,7 +29,8 @@ from .batch_records import Record
 from .batch_targets import Item
 from .batch_watch import WATCH_EVERY, _exists, _Watch, lost_record
 from .errors import KernelcliError
-from .io.outputs import adopt_run_token, run_token, signals_deferred
+from .io.outputs import signals_deferred
+from .io.temporary import adopt_run_token, run_token
 from .stops import raise_lost_stops
 
 #: what a job looks like: ``job(input_path, out=output_path)`` returning a report with ``.notes``
@@ -49,7 +50,7 @@ def cap_numba_threads(threads: int) -> None:
 
 def run_one(job: Job, item: Item, token: str | None = None) -> Record:
     """Run one item; never raises for a failing file (only for Ctrl-C and exit requests).  ``token``: the run's
-    (:func:`~kernelcli.io.outputs.run_token`), for a cluster's worker, which names its temporary files with it."""
+    (:func:`~kernelcli.io.temporary.run_token`), for a cluster's worker, which names its temporary files with it."""
     if token is not None:
         adopt_run_token(token)
     start = time.perf_counter()

@@ -65,14 +65,8 @@ from .io.naming import (  # noqa: F401
     READ_ONLY_IMAGE_SUFFIXES,
 )
 from .io.output_checks import folder_writable, output_folder, same_file  # noqa: F401
-from .io.outputs import (  # noqa: F401
-    PART_SUFFIX,
-    atomic_write,
-    glob_escape,
-    remove_temporary_files,
-    temporary_files,
-    write_bytes_atomic,
-)
+from .io.outputs import atomic_write, write_bytes_atomic  # noqa: F401
+from .io.temporary import PART_SUFFIX, glob_escape, remove_temporary_files, temporary_files  # noqa: F401
 from .limits import MEMORY_ENV, MEMORY_SHARE, default_max_bytes, parse_bytes, size_text as _size_text  # noqa: F401
 
 _same_file = same_file  # the former private name

@@ -74,7 +74,7 @@ def _kill_first(marker=os.environ.get("AUDIT114_KILL_MARKER")):
         return
     os.kill(os.getpid(), signal.SIGKILL)
 if os.environ.get("AUDIT114_KILL_MARKER"):
-    from kernelcli.io import outputs
+    from kernelcli.io import outputs, temporary
     outputs.BEFORE_PUBLISH.append(_kill_first)
 """
 
@@ -110,9 +110,9 @@ def worker_temp_prefix(input_path, *, out):
     """A picklable job: the temporary-name prefix its worker process would give ``out``."""
     from types import SimpleNamespace
 
-    from kernelcli.io import outputs
+    from kernelcli.io import temporary
 
-    return SimpleNamespace(notes=[outputs.temp_prefix(Path(out)), str(os.getpid())])
+    return SimpleNamespace(notes=[temporary.temp_prefix(Path(out)), str(os.getpid())])
 
 
 class TestACleanupRemovesOnlyItsOwnTemporaryFiles:
@@ -121,35 +121,35 @@ class TestACleanupRemovesOnlyItsOwnTemporaryFiles:
     ANOTHER_RUNS = ".b_box_3.png.zzzzzzzz.part", ".b_box_3.png.zzzzzz.abcdefgh.part"
 
     def test_the_cleanup_leaves_another_runs_temporary_files(self, tmp_path):
-        from kernelcli.io import outputs
+        from kernelcli.io import temporary
 
-        ours = tmp_path / (outputs.temp_prefix(tmp_path / "b_box_3.png") + "abcdefgh.part")
+        ours = tmp_path / (temporary.temp_prefix(tmp_path / "b_box_3.png") + "abcdefgh.part")
         for name in self.ANOTHER_RUNS:
             (tmp_path / name).write_bytes(b"another run's bytes")
         ours.write_bytes(b"")
-        assert outputs.remove_temporary_files_of([tmp_path / "b_box_3.png"]) == 1
+        assert temporary.remove_temporary_files_of([tmp_path / "b_box_3.png"]) == 1
         assert sorted(p.name for p in tmp_path.iterdir()) == sorted(self.ANOTHER_RUNS)
 
     def test_a_temporary_name_carries_the_run_and_fits_255_bytes(self, tmp_path):
-        from kernelcli.io import outputs
+        from kernelcli.io import outputs, temporary
 
-        name = outputs.temp_prefix(tmp_path / "a.png")
-        assert name == f".a.png.{outputs.run_token()}." and len(outputs.run_token()) == outputs.RUN_TOKEN_LETTERS
-        longest = outputs.temp_prefix(tmp_path / ("é" * 127 + ".p")) + "abcdefgh" + outputs.PART_SUFFIX
+        name = temporary.temp_prefix(tmp_path / "a.png")
+        assert name == f".a.png.{temporary.run_token()}." and len(temporary.run_token()) == temporary.RUN_TOKEN_LETTERS
+        longest = temporary.temp_prefix(tmp_path / ("é" * 127 + ".p")) + "abcdefgh" + temporary.PART_SUFFIX
         assert len(os.fsencode(longest)) <= 255
         fd, made = outputs.temporary_beside(tmp_path / ("m" * 251 + ".png"), tmp_path)
         os.close(fd)
-        assert len(os.fsencode(os.path.basename(made))) <= 255 and outputs.temporary_files(tmp_path / ("m" * 251 + ".png"))
+        assert len(os.fsencode(os.path.basename(made))) <= 255 and temporary.temporary_files(tmp_path / ("m" * 251 + ".png"))
 
     def test_a_batchs_worker_processes_name_their_files_with_the_runs_token(self, tmp_path):
         from kernelcli import batch
-        from kernelcli.io import outputs
+        from kernelcli.io import temporary
 
         items = [batch.Item(png(tmp_path / f"{n}.png"), tmp_path / f"o_{n}.png") for n in "ab"]
         result = batch.run(items, worker_temp_prefix, workers=2)
         assert result.workers == 2 and result.ok == 2, result.records
         assert {r.notes[1] for r in result.records} - {str(os.getpid())}, "ran in worker processes"
-        assert [r.notes[0] for r in result.records] == [outputs.temp_prefix(it.output) for it in items]
+        assert [r.notes[0] for r in result.records] == [temporary.temp_prefix(it.output) for it in items]
 
     def test_a_scheduler_run_leaves_another_runs_temporary_files(self, tmp_path):
         pytest.importorskip("dask")

@@ -494,7 +494,7 @@ class TestOutputs:
         def denied(*args, **kwargs):
             raise PermissionError(errno.EACCES, "Permission denied")
 
-        monkeypatch.setattr(outputs, "_new_file", denied)
+        monkeypatch.setattr(outputs, "new_file", denied)
         case.snapshot()
         r = CliRunner().invoke(app, ["pool", str(case.root / "a.png"), str(case.root / "b.png"), "--size", "2",
                                      "--out-dir", str(case.root / "o"), "-j", "1"])

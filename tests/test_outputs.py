@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from kernelcli.errors import OutputRefused, UsageError
-from kernelcli.io import naming, output_checks, outputs
+from kernelcli.io import naming, output_checks, outputs, temporary
 
 from conftest import REPO, pixels
 
@@ -280,10 +280,10 @@ class TestLongNames:
 
     def test_temporary_files_are_found_for_long_names(self, tmp_path):
         dest = tmp_path / ("m" * 251 + ".png")
-        tmp = tmp_path / (outputs.temp_prefix(dest) + "abcdefgh.part")
+        tmp = tmp_path / (temporary.temp_prefix(dest) + "abcdefgh.part")
         tmp.write_bytes(b"")
-        assert outputs.temporary_files(dest) == [tmp]
-        assert outputs.remove_temporary_files(dest) == 1
+        assert temporary.temporary_files(dest) == [tmp]
+        assert temporary.remove_temporary_files(dest) == 1
 
 
 class TestVolumeInputs:
@@ -316,20 +316,20 @@ def test_remove_temporary_files_of_many_outputs_lists_each_folder_once(tmp_path,
     the same files go as with remove_temporary_files, each folder read once."""
     import os
 
-    from kernelcli.io import outputs
+    from kernelcli.io import temporary
 
     (tmp_path / "d").mkdir()
-    a, bv1, c = (outputs.temp_prefix(tmp_path / n) for n in ("a.png", "b.v1.png", "c.png"))
+    a, bv1, c = (temporary.temp_prefix(tmp_path / n) for n in ("a.png", "b.v1.png", "c.png"))
     other = ".a.png.zzzzzz.x1y2z3w4.part"  # another run's (audit 114: a cleanup removed it)
     names = [a + "x1y2z3w4.part", a + "q.part", bv1 + "abcdefgh.part", c + "12345678.part", "a.png", ".a.png.keep", other]
     for name in names:
         (tmp_path / name).write_bytes(b"")
-    (tmp_path / "d" / (outputs.temp_prefix(tmp_path / "d" / "e.png") + "zzzzzzzz.part")).write_bytes(b"")
+    (tmp_path / "d" / (temporary.temp_prefix(tmp_path / "d" / "e.png") + "zzzzzzzz.part")).write_bytes(b"")
     listed = []
     real = os.listdir
     monkeypatch.setattr(os, "listdir", lambda p: listed.append(p) or real(p))
     dests = [tmp_path / "a.png", tmp_path / "b.v1.png", tmp_path / "d" / "e.png", tmp_path / "missing.png"]
-    assert outputs.remove_temporary_files_of(dests) == 4
+    assert temporary.remove_temporary_files_of(dests) == 4
     assert len(listed) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".a.png.keep", c + "12345678.part", "a.png", "d", other])
     assert list((tmp_path / "d").iterdir()) == []
@@ -357,10 +357,10 @@ def test_an_output_cut_short_by_a_file_size_limit_is_never_published(tmp_path, s
 
 
 def test_a_run_taken_over_removes_the_dead_processes_leftovers_of_each_output(tmp_path, monkeypatch):
-    # audit 116: the client that runs a killed worker call again itself takes its run token (io.outputs.take_over_run),
+    # audit 116: the client that runs a killed worker call again itself takes its run token (io.temporary.take_over_run),
     # and the dead call's half-written .part of an output goes before that output is written anew
-    monkeypatch.setattr(outputs, "_RUN", {"pid": None, "token": ""})
-    outputs.take_over_run("dead_1")
+    monkeypatch.setattr(temporary, "_RUN", {"pid": None, "token": ""})
+    temporary.take_over_run("dead_1")
     dest = tmp_path / "g.npy"
     mine = tmp_path / ".g.npy.dead_1.a1b2c3d4.part"
     theirs = tmp_path / ".g.npy.othrun.a1b2c3d4.part"  # another run's, still writing

@@ -154,7 +154,7 @@ def test_a_signal_as_the_temporary_file_is_made_leaves_nothing(tmp_path, monkeyp
     from kernelcli.io import outputs
     from kernelcli.io.outputs import atomic_write
 
-    real = outputs._new_file
+    real = outputs.new_file
 
     def made_then_signal(*args, **kwargs):
         made = real(*args, **kwargs)
@@ -162,7 +162,7 @@ def test_a_signal_as_the_temporary_file_is_made_leaves_nothing(tmp_path, monkeyp
         return made
 
     saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-    monkeypatch.setattr(outputs, "_new_file", made_then_signal)
+    monkeypatch.setattr(outputs, "new_file", made_then_signal)
     try:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         install_signal_handlers()

@@ -18,9 +18,9 @@ pytest.importorskip("zarr")
 
 def _with_signal_inside(monkeypatch, name, sig):
     """A signal as a temporary folder (a store's) or file (kernelcli's mkstemp) is made."""
-    from kernelcli.io import outputs
+    from kernelcli.io import outputs, temporary
 
-    owner, attr = (outputs, "temporary_folder_beside") if name == "mkdtemp" else (outputs, "_new_file")
+    owner, attr = (temporary, "temporary_folder_beside") if name == "mkdtemp" else (outputs, "new_file")
     real = getattr(owner, attr)
 
     def made_then_signal(*args, **kwargs):

@@ -626,9 +626,9 @@ def test_a_call_that_wrote_output_is_not_run_again(tmp_path, capfd, death, code,
 
 
 def test_a_call_killed_before_it_wrote_output_runs_in_process(tmp_path, monkeypatch):
-    from kernelcli.io import outputs
+    from kernelcli.io import temporary
 
-    monkeypatch.setattr(outputs, "_RUN", {"pid": None, "token": ""})
+    monkeypatch.setattr(temporary, "_RUN", {"pid": None, "token": ""})
     path = tmp_path / "w.sock"
     listener, fake = fake_worker(path, {"pid": 2**22 + 1, "run": "dead_1"}, {"killed": int(signal.SIGKILL)})
     thread = threading.Thread(target=fake)
@@ -639,7 +639,7 @@ def test_a_call_killed_before_it_wrote_output_runs_in_process(tmp_path, monkeypa
         thread.join()
         listener.close()
     # this process carries on the dead call's run: its temporary files are found, and cleared (take_over_run)
-    assert outputs.run_token() == "dead_1" and outputs._RUN.get("leftovers")
+    assert temporary.run_token() == "dead_1" and temporary._RUN.get("leftovers")
 
 
 def _on_a_terminal(argv: list[str], env: dict) -> bytes:

@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from kernelcli.io import outputs
+from kernelcli.io import temporary
 
 
 def _zarr_writer():
@@ -30,32 +30,32 @@ def test_the_temporary_store_carries_the_run_token(tmp_path):
     seen = []
 
     def check(ranges):
-        seen.extend(name for name in os.listdir(tmp_path) if name.endswith(outputs.PART_SUFFIX))
+        seen.extend(name for name in os.listdir(tmp_path) if name.endswith(temporary.PART_SUFFIX))
 
     writers.write_zarr(da.from_array(np.ones((8, 8), np.float32), chunks=4), tmp_path / "o.zarr", force=False, run=run, check=check)
-    assert len(seen) == 1 and seen[0].startswith(f".o.zarr.{outputs.run_token()}."), seen
+    assert len(seen) == 1 and seen[0].startswith(f".o.zarr.{temporary.run_token()}."), seen
     assert sorted(os.listdir(tmp_path)) == ["o.zarr"]
 
 
 def test_a_dead_runs_store_is_removed_by_the_run_that_takes_it_over(tmp_path, monkeypatch):
     da, writers, run = _zarr_writer()
-    monkeypatch.setattr(outputs, "_RUN", {"pid": None, "token": ""})
+    monkeypatch.setattr(temporary, "_RUN", {"pid": None, "token": ""})
     leftover = tmp_path / ".o.zarr.abcdef.12345678.part"
     (leftover / "0").mkdir(parents=True)
     (leftover / "0" / "0").write_bytes(b"half")
     other_run = tmp_path / ".o.zarr.zzzzzz.12345678.part"
     other_run.mkdir()
-    outputs.take_over_run("abcdef")
+    temporary.take_over_run("abcdef")
     writers.write_zarr(da.from_array(np.ones((8, 8), np.float32), chunks=4), tmp_path / "o.zarr", force=False, run=run)
     assert sorted(os.listdir(tmp_path)) == [".o.zarr.zzzzzz.12345678.part", "o.zarr"]
 
 
 def test_a_batch_cleanup_removes_its_own_stores_and_files_only(tmp_path):
-    token = outputs.run_token()
+    token = temporary.run_token()
     mine = tmp_path / f".o.zarr.{token}.abcdefgh.part"
     (mine / "0").mkdir(parents=True)
     (tmp_path / f".a.png.{token}.abcdefgh.part").write_bytes(b"x")
     theirs = tmp_path / ".o.zarr.zzzzzz.abcdefgh.part"
     theirs.mkdir()
-    assert outputs.remove_temporary_files_of([tmp_path / "o.zarr", tmp_path / "a.png"]) == 2
+    assert temporary.remove_temporary_files_of([tmp_path / "o.zarr", tmp_path / "a.png"]) == 2
     assert sorted(os.listdir(tmp_path)) == [theirs.name]

@@ -20,6 +20,7 @@ module              what it owns
 ``io.naming``       output names: ``safe_stem``, default names, suffixes, formats
 ``io.output_checks`` the one output check (exists / ``--force`` / is an input)
 ``io.outputs``      the atomic create-or-fail write every writer uses
+``io.temporary``    its temporary files: their names, the run that owns them, cleanup
 ``io.reads``        what this call reads (``note_input``, ``input_session``): the
                     inputs no output or stdout may be written over
 ==================  ===============================================================
@@ -58,7 +59,7 @@ _LAZY = {
     "input_session": "kernelcli.io.reads",
     "atomic_write": "kernelcli.io.outputs",
     "write_bytes_atomic": "kernelcli.io.outputs",
-    "remove_temporary_files": "kernelcli.io.outputs",
+    "remove_temporary_files": "kernelcli.io.temporary",
     "read_input": "kernelcli.io.formats",
     "check_output_path": "kernelcli.io.formats",
     "check_input_path": "kernelcli.io.common",

@@ -84,7 +84,8 @@ def write_zarr(result: Any, dest: Path, *, force: bool, run: Any, check: Any = N
     Ctrl-C the temporary store is removed and ``dest`` is untouched. ``attributes`` (a volume's geometry)
     go into the store's attributes.
     """
-    from ..io.outputs import signals_deferred, temporary_folder_beside, write_failure
+    from ..io.outputs import signals_deferred, write_failure
+    from ..io.temporary import temporary_folder_beside
     from . import urls
 
     if urls.as_url(dest) is not None:

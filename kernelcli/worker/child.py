@@ -42,7 +42,7 @@ def run_child(conn: socket.socket, listener: socket.socket | None, message: dict
         except (OSError, ValueError, KeyError, TypeError) as exc:
             protocol.send(conn, {"refused": f"cannot take over the call: {exc}"})
             os._exit(0)
-        from ..io.outputs import run_token
+        from ..io.temporary import run_token
 
         protocol.send(conn, {"pid": os.getpid(), "run": run_token()})  # (its temporary files' token: see take_over_run)
         from ..io import outputs

@@ -52,7 +52,7 @@ def run_in_worker(argv: list[str], socket_file: str | os.PathLike[str] | None = 
             sys.stderr.write(f"note: kernelcli worker not used ({why.reason}); running in-process\n")
             sys.stderr.flush()
         if why.run is not None:
-            from ..io.outputs import take_over_run
+            from ..io.temporary import take_over_run
 
             take_over_run(why.run)  # (a half-written .part of the dead call's was left beside its output)
         return None
@@ -61,7 +61,7 @@ def run_in_worker(argv: list[str], socket_file: str | os.PathLike[str] | None = 
 class _Fallback(Exception):
     def __init__(self, reason: str = "") -> None:
         self.reason = reason
-        self.run: str | None = None  # the run token of a call's process that died (see io.outputs.take_over_run)
+        self.run: str | None = None  # the run token of a call's process that died (see io.temporary.take_over_run)
 
 
 def _connect(path: str) -> _socket.socket:
