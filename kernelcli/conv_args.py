@@ -80,7 +80,7 @@ def resolve(shape: Sequence[int], dtype: np.dtype, kernel: Any, stride: Any, pad
     elif type(stride) is int and type(dilation) is int and type(padding) in _PADDINGS and type(pad_value) in _FILLS:
         # the usual call, keyed without a helper per argument (a third of the lookup's time)
         key = (shape, dtype, k.shape, k.tobytes(), stride, dilation, type(padding), padding, pad_value,
-               math.copysign(1.0, pad_value), pad_mode, flip)
+               _sign(pad_value), pad_mode, flip)
     else:
         args = (_plain(stride), _plain(padding), _plain(dilation), _number(pad_value))
         key = None if None in args else (shape, dtype, k.shape, k.tobytes(), args, pad_mode, flip)
@@ -101,8 +101,18 @@ _FILLS = (int, float)
 def _number(value: Any) -> Any:
     """A key of an int or a float with its type and sign (-0.0 fills with -0.0: not 0.0's key); else None."""
     if type(value) in (int, float):
-        return type(value), value, math.copysign(1.0, value)
+        return type(value), value, _sign(value)
     return None
+
+
+def _sign(fill: int | float) -> float:
+    """The sign a fill's key carries: a float's own (-0.0 is not 0.0's key); an int has no -0 (and one past float64's
+    range, 10**400, is refused by the check the call makes, not by this key: ``math.copysign`` raised OverflowError).
+
+    >>> _sign(-0.0), _sign(0.0), _sign(10**400)
+    (-1.0, 1.0, 1.0)
+    """
+    return math.copysign(1.0, fill) if type(fill) is float else 1.0
 
 
 def _plain(value: Any) -> Any:

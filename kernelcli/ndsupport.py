@@ -31,7 +31,7 @@ from .given_values import (  # noqa: F401 - the kernel, weights and bias checks,
     as_numpy, check_finite_kernel, first_inexact_whole, kernel_values, real_array, refuse_masked, refuse_rounded_whole,
     refuse_text_kernel,
 )
-from .numtext import EXACT_WHOLE, inexact_whole
+from .numtext import EXACT_WHOLE, beyond_float, inexact_whole
 from .shapes import resolve_padding_nd as resolve_padding  # noqa: F401  (declared in shapes: no numpy there)
 from .whole_numbers import normalize_sequence  # noqa: F401  (declared in whole_numbers: no numpy there)
 
@@ -326,8 +326,8 @@ def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
         raise UsageError(f"{name} {value!r}: expected a number")
     try:
         v = float(value)
-    except OverflowError:  # a Python int past float64's range
-        raise UsageError(f"{name} {value}: expected a finite number") from None
+    except OverflowError:  # a Python int past float64's range (str() of it refuses past 4,300 digits)
+        raise UsageError(f"{name} is {beyond_float(value)}: expected a finite number") from None
     except (TypeError, ValueError):
         raise UsageError(f"{name} {value!r}: expected a number") from None
     if v == 0.0:  # every dtype holds it (the default fill, on every call: no dtype lookups); -0.0 keeps its sign, as numpy.pad

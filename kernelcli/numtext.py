@@ -167,6 +167,23 @@ def rounded_whole(text: str) -> int | None:
     return int(value)
 
 
+def beyond_float(value: int) -> str | None:
+    """How a Python int past float64's range is named (its digits counted without ``str``, which refuses past 4,300
+    digits), else None.
+
+    >>> beyond_float(10**400), beyond_float(2**1023), beyond_float(-10**5000)
+    ('an integer of 401 digits (beyond the float range)', None, 'an integer of 5001 digits (beyond the float range)')
+    """
+    try:
+        float(value)
+        return None
+    except OverflowError:
+        digits = int(abs(value).bit_length() * 0.30103) + 1
+        while 10 ** (digits - 1) > abs(value):
+            digits -= 1
+        return f"an integer of {digits} digits (beyond the float range)"
+
+
 def quoted(value: object, limit: int = 40) -> str:
     """``value`` as an error quotes it, its middle left out past ``limit`` characters (a 5000-digit ``--stride``
     was quoted whole: one line of 5,100 characters).

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '826b72fb2c61eeb4a589b04d2d916b82223e17ec8d5c1c457835e42040c4b245'
+LOOP_SOURCES = 'a76156d7c91994f04bcd344d1fa2e8089c321f457bda714a88306c0b7068ad1b'
 
 
 _ENTRIES: dict = {}
