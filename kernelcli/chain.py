@@ -73,6 +73,11 @@ def parse_step(text: str, *, scale: Any = None, option: str = "--then") -> Step:
         if size is None or size < 1 or (pool.group("stride") and (stride is None or stride < 1)):
             raise _invalid(option)(f"invalid {option} {text!r}: the size and stride of a pooling step are whole numbers "
                                    ">= 1, e.g. maxpool:2 or avgpool:3:2")
+        from .whole_numbers import too_many_digits
+
+        for what, value in (("size", size), ("stride", stride)):  # (a stride of 1e40 was refused per input, after reading it)
+            if value is not None and (said := too_many_digits([value], what)):
+                raise _invalid(option)(f"invalid {option} {text!r}: {said}")
         from .modes import canonical_pool_op, pool_label
 
         op = canonical_pool_op(pool.group("op"))

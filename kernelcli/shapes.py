@@ -18,7 +18,7 @@ from typing import Any
 
 from . import numtext
 from .errors import ShapeError, UsageError
-from .whole_numbers import BadValue, flag, integer_value, refused_value, too_many_digits, whole
+from .whole_numbers import flag, integer_value, refused_value, too_many_digits, whole
 
 
 def conv_output_size(size: int, f: int, *, stride: int = 1, pad_before: int = 0, pad_after: int = 0, dilation: int = 1) -> int:
@@ -216,7 +216,7 @@ def parse_padding(text: str, *, forms: str = "same, valid, P or T,B,L,R in whole
     if None in values:
         raise refused_value("--padding", text, f"expected {forms}")
     if said := too_many_digits(values, "width"):
-        raise BadValue("--padding", said)
+        raise refused_value("--padding", text, said)  # (as typed first, as every option's too-long number)
     if len(values) not in ((1, 3, 4, 6) if volume else (1, 4)):
         also = ", or for a 3-D kernel three (PZ,PY,PX) or six (Z0,Z1,Y0,Y1,X0,X1)" if volume else ""
         raise refused_value("--padding", text, f"expected one width or four (T,B,L,R){also}, got {len(values)}")
@@ -317,7 +317,7 @@ def parse_dims(text: str, *, name: str, min_len: int = 1, max_len: int = 3, form
                 raise refused_value(name, text, f"expected {forms} with integers >= 1")
             parts[n] = str(written)
     if said := too_many_digits(parts, "size"):
-        raise BadValue(name, said)
+        raise refused_value(name, text, said)
     dims = tuple(int(part) for part in parts)
     if not min_len <= len(dims) <= max_len:
         raise refused_value(name, text, f"expected {forms}, got {len(dims)} sizes")

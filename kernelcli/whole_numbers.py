@@ -115,14 +115,40 @@ def too_many_digits(numbers: Sequence[Any], what: str) -> str | None:
     longest of ``numbers`` (ints or digit texts), or None: a ``pad -p 1e400`` printed its 401-digit widths four times.
 
     >>> too_many_digits(["3", 10**40], "width")
-    'a width of 41 digits (100000000000...); every width must be an integer of at most 30 digits'
+    'a width of 41 digits (100000000000...); expected at most 30 digits'
     >>> too_many_digits([3, "0007"], "size") is None
     True
     """
     longest = max((str(n).lstrip("+-").lstrip("0") for n in numbers), key=len, default="")
     if len(longest) <= MAX_DIGITS:
         return None
-    return f"a {what} of {len(longest)} digits ({longest[:12]}...); every {what} must be an integer of at most {MAX_DIGITS} digits"
+    return _digits_said(what, len(longest), longest[:12])
+
+
+def too_long(text: str) -> str | None:
+    """The refusal of a whole number typed in any form past :data:`MAX_DIGITS` digits (``1e40``, forty-one
+    digits, ``1e5000``), the value as typed first, in the words of :func:`too_many_digits`; None for any other
+    text.  Every integer option's parser (:mod:`kernelcli.cli._lean`) refuses with it, before any input is read: a
+    ``pool --stride 1e40`` was refused per input, blamed on the file.
+
+    >>> too_long("1e40")
+    "'1e40': an integer of 41 digits (100000000000...); expected at most 30 digits"
+    >>> too_long("-2.5e31"), too_long("1" * 30), too_long("2.5")
+    ("'-2.5e31': an integer of 32 digits (250000000000...); expected at most 30 digits", None, None)
+    """
+    digits = numtext.whole_digits(text)
+    if digits is None or digits <= MAX_DIGITS:
+        return None
+    import decimal
+
+    coefficient = "".join(map(str, decimal.Decimal(text.strip()).as_tuple().digits))
+    lead = (coefficient + "0" * 12)[:12]  # (a whole number of more than 12 digits: its first 12, zeros after the typed)
+    return f"{numtext.quoted(text)}: {_digits_said('integer', digits, lead)}"
+
+
+def _digits_said(what: str, digits: int, lead: str) -> str:
+    article = "an" if what[0] in "aeiou" else "a"
+    return f"{article} {what} of {digits} digits ({lead}...); expected at most {MAX_DIGITS} digits"
 
 
 def integer_value(value: Any) -> int | None:

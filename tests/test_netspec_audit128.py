@@ -65,7 +65,7 @@ class TestHugeIntegers:
     def test_a_whole_number_past_4300_digits_is_called_an_integer(self):
         done = run_in_process("params", "--in-ch", "1e5000", "--filters", "3", "-q")
         assert done.returncode == 2
-        assert "'1e5000' is an integer of 5001 digits, past the 4300 any integer option reads" in done.stderr
+        assert "'1e5000': an integer of 5001 digits (100000000000...); expected at most 30 digits" in done.stderr  # (audit 145 #1)
         assert "not a valid integer" not in done.stderr
 
     def test_a_fraction_is_still_not_an_integer(self):
@@ -76,7 +76,8 @@ class TestHugeIntegers:
     def test_summary_counts_have_the_30_digits_of_every_size(self, option, value, digits):
         done = run_in_process("summary", "resnet18", option, value, "-q")
         assert done.returncode == 2 and done.stdout == ""
-        assert done.stderr.strip() == f"error: {option} must be an integer of at most 30 digits, got one of {digits}"
+        said = f"'{value}': an integer of {digits} digits ({value[:12] if value[0] == '9' else '100000000000'}...); expected at most 30 digits"
+        assert done.stderr.strip() == f"error: Invalid value for '{option}': {said} (see 'kernelcli summary -h')"  # (audit 145 #1)
 
 
 class TestSpecWords:

@@ -56,7 +56,8 @@ class TestPoolPaddingRuleComesFirst:
                       out=files / "a.png")
 
 
-WIDTH_DIGITS = "Invalid value for '--padding' / '-p' / '--p': a width of {n} digits (100000000000...); every width must be an integer of at most 30 digits"
+#: (audit 145 #1: the value as typed first, and the words of every integer option past 30 digits)
+WIDTH_DIGITS = "Invalid value for '--padding' / '-p' / '--p': '{typed}': a width of {n} digits (100000000000...); expected at most 30 digits"
 
 
 class TestPaddingDigits:
@@ -71,12 +72,13 @@ class TestPaddingDigits:
     ])
     def test_a_long_width_is_refused_in_one_short_line(self, invoke, files, command, args, n):
         r = invoke(command, *args)
-        assert r.exit_code == 2 and r.stderr == f"error: {WIDTH_DIGITS.format(n=n)} (see 'kernelcli {command} -h')\n", r.stderr
+        typed = args[args.index("-p") + 1]
+        assert r.exit_code == 2 and r.stderr == f"error: {WIDTH_DIGITS.format(typed=typed, n=n)} (see 'kernelcli {command} -h')\n", r.stderr
         assert not (files / "big.png").exists()
 
     def test_the_words_are_those_of_a_size(self, invoke, files):
         r = invoke("shape", "--in", "1e400", "-f", "3")
-        assert r.exit_code == 2 and "a size of 401 digits (100000000000...); every size must be an integer of at most 30 digits" in r.stderr
+        assert r.exit_code == 2 and "'1e400': a size of 401 digits (100000000000...); expected at most 30 digits" in r.stderr
 
     def test_an_estimate_past_1e308_is_not_about_more_than(self):
         from kernelcli.limits import ResourceLimit, check_peak

@@ -587,8 +587,9 @@ class TestParamsErrors:
             (("--dense", "0", "3"), "Invalid value for '--dense': 0 is not in the range x>=1."),  # (the shapes audit, 94: the options' one form)
             # a product past Python's 4300 printable digits exited 70 ("a bug"): sizes have at most 30 digits
             (("--flatten", "x".join(["9" * 1000] * 5)), "a size of 1000 digits"),
-            (("--in-ch", "9" * 3000, "--filters", "3"), "--in-ch must be an integer of at most 30 digits"),
-            (("--dense", "5", "9" * 3000), "--dense must be an integer of at most 30 digits"),
+            (("--in-ch", "9" * 3000, "--filters", "3"), "Invalid value for '--in-ch': '9999"),  # (audit 145 #1: parse time)
+            (("--in-ch", "9" * 3000, "--filters", "3"), "an integer of 3000 digits (999999999999...); expected at most 30 digits"),
+            (("--dense", "5", "9" * 3000), "Invalid value for '--dense': '9999"),
             (("--flatten", "1_000x3"), "'1_000x3'"),
         ],
     )
@@ -738,7 +739,7 @@ def test_a_one_axis_flatten_is_one_number_and_filters_has_the_digit_limit(runner
     assert json.loads(ok(runner, "params", "--flatten", "7", "--json").stdout)["in"] == 7
     assert json.loads(ok(runner, "params", "--flatten", "7x3", "--json").stdout)["in"] == [7, 3]
     r = invoke(runner, "shape", "--in", "24x24x3", "--f", "3", "--filters", "9" * 31)
-    assert r.exit_code == 2 and "--filters must be an integer of at most 30 digits" in r.output
+    assert r.exit_code == 2 and "Invalid value for '--filters': '9999" in r.output and "expected at most 30 digits" in r.output
 
 
 def test_one_channel_is_said_in_the_singular():
@@ -755,9 +756,9 @@ class TestShapesAudit94:
     """The shapes audit (94): messages that named no option, misstated PyTorch, or put a window in a padding it had not."""
 
     @pytest.mark.parametrize(("args", "words"), [
-        (("--in", "24", "-f", "3", "-s", "1" + "0" * 30), "--stride must be an integer of at most 30 digits"),
-        (("--in", "24", "-f", "3", "--dilation", "1" + "0" * 30), "--dilation must be an integer of at most 30 digits"),
-        (("--in", "24x24", "-f", "3", "-p", "0,0,0,1" + "0" * 30), "'--p': a width of 31 digits"),  # (audit 123 #4: a size's words)
+        (("--in", "24", "-f", "3", "-s", "1" + "0" * 30), "'--s': '1000000000000000000000000000000': an integer of 31 digits"),
+        (("--in", "24", "-f", "3", "--dilation", "1" + "0" * 30), "'--dilation': '1000000000000000000000000000000': an integer of 31"),
+        (("--in", "24x24", "-f", "3", "-p", "0,0,0,1" + "0" * 30), "'0,0,0,1000000000000000000000000000000': a width of 31 digits"),
     ])
     def test_a_size_past_30_digits_is_named_by_its_option(self, args, words):
         r = subprocess.run([sys.executable, "-m", "kernelcli", "shape", *args], capture_output=True, text=True)

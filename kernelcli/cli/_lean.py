@@ -165,7 +165,7 @@ def _number(kind: type, low: Any, high: Any, clamp: bool) -> Callable[[Any], Any
     def convert(value: Any) -> Any:
         if isinstance(value, bool):
             raise ValueError(f"{value!r} is not a valid {kind.__name__}.")
-        from .. import numtext
+        from .. import numtext, whole_numbers
 
         if isinstance(value, str):  # a whole number in any form ('2', '+2', '2.0', '2e0'), as the README's vocabulary says
             number = numtext.decimal(value) if kind is not int else numtext.whole_in_any_form(value)
@@ -174,11 +174,13 @@ def _number(kind: type, low: Any, high: Any, clamp: bool) -> Callable[[Any], Any
                 number = kind(value)
             except (TypeError, ValueError):
                 number = None
+        if kind is int and isinstance(value, str) and (number is None or abs(number) > whole_numbers.MAX_SIZE):
+            # every whole number typed has at most 30 digits, refused here, before any input is read (a --stride 1e40
+            # passed x>=1 and was refused per input, blamed on the file; 1e5000 had words of its own)
+            said = whole_numbers.too_long(value)
+            if said is not None:  # (an option with a top, --tile 1e40, --quality: its range says more than a digit count)
+                raise ValueError(said if high is None else numtext.out_of_range(value, low, high))
         if number is None:
-            digits = numtext.whole_digits(value) if kind is int and isinstance(value, str) else None
-            if digits is not None:  # (1e5000 is an integer, too long for one: "not a valid integer" was untrue)
-                raise ValueError(f"{numtext.quoted(value)} is an integer of {digits} digits, past the {numtext.MAX_CHARS} any "
-                                 "integer option reads.")
             what = "integer" if kind is int else "float"
             raise ValueError(f"{numtext.quoted(value)} is not a valid {what}.")
         if clamp and number == number:

@@ -142,12 +142,14 @@ def parse_chunks(text: str | None) -> int | tuple[int, ...] | None:
     """
     if text is None:
         return None
-    from ..whole_numbers import refused_value
+    from ..whole_numbers import refused_value, too_many_digits
 
     parsed = [numtext.whole_in_any_form(v) for v in str(text).replace("x", ",").split(",")]  # ('32.0' too)
     sides = () if None in parsed else tuple(parsed)
     if not sides or any(v < 1 for v in sides):
         raise refused_value("--chunks", str(text), "expected a tile side such as 1024, or one per axis such as 512,2048")
+    if said := too_many_digits(sides, "tile side"):  # (at most 30 digits, as every whole number typed)
+        raise refused_value("--chunks", str(text), said)
     return sides[0] if len(sides) == 1 else sides
 
 

@@ -1,0 +1,89 @@
+"""Audit 145: shape, params, summary and network specs (round 5): the findings' repros.
+
+#1 a whole number past 30 digits typed for any integer option is refused by the option's parser, in Click's form with
+the value as typed, before any input is read (``pool a.npy -s 1e40`` was refused per input, blamed on the file).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO, run_cli, run_in_process
+
+TOO_LONG = "'{typed}': an integer of {n} digits (100000000000...); expected at most 30 digits"
+
+
+def _refused(option: str, typed: str, n: int, command: str, what: str = "an integer") -> str:
+    said = TOO_LONG.format(typed=typed, n=n).replace("an integer", what)
+    return f"error: Invalid value for {option}: {said} (see 'kernelcli {command} -h')"
+
+
+STRIDE = "'--stride' / '-s' / '--s'"
+
+
+class TestTooManyDigitsAtParseTime:
+    @pytest.mark.parametrize(("args", "option", "typed", "n"), [
+        (("pool", "MISSING.npy", "-f", "2", "-s", "1e40", "-o", "p.npy"), STRIDE, "1e40", 41),
+        (("pool", "a.npy", "-f", "2", "-s", "1e40", "-o", "p.npy"), STRIDE, "1e40", 41),
+        (("convolve", "MISSING.npy", "-k", "box:3", "--dilation", "1e40", "-o", "c.npy"), "'--dilation'", "1e40", 41),
+        (("convolve", "a.npy", "-k", "box:3", "-s", "1" + "0" * 31, "-o", "c.npy"), STRIDE, "1" + "0" * 31, 32),
+        (("convolve", "MISSING.npy", "-k", "box:3", "--workers", "1e40", "-o", "c.npy"), "'--workers' / '-j'", "1e40", 41),
+        (("shape", "--in", "24", "-f", "5", "-s", "1e40"), STRIDE, "1e40", 41),
+        (("shape", "--in", "24", "-f", "5", "-s", "1e5000"), STRIDE, "1e5000", 5001),
+        (("shape", "--in", "24", "-f", "5", "--dilation", "-1e40"), "'--dilation'", "-1e40", 41),
+        (("shape", "--in", "24", "-f", "5", "--filters", "1e40"), "'--filters'", "1e40", 41),
+        (("params", "--in-ch", "1e40", "--filters", "3"), "'--in-ch'", "1e40", 41),
+        (("params", "--dense", "3", "1e40"), "'--dense'", "1e40", 41),
+        (("summary", "resnet18", "--depth", "1e40"), "'--depth'", "1e40", 41),
+        (("summary", "resnet18", "--max-layers", "1e5000"), "'--max-layers'", "1e5000", 5001),
+        (("learn", "MISSING.npy", "MISSING.npy", "-f", "3", "--seed", "1e40", "-o", "k.json"), "'--seed'", "1e40", 41),
+    ])
+    def test_one_form_before_any_input_is_read(self, tmp_path, args, option, typed, n):
+        np.save(tmp_path / "a.npy", np.arange(100.0).reshape(10, 10))
+        done = run_in_process(*args, cwd=tmp_path)
+        assert (done.returncode, done.stdout) == (2, "")
+        assert done.stderr.strip() == _refused(option, typed, n, args[0])
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npy"]
+
+    @pytest.mark.parametrize(("args", "option", "typed", "what"), [
+        (("shape", "--in", "24", "-f", "5", "-p", "1e40"), "'--padding' / '-p' / '--p'", "1e40", "a width"),
+        (("shape", "--in", "1e40", "-f", "5"), "'--input' / '--in' / '-i'", "1e40", "a size"),
+        (("pad", "MISSING.npy", "-p", "1,1,1,1e40", "-o", "x.npy"), "'--padding' / '-p' / '--p'", "1,1,1,1e40", "a width"),
+        (("pool", "MISSING.npy", "-f", "1e40", "-o", "x.npy"), "'--size' / '-f' / '--f'", "1e40", "a size"),
+        (("convolve", "MISSING.npy", "-k", "box:3", "--chunks", "5,1e40", "-o", "x.npy"), "'--chunks'", "5,1e40", "a tile side"),
+    ])
+    def test_sizes_and_widths_say_it_in_the_same_words(self, tmp_path, args, option, typed, what):
+        done = run_in_process(*args, cwd=tmp_path)
+        assert done.returncode == 2
+        assert done.stderr.strip() == _refused(option, typed, 41, args[0], what)
+
+    def test_an_option_with_a_top_keeps_its_range_sentence(self, tmp_path):
+        done = run_in_process("gallery", "MISSING.npy", "--tile", "1e5000", "-o", "g.png", cwd=tmp_path)
+        assert done.returncode == 2
+        assert "Invalid value for '--tile': 1e5000 is not in the range x>=16 and x<=1024." in done.stderr
+
+    def test_thirty_digits_are_still_taken(self):
+        done = run_in_process("params", "--in-ch", "9" * 30, "--filters", "1", "-q")
+        assert (done.returncode, done.stdout) == (0, f"{(9 * 10**30 - 9) + 1}\n")
+
+    def test_a_chain_steps_stride_is_refused_before_the_input_too(self, tmp_path):
+        done = run_in_process("convolve", "MISSING.npy", "-k", "box:3", "--then", "maxpool:2:1e40", "-o", "c.npy", cwd=tmp_path)
+        assert done.returncode == 2
+        assert done.stderr.strip() == ("error: invalid --then 'maxpool:2:1e40': a stride of 41 digits (100000000000...); "
+                                       "expected at most 30 digits")
+
+    @pytest.mark.parametrize("args", [
+        ["shape", "--in", "24", "-f", "5", "-s", "1e40"],
+        ["params", "--in-ch", "1e5000", "--filters", "3"],
+        ["pool", "MISSING.npy", "-f", "2", "-s", "1e40"],
+    ])
+    def test_the_plain_and_typer_paths_agree(self, tmp_path, args):
+        plain = run_cli(*args, cwd=tmp_path)
+        code = f"import sys\nsys.path.insert(0, {str(REPO)!r})\nfrom kernelcli.cli import run\nsys.exit(run({args!r}))"
+        typed = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, cwd=tmp_path)
+        assert (plain.returncode, plain.stdout, plain.stderr) == (typed.returncode, typed.stdout, typed.stderr)
+        assert plain.returncode == 2 and "expected at most 30 digits" in plain.stderr
