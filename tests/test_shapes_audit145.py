@@ -2,10 +2,13 @@
 
 #1 a whole number past 30 digits typed for any integer option is refused by the option's parser, in Click's form with
 the value as typed, before any input is read (``pool a.npy -s 1e40`` was refused per input, blamed on the file).
+#2 summary's heading (``NAME, input CxHxW``) and a spec's title are one line each, piped: rich folded the heading to the
+table's width (``..._course_v`` / ``2, input 3x8x8``) and the title at 80 columns.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -87,3 +90,27 @@ class TestTooManyDigitsAtParseTime:
         typed = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, cwd=tmp_path)
         assert (plain.returncode, plain.stdout, plain.stderr) == (typed.returncode, typed.stdout, typed.stderr)
         assert plain.returncode == 2 and "expected at most 30 digits" in plain.stderr
+
+
+class TestSummaryHeadingWhole:
+    NAME = "my_segmentation_network_for_the_liver_ct_course_v2_with_a_name_longer_than_the_line_of_eighty"
+    TITLE = "A very long title of a network that someone wrote for the course on medical imaging, version two"
+
+    def test_a_long_spec_name_is_not_cut_mid_word(self, tmp_path):
+        (tmp_path / f"{self.NAME}.json").write_text('{"input": [3, 8, 8], "layers": [{"type": "flatten"}]}')
+        done = run_in_process("summary", f"{self.NAME}.json", cwd=tmp_path)
+        assert done.returncode == 0
+        assert done.stdout.splitlines()[:2] == [f"{self.NAME}, input 3x8x8", ""]
+        as_json = run_in_process("summary", f"{self.NAME}.json", "--json", cwd=tmp_path)
+        assert json.loads(as_json.stdout)["network"] == self.NAME  # (the name --json gives, whole)
+
+    def test_a_long_title_is_one_line(self, tmp_path):
+        (tmp_path / "t.json").write_text(json.dumps({"title": self.TITLE, "input": [3, 8, 8], "layers": [{"type": "flatten"}]}))
+        done = run_in_process("summary", "t.json", cwd=tmp_path)
+        assert done.returncode == 0
+        assert done.stdout.splitlines()[:3] == [self.TITLE, "t, input 3x8x8", ""]
+
+    def test_a_short_heading_reads_as_before(self):
+        lines = run_in_process("summary", "resnet18", "--depth", "1").stdout.splitlines()
+        assert lines[:4] == ["ResNet-18", "resnet18, input 3x224x224", "",
+                             "  Layer     Type                   Output          Params   Mult-adds"]

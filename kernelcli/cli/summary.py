@@ -177,7 +177,8 @@ def _render(net, depth: int, layout: str | None = None) -> None:
     named = " (HxWxC)" if hwc and len(net.input) == 3 else ""  # a vector input (784) has no axes to name
     # a spec's title and names are its text: a line break or an ESC sequence in one is written escaped, as a
     # listing writes a file name (path_line), not drawn (a row split in two, a terminal cleared or recoloured)
-    table = Table(title=f"{path_line(net.name)}, input {fmt_shape(net.input)}{named}", box=box.SIMPLE_HEAD, title_justify="left")
+    heading = f"{path_line(net.name)}, input {fmt_shape(net.input)}{named}"
+    table = Table(box=box.SIMPLE_HEAD)
     table.add_column("Layer", overflow="fold")
     table.add_column("Type")
     table.add_column("Output", no_wrap=True)
@@ -195,8 +196,11 @@ def _render(net, depth: int, layout: str | None = None) -> None:
     # never narrower than the rows: squeezed, rich gave the Layer and Type columns no width at all (COLUMNS=40)
     # and cut 30-digit numbers with '...'; a line wider than the terminal wraps there, nothing is lost
     console.width = max(console.width, Measurement.get(console, console.options.update_width(10**6), table).maximum)
+    # the title and the heading are one line each, whatever their length: rich folded a table's title to the table's
+    # width (a file name cut mid-word, "..._v" / "2, input 3x8x8") and a spec's title at 80 columns, piped too
     if net.title:
-        console.print(path_line(net.title))
+        console.print(path_line(net.title), soft_wrap=True)
+    console.print(heading, style="table.title", soft_wrap=True)  # (the look of the table's own title it was)
     console.print(table)
     console.print(f"Output:                 {fmt_shape(net.output)}")
     console.print(f"Total params:           {net.params:,}")
