@@ -127,13 +127,15 @@ class TestWhereTheJsonFaultIs:
         where = line_column(bad, i + len('"f": 3, '))
         assert message.startswith(f'dup.json: {where}: the key "f" is given twice in one object'), message
 
-    def test_a_long_integer_names_its_line_and_column(self, tmp_path):
+    def test_a_long_integer_names_its_field_and_layer(self, tmp_path):
+        # (audit 145 #3: refused by the field that reads it, as any bad value, not by the JSON reader at a line and column)
         text = (REPO / "kernels" / "networks" / "resnet50.json").read_text()
         bad = text.replace('"filters": 64, "f": 7', '"filters": 64, "f": 7' + "0" * 30, 1)
         write(tmp_path, "big.json", bad)
-        message = error_of(lambda: load_spec("big.json"))
-        where = line_column(bad, bad.find("7" + "0" * 30))
-        assert message.startswith(f"big.json: {where}: an integer of 31 digits"), message
+        done = run_in_process("summary", "big.json", cwd=tmp_path)
+        assert done.returncode == 3
+        assert done.stderr.strip() == ("error: big.json: layers[0].f (conv1): expected an integer >= 1 or [h, w], each of at "
+                                       "most 30 digits, got 7" + "0" * 30)
 
     def test_strings_and_escapes_do_not_mislead_the_scan(self, tmp_path):
         # digits inside a string, a key spelled with an escape, and an inner object closing first (as the reader reports it)

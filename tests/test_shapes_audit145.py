@@ -4,6 +4,9 @@
 the value as typed, before any input is read (``pool a.npy -s 1e40`` was refused per input, blamed on the file).
 #2 summary's heading (``NAME, input CxHxW``) and a spec's title are one line each, piped: rich folded the heading to the
 table's width (``..._course_v`` / ``2, input 3x8x8``) and the title at 80 columns.
+#3 a spec's integer of more than 30 digits is refused by the field that reads it, naming the field and layer (the JSON
+reader refused it anywhere, at a line and column, and told ``fn`` or ``bias`` "at most 30 digits"); ``eps`` and a
+``comment`` take it as they take the same number written ``1e32``.
 """
 
 from __future__ import annotations
@@ -114,3 +117,60 @@ class TestSummaryHeadingWhole:
         lines = run_in_process("summary", "resnet18", "--depth", "1").stdout.splitlines()
         assert lines[:4] == ["ResNet-18", "resnet18, input 3x224x224", "",
                              "  Layer     Type                   Output          Params   Mult-adds"]
+
+
+B33 = "1" + "0" * 32
+
+
+def _summary_of(tmp_path, layer: str, *before: str):
+    (tmp_path / "s.json").write_text('{"input": [4, 8, 8], "layers": [%s]}' % ", ".join((*before, layer)))
+    return run_in_process("summary", "s.json", "-q", cwd=tmp_path)
+
+
+class TestLongSpecIntegers:
+    @pytest.mark.parametrize(("layer", "said"), [
+        ('{"type": "conv", "filters": %s, "f": 3}' % B33, f"layers[0].filters (0): expected an integer >= 1 of at most 30 digits, got {B33}"),
+        ('{"type": "conv", "filters": 4, "f": [3, %s]}' % B33,
+         f"layers[0].f (0): expected an integer >= 1 or [h, w], each of at most 30 digits, got [3, {B33}]"),
+        ('{"type": "conv", "filters": 4, "f": 3, "p": %s}' % B33, 'layers[0].p (0): expected "same", "valid", an integer, [ph, pw] or '
+         f"[t, b, l, r], each width an integer of at most 30 digits, got {B33}"),
+        ('{"type": "upconv", "filters": 4, "f": 2, "output_padding": %s}' % B33,
+         f"layers[0].output_padding (0): expected an integer >= 0 or [h, w], each of at most 30 digits, got {B33}"),
+        ('{"type": "activation", "fn": %s}' % ("1" + "0" * 40),
+         "layers[0].fn (0): expected one of relu, relu6, leaky_relu, elu, selu, gelu, silu, mish, hardswish, sigmoid, hardsigmoid, "
+         "tanh, softmax, log_softmax, identity, got 10000000000000000000...00000000000000000000 (41 digits)"),
+        ('{"type": "conv", "filters": 4, "f": 3, "bias": %s}' % B33, f"layers[0].bias (0): expected true or false, got {B33}"),
+        ('{"type": "batchnorm", "momentum": %s}' % B33, f"layers[0].momentum (0): expected a number in [0.0, 1.0] or null, got {B33}"),
+        ('{"type": "dropout", "rate": %s}' % B33, f"layers[0].rate (0): expected a number in [0.0, 1.0], got {B33}"),
+        ('{"type": "flatten", "repeat": %s}' % B33, f"layers[0].repeat: expected an integer >= 0 of at most 30 digits, got {B33}"),
+    ])
+    def test_the_field_refuses_it_naming_itself(self, tmp_path, layer, said):
+        done = _summary_of(tmp_path, layer)
+        assert (done.returncode, done.stdout) == (3, "")
+        assert done.stderr.strip() == f"error: s.json: {said}"
+        assert "at most 30 digits" not in said or "integer" in said.split("got")[0]
+
+    def test_the_input_says_the_limit(self, tmp_path):
+        (tmp_path / "s.json").write_text('{"input": [4, 8, %s], "layers": [{"type": "flatten"}]}' % B33)
+        done = run_in_process("summary", "s.json", cwd=tmp_path)
+        assert done.returncode == 3
+        assert done.stderr.strip() == f"error: s.json: input: expected [C, H, W] or [N] with integers >= 1 of at most 30 digits, got [4, 8, {B33}]"
+
+    @pytest.mark.parametrize("field", ["eps", "comment"])
+    def test_digits_read_as_the_exponent_form(self, tmp_path, field):
+        layer = '{"type": "batchnorm", "%s": %%s}' % field
+        in_digits, in_exponent = _summary_of(tmp_path, layer % B33), _summary_of(tmp_path, layer % "1e32")
+        assert (in_digits.returncode, in_digits.stdout, in_digits.stderr) == (0, "8\n", "")
+        assert (in_digits.returncode, in_digits.stdout, in_digits.stderr) == (in_exponent.returncode, in_exponent.stdout, in_exponent.stderr)
+
+    def test_past_the_float_range_as_1e400(self, tmp_path):
+        digits = _summary_of(tmp_path, '{"type": "batchnorm", "eps": 1%s}' % ("0" * 400))
+        exponent = _summary_of(tmp_path, '{"type": "batchnorm", "eps": 1e400}')
+        assert digits.returncode == exponent.returncode == 3
+        assert digits.stderr.strip() == ("error: s.json: layers[0].eps (0): expected a number >= 0.0, got "
+                                         "10000000000000000000...00000000000000000000 (401 digits)")
+        assert exponent.stderr.strip() == "error: s.json: layers[0].eps (0): expected a number >= 0.0, got 1e400"
+
+    def test_thirty_digits_are_still_an_integer(self, tmp_path):
+        done = _summary_of(tmp_path, '{"type": "dense", "units": %s}' % ("9" * 30), '{"type": "flatten"}')
+        assert (done.returncode, done.stdout) == (0, f"{(256 + 1) * (10**30 - 1)}\n")

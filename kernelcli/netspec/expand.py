@@ -28,7 +28,7 @@ import re
 from typing import Any
 
 from ..whole_numbers import integer_value
-from .spec import SOURCE_KEY, SpecError, json_kind, json_value
+from .spec import SOURCE_KEY, SpecError, integer_wanted, json_kind, json_value
 
 _WHOLE = re.compile(r"^\$([A-Za-z_]\w*)$")
 _INNER = re.compile(r"\$\{([A-Za-z_]\w*)\}")
@@ -142,7 +142,7 @@ class _Expander:
                 count = self.subst(item["repeat"], env, f"{where}.repeat", strict=True)
                 whole = integer_value(count)
                 if whole is None or whole < 0:
-                    raise self.fail(f"{where}.repeat", f"expected an integer >= 0, got {json_value(count)}")
+                    raise self.fail(f"{where}.repeat", f"expected {integer_wanted(0, count)}, got {json_value(count)}")
                 count = whole
                 if count > self.max_layers - self.made:
                     raise self.fail(f"{where}.repeat", f"{count} repeats would expand to more than {self.max_layers} layers (the limit; --max-layers raises it)")

@@ -28,7 +28,7 @@ from typing import Any
 from .. import shapes, whole_numbers
 from ..errors import KernelcliError
 from ..records import record
-from .spec import SOURCE_KEY, SpecError, json_value
+from .spec import MAX_INT_DIGITS, SOURCE_KEY, SpecError, has_long_whole, integer_wanted, json_value
 
 COMMON_FIELDS = ("type", "name", "comment", "trainable")
 ACTIVATIONS = (
@@ -101,7 +101,8 @@ class Fields:
         value = self.get(key, default)
         whole = whole_numbers.integer_value(value)
         if whole is None or whole < minimum:
-            raise self.error(f"expected an integer >= {minimum}, got {json_value(value)}", key)
+            scalar = value if whole_numbers.sequence_items(value) is None else None  # (a list is no integer, long or not)
+            raise self.error(f"expected {integer_wanted(minimum, scalar)}, got {json_value(value)}", key)
         return whole
 
     def pair(self, key: str, default: Any = _REQUIRED, minimum: int = 1) -> tuple[int, int]:
@@ -110,7 +111,8 @@ class Fields:
         items = whole_numbers.sequence_items(value)
         wholes = [whole_numbers.integer_value(v) for v in (items if items is not None else [value, value])]
         if len(wholes) != 2 or any(v is None or v < minimum for v in wholes):
-            raise self.error(f"expected an integer >= {minimum} or [h, w], got {json_value(value)}", key)
+            wanted = integer_wanted(minimum, items if items is not None else value, " or [h, w]")
+            raise self.error(f"expected {wanted}, got {json_value(value)}", key)
         return wholes[0], wholes[1]
 
     def bool(self, key: str, default: bool) -> bool:
@@ -162,6 +164,8 @@ def _conv(x: Fields, shape: tuple[int, ...]) -> LeafResult:
     if c % groups or k % groups:
         raise x.error(f"groups={groups} must divide both the input channels {c} and filters {k}", "groups")
     pad = x.get("p", 0)
+    if has_long_whole(pad):  # ("invalid padding 1000...0: expected ..., an integer, ..." was said of an integer)
+        raise x.error(f"expected {PADDING_FORMS}, each width an integer of at most {MAX_INT_DIGITS} digits, got {json_value(pad)}", "p")
     top, bottom, left, right = _size(x, "p", lambda: shapes.resolve_padding(pad, kh, kw, (dh, dw), forms=PADDING_FORMS, spell=json_value))
     oh = _size(x, "f", lambda: shapes.conv_output_size(h, kh, stride=sh, pad_before=top, pad_after=bottom, dilation=dh))
     ow = _size(x, "f", lambda: shapes.conv_output_size(w, kw, stride=sw, pad_before=left, pad_after=right, dilation=dw))

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EXIT_KERNEL, KernelcliError, UsageError
+from ..numtext import TypedFloat
 from ..records import field, record
 from ..resources import networks_dir
 
@@ -149,11 +150,58 @@ def _parse_float(text: str) -> float:
     return typed_value(float(text), text, "")
 
 
-def _parse_int(text: str) -> int:
-    digits = len(text.lstrip("-"))
-    if digits > MAX_INT_DIGITS:
-        raise SpecError(f"an integer of {digits} digits ({text[:12]}...); expected at most {MAX_INT_DIGITS} digits")
+def _parse_int(text: str) -> Any:
+    """A JSON integer: an int of at most :data:`MAX_INT_DIGITS` digits, else a :class:`LongWhole`, which the field
+    that reads it refuses or takes (``eps``, ``comment``) as it does the same number written ``1e32``: the reader
+    refused it wherever it stood, naming a line and column and not the field, "at most 30 digits" told to ``fn``."""
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        return LongWhole.of(text)
     return int(text)
+
+
+class LongWhole(TypedFloat):
+    """A spec's integer of more than :data:`MAX_INT_DIGITS` digits: the float its digits give (infinity past 1e308),
+    shown by :func:`json_value` as written (clipped), and refused by a field that takes an integer
+    (:func:`integer_wanted`).
+
+    >>> big = json.loads('[100000000000000000000000000000000]', parse_int=_parse_int)[0]
+    >>> big == 1e32, big.digits, json_value(big), integer_wanted(1, big)
+    (True, 33, '100000000000000000000000000000000', 'an integer >= 1 of at most 30 digits')
+    """
+
+    digits: int
+    text: str
+
+    @classmethod
+    def of(cls, text: str) -> "LongWhole":
+        made = cls(float(text))
+        made.digits, made.text, made.option = len(text.lstrip("-")), text, ""
+        made.typed = text if len(text) <= 40 else f"{text[:20]}...{text[-20:]} ({made.digits} digits)"
+        return made
+
+    def __str__(self) -> str:  # (its digits, where a template puts it in a name)
+        return self.text
+
+    def __reduce__(self) -> tuple:
+        return (LongWhole.of, (self.text,))
+
+
+def has_long_whole(value: Any) -> bool:
+    """True where ``value``, or an item of a list of them, is a :class:`LongWhole`."""
+    return any(isinstance(v, LongWhole) for v in (value if isinstance(value, list | tuple) else [value]))
+
+
+def integer_wanted(minimum: int, value: Any, forms: str = "") -> str:
+    """``an integer >= minimum`` (and ``forms``: `` or [h, w]``), as a field that takes one says what it expects,
+    with the spec's digit limit where ``value`` (or an item of it) is a :class:`LongWhole`: "expected an integer
+    >= 1, got 1000...0" was said of an integer.
+
+    >>> integer_wanted(0, [3, 4]), integer_wanted(1, [3, LongWhole.of("9" * 31)], " or [h, w]")
+    ('an integer >= 0', 'an integer >= 1 or [h, w], each of at most 30 digits')
+    """
+    if not has_long_whole(value):
+        return f"an integer >= {minimum}{forms}"
+    return f"an integer >= {minimum}{forms}{',' if forms else ''} {'each ' if forms else ''}of at most {MAX_INT_DIGITS} digits"
 
 
 def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -176,9 +224,8 @@ _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d
 
 
 def _fault_at(text: str) -> str | None:
-    r"""``line L, column C`` of the fault :func:`_parse_int` or :func:`_once_each` raised for, found as the JSON
-    reader meets it: an integer of too many digits in text order, a repeated (or kernelcli's own) key when its
-    object closes; None if none is found.
+    r"""``line L, column C`` of the fault :func:`_once_each` raised for, found as the JSON reader meets it: a
+    repeated (or kernelcli's own) key when its object closes; None if none is found.
 
     >>> _fault_at('{"a": 1,\n "b": {"c": 2, "c": 3}}')
     'line 2, column 16'
@@ -202,8 +249,6 @@ def _fault_at(text: str) -> str | None:
                 if key == SOURCE_KEY and top["own"] is None:
                     top["own"] = at
                 top["keys"].add(key)
-        elif token != ":" and not re.search(r"[.eE]", token) and len(token.lstrip("-")) > MAX_INT_DIGITS:
-            return _line_column(text, at)
     return None
 
 
@@ -223,6 +268,8 @@ def json_value(value: Any) -> str:
     """
     if isinstance(getattr(value, "typed", None), str):
         return value.typed
+    if isinstance(value, list | tuple) and any(isinstance(getattr(v, "typed", None), str) for v in value):
+        return "[" + ", ".join(map(json_value, value)) + "]"  # ([3, 1e40] as written: json.dumps gave [3, 1e+40])
     try:
         return json.dumps(value, allow_nan=True, ensure_ascii=False)
     except (TypeError, ValueError, RecursionError):  # (a numpy integer or a set given through the API)
@@ -287,7 +334,8 @@ def check_input_shape(value: Any, where: str) -> tuple[int, ...]:
     items = sequence_items(value)
     sizes = [integer_value(v) for v in items] if items is not None else []
     if len(sizes) not in (1, 3) or not all(v is not None and v >= 1 for v in sizes):
-        raise SpecError(f"{where}: expected [C, H, W] or [N] with integers >= 1, got {json_value(value)}")
+        wanted = integer_wanted(1, items or []).replace("an integer", "integers")
+        raise SpecError(f"{where}: expected [C, H, W] or [N] with {wanted}, got {json_value(value)}")
     return tuple(sizes)  # type: ignore[arg-type]
 
 
