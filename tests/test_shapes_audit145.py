@@ -7,6 +7,8 @@ table's width (``..._course_v`` / ``2, input 3x8x8``) and the title at 80 column
 #3 a spec's integer of more than 30 digits is refused by the field that reads it, naming the field and layer (the JSON
 reader refused it anywhere, at a line and column, and told ``fn`` or ``bias`` "at most 30 digits"); ``eps`` and a
 ``comment`` take it as they take the same number written ``1e32``.
+#4 shape: ``-p 0`` is the padding ``--valid`` is: ``--json`` names it ``valid`` (it said ``explicit``), and ``-p 0 --valid``
+is said twice the same way, as ``-p valid --valid`` (it was refused as a conflict).
 """
 
 from __future__ import annotations
@@ -174,3 +176,29 @@ class TestLongSpecIntegers:
     def test_thirty_digits_are_still_an_integer(self, tmp_path):
         done = _summary_of(tmp_path, '{"type": "dense", "units": %s}' % ("9" * 30), '{"type": "flatten"}')
         assert (done.returncode, done.stdout) == (0, f"{(256 + 1) * (10**30 - 1)}\n")
+
+
+class TestShapeValidOneName:
+    @pytest.mark.parametrize(("spelt", "name", "p"), [
+        (("-p", "0"), "valid", 0), (("-p", "0,0,0,0"), "valid", 0), (("-p", "+0.0"), "valid", 0), (("-p", "valid"), "valid", 0),
+        (("--valid",), "valid", 0), ((), "valid", 0), (("-p", "1"), "explicit", 1), (("-p", "1,1,1,1"), "explicit", 1),
+        (("--same",), "same", 1),
+    ])
+    def test_json_names_a_padding_one_way(self, spelt, name, p):
+        done = run_in_process("shape", "--in", "10", "-f", "3", *spelt, "--json")
+        document = json.loads(done.stdout)
+        assert (document["padding"], document["p"]) == (name, p)
+
+    @pytest.mark.parametrize("padding", ["0", "0,0,0,0", "valid"])
+    def test_said_twice_the_same_way_is_taken(self, padding):
+        twice = run_in_process("shape", "--in", "10", "-f", "3", "-p", padding, "--valid")
+        once = run_in_process("shape", "--in", "10", "-f", "3", "--valid")
+        assert (twice.returncode, twice.stdout, twice.stderr) == (once.returncode, once.stdout, once.stderr) == (0, once.stdout, "")
+
+    @pytest.mark.parametrize(("padding", "flag"), [("1", "--valid"), ("0", "--same"), ("1,1,1,1", "--valid")])
+    def test_two_paddings_are_still_refused(self, padding, flag):
+        done = run_in_process("shape", "--in", "10", "-f", "3", "-p", padding, flag)
+        assert done.returncode == 2 and done.stderr.strip() == "error: give at most one of --padding P, --same and --valid"
+
+    def test_the_text_answer_is_unchanged(self):
+        assert run_in_process("shape", "--in", "10", "-f", "3", "-p", "0").stdout == "out_d = (10 + 2*0 - 3) // 1 + 1 = 8\n"

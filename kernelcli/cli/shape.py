@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from .. import shapes, whole_numbers
 from ..errors import UsageError
 from ..layout import hwc_dims, layout_dims, shape_layout
+from ..modes import canonical_padding
 from ..records import record
 from ._common import echo, guarded, note, print_json
 from .options import JsonOption, PlaneLayoutOption, option
@@ -133,13 +134,13 @@ def shape(
     p: int | None = None
     sides: tuple[int, int, int, int] | None = None  # T,B,L,R when they differ
     if padding is not None:
-        parsed = shapes.parse_padding(padding)
+        # one padding, one name however it is spelt (modes.canonical_padding): -p 0 and 0,0,0,0 are valid, so --json
+        # says "valid" and -p 0 --valid is said twice the same way, as -p valid --valid ("explicit", and refused, were)
+        parsed = canonical_padding(shapes.parse_padding(padding))
         if isinstance(parsed, tuple):
-            if len(set(parsed)) != 1:
-                if pool:
-                    raise whole_numbers.refused_value("--padding", padding, shapes.POOL_PADDING_RULE)
-                sides = parsed
-            parsed = parsed[0]
+            if pool:
+                raise whole_numbers.refused_value("--padding", padding, shapes.POOL_PADDING_RULE)
+            sides, parsed = parsed, parsed[0]
         if (parsed == "same" and same) or (parsed == "valid" and valid):
             same = valid = False  # said twice, the same way
         p, same, valid = (None, True, valid) if parsed == "same" else (None, same, True) if parsed == "valid" else (int(parsed), same, valid)
