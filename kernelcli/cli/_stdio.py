@@ -70,8 +70,9 @@ def piped(func: F | None = None, *, out_format: str | None = None, before: Calla
         notes = _common.notes_held() if is_stdio(out) else contextlib.nullcontext()  # outside: the copy comes first
         # out_format is what goes to stdout, never a claim about stdin (gallery - -o sheet.png took only PNG on stdin)
         fmt = kwargs.get("fmt") or (out_format if is_stdio(out) else None)
-        with notes, Pipes(inputs[0] if inputs else None, out, fmt, text_format="fmt" in kwargs and not makes_maps(kwargs),
-                          combined=_combined(kwargs), maps=makes_maps(kwargs), layout=kwargs.get("layout")) as pipes:
+        maps = makes_maps(kwargs)
+        with notes, Pipes(inputs[0] if inputs else None, out, fmt, text_format="fmt" in kwargs and not maps,
+                          combined=_combined(kwargs), maps=maps, layout=kwargs.get("layout")) as pipes:
             if from_stdin:
                 kwargs["input"] = pipes.input if single else [pipes.input]
             if pipes.to_stdout:
@@ -87,10 +88,13 @@ def piped(func: F | None = None, *, out_format: str | None = None, before: Calla
 
 
 def _combined(kwargs: dict[str, Any]) -> bool:
-    """Whether ``--combine sum`` sums the call's channels into one map (an unknown mode is refused by the command)."""
+    """Whether the call's channels make one map: ``--combine sum`` sums them (an unknown mode is refused by the
+    command), and a ``--weights`` file of one filter weighs them all into its one map."""
     from ..errors import UsageError
     from ..modes import canonical_combine
 
+    if kwargs.get("weights") is not None and weights_filters(kwargs["weights"]) == 1:
+        return True
     try:
         return kwargs.get("combine") is not None and canonical_combine(kwargs["combine"]) == "sum"
     except UsageError:
@@ -137,12 +141,32 @@ def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None)
 
 def makes_maps(kwargs: dict[str, Any]) -> bool:
     """Whether a call's result is a filter bank's several maps, as far as its options tell before a kernel is loaded:
-    several ``--kernel`` or ``--weights`` (whose one filter writes .npy and .tif too).
+    several ``--kernel``, or a ``--weights`` file of several filters (:func:`weights_filters`; one filter makes one
+    map, which any format holds: every weights file was taken for a bank, and ``-o -`` was told npy|tif only).
 
     >>> makes_maps({"kernel": ["sobel_v", "sobel_h"]}), makes_maps({"kernel": ["box:3"]}), makes_maps({})
     (True, False, False)
     """
-    return len(kwargs.get("kernel") or []) > 1 or kwargs.get("weights") is not None
+    weights = kwargs.get("weights")
+    return len(kwargs.get("kernel") or []) > 1 or (weights is not None and weights_filters(weights) > 1)
+
+
+def weights_filters(path: Any) -> int:
+    """The number of filters (K) of a ``--weights`` file (K, C, f, f), read from its .npy header without loading its
+    data; 1 for a file that cannot tell (missing, not a .npy, not 4-D): its reader says why, later.
+
+    >>> import tempfile, numpy as np; folder = Path(tempfile.mkdtemp())
+    >>> np.save(folder / "w2.npy", np.zeros((2, 1, 3, 3))); np.save(folder / "w1.npy", np.zeros((1, 1, 3, 3)))
+    >>> weights_filters(folder / "w2.npy"), weights_filters(folder / "w1.npy"), weights_filters(folder / "none.npy")
+    (2, 1, 1)
+    """
+    import numpy as np
+
+    try:
+        shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
+    except Exception:  # unreadable, or no array: no hint is no wrong hint
+        return 1
+    return int(shape[0]) if len(shape) == 4 else 1
 
 
 def checked_before_stdin(before: Callable[[dict], Any], kwargs: dict[str, Any]) -> None:
