@@ -205,7 +205,7 @@ def run_file_job(
     out_path = formats.check_output_path(out, [src], force=force) if out is not None else None
     loaded = formats.read_input(src, max_pixels=max_pixels, volumes=volumes)
     if out_path is not None:
-        _check_channels_before_work(out_path, loaded, layout, volume_compute is not None)
+        _check_channels_before_work(out_path, loaded, layout)
     if bands is not None and BANDED and out_path is not None and loaded.kind == "image" and layout is None:
         from .io.pictures import takes_bands
 
@@ -345,34 +345,54 @@ def in_volume_dtype(data: Any, layout: str | None) -> Any:
     return data.astype(want) if want != compute_dtype(data.dtype) else data
 
 
-def _check_channels_before_work(out_path: Path, loaded: Any, layout: str | None, volume: bool) -> None:
+def _check_channels_before_work(out_path: Path, loaded: Any, layout: str | None) -> None:
     """Refuse, before any work, a per-channel result an image output cannot hold as channels
     (:func:`kernelcli.io.image_writing.check_image_channels`): it has the input's channels, in its layout.  A ``zyx``
-    volume's result is refused for every picture and matrix type: its slices (or its X axis, after a 3-D operation) were
-    written as a picture's colours."""
+    volume's slices are checked by :func:`_one_plane` (in :func:`_compute_in_layout`, before the work where a 2-D
+    operation keeps them, on the result where a 3-D one makes them)."""
     from .io.image_writing import check_image_channels
-    from .io.naming import IMAGE_SUFFIXES, MATRIX_SUFFIXES
+    from .io.naming import IMAGE_SUFFIXES
     from .layout import input_layout
 
     data = loaded.data
-    suffix = out_path.suffix.lower()
-    if (suffix not in IMAGE_SUFFIXES and suffix not in MATRIX_SUFFIXES) or data.ndim != 3:
+    if out_path.suffix.lower() not in IMAGE_SUFFIXES or data.ndim != 3:
         return
     chosen = input_layout(data, loaded.kind, layout, str(loaded.path), loaded.format)
-    if chosen == "zyx":  # (3 slices were written as an RGB picture; a pooled (3, 6, 3) as 6x3 pixels of RGB)
-        z, y, x = data.shape
-        holds = "one 2-D matrix" if suffix in MATRIX_SUFFIXES else "one plane, whose channels are colours, not slices"
-        raise UsageError(f"{out_path}: --layout zyx reads {loaded.path.name} as a volume of {z} slice{'s' if z != 1 else ''} "
-                         f"({z}x{y}x{x} as (Z, Y, X)); a {suffix} holds {holds}: "
-                         "write .npy to keep the volume (Z, Y, X), or read the array --layout chw to filter its planes "
-                         "as an image's channels")
-    if suffix in MATRIX_SUFFIXES:
-        return
-    check_image_channels(out_path, data.shape[0] if chosen == "chw" else data.shape[2])
+    if chosen != "zyx":
+        check_image_channels(out_path, data.shape[0] if chosen == "chw" else data.shape[2])
+
+
+def _one_plane(out_path: Path | None, name: str, shape: tuple[int, ...], pooled: bool) -> bool:
+    """Whether a ``--layout zyx`` result of ``shape`` (Z, Y, X) goes to ``out_path`` as one 2-D plane: a picture or a
+    .csv takes one slice as a grey plane; several are refused (exit 2), as its colours or columns would be slices (3
+    slices were written as an RGB picture; a pooled (3, 6, 3) as 6x3 pixels of RGB).  ``pooled``: the slices are
+    those of a 3-D operation's result (pooled in 3-D: checked once they are known), not the input's.
+
+    >>> _one_plane(Path("o.png"), "v.npy", (1, 8, 8), False), _one_plane(Path("o.npy"), "v.npy", (6, 8, 8), False)
+    (True, False)
+    >>> _one_plane(Path("o.png"), "v.npy", (3, 4, 4), True)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: o.png: --layout zyx pools v.npy in 3-D to a volume of 3 slices (3x4x4 as (Z, Y, X)); a .png holds one plane, whose channels are colours, not slices: write .npy to keep the volume (Z, Y, X), or read the array --layout chw to take its planes as an image's channels
+    """
+    from .io.naming import IMAGE_SUFFIXES, MATRIX_SUFFIXES
+
+    suffix = out_path.suffix.lower() if out_path is not None else ""
+    if (suffix not in IMAGE_SUFFIXES and suffix not in MATRIX_SUFFIXES) or len(shape) != 3:
+        return False
+    z, y, x = shape
+    if z == 1:
+        return True
+    holds = "one 2-D matrix" if suffix in MATRIX_SUFFIXES else "one plane, whose channels are colours, not slices"
+    reads = f"pools {name} in 3-D to" if pooled else f"reads {name} as"
+    raise UsageError(f"{out_path}: --layout zyx {reads} a volume of {z} slices ({z}x{y}x{x} as (Z, Y, X)); a {suffix} holds "
+                     f"{holds}: write .npy to keep the volume (Z, Y, X), or read the array --layout chw to take its planes "
+                     "as an image's channels")
 
 
 def _compute_in_layout(loaded: Any, compute: Callable[[Any], Any], layout: str | None, out_path: Path | None, volume_compute: Callable[[Any], Any] | None = None) -> Any:
-    """``compute`` on the input read in its layout; the result back in that layout for an array output."""
+    """``compute`` on the input read in its layout; the result back in that layout for an array output.  A ``zyx``
+    result of one slice written to a picture or a .csv is that slice (Y, X) (:func:`_one_plane`)."""
     from .layout import from_hwc, input_layout, to_hwc
 
     data = loaded.data
@@ -380,7 +400,10 @@ def _compute_in_layout(loaded: Any, compute: Callable[[Any], Any], layout: str |
         return compute(data)
     chosen = input_layout(data, loaded.kind, layout, str(loaded.path), loaded.format, loaded.notes)
     if chosen == "zyx" and volume_compute is not None:
-        return volume_compute(data)
+        result = volume_compute(data)
+        return result[0] if _one_plane(out_path, loaded.path.name, result.shape, True) else result
+    if chosen == "zyx" and _one_plane(out_path, loaded.path.name, data.shape, False):
+        return compute(data[0])
     result = compute(to_hwc(data, chosen))
     keep_order = out_path is None or out_path.suffix.lower() == ".npy"
     return from_hwc(result, chosen) if keep_order else result

@@ -427,7 +427,8 @@ def test_a_zyx_volume_is_never_written_as_a_pictures_colours(tmp_path, call):
 
     np.save(tmp_path / "v.npy", np.random.default_rng(3).integers(0, 256, (6, 12, 6)).astype(np.uint8))
     r = run_in_process(*call, cwd=tmp_path)
-    assert r.returncode == 2 and "--layout zyx reads v.npy as a volume of 6 slices (6x12x6 as (Z, Y, X))" in r.stderr, r.stderr
+    read = "pools v.npy in 3-D to a volume of 3 slices (3x6x3" if call[0] == "pool" else "reads v.npy as a volume of 6 slices (6x12x6"
+    assert r.returncode == 2 and f"--layout zyx {read} as (Z, Y, X))" in r.stderr, r.stderr
     assert "write .npy to keep the volume (Z, Y, X)" in r.stderr and not list(tmp_path.glob("o.*"))
     npy = run_in_process(*call[:-1], "o.npy", cwd=tmp_path)
     assert npy.returncode == 0 and np.load(tmp_path / "o.npy").ndim == 3, npy.stderr
