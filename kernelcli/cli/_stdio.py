@@ -23,6 +23,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: the file options that no pipe stands for (stdin is the input's alone): parameter -> what the option takes
 FILE_ONLY = {"weights": "the weights are a .npy file (numpy.save)", "bias_file": "the biases are a .npy file (numpy.save)",
              "mask": "the mask is a volume file"}
+#: the outputs written to a file alone, in every command that has them (a descriptor such as /dev/stdout, or a link to
+#: one, is refused naming the option: :func:`refuse_descriptors`): parameter -> what the option writes
+FILE_OUTPUTS = {"montage": "the montage is a file", "plot": "the loss curve is a file"}
 
 
 def piped(func: F | None = None, *, out_format: str | None = None, before: Callable[[dict], Any] | None = None) -> Any:
@@ -105,7 +108,8 @@ def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None)
     """Refuse ``-`` given to a file option that takes no pipe (:data:`FILE_ONLY`), and stdout's device file as
     ``--out`` (``-o /dev/stdout``, or any link to stdout's descriptor: told by what it is, not how it is spelt), in the words :func:`kernelcli.io.output_checks.pipe_refused` gives (exit 2): they were
     "must be a .npy file, got 'no extension'" (exit 3) and "unsupported output type '(no extension)'".  A
-    ``--montage`` that is or links to a descriptor is refused naming ``--montage``, as ``--out`` and ``--report`` are.
+    ``--montage`` that is or links to a descriptor is refused naming ``--montage`` (:func:`refuse_descriptors`), as
+    ``--out`` and ``--report`` are.
 
     >>> refuse_pipe_not_taken({"weights": "-"})
     Traceback (most recent call last):
@@ -134,9 +138,28 @@ def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None)
                                       fix=f"give {how}"))
     if stream is not None:
         refuse_descriptor(out, "--out")
-    montage = kwargs.get("montage")
-    if montage is not None and not is_stdio(montage):  # (output_problem's fallback said "output 'so.png'")
-        refuse_descriptor(montage, CONCEPTS["montage"].names[0], "the montage is a file")
+    refuse_descriptors(kwargs)
+
+
+def refuse_descriptors(kwargs: dict[str, Any], own: dict[str, str] | None = None) -> None:
+    """Refuse (exit 2, before any input is read) each file-only output of ``kwargs`` (:data:`FILE_OUTPUTS`, and the
+    command's ``own``: parameter -> what it writes) that is, or links to, an open descriptor, naming its option: every
+    command's one check of them (``learn --plot so.png``, so.png a link to stdout, was "output 'so.png': the output is
+    a file", and ``--plot /dev/stdout`` told of its extension).  ``-`` is left to the command's own refusal.
+
+    >>> refuse_descriptors({"plot": "/dev/stdout"})
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --plot '/dev/stdout': the loss curve is a file, not stdout; give a file path
+    """
+    from ..io.output_checks import refuse_descriptor
+    from ..io.pipes import is_stdio
+    from .options import CONCEPTS
+
+    for name, what in {**FILE_OUTPUTS, **(own or {})}.items():
+        path = kwargs.get(name)
+        if path is not None and not is_stdio(path):  # (output_problem's fallback said "output 'so.png'")
+            refuse_descriptor(path, CONCEPTS[name].names[0], what)
 
 
 def makes_maps(kwargs: dict[str, Any]) -> bool:

@@ -120,6 +120,10 @@ def learn(
 
             raise UsageError(pipe_refused(what, given, "learn reads and writes files", stream="stdin or stdout", fix="give a path"
                                           + (" (the kernel is printed on stdout without --out)" if what == "--out" else "")))
+    from ._stdio import refuse_descriptors
+
+    # (before their extension's check: '--plot /dev/stdout' was told the curve is a .png, 'got (no extension)')
+    refuse_descriptors({"out": out, "plot": plot}, {"out": "the learned kernel is a file"})
     for given in (input, target):  # ("unsupported file type '.gz'" named no volume)
         refuse_volume_input(given, "learn")
     sources = [check_input_path(input), check_input_path(target)]
