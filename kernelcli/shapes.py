@@ -191,9 +191,22 @@ def refuse_yx_widths(padding: Any, takes: str, src: Any = None) -> None:
     ...
     kernelcli.errors.UsageError: v.npy: --padding 1,1,1,1: four widths (T,B,L,R) name the Y and X sides alone; a volume pooled in 3-D takes valid or P (all six sides, as max_pool3d's padding=P), and Z cannot be left unpadded
     """
-    if isinstance(padding, tuple) and len(padding) == 4:
+    refused = yx_widths_refusal(padding, takes)
+    if refused is not None:
         where = f"{src}: " if src is not None else ""
-        raise UsageError(f"{where}--padding {','.join(map(str, padding))}: four widths (T,B,L,R) name the Y and X sides alone; {takes}")
+        raise UsageError(f"{where}--padding {','.join(map(str, padding))}: {refused}")
+
+
+def yx_widths_refusal(padding: Any, takes: str) -> str | None:
+    """The words of :func:`refuse_yx_widths`' rule where four widths break it (``takes``: what the call takes), else
+    None: for a caller that refuses the value in Click's form (``pool`` on a volume).
+
+    >>> yx_widths_refusal((1, 2, 1, 2), "P alone"), yx_widths_refusal(1, "P alone")
+    ('four widths (T,B,L,R) name the Y and X sides alone; P alone', None)
+    """
+    if isinstance(padding, tuple) and len(padding) == 4:
+        return f"four widths (T,B,L,R) name the Y and X sides alone; {takes}"
+    return None
 
 
 def parse_padding(text: str, *, forms: str = "same, valid, P or T,B,L,R in whole numbers",

@@ -355,7 +355,8 @@ class TestPoolMessages:
         np.save(tmp_path / "rot.npy", np.asarray(nib.load(tmp_path / "rot.nii.gz").dataobj).transpose(2, 1, 0))
         array = one_line_error(run_in_process("pool", "rot.npy", "--layout", "zyx", *args, "-o", "x.npy", cwd=tmp_path))
         if "-p" in args:  # a padding past size // 2 is an option's fault, refused before any file (audit 123 #2)
-            assert array == "error: padding 2 is more than half the pool size 2: at most 1 (PyTorch's rule)", array
+            assert array == ("error: Invalid value for '--padding' / '-p' / '--p': '2': padding 2 is more than half the pool "
+                             "size 2: at most 1 (PyTorch's rule) (see 'kernelcli pool -h')"), array
         else:
             assert array.startswith("error: rot.npy: "), array
         volume = one_line_error(run_in_process("pool", "rot.nii.gz", *args, "-o", "x.nii", cwd=tmp_path))
@@ -370,7 +371,8 @@ class TestPoolMessages:
         assert line.startswith("error: s: "), line
         # a padding past size // 2 is an option's fault, refused before the series is read (audit 123 #2)
         line = one_line_error(run_in_process("pool", "s", "-f", "2", "-p", "2", "-o", "x.nii", cwd=tmp_path))
-        assert line == "error: padding 2 is more than half the pool size 2: at most 1 (PyTorch's rule)", line
+        assert line == ("error: Invalid value for '--padding' / '-p' / '--p': '2': padding 2 is more than half the pool "
+                        "size 2: at most 1 (PyTorch's rule) (see 'kernelcli pool -h')"), line
 
     def test_a_single_slice_says_pool_works_in_3d_and_what_to_do(self, tmp_path):
         pytest.importorskip("pydicom")

@@ -23,6 +23,8 @@ def files(tmp_path):
 
 
 RULE = "padding {p} is more than half the pool size {f}: at most {most} (PyTorch's rule)"
+#: the rule refusing --padding as typed, in Click's form (review 148 #6)
+REFUSED = "Invalid value for '--padding' / '-p' / '--p': '{typed}': " + RULE + " (see 'kernelcli pool -h')"
 
 
 class TestPoolPaddingRuleComesFirst:
@@ -34,18 +36,19 @@ class TestPoolPaddingRuleComesFirst:
     ])
     def test_one_input_is_told_the_rule_not_memory(self, invoke, files, args, p, f):
         r = invoke("pool", *args)
-        assert r.exit_code == 2 and r.stderr == f"error: {RULE.format(p=p, f=f, most=f // 2)}\n", r.stderr
+        said = REFUSED.format(typed=args[args.index("-p") + 1], p=p, f=f, most=f // 2)
+        assert r.exit_code == 2 and r.stderr == f"error: {said}\n", r.stderr
         assert not (files / "a.png").exists() and not (files / "a.npy").exists()
 
     def test_a_batch_is_refused_with_nothing_done(self, invoke, files):
         r = invoke("pool", "g.png", "h.png", "-f", "2", "-p", "3", "--out-dir", "out")  # was exit 1, a failure per file
-        assert r.exit_code == 2 and r.stderr == f"error: {RULE.format(p=3, f=2, most=1)}\n", r.stderr
+        assert r.exit_code == 2 and r.stderr == f"error: {REFUSED.format(typed=3, p=3, f=2, most=1)}\n", r.stderr
         assert not (files / "out").exists()
 
     def test_the_words_are_shapes(self, invoke, files):
         shape = invoke("shape", "--in", "7", "-f", "2", "--pool", "-p", "100000")
         pool = invoke("pool", "g.png", "-f", "2", "-p", "100000", "-o", "a.png")
-        assert shape.exit_code == pool.exit_code == 2 and shape.stderr == pool.stderr
+        assert shape.exit_code == pool.exit_code == 2 and shape.stderr == pool.stderr.replace("kernelcli pool -h", "kernelcli shape -h")
 
     def test_the_file_job_checks_the_rule_before_the_memory(self, files):
         from kernelcli.errors import UsageError

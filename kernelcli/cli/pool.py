@@ -246,9 +246,9 @@ def pool_padding(text: str, size: int | None = None, *, in_3d: bool = False, src
     >>> pool_padding("3", 2)
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: padding 3 is more than half the pool size 2: at most 1 (PyTorch's rule)
+    kernelcli.whole_numbers.BadValue: Invalid value for '--padding': '3': padding 3 is more than half the pool size 2: at most 1 (PyTorch's rule)
     """
-    from ..shapes import POOL_PADDING_RULE, check_pool_padding, parse_padding
+    from ..shapes import POOL_PADDING_RULE, parse_padding, pool_padding_refusal
     from ..whole_numbers import refused_value
 
     if in_3d:
@@ -263,31 +263,36 @@ def pool_padding(text: str, size: int | None = None, *, in_3d: bool = False, src
         width = value
     else:
         raise refused_value("--padding", text, POOL_PADDING_RULE)  # (in Click's form, as every value refused: review 52 #4)
-    return width if size is None else check_pool_padding(width, size)
+    refused = pool_padding_refusal(width, size) if size is not None else None
+    if refused is not None:  # (the rule's words alone named no option)
+        raise refused_value("--padding", text, refused)
+    return width
 
 
 def _padding_in_3d(text: str, src: Any = None) -> Any:
     """``valid`` or P, which pooling in 3-D takes; any other form refused in 3-D's words alone
-    (:data:`kernelcli.shapes.VOLUME_POOL_PADDING_FORMS`), a volume file's and a --layout zyx array's alike: the
-    2-D rule's forms (four equal widths) are refused there next.
+    (:data:`kernelcli.shapes.VOLUME_POOL_PADDING_FORMS`; ``src``, the volume, named in them), a volume file's and a
+    --layout zyx array's alike, in Click's form as the 2-D path's (the 2-D rule's forms, four equal widths, are refused
+    there next).
 
     >>> _padding_in_3d("1,1,1", "v.nii")
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: v.nii: --padding 1,1,1: three widths; a volume pooled in 3-D takes valid or P (all six sides, as max_pool3d's padding=P), and Z cannot be left unpadded
+    kernelcli.whole_numbers.BadValue: Invalid value for '--padding': '1,1,1': three widths; a volume pooled in 3-D takes valid or P (all six sides, as max_pool3d's padding=P), and Z cannot be left unpadded (v.nii is pooled in 3-D)
     """
-    from ..errors import UsageError
     from ..numtext import whole_in_any_form
-    from ..shapes import VOLUME_POOL_PADDING_FORMS, parse_padding, refuse_yx_widths
+    from ..shapes import VOLUME_POOL_PADDING_FORMS, parse_padding, yx_widths_refusal
+    from ..whole_numbers import refused_value
 
-    key, where = text.strip().lower(), f"{src}: " if src is not None else ""
+    takes = VOLUME_POOL_PADDING_FORMS + (f" ({src} is pooled in 3-D)" if src is not None else "")
+    key = text.strip().lower()
     widths = key.split(",")
     if len(widths) > 1 and None not in map(whole_in_any_form, widths):
-        refuse_yx_widths(tuple(whole_in_any_form(w) for w in widths), VOLUME_POOL_PADDING_FORMS, src)
         said = {2: "two", 3: "three", 5: "five", 6: "six"}.get(len(widths), str(len(widths)))
-        raise UsageError(f"{where}--padding {','.join(w.strip() for w in widths)}: {said} widths; {VOLUME_POOL_PADDING_FORMS}")
+        refused = yx_widths_refusal(tuple(whole_in_any_form(w) for w in widths), takes) or f"{said} widths; {takes}"
+        raise refused_value("--padding", text, refused)
     if key == "same":
-        raise UsageError(f"{where}--padding same: same is a convolution's; {VOLUME_POOL_PADDING_FORMS}")
+        raise refused_value("--padding", text, f"same is a convolution's; {takes}")
     return parse_padding(text, forms="valid or P (all six sides) in whole numbers")
 
 

@@ -167,6 +167,8 @@ def shape(
     ks = shapes.parse_dims(f, name="--size", max_len=2, forms="F or FxG (a filter always spans every input channel)")
     if pool and len(set(ks)) > 1:  # a pooling pool cannot run (its loops take one size) is not computed either
         raise whole_numbers.refused_value("--size", f, shapes.POOL_SIZE_RULE)  # (in pool's words: its parser refuses it)
+    if pool and p is not None and (refused := shapes.pool_padding_refusal(p, ks[0])) is not None:
+        raise whole_numbers.refused_value("--padding", padding, refused)  # (pool's words and form: one rule)
     # the padding in all along each axis: top + bottom, left + right (-p 1,2,0,0 was checked as 2 x 1)
     pads = tuple(sides[2 * axis] + sides[2 * axis + 1] if sides else dilation * (ks[-1 if axis else 0] - 1) if same else 2 * (p or 0)
                  for axis in (0, 1))
@@ -268,8 +270,6 @@ def _explain(
         if sides is not None:
             pad, after = sides[2 * index], sides[2 * index + 1]
         try:
-            if pool:
-                shapes.check_pool_padding(pad, k)  # the rule `pool` applies: refused, not a note
             axis = _pool_axis(size, k, stride, pad, dilation, ceil_mode) if pool else _conv_axis(size, k, stride, pad, dilation, after)
         except UsageError as exc:
             where = {"h": "height: ", "w": "width: "}.get(label, "")
