@@ -165,7 +165,7 @@ def _fit(draw, text: str, font, width: int, middle: bool = False) -> str:
     return head + dots + tail
 
 
-#: most lines one title or note is wrapped onto (the last is then cut, as a line that does not fit)
+#: most lines one title or note is wrapped onto (past them, its longest words are shortened in the middle: :func:`_wrap`)
 MAX_WRAPPED_LINES = 4
 
 
@@ -173,7 +173,9 @@ def _wrap(draw, text: str, font, width: int) -> list[str]:
     """``text`` broken at spaces into lines that fit ``width`` pixels once drawn (:func:`drawable`; at most
     :data:`MAX_WRAPPED_LINES`), a word wider than a line broken at any character (:func:`_pieces`): a one-kernel sheet
     is narrow, and its option line was cut at ``--kerne…``, the scale the maps were made with unread; a long file name
-    in the title lost its end (``…_and_on.csv``) to an ellipsis.
+    in the title lost its end (``…_and_on.csv``) to an ellipsis.  A text that needs more lines has its longest word
+    shortened in the middle, as a tile's label is (:func:`_shortened`): the name's end (its extension) and the
+    command after it stay, where the last line was cut at its end.
 
     >>> from PIL import Image, ImageDraw; draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     >>> lines = _wrap(draw, "a_long_file_name.csv", _font(15), 60); len(lines) > 1, "".join(lines)
@@ -182,20 +184,70 @@ def _wrap(draw, text: str, font, width: int) -> list[str]:
     def fits(line: str) -> bool:
         return draw.textlength(drawable(line, font), font=font) <= width
 
-    lines = [""]
-    for word in text.split(" "):
-        joined = f"{lines[-1]} {word}" if lines[-1] else word
+    words = text.split(" ")
+    lines = _wrapped(words, fits)
+    if len(lines) <= MAX_WRAPPED_LINES:
+        return [line for line, _ in lines]
+    words = _shortened(draw, words, font, width, lambda shorter: len(_wrapped(shorter, fits)) <= MAX_WRAPPED_LINES)
+    lines = _wrapped(words, fits)
+    if len(lines) > MAX_WRAPPED_LINES:  # (words too many to fit even shortened: the last line is cut when drawn)
+        rest = "".join(line if piece else f" {line}" for line, piece in lines[MAX_WRAPPED_LINES:])
+        lines = lines[: MAX_WRAPPED_LINES - 1] + [(lines[MAX_WRAPPED_LINES - 1][0] + rest, False)]
+    return [line for line, _ in lines]
+
+
+def _wrapped(words: list[str], fits: Callable[[str], bool]) -> list[tuple[str, bool]]:
+    """``words`` wrapped into lines that ``fits``, each with whether it continues a word broken across lines (its
+    pieces are joined without a space: a name is one word).
+
+    >>> _wrapped(["ab", "cdefgh", "i"], lambda line: len(line) <= 4)
+    [('ab', False), ('cdef', False), ('gh i', True)]
+    """
+    lines: list[tuple[str, bool]] = [("", False)]
+    for word in words:
+        last, piece = lines[-1]
+        joined = f"{last} {word}" if last else word
         if fits(joined):
-            lines[-1] = joined
-        elif lines[-1] and fits(word):
-            lines.append(word)
+            lines[-1] = (joined, piece)
+        elif last and fits(word):
+            lines.append((word, False))
         else:
-            if lines[-1]:
-                lines.append("")
-            lines[-1:] = _pieces(word, fits)
-    if len(lines) > MAX_WRAPPED_LINES:
-        lines = lines[: MAX_WRAPPED_LINES - 1] + [" ".join(lines[MAX_WRAPPED_LINES - 1:])]
+            if last:
+                lines.append(("", False))
+            parts = _pieces(word, fits)
+            lines[-1:] = [(part, n > 0) for n, part in enumerate(parts)]
     return lines
+
+
+def _shortened(draw, words: list[str], font, width: int, enough: Callable[[list[str]], bool]) -> list[str]:
+    """``words`` with the longest one wider than a ``width`` line cut in the middle (:func:`_fit`), as little as makes
+    them ``enough``; where even one line of it is not, it is cut to one line and the next such word is taken.  Words that
+    fit a line are kept whole (prose is not turned into ellipses).
+
+    >>> from PIL import Image, ImageDraw; draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    >>> words = ["x.png:", "a" * 40 + "_end.png:", "convolve"]
+    >>> _shortened(draw, words, _font(15), 80, lambda w: len(" ".join(w)) < 40)
+    ['x.png:', 'aaaaaaaaaaa…aa_end.png:', 'convolve']
+    """
+    def drawn(word: str) -> int:
+        return int(draw.textlength(drawable(word, font), font=font))
+
+    words = list(words)
+    for n in sorted((n for n, word in enumerate(words) if drawn(word) > width), key=lambda n: -drawn(words[n])):
+        word = words[n]
+
+        def cut(room: int) -> list[str]:
+            return words[:n] + [_fit(draw, word, font, room, middle=True)] + words[n + 1:]
+
+        if not enough(cut(width)):
+            words = cut(width)
+            continue
+        low, high = width, drawn(word)  # the widest room that is enough
+        while low < high:
+            room = (low + high + 1) // 2
+            low, high = (room, high) if enough(cut(room)) else (low, room - 1)
+        return cut(low)
+    return words
 
 
 def _pieces(word: str, fits: Callable[[str], bool]) -> list[str]:
