@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ImageReadError, InputError, KernelcliError, UsageError
+from ..given_values import as_numpy, refuse_masked
 from ..limits import default_max_bytes
 from ..modes import canonical_rescale
 from ..whole_numbers import flag
@@ -186,7 +187,8 @@ def write_result(
     rescale = None if rescale is None else canonical_rescale(rescale)  # refused for a .npy or .csv too: not ignored
     if like is not None and like.path is not None:
         check_output_path(o, [like.path], force=force)
-    arr = np.asarray(result)
+    refuse_masked(result, "result")  # (its masked cells were written as data; a torch tensor numpy cannot read named)
+    arr = as_numpy(result, "result", "a rectangular array")
     check_real_result(o, arr)
     suffix = o.suffix.lower()
     if suffix in (".npy", ".csv"):  # (an image's writer checks its own)
