@@ -143,7 +143,7 @@ class Kernel:
         if _held_floats(self.matrix):
             matrix = self.matrix
         else:
-            matrix = check.matrix(_as_lists(self.matrix), "matrix")
+            matrix = check.matrix(_as_lists(_long_read(self.matrix, f"{check.origin}: matrix")), "matrix")
         scale = None if self.scale is None else check.scale(self.scale, "scale", matrix)
         self.__dict__.update(matrix=matrix, scale=scale)  # (frozen: the record's own dict, as its __init__ writes)
 
@@ -474,6 +474,17 @@ def _beyond_float(value: int) -> str | None:
         while 10 ** (digits - 1) > abs(value):
             digits -= 1
         return f"an integer of {digits} digits (beyond the float range)"
+
+
+def _long_read(value: Any, source: str) -> Any:
+    """``value`` as float64 where it is a long-double array (:func:`kernelcli.given_values.float64_of`: noted or
+    refused as a long-double kernel file is), else as it is: its values were refused as ``np.longdouble('0.0')``."""
+    dtype = getattr(value, "dtype", None)
+    if getattr(dtype, "kind", "") != "f" or dtype.itemsize <= 8:
+        return value
+    from .given_values import float64_of  # (numpy's: not imported for the catalogue's own kernels)
+
+    return float64_of(value, source)
 
 
 def _as_lists(value: Any) -> Any:

@@ -12,12 +12,13 @@ dtype('float64')
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
 import numpy as np
 
-from .errors import ShapeError, UsageError
+from .errors import InvalidKernel, ShapeError, UsageError
 from .numtext import EXACT_WHOLE, inexact_whole
 
 
@@ -134,6 +135,8 @@ def kernel_values(kernel: Any, ndim: int | None = 2, name: str = "kernel") -> np
     refuse_masked(kernel, name)
     if not (isinstance(kernel, np.ndarray) and kernel.dtype == np.float64):
         given = real_array(kernel, name)
+        if is_long_double(given):  # (read as a long-double file is: 1e-400L was 0 in silence, 1e400L named by its digits)
+            given = float64_of(given, name, name)
         listed, kernel = kernel, np.asarray(given, dtype=np.float64)
         # (a float64 kernel, the usual call, is spared the look; a small one, as a list gives, looked at in Python first)
         if given.dtype.itemsize >= 8 and given.size and (given.size > 64 or max(values := given.ravel().tolist())
@@ -146,6 +149,11 @@ def kernel_values(kernel: Any, ndim: int | None = 2, name: str = "kernel") -> np
     if k.size == 0:
         raise ShapeError(f"{name}: the matrix is empty" if ndim else f"{name}: empty")
     return k
+
+
+def _long_what(name: str) -> str:
+    """Which of :data:`_LONG_NUMBERS`'s words an argument called ``name`` is counted in (``kernel along x``: kernel)."""
+    return next((what for what in ("weights", "bias") if name.startswith(what)), "kernel")
 
 
 def first_inexact_whole(arr: Any) -> tuple[tuple[int, ...], int] | None:
@@ -194,8 +202,7 @@ def refuse_rounded_whole(given: np.ndarray, name: str, error: type[Exception] | 
     where, value = found
     with np.errstate(over="ignore"):
         held = float(given[where].astype(np.float64))
-    if error is None:
-        from .errors import InvalidKernel as error
+    error = InvalidKernel if error is None else error
     what = "kernel weights are float64" if name.startswith("kernel") else f"{name} values are float64"
     said = inexact_whole(value, f"the value at {where}", what, int(held) if math.isfinite(held) else held)
     raise error(f"{name}: {said}; give it as float64 to take the rounding")
@@ -217,47 +224,56 @@ def _first_rounded_listed(values: Any, where: tuple[int, ...]) -> tuple[tuple[in
     return None
 
 
-#: a file's numbers as their refusals and notes name them (as its int64 ones are): what -> (the whole, one at a
+#: a long double's numbers as their refusals and notes name them (as its int64 ones are): what -> (the whole, one at a
 #: position, what is counted, why float64)
-_FILE_NUMBERS = {"kernel": ("a {dtype} kernel is", "weight", "weights", "kernel weights are float64"),
-                 "weights": ("{dtype} weights are", "value", "weights", "kernel weights are float64"),
+_LONG_NUMBERS = {"kernel": ("a {dtype} kernel is", "weight", "weights", "kernel weights are float64"),
+                 "weights": ("a {dtype} weights file is", "value", "weights", "kernel weights are float64"),
                  "bias": ("a {dtype} bias is", "value", "values", "bias values are float64")}
 
 
-def float64_of_file(arr: np.ndarray, source: Any, what: str = "kernel") -> np.ndarray:
-    """``arr``, read from the file ``source`` (a kernel, ``--weights`` or a ``--bias-file``: ``what``), as float64.
+def float64_of(arr: np.ndarray, source: Any, what: str = "kernel", error: type[Exception] | None = None) -> np.ndarray:
+    """``arr``, a kernel, weights or a bias (``what``, or an argument's name starting with one) read from the file
+    ``source`` or given in memory (``source``: its argument's name), as float64.
 
-    A long-double value float64 cannot hold (past 1.8e308) or holds as another whole number is refused
-    (InvalidKernel, exit 3); the others float64 rounds are counted in a note, and those it turns to 0 (1e-400L) apart.
-    The one reading of a long-double file: a kernel's gave that note, ``--weights`` and ``--bias-file`` read 0.1L as
-    0.1 and 1e-400L as 0 in silence.
+    A long-double value float64 cannot hold (past 1.8e308) or holds as another whole number is refused (``error``,
+    InvalidKernel by default: exit 3); the others float64 rounds are counted in a note, and those it turns to 0
+    (1e-400L) apart.  The one reading of long doubles: ``--weights`` and ``--bias-file`` read 0.1L as 0.1 and 1e-400L
+    as 0 in silence, and ``conv2d`` read 1e-400L as 0 and named 1e400L by its 401 digits.
 
-    >>> float64_of_file(np.array([[0.5, 2.0]], dtype=np.longdouble), "k.npy").tolist()
+    >>> float64_of(np.array([[0.5, 2.0]], dtype=np.longdouble), "k.npy").tolist()
     [[0.5, 2.0]]
     """
-    values = arr.astype(np.float64)
-    if not (arr.dtype.kind == "f" and arr.dtype.itemsize > 8):
+    with np.errstate(over="ignore", under="ignore"):  # (1e400L and 1e-400L are refused or noted below)
+        values = arr.astype(np.float64)
+    if not is_long_double(arr):
         return values
-    whole, one, counted, held = _FILE_NUMBERS[what]
-    from .errors import InvalidKernel
+    whole, one, counted, held = _LONG_NUMBERS[_long_what(what)]
+    error = InvalidKernel if error is None else error
 
     def at(where: tuple) -> str:
         return f"the {one} at {tuple(map(int, where))}"
 
     for where in zip(*np.nonzero(np.isfinite(arr) & ~np.isfinite(values))):
-        raise InvalidKernel(f"{source}: {at(where)} is {arr[where]!s}, beyond float64's range: {held}")
+        raise error(f"{source}: {at(where)} is {arr[where]!s}, beyond float64's range: {held}")
     rounded = np.isfinite(arr) & (values.astype(arr.dtype) != arr)
     for where in zip(*np.nonzero(rounded & (np.floor(arr) == arr))):
-        raise InvalidKernel(f"{source}: {inexact_whole(int(arr[where]), at(where), held)}")
+        raise error(f"{source}: {inexact_whole(int(arr[where]), at(where), held)}")
     if rounded.any():
-        import logging
-
         zeros = int((rounded & (values == 0)).sum())
         to_zero = f" ({zeros} of them to 0, below float64's range)" if zeros else ""
         logging.getLogger("kernelcli").warning(
             "%s", f"{source}: {whole.format(dtype=arr.dtype)} read as float64 ({held}): {int(rounded.sum())} of its "
                   f"{arr.size} {counted} rounded to the nearest float64{to_zero}")
     return values
+
+
+def is_long_double(arr: np.ndarray) -> bool:
+    """Whether ``arr`` holds long doubles (wider than float64), which :func:`float64_of` reads.
+
+    >>> is_long_double(np.zeros(2, np.longdouble)) == (np.finfo(np.longdouble).nmant > 52), is_long_double(np.zeros(2))
+    (True, False)
+    """
+    return arr.dtype.kind == "f" and arr.dtype.itemsize > 8
 
 
 def check_finite_kernel(k: np.ndarray) -> bool:

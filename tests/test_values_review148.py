@@ -35,3 +35,53 @@ class TestWriteOutputResult:
     def test_plain_tensor_and_list_still_written(self, tmp_path):
         K.write_output(tmp_path / "l.npy", [[1.0, 2.0]])
         assert np.load(tmp_path / "l.npy").tolist() == [[1.0, 2.0]]
+
+
+long_double_only = pytest.mark.skipif(np.finfo(np.longdouble).nmant <= 52, reason="long double is float64 here")
+
+
+def _outcome(call, caplog):
+    """('refused', message) or ('noted', notes) of ``call``, each with its source (file or argument) cut off."""
+    caplog.clear()
+    try:
+        with caplog.at_level("WARNING", logger="kernelcli"):
+            call()
+    except Exception as exc:  # noqa: BLE001 - compared, whatever it is
+        return "refused", type(exc).__name__, str(exc).split(": ", 1)[1]
+    return "noted", [r.getMessage().split(": ", 1)[1] for r in caplog.records]
+
+
+@long_double_only
+class TestOneReaderOfLongDoubles:
+    @pytest.mark.parametrize("value", ["0.1", "1e-400", "1e400", "9007199254740993"])
+    def test_kernel_in_memory_read_as_its_file(self, tmp_path, caplog, value):
+        from kernelcli.kernel_syntax import read_npy_kernel
+
+        k = np.zeros((3, 3), np.longdouble)
+        k[1, 1] = np.longdouble(value)
+        np.save(tmp_path / "k.npy", k)
+        from_file = _outcome(lambda: read_npy_kernel(tmp_path / "k.npy"), caplog)
+        in_memory = _outcome(lambda: K.conv2d(np.ones((5, 5)), k), caplog)
+        assert in_memory == from_file
+
+    @pytest.mark.parametrize("value", ["0.1", "1e-400", "1e400"])
+    def test_weights_in_memory_read_as_their_file(self, tmp_path, caplog, value):
+        from kernelcli.layer_files import read_weights
+
+        w = np.ones((1, 1, 3, 3), np.longdouble)
+        w.flat[0] = np.longdouble(value)
+        np.save(tmp_path / "w.npy", w)
+        from_file = _outcome(lambda: read_weights(tmp_path / "w.npy"), caplog)
+        in_memory = _outcome(lambda: K.conv_layer(np.ones((5, 5, 1)), w), caplog)
+        assert in_memory[0] == from_file[0] and in_memory[-1] == from_file[-1]  # (UsageError in memory, as conv_layer's)
+
+    def test_1e400_named_short(self):
+        with pytest.raises(Exception, match=r"^kernel: the weight at \(0, 0\) is 1e\+400, beyond float64's range") as got:
+            K.conv2d(np.ones((5, 5)), np.array([[np.longdouble("1e400")]]))
+        assert len(str(got.value)) < 120
+
+    def test_kernel_class_takes_a_long_double_matrix(self, caplog):
+        with caplog.at_level("WARNING", logger="kernelcli"):
+            k = K.Kernel("a", np.full((3, 3), np.longdouble(1) / 10))
+        assert k.matrix[0] == (0.1, 0.1, 0.1)
+        assert "Kernel 'a': matrix: a" in caplog.text and "9 of its 9 weights rounded" in caplog.text
