@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InvalidKernel, ShapeError, UsageError
-from .numtext import EXACT_WHOLE, inexact_whole
+from .numtext import EXACT_WHOLE, below_range, inexact_whole
 
 
 #: what values of a dtype kind that is not a real number are, in a refusal
@@ -235,9 +235,9 @@ def float64_of(arr: np.ndarray, source: Any, what: str = "kernel", error: type[E
     """``arr``, a kernel, weights or a bias (``what``, or an argument's name starting with one) read from the file
     ``source`` or given in memory (``source``: its argument's name), as float64.
 
-    A long-double value float64 cannot hold (past 1.8e308) or holds as another whole number is refused (``error``,
-    InvalidKernel by default: exit 3); the others float64 rounds are counted in a note, and those it turns to 0
-    (1e-400L) apart.  The one reading of long doubles: ``--weights`` and ``--bias-file`` read 0.1L as 0.1 and 1e-400L
+    A long-double value float64 cannot hold (past 1.8e308), reads as 0 (1e-400L, as ``1e-400`` typed is:
+    :func:`~kernelcli.numtext.below_range`) or holds as another whole number is refused (``error``, InvalidKernel by
+    default: exit 3); the others float64 rounds are counted in a note.  The one reading of long doubles: ``--weights`` and ``--bias-file`` read 0.1L as 0.1 and 1e-400L
     as 0 in silence, and ``conv2d`` read 1e-400L as 0 and named 1e400L by its 401 digits.
 
     >>> float64_of(np.array([[0.5, 2.0]], dtype=np.longdouble), "k.npy").tolist()
@@ -255,15 +255,15 @@ def float64_of(arr: np.ndarray, source: Any, what: str = "kernel", error: type[E
 
     for where in zip(*np.nonzero(np.isfinite(arr) & ~np.isfinite(values))):
         raise error(f"{source}: {at(where)} is {arr[where]!s}, beyond float64's range: {held}")
+    for where in zip(*np.nonzero((arr != 0) & (values == 0))):  # (as 1e-400 typed is: refused, not a silent 0)
+        raise error(f"{source}: {below_range(str(arr[where]), at(where))}")  # (format() of a long double: 0.0)
     rounded = np.isfinite(arr) & (values.astype(arr.dtype) != arr)
     for where in zip(*np.nonzero(rounded & (np.floor(arr) == arr))):
         raise error(f"{source}: {inexact_whole(int(arr[where]), at(where), held)}")
     if rounded.any():
-        zeros = int((rounded & (values == 0)).sum())
-        to_zero = f" ({zeros} of them to 0, below float64's range)" if zeros else ""
         logging.getLogger("kernelcli").warning(
             "%s", f"{source}: {whole.format(dtype=arr.dtype)} read as float64 ({held}): {int(rounded.sum())} of its "
-                  f"{arr.size} {counted} rounded to the nearest float64{to_zero}")
+                  f"{arr.size} {counted} rounded to the nearest float64")
     return values
 
 

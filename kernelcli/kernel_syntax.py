@@ -149,8 +149,7 @@ def _values(spec: str, text: str, width: int | None = None) -> list[float]:
             if values[-1] == 0 and numtext.underflows(item):  # (1e-400 was a weight of 0 in silence)
                 cell = len(values) - 1
                 where = f"cell {cell + 1}" if width is None else f"row {cell // width + 1}, column {cell % width + 1}"
-                raise InvalidKernel(f"{_said(spec)}: {where} is {numtext.clipped(item)} ({numtext.BELOW_RANGE}), "
-                                    f"{numtext.HELD_NUMBER}")
+                raise InvalidKernel(f"{_said(spec)}: {numtext.below_range(numtext.clipped(item), where)}")
     if not values:
         raise InvalidKernel(f"{_said(spec)}: no values after the size")
     return values
@@ -307,6 +306,8 @@ def parse_kernel_scale(text: str) -> KernelScale:
     factor = float(m.group("number")) if m.group("number") is not None else 1.0
     if "%" in marks:
         factor /= 100.0
+    if factor == 0 and m.group("number") is not None and numtext.underflows(m.group("number")):
+        raise UsageError(f"invalid --kernel-scale {text!r}: {numtext.below_range(m.group('number').strip())}")
     if not math.isfinite(factor) or factor == 0:
         raise UsageError(f"invalid --kernel-scale {text!r}: the factor must be a finite non-zero number")
     return KernelScale(raw, factor, flags or None)

@@ -52,7 +52,7 @@ def parse_bias(text: str, count: int | None = None, noun: str = "kernel") -> lis
         if not math.isfinite(value):
             raise UsageError(f"invalid --bias {text!r}: values must be finite")
         if value == 0 and numtext.underflows(part.strip()):  # (1e-400 added 0 in silence: review 53 #6)
-            raise UsageError(f"invalid --bias {text!r}: {part.strip()} is {numtext.BELOW_RANGE}, {numtext.HELD_NUMBER}")
+            raise UsageError(f"invalid --bias {text!r}: {numtext.below_range(part.strip())}")
         values.append(value)
     if count is not None and len(values) not in (1, count):
         raise bias_count_error("--bias", len(values), count, noun)

@@ -61,10 +61,23 @@ def decimal(text: str) -> float | None:
     return float(stripped)
 
 
-#: how a weight typed non-zero that float64 reads as 0 is refused, in a kernel file, a JSON list or inline (1e-400)
+#: how a value given non-zero that float64 reads as 0 is refused, typed (1e-400) or stored (1e-400L): :func:`below_range`
 BELOW_RANGE = "below the float range"
-#: what such a weight should be instead
-HELD_NUMBER = "expected a number float64 holds (at least 4.9e-324 in magnitude, or 0)"
+#: the smallest magnitude float64 holds (its smallest subnormal, 4.94e-324), the one bound every message names
+SMALLEST_HELD = "4.9e-324"
+#: what such a value should be instead
+HELD_NUMBER = f"expected a number float64 holds (at least {SMALLEST_HELD} in magnitude, or 0)"
+
+
+def below_range(value: object, where: str = "") -> str:
+    """The one sentence refusing a non-zero ``value`` (as typed or stored) that float64 reads as 0, ``where`` it is:
+    a kernel weight, a weights or bias value, ``--bias`` or ``--pad-value``, typed or in a file, is refused in it.
+
+    >>> below_range("1e-400", "row 1, column 2")
+    'row 1, column 2 is 1e-400 (below the float range), expected a number float64 holds (at least 4.9e-324 in magnitude, or 0)'
+    """
+    said = f"{where} is {value}" if where else str(value)
+    return f"{said} ({BELOW_RANGE}), {HELD_NUMBER}"
 
 
 def underflows(text: str) -> bool:
@@ -218,13 +231,13 @@ def out_of_range(typed: object, low: float | None = None, high: float | None = N
     >>> out_of_range(" 1 ", 0.0, 0.999), out_of_range("0", 0, 20, above=True)
     ('1 is not in the range x>=0.0 and x<=0.999.', '0 is not in the range x>0 and x<=20.')
     >>> out_of_range("1e-400", 0, above=True, read=0.0)
-    '1e-400 reads as 0 (under the smallest float, 5e-324): not in the range x>0.'
+    '1e-400 reads as 0 (below the float range, whose smallest magnitude is 4.9e-324): not in the range x>0.'
     """
     text = typed.strip() if isinstance(typed, str) else repr(typed)
     shown = text if len(text) <= 40 else quoted(text)
     bounds = [f"x{'>' if above else '>='}{low}" if low is not None else "", f"x<={high}" if high is not None else ""]
     if read is not None and read == 0 and re.search(r"[1-9]", re.split(r"[eE]", text)[0]):
-        shown = f"{shown} reads as 0 (under the smallest float, 5e-324):"
+        shown = f"{shown} reads as 0 ({BELOW_RANGE}, whose smallest magnitude is {SMALLEST_HELD}):"
     elif read is not None and math.isinf(read) and not re.search(r"inf", text, re.IGNORECASE):
         shown = f"{shown} reads as infinity (over the largest float, 1.8e308):"
     else:

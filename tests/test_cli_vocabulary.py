@@ -580,7 +580,7 @@ class TestRangesEchoWhatWasTyped:
             assert "Traceback" not in r.stderr and len(r.stderr.splitlines()) == 1
 
     @pytest.mark.parametrize(("typed", "words"), [
-        ("1e-400", "1e-400 reads as 0 (under the smallest float, 5e-324): not in the range x>0."),
+        ("1e-400", "1e-400 reads as 0 (below the float range, whose smallest magnitude is 4.9e-324): not in the range x>0."),
         ("1e400", "1e400 reads as infinity (over the largest float, 1.8e308): not in the range x>0."),
     ])
     def test_a_value_that_reads_as_another_says_so(self, tmp_path, typed, words):

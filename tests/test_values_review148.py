@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import kernelcli as K
-from kernelcli.errors import ShapeError, UsageError
+from kernelcli.errors import InvalidKernel, ShapeError, UsageError
 
 
 class TestWriteOutputResult:
@@ -85,3 +85,66 @@ class TestOneReaderOfLongDoubles:
             k = K.Kernel("a", np.full((3, 3), np.longdouble(1) / 10))
         assert k.matrix[0] == (0.1, 0.1, 0.1)
         assert "Kernel 'a': matrix: a" in caplog.text and "9 of its 9 weights rounded" in caplog.text
+
+
+@long_double_only
+class TestOneRuleForAValueReadAsZero:
+    """1e-400 typed was refused (--bias, -k '1x1: 1e-400') and 1e-400L stored was used as 0 with a note (--bias-file,
+    a kernel .npy): both refused now, in one sentence naming one bound."""
+
+    BELOW = "(below the float range), expected a number float64 holds (at least 4.9e-324 in magnitude, or 0)"
+
+    @pytest.fixture
+    def files(self, tmp_path):
+        np.save(tmp_path / "one.npy", np.arange(25.0).reshape(5, 5))
+        np.save(tmp_path / "w1.npy", np.full((1, 1, 3, 3), 0.1))
+        np.save(tmp_path / "b01.npy", np.array([np.longdouble("1e-400")]))
+        k = np.zeros((3, 3), np.longdouble)
+        k[1, 1] = np.longdouble("1e-400")
+        np.save(tmp_path / "kld.npy", k)
+        w = np.ones((1, 1, 3, 3), np.longdouble)
+        w.flat[4] = np.longdouble("-1e-400")
+        np.save(tmp_path / "wld.npy", w)
+        return tmp_path
+
+    @pytest.mark.parametrize("args, said", [
+        (["-k", "kld.npy"], "kld.npy: the weight at (1, 1) is 1e-400 "),
+        (["--weights", "wld.npy"], "wld.npy: the value at (0, 0, 1, 1) is -1e-400 "),
+        (["--weights", "w1.npy", "--bias-file", "b01.npy"], "b01.npy: the value at (0,) is 1e-400 "),
+        (["-k", "1x1: 1e-400"], "row 1, column 1 is 1e-400 "),
+    ])
+    def test_stored_or_typed_refused_in_one_sentence(self, files, args, said):
+        from conftest import run_in_process
+
+        r = run_in_process("convolve", "one.npy", *args, "-o", "o.npy", cwd=files)
+        assert r.returncode == 3, r.stderr
+        assert said + self.BELOW in r.stderr and "Traceback" not in r.stderr, r.stderr
+        assert not (files / "o.npy").exists()
+
+    def test_in_memory_refused_too(self):
+        k = np.zeros((3, 3), np.longdouble)
+        k[1, 1] = np.longdouble("1e-400")
+        with pytest.raises(InvalidKernel,
+                           match=r"^kernel: the weight at \(1, 1\) is 1e-400 \(below the float range\)"):
+            K.conv2d(np.ones((5, 5)), k)
+
+    def test_a_stored_zero_and_a_subnormal_taken(self, tmp_path):
+        k = np.zeros((3, 3), np.longdouble)
+        k[1, 1], k[0, 0] = np.longdouble("1e-320"), np.longdouble("-0.0")
+        assert K.conv2d(np.ones((5, 5)), k)[2, 2] == 1e-320
+
+
+def test_one_bound_named():
+    from kernelcli import numtext
+
+    assert "5e-324" not in numtext.out_of_range("1e-400", 0, above=True, read=0.0)
+    assert numtext.SMALLEST_HELD in numtext.out_of_range("1e-400", 0, above=True, read=0.0)
+    assert numtext.SMALLEST_HELD in numtext.HELD_NUMBER
+
+
+def test_kernel_scale_below_range_said_so(tmp_path):
+    from conftest import run_in_process
+
+    np.save(tmp_path / "one.npy", np.ones((5, 5)))
+    r = run_in_process("convolve", "one.npy", "-k", "box:3", "--kernel-scale", "1e-400", "-o", "o.npy", cwd=tmp_path)
+    assert r.returncode == 2 and "1e-400 (below the float range)" in r.stderr, r.stderr

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = 'a76156d7c91994f04bcd344d1fa2e8089c321f457bda714a88306c0b7068ad1b'
+LOOP_SOURCES = '1ad0761500f1f050d66c6f8a6c1c9c5bf6d134edf80ce6c00f423e958af8da49'
 
 
 _ENTRIES: dict = {}

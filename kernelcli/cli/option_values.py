@@ -89,7 +89,7 @@ def parse_fill(text: Any) -> float:
     if value == 0 and numtext.underflows(stripped):  # (1e-400 filled 0s in silence, as a kernel weight did: review 53 #6)
         from ._click import click
 
-        raise click.exceptions.BadParameter(f"{text!r}: {numtext.BELOW_RANGE}, {numtext.HELD_NUMBER}")
+        raise click.exceptions.BadParameter(numtext.below_range(repr(text)))
     whole = numtext.whole(stripped)
     if whole is None and 2**53 <= abs(value) <= 2**64:  # 9007199254740993.0 is a whole number an int64 could hold: exact
         whole = numtext.exact_whole(stripped)
