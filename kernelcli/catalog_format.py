@@ -20,19 +20,12 @@ from typing import Any
 
 from .errors import InvalidKernel
 from .kernel_json import _NotFinite
-from .numtext import EXACT_WHOLE, HELD_NUMBER, decimal, inexact_whole
+from .kernel_names import (  # noqa: F401 - a kernel's name, re-exported (its former home)
+    LOOKUP_RULE, MAX_NAME_LENGTH, NAME_PATTERN, NAME_RULE, SPEC_NAME_PATTERN, built_name, built_name_hint,
+)
+from .numtext import EXACT_WHOLE, HELD_NUMBER, inexact_whole
 from .records import record
 
-#: names inside kernel files (and of families): the one rule for a kernel name
-NAME_PATTERN = re.compile(r"[a-z0-9_]+")
-#: the rule as every message states it
-NAME_RULE = "lower-case letters, digits and _ ([a-z0-9_]+)"
-#: what a catalogue lookup accepts: a name as NAME_PATTERN, read ignoring case and with "-" as "_"
-#: (``Sobel-V`` finds ``sobel_v``; names in files are lower case, so this never picks between two)
-SPEC_NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
-#: how a lookup is read, as the messages say it
-LOOKUP_RULE = "capitals and - are read as lower case and _"
-MAX_NAME_LENGTH = 64
 #: largest kernel side, and largest kernel file (checked before the file is read)
 from .limits import MAX_KERNEL_SIDE as MAX_SIDE  # noqa: E402 - declared once, in kernelcli.limits
 MAX_FILE_BYTES = 1 << 20
@@ -51,29 +44,6 @@ _SINGLE_FILE_KEYS = ("$schema", *_KERNEL_KEYS)
 _FAMILY_FILE_KEYS = ("$schema", "family", "description", "kernels")
 _PARAMETRIC = re.compile(r"(gaussian|box):(.*)", re.IGNORECASE | re.DOTALL)
 _FILE_SELECTOR = re.compile(r"(.+\.json):([A-Za-z0-9_-]+)", re.IGNORECASE | re.DOTALL)
-#: the form of a kernel's name built from a parametric spec (``gaussian:1.5``, ``box:3``), besides NAME_PATTERN's;
-#: :func:`_built_name` takes it where its number is one the spec takes
-_BUILT_NAME = re.compile(r"(gaussian|box):([0-9.e+-]+)")
-
-
-def _built_name(name: str) -> bool:
-    """Whether ``name`` is one a parametric spec's kernel is given (:mod:`kernelcli.catalog_parametric`): ``gaussian:``
-    a positive finite number, ``box:`` a whole number from 1 to MAX_SIDE.  The form alone let ``gaussian:1e+`` and
-    ``box:---`` through as names.
-
-    >>> _built_name("gaussian:1.5"), _built_name("box:3"), _built_name("gaussian:1e+"), _built_name("box:---")
-    (True, True, False, False)
-    """
-    found = _BUILT_NAME.fullmatch(name)
-    if found is None:
-        return False
-    kind, argument = found.groups()
-    if kind == "box":
-        return argument.isdigit() and 1 <= int(argument) <= MAX_SIDE
-    sigma = decimal(argument)
-    return sigma is not None and math.isfinite(sigma) and sigma > 0
-
-
 def kernel_size_text(shape: tuple[int, ...]) -> str:
     """A kernel's size as ``kernels``, ``kernels show`` and a gallery's captions state it: ``3x3`` when square, else
     in rows and columns.
@@ -138,8 +108,8 @@ class Kernel:
     def __post_init__(self) -> None:
         named = isinstance(self.name, str)
         check = _Validator(f"Kernel {self.name!r}" if named else "Kernel", max_ndim=3, planes_only=True)
-        if not named or (self.path is None and not _built_name(self.name)):
-            check.name(self.name, "name")
+        if not named or (self.path is None and not built_name(self.name)):
+            check.name(self.name, "name", built_name_hint(self.name) if named else "")
         if _held_floats(self.matrix):
             matrix = self.matrix
         else:
@@ -291,14 +261,14 @@ class _Validator:
             if key not in obj:
                 self.fail(field, f'missing key "{key}"')
 
-    def name(self, value: Any, field: str) -> str:
+    def name(self, value: Any, field: str, hint: str = "") -> str:
         if not isinstance(value, str):
             self.fail(field, f"is {_describe(value)}, expected a string")
         if len(value) > MAX_NAME_LENGTH:
             self.fail(field, f"is {len(value)} characters long, at most {MAX_NAME_LENGTH}")
         if not NAME_PATTERN.fullmatch(value):
             folded = re.sub(r"[-\s]+", "_", value.strip().lower())
-            hint = f' (e.g. "{folded}")' if NAME_PATTERN.fullmatch(folded) else ""
+            hint = f' (e.g. "{folded}")' if NAME_PATTERN.fullmatch(folded) else hint
             self.fail(field, f"{json.dumps(value)} is not a valid name: use {NAME_RULE}{hint}")
         return value
 

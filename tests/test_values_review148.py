@@ -148,3 +148,33 @@ def test_kernel_scale_below_range_said_so(tmp_path):
     np.save(tmp_path / "one.npy", np.ones((5, 5)))
     r = run_in_process("convolve", "one.npy", "-k", "box:3", "--kernel-scale", "1e-400", "-o", "o.npy", cwd=tmp_path)
     assert r.returncode == 2 and "1e-400 (below the float range)" in r.stderr, r.stderr
+
+
+class TestSpecNames:
+    """Kernel took gaussian:43 (no spec makes it: larger than 255 per side) and box:03 (no spec is named so) and
+    refused box:3.0: one rule now, the names specs give."""
+
+    @pytest.mark.parametrize("name", ["gaussian:43", "gaussian:1e300", "box:03", "box:3.0", "box:0", "gaussian:1e+"])
+    def test_names_no_spec_gives_refused(self, name):
+        with pytest.raises(InvalidKernel, match=r"is not a valid name: .*; or a spec's own"):
+            K.Kernel(name, [[1.0]])
+
+    @pytest.mark.parametrize("name", ["gaussian:42", "gaussian:1.5", "gaussian:1e-10", "box:3", "box:255"])
+    def test_names_specs_give_taken(self, name):
+        assert K.Kernel(name, [[1.0]]).name == name
+
+    def test_the_hint_names_what_the_spec_makes(self):
+        with pytest.raises(InvalidKernel, match=r"the spec box:3\.0 makes box:3$"):
+            K.Kernel("box:3.0", [[1.0]])
+
+    @pytest.mark.parametrize("spec", ["gaussian:1.50", "gaussian:2.0", "gaussian:42.33", "gaussian:42.34", "gaussian:43",
+                                      "gaussian:1e-10", "gaussian:0.1", "box:03", "box:3.0", "box:2.55e2", "box:256",
+                                      "box:0", "gaussian:-1"])
+    def test_spec_name_is_the_name_its_kernel_gets(self, spec):
+        from kernelcli.kernel_names import spec_name
+
+        try:
+            made = K.load_kernel(spec).name
+        except InvalidKernel:
+            made = None
+        assert spec_name(*spec.split(":")) == made
