@@ -78,10 +78,15 @@ def as_numpy(values: Any, name: str, expected: str = "a rectangular matrix") -> 
         raise UsageError(f"{name}: numpy cannot read this {type(values).__name__}: {said}") from None
 
 
-def refuse_text_kernel(values: Any, name: str = "kernel", ndim: int = 2, named_3d: Any = ()) -> None:
+#: the names ``kernel_3d`` knows (kernelcli.kernel_build.KERNELS_3D's, which a test checks equal), declared here where
+#: a 3-D kernel given as text is refused: the arrays layer's table is above this one
+NAMED_3D = ("box_3d", "gaussian_3d", "sobel_3d", "sobel_3d_x", "sobel_3d_y", "sobel_3d_z")
+
+
+def refuse_text_kernel(values: Any, name: str = "kernel", ndim: int = 2) -> None:
     """Refuse (UsageError) a kernel given as text (a name or spec, alone or as a list's one item), pointing to where
     a kernel of ``ndim`` dimensions is built from it: ``load_kernel`` for a 2-D kernel, ``kernel_3d`` for
-    ``conv3d``'s 3-D one (``named_3d``: the names it knows, listed), ``load_kernel(...).array()[None, None]`` for a
+    ``conv3d``'s 3-D one (its names, :data:`NAMED_3D`, listed), ``load_kernel(...).array()[None, None]`` for a
     layer's 4-D weights.  "text values, expected real numbers" was all a caller was told.
 
     >>> refuse_text_kernel(np.str_("sobel_v"))
@@ -95,8 +100,8 @@ def refuse_text_kernel(values: Any, name: str = "kernel", ndim: int = 2, named_3
     spec = text if len(text) <= 60 else text[:57] + "..."
     if ndim == 3:
         key = text.strip().lower().replace("-", "_")
-        names = f", NAME one of {', '.join(sorted(named_3d))}" if named_3d else ""
-        fix = (f"pass kernel_3d({key!r}) (from kernelcli.volumes)" if key in named_3d else
+        names = f", NAME one of {', '.join(NAMED_3D)}"
+        fix = (f"pass kernel_3d({key!r}) (from kernelcli.volumes)" if key in NAMED_3D else
                f"a named 3-D kernel is kernel_3d(NAME) from kernelcli.volumes{names}; a size in mm is three 1-D "
                "kernels (gaussian_mm, box_mm) for correlate_separable")
         raise UsageError(f"{name}: the text {spec!r}, expected a (kz, ky, kx) array of real numbers; {fix}")

@@ -118,7 +118,6 @@ def conv3d(
     """
     from .tiled import is_dask_array
 
-    ndsupport.refuse_text_kernel(kernel3d, "kernel", 3, KERNELS_3D)  # (kernel_3d's names, which the base layer cannot see)
     if is_dask_array(vol):  # lazy, tile by tile (kernelcli.tiled.arrays)
         from .tiled import arrays
 

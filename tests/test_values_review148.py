@@ -178,3 +178,38 @@ class TestSpecNames:
         except InvalidKernel:
             made = None
         assert spec_name(*spec.split(":")) == made
+
+
+class TestNamed3D:
+    """The 3-D kernel names were known to one of refuse_text_kernel's two calls (volumes.conv3d's); the other
+    (kernel_values, reached by kernelcli.tiled.arrays.conv3d) did not know them."""
+
+    def test_declared_once_and_equal_to_the_catalogues(self):
+        from kernelcli.given_values import NAMED_3D
+        from kernelcli.kernel_build import KERNELS_3D
+
+        assert sorted(NAMED_3D) == sorted(KERNELS_3D) and len(set(NAMED_3D)) == len(NAMED_3D)
+
+    def test_tiled_conv3d_points_to_kernel_3d(self):
+        da = pytest.importorskip("dask.array")
+        from kernelcli.tiled import arrays
+
+        with pytest.raises(UsageError, match=r"pass kernel_3d\('box_3d'\) \(from kernelcli\.volumes\)$"):
+            arrays.conv3d(da.from_array(np.random.rand(5, 6, 6), chunks=3), "box_3d")
+
+    def test_unknown_text_lists_the_names(self):
+        from kernelcli.volumes import conv3d
+
+        with pytest.raises(UsageError, match=r"NAME one of box_3d, gaussian_3d, sobel_3d, sobel_3d_x"):
+            conv3d(np.ones((3, 3, 3)), "blur_3d")
+
+    def test_refused_by_one_call(self, monkeypatch):
+        from kernelcli import given_values, ndsupport
+        from kernelcli.volumes import conv3d
+
+        calls = []
+        real = given_values.refuse_text_kernel
+        for module in (given_values, ndsupport):  # (volumes called it through ndsupport)
+            monkeypatch.setattr(module, "refuse_text_kernel", lambda *a, **k: calls.append(a) or real(*a, **k))
+        conv3d(np.ones((3, 3, 3)), np.ones((1, 1, 1)))
+        assert len(calls) == 1
