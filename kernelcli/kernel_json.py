@@ -15,7 +15,7 @@ import math
 from typing import Any
 
 from .errors import InvalidKernel
-from .numtext import BELOW_RANGE, EXACT_WHOLE, underflows
+from .numtext import BELOW_RANGE, EXACT_WHOLE, exact_whole, rounded_whole, underflows
 
 
 class _NotFinite:
@@ -58,8 +58,7 @@ def _parse_float(text: str) -> float | int | _NotFinite:
     if not math.isfinite(value) or value == 0 and underflows(text):  # (1e-400 was a weight of 0 in silence)
         return _NotFinite(text)
     if abs(value) >= EXACT_WHOLE:  # a whole number float64 rounds (9007199254740993.0, 1e23): the exact int, which the
-        from .numtext import exact_whole, rounded_whole  # weights' check refuses as the integer literal and the inline form
-
+        # weights' check refuses as the integer literal and the inline form
         if rounded_whole(text) is not None:
             return exact_whole(text)
     return value

@@ -50,6 +50,8 @@ from .png import write_png
 
 #: how a caller asks for a rescale into an integer image: the command line's option, the Python API's argument
 RESCALE_OPTION, RESCALE_ARGUMENT = "--rescale clip|abs|minmax (convolve, pool)", "rescale='clip'|'abs'|'minmax'"
+#: the option as pad's advice names it, where convolve is the command it names
+RESCALE_PAD = RESCALE_OPTION.removesuffix(" (convolve, pool)")
 
 
 class ValuesNotHeld(UsageError):
@@ -180,7 +182,7 @@ def write_image(
                 head = f"{o}: {fmt} cannot hold the {arr.dtype} values {source} as they are: write {keep} to keep them"
                 image = f"{'an' if bits == 8 else 'a'} {bits}-bit image"
                 raise ValuesNotHeld(head, f"{head} (pad writes its input's values), or pad into {image} with convolve -k "
-                                          "'1x1: 1', the same --padding, --pad-mode and --pad-value, and --rescale clip|abs|minmax",
+                                          f"'1x1: 1', the same --padding, --pad-mode and --pad-value, and {RESCALE_PAD}",
                                     image=image)
             depth = _rescaled_depth(like)
         if fmt in ("JPEG", "BMP") and depth == 16:

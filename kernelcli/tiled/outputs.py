@@ -8,9 +8,11 @@ PosixPath('scan_maxpool2.zarr')
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
+from ..errors import OutputRefused, UsageError
 from . import stores
 
 
@@ -18,8 +20,6 @@ def tiled_output_path(input_path: Any, out: Path | None, label: str, advice: str
     """``--out`` (a path, or an fsspec URL: a ``.zarr`` store), else the in-memory path's default name
     (:func:`kernelcli.io.naming.default_output`: ``<stem>_<label>`` with ``--format``'s extension or the
     input's), or ``<stem>_<label>.zarr`` for a Zarr input; only .zarr and .npy (else refused, saying what to do)."""
-    from ..errors import UsageError
-
     if out is None:
         out = default_tiled_output(input_path, label, fmt)
         if out.suffix.lower() not in stores.TILED_OUTPUTS:
@@ -57,8 +57,6 @@ def check_output_type(out: Path, advice: str) -> None:
     ...
     kernelcli.errors.UsageError: o.png: the tiled path writes .zarr (chunk by chunk) or .npy; got .png (an image format needs the whole result in memory): leave out --tiled/--chunks
     """
-    from ..errors import UsageError
-
     if out.suffix.lower() not in stores.TILED_OUTPUTS:
         raise UsageError(f"{out}: the tiled path writes .zarr (chunk by chunk) or .npy; "
                          f"got {out.suffix or 'no extension'} (an image format needs the whole result in memory): {advice}")
@@ -67,9 +65,6 @@ def check_output_type(out: Path, advice: str) -> None:
 def check_tiled_output(out: Path, input_path: Path, force: bool) -> None:
     """Exit 4 before any work: the output is the input (also through a symlink or a hardlink), or exists
     without --force; exit 2 for a missing folder (:func:`kernelcli.io.output_checks.check_output`)."""
-    import os
-
-    from ..errors import OutputRefused
     from . import urls
 
     if isinstance(out, str):  # an fsspec URL (see _output)
@@ -104,7 +99,6 @@ def check_tiled_output(out: Path, input_path: Path, force: bool) -> None:
 def _check_replaceable(out: Any, force: bool) -> None:
     """Exit 4 for an existing store ``out`` (a folder, or an fsspec URL string) without --force, or one that
     --force may not replace: it holds more than one Zarr array (a group, or other files)."""
-    from ..errors import OutputRefused
     from ..io.output_checks import OutputExists
 
     if not force:
@@ -117,8 +111,6 @@ def _check_replaceable(out: Any, force: bool) -> None:
 
 def _inside(path: Any, folder: Any) -> bool:
     """True when ``path`` is in ``folder`` (also through links)."""
-    import os
-
     real, root = os.path.realpath(path), os.path.realpath(folder)
     return real != root and os.path.commonpath([real, root]) == root
 

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
+from ..errors import WriteError
 from . import require
 
 
@@ -33,8 +37,6 @@ def check_written(ranges: list[Any], dest: Any, tmp: Any) -> None:
     """Refuse a run some of whose tiles did not write: their worker did not see the temporary store ``tmp``."""
     missing = sum(1 for r in ranges if isinstance(r, str) and r == UNWRITTEN)
     if missing:
-        from ..errors import WriteError
-
         raise WriteError(f"{dest}: {missing} of {len(ranges)} tiles were not written: their worker does not see {tmp} "
                          "(the workers of a cluster need the inputs and outputs on a file system they share); "
                          "the destination is untouched")
@@ -142,7 +144,6 @@ def _remove_tree_whatever_comes(path: Path) -> None:
 def _write_zarr_url(result: Any, url: str, *, force: bool, run: Any, check: Any = None, attributes: dict | None = None) -> list[Any]:
     """:func:`write_zarr` to an fsspec URL: in place (object storage cannot rename; see
     :mod:`kernelcli.tiled.urls`); on any error or Ctrl-C what was written is removed."""
-    from ..errors import WriteError
     from ..io.output_checks import OutputExists
     from . import urls
 
@@ -180,9 +181,6 @@ def _publish_store(tmp: Path, dest: Path, folder: Path, force: bool) -> None:
         return
     if not force:
         raise OutputExists(dest)
-    import shutil
-    import tempfile
-
     old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=folder))
     about_to_publish()
     os.rename(dest, old / dest.name)
@@ -196,9 +194,6 @@ def _remove_tree(path: Path) -> None:
     The marker goes first, so a tile that starts now writes nothing; one already writing may
     still create its chunk, hence the removal is repeated until the folder stays gone.
     """
-    import shutil
-    import time
-
     with contextlib.suppress(OSError):
         (path / MARKER).unlink()
     gone = 0
