@@ -23,7 +23,7 @@ from .kernel_json import _NotFinite
 from .kernel_names import (  # noqa: F401 - a kernel's name, re-exported (its former home)
     LOOKUP_RULE, MAX_NAME_LENGTH, NAME_PATTERN, NAME_RULE, SPEC_NAME_PATTERN, built_name, built_name_hint,
 )
-from .numtext import EXACT_WHOLE, HELD_NUMBER, inexact_whole
+from .numtext import EXACT_WHOLE, HELD_NUMBER, beyond_float, inexact_whole
 from .records import record
 
 #: largest kernel side, and largest kernel file (checked before the file is read)
@@ -303,8 +303,8 @@ class _Validator:
             self.fail(field, f'is {_describe(value)}, expected a number (the divisor) or "sum"')
         if value == 0:
             self.fail(field, 'is 0 and cannot be divided by; expected a non-zero number or "sum"')
-        if isinstance(value, int) and _beyond_float(value):
-            self.fail(field, f"is {_beyond_float(value)}, expected a finite non-zero number or \"sum\"")
+        if isinstance(value, int) and beyond_float(value):
+            self.fail(field, f"is {beyond_float(value)}, expected a finite non-zero number or \"sum\"")
         largest = max(map(abs, _flat(matrix)))
         if not math.isfinite(largest / abs(value)):
             self.fail(field, f"is {value!r}: dividing the matrix by it overflows")
@@ -370,8 +370,8 @@ class _Validator:
                 except ValueError:
                     pass
             self.fail(field, f"{where} is {_describe(value)}, expected a number{hint}")
-        if isinstance(value, int) and _beyond_float(value):  # (Python's int: float() raised OverflowError, exit 70)
-            self.fail(field, f"{where} is {_beyond_float(value)}, expected a finite number")
+        if isinstance(value, int) and beyond_float(value):  # (Python's int: float() raised OverflowError, exit 70)
+            self.fail(field, f"{where} is {beyond_float(value)}, expected a finite number")
         if isinstance(value, int) and float(value) != value:
             self.fail(field, inexact_whole(value, where))
         return float(value)
@@ -427,23 +427,6 @@ def _held_floats(matrix: Any) -> bool:
         if type(row) is not tuple or len(row) != width or set(map(type, row)) != {float}:
             return False
     return sums_in_range(chain.from_iterable(matrix))
-
-
-def _beyond_float(value: int) -> str | None:
-    """How a Python int past float64's range is named (its digits counted without ``str``, which refuses past 4300),
-    else None.
-
-    >>> _beyond_float(10**400), _beyond_float(2**1023), _beyond_float(-10**5000)
-    ('an integer of 401 digits (beyond the float range)', None, 'an integer of 5001 digits (beyond the float range)')
-    """
-    try:
-        float(value)
-        return None
-    except OverflowError:
-        digits = int(abs(value).bit_length() * 0.30103) + 1
-        while 10 ** (digits - 1) > abs(value):
-            digits -= 1
-        return f"an integer of {digits} digits (beyond the float range)"
 
 
 def _long_read(value: Any, source: str) -> Any:

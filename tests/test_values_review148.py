@@ -3,6 +3,8 @@ value float64 reads as 0, the spec-name rule of Kernel names, the 3-D kernel nam
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 
@@ -40,51 +42,67 @@ class TestWriteOutputResult:
 long_double_only = pytest.mark.skipif(np.finfo(np.longdouble).nmant <= 52, reason="long double is float64 here")
 
 
-def _outcome(call, caplog):
+@pytest.fixture
+def notes():
+    """The "kernelcli" logger's records, taken at the logger itself: an in-process command line run earlier in this
+    worker holds it with its own handler (propagation off), so caplog, at the root, saw nothing after one."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append
+    logger = logging.getLogger("kernelcli")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    yield records
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+def _outcome(call, notes):
     """('refused', message) or ('noted', notes) of ``call``, each with its source (file or argument) cut off."""
-    caplog.clear()
+    notes.clear()
     try:
-        with caplog.at_level("WARNING", logger="kernelcli"):
-            call()
+        call()
     except Exception as exc:  # noqa: BLE001 - compared, whatever it is
         return "refused", type(exc).__name__, str(exc).split(": ", 1)[1]
-    return "noted", [r.getMessage().split(": ", 1)[1] for r in caplog.records]
+    return "noted", [r.getMessage().split(": ", 1)[1] for r in notes]
 
 
 @long_double_only
 class TestOneReaderOfLongDoubles:
     @pytest.mark.parametrize("value", ["0.1", "1e-400", "1e400", "9007199254740993"])
-    def test_kernel_in_memory_read_as_its_file(self, tmp_path, caplog, value):
+    def test_kernel_in_memory_read_as_its_file(self, tmp_path, notes, value):
         from kernelcli.kernel_syntax import read_npy_kernel
 
         k = np.zeros((3, 3), np.longdouble)
         k[1, 1] = np.longdouble(value)
         np.save(tmp_path / "k.npy", k)
-        from_file = _outcome(lambda: read_npy_kernel(tmp_path / "k.npy"), caplog)
-        in_memory = _outcome(lambda: K.conv2d(np.ones((5, 5)), k), caplog)
-        assert in_memory == from_file
+        from_file = _outcome(lambda: read_npy_kernel(tmp_path / "k.npy"), notes)
+        in_memory = _outcome(lambda: K.conv2d(np.ones((5, 5)), k), notes)
+        assert in_memory == from_file and from_file != ("noted", [])  # (each value is refused or noted)
 
     @pytest.mark.parametrize("value", ["0.1", "1e-400", "1e400"])
-    def test_weights_in_memory_read_as_their_file(self, tmp_path, caplog, value):
+    def test_weights_in_memory_read_as_their_file(self, tmp_path, notes, value):
         from kernelcli.layer_files import read_weights
 
         w = np.ones((1, 1, 3, 3), np.longdouble)
         w.flat[0] = np.longdouble(value)
         np.save(tmp_path / "w.npy", w)
-        from_file = _outcome(lambda: read_weights(tmp_path / "w.npy"), caplog)
-        in_memory = _outcome(lambda: K.conv_layer(np.ones((5, 5, 1)), w), caplog)
+        from_file = _outcome(lambda: read_weights(tmp_path / "w.npy"), notes)
+        in_memory = _outcome(lambda: K.conv_layer(np.ones((5, 5, 1)), w), notes)
         assert in_memory[0] == from_file[0] and in_memory[-1] == from_file[-1]  # (UsageError in memory, as conv_layer's)
+        assert from_file != ("noted", [])
 
     def test_1e400_named_short(self):
         with pytest.raises(Exception, match=r"^kernel: the weight at \(0, 0\) is 1e\+400, beyond float64's range") as got:
             K.conv2d(np.ones((5, 5)), np.array([[np.longdouble("1e400")]]))
         assert len(str(got.value)) < 120
 
-    def test_kernel_class_takes_a_long_double_matrix(self, caplog):
-        with caplog.at_level("WARNING", logger="kernelcli"):
-            k = K.Kernel("a", np.full((3, 3), np.longdouble(1) / 10))
+    def test_kernel_class_takes_a_long_double_matrix(self, notes):
+        k = K.Kernel("a", np.full((3, 3), np.longdouble(1) / 10))
         assert k.matrix[0] == (0.1, 0.1, 0.1)
-        assert "Kernel 'a': matrix: a" in caplog.text and "9 of its 9 weights rounded" in caplog.text
+        said = " ".join(r.getMessage() for r in notes)
+        assert "Kernel 'a': matrix: a" in said and "9 of its 9 weights rounded" in said
 
 
 @long_double_only
