@@ -139,7 +139,7 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
 
     written = [Path(o) for o in outputs if o is not None]
     if report is not None:
-        check_report_path(report, inputs=[input], outputs=written, force=force)
+        check_report_path(report, inputs=_files_read(input), outputs=written, force=force)
     from ..io.naming import piped_stream
 
     shown_input = piped_stream(input) or str(input)  # (a pipe's stand-in file is "stdin", as a success's record says)
@@ -179,6 +179,19 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
             stop.reported = True  # type: ignore[attr-defined] # (guarded writes no other)
         write_report(report, totals, force=force)
     return result
+
+
+def _files_read(input: Path) -> list[Path]:
+    """``input`` and, for a folder (a DICOM series), the files in it its reader opens: each an input, known before
+    anything is done (a ``--report`` over one of them replaced a slice of the series).
+
+    >>> _files_read(Path("no/such.nii"))
+    [PosixPath('no/such.nii')]
+    """
+    try:
+        return [input, *(e for e in input.iterdir() if not e.name.startswith(".") and e.is_file())]
+    except OSError:  # not a folder (or not one to list: the reader says so)
+        return [input]
 
 
 def run_batch(

@@ -434,9 +434,13 @@ def json_text(document: Any) -> str:
 
 def write_report(path: Any, result: Any, *, force: bool) -> None:
     """Write ``result`` (a :class:`~kernelcli.batch_records.BatchResult`) as the ``--report`` file ``path``, as
-    ``--json`` prints it (with the call's notes), whole or not at all."""
+    ``--json`` prints it (with the call's notes), whole or not at all; never over a file the call has read (exit 4:
+    checked again now, as the readers note what they open while the call runs: a mask, a kernel file, a series' files).
+    """
+    from ..io.output_checks import refuse_noted_input
     from ..io.outputs import write_bytes_atomic
 
+    refuse_noted_input(path)
     write_bytes_atomic(path, (shown(json_text(with_call_notes(result.as_dict()))) + "\n").encode(), force=force)
 
 

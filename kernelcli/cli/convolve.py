@@ -174,6 +174,9 @@ def convolve(
         else:
             note_one_input(BatchOptions(suffix=suffix, recursive=recursive, workers=workers), quiet=quiet, out=out)
             call = run
+        from ..io.reads import note_named_inputs
+
+        note_named_inputs({"mask": mask, "kernel": kernel})  # inputs of --report's check too, read inside the job
         target = chosen_output(out, lambda: run(runner=partial(convolve_volume_output, tiled=tiles)))
         render_report(run_reported(input[0], call, outputs=[target], report=report_file, force=force), json_out=json_out, quiet=quiet)
         return

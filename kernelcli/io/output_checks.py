@@ -247,8 +247,7 @@ def output_problem(
     except (OSError, ValueError):
         st = None
     if st is not None and (st.st_dev, st.st_ino) in ids:
-        src = ids[(st.st_dev, st.st_ino)]
-        return f"{dest}: is the input {src} (same file): the output would overwrite the input"
+        return same_file_message(dest, ids[(st.st_dev, st.st_ino)])
     if input_paths is None:
         input_paths = frozenset(os.path.abspath(s) for s in ids.values())
     if st is None and os.path.abspath(dest) in input_paths:
@@ -260,6 +259,33 @@ def output_problem(
     if not force and (st is not None or os.path.islink(dest)):
         return exists_message(dest)
     return None
+
+
+def same_file_message(dest: str | os.PathLike, src: str) -> str:
+    """The one wording of an output that is the input ``src`` (exit 4, whatever force says).
+
+    >>> same_file_message("k.npy", "k.npy")
+    'k.npy: is the input k.npy (same file): the output would overwrite the input'
+    """
+    return f"{os.fspath(dest)}: is the input {src} (same file): the output would overwrite the input"
+
+
+def refuse_noted_input(dest: str | os.PathLike) -> None:
+    """OutputRefused (exit 4, in :func:`output_problem`'s words) where ``dest`` is, also through a link, a file
+    this call has noted as an input (:func:`~kernelcli.io.reads.note_input`): for an output checked before a reader
+    opened that file (``--report`` of a volume's call: its mask, its kernel file, a series' files), checked again
+    as it is written.
+
+    >>> refuse_noted_input("/no/such/file") is None
+    True
+    """
+    try:
+        st = os.stat(dest)
+    except (OSError, ValueError):
+        return
+    src = input_identities().get((st.st_dev, st.st_ino))
+    if src is not None:
+        raise OutputRefused(same_file_message(dest, src))
 
 
 def _special_kind(mode: int) -> str:

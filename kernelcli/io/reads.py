@@ -95,6 +95,22 @@ def _read_paths(parameters: dict[str, Any]) -> Iterator[str]:
                 yield text
 
 
+def note_named_inputs(parameters: dict[str, Any]) -> None:
+    """:func:`note_input` each file among a command's ``parameters`` that names one it reads (:func:`_read_paths`), as
+    the call starts: where its reader opens it only inside the job (a volume's ``--mask`` and kernel file), after
+    ``--report`` was checked.
+
+    >>> import tempfile, pathlib
+    >>> k = pathlib.Path(tempfile.mkdtemp()) / "k.npy"; _ = k.write_bytes(b"x")
+    >>> with input_session():
+    ...     note_named_inputs({"kernel": [str(k), "box:3vox"], "mask": None})
+    ...     list(input_identities().values()) == [str(k)]
+    True
+    """
+    for path in _read_paths(parameters):
+        note_input(path)
+
+
 def _reads_stdin(parameters: dict[str, Any]) -> bool:
     """True when one of the files a command reads is ``-``, stdin (``convolve - ...``)."""
     for name in READ_PARAMETERS & parameters.keys():

@@ -461,8 +461,10 @@ def _read_mask(path: str | os.PathLike, vol: Volume, affine: str | None = None) 
     ``affine`` (``--affine``) reads a NIfTI mask's geometry as the input's was read: a mask made from
     the input carries its header.
     """
+    from ..io.reads import note_input
     from ..volume_inputs import NIFTI_SUFFIXES
 
+    note_input(path)  # an input: no output of this call (a --report) is written over it
     m = read_volume(path, affine=affine if volume_suffix(Path(path)) in NIFTI_SUFFIXES else None)
     shape = vol.data.shape[-3:]
     if m.data.ndim != 3 or m.data.shape != shape:

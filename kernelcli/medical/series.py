@@ -33,9 +33,12 @@ def _headers(pydicom: Any, folder: Path, warned: PydicomWarnings) -> tuple[list[
         entries = sorted(e for e in folder.iterdir() if not e.name.startswith("."))
     except OSError as exc:
         raise InputError(f"{folder}: cannot list the folder: {exc.strerror or exc}") from None
+    from ..io.reads import note_input
+
     for entry in entries:
         if not entry.is_file():
             continue
+        note_input(entry)  # each file opened is an input: no output of this call (a --report) is written over it
         said = PydicomWarnings()  # kept only for the files that stay
         with said.about(entry.name):
             try:
