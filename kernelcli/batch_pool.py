@@ -31,7 +31,7 @@ from .batch_watch import WATCH_EVERY, _exists, _Watch, lost_record
 from .errors import KernelcliError
 from .io.outputs import signals_deferred
 from .io.temporary import adopt_run_token, run_token
-from .stops import raise_lost_stops
+from .stops import raise_lost_stops, replaced_stop
 
 #: what a job looks like: ``job(input_path, out=output_path)`` returning a report with ``.notes``
 Job = Callable[..., Any]
@@ -61,6 +61,9 @@ def run_one(job: Job, item: Item, token: str | None = None) -> Record:
         # in a batch every error names its file
         record.failed(exc, item.input.name if item.input.name in str(exc) else str(item.input))
     except Exception as exc:  # a bug (or MemoryError): keep going, but say so (exit 70 at the end)
+        stop = replaced_stop()
+        if stop is not None:  # not a bug: a stop an extension's import replaced by its own error; the run stops
+            raise stop from exc
         record.failed(exc, str(item.input), traceback.format_exc())
     record.seconds = time.perf_counter() - start
     return record

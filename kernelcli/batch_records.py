@@ -55,6 +55,7 @@ class Record:
         """
         from .errors import KernelcliError, interrupt_exit_code
         from .io.output_checks import too_long_error
+        from .stops import replaced_stop
 
         self.status = "failed"
         exc = too_long_error(exc) or exc  # a path the user gave: not a bug
@@ -63,8 +64,9 @@ class Record:
             self.error, self.code = message if name in message else f"{name}: {message}", exc.exit_code
         elif isinstance(exc, MemoryError):
             self.error, self.code = f"{name}: not enough memory", EXIT_ITEM_FAILED
-        elif isinstance(exc, KeyboardInterrupt):  # Ctrl-C, SIGTERM, SIGHUP: stopped before it finished
-            self.status, self.code = "not run", interrupt_exit_code(exc)
+        elif isinstance(exc, KeyboardInterrupt) or replaced_stop() is not None:  # Ctrl-C, SIGTERM, SIGHUP: stopped
+            # before it finished (also where an extension's import replaced the stop by its own error: not a bug)
+            self.status, self.code = "not run", interrupt_exit_code(exc if isinstance(exc, KeyboardInterrupt) else replaced_stop())
             self.error = stopped_by(self.code)
         else:
             self.internal, self.code, self.traceback = True, EXIT_INTERNAL, tb

@@ -54,6 +54,22 @@ def received() -> int | None:
     return _received[0] if _received else None
 
 
+def replaced_stop() -> KeyboardInterrupt | None:
+    """The stop a received signal made (:func:`received`): what an exception raised since then may have replaced
+    (Ctrl-C's KeyboardInterrupt, SIGTERM's and SIGHUP's :class:`~kernelcli.errors.Interrupted`), else None; read
+    before an exception we did not expect is called a bug.
+
+    >>> replaced_stop() is None
+    True
+    """
+    signum = received()
+    if signum is None:
+        return None
+    from .errors import Interrupted
+
+    return KeyboardInterrupt() if signum == signal.SIGINT else Interrupted(signum)
+
+
 def raise_lost_stops() -> None:
     """Install the hook (call it from the main thread, where it sets the SIGALRM handler)."""
     global _main_thread

@@ -163,10 +163,13 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
             record.output = str(result.output)
     except BaseException as exc:  # recorded as a batch records it, then handled by `guarded` as without --report
         if not (isinstance(exc, SystemExit) or _click_control(exc)):
-            record.failed(exc, input.name if input.name in str(exc) else shown_input, traceback.format_exc())
-            stop = exc if isinstance(exc, KeyboardInterrupt) else None
+            replaced = _replaced_stop(exc)  # a stop an extension's import replaced by its own error: the stop, not a bug
+            record.failed(replaced or exc, input.name if input.name in str(exc) else shown_input, traceback.format_exc())
+            stop = replaced or (exc if isinstance(exc, KeyboardInterrupt) else None)
             if isinstance(exc, KernelcliError):
                 exc.record = record  # type: ignore[attr-defined] # --json prints it too (its seconds set below)
+            if replaced is not None:
+                raise replaced from exc  # (after the report is written below; `guarded` reports it as any stop)
         raise
     finally:
         record.seconds = getattr(result, "seconds", None) if stop is None and record.status == "ok" else time.perf_counter() - start
@@ -192,6 +195,17 @@ def _files_read(input: Path) -> list[Path]:
         return [input, *(e for e in input.iterdir() if not e.name.startswith(".") and e.is_file())]
     except OSError:  # not a folder (or not one to list: the reader says so)
         return [input]
+
+
+def _replaced_stop(exc: BaseException) -> KeyboardInterrupt | None:
+    """The stop (:func:`kernelcli.stops.replaced_stop`) that ``exc``, an exception we did not expect, stands for
+    (a signal landed while an extension imported a module), else None."""
+    from ..errors import KernelcliError
+    from ..stops import replaced_stop
+
+    if not isinstance(exc, Exception) or isinstance(exc, (KernelcliError, MemoryError)):
+        return None
+    return replaced_stop()
 
 
 def run_batch(

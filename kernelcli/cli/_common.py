@@ -232,20 +232,7 @@ def guarded(func: F) -> F:
         except KernelcliError as exc:
             _fail_known(exc, as_json, kwargs, func.__name__)
         except KeyboardInterrupt as exc:
-            from ._signals import stopped_record, stopped_report
-
-            error(interrupted_message(exc))
-            report, stopped, batch, why = stopped_report(given_inputs(kwargs), kwargs, exc)
-            if report is not None:  # (a report that cannot be written: the stop is what the call says)
-                with contextlib.suppress(Exception):
-                    write_report(report, stopped, force=True)  # (stopped_report chose it: new, or --force)
-            elif why is not None and not kwargs.get("quiet"):
-                note(f"note: --report {kwargs.get('report_file', kwargs.get('report'))}: not written: {why}")
-            if batch and as_json and not _JSON_PRINTED:  # the document a batch prints
-                print_json(stopped.as_dict())
-            else:  # the record, in a batch's words
-                _failure_json(as_json, kwargs, interrupt_exit_code(exc), stopped_record(exc), "not run")
-            raise exit_with(interrupt_exit_code(exc)) from None
+            _stopped(exc, as_json, kwargs)
         except MemoryError:
             # a limit should have refused it first (kernelcli.limits); never report it as a bug
             _traceback_if_debug()
@@ -267,13 +254,31 @@ def guarded(func: F) -> F:
             _traceback_if_debug()
             stop = stop_replaced_by(exc)
             if stop is not None:  # not a bug: a stop that an extension turned into its own error
-                error(interrupted_message(stop))
-                raise exit_with(interrupt_exit_code(stop)) from None
+                _stopped(stop, as_json, kwargs)
             error(internal_error_message(exc))
             _failure_json(as_json, kwargs, EXIT_INTERNAL, f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())}")
             raise exit_with(EXIT_INTERNAL) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _stopped(exc: BaseException, as_json: bool, kwargs: dict) -> NoReturn:
+    """End a call that the stop ``exc`` (Ctrl-C, SIGTERM, SIGHUP) ended: its line, its ``--report`` where none was
+    written (:func:`~._signals.stopped_report`), its ``--json`` document or record ("not run"), its exit code."""
+    from ._signals import stopped_record, stopped_report
+
+    error(interrupted_message(exc))
+    report, stopped, batch, why = stopped_report(given_inputs(kwargs), kwargs, exc)
+    if report is not None:  # (a report that cannot be written: the stop is what the call says)
+        with contextlib.suppress(Exception):
+            write_report(report, stopped, force=True)  # (stopped_report chose it: new, or --force)
+    elif why is not None and not kwargs.get("quiet"):
+        note(f"note: --report {kwargs.get('report_file', kwargs.get('report'))}: not written: {why}")
+    if batch and as_json and not _JSON_PRINTED:  # the document a batch prints
+        print_json(stopped.as_dict())
+    else:  # the record, in a batch's words
+        _failure_json(as_json, kwargs, interrupt_exit_code(exc), stopped_record(exc), "not run")
+    raise exit_with(interrupt_exit_code(exc)) from None
 
 
 def _notes_from_logging(*, quiet: bool) -> None:

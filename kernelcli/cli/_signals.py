@@ -17,15 +17,9 @@ from typing import Any
 
 def stop_replaced_by(exc: BaseException) -> KeyboardInterrupt | None:
     """The stop a signal made before ``exc`` was raised (see :mod:`kernelcli.stops`), else None."""
-    import signal
+    from ..stops import replaced_stop
 
-    from ..errors import Interrupted
-    from ..stops import received
-
-    signum = received()
-    if signum is None:
-        return None
-    return KeyboardInterrupt() if signum == signal.SIGINT else Interrupted(signum)
+    return replaced_stop()
 
 
 def interrupted_message(exc: BaseException) -> str:
