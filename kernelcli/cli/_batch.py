@@ -104,13 +104,29 @@ def _timed(result: Any, start: float) -> Any:
     return result
 
 
+class _NotChosen:
+    """The output of a call whose default name could not be chosen (:func:`chosen_output`): no file, and not stdout."""
+
+    def __repr__(self) -> str:
+        return "NOT_CHOSEN"
+
+
+#: what :func:`chosen_output` gives where naming the output fails: its record's ``output`` is null (None is stdout)
+NOT_CHOSEN: Any = _NotChosen()
+
+
 def chosen_output(out: Any, choose: Callable[[], Any]) -> Any:
     """``out``, else the file the job names by default (a volume's, a tiled run's), chosen here, before
     :func:`run_reported` checks ``--report`` against it: a report of that name replaced the result it was written beside.
-    None where naming it fails (an invalid kernel): the job then fails the same way, in its record.
+    :data:`NOT_CHOSEN` where naming it fails (an invalid kernel): the job then fails the same way, in its record,
+    whose ``output`` is null.
 
     >>> chosen_output(None, lambda: Path("t_maxpool2.nii.gz")), chosen_output(Path("o.nii"), lambda: 1 / 0)
     (PosixPath('t_maxpool2.nii.gz'), PosixPath('o.nii'))
+    >>> from kernelcli.errors import InvalidKernel
+    >>> def unknown(): raise InvalidKernel("nosuch")
+    >>> chosen_output(None, unknown)
+    NOT_CHOSEN
     """
     from ..errors import KernelcliError
 
@@ -119,14 +135,14 @@ def chosen_output(out: Any, choose: Callable[[], Any]) -> Any:
     try:
         return choose()
     except KernelcliError:
-        return None
+        return NOT_CHOSEN
 
 
 def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], report: Path | None, force: bool) -> Any:
     """``call()`` for one input; with ``--report FILE`` also write the batch document with one record.
 
-    ``outputs`` are the paths ``call`` will write (None for stdout): the report may not be
-    one of them.  The report is written whether the job succeeds or fails; errors then
+    ``outputs`` are the paths ``call`` will write (None for stdout, :data:`NOT_CHOSEN` for a default name that could
+    not be chosen: the record's ``output`` null): the report may not be one of them.  The report is written whether the job succeeds or fails; errors then
     propagate to ``guarded`` as without ``--report``.  The result's ``seconds`` become the whole
     call's (read, compute and write), as a batch's records and the report's time them: one measure.
     """
@@ -137,13 +153,14 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     from ..batch_targets import check_report_path
     from ..errors import KernelcliError
 
-    written = [Path(o) for o in outputs if o is not None]
+    written = [Path(o) for o in outputs if o is not None and o is not NOT_CHOSEN]
     if report is not None:
         check_report_path(report, inputs=_files_read(input), outputs=written, force=force)
     from ..io.naming import piped_stream
 
     shown_input = piped_stream(input) or str(input)  # (a pipe's stand-in file is "stdin", as a success's record says)
-    record = Record(shown_input, str(written[0]) if written else "stdout", "failed")
+    stdout = not written and not any(o is NOT_CHOSEN for o in outputs)  # -o -, a matrix printed on stdout
+    record = Record(shown_input, str(written[0]) if written else "stdout" if stdout else None, "failed")
     start = time.perf_counter()
     if report is None:
         try:
