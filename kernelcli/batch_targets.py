@@ -60,7 +60,7 @@ def plan(
     ------
     OutputRefused
         With one line per problem (exit 4): an output that exists (without ``force``),
-        that is an input, that two inputs share, that is a folder; an output folder
+        that is an input, that two inputs share, that is a folder or links to a descriptor; an output folder
         inside the folders being read.  Nothing has been written.
     WriteError
         The output folder cannot be created or written (read-only).
@@ -116,7 +116,7 @@ def plan(
         if problem:
             long_names.append(problem)
             own.setdefault(src_path, problem)
-        found_here.append(output_problem(dest, force=force, identities=identities, input_paths=input_paths))
+        found_here.append(output_problem(dest, force=force, identities=identities, input_paths=input_paths, listed=True))
         problems.extend(filter(None, found_here))
         if any(found_here):
             own.setdefault(src_path, next(filter(None, found_here)))

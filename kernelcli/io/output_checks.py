@@ -224,6 +224,7 @@ def output_problem(
     force: bool = False,
     identities: dict[tuple[int, int], str] | None = None,
     input_paths: frozenset[str] | None = None,
+    listed: bool = False,
 ) -> str | None:
     """The one-line reason ``dest`` may not be written (exit 4), or None.
 
@@ -231,7 +232,9 @@ def output_problem(
     link, whatever ``force`` says), a folder, and an existing file without ``force``.
     ``identities`` (from :func:`input_identities`) saves stating the inputs again when
     many outputs are checked, and ``input_paths`` (their absolute paths, as a set) comparing
-    each output with every input (a batch's planning was quadratic in its files).
+    each output with every input (a batch's planning was quadratic in its files).  A path that is, or links to, an
+    open descriptor is refused at once (UsageError, exit 2: :func:`refuse_descriptor`), or with ``listed`` (a batch's
+    plan, which lists every problem) returned as its reason, as the others are.
 
     >>> import tempfile; folder = Path(tempfile.mkdtemp()); _ = (folder / "a.png").write_bytes(b"x")
     >>> output_problem(folder / "new.png") is None, output_problem(folder / "a.png")
@@ -239,7 +242,12 @@ def output_problem(
     >>> output_problem(folder / "a.png", [folder / "a.png"], force=True)
     '.../a.png: is the input .../a.png (same file): the output would overwrite the input'
     """
-    refuse_descriptor(dest)
+    try:
+        refuse_descriptor(dest)
+    except UsageError as refused:
+        if not listed:
+            raise
+        return str(refused)
     dest = Path(dest)
     ids = input_identities(inputs) if identities is None else identities
     try:
