@@ -142,6 +142,35 @@ def checked_suffix(text: Any) -> Any:
     return text
 
 
+def checked_file_path(option: str) -> Callable[[Any], Any]:
+    """The converter of an option that names one file the command writes (``--out``, ``--report``, ``--montage``):
+    a path, as every path option's (:func:`kernelcli.cli._lean._path`), but one that ends with ``/`` names a folder,
+    which pathlib dropped in silence (``--report rep/`` wrote the file ``rep``): refused naming it.  ``--out`` of a
+    Zarr store (``o.zarr/``) is a folder: taken.
+
+    >>> checked_file_path("--report")("r.json")
+    PosixPath('r.json')
+    >>> try:
+    ...     checked_file_path("--report")("rep/")
+    ... except Exception as refused:  # (click's BadParameter: exit 2, the option named)
+    ...     print(refused)
+    rep/ names a folder (it ends with '/'): expected a file name; give one in that folder (rep/NAME) or drop the slash
+    """
+
+    def check(value: Any) -> Any:
+        from ._lean import _path
+
+        text = value if isinstance(value, str) else None
+        if text is not None and text.endswith("/") and not (option == "--out" and text.rstrip("/").lower().endswith(".zarr")):
+            from ._click import click
+
+            raise click.exceptions.BadParameter(f"{text} names a folder (it ends with '/'): expected a file name; give one "
+                                                f"in that folder ({text}NAME) or drop the slash")
+        return _path(value)
+
+    return check
+
+
 def checked_window(text: Any) -> Any:
     """``--window`` as typed, once :func:`kernelcli.medical.window.parse_window` reads it: a bad one is refused as
     every option's bad value is (``Invalid value for '--window': ...``), before any input is read.

@@ -30,7 +30,8 @@ from typing import Annotated, Any, Optional
 from .. import layout, limits, modes
 from ..records import record
 from ..shapes import VOLUME_PADDING_FORMS
-from .option_values import checked_chunks, checked_scheduler, checked_suffix, checked_window, complete_kernel, parse_fill
+from .option_values import (checked_chunks, checked_file_path, checked_scheduler, checked_suffix, checked_window, complete_kernel,
+                            parse_fill)
 
 
 @record(frozen=True)
@@ -379,8 +380,14 @@ def option(
         settings["show_default"] = True
     if CONCEPTS[concept].metavar and "metavar" not in settings:
         settings["metavar"] = CONCEPTS[concept].metavar
+    if concept in FILE_OUTPUTS:  # a trailing '/' names a folder: refused, not dropped
+        settings["parser"] = checked_file_path(CONCEPTS[concept].names[0])
     settings.update(kwargs)
     return Declared(CONCEPTS[concept].names, settings)
+
+
+#: the concepts that name one file a command writes (:func:`~.option_values.checked_file_path`)
+FILE_OUTPUTS = frozenset({"out", "report", "montage"})
 
 
 class Words(str, Enum):
