@@ -398,7 +398,7 @@ def convolve_volume_output(input_path: str | os.PathLike, kernel_spec: str | Non
     if out is not None:
         return Path(out)
     options = options or VolumeOptions()
-    kernel = resolve_volume_kernel(kernel_spec) if kernel_spec else None
+    kernel = resolve_volume_kernel(kernel_spec) if kernel_spec is not None else None  # None alone is a copy: '' is refused
     label = options.label(kernel or "copy", png=not tiled and is_png_output(out, fmt))
     return default_volume_output(input_path, label, name=name, fmt=fmt, extension=".nii" if tiled else ".nii.gz")
 
@@ -420,7 +420,7 @@ def convolve_volume_file(
     (``name`` and ``fmt``: see :func:`default_volume_output`).
     """
     options = options or VolumeOptions()
-    kernel = resolve_volume_kernel(kernel_spec) if kernel_spec else None
+    kernel = resolve_volume_kernel(kernel_spec) if kernel_spec is not None else None  # None alone is a copy: '' is refused
     label = options.label(kernel or "copy", png=is_png_output(out, fmt))
     src = Path(input_path)
     read = (src,) + ((Path(options.mask),) if options.mask is not None else ())  # the mask is an input too
