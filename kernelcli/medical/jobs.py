@@ -190,8 +190,9 @@ def check_spacing_known(vol: Volume, kernel: VolumeKernel | None, axis: str | No
                      "(e.g. gaussian:1.5vox, box:3vox)" + (", or --axis z to smooth within the slices" if within else ""))
 
 
-def check_kernel_options(kernel: VolumeKernel, options: VolumeOptions) -> None:
-    """Refuse the options ``kernel`` would not use (in memory and tile by tile alike).
+def check_kernel_options(kernel: VolumeKernel | None, options: VolumeOptions) -> None:
+    """Refuse the options ``kernel`` would not use (in memory and tile by tile alike); ``kernel`` None is a copy,
+    which uses none of them (its ``--axis`` picks a .png's view alone, and :func:`copy_notes` names the rest).
 
     A file job first turns ``--axis`` with a kernel along every axis into a note (:func:`axis_for_output`); what
     reaches here with one (:func:`filter_volume` called alone) has no output whose view it could pick.
@@ -201,7 +202,17 @@ def check_kernel_options(kernel: VolumeKernel, options: VolumeOptions) -> None:
     Traceback (most recent call last):
     ...
     kernelcli.errors.UsageError: --axis z: gradient filters along every axis, so there is no axis to apply it across or leave alone; --axis then only picks a .png output's view
+    >>> check_kernel_options(None, VolumeOptions(truncate=2))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --truncate is for Gaussians (gaussian:, fwhm:, log:); a copy (no --kernel) filters nothing
     """
+    if kernel is None:
+        if options.pad_mode == "renormalise":
+            raise UsageError(f"--pad-mode renormalise (and --mask) is for smoothing kernels (gaussian, fwhm, box){_in_2d(None)}")
+        if options.truncate is not None:
+            raise UsageError(f"--truncate is for Gaussians (gaussian:, fwhm:, log:){_in_2d(None)}")
+        return
     if options.axis is not None and kernel.kind in EVERY_AXIS:
         raise UsageError(f"--axis {options.axis}: {kernel.name} filters along every axis, so there is no axis to apply it "
                          "across or leave alone; --axis then only picks a .png output's view")
@@ -212,13 +223,15 @@ def check_kernel_options(kernel: VolumeKernel, options: VolumeOptions) -> None:
         raise UsageError(f"--truncate is for Gaussians (gaussian:, fwhm:, log:){_in_2d(kernel, 'gaussian:')}")
 
 
-def _in_2d(kernel: VolumeKernel, *kinds: str) -> str:
+def _in_2d(kernel: VolumeKernel | None, *kinds: str) -> str:
     """Why ``kernel`` is not one of ``kinds`` on a volume: unitless (``gaussian:1``, ``box:3``), it is the 2-D catalogue
-    kernel, so the sizes in voxels and in mm are named; else it is another kernel.
+    kernel, so the sizes in voxels and in mm are named; else it is another kernel, or none (a copy).
 
     >>> _in_2d(resolve_volume_kernel("box:3"), "box:"), _in_2d(resolve_volume_kernel("sobel_h"), "box:")
     ('; box:3 is the 2-D kernel (applied slice by slice): on a volume give box:3vox or box:3mm', '; sobel_h is not one')
     """
+    if kernel is None:
+        return "; a copy (no --kernel) filters nothing"
     if kernel.kind == "2d" and kernel.name.startswith(kinds):
         return f"; {kernel.name} is the 2-D kernel (applied slice by slice): on a volume give {kernel.name}vox or {kernel.name}mm"
     return f"; {kernel.name} is not one"
@@ -231,9 +244,9 @@ def filter_volume(vol: Volume, kernel: VolumeKernel | None, options: VolumeOptio
     """
     notes: list[str] = []
     data = vol.data
-    if kernel is None:
-        return data, notes
     check_kernel_options(kernel, options)
+    if kernel is None:
+        return data, copy_notes(options)
     check_spacing_known(vol, kernel, options.axis)
     frames = [data] if data.ndim == 3 else list(data)
     result: np.ndarray | None = None
@@ -248,6 +261,21 @@ def filter_volume(vol: Volume, kernel: VolumeKernel | None, options: VolumeOptio
     assert result is not None
     notes.append(f"{len(frames)} volumes filtered alike")
     return result, notes
+
+
+def copy_notes(options: VolumeOptions) -> list[str]:
+    """The note for the filtering options a copy (no kernel) takes and does not use: ``--flip``, a ``--pad-mode``
+    away from replicate and a constant's ``--pad-value`` (another mode's is noted where it is read:
+    :func:`kernelcli.modes.unused_fill`); those a kernel refuses where it does not use them, a copy refuses too
+    (:func:`check_kernel_options`).
+
+    >>> copy_notes(VolumeOptions(flip=True, pad_mode="constant", pad_value=5)), copy_notes(VolumeOptions())
+    (['--flip, --pad-mode constant, --pad-value 5: for a --kernel; a copy (no --kernel) filters nothing'], [])
+    """
+    unused = [name for name, given in (("--flip", options.flip), (f"--pad-mode {options.pad_mode}", options.pad_mode != "replicate"),
+                                       (f"--pad-value {getattr(options.pad_value, 'typed', None) or f'{options.pad_value:g}'}",
+                                        options.pad_mode == "constant" and options.pad_value != 0)) if given]
+    return [f"{', '.join(unused)}: for a --kernel; a copy (no --kernel) filters nothing"] if unused else []
 
 
 def _filter3d(data: np.ndarray, spacing: tuple[float, float, float], kernel: VolumeKernel, options: VolumeOptions,

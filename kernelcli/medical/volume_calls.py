@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import UsageError
 from ..modes import RENORMALISE_ALIASES
 from ..volume_inputs import refuse_image_options
-from .jobs import VolumeOptions, VolumeReport, convolve_volume_file
+from .jobs import VolumeOptions, VolumeReport, check_kernel_options, convolve_volume_file
 from .views import is_png_output
 
 
@@ -107,6 +107,8 @@ def convolve_volume_for_cli(
     if isinstance(volume_options.get("window"), str):
         volume_options["window"] = parse_window(volume_options["window"])
     options = VolumeOptions(pad_mode=pad_mode or "replicate", pad_value=pad_value, flip=flip, **volume_options)
+    if not kernels:  # a copy: the options it refuses, before any voxel is read, in memory and tile by tile alike
+        check_kernel_options(None, options)
     # (the tiled runner reads the geometry through kernelcli.tiled.nifti.open_volume, as read_nifti does)
     return (runner or convolve_volume_file)(input_path, kernels[0] if kernels else None, options, out=out, force=force, name=name,
                                             fmt=fmt)
