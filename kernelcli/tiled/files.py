@@ -242,6 +242,7 @@ def _run(input_path, label, build, data, what, *, out, force, rescale, layout, c
          declared=None, same_grid=False):
     from .cluster import describe
 
+    check_input_array(input_path, data)
     notes = [f"{_name(input_path)}: {what}, read tile by tile ({describe(scheduler)})"]
     if data.dtype.byteorder not in ("=", "|"):  # big-endian: computed and written in this machine's order, as in memory
         data = data.astype(data.dtype.newbyteorder("="))
@@ -249,6 +250,26 @@ def _run(input_path, label, build, data, what, *, out, force, rescale, layout, c
         return _compute(input_path, label, build, finite_input(data), notes, out=out, force=force, rescale=rescale,
                         layout=layout, chunks=chunks, scheduler=scheduler, workers=workers, progress=progress,
                         volume_build=volume_build, declared=declared, same_grid=same_grid)
+
+
+def check_input_array(input_path: Any, data: Any) -> None:
+    """Refuse (exit 2) an input array of no real numbers or no cells in the ``.npy`` reader's words, naming the file
+    (the API's own refusal, :func:`kernelcli.tiled.arrays._check`, names its argument ``x``, which no user typed).
+
+    >>> import numpy as np
+    >>> check_input_array("c.zarr", np.zeros((0, 20), "f4"))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ImageReadError: c.zarr: expected a non-empty (H, W), (H, W, C) or (Z, Y, X) array, got shape (0, 20)
+    """
+    import numpy as np
+
+    from ..errors import ImageReadError
+
+    if np.dtype(data.dtype).kind not in "biuf":
+        raise ImageReadError(f"{input_path}: expected a numeric array, got dtype {data.dtype}")
+    if any(n == 0 for n in data.shape):
+        raise ImageReadError(f"{input_path}: expected a non-empty (H, W), (H, W, C) or (Z, Y, X) array, got shape {tuple(data.shape)}")
 
 
 def _compute(input_path, label, build, data, notes, *, out, force, rescale, layout, chunks, scheduler, workers, progress,
