@@ -123,16 +123,32 @@ def check_conv_peak(data: Any, kernel_shape: Any, options: Any, label: str, *, m
     check_peak(need, label)
 
 
+#: why an average pool overflows though its average fits (the README's dtype rule: PyTorch's sum, to the bit)
+AVG_SUM = ("summed in the result's dtype, as PyTorch's avg_pool2d and avg_pool3d sum it, which give inf there too; "
+           "the average itself would fit")
+
+
 def check_finite_result(src: Any, label: str, minimum: float, maximum: float, dtype: Any) -> None:
-    """A result with NaN or infinite values is an overflow: refuse it (exit 2), naming the cause."""
+    """A result with NaN or infinite values is an overflow: refuse it (exit 2), naming the cause.  An average
+    pool alone (``label`` ``avgpool...``: its input is finite) can only overflow in a window's sum (:data:`AVG_SUM`).
+
+    >>> check_finite_result("a.npy", "avgpool2", float("inf"), float("inf"), "float32")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: a.npy: avgpool2: a window's sum overflows float32 (an average is summed in the result's dtype, as PyTorch's avg_pool2d and avg_pool3d sum it, which give inf there too; the average itself would fit); give a float64 input (.npy) or smaller input values
+    """
     import math
 
     if math.isfinite(minimum) and math.isfinite(maximum):
         return
-    wider = "" if str(dtype) == "float64" else ", or a float64 input (.npy)"  # (a float64 result has no wider type)
+    wider = str(dtype) != "float64"  # (a float64 result has no wider type)
+    if label.startswith("avgpool"):
+        raise UsageError(f"{src}: {label}: a window's sum overflows {dtype} (an average is {AVG_SUM}); give "
+                         f"{'a float64 input (.npy) or ' if wider else ''}smaller input values")
+    pooled = f"; an avgpool step's window sum may be what overflowed (it is {AVG_SUM})" if "| avgpool" in label else ""
     raise UsageError(
         f"{src}: {label}: the result overflows {dtype} (values beyond its range became infinite or NaN); "
-        f"use a smaller kernel scale or input values{wider}"
+        f"use a smaller kernel scale or input values{', or a float64 input (.npy)' if wider else ''}{pooled}"
     )
 
 

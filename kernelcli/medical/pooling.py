@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..jobs_common import _named, min_max
+from ..jobs_common import _named, check_finite_result, min_max
 from ..volume_inputs import volume_suffix
 from .jobs import VolumeOptions, VolumeReport, _write_result, default_volume_output
 from .views import is_png_output, unused_view_note
@@ -123,6 +123,7 @@ def pool_volume_file(
     result = _named(src, pooled)  # a refusal names the file, as for images and arrays
     seconds = time.perf_counter() - start
     minimum, maximum = min_max(result)  # ints for whole numbers: an int64 past 2**53 is not rounded
+    check_finite_result(src, label, minimum, maximum, result.dtype)  # an average's window sum past float32: never written
     # new voxel n sits at old index n*step - padding + (size-1)/2, on each of (i, j, k)
     grid = np.eye(4)
     grid[:3, :3] *= step
