@@ -118,7 +118,7 @@ def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None)
     """
     from ..errors import UsageError
     from ..io.output_checks import descriptor_of, pipe_refused, refuse_descriptor, stream_named
-    from ..io.pipes import is_stdio, stdout_formats
+    from ..io.pipes import csv_may_hold, is_stdio, stdout_formats, terminal_advice
     from .options import CONCEPTS
 
     for name, what in FILE_ONLY.items():
@@ -131,8 +131,12 @@ def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None)
         given = kwargs.get("input")
         inputs = list(given) if isinstance(given, (list, tuple)) else [given]
         source = Path(inputs[0]) if len(inputs) == 1 and inputs[0] is not None and not is_stdio(inputs[0]) else None
-        formats = stdout_formats(source, maps=makes_maps(kwargs), layout=kwargs.get("layout"))
-        how = f"--out - (a {out_format.upper()})" if out_format else f"--out - --format {formats}"
+        maps = makes_maps(kwargs)
+        formats = stdout_formats(source, maps=maps, layout=kwargs.get("layout"))
+        chosen = getattr(kwargs.get("fmt"), "value", kwargs.get("fmt"))  # (-o /dev/stdout --format npy: that one)
+        how = f"--out - (a {out_format.upper()})" if out_format else f"--out - --format {chosen or formats}"
+        if (out_format or chosen) != "csv":
+            how += terminal_advice("fmt" in kwargs and not maps and csv_may_hold(source, _combined(kwargs)))
         through = stream_named(out, "its device file")
         raise UsageError(pipe_refused("--out", out, "stdout is written as --out -", stream=f"through {through}",
                                       fix=f"give {how}"))

@@ -318,7 +318,8 @@ class Pipes:
                 fmt = "npy" if suffix == "npy" else "csv"
             else:
                 raise UsageError("--out - writes to stdout, which has no file name to tell the format: add --format "
-                                 + stdout_formats(self.input, maps=self.maps, layout=self.layout))
+                                 + stdout_formats(self.input, maps=self.maps, layout=self.layout)
+                                 + terminal_advice(self.text_format and csv_may_hold(self.input, self.combined)))
         if fmt != "csv" and self._stdout is None and sys.stdout is not None and sys.stdout.isatty():
             raise UsageError(f"--out - writes {fmt.upper()} bytes to stdout, which is a terminal: redirect it to a file "
                              f"(> out.{fmt}) or pipe it to a program (| ...)"
@@ -328,6 +329,21 @@ class Pipes:
         self.display[str(path)] = "stdout"
         self.display[path.name] = "stdout"  # as notes name a file: 'stdout-<token>.npy does not hold the alpha channel'
         return path
+
+
+def terminal_advice(csv: bool) -> str:
+    """What ``-o -`` needs besides a format when stdout is a terminal (which takes no image or array bytes: the
+    next refusal), else ''; ``csv``: a csv holds the result (:func:`csv_may_hold`), and is printed there as text.
+    The hints of a bare ``-o -`` and of ``-o /dev/stdout`` offered formats the terminal then refused, all of them for a
+    volume or a filter bank.
+
+    >>> terminal_advice(True)  # (stdout is no terminal under doctest)
+    ''
+    """
+    if sys.stdout is None or not sys.stdout.isatty():
+        return ""
+    return ("; stdout is a terminal, which takes no image or array bytes: redirect it to a file (> FILE) or pipe it to a "
+            "program (| ...)" + ("; --format csv prints a matrix as text" if csv else ""))
 
 
 def csv_may_hold(path: Path | None, combined: bool = False) -> bool:
