@@ -564,7 +564,7 @@ class TestRangesEchoWhatWasTyped:
     @pytest.mark.parametrize(("args", "typed", "bounds"), [
         (["learn", "m.csv", "m.csv", "-f", "3", "--method", "gd", "--lr"], ["0", "-1e0", "0.000"], "x>0"),
         (["learn", "m.csv", "m.csv", "-f", "3", "--method", "gd", "--gamma"], ["0", "1.5", "2e0"], "x>0 and x<=1"),
-        (["learn", "m.csv", "m.csv", "-f", "3", "--method", "gd", "--momentum"], ["1", "-0.5", "1e0"], "x>=0.0 and x<=0.999"),
+        (["learn", "m.csv", "m.csv", "-f", "3", "--method", "gd", "--momentum"], ["1", "-0.5", "1e0"], "x>=0 and x<=0.999"),
         (["convolve", "v.nii.gz", "-k", "gaussian:1vox", "-o", "o.nii.gz", "--truncate"], ["0", "21", "00"], "x>0 and x<=20"),
     ], ids=["lr", "gamma", "momentum", "truncate"])
     def test_a_value_out_of_range_is_echoed_as_typed(self, tmp_path, args, typed, bounds):
@@ -589,6 +589,20 @@ class TestRangesEchoWhatWasTyped:
         (tmp_path / "m.csv").write_text("1,2,3,4\n5,6,7,8\n9,1,2,3\n4,5,6,7\n")
         r = run_in_process("learn", "m.csv", "m.csv", "-f", "3", "--method", "gd", "--lr", typed, cwd=tmp_path)
         assert r.returncode == 2 and f"'--lr': {words}" in r.stderr, r.stderr
+
+    @pytest.mark.parametrize("option", ["--momentum", "--truncate"])
+    def test_a_value_that_reads_as_0_where_0_is_in_range_is_refused(self, tmp_path, option):
+        # review 148 #9: --momentum 1e-400 ran with momentum 0 in silence (0 is in its range); every float option
+        # parsed by number_in refuses it in --bias's and --pad-value's sentence
+        (tmp_path / "m.csv").write_text("1,2,3,4\n5,6,7,8\n9,1,2,3\n4,5,6,7\n")
+        if option == "--momentum":
+            args = ["learn", "m.csv", "m.csv", "-f", "3", "--method", "gd", "--epochs", "2", option, "1e-400", "-o", "k.json"]
+        else:  # (0 is out of --truncate's range: its own sentence, as --lr's)
+            args = ["convolve", "m.csv", "-k", "gaussian:1", option, "1e-400", "-o", "o.npy"]
+        r = run_in_process(*args, cwd=tmp_path)
+        said = "1e-400 (below the float range), expected a number float64 holds (at least 4.9e-324 in magnitude, or 0)"
+        expected = said if option == "--momentum" else "1e-400 reads as 0 (below the float range"
+        assert r.returncode == 2 and f"'{option}': {expected}" in r.stderr and not list(tmp_path.glob("k.json")), r.stderr
 
     def test_values_in_range_are_taken(self, tmp_path):
         (tmp_path / "m.csv").write_text("1,2,3,4\n5,6,7,8\n9,1,2,3\n4,5,6,7\n")

@@ -73,7 +73,7 @@ def learn(
     step_size: Annotated[Optional[int], option("step_size", min=1, show_default=False)] = None,
     gamma: Annotated[float, option("gamma", parser=number_in(0, 1, above=True))] = 0.1,
     optimizer: Annotated[Optimizer, option("optimizer")] = Optimizer.sgd,
-    momentum: Annotated[float, option("momentum", min=0.0, max=MAX_MOMENTUM)] = 0.9,
+    momentum: Annotated[float, option("momentum", parser=number_in(0, MAX_MOMENTUM))] = 0.9,
     seed: Annotated[int, option("seed", min=0)] = 0,
     stride: StrideOption = 1,
     padding: PaddingOption = "same",

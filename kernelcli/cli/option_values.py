@@ -99,7 +99,8 @@ def parse_fill(text: Any) -> float:
 
 def number_in(low: float | None = None, high: float | None = None, *, above: bool = False) -> Callable[[Any], Any]:
     """The parser of a float option in [low, high] (``above``: ``low`` itself refused) for a range typer's
-    ``min``/``max`` cannot say (``> 0``), refusing in their words with the value as typed.
+    ``min``/``max`` cannot say (``> 0``), refusing in their words with the value as typed; a non-zero value float64
+    reads as 0 is refused where 0 is in range too (:func:`kernelcli.numtext.below_range`, as ``--bias 1e-400`` is).
 
     >>> number_in(0, 1, above=True)("0.5"), number_in(0, 1, above=True)(0.1)
     (0.5, 0.1)
@@ -115,6 +116,8 @@ def number_in(low: float | None = None, high: float | None = None, *, above: boo
             raise click.exceptions.BadParameter(f"{numtext.quoted(text)} is not a valid float.")
         if not ((low is None or (value > low if above else value >= low)) and (high is None or value <= high)) or abs(value) == math.inf:
             raise click.exceptions.BadParameter(numtext.out_of_range(text, low, high, above=above, read=value))  # (NaN too)
+        if value == 0 and numtext.underflows(text):  # in range as 0, which was not typed (--momentum 1e-400 ran with 0)
+            raise click.exceptions.BadParameter(numtext.below_range(text))
         return value
 
     return parse

@@ -255,7 +255,7 @@ HELP: dict[str, str] = {
     "step_size": "gd: StepLR, multiply the lr by --gamma every K epochs (default: a third of the epochs).",
     "gamma": "gd: StepLR factor (0 < gamma <= 1).",
     "optimizer": "gd: sgd (with --momentum) or adam.",
-    "momentum": "gd: SGD momentum.",
+    "momentum": f"gd: SGD momentum (0 <= momentum <= {limits.MAX_MOMENTUM}).",
     "seed": "Seed of gd's mini-batch shuffle, and of the random subset of windows lstsq and gd keep past 8,000,000 equation values.",
     "name": "Kernel name in the JSON file (default: the --out file's stem).",
     "plot": "gd: draw the loss curve to this PNG.",
