@@ -89,8 +89,13 @@ def inline_kernel(spec: str, *, max_ndim: int = 2) -> Any:
 
 
 def _said(spec: str) -> str:
-    """``spec`` as a message quotes it: whole, but for a long one (a 4300-digit size was one line of 4,360 characters)."""
-    return numtext.quoted(spec, 120)
+    """``spec`` as a refusal names it, the option first, inline or a JSON list alike: whole, but for a long one (a
+    4300-digit size was one line of 4,360 characters).
+
+    >>> _said("1x1: 1e400")
+    "--kernel '1x1: 1e400'"
+    """
+    return f"--kernel {numtext.quoted(spec.strip(), 120)}"
 
 
 def _side(digits: str) -> int | None:
@@ -133,9 +138,9 @@ def _imagemagick(spec: str, m: re.Match) -> Any:
 def _values(spec: str, text: str, width: int | None = None) -> list[float]:
     """The weights of ``text``, row by row: separated by commas and/or blanks; an empty cell between commas (``1,,2``,
     a comma first or last) is refused: ImageMagick reads it as 0 (and then has a value too many), taking the next
-    number for it shifts the rest, as the CSV reader says.  A non-zero cell float64 reads as 0 is refused naming its
-    row and column (``width`` values a row; its cell number without a size)."""
-    values = []
+    number for it shifts the rest, as the CSV reader says.  A weight refused is named by its row and column (``width``
+    values a row; its cell number without a size), as a JSON list and a kernel file name it."""
+    values: list[float] = []
     fields = text.split(",")
     for index, field in enumerate(fields):
         items = field.split()
@@ -145,26 +150,31 @@ def _values(spec: str, text: str, width: int | None = None) -> list[float]:
             raise InvalidKernel(f"{_said(spec)}: cell {len(values) + 1} is empty ({where}): ImageMagick reads an empty "
                                 "cell as 0; write 0, or nan or - for a cell outside the neighbourhood")
         for item in items:
-            values.append(_value(spec, item))
-            if values[-1] == 0 and numtext.underflows(item):  # (1e-400 was a weight of 0 in silence)
-                cell = len(values) - 1
-                where = f"cell {cell + 1}" if width is None else f"row {cell // width + 1}, column {cell % width + 1}"
-                raise InvalidKernel(f"{_said(spec)}: {numtext.below_range(numtext.clipped(item), where)}")
+            cell = len(values)
+            where = f"cell {cell + 1}" if width is None else f"row {cell // width + 1}, column {cell % width + 1}"
+            values.append(_value(spec, item, where))
     if not values:
         raise InvalidKernel(f"{_said(spec)}: no values after the size")
     return values
 
 
-def _value(spec: str, item: str) -> float:
+def _value(spec: str, item: str, where: str) -> float:
+    """The weight ``item`` typed at ``where``, or its refusal in the words of a JSON list's (``catalog_format``)."""
     if item.lower() == "nan" or item == "-":
         return 0.0  # outside the neighbourhood: contributes nothing to a convolution
     value = numtext.decimal(item)
     if value is None:
-        raise InvalidKernel(f"{_said(spec)}: {numtext.quoted(item)} is not a number (values are separated by commas or spaces)")
+        raise InvalidKernel(f"{_said(spec)}: {where} is {numtext.quoted(item)}, expected a number (values are separated "
+                            "by commas or spaces)")
     if (rounded := numtext.rounded_whole(item)) is not None:
-        raise InvalidKernel(f"{_said(spec)}: {numtext.inexact_whole(item, rounded=rounded)}")
+        raise InvalidKernel(f"{_said(spec)}: {numtext.inexact_whole(numtext.clipped(item), where, rounded=rounded)}")
+    shown = numtext.clipped(item)
+    if math.isinf(value) and item.lstrip("+-").lower() not in ("inf", "infinity"):
+        shown += " (beyond the float range)"  # 1e400: digits float64 cannot hold ('inf' is shown as typed)
     if not math.isfinite(value):
-        raise InvalidKernel(f"{_said(spec)}: {numtext.quoted(item)} is not a finite number")
+        raise InvalidKernel(f"{_said(spec)}: {where} is {shown}, expected a finite number")
+    if value == 0 and numtext.underflows(item):  # (1e-400 was a weight of 0 in silence)
+        raise InvalidKernel(f"{_said(spec)}: {numtext.below_range(shown, where)}")
     return value
 
 
@@ -204,7 +214,7 @@ def _json_list(spec: str, max_ndim: int) -> Any:
     from .catalog_files import parse_kernels
     from .kernel_json import _NotFinite, _parse_float, _parse_int
 
-    label = f"--kernel {spec.strip()[:40]!r}"
+    label = _said(spec)
     try:  # NaN, Infinity and 1e400 kept as their text, as in a kernel file: named where they stand
         document = json.loads(spec, parse_float=_parse_float, parse_int=_parse_int, parse_constant=_NotFinite)
     except json.JSONDecodeError as exc:

@@ -72,8 +72,8 @@ class TestInlineSyntax:
             ("3x1: 1,2,3;1x3: 1,2,3", "one kernel per --kernel"),
             ("3x3: 1,2", "3x3 needs 9 values"),
             ("1,2,3", "square number"),
-            ("2x2: 1 2 x 4", "'x' is not a number"),
-            ("2x2: 1 2 inf 4", "not a finite number"),
+            ("2x2: 1 2 x 4", "row 2, column 1 is 'x', expected a number"),
+            ("2x2: 1 2 inf 4", "row 2, column 1 is inf, expected a finite number"),
             ("[[1,2],[3]]", "row 2 has 1 value, expected 2"),
             ("[1, 2", "not a JSON list"),
             # a JSON list's NaN, Infinity or 1e400 named where it stands, as in a kernel file (was "values are too large")

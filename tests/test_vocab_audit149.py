@@ -1,0 +1,46 @@
+"""Audit 149: one vocabulary, round 4 (#3 an inline kernel weight worded as the JSON list words it, #4 ``--layout``
+noted for either value on a 2-D input, #6 ``--pad-mode``'s default shown without parentheses, and audit 132's
+leftovers)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import run_in_process
+from kernelcli.catalog import load_kernel
+from kernelcli.errors import InvalidKernel
+
+HELD = "expected a number float64 holds (at least 4.9e-324 in magnitude, or 0)"
+
+
+class TestInlineWeights:
+    """#3: ``-k '1x2: 1 1e400'`` read "'1x2: 1 1e400': '1e400' is not a finite number" (no cell, no --kernel), where
+    ``-k '[[1, 1e400]]'`` names the cell and why.  (``1x2`` is ImageMagick's width x height: 2 rows of 1.)"""
+
+    @pytest.mark.parametrize(
+        ("spec", "message"),
+        [
+            ("1x2: 1 1e400", "--kernel '1x2: 1 1e400': row 2, column 1 is 1e400 (beyond the float range), expected a finite number"),
+            ("[[1, 1e400]]", "--kernel '[[1, 1e400]]': matrix: row 1, column 2 is 1e400 (beyond the float range), expected a finite number"),
+            ("2x1: 1 -1e400", "--kernel '2x1: 1 -1e400': row 1, column 2 is -1e400 (beyond the float range), expected a finite number"),
+            ("1x1: 1e-400", f"--kernel '1x1: 1e-400': row 1, column 1 is 1e-400 (below the float range), {HELD}"),
+            ("[[1e-400]]", f"--kernel '[[1e-400]]': matrix: row 1, column 1 is 1e-400 (below the float range), {HELD}"),
+            ("2x2: 1 2 inf 4", "--kernel '2x2: 1 2 inf 4': row 2, column 1 is inf, expected a finite number"),
+            ("1x1: abc", "--kernel '1x1: abc': row 1, column 1 is 'abc', expected a number (values are separated by commas or spaces)"),
+            ("1 1 1 1e400", "--kernel '1 1 1 1e400': cell 4 is 1e400 (beyond the float range), expected a finite number"),
+            ("2x1: 1 9007199254740993", "--kernel '2x1: 1 9007199254740993': row 1, column 2 is 9007199254740993, which float64 reads "
+             "as 9007199254740992: kernel weights are float64, exact for whole numbers up to 2**53"),
+        ],
+    )
+    def test_a_bad_weight_is_named_by_its_cell_as_the_json_list_names_it(self, spec, message):
+        with pytest.raises(InvalidKernel) as caught:
+            load_kernel(spec)
+        assert str(caught.value) == message
+
+    def test_the_cli_says_so_with_exit_3(self, tmp_path):
+        np.save(tmp_path / "x.npy", np.ones((4, 4)))
+        for args in (["convolve", "x.npy", "-k", "1x2: 1 1e400", "-o", "y.npy"], ["kernels", "show", "1x2: 1 1e400"]):
+            done = run_in_process(*args, cwd=tmp_path)
+            assert done.returncode == 3
+            assert "--kernel '1x2: 1 1e400': row 2, column 1 is 1e400 (beyond the float range), expected a finite number" in done.stderr
