@@ -117,7 +117,7 @@ def array_layout(shape: tuple[int, ...], layout: str | None, source: str, notes:
     """The layout of an array file of ``shape``: the one given, else ``hwc`` when unambiguous.
 
     A 2-D array is (H, W) whatever the layout says, except ``zyx`` (a volume needs three
-    axes); a ``chw`` it makes no difference to is said in ``notes``.  A 3-D array without
+    axes); a ``hwc`` or ``chw`` it makes no difference to is said in ``notes``.  A 3-D array without
     ``layout`` is refused, naming the readings and the flag, unless its last axis holds at most
     :data:`MAX_CHANNELS` values and its first more (then (H, W, C)), or, where both are at most that, ``channels``
     (the channel count the call's weights or (C, f, f) kernels take) picks one: (4, 4, 3) under (K, 3, f, f) weights
@@ -131,8 +131,9 @@ def array_layout(shape: tuple[int, ...], layout: str | None, source: str, notes:
     if len(shape) == 2:
         if layout == "zyx":
             raise UsageError(f"{source}: --layout zyx needs a 3-D (Z, Y, X) array; this one is 2-D, {_x(shape)}")
-        if layout == "chw" and notes is not None:
-            notes.append(f"{os.path.basename(source)}: a 2-D input is one channel, (1, H, W) and (H, W, 1) alike: --layout chw changes nothing")
+        if layout is not None and notes is not None:  # (hwc was silent, chw noted: either names no axis here)
+            notes.append(f"{os.path.basename(source)}: a 2-D input is one channel, (1, H, W) and (H, W, 1) alike: "
+                         f"--layout {layout} changes nothing")
         return "hwc"
     if layout is not None:
         return layout

@@ -44,3 +44,32 @@ class TestInlineWeights:
             done = run_in_process(*args, cwd=tmp_path)
             assert done.returncode == 3
             assert "--kernel '1x2: 1 1e400': row 2, column 1 is 1e400 (beyond the float range), expected a finite number" in done.stderr
+
+
+class TestLayoutOnTwoDims:
+    """#4: ``--layout chw`` on a 2-D input was noted ("... --layout chw changes nothing") and ``--layout hwc`` was not,
+    in every command that reads an input's layout; ``shape`` and ``params`` note either value."""
+
+    CALLS = {
+        "pad": ["pad", "x.npy", "-p", "1", "-o", "p.npy"],
+        "convolve": ["convolve", "x.npy", "-k", "box:3", "-o", "c.npy"],
+        "pool": ["pool", "x.npy", "-f", "2", "-o", "q.npy"],
+        "gallery": ["gallery", "x.npy", "-o", "g.png"],
+        "learn": ["learn", "x.npy", "y.npy", "-f", "3", "-o", "k.json"],
+    }
+
+    @pytest.mark.parametrize("command", sorted(CALLS))
+    @pytest.mark.parametrize("given", ["hwc", "HWC", "chw"])
+    def test_either_layout_is_noted_as_changing_nothing(self, command, given, tmp_path):
+        rng = np.random.default_rng(0)
+        np.save(tmp_path / "x.npy", rng.random((8, 8)))
+        np.save(tmp_path / "y.npy", rng.random((8, 8)))
+        done = run_in_process(*self.CALLS[command], "--layout", given, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        said = given.lower()
+        assert (f"note: x.npy: a 2-D input is one channel, (1, H, W) and (H, W, 1) alike: --layout {said} changes nothing"
+                in done.stderr)
+
+    def test_no_layout_no_note(self, tmp_path):
+        np.save(tmp_path / "x.npy", np.ones((4, 4)))
+        assert "--layout" not in run_in_process("pad", "x.npy", "-p", "1", "-o", "p.npy", cwd=tmp_path).stderr
