@@ -73,3 +73,27 @@ class TestLayoutOnTwoDims:
     def test_no_layout_no_note(self, tmp_path):
         np.save(tmp_path / "x.npy", np.ones((4, 4)))
         assert "--layout" not in run_in_process("pad", "x.npy", "-p", "1", "-o", "p.npy", cwd=tmp_path).stderr
+
+
+COMMANDS = ["convolve", "pad", "pool", "shape", "params", "summary", "volume", "gallery", "learn", "kernels", "worker"]
+
+
+def _help(command: str) -> str:
+    done = run_in_process(command, "--help", env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
+    assert done.returncode == 0, done.stderr
+    return " ".join(done.stdout.split())
+
+
+class TestDefaultsShown:
+    """#6: ``--pad-mode``'s default read ``[default: (constant)]`` in pad, gallery and learn (Click puts a string
+    ``show_default`` in parentheses), where every other default reads ``[default: 0]``."""
+
+    @pytest.mark.parametrize("command", ["pad", "gallery", "learn"])
+    def test_pad_mode_shows_its_default_as_the_others_do(self, command):
+        text = _help(command)
+        segment = text[text.index("--pad-mode"):text.index("--pad-value")]
+        assert "[default: constant]" in segment, segment
+
+    @pytest.mark.parametrize("command", COMMANDS)
+    def test_no_default_in_parentheses(self, command):
+        assert "[default: (" not in _help(command)

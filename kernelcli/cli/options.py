@@ -445,8 +445,9 @@ PaddingOption = Annotated[str, option("padding")]
 #: convolve's: the shared words, and what a 3-D kernel on a (Z, Y, X) array takes (the widths its refusals name)
 ConvolvePaddingOption = Annotated[str, option("padding", extra=f"A 3-D kernel on a --layout zyx array: {VOLUME_PADDING_FORMS}.")]
 #: pad, learn and gallery: None is the constant border (shown as the default), so a --pad-mode given is told from none
-#: (an explicit constant where nothing is padded was noted by convolve alone: review 52 #3)
-PadModeOption = Annotated[Optional[str], option("pad_mode", show_default="constant")]
+#: (an explicit constant where nothing is padded was noted by convolve alone: review 52 #3); the default is shown as
+#: ``extra``, as every other one is: Click puts a string ``show_default`` in parentheses ("[default: (constant)]")
+PadModeOption = Annotated[Optional[str], option("pad_mode", extra="[default: constant]", show_default=False)]
 
 
 #: ``--pad-value``: None when not given (0 is filled then), so that a 0 given with a mode that does not fill is named too
