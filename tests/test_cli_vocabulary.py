@@ -86,6 +86,7 @@ OWN_VOCABULARY = {(("shape",), "--layout"): "plane_layout", (("summary",), "--la
 
 #: (command, option) whose value is written as the command narrows or widens its concept's
 NARROWED_METAVARS = {("pad", "--padding"), ("pool", "--padding"), ("shape", "--size"), ("params", "--size"),
+                     ("pool", "--size"), ("learn", "--size"),  # F|FxF|FxFxF, F|FxF: the forms each takes (audit 149)
                      ("shape", "--input"), ("summary", "--input")}
 
 

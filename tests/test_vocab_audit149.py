@@ -97,3 +97,40 @@ class TestDefaultsShown:
     @pytest.mark.parametrize("command", COMMANDS)
     def test_no_default_in_parentheses(self, command):
         assert "[default: (" not in _help(command)
+
+
+class TestAudit132Leftovers:
+    """Audit 132's points still open in audit 149: learn's input help left out GIF (which it reads); pool's and learn's
+    ``-f`` showed metavar ``F`` and a hand-typed ``[x>=1]`` (one space), though they take ``FxF`` (pool ``FxFxF``)."""
+
+    def test_learn_lists_the_image_formats_every_command_lists(self):
+        from kernelcli.cli.options import IMAGE_FORMATS
+
+        text = _help("learn")
+        assert f"The input: image ({IMAGE_FORMATS})" in text
+        assert "GIF" in IMAGE_FORMATS and f"Images ({IMAGE_FORMATS})" in _help("convolve")
+
+    def test_learn_reads_a_gif(self, tmp_path):
+        from PIL import Image
+
+        x = np.random.default_rng(1).integers(0, 256, (12, 12)).astype(np.uint8)
+        Image.fromarray(x).save(tmp_path / "x.gif")
+        np.save(tmp_path / "y.npy", x.astype(float))
+        done = run_in_process("learn", "x.gif", "y.npy", "-f", "1", "-o", "k.json", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+
+    @pytest.mark.parametrize(("command", "metavar"), [("pool", "F|FxF|FxFxF"), ("learn", "F|FxF")])
+    def test_size_shows_the_forms_it_takes(self, command, metavar):
+        done = run_in_process(command, "--help", env={"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
+        line = next(row for row in done.stdout.splitlines() if "-f, --size" in row)
+        assert f"--f {metavar} " in line, line
+
+    @pytest.mark.parametrize("command", ["pool", "learn"])
+    def test_size_shows_its_range_as_click_shows_every_other(self, command):
+        import typer.main
+
+        from kernelcli.cli import app
+
+        click_command = typer.main.get_command(app).commands[command]
+        size = next(param for param in click_command.params if param.name == "size")
+        assert size.help.endswith("window).  [x>=1]"), size.help  # Click's two spaces, as --stride's [x>=1]

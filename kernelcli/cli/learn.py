@@ -13,6 +13,8 @@ from ..limits import MAX_MOMENTUM
 from ._common import echo, guarded, note, print_json
 from .option_values import learn_side, number_in
 from .options import (
+    IMAGE_FORMATS,
+    SIDE_RANGE,
     DilationOption,
     LayoutOption,
     ForceOption,
@@ -61,9 +63,9 @@ class Optimizer(Words):
 
 @guarded
 def learn(
-    input: Annotated[Path, typer.Argument(help="The input: image (PNG, JPEG, TIFF, BMP), .npy array or .csv/.txt matrix.", show_default=False)],
+    input: Annotated[Path, typer.Argument(help=f"The input: image ({IMAGE_FORMATS}), .npy array or .csv/.txt matrix.", show_default=False)],
     target: Annotated[Path, typer.Argument(help="What the input should become (same formats); keep it float (.npy, .tif) for exact answers.", show_default=False)],
-    size: Annotated[int, option("size", parser=learn_side, extra="[x>=1]", show_default=False)],
+    size: Annotated[int, option("size", parser=learn_side, metavar="F|FxF", extra=SIDE_RANGE, show_default=False)],
     method: Annotated[Method, option("method")] = Method.lstsq,
     combine: Annotated[Combine, option("combine", vocabulary=False, help="Multi-channel inputs: a kernel per channel, one kernel shared by all channels, or one C x f x f kernel whose responses are summed.")] = Combine.per_channel,
     fit_bias: Annotated[bool, option("fit_bias")] = False,

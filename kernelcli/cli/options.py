@@ -441,6 +441,8 @@ ThenOption = Annotated[Optional[list[str]], option("then", show_default=False,
                                                    autocompletion=complete_kernel)]
 KernelScaleOption = Annotated[Optional[str], option("kernel_scale", show_default=False)]
 StrideOption = Annotated[int, option("stride", min=1)]
+#: the range shown after a ``--size`` its own parser reads (pool_side, learn_side), as Click shows ``min=1``'s
+SIDE_RANGE = " [x>=1]"
 PaddingOption = Annotated[str, option("padding")]
 #: convolve's: the shared words, and what a 3-D kernel on a (Z, Y, X) array takes (the widths its refusals name)
 ConvolvePaddingOption = Annotated[str, option("padding", extra=f"A 3-D kernel on a --layout zyx array: {VOLUME_PADDING_FORMS}.")]
@@ -492,8 +494,10 @@ WindowOption = Annotated[Optional[str], option("window", parser=checked_window, 
 KeepDtypeOption = Annotated[bool, option("keep_dtype")]
 AffineOption = Annotated[Optional[str], option("affine", show_default=False)]
 
+#: the image formats every command reads, said once (learn's input named four: GIF was left out)
+IMAGE_FORMATS = "PNG, JPEG, TIFF, BMP, GIF"
 #: what a command reading images takes, said once: by ``convolve``'s inputs and ``gallery``'s one
-IMAGE_FORMATS_HELP = "Images (PNG, JPEG, TIFF, BMP, GIF), .npy arrays or .csv/.txt matrices"
+IMAGE_FORMATS_HELP = f"Images ({IMAGE_FORMATS}), .npy arrays or .csv/.txt matrices"
 _INPUTS_HELP = (IMAGE_FORMATS_HELP + "{volumes}, '-' for stdin; folders; quoted patterns such as 'scans/**/*.png'.")
 InputsArgument = Annotated[list[Path], argument(help=_INPUTS_HELP.format(volumes=", NIfTI or DICOM volumes"), show_default=False)]
 #: the inputs of a command that takes no volumes (pad)

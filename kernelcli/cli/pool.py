@@ -7,6 +7,7 @@ from typing import Annotated, Any, Optional
 from ._batch import BatchOptions, chosen_output, note_one_input, one_volume, refuse_batch_without_out_dir, run_batch, run_inputs, run_reported
 from ..batch_kinds import by_kind, input_kinds, refuse_what_no_kind_takes
 from .options import (
+    SIDE_RANGE,
     AffineOption,
     CompressOption,
     ForceOption,
@@ -52,7 +53,7 @@ Examples:
 @starts_early
 def pool(
     input: InputsArgument,
-    size: Annotated[int, option("size", parser=pool_side, extra="[x>=1]", show_default=False)],
+    size: Annotated[int, option("size", parser=pool_side, metavar="F|FxF|FxFxF", extra=SIDE_RANGE, show_default=False)],
     op: Annotated[str, option("pool_op")] = "max",
     stride: Annotated[Optional[int], option("stride", min=1, extra="[default: the size]", show_default=False)] = None,
     padding: Annotated[str, option("padding", metavar="valid|P", help=POOL_PADDING_HELP)] = "valid",
