@@ -116,7 +116,8 @@ def plan(
         if problem:
             long_names.append(problem)
             own.setdefault(src_path, problem)
-        found_here.append(output_problem(dest, force=force, identities=identities, input_paths=input_paths, listed=True))
+        found = output_problem(dest, force=force, identities=identities, input_paths=input_paths, listed=True)
+        found_here.append(f"--report {found}" if found and src_path is None else found)  # (named as its folder is)
         problems.extend(filter(None, found_here))
         if any(found_here):
             own.setdefault(src_path, next(filter(None, found_here)))
@@ -277,8 +278,8 @@ def check_report_path(
     problem = output_problem(dest, inputs, force=force)
     if problem is None and any(os.path.abspath(dest) == os.path.abspath(o) for o in outputs):
         problem = f"{dest}: is also the output; choose another --report file"
-    if problem:
-        raise OutputRefused(problem)
+    if problem:  # named as its missing folder is, and as the README quotes it ("adir: is a folder" said no option)
+        raise OutputRefused(f"--report {problem}")
     check_report_folder(report)
 
 

@@ -134,3 +134,23 @@ class TestAudit132Leftovers:
         click_command = typer.main.get_command(app).commands[command]
         size = next(param for param in click_command.params if param.name == "size")
         assert size.help.endswith("window).  [x>=1]"), size.help  # Click's two spaces, as --stride's [x>=1]
+
+
+class TestReportNamed:
+    """Audit 132's leftover: ``--report adir`` was refused as "adir: is a folder, expected a file path" and ``--report
+    exists.json`` as "exists.json: already exists; ...", without ``--report``, where its missing folder and the late
+    refusal the README quotes ("error: --report r.json: already exists; ...") name it."""
+
+    @pytest.mark.parametrize("inputs", [["x.npy"], ["x.npy", "z.npy"]], ids=["one", "batch"])
+    @pytest.mark.parametrize(("report", "why"), [("adir", "is a folder, expected a file path"),
+                                                 ("ex.json", "already exists; use --force to overwrite it")])
+    def test_a_report_refused_up_front_names_the_option(self, tmp_path, inputs, report, why):
+        for name in ("x.npy", "z.npy"):
+            np.save(tmp_path / name, np.ones((4, 4)))
+        (tmp_path / "adir").mkdir()
+        (tmp_path / "ex.json").write_text("{}")
+        out = ["-o", "o.npy"] if len(inputs) == 1 else ["-d", "od"]
+        done = run_in_process("pad", *inputs, "-p", "1", *out, "--report", report, cwd=tmp_path)
+        assert done.returncode == 4
+        assert f"error: --report {report}: {why}" in done.stderr, done.stderr
+        assert (tmp_path / "ex.json").read_text() == "{}" and not (tmp_path / "o.npy").exists()
