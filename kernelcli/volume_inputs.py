@@ -130,7 +130,7 @@ def refuse_image_options(input_path: str | os.PathLike, given: dict[str, object]
     >>> refuse_image_options("ct.nii.gz", {"--rescale": None, "--quality": 80}, command="pool")
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: ct.nii.gz: --quality not supported for volumes (NIfTI/DICOM): `kernelcli pool` takes it for images and arrays; drop it
+    kernelcli.errors.UsageError: ct.nii.gz: --quality not supported for volumes (NIfTI, DICOM): `kernelcli pool` takes it for images and arrays; drop it
     """
     names = given_names(given)
     if not names:
@@ -139,7 +139,7 @@ def refuse_image_options(input_path: str | os.PathLike, given: dict[str, object]
 
     them = "it" if len(names) == 1 else "them"
     takes = f"`kernelcli {command}` takes {them}" if command else f"{'it is' if len(names) == 1 else 'they are'}"
-    said = f"{input_path}: {', '.join(names)} not supported for volumes (NIfTI/DICOM): {takes} for images and arrays; drop {them}"
+    said = f"{input_path}: {', '.join(names)} not supported for volumes (NIfTI, DICOM): {takes} for images and arrays; drop {them}"
     if "--rescale" in names:  # what a volume has instead: pool keeps no integer type (no --keep-dtype there)
         ways = ([] if command == "pool" else ["--keep-dtype rounds it into the input's integer type"]) + [
             "--window C,W maps it to 0-255"]

@@ -51,11 +51,11 @@ def test_a_volume_in_a_mixed_batch_fails_alone_on_a_layout_it_cannot_take(mixed,
 
 @pytest.mark.parametrize("args, said", [
     (["convolve", "vols", "-k", "box:3", "--stride", "2"],
-     "vols/a.nii.gz: --stride not supported for volumes (NIfTI/DICOM): `kernelcli convolve` takes it for images and arrays"),
+     "vols/a.nii.gz: --stride not supported for volumes (NIfTI, DICOM): `kernelcli convolve` takes it for images and arrays"),
     (["convolve", "vols", "-k", "box:3", "--format", "tif"], "--format tif: unsupported output type '.tif' for a volume"),
     (["convolve", "vols", "-k", "box:3", "--layout", "chw"], "vols/a.nii.gz: a volume is read (Z, Y, X) from its header"),
     (["pool", "vols", "-f", "2", "--rescale", "minmax"],
-     "vols/a.nii.gz: --rescale not supported for volumes (NIfTI/DICOM): `kernelcli pool` takes it for images and arrays"),
+     "vols/a.nii.gz: --rescale not supported for volumes (NIfTI, DICOM): `kernelcli pool` takes it for images and arrays"),
     (["pool", "vols", "-f", "2", "--format", "jpg"], "--format jpg: unsupported output type '.jpg' for a volume"),
     (["convolve", "g.png", "h.png", "-k", "sobel_v", "-k", "sobel_h", "--format", "png"],
      "--format png: several feature maps need .npy (H', W', maps) or .tif (one float32 page per map)"),

@@ -129,7 +129,7 @@ class TestEncodingOptionsGivenWhereUnused:
                      ["pool", "v.nii.gz", "-f", "2", "--op", "avg", "--rescale", "minmax"],
                      ["pool", "v.nii.gz", "-f", "2", "--op", "avg", "--max-pixels", "9", "--compress", "best"]):
             r = invoke(*args, "-o", "o.nii.gz")
-            assert r.exit_code == 2 and "not supported for volumes (NIfTI/DICOM)" in r.stderr, (args, r.stderr)
+            assert r.exit_code == 2 and "not supported for volumes (NIfTI, DICOM)" in r.stderr, (args, r.stderr)
             assert not (tmp_path / "o.nii.gz").exists()
         assert "--max-pixels, --compress not supported" in r.stderr
         (tmp_path / "mix").mkdir()

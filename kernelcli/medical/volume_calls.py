@@ -56,7 +56,7 @@ def check_volume_call(input_path: str | os.PathLike, kernels: list[str] | None, 
     >>> check_volume_call("ct.nii.gz", ["box:3"], stride=2)
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: ct.nii.gz: --stride not supported for volumes (NIfTI/DICOM): `kernelcli convolve` takes it for images and arrays; drop it
+    kernelcli.errors.UsageError: ct.nii.gz: --stride not supported for volumes (NIfTI, DICOM): `kernelcli convolve` takes it for images and arrays; drop it
     """
     from ..layout import check_volume_layout
 
