@@ -324,6 +324,9 @@ def _refuse_torch(tensor: Any, name: str, its: str) -> None:
         raise UsageError(f"{name}: a torch tensor that requires grad (kernelcli computes no gradients); pass "
                          f"{its}detach()")
     device = getattr(getattr(tensor, "device", None), "type", "cpu")
+    if device == "meta":  # (its .cpu() raises NotImplementedError: there is nothing to copy)
+        raise UsageError(f"{name}: a torch tensor on the meta device, which holds no values (a shape only); give one "
+                         "that holds them, on the cpu")
     if device != "cpu":
         raise UsageError(f"{name}: a torch tensor on {device}; pass {its}cpu()")
     dtype = str(getattr(tensor, "dtype", ""))
