@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Callable
 from typing import Any, Sequence
 
 from .errors import InvalidKernel, KernelNotFound, UsageError
@@ -195,9 +196,11 @@ def step_named(steps: list[Step], n: int, shape: tuple[int, ...]):
                         f"{'x'.join(map(str, shape))} result of step {n}): {exc}") from None
 
 
-def run_chain_volume(data: Any, steps: list[Step], conv: dict[str, Any]) -> Any:
+def run_chain_volume(data: Any, steps: list[Step], conv: dict[str, Any], cast: Callable[[Any], Any] | None = None) -> Any:
     """:func:`run_chain` on a (Z, Y, X) array (``--layout zyx``) as the separate calls take one: a kernel
     on every slice, as ``convolve`` does; a pooling step in 3-D, as ``pool`` does (F x F x F windows).
+    ``cast``: what ``convolve`` makes of its input before a kernel step (a volume's dtype), applied there only, so a
+    pooling step pools the voxels as ``pool`` does (a max pool of int16 stays int16: a chain cast it to float32 first).
 
     >>> import numpy as np
     >>> run_chain_volume(np.arange(8.0).reshape(2, 2, 2), parse_chain("maxpool:2", []), {}).tolist()
@@ -212,7 +215,7 @@ def run_chain_volume(data: Any, steps: list[Step], conv: dict[str, Any]) -> Any:
     for n, step in enumerate(steps):
         with step_named(steps, n, x.shape):
             if step.kernel is not None:
-                x = np.moveaxis(run_chain(np.moveaxis(x, 0, -1), [step], conv), -1, 0)
+                x = np.moveaxis(run_chain(np.moveaxis(cast(x) if cast else x, 0, -1), [step], conv), -1, 0)
             else:
                 stride = step.stride or step.size
                 check_peak(conv_peak(x.shape, (step.size, step.size), stride=stride), f"{step.op}pool{step.size}")
@@ -275,7 +278,7 @@ def chain_file(input_path: Any, steps: list[Step], options: Any, *, out: Any, fo
         encoding=getattr(options, "encoding", None),
         # a zyx array as pool takes it, where a step pools (kernels alone: every slice, as convolve does)
         # (in the volume rule's dtype, as the separate calls: float64 here made a chain 7.5e-5 off them, audit 141 #1)
-        volume_compute=(lambda data: run_chain_volume(in_volume_dtype(data, "zyx"), steps, conv)) if pools else None,
+        volume_compute=(lambda data: run_chain_volume(data, steps, conv, cast=lambda x: in_volume_dtype(x, "zyx"))) if pools else None,
         # an alpha is pooled by the pooling steps, as `pool` pools it; without them it is carried through
         alpha=follow,
         # (the tiled path pools a zyx array's chain in 2-D, so it refuses it: a memory refusal offered it all the same)
