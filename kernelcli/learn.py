@@ -51,7 +51,7 @@ from . import ndsupport
 from .api import as_image_array
 from .errors import UsageError
 from .layout import PLANE_WORDS
-from .learn_gd import JIT_EPOCH_WORK, _as_kernel, _jitted_epoch, _loss, reference_epoch, train_gd
+from .learn_gd import GD_EXACT_FIT, JIT_EPOCH_WORK, _as_kernel, _jitted_epoch, _loss, reference_epoch, train_gd
 from .learn_judge import _diagnoses, _offset_fits, felt_floors, gd_scales, gd_stopped, poor_fit, tap_floors, too_large_for, without_noise
 from .learn_options import (
     COMBINES, DEFAULT_EPOCHS, DEFAULT_LR, ILL_CONDITIONED, MAX_SYSTEM_VALUES, METHODS, MIN_STEPS, OPTIMIZERS, POOR_FIT,
@@ -183,7 +183,7 @@ def learn_kernel(
         # normal range, harmlessly; only a kernel past its top is refused)
         _check_kernel_range(w, None, ea, ey, xa, ta, input_name, target_name)
         b = negligible_bias(b, a, y, w)
-        mse, rel, rels = _loss(a, y, w, b)
+        mse, rel, rels = _loss(a, y, w, b, GD_EXACT_FIT)
         w, b, mse = _unscaled(w, b, mse, ea, ey)
         if ey:
             with np.errstate(over="ignore"):
@@ -194,7 +194,9 @@ def learn_kernel(
     warnings_.extend(filter(None, [poor_fit(rels_ls, options, channels=options.combine == "per-channel" and channels > 1,
                                                          plane=plane)]))
     if diff is not None:  # (each kernel's taps on their own scale, each bias on its own, in the data's units)
-        warnings_.extend(filter(None, [gd_stopped(w, w_ls, b, b_ls, *judged_on, plane)]))
+        # (a constant target's gd fit judged not exact is named too, however near its taps and bias stopped)
+        short = np.isinf(rels) & ~np.isinf(rels_ls)
+        warnings_.extend(filter(None, [gd_stopped(w, w_ls, b, b_ls, *judged_on, plane, short=short)]))
     if options.combine == "per-channel" and kernel.ndim == 3 and _agree(kernel, b):
         result_notes.append(f"the {channels} per-{plane} kernels agree; --combine shared learns the one kernel `convolve` "
                             f"applies to every {plane}")

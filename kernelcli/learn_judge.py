@@ -335,10 +335,11 @@ def without_noise(kernel: np.ndarray, floors: np.ndarray) -> np.ndarray:
 
 
 def gd_stopped(w: np.ndarray, w_ls: np.ndarray, b: np.ndarray | None, b_ls: np.ndarray | None, scales: np.ndarray,
-               bias_scales: np.ndarray, plane: str = "channel") -> str | None:
+               bias_scales: np.ndarray, plane: str = "channel", *, short: np.ndarray | None = None) -> str | None:
     """The warning where gradient descent stopped short of the least-squares fit, else None: a kernel's taps more than
     1e-3 of its own scale away (its :func:`gd_scales` entry in ``scales``, or its largest least-squares tap if
-    larger), or a bias more than 1e-3 of its own (``bias_scales``: each group's target RMS, or the bias if larger).
+    larger), a bias more than 1e-3 of its own (``bias_scales``: each group's target RMS, or the bias if larger), or a
+    group ``short`` marks (a constant target gd did not fit exactly, its residual read as infinite: never unwarned).
     Several kernels (channels, per-channel or of a sum kernel) are each judged alone and named: judged together,
     channel 1's taps of 0.002 stopped 15% short beside channel 0's of 2 with no word.  (A floor of 1 hid a miss of 35% on taps of 0.002, and called 1e-11
     a miss at 1e9; a bias 10.5 off 3e12 was "stopped 10.5 away" beside exact taps.)
@@ -351,6 +352,10 @@ def gd_stopped(w: np.ndarray, w_ls: np.ndarray, b: np.ndarray | None, b_ls: np.n
     taps_off = off > 1e-3 * np.maximum(scales, np.abs(w_ls).reshape(count, -1).max(axis=1))
     bias_gap = np.zeros(0) if b is None else np.abs(b - b_ls)
     bias_off = bias_gap > 1e-3 * np.maximum(bias_scales, np.abs(b_ls)) if b is not None else np.zeros(0, dtype=bool)
+    if short is not None and len(short) == count:
+        taps_off |= short
+    elif short is not None and short.any():  # (a sum kernel's one group: its channels are not told apart)
+        taps_off |= off == off.max()
     if not (taps_off.any() or bias_off.any()):
         return None
     away = f"{float(np.max(off[taps_off] if taps_off.any() else off)):.3g}"
