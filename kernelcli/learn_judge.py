@@ -123,13 +123,74 @@ def _read_alike(n: int, axis: int, options: LearnOptions) -> tuple[list[int], li
     return padding, [g for g in groups.values() if len(g) > 1]
 
 
+def _read_mixed(n: int, axis: int, options: LearnOptions) -> list[np.ndarray]:
+    """Along ``axis`` of an image ``n`` cells long, the ways the kernel's tap rows (columns) that read some pixel, one
+    of each group of :func:`_read_alike`, mix to read nothing: each a vector of one weight per tap row (0 elsewhere),
+    where the weighted sum of what they read is 0 at every window, whatever the image holds.  No two of them read the
+    same cells at every window, yet such tap rows' columns of the im2col system are linearly dependent, so not decided:
+    on 2 columns under ``symmetric``, a 4-column kernel's windows read columns (0, 0, 1, 1) and (0, 1, 1, 0), and its
+    tap columns 0 and 2 read together what columns 1 and 3 do.  (A constant fill is taken as one more pixel.)
+
+    >>> [v.tolist() for v in _read_mixed(2, 1, LearnOptions(size=4, pad_mode="symmetric"))]
+    [[1.0, -1.0, 1.0, -1.0]]
+    """
+    from .api import pad2d
+
+    top, bottom, left, right = _widths(options)
+    before, after = (top, bottom) if axis == 0 else (left, right)
+    taps = options.size[axis]
+    cells = pad2d(np.arange(1.0, n + 1)[:, None], (before, after, 0, 0), pad_mode=options.pad_mode)[:, 0].astype(int)
+    s, d = options.stride, options.dilation
+    out = (len(cells) - d * (taps - 1) - 1) // s + 1
+    if out < 1:
+        return []
+    fill = options.pad_mode == "constant" and options.pad_value != 0
+    seen: set[tuple] = set()
+    kept, reads = [], []
+    for i in range(taps):
+        read = cells[np.arange(out) * s + i * d]
+        if read.any() and tuple(read) not in seen:
+            seen.add(tuple(read))
+            kept.append(i)
+            reads.append(read)
+    if not reads:
+        return []
+    r = np.array(reads)
+    # the Gram matrix of the tap rows' one-hot reading patterns (windows x cells): how many windows two read one cell at
+    # (the padding a cell of its own under a fill other than 0); its null space is the mixes that read nothing
+    gram = np.sum((r[:, None, :] == r[None, :, :]) & ((r[:, None, :] > 0) | fill), axis=2).astype(np.float64)
+    values, vectors = np.linalg.eigh(gram)
+    mixes = []
+    for v in vectors[:, values <= 1e-9 * values[-1]].T:
+        v = v / v[np.argmax(np.abs(v))]
+        weights = np.zeros(taps)
+        weights[kept] = np.where(np.abs(v) < 1e-9, 0.0, np.round(v, 9))
+        mixes.append(weights)
+    return mixes
+
+
+def _mix_words(mix: np.ndarray, line: str) -> str:
+    """One of :func:`_read_mixed`'s mixes in words: "columns 0 and 2 read together what columns 1 and 3 do".
+
+    >>> _mix_words(np.array([1.0, -1.0, 1.0, -1.0]), "column")
+    'columns 0 and 2 read together what columns 1 and 3 do'
+    """
+    mix = -mix if mix[np.flatnonzero(mix)[0]] < 0 else mix
+    plus, minus = np.flatnonzero(mix > 0), np.flatnonzero(mix < 0)
+    if np.all(np.isin(np.abs(mix[mix != 0]), (1.0,))) and plus.size and minus.size:
+        together = "together " if plus.size > 1 else ""
+        return f"{channel_words(plus, line)} read{'s' if plus.size == 1 else ''} {together}what {channel_words(minus, line)} do{'es' if minus.size == 1 else ''}"
+    return f"{channel_words(np.flatnonzero(mix), line)} read pixels that one mix of them cancels"
+
+
 def _geometry_undecided(n: int, axis: int, channels: int, options: LearnOptions) -> bool:
-    """Does the kernel's size against the image's ``n`` cells along ``axis`` leave taps undecided (:func:`_read_alike`)?
-    A tap row reading only a fill other than 0 is still decided alone, beside no other such tap and no bias."""
+    """Does the kernel's size against the image's ``n`` cells along ``axis`` leave taps undecided (:func:`_read_alike`,
+    :func:`_read_mixed`)?  A tap row reading only a fill other than 0 is still decided alone, beside no other such tap
+    and no bias."""
     padding, alike = _read_alike(n, axis, options)
     beside = options.size[1 - axis] * (channels if options.combine == "sum" else 1)
     fill_decides = options.pad_mode == "constant" and options.pad_value != 0 and len(padding) * beside + options.fit_bias <= 1
-    return bool(alike) or (bool(padding) and not fill_decides)
+    return bool(alike) or (bool(padding) and not fill_decides) or bool(_read_mixed(n, axis, options))
 
 
 def too_large_for(shape: tuple[int, ...], options: LearnOptions, input_name: str) -> str | None:
@@ -148,6 +209,7 @@ def too_large_for(shape: tuple[int, ...], options: LearnOptions, input_name: str
             continue
         taps = options.size[axis]
         padding, alike = _read_alike(n, axis, options)
+        mixed = _read_mixed(n, axis, options)
         span = options.dilation * (taps - 1) + 1
         if span > n:
             spans = f" (at --dilation {options.dilation} it spans {span})" if options.dilation > 1 else ""
@@ -164,7 +226,13 @@ def too_large_for(shape: tuple[int, ...], options: LearnOptions, input_name: str
             also = "".join(f", as do {channel_words(g, line)}" for g in alike[1:])
             why.append(f"under --pad-mode {options.pad_mode} its {channel_words(alike[0], line)} read the same pixels at "
                        f"every window{also}")
-        if not alike:
+        if mixed:
+            also = "; ".join(_mix_words(m, line) for m in mixed)
+            mode = "" if alike else f"under --pad-mode {options.pad_mode} "
+            why.append(f"{mode}its {line}s' reads are linearly dependent ({also}, at every window)")
+        if mixed:
+            decided = "so not every tap is decided"
+        elif not alike:
             decided = "so those taps are not decided"
         elif padding:
             decided = "so those taps are not decided alone"

@@ -63,3 +63,49 @@ def test_gd_constant_target_kernel_file_has_no_inf(tmp_path):
     assert document["fits"] and document["relative_residual"] == 0.0, document
     described = json.loads((tmp_path / "k.json").read_text())["description"]
     assert "inf%" not in described and "residual 0% of the target's std" in described, described
+
+
+# ---------------------------------------------------------------- #2: a kernel wider than the image under symmetric
+
+
+def _refusal(x: np.ndarray, size: int, **options) -> str:
+    from kernelcli.errors import UsageError
+
+    kernel = np.random.default_rng(3).standard_normal((size, size))
+    with pytest.raises(UsageError) as caught:
+        learn_kernel(x, conv2d(x, kernel, **options), LearnOptions(size=size, **options), input_name="x.npy")
+    return str(caught.value)
+
+
+def _advised_runs(x: np.ndarray, message: str, **options) -> int:
+    import re
+
+    advised = re.search(r"use --size (\d+) or smaller$", message)
+    assert advised, message
+    size = int(advised.group(1))
+    kernel = np.random.default_rng(4).standard_normal((size, size))
+    learned = learn_kernel(x, conv2d(x, kernel, **options), LearnOptions(size=size, **options))
+    np.testing.assert_allclose(learned.kernel, kernel, atol=1e-8)
+    return size
+
+
+@pytest.mark.parametrize("shape, size, line, advised", [((40, 2), 4, "column", 3), ((2, 40), 4, "row", 3),
+                                                        ((40, 3), 6, "column", 5)])
+def test_linearly_dependent_tap_reads_are_named_as_geometry(shape, size, line, advised):
+    # 'x40x2.npy has too little texture to decide a 4x4 kernel ... use a more detailed image' for random noise: the 2
+    # windows read columns (0, 0, 1, 1) and (0, 1, 1, 0), so columns 0 + 2 read what 1 + 3 do, whatever the image holds
+    x = np.random.default_rng(3).random(shape)
+    message = _refusal(x, size, pad_mode="symmetric")
+    assert "texture" not in message and "whatever the image holds" in message, message
+    assert f"{line}s 0 and 2 read together what {line}s 1 and 3 do" in message or (
+        f"{line}s 0, 2 and 4 read together what {line}s 1, 3 and 5 do" in message), message
+    assert _advised_runs(x, message, pad_mode="symmetric") == advised
+
+
+@pytest.mark.parametrize("shape, size", [((40, 2), 5), ((40, 3), 7)])
+def test_the_wider_than_advice_runs(shape, size):
+    # '-f 5' on 2 columns advised '--size 4', refused next as too little texture (-f 7 on 3 columns: '--size 6')
+    x = np.random.default_rng(3).random(shape)
+    message = _refusal(x, size, pad_mode="symmetric")
+    assert "read the same pixels at every window" in message and "linearly dependent" in message, message
+    assert _advised_runs(x, message, pad_mode="symmetric") < size - 1
