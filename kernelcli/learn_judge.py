@@ -247,31 +247,37 @@ def _smaller_size(shape: tuple[int, ...], channels: int, options: LearnOptions, 
     """The advice of :func:`too_large_for`: the largest ``--size`` under ``taps`` that decides every tap with a padding
     giving the target's shape, that padding named where it is not the one given (a smaller kernel under the padding
     given makes another shape: "--size 4" was advised for ``-f 5 -p 2`` on 2 rows, where no padding of the target's
-    shape decides a 4-row kernel).
+    shape decides a 4-row kernel).  The padding given is tried first: at a stride over 1 several totals give one shape
+    (floor division), and ``-f 5 -s 2`` on 2 rows was told "--size 2 --padding valid" where ``same`` runs too.
 
     >>> _smaller_size((2, 40), 1, LearnOptions(size=5, padding=2), 5)
     '; use --size 3 --padding 1'
     >>> _smaller_size((3, 40), 1, LearnOptions(size=4, pad_mode="circular"), 4)
     '; use --size 3 or smaller'
+    >>> _smaller_size((2, 60), 1, LearnOptions(size=5, stride=2), 5)
+    '; use --size 2 or smaller'
     """
     top, bottom, left, right = _widths(options)
     s, d = options.stride, options.dilation
     outs = [(shape[k] + pads - d * (options.size[k] - 1) - 1) // s + 1 for k, pads in ((0, top + bottom), (1, left + right))]
     for size in range(taps - 1, 0, -1):
+        given = _widths(replace(options, size=size))
         sides: list[tuple[int, int]] = []
         for k in (0, 1):
-            total = (outs[k] - 1) * s + d * (size - 1) + 1 - shape[k]
+            least = (outs[k] - 1) * s + d * (size - 1) + 1 - shape[k]  # the totals least .. least + s - 1 give outs[k]
+            splits = [given[2 * k:2 * k + 2]] + [
+                (before, total - before) for total in range(max(least, 0), least + s)
+                for before in sorted(range(total + 1), key=lambda b: abs(2 * b - total))]
             split = next((
-                (before, total - before) for before in sorted(range(max(total, -1) + 1), key=lambda b: abs(2 * b - total))
-                if not _geometry_undecided(shape[k], k, channels, replace(options, size=size, padding=(
-                    (before, total - before, 0, 0) if k == 0 else (0, 0, before, total - before))))), None)
-            if total < 0 or split is None:
+                (before, after) for before, after in splits if before >= 0 and after >= 0
+                and least <= before + after < least + s and not _geometry_undecided(shape[k], k, channels, replace(
+                    options, size=size, padding=(before, after, 0, 0) if k == 0 else (0, 0, before, after)))), None)
+            if split is None:
                 break
             sides.append(split)
         else:
             widths = (*sides[0], *sides[1])
-            same = replace(options, size=size, padding="same")
-            if widths == _widths(replace(options, size=size)) or (options.padding == "same" and widths == _widths(same)):
+            if widths == given:
                 return f"; use --size {size} or smaller"
             named = str(widths[0]) if len(set(widths)) == 1 else ",".join(map(str, widths))
             return f"; use --size {size} --padding {'valid' if not any(widths) else named}"

@@ -109,3 +109,25 @@ def test_the_wider_than_advice_runs(shape, size):
     message = _refusal(x, size, pad_mode="symmetric")
     assert "read the same pixels at every window" in message and "linearly dependent" in message, message
     assert _advised_runs(x, message, pad_mode="symmetric") < size - 1
+
+
+# ---------------------------------------------------------------- #3: the smaller-size advice at a stride over 1
+
+
+@pytest.mark.parametrize("shape, size, options, advised", [
+    ((2, 60), 5, {"stride": 2}, 2),
+    ((3, 40), 4, {"stride": 2, "pad_mode": "circular"}, 3),
+    ((40, 1), 2, {"stride": 2, "pad_mode": "reflect"}, 1),  # (was 'use a smaller --size': no total under 0 was tried)
+])
+def test_no_padding_named_where_same_runs(shape, size, options, advised):
+    # '-f 5 --stride 2' on 2 rows: '... use --size 2 --padding valid', where -f 2 with the default same gives the
+    # target's shape and decides every tap (the smallest total padding of that shape was tried alone)
+    x = np.random.default_rng(3).random(shape)
+    message = _refusal(x, size, **options)
+    assert "--padding" not in message, message
+    assert _advised_runs(x, message, **options) == advised
+
+
+def test_a_padding_given_is_still_named_when_it_must_change():
+    x = np.random.default_rng(3).random((2, 40))
+    assert _refusal(x, 5, padding=2).endswith("use --size 3 --padding 1")
