@@ -131,3 +131,21 @@ def test_no_padding_named_where_same_runs(shape, size, options, advised):
 def test_a_padding_given_is_still_named_when_it_must_change():
     x = np.random.default_rng(3).random((2, 40))
     assert _refusal(x, 5, padding=2).endswith("use --size 3 --padding 1")
+
+
+# ---------------------------------------------------------------- #4: --combine on a one-channel input
+
+
+@pytest.mark.parametrize("combine", ["sum", "shared"])
+def test_combine_on_one_channel_is_noted(tmp_path, combine):
+    # learn said nothing ('notes': []) where convolve notes '--combine sum: the input has one channel'
+    x = _x32()
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "t.npy", conv2d(x, np.random.default_rng(3).standard_normal((3, 3))))
+    done = run_in_process("learn", "x.npy", "t.npy", "-f", "3", "--combine", combine, "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    said = f"x.npy: --combine {combine}: the input has one channel, so the kernel learned is that channel's own (as per-channel)"
+    assert said in json.loads(done.stdout)["notes"] and f"note: {said}" in done.stderr, (done.stdout, done.stderr)
+    plain = run_in_process("learn", "x.npy", "t.npy", "-f", "3", "--json", cwd=tmp_path)
+    assert "--combine" not in plain.stderr and json.loads(plain.stdout)["notes"] == []
+

@@ -171,6 +171,9 @@ def learn(
         call_note(said, quiet=quiet)
     if said := unused_border(options.padding, padding, pad_mode is not None, pad_value is not None):
         call_note(said, quiet=quiet)
+    if options.combine != "per-channel" and (x.data.ndim == 2 or x.data.shape[2] == 1):  # (as convolve notes it)
+        call_note(f"{Path(str(input)).name}: --combine {options.combine}: the input has one {plane}, so the kernel "
+                  f"learned is that {plane}'s own (as per-{plane})", quiet=quiet)
     result = _run(x.data, t.data, options, str(input), str(target), plane, show_progress=not quiet and sys.stderr.isatty())
     if plot_path is not None:
         _check_plottable(result.history, plot_path)  # before any output: nothing is written then
