@@ -149,3 +149,20 @@ def test_combine_on_one_channel_is_noted(tmp_path, combine):
     plain = run_in_process("learn", "x.npy", "t.npy", "-f", "3", "--json", cwd=tmp_path)
     assert "--combine" not in plain.stderr and json.loads(plain.stdout)["notes"] == []
 
+
+# ---------------------------------------------------------------- #5: --layout chw beside a sum's 2-D target
+
+
+def test_layout_chw_sum_target_not_noted_unused(tmp_path):
+    # 'note: tsum.npy: a 2-D input is one channel ...: --layout chw changes nothing', then 'the target is kernelcli
+    # convolve xchw.npy --kernel chs.json --layout chw'
+    x = np.random.default_rng(5).random((24, 26, 3))
+    kernel = np.random.default_rng(3).standard_normal((3, 3))
+    np.save(tmp_path / "xchw.npy", np.ascontiguousarray(x.transpose(2, 0, 1)))
+    np.save(tmp_path / "tsum.npy", sum(conv2d(x[..., c], kernel) for c in range(3)))
+    done = run_in_process("learn", "xchw.npy", "tsum.npy", "-f", "3", "--layout", "chw", "--combine", "sum", "-o", "k.json",
+                          "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    notes = json.loads(done.stdout)["notes"]
+    assert not any("changes nothing" in n for n in notes) and "changes nothing" not in done.stderr, notes
+    assert any(n.endswith("--layout chw") for n in notes), notes

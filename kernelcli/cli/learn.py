@@ -328,12 +328,12 @@ def _summary(result, options, out_path: Path | None, plot_path: Path | None, fil
 
 
 def _one_summed_plane(target: Any, x: Any, layout: str | None, options: Any) -> bool:
-    """Is ``target`` the one (Y, X) plane a ``--combine sum`` kernel makes from the volume ``x`` under ``--layout zyx``?
-    Then it is read as that plane (as under ``chw``): there is no other reading, and the ``convolve`` command ``learn``
-    prints for such a kernel writes it 2-D (refused as 'not a (Z, Y, X) array', the round trip failed)."""
-    from ..layout import canonical_layout
-
-    return (canonical_layout(layout) == "zyx" and options.combine == "sum" and getattr(target, "ndim", 0) == 2
+    """Is ``target`` the one (H, W) plane a ``--combine sum`` kernel makes from the 3-D ``x`` read with a ``--layout``?
+    Then it is read as that plane, the layout left to the input it is for: there is no other reading, the ``convolve``
+    command ``learn`` prints for such a kernel writes it 2-D (under ``zyx``: refused as 'not a (Z, Y, X) array', the
+    round trip failed), and under ``chw`` the target was noted '--layout chw changes nothing' beside that command,
+    which names it."""
+    return (layout is not None and options.combine == "sum" and getattr(target, "ndim", 0) == 2
             and getattr(x, "ndim", 0) == 3)
 
 
