@@ -9,6 +9,7 @@ and, from the console script, ends without the interpreter's teardown (:func:`le
 
 from __future__ import annotations
 
+import _signal  # not the signal module: its enums cost a short call more than the call
 import sys
 
 #: command modules, each exposing ``register(app)``; listed once here
@@ -71,6 +72,7 @@ def _call(argv: list[str]) -> tuple[int, bool]:
     """Run ``kernelcli ARGV``: (exit code, whether the call may end without the teardown: this
     process ran it as a plain call, or the worker ran it -- the client's own teardown was 2 ms of
     CPU and 3-5 ms of a shell loop's call, a tenth of what the client costs beside its interpreter)."""
+    stops_unwind()
     argv = debug_first(argv)
     try:
         from ..worker.client import run_in_worker, wants_worker
@@ -91,11 +93,41 @@ def _call(argv: list[str]) -> tuple[int, bool]:
         code = run_plain(argv)
         if code is not None:
             return code, True
+        return run(argv), False
     except KeyboardInterrupt as exc:  # before any command took the call (Python still importing what it needs):
+        _ignore_stops()  # a second one while this one is said
         from ._before import interrupted
 
         sys.exit(interrupted(argv, exc))  # as a fresh process says it
-    return run(argv), False
+
+
+#: the stops a call turns into an exit code besides Ctrl-C's (kernelcli.cli._signals installs the call's own handlers)
+_STOPS = tuple(getattr(_signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(_signal, n))
+
+
+def stops_unwind() -> None:
+    """Make SIGTERM and SIGHUP unwind like Ctrl-C from the call's first line, while Python still imports what it
+    needs: they raise :class:`kernelcli.errors.Interrupted` (exit 143 / 129), which :func:`_call` says as it says a
+    Ctrl-C there, where they killed the process with nothing printed (audit 150 #2).  An ignored one stays ignored
+    (``nohup``).  The call's own handlers replace these where it starts (:func:`kernelcli.cli._common.begin_call`)."""
+    for sig in _STOPS:
+        if _signal.getsignal(sig) == _signal.SIG_DFL:
+            try:
+                _signal.signal(sig, _stop_early)
+            except (ValueError, OSError):  # not the main thread
+                return
+
+
+def _stop_early(signum: int, _frame) -> None:
+    from ..errors import Interrupted  # (here: the worker's client imports nothing it does not need)
+
+    raise Interrupted(signum)
+
+
+def _ignore_stops() -> None:
+    for sig in _STOPS:
+        if _signal.getsignal(sig) is _stop_early:
+            _signal.signal(sig, _signal.SIG_IGN)
 
 
 def debug_first(argv: list[str]) -> list[str]:

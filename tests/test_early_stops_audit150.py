@@ -1,0 +1,59 @@
+"""Audit 150 #2: a SIGTERM or SIGHUP that lands while the command line starts (Python still importing what the
+call needs, before any command has read its options) stops the call as Ctrl-C there does: one error line, the
+``"input": null`` record with ``--json``, and exit 143 / 129 -- not a death by the signal with nothing printed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import SAMPLES, interruptible
+
+CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+WORDS = {signal.SIGINT: "error: interrupted", signal.SIGTERM: "error: terminated (SIGTERM); temporary files removed",
+         signal.SIGHUP: "error: hung up (SIGHUP); temporary files removed"}
+
+#: the console script's own start (kernelcli.__main__), with a mark on stderr as the call reads its first option
+#: (cli.debug_first, the call's first step after its first line): a signal sent after the mark lands in kernelcli's
+#: code, never in the interpreter's own start-up, which no handler can cover
+_STARTED = (
+    "import os, sys\n"
+    "import kernelcli.cli as cli\n"
+    "first = cli.debug_first\n"
+    "cli.debug_first = lambda argv: (os.write(2, b'>'), first(argv))[1]\n"
+    "sys.argv = ['kernelcli', *sys.argv[1:]]\n"
+    "cli.entry()\n"
+)
+
+
+def _stopped_at(sig: int, delay: float, cwd) -> tuple[int, str, str]:
+    env = {**os.environ, "KERNELCLI_WORKER": "off"}
+    proc = subprocess.Popen([sys.executable, "-c", _STARTED, "convolve", str(SAMPLES / "phantom.png"), "-k", "box:3",
+                             "-o", "st.png", "--force", "--json"], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, preexec_fn=interruptible)
+    assert proc.stderr.read(1) == b">"
+    time.sleep(delay)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=["TERM", "HUP", "INT"])
+def test_a_stop_while_the_command_line_starts_is_said_and_gets_its_code(tmp_path, sig):
+    seen = []
+    for delay in (0.0005, 0.005, 0.02, 0.05, 0.1, 0.15):
+        code, out, err = _stopped_at(sig, delay, tmp_path)
+        seen.append((delay, code))
+        if code == 0:  # finished before the signal came (a fast machine): nothing left to stop
+            continue
+        assert code == CODES[sig], (delay, code, out, err)
+        assert err.rstrip("\n").endswith(WORDS[sig]) and "Traceback" not in err, (delay, err)
+        record = json.loads(out)
+        assert record["status"] == "not run" and record["code"] == CODES[sig], (delay, record)
+    assert seen[0][1] == CODES[sig], seen  # half a millisecond in, the call is still starting
