@@ -69,16 +69,11 @@ def parse_step(text: str, *, scale: Any = None, option: str = "--then") -> Step:
     if pool:
         from .numtext import exact_whole
 
+        problem = _pool_problem(text, pool)
+        if problem is not None:
+            raise _invalid(option)(f"invalid {option} {problem}")
         size = exact_whole(pool.group("size"))  # a whole number in any form: maxpool:+2 and maxpool:2.0 are maxpool:2
         stride = exact_whole(pool.group("stride")) if pool.group("stride") else None
-        if size is None or size < 1 or (pool.group("stride") and (stride is None or stride < 1)):
-            raise _invalid(option)(f"invalid {option} {text!r}: the size and stride of a pooling step are whole numbers "
-                                   ">= 1, e.g. maxpool:2 or avgpool:3:2")
-        from .whole_numbers import too_many_digits
-
-        for what, value in (("size", size), ("stride", stride)):  # (a stride of 1e40 was refused per input, after reading it)
-            if value is not None and (said := too_many_digits([value], what)):
-                raise _invalid(option)(f"invalid {option} {text!r}: {said}")
         from .modes import canonical_pool_op, pool_label
 
         op = canonical_pool_op(pool.group("op"))
@@ -102,6 +97,64 @@ def parse_step(text: str, *, scale: Any = None, option: str = "--then") -> Step:
     return Step(kernel.name, kernel=scale_kernel(kernel, scale), typed=text.strip())
 
 
+def _pool_problem(text: str, pool: re.Match) -> str | None:
+    """Why the pooling step ``text`` (``pool``, its match) cannot be: ``'TEXT': why``, or None."""
+    from .numtext import exact_whole, quoted
+    from .whole_numbers import too_many_digits
+
+    size = exact_whole(pool.group("size"))
+    stride = exact_whole(pool.group("stride")) if pool.group("stride") else None
+    if size is None or size < 1 or (pool.group("stride") and (stride is None or stride < 1)):
+        return f"{quoted(text)}: the size and stride of a pooling step are whole numbers >= 1, e.g. maxpool:2 or avgpool:3:2"
+    for what, value in (("size", size), ("stride", stride)):  # (a stride of 1e40 was refused per input, after reading it)
+        if value is not None and (said := too_many_digits([value], what)):
+            return f"{quoted(text)}: {said}"
+    return None
+
+
+def step_problem(text: str) -> str | None:
+    """Why ``--then TEXT`` can be no step, ``'TEXT': why``, as its text says (a pooling step's size or stride, a
+    pooling word misspelt; a word without its size where no kernel has that name), else None: a kernel is read, and
+    refused (exit 3), where the chain is built.  The command line refuses it so as it reads the option.
+
+    >>> step_problem("maxpool:0")
+    "'maxpool:0': the size and stride of a pooling step are whole numbers >= 1, e.g. maxpool:2 or avgpool:3:2"
+    >>> step_problem("maxpool:2"), step_problem("sobel_v")
+    (None, None)
+    """
+    stripped = text.strip()
+    pool = _POOL.fullmatch(stripped)
+    if pool:
+        return _pool_problem(text, pool)
+    if _MISSPELT_POOL.fullmatch(stripped):
+        return _pool_word_problem(text)
+    if not _BARE_POOL.fullmatch(stripped):
+        return None
+    from .catalog import load_kernel
+    from .errors import KernelcliError
+
+    try:  # (a kernel of that name is the step: only a name found nowhere is a pooling step misspelt)
+        load_kernel(text, max_ndim=3)
+    except KernelNotFound:
+        return _pool_word_problem(text)
+    except KernelcliError:  # (one that cannot be read: said where the chain is built)
+        return None
+    return None
+
+
+def _pool_word_problem(text: str) -> str | None:
+    """``'TEXT': the pooling form``, for a pooling word misspelt: without its size (``maxpool``, ``avgpool2``, with an
+    example) or with a size that is none (``maxpool:x``); else None."""
+    from .numtext import quoted
+
+    if _MISSPELT_POOL.fullmatch(text.strip()):
+        return f"{quoted(text)}: {POOL_FORM}"
+    bare = _BARE_POOL.fullmatch(text.strip())
+    if not bare:
+        return None
+    return f"{quoted(text)}: {POOL_FORM}, e.g. {(bare.group('op') or 'max').lower().replace('average', 'avg')}pool:2"
+
+
 def pool_step_refusal(text: str, option: str = "--kernel") -> Exception | None:
     """The refusal of a pooling step misspelt: without its size (``maxpool``, ``avgpool2``: a kernel name not
     found) or with a size that is none (``maxpool:x``), or None: KernelNotFound (exit 3, an invalid kernel) for a
@@ -110,13 +163,8 @@ def pool_step_refusal(text: str, option: str = "--kernel") -> Exception | None:
     >>> str(pool_step_refusal("avgpool2"))
     "invalid --kernel 'avgpool2': a pooling step is maxpool:F, minpool:F or avgpool:F (meanpool:F too; :S for a stride), e.g. avgpool:2"
     """
-    if _MISSPELT_POOL.fullmatch(text.strip()):
-        return _invalid(option)(f"invalid {option} {text!r}: {POOL_FORM}")
-    bare = _BARE_POOL.fullmatch(text.strip())
-    if not bare:
-        return None
-    example = f"{(bare.group('op') or 'max').lower().replace('average', 'avg')}pool:2"
-    return _invalid(option)(f"invalid {option} {text!r}: {POOL_FORM}, e.g. {example}")
+    problem = _pool_word_problem(text)
+    return None if problem is None else _invalid(option)(f"invalid {option} {problem}")
 
 
 def _invalid(option: str) -> type[Exception]:

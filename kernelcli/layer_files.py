@@ -31,6 +31,7 @@ def load_layer_kernel(spec: str) -> Any:
 def parse_bias(text: str, count: int | None = None, noun: str = "kernel") -> list[float]:
     """Parse ``--bias``: one number, or numbers separated by commas (one per kernel); with ``count``, the
     kernels (or filters: ``noun``) the call has, refused (exit 2) before any input when it cannot match.
+    The command line refuses a text that is no bias as it reads the option (:func:`bias_problem`).
 
     >>> parse_bias("0.5"), parse_bias("1, -2,0", 3)
     ([0.5], [1.0, -2.0, 0.0])
@@ -39,24 +40,41 @@ def parse_bias(text: str, count: int | None = None, noun: str = "kernel") -> lis
     ...
     kernelcli.errors.UsageError: --bias has 2 values for 1 kernel; give one value, or one per kernel
     """
-    import math
-
-    values = []
-    for part in str(text).split(","):
-        value = numtext.decimal(part)
-        if value is None:
-            raise UsageError(f"invalid --bias {text!r}: expected a number, or numbers separated by commas (one per kernel)")
-        if (rounded := numtext.rounded_whole(part)) is not None:  # as a -k weight of 2**53 + 1: refused, not rounded
-            raise UsageError(f"invalid --bias {text!r}: "
-                             f"{numtext.inexact_whole(part.strip(), held='bias values are float64', rounded=rounded)}")
-        if not math.isfinite(value):
-            raise UsageError(f"invalid --bias {text!r}: values must be finite")
-        if value == 0 and numtext.underflows(part.strip()):  # (1e-400 added 0 in silence: review 53 #6)
-            raise UsageError(f"invalid --bias {text!r}: {numtext.below_range(part.strip())}")
-        values.append(value)
+    problem = bias_problem(text)
+    if problem is not None:
+        raise UsageError(f"invalid --bias {problem}")
+    values = [numtext.decimal(part) for part in str(text).split(",")]
     if count is not None and len(values) not in (1, count):
         raise bias_count_error("--bias", len(values), count, noun)
-    return values
+    return values  # type: ignore[return-value]
+
+
+def bias_problem(text: str) -> str | None:
+    """Why ``--bias TEXT`` is no bias, the text as typed first, else None: each value is refused as a typed weight
+    is (not finite, non-zero but read as 0, a whole number float64 would round), one value in ``--pad-value``'s words.
+
+    >>> bias_problem("0.5,-1") is None, bias_problem("1e400"), bias_problem("1,nan")
+    (True, "'1e400': expected a finite number", "'1,nan': value 2 is nan, expected a finite number")
+    """
+    import math
+
+    parts = str(text).split(",")
+    for at, part in enumerate(parts, start=1):
+        typed = part.strip()
+        value = numtext.decimal(part)
+        # one value is named as typed, one of several by its place (as a kernel's weight by its cell)
+        where, said = ("", repr(typed)) if len(parts) == 1 else (f"value {at}", typed)
+        whole = numtext.quoted(text)
+        before = "" if len(parts) == 1 else f"{whole}: "
+        if value is None:
+            return f"{whole}: expected a number, or numbers separated by commas (one per kernel)"
+        if (rounded := numtext.rounded_whole(part)) is not None:  # as a -k weight of 2**53 + 1: refused, not rounded
+            return before + numtext.inexact_whole(said, where, held="bias values are float64", rounded=rounded)
+        if not math.isfinite(value):
+            return f"{whole}: " + (f"{where} is {typed}, " if where else "") + "expected a finite number"
+        if value == 0 and numtext.underflows(typed):  # (1e-400 added 0 in silence: review 53 #6)
+            return before + numtext.below_range(said, where)
+    return None
 
 
 def bias_count_error(source: str, given: int, count: int, noun: str, one: bool = True) -> UsageError:

@@ -305,7 +305,7 @@ class TestAHandMadeKernelOfPythonsAndNumpysNumbers:
     (["pad", "x.npy", "-p", "1", "--pad-value", "-2.5E-330"],
      "error: Invalid value for '--pad-value' / '--value': '-2.5E-330' (below the float range)"),
     (["convolve", "x.npy", "-k", "box:3", "-k", "box:3", "--bias", "1,1e-400"],
-     "error: invalid --bias '1,1e-400': 1e-400 (below the float range), expected a number float64 holds"),
+     "error: Invalid value for '--bias': '1,1e-400': value 2 is 1e-400 (below the float range), expected a number float64 holds"),
 ])
 def test_a_fill_or_bias_typed_non_zero_that_reads_as_0_is_refused(tmp_path, args, said):
     """Review 53 #6: --pad-value 1e-400 filled 0s (exit 0, no note) and --bias 1e-400 added 0, where 1e400 is refused

@@ -312,7 +312,7 @@ class TestUsageErrors:
             (["-k", "sobel_v", "--activation", "softmax"], 2, "invalid activation 'softmax'"),
             (["-k", "sobel_v", "--combine", "mean"], 2, "invalid combine mode 'mean'"),
             (["-k", "sobel_v", "-k", "sobel_h", "--bias", "1,2,3"], 2, "3 values for 2 kernels"),
-            (["-k", "sobel_v", "--bias", "x"], 2, "invalid --bias 'x'"),
+            (["-k", "sobel_v", "--bias", "x"], 2, "Invalid value for '--bias': 'x'"),
             (["-k", "sobel_v", "--bias-file", "b.npy"], 2, "--bias-file goes with --weights"),
             (["-k", "sobel_v", "-k", "gaussian:1", "--padding", "valid"], 2, "kernels of different sizes give maps of different sizes"),
             (["-k", "sobel_v", "-k", "no_such_kernel"], 3, "no_such_kernel"),

@@ -97,6 +97,44 @@ def parse_fill(text: Any) -> float:
     return numtext.typed_value(value if whole is None else whole, stripped, "--pad-value")
 
 
+def bias_text(text: Any) -> Any:
+    """``--bias`` as typed (one number, or one per kernel separated by commas), refused in Click's words where a value
+    is no bias (:func:`kernelcli.layer_files.bias_problem`); whether the count matches the kernels is the call's to say.
+
+    >>> bias_text("0.5,-1")
+    '0.5,-1'
+    """
+    if not isinstance(text, str):  # the default
+        return text
+    from ..layer_files import bias_problem
+
+    problem = bias_problem(text)
+    if problem is not None:
+        from ._click import click
+
+        raise click.exceptions.BadParameter(problem)
+    return text
+
+
+def chain_step(text: Any) -> Any:
+    """A ``--then`` step as typed, refused in Click's words where its text says it can be no step (a pooling step's
+    size or stride, a pooling word misspelt: :func:`kernelcli.chain.step_problem`); a kernel is read with the chain.
+
+    >>> chain_step("maxpool:2")
+    'maxpool:2'
+    """
+    if not isinstance(text, str):
+        return text
+    from ..chain import step_problem
+
+    problem = step_problem(text)
+    if problem is not None:
+        from ._click import click
+
+        raise click.exceptions.BadParameter(problem)
+    return text
+
+
 def number_in(low: float | None = None, high: float | None = None, *, above: bool = False) -> Callable[[Any], Any]:
     """The parser of a float option in [low, high] (``above``: ``low`` itself refused) for a range typer's
     ``min``/``max`` cannot say (``> 0``), refusing in their words with the value as typed; a non-zero value float64

@@ -30,8 +30,8 @@ from typing import Annotated, Any, Optional
 from .. import layout, limits, modes
 from ..records import record
 from ..shapes import VOLUME_PADDING_FORMS
-from .option_values import (checked_chunks, checked_file_path, checked_scheduler, checked_suffix, checked_window, complete_kernel,
-                            parse_fill)
+from .option_values import (bias_text, chain_step, checked_chunks, checked_file_path, checked_scheduler, checked_suffix,
+                            checked_window, complete_kernel, parse_fill)
 
 
 @record(frozen=True)
@@ -437,8 +437,10 @@ class OutFormat(Words):
 
 # The ready-made options most commands share.
 KernelsOption = Annotated[Optional[list[str]], option("kernel", show_default=False, autocompletion=complete_kernel)]
-ThenOption = Annotated[Optional[list[str]], option("then", show_default=False,
+ThenOption = Annotated[Optional[list[str]], option("then", show_default=False, parser=chain_step,
                                                    autocompletion=complete_kernel)]
+#: ``--bias`` as typed: each value checked as the option is read (exit 2), the count where the kernels are known
+BiasOption = Annotated[Optional[str], option("bias", show_default=False, parser=bias_text)]
 KernelScaleOption = Annotated[Optional[str], option("kernel_scale", show_default=False)]
 StrideOption = Annotated[int, option("stride", min=1)]
 #: the range shown after a ``--size`` its own parser reads (pool_side, learn_side), as Click shows ``min=1``'s
