@@ -201,6 +201,33 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     return result
 
 
+def read_reported(input: Path, read: Callable[[], Any], *, out: Any, report: Path | None, force: bool,
+                  montage: Any = None) -> Any:
+    """``read()``: what one input's job reads before the input (its kernels: an unknown one is exit 3); where that
+    fails with ``--report``, the report is written as for the job failing (:func:`run_reported`; ``--json`` prints
+    its record), the output null where its default name would have come from what was read.  As a volume's call,
+    which reads its kernel inside the job: the image, chain and tiled paths wrote no report for ``-k nosuch``
+    (audit 150 #5).  Without ``--report`` the error goes as it is (its record is the command line's).
+
+    >>> read_reported(Path("a.png"), lambda: "read", out=None, report=None, force=False)
+    'read'
+    """
+    from ..errors import KernelcliError
+
+    try:
+        return read()
+    except KernelcliError as exc:
+        if report is None:
+            raise
+        refused = exc
+
+    def refuse() -> Any:
+        raise refused
+
+    named = out if out is not None else montage if montage is not None else NOT_CHOSEN
+    return run_reported(input, refuse, outputs=[named, montage], report=report, force=force)  # (raises `refused`)
+
+
 def _files_read(input: Path) -> list[Path]:
     """``input`` and, for a folder (a DICOM series), the files in it its reader opens: each an input, known before
     anything is done (a ``--report`` over one of them replaced a slice of the series).

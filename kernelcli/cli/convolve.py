@@ -9,6 +9,7 @@ from typing import Annotated, Any, Optional
 from ._batch import (
     BatchOptions, is_batch, note_one_input, one_volume, refuse_batch_without_out_dir, refuse_missing_input, run_batch, run_inputs,
     chosen_output,
+    read_reported,
     run_reported,
 )
 from ..batch_kinds import by_kind, input_kinds, refuse_what_no_kind_takes
@@ -279,11 +280,12 @@ def convolve(
     input = input[0]
     note_one_input(batch, quiet=quiet, out=out)
     montage_only_note(batch, out, montage, quiet=quiet)
+    read = partial(read_reported, input, out=out, montage=montage, report=report_file, force=force)
     if weights is not None:
-        layer = layer_weights(kernel, kernel_scale, combine, weights, bias_file, bias)
+        layer = read(lambda: layer_weights(kernel, kernel_scale, combine, weights, bias_file, bias))
         report = _run_weights(input, weights, *layer, options, batch, out=out, montage=montage, force=force)
     else:
-        kernels, values = kernel_bank(input, kernel, bias_file, bias, scale)
+        kernels, values = read(lambda: kernel_bank(input, kernel, bias_file, bias, scale))
         report = _run_kernels(input, kernels, values, options, batch, out=out, montage=montage, force=force)
     if report.matrix is not None and report.maps and not json_out:
         _render_maps(report, quiet=quiet)
@@ -297,7 +299,8 @@ def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force,
 
     from ..chain import chain_file, chain_name
 
-    steps = chain_steps(inputs, specs, then, scale, given)  # exit 3 before any image is read
+    steps = partial(chain_steps, inputs, specs, then, scale, given)  # exit 3 before any image is read
+    steps = steps() if is_batch(inputs, batch) else read_reported(inputs[0], steps, out=out, report=batch.report, force=force)
     pool_only_note(steps, options, scale, quiet)
     label = chain_name(steps, options.words())
     job = partial(chain_file, steps=steps, options=options, force=force)

@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ._batch import read_reported
 from ._tiled import run_single
 from .convolve_asks import load_for, pool_only_note, refuse_off_the_tiled_path
 
@@ -48,8 +49,9 @@ def tiled_convolve(input, specs, then, scale, options, *, given, out, force, chu
     conv = {"stride": options.stride, "padding": options.padding, "pad_mode": options.pad_mode,
             "pad_value": options.pad_value, "dilation": options.dilation, "flip": options.flip, "paths": options.paths}
     notes: list[str] = []
+    read = partial(read_reported, input, out=out, report=report_file, force=force)  # (a refusal recorded, reported)
     # exit 3 before any tile is read; a chain's first step may be a pooling step, which no kernel loader reads
-    first = None if then or is_pool_step(specs[0]) else load_for(input, specs[:1], scale)[0]
+    first = None if then or is_pool_step(specs[0]) else read(lambda: load_for(input, specs[:1], scale))[0]
     volume_build = None
     if first is not None and len(first.shape) == 3:
         from ..jobs_common import check_volume_kernel
@@ -67,7 +69,7 @@ def tiled_convolve(input, specs, then, scale, options, *, given, out, force, chu
         from ..jobs_common import check_plane_padding
 
         check_plane_padding(options.padding)
-        steps = parse_chain(specs[0], list(then), scale=scale)
+        steps = read(lambda: parse_chain(specs[0], list(then), scale=scale))
         label = chain_label(steps) if then else steps[0].label
         pool_only_note(steps, options, scale, quiet)
         if any(step.kernel is None for step in steps):
