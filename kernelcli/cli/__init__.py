@@ -73,8 +73,8 @@ def _call(argv: list[str]) -> tuple[int, bool]:
     process ran it as a plain call, or the worker ran it -- the client's own teardown was 2 ms of
     CPU and 3-5 ms of a shell loop's call, a tenth of what the client costs beside its interpreter)."""
     stops_unwind()
-    argv = debug_first(argv)
     try:
+        argv = debug_first(argv)  # (inside: a stop there is said as one a line later is)
         from ..worker.client import run_in_worker, wants_worker
         from ..worker.protocol import SwitchError
 
