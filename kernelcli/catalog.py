@@ -48,7 +48,7 @@ from pathlib import Path
 from .catalog_format import (  # noqa: F401 - the file format, re-exported (its former home)
     _FAMILY_FILE_KEYS, _FILE_SELECTOR, _KERNEL_KEYS, _PARAMETRIC, _SINGLE_FILE_KEYS, _ZERO_SUM_RTOL, CUSTOM_FAMILY,
     ENV_PATH, LOOKUP_RULE, MAX_FILE_BYTES, MAX_NAME_LENGTH, MAX_SIDE, NAME_PATTERN, NAME_RULE, SEPARABLE_RTOL,
-    SPEC_NAME_PATTERN, Kernel, kernel_size_text,
+    SPEC_NAME_PATTERN, Kernel, kernel_size_text, split_selector,
     _axis_names, _describe, _dims_text, _flat, _join, _key_hint, _position, _to_lists, _Validator,
 )
 from .kernel_json import _NotFinite, _Object, _object_pairs, _parse_float, _parse_int, _parse_json  # noqa: F401
@@ -434,10 +434,7 @@ def _looks_like_path(spec: str) -> bool:
 
 
 def _load_from_path(spec: str, max_ndim: int = 2) -> Kernel:
-    file_text, selector = spec, None
-    selected = _FILE_SELECTOR.fullmatch(spec)
-    if selected and not os.path.exists(spec):
-        file_text, selector = selected.group(1), selected.group(2)
+    file_text, selector = split_selector(spec)
     path = Path(file_text).expanduser()
     kernels = read_kernel_file(path, max_ndim=max_ndim)
     names = ", ".join(k.name for k in kernels)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Iterable
 from itertools import chain
@@ -44,6 +45,21 @@ _SINGLE_FILE_KEYS = ("$schema", *_KERNEL_KEYS)
 _FAMILY_FILE_KEYS = ("$schema", "family", "description", "kernels")
 _PARAMETRIC = re.compile(r"(gaussian|box):(.*)", re.IGNORECASE | re.DOTALL)
 _FILE_SELECTOR = re.compile(r"(.+\.json):([A-Za-z0-9_-]+)", re.IGNORECASE | re.DOTALL)
+
+
+def split_selector(spec: str) -> tuple[str, str | None]:
+    """The file a kernel text names and the kernel it selects there: ``FILE.json:NAME`` picks one kernel of a family
+    file, unless a file is named so itself (a colon is allowed in a file name).
+
+    >>> split_selector("fam.json:sharp"), split_selector("k.npy")
+    (('fam.json', 'sharp'), ('k.npy', None))
+    """
+    selected = _FILE_SELECTOR.fullmatch(spec)
+    if selected and not os.path.exists(spec):
+        return selected.group(1), selected.group(2)
+    return spec, None
+
+
 def kernel_size_text(shape: tuple[int, ...]) -> str:
     """A kernel's size as ``kernels``, ``kernels show`` and a gallery's captions state it: ``3x3`` when square, else
     in rows and columns.

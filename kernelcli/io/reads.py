@@ -3,7 +3,8 @@ no output, and no stdout redirected to a file, is written over one of them (:mod
 its outputs against :func:`input_identities`).
 
 The CLI opens one :func:`input_session` per command call; outside it :func:`note_input` does nothing (a
-long-lived program is not a command call).  Standard library only.
+long-lived program is not a command call).  Standard library only, and the kernel file format's selector
+(``-k FILE.json:NAME``).
 
 Example
 -------
@@ -23,6 +24,7 @@ import stat
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from ..catalog_format import split_selector
 from ..errors import BEFORE_STDOUT, OutputRefused
 
 _session: dict[tuple[int, int], str] | None = None
@@ -91,6 +93,8 @@ def _read_paths(parameters: dict[str, Any]) -> Iterator[str]:
             if not isinstance(item, (str, os.PathLike)) or os.fspath(item) in ("", "-"):
                 continue
             text = os.fspath(item)
+            if name in READ_IF_A_PATH:
+                text = split_selector(text)[0]  # -k fam.json:sharp reads fam.json
             if name in READ_PARAMETERS or "/" in text or text.lower().endswith(_PATH_SUFFIXES):
                 yield text
 
