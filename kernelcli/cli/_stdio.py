@@ -23,9 +23,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: the file options that no pipe stands for (stdin is the input's alone): parameter -> what the option takes
 FILE_ONLY = {"weights": "the weights are a .npy file (numpy.save)", "bias_file": "the biases are a .npy file (numpy.save)",
              "mask": "the mask is a volume file"}
-#: the outputs written to a file alone, in every command that has them (a descriptor such as /dev/stdout, or a link to
-#: one, is refused naming the option: :func:`refuse_descriptors`): parameter -> what the option writes
-FILE_OUTPUTS = {"montage": "the montage is a file", "plot": "the loss curve is a file"}
 
 
 def piped(func: F | None = None, *, out_format: str | None = None, before: Callable[[dict], Any] | None = None) -> Any:
@@ -146,9 +143,9 @@ def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None)
 
 
 def refuse_descriptors(kwargs: dict[str, Any], own: dict[str, str] | None = None) -> None:
-    """Refuse (exit 2, before any input is read) each file-only output of ``kwargs`` (:data:`FILE_OUTPUTS`, and the
-    command's ``own``: parameter -> what it writes) that is, or links to, an open descriptor, naming its option: every
-    command's one check of them (``learn --plot so.png``, so.png a link to stdout, was "output 'so.png': the output is
+    """Refuse (exit 2, before any input is read) each file-only output of ``kwargs`` (those
+    :data:`~kernelcli.cli.options.FILE_OUTPUTS` says what they write, and the command's ``own``: parameter -> what it
+    writes) that is, or links to, an open descriptor, naming its option: every command's one check of them (``learn --plot so.png``, so.png a link to stdout, was "output 'so.png': the output is
     a file", and ``--plot /dev/stdout`` told of its extension).  ``-`` is left to the command's own refusal.
 
     >>> refuse_descriptors({"plot": "/dev/stdout"})
@@ -158,11 +155,11 @@ def refuse_descriptors(kwargs: dict[str, Any], own: dict[str, str] | None = None
     """
     from ..io.output_checks import refuse_descriptor
     from ..io.pipes import is_stdio
-    from .options import CONCEPTS
+    from .options import CONCEPTS, FILE_OUTPUTS
 
     for name, what in {**FILE_OUTPUTS, **(own or {})}.items():
         path = kwargs.get(name)
-        if path is not None and not is_stdio(path):  # (output_problem's fallback said "output 'so.png'")
+        if what is not None and path is not None and not is_stdio(path):  # (output_problem's fallback said "output 'so.png'")
             refuse_descriptor(path, CONCEPTS[name].names[0], what)
 
 

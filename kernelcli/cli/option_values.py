@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -184,29 +185,36 @@ def checked_suffix(text: Any) -> Any:
 
 
 def checked_file_path(option: str) -> Callable[[Any], Any]:
-    """The converter of an option that names one file the command writes (``--out``, ``--report``, ``--montage``):
-    a path, as every path option's (:func:`kernelcli.cli._lean._path`), but one that ends with ``/`` names a folder,
-    which pathlib dropped in silence (``--report rep/`` wrote the file ``rep``): refused naming it.  ``--out`` of a
-    Zarr store (``o.zarr/``) is a folder: taken.
+    """The converter of an option that names one file the command writes (:data:`kernelcli.cli.options.FILE_OUTPUTS`:
+    ``--out``, ``--report``, ``--montage``, ``--plot``): a path, as every path option's
+    (:func:`kernelcli.cli._lean._path`), but one that ends with ``/`` or ``/.`` names a folder, which pathlib
+    dropped in silence (``--report rep/`` and ``--report rep/.`` wrote the file ``rep``): refused naming it.  ``--out``
+    of a Zarr store (``o.zarr/``) is a folder: taken.  (``rep/..`` is kept as it is: the output checks refuse a
+    folder.)
 
     >>> checked_file_path("--report")("r.json")
     PosixPath('r.json')
-    >>> try:
-    ...     checked_file_path("--report")("rep/")
-    ... except Exception as refused:  # (click's BadParameter: exit 2, the option named)
-    ...     print(refused)
-    rep/ names a folder (it ends with '/'): expected a file name; give one in that folder (rep/NAME) or drop the slash
+    >>> for text in ("rep/", "rep/."):
+    ...     try:
+    ...         checked_file_path("--report")(text)
+    ...     except Exception as refused:  # (click's BadParameter: exit 2, the option named)
+    ...         print(refused)
+    rep/ names a folder (it ends with '/'): expected a file name; give one in that folder (rep/NAME) or drop the '/'
+    rep/. names a folder (it ends with '/.'): expected a file name; give one in that folder (rep/NAME) or drop the '/.'
     """
 
     def check(value: Any) -> Any:
         from ._lean import _path
 
         text = value if isinstance(value, str) else None
-        if text is not None and text.endswith("/") and not (option == "--out" and text.rstrip("/").lower().endswith(".zarr")):
+        ending = "/" if text is not None and text.endswith("/") else "/." if text is not None and text.endswith("/.") else ""
+        if ending and not (option == "--out" and os.path.normpath(text).lower().endswith(".zarr")):
             from ._click import click
 
-            raise click.exceptions.BadParameter(f"{text} names a folder (it ends with '/'): expected a file name; give one "
-                                                f"in that folder ({text}NAME) or drop the slash")
+            folder = text[:-len(ending)].rstrip("/") or ("/" if text.startswith("/") else ".")
+            raise click.exceptions.BadParameter(
+                f"{text} names a folder (it ends with '{ending}'): expected a file name; give one in that folder "
+                f"({folder.rstrip('/')}/NAME) or drop the '{ending}'")
         return _path(value)
 
     return check

@@ -386,8 +386,12 @@ def option(
     return Declared(CONCEPTS[concept].names, settings)
 
 
-#: the concepts that name one file a command writes (:func:`~.option_values.checked_file_path`)
-FILE_OUTPUTS = frozenset({"out", "report", "montage"})
+#: the concepts that name one file a command writes, each refused when it names a folder (a trailing '/' or '/.':
+#: :func:`~.option_values.checked_file_path`) -> what it writes when only a file can be it (a descriptor such as
+#: /dev/stdout, or a link to one, is refused naming the option: :func:`~._stdio.refuse_descriptors`), or None where
+#: the command's own rules say (``--out -`` is stdout)
+FILE_OUTPUTS: dict[str, str | None] = {"out": None, "report": None, "montage": "the montage is a file",
+                                       "plot": "the loss curve is a file"}
 
 
 class Words(str, Enum):
