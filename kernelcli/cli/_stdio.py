@@ -115,7 +115,7 @@ def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None)
     """
     from ..errors import UsageError
     from ..io.output_checks import descriptor_of, pipe_refused, refuse_descriptor, stream_named
-    from ..io.pipes import csv_may_hold, is_stdio, stdout_formats, terminal_advice
+    from ..io.pipes import csv_may_hold, is_stdio, stdout_format_names, stdout_formats, terminal_advice
     from .options import CONCEPTS
 
     for name, what in FILE_ONLY.items():
@@ -131,6 +131,8 @@ def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None)
         maps = makes_maps(kwargs)
         formats = stdout_formats(source, maps=maps, layout=kwargs.get("layout"))
         chosen = getattr(kwargs.get("fmt"), "value", kwargs.get("fmt"))  # (-o /dev/stdout --format npy: that one)
+        if chosen not in stdout_format_names(source, maps=maps, layout=kwargs.get("layout"))[0]:
+            chosen = None  # (a bank's --format png: the next call refuses it, so the hint names those it takes)
         how = f"--out - (a {out_format.upper()})" if out_format else f"--out - --format {chosen or formats}"
         if (out_format or chosen) != "csv":
             how += terminal_advice("fmt" in kwargs and not maps and csv_may_hold(source, _combined(kwargs)))

@@ -123,15 +123,25 @@ def stdout_formats(input: Path | None, *, maps: bool = False, layout: str | None
     >>> stdout_formats(Path("a.png"), maps=True), stdout_formats(Path("a.png"))
     ('npy|tif (what several feature maps write through a pipe)', 'bmp|csv|jpg|npy|png|tif')
     """
+    names, why = stdout_format_names(input, maps=maps, layout=layout)
+    return "|".join(names) + (f" ({why})" if why else "")
+
+
+def stdout_format_names(input: Path | None, *, maps: bool = False, layout: str | None = None) -> tuple[tuple[str, ...], str]:
+    """:func:`stdout_formats` apart: the format names, and why they are fewer than an image's ('' when they are not).
+
+    >>> stdout_format_names(Path("a.png"), maps=True)
+    (('npy', 'tif'), 'what several feature maps write through a pipe')
+    """
     from ..volume_inputs import is_volume_input
 
     if input is not None and is_volume_input(input):
-        return "npy|png (what a volume writes through a pipe: its voxels, or a slice's picture)"
+        return ("npy", "png"), "what a volume writes through a pipe: its voxels, or a slice's picture"
     if maps:
-        return "npy|tif (what several feature maps write through a pipe)"
+        return ("npy", "tif"), "what several feature maps write through a pipe"
     if layout is not None and str(layout).lower() == "zyx":
-        return "npy (what a --layout zyx array writes through a pipe: its volume, (Z, Y, X))"
-    return "|".join(sorted(_IMAGE_FORMATS | {"npy", "csv"}))
+        return ("npy",), "what a --layout zyx array writes through a pipe: its volume, (Z, Y, X)"
+    return tuple(sorted(_IMAGE_FORMATS | {"npy", "csv"})), ""
 
 
 def _fmt_name(fmt: Any) -> str | None:
