@@ -313,11 +313,13 @@ def parse_kernel_scale(text: str) -> KernelScale:
             f"invalid --kernel-scale {text!r}: expected sum (divide by the sum), N or N% (multiply), "
             "! (normalise; zero-sum kernels: positives to 1), ^ (positives to 1 and negatives to -1), or N! / N^"
         )
-    factor = float(m.group("number")) if m.group("number") is not None else 1.0
+    number = m.group("number")
+    factor = float(number) if number is not None else 1.0
     if "%" in marks:
         factor /= 100.0
-    if factor == 0 and m.group("number") is not None and numtext.underflows(m.group("number")):
-        raise UsageError(f"invalid --kernel-scale {text!r}: {numtext.below_range(m.group('number').strip())}")
+    if factor == 0 and number is not None and (numtext.underflows(number) or float(number) != 0):  # (1e-322%: /100)
+        shown = number.strip() + ("%" if "%" in marks else "")
+        raise UsageError(f"invalid --kernel-scale {text!r}: {numtext.below_range(shown, zero=False)}")
     if not math.isfinite(factor) or factor == 0:
         raise UsageError(f"invalid --kernel-scale {text!r}: the factor must be a finite non-zero number")
     return KernelScale(raw, factor, flags or None)

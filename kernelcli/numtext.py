@@ -65,19 +65,24 @@ def decimal(text: str) -> float | None:
 BELOW_RANGE = "below the float range"
 #: the smallest magnitude float64 holds (its smallest subnormal, 4.94e-324), the one bound every message names
 SMALLEST_HELD = "4.9e-324"
-#: what such a value should be instead
+#: what such a value should be instead, where 0 is taken (a weight, ``--bias``); :data:`HELD_NON_ZERO` where it is not
 HELD_NUMBER = f"expected a number float64 holds (at least {SMALLEST_HELD} in magnitude, or 0)"
+HELD_NON_ZERO = f"expected a number float64 holds (at least {SMALLEST_HELD} in magnitude)"
 
 
-def below_range(value: object, where: str = "") -> str:
+def below_range(value: object, where: str = "", *, zero: bool = True) -> str:
     """The one sentence refusing a non-zero ``value`` (as typed or stored) that float64 reads as 0, ``where`` it is:
     a kernel weight, a weights or bias value, ``--bias`` or ``--pad-value``, typed or in a file, is refused in it.
+    ``zero=False``: 0 is no answer either (``--kernel-scale``, a factor that must be non-zero, refused 0 after it
+    was offered).
 
     >>> below_range("1e-400", "row 1, column 2")
     'row 1, column 2 is 1e-400 (below the float range), expected a number float64 holds (at least 4.9e-324 in magnitude, or 0)'
+    >>> below_range("1e-400", zero=False)
+    '1e-400 (below the float range), expected a number float64 holds (at least 4.9e-324 in magnitude)'
     """
     said = f"{where} is {value}" if where else str(value)
-    return f"{said} ({BELOW_RANGE}), {HELD_NUMBER}"
+    return f"{said} ({BELOW_RANGE}), {HELD_NUMBER if zero else HELD_NON_ZERO}"
 
 
 def underflows(text: str) -> bool:

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '1ad0761500f1f050d66c6f8a6c1c9c5bf6d134edf80ce6c00f423e958af8da49'
+LOOP_SOURCES = 'b77a6a1c204c259f11c09c0bb75966c7ab28ad933cdda40b3ea0f4beb6c49343'
 
 
 _ENTRIES: dict = {}
