@@ -34,7 +34,8 @@ import re
 from collections.abc import Callable
 from typing import Any, Sequence
 
-from .errors import InvalidKernel, KernelNotFound, UsageError
+from .errors import InvalidKernel, KernelcliError, KernelNotFound, UsageError
+from .job_checks import overflow_said
 from .modes import POOL_STEP as _POOL, is_pool_step  # noqa: F401 (is_pool_step: this module's name for it too)
 from .records import record
 
@@ -215,7 +216,8 @@ def run_chain(data: Any, steps: list[Step], conv: dict[str, Any]) -> Any:
 
     x = data
     for n, step in enumerate(steps):
-        with step_named(steps, n, x.shape):
+        given = x.shape
+        with step_named(steps, n, given):
             if step.kernel is not None:
                 k = step.kernel.array()
                 dilation = conv.get("dilation", 1)
@@ -226,6 +228,7 @@ def run_chain(data: Any, steps: list[Step], conv: dict[str, Any]) -> Any:
             else:
                 check_peak(conv_peak(x.shape, (step.size, step.size), stride=step.stride or step.size), f"{step.op}pool{step.size}")
                 x = api.pool2d(x, step.size, stride=step.stride, op=step.op, paths=conv.get("paths"))
+        check_step_result(x, steps, n, given)
     return x
 
 
@@ -233,15 +236,44 @@ def run_chain(data: Any, steps: list[Step], conv: dict[str, Any]) -> Any:
 def step_named(steps: list[Step], n: int, shape: tuple[int, ...]):
     """A refusal inside a chain's step ``n`` (after the first) names the step, as typed, and the intermediate it was
     given (without it the message named the input beside the intermediate's size, as if the input were that small)."""
-    from .errors import KernelcliError
-
     try:
         yield
     except KernelcliError as exc:
         if n == 0:
             raise
-        raise type(exc)(f"step {n + 1} of {len(steps)} (--then {steps[n].typed or steps[n].label}, on the "
-                        f"{'x'.join(map(str, shape))} result of step {n}): {exc}") from None
+        raise type(exc)(f"{_step_said(steps, n, shape)}: {exc}") from None
+
+
+def _step_said(steps: list[Step], n: int, shape: tuple[int, ...]) -> str:
+    if n == 0:
+        return f"step 1 of {len(steps)} (--kernel {steps[0].typed or steps[0].label})"
+    return (f"step {n + 1} of {len(steps)} (--then {steps[n].typed or steps[n].label}, on the "
+            f"{'x'.join(map(str, shape))} result of step {n})")
+
+
+def check_step_result(x: Any, steps: list[Step], n: int, shape: tuple[int, ...]) -> None:
+    """Refuse (exit 2) the result ``x`` of step ``n`` of a chain, but the last (the job's check names the whole
+    chain), that holds NaN or infinity: its input was finite, so the step overflowed, and it is named as that step in
+    its own call's words (an avgpool's window sum, a convolution's overflow), given ``shape``; the next step refused
+    it as ``x: 4 value(s) are NaN or infinite``, an argument no user typed.
+
+    >>> import numpy as np
+    >>> check_step_result(np.full((2, 2), np.inf, np.float32), parse_chain("box:1", ["avgpool:2", "sobel_v"]), 1, (4, 4))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: step 2 of 3 (--then avgpool:2, on the 4x4 result of step 1): avgpool2: a window's sum overflows float32 (an average is summed in the result's dtype, as PyTorch's avg_pool2d and avg_pool3d sum it, which give inf there too; the average itself would fit); give a float64 input (.npy) or smaller input values
+    """
+    from .ndsupport import all_finite
+
+    if n < len(steps) - 1 and not all_finite(x):
+        raise step_overflow(steps, n, shape, x.dtype)
+
+
+def step_overflow(steps: list[Step], n: int, shape: tuple[int, ...], dtype: Any) -> UsageError:
+    """The refusal of :func:`check_step_result`, for the tiled path too (which checks each tile of the step's result)."""
+    step = steps[n]
+    label = step.label if step.kernel is None else f"convolve {step.kernel.name}"
+    return UsageError(f"{_step_said(steps, n, shape)}: {overflow_said(label, dtype)}")
 
 
 def run_chain_volume(data: Any, steps: list[Step], conv: dict[str, Any], cast: Callable[[Any], Any] | None = None) -> Any:
@@ -261,13 +293,15 @@ def run_chain_volume(data: Any, steps: list[Step], conv: dict[str, Any], cast: C
 
     x = data
     for n, step in enumerate(steps):
-        with step_named(steps, n, x.shape):
+        given = x.shape
+        with step_named(steps, n, given):
             if step.kernel is not None:
                 x = np.moveaxis(run_chain(np.moveaxis(cast(x) if cast else x, 0, -1), [step], conv), -1, 0)
             else:
                 stride = step.stride or step.size
                 check_peak(conv_peak(x.shape, (step.size, step.size), stride=stride), f"{step.op}pool{step.size}")
                 x = pool3d(x, step.size, stride=stride, op=step.op, paths=conv.get("paths"))
+        check_step_result(x, steps, n, given)
     return x
 
 

@@ -129,8 +129,7 @@ AVG_SUM = ("summed in the result's dtype, as PyTorch's avg_pool2d and avg_pool3d
 
 
 def check_finite_result(src: Any, label: str, minimum: float, maximum: float, dtype: Any) -> None:
-    """A result with NaN or infinite values is an overflow: refuse it (exit 2), naming the cause.  An average
-    pool alone (``label`` ``avgpool...``: its input is finite) can only overflow in a window's sum (:data:`AVG_SUM`).
+    """A result with NaN or infinite values is an overflow: refuse it (exit 2), naming the cause (:func:`overflow_said`).
 
     >>> check_finite_result("a.npy", "avgpool2", float("inf"), float("inf"), "float32")
     Traceback (most recent call last):
@@ -141,15 +140,23 @@ def check_finite_result(src: Any, label: str, minimum: float, maximum: float, dt
 
     if math.isfinite(minimum) and math.isfinite(maximum):
         return
+    raise UsageError(f"{src}: {overflow_said(label, dtype)}")
+
+
+def overflow_said(label: str, dtype: Any) -> str:
+    """Why the ``dtype`` result of ``label``, from a finite input, holds NaN or infinity, and what to do.  An average
+    pool alone (``label`` ``avgpool...``) can only overflow in a window's sum (:data:`AVG_SUM`).
+
+    >>> overflow_said("convolve box:3", "float64")
+    'convolve box:3: the result overflows float64 (values beyond its range became infinite or NaN); use a smaller kernel scale or input values'
+    """
     wider = str(dtype) != "float64"  # (a float64 result has no wider type)
     if label.startswith("avgpool"):
-        raise UsageError(f"{src}: {label}: a window's sum overflows {dtype} (an average is {AVG_SUM}); give "
-                         f"{'a float64 input (.npy) or ' if wider else ''}smaller input values")
+        return (f"{label}: a window's sum overflows {dtype} (an average is {AVG_SUM}); give "
+                f"{'a float64 input (.npy) or ' if wider else ''}smaller input values")
     pooled = f"; an avgpool step's window sum may be what overflowed (it is {AVG_SUM})" if "| avgpool" in label else ""
-    raise UsageError(
-        f"{src}: {label}: the result overflows {dtype} (values beyond its range became infinite or NaN); "
-        f"use a smaller kernel scale or input values{', or a float64 input (.npy)' if wider else ''}{pooled}"
-    )
+    return (f"{label}: the result overflows {dtype} (values beyond its range became infinite or NaN); "
+            f"use a smaller kernel scale or input values{', or a float64 input (.npy)' if wider else ''}{pooled}")
 
 
 def zyx_kernels(shapes: list[tuple[int, ...]], *, combine: str | None, activation: str | None, bias: Any,

@@ -35,7 +35,7 @@ def tiled_volume(run, *, chunks, scheduler, workers, quiet) -> Any:
 def tiled_convolve(input, specs, then, scale, options, *, given, out, force, chunks, scheduler, workers, json_out, quiet,
                report_file=None, fmt=None, suffix=None) -> None:
     """One big input, tile by tile (kernelcli.tiled): one --kernel, --then steps, or a 3-D kernel on a (Z, Y, X) volume."""
-    from ..chain import chain_label, chain_name, is_pool_step, parse_chain, step_named
+    from ..chain import chain_label, chain_name, is_pool_step, parse_chain, step_named, step_overflow
     from ..errors import UsageError
     from ..jobs import safe_stem
 
@@ -90,12 +90,15 @@ def tiled_convolve(input, specs, then, scale, options, *, given, out, force, chu
 
         def steps_on(x):
             for n, step in enumerate(steps):
-                with step_named(steps, n, x.shape):
+                given = x.shape
+                with step_named(steps, n, given):
                     if step.kernel is not None:
                         x = arrays.conv2d(x, step.kernel.array(), **conv, chunks=tile, notes=notes, screened=True)
                     else:
                         x = arrays.pool2d(x, step.size, stride=step.stride, op=step.op, chunks=tile, paths=options.paths,
                                           screened=True)
+                if n < len(steps) - 1:  # (as in memory: an overflow is named as its step, not by the next one's tiles)
+                    x = x.map_blocks(_finite_step, f"{input}: {step_overflow(steps, n, given, x.dtype)}", dtype=x.dtype)
             return x
 
         return _named(Path(str(input)), lambda: steps_on(x))  # a refusal names the input, as in memory
@@ -108,6 +111,16 @@ def tiled_convolve(input, specs, then, scale, options, *, given, out, force, chu
                volume_build=volume_build, name=name, notes=notes, report_file=report_file, fmt=fmt, encoding=options.encoding,
                kernel=label, max_pixels=options.max_pixels,
                same_grid=_keeps_grid(steps, options, None if steps else first.shape))
+
+
+def _finite_step(tile: Any, refusal: str) -> Any:
+    """A tile of a chain's step result (not the last) as it is, or ``refusal`` raised where it holds NaN or infinity."""
+    from ..errors import UsageError
+    from ..ndsupport import all_finite
+
+    if not all_finite(tile):
+        raise UsageError(refusal)
+    return tile
 
 
 def _keeps_grid(steps: list, options: Any, shape: Any = None) -> bool:
