@@ -446,14 +446,36 @@ def _held_floats(matrix: Any) -> bool:
 
 
 def _long_read(value: Any, source: str) -> Any:
-    """``value`` as float64 where it is a long-double array (:func:`kernelcli.given_values.float64_of`: noted or
-    refused as a long-double kernel file is), else as it is: its values were refused as ``np.longdouble('0.0')``."""
-    dtype = getattr(value, "dtype", None)
-    if getattr(dtype, "kind", "") != "f" or dtype.itemsize <= 8:
+    """``value`` as float64 where it is a long-double array, or lists holding long-double scalars as ``conv2d`` reads
+    them (:func:`kernelcli.given_values.float64_of`: noted or refused as a long-double kernel file is), else as it is:
+    its values were refused as ``np.longdouble('0.5')``, "expected a number"."""
+    if _is_long(value):
+        array = value
+    elif isinstance(value, (list, tuple)) and _holds_long(value):
+        import numpy as np
+
+        try:
+            array = np.array(value)  # (numpy widens the list's other numbers to the long double)
+        except (TypeError, ValueError):  # ragged, or not numbers: the validator names the place
+            return value
+        if not _is_long(array):
+            return value
+    else:
         return value
     from .given_values import float64_of  # (numpy's: not imported for the catalogue's own kernels)
 
-    return float64_of(value, source)
+    return float64_of(array, source)
+
+
+def _is_long(value: Any) -> bool:
+    """Whether ``value`` is a numpy long double (an array or a scalar): wider than float64."""
+    dtype = getattr(value, "dtype", None)
+    return getattr(dtype, "kind", "") == "f" and dtype.itemsize > 8
+
+
+def _holds_long(value: Any) -> bool:
+    """Whether nested lists or tuples ``value`` hold a long double, at any depth."""
+    return any(_holds_long(item) if isinstance(item, (list, tuple)) else _is_long(item) for item in value)
 
 
 def _as_lists(value: Any) -> Any:

@@ -193,11 +193,11 @@ def refuse_rounded_whole(given: np.ndarray, name: str, error: type[Exception] | 
     >>> refuse_rounded_whole(np.array([[1, 2**53 + 1]]), "kernel")
     Traceback (most recent call last):
     ...
-    kernelcli.errors.InvalidKernel: kernel: the value at (0, 1) is 9007199254740993, which float64 reads as 9007199254740992: kernel weights are float64, exact for whole numbers up to 2**53; give it as float64 to take the rounding
+    kernelcli.errors.InvalidKernel: kernel: the weight at (0, 1) is 9007199254740993, which float64 reads as 9007199254740992: kernel weights are float64, exact for whole numbers up to 2**53; give it as float64 to take the rounding
     >>> refuse_rounded_whole(np.array([[2.0**53, 0.5]]), "kernel", listed=[[2**53 + 1, 0.5]])
     Traceback (most recent call last):
     ...
-    kernelcli.errors.InvalidKernel: kernel: the value at (0, 0) is 9007199254740993, which float64 reads as 9007199254740992: kernel weights are float64, exact for whole numbers up to 2**53; give it as float64 to take the rounding
+    kernelcli.errors.InvalidKernel: kernel: the weight at (0, 0) is 9007199254740993, which float64 reads as 9007199254740992: kernel weights are float64, exact for whole numbers up to 2**53; give it as float64 to take the rounding
     """
     found = first_inexact_whole(given)
     if found is None and isinstance(listed, (list, tuple)) and given.dtype.kind == "f":
@@ -208,9 +208,20 @@ def refuse_rounded_whole(given: np.ndarray, name: str, error: type[Exception] | 
     with np.errstate(over="ignore"):
         held = float(given[where].astype(np.float64))
     error = InvalidKernel if error is None else error
-    what = "kernel weights are float64" if name.startswith("kernel") else f"{name} values are float64"
-    said = inexact_whole(value, f"the value at {where}", what, int(held) if math.isfinite(held) else held)
-    raise error(f"{name}: {said}; give it as float64 to take the rounding")
+    raise error(f"{name}: {rounded_whole_said(value, where, name, int(held) if math.isfinite(held) else held)}")
+
+
+def rounded_whole_said(value: int, where: tuple, what: str = "kernel", rounded: Any = None) -> str:
+    """The one sentence refusing a whole number ``value`` at ``where`` of a kernel, weights or a bias (``what``, or
+    an argument's name starting with one) that float64 rounds, whatever its dtype (int64, a long double) and wherever
+    it is (a file, an argument): they were worded three ways, with and without the way out.
+
+    >>> rounded_whole_said(2**53 + 1, (0, 1))
+    'the weight at (0, 1) is 9007199254740993, which float64 reads as 9007199254740992: kernel weights are float64, exact for whole numbers up to 2**53; give it as float64 to take the rounding'
+    """
+    _, one, _, held = _LONG_NUMBERS[_long_what(what)]
+    said = inexact_whole(value, f"the {one} at {tuple(map(int, where))}", held, rounded)
+    return f"{said}; give it as float64 to take the rounding"
 
 
 def _first_rounded_listed(values: Any, where: tuple[int, ...]) -> tuple[tuple[int, ...], int] | None:
@@ -232,7 +243,7 @@ def _first_rounded_listed(values: Any, where: tuple[int, ...]) -> tuple[tuple[in
 #: a long double's numbers as their refusals and notes name them (as its int64 ones are): what -> (the whole, one at a
 #: position, what is counted, why float64)
 _LONG_NUMBERS = {"kernel": ("a {dtype} kernel is", "weight", "weights", "kernel weights are float64"),
-                 "weights": ("a {dtype} weights file is", "value", "weights", "kernel weights are float64"),
+                 "weights": ("{dtype} weights are", "value", "weights", "kernel weights are float64"),
                  "bias": ("a {dtype} bias is", "value", "values", "bias values are float64")}
 
 
@@ -263,8 +274,8 @@ def float64_of(arr: np.ndarray, source: Any, what: str = "kernel", error: type[E
     for where in zip(*np.nonzero((arr != 0) & (values == 0))):  # (as 1e-400 typed is: refused, not a silent 0)
         raise error(f"{source}: {below_range(str(arr[where]), at(where))}")  # (format() of a long double: 0.0)
     rounded = np.isfinite(arr) & (values.astype(arr.dtype) != arr)
-    for where in zip(*np.nonzero(rounded & (np.floor(arr) == arr))):
-        raise error(f"{source}: {inexact_whole(int(arr[where]), at(where), held)}")
+    for where in zip(*np.nonzero(rounded & (np.floor(arr) == arr))):  # (in an int64's words)
+        raise error(f"{source}: {rounded_whole_said(int(arr[where]), where, what)}")
     if rounded.any():
         logging.getLogger("kernelcli").warning(
             "%s", f"{source}: {whole.format(dtype=arr.dtype)} read as float64 ({held}): {int(rounded.sum())} of its "

@@ -113,15 +113,12 @@ def _read_npy_file(path: str | Path, what: str) -> Any:
         raise InvalidKernel(f"{p}: {what} must hold real numbers, got dtype {getattr(arr, 'dtype', type(arr))}")
     if arr.size == 0:
         raise InvalidKernel(f"{p}: {what} is empty (shape {arr.shape})")
-    from .given_values import float64_of
+    from .given_values import float64_of, rounded_whole_said
     from .ndsupport import first_inexact_whole
-    from .numtext import inexact_whole
 
     values = float64_of(arr, p, what)  # a long double as a kernel file's: refused past float64, else noted
     if arr.dtype.kind in "iu" and (rounded := first_inexact_whole(arr)) is not None:  # as a -k kernel's int64 weight
-        where, value = rounded
-        held = "kernel weights are float64" if what == "weights" else f"{what} values are float64"
-        raise InvalidKernel(f"{p}: {inexact_whole(value, f'the value at {where}', held)}")
+        raise InvalidKernel(f"{p}: {rounded_whole_said(rounded[1], rounded[0], what)}")
     if not np.isfinite(values).all():
         raise InvalidKernel(f"{p}: {what} holds NaN or infinite values")
     return values

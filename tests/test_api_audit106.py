@@ -21,7 +21,7 @@ class TestSeparableKernelsAreCheckedAsConv3dChecksThem:
         # was 9007199254740992.0 in silence, where conv3d refuses the same weight
         v = np.zeros((1, 1, 3)); v[0, 0, 1] = 1.0
         for k in (np.array([2**53 + 1], np.int64), [2**53 + 1, 0.5]):
-            with pytest.raises(InvalidKernel, match="kernel along x: the value at .* is 9007199254740993"):
+            with pytest.raises(InvalidKernel, match="kernel along x: the weight at .* is 9007199254740993"):
                 correlate_separable(v, (None, None, k), paths=paths)
         assert correlate_separable(v, (None, None, np.array([2**62], np.int64)), paths=paths)[0, 0, 1] == 2.0**62
 

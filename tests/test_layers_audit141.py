@@ -36,7 +36,7 @@ def test_long_double_weights_get_the_kernels_note(files):
     np.save(files / "wld.npy", long_double((1, 1, 3, 3), np.longdouble(1) / 10))
     r = kc(files, "convolve", "one.npy", "--weights", "wld.npy", "-o", "o.npy")
     assert r.returncode == 0, r.stderr
-    said = (f"wld.npy: a {np.dtype(np.longdouble)} weights file is read as float64 (kernel weights are float64): 1 of its 9 "
+    said = (f"wld.npy: {np.dtype(np.longdouble)} weights are read as float64 (kernel weights are float64): 1 of its 9 "
             f"weights rounded to the nearest float64")
     assert said in r.stderr, r.stderr
     np.save(files / "kld.npy", long_double((3, 3), np.longdouble(1) / 10))  # the kernel file's note: the same words

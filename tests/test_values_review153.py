@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from kernelcli import numtext
-from kernelcli.errors import UsageError
+from kernelcli.errors import InvalidKernel, UsageError
 from kernelcli.kernel_syntax import parse_kernel_scale
 
 NON_ZERO = "(below the float range), expected a number float64 holds (at least 4.9e-324 in magnitude)"
@@ -44,3 +44,69 @@ class TestKernelScaleUnderflow:
 def test_below_range_where_0_is_no_answer():
     assert numtext.below_range("1e-400", zero=False) == f"1e-400 {NON_ZERO}"
     assert numtext.below_range("1e-400").endswith(", or 0)")
+
+
+# #7, #8: long doubles given in memory, read as conv2d reads them, in one wording
+
+LONG = pytest.mark.skipif(__import__("numpy").finfo(__import__("numpy").longdouble).nmant <= 52,
+                          reason="long double is float64 here")
+WHOLE = ("the weight at (0, 0) is 9007199254740993, which float64 reads as 9007199254740992: kernel weights are float64, "
+         "exact for whole numbers up to 2**53; give it as float64 to take the rounding")
+
+
+@LONG
+class TestLongDoublesInMemory:
+    def test_kernel_takes_a_list_of_long_double_scalars_as_conv2d_does(self):
+        import numpy as np
+
+        import kernelcli as K
+
+        listed = [[np.longdouble("0.5"), 1.0]]
+        assert K.Kernel("a", listed).matrix == ((0.5, 1.0),)
+        assert K.Kernel("a", ([np.longdouble("0.25"), np.longdouble(2)],)).matrix == ((0.25, 2.0),)
+        assert np.array_equal(K.conv2d(np.ones((3, 3)), listed), K.conv2d(np.ones((3, 3)), K.Kernel("a", listed)))
+        with pytest.raises(InvalidKernel, match=r"Kernel 'a': matrix: the weight at \(0, 0\) is 1e-400 \(below"):
+            K.Kernel("a", [[np.longdouble("1e-400"), 1.0]])
+
+    def test_in_memory_weights_are_not_called_a_file(self, caplog):
+        import logging
+
+        import numpy as np
+
+        import kernelcli as K
+
+        w = np.ones((1, 1, 3, 3), np.longdouble)
+        w.flat[0] = np.longdouble("0.1")
+        with caplog.at_level(logging.WARNING, logger="kernelcli"):
+            K.conv_layer(np.ones((5, 5, 1)), w)
+        said = [r.getMessage() for r in caplog.records]
+        assert any(m.startswith(f"weights: {np.dtype(np.longdouble)} weights are read as float64") for m in said), said
+        assert not any("file" in m for m in said), said
+
+    @pytest.mark.parametrize("dtype", ["int64", "longdouble"])
+    def test_one_wording_for_a_whole_number_past_2_to_the_53(self, dtype, tmp_path):
+        import numpy as np
+
+        import kernelcli as K
+
+        k = np.zeros((1, 1), getattr(np, dtype))
+        k[0, 0] = getattr(np, dtype)(2**53) + 1
+        with pytest.raises(InvalidKernel) as refused:
+            K.conv2d(np.ones((5, 5)), k)
+        assert str(refused.value) == f"kernel: {WHOLE}"
+        w = k.reshape(1, 1, 1, 1)
+        with pytest.raises(UsageError) as refused:
+            K.conv_layer(np.ones((5, 5, 1)), w)
+        assert str(refused.value) == f"weights: {WHOLE.replace('weight at (0, 0)', 'value at (0, 0, 0, 0)')}"
+
+        from kernelcli.kernel_syntax import read_npy_kernel
+        from kernelcli.layer_files import read_weights
+
+        np.save(tmp_path / "k.npy", k)  # a file: the same words
+        with pytest.raises(InvalidKernel) as refused:
+            read_npy_kernel(tmp_path / "k.npy")
+        assert str(refused.value) == f"{tmp_path / 'k.npy'}: {WHOLE}"
+        np.save(tmp_path / "w.npy", w)
+        with pytest.raises(InvalidKernel) as refused:
+            read_weights(tmp_path / "w.npy")
+        assert str(refused.value) == f"{tmp_path / 'w.npy'}: {WHOLE.replace('weight at (0, 0)', 'value at (0, 0, 0, 0)')}"

@@ -95,7 +95,7 @@ class TestOneWordingPast2To53:
         from kernelcli import api
         from kernelcli.errors import InvalidKernel
 
-        with pytest.raises(InvalidKernel, match="^kernel: the value at \\(0, 1\\) is " + self.SENTENCE.replace("*", "\\*")
+        with pytest.raises(InvalidKernel, match="^kernel: the weight at \\(0, 1\\) is " + self.SENTENCE.replace("*", "\\*")
                            + "kernel weights are float64"):
             api.conv2d(np.zeros((4, 4)), np.array([[1, BIG]], np.int64))
 
