@@ -108,7 +108,10 @@ def convolve_volume_for_cli(
         volume_options["window"] = parse_window(volume_options["window"])
     options = VolumeOptions(pad_mode=pad_mode or "replicate", pad_value=pad_value, flip=flip, **volume_options)
     if not kernels:  # a copy: the options it refuses, before any voxel is read, in memory and tile by tile alike
-        check_kernel_options(None, options)
+        try:
+            check_kernel_options(None, options)
+        except UsageError as exc:  # (named as a kernel's refusal is: the record named the file, stderr did not)
+            raise UsageError(f"{input_path}: {exc}") from None
     # (the tiled runner reads the geometry through kernelcli.tiled.nifti.open_volume, as read_nifti does)
     return (runner or convolve_volume_file)(input_path, kernels[0] if kernels else None, options, out=out, force=force, name=name,
                                             fmt=fmt)

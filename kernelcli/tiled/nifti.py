@@ -278,7 +278,8 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
     from .arrays import asked_tile, correlate_separable
 
     if spec is None:
-        raise UsageError(f"{input_path}: the tiled volume path needs a --kernel (e.g. gaussian:1.5mm)")
+        raise UsageError(f"{input_path}: a copy (no --kernel) is made in memory, not tile by tile; give a --kernel "
+                         f"(e.g. gaussian:1.5mm), or {advice(input_path, chunks, scheduler, out)}")
     kernel = resolve_volume_kernel(spec)  # exit 3 before any voxel is read
     if kernel.kind not in TILED_KINDS:
         raise UsageError(f"{input_path}: {kernel.name} is not available tile by tile (there: gaussian/fwhm/box in mm or "
