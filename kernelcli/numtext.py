@@ -231,19 +231,20 @@ def out_of_range(typed: object, low: float | None = None, high: float | None = N
                  read: float | None = None) -> str:
     """Click's words for a number outside an option's range, with the value as typed (``1``, not the ``1.0`` read
     from it); ``above``: ``low`` itself is out too.  ``read``: the float the text gave, named where it is not
-    what was typed (``1e-400`` reads as 0, ``1e400`` as infinity).
+    what was typed (``1e400`` reads as infinity; ``1e-400``, read as 0, is refused in :func:`below_range`'s
+    sentence, as where 0 is in range: ``--lr 1e-400`` as ``--momentum 1e-400``).
 
     >>> out_of_range(" 1 ", 0.0, 0.999), out_of_range("0", 0, 20, above=True)
     ('1 is not in the range x>=0.0 and x<=0.999.', '0 is not in the range x>0 and x<=20.')
     >>> out_of_range("1e-400", 0, above=True, read=0.0)
-    '1e-400 reads as 0 (below the float range, whose smallest magnitude is 4.9e-324): not in the range x>0.'
+    '1e-400 (below the float range), expected a number float64 holds (at least 4.9e-324 in magnitude) in the range x>0.'
     """
     text = typed.strip() if isinstance(typed, str) else repr(typed)
     shown = text if len(text) <= 40 else quoted(text)
     bounds = [f"x{'>' if above else '>='}{low}" if low is not None else "", f"x<={high}" if high is not None else ""]
     if read is not None and read == 0 and re.search(r"[1-9]", re.split(r"[eE]", text)[0]):
-        shown = f"{shown} reads as 0 ({BELOW_RANGE}, whose smallest magnitude is {SMALLEST_HELD}):"
-    elif read is not None and math.isinf(read) and not re.search(r"inf", text, re.IGNORECASE):
+        return f"{below_range(shown, zero=False)} in the range {' and '.join(b for b in bounds if b)}."
+    if read is not None and math.isinf(read) and not re.search(r"inf", text, re.IGNORECASE):
         shown = f"{shown} reads as infinity (over the largest float, 1.8e308):"
     else:
         shown = f"{shown} is"
