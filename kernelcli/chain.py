@@ -36,8 +36,10 @@ from typing import Any, Sequence
 
 from .errors import InvalidKernel, KernelcliError, KernelNotFound, UsageError
 from .job_checks import overflow_said
-from .modes import POOL_STEP as _POOL, is_pool_step  # noqa: F401 (is_pool_step: this module's name for it too)
+from .modes import POOL_STEP as _POOL, canonical_pool_op, is_pool_step, pool_label  # noqa: F401 (is_pool_step too)
+from .numtext import exact_whole, quoted
 from .records import record
+from .whole_numbers import too_many_digits
 
 #: a pooling word without ":F" ("maxpool", "avgpool2", "pool"), when no kernel has that name
 _BARE_POOL = re.compile(r"(?P<op>max|min|avg|average)?_?pool(ing)?[0-9]*", re.IGNORECASE)
@@ -68,15 +70,11 @@ def parse_step(text: str, *, scale: Any = None, option: str = "--then") -> Step:
     """
     pool = _POOL.fullmatch(text.strip())
     if pool:
-        from .numtext import exact_whole
-
         problem = _pool_problem(text, pool)
         if problem is not None:
             raise _invalid(option)(f"invalid {option} {problem}")
         size = exact_whole(pool.group("size"))  # a whole number in any form: maxpool:+2 and maxpool:2.0 are maxpool:2
         stride = exact_whole(pool.group("stride")) if pool.group("stride") else None
-        from .modes import canonical_pool_op, pool_label
-
         op = canonical_pool_op(pool.group("op"))
         label = pool_label(op, size, stride)
         return Step(label, op=op, size=size, stride=stride, typed=text.strip())
@@ -100,9 +98,6 @@ def parse_step(text: str, *, scale: Any = None, option: str = "--then") -> Step:
 
 def _pool_problem(text: str, pool: re.Match) -> str | None:
     """Why the pooling step ``text`` (``pool``, its match) cannot be: ``'TEXT': why``, or None."""
-    from .numtext import exact_whole, quoted
-    from .whole_numbers import too_many_digits
-
     size = exact_whole(pool.group("size"))
     stride = exact_whole(pool.group("stride")) if pool.group("stride") else None
     if size is None or size < 1 or (pool.group("stride") and (stride is None or stride < 1)):
@@ -132,7 +127,6 @@ def step_problem(text: str) -> str | None:
     if not _BARE_POOL.fullmatch(stripped):
         return None
     from .catalog import load_kernel
-    from .errors import KernelcliError
 
     try:  # (a kernel of that name is the step: only a name found nowhere is a pooling step misspelt)
         load_kernel(text, max_ndim=3)
@@ -146,8 +140,6 @@ def step_problem(text: str) -> str | None:
 def _pool_word_problem(text: str) -> str | None:
     """``'TEXT': the pooling form``, for a pooling word misspelt: without its size (``maxpool``, ``avgpool2``, with an
     example) or with a size that is none (``maxpool:x``); else None."""
-    from .numtext import quoted
-
     if _MISSPELT_POOL.fullmatch(text.strip()):
         return f"{quoted(text)}: {POOL_FORM}"
     bare = _BARE_POOL.fullmatch(text.strip())

@@ -28,6 +28,8 @@ import _thread
 import signal
 import sys
 
+from .errors import Interrupted
+
 #: the stop waiting to be raised again, and the thread signal handlers run in
 _pending: list[BaseException] = []
 _main_thread: int | None = None
@@ -65,8 +67,6 @@ def replaced_stop() -> KeyboardInterrupt | None:
     signum = received()
     if signum is None:
         return None
-    from .errors import Interrupted
-
     return KeyboardInterrupt() if signum == signal.SIGINT else Interrupted(signum)
 
 

@@ -108,17 +108,17 @@ def _converter(annotation: Any, info: Any) -> Callable[[Any], Any] | None:
     if annotation is str:
         return lambda value: value if isinstance(value, str) else str(value)
     if annotation is Path and not any(getattr(info, flag, False) for flag in ("exists", "resolve_path", "allow_dash")):
-        return _path
+        return lean_path
     return None
 
 
-def _path(value: Any) -> Path:
+def lean_path(value: Any) -> Path:
     """A path argument or option; an empty one is refused: ``Path("")`` is ``.``, and an unset shell variable
     (``kernelcli convolve "$f" ...``) would run on the whole current folder.  Only the bare ``-`` is stdin or
     stdout: ``./-``, which ``Path`` would shorten to ``-``, is the file named ``-`` (as ``cat ./-`` reads it),
     kept apart as its absolute path.
 
-    >>> _path("-"), _path("./-") == Path.cwd() / "-", _path("a/./b.png")
+    >>> lean_path("-"), lean_path("./-") == Path.cwd() / "-", lean_path("a/./b.png")
     (PosixPath('-'), True, PosixPath('a/b.png'))
     """
     if isinstance(value, Path):

@@ -16,6 +16,8 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ._lean import lean_path
+
 
 def complete_kernel(incomplete: str) -> list[tuple[str, str]]:
     """Shell completion of a kernel: the catalogue's names, each with the first words of its description
@@ -187,7 +189,7 @@ def checked_suffix(text: Any) -> Any:
 def checked_file_path(option: str) -> Callable[[Any], Any]:
     """The converter of an option that names one file the command writes (:data:`kernelcli.cli.options.FILE_OUTPUTS`:
     ``--out``, ``--report``, ``--montage``, ``--plot``): a path, as every path option's
-    (:func:`kernelcli.cli._lean._path`), but one that ends with ``/`` or ``/.`` names a folder, which pathlib
+    (:func:`kernelcli.cli._lean.lean_path`), but one that ends with ``/`` or ``/.`` names a folder, which pathlib
     dropped in silence (``--report rep/`` and ``--report rep/.`` wrote the file ``rep``): refused naming it.  ``--out``
     of a Zarr store (``o.zarr/``) is a folder: taken.  (``rep/..`` is kept as it is: the output checks refuse a
     folder.)
@@ -204,8 +206,6 @@ def checked_file_path(option: str) -> Callable[[Any], Any]:
     """
 
     def check(value: Any) -> Any:
-        from ._lean import _path
-
         text = value if isinstance(value, str) else None
         ending = "/" if text is not None and text.endswith("/") else "/." if text is not None and text.endswith("/.") else ""
         if ending and not (option == "--out" and os.path.normpath(text).lower().endswith(".zarr")):
@@ -215,7 +215,7 @@ def checked_file_path(option: str) -> Callable[[Any], Any]:
             raise click.exceptions.BadParameter(
                 f"{text} names a folder (it ends with '{ending}'): expected a file name; give one in that folder "
                 f"({folder.rstrip('/')}/NAME) or drop the '{ending}'")
-        return _path(value)
+        return lean_path(value)
 
     return check
 

@@ -43,6 +43,8 @@ from typing import Any
 from . import stores, tiff, tiles_asked, writers
 from .outputs import check_tiled_output, store_input, tiled_output_path
 from .. import numtext
+from ..errors import ImageReadError, UsageError
+from ..whole_numbers import refused_value, too_many_digits
 
 
 def wanted(input_path: Path, out: Path | None, *, tiled: bool, chunks: Any, scheduler: str | None) -> bool:
@@ -142,8 +144,6 @@ def parse_chunks(text: str | None) -> int | tuple[int, ...] | None:
     """
     if text is None:
         return None
-    from ..whole_numbers import refused_value, too_many_digits
-
     parsed = [numtext.whole_in_any_form(v) for v in str(text).replace("x", ",").split(",")]  # ('32.0' too)
     sides = () if None in parsed else tuple(parsed)
     if not sides or any(v < 1 for v in sides):
@@ -180,8 +180,6 @@ def run_tiled(
     in-memory path's extension (:func:`_output`).
     The output is checked (exit 4) before anything is read.
     """
-    from ..errors import UsageError
-
     from .urls import resolve
 
     if str(input_path) == "-" or (out is not None and str(out) == "-"):
@@ -264,8 +262,6 @@ def check_input_array(input_path: Any, data: Any) -> None:
     """
     import numpy as np
 
-    from ..errors import ImageReadError
-
     if np.dtype(data.dtype).kind not in "biuf":
         raise ImageReadError(f"{input_path}: expected a numeric array, got dtype {data.dtype}")
     if any(n == 0 for n in data.shape):
@@ -274,7 +270,6 @@ def check_input_array(input_path: Any, data: Any) -> None:
 
 def _compute(input_path, label, build, data, notes, *, out, force, rescale, layout, chunks, scheduler, workers, progress,
              volume_build, declared, same_grid=False):
-    from ..errors import UsageError
     from ..jobs_common import Report, _named
     from ..layout import array_layout, canonical_layout, from_hwc, to_hwc
     from .arrays import asked_tile
@@ -376,7 +371,6 @@ def non_finite_error(input_path: Any, data: Any) -> Exception:
     array) hold NaN or infinity: counted, as in memory."""
     import dask.array as da
 
-    from ..errors import ImageReadError
     from ..ndsupport import non_finite_refusal
 
     count = int(da.count_nonzero(~da.isfinite(data)).compute())
@@ -418,8 +412,6 @@ def _rescaled(result: Any, input_path: Any, input_dtype: Any, rescale: str | Non
 
     if rescale in (None, "none") or not stores.is_chunked(out):
         return result
-    from ..errors import UsageError
-
     if rescale not in ("clip", "abs"):
         raise UsageError(f"--rescale {rescale!r}: the tiled path takes none, clip or abs")
     bits = 16 if np.dtype(input_dtype) in (np.uint16, np.int16) else 8
