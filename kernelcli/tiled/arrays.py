@@ -76,6 +76,29 @@ def _check(x: Any, ndims: tuple[int, ...], name: str = "x") -> None:
         raise ShapeError(f"{name}: the array is empty (shape {x.shape})")
 
 
+def kept_dtype(dtype: Any) -> np.dtype:
+    """The dtype a call that keeps its input's values (a max or min pool, a pad) gives, as in memory: the input's,
+    in this machine's byte order, and a long double as float64 (the widest the core computes in).
+
+    >>> kept_dtype(">i2"), kept_dtype(np.longdouble)
+    (dtype('int16'), dtype('float64'))
+    """
+    dt = np.dtype(dtype).newbyteorder("=")
+    return np.dtype(np.float64) if dt.kind == "f" and dt.itemsize > 8 else dt
+
+
+def held(x: Any) -> Any:
+    """A dask array ``x`` as the in-memory functions hold it before any ``dtype=`` cast: a long double as float64
+    (cast straight to float32, 1 + 2**-24 + 2**-60 rounds up, where through float64 it ties down to 1).
+
+    >>> import dask.array as da
+    >>> held(da.zeros(2, dtype=np.longdouble)).dtype, held(da.zeros(2, dtype="i2")).dtype
+    (dtype('float64'), dtype('int16'))
+    """
+    kept = kept_dtype(x.dtype)
+    return x if kept.kind != "f" or kept == x.dtype else x.astype(kept)
+
+
 def default_tile(sides: Sequence[int], tiled: Sequence[bool], itemsize: int) -> list[int]:
     """``sides`` with the largest tiled side halved while the tile holds more than :data:`TILE_CELLS` cells
     over its tiled axes or more than :data:`TILE_BYTES` bytes (``itemsize`` a cell): the default tile is
@@ -229,7 +252,7 @@ def conv2d(x: Any, kernel: Any, *, stride: int | Sequence[int] = 1, padding: Any
     _check(x, (2, 3))
     given, default = x, api.compute_dtype(x.dtype)
     compute, into = ndsupport.dtype_arg(dtype, default)
-    x = x if compute == default else x.astype(compute)
+    x = x if compute == default else held(x).astype(compute)
     plan = pin.conv_plan(x.shape, x.dtype, kernel, stride=stride, padding=padding, pad_mode=pad_mode,
                          pad_value=pad_value, dilation=dilation, flip=flip, paths=paths, stats=pin.dask_stats(x))
     axes = [plan.rows, plan.cols]
@@ -262,8 +285,10 @@ def pad2d(x: Any, p: int | Sequence[int], *, pad_mode: str = PAD_MODE_DEFAULT, p
     _check(x, (2, 3))
     top, bottom, left, right = conv_args.pad_widths(p)
     mode = canonical_pad_mode(mode)
+    kept = kept_dtype(x.dtype)
     if mode == "constant":  # at the call, as in memory: a task's UsageError surfaced inside compute()
-        ndsupport.check_fill(value, x.dtype, "pad value")
+        ndsupport.check_fill(value, kept, "pad value")
+    screen.check_input(x, cast=kept, finite=False)  # a long double beyond float64, counted in the whole input
     h, w = x.shape[:2]
     circular = mode == "circular"
     axes = [Axis(h, 1, 1, top, bottom, h + top + bottom, circular=circular),
@@ -277,7 +302,7 @@ def pad2d(x: Any, p: int | Sequence[int], *, pad_mode: str = PAD_MODE_DEFAULT, p
         (t, b), (l, r) = pads[:2]
         return pad(slab, (t, b, l, r), pad_mode=mode, pad_value=value)
 
-    return tile_map(x, axes, core, x.dtype, chunks)
+    return tile_map(x, axes, core, kept, chunks)
 
 
 def pool2d(x: Any, size: int, *, stride: int | None = None, op: str = "max", padding: int = 0, ceil_mode: bool = False,
@@ -292,9 +317,9 @@ def pool2d(x: Any, size: int, *, stride: int | None = None, op: str = "max", pad
     """
     _check(x, (2, 3))
     op = canonical_pool_op(op)
-    given, default = x, api.compute_dtype(x.dtype) if op == "avg" else np.dtype(x.dtype)
+    given, default = x, api.compute_dtype(x.dtype) if op == "avg" else kept_dtype(x.dtype)
     compute, into = ndsupport.dtype_arg(dtype, default)
-    x = x if compute == default else x.astype(compute)
+    x = x if compute == default else held(x).astype(compute)
     size = whole_numbers.check_positive("size", size)
     stride = size if stride is None else whole_numbers.check_positive("stride", stride)
     if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0 or padding > size // 2:
@@ -312,7 +337,7 @@ def pool2d(x: Any, size: int, *, stride: int | None = None, op: str = "max", pad
     if x.ndim == 3:
         channels = x.shape[2]
         axes.append(Axis(channels, passthrough=True))
-    cdt = api.compute_dtype(x.dtype) if op == "avg" else np.dtype(x.dtype)
+    cdt = api.compute_dtype(x.dtype) if op == "avg" else kept_dtype(x.dtype)
     special = stride == 2 and size in (2, 3) and padding == 0 and (oh - 1) * stride + size <= h and (ow - 1) * stride + size <= w
     force = pin.pool_force(oh * ow * channels * size * size, cdt, special, paths)
     _screen(given, dtype, default, compute, into, "x", screened)
@@ -401,9 +426,9 @@ def pool3d(vol: Any, size: int | Sequence[int], *, stride: int | Sequence[int] |
 
     _check(vol, (3,), "volume")
     op = canonical_pool_op(op)
-    given, default = vol, volumes.volume_dtype(vol.dtype) if op == "avg" else np.dtype(vol.dtype)
+    given, default = vol, volumes.volume_dtype(vol.dtype) if op == "avg" else kept_dtype(vol.dtype)
     compute, into = ndsupport.dtype_arg(dtype, default)
-    vol = vol if compute == default else vol.astype(compute)
+    vol = vol if compute == default else held(vol).astype(compute)
     f = volumes.triple(size, "size")
     s = f if stride is None else volumes.triple(stride, "stride")
     p = volumes.triple(padding, "padding", minimum=0)
@@ -416,7 +441,7 @@ def pool3d(vol: Any, size: int | Sequence[int], *, stride: int | Sequence[int] |
         except ShapeError as exc:  # named as the in-memory volume's refusal names it
             raise ShapeError(f"volume {'x'.join(map(str, vol.shape))}, axis {volumes.AXES[i]}: {exc}") from None
         axes.append(Axis(vol.shape[i], s[i], f[i], p[i], p[i], n_out, symmetric=True))
-    cdt = volumes.volume_dtype(vol.dtype) if op == "avg" else np.dtype(vol.dtype)
+    cdt = volumes.volume_dtype(vol.dtype) if op == "avg" else kept_dtype(vol.dtype)
     _screen(given, dtype, default, compute, into, "volume", screened, finite_first=True)
 
     pool3d_ = volumes.pool3d
