@@ -19,7 +19,7 @@ from pathlib import Path
 from .batch_plan import MAX_LISTED, Discovery, Scanned, Source
 from .errors import KernelcliError, OutputRefused, UsageError, WriteError
 from .io.naming import batch_output
-from .io.output_checks import folder_writable, name_problem, output_folder, output_problem
+from .io.output_checks import exists_message, folder_writable, name_problem, output_folder, output_problem, store_problem
 from .io.reads import input_identities
 from .records import record
 
@@ -96,6 +96,8 @@ def plan(
         folder = os.path.abspath(report) + os.sep  # (--report o beside --out-dir o: the outputs written, then exit 4)
         if any(os.path.abspath(dest).startswith(folder) for _src, dest in targets):
             problems.append(f"--report {report}: is the folder the outputs go in; choose a file for the report")
+        elif inside := store_problem(report, [src.path for src in discovery.sources], [dest for _src, dest in targets]):
+            problems.append(f"--report {inside}")
         targets.append((None, Path(report)))
     input_paths = frozenset(os.path.abspath(s) for s in identities.values())
     for src_path, dest in targets:
@@ -276,6 +278,8 @@ def check_report_path(
     if too_long:
         raise UsageError(f"--report: {too_long}")
     problem = output_problem(dest, inputs, force=force)
+    if problem is None or problem == exists_message(dest):  # (not "use --force": it would not help)
+        problem = store_problem(dest, inputs, outputs) or problem
     if problem is None and any(os.path.abspath(dest) == os.path.abspath(o) for o in outputs):
         problem = f"{dest}: is also the output; choose another --report file"
     if problem:  # named as its missing folder is, and as the README quotes it ("adir: is a folder" said no option)

@@ -269,6 +269,58 @@ def output_problem(
     return None
 
 
+def inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
+    """True when ``path`` is in ``folder``, at any depth (also through links), and is not ``folder`` itself.
+
+    >>> inside("scan.zarr/c/0/0", "scan.zarr"), inside("scan.zarr", "scan.zarr"), inside("scan.zarr2/a", "scan.zarr")
+    (True, False, False)
+    """
+    real, root = os.path.realpath(path), os.path.realpath(folder)
+    return real != root and os.path.commonpath([real, root]) == root
+
+
+def _store_word(folder: str | os.PathLike) -> str:
+    """'store' for a Zarr store, 'folder' for another folder (a DICOM series)."""
+    return "store" if any(part.lower().endswith(".zarr") for part in Path(folder).parts) else "folder"
+
+
+def store_problem(dest: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (),
+                  outputs: Sequence[str | os.PathLike] = ()) -> str | None:
+    """The one-line reason (exit 4, whatever ``--force`` says) ``dest`` may not be written for a store around it, or
+    None: it is inside an input that is a folder (a Zarr store's chunks and metadata at any depth, a DICOM series'
+    slices: replaced, or met by the next read), or inside an output (a store about to be written: its chunk or
+    ``zarr.json`` replaced after it is published, or a file that stops a later ``--force`` from replacing it).
+    The one check of ``-o`` on the tiled path and of ``--report``.
+
+    >>> import tempfile; folder = Path(tempfile.mkdtemp()); (folder / "in.zarr" / "c").mkdir(parents=True)
+    >>> store_problem(folder / "in.zarr" / "c" / "r.json", [folder / "in.zarr"])
+    '.../in.zarr/c/r.json: is inside the input .../in.zarr: write it outside the input store'
+    >>> store_problem("o.zarr/zarr.json", outputs=["o.zarr"])
+    'o.zarr/zarr.json: is inside the output o.zarr: write it outside the output store'
+    """
+    for src in inputs:
+        if os.path.isdir(src) and inside(dest, src):
+            return f"{os.fspath(dest)}: is inside the input {os.fspath(src)}: write it outside the input {_store_word(src)}"
+    for out in outputs:
+        if inside(dest, out):
+            return f"{os.fspath(dest)}: is inside the output {os.fspath(out)}: write it outside the output {_store_word(out)}"
+    return None
+
+
+def held_input(store: str | os.PathLike, inputs: Sequence[str | os.PathLike] = ()) -> str | None:
+    """The one-line reason (exit 4) the existing folder ``store`` may not be replaced, or None: it holds a file this
+    call reads, ``inputs`` or one noted in this call (a kernel file kept in an output store's chunk folder was deleted
+    by ``--force``).
+
+    >>> held_input("o.zarr", ["o.zarr/c/k.npy"])
+    'o.zarr: holds the input o.zarr/c/k.npy: the output would replace it'
+    """
+    for src in [*map(os.fspath, inputs), *input_identities().values()]:
+        if inside(src, store):
+            return f"{os.fspath(store)}: holds the input {src}: the output would replace it"
+    return None
+
+
 def same_file_message(dest: str | os.PathLike, src: str) -> str:
     """The one wording of an output that is the input ``src`` (exit 4, whatever force says).
 

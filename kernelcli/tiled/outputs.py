@@ -78,19 +78,19 @@ def check_tiled_output(out: Path, input_path: Path, force: bool) -> None:
         if urls.exists(out):
             _check_replaceable(out, force)
         return
-    from ..io.output_checks import check_output
+    from ..io.output_checks import check_output, held_input, store_problem
     from ..io.reads import input_identities
 
-    if urls.as_url(input_path) is None and os.path.isdir(input_path) and _inside(out, input_path):
-        # in2.zarr/sub.zarr was written inside the input store, and a later --force of in2.zarr deleted it
-        raise OutputRefused(f"{out}: is inside the input {input_path}: write it outside the input store")
+    local = [] if urls.as_url(input_path) is not None else [input_path]
+    if problem := store_problem(out, local):  # (in2.zarr/sub.zarr, and a later --force of in2.zarr deleted it)
+        raise OutputRefused(problem)
     if stores.is_chunked(out) and os.path.isdir(out):  # an existing store: a folder, replaced with --force
         st = os.stat(out)
         src = input_identities([input_path]).get((st.st_dev, st.st_ino))
         if src is not None:
             raise OutputRefused(f"{out}: is the input {src} (same file): the output would overwrite the input")
-        if urls.as_url(input_path) is None and _inside(input_path, out):
-            raise OutputRefused(f"{out}: holds the input {input_path}: the output would replace it")
+        if problem := held_input(out, local):  # the input, or a kernel file, at any depth in the store
+            raise OutputRefused(problem)
         _check_replaceable(out, force)
         return
     check_output(out, [input_path], force=force)  # the in-memory path's check: the input also through a link
@@ -107,12 +107,6 @@ def _check_replaceable(out: Any, force: bool) -> None:
         return  # --force replaces what kernelcli could have written, nothing more
     raise OutputRefused(f"{out}: is a folder that is not a Zarr array (a group, or other files): --force "
                         "replaces only an array store; remove it yourself or give another name")
-
-
-def _inside(path: Any, folder: Any) -> bool:
-    """True when ``path`` is in ``folder`` (also through links)."""
-    real, root = os.path.realpath(path), os.path.realpath(folder)
-    return real != root and os.path.commonpath([real, root]) == root
 
 
 def store_input(path: Any) -> bool:
