@@ -29,6 +29,31 @@ from .outputs import WholeWrites, atomic_write
 
 def read_npy(p: Path, max_bytes: int | None) -> Loaded:
     """Read the ``.npy`` array ``p``; raises ImageReadError for anything but a finite numeric 2-D/3-D array."""
+    mapped = map_npy(p)
+    h, w = mapped.shape[:2]
+    channels = mapped.shape[2] if mapped.ndim == 3 else 1
+    check_memory(p, h, w, channels, mapped.dtype.itemsize, max_bytes)
+    arr = np.array(mapped, dtype=mapped.dtype.newbyteorder("=") if mapped.dtype.itemsize > 1 else mapped.dtype)
+    del mapped
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        from ..ndsupport import non_finite_count, non_finite_refusal
+
+        raise ImageReadError(non_finite_refusal(p, non_finite_count(arr)))
+    return Loaded(path=p, data=arr, kind="array", format="NPY")
+
+
+def map_npy(p: Path) -> np.ndarray:
+    """The ``.npy`` array ``p`` memory-mapped (its header read, no data), refused (ImageReadError) unless a non-empty
+    numeric 2-D or 3-D array: the one ``.npy`` reader's words, in memory (:func:`read_npy`) and tile by tile.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "v.npy"
+    >>> np.save(p, np.arange(4.0))
+    >>> map_npy(p)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ImageReadError: ...v.npy: expected a non-empty (H, W), (H, W, C) or (Z, Y, X) array, got shape (4,)
+    """
     check_signature(p, ImageReadError)
     try:
         # A memory map reads only the header: the shape and dtype are checked against the
@@ -45,18 +70,9 @@ def read_npy(p: Path, max_bytes: int | None) -> Loaded:
         raise ImageReadError(f"{p}: expected a single .npy array, got an .npz archive or another object")
     if mapped.dtype.kind not in "biuf":
         raise ImageReadError(f"{p}: expected a numeric array, got dtype {mapped.dtype}")
-    if mapped.ndim not in (2, 3) or mapped.size == 0:
-        raise ImageReadError(f"{p}: expected a non-empty (H, W) or (H, W, C) array, got shape {mapped.shape}")
-    h, w = mapped.shape[:2]
-    channels = mapped.shape[2] if mapped.ndim == 3 else 1
-    check_memory(p, h, w, channels, mapped.dtype.itemsize, max_bytes)
-    arr = np.array(mapped, dtype=mapped.dtype.newbyteorder("=") if mapped.dtype.itemsize > 1 else mapped.dtype)
-    del mapped
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        from ..ndsupport import non_finite_count, non_finite_refusal
-
-        raise ImageReadError(non_finite_refusal(p, non_finite_count(arr)))
-    return Loaded(path=p, data=arr, kind="array", format="NPY")
+    if mapped.ndim not in (2, 3) or mapped.size == 0:  # (3-D: (H, W, C), or (Z, Y, X) with --layout zyx)
+        raise ImageReadError(f"{p}: expected a non-empty (H, W), (H, W, C) or (Z, Y, X) array, got shape {mapped.shape}")
+    return mapped
 
 
 def load_npy(p: Path, error: type[KernelcliError] = ImageReadError) -> object:

@@ -251,7 +251,8 @@ def _run(input_path, label, build, data, what, *, out, force, rescale, layout, c
 
 
 def check_input_array(input_path: Any, data: Any) -> None:
-    """Refuse (exit 2) an input array of no real numbers or no cells in the ``.npy`` reader's words, naming the file
+    """Refuse (exit 2) an input array of no real numbers, no cells or another rank than 2 or 3 in the ``.npy`` reader's
+    words (:func:`kernelcli.io.arrays.map_npy`, which refuses a ``.npy`` so before this), naming the file
     (the API's own refusal, :func:`kernelcli.tiled.arrays._check`, names its argument ``x``, which no user typed).
 
     >>> import numpy as np
@@ -264,7 +265,7 @@ def check_input_array(input_path: Any, data: Any) -> None:
 
     if np.dtype(data.dtype).kind not in "biuf":
         raise ImageReadError(f"{input_path}: expected a numeric array, got dtype {data.dtype}")
-    if any(n == 0 for n in data.shape):
+    if data.ndim not in (2, 3) or any(n == 0 for n in data.shape):
         raise ImageReadError(f"{input_path}: expected a non-empty (H, W), (H, W, C) or (Z, Y, X) array, got shape {tuple(data.shape)}")
 
 
@@ -287,12 +288,10 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
         else:
             given, cut = to_hwc(data, chosen), 2
             result = from_hwc(_named(Path(str(input_path)), lambda: build(given, chunks)), chosen)
-    elif data.ndim == 2:
+    else:  # 2-D (check_input_array refused the other ranks)
         array_layout(tuple(data.shape), layout, str(input_path), notes)  # as in memory: zyx refused, chw said
         given, cut = data, 2
         result = _named(Path(str(input_path)), lambda: build(data, chunks))
-    else:
-        raise UsageError(f"{input_path}: a {data.ndim}-D array; expected (H, W), (H, W, C) or (Z, Y, X)")
     floats = result.dtype
     result = _rescaled(result, input_path, data.dtype, rescale, out, label)
     if rescale not in (None, "none") and not stores.is_chunked(out):  # given, and nothing done: say so (as in memory)

@@ -132,17 +132,11 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixel
     da = require("dask.array", f"reading {path.name} tile by tile")
     suffix = path.suffix.lower()
     if suffix == ".npy":
-        import numpy as np
-
-        from ..io.arrays import check_signature
+        from ..io.arrays import map_npy
         from ..io.common import stat_input
 
         stat_input(path)  # ("cannot read as .npy: [Errno 2] No such file or directory")
-        check_signature(path, ImageReadError)  # numpy's answer to a text file named .npy is advice to unpickle it
-        try:
-            data = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise ImageReadError(f"{path}: cannot read as .npy: {exc}") from None
+        data = map_npy(path)  # refused in the in-memory reader's words (an object array, an .npz, a 1-D array)
         from .reading import NpyReads, npy_blocks
 
         # read block by block from the path (not a memory map dask would pickle whole into a cluster's graph),
