@@ -111,12 +111,7 @@ def bias_text(text: Any) -> Any:
         return text
     from ..layer_files import bias_problem
 
-    problem = bias_problem(text)
-    if problem is not None:
-        from ._click import click
-
-        raise click.exceptions.BadParameter(problem)
-    return text
+    return _unless(bias_problem(text), text)
 
 
 def chain_step(text: Any) -> Any:
@@ -130,7 +125,11 @@ def chain_step(text: Any) -> Any:
         return text
     from ..chain import step_problem
 
-    problem = step_problem(text)
+    return _unless(step_problem(text), text)
+
+
+def _unless(problem: str | None, text: str) -> str:
+    """``text``, or Click's refusal of it (exit 2, "Invalid value for '--X': PROBLEM") where ``problem`` says why."""
     if problem is not None:
         from ._click import click
 
