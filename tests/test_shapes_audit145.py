@@ -42,7 +42,6 @@ class TestTooManyDigitsAtParseTime:
         (("convolve", "MISSING.npy", "-k", "box:3", "--workers", "1e40", "-o", "c.npy"), "'--workers' / '-j'", "1e40", 41),
         (("shape", "--in", "24", "-f", "5", "-s", "1e40"), STRIDE, "1e40", 41),
         (("shape", "--in", "24", "-f", "5", "-s", "1e5000"), STRIDE, "1e5000", 5001),
-        (("shape", "--in", "24", "-f", "5", "--dilation", "-1e40"), "'--dilation'", "-1e40", 41),
         (("shape", "--in", "24", "-f", "5", "--filters", "1e40"), "'--filters'", "1e40", 41),
         (("params", "--in-ch", "1e40", "--filters", "3"), "'--in-ch'", "1e40", 41),
         (("params", "--dense", "3", "1e40"), "'--dense'", "1e40", 41),
@@ -56,6 +55,13 @@ class TestTooManyDigitsAtParseTime:
         assert (done.returncode, done.stdout) == (2, "")
         assert done.stderr.strip() == _refused(option, typed, n, args[0])
         assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npy"]
+
+    def test_a_long_number_below_the_floor_is_refused_by_the_floor(self, tmp_path):
+        # (review 153 #12: --seed -1e40 and --dilation -1e40 are below the option's floor, and said so as -1 is)
+        done = run_in_process("shape", "--in", "24", "-f", "5", "--dilation", "-1e40", cwd=tmp_path)
+        assert (done.returncode, done.stdout) == (2, "")
+        assert done.stderr.strip() == ("error: Invalid value for '--dilation': -1e40 is not in the range x>=1. "
+                                       "(see 'kernelcli shape -h')")
 
     @pytest.mark.parametrize(("args", "option", "typed", "what"), [
         (("shape", "--in", "24", "-f", "5", "-p", "1e40"), "'--padding' / '-p' / '--p'", "1e40", "a width"),
