@@ -263,6 +263,30 @@ def refuse_maps_format(fmt: str | None) -> None:
         raise UsageError(f"--format {fmt}: {MAPS_TYPES}")
 
 
+def maps_type_refused(shown: Any) -> UsageError:
+    """The refusal of an output (``shown``: its name, ``stdout`` for ``-o -``) whose type cannot hold several maps, in
+    one wording for a file, stdout's stand-in after stdin is read and ``-o - --format F`` before
+    (:func:`refuse_maps_on_stdout`).
+
+    >>> print(maps_type_refused("maps.png"))
+    maps.png: several feature maps need .npy (H', W', maps) or .tif (one float32 page per map); --montage FILE.png draws them as a picture
+    """
+    return UsageError(f"{shown}: {MAPS_TYPES}; --montage FILE.png draws them as a picture")
+
+
+def refuse_maps_on_stdout(fmt: Any) -> None:
+    """Refuse ``-o - --format F`` for several maps where F cannot hold them (exit 2), as :func:`check_maps_outputs`
+    refuses stdout's stand-in file: from the options alone, so that ``convolve -`` refuses it before stdin is read
+    (an open stream made the call wait, an empty one was told "stdin is empty").
+
+    >>> refuse_maps_on_stdout("tif"), refuse_maps_on_stdout(None)
+    (None, None)
+    """
+    fmt = getattr(fmt, "value", fmt)
+    if fmt is not None and f".{fmt}".lower() not in MAPS_SUFFIXES:
+        raise maps_type_refused("stdout")
+
+
 def check_maps_outputs(src: Path | None, out: Any, montage: Any, *, single: bool, force: bool,
                         picture: str = "a montage") -> tuple[Path | None, Path | None]:
     """Validate the data output and the montage path (``picture``: what a message calls it) before any pixel is read
@@ -274,7 +298,7 @@ def check_maps_outputs(src: Path | None, out: Any, montage: Any, *, single: bool
     inputs = [src] if src is not None else []  # (None: stdin, checked before it is read)
     out_path = formats.check_output_path(out, inputs, force=force) if out is not None else None
     if out_path is not None and not single and out_path.suffix.lower() not in MAPS_SUFFIXES:
-        raise UsageError(f"{out_path}: {MAPS_TYPES}; --montage FILE.png draws them as a picture")
+        raise maps_type_refused(out_path)
     montage_path = None
     if montage is not None:
         from .io.output_checks import refuse_folder

@@ -96,13 +96,14 @@ def before_stdin(*, input, kernel=None, kernel_scale=None, then=None, padding="s
                                                              padding=widths))
         maps = len(kernels)
     check_tiled_before_stdin(out, **tiled)
-    return maps_output_check(out, montage, maps, force)
+    return maps_output_check(out, montage, maps, force, fmt=given.get("fmt"))
 
 
-def maps_output_check(out: Any, montage: Any, filters: int, force: bool) -> Any:
+def maps_output_check(out: Any, montage: Any, filters: int, force: bool, fmt: Any = None) -> Any:
     """The check of a layer's ``--out`` and ``--montage`` (``filters`` kernels or filters), made before stdin is read as
     :func:`kernelcli.jobs_maps.run_maps_job` makes it before reading a file: a picture's type for the montage and several
-    maps' types for ``--out`` (exit 2), then an existing file (exit 4); None where there is nothing to check yet.
+    maps' types for ``--out``, a file's or the ``--format`` of ``-o -`` (exit 2), then an existing file (exit 4); None
+    where there is nothing to check yet.
 
     >>> maps_output_check("maps.png", None, 2, False)()
     Traceback (most recent call last):
@@ -111,15 +112,25 @@ def maps_output_check(out: Any, montage: Any, filters: int, force: bool) -> Any:
     """
     from functools import partial
 
-    from ..jobs_maps import check_maps_outputs
+    from ..io.pipes import is_stdio
     from ._stdio import checked_before_stdin_read
 
     if montage is None and filters == 1:
         return image_output_check(out, force)
     data = out if checked_before_stdin_read(out) else None
-    if data is None and montage is None:
+    stdout_fmt = fmt if is_stdio(out) and filters > 1 else None
+    if data is None and montage is None and stdout_fmt is None:
         return None
-    return partial(check_maps_outputs, None, data, montage, single=filters == 1, force=force)
+    return partial(_check_maps_outputs, data, montage, single=filters == 1, force=force, stdout_fmt=stdout_fmt)
+
+
+def _check_maps_outputs(out: Any, montage: Any, *, single: bool, force: bool, stdout_fmt: Any) -> None:
+    """:func:`kernelcli.jobs_maps.check_maps_outputs` of stdin's call, ``-o -``'s ``--format`` first, as ``--out``'s
+    type is checked first for a file."""
+    from ..jobs_maps import check_maps_outputs, refuse_maps_on_stdout
+
+    refuse_maps_on_stdout(stdout_fmt)
+    check_maps_outputs(None, out, montage, single=single, force=force)
 
 
 def load_spec(spec: str, scale: Any) -> Any:

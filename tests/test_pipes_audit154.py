@@ -1,0 +1,89 @@
+"""Audit 154: what ``-o -`` is refused for that the options alone tell, told before stdin is read (F2, F5), and the
+advice about stdout in ``--format`` words (U1, U2).
+
+Each call runs in its own process with a real pipe on stdin: ``open`` is a pipe never written nor closed until the
+call has exited (or the timeout has killed it: a refusal that waits for the stream fails the test, it does not hang
+it), ``empty`` is ``/dev/null``; ``terminal`` puts stdout on a pseudo-terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+#: seconds a refusal made before stdin is read may take (a fresh interpreter importing numpy on a busy machine)
+PROMPT = 60
+
+
+def _run(folder, stdin: str, *args: str, terminal: bool = False) -> tuple[int | None, str, bytes]:
+    """(exit code, stderr, stdout) of ``kernelcli ARGS`` in ``folder``; the code is None where the call still waited
+    after :data:`PROMPT` seconds (it is killed then)."""
+    env = {**os.environ, "KERNELCLI_WORKER": "off", "NO_COLOR": "1"}
+    leader = follower = None
+    if terminal:
+        leader, follower = os.openpty()
+    source = subprocess.PIPE if stdin == "open" else subprocess.DEVNULL
+    proc = subprocess.Popen([sys.executable, "-m", "kernelcli", *args], cwd=folder, env=env, stdin=source,
+                            stdout=follower if terminal else subprocess.PIPE, stderr=subprocess.PIPE)
+    if follower is not None:
+        os.close(follower)
+    try:
+        code = proc.wait(timeout=PROMPT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        code = None
+    finally:
+        if proc.stdin is not None:
+            proc.stdin.close()  # (only now: the stream stayed open while the call ran)
+        if leader is not None:
+            os.close(leader)
+    out = proc.stdout.read() if proc.stdout is not None else b""
+    err = proc.stderr.read().decode("utf-8", "replace").strip()
+    proc.stderr.close()
+    if proc.stdout is not None:
+        proc.stdout.close()
+    return code, err, out
+
+
+@pytest.fixture
+def files(tmp_path):
+    rng = np.random.default_rng(154)
+    Image.fromarray(rng.integers(0, 256, (8, 9), dtype=np.uint8)).save(tmp_path / "g.png")
+    np.save(tmp_path / "w2.npy", rng.standard_normal((2, 1, 3, 3)))
+    return tmp_path
+
+
+BANK = ("-k", "sobel_v", "-k", "sobel_h")
+WEIGHTS = ("--weights", "w2.npy")
+
+
+class TestBankFormatBeforeStdin:
+    """F2: a filter bank's ``-o - --format png|csv|jpg|bmp`` was refused only once stdin was read whole: an open
+    stream made the call wait, an empty one was told "stdin is empty"; ``-o maps.png`` is refused at once."""
+
+    @pytest.mark.parametrize("stdin", ["open", "empty"])
+    @pytest.mark.parametrize("layer, fmt", [(BANK, "png"), (BANK, "jpg"), (WEIGHTS, "csv"), (WEIGHTS, "bmp")])
+    def test_refused_before_stdin_is_read(self, files, stdin, layer, fmt):
+        code, err, out = _run(files, stdin, "convolve", "-", *layer, "-o", "-", "--format", fmt)
+        assert code == 2 and err.count("\n") == 0 and out == b"", (code, err)
+        assert err.startswith("error: stdout: several feature maps need"), err
+
+    def test_the_same_words_as_a_file_input(self, files):
+        _, from_file, _ = _run(files, "empty", "convolve", "g.png", *BANK, "-o", "-", "--format", "png")
+        _, from_stdin, _ = _run(files, "empty", "convolve", "-", *BANK, "-o", "-", "--format", "png")
+        assert from_stdin == from_file and from_file.startswith("error: stdout: several feature maps"), (from_file, from_stdin)
+
+    @pytest.mark.parametrize("fmt", ["npy", "tif", "tiff"])
+    def test_a_format_the_maps_take_still_reads_stdin(self, files, fmt):
+        code, err, _ = _run(files, "empty", "convolve", "-", *BANK, "-o", "-", "--format", fmt)
+        assert code == 2 and err == "error: input '-': stdin is empty", err
+
+    def test_a_kernel_typo_is_still_told_first(self, files):
+        code, err, _ = _run(files, "open", "convolve", "-", "-k", "sobel_v", "-k", "nosuch", "-o", "-", "--format", "png")
+        assert code == 3 and "unknown kernel 'nosuch'" in err, (code, err)
