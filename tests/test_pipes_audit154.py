@@ -87,3 +87,36 @@ class TestBankFormatBeforeStdin:
     def test_a_kernel_typo_is_still_told_first(self, files):
         code, err, _ = _run(files, "open", "convolve", "-", "-k", "sobel_v", "-k", "nosuch", "-o", "-", "--format", "png")
         assert code == 3 and "unknown kernel 'nosuch'" in err, (code, err)
+
+
+TERMINAL = "which is a terminal: redirect it to a file"
+
+
+class TestTerminalBeforeStdin:
+    """F5: with stdout on a terminal, ``-o - --format npy`` (and ``gallery - -o -``, a PNG) was refused only once stdin
+    was copied whole: an open stream made the call wait, an empty one was told "stdin is empty"; ``-o /dev/stdout`` is
+    refused at once."""
+
+    @pytest.mark.parametrize("stdin", ["open", "empty"])
+    @pytest.mark.parametrize("args, fmt", [
+        (("convolve", "-", "-k", "box:3", "-o", "-", "--format", "npy"), "NPY"),
+        (("pad", "-", "-p", "1", "-o", "-", "--format", "png"), "PNG"),
+        (("pool", "-", "-f", "2", "-o", "-", "--format", "tif"), "TIF"),
+        (("gallery", "-", "-o", "-"), "PNG"),
+    ], ids=["convolve", "pad", "pool", "gallery"])
+    def test_refused_before_stdin_is_read(self, files, stdin, args, fmt):
+        code, err, _ = _run(files, stdin, *args, terminal=True)
+        assert code == 2 and err.count("\n") == 0, (code, err)
+        assert err.startswith(f"error: --out - writes {fmt} bytes to stdout, {TERMINAL}"), err
+
+    def test_a_csv_goes_on(self, files):
+        code, err, _ = _run(files, "empty", "convolve", "-", "-k", "box:3", "-o", "-", "--format", "csv", terminal=True)
+        assert code == 2 and err == "error: input '-': stdin is empty", err
+
+    def test_a_bare_stdout_still_needs_stdins_format(self, files):
+        code, err, _ = _run(files, "empty", "convolve", "-", "-k", "box:3", "-o", "-", terminal=True)
+        assert code == 2 and err == "error: input '-': stdin is empty", err
+
+    def test_a_pipe_on_stdout_still_reads_stdin(self, files):
+        code, err, _ = _run(files, "empty", "convolve", "-", "-k", "box:3", "-o", "-", "--format", "npy")
+        assert code == 2 and err == "error: input '-': stdin is empty", err

@@ -40,7 +40,7 @@ def piped(func: F | None = None, *, out_format: str | None = None, before: Calla
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from ..errors import UsageError
-        from ..io.pipes import Pipes, is_stdio
+        from ..io.pipes import Pipes, is_stdio, refuse_terminal_stdout
 
         refuse_pipe_not_taken(kwargs, out_format)
         given = kwargs.get("input")
@@ -65,11 +65,13 @@ def piped(func: F | None = None, *, out_format: str | None = None, before: Calla
             from ..modes import MONTAGE_NOT_STDOUT
 
             raise UsageError(MONTAGE_NOT_STDOUT)
+        # out_format is what goes to stdout, never a claim about stdin (gallery - -o sheet.png took only PNG on stdin)
+        fmt = kwargs.get("fmt") or (out_format if is_stdio(out) else None)
+        if from_stdin and is_stdio(out):  # a terminal on stdout, told before stdin is read as -o /dev/stdout is
+            refuse_terminal_stdout(fmt)  # (no csv advice: whether a csv holds the result is stdin's to tell)
         if from_stdin and before is not None:  # the kernel's typo before a stream that never ends, or an empty one
             checked_before_stdin(before, kwargs)
         notes = _common.notes_held() if is_stdio(out) else contextlib.nullcontext()  # outside: the copy comes first
-        # out_format is what goes to stdout, never a claim about stdin (gallery - -o sheet.png took only PNG on stdin)
-        fmt = kwargs.get("fmt") or (out_format if is_stdio(out) else None)
         maps = makes_maps(kwargs)
         with notes, Pipes(inputs[0] if inputs else None, out, fmt, text_format="fmt" in kwargs and not maps,
                           combined=_combined(kwargs), maps=maps, layout=kwargs.get("layout")) as pipes:

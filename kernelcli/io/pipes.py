@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -330,15 +331,30 @@ class Pipes:
                 raise UsageError("--out - writes to stdout, which has no file name to tell the format: add --format "
                                  + stdout_formats(self.input, maps=self.maps, layout=self.layout)
                                  + terminal_advice(self.text_format and csv_may_hold(self.input, self.combined)))
-        if fmt != "csv" and self._stdout is None and sys.stdout is not None and sys.stdout.isatty():
-            raise UsageError(f"--out - writes {fmt.upper()} bytes to stdout, which is a terminal: redirect it to a file "
-                             f"(> out.{fmt}) or pipe it to a program (| ...)"
-                             + ("; --format csv prints a matrix as text" if self.text_format and csv_may_hold(self.input, self.combined) else ""))
+        if self._stdout is None:
+            refuse_terminal_stdout(fmt, lambda: self.text_format and csv_may_hold(self.input, self.combined))
         assert self._folder is not None
         path = stand_in(self._folder.name, "stdout", PIPE_FORMATS[fmt])
         self.display[str(path)] = "stdout"
         self.display[path.name] = "stdout"  # as notes name a file: 'stdout-<token>.npy does not hold the alpha channel'
         return path
+
+
+def refuse_terminal_stdout(fmt: Any, csv: Callable[[], bool] | None = None) -> None:
+    """Refuse ``-o -`` writing ``fmt`` (a ``--format`` value) where stdout is a terminal, which takes no image or array
+    bytes (exit 2); ``csv()``: whether a csv holds the result, asked only then (the advice names ``--format csv``).
+    It needs no byte of stdin where the format is given: :func:`kernelcli.cli._stdio.piped` makes it before stdin is
+    read, as ``-o /dev/stdout`` is refused (a stream that stays open made the call wait, an empty one said "stdin is
+    empty").
+
+    >>> refuse_terminal_stdout("npy")  # (stdout is no terminal under doctest)
+    """
+    fmt = _fmt_name(fmt)
+    if fmt is None or fmt == "csv" or sys.stdout is None or not sys.stdout.isatty():
+        return
+    raise UsageError(f"--out - writes {fmt.upper()} bytes to stdout, which is a terminal: redirect it to a file "
+                     f"(> out.{fmt}) or pipe it to a program (| ...)"
+                     + ("; --format csv prints a matrix as text" if csv is not None and csv() else ""))
 
 
 def terminal_advice(csv: bool) -> str:
