@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
+from .io.naming import keep_as
 
 
 #: Share of the non-zero responses clipped below 0 that earns a "--rescale abs" hint: counted
@@ -24,7 +25,7 @@ def float32_tiff_note(report: Any, out_path: Path, result: Any) -> None:
     """Say that a float64 ``result`` went into a float32 TIFF (one map, or the pages of several)."""
     if str(getattr(result, "dtype", "")) == "float64":
         report.notes.append(f"{out_path.name}: the float64 result is stored as float32 (a TIFF here holds at most float32, "
-                            "about 7 significant digits); write .npy to keep every digit")
+                            f"about 7 significant digits); {keep_as(out_path, 'npy')} to keep every digit")
 
 
 def with_alpha(shape: list[int]) -> list[int]:
@@ -66,7 +67,7 @@ def few_levels_note(out_path: Path, low: Any, high: Any, written: str, rescale: 
     info = np.iinfo(np.dtype(written))  # clipped into the type: tanh's -1..1 as uint8 keeps 0 and 1, not -1
     kept = sorted({min(max(as_written(v), float(info.min)), float(info.max)) for v in (low, high)})
     return (f"{out_path.name}: the result lies within [{float(low):.3g}, {float(high):.3g}]: as {written} it keeps only the whole "
-            f"numbers {' to '.join(f'{v:g}' for v in kept)}; --rescale minmax stretches it over the full range, or write .npy")
+            f"numbers {' to '.join(f'{v:g}' for v in kept)}; --rescale minmax stretches it over the full range, or {keep_as(out_path, 'npy')}")
 
 
 def as_written(value: float) -> float:

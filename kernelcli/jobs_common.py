@@ -375,7 +375,7 @@ def _one_plane(out_path: Path | None, name: str, shape: tuple[int, ...], pooled:
     ...
     kernelcli.errors.UsageError: o.png: --layout zyx pools v.npy in 3-D to a volume of 3 slices (3x4x4 as (Z, Y, X)); a .png holds one plane, whose channels are colours, not slices: write .npy to keep the volume (Z, Y, X), or read the array --layout chw to take its planes as an image's channels
     """
-    from .io.naming import IMAGE_SUFFIXES, MATRIX_SUFFIXES
+    from .io.naming import IMAGE_SUFFIXES, MATRIX_SUFFIXES, keep_as
 
     suffix = out_path.suffix.lower() if out_path is not None else ""
     if (suffix not in IMAGE_SUFFIXES and suffix not in MATRIX_SUFFIXES) or len(shape) != 3:
@@ -386,7 +386,7 @@ def _one_plane(out_path: Path | None, name: str, shape: tuple[int, ...], pooled:
     holds = "one 2-D matrix" if suffix in MATRIX_SUFFIXES else "one plane, whose channels are colours, not slices"
     reads = f"pools {name} in 3-D to" if pooled else f"reads {name} as"
     raise UsageError(f"{out_path}: --layout zyx {reads} a volume of {z} slices ({z}x{y}x{x} as (Z, Y, X)); a {suffix} holds "
-                     f"{holds}: write .npy to keep the volume (Z, Y, X), or read the array --layout chw to take its planes "
+                     f"{holds}: {keep_as(out_path, 'npy')} to keep the volume (Z, Y, X), or read the array --layout chw to take its planes "
                      "as an image's channels")
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import numtext
 from .errors import UsageError
-from .io.naming import safe_stem
+from .io.naming import piped_stream, safe_stem
 from .job_checks import zyx_kernels
 from .jobs_common import (ConvolveOptions, Report, _named, _write_single, alpha_not_carried, check_conv_peak,
                           convolve_volume_array, float32_tiff_note, with_alpha)
@@ -266,11 +266,16 @@ def refuse_maps_format(fmt: str | None) -> None:
 def maps_type_refused(shown: Any) -> UsageError:
     """The refusal of an output (``shown``: its name, ``stdout`` for ``-o -``) whose type cannot hold several maps, in
     one wording for a file, stdout's stand-in after stdin is read and ``-o - --format F`` before
-    (:func:`refuse_maps_on_stdout`).
+    (:func:`refuse_maps_on_stdout`); stdout is told the ``--format`` to give, a file the extensions.
 
     >>> print(maps_type_refused("maps.png"))
     maps.png: several feature maps need .npy (H', W', maps) or .tif (one float32 page per map); --montage FILE.png draws them as a picture
+    >>> print(maps_type_refused("stdout"))
+    stdout: several feature maps need npy (H', W', maps) or tif (one float32 page per map): give --format npy|tif; --montage FILE.png draws them as a picture
     """
+    if str(shown) == "stdout" or piped_stream(shown) == "stdout":  # (its type is --format's: no extension to change)
+        return UsageError("stdout: several feature maps need npy (H', W', maps) or tif (one float32 page per map): "
+                          "give --format npy|tif; --montage FILE.png draws them as a picture")
     return UsageError(f"{shown}: {MAPS_TYPES}; --montage FILE.png draws them as a picture")
 
 
@@ -408,10 +413,10 @@ def run_maps_job(
     if out_path is None and loaded.kind == "matrix":
         report.matrix = (maps.transpose(2, 0, 1) if several else result).tolist()
     if montage_path is not None:  # refused before --out is written, not after
-        from .io.naming import piped_stream  # (a piped input's sheet is titled 'stdin', as its messages name it)
         from .montage import DEFAULT_TILE
 
         tiles, planes = montage_tiles(bank, colour=order != "zyx"), "slice" if order == "zyx" else "channel"
+        # (a piped input's sheet is titled 'stdin', as its messages name it)
         title, sheet_notes = f"{piped_stream(src) or src.name}: {label}", [f"{describe}; each map stretched from its min (black) to its max (white)"] if describe else []
         check_sheet_memory(f"convolve {src.name}", len(tiles), DEFAULT_TILE, len(sheet_notes))
         check_sheet_sides(montage_path, data.shape, [values.shape for _, values in tiles], title=title, notes=sheet_notes)

@@ -120,3 +120,35 @@ class TestTerminalBeforeStdin:
     def test_a_pipe_on_stdout_still_reads_stdin(self, files):
         code, err, _ = _run(files, "empty", "convolve", "-", "-k", "box:3", "-o", "-", "--format", "npy")
         assert code == 2 and err == "error: input '-': stdin is empty", err
+
+
+class TestStdoutAdviceInFormatWords:
+    """U1: advice about stdout named file extensions ("write .tif or .npy"), which stdout has none of; the alpha note
+    already said "give --format png|tif".  Each says the ``--format`` to give now; a file is still told extensions."""
+
+    @pytest.fixture
+    def more(self, files):
+        np.savetxt(files / "m.csv", np.arange(42).reshape(6, 7) % 10, fmt="%d", delimiter=",")
+        np.save(files / "z3.npy", np.arange(3 * 9 * 8, dtype=np.uint8).reshape(3, 9, 8))
+        return files
+
+    @pytest.mark.parametrize("args, stdout_says, file_says", [
+        (("convolve", "m.csv", "-k", "box:3", "--format", "png"), "give --format tif|npy to keep them",
+         "write .tif or .npy to keep them"),
+        (("pad", "m.csv", "-p", "1", "--format", "tif"), "give --format npy to keep every digit",
+         "write .npy to keep every digit"),
+        (("convolve", "z3.npy", "--layout", "zyx", "-k", "box:3", "--format", "tif"),
+         "give --format npy to keep the volume (Z, Y, X)", "write .npy to keep the volume (Z, Y, X)"),
+        (("convolve", "g.png", *BANK, "--format", "png"), "give --format npy|tif; --montage FILE.png",
+         "need .npy (H', W', maps) or .tif (one float32 page per map); --montage FILE.png"),
+    ], ids=["values", "float32-tiff", "one-plane", "bank"])
+    def test_stdout_is_told_the_format_to_give(self, more, args, stdout_says, file_says):
+        *call, _, fmt = args
+        _, piped, _ = _run(more, "empty", *call, "-o", "-", "--format", fmt)
+        assert stdout_says in piped and "write ." not in piped, piped
+        _, written, _ = _run(more, "empty", *call, "-o", f"o.{fmt}")
+        assert file_says in written, written
+
+    def test_stdin_to_stdout_too(self, more):
+        code, err, out = _run(more, "empty", "convolve", "-", *BANK, "-o", "-", "--format", "png")
+        assert code == 2 and "give --format npy|tif" in err and out == b"", err

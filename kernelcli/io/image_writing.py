@@ -43,7 +43,7 @@ from ..modes import JPEG_QUALITY, PNG_COMPRESSION, canonical_compression, canoni
 from ..records import record
 from .common import Loaded, Written
 from .integer_range import _BLOCK, _MIN_BLOCKS_PER_THREAD, _WORK_PER_VALUE, to_integer_range
-from .naming import IMAGE_SUFFIXES
+from .naming import IMAGE_SUFFIXES, keep_as, piped_stream
 from .outputs import atomic_write, save_image
 from .png import write_png
 
@@ -177,16 +177,17 @@ def write_image(
             if rescale is None:
                 source = (f"from {'an' if like.kind[:1] in 'aeiou' else 'a'} {like.kind} input" if like is not None
                           else "of this result")  # (write_output of an array has no input)
-                keep = ".tif or .npy" if _tiff_type(arr.dtype) is not None else ".npy"
+                keep = keep_as(o, "tif", "npy") if _tiff_type(arr.dtype) is not None else keep_as(o, "npy")
                 bits = _rescaled_depth(like)
-                head = f"{o}: {fmt} cannot hold the {arr.dtype} values {source} as they are: write {keep} to keep them"
+                head = f"{o}: {fmt} cannot hold the {arr.dtype} values {source} as they are: {keep} to keep them"
                 image = f"{'an' if bits == 8 else 'a'} {bits}-bit image"
                 raise ValuesNotHeld(head, f"{head} (pad writes its input's values), or pad into {image} with convolve -k "
                                           f"'1x1: 1', the same --padding, --pad-mode and --pad-value, and {RESCALE_PAD}",
                                     image=image)
             depth = _rescaled_depth(like)
         if fmt in ("JPEG", "BMP") and depth == 16:
-            raise UsageError(f"{o}: {fmt} cannot hold 16-bit data: write .tif or .png (16-bit) or .npy to keep it")
+            keep = keep_as(o, "tif", "png", "npy") if piped_stream(o) == "stdout" else "write .tif or .png (16-bit) or .npy"
+            raise UsageError(f"{o}: {fmt} cannot hold 16-bit data: {keep} to keep it")
         channels = 1 if arr.ndim == 2 else arr.shape[2]
         if depth == 8 and (rescale or "clip") != "minmax" and alpha is None and arr.ndim in (2, 3) and channels in (1, 3):
             if encoding.own_png(fmt):
@@ -302,12 +303,12 @@ def _raw_tiff(arr: np.ndarray, o: Path, rescale: str | None) -> np.ndarray:
     kind = _tiff_type(arr.dtype)
     if kind is None:
         head = (f"{o}: TIFF holds at most int32 integers here (Pillow writes no wider type), not this {arr.dtype} "
-                "result: write .npy to keep its values")
+                f"result: {keep_as(o, 'npy')} to keep its values")
         if rescale is not None:
             raise UsageError(head)
         raise ValuesNotHeld(head, head, image="an integer image")
     if (kind.itemsize > 2 or kind.kind == "i") and arr.ndim == 3 and arr.shape[2] != 1:
-        raise UsageError(f"{o}: {'an' if kind.name[0] in 'aeiou' else 'a'} {kind} TIFF holds one channel; this result has {arr.shape[2]}: write .npy to keep the values")
+        raise UsageError(f"{o}: {'an' if kind.name[0] in 'aeiou' else 'a'} {kind} TIFF holds one channel; this result has {arr.shape[2]}: {keep_as(o, 'npy')} to keep the values")
     return arr.astype(kind, copy=False)
 
 
@@ -393,7 +394,7 @@ def check_image_channels(o: Path, channels: int) -> None:
     """
     if channels not in (1, 3):
         raise UsageError(f"{o}: the result has {channels} channels; an image holds 1 (grey) or 3 (RGB) filtered channels "
-                         "(a 2nd or 4th is alpha, which would hide or drop a channel): write .npy to keep them, "
+                         f"(a 2nd or 4th is alpha, which would hide or drop a channel): {keep_as(o, 'npy')} to keep them, "
                          "or give a 1- or 3-channel input")
 
 
@@ -401,10 +402,10 @@ def _check_storable(data: np.ndarray, o: Path, fmt: str, own_png: bool = False) 
     """Refuse integer pixels that an image file cannot hold here (16-bit colour, more than 4 channels);
     ``own_png``: written by :func:`kernelcli.io.png.write_png`, which holds 16-bit grey + alpha too."""
     if data.dtype == np.uint16 and data.ndim != 2 and not (own_png and data.shape[2] == 2):
-        raise UsageError(f"{o}: 16-bit {fmt} images hold one channel here (Pillow's limit); this result has {data.shape[2]}: write .npy")
+        raise UsageError(f"{o}: 16-bit {fmt} images hold one channel here (Pillow's limit); this result has {data.shape[2]}: {keep_as(o, 'npy')}")
     channels = 1 if data.ndim == 2 else data.shape[2]
     if channels not in (1, 2, 3, 4):
-        raise UsageError(f"{o}: {channels} channels cannot be stored in {fmt}: write .npy")
+        raise UsageError(f"{o}: {channels} channels cannot be stored in {fmt}: {keep_as(o, 'npy')}")
 
 
 def _to_pil(data: np.ndarray, o: Path, fmt: str):
@@ -437,7 +438,7 @@ def check_sides(o: Path, fmt: str, height: int, width: int) -> None:
     most = MAX_SIDE.get(fmt)
     if most is not None and max(height, width) > most:
         raise UsageError(f"{o}: {fmt} holds at most {most} pixels a side, and this image is {width}x{height} (width x height): "
-                         "write .png or .tif")
+                         + keep_as(o, "png", "tif"))
 
 
 def check_picture_sides(path: str | Path, width: int, height: int) -> None:

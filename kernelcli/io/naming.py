@@ -122,6 +122,19 @@ def piped_stream(path: str | os.PathLike) -> str | None:
     return None
 
 
+def keep_as(path: str | os.PathLike, *formats: str) -> str:
+    """The advice to write the result in one of ``formats`` instead of ``path``'s type, in the words that change it:
+    another extension for a file, ``--format`` for stdout (a pipe's stand-in: :func:`piped_stream`), whose type is
+    ``--format``'s, not an extension's ("write .tif or .npy" sent a pipe's user to a file name stdout has none of).
+
+    >>> keep_as("o.png", "tif", "npy"), keep_as("/tmp/kernelcli-pipe-ab_12/stdout-ab_12.png", "tif", "npy")
+    ('write .tif or .npy', 'give --format tif|npy')
+    """
+    if piped_stream(path) == "stdout":
+        return "give --format " + "|".join(formats)
+    return "write " + " or ".join(f".{name}" for name in formats)
+
+
 def input_stem(input_path: str | os.PathLike) -> str:
     """The stem an input's outputs are named after: the file's, and ``stdin`` for a pipe's stand-in
     (a piped input's default output is ``stdin_<label>.<ext>``).
