@@ -152,3 +152,39 @@ class TestStdoutAdviceInFormatWords:
     def test_stdin_to_stdout_too(self, more):
         code, err, out = _run(more, "empty", "convolve", "-", *BANK, "-o", "-", "--format", "png")
         assert code == 2 and "give --format npy|tif" in err and out == b"", err
+
+
+class TestOneSliceZyxThroughAPipe:
+    """U2: a ``--layout zyx`` array was said to write only npy through a pipe (the ``-o /dev/stdout`` hint, the README),
+    though a result of one slice is written as its plane in any of the six formats.  The slices are known only once
+    computed, so the hint names npy and says what one slice takes too."""
+
+    @pytest.fixture
+    def volumes(self, files):
+        rng = np.random.default_rng(2)
+        np.save(files / "z1.npy", rng.standard_normal((1, 9, 8)).astype(np.float32))
+        np.save(files / "z3.npy", rng.integers(0, 200, (3, 9, 8)).astype(np.uint8))
+        return files
+
+    def test_the_hint_says_what_one_slice_takes(self, volumes):
+        code, err, _ = _run(volumes, "empty", "convolve", "z1.npy", "--layout", "zyx", "-k", "box:3", "-o", "/dev/stdout")
+        assert code == 2 and err.endswith("give --out - --format npy (what a --layout zyx array writes through a pipe: "
+                                          "its volume, (Z, Y, X); a result of one slice also bmp|csv|jpg|png|tif, as "
+                                          "its plane)"), err
+
+    @pytest.mark.parametrize("fmt", ["bmp", "csv", "jpg", "png", "tif"])
+    def test_what_the_hint_says_holds(self, volumes, fmt):
+        code, err, piped = _run(volumes, "empty", "pool", "z3.npy", "--layout", "zyx", "-f", "3", "-o", "-", "--format",
+                                fmt, "-q")
+        assert code == 0, err
+        code, err, _ = _run(volumes, "empty", "pool", "z3.npy", "--layout", "zyx", "-f", "3", "-o", f"o.{fmt}", "-q")
+        assert code == 0 and piped == (volumes / f"o.{fmt}").read_bytes(), err
+        code, err, _ = _run(volumes, "empty", "convolve", "z3.npy", "--layout", "zyx", "-k", "box:3", "-o", "-",
+                            "--format", fmt)
+        assert code == 2 and "volume of 3 slices" in err, err
+
+    def test_the_readme_says_so(self):
+        from conftest import REPO
+
+        readme = " ".join((REPO / "README.md").read_text().split())
+        assert "for a `--layout zyx` array: `npy`, and where the result is one slice any of the six, its plane" in readme

@@ -34,6 +34,8 @@ STDIO = "-"
 PIPE_FORMATS = {"png": ".png", "tif": ".tif", "tiff": ".tif", "jpg": ".jpg", "jpeg": ".jpg", "bmp": ".bmp", "npy": ".npy", "csv": ".csv"}
 #: formats that only the content can name (an image on stdout needs --format)
 _IMAGE_FORMATS = {"png", "tif", "jpg", "bmp"}
+#: what holds one 2-D plane (a grey picture, a matrix), beside npy's any array
+_PLANE_FORMATS = tuple(sorted(_IMAGE_FORMATS | {"csv"}))
 _SNIFFED = {"PNG": "png", "JPEG": "jpg", "TIFF": "tif", "BMP": "bmp", "GIF": "gif", "NPY": "npy"}
 
 
@@ -123,6 +125,8 @@ def stdout_formats(input: Path | None, *, maps: bool = False, layout: str | None
     "npy|png (what a volume writes through a pipe: its voxels, or a slice's picture)"
     >>> stdout_formats(Path("a.png"), maps=True), stdout_formats(Path("a.png"))
     ('npy|tif (what several feature maps write through a pipe)', 'bmp|csv|jpg|npy|png|tif')
+    >>> stdout_formats(Path("z.npy"), layout="zyx")
+    'npy (what a --layout zyx array writes through a pipe: its volume, (Z, Y, X); a result of one slice also bmp|csv|jpg|png|tif, as its plane)'
     """
     names, why = stdout_format_names(input, maps=maps, layout=layout)
     return "|".join(names) + (f" ({why})" if why else "")
@@ -141,8 +145,10 @@ def stdout_format_names(input: Path | None, *, maps: bool = False, layout: str |
     if maps:
         return ("npy", "tif"), "what several feature maps write through a pipe"
     if layout is not None and str(layout).lower() == "zyx":
-        return ("npy",), "what a --layout zyx array writes through a pipe: its volume, (Z, Y, X)"
-    return tuple(sorted(_IMAGE_FORMATS | {"npy", "csv"})), ""
+        # (the result's slices are known only once computed, a 3-D pooling's too: one takes a picture's formats)
+        return ("npy",), ("what a --layout zyx array writes through a pipe: its volume, (Z, Y, X); a result of one "
+                          f"slice also {'|'.join(_PLANE_FORMATS)}, as its plane")
+    return tuple(sorted(_PLANE_FORMATS + ("npy",))), ""
 
 
 def _fmt_name(fmt: Any) -> str | None:
