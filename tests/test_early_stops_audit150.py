@@ -57,3 +57,35 @@ def test_a_stop_while_the_command_line_starts_is_said_and_gets_its_code(tmp_path
         record = json.loads(out)
         assert record["status"] == "not run" and record["code"] == CODES[sig], (delay, record)
     assert seen[0][1] == CODES[sig], seen  # half a millisecond in, the call is still starting
+
+
+#: a stop that lands inside an import: the signal noted (as the handler notes it), then the import's own error, a
+#: module left partly initialised (CI saw "partially initialized module 'contextlib' has no attribute
+#: 'contextmanager'", a traceback and exit 1, for a SIGTERM 0.5 ms in)
+_STOPPED_IN_AN_IMPORT = (
+    "import sys\n"
+    "import kernelcli.cli as cli\n"
+    "SIG = int(sys.argv[1])\n"
+    "def first(argv):\n"
+    "    cli._EARLY.append(SIG)\n"
+    "    raise AttributeError(\"partially initialized module 'contextlib' has no attribute 'contextmanager'\")\n"
+    "cli.debug_first = first\n"
+    "sys.argv = ['kernelcli', *sys.argv[2:]]\n"
+    "cli.entry()\n"
+)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=["TERM", "HUP", "INT"])
+def test_a_stop_an_import_turned_into_its_own_error_is_said_as_the_stop(tmp_path, sig):
+    done = subprocess.run([sys.executable, "-c", _STOPPED_IN_AN_IMPORT, str(int(sig)), "convolve",
+                           str(SAMPLES / "phantom.png"), "-k", "box:3", "-o", "st.png", "--json"], cwd=tmp_path,
+                          capture_output=True, text=True, env={**os.environ, "KERNELCLI_WORKER": "off"}, timeout=120)
+    assert done.returncode == CODES[sig] and done.stderr.rstrip("\n") == WORDS[sig], (done.returncode, done.stderr)
+    assert json.loads(done.stdout)["status"] == "not run" and not (tmp_path / "st.png").exists()
+
+
+def test_an_error_without_a_stop_is_still_a_bug(tmp_path):
+    script = _STOPPED_IN_AN_IMPORT.replace("    cli._EARLY.append(SIG)\n", "")
+    done = subprocess.run([sys.executable, "-c", script, "0", "shape", "--in", "8", "-f", "3"], cwd=tmp_path,
+                          capture_output=True, text=True, env={**os.environ, "KERNELCLI_WORKER": "off"}, timeout=120)
+    assert done.returncode == 1 and "AttributeError: partially initialized" in done.stderr, done.stderr

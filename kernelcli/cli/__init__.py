@@ -99,6 +99,14 @@ def _call(argv: list[str]) -> tuple[int, bool]:
         from ._before import interrupted
 
         sys.exit(interrupted(argv, exc))  # as a fresh process says it
+    except Exception:  # a stop that landed inside an import, which then failed in its own words (a module left
+        stop = _early_stop()  # partly initialised: "module 'contextlib' has no attribute 'contextmanager'")
+        if stop is None:
+            raise
+        _ignore_stops()
+        from ._before import interrupted
+
+        sys.exit(interrupted(argv, stop))
 
 
 #: the stops a call turns into an exit code besides Ctrl-C's (kernelcli.cli._signals installs the call's own handlers)
@@ -109,19 +117,45 @@ def stops_unwind() -> None:
     """Make SIGTERM and SIGHUP unwind like Ctrl-C from the call's first line, while Python still imports what it
     needs: they raise :class:`kernelcli.errors.Interrupted` (exit 143 / 129), which :func:`_call` says as it says a
     Ctrl-C there, where they killed the process with nothing printed (audit 150 #2).  An ignored one stays ignored
-    (``nohup``).  The call's own handlers replace these where it starts (:func:`kernelcli.cli._common.begin_call`)."""
-    for sig in _STOPS:
-        if _signal.getsignal(sig) == _signal.SIG_DFL:
-            try:
+    (``nohup``).  Each stop, Ctrl-C's too, is remembered (:func:`_early_stop`): one that lands inside an import can
+    come out as that import's own error.  The call's own handlers replace these where it starts
+    (:func:`kernelcli.cli._common.begin_call`)."""
+    try:
+        for sig in _STOPS:
+            if _signal.getsignal(sig) == _signal.SIG_DFL:
                 _signal.signal(sig, _stop_early)
-            except (ValueError, OSError):  # not the main thread
-                return
+        if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+            _signal.signal(_signal.SIGINT, interrupt_early)
+    except (ValueError, OSError):  # not the main thread
+        return
+
+
+#: the stop signals this call received before its own handlers took over (:func:`stops_unwind`)
+_EARLY: list[int] = []
 
 
 def _stop_early(signum: int, _frame) -> None:
+    _EARLY.append(signum)
     from ..errors import Interrupted  # (here: the worker's client imports nothing it does not need)
 
     raise Interrupted(signum)
+
+
+def interrupt_early(signum: int, frame) -> None:
+    """Ctrl-C before the call's own handlers: Python's (KeyboardInterrupt), the stop remembered first."""
+    _EARLY.append(signum)
+    _signal.default_int_handler(signum, frame)
+
+
+def _early_stop() -> KeyboardInterrupt | None:
+    """The stop an early signal made (:func:`stops_unwind`), or None: what an error raised since may stand for."""
+    if not _EARLY:
+        return None
+    if _EARLY[0] == _signal.SIGINT:
+        return KeyboardInterrupt()
+    from ..errors import Interrupted
+
+    return Interrupted(_EARLY[0])
 
 
 def _ignore_stops() -> None:

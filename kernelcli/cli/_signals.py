@@ -140,6 +140,7 @@ def install_signal_handlers() -> None:
 
     from ..errors import Interrupted
     from ..stops import forget, note, raise_lost_stops
+    from . import interrupt_early
 
     forget()
 
@@ -155,7 +156,7 @@ def install_signal_handlers() -> None:
                 signal.signal(sig, handler)
             except (ValueError, OSError):  # not the main thread
                 return
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, interrupt_early):  # (Python's, or the call's start's)
         signal.signal(signal.SIGINT, on_interrupt)
     try:
         raise_lost_stops()
