@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import run_in_process
+from conftest import TILED_OR_NOT, run_in_process
 
 SAID = ("avgpool2: a window's sum overflows float32 (an average is summed in the result's dtype, as PyTorch's avg_pool2d "
         "and avg_pool3d sum it, which give inf there too; the average itself would fit); give a float64 input (.npy) or "
@@ -26,7 +26,7 @@ def big(tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize("extra", [[], ["--tiled"]], ids=["memory", "tiled"])
+@pytest.mark.parametrize("extra", [pytest.param([], id="memory"), TILED_OR_NOT[1]])
 def test_the_refusal_names_the_window_sum_and_what_to_do(big, extra):
     r = run_in_process("pool", "f4.npy", "-f", "2", "--op", "avg", *extra, "-o", "o.npy", cwd=big)
     assert r.returncode == 2, r.stderr
@@ -39,7 +39,7 @@ def test_a_zyx_array_is_refused_alike(big):
     assert r.returncode == 2 and r.stderr.strip() == f"error: v4.npy: {SAID}", r.stderr
 
 
-@pytest.mark.parametrize("extra", [[], ["--tiled"]], ids=["memory", "tiled"])
+@pytest.mark.parametrize("extra", [pytest.param([], id="memory"), TILED_OR_NOT[1]])
 def test_a_volume_is_refused_and_nothing_written(big, extra):
     nib = pytest.importorskip("nibabel")
     nib.save(nib.Nifti1Image(np.full((4, 4, 4), 3e38, np.float32), np.eye(4)), str(big / "v.nii"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import run_in_process
+from conftest import TILED_OR_NOT, run_in_process
 
 AVG = ("step 2 of 3 (--then avgpool:2, on the 4x4 result of step 1): avgpool2: a window's sum overflows float32 (an "
        "average is summed in the result's dtype, as PyTorch's avg_pool2d and avg_pool3d sum it, which give inf there "
@@ -26,7 +26,7 @@ def big(tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize("extra", [[], ["--tiled"]], ids=["memory", "tiled"])
+@pytest.mark.parametrize("extra", [pytest.param([], id="memory"), TILED_OR_NOT[1]])
 @pytest.mark.parametrize("then, said", [
     (["-k", "1x1: 1", "--then", "avgpool:2", "--then", "maxpool:1"], AVG),
     (["-k", "1x1: 1", "--then", "avgpool:2", "--then", "sobel_v"], AVG),
