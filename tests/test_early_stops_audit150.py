@@ -89,3 +89,15 @@ def test_an_error_without_a_stop_is_still_a_bug(tmp_path):
     done = subprocess.run([sys.executable, "-c", script, "0", "shape", "--in", "8", "-f", "3"], cwd=tmp_path,
                           capture_output=True, text=True, env={**os.environ, "KERNELCLI_WORKER": "off"}, timeout=120)
     assert done.returncode == 1 and "AttributeError: partially initialized" in done.stderr, done.stderr
+
+
+def test_a_stop_that_broke_what_saying_it_imports_is_said_by_a_fresh_process(tmp_path):
+    # (the CI dry run at 44c2c5a: a SIGTERM 5 ms in broke collections.abc's import, and saying the stop then failed:
+    # "module 'collections' has no attribute 'abc'", a traceback and exit 1)
+    script = _STOPPED_IN_AN_IMPORT.replace("cli.debug_first = first\n",
+                                           "cli.debug_first = first\nsys.modules['kernelcli.cli._before'] = None\n")
+    done = subprocess.run([sys.executable, "-c", script, str(int(signal.SIGTERM)), "convolve",
+                           str(SAMPLES / "phantom.png"), "-k", "box:3", "-o", "st.png", "--json"], cwd=tmp_path,
+                          capture_output=True, text=True, env={**os.environ, "KERNELCLI_WORKER": "off"}, timeout=120)
+    assert done.returncode == 143 and done.stderr.rstrip("\n") == WORDS[signal.SIGTERM], (done.returncode, done.stderr)
+    assert json.loads(done.stdout)["status"] == "not run"

@@ -95,18 +95,41 @@ def _call(argv: list[str]) -> tuple[int, bool]:
             return code, True
         return run(argv), False
     except KeyboardInterrupt as exc:  # before any command took the call (Python still importing what it needs):
-        _ignore_stops()  # a second one while this one is said
-        from ._before import interrupted
-
-        sys.exit(interrupted(argv, exc))  # as a fresh process says it
+        _say_stopped(argv, exc)
     except Exception:  # a stop that landed inside an import, which then failed in its own words (a module left
         stop = _early_stop()  # partly initialised: "module 'contextlib' has no attribute 'contextmanager'")
         if stop is None:
             raise
-        _ignore_stops()
+        _say_stopped(argv, stop)
+
+
+def _say_stopped(argv: list[str], stop: KeyboardInterrupt) -> None:
+    """Say ``stop``, which ended the call before any command took it, and exit with its code, as a fresh process says
+    it (:func:`kernelcli.cli._before.interrupted`); where this process cannot (the stop broke a module it imports:
+    "module 'collections' has no attribute 'abc'"), a fresh process says it in its place (``os.execv``: the same pid,
+    streams and exit code).  Every stop is ignored from here on: a second one while this one is said."""
+    _ignore_stops()
+    try:
         from ._before import interrupted
 
-        sys.exit(interrupted(argv, stop))
+        code = interrupted(argv, stop)
+    except Exception:  # noqa: BLE001 - this interpreter's imports are broken: a new one's are not
+        import os
+
+        signum = getattr(stop, "signum", _signal.SIGINT)
+        here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        os.execv(sys.executable, [sys.executable, "-c", _SAY_STOPPED, here, str(signum), *argv])
+    sys.exit(code)
+
+
+#: what a fresh interpreter runs to say a stop this one could not (:func:`_say_stopped`): argv = [here, signum, *argv]
+_SAY_STOPPED = (
+    "import sys; sys.path.insert(0, sys.argv[1]); import signal\n"
+    "from kernelcli.cli._before import interrupted\n"
+    "from kernelcli.errors import Interrupted\n"
+    "n = int(sys.argv[2])\n"
+    "sys.exit(interrupted(sys.argv[3:], KeyboardInterrupt() if n == signal.SIGINT else Interrupted(n)))\n"
+)
 
 
 #: the stops a call turns into an exit code besides Ctrl-C's (kernelcli.cli._signals installs the call's own handlers)
@@ -162,6 +185,8 @@ def _ignore_stops() -> None:
     for sig in _STOPS:
         if _signal.getsignal(sig) is _stop_early:
             _signal.signal(sig, _signal.SIG_IGN)
+    if _signal.getsignal(_signal.SIGINT) is interrupt_early:
+        _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
 
 
 def debug_first(argv: list[str]) -> list[str]:
