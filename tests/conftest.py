@@ -99,6 +99,21 @@ def interruptible() -> None:
         signal.signal(sig, signal.SIG_DFL)
 
 
+def drawn_text(monkeypatch) -> list[str]:
+    """Each text the next sheet draws, as drawn (after :func:`kernelcli.montage._fit`), appended as it is drawn."""
+    import kernelcli.montage as montage
+
+    shown: list[str] = []
+    fit = montage._fit
+
+    def fitted(*args, **kwargs):
+        shown.append(fit(*args, **kwargs))
+        return shown[-1]
+
+    monkeypatch.setattr(montage, "_fit", fitted)
+    return shown
+
+
 def process_env(**extra: str) -> dict:
     """The environment of a ``python -m kernelcli`` process: this checkout first on PYTHONPATH, no worker."""
     import kernelcli

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
+from conftest import drawn_text
 from kernelcli.montage import MAX_WRAPPED_LINES, _font, _wrap
 
 NAME = ("scan_" + "_".join(f"part{i:02d}" for i in range(40)))[:240] + "_END.png"
@@ -40,17 +41,8 @@ def test_prose_is_not_turned_into_ellipses():
 
 
 def test_the_sheet_draws_the_names_end_and_the_command(invoke, tmp_path, monkeypatch):
-    import kernelcli.montage as montage
-
     Image.fromarray(np.random.default_rng(8).integers(0, 256, (32, 32), dtype=np.uint8)).save(tmp_path / NAME)
-    shown: list[str] = []
-    fit = montage._fit
-
-    def fitted(*args, **kwargs):
-        shown.append(fit(*args, **kwargs))
-        return shown[-1]
-
-    monkeypatch.setattr(montage, "_fit", fitted)
+    shown = drawn_text(monkeypatch)
     r = invoke("convolve", NAME, "-k", "sobel_v", "--montage", "sheet.png", "-o", "o.npy", "-q")
     assert r.exit_code == 0, r.output
     title = "".join(line for line in shown if line.startswith("scan_") or "part" in line or "_END.png" in line)

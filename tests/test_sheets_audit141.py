@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from conftest import drawn_text
+
 LONG = "a_very_long_file_name_for_a_matrix_that_goes_on_and_on_and_on_and_on_and_on_and_on.csv"
 
 
@@ -15,21 +17,6 @@ def matrix(tmp_path):
     """A 5x5 matrix under a file name wider than a sheet's line, in ``tmp_path``."""
     np.savetxt(tmp_path / LONG, np.random.default_rng(6).random((5, 5)), delimiter=",")
     return tmp_path
-
-
-def drawn_text(monkeypatch) -> list[str]:
-    """Each text the next sheet draws, as drawn (after :func:`kernelcli.montage._fit`)."""
-    import kernelcli.montage as montage
-
-    shown: list[str] = []
-    fit = montage._fit
-
-    def fitted(*args, **kwargs):
-        shown.append(fit(*args, **kwargs))
-        return shown[-1]
-
-    monkeypatch.setattr(montage, "_fit", fitted)
-    return shown
 
 
 # 6: a title wider than the sheet "is wrapped onto more lines, not cut": a long file name was cut with '…'
