@@ -11,7 +11,7 @@ number typed on the command line, in a kernel spec or in a text matrix is read h
 (1500.0, 0.5, -inf, None, None)
 
 Names go out as text here too: :func:`path_line` escapes a file name's control characters as ``ls -b`` does, for a
-listing on stdout and for a name drawn on a sheet (:func:`kernelcli.montage.drawable`).
+listing on stdout and for a name drawn on a sheet (:func:`kernelcli.sheet_text.drawable`).
 """
 
 from __future__ import annotations

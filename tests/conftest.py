@@ -100,17 +100,17 @@ def interruptible() -> None:
 
 
 def drawn_text(monkeypatch) -> list[str]:
-    """Each text the next sheet draws, as drawn (after :func:`kernelcli.montage._fit`), appended as it is drawn."""
-    import kernelcli.montage as montage
+    """Each text the next sheet draws, as drawn (after :func:`kernelcli.sheet_text.fit`), appended as it is drawn."""
+    import kernelcli.sheet_text as sheet_text
 
     shown: list[str] = []
-    fit = montage._fit
+    fit = sheet_text.fit
 
     def fitted(*args, **kwargs):
         shown.append(fit(*args, **kwargs))
         return shown[-1]
 
-    monkeypatch.setattr(montage, "_fit", fitted)
+    monkeypatch.setattr(sheet_text, "fit", fitted)
     return shown
 
 

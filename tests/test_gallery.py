@@ -338,12 +338,12 @@ class TestPicturesAudit:
     def test_labels_drawn_alike_are_told_apart(self):
         from PIL import ImageDraw
 
-        from kernelcli.montage import _distinct, _font
+        from kernelcli.sheet_text import distinct_labels, sheet_font
 
-        draw, font = ImageDraw.Draw(Image.new("RGB", (10, 10))), _font(13)
+        draw, font = ImageDraw.Draw(Image.new("RGB", (10, 10))), sheet_font(13)
         long = ["a_very_long_kernel_name_for_the_vertical_gradient_version_one",
                 "a_very_long_kernel_name_for_the_vertical_gradient_version_two"]
-        names = _distinct(draw, [*long, "inline_3x3", "inline_3x3", "sobel_v"], font, 120)
+        names = distinct_labels(draw, [*long, "inline_3x3", "inline_3x3", "sobel_v"], font, 120)
         assert len(set(names)) == 5 and names[-1] == "sobel_v"
         assert names[0].endswith("one") and names[1].endswith("two")  # cut in the middle: the ends that differ stay
         assert names[2:4] == ["inline_3x3 (1)", "inline_3x3 (2)"]

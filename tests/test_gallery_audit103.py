@@ -96,12 +96,12 @@ class TestWithoutFreeType:
     def test_text_is_cut_with_dots_the_font_has(self):
         from PIL import Image, ImageDraw
 
-        from kernelcli.montage import _fit, _font
+        from kernelcli.sheet_text import fit, sheet_font
 
-        draw, font = ImageDraw.Draw(Image.new("RGB", (10, 10))), _font(13)
-        cut = _fit(draw, "padding same (constant), stride 1, dilation 1 " * 3, font, 120)
+        draw, font = ImageDraw.Draw(Image.new("RGB", (10, 10))), sheet_font(13)
+        cut = fit(draw, "padding same (constant), stride 1, dilation 1 " * 3, font, 120)
         assert cut.endswith("...") and draw.textlength(cut, font=font) <= 120
-        assert _fit(draw, LONG_NAME, font, 2000) == LONG_NAME.replace("名前", "??")  # è is Latin-1: kept
+        assert fit(draw, LONG_NAME, font, 2000) == LONG_NAME.replace("名前", "??")  # è is Latin-1: kept
 
 
 class TestGlyphsTheFontLacks:
@@ -111,10 +111,10 @@ class TestGlyphsTheFontLacks:
     def test_a_character_without_a_glyph_is_its_base_letter_or_a_question_mark(self):
         from PIL import Image, ImageDraw
 
-        from kernelcli.montage import _fit, _font
+        from kernelcli.sheet_text import fit, sheet_font
 
-        draw, font = ImageDraw.Draw(Image.new("RGB", (10, 10))), _font(15)
-        assert _fit(draw, "très_名前_ü.png", font, 2000) == "tres_??_u.png"
+        draw, font = ImageDraw.Draw(Image.new("RGB", (10, 10))), sheet_font(15)
+        assert fit(draw, "très_名前_ü.png", font, 2000) == "tres_??_u.png"
 
     def test_the_title_is_drawn_as_its_drawable_text(self):
         from kernelcli.montage import render_montage

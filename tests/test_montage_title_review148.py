@@ -11,13 +11,13 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from conftest import drawn_text
-from kernelcli.montage import MAX_WRAPPED_LINES, _font, _wrap
+from kernelcli.sheet_text import MAX_WRAPPED_LINES, sheet_font, wrap
 
 NAME = ("scan_" + "_".join(f"part{i:02d}" for i in range(40)))[:240] + "_END.png"
 
 
 def _lines(text: str, width: int) -> list[str]:
-    return _wrap(ImageDraw.Draw(Image.new("RGB", (1, 1))), text, _font(15), width)
+    return wrap(ImageDraw.Draw(Image.new("RGB", (1, 1))), text, sheet_font(15), width)
 
 
 def test_a_title_past_four_lines_keeps_the_names_end_and_the_command():

@@ -26,10 +26,10 @@ class TestControlCharactersInNames:
     "can't measure length of multiline text"); it is drawn as the listings write it (``ls -b``: ``two\\nlines.png``)."""
 
     def test_drawable_escapes_control_characters_as_listings_do(self):
-        from kernelcli.montage import _font, drawable
+        from kernelcli.sheet_text import drawable, sheet_font
         from kernelcli.numtext import path_line
 
-        font = _font(13)
+        font = sheet_font(13)
         for name in ("two\nlines.png", "cr\rhere", "tab\there", "esc\x1b[31m", "nel\x85x"):
             assert drawable(name, font) == path_line(name), repr(name)
             assert "\n" not in drawable(name, font)
@@ -130,7 +130,7 @@ def sheet_words(monkeypatch) -> dict:
     import kernelcli.montage
 
     drawn: dict = {"shown": []}
-    draw, fit = kernelcli.montage.render_montage, kernelcli.montage._fit
+    draw, fit = kernelcli.montage.render_montage, kernelcli.sheet_text.fit
 
     def spy(source, tiles, **kwargs):
         drawn.update(kwargs, labels=[t[0] for t in tiles])
@@ -141,7 +141,7 @@ def sheet_words(monkeypatch) -> dict:
         return drawn["shown"][-1]
 
     monkeypatch.setattr(kernelcli.montage, "render_montage", spy)
-    monkeypatch.setattr(kernelcli.montage, "_fit", fitted)
+    monkeypatch.setattr(kernelcli.sheet_text, "fit", fitted)
     return drawn
 
 
@@ -169,16 +169,17 @@ class TestOneKernelSheet:
 
     def test_long_header_lines_wrap_and_nothing_is_cut(self, monkeypatch):
         import kernelcli.montage as montage
+        import kernelcli.sheet_text as sheet_text
 
         drawn: list[str] = []
-        real = montage._fit
+        real = sheet_text.fit
 
         def fit(draw, text, font, width, middle=False):
             out = real(draw, text, font, width, middle)
             drawn.append(out)
             return out
 
-        monkeypatch.setattr(montage, "_fit", fit)
+        monkeypatch.setattr(sheet_text, "fit", fit)
         x = np.random.default_rng(0).random((40, 50))
         note = ("padding 2,1,1,2 (reflect), stride 2, dilation 2, flipped (true convolution), --kernel-scale 0.5; each map "
                 "stretched from its min (black) to its max (white)")

@@ -33,13 +33,13 @@ def test_a_long_file_name_in_the_title_is_wrapped_not_cut(invoke, matrix, monkey
 def test_a_word_wider_than_a_line_is_broken_at_characters():
     from PIL import Image, ImageDraw
 
-    from kernelcli.montage import _font, _wrap
+    from kernelcli.sheet_text import sheet_font, wrap
 
-    draw, font = ImageDraw.Draw(Image.new("RGB", (1, 1))), _font(15)
-    lines = _wrap(draw, f"{LONG}: convolve box:3", font, 300)
+    draw, font = ImageDraw.Draw(Image.new("RGB", (1, 1))), sheet_font(15)
+    lines = wrap(draw, f"{LONG}: convolve box:3", font, 300)
     assert len(lines) <= 4 and all(draw.textlength(line, font=font) <= 300 for line in lines), lines
     assert " ".join(lines).replace(" ", "") == f"{LONG}:convolvebox:3", lines
-    assert _wrap(draw, "short words only", font, 300) == ["short words only"]
+    assert wrap(draw, "short words only", font, 300) == ["short words only"]
 
 
 # 7: the README said a --layout zyx or RGB sheet's maps are in the record's `maps` "in gallery and convolve alike";
