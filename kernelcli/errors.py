@@ -27,6 +27,7 @@ kernelcli.errors.InvalidKernel: k.json: kernels[0].matrix: row 2 has 1 value, ex
 
 from __future__ import annotations
 
+import _signal  # (not the signal module: its enums cost a call's start more than the call)
 import contextlib
 from collections.abc import Callable
 
@@ -50,6 +51,15 @@ class Interrupted(KeyboardInterrupt):
         super().__init__(f"signal {signum}")
         self.signum = signum
         self.exit_code = 128 + signum
+
+
+def stop_of(signum: int) -> KeyboardInterrupt:
+    """The exception a stop signal raises in the call's code: Ctrl-C's KeyboardInterrupt, else :class:`Interrupted`.
+
+    >>> stop_of(15).exit_code, type(stop_of(2)).__name__
+    (143, 'KeyboardInterrupt')
+    """
+    return KeyboardInterrupt() if signum == _signal.SIGINT else Interrupted(signum)
 
 
 def interrupt_exit_code(exc: BaseException) -> int:

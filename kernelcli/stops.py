@@ -28,7 +28,7 @@ import _thread
 import signal
 import sys
 
-from .errors import Interrupted
+from .errors import stop_of
 
 #: the stop waiting to be raised again, and the thread signal handlers run in
 _pending: list[BaseException] = []
@@ -67,7 +67,7 @@ def replaced_stop() -> KeyboardInterrupt | None:
     signum = received()
     if signum is None:
         return None
-    return KeyboardInterrupt() if signum == signal.SIGINT else Interrupted(signum)
+    return stop_of(signum)
 
 
 def raise_lost_stops() -> None:

@@ -65,9 +65,10 @@ def test_a_stop_while_the_command_line_starts_is_said_and_gets_its_code(tmp_path
 _STOPPED_IN_AN_IMPORT = (
     "import sys\n"
     "import kernelcli.cli as cli\n"
+    "from kernelcli.cli import _start_stops\n"
     "SIG = int(sys.argv[1])\n"
     "def first(argv):\n"
-    "    cli._EARLY.append(SIG)\n"
+    "    _start_stops.EARLY_STOPS.append(SIG)\n"
     "    raise AttributeError(\"partially initialized module 'contextlib' has no attribute 'contextmanager'\")\n"
     "cli.debug_first = first\n"
     "sys.argv = ['kernelcli', *sys.argv[2:]]\n"
@@ -85,7 +86,7 @@ def test_a_stop_an_import_turned_into_its_own_error_is_said_as_the_stop(tmp_path
 
 
 def test_an_error_without_a_stop_is_still_a_bug(tmp_path):
-    script = _STOPPED_IN_AN_IMPORT.replace("    cli._EARLY.append(SIG)\n", "")
+    script = _STOPPED_IN_AN_IMPORT.replace("    _start_stops.EARLY_STOPS.append(SIG)\n", "")
     done = subprocess.run([sys.executable, "-c", script, "0", "shape", "--in", "8", "-f", "3"], cwd=tmp_path,
                           capture_output=True, text=True, env={**os.environ, "KERNELCLI_WORKER": "off"}, timeout=120)
     assert done.returncode == 1 and "AttributeError: partially initialized" in done.stderr, done.stderr

@@ -46,7 +46,6 @@ ALLOWED_LOOPS = {
     frozenset({"kernelcli.volumes", "kernelcli.tiled.arrays"}),
     frozenset({"kernelcli.catalog", "kernelcli.kernel_syntax"}),  # --kernel grammar <-> the catalogue it names
     frozenset({"kernelcli.cli", "kernelcli.cli.root"}),  # the entry point builds the Typer app only when needed
-    frozenset({"kernelcli.cli", "kernelcli.cli._signals"}),  # the call's handlers replace its start's Ctrl-C handler
     # medical.volume picks a reader when a file is read; each reader builds a Volume
     frozenset({"kernelcli.medical.volume", "kernelcli.medical.dicom"}),
     frozenset({"kernelcli.medical.volume", "kernelcli.medical.itk"}),

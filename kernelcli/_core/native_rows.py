@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '065d28c0d5340f47c0f58771420e3984b2003309dcbc12c5841ee31bbb6134eb'
+LOOP_SOURCES = '41402d835afa7c208c0bfa4e39655b553e504f0d447101998f422eacf0e794a7'
 
 
 _ENTRIES: dict = {}

@@ -9,8 +9,9 @@ and, from the console script, ends without the interpreter's teardown (:func:`le
 
 from __future__ import annotations
 
-import _signal  # not the signal module: its enums cost a short call more than the call
 import sys
+
+from ._start_stops import early_stop, restore_stops, say_stopped, stops_unwind
 
 #: command modules, each exposing ``register(app)``; listed once here
 COMMAND_MODULES = (
@@ -55,7 +56,10 @@ def __getattr__(name: str):
 def main() -> None:
     """Run ``kernelcli`` with ``sys.argv``: the worker runs the call if one is up, else this
     process; raises SystemExit with the exit code (the process's entry is :func:`entry`)."""
-    sys.exit(_call(sys.argv[1:])[0])
+    try:
+        sys.exit(_call(sys.argv[1:])[0])
+    finally:  # (in-process: the host's stops are its own again, as the call's start found them)
+        restore_stops()
 
 
 def entry() -> None:
@@ -72,8 +76,8 @@ def _call(argv: list[str]) -> tuple[int, bool]:
     """Run ``kernelcli ARGV``: (exit code, whether the call may end without the teardown: this
     process ran it as a plain call, or the worker ran it -- the client's own teardown was 2 ms of
     CPU and 3-5 ms of a shell loop's call, a tenth of what the client costs beside its interpreter)."""
-    stops_unwind()
     try:
+        stops_unwind()  # (inside: a stop as its handlers are installed is said as a later one is)
         argv = debug_first(argv)  # (inside: a stop there is said as one a line later is)
         from ..worker.client import run_in_worker, wants_worker
         from ..worker.protocol import SwitchError
@@ -95,98 +99,12 @@ def _call(argv: list[str]) -> tuple[int, bool]:
             return code, True
         return run(argv), False
     except KeyboardInterrupt as exc:  # before any command took the call (Python still importing what it needs):
-        _say_stopped(argv, exc)
+        say_stopped(argv, early_stop() or exc)  # (the first stop, where a second came in while the first unwound)
     except Exception:  # a stop that landed inside an import, which then failed in its own words (a module left
-        stop = _early_stop()  # partly initialised: "module 'contextlib' has no attribute 'contextmanager'")
+        stop = early_stop()  # partly initialised: "module 'contextlib' has no attribute 'contextmanager'")
         if stop is None:
             raise
-        _say_stopped(argv, stop)
-
-
-def _say_stopped(argv: list[str], stop: KeyboardInterrupt) -> None:
-    """Say ``stop``, which ended the call before any command took it, and exit with its code, as a fresh process says
-    it (:func:`kernelcli.cli._before.interrupted`); where this process cannot (the stop broke a module it imports:
-    "module 'collections' has no attribute 'abc'"), a fresh process says it in its place (``os.execv``: the same pid,
-    streams and exit code).  Every stop is ignored from here on: a second one while this one is said."""
-    _ignore_stops()
-    try:
-        from ._before import interrupted
-
-        code = interrupted(argv, stop)
-    except Exception:  # noqa: BLE001 - this interpreter's imports are broken: a new one's are not
-        import os
-
-        signum = getattr(stop, "signum", _signal.SIGINT)
-        here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        os.execv(sys.executable, [sys.executable, "-c", _SAY_STOPPED, here, str(signum), *argv])
-    sys.exit(code)
-
-
-#: what a fresh interpreter runs to say a stop this one could not (:func:`_say_stopped`): argv = [here, signum, *argv]
-_SAY_STOPPED = (
-    "import sys; sys.path.insert(0, sys.argv[1]); import signal\n"
-    "from kernelcli.cli._before import interrupted\n"
-    "from kernelcli.errors import Interrupted\n"
-    "n = int(sys.argv[2])\n"
-    "sys.exit(interrupted(sys.argv[3:], KeyboardInterrupt() if n == signal.SIGINT else Interrupted(n)))\n"
-)
-
-
-#: the stops a call turns into an exit code besides Ctrl-C's (kernelcli.cli._signals installs the call's own handlers)
-_STOPS = tuple(getattr(_signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(_signal, n))
-
-
-def stops_unwind() -> None:
-    """Make SIGTERM and SIGHUP unwind like Ctrl-C from the call's first line, while Python still imports what it
-    needs: they raise :class:`kernelcli.errors.Interrupted` (exit 143 / 129), which :func:`_call` says as it says a
-    Ctrl-C there, where they killed the process with nothing printed (audit 150 #2).  An ignored one stays ignored
-    (``nohup``).  Each stop, Ctrl-C's too, is remembered (:func:`_early_stop`): one that lands inside an import can
-    come out as that import's own error.  The call's own handlers replace these where it starts
-    (:func:`kernelcli.cli._common.begin_call`)."""
-    try:
-        for sig in _STOPS:
-            if _signal.getsignal(sig) == _signal.SIG_DFL:
-                _signal.signal(sig, _stop_early)
-        if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
-            _signal.signal(_signal.SIGINT, interrupt_early)
-    except (ValueError, OSError):  # not the main thread
-        return
-
-
-#: the stop signals this call received before its own handlers took over (:func:`stops_unwind`)
-_EARLY: list[int] = []
-
-
-def _stop_early(signum: int, _frame) -> None:
-    _EARLY.append(signum)
-    from ..errors import Interrupted  # (here: the worker's client imports nothing it does not need)
-
-    raise Interrupted(signum)
-
-
-def interrupt_early(signum: int, frame) -> None:
-    """Ctrl-C before the call's own handlers: Python's (KeyboardInterrupt), the stop remembered first."""
-    _EARLY.append(signum)
-    _signal.default_int_handler(signum, frame)
-
-
-def _early_stop() -> KeyboardInterrupt | None:
-    """The stop an early signal made (:func:`stops_unwind`), or None: what an error raised since may stand for."""
-    if not _EARLY:
-        return None
-    if _EARLY[0] == _signal.SIGINT:
-        return KeyboardInterrupt()
-    from ..errors import Interrupted
-
-    return Interrupted(_EARLY[0])
-
-
-def _ignore_stops() -> None:
-    for sig in _STOPS:
-        if _signal.getsignal(sig) is _stop_early:
-            _signal.signal(sig, _signal.SIG_IGN)
-    if _signal.getsignal(_signal.SIGINT) is interrupt_early:
-        _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
+        say_stopped(argv, stop)
 
 
 def debug_first(argv: list[str]) -> list[str]:

@@ -12,6 +12,7 @@ the call; :func:`interrupted_message` is the one line that says which it was.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 
@@ -140,14 +141,13 @@ def install_signal_handlers() -> None:
 
     from ..errors import Interrupted
     from ..stops import forget, note, raise_lost_stops
-    from . import interrupt_early
 
     forget()
 
     def handler(signum: int, frame: Any) -> None:
         note(signum)
-        for sig in (signal.SIGTERM, signal.SIGHUP):  # a second signal while cleaning up is ignored
-            signal.signal(sig, signal.SIG_IGN)
+        for sig in (signal.SIGTERM, signal.SIGHUP):  # a second signal while cleaning up is dropped
+            signal.signal(sig, _dropped)
         raise Interrupted(signum)
 
     for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
@@ -156,12 +156,19 @@ def install_signal_handlers() -> None:
                 signal.signal(sig, handler)
             except (ValueError, OSError):  # not the main thread
                 return
-    if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, interrupt_early):  # (Python's, or the call's start's)
+    start = sys.modules.get(f"{__package__}._start_stops")  # (not imported: saying a stop there imports this module)
+    if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, getattr(start, "interrupt_early", None)):
         signal.signal(signal.SIGINT, on_interrupt)
     try:
         raise_lost_stops()
     except (ValueError, OSError):  # not the main thread
         pass
+
+
+def _dropped(_signum: int, _frame: Any) -> None:
+    """A stop after the one the call is stopping for: nothing (not SIG_IGN: a signal that came in with the first,
+    not yet handled when SIG_IGN replaced its handler, made Python print "Signal 15 ignored due to race condition"
+    with a traceback above the call's error line; review 155 #1)."""
 
 
 def on_interrupt(signum: int, frame: Any) -> None:
