@@ -228,7 +228,7 @@ def parse_padding(text: str, *, forms: str = "same, valid, P or T,B,L,R in whole
     values = [numtext.whole_in_any_form(p) for p in key.split(",")]  # ('1.0' too, as every whole number)
     if None in values:
         raise refused_value("--padding", text, f"expected {forms}")
-    if said := too_many_digits(values, "width"):
+    if said := too_many_digits(values, "width", low=0):
         raise refused_value("--padding", text, said)  # (as typed first, as every option's too-long number)
     if len(values) not in ((1, 3, 4, 6) if volume else (1, 4)):
         also = ", or for a 3-D kernel three (PZ,PY,PX) or six (Z0,Z1,Y0,Y1,X0,X1)" if volume else ""
@@ -329,7 +329,7 @@ def parse_dims(text: str, *, name: str, min_len: int = 1, max_len: int = 3, form
             if written is None:
                 raise refused_value(name, text, f"expected {forms} with integers >= 1")
             parts[n] = str(written)
-    if said := too_many_digits(parts, "size"):
+    if said := too_many_digits(parts, "size", low=1):
         raise refused_value(name, text, said)
     dims = tuple(int(part) for part in parts)
     if not min_len <= len(dims) <= max_len:

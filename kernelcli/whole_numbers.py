@@ -110,16 +110,38 @@ def flag(name: str, value: Any) -> bool:
     raise UsageError(f"{name} must be True or False, got {value!r}")
 
 
-def too_many_digits(numbers: Sequence[Any], what: str) -> str | None:
+def below_floor(number: int | str | None, low: int | None) -> bool:
+    """True where ``number`` (an int, or a whole number's text in any form: ``-1e40``, ``-1e5000``) is below
+    ``low``, its option's floor (None: it has none).  Such a number is refused by the floor in Click's range
+    sentence however many digits it has (``-f -1e40`` as ``-f -1``: "not in the range x>=1"), never by its digit
+    count: the integer options' parser (:mod:`kernelcli.cli._lean`) and the size and width forms
+    (:func:`too_many_digits`) ask this one question.
+
+    >>> below_floor("-1e40", 1), below_floor(-(10**40), 0), below_floor("-1e5000", 0), below_floor("1e40", 1)
+    (True, True, True, False)
+    """
+    if number is None or low is None:
+        return False
+    if isinstance(number, str):
+        value = numtext.whole_in_any_form(number)
+        if value is None:  # (past int's 4300 digits, 1e5000: below any floor a size has exactly when negative)
+            return number.strip().startswith("-") and numtext.whole_digits(number) is not None
+        number = value
+    return number < low
+
+
+def too_many_digits(numbers: Sequence[Any], what: str, *, low: int | None = None) -> str | None:
     """The one refusal of a whole number past :data:`MAX_DIGITS` digits (``what``: ``size``, ``width``), for the
     longest of ``numbers`` (ints or digit texts), or None: a ``pad -p 1e400`` printed its 401-digit widths four times.
+    A number below ``low``, the floor, is left to the floor's refusal (:func:`below_floor`).
 
     >>> too_many_digits(["3", 10**40], "width")
     'a width of 41 digits (100000000000...); expected at most 30 digits'
-    >>> too_many_digits([3, "0007"], "size") is None
-    True
+    >>> too_many_digits([3, "0007"], "size") is None, too_many_digits([-(10**40)], "width", low=0) is None
+    (True, True)
     """
-    longest = max((str(n).lstrip("+-").lstrip("0") for n in numbers), key=len, default="")
+    kept = (n for n in numbers if not below_floor(n, low))
+    longest = max((str(n).lstrip("+-").lstrip("0") for n in kept), key=len, default="")
     if len(longest) <= MAX_DIGITS:
         return None
     return _digits_said(what, len(longest), longest[:12])

@@ -178,7 +178,7 @@ def _number(kind: type, low: Any, high: Any, clamp: bool) -> Callable[[Any], Any
             # every whole number typed has at most 30 digits, refused here, before any input is read (a --stride 1e40
             # passed x>=1 and was refused per input, blamed on the file; 1e5000 had words of its own)
             said = whole_numbers.too_long(value)
-            below = number is not None and low is not None and number < low  # (--seed -1e40: as --seed -1)
+            below = whole_numbers.below_floor(value, low)  # (--seed -1e40: as --seed -1)
             if said is not None:  # (an option with a top, --tile 1e40, --quality: its range says more than a digit count)
                 raise ValueError(said if high is None and not below else numtext.out_of_range(value, low, high))
         if number is None:
