@@ -22,9 +22,9 @@ Multi-channel inputs (H, W, C), with ``combine``:
 * ``sum``: one C x f x f kernel whose channel responses are summed (a conv layer with one
   filter), target (H', W').
 
-The parts live in sibling modules, re-exported here (the public and private names callers
-import): :mod:`kernelcli.learn_options` (options, limits), :mod:`kernelcli.learn_system`
-(the im2col system, least squares), :mod:`kernelcli.learn_gd` (the training loop) and
+The parts live in sibling modules, re-exported here (the public names callers
+import): :mod:`kernelcli.learn_options` (options, limits), :mod:`kernelcli.learn_checks` (refusals before a fit),
+:mod:`kernelcli.learn_system` (the im2col system, least squares), :mod:`kernelcli.learn_gd` (the training loop) and
 :mod:`kernelcli.learn_report` (result records, formatting, the kernel-file document).
 
 Example
@@ -51,7 +51,7 @@ from . import ndsupport
 from .api import as_image_array
 from .errors import UsageError
 from .layout import PLANE_WORDS
-from .learn_gd import GD_EXACT_FIT, JIT_EPOCH_WORK, _as_kernel, _jitted_epoch, _loss, reference_epoch, train_gd
+from .learn_gd import GD_EXACT_FIT, JIT_EPOCH_WORK, fit_loss, kernel_from_weights, reference_epoch, train_gd
 from .learn_judge import _diagnoses, _offset_fits, felt_floors, gd_scales, gd_stopped, poor_fit, tap_floors, too_large_for, without_noise
 from .learn_options import (
     COMBINES, DEFAULT_EPOCHS, DEFAULT_LR, ILL_CONDITIONED, MAX_SYSTEM_VALUES, METHODS, MIN_STEPS, OPTIMIZERS, POOR_FIT,
@@ -61,10 +61,10 @@ from .learn_report import (
     LearnResult, channel_words, LstsqFit, _one_line, clean_values, format_kernel, format_value, format_values, kernel_document, kernel_json_text,
     kernel_name,
 )
+from .learn_checks import check_shapes, check_texture
 from .learn_system import (
-    _check_shapes, _check_texture, _fitting_padding, _system, _widths, _with_bias, clipped_target, negligible_bias,
-    output_shape, padded_otherwise, predict, rounding_tolerance, solve_lstsq, stored_precision, window_mean_preconditioner,
-    windows,
+    clipped_target, im2col_system, negligible_bias, output_shape, padded_otherwise, predict, rounding_tolerance,
+    solve_lstsq, stored_precision, window_mean_preconditioner, windows,
 )
 
 # ---------------------------------------------------------------- the entry point
@@ -119,11 +119,11 @@ def learn_kernel(
     ta = as_image_array(target, target_name)
     for arr, name in ((xa, input_name), (ta, target_name)):  # (rounded in silence, the fit then blamed the kernel size)
         ndsupport.check_whole(arr, np.dtype(np.float64), name, dtype_arg=False)
-    _check_shapes(xa, ta, options, input_name, target_name, plane)
-    _check_texture(xa, input_name, options, plane)
+    check_shapes(xa, ta, options, input_name, target_name, plane)
+    check_texture(xa, input_name, options, plane)
     channels = xa.shape[2] if xa.ndim == 3 else 1
     rng = np.random.default_rng(options.seed)
-    a, y, total, inner = _system(xa, ta, options, rng)
+    a, y, total, inner = im2col_system(xa, ta, options, rng)
     result_notes: list[str] = []
     used = a.shape[1] // channels if options.combine == "shared" else a.shape[1]  # (shared: each window once per channel)
     if used < total:
@@ -143,7 +143,7 @@ def learn_kernel(
         if fill_cond is not None:
             raise UsageError(f"the system is singular (rank {rank} of {unknowns} unknowns): {_fill_words(options, input_name, fill_cond)}")
         raise UsageError(_singular(xa, a, rank, unknowns, options, input_name, plane))
-    mse_ls, rel_ls, rels_ls = _loss(a, y, w_ls, b_ls)
+    mse_ls, rel_ls, rels_ls = fit_loss(a, y, w_ls, b_ls)
     precision = stored_precision(ta)
     warnings_ = _diagnoses(a, y, inner, w_ls, b_ls, precision, options, target_name, plane)
     if a.shape[1] == unknowns:
@@ -163,7 +163,7 @@ def learn_kernel(
         judged_on = np.ldexp(gd_scales(a, y, w_ls, blocks), ey - ea), np.ldexp(np.sqrt(np.mean(np.square(y), axis=1)), ey)
     w_ls, b_ls, mse_ls = _unscaled(w_ls, b_ls, mse_ls, ea, ey)
     fit = LstsqFit(
-        kernel=without_noise(_as_kernel(w_ls, options, channels), floors), bias=b_ls, rank=rank, unknowns=unknowns,
+        kernel=without_noise(kernel_from_weights(w_ls, options, channels), floors), bias=b_ls, rank=rank, unknowns=unknowns,
         condition=cond, mse=mse_ls, relative_residual=rel_ls, relative_residuals=rels_ls.tolist(),
     )
     if cond > ILL_CONDITIONED and fill_cond is not None:
@@ -183,13 +183,13 @@ def learn_kernel(
         # normal range, harmlessly; only a kernel past its top is refused)
         _check_kernel_range(w, None, ea, ey, xa, ta, input_name, target_name)
         b = negligible_bias(b, a, y, w)
-        mse, rel, rels = _loss(a, y, w, b, GD_EXACT_FIT)
+        mse, rel, rels = fit_loss(a, y, w, b, GD_EXACT_FIT)
         w, b, mse = _unscaled(w, b, mse, ea, ey)
         if ey:
             with np.errstate(over="ignore"):
                 history = [float(np.ldexp(h, 2 * ey)) for h in history]
         diff = float(np.max(np.abs(w - w_ls)))
-    kernel = without_noise(_as_kernel(w, options, channels), floors)
+    kernel = without_noise(kernel_from_weights(w, options, channels), floors)
     # judged on the best kernel, each channel fitted alone on its own; gd falling short of it has its own warning below
     warnings_.extend(filter(None, [poor_fit(rels_ls, options, channels=options.combine == "per-channel" and channels > 1,
                                                          plane=plane)]))

@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import UsageError
 from .learn_options import LearnOptions, Progress
-from .learn_system import _with_bias, predict, window_mean_preconditioner
+from .learn_system import predict, window_mean_preconditioner, with_bias_column
 
 def train_gd(
     a: np.ndarray, y: np.ndarray, options: LearnOptions, progress: Progress | None = None, *, blocks: int = 1
@@ -51,7 +51,7 @@ def train_gd(
     yn = y / sy[:, None]
     bias_value = 1.0 / math.sqrt(n)
     if options.fit_bias:
-        an = _with_bias(an, bias_value)
+        an = with_bias_column(an, bias_value)
     w = np.zeros((g_count, an.shape[2]))
     velocity = np.zeros_like(w)
     second = np.zeros_like(w)
@@ -146,7 +146,7 @@ def reference_epoch(an, yn, order, batch, w, velocity, second, step, lr, momentu
     return total, steps
 
 
-def _loss(a: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray | None,
+def fit_loss(a: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray | None,
           exact: float | None = None) -> tuple[float, float, np.ndarray]:
     """(MSE over every equation, relative residual: RMS residual / standard deviation of the target, and each
     group's relative residual on its own: (G,)).
@@ -159,7 +159,7 @@ def _loss(a: np.ndarray, y: np.ndarray, w: np.ndarray, b: np.ndarray | None,
     :data:`GD_EXACT_FIT` for gd's kernel).
 
     >>> a = np.array([[[1.0], [2.0], [3.0]], [[1.0], [2.0], [3.0]]]); y = np.array([[2.0, 4.0, 6.0], [0.0, 1.0, 0.0]])
-    >>> mse, rel, rels = _loss(a, y, np.array([[2.0], [0.0]]), None)
+    >>> mse, rel, rels = fit_loss(a, y, np.array([[2.0], [0.0]]), None)
     >>> round(rel, 3), np.round(rels, 3).tolist()
     (0.34, [0.0, 1.225])
     """
@@ -200,7 +200,13 @@ def _relative(ss: float, spread: float, size: float, rounding: float = 0.0, exac
     return 0.0 if ss <= exact * exact * size else math.inf
 
 
-def _as_kernel(w: np.ndarray, options: LearnOptions, channels: int) -> np.ndarray:
+def kernel_from_weights(w: np.ndarray, options: LearnOptions, channels: int) -> np.ndarray:
+    """The kernel the fitted weights ``w`` (G, kh*kw or C*kh*kw) are, as ``convolve`` reads it: (kh, kw) for one
+    group, (G, kh, kw) per channel, (C, kh, kw) for ``sum``; flipped back where ``options.flip`` fitted a convolution.
+
+    >>> kernel_from_weights(np.arange(4.0).reshape(1, 4), LearnOptions(size=2), 1).tolist()
+    [[0.0, 1.0], [2.0, 3.0]]
+    """
     kh, kw = options.size
     if options.combine == "sum":
         k = w.reshape(channels, kh, kw)

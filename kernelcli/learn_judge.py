@@ -13,10 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .learn_gd import _loss
+from .learn_gd import fit_loss
 from .learn_options import POOR_FIT, LearnOptions
 from .learn_report import channel_words, format_values
-from .learn_system import _widths, clipped_target, padded_otherwise, predict, rounding_tolerance, solve_lstsq
+from .learn_system import clipped_target, fit_widths, padded_otherwise, predict, rounding_tolerance, solve_lstsq
 from .records import replace
 
 
@@ -87,7 +87,7 @@ def _offset_fits(a, y, w, relative: np.ndarray, dtype: np.dtype, options: LearnO
     if not off.any():
         return None
     w_bias, b, *_ = solve_lstsq(a, y, True)
-    relative_with = _loss(a, y, w_bias, b)[2]
+    relative_with = fit_loss(a, y, w_bias, b)[2]
     exact = (relative_with < 1e-9) & (relative > 1e3 * relative_with)
     found = np.flatnonzero(off & (exact | ((group_rms(a, y, w_bias, b) <= tolerance) & (rms > tolerance))))
     if not found.size:
@@ -106,7 +106,7 @@ def _read_alike(n: int, axis: int, options: LearnOptions) -> tuple[list[int], li
     columns of the im2col system are zero, the fill, or equal, so they are not decided (only a group's sum is)."""
     from .api import pad2d
 
-    top, bottom, left, right = _widths(options)
+    top, bottom, left, right = fit_widths(options)
     before, after = (top, bottom) if axis == 0 else (left, right)
     taps = options.size[axis]
     cells = pad2d(np.arange(1.0, n + 1)[:, None], (before, after, 0, 0), pad_mode=options.pad_mode)[:, 0]  # 0: padding
@@ -136,7 +136,7 @@ def _read_mixed(n: int, axis: int, options: LearnOptions) -> list[np.ndarray]:
     """
     from .api import pad2d
 
-    top, bottom, left, right = _widths(options)
+    top, bottom, left, right = fit_widths(options)
     before, after = (top, bottom) if axis == 0 else (left, right)
     taps = options.size[axis]
     cells = pad2d(np.arange(1.0, n + 1)[:, None], (before, after, 0, 0), pad_mode=options.pad_mode)[:, 0].astype(int)
@@ -257,11 +257,11 @@ def _smaller_size(shape: tuple[int, ...], channels: int, options: LearnOptions, 
     >>> _smaller_size((2, 60), 1, LearnOptions(size=5, stride=2), 5)
     '; use --size 2 or smaller'
     """
-    top, bottom, left, right = _widths(options)
+    top, bottom, left, right = fit_widths(options)
     s, d = options.stride, options.dilation
     outs = [(shape[k] + pads - d * (options.size[k] - 1) - 1) // s + 1 for k, pads in ((0, top + bottom), (1, left + right))]
     for size in range(taps - 1, 0, -1):
-        given = _widths(replace(options, size=size))
+        given = fit_widths(replace(options, size=size))
         sides: list[tuple[int, int]] = []
         for k in (0, 1):
             least = (outs[k] - 1) * s + d * (size - 1) + 1 - shape[k]  # the totals least .. least + s - 1 give outs[k]

@@ -19,23 +19,27 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from . import shapes
 from .api import as_image_array, pad2d
-from .errors import ShapeError, UsageError
 from .learn_options import LearnOptions
-from .learn_report import channel_words, format_value, format_values
+from .learn_report import channel_words, format_value
 from .records import replace
 
 
 def output_shape(h: int, w: int, options: LearnOptions) -> tuple[int, int]:
     """The (H', W') conv2d gives for an h x w input with these options."""
     kh, kw = options.size
-    top, bottom, left, right = _widths(options)
+    top, bottom, left, right = fit_widths(options)
     s, d = options.stride, options.dilation
     oh = shapes.conv_output_size(h, kh, stride=s, pad_before=top, pad_after=bottom, dilation=d)
     ow = shapes.conv_output_size(w, kw, stride=s, pad_before=left, pad_after=right, dilation=d)
     return oh, ow
 
 
-def _widths(options: LearnOptions) -> tuple[int, int, int, int]:
+def fit_widths(options: LearnOptions) -> tuple[int, int, int, int]:
+    """The (top, bottom, left, right) widths the fit pads its input by, as ``convolve`` pads for the same options.
+
+    >>> fit_widths(LearnOptions(size=4, padding="same")), fit_widths(LearnOptions(size=3, padding="valid"))
+    ((1, 2, 1, 2), (0, 0, 0, 0))
+    """
     kh, kw = options.size
     padding = options.padding
     if not isinstance(padding, (str, int, np.integer)):
@@ -56,15 +60,21 @@ def windows(x: Any, options: LearnOptions) -> np.ndarray:
     oh, ow = output_shape(arr.shape[0], arr.shape[1], options)
     kh, kw = options.size
     s, d = options.stride, options.dilation
-    xp = pad2d(x3, _widths(options), pad_mode=options.pad_mode, pad_value=options.pad_value)
+    xp = pad2d(x3, fit_widths(options), pad_mode=options.pad_mode, pad_value=options.pad_value)
     span_h, span_w = d * (kh - 1) + 1, d * (kw - 1) + 1
     view = sliding_window_view(xp, (span_h, span_w), axis=(0, 1))  # (Hp-span+1, Wp-span+1, C, span_h, span_w)
     return view[::s, ::s][:oh, :ow, :, ::d, ::d]
 
 
-def _system(x: np.ndarray, target: np.ndarray, options: LearnOptions, rng: np.random.Generator):
+def im2col_system(x: np.ndarray, target: np.ndarray, options: LearnOptions, rng: np.random.Generator):
     """The im2col system as G independent problems: A (G, M, n), y (G, M); the number of windows;
-    and which of the M windows lie wholly inside the image (bool (M,): they read no padding)."""
+    and which of the M windows lie wholly inside the image (bool (M,): they read no padding).
+
+    >>> x = np.arange(16.0).reshape(4, 4)
+    >>> a, y, total, inner = im2col_system(x, x[1:3, 1:3], LearnOptions(size=3, padding="valid"), np.random.default_rng(0))
+    >>> a.shape, y.shape, total, inner.tolist()
+    ((1, 4, 9), (1, 4), 4, [True, True, True, True])
+    """
     view = windows(x, options)
     oh, ow, channels = view.shape[:3]
     total = oh * ow
@@ -98,159 +108,10 @@ def _system(x: np.ndarray, target: np.ndarray, options: LearnOptions, rng: np.ra
 def _inside(n: int, out: int, axis: int, options: LearnOptions) -> np.ndarray:
     """For each of the ``out`` output positions along ``axis``: does its window stay inside the n input cells?"""
     kh, kw = options.size
-    before = _widths(options)[2 * axis]
+    before = fit_widths(options)[2 * axis]
     span = options.dilation * ((kh, kw)[axis] - 1)
     first = np.arange(out) * options.stride - before
     return (first >= 0) & (first + span <= n - 1)
-
-
-# ---------------------------------------------------------------- checks
-
-
-def _check_shapes(x: np.ndarray, target: np.ndarray, options: LearnOptions, input_name: str, target_name: str,
-                  plane: str = "channel") -> None:
-    h, w = x.shape[:2]
-    th, tw = target.shape[:2]
-    kh, kw = options.size
-    try:
-        oh, ow = output_shape(h, w, options)
-    except ShapeError as exc:
-        raise ShapeError(f"{input_name} {h}x{w} and a {kh}x{kw} kernel: {exc}") from None
-    from .limits import check_peak, conv_peak
-
-    need = conv_peak(x.shape, (kh, kw), stride=options.stride, pads=_widths(options), dilation=options.dilation)
-    check_peak(need, f"{input_name}: learning a {kh}x{kw} kernel with dilation {options.dilation}")
-    if (th, tw) != (oh, ow):
-        fit = _fitting_padding(h, w, th, tw, options)
-        raise ShapeError(
-            f"{target_name} is {th}x{tw}, but a {kh}x{kw} kernel with padding {options.padding_text()} and stride "
-            f"{options.stride} on the {h}x{w} {input_name} gives {oh}x{ow}; {fit}"
-        )
-    check_channels(x, target, options, input_name, target_name, plane=plane)
-
-
-def check_channels(x: np.ndarray, target: np.ndarray, options: LearnOptions, input_name: str, target_name: str,
-                   alphas: tuple[bool, bool] = (False, False), plane: str = "channel") -> None:
-    """Refuse (ShapeError) a target whose channels ``options.combine`` cannot make from the input's; ``alphas`` say
-    which of the two had an alpha channel set aside (an image's, which is not learned: the message counts the others);
-    ``plane``: what the planes are called (a volume's slices).
-
-    >>> x = np.zeros((4, 4, 3))
-    >>> check_channels(x, np.zeros((4, 4, 4)), LearnOptions(size=1), "rgba.png", "t.npy", alphas=(True, False))
-    Traceback (most recent call last):
-    ...
-    kernelcli.errors.ShapeError: rgba.png has 3 colour channels (its alpha is not learned) but t.npy has 4: expected the same number
-    """
-    c_in = x.shape[2] if x.ndim == 3 else 1
-    c_out = target.shape[2] if target.ndim == 3 else 1
-    has_in = channels_text(c_in, alphas[0], plane)
-    has_out = channels_text(c_out, alphas[1]) if alphas[1] else str(c_out)  # (the count alone, as the input's says it)
-    if options.combine == "sum":
-        if c_out != 1:
-            depth = "Z" if plane == "slice" else "C"
-            raise ShapeError(
-                f"--combine sum learns one {depth} x f x f kernel, so {target_name} must have one {plane}; it has {has_out}"
-            )
-    elif c_out != c_in:
-        hint = f"; use --combine sum to learn one 3-D kernel whose {plane}s are summed" if c_out == 1 else ""
-        raise ShapeError(f"{input_name} has {has_in} but {target_name} has {has_out}: expected the same number{hint}")
-
-
-def channels_text(count: int, alpha: bool, plane: str = "channel") -> str:
-    """How many channels (``plane``: a volume's slices) an array has, in words: ``3 channel(s)``, ``3 slice(s)``, or
-    beside an alpha set aside ``3 colour channels (its alpha is not learned)``.
-
-    >>> channels_text(3, False), channels_text(3, False, "slice"), channels_text(1, True)
-    ('3 channel(s)', '3 slice(s)', '1 grey channel (its alpha is not learned)')
-    """
-    if not alpha:
-        return f"{count} {plane}(s)"
-    return f"{'1 grey channel' if count == 1 else f'{count} colour channels'} (its alpha is not learned)"
-
-
-def _fitting_padding(h: int, w: int, th: int, tw: int, options: LearnOptions) -> str:
-    """Say which padding (or kernel size) would give a th x tw target, in CLI words."""
-    kh, kw = options.size
-    s, d = options.stride, options.dilation
-    totals = [(t - 1) * s + d * (k - 1) + 1 - n for t, k, n in ((th, kh, h), (tw, kw, w))]
-    if all(v >= 0 for v in totals):
-        same = [d * (kh - 1), d * (kw - 1)]
-        if totals == [0, 0]:
-            text = "valid"
-        elif totals == same:
-            text = "same"
-        else:
-            (top, bottom), (left, right) = ((v // 2, v - v // 2) for v in totals)
-            text = str(top) if top == bottom == left == right else f"{top},{bottom},{left},{right}"
-        if totals[0] > same[0] or totals[1] > same[1]:  # more padding than 'same': a stride is the likelier cause
-            stride = _fitting_stride(h, w, th, tw, options)
-            if stride:
-                return f"{stride} would fit (or --padding {text} with stride {s})"
-        return f"--padding {text} would fit"
-    stride = _fitting_stride(h, w, th, tw, options)
-    if stride:
-        return f"no padding fits a {kh}x{kw} kernel with stride {s}; {stride} would fit"
-    sizes = [(n - (t - 1) * s - 1) / d + 1 for t, n in ((th, h), (tw, w))]
-    if all(v >= 1 and float(v).is_integer() for v in sizes):
-        fh, fw = int(sizes[0]), int(sizes[1])
-        if fh == fw:
-            return f"no padding fits a {kh}x{kw} kernel; --size {fh} with --padding valid would"
-        # --size takes one side: an fh x fw kernel is a square one with asymmetric padding, in cells: d per tap
-        side = max(fh, fw)
-        return (f"no padding fits a {kh}x{kw} kernel; the target is that of a {fh}x{fw} kernel with --padding valid, "
-                f"or --size {side} with --padding 0,{d * (side - fh)},0,{d * (side - fw)}")
-    return ("no padding fits: no kernel size with --padding valid, and no stride with the padding given, same or valid, "
-            "gives this target (check --stride, --size and --dilation)")
-
-
-def _fitting_stride(h: int, w: int, th: int, tw: int, options: LearnOptions) -> str:
-    """``--stride N`` (with ``--padding P`` when the padding must change too) that gives a th x tw
-    target with this kernel size, or "" when no stride does.  The padding given is tried first."""
-    paddings = list(dict.fromkeys([options.padding_text(), "same", "valid"]))
-    for padding in paddings:
-        for stride in range(1, max(h, w) + 1):
-            if stride == options.stride:
-                continue
-            trial = replace(options, stride=stride, padding=padding if padding in ("same", "valid") else options.padding)
-            try:
-                if output_shape(h, w, trial) == (th, tw):
-                    return f"--stride {stride}" + ("" if padding == options.padding_text() else f" with --padding {padding}")
-            except ShapeError:
-                continue
-    return ""
-
-
-def _check_texture(x: np.ndarray, input_name: str, options: LearnOptions, plane: str = "channel") -> None:
-    """Refuse an input whose system is singular before it is built: a constant image, or a constant
-    channel where that channel has a kernel (or a slice of one) of its own, whose windows all read
-    that constant (no padding, or a padding that repeats it: a fill of another value, at the borders,
-    makes the windows differ, and the rank test after the fit judges them).
-
-    ``shared`` learns one kernel from every channel's windows together: a constant channel adds
-    equations that say nothing but contradict nothing, so only an input constant in every channel
-    is refused here (the rank test after the fit catches what else is singular).  ``plane`` is what the message
-    calls a channel (``"slice"``: a volume's).
-    """
-    x3 = x.reshape(x.shape[0], x.shape[1], -1)
-    channels = x3.shape[2]
-    combine = options.combine
-    filled = any(_widths(options)) and options.pad_mode == "constant"
-    flat = [c for c in range(channels) if x3[:, :, c].min() == x3[:, :, c].max()
-            and not (filled and x3[0, 0, c] != options.pad_value)]
-    if not flat or (combine == "shared" and len(flat) < channels):
-        return
-    values = sorted({format_values([x3[0, 0, c]])[0] for c in flat}, key=float)
-    if channels == 1:
-        where, hint = input_name, ""
-    elif len(flat) == channels:
-        where, hint = f"every {plane} of {input_name}", ""
-    else:
-        where = f"{plane} {flat[0]} of {input_name}"
-        hint = f"; if one kernel made every {plane}, --combine shared learns it from the others" if combine == "per-channel" else ""
-    raise UsageError(
-        f"{where} is constant (every value is {' or '.join(values)}): it has no texture to learn a kernel "
-        f"from (the system is singular); use an image with edges or detail{hint}"
-    )
 
 
 # ---------------------------------------------------------------- solvers
@@ -266,7 +127,12 @@ def predict(a: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.nda
     return out if b is None else out + b[:, None]
 
 
-def _with_bias(a: np.ndarray, value: float) -> np.ndarray:
+def with_bias_column(a: np.ndarray, value: float) -> np.ndarray:
+    """The windows ``a`` (G, M, N) with a column of ``value`` after them, the bias's: (G, M, N + 1).
+
+    >>> with_bias_column(np.zeros((1, 2, 3)), 0.5)[0].tolist()
+    [[0.0, 0.0, 0.0, 0.5], [0.0, 0.0, 0.0, 0.5]]
+    """
     return np.concatenate([a, np.full(a.shape[:2] + (1,), value)], axis=2)
 
 

@@ -159,7 +159,7 @@ def learn(
 
     alphas = (x.alpha is not None, t.alpha is not None)
     if any(alphas):  # (before the fit's own check: its count of channels would not say the alpha was set aside)
-        from ..learn_system import check_channels
+        from ..learn_checks import check_channels
 
         check_channels(x.data, t.data, options, str(input), str(target), alphas, plane)
     input_notes = list(dict.fromkeys(x.notes + t.notes + [_alpha_note(loaded, path) for loaded, path in ((x, input), (t, target))

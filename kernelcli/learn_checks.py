@@ -1,0 +1,178 @@
+"""Refusals of an input and target before :mod:`kernelcli.learn` builds its system: sizes the kernel and padding
+cannot relate (naming a padding, stride or size that would), channels the ``combine`` cannot make, and an input
+with no texture to learn from.  Split from :mod:`kernelcli.learn_system`, which builds and solves the system.
+
+>>> import numpy as np
+>>> from kernelcli.learn_options import LearnOptions
+>>> check_shapes(np.zeros((8, 8)), np.zeros((8, 8)), LearnOptions(size=3), "x.npy", "y.npy")  # 'same': 8x8
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ShapeError, UsageError
+from .learn_options import LearnOptions
+from .learn_report import format_values
+from .learn_system import fit_widths, output_shape
+from .records import replace
+
+
+def check_shapes(x: np.ndarray, target: np.ndarray, options: LearnOptions, input_name: str, target_name: str,
+                 plane: str = "channel") -> None:
+    """Refuse an input and target the options cannot relate: a kernel the input cannot hold, a fit past the memory
+    limit, a target of another size than the convolution gives (naming a padding that would fit), or channels
+    that do not match; ``plane`` is what the messages call a channel.
+
+    >>> check_shapes(np.zeros((8, 8)), np.zeros((8, 8)), LearnOptions(size=3, padding="valid"), "x.npy", "y.npy")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ShapeError: y.npy is 8x8, but a 3x3 kernel with padding valid and stride 1 on the 8x8 x.npy gives 6x6; ...
+    """
+    h, w = x.shape[:2]
+    th, tw = target.shape[:2]
+    kh, kw = options.size
+    try:
+        oh, ow = output_shape(h, w, options)
+    except ShapeError as exc:
+        raise ShapeError(f"{input_name} {h}x{w} and a {kh}x{kw} kernel: {exc}") from None
+    from .limits import check_peak, conv_peak
+
+    need = conv_peak(x.shape, (kh, kw), stride=options.stride, pads=fit_widths(options), dilation=options.dilation)
+    check_peak(need, f"{input_name}: learning a {kh}x{kw} kernel with dilation {options.dilation}")
+    if (th, tw) != (oh, ow):
+        fit = _fitting_padding(h, w, th, tw, options)
+        raise ShapeError(
+            f"{target_name} is {th}x{tw}, but a {kh}x{kw} kernel with padding {options.padding_text()} and stride "
+            f"{options.stride} on the {h}x{w} {input_name} gives {oh}x{ow}; {fit}"
+        )
+    check_channels(x, target, options, input_name, target_name, plane=plane)
+
+
+def check_channels(x: np.ndarray, target: np.ndarray, options: LearnOptions, input_name: str, target_name: str,
+                   alphas: tuple[bool, bool] = (False, False), plane: str = "channel") -> None:
+    """Refuse (ShapeError) a target whose channels ``options.combine`` cannot make from the input's; ``alphas`` say
+    which of the two had an alpha channel set aside (an image's, which is not learned: the message counts the others);
+    ``plane``: what the planes are called (a volume's slices).
+
+    >>> x = np.zeros((4, 4, 3))
+    >>> check_channels(x, np.zeros((4, 4, 4)), LearnOptions(size=1), "rgba.png", "t.npy", alphas=(True, False))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ShapeError: rgba.png has 3 colour channels (its alpha is not learned) but t.npy has 4: expected the same number
+    """
+    c_in = x.shape[2] if x.ndim == 3 else 1
+    c_out = target.shape[2] if target.ndim == 3 else 1
+    has_in = channels_text(c_in, alphas[0], plane)
+    has_out = channels_text(c_out, alphas[1]) if alphas[1] else str(c_out)  # (the count alone, as the input's says it)
+    if options.combine == "sum":
+        if c_out != 1:
+            depth = "Z" if plane == "slice" else "C"
+            raise ShapeError(
+                f"--combine sum learns one {depth} x f x f kernel, so {target_name} must have one {plane}; it has {has_out}"
+            )
+    elif c_out != c_in:
+        hint = f"; use --combine sum to learn one 3-D kernel whose {plane}s are summed" if c_out == 1 else ""
+        raise ShapeError(f"{input_name} has {has_in} but {target_name} has {has_out}: expected the same number{hint}")
+
+
+def channels_text(count: int, alpha: bool, plane: str = "channel") -> str:
+    """How many channels (``plane``: a volume's slices) an array has, in words: ``3 channel(s)``, ``3 slice(s)``, or
+    beside an alpha set aside ``3 colour channels (its alpha is not learned)``.
+
+    >>> channels_text(3, False), channels_text(3, False, "slice"), channels_text(1, True)
+    ('3 channel(s)', '3 slice(s)', '1 grey channel (its alpha is not learned)')
+    """
+    if not alpha:
+        return f"{count} {plane}(s)"
+    return f"{'1 grey channel' if count == 1 else f'{count} colour channels'} (its alpha is not learned)"
+
+
+def _fitting_padding(h: int, w: int, th: int, tw: int, options: LearnOptions) -> str:
+    """Say which padding (or kernel size) would give a th x tw target, in CLI words."""
+    kh, kw = options.size
+    s, d = options.stride, options.dilation
+    totals = [(t - 1) * s + d * (k - 1) + 1 - n for t, k, n in ((th, kh, h), (tw, kw, w))]
+    if all(v >= 0 for v in totals):
+        same = [d * (kh - 1), d * (kw - 1)]
+        if totals == [0, 0]:
+            text = "valid"
+        elif totals == same:
+            text = "same"
+        else:
+            (top, bottom), (left, right) = ((v // 2, v - v // 2) for v in totals)
+            text = str(top) if top == bottom == left == right else f"{top},{bottom},{left},{right}"
+        if totals[0] > same[0] or totals[1] > same[1]:  # more padding than 'same': a stride is the likelier cause
+            stride = _fitting_stride(h, w, th, tw, options)
+            if stride:
+                return f"{stride} would fit (or --padding {text} with stride {s})"
+        return f"--padding {text} would fit"
+    stride = _fitting_stride(h, w, th, tw, options)
+    if stride:
+        return f"no padding fits a {kh}x{kw} kernel with stride {s}; {stride} would fit"
+    sizes = [(n - (t - 1) * s - 1) / d + 1 for t, n in ((th, h), (tw, w))]
+    if all(v >= 1 and float(v).is_integer() for v in sizes):
+        fh, fw = int(sizes[0]), int(sizes[1])
+        if fh == fw:
+            return f"no padding fits a {kh}x{kw} kernel; --size {fh} with --padding valid would"
+        # --size takes one side: an fh x fw kernel is a square one with asymmetric padding, in cells: d per tap
+        side = max(fh, fw)
+        return (f"no padding fits a {kh}x{kw} kernel; the target is that of a {fh}x{fw} kernel with --padding valid, "
+                f"or --size {side} with --padding 0,{d * (side - fh)},0,{d * (side - fw)}")
+    return ("no padding fits: no kernel size with --padding valid, and no stride with the padding given, same or valid, "
+            "gives this target (check --stride, --size and --dilation)")
+
+
+def _fitting_stride(h: int, w: int, th: int, tw: int, options: LearnOptions) -> str:
+    """``--stride N`` (with ``--padding P`` when the padding must change too) that gives a th x tw
+    target with this kernel size, or "" when no stride does.  The padding given is tried first."""
+    paddings = list(dict.fromkeys([options.padding_text(), "same", "valid"]))
+    for padding in paddings:
+        for stride in range(1, max(h, w) + 1):
+            if stride == options.stride:
+                continue
+            trial = replace(options, stride=stride, padding=padding if padding in ("same", "valid") else options.padding)
+            try:
+                if output_shape(h, w, trial) == (th, tw):
+                    return f"--stride {stride}" + ("" if padding == options.padding_text() else f" with --padding {padding}")
+            except ShapeError:
+                continue
+    return ""
+
+
+def check_texture(x: np.ndarray, input_name: str, options: LearnOptions, plane: str = "channel") -> None:
+    """Refuse an input whose system is singular before it is built: a constant image, or a constant
+    channel where that channel has a kernel (or a slice of one) of its own, whose windows all read
+    that constant (no padding, or a padding that repeats it: a fill of another value, at the borders,
+    makes the windows differ, and the rank test after the fit judges them).
+
+    ``shared`` learns one kernel from every channel's windows together: a constant channel adds
+    equations that say nothing but contradict nothing, so only an input constant in every channel
+    is refused here (the rank test after the fit catches what else is singular).  ``plane`` is what the message
+    calls a channel (``"slice"``: a volume's).
+
+    >>> check_texture(np.full((8, 8), 3.0), "x.npy", LearnOptions(size=3, padding="valid"))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: x.npy is constant (every value is 3): it has no texture to learn a kernel from ...
+    """
+    x3 = x.reshape(x.shape[0], x.shape[1], -1)
+    channels = x3.shape[2]
+    combine = options.combine
+    filled = any(fit_widths(options)) and options.pad_mode == "constant"
+    flat = [c for c in range(channels) if x3[:, :, c].min() == x3[:, :, c].max()
+            and not (filled and x3[0, 0, c] != options.pad_value)]
+    if not flat or (combine == "shared" and len(flat) < channels):
+        return
+    values = sorted({format_values([x3[0, 0, c]])[0] for c in flat}, key=float)
+    if channels == 1:
+        where, hint = input_name, ""
+    elif len(flat) == channels:
+        where, hint = f"every {plane} of {input_name}", ""
+    else:
+        where = f"{plane} {flat[0]} of {input_name}"
+        hint = f"; if one kernel made every {plane}, --combine shared learns it from the others" if combine == "per-channel" else ""
+    raise UsageError(
+        f"{where} is constant (every value is {' or '.join(values)}): it has no texture to learn a kernel "
+        f"from (the system is singular); use an image with edges or detail{hint}"
+    )
