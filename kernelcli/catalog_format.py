@@ -24,6 +24,7 @@ from .kernel_json import _NotFinite
 from .kernel_names import (  # noqa: F401 - a kernel's name, re-exported (its former home)
     LOOKUP_RULE, MAX_NAME_LENGTH, NAME_PATTERN, NAME_RULE, SPEC_NAME_PATTERN, built_name, built_name_hint,
 )
+from .long_doubles import long_read
 from .numtext import EXACT_WHOLE, HELD_NUMBER, beyond_float, inexact_whole
 from .records import record
 
@@ -129,7 +130,7 @@ class Kernel:
         if _held_floats(self.matrix):
             matrix = self.matrix
         else:
-            matrix = check.matrix(_as_lists(_long_read(self.matrix, f"{check.origin}: matrix")), "matrix")
+            matrix = check.matrix(_as_lists(long_read(self.matrix, f"{check.origin}: matrix")), "matrix")
         scale = None if self.scale is None else check.scale(self.scale, "scale", matrix)
         self.__dict__.update(matrix=matrix, scale=scale)  # (frozen: the record's own dict, as its __init__ writes)
 
@@ -443,39 +444,6 @@ def _held_floats(matrix: Any) -> bool:
         if type(row) is not tuple or len(row) != width or set(map(type, row)) != {float}:
             return False
     return sums_in_range(chain.from_iterable(matrix))
-
-
-def _long_read(value: Any, source: str) -> Any:
-    """``value`` as float64 where it is a long-double array, or lists holding long-double scalars as ``conv2d`` reads
-    them (:func:`kernelcli.given_values.float64_of`: noted or refused as a long-double kernel file is), else as it is:
-    its values were refused as ``np.longdouble('0.5')``, "expected a number"."""
-    if _is_long(value):
-        array = value
-    elif isinstance(value, (list, tuple)) and _holds_long(value):
-        import numpy as np
-
-        try:
-            array = np.array(value)  # (numpy widens the list's other numbers to the long double)
-        except (TypeError, ValueError):  # ragged, or not numbers: the validator names the place
-            return value
-        if not _is_long(array):
-            return value
-    else:
-        return value
-    from .given_values import float64_of  # (numpy's: not imported for the catalogue's own kernels)
-
-    return float64_of(array, source)
-
-
-def _is_long(value: Any) -> bool:
-    """Whether ``value`` is a numpy long double (an array or a scalar): wider than float64."""
-    dtype = getattr(value, "dtype", None)
-    return getattr(dtype, "kind", "") == "f" and dtype.itemsize > 8
-
-
-def _holds_long(value: Any) -> bool:
-    """Whether nested lists or tuples ``value`` hold a long double, at any depth."""
-    return any(_holds_long(item) if isinstance(item, (list, tuple)) else _is_long(item) for item in value)
 
 
 def _as_lists(value: Any) -> Any:

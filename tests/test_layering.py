@@ -25,7 +25,7 @@ REPO = PACKAGE.parent
 #: Lowest first.  A name matches a module and everything below it (``kernelcli._core`` is the package).
 LAYERS = {
     "base": ["kernelcli", "kernelcli.errors", "kernelcli.modes", "kernelcli.shapes", "kernelcli.whole_numbers", "kernelcli.resources",
-             "kernelcli.layout", "kernelcli.ndsupport", "kernelcli.given_values", "kernelcli.limits", "kernelcli.records"],
+             "kernelcli.layout", "kernelcli.ndsupport", "kernelcli.given_values", "kernelcli.long_doubles", "kernelcli.limits", "kernelcli.records"],
     "core": ["kernelcli._core"],
     "arrays": ["kernelcli.api", "kernelcli.conv_args", "kernelcli.pool_args", "kernelcli.layers", "kernelcli.layer_jit", "kernelcli.banks", "kernelcli.volumes", "kernelcli.volume_args", "kernelcli.volume_filters", "kernelcli.learn",
                "kernelcli.learn_options", "kernelcli.learn_checks", "kernelcli.learn_system", "kernelcli.learn_gd", "kernelcli.learn_report", "kernelcli.learn_judge",

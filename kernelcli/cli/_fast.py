@@ -61,8 +61,8 @@ _UNSUPPORTED = ("callback", "is_eager", "envvar", "count", "prompt", "is_flag", 
 
 def _params(func: Callable[..., Any]) -> tuple[dict[str, _Param], list[_Param], list[_Param]] | None:
     """(option name -> parameter, arguments, every parameter) of ``func``, or None when one is not plain."""
+    from ._declared import Declared
     from ._lean import _converter
-    from .options import Declared
 
     options: dict[str, _Param] = {}
     arguments: list[_Param] = []

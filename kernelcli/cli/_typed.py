@@ -19,7 +19,8 @@ import inspect
 import typing
 from typing import Any, Callable
 
-from .options import Declared, Words
+from ._declared import Declared
+from .options import Words
 
 
 def typed(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -10,7 +10,7 @@ type with :func:`option`::
     size: Annotated[int, option("size", min=1)]
 
 Only the standard library is imported here: :func:`option` and :func:`argument` return
-:class:`Declared` settings, which :mod:`kernelcli.cli._typed` turns into typer's own when a
+:class:`~kernelcli.cli._declared.Declared` settings, which :mod:`kernelcli.cli._typed` turns into typer's own when a
 command is built, and which a plain call's parser (:mod:`kernelcli.cli._fast`) reads without
 importing typer.
 
@@ -30,6 +30,7 @@ from typing import Annotated, Any, Optional
 from .. import layout, limits, modes
 from ..records import record
 from ..shapes import VOLUME_PADDING_FORMS
+from ._declared import Declared
 from .option_values import (bias_text, chain_step, checked_chunks, checked_file_path, checked_scheduler, checked_suffix,
                             checked_window, complete_kernel, parse_fill)
 
@@ -311,46 +312,6 @@ def _vocabulary(concept: str) -> dict[str, Any]:
     return {"parser": parse, "metavar": choices_metavar(concept), "autocompletion": complete}
 
 
-@record(frozen=True, eq=False)
-class Declared:
-    """What ``typer.Option(*names, **settings)`` (or ``typer.Argument(**settings)``) would be
-    given, kept as plain data until a command is built (:meth:`typer_info`).  Its attributes
-    are typer's (``help``, ``min``, ``parser``...), with typer's defaults for those not given.
-
-    >>> option("stride", min=1).min, option("stride").max, option("flip").names
-    (1, None, ('--flip',))
-    """
-
-    names: tuple[str, ...]
-    settings: dict[str, Any]
-    argument: bool = False
-
-    def __getattr__(self, name: str) -> Any:
-        settings = self.__dict__.get("settings", {})
-        if name in settings:
-            return settings[name]
-        if name in _TYPER_DEFAULTS:
-            return _TYPER_DEFAULTS[name]
-        raise AttributeError(name)
-
-    def typer_info(self) -> Any:
-        """The ``typer.Option`` / ``typer.Argument`` these settings declare."""
-        import typer
-
-        if self.argument:
-            return typer.Argument(**self.settings)
-        return typer.Option(*self.names, **self.settings)
-
-
-#: the defaults of typer's parameter settings that parsing reads (:mod:`kernelcli.cli._lean`, ``_fast``)
-_TYPER_DEFAULTS: dict[str, Any] = {
-    "help": None, "min": None, "max": None, "clamp": False, "parser": None, "case_sensitive": True, "exists": False,
-    "resolve_path": False, "allow_dash": False, "callback": None, "is_eager": False, "envvar": None, "count": False,
-    "prompt": False, "is_flag": None, "flag_value": None, "expose_value": True, "default_factory": None,
-    "click_type": None, "hidden": False, "metavar": None, "show_default": True,
-}
-
-
 def argument(**settings: Any) -> Declared:
     """A ``typer.Argument`` with these settings (see :class:`Declared`)."""
     return Declared((), dict(settings), argument=True)
@@ -368,6 +329,8 @@ def option(
 
     >>> option("stride", extra="[default: the size]").help
     'Step between windows. [default: the size]'
+    >>> option("stride", min=1).min, option("stride").max, option("flip").names
+    (1, None, ('--flip',))
     """
     text = help if help is not None else HELP[concept]
     if extra:

@@ -54,7 +54,8 @@ def marked_image_only(command: Callable[..., Any]) -> Callable[..., Any]:
     >>> inspect.signature(marked_image_only(convolve)).parameters["quality"].annotation.__metadata__[0].help[-35:]
     '(images; not volumes) [default: 95]'
     """
-    from .options import HELP, Declared
+    from ._declared import Declared
+    from .options import HELP
 
     def marked(parameter: inspect.Parameter) -> inspect.Parameter:
         kind, *metadata = typing.get_args(parameter.annotation)
