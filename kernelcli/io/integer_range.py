@@ -84,7 +84,8 @@ def _settle_ties(rounded: np.ndarray, near: np.ndarray, values: np.ndarray, lo: 
     from fractions import Fraction
 
     where = np.flatnonzero(near)
-    picked = np.asarray(values).flat[where].astype(np.float64).tolist()
+    picked = np.asarray(values).flat[where]
+    picked = (picked if picked.dtype.kind in "iu" else picked.astype(np.float64)).tolist()  # (an int64 as it is)
     base, span = Fraction(lo), Fraction(hi) - Fraction(lo)
     exact = {x: round((Fraction(x) - base) * top / span) for x in set(picked)}
     rounded.flat[where] = [exact[x] for x in picked]
@@ -136,12 +137,14 @@ def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str, *, nonzer
         v, target = v.reshape(1), out.reshape(1)
     else:
         target = out
+    # 64-bit integers past 2**53 are not float64 numbers: each is stretched from its exact offset above the minimum
+    offsets = v.dtype.kind in "iu" and v.dtype.itemsize == 8 and rescale == "minmax"
     if rescale == "minmax":
-        lo, hi = float(v.min()), float(v.max())
+        lo, hi = (int(v.min()), int(v.max())) if offsets else (float(v.min()), float(v.max()))
         if hi == lo:
             out.fill(0)
             return done(out, 0, 0)
-        scale, shift, factor = stretch_terms(lo, hi, top)
+        scale, shift, factor = (1.0, 0.0, top / float(hi - lo)) if offsets else stretch_terms(lo, hi, top)
     row = v[0].size
     rows = max(1, _BLOCK // row)
     n_blocks = -(-v.shape[0] // rows)
@@ -152,10 +155,14 @@ def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str, *, nonzer
         buffer = np.empty(min(rows, v.shape[0]) * row, dtype=work)
         flags = np.empty(buffer.size, dtype=bool)
         rounded = np.empty(buffer.size if rescale == "minmax" else 0)
+        above = np.empty(buffer.size if offsets else 0, dtype=np.uint64)
         for start in range(b0 * rows, min(b1 * rows, v.shape[0]), rows):
             block, into = v[start : start + rows], target[start : start + rows]
             r, f = buffer[: block.size].reshape(block.shape), flags[: block.size].reshape(block.shape)
-            if block.dtype != work:  # converted first (exactly: integers and float32 to float64)
+            if offsets:  # v - lo, exact in uint64 (modulo 2**64: 0 <= v - lo < 2**64), then within a rounding in float64
+                r[...] = np.subtract(block.view(np.uint64), np.uint64(lo % 2**64), out=above[: block.size].reshape(block.shape))
+                block = r
+            elif block.dtype != work:  # converted first (exactly: integers and float32 to float64)
                 r[...] = block
                 block = r
             if rescale == "minmax":
