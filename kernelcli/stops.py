@@ -42,6 +42,26 @@ def forget() -> None:
     _received.clear()
 
 
+#: set when the call's caller is gone (a worker's client killed by a signal it cannot pass on, SIGKILL); for the
+#: process: a worker runs each call in a process of its own
+_forsaken: list[bool] = []
+
+
+def forsake() -> None:
+    """Remember that the caller is gone: the call stops as a process killed with it would have, publishing nothing
+    more, its ``--report`` included (audit 162 #2: a report said "terminated (SIGTERM)", a signal nobody sent)."""
+    _forsaken.append(True)
+
+
+def forsaken() -> bool:
+    """Whether the caller is gone (:func:`forsake`).
+
+    >>> forsaken()
+    False
+    """
+    return bool(_forsaken)
+
+
 def note(signum: int) -> None:
     """Remember that stop signal ``signum`` arrived (called by the handlers, before they raise)."""
     _received.append(signum)

@@ -451,9 +451,12 @@ def test_the_client_ends_without_the_teardown_and_runs_its_atexit_functions(work
     assert mark.read_text() == "ran" and status(worker)["calls"] == calls + 1
 
 
-def test_different_import_time_settings_run_in_process(worker):
+@pytest.mark.parametrize("setting", [("NUMBA_NUM_THREADS", "1"), ("NPY_DISABLE_CPU_FEATURES", "AVX512_SKX"),
+                                     ("NUMPY_MADVISE_HUGEPAGE", "0"), ("KMP_AFFINITY", "disabled")])
+def test_different_import_time_settings_run_in_process(worker, setting):
+    # (audit 162 #1: numpy reads NPY_DISABLE_CPU_FEATURES as it is imported; a warm call kept the worker's: other bytes)
     before = status(worker)["refused"]
-    r = run_cli("shape", "--in", "24", "--f", "5", "-q", env={**worker, "NUMBA_NUM_THREADS": "1"})
+    r = run_cli("shape", "--in", "24", "--f", "5", "-q", env={**worker, setting[0]: setting[1]})
     assert (r.returncode, r.stdout, r.stderr) == (0, "20\n", "")
     assert status(worker)["refused"] == before + 1
 

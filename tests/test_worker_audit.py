@@ -97,6 +97,24 @@ def test_a_client_killed_leaves_nothing_on_its_terminal(worker, tmp_path):
     assert not (tmp_path / "k.json").exists()
 
 
+def test_a_client_killed_leaves_no_report(worker, tmp_path):
+    # audit 162 #2: the worker stopped the call with a SIGTERM, and its --report said "not run: terminated (SIGTERM)",
+    # code 143, a signal nobody sent; a process killed with its caller writes nothing
+    earlier = set(status(worker)["calls_in_progress"])
+    call = subprocess.Popen([sys.executable, "-m", "kernelcli", "convolve", "-", "-k", "box:3", "-o", "o.npy",
+                             "--report", "r.json"], cwd=tmp_path, env={**cli_env(), **worker}, stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # (it waits on stdin, kept open)
+    call.earlier = earlier  # type: ignore[attr-defined]
+    try:
+        pid = _call_in_progress(worker, call)
+        call.kill()
+        call.wait()
+        wait_for(lambda: not Path(f"/proc/{pid}").exists() or _state(pid) == "Z", timeout=60)
+    finally:
+        call.stdin.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_a_caller_that_may_do_less_runs_its_call_itself(worker, tmp_path):
     # the call ran with the worker's group, capabilities, nice value...: `nice -n 5 kernelcli ...` computed at
     # nice 0, `setpriv --regid` wrote files of the worker's group, dropped capabilities read what they could not

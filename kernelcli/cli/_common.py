@@ -444,7 +444,10 @@ def write_report(path: Any, result: Any, *, force: bool) -> None:
     """
     from ..io.output_checks import refuse_noted_input
     from ..io.outputs import write_bytes_atomic
+    from ..stops import forsaken
 
+    if forsaken():  # (the worker's client was killed: a process killed with it would have written nothing)
+        return
     refuse_noted_input(path)
     write_bytes_atomic(path, (shown(json_text(with_call_notes(result.as_dict()))) + "\n").encode(), force=force)
 

@@ -32,6 +32,7 @@ import signal
 import socket
 import threading
 
+from ..stops import forsake
 from . import protocol
 
 
@@ -100,6 +101,7 @@ def watch_client(conn, finished: threading.Event) -> None:
             except OSError:
                 break
         if not finished.is_set():
+            forsake()  # (no --report: nothing is published for a caller that is gone)
             _silence_stdio()  # the caller is gone, as a process killed with it would be: nothing more reaches its terminal
             os.kill(os.getpid(), signal.SIGTERM)
 

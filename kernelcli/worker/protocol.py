@@ -35,7 +35,9 @@ PROTOCOL = 6
 #: Environment variables read when modules are imported (by Python, Numba, the BLAS
 #: libraries or kernelcli itself): a worker started under other values cannot honour them,
 #: so a call whose values differ runs in-process.  Everything else is read per call.
-IMPORT_TIME_PREFIXES = ("PYTHON", "NUMBA_", "OMP_", "MKL_", "OPENBLAS_", "LD_")
+IMPORT_TIME_PREFIXES = ("PYTHON", "NUMBA_", "NPY_", "NUMPY_", "OMP_", "KMP_", "MKL_", "OPENBLAS_", "GOTO_", "BLIS_", "LD_")
+#: (numpy reads NPY_DISABLE_CPU_FEATURES and NUMPY_MADVISE_HUGEPAGE as it is imported: a warm call kept the worker's
+#: and gave other bytes, audit 162 #1)
 IMPORT_TIME_NAMES: tuple[str, ...] = ()  # kernelcli reads none (its path policy is an argument)
 #: Resource limits a call inherits from its caller (set in the worker's child), and their lines in
 #: Linux's ``/proc/self/limits``.
