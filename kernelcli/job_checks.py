@@ -160,28 +160,46 @@ def overflow_said(label: str, dtype: Any) -> str:
             f"use a smaller kernel scale or input values{', or a float64 input (.npy)' if wider else ''}{pooled}")
 
 
+#: what ``--layout zyx`` does with kernels: the first half of each of its refusals (:func:`zyx_kernels`)
+ZYX_KERNELS = ("--layout zyx filters a volume slice by slice with 2-D kernels, and takes one 3-D kernel alone (a 3-D "
+               "correlation)")
+
+
 def zyx_kernels(shapes: list[tuple[int, ...]], *, combine: str | None, activation: str | None, bias: Any,
-                montage: Any) -> bool:
+                montage: Any, weights: tuple[int, ...] | None = None) -> bool:
     """How an array read ``--layout zyx`` takes kernels of these ``shapes``: True for one 3-D kernel alone (a 3-D
-    correlation), False for 2-D kernels (slice by slice); a UsageError for anything that would treat the slices as
-    channels (several 3-D kernels, a bias, an activation, a montage, ``--combine sum``).  One rule for a file's call and for stdin's
-    checks before it is read (a file was refused, exit 2, where stdin first refused an existing ``-o``, exit 4).
+    correlation), False for 2-D kernels (slice by slice); a UsageError naming what this call gave that would treat the
+    slices as channels (several 3-D kernels, or a 3-D kernel with a bias, an activation or a montage; ``--combine
+    sum``; ``weights``, a ``--weights`` layer's (K, C, f, f) shape), and the two readings it could mean: ``--layout
+    chw`` or one 3-D kernel.  One rule for a file's call and for stdin's checks before it is read (a file was refused,
+    exit 2, where stdin first refused an existing ``-o``, exit 4).
 
     >>> zyx_kernels([(3, 3, 3)], combine=None, activation=None, bias=None, montage=None)
     True
     >>> zyx_kernels([(3, 3, 3), (3, 3, 3)], combine=None, activation=None, bias=None, montage=None)
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: --layout zyx filters a volume slice by slice with 2-D kernels, and takes one 3-D kernel alone (a 3-D correlation); several 3-D kernels, a bias, an activation, a montage or --combine sum would treat the slices as channels
+    kernelcli.errors.UsageError: --layout zyx filters a volume slice by slice with 2-D kernels, and takes one 3-D kernel alone (a 3-D correlation); several 3-D kernels would treat the slices as channels: --layout chw reads them so
     """
-    plain = combine in (None, "per-channel") and activation in (None, "none")
-    if len(shapes) == 1 and len(shapes[0]) == 3 and plain and bias is None and montage is None:
-        return True
-    if any(len(shape) == 3 for shape in shapes) or combine == "sum":
+    if weights is not None:  # (K, C, f, f) sums its C over the slices: chw's reading, where -k's is a 3-D correlation
         raise UsageError(
-            "--layout zyx filters a volume slice by slice with 2-D kernels, and takes one 3-D kernel alone (a 3-D "
-            "correlation); several 3-D kernels, a bias, an activation, a montage or --combine sum would treat the slices as channels"
+            f"{ZYX_KERNELS}; --weights {tuple(weights)} would sum the slices as a layer's channels: give --layout chw for "
+            "that (the slices as the weights' channels, summed), or -k FILE with one (Z, f, f) kernel for a 3-D correlation"
         )
+    plain = combine in (None, "per-channel") and activation in (None, "none")
+    deep = sum(len(shape) == 3 for shape in shapes)
+    if deep == 1 and len(shapes) == 1 and plain and bias is None and montage is None:
+        return True
+    given = []  # (a bias, an activation and a montage run slice by slice with 2-D kernels: refused with a 3-D one alone)
+    if deep:
+        given += ["several 3-D kernels" if deep > 1 else "a 3-D kernel beside other kernels"] if len(shapes) > 1 else []
+        given += ["a bias"] if bias is not None else []
+        given += ["an activation"] if activation not in (None, "none") else []
+        given += ["a montage"] if montage is not None else []
+    given += ["--combine sum"] if combine == "sum" else []
+    if given:
+        said = ", ".join(given[:-1]) + (" and " if len(given) > 1 else "") + given[-1]
+        raise UsageError(f"{ZYX_KERNELS}; {said} would treat the slices as channels: --layout chw reads them so")
     return False
 
 

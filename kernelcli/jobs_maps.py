@@ -163,6 +163,9 @@ def layer_file(
     from .banks import BankResult
     from .layers import conv_layer
 
+    if options.layout == "zyx":  # (refused: the slices summed as channels, or -k's 3-D correlation)
+        zyx_kernels([], combine=options.combine, activation=options.activation, bias=bias, montage=montage,
+                    weights=tuple(weights.shape))
     filters = weights.shape[0]
     if options.flip:
         weights = weights[..., ::-1, ::-1]

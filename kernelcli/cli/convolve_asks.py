@@ -81,7 +81,12 @@ def before_stdin(*, input, kernel=None, kernel_scale=None, then=None, padding="s
         check_tiled_before_stdin(out, **tiled)
         return image_output_check(out, force)
     if weights is not None:
-        maps = layer_weights(kernel, kernel_scale, combine, weights, bias_file, bias)[0].shape[0]
+        w = layer_weights(kernel, kernel_scale, combine, weights, bias_file, bias)[0]
+        if canonical_layout(layout) == "zyx":  # (refused, as on a file)
+            from ..job_checks import zyx_kernels
+
+            zyx_kernels([], combine=None, activation=None, bias=None, montage=None, weights=tuple(w.shape))
+        maps = w.shape[0]
     else:
         kernels = kernel_bank(input[0], kernel, bias_file, bias, scale)[0]
         if canonical_layout(layout) == "zyx":  # (as on a file: what the slices take, then a 3-D kernel's geometry)

@@ -1,0 +1,72 @@
+"""Audit 158: ``--layout zyx`` arrays under layers and filter banks.
+
+F1: ``--weights`` under ``--layout zyx`` summed the slices as channels (a 2-D result, byte-identical to ``--layout chw``,
+no note), where the same taps as ``-k`` are a 3-D correlation: refused, naming both readings.  F2: a one-slice zyx (or
+one-channel chw) array lost its leading axis with ``--bias``, ``--activation`` or one ``--weights`` filter.  F3: a
+filter bank on a zyx array was written (K*Z, Y, X), a taller volume; it is (K, Z, Y, X) now.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import refused_while_stdin_open, run_in_process
+
+
+@pytest.fixture
+def arrays(tmp_path):
+    v = np.random.default_rng(0).integers(-8, 9, size=(3, 7, 8)).astype(np.float32)
+    np.save(tmp_path / "v.npy", v)
+    np.save(tmp_path / "v1.npy", v[:1])
+    np.save(tmp_path / "w3.npy", np.ones((1, 3, 3, 3), np.float32))
+    np.save(tmp_path / "w1.npy", np.ones((1, 1, 3, 3), np.float32))
+    return v
+
+
+# ---------------------------------------------------------------- F1
+
+@pytest.mark.parametrize("weights", ["w3.npy", "w1.npy"])
+def test_weights_under_zyx_are_refused_naming_both_readings(tmp_path, arrays, weights):
+    """w3 (1, 3, 3, 3) on a 3-slice zyx array gave the chw sum (7, 8), exit 0; w1 (1, 1, 3, 3) was refused calling the
+    slices "channel(s)".  Both are refused now (exit 2), naming --layout chw and -k FILE, before anything is written."""
+    r = run_in_process("convolve", "v.npy", "--layout", "zyx", "--weights", weights, "-o", "o.npy", cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    said = r.stderr
+    assert "--weights" in said and "--layout chw" in said and "-k FILE" in said and "3-D correlation" in said, said
+    assert "slice" in said and "channel(s)" not in said and "Traceback" not in said, said
+    assert not (tmp_path / "o.npy").exists()
+    ok = run_in_process("convolve", "v.npy", "--layout", "chw", "--weights", "w3.npy", "-o", "c.npy", cwd=tmp_path)
+    assert ok.returncode == 0 and np.load(tmp_path / "c.npy").shape == (7, 8), ok.stderr
+
+
+def test_weights_under_zyx_are_refused_from_stdin_as_from_a_file(tmp_path, arrays):
+    (tmp_path / "o.npy").write_bytes(b"kept")
+    args = ["--layout", "zyx", "--weights", "w3.npy", "-o", "o.npy"]
+    on_file = run_in_process("convolve", "v.npy", *args, cwd=tmp_path)
+    code, said = refused_while_stdin_open(["convolve", "-", *args], tmp_path, (tmp_path / "v.npy").read_bytes())
+    assert on_file.returncode == code == 2 and said == on_file.stderr and "--layout chw" in said, (on_file.stderr, said)
+    assert (tmp_path / "o.npy").read_bytes() == b"kept"
+
+
+def test_the_zyx_refusal_names_only_what_the_call_gave():
+    from kernelcli.errors import UsageError
+    from kernelcli.job_checks import zyx_kernels
+
+    with pytest.raises(UsageError) as caught:  # 2-D kernels: a bias, an activation and a montage run slice by slice
+        zyx_kernels([(3, 3)], combine="sum", activation=None, bias=None, montage=None)
+    said = str(caught.value)
+    assert "--combine sum would treat the slices as channels" in said and "a bias" not in said and "montage" not in said
+    assert "--layout chw" in said
+    with pytest.raises(UsageError) as caught:
+        zyx_kernels([(3, 3, 3)], combine=None, activation="relu", bias=[1.0], montage=None)
+    said = str(caught.value)
+    assert "a bias and an activation" in said and "several" not in said and "--combine" not in said, said
+    with pytest.raises(UsageError) as caught:
+        zyx_kernels([(3, 3, 3), (3, 3, 3)], combine=None, activation=None, bias=None, montage=None)
+    assert "several 3-D kernels would treat" in str(caught.value)
+    with pytest.raises(UsageError) as caught:
+        zyx_kernels([(3, 3, 3), (3, 3)], combine=None, activation=None, bias=None, montage=None)
+    assert "a 3-D kernel beside other kernels would treat" in str(caught.value)
