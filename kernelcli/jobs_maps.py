@@ -395,8 +395,9 @@ def run_maps_job(
     several = maps.shape[2] > 1 and not single
     if several:
         result = maps
-    elif maps.shape[2] == 1:
-        result = maps[:, :, 0]
+    elif maps.shape[2] == 1:  # one map: a plane, but a (1, H, W) array's .npy keeps its first axis, as one kernel's does
+        kept = order != "hwc" and have == 1 and out_path is not None and out_path.suffix.lower() == ".npy"
+        result = maps if kept else maps[:, :, 0]
     else:  # one kernel, per channel: an image like the input
         result = maps
     report = Report.of(src, label, loaded.data, result, seconds, out_path, loaded.notes, maps=list(bank.labels) if several else None)

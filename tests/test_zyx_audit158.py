@@ -8,12 +8,15 @@ filter bank on a zyx array was written (K*Z, Y, X), a taller volume; it is (K, Z
 
 from __future__ import annotations
 
+import io
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from conftest import refused_while_stdin_open, run_in_process
+from conftest import process_env, refused_while_stdin_open, run_in_process
 
 
 @pytest.fixture
@@ -70,3 +73,31 @@ def test_the_zyx_refusal_names_only_what_the_call_gave():
     with pytest.raises(UsageError) as caught:
         zyx_kernels([(3, 3, 3), (3, 3)], combine=None, activation=None, bias=None, montage=None)
     assert "a 3-D kernel beside other kernels would treat" in str(caught.value)
+
+
+# ---------------------------------------------------------------- F2
+
+@pytest.mark.parametrize("layout, asks", [
+    ("zyx", ["-k", "box:3", "--bias", "0"]),
+    ("zyx", ["-k", "box:3", "--activation", "relu"]),
+    ("chw", ["-k", "box:3", "--bias", "0"]),
+    ("chw", ["--weights", "w1.npy"]),
+], ids=["zyx-bias", "zyx-relu", "chw-bias", "chw-weights"])
+def test_a_one_plane_array_keeps_its_leading_axis_with_layer_options(tmp_path, arrays, layout, asks):
+    """(7, 8) was written where -k box:3 alone writes (1, 7, 8): --bias 0 changed the output's rank."""
+    plain = run_in_process("convolve", "v1.npy", "--layout", layout, "-k", "box:3", "-o", "plain.npy", cwd=tmp_path)
+    r = run_in_process("convolve", "v1.npy", "--layout", layout, *asks, "-o", "o.npy", "--json", cwd=tmp_path)
+    assert plain.returncode == r.returncode == 0, r.stderr
+    got = np.load(tmp_path / "o.npy")
+    assert got.shape == (1, 7, 8) and json.loads(r.stdout)["output_shape"] == [1, 7, 8], r.stdout
+    if "--bias" in asks:
+        np.testing.assert_array_equal(got, np.load(tmp_path / "plain.npy"))
+    piped = subprocess.run([sys.executable, "-m", "kernelcli", "convolve", "v1.npy", "--layout", layout, *asks, "-o", "-",
+                            "--format", "npy", "-q"], cwd=tmp_path, env=process_env(), capture_output=True)
+    assert piped.returncode == 0 and np.load(io.BytesIO(piped.stdout)).shape == (1, 7, 8), piped.stderr
+
+
+def test_several_channels_summed_into_one_map_stay_one_plane(tmp_path, arrays):
+    """(C, H, W) under one filter spanning its C channels is one (H', W') map, as before."""
+    r = run_in_process("convolve", "v.npy", "--layout", "chw", "--weights", "w3.npy", "-o", "o.npy", cwd=tmp_path)
+    assert r.returncode == 0 and np.load(tmp_path / "o.npy").shape == (7, 8), r.stderr
