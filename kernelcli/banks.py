@@ -61,6 +61,27 @@ def as_slices(bank: BankResult) -> BankResult:
     return replace(bank, labels=labels)
 
 
+def maps_first(maps: Any, kernels: int) -> Any:
+    """A zyx array's bank, ``maps`` (Y', X', K*Z) kernel by kernel, as (K, Z, Y', X'): ``[k]`` is kernel k's volume,
+    PyTorch's maps-first order (as ``--layout chw`` writes (C, H', W')), where (K*Z, Y', X') read as a taller volume.
+
+    >>> maps_first(np.arange(12).reshape(1, 2, 6), 2)[1, 2].tolist()
+    [[5, 11]]
+    """
+    rows, cols, planes = maps.shape
+    return maps.transpose(2, 0, 1).reshape(kernels, planes // kernels, rows, cols)
+
+
+def volumes_note(name: str, shape: tuple[int, ...]) -> str:
+    """The note of a zyx bank's .npy ``name``: its axes, maps first.
+
+    >>> print(volumes_note("b.npy", (2, 3, 7, 8)))
+    b.npy: the 2 maps of the 3-slice volume are written maps first, (maps, Z, Y, X) 2x3x7x8: [k] is kernel k's volume
+    """
+    return (f"{name}: the {shape[0]} maps of the {shape[1]}-slice volume are written maps first, (maps, Z, Y, X) "
+            f"{'x'.join(map(str, shape))}: [k] is kernel k's volume")
+
+
 def filter_bank(
     x: Any,
     kernels: Sequence[Any],

@@ -251,62 +251,83 @@ def _describe_options(options: ConvolveOptions) -> str:
 
 #: what a filter bank's several maps are written as (a montage draws them as a picture)
 MAPS_TYPES = "several feature maps need .npy (H', W', maps) or .tif (one float32 page per map)"
+#: what they are written as on a ``--layout zyx`` array: 4 axes, which only a .npy holds
+ZYX_MAPS_TYPES = "several feature maps of a --layout zyx array are written (maps, Z, Y, X), which .npy alone holds"
+#: the advice of a zyx bank's refused output type
+ONE_VOLUME_EACH = "give one -k per call for a (Z, Y, X) volume each"
 
 
-def refuse_maps_format(fmt: str | None) -> None:
-    """Refuse a batch's ``--format`` that a filter bank's maps cannot be written as (exit 2), as
-    :func:`check_maps_outputs` refuses one output's name (a batch takes no ``--montage``).
+def maps_suffixes(layout: str | None) -> tuple[str, ...]:
+    """The output types several maps of an input read in ``layout`` can be written as.
+
+    >>> maps_suffixes("zyx"), maps_suffixes(None)
+    (('.npy',), ('.npy', '.tif', '.tiff'))
+    """
+    return (".npy",) if layout == "zyx" else MAPS_SUFFIXES
+
+
+def refuse_maps_format(fmt: str | None, layout: str | None = None) -> None:
+    """Refuse a batch's ``--format`` that a filter bank's maps (of inputs read in ``layout``) cannot be written as
+    (exit 2), as :func:`check_maps_outputs` refuses one output's name (a batch takes no ``--montage``).
 
     >>> refuse_maps_format("png")
     Traceback (most recent call last):
     ...
     kernelcli.errors.UsageError: --format png: several feature maps need .npy (H', W', maps) or .tif (one float32 page per map)
     """
-    if fmt is not None and f".{fmt}".lower() not in MAPS_SUFFIXES:
-        raise UsageError(f"--format {fmt}: {MAPS_TYPES}")
+    if fmt is not None and f".{fmt}".lower() not in maps_suffixes(layout):
+        raise UsageError(f"--format {fmt}: {ZYX_MAPS_TYPES}; {ONE_VOLUME_EACH}" if layout == "zyx" else f"--format {fmt}: {MAPS_TYPES}")
 
 
-def maps_type_refused(shown: Any) -> UsageError:
-    """The refusal of an output (``shown``: its name, ``stdout`` for ``-o -``) whose type cannot hold several maps, in
-    one wording for a file, stdout's stand-in after stdin is read and ``-o - --format F`` before
-    (:func:`refuse_maps_on_stdout`); stdout is told the ``--format`` to give, a file the extensions.
+def maps_type_refused(shown: Any, layout: str | None = None) -> UsageError:
+    """The refusal of an output (``shown``: its name, ``stdout`` for ``-o -``) whose type cannot hold several maps (of
+    an input read in ``layout``), in one wording for a file, stdout's stand-in after stdin is read and ``-o - --format
+    F`` before (:func:`refuse_maps_on_stdout`); stdout is told the ``--format`` to give, a file the extensions.
 
     >>> print(maps_type_refused("maps.png"))
     maps.png: several feature maps need .npy (H', W', maps) or .tif (one float32 page per map); --montage FILE.png draws them as a picture
     >>> print(maps_type_refused("stdout"))
     stdout: several feature maps need npy (H', W', maps) or tif (one float32 page per map): give --format npy|tif; --montage FILE.png draws them as a picture
+    >>> print(maps_type_refused("maps.tif", "zyx"))
+    maps.tif: several feature maps of a --layout zyx array are written (maps, Z, Y, X), which .npy alone holds: give a .npy, or one -k per call for a (Z, Y, X) volume each; --montage FILE.png draws them as a picture
     """
-    if str(shown) == "stdout" or piped_stream(shown) == "stdout":  # (its type is --format's: no extension to change)
+    stdout = str(shown) == "stdout" or piped_stream(shown) == "stdout"  # (its type is --format's: no extension to change)
+    if layout == "zyx":
+        npy = "--format npy" if stdout else "a .npy"
+        said = ZYX_MAPS_TYPES.replace(".npy", "npy") if stdout else ZYX_MAPS_TYPES
+        return UsageError(f"{'stdout' if stdout else shown}: {said}: give {npy}, or {ONE_VOLUME_EACH.removeprefix('give ')}; "
+                          "--montage FILE.png draws them as a picture")
+    if stdout:
         return UsageError("stdout: several feature maps need npy (H', W', maps) or tif (one float32 page per map): "
                           "give --format npy|tif; --montage FILE.png draws them as a picture")
     return UsageError(f"{shown}: {MAPS_TYPES}; --montage FILE.png draws them as a picture")
 
 
-def refuse_maps_on_stdout(fmt: Any) -> None:
-    """Refuse ``-o - --format F`` for several maps where F cannot hold them (exit 2), as :func:`check_maps_outputs`
-    refuses stdout's stand-in file: from the options alone, so that ``convolve -`` refuses it before stdin is read
-    (an open stream made the call wait, an empty one was told "stdin is empty").
+def refuse_maps_on_stdout(fmt: Any, layout: str | None = None) -> None:
+    """Refuse ``-o - --format F`` for several maps (of an input read in ``layout``) where F cannot hold them (exit 2),
+    as :func:`check_maps_outputs` refuses stdout's stand-in file: from the options alone, so that ``convolve -``
+    refuses it before stdin is read (an open stream made the call wait, an empty one was told "stdin is empty").
 
     >>> refuse_maps_on_stdout("tif"), refuse_maps_on_stdout(None)
     (None, None)
     """
     fmt = getattr(fmt, "value", fmt)
-    if fmt is not None and f".{fmt}".lower() not in MAPS_SUFFIXES:
-        raise maps_type_refused("stdout")
+    if fmt is not None and f".{fmt}".lower() not in maps_suffixes(layout):
+        raise maps_type_refused("stdout", layout)
 
 
 def check_maps_outputs(src: Path | None, out: Any, montage: Any, *, single: bool, force: bool,
-                        picture: str = "a montage") -> tuple[Path | None, Path | None]:
+                        picture: str = "a montage", layout: str | None = None) -> tuple[Path | None, Path | None]:
     """Validate the data output and the montage path (``picture``: what a message calls it) before any pixel is read
-    (exit 2/4)."""
+    (exit 2/4); ``layout``: the input's, given (a zyx bank's maps take .npy alone: :func:`maps_suffixes`)."""
     from .errors import OutputRefused
     from .io import formats
     from .io.output_checks import same_file
 
     inputs = [src] if src is not None else []  # (None: stdin, checked before it is read)
     out_path = formats.check_output_path(out, inputs, force=force) if out is not None else None
-    if out_path is not None and not single and out_path.suffix.lower() not in MAPS_SUFFIXES:
-        raise maps_type_refused(out_path)
+    if out_path is not None and not single and out_path.suffix.lower() not in maps_suffixes(layout):
+        raise maps_type_refused(out_path, layout)
     montage_path = None
     if montage is not None:
         from .io.output_checks import refuse_folder
@@ -360,7 +381,7 @@ def run_maps_job(
     from .io import formats
 
     src = formats.check_input_path(input_path)
-    out_path, montage_path = check_maps_outputs(src, out, montage, single=single, force=force)
+    out_path, montage_path = check_maps_outputs(src, out, montage, single=single, force=force, layout=layout)
     loaded = formats.read_input(src, max_pixels=max_pixels, volumes=VOLUME_SUFFIXES)  # (convolve's: it reads volumes)
     start = time.perf_counter()
     order, data = "hwc", loaded.data
@@ -400,13 +421,18 @@ def run_maps_job(
         result = maps if kept else maps[:, :, 0]
     else:  # one kernel, per channel: an image like the input
         result = maps
+    from .banks import maps_first, volumes_note
+
+    volumes = maps_first(maps, len(bank.spans)) if several and order == "zyx" and out_path is not None else None  # (K, Z, Y', X')
     report = Report.of(src, label, loaded.data, result, seconds, out_path, loaded.notes, maps=list(bank.labels) if several else None)
     if loaded.alpha is not None:
         report.input_shape = with_alpha(report.input_shape)
     if out_path is not None and out_path.suffix.lower() == ".npy" and order != "hwc":
         from .layout import from_hwc
 
-        report.output_shape = list(from_hwc(result, order).shape)  # the file keeps the input's axis order
+        report.output_shape = list(from_hwc(result, order).shape if volumes is None else volumes.shape)  # the input's order
+        if volumes is not None:
+            report.notes.append(volumes_note(out_path.name, volumes.shape))
     if loaded.alpha is not None:
         if several or out_path is None:  # (a sheet is a picture of the maps: it has no alpha either)
             report.notes.append(alpha_not_carried(src.name))
@@ -433,7 +459,7 @@ def run_maps_job(
             _write_single(report, out_path, result, loaded, rescale=rescale, force=force, encoding=encoding)
         else:
             if out_path.suffix.lower() == ".npy":
-                formats.write_result(out_path, from_hwc(maps, order), force=force)
+                formats.write_result(out_path, from_hwc(maps, order) if volumes is None else volumes, force=force)
             else:
                 from .io.image_writing import write_tiff_pages
 

@@ -101,3 +101,72 @@ def test_several_channels_summed_into_one_map_stay_one_plane(tmp_path, arrays):
     """(C, H, W) under one filter spanning its C channels is one (H', W') map, as before."""
     r = run_in_process("convolve", "v.npy", "--layout", "chw", "--weights", "w3.npy", "-o", "o.npy", cwd=tmp_path)
     assert r.returncode == 0 and np.load(tmp_path / "o.npy").shape == (7, 8), r.stderr
+
+
+# ---------------------------------------------------------------- F3
+
+def test_a_zyx_bank_is_written_maps_first(tmp_path, arrays):
+    """(6, 7, 8) was written for 2 kernels on 3 slices, maps and slices in one axis, no note: (2, 3, 7, 8) now,
+    out[k] the volume of kernel k, with a note and the record's output_shape saying so."""
+    r = run_in_process("convolve", "v.npy", "--layout", "zyx", "-k", "sobel_h", "-k", "sobel_v", "-o", "b.npy", "--json",
+                       cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    got = np.load(tmp_path / "b.npy")
+    assert got.shape == (2, 3, 7, 8)
+    record = json.loads(r.stdout)
+    assert record["output_shape"] == [2, 3, 7, 8]
+    assert record["maps"] == [f"{k}[{z}]" for k in ("sobel_h", "sobel_v") for z in range(3)]
+    assert any("maps first" in n and "(maps, Z, Y, X)" in n for n in record["notes"]), record["notes"]
+    for k, name in enumerate(("sobel_h", "sobel_v")):
+        one = run_in_process("convolve", "v.npy", "--layout", "zyx", "-k", name, "-o", f"{name}.npy", cwd=tmp_path)
+        assert one.returncode == 0, one.stderr
+        np.testing.assert_array_equal(got[k], np.load(tmp_path / f"{name}.npy"))
+    said = run_in_process("convolve", "v.npy", "--layout", "zyx", "-k", "sobel_h", "-k", "sobel_v", "-o", "b.npy", "--force",
+                          cwd=tmp_path)
+    assert "2x3x7x8" in said.stderr and "maps first" in said.stderr, said.stderr
+
+
+def test_a_one_slice_zyx_bank_keeps_its_slice_axis(tmp_path, arrays):
+    r = run_in_process("convolve", "v1.npy", "--layout", "zyx", "-k", "sobel_h", "-k", "sobel_v", "-o", "b.npy", cwd=tmp_path)
+    assert r.returncode == 0 and np.load(tmp_path / "b.npy").shape == (2, 1, 7, 8), r.stderr
+
+
+@pytest.mark.parametrize("out", [["-o", "b.tif"], ["-o", "-", "--format", "tif"]], ids=["file", "stdout"])
+def test_a_zyx_bank_refuses_an_output_without_four_axes(tmp_path, arrays, out):
+    r = run_in_process("convolve", "v.npy", "--layout", "zyx", "-k", "sobel_h", "-k", "sobel_v", *out, cwd=tmp_path)
+    assert r.returncode == 2 and "one -k per call" in r.stderr and "npy" in r.stderr, r.stderr
+    assert r.stdout == "" and not (tmp_path / "b.tif").exists()
+
+
+def test_a_zyx_bank_refuses_a_tif_from_stdin_while_the_stream_flows(tmp_path, arrays):
+    args = ["--layout", "zyx", "-k", "sobel_h", "-k", "sobel_v", "-o", "b.tif"]
+    on_file = run_in_process("convolve", "v.npy", *args, cwd=tmp_path)
+    code, said = refused_while_stdin_open(["convolve", "-", *args], tmp_path, (tmp_path / "v.npy").read_bytes())
+    assert on_file.returncode == code == 2 and "one -k per call" in said, (on_file.stderr, said)
+
+
+def test_a_zyx_bank_batch_refuses_format_tif_before_any_file(tmp_path, arrays):
+    (tmp_path / "in").mkdir()
+    np.save(tmp_path / "in" / "a.npy", arrays)
+    r = run_in_process("convolve", "in", "--layout", "zyx", "-k", "sobel_h", "-k", "sobel_v", "--out-dir", "o",
+                       "--format", "tif", cwd=tmp_path)
+    assert r.returncode == 2 and "one -k per call" in r.stderr, r.stderr
+    ok = run_in_process("convolve", "in", "--layout", "zyx", "-k", "sobel_h", "-k", "sobel_v", "--out-dir", "o", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    assert [np.load(p).shape for p in (tmp_path / "o").glob("*.npy")] == [(2, 3, 7, 8)]
+
+
+def test_the_readme_says_how_a_zyx_bank_is_written():
+    from pathlib import Path
+
+    readme = " ".join((Path(__file__).resolve().parent.parent / "README.md").read_text().split())
+    assert "a filter bank on a `--layout zyx` array is written maps first, (K, Z, Y', X')" in readme
+
+
+def test_the_stdout_hint_of_a_zyx_bank_names_npy_alone():
+    from pathlib import Path
+
+    from kernelcli.io.pipes import stdout_format_names
+
+    assert stdout_format_names(Path("z.npy"), maps=True, layout="zyx")[0] == ("npy",)
+    assert stdout_format_names(Path("z.npy"), maps=True, layout="chw")[0] == ("npy", "tif")

@@ -237,7 +237,7 @@ def convolve(
                     resolve_volume_kernel(spec)
                 refusal = exc  # a kernel in mm, say: the images fail alone, saying why
         refuse_what_no_kind_takes(kinds, images=partial(_image_check, refusal=refusal, volume_options=for_volumes,
-                                                        several=several, fmt=fmt),
+                                                        several=several, fmt=fmt, layout=canonical_layout(layout)),
                                   volumes=partial(volume_job, out=None, runner=_checked_only, fmt=fmt))
         said = unused_fill(pad_value, pad_mode, "replicate") if default_mode is None else None  # (else a call note, above)
         job = partial(by_kind, image_job=image_job, volume_job=volume_job, image_refusal=refusal, volume_options=for_volumes,
@@ -316,15 +316,17 @@ def _run_many(inputs, specs, bias, options, batch, kinds, *, scale, weights, bia
         raise UsageError("--weights, --bias-file and --montage work on one input; several inputs take --kernel")
     job, label, several = _image_job(specs, bias, options, scale, force)
     refuse_what_no_kind_takes(kinds, images=partial(_image_check, refusal=None, volume_options={}, several=several,
-                                                    fmt=batch.fmt))
+                                                    fmt=batch.fmt, layout=options.layout))
     if several and batch.format is None:  # several maps per file: .npy (H', W', maps)
         batch = BatchOptions(batch.out_dir, batch.suffix, "npy", batch.recursive, batch.workers, batch.report, batch.scheduler)
     run_batch(inputs, job, label=label, options=batch, out=out, force=force, json_out=json_out, quiet=quiet)
 
 
-def _image_check(src: str, *, refusal: Exception | None, volume_options: dict[str, Any], several: bool, fmt: Any) -> None:
+def _image_check(src: str, *, refusal: Exception | None, volume_options: dict[str, Any], several: bool, fmt: Any,
+                 layout: str | None = None) -> None:
     """What a batch's image ``src`` is refused for before its pixels are read (as :func:`kernelcli.batch_kinds.by_kind`
-    and the bank's job refuse it): the image job's ``refusal``, an option for volumes alone, a bank's ``--format``."""
+    and the bank's job refuse it): the image job's ``refusal``, an option for volumes alone, a bank's ``--format`` (of
+    arrays read in ``layout``)."""
     from ..jobs_maps import refuse_maps_format
     from ..volume_inputs import refuse_volume_options
 
@@ -332,7 +334,7 @@ def _image_check(src: str, *, refusal: Exception | None, volume_options: dict[st
         raise refusal
     refuse_volume_options([src], volume_options)
     if several:
-        refuse_maps_format(getattr(fmt, "value", fmt))
+        refuse_maps_format(getattr(fmt, "value", fmt), layout)
 
 
 def _checked_only(_input: Any = None, kernel: Any = None, *_: Any, fmt: Any = None, **__: Any) -> None:

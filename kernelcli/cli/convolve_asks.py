@@ -101,13 +101,13 @@ def before_stdin(*, input, kernel=None, kernel_scale=None, then=None, padding="s
                                                              padding=widths))
         maps = len(kernels)
     check_tiled_before_stdin(out, **tiled)
-    return maps_output_check(out, montage, maps, force, fmt=given.get("fmt"))
+    return maps_output_check(out, montage, maps, force, fmt=given.get("fmt"), layout=canonical_layout(layout))
 
 
-def maps_output_check(out: Any, montage: Any, filters: int, force: bool, fmt: Any = None) -> Any:
+def maps_output_check(out: Any, montage: Any, filters: int, force: bool, fmt: Any = None, layout: str | None = None) -> Any:
     """The check of a layer's ``--out`` and ``--montage`` (``filters`` kernels or filters), made before stdin is read as
     :func:`kernelcli.jobs_maps.run_maps_job` makes it before reading a file: a picture's type for the montage and several
-    maps' types for ``--out``, a file's or the ``--format`` of ``-o -`` (exit 2), then an existing file (exit 4); None
+    maps' types for ``--out`` (of an input read in ``layout``), a file's or the ``--format`` of ``-o -`` (exit 2), then an existing file (exit 4); None
     where there is nothing to check yet.
 
     >>> maps_output_check("maps.png", None, 2, False)()
@@ -126,16 +126,16 @@ def maps_output_check(out: Any, montage: Any, filters: int, force: bool, fmt: An
     stdout_fmt = fmt if is_stdio(out) and filters > 1 else None
     if data is None and montage is None and stdout_fmt is None:
         return None
-    return partial(_check_maps_outputs, data, montage, single=filters == 1, force=force, stdout_fmt=stdout_fmt)
+    return partial(_check_maps_outputs, data, montage, single=filters == 1, force=force, stdout_fmt=stdout_fmt, layout=layout)
 
 
-def _check_maps_outputs(out: Any, montage: Any, *, single: bool, force: bool, stdout_fmt: Any) -> None:
+def _check_maps_outputs(out: Any, montage: Any, *, single: bool, force: bool, stdout_fmt: Any, layout: str | None) -> None:
     """:func:`kernelcli.jobs_maps.check_maps_outputs` of stdin's call, ``-o -``'s ``--format`` first, as ``--out``'s
     type is checked first for a file."""
     from ..jobs_maps import check_maps_outputs, refuse_maps_on_stdout
 
-    refuse_maps_on_stdout(stdout_fmt)
-    check_maps_outputs(None, out, montage, single=single, force=force)
+    refuse_maps_on_stdout(stdout_fmt, layout)
+    check_maps_outputs(None, out, montage, single=single, force=force, layout=layout)
 
 
 def load_spec(spec: str, scale: Any) -> Any:

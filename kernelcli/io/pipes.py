@@ -142,9 +142,12 @@ def stdout_format_names(input: Path | None, *, maps: bool = False, layout: str |
 
     if input is not None and is_volume_input(input):
         return ("npy", "png"), "what a volume writes through a pipe: its voxels, or a slice's picture"
+    zyx = layout is not None and str(layout).lower() == "zyx"
+    if maps and zyx:  # (4 axes: no picture holds them)
+        return ("npy",), "what several feature maps of a --layout zyx array write through a pipe: (maps, Z, Y, X)"
     if maps:
         return ("npy", "tif"), "what several feature maps write through a pipe"
-    if layout is not None and str(layout).lower() == "zyx":
+    if zyx:
         # (the result's slices are known only once computed, a 3-D pooling's too: one takes a picture's formats)
         return ("npy",), ("what a --layout zyx array writes through a pipe: its volume, (Z, Y, X); a result of one "
                           f"slice also {'|'.join(_PLANE_FORMATS)}, as its plane")
