@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import ImageReadError, MissingExtra
 from .dicom_tags import (_first, _numbers, _orientation, _pixel_spacing, _position, _rescale, _scale_number, _slice_gap, mismatch, modality_lut,
-                         missing_spacing, unusable_slice_spacing)
+                         ct_units, missing_spacing, unusable_slice_spacing)
 from .geometry import DIRECTION_TOLERANCE, dicom_affine as _dicom_affine, normal_of, stack_slices
 from .pydicom_notes import PydicomWarnings, pydicom_line
 from .volume import Volume, check_volume_memory, float32_holds, require as _require
@@ -482,10 +482,9 @@ def _dicom_volume(ds: Any, p: Path, data: np.ndarray, spacing: tuple[float, floa
     modality = str(ds.get("Modality", "") or "") or None
     center, width = _first(ds.get("WindowCenter")), _first(ds.get("WindowWidth"))
     units = None
-    if modality == "CT":
-        units = "HU" if rescaled else None
-        if not rescaled:
-            notes.append(f"{p.name}: CT without RescaleSlope/RescaleIntercept; values kept as stored (they may not be HU)")
+    if modality == "CT":  # (HU unless the file says otherwise: a RescaleType of US, a derived perfusion map's)
+        units, said = ct_units(ds, rescaled, p.name)
+        notes.extend(filter(None, [said]))
     if (lut := modality_lut(ds)) is not None:
         entries = lut.get("LUTDescriptor", [0])[0] or 65536  # 0 means 2**16 entries
         notes.append(f"{p.name}: values mapped through its Modality LUT (ModalityLUTSequence, {entries} entries"

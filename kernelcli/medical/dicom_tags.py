@@ -137,6 +137,41 @@ def _rescale(ds: Any, frame: Any = None, where: Any = "") -> tuple[float, float,
     return (1.0 if slope is None else slope), (0.0 if intercept is None else intercept), present
 
 
+#: DICOM's defined terms of RescaleType (PS3.3 C.11.1.1.2) other than HU, for a note
+RESCALE_TYPES = {"US": "unspecified", "OD": "optical density", "MGML": "mg/ml", "Z_EFF": "effective atomic number",
+                 "ED": "electron density", "EDW": "electron density relative to water", "HU_MOD": "modified HU",
+                 "PCT": "percent"}
+
+
+def rescale_type(ds: Any) -> str | None:
+    """The RescaleType the file states (its own, else its enhanced frames' PixelValueTransformationSequence), or
+    None where it states none; where frames differ, the first that is not HU (those values, at least, are not HU).
+
+    >>> rescale_type({"RescaleType": "US"}), rescale_type({})
+    ('US', None)
+    """
+    frames = [None, *(ds.get("PerFrameFunctionalGroupsSequence") or [])]
+    stated = [ds.get("RescaleType")] + [_functional(ds, "PixelValueTransformationSequence", "RescaleType", f) for f in frames]
+    types = [str(t).strip().upper() for t in stated if t is not None and str(t).strip()]
+    return next((t for t in types if t != "HU"), types[0] if types else None)
+
+
+def ct_units(ds: Any, rescaled: bool, name: str) -> tuple[str | None, str | None]:
+    """(units, note) of a CT's values: HU where they are rescaled and no RescaleType says otherwise (the CT
+    Image module implies HU); else the stated type (None for US, unspecified), with a note saying they are not HU.
+
+    >>> ct_units({"RescaleType": "US"}, True, "a.dcm")
+    (None, 'a.dcm: RescaleType US (unspecified): its values are not HU')
+    """
+    if not rescaled:
+        return None, f"{name}: CT without RescaleSlope/RescaleIntercept; values kept as stored (they may not be HU)"
+    stated = rescale_type(ds)
+    if stated in (None, "HU"):
+        return "HU", None
+    meaning = f" ({RESCALE_TYPES[stated]})" if stated in RESCALE_TYPES else ""
+    return (None if stated == "US" else stated), f"{name}: RescaleType {stated}{meaning}: its values are not HU"
+
+
 def modality_lut(ds: Any) -> Any:
     """The Modality LUT that defines the file's values (DICOM PS3.3 C.11.1: the alternative to RescaleSlope and
     RescaleIntercept), or None: its ``ModalityLUTSequence`` where the file has no rescale of its own."""
