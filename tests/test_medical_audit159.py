@@ -78,3 +78,59 @@ class TestRescaleTypeNotHU:
         assert record["units"] is None
         result = run_in_process("convolve", path, "--window", "brain", "-o", "e.png", cwd=tmp_path)
         assert "does not say its values are HU" in result.stderr, result.stderr
+
+
+def _small_nii(path: Path, dims: dict[int, int] | None = None) -> Path:
+    """An (8, 10, 6) int16 NIfTI (0.8 x 0.9 x 2 mm), its header's dim[k] then patched to ``dims[k]`` on disk."""
+    import struct
+
+    data = np.random.default_rng(0).integers(0, 1000, (8, 10, 6)).astype(np.int16)
+    image = nib.Nifti1Image(data, np.diag([0.8, 0.9, 2.0, 1.0]))
+    image.header.set_xyzt_units("mm")
+    nib.save(image, path)
+    raw = bytearray(path.read_bytes())
+    for k, value in (dims or {}).items():
+        if k > int(struct.unpack_from("<h", raw, 40)[0]):
+            struct.pack_into("<h", raw, 40, k)  # dim[0]: the rank, so that dim[k] is read
+        struct.pack_into("<h", raw, 40 + 2 * k, value)
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def _one_line(result, code: int, *words: str) -> None:
+    assert result.returncode == code, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr, result.stderr
+    for word in words:
+        assert word in result.stderr, result.stderr
+
+
+_TILED = pytest.mark.skipif(__import__("importlib.util").util.find_spec("dask") is None, reason="tile by tile needs dask")
+
+
+class TestNegativeDimension:
+    """Finding 2: a NIfTI whose header gives an axis -4 voxels was an internal error tile by tile (exit 70: "memory
+    mapped length must be positive"), and in memory a refusal in numpy's words naming no header field."""
+
+    CALLS = [
+        pytest.param(["convolve", "d.nii", "-k", "box:3vox", "-o", "o.nii.gz"], {}, id="in-memory"),
+        pytest.param(["pool", "d.nii", "-f", "2", "-o", "p.nii.gz"], {}, id="pool-in-memory"),
+        pytest.param(["convolve", "d.nii", "-k", "box:3vox", "-o", "o.nii", "--tiled"], {}, id="tiled", marks=_TILED),
+        pytest.param(["convolve", "d.nii", "-k", "box:3vox", "-o", "o.zarr"], {}, id="zarr", marks=_TILED),
+        pytest.param(["pool", "d.nii", "-f", "2", "-o", "p.nii", "--tiled"], {}, id="pool-tiled", marks=_TILED),
+        pytest.param(["convolve", "d.nii", "-k", "box:3vox", "-o", "o.nii"], {"KERNELCLI_MAX_MEMORY": "1000"},
+                     id="memory-cap", marks=_TILED),
+    ]
+
+    @pytest.mark.parametrize("args, env", CALLS)
+    @pytest.mark.parametrize("k, value", [(1, -4), (3, 0), (4, -2)])
+    def test_every_path_refuses_it_naming_the_field(self, tmp_path, args, env, k, value):
+        _small_nii(tmp_path / "d.nii", {k: value})
+        result = run_in_process(*args, cwd=tmp_path, env=env)
+        _one_line(result, 2, f"d.nii: dim[{k}] is {value}; expected a positive number of voxels")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["d.nii"]
+
+    def test_the_api_reader_refuses_it_too(self, tmp_path):
+        from kernelcli.errors import ImageReadError
+
+        with pytest.raises(ImageReadError, match=r"dim\[1\] is -4; expected a positive number of voxels"):
+            medical.read_volume(_small_nii(tmp_path / "d.nii", {1: -4}))

@@ -115,7 +115,32 @@ class _Unclosed:
 def _open(nib: Any, p: Path, **load: Any) -> Any:
     """``nib.load(p, **load)``, also for a suffix nibabel does not know in its case (``Scan.Nii``): its loader then
     looked for ``Scan.nii``, a file that is not there, where the image is read from ``p`` itself; a missing file is
-    an InputError, an unreadable one an ImageReadError."""
+    an InputError, an unreadable one an ImageReadError, and so is a NIfTI whose header gives an axis no voxels
+    (:func:`check_dims`): every reader of a NIfTI opens it here, in memory and tile by tile."""
+    img = _load(nib, p, **load)
+    if isinstance(img.header, nib.Nifti1Header):  # (NIfTI-2's header is one too)
+        check_dims(img.header["dim"], p)
+    return img
+
+
+def check_dims(dim: Any, p: Path) -> None:
+    """Refuse a NIfTI header whose dim[1] .. dim[dim[0]] is not a positive number of voxels, naming the field: nibabel
+    takes the shape as given, so a -4 reached a memory map ("memory mapped length must be positive", exit 70 tile by
+    tile) or an index ("Integer index 0 too large").
+
+    >>> check_dims([3, 8, 10, 6, 1, 1, 1, 1], Path("a.nii"))
+    >>> check_dims([3, -4, 10, 6, 1, 1, 1, 1], Path("a.nii"))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ImageReadError: a.nii: dim[1] is -4; expected a positive number of voxels
+    """
+    for k in range(1, min(int(dim[0]), 7) + 1):
+        if int(dim[k]) < 1:
+            raise ImageReadError(f"{p}: dim[{k}] is {int(dim[k])}; expected a positive number of voxels")
+
+
+def _load(nib: Any, p: Path, **load: Any) -> Any:
+    """:func:`_open`'s load, before the header's dimensions are checked."""
     try:
         try:
             return nib.load(str(p), **load)
