@@ -134,3 +134,28 @@ class TestNegativeDimension:
 
         with pytest.raises(ImageReadError, match=r"dim\[1\] is -4; expected a positive number of voxels"):
             medical.read_volume(_small_nii(tmp_path / "d.nii", {1: -4}))
+
+
+class TestFiveDimensional:
+    """Finding 4: tile by tile, a 5-D NIfTI (a vector field) was told to take "--volume N in memory", which the
+    in-memory reader refuses too; both paths now say the same thing, with no --volume advice."""
+
+    WORDS = "v.nii: 5-D image (6x7x5x1x3); expected 3-D or 4-D (vector or tensor images are not volumes)"
+
+    @staticmethod
+    def _vector(path: Path) -> None:
+        image = nib.Nifti1Image(np.random.default_rng(0).random((6, 7, 5, 1, 3)).astype(np.float32), np.eye(4))
+        image.header.set_intent("vector")
+        nib.save(image, path)
+
+    @pytest.mark.parametrize("args", [
+        pytest.param(["-o", "o.nii", "--tiled"], id="tiled", marks=_TILED),
+        pytest.param(["-o", "o.zarr"], id="zarr", marks=_TILED),
+        pytest.param(["-o", "o.nii.gz"], id="in-memory"),
+        pytest.param(["--volume", "0", "-o", "o.nii.gz"], id="volume-0"),
+    ])
+    def test_every_path_says_it_is_not_a_volume(self, tmp_path, args):
+        self._vector(tmp_path / "v.nii")
+        result = run_in_process("convolve", "v.nii", "-k", "box:3vox", *args, cwd=tmp_path)
+        _one_line(result, 2, self.WORDS)
+        assert "--volume N" not in result.stderr

@@ -139,6 +139,16 @@ def check_dims(dim: Any, p: Path) -> None:
             raise ImageReadError(f"{p}: dim[{k}] is {int(dim[k])}; expected a positive number of voxels")
 
 
+def not_a_volume(p: Path, shape: tuple[int, ...]) -> str:
+    """The refusal of a NIfTI with more than 4 axes past its trailing 1s (a vector field's 5th), in memory and tile
+    by tile alike: no --volume picks a volume of it.
+
+    >>> not_a_volume(Path("v.nii"), (6, 7, 5, 1, 3))
+    'v.nii: 5-D image (6x7x5x1x3); expected 3-D or 4-D (vector or tensor images are not volumes)'
+    """
+    return f"{p}: {len(shape)}-D image ({'x'.join(map(str, shape))}); expected 3-D or 4-D (vector or tensor images are not volumes)"
+
+
 def _load(nib: Any, p: Path, **load: Any) -> Any:
     """:func:`_open`'s load, before the header's dimensions are checked."""
     try:
@@ -291,7 +301,7 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None, affine: st
     if len(shape) < 2:
         raise ImageReadError(f"{p}: {len(shape)}-D image (shape {shape}); expected a 3-D or 4-D volume")
     if len(shape) > 4 and math.prod(shape[4:]) > 1:
-        raise ImageReadError(f"{p}: {len(shape)}-D image ({'x'.join(map(str, shape))}); expected 3-D or 4-D (vector or tensor images are not volumes)")
+        raise ImageReadError(not_a_volume(p, shape))
     frames = shape[3] if len(shape) >= 4 else 1
     index: tuple[Any, ...] = (slice(None),) * min(3, len(shape))
     if volume is not None:

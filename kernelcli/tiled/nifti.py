@@ -96,7 +96,7 @@ def open_volume(path: Path, affine: str | None = None, advice: str = "leave out 
     sform as the in-memory reader decides (:func:`kernelcli.medical.nifti.nifti_affine`; ``affine``
     is ``--affine``).  Refusals exit 2, ending with ``advice`` (:func:`advice`) where it applies."""
     from ..errors import ImageReadError, UsageError
-    from ..medical.nifti import _nibabel_messages, _open, nifti_geometry
+    from ..medical.nifti import _nibabel_messages, _open, nifti_geometry, not_a_volume
     from ..medical.volume import Volume, require
 
     nib = require("nibabel", "NIfTI")
@@ -121,6 +121,8 @@ def open_volume(path: Path, affine: str | None = None, advice: str = "leave out 
         # volume whose header has one, (i, j, 1) or (i, j, 1, 1), runs here: review 52 #5)
         raise UsageError(f"{path}: a {len(shape)}-D image ({'x'.join(map(str, zyx))} as (Z, Y, X)): its header has no slice "
                          f"axis, so no slice thickness; the tiled path takes a 3-D volume: {advice}")
+    if len(shape) > 4:  # (a vector or tensor field: as in memory, where no --volume picks one either)
+        raise ImageReadError(not_a_volume(path, tuple(int(n) for n in img.shape)))
     if len(shape) != 3:
         raise UsageError(f"{path}: a {len(shape)}-D image ({'x'.join(map(str, img.shape))}); the tiled path takes one 3-D "
                          f"volume: extract one (fslroi, or nibabel) or {advice} (--volume N in memory)")
