@@ -136,6 +136,43 @@ class TestNegativeDimension:
             medical.read_volume(_small_nii(tmp_path / "d.nii", {1: -4}))
 
 
+@_TILED
+class TestTiledOutputRefusal:
+    """Finding 3: a .nii sent tile by tile by the memory cap (no --tiled given) had its .png or .nii.gz output refused
+    as "the tiled volume path writes .nii ..." without saying why it went tiled or how to run it in memory, and a .png
+    was told to "gzip the .nii afterwards"."""
+
+    CAP = {"KERNELCLI_MAX_MEMORY": "1000"}
+    REASON = ("it went tile by tile because its in-memory run would exceed KERNELCLI_MAX_MEMORY: "
+              "raise KERNELCLI_MAX_MEMORY to run it in memory")
+
+    @pytest.mark.parametrize("args", [["convolve", "s.nii", "-k", "box:3vox"], ["pool", "s.nii", "-f", "2"]])
+    @pytest.mark.parametrize("out", ["o.png", "o.nii.gz"])
+    def test_the_memory_caps_choice_is_said_with_its_remedy(self, tmp_path, args, out):
+        _small_nii(tmp_path / "s.nii")
+        result = run_in_process(*args, "-o", out, cwd=tmp_path, env=self.CAP)
+        _one_line(result, 2, f"{out}: the tiled volume path writes .nii", self.REASON)
+        assert "--tiled" not in result.stderr
+        assert ("gzip" in result.stderr) == out.endswith(".nii.gz"), result.stderr
+        # the same words as the refusal of an option on that path
+        window = run_in_process("convolve", "s.nii", "-k", "box:3vox", "--window", "brain", "-o", "w.nii", cwd=tmp_path, env=self.CAP)
+        _one_line(window, 2, self.REASON)
+
+    def test_with_tiled_given_a_png_is_told_to_leave_it_out_not_to_gzip(self, tmp_path):
+        _small_nii(tmp_path / "s.nii")
+        result = run_in_process("convolve", "s.nii", "-k", "box:3vox", "--tiled", "-o", "o.png", cwd=tmp_path)
+        _one_line(result, 2, "got .png: leave out --tiled/--chunks")
+        assert "gzip" not in result.stderr
+        gz = run_in_process("convolve", "s.nii", "-k", "box:3vox", "--tiled", "-o", "o.nii.gz", cwd=tmp_path)
+        _one_line(gz, 2, "written in order: leave out --tiled/--chunks, or write the .nii and gzip it afterwards")
+
+    def test_an_output_no_volume_path_writes_gets_no_advice_that_leads_to_another_refusal(self, tmp_path):
+        _small_nii(tmp_path / "s.nii")
+        result = run_in_process("convolve", "s.nii", "-k", "box:3vox", "--tiled", "-o", "o.tif", cwd=tmp_path)
+        _one_line(result, 2, "got .tif")
+        assert "--tiled" not in result.stderr and "gzip" not in result.stderr
+
+
 class TestFiveDimensional:
     """Finding 4: tile by tile, a 5-D NIfTI (a vector field) was told to take "--volume N in memory", which the
     in-memory reader refuses too; both paths now say the same thing, with no --volume advice."""

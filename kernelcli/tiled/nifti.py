@@ -197,9 +197,11 @@ def dask_volume(voxels: NiftiVoxels, chunks: Any = None) -> Any:
 
 
 def check_output(input_path: Path, out: Path | None, label: str, force: bool, *, name: str | None = None,
-                 fmt: str | None = None) -> Path:
+                 fmt: str | None = None, chunks: Any = None, scheduler: str | None = None) -> Path:
     """The output path (default ``<stem>_<label>.nii``; ``name`` and ``fmt`` as for
-    :func:`kernelcli.medical.jobs.default_volume_output`), checked before any work (exit 2 or 4)."""
+    :func:`kernelcli.medical.jobs.default_volume_output`), checked before any work (exit 2 or 4).  An output this path
+    cannot write is refused ending with :func:`advice` (``chunks``, ``scheduler``: the options given), as an option
+    it cannot take is: where the memory cap chose the path, the user gave no tiled option to leave out."""
     from ..errors import UsageError
     from ..medical.jobs import default_volume_output
     from .outputs import check_tiled_output
@@ -212,9 +214,13 @@ def check_output(input_path: Path, out: Path | None, label: str, force: bool, *,
 
         refuse_folder(out)
     if not any(name.rstrip("/").endswith(s) for s in OUTPUTS):
-        what = "a .nii.gz is one gzip stream, written in order" if name.endswith(".nii.gz") else f"got {out.suffix or 'no extension'}"
-        raise UsageError(f"{out}: the tiled volume path writes .nii (the input's header, tile by tile), .zarr or .npy; "
-                         f"{what} (gzip the .nii afterwards)")
+        from ..medical.writers import OUTPUT_SUFFIXES
+
+        instead = advice(input_path, chunks, scheduler, out)  # (only where the in-memory path writes the output)
+        what = (f"a .nii.gz is one gzip stream, written in order: {instead}, or write the .nii and gzip it afterwards"
+                if name.endswith(".nii.gz") else f"got {out.suffix or 'no extension'}"
+                + (f": {instead}" if name.endswith(OUTPUT_SUFFIXES) else ""))
+        raise UsageError(f"{out}: the tiled volume path writes .nii (the input's header, tile by tile), .zarr or .npy; {what}")
     check_tiled_output(out, input_path, force)
     return out
 
@@ -294,7 +300,7 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
         raise UsageError(f"{input_path}: {', '.join(given)}: not available on the tiled volume path; "
                          f"{advice(input_path, chunks, scheduler, out)}")
     label = f"convolve {options.label(kernel)}"  # (no .png here: check_output refuses one)
-    out = check_output(input_path, out, options.label(kernel), force, name=name, fmt=fmt)  # first: a .png, which the tiled path cannot write, says so
+    out = check_output(input_path, out, options.label(kernel), force, name=name, fmt=fmt, chunks=chunks, scheduler=scheduler)  # first: a .png, which the tiled path cannot write, says so
     from ..medical.jobs import check_kernel_options
     from ..medical.views import axis_for_output
 
@@ -345,7 +351,7 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
 
     label = pool_volume_label(options, size, op=op, stride=stride, padding=padding, ceil_mode=ceil_mode,
                               count_include_pad=count_include_pad, out=out, fmt=fmt)
-    out = check_output(input_path, out, label, force, name=name, fmt=fmt)
+    out = check_output(input_path, out, label, force, name=name, fmt=fmt, chunks=chunks, scheduler=scheduler)
     voxels, vol = open_volume(input_path, options.affine, advice(input_path, chunks, scheduler, out))
     step = size if stride is None else stride
     from ..medical.pooling import check_slices
