@@ -196,3 +196,45 @@ class TestFiveDimensional:
         result = run_in_process("convolve", "v.nii", "-k", "box:3vox", *args, cwd=tmp_path)
         _one_line(result, 2, self.WORDS)
         assert "--volume N" not in result.stderr
+
+
+def _raw_tag(ds, tag: int, vr: str, text: str) -> None:
+    """Put ``text`` into ``ds`` as stored bytes (pydicom refuses to set a DS of 'thick', but reads one)."""
+    from pydicom.dataelem import RawDataElement
+    from pydicom.tag import Tag
+
+    value = text.encode() + (b" " if len(text) % 2 else b"")
+    ds._dict[Tag(tag)] = RawDataElement(Tag(tag), vr, len(value), value, 0, False, True)
+
+
+class TestUnusableSliceThickness:
+    """Finding 5: one slice whose SliceThickness is there but unusable (-2, 'thick') was noted as having "no
+    SliceThickness or SpacingBetweenSlices"; the note and the mm-kernel refusal now name the tag and its value."""
+
+    CASES = [
+        pytest.param(lambda k, ds: setattr(ds, "SliceThickness", "-2"), "SliceThickness -2 is not positive", id="negative"),
+        pytest.param(lambda k, ds: _raw_tag(ds, 0x00180050, "DS", "thick"), "SliceThickness thick is not a number", id="text"),
+        pytest.param(lambda k, ds: (setattr(ds, "SliceThickness", "0"), setattr(ds, "SpacingBetweenSlices", "-3")),
+                     "SpacingBetweenSlices -3 and SliceThickness 0 are not positive", id="both"),
+        pytest.param(lambda k, ds: delattr(ds, "SliceThickness"), "no SliceThickness or SpacingBetweenSlices", id="absent"),
+    ]
+
+    @pytest.mark.parametrize("per, why", CASES)
+    def test_the_note_and_the_mm_refusal_say_what_is_wrong(self, tmp_path, per, why):
+        ct_series(tmp_path / "one", n=1, per=per)
+        vol = medical.read_volume(tmp_path / "one" / "IM000.dcm")
+        assert f"IM000.dcm: one slice and {why}: its depth is taken as 1 mm" in vol.notes, vol.notes
+        refused = run_in_process("convolve", "one/IM000.dcm", "-k", "gaussian:1mm", "-o", "o.nii.gz", cwd=tmp_path)
+        _one_line(refused, 2, f"(one slice and {why}; 1 mm was assumed)")
+        assert vol.spacing[0] == 1.0 and "z" in vol.assumed_axes
+
+    def test_a_series_placed_by_the_header_alone_names_it_too(self, tmp_path):
+        def per(k, ds):
+            ds.SliceThickness = "-2"
+            del ds.ImagePositionPatient
+
+        ct_series(tmp_path / "s", n=3, per=per)
+        vol = medical.read_volume(tmp_path / "s")
+        assert any(n.endswith("1 mm apart (assumed: SliceThickness -2 is not positive)") for n in vol.notes), vol.notes
+        refused = run_in_process("convolve", "s", "-k", "gaussian:1mm", "-o", "o.nii.gz", cwd=tmp_path)
+        _one_line(refused, 2, "(no slice spacing (no position per slice, and SliceThickness -2 is not positive)")

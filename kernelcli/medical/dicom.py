@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import ImageReadError, MissingExtra
 from .dicom_tags import (_first, _numbers, _orientation, _pixel_spacing, _position, _rescale, _scale_number, _slice_gap, mismatch, modality_lut,
-                         ct_units, missing_spacing, unusable_slice_spacing)
+                         ct_units, missing_slice_gap, missing_spacing, unusable_slice_spacing)
 from .geometry import DIRECTION_TOLERANCE, dicom_affine as _dicom_affine, normal_of, stack_slices
 from .pydicom_notes import PydicomWarnings, pydicom_line
 from .volume import Volume, check_volume_memory, float32_holds, require as _require
@@ -424,9 +424,9 @@ def assemble(
             notes.append(f"{where.name}: {unplaced}")
         if count > 1:
             how = fallback_how or ("frame order" if fallback_order is None else "InstanceNumber")
-            source = "from the header" if header_gap else "assumed: no SpacingBetweenSlices/SliceThickness"
+            source = "from the header" if header_gap else f"assumed: {missing_slice_gap(ds)}"
             if not header_gap:
-                assumed.append("no slice spacing (no position per slice, SpacingBetweenSlices or SliceThickness)")
+                assumed.append(f"no slice spacing (no position per slice, and {missing_slice_gap(ds)})")
                 assumed_axes.append("z")
             if first_position is not None:
                 notes.append(f"{where.name}: no per-frame positions; frames stacked in {how} from ImagePositionPatient along "
@@ -442,8 +442,8 @@ def assemble(
         iop = iop if iop is not None else np.array([1.0, 0, 0, 0, 1.0, 0])
         step = normal_of(iop) * gap
     if count == 1 and not header_gap:  # (a depth of 1 mm made up in silence: a kernel in mm then ran on it)
-        notes.append(f"{where.name}: one slice and no SliceThickness or SpacingBetweenSlices: its depth is taken as 1 mm")
-        assumed.append("one slice and no SliceThickness or SpacingBetweenSlices")
+        notes.append(f"{where.name}: one slice and {missing_slice_gap(ds)}: its depth is taken as 1 mm")
+        assumed.append(f"one slice and {missing_slice_gap(ds)}")
         assumed_axes.append("z")
     rows, cols = int(ds.Rows), int(ds.Columns)
     check_volume_memory(where, (len(order) if blend is None else len(blend), rows, cols), stored_type(ds))

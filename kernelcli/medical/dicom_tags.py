@@ -250,3 +250,28 @@ def _slice_gap(ds: Any, frame: Any = None) -> float | None:
         if value is not None and math.isfinite(value) and value > 0:
             return value
     return None
+
+
+def missing_slice_gap(ds: Any) -> str:
+    """Why :func:`_slice_gap` gave None for ``ds`` (its first frame's, for an enhanced object): neither tag is there,
+    or the one that is is not a positive number (named as the header holds it), as :func:`missing_spacing` says.
+
+    >>> from types import SimpleNamespace as Header
+    >>> missing_slice_gap(Header(get=lambda k, d=None: None))
+    'no SliceThickness or SpacingBetweenSlices'
+    >>> missing_slice_gap(Header(get=lambda k, d=None: {"SliceThickness": "-2", "SpacingBetweenSlices": "0"}.get(k)))
+    'SpacingBetweenSlices 0 and SliceThickness -2 are not positive'
+    """
+    frame = (ds.get("PerFrameFunctionalGroupsSequence") or [None])[0]
+    said = []
+    for key in ("SpacingBetweenSlices", "SliceThickness"):
+        raw = ds.get(key)
+        raw = raw if raw is not None and _tag_text(raw) else _functional(ds, "PixelMeasuresSequence", key, frame)
+        if raw is not None and _tag_text(raw):
+            value = _first(raw)
+            said.append((f"{key} {_tag_text(raw)}", "not a number" if value is None else "not positive"))
+    if not said:
+        return "no SliceThickness or SpacingBetweenSlices"
+    if len(said) == 2 and said[0][1] == said[1][1]:
+        return f"{said[0][0]} and {said[1][0]} are {said[0][1]}"
+    return " and ".join(f"{tag} is {why}" for tag, why in said)
