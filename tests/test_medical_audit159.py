@@ -238,3 +238,47 @@ class TestUnusableSliceThickness:
         assert any(n.endswith("1 mm apart (assumed: SliceThickness -2 is not positive)") for n in vol.notes), vol.notes
         refused = run_in_process("convolve", "s", "-k", "gaussian:1mm", "-o", "o.nii.gz", cwd=tmp_path)
         _one_line(refused, 2, "(no slice spacing (no position per slice, and SliceThickness -2 is not positive)")
+
+
+class TestItkTimeStep:
+    """Finding 6: a 4-D NRRD/MetaImage lost its time step: the NIfTI output stored pixdim[4] 0 (with xyzt_units
+    seconds) where SimpleITK's own NIfTI writer keeps ITK's fourth spacing (1.5)."""
+
+    @staticmethod
+    def _four_d(path: Path) -> None:
+        sitk = pytest.importorskip("SimpleITK")
+        volumes = []
+        for t in range(3):
+            vol = sitk.GetImageFromArray(np.random.default_rng(t).integers(0, 100, (6, 7, 8)).astype(np.int16))
+            vol.SetSpacing((0.5, 0.6, 2.0))
+            vol.SetOrigin((1, 2, 3))
+            volumes.append(vol)
+        sitk.WriteImage(sitk.JoinSeries(volumes, 0, 1.5), str(path))
+
+    @pytest.mark.parametrize("name", ["t4.mha", "t4.nrrd"])
+    @pytest.mark.parametrize("command", [["convolve", "-k", "box:3vox"], ["pool", "-f", "2"]])
+    def test_the_nifti_output_keeps_it_as_simpleitk_does(self, tmp_path, name, command):
+        sitk = pytest.importorskip("SimpleITK")
+        self._four_d(tmp_path / name)
+        result = run_in_process(command[0], name, *command[1:], "-o", "o.nii.gz", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert f"{name}: its volumes are 1.5 apart (the fourth spacing; the file names no unit)" in result.stderr
+        sitk.WriteImage(sitk.ReadImage(str(tmp_path / name)), str(tmp_path / "sitk.nii.gz"))
+        ours, theirs = (nib.load(tmp_path / f).header for f in ("o.nii.gz", "sitk.nii.gz"))
+        assert float(ours["pixdim"][4]) == float(theirs["pixdim"][4]) == 1.5
+        assert ours.get_xyzt_units()[1] == theirs.get_xyzt_units()[1] == "sec"
+
+    def test_one_volume_of_it_is_3d_and_says_nothing_of_time(self, tmp_path):
+        self._four_d(tmp_path / "t4.mha")
+        vol = medical.read_volume(tmp_path / "t4.mha", volume=1)
+        assert vol.data.ndim == 3 and vol.time_step is None and not any("apart" in n for n in vol.notes)
+
+    def test_a_header_without_the_fourth_spacing_says_it_is_not_given(self, tmp_path):
+        self._four_d(tmp_path / "t4.mha")
+        raw = (tmp_path / "t4.mha").read_bytes()
+        start = raw.index(b"ElementSpacing")
+        (tmp_path / "n.mha").write_bytes(raw[:start] + raw[raw.index(b"\n", start) + 1:])  # ITK then takes 1
+        result = run_in_process("convolve", "n.mha", "-k", "box:3vox", "-o", "o.nii.gz", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "n.mha: no time between its volumes in the header (a fourth spacing): a NIfTI output stores pixdim[4] 0" in result.stderr
+        assert float(nib.load(tmp_path / "o.nii.gz").header["pixdim"][4]) == 0.0

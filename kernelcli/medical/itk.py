@@ -5,7 +5,8 @@ exit 2 naming that command.  ITK gives an origin, a spacing and a direction matr
 (DICOM's patient coordinates); the NIfTI affine is ``diag(-1, -1, 1) @ [direction * spacing |
 origin]``, exactly what SimpleITK's own NIfTI writer stores, so a result overlays the input.
 A 4-D image (an ITK image of dimension 4, or a 3-D vector image is refused) is read whole or
-one volume with ``volume=N``, as NIfTI.
+one volume with ``volume=N``, as NIfTI; read whole, its fourth spacing is the time between volumes that a NIfTI
+output states (pixdim[4], in seconds, as SimpleITK's writer stores it), where the header gives one.
 
 Where the header does not state a voxel size, an orientation or an origin, ITK silently takes
 1 mm, the identity and zero; :func:`header_geometry` reads the header itself (NRRD's fields up to
@@ -106,12 +107,22 @@ def read_itk(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
         geometry_notes.append(f"{p.name}: {depth}; assuming 1 mm")
         spacing_missing, spacing_axes = "; ".join(filter(None, [spacing_missing, depth])), spacing_axes + ("z",)
     affine = itk_affine(direction, spacing, origin)  # (a sheared one: a NIfTI output says what its qform holds of it)
+    time_step = None
+    if arr.ndim == 4:  # ITK's fourth spacing, in no unit: kept as SimpleITK's NIfTI writer keeps it (pixdim[4], seconds)
+        step = float(img.GetSpacing()[3])
+        if stated.time_step_stated and math.isfinite(step) and step > 0:
+            time_step = step
+            notes.append(f"{p.name}: its volumes are {step:g} apart (the fourth spacing; the file names no unit): a NIfTI "
+                         "output stores that as pixdim[4] in seconds, as SimpleITK's NIfTI writer does")
+        else:
+            notes.append(f"{p.name}: no time between its volumes in the header (a fourth spacing): a NIfTI output stores "
+                         "pixdim[4] 0, not given")
     return Volume(
         data=arr, spacing=(spacing[2], spacing[1], spacing[0]), affine=affine, path=p,
         format=FORMATS.get(p.suffix.lower(), "ITK"),
         notes=geometry_notes + notes, stored_dtype=arr.dtype, spacing_assumed=spacing_missing,
         assumed_axes=spacing_axes,
-        orientation_unknown=stated.orientation_missing, position_unknown=stated.position_missing,
+        orientation_unknown=stated.orientation_missing, position_unknown=stated.position_missing, time_step=time_step,
     )
 
 
@@ -130,6 +141,7 @@ class HeaderGeometry(NamedTuple):
     orientation_missing: str | None
     position_missing: str | None
     spacing_axes: tuple[str, ...] = ()  # the image axes ("x", "y", "z") whose spacing is not stated
+    time_step_stated: bool = False  # a 4-D image's fourth spacing is in the header (else ITK's 1 is made up)
 
 
 def header_geometry(path: str | os.PathLike, kind: str, dim: int) -> HeaderGeometry:
@@ -139,7 +151,7 @@ def header_geometry(path: str | os.PathLike, kind: str, dim: int) -> HeaderGeome
     >>> f = Path(tempfile.mkdtemp()) / "n.nhdr"
     >>> _ = f.write_bytes(b"NRRD0004\\ntype: short\\ndimension: 3\\nsizes: 6 5 4\\nspacings: 1 1 2\\ndata file: n.raw\\n")
     >>> header_geometry(f, "NRRD", 3)
-    HeaderGeometry(spacing_missing=None, orientation_missing='no space directions field', position_missing='no space origin field', spacing_axes=())
+    HeaderGeometry(spacing_missing=None, orientation_missing='no space directions field', position_missing='no space origin field', spacing_axes=(), time_step_stated=False)
     """
     p = Path(path)
     try:
@@ -224,7 +236,10 @@ def _nrrd_geometry(text: str, dim: int, spatial: int) -> HeaderGeometry:
         spaced = "space" in fields or "spacedimension" in fields  # with a space, ITK reads space origin alone
         if spaced or not all(given(mins, i) and (given(maxs, i) or given(spacings, i)) for i in axes):
             position_missing = "no space origin field" if "spaceorigin" not in fields else "no usable space origin"
-    return HeaderGeometry(spacing_missing, orientation_missing, position_missing, tuple("xyz"[axes.index(i)] for i in no_spacing))
+    domain = [i for i, k in enumerate(kinds) if k.lower() in NRRD_DOMAIN_KINDS] if kinds else list(range(dim))
+    timed = dim == 4 and len(domain) == 4 and (given(directions, domain[3]) or given(spacings, domain[3]))
+    return HeaderGeometry(spacing_missing, orientation_missing, position_missing, tuple("xyz"[axes.index(i)] for i in no_spacing),
+                          timed)
 
 
 def _metaimage_geometry(text: str, dim: int, spatial: int) -> HeaderGeometry:
@@ -256,4 +271,5 @@ def _metaimage_geometry(text: str, dim: int, spatial: int) -> HeaderGeometry:
         missing(("TransformMatrix", "Orientation", "Rotation"), dim * dim),
         missing(("Offset", "Origin", "Position"), spatial),
         tuple("xyz"[:spatial]) if no_spacing else (),
+        dim == 4 and missing(("ElementSpacing", "ElementSize"), 4) is None,
     )

@@ -69,7 +69,8 @@ class Volume:
     # the two voxel sizes a NIfTI/MGH header states where its pixdim and its affine disagree ("pixdim 1x1x1 mm or
     # the sform 0.5x0.8x3 mm (x, y, z)"), or None: a kernel sized in mm is then refused too (see medical.jobs)
     spacing_conflict: str | None = None
-    # seconds between the volumes of a 4-D input whose header is not written back (an MGH's TR), or None:
+    # seconds between the volumes of a 4-D input whose header is not written back (an MGH's TR, an NRRD or
+    # MetaImage's fourth spacing), or None:
     # a NIfTI output states it in pixdim[4] (a NIfTI input's header carries its own)
     time_step: float | None = None
 
