@@ -55,10 +55,10 @@ def wanted(path: Path, *, tiled: bool, chunks: Any, scheduler: str | None, out: 
     try:
         import nibabel as nib
 
-        from ..medical.nifti import _nibabel_messages, _open
+        from ..medical.nifti_open import nibabel_messages, open_nifti
 
-        with _nibabel_messages(path):  # what nibabel logs ("pixdim[1,2,3] should be...") the reader notes, not stderr
-            img = _open(nib, path)
+        with nibabel_messages(path):  # what nibabel logs ("pixdim[1,2,3] should be...") the reader notes, not stderr
+            img = open_nifti(nib, path)
         if math.prod(int(n) for n in img.shape[3:]) > 1:
             return False  # several volumes: the tiled path takes none of them (--volume picks one in memory)
         from ..medical.volume import volume_job_bytes
@@ -96,7 +96,8 @@ def open_volume(path: Path, affine: str | None = None, advice: str = "leave out 
     sform as the in-memory reader decides (:func:`kernelcli.medical.nifti.nifti_affine`; ``affine``
     is ``--affine``).  Refusals exit 2, ending with ``advice`` (:func:`advice`) where it applies."""
     from ..errors import ImageReadError, UsageError
-    from ..medical.nifti import _nibabel_messages, _open, nifti_geometry, not_a_volume
+    from ..medical.nifti import nifti_geometry
+    from ..medical.nifti_open import nibabel_messages, not_a_volume, open_nifti
     from ..medical.volume import Volume, require
 
     nib = require("nibabel", "NIfTI")
@@ -107,8 +108,8 @@ def open_volume(path: Path, affine: str | None = None, advice: str = "leave out 
     if not name.endswith(".nii"):
         raise UsageError(f"{path}: the tiled path reads volumes from an uncompressed .nii; "
                          f"convert it (e.g. to .nii or .zarr) or {advice}")
-    with _nibabel_messages(path) as told:
-        img = _open(nib, path, mmap=True) if path.is_file() else _open(nib, path)
+    with nibabel_messages(path) as told:
+        img = open_nifti(nib, path, mmap=True) if path.is_file() else open_nifti(nib, path)
     if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
         raise ImageReadError(f"{path}: {type(img).__name__} is not NIfTI-1 or NIfTI-2")
     proxy = img.dataobj
