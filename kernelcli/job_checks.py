@@ -22,10 +22,34 @@ CLIP_NOTE_SHARE = 0.10
 
 
 def float32_tiff_note(report: Any, out_path: Path, result: Any) -> None:
-    """Say that a float64 ``result`` went into a float32 TIFF (one map, or the pages of several)."""
+    """Say that a float64 ``result`` went into a float32 TIFF (one map, or the pages of several), counting the values
+    float32 rounds to 0 and those it keeps with fewer digits (below its normal range): 1e-50 was 0 in the file
+    without a word.  (A value beyond float32's range is refused before writing: :func:`kernelcli.io.image_writing.as_float32`.)"""
     if str(getattr(result, "dtype", "")) == "float64":
         report.notes.append(f"{out_path.name}: the float64 result is stored as float32 (a TIFF here holds at most float32, "
-                            f"about 7 significant digits); {keep_as(out_path, 'npy')} to keep every digit")
+                            f"about 7 significant digits{_below_float32(result)}); {keep_as(out_path, 'npy')} to keep every digit")
+
+
+def _below_float32(result: Any) -> str:
+    """The words on ``result``'s non-zero values below float32's normal range: how many float32 rounds to 0, how
+    many more it keeps as subnormals, with fewer digits; "" for none.
+
+    >>> import numpy as np
+    >>> _below_float32(np.array([1e-50, 1e-40, 0.0, 1.0]))
+    "; 1 non-zero value(s) are 0 there (float32's smallest is about 1.4e-45), 1 more below float32's normal range (about 1.2e-38) keep(s) fewer digits"
+    """
+    import numpy as np
+
+    tiny = np.finfo(np.float32)
+    small = result[(result != 0) & (np.abs(result) < float(tiny.tiny))]  # (none, almost always: a short pass)
+    if not small.size:
+        return ""
+    zeroed = int(np.count_nonzero(small.astype(np.float32) == 0))
+    said = [f"{zeroed} non-zero value(s) are 0 there (float32's smallest is about {float(tiny.smallest_subnormal):.2g})"] if zeroed else []
+    if small.size > zeroed:
+        said.append(f"{small.size - zeroed} {'more' if zeroed else 'value(s)'} below float32's normal range (about "
+                    f"{float(tiny.tiny):.2g}) keep(s) fewer digits")
+    return "; " + ", ".join(said)
 
 
 def with_alpha(shape: list[int]) -> list[int]:

@@ -147,7 +147,8 @@ def write_output(
     ``none`` in any case, as the command line's ``--rescale``, anything else refused);
     ``.npy`` holds the raw result, ``.tif`` with ``rescale="none"`` too where Pillow can
     write its type (float32, uint8, uint16, int8, int16, int32; a float64 result as float32, which
-    ``Written.dtype`` says; uint32 and 64-bit integers are refused); ``.csv`` holds the
+    ``Written.dtype`` says: a value beyond float32's range is refused, one below its smallest subnormal becomes 0;
+    uint32 and 64-bit integers are refused); ``.csv`` holds the
     numbers as text.  A float result from a matrix or array input is refused for
     PNG/JPEG/BMP unless a rescale is given; 16-bit data is refused for JPEG/BMP.  A result holding NaN or an
     infinity is refused in every format, as :func:`read_input` refuses such a file.

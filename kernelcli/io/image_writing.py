@@ -15,7 +15,8 @@ Policies
   (:func:`kernelcli.io.integer_range.to_integer_range`).  A format that cannot hold the data
   (16-bit into JPEG, floats into PNG, uint32 or 64-bit integers into TIFF) is refused with a
   suggestion (TIFF or NPY); a float64 result goes into a TIFF as float32 (``Written.dtype`` says so;
-  the command line adds a note).
+  the command line adds a note, counting values float32 makes 0), a value beyond float32's range refused
+  (:func:`as_float32`).
 * Every file is written atomically (:func:`kernelcli.io.outputs.atomic_write`).
 
 Example
@@ -309,7 +310,36 @@ def _raw_tiff(arr: np.ndarray, o: Path, rescale: str | None) -> np.ndarray:
         raise ValuesNotHeld(head, head, image="an integer image")
     if (kind.itemsize > 2 or kind.kind == "i") and arr.ndim == 3 and arr.shape[2] != 1:
         raise UsageError(f"{o}: {'an' if kind.name[0] in 'aeiou' else 'a'} {kind} TIFF holds one channel; this result has {arr.shape[2]}: {keep_as(o, 'npy')} to keep the values")
-    return arr.astype(kind, copy=False)
+    return as_float32(o, arr) if kind == np.float32 else arr.astype(kind, copy=False)
+
+
+def as_float32(o: Path, arr: np.ndarray) -> np.ndarray:
+    """The float32 pixels a TIFF holds the result ``arr`` in (a float64 one rounded to float32, which the job's note
+    says), or UsageError when a finite value lies beyond float32's range: it would be an infinity in the file, which
+    :func:`kernelcli.io.read_input` refuses, under a summary giving the float64 range.  Refused before anything is
+    written, naming the count, the largest and ``.npy``, which keeps float64.  A value below float32's smallest
+    subnormal becomes 0, as float32 rounds it: the job's note counts them
+    (:func:`kernelcli.job_checks.float32_tiff_note`).
+
+    >>> as_float32(Path("r.tif"), np.array([1e39, 2.0, -3e39]))
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: r.tif: 2 value(s) beyond float32's range (about 3.4e+38 in magnitude), the widest float a TIFF holds here, the largest -3e+39: write .npy to keep the float64 values; nothing was written
+    """
+    from ..ndsupport import all_finite
+
+    with np.errstate(over="ignore"):
+        pixels = arr.astype(np.float32, copy=False)
+    if pixels is arr or not pixels.size or all_finite(pixels):
+        return pixels
+    beyond = np.isinf(pixels) & np.isfinite(arr)  # (a NaN or infinity of arr's own is check_finite_result's)
+    count = int(np.count_nonzero(beyond))
+    if not count:
+        return pixels
+    peak = arr[beyond][np.argmax(np.abs(arr[beyond]))]
+    raise UsageError(f"{o}: {count} value(s) beyond float32's range (about {float(np.finfo(np.float32).max):.2g} in "
+                     f"magnitude), the widest float a TIFF holds here, the largest {float(peak):.6g}: "
+                     f"{keep_as(o, 'npy')} to keep the {arr.dtype} values; nothing was written")
 
 
 def _to_pil_8bit(arr: np.ndarray, rescale: str, info: Written):
@@ -475,14 +505,16 @@ def write_picture(path: str | Path, image, *, force: bool = False, encoding: Enc
 
 
 def write_tiff_pages(path: str | Path, maps: np.ndarray, *, force: bool = False) -> None:
-    """Write (H, W, M) maps as an M-page float32 TIFF (page k = map k), atomically."""
+    """Write (H, W, M) maps as an M-page float32 TIFF (page k = map k), atomically; a value beyond float32's range
+    is refused (:func:`as_float32`)."""
     import io
 
     from PIL import Image
 
     from .outputs import write_bytes_atomic
 
-    pages = [Image.fromarray(np.ascontiguousarray(maps[:, :, k], dtype=np.float32)) for k in range(maps.shape[2])]
+    maps = as_float32(Path(path), np.asarray(maps))  # (beyond float32: refused before any page is made)
+    pages = [Image.fromarray(np.ascontiguousarray(maps[:, :, k])) for k in range(maps.shape[2])]
     buffer = io.BytesIO()
     pages[0].save(buffer, format="TIFF", save_all=True, append_images=pages[1:])
     write_bytes_atomic(Path(path), buffer.getvalue(), force=force)
