@@ -232,7 +232,9 @@ def conv2d(
         exactly by the result's type: float32 holds whole numbers up to 2**24, so a uint8 image under
         a kernel whose whole numbers sum past 65,793 (a 9x11 binomial over 2**18) is not exact);
         elsewhere they agree within float rounding (the FFT within ``eps * log2(L) * max|x| * sum|k|``,
-        ``max|x|`` counting a constant fill, L its block length).
+        ``max|x|`` counting a constant fill, L its block length).  The FFT rounds to the exact sums
+        only below 2**40: past that, ``Paths(force="fft")`` is refused (UsageError naming
+        ``force='dense'``), as the default policy takes a direct loop there.
 
     Returns
     -------

@@ -133,7 +133,8 @@ def correlate3d(x: np.ndarray, k: np.ndarray, widths: tuple[int, ...], mode_code
         path = jit_path3d(x.shape, k, widths, out_shape, dtype, paths.force)
     if path == "fft":
         kind, exact = forms.fft_form(x, k, dtype, mode_code, fill, paths.fft_form)
-        if kind == "avoid" and paths.force != "fft":
+        forms.refuse_inexact_pin((kind, exact), paths.force)
+        if kind == "avoid":
             path = "dense"  # the direct loops are exact here and the FFT could not match them
         elif kind == "exact":
             return _fft3d(x, exact[0], widths, mode_code, fill, out_shape, paths, exact[1], dtype, exact[2])

@@ -13,7 +13,9 @@ numbers and divide each output once (:func:`.forms.divided`) -- with every parti
     instead of ``kh * kw``;
 ``fft``
     for large dense kernels at stride 1: ``scipy.fft`` real transforms with workers
-    (:mod:`kernelcli._core.fft`); in exact cases on the integer kernel in float64, rounded.
+    (:mod:`kernelcli._core.fft`); in exact cases on the integer kernel in float64, rounded, while the
+    sums stay below 2**40 (:data:`.forms.FFT_EXACT_BOUND`): from there a direct loop runs, and a pinned FFT
+    is refused (:func:`.forms.refuse_inexact_pin`).
 
 Plain numpy (:mod:`.numpy_impl`) serves small inputs and fresh processes; the caller's
 :class:`~kernelcli._core.policy.Paths` says which economics apply.
@@ -41,7 +43,7 @@ import numpy as np
 from . import costs, numpy_impl, placement, threads
 from .config import CONSTANT
 from .costs import choose_path
-from .forms import KernelFacts, balanced, divided, fft_form, rank1_factors
+from .forms import KernelFacts, balanced, divided, fft_form, rank1_factors, refuse_inexact_pin
 from .memo import Memo, array_key, frozen, read_only
 from .policy import WARM, Paths
 
@@ -173,7 +175,8 @@ def correlate(x3, k, dtype, widths, mode_code, value, stride, dilation, oh, ow, 
         flat = x3.ndim == 2
         x3 = x3.reshape(x3.shape[0], x3.shape[1], -1)
         form = fft_form(x3, k, dtype, mode_code, fill, paths.fft_form)
-        if form[0] != "avoid" or paths.force == "fft":
+        refuse_inexact_pin(form, paths.force)
+        if form[0] != "avoid":
             out = fft_correlate(x3, k, dtype, widths, mode_code, value, dilation, oh, ow, paths, form)
             return out[:, :, 0] if flat else out
         path = "dense"  # the direct loops are exact here and the FFT could not match them

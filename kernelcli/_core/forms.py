@@ -400,8 +400,8 @@ def fft_form(x3: np.ndarray | None, k: np.ndarray, dtype: np.dtype, mode_code: i
     divided by ``d`` (:func:`exact_terms`; ``d`` None for the former): the FFT transforms ``m``
     in float64, rounds to the exact whole-number sums and applies ``q`` once, or divides by
     ``d`` (the direct loops' exact result where they are exact; one rounding otherwise).
-    ``("avoid", None)``: the direct loops are exact and the sums too large for that (the
-    dispatcher then takes a direct path).  ``("plain", None)``: neither is exact; the FFT's
+    ``("avoid", bound)``: the direct loops are exact and the sums too large for that, ``bound`` on them (the
+    dispatcher then takes a direct path; a pinned FFT is refused: :func:`refuse_inexact_pin`).  ``("plain", None)``: neither is exact; the FFT's
     error is relative to the block (see :mod:`kernelcli._core.fft`).  ``pinned``
     (``Paths.fft_form``): ``"exact"`` or ``"plain"`` decided by the caller from a larger
     image, of which ``x3`` is a tile (:mod:`kernelcli.tiled.pin`); ``stats``: see :func:`exact_form`.
@@ -421,4 +421,23 @@ def fft_form(x3: np.ndarray | None, k: np.ndarray, dtype: np.dtype, mode_code: i
     m, q, bound, direct_exact = form
     if bound < FFT_EXACT_BOUND:
         return "exact", exact_terms(k)
-    return ("avoid", None) if direct_exact else ("plain", None)
+    return ("avoid", bound) if direct_exact else ("plain", None)
+
+
+def refuse_inexact_pin(form: tuple, force: str | None) -> None:
+    """Refuse (UsageError) ``paths=Paths(force="fft")`` where :func:`fft_form` says ``"avoid"``: whole-number sums
+    from 2**40, which the direct loops give exactly and the FFT cannot (-38423574392622.016 for -38423574392622).
+    A pinned path gives the answer every path gives, or none.
+
+    >>> refuse_inexact_pin(("avoid", 2.0**45), "fft")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: paths=Paths(force='fft'): the FFT cannot give the exact result here: the whole-number sums reach 3.52e+13, and its float64 transforms round them to the exact sums only below 2**40 (the direct loops: up to 2**53); leave force unset (the default policy takes a direct loop here) or pin force='dense'
+    """
+    if form[0] == "avoid" and force == "fft":
+        from ..errors import UsageError
+
+        raise UsageError(f"paths=Paths(force='fft'): the FFT cannot give the exact result here: the whole-number sums "
+                         f"reach {float(form[1]):.3g}, and its float64 transforms round them to the exact sums only below "
+                         "2**40 (the direct loops: up to 2**53); leave force unset (the default policy takes a direct "
+                         "loop here) or pin force='dense'")

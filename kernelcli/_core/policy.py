@@ -29,7 +29,8 @@ processes, which start fresh) reads False.
 ``force`` pins a path where it applies (tests, benchmarks, a tiling caller that wants one
 rounding everywhere): ``"numpy"``; ``"jit"`` (the jitted core, choosing its own loop);
 ``"dense"``, ``"separable"``, ``"fft"`` (a convolution path: separable needs a rank-1 kernel,
-fft a stride of 1, else dense); ``"general"`` (pooling's general loop); ``"blocked"``,
+fft a stride of 1, else dense; a pinned fft on whole-number sums from 2**40, which only the direct
+loops give exactly, is refused: ``forms.refuse_inexact_pin``); ``"general"`` (pooling's general loop); ``"blocked"``,
 ``"filterwise"`` (the convolution layer's loop over blocks of filters, or one filter at a time).
 
 A tiling caller also pins what the FFT would otherwise decide from the tile it is given

@@ -62,8 +62,10 @@ def conv_paths(shape3: tuple[int, int, int], k: np.ndarray, stride, dilation, dt
     path = "fft" if first == "fft" else costs.choose_path(k, tuple(stride), tuple(dilation), dtype, policy.force)
     if path != "fft":
         return Paths(force=path)
-    kind, _ = forms.fft_form(None, k, dtype, mode_code, fill, stats=_range_first(stats, input_dtype, k, fill))
-    if kind == "avoid" and policy.force != "fft":  # the whole image takes a direct path (exact there)
+    form = forms.fft_form(None, k, dtype, mode_code, fill, stats=_range_first(stats, input_dtype, k, fill))
+    forms.refuse_inexact_pin(form, policy.force)  # (as the whole image in memory refuses it)
+    kind = form[0]
+    if kind == "avoid":  # the whole image takes a direct path (exact there)
         return Paths(force="numpy" if first == "fft" else "dense")
     return Paths(process=policy.process, force="fft", fft_form="exact" if kind == "exact" else "plain")
 
@@ -126,8 +128,10 @@ def conv3d_paths(whole: str, k: np.ndarray, dtype, paths: Any = None, mode_code:
     if whole != "fft":
         return Paths(force={"numpy": "numpy", "separable": "separable"}.get(whole, "dense"))
     policy = as_paths(paths)
-    kind, _ = forms.fft_form(None, k, np.dtype(dtype), mode_code, fill, stats=_range_first(stats, input_dtype, k, fill))
-    if kind == "avoid" and policy.force != "fft":  # the whole volume takes the dense loop (exact there)
+    form = forms.fft_form(None, k, np.dtype(dtype), mode_code, fill, stats=_range_first(stats, input_dtype, k, fill))
+    forms.refuse_inexact_pin(form, policy.force)
+    kind = form[0]
+    if kind == "avoid":  # the whole volume takes the dense loop (exact there)
         return Paths(force="dense")
     return Paths(process=policy.process, force="fft", fft_form="exact" if kind == "exact" else "plain")
 
