@@ -12,7 +12,7 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,8 +20,31 @@ import numpy as np
 from . import api, ndsupport
 from .errors import ShapeError, UsageError
 from .layers import finite_array, apply_activation, conv_layer
-from .modes import canonical_combine
+from .modes import canonical_combine, check_fill_reading
 from .records import field, record
+
+#: The advice for kernels whose maps differ in size, in a Python caller's words and the command line's
+SAME_PADDING_ARGUMENT, SAME_PADDING_OPTION = "padding='same'", "--padding same"
+
+
+class MapSizesDiffer(ShapeError):
+    """Kernels of different sizes gave maps of different sizes; the message ends with the advice in a Python caller's
+    words (:data:`SAME_PADDING_ARGUMENT`), which :meth:`worded` changes for a command line's caller.  One argument, the
+    message, as every error's: a job's runner rebuilds it with the file named in front.
+
+    >>> str(MapSizesDiffer.listing("a 3x3, b 5x5").worded(SAME_PADDING_OPTION))
+    'kernels of different sizes give maps of different sizes: a 3x3, b 5x5; use --padding same'
+    """
+
+    @classmethod
+    def listing(cls, listed: str) -> MapSizesDiffer:
+        """The refusal naming each kernel's map size (``listed``)."""
+        return cls(f"kernels of different sizes give maps of different sizes: {listed}; use {SAME_PADDING_ARGUMENT}")
+
+    def worded(self, allow: str) -> MapSizesDiffer:
+        """The same refusal, advising ``allow``."""
+        text = str(self)
+        return MapSizesDiffer(text.removesuffix(SAME_PADDING_ARGUMENT) + allow if text.endswith(SAME_PADDING_ARGUMENT) else text)
 
 
 @record
@@ -84,7 +107,7 @@ def volumes_note(name: str, shape: tuple[int, ...]) -> str:
 
 def filter_bank(
     x: Any,
-    kernels: Sequence[Any],
+    kernels: Iterable[Any],
     names: Sequence[str] | None = None,
     *,
     combine: str = "per-channel",
@@ -104,8 +127,9 @@ def filter_bank(
     ----------
     x : array_like
         (H, W) or (H, W, C) channels-last.
-    kernels : sequence of array_like or Kernel
-        Each a 2-D (f, f) matrix or a 3-D (C, f, f) filter; sizes may differ.
+    kernels : sequence (or iterable) of array_like or Kernel
+        Each a 2-D (f, f) matrix or a 3-D (C, f, f) filter; sizes may differ (their maps may not:
+        ShapeError advising ``padding='same'``).
     names : sequence of str, optional
         Labels for the kernels (default: a catalogue Kernel's name, else k0, k1, ...).
     combine : {"per-channel", "sum"}
@@ -134,14 +158,18 @@ def filter_bank(
     >>> r.maps.shape, r.labels
     ((3, 3, 2), ['dx', 'dy'])
     """
+    from .numtext import counted
+
     arr = api.as_image_array(x)
     channels = 1 if arr.ndim == 2 else arr.shape[2]
     combine = canonical_combine(combine)
+    check_fill_reading(pad_mode, pad_value, "filter_bank")  # (conv2d's or conv_layer's name was the refusal's)
+    kernels = _sequence(kernels)
     if len(kernels) == 0:
         raise UsageError("filter bank: no kernels given")
     labels_in = list(names) if names is not None else [getattr(k, "name", f"k{i}") for i, k in enumerate(kernels)]
     if len(labels_in) != len(kernels):
-        raise UsageError(f"filter bank: {len(labels_in)} names for {len(kernels)} kernels")
+        raise UsageError(f"filter bank: {counted(len(labels_in), 'name')} for {counted(len(kernels), 'kernel')}")
     arrays = [_kernel_array(k, name, channels) for k, name in zip(kernels, labels_in)]
     if ndsupport.check_flip(flip):
         arrays = [a[..., ::-1, ::-1] for a in arrays]
@@ -182,7 +210,7 @@ def filter_bank(
         del maps
     if len(set(found.values())) > 1:
         listed = ", ".join(f"{labels_in[i]} {found[i][0]}x{found[i][1]}" for i in range(len(arrays)))
-        raise ShapeError(f"kernels of different sizes give maps of different sizes: {listed}; use --padding same")
+        raise MapSizesDiffer.listing(listed)
     labels: list[str] = []
     spans: list[tuple[int, int]] = []
     for i in range(len(arrays)):
@@ -192,6 +220,18 @@ def filter_bank(
             labels.extend(f"{labels_in[i]}[{c}]" for c in channel_names(starts[i + 1] - starts[i]))
         spans.append((starts[i], starts[i + 1]))
     return BankResult(maps=held[0], labels=labels, names=labels_in, spans=spans, combine=kinds)
+
+
+def _sequence(kernels: Any) -> Sequence[Any]:
+    """``kernels`` as a sequence: a generator's as a list (its ``len`` was Python's TypeError), anything that is no
+    collection refused (UsageError).
+
+    >>> len(_sequence(k for k in ([[1]], [[2]])))
+    2
+    """
+    if isinstance(kernels, (str, bytes, dict)) or not isinstance(kernels, Iterable):
+        raise UsageError(f"kernels: expected a sequence of kernels (2-D or 3-D arrays), got {type(kernels).__name__}")
+    return kernels if isinstance(kernels, (Sequence, np.ndarray)) else list(kernels)
 
 
 def _bias_list(bias: Any, names: Sequence[str]) -> np.ndarray:

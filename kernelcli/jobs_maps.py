@@ -89,7 +89,7 @@ def convolve_bank_file(
     give one map each (C maps each with "per-channel" on a C-channel input), written to
     ``.npy`` (H', W', M) or a multi-page float32 TIFF, and/or drawn to ``montage``.
     """
-    from .banks import filter_bank
+    from .banks import SAME_PADDING_OPTION, MapSizesDiffer, filter_bank
 
     names = [k.name for k in kernels]
     if options.layout == "zyx" and zyx_kernels([tuple(k.shape) for k in kernels], combine=options.combine,
@@ -113,7 +113,10 @@ def convolve_bank_file(
         check_conv_peak(data, max((k.shape for k in chosen), key=lambda sh: sh[-1] * sh[-2]), options, label(data),
                         maps=max(2, len(chosen) * per_map) if len(chosen) > 1 else 1,
                         layer=any(len(k.shape) == 3 for k in chosen) or per_map == 1 and channels > 1)
-        return filter_bank(data, chosen, [k.name for k in chosen], bias=part_bias(bias, picked), **options.conv_kwargs())
+        try:
+            return filter_bank(data, chosen, [k.name for k in chosen], bias=part_bias(bias, picked), **options.conv_kwargs())
+        except MapSizesDiffer as exc:  # (the API's words: padding='same')
+            raise exc.worded(SAME_PADDING_OPTION) from None
 
     # maps of one size whichever kernels are computed together: "same" padding, or kernels of one size
     alike = options.padding == "same" or len({k.shape[-2:] for k in kernels}) == 1
