@@ -216,9 +216,10 @@ def format_number(v: float) -> str:
     x = v if isinstance(v, np.floating) else np.float64(v)
     if x == 0:
         return "0"
-    if float(x).is_integer() and abs(x) < 1e16:
+    size = float(abs(x))  # (1e16 is inf in float16: compared there, numpy warned of an overflow on every value)
+    if float(x).is_integer() and size < 1e16:
         return str(int(x))
-    if 1e-4 <= abs(x) < 1e16:  # where Python's repr writes positional digits too
+    if 1e-4 <= size < 1e16:  # where Python's repr writes positional digits too
         return np.format_float_positional(x, unique=True, trim="-")
     return np.format_float_scientific(x, unique=True, trim="-")
 
