@@ -360,6 +360,9 @@ def pool3d(
 ) -> np.ndarray:
     """Max, min or average pooling of a (Z, Y, X) volume, exactly as PyTorch's max_pool3d/avg_pool3d.
 
+    Wherever PyTorch gives a result the two agree; a few shapes it refuses (an axis of 1 with size 2 and
+    padding 1: "input image ... smaller than kernel size") are pooled here by the same rule, over the padded volume.
+
     Parameters
     ----------
     size, stride, padding : int or (z, y, x)
