@@ -19,7 +19,8 @@ from pathlib import Path
 from .batch_plan import MAX_LISTED, Discovery, Scanned, Source
 from .errors import KernelcliError, OutputRefused, UsageError, WriteError
 from .io.naming import batch_output
-from .io.output_checks import exists_message, folder_writable, name_problem, output_folder, output_problem, store_problem
+from .io.output_checks import (exists_message, folder_writable, name_problem, output_folder, output_problem, same_file,
+                                store_problem)
 from .io.reads import input_identities
 from .records import record
 
@@ -280,7 +281,7 @@ def check_report_path(
     problem = output_problem(dest, inputs, force=force)
     if problem is None or problem == exists_message(dest):  # (not "use --force": it would not help)
         problem = store_problem(dest, inputs, outputs) or problem
-    if problem is None and any(os.path.abspath(dest) == os.path.abspath(o) for o in outputs):
+    if problem is None and any(same_file(dest, o) for o in outputs):  # (also through a link, made or to be made)
         problem = f"{dest}: is also the output; choose another --report file"
     if problem:  # named as its missing folder is, and as the README quotes it ("adir: is a folder" said no option)
         raise OutputRefused(f"--report {problem}")

@@ -46,15 +46,23 @@ def folder_writable(folder: Path) -> bool:
 
 
 def same_file(a: Path, b: Path) -> bool:
-    """True when ``a`` and ``b`` are the same file, also through a symlink or a hardlink.
+    """True when ``a`` and ``b`` are the same file, also through a symlink or a hardlink, and also where the file
+    does not exist yet: a link to a missing file names the file it would create (two outputs, one written through
+    the link, were both written and the link replaced).
 
     >>> import tempfile; folder = Path(tempfile.mkdtemp()); _ = (folder / "a.png").write_bytes(b"x")
     >>> (folder / "link.png").symlink_to(folder / "a.png"); same_file(folder / "a.png", folder / "link.png")
+    True
+    >>> (folder / "new_link.png").symlink_to("new.png"); same_file(folder / "new.png", folder / "new_link.png")
     True
     """
     try:
         return os.path.samefile(a, b)
     except (OSError, ValueError):
+        pass
+    try:
+        return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+    except (OSError, ValueError):  # (a loop of links: the names as given)
         return os.path.abspath(a) == os.path.abspath(b)
 
 
