@@ -100,7 +100,7 @@ def gallery_file(
     """Apply every catalogue kernel (or one family) to one image and draw them as one sheet.
 
     "same" padding (``pad_value``: the fill of ``pad_mode="constant"``), per channel (a colour tile for an
-    RGB input); each map stretched on its own.  Kernels are applied one at a time and reduced to a tile at
+    RGB input, whose three maps are stretched together); each map stretched on its own.  Kernels are applied one at a time and reduced to a tile at
     once, so a large image never holds every full-size map in memory.  A 3-D kernel whose depth differs
     from the image's channels is left out, with a note.  ``shown_name`` titles the sheet
     (default: the input's file name; the CLI gives ``stdin`` for a piped input).
@@ -109,7 +109,7 @@ def gallery_file(
     from .io import formats
     from .catalog import kernel_path_note, kernel_size_text, list_kernels
     from .banks import as_slices, filter_bank
-    from .montage import DEFAULT_TILE, range_text, render_montage, to_display, write_sheet
+    from .montage import DEFAULT_TILE, range_text, render_montage, stretch_note, to_display, write_sheet
 
     kernels = list_kernels(family)
     src = formats.check_input_path(input_path)
@@ -136,8 +136,8 @@ def gallery_file(
     _named(src, lambda: ndsupport.check_whole(data, ndsupport.compute_dtype(data.dtype)))
     work, factor = tile_scale_image(data, tile or DEFAULT_TILE)
     filled = f" {pad_value:g}" if mode == "constant" and pad_value != 0 else ""
-    sheet_notes = [f"padding same ({mode}{filled}), cross-correlation; each map stretched from its min (black) to its max "
-                   "(white)"]
+    colour_tiles = colour and channels == 3 and any(len(k.shape) == 2 for k in kernels)  # (montage_tiles' rule)
+    sheet_notes = [f"padding same ({mode}{filled}), cross-correlation; {stretch_note(colour_tiles)}"]
     if factor > 1:
         reduced = f"maps computed on the image reduced {factor}x{factor} (area average) to {work.shape[0]}x{work.shape[1]}, the tiles' scale"
         notes.append(f"{src.name}: {reduced}; ranges are those of the reduced maps")

@@ -448,9 +448,11 @@ def run_maps_job(
     if montage_path is not None:  # refused before --out is written, not after
         from .montage import DEFAULT_TILE
 
+        from .jobs_montage import sheet_header
+        from .montage import is_colour
+
         tiles, planes = montage_tiles(bank, colour=order != "zyx"), "slice" if order == "zyx" else "channel"
-        # (a piped input's sheet is titled 'stdin', as its messages name it)
-        title, sheet_notes = f"{piped_stream(src) or src.name}: {label}", [f"{describe}; each map stretched from its min (black) to its max (white)"] if describe else []
+        title, sheet_notes = sheet_header(src, label, describe, any(is_colour(values) for _, values in tiles))
         check_sheet_memory(f"convolve {src.name}", len(tiles), DEFAULT_TILE, len(sheet_notes))
         check_sheet_sides(montage_path, data.shape, [values.shape for _, values in tiles], title=title, notes=sheet_notes)
     if out_path is not None:

@@ -25,10 +25,11 @@ def montage_by_part(src: Path, data: Any, label: str, compute_part: Callable[[An
     tiles (:func:`kernelcli.montage.drawn_tile`), then dropped: what :func:`montage_alone` writes."""
     from .jobs_common import check_finite_result
     from .banks import as_slices
-    from .montage import drawn_tile, montage_scale
+    from .montage import drawn_tile, is_colour, montage_scale
 
     tiles: list[tuple[str, Any]] = []
     labels: list[str] = []
+    colour = False
     low, high, scale, shape, dtype = float("inf"), float("-inf"), None, None, None
     for i in range(parts):
         bank = compute_part(data, i)
@@ -39,10 +40,12 @@ def montage_by_part(src: Path, data: Any, label: str, compute_part: Callable[[An
         if scale is None:  # (every kernel's maps have one size: the caller streams only then)
             shape, scale = bank.maps.shape[:2], montage_scale(data.shape, bank.maps.shape)
         labels.extend(bank.labels)
-        tiles.extend((name, drawn_tile(maps, scale)) for name, maps in montage_tiles(bank, colour=order != "zyx"))
-        del bank
+        made = montage_tiles(bank, colour=order != "zyx")
+        colour = colour or any(is_colour(maps) for _, maps in made)
+        tiles.extend((name, drawn_tile(maps, scale)) for name, maps in made)
+        del bank, made
     return {"tiles": tiles, "labels": labels, "extremes": (low, high), "scale": scale, "dtype": dtype,
-            "shape": (*shape, len(labels)), "planes": "slice" if order == "zyx" else "channel"}
+            "shape": (*shape, len(labels)), "planes": "slice" if order == "zyx" else "channel", "colour": colour}
 
 
 def montage_alone(src: Path, label: str, loaded: Any, data: Any, drawn: dict[str, Any], seconds: float,
@@ -51,7 +54,6 @@ def montage_alone(src: Path, label: str, loaded: Any, data: Any, drawn: dict[str
     montage alone: the maps' range, dtype and labels, the sheet as the file written."""
     from types import SimpleNamespace
 
-    from .io.naming import piped_stream
     from .montage import DEFAULT_TILE, render_montage, write_sheet
 
     tiles, (h, w, m) = drawn["tiles"], drawn["shape"]
@@ -61,7 +63,7 @@ def montage_alone(src: Path, label: str, loaded: Any, data: Any, drawn: dict[str
     if loaded.alpha is not None:
         report.input_shape = with_alpha(report.input_shape)
         report.notes.append(alpha_not_carried(src.name))
-    title, sheet_notes = f"{piped_stream(src) or src.name}: {label}", [f"{describe}; each map stretched from its min (black) to its max (white)"] if describe else []
+    title, sheet_notes = sheet_header(src, label, describe, drawn["colour"])
     check_sheet_memory(f"convolve {src.name}", len(tiles), DEFAULT_TILE, len(sheet_notes))
     sheet = render_montage(data, tiles, title=title, notes=sheet_notes, planes=drawn["planes"],
                            source_shape=report.input_shape, scale=drawn["scale"])
@@ -74,6 +76,21 @@ def montage_alone(src: Path, label: str, loaded: Any, data: Any, drawn: dict[str
     if encoding is not None:
         report.notes.extend(encoding.ignored_by(montage_path))
     return report
+
+
+def sheet_header(src: Path, label: str, describe: str, colour: bool) -> tuple[str, list[str]]:
+    """The title and the notes of a ``convolve --montage`` sheet: the input and the call's ``label``, then the options
+    (``describe``) and how the tiles are stretched (``colour``: there is a colour tile, whose three maps are
+    stretched together: :func:`kernelcli.montage.stretch_note`).
+
+    >>> sheet_header(Path("ct.png"), "convolve sobel_v, sobel_h", "padding same (constant)", False)[0]
+    'ct.png: convolve sobel_v, sobel_h'
+    """
+    from .io.naming import piped_stream
+    from .montage import stretch_note
+
+    # (a piped input's sheet is titled 'stdin', as its messages name it)
+    return f"{piped_stream(src) or src.name}: {label}", [f"{describe}; {stretch_note(colour)}"] if describe else []
 
 
 def montage_tiles(bank: Any, colour: bool = True) -> list[tuple[str, Any]]:

@@ -3,7 +3,9 @@
 A feature map's values can be anything (an edge map runs from -400 to +400, a blur keeps
 0..255, a sigmoid sits in 0..1), so every tile is stretched from its own minimum (black) to
 its own maximum (white); the label under it gives its name and that range (with the digits that
-tell the two apart).  The input and its maps are drawn at one scale, the one
+tell the two apart).  A colour tile (one kernel on three channels) stretches its three maps together,
+from the lowest of their minima to the highest of their maxima: stretched one by one they would
+show colours the maps do not have, and its label says so (``RGB together: [-844, 738]``).  The input and its maps are drawn at one scale, the one
 that fits the largest of them in a cell: tiny matrices are enlarged by whole cells (nearest neighbour),
 large pictures reduced with area averaging, so a map smaller than the input (a stride, "valid" padding)
 shows smaller than the input, by as much.
@@ -77,18 +79,41 @@ def _input_display(source: np.ndarray, planes: str = "channel") -> tuple[np.ndar
     return to_display(s), note
 
 
+#: how a sheet's tiles are stretched, said in its note (:func:`stretch_note`)
+EACH_STRETCHED = "each map stretched from its min (black) to its max (white)"
+COLOUR_STRETCHED = "a colour tile's three maps stretched together, from the lowest minimum to the highest maximum"
+#: a colour tile's range under it (:func:`range_text`): one range for its three maps
+COLOUR_RANGE = "RGB together: "
+
+
+def stretch_note(colour: bool) -> str:
+    """How a sheet's tiles are stretched, for its note; ``colour``: the sheet has a colour tile.
+
+    >>> stretch_note(True)
+    "each map stretched from its min (black) to its max (white); a colour tile's three maps stretched together, from the lowest minimum to the highest maximum"
+    """
+    return EACH_STRETCHED + (f"; {COLOUR_STRETCHED}" if colour else "")
+
+
+def is_colour(values: Any) -> bool:
+    """True for a colour tile's maps, (h, w, 3), as :func:`render_montage` takes them (not yet stretched)."""
+    return np.ndim(values) == 3 and np.shape(values)[2] == 3
+
+
 def range_text(values: Any) -> str:
     """A map's range as short text: ``[-4, 4]``, ``[0.0312, 0.969]``, ``[1000, 1004]`` (as many digits as tell
-    the ends apart: 3 gave ``[1e+03, 1e+03]``), ``[-3.34e3, 3.34e3]``, or ``constant 0``.
+    the ends apart: 3 gave ``[1e+03, 1e+03]``), ``[-3.34e3, 3.34e3]``, or ``constant 0``; a colour tile's
+    (h, w, 3) maps, stretched together, have one range, said to be theirs together (:data:`COLOUR_RANGE`).
 
     >>> range_text(np.array([-4.0, 4.0])), range_text(np.array([1000.0, 1004.0])), range_text(np.zeros(3))
     ('[-4, 4]', '[1000, 1004]', 'constant 0')
+    >>> range_text(np.zeros((2, 2, 3)))
+    'RGB together: constant 0'
     """
     v = np.asarray(values)
     lo, hi = range_pair(float(v.min()), float(v.max()))
-    if lo == hi:
-        return f"constant {lo}"
-    return f"[{lo}, {hi}]"
+    text = f"constant {lo}" if lo == hi else f"[{lo}, {hi}]"
+    return COLOUR_RANGE + text if is_colour(v) else text
 
 
 def _header(title: str | None, notes: Sequence[str], width: int) -> tuple[list[str], list[str]]:
@@ -226,7 +251,7 @@ def render_montage(
         three channels), stretched min..max otherwise.
     tiles : sequence of (label, map) or (label, map, caption)
         Each map (h, w), or (h, w, 3) to show three maps as one colour picture; every tile
-        is stretched from its own min to its own max.  A map may also come already
+        is stretched from its own min to its own max (a colour tile's three maps together).  A map may also come already
         stretched, as ``(label, (uint8 pixels, range text))`` (see :func:`to_display`), or
         stretched and drawn at ``scale`` (:func:`drawn_tile`), so that a caller need not
         keep every full-size map in memory.  A caption (such as the kernel's family and

@@ -55,3 +55,55 @@ def test_same_file_follows_a_dangling_link(tmp_path):
     (tmp_path / "l2").symlink_to("sub/../t")
     assert same_file(tmp_path / "l1", tmp_path / "t") and same_file(tmp_path / "t", tmp_path / "l1")
     assert not same_file(tmp_path / "l1", tmp_path / "u")
+
+
+# 1: a colour tile stretches its three maps together (which keeps their hue), but the sheet's note, the README and
+# --help said each map is stretched on its own, and the tile's one range read as a grey map's
+
+def _rgb(path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    a = np.zeros((64, 64, 3), np.uint8)
+    a[..., 1], a[..., 2] = rng.integers(0, 255, (64, 64)), rng.integers(0, 4, (64, 64))
+    Image.fromarray(a).save(path)
+
+
+@pytest.mark.parametrize("args", [
+    ["convolve", "r0.png", "-k", "sobel_v", "-k", "sobel_h", "--montage", "m.png"],
+    ["convolve", "r0.png", "-k", "sobel_v", "-k", "sobel_h", "--montage", "m.png", "--out", "m.npy"],
+    ["gallery", "r0.png", "--family", "edge", "--out", "m.png"],
+], ids=["montage", "montage+out", "gallery"])
+def test_a_colour_tile_says_its_three_maps_are_stretched_together(invoke, tmp_path, monkeypatch, args):
+    from kernelcli.montage import COLOUR_STRETCHED
+
+    _rgb(tmp_path / "r0.png")
+    shown = drawn_text(monkeypatch)
+    r = invoke(*args, "-q")
+    assert r.exit_code == 0, r.output
+    text = " ".join(shown)
+    assert COLOUR_STRETCHED in text.replace("  ", " ") or "stretched together" in text, shown
+    assert "each map stretched from its min (black) to its max (white)" in text, shown
+    assert any(line.startswith("RGB together: [") for line in shown), shown
+
+
+def test_a_grey_sheet_says_nothing_of_colour_tiles(invoke, phantom, monkeypatch):
+    shown = drawn_text(monkeypatch)
+    r = invoke("convolve", "phantom.png", "-k", "sobel_v", "-k", "sobel_h", "--montage", "m.png", "-q")
+    assert r.exit_code == 0, r.output
+    assert not any("together" in line for line in shown), shown
+
+
+def test_the_joint_stretch_is_kept_and_the_colour_tiles_range_is_the_three_maps(tmp_path):
+    from kernelcli.montage import range_text, to_display
+
+    maps = np.zeros((4, 4, 3))
+    maps[..., 1] = np.arange(16).reshape(4, 4) * 10 - 80.0
+    assert range_text(maps) == "RGB together: [-80, 70]"
+    shown = to_display(maps)
+    assert shown[..., 0].min() == shown[..., 0].max() == to_display(np.array([-80.0, 0.0, 70.0]))[1]  # (not black)
+
+
+def test_montage_help_says_a_colour_tile_is_stretched_together(invoke):
+    r = invoke("convolve", "--help")
+    assert "stretched together" in " ".join(r.stdout.split()), r.stdout

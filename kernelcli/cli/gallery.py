@@ -58,7 +58,8 @@ def gallery(
 
     The input is on the left; each kernel's result ("same" padding, cross-correlation,
     each channel filtered alone: a colour tile for an RGB image) is stretched from its
-    own minimum (black) to its own maximum (white), and labelled with its name, family,
+    own minimum (black) to its own maximum (white), a colour tile's three maps together
+    (from the lowest minimum to the highest maximum), and labelled with its name, family,
     size and range.
     """
     from ..io.image_writing import Encoding

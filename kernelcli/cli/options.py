@@ -182,7 +182,8 @@ HELP: dict[str, str] = {
     "bias_file": "The bias (K,) for --weights, saved with numpy.save.",
     "weights": "A trained filter bank (K, C, f, f) saved with numpy.save, PyTorch's layout (model.conv1.weight); "
     "replaces --kernel.",
-    "montage": "Also draw the input and every map, each stretched on its own and labelled, into this picture "
+    "montage": "Also draw the input and every map, each stretched on its own and labelled (a colour tile's three "
+    "maps stretched together, from the lowest minimum to the highest maximum), into this picture "
     f"({modes.SHEET_FORMATS_TEXT}; a file, not stdout).",
     "max_pixels": f"Refuse images with more pixels (decompression-bomb guard; default {limits.DEFAULT_MAX_PIXELS:,}).",
     "pool_op": f"Pooling operation (aliases: {_aliases(modes.POOL_ALIASES)}).",
