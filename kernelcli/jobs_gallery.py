@@ -62,12 +62,36 @@ def tile_scale_image(data: Any, tile: int) -> tuple[Any, int]:
     # Sum the f rows of each block, then the f columns: two passes that read memory in
     # order (uint8 sums stay whole numbers in float32, below 2**24 for f < 256; any other
     # dtype sums in float64, which neither rounds them as float32 would nor overflows where
-    # float32's sum of 3e38s would, and the mean, within the block's range, is then cast).
+    # float32's sum of 3e38s would, and the mean, within the block's range, is then cast; a float64
+    # image's sum can overflow near 1.8e308: those blocks are averaged again, scaled, by _scaled_means).
     dtype = np.float32 if data.dtype == np.uint8 and factor < 256 else np.float64
-    rows = data[: h * factor, : w * factor].reshape(h, factor, w * factor * channels).sum(axis=1, dtype=dtype)
-    blocks = rows.reshape(h, w, factor, channels).sum(axis=2)
-    blocks /= factor * factor
+    with np.errstate(over="ignore", invalid="ignore"):  # (an overflowed float64 sum, inf - inf too, is averaged again below)
+        rows = data[: h * factor, : w * factor].reshape(h, factor, w * factor * channels).sum(axis=1, dtype=dtype)
+        blocks = rows.reshape(h, w, factor, channels).sum(axis=2)
+        blocks /= factor * factor
+    if dtype == np.float64 and not np.isfinite(blocks).all():  # (a finite input: checked before; the sum overflowed)
+        _scaled_means(blocks, data[: h * factor, : w * factor].reshape(h, factor, w, factor, channels))
     return blocks.reshape(h, w, *rest).astype(compute_dtype(data.dtype), copy=False), factor
+
+
+def _scaled_means(blocks: Any, view: Any) -> None:
+    """Put in ``blocks`` (h, w, C) the means of the f x f blocks of ``view`` (h, f, w, f, C) where the float64 sum
+    overflowed (near the top of float64: 3x3 of 1.5e308): each such block scaled by its largest magnitude first, so
+    that its sum is at most f * f, then the mean scaled back (it lies within the block's range, so it is finite).
+    The other blocks keep the plain sum's mean, the pixels of every ordinary input.
+
+    >>> import numpy as np
+    >>> blocks = np.full((1, 1, 1), np.inf); _scaled_means(blocks, np.full((1, 3, 1, 3, 1), 1.5e308)); blocks.ravel()
+    array([1.5e+308])
+    """
+    import numpy as np
+
+    bad = np.nonzero(~np.isfinite(blocks))
+    f = view.shape[1]
+    values = view[bad[0], :, bad[1], :, bad[2]].astype(np.float64)  # (n, f, f): only the overflowed blocks
+    largest = np.abs(values).max(axis=(1, 2))
+    largest[largest == 0] = 1.0
+    blocks[bad] = (values / largest[:, None, None]).sum(axis=(1, 2)) / (f * f) * largest
 
 
 def _gallery_tiles(kernels: list[Any], channels: int, colour: bool) -> int:

@@ -107,3 +107,26 @@ def test_the_joint_stretch_is_kept_and_the_colour_tiles_range_is_the_three_maps(
 def test_montage_help_says_a_colour_tile_is_stretched_together(invoke):
     r = invoke("convolve", "--help")
     assert "stretched together" in " ".join(r.stdout.split()), r.stdout
+
+
+# 2: the gallery's reduction summed a float64 block before dividing: finite values near 1.5e308 became inf and were
+# refused in the API's words ("x: 79800 value(s) are NaN or infinite"), exit 2; convolve took the same file
+
+def test_a_gallery_of_float64_values_near_the_top_is_drawn(invoke, tmp_path):
+    np.save(tmp_path / "big64.npy", np.full((800, 900), 1.5e308))
+    r = invoke("gallery", "big64.npy", "--family", "basic", "--out", "g.png", "--json")
+    assert r.exit_code == 0, r.output
+    assert "NaN or infinite" not in r.output and (tmp_path / "g.png").exists()
+
+
+def test_the_reduction_cannot_overflow_and_keeps_ordinary_pixels():
+    from kernelcli.jobs_gallery import tile_scale_image
+
+    big = np.full((800, 900), 1.5e308)
+    big[:3, :3] = [[1.7e308, -1.7e308, 1e308]] * 3
+    image, f = tile_scale_image(big, 192)
+    assert f == 3 and np.isfinite(image).all()
+    assert image[1, 1] == 1.5e308 and image[0, 0] == pytest.approx(1e308 / 3, rel=1e-12)
+    x = np.random.default_rng(2).normal(size=(800, 900, 2)) * 1e300
+    plain = x[:798].reshape(266, 3, 900 * 2).sum(axis=1).reshape(266, 300, 3, 2).sum(axis=2) / 9  # (as before)
+    assert np.array_equal(tile_scale_image(x, 192)[0], plain)
