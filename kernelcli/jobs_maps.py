@@ -22,7 +22,7 @@ from .io.naming import piped_stream, safe_stem
 from .job_checks import zyx_kernels
 from .jobs_common import (ConvolveOptions, Report, _named, _write_single, alpha_not_carried, check_conv_peak,
                           convolve_volume_array, float32_tiff_note, with_alpha)
-from .jobs_montage import check_sheet_memory, check_sheet_sides, montage_tiles  # noqa: F401 - re-exported (their former home)
+from .jobs_montage import bank_tile_shapes, check_sheet_memory, check_sheet_sides, montage_tiles  # noqa: F401 - re-exported (their former home)
 from .modes import MONTAGE_NOT_STDOUT, SHEET_SUFFIXES
 from .volume_inputs import VOLUME_SUFFIXES
 
@@ -134,6 +134,7 @@ def convolve_bank_file(
         rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options), layout=options.layout,
         encoding=options.encoding, channels=depths.pop() if len(depths) == 1 else None, refuse_channels=refuse,
         compute_part=(lambda data, i: compute(data, [i])) if alike else None, parts=len(kernels),
+        tile_shapes=lambda shape, colour: bank_tile_shapes(shape, [k.shape for k in kernels], options, colour),
     )
     if len(kernels) == 1:
         report.kernel = names[0]
@@ -198,6 +199,7 @@ def layer_file(
         rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options), layout=options.layout,
         encoding=options.encoding, channels=int(weights.shape[1]), refuse_channels=refuse,
         compute_part=lambda data, k: compute(data, [k]), parts=filters,
+        tile_shapes=lambda shape, colour: bank_tile_shapes(shape, [weights.shape[1:]] * filters, options, colour),
     )
 
 
@@ -365,6 +367,7 @@ def run_maps_job(
     refuse_channels: Callable[[int, bool], str] | None = None,
     compute_part: Callable[[Any, int], Any] | None = None,
     parts: int = 1,
+    tile_shapes: Callable[[Any, bool], Any] | None = None,
 ) -> Report:
     """Read one input, compute a :class:`~kernelcli.banks.BankResult`, write the maps and/or a montage.
     ``label`` may be a function of the (H, W[, C]) input.  ``channels``: the channel count the call's weights or (C, f, f) kernels take (it picks an array's layout where
@@ -380,6 +383,8 @@ def run_maps_job(
     ``compute_part(data, i)``: the bank of kernel (or filter) ``i`` of ``parts`` alone, the maps ``compute``
     gives it.  With it, a montage that is the only output is drawn one kernel at a time, each kernel's maps
     turned into tiles before the next is computed (a 12-megapixel photo's bank held 0.9-1.2 GB for 3-4 kernels).
+    ``tile_shapes(input shape, colour)``: the montage's tiles' shapes (:func:`kernelcli.jobs_montage.bank_tile_shapes`),
+    so that a sheet too large is refused before any map is computed.
     """
     from .io import formats
 
@@ -402,6 +407,10 @@ def run_maps_job(
 
         raise ShapeError(f"{src}: {refuse_channels(have, loaded.alpha is not None)}")
     label = label(data) if callable(label) else label  # (a bank's [sum] depends on the input's channels)
+    if montage_path is not None and tile_shapes is not None:
+        from .jobs_montage import check_sheet_before_maps
+
+        check_sheet_before_maps(src, montage_path, label, describe, data.shape, tile_shapes(data.shape, order != "zyx"))
     if compute_part is not None and not single and montage_path is not None and out_path is None and loaded.kind != "matrix":
         # the montage alone is written: no map is needed at full size once it is a tile
         from .jobs_montage import montage_alone, montage_by_part

@@ -130,3 +130,64 @@ def test_the_reduction_cannot_overflow_and_keeps_ordinary_pixels():
     x = np.random.default_rng(2).normal(size=(800, 900, 2)) * 1e300
     plain = x[:798].reshape(266, 3, 900 * 2).sum(axis=1).reshape(266, 300, 3, 2).sum(axis=2) / 9  # (as before)
     assert np.array_equal(tile_scale_image(x, 192)[0], plain)
+
+
+# 3: `convolve --montage` computed every map (with --out, the whole bank) before it refused a sheet too tall for JPEG
+# or too large for the memory allowed; the gallery refuses both before any map
+
+@pytest.fixture
+def maps_made(monkeypatch):
+    """The kernels each filter bank is computed with, as it is called."""
+    import kernelcli.banks as banks
+
+    made: list[int] = []
+    bank = banks.filter_bank
+
+    def counted(x, kernels, *args, **kwargs):
+        made.append(len(kernels))
+        return bank(x, kernels, *args, **kwargs)
+
+    monkeypatch.setattr(banks, "filter_bank", counted)
+    return made
+
+
+KERNELS3 = ["-k", "sobel_v", "-k", "sobel_h", "-k", "box_3x3"]
+
+
+@pytest.mark.parametrize("out", [[], ["--out", "c.npy"]], ids=["alone", "with-out"])
+def test_a_sheet_too_tall_for_jpeg_is_refused_before_any_map(invoke, tmp_path, maps_made, out):
+    np.save(tmp_path / "ch.npy", np.random.default_rng(0).normal(size=(4, 4, 1000)).astype(np.float32))
+    r = invoke("convolve", "ch.npy", "--layout", "hwc", *KERNELS3, "--montage", "c.jpg", *out, "-q")
+    assert r.exit_code == 2, r.output
+    assert "65500" in r.stderr, r.stderr
+    assert maps_made == [] and not (tmp_path / "c.npy").exists()
+
+
+@pytest.mark.parametrize("out", [[], ["--out", "c.npy"]], ids=["alone", "with-out"])
+def test_a_sheet_too_large_for_memory_is_refused_before_any_map(invoke, tmp_path, maps_made, monkeypatch, out):
+    monkeypatch.setenv("KERNELCLI_MAX_MEMORY", "100M")
+    np.save(tmp_path / "ch.npy", np.random.default_rng(0).normal(size=(4, 4, 1000)).astype(np.float32))
+    r = invoke("convolve", "ch.npy", "--layout", "hwc", *KERNELS3, "--montage", "c.png", *out, "-q")
+    assert r.exit_code == 2, r.output
+    assert "a sheet of 3000 tiles" in r.stderr, r.stderr
+    assert maps_made == []
+
+
+@pytest.mark.parametrize("shape, kernels, kw", [
+    ((9, 11, 3), [(3, 3), (5, 5)], {}),
+    ((9, 11, 3), [(3, 3), (3, 3, 3)], {"padding": "valid", "stride": 2}),
+    ((9, 11, 3), [(3, 3)], {"combine": "sum", "dilation": 2}),
+    ((9, 11), [(2, 2), (2, 2)], {"padding": (1, 0, 2, 1)}),
+    ((9, 11, 4), [(3, 3), (3, 3)], {"padding": "valid"}),
+], ids=["rgb", "rgb-3d-stride", "sum", "grey-padding", "four-channels"])
+@pytest.mark.parametrize("colour", [True, False])
+def test_the_tiles_shapes_are_known_before_the_maps(shape, kernels, kw, colour):
+    from kernelcli.banks import filter_bank
+    from kernelcli.jobs_common import ConvolveOptions
+    from kernelcli.jobs_montage import bank_tile_shapes, montage_tiles
+
+    options = ConvolveOptions(**kw)
+    x = np.random.default_rng(3).random(shape)
+    weights = [np.ones(k) for k in kernels]
+    bank = filter_bank(x, weights, [f"k{i}" for i in range(len(kernels))], **options.conv_kwargs())
+    assert bank_tile_shapes(shape, kernels, options, colour) == [v.shape for _, v in montage_tiles(bank, colour)]
