@@ -491,7 +491,8 @@ def run_maps_job(
         if out_path is None and rescale is not None:  # given, and nothing done: as for several maps in a .tif
             report.notes.append(f"{montage_path.name}: --rescale {rescale} is for the data output (--out); a montage "
                                 "stretches each map from its min to its max")
-        if report.output is None:  # the sheet is the file written: its array, as every record gives it (not the maps')
+        if report.output is None and report.matrix is None:  # the sheet is the file written: its array, as every record
+            # gives it (not the maps'); a matrix's maps went to stdout, which the record names (its `montage`: the sheet)
             report.output = str(montage_path)
             report.output_shape = [sheet.height, sheet.width, 3]
             report.total = sheet.height * sheet.width * 3

@@ -191,3 +191,29 @@ def test_the_tiles_shapes_are_known_before_the_maps(shape, kernels, kw, colour):
     weights = [np.ones(k) for k in kernels]
     bank = filter_bank(x, weights, [f"k{i}" for i in range(len(kernels))], **options.conv_kwargs())
     assert bank_tile_shapes(shape, kernels, options, colour) == [v.shape for _, v in montage_tiles(bank, colour)]
+
+
+# 4: a matrix input with --montage printed its maps on stdout, but the record's output/output_shape were the sheet's
+# ('ex.png', [296, 624, 3]) and the summary named only the sheet
+
+MATRIX = "3,1,2,7,4\n1,5,8,9,3\n2,7,2,5,1\n0,1,3,1,7\n4,2,1,6,2\n"
+
+
+@pytest.mark.parametrize("kernels, shape", [(["-k", "prewitt_v", "-k", "prewitt_h"], [3, 3, 2]), (["-k", "prewitt_v"], [3, 3])],
+                         ids=["bank", "one"])
+def test_a_matrix_with_a_montage_records_the_maps_on_stdout(invoke, tmp_path, kernels, shape):
+    (tmp_path / "m.csv").write_text(MATRIX)
+    r = invoke("convolve", "m.csv", *kernels, "--padding", "valid", "--montage", "ex.png", "--json", "--report", "r.json")
+    assert r.exit_code == 0, r.output
+    for record in (json.loads(r.stdout), json.loads((tmp_path / "r.json").read_text())["items"][0]):
+        assert record["output"] == "stdout" and record["output_shape"] == shape, record
+        assert record["total"] == int(np.prod(shape)) and record["montage"] == "ex.png", record
+    assert (tmp_path / "ex.png").exists()
+
+
+def test_a_matrix_with_a_montage_names_both_in_its_summary(invoke, tmp_path):
+    (tmp_path / "m.csv").write_text(MATRIX)
+    r = invoke("convolve", "m.csv", "-k", "prewitt_v", "-k", "prewitt_h", "--padding", "valid", "--montage", "ex.png")
+    assert r.exit_code == 0, r.output
+    assert "-> stdout 3x3x2, sheet ex.png, range" in r.stderr, r.stderr
+    assert r.stdout.startswith("# prewitt_v\n"), r.stdout

@@ -178,6 +178,8 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
         record.finished(_timed(result, start))
         if getattr(result, "output", None) is not None:  # the default name the job chose (a volume's, a tiled run's)
             record.output = str(result.output)
+        elif getattr(result, "matrix", None) is not None:  # a matrix's maps printed on stdout (a --montage's sheet too)
+            record.output = "stdout"
     except BaseException as exc:  # recorded as a batch records it, then handled by `guarded` as without --report
         if not (isinstance(exc, SystemExit) or _click_control(exc)):
             replaced = _replaced_stop(exc)  # a stop an extension's import replaced by its own error: the stop, not a bug

@@ -40,11 +40,14 @@ def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:
 
 
 def summary_line(report: Any, destination: str) -> str:
-    """The one-line summary of a file job: shapes, operation, where it went, range, time."""
+    """The one-line summary of a file job: shapes, operation, where it went, range, time; a matrix's maps printed on
+    stdout beside a sheet (``--montage``) name the sheet after them (``-> stdout 3x3x2, sheet ex.png``)."""
     shape_in = "x".join(map(str, report.input_shape))
     shape_out = "x".join(map(str, report.output_shape))
+    montage = getattr(report, "montage", None)
+    sheet = f", sheet {montage}" if destination == "stdout" and montage else ""
     return single_line(shown(
-        f"{report.input} {shape_in}, {report.operation} -> {destination} {shape_out}, "
+        f"{report.input} {shape_in}, {report.operation} -> {destination} {shape_out}{sheet}, "
         f"range [{_extreme(report.minimum)}, {_extreme(report.maximum)}], {report.seconds * 1000:.1f} ms"
     ))
 
