@@ -131,7 +131,7 @@ def convolve_bank_file(
 
     report = run_maps_job(
         input_path, label, compute, single=len(kernels) == 1, out=out, montage=montage, force=force,
-        rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options), layout=options.layout,
+        rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options, bias), layout=options.layout,
         encoding=options.encoding, channels=depths.pop() if len(depths) == 1 else None, refuse_channels=refuse,
         compute_part=(lambda data, i: compute(data, [i])) if alike else None, parts=len(kernels),
         tile_shapes=lambda shape, colour: bank_tile_shapes(shape, [k.shape for k in kernels], options, colour),
@@ -158,8 +158,10 @@ def layer_file(
     out: str | Path | None,
     montage: str | Path | None = None,
     force: bool = False,
+    bias_file: str | None = None,
 ) -> Report:
-    """Run a trained first layer, ``weights`` (K, C, f, f) and ``bias`` (K,), on one input.
+    """Run a trained first layer, ``weights`` (K, C, f, f) and ``bias`` (K,), on one input (``bias_file``: the file the
+    bias was read from, named on a montage's option line).
 
     The result is ``activation(conv2d(x, weights) + bias)`` with PyTorch's numbers, as
     (H', W', K); one filter gives a single map written like any single result.
@@ -196,8 +198,8 @@ def layer_file(
 
     return run_maps_job(
         input_path, label, compute, single=filters == 1, out=out, montage=montage, force=force,
-        rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options), layout=options.layout,
-        encoding=options.encoding, channels=int(weights.shape[1]), refuse_channels=refuse,
+        rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options, bias, bias_file),
+        layout=options.layout, encoding=options.encoding, channels=int(weights.shape[1]), refuse_channels=refuse,
         compute_part=lambda data, k: compute(data, [k]), parts=filters,
         tile_shapes=lambda shape, colour: bank_tile_shapes(shape, [weights.shape[1:]] * filters, options, colour),
     )
@@ -234,14 +236,17 @@ def _channels_text(spans: int, have: int, alpha: bool) -> str:
     return f"{numtext.counted(spans, 'channel')}, but the input has {said}" + (" (the alpha is not an input)" if alpha else "")
 
 
-def _describe_options(options: ConvolveOptions) -> str:
+def _describe_options(options: ConvolveOptions, bias: Any = None, bias_file: str | None = None) -> str:
     """One line for a montage: every option the maps were made with (padding and its border where something is
-    padded, stride, dilation, and a --flip or --kernel-scale given), as the record's operation names them.
+    padded, stride, dilation, and a --flip, --kernel-scale, --bias (its values, or ``bias_file``: the --bias-file
+    they came from) or --activation given), as the record's operation names them.
 
     >>> _describe_options(ConvolveOptions(pad_value=255, flip=True, kernel_scale="0.5"))
     'padding same (constant 255), stride 1, dilation 1, flipped (true convolution), --kernel-scale 0.5'
     >>> _describe_options(ConvolveOptions(padding="valid", pad_mode="reflect")), _describe_options(ConvolveOptions(padding=(1, 1, 1, 1)))
     ('padding valid, stride 1, dilation 1', 'padding 1 (constant), stride 1, dilation 1')
+    >>> _describe_options(ConvolveOptions(activation="relu"), [3.0, -2.5])
+    'padding same (constant), stride 1, dilation 1, --bias 3,-2.5, --activation relu'
     """
     from .modes import canonical_padding, pads_nothing
 
@@ -251,7 +256,16 @@ def _describe_options(options: ConvolveOptions) -> str:
     border = "" if pads_nothing(options.padding) else f" ({options.pad_mode}{fill})"
     text = f"padding {padding}{border}, stride {options.stride}, dilation {options.dilation}"
     text += ", flipped (true convolution)" if options.flip else ""
-    return text + (f", --kernel-scale {options.kernel_scale}" if options.kernel_scale is not None else "")
+    text += f", --kernel-scale {options.kernel_scale}" if options.kernel_scale is not None else ""
+    if bias_file is not None:
+        text += f", --bias-file {bias_file}"
+    elif bias is not None:  # (the values as the maps took them: 3 and 300 drew different maps under one title)
+        import numpy as np
+
+        from .io.matrices import format_number
+
+        text += f", --bias {','.join(format_number(float(b)) for b in np.ravel(bias))}"
+    return text + (f", --activation {options.activation}" if options.activation not in (None, "none") else "")
 
 
 #: what a filter bank's several maps are written as (a montage draws them as a picture)

@@ -217,3 +217,25 @@ def test_a_matrix_with_a_montage_names_both_in_its_summary(invoke, tmp_path):
     assert r.exit_code == 0, r.output
     assert "-> stdout 3x3x2, sheet ex.png, range" in r.stderr, r.stderr
     assert r.stdout.startswith("# prewitt_v\n"), r.stdout
+
+
+# 7: a sheet's title said `[bias]` but not the bias: --bias 3 and --bias 300 (with relu) drew different maps under
+# identical titles and option lines
+
+@pytest.mark.parametrize("bias, said", [("3", "--bias 3, --activation relu"), ("300", "--bias 300, --activation relu"),
+                                        ("3,-2.5", "--bias 3,-2.5, --activation relu")])
+def test_the_option_line_gives_the_bias_and_the_activation(invoke, phantom, monkeypatch, bias, said):
+    shown = drawn_text(monkeypatch)
+    r = invoke("convolve", "phantom.png", "-k", "sobel_v", "-k", "sobel_h", "--bias", bias, "--activation", "relu",
+               "--montage", "m.png", "-q")
+    assert r.exit_code == 0, r.output
+    assert said in " ".join(shown), shown
+
+
+def test_the_option_line_names_the_bias_file(invoke, phantom, monkeypatch):
+    np.save(phantom / "w5.npy", np.random.default_rng(5).normal(size=(2, 1, 3, 3)))
+    np.save(phantom / "b5.npy", np.array([0.5, -1.0]))
+    shown = drawn_text(monkeypatch)
+    r = invoke("convolve", "phantom.png", "--weights", "w5.npy", "--bias-file", "b5.npy", "--montage", "m.png", "-q")
+    assert r.exit_code == 0, r.output
+    assert "--bias-file b5.npy" in " ".join(shown), shown

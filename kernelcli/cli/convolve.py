@@ -283,7 +283,7 @@ def convolve(
     read = partial(read_reported, input, out=out, montage=montage, report=report_file, force=force)
     if weights is not None:
         layer = read(lambda: layer_weights(kernel, kernel_scale, combine, weights, bias_file, bias))
-        report = _run_weights(input, weights, *layer, options, batch, out=out, montage=montage, force=force)
+        report = _run_weights(input, weights, *layer, options, batch, out=out, montage=montage, force=force, bias_file=bias_file)
     else:
         kernels, values = read(lambda: kernel_bank(input, kernel, bias_file, bias, scale))
         report = _run_kernels(input, kernels, values, options, batch, out=out, montage=montage, force=force)
@@ -403,12 +403,14 @@ def _run_kernels(input: Path, kernels: list[Any], values: Any, options: Any, bat
     )
 
 
-def _run_weights(input: Path, weights: Path, w: Any, values: Any, options: Any, batch: BatchOptions, *, out, montage, force) -> Any:
+def _run_weights(input: Path, weights: Path, w: Any, values: Any, options: Any, batch: BatchOptions, *, out, montage, force,
+                 bias_file: Optional[Path] = None) -> Any:
     from ..jobs_maps import layer_file, layer_name
 
     target = _target(input, out, montage, layer_name(options, values, weights.stem), w.shape[0] > 1, batch)
     return run_reported(
-        input, lambda: layer_file(input, w, options, name=weights.stem, bias=values, out=target, montage=montage, force=force),
+        input, lambda: layer_file(input, w, options, name=weights.stem, bias=values, out=target, montage=montage, force=force,
+                                  bias_file=None if bias_file is None else str(bias_file)),
         outputs=[target or montage, montage], report=batch.report, force=force,
     )
 
