@@ -65,8 +65,13 @@ def to_display(values: Any) -> np.ndarray:
 
 
 def _input_display(source: np.ndarray, planes: str = "channel") -> tuple[np.ndarray, str]:
-    """The input as a picture: 8-bit data as it is, anything else stretched; colour kept for 3 channels
-    (not for 3 slices of a volume: ``planes="slice"``, which shows the first slice)."""
+    """The input as a picture: 8-bit data as it is, anything else stretched, which its label then says (``constant
+    200`` drawn black, ``[1000, 9000] stretched``); colour kept for 3 channels (not for 3 slices of a volume:
+    ``planes="slice"``, which shows the first slice).
+
+    >>> _input_display(np.full((2, 2), 200, np.uint16))[1], _input_display(np.array([[1.0, 9.0]]))[1]
+    (', constant 200', ', [1, 9] stretched')
+    """
     s = np.asarray(source)
     note = ""
     if s.ndim == 3 and s.shape[2] == 1:
@@ -76,7 +81,8 @@ def _input_display(source: np.ndarray, planes: str = "channel") -> tuple[np.ndar
         s = s[..., 0]
     if s.dtype == np.uint8:
         return s, note
-    return to_display(s), note
+    shown = range_text(s)  # (a constant input is drawn black: said, as a constant map's tile says it)
+    return to_display(s), f"{note}, {shown}" + ("" if "constant" in shown else " stretched")
 
 
 #: how a sheet's tiles are stretched, said in its note (:func:`stretch_note`)

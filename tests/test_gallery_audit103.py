@@ -167,7 +167,8 @@ class TestInputTileShape:
         r = invoke(command[0], "v.npy", "--layout", layout, *command[1:], "--json", "-q")
         assert r.exit_code == 0, r.output
         assert json.loads(r.stdout)["input_shape"] == [3, 40, 30]
-        assert drawn[0] == ("input", [size])
+        name, [details] = drawn[0]  # (then how the float input is drawn: audit 156 #6)
+        assert name == "input" and details.startswith(f"{size}, ") and details.endswith(" stretched"), drawn[0]
 
 
 class TestOneScale:

@@ -239,3 +239,25 @@ def test_the_option_line_names_the_bias_file(invoke, phantom, monkeypatch):
     r = invoke("convolve", "phantom.png", "--weights", "w5.npy", "--bias-file", "b5.npy", "--montage", "m.png", "-q")
     assert r.exit_code == 0, r.output
     assert "--bias-file b5.npy" in " ".join(shown), shown
+
+
+# 6: the input tile did not say how it was drawn: 8-bit data as it is, anything else stretched min..max, so a constant
+# 16-bit image of 200 was drawn black under a label of only '30x40'
+
+@pytest.mark.parametrize("dtype, said", [(np.uint8, "30x40"), (np.uint16, "30x40, constant 200")])
+def test_the_input_tile_says_how_it_is_drawn(invoke, tmp_path, monkeypatch, dtype, said):
+    from PIL import Image
+
+    Image.fromarray(np.full((30, 40), 200, dtype)).save(tmp_path / "c.png")
+    shown = drawn_text(monkeypatch)
+    r = invoke("gallery", "c.png", "--family", "edge", "--out", "g.png", "-q")
+    assert r.exit_code == 0, r.output
+    assert said in shown and not any(line.startswith("30x40,") and line != said for line in shown), shown
+
+
+def test_a_stretched_input_tile_gives_its_range(invoke, tmp_path, monkeypatch):
+    np.save(tmp_path / "x.npy", np.linspace(1000, 9000, 30 * 40).reshape(30, 40))
+    shown = drawn_text(monkeypatch)
+    r = invoke("convolve", "x.npy", "-k", "sobel_v", "-k", "sobel_h", "--montage", "m.png", "-q")
+    assert r.exit_code == 0, r.output
+    assert "30x40, [1e3, 9e3] stretched" in shown, shown
