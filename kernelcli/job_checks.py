@@ -24,7 +24,7 @@ CLIP_NOTE_SHARE = 0.10
 def float32_tiff_note(report: Any, out_path: Path, result: Any) -> None:
     """Say that a float64 ``result`` went into a float32 TIFF (one map, or the pages of several), counting the values
     float32 rounds to 0 and those it keeps with fewer digits (below its normal range): 1e-50 was 0 in the file
-    without a word.  (A value beyond float32's range is refused before writing: :func:`kernelcli.io.image_writing.as_float32`.)"""
+    without a word.  (A value beyond float32's range is refused before writing: :func:`kernelcli.io.tiff_writing.as_float32`.)"""
     if str(getattr(result, "dtype", "")) == "float64":
         report.notes.append(f"{out_path.name}: the float64 result is stored as float32 (a TIFF here holds at most float32, "
                             f"about 7 significant digits{_below_float32(result)}); {keep_as(out_path, 'npy')} to keep every digit")

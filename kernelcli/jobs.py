@@ -100,7 +100,7 @@ def pad_file(
         check_peak(pad_peak(data.shape, pads, data.dtype.itemsize), label)
         return api.pad2d(data, widths, pad_mode=mode, pad_value=value, paths=paths)
 
-    from .io.image_writing import ValuesNotHeld
+    from .io.not_held import ValuesNotHeld
 
     try:
         return run_file_job(

@@ -489,7 +489,7 @@ def run_maps_job(
             if out_path.suffix.lower() == ".npy":
                 formats.write_result(out_path, from_hwc(maps, order) if volumes is None else volumes, force=force)
             else:
-                from .io.image_writing import write_tiff_pages
+                from .io.tiff_writing import write_tiff_pages
 
                 write_tiff_pages(out_path, maps, force=force)
                 float32_tiff_note(report, out_path, maps)  # (the single map's note; several maps went without it)

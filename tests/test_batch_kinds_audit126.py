@@ -87,7 +87,7 @@ def test_a_refusal_of_a_kind_that_takes_more_than_a_message_is_refused_in_its_pl
     """Review 51 #7: the refusal was rebuilt as type(exc)(text); ValuesNotHeld takes two arguments (a TypeError: exit 70)."""
     from kernelcli.batch_kinds import Kinds, refuse_what_no_kind_takes
     from kernelcli.errors import UsageError
-    from kernelcli.io.image_writing import ValuesNotHeld
+    from kernelcli.io.not_held import ValuesNotHeld
 
     def refuse(src):
         raise ValuesNotHeld(f"{src}: a PNG cannot hold it", "advice for pad")

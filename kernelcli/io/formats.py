@@ -40,7 +40,8 @@ from ..modes import canonical_rescale
 from ..whole_numbers import flag
 from .common import Loaded, Written, check_input_path, one_line, path_arg
 from .arrays import read_npy, write_npy
-from .image_writing import RESCALE_ARGUMENT, Encoding, ValuesNotHeld, check_finite_result, check_real_result, write_image
+from .image_writing import Encoding, check_finite_result, check_real_result, write_image
+from .not_held import RESCALE_ARGUMENT, ValuesNotHeld
 from .images import read_image
 from .matrices import read_matrix, write_matrix_csv
 from .naming import ARRAY_SUFFIXES, INPUT_SUFFIXES, MATRIX_SUFFIXES, OUTPUT_SUFFIXES

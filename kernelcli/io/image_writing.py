@@ -2,7 +2,7 @@
 
 Outputs: PNG, JPEG, TIFF, BMP (results through :func:`write_image`); rendered pictures
 (montages, sheets: :func:`write_picture`) and multi-page TIFFs of feature maps
-(:func:`write_tiff_pages`).  :class:`Encoding` says how they are encoded (JPEG quality,
+(:func:`.tiff_writing.write_tiff_pages`).  :class:`Encoding` says how they are encoded (JPEG quality,
 PNG compression).  Images come in through :mod:`kernelcli.io.images`.
 
 Policies
@@ -16,7 +16,7 @@ Policies
   (16-bit into JPEG, floats into PNG, uint32 or 64-bit integers into TIFF) is refused with a
   suggestion (TIFF or NPY); a float64 result goes into a TIFF as float32 (``Written.dtype`` says so;
   the command line adds a note, counting values float32 makes 0), a value beyond float32's range refused
-  (:func:`as_float32`).
+  (:func:`.tiff_writing.as_float32`).
 * Every file is written atomically (:func:`kernelcli.io.outputs.atomic_write`).
 
 Example
@@ -46,31 +46,9 @@ from .common import Loaded, Written
 from .integer_range import _BLOCK, _MIN_BLOCKS_PER_THREAD, _WORK_PER_VALUE, to_integer_range
 from .naming import IMAGE_SUFFIXES, keep_as, piped_stream
 from .outputs import atomic_write, save_image
+from .not_held import RESCALE_PAD, ValuesNotHeld
 from .png import write_png
-
-
-#: how a caller asks for a rescale into an integer image: the command line's option, the Python API's argument
-RESCALE_OPTION, RESCALE_ARGUMENT = "--rescale clip|abs|minmax (convolve, pool)", "rescale='clip'|'abs'|'minmax'"
-#: the option as pad's advice names it, where convolve is the command it names
-RESCALE_PAD = RESCALE_OPTION.removesuffix(" (convolve, pool)")
-
-
-class ValuesNotHeld(UsageError):
-    """An image format cannot hold a result's values as they are.  The message is ``head``, then the advice to pass
-    :data:`RESCALE_OPTION` for ``image``; :attr:`without_rescale` is the advice for a command that has none (pad), and
-    :meth:`worded` says it in a Python caller's words (:data:`RESCALE_ARGUMENT`).
-
-    >>> str(ValuesNotHeld("o.png: PNG cannot hold them", "pad's advice", image="an 8-bit image").worded(RESCALE_ARGUMENT))
-    "o.png: PNG cannot hold them, or pass rescale='clip'|'abs'|'minmax' for an 8-bit image"
-    """
-
-    def __init__(self, head: str, without_rescale: str, *, image: str | None = None, allow: str = RESCALE_OPTION) -> None:
-        super().__init__(head if image is None else f"{head}, or pass {allow} for {image}")
-        self.head, self.image, self.without_rescale = head, image, without_rescale
-
-    def worded(self, allow: str) -> ValuesNotHeld:
-        """The same refusal, advising ``allow`` for a rescale."""
-        return ValuesNotHeld(self.head, self.without_rescale, image=self.image, allow=allow)
+from .tiff_writing import raw_tiff_pixels, signed_tiff_options, tiff_type
 
 
 @record(frozen=True)
@@ -149,7 +127,7 @@ def write_image(
     through ``rescale`` (default ``clip``: round, then clip; never wrap); an input without a
     bit depth given a rescale gets 16 bits when it is a 16-bit integer array, else 8.
     ``.tif`` with ``rescale="none"`` (or a result without a bit depth) holds the result's own
-    values (:func:`_raw_tiff`): float32, uint8, uint16, int8, int16 or int32, else refused.  NaN or an infinity is
+    values (:func:`raw_tiff_pixels`): float32, uint8, uint16, int8, int16 or int32, else refused.  NaN or an infinity is
     refused (:func:`check_finite_result`).  ``rescale`` is read as
     the command line's ``--rescale`` (any case), anything else refused.  A float result
     from a matrix or array input is refused for PNG/JPEG/BMP unless a rescale is given;
@@ -170,7 +148,7 @@ def write_image(
     alpha = like.alpha if like is not None else None
     depth = like.bit_depth if like is not None and like.bit_depth else _DEPTHS.get(arr.dtype)
     if fmt == "TIFF" and (rescale == "none" or (depth is None and rescale is None)):
-        image_data = _raw_tiff(arr, o, rescale)
+        image_data = raw_tiff_pixels(arr, o, rescale)
         if image_data.dtype.itemsize > 2 or image_data.dtype.kind == "i":
             alpha = None  # (Pillow has no mode for a signed or 32-bit sample beside an alpha: the job's note says so)
     else:
@@ -178,7 +156,7 @@ def write_image(
             if rescale is None:
                 source = (f"from {'an' if like.kind[:1] in 'aeiou' else 'a'} {like.kind} input" if like is not None
                           else "of this result")  # (write_output of an array has no input)
-                keep = keep_as(o, "tif", "npy") if _tiff_type(arr.dtype) is not None else keep_as(o, "npy")
+                keep = keep_as(o, "tif", "npy") if tiff_type(arr.dtype) is not None else keep_as(o, "npy")
                 bits = _rescaled_depth(like)
                 head = f"{o}: {fmt} cannot hold the {arr.dtype} values {source} as they are: {keep} to keep them"
                 image = f"{'an' if bits == 8 else 'a'} {bits}-bit image"
@@ -217,7 +195,7 @@ def write_image(
         atomic_write(o, lambda f: write_png(f, image_data, level=level), force=force)
         return info
     img = _to_pil(image_data, o, fmt)
-    options = {**encoding.save_options(fmt), **_signed_tags(image_data.dtype)}
+    options = {**encoding.save_options(fmt), **signed_tiff_options(image_data.dtype)}
     del image_data  # Pillow holds its own copy now: not both while it encodes
     atomic_write(o, lambda f: save_image(img, f, fmt, options), force=force)
     return info
@@ -269,77 +247,6 @@ def _rescaled_depth(like: Loaded | None) -> int:
     16
     """
     return 16 if like is not None and like.dtype in ("uint16", "int16") else 8
-
-
-def _tiff_type(dtype: np.dtype) -> np.dtype | None:
-    """The type a TIFF holds a result of ``dtype`` in (None: none can here): float32 for any float
-    (float64 rounded to it: the job says so in a note) and bool (as 0/1), uint8, uint16, int8,
-    int16 and int32 as they are.  Pillow writes no float64, uint32 or 64-bit integer TIFF.
-
-    >>> _tiff_type(np.dtype(np.int16)), _tiff_type(np.dtype(np.float64)), _tiff_type(np.dtype(np.uint32))
-    (dtype('int16'), dtype('float32'), None)
-    """
-    if dtype.kind in "bf":
-        return np.dtype(np.float32)
-    if dtype in _DEPTHS:
-        return dtype
-    if dtype.kind == "i" and dtype.itemsize <= 4:
-        return dtype
-    return None
-
-
-#: TIFF's SampleFormat tag, and its value for signed integers
-_SAMPLE_FORMAT, _SIGNED = 339, 2
-
-
-def _signed_tags(dtype: np.dtype) -> dict:
-    """Pillow's ``save`` options that mark an int8/int16 TIFF's samples signed (:func:`_to_pil` gives Pillow
-    their bits as unsigned ones: Pillow has no signed 8- or 16-bit mode to write), else none."""
-    return {"tiffinfo": {_SAMPLE_FORMAT: _SIGNED}} if dtype in (np.int8, np.int16) else {}
-
-
-def _raw_tiff(arr: np.ndarray, o: Path, rescale: str | None) -> np.ndarray:
-    """The pixels of a TIFF holding the result ``arr`` as it is (:func:`_tiff_type`), or
-    UsageError naming what it cannot hold: a type too wide, several channels beyond 16 bits."""
-    kind = _tiff_type(arr.dtype)
-    if kind is None:
-        head = (f"{o}: TIFF holds at most int32 integers here (Pillow writes no wider type), not this {arr.dtype} "
-                f"result: {keep_as(o, 'npy')} to keep its values")
-        if rescale is not None:
-            raise UsageError(head)
-        raise ValuesNotHeld(head, head, image="an integer image")
-    if (kind.itemsize > 2 or kind.kind == "i") and arr.ndim == 3 and arr.shape[2] != 1:
-        raise UsageError(f"{o}: {'an' if kind.name[0] in 'aeiou' else 'a'} {kind} TIFF holds one channel; this result has {arr.shape[2]}: {keep_as(o, 'npy')} to keep the values")
-    return as_float32(o, arr) if kind == np.float32 else arr.astype(kind, copy=False)
-
-
-def as_float32(o: Path, arr: np.ndarray) -> np.ndarray:
-    """The float32 pixels a TIFF holds the result ``arr`` in (a float64 one rounded to float32, which the job's note
-    says), or UsageError when a finite value lies beyond float32's range: it would be an infinity in the file, which
-    :func:`kernelcli.io.read_input` refuses, under a summary giving the float64 range.  Refused before anything is
-    written, naming the count, the largest and ``.npy``, which keeps float64.  A value below float32's smallest
-    subnormal becomes 0, as float32 rounds it: the job's note counts them
-    (:func:`kernelcli.job_checks.float32_tiff_note`).
-
-    >>> as_float32(Path("r.tif"), np.array([1e39, 2.0, -3e39]))
-    Traceback (most recent call last):
-    ...
-    kernelcli.errors.UsageError: r.tif: 2 value(s) beyond float32's range (about 3.4e+38 in magnitude), the widest float a TIFF holds here, the largest -3e+39: write .npy to keep the float64 values; nothing was written
-    """
-    from ..ndsupport import all_finite
-
-    with np.errstate(over="ignore"):
-        pixels = arr.astype(np.float32, copy=False)
-    if pixels is arr or not pixels.size or all_finite(pixels):
-        return pixels
-    beyond = np.isinf(pixels) & np.isfinite(arr)  # (a NaN or infinity of arr's own is check_finite_result's)
-    count = int(np.count_nonzero(beyond))
-    if not count:
-        return pixels
-    peak = arr[beyond][np.argmax(np.abs(arr[beyond]))]
-    raise UsageError(f"{o}: {count} value(s) beyond float32's range (about {float(np.finfo(np.float32).max):.2g} in "
-                     f"magnitude), the widest float a TIFF holds here, the largest {float(peak):.6g}: "
-                     f"{keep_as(o, 'npy')} to keep the {arr.dtype} values; nothing was written")
 
 
 def _to_pil_8bit(arr: np.ndarray, rescale: str, info: Written):
@@ -443,7 +350,7 @@ def _to_pil(data: np.ndarray, o: Path, fmt: str):
 
     if data.dtype in (np.float32, np.int32):  # Pillow's modes F and I
         return Image.fromarray(np.ascontiguousarray(data[..., 0] if data.ndim == 3 else data))
-    if data.dtype in (np.int8, np.int16):  # their bits as L / I;16, marked signed when saved (_signed_tags)
+    if data.dtype in (np.int8, np.int16):  # their bits as L / I;16, marked signed when saved (signed_tiff_options)
         grey = data[..., 0] if data.ndim == 3 else data
         return Image.fromarray(np.ascontiguousarray(grey.view(np.uint8) if data.dtype == np.int8 else grey.view(np.uint16).astype("<u2")))
     _check_storable(data, o, fmt)
@@ -502,19 +409,3 @@ def write_picture(path: str | Path, image, *, force: bool = False, encoding: Enc
     else:
         image.save(buffer, format=fmt, **encoding.save_options(fmt))
     write_bytes_atomic(p, buffer.getvalue(), force=force)
-
-
-def write_tiff_pages(path: str | Path, maps: np.ndarray, *, force: bool = False) -> None:
-    """Write (H, W, M) maps as an M-page float32 TIFF (page k = map k), atomically; a value beyond float32's range
-    is refused (:func:`as_float32`)."""
-    import io
-
-    from PIL import Image
-
-    from .outputs import write_bytes_atomic
-
-    maps = as_float32(Path(path), np.asarray(maps))  # (beyond float32: refused before any page is made)
-    pages = [Image.fromarray(np.ascontiguousarray(maps[:, :, k])) for k in range(maps.shape[2])]
-    buffer = io.BytesIO()
-    pages[0].save(buffer, format="TIFF", save_all=True, append_images=pages[1:])
-    write_bytes_atomic(Path(path), buffer.getvalue(), force=force)

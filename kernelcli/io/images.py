@@ -30,7 +30,8 @@ Policies
 Example
 -------
 >>> import tempfile, pathlib
->>> from kernelcli.io.image_writing import write_image, write_tiff_pages
+>>> from kernelcli.io.image_writing import write_image
+>>> from kernelcli.io.tiff_writing import write_tiff_pages
 >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.png"
 >>> _ = write_image(p, np.array([[-3.0, 300.0]]), like=None, rescale="clip")
 >>> loaded = read_image(p, max_pixels=None, max_bytes=None)

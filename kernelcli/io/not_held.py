@@ -1,0 +1,35 @@
+"""When an image format cannot hold a result's values as they are: the refusal, and the rescale it advises.
+
+Example
+-------
+>>> str(ValuesNotHeld("o.png: PNG cannot hold them", "pad's advice", image="an 8-bit image"))
+'o.png: PNG cannot hold them, or pass --rescale clip|abs|minmax (convolve, pool) for an 8-bit image'
+"""
+
+from __future__ import annotations
+
+from ..errors import UsageError
+
+
+#: how a caller asks for a rescale into an integer image: the command line's option, the Python API's argument
+RESCALE_OPTION, RESCALE_ARGUMENT = "--rescale clip|abs|minmax (convolve, pool)", "rescale='clip'|'abs'|'minmax'"
+#: the option as pad's advice names it, where convolve is the command it names
+RESCALE_PAD = RESCALE_OPTION.removesuffix(" (convolve, pool)")
+
+
+class ValuesNotHeld(UsageError):
+    """An image format cannot hold a result's values as they are.  The message is ``head``, then the advice to pass
+    :data:`RESCALE_OPTION` for ``image``; :attr:`without_rescale` is the advice for a command that has none (pad), and
+    :meth:`worded` says it in a Python caller's words (:data:`RESCALE_ARGUMENT`).
+
+    >>> str(ValuesNotHeld("o.png: PNG cannot hold them", "pad's advice", image="an 8-bit image").worded(RESCALE_ARGUMENT))
+    "o.png: PNG cannot hold them, or pass rescale='clip'|'abs'|'minmax' for an 8-bit image"
+    """
+
+    def __init__(self, head: str, without_rescale: str, *, image: str | None = None, allow: str = RESCALE_OPTION) -> None:
+        super().__init__(head if image is None else f"{head}, or pass {allow} for {image}")
+        self.head, self.image, self.without_rescale = head, image, without_rescale
+
+    def worded(self, allow: str) -> ValuesNotHeld:
+        """The same refusal, advising ``allow`` for a rescale."""
+        return ValuesNotHeld(self.head, self.without_rescale, image=self.image, allow=allow)
