@@ -57,14 +57,14 @@ def run_one(job: Job, item: Item, token: str | None = None) -> Record:
     record = Record(str(item.input), str(item.output), "ok")
     try:
         record.finished(job(item.input, out=item.output))
-    except KernelcliError as exc:
-        # in a batch every error names its file
-        record.failed(exc, item.input.name if item.input.name in str(exc) else str(item.input))
-    except Exception as exc:  # a bug (or MemoryError): keep going, but say so (exit 70 at the end)
+    except Exception as exc:
         stop = replaced_stop()
-        if stop is not None:  # not a bug: a stop an extension's import replaced by its own error; the run stops
-            raise stop from exc
-        record.failed(exc, str(item.input), traceback.format_exc())
+        if stop is not None:  # a stop an extension's import replaced by its own error (which a reader may have
+            raise stop from exc  # wrapped in ours): not the file's failure, nor a bug; the run stops
+        if isinstance(exc, KernelcliError):  # in a batch every error names its file
+            record.failed(exc, item.input.name if item.input.name in str(exc) else str(item.input))
+        else:  # a bug (or MemoryError): keep going, but say so (exit 70 at the end)
+            record.failed(exc, str(item.input), traceback.format_exc())
     record.seconds = time.perf_counter() - start
     return record
 

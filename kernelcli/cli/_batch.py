@@ -244,12 +244,11 @@ def _files_read(input: Path) -> list[Path]:
 
 
 def _replaced_stop(exc: BaseException) -> KeyboardInterrupt | None:
-    """The stop (:func:`kernelcli.stops.replaced_stop`) that ``exc``, an exception we did not expect, stands for
-    (a signal landed while an extension imported a module), else None."""
-    from ..errors import KernelcliError
+    """The stop (:func:`kernelcli.stops.replaced_stop`) that ``exc`` stands for (a signal landed while an extension
+    imported a module: its ImportError, or ours where a reader wrapped it), else None."""
     from ..stops import replaced_stop
 
-    if not isinstance(exc, Exception) or isinstance(exc, (KernelcliError, MemoryError)):
+    if not isinstance(exc, Exception) or isinstance(exc, MemoryError):
         return None
     return replaced_stop()
 

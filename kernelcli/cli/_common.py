@@ -230,6 +230,9 @@ def guarded(func: F) -> F:
         except SystemExit:
             raise  # a plain call's deliberate exit (exit_with)
         except KernelcliError as exc:
+            stop = stop_replaced_by(exc)
+            if stop is not None:  # a stop an extension's import replaced by its error, wrapped in ours by a reader
+                _stopped(stop, as_json, kwargs)
             _fail_known(exc, as_json, kwargs, func.__name__)
         except KeyboardInterrupt as exc:
             _stopped(exc, as_json, kwargs)

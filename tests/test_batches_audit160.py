@@ -1,0 +1,75 @@
+"""Batches and output safety, audit 160.
+
+#1: a stop that an extension's import turned into its ImportError, which a reader then wrapped in one of kernelcli's
+own errors (``medical/nifti._open``: "not a readable NIfTI file"), was reported as a bad input: exit 2 for one input,
+and a ``--workers 1`` batch recorded the file "failed" and went on (exit 1).  Injected as the audit did: the handler's
+``stops.note``, then the ImportError, from ``nibabel.load``.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import numpy as np
+import pytest
+
+from conftest import run_in_process
+from kernelcli import stops
+
+nib = pytest.importorskip("nibabel")
+
+
+def _volumes(folder, n=3):
+    for i in range(n):
+        data = (np.arange(8 * 9 * 4).reshape(8, 9, 4) * (i + 1) % 200).astype(np.int16)
+        nib.save(nib.Nifti1Image(data, np.eye(4)), str(folder / f"v{i}.nii.gz"))
+
+
+def _stop_in_load(monkeypatch, signum, on_call=1):
+    """``nibabel.load`` whose ``on_call``-th call is where the stop ``signum`` lands: replaced by an ImportError."""
+    real, calls = nib.load, []
+
+    def load(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == on_call:
+            stops.note(signum)  # what the stop's handler does first
+            raise ImportError('PyCapsule_Import could not import module "datetime"')
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(nib, "load", load)
+
+
+@pytest.mark.parametrize(("signum", "code", "said"), [(signal.SIGINT, 130, "interrupted"),
+                                                      (signal.SIGTERM, 143, "terminated (SIGTERM)")], ids=["INT", "TERM"])
+def test_a_one_worker_batch_stops_where_a_reader_wrapped_the_replaced_stop(tmp_path, monkeypatch, signum, code, said):
+    _volumes(tmp_path)
+    _stop_in_load(monkeypatch, signum, on_call=2)
+    done = run_in_process("convolve", "v0.nii.gz", "v1.nii.gz", "v2.nii.gz", "-k", "box:3", "--out-dir", "ob",
+                          "--report", "rb.json", "--json", "-j", "1", cwd=tmp_path)
+    assert done.returncode == code, done.stderr
+    assert "not a readable" not in done.stderr, done.stderr
+    report = json.loads((tmp_path / "rb.json").read_text())
+    assert [(r["input"], r["status"], r["code"]) for r in report["items"]] == [
+        ("v0.nii.gz", "ok", 0), ("v1.nii.gz", "not run", code), ("v2.nii.gz", "not run", code)]
+    assert report["items"][1]["error"] == f"not run: {said}"
+    assert report["totals"]["interrupted"] is True
+    assert json.loads(done.stdout) == report
+    assert sorted(p.name for p in (tmp_path / "ob").iterdir()) == ["v0_box_3.nii.gz"]  # v2 not run after the stop
+
+
+@pytest.mark.parametrize("with_report", [True, False], ids=["report", "no-report"])
+def test_one_input_whose_reader_wrapped_the_replaced_stop_says_the_stop(tmp_path, monkeypatch, with_report):
+    _volumes(tmp_path, 1)
+    _stop_in_load(monkeypatch, signal.SIGTERM)
+    extra = ["--report", "r1.json"] if with_report else []
+    done = run_in_process("convolve", "v0.nii.gz", "-k", "box:3", "-o", "o1.nii.gz", "--json", *extra, cwd=tmp_path)
+    assert done.returncode == 143, done.stderr
+    assert "terminated (SIGTERM)" in done.stderr and "not a readable" not in done.stderr, done.stderr
+    printed = json.loads(done.stdout)
+    assert (printed["status"], printed["code"], printed["error"]) == ("not run", 143, "not run: terminated (SIGTERM)")
+    if with_report:
+        report = json.loads((tmp_path / "r1.json").read_text())
+        assert [(r["status"], r["code"]) for r in report["items"]] == [("not run", 143)]
+        assert report["totals"]["interrupted"] is True
+    assert not (tmp_path / "o1.nii.gz").exists()
