@@ -142,9 +142,10 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
             root = glob_root(arg)
             links = []
             matches = [Path(m) for m in sorted(_expand(arg, links))]
-            files = [m for m in matches if _is_input_file(m)]  # (each real file once: add)
+            # (each real file once: add); a hidden file is there because the pattern named it, as glob reads it
+            files = [m for m in matches if _is_input_file(m, hidden=True)]
             before = len(skipped)
-            _passed_over(matches, skipped)
+            _passed_over(matches, skipped, hidden=True)
             if not files:
                 if matches:
                     raise UsageError(f"{arg}: the pattern matched {len(matches)} path(s), none a supported input file"
@@ -204,7 +205,8 @@ def _expand(pattern: str, links: list[tuple[str, str]] | None = None) -> list[st
     """The paths ``pattern`` matches, as :func:`glob.glob` gives them; a ``**`` part walks its folder reading each real
     folder once, as ``--recursive`` does: glob follows every link, and two links back up the tree ('d/up' -> '..',
     'd2' -> 'd') made some 2**40 paths of one file, a run that never ended.  ``links`` gets each linked folder the
-    walk went into, as (link, real folder)."""
+    walk went into, as (link, real folder).  A hidden name is matched by a part that starts with '.' alone, and
+    ``**`` goes into no hidden folder (glob's rule): the walk goes into one only where a part could name it."""
     parts = pattern.split("/")
     if "**" not in parts:
         return glob.glob(pattern)
@@ -220,11 +222,12 @@ def _expand(pattern: str, links: list[tuple[str, str]] | None = None) -> list[st
     bare = not literal  # glob's 'a.png' for '**/*.png', not './a.png'
     found: list[str] = []
     seen = {os.path.realpath(start)}
+    hidden_named = any(part.startswith(".") for part in parts[len(literal):])
     for dirpath, dirnames, filenames in os.walk(start, followlinks=True):
         kept = []
         for d in sorted(dirnames):
             real = os.path.realpath(os.path.join(dirpath, d))
-            if not d.startswith(".") and real not in seen:
+            if (hidden_named or not d.startswith(".")) and real not in seen:
                 seen.add(real)
                 kept.append(d)
                 if links is not None and os.path.islink(os.path.join(dirpath, d)):
@@ -233,25 +236,29 @@ def _expand(pattern: str, links: list[tuple[str, str]] | None = None) -> list[st
         for name in [*kept, *filenames]:
             path = os.path.join(dirpath, name)
             shown = os.path.relpath(path, ".") if bare else path
-            if not name.startswith(".") and matcher.fullmatch(shown):
+            if matcher.fullmatch(shown):
                 found.append(shown)
     return found
 
 
 def _pattern_regex(parts: list[str]) -> str:
     """A regular expression for a pattern's ``/``-separated parts: ``**`` any folders (none too), ``*`` and ``?``
-    within a name, ``[...]`` a class (``[!...]`` its complement), as glob reads them.
+    within a name, ``[...]`` a class (``[!...]`` its complement), as glob reads them: a hidden name (``.h.png``)
+    only for a part that starts with '.', never for ``**``.
 
     >>> bool(re.fullmatch(_pattern_regex("s/**/*.png".split("/")), "s/a/b/x.png")), bool(re.fullmatch(_pattern_regex(["*.p?g"]), "a/x.png"))
     (True, False)
+    >>> [bool(re.fullmatch(_pattern_regex(p.split("/")), "s/.h.png")) for p in ("s/*.png", "s/.*.png", "s/**")]
+    [False, True, False]
     """
     out = []
+    visible = r"(?!\.)[^/]+"  # a name that is not hidden
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if part == "**":
-            out.append(".*" if last else "(?:[^/]+/)*")
+            out.append(f"(?:{visible}(?:/{visible})*)?" if last else f"(?:{visible}/)*")
             continue
-        j, piece = 0, []
+        j, piece = 0, [] if part.startswith(".") else [r"(?!\.)"]
         while j < len(part):
             c = part[j]
             if c == "*":
@@ -334,14 +341,15 @@ def glob_root(pattern: str) -> Path:
     return Path(*root) if root else Path(".")
 
 
-def _is_input_file(path: Path) -> bool:
-    """An image, array or volume file a folder or pattern contributes (not a DICOM file: a series is one volume)."""
+def _is_input_file(path: Path, *, hidden: bool = False) -> bool:
+    """An image, array or volume file a folder or pattern contributes (not a DICOM file: a series is one volume);
+    a hidden one (``.h.png``) only where ``hidden`` (a pattern that named it: a folder's are not read)."""
     from .io.naming import INPUT_SUFFIXES
     from .volume_inputs import DICOM_SUFFIXES, VOLUME_SUFFIXES, volume_suffix
 
     volume = volume_suffix(path)
     wanted = path.suffix.lower() in INPUT_SUFFIXES or (volume in VOLUME_SUFFIXES and volume not in DICOM_SUFFIXES)
-    if path.name.startswith(".") or not wanted:
+    if (path.name.startswith(".") and not hidden) or not wanted:
         return False
     try:
         return stat.S_ISREG(path.stat().st_mode)
@@ -387,16 +395,16 @@ def _zarr_store(path: Path) -> bool:
     return path.suffix.lower() == ".zarr" or any((path / name).is_file() for name in (".zarray", ".zgroup", "zarr.json"))
 
 
-def _passed_over(paths: Sequence[Path], skipped: list[tuple[Path, str]]) -> None:
+def _passed_over(paths: Sequence[Path], skipped: list[tuple[Path, str]], *, hidden: bool = False) -> None:
     """Add to ``skipped`` what of ``paths`` a batch does not read but a user may have meant: DICOM files (a
     series is one volume; one entry per folder) and non-files named like an input (a folder ``x.png``, a
-    broken link)."""
+    broken link); hidden names too where ``hidden`` (a pattern's, which named them)."""
     from .io.naming import INPUT_SUFFIXES
     from .volume_inputs import DICOM_SUFFIXES, VOLUME_SUFFIXES, volume_suffix
 
     series: dict[str, tuple[Path, set[str]]] = {}  # by real folder: a pattern through links meets one many times
     for path in _shortest_paths(list(paths)):
-        if path.name.startswith("."):
+        if path.name.startswith(".") and not hidden:
             continue
         volume = volume_suffix(path)
         if volume in DICOM_SUFFIXES:
@@ -405,7 +413,7 @@ def _passed_over(paths: Sequence[Path], skipped: list[tuple[Path, str]]) -> None
                 files.add(os.path.realpath(path))
         elif os.path.isdir(path) and path.suffix.lower() == ".zarr":  # (passed over in silence)
             skipped.append((path, ZARR_ALONE))
-        elif (path.suffix.lower() in INPUT_SUFFIXES or volume in VOLUME_SUFFIXES) and not _is_input_file(path):
+        elif (path.suffix.lower() in INPUT_SUFFIXES or volume in VOLUME_SUFFIXES) and not _is_input_file(path, hidden=hidden):
             why = "a folder" if os.path.isdir(path) else "a broken link" if not os.path.exists(path) else "not a regular file"
             skipped.append((path, f"{why} named like an input"))
     for folder, files in series.values():

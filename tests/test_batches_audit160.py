@@ -73,3 +73,59 @@ def test_one_input_whose_reader_wrapped_the_replaced_stop_says_the_stop(tmp_path
         assert [(r["status"], r["code"]) for r in report["items"]] == [("not run", 143)]
         assert report["totals"]["interrupted"] is True
     assert not (tmp_path / "o1.nii.gz").exists()
+
+
+# #2: a pattern that names hidden files ('hd/.*.png', 'hd/**/.*.png') was refused ("none a supported input file",
+# "no files match this pattern"), although glob matches them and the file given by name is read.
+
+def _png(path, value=1):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray((np.arange(12 * 10).reshape(12, 10) * value % 256).astype(np.uint8)).save(path)
+
+
+def _hidden_tree(tmp_path):
+    _png(tmp_path / "hd" / ".h.png", 1)
+    _png(tmp_path / "hd" / "s" / ".h2.png", 2)
+    _png(tmp_path / "hd" / "v.png", 3)
+    _png(tmp_path / "hd" / ".git" / "x.png", 4)  # in a hidden folder: '**' does not go there, as glob's does not
+    _png(tmp_path / "hd" / ".git" / ".y.png", 5)
+
+
+@pytest.mark.parametrize("pattern", ["hd/.*.png", "hd/**/.*.png", "hd/**/*.png", "hd/*.png", "hd/**", "hd/*/.*.png",
+                                     "hd/.git/*.png", "hd/**/.git/*.png", "**/.*.png", "hd/[.]*.png", "hd/?h.png"])
+def test_a_pattern_reads_the_files_glob_matches_hidden_ones_too(tmp_path, pattern):
+    import glob
+    import os
+
+    from kernelcli.batch_plan import discover
+
+    _hidden_tree(tmp_path)
+    here = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        expected = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+        found = sorted(str(s.path) for s in discover([pattern]).sources) if expected else None
+    except Exception as exc:  # noqa: BLE001 - compared below
+        found = exc
+    finally:
+        os.chdir(here)
+    if expected:
+        assert found == expected
+    else:
+        assert found is None
+
+
+def test_a_hidden_file_a_pattern_names_is_converted(tmp_path):
+    _hidden_tree(tmp_path)
+    done = run_in_process("convolve", "hd/**/.*.png", "-k", "box:3", "--out-dir", "ho", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert sorted(r["input"] for r in json.loads(done.stdout)["items"]) == ["hd/.h.png", "hd/s/.h2.png"]
+
+
+def test_a_folder_still_skips_its_hidden_files(tmp_path):
+    from kernelcli.batch_plan import discover
+
+    _hidden_tree(tmp_path)
+    assert [s.path.name for s in discover([tmp_path / "hd"], recursive=True).sources] == ["v.png"]
