@@ -136,7 +136,11 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
                 for f in files:
                     add(f, p, arg)
             else:
-                add(check_input_path(p), None, arg)
+                try:
+                    add(check_input_path(p), None, arg)
+                except InputError as refused:
+                    refused.records = named_records(args, refused)  # type: ignore[attr-defined]
+                    raise
         elif has_glob(arg):
             refuse_caret_classes(arg)
             root = glob_root(arg)
@@ -159,13 +163,46 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
             for f in files:
                 add(f, root, arg)
         else:
-            raise InputError(f"{arg}: no such file")
+            refused = InputError(f"{arg}: no such file")
+            refused.records = named_records(args, refused)  # type: ignore[attr-defined]
+            raise refused
     if not sources:
         raise UsageError("no inputs given")
     from .io.reads import refuse_stdout_among
 
     refuse_stdout_among({}, (source.path for source in sources))  # a folder's file as stdout: before any work
     return Discovery(sources, scanned, skipped)
+
+
+def named_records(args: Sequence[str | os.PathLike], refusal: InputError) -> list:
+    """The records of a batch refused as it found its inputs (``refusal``: a file named in it is missing, or not a
+    regular file), as one input's call records it: each argument that names a file, in order, "failed" where it is
+    such a file (its own error, code 2), else "not run" with the refusal; a folder's or a pattern's files are not
+    found yet (none listed), as a batch stopped then lists none.
+
+    >>> [(r.input, r.status, r.error) for r in named_records(["no/a.png", "no/*.png"], InputError("no/a.png: no such file"))]
+    [('no/a.png', 'failed', 'no/a.png: no such file')]
+    """
+    from .batch_records import not_run
+    from .io.common import check_input_path
+
+    why = str(refusal).splitlines()[0]
+    records = []
+    for raw in args:
+        arg = os.fspath(raw)
+        if is_batch_argument(arg):
+            continue
+        try:
+            problem = None if os.path.lexists(arg) else InputError(f"{arg}: no such file")
+            if problem is None:
+                check_input_path(arg)
+        except InputError as exc:
+            problem = exc
+        record = not_run(arg, None, refusal.exit_code, why)  # type: ignore[arg-type]
+        if problem is not None:  # (as a refused plan's: nothing measured)
+            record.failed(problem, arg)
+        records.append(record)
+    return records
 
 
 def refuse_two_readings(arg: str) -> None:

@@ -129,3 +129,56 @@ def test_a_folder_still_skips_its_hidden_files(tmp_path):
 
     _hidden_tree(tmp_path)
     assert [s.path.name for s in discover([tmp_path / "hd"], recursive=True).sources] == ["v.png"]
+
+
+# #3: a missing file (or a FIFO) named in a batch printed a flat --json record with "input": null and wrote no
+# --report; the same file alone records its name and writes the report.
+
+@pytest.mark.parametrize("command", [["convolve", "-k", "box:3"], ["pool", "--size", "2"], ["pad", "-p", "1"]],
+                         ids=["convolve", "pool", "pad"])
+def test_a_missing_file_in_a_batch_is_recorded_by_name_in_json_and_report(tmp_path, command):
+    _png(tmp_path / "mx" / "g0.png")
+    name, *options = command
+    done = run_in_process(name, "mx/nosuch.png", "mx/g0.png", *options, "--out-dir", "mo", "--json", "--report", "r.json",
+                          cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "mx/nosuch.png: no such file" in done.stderr
+    printed = json.loads(done.stdout)
+    assert [(r["input"], r["status"], r["code"], r["error"]) for r in printed["items"]] == [
+        ("mx/nosuch.png", "failed", 2, "mx/nosuch.png: no such file"),
+        ("mx/g0.png", "not run", 2, "not run: mx/nosuch.png: no such file")]
+    assert json.loads((tmp_path / "r.json").read_text()) == printed
+    assert not (tmp_path / "mo").exists()
+
+
+def test_a_fifo_in_a_batch_is_recorded_by_name(tmp_path):
+    import os
+
+    _png(tmp_path / "mx" / "g0.png")
+    os.mkfifo(tmp_path / "mx" / "fifo.png")
+    done = run_in_process("convolve", "mx/fifo.png", "mx/g0.png", "-k", "box:3", "--out-dir", "mo", "--json",
+                          cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    items = json.loads(done.stdout)["items"]
+    assert [(r["input"], r["status"]) for r in items] == [("mx/fifo.png", "failed"), ("mx/g0.png", "not run")]
+    assert items[0]["error"] == "mx/fifo.png: not a regular file (a device, pipe or socket)"
+
+
+def test_a_refusal_as_inputs_are_found_replaces_no_file_a_pattern_may_name(tmp_path):
+    _png(tmp_path / "mx" / "g0.png")
+    (tmp_path / "r.json").write_text('{"items": [], "totals": {}}')
+    done = run_in_process("convolve", "mx/*.png", "mx/nosuch.png", "-k", "box:3", "--out-dir", "mo", "--json",
+                          "--report", "r.json", "--force", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert [(r["input"], r["status"]) for r in json.loads(done.stdout)["items"]] == [("mx/nosuch.png", "failed")]
+    assert (tmp_path / "r.json").read_text() == '{"items": [], "totals": {}}'
+    assert "--report r.json: not written" in done.stderr
+
+
+def test_a_report_among_the_inputs_is_not_written_over(tmp_path):
+    _png(tmp_path / "mx" / "g0.png")
+    before = (tmp_path / "mx" / "g0.png").read_bytes()
+    done = run_in_process("convolve", "mx/g0.png", "mx/nosuch.png", "-k", "box:3", "--out-dir", "mo", "--report",
+                          "mx/g0.png", "--force", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert (tmp_path / "mx" / "g0.png").read_bytes() == before

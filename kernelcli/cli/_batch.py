@@ -18,8 +18,10 @@ Only the standard library is imported at module level.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
@@ -275,7 +277,8 @@ def run_batch(
     from ..batch_targets import plan
     from ..errors import KernelcliError
 
-    found = _discover(inputs, options, out=out, quiet=quiet)
+    with unfound_said(inputs, options, force=force, json_out=json_out, quiet=quiet):
+        found = _discover(inputs, options, out=out, quiet=quiet)
     suffix = options.suffix if options.suffix is not None else label  # '' is given: <stem>.<ext>
     try:
         items = plan(found, out_dir=options.out_dir, suffix=suffix, fmt=options.fmt, force=force, report=options.report,
@@ -380,6 +383,51 @@ def _write_refused_report(report: Path, result: Any, *, force: bool, quiet: bool
     except (OSError, KernelcliError) as exc:
         reason = exc.strerror or str(exc) if isinstance(exc, OSError) else str(exc).removeprefix(f"{report}: ")
         call_note(f"--report {report}: not written: {reason}", quiet=quiet)
+
+
+@contextlib.contextmanager
+def unfound_said(inputs: list[Path], options: BatchOptions, *, force: bool, json_out: bool, quiet: bool) -> Iterator[None]:
+    """Around a batch's discovery (a refusal raised as it is): where a file named in it is missing or not a regular
+    file, the refusal's records (:func:`kernelcli.batch_plan.named_records`) are printed with ``--json`` as a batch's
+    document, and written to ``--report``, checked as a plan checks it, and not over an existing file where a folder or
+    pattern names inputs not found yet (it may be one of them): as a refused plan says them.
+
+    >>> with unfound_said([Path("a.png")], BatchOptions(), force=False, json_out=False, quiet=True):
+    ...     pass
+    """
+    from ..errors import KernelcliError
+
+    try:
+        yield
+    except KernelcliError as refused:
+        records = getattr(refused, "records", None)
+        if records is not None and options.out_dir is not None:
+            _say_unfound(records, inputs, options, force=force, json_out=json_out, quiet=quiet)
+        raise
+
+
+def _say_unfound(records: list[Any], inputs: list[Path], options: BatchOptions, *, force: bool, json_out: bool,
+                 quiet: bool) -> None:
+    from ..batch_records import BatchResult
+    from ..batch_targets import check_report_path
+    from ..errors import KernelcliError, OutputRefused
+    from ._common import call_note
+
+    result = BatchResult(records, 0.0, 0)
+    report = options.report
+    if report is not None:
+        named = [Path(arg) for arg in inputs if os.path.isfile(arg)]
+        try:
+            check_report_path(report, inputs=named, force=force)
+            if os.path.lexists(report) and len(named) < len(inputs):
+                raise OutputRefused(f"--report {report}: exists, and a folder or pattern among the inputs is not read "
+                                    "yet: it may be one of its files")
+        except KernelcliError as exc:
+            call_note(f"--report {report}: not written: {str(exc).removeprefix(f'--report {report}: ')}", quiet=quiet)
+        else:
+            _write_refused_report(report, result, force=force, quiet=quiet)
+    if json_out:
+        print_json(result.as_dict())
 
 
 def _discover(inputs: list[Path], options: BatchOptions, *, out: Path | None, quiet: bool) -> Any:

@@ -11,6 +11,7 @@ from ._batch import (
     chosen_output,
     read_reported,
     run_reported,
+    unfound_said,
 )
 from ..batch_kinds import by_kind, input_kinds, refuse_what_no_kind_takes
 from .option_values import number_in
@@ -190,7 +191,8 @@ def convolve(
         layout=canonical_layout(layout), paths=cli_paths(), encoding=Encoding(quality=quality, compress=compress),
         kernel_scale=kernel_scale,
     )
-    kinds = input_kinds(input, recursive) if out_dir is not None else None
+    with unfound_said(input, BatchOptions(out_dir, report=report_file), force=force, json_out=json_out, quiet=quiet):
+        kinds = input_kinds(input, recursive) if out_dir is not None else None
     # a volume fills by replicate unless told, an image by constant: no default where the inputs are of both kinds
     default_mode = ("constant" if not kinds.volumes else "replicate" if not kinds.images else None) if kinds else "constant"
     if said := unused_fill(pad_value, pad_mode, default_mode):

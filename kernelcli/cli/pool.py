@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Optional
 
-from ._batch import BatchOptions, chosen_output, note_one_input, one_volume, refuse_batch_without_out_dir, run_batch, run_inputs, run_reported
+from ._batch import (BatchOptions, chosen_output, note_one_input, one_volume, refuse_batch_without_out_dir, run_batch, run_inputs,
+                     run_reported, unfound_said)
 from ..batch_kinds import by_kind, input_kinds, refuse_what_no_kind_takes
 from .options import (
     SIDE_RANGE,
@@ -170,7 +171,8 @@ def pool(
                                resample_slices=resample_slices, affine=affine)
     from ..volume_inputs import refuse_volume_options
 
-    kinds = input_kinds(input, recursive) if out_dir is not None else None
+    with unfound_said(input, BatchOptions(out_dir, report=report), force=force, json_out=json_out, quiet=quiet):
+        kinds = input_kinds(input, recursive) if out_dir is not None else None
     if kinds is not None and kinds.volumes:  # each volume pooled in 3-D into a volume
         from ..medical import VolumeOptions, parse_window
 
