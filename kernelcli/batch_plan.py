@@ -47,6 +47,9 @@ class Scanned:
     recursive: bool
     arg: str
     through: str | None = None  # the link a recursive scan reached it by
+    #: a pattern's: a regular expression of every real folder its wildcard folder parts reach ('pt/*/*.png': each
+    #: folder of pt, one made later too), or None
+    reach: str | None = None
 
 
 @record
@@ -160,6 +163,8 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
                 scanned.extend(Scanned(real, True, arg, link) for link, real in links)
             for folder in sorted({os.path.realpath(f.parent) for f in files}):
                 scanned.append(Scanned(folder, False, arg))
+            if (reach := folders_reached(arg)) is not None and "**" not in arg:
+                scanned.append(Scanned(os.path.realpath(root), False, arg, reach=reach))
             for f in files:
                 add(f, root, arg)
         else:
@@ -203,6 +208,28 @@ def named_records(args: Sequence[str | os.PathLike], refusal: InputError) -> lis
             record.failed(problem, arg)
         records.append(record)
     return records
+
+
+def folders_reached(pattern: str) -> str | None:
+    """A regular expression of the real folders a pattern's folder parts reach where one holds a wildcard (a
+    folder made later among them), else None: the output folder must not be one (the results would be inputs of
+    the same command run again).
+
+    >>> import re; reach = folders_reached("/d/*/*.png")
+    >>> bool(re.fullmatch(reach, os.path.realpath("/d") + "/o5")), bool(re.fullmatch(reach, os.path.realpath("/d") + "/o5/a"))
+    (True, False)
+    >>> folders_reached("d/*.png") is None
+    True
+    """
+    parts = pattern.split("/")[:-1]
+    first = next((k for k, part in enumerate(parts) if has_glob(part)), None)
+    if first is None:
+        return None
+    root = os.path.realpath("/".join(parts[:first]) or ("/" if pattern.startswith("/") else "."))
+    with warnings.catch_warnings():  # (as _expand: glob's own reading)
+        warnings.simplefilter("ignore")
+        wild = _pattern_regex([part for part in parts[first:] if part])
+    return re.escape(root.rstrip("/")) + "/" + wild
 
 
 def refuse_two_readings(arg: str) -> None:

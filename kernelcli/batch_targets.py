@@ -13,6 +13,7 @@ PosixPath('out/a/ct_sobel_v.png')
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
@@ -221,14 +222,19 @@ def _folders_in_inputs(out: Path, folders: dict[Path, Path], scanned: Sequence[S
     output folder into the inputs, let a run write into its inputs (the next run read its own outputs)."""
     exact: dict[str, Scanned] = {}
     below: dict[str, Scanned] = {}
+    reached = [s for s in scanned if s.reach is not None]
     for s in scanned:
-        exact.setdefault(s.folder, s)
+        if s.reach is None:
+            exact.setdefault(s.folder, s)
         if s.recursive:
             below.setdefault(s.folder, s)
 
     def reads(real: str) -> Scanned | None:  # (by its ancestors: a pattern's scan names a folder per match)
         if real in exact:
             return exact[real]
+        for s in reached:  # ('pt/*/*.png' reads pt/o5 once it exists: as the next run would)
+            if re.fullmatch(s.reach, real):  # type: ignore[arg-type]
+                return Scanned(real, False, s.arg)
         up = os.path.dirname(real)
         while True:
             if up in below:
@@ -246,7 +252,10 @@ def _folders_in_inputs(out: Path, folders: dict[Path, Path], scanned: Sequence[S
                 "on the next run: choose a folder outside it"]
     inside = {folder: (real, s) for folder, src in folders.items()
               if (s := reads(real := os.path.realpath(folder))) is not None}
-    return [f"{folder}: is {real} through a link, inside the input {s.arg} ({where(s)}); the output of {folders[folder]} "
+    def linked(folder: Path, real: str) -> str:
+        return "" if os.path.normcase(os.path.abspath(folder)) == real else f" {real} through a link,"
+
+    return [f"{folder}: is{linked(folder, real)} inside the input {s.arg} ({where(s)}); the output of {folders[folder]} "
             "would become an input on the next run: choose a folder outside it"
             for folder, (real, s) in inside.items() if folder.parent not in inside]  # (the link's folder, not each below it)
 

@@ -182,3 +182,38 @@ def test_a_report_among_the_inputs_is_not_written_over(tmp_path):
                           "mx/g0.png", "--force", cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert (tmp_path / "mx" / "g0.png").read_bytes() == before
+
+
+# #4: an --out-dir that a non-'**' pattern's wildcard folder reaches ('pt/*/*.png' and pt/o5) was allowed on the first
+# run, which wrote pt/o5/y_box_3.png, and refused on the second, which read it as an input.
+
+def _pattern_tree(tmp_path):
+    for name in ("pt/a/x.png", "pt/b/x.png", "pt/y.png"):
+        _png(tmp_path / name)
+
+
+@pytest.mark.parametrize("patterns", [["pt/*/*.png", "pt/*.png"], ["pt/*/*.png"], ["./pt/*/*.png"], ["pt/?/*.png"]])
+def test_an_out_dir_a_pattern_s_wildcard_folder_reaches_is_refused_on_the_first_run(tmp_path, patterns):
+    _pattern_tree(tmp_path)
+    done = run_in_process("convolve", *patterns, "-k", "box:3", "--out-dir", "pt/o5" if "?" not in patterns[0] else "pt/o",
+                          cwd=tmp_path)
+    assert done.returncode == 4, done.stderr
+    assert f"is inside the input {patterns[0].removeprefix('./')}" in done.stderr and "the results would become inputs" in done.stderr
+    assert sorted(p.name for p in (tmp_path / "pt").iterdir()) == ["a", "b", "y.png"]  # nothing made
+
+
+@pytest.mark.parametrize(("pattern", "out"), [("pt/*/*.png", "pt/a/o"), ("pt/[ab]/*.png", "pt/o5"), ("pt/*/*.png", "pt/.o5"),
+                                              ("pt/*/*.png", "res")])
+def test_an_out_dir_no_wildcard_folder_reaches_is_taken(tmp_path, pattern, out):
+    _pattern_tree(tmp_path)
+    first = run_in_process("convolve", pattern, "-k", "box:3", "--out-dir", out, "-q", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    again = run_in_process("convolve", pattern, "-k", "box:3", "--out-dir", out, "-q", "--force", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr  # (its outputs are not its inputs)
+
+
+def test_an_out_dir_that_is_the_pattern_s_root_is_not_said_to_be_through_a_link(tmp_path):
+    _pattern_tree(tmp_path)
+    done = run_in_process("convolve", "pt/*/*.png", "-k", "box:3", "--out-dir", "pt", cwd=tmp_path)
+    assert done.returncode == 4, done.stderr
+    assert "pt/a: is inside the input pt/*/*.png" in done.stderr and "through a link" not in done.stderr
