@@ -217,3 +217,29 @@ def test_an_out_dir_that_is_the_pattern_s_root_is_not_said_to_be_through_a_link(
     done = run_in_process("convolve", "pt/*/*.png", "-k", "box:3", "--out-dir", "pt", cwd=tmp_path)
     assert done.returncode == 4, done.stderr
     assert "pt/a: is inside the input pt/*/*.png" in done.stderr and "through a link" not in done.stderr
+
+
+# #5: with --json and a stdout past the file size limit, the report's own failure was never said (only stdout's).
+
+def test_a_report_past_the_file_size_limit_is_said_when_stdout_fails_too(tmp_path):
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    for i in range(12):
+        _png(tmp_path / "many" / f"g{i:02d}.png", i + 1)
+
+    def small_files():  # (Python ignores SIGXFSZ: a write past the limit fails with EFBIG)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    env = {**os.environ, "KERNELCLI_WORKER": "off", "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    with open(tmp_path / "fm.out", "wb") as out:
+        done = subprocess.run([sys.executable, "-m", "kernelcli", "convolve", "many", "-k", "box:3", "--out-dir", "fm",
+                               "--report", "fm.json", "--json", "-j", "1"], cwd=tmp_path, env=env, stdout=out,
+                              stderr=subprocess.PIPE, text=True, preexec_fn=small_files, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert len(list((tmp_path / "fm").iterdir())) == 12  # the outputs are written
+    assert not (tmp_path / "fm.json").exists()
+    assert "stdout: cannot write" in done.stderr, done.stderr
+    assert "error: --report fm.json: " in done.stderr and "the run's 12 output(s) are written" in done.stderr, done.stderr

@@ -303,18 +303,14 @@ def run_batch(
     except BatchInterrupted as stop:
         result = stop.result
         unwritten = _report_unwritten(options.report, result, force=force, quiet=quiet)
-        _say_result(result, display, json_out=json_out, quiet=quiet)  # (what was kept, as a finished run says it)
-        if unwritten is not None:
-            error(str(unwritten))
+        _say_result(result, display, json_out=json_out, quiet=quiet, unwritten=unwritten)  # (as a finished run says it)
         error(f"interrupted after {result.ok + result.failed} of {len(items)} files; finished outputs are kept, temporary files removed")
         raise exit_with(result.exit_code) from None  # (an unwritten report does not hide the interruption)
     from ..io.outputs import signals_deferred
 
     with signals_deferred():  # every file is done: a signal now waits until the report and the document are out
         unwritten = _report_unwritten(options.report, result, force=force, quiet=quiet)
-        _say_result(result, display, json_out=json_out, quiet=quiet)
-    if unwritten is not None:
-        error(str(unwritten))
+        _say_result(result, display, json_out=json_out, quiet=quiet, unwritten=unwritten)
     internal = [r for r in result.records if r.internal]
     if internal:
         from ._common import debug_enabled
@@ -329,9 +325,22 @@ def run_batch(
         raise exit_with(result.exit_code)
 
 
-def _say_result(result: Any, display: Any, *, json_out: bool, quiet: bool) -> None:
+def _say_result(result: Any, display: Any, *, json_out: bool, quiet: bool, unwritten: Any = None) -> None:
     """What a batch says at its end, finished or stopped: the files' notes (grouped) and the run's on stderr, then the
-    JSON document or the outputs written, one per line, then the summary (``-q``: the document alone, if asked)."""
+    JSON document or the outputs written, one per line, then the summary (``-q``: the document alone, if asked), then
+    ``unwritten``, the error of a report that could not be written (:func:`_report_unwritten`): also where stdout
+    failed (the same full disk), whose error ends the call.
+
+    >>> _say_result(None, None, json_out=False, quiet=True)
+    """
+    try:
+        _say_outcome(result, display, json_out=json_out, quiet=quiet)
+    finally:
+        if unwritten is not None:
+            error(str(unwritten))
+
+
+def _say_outcome(result: Any, display: Any, *, json_out: bool, quiet: bool) -> None:
     if not quiet:
         display.print_notes()
         for line in result.notes:
