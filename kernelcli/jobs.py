@@ -31,8 +31,7 @@ from .jobs_common import (  # noqa: F401 - re-exported (their former home)
 )
 from .jobs_gallery import GALLERY_WORK_TILES, gallery_file, tile_scale_image  # noqa: F401 - re-exported (their former home)
 from .jobs_maps import (  # noqa: F401 - re-exported (their former home)
-    MAPS_SUFFIXES, MONTAGE_SUFFIXES, check_maps_outputs, _describe_options, _layer_words, bank_label, convolve_bank_file,
-    layer_file, montage_tiles, run_maps_job,
+    _describe_options, _layer_words, bank_label, convolve_bank_file, layer_file, montage_tiles, run_maps_job,
 )
 from .layer_files import (  # noqa: F401 - re-exported (their former home)
     MAX_WEIGHTS_BYTES, _read_npy_file, load_layer_kernel, parse_bias, read_bias_file, read_weights,

@@ -17,7 +17,7 @@ from typing import Any
 from . import numtext
 from .errors import UsageError
 from .jobs_common import Report, _named, alpha_not_carried, check_finite_result, with_alpha
-from .jobs_maps import check_maps_outputs
+from .maps_outputs import check_maps_outputs
 from .jobs_montage import check_sheet_memory, check_sheet_sides, montage_tiles
 from .modes import canonical_pad_mode
 

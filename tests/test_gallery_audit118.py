@@ -146,7 +146,7 @@ class TestMontageDash:
         from typer.main import get_command
 
         from kernelcli.cli import app
-        from kernelcli.jobs import MONTAGE_SUFFIXES
+        from kernelcli.maps_outputs import MONTAGE_SUFFIXES
 
         helps = {name: next(p.help for p in get_command(app).commands[name].params if p.name == want)
                  for name, want in (("convolve", "montage"), ("gallery", "out"))}

@@ -33,7 +33,7 @@ LAYERS = {
     "files": ["kernelcli.io", "kernelcli.images", "kernelcli.catalog", "kernelcli.catalog_format", "kernelcli.kernel_names", "kernelcli.kernel_json", "kernelcli.catalog_files", "kernelcli.catalog_parametric", "kernelcli.kernel_syntax", "kernelcli.medical",
               "kernelcli.netspec", "kernelcli.montage", "kernelcli.pipes", "kernelcli.volume_inputs", "kernelcli.learn_plot",
               "kernelcli.tiled.stores", "kernelcli.tiled.writers", "kernelcli.tiled.tiff", "kernelcli.tiled.urls", "kernelcli.startup"],
-    "jobs": ["kernelcli.jobs", "kernelcli.jobs_common", "kernelcli.job_checks", "kernelcli.jobs_maps", "kernelcli.layer_files", "kernelcli.jobs_montage", "kernelcli.jobs_gallery", "kernelcli.batch", "kernelcli.batch_pool", "kernelcli.batch_watch", "kernelcli.batch_plan", "kernelcli.batch_targets", "kernelcli.batch_records", "kernelcli.batch_kinds", "kernelcli.chain", "kernelcli.medical.jobs", "kernelcli.medical.pooling", "kernelcli.medical.volume_calls", "kernelcli.tiled.files", "kernelcli.tiled.outputs", "kernelcli.tiled.nifti",
+    "jobs": ["kernelcli.jobs", "kernelcli.jobs_common", "kernelcli.job_checks", "kernelcli.jobs_maps", "kernelcli.maps_outputs", "kernelcli.layer_files", "kernelcli.jobs_montage", "kernelcli.jobs_gallery", "kernelcli.batch", "kernelcli.batch_pool", "kernelcli.batch_watch", "kernelcli.batch_plan", "kernelcli.batch_targets", "kernelcli.batch_records", "kernelcli.batch_kinds", "kernelcli.chain", "kernelcli.medical.jobs", "kernelcli.medical.pooling", "kernelcli.medical.volume_calls", "kernelcli.tiled.files", "kernelcli.tiled.outputs", "kernelcli.tiled.nifti",
              "kernelcli.tiled.cluster"],
     "cli": ["kernelcli.cli", "kernelcli.worker", "kernelcli.__main__"],
 }

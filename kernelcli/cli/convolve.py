@@ -329,7 +329,7 @@ def _image_check(src: str, *, refusal: Exception | None, volume_options: dict[st
     """What a batch's image ``src`` is refused for before its pixels are read (as :func:`kernelcli.batch_kinds.by_kind`
     and the bank's job refuse it): the image job's ``refusal``, an option for volumes alone, a bank's ``--format`` (of
     arrays read in ``layout``)."""
-    from ..jobs_maps import refuse_maps_format
+    from ..maps_outputs import refuse_maps_format
     from ..volume_inputs import refuse_volume_options
 
     if refusal is not None:

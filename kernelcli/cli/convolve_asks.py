@@ -130,9 +130,9 @@ def maps_output_check(out: Any, montage: Any, filters: int, force: bool, fmt: An
 
 
 def _check_maps_outputs(out: Any, montage: Any, *, single: bool, force: bool, stdout_fmt: Any, layout: str | None) -> None:
-    """:func:`kernelcli.jobs_maps.check_maps_outputs` of stdin's call, ``-o -``'s ``--format`` first, as ``--out``'s
+    """:func:`kernelcli.maps_outputs.check_maps_outputs` of stdin's call, ``-o -``'s ``--format`` first, as ``--out``'s
     type is checked first for a file."""
-    from ..jobs_maps import check_maps_outputs, refuse_maps_on_stdout
+    from ..maps_outputs import check_maps_outputs, refuse_maps_on_stdout
 
     refuse_maps_on_stdout(stdout_fmt, layout)
     check_maps_outputs(None, out, montage, single=single, force=force, layout=layout)

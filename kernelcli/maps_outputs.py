@@ -1,0 +1,121 @@
+"""Where several feature maps may be written: the types that hold them, and the checks made before any pixel is read.
+
+A filter bank's or a layer's maps go to a ``.npy`` (H', W', maps) or a multi-page float32 TIFF,
+(maps, Z, Y, X) in a ``.npy`` alone for a ``--layout zyx`` array; a ``--montage`` draws them as a
+picture.  Each refusal is one line naming the output and what holds the maps, for a file, for
+``-o -`` before stdin is read, and for a batch's ``--format``.
+
+Example
+-------
+>>> maps_suffixes(None)
+('.npy', '.tif', '.tiff')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+from .io.naming import piped_stream
+from .modes import MONTAGE_NOT_STDOUT, SHEET_SUFFIXES
+
+#: picture formats a montage may be written in
+MONTAGE_SUFFIXES = SHEET_SUFFIXES
+#: formats that hold several maps as numbers
+MAPS_SUFFIXES = (".npy", ".tif", ".tiff")
+
+
+#: what a filter bank's several maps are written as (a montage draws them as a picture)
+MAPS_TYPES = "several feature maps need .npy (H', W', maps) or .tif (one float32 page per map)"
+#: what they are written as on a ``--layout zyx`` array: 4 axes, which only a .npy holds
+ZYX_MAPS_TYPES = "several feature maps of a --layout zyx array are written (maps, Z, Y, X), which .npy alone holds"
+#: the advice of a zyx bank's refused output type
+ONE_VOLUME_EACH = "give one -k per call for a (Z, Y, X) volume each"
+
+
+def maps_suffixes(layout: str | None) -> tuple[str, ...]:
+    """The output types several maps of an input read in ``layout`` can be written as.
+
+    >>> maps_suffixes("zyx"), maps_suffixes(None)
+    (('.npy',), ('.npy', '.tif', '.tiff'))
+    """
+    return (".npy",) if layout == "zyx" else MAPS_SUFFIXES
+
+
+def refuse_maps_format(fmt: str | None, layout: str | None = None) -> None:
+    """Refuse a batch's ``--format`` that a filter bank's maps (of inputs read in ``layout``) cannot be written as
+    (exit 2), as :func:`check_maps_outputs` refuses one output's name (a batch takes no ``--montage``).
+
+    >>> refuse_maps_format("png")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --format png: several feature maps need .npy (H', W', maps) or .tif (one float32 page per map)
+    """
+    if fmt is not None and f".{fmt}".lower() not in maps_suffixes(layout):
+        raise UsageError(f"--format {fmt}: {ZYX_MAPS_TYPES}; {ONE_VOLUME_EACH}" if layout == "zyx" else f"--format {fmt}: {MAPS_TYPES}")
+
+
+def maps_type_refused(shown: Any, layout: str | None = None) -> UsageError:
+    """The refusal of an output (``shown``: its name, ``stdout`` for ``-o -``) whose type cannot hold several maps (of
+    an input read in ``layout``), in one wording for a file, stdout's stand-in after stdin is read and ``-o - --format
+    F`` before (:func:`refuse_maps_on_stdout`); stdout is told the ``--format`` to give, a file the extensions.
+
+    >>> print(maps_type_refused("maps.png"))
+    maps.png: several feature maps need .npy (H', W', maps) or .tif (one float32 page per map); --montage FILE.png draws them as a picture
+    >>> print(maps_type_refused("stdout"))
+    stdout: several feature maps need npy (H', W', maps) or tif (one float32 page per map): give --format npy|tif; --montage FILE.png draws them as a picture
+    >>> print(maps_type_refused("maps.tif", "zyx"))
+    maps.tif: several feature maps of a --layout zyx array are written (maps, Z, Y, X), which .npy alone holds: give a .npy, or one -k per call for a (Z, Y, X) volume each; --montage FILE.png draws them as a picture
+    """
+    stdout = str(shown) == "stdout" or piped_stream(shown) == "stdout"  # (its type is --format's: no extension to change)
+    if layout == "zyx":
+        npy = "--format npy" if stdout else "a .npy"
+        said = ZYX_MAPS_TYPES.replace(".npy", "npy") if stdout else ZYX_MAPS_TYPES
+        return UsageError(f"{'stdout' if stdout else shown}: {said}: give {npy}, or {ONE_VOLUME_EACH.removeprefix('give ')}; "
+                          "--montage FILE.png draws them as a picture")
+    if stdout:
+        return UsageError("stdout: several feature maps need npy (H', W', maps) or tif (one float32 page per map): "
+                          "give --format npy|tif; --montage FILE.png draws them as a picture")
+    return UsageError(f"{shown}: {MAPS_TYPES}; --montage FILE.png draws them as a picture")
+
+
+def refuse_maps_on_stdout(fmt: Any, layout: str | None = None) -> None:
+    """Refuse ``-o - --format F`` for several maps (of an input read in ``layout``) where F cannot hold them (exit 2),
+    as :func:`check_maps_outputs` refuses stdout's stand-in file: from the options alone, so that ``convolve -``
+    refuses it before stdin is read (an open stream made the call wait, an empty one was told "stdin is empty").
+
+    >>> refuse_maps_on_stdout("tif"), refuse_maps_on_stdout(None)
+    (None, None)
+    """
+    fmt = getattr(fmt, "value", fmt)
+    if fmt is not None and f".{fmt}".lower() not in maps_suffixes(layout):
+        raise maps_type_refused("stdout", layout)
+
+
+def check_maps_outputs(src: Path | None, out: Any, montage: Any, *, single: bool, force: bool,
+                        picture: str = "a montage", layout: str | None = None) -> tuple[Path | None, Path | None]:
+    """Validate the data output and the montage path (``picture``: what a message calls it) before any pixel is read
+    (exit 2/4); ``layout``: the input's, given (a zyx bank's maps take .npy alone: :func:`maps_suffixes`)."""
+    from .errors import OutputRefused
+    from .io import formats
+    from .io.output_checks import same_file
+
+    inputs = [src] if src is not None else []  # (None: stdin, checked before it is read)
+    out_path = formats.check_output_path(out, inputs, force=force) if out is not None else None
+    if out_path is not None and not single and out_path.suffix.lower() not in maps_suffixes(layout):
+        raise maps_type_refused(out_path, layout)
+    montage_path = None
+    if montage is not None:
+        from .io.output_checks import refuse_folder
+        from .io.pipes import is_stdio
+
+        if is_stdio(montage):  # (it was refused as a file name with no picture's extension)
+            raise UsageError(MONTAGE_NOT_STDOUT)
+        refuse_folder(montage)
+        if Path(montage).suffix.lower() not in MONTAGE_SUFFIXES:  # first: the general list names .csv and .npy too
+            raise UsageError(f"{montage}: {picture} is a picture: expected one of {', '.join(MONTAGE_SUFFIXES)}")
+        montage_path = formats.check_output_path(montage, inputs, force=force)
+        if out_path is not None and (out_path == montage_path or same_file(out_path, montage_path)):
+            raise OutputRefused(f"{montage_path}: --out and --montage name the same file")
+    return out_path, montage_path
