@@ -175,6 +175,28 @@ def test_a_refusal_as_inputs_are_found_replaces_no_file_a_pattern_may_name(tmp_p
     assert "--report r.json: not written" in done.stderr
 
 
+def test_a_refusal_with_only_files_named_replaces_the_report_with_force(tmp_path):
+    # (review 164 #1: a missing file counted as "a folder or pattern among the inputs", and the report was kept)
+    _png(tmp_path / "mx" / "a.png")
+    (tmp_path / "r.json").write_text("{}")
+    done = run_in_process("convolve", "mx/a.png", "mx/nosuch.png", "-k", "box:3", "--out-dir", "mo", "--report", "r.json",
+                          "--force", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "folder or pattern" not in done.stderr and "--report r.json: not written" not in done.stderr
+    assert [(r["input"], r["status"]) for r in json.loads((tmp_path / "r.json").read_text())["items"]] == [
+        ("mx/a.png", "not run"), ("mx/nosuch.png", "failed")]
+
+
+def test_a_refusal_with_only_files_named_keeps_the_report_without_force(tmp_path):
+    _png(tmp_path / "mx" / "a.png")
+    (tmp_path / "r.json").write_text("{}")
+    done = run_in_process("convolve", "mx/a.png", "mx/nosuch.png", "-k", "box:3", "--out-dir", "mo", "--report", "r.json",
+                          cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert (tmp_path / "r.json").read_text() == "{}"
+    assert "--report r.json: not written" in done.stderr and "folder or pattern" not in done.stderr
+
+
 def test_a_report_among_the_inputs_is_not_written_over(tmp_path):
     _png(tmp_path / "mx" / "g0.png")
     before = (tmp_path / "mx" / "g0.png").read_bytes()

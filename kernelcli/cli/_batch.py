@@ -417,6 +417,7 @@ def unfound_said(inputs: list[Path], options: BatchOptions, *, force: bool, json
 
 def _say_unfound(records: list[Any], inputs: list[Path], options: BatchOptions, *, force: bool, json_out: bool,
                  quiet: bool) -> None:
+    from ..batch_plan import is_batch_argument
     from ..batch_records import BatchResult
     from ..batch_targets import check_report_path
     from ..errors import KernelcliError, OutputRefused
@@ -428,7 +429,8 @@ def _say_unfound(records: list[Any], inputs: list[Path], options: BatchOptions, 
         named = [Path(arg) for arg in inputs if os.path.isfile(arg)]
         try:
             check_report_path(report, inputs=named, force=force)
-            if os.path.lexists(report) and len(named) < len(inputs):
+            # (a missing file is no folder or pattern: it names no file that may be the report)
+            if os.path.lexists(report) and any(is_batch_argument(arg) for arg in inputs):
                 raise OutputRefused(f"--report {report}: exists, and a folder or pattern among the inputs is not read "
                                     "yet: it may be one of its files")
         except KernelcliError as exc:
