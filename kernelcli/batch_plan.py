@@ -1,8 +1,8 @@
 """Batch step 1: find the input files (:func:`discover`); :mod:`kernelcli.batch_targets` plans their outputs (step 2).
 
 A missing path, or a folder or pattern that yields nothing, is a UsageError (exit 2); a pattern that reads two
-ways is refused naming both.  Split from :mod:`kernelcli.batch` (which runs the plan, step 3, and re-exports every
-name here).
+ways is refused naming both (how a pattern is read: :mod:`kernelcli.batch_patterns`).  Split from
+:mod:`kernelcli.batch` (which runs the plan, step 3, and re-exports every name here).
 
 >>> has_glob("scans/**/*.png"), has_glob("scans/ct.png")
 (True, False)
@@ -10,15 +10,12 @@ name here).
 
 from __future__ import annotations
 
-import fnmatch
-import glob
 import os
-import re
 import stat
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
+from .batch_patterns import expand, folders_reached, glob_root, refuse_caret_classes, refuse_two_readings
 from .errors import InputError, UsageError
 from .io.naming import has_glob  # noqa: F401 - has_glob re-exported (its former home)
 from .records import field, record
@@ -148,7 +145,7 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
             refuse_caret_classes(arg)
             root = glob_root(arg)
             links = []
-            matches = [Path(m) for m in sorted(_expand(arg, links))]
+            matches = [Path(m) for m in sorted(expand(arg, links))]
             # (each real file once: add); a hidden file is there because the pattern named it, as glob reads it
             files = [m for m in matches if _is_input_file(m, hidden=True)]
             before = len(skipped)
@@ -210,51 +207,6 @@ def named_records(args: Sequence[str | os.PathLike], refusal: InputError) -> lis
     return records
 
 
-def folders_reached(pattern: str) -> str | None:
-    """A regular expression of the real folders a pattern's folder parts reach where one holds a wildcard (a
-    folder made later among them), else None: the output folder must not be one (the results would be inputs of
-    the same command run again).
-
-    >>> import re; reach = folders_reached("/d/*/*.png")
-    >>> bool(re.fullmatch(reach, os.path.realpath("/d") + "/o5")), bool(re.fullmatch(reach, os.path.realpath("/d") + "/o5/a"))
-    (True, False)
-    >>> folders_reached("d/*.png") is None
-    True
-    """
-    parts = pattern.split("/")[:-1]
-    first = next((k for k, part in enumerate(parts) if has_glob(part)), None)
-    if first is None:
-        return None
-    root = os.path.realpath("/".join(parts[:first]) or ("/" if pattern.startswith("/") else "."))
-    with warnings.catch_warnings():  # (as _expand: glob's own reading)
-        warnings.simplefilter("ignore")
-        wild = _pattern_regex([part for part in parts[first:] if part])
-    return re.escape(root.rstrip("/")) + "/" + wild
-
-
-def refuse_two_readings(arg: str) -> None:
-    """Refuse an argument that names a file and is a pattern that matches other files too (``[ab].png`` with
-    a.png and b.png beside it was the one file, in silence)."""
-    if not has_glob(arg):
-        return
-    others = sorted(m for m in _expand(arg) if os.path.normpath(m) != os.path.normpath(arg))
-    if others:
-        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-        raise UsageError(f"{arg}: reads two ways: the file of that name, or the pattern that also matches {shown}; "
-                         f"give {glob.escape(arg)!r} with --out-dir for the file alone (a pattern is a batch), or "
-                         "rename it; or give the files by name")
-
-
-def refuse_caret_classes(pattern: str) -> None:
-    """Refuse a pattern with a class that starts with '^', which reads two ways (see :func:`caret_classes`)."""
-    carets = caret_classes(pattern)
-    if carets:
-        first = carets[0]
-        body = first[2:-1]
-        raise UsageError(f"{pattern}: {first} reads two ways: as glob reads it, '^' or one of {body!r}; as a shell reads "
-                         f"it, none of {body!r}: write [{body}^] for the first, or [!{body}] for the second")
-
-
 def _passed_over_note(skipped: list[tuple[Path, str]]) -> str:
     """What a folder or pattern that gave no input passed over, to end its refusal ("; not read: ..."), or "".
 
@@ -263,146 +215,6 @@ def _passed_over_note(skipped: list[tuple[Path, str]]) -> str:
     """
     note = Discovery([], skipped=skipped).skipped_note()
     return f"; {note}" if note else ""
-
-
-def _expand(pattern: str, links: list[tuple[str, str]] | None = None) -> list[str]:
-    """The paths ``pattern`` matches, as :func:`glob.glob` gives them; a ``**`` part walks its folder reading each real
-    folder once, as ``--recursive`` does: glob follows every link, and two links back up the tree ('d/up' -> '..',
-    'd2' -> 'd') made some 2**40 paths of one file, a run that never ended.  ``links`` gets each linked folder the
-    walk went into, as (link, real folder).  A hidden name is matched by a part that starts with '.' alone, and
-    ``**`` goes into no hidden folder (glob's rule): the walk goes into one only where a part could name it."""
-    parts = pattern.split("/")
-    if "**" not in parts:
-        return glob.glob(pattern)
-    with warnings.catch_warnings():  # (fnmatch's regex is glob's: a warning of re's would be glob's too)
-        warnings.simplefilter("ignore")
-        matcher = re.compile(_pattern_regex(parts))
-    literal = []
-    for part in parts[:-1]:  # the folders before the first wildcard, as typed ('./s', not Path's 's')
-        if has_glob(part):
-            break
-        literal.append(part)
-    start = "/".join(literal) or ("/" if pattern.startswith("/") else ".")
-    bare = not literal  # glob's 'a.png' for '**/*.png', not './a.png'
-    found: list[str] = []
-    seen = {os.path.realpath(start)}
-    hidden_named = any(part.startswith(".") for part in parts[len(literal):])
-    for dirpath, dirnames, filenames in os.walk(start, followlinks=True):
-        kept = []
-        for d in sorted(dirnames):
-            real = os.path.realpath(os.path.join(dirpath, d))
-            if (hidden_named or not d.startswith(".")) and real not in seen:
-                seen.add(real)
-                kept.append(d)
-                if links is not None and os.path.islink(os.path.join(dirpath, d)):
-                    links.append((os.path.join(dirpath, d), real))
-        dirnames[:] = kept
-        for name in [*kept, *filenames]:
-            path = os.path.join(dirpath, name)
-            shown = os.path.relpath(path, ".") if bare else path
-            if matcher.fullmatch(shown):
-                found.append(shown)
-    return found
-
-
-def _pattern_regex(parts: list[str]) -> str:
-    """A regular expression for a pattern's ``/``-separated parts: ``**`` any folders (none too), ``*`` and ``?``
-    within a name, ``[...]`` a class (``[!...]`` its complement), as glob reads them: a hidden name (``.h.png``)
-    only for a part that starts with '.', never for ``**``.
-
-    >>> bool(re.fullmatch(_pattern_regex("s/**/*.png".split("/")), "s/a/b/x.png")), bool(re.fullmatch(_pattern_regex(["*.p?g"]), "a/x.png"))
-    (True, False)
-    >>> [bool(re.fullmatch(_pattern_regex(p.split("/")), "s/.h.png")) for p in ("s/*.png", "s/.*.png", "s/**")]
-    [False, True, False]
-    """
-    out = []
-    visible = r"(?!\.)[^/]+"  # a name that is not hidden
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        if part == "**":
-            out.append(f"(?:{visible}(?:/{visible})*)?" if last else f"(?:{visible}/)*")
-            continue
-        j, piece = 0, [] if part.startswith(".") else [r"(?!\.)"]
-        while j < len(part):
-            c = part[j]
-            if c == "*":
-                piece.append("[^/]*")
-            elif c == "?":
-                piece.append("[^/]")
-            elif c == "[":
-                close = _class_end(part, j)
-                if close < 0:
-                    piece.append(re.escape(c))
-                else:
-                    piece.append(_class_regex(part[j:close + 1]))
-                    j = close
-            else:
-                piece.append(re.escape(c))
-            j += 1
-        out.append("".join(piece) + ("" if last else "/"))
-    return "".join(out)
-
-
-def _class_end(part: str, start: int) -> int:
-    """The index of the ']' that closes the class opened at ``part[start]`` (after an optional '!' and a first
-    ']', fnmatch's rule), or -1 where none does (the '[' is then a character).
-
-    >>> _class_end("[]a]x", 0), _class_end("[!]", 0)
-    (3, -1)
-    """
-    k = start + 1 + (part[start + 1:start + 2] == "!")
-    k += part[k:k + 1] == "]"
-    return part.find("]", k)
-
-
-def _class_regex(text: str) -> str:
-    """The regular expression of one class ``[...]`` as glob reads it (fnmatch's own translation: '^' and '['
-    are characters, a reversed range matches nothing, '--' and '&&' are no set operations), never matching
-    a '/' (a name's character).  The class body copied into a regex read ``[^a]`` as 'not a' (glob: '^' or
-    'a'), and ``[z-a]`` was an internal error.
-
-    >>> print(_class_regex("[^a]"), _class_regex("[!a]"), _class_regex("[z-a]"))
-    [\\^a] [^a/] (?!)
-    """
-    inner = fnmatch.translate(text)[len("(?s:"):-len(")\\Z")]
-    if inner == ".":  # (a negated empty class)
-        return "[^/]"
-    return inner[:-1] + "/]" if inner.startswith("[^") else inner
-
-
-def caret_classes(pattern: str) -> list[str]:
-    """The classes of ``pattern`` that start with '^' (``[^a]``): glob reads the '^' as a character, a shell
-    as 'not'.
-
-    >>> caret_classes("s/**/[^a]*.png"), caret_classes("[!a]*.png"), caret_classes("[a^].png")
-    (['[^a]'], [], [])
-    """
-    found = []
-    for part in pattern.split("/"):
-        j = 0
-        while j < len(part):
-            close = _class_end(part, j) if part[j] == "[" else -1
-            if close >= 0:
-                if part[j + 1:j + 2] == "^":
-                    found.append(part[j:close + 1])
-                j = close
-            j += 1
-    return found
-
-
-def glob_root(pattern: str) -> Path:
-    """The leading folders of a pattern, up to the first part with a wildcard.
-
-    >>> glob_root("scans/2024/**/*.png"), glob_root("*.png")
-    (PosixPath('scans/2024'), PosixPath('.'))
-    """
-    parts = Path(pattern).parts
-    root: list[str] = []
-    for part in parts[:-1]:
-        if has_glob(part):
-            break
-        root.append(part)
-    return Path(*root) if root else Path(".")
 
 
 def _is_input_file(path: Path, *, hidden: bool = False) -> bool:

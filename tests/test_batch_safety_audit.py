@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kernelcli import batch_plan
+from kernelcli import batch_patterns
 
 from conftest import SAMPLES, run_in_process
 
@@ -43,10 +43,10 @@ class TestPatternClasses:
     def test_a_double_star_pattern_reads_a_class_as_glob_does(self, tree, klass):
         # '[^a]'-like bodies went into the regex as they were: '[!]a]' and '[a&&b]' read otherwise, '[z-a]' exit 70
         for pattern in (f"r/**/{klass}*.png", f"r/*/{klass}*.png"):
-            assert sorted(batch_plan._expand(pattern)) == sorted(glob.glob(pattern, recursive=True)), pattern
+            assert sorted(batch_patterns.expand(pattern)) == sorted(glob.glob(pattern, recursive=True)), pattern
 
     def test_a_negated_class_never_matches_a_folder_separator(self, tree):
-        assert batch_plan._expand("r/**/x[!a]y.png") == glob.glob("r/**/x[!a]y.png", recursive=True) == []
+        assert batch_patterns.expand("r/**/x[!a]y.png") == glob.glob("r/**/x[!a]y.png", recursive=True) == []
 
     @pytest.mark.parametrize("pattern", ["r/**/[^a]*.png", "r/*/[^a]*.png"])
     def test_a_class_starting_with_a_caret_reads_two_ways(self, tree, pattern):

@@ -48,7 +48,7 @@ def is_batch(inputs: list[Path], options: BatchOptions) -> bool:
         from ..io.naming import has_glob
 
         if has_glob(os.fspath(inputs[0])):  # a file's name that is a pattern too ([ab].png): the planner's rule
-            from ..batch_plan import refuse_two_readings
+            from ..batch_patterns import refuse_two_readings
 
             refuse_two_readings(os.fspath(inputs[0]))
         return False  # one file (batch_plan.is_batch_argument's first case, without importing the planner)
