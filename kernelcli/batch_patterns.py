@@ -40,6 +40,26 @@ def folders_reached(pattern: str) -> str | None:
     return re.escape(root.rstrip("/")) + "/" + wild
 
 
+def linked_folders(pattern: str) -> list[tuple[str, str]]:
+    """The folders a pattern's folder parts reach now through a link, as (link, real folder), a link to no folder
+    yet too, where a part holds a wildcard: glob follows the link ('pt/*/*.png' reads pt/lnk -> ../elsewhere), so
+    the output folder must not be one of them either.
+
+    >>> linked_folders("/nonexistent/*/*.png"), linked_folders("d/*.png")
+    ([], [])
+    """
+    reach = folders_reached(pattern)
+    if reach is None:
+        return []
+    found = []
+    for path in sorted(glob.glob(pattern.rsplit("/", 1)[0])):
+        real = os.path.realpath(path)
+        to_be = os.path.islink(path) and not os.path.exists(path)  # (the run would make the folder it names)
+        if (os.path.isdir(path) or to_be) and not re.fullmatch(reach, real):
+            found.append((path, real))
+    return found
+
+
 def refuse_two_readings(arg: str) -> None:
     """Refuse an argument that names a file and is a pattern that matches other files too (``[ab].png`` with
     a.png and b.png beside it was the one file, in silence)."""

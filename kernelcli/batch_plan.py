@@ -15,7 +15,7 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-from .batch_patterns import expand, folders_reached, glob_root, refuse_caret_classes, refuse_two_readings
+from .batch_patterns import expand, folders_reached, glob_root, linked_folders, refuse_caret_classes, refuse_two_readings
 from .errors import InputError, UsageError
 from .io.naming import has_glob  # noqa: F401 - has_glob re-exported (its former home)
 from .records import field, record
@@ -162,6 +162,7 @@ def discover(args: Sequence[str | os.PathLike], *, recursive: bool = False) -> D
                 scanned.append(Scanned(folder, False, arg))
             if (reach := folders_reached(arg)) is not None and "**" not in arg:
                 scanned.append(Scanned(os.path.realpath(root), False, arg, reach=reach))
+                scanned.extend(Scanned(real, False, arg, link) for link, real in linked_folders(arg))
             for f in files:
                 add(f, root, arg)
         else:

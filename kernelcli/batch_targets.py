@@ -229,11 +229,11 @@ def _folders_in_inputs(out: Path, folders: dict[Path, Path], scanned: Sequence[S
         if s.recursive:
             below.setdefault(s.folder, s)
 
-    def reads(real: str) -> Scanned | None:  # (by its ancestors: a pattern's scan names a folder per match)
+    def reads(folder: Path, real: str) -> Scanned | None:  # (by its ancestors: a pattern's scan names a folder per match)
         if real in exact:
             return exact[real]
-        for s in reached:  # ('pt/*/*.png' reads pt/o5 once it exists: as the next run would)
-            if re.fullmatch(s.reach, real):  # type: ignore[arg-type]
+        for s in reached:  # ('pt/*/*.png' reads pt/o5 once it exists, pt/lnk -> ../elsewhere too: as the next run would)
+            if any(re.fullmatch(s.reach, spelled) for spelled in _spellings(folder)):  # type: ignore[arg-type]
                 return Scanned(real, False, s.arg)
         up = os.path.dirname(real)
         while True:
@@ -246,18 +246,38 @@ def _folders_in_inputs(out: Path, folders: dict[Path, Path], scanned: Sequence[S
     def where(s: Scanned) -> str:
         return f"{s.folder}, through the link {s.through}" if s.through else s.folder
 
-    s = reads(os.path.realpath(out))
+    s = reads(out, os.path.realpath(out))
     if s is not None:
         return [f"--out-dir {out}: is inside the input {s.arg} ({where(s)}); the results would become inputs "
                 "on the next run: choose a folder outside it"]
     inside = {folder: (real, s) for folder, src in folders.items()
-              if (s := reads(real := os.path.realpath(folder))) is not None}
+              if (s := reads(folder, real := os.path.realpath(folder))) is not None}
     def linked(folder: Path, real: str) -> str:
         return "" if os.path.normcase(os.path.abspath(folder)) == real else f" {real} through a link,"
 
     return [f"{folder}: is{linked(folder, real)} inside the input {s.arg} ({where(s)}); the output of {folders[folder]} "
             "would become an input on the next run: choose a folder outside it"
             for folder, (real, s) in inside.items() if folder.parent not in inside]  # (the link's folder, not each below it)
+
+
+def _spellings(folder: Path) -> list[str]:
+    """``folder``'s absolute paths with its links resolved up to each of its ancestors, the rest as spelled: a
+    pattern follows a link below its root as it is named ('pt/lnk', for 'pt/*/*.png'), a folder that does not exist
+    yet too.
+
+    >>> _spellings(Path("/nonexistent/a"))
+    ['/nonexistent/a']
+    """
+    path = os.path.abspath(folder)
+    found = [os.path.realpath(path)]
+    head, rest = path, ""
+    while True:
+        head, name = os.path.split(head)
+        if not name:
+            break
+        rest = os.path.join(name, rest) if rest else name
+        found.append(os.path.join(os.path.realpath(head), rest))
+    return list(dict.fromkeys(found))
 
 
 def _image_format(path: Path, image_fmt: str | None) -> str | None:

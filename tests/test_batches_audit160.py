@@ -224,6 +224,37 @@ def test_an_out_dir_a_pattern_s_wildcard_folder_reaches_is_refused_on_the_first_
     assert sorted(p.name for p in (tmp_path / "pt").iterdir()) == ["a", "b", "y.png"]  # nothing made
 
 
+@pytest.mark.parametrize(("link", "target", "out"), [("pt/lnk", "elsewhere", "pt/lnk"), ("pt/lnk2", None, "pt/lnk2"),
+                                                     ("pt/lnk", "elsewhere", "elsewhere"), ("pt/lnk2", None, "newdir")],
+                         ids=["through-the-link", "through-a-link-to-no-folder-yet", "the-link-s-folder", "a-link-s-folder-to-be"])
+def test_an_out_dir_a_pattern_s_wildcard_folder_reaches_through_a_link_is_refused_on_the_first_run(tmp_path, link, target, out):
+    # (review 164 #2: 'pt/*/*.png' reads pt/lnk -> ../elsewhere as glob follows the link: refused on the second run only)
+    _pattern_tree(tmp_path)
+    if target is not None:
+        (tmp_path / target).mkdir()
+    (tmp_path / link).symlink_to(f"../{target or 'newdir'}")
+    done = run_in_process("convolve", "pt/*/*.png", "pt/*.png", "-k", "box:3", "--out-dir", out, cwd=tmp_path)
+    assert done.returncode == 4, done.stderr
+    assert f"--out-dir {out}: is inside the input pt/*/*.png" in done.stderr, done.stderr
+    assert "the results would become inputs" in done.stderr
+    made = tmp_path / (target or "newdir")
+    assert not made.exists() or not any(made.iterdir())  # nothing written
+
+
+def test_an_out_dir_below_a_linked_folder_is_refused_where_a_deeper_wildcard_reaches_it(tmp_path):
+    _pattern_tree(tmp_path)
+    _png(tmp_path / "pt" / "a" / "b" / "z.png")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "pt" / "lnk").symlink_to("../elsewhere")
+    deep = run_in_process("convolve", "pt/*/*/*.png", "-k", "box:3", "--out-dir", "pt/lnk/new", cwd=tmp_path)
+    assert deep.returncode == 4, deep.stderr
+    assert "--out-dir pt/lnk/new: is inside the input pt/*/*/*.png" in deep.stderr
+    shallow = run_in_process("convolve", "pt/*/*.png", "-k", "box:3", "--out-dir", "pt/lnk/o", "-q", cwd=tmp_path)
+    assert shallow.returncode == 0, shallow.stderr  # ('pt/*/*.png' reads no folder below pt/lnk)
+    again = run_in_process("convolve", "pt/*/*.png", "-k", "box:3", "--out-dir", "pt/lnk/o", "-q", "--force", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+
+
 @pytest.mark.parametrize(("pattern", "out"), [("pt/*/*.png", "pt/a/o"), ("pt/[ab]/*.png", "pt/o5"), ("pt/*/*.png", "pt/.o5"),
                                               ("pt/*/*.png", "res")])
 def test_an_out_dir_no_wildcard_folder_reaches_is_taken(tmp_path, pattern, out):
