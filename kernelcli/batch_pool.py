@@ -31,7 +31,7 @@ from .batch_watch import WATCH_EVERY, _exists, _Watch, lost_record
 from .errors import KernelcliError
 from .io.outputs import signals_deferred
 from .io.temporary import adopt_run_token, run_token
-from .stops import raise_lost_stops, replaced_stop
+from .stops import raise_lost_stops, stop_replaced_by
 
 #: what a job looks like: ``job(input_path, out=output_path)`` returning a report with ``.notes``
 Job = Callable[..., Any]
@@ -58,7 +58,7 @@ def run_one(job: Job, item: Item, token: str | None = None) -> Record:
     try:
         record.finished(job(item.input, out=item.output))
     except Exception as exc:
-        stop = replaced_stop()
+        stop = stop_replaced_by(exc)
         if stop is not None:  # a stop an extension's import replaced by its own error (which a reader may have
             raise stop from exc  # wrapped in ours): not the file's failure, nor a bug; the run stops
         if isinstance(exc, KernelcliError):  # in a batch every error names its file

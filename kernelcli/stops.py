@@ -90,6 +90,20 @@ def replaced_stop() -> KeyboardInterrupt | None:
     return stop_of(signum)
 
 
+def stop_replaced_by(exc: BaseException) -> KeyboardInterrupt | None:
+    """The stop (:func:`replaced_stop`) that ``exc`` stands for, else None: the one rule of every path (one input,
+    its ``--report``, a batch's files).  Any Exception raised after a stop signal arrived may be the error an
+    extension's import replaced the stop by (its ImportError, or ours where a reader wrapped it); a MemoryError is
+    no such replacement (it says the file's memory), and a stop or exit is itself.
+
+    >>> stop_replaced_by(ImportError("datetime")) is None  # (no signal received)
+    True
+    """
+    if not isinstance(exc, Exception) or isinstance(exc, MemoryError):
+        return None
+    return replaced_stop()
+
+
 def raise_lost_stops() -> None:
     """Install the hook (call it from the main thread, where it sets the SIGALRM handler)."""
     global _main_thread

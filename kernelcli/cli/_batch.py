@@ -154,6 +154,7 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     from ..batch import BatchResult, Record
     from ..batch_targets import check_report_path
     from ..errors import KernelcliError
+    from ..stops import stop_replaced_by
 
     written = [Path(o) for o in outputs if o is not None and o is not NOT_CHOSEN]
     if report is not None:
@@ -184,7 +185,7 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
             record.output = "stdout"
     except BaseException as exc:  # recorded as a batch records it, then handled by `guarded` as without --report
         if not (isinstance(exc, SystemExit) or _click_control(exc)):
-            replaced = _replaced_stop(exc)  # a stop an extension's import replaced by its own error: the stop, not a bug
+            replaced = stop_replaced_by(exc)  # a stop an extension's import replaced by its own error: the stop, not a bug
             record.failed(replaced or exc, input.name if input.name in str(exc) else shown_input, traceback.format_exc())
             stop = replaced or (exc if isinstance(exc, KeyboardInterrupt) else None)
             if isinstance(exc, KernelcliError):
@@ -243,16 +244,6 @@ def _files_read(input: Path) -> list[Path]:
         return [input, *(e for e in input.iterdir() if not e.name.startswith(".") and e.is_file())]
     except OSError:  # not a folder (or not one to list: the reader says so)
         return [input]
-
-
-def _replaced_stop(exc: BaseException) -> KeyboardInterrupt | None:
-    """The stop (:func:`kernelcli.stops.replaced_stop`) that ``exc`` stands for (a signal landed while an extension
-    imported a module: its ImportError, or ours where a reader wrapped it), else None."""
-    from ..stops import replaced_stop
-
-    if not isinstance(exc, Exception) or isinstance(exc, MemoryError):
-        return None
-    return replaced_stop()
 
 
 def run_batch(

@@ -26,9 +26,10 @@ from ..errors import (
     StdoutError,
     interrupt_exit_code,
 )
+from ..stops import stop_replaced_by
 from ._lines import shown, single_line
 from ._terminal import console, echo, write_stdout  # noqa: F401 - (console: the commands import it from here)
-from ._signals import install_signal_handlers, interrupted_message, stop_replaced_by
+from ._signals import install_signal_handlers, interrupted_message
 
 #: what to do when memory runs out anyway
 MEMORY_HINT = "use a smaller input or option values, or set KERNELCLI_MAX_MEMORY to be refused up front"

@@ -16,13 +16,6 @@ import sys
 from typing import Any
 
 
-def stop_replaced_by(exc: BaseException) -> KeyboardInterrupt | None:
-    """The stop a signal made before ``exc`` was raised (see :mod:`kernelcli.stops`), else None."""
-    from ..stops import replaced_stop
-
-    return replaced_stop()
-
-
 def interrupted_message(exc: BaseException) -> str:
     """``interrupted`` (Ctrl-C), or ``terminated (SIGTERM)`` / ``hung up (SIGHUP)``."""
     from ..batch_records import stopped_by
