@@ -321,9 +321,9 @@ def run_maps_job(
         raise ShapeError(f"{src}: {refuse_channels(have, loaded.alpha is not None)}")
     label = label(data) if callable(label) else label  # (a bank's [sum] depends on the input's channels)
     if montage_path is not None and tile_shapes is not None:
-        from .jobs_montage import check_sheet_before_maps
+        from .jobs_montage import check_sheet
 
-        check_sheet_before_maps(src, montage_path, label, describe, data.shape, tile_shapes(data.shape, order != "zyx"))
+        check_sheet(src, montage_path, label, describe, data.shape, tile_shapes(data.shape, order != "zyx"))
     if compute_part is not None and not single and montage_path is not None and out_path is None and loaded.kind != "matrix":
         # the montage alone is written: no map is needed at full size once it is a tile
         from .jobs_montage import montage_alone, montage_by_part
@@ -368,15 +368,11 @@ def run_maps_job(
     if out_path is None and loaded.kind == "matrix":
         report.matrix = (maps.transpose(2, 0, 1) if several else result).tolist()
     if montage_path is not None:  # refused before --out is written, not after
-        from .montage import DEFAULT_TILE
-
-        from .jobs_montage import sheet_header
-        from .montage import is_colour
+        from .jobs_montage import check_sheet
 
         tiles, planes = montage_tiles(bank, colour=order != "zyx"), "slice" if order == "zyx" else "channel"
-        title, sheet_notes = sheet_header(src, label, describe, any(is_colour(values) for _, values in tiles))
-        check_sheet_memory(f"convolve {src.name}", len(tiles), DEFAULT_TILE, len(sheet_notes))
-        check_sheet_sides(montage_path, data.shape, [values.shape for _, values in tiles], title=title, notes=sheet_notes)
+        title, sheet_notes = check_sheet(src, montage_path, label, describe, data.shape,  # type: ignore[misc]
+                                         [values.shape for _, values in tiles])
     if out_path is not None:
         from .layout import from_hwc
 

@@ -1,5 +1,5 @@
-"""A montage of feature maps as a job draws it: the tiles of a bank (:func:`montage_tiles`), a sheet's memory
-checked before it is drawn (:func:`check_sheet_memory`), and a montage that is the only output, drawn one kernel
+"""A montage of feature maps as a job draws it: the tiles of a bank (:func:`montage_tiles`), a sheet's size
+checked before it is drawn (:func:`check_sheet`: its memory and its format's sides), and a montage that is the only output, drawn one kernel
 at a time (:func:`montage_by_part`, :func:`montage_alone`), so that no map is kept at full size.
 
 Split from :mod:`kernelcli.jobs_maps`, which runs them (and re-exports the first two for the gallery's sake).
@@ -25,11 +25,11 @@ def montage_by_part(src: Path, data: Any, label: str, compute_part: Callable[[An
     tiles (:func:`kernelcli.montage.drawn_tile`), then dropped: what :func:`montage_alone` writes."""
     from .jobs_common import check_finite_result
     from .banks import as_slices
-    from .montage import drawn_tile, is_colour, montage_scale
+    from .montage import drawn_tile, montage_scale
 
     tiles: list[tuple[str, Any]] = []
+    shapes: list[tuple[int, ...]] = []
     labels: list[str] = []
-    colour = False
     low, high, scale, shape, dtype = float("inf"), float("-inf"), None, None, None
     for i in range(parts):
         bank = compute_part(data, i)
@@ -41,11 +41,11 @@ def montage_by_part(src: Path, data: Any, label: str, compute_part: Callable[[An
             shape, scale = bank.maps.shape[:2], montage_scale(data.shape, bank.maps.shape)
         labels.extend(bank.labels)
         made = montage_tiles(bank, colour=order != "zyx")
-        colour = colour or any(is_colour(maps) for _, maps in made)
         tiles.extend((name, drawn_tile(maps, scale)) for name, maps in made)
+        shapes.extend(maps.shape for _, maps in made)  # (the maps', which the sheet's size is checked from)
         del bank, made
-    return {"tiles": tiles, "labels": labels, "extremes": (low, high), "scale": scale, "dtype": dtype,
-            "shape": (*shape, len(labels)), "planes": "slice" if order == "zyx" else "channel", "colour": colour}
+    return {"tiles": tiles, "shapes": shapes, "labels": labels, "extremes": (low, high), "scale": scale, "dtype": dtype,
+            "shape": (*shape, len(labels)), "planes": "slice" if order == "zyx" else "channel"}
 
 
 def montage_alone(src: Path, label: str, loaded: Any, data: Any, drawn: dict[str, Any], seconds: float,
@@ -54,7 +54,7 @@ def montage_alone(src: Path, label: str, loaded: Any, data: Any, drawn: dict[str
     montage alone: the maps' range, dtype and labels, the sheet as the file written."""
     from types import SimpleNamespace
 
-    from .montage import DEFAULT_TILE, render_montage, write_sheet
+    from .montage import render_montage, write_sheet
 
     tiles, (h, w, m) = drawn["tiles"], drawn["shape"]
     result = SimpleNamespace(shape=(h, w, m), dtype=drawn["dtype"], size=h * w * m)  # (the maps as computed, not kept)
@@ -63,8 +63,7 @@ def montage_alone(src: Path, label: str, loaded: Any, data: Any, drawn: dict[str
     if loaded.alpha is not None:
         report.input_shape = with_alpha(report.input_shape)
         report.notes.append(alpha_not_carried(src.name))
-    title, sheet_notes = sheet_header(src, label, describe, drawn["colour"])
-    check_sheet_memory(f"convolve {src.name}", len(tiles), DEFAULT_TILE, len(sheet_notes))
+    title, sheet_notes = check_sheet(src, montage_path, label, describe, data.shape, drawn["shapes"])  # type: ignore[misc]
     sheet = render_montage(data, tiles, title=title, notes=sheet_notes, planes=drawn["planes"],
                            source_shape=report.input_shape, scale=drawn["scale"])
     write_sheet(montage_path, sheet, force=force, encoding=encoding)
@@ -109,18 +108,25 @@ def bank_tile_shapes(data_shape: Any, kernel_shapes: list[Any], options: Any, co
     return tiles if len(sizes) == 1 else None
 
 
-def check_sheet_before_maps(src: Path, montage_path: Path, label: str, describe: str, data_shape: Any,
-                            shapes: list[Any] | None) -> None:
+def check_sheet(src: Path, montage_path: Path, label: str, describe: str, data_shape: Any,
+                shapes: list[Any] | None) -> tuple[str, list[str]] | None:
     """Refuse (exit 2) a ``convolve --montage`` sheet too large for the memory allowed or for its format, from its
-    tiles' ``shapes`` (:func:`bank_tile_shapes`), before any map is computed: the refusals came after every map (a
-    1800-tile JPEG: 12.9 s and 950 MB, where the gallery refuses it in 0.4 s).  Nothing is checked for ``shapes`` None."""
+    tiles' ``shapes``: before any map is computed (:func:`bank_tile_shapes`; the refusals came after every map, a
+    1800-tile JPEG: 12.9 s and 950 MB, where the gallery refuses it in 0.4 s), and with the maps' own shapes once
+    they are (the one check: two copies could disagree about one sheet).  Gives the sheet's title and notes
+    (:func:`sheet_header`); nothing is checked for ``shapes`` None.
+
+    >>> check_sheet(Path("ct.png"), Path("m.png"), "convolve box", "", (8, 8), [(6, 6)] * 2)[0]
+    'ct.png: convolve box'
+    """
     from .montage import DEFAULT_TILE
 
     if shapes is None:
-        return
-    title, notes = sheet_header(src, label, describe, any(len(shape) == 3 for shape in shapes))
+        return None
+    title, notes = sheet_header(src, label, describe, any(len(shape) == 3 and shape[2] == 3 for shape in shapes))
     check_sheet_memory(f"convolve {src.name}", len(shapes), DEFAULT_TILE, len(notes))
     check_sheet_sides(montage_path, data_shape, shapes, title=title, notes=notes)
+    return title, notes
 
 
 def sheet_header(src: Path, label: str, describe: str, colour: bool) -> tuple[str, list[str]]:
