@@ -181,11 +181,51 @@ def _publish_store(tmp: Path, dest: Path, folder: Path, force: bool) -> None:
         return
     if not force:
         raise OutputExists(dest)
+    keep_modes(dest, tmp)
     old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=folder))
     about_to_publish()
     os.rename(dest, old / dest.name)
     os.rename(tmp, dest)
     shutil.rmtree(old, ignore_errors=True)
+
+
+#: a store's metadata files, whose mode its other files are given (:func:`keep_modes`)
+_METADATA = ("zarr.json", ".zarray", ".zgroup", ".zattrs")
+
+
+def keep_modes(old: Path, new: Path) -> None:
+    """Give the store ``new``, about to replace ``old`` (``--force``), ``old``'s permissions, as a file output keeps its
+    file's (audit 167 #1: a store made private with ``chmod -R go-rwx`` came back 755/644, readable by everyone):
+    every folder of it ``old``'s mode, every file the mode of ``old``'s metadata file (else the folder's, without x).
+    Where ``old`` is not a folder (a file in its place): nothing.
+
+    >>> import tempfile; a, b = Path(tempfile.mkdtemp()), Path(tempfile.mkdtemp())
+    >>> (a / "zarr.json").write_text("{}"); (b / "zarr.json").write_text("{}"); os.chmod(a / "zarr.json", 0o600)
+    2
+    2
+    >>> os.chmod(a, 0o700); keep_modes(a, b); oct(os.stat(b).st_mode & 0o777), oct(os.stat(b / "zarr.json").st_mode & 0o777)
+    ('0o700', '0o600')
+    """
+    import stat
+
+    try:
+        st = os.stat(old)
+    except OSError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        return
+    folder_mode = stat.S_IMODE(st.st_mode)
+    file_mode = folder_mode & 0o666
+    for name in _METADATA:
+        with contextlib.suppress(OSError):
+            kept = os.stat(old / name)
+            if stat.S_ISREG(kept.st_mode):
+                file_mode = stat.S_IMODE(kept.st_mode)
+                break
+    for here, _dirs, files in os.walk(new, topdown=False):  # (a folder after what is in it: it stays walkable till then)
+        for name in files:
+            os.chmod(os.path.join(here, name), file_mode)
+        os.chmod(here, folder_mode)
 
 
 def _remove_tree(path: Path) -> None:
