@@ -78,7 +78,10 @@ class BatchDisplay:
         files; in the order of the inputs, not of the files finishing, so that every run prints the same lines."""
         last = len(self.order)
         ordered = sorted(self.notes, key=lambda entry: self.order.get(entry[0], last))  # stable: a file's notes keep their order
-        for text in group_notes([(name, text) for _, name, text in ordered]):
+        inputs_named = {}  # a base name two inputs share (nd/a/x.png, nd/b/x.png) names neither: the paths as given do
+        for given, name, _ in ordered:
+            inputs_named.setdefault(name, set()).add(given)
+        for text in group_notes([(name if len(inputs_named[name]) == 1 else given, text) for given, name, text in ordered]):
             note(f"note: {text}")
 
     def _error(self, text: str) -> None:
