@@ -120,7 +120,7 @@ def learn_kernel(
     for arr, name in ((xa, input_name), (ta, target_name)):  # (rounded in silence, the fit then blamed the kernel size)
         ndsupport.check_whole(arr, np.dtype(np.float64), name, dtype_arg=False)
     check_shapes(xa, ta, options, input_name, target_name, plane)
-    check_texture(xa, input_name, options, plane)
+    check_texture(xa, input_name, options, plane, ta)
     channels = xa.shape[2] if xa.ndim == 3 else 1
     rng = np.random.default_rng(options.seed)
     a, y, total, inner = im2col_system(xa, ta, options, rng)

@@ -140,21 +140,25 @@ def _fitting_stride(h: int, w: int, th: int, tw: int, options: LearnOptions) -> 
     return ""
 
 
-def check_texture(x: np.ndarray, input_name: str, options: LearnOptions, plane: str = "channel") -> None:
+def check_texture(x: np.ndarray, input_name: str, options: LearnOptions, plane: str = "channel",
+                  target: np.ndarray | None = None) -> None:
     """Refuse an input whose system is singular before it is built: a constant image, or a constant
     channel where that channel has a kernel (or a slice of one) of its own, whose windows all read
     that constant (no padding, or a padding that repeats it: a fill of another value, at the borders,
-    makes the windows differ, and the rank test after the fit judges them).
+    makes the windows differ, and the rank test after the fit judges them), where that leaves the kernel
+    undecided (:func:`_flat_undecided`: a 1x1 kernel without a bias is decided by a constant other than 0).
 
     ``shared`` learns one kernel from every channel's windows together: a constant channel adds
     equations that say nothing but contradict nothing, so only an input constant in every channel
     is refused here (the rank test after the fit catches what else is singular).  ``plane`` is what the message
-    calls a channel (``"slice"``: a volume's).
+    calls a channel (``"slice"``: a volume's).  Under ``per-channel``, ``--combine shared`` is offered only where one
+    kernel for every channel fits ``target`` exactly (the channels' kernels agree).
 
     >>> check_texture(np.full((8, 8), 3.0), "x.npy", LearnOptions(size=3, padding="valid"))
     Traceback (most recent call last):
     ...
     kernelcli.errors.UsageError: x.npy is constant (every value is 3): it has no texture to learn a kernel from ...
+    >>> check_texture(np.full((8, 8), 3.0), "x.npy", LearnOptions(size=1))  # one tap, one value: 2 x input is 2
     """
     x3 = x.reshape(x.shape[0], x.shape[1], -1)
     channels = x3.shape[2]
@@ -164,6 +168,9 @@ def check_texture(x: np.ndarray, input_name: str, options: LearnOptions, plane: 
             and not (filled and x3[0, 0, c] != options.pad_value)]
     if not flat or (combine == "shared" and len(flat) < channels):
         return
+    flat = _flat_undecided(flat, [float(x3[0, 0, c]) for c in flat], options)
+    if not flat:
+        return
     values = sorted({format_values([x3[0, 0, c]])[0] for c in flat}, key=float)
     if channels == 1:
         where, hint = input_name, ""
@@ -171,8 +178,52 @@ def check_texture(x: np.ndarray, input_name: str, options: LearnOptions, plane: 
         where, hint = f"every {plane} of {input_name}", ""
     else:
         where = f"{plane} {flat[0]} of {input_name}"
-        hint = f"; if one kernel made every {plane}, --combine shared learns it from the others" if combine == "per-channel" else ""
+        shared = combine == "per-channel" and target is not None and _shared_fits(x, target, options)
+        hint = f"; one kernel makes every {plane}: --combine shared learns it from the others" if shared else ""
     raise UsageError(
         f"{where} is constant (every value is {' or '.join(values)}): it has no texture to learn a kernel "
         f"from (the system is singular); use an image with edges or detail{hint}"
     )
+
+
+def _flat_undecided(flat: list[int], values: list[float], options: LearnOptions) -> list[int]:
+    """Those of the constant channels ``flat`` (each reading only its ``values`` entry at every window) that leave
+    the system singular.  Such a channel's columns are its one value: a kernel of more than one tap (equal columns),
+    a constant of 0 (zero columns) or a bias beside it (a constant column too) is not decided; a 1x1 kernel is
+    (rank 1 of 1: 2 x a constant 3 is 6), unless a ``sum`` kernel has two such channels (parallel columns), or
+    ``shared`` one value for every channel and a bias (two distinct values decide a tap and a bias).
+
+    >>> _flat_undecided([0], [3.0], LearnOptions(size=1)), _flat_undecided([0], [3.0], LearnOptions(size=1, fit_bias=True))
+    ([], [0])
+    >>> _flat_undecided([0, 1], [3.0, 4.0], LearnOptions(size=1, combine="sum")), _flat_undecided([1], [0.0], LearnOptions(size=1))
+    ([0, 1], [1])
+    """
+    kh, kw = options.size
+    if kh * kw > 1:
+        return flat
+    if options.combine == "per-channel":
+        return [c for c, v in zip(flat, values) if v == 0 or options.fit_bias]
+    if options.combine == "sum":
+        return flat if options.fit_bias or len(flat) > 1 or 0.0 in values else []
+    # shared, every channel constant: rows (value, 1) decide a tap, and a bias too where two values differ
+    decided = any(values) and not (options.fit_bias and len(set(values)) < 2)
+    return [] if decided else flat
+
+
+def _shared_fits(x: np.ndarray, target: np.ndarray, options: LearnOptions) -> bool:
+    """Does one kernel (``combine="shared"``) fit ``target`` from ``x`` exactly, with full rank (every channel's
+    kernel the same)?  Then a per-channel refusal may offer it; where the kernels differ it would learn a wrong one."""
+    from .learn_system import im2col_system, predict, solve_lstsq
+
+    shared = replace(options, combine="shared")
+    try:
+        a, y, _, _ = im2col_system(x, target, shared, np.random.default_rng(options.seed))
+    except (ShapeError, UsageError):
+        return False
+    if a.shape[1] <= a.shape[2] + int(options.fit_bias):  # (as many equations as unknowns: any target fits)
+        return False
+    w, b, rank, unknowns, _ = solve_lstsq(a, y, options.fit_bias)
+    if rank < unknowns:
+        return False
+    residual = np.abs(predict(a, w, b) - y)
+    return bool(np.max(residual) <= 1e-9 * max(float(np.max(np.abs(y))), np.finfo(np.float64).tiny))

@@ -1,0 +1,94 @@
+"""`learn`, audit 166: a 1x1 kernel on a constant input (refused as singular though it has full rank), the API's
+advice in its own words (not the command line's), and the too-tall advice where no smaller size gives the target."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kernelcli.api import conv2d
+from kernelcli.errors import UsageError
+from kernelcli.learn import LearnOptions, learn_kernel
+
+from conftest import run_in_process
+
+
+def _xc2() -> np.ndarray:
+    """Channel 0 constant 3, channel 1 random (the audit's xc2.npy)."""
+    rng = np.random.default_rng(2)
+    return np.dstack([np.full((16, 16), 3.0), rng.random((16, 16))])
+
+
+# ---------------------------------------------------------------- #1: a 1x1 kernel on a constant input
+
+
+@pytest.mark.parametrize("method", ["lstsq", "gd"])
+def test_a_1x1_kernel_is_learned_from_a_constant_input(method):
+    # "c3.npy is constant ...: it has no texture ... (the system is singular)", exit 2; numpy's lstsq: rank 1 of 1, k = 2
+    r = learn_kernel(np.full((16, 16), 3.0), np.full((16, 16), 6.0), LearnOptions(size=1, method=method))
+    assert r.lstsq.rank == 1 and r.lstsq.unknowns == 1
+    np.testing.assert_allclose(r.kernel, [[2.0]], rtol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["lstsq", "gd"])
+def test_a_1x1_sum_kernel_is_learned_past_a_constant_channel(method):
+    x = _xc2()
+    r = learn_kernel(x, 2 * x[..., 0] + 0.5 * x[..., 1], LearnOptions(size=1, combine="sum", method=method))
+    assert r.lstsq.rank == 2
+    np.testing.assert_allclose(r.kernel.ravel(), [2.0, 0.5], rtol=1e-9 if method == "lstsq" else 1e-4)  # (gd: near)
+
+
+def test_1x1_per_channel_kernels_are_learned_past_a_constant_channel():
+    x = _xc2()
+    r = learn_kernel(x, np.dstack([2 * x[..., 0], 0.5 * x[..., 1]]), LearnOptions(size=1))
+    np.testing.assert_allclose(r.kernel.ravel(), [2.0, 0.5], rtol=1e-9)
+
+
+def test_the_cli_learns_a_1x1_kernel_from_a_constant_input(tmp_path):
+    np.save(tmp_path / "c3.npy", np.full((16, 16), 3.0))
+    np.save(tmp_path / "c3t.npy", np.full((16, 16), 6.0))
+    done = run_in_process("learn", "c3.npy", "c3t.npy", "-f", "1", "-q", cwd=tmp_path)
+    assert (done.returncode, done.stdout.strip()) == (0, "2"), done.stderr
+
+
+@pytest.mark.parametrize("options, value", [
+    ({"size": 1, "fit_bias": True}, 3.0),  # the tap and the bias read one constant: confounded
+    ({"size": 1}, 0.0),  # a zero column
+    ({"size": 2, "padding": "valid"}, 3.0),  # four equal columns
+])
+def test_a_constant_input_is_still_refused_where_the_system_is_singular(options, value):
+    x = np.full((8, 8), value)
+    side = options["size"]
+    target = conv2d(x, np.ones((side, side)), padding=options.get("padding", "same"))
+    with pytest.raises(UsageError, match=r"constant \(every value is [03]\).*singular"):
+        learn_kernel(x, target, LearnOptions(**options))
+
+
+def test_a_1x1_sum_kernel_over_two_constant_channels_is_refused():
+    x = np.dstack([np.full((8, 8), 3.0), np.full((8, 8), 4.0)])
+    with pytest.raises(UsageError, match="every channel of input is constant"):
+        learn_kernel(x, 2 * x[..., 0] + x[..., 1], LearnOptions(size=1, combine="sum"))
+
+
+def test_a_1x1_shared_kernel_with_a_bias_is_learned_from_two_constants():
+    x = np.dstack([np.full((8, 8), 3.0), np.full((8, 8), 4.0)])
+    r = learn_kernel(x, 2 * x + 1, LearnOptions(size=1, combine="shared", fit_bias=True))
+    np.testing.assert_allclose([r.kernel[0, 0], r.bias[0]], [2.0, 1.0], rtol=1e-9)
+
+
+def test_per_channel_does_not_offer_shared_where_the_channels_kernels_differ():
+    # "if one kernel made every channel, --combine shared learns it from the others" beside kernels 2 and 0.5
+    x = _xc2()
+    k0, k1 = np.arange(9.0).reshape(3, 3), -np.ones((3, 3))
+    target = np.dstack([conv2d(x[..., 0], k0, padding="valid"), conv2d(x[..., 1], k1, padding="valid")])
+    with pytest.raises(UsageError, match="channel 0 of input is constant") as info:
+        learn_kernel(x, target, LearnOptions(size=3, padding="valid"))
+    assert "shared" not in str(info.value)
+
+
+def test_per_channel_offers_shared_where_one_kernel_makes_every_channel():
+    x = _xc2()
+    k = np.arange(9.0).reshape(3, 3)
+    target = np.dstack([conv2d(x[..., c], k, padding="valid") for c in range(2)])
+    with pytest.raises(UsageError, match="one kernel makes every channel: --combine shared learns it"):
+        learn_kernel(x, target, LearnOptions(size=3, padding="valid"))
