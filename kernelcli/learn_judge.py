@@ -201,6 +201,9 @@ def too_large_for(shape: tuple[int, ...], options: LearnOptions, input_name: str
     >>> print(too_large_for((3, 40), LearnOptions(size=4, pad_mode="circular"), "x.npy"))  # doctest: +NORMALIZE_WHITESPACE
     a 4-row kernel is taller than x.npy's 3 rows: under --pad-mode circular its rows 0 and 3 read the same pixels at
     every window, so only their sum is decided, whatever the image holds; use --size 3 or smaller
+    >>> print(too_large_for((1, 5), LearnOptions(size=2), "x.npy"))  # doctest: +NORMALIZE_WHITESPACE
+    a 2-row kernel is taller than x.npy's 1 row: its row 1 reads only the padding (zeros), so those taps are not decided,
+    whatever the image holds; use --size 1 or smaller
     """
     channels = shape[2] if len(shape) > 2 else 1
     for axis, (line, tall) in enumerate((("row", "taller"), ("column", "wider"))):
@@ -213,9 +216,9 @@ def too_large_for(shape: tuple[int, ...], options: LearnOptions, input_name: str
         span = options.dilation * (taps - 1) + 1
         if span > n:
             spans = f" (at --dilation {options.dilation} it spans {span})" if options.dilation > 1 else ""
-            what = f"a {taps}-{line} kernel{spans} is {tall} than {input_name}'s {n} {line}s"
+            what = f"a {taps}-{line} kernel{spans} is {tall} than {input_name}'s {n} {line}{'s' if n != 1 else ''}"
         else:
-            what = (f"on {input_name}'s {n} {line}s, with --padding {options.padding_text()} and --stride "
+            what = (f"on {input_name}'s {n} {line}{'s' if n != 1 else ''}, with --padding {options.padding_text()} and --stride "
                     f"{options.stride}, a {taps}-{line} kernel")
         why = []
         if padding:
@@ -256,6 +259,11 @@ def _smaller_size(shape: tuple[int, ...], channels: int, options: LearnOptions, 
     '; use --size 3 or smaller'
     >>> _smaller_size((2, 60), 1, LearnOptions(size=5, stride=2), 5)
     '; use --size 2 or smaller'
+
+    Where none does (the target's 36 columns from 40 need 5 of them unpadded), that is said instead of advice that fails:
+
+    >>> print(_smaller_size((2, 40), 1, LearnOptions(size=5, padding=(2, 2, 0, 0), pad_value=2.0), 5))
+    ; no smaller --size gives the target's 2x36 with any padding (the target would have to be made with one)
     """
     top, bottom, left, right = fit_widths(options)
     s, d = options.stride, options.dilation
@@ -281,7 +289,9 @@ def _smaller_size(shape: tuple[int, ...], channels: int, options: LearnOptions, 
                 return f"; use --size {size} or smaller"
             named = str(widths[0]) if len(set(widths)) == 1 else ",".join(map(str, widths))
             return f"; use --size {size} --padding {'valid' if not any(widths) else named}"
-    return "; use a smaller --size"
+    at = " and ".join(f"{name} {v}" for name, v in (("stride", s), ("dilation", d)) if v > 1)
+    return (f"; no smaller --size gives the target's {outs[0]}x{outs[1]} with any padding{' at ' + at if at else ''} "
+            "(the target would have to be made with one)")
 
 
 def _named(options: LearnOptions, y: np.ndarray) -> bool:

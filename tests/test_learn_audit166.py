@@ -92,3 +92,29 @@ def test_per_channel_offers_shared_where_one_kernel_makes_every_channel():
     target = np.dstack([conv2d(x[..., c], k, padding="valid") for c in range(2)])
     with pytest.raises(UsageError, match="one kernel makes every channel: --combine shared learns it"):
         learn_kernel(x, target, LearnOptions(size=3, padding="valid"))
+
+
+# ---------------------------------------------------------------- #3: no smaller size gives the target
+
+
+@pytest.mark.parametrize("fit_bias", [False, True])
+def test_too_tall_advice_says_no_smaller_size_gives_the_target(tmp_path, fit_bias):
+    # "use a smaller --size", where every smaller --size is refused by the shape check (36 = 40 - 5 + 1 columns)
+    rng = np.random.default_rng(3)
+    x, k = rng.random((2, 40)), rng.standard_normal((5, 5))
+    np.save(tmp_path / "x2r.npy", x)
+    np.save(tmp_path / "t.npy", conv2d(x, k, padding=(2, 2, 0, 0), pad_value=2.0))
+    extra = ["--fit-bias"] if fit_bias else []
+    done = run_in_process("learn", "x2r.npy", "t.npy", "-f", "5", "--pad-value", "2", "-p", "2,2,0,0", *extra, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "smaller --size gives the target's 2x36 with any padding" in done.stderr, done.stderr
+    assert "use a smaller" not in done.stderr
+    for side in (4, 3, 2, 1):  # (and indeed none does)
+        again = run_in_process("learn", "x2r.npy", "t.npy", "-f", str(side), "--pad-value", "2", "-p", "2,2,0,0", cwd=tmp_path)
+        assert again.returncode == 2 and "no padding fits" in again.stderr, again.stderr
+
+
+def test_one_row_is_one_row():
+    x = np.random.default_rng(0).random((1, 5))
+    with pytest.raises(UsageError, match="taller than input's 1 row: "):
+        learn_kernel(x, conv2d(x, np.ones((2, 2))), LearnOptions(size=2))
