@@ -55,7 +55,7 @@ from .learn_gd import GD_EXACT_FIT, JIT_EPOCH_WORK, fit_loss, kernel_from_weight
 from .learn_judge import _diagnoses, _offset_fits, felt_floors, gd_scales, gd_stopped, poor_fit, tap_floors, too_large_for, without_noise
 from .learn_options import (
     COMBINES, DEFAULT_EPOCHS, DEFAULT_LR, ILL_CONDITIONED, MAX_SYSTEM_VALUES, METHODS, MIN_STEPS, OPTIMIZERS, POOR_FIT,
-    LearnOptions, Progress,
+    WORDINGS, LearnOptions, OptionWords, Progress, words_for,
 )
 from .learn_report import (
     LearnResult, channel_words, LstsqFit, _one_line, clean_values, format_kernel, format_value, format_values, kernel_document, kernel_json_text,
@@ -79,6 +79,7 @@ def learn_kernel(
     input_name: str = "input",
     target_name: str = "target",
     plane: str = "channel",
+    words: str = "api",
 ) -> LearnResult:
     """Learn the kernel that turns ``x`` into ``target`` under :func:`kernelcli.api.conv2d`.
 
@@ -95,6 +96,10 @@ def learn_kernel(
     plane : {"channel", "slice"}
         What warnings and notes call the arrays' third axis's planes: ``"slice"`` for a volume's
         (:func:`kernelcli.layout.plane_word` of the layout it was read with), moved last.
+    words : {"api", "cli"}
+        How refusals, warnings and notes name an option: ``"api"``, this function's (``size=3``,
+        ``padding='valid'``); ``"cli"``, ``kernelcli learn``'s (``--size 3``, ``--padding valid``).  Warnings and
+        notes are worded so when made (they travel in the result).
 
     Raises
     ------
@@ -114,13 +119,14 @@ def learn_kernel(
         raise UsageError(f"options: expected kernelcli.LearnOptions(...), got {type(options).__name__}")
     if plane not in PLANE_WORDS.values():
         raise UsageError(f"invalid plane {plane!r}: expected one of {', '.join(sorted(set(PLANE_WORDS.values())))}")
+    named = words_for(words)
     start = time.perf_counter()
     xa = as_image_array(x, input_name)
     ta = as_image_array(target, target_name)
     for arr, name in ((xa, input_name), (ta, target_name)):  # (rounded in silence, the fit then blamed the kernel size)
         ndsupport.check_whole(arr, np.dtype(np.float64), name, dtype_arg=False)
-    check_shapes(xa, ta, options, input_name, target_name, plane)
-    check_texture(xa, input_name, options, plane, ta)
+    check_shapes(xa, ta, options, input_name, target_name, plane, named)
+    check_texture(xa, input_name, options, plane, ta, named)
     channels = xa.shape[2] if xa.ndim == 3 else 1
     rng = np.random.default_rng(options.seed)
     a, y, total, inner = im2col_system(xa, ta, options, rng)
@@ -128,10 +134,11 @@ def learn_kernel(
     used = a.shape[1] // channels if options.combine == "shared" else a.shape[1]  # (shared: each window once per channel)
     if used < total:
         result_notes.append(f"used a random {used} of the {total} windows (at most {options.max_values:,} equation values "
-                            "are held; --seed picks them): an exact target gives the same kernel, another the fit of that subset")
+                            f"are held; {named.name('seed')} picks them): an exact target gives the same kernel, another the fit of "
+                            "that subset")
     unknowns = a.shape[2] + int(options.fit_bias)
     if a.shape[1] < unknowns:
-        raise UsageError(_too_few(a.shape[1], unknowns, channels, options))
+        raise UsageError(_too_few(a.shape[1], unknowns, channels, options, named))
     # Values whose squares leave float64's range are brought near 1 by powers of two (exact): the sums of
     # squares the fit, the loss and gd's bookkeeping take would overflow (or vanish) on them.
     ea, ey = _range_exponent(a), _range_exponent(y)
@@ -141,18 +148,18 @@ def learn_kernel(
     fill_cond = _fill_blamed(a, y, inner, options) if rank < unknowns or cond > ILL_CONDITIONED else None
     if rank < unknowns:
         if fill_cond is not None:
-            raise UsageError(f"the system is singular (rank {rank} of {unknowns} unknowns): {_fill_words(options, input_name, fill_cond)}")
-        raise UsageError(_singular(xa, a, rank, unknowns, options, input_name, plane))
+            raise UsageError(f"the system is singular (rank {rank} of {unknowns} unknowns): {_fill_words(options, input_name, fill_cond, named)}")
+        raise UsageError(_singular(xa, a, rank, unknowns, options, input_name, plane, named))
     mse_ls, rel_ls, rels_ls = fit_loss(a, y, w_ls, b_ls)
     precision = stored_precision(ta)
-    warnings_ = _diagnoses(a, y, inner, w_ls, b_ls, precision, options, target_name, plane)
+    warnings_ = _diagnoses(a, y, inner, w_ls, b_ls, precision, options, target_name, plane, named)
     if a.shape[1] == unknowns:
         warnings_.append(
             f"as many equations as unknowns ({unknowns}): any target fits exactly, so the data do not check the kernel; "
-            "a larger image (or a smaller --size) gives windows to test it on"
+            f"a larger image (or a smaller {named.name('size')}) gives windows to test it on"
         )
     if not options.fit_bias and not warnings_:
-        warnings_.extend(filter(None, [_offset_fits(a, y, w_ls, rels_ls, precision, options, ey, plane)]))
+        warnings_.extend(filter(None, [_offset_fits(a, y, w_ls, rels_ls, precision, options, ey, plane, named)]))
     blocks = channels if options.combine == "sum" else 1
     floors_here = felt_floors(a, y, w_ls, tap_floors(a, y, cond, blocks), blocks, bias=options.fit_bias)
     _check_kernel_range(w_ls, floors_here, ea, ey, xa, ta, input_name, target_name)
@@ -167,7 +174,7 @@ def learn_kernel(
         condition=cond, mse=mse_ls, relative_residual=rel_ls, relative_residuals=rels_ls.tolist(),
     )
     if cond > ILL_CONDITIONED and fill_cond is not None:
-        warnings_.append(f"the system is ill-conditioned (condition number {cond:.3g}): {_fill_words(options, input_name, fill_cond)}")
+        warnings_.append(f"the system is ill-conditioned (condition number {cond:.3g}): {_fill_words(options, input_name, fill_cond, named)}")
     elif cond > ILL_CONDITIONED:
         warnings_.append(
             f"the system is ill-conditioned (condition number {cond:.3g}): small changes in the target move the "
@@ -178,7 +185,7 @@ def learn_kernel(
         mse, rel, rels = mse_ls, rel_ls, rels_ls
         diff = None
     else:
-        w, b, history, lrs = train_gd(a, y, options, progress, blocks=blocks)
+        w, b, history, lrs = train_gd(a, y, options, progress, blocks=blocks, words=named)
         # (its taps where lstsq's are noise keep its training's leftover: in these units they may fall below float64's
         # normal range, harmlessly; only a kernel past its top is refused)
         _check_kernel_range(w, None, ea, ey, xa, ta, input_name, target_name)
@@ -192,14 +199,14 @@ def learn_kernel(
     kernel = without_noise(kernel_from_weights(w, options, channels), floors)
     # judged on the best kernel, each channel fitted alone on its own; gd falling short of it has its own warning below
     warnings_.extend(filter(None, [poor_fit(rels_ls, options, channels=options.combine == "per-channel" and channels > 1,
-                                                         plane=plane)]))
+                                                         plane=plane, words=named)]))
     if diff is not None:  # (each kernel's taps on their own scale, each bias on its own, in the data's units)
         # (a constant target's gd fit judged not exact is named too, however near its taps and bias stopped)
         short = np.isinf(rels) & ~np.isinf(rels_ls)
-        warnings_.extend(filter(None, [gd_stopped(w, w_ls, b, b_ls, *judged_on, plane, short=short)]))
+        warnings_.extend(filter(None, [gd_stopped(w, w_ls, b, b_ls, *judged_on, plane, short=short, words=named)]))
     if options.combine == "per-channel" and kernel.ndim == 3 and _agree(kernel, b):
-        result_notes.append(f"the {channels} per-{plane} kernels agree; --combine shared learns the one kernel `convolve` "
-                            f"applies to every {plane}")
+        result_notes.append(f"the {channels} per-{plane} kernels agree; {named.given('combine', 'shared')} learns the one "
+                            f"kernel `convolve` applies to every {plane}")
     return LearnResult(
         kernel=kernel, bias=b, method=options.method, combine=options.combine, channels=channels,
         loss=mse, relative_residual=rel, relative_residuals=rels.tolist(), lstsq=fit, history=history, lrs=lrs, max_diff_vs_lstsq=diff,
@@ -222,30 +229,31 @@ def _fill_blamed(a: np.ndarray, y: np.ndarray, inner: np.ndarray, options: Learn
     return cond if rank == unknowns and cond <= ILL_CONDITIONED else None
 
 
-def _fill_words(options: LearnOptions, input_name: str, inner_cond: float) -> str:
-    """Why a fill makes the system singular or ill-conditioned, and what to do instead (:func:`_fill_blamed`)."""
-    fill = getattr(options.pad_value, "typed", None) or f"{options.pad_value:g}"
-    return (f"--pad-value {fill} fills the border windows with values that swamp {input_name}'s (its windows inside "
-            f"the image alone decide the kernel: condition number {inner_cond:.3g}); use --padding valid (with the "
-            f"target cropped to match) or a --pad-value near {input_name}'s values")
+def _fill_words(options: LearnOptions, input_name: str, inner_cond: float, words: OptionWords = WORDINGS["api"]) -> str:
+    """Why a fill makes the system singular or ill-conditioned, and what to do instead (:func:`_fill_blamed`), naming the
+    options in ``words``."""
+    return (f"{words.given('pad_value', options.pad_value)} fills the border windows with values that swamp {input_name}'s "
+            f"(its windows inside the image alone decide the kernel: condition number {inner_cond:.3g}); use "
+            f"{words.given('padding', 'valid')} (with the target cropped to match) or a {words.name('pad_value')} near "
+            f"{input_name}'s values")
 
 
 def _singular(x: np.ndarray, a: np.ndarray, rank: int, unknowns: int, options: LearnOptions, input_name: str,
-              plane: str = "channel") -> str:
+              plane: str = "channel", words: OptionWords = WORDINGS["api"]) -> str:
     """The message for a singular system: a kernel too large for the image, whatever it holds (:func:`too_large_for`);
     a sum kernel's channels that each decide their own taps but not together (equal or linearly dependent channels:
-    only their kernels' sum is decided); else too little texture.
+    only their kernels' sum is decided); else too little texture.  ``words``: how an option is named.
 
     >>> x = np.random.default_rng(0).random((8, 8)); x3 = np.dstack([x, x])
     >>> a = windows(x3, LearnOptions(size=1)).reshape(1, 64, 2)
     >>> print(_singular(x3, a, 1, 2, LearnOptions(size=1, combine="sum"), "g.png"))  # doctest: +NORMALIZE_WHITESPACE
-    the system is singular (rank 1 of 2 unknowns): g.png's channels 0 and 1 are equal, so a --combine sum kernel's
+    the system is singular (rank 1 of 2 unknowns): g.png's channels 0 and 1 are equal, so a combine='sum' kernel's
     split across them is not decided, only their kernels' sum; learn from the image with one of them (a grey image
     saved as colour: the grey image) for that sum
     """
     kh, kw = options.size
     head = f"the system is singular (rank {rank} of {unknowns} unknowns): "
-    too_large = too_large_for(x.shape, options, input_name)
+    too_large = too_large_for(x.shape, options, input_name, words)
     if too_large:
         return head + too_large
     x3 = x.reshape(x.shape[0], x.shape[1], -1)
@@ -255,14 +263,14 @@ def _singular(x: np.ndarray, a: np.ndarray, rank: int, unknowns: int, options: L
             np.linalg.matrix_rank(a[0][:, c * width:(c + 1) * width]) == width for c in range(channels)):
         equal = [c for c in range(channels) if any(np.array_equal(x3[:, :, c], x3[:, :, d]) for d in range(channels) if d != c)]
         if equal:
-            return (head + f"{input_name}'s {channel_words(equal, plane)} are equal, so a --combine sum kernel's split across "
+            return (head + f"{input_name}'s {channel_words(equal, plane)} are equal, so a {words.given('combine', 'sum')} kernel's split across "
                     "them is not decided, only their kernels' sum; learn from the image with one of them (a grey image "
                     "saved as colour: the grey image) for that sum")
         return (head + f"{input_name}'s {plane}s are linearly dependent (each alone decides its {kh}x{kw} taps; one is "
-                f"a mix of the others{' and a constant' if options.fit_bias else ''}), so a --combine sum kernel's split "
+                f"a mix of the others{' and a constant' if options.fit_bias else ''}), so a {words.given('combine', 'sum')} kernel's split "
                 f"across them is not decided; learn from fewer {plane}s")
     return (head + f"{input_name} has too little texture to decide a {kh}x{kw} kernel (it may vary in one direction "
-            "only, or be constant in places the windows see); use a more detailed image or a smaller --size")
+            f"only, or be constant in places the windows see); use a more detailed image or a smaller {words.name('size')}")
 
 
 def _rows_held(side: int, channels: int, options: LearnOptions) -> int:
@@ -272,11 +280,12 @@ def _rows_held(side: int, channels: int, options: LearnOptions) -> int:
     return held * (channels if options.combine == "shared" else 1)
 
 
-def _too_few(rows: int, unknowns: int, channels: int, options: LearnOptions) -> str:
+def _too_few(rows: int, unknowns: int, channels: int, options: LearnOptions, words: OptionWords = WORDINGS["api"]) -> str:
     """The message for a system of ``rows`` equations per kernel, fewer than its ``unknowns``: the value cap's where no
-    image gives this kernel size enough (``--size`` must shrink: the largest that fits is named), the target's otherwise.
+    image gives this kernel size enough (the size must shrink: the largest that fits is named), the target's otherwise;
+    the options named in ``words``.
 
-    >>> print(_too_few(800, 10000, 1, LearnOptions(size=100)))  # doctest: +NORMALIZE_WHITESPACE
+    >>> print(_too_few(800, 10000, 1, LearnOptions(size=100), WORDINGS["cli"]))  # doctest: +NORMALIZE_WHITESPACE
     too few equations: at most 8,000,000 equation values are held, so at most 800 windows of 10,000 values (each an
     equation of the 100x100 kernel), fewer than the kernel's 10,000 unknowns, on any image; use --size 53 or smaller
     """
@@ -291,7 +300,7 @@ def _too_few(rows: int, unknowns: int, channels: int, options: LearnOptions) -> 
     side = max(kh, kw)
     if _rows_held(side, channels, options) >= unknowns:
         return (f"too few equations: the target has {rows} value(s) per kernel but a {name} kernel{with_bias} has "
-                f"{unknowns} unknowns; use a larger image or a smaller --size")
+                f"{unknowns} unknowns; use a larger image or a smaller {words.name('size')}")
     while side > 1 and _rows_held(side, channels, options) < unknowns_at(side):
         side -= 1
     per_window = channels * kh * kw
@@ -303,12 +312,12 @@ def _too_few(rows: int, unknowns: int, channels: int, options: LearnOptions) -> 
             f"the one {name} kernel: {held * channels:,} equations" if options.combine == "shared" else f"its channel's {name} kernel")
     return (f"too few equations: at most {options.max_values:,} equation values are held, so at most {held:,} windows of "
             f"{per_window:,} values ({whose}), fewer than the kernel's {unknowns:,} unknowns"
-            f"{' (with the bias)' if options.fit_bias else ''}, on any image; use --size {side} or smaller")
+            f"{' (with the bias)' if options.fit_bias else ''}, on any image; use {words.given('size', side)} or smaller")
 
 
 def _agree(kernels: np.ndarray, bias: np.ndarray | None) -> bool:
     """True when the per-channel ``kernels`` are one kernel within 1e-6 of their largest tap, and their biases one
-    bias within 1e-6 of the largest: then ``--combine shared`` (one kernel, one bias) makes the same target.  (An
+    bias within 1e-6 of the largest: then ``combine="shared"`` (one kernel, one bias) makes the same target.  (An
     absolute 1e-6 took Sobel, Laplacian and box at the 1e-7 scale for one kernel, and differing biases were not looked at.)
 
     >>> sobel = np.array([[1., 0, -1], [2, 0, -2], [1, 0, -1]])

@@ -9,25 +9,27 @@ with no texture to learn from.  Split from :mod:`kernelcli.learn_system`, which 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .errors import ShapeError, UsageError
-from .learn_options import LearnOptions
+from .learn_options import WORDINGS, LearnOptions, OptionWords
 from .learn_report import format_values
 from .learn_system import fit_widths, output_shape
 from .records import replace
 
 
 def check_shapes(x: np.ndarray, target: np.ndarray, options: LearnOptions, input_name: str, target_name: str,
-                 plane: str = "channel") -> None:
+                 plane: str = "channel", words: OptionWords = WORDINGS["api"]) -> None:
     """Refuse an input and target the options cannot relate: a kernel the input cannot hold, a fit past the memory
     limit, a target of another size than the convolution gives (naming a padding that would fit), or channels
-    that do not match; ``plane`` is what the messages call a channel.
+    that do not match; ``plane`` is what the messages call a channel, ``words`` how they name an option.
 
     >>> check_shapes(np.zeros((8, 8)), np.zeros((8, 8)), LearnOptions(size=3, padding="valid"), "x.npy", "y.npy")
     Traceback (most recent call last):
     ...
-    kernelcli.errors.ShapeError: y.npy is 8x8, but a 3x3 kernel with padding valid and stride 1 on the 8x8 x.npy gives 6x6; ...
+    kernelcli.errors.ShapeError: y.npy is 8x8, but a 3x3 kernel with padding valid and stride 1 on the 8x8 x.npy gives 6x6; padding='same' would fit
     """
     h, w = x.shape[:2]
     th, tw = target.shape[:2]
@@ -41,19 +43,20 @@ def check_shapes(x: np.ndarray, target: np.ndarray, options: LearnOptions, input
     need = conv_peak(x.shape, (kh, kw), stride=options.stride, pads=fit_widths(options), dilation=options.dilation)
     check_peak(need, f"{input_name}: learning a {kh}x{kw} kernel with dilation {options.dilation}")
     if (th, tw) != (oh, ow):
-        fit = _fitting_padding(h, w, th, tw, options)
+        fit = _fitting_padding(h, w, th, tw, options, words)
         raise ShapeError(
             f"{target_name} is {th}x{tw}, but a {kh}x{kw} kernel with padding {options.padding_text()} and stride "
             f"{options.stride} on the {h}x{w} {input_name} gives {oh}x{ow}; {fit}"
         )
-    check_channels(x, target, options, input_name, target_name, plane=plane)
+    check_channels(x, target, options, input_name, target_name, plane=plane, words=words)
 
 
 def check_channels(x: np.ndarray, target: np.ndarray, options: LearnOptions, input_name: str, target_name: str,
-                   alphas: tuple[bool, bool] = (False, False), plane: str = "channel") -> None:
+                   alphas: tuple[bool, bool] = (False, False), plane: str = "channel",
+                   words: OptionWords = WORDINGS["api"]) -> None:
     """Refuse (ShapeError) a target whose channels ``options.combine`` cannot make from the input's; ``alphas`` say
     which of the two had an alpha channel set aside (an image's, which is not learned: the message counts the others);
-    ``plane``: what the planes are called (a volume's slices).
+    ``plane``: what the planes are called (a volume's slices); ``words``: how an option is named.
 
     >>> x = np.zeros((4, 4, 3))
     >>> check_channels(x, np.zeros((4, 4, 4)), LearnOptions(size=1), "rgba.png", "t.npy", alphas=(True, False))
@@ -69,10 +72,11 @@ def check_channels(x: np.ndarray, target: np.ndarray, options: LearnOptions, inp
         if c_out != 1:
             depth = "Z" if plane == "slice" else "C"
             raise ShapeError(
-                f"--combine sum learns one {depth} x f x f kernel, so {target_name} must have one {plane}; it has {has_out}"
+                f"{words.given('combine', 'sum')} learns one {depth} x f x f kernel, so {target_name} must have one {plane}; "
+                f"it has {has_out}"
             )
     elif c_out != c_in:
-        hint = f"; use --combine sum to learn one 3-D kernel whose {plane}s are summed" if c_out == 1 else ""
+        hint = f"; use {words.given('combine', 'sum')} to learn one 3-D kernel whose {plane}s are summed" if c_out == 1 else ""
         raise ShapeError(f"{input_name} has {has_in} but {target_name} has {has_out}: expected the same number{hint}")
 
 
@@ -88,43 +92,51 @@ def channels_text(count: int, alpha: bool, plane: str = "channel") -> str:
     return f"{'1 grey channel' if count == 1 else f'{count} colour channels'} (its alpha is not learned)"
 
 
-def _fitting_padding(h: int, w: int, th: int, tw: int, options: LearnOptions) -> str:
-    """Say which padding (or kernel size) would give a th x tw target, in CLI words."""
+def _fitting_padding(h: int, w: int, th: int, tw: int, options: LearnOptions, words: OptionWords = WORDINGS["api"]) -> str:
+    """Say which padding (or kernel size) would give a th x tw target, naming the options in ``words``.
+
+    >>> _fitting_padding(12, 12, 11, 9, LearnOptions(size=3, padding="valid"), WORDINGS["cli"])
+    'no padding fits a 3x3 kernel; the target is that of a 2x4 kernel with --padding valid, or --size 4 with --padding 0,2,0,0'
+    >>> _fitting_padding(12, 12, 11, 9, LearnOptions(size=3, padding="valid"))
+    "no padding fits a 3x3 kernel; the target is that of a 2x4 kernel with padding='valid', or size=4 with padding=(0, 2, 0, 0)"
+    """
     kh, kw = options.size
     s, d = options.stride, options.dilation
     totals = [(t - 1) * s + d * (k - 1) + 1 - n for t, k, n in ((th, kh, h), (tw, kw, w))]
     if all(v >= 0 for v in totals):
         same = [d * (kh - 1), d * (kw - 1)]
+        padding: Any
         if totals == [0, 0]:
-            text = "valid"
+            padding = "valid"
         elif totals == same:
-            text = "same"
+            padding = "same"
         else:
             (top, bottom), (left, right) = ((v // 2, v - v // 2) for v in totals)
-            text = str(top) if top == bottom == left == right else f"{top},{bottom},{left},{right}"
+            padding = top if top == bottom == left == right else (top, bottom, left, right)
         if totals[0] > same[0] or totals[1] > same[1]:  # more padding than 'same': a stride is the likelier cause
-            stride = _fitting_stride(h, w, th, tw, options)
+            stride = _fitting_stride(h, w, th, tw, options, words)
             if stride:
-                return f"{stride} would fit (or --padding {text} with stride {s})"
-        return f"--padding {text} would fit"
-    stride = _fitting_stride(h, w, th, tw, options)
+                return f"{stride} would fit (or {words.given('padding', padding)} with stride {s})"
+        return f"{words.given('padding', padding)} would fit"
+    stride = _fitting_stride(h, w, th, tw, options, words)
     if stride:
         return f"no padding fits a {kh}x{kw} kernel with stride {s}; {stride} would fit"
     sizes = [(n - (t - 1) * s - 1) / d + 1 for t, n in ((th, h), (tw, w))]
+    valid = words.given("padding", "valid")
     if all(v >= 1 and float(v).is_integer() for v in sizes):
         fh, fw = int(sizes[0]), int(sizes[1])
         if fh == fw:
-            return f"no padding fits a {kh}x{kw} kernel; --size {fh} with --padding valid would"
-        # --size takes one side: an fh x fw kernel is a square one with asymmetric padding, in cells: d per tap
+            return f"no padding fits a {kh}x{kw} kernel; {words.given('size', fh)} with {valid} would"
+        # the size option takes one side: an fh x fw kernel is a square one with asymmetric padding, in cells: d per tap
         side = max(fh, fw)
-        return (f"no padding fits a {kh}x{kw} kernel; the target is that of a {fh}x{fw} kernel with --padding valid, "
-                f"or --size {side} with --padding 0,{d * (side - fh)},0,{d * (side - fw)}")
-    return ("no padding fits: no kernel size with --padding valid, and no stride with the padding given, same or valid, "
-            "gives this target (check --stride, --size and --dilation)")
+        return (f"no padding fits a {kh}x{kw} kernel; the target is that of a {fh}x{fw} kernel with {valid}, "
+                f"or {words.given('size', side)} with {words.given('padding', (0, d * (side - fh), 0, d * (side - fw)))}")
+    return (f"no padding fits: no kernel size with {valid}, and no stride with the padding given, same or valid, "
+            f"gives this target (check {words.name('stride')}, {words.name('size')} and {words.name('dilation')})")
 
 
-def _fitting_stride(h: int, w: int, th: int, tw: int, options: LearnOptions) -> str:
-    """``--stride N`` (with ``--padding P`` when the padding must change too) that gives a th x tw
+def _fitting_stride(h: int, w: int, th: int, tw: int, options: LearnOptions, words: OptionWords = WORDINGS["api"]) -> str:
+    """The stride option (with the padding option when the padding must change too) that gives a th x tw
     target with this kernel size, or "" when no stride does.  The padding given is tried first."""
     paddings = list(dict.fromkeys([options.padding_text(), "same", "valid"]))
     for padding in paddings:
@@ -134,14 +146,15 @@ def _fitting_stride(h: int, w: int, th: int, tw: int, options: LearnOptions) -> 
             trial = replace(options, stride=stride, padding=padding if padding in ("same", "valid") else options.padding)
             try:
                 if output_shape(h, w, trial) == (th, tw):
-                    return f"--stride {stride}" + ("" if padding == options.padding_text() else f" with --padding {padding}")
+                    return words.given("stride", stride) + (
+                        "" if padding == options.padding_text() else f" with {words.given('padding', padding)}")
             except ShapeError:
                 continue
     return ""
 
 
 def check_texture(x: np.ndarray, input_name: str, options: LearnOptions, plane: str = "channel",
-                  target: np.ndarray | None = None) -> None:
+                  target: np.ndarray | None = None, words: OptionWords = WORDINGS["api"]) -> None:
     """Refuse an input whose system is singular before it is built: a constant image, or a constant
     channel where that channel has a kernel (or a slice of one) of its own, whose windows all read
     that constant (no padding, or a padding that repeats it: a fill of another value, at the borders,
@@ -151,8 +164,8 @@ def check_texture(x: np.ndarray, input_name: str, options: LearnOptions, plane: 
     ``shared`` learns one kernel from every channel's windows together: a constant channel adds
     equations that say nothing but contradict nothing, so only an input constant in every channel
     is refused here (the rank test after the fit catches what else is singular).  ``plane`` is what the message
-    calls a channel (``"slice"``: a volume's).  Under ``per-channel``, ``--combine shared`` is offered only where one
-    kernel for every channel fits ``target`` exactly (the channels' kernels agree).
+    calls a channel (``"slice"``: a volume's).  Under ``per-channel``, ``combine shared`` is offered (named in ``words``)
+    only where one kernel for every channel fits ``target`` exactly (the channels' kernels agree).
 
     >>> check_texture(np.full((8, 8), 3.0), "x.npy", LearnOptions(size=3, padding="valid"))
     Traceback (most recent call last):
@@ -179,7 +192,7 @@ def check_texture(x: np.ndarray, input_name: str, options: LearnOptions, plane: 
     else:
         where = f"{plane} {flat[0]} of {input_name}"
         shared = combine == "per-channel" and target is not None and _shared_fits(x, target, options)
-        hint = f"; one kernel makes every {plane}: --combine shared learns it from the others" if shared else ""
+        hint = f"; one kernel makes every {plane}: {words.given('combine', 'shared')} learns it from the others" if shared else ""
     raise UsageError(
         f"{where} is constant (every value is {' or '.join(values)}): it has no texture to learn a kernel "
         f"from (the system is singular); use an image with edges or detail{hint}"

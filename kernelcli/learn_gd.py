@@ -18,11 +18,12 @@ import math
 import numpy as np
 
 from .errors import UsageError
-from .learn_options import LearnOptions, Progress
+from .learn_options import WORDINGS, LearnOptions, OptionWords, Progress
 from .learn_system import predict, window_mean_preconditioner, with_bias_column
 
 def train_gd(
-    a: np.ndarray, y: np.ndarray, options: LearnOptions, progress: Progress | None = None, *, blocks: int = 1
+    a: np.ndarray, y: np.ndarray, options: LearnOptions, progress: Progress | None = None, *, blocks: int = 1,
+    words: OptionWords = WORDINGS["api"],
 ) -> tuple[np.ndarray, np.ndarray | None, list[float], list[float]]:
     """The training loop: mini-batches, MSE loss, gradient step, StepLR schedule; weights start at zero.
 
@@ -33,7 +34,8 @@ def train_gd(
     a proportionally shorter step (a rare bright region would otherwise throw the weights
     off).  The loss history is the mean batch MSE of each epoch, in target units.
 
-    Returns (weights (G, n), bias (G,) or None, loss per epoch, learning rate per epoch).
+    Returns (weights (G, n), bias (G,) or None, loss per epoch, learning rate per epoch).  A divergence is refused
+    naming the learning-rate option in ``words``.
     """
     g_count, m, n = a.shape
     # With a bias, centring the columns is an exact change of variables (the intercept absorbs
@@ -71,14 +73,14 @@ def train_gd(
                                    options.optimizer == "adam", sy)
         step += batches
         if not (np.isfinite(w).all() and math.isfinite(total)):
-            raise UsageError(f"gradient descent diverged in epoch {epoch + 1} (learning rate {lr:g}); try a smaller --lr")
+            raise UsageError(f"gradient descent diverged in epoch {epoch + 1} (learning rate {lr:g}); try a smaller {words.name('lr')}")
         history.append(total / batches)
         lrs.append(lr)
         if progress is not None:
             progress(epoch + 1, epochs, history[-1], lr)
         if (epoch + 1) % step_size == 0:
             lr *= options.gamma
-    _check_not_diverged(history, sy, options.learning_rate)
+    _check_not_diverged(history, sy, options.learning_rate, words)
     weights = np.einsum("gij,gj->gi", precond, w[:, :n]) * (sy / sx)[:, None]
     if options.fit_bias:
         return weights, w[:, n] * sy * bias_value - np.einsum("gn,gn->g", means, weights), history, lrs
@@ -91,20 +93,21 @@ def train_gd(
 DIVERGED_GROWTH = 10.0
 
 
-def _check_not_diverged(history: list[float], sy: np.ndarray, lr: float) -> None:
-    """A UsageError where the training ended with a loss :data:`DIVERGED_GROWTH` times its start's or more.
+def _check_not_diverged(history: list[float], sy: np.ndarray, lr: float, words: OptionWords = WORDINGS["api"]) -> None:
+    """A UsageError where the training ended with a loss :data:`DIVERGED_GROWTH` times its start's or more, naming
+    the learning-rate option in ``words``.
 
     >>> _check_not_diverged([5.0, 2.0], np.array([1.0]), 0.1)
     >>> _check_not_diverged([5.0, 20.0], np.array([1.0]), 3.0)
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: gradient descent diverged (learning rate 3): its last epoch's loss, 20, is 20 times the all-zero kernel's it started from; try a smaller --lr
+    kernelcli.errors.UsageError: gradient descent diverged (learning rate 3): its last epoch's loss, 20, is 20 times the all-zero kernel's it started from; try a smaller lr=
     """
     with np.errstate(over="ignore"):
         start = float(np.mean(sy * sy))  # the all-zero kernel's MSE in target units
     if history and 0 < start < math.inf and history[-1] > DIVERGED_GROWTH * start:
         raise UsageError(f"gradient descent diverged (learning rate {lr:g}): its last epoch's loss, {history[-1]:.3g}, is "
-                         f"{history[-1] / start:.3g} times the all-zero kernel's it started from; try a smaller --lr")
+                         f"{history[-1] / start:.3g} times the all-zero kernel's it started from; try a smaller {words.name('lr')}")
 
 
 #: Above this many window values times epochs, the epochs run jitted (:mod:`kernelcli._core.sgd`):

@@ -14,15 +14,17 @@ from collections.abc import Sequence
 import numpy as np
 
 from .learn_gd import fit_loss
-from .learn_options import POOR_FIT, LearnOptions
+from .learn_options import POOR_FIT, WORDINGS, LearnOptions, OptionWords
 from .learn_report import channel_words, format_values
 from .learn_system import clipped_target, fit_widths, padded_otherwise, predict, rounding_tolerance, solve_lstsq
 from .records import replace
 
 
-def poor_fit(residuals: Sequence[float], options: LearnOptions, *, channels: bool = False, plane: str = "channel") -> str | None:
+def poor_fit(residuals: Sequence[float], options: LearnOptions, *, channels: bool = False, plane: str = "channel",
+             words: OptionWords = WORDINGS["api"]) -> str | None:
     """The poor-fit warning where a group's relative residual is above :data:`POOR_FIT`, else None;
-    ``channels``: the groups are channels (``plane``: a volume's slices) fitted alone, named worst first.
+    ``channels``: the groups are channels (``plane``: a volume's slices) fitted alone, named worst first; ``words``: how
+    the bias option is named.
 
     >>> print(poor_fit([1e-15, 1.08], LearnOptions(size=3), channels=True)[:72])
     poor fit: channel 1: the residual of its best 3x3 kernel is 108% of that
@@ -40,9 +42,10 @@ def poor_fit(residuals: Sequence[float], options: LearnOptions, *, channels: boo
                  f"{plane}'s standard deviation{f' ({others})' if others else ''}")
     else:
         where = f"the residual of the best {kh}x{kw} kernel is {100 * worst:.3g}% of the target's standard deviation"
+    bias = "" if options.fit_bias else f", a bias may be needed ({words.flag('fit_bias')})"
     return (
         f"poor fit: {where}; the true kernel may be larger, the padding or stride may differ"
-        f"{', a bias may be needed (--fit-bias)' if not options.fit_bias else ''}, the target may be noisy, or it is not "
+        f"{bias}, the target may be noisy, or it is not "
         "a linear filter of the input"
     )
 
@@ -58,11 +61,12 @@ def tolerances(y: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return np.array([rounding_tolerance(dtype, float(np.max(np.abs(g)))) for g in y])
 
 
-def _diagnoses(a, y, inner, w, b, dtype: np.dtype, options: LearnOptions, target_name: str, plane: str = "channel") -> list[str]:
+def _diagnoses(a, y, inner, w, b, dtype: np.dtype, options: LearnOptions, target_name: str, plane: str = "channel",
+               words: OptionWords = WORDINGS["api"]) -> list[str]:
     """Warnings that name why a fit is off: a clipped integer target, a target padded another way.
 
     In the system's (possibly rescaled) units: ``w`` and ``b`` are the least-squares fit of ``y`` from ``a``;
-    ``plane`` is what the groups fitted alone are called (``"slice"``: a volume's).
+    ``plane`` is what the groups fitted alone are called (``"slice"``: a volume's); ``words`` how options are named.
     """
     found = []
     if dtype.kind in "iu":  # integer targets are never rescaled: y is in the target's own units
@@ -70,12 +74,12 @@ def _diagnoses(a, y, inner, w, b, dtype: np.dtype, options: LearnOptions, target
         found.append(clipped_target(y, predicted, dtype, target_name, plane))
     if not any(found):  # (a target clipped at its borders alone, where zero padding pushed them past 255, fits inside)
         found.append(padded_otherwise(a, y, inner, group_rms(a, y, w, b), tolerances(y, dtype), options,
-                                      channels=_named(options, y), plane=plane))
+                                      channels=_named(options, y), plane=plane, words=words))
     return [text for text in found if text]
 
 
 def _offset_fits(a, y, w, relative: np.ndarray, dtype: np.dtype, options: LearnOptions, ey: int = 0,
-                 plane: str = "channel") -> str | None:
+                 plane: str = "channel", words: OptionWords = WORDINGS["api"]) -> str | None:
     """A warning where a group's fit without a bias (``w``, its relative residuals ``relative``) is off and one with a
     bias is exact: the target has an offset that the taps were bent to make up (a box + 1 came out 6% off, 'fits'
     true, under the poor-fit threshold); else None."""
@@ -95,7 +99,7 @@ def _offset_fits(a, y, w, relative: np.ndarray, dtype: np.dtype, options: LearnO
     where = f"{channel_words(found, plane)}: " if _named(options, y) else ""
     up_to = "up to " if found.size > 1 else ""
     shown = ", ".join(format_values([v])[0] for v in np.ldexp(b[found], ey))  # (in the target's units, each its own)
-    return (f"{where}the target has a constant offset: with --fit-bias the fit is exact (bias {shown}; relative residual "
+    return (f"{where}the target has a constant offset: with {words.flag('fit_bias')} the fit is exact (bias {shown}; relative residual "
             f"{up_to}{100 * max(relative[found]):.3g}% without it, {up_to}{100 * max(relative_with[found]):.3g}% with it), "
             "and without it the kernel is bent to make up the offset")
 
@@ -193,17 +197,20 @@ def _geometry_undecided(n: int, axis: int, channels: int, options: LearnOptions)
     return bool(alike) or (bool(padding) and not fill_decides) or bool(_read_mixed(n, axis, options))
 
 
-def too_large_for(shape: tuple[int, ...], options: LearnOptions, input_name: str) -> str | None:
+def too_large_for(shape: tuple[int, ...], options: LearnOptions, input_name: str,
+                  words: OptionWords = WORDINGS["api"]) -> str | None:
     """Why the kernel's size leaves taps undecided on an image of ``shape`` (H, W[, C]) whatever it holds, and the
-    largest ``--size`` that does not, else None: a kernel as tall as the image or taller reads the same rows with
-    two of its tap rows (circular, replicate, reflect), or only padding with one (constant).
+    largest size that does not, else None: a kernel as tall as the image or taller reads the same rows with
+    two of its tap rows (circular, replicate, reflect), or only padding with one (constant); the options named in
+    ``words``.
 
-    >>> print(too_large_for((3, 40), LearnOptions(size=4, pad_mode="circular"), "x.npy"))  # doctest: +NORMALIZE_WHITESPACE
+    >>> cli = WORDINGS["cli"]
+    >>> print(too_large_for((3, 40), LearnOptions(size=4, pad_mode="circular"), "x.npy", cli))  # doctest: +NORMALIZE_WHITESPACE
     a 4-row kernel is taller than x.npy's 3 rows: under --pad-mode circular its rows 0 and 3 read the same pixels at
     every window, so only their sum is decided, whatever the image holds; use --size 3 or smaller
     >>> print(too_large_for((1, 5), LearnOptions(size=2), "x.npy"))  # doctest: +NORMALIZE_WHITESPACE
     a 2-row kernel is taller than x.npy's 1 row: its row 1 reads only the padding (zeros), so those taps are not decided,
-    whatever the image holds; use --size 1 or smaller
+    whatever the image holds; use size=1 or smaller
     """
     channels = shape[2] if len(shape) > 2 else 1
     for axis, (line, tall) in enumerate((("row", "taller"), ("column", "wider"))):
@@ -215,11 +222,11 @@ def too_large_for(shape: tuple[int, ...], options: LearnOptions, input_name: str
         mixed = _read_mixed(n, axis, options)
         span = options.dilation * (taps - 1) + 1
         if span > n:
-            spans = f" (at --dilation {options.dilation} it spans {span})" if options.dilation > 1 else ""
+            spans = f" (at {words.given('dilation', options.dilation)} it spans {span})" if options.dilation > 1 else ""
             what = f"a {taps}-{line} kernel{spans} is {tall} than {input_name}'s {n} {line}{'s' if n != 1 else ''}"
         else:
-            what = (f"on {input_name}'s {n} {line}{'s' if n != 1 else ''}, with --padding {options.padding_text()} and --stride "
-                    f"{options.stride}, a {taps}-{line} kernel")
+            what = (f"on {input_name}'s {n} {line}{'s' if n != 1 else ''}, with {words.given('padding', options.padding)} and "
+                    f"{words.given('stride', options.stride)}, a {taps}-{line} kernel")
         why = []
         if padding:
             fill = getattr(options.pad_value, "typed", None) or f"{options.pad_value:g}"
@@ -227,11 +234,11 @@ def too_large_for(shape: tuple[int, ...], options: LearnOptions, input_name: str
                        f"({'zeros' if options.pad_value == 0 else 'the fill ' + fill})")
         if alike:
             also = "".join(f", as do {channel_words(g, line)}" for g in alike[1:])
-            why.append(f"under --pad-mode {options.pad_mode} its {channel_words(alike[0], line)} read the same pixels at "
+            why.append(f"under {words.given('pad_mode', options.pad_mode)} its {channel_words(alike[0], line)} read the same pixels at "
                        f"every window{also}")
         if mixed:
             also = "; ".join(_mix_words(m, line) for m in mixed)
-            mode = "" if alike else f"under --pad-mode {options.pad_mode} "
+            mode = "" if alike else f"under {words.given('pad_mode', options.pad_mode)} "
             why.append(f"{mode}its {line}s' reads are linearly dependent ({also}, at every window)")
         if mixed:
             decided = "so not every tap is decided"
@@ -241,28 +248,30 @@ def too_large_for(shape: tuple[int, ...], options: LearnOptions, input_name: str
             decided = "so those taps are not decided alone"
         else:
             decided = f"so only {'their' if len(alike) == 1 else 'each group' + chr(39) + 's'} sum is decided"
-        advice = _smaller_size(shape, channels, options, taps)
+        advice = _smaller_size(shape, channels, options, taps, words)
         return f"{what}: {' and '.join(why)}, {decided}, whatever the image holds{advice}"
     return None
 
 
-def _smaller_size(shape: tuple[int, ...], channels: int, options: LearnOptions, taps: int) -> str:
-    """The advice of :func:`too_large_for`: the largest ``--size`` under ``taps`` that decides every tap with a padding
+def _smaller_size(shape: tuple[int, ...], channels: int, options: LearnOptions, taps: int,
+                  words: OptionWords = WORDINGS["api"]) -> str:
+    """The advice of :func:`too_large_for`: the largest size under ``taps`` that decides every tap with a padding
     giving the target's shape, that padding named where it is not the one given (a smaller kernel under the padding
     given makes another shape: "--size 4" was advised for ``-f 5 -p 2`` on 2 rows, where no padding of the target's
     shape decides a 4-row kernel).  The padding given is tried first: at a stride over 1 several totals give one shape
     (floor division), and ``-f 5 -s 2`` on 2 rows was told "--size 2 --padding valid" where ``same`` runs too.
 
-    >>> _smaller_size((2, 40), 1, LearnOptions(size=5, padding=2), 5)
-    '; use --size 3 --padding 1'
-    >>> _smaller_size((3, 40), 1, LearnOptions(size=4, pad_mode="circular"), 4)
+    >>> cli = WORDINGS["cli"]
+    >>> _smaller_size((2, 40), 1, LearnOptions(size=5, padding=2), 5, cli), _smaller_size((2, 40), 1, LearnOptions(size=5, padding=2), 5)
+    ('; use --size 3 --padding 1', '; use size=3, padding=1')
+    >>> _smaller_size((3, 40), 1, LearnOptions(size=4, pad_mode="circular"), 4, cli)
     '; use --size 3 or smaller'
-    >>> _smaller_size((2, 60), 1, LearnOptions(size=5, stride=2), 5)
+    >>> _smaller_size((2, 60), 1, LearnOptions(size=5, stride=2), 5, cli)
     '; use --size 2 or smaller'
 
     Where none does (the target's 36 columns from 40 need 5 of them unpadded), that is said instead of advice that fails:
 
-    >>> print(_smaller_size((2, 40), 1, LearnOptions(size=5, padding=(2, 2, 0, 0), pad_value=2.0), 5))
+    >>> print(_smaller_size((2, 40), 1, LearnOptions(size=5, padding=(2, 2, 0, 0), pad_value=2.0), 5, cli))
     ; no smaller --size gives the target's 2x36 with any padding (the target would have to be made with one)
     """
     top, bottom, left, right = fit_widths(options)
@@ -286,11 +295,11 @@ def _smaller_size(shape: tuple[int, ...], channels: int, options: LearnOptions, 
         else:
             widths = (*sides[0], *sides[1])
             if widths == given:
-                return f"; use --size {size} or smaller"
-            named = str(widths[0]) if len(set(widths)) == 1 else ",".join(map(str, widths))
-            return f"; use --size {size} --padding {'valid' if not any(widths) else named}"
+                return f"; use {words.given('size', size)} or smaller"
+            named = "valid" if not any(widths) else widths[0] if len(set(widths)) == 1 else widths
+            return f"; use {words.joined(words.given('size', size), words.given('padding', named))}"
     at = " and ".join(f"{name} {v}" for name, v in (("stride", s), ("dilation", d)) if v > 1)
-    return (f"; no smaller --size gives the target's {outs[0]}x{outs[1]} with any padding{' at ' + at if at else ''} "
+    return (f"; no smaller {words.name('size')} gives the target's {outs[0]}x{outs[1]} with any padding{' at ' + at if at else ''} "
             "(the target would have to be made with one)")
 
 
@@ -419,17 +428,19 @@ def without_noise(kernel: np.ndarray, floors: np.ndarray) -> np.ndarray:
 
 
 def gd_stopped(w: np.ndarray, w_ls: np.ndarray, b: np.ndarray | None, b_ls: np.ndarray | None, scales: np.ndarray,
-               bias_scales: np.ndarray, plane: str = "channel", *, short: np.ndarray | None = None) -> str | None:
+               bias_scales: np.ndarray, plane: str = "channel", *, short: np.ndarray | None = None,
+               words: OptionWords = WORDINGS["api"]) -> str | None:
     """The warning where gradient descent stopped short of the least-squares fit, else None: a kernel's taps more than
     1e-3 of its own scale away (its :func:`gd_scales` entry in ``scales``, or its largest least-squares tap if
     larger), a bias more than 1e-3 of its own (``bias_scales``: each group's target RMS, or the bias if larger), or a
     group ``short`` marks (a constant target gd did not fit exactly, its residual read as infinite: never unwarned).
     Several kernels (channels, per-channel or of a sum kernel) are each judged alone and named: judged together,
     channel 1's taps of 0.002 stopped 15% short beside channel 0's of 2 with no word.  (A floor of 1 hid a miss of 35% on taps of 0.002, and called 1e-11
-    a miss at 1e9; a bias 10.5 off 3e12 was "stopped 10.5 away" beside exact taps.)
+    a miss at 1e9; a bias 10.5 off 3e12 was "stopped 10.5 away" beside exact taps.)  ``words``: how the training
+    options are named.
 
     >>> gd_stopped(np.array([[2.0, 0.0017]]), np.array([[2.0, 0.002]]), None, None, np.array([2.0, 0.002]), np.ones(1))
-    'gradient descent stopped 0.0003 away from the least-squares kernel in channel 1; more --epochs, a larger --step-size or another --lr would get closer'
+    'gradient descent stopped 0.0003 away from the least-squares kernel in channel 1; more epochs=, a larger step_size= or another lr= would get closer'
     """
     count = len(scales)
     off = np.abs(w - w_ls).reshape(count, -1).max(axis=1)
@@ -447,5 +458,5 @@ def gd_stopped(w: np.ndarray, w_ls: np.ndarray, b: np.ndarray | None, b_ls: np.n
         away += f" (its bias {float(np.max(bias_gap[bias_off])):.3g})"
     named = set(np.flatnonzero(taps_off)) | (set(np.flatnonzero(bias_off)) if bias_off.size == count else set())
     where = f" in {channel_words(sorted(named), plane)}" if count > 1 and named else ""
-    return (f"gradient descent stopped {away} away from the least-squares kernel{where}; more --epochs, a larger "
-            "--step-size or another --lr would get closer")
+    return (f"gradient descent stopped {away} away from the least-squares kernel{where}; more {words.name('epochs')}, a "
+            f"larger {words.name('step_size')} or another {words.name('lr')} would get closer")

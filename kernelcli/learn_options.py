@@ -40,6 +40,111 @@ MAX_SYSTEM_VALUES = 8_000_000
 #: progress(epoch, epochs, loss, lr), called after every epoch of ``gd``.
 Progress = Callable[[int, int, float, float], None]
 
+#: Each option learn's messages may advise, as each caller names it: (``kernelcli learn``'s option, the
+#: :class:`LearnOptions` keyword).  A test checks the first against the CLI's own table (``cli/options.py``'s CONCEPTS).
+OPTION_NAMES: dict[str, tuple[str, str]] = {
+    "size": ("--size", "size"),
+    "padding": ("--padding", "padding"),
+    "pad_mode": ("--pad-mode", "pad_mode"),
+    "pad_value": ("--pad-value", "pad_value"),
+    "stride": ("--stride", "stride"),
+    "dilation": ("--dilation", "dilation"),
+    "combine": ("--combine", "combine"),
+    "fit_bias": ("--fit-bias", "fit_bias"),
+    "seed": ("--seed", "seed"),
+    "lr": ("--lr", "lr"),
+    "epochs": ("--epochs", "epochs"),
+    "step_size": ("--step-size", "step_size"),
+}
+
+
+@record(frozen=True)
+class OptionWords:
+    """How a message names learn's options: in the command line's words (``cli``) or a Python caller's, the
+    :class:`LearnOptions` keywords.  Each message is written once, naming an option through these; :func:`words_for`
+    picks them from ``learn_kernel(..., words=)``.
+
+    >>> api, cli = words_for("api"), words_for("cli")
+    >>> api.name("size"), cli.name("size"), api.given("padding", (0, 2, 0, 0)), cli.given("padding", (0, 2, 0, 0))
+    ('size=', '--size', 'padding=(0, 2, 0, 0)', '--padding 0,2,0,0')
+    >>> api.given("pad_mode", "circular"), cli.given("pad_mode", "circular"), api.flag("fit_bias"), cli.flag("fit_bias")
+    ("pad_mode='circular'", '--pad-mode circular', 'fit_bias=True', '--fit-bias')
+    """
+
+    cli: bool = False
+
+    def name(self, option: str) -> str:
+        """The option's name alone: ``--size`` or ``size=``."""
+        flag, keyword = OPTION_NAMES[option]
+        return flag if self.cli else f"{keyword}="
+
+    def given(self, option: str, value: Any) -> str:
+        """The option given ``value``: ``--padding 0,2,0,0`` or ``padding=(0, 2, 0, 0)``, ``--pad-mode circular`` or
+        ``pad_mode='circular'`` (a number as the user typed it on the command line, where that is known)."""
+        flag, keyword = OPTION_NAMES[option]
+        if self.cli:
+            return f"{flag} {_cli_text(value)}"
+        return f"{keyword}={_api_text(option, value)}"
+
+    def joined(self, *given: str) -> str:
+        """Options given together: ``--size 3 --padding 1`` or ``size=3, padding=1``."""
+        return (" " if self.cli else ", ").join(given)
+
+    def flag(self, option: str) -> str:
+        """A switch turned on: ``--fit-bias`` or ``fit_bias=True``."""
+        flag, keyword = OPTION_NAMES[option]
+        return flag if self.cli else f"{keyword}=True"
+
+
+#: the words each caller takes: ``learn_kernel(..., words="cli")`` for the command line's
+WORDINGS = {"api": OptionWords(cli=False), "cli": OptionWords(cli=True)}
+
+
+def words_for(words: str | OptionWords) -> OptionWords:
+    """The :class:`OptionWords` of ``words`` (``"api"`` or ``"cli"``), refusing another name.
+
+    >>> words_for("cli").name("lr")
+    '--lr'
+    """
+    if isinstance(words, OptionWords):
+        return words
+    if words not in WORDINGS:
+        raise UsageError(f"invalid words {words!r}: expected one of {', '.join(WORDINGS)}")
+    return WORDINGS[words]
+
+
+def _cli_text(value: Any) -> str:
+    """A value as the command line spells it: ``0,2,0,0``, ``valid``, ``1e+09`` (or as it was typed)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (tuple, list)):
+        return ",".join(str(int(v)) for v in value)
+    if getattr(value, "typed", None):  # (a number read from the command line: 1e16, not 10000000000000000)
+        return value.typed
+    if isinstance(value, (float, np.floating)):
+        return f"{value:g}"
+    return str(value)
+
+
+def _api_text(option: str, value: Any) -> str:
+    """A value as a Python caller writes it: ``(0, 2, 0, 0)``, ``'valid'``, ``1e+09`` (a number given as text, as a
+    message shows it, is written as it is)."""
+    import numbers
+
+    if isinstance(value, (tuple, list)):
+        return repr(tuple(int(v) for v in value))
+    if isinstance(value, str):
+        return repr(value) if option in WORD_VALUED else value
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return f"{float(value):g}"
+    return repr(value)
+
+
+#: the options whose values are words (quoted in Python: ``padding='valid'``), not numbers
+WORD_VALUED = frozenset({"padding", "pad_mode", "combine"})
+
 
 @record(frozen=True)
 class LearnOptions:

@@ -19,7 +19,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from . import shapes
 from .api import as_image_array, pad2d
-from .learn_options import LearnOptions
+from .learn_options import WORDINGS, LearnOptions, OptionWords
 from .learn_report import channel_words, format_value
 from .records import replace
 
@@ -302,7 +302,7 @@ def clipped_target(y: np.ndarray, predicted: np.ndarray, dtype: np.dtype, target
 
 def padded_otherwise(
     a: np.ndarray, y: np.ndarray, inner: np.ndarray, rms: Any, tolerance: Any, options: LearnOptions, *, channels: bool = False,
-    plane: str = "channel",
+    plane: str = "channel", words: OptionWords = WORDINGS["api"],
 ) -> str | None:
     """A warning when the windows inside the image are fit exactly but the ones reading padding are not.
 
@@ -312,7 +312,7 @@ def padded_otherwise(
     Then the target was padded another way than ``options`` say, and the kernel is bent to
     fit its borders: a residual too small for the poor-fit warning hides a wrong kernel.
     Each group is judged alone (a channel 1000x larger, noisy, hid it); ``channels`` names them (in ``plane`` words) in
-    the warning.
+    the warning; ``words`` how it names the options.
     """
     rms, tolerance = np.broadcast_arrays(np.atleast_1d(rms), np.atleast_1d(tolerance))
     if not (rms > 10 * tolerance).any() or inner.all() or not inner.any():
@@ -334,12 +334,14 @@ def padded_otherwise(
         return None
     where = f"{channel_words(found, plane)}: " if channels else ""
     up_to = "up to " if len(found) > 1 else ""
-    padding = f"--pad-mode {options.pad_mode}" + (f" --pad-value {format_value(options.pad_value, 10)}" if options.pad_mode == "constant" else "")
+    fill = [words.given("pad_value", format_value(options.pad_value, 10))] if options.pad_mode == "constant" else []
+    padding = words.joined(words.given("pad_mode", options.pad_mode), *fill)
     return (
         f"{where}the windows inside the image are fit exactly (residual RMS {up_to}{max(found.values()):.3g}) but those "
         f"reading the padding are not (RMS {up_to}{max(rms[g] for g in found):.3g} overall): the target was padded another "
-        f"way than {padding} with --padding {options.padding_text()}, and the kernel is bent to fit its borders; try the "
-        "target's --pad-mode/--pad-value, or --padding valid with a target cropped to the valid part"
+        f"way than {padding} with {words.given('padding', options.padding)}, and the kernel is bent to fit its borders; "
+        f"try the target's {words.name('pad_mode')}/{words.name('pad_value')}, or {words.given('padding', 'valid')} with a "
+        "target cropped to the valid part"
     )
 
 

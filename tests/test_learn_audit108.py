@@ -73,11 +73,11 @@ class TestTheValueCapIsNamed:
 
     @pytest.mark.parametrize("combine, channels, size, said, fits", [
         ("per-channel", 1, 10, "at most 50 windows of 100 values (each an equation of the 10x10 kernel), fewer than the "
-                               "kernel's 100 unknowns, on any image; use --size 8 or smaller", 8),
+                               "kernel's 100 unknowns, on any image; use size=8 or smaller", 8),
         ("sum", 3, 5, "at most 66 windows of 75 values (each an equation of the 3x5x5 kernel), fewer than the kernel's "
-                      "75 unknowns, on any image; use --size 4 or smaller", 4),
+                      "75 unknowns, on any image; use size=4 or smaller", 4),
         ("shared", 3, 9, "at most 20 windows of 243 values (3 channels of 81 values, each an equation of the one 9x9 "
-                         "kernel: 60 equations), fewer than the kernel's 81 unknowns, on any image; use --size 8 or smaller", 8),
+                         "kernel: 60 equations), fewer than the kernel's 81 unknowns, on any image; use size=8 or smaller", 8),
     ])
     def test_the_cap_and_the_size_that_fits_are_named(self, combine, channels, size, said, fits):
         rng = np.random.default_rng(0)
@@ -103,7 +103,7 @@ class TestTheValueCapIsNamed:
     def test_a_small_image_is_still_blamed_and_a_sum_kernel_named_whole(self):
         x = np.random.default_rng(0).random((3, 3, 3))
         with pytest.raises(UsageError, match=r"^too few equations: the target has 1 value\(s\) per kernel but a 3x3x3 "
-                                             r"kernel has 27 unknowns; use a larger image or a smaller --size$"):
+                                             r"kernel has 27 unknowns; use a larger image or a smaller size=$"):
             learn_kernel(x, np.zeros((1, 1)), LearnOptions(size=3, padding="valid", combine="sum"))
 
 
@@ -130,13 +130,13 @@ class TestDependentChannelsAreNamed:
             learn_kernel(x, 3 * conv2d(g, SOBEL), LearnOptions(size=size, combine="sum"), input_name="grey_rgb.png")
         said = str(caught.value)
         assert said.startswith(f"the system is singular (rank {rank} of {3 * size * size} unknowns): grey_rgb.png's "
-                               "channels 0, 1 and 2 are equal, so a --combine sum kernel's split across them is not decided")
-        assert "the grey image" in said and "texture" not in said and "--size" not in said
+                               "channels 0, 1 and 2 are equal, so a combine='sum' kernel's split across them is not decided")
+        assert "the grey image" in said and "texture" not in said and "size=" not in said
 
     def test_two_equal_channels_of_three_are_named(self):
         rng = np.random.default_rng(1)
         r, b = rng.random((30, 30)), rng.random((30, 30))
-        with pytest.raises(UsageError, match=r"x's channels 0 and 1 are equal, so a --combine sum"):
+        with pytest.raises(UsageError, match=r"x's channels 0 and 1 are equal, so a combine='sum'"):
             learn_kernel(np.dstack([r, r, b]), conv2d(r, SOBEL), LearnOptions(size=3, combine="sum"), input_name="x")
 
     @pytest.mark.parametrize("bias", [False, True])

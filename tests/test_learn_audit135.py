@@ -90,7 +90,7 @@ def test_a_kernel_taller_than_the_image_is_named_not_its_texture(rows, size, mod
     message = _learn_error(x, size, pad_mode=mode)
     assert "texture" not in message and "more detailed" not in message, message
     assert f"a {size}-row kernel is taller than x.npy's {rows} rows" in message and cause in message, message
-    assert message.endswith(f"use --size {largest} or smaller"), message
+    assert message.endswith(f"use size={largest} or smaller"), message
     kernel = np.random.default_rng(5).standard_normal((largest, largest))
     assert learn_kernel(x, conv2d(x, kernel, pad_mode=mode), LearnOptions(size=largest, pad_mode=mode)).fits
 
@@ -98,8 +98,8 @@ def test_a_kernel_taller_than_the_image_is_named_not_its_texture(rows, size, mod
 def test_a_kernel_wider_than_the_image_names_its_columns_and_the_dilation():
     x = np.random.default_rng(0).random((40, 4))
     message = _learn_error(x, 3, pad_mode="circular", dilation=2)
-    assert "a 3-column kernel (at --dilation 2 it spans 5) is wider than x.npy's 4 columns" in message, message
-    assert "columns 0 and 2 read the same pixels" in message and message.endswith("use --size 2 or smaller"), message
+    assert "a 3-column kernel (at dilation=2 it spans 5) is wider than x.npy's 4 columns" in message, message
+    assert "columns 0 and 2 read the same pixels" in message and message.endswith("use size=2 or smaller"), message
 
 
 def test_the_cli_names_the_size_and_exits_2(tmp_path):

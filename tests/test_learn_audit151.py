@@ -80,7 +80,7 @@ def _refusal(x: np.ndarray, size: int, **options) -> str:
 def _advised_runs(x: np.ndarray, message: str, **options) -> int:
     import re
 
-    advised = re.search(r"use --size (\d+) or smaller$", message)
+    advised = re.search(r"use size=(\d+) or smaller$", message)
     assert advised, message
     size = int(advised.group(1))
     kernel = np.random.default_rng(4).standard_normal((size, size))
@@ -124,13 +124,13 @@ def test_no_padding_named_where_same_runs(shape, size, options, advised):
     # target's shape and decides every tap (the smallest total padding of that shape was tried alone)
     x = np.random.default_rng(3).random(shape)
     message = _refusal(x, size, **options)
-    assert "--padding" not in message, message
+    assert "padding=" not in message, message
     assert _advised_runs(x, message, **options) == advised
 
 
 def test_a_padding_given_is_still_named_when_it_must_change():
     x = np.random.default_rng(3).random((2, 40))
-    assert _refusal(x, 5, padding=2).endswith("use --size 3 --padding 1")
+    assert _refusal(x, 5, padding=2).endswith("use size=3, padding=1")
 
 
 # ---------------------------------------------------------------- #4: --combine on a one-channel input

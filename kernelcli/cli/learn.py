@@ -160,8 +160,9 @@ def learn(
     alphas = (x.alpha is not None, t.alpha is not None)
     if any(alphas):  # (before the fit's own check: its count of channels would not say the alpha was set aside)
         from ..learn_checks import check_channels
+        from ..learn_options import WORDINGS
 
-        check_channels(x.data, t.data, options, str(input), str(target), alphas, plane)
+        check_channels(x.data, t.data, options, str(input), str(target), alphas, plane, words=WORDINGS["cli"])
     input_notes = list(dict.fromkeys(x.notes + t.notes + [_alpha_note(loaded, path) for loaded, path in ((x, input), (t, target))
                                                            if loaded.alpha is not None]))  # (an input given as its own target: its note once)
     if not quiet:
@@ -206,11 +207,11 @@ def _alpha_note(loaded, path: Path) -> str:
 
 
 def _run(x, t, options, input_name: str, target_name: str, plane: str, *, show_progress: bool):
-    """Learn, with a rich progress bar on stderr for gd when asked."""
+    """Learn, with a rich progress bar on stderr for gd when asked; every message names learn's options."""
     from ..learn import learn_kernel
 
     if not (show_progress and options.method == "gd"):
-        return learn_kernel(x, t, options, input_name=input_name, target_name=target_name, plane=plane)
+        return learn_kernel(x, t, options, input_name=input_name, target_name=target_name, plane=plane, words="cli")
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from ._common import console
@@ -225,7 +226,8 @@ def _run(x, t, options, input_name: str, target_name: str, plane: str, *, show_p
         def progress(epoch: int, epochs: int, loss: float, lr: float) -> None:
             bar.update(task, completed=epoch, total=epochs, loss=f"{loss:.4g}", lr=f"{lr:.3g}")
 
-        return learn_kernel(x, t, options, progress=progress, input_name=input_name, target_name=target_name, plane=plane)
+        return learn_kernel(x, t, options, progress=progress, input_name=input_name, target_name=target_name, plane=plane,
+                            words="cli")
 
 
 def _check_json_output(out: Path, inputs: list[Path], *, force: bool) -> Path:
