@@ -309,12 +309,21 @@ def check_report_path(
         raise UsageError(f"--report: {too_long}")
     problem = output_problem(dest, inputs, force=force)
     if problem is None or problem == exists_message(dest):  # (not "use --force": it would not help)
-        problem = store_problem(dest, inputs, outputs) or problem
-    if problem is None and any(same_file(dest, o) for o in outputs):  # (also through a link, made or to be made)
-        problem = f"{dest}: is also the output; choose another --report file"
+        problem = store_problem(dest, inputs, outputs) or _is_an_output(dest, outputs) or problem
     if problem:  # named as its missing folder is, and as the README quotes it ("adir: is a folder" said no option)
         raise OutputRefused(f"--report {problem}")
     check_report_folder(report)
+
+
+def _is_an_output(dest: Path, outputs: Sequence[Path]) -> str | None:
+    """The refusal of a ``--report`` that is one of ``outputs`` (also through a link, made or to be made), or None.
+
+    >>> _is_an_output(Path("o.png"), [Path("o.png")])
+    'o.png: is also the output; choose another --report file'
+    """
+    if any(same_file(dest, o) for o in outputs):
+        return f"{dest}: is also the output; choose another --report file"
+    return None
 
 
 def check_report_folder(report: str | os.PathLike, made: Collection[str] = ()) -> None:

@@ -99,10 +99,10 @@ def check_maps_outputs(src: Path | None, out: Any, montage: Any, *, single: bool
     (exit 2/4); ``layout``: the input's, given (a zyx bank's maps take .npy alone: :func:`maps_suffixes`)."""
     from .errors import OutputRefused
     from .io import formats
-    from .io.output_checks import same_file
 
     inputs = [src] if src is not None else []  # (None: stdin, checked before it is read)
-    out_path = formats.check_output_path(out, inputs, force=force) if out is not None else None
+    clash = _one_file(out, montage)  # (said before "already exists": --force would not help)
+    out_path = formats.check_output_path(out, inputs, force=force or clash) if out is not None else None
     if out_path is not None and not single and out_path.suffix.lower() not in maps_suffixes(layout):
         raise maps_type_refused(out_path, layout)
     montage_path = None
@@ -115,7 +115,21 @@ def check_maps_outputs(src: Path | None, out: Any, montage: Any, *, single: bool
         refuse_folder(montage)
         if Path(montage).suffix.lower() not in MONTAGE_SUFFIXES:  # first: the general list names .csv and .npy too
             raise UsageError(f"{montage}: {picture} is a picture: expected one of {', '.join(MONTAGE_SUFFIXES)}")
-        montage_path = formats.check_output_path(montage, inputs, force=force)
-        if out_path is not None and (out_path == montage_path or same_file(out_path, montage_path)):
+        montage_path = formats.check_output_path(montage, inputs, force=force or clash)
+        if clash:
             raise OutputRefused(f"{montage_path}: --out and --montage name the same file")
     return out_path, montage_path
+
+
+def _one_file(out: Any, montage: Any) -> bool:
+    """True when ``--out`` and ``--montage`` name one file (also through a link, made or to be made).
+
+    >>> _one_file("m.tif", "./m.tif"), _one_file("m.npy", "m.png"), _one_file("-", "-")
+    (True, False, False)
+    """
+    from .io.output_checks import same_file
+    from .io.pipes import is_stdio
+
+    if out is None or montage is None or is_stdio(out) or is_stdio(montage):
+        return False
+    return Path(out) == Path(montage) or same_file(Path(out), Path(montage))
