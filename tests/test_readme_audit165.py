@@ -67,3 +67,53 @@ def test_out_and_montage_naming_one_file_are_refused_as_the_same_file(tmp_path, 
     assert "--out and --montage name the same file" in done.stderr, done.stderr
     assert "already exists" not in done.stderr
     assert not (tmp_path / "same9.tif").exists()
+
+
+# #2: the hints of `-o -` and `-o /dev/stdout` offered csv for an RGB image and bmp/jpg for 16-bit data, which the
+# next call refused ("a .csv holds a 2-D matrix", "JPEG cannot hold 16-bit data"): they name what that result takes.
+
+def _sixteen_bit_rgba_and_tiff(tmp_path):
+    from PIL import Image
+
+    Image.fromarray(np.arange(64 * 64, dtype=np.uint16).reshape(64, 64)).save(tmp_path / "g16.tif")
+    Image.new("RGBA", (16, 16), (10, 20, 30, 255)).save(tmp_path / "c.png")
+    np.save(tmp_path / "m3.npy", np.zeros((8, 8, 3)))
+    np.save(tmp_path / "u16.npy", np.arange(64, dtype=np.uint16).reshape(8, 8))
+
+
+PIPE_HINTS = [  # (input, extra options, the formats the hint names)
+    ("rgb.png", [], "bmp|jpg|npy|png|tif"),
+    ("c.png", [], "bmp|jpg|npy|png|tif"),
+    ("m3.npy", [], "bmp|jpg|npy|png|tif"),
+    ("phantom16.png", [], "csv|npy|png|tif"),
+    ("g16.tif", [], "csv|npy|png|tif"),
+    ("u16.npy", [], "csv|npy|png|tif"),
+    ("rgb.png", ["--combine", "sum"], "bmp|csv|jpg|npy|png|tif"),  # (one map: a csv holds it)
+    ("phantom.png", [], "bmp|csv|jpg|npy|png|tif"),
+]
+
+
+@pytest.mark.parametrize("src, extra, formats", PIPE_HINTS)
+@pytest.mark.parametrize("out", ["-", "/dev/stdout"])
+def test_the_stdout_hint_names_only_formats_the_result_takes(tmp_path, src, extra, formats, out):
+    _sixteen_bit_rgba_and_tiff(tmp_path)
+    for name in ("rgb.png", "phantom.png", "phantom16.png"):
+        shutil.copy(SAMPLES / name, tmp_path / name)
+    if out == "-" and src.endswith(".npy"):
+        out = "/dev/stdout"  # (a bare -o - of a .npy writes npy: no hint)
+    done = run_in_process("convolve", src, "-k", "sobel_v", *extra, "-o", out, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    named = done.stderr.split("--format ")[-1].split()[0].rstrip(";")
+    assert named == formats, done.stderr
+    for fmt in formats.split("|"):  # each one named is taken (by the writer a pipe's stand-in file goes through)
+        took = run_in_process("convolve", src, "-k", "sobel_v", *extra, "--rescale", "abs", "-o", f"o.{fmt}", "-q",
+                              cwd=tmp_path)
+        assert took.returncode == 0, (fmt, took.stderr)
+
+
+@pytest.mark.parametrize("command", [["pool", "-f", "2"], ["pad", "-p", "1"]])
+def test_pool_and_pad_of_an_rgb_image_are_not_told_csv(tmp_path, command):
+    shutil.copy(SAMPLES / "rgb.png", tmp_path / "rgb.png")
+    done = run_in_process(command[0], "rgb.png", *command[1:], "-o", "-", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "--format bmp|jpg|npy|png|tif" in done.stderr, done.stderr

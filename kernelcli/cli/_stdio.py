@@ -130,14 +130,14 @@ def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None)
         given = kwargs.get("input")
         inputs = list(given) if isinstance(given, (list, tuple)) else [given]
         source = Path(inputs[0]) if len(inputs) == 1 and inputs[0] is not None and not is_stdio(inputs[0]) else None
-        maps = makes_maps(kwargs)
-        formats = stdout_formats(source, maps=maps, layout=kwargs.get("layout"))
+        maps, combined = makes_maps(kwargs), _combined(kwargs)
+        formats = stdout_formats(source, maps=maps, layout=kwargs.get("layout"), combined=combined)
         chosen = getattr(kwargs.get("fmt"), "value", kwargs.get("fmt"))  # (-o /dev/stdout --format npy: that one)
-        if chosen not in stdout_format_names(source, maps=maps, layout=kwargs.get("layout"))[0]:
+        if chosen not in stdout_format_names(source, maps=maps, layout=kwargs.get("layout"), combined=combined)[0]:
             chosen = None  # (a bank's --format png: the next call refuses it, so the hint names those it takes)
         how = f"--out - (a {out_format.upper()})" if out_format else f"--out - --format {chosen or formats}"
         if (out_format or chosen) != "csv":
-            how += terminal_advice("fmt" in kwargs and not maps and csv_may_hold(source, _combined(kwargs)))
+            how += terminal_advice("fmt" in kwargs and not maps and csv_may_hold(source, combined))
         through = stream_named(out, "its device file")
         raise UsageError(pipe_refused("--out", out, "stdout is written as --out -", stream=f"through {through}",
                                       fix=f"give {how}"))

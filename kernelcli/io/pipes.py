@@ -27,15 +27,12 @@ from typing import IO, Any
 
 from ..errors import KernelcliError, UsageError, writing_stdout
 from .naming import PIPE_FOLDER, stand_in
+from .pipe_formats import _IMAGE_FORMATS, csv_may_hold, stdout_format_names, stdout_formats  # noqa: F401 - their former home
 
 #: what ``-`` means for an input or an output
 STDIO = "-"
 #: ``--format`` value -> file extension, for what goes through a pipe
 PIPE_FORMATS = {"png": ".png", "tif": ".tif", "tiff": ".tif", "jpg": ".jpg", "jpeg": ".jpg", "bmp": ".bmp", "npy": ".npy", "csv": ".csv"}
-#: formats that only the content can name (an image on stdout needs --format)
-_IMAGE_FORMATS = {"png", "tif", "jpg", "bmp"}
-#: what holds one 2-D plane (a grey picture, a matrix), beside npy's any array
-_PLANE_FORMATS = tuple(sorted(_IMAGE_FORMATS | {"csv"}))
 _SNIFFED = {"PNG": "png", "JPEG": "jpg", "TIFF": "tif", "BMP": "bmp", "GIF": "gif", "NPY": "npy"}
 
 
@@ -113,45 +110,6 @@ def sniff_volume(head: bytes) -> str | None:
         if version == 1 and min(sizes) > 0 and kind in _MGH_TYPES:
             return "MGH"
     return None
-
-
-def stdout_formats(input: Path | None, *, maps: bool = False, layout: str | None = None) -> str:
-    """The ``--format`` values ``-o -`` takes for the result of ``input``, joined by ``|``, and why where they are
-    fewer than an image's: a volume's, a filter bank's (``maps``: several kernels or ``--weights``), a ``--layout zyx``
-    array's.  The hint of a bare ``-o -`` and of ``-o /dev/stdout`` (:func:`kernelcli.cli._stdio.refuse_pipe_not_taken`),
-    which listed an image's six formats for a volume and a bank, and the next refusal named what they take.
-
-    >>> stdout_formats(Path("t.nii"))
-    "npy|png (what a volume writes through a pipe: its voxels, or a slice's picture)"
-    >>> stdout_formats(Path("a.png"), maps=True), stdout_formats(Path("a.png"))
-    ('npy|tif (what several feature maps write through a pipe)', 'bmp|csv|jpg|npy|png|tif')
-    >>> stdout_formats(Path("z.npy"), layout="zyx")
-    'npy (what a --layout zyx array writes through a pipe: its volume, (Z, Y, X); a result of one slice also bmp|csv|jpg|png|tif, as its plane)'
-    """
-    names, why = stdout_format_names(input, maps=maps, layout=layout)
-    return "|".join(names) + (f" ({why})" if why else "")
-
-
-def stdout_format_names(input: Path | None, *, maps: bool = False, layout: str | None = None) -> tuple[tuple[str, ...], str]:
-    """:func:`stdout_formats` apart: the format names, and why they are fewer than an image's ('' when they are not).
-
-    >>> stdout_format_names(Path("a.png"), maps=True)
-    (('npy', 'tif'), 'what several feature maps write through a pipe')
-    """
-    from ..volume_inputs import is_volume_input
-
-    if input is not None and is_volume_input(input):
-        return ("npy", "png"), "what a volume writes through a pipe: its voxels, or a slice's picture"
-    zyx = layout is not None and str(layout).lower() == "zyx"
-    if maps and zyx:  # (4 axes: no picture holds them)
-        return ("npy",), "what several feature maps of a --layout zyx array write through a pipe: (maps, Z, Y, X)"
-    if maps:
-        return ("npy", "tif"), "what several feature maps write through a pipe"
-    if zyx:
-        # (the result's slices are known only once computed, a 3-D pooling's too: one takes a picture's formats)
-        return ("npy",), ("what a --layout zyx array writes through a pipe: its volume, (Z, Y, X); a result of one "
-                          f"slice also {'|'.join(_PLANE_FORMATS)}, as its plane")
-    return tuple(sorted(_PLANE_FORMATS + ("npy",))), ""
 
 
 def _fmt_name(fmt: Any) -> str | None:
@@ -338,7 +296,7 @@ class Pipes:
                 fmt = "npy" if suffix == "npy" else "csv"
             else:
                 raise UsageError("--out - writes to stdout, which has no file name to tell the format: add --format "
-                                 + stdout_formats(self.input, maps=self.maps, layout=self.layout)
+                                 + stdout_formats(self.input, maps=self.maps, layout=self.layout, combined=self.combined)
                                  + terminal_advice(self.text_format and csv_may_hold(self.input, self.combined)))
         if self._stdout is None:
             refuse_terminal_stdout(fmt, lambda: self.text_format and csv_may_hold(self.input, self.combined))
@@ -379,41 +337,6 @@ def terminal_advice(csv: bool) -> str:
         return ""
     return ("; stdout is a terminal, which takes no image or array bytes: redirect it to a file (> FILE) or pipe it to a "
             "program (| ...)" + ("; --format csv prints a matrix as text" if csv else ""))
-
-
-def csv_may_hold(path: Path | None, combined: bool = False) -> bool:
-    """Whether a .csv may hold one map per channel of the input ``path``: a 2-D array, an image of one channel once
-    its alpha is dropped (grey, grey+alpha, 16-bit grey), not a volume (a terminal's refusal suggested ``--format
-    csv`` for an RGB image, a (Z, Y, X) array, a NIfTI, and csv refused them next).  ``combined``: the channels are
-    summed into one map, so any image's result is one matrix.
-
-    >>> import tempfile, numpy as np; folder = Path(tempfile.mkdtemp())
-    >>> np.save(folder / "m.npy", np.zeros((2, 3))); np.save(folder / "v.npy", np.zeros((2, 3, 4)))
-    >>> csv_may_hold(folder / "m.npy"), csv_may_hold(folder / "v.npy"), csv_may_hold(Path("v.nii.gz"))
-    (True, False, False)
-    """
-    if path is None:
-        return False
-    suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt"):
-        return True
-    from ..volume_inputs import is_volume_input
-
-    if is_volume_input(path):
-        return False
-    try:
-        if suffix == ".npy":
-            import numpy as np
-
-            return np.load(path, mmap_mode="r").ndim == 2
-        from PIL import Image
-
-        from .decode import grey_alpha_16
-
-        with Image.open(path) as im:
-            return combined or im.mode in ("1", "L", "LA", "La", "I", "F") or im.mode.startswith("I;16") or grey_alpha_16(im)
-    except Exception:  # unreadable: the reader says why, after; no hint is no wrong hint
-        return False
 
 
 def stdin_stream(stream: IO[bytes] | None = None) -> IO[bytes]:
