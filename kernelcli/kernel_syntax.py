@@ -291,37 +291,55 @@ class KernelScale:
 
 
 def parse_kernel_scale(text: str) -> KernelScale:
-    """Parse ``--kernel-scale``: ``sum``, ``N``, ``N%``, ``!``, ``^``, ``N!``, ``N^`` (ImageMagick's forms).
+    """Parse ``--kernel-scale``: ``sum``, ``N``, ``N%``, ``!``, ``^``, ``N!``, ``N^`` (ImageMagick's forms); a text that
+    is none is refused in :func:`scale_problem`'s words (the command line refuses it so as it reads the option).
 
     >>> parse_kernel_scale("50%!")
     KernelScale(text='50%!', factor=0.5, normalize='!')
     """
+    problem = scale_problem(text)
+    if problem is not None:
+        raise UsageError(f"invalid --kernel-scale {problem}")
     raw = str(text).strip()
     if raw.lower() == "sum":
         return KernelScale(raw, 1.0, "sum")
+    m = _SCALE.fullmatch(raw)
+    assert m is not None
+    marks, number = m.group("marks"), m.group("number")
+    factor = (float(number) if number is not None else 1.0) / (100.0 if "%" in marks else 1.0)
+    return KernelScale(raw, factor, marks.replace("%", "") or None)
+
+
+def scale_problem(text: str) -> str | None:
+    """Why ``--kernel-scale TEXT`` is no scale, the text as typed first, else None.
+
+    >>> scale_problem("50%!") is None, scale_problem("1e400"), scale_problem("0")
+    (True, "'1e400': 1e400 (beyond the float range): the factor must be a finite non-zero number", "'0': the factor must be a finite non-zero number")
+    """
+    raw = str(text).strip()
+    said = numtext.quoted(text)
+    if raw.lower() == "sum":
+        return None
     if "," in raw:
-        raise UsageError(
-            f"invalid --kernel-scale {text!r}: ImageMagick's origin addition (',N') is not supported; "
-            "add the identity kernel yourself"
-        )
+        return f"{said}: ImageMagick's origin addition (',N') is not supported; add the identity kernel yourself"
     m = _SCALE.fullmatch(raw)
     marks = m.group("marks") if m else ""
     flags = marks.replace("%", "")
     if not m or not raw or marks.count("%") > 1 or len(flags) > 1 or (m.group("number") is None and not flags):
-        raise UsageError(
-            f"invalid --kernel-scale {text!r}: expected sum (divide by the sum), N or N% (multiply), "
-            "! (normalise; zero-sum kernels: positives to 1), ^ (positives to 1 and negatives to -1), or N! / N^"
-        )
+        return (f"{said}: expected sum (divide by the sum), N or N% (multiply), "
+                "! (normalise; zero-sum kernels: positives to 1), ^ (positives to 1 and negatives to -1), or N! / N^")
     number = m.group("number")
-    factor = float(number) if number is not None else 1.0
-    if "%" in marks:
-        factor /= 100.0
-    if factor == 0 and number is not None and (numtext.underflows(number) or float(number) != 0):  # (1e-322%: /100)
-        shown = number.strip() + ("%" if "%" in marks else "")
-        raise UsageError(f"invalid --kernel-scale {text!r}: {numtext.below_range(shown, zero=False)}")
-    if not math.isfinite(factor) or factor == 0:
-        raise UsageError(f"invalid --kernel-scale {text!r}: the factor must be a finite non-zero number")
-    return KernelScale(raw, factor, flags or None)
+    if number is None:
+        return None
+    factor = float(number) / (100.0 if "%" in marks else 1.0)
+    shown = number.strip() + ("%" if "%" in marks else "")
+    if factor == 0 and (numtext.underflows(number) or float(number) != 0):  # (1e-322%: /100)
+        return f"{said}: {numtext.below_range(shown, zero=False)}"
+    if math.isinf(factor):  # (digits only: 1e400, which float64 cannot hold)
+        return f"{said}: {shown} (beyond the float range): the factor must be a finite non-zero number"
+    if factor == 0:
+        return f"{said}: the factor must be a finite non-zero number"
+    return None
 
 
 def _flat(matrix: Any) -> list[float]:

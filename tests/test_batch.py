@@ -616,7 +616,7 @@ class TestVolumeBatches:
         (["-k", "nosuch"], 3, "unknown kernel 'nosuch'"),
         (["-k", "bad.json"], 3, "bad.json: not valid JSON"),
         (["-k", "box:3", "--bias", "abc"], 2, "Invalid value for '--bias': 'abc'"),
-        (["-k", "box:3", "--kernel-scale", "abc"], 2, "invalid --kernel-scale 'abc'"),
+        (["-k", "box:3", "--kernel-scale", "abc"], 2, "Invalid value for '--kernel-scale': 'abc'"),
     ], ids=["missing kernel", "bad kernel file", "bad bias", "bad scale"])
     def test_a_kernel_or_value_neither_kind_takes_is_refused_before_any_file(self, volumes, tmp_path, args, code, words):
         """In a mixed batch these failed every file one by one ('0 ok, 3 failed', exit 1)."""

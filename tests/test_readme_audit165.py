@@ -117,3 +117,31 @@ def test_pool_and_pad_of_an_rgb_image_are_not_told_csv(tmp_path, command):
     done = run_in_process(command[0], "rgb.png", *command[1:], "-o", "-", cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert "--format bmp|jpg|npy|png|tif" in done.stderr, done.stderr
+
+
+# #3: --kernel-scale was refused as "invalid --kernel-scale '0': ...", outside Click's one form (no help pointer), and
+# its 1e400 did not say "(beyond the float range)", where --bias, --then and a weight do.
+
+NON_ZERO = "the factor must be a finite non-zero number"
+
+
+@pytest.mark.parametrize("typed, why", [
+    ("0", NON_ZERO),
+    ("0%!", NON_ZERO),
+    ("inf", "expected sum (divide by the sum)"),  # (a number is typed in digits)
+    ("1e400", f"1e400 (beyond the float range): {NON_ZERO}"),
+    ("1e400%", f"1e400% (beyond the float range): {NON_ZERO}"),
+    ("1e-400", "1e-400 (below the float range), expected a number float64 holds (at least 4.9e-324 in magnitude)"),
+    ("abc", "expected sum (divide by the sum), N or N% (multiply)"),
+    ("2,1", "ImageMagick's origin addition (',N') is not supported"),
+])
+@pytest.mark.parametrize("stdin", [False, True], ids=["file", "stdin"])
+def test_a_kernel_scale_is_refused_in_click_s_form(tmp_path, typed, why, stdin):
+    np.save(tmp_path / "a.npy", np.arange(64.0).reshape(8, 8))
+    src = "-" if stdin else "a.npy"
+    done = run_in_process("convolve", src, "-k", "box:3", "--kernel-scale", typed, "-o", "o.png", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    line = done.stderr.strip()
+    assert line.startswith(f"error: Invalid value for '--kernel-scale': '{typed}': {why}"), line
+    assert line.endswith("(see 'kernelcli convolve -h')"), line
+    assert "\n" not in line and not (tmp_path / "o.png").exists()

@@ -128,6 +128,20 @@ def chain_step(text: Any) -> Any:
     return _unless(step_problem(text), text)
 
 
+def scale_text(text: Any) -> Any:
+    """``--kernel-scale`` as typed, refused in Click's words where it is no scale
+    (:func:`kernelcli.kernel_syntax.scale_problem`: a factor of 0, beyond or below the float range, an unknown form).
+
+    >>> scale_text("50%!")
+    '50%!'
+    """
+    if not isinstance(text, str):
+        return text
+    from ..kernel_syntax import scale_problem
+
+    return _unless(scale_problem(text), text)
+
+
 def _unless(problem: str | None, text: str) -> str:
     """``text``, or Click's refusal of it (exit 2, "Invalid value for '--X': PROBLEM") where ``problem`` says why."""
     if problem is not None:

@@ -32,7 +32,7 @@ from ..records import record
 from ..shapes import VOLUME_PADDING_FORMS
 from ._declared import Declared
 from .option_values import (bias_text, chain_step, checked_chunks, checked_file_path, checked_scheduler, checked_suffix,
-                            checked_window, complete_kernel, parse_fill)
+                            checked_window, complete_kernel, parse_fill, scale_text)
 
 
 @record(frozen=True)
@@ -409,7 +409,7 @@ ThenOption = Annotated[Optional[list[str]], option("then", show_default=False, p
                                                    autocompletion=complete_kernel)]
 #: ``--bias`` as typed: each value checked as the option is read (exit 2), the count where the kernels are known
 BiasOption = Annotated[Optional[str], option("bias", show_default=False, parser=bias_text)]
-KernelScaleOption = Annotated[Optional[str], option("kernel_scale", show_default=False)]
+KernelScaleOption = Annotated[Optional[str], option("kernel_scale", show_default=False, parser=scale_text)]
 StrideOption = Annotated[int, option("stride", min=1)]
 #: the range shown after a ``--size`` its own parser reads (pool_side, learn_side), as Click shows ``min=1``'s
 SIDE_RANGE = " [x>=1]"
