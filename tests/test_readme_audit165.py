@@ -145,3 +145,25 @@ def test_a_kernel_scale_is_refused_in_click_s_form(tmp_path, typed, why, stdin):
     assert line.startswith(f"error: Invalid value for '--kernel-scale': '{typed}': {why}"), line
     assert line.endswith("(see 'kernelcli convolve -h')"), line
     assert "\n" not in line and not (tmp_path / "o.png").exists()
+
+
+# #7: README (Batch; exit code 4) said an output folder inside the folders read is refused "with --recursive; without it
+# the results never become inputs", but a folder read without --recursive is refused too: the README says which
+# (README only; these pin what it now says).
+
+@pytest.mark.parametrize("inputs, out_dir, code", [
+    (["sc"], "sc", 4),  # a folder input, without --recursive
+    (["sc/*.png"], "sc", 4),  # the folder a pattern lists
+    (["sc"], "sc/out", 0),  # without --recursive the folder's folders are not read
+    (["sc", "-r"], "sc/out", 4),
+    (["sc/**/*.png"], "sc/out", 4),
+    (["sc/p.png", "sc/q.png"], "sc", 0),  # files named one by one
+])
+def test_the_output_folders_refused_are_those_the_next_run_reads(tmp_path, inputs, out_dir, code):
+    (tmp_path / "sc").mkdir()
+    for name in ("p.png", "q.png"):
+        shutil.copy(SAMPLES / "phantom.png", tmp_path / "sc" / name)
+    done = run_in_process("convolve", *inputs, "-k", "box:3", "--out-dir", out_dir, "-q", cwd=tmp_path)
+    assert done.returncode == code, done.stderr
+    if code:
+        assert "the results would become inputs on the next run" in done.stderr, done.stderr
