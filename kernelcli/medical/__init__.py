@@ -12,7 +12,7 @@ One module per concern:
 * :mod:`.dicom`, :mod:`.series` -- DICOM files (enhanced multi-frame, RT Dose) and series folders: HU, --series;
 * :mod:`.dicom_tags` -- DICOM header numbers (positions, orientation, spacing, rescale), each checked;
 * :mod:`.geometry` -- slice sorting, even gaps (or resampling), gantry tilt, the DICOM -> NIfTI affine;
-* :mod:`.itk` -- NRRD and MetaImage through SimpleITK (optional);
+* :mod:`.itk` -- NRRD and MetaImage through SimpleITK (optional); :mod:`.itk_files`: the data files a header names;
 * :mod:`.window`, :mod:`.preview` -- DICOM's linear VOI windowing, presets; PNG previews oriented RAS+;
 * :mod:`.writers` -- the output check made before any work, ``.npy`` and PNG outputs;
 * :mod:`.phantom` -- the 3-D Shepp-Logan sample;

@@ -32,6 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import ImageReadError, MissingExtra, UsageError
+from .itk_files import check_data_files
 from .volume import Volume
 
 ITK_HINT = "pip install 'kernelcli[itk]'"
@@ -56,6 +57,11 @@ def read_itk(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
     except ImportError:
         raise MissingExtra(f"{path}: reading .nrrd/.mha/.mhd needs SimpleITK, which is not installed: {ITK_HINT}") from None
     p = Path(path)
+    if p.suffix.lower() in FORMATS:  # before ITK opens them: a FIFO blocked for ever, /dev/zero read as voxels
+        try:
+            check_data_files(p, FORMATS[p.suffix.lower()])
+        except OSError as exc:
+            raise ImageReadError(f"{p}: cannot read its header: {exc.strerror or exc}") from None
     try:
         img = sitk.ReadImage(str(p))
     except RuntimeError as exc:

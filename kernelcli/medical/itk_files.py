@@ -1,0 +1,115 @@
+"""The data files a detached NRRD or MetaImage header names, checked as an input is before SimpleITK opens them.
+
+A header (``.nhdr``, ``.mhd``, or a ``.nrrd``/``.mha`` that says so) names the file(s) holding its voxels: NRRD's
+``data file`` field, MetaImage's ``ElementDataFile``.  ITK opens them as named: a FIFO blocked for ever and
+``/dev/zero`` was read as voxels of 0.  Each is checked as kernelcli checks an input file (a regular file it can
+open), and a refusal names the header, the field and the path.  The forms read: one file name; ``LIST`` and the
+names on the lines after it; a ``printf`` pattern with its first, last and step numbers (NRRD: ``data file:
+slice%03d.raw 1 40 1``; MetaImage: ``ElementDataFile = slice%03d.raw 1 40 1``).
+
+Example
+-------
+>>> data_files("NRRD0004\\ntype: short\\ndata file: s%02d.raw 1 3 1\\n", "NRRD")
+('data file', ['s01.raw', 's02.raw', 's03.raw'])
+>>> data_files("NDims = 3\\nElementDataFile = LOCAL\\n", "MetaImage")
+('ElementDataFile', [])
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path
+
+from ..errors import ImageReadError
+
+#: the most of a header read for the names of its data files (as :data:`~.itk.HEADER_LIMIT`)
+NAMES_LIMIT = 1 << 20
+#: the most files of a pattern checked (a pattern of more is left to ITK, which names a missing one)
+PATTERN_LIMIT = 1 << 16
+
+
+def data_files(text: str, kind: str) -> tuple[str, list[str]]:
+    """The field naming the data files of the header ``text`` ("NRRD" or "MetaImage" ``kind``) and the names it
+    gives, as written (relative to the header's folder unless absolute); none where the voxels are in the file."""
+    if kind == "NRRD":
+        field, value, rest = "data file", None, []
+        lines = text.splitlines()
+        for k, line in enumerate(lines[1:], start=1):  # (the first line is the magic NRRD000N)
+            if not line.strip():  # the header's end (but for LIST's names, which run to the file's end: teem's reading)
+                break
+            if line.lstrip().startswith("#") or ":=" in line:
+                continue
+            key, sep, found = line.partition(":")
+            if sep and re.sub(r"\s+", "", key.lower()) == "datafile":
+                value, rest = found.strip(), lines[k + 1:]
+                break
+    else:
+        field, value, rest = "ElementDataFile", None, []
+        lines = text.splitlines()
+        for k, line in enumerate(lines):
+            key, sep, found = line.partition("=")
+            if sep and key.strip() == "ElementDataFile":
+                value, rest = found.strip(), lines[k + 1:]
+                break
+    if value is None or (kind != "NRRD" and value.lower() == "local"):
+        return field, []
+    words = value.split()
+    if words and words[0] == "LIST":
+        return field, [name.strip() for name in rest if name.strip()]
+    if "%" in value and len(words) >= 4:
+        return field, _pattern_names(words)
+    return field, [value]
+
+
+def _pattern_names(words: list[str]) -> list[str]:
+    """The names of ``format first last step``; none where they cannot be made (ITK refuses the header itself)."""
+    try:
+        first, last, step = (int(w) for w in words[1:4])
+        count = (last - first) // step + 1 if step else 0
+        if not 0 < count <= PATTERN_LIMIT:
+            return []
+        return [words[0] % i for i in range(first, last + (1 if step > 0 else -1), step)]
+    except (ValueError, TypeError, OverflowError):
+        return []
+
+
+def check_data_files(header: Path, kind: str) -> None:
+    """Refuse (ImageReadError, exit 2) a header whose data file is missing, a folder, a device, pipe or socket, or
+    cannot be opened, naming the header, the field and the file; each is recorded as an input of the call."""
+    from ..io.reads import note_input
+
+    with open(header, "rb") as fh:  # (a regular file: checked by the caller)
+        text = fh.read(NAMES_LIMIT).decode("latin-1")
+    if kind == "NRRD" and not text.startswith("NRRD"):
+        return  # not NRRD after all: ITK says what it is not
+    field, names = data_files(text, kind)
+    for k, name in enumerate(names):
+        path = Path(name) if os.path.isabs(name) else header.parent / name
+        which = f"data file {name}" if len(names) == 1 else f"data file {name} (file {k + 1} of {len(names)})"
+        shown = "" if str(path) == name else f" ({path})"
+        if why := _not_readable(path):
+            raise ImageReadError(f"{header}: its {which}{shown}, named by its {field!r} field, {why}; "
+                                 "expected the regular file holding its voxels")
+        note_input(path)
+
+
+def _not_readable(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a data file, or None; checked before it is opened (a FIFO blocks the open)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "does not exist" + (" (a broken link)" if os.path.islink(path) else "")
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    if stat.S_ISDIR(st.st_mode):
+        return "is a folder"
+    if not stat.S_ISREG(st.st_mode):
+        return "is not a regular file (a device, pipe or socket)"
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    return None

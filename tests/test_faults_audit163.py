@@ -1,0 +1,113 @@
+"""Audit 163's findings: the data file an NRRD/MetaImage header names (a FIFO hung, /dev/zero was read as voxels),
+a DICOM series folder's broken link or FIFO named like a slice (dropped in silence), MetaIO's own lines on stderr
+and a stale errno for the reason, and a pattern matching nothing given with -o (refused as "several inputs")."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import run_cli, run_in_process
+
+VOXELS = np.arange(6 * 7 * 8, dtype="<f4").reshape(6, 7, 8)  # (Z, Y, X)
+
+
+def _nhdr(folder: Path, data_file: str, name: str = "v.nhdr") -> Path:
+    header = folder / name  # (a LIST's names run to the end of the file: no blank line after them)
+    header.write_text("NRRD0004\ntype: float\ndimension: 3\nsizes: 8 7 6\nspacings: 1 1 1\nencoding: raw\n"
+                      f"endian: little\ndata file: {data_file}\n" + ("" if data_file.startswith("LIST") else "\n"))
+    return header
+
+
+def _mhd(folder: Path, data_file: str, name: str = "v.mhd") -> Path:
+    header = folder / name
+    header.write_text("ObjectType = Image\nNDims = 3\nBinaryData = True\nBinaryDataByteOrderMSB = False\n"
+                      "CompressedData = False\nElementSpacing = 1 1 1\nDimSize = 8 7 6\nElementType = MET_FLOAT\n"
+                      f"ElementDataFile = {data_file}\n")
+    return header
+
+
+HEADERS = {"nhdr": (_nhdr, "data file"), "mhd": (_mhd, "ElementDataFile")}
+
+
+class TestADetachedHeadersDataFileIsCheckedAsAnInput:
+    @pytest.mark.parametrize("fmt", HEADERS)
+    def test_a_fifo_data_file_is_refused_not_waited_on(self, tmp_path, fmt):
+        pytest.importorskip("SimpleITK")
+        os.mkfifo(tmp_path / "fifo.raw")
+        write, field = HEADERS[fmt]
+        write(tmp_path, "fifo.raw")
+        # before: ITK opened the FIFO and blocked for ever (the call timed out)
+        done = run_cli("volume", f"v.{fmt}", "-k", "box:3vox", "-o", "o.nii.gz", cwd=tmp_path, timeout=60)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.splitlines() == [
+            f"error: v.{fmt}: its data file fifo.raw, named by its {field!r} field, is not a regular file (a device, pipe or "
+            "socket); expected the regular file holding its voxels"]
+        assert not (tmp_path / "o.nii.gz").exists()
+
+    @pytest.mark.parametrize("fmt", HEADERS)
+    def test_a_device_data_file_is_refused_not_read_as_voxels(self, tmp_path, fmt):
+        pytest.importorskip("SimpleITK")
+        write, field = HEADERS[fmt]
+        write(tmp_path, "/dev/zero")
+        # before: exit 0, an output of zeros ("range [0, 0]")
+        done = run_in_process("volume", f"v.{fmt}", "-k", "box:3vox", "-o", "o.nii.gz", cwd=tmp_path)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.splitlines() == [
+            f"error: v.{fmt}: its data file /dev/zero, named by its {field!r} field, is not a regular file (a device, pipe "
+            "or socket); expected the regular file holding its voxels"]
+        assert not (tmp_path / "o.nii.gz").exists()
+
+    @pytest.mark.parametrize("fmt", HEADERS)
+    @pytest.mark.parametrize("kind, why", [("missing", "does not exist"), ("link", "does not exist (a broken link)"),
+                                           ("folder", "is a folder")])
+    def test_a_missing_or_folder_data_file_says_so(self, tmp_path, fmt, kind, why):
+        pytest.importorskip("SimpleITK")
+        from kernelcli.errors import ImageReadError
+        from kernelcli.medical import read_volume
+
+        (tmp_path / "sub").mkdir()
+        if kind == "link":
+            (tmp_path / "sub" / "d.raw").symlink_to("/nonexistent/d.raw")
+        elif kind == "folder":
+            (tmp_path / "sub" / "d.raw").mkdir()
+        write, field = HEADERS[fmt]
+        header = write(tmp_path, "sub/d.raw")
+        with pytest.raises(ImageReadError) as refused:
+            read_volume(header)
+        assert str(refused.value) == (f"{header}: its data file sub/d.raw ({tmp_path / 'sub' / 'd.raw'}), named by its "
+                                      f"{field!r} field, {why}; expected the regular file holding its voxels")
+
+    @pytest.mark.parametrize("fmt", HEADERS)
+    def test_each_file_of_a_list_or_pattern_is_checked_and_good_ones_read_as_one_file(self, tmp_path, fmt):
+        pytest.importorskip("SimpleITK")
+        from kernelcli.medical import read_volume
+
+        for z in range(6):
+            (tmp_path / f"s{z}.raw").write_bytes(VOXELS[z].tobytes())
+        write, field = HEADERS[fmt]
+        listed = "LIST 2\n" + "\n".join(f"s{z}.raw" for z in range(6)) if fmt == "nhdr" else \
+            "LIST 2D\n" + "\n".join(f"s{z}.raw" for z in range(6))
+        for data_file in (listed, "s%d.raw 0 5 1"):
+            got = read_volume(write(tmp_path, data_file))
+            np.testing.assert_array_equal(got.data, VOXELS)
+        os.unlink(tmp_path / "s3.raw")
+        os.mkfifo(tmp_path / "s3.raw")
+        for data_file in (listed, "s%d.raw 0 5 1"):
+            write(tmp_path, data_file)
+            done = run_cli("volume", f"v.{fmt}", "-k", "box:3vox", "-o", "o.nii.gz", cwd=tmp_path, timeout=60)  # (hung)
+            assert done.returncode == 2, done.stderr
+            assert done.stderr.splitlines() == [
+                f"error: v.{fmt}: its data file s3.raw (file 4 of 6), named by its {field!r} field, is not a regular file "
+                "(a device, pipe or socket); expected the regular file holding its voxels"]
+
+    def test_an_attached_file_and_a_local_one_are_read_as_before(self, tmp_path):
+        sitk = pytest.importorskip("SimpleITK")
+        from kernelcli.medical import read_volume
+
+        for name in ("a.nrrd", "a.mha"):
+            sitk.WriteImage(sitk.GetImageFromArray(VOXELS), str(tmp_path / name))
+            np.testing.assert_array_equal(read_volume(tmp_path / name).data, VOXELS)
