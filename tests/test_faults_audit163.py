@@ -111,3 +111,65 @@ class TestADetachedHeadersDataFileIsCheckedAsAnInput:
         for name in ("a.nrrd", "a.mha"):
             sitk.WriteImage(sitk.GetImageFromArray(VOXELS), str(tmp_path / name))
             np.testing.assert_array_equal(read_volume(tmp_path / name).data, VOXELS)
+
+
+def _metaimage(folder: Path, name: str) -> bytes:
+    sitk = pytest.importorskip("SimpleITK")
+    sitk.WriteImage(sitk.GetImageFromArray(VOXELS), str(folder / name))
+    return (folder / name).read_bytes()
+
+
+class TestMetaIOsOwnLinesBecomeTheOneReason:
+    def test_a_truncated_mha_says_so_in_one_line_even_quiet(self, tmp_path):
+        whole = _metaimage(tmp_path, "ok.mha")
+        (tmp_path / "t.mha").write_bytes(whole[:len(whole) // 2])
+        header = whole.index(b"ElementDataFile = LOCAL\n") + len(b"ElementDataFile = LOCAL\n")
+        # before: "MetaImage: M_ReadElementsData: data not read completely", "   ideal = 1344 : actual = 526", then
+        # "error: t.mha: not a readable .mha image: Reason: No such file or directory" (a stale errno)
+        done = run_cli("volume", "t.mha", "-k", "box:3vox", "-o", "o.nii.gz", "-q", cwd=tmp_path)
+        assert done.returncode == 2
+        assert done.stderr.splitlines() == [
+            f"error: t.mha: not a readable .mha image: truncated: {len(whole) // 2 - header} of the {VOXELS.nbytes} bytes "
+            "of voxel data its header states are there"]
+
+    def test_a_short_raw_file_of_an_mhd_says_so_in_one_line(self, tmp_path):
+        _metaimage(tmp_path, "v.mhd")
+        raw = tmp_path / "v.raw"
+        raw.write_bytes(raw.read_bytes()[:100])
+        done = run_cli("convolve", "v.mhd", "-k", "gaussian:1mm", "-o", "o.nii.gz", cwd=tmp_path)
+        assert done.returncode == 2
+        assert done.stderr.splitlines() == [
+            f"error: v.mhd: not a readable .mhd image: truncated: 100 of the {VOXELS.nbytes} bytes of voxel data its header "
+            "states are there"]
+
+    def test_a_header_metaio_cannot_parse_gives_its_first_line(self, tmp_path):
+        _metaimage(tmp_path, "v.mhd")
+        header = tmp_path / "v.mhd"
+        header.write_text(header.read_text().replace("DimSize = 8 7 6", "DimSize = 8 x 6"))
+        done = run_cli("volume", "v.mhd", "-k", "box:3vox", "-o", "o.nii.gz", cwd=tmp_path)
+        assert done.returncode == 2
+        assert done.stderr.splitlines() == [
+            "error: v.mhd: not a readable .mhd image: ElementType required and not defined. (MetaIO)"]
+
+    def test_data_that_does_not_uncompress_is_refused_not_read_as_the_buffer(self, tmp_path):
+        _metaimage(tmp_path, "v.mhd")
+        header = tmp_path / "v.mhd"
+        header.write_text(header.read_text().replace("CompressedData = False", "CompressedData = True\nCompressedDataSize = 100"))
+        # before: "Uncompress failed" on stderr, and exit 0 with voxels of whatever the buffer held (about 1e32)
+        done = run_cli("volume", "v.mhd", "-k", "box:3vox", "-o", "o.nii.gz", cwd=tmp_path)
+        assert done.returncode == 2
+        assert done.stderr.splitlines() == ["error: v.mhd: not a readable .mhd image: Uncompress failed (MetaIO)"]
+        assert not (tmp_path / "o.nii.gz").exists()
+
+    def test_the_reader_writes_nothing_on_stderr_itself(self, tmp_path, capfd):
+        from kernelcli.errors import ImageReadError
+        from kernelcli.medical import read_volume
+
+        whole = _metaimage(tmp_path, "ok.mha")
+        (tmp_path / "t.mha").write_bytes(whole[:len(whole) // 2])
+        capfd.readouterr()
+        with pytest.raises(ImageReadError, match="truncated"):
+            read_volume(tmp_path / "t.mha")
+        np.testing.assert_array_equal(read_volume(tmp_path / "ok.mha").data, VOXELS)
+        print("stderr is back", file=__import__("sys").stderr)
+        assert capfd.readouterr().err == "stderr is back\n"

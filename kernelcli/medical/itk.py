@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import ImageReadError, MissingExtra, UsageError
-from .itk_files import check_data_files
+from .itk_files import check_data_files, library_reason, library_stderr, library_warnings
 from .volume import Volume
 
 ITK_HINT = "pip install 'kernelcli[itk]'"
@@ -63,17 +63,20 @@ def read_itk(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
         except OSError as exc:
             raise ImageReadError(f"{p}: cannot read its header: {exc.strerror or exc}") from None
     try:
-        img = sitk.ReadImage(str(p))
+        with library_stderr() as told:  # MetaIO's own lines: said in our one line, not printed beside it
+            img = sitk.ReadImage(str(p))
     except RuntimeError as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unreadable"
-        raise ImageReadError(f"{p}: not a readable {p.suffix} image: {reason}") from None
+        raise ImageReadError(f"{p}: not a readable {p.suffix} image: {library_reason(told, exc)}") from None
+    warned, failed = library_warnings(told)
+    if failed:
+        raise ImageReadError(f"{p}: not a readable {p.suffix} image: {library_reason(failed, None)}")
     if img.GetNumberOfComponentsPerPixel() != 1:
         raise ImageReadError(f"{p}: {img.GetNumberOfComponentsPerPixel()} components per voxel (a vector or colour image); expected a scalar volume")
     dim = img.GetDimension()
     if dim not in (2, 3, 4):
         raise ImageReadError(f"{p}: {dim}-D image; expected 3-D or 4-D")
     data = sitk.GetArrayViewFromImage(img)  # (Z, Y, X) or (T, Z, Y, X); a view, copied below
-    notes: list[str] = []
+    notes: list[str] = [f"{p.name}: {line} (ITK)" for line in warned]
     if dim == 4:
         if volume is not None:
             if not 0 <= volume < data.shape[0]:

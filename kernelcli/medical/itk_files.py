@@ -17,12 +17,17 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import ImageReadError
+from ..io.outputs import signals_deferred
 
 #: the most of a header read for the names of its data files (as :data:`~.itk.HEADER_LIMIT`)
 NAMES_LIMIT = 1 << 20
@@ -113,3 +118,66 @@ def _not_readable(path: Path) -> str | None:
     except OSError as exc:
         return f"cannot be read: {exc.strerror or exc}"
     return None
+
+
+@contextlib.contextmanager
+def library_stderr() -> Iterator[list[str]]:
+    """Catch what the libraries under SimpleITK write on the process's stderr (file descriptor 2) meanwhile, as the
+    lines of the list yielded: MetaIO writes its errors there itself ("MetaImage: M_ReadElementsData: data not read
+    completely"), beside the exception ITK raises, and our one line says them.  With no stderr, nothing is caught."""
+    told: list[str] = []
+    try:
+        caught = tempfile.TemporaryFile()
+    except OSError:  # no temporary file: read without catching
+        yield told
+        return
+    saved = None
+    with caught:
+        try:
+            sys.stderr.flush()  # (what Python holds for stderr is not the library's)
+            with signals_deferred():  # (a stop between the two steps would leave stderr in the file)
+                saved = os.dup(2)
+                os.dup2(caught.fileno(), 2)
+        except (OSError, ValueError, AttributeError):  # no stderr (closed, None): nothing to catch
+            pass
+        try:
+            yield told
+        finally:
+            if saved is not None:
+                os.dup2(saved, 2)
+                os.close(saved)
+                caught.seek(0)
+                text = caught.read(1 << 16).decode("utf-8", "replace")
+                told.extend(line.strip() for line in text.splitlines() if line.strip() and "\x1b" not in line)
+
+
+def truncated(told: list[str]) -> str | None:
+    """MetaIO's lines on a short data file, said as the reason, or None.
+
+    >>> truncated(["MetaImage: M_ReadElementsData: data not read completely", "ideal = 1344 : actual = 526"])
+    'truncated: 526 of the 1344 bytes of voxel data its header states are there'
+    """
+    said = " ".join(told)
+    sizes = re.search(r"ideal\s*=\s*(\d+)\s*:\s*actual\s*=\s*(\d+)", said)
+    if "not read completely" in said and sizes:
+        return f"truncated: {sizes.group(2)} of the {sizes.group(1)} bytes of voxel data its header states are there"
+    return None
+
+
+def library_reason(told: list[str], exc: BaseException | None) -> str:
+    """The reason a read failed: what MetaIO said (its first line; the exception's last line then carries a stale
+    ``errno``, "Reason: No such file or directory" of a file that is there), else the exception's last line."""
+    if told:
+        return truncated(told) or f"{told[0]} (MetaIO)"
+    text = str(exc or "").strip()
+    return text.splitlines()[-1] if text else "unreadable"
+
+
+def library_warnings(told: list[str]) -> tuple[list[str], list[str]]:
+    """(warnings, errors) of the lines a successful read wrote: ITK's warnings (a ``WARNING: In file, line N`` line,
+    then the message) are notes; any other line is MetaIO's error about voxels it returned anyway ("Uncompress
+    failed": the voxels are whatever the buffer held), which refuses the file."""
+    if not any(line.startswith("WARNING:") for line in told):
+        return [], told
+    said = [line for line in told if not line.startswith("WARNING:")]
+    return [re.sub(r"^\w+ \(0x[0-9a-fA-F]+\): ", "", line) for line in said], []
