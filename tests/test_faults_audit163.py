@@ -173,3 +173,53 @@ class TestMetaIOsOwnLinesBecomeTheOneReason:
         np.testing.assert_array_equal(read_volume(tmp_path / "ok.mha").data, VOXELS)
         print("stderr is back", file=__import__("sys").stderr)
         assert capfd.readouterr().err == "stderr is back\n"
+
+
+def _two_slices(folder: Path) -> None:
+    pydicom = pytest.importorskip("pydicom")
+    from pydicom.data import get_testdata_file
+
+    folder.mkdir()
+    for i in range(2):
+        ds = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+        ds.InstanceNumber, ds.ImagePositionPatient, ds.SOPInstanceUID = i + 1, [0, 0, i * 5.0], ds.SOPInstanceUID + f".{i}"
+        ds.save_as(folder / f"s{i}.dcm")
+
+
+class TestASeriesFolderSaysWhatIsNoRegularFile:
+    def test_a_broken_link_named_like_a_slice_is_noted(self, tmp_path):
+        pytest.importorskip("nibabel")
+        _two_slices(tmp_path / "ser")
+        (tmp_path / "ser" / "s2.dcm").symlink_to("/nonexistent/archive/s2.dcm")
+        # before: "notes": [] and exit 0, the third slice dropped in silence
+        done = run_in_process("volume", "ser", "-k", "box:3vox", "-o", "o.nii.gz", "--json", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        import json
+
+        assert json.loads(done.stdout)["notes"] == [
+            "ser: skipped 1 name(s) that are no regular file (s2.dcm (a broken link)): a slice among them would be missing "
+            "from the volume"]
+
+    def test_a_fifo_is_noted_beside_a_file_that_is_not_dicom(self, tmp_path):
+        from kernelcli.medical import read_volume
+
+        _two_slices(tmp_path / "ser")
+        os.mkfifo(tmp_path / "ser" / "zz.dcm")
+        (tmp_path / "ser" / "readme.txt").write_text("junk")
+        vol = read_volume(tmp_path / "ser")  # (the FIFO is never opened: that would block)
+        assert vol.data.shape == (2, 128, 128)
+        assert vol.notes[:2] == [
+            "ser: skipped 1 file(s) that are not DICOM images (readme.txt)",
+            "ser: skipped 1 name(s) that are no regular file (zz.dcm (a device, pipe or socket)): a slice among them would "
+            "be missing from the volume"]
+
+    def test_a_folder_of_broken_links_alone_says_them(self, tmp_path):
+        pytest.importorskip("pydicom")
+        from kernelcli.errors import InputError
+        from kernelcli.medical import read_volume
+
+        (tmp_path / "ser").mkdir()
+        (tmp_path / "ser" / "s0.dcm").symlink_to("/nonexistent/archive/s0.dcm")
+        with pytest.raises(InputError) as refused:
+            read_volume(tmp_path / "ser")
+        assert str(refused.value) == f"{tmp_path / 'ser'}: no DICOM images in this folder (skipped, no regular file: s0.dcm (a broken link))"

@@ -21,14 +21,17 @@ from .pydicom_notes import PydicomWarnings
 from .volume import Volume
 
 
-def _headers(pydicom: Any, folder: Path, warned: PydicomWarnings) -> tuple[list[tuple[Path, Any]], list[str]]:
-    """(path, header) of every DICOM image in the folder, and the names of the files skipped.
+def _headers(pydicom: Any, folder: Path, warned: PydicomWarnings) -> tuple[list[tuple[Path, Any]], list[str], list[str]]:
+    """(path, header) of every DICOM image in the folder, the names of the files skipped as no DICOM image, and
+    those of the entries skipped as no regular file, each with why ("s2.dcm (a broken link)"); sub-folders are
+    :func:`dicom_folders`'.
 
     What pydicom warns about a file kept as a DICOM image goes to ``warned``, naming it; about a
     file skipped (not DICOM, a DICOMDIR), nothing: the note on the skipped files says enough.
     """
     headers: list[tuple[Path, Any]] = []
     skipped: list[str] = []
+    unread: list[str] = []  # a slice whose link points at an archive not mounted is a slice lost: said, never dropped
     try:
         entries = sorted(e for e in folder.iterdir() if not e.name.startswith("."))
     except OSError as exc:
@@ -36,7 +39,12 @@ def _headers(pydicom: Any, folder: Path, warned: PydicomWarnings) -> tuple[list[
     from ..io.reads import note_input
 
     for entry in entries:
-        if not entry.is_file():
+        if entry.is_dir():
+            continue
+        if not entry.is_file():  # (checked before any open: a FIFO blocks it)
+            why = ("a broken link" if entry.is_symlink() and not os.path.exists(entry) else
+                   "a device, pipe or socket" if os.path.exists(entry) else "cannot be read")
+            unread.append(f"{entry.name} ({why})")
             continue
         note_input(entry)  # each file opened is an input: no output of this call (a --report) is written over it
         said = PydicomWarnings()  # kept only for the files that stay
@@ -50,7 +58,7 @@ def _headers(pydicom: Any, folder: Path, warned: PydicomWarnings) -> tuple[list[
                 continue
         warned.extend(said)
         headers.append((entry, ds))
-    return headers, skipped
+    return headers, skipped, unread
 
 
 def _frame_count(ds: Any) -> int:
@@ -196,18 +204,23 @@ def read_series(pydicom: Any, folder: Path, *, series: str | None = None, resamp
     notes of it); without ``warned`` it is dropped.
     """
     warned = warned if warned is not None else PydicomWarnings()
-    headers, skipped = _headers(pydicom, folder, warned)
+    headers, skipped, unread = _headers(pydicom, folder, warned)
     own = "a series is read from one folder's own files"
     if not headers:
         below = dicom_folders(folder, 4)
         where = ", ".join(f"{path} ({count})" for path, count in below[:3]) + (", ..." if len(below) > 3 else "")
-        raise InputError(f"{folder}: no DICOM images in this folder" + (
+        passed = f" (skipped, no regular file: {', '.join(unread[:3])}{', ...' if len(unread) > 3 else ''})" if unread else ""
+        raise InputError(f"{folder}: no DICOM images in this folder{passed}" + (
             f" ({own}); DICOM files are in {where}: give {'that folder' if len(below) == 1 else 'one of those folders'}"
             if below else ""))
     notes: list[str] = []
     if skipped:
         shown = ", ".join(skipped[:3]) + (", ..." if len(skipped) > 3 else "")
         notes.append(f"{folder.name}: skipped {len(skipped)} file(s) that are not DICOM images ({shown})")
+    if unread:
+        shown = ", ".join(unread[:3]) + (", ..." if len(unread) > 3 else "")
+        notes.append(f"{folder.name}: skipped {len(unread)} name(s) that are no regular file ({shown}): a slice among "
+                     "them would be missing from the volume")
     if below := dicom_folders(folder, 1):  # (as a batch names a series folder it does not read)
         shown = "; ".join(f"{path}, {count} DICOM file{'s' if count != 1 else ''}" for path, count in below[:3])
         more = f"; and {len(below) - 3} more" if len(below) > 3 else ""
