@@ -12,6 +12,7 @@ import glob
 import os
 import re
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import UsageError
@@ -222,3 +223,27 @@ def glob_root(pattern: str) -> Path:
             break
         root.append(part)
     return Path(*root) if root else Path(".")
+
+
+def refuse_unmatched(args: Sequence[str | os.PathLike], *, one_file: str | None = None) -> None:
+    """Refuse a pattern among ``args`` (one that is no path) that matches nothing, naming it, as :func:`discover`
+    does: before ``--out``'s refusal of several inputs, whose advice (``--out-dir``) led to this refusal next.  With
+    ``one_file`` (the command, which reads one file and expands no pattern), one that matches files is refused too.
+
+    >>> refuse_unmatched(["nosuch*.png"])
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: nosuch*.png: no files match this pattern
+    """
+    for raw in args:
+        arg = os.fspath(raw)
+        if arg == "-" or os.path.lexists(arg) or not has_glob(arg):
+            continue
+        refuse_caret_classes(arg)
+        matches = sorted(expand(arg))
+        if not matches:
+            raise UsageError(f"{arg}: no files match this pattern")
+        if one_file is not None:
+            shown = ", ".join(matches[:3]) + (f" and {len(matches) - 3} more" if len(matches) > 3 else "")
+            raise UsageError(f"{arg}: no such file; {one_file} reads one file and expands no pattern (this one matches "
+                             f"{shown}): give one by name")

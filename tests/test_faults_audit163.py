@@ -223,3 +223,46 @@ class TestASeriesFolderSaysWhatIsNoRegularFile:
         with pytest.raises(InputError) as refused:
             read_volume(tmp_path / "ser")
         assert str(refused.value) == f"{tmp_path / 'ser'}: no DICOM images in this folder (skipped, no regular file: s0.dcm (a broken link))"
+
+
+class TestAPatternThatMatchesNothingIsNamedWhateverOutSays:
+    @pytest.mark.parametrize("args", [
+        ["convolve", "nosuch*.png", "-k", "sobel_v", "-o", "x.png"],
+        ["pad", "nosuch*.png", "-p", "1", "-o", "x.png"],
+        ["pool", "nosuch*.png", "-f", "2", "-o", "x.npy"],
+        ["convolve", "nosuch*.png", "-k", "sobel_v", "-d", "od"],
+        ["gallery", "nosuch*.png", "-o", "g.png"],
+        ["gallery", "nosuch*.png"],
+        ["learn", "nosuch*.png", "a.png", "-f", "3"],
+        ["learn", "a.png", "nosuch*.png", "-f", "3"],
+    ], ids=" ".join)
+    def test_the_refusal_names_the_pattern(self, tmp_path, args):
+        from PIL import Image
+
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "a.png")
+        # before: convolve/pad/pool with -o "--out names one output file; for several inputs, a folder or a pattern use
+        # --out-dir DIR", whose advice led to "no files match this pattern"; gallery and learn "nosuch*.png: no such file"
+        done = run_in_process(*args, cwd=tmp_path)
+        assert done.returncode == 2
+        assert done.stderr.splitlines() == ["error: nosuch*.png: no files match this pattern"]
+
+    @pytest.mark.parametrize("command", [["gallery"], ["learn", "-f", "3"]])
+    def test_a_one_file_command_given_a_pattern_that_matches_names_the_files(self, tmp_path, command):
+        from PIL import Image
+
+        for name in ("a.png", "b.png"):
+            Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / name)
+        done = run_in_process(command[0], "?.png", *(["a.png"] if command[0] == "learn" else []), *command[1:], cwd=tmp_path)
+        assert done.returncode == 2
+        assert done.stderr.splitlines() == [f"error: ?.png: no such file; {command[0]} reads one file and expands no pattern "
+                                            "(this one matches a.png, b.png): give one by name"]
+
+    def test_a_pattern_that_matches_with_out_is_still_told_to_use_out_dir(self, tmp_path):
+        from PIL import Image
+
+        for name in ("a.png", "b.png"):
+            Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / name)
+        done = run_in_process("convolve", "?.png", "-k", "sobel_v", "-o", "x.png", cwd=tmp_path)
+        assert done.returncode == 2
+        assert done.stderr.splitlines() == [
+            "error: --out names one output file; for several inputs, a folder or a pattern use --out-dir DIR"]

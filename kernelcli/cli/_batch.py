@@ -433,13 +433,15 @@ def _say_unfound(records: list[Any], inputs: list[Path], options: BatchOptions, 
 
 
 def _discover(inputs: list[Path], options: BatchOptions, *, out: Path | None, quiet: bool) -> Any:
-    """The batch's input files (:func:`kernelcli.batch_plan.discover`), or its refusal: ``--out`` given, a pattern
-    that matches nothing, or no ``--out-dir`` (exit 2, in that order)."""
+    """The batch's input files (:func:`kernelcli.batch_plan.discover`), or its refusal: a pattern that matches
+    nothing, ``--out`` given, or no ``--out-dir`` (exit 2, in that order)."""
+    from ..batch_patterns import refuse_unmatched
     from ..batch_plan import discover
     from ..errors import UsageError
     from ._common import call_note
 
     if out is not None:
+        refuse_unmatched(inputs)  # (said as without --out: the advice below would only lead there)
         raise UsageError("--out names one output file; for several inputs, a folder or a pattern use --out-dir DIR")
     found = discover(inputs, recursive=options.recursive)  # first: a pattern that matches nothing says so
     if said := found.skipped_note():

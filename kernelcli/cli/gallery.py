@@ -62,6 +62,7 @@ def gallery(
     (from the lowest minimum to the highest maximum), and labelled with its name, family,
     size and range.
     """
+    from ..batch_patterns import refuse_unmatched
     from ..io.image_writing import Encoding
     from ..jobs_gallery import gallery_file
     from ..modes import check_fill_reading, unused_fill
@@ -69,6 +70,7 @@ def gallery(
     from ._batch import run_reported
     from ._common import call_note
 
+    refuse_unmatched([input], one_file="gallery")  # ('nosuch*.png' was "no such file", where convolve names the pattern)
     refuse_volume_input(input, "gallery")  # ("unsupported file type '.gz'" named no volume)
     check_fill_reading(pad_mode, pad_value)
     if said := unused_fill(pad_value, pad_mode):

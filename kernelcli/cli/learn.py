@@ -126,6 +126,9 @@ def learn(
 
     # (before their extension's check: '--plot /dev/stdout' was told the curve is a .png, 'got (no extension)')
     refuse_descriptors({"out": out, "plot": plot}, {"out": "the learned kernel is a file"})
+    from ..batch_patterns import refuse_unmatched
+
+    refuse_unmatched([input, target], one_file="learn")  # ('nosuch*.png' was "no such file", where convolve names it)
     for given in (input, target):  # ("unsupported file type '.gz'" named no volume)
         refuse_volume_input(given, "learn")
     sources = [check_input_path(input), check_input_path(target)]
