@@ -41,7 +41,7 @@ from ..whole_numbers import flag
 from .common import Loaded, Written, check_input_path, one_line, path_arg
 from .arrays import read_npy, write_npy
 from .image_writing import Encoding, check_finite_result, check_real_result, write_image
-from .not_held import RESCALE_ARGUMENT, ValuesNotHeld
+from .not_held import KEEP_ARGUMENT, RESCALE_ARGUMENT, FloatOutputNeeded, ValuesNotHeld
 from .images import read_image
 from .matrices import read_matrix, write_matrix_csv
 from .naming import ARRAY_SUFFIXES, INPUT_SUFFIXES, MATRIX_SUFFIXES, OUTPUT_SUFFIXES
@@ -170,6 +170,8 @@ def write_output(
         raise exc.worded(FORCE_ARGUMENT) from None
     except ValuesNotHeld as exc:  # (it advised --rescale and the commands that take it)
         raise exc.worded(RESCALE_ARGUMENT) from None
+    except FloatOutputNeeded as exc:  # (it said --rescale none, and .zarr, which write_output does not write)
+        raise exc.worded(KEEP_ARGUMENT) from None
 
 
 def write_result(

@@ -46,7 +46,7 @@ from .common import Loaded, Written
 from .integer_range import _BLOCK, _MIN_BLOCKS_PER_THREAD, _WORK_PER_VALUE, to_integer_range
 from .naming import IMAGE_SUFFIXES, keep_as, piped_stream
 from .outputs import atomic_write, save_image
-from .not_held import RESCALE_PAD, ValuesNotHeld
+from .not_held import RESCALE_PAD, FloatOutputNeeded, ValuesNotHeld
 from .png import write_png
 from .tiff_writing import raw_tiff_pixels, signed_tiff_options, tiff_type
 
@@ -164,6 +164,8 @@ def write_image(
                                           f"'1x1: 1', the same --padding, --pad-mode and --pad-value, and {RESCALE_PAD}",
                                     image=image)
             depth = _rescaled_depth(like)
+        if rescale == "none":
+            raise FloatOutputNeeded(o, depth)
         if fmt in ("JPEG", "BMP") and depth == 16:
             keep = keep_as(o, "tif", "png", "npy") if piped_stream(o) == "stdout" else "write .tif or .png (16-bit) or .npy"
             raise UsageError(f"{o}: {fmt} cannot hold 16-bit data: {keep} to keep it")

@@ -10,8 +10,8 @@ Policies
 --------
 * ``clip`` rounds (half to even) and clips, ``abs`` takes the absolute value first,
   ``minmax`` stretches min..max to the full range (in float64 whatever the result's type,
-  any finite range: :func:`stretch_terms`); ``none`` is refused (it needs a float
-  output: ``.npy`` or ``.tif``).
+  any finite range: :func:`stretch_terms`); ``none`` is not one (its writers refuse it for an
+  integer image first: :class:`kernelcli.io.not_held.FloatOutputNeeded`).
 * Never wraps around: a value below 0 or above the top is clipped, and counted.
 * A block of leading-axis rows at a time, into the integer output: no float copy of the
   whole image; a large image's blocks are shared among threads (the same bytes and counts).
@@ -29,8 +29,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
-from ..errors import UsageError
 
 
 #: values converted per block by :func:`to_integer_range` (a block stays in the CPU cache)
@@ -115,7 +113,7 @@ def to_integer_range(values: np.ndarray, bit_depth: int, rescale: str, *, nonzer
     top = 255 if bit_depth == 8 else 65535
     dtype = np.uint8 if bit_depth == 8 else np.uint16
     if rescale == "none":
-        raise UsageError(f"--rescale none needs a float output (.npy or .tif); this output is {bit_depth}-bit")
+        raise ValueError("rescale 'none' keeps the float values: an integer range takes clip, abs or minmax")
     v = np.asarray(values)
     # 8/16-bit integers have nothing to round: compared and clipped as they are (|x| in int32)
     whole = v.dtype.kind in "iu" and v.dtype.itemsize <= 2 and rescale != "minmax"

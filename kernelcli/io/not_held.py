@@ -1,9 +1,12 @@
-"""When an image format cannot hold a result's values as they are: the refusal, and the rescale it advises.
+"""When an image format cannot hold a result's values as they are: the refusal, and the rescale it advises;
+and ``rescale none`` asked of an integer image (:class:`FloatOutputNeeded`).
 
 Example
 -------
 >>> str(ValuesNotHeld("o.png: PNG cannot hold them", "pad's advice", image="an 8-bit image"))
 'o.png: PNG cannot hold them, or pass --rescale clip|abs|minmax (convolve, pool) for an 8-bit image'
+>>> str(FloatOutputNeeded("o.png", 8).worded(KEEP_ARGUMENT))
+"o.png: rescale='none' needs a float output (.npy, .tif or .csv); this output is 8-bit"
 """
 
 from __future__ import annotations
@@ -15,6 +18,10 @@ from ..errors import UsageError
 RESCALE_OPTION, RESCALE_ARGUMENT = "--rescale clip|abs|minmax (convolve, pool)", "rescale='clip'|'abs'|'minmax'"
 #: the option as pad's advice names it, where convolve is the command it names
 RESCALE_PAD = RESCALE_OPTION.removesuffix(" (convolve, pool)")
+#: ``rescale none`` and the float outputs that take it: the command line's (a .zarr store, written tile by tile, too),
+#: the Python API's (:func:`kernelcli.io.formats.write_output`)
+KEEP_OPTION, KEEP_ARGUMENT = "--rescale none needs a float output (.npy, .tif, .csv or .zarr)", \
+    "rescale='none' needs a float output (.npy, .tif or .csv)"
 
 
 class ValuesNotHeld(UsageError):
@@ -33,3 +40,20 @@ class ValuesNotHeld(UsageError):
     def worded(self, allow: str) -> ValuesNotHeld:
         """The same refusal, advising ``allow`` for a rescale."""
         return ValuesNotHeld(self.head, self.without_rescale, image=self.image, allow=allow)
+
+
+class FloatOutputNeeded(UsageError):
+    """``rescale none`` (the values as they are) asked of an integer image output of ``bits`` bits: the message is the
+    output, then ``keep`` (:data:`KEEP_OPTION`); :meth:`worded` says it in a Python caller's words (:data:`KEEP_ARGUMENT`).
+
+    >>> str(FloatOutputNeeded("o.png", 8))
+    'o.png: --rescale none needs a float output (.npy, .tif, .csv or .zarr); this output is 8-bit'
+    """
+
+    def __init__(self, out: object, bits: int, *, keep: str = KEEP_OPTION) -> None:
+        super().__init__(f"{out}: {keep}; this output is {bits}-bit")
+        self.out, self.bits = out, bits
+
+    def worded(self, keep: str) -> FloatOutputNeeded:
+        """The same refusal, in ``keep``'s words."""
+        return FloatOutputNeeded(self.out, self.bits, keep=keep)

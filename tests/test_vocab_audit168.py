@@ -1,0 +1,37 @@
+"""One vocabulary, round 5 (audit 168): a Python caller is told keyword arguments (``rescale='none'``), the command
+line its options (``--rescale none``); one form per situation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import kernelcli as K
+from kernelcli.errors import UsageError
+
+
+class TestRescaleNoneOnAnIntegerImage:
+    """#1: ``write_output(..., rescale='none')`` said "--rescale none needs a float output (.npy or .tif)", without the
+    file, and the list left out .csv (and .zarr on the command line), which take none."""
+
+    def test_the_api_says_the_keyword_and_starts_with_the_path(self, tmp_path):
+        out = tmp_path / "a.png"
+        with pytest.raises(UsageError) as got:
+            K.write_output(out, np.random.default_rng(0).random((4, 4)), rescale="none")
+        assert str(got.value) == f"{out}: rescale='none' needs a float output (.npy, .tif or .csv); this output is 8-bit"
+        assert not out.exists()
+
+    @pytest.mark.parametrize("given", [["big.npy", "-o", "t.png"], ["small.png", "-o", "t.jpg"]])
+    def test_the_command_line_says_the_option_and_every_float_output(self, invoke, tmp_path, given):
+        np.save(tmp_path / "big.npy", np.ones((8, 8)))
+        K.write_output(tmp_path / "small.png", np.full((8, 8), 7, np.uint8))
+        r = invoke("convolve", *given[:1], "-k", "box:1", *given[1:], "--rescale", "none")
+        assert r.exit_code == 2, (r.exit_code, r.output)
+        assert r.stderr.strip() == (f"error: {given[-1]}: --rescale none needs a float output (.npy, .tif, .csv or .zarr); "
+                                    "this output is 8-bit"), r.stderr
+
+    def test_a_float_output_takes_none(self, invoke, tmp_path):
+        np.save(tmp_path / "big.npy", np.ones((8, 8)))
+        for out in ("t.csv", "t.npy", "t.tif"):
+            r = invoke("convolve", "big.npy", "-k", "box:1", "-o", out, "--rescale", "none")
+            assert r.exit_code == 0, (out, r.output)
