@@ -69,8 +69,8 @@ def inline_kernel(spec: str, *, max_ndim: int = 2) -> Any:
     if text.lower().endswith(".npy"):
         return read_npy_kernel(text, max_ndim=max_ndim)
     if ";" in text and (_GEOMETRY.match(text) or _BARE_VALUES.match(text.split(";")[0])):
-        raise InvalidKernel(
-            f"{_said(spec)}: a list of kernels (';'); kernelcli takes one kernel per --kernel: repeat --kernel for a "
+        raise KernelTextRefused(
+            spec, f"a list of kernels (';'); kernelcli takes one kernel per --kernel: repeat --kernel for a "
             "filter bank, or use --then for one after the other"
         )
     geometry = _GEOMETRY.fullmatch(text)
@@ -80,8 +80,8 @@ def inline_kernel(spec: str, *, max_ndim: int = 2) -> Any:
         values = _values(spec, text)
         side = math.isqrt(len(values))
         if side * side != len(values):
-            raise InvalidKernel(
-                f"{_said(spec)}: {len(values)} values without a size: ImageMagick's short form needs a square number "
+            raise KernelTextRefused(
+                spec, f"{len(values)} values without a size: ImageMagick's short form needs a square number "
                 "of them; write the size first, e.g. '3x2: 1,2,3 4,5,6'"
             )
         return _make(f"inline_{side}x{side}", values, side, side, spec)
@@ -89,13 +89,31 @@ def inline_kernel(spec: str, *, max_ndim: int = 2) -> Any:
 
 
 def _said(spec: str) -> str:
-    """``spec`` as a refusal names it, the option first, inline or a JSON list alike: whole, but for a long one (a
-    4300-digit size was one line of 4,360 characters).
+    """``spec`` as a refusal names it, inline or a JSON list alike: whole, but for a long one (a 4300-digit size was
+    one line of 4,360 characters).
 
     >>> _said("1x1: 1e400")
-    "--kernel '1x1: 1e400'"
+    "'1x1: 1e400'"
     """
-    return f"--kernel {numtext.quoted(spec.strip(), 120)}"
+    return numtext.quoted(spec.strip(), 120)
+
+
+class KernelTextRefused(InvalidKernel):
+    """An inline kernel or a JSON list refused: ``spec`` as typed, then ``why``.  :func:`kernelcli.catalog.load_kernel`
+    (the Python API) names the spec alone, as it names ``gaussian:0``; the command line puts its option first
+    (:meth:`worded`: ``--kernel '1x1: 1e400': ...``, in :func:`kernelcli.cli._common.guarded`).
+
+    >>> str(KernelTextRefused("1x1: x", "expected a number").worded("--kernel"))
+    "--kernel '1x1: x': expected a number"
+    """
+
+    def __init__(self, spec: str, why: str, *, option: str | None = None) -> None:
+        super().__init__(f"{option} {_said(spec)}: {why}" if option else f"{_said(spec)}: {why}")
+        self.spec, self.why = spec, why
+
+    def worded(self, option: str) -> KernelTextRefused:
+        """The same refusal, ``option`` first."""
+        return KernelTextRefused(self.spec, self.why, option=option)
 
 
 def _side(digits: str) -> int | None:
@@ -111,27 +129,27 @@ def _imagemagick(spec: str, m: re.Match) -> Any:
     if w is None or h is None or max(w, h) > MAX_SIDE:
         size = numtext.clipped(f"{m.group('w')}x{m.group('h') or m.group('w')}")
         shape = f": {_rows_columns(h, w)}" if w is not None and h is not None else ""
-        raise InvalidKernel(f"{_said(spec)}: {size} is larger than {MAX_SIDE} per side (width x height, ImageMagick's order{shape})")
+        raise KernelTextRefused(spec, f"{size} is larger than {MAX_SIDE} per side (width x height, ImageMagick's order{shape})")
     if m.group("flags"):
-        raise InvalidKernel(
-            f"{_said(spec)}: the flags {m.group('flags')!r} ask ImageMagick for a list of rotated kernels; "
+        raise KernelTextRefused(
+            spec, f"the flags {m.group('flags')!r} ask ImageMagick for a list of rotated kernels; "
             "kernelcli takes one kernel: give each rotation as its own --kernel"
         )
     if w < 1 or h < 1:
-        raise InvalidKernel(f"{_said(spec)}: the size {w}x{h} must be at least 1x1")
+        raise KernelTextRefused(spec, f"the size {w}x{h} must be at least 1x1")
     origin = m.group("origin")
     if origin:
         x, y = (_side(v) for v in re.findall(r"[-+][0-9]+", origin))
         cx, cy = (w - 1) // 2, (h - 1) // 2
         if (x, y) != (cx, cy):
-            raise InvalidKernel(
-                f"{_said(spec)}: origin {numtext.clipped(origin)} is not supported: kernelcli places the kernel's centre "
+            raise KernelTextRefused(
+                spec, f"origin {numtext.clipped(origin)} is not supported: kernelcli places the kernel's centre "
                 f"+{cx}+{cy} (column (W-1)//2, row (H-1)//2, ImageMagick's default) on each pixel; "
                 "drop the origin, or pad the matrix with zeros so that the cell you want is its centre"
             )
     values = _values(spec, m.group("values"), w)
     if len(values) != w * h:
-        raise InvalidKernel(f"{_said(spec)}: {w}x{h} needs {w * h} values (row by row), got {len(values)}")
+        raise KernelTextRefused(spec, f"{w}x{h} needs {w * h} values (row by row), got {len(values)}")
     return _make(f"inline_{w}x{h}", values, w, h, spec)
 
 
@@ -147,14 +165,14 @@ def _values(spec: str, text: str, width: int | None = None) -> list[float]:
         if not items and len(fields) > 1:
             where = "before the first comma" if index == 0 else "after the last comma" if index == len(fields) - 1 \
                 else "between two commas"
-            raise InvalidKernel(f"{_said(spec)}: cell {len(values) + 1} is empty ({where}): ImageMagick reads an empty "
+            raise KernelTextRefused(spec, f"cell {len(values) + 1} is empty ({where}): ImageMagick reads an empty "
                                 "cell as 0; write 0, or nan or - for a cell outside the neighbourhood")
         for item in items:
             cell = len(values)
             where = f"cell {cell + 1}" if width is None else f"row {cell // width + 1}, column {cell % width + 1}"
             values.append(_value(spec, item, where))
     if not values:
-        raise InvalidKernel(f"{_said(spec)}: no values after the size")
+        raise KernelTextRefused(spec, f"no values after the size")
     return values
 
 
@@ -164,17 +182,17 @@ def _value(spec: str, item: str, where: str) -> float:
         return 0.0  # outside the neighbourhood: contributes nothing to a convolution
     value = numtext.decimal(item)
     if value is None:
-        raise InvalidKernel(f"{_said(spec)}: {where} is {numtext.quoted(item)}, expected a number (values are separated "
+        raise KernelTextRefused(spec, f"{where} is {numtext.quoted(item)}, expected a number (values are separated "
                             "by commas or spaces)")
     if (rounded := numtext.rounded_whole(item)) is not None:
-        raise InvalidKernel(f"{_said(spec)}: {numtext.inexact_whole(numtext.clipped(item), where, rounded=rounded)}")
+        raise KernelTextRefused(spec, f"{numtext.inexact_whole(numtext.clipped(item), where, rounded=rounded)}")
     shown = numtext.clipped(item)
     if math.isinf(value) and item.lstrip("+-").lower() not in ("inf", "infinity"):
         shown += " (beyond the float range)"  # 1e400: digits float64 cannot hold ('inf' is shown as typed)
     if not math.isfinite(value):
-        raise InvalidKernel(f"{_said(spec)}: {where} is {shown}, expected a finite number")
+        raise KernelTextRefused(spec, f"{where} is {shown}, expected a finite number")
     if value == 0 and numtext.underflows(item):  # (1e-400 was a weight of 0 in silence)
-        raise InvalidKernel(f"{_said(spec)}: {numtext.below_range(shown, where)}")
+        raise KernelTextRefused(spec, f"{numtext.below_range(shown, where)}")
     return value
 
 
@@ -192,10 +210,10 @@ def _make(name: str, values: list[float], w: int, h: int, spec: str) -> Any:
     from .catalog_format import MAX_SIDE, TOO_LARGE, Kernel, sums_in_range
 
     if max(w, h) > MAX_SIDE:
-        raise InvalidKernel(f"{_said(spec)}: {w}x{h} is larger than {MAX_SIDE} per side (width x height, ImageMagick's "
+        raise KernelTextRefused(spec, f"{w}x{h} is larger than {MAX_SIDE} per side (width x height, ImageMagick's "
                             f"order: {_rows_columns(h, w)})")
     if not sums_in_range(values):
-        raise InvalidKernel(f"{_said(spec)}: {TOO_LARGE}")
+        raise KernelTextRefused(spec, f"{TOO_LARGE}")
     matrix = tuple(tuple(values[r * w:(r + 1) * w]) for r in range(h))
     rows = _rows_of(h, w)
     how = "ImageMagick syntax" + (f", width x height: {rows}" if rows else "")
@@ -218,10 +236,15 @@ def _json_list(spec: str, max_ndim: int) -> Any:
     try:  # NaN, Infinity and 1e400 kept as their text, as in a kernel file: named where they stand
         document = json.loads(spec, parse_float=_parse_float, parse_int=_parse_int, parse_constant=_NotFinite)
     except json.JSONDecodeError as exc:
-        raise InvalidKernel(f"{label}: not a JSON list of rows: {exc.msg} at column {exc.colno}") from None
+        raise KernelTextRefused(spec, f"not a JSON list of rows: {exc.msg} at column {exc.colno}") from None
     except RecursionError:  # (a file's words; a list ~1000 deep was exit 70)
-        raise InvalidKernel(f"{label}: not valid JSON for a kernel: lists or objects nested too deeply") from None
-    kernel = parse_kernels({"name": "list", "matrix": document}, origin=label, max_ndim=max_ndim)[0]
+        raise KernelTextRefused(spec, "not valid JSON for a kernel: lists or objects nested too deeply") from None
+    try:
+        kernel = parse_kernels({"name": "list", "matrix": document}, origin=label, max_ndim=max_ndim)[0]
+    except InvalidKernel as exc:  # (catalog_format's words, after the label it was given)
+        if type(exc) is not InvalidKernel or not str(exc).startswith(f"{label}: "):
+            raise
+        raise KernelTextRefused(spec, str(exc)[len(label) + 2:]) from None
     return replace(kernel, name="list_" + "x".join(map(str, kernel.shape[::-1] if len(kernel.shape) == 2 else kernel.shape)),
                    description=_list_description(kernel.shape), source="--kernel")
 

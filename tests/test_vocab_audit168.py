@@ -35,3 +35,22 @@ class TestRescaleNoneOnAnIntegerImage:
         for out in ("t.csv", "t.npy", "t.tif"):
             r = invoke("convolve", "big.npy", "-k", "box:1", "-o", out, "--rescale", "none")
             assert r.exit_code == 0, (out, r.output)
+
+
+class TestLoadKernelNamesTheSpecAlone:
+    """#2: ``load_kernel('1x2: 1 1e400')`` (the Python API) said "--kernel '1x2: 1 1e400': ...", an option it has not;
+    ``load_kernel('gaussian:0')`` names the spec alone.  The command line keeps ``--kernel``."""
+
+    @pytest.mark.parametrize("spec", ["1x2: 1 1e400", "[[1, 1e400]]", "[[1, 2", "2x2: 1 2 3"])
+    def test_the_api_names_the_spec_alone(self, spec):
+        from kernelcli.errors import InvalidKernel
+
+        with pytest.raises(InvalidKernel) as got:
+            K.load_kernel(spec)
+        assert str(got.value).startswith(f"'{spec}': ") and "--kernel" not in str(got.value), str(got.value)
+
+    @pytest.mark.parametrize("spec", ["1x2: 1 1e400", "[[1, 1e400]]"])
+    def test_the_command_line_puts_its_option_first(self, invoke, tmp_path, spec):
+        np.save(tmp_path / "x.npy", np.ones((4, 4)))
+        r = invoke("convolve", "x.npy", "-k", spec, "-o", "y.npy")
+        assert r.exit_code == 3 and r.stderr.startswith(f"error: --kernel '{spec}': "), (r.exit_code, r.stderr)

@@ -231,6 +231,10 @@ def guarded(func: F) -> F:
         except SystemExit:
             raise  # a plain call's deliberate exit (exit_with)
         except KernelcliError as exc:
+            from ..kernel_syntax import KernelTextRefused
+
+            if isinstance(exc, KernelTextRefused):  # (load_kernel names the spec alone: the command line, its option)
+                exc = exc.worded("--kernel")
             stop = stop_replaced_by(exc)
             if stop is not None:  # a stop an extension's import replaced by its error, wrapped in ours by a reader
                 _stopped(stop, as_json, kwargs)
