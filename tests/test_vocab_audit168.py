@@ -54,3 +54,19 @@ class TestLoadKernelNamesTheSpecAlone:
         np.save(tmp_path / "x.npy", np.ones((4, 4)))
         r = invoke("convolve", "x.npy", "-k", spec, "-o", "y.npy")
         assert r.exit_code == 3 and r.stderr.startswith(f"error: --kernel '{spec}': "), (r.exit_code, r.stderr)
+
+
+class TestPadPaddingInOneForm:
+    """#3: ``pad -p abc`` was refused in Click's form, ``pad -p same``, ``-p valid`` and three widths on a --layout zyx
+    array in a second ("--padding 'same': expected ..."), where pool refuses ``same`` in Click's form."""
+
+    @pytest.mark.parametrize(("given", "layout"), [("abc", None), ("same", None), ("valid", None), ("1,1,1", "zyx"),
+                                                   ("1,1,1,1,1,1", "zyx")])
+    def test_every_refused_value_has_the_click_form(self, invoke, tmp_path, given, layout):
+        np.save(tmp_path / "x.npy", np.ones((3, 4, 4) if layout else (4, 4)))
+        r = invoke("pad", "x.npy", "-p", given, *(["--layout", layout] if layout else []), "-o", "y.npy")
+        assert r.exit_code == 2, (r.exit_code, r.output)
+        line = r.stderr.strip()
+        assert line.startswith(f"error: Invalid value for '--padding' / '-p' / '--p': '{given}': "), line
+        assert line.endswith("(see 'kernelcli pad -h')") and "\n" not in line, line
+        assert not (tmp_path / "y.npy").exists()

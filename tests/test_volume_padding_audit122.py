@@ -94,8 +94,9 @@ class TestPadOfAVolumeArrayIsSliceBySlice:
     @pytest.mark.parametrize("text", ["1,1,1", "1,1,1,1,1,1"])
     def test_three_or_six_widths_are_refused_saying_z_is_not_padded(self, tmp_path, zyx, text):
         r = run_in_process("pad", "v.npy", "--layout", "zyx", "-p", text, "-o", "p.npy", cwd=tmp_path)
-        assert r.returncode == 2 and r.stderr == (f"error: --padding {text}: pad pads a --layout zyx array slice by slice, the Y "
-                                                  "and X sides of each (Z is not padded): it takes P or T,B,L,R\n"), r.stderr
+        assert r.returncode == 2 and r.stderr == (f"error: Invalid value for '--padding' / '-p' / '--p': '{text}': pad pads a "
+                                                  "--layout zyx array slice by slice, the Y and X sides of each (Z is not "
+                                                  "padded): it takes P or T,B,L,R (see 'kernelcli pad -h')\n"), r.stderr
         assert not (tmp_path / "p.npy").exists()
 
     def test_help_says_so(self):

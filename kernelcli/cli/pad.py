@@ -127,17 +127,17 @@ def pad_widths(padding: str, layout: str | None = None) -> Any:
     >>> pad_widths("1"), pad_widths("1,2,0,3")
     (1, (1, 2, 0, 3))
     """
-    from ..errors import UsageError
     from ..layout import canonical_layout
     from ..shapes import parse_padding
+    from ..whole_numbers import refused_value
 
     forms = "P or T,B,L,R in whole numbers (same is convolve's; valid (no padding) is convolve's and pool's)"
     widths = parse_padding(padding, forms=forms, volume=canonical_layout(layout) == "zyx")
-    if isinstance(widths, str):
-        raise UsageError(f"--padding {padding!r}: expected {forms}")
+    if isinstance(widths, str):  # (in the one form of a value the option refuses, as 'abc' is)
+        raise refused_value("--padding", padding, f"expected {forms}")
     if isinstance(widths, tuple) and len(widths) in (3, 6):  # (taken above only to say this)
-        raise UsageError(f"--padding {padding}: pad pads a --layout zyx array slice by slice, the Y and X sides of each (Z is "
-                         "not padded): it takes P or T,B,L,R")
+        raise refused_value("--padding", padding, "pad pads a --layout zyx array slice by slice, the Y and X sides of each "
+                            "(Z is not padded): it takes P or T,B,L,R")
     return widths
 
 
