@@ -70,3 +70,28 @@ class TestPadPaddingInOneForm:
         assert line.startswith(f"error: Invalid value for '--padding' / '-p' / '--p': '{given}': "), line
         assert line.endswith("(see 'kernelcli pad -h')") and "\n" not in line, line
         assert not (tmp_path / "y.npy").exists()
+
+
+class TestUnsupportedOutputType:
+    """#4: a 2-D result to ``t.nii.gz`` was refused as "unsupported output type '.gz'", where the volume message names
+    '.nii.gz' as one type; and the command line's list left out .zarr, which it writes (the API's does not)."""
+
+    @pytest.mark.parametrize(("out", "typed"), [("t.nii.gz", ".nii.gz"), ("t.NII.GZ", ".nii.gz"), ("t.nii", ".nii"),
+                                                ("t.xyz", ".xyz"), ("t", "(no extension)")])
+    @pytest.mark.parametrize("command", [["convolve", "-k", "box:3"], ["pad", "-p", "1"]])
+    def test_the_command_line_names_the_type_as_typed_and_lists_zarr(self, invoke, tmp_path, out, typed, command):
+        np.save(tmp_path / "x.npy", np.ones((6, 6)))
+        r = invoke(command[0], "x.npy", *command[1:], "-o", out)
+        assert r.exit_code == 2, (r.exit_code, r.output)
+        line = r.stderr.strip()
+        assert line.startswith(f"error: {out}: unsupported output type '{typed}'"), line
+        assert line.endswith("expected one of .bmp, .csv, .jpeg, .jpg, .npy, .png, .tif, .tiff, .zarr"), line
+        assert ("(a volume's output type)" in line) == typed.startswith(".nii"), line
+        assert not (tmp_path / out).exists()
+
+    @pytest.mark.parametrize(("out", "typed"), [("w.nii.gz", ".nii.gz"), ("w.zarr", ".zarr"), ("w.xyz", ".xyz")])
+    def test_the_api_names_the_type_as_typed_and_lists_what_write_output_writes(self, tmp_path, out, typed):
+        with pytest.raises(UsageError) as got:
+            K.write_output(tmp_path / out, np.ones((4, 4)))
+        assert str(got.value).startswith(f"{tmp_path / out}: unsupported output type '{typed}'"), str(got.value)
+        assert str(got.value).endswith("expected one of .bmp, .csv, .jpeg, .jpg, .npy, .png, .tif, .tiff"), str(got.value)

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ImageReadError, InputError, KernelcliError, UsageError
+from ..errors import ImageReadError, InputError, KernelcliError
 from ..given_values import as_numpy, refuse_masked
 from ..limits import default_max_bytes
 from ..modes import canonical_rescale
@@ -41,7 +41,7 @@ from ..whole_numbers import flag
 from .common import Loaded, Written, check_input_path, one_line, path_arg
 from .arrays import read_npy, write_npy
 from .image_writing import Encoding, check_finite_result, check_real_result, write_image
-from .not_held import KEEP_ARGUMENT, RESCALE_ARGUMENT, FloatOutputNeeded, ValuesNotHeld
+from .not_held import KEEP_ARGUMENT, OUTPUTS_ARGUMENT, RESCALE_ARGUMENT, FloatOutputNeeded, UnsupportedOutput, ValuesNotHeld
 from .images import read_image
 from .matrices import read_matrix, write_matrix_csv
 from .naming import ARRAY_SUFFIXES, INPUT_SUFFIXES, MATRIX_SUFFIXES, OUTPUT_SUFFIXES
@@ -113,9 +113,8 @@ def unused_max_pixels(name: str, suffix: str, tiled: bool = False) -> str:
 
 
 def _check_suffix(o: Path) -> None:
-    suffix = o.suffix.lower()
-    if suffix not in OUTPUT_SUFFIXES:
-        raise UsageError(f"{o}: unsupported output type {suffix or '(no extension)'!r}: expected one of {', '.join(sorted(OUTPUT_SUFFIXES))}")
+    if o.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise UnsupportedOutput(o)
 
 
 def check_output_path(out: str | os.PathLike, inputs: list[Path] | tuple[Path, ...] = (), *, force: bool = False) -> Path:
@@ -172,6 +171,8 @@ def write_output(
         raise exc.worded(RESCALE_ARGUMENT) from None
     except FloatOutputNeeded as exc:  # (it said --rescale none, and .zarr, which write_output does not write)
         raise exc.worded(KEEP_ARGUMENT) from None
+    except UnsupportedOutput as exc:  # (its list held .zarr, which write_output does not write)
+        raise exc.worded(OUTPUTS_ARGUMENT) from None
 
 
 def write_result(

@@ -1,5 +1,6 @@
 """When an image format cannot hold a result's values as they are: the refusal, and the rescale it advises;
-and ``rescale none`` asked of an integer image (:class:`FloatOutputNeeded`).
+``rescale none`` asked of an integer image (:class:`FloatOutputNeeded`); and an output type no image or array result
+is written to (:class:`UnsupportedOutput`).  Each says the command line's words, and ``worded`` a Python caller's.
 
 Example
 -------
@@ -11,7 +12,10 @@ Example
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from ..errors import UsageError
+from .naming import OUTPUT_SUFFIXES
 
 
 #: how a caller asks for a rescale into an integer image: the command line's option, the Python API's argument
@@ -22,6 +26,9 @@ RESCALE_PAD = RESCALE_OPTION.removesuffix(" (convolve, pool)")
 #: the Python API's (:func:`kernelcli.io.formats.write_output`)
 KEEP_OPTION, KEEP_ARGUMENT = "--rescale none needs a float output (.npy, .tif, .csv or .zarr)", \
     "rescale='none' needs a float output (.npy, .tif or .csv)"
+#: the outputs an image or array result is written to: the command line's (a .zarr store, tile by tile, too), the
+#: Python API's (:func:`kernelcli.io.formats.write_output`)
+OUTPUTS_OPTION, OUTPUTS_ARGUMENT = tuple(sorted(OUTPUT_SUFFIXES | {".zarr"})), tuple(sorted(OUTPUT_SUFFIXES))
 
 
 class ValuesNotHeld(UsageError):
@@ -57,3 +64,25 @@ class FloatOutputNeeded(UsageError):
     def worded(self, keep: str) -> FloatOutputNeeded:
         """The same refusal, in ``keep``'s words."""
         return FloatOutputNeeded(self.out, self.bits, keep=keep)
+
+
+class UnsupportedOutput(UsageError):
+    """An output type no image or array result is written to: the message names the type as typed (``.nii.gz`` is one
+    type, a volume's) and lists ``outputs`` (:data:`OUTPUTS_OPTION`); :meth:`worded` lists a Python caller's
+    (:data:`OUTPUTS_ARGUMENT`).
+
+    >>> str(UnsupportedOutput("t.nii.gz").worded(OUTPUTS_ARGUMENT))
+    "t.nii.gz: unsupported output type '.nii.gz' (a volume's output type): expected one of .bmp, .csv, .jpeg, .jpg, .npy, .png, .tif, .tiff"
+    """
+
+    def __init__(self, out: object, outputs: tuple[str, ...] = OUTPUTS_OPTION) -> None:
+        name = str(out).lower()
+        typed = ".nii.gz" if name.endswith(".nii.gz") else PurePath(name).suffix
+        volume = " (a volume's output type)" if typed in (".nii.gz", ".nii") else ""
+        super().__init__(f"{out}: unsupported output type {typed or '(no extension)'!r}{volume}: expected one of "
+                         + ", ".join(outputs))
+        self.out = out
+
+    def worded(self, outputs: tuple[str, ...]) -> UnsupportedOutput:
+        """The same refusal, listing ``outputs``."""
+        return UnsupportedOutput(self.out, outputs)
