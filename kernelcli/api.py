@@ -171,7 +171,7 @@ def pad2d(x: Any, p: int | Sequence[int], *, pad_mode: str = PAD_MODE_DEFAULT, p
     widths = conv_args.pad_widths(p)
     mode = canonical_pad_mode(mode)
     x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
-    value = ndsupport.check_fill(value, arr.dtype, "pad value") if mode == "constant" else 0.0
+    value = ndsupport.check_fill(value, arr.dtype, "pad_value") if mode == "constant" else 0.0
     conv_args.check_padding_fits(x3.shape, widths, None, arr.dtype.itemsize)  # (pad2d(x, 10**6): numpy's MemoryError of 29 TiB)
     work = x3.size + (widths[0] + widths[1]) * x3.shape[1] * x3.shape[2] * 4
     out = _pad3(x3, widths, mode, value, arr.dtype, as_paths(paths), work)

@@ -145,7 +145,7 @@ def _resolve(shape, dtype, k, stride, padding, pad_mode, pad_value, dilation, fl
     if held is not k:
         k = held
         frozen(k)
-    fill = ndsupport.check_fill(pad_value, compute, "pad value") if mode == "constant" else 0.0
+    fill = ndsupport.check_fill(pad_value, compute, "pad_value") if mode == "constant" else 0.0
     h, w = shape[:2]
     trimmed = trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw)
     check_padding_fits(shape, trimmed, (dh, dw))
@@ -223,8 +223,8 @@ def pad_widths(p: Any) -> tuple[int, int, int, int]:
     from .errors import UsageError
 
     if isinstance(p, str) and p.strip().lower() in ("same", "valid"):
-        raise UsageError(f"p={p!r}: 'same' and 'valid' are conv2d's paddings; pad2d takes widths: {shapes.PAD_WIDTHS}")
-    return shapes.resolve_padding(padding_arg(p), 1, 1, forms=shapes.PAD_WIDTHS)
+        raise UsageError(f"invalid p {p!r}: 'same' and 'valid' are conv2d's paddings; pad2d takes widths: {shapes.PAD_WIDTHS}")
+    return shapes.resolve_padding(padding_arg(p), 1, 1, forms=shapes.PAD_WIDTHS, name="p")
 
 
 def trim_widths(widths, h, w, oh, ow, kh, kw, sh, sw, dh, dw):

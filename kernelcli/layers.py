@@ -185,7 +185,7 @@ def conv_layer(
     ndsupport.check_whole(arr, dtype, dtype_arg=False)  # (no dtype= here: "give it as float64" is the advice)
     if out is not None:
         _check_out(out, (oh, ow, filters), dtype, (("input", x), ("weights", weights), ("bias", bias)))
-    pad_value = ndsupport.check_fill(pad_value, dtype, "pad value") if mode == "constant" else 0.0
+    pad_value = ndsupport.check_fill(pad_value, dtype, "pad_value") if mode == "constant" else 0.0
     wider = "give the input as float64 (the layer computes in the input's float type)"
     ndsupport.check_fits(wts, dtype, "weights", wider)  # beyond it a weight becomes inf, and 0 * inf NaN
     ndsupport.check_fits(b, dtype, "bias", wider)

@@ -17,7 +17,7 @@ import numpy as np
 from . import shapes, whole_numbers
 from .errors import UsageError
 from .modes import canonical_pad_mode, check_fill_reading
-from .ndsupport import check_bool, check_flip
+from .ndsupport import check_bool, check_fill, check_flip
 from .records import record
 
 METHODS = ("lstsq", "gd")
@@ -190,7 +190,7 @@ class LearnOptions:
         from .limits import MAX_KERNEL_SIDE as MAX_SIDE, MAX_MOMENTUM
 
         if max(self.size) > MAX_SIDE:
-            raise UsageError(f"invalid size {'x'.join(map(str, self.size))}: a kernel has at most {MAX_SIDE} per side")
+            raise UsageError(f"size must be at most {MAX_SIDE} per side, got {'x'.join(map(str, self.size))}")
         for name, choices in (("method", METHODS), ("combine", COMBINES), ("optimizer", OPTIMIZERS)):
             value = str(getattr(self, name)).strip().lower().replace("_", "-")  # (per_channel, as learn --combine takes it)
             if value not in choices:
@@ -202,21 +202,20 @@ class LearnOptions:
                 object.__setattr__(self, name, whole_numbers.check_positive(name, getattr(self, name)))
         # (lr='a' was a TypeError; padding=(1.9, 2, 2, 2) ran as (1, 2, 2, 2) and 'foo' failed inside learn_kernel)
         shapes.resolve_padding(self.padding, *self.size, (self.dilation, self.dilation))
-        if not _real(self.pad_value) or not math.isfinite(self.pad_value):
-            raise UsageError(f"invalid pad_value {self.pad_value!r}: expected a finite number")
+        check_fill(self.pad_value, np.float64, "pad_value")  # (conv2d's words for the same keyword)
         check_fill_reading(self.pad_mode, self.pad_value, "LearnOptions")
         if self.lr is not None and not (_real(self.lr) and math.isfinite(self.lr) and self.lr > 0):
-            raise UsageError(f"invalid lr {self.lr!r}: expected a number > 0")
+            raise UsageError(f"lr must be a number > 0, got {self.lr!r}")
         if not (_real(self.gamma) and math.isfinite(self.gamma) and 0 < self.gamma <= 1):
-            raise UsageError(f"invalid gamma {self.gamma!r}: expected 0 < gamma <= 1 (the StepLR factor)")
+            raise UsageError(f"gamma must be a number with 0 < gamma <= 1 (the StepLR factor), got {self.gamma!r}")
         if not (_real(self.momentum) and 0 <= self.momentum <= MAX_MOMENTUM):  # (the CLI's range: < 1 took 0.9995)
-            raise UsageError(f"invalid momentum {self.momentum!r}: expected 0 <= momentum <= {MAX_MOMENTUM}")
+            raise UsageError(f"momentum must be a number with 0 <= momentum <= {MAX_MOMENTUM}, got {self.momentum!r}")
         # (flip="no" learned the rotated kernel, bias="yes" was int()'s ValueError, seed=-1 numpy's)
         object.__setattr__(self, "flip", check_flip(self.flip))
         object.__setattr__(self, "fit_bias", check_bool(self.fit_bias, "fit_bias"))
         object.__setattr__(self, "max_values", whole_numbers.check_positive("max_values", self.max_values))
         if isinstance(self.seed, (bool, np.bool_)) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise UsageError(f"invalid seed {self.seed!r}: expected a whole number >= 0")
+            raise UsageError(f"seed must be an integer >= 0, got {self.seed!r}")  # (whole_numbers' shape; any size taken)
 
     def schedule(self, windows: int) -> tuple[int, int]:
         """(epochs, step_size) for ``windows`` equations: the given values, or the defaults.

@@ -307,7 +307,7 @@ def check_bool(value: Any, name: str, expected: str = "True or False") -> bool:
 WIDER_FOR_WEIGHTS = "compute in float64 (dtype='float64'; on the command line, give a float64 .npy input)"
 
 
-def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
+def check_fill(value: Any, dtype: Any, name: str = "pad_value") -> float:
     """A constant fill as a float, refused (UsageError) when ``dtype`` cannot hold it exactly.
 
     Integers must fit the integer type (300 is not a uint8) and be whole; floats must be
@@ -319,7 +319,7 @@ def check_fill(value: Any, dtype: Any, name: str = "pad value") -> float:
     >>> check_fill(300, np.uint8)
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: pad value 300 does not fit uint8: expected a whole number from 0 to 255
+    kernelcli.errors.UsageError: pad_value 300 does not fit uint8: expected a whole number from 0 to 255
     """
     name = getattr(value, "option", name)  # (typed on the command line: its option's name, its text as typed)
     if isinstance(value, (str, bytes, bool, np.bool_)):  # float("7") and float(True) read them as numbers

@@ -141,19 +141,19 @@ PAD_WIDTHS = "an int, (ph, pw) or (top, bottom, left, right)"
 
 
 def resolve_padding(padding: str | int | Sequence[int], kh: int, kw: int, dilation: tuple[int, int] = (1, 1), *,
-                    forms: str | None = None, spell: Callable[[Any], str] = repr) -> tuple[int, int, int, int]:
+                    forms: str | None = None, spell: Callable[[Any], str] = repr, name: str = "padding") -> tuple[int, int, int, int]:
     """Turn "same", "valid", an int, (ph, pw) or (top, bottom, left, right) into four pad widths.
 
     The 2-D form of :func:`resolve_padding_nd` (one rule for every rank); ``forms`` names what the caller takes in
-    its messages (pad2d: :data:`PAD_WIDTHS`), and ``spell`` writes the value there as the caller's user wrote it
-    (a network spec's: JSON).
+    its messages (pad2d: :data:`PAD_WIDTHS`), ``spell`` writes the value there as the caller's user wrote it
+    (a network spec's: JSON), and ``name`` is the caller's keyword (pad2d's ``p``).
 
     >>> resolve_padding("same", 3, 3)
     (1, 1, 1, 1)
     >>> resolve_padding((0, 1, 2, 3), 3, 3)
     (0, 1, 2, 3)
     """
-    return resolve_padding_nd(padding, (kh, kw), dilation, forms=forms, spell=spell)  # type: ignore[return-value]
+    return resolve_padding_nd(padding, (kh, kw), dilation, forms=forms, spell=spell, name=name)  # type: ignore[return-value]
 
 
 #: Why pooling takes no unequal sides and no 'same' (one text for ``pool`` and ``shape --pool``).
@@ -374,7 +374,7 @@ def conv_transpose_output_size(size: int, f: int, *, stride: int = 1, padding: i
 
 
 def resolve_padding_nd(padding: Any, kernel_shape: Sequence[int], dilation: Sequence[int] | None = None, *,
-                       forms: str | None = None, spell: Callable[[Any], str] = repr) -> tuple[int, ...]:
+                       forms: str | None = None, spell: Callable[[Any], str] = repr, name: str = "padding") -> tuple[int, ...]:
     """Pad widths (before, after) per axis from "same", "valid", P, one P per axis, or two per axis.
 
     "same" pads ``dilation*(f-1)`` per axis: f//2 each side for odd f, the extra cell after
@@ -397,7 +397,7 @@ def resolve_padding_nd(padding: Any, kernel_shape: Sequence[int], dilation: Sequ
             return tuple(w for f, d in zip(kernel_shape, dil) for w in same_padding(f, d))
         if key == "valid":
             return (0,) * (2 * rank)
-        raise UsageError(f"invalid padding {spell(padding)}: expected {forms}")
+        raise UsageError(f"invalid {name} {spell(padding)}: expected {forms}")
     single = integer_value(padding)
     if single is not None:
         widths: tuple[Any, ...] = (single,) * (2 * rank)
@@ -405,12 +405,12 @@ def resolve_padding_nd(padding: Any, kernel_shape: Sequence[int], dilation: Sequ
         try:
             items = tuple(padding)
         except TypeError:
-            raise UsageError(f"invalid padding {spell(padding)}: expected {forms}") from None
+            raise UsageError(f"invalid {name} {spell(padding)}: expected {forms}") from None
         if len(items) == rank:
             items = tuple(v for v in items for _ in (0, 1))
         widths = tuple(integer_value(v) for v in items)
         if len(widths) != 2 * rank or any(v is None for v in widths):
-            raise UsageError(f"invalid padding {spell(padding)}: expected {forms}")
+            raise UsageError(f"invalid {name} {spell(padding)}: expected {forms}")
     if any(w < 0 for w in widths):
-        raise UsageError(f"invalid padding {spell(padding)}: pad widths must be >= 0")
+        raise UsageError(f"invalid {name} {spell(padding)}: pad widths must be >= 0")
     return widths  # type: ignore[return-value]

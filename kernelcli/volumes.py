@@ -135,7 +135,7 @@ def conv3d(
     check_padding_fits3d(arr.shape, widths, np.dtype(cdt).itemsize)
     ndsupport.check_fits(k, np.dtype(cdt), "kernel", ndsupport.WIDER_FOR_WEIGHTS)  # beyond it the weights become inf: 0 * inf NaN
     k = ndsupport.weights_as_held(k, cdt)  # the weights the loops apply, on the FFT too
-    value = ndsupport.check_fill(pad_value, cdt, "pad value") if mode == "constant" else 0.0
+    value = ndsupport.check_fill(pad_value, cdt, "pad_value") if mode == "constant" else 0.0
     from ._core import dispatch
 
     choice = conv3d_path(paths, arr.shape, k, widths, tuple(out_shape), cdt)
@@ -218,7 +218,7 @@ def correlate_separable(
         if out.dtype.kind == "f":  # conv3d's zero (its sums start at +0.0): a -0.0 of the input was kept here
             out += 0
         return out
-    value = ndsupport.check_fill(pad_value, cdt, "pad value") if mode == "constant" else 0.0
+    value = ndsupport.check_fill(pad_value, cdt, "pad_value") if mode == "constant" else 0.0
     if value != 0:
         out[...] = _in_a_fill(arr, passes, value, cdt, paths)
         return out

@@ -302,7 +302,7 @@ class TestBigEndian:
 class TestFillOutOfRange:
     @pytest.mark.parametrize("n", [10, 400, 1000])
     def test_300_in_uint8_is_one_usage_error(self, paths, n):
-        with pytest.raises(UsageError, match="pad value 300 does not fit uint8"):
+        with pytest.raises(UsageError, match="pad_value 300 does not fit uint8"):
             pad2d(np.ones((n, n), np.uint8), 1, value=300, paths=paths)
 
     def test_1e10_in_int32_and_fractions_in_integers(self, paths):
@@ -313,9 +313,9 @@ class TestFillOutOfRange:
         assert pad2d(np.ones((5, 5), np.uint8), 1, value=255, paths=paths)[0, 0] == 255
 
     def test_convolution_fills_must_fit_the_compute_dtype(self, paths):
-        with pytest.raises(UsageError, match="pad value"):
+        with pytest.raises(UsageError, match="pad_value"):
             conv2d(np.ones((50, 50), np.float32), np.ones((3, 3)), pad_value=1e39, paths=paths)
-        with pytest.raises(UsageError, match="pad value"):
+        with pytest.raises(UsageError, match="pad_value"):
             conv_layer(np.ones((50, 50), np.float32), np.ones((1, 1, 3, 3)), padding=1, pad_value=float("nan"), paths=paths)
 
     def test_cli_exits_2(self, tmp_path):

@@ -27,7 +27,7 @@ CALLS = {
 def test_a_fill_past_float64_is_refused_by_every_function_in_one_sentence(name, value, digits):
     with pytest.raises(UsageError) as caught:
         CALLS[name](value)
-    assert str(caught.value) == f"pad value is an integer of {digits} digits (beyond the float range): expected a finite number"
+    assert str(caught.value) == f"pad_value is an integer of {digits} digits (beyond the float range): expected a finite number"
 
 
 def test_a_fill_in_float64_range_still_keys_and_fills_as_before():

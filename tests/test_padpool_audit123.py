@@ -163,7 +163,7 @@ class TestZerosWithAFillReadsTwoWays:
         import kernelcli
         from kernelcli.errors import UsageError
 
-        with pytest.raises(UsageError, match=r"^pad value .*: expected a number$"):
+        with pytest.raises(UsageError, match=r"^pad_value .*: expected a number$"):
             kernelcli.conv2d(np.ones((3, 3)), [[1.0]], padding=1, pad_mode="zeros", pad_value=value)
 
     def test_a_numpy_number_is_shown_as_a_number(self):

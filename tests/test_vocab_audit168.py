@@ -95,3 +95,56 @@ class TestUnsupportedOutputType:
             K.write_output(tmp_path / out, np.ones((4, 4)))
         assert str(got.value).startswith(f"{tmp_path / out}: unsupported output type '{typed}'"), str(got.value)
         assert str(got.value).endswith("expected one of .bmp, .csv, .jpeg, .jpg, .npy, .png, .tif, .tiff"), str(got.value)
+
+
+class TestApiRangeRefusalsInOneShape:
+    """#6: LearnOptions refused a value out of its keyword's range in three shapes ("batch_size must be an integer >= 1,
+    got 0", "invalid lr 0: expected a number > 0", "invalid seed -1: expected a whole number >= 0"); conv2d called its
+    pad_value "pad value"; pad2d called its p "padding" in one refusal and "p=" in the other."""
+
+    @pytest.mark.parametrize(("given", "said"), [
+        ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
+        ({"lr": 0}, "lr must be a number > 0, got 0"),
+        ({"lr": "a"}, "lr must be a number > 0, got 'a'"),
+        ({"seed": -1}, "seed must be an integer >= 0, got -1"),
+        ({"seed": 1.5}, "seed must be an integer >= 0, got 1.5"),
+        ({"gamma": 2}, "gamma must be a number with 0 < gamma <= 1 (the StepLR factor), got 2"),
+        ({"momentum": 1}, "momentum must be a number with 0 <= momentum <= 0.999, got 1"),
+    ])
+    def test_learn_options_say_name_must_be_got_value(self, given, said):
+        from kernelcli.learn_options import LearnOptions
+
+        with pytest.raises(UsageError) as got:
+            LearnOptions(**given)
+        assert str(got.value) == said
+
+    def test_learn_options_size_past_the_largest_side(self):
+        from kernelcli.learn_options import LearnOptions
+        from kernelcli.limits import MAX_KERNEL_SIDE
+
+        with pytest.raises(UsageError) as got:
+            LearnOptions(size=MAX_KERNEL_SIDE + 1)
+        side = MAX_KERNEL_SIDE + 1
+        assert str(got.value) == f"size must be at most {MAX_KERNEL_SIDE} per side, got {side}x{side}"
+
+    @pytest.mark.parametrize("call", [
+        lambda x: K.conv2d(x, np.ones((3, 3)), pad_value=float("nan")),
+        lambda x: K.pad2d(x, 1, pad_value=float("nan")),
+        lambda x: __import__("kernelcli.learn_options").learn_options.LearnOptions(pad_value=float("nan")),
+    ], ids=["conv2d", "pad2d", "LearnOptions"])
+    def test_pad_value_is_named_as_the_keyword_in_one_shape(self, call):
+        with pytest.raises(UsageError) as got:
+            call(np.ones((5, 5)))
+        assert str(got.value) == "pad_value nan: expected a finite number"
+
+    @pytest.mark.parametrize(("p", "said"), [(-1, "invalid p -1: pad widths must be >= 0"),
+                                             ("same", "invalid p 'same': 'same' and 'valid' are conv2d's paddings"),
+                                             ("full", "invalid p 'full': expected ")])
+    def test_pad2d_names_its_p(self, p, said):
+        with pytest.raises(UsageError) as got:
+            K.pad2d(np.ones((4, 4)), p)
+        assert str(got.value).startswith(said), str(got.value)
+
+    def test_conv2d_keeps_its_padding(self):
+        with pytest.raises(UsageError, match=r"^invalid padding -1: pad widths must be >= 0$"):
+            K.conv2d(np.ones((4, 4)), np.ones((3, 3)), padding=-1)

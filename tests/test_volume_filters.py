@@ -205,8 +205,8 @@ class TestDerivativesInMm:
         for f in (volume_filters.gradient_magnitude, volume_filters.sobel_magnitude):
             inside = [f(x, (1, 1, 1), pad_mode="constant", pad_value=v)[2, 2, 2] for v in (0.0, 1e8)]
             assert inside[0] == inside[1]
-        for bad, said in ((float("nan"), "pad value nan: expected a finite number"), (1e39, "pad value 1e+39 does not fit"),
-                          ("a", "pad value 'a': expected a number")):
+        for bad, said in ((float("nan"), "pad_value nan: expected a finite number"), (1e39, "pad_value 1e+39 does not fit"),
+                          ("a", "pad_value 'a': expected a number")):
             with pytest.raises(UsageError, match=re.escape(said)):
                 volume_filters.laplacian_of_gaussian(x, 1.0, (1, 1, 1), pad_mode="constant", pad_value=bad)
 

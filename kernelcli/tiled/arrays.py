@@ -287,7 +287,7 @@ def pad2d(x: Any, p: int | Sequence[int], *, pad_mode: str = PAD_MODE_DEFAULT, p
     mode = canonical_pad_mode(mode)
     kept = kept_dtype(x.dtype)
     if mode == "constant":  # at the call, as in memory: a task's UsageError surfaced inside compute()
-        ndsupport.check_fill(value, kept, "pad value")
+        ndsupport.check_fill(value, kept, "pad_value")
     screen.check_input(x, cast=kept, finite=False)  # a long double beyond float64, counted in the whole input
     h, w = x.shape[:2]
     circular = mode == "circular"
@@ -384,7 +384,7 @@ def conv3d(vol: Any, kernel3d: Any, *, padding: Any = "same", pad_mode: str = "c
     whole = volumes.conv3d_path(paths, vol.shape, k, widths, out_shape, cdt)
     if whole == "jit":
         whole = volumes.conv3d_jit_path(paths, vol.shape, k, widths, out_shape, cdt)
-    fill = ndsupport.check_fill(pad_value, cdt, "pad value") if mode == "constant" else 0.0
+    fill = ndsupport.check_fill(pad_value, cdt, "pad_value") if mode == "constant" else 0.0
     pinned = pin.conv3d_paths(whole, k, cdt, paths, PAD_CODES[mode], fill, pin.dask_stats(vol), vol.dtype)
     tiling = [pin.fft_tiling(pinned, k.shape[i], 3) for i in range(3)]
     axes = [Axis(vol.shape[i], 1, k.shape[i], widths[2 * i], widths[2 * i + 1], out_shape[i], circular=mode == "circular",
