@@ -151,7 +151,7 @@ class TestReportOfARefusal:
         doc = json.loads((tmp_path / "batch.json").read_text())
         assert [(i["input"], i["status"], i["code"]) for i in doc["items"]] == [("a.png", "failed", 4), ("b.png", "not run", 4)]
         assert (single[0]["status"], single[0]["code"]) == ("failed", 4)
-        assert doc["items"][0]["error"].startswith(single[0]["error"]) and doc["totals"]["ok"] == 0
+        assert doc["items"][0]["error"].startswith(f"a.png: {single[0]['error']}") and doc["totals"]["ok"] == 0
         assert files_under(tmp_path / "o") == ["a_box_3.png"]
 
     def test_a_file_where_an_output_folder_goes_writes_the_report(self, tmp_path):

@@ -82,4 +82,4 @@ def test_a_piped_inputs_failure_names_stdin_in_both_records(files):
     assert r.returncode == 4, r.stderr
     said = json.loads(r.stdout)
     assert said == json.loads((files / "rep.json").read_text())["items"][0]
-    assert said["input"] == "stdin" and said["error"] == "stdin: x.png: already exists; use --force to overwrite it"
+    assert said["input"] == "stdin" and said["error"] == "x.png: already exists; use --force to overwrite it"  # (the line on stderr)

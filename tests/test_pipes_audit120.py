@@ -128,7 +128,7 @@ def test_an_existing_output_is_recorded_as_for_a_file(invoke, grey):
 
     record = json.loads(r.stdout)
     assert record["input"] == "stdin" and record["code"] == 4, record
-    assert record["error"] == "stdin: exists.npy: already exists; use --force to overwrite it", record
+    assert record["error"] == "exists.npy: already exists; use --force to overwrite it", record  # (the line on stderr)
     assert json.loads((grey / "r.json").read_text())["items"][0]["error"] == record["error"]
 
 

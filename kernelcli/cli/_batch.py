@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
-from ._common import _click_control, echo, error, exit_with, internal_error_message, note, print_json, write_report
+from ._common import _click_control, echo, error, error_line, exit_with, internal_error_message, note, print_json, write_report
 from ._batch_call import BatchOptions, is_batch  # noqa: F401 - (the commands import them from here)
 from ._lines import path_line
 from ._report import output_for, render_report
@@ -154,8 +154,10 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     from ..batch import BatchResult, Record
     from ..batch_targets import check_report_path
     from ..errors import KernelcliError
+    from ..io.pipes import is_stdio
     from ..stops import stop_replaced_by
 
+    outputs = [None if o is not NOT_CHOSEN and is_stdio(o) else o for o in outputs]  # (a refused --montage -: stdout)
     written = [Path(o) for o in outputs if o is not None and o is not NOT_CHOSEN]
     if report is not None:
         check_report_path(report, inputs=_files_read(input), outputs=written, force=force)
@@ -170,6 +172,7 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
             return _timed(call(), start)
         except KernelcliError as exc:  # --json prints the record --report would hold (guarded: exc.record)
             record.failed(exc, input.name if input.name in str(exc) else shown_input)
+            record.error = error_line(exc)  # (one input's call: its record's error is the line on stderr, as the README says)
             record.seconds, exc.record = time.perf_counter() - start, record  # type: ignore[attr-defined]
             raise
     stop = None
@@ -188,6 +191,8 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
             replaced = stop_replaced_by(exc)  # a stop an extension's import replaced by its own error: the stop, not a bug
             record.failed(replaced or exc, input.name if input.name in str(exc) else shown_input, traceback.format_exc())
             stop = replaced or (exc if isinstance(exc, KeyboardInterrupt) else None)
+            if isinstance(exc, KernelcliError) and replaced is None:
+                record.error = error_line(exc)  # (the line on stderr, as without --report)
             if isinstance(exc, KernelcliError):
                 exc.record = record  # type: ignore[attr-defined] # --json prints it too (its seconds set below)
             if replaced is not None:

@@ -211,8 +211,8 @@ def guarded(func: F) -> F:
 
         import warnings
 
-        global _JSON_PRINTED
-        _JSON_PRINTED = False
+        global _COMMAND, _JSON_PRINTED
+        _JSON_PRINTED, _COMMAND = False, func.__name__
         _CALL_NOTES.clear()
         # (with --out -, stdout carries the result: no record there, unless the command never writes it there)
         as_json = any(kwargs.get(name) for name in JSON_PARAMETERS) and not (
@@ -234,7 +234,7 @@ def guarded(func: F) -> F:
             from ..kernel_syntax import KernelTextRefused
 
             if isinstance(exc, KernelTextRefused):  # (load_kernel names the spec alone: the command line, its option)
-                exc = exc.worded("--kernel")
+                exc = exc.worded("--kernel")  # (error_line words it so too; the stop check below reads it)
             stop = stop_replaced_by(exc)
             if stop is not None:  # a stop an extension's import replaced by its error, wrapped in ours by a reader
                 _stopped(stop, as_json, kwargs)
@@ -308,15 +308,30 @@ def _fail_known(exc: KernelcliError, as_json: bool, kwargs: dict, command: str =
     _traceback_if_debug()
     if isinstance(exc, StdoutError):
         raise exit_with(stdout_failed(exc)) from None
-    from ..whole_numbers import BadValue
-
-    message = value_refused(exc, command) if isinstance(exc, BadValue) else str(exc)
+    message = error_line(exc, command)
     error(message)
     record = getattr(exc, "record", None)  # one input's record, as its --report holds it (cli._batch.run_reported)
     if record is not None and as_json and not _JSON_PRINTED:
         print_json(record.as_dict())
     _failure_json(as_json, kwargs, exc.exit_code, message, output=getattr(exc, "output", None))
     raise exit_with(exc.exit_code) from None
+
+
+def error_line(exc: KernelcliError, command: str | None = None) -> str:
+    """The line a call that failed with our own ``exc`` prints on stderr (after ``error: ``), which is also its
+    record's ``error`` (:func:`kernelcli.cli._batch.run_reported`): a refused value in Click's words for the command
+    (``command``; by default the one running), an inline kernel under ``--kernel``.
+
+    >>> from ..errors import UsageError
+    >>> error_line(UsageError("x.zzz: unsupported output type '.zzz'"))
+    "x.zzz: unsupported output type '.zzz'"
+    """
+    from ..kernel_syntax import KernelTextRefused
+    from ..whole_numbers import BadValue
+
+    if isinstance(exc, KernelTextRefused):  # (load_kernel names the spec alone: the command line, its option)
+        exc = exc.worded("--kernel")
+    return value_refused(exc, _COMMAND if command is None else command) if isinstance(exc, BadValue) else str(exc)
 
 
 def value_refused(exc: Any, command: str) -> str:
@@ -349,6 +364,8 @@ def json_printed() -> bool:
 JSON_PARAMETERS = ("json_out", "as_json", "json_")
 #: the call has printed its JSON document (:func:`print_json`): a failure after it prints no other
 _JSON_PRINTED = False
+#: the command running (its function's name), for :func:`error_line` said before the call ends
+_COMMAND = ""
 
 
 def _failure_json(as_json: bool, kwargs: dict, code: int, message: str, status: str = "failed", output: str | None = None) -> None:
@@ -359,6 +376,7 @@ def _failure_json(as_json: bool, kwargs: dict, code: int, message: str, status: 
         return
     inputs = given_inputs(kwargs)
     out = kwargs.get("out") if kwargs.get("out") is not None else output
+    out = "stdout" if out is not None and str(out) == "-" else out  # (learn's refused -o -: records name the pipes)
     named = "stdin" if len(inputs) == 1 and str(inputs[0]) == "-" else str(inputs[0]) if len(inputs) == 1 else None
     try:  # ('-' is named as a successful call's record names it)
         print_json(failure_record(code, message, status, input=named, output=str(out) if out is not None else None))
