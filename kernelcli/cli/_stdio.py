@@ -48,8 +48,9 @@ def piped(func: F | None = None, *, out_format: str | None = None, before: Calla
         inputs = [given] if single else list(given or [])
         out = kwargs.get("out")
         from_stdin = any(is_stdio(i) for i in inputs)
-        from ..io.naming import check_format_agrees
+        from ..io.naming import check_format_agrees, refuse_inside_store
 
+        refuse_inside_store(out, inputs)  # (grp.zarr/img took the tiled path where the group existed: told of .zarr)
         check_format_agrees(out, kwargs.get("fmt"), from_stdin=from_stdin)  # -o x.png --format tif wrote a PNG in silence
         if is_stdio(kwargs.get("out_dir")):  # (it made a folder named '-')
             raise UsageError("--out-dir -: an output folder, not stdout; name a folder, or give one input with --out -")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 #: image formats kernelcli writes, by extension -> Pillow format name
 IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF", ".bmp": "BMP"}
@@ -199,6 +200,34 @@ def check_format_agrees(out: str | os.PathLike[str] | None, fmt: str | None, *, 
 
         raise UsageError(f"--out {os.fspath(out)} names {kinds[suffix]} but --format {name} names {kinds.get(given, given.lstrip('.').upper())}: "
                          "give one of them (the extension of --out picks the format)")
+
+
+def refuse_inside_store(out: str | os.PathLike[str] | None, inputs: list[Any] | tuple[Any, ...] = ()) -> None:
+    """Refuse an output inside a local Zarr store: ``-o grp.zarr/img``, an array of a group, is an input form, and
+    kernelcli writes a store of its own, never into another (a group's arrays stay as they were); said alike whether the
+    store and the array exist or not (exit 2), or, inside one of ``inputs``, as every output there is (exit 4).
+
+    >>> refuse_inside_store("o.zarr"), refuse_inside_store("out/o.npy")
+    (None, None)
+    >>> refuse_inside_store("grp.zarr/img")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: grp.zarr/img: is inside the Zarr store grp.zarr: kernelcli reads an array inside a group but writes a store of its own, never inside another; give --out a path outside grp.zarr
+    """
+    store = None if out is None else next((p for p in reversed(Path(out).parents) if p.suffix.lower() == ".zarr"), None)
+    if store is None:
+        return
+    from ..errors import OutputRefused, UsageError
+    from ..tiled.urls import as_url
+    from .output_checks import store_problem
+
+    if as_url(out) is not None:  # (a URL's store: the tiled path's checks, "holds the input" among them)
+        return
+    problem = store_problem(out, [i for i in inputs if os.fspath(i) != "-"])
+    if problem is not None:  # (inside the input: "write it outside the input store", as on the tiled path)
+        raise OutputRefused(problem)
+    raise UsageError(f"{os.fspath(out)}: is inside the Zarr store {store}: kernelcli reads an array inside a group but "
+                     f"writes a store of its own, never inside another; give --out a path outside {store}")
 
 
 def has_glob(text: str) -> bool:
