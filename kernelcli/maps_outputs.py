@@ -107,6 +107,7 @@ def check_maps_outputs(src: Path | None, out: Any, montage: Any, *, single: bool
         raise maps_type_refused(out_path, layout)
     montage_path = None
     if montage is not None:
+        from .io.not_held import UnsupportedOutput
         from .io.output_checks import refuse_folder
         from .io.pipes import is_stdio
 
@@ -114,7 +115,7 @@ def check_maps_outputs(src: Path | None, out: Any, montage: Any, *, single: bool
             raise UsageError(MONTAGE_NOT_STDOUT)
         refuse_folder(montage)
         if Path(montage).suffix.lower() not in MONTAGE_SUFFIXES:  # first: the general list names .csv and .npy too
-            raise UsageError(f"{montage}: {picture} is a picture: expected one of {', '.join(MONTAGE_SUFFIXES)}")
+            raise UnsupportedOutput(montage, MONTAGE_SUFFIXES, what=f"{picture} (a picture)")
         montage_path = formats.check_output_path(montage, inputs, force=force or clash)
         if clash:
             raise OutputRefused(f"{montage_path}: --out and --montage name the same file")

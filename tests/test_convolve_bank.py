@@ -308,7 +308,7 @@ class TestUsageErrors:
             (["--padding", "valid"], 2, "missing --kernel"),
             (["-k", "sobel_v", "-k", "sobel_h", "--out", "o.png"], 2, "several feature maps need .npy"),
             (["-k", "sobel_v", "-k", "sobel_h", "--out", "o.csv"], 2, "several feature maps need .npy"),
-            (["-k", "sobel_v", "-k", "sobel_h", "--montage", "m.npy"], 2, "a montage is a picture"),
+            (["-k", "sobel_v", "-k", "sobel_h", "--montage", "m.npy"], 2, "'.npy' for a montage (a picture)"),
             (["-k", "sobel_v", "--activation", "softmax"], 2, "invalid activation 'softmax'"),
             (["-k", "sobel_v", "--combine", "mean"], 2, "invalid combine mode 'mean'"),
             (["-k", "sobel_v", "-k", "sobel_h", "--bias", "1,2,3"], 2, "3 values for 2 kernels"),

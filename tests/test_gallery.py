@@ -77,9 +77,9 @@ class TestGalleryCommand:
         ("args", "code", "message"),
         [
             (["--family", "edgy", "--out", "s.png"], 2, "unknown kernel family 'edgy'; did you mean 'edge'?"),
-            (["--out", "s.npy"], 2, "a gallery's sheet is a picture"),
+            (["--out", "s.npy"], 2, "'.npy' for a gallery's sheet (a picture)"),
             # the general list of output types came first and named .csv and .npy, which a sheet cannot be
-            (["--out", "s.gif"], 2, "a gallery's sheet is a picture: expected one of .png, .jpg, .jpeg, .bmp, .tif, .tiff"),
+            (["--out", "s.gif"], 2, "'.gif' for a gallery's sheet (a picture): expected one of .png, .jpg, .jpeg, .bmp, .tif, .tiff"),
             (["--out", "taken.png"], 4, "already exists; use --force"),
             (["--pad-mode", "bogus", "--out", "s.png"], 2, "invalid pad mode"),
         ],

@@ -148,3 +148,30 @@ class TestApiRangeRefusalsInOneShape:
     def test_conv2d_keeps_its_padding(self):
         with pytest.raises(UsageError, match=r"^invalid padding -1: pad widths must be >= 0$"):
             K.conv2d(np.ones((4, 4)), np.ones((3, 3)), padding=-1)
+
+
+class TestAWrongOutputExtensionInOneForm:
+    """#5: one situation, an output whose extension cannot take the result, was worded three ways: "unsupported output
+    type 'X': expected one of ...", "a gallery's sheet is a picture: expected one of ..." (the extension not said),
+    "a learned kernel is written as a .json kernel file; got 'X'"."""
+
+    PICTURES = ".png, .jpg, .jpeg, .bmp, .tif, .tiff"
+
+    @pytest.mark.parametrize(("args", "out", "said"), [
+        (["convolve", "x.npy", "-k", "box:3", "-o"], "t.xyz",
+         "unsupported output type '.xyz': expected one of .bmp, .csv, .jpeg, .jpg, .npy, .png, .tif, .tiff, .zarr"),
+        (["gallery", "x.npy", "-o"], "t.xyz", f"unsupported output type '.xyz' for a gallery's sheet (a picture): expected one of {PICTURES}"),
+        (["gallery", "x.npy", "-o"], "t.npy", f"unsupported output type '.npy' for a gallery's sheet (a picture): expected one of {PICTURES}"),
+        (["convolve", "x.npy", "-k", "box:3", "-o", "a.npy", "--montage"], "t.xyz",
+         f"unsupported output type '.xyz' for a montage (a picture): expected one of {PICTURES}"),
+        (["learn", "x.npy", "x.npy", "-f", "3", "-o"], "t.xyz", "unsupported output type '.xyz' for a learned kernel: expected .json"),
+        (["learn", "x.npy", "x.npy", "-f", "3", "-o"], "t", "unsupported output type '(no extension)' for a learned kernel: expected .json"),
+        (["learn", "x.npy", "x.npy", "-f", "3", "--method", "gd", "--epochs", "1", "--plot"], "t.xyz",
+         "unsupported output type '.xyz' for the loss curve: expected .png"),
+    ], ids=["convolve", "gallery", "gallery-npy", "montage", "learn", "learn-bare", "plot"])
+    def test_one_form(self, invoke, tmp_path, args, out, said):
+        np.save(tmp_path / "x.npy", np.random.default_rng(0).random((12, 12)))
+        r = invoke(*args, out)
+        assert r.exit_code == 2, (r.exit_code, r.output)
+        assert r.stderr.strip() == f"error: {out}: {said}", r.stderr
+        assert not (tmp_path / out).exists()

@@ -235,23 +235,23 @@ def _run(x, t, options, input_name: str, target_name: str, plane: str, *, show_p
 
 def _check_json_output(out: Path, inputs: list[Path], *, force: bool) -> Path:
     """The --out kernel file: a .json path that is no input and not an existing file (unless --force)."""
-    from ..errors import UsageError
+    from ..io.not_held import UnsupportedOutput
     from ..io.output_checks import check_output, refuse_folder
 
     refuse_folder(out)
     if out.suffix.lower() != ".json":
-        raise UsageError(f"{out}: a learned kernel is written as a .json kernel file; got {out.suffix or '(no extension)'!r}")
+        raise UnsupportedOutput(out, (".json",), what="a learned kernel")
     return check_output(out, inputs, force=force)
 
 
 def _check_plot_output(plot: Path, others: list[Path], *, force: bool) -> Path:
-    from ..errors import UsageError
     from ..io.formats import check_output_path
+    from ..io.not_held import UnsupportedOutput
     from ..io.output_checks import refuse_folder
 
     refuse_folder(plot)
     if plot.suffix.lower() != ".png":
-        raise UsageError(f"{plot}: the loss curve is drawn as a .png; got {plot.suffix or '(no extension)'!r}")
+        raise UnsupportedOutput(plot, (".png",), what="the loss curve")
     return check_output_path(plot, others, force=force)
 
 

@@ -67,22 +67,27 @@ class FloatOutputNeeded(UsageError):
 
 
 class UnsupportedOutput(UsageError):
-    """An output type no image or array result is written to: the message names the type as typed (``.nii.gz`` is one
-    type, a volume's) and lists ``outputs`` (:data:`OUTPUTS_OPTION`); :meth:`worded` lists a Python caller's
-    (:data:`OUTPUTS_ARGUMENT`).
+    """An output type the result is not written to, in one form: the type as typed (``.nii.gz`` is one type, a
+    volume's), ``what`` the output is where it is not an image or array result ("a montage (a picture)"), then
+    ``outputs`` (default :data:`OUTPUTS_OPTION`); :meth:`worded` lists a Python caller's (:data:`OUTPUTS_ARGUMENT`).
 
     >>> str(UnsupportedOutput("t.nii.gz").worded(OUTPUTS_ARGUMENT))
     "t.nii.gz: unsupported output type '.nii.gz' (a volume's output type): expected one of .bmp, .csv, .jpeg, .jpg, .npy, .png, .tif, .tiff"
+    >>> str(UnsupportedOutput("k", (".json",), what="a learned kernel"))
+    "k: unsupported output type '(no extension)' for a learned kernel: expected .json"
     """
 
-    def __init__(self, out: object, outputs: tuple[str, ...] = OUTPUTS_OPTION) -> None:
+    def __init__(self, out: object, outputs: tuple[str, ...] = OUTPUTS_OPTION, *, what: str | None = None) -> None:
         name = str(out).lower()
         typed = ".nii.gz" if name.endswith(".nii.gz") else PurePath(name).suffix
-        volume = " (a volume's output type)" if typed in (".nii.gz", ".nii") else ""
-        super().__init__(f"{out}: unsupported output type {typed or '(no extension)'!r}{volume}: expected one of "
-                         + ", ".join(outputs))
-        self.out = out
+        if what is not None:
+            kind = f" for {what}"
+        else:
+            kind = " (a volume's output type)" if typed in (".nii.gz", ".nii") else ""
+        expected = outputs[0] if len(outputs) == 1 else "one of " + ", ".join(outputs)
+        super().__init__(f"{out}: unsupported output type {typed or '(no extension)'!r}{kind}: expected {expected}")
+        self.out, self.what = out, what
 
     def worded(self, outputs: tuple[str, ...]) -> UnsupportedOutput:
         """The same refusal, listing ``outputs``."""
-        return UnsupportedOutput(self.out, outputs)
+        return UnsupportedOutput(self.out, outputs, what=self.what)
