@@ -66,3 +66,14 @@ class TestTheRecordsErrorIsTheLineOnStderr:
             (item,) = json.loads((files / "rep.json").read_text())["items"]
             assert item["error"] == _line(r), (item, r.stderr)
             (files / "rep.json").unlink()
+
+
+def test_an_inline_kernel_refused_prints_the_record_its_report_holds(files):
+    # (f459f59..5755f1c: the refusal reworded under --kernel lost the one-input record attached to it, so --json
+    # printed a generic failure record, "seconds": null, beside a --report holding the call's own)
+    r = run_in_process("convolve", "phantom.png", "-k", "1x2: 1 1e400", "--json", "-o", "k.png", "--report", "r.json",
+                       cwd=files)
+    assert r.returncode == 3, r.stderr
+    printed, reported = json.loads(r.stdout), json.loads((files / "r.json").read_text())["items"][0]
+    assert printed == reported
+    assert printed["error"] == _line(r) and printed["error"].startswith("--kernel '1x2: 1 1e400': ")

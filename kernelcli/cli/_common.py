@@ -230,11 +230,7 @@ def guarded(func: F) -> F:
                 return func(*args, **kwargs)
         except SystemExit:
             raise  # a plain call's deliberate exit (exit_with)
-        except KernelcliError as exc:
-            from ..kernel_syntax import KernelTextRefused
-
-            if isinstance(exc, KernelTextRefused):  # (load_kernel names the spec alone: the command line, its option)
-                exc = exc.worded("--kernel")  # (error_line words it so too; the stop check below reads it)
+        except KernelcliError as exc:  # (said in the command line's words by error_line: an inline kernel under --kernel)
             stop = stop_replaced_by(exc)
             if stop is not None:  # a stop an extension's import replaced by its error, wrapped in ours by a reader
                 _stopped(stop, as_json, kwargs)
