@@ -48,9 +48,9 @@ def piped(func: F | None = None, *, out_format: str | None = None, before: Calla
         inputs = [given] if single else list(given or [])
         out = kwargs.get("out")
         from_stdin = any(is_stdio(i) for i in inputs)
-        from ..io.naming import check_format_agrees, refuse_inside_store
+        from ..io.naming import check_format_agrees
 
-        refuse_inside_store(out, inputs)  # (grp.zarr/img took the tiled path where the group existed: told of .zarr)
+        refuse_outputs_in_stores(kwargs, inputs)  # (grp.zarr/img took the tiled path where the group existed: told of .zarr)
         check_format_agrees(out, kwargs.get("fmt"), from_stdin=from_stdin)  # -o x.png --format tif wrote a PNG in silence
         if is_stdio(kwargs.get("out_dir")):  # (it made a folder named '-')
             raise UsageError("--out-dir -: an output folder, not stdout; name a folder, or give one input with --out -")
@@ -166,6 +166,29 @@ def refuse_descriptors(kwargs: dict[str, Any], own: dict[str, str] | None = None
         path = kwargs.get(name)
         if what is not None and path is not None and not is_stdio(path):  # (output_problem's fallback said "output 'so.png'")
             refuse_descriptor(path, CONCEPTS[name].names[0], what)
+
+
+def refuse_outputs_in_stores(kwargs: dict[str, Any], inputs: list[Any]) -> None:
+    """Refuse each file output of ``kwargs`` (:data:`~kernelcli.cli.options.FILE_OUTPUTS`) that is inside a Zarr store,
+    naming its option (:func:`kernelcli.io.naming.refuse_inside_store`): every command's one check of them
+    (``--montage grp.zarr/m.png``, ``--report grp.zarr/r.json`` and ``learn -o grp.zarr/k.json`` were written into
+    the group where ``-o grp.zarr/x.npy`` was refused).  ``--out``'s own store counts as one the call writes.
+
+    >>> refuse_outputs_in_stores({"out": "o.npy", "report_file": "grp.zarr/r.json"}, ["f.npy"])
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --report grp.zarr/r.json: is inside the Zarr store grp.zarr: kernelcli reads an array inside a group but writes a store of its own, never inside another; give --report a path outside grp.zarr
+    """
+    from ..io.naming import refuse_inside_store
+    from .options import CONCEPTS, FILE_OUTPUTS
+
+    out = kwargs.get("out")
+    for name in FILE_OUTPUTS:
+        if name == "report" and out is None:  # (the default output's store, not named yet, may be the one it names: the
+            continue  # check as the report is written refuses that one, exit 4, "is inside the output")
+        path = kwargs.get(name, kwargs.get("report_file") if name == "report" else None)  # (convolve's is report_file)
+        outputs = [out] if name != "out" and out is not None else []
+        refuse_inside_store(path, inputs, CONCEPTS[name].names[0], outputs)
 
 
 def makes_maps(kwargs: dict[str, Any]) -> bool:

@@ -122,10 +122,11 @@ def learn(
 
             raise UsageError(pipe_refused(what, given, "learn reads and writes files", stream="stdin or stdout", fix="give a path"
                                           + (" (the kernel is printed on stdout without --out)" if what == "--out" else "")))
-    from ._stdio import refuse_descriptors
+    from ._stdio import refuse_descriptors, refuse_outputs_in_stores
 
     # (before their extension's check: '--plot /dev/stdout' was told the curve is a .png, 'got (no extension)')
     refuse_descriptors({"out": out, "plot": plot}, {"out": "the learned kernel is a file"})
+    refuse_outputs_in_stores({"out": out, "plot": plot}, [input, target])  # (-o grp.zarr/k.json was written into the group)
     from ..batch_patterns import refuse_unmatched
 
     refuse_unmatched([input, target], one_file="learn")  # ('nosuch*.png' was "no such file", where convolve names it)

@@ -202,10 +202,13 @@ def check_format_agrees(out: str | os.PathLike[str] | None, fmt: str | None, *, 
                          "give one of them (the extension of --out picks the format)")
 
 
-def refuse_inside_store(out: str | os.PathLike[str] | None, inputs: list[Any] | tuple[Any, ...] = ()) -> None:
+def refuse_inside_store(out: str | os.PathLike[str] | None, inputs: list[Any] | tuple[Any, ...] = (),
+                        option: str = "--out", outputs: list[Any] | tuple[Any, ...] = ()) -> None:
     """Refuse an output inside a local Zarr store: ``-o grp.zarr/img``, an array of a group, is an input form, and
     kernelcli writes a store of its own, never into another (a group's arrays stay as they were); said alike whether the
-    store and the array exist or not (exit 2), or, inside one of ``inputs``, as every output there is (exit 4).
+    store and the array exist or not (exit 2), or, inside one of ``inputs`` or ``outputs`` (the stores the call
+    writes), as every output there is (exit 4).  ``option`` names the output: an option other than ``--out`` is put
+    first (``--montage grp.zarr/m.png: ...``), as its other refusals are.
 
     >>> refuse_inside_store("o.zarr"), refuse_inside_store("out/o.npy")
     (None, None)
@@ -223,11 +226,12 @@ def refuse_inside_store(out: str | os.PathLike[str] | None, inputs: list[Any] | 
 
     if as_url(out) is not None:  # (a URL's store: the tiled path's checks, "holds the input" among them)
         return
-    problem = store_problem(out, [i for i in inputs if os.fspath(i) != "-"])
+    named = "" if option == "--out" else f"{option} "
+    problem = store_problem(out, [i for i in inputs if os.fspath(i) != "-"], [o for o in outputs if os.fspath(o) != "-"])
     if problem is not None:  # (inside the input: "write it outside the input store", as on the tiled path)
-        raise OutputRefused(problem)
-    raise UsageError(f"{os.fspath(out)}: is inside the Zarr store {store}: kernelcli reads an array inside a group but "
-                     f"writes a store of its own, never inside another; give --out a path outside {store}")
+        raise OutputRefused(named + problem)
+    raise UsageError(f"{named}{os.fspath(out)}: is inside the Zarr store {store}: kernelcli reads an array inside a group "
+                     f"but writes a store of its own, never inside another; give {option} a path outside {store}")
 
 
 def has_glob(text: str) -> bool:
