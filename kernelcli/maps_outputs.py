@@ -102,7 +102,8 @@ def check_maps_outputs(src: Path | None, out: Any, montage: Any, *, single: bool
 
     inputs = [src] if src is not None else []  # (None: stdin, checked before it is read)
     clash = _one_file(out, montage)  # (said before "already exists": --force would not help)
-    out_path = formats.check_output_path(out, inputs, force=force or clash) if out is not None else None
+    tiled = single and montage is None  # (the tiled path takes one --kernel and no --montage: no .zarr offered)
+    out_path = formats.check_output_path(out, inputs, force=force or clash, zarr=tiled) if out is not None else None
     if out_path is not None and not single and out_path.suffix.lower() not in maps_suffixes(layout):
         raise maps_type_refused(out_path, layout)
     montage_path = None

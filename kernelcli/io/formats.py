@@ -41,7 +41,7 @@ from ..whole_numbers import flag
 from .common import Loaded, Written, check_input_path, one_line, path_arg
 from .arrays import read_npy, write_npy
 from .image_writing import Encoding, check_finite_result, check_real_result, write_image
-from .not_held import KEEP_ARGUMENT, OUTPUTS_ARGUMENT, RESCALE_ARGUMENT, FloatOutputNeeded, UnsupportedOutput, ValuesNotHeld
+from .not_held import KEEP_ARGUMENT, OUTPUTS_ARGUMENT, OUTPUTS_OPTION, RESCALE_ARGUMENT, FloatOutputNeeded, UnsupportedOutput, ValuesNotHeld
 from .images import read_image
 from .matrices import read_matrix, write_matrix_csv
 from .naming import ARRAY_SUFFIXES, INPUT_SUFFIXES, MATRIX_SUFFIXES, OUTPUT_SUFFIXES
@@ -112,14 +112,29 @@ def unused_max_pixels(name: str, suffix: str, tiled: bool = False) -> str:
     return f"{name}: --max-pixels guards the decoding of images; a {suffix} is read as it is stored ({why})"
 
 
-def _check_suffix(o: Path) -> None:
+def _check_suffix(o: Path, inputs: list[Path] | tuple[Path, ...] = (), zarr: bool = True) -> None:
     if o.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise UnsupportedOutput(o)
+        # (.zarr offered to a PNG input or a bank sent the user to a refusal: the list names what the next call takes)
+        raise UnsupportedOutput(o, OUTPUTS_OPTION if zarr and _tiled_reads(inputs) else OUTPUTS_ARGUMENT)
 
 
-def check_output_path(out: str | os.PathLike, inputs: list[Path] | tuple[Path, ...] = (), *, force: bool = False) -> Path:
+def _tiled_reads(inputs: list[Path] | tuple[Path, ...]) -> bool:
+    """Whether the tiled path, which alone writes a .zarr, reads one of ``inputs`` (none: stdin, not yet read).
+
+    >>> _tiled_reads([Path("ct.png")]), _tiled_reads([Path("ct.npy")]), _tiled_reads([Path("ct.zarr")]), _tiled_reads([])
+    (False, True, True, True)
+    """
+    from ..tiled.stores import TIFF_SUFFIXES, is_chunked
+
+    return not inputs or any(is_chunked(i) or Path(i).suffix.lower() in (".npy", *TIFF_SUFFIXES) for i in inputs)
+
+
+def check_output_path(out: str | os.PathLike, inputs: list[Path] | tuple[Path, ...] = (), *, force: bool = False,
+                      zarr: bool = True) -> Path:
     """Validate an output path before any work: a format kernelcli writes, then the one
-    output check (:func:`kernelcli.io.output_checks.check_output`).
+    output check (:func:`kernelcli.io.output_checks.check_output`).  A type of none is told the types the call
+    takes: ``.zarr`` among them where ``zarr`` (the call's options leave it the tiled path) and the tiled path reads
+    one of ``inputs``.
 
     Raises OutputRefused (exit 4), UsageError (exit 2) or WriteError (read-only folder).
     """
@@ -127,7 +142,7 @@ def check_output_path(out: str | os.PathLike, inputs: list[Path] | tuple[Path, .
 
     o = Path(out)
     if not os.path.isdir(o):  # a folder is refused as one (exit 4), not for the suffix it lacks
-        _check_suffix(o)
+        _check_suffix(o, inputs, zarr)
     return check_output(o, inputs, force=force)
 
 
