@@ -37,7 +37,7 @@ from ._core import policy as _policy
 from ._core.memo import Memo
 from ._core.policy import Paths, as_paths
 from .errors import UsageError  # noqa: F401  (kernelcli.api.UsageError, as before)
-from .modes import PAD_CODES, PAD_MODE_DEFAULT, PAD_VALUE_DEFAULT, POOL_CODES, canonical_pad_mode, canonical_pool_op, check_fill_reading, pad_words
+from .modes import PAD_CODES, PAD_MODE_DEFAULT, PAD_VALUE_DEFAULT, POOL_CODES, canonical_pad_mode, canonical_pool_op, check_fill_reading, pad_keywords, pad_words
 from .ndsupport import all_finite as _all_finite  # noqa: F401  (kept for old imports)
 from .ndsupport import compute_dtype  # noqa: F401  (public here since the first release)
 from .tiled import is_dask_array
@@ -161,17 +161,18 @@ def pad2d(x: Any, p: int | Sequence[int], *, pad_mode: str = PAD_MODE_DEFAULT, p
     >>> pad2d([[1, 2, 3]], (0, 0, 2, 2), pad_mode="reflect")
     array([[3, 2, 1, 2, 3, 2, 1]])
     """
+    keywords = pad_keywords(mode, value)
     mode, value = pad_words("pad2d", pad_mode, pad_value, mode, value)
-    check_fill_reading(mode, value, "pad2d")
+    check_fill_reading(mode, value, "pad2d", keywords)
     if is_dask_array(x):  # lazy, tile by tile (kernelcli.tiled.arrays)
         from .tiled import arrays
 
-        return arrays.pad2d(x, p, pad_mode=mode, pad_value=value)
+        return arrays.pad2d(x, p, **dict(zip(keywords, (mode, value))))  # (in the words typed: its refusals say them)
     arr = as_image_array(x)
     widths = conv_args.pad_widths(p)
     mode = canonical_pad_mode(mode)
     x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
-    value = ndsupport.check_fill(value, arr.dtype, "pad_value") if mode == "constant" else 0.0
+    value = ndsupport.check_fill(value, arr.dtype, keywords[1]) if mode == "constant" else 0.0
     conv_args.check_padding_fits(x3.shape, widths, None, arr.dtype.itemsize)  # (pad2d(x, 10**6): numpy's MemoryError of 29 TiB)
     work = x3.size + (widths[0] + widths[1]) * x3.shape[1] * x3.shape[2] * 4
     out = _pad3(x3, widths, mode, value, arr.dtype, as_paths(paths), work)

@@ -316,10 +316,12 @@ def _spelled(given: Any, word: str) -> str:
     return typed_value(word, typed, "--pad-mode") if typed in ZERO_FILL_ALIASES else word
 
 
-def check_fill_reading(pad_mode: Any, pad_value: Any, function: str | None = None) -> None:
+def check_fill_reading(pad_mode: Any, pad_value: Any, function: str | None = None,
+                       keywords: tuple[str, str] = ("pad_mode", "pad_value")) -> None:
     """Refuse a fill other than 0 given with ``zero``/``zeros`` (exit 2): the mode says a border of 0s, the value
     another, and one was taken without a word (``-m zeros --pad-value 9`` filled 9s).  ``pad_value`` None: not given.
-    The command line's words (``--pad-mode``), or with ``function`` the API's (``pad_mode=``).
+    The command line's words (``--pad-mode``), or with ``function`` the API's: ``keywords`` as the caller typed them
+    (:func:`pad_keywords`).
 
     >>> check_fill_reading("zeros", 0), check_fill_reading("constant", 9), check_fill_reading("zero", None)
     (None, None, None)
@@ -338,8 +340,9 @@ def check_fill_reading(pad_mode: Any, pad_value: Any, function: str | None = Non
     if function is None:
         raise UsageError(f"--pad-mode {typed} with --pad-value {value} reads two ways: a fill of 0 ({typed}) or of {value}; "
                          f"pick one: --pad-mode constant --pad-value {value}, or --pad-mode {typed} alone")
-    raise UsageError(f"{function}(): pad_mode={typed!r} with pad_value={value} reads two ways: a fill of 0 ({typed}) or of "
-                     f"{value}; pick one: pad_mode='constant', pad_value={value}, or pad_mode={typed!r} alone")
+    m, v = keywords
+    raise UsageError(f"{function}(): {m}={typed!r} with {v}={value} reads two ways: a fill of 0 ({typed}) or of "
+                     f"{value}; pick one: {m}='constant', {v}={value}, or {m}={typed!r} alone")
 
 
 class _DefaultText(str):
@@ -353,6 +356,16 @@ class _DefaultNumber(float):
 #: ``pad_mode=``'s and ``pad_value=``'s defaults where ``mode=`` and ``value=`` are their aliases (``pad2d``)
 PAD_MODE_DEFAULT: str = _DefaultText("constant")
 PAD_VALUE_DEFAULT: float = _DefaultNumber(0.0)
+
+
+def pad_keywords(mode: Any = None, value: Any = None) -> tuple[str, str]:
+    """The keywords a caller typed for the border mode and the fill, the aliases :func:`pad_words` takes where given:
+    a refusal names the one typed (``value=300`` was refused as ``pad_value 300``).
+
+    >>> pad_keywords(), pad_keywords(value=300)
+    (('pad_mode', 'pad_value'), ('pad_mode', 'value'))
+    """
+    return "pad_mode" if mode is None else "mode", "pad_value" if value is None else "value"
 
 
 def pad_words(function: str, pad_mode: Any, pad_value: Any, mode: Any = None, value: Any = None) -> tuple[Any, Any]:

@@ -62,7 +62,7 @@ class TestWholeNumberFills:
     def test_a_fill_past_2_to_the_53_is_refused_not_rounded(self):
         # 2**53 + 1 was filled as 2**53 (numpy.pad fills ...993)
         x = np.zeros((2, 2), np.int64)
-        with pytest.raises(UsageError, match=r"pad_value 9007199254740993: a fill is exact up to 2\*\*53"):
+        with pytest.raises(UsageError, match=r"^value 9007199254740993: a fill is exact up to 2\*\*53"):
             pad2d(x, 1, value=2**53 + 1)
         assert pad2d(x, 1, value=2**53)[0, 0] == 2**53 and pad2d(x, 1, value=-(2**53))[0, 0] == -(2**53)
 
@@ -74,9 +74,9 @@ class TestWholeNumberFills:
         assert "does not fit" not in str(caught.value) and "exact up to 2**53" in str(caught.value)
 
     def test_values_that_do_not_fit_still_say_so(self):
-        with pytest.raises(UsageError, match="pad_value 9223372036854775808 does not fit int64"):
+        with pytest.raises(UsageError, match="^value 9223372036854775808 does not fit int64"):
             pad2d(np.zeros((2, 2), np.int64), 1, value=2**63)
-        with pytest.raises(UsageError, match="pad_value 2.5 does not fit uint8"):
+        with pytest.raises(UsageError, match="^value 2.5 does not fit uint8"):
             pad2d(np.zeros((2, 2), np.uint8), 1, value=2.5)
 
 

@@ -302,7 +302,7 @@ class TestBigEndian:
 class TestFillOutOfRange:
     @pytest.mark.parametrize("n", [10, 400, 1000])
     def test_300_in_uint8_is_one_usage_error(self, paths, n):
-        with pytest.raises(UsageError, match="pad_value 300 does not fit uint8"):
+        with pytest.raises(UsageError, match="^value 300 does not fit uint8"):
             pad2d(np.ones((n, n), np.uint8), 1, value=300, paths=paths)
 
     def test_1e10_in_int32_and_fractions_in_integers(self, paths):

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '41402d835afa7c208c0bfa4e39655b553e504f0d447101998f422eacf0e794a7'
+LOOP_SOURCES = '5fc61139ef3874ea071970d29a803854b056a10bb94b862d4439b024d5c4cc8f'
 
 
 _ENTRIES: dict = {}

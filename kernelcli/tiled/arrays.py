@@ -46,7 +46,7 @@ from .. import whole_numbers
 from .._core import numpy_impl
 from .._core.policy import Paths
 from ..errors import ShapeError, UsageError
-from ..modes import PAD_CODES, PAD_MODE_DEFAULT, PAD_VALUE_DEFAULT, canonical_pad_mode, canonical_pool_op, check_fill_reading, pad_words
+from ..modes import PAD_CODES, PAD_MODE_DEFAULT, PAD_VALUE_DEFAULT, canonical_pad_mode, canonical_pool_op, check_fill_reading, pad_keywords, pad_words
 from . import pin, require, screen
 from .plan import Axis
 
@@ -280,14 +280,15 @@ def pad2d(x: Any, p: int | Sequence[int], *, pad_mode: str = PAD_MODE_DEFAULT, p
     >>> pad2d(da.arange(3, chunks=3).reshape(1, 3), (0, 0, 2, 2), pad_mode="reflect").compute()
     array([[2, 1, 0, 1, 2, 1, 0]])
     """
+    keywords = pad_keywords(mode, value)
     mode, value = pad_words("pad2d", pad_mode, pad_value, mode, value)
-    check_fill_reading(mode, value, "pad2d")
+    check_fill_reading(mode, value, "pad2d", keywords)
     _check(x, (2, 3))
     top, bottom, left, right = conv_args.pad_widths(p)
     mode = canonical_pad_mode(mode)
     kept = kept_dtype(x.dtype)
     if mode == "constant":  # at the call, as in memory: a task's UsageError surfaced inside compute()
-        ndsupport.check_fill(value, kept, "pad_value")
+        ndsupport.check_fill(value, kept, keywords[1])
     screen.check_input(x, cast=kept, finite=False)  # a long double beyond float64, counted in the whole input
     h, w = x.shape[:2]
     circular = mode == "circular"
