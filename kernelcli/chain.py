@@ -81,10 +81,12 @@ def parse_step(text: str, *, scale: Any = None, option: str = "--then") -> Step:
     if _MISSPELT_POOL.fullmatch(text.strip()):
         raise pool_step_refusal(text, option)  # type: ignore[misc]
     from .catalog import load_kernel
-    from .kernel_syntax import scale_kernel
+    from .kernel_syntax import KernelTextRefused, scale_kernel
 
     try:
         kernel = load_kernel(text, max_ndim=3)
+    except KernelTextRefused as exc:  # (a step's inline kernel was said as --kernel's)
+        raise exc.worded(option) from None
     except KernelNotFound:
         refusal = pool_step_refusal(text, option)
         if refusal is not None:

@@ -101,7 +101,8 @@ def _said(spec: str) -> str:
 class KernelTextRefused(InvalidKernel):
     """An inline kernel or a JSON list refused: ``spec`` as typed, then ``why``.  :func:`kernelcli.catalog.load_kernel`
     (the Python API) names the spec alone, as it names ``gaussian:0``; the command line puts its option first
-    (:meth:`worded`: ``--kernel '1x1: 1e400': ...``, in :func:`kernelcli.cli._common.guarded`).
+    (:meth:`worded`: ``--kernel '1x1: 1e400': ...``, by :func:`kernelcli.cli._common.error_line` where no other option
+    or argument worded it first: ``--then``, or ``''`` for the spec alone, as ``kernels show SPEC`` says it).
 
     >>> str(KernelTextRefused("1x1: x", "expected a number").worded("--kernel"))
     "--kernel '1x1: x': expected a number"
@@ -109,7 +110,7 @@ class KernelTextRefused(InvalidKernel):
 
     def __init__(self, spec: str, why: str, *, option: str | None = None) -> None:
         super().__init__(f"{option} {_said(spec)}: {why}" if option else f"{_said(spec)}: {why}")
-        self.spec, self.why = spec, why
+        self.spec, self.why, self.option = spec, why, option
 
     def worded(self, option: str) -> KernelTextRefused:
         """The same refusal, ``option`` first."""

@@ -41,10 +41,12 @@ class TestInlineWeights:
 
     def test_the_cli_says_so_with_exit_3(self, tmp_path):
         np.save(tmp_path / "x.npy", np.ones((4, 4)))
-        for args in (["convolve", "x.npy", "-k", "1x2: 1 1e400", "-o", "y.npy"], ["kernels", "show", "1x2: 1 1e400"]):
+        # (kernels show takes the spec as its argument, no --kernel: it names the spec alone, review 169 #6)
+        for args, named in ((["convolve", "x.npy", "-k", "1x2: 1 1e400", "-o", "y.npy"], "--kernel "),
+                            (["kernels", "show", "1x2: 1 1e400"], "error: ")):
             done = run_in_process(*args, cwd=tmp_path)
             assert done.returncode == 3
-            assert "--kernel '1x2: 1 1e400': row 2, column 1 is 1e400 (beyond the float range), expected a finite number" in done.stderr
+            assert named + "'1x2: 1 1e400': row 2, column 1 is 1e400 (beyond the float range), expected a finite number" in done.stderr
 
 
 class TestLayoutOnTwoDims:

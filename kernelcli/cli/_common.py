@@ -325,7 +325,8 @@ def error_line(exc: KernelcliError, command: str | None = None) -> str:
     from ..kernel_syntax import KernelTextRefused
     from ..whole_numbers import BadValue
 
-    if isinstance(exc, KernelTextRefused):  # (load_kernel names the spec alone: the command line, its option)
+    if isinstance(exc, KernelTextRefused) and exc.option is None:  # (load_kernel names the spec alone: the command
+        # line, its option; --then and kernels show word it where they load it)
         exc = exc.worded("--kernel")
     return value_refused(exc, _COMMAND if command is None else command) if isinstance(exc, BadValue) else str(exc)
 

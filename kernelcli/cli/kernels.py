@@ -127,7 +127,12 @@ def show_command(
         _show_3d(named_3d, as_json, quiet)
         return
     _refuse_volume_spec(spec)
-    kernel = load_kernel(spec, max_ndim=3)  # a (channels, f, f) file too, as convolve reads it for a layer
+    from ..kernel_syntax import KernelTextRefused
+
+    try:
+        kernel = load_kernel(spec, max_ndim=3)  # a (channels, f, f) file too, as convolve reads it for a layer
+    except KernelTextRefused as exc:  # (an argument, not --kernel: the spec alone, as the API says it)
+        raise exc.worded("") from None
     if as_json:
         document = kernel.to_dict()
         document["values"] = kernel.array().tolist()
