@@ -40,6 +40,8 @@ def test_no_zarr_where_the_call_cannot_write_it(files, args):
 @pytest.mark.parametrize("args", [["convolve", "f.npy", "-k", "box:3"], ["pool", "f.npy", "-f", "2"], ["pad", "f.npy", "-p", "1"]],
                          ids=["convolve", "pool", "pad"])
 def test_zarr_where_the_call_writes_it(files, args):
+    pytest.importorskip("dask")  # (a .zarr output is written tile by tile: the [distributed] extra)
+    pytest.importorskip("zarr")
     assert _listed(run_in_process(*args, "-o", "t.zzz", cwd=files), "t.zzz") == IN_MEMORY + ", .zarr"
     r = run_in_process(*args, "-o", "t.zarr", "-q", cwd=files)
     assert r.returncode == 0 and (files / "t.zarr").is_dir(), r.stderr

@@ -79,8 +79,11 @@ def test_the_api_refuses_an_int_fill_past_float64_by_name():
     from kernelcli.errors import UsageError
     from kernelcli.jobs import check_pad_value
 
-    with pytest.raises(UsageError, match=r"pad_value is an integer of 401 digits \(beyond the float range\): expected a finite number"):
+    # (pad2d's value= alias is named as typed, review 169 #5)
+    with pytest.raises(UsageError, match=r"^value is an integer of 401 digits \(beyond the float range\): expected a finite number"):
         api.pad2d(np.zeros((2, 2), np.int64), 1, value=10**400)
+    with pytest.raises(UsageError, match=r"^pad_value is an integer of 401 digits \(beyond the float range\): expected a finite number"):
+        api.conv2d(np.zeros((2, 2), np.int64), np.ones((1, 1)), pad_value=10**400)
     with pytest.raises(UsageError, match="--pad-value 1000.*: expected a finite number"):
         check_pad_value(10**400, np.dtype(np.int64), "reflect")
 
