@@ -326,6 +326,20 @@ def write_nifti(path, shape=(6, 7, 8), spacing=(2.5, 0.8, 0.7), seed=4):
     return path
 
 
+def zarr_group(folder: Path) -> Path:
+    """A Zarr group ``grp.zarr`` in ``folder`` holding one array ``img`` (5x5 uint8), for the tests of outputs named
+    inside a store (skips without zarr); returns the group's path."""
+    zarr = pytest.importorskip("zarr")
+    group = zarr.open_group(str(folder / "grp.zarr"), mode="w")
+    group.create_array("img", shape=(5, 5), dtype="u1")
+    return folder / "grp.zarr"
+
+
+def listing(folder: Path) -> list[str]:
+    """Every path under ``folder``, relative to it and sorted: what a refused call must leave as it was."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
 def pixels(path, mode=None):
     """An image file's pixels as a numpy array (closing the file)."""
     import numpy as np

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import run_in_process
+from conftest import listing, run_in_process, zarr_group
 
 zarr = pytest.importorskip("zarr")
 
@@ -16,13 +16,8 @@ zarr = pytest.importorskip("zarr")
 def files(tmp_path):
     rng = np.random.default_rng(0)
     np.save(tmp_path / "f.npy", rng.random((24, 24)))
-    group = zarr.open_group(str(tmp_path / "grp.zarr"), mode="w")
-    group.create_array("img", shape=(5, 5), dtype="u1")
+    zarr_group(tmp_path)
     return tmp_path
-
-
-def _listing(folder):
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
 def _refusal(option, path):
@@ -39,13 +34,13 @@ def _refusal(option, path):
     (["learn", "f.npy", "f.npy", "-f", "3", "--method", "gd", "--epochs", "2", "--plot", "grp.zarr/c.png"], "--plot", "grp.zarr/c.png"),
 ], ids=["montage", "convolve-report", "pool-report", "pad-report", "learn-out", "learn-plot"])
 def test_every_output_inside_a_store_is_refused_as_out_is(files, args, option, path):
-    before = _listing(files / "grp.zarr")
+    before = listing(files / "grp.zarr")
     r = run_in_process(*args, "--force", "-q", cwd=files)
     expected = _refusal(option, path)
     if option == "--out":  # (-o's own words name the path alone, as every command's -o refusal does)
         expected = expected.replace("error: --out ", "error: ", 1)
     assert (r.returncode, r.stderr) == (2, expected)
-    assert _listing(files / "grp.zarr") == before and not (files / "o.npy").exists() and not (files / "m.npy").exists()
+    assert listing(files / "grp.zarr") == before and not (files / "o.npy").exists() and not (files / "m.npy").exists()
 
 
 def test_a_report_inside_the_output_store_keeps_its_exit_4(files):
@@ -64,3 +59,24 @@ def test_a_report_inside_the_input_store_keeps_its_exit_4(files):
 def test_outputs_beside_a_store_are_taken(files):
     r = run_in_process("convolve", "f.npy", "-k", "box:3", "-o", "o.npy", "--report", "r.json", "-q", cwd=files)
     assert r.returncode == 0 and (files / "r.json").exists(), r.stderr
+
+
+@pytest.mark.parametrize("args", [["convolve", "f.npy", "-k", "box:3"], ["pool", "f.npy", "-f", "2"],
+                                  ["pad", "f.npy", "-p", "1"]], ids=["convolve", "pool", "pad"])
+def test_a_report_inside_a_store_the_call_never_writes_is_refused_without_out(files, args):
+    # (the early check skipped --report whenever -o was left out: `--report grp.zarr/r.json` beside an .npy input was
+    # written into the group, exit 0; its default output f_box_3x3.npy is no store)
+    before = listing(files / "grp.zarr")
+    r = run_in_process(*args, "--report", "grp.zarr/r.json", "--force", "-q", cwd=files)
+    assert (r.returncode, r.stderr) == (2, _refusal("--report", "grp.zarr/r.json"))
+    assert listing(files / "grp.zarr") == before
+
+
+def test_a_report_inside_the_default_output_store_keeps_its_exit_4(files):
+    store = zarr.open_array(str(files / "in.zarr"), mode="w", shape=(8, 8), chunks=(4, 4), dtype="u1")
+    store[:] = 1
+    first = run_in_process("convolve", "in.zarr", "-k", "box:3", "-q", cwd=files)
+    assert first.returncode == 0, first.stderr
+    out = next(p.name for p in files.glob("in_*.zarr"))
+    r = run_in_process("convolve", "in.zarr", "-k", "box:3", "--report", f"{out}/r.json", "--force", "-q", cwd=files)
+    assert (r.returncode, r.stderr) == (4, f"error: --report {out}/r.json: is inside the output {out}: write it outside the output store\n")

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import SAMPLES, run_in_process
+from conftest import SAMPLES, listing, run_in_process, zarr_group
 
 zarr = pytest.importorskip("zarr")
 
@@ -20,13 +20,8 @@ def files(tmp_path):
 
     np.save(tmp_path / "g.npy", np.arange(1200, dtype=np.uint8).reshape(40, 30))
     shutil.copy(SAMPLES / "phantom.png", tmp_path / "phantom.png")
-    group = zarr.open_group(str(tmp_path / "grp.zarr"), mode="w")
-    group.create_array("img", shape=(5, 5), dtype="u1")
+    zarr_group(tmp_path)
     return tmp_path
-
-
-def _listing(folder):
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
 @pytest.mark.parametrize("out", ["grp.zarr/img", "grp.zarr/new", "new.zarr/img", "grp.zarr/sub.zarr", "grp.zarr/img.npy",
@@ -35,13 +30,13 @@ def _listing(folder):
                                   ["convolve", "phantom.png", "-k", "box:3"], ["pool", "g.npy", "-f", "2"],
                                   ["pad", "g.npy", "-p", "1"]], ids=["convolve", "tiled", "png", "pool", "pad"])
 def test_one_refusal_whether_the_group_exists_or_not(files, args, out):
-    before = _listing(files / "grp.zarr")
+    before = listing(files / "grp.zarr")
     store = out.split("/")[0]
     r = run_in_process(*args, "-o", out, "--force", cwd=files)
     assert r.returncode == 2, r.stderr
     assert r.stderr == (f"error: {out}: is inside the Zarr store {store}: kernelcli reads an array inside a group but "
                         f"writes a store of its own, never inside another; give --out a path outside {store}\n"), r.stderr
-    assert _listing(files / "grp.zarr") == before and not (files / "new.zarr").exists()
+    assert listing(files / "grp.zarr") == before and not (files / "new.zarr").exists()
 
 
 def test_the_record_says_it_too(files):

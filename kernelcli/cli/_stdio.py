@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -184,11 +185,27 @@ def refuse_outputs_in_stores(kwargs: dict[str, Any], inputs: list[Any]) -> None:
 
     out = kwargs.get("out")
     for name in FILE_OUTPUTS:
-        if name == "report" and out is None:  # (the default output's store, not named yet, may be the one it names: the
-            continue  # check as the report is written refuses that one, exit 4, "is inside the output")
+        if name == "report" and out is None and default_may_be_store(kwargs, inputs):  # (the default output's store, not
+            continue  # named yet, may be the one it names: the check as the report is written refuses that one, exit 4)
         path = kwargs.get(name, kwargs.get("report_file") if name == "report" else None)  # (convolve's is report_file)
         outputs = [out] if name != "out" and out is not None else []
         refuse_inside_store(path, inputs, CONCEPTS[name].names[0], outputs)
+
+
+def default_may_be_store(kwargs: dict[str, Any], inputs: list[Any]) -> bool:
+    """Whether a call without ``--out`` may write its default output as a Zarr store: ``--format zarr``, or an input
+    in a store (``ct.zarr``, ``grp.zarr/img``, a URL's); only then can a ``--report`` inside a store be inside the
+    output (``--report other.zarr/r.json`` beside ``phantom.png`` was written into a group the call never wrote).
+
+    >>> default_may_be_store({}, ["phantom.png"]), default_may_be_store({"fmt": "zarr"}, ["a.png"])
+    (False, True)
+    >>> default_may_be_store({}, ["slide.zarr/0"])
+    True
+    """
+    fmt = kwargs.get("fmt")
+    if fmt is not None and str(getattr(fmt, "value", fmt)).lower().lstrip(".") == "zarr":
+        return True
+    return any(".zarr" in os.fspath(i).lower() for i in inputs if isinstance(i, (str, os.PathLike)))
 
 
 def makes_maps(kwargs: dict[str, Any]) -> bool:
