@@ -70,8 +70,10 @@ def inline_kernel(spec: str, *, max_ndim: int = 2) -> Any:
         return read_npy_kernel(text, max_ndim=max_ndim)
     if ";" in text and (_GEOMETRY.match(text) or _BARE_VALUES.match(text.split(";")[0])):
         raise KernelTextRefused(
-            spec, f"a list of kernels (';'); kernelcli takes one kernel per --kernel: repeat --kernel for a "
-            "filter bank, or use --then for one after the other"
+            spec, "a list of kernels (';'); load_kernel reads one kernel: load each one and apply each (a filter bank "
+            "as conv_layer's weights, or one after the other)",
+            on_command_line="a list of kernels (';'); kernelcli takes one kernel per --kernel: repeat --kernel for a "
+            "filter bank, or use --then for one after the other",
         )
     geometry = _GEOMETRY.fullmatch(text)
     if geometry:
@@ -104,17 +106,20 @@ class KernelTextRefused(InvalidKernel):
     (:meth:`worded`: ``--kernel '1x1: 1e400': ...``, by :func:`kernelcli.cli._common.error_line` where no other option
     or argument worded it first: ``--then``, or ``''`` for the spec alone, as ``kernels show SPEC`` says it).
 
+    ``on_command_line`` is ``why`` in the command line's words where the advice differs (a list of kernels: repeat
+    ``--kernel`` there, load each one from Python).
+
     >>> str(KernelTextRefused("1x1: x", "expected a number").worded("--kernel"))
     "--kernel '1x1: x': expected a number"
     """
 
-    def __init__(self, spec: str, why: str, *, option: str | None = None) -> None:
+    def __init__(self, spec: str, why: str, *, option: str | None = None, on_command_line: str | None = None) -> None:
         super().__init__(f"{option} {_said(spec)}: {why}" if option else f"{_said(spec)}: {why}")
-        self.spec, self.why, self.option = spec, why, option
+        self.spec, self.why, self.option, self.on_command_line = spec, why, option, on_command_line
 
     def worded(self, option: str) -> KernelTextRefused:
-        """The same refusal, ``option`` first."""
-        return KernelTextRefused(self.spec, self.why, option=option)
+        """The same refusal, ``option`` first, in the command line's words."""
+        return KernelTextRefused(self.spec, self.on_command_line or self.why, option=option)
 
 
 def _side(digits: str) -> int | None:

@@ -55,6 +55,21 @@ class TestLoadKernelNamesTheSpecAlone:
         r = invoke("convolve", "x.npy", "-k", spec, "-o", "y.npy")
         assert r.exit_code == 3 and r.stderr.startswith(f"error: --kernel '{spec}': "), (r.exit_code, r.stderr)
 
+    LIST = "3x3: 1,0,-1 2,0,-2 1,0,-1; 3x3: 1 1 1 1 1 1 1 1 1"
+
+    def test_a_list_of_kernels_gets_advice_per_caller(self, invoke, tmp_path):
+        # (load_kernel of a ';' list told a Python caller to "repeat --kernel ... or use --then")
+        from kernelcli.errors import InvalidKernel
+
+        with pytest.raises(InvalidKernel) as got:
+            K.load_kernel(self.LIST)
+        assert "--" not in str(got.value) and "load each one" in str(got.value), str(got.value)
+        np.save(tmp_path / "x.npy", np.ones((4, 4)))
+        r = invoke("convolve", "x.npy", "-k", self.LIST, "-o", "y.npy")
+        assert r.exit_code == 3 and r.stderr == (f"error: --kernel '{self.LIST}': a list of kernels (';'); kernelcli takes "
+                                                 "one kernel per --kernel: repeat --kernel for a filter bank, or use --then "
+                                                 "for one after the other\n"), r.stderr
+
 
 class TestPadPaddingInOneForm:
     """#3: ``pad -p abc`` was refused in Click's form, ``pad -p same``, ``-p valid`` and three widths on a --layout zyx
