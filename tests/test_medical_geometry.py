@@ -382,7 +382,7 @@ class TestKernelsInVoxels:
     """Item 8."""
 
     def test_log_in_voxels_needs_no_voxel_size(self):
-        from kernelcli.medical.jobs import check_spacing_known
+        from kernelcli.medical.filtering import check_spacing_known
 
         vol = medical.Volume(np.zeros((2, 2, 2)), (1.0, 1.0, 1.0), np.eye(4), Path("s"), "DICOM", spacing_assumed="no PixelSpacing")
         check_spacing_known(vol, medical.resolve_volume_kernel("log:2vox"))

@@ -107,7 +107,8 @@ def test_a_copy_without_them_has_no_such_note(vol):
 
 def test_the_api_refuses_and_notes_alike(vol):
     from kernelcli.errors import UsageError
-    from kernelcli.medical.jobs import VolumeOptions, convolve_volume_file
+    from kernelcli.medical.jobs import convolve_volume_file
+    from kernelcli.medical.volume_options import VolumeOptions
 
     with pytest.raises(UsageError, match="a copy \\(no --kernel\\) filters nothing"):
         convolve_volume_file(vol / "ok.nii", None, VolumeOptions(mask=vol / "two.nii"), out=vol / "c.nii")

@@ -35,9 +35,10 @@ from __future__ import annotations
 
 from ..volume_inputs import DICOM_SUFFIXES, NIFTI_SUFFIXES, is_volume_input, volume_suffix
 from .dicom import read_dicom
-from .jobs import (
-    VolumeKernel, VolumeOptions, VolumeReport, convolve_volume_file, default_volume_output, filter_volume, resolve_volume_kernel,
-)
+from .filtering import filter_volume
+from .jobs import VolumeReport, convolve_volume_file, default_volume_output
+from .kernels import VolumeKernel, resolve_volume_kernel
+from .volume_options import VolumeOptions
 from .nifti import GZIP_LEVEL, read_nifti, write_nifti
 from .pooling import pool_volume_file
 from .volume_calls import convolve_volume_for_cli

@@ -4,7 +4,7 @@ A NIfTI states its grid twice, the qform and the sform, each with a code, and it
 third time, in pixdim.  :func:`nifti_affine` picks the reading (or refuses a file that reads two
 ways, or whose reading places no grid); :func:`nifti_spacing` takes the voxel sizes; and
 :func:`voxel_size_conflict` says where pixdim and the affine disagree, which a kernel sized in mm
-then refuses (:func:`kernelcli.medical.jobs.check_spacing_known`).  :func:`nifti_geometry` does all
+then refuses (:func:`kernelcli.medical.filtering.check_spacing_known`).  :func:`nifti_geometry` does all
 of it for :func:`~.nifti.read_nifti` and the tiled path alike.
 
 Example

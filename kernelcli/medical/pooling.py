@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..jobs_common import _named, check_finite_result, min_max
 from ..volume_inputs import volume_suffix
-from .jobs import VolumeOptions, VolumeReport, _write_result, default_volume_output
+from .jobs import VolumeReport, default_volume_output, write_result
+from .volume_options import VolumeOptions
 from .views import is_png_output, unused_view_note
 from .nifti import slice_timing_note
 from .writers import check_volume_format, check_volume_output, stated_sizes
@@ -137,5 +139,5 @@ def pool_volume_file(
     )
     timing = slice_timing_note(vol) if volume_suffix(out_path) in (".nii", ".nii.gz") else None
     report.notes.extend(filter(None, [timing, unused_view_note(options.axis, out_path)]))
-    _write_result(out_path, result, vol, options, report, force=force, affine=affine)
+    write_result(out_path, result, vol, options, report, force=force, affine=affine)
     return report

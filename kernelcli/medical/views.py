@@ -26,7 +26,7 @@ def axis_for_output(kernel: Any, options: Any, out_path: Path) -> tuple[Any, lis
     that axis alone too, as documented, and the note says both.
 
     >>> from ..volume_grammar import resolve_volume_kernel
-    >>> from .jobs import VolumeOptions
+    >>> from .volume_options import VolumeOptions
     >>> axis_for_output(resolve_volume_kernel("sobel_3d"), VolumeOptions(axis="y"), Path("e.nii.gz"))[1]
     ['--axis y picks the view of a .png preview; sobel_3d filters along every axis, and a .nii.gz output has no view']
     """

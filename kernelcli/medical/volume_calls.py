@@ -18,7 +18,9 @@ from typing import Any
 from ..errors import UsageError
 from ..modes import RENORMALISE_ALIASES
 from ..volume_inputs import refuse_image_options
-from .jobs import VolumeOptions, VolumeReport, check_kernel_options, convolve_volume_file
+from .filtering import check_kernel_options
+from .jobs import VolumeReport, convolve_volume_file
+from .volume_options import VolumeOptions
 from .views import is_png_output
 
 

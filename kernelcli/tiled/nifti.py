@@ -278,7 +278,7 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
                           progress: Any = None, name: str | None = None, fmt: str | None = None) -> Any:
     """``convolve`` of one ``.nii`` volume tile by tile, equal to :func:`kernelcli.medical.jobs.convolve_volume_file`.
 
-    ``options`` is a :class:`kernelcli.medical.jobs.VolumeOptions`; its ``paths`` (the policy the
+    ``options`` is a :class:`kernelcli.medical.volume_options.VolumeOptions`; its ``paths`` (the policy the
     in-memory job runs under) decides the path once for the whole volume, pinned for every tile.
     Returns a VolumeReport.
     """
@@ -302,7 +302,7 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
                          f"{advice(input_path, chunks, scheduler, out)}")
     label = f"convolve {options.label(kernel)}"  # (no .png here: check_output refuses one)
     out = check_output(input_path, out, options.label(kernel), force, name=name, fmt=fmt, chunks=chunks, scheduler=scheduler)  # first: a .png, which the tiled path cannot write, says so
-    from ..medical.jobs import check_kernel_options
+    from ..medical.filtering import check_kernel_options
     from ..medical.views import axis_for_output
 
     options, axis_note = axis_for_output(kernel, options, out)  # a 3-D kernel keeps its z pass: --axis is then noted
@@ -311,12 +311,12 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
     except UsageError as exc:
         raise UsageError(f"{input_path}: {exc}") from None
     voxels, vol = open_volume(input_path, options.affine, advice(input_path, chunks, scheduler, out))
-    from ..medical.jobs import _filter3d_factors, check_spacing_known
+    from ..medical.filtering import check_spacing_known, filter3d_factors
     from ..jobs_common import _named
     from .files import finite_input, naming_non_finite
 
     check_spacing_known(vol, kernel, options.axis)
-    factors, notes = _filter3d_factors(vol.spacing, kernel, options)
+    factors, notes = filter3d_factors(vol.spacing, kernel, options)
     notes = notes + axis_note
     raw = dask_volume(voxels, chunks)
     with naming_non_finite(input_path, raw):
@@ -335,7 +335,7 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
     """``pool`` of one ``.nii`` volume tile by tile, equal to :func:`kernelcli.medical.pooling.pool_volume_file`
     (the same pooled grid: voxel sizes times the stride, the affine moved to the first window's centre)."""
     from ..errors import UsageError
-    from ..medical.jobs import VolumeOptions
+    from ..medical.volume_options import VolumeOptions
     from ..modes import canonical_pool_op
     from .arrays import asked_tile, pool3d
     from .files import finite_input, naming_non_finite
