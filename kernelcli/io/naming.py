@@ -208,24 +208,25 @@ def refuse_inside_store(out: str | os.PathLike[str] | None, inputs: list[Any] | 
     kernelcli writes a store of its own, never into another (a group's arrays stay as they were); said alike whether the
     store and the array exist or not (exit 2), or, inside one of ``inputs`` or ``outputs`` (the stores the call
     writes), as every output there is (exit 4).  ``option`` names the output: an option other than ``--out`` is put
-    first (``--montage grp.zarr/m.png: ...``), as its other refusals are.
+    first (``--montage grp.zarr/m.png: ...``), as its other refusals are.  The store is found where the path really
+    is (:func:`kernelcli.tiled.stores.enclosing_store`): ``grp.zarr/../x.npy`` is outside, ``x.npy`` run from inside
+    ``grp.zarr`` is not.
 
-    >>> refuse_inside_store("o.zarr"), refuse_inside_store("out/o.npy")
-    (None, None)
+    >>> refuse_inside_store("o.zarr"), refuse_inside_store("out/o.npy"), refuse_inside_store("grp.zarr/../o.npy")
+    (None, None, None)
     >>> refuse_inside_store("grp.zarr/img")
     Traceback (most recent call last):
     ...
     kernelcli.errors.UsageError: grp.zarr/img: is inside the Zarr store grp.zarr: kernelcli reads an array inside a group but writes a store of its own, never inside another; give --out a path outside grp.zarr
     """
-    store = None if out is None else next((p for p in reversed(Path(out).parents) if p.suffix.lower() == ".zarr"), None)
+    from ..tiled.stores import enclosing_store
+
+    store = enclosing_store(out)  # (None for a URL's store: the tiled path's checks, "holds the input" among them)
     if store is None:
         return
     from ..errors import OutputRefused, UsageError
-    from ..tiled.urls import as_url
     from .output_checks import store_problem
 
-    if as_url(out) is not None:  # (a URL's store: the tiled path's checks, "holds the input" among them)
-        return
     named = "" if option == "--out" else f"{option} "
     problem = store_problem(out, [i for i in inputs if os.fspath(i) != "-"], [o for o in outputs if os.fspath(o) != "-"])
     if problem is not None:  # (inside the input: "write it outside the input store", as on the tiled path)
