@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .batch_plan import MAX_LISTED, Discovery, Scanned, Source
 from .errors import KernelcliError, OutputRefused, UsageError, WriteError
-from .io.naming import batch_output
+from .io.naming import batch_output, refuse_inside_store
 from .io.output_checks import (exists_message, folder_writable, name_problem, output_folder, output_problem, same_file,
                                 store_problem)
 from .io.reads import input_identities
@@ -301,7 +301,9 @@ def _suffix_of(path: Path, suffix: str, volume_suffix: str | None) -> str:
 def check_report_path(
     report: str | os.PathLike, *, inputs: Sequence[Path], outputs: Sequence[Path] = (), force: bool = False
 ) -> None:
-    """Check a ``--report`` file like an output: not an input, not an output, not existing without ``force``."""
+    """Check a ``--report`` file like an output: not an input, not an output, not existing without ``force``, not
+    inside a Zarr store but ``outputs``' (exit 2, as the check before the call says where the default output is not
+    named yet: :func:`kernelcli.io.naming.refuse_inside_store`)."""
     refuse_report_stream(report)
     dest = Path(report)
     too_long = name_problem(dest)
@@ -312,6 +314,7 @@ def check_report_path(
         problem = store_problem(dest, inputs, outputs) or _is_an_output(dest, outputs) or problem
     if problem:  # named as its missing folder is, and as the README quotes it ("adir: is a folder" said no option)
         raise OutputRefused(f"--report {problem}")
+    refuse_inside_store(dest, inputs, "--report", outputs)  # (grp.zarr/img's call wrote --report grp2.zarr/r.json)
     check_report_folder(report)
 
 

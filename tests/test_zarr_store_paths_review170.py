@@ -58,3 +58,50 @@ class TestWhereThePathReallyIs:
         r = run_in_process("convolve", "f.npy", "-k", "box:3", "-o", "plain/x.npy", "-q", cwd=files)
         assert (r.returncode, r.stderr) == (2, _refusal("--out", "plain/x.npy", "plain"))
         assert listing(files / "plain") == before
+
+
+class TestOutDirInsideAStore:
+    """#1: ``--out-dir grp.zarr/outs`` (and the store's own root) wrote a batch's results into the group, exit 0, where
+    ``-o grp.zarr/x.npy`` and every other output named there is refused."""
+
+    @pytest.mark.parametrize("args", [["convolve", "f.npy", "g.npy", "-k", "box:3"], ["pool", "f.npy", "g.npy", "-f", "2"],
+                                      ["pad", "f.npy", "-p", "1"], ["volume", "f.npy", "g.npy", "-k", "box:3"]],
+                             ids=["convolve", "pool", "pad", "volume"])
+    @pytest.mark.parametrize("folder", ["grp.zarr/outs", "grp.zarr"])
+    def test_refused_as_out_is(self, files, args, folder):
+        before = listing(files / "grp.zarr")
+        r = run_in_process(*args, "--out-dir", folder, "-q", cwd=files)
+        expected = _refusal("--out-dir", folder)
+        if folder == "grp.zarr":
+            expected = expected.replace("is inside the Zarr store", "is the Zarr store")
+        assert (r.returncode, r.stderr) == (2, expected)
+        assert listing(files / "grp.zarr") == before
+
+    def test_a_folder_beside_the_store_is_taken(self, files):
+        r = run_in_process("convolve", "f.npy", "g.npy", "-k", "box:3", "--out-dir", "grp.zarr/../outs", "-q", cwd=files)
+        assert r.returncode == 0 and sorted(p.name for p in (files / "outs").iterdir()) == ["f_box_3.npy", "g_box_3.npy"], r.stderr
+
+
+class TestReportWithoutOut:
+    """#1b: without ``-o`` a Zarr input's call (or any input with ".zarr" in its name) wrote ``--report`` into any
+    other group: the check was skipped for every store where the default output may be one."""
+
+    def test_a_store_input_s_report_in_another_group_is_refused(self, files):
+        zarr.open_group(str(files / "grp2.zarr"), mode="w").create_array("a", shape=(4, 4), dtype="u1")
+        before = listing(files / "grp2.zarr")
+        r = run_in_process("convolve", "grp.zarr/img", "-k", "box:3", "--report", "grp2.zarr/r.json", "-q", cwd=files)
+        assert (r.returncode, r.stderr) == (2, _refusal("--report", "grp2.zarr/r.json", "grp2.zarr"))
+        assert listing(files / "grp2.zarr") == before and not list(files.glob("img_*.zarr"))
+
+    def test_a_name_holding_zarr_is_no_store(self, files):
+        from PIL import Image
+
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(files / "x.zarr.png")
+        r = run_in_process("convolve", "x.zarr.png", "-k", "box:3", "--report", "grp.zarr/r.json", "-q", cwd=files)
+        assert (r.returncode, r.stderr) == (2, _refusal("--report", "grp.zarr/r.json"))
+        assert not (files / "grp.zarr" / "r.json").exists()
+
+    def test_a_report_inside_the_default_output_store_keeps_its_exit_4(self, files):
+        r = run_in_process("convolve", "grp.zarr/img", "-k", "box:3", "--report", "img_box_3.zarr/r.json", "-q", cwd=files)
+        assert (r.returncode, r.stderr) == (4, "error: --report img_box_3.zarr/r.json: is inside the output "
+                                               "img_box_3.zarr: write it outside the output store\n")

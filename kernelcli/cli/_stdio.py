@@ -173,7 +173,8 @@ def refuse_outputs_in_stores(kwargs: dict[str, Any], inputs: list[Any]) -> None:
     """Refuse each file output of ``kwargs`` (:data:`~kernelcli.cli.options.FILE_OUTPUTS`) that is inside a Zarr store,
     naming its option (:func:`kernelcli.io.naming.refuse_inside_store`): every command's one check of them
     (``--montage grp.zarr/m.png``, ``--report grp.zarr/r.json`` and ``learn -o grp.zarr/k.json`` were written into
-    the group where ``-o grp.zarr/x.npy`` was refused).  ``--out``'s own store counts as one the call writes.
+    the group where ``-o grp.zarr/x.npy`` was refused), and ``--out-dir``, the folder a batch writes its files in,
+    inside a store or a store itself.  ``--out``'s own store counts as one the call writes.
 
     >>> refuse_outputs_in_stores({"out": "o.npy", "report_file": "grp.zarr/r.json"}, ["f.npy"])
     Traceback (most recent call last):
@@ -190,22 +191,29 @@ def refuse_outputs_in_stores(kwargs: dict[str, Any], inputs: list[Any]) -> None:
         path = kwargs.get(name, kwargs.get("report_file") if name == "report" else None)  # (convolve's is report_file)
         outputs = [out] if name != "out" and out is not None else []
         refuse_inside_store(path, inputs, CONCEPTS[name].names[0], outputs)
+    refuse_inside_store(kwargs.get("out_dir"), inputs, CONCEPTS["out_dir"].names[0], folder=True)
 
 
 def default_may_be_store(kwargs: dict[str, Any], inputs: list[Any]) -> bool:
     """Whether a call without ``--out`` may write its default output as a Zarr store: ``--format zarr``, or an input
-    in a store (``ct.zarr``, ``grp.zarr/img``, a URL's); only then can a ``--report`` inside a store be inside the
-    output (``--report other.zarr/r.json`` beside ``phantom.png`` was written into a group the call never wrote).
+    that is, or is in, a store (``ct.zarr``, ``grp.zarr/img``, a URL's: :func:`kernelcli.tiled.stores.enclosing_store`,
+    never a name holding ".zarr", ``x.zarr.png``); only then can a ``--report`` inside a store be inside the output
+    (``--report other.zarr/r.json`` beside ``phantom.png`` was written into a group the call never wrote), which the
+    check as the report is written tells, the default output named (a foreign store refused there as here).
 
     >>> default_may_be_store({}, ["phantom.png"]), default_may_be_store({"fmt": "zarr"}, ["a.png"])
     (False, True)
-    >>> default_may_be_store({}, ["slide.zarr/0"])
-    True
+    >>> default_may_be_store({}, ["slide.zarr/0"]), default_may_be_store({}, ["x.zarr.png"])
+    (True, False)
     """
+    from ..tiled.stores import enclosing_store, is_chunked
+    from ..tiled.urls import as_url
+
     fmt = kwargs.get("fmt")
     if fmt is not None and str(getattr(fmt, "value", fmt)).lower().lstrip(".") == "zarr":
         return True
-    return any(".zarr" in os.fspath(i).lower() for i in inputs if isinstance(i, (str, os.PathLike)))
+    return any(enclosing_store(i, itself=True) is not None or (as_url(i) is not None and is_chunked(i))
+               for i in inputs if isinstance(i, (str, os.PathLike)))
 
 
 def makes_maps(kwargs: dict[str, Any]) -> bool:

@@ -203,17 +203,22 @@ def check_format_agrees(out: str | os.PathLike[str] | None, fmt: str | None, *, 
 
 
 def refuse_inside_store(out: str | os.PathLike[str] | None, inputs: list[Any] | tuple[Any, ...] = (),
-                        option: str = "--out", outputs: list[Any] | tuple[Any, ...] = ()) -> None:
+                        option: str = "--out", outputs: list[Any] | tuple[Any, ...] = (), *, folder: bool = False) -> None:
     """Refuse an output inside a local Zarr store: ``-o grp.zarr/img``, an array of a group, is an input form, and
     kernelcli writes a store of its own, never into another (a group's arrays stay as they were); said alike whether the
     store and the array exist or not (exit 2), or, inside one of ``inputs`` or ``outputs`` (the stores the call
     writes), as every output there is (exit 4).  ``option`` names the output: an option other than ``--out`` is put
     first (``--montage grp.zarr/m.png: ...``), as its other refusals are.  The store is found where the path really
     is (:func:`kernelcli.tiled.stores.enclosing_store`): ``grp.zarr/../x.npy`` is outside, ``x.npy`` run from inside
-    ``grp.zarr`` is not.
+    ``grp.zarr`` is not.  A ``folder`` the call writes its files in (``--out-dir``) is refused inside a store too, and
+    as the store itself.
 
     >>> refuse_inside_store("o.zarr"), refuse_inside_store("out/o.npy"), refuse_inside_store("grp.zarr/../o.npy")
     (None, None, None)
+    >>> refuse_inside_store("grp.zarr", option="--out-dir", folder=True)
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.UsageError: --out-dir grp.zarr: is the Zarr store grp.zarr: kernelcli reads an array inside a group but writes a store of its own, never inside another; give --out-dir a path outside grp.zarr
     >>> refuse_inside_store("grp.zarr/img")
     Traceback (most recent call last):
     ...
@@ -221,7 +226,7 @@ def refuse_inside_store(out: str | os.PathLike[str] | None, inputs: list[Any] | 
     """
     from ..tiled.stores import enclosing_store
 
-    store = enclosing_store(out)  # (None for a URL's store: the tiled path's checks, "holds the input" among them)
+    store = enclosing_store(out, itself=folder)  # (None for a URL's store: the tiled path's checks, "holds the input" among them)
     if store is None:
         return
     from ..errors import OutputRefused, UsageError
@@ -231,7 +236,8 @@ def refuse_inside_store(out: str | os.PathLike[str] | None, inputs: list[Any] | 
     problem = store_problem(out, [i for i in inputs if os.fspath(i) != "-"], [o for o in outputs if os.fspath(o) != "-"])
     if problem is not None:  # (inside the input: "write it outside the input store", as on the tiled path)
         raise OutputRefused(named + problem)
-    raise UsageError(f"{named}{os.fspath(out)}: is inside the Zarr store {store}: kernelcli reads an array inside a group "
+    where = "is the" if os.path.realpath(out) == os.path.realpath(store) else "is inside the"
+    raise UsageError(f"{named}{os.fspath(out)}: {where} Zarr store {store}: kernelcli reads an array inside a group "
                      f"but writes a store of its own, never inside another; give {option} a path outside {store}")
 
 

@@ -88,9 +88,9 @@ def _zarr_metadata(folder: Path) -> bool:
     ``zarr_format``): a store without the ``.zarr`` name."""
     import json
 
-    if (folder / ".zgroup").is_file() or (folder / ".zarray").is_file():
-        return True
-    try:
+    try:  # (a name too long, a folder not readable: no store that can be told, and its own check says why)
+        if (folder / ".zgroup").is_file() or (folder / ".zarray").is_file():
+            return True
         with open(folder / "zarr.json", encoding="utf-8") as meta:
             return isinstance(found := json.load(meta), dict) and "zarr_format" in found
     except (OSError, ValueError):
