@@ -264,12 +264,15 @@ ZARR_ALONE = "a Zarr store is one input, read tile by tile: give it alone, witho
 
 
 def _zarr_store(path: Path) -> bool:
-    """True for a folder that is a Zarr store (named ``.zarr``, or holding Zarr metadata).
+    """True for a folder that is a Zarr store or is inside one (named ``.zarr``, or holding Zarr metadata:
+    :func:`kernelcli.io.store_paths.enclosing_store`, the answer an output's check gets too).
 
-    >>> _zarr_store(Path("/nonexistent"))
-    False
+    >>> _zarr_store(Path("/nonexistent")), _zarr_store(Path("/nonexistent.zarr"))
+    (False, True)
     """
-    return path.suffix.lower() == ".zarr" or any((path / name).is_file() for name in (".zarray", ".zgroup", "zarr.json"))
+    from .io.store_paths import enclosing_store
+
+    return enclosing_store(path, itself=True) is not None
 
 
 def _passed_over(paths: Sequence[Path], skipped: list[tuple[Path, str]], *, hidden: bool = False) -> None:
@@ -288,7 +291,7 @@ def _passed_over(paths: Sequence[Path], skipped: list[tuple[Path, str]], *, hidd
             if os.path.isfile(path):
                 folder, files = series.setdefault(os.path.realpath(path.parent), (path.parent, set()))
                 files.add(os.path.realpath(path))
-        elif os.path.isdir(path) and path.suffix.lower() == ".zarr":  # (passed over in silence)
+        elif os.path.isdir(path) and _zarr_store(path):  # (passed over in silence)
             skipped.append((path, ZARR_ALONE))
         elif (path.suffix.lower() in INPUT_SUFFIXES or volume in VOLUME_SUFFIXES) and not _is_input_file(path, hidden=hidden):
             why = "a folder" if os.path.isdir(path) else "a broken link" if not os.path.exists(path) else "not a regular file"
@@ -318,7 +321,7 @@ def _scan_folder(folder: Path, recursive: bool, skipped: list[tuple[Path, str]] 
     seen = {os.path.realpath(folder): folder}  # a linked folder is looked into once, as a '**' pattern reads it (a loop ends)
     for dirpath, dirnames, filenames in os.walk(folder, onerror=refuse, followlinks=True):
         kept = []
-        stores = sorted(d for d in dirnames if d.lower().endswith(".zarr") and not d.startswith("."))  # not looked into
+        stores = sorted(d for d in dirnames if not d.startswith(".") and _zarr_store(Path(dirpath) / d))  # not looked into
         # a folder and a link to it side by side: the folder's own name (the outputs are named after it)
         for d in sorted((d for d in dirnames if not d.startswith(".") and d not in stores),
                         key=lambda d: (os.path.islink(os.path.join(dirpath, d)), d)):

@@ -1,5 +1,5 @@
 """Review 170 #1, #1b, #5, #6: "is this path inside a Zarr store, and which" has one answer
-(:func:`kernelcli.tiled.stores.enclosing_store`), found where the path really is.
+(:func:`kernelcli.io.store_paths.enclosing_store`), found where the path really is.
 
 #5: the check read the path as typed: ``-o grp.zarr/../x.npy`` (outside) was refused as inside, and run from inside
 the group ``-o x.npy`` and ``--report r.json`` were written into it (exit 0)."""
@@ -105,3 +105,36 @@ class TestReportWithoutOut:
         r = run_in_process("convolve", "grp.zarr/img", "-k", "box:3", "--report", "img_box_3.zarr/r.json", "-q", cwd=files)
         assert (r.returncode, r.stderr) == (4, "error: --report img_box_3.zarr/r.json: is inside the output "
                                                "img_box_3.zarr: write it outside the output store\n")
+
+
+class TestOneAnswer:
+    """#6: "is this path in a Zarr store" was answered five ways (the path's text, a substring, any part, a parent's
+    suffix, a batch's look at the metadata): the reader, the output checks and the batch now ask
+    :func:`kernelcli.io.store_paths.enclosing_store`."""
+
+    def test_an_array_through_a_link_to_its_group_is_read_as_one(self, files):
+        # (it was taken for a folder of inputs: "--out names one output file; for several inputs ... use --out-dir")
+        (files / "lnk").symlink_to("grp.zarr")
+        r = run_in_process("convolve", "lnk/img", "-k", "box:3", "-o", "l.npy", "-q", cwd=files)
+        assert r.returncode == 0 and (files / "l.npy").exists(), r.stderr
+
+    def test_run_from_inside_the_group_its_array_is_read_and_the_default_output_refused(self, files):
+        # (it was "img: a Zarr store is one input, ... give it alone, without --out-dir", no --out-dir given)
+        before = listing(files / "grp.zarr")
+        r = run_in_process("convolve", "img", "-k", "box:3", "-q", cwd=files / "grp.zarr")
+        store = os.path.realpath(files / "grp.zarr")
+        assert (r.returncode, r.stderr) == (2, _refusal("--out", "img_box_3.zarr", store))
+        assert listing(files / "grp.zarr") == before
+
+    @pytest.mark.parametrize("args, out", [(["convolve", "../f.npy", "-k", "box:3"], "f_box_3.npy"),
+                                           (["pool", "../f.npy", "-f", "2"], "f_maxpool2.npy")], ids=["convolve", "pool"])
+    def test_a_default_output_inside_the_group_is_refused_as_out_is(self, files, args, out):
+        before = listing(files / "grp.zarr")
+        r = run_in_process(*args, "-q", cwd=files / "grp.zarr")
+        assert (r.returncode, r.stderr) == (2, _refusal("--out", out, os.path.realpath(files / "grp.zarr")))
+        assert listing(files / "grp.zarr") == before
+
+    def test_a_group_named_otherwise_is_called_a_store(self, files):
+        zarr.open_group(str(files / "plain"), mode="w").create_array("img", shape=(4, 4), dtype="u1")
+        r = run_in_process("convolve", "plain/img", "-k", "box:3", "-o", "plain/img/x.npy", "-q", cwd=files)
+        assert (r.returncode, r.stderr) == (4, "error: plain/img/x.npy: is inside the input plain/img: write it outside the input store\n")

@@ -196,7 +196,7 @@ def refuse_outputs_in_stores(kwargs: dict[str, Any], inputs: list[Any]) -> None:
 
 def default_may_be_store(kwargs: dict[str, Any], inputs: list[Any]) -> bool:
     """Whether a call without ``--out`` may write its default output as a Zarr store: ``--format zarr``, or an input
-    that is, or is in, a store (``ct.zarr``, ``grp.zarr/img``, a URL's: :func:`kernelcli.tiled.stores.enclosing_store`,
+    that is, or is in, a store (``ct.zarr``, ``grp.zarr/img``, a URL's: :func:`kernelcli.io.store_paths.enclosing_store`,
     never a name holding ".zarr", ``x.zarr.png``); only then can a ``--report`` inside a store be inside the output
     (``--report other.zarr/r.json`` beside ``phantom.png`` was written into a group the call never wrote), which the
     check as the report is written tells, the default output named (a foreign store refused there as here).
@@ -206,7 +206,8 @@ def default_may_be_store(kwargs: dict[str, Any], inputs: list[Any]) -> bool:
     >>> default_may_be_store({}, ["slide.zarr/0"]), default_may_be_store({}, ["x.zarr.png"])
     (True, False)
     """
-    from ..tiled.stores import enclosing_store, is_chunked
+    from ..io.store_paths import enclosing_store
+    from ..tiled.stores import is_chunked
     from ..tiled.urls import as_url
 
     fmt = kwargs.get("fmt")

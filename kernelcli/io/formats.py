@@ -136,10 +136,15 @@ def check_output_path(out: str | os.PathLike, inputs: list[Path] | tuple[Path, .
     takes: ``.zarr`` among them where ``zarr`` (the call's options leave it the tiled path) and the tiled path reads
     one of ``inputs``.
 
+    A default output (beside an input inside a Zarr store, or in the working folder run from inside one) is refused
+    there as ``-o`` is (:func:`~kernelcli.io.naming.refuse_inside_store`).
+
     Raises OutputRefused (exit 4), UsageError (exit 2) or WriteError (read-only folder).
     """
+    from .naming import refuse_inside_store
     from .output_checks import check_output
 
+    refuse_inside_store(out, list(inputs))
     o = Path(out)
     if not os.path.isdir(o):  # a folder is refused as one (exit 4), not for the suffix it lacks
         _check_suffix(o, inputs, zarr)

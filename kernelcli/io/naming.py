@@ -209,7 +209,7 @@ def refuse_inside_store(out: str | os.PathLike[str] | None, inputs: list[Any] | 
     store and the array exist or not (exit 2), or, inside one of ``inputs`` or ``outputs`` (the stores the call
     writes), as every output there is (exit 4).  ``option`` names the output: an option other than ``--out`` is put
     first (``--montage grp.zarr/m.png: ...``), as its other refusals are.  The store is found where the path really
-    is (:func:`kernelcli.tiled.stores.enclosing_store`): ``grp.zarr/../x.npy`` is outside, ``x.npy`` run from inside
+    is (:func:`kernelcli.io.store_paths.enclosing_store`): ``grp.zarr/../x.npy`` is outside, ``x.npy`` run from inside
     ``grp.zarr`` is not.  A ``folder`` the call writes its files in (``--out-dir``) is refused inside a store too, and
     as the store itself.
 
@@ -224,7 +224,7 @@ def refuse_inside_store(out: str | os.PathLike[str] | None, inputs: list[Any] | 
     ...
     kernelcli.errors.UsageError: grp.zarr/img: is inside the Zarr store grp.zarr: kernelcli reads an array inside a group but writes a store of its own, never inside another; give --out a path outside grp.zarr
     """
-    from ..tiled.stores import enclosing_store
+    from .store_paths import enclosing_store
 
     store = enclosing_store(out, itself=folder)  # (None for a URL's store: the tiled path's checks, "holds the input" among them)
     if store is None:

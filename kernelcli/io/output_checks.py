@@ -288,8 +288,11 @@ def inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
 
 
 def _store_word(folder: str | os.PathLike) -> str:
-    """'store' for a Zarr store, 'folder' for another folder (a DICOM series)."""
-    return "store" if any(part.lower().endswith(".zarr") for part in Path(folder).parts) else "folder"
+    """'store' for a Zarr store or a folder in one (:func:`kernelcli.io.store_paths.enclosing_store`), 'folder' for
+    another folder (a DICOM series)."""
+    from .store_paths import enclosing_store
+
+    return "store" if enclosing_store(folder, itself=True) is not None else "folder"
 
 
 def store_problem(dest: str | os.PathLike, inputs: Sequence[str | os.PathLike] = (),

@@ -25,10 +25,12 @@ def check_volume_output(out: str | os.PathLike, inputs: tuple[Path, ...] = (), *
     ...
     kernelcli.errors.UsageError: result.mha: unsupported output type '.mha' for a volume: expected one of .nii.gz, .nii, .npy, .png
     """
+    from ..io.naming import refuse_inside_store
     from ..io.output_checks import check_output, refuse_folder
 
     o = Path(out)
     refuse_folder(o)
+    refuse_inside_store(o, list(inputs))  # (a default name, run from inside a Zarr group, as -o there)
     suffix = volume_suffix(o)
     if suffix not in OUTPUT_SUFFIXES:
         raise UsageError(f"{o}: unsupported output type {suffix or '(no extension)'!r} for a volume: expected one of {', '.join(OUTPUT_SUFFIXES)}")

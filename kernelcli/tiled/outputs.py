@@ -78,8 +78,11 @@ def check_tiled_output(out: Path, input_path: Path, force: bool) -> None:
         if urls.exists(out):
             _check_replaceable(out, force)
         return
+    from ..io.naming import refuse_inside_store
     from ..io.output_checks import check_output, held_input, store_problem
     from ..io.reads import input_identities
+
+    refuse_inside_store(out, [input_path])  # (a default name, run from inside the input's group: img_box_3.zarr there)
 
     local = [] if urls.as_url(input_path) is not None else [input_path]
     if problem := store_problem(out, local):  # (in2.zarr/sub.zarr, and a later --force of in2.zarr deleted it)

@@ -25,6 +25,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..io.store_paths import enclosing_store
 from . import require
 from .reading import ChunkReads, codec_refusal, naming_missing_codecs
 from .tiff import missing_codec, tiff_reading
@@ -41,60 +42,22 @@ TILED_OUTPUTS = (".zarr", ".npy")
 
 def is_chunked(path: Any) -> bool:
     """True for a path a chunked store lives at (``.zarr``), existing or not, or an existing folder inside one (an
-    array of a group: ``grp.zarr/img``, as the refusal of a group of several arrays advises).
+    array of a group: ``grp.zarr/img``, as the refusal of a group of several arrays advises; the store found as
+    :func:`enclosing_store` finds it, where the folder really is).
 
     >>> is_chunked("grp.zarr/not_there"), is_chunked("scan.zarr")
     (False, True)
     """
+    from .urls import as_url
+
     if path is None or str(path) == "-":
         return False
     p = Path(str(path).rstrip("/"))
     if p.suffix.lower() in CHUNKED_SUFFIXES:
         return True
-    return any(parent.suffix.lower() in CHUNKED_SUFFIXES for parent in p.parents) and p.is_dir()
-
-
-def enclosing_store(path: Any, *, itself: bool = False) -> Path | None:
-    """The local Zarr store ``path`` is inside (with ``itself``: or is), or None: the outermost folder on the way to
-    where ``path`` really is (from the working folder, through ``..`` and links; a file's own link is replaced, not
-    followed, so only its folder is resolved) named ``*.zarr`` or holding Zarr metadata (a group named otherwise).
-    The one answer to "is this path in a store, and which": named as ``path`` spells it where it does
-    (``grp.zarr``), else by its real path (run from inside the store).  A URL is none of this: None.
-
-    >>> enclosing_store("grp.zarr/img"), enclosing_store("grp.zarr/../x.npy"), enclosing_store("x.zarr.png/y")
-    (PosixPath('grp.zarr'), None, None)
-    >>> enclosing_store("o.zarr"), enclosing_store("o.zarr", itself=True)
-    (None, PosixPath('o.zarr'))
-    """
-    from .urls import as_url
-
-    if path is None or str(path) in ("", "-") or as_url(path) is not None:
-        return None
-    text = os.fspath(path).rstrip("/") or "/"
-    head, name = os.path.split(text)
-    real = Path(os.path.realpath(text) if itself or name in ("", ".", "..")
-                else os.path.join(os.path.realpath(head or "."), name))
-    folders = [*reversed(real.parents), real] if itself else list(reversed(real.parents))
-    store = next((f for f in folders if f.name.lower().endswith(".zarr") or _zarr_metadata(f)), None)
-    if store is None:
-        return None
-    typed = Path(text).parts
-    spelt = (Path(*typed[:k]) for k in range(1, len(typed) + 1))
-    return next((p for p in spelt if os.path.realpath(p) == str(store)), store)
-
-
-def _zarr_metadata(folder: Path) -> bool:
-    """True for a folder holding a Zarr store's metadata (v2 ``.zgroup``/``.zarray``, v3 ``zarr.json`` saying its
-    ``zarr_format``): a store without the ``.zarr`` name."""
-    import json
-
-    try:  # (a name too long, a folder not readable: no store that can be told, and its own check says why)
-        if (folder / ".zgroup").is_file() or (folder / ".zarray").is_file():
-            return True
-        with open(folder / "zarr.json", encoding="utf-8") as meta:
-            return isinstance(found := json.load(meta), dict) and "zarr_format" in found
-    except (OSError, ValueError):
-        return False
+    if as_url(path) is not None:  # (a URL's folder: by its text, no store to look into here)
+        return any(parent.suffix.lower() in CHUNKED_SUFFIXES for parent in p.parents) and p.is_dir()
+    return p.is_dir() and enclosing_store(p) is not None
 
 
 def is_array_store(folder: Any) -> bool:
