@@ -222,7 +222,8 @@ def shape(
 
         document: dict[str, Any] = {
             "in": pick(list(given)),
-            "layout": layout,
+            # as params': null where neither --input nor the answer has a third axis (the note's "changes nothing")
+            "layout": layout if 3 in (len(given), len(out)) else None,
             "f": pick(list(ks)),
             "s": pick([a.s for a in axes]),
             "p": pick([a.padding for a in axes]),
