@@ -35,3 +35,77 @@ class TestJsonLayoutOneRule:
         r = invoke(*args, "--json")
         assert r.exit_code == 0, r.output
         assert json.loads(r.stdout)["layout"] == layout
+
+
+class TestSummarizeSpeaksInKeywords:
+    """#1: ``kernelcli.summarize`` told a Python caller to pass ``--input CxHxW``, that ``--max-layers`` raises the limit
+    and that ``--json`` rows name layers, and blamed the spec (SpecError) for an input_shape the network cannot take."""
+
+    def test_no_input_names_the_keyword(self):
+        from kernelcli import summarize
+        from kernelcli.netspec import SpecError
+
+        with pytest.raises(SpecError) as got:
+            summarize({"layers": [{"type": "flatten"}]})
+        assert str(got.value) == "<spec>: input: the spec gives no input shape; pass one (input_shape=(C, H, W))"
+
+    def test_the_layer_limit_names_the_keyword(self):
+        from kernelcli import summarize
+        from kernelcli.netspec import SpecError
+
+        with pytest.raises(SpecError) as got:
+            summarize("resnet18", max_layers=10)
+        assert str(got.value).endswith("the spec expands to more than 10 layers (the limit; max_layers= raises it)")
+        assert "--" not in str(got.value)
+
+    @pytest.mark.parametrize("layers, said", [
+        ([{"type": "dropout", "name": ""}], "(a skip and Summary.to_dict()'s rows name layers by it)"),
+        ([{"type": "dropout", "name": "a"}, {"type": "dropout", "name": "a"}], "(a skip and Summary.to_dict()'s rows tell layers"),
+        ([{"type": "concat", "skip": "a.b"}], "(a name with '.' is a full dotted name, as Summary.to_dict() lists them)"),
+    ])
+    def test_layer_names_are_told_without_options(self, layers, said):
+        from kernelcli import summarize
+        from kernelcli.netspec import SpecError
+
+        with pytest.raises(SpecError) as got:
+            summarize({"input": [3, 8, 8], "layers": layers})
+        assert said in str(got.value) and "--json" not in str(got.value)
+
+    def test_an_input_shape_that_does_not_fit_is_the_callers(self):
+        from kernelcli import summarize
+        from kernelcli.errors import UsageError
+
+        with pytest.raises(UsageError) as got:
+            summarize("alexnet", (3, 20, 20))
+        assert str(got.value).startswith("input_shape (3, 20, 20) does not fit alexnet (its input is 3x224x224): alexnet.json: ")
+        assert "features.5" in str(got.value)
+
+    def test_a_spec_that_fails_at_its_own_input_is_the_specs(self):
+        from kernelcli import summarize
+        from kernelcli.netspec import SpecError
+
+        spec = {"input": [3, 8, 8], "layers": [{"type": "conv", "filters": 2, "f": 30}]}
+        with pytest.raises(SpecError):
+            summarize(spec, (3, 8, 8))
+        with pytest.raises(SpecError):  # the spec fails at its own input too: not the input's fault
+            summarize(spec, (3, 9, 9))
+
+    def test_words_are_api_or_cli(self):
+        from kernelcli import summarize
+        from kernelcli.errors import UsageError
+
+        with pytest.raises(UsageError, match="invalid words 'python': expected one of api, cli"):
+            summarize("alexnet", words="python")
+
+    @pytest.mark.parametrize("args, said", [
+        (["summary", "noinput.json"], "error: noinput.json: input: the spec gives no input shape; pass one (--input CxHxW)"),
+        (["summary", "resnet18", "--max-layers", "10"], "layers (the limit; --max-layers raises it)"),
+        (["summary", "empty.json"], "(a skip and the --json rows name layers by it)"),
+        (["summary", "alexnet", "--input", "3x20x20"], "error: --input 3x20x20 does not fit alexnet (its input is 3x224x224): "),
+    ])
+    def test_the_command_keeps_its_options(self, invoke, tmp_path, args, said):
+        (tmp_path / "noinput.json").write_text(json.dumps({"layers": [{"type": "flatten"}]}))
+        (tmp_path / "empty.json").write_text(json.dumps({"input": [3, 8, 8], "layers": [{"type": "dropout", "name": ""}]}))
+        r = invoke(*args)
+        assert r.exit_code == (2 if "--input" in args else 3), r.output
+        assert said in r.stderr, r.stderr

@@ -66,7 +66,8 @@ def summary(
       kernelcli summary vgg16 -q
       kernelcli summary my_net.json --input 1x128x128 --json
     """
-    from ..netspec import load_spec, parse_input_shape
+    from ..netspec import load_spec, summarize
+    from ..netspec.spec import input_dims
     from ..whole_numbers import check_positive
 
     # (at most 30 digits, as every count and size typed: a 4,000-digit --depth was taken)
@@ -84,8 +85,9 @@ def summary(
         raise UsageError(pipe_refused("SPEC", spec, "summary reads a spec file or a built-in name", stream="stdin",
                                       fix="give a path or a name"))
     net_spec = load_spec(spec)
-    shape = parse_input_shape(input_shape, layout, net_spec) if input_shape is not None else None
-    net = _summarize(net_spec, shape, input_shape, max_layers)
+    # (an --input the network cannot take, where the spec's own input works, is refused naming --input: exit 2)
+    dims = input_dims(input_shape) if input_shape is not None else None
+    net = summarize(net_spec, dims, layout=layout, max_layers=max_layers, words="cli")
     if as_json:
         print_json(net.to_dict(depth))
         return
@@ -94,25 +96,6 @@ def summary(
         return
     with writing_stdout():  # rich's Console writes on stdout itself
         _render(net, depth, layout)
-
-
-def _summarize(net_spec, shape: tuple[int, ...] | None, given: str | None, max_layers: int):
-    """The spec summarized at ``shape``; a spec whose own input fits but ``--input`` does not is a bad
-    option value (exit 2, naming it), not a bad spec (exit 3)."""
-    from ..errors import UsageError
-    from ..netspec import SpecError, summarize
-
-    try:  # (``shape`` is read already: CxHxW)
-        return summarize(net_spec, shape, layout="chw" if shape is not None else None, max_layers=max_layers)
-    except SpecError as exc:
-        if shape is None or net_spec.input is None or shape == tuple(net_spec.input):
-            raise
-        try:
-            summarize(net_spec, None, max_layers=max_layers)
-        except SpecError:
-            raise exc from None  # the spec fails at its own input too: the spec is at fault
-        x = "x".join(map(str, net_spec.input))
-        raise UsageError(f"--input {given} does not fit {net_spec.name} (its input is {x}): {exc}") from None
 
 
 def _human(n: int) -> str:

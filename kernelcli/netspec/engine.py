@@ -36,6 +36,7 @@ from .expand import DEFAULT_MAX_LAYERS, SOURCE_KEY, expand_layers
 from .layers import ACTIVATIONS, LEAVES, Fields, Where, fmt_shape
 from .names import Outputs, check_name, local_names
 from .spec import NetworkSpec, SpecError, check_input_shape, json_value, load_spec, parse_spec
+from .words import SummaryWords, words_for
 
 COMPOSITES = {
     "sequence": ("layers",),
@@ -170,14 +171,16 @@ class Summary:
 
 
 def summarize(spec: NetworkSpec | str | Path | dict, input_shape: tuple[int, ...] | None = None, *,
-              layout: str | None = None, max_layers: int = DEFAULT_MAX_LAYERS) -> Summary:
+              layout: str | None = None, max_layers: int = DEFAULT_MAX_LAYERS, words: str = "api") -> Summary:
     """Shapes, params and mult-adds of every layer of a network.
 
     ``spec`` is a NetworkSpec, a spec document (dict), a file path or a built-in name;
     ``input_shape`` (``(C, H, W)``, ``(H, W, C)`` with ``layout="hwc"``, or ``(N,)``) overrides the
     spec's ``input``.  It is checked as ``summary --input`` is: its channels against the spec's input
     (``(224, 224, 3)`` for resnet18 is refused, naming both readings: it gave the numbers of 224 channels),
-    and, with no input in the spec and no ``layout``, a shape that reads two ways is refused too.
+    and, with no input in the spec and no ``layout``, a shape that reads two ways is refused too.  A shape
+    the network cannot take where its own input works is a bad input_shape (UsageError), not a bad spec.
+    ``words`` (``"api"``, or ``"cli"`` for ``kernelcli summary``) names the options in messages.
 
     >>> summarize("resnet18").find("layer4").shape
     (512, 7, 7)
@@ -188,12 +191,14 @@ def summarize(spec: NetworkSpec | str | Path | dict, input_shape: tuple[int, ...
         raise SpecError(f"spec {spec!r}: expected a NetworkSpec, a spec document (dict), a file path or a built-in name")
     elif not isinstance(spec, NetworkSpec):
         spec = load_spec(spec)
+    named = words_for(words)
     # a given shape is checked as a spec's input is: (0, 224, 224) gave numbers, () an IndexError
-    shape = check_input_shape(input_shape, "input_shape") if input_shape is not None else spec.input
-    if input_shape is not None:
+    given = check_input_shape(input_shape, named.input_option) if input_shape is not None else None
+    shape = spec.input
+    if given is not None:
         from ..layout import network_input
 
-        shape = network_input(shape, layout, spec.input, spec.name, option="input_shape", flag="layout=")
+        shape = network_input(given, layout, spec.input, spec.name, option=named.input_option, flag=named.layout_flag)
     elif layout is not None:  # as the command's --layout without --input: it would have been ignored
         from ..errors import UsageError
         from ..layout import canonical_layout
@@ -201,28 +206,44 @@ def summarize(spec: NetworkSpec | str | Path | dict, input_shape: tuple[int, ...
         canonical_layout(layout, "layout")
         raise UsageError(f"layout={layout!r} says how input_shape is written; give input_shape too")
     if shape is None:
-        raise SpecError(f"{spec.label}: input: the spec gives no input shape; pass one (--input CxHxW)")
+        raise SpecError(f"{spec.label}: input: the spec gives no input shape; pass one ({named.input_hint})")
     try:
-        tree = expand_layers(spec.layers, spec.templates, spec.label, max_layers=max_layers)
-        if not tree:  # '"layers": []' is refused; '[{"repeat": 0, ...}]' gave an empty table, exit 0
-            raise SpecError(f"{spec.label}: layers: expand to no layer (every entry repeats 0 times); expected at least one")
-        builder = _Builder(spec.label)
-        layers, output = builder.sequence(tree, shape, "", 1, True)
-    except RecursionError:
-        raise SpecError(f"{spec.label}: layers: nested deeper than {sys.getrecursionlimit() // 4} levels can be followed; flatten the spec") from None
+        layers, output = _build(spec, shape, max_layers, named)
+    except SpecError as exc:
+        if given is None or spec.input is None or shape == spec.input:
+            raise
+        try:
+            _build(spec, spec.input, max_layers, named)
+        except SpecError:
+            raise exc from None  # the spec fails at its own input too: the spec is at fault
+        from ..errors import UsageError
+
+        raise UsageError(f"{named.given(given)} does not fit {spec.name} (its input is {fmt_shape(spec.input)}): {exc}") from None
     return Summary(spec.name, spec.title, spec.source, shape, output, layers)
 
 
+def _build(spec: NetworkSpec, shape: tuple[int, ...], max_layers: int, words: SummaryWords) -> tuple[list[Layer], tuple[int, ...]]:
+    """The spec's layers at ``shape``, and its output shape."""
+    try:
+        tree = expand_layers(spec.layers, spec.templates, spec.label, max_layers=max_layers, words=words)
+        if not tree:  # '"layers": []' is refused; '[{"repeat": 0, ...}]' gave an empty table, exit 0
+            raise SpecError(f"{spec.label}: layers: expand to no layer (every entry repeats 0 times); expected at least one")
+        return _Builder(spec.label, words).sequence(tree, shape, "", 1, True)
+    except RecursionError:
+        raise SpecError(f"{spec.label}: layers: nested deeper than {sys.getrecursionlimit() // 4} levels can be followed; flatten the spec") from None
+
+
 class _Builder:
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, words: SummaryWords = SummaryWords()) -> None:
         self.label = label
+        self.words = words
         #: outputs of finished layers, for concat "skip"
-        self.outputs = Outputs()
+        self.outputs = Outputs(words)
 
     def sequence(self, items: list[dict], shape: tuple[int, ...], prefix: str, depth: int, trainable: bool,
                  reserved: dict[str, str] | None = None) -> tuple[list[Layer], tuple[int, ...]]:
         children = []
-        for node, local in zip(items, local_names(items, prefix, self.label, reserved)):
+        for node, local in zip(items, local_names(items, prefix, self.label, reserved, self.words)):
             layer, shape = self.layer(node, shape, f"{prefix}.{local}" if prefix else local, depth, trainable)
             self.outputs.add(layer.name, layer.shape)
             children.append(layer)
@@ -315,7 +336,7 @@ class _Builder:
             if not isinstance(branches, dict) or not branches:
                 raise fields.error("expected an object of branch name -> list of layers", "branches")
             for branch, items in branches.items():
-                check_name(branch, "branch name", fields.where, "branches")
+                check_name(branch, "branch name", fields.where, "branches", self.words)
                 bname = f"{name}.{branch}"
                 inner, out = self.sequence(items, shape, bname, depth + 2, trainable)
                 child = self.block(bname, "branch", depth + 1, out, inner)

@@ -29,6 +29,7 @@ from typing import Any
 
 from ..whole_numbers import integer_value
 from .spec import SOURCE_KEY, SpecError, integer_wanted, json_kind, json_value
+from .words import SummaryWords
 
 _WHOLE = re.compile(r"^\$([A-Za-z_]\w*)$")
 _INNER = re.compile(r"\$\{([A-Za-z_]\w*)\}")
@@ -37,7 +38,7 @@ LAYER_LIST_FIELDS = ("layers", "shortcut")
 TEMPLATE_FIELDS = ("params", "layer", "layers", "comment")
 CALL_FIELDS = ("use", "with", "name", "trainable", "comment", "repeat")
 MAX_NESTING = 32
-#: layers a spec may expand to (``--max-layers``); the largest real networks have a few thousand
+#: layers a spec may expand to (``--max-layers``, ``max_layers=``); the largest real networks have a few thousand
 DEFAULT_MAX_LAYERS = 100_000
 #: characters a ``${var}`` substitution may build (string-doubling templates grow exponentially)
 MAX_TEXT = 10_000
@@ -45,36 +46,38 @@ _MISSING = object()
 
 
 def expand_layers(layers: Any, templates: dict[str, Any], label: str, env: dict[str, Any] | None = None,
-                  *, max_layers: int = DEFAULT_MAX_LAYERS) -> list[dict]:
+                  *, max_layers: int = DEFAULT_MAX_LAYERS, words: SummaryWords = SummaryWords()) -> list[dict]:
     """Expand the top-level ``layers`` list of a spec.
 
     The layers are counted as they are made, and a ``repeat`` before it runs, so a tiny
     spec that would expand to billions of layers fails at once (SpecError, exit 3) naming
-    the field, instead of exhausting the machine.
+    the field, instead of exhausting the machine.  ``words`` name the limit as the caller sets it.
 
     >>> expand_layers([{"repeat": 10**9, "type": "dropout"}], {}, "net.json")
     Traceback (most recent call last):
     ...
-    kernelcli.netspec.spec.SpecError: net.json: layers[0].repeat: 1000000000 repeats would expand to more than 100000 layers (the limit; --max-layers raises it)
+    kernelcli.netspec.spec.SpecError: net.json: layers[0].repeat: 1000000000 repeats would expand to more than 100000 layers (the limit; max_layers= raises it)
     """
-    expander = _Expander(templates, label, max_layers)
+    expander = _Expander(templates, label, max_layers, words.max_layers)
     for name, template in templates.items():
         expander.check_template(template, f"templates.{name}")
     return expander.layers(layers, env or {}, "layers", 0)
 
 
 class _Expander:
-    def __init__(self, templates: dict[str, Any], label: str, max_layers: int = DEFAULT_MAX_LAYERS) -> None:
+    def __init__(self, templates: dict[str, Any], label: str, max_layers: int = DEFAULT_MAX_LAYERS,
+                 max_layers_name: str = "max_layers=") -> None:
         self.templates = templates
         self.label = label
         self.max_layers = max_layers
+        self.limit = f"(the limit; {max_layers_name} raises it)"
         self.made = 0  # layers made so far
         self.work = 0  # values substituted so far: bounds the time of any spec
 
     def count(self, path: str, more: int = 1) -> None:
         self.made += more
         if self.made > self.max_layers:
-            raise self.fail(path, f"the spec expands to more than {self.max_layers} layers (the limit; --max-layers raises it)")
+            raise self.fail(path, f"the spec expands to more than {self.max_layers} layers {self.limit}")
 
     def fail(self, path: str, message: str) -> SpecError:
         return SpecError(f"{self.label}: {path}: {message}")
@@ -145,7 +148,7 @@ class _Expander:
                     raise self.fail(f"{where}.repeat", f"expected {integer_wanted(0, count)}, got {json_value(count)}")
                 count = whole
                 if count > self.max_layers - self.made:
-                    raise self.fail(f"{where}.repeat", f"{count} repeats would expand to more than {self.max_layers} layers (the limit; --max-layers raises it)")
+                    raise self.fail(f"{where}.repeat", f"{count} repeats would expand to more than {self.max_layers} layers {self.limit}")
                 body = {key: value for key, value in item.items() if key != "repeat"}
                 for i in range(count):
                     out.extend(self.item(body, {**env, "i": i, "n": i + 1}, where, nesting))

@@ -24,23 +24,25 @@ from typing import Any
 
 from .layers import Where, fmt_shape
 from .spec import SOURCE_KEY, json_value
+from .words import SummaryWords
 
 #: why a name may not hold a '.', as every message says it
 DOT_RULE = "dots join a block's name to its layers' names (layer4.1.conv2)"
 
 
-def check_name(name: Any, what: str, where: Where, key: str | None) -> None:
-    """Refuse a layer or branch name that is not a non-empty string, or that holds a '.'."""
+def check_name(name: Any, what: str, where: Where, key: str | None, words: SummaryWords = SummaryWords()) -> None:
+    """Refuse a layer or branch name that is not a non-empty string, or that holds a '.' (``words``: the caller's)."""
     if not isinstance(name, str):
         raise where.error(f"expected a non-empty string, got {json_value(name)}", key)
     if not name:
-        raise where.error(f'the {what} "" is empty; expected a non-empty string (a skip and the --json rows name layers by it)', key)
+        raise where.error(f'the {what} "" is empty; expected a non-empty string (a skip and {words.rows} name layers by it)', key)
     if "." in name:
         raise where.error(f"the {what} {json_value(name)} holds a '.': {DOT_RULE}; use another character, e.g. "
                           f"{json_value(name.replace('.', '_'))}", key)
 
 
-def local_names(items: list[dict], prefix: str, label: str, reserved: dict[str, str] | None = None) -> list[str]:
+def local_names(items: list[dict], prefix: str, label: str, reserved: dict[str, str] | None = None,
+                words: SummaryWords = SummaryWords()) -> list[str]:
     """The names of a list's layers (``name``, else the index, as in ``torch.nn.Sequential``), each given once.
 
     ``reserved`` maps names the enclosing block takes for itself to what takes them (a residual's
@@ -55,7 +57,7 @@ def local_names(items: list[dict], prefix: str, label: str, reserved: dict[str, 
         where = Where(label, node.get(SOURCE_KEY, "?"), f"{prefix}.{shown}" if prefix else shown)
         key = "name" if given else None
         if given:
-            check_name(local, "name", where, key)
+            check_name(local, "name", where, key, words)
         own = "" if given else ' (its index: a layer without "name" is named by its place)'
         if local in (reserved or {}):
             raise where.error(f"the name {json_value(local)}{own} is {reserved[local]}; give this layer another name", key)
@@ -64,7 +66,7 @@ def local_names(items: list[dict], prefix: str, label: str, reserved: dict[str, 
             if source == where.source:  # one entry made both: a repeat
                 hint = 'put "${n}" or "${i}" in a repeated layer\'s name'
             else:
-                hint = "give each layer its own name (a skip and the --json rows tell layers apart by name)"
+                hint = f"give each layer its own name (a skip and {words.rows} tell layers apart by name)"
             other = "" if explicit else ", its index"
             raise where.error(f"the name {json_value(local)}{own} is given twice in this list ({source} has it too{other}); {hint}", key)
         taken[local] = (where.source, given)
@@ -75,7 +77,8 @@ def local_names(items: list[dict], prefix: str, label: str, reserved: dict[str, 
 class Outputs:
     """Output shapes of finished layers, by full dotted name and by short name (latest wins), for ``skip``."""
 
-    def __init__(self) -> None:
+    def __init__(self, words: SummaryWords = SummaryWords()) -> None:
+        self.words = words
         self.full: dict[str, tuple[int, ...]] = {}
         self.short: dict[str, str] = {}  # short name -> the full name of the latest layer of that name
 
@@ -88,7 +91,7 @@ class Outputs:
         """The output of the layer ``ref`` names; LookupError (the message) if none, or if it reads two ways."""
         if "." in ref:
             if ref not in self.full:
-                raise LookupError(f"no earlier layer named {ref!r} (a name with '.' is a full dotted name, as --json lists them)")
+                raise LookupError(f"no earlier layer named {ref!r} (a name with '.' is a full dotted name, as {self.words.lister} lists them)")
             return self.full[ref]
         if ref not in self.short:
             raise LookupError(f"no earlier layer named {ref!r} (a skip joins the output of a layer that came before)")

@@ -371,6 +371,17 @@ def parse_input_shape(text: str, layout: str | None = None, spec: NetworkSpec | 
     ((3, 224, 224), (3, 224, 224))
     """
     from ..layout import network_input
+
+    dims = input_dims(text)
+    return network_input(dims, layout, spec.input if spec is not None else None, spec.name if spec is not None else "the network")
+
+
+def input_dims(text: str) -> tuple[int, ...]:
+    """The sizes ``--input`` gives, in the order written (``CxHxW``, ``HxWxC`` or ``N``), as :func:`summarize` takes them.
+
+    >>> input_dims("224x224x3"), input_dims("784")
+    ((224, 224, 3), (784,))
+    """
     from ..shapes import parse_dims
     from ..whole_numbers import refused_value
 
@@ -378,4 +389,4 @@ def parse_input_shape(text: str, layout: str | None = None, spec: NetworkSpec | 
     dims = parse_dims(text, name="--input", max_len=3, forms=forms)  # the parser of `shape --input` and `params`
     if len(dims) == 2:
         raise refused_value("--input", text, f"expected {forms}, got 2 sizes")
-    return network_input(dims, layout, spec.input if spec is not None else None, spec.name if spec is not None else "the network")
+    return tuple(dims)

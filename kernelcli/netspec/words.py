@@ -1,0 +1,74 @@
+"""How the summary's messages name what its caller gave: ``kernelcli summary``'s options or :func:`summarize`'s
+keywords.  Each message is written once, naming an option through these (as :class:`kernelcli.learn.OptionWords`
+does for ``learn``); ``summarize(..., words="cli")`` is the command's, the default a Python caller's.
+
+>>> api, cli = words_for("api"), words_for("cli")
+>>> api.input_hint, cli.input_hint
+('input_shape=(C, H, W)', '--input CxHxW')
+>>> api.given((3, 20, 20)), cli.given((3, 20, 20)), api.max_layers, cli.max_layers
+('input_shape (3, 20, 20)', '--input 3x20x20', 'max_layers=', '--max-layers')
+"""
+
+from __future__ import annotations
+
+from ..records import record
+from .layers import fmt_shape
+
+
+@record(frozen=True)
+class SummaryWords:
+    """The command line's words (``cli``) or a Python caller's."""
+
+    cli: bool = False
+
+    @property
+    def input_option(self) -> str:
+        """What names the input shape: ``--input`` or ``input_shape``."""
+        return "--input" if self.cli else "input_shape"
+
+    @property
+    def layout_flag(self) -> str:
+        """What picks the input's layout, as a message puts a value after it: ``--layout `` or ``layout=``."""
+        return "--layout " if self.cli else "layout="
+
+    @property
+    def input_hint(self) -> str:
+        """How to pass an input shape."""
+        return "--input CxHxW" if self.cli else "input_shape=(C, H, W)"
+
+    @property
+    def max_layers(self) -> str:
+        """What raises the limit on the layers a spec expands to."""
+        return "--max-layers" if self.cli else "max_layers="
+
+    @property
+    def lister(self) -> str:
+        """What lists the layers by their full dotted names: ``--json`` or ``Summary.to_dict()``."""
+        return "--json" if self.cli else "Summary.to_dict()"
+
+    @property
+    def rows(self) -> str:
+        """Those rows, in a sentence."""
+        return "the --json rows" if self.cli else "Summary.to_dict()'s rows"
+
+    def given(self, dims: tuple[int, ...]) -> str:
+        """The input shape as the caller gave it: ``--input 3x20x20`` or ``input_shape (3, 20, 20)``."""
+        return f"--input {fmt_shape(dims)}" if self.cli else f"input_shape {tuple(dims)!r}"
+
+
+WORDINGS = {"api": SummaryWords(), "cli": SummaryWords(cli=True)}
+
+
+def words_for(words: str | SummaryWords) -> SummaryWords:
+    """The :class:`SummaryWords` of ``words`` (``"api"`` or ``"cli"``), refusing another name.
+
+    >>> words_for("cli").input_option
+    '--input'
+    """
+    if isinstance(words, SummaryWords):
+        return words
+    if words not in WORDINGS:
+        from ..errors import UsageError
+
+        raise UsageError(f"invalid words {words!r}: expected one of {', '.join(WORDINGS)}")
+    return WORDINGS[words]
