@@ -109,3 +109,48 @@ class TestSummarizeSpeaksInKeywords:
         r = invoke(*args)
         assert r.exit_code == (2 if "--input" in args else 3), r.output
         assert said in r.stderr, r.stderr
+
+
+class TestRefusalsSpeakTheTablesOrder:
+    """#4: ``summary mlp.json --input 28x28x1 --layout hwc`` said "dense needs a flat vector, got 1x28x28", a shape the
+    user never typed, where the table draws every shape HxWxC; so did a residual's, a concat's and a skip's."""
+
+    SPECS = {
+        "mlp.json": {"input": [784], "layers": [{"type": "dense", "units": 10}]},
+        "res.json": {"input": [3, 8, 8], "layers": [{"type": "residual", "layers": [{"type": "conv", "filters": 4, "f": 3, "p": 1}]}]},
+        "cat.json": {"input": [3, 8, 8], "layers": [{"type": "conv", "filters": 4, "f": 3, "name": "a"},
+                                                    {"type": "conv", "filters": 4, "f": 1, "p": 1}, {"type": "concat", "skip": "a"}]},
+        "two.json": {"input": [3, 8, 8], "layers": [{"type": "conv", "filters": 4, "f": 1, "name": "0"},
+                                                    {"type": "sequence", "layers": [{"type": "conv", "filters": 5, "f": 3}]},
+                                                    {"type": "concat", "skip": "0"}]},
+        "vec.json": {"input": [3, 8, 8], "layers": [{"type": "flatten"}, {"type": "conv", "filters": 4, "f": 1}]},
+    }
+
+    @pytest.mark.parametrize("spec, given, hwc, chw", [
+        ("mlp.json", "28x28x1", "got 28x28x1;", "got 1x28x28;"),
+        ("res.json", "8x8x3", "the main path gives 8x8x4 but the identity shortcut (the input) gives 8x8x3",
+         "the main path gives 4x8x8 but the identity shortcut (the input) gives 3x8x8"),
+        ("cat.json", "8x8x3", "skip 'a' gives 6x6x4 but the current input gives 8x8x4", "skip 'a' gives 4x6x6 but the current input gives 4x8x8"),
+        ("two.json", "8x8x3", "the top-level layer 0 (8x8x4) or 1.0 (6x6x5)", "the top-level layer 0 (4x8x8) or 1.0 (5x6x6)"),
+        ("vec.json", "8x8x3", "conv needs an HxWxC feature map, got a vector of 192", "conv needs a CxHxW feature map, got a vector of 192"),
+    ])
+    def test_hwc_shapes_under_layout_hwc(self, invoke, tmp_path, spec, given, hwc, chw):
+        (tmp_path / spec).write_text(json.dumps(self.SPECS[spec]))
+        r = invoke("summary", spec, "--input", given, "--layout", "hwc")
+        assert r.exit_code in (2, 3) and hwc in r.stderr, r.stderr
+        r = invoke("summary", spec, "--input", "x".join(given.split("x")[-1:] + given.split("x")[:-1]))
+        assert r.exit_code in (2, 3) and chw in r.stderr, r.stderr
+
+    def test_the_spec_input_is_quoted_hwc_too(self, invoke):
+        r = invoke("summary", "alexnet", "--input", "20x20x3", "--layout", "hwc")
+        assert r.exit_code == 2
+        assert r.stderr.startswith("error: --input 20x20x3 does not fit alexnet (its input is 224x224x3): "), r.stderr
+
+    def test_the_api_quotes_its_summarys_order(self):
+        from kernelcli import summarize
+        from kernelcli.errors import UsageError
+
+        # a Summary holds CxHxW shapes whatever layout= read the input as: its messages say them so
+        with pytest.raises(UsageError) as got:
+            summarize(self.SPECS["mlp.json"], (28, 28, 1), layout="hwc")
+        assert "got 1x28x28;" in str(got.value) and str(got.value).startswith("input_shape (28, 28, 1) does not fit")

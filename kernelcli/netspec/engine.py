@@ -26,12 +26,12 @@ from __future__ import annotations
 import sys
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from .. import whole_numbers
-from ..records import field, record
+from ..records import field, record, replace
 from .expand import DEFAULT_MAX_LAYERS, SOURCE_KEY, expand_layers
 from .layers import ACTIVATIONS, LEAVES, Fields, Where, fmt_shape
 from .names import Outputs, check_name, local_names
@@ -196,9 +196,11 @@ def summarize(spec: NetworkSpec | str | Path | dict, input_shape: tuple[int, ...
     given = check_input_shape(input_shape, named.input_option) if input_shape is not None else None
     shape = spec.input
     if given is not None:
-        from ..layout import network_input
+        from ..layout import canonical_layout, network_input
 
         shape = network_input(given, layout, spec.input, spec.name, option=named.input_option, flag=named.layout_flag)
+        if named.cli and canonical_layout(layout) == "hwc":  # the command's table draws every shape HxWxC
+            named = replace(named, hwc=True)
     elif layout is not None:  # as the command's --layout without --input: it would have been ignored
         from ..errors import UsageError
         from ..layout import canonical_layout
@@ -218,7 +220,7 @@ def summarize(spec: NetworkSpec | str | Path | dict, input_shape: tuple[int, ...
             raise exc from None  # the spec fails at its own input too: the spec is at fault
         from ..errors import UsageError
 
-        raise UsageError(f"{named.given(given)} does not fit {spec.name} (its input is {fmt_shape(spec.input)}): {exc}") from None
+        raise UsageError(f"{named.given(given)} does not fit {spec.name} (its input is {named.shape(spec.input)}): {exc}") from None
     return Summary(spec.name, spec.title, spec.source, shape, output, layers)
 
 
@@ -262,7 +264,7 @@ class _Builder:
         return layer, out
 
     def _layer(self, node: dict, shape: tuple[int, ...], name: str, depth: int, trainable: bool, where: Where) -> tuple[Layer, tuple[int, ...]]:
-        fields = Fields(node, where)
+        fields = Fields(node, where, self.words.shape, self.words.feature_map)
         kind = node.get("type")
         if kind not in LAYER_TYPES:
             allowed = ", ".join(LAYER_TYPES)
@@ -317,7 +319,8 @@ class _Builder:
         if out != short_out:
             what = "the shortcut" if shortcut else "the identity shortcut (the input)"
             hint = "" if shortcut else "; add a projection 'shortcut' (1x1 conv with the stride, then batchnorm)"
-            raise fields.error(f"residual add: the main path gives {fmt_shape(out)} but {what} gives {fmt_shape(short_out)}{hint}")
+            show = self.words.shape
+            raise fields.error(f"residual add: the main path gives {show(out)} but {what} gives {show(short_out)}{hint}")
         sums = math.prod(out)
         if "activation" in fields.node:  # a tensor of its own, as the same function written as a layer after the block
             fields.choice("activation", "relu", ACTIVATIONS)
@@ -355,14 +358,14 @@ class _Builder:
                 except LookupError as exc:
                     raise fields.error(str(exc.args[0]), "skip") from None
             parts.append(("the current input", shape))
-        out = self.join(fields, parts, crop)
+        out = self.join(fields, parts, crop, self.words.shape)
         return self.block(name, "concat", depth, out, children, own_activations=math.prod(out)), out
 
     @staticmethod
-    def join(fields: Fields, parts: list[tuple[str, tuple[int, ...]]], crop: str) -> tuple[int, ...]:
+    def join(fields: Fields, parts: list[tuple[str, tuple[int, ...]]], crop: str, show: Callable[[tuple[int, ...]], str] = fmt_shape) -> tuple[int, ...]:
         ranks = {len(s) for _, s in parts}
         if ranks != {3} and ranks != {1}:
-            listing = ", ".join(f"{what} gives {fmt_shape(s)}" for what, s in parts)
+            listing = ", ".join(f"{what} gives {show(s)}" for what, s in parts)
             raise fields.error(f"concat: cannot join feature maps with vectors: {listing}")
         channels = sum(s[0] for _, s in parts)
         if ranks == {1}:
@@ -373,7 +376,7 @@ class _Builder:
         for what, b in rest:
             if a[1:] != b[1:]:
                 raise fields.error(
-                    f"concat: {first} gives {fmt_shape(a)} but {what} gives {fmt_shape(b)}; the HxW sizes must match "
+                    f"concat: {first} gives {show(a)} but {what} gives {show(b)}; the HxW sizes must match "
                     f"(or set \"crop\": \"center\" to crop the larger maps, as U-Net does)"
                 )
         return (channels, a[1], a[2])

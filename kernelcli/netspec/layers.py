@@ -75,9 +75,12 @@ def fmt_shape(shape: tuple[int, ...]) -> str:
 class Fields:
     """Typed access to one layer's fields; every failure names the field path."""
 
-    def __init__(self, node: dict[str, Any], where: Where) -> None:
+    def __init__(self, node: dict[str, Any], where: Where, show: Callable[[tuple[int, ...]], str] = fmt_shape,
+                 feature_map: str = "a CxHxW feature map") -> None:
         self.node = node
         self.where = where
+        self.show = show  # how a message writes a shape: in the order the caller reads them (HxWxC or CxHxW)
+        self.feature_map_words = feature_map
 
     def error(self, message: str, key: str | None = None) -> SpecError:
         return self.where.error(message, key)
@@ -141,7 +144,7 @@ class Fields:
 
     def feature_map(self, shape: tuple[int, ...]) -> tuple[int, int, int]:
         if len(shape) != 3:
-            raise self.error(f"{self.node.get('type')} needs a CxHxW feature map, got a vector of {shape[0]} (flattened too early?)")
+            raise self.error(f"{self.node.get('type')} needs {self.feature_map_words}, got a vector of {shape[0]} (flattened too early?)")
         return shape  # type: ignore[return-value]
 
 
@@ -240,7 +243,7 @@ def _dense(x: Fields, shape: tuple[int, ...]) -> LeafResult:
     units = x.int("units")
     bias = x.bool("bias", True)
     if len(shape) != 1:
-        raise x.error(f"dense needs a flat vector, got {fmt_shape(shape)}; add a flatten layer before it")
+        raise x.error(f"dense needs a flat vector, got {x.show(shape)}; add a flatten layer before it")
     return LeafResult((units,), _size(x, "units", lambda: shapes.dense_params(shape[0], units, bias=bias)), shape[0] * units, units)
 
 

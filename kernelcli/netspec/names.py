@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .layers import Where, fmt_shape
+from .layers import Where
 from .spec import SOURCE_KEY, json_value
 from .words import SummaryWords
 
@@ -98,8 +98,8 @@ class Outputs:
         latest = self.short[ref]
         if ref in self.full and latest != ref:
             raise LookupError(
-                f"{ref!r} reads two ways: the top-level layer {ref} ({fmt_shape(self.full[ref])}) or {latest} "
-                f"({fmt_shape(self.full[latest])}), a later layer of that short name; name the nested layer in full, "
+                f"{ref!r} reads two ways: the top-level layer {ref} ({self.words.shape(self.full[ref])}) or {latest} "
+                f"({self.words.shape(self.full[latest])}), a later layer of that short name; name the nested layer in full, "
                 f"e.g. {latest!r}, or give the top-level layer a name of its own"
             )
         return self.full[latest]

@@ -2,11 +2,17 @@
 keywords.  Each message is written once, naming an option through these (as :class:`kernelcli.learn.OptionWords`
 does for ``learn``); ``summarize(..., words="cli")`` is the command's, the default a Python caller's.
 
+Shapes are quoted in the order of the answer the caller reads: the command's table draws them HxWxC under
+``--layout hwc`` (``hwc``), a :class:`Summary` holds them CxHxW whatever ``layout=`` read the input as.
+
 >>> api, cli = words_for("api"), words_for("cli")
 >>> api.input_hint, cli.input_hint
 ('input_shape=(C, H, W)', '--input CxHxW')
 >>> api.given((3, 20, 20)), cli.given((3, 20, 20)), api.max_layers, cli.max_layers
 ('input_shape (3, 20, 20)', '--input 3x20x20', 'max_layers=', '--max-layers')
+>>> hwc = SummaryWords(cli=True, hwc=True)
+>>> cli.shape((1, 28, 28)), hwc.shape((1, 28, 28)), hwc.shape((784,)), hwc.feature_map
+('1x28x28', '28x28x1', '784', 'an HxWxC feature map')
 """
 
 from __future__ import annotations
@@ -20,6 +26,16 @@ class SummaryWords:
     """The command line's words (``cli``) or a Python caller's."""
 
     cli: bool = False
+    hwc: bool = False  # shapes shown HxWxC
+
+    def shape(self, shape: tuple[int, ...]) -> str:
+        """A (C, H, W) or (N,) shape, written in the order the caller reads shapes."""
+        return fmt_shape((*shape[1:], shape[0]) if self.hwc and len(shape) == 3 else shape)
+
+    @property
+    def feature_map(self) -> str:
+        """A feature map, its axes in that order."""
+        return "an HxWxC feature map" if self.hwc else "a CxHxW feature map"
 
     @property
     def input_option(self) -> str:
