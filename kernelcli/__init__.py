@@ -29,6 +29,8 @@ _LAZY = {
     "conv_output_size": "kernelcli.shapes",
     "pool_output_size": "kernelcli.shapes",
     "conv_params": "kernelcli.shapes",
+    "dense_params": "kernelcli.shapes",
+    "flatten_size": "kernelcli.shapes",
     "summarize": "kernelcli.netspec",
     "conv3d": "kernelcli.volumes",
     "pool3d": "kernelcli.volumes",

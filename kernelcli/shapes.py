@@ -21,18 +21,32 @@ from .errors import ShapeError, UsageError
 from .whole_numbers import flag, integer_value, refused_value, too_many_digits, whole
 
 
-def conv_output_size(size: int, f: int, *, stride: int = 1, pad_before: int = 0, pad_after: int = 0, dilation: int = 1) -> int:
+#: what ``conv_output_size(padding=)`` takes: conv2d's padding, along one axis
+AXIS_PADDING_FORMS = "'same', 'valid', an integer P or (before, after)"
+
+
+def conv_output_size(size: int, f: int, *, stride: int = 1, pad_before: int = 0, pad_after: int = 0, dilation: int = 1,
+                     padding: str | int | Sequence[int] | None = None) -> int:
     """Output length of a convolution along one axis.
 
+    ``size`` is the input's length (``shape --input``) and ``f`` the kernel's (``shape --size``; the window is
+    ``size=`` in :func:`~kernelcli.api.pool2d`, a different argument).  ``padding`` takes what conv2d's does, along
+    this axis: ``"same"`` (``dilation*(f-1)``, the extra cell after, as ``shape --padding same``), ``"valid"``, P
+    or ``(before, after)``; or give the two widths as ``pad_before``/``pad_after`` (not both ways).
     ``out = (in + pad_before + pad_after - dilation*(f-1) - 1) // stride + 1``; with
     symmetric padding p and dilation 1 this is the lecture's ``(in + 2p - f) // s + 1``.
     Raises ShapeError, naming both sizes, when the kernel does not fit.
 
-    >>> conv_output_size(16, 4)
-    13
+    >>> conv_output_size(16, 4), conv_output_size(24, 5, stride=2, padding="same")
+    (13, 12)
     """
     size, f, stride, dilation = (whole(n, v, 1) for n, v in (("input size", size), ("kernel size", f), ("stride", stride),
                                                                ("dilation", dilation)))
+    if padding is not None:
+        if (pad_before, pad_after) != (0, 0):
+            raise UsageError(f"padding={padding!r} and pad_before={pad_before!r}, pad_after={pad_after!r} both give the "
+                             "padding; give one of them")
+        pad_before, pad_after = resolve_padding_nd(padding, (f,), (dilation,), forms=AXIS_PADDING_FORMS)
     pad_before, pad_after = whole("padding", pad_before, 0), whole("padding", pad_after, 0)
     span = dilation * (f - 1) + 1
     padded = size + pad_before + pad_after
@@ -97,15 +111,18 @@ def check_pool_padding(padding: int, size: int) -> int:
     return padding
 
 
-def pool_output_size(size: int, f: int, *, stride: int, padding: int = 0, dilation: int = 1, ceil_mode: bool = False) -> int:
+def pool_output_size(size: int, f: int, *, stride: int | None = None, padding: int = 0, dilation: int = 1,
+                     ceil_mode: bool = False) -> int:
     """Output length of pooling along one axis, exactly as PyTorch's MaxPool2d/AvgPool2d.
 
-    With ``ceil_mode`` the division rounds up, but a window that would start in the
-    right/bottom padding is dropped.
+    ``size`` is the input's length and ``f`` the window's (``pool2d``'s ``size=``, ``shape --size``); ``stride``
+    defaults to the window, as in pool2d and ``shape --pool``.  With ``ceil_mode`` the division rounds up, but a
+    window that would start in the right/bottom padding is dropped.
 
-    >>> pool_output_size(5, 2, stride=2, ceil_mode=True)
-    3
+    >>> pool_output_size(5, 2, stride=2, ceil_mode=True), pool_output_size(24, 2)
+    (3, 12)
     """
+    stride = f if stride is None else stride
     size, f, stride, dilation = (whole(n, v, 1) for n, v in (("input size", size), ("pool size", f), ("stride", stride),
                                                                ("dilation", dilation)))
     padding = check_pool_padding(whole("padding", padding, 0), f)

@@ -154,3 +154,50 @@ class TestRefusalsSpeakTheTablesOrder:
         with pytest.raises(UsageError) as got:
             summarize(self.SPECS["mlp.json"], (28, 28, 1), layout="hwc")
         assert "got 1x28x28;" in str(got.value) and str(got.value).startswith("input_shape (28, 28, 1) does not fit")
+
+
+class TestOutputSizesAnswerAsShape:
+    """#3: ``conv_output_size`` took no ``padding=`` ("same" had no one-call answer), ``pool_output_size`` required a
+    stride that pool2d and ``shape --pool`` default to the window, and ``dense_params``/``flatten_size`` were not in
+    the public list beside ``conv_params``."""
+
+    @pytest.mark.parametrize("size, f, kw, answer", [
+        (24, 5, {"stride": 2, "padding": "same"}, 12),  # the lecture's second task, the README's first shape example
+        (16, 4, {"padding": "same"}, 16),
+        (16, 4, {"padding": "valid"}, 13),
+        (16, 4, {"padding": 1}, 15),
+        (16, 4, {"padding": (1, 2)}, 16),
+        (16, 4, {"padding": "same", "dilation": 2}, 16),
+    ])
+    def test_conv_output_size_takes_conv2ds_padding(self, invoke, size, f, kw, answer):
+        import kernelcli as K
+
+        assert K.conv_output_size(size, f, **kw) == answer
+        if isinstance(kw["padding"], str):
+            args = ["--padding", kw["padding"], "--stride", kw.get("stride", 1), "--dilation", kw.get("dilation", 1)]
+            r = invoke("shape", "--input", size, "--size", f, *args, "-q")
+            assert r.exit_code == 0 and r.stdout.strip() == str(answer), r.output
+
+    def test_conv_output_size_keeps_its_widths_and_refuses_both(self):
+        import kernelcli as K
+        from kernelcli.errors import UsageError
+
+        assert K.conv_output_size(24, 5, stride=2, pad_before=2, pad_after=2) == 12
+        with pytest.raises(UsageError, match="both give the padding; give one of them"):
+            K.conv_output_size(24, 5, padding="same", pad_before=2)
+        with pytest.raises(UsageError, match=r"^invalid padding 'full': expected 'same', 'valid', an integer P or \(before, after\)$"):
+            K.conv_output_size(24, 5, padding="full")
+
+    def test_pool_output_size_strides_by_the_window(self, invoke):
+        import kernelcli as K
+
+        assert K.pool_output_size(24, 2) == 12 == K.pool_output_size(24, 2, stride=2)
+        assert K.pool_output_size(7, 3, ceil_mode=True) == 3
+        r = invoke("shape", "--in", "24", "--size", "2", "--pool", "-q")
+        assert r.stdout.strip() == "12"
+
+    def test_params_twins_are_public(self):
+        import kernelcli as K
+
+        assert {"dense_params", "flatten_size"} <= set(K.__all__)
+        assert K.dense_params(784, 10) == 7850 and K.flatten_size((64, 64, 8)) == 32768
