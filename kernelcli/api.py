@@ -170,7 +170,7 @@ def pad2d(x: Any, p: int | Sequence[int], *, pad_mode: str = PAD_MODE_DEFAULT, p
         return arrays.pad2d(x, p, **dict(zip(keywords, (mode, value))))  # (in the words typed: its refusals say them)
     arr = as_image_array(x)
     widths = conv_args.pad_widths(p)
-    mode = canonical_pad_mode(mode)
+    mode = canonical_pad_mode(mode, keywords[0])
     x3 = arr.reshape(arr.shape[0], arr.shape[1], -1)
     value = ndsupport.check_fill(value, arr.dtype, keywords[1]) if mode == "constant" else 0.0
     conv_args.check_padding_fits(x3.shape, widths, None, arr.dtype.itemsize)  # (pad2d(x, 10**6): numpy's MemoryError of 29 TiB)

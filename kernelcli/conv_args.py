@@ -138,7 +138,7 @@ def _resolve(shape, dtype, k, stride, padding, pad_mode, pad_value, dilation, fl
     (sh, sw), (dh, dw), widths, (oh, ow) = conv_geometry(shape, k.shape, stride, padding, dilation)
     kh, kw = k.shape
     check_fill_reading(pad_mode, pad_value, "conv2d")
-    mode = canonical_pad_mode(pad_mode)
+    mode = canonical_pad_mode(pad_mode, "pad_mode")
     compute = ndsupport.compute_dtype(dtype)
     ndsupport.check_fits(k, compute, "kernel", ndsupport.WIDER_FOR_WEIGHTS)  # beyond it the weights become inf: 0 * inf NaN
     held = ndsupport.weights_as_held(k, compute)  # (2**-150: 0 on the loops, kept by the FFT's exact form)

@@ -173,7 +173,7 @@ def conv_layer(
     dh, dw = api._pair(dilation, "dilation")
     widths = shapes.resolve_padding(conv_args.padding_arg(padding), kh, kw, (dh, dw))
     check_fill_reading(pad_mode, pad_value, "conv_layer")
-    mode = canonical_pad_mode(pad_mode)
+    mode = canonical_pad_mode(pad_mode, "pad_mode")
     try:
         oh = shapes.conv_output_size(h, kh, stride=sh, pad_before=widths[0], pad_after=widths[1], dilation=dh)
         ow = shapes.conv_output_size(w, kw, stride=sw, pad_before=widths[2], pad_after=widths[3], dilation=dw)

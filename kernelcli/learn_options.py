@@ -196,7 +196,7 @@ class LearnOptions:
             if value not in choices:
                 raise UsageError(f"invalid {name} {getattr(self, name)!r}: expected one of {', '.join(choices)}")
             object.__setattr__(self, name, value)
-        object.__setattr__(self, "pad_mode", canonical_pad_mode(self.pad_mode))
+        object.__setattr__(self, "pad_mode", canonical_pad_mode(self.pad_mode, "pad_mode"))
         for name in ("stride", "dilation", "epochs", "batch_size", "step_size"):
             if getattr(self, name) is not None:
                 object.__setattr__(self, name, whole_numbers.check_positive(name, getattr(self, name)))

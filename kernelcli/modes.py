@@ -295,14 +295,14 @@ def _canonical(value: object, names: tuple[str, ...], aliases: dict[str, str], w
     raise UsageError(f"invalid {what} {value!r}: expected one of {', '.join(names)}{hint}")
 
 
-def canonical_pad_mode(mode: str) -> str:
-    """Return kernelcli's name for a pad mode or one of its aliases (``zero``/``zeros`` remembering it was typed: the
-    fill their name says is checked against a fill given, :func:`check_fill_reading`).
+def canonical_pad_mode(mode: str, name: str = "pad mode") -> str:
+    """Return kernelcli's name for a pad mode or an alias (``zero``/``zeros`` remembering it was typed for
+    :func:`check_fill_reading`), refused as ``name``: the API's keyword as typed (``pad_mode``, ``mode``).
 
     >>> canonical_pad_mode("wrap"), canonical_pad_mode("Zeros").typed
     ('circular', 'zeros')
     """
-    return _spelled(mode, _canonical(mode, PAD_MODES, PAD_ALIASES, "pad mode", " (or an alias such as zero, edge, mirror, wrap)"))
+    return _spelled(mode, _canonical(mode, PAD_MODES, PAD_ALIASES, name, " (or an alias such as zero, edge, mirror, wrap)"))
 
 
 #: the aliases of ``constant`` whose name says the fill: another fill given with one reads two ways
@@ -391,22 +391,22 @@ def pad_words(function: str, pad_mode: Any, pad_value: Any, mode: Any = None, va
     return words[0], words[1]
 
 
-def canonical_pool_op(op: str) -> str:
-    """Return kernelcli's name for a pooling operation.
+def canonical_pool_op(op: str, name: str = "pool op") -> str:
+    """Return kernelcli's name for a pooling operation; a refusal names it ``name`` (the API's ``op``).
 
     >>> canonical_pool_op("mean")
     'avg'
     """
-    return _canonical(op, POOL_OPS, POOL_ALIASES, "pool op")
+    return _canonical(op, POOL_OPS, POOL_ALIASES, name)
 
 
-def canonical_rescale(mode: str) -> str:
-    """Return a validated rescale mode name.
+def canonical_rescale(mode: str, name: str = "rescale mode") -> str:
+    """Return a validated rescale mode name; a refusal names it ``name`` (the API's ``rescale``).
 
     >>> canonical_rescale("ABS")
     'abs'
     """
-    return _canonical(mode, RESCALE_MODES, {}, "rescale mode")
+    return _canonical(mode, RESCALE_MODES, {}, name)
 
 
 def canonical_activation(name: str | None) -> str:

@@ -76,7 +76,7 @@ _REQUESTED = (type(None), str, np.dtype, type)
 
 
 def _resolve(shape, dtype, size, stride, op, padding, ceil_mode, count_include_pad, requested) -> PoolCall:
-    op = canonical_pool_op(op)
+    op = canonical_pool_op(op, "op")
     ceil_mode, count_include_pad = ndsupport.check_bool(ceil_mode, "ceil_mode"), ndsupport.check_bool(count_include_pad, "count_include_pad")
     size = whole_numbers.check_positive("size", int(size) if isinstance(size, np.integer) else size)
     stride = size if stride is None else whole_numbers.check_positive("stride", int(stride) if isinstance(stride, np.integer) else stride)

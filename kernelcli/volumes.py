@@ -129,7 +129,7 @@ def conv3d(
         k = k[::-1, ::-1, ::-1]
     widths = resolve_padding3d(padding, k.shape)
     check_fill_reading(pad_mode, pad_value, "conv3d")
-    mode = canonical_pad_mode(pad_mode)
+    mode = canonical_pad_mode(pad_mode, "pad_mode")
     out_shape = conv3d_out_shape(arr.shape, k.shape, widths)
     cdt, rounded = volume_dtype_arg(dtype, arr)
     check_padding_fits3d(arr.shape, widths, np.dtype(cdt).itemsize)
@@ -196,7 +196,7 @@ def correlate_separable(
     """
     arr = as_volume(vol)
     check_fill_reading(pad_mode, pad_value, "correlate_separable")
-    mode = canonical_pad_mode(pad_mode)
+    mode = canonical_pad_mode(pad_mode, "pad_mode")
     passes = [(axis, k1) for axis, k1 in pass_kernels(kernels) if not (k1.size == 1 and k1[0] == 1.0)]
     cdt, rounded = volume_dtype_arg(dtype, arr)
     for axis, k1 in passes:  # beyond it the weights become inf: 0 * inf NaN, as conv3d refuses
@@ -394,7 +394,7 @@ def pool3d(
 
     ceil_mode = ndsupport.check_bool(ceil_mode, "ceil_mode")
     count_include_pad = ndsupport.check_bool(count_include_pad, "count_include_pad")
-    op = canonical_pool_op(op)
+    op = canonical_pool_op(op, "op")
     if is_dask_array(vol):  # lazy, tile by tile (kernelcli.tiled.arrays)
         from .tiled import arrays
 

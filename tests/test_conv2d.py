@@ -256,7 +256,7 @@ class TestErrors:
         ({"dilation": -1}, "dilation must be an integer >= 1"),
         ({"padding": -1}, "pad widths must be >= 0"),
         ({"padding": "full"}, "invalid padding"),
-        ({"pad_mode": "bogus"}, "invalid pad mode 'bogus'"),
+        ({"pad_mode": "bogus"}, "invalid pad_mode 'bogus'"),
     ])
     def test_bad_parameters(self, kwargs, match):
         with pytest.raises(UsageError, match=match):

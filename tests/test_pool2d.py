@@ -183,7 +183,7 @@ def test_errors():
         pool2d(np.zeros((4, 4)), 2, padding=2)
     with pytest.raises(ShapeError, match="input 2x2, pool 3x3"):
         pool2d(np.zeros((2, 2)), 3)
-    with pytest.raises(UsageError, match="invalid pool op"):
+    with pytest.raises(UsageError, match="invalid op"):
         pool2d(np.zeros((4, 4)), 2, op="median")
 
 

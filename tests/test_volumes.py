@@ -128,7 +128,7 @@ class TestConv3d:
             volumes.conv3d(np.zeros((3, 3)), np.ones((1, 1, 1)))
         with pytest.raises(UsageError, match="NaN"):
             volumes.conv3d(np.full((2, 2, 2), np.nan), np.ones((1, 1, 1)))
-        with pytest.raises(UsageError, match="invalid pad mode"):
+        with pytest.raises(UsageError, match="invalid pad_mode"):
             volumes.conv3d(x, np.ones((1, 1, 1)), pad_mode="bogus")
         with pytest.raises(UsageError, match="invalid padding"):
             volumes.conv3d(x, np.ones((1, 1, 1)), padding=(1, 2))
@@ -360,7 +360,7 @@ class TestPool3d:
             volumes.pool3d(x, 2, padding=2)
         with pytest.raises(ShapeError, match="axis z"):
             volumes.pool3d(np.zeros((1, 4, 4)), 2)
-        with pytest.raises(UsageError, match="invalid pool op"):
+        with pytest.raises(UsageError, match="invalid op"):
             volumes.pool3d(x, 2, op="median")
         with pytest.raises(UsageError, match=r"three integers \(z, y, x\)"):
             volumes.pool3d(x, (2, 2))

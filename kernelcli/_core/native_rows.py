@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '5fc61139ef3874ea071970d29a803854b056a10bb94b862d4439b024d5c4cc8f'
+LOOP_SOURCES = 'c90db5058d0620f6e0511bdc991ea0c0f105a0616154df63d4fa6d53b491cfe3'
 
 
 _ENTRIES: dict = {}

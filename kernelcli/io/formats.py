@@ -209,7 +209,7 @@ def write_result(
     o = path_arg(out, "write_output", "out")
     _check_suffix(o)
     force = flag("force", force)
-    rescale = None if rescale is None else canonical_rescale(rescale)  # refused for a .npy or .csv too: not ignored
+    rescale = None if rescale is None else canonical_rescale(rescale, "rescale")  # refused for a .npy or .csv too: not ignored
     if like is not None and like.path is not None:
         check_output_path(o, [like.path], force=force)
     refuse_masked(result, "result")  # (its masked cells were written as data; a torch tensor numpy cannot read named)

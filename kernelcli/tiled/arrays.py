@@ -285,7 +285,7 @@ def pad2d(x: Any, p: int | Sequence[int], *, pad_mode: str = PAD_MODE_DEFAULT, p
     check_fill_reading(mode, value, "pad2d", keywords)
     _check(x, (2, 3))
     top, bottom, left, right = conv_args.pad_widths(p)
-    mode = canonical_pad_mode(mode)
+    mode = canonical_pad_mode(mode, keywords[0])
     kept = kept_dtype(x.dtype)
     if mode == "constant":  # at the call, as in memory: a task's UsageError surfaced inside compute()
         ndsupport.check_fill(value, kept, keywords[1])
@@ -317,7 +317,7 @@ def pool2d(x: Any, size: int, *, stride: int | None = None, op: str = "max", pad
            [13, 15]])
     """
     _check(x, (2, 3))
-    op = canonical_pool_op(op)
+    op = canonical_pool_op(op, "op")
     given, default = x, api.compute_dtype(x.dtype) if op == "avg" else kept_dtype(x.dtype)
     compute, into = ndsupport.dtype_arg(dtype, default)
     x = x if compute == default else held(x).astype(compute)
@@ -373,7 +373,7 @@ def conv3d(vol: Any, kernel3d: Any, *, padding: Any = "same", pad_mode: str = "c
         k = k[::-1, ::-1, ::-1]
     widths = volumes.resolve_padding3d(padding, k.shape)
     check_fill_reading(pad_mode, pad_value, "conv3d")
-    mode = canonical_pad_mode(pad_mode)
+    mode = canonical_pad_mode(pad_mode, "pad_mode")
     out_shape = volumes.conv3d_out_shape(vol.shape, k.shape, widths)
     default = volumes.volume_dtype(vol.dtype)
     cdt, rounded_into = ndsupport.dtype_arg(dtype, default)
@@ -426,7 +426,7 @@ def pool3d(vol: Any, size: int | Sequence[int], *, stride: int | Sequence[int] |
     from .. import volumes
 
     _check(vol, (3,), "volume")
-    op = canonical_pool_op(op)
+    op = canonical_pool_op(op, "op")
     given, default = vol, volumes.volume_dtype(vol.dtype) if op == "avg" else kept_dtype(vol.dtype)
     compute, into = ndsupport.dtype_arg(dtype, default)
     vol = vol if compute == default else held(vol).astype(compute)
@@ -474,7 +474,7 @@ def correlate_separable(vol: Any, kernels: Sequence[Any], *, pad_mode: str = "co
 
     _check(vol, (3,), "volume")
     check_fill_reading(pad_mode, pad_value, "correlate_separable")
-    mode = canonical_pad_mode(pad_mode)
+    mode = canonical_pad_mode(pad_mode, "pad_mode")
     ks = volumes.factors_of(volumes.pass_kernels(kernels))  # (the in-memory call's checks and words)
     axes, befores = [], []
     for n, k in zip(vol.shape, ks):
