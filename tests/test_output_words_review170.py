@@ -3,6 +3,7 @@
 #3: the API's choice refusals name the keyword typed (``pad2d(mode=...)`` said "invalid pad mode", ``pool2d(op=...)``
 "invalid pool op", ``write_output(rescale=...)`` "invalid rescale mode"), as its range refusals do; the command line
 keeps the concept after Click's option.
+#7: ``--rescale none`` to a .jpg or .bmp of a 16-bit input said "this output is 16-bit": a JPEG or BMP never is.
 """
 
 from __future__ import annotations
@@ -62,3 +63,33 @@ class TestChoiceRefusalsNameTheKeyword:
         shutil.copy(SAMPLES / "phantom.png", tmp_path / "p.png")
         r = run_in_process(*args, "-o", "o.png", cwd=tmp_path)
         assert r.returncode == 2 and text in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+class TestRescaleNoneToJpegOrBmpOfSixteenBits:
+    @pytest.fixture()
+    def p16(self, tmp_path):
+        import shutil
+
+        shutil.copy(SAMPLES / "phantom16.png", tmp_path / "p16.png")
+        return tmp_path
+
+    @pytest.mark.parametrize("suffix", ["jpg", "bmp"])
+    def test_the_command_line_tells_the_format_s_own_depth(self, p16, suffix):
+        r = run_in_process("pool", "p16.png", "-f", "2", "-o", f"t.{suffix}", "--rescale", "none", cwd=p16)
+        assert r.returncode == 2 and r.stderr.rstrip().endswith("this output is 8-bit"), r.stderr
+        assert not (p16 / f"t.{suffix}").exists()
+
+    def test_stdout_alike(self, p16):
+        r = run_in_process("pool", "-", "-f", "2", "-o", "-", "--format", "jpg", "--rescale", "none",
+                           input=(p16 / "p16.png").read_bytes(), cwd=p16)
+        assert r.returncode == 2 and r.stderr.rstrip().endswith("this output is 8-bit"), r.stderr
+
+    def test_the_api_alike(self, p16):
+        from kernelcli import read_input, write_output
+
+        with pytest.raises(UsageError, match="needs a float output .*; this output is 8-bit$"):
+            write_output(p16 / "w.jpg", np.zeros((4, 4)), like=read_input(p16 / "p16.png"), rescale="none")
+
+    def test_a_16_bit_png_is_still_told_16_bit(self, p16):
+        r = run_in_process("pool", "p16.png", "-f", "2", "-o", "t.png", "--rescale", "none", cwd=p16)
+        assert r.returncode == 2 and r.stderr.rstrip().endswith("this output is 16-bit"), r.stderr

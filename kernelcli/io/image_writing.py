@@ -165,10 +165,11 @@ def write_image(
                                     image=image)
             depth = _rescaled_depth(like)
         if rescale == "none":
+            bits = 8 if fmt in ("JPEG", "BMP") else depth  # (their only depth: a 16-bit input's was told as theirs)
             if piped_stream(o) == "stdout":  # (no extension to change there, and a .zarr never goes through a pipe)
                 kinds = ("npy", "tif", "csv") if arr.ndim == 2 else ("npy", "tif")  # (a .csv holds a 2-D matrix)
-                raise FloatOutputNeeded(o, depth, keep=f"--rescale none needs a float output: {keep_as(o, *kinds)}")
-            raise FloatOutputNeeded(o, depth)
+                raise FloatOutputNeeded(o, bits, keep=f"--rescale none needs a float output: {keep_as(o, *kinds)}")
+            raise FloatOutputNeeded(o, bits)
         if fmt in ("JPEG", "BMP") and depth == 16:
             keep = keep_as(o, "tif", "png", "npy") if piped_stream(o) == "stdout" else "write .tif or .png (16-bit) or .npy"
             raise UsageError(f"{o}: {fmt} cannot hold 16-bit data: {keep} to keep it")
