@@ -105,8 +105,8 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
     if inline is not None:
         return inline
     other = _other_format(spec)
-    if other:
-        raise InvalidKernel(other)
+    if other is not None:
+        raise other
     if _looks_like_path(spec):
         return _load_from_path(spec, max_ndim)
     volume_only = _volume_kernel(spec)
@@ -406,26 +406,28 @@ def _volume_kernel(spec: str) -> str:
     return ""
 
 
-def _other_format(spec: str) -> str:
-    """Why a spec naming an image, a text matrix or a volume file is no kernel, or "" for any other spec (``./k.csv``
-    was read as JSON, "not valid JSON: Extra data"; ``k.csv`` was "not a kernel name").
+def _other_format(spec: str) -> InvalidKernel | None:
+    """The refusal of a spec naming an image, a text matrix or a volume file, or None for any other spec (``./k.csv``
+    was read as JSON, "not valid JSON: Extra data"; ``k.csv`` was "not a kernel name").  A text matrix goes inline: in
+    load_kernel's words from the API, with the option it was given with on the command line.
 
-    >>> _other_format("./k.csv").split(";")[0], _other_format("k.json"), _other_format("sobel_v")
-    ('./k.csv: a kernel file is .json (a kernel object) or .npy (an array saved with numpy.save), not .csv', '', '')
+    >>> str(_other_format("./k.csv")).split(";")[0], _other_format("k.json"), _other_format("sobel_v")
+    ('./k.csv: a kernel file is .json (a kernel object) or .npy (an array saved with numpy.save), not .csv', None, None)
     """
     from .io.naming import INPUT_SUFFIXES, MATRIX_SUFFIXES, VOLUME_KINDS
+    from .kernel_syntax import KernelTextRefused
 
     name = spec.strip().lower()
     others = sorted({*INPUT_SUFFIXES, *VOLUME_KINDS, ".tsv"} - {".npy"}, key=len, reverse=True)  # .nii.gz before .gz
     suffix = next((s for s in others if name.endswith(s)), None)
     if suffix is None:
-        return ""
-    hint = ""
-    if suffix in MATRIX_SUFFIXES | {".tsv"}:
-        hint = (f"; a matrix written as text goes inline as it is, --kernel \"WxH: $(cat {numtext.clipped(spec.strip())})\" "
-                "(W columns, H rows), or save it with numpy.save as .npy")
-    return (f"{numtext.clipped(spec.strip(), 120)}: a kernel file is .json (a kernel object) or .npy (an array saved with "
-            f"numpy.save), not {suffix}{hint}")
+        return None
+    why = f"a kernel file is .json (a kernel object) or .npy (an array saved with numpy.save), not {suffix}"
+    if suffix not in MATRIX_SUFFIXES | {".tsv"}:
+        return KernelTextRefused(spec, why, named=numtext.clipped(spec.strip(), 120))
+    inline, saved = "; a matrix written as text goes inline as it is, ", " (W columns, H rows), or save it with numpy.save as .npy"
+    return KernelTextRefused(spec, f"{why}{inline}load_kernel(\"WxH: \" + its text){saved}", named=numtext.clipped(spec.strip(), 120),
+                             on_command_line=f"{why}{inline}{{option}} \"WxH: $(cat {numtext.clipped(spec.strip())})\"{saved}")
 
 
 def _looks_like_path(spec: str) -> bool:

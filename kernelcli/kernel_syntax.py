@@ -101,25 +101,32 @@ def _said(spec: str) -> str:
 
 
 class KernelTextRefused(InvalidKernel):
-    """An inline kernel or a JSON list refused: ``spec`` as typed, then ``why``.  :func:`kernelcli.catalog.load_kernel`
+    """An inline kernel, a JSON list or a file of another format (``k.csv``) refused: ``spec`` as typed, then ``why``.  :func:`kernelcli.catalog.load_kernel`
     (the Python API) names the spec alone, as it names ``gaussian:0``; the command line puts its option first
     (:meth:`worded`: ``--kernel '1x1: 1e400': ...``, by :func:`kernelcli.cli._common.error_line` where no other option
     or argument worded it first: ``--then``, or ``''`` for the spec alone, as ``kernels show SPEC`` says it).
 
     ``on_command_line`` is ``why`` in the command line's words where the advice differs (a list of kernels: repeat
-    ``--kernel`` there, load each one from Python).
+    ``--kernel`` there, load each one from Python); an ``{option}`` in it is the option the spec was given with
+    (``--then``; for an argument, ``kernels show SPEC``, the word "kernel", or nothing before a spec).  ``named`` is
+    how the spec is named (default quoted; a file's path as it is).
 
     >>> str(KernelTextRefused("1x1: x", "expected a number").worded("--kernel"))
     "--kernel '1x1: x': expected a number"
+    >>> str(KernelTextRefused("k", "one", on_command_line="give each as its own {option}").worded("--then"))
+    "--then 'k': give each as its own --then"
     """
 
-    def __init__(self, spec: str, why: str, *, option: str | None = None, on_command_line: str | None = None) -> None:
-        super().__init__(f"{option} {_said(spec)}: {why}" if option else f"{_said(spec)}: {why}")
-        self.spec, self.why, self.option, self.on_command_line = spec, why, option, on_command_line
+    def __init__(self, spec: str, why: str, *, option: str | None = None, on_command_line: str | None = None,
+                 named: str | None = None) -> None:
+        said = _said(spec) if named is None else named
+        super().__init__(f"{option} {said}: {why}" if option else f"{said}: {why}")
+        self.spec, self.why, self.option, self.on_command_line, self.named = spec, why, option, on_command_line, named
 
     def worded(self, option: str) -> KernelTextRefused:
         """The same refusal, ``option`` first, in the command line's words."""
-        return KernelTextRefused(self.spec, self.on_command_line or self.why, option=option)
+        why = (self.on_command_line or self.why).replace("{option} ", f"{option} " if option else "")
+        return KernelTextRefused(self.spec, why.replace("{option}", option or "kernel"), option=option, named=self.named)
 
 
 def _side(digits: str) -> int | None:
@@ -137,9 +144,10 @@ def _imagemagick(spec: str, m: re.Match) -> Any:
         shape = f": {_rows_columns(h, w)}" if w is not None and h is not None else ""
         raise KernelTextRefused(spec, f"{size} is larger than {MAX_SIDE} per side (width x height, ImageMagick's order{shape})")
     if m.group("flags"):
+        flags = f"the flags {m.group('flags')!r} ask ImageMagick for a list of rotated kernels; "
         raise KernelTextRefused(
-            spec, f"the flags {m.group('flags')!r} ask ImageMagick for a list of rotated kernels; "
-            "kernelcli takes one kernel: give each rotation as its own --kernel"
+            spec, flags + "load_kernel reads one kernel: load each rotation as its own 'WxH: ...' spec",
+            on_command_line=flags + "kernelcli takes one kernel: give each rotation as its own {option}",
         )
     if w < 1 or h < 1:
         raise KernelTextRefused(spec, f"the size {w}x{h} must be at least 1x1")

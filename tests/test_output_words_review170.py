@@ -3,6 +3,9 @@
 #3: the API's choice refusals name the keyword typed (``pad2d(mode=...)`` said "invalid pad mode", ``pool2d(op=...)``
 "invalid pool op", ``write_output(rescale=...)`` "invalid rescale mode"), as its range refusals do; the command line
 keeps the concept after Click's option.
+#4: load_kernel's rotation and text-matrix refusals gave the command line's advice (``--kernel``) to a Python caller,
+and ``--then`` or ``kernels show`` got ``--kernel`` advice: the API says load_kernel's way, the command line the option
+the spec was given with.
 #7: ``--rescale none`` to a .jpg or .bmp of a 16-bit input said "this output is 16-bit": a JPEG or BMP never is.
 """
 
@@ -93,3 +96,47 @@ class TestRescaleNoneToJpegOrBmpOfSixteenBits:
     def test_a_16_bit_png_is_still_told_16_bit(self, p16):
         r = run_in_process("pool", "p16.png", "-f", "2", "-o", "t.png", "--rescale", "none", cwd=p16)
         assert r.returncode == 2 and r.stderr.rstrip().endswith("this output is 16-bit"), r.stderr
+
+
+ROTATED = "3x3>: 1 2 3 4 5 6 7 8 9"
+
+
+class TestKernelAdviceWhereTheSpecWasGiven:
+    @pytest.fixture()
+    def files(self, tmp_path):
+        import shutil
+
+        shutil.copy(SAMPLES / "phantom.png", tmp_path / "p.png")
+        (tmp_path / "kt.txt").write_text("1 1\n")
+        return tmp_path
+
+    @pytest.mark.parametrize("spec,said", [
+        (ROTATED, "load_kernel reads one kernel: load each rotation as its own 'WxH: ...' spec"),
+        ("kt.txt", 'goes inline as it is, load_kernel("WxH: " + its text) (W columns, H rows), or save it with numpy.save'),
+    ], ids=["rotation", "text-matrix"])
+    def test_the_api_says_load_kernel_s_way(self, files, monkeypatch, spec, said):
+        from kernelcli import load_kernel
+        from kernelcli.errors import InvalidKernel
+
+        monkeypatch.chdir(files)
+        with pytest.raises(InvalidKernel) as info:
+            load_kernel(spec)
+        assert said in str(info.value) and "--kernel" not in str(info.value), info.value
+
+    @pytest.mark.parametrize("option", ["-k", "--then"])
+    def test_the_command_line_says_the_option_given(self, files, option):
+        word = "--kernel" if option == "-k" else "--then"
+        first = ["-k", "box:3"] if option == "--then" else []
+        r = run_in_process("convolve", "p.png", *first, option, "kt.txt", "-o", "o.png", cwd=files)
+        assert r.returncode == 3 and f'goes inline as it is, {word} "WxH: $(cat kt.txt)"' in r.stderr, r.stderr
+        assert r.stderr.startswith(f"error: {word} kt.txt: a kernel file is .json"), r.stderr
+        r = run_in_process("convolve", "p.png", *first, option, ROTATED, "-o", "o.png", cwd=files)
+        assert r.returncode == 3 and r.stderr.rstrip().endswith(f"give each rotation as its own {word}"), r.stderr
+        assert (word == "--kernel") == ("--kernel" in r.stderr), r.stderr
+
+    def test_kernels_show_names_no_option(self, files):
+        r = run_in_process("kernels", "show", ROTATED, cwd=files)
+        assert r.returncode == 3 and r.stderr.rstrip().endswith("give each rotation as its own kernel"), r.stderr
+        r = run_in_process("kernels", "show", "kt.txt", cwd=files)
+        assert r.returncode == 3 and 'goes inline as it is, "WxH: $(cat kt.txt)"' in r.stderr, r.stderr
+        assert "--kernel" not in r.stderr
