@@ -69,7 +69,7 @@ class TestInlineSyntax:
         [
             ("3x3+0+0: 1,2,3 4,5,6 7,8,9", "origin +0+0 is not supported"),
             ("3x3@: 1,2,3 4,5,6 7,8,9", "rotated kernels"),
-            ("3x1: 1,2,3;1x3: 1,2,3", "one kernel per --kernel"),
+            ("3x1: 1,2,3;1x3: 1,2,3", "load_kernel reads one kernel: load each one"),
             ("3x3: 1,2", "3x3 needs 9 values"),
             ("1,2,3", "square number"),
             ("2x2: 1 2 x 4", "row 2, column 1 is 'x', expected a number"),
