@@ -118,17 +118,20 @@ def default_tile(sides: Sequence[int], tiled: Sequence[bool], itemsize: int) -> 
 
 
 def _tile_sizes(x: Any, axes: Sequence[Axis], chunks: int | Sequence[int] | None, itemsize: int = 4) -> list[int]:
-    """The requested tile side per axis: ``chunks``, else the input's first chunk (at least the default for tiny
-    chunks), bounded in bytes (:func:`default_tile`, in ``itemsize`` bytes a cell)."""
+    """The requested tile side per axis: ``chunks`` (one side per tiled axis, at most; a passthrough axis whole),
+    else the input's first chunk (at least the default for tiny chunks), bounded in bytes (:func:`default_tile`,
+    in ``itemsize`` bytes a cell)."""
     if chunks is None:
         sides = [max(c[0], min(DEFAULT_TILE, ax.n)) if c else ax.n for c, ax in zip(x.chunks, axes)]
         return default_tile(sides, [not ax.passthrough for ax in axes], itemsize)
     if isinstance(chunks, (int, np.integer)):
         return [int(chunks)] * len(axes)
     sizes = [int(c) for c in chunks]
-    if len(sizes) > len(axes):  # zip() dropped the extra sides in silence
-        raise UsageError(too_many_sides(sizes, len(axes)))
-    return sizes + [ax.n for ax in axes[len(sizes):]]
+    cut = sum(not ax.passthrough for ax in axes)  # (a channel axis is never cut: a side for it is one too many)
+    if len(sizes) > cut:  # zip() dropped the extra sides in silence
+        raise UsageError(too_many_sides(sizes, cut))
+    given = iter(sizes)
+    return [ax.n if ax.passthrough else next(given, ax.n) for ax in axes]
 
 
 def asked_tile(x: Any, cut: int, chunks: int | Sequence[int] | None, dtype: Any) -> list[int]:

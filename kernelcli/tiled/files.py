@@ -297,7 +297,7 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
     if rescale not in (None, "none") and not stores.is_chunked(out):  # given, and nothing done: say so (as in memory)
         notes.append(f"{Path(out).name}: --rescale {rescale} is for image outputs; a .npy holds the raw result")
     start = time.perf_counter()
-    tile = asked_tile(given, cut, chunks, floats)
+    tile = _named(Path(str(input_path)), lambda: asked_tile(given, cut, chunks, floats))
     with tile_runner(result, notes, tile, scheduler=scheduler, workers=workers, progress=progress) as run:
         check = finite_check(input_path, label, floats)
         if stores.is_chunked(out):
