@@ -748,7 +748,9 @@ def test_a_tiff_the_tiled_reader_cannot_convert_is_refused_or_read_in_memory(tif
     and the automatic switch leaves it to the in-memory reader."""
     src = str(tiffs / "turned.tif")
     r = invoke("convolve", src, "-k", "box:3", "--tiled", "-o", "o.npy")
-    assert code(r) == 2 and "Orientation 6" in r.stderr and "leave out --tiled" in r.stderr and "Traceback" not in r.stderr
+    # (audit 174 #3: it said "or leave out --tiled/--chunks", which leads to the in-memory refusal below)
+    assert code(r) == 2 and "Orientation 6" in r.stderr and "Traceback" not in r.stderr
+    assert "neither the tiled path nor the in-memory reader reads it" in r.stderr and "leave out" not in r.stderr
     assert not (tmp_path / "o.npy").exists()
     # in memory Pillow 13 decodes this oblong greyscale one scrambled: refused there too (io.decode.decode)
     r = invoke("convolve", src, "-k", "box:3", "-o", "mem.npy")

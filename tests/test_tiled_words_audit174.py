@@ -2,7 +2,11 @@
 
 #1: ``--chunks`` of 3 or more sides on an input with a channel axis (an RGB image, a (Z, Y, X) volume filtered
 slice by slice) was refused twice over: 4 sides "cut along 3 axes", then 3 sides "cut along 2 axes", the second
-without the file's name.  One refusal now, naming the file, counting the axes really cut."""
+without the file's name.  One refusal now, naming the file, counting the axes really cut.
+
+#3: a TIFF the tiled path cannot read (float64 greyscale) was refused with "or leave out --tiled/--chunks" (or
+"write another format than .zarr"), and following that gave the in-memory reader's refusal: neither reads it.
+The way out is offered only where the in-memory reader takes the file."""
 
 from __future__ import annotations
 
@@ -46,3 +50,28 @@ def test_the_api_takes_no_side_for_the_channel_axis():
     with pytest.raises(UsageError, match="3 sides, but this input is cut along 2 axes"):
         arrays.conv2d(x, [[1.0]], chunks=(4, 8, 8))
     assert arrays.conv2d(x, [[1.0]], chunks=(4, 8)).compute().shape == (20, 24, 3)
+
+
+@pytest.mark.parametrize("name, stored, neither", [("f64.tif", np.float64, True), ("i64.tif", np.int64, True),
+                                                   ("miw.tif", np.int16, True), ("rgb16.tif", np.uint16, False)])
+def test_a_tiff_neither_reader_takes_is_not_sent_to_the_other_path(tmp_path, name, stored, neither):
+    from conftest import run_in_process
+
+    tifffile = pytest.importorskip("tifffile")
+    pytest.importorskip("zarr")
+    rng = np.random.default_rng(6)
+    if name == "rgb16.tif":
+        tifffile.imwrite(tmp_path / name, rng.integers(0, 65535, (40, 30, 3)).astype(stored), photometric="rgb")
+    else:
+        tifffile.imwrite(tmp_path / name, (rng.normal(size=(40, 30)) * 100).astype(stored), tile=(16, 16),
+                         photometric="miniswhite" if name == "miw.tif" else "minisblack")
+    for args in (["--tiled", "-o", "x.npy"], ["-o", "x.zarr"]):
+        done = run_in_process("convolve", name, "-k", "sobel_v", *args, cwd=tmp_path)
+        assert done.returncode == 2 and done.stderr.startswith(f"error: {name}: "), done.stderr
+        if neither:
+            assert "neither the tiled path nor the in-memory reader reads it; convert it first (to .npy" in done.stderr
+            assert "leave out" not in done.stderr and "another format" not in done.stderr, done.stderr
+        else:
+            assert "leave out --tiled/--chunks" in done.stderr or "another format than .zarr" in done.stderr, done.stderr
+    in_memory = run_in_process("convolve", name, "-k", "sobel_v", "-o", "x.npy", cwd=tmp_path)
+    assert in_memory.returncode == (2 if neither else 0), in_memory.stderr

@@ -28,7 +28,7 @@ from typing import Any
 from ..io.store_paths import enclosing_store
 from . import require
 from .reading import ChunkReads, codec_refusal, naming_missing_codecs
-from .tiff import missing_codec, tiff_reading
+from .tiff import missing_codec, read_in_memory, tiff_reading
 
 #: suffixes read and written as chunked stores
 CHUNKED_SUFFIXES = (".zarr",)
@@ -156,8 +156,10 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixel
         store = None
         try:
             with tifffile.TiffFile(path) as tif:
-                missing = missing_codec(tif.pages[0])
-                convert, problem = tiff_reading(tif.pages[0])
+                page = tif.pages[0]
+                missing = missing_codec(page)
+                convert, problem = tiff_reading(page)
+                leads_somewhere = problem is None or read_in_memory(path, page)  # (leaving the tiled path is a way out)
                 pages = len(tif.pages)
                 pixels = int(tif.pages[0].imagelength) * int(tif.pages[0].imagewidth)
                 alpha = tuple(int(e) for e in (tif.pages[0].extrasamples or ())) == (2,)
@@ -169,6 +171,9 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixel
             if missing is not None:
                 raise ImageReadError(f"{path}: {missing}, which tifffile decodes only with the imagecodecs package: "
                                      f"pip install imagecodecs to read it tile by tile, or {advice}")
+            if not leads_somewhere:
+                raise ImageReadError(f"{path}: {problem}: neither the tiled path nor the in-memory reader reads it; "
+                                     "convert it first (to .npy, .zarr or an 8-bit grey or RGB TIFF)")
             if problem is not None:
                 raise ImageReadError(f"{path}: {problem}: the tiled path cannot read it as the in-memory reader does; "
                                      f"convert it first (to .npy, .zarr or an 8-bit grey or RGB TIFF), or {advice}")

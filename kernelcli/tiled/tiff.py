@@ -60,7 +60,7 @@ def tiff_reading(page: Any) -> tuple[Any, str | None]:
             return None, f"a {dtype} greyscale TIFF (tile by tile: {', '.join(_GREY_AS_STORED)} ones)"
     elif photometric == 2 and samples - len(extras) == 3:
         if dtype != np.uint8:
-            return None, f"a {bits}-bit colour TIFF (read in memory as 8 bits per channel)"
+            return None, f"a {bits}-bit colour TIFF" + (" (read in memory as 8 bits per channel)" if bits == 16 else "")
     elif photometric == 3 and samples == 1 and bits == 8 and page.colormap is not None:
         lut = (np.asarray(page.colormap)[:3].T // 256).astype(np.uint8)  # Pillow's palette: the high byte
         steps.append(lambda a: _palette_image(a, lut))
@@ -84,6 +84,37 @@ def tiff_reading(page: Any) -> tuple[Any, str | None]:
         return a
 
     return convert, None
+
+
+def read_in_memory(path: Any, page: Any) -> bool:
+    """Whether the in-memory reader (:func:`kernelcli.io.images.read_image`) takes the TIFF ``path`` whose first page
+    is ``page``: asked of a page :func:`tiff_reading` refuses, so that leaving the tiled path is offered only where
+    it leads somewhere.  Pillow's opening and the checks before decoding decide (:func:`kernelcli.io.decode.open_image`),
+    then the in-memory reader's refusals after decoding, from the tags: a MinIsWhite page of signed or float samples
+    (no white to invert from), an Orientation that turns a page that is not square (its decoded size differs).
+
+    >>> from types import SimpleNamespace as N
+    >>> read_in_memory("m.tif", N(photometric=0, dtype="int16", tags={}, imagewidth=2, imagelength=2))
+    False
+    """
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    from ..errors import ImageReadError
+    from ..io.decode import open_image
+
+    if int(page.photometric) == 0 and page.dtype is not None and np.dtype(page.dtype).kind not in "ub":
+        return False
+    tag = page.tags.get(274)  # Orientation: 5-8 turn the image by a quarter
+    if tag is not None and int(tag.value) in (5, 6, 7, 8) and int(page.imagewidth) != int(page.imagelength):
+        return False
+    try:  # (the layout alone: no pixel cap, no memory cap)
+        open_image(Path(str(path)), limit=sys.maxsize, max_bytes=None).image.close()
+    except ImageReadError:
+        return False
+    return True
 
 
 #: TIFF compressions by number, for messages
