@@ -6,14 +6,15 @@ without the file's name.  One refusal now, naming the file, counting the axes re
 
 #3: a TIFF the tiled path cannot read (float64 greyscale) was refused with "or leave out --tiled/--chunks" (or
 "write another format than .zarr"), and following that gave the in-memory reader's refusal: neither reads it.
-The way out is offered only where the in-memory reader takes the file."""
+The way out is offered only where the in-memory reader takes the file.
+
+#4: gallery and learn given a Zarr store (or an array in one) said "not a regular file (a directory)", as if the
+path were a mistake: they name the store now, and what reads it."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-
-pytest.importorskip("dask")
 
 
 def _refusal(sides: str, axes: int, name: str) -> str:
@@ -29,6 +30,8 @@ def _refusal(sides: str, axes: int, name: str) -> str:
 def test_chunk_sides_past_the_cut_axes_are_refused_once_naming_the_file(tmp_path, args, sides):
     from conftest import run_in_process
 
+    pytest.importorskip("dask")
+
     rng = np.random.default_rng(0)
     np.save(tmp_path / "rgb.npy", rng.integers(0, 256, (20, 24, 3), dtype=np.uint8))
     np.save(tmp_path / "v.npy", rng.normal(size=(5, 20, 24)).astype(np.float32))
@@ -41,7 +44,7 @@ def test_chunk_sides_past_the_cut_axes_are_refused_once_naming_the_file(tmp_path
 
 def test_the_api_takes_no_side_for_the_channel_axis():
     # a third side on an (H, W, C) array was dropped in silence
-    import dask.array as da
+    da = pytest.importorskip("dask.array")
 
     from kernelcli.errors import UsageError
     from kernelcli.tiled import arrays
@@ -75,3 +78,31 @@ def test_a_tiff_neither_reader_takes_is_not_sent_to_the_other_path(tmp_path, nam
             assert "leave out --tiled/--chunks" in done.stderr or "another format than .zarr" in done.stderr, done.stderr
     in_memory = run_in_process("convolve", name, "-k", "sobel_v", "-o", "x.npy", cwd=tmp_path)
     assert in_memory.returncode == (2 if neither else 0), in_memory.stderr
+
+
+@pytest.mark.parametrize("args", [["gallery", "{z}", "-o", "g.png"], ["learn", "{z}", "{z}", "-f", "3", "-o", "k.json"],
+                                  ["learn", "x.npy", "{z}", "-f", "3", "-o", "k.json"]])
+@pytest.mark.parametrize("store, what", [("z.zarr", "a Zarr store"), ("grp.zarr/img", "an array in the Zarr store grp.zarr")])
+def test_gallery_and_learn_name_a_zarr_store_they_do_not_read(tmp_path, args, store, what):
+    from conftest import run_in_process
+
+    # a store's layout made by hand (zarr v2 metadata): the refusal comes before anything reads it
+    (tmp_path / "z.zarr").mkdir()
+    (tmp_path / "z.zarr" / ".zarray").write_text("{}")
+    (tmp_path / "grp.zarr" / "img").mkdir(parents=True)
+    (tmp_path / "grp.zarr" / ".zgroup").write_text("{}")
+    np.save(tmp_path / "x.npy", np.zeros((8, 8), np.float32))
+    done = run_in_process(*[a.format(z=store) for a in args], cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    command = args[0]
+    assert done.stderr == (f"error: {store}: {what}, which convolve, pad and pool read tile by tile; {command} reads one "
+                           "image file in memory: save the array as .npy (numpy.save) to give it here\n"), done.stderr
+    assert not (tmp_path / args[-1]).exists()
+
+
+def test_a_plain_folder_is_still_not_a_regular_file(tmp_path):
+    from conftest import run_in_process
+
+    (tmp_path / "d").mkdir()
+    done = run_in_process("gallery", "d", "-o", "g.png", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr == "error: d: not a regular file (a directory)\n", done.stderr

@@ -66,12 +66,14 @@ def gallery(
     from ..io.image_writing import Encoding
     from ..jobs_gallery import gallery_file
     from ..modes import check_fill_reading, unused_fill
+    from ..tiled.stores import refuse_store_input
     from ..volume_inputs import refuse_volume_input
     from ._batch import run_reported
     from ._common import call_note
 
     refuse_unmatched([input], one_file="gallery")  # ('nosuch*.png' was "no such file", where convolve names the pattern)
     refuse_volume_input(input, "gallery")  # ("unsupported file type '.gz'" named no volume)
+    refuse_store_input(input, "gallery")  # ("not a regular file (a directory)" named no store)
     check_fill_reading(pad_mode, pad_value)
     if said := unused_fill(pad_value, pad_mode):
         call_note(said, quiet=quiet)

@@ -114,6 +114,7 @@ def learn(
     if plot is not None and options.method != "gd":
         raise UsageError("--plot draws the training curve of --method gd; lstsq solves in one step and has none")
     _note_unused_training(options, quiet=quiet)
+    from ..tiled.stores import refuse_store_input
     from ..volume_inputs import refuse_volume_input
 
     for given, what in ((input, "input"), (target, "target"), (out, "--out"), (plot, "--plot")):
@@ -132,6 +133,7 @@ def learn(
     refuse_unmatched([input, target], one_file="learn")  # ('nosuch*.png' was "no such file", where convolve names it)
     for given in (input, target):  # ("unsupported file type '.gz'" named no volume)
         refuse_volume_input(given, "learn")
+        refuse_store_input(given, "learn")  # ("not a regular file (a directory)" named no store)
     sources = [check_input_path(input), check_input_path(target)]
     out_path = _check_json_output(out, sources, force=force) if out is not None else None
     plot_path = _check_plot_output(plot, sources + ([out_path] if out_path else []), force=force) if plot is not None else None

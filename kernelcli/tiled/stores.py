@@ -60,6 +60,24 @@ def is_chunked(path: Any) -> bool:
     return p.is_dir() and enclosing_store(p) is not None
 
 
+def refuse_store_input(path: Any, command: str) -> None:
+    """Refuse (exit 2) a Zarr store, or an array in one (``grp.zarr/img``), given to ``command``, which reads one image
+    file in memory: said so, where the regular-file check read it as a mistaken folder ("not a regular file (a
+    directory)").  Anything else passes (a missing path is "no such file" later, as for every input).
+
+    >>> refuse_store_input("nosuch.zarr", "gallery")
+    """
+    if path is None or str(path) == "-" or not is_chunked(path) or not Path(str(path)).is_dir():
+        return
+    from ..errors import UsageError
+
+    p = Path(str(path).rstrip("/"))
+    stores = [q for q in (p, *p.parents) if q.suffix.lower() in CHUNKED_SUFFIXES]
+    what = "a Zarr store" if stores[-1] == p else f"an array in the Zarr store {stores[-1]}"
+    raise UsageError(f"{path}: {what}, which convolve, pad and pool read tile by tile; {command} reads one image file "
+                     "in memory: save the array as .npy (numpy.save) to give it here")
+
+
 def is_array_store(folder: Any) -> bool:
     """True when the folder ``folder`` (a path, or an fsspec URL string) is one Zarr array (v2 ``.zarray``, or v3
     ``zarr.json`` of an array) and holds nothing but its own metadata and chunks: what kernelcli writes, and what
