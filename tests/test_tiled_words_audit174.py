@@ -9,7 +9,10 @@ without the file's name.  One refusal now, naming the file, counting the axes re
 The way out is offered only where the in-memory reader takes the file.
 
 #4: gallery and learn given a Zarr store (or an array in one) said "not a regular file (a directory)", as if the
-path were a mistake: they name the store now, and what reads it."""
+path were a mistake: they name the store now, and what reads it.
+
+#5: the tiled note named an array of a group by its last part: "note: img: Zarr, read tile by tile"; it is named
+from the store on, "grp.zarr/img", as the user gave it."""
 
 from __future__ import annotations
 
@@ -106,3 +109,19 @@ def test_a_plain_folder_is_still_not_a_regular_file(tmp_path):
     (tmp_path / "d").mkdir()
     done = run_in_process("gallery", "d", "-o", "g.png", cwd=tmp_path)
     assert done.returncode == 2 and done.stderr == "error: d: not a regular file (a directory)\n", done.stderr
+
+
+@pytest.mark.parametrize("given", ["grp.zarr/img", "grp.zarr/img/"])
+def test_the_tiled_note_names_an_array_of_a_group_from_the_store_on(tmp_path, given):
+    import json
+
+    from conftest import run_in_process
+
+    pytest.importorskip("dask")
+    zarr = pytest.importorskip("zarr")
+    group = zarr.open_group(str(tmp_path / "grp.zarr"), mode="w")
+    group.create_array("img", shape=(37, 53), chunks=(10, 10), dtype="f4")[...] = 1
+    group.create_array("mask", shape=(37, 53), chunks=(10, 10), dtype="u1")
+    done = run_in_process("convolve", given, "-k", "box:3", "-o", "o.npy", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["notes"] == ["grp.zarr/img: Zarr, read tile by tile (this process)"], done.stdout

@@ -304,7 +304,7 @@ def _compute(input_path, label, build, data, notes, *, out, force, rescale, layo
             # a pool, a stride, padding other than 'same' (of the same size or not): another grid
             if attributes is not None and not (same_grid and tuple(result.shape) == tuple(data.shape)):
                 if len(attributes) > 1:  # (a recorded grid beside the axes)
-                    notes.append(f"{_name(out)}: {Path(input_path).name}'s spacing_mm and affine are not carried over: "
+                    notes.append(f"{_name(out)}: {_name(input_path)}'s spacing_mm and affine are not carried over: "
                                  "the call moves the grid (a pool, a stride, padding other than 'same', an even kernel "
                                  "side: half a voxel); a .nii input's tiled pool writes the pooled grid")
                 attributes = {"axes": attributes["axes"]}
@@ -398,8 +398,8 @@ def finite_check(src: Any, label: str, dtype: Any) -> Callable[[list[Any]], None
 
 
 def _name(path: Any) -> str:
-    """The last part of a path or URL, for notes."""
-    return Path(str(path).rstrip("/")).name
+    """A path or URL as notes name it (:func:`.stores.note_name`: from the Zarr store on for an array in one)."""
+    return stores.note_name(path)
 
 
 def _rescaled(result: Any, input_path: Any, input_dtype: Any, rescale: str | None, out: Any, label: str) -> Any:

@@ -60,6 +60,20 @@ def is_chunked(path: Any) -> bool:
     return p.is_dir() and enclosing_store(p) is not None
 
 
+def note_name(path: Any) -> str:
+    """A path or URL as a note names it: its last part, or from the Zarr store's folder on for an array inside one
+    (``img`` is no path the user gave).
+
+    >>> note_name("scans/grp.zarr/img"), note_name("s3://bucket/slide.zarr/"), note_name("data/x.npy")
+    ('grp.zarr/img', 'slide.zarr', 'x.npy')
+    """
+    parts = Path(str(path).rstrip("/")).parts
+    for i, part in enumerate(parts[:-1]):  # (the outermost store: a store is never written inside another)
+        if part.lower().endswith(CHUNKED_SUFFIXES):
+            return "/".join(parts[i:])
+    return parts[-1] if parts else str(path)
+
+
 def refuse_store_input(path: Any, command: str) -> None:
     """Refuse (exit 2) a Zarr store, or an array in one (``grp.zarr/img``), given to ``command``, which reads one image
     file in memory: said so, where the regular-file check read it as a mistaken folder ("not a regular file (a
@@ -210,7 +224,7 @@ def open_array(path: Path, advice: str = "leave out --tiled/--chunks", max_pixel
             what += ALPHA_DROPPED
         tiles = ChunkReads(array, path, unit=unit)  # (a damaged tile is found when dask reads it)
         return convert(da.from_array(tiles, chunks=tiles.chunks, asarray=False, fancy=False)), f"TIFF{what}", store.close, None
-    zarr = require("zarr", f"reading {path.name}")
+    zarr = require("zarr", f"reading {note_name(path)}")
     if not path.exists():
         raise ImageReadError(f"{path}: no such file")
     refuse_untileable(path, advice)
