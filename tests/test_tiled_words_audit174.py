@@ -74,6 +74,8 @@ def test_a_tiff_neither_reader_takes_is_not_sent_to_the_other_path(tmp_path, nam
     for args in (["--tiled", "-o", "x.npy"], ["-o", "x.zarr"]):
         done = run_in_process("convolve", name, "-k", "sobel_v", *args, cwd=tmp_path)
         assert done.returncode == 2 and done.stderr.startswith(f"error: {name}: "), done.stderr
+        if name == "i64.tif":  # (it said "a int64 greyscale TIFF")
+            assert f"error: {name}: an int64 greyscale TIFF" in done.stderr, done.stderr
         if neither:
             assert "neither the tiled path nor the in-memory reader reads it; convert it first (to .npy" in done.stderr
             assert "leave out" not in done.stderr and "another format" not in done.stderr, done.stderr

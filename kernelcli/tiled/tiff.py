@@ -57,10 +57,10 @@ def tiff_reading(page: Any) -> tuple[Any, str | None]:
             white = np.iinfo(dtype).max
             steps.append(lambda a: white - a)
         elif dtype.name not in _GREY_AS_STORED:
-            return None, f"a {dtype} greyscale TIFF (tile by tile: {', '.join(_GREY_AS_STORED)} ones)"
+            return None, f"{_a(dtype.name)} greyscale TIFF (tile by tile: {', '.join(_GREY_AS_STORED)} ones)"
     elif photometric == 2 and samples - len(extras) == 3:
         if dtype != np.uint8:
-            return None, f"a {bits}-bit colour TIFF" + (" (read in memory as 8 bits per channel)" if bits == 16 else "")
+            return None, f"{_a(f'{bits}-bit')} colour TIFF" + (" (read in memory as 8 bits per channel)" if bits == 16 else "")
     elif photometric == 3 and samples == 1 and bits == 8 and page.colormap is not None:
         lut = (np.asarray(page.colormap)[:3].T // 256).astype(np.uint8)  # Pillow's palette: the high byte
         steps.append(lambda a: _palette_image(a, lut))
@@ -175,3 +175,13 @@ def _palette_image(indices: Any, lut: Any) -> Any:
     if (used == used[:, :1]).all():
         return indices.map_blocks(_palette, lut[:, 0], dtype=np.uint8)
     return indices.map_blocks(_palette, lut, dtype=np.uint8, new_axis=2, chunks=indices.chunks + ((3,),))
+
+
+def _a(word: str) -> str:
+    """``word`` with its article, as it is said: an int64, an 8-bit, a uint16, a float64, a 16-bit.
+
+    >>> _a("int64"), _a("8-bit"), _a("uint16"), _a("16-bit"), _a("11-bit")
+    ('an int64', 'an 8-bit', 'a uint16', 'a 16-bit', 'an 11-bit')
+    """
+    spoken_vowel = word[:1] in "aeio" or word.startswith(("8", "11-", "18-"))
+    return f"{'an' if spoken_vowel else 'a'} {word}"
