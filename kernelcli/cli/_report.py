@@ -18,7 +18,9 @@ from ._lines import SHOWN_AS, path_line, shown, single_line
 def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:
     """Print a file job's result: notes and a one-line summary on stderr; the output path,
     the matrix or one JSON document (the record a batch gives this input) on stdout.
-    ``quiet`` leaves only the matrix or the JSON document."""
+    ``quiet`` leaves only the matrix or the JSON document.  With ``--out -`` stdout carries the result alone: no
+    name is listed there (a ``--montage``'s sheet is named in the summary line, ``-> stdout 3x3x2, sheet ex.png``)."""
+    destination = "stdout" if report.output is None or to_stdout(report.output) else report.output
     if not quiet:
         for line in report.notes:
             note(shown(f"note: {line}"))
@@ -31,12 +33,20 @@ def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:
         from ..io.matrices import format_matrix_table
 
         echo(format_matrix_table(report.matrix), nl=False)
-    elif not quiet:  # -q: a written file is the answer; a pipe carries it.  Every file written, the sheet too
+    elif not quiet and destination != "stdout":  # -q: a written file is the answer.  Every file written, the sheet too
         for written in dict.fromkeys(str(path) for path in (report.output, report.montage) if path):
-            if written not in SHOWN_AS:
-                echo(path_line(written))
+            echo(path_line(written))
     if not quiet:
-        note(summary_line(report, report.output or "stdout"))
+        note(summary_line(report, destination))
+
+
+def to_stdout(path: Any) -> bool:
+    """Whether ``path`` is the stand-in file of ``--out -`` (shown as ``stdout``), whose bytes go to stdout.
+
+    >>> to_stdout("ct_sobel_v.png")
+    False
+    """
+    return SHOWN_AS.get(str(path)) == "stdout"
 
 
 def summary_line(report: Any, destination: str) -> str:
@@ -45,7 +55,7 @@ def summary_line(report: Any, destination: str) -> str:
     shape_in = "x".join(map(str, report.input_shape))
     shape_out = "x".join(map(str, report.output_shape))
     montage = getattr(report, "montage", None)
-    sheet = f", sheet {montage}" if destination == "stdout" and montage else ""
+    sheet = f", sheet {montage}" if destination == "stdout" and montage and not to_stdout(montage) else ""  # (gallery's sheet is the output)
     return single_line(shown(
         f"{report.input} {shape_in}, {report.operation} -> {destination} {shape_out}{sheet}, "
         f"range [{_extreme(report.minimum)}, {_extreme(report.maximum)}], {report.seconds * 1000:.1f} ms"

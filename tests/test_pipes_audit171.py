@@ -1,0 +1,70 @@
+"""Audit 171 (pipes and chains): stdout carries the result alone with ``-o -`` (#1), a failed piped call's
+``--json`` names stdin (#2), a closed or full stdout is recorded as the call exits (#3, #4), a grey palette image
+is offered csv on stdout (#5), and a volume-only kernel on stdin is told that volumes come from files (#6)."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import process_env
+
+
+def kernelcli(*args: str, cwd: Path, data: bytes | None = b"") -> subprocess.CompletedProcess:
+    """``python -m kernelcli ARGS`` in a process of its own, ``data`` on stdin (stdout as bytes, stderr as text)."""
+    r = subprocess.run([sys.executable, "-m", "kernelcli", *args], input=data, capture_output=True, cwd=cwd,
+                       env=process_env(), timeout=120)
+    r.stderr = r.stderr.decode()
+    return r
+
+
+@pytest.fixture
+def files(tmp_path):
+    """g.png (grey 24x20), m.csv (a 6x5 matrix) in ``tmp_path``."""
+    rng = np.random.default_rng(171)
+    Image.fromarray(rng.integers(0, 256, (20, 24), dtype=np.uint8)).save(tmp_path / "g.png")
+    np.savetxt(tmp_path / "m.csv", rng.integers(-9, 9, (6, 5)), fmt="%d", delimiter=",")
+    return tmp_path
+
+
+BANK = ("-k", "sobel_v", "-k", "sobel_h")
+
+
+# 1: -o - with --montage printed the sheet's name on stdout in front of the result's bytes
+
+class TestStdoutCarriesTheResultAlone:
+    def test_a_bank_to_npy_with_a_sheet(self, files):
+        r = kernelcli("convolve", "g.png", *BANK, "-o", "-", "--format", "npy", "--montage", "sheet.png", cwd=files)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith(b"\x93NUMPY"), r.stdout[:16]
+        assert np.load(io.BytesIO(r.stdout)).shape == (20, 24, 2)
+        assert "-> stdout 20x24x2, sheet sheet.png," in r.stderr, r.stderr  # (the sheet is named on stderr)
+        assert (files / "sheet.png").is_file()
+
+    def test_stdin_to_png_with_a_sheet(self, files):
+        r = kernelcli("convolve", "-", "-k", "sobel_v", "-o", "-", "--format", "png", "--montage", "sheet.png",
+                      cwd=files, data=(files / "g.png").read_bytes())
+        assert r.returncode == 0 and r.stdout.startswith(b"\x89PNG"), (r.stderr, r.stdout[:16])
+        assert "stdin 20x24, convolve sobel_v -> stdout 20x24, sheet sheet.png," in r.stderr, r.stderr
+
+    def test_a_matrix_to_csv_with_a_sheet(self, files):
+        r = kernelcli("convolve", "m.csv", "-k", "sobel_v", "-o", "-", "--montage", "sheet.png", cwd=files)
+        assert r.returncode == 0, r.stderr
+        assert np.loadtxt(io.StringIO(r.stdout.decode()), delimiter=",").shape == (6, 5), r.stdout
+        assert "sheet.png" not in r.stdout.decode() and ", sheet sheet.png," in r.stderr, r.stderr
+
+    def test_a_named_output_still_lists_both_files(self, files):
+        r = kernelcli("convolve", "g.png", *BANK, "-o", "maps.npy", "--montage", "sheet.png", cwd=files)
+        assert r.returncode == 0 and r.stdout.decode().split() == ["maps.npy", "sheet.png"], (r.stdout, r.stderr)
+
+    def test_gallery_names_no_sheet_beside_stdout(self, files):
+        r = kernelcli("gallery", "g.png", "--family", "edge", "-o", "-", cwd=files)
+        assert r.returncode == 0 and r.stdout.startswith(b"\x89PNG"), r.stderr
+        assert "-> stdout " in r.stderr and "sheet stdout" not in r.stderr, r.stderr
