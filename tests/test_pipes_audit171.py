@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import process_env
+from conftest import process_env, run_in_process
 
 
 def kernelcli(*args: str, cwd: Path, data: bytes | None = b"") -> subprocess.CompletedProcess:
@@ -68,3 +68,30 @@ class TestStdoutCarriesTheResultAlone:
         r = kernelcli("gallery", "g.png", "--family", "edge", "-o", "-", cwd=files)
         assert r.returncode == 0 and r.stdout.startswith(b"\x89PNG"), r.stderr
         assert "-> stdout " in r.stderr and "sheet stdout" not in r.stderr, r.stderr
+
+
+# 2: a failed call on stdin printed a --json record whose "error" named stdin's temporary stand-in file
+
+class TestJsonErrorNamesStdin:
+    @pytest.mark.parametrize("args", [
+        ["convolve", "-", "-k", "box:3", "--then", "maxpool:2", "-o", "a.png"],
+        ["convolve", "-", "-k", "box:3"],
+        ["pool", "-", "-f", "2", "-o", "a.png"],
+        ["pad", "-", "-p", "1", "-o", "a.png"],
+    ])
+    def test_a_truncated_png(self, files, args):
+        r = run_in_process(*args, "--json", cwd=files, input=(files / "g.png").read_bytes()[:60])
+        record = json.loads(r.stdout)
+        assert r.returncode == 2 and record["input"] == "stdin", (r.stdout, r.stderr)
+        assert record["error"].startswith("stdin: cannot decode image"), record["error"]
+        assert r.stderr.strip() == f"error: {record['error']}", r.stderr  # (the line on stderr, as the README says)
+
+    def test_a_matrix_with_a_word(self, files):
+        r = run_in_process("convolve", "-", "-k", "box:3", "--json", cwd=files, input=b"1,2\n3,x\n")
+        assert json.loads(r.stdout)["error"] == "stdin: line 2: 'x' is not a number", r.stdout
+
+    def test_with_a_report_too(self, files):
+        r = run_in_process("convolve", "-", "-k", "box:3", "-o", "a.png", "--report", "r.json", "--json", cwd=files,
+                           input=(files / "g.png").read_bytes()[:60])
+        printed = json.loads(r.stdout)["error"]
+        assert printed.startswith("stdin: ") and json.loads((files / "r.json").read_text())["items"][0]["error"] == printed

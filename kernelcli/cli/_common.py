@@ -308,6 +308,7 @@ def _fail_known(exc: KernelcliError, as_json: bool, kwargs: dict, command: str =
     error(message)
     record = getattr(exc, "record", None)  # one input's record, as its --report holds it (cli._batch.run_reported)
     if record is not None and as_json and not _JSON_PRINTED:
+        record.error = message  # the line on stderr: made in the Pipes block, it named stdin's temporary file
         print_json(record.as_dict())
     _failure_json(as_json, kwargs, exc.exit_code, message, output=getattr(exc, "output", None))
     raise exit_with(exc.exit_code) from None
