@@ -22,6 +22,10 @@ from .errors import (
 from .records import field, record
 
 
+#: a record's error where stdout was closed before it took the result (``| head -c 10``): not a bug
+STDOUT_CLOSED = "stdout: closed by the reader (broken pipe)"
+
+
 @record
 class Record:
     """What happened to one item."""
@@ -52,6 +56,8 @@ class Record:
 
         >>> r = Record("a.png", "o.png", "ok"); r.failed(KeyboardInterrupt(), "a.png"); (r.status, r.code)
         ('not run', 130)
+        >>> r.failed(BrokenPipeError(32, "Broken pipe"), "a.png"); (r.code, r.error)
+        (1, 'stdout: closed by the reader (broken pipe)')
         """
         from .errors import KernelcliError, interrupt_exit_code
         from .io.output_checks import too_long_error
@@ -64,6 +70,8 @@ class Record:
             self.error, self.code = message if name in message else f"{name}: {message}", exc.exit_code
         elif isinstance(exc, MemoryError):
             self.error, self.code = f"{name}: not enough memory", EXIT_ITEM_FAILED
+        elif isinstance(exc, BrokenPipeError):  # a reader that closed stdout early (| head): the call exits 1, in silence
+            self.error, self.code = STDOUT_CLOSED, EXIT_ITEM_FAILED
         elif isinstance(exc, KeyboardInterrupt) or replaced_stop() is not None:  # Ctrl-C, SIGTERM, SIGHUP: stopped
             # before it finished (also where an extension's import replaced the stop by its own error: not a bug)
             self.status, self.code = "not run", interrupt_exit_code(exc if isinstance(exc, KeyboardInterrupt) else replaced_stop())

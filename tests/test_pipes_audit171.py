@@ -95,3 +95,39 @@ class TestJsonErrorNamesStdin:
                            input=(files / "g.png").read_bytes()[:60])
         printed = json.loads(r.stdout)["error"]
         assert printed.startswith("stdin: ") and json.loads((files / "r.json").read_text())["items"][0]["error"] == printed
+
+
+# 3: a stdout closed by its reader (| head -c 10) was recorded in --report as an internal error, code 70; the call exits 1
+
+def closed_after_ten_bytes(*args: str, cwd: Path) -> tuple[int, str]:
+    """``python -m kernelcli ARGS`` whose stdout's reader takes 10 bytes and closes it: exit code and stderr."""
+    proc = subprocess.Popen([sys.executable, "-m", "kernelcli", *args], cwd=cwd, env=process_env(),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(10)
+    proc.stdout.close()  # (the result is far past a pipe's buffer: the call is still writing it)
+    try:
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=120)
+    finally:
+        proc.kill()
+        proc.stderr.close()
+    return code, err
+
+
+@pytest.fixture
+def large(tmp_path):
+    """big.png (grey 400x400): its results are far past a pipe's 64 KiB."""
+    Image.fromarray(np.random.default_rng(3).integers(0, 256, (400, 400), dtype=np.uint8)).save(tmp_path / "big.png")
+    return tmp_path
+
+
+@pytest.mark.parametrize("args", [
+    ["convolve", "big.png", "-k", "sobel_v", "--then", "maxpool:2", "-o", "-", "--format", "npy"],
+    ["convolve", "big.png", *BANK, "-o", "-", "--format", "npy"],
+    ["pad", "big.png", "-p", "100", "-o", "-", "--format", "npy"],
+])
+def test_a_closed_stdout_is_recorded_as_the_call_exits(large, args):
+    code, err = closed_after_ten_bytes(*args, "--report", "r.json", cwd=large)
+    item = json.loads((large / "r.json").read_text())["items"][0]
+    assert code == 1 and err == "", (code, err)
+    assert (item["status"], item["code"], item["error"]) == ("failed", 1, "stdout: closed by the reader (broken pipe)"), item
