@@ -131,3 +131,40 @@ def test_a_closed_stdout_is_recorded_as_the_call_exits(large, args):
     item = json.loads((large / "r.json").read_text())["items"][0]
     assert code == 1 and err == "", (code, err)
     assert (item["status"], item["code"], item["error"]) == ("failed", 1, "stdout: closed by the reader (broken pipe)"), item
+
+
+# 4: a matrix printed on stdout that stdout did not take was recorded in --report as 'ok', code 0; the call exits 1
+
+needs_dev_full = pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+
+
+@needs_dev_full
+@pytest.mark.parametrize("args", [
+    ["convolve", "m.csv", "-k", "box:3"],
+    ["convolve", "m.csv", *BANK, "--montage", "sheet.png"],  # (the maps, each under a '# label' line)
+    ["convolve", "m.csv", "-k", "box:3", "--then", "maxpool:2"],
+    ["pool", "m.csv", "-f", "2"],
+])
+def test_a_matrix_stdout_did_not_take_is_recorded_failed(files, args):
+    with open("/dev/full", "wb") as full:
+        r = subprocess.run([sys.executable, "-m", "kernelcli", *args, "--report", "r.json"], cwd=files, env=process_env(),
+                           stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE, timeout=120)
+    item = json.loads((files / "r.json").read_text())["items"][0]
+    assert r.returncode == 1, r.stderr
+    assert (item["status"], item["code"], item["error"], item["output"]) == (
+        "failed", 1, "stdout: cannot write: No space left on device", "stdout"), item
+
+
+def test_a_matrix_to_a_closed_stdout_is_recorded_failed(tmp_path):
+    np.savetxt(tmp_path / "big.csv", np.random.default_rng(4).random((300, 300)), delimiter=",")
+    code, err = closed_after_ten_bytes("convolve", "big.csv", "-k", "box:3", "--report", "r.json", cwd=tmp_path)
+    item = json.loads((tmp_path / "r.json").read_text())["items"][0]
+    assert code == 1 and err == "", (code, err)
+    assert (item["status"], item["code"], item["error"]) == ("failed", 1, "stdout: closed by the reader (broken pipe)"), item
+
+
+def test_a_matrix_stdout_takes_is_recorded_ok_and_printed_once(files):
+    r = run_in_process("convolve", "m.csv", *BANK, "--report", "r.json", cwd=files)
+    item = json.loads((files / "r.json").read_text())["items"][0]
+    assert r.returncode == 0 and (item["status"], item["output"]) == ("ok", "stdout"), r.stderr
+    assert r.stdout.count("# sobel_v\n") == 1 and r.stdout.count("# sobel_h\n") == 1, r.stdout

@@ -30,14 +30,33 @@ def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:
         # (a matrix printed on stdout: "stdout", as the summary line and a --report record name it)
         print_json(record_document(report, output="stdout" if report.output is None and report.matrix is not None else None))
     elif report.matrix is not None:
-        from ..io.matrices import format_matrix_table
-
-        echo(format_matrix_table(report.matrix), nl=False)
+        print_matrix(report)
     elif not quiet and destination != "stdout":  # -q: a written file is the answer.  Every file written, the sheet too
         for written in dict.fromkeys(str(path) for path in (report.output, report.montage) if path):
             echo(path_line(written))
     if not quiet:
         note(summary_line(report, destination))
+
+
+def print_matrix(report: Any) -> None:
+    """Print the matrix that is a job's result on stdout as a table (several maps, each under a ``# label`` line), once:
+    :func:`kernelcli.cli._batch.run_reported` prints it before its ``--report`` record says ok (a stdout that did not
+    take it was recorded 'ok', code 0, the call exiting 1), :func:`render_report` where that did not.
+
+    >>> from types import SimpleNamespace
+    >>> report = SimpleNamespace(matrix=[[1, 2]], maps=None)
+    >>> print_matrix(report); print_matrix(report)
+    1 2
+    """
+    if report.matrix is None or getattr(report, "matrix_printed", False):
+        return
+    from ..io.matrices import format_matrix_table
+
+    report.matrix_printed = True
+    if report.maps:
+        echo("\n".join(f"# {label}\n{format_matrix_table(matrix)}" for label, matrix in zip(report.maps, report.matrix)), nl=False)
+    else:
+        echo(format_matrix_table(report.matrix), nl=False)
 
 
 def to_stdout(path: Any) -> bool:

@@ -57,8 +57,8 @@ from .convolve_asks import (
     volume_only,
 )
 from .convolve_tiled import tiled_convolve, tiled_volume
-from ._common import call_note, cli_paths, echo, guarded, invoked_as, note
-from ._report import output_for, render_report, summary_line
+from ._common import call_note, cli_paths, guarded, invoked_as
+from ._report import output_for, print_matrix, render_report
 
 PAD_MODE_HELP = (
     "renormalise is for volumes (fslmaths -s: outside voxels dropped, the weights inside renormalised; smoothing "
@@ -283,16 +283,15 @@ def convolve(
     note_one_input(batch, quiet=quiet, out=out)
     montage_only_note(batch, out, montage, quiet=quiet)
     read = partial(read_reported, input, out=out, montage=montage, report=report_file, force=force)
+    printed = None if json_out else print_matrix  # (a matrix on stdout before its --report record says ok)
     if weights is not None:
         layer = read(lambda: layer_weights(kernel, kernel_scale, combine, weights, bias_file, bias))
-        report = _run_weights(input, weights, *layer, options, batch, out=out, montage=montage, force=force, bias_file=bias_file)
+        report = _run_weights(input, weights, *layer, options, batch, out=out, montage=montage, force=force, bias_file=bias_file,
+                              printed=printed)
     else:
         kernels, values = read(lambda: kernel_bank(input, kernel, bias_file, bias, scale))
-        report = _run_kernels(input, kernels, values, options, batch, out=out, montage=montage, force=force)
-    if report.matrix is not None and report.maps and not json_out:
-        _render_maps(report, quiet=quiet)
-    else:
-        render_report(report, json_out=json_out, quiet=quiet)
+        report = _run_kernels(input, kernels, values, options, batch, out=out, montage=montage, force=force, printed=printed)
+    render_report(report, json_out=json_out, quiet=quiet)  # (a matrix's maps: each under a '# label' line)
 
 
 def _run_chain(inputs, specs, then, scale, options, batch, *, given, out, force, json_out, quiet) -> None:
@@ -388,7 +387,8 @@ def _target(input: Path, out: Optional[Path], montage: Optional[Path], label: st
     return target
 
 
-def _run_kernels(input: Path, kernels: list[Any], values: Any, options: Any, batch: BatchOptions, *, out, montage, force) -> Any:
+def _run_kernels(input: Path, kernels: list[Any], values: Any, options: Any, batch: BatchOptions, *, out, montage, force,
+                 printed: Any = None) -> Any:
     from ..jobs import convolve_file
     from ..jobs_maps import bank_label, convolve_bank_file, layer_name
 
@@ -396,38 +396,25 @@ def _run_kernels(input: Path, kernels: list[Any], values: Any, options: Any, bat
         k = kernels[0]
         target = _target(input, out, None, options.label(k.name), False, batch)
         return run_reported(input, lambda: convolve_file(input, k, options, out=target, force=force),
-                            outputs=[target], report=batch.report, force=force)
+                            outputs=[target], report=batch.report, force=force, printed=printed)
     label = layer_name(options, values, kernels[0].name if len(kernels) == 1 else bank_label([k.name for k in kernels]))
     target = _target(input, out, montage, label, len(kernels) > 1, batch)
     return run_reported(
         input, lambda: convolve_bank_file(input, kernels, options, bias=values, out=target, montage=montage, force=force),
-        outputs=[target or montage, montage], report=batch.report, force=force,
+        outputs=[target or montage, montage], report=batch.report, force=force, printed=printed,
     )
 
 
 def _run_weights(input: Path, weights: Path, w: Any, values: Any, options: Any, batch: BatchOptions, *, out, montage, force,
-                 bias_file: Optional[Path] = None) -> Any:
+                 bias_file: Optional[Path] = None, printed: Any = None) -> Any:
     from ..jobs_maps import layer_file, layer_name
 
     target = _target(input, out, montage, layer_name(options, values, weights.stem), w.shape[0] > 1, batch)
     return run_reported(
         input, lambda: layer_file(input, w, options, name=weights.stem, bias=values, out=target, montage=montage, force=force,
                                   bias_file=None if bias_file is None else str(bias_file)),
-        outputs=[target or montage, montage], report=batch.report, force=force,
+        outputs=[target or montage, montage], report=batch.report, force=force, printed=printed,
     )
-
-
-def _render_maps(report: Any, *, quiet: bool) -> None:
-    """Several maps of a matrix input on stdout: each under a ``# label`` line; summary on stderr."""
-    from ..io.matrices import format_matrix_table
-
-    if not quiet:
-        for line in report.notes:
-            note(f"note: {line}")
-    blocks = [f"# {label}\n{format_matrix_table(matrix)}" for label, matrix in zip(report.maps, report.matrix)]
-    echo("\n".join(blocks), nl=False)
-    if not quiet:
-        note(summary_line(report, "stdout"))  # (the maps went there; the sheet is named after them)
 
 
 def register(app: Any) -> None:
