@@ -168,3 +168,32 @@ def test_a_matrix_stdout_takes_is_recorded_ok_and_printed_once(files):
     item = json.loads((files / "r.json").read_text())["items"][0]
     assert r.returncode == 0 and (item["status"], item["output"]) == ("ok", "stdout"), r.stderr
     assert r.stdout.count("# sobel_v\n") == 1 and r.stdout.count("# sobel_h\n") == 1, r.stdout
+
+
+# 5: a grey palette image (any GIF Pillow writes from grey) was told "not csv: ... several channels" by a bare -o -
+
+@pytest.fixture
+def palettes(tmp_path):
+    """p.gif and pp.png (grey palettes), cp.png (a colour palette)."""
+    rng = np.random.default_rng(5)
+    grey = Image.fromarray(rng.integers(0, 256, (9, 11), dtype=np.uint8))
+    grey.save(tmp_path / "p.gif")
+    grey.convert("P").save(tmp_path / "pp.png")
+    Image.fromarray(rng.integers(0, 256, (9, 11, 3), dtype=np.uint8)).convert("P").save(tmp_path / "cp.png")
+    return tmp_path
+
+
+@pytest.mark.parametrize("name, csv", [("p.gif", True), ("pp.png", True), ("cp.png", False)])
+def test_a_grey_palette_is_offered_csv(palettes, name, csv):
+    from kernelcli.io.pipe_formats import csv_may_hold, stdout_format_names
+
+    assert csv_may_hold(palettes / name) is csv
+    assert ("csv" in stdout_format_names(palettes / name)[0]) is csv
+
+
+@pytest.mark.parametrize("out", ["-", "/dev/stdout"])
+def test_the_bare_stdout_hint_names_csv_for_a_grey_gif(palettes, out):
+    r = run_in_process("convolve", "p.gif", "-k", "box:3", "-o", out, cwd=palettes)
+    assert r.returncode == 2 and "--format bmp|csv|jpg|npy|png|tif" in r.stderr and "not csv" not in r.stderr, r.stderr
+    took = run_in_process("convolve", "p.gif", "-k", "box:3", "-o", "-", "--format", "csv", "-q", cwd=palettes)
+    assert took.returncode == 0 and np.loadtxt(io.StringIO(took.stdout), delimiter=",").shape == (9, 11), took.stderr

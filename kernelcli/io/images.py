@@ -207,7 +207,7 @@ def _converted(im, p: Path) -> tuple[np.ndarray, np.ndarray | None, int | None]:
         if not all_finite(arr):  # refused here, naming the file (as .npy inputs are), not by the core as "x"
             raise ImageReadError(f"{p}: the image holds {non_finite_count(arr)} NaN or infinite value(s); expected finite numbers")
         return arr, None, None
-    grey = mode in ("P", "PA") and _grey_palette(im)
+    grey = mode in ("P", "PA") and grey_palette(im)
     if mode == "1":
         im = im.convert("L")
     elif mode == "P":
@@ -276,8 +276,13 @@ def _low_bytes(p: Path) -> np.ndarray:
         return np.asarray(im)
 
 
-def _grey_palette(im) -> bool:
-    """True when every palette entry a P or PA image uses is grey (R = G = B)."""
+def grey_palette(im) -> bool:
+    """True when every palette entry a P or PA image uses is grey (R = G = B): read as one grey channel.
+
+    >>> from PIL import Image
+    >>> grey_palette(Image.new("L", (2, 2), 7).convert("P")), grey_palette(Image.new("RGB", (2, 2), (255, 0, 0)).convert("P"))
+    (True, False)
+    """
     counts = im.histogram()[:256]  # the index band's (a PA image's alpha band follows)
     palette = im.getpalette("RGB") or []
     entries = np.zeros((256, 3), dtype=np.int16)

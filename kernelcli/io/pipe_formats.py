@@ -99,9 +99,11 @@ def csv_may_hold(path: Path | None, combined: bool = False) -> bool:
         from PIL import Image
 
         from .decode import grey_alpha_16
+        from .images import grey_palette
 
-        with Image.open(path) as im:
-            return combined or im.mode in ("1", "L", "LA", "La", "I", "F") or im.mode.startswith("I;16") or grey_alpha_16(im)
+        with Image.open(path) as im:  # (a palette of greys is read as one channel: any GIF Pillow writes from grey)
+            return (combined or im.mode in ("1", "L", "LA", "La", "I", "F") or im.mode.startswith("I;16") or grey_alpha_16(im)
+                    or (im.mode in ("P", "PA") and grey_palette(im)))
     except Exception:  # unreadable: the reader says why, after; no hint is no wrong hint
         return False
 

@@ -160,7 +160,7 @@ def _palette(block: Any, lut: Any) -> Any:
 
 
 def _palette_image(indices: Any, lut: Any) -> Any:
-    """A palette image's pixels as the in-memory reader gives them (:func:`kernelcli.io.images._grey_palette`):
+    """A palette image's pixels as the in-memory reader gives them (:func:`kernelcli.io.images.grey_palette`):
     one grey channel when every entry it uses is grey, else RGB; which entries it uses takes a pass over it.
 
     >>> import dask.array as da, numpy as np
