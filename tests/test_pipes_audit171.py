@@ -197,3 +197,22 @@ def test_the_bare_stdout_hint_names_csv_for_a_grey_gif(palettes, out):
     assert r.returncode == 2 and "--format bmp|csv|jpg|npy|png|tif" in r.stderr and "not csv" not in r.stderr, r.stderr
     took = run_in_process("convolve", "p.gif", "-k", "box:3", "-o", "-", "--format", "csv", "-q", cwd=palettes)
     assert took.returncode == 0 and np.loadtxt(io.StringIO(took.stdout), delimiter=",").shape == (9, 11), took.stderr
+
+
+# 6: a volume piped with a mm or voxel kernel was told to take a 2-D kernel, which then got "volumes are read from
+# files, not pipes"
+
+@pytest.mark.parametrize("args", [
+    ["convolve", "-", "-k", "gaussian:1.5mm", "-o", "x.nii.gz"],
+    ["volume", "-", "-k", "box:3vox", "-o", "x.nii.gz"],
+    ["convolve", "-", "-k", "gaussian:1.5mm", "-k", "sobel_v", "-o", "x.npy"],
+])
+def test_a_volume_kernel_on_stdin_says_volumes_come_from_files(files, args):
+    r = run_in_process(*args, cwd=files, input=b"\x1f\x8b not read")
+    assert r.returncode == 3 and r.stderr.startswith("error: stdin: "), r.stderr
+    assert r.stderr.rstrip().endswith("are read from files, not pipes: give the volume's path"), r.stderr
+
+
+def test_a_volume_kernel_on_a_file_names_the_file_alone(files):
+    r = run_in_process("convolve", "g.png", "-k", "gaussian:1.5mm", cwd=files)
+    assert r.returncode == 3 and r.stderr.startswith("error: g.png: gaussian:1.5mm: ") and "pipes" not in r.stderr, r.stderr

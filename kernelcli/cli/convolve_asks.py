@@ -158,7 +158,8 @@ def load_spec(spec: str, scale: Any) -> Any:
 
 def load_for(input: Path, specs: list[str], scale: Any) -> list[Any]:
     """The ``--kernel`` specs of one input, loaded (:func:`load_spec`); a volume's kernel given an image or array is
-    refused naming the input, which is what is wrong (as in a batch), tiled or not."""
+    refused naming the input, which is what is wrong (as in a batch), tiled or not; given stdin, saying that volumes
+    are read from files."""
     from ..catalog import is_volume_kernel
     from ..errors import InvalidKernel
 
@@ -167,9 +168,11 @@ def load_for(input: Path, specs: list[str], scale: Any) -> list[Any]:
     except InvalidKernel as exc:
         if any(is_volume_kernel(spec) for spec in specs):
             refuse_unsupported(input)  # (a .mnc was told to take a 2-D kernel, exit 3, then its .nii.gz output refused)
-            from ..io.pipes import is_stdio
+            from ..io.pipes import VOLUMES_NOT_PIPED, is_stdio
 
-            raise InvalidKernel(f"{'stdin' if is_stdio(input) else input}: {exc}") from None  # ('-': before stdin is read)
+            if is_stdio(input):  # (before stdin is read: a volume there, told to take a 2-D kernel, was refused next)
+                raise InvalidKernel(f"stdin: {exc}; {VOLUMES_NOT_PIPED}: give the volume's path") from None
+            raise InvalidKernel(f"{input}: {exc}") from None
         raise
 
 
