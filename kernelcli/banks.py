@@ -143,7 +143,9 @@ def filter_bank(
     activation, stride, padding, pad_mode, pad_value, dilation
         As :func:`conv_layer`; ``padding`` defaults to "same", as :func:`api.conv2d`.
     flip : bool
-        True convolution: every kernel rotated 180 degrees in its two spatial axes.
+        True convolution: every kernel rotated 180 degrees in its two spatial axes; a (C, f, f) filter's
+        channels keep their order, as PyTorch's conv_transpose flips (:func:`kernelcli.volumes.conv3d`
+        flips a volume's 3-D kernel along z too, as scipy.ndimage.convolve).
     paths : "warm", "cold" or Paths, optional
         The path policy, as :func:`conv_layer`.
 

@@ -139,7 +139,22 @@ def convolve_bank_file(
     elif options.combine == "sum" and seen[-1:] == [1]:
         report.notes.append(f"{Path(str(input_path)).name}: --combine sum: the input has one channel, so each map is the "
                             "kernel's own (as per-channel)")
+    if options.flip and any(len(k.shape) == 3 for k in kernels):
+        report.notes.append(flipped_channels_note([(k.name, k.shape) for k in kernels if len(k.shape) == 3]))
     return report
+
+
+def flipped_channels_note(kernels: list[tuple[str, Any]], zyx: bool = True) -> str:
+    """What ``--flip`` did to kernels with channels, (name, shape) each, on an image: PyTorch's flip, the spatial
+    axes alone (a volume's 3-D kernel, under ``--layout zyx``, is flipped on every axis, as scipy.ndimage.convolve).
+
+    >>> print(flipped_channels_note([("k333", (3, 3, 3))]))
+    --flip: k333 (3x3x3) is flipped along y and x; its channels keep their order (--layout zyx flips z too)
+    """
+    named = ", ".join(f"{name} ({'x'.join(map(str, shape))})" for name, shape in kernels)
+    one = len(kernels) == 1
+    return (f"--flip: {named} {'is' if one else 'are'} flipped along y and x; {'its' if one else 'their'} channels keep "
+            f"their order{' (--layout zyx flips z too)' if zyx else ''}")
 
 
 def layer_file(
@@ -167,7 +182,7 @@ def layer_file(
         zyx_kernels([], combine=options.combine, activation=options.activation, bias=bias, montage=montage,
                     weights=tuple(weights.shape))
     filters = weights.shape[0]
-    if options.flip:
+    if options.flip:  # (PyTorch's spatial flip: a (K, C, f, f) bank's channels keep their order, noted below)
         weights = weights[..., ::-1, ::-1]
     words = f" ({'_'.join(options.words())})" if options.words() else ""
     label = f"layer {name} {'x'.join(map(str, weights.shape))}{words}{_layer_words(options, bias)}"
@@ -190,13 +205,16 @@ def layer_file(
             hint += ", or, to filter each channel on its own, a 2-D kernel with -k (--combine per-channel, the default)"
         return f"weights {tuple(weights.shape)}: each filter spans {_channels_text(int(weights.shape[1]), have, alpha)}; {hint}"
 
-    return run_maps_job(
+    report = run_maps_job(
         input_path, label, compute, single=filters == 1, out=out, montage=montage, force=force,
         rescale=options.rescale, max_pixels=options.max_pixels, describe=_describe_options(options, bias, bias_file),
         layout=options.layout, encoding=options.encoding, channels=int(weights.shape[1]), refuse_channels=refuse,
         compute_part=lambda data, k: compute(data, [k]), parts=filters,
         tile_shapes=lambda shape, colour: bank_tile_shapes(shape, [weights.shape[1:]] * filters, options, colour),
     )
+    if options.flip and weights.shape[1] > 1:
+        report.notes.append(flipped_channels_note([(name, weights.shape)], zyx=False))
+    return report
 
 
 def _in_volume_dtype(compute: Callable[..., Any]) -> Callable[..., Any]:

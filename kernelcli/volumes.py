@@ -97,7 +97,8 @@ def conv3d(
     pad_mode, pad_value : str, float
         As :func:`kernelcli.api.pad2d`: constant, replicate, reflect, symmetric, circular.
     flip : bool
-        True convolution (the kernel reversed on all three axes).
+        True convolution (the kernel reversed on all three axes, as scipy.ndimage.convolve; an image's
+        (C, f, f) kernel in :func:`kernelcli.banks.filter_bank` is flipped along y and x alone).
     dtype : None, float32, float64 or an integer dtype, optional
         As for :func:`kernelcli.api.conv2d` (:func:`kernelcli.ndsupport.dtype_arg`): float32 or
         float64 compute in it (default: float64 for float64 and 32- or 64-bit integer input, else float32); an integer

@@ -172,7 +172,9 @@ HELP: dict[str, str] = {
     "pad_mode": f"How borders are filled (aliases: {_aliases(modes.PAD_ALIASES)}).",
     "pad_value": "Fill value for --pad-mode constant.",
     "dilation": "Spacing between kernel taps: the kernel spans d*(f-1)+1 cells.",
-    "flip": "True convolution (flip the kernel); the default is cross-correlation, as in PyTorch.",
+    "flip": "True convolution (flip the kernel); the default is cross-correlation, as in PyTorch. A channels x f x f "
+    "kernel (or --weights) on an image is flipped along y and x, its channels keeping their order (as PyTorch's "
+    "conv_transpose); a volume's 3-D kernel (--layout zyx) along z, y and x (as scipy.ndimage.convolve).",
     "layout": layout.LAYOUT_HELP,
     "rescale": "Map results to the output's integer range: clip, abs, minmax, or none (float outputs only).",
     "combine": "2-D kernels on a multi-channel image: per-channel (each channel filtered alone) or sum (summed over the "

@@ -1,0 +1,84 @@
+"""Audit 173: the kernel catalogue and the kernel syntax.
+
+1. ``--flip`` has two meanings, each right for its layout, and says which: a volume's 3-D kernel (``--layout zyx``)
+   is flipped along z, y and x (scipy.ndimage.convolve); a channels x f x f kernel (or ``--weights``) on an image
+   along y and x alone, its channels keeping their order (PyTorch's conv_transpose).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+
+from conftest import run_in_process
+
+RNG = np.random.default_rng(3)
+STACK = RNG.integers(0, 10, (3, 6, 7)).astype(float)
+K333 = RNG.integers(-3, 4, (3, 3, 3)).astype(float)
+CHANNELS_NOTE = "--flip: k333 (3x3x3) is flipped along y and x; its channels keep their order (--layout zyx flips z too)"
+
+
+def _spatial_convolution_by_torch(stack: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """The valid true convolution summed over the channels, by PyTorch: conv_transpose2d flips the spatial axes alone."""
+    torch = pytest.importorskip("torch")
+    f = kernel.shape[-1]
+    full = torch.nn.functional.conv_transpose2d(torch.from_numpy(stack)[None], torch.from_numpy(kernel.copy())[:, None])
+    return full[0, 0, f - 1: stack.shape[1], f - 1: stack.shape[2]].numpy()
+
+
+class TestFlipSaysWhichAxes:
+    @pytest.fixture()
+    def files(self, tmp_path):
+        np.save(tmp_path / "s3.npy", STACK)
+        np.save(tmp_path / "k333.npy", K333)
+        np.save(tmp_path / "w.npy", K333[None])
+        return tmp_path
+
+    def test_a_volume_kernel_is_flipped_on_all_three_axes_as_scipy(self, files):
+        r = run_in_process("convolve", "s3.npy", "--layout", "zyx", "-k", "k333.npy", "-p", "valid", "--flip", "-o", "z.npy",
+                           cwd=files)
+        assert r.returncode == 0, r.stderr
+        assert np.array_equal(np.load(files / "z.npy")[0], ndi.convolve(STACK, K333, mode="constant")[1, 1:-1, 1:-1])
+        assert "channels keep" not in r.stderr
+
+    def test_a_kernel_with_channels_is_flipped_along_y_and_x_as_torch_and_says_so(self, files):
+        r = run_in_process("convolve", "s3.npy", "--layout", "chw", "-k", "k333.npy", "-p", "valid", "--flip", "-o", "c.npy",
+                           "--json", cwd=files)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["notes"] == [CHANNELS_NOTE]
+        assert np.allclose(np.load(files / "c.npy"), _spatial_convolution_by_torch(STACK, K333), rtol=0, atol=1e-9)
+
+    def test_weights_are_flipped_as_torch_and_say_so(self, files):
+        r = run_in_process("convolve", "s3.npy", "--layout", "chw", "--weights", "w.npy", "-p", "valid", "--flip", "-o", "w_o.npy",
+                           cwd=files)
+        assert r.returncode == 0, r.stderr
+        assert "note: --flip: w (1x3x3x3) is flipped along y and x; its channels keep their order\n" in r.stderr
+        assert np.allclose(np.load(files / "w_o.npy"), _spatial_convolution_by_torch(STACK, K333), rtol=0, atol=1e-9)
+
+    def test_no_note_without_flip_or_without_channels(self, files):
+        r = run_in_process("convolve", "s3.npy", "--layout", "chw", "-k", "k333.npy", "-p", "valid", "-o", "n.npy", cwd=files)
+        assert r.returncode == 0 and "flipped" not in r.stderr, r.stderr
+        r = run_in_process("convolve", "s3.npy", "--layout", "chw", "-k", "sobel_v", "--flip", "-o", "s.npy", cwd=files)
+        assert r.returncode == 0 and "flipped" not in r.stderr, r.stderr
+
+    def test_the_api_gives_the_same_two_meanings(self):
+        from kernelcli.banks import filter_bank
+        from kernelcli.volumes import conv3d
+
+        image = np.moveaxis(STACK, 0, -1)
+        maps = filter_bank(image, [K333], padding="valid", flip=True).maps[..., 0]
+        assert np.allclose(maps, _spatial_convolution_by_torch(STACK, K333), rtol=0, atol=1e-9)
+        assert np.array_equal(conv3d(STACK, K333, padding="valid", flip=True)[0],
+                              ndi.convolve(STACK, K333, mode="constant")[1, 1:-1, 1:-1])
+
+    def test_the_help_and_the_readme_say_both(self):
+        from kernelcli.cli.options import HELP
+
+        assert "its channels keeping their order" in HELP["flip"] and "along z, y and x" in HELP["flip"]
+        from conftest import REPO
+
+        readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+        assert "Under `--flip` such a kernel (and `--weights`) is flipped along y and x" in readme
