@@ -25,7 +25,7 @@ from .kernel_names import (  # noqa: F401 - a kernel's name, re-exported (its fo
     LOOKUP_RULE, MAX_NAME_LENGTH, NAME_PATTERN, NAME_RULE, SPEC_NAME_PATTERN, built_name, built_name_hint,
 )
 from .long_doubles import long_read
-from .numtext import EXACT_WHOLE, HELD_NUMBER, beyond_float, inexact_whole
+from .numtext import EXACT_WHOLE, HELD_NUMBER, beyond_float, inexact_whole, zeroed_by_scale
 from .records import record
 
 #: largest kernel side, and largest kernel file (checked before the file is read)
@@ -313,6 +313,7 @@ class _Validator:
             values = _flat(matrix)
             if abs(math.fsum(values)) <= _ZERO_SUM_RTOL * math.fsum(map(abs, values)):
                 self.fail(field, '"sum", but the matrix sums to 0 and cannot be divided by it; drop "scale" or give a number')
+            self.kept(matrix, math.fsum(values), field, '"sum"')
             return "sum"
         if isinstance(value, _NotFinite) or isinstance(value, float) and not math.isfinite(value):  # (JSON's, Python's)
             self.fail(field, f'is {value}, expected a finite non-zero number or "sum"')
@@ -325,7 +326,19 @@ class _Validator:
         largest = max(map(abs, _flat(matrix)))
         if not math.isfinite(largest / abs(value)):
             self.fail(field, f"is {value!r}: dividing the matrix by it overflows")
+        self.kept(matrix, value, field, repr(value))
         return float(value)
+
+    def kept(self, matrix: tuple, divisor: float, field: str, said: str) -> None:
+        """Refuse a divisor that turns non-zero weights into 0, as :meth:`Kernel.array` divides (never all zeros in silence)."""
+        values = _flat(matrix)
+        shape = []
+        while isinstance(matrix, tuple):
+            shape.append(len(matrix))
+            matrix = matrix[0]
+        zeroed = zeroed_by_scale(values, [v / divisor for v in values], shape)
+        if zeroed:
+            self.fail(field, f"is {said}: dividing the matrix by it {zeroed}; use a scale that keeps them")
 
     def matrix(self, value: Any, field: str) -> tuple:
         """A rectangular nested list of finite numbers, ``min_ndim`` to ``max_ndim`` deep, as tuples of floats

@@ -418,4 +418,7 @@ def scale_kernel(kernel: Any, scale: KernelScale | None) -> Any:
     if not all(math.isfinite(v) for v in _flat(matrix)):  # refused here, before any image is read (exit 3)
         raise InvalidKernel(f"{kernel.name}: --kernel-scale {scale.text} makes weights beyond float64's range "
                             f"(largest |value| {max(abs(v) for v in values):g}); use a smaller scale")
+    zeroed = numtext.zeroed_by_scale(values, _flat(matrix), kernel.shape)
+    if zeroed:  # (an all-zero kernel, or a kernel that lost some taps, answered in silence)
+        raise InvalidKernel(f"{kernel.name}: --kernel-scale {scale.text} {zeroed}; use a scale that keeps them")
     return replace(kernel, matrix=matrix, scale=None, description=f"{kernel.description} (--kernel-scale {scale.text})".strip())

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Sequence
 from typing import Any
 
 #: a whole number: ASCII digits with an optional sign
@@ -94,6 +95,27 @@ def underflows(text: str) -> bool:
     """
     mantissa = re.split(r"[eE]", text.strip(), maxsplit=1)[0]
     return any(c in "123456789" for c in mantissa) and decimal(text) == 0.0
+
+
+def zeroed_by_scale(before: Sequence[float], after: Sequence[float], shape: Sequence[int]) -> str | None:
+    """What a scale did to the non-zero weights it turned into 0 (below the float range), or None where it kept them:
+    ``before`` and ``after`` the weights in order, of a matrix of ``shape``; the first is named by its position.
+
+    >>> zeroed_by_scale([3.0, 1e-30], [3e-300, 0.0], (1, 2))
+    'makes 1 of 2 non-zero weights 0 (below the float range), the first at (0, 1): 1e-30'
+    >>> zeroed_by_scale([3.0, 0.0], [1.5, 0.0], (1, 2)) is None
+    True
+    """
+    lost = [i for i, (b, a) in enumerate(zip(before, after)) if b != 0 and a == 0]
+    if not lost:
+        return None
+    position, rest = [], lost[0]
+    for side in reversed(shape):
+        rest, index = divmod(rest, side)
+        position.insert(0, index)
+    nonzero = sum(1 for b in before if b != 0)
+    return (f"makes {len(lost)} of {counted(nonzero, 'non-zero weight')} 0 ({BELOW_RANGE}), the first at "
+            f"({', '.join(map(str, position))}): {shortest(before[lost[0]])}")
 
 
 def shortest(value: float) -> str:

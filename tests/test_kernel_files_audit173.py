@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import scipy.ndimage as ndi
 
-from conftest import run_in_process
+from conftest import SAMPLES, run_in_process
 
 RNG = np.random.default_rng(3)
 STACK = RNG.integers(0, 10, (3, 6, 7)).astype(float)
@@ -82,3 +82,47 @@ class TestFlipSaysWhichAxes:
 
         readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
         assert "Under `--flip` such a kernel (and `--weights`) is flipped along y and x" in readme
+
+
+class TestAScaleThatZeroesWeightsIsRefused:
+    """2. A scale that turns non-zero weights into 0 (below the float range) is refused, as one that overflows is."""
+
+    ONE = "makes 1 of 1 non-zero weight 0 (below the float range), the first at (0, 0): 1e-30; use a scale that keeps them"
+
+    def test_a_file_scale(self, tmp_path):
+        (tmp_path / "under.json").write_text('{"name":"x","matrix":[[1e-30]],"scale":1e300}')
+        for args in (["convolve", str(SAMPLES / "example1.csv"), "-k", "./under.json", "-q"], ["kernels", "show", "./under.json"]):
+            r = run_in_process(*args, cwd=tmp_path)
+            assert r.returncode == 3 and r.stdout == "", (r.stdout, r.stderr)
+            assert r.stderr == f"error: under.json: scale: is 1e+300: dividing the matrix by it {self.ONE}\n"
+
+    def test_a_file_scale_that_zeroes_some_weights(self, tmp_path):
+        (tmp_path / "under3.json").write_text('{"name":"x","matrix":[[3, 1e-30, 2e-30]],"scale":1e300}')
+        r = run_in_process("kernels", "show", "./under3.json", "--json", cwd=tmp_path)
+        assert r.returncode == 3 and json.loads(r.stdout)["code"] == 3, r.stdout
+        assert "makes 2 of 3 non-zero weights 0 (below the float range), the first at (0, 1): 1e-30" in r.stderr
+
+    def test_a_volume_kernel_file_and_sum(self, tmp_path):
+        from kernelcli.catalog import Kernel
+        from kernelcli.errors import InvalidKernel
+
+        with pytest.raises(InvalidKernel, match=r"is 1e\+300: dividing the matrix by it makes 1 of 2 non-zero weights 0 "
+                                                r"\(below the float range\), the first at \(1, 0, 0\): 1e-30;"):
+            Kernel("x", (((2.0,),), ((1e-30,),)), scale=1e300)
+        with pytest.raises(InvalidKernel, match=r'is "sum": dividing the matrix by it makes 1 of 2 non-zero weights 0'):
+            Kernel("x", ((1e308, 1e-300),), scale="sum")
+
+    def test_kernel_scale(self, tmp_path):
+        r = run_in_process("convolve", str(SAMPLES / "example1.csv"), "-k", "1x1: 1e-30", "--kernel-scale", "1e-300", "-q",
+                           cwd=tmp_path)
+        assert r.returncode == 3 and r.stdout == "", r.stdout
+        assert r.stderr == f"error: inline_1x1: --kernel-scale 1e-300 {self.ONE}\n"
+
+    def test_kernel_scale_in_the_api_words(self):
+        from kernelcli.catalog import load_kernel
+        from kernelcli.errors import InvalidKernel
+        from kernelcli.kernel_syntax import parse_kernel_scale, scale_kernel
+
+        with pytest.raises(InvalidKernel, match=r"--kernel-scale 1e-300 makes 1 of 2 non-zero weights 0 .* at \(0, 1\): 1e-30;"):
+            scale_kernel(load_kernel("[[3, 1e-30]]"), parse_kernel_scale("1e-300"))
+        assert scale_kernel(load_kernel("[[3, 1e-30]]"), parse_kernel_scale("1e-290")).matrix[0][1] == 1e-320  # (kept)
