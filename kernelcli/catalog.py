@@ -103,6 +103,7 @@ def load_kernel(spec: str, *, max_ndim: int = 2) -> Kernel:
 
     inline = inline_kernel(spec, max_ndim=max_ndim)  # ImageMagick syntax, a JSON list or a .npy file
     if inline is not None:
+        _refuse_a_named_number(spec)
         return inline
     other = _other_format(spec)
     if other is not None:
@@ -346,6 +347,17 @@ def _suggestions(wanted: str, names: list[str]) -> list[str]:
     close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.6)
     prefixed = [n for n in names if n.startswith(wanted)]
     return list(dict.fromkeys(close + prefixed))[:5]
+
+
+def _refuse_a_named_number(spec: str) -> None:
+    """Refuse one number that a catalogue kernel is also named (``1``, ``1e3``): it reads two ways."""
+    from .kernel_syntax import one_value
+
+    if one_value(spec) and SPEC_NAME_PATTERN.fullmatch(spec):
+        named = next((k for k in _load_catalogue() if k.name == _fold_name(spec)), None)
+        if named is not None:
+            raise InvalidKernel(f"'{spec}' reads two ways: the catalogue kernel {named.name} (in {named.path}) or ImageMagick's "
+                                f"1x1 kernel of one value; give {named.path}:{named.name} for the kernel, or '1x1: {spec}' for the value")
 
 
 def _load_by_name(spec: str) -> Kernel:

@@ -46,8 +46,9 @@ from . import numtext
 from .errors import InvalidKernel, KernelNotFound, UsageError
 from .records import record, replace
 
-#: ``WxH+X+Y@:`` then values; the geometry is digits, so names and ``gaussian:2`` never match
-_GEOMETRY = re.compile(r"\s*(?P<w>[0-9]+)(?:x(?P<h>[0-9]+))?(?P<origin>[-+][0-9]+[-+][0-9]+)?(?P<flags>[@<>]*)\s*:(?P<values>.*)", re.DOTALL)
+#: ``WxH+X+Y@:`` then values (``3X3:`` too, as ImageMagick reads it); the geometry is digits, so names and ``gaussian:2``
+#: never match
+_GEOMETRY = re.compile(r"\s*(?P<w>[0-9]+)(?:[xX](?P<h>[0-9]+))?(?P<origin>[-+][0-9]+[-+][0-9]+)?(?P<flags>[@<>]*)\s*:(?P<values>.*)", re.DOTALL)
 #: ImageMagick's old style: only numbers (a square count of them)
 _BARE_VALUES = re.compile(r"[\s,]*[-+0-9.eEnaN]+(?:[\s,]+[-+0-9.eEnaN]+)+[\s,]*")  # (commas first or last: refused by _values)
 _SCALE = re.compile(rf"(?P<number>{numtext.DECIMAL})?(?P<marks>[%!^]*)")
@@ -68,7 +69,7 @@ def inline_kernel(spec: str, *, max_ndim: int = 2) -> Any:
         return _json_list(spec, max_ndim)
     if text.lower().endswith(".npy"):
         return read_npy_kernel(text, max_ndim=max_ndim)
-    if ";" in text and (_GEOMETRY.match(text) or _BARE_VALUES.match(text.split(";")[0])):
+    if ";" in text and (_GEOMETRY.match(text) or _BARE_VALUES.match(text.split(";")[0]) or one_value(text.split(";")[0])):
         raise KernelTextRefused(
             spec, "a list of kernels (';'); load_kernel reads one kernel: load each one and apply each (a filter bank "
             "as conv_layer's weights, or one after the other)",
@@ -78,7 +79,7 @@ def inline_kernel(spec: str, *, max_ndim: int = 2) -> Any:
     geometry = _GEOMETRY.fullmatch(text)
     if geometry:
         return _imagemagick(spec, geometry)
-    if _BARE_VALUES.fullmatch(text):
+    if _BARE_VALUES.fullmatch(text) or one_value(text):
         values = _values(spec, text)
         side = math.isqrt(len(values))
         if side * side != len(values):
@@ -88,6 +89,15 @@ def inline_kernel(spec: str, *, max_ndim: int = 2) -> Any:
             )
         return _make(f"inline_{side}x{side}", values, side, side, spec)
     return None
+
+
+def one_value(text: str) -> bool:
+    """Whether ``text`` is one number, which ImageMagick reads as a 1x1 kernel (``nan``, ``inf`` and ``e`` stay names).
+
+    >>> one_value("2.5"), one_value(" -1e3 "), one_value("nan"), one_value("sobel_v")
+    (True, True, False, False)
+    """
+    return numtext.decimal(text) is not None and any(c.isdigit() for c in text)
 
 
 def _said(spec: str) -> str:

@@ -126,3 +126,60 @@ class TestAScaleThatZeroesWeightsIsRefused:
         with pytest.raises(InvalidKernel, match=r"--kernel-scale 1e-300 makes 1 of 2 non-zero weights 0 .* at \(0, 1\): 1e-30;"):
             scale_kernel(load_kernel("[[3, 1e-30]]"), parse_kernel_scale("1e-300"))
         assert scale_kernel(load_kernel("[[3, 1e-30]]"), parse_kernel_scale("1e-290")).matrix[0][1] == 1e-320  # (kept)
+
+
+class TestImageMagicksOtherInlineForms:
+    """3. ``'3X3: ...'`` and one bare value are ImageMagick kernels (``-morphology Convolve``), not unknown names."""
+
+    @pytest.mark.parametrize(("spec", "expected"), [
+        ("3X3: 1 2 3 4 5 6 7 8 9", [[1, 2, 3], [4, 5, 6], [7, 8, 9]]),
+        ("2X1: 1 -1", [[1, -1]]),
+        ("2.5", [[2.5]]),
+        ("1", [[1]]),
+        (" -1e3 ", [[-1000]]),
+    ])
+    def test_read_as_imagemagick_reads_them(self, spec, expected):
+        from kernelcli.catalog import load_kernel
+
+        kernel = load_kernel(spec)
+        assert kernel.array().tolist() == expected and kernel.name == f"inline_{len(expected[0])}x{len(expected)}"
+
+    @pytest.mark.parametrize("spec", ["3X3: 1 2 3 4 5 6 7 8 9", "2.5", "-1"])
+    def test_the_same_kernel_as_imagemagick_shows(self, spec):
+        from conftest import imagemagick
+
+        convert = imagemagick() or pytest.skip("no ImageMagick")
+        import subprocess
+
+        shown = subprocess.run([convert, "xc:", "-define", "morphology:showKernel=1", "-morphology", "Convolve", spec, "null:"],
+                               capture_output=True, text=True, timeout=60).stderr.splitlines()
+        rows = [[float(v) for v in line.split(":", 1)[1].split()] for line in shown if line.strip()[:1].isdigit()]
+        from kernelcli.catalog import load_kernel
+
+        assert load_kernel(spec).array().tolist() == rows
+
+    def test_on_the_command_line(self, tmp_path):
+        r = run_in_process("convolve", str(SAMPLES / "example1.csv"), "-k", "3X3: 0 0 0 0 1 0 0 0 0", "-q", cwd=tmp_path)
+        s = run_in_process("convolve", str(SAMPLES / "example1.csv"), "-k", "1", "-q", cwd=tmp_path)
+        assert r.returncode == s.returncode == 0 and r.stdout == s.stdout != "", (r.stderr, s.stderr)
+        r = run_in_process("kernels", "show", "2.5", "-q", cwd=tmp_path)
+        assert r.returncode == 0 and r.stdout.strip() == "2.5", r.stderr
+
+    def test_names_that_are_no_number_stay_names(self):
+        from kernelcli.catalog import load_kernel
+        from kernelcli.errors import KernelNotFound
+
+        for name in ("nan", "e", "inf"):
+            with pytest.raises(KernelNotFound, match=f"unknown kernel '{name}'"):
+                load_kernel(name)
+
+    def test_a_number_that_is_also_a_kernel_name_reads_two_ways(self, tmp_path):
+        (tmp_path / "kp").mkdir()
+        (tmp_path / "kp" / "num.json").write_text('{"family":"num","kernels":[{"name":"1","matrix":[[1,0,-1]]}]}')
+        env = {"KERNELCLI_KERNEL_PATH": str(tmp_path / "kp")}
+        r = run_in_process("kernels", "show", "1", cwd=tmp_path, env=env)
+        assert r.returncode == 3, r.stderr
+        assert r.stderr.startswith("error: '1' reads two ways: the catalogue kernel 1 (in "), r.stderr
+        assert f"give {tmp_path / 'kp' / 'num.json'}:1 for the kernel, or '1x1: 1' for the value" in r.stderr
+        r = run_in_process("kernels", "show", f"{tmp_path / 'kp' / 'num.json'}:1", "-q", cwd=tmp_path, env=env)
+        assert r.returncode == 0 and r.stdout.split() == ["1", "0", "-1"], (r.stdout, r.stderr)
