@@ -25,7 +25,7 @@ from .kernel_names import (  # noqa: F401 - a kernel's name, re-exported (its fo
     LOOKUP_RULE, MAX_NAME_LENGTH, NAME_PATTERN, NAME_RULE, SPEC_NAME_PATTERN, built_name, built_name_hint,
 )
 from .long_doubles import long_read
-from .numtext import EXACT_WHOLE, HELD_NUMBER, beyond_float, inexact_whole, zeroed_by_scale
+from .numtext import EXACT_WHOLE, HELD_NUMBER, beyond_float, inexact_whole, unshown_character, zeroed_by_scale
 from .records import record
 
 #: largest kernel side, and largest kernel file (checked before the file is read)
@@ -294,6 +294,9 @@ class _Validator:
             self.fail(field, f"is {_describe(value)}, expected a string")
         if "\n" in value or "\r" in value:
             self.fail(field, "must be one line (no line breaks)")
+        unshown = unshown_character(value)  # (a terminal title set by `kernels show`, a listing's line cut)
+        if unshown:
+            self.fail(field, f"holds {unshown}; expected one line of text, shown as written (no control characters)")
         return value
 
     def kernel(self, item: Any, field: str, *, family: str, path: Path | None, allowed: tuple[str, ...]) -> Kernel:

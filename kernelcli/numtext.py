@@ -344,6 +344,24 @@ def typed_value(value: float | int | str, text: str, option: str) -> float | int
     return made
 
 
+def unshown_character(text: str) -> str | None:
+    r"""The first character of ``text`` that a terminal or a line-by-line reader does not take as written, and where:
+    a control character (C0, DEL, C1: an escape sequence, a bell, NUL, NEL) or a Unicode line or paragraph separator
+    (which ``splitlines`` and a table cut at); None where there is none.
+
+    >>> print(unshown_character("src \x1b]0;title"), unshown_character("a\u2028b"), unshown_character("3 × 3"))
+    the control character \x1b at column 5 the line separator \u2028 at column 2 None
+    """
+    import unicodedata
+
+    for column, c in enumerate(text, 1):
+        kind = unicodedata.category(c)
+        if kind in ("Cc", "Zl", "Zp"):
+            named = "the control character" if kind == "Cc" else f"the {unicodedata.name(c).lower()}"
+            return f"{named} {ascii(c)[1:-1]} at column {column}"
+    return None
+
+
 def path_line(path: Any) -> str:
     r"""A path as one line of a listing on stdout, its control characters escaped as ``ls -b`` escapes them (a line
     break ``\n``, a tab ``\t``, ESC ``\033``) and so a backslash ``\\``: a script reading the listing line by line

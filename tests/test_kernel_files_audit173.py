@@ -183,3 +183,55 @@ class TestImageMagicksOtherInlineForms:
         assert f"give {tmp_path / 'kp' / 'num.json'}:1 for the kernel, or '1x1: 1' for the value" in r.stderr
         r = run_in_process("kernels", "show", f"{tmp_path / 'kp' / 'num.json'}:1", "-q", cwd=tmp_path, env=env)
         assert r.returncode == 0 and r.stdout.split() == ["1", "0", "-1"], (r.stdout, r.stderr)
+
+
+class TestTextFieldsShowAsWritten:
+    """4. A kernel's description and source are refused with a control character or a Unicode line break in them, as a
+    line break is: a terminal title set by ``kernels show``, a bell, NUL, a piped table cut at U+2028 were taken."""
+
+    @pytest.mark.parametrize(("text", "said"), [
+        ("src \x1b]0;title\x07", r"the control character \x1b at column 5"),
+        ("bell\x07", r"the control character \x07 at column 5"),
+        ("nul\x00", r"the control character \x00 at column 4"),
+        ("tab\there", r"the control character \t at column 4"),
+        ("NEL\x85", r"the control character \x85 at column 4"),
+        ("cut \u2028 here", r"the line separator \u2028 at column 5"),
+        ("par\u2029", r"the paragraph separator \u2029 at column 4"),
+    ])
+    @pytest.mark.parametrize("field", ["description", "source"])
+    def test_refused_naming_the_field_and_the_character(self, tmp_path, field, text, said):
+        (tmp_path / "kp").mkdir()
+        (tmp_path / "kp" / "esc.json").write_text(json.dumps({"family": "esc", "kernels": [{"name": "e1", "matrix": [[1]],
+                                                                                         field: text}]}))
+        r = run_in_process("kernels", "show", "./kp/esc.json:e1", cwd=tmp_path)
+        assert r.returncode == 3 and r.stdout == "", r.stdout
+        assert r.stderr == (f"error: kp/esc.json: kernels[0].{field}: holds {said}; expected one line of text, shown as "
+                            "written (no control characters)\n")
+
+    def test_a_catalogue_file_with_one_is_skipped_with_the_reason_escaped(self, tmp_path):
+        (tmp_path / "esc.json").write_text(json.dumps({"family": "esc", "kernels": [{"name": "e1", "matrix": [[1]],
+                                                                                    "source": "src \x1b]0;title\x07"}]}))
+        r = run_in_process("kernels", "--family", "basic", cwd=tmp_path, env={"KERNELCLI_KERNEL_PATH": str(tmp_path)})
+        assert r.returncode == 0 and "\x1b" not in r.stdout + r.stderr and "\x07" not in r.stdout + r.stderr
+        assert r"kernels[0].source: holds the control character \x1b at column 5" in r.stderr
+
+    def test_text_a_terminal_shows_is_taken(self, tmp_path):
+        from kernelcli.catalog import load_kernel
+
+        text = {"description": "3 × 3, ½ — naïve “quotes”\u00a0ok", "source": "Gonzalez–Woods, Fig. 10.21"}
+        (tmp_path / "ok.json").write_text(json.dumps({"name": "ok", "matrix": [[1]], **text}))
+        kernel = load_kernel(str(tmp_path / "ok.json"))
+        assert (kernel.description, kernel.source) == (text["description"], text["source"])
+
+    def test_the_api_and_the_schema_refuse_them_too(self, tmp_path):
+        from kernelcli.catalog import catalog_dir, load_kernel
+        from kernelcli.errors import InvalidKernel
+
+        (tmp_path / "one.json").write_text(json.dumps({"name": "e1", "matrix": [[1]], "description": "a\u2028b"}))
+        with pytest.raises(InvalidKernel, match=r"description: holds the line separator \\u2028 at column 2"):
+            load_kernel(str(tmp_path / "one.json"))
+        jsonschema = pytest.importorskip("jsonschema")
+        schema = jsonschema.Draft202012Validator(json.loads((catalog_dir() / "kernel.schema.json").read_text()))
+        assert schema.is_valid({"name": "ok", "matrix": [[1]], "description": "3 × 3 naïve"})
+        for text in ("a\x1bb", "a\u2028b", "a\x85b", "a\tb", "a\nb"):
+            assert not schema.is_valid({"name": "ok", "matrix": [[1]], "source": text}), text

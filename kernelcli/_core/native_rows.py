@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '8a77dfa4fd1e2976afd6b2975319b2db6c93f3f3a77fb00137c8e2d865d47ea1'
+LOOP_SOURCES = '1cbeddbfb527ca49666f849f55307c8916bc60bdbd4b418d0d0f043ea2c5c591'
 
 
 _ENTRIES: dict = {}
