@@ -224,6 +224,22 @@ def rounded_whole_said(value: int, where: tuple, what: str = "kernel", rounded: 
     return f"{said}; give it as float64 to take the rounding"
 
 
+def not_finite_said(values: np.ndarray, what: str = "kernel") -> str | None:
+    """The first NaN or infinity of a kernel, weights or a bias (``what``) by its position, and how many there are, or
+    None where every value is finite (as :func:`rounded_whole_said` names a rounded one).
+
+    >>> not_finite_said(np.array([[1.0, 1.0, np.nan], [np.inf, 1.0, 1.0]]))
+    'the weight at (0, 2) is nan, expected a finite number (2 values are NaN or infinite)'
+    """
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return None
+    where = tuple(int(i) for i in np.argwhere(bad)[0])
+    count = int(bad.sum())
+    return (f"the {_LONG_NUMBERS[_long_what(what)][1]} at {where} is {float(values[where])!r}, expected a finite number "
+            f"({count} {'value is' if count == 1 else 'values are'} NaN or infinite)")
+
+
 def _first_rounded_listed(values: Any, where: tuple[int, ...]) -> tuple[tuple[int, ...], int] | None:
     """Where the first int among nested lists ``values`` is that float64 rounds, and that int; None if none."""
     for i, value in enumerate(values):

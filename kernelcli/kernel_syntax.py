@@ -309,11 +309,11 @@ def read_npy_kernel(path: str | Path, *, max_ndim: int = 2) -> Any:
         raise InvalidKernel(f"{p}: expected a non-empty {dims} array, got shape {arr.shape}")
     if max(arr.shape[-2:]) > MAX_SIDE:
         raise InvalidKernel(f"{p}: {_rows_columns(arr.shape[-2], arr.shape[-1])} is larger than {MAX_SIDE} per side")
-    from .given_values import float64_of, rounded_whole_said
+    from .given_values import float64_of, not_finite_said, rounded_whole_said
 
     values = float64_of(arr, p)
-    if not np.isfinite(values).all():
-        raise InvalidKernel(f"{p}: the kernel holds NaN or infinite values")
+    if (not_finite := not_finite_said(values)) is not None:
+        raise InvalidKernel(f"{p}: {not_finite}")
     if arr.dtype.kind in "iu" and (found := first_inexact_whole(arr)) is not None:  # int64 past 2**53: float64 rounds it
         raise InvalidKernel(f"{p}: {rounded_whole_said(found[1], found[0])}")
     if not sums_in_range(values.ravel().tolist()):

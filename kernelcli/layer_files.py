@@ -113,14 +113,14 @@ def _read_npy_file(path: str | Path, what: str) -> Any:
         raise InvalidKernel(f"{p}: {what} must hold real numbers, got dtype {getattr(arr, 'dtype', type(arr))}")
     if arr.size == 0:
         raise InvalidKernel(f"{p}: {what} is empty (shape {arr.shape})")
-    from .given_values import float64_of, rounded_whole_said
+    from .given_values import float64_of, not_finite_said, rounded_whole_said
     from .ndsupport import first_inexact_whole
 
     values = float64_of(arr, p, what)  # a long double as a kernel file's: refused past float64, else noted
     if arr.dtype.kind in "iu" and (rounded := first_inexact_whole(arr)) is not None:  # as a -k kernel's int64 weight
         raise InvalidKernel(f"{p}: {rounded_whole_said(rounded[1], rounded[0], what)}")
-    if not np.isfinite(values).all():
-        raise InvalidKernel(f"{p}: {what} holds NaN or infinite values")
+    if (not_finite := not_finite_said(values, what)) is not None:
+        raise InvalidKernel(f"{p}: {not_finite}")
     return values
 
 

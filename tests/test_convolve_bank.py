@@ -224,7 +224,7 @@ class TestWeights:
         ("weights", "extra", "code", "message"),
         [
             (np.ones((3, 3, 3)), [], 3, "weights must be 4-D (K filters, C channels, f, f)"),
-            (np.full((1, 3, 3, 3), np.nan), [], 3, "holds NaN or infinite values"),
+            (np.full((1, 3, 3, 3), np.nan), [], 3, "the value at (0, 0, 0, 0) is nan, expected a finite number (27 values are NaN or infinite)"),
             (np.ones((2, 1, 3, 3)), [], 2, "each filter spans 1 channel, but the input has 3 channels; give filters of 3 channels"),
             (np.ones((2, 3, 3, 3)), ["--bias", "1,2,3"], 2, "--bias has 3 values for 2 filters"),
             (np.ones((2, 3, 3, 3)), ["--bias-file", "bad_bias.npy"], 2, "--bias-file bad_bias.npy has 3 values for 2 filters"),

@@ -235,3 +235,45 @@ class TestTextFieldsShowAsWritten:
         assert schema.is_valid({"name": "ok", "matrix": [[1]], "description": "3 × 3 naïve"})
         for text in ("a\x1bb", "a\u2028b", "a\x85b", "a\tb", "a\nb"):
             assert not schema.is_valid({"name": "ok", "matrix": [[1]], "source": text}), text
+
+
+class TestNotFiniteNamedByPosition:
+    """5. A NaN or infinity in a .npy kernel, ``--weights`` or ``--bias-file`` is named by its position, with the count,
+    as a JSON list's cell and an int64 past 2**53 are."""
+
+    def test_a_npy_kernel(self, tmp_path):
+        k = np.ones((3, 3))
+        k[1, 2] = np.nan
+        np.save(tmp_path / "nank.npy", k)
+        np.save(tmp_path / "r.npy", np.random.default_rng(0).random((9, 11)))
+        r = run_in_process("convolve", "r.npy", "-k", "nank.npy", "-q", cwd=tmp_path)
+        assert (r.returncode, r.stdout) == (3, "")
+        assert r.stderr == "error: nank.npy: the weight at (1, 2) is nan, expected a finite number (1 value is NaN or infinite)\n"
+
+    def test_weights_and_bias(self, tmp_path):
+        w = np.ones((2, 1, 3, 3))
+        w[0, 0, 1, 1], w[1, 0, 0, 0] = np.inf, np.nan
+        np.save(tmp_path / "infw.npy", w)
+        np.save(tmp_path / "okw.npy", np.ones((2, 1, 3, 3)))
+        np.save(tmp_path / "b.npy", np.array([1.0, -np.inf]))
+        np.save(tmp_path / "r.npy", np.random.default_rng(0).random((9, 11)))
+        r = run_in_process("convolve", "r.npy", "--weights", "infw.npy", "-q", cwd=tmp_path)
+        assert r.returncode == 3 and r.stderr == ("error: infw.npy: the value at (0, 0, 1, 1) is inf, expected a finite number "
+                                                  "(2 values are NaN or infinite)\n"), r.stderr
+        r = run_in_process("convolve", "r.npy", "--weights", "okw.npy", "--bias-file", "b.npy", "-q", cwd=tmp_path)
+        assert r.returncode == 3 and r.stderr == ("error: b.npy: the value at (1,) is -inf, expected a finite number "
+                                                  "(1 value is NaN or infinite)\n"), r.stderr
+
+    def test_the_api_reads_them_alike(self, tmp_path):
+        from kernelcli.catalog import load_kernel
+        from kernelcli.errors import InvalidKernel
+        from kernelcli.layer_files import read_weights
+
+        k = np.ones((2, 3, 3))
+        k[1, 0, 2] = -np.inf
+        np.save(tmp_path / "k3.npy", k)
+        with pytest.raises(InvalidKernel, match=r"k3\.npy: the weight at \(1, 0, 2\) is -inf, expected a finite number \(1 value"):
+            load_kernel(str(tmp_path / "k3.npy"), max_ndim=3)
+        np.save(tmp_path / "w.npy", k[None])
+        with pytest.raises(InvalidKernel, match=r"w\.npy: the value at \(0, 1, 0, 2\) is -inf"):
+            read_weights(tmp_path / "w.npy")
