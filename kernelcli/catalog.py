@@ -450,8 +450,11 @@ def _looks_like_path(spec: str) -> bool:
 def _load_from_path(spec: str, max_ndim: int = 2) -> Kernel:
     file_text, selector = split_selector(spec)
     path = Path(file_text).expanduser()
-    kernels = read_kernel_file(path, max_ndim=max_ndim)
+    kernels = read_kernel_file(path, max_ndim=max_ndim, shown=file_text)
     names = ", ".join(k.name for k in kernels)
+    if selector is not None and not SPEC_NAME_PATTERN.fullmatch(selector):  # ('fam.json:' was "fam.json:: no such file")
+        raise InvalidKernel(f"{file_text}: {numtext.quoted(selector, 120)} is no kernel name ({NAME_RULE}; {LOOKUP_RULE}); "
+                            f"after ':' give one of: {names}")
     if selector is not None:
         wanted = _fold_name(selector)
         for kernel in kernels:

@@ -21,8 +21,9 @@ from .kernel_json import _parse_json
 from .errors import InvalidKernel, KernelNotFound
 
 
-def read_kernel_file(path: str | os.PathLike[str], *, max_ndim: int = 2) -> list[Kernel]:
-    """Read and validate one kernel file; return its kernels in file order.
+def read_kernel_file(path: str | os.PathLike[str], *, max_ndim: int = 2, shown: str | None = None) -> list[Kernel]:
+    """Read and validate one kernel file; return its kernels in file order (``shown``: the path as typed, which every
+    refusal starts with; ``./fam.json`` was named ``fam.json``).
 
     The size is checked before anything is read (at most ``MAX_FILE_BYTES``).
 
@@ -42,7 +43,7 @@ def read_kernel_file(path: str | os.PathLike[str], *, max_ndim: int = 2) -> list
     kernelcli.errors.KernelNotFound: .../none.json: no such file
     """
     path = Path(path)
-    label = str(path)
+    label = str(path) if shown is None else shown
     try:
         size = path.stat().st_size
     except FileNotFoundError:

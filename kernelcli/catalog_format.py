@@ -45,7 +45,7 @@ _KERNEL_KEYS = ("name", "matrix", "scale", "description", "source")
 _SINGLE_FILE_KEYS = ("$schema", *_KERNEL_KEYS)
 _FAMILY_FILE_KEYS = ("$schema", "family", "description", "kernels")
 _PARAMETRIC = re.compile(r"(gaussian|box):(.*)", re.IGNORECASE | re.DOTALL)
-_FILE_SELECTOR = re.compile(r"(.+\.json):([A-Za-z0-9_-]+)", re.IGNORECASE | re.DOTALL)
+_FILE_SELECTOR = re.compile(r"(.+\.json):([^:/]*)", re.IGNORECASE | re.DOTALL)  # (a malformed NAME: refused as a name)
 
 
 def split_selector(spec: str) -> tuple[str, str | None]:

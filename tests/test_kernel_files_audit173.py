@@ -94,7 +94,7 @@ class TestAScaleThatZeroesWeightsIsRefused:
         for args in (["convolve", str(SAMPLES / "example1.csv"), "-k", "./under.json", "-q"], ["kernels", "show", "./under.json"]):
             r = run_in_process(*args, cwd=tmp_path)
             assert r.returncode == 3 and r.stdout == "", (r.stdout, r.stderr)
-            assert r.stderr == f"error: under.json: scale: is 1e+300: dividing the matrix by it {self.ONE}\n"
+            assert r.stderr == f"error: ./under.json: scale: is 1e+300: dividing the matrix by it {self.ONE}\n"
 
     def test_a_file_scale_that_zeroes_some_weights(self, tmp_path):
         (tmp_path / "under3.json").write_text('{"name":"x","matrix":[[3, 1e-30, 2e-30]],"scale":1e300}')
@@ -205,7 +205,7 @@ class TestTextFieldsShowAsWritten:
                                                                                          field: text}]}))
         r = run_in_process("kernels", "show", "./kp/esc.json:e1", cwd=tmp_path)
         assert r.returncode == 3 and r.stdout == "", r.stdout
-        assert r.stderr == (f"error: kp/esc.json: kernels[0].{field}: holds {said}; expected one line of text, shown as "
+        assert r.stderr == (f"error: ./kp/esc.json: kernels[0].{field}: holds {said}; expected one line of text, shown as "
                             "written (no control characters)\n")
 
     def test_a_catalogue_file_with_one_is_skipped_with_the_reason_escaped(self, tmp_path):
@@ -277,3 +277,41 @@ class TestNotFiniteNamedByPosition:
         np.save(tmp_path / "w.npy", k[None])
         with pytest.raises(InvalidKernel, match=r"w\.npy: the value at \(0, 1, 0, 2\) is -inf"):
             read_weights(tmp_path / "w.npy")
+
+
+class TestTheNameAfterTheColon:
+    """6. ``FILE.json:`` with an empty or malformed NAME names that fault, not "no such file", and the path as typed."""
+
+    HOLDS = "after ':' give one of: s, g"
+    RULE = "(lower-case letters, digits and _ ([a-z0-9_]+); capitals and - are read as lower case and _)"
+
+    @pytest.fixture()
+    def here(self, tmp_path):
+        (tmp_path / "fam.json").write_text(json.dumps({"family": "mine", "kernels": [{"name": "s", "matrix": [[1, 0, -1]]},
+                                                                                    {"name": "g", "matrix": [[1, 2, 1]]}]}))
+        return tmp_path
+
+    @pytest.mark.parametrize(("spec", "said"), [
+        ("./fam.json:", "./fam.json: ''"),
+        ("fam.json:", "fam.json: ''"),
+        ("./fam.json:my kernel", "./fam.json: 'my kernel'"),
+    ])
+    def test_a_malformed_name_is_named(self, here, spec, said):
+        r = run_in_process("kernels", "show", spec, cwd=here)
+        assert r.returncode == 3 and r.stderr == f"error: {said} is no kernel name {self.RULE}; {self.HOLDS}\n", r.stderr
+
+    def test_the_path_as_typed(self, here):
+        r = run_in_process("convolve", str(SAMPLES / "example1.csv"), "-k", "./fam.json", "-q", cwd=here)
+        assert r.returncode == 3 and r.stderr.startswith("error: ./fam.json: holds 2 kernels (s, g)"), r.stderr
+        r = run_in_process("kernels", "show", "./none.json:s", cwd=here)
+        assert r.returncode == 3 and r.stderr == "error: ./none.json: no such file\n", r.stderr
+        r = run_in_process("kernels", "show", "./fam.json:S", "-q", cwd=here)
+        assert r.returncode == 0 and r.stdout.split() == ["1", "0", "-1"], r.stderr
+
+    def test_the_api_says_the_same(self, here, monkeypatch):
+        from kernelcli.catalog import load_kernel
+        from kernelcli.errors import InvalidKernel
+
+        monkeypatch.chdir(here)
+        with pytest.raises(InvalidKernel, match=r"^\./fam\.json: '' is no kernel name .*after ':' give one of: s, g$"):
+            load_kernel("./fam.json:")
