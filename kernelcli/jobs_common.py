@@ -200,9 +200,11 @@ def run_file_job(
     command reads on its volume path, named (with the image types) where the input is of no type read.
     """
     from .io import formats
+    from .io.offered import OutputOffer
 
     src = formats.check_input_path(input_path)
-    out_path = formats.check_output_path(out, [src], force=force) if out is not None else None
+    offer = OutputOffer((src,), layout=layout, rescale=rescale)  # (what a refused output type is offered instead)
+    out_path = formats.check_output_path(out, [src], force=force, offer=offer) if out is not None else None
     loaded = formats.read_input(src, max_pixels=max_pixels, volumes=volumes)
     if out_path is not None:
         _check_channels_before_work(out_path, loaded, layout)
@@ -235,7 +237,7 @@ def run_file_job(
         return report
     # the writer needs the input's depth and alpha, not its pixels: freed while it encodes
     loaded = replace(loaded, data=None)
-    _write_single(report, out_path, result, loaded, rescale=rescale, force=force, encoding=encoding)
+    _write_single(report, out_path, result, loaded, rescale=rescale, force=force, encoding=encoding, zarr=offer.writes_zarr())
     if encoding is not None:
         report.notes.extend(encoding.ignored_by(out_path))
     return report
@@ -409,11 +411,17 @@ def _compute_in_layout(loaded: Any, compute: Callable[[Any], Any], layout: str |
     return from_hwc(result, chosen) if keep_order else result
 
 
-def _write_single(report: Report, out_path: Path, result: Any, loaded: Any, *, rescale: str | None, force: bool, encoding: Any = None) -> None:
-    """Write one result like the input, and note when the rescale clipped many values."""
+def _write_single(report: Report, out_path: Path, result: Any, loaded: Any, *, rescale: str | None, force: bool, encoding: Any = None,
+                  zarr: bool = False) -> None:
+    """Write one result like the input, and note when the rescale clipped many values; ``zarr``: the call writes a
+    ``.zarr`` too (the tiled path), offered where ``--rescale none`` is refused."""
     from .io import formats
+    from .io.not_held import FloatOutputNeeded
 
-    written = formats.write_result(out_path, result, like=loaded, rescale=rescale, force=force, encoding=encoding)
+    try:
+        written = formats.write_result(out_path, result, like=loaded, rescale=rescale, force=force, encoding=encoding)
+    except FloatOutputNeeded as exc:
+        raise exc.offering(zarr) from None
     if rescale not in (None, "none") and out_path.suffix.lower() in (".npy", ".csv"):  # given, and nothing done: say so
         report.notes.append(f"{out_path.name}: --rescale {rescale} is for image outputs; a {out_path.suffix.lower()} holds "
                             "the raw result")

@@ -129,6 +129,7 @@ def convolve_bank_file(
         encoding=options.encoding, channels=depths.pop() if len(depths) == 1 else None, refuse_channels=refuse,
         compute_part=(lambda data, i: compute(data, [i])) if alike else None, parts=len(kernels),
         tile_shapes=lambda shape, colour: bank_tile_shapes(shape, [k.shape for k in kernels], options, colour),
+        tiled=options.plain and bias is None and all(len(k.shape) == 2 for k in kernels), one_map=options.combine == "sum" or not flat,
     )
     if len(kernels) == 1:
         report.kernel = names[0]
@@ -211,6 +212,7 @@ def layer_file(
         layout=options.layout, encoding=options.encoding, channels=int(weights.shape[1]), refuse_channels=refuse,
         compute_part=lambda data, k: compute(data, [k]), parts=filters,
         tile_shapes=lambda shape, colour: bank_tile_shapes(shape, [weights.shape[1:]] * filters, options, colour),
+        one_map=True,  # (each filter sums over the channels; the tiled path takes no --weights)
     )
     if options.flip and weights.shape[1] > 1:
         report.notes.append(flipped_channels_note([(name, weights.shape)], zyx=False))
@@ -299,8 +301,13 @@ def run_maps_job(
     compute_part: Callable[[Any, int], Any] | None = None,
     parts: int = 1,
     tile_shapes: Callable[[Any, bool], Any] | None = None,
+    tiled: bool = False,
+    one_map: bool = False,
 ) -> Report:
     """Read one input, compute a :class:`~kernelcli.banks.BankResult`, write the maps and/or a montage.
+    ``tiled``: the call's options leave it to the tiled path (one plain 2-D kernel: no bias, activation or sum over
+    channels), which writes a ``.zarr``; ``one_map``: each kernel's channels are summed into one map.  Both say what a
+    refused output type is offered instead (:class:`~kernelcli.io.offered.OutputOffer`).
     ``label`` may be a function of the (H, W[, C]) input.  ``channels``: the channel count the call's weights or (C, f, f) kernels take (it picks an array's layout where
     both readings are plausible: :func:`kernelcli.layout.array_layout`); an input of another count is refused
     (ShapeError) with ``refuse_channels(its channels, whether an alpha was set aside)``.
@@ -319,8 +326,12 @@ def run_maps_job(
     """
     from .io import formats
 
+    from .io.offered import OutputOffer
+
     src = formats.check_input_path(input_path)
-    out_path, montage_path = check_maps_outputs(src, out, montage, single=single, force=force, layout=layout)
+    offer = OutputOffer((src,), tiled=tiled and single and montage is None, maps=not single, layout=layout, rescale=rescale,
+                        one_map=one_map)
+    out_path, montage_path = check_maps_outputs(src, out, montage, single=single, force=force, layout=layout, offer=offer)
     loaded = formats.read_input(src, max_pixels=max_pixels, volumes=VOLUME_SUFFIXES)  # (convolve's: it reads volumes)
     start = time.perf_counter()
     order, data = "hwc", loaded.data
@@ -397,7 +408,8 @@ def run_maps_job(
         if not several:
             if out_path.suffix.lower() == ".npy":
                 result = from_hwc(result, order)
-            _write_single(report, out_path, result, loaded, rescale=rescale, force=force, encoding=encoding)
+            _write_single(report, out_path, result, loaded, rescale=rescale, force=force, encoding=encoding,
+                          zarr=offer.writes_zarr())
         else:
             if out_path.suffix.lower() == ".npy":
                 formats.write_result(out_path, from_hwc(maps, order) if volumes is None else volumes, force=force)

@@ -18,12 +18,11 @@ from typing import Any
 
 from .errors import UsageError
 from .io.naming import piped_stream
+from .io.offered import MAPS_SUFFIXES, OutputOffer, maps_suffixes  # noqa: F401 - MAPS_SUFFIXES, maps_suffixes: their former home
 from .modes import MONTAGE_NOT_STDOUT, SHEET_SUFFIXES
 
 #: picture formats a montage may be written in
 MONTAGE_SUFFIXES = SHEET_SUFFIXES
-#: formats that hold several maps as numbers
-MAPS_SUFFIXES = (".npy", ".tif", ".tiff")
 
 
 #: what a filter bank's several maps are written as (a montage draws them as a picture)
@@ -32,15 +31,6 @@ MAPS_TYPES = "several feature maps need .npy (H', W', maps) or .tif (one float32
 ZYX_MAPS_TYPES = "several feature maps of a --layout zyx array are written (maps, Z, Y, X), which .npy alone holds"
 #: the advice of a zyx bank's refused output type
 ONE_VOLUME_EACH = "give one -k per call for a (Z, Y, X) volume each"
-
-
-def maps_suffixes(layout: str | None) -> tuple[str, ...]:
-    """The output types several maps of an input read in ``layout`` can be written as.
-
-    >>> maps_suffixes("zyx"), maps_suffixes(None)
-    (('.npy',), ('.npy', '.tif', '.tiff'))
-    """
-    return (".npy",) if layout == "zyx" else MAPS_SUFFIXES
 
 
 def refuse_maps_format(fmt: str | None, layout: str | None = None) -> None:
@@ -94,16 +84,18 @@ def refuse_maps_on_stdout(fmt: Any, layout: str | None = None) -> None:
 
 
 def check_maps_outputs(src: Path | None, out: Any, montage: Any, *, single: bool, force: bool,
-                        picture: str = "a montage", layout: str | None = None) -> tuple[Path | None, Path | None]:
+                        picture: str = "a montage", layout: str | None = None,
+                        offer: OutputOffer | None = None) -> tuple[Path | None, Path | None]:
     """Validate the data output and the montage path (``picture``: what a message calls it) before any pixel is read
-    (exit 2/4); ``layout``: the input's, given (a zyx bank's maps take .npy alone: :func:`maps_suffixes`)."""
+    (exit 2/4); ``layout``: the input's, given (a zyx bank's maps take .npy alone: :func:`maps_suffixes`); ``offer``:
+    the call's facts, which say what a refused output type is offered instead (default: a layer's, no .zarr)."""
     from .errors import OutputRefused
     from .io import formats
 
     inputs = [src] if src is not None else []  # (None: stdin, checked before it is read)
     clash = _one_file(out, montage)  # (said before "already exists": --force would not help)
-    tiled = single and montage is None  # (the tiled path takes one --kernel and no --montage: no .zarr offered)
-    out_path = formats.check_output_path(out, inputs, force=force or clash, zarr=tiled) if out is not None else None
+    offer = offer or OutputOffer(tuple(inputs), tiled=False, maps=not single, layout=layout)
+    out_path = formats.check_output_path(out, inputs, force=force or clash, offer=offer) if out is not None else None
     if out_path is not None and not single and out_path.suffix.lower() not in maps_suffixes(layout):
         raise maps_type_refused(out_path, layout)
     montage_path = None

@@ -27,8 +27,9 @@ class TestRescaleNoneOnAnIntegerImage:
         K.write_output(tmp_path / "small.png", np.full((8, 8), 7, np.uint8))
         r = invoke("convolve", *given[:1], "-k", "box:1", *given[1:], "--rescale", "none")
         assert r.exit_code == 2, (r.exit_code, r.output)
-        assert r.stderr.strip() == (f"error: {given[-1]}: --rescale none needs a float output (.npy, .tif, .csv or .zarr); "
-                                    "this output is 8-bit"), r.stderr
+        kinds = ".npy, .tif, .csv or .zarr" if given[0].endswith(".npy") else ".npy, .tif or .csv"  # (review 170 #2: a
+        assert r.stderr.strip() == (f"error: {given[-1]}: --rescale none needs a float output ({kinds}); "  # PNG's call
+                                    "this output is 8-bit"), r.stderr  # writes no .zarr)
 
     def test_a_float_output_takes_none(self, invoke, tmp_path):
         np.save(tmp_path / "big.npy", np.ones((8, 8)))
@@ -100,7 +101,7 @@ class TestUnsupportedOutputType:
         assert r.exit_code == 2, (r.exit_code, r.output)
         line = r.stderr.strip()
         assert line.startswith(f"error: {out}: unsupported output type '{typed}'"), line
-        assert line.endswith("expected one of .bmp, .csv, .jpeg, .jpg, .npy, .png, .tif, .tiff, .zarr"), line
+        assert line.endswith("expected one of .npy, .zarr"), line  # (a float .npy, maybe colour: review 170 #2)
         assert ("(a volume's output type)" in line) == typed.startswith(".nii"), line
         assert not (tmp_path / out).exists()
 
@@ -109,7 +110,7 @@ class TestUnsupportedOutputType:
         with pytest.raises(UsageError) as got:
             K.write_output(tmp_path / out, np.ones((4, 4)))
         assert str(got.value).startswith(f"{tmp_path / out}: unsupported output type '{typed}'"), str(got.value)
-        assert str(got.value).endswith("expected one of .bmp, .csv, .jpeg, .jpg, .npy, .png, .tif, .tiff"), str(got.value)
+        assert str(got.value).endswith("expected one of .csv, .npy, .tif, .tiff"), str(got.value)  # (a float result)
 
 
 class TestApiRangeRefusalsInOneShape:
@@ -174,7 +175,7 @@ class TestAWrongOutputExtensionInOneForm:
 
     @pytest.mark.parametrize(("args", "out", "said"), [
         (["convolve", "x.npy", "-k", "box:3", "-o"], "t.xyz",
-         "unsupported output type '.xyz': expected one of .bmp, .csv, .jpeg, .jpg, .npy, .png, .tif, .tiff, .zarr"),
+         "unsupported output type '.xyz': expected one of .npy, .zarr"),
         (["gallery", "x.npy", "-o"], "t.xyz", f"unsupported output type '.xyz' for a gallery's sheet (a picture): expected one of {PICTURES}"),
         (["gallery", "x.npy", "-o"], "t.npy", f"unsupported output type '.npy' for a gallery's sheet (a picture): expected one of {PICTURES}"),
         (["convolve", "x.npy", "-k", "box:3", "-o", "a.npy", "--montage"], "t.xyz",

@@ -157,7 +157,7 @@ def pool(
                                 exclude_pad=exclude_pad, name=suffix, fmt=fmt)
         report_ = run_reported(input[0], partial(pool_volume_file, input[0], size, op=op, stride=stride, padding=padding,
                                                  ceil_mode=ceil, count_include_pad=not exclude_pad, out=out, force=force,
-                                                 options=options, name=suffix, fmt=fmt), outputs=[target], report=report, force=force)
+                                                 options=options, name=suffix, fmt=fmt, zarr_offered=True), outputs=[target], report=report, force=force)
         render_report(report_, json_out=json_out, quiet=quiet)
         return
     image_job = partial(

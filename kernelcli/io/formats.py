@@ -40,8 +40,9 @@ from ..modes import canonical_rescale
 from ..whole_numbers import flag
 from .common import Loaded, Written, check_input_path, one_line, path_arg
 from .arrays import read_npy, write_npy
-from .image_writing import Encoding, check_finite_result, check_real_result, write_image
-from .not_held import KEEP_ARGUMENT, OUTPUTS_ARGUMENT, OUTPUTS_OPTION, RESCALE_ARGUMENT, FloatOutputNeeded, UnsupportedOutput, ValuesNotHeld
+from .image_writing import Encoding, check_finite_result, check_real_result, write_image, written_types
+from .not_held import RESCALE_ARGUMENT, FloatOutputNeeded, UnsupportedOutput, ValuesNotHeld
+from .offered import OutputOffer
 from .images import read_image
 from .matrices import read_matrix, write_matrix_csv
 from .naming import ARRAY_SUFFIXES, INPUT_SUFFIXES, MATRIX_SUFFIXES, OUTPUT_SUFFIXES
@@ -112,29 +113,18 @@ def unused_max_pixels(name: str, suffix: str, tiled: bool = False) -> str:
     return f"{name}: --max-pixels guards the decoding of images; a {suffix} is read as it is stored ({why})"
 
 
-def _check_suffix(o: Path, inputs: list[Path] | tuple[Path, ...] = (), zarr: bool = True) -> None:
+def _check_suffix(o: Path, offer: OutputOffer | None = None) -> None:
     if o.suffix.lower() not in OUTPUT_SUFFIXES:
-        # (.zarr offered to a PNG input or a bank sent the user to a refusal: the list names what the next call takes)
-        raise UnsupportedOutput(o, OUTPUTS_OPTION if zarr and _tiled_reads(inputs) else OUTPUTS_ARGUMENT)
-
-
-def _tiled_reads(inputs: list[Path] | tuple[Path, ...]) -> bool:
-    """Whether the tiled path, which alone writes a .zarr, reads one of ``inputs`` (none: stdin, not yet read).
-
-    >>> _tiled_reads([Path("ct.png")]), _tiled_reads([Path("ct.npy")]), _tiled_reads([Path("ct.zarr")]), _tiled_reads([])
-    (False, True, True, True)
-    """
-    from ..tiled.stores import TIFF_SUFFIXES, is_chunked
-
-    return not inputs or any(is_chunked(i) or Path(i).suffix.lower() in (".npy", *TIFF_SUFFIXES) for i in inputs)
+        # (the list names what the next call takes: .zarr offered to a PNG input or a bank sent the user to a refusal)
+        raise UnsupportedOutput(o, (offer or OutputOffer(command_line=False)).suffixes())
 
 
 def check_output_path(out: str | os.PathLike, inputs: list[Path] | tuple[Path, ...] = (), *, force: bool = False,
-                      zarr: bool = True) -> Path:
+                      offer: OutputOffer | None = None) -> Path:
     """Validate an output path before any work: a format kernelcli writes, then the one
     output check (:func:`kernelcli.io.output_checks.check_output`).  A type of none is told the types the call
-    takes: ``.zarr`` among them where ``zarr`` (the call's options leave it the tiled path) and the tiled path reads
-    one of ``inputs``.
+    takes, ``offer``'s (:class:`~kernelcli.io.offered.OutputOffer`; default: a single result of ``inputs`` on the
+    command line, no option given).
 
     A default output (beside an input inside a Zarr store, or in the working folder run from inside one) is refused
     there as ``-o`` is (:func:`~kernelcli.io.naming.refuse_inside_store`).
@@ -147,7 +137,7 @@ def check_output_path(out: str | os.PathLike, inputs: list[Path] | tuple[Path, .
     refuse_inside_store(out, list(inputs))
     o = Path(out)
     if not os.path.isdir(o):  # a folder is refused as one (exit 4), not for the suffix it lacks
-        _check_suffix(o, inputs, zarr)
+        _check_suffix(o, offer or OutputOffer(tuple(inputs)))
     return check_output(o, inputs, force=force)
 
 
@@ -189,10 +179,10 @@ def write_output(
         raise exc.worded(FORCE_ARGUMENT) from None
     except ValuesNotHeld as exc:  # (it advised --rescale and the commands that take it)
         raise exc.worded(RESCALE_ARGUMENT) from None
-    except FloatOutputNeeded as exc:  # (it said --rescale none, and .zarr, which write_output does not write)
-        raise exc.worded(KEEP_ARGUMENT) from None
-    except UnsupportedOutput as exc:  # (its list held .zarr, which write_output does not write)
-        raise exc.worded(OUTPUTS_ARGUMENT) from None
+    except FloatOutputNeeded as exc:  # (it said --rescale none)
+        raise exc.for_api() from None
+    except UnsupportedOutput as exc:  # (the types this result is written to: write_output writes no .zarr)
+        raise exc.worded(written_types(result, like, rescale)) from None
 
 
 def write_result(

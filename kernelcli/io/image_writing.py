@@ -167,9 +167,8 @@ def write_image(
         if rescale == "none":
             bits = 8 if fmt in ("JPEG", "BMP") else depth  # (their only depth: a 16-bit input's was told as theirs)
             if piped_stream(o) == "stdout":  # (no extension to change there, and a .zarr never goes through a pipe)
-                kinds = ("npy", "tif", "csv") if arr.ndim == 2 else ("npy", "tif")  # (a .csv holds a 2-D matrix)
-                raise FloatOutputNeeded(o, bits, keep=f"--rescale none needs a float output: {keep_as(o, *kinds)}")
-            raise FloatOutputNeeded(o, bits)
+                raise FloatOutputNeeded(o, bits, ndim=arr.ndim).by_format()
+            raise FloatOutputNeeded(o, bits, ndim=arr.ndim)  # (a caller that knows the call offers a .zarr: offering)
         if fmt in ("JPEG", "BMP") and depth == 16:
             keep = keep_as(o, "tif", "png", "npy") if piped_stream(o) == "stdout" else "write .tif or .png (16-bit) or .npy"
             raise UsageError(f"{o}: {fmt} cannot hold 16-bit data: {keep} to keep it")
@@ -242,6 +241,26 @@ def check_finite_result(o: Path, arr: np.ndarray) -> None:
 
 #: the bit depth of a uint8 or uint16 result
 _DEPTHS = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}
+
+
+def written_types(result: object, like: Loaded | None = None, rescale: str | None = None) -> tuple[str, ...]:
+    """The output types :func:`kernelcli.io.formats.write_output` writes ``result`` to (``like``: its input), as this
+    module decides them: a ``.csv`` holds a 2-D result, an image 1 or 3 channels, a picture integers (not ``rescale
+    none``; an input's depth, or a rescale given), JPEG and BMP 8 bits.
+
+    >>> written_types(np.zeros((4, 4, 3))), written_types(np.zeros((4, 4), np.uint8))
+    (('.npy',), ('.bmp', '.csv', '.jpeg', '.jpg', '.npy', '.png', '.tif', '.tiff'))
+    """
+    arr = result if isinstance(result, np.ndarray) else np.asarray(result) if isinstance(result, (list, tuple)) else None
+    if arr is None:
+        return (".npy",)
+    kinds = {".npy"} | ({".csv", ".tif", ".tiff"} if arr.ndim == 2 else set())  # (a float TIFF holds one channel)
+    if arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (1, 3)):
+        depth = like.bit_depth if like is not None and like.bit_depth else _DEPTHS.get(arr.dtype)
+        if (rescale is None or str(rescale).lower() != "none") and (depth is not None or rescale is not None):  # (integers: a picture's)
+            depth = depth or _rescaled_depth(like)
+            kinds |= {".png", ".tif", ".tiff"} | ({".bmp", ".jpeg", ".jpg"} if depth == 8 else set())
+    return tuple(sorted(kinds))
 
 
 def _rescaled_depth(like: Loaded | None) -> int:

@@ -6,7 +6,7 @@ Example
 -------
 >>> str(ValuesNotHeld("o.png: PNG cannot hold them", "pad's advice", image="an 8-bit image"))
 'o.png: PNG cannot hold them, or pass --rescale clip|abs|minmax (convolve, pool) for an 8-bit image'
->>> str(FloatOutputNeeded("o.png", 8).worded(KEEP_ARGUMENT))
+>>> str(FloatOutputNeeded("o.png", 8).for_api())
 "o.png: rescale='none' needs a float output (.npy, .tif or .csv); this output is 8-bit"
 """
 
@@ -22,10 +22,6 @@ from .naming import OUTPUT_SUFFIXES
 RESCALE_OPTION, RESCALE_ARGUMENT = "--rescale clip|abs|minmax (convolve, pool)", "rescale='clip'|'abs'|'minmax'"
 #: the option as pad's advice names it, where convolve is the command it names
 RESCALE_PAD = RESCALE_OPTION.removesuffix(" (convolve, pool)")
-#: ``rescale none`` and the float outputs that take it: the command line's (a .zarr store, written tile by tile, too),
-#: the Python API's (:func:`kernelcli.io.formats.write_output`)
-KEEP_OPTION, KEEP_ARGUMENT = "--rescale none needs a float output (.npy, .tif, .csv or .zarr)", \
-    "rescale='none' needs a float output (.npy, .tif or .csv)"
 #: the outputs an image or array result is written to: the command line's (a .zarr store, tile by tile, too), the
 #: Python API's (:func:`kernelcli.io.formats.write_output`)
 OUTPUTS_OPTION, OUTPUTS_ARGUMENT = tuple(sorted(OUTPUT_SUFFIXES | {".zarr"})), tuple(sorted(OUTPUT_SUFFIXES))
@@ -50,20 +46,53 @@ class ValuesNotHeld(UsageError):
 
 
 class FloatOutputNeeded(UsageError):
-    """``rescale none`` (the values as they are) asked of an integer image output of ``bits`` bits: the message is the
-    output, then ``keep`` (:data:`KEEP_OPTION`); :meth:`worded` says it in a Python caller's words (:data:`KEEP_ARGUMENT`).
+    """``rescale none`` (the values as they are) asked of an integer image output of ``bits`` bits, for a result of
+    ``ndim`` axes: the message is the output, then the float outputs that take it (a ``.csv`` holds a 2-D result; a
+    ``.zarr`` where ``zarr``, the command line's tiled path, writes it) or ``keep``, the words that name them where the
+    command line's extensions are not what a caller gives (:meth:`worded`, :meth:`by_format`).
 
     >>> str(FloatOutputNeeded("o.png", 8))
-    'o.png: --rescale none needs a float output (.npy, .tif, .csv or .zarr); this output is 8-bit'
+    'o.png: --rescale none needs a float output (.npy, .tif or .csv); this output is 8-bit'
+    >>> str(FloatOutputNeeded("o.png", 8, ndim=3, zarr=True))
+    'o.png: --rescale none needs a float output (.npy or .zarr); this output is 8-bit'
     """
 
-    def __init__(self, out: object, bits: int, *, keep: str = KEEP_OPTION) -> None:
-        super().__init__(f"{out}: {keep}; this output is {bits}-bit")
-        self.out, self.bits = out, bits
+    def __init__(self, out: object, bits: int, *, ndim: int = 2, zarr: bool = False, keep: str | None = None) -> None:
+        kinds = (".npy",) + ((".tif", ".csv") if ndim == 2 else ()) + ((".zarr",) if zarr else ())  # (float TIFF: 1 channel)
+        said = keep if keep is not None else f"--rescale none needs a float output ({_listed(kinds)})"
+        super().__init__(f"{out}: {said}; this output is {bits}-bit")
+        self.out, self.bits, self.ndim, self.keep = out, bits, ndim, keep
 
     def worded(self, keep: str) -> FloatOutputNeeded:
         """The same refusal, in ``keep``'s words."""
-        return FloatOutputNeeded(self.out, self.bits, keep=keep)
+        return FloatOutputNeeded(self.out, self.bits, ndim=self.ndim, keep=keep)
+
+    def offering(self, zarr: bool) -> FloatOutputNeeded:
+        """The same refusal of a file, a ``.zarr`` offered where ``zarr`` (the call's tiled path writes it); one in other
+        words (stdout's ``--format``) as it is."""
+        if self.keep is not None:
+            return self
+        return FloatOutputNeeded(self.out, self.bits, ndim=self.ndim, zarr=zarr)
+
+    def for_api(self) -> FloatOutputNeeded:
+        """The same refusal in a Python caller's words (``write_output`` writes no ``.zarr``).
+
+        >>> str(FloatOutputNeeded("o.png", 8, ndim=3).for_api())
+        "o.png: rescale='none' needs a float output (.npy); this output is 8-bit"
+        """
+        return self.worded(f"rescale='none' needs a float output ({_listed(('.npy', '.tif', '.csv') if self.ndim == 2 else ('.npy',))})")
+
+    def by_format(self) -> FloatOutputNeeded:
+        """The same refusal where ``--format`` names the output's type (stdout, a batch's outputs): the values to give.
+
+        >>> str(FloatOutputNeeded("stdout", 8, ndim=3).by_format())
+        'stdout: --rescale none needs a float output: give --format npy; this output is 8-bit'
+        """
+        return self.worded(f"--rescale none needs a float output: give --format {'npy|tif|csv' if self.ndim == 2 else 'npy'}")
+
+
+def _listed(kinds: tuple[str, ...]) -> str:
+    return kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} or {kinds[-1]}"
 
 
 class UnsupportedOutput(UsageError):

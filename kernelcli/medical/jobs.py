@@ -164,8 +164,10 @@ def convolve_volume_file(
     force: bool = False,
     name: str | None = None,
     fmt: str | None = None,
+    zarr_offered: bool = False,
 ) -> VolumeReport:
-    """Filter one volume (NIfTI, DICOM file or series folder) and write the result.
+    """Filter one volume (NIfTI, DICOM file or series folder) and write the result.  ``zarr_offered``: the command
+    line's call, whose tiled path writes a ``.zarr``, named where an output type is refused.
 
     The kernel is resolved first (exit 3), then the output path is checked (exit 4), then
     the input is read.  ``out=None`` writes ``<stem>_<kernel>.nii.gz`` in the current folder
@@ -177,8 +179,10 @@ def convolve_volume_file(
     src = Path(input_path)
     read = (src,) + ((Path(options.mask),) if options.mask is not None else ())  # the mask is an input too
     check_volume_format(fmt)  # (before the name it gives: a batch of volumes and stdout say the same)
+    from .tiled_options import tiled_takes
+
     out_path = check_volume_output(out if out is not None else default_volume_output(src, label, name=name, fmt=fmt), read,
-                                   force=force)
+                                   force=force, tiled=zarr_offered and tiled_takes(options, kernel))
     filtering, axis_note = axis_for_output(kernel, options, out_path)
     vol = options.read(src)
     mask = _read_mask(options.mask, vol, options.affine) if options.mask is not None else None

@@ -85,12 +85,14 @@ def pool_volume_file(
     options: VolumeOptions | None = None,
     name: str | None = None,
     fmt: str | None = None,
+    zarr_offered: bool = False,
 ) -> VolumeReport:
     """Pool one volume in 3-D (as PyTorch's max_pool3d/avg_pool3d) and write it; a 4-D input pools each volume.
 
     A NIfTI output gets the pooled grid: voxel sizes times the stride, and an affine whose
     voxel (0, 0, 0) sits at the centre of the first window, so it still overlays the input;
-    the rest of the header (qform/sform codes, TR, units) is kept.
+    the rest of the header (qform/sform codes, TR, units) is kept.  ``zarr_offered``: the command line's call, whose
+    tiled path writes a ``.zarr``, named where an output type is refused.
     """
     options = options or VolumeOptions(window=window)
     if window is not None and options.window is None:
@@ -103,8 +105,10 @@ def pool_volume_file(
                               count_include_pad=count_include_pad, out=out, fmt=fmt)
     src = Path(input_path)
     check_volume_format(fmt)  # (before the name it gives, as convolve's)
+    from .tiled_options import tiled_takes
+
     out_path = check_volume_output(out if out is not None else default_volume_output(src, label, name=name, fmt=fmt), (src,),
-                                   force=force)
+                                   force=force, tiled=zarr_offered and tiled_takes(options, pooling=True))
     vol = options.read(src)
     step = size if stride is None else stride
     check_slices(src, vol.data.shape[-3:], size, padding, stride=step, ceil_mode=ceil_mode)

@@ -13,6 +13,7 @@ Example
 from __future__ import annotations
 
 import os
+from functools import partial
 from typing import Any
 
 from ..errors import UsageError
@@ -115,5 +116,6 @@ def convolve_volume_for_cli(
         except UsageError as exc:  # (named as a kernel's refusal is: the record named the file, stderr did not)
             raise UsageError(f"{input_path}: {exc}") from None
     # (the tiled runner reads the geometry through kernelcli.tiled.nifti.open_volume, as read_nifti does)
-    return (runner or convolve_volume_file)(input_path, kernels[0] if kernels else None, options, out=out, force=force, name=name,
-                                            fmt=fmt)
+    if runner is None:  # (the command line's call: its tiled path writes a .zarr, offered where a type is refused)
+        runner = partial(convolve_volume_file, zarr_offered=True)
+    return runner(input_path, kernels[0] if kernels else None, options, out=out, force=force, name=name, fmt=fmt)

@@ -9,16 +9,19 @@ from typing import Any
 import numpy as np
 
 from ..errors import UsageError
+from ..io.offered import VOLUME_SUFFIXES as OUTPUT_SUFFIXES, OutputOffer
 from ..volume_inputs import volume_suffix
 
-OUTPUT_SUFFIXES = (".nii.gz", ".nii", ".npy", ".png")
 #: the axes of a volume array, (t,) z, y, x
 VOLUME_AXES = ("t", "z", "y", "x")
 
 
 
-def check_volume_output(out: str | os.PathLike, inputs: tuple[Path, ...] = (), *, force: bool = False) -> Path:
-    """Validate an output path for a volume result before any work (exit 2 or 4).
+def check_volume_output(out: str | os.PathLike, inputs: tuple[Path, ...] = (), *, force: bool = False,
+                        tiled: bool = False) -> Path:
+    """Validate an output path for a volume result before any work (exit 2 or 4).  A type of none is told the types
+    the call takes: ``.zarr`` too where ``tiled`` (the command line's call, whose options the tiled path takes) and the
+    tiled path reads the inputs (a ``.nii``: :meth:`~kernelcli.io.offered.OutputOffer.volume_suffixes`).
 
     >>> check_volume_output("result.mha")
     Traceback (most recent call last):
@@ -33,7 +36,8 @@ def check_volume_output(out: str | os.PathLike, inputs: tuple[Path, ...] = (), *
     refuse_inside_store(o, list(inputs))  # (a default name, run from inside a Zarr group, as -o there)
     suffix = volume_suffix(o)
     if suffix not in OUTPUT_SUFFIXES:
-        raise UsageError(f"{o}: unsupported output type {suffix or '(no extension)'!r} for a volume: expected one of {', '.join(OUTPUT_SUFFIXES)}")
+        offered = OutputOffer(tuple(inputs), tiled=tiled).volume_suffixes()
+        raise UsageError(f"{o}: unsupported output type {suffix or '(no extension)'!r} for a volume: expected one of {', '.join(offered)}")
     return check_output(o, [src for src in inputs if src.is_file()], force=force)
 
 

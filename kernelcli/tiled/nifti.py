@@ -34,8 +34,7 @@ import numpy as np
 
 from . import tiles_asked
 
-#: kernels the tiled volume path computes: separable, sized in mm or voxels, or a named 3-D kernel
-TILED_KINDS = ("gaussian_mm", "box_mm", "gaussian_vox", "box_vox", "3d")
+from ..medical.tiled_options import TILED_KINDS, untiled_options  # noqa: E402, F401 - TILED_KINDS: its former home
 #: outputs of the tiled volume path
 OUTPUTS = (".nii", ".zarr", ".npy")
 
@@ -174,7 +173,9 @@ def advice(path: Path, chunks: Any, scheduler: str | None, out: Any = None) -> s
     ('leave out --tiled/--chunks', 'write another format than .zarr (.')
     """
     if _local_store(out):
-        return "write another format than .zarr (.nii, .nii.gz or .npy: only the tiled path writes a Zarr store)"
+        from ..io.offered import VOLUME_SUFFIXES
+
+        return f"write another format than .zarr ({', '.join(VOLUME_SUFFIXES[:-1])} or {VOLUME_SUFFIXES[-1]}: only the tiled path writes a Zarr store)"
     if chunks is None and scheduler is None and wanted(path, tiled=False, chunks=None, scheduler=None):
         return ("it went tile by tile because its in-memory run would exceed KERNELCLI_MAX_MEMORY: "
                 "raise KERNELCLI_MAX_MEMORY to run it in memory")
@@ -293,10 +294,7 @@ def convolve_volume_tiled(input_path: Path, spec: str | None, options: Any, *, o
     if kernel.kind not in TILED_KINDS:
         raise UsageError(f"{input_path}: {kernel.name} is not available tile by tile (there: gaussian/fwhm/box in mm or "
                          f"voxels, and named 3-D kernels); {advice(input_path, chunks, scheduler, out)}")
-    given = [name for name, used in (("--window", options.window is not None), ("--keep-dtype", options.keep_dtype),
-                                      ("--mask", options.mask is not None), ("--volume", options.volume is not None),
-                                      ("--series", options.series is not None), ("--resample-slices", options.resample_slices),
-                                      ("--pad-mode renormalise", options.pad_mode == "renormalise")) if used]
+    given = untiled_options(options)
     if given:
         raise UsageError(f"{input_path}: {', '.join(given)}: not available on the tiled volume path; "
                          f"{advice(input_path, chunks, scheduler, out)}")
@@ -341,9 +339,7 @@ def pool_volume_tiled(input_path: Path, size: int, *, op: str = "max", stride: i
     from .files import finite_input, naming_non_finite
 
     options = options or VolumeOptions()
-    given = [name for name, used in (("--window", options.window is not None), ("--volume", options.volume is not None),
-                                      ("--series", options.series is not None),
-                                      ("--resample-slices", options.resample_slices)) if used]
+    given = untiled_options(options, pooling=True)
     if given:
         raise UsageError(f"{input_path}: {', '.join(given)}: not available on the tiled volume path; "
                          f"{advice(input_path, chunks, scheduler, out)}")
