@@ -36,7 +36,8 @@ from typing import Any, Sequence
 
 from .errors import InvalidKernel, KernelcliError, KernelNotFound, UsageError
 from .job_checks import overflow_said
-from .modes import POOL_STEP as _POOL, canonical_pool_op, is_pool_step, pool_label  # noqa: F401 (is_pool_step too)
+from .modes import POOL_STEP as _POOL, canonical_pool_op, is_pool_step  # noqa: F401 (is_pool_step too)
+from .result_names import pool_label
 from .numtext import exact_whole, quoted
 from .records import record
 from .whole_numbers import too_many_digits

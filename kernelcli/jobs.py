@@ -85,7 +85,7 @@ def pad_file(
     ``paths`` is the path policy passed to the API (the CLI passes ``"cold"``).
     """
     from . import api
-    from .modes import pad_label
+    from .result_names import pad_label
 
     mode = canonical_pad_mode(mode)
     label = pad_label(widths, mode, value)
@@ -146,7 +146,7 @@ def pool_file(
     ``paths`` is the path policy passed to the API (the CLI passes ``"cold"``).
     """
     from . import api
-    from .modes import pool_label
+    from .result_names import pool_label
 
     label = pool_label(op, size, stride, padding, ceil_mode, not count_include_pad)
 

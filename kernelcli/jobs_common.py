@@ -75,8 +75,8 @@ class ConvolveOptions:
         return self.combine in (None, "per-channel") and self.activation in (None, "none")
 
     def words(self) -> list[str]:
-        """What these options change from the defaults, as words of a name (:func:`kernelcli.modes.conv_words`)."""
-        from .modes import conv_words
+        """What these options change from the defaults, as words of a name (:func:`kernelcli.result_names.conv_words`)."""
+        from .result_names import conv_words
 
         return conv_words(self.stride, self.padding, self.dilation, self.pad_mode, self.pad_value, self.flip, self.kernel_scale)
 

@@ -24,7 +24,7 @@ REPO = PACKAGE.parent
 
 #: Lowest first.  A name matches a module and everything below it (``kernelcli._core`` is the package).
 LAYERS = {
-    "base": ["kernelcli", "kernelcli.errors", "kernelcli.modes", "kernelcli.shapes", "kernelcli.whole_numbers", "kernelcli.resources",
+    "base": ["kernelcli", "kernelcli.errors", "kernelcli.modes", "kernelcli.result_names", "kernelcli.shapes", "kernelcli.whole_numbers", "kernelcli.resources",
              "kernelcli.layout", "kernelcli.ndsupport", "kernelcli.given_values", "kernelcli.long_doubles", "kernelcli.limits", "kernelcli.records"],
     "core": ["kernelcli._core"],
     "arrays": ["kernelcli.api", "kernelcli.conv_args", "kernelcli.pool_args", "kernelcli.layers", "kernelcli.layer_jit", "kernelcli.banks", "kernelcli.volumes", "kernelcli.volume_args", "kernelcli.volume_filters", "kernelcli.learn",

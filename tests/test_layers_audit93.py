@@ -304,7 +304,7 @@ class TestAnUnusedCombineIsNamed:
 def test_two_fills_are_never_named_alike(tmp_path):
     # the review (46): --pad-value 100.0001 and 100.0002 were both 'fill100' (the second run refused as an overwrite),
     # and 1e20 was fill1e+20 in the record and fill1e_20 in the file name
-    from kernelcli.modes import conv_label
+    from kernelcli.result_names import conv_label
 
     names = {conv_label("sobel_v", padding=1, pad_value=v) for v in (100.0001, 100.0002, 1e20, 255.0)}
     assert names == {"sobel_v_p1_fill100.0001", "sobel_v_p1_fill100.0002", "sobel_v_p1_fill1e20", "sobel_v_p1_fill255"}

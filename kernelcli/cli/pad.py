@@ -78,7 +78,8 @@ def pad(
     from ..io.image_writing import Encoding
     from ..jobs import pad_file
     from ..layout import canonical_layout
-    from ..modes import canonical_pad_mode, check_fill_reading, pad_label, unused_border, unused_fill
+    from ..modes import canonical_pad_mode, check_fill_reading, unused_border, unused_fill
+    from ..result_names import pad_label
     from ._common import call_note
 
     widths = pad_widths(padding, layout)

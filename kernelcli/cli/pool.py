@@ -94,7 +94,8 @@ def pool(
     from ..io.image_writing import Encoding
     from ..jobs import pool_file
     from ..layout import canonical_layout
-    from ..modes import canonical_pool_op, canonical_rescale, exclude_pad_matters, pool_label
+    from ..modes import canonical_pool_op, canonical_rescale, exclude_pad_matters
+    from ..result_names import pool_label
 
     op = canonical_pool_op(op)
     volume = one_volume(input, out_dir)  # (a volume file is pooled in 3-D: its --padding refused in 3-D's words)

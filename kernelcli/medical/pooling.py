@@ -64,7 +64,8 @@ def pool_volume_label(options: VolumeOptions, size: int, *, op: str = "max", str
     >>> pool_volume_label(VolumeOptions(axis="x"), 2, fmt="png"), pool_volume_label(VolumeOptions(), 3, op="avg", padding=1)
     ('maxpool2_axisx', 'avgpool3p1')
     """
-    from ..modes import canonical_pool_op, pool_label
+    from ..modes import canonical_pool_op
+    from ..result_names import pool_label
 
     return options.label(pool_label(canonical_pool_op(op), size, stride, padding, ceil_mode, not count_include_pad),
                          png=is_png_output(out, fmt))

@@ -73,7 +73,7 @@ class VolumeOptions:
 
     def label(self, kernel: VolumeKernel | str, *, png: bool = False) -> str:
         """A result's name for ``kernel``: its name, then what these options change from a volume's defaults
-        (:func:`kernelcli.modes.volume_words`), so that two results that differ are named apart and one result is
+        (:func:`kernelcli.result_names.volume_words`), so that two results that differ are named apart and one result is
         named one way: an ``--axis`` or ``--truncate`` given at the kernel's default is no word (``--axis z`` for a
         2-D kernel, ``--truncate 3``, 4 for ``log:``), nor the ``--axis`` of a kernel along every axis, which picks a
         view alone, but where it picks a ``png`` output's coronal or sagittal one (:func:`view_axis`).  ``kernel``
@@ -90,7 +90,7 @@ class VolumeOptions:
         >>> VolumeOptions(axis="x", volume=1).label("maxpool2", png=True), VolumeOptions(axis="x").label("maxpool2")
         ('maxpool2_axisx_vol1', 'maxpool2')
         """
-        from ..modes import volume_words
+        from ..result_names import volume_words
 
         if isinstance(kernel, str):
             words = volume_words(axis=view_axis(self.axis, png), volume=self.volume, resample_slices=self.resample_slices)
