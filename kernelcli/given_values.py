@@ -314,10 +314,11 @@ def check_finite_kernel(k: np.ndarray) -> bool:
     >>> check_finite_kernel(np.array([[1.0, np.nan]]))
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: kernel: values must be finite (no NaN or infinity)
+    kernelcli.errors.UsageError: kernel: the weight at (0, 1) is nan, expected a finite number (1 value is NaN or infinite)
     """
-    if not np.isfinite(k).all():
-        raise UsageError("kernel: values must be finite (no NaN or infinity)")
+    said = not_finite_said(k)
+    if said is not None:  # (by its position, as a kernel file's is: "values must be finite" said neither where nor how many)
+        raise UsageError(f"kernel: {said}")
     return True
 
 

@@ -34,7 +34,7 @@ from . import api, conv_args, layer_jit, ndsupport, shapes
 from . import whole_numbers
 from ._core.policy import as_paths
 from .errors import ShapeError, UsageError
-from .given_values import float64_of
+from .given_values import float64_of, not_finite_said
 from .modes import (
     PAD_CODES,
     canonical_activation,
@@ -54,8 +54,9 @@ def finite_array(values: Any, name: str) -> np.ndarray:
     given = ndsupport.real_array(values, name)  # (the words conv2d's kernel is refused in)
     arr = float64_of(given, name, name, UsageError)  # (a long double as a weights or bias file's is read)
     ndsupport.refuse_rounded_whole(given, name, UsageError, listed=values)
-    if not np.isfinite(arr).all():
-        raise UsageError(f"{name}: values must be finite (no NaN or infinity)")
+    said = not_finite_said(arr, name)
+    if said is not None:
+        raise UsageError(f"{name}: {said}")
     return arr
 
 

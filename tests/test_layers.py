@@ -550,7 +550,7 @@ class TestErrors:
             ((np.ones((4, 4, 3)), np.ones((2, 2, 3, 3))), {}, ShapeError, r"each filter spans 2 channel\(s\), but the input has 3"),
             ((np.ones((4, 4, 4)), np.ones((3, 2, 3, 3))), {"groups": 2}, ShapeError, "must divide both the input channels \\(4\\) and the filters \\(3\\)"),
             ((np.ones((4, 4)), np.ones((2, 1, 3, 3)), [1, 2, 3]), {}, ShapeError, r"bias: expected one value or 2"),
-            ((np.ones((4, 4)), np.full((1, 1, 3, 3), np.nan)), {}, UsageError, "weights: values must be finite"),
+            ((np.ones((4, 4)), np.full((1, 1, 3, 3), np.nan)), {}, UsageError, r"weights: the value at \(0, 0, 0, 0\) is nan, expected a finite number \(9 values are NaN or infinite\)"),
             ((np.ones((4, 4)), np.ones((1, 1, 3, 3))), {"activation": "softmax"}, UsageError, "invalid activation 'softmax'"),
             ((np.ones((4, 4)), np.ones((1, 1, 5, 5))), {}, ShapeError, "input 4x4 and filter 5x5"),
             ((np.ones((4, 4)), np.ones((1, 1, 3, 3))), {"groups": 0}, UsageError, "groups must be an integer >= 1"),
