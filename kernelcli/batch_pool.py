@@ -27,7 +27,7 @@ from typing import Any
 
 from .batch_records import Record
 from .batch_targets import Item
-from .batch_watch import WATCH_EVERY, _exists, _Watch, lost_record
+from .batch_watch import WATCH_EVERY, _exists, _Watch, lost_record, quiet_pool_handler
 from .errors import KernelcliError
 from .io.not_held import FloatOutputNeeded
 from .io.outputs import signals_deferred
@@ -397,18 +397,19 @@ def _run_pool(pool, items: Sequence[Item], finished: Callable[[int, Record], Non
     watch = _Watch(pool, len(items))
     try:
         results = pool.imap_unordered(_work, list(enumerate(items)), chunksize=1)
-        while watch.pending:
-            try:
-                index, record = results.next(timeout=WATCH_EVERY)
-            except Waited:
-                pass
-            except StopIteration:
-                break
-            else:
-                watch.returned(index)
-                finished(index, record)
-            for index, why in watch.lost():
-                lost(index, why)
+        with quiet_pool_handler():
+            while watch.pending:
+                try:
+                    index, record = results.next(timeout=WATCH_EVERY)
+                except Waited:
+                    pass
+                except StopIteration:
+                    break
+                else:
+                    watch.returned(index)
+                    finished(index, record)
+                for index, why in watch.lost() or watch.broken():
+                    lost(index, why)
         if watch.any_lost:
             _stop_pool(pool)
             return

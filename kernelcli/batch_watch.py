@@ -94,6 +94,47 @@ class _Watch:
         return found
 
 
+    def broken(self) -> list[tuple[int, str]]:
+        """Every pending item, with why, once the pool can start no worker and none is left to take them: its
+        worker handler thread has ended (it died on the forkserver's socket: a forkserver killed, as by the
+        out-of-memory killer, takes its workers with it), and no worker of it is alive.  Else nothing: a pool
+        short of one worker goes on.  Once each, as :meth:`lost`."""
+        handler = getattr(self.pool, "_worker_handler", None)
+        if not self.pending or handler is None or handler.is_alive():
+            return []
+        if any(_exists(process.pid) for process in self.note_workers()):
+            return []
+        found = [(index, "the batch's process pool broke (its server process ended), so no worker could take it")
+                 for index in sorted(self.pending)]
+        for index, _why in found:
+            self.returned(index)
+        self.any_lost = True
+        return found
+
+
+class quiet_pool_handler:
+    """While a pool runs, a worker handler thread that dies (the forkserver gone: ConnectionRefusedError) has its
+    traceback kept from stderr: :meth:`_Watch.broken` says what it means, once per pending item.  Every other
+    thread's exception is printed as before."""
+
+    def __enter__(self):
+        import threading
+
+        self.previous = threading.excepthook
+
+        def hook(args):
+            if not (args.thread is not None and "_handle_workers" in args.thread.name and isinstance(args.exc_value, OSError)):
+                self.previous(args)
+
+        threading.excepthook = hook
+        return self
+
+    def __exit__(self, *exc):
+        import threading
+
+        threading.excepthook = self.previous
+
+
 def _exit_code(process) -> int | None:
     """A worker's exit code once the pool has collected it (read, not polled: polling a forkserver's worker reads
     its status from a pipe the pool's own thread reads too)."""
