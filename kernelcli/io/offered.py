@@ -18,8 +18,9 @@ Example
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+
+from ..records import record
 
 #: formats that hold several maps as numbers, and those of a ``--layout zyx`` array's maps (4 axes)
 MAPS_SUFFIXES, ZYX_MAPS_SUFFIXES = (".npy", ".tif", ".tiff"), (".npy",)
@@ -44,7 +45,7 @@ def maps_suffixes(layout: str | None) -> tuple[str, ...]:
     return ZYX_MAPS_SUFFIXES if layout == "zyx" else MAPS_SUFFIXES
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OutputOffer:
     """The facts of a call that decide which output types it takes.
 
