@@ -135,18 +135,32 @@ class quiet_pool_handler:
         threading.excepthook = self.previous
 
 
-def _exit_code(process) -> int | None:
+#: what multiprocessing's forkserver Popen stores as a worker's exit code when it cannot read one: the server that
+#: reports its workers' statuses ended (a forkserver killed takes its workers with it)
+STATUS_LOST = 255
+#: the words for such a worker's end (an exit code it never gave would be said otherwise)
+ENDED_WITH_SERVER = "its worker process ended with the batch's server process (its exit status was lost)"
+
+
+def _exit_code(process) -> int | str | None:
     """A worker's exit code once the pool has collected it (read, not polled: polling a forkserver's worker reads
-    its status from a pipe the pool's own thread reads too)."""
-    return getattr(getattr(process, "_popen", None), "returncode", None)
+    its status from a pipe the pool's own thread reads too); :data:`ENDED_WITH_SERVER` for multiprocessing's stand-in
+    of a forkserver worker whose status was lost with its server."""
+    popen = getattr(process, "_popen", None)
+    code = getattr(popen, "returncode", None)
+    if code == STATUS_LOST and type(popen).__module__ == "multiprocessing.popen_forkserver":
+        return ENDED_WITH_SERVER
+    return code
 
 
-def _ended(code: int | None) -> str:
-    """How a worker process ended, for its item's error.
+def _ended(code: int | str | None) -> str:
+    """How a worker process ended, for its item's error (a text: :func:`_exit_code`'s words already).
 
     >>> _ended(-9), _ended(-11), _ended(1)
     ('its worker process was killed by SIGKILL (out of memory?)', 'its worker process was killed by SIGSEGV', 'its worker process ended with exit code 1')
     """
+    if isinstance(code, str):
+        return code
     if code is None:
         return "its worker process ended unexpectedly"
     if code < 0:

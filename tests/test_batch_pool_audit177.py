@@ -69,3 +69,17 @@ def test_the_worker_handler_dying_on_the_forkserver_socket_prints_nothing(monkey
 def test_every_other_thread_exception_is_passed_on(monkeypatch):
     assert _passed_on(monkeypatch, "Thread-4 (_handle_workers)", ValueError("other")) == ["Thread-4 (_handle_workers): ValueError('other')"]
     assert len(_passed_on(monkeypatch, "Thread-5 (worker)", ConnectionRefusedError(111, "refused"))) == 1
+
+
+def test_a_worker_whose_status_was_lost_with_its_server_is_said_so():
+    # (the files in flight when the forkserver died were told "its worker process ended with exit code 255", an exit
+    # code nobody gave: multiprocessing's stand-in for a status it could not read from the dead server; audit 179 #2)
+    from kernelcli.batch_watch import _ended, _exit_code
+
+    forkserver_popen = type("Popen", (), {"__module__": "multiprocessing.popen_forkserver", "returncode": 255})
+    other_popen = type("Popen", (), {"__module__": "multiprocessing.popen_spawn_posix", "returncode": 255})
+    lost = SimpleNamespace(_popen=forkserver_popen())
+    assert _ended(_exit_code(lost)) == "its worker process ended with the batch's server process (its exit status was lost)"
+    assert _ended(_exit_code(SimpleNamespace(_popen=other_popen()))) == "its worker process ended with exit code 255"
+    killed = SimpleNamespace(_popen=type("Popen", (), {"__module__": "multiprocessing.popen_forkserver", "returncode": -9})())
+    assert _ended(_exit_code(killed)) == "its worker process was killed by SIGKILL (out of memory?)"
