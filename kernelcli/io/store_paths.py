@@ -44,15 +44,48 @@ def enclosing_store(path: Any, *, itself: bool = False) -> Path | None:
     return next((p for p in spelt if os.path.realpath(p) == str(store)), store)
 
 
+#: Zarr metadata is a few hundred bytes; a larger ``zarr.json`` is read no further than this, and is no metadata.
+METADATA_LIMIT = 1 << 20
+
+
+def read_metadata(path: Any) -> bytes:
+    """The bytes of the metadata file ``path``, read only if it is a regular file of at most ``METADATA_LIMIT``
+    bytes, else ValueError (OSError if it cannot be opened): a FIFO named ``zarr.json`` would block the open for
+    ever, a link to ``/dev/zero`` be read until memory runs out.
+
+    >>> read_metadata("/dev/zero")
+    Traceback (most recent call last):
+    ValueError: /dev/zero: not a regular file of at most 1048576 bytes
+    """
+    import stat
+
+    refused = ValueError(f"{os.fspath(path)}: not a regular file of at most {METADATA_LIMIT} bytes")
+    found = os.stat(path)
+    if not stat.S_ISREG(found.st_mode) or found.st_size > METADATA_LIMIT:
+        raise refused
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as opened:  # (swapped for a FIFO since the stat: O_NONBLOCK and the checks again)
+        if not stat.S_ISREG(os.fstat(opened.fileno()).st_mode):
+            raise refused
+        text = opened.read(METADATA_LIMIT + 1)
+    if len(text) > METADATA_LIMIT:
+        raise refused
+    return text
+
+
 def _zarr_metadata(folder: Path) -> bool:
     """True for a folder holding a Zarr store's metadata (v2 ``.zgroup``/``.zarray``, v3 ``zarr.json`` saying its
-    ``zarr_format``): a store without the ``.zarr`` name."""
+    ``zarr_format``): a store without the ``.zarr`` name.  Only a regular file counts (read_metadata).
+
+    >>> _zarr_metadata(Path("/dev"))
+    False
+    """
     import json
 
     try:  # (a name too long, a folder not readable: no store that can be told, and its own check says why)
         if (folder / ".zgroup").is_file() or (folder / ".zarray").is_file():
             return True
-        with open(folder / "zarr.json", encoding="utf-8") as meta:
-            return isinstance(found := json.load(meta), dict) and "zarr_format" in found
+        found = json.loads(read_metadata(folder / "zarr.json").decode("utf-8"))
+        return isinstance(found, dict) and "zarr_format" in found
     except (OSError, ValueError):
         return False

@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..io.store_paths import enclosing_store
+from ..io.store_paths import enclosing_store, read_metadata
 from . import require
 from .reading import ChunkReads, codec_refusal, naming_missing_codecs
 from .tiff import missing_codec, read_in_memory, tiff_reading
@@ -133,7 +133,7 @@ def _store_listing(folder: Any) -> tuple[list[str], Any]:
         names = [entry.rstrip("/").rsplit("/", 1)[-1] for entry in fs.ls(root, detail=False)]
         return names, lambda name: fs.cat_file(f"{root}/{name}")
     root = Path(folder)
-    return os.listdir(root), lambda name: (root / name).read_bytes()
+    return os.listdir(root), lambda name: read_metadata(root / name)
 
 
 #: what a TIFF with an alpha sample is said to lose on the tiled path (its record counts the alpha in the input's shape)
