@@ -264,15 +264,15 @@ ZARR_ALONE = "a Zarr store is one input, read tile by tile: give it alone, witho
 
 
 def _zarr_store(path: Path) -> bool:
-    """True for a folder that is a Zarr store or is inside one (named ``.zarr``, or holding Zarr metadata:
-    :func:`kernelcli.io.store_paths.enclosing_store`, the answer an output's check gets too).
+    """True for a folder that is a Zarr store or a node of one (named ``.zarr``, or holding Zarr metadata:
+    :func:`kernelcli.io.store_paths.is_store_node`); a plain folder inside a store is a folder of inputs.
 
     >>> _zarr_store(Path("/nonexistent")), _zarr_store(Path("/nonexistent.zarr"))
     (False, True)
     """
-    from .io.store_paths import enclosing_store
+    from .io.store_paths import is_store_node
 
-    return enclosing_store(path, itself=True) is not None
+    return is_store_node(path)
 
 
 def _passed_over(paths: Sequence[Path], skipped: list[tuple[Path, str]], *, hidden: bool = False) -> None:

@@ -89,3 +89,42 @@ class TestMetadataIsARegularFile:
         (tmp_path / "grp").mkdir()
         (tmp_path / "grp" / "zarr.json").write_text(GROUP)
         assert enclosing_store(tmp_path / "grp" / "x.npy") == tmp_path / "grp"
+
+
+class TestAPlainFolderInsideAStoreIsAFolderInput:
+    """#3: ``scans.zarr/pngs`` (images, no metadata) was refused as "a Zarr store is one input", and the advice
+    followed said "not a Zarr store"; a link in a walk to such a folder was passed over.  "Inside a store" is for
+    outputs; an input folder is a store only if it is one (named ``.zarr`` or holding metadata)."""
+
+    @pytest.fixture()
+    def scans(self, tmp_path):
+        (tmp_path / "scans.zarr").mkdir()
+        (tmp_path / "scans.zarr" / "zarr.json").write_text(GROUP)
+        _png(tmp_path / "scans.zarr" / "pngs" / "a.png")
+        _png(tmp_path / "scans.zarr" / "pngs" / "day2" / "b.png")
+        return tmp_path
+
+    def test_the_folder_is_read_as_its_pattern_is(self, scans):
+        r = run_in_process("convolve", "scans.zarr/pngs", "-r", "-k", "box:3", "--out-dir", "o", "-q", cwd=scans)
+        assert r.returncode == 0, r.stderr
+        assert listing(scans / "o") == ["a_box_3.png", "day2", "day2/b_box_3.png"]
+
+    def test_the_folder_with_out_is_told_to_use_out_dir(self, scans):
+        r = run_in_process("convolve", "scans.zarr/pngs", "-k", "box:3", "-o", "x.npy", "-q", cwd=scans)
+        assert r.returncode == 2 and "use --out-dir" in r.stderr and "Zarr" not in r.stderr, r.stderr
+
+    def test_a_link_in_a_walk_to_a_folder_inside_a_group_is_read(self, scans):
+        _png(scans / "in2" / "d.png")
+        (scans / "in2" / "lnk").symlink_to("../scans.zarr/pngs")
+        r = run_in_process("convolve", "in2", "-r", "-k", "box:3", "--out-dir", "o", "-q", cwd=scans)
+        assert r.returncode == 0 and "not read" not in r.stderr, r.stderr
+        assert (scans / "o" / "lnk" / "a_box_3.png").is_file() and (scans / "o" / "d_box_3.png").is_file()
+
+    def test_a_group_named_otherwise_and_an_array_of_it_are_still_one_input(self, scans):
+        _png(scans / "in3" / "d.png")
+        (scans / "in3" / "grp").mkdir()
+        (scans / "in3" / "grp" / "zarr.json").write_text(GROUP)
+        r = run_in_process("convolve", "in3", "-r", "-k", "box:3", "--out-dir", "o", cwd=scans)
+        assert r.returncode == 0 and "not read: in3/grp, a Zarr store is one input" in r.stderr, r.stderr
+        r = run_in_process("convolve", "in3/grp", "-k", "box:3", "--out-dir", "o4", "-q", cwd=scans)
+        assert r.returncode == 2 and "a Zarr store is one input" in r.stderr, r.stderr

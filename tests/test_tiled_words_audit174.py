@@ -96,6 +96,7 @@ def test_gallery_and_learn_name_a_zarr_store_they_do_not_read(tmp_path, args, st
     (tmp_path / "z.zarr" / ".zarray").write_text("{}")
     (tmp_path / "grp.zarr" / "img").mkdir(parents=True)
     (tmp_path / "grp.zarr" / ".zgroup").write_text("{}")
+    (tmp_path / "grp.zarr" / "img" / ".zarray").write_text("{}")  # (an array: a plain folder in a group is a folder)
     np.save(tmp_path / "x.npy", np.zeros((8, 8), np.float32))
     done = run_in_process(*[a.format(z=store) for a in args], cwd=tmp_path)
     assert done.returncode == 2, done.stderr

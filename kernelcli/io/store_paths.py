@@ -44,6 +44,20 @@ def enclosing_store(path: Any, *, itself: bool = False) -> Path | None:
     return next((p for p in spelt if os.path.realpath(p) == str(store)), store)
 
 
+def is_store_node(path: Any) -> bool:
+    """True for a folder that is itself a Zarr store or a node of one (an array or group inside it): named ``*.zarr``
+    (as typed or where it really is) or holding Zarr metadata.  What an input folder is asked; a plain folder inside
+    a store (``scans.zarr/pngs`` of images) is no node: a folder of inputs.  Whether an output is *inside* a store
+    is :func:`enclosing_store`'s question.
+
+    >>> is_store_node("/nonexistent.zarr"), is_store_node("/nonexistent")
+    (True, False)
+    """
+    path = Path(path)
+    return (path.name.lower().endswith(".zarr") or Path(os.path.realpath(path)).name.lower().endswith(".zarr")
+            or _zarr_metadata(path))
+
+
 #: Zarr metadata is a few hundred bytes; a larger ``zarr.json`` is read no further than this, and is no metadata.
 METADATA_LIMIT = 1 << 20
 

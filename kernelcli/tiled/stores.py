@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..io.store_paths import enclosing_store, read_metadata
+from ..io.store_paths import enclosing_store, is_store_node, read_metadata
 from . import require
 from .reading import ChunkReads, codec_refusal, naming_missing_codecs
 from .tiff import missing_codec, read_in_memory, tiff_reading
@@ -41,9 +41,9 @@ TILED_OUTPUTS = (".zarr", ".npy")
 
 
 def is_chunked(path: Any) -> bool:
-    """True for a path a chunked store lives at (``.zarr``), existing or not, or an existing folder inside one (an
+    """True for a path a chunked store lives at (``.zarr``), existing or not, or an existing node inside one (an
     array of a group: ``grp.zarr/img``, as the refusal of a group of several arrays advises; the store found as
-    :func:`enclosing_store` finds it, where the folder really is).
+    :func:`enclosing_store` finds it, where the folder really is); a plain folder inside a store is a folder.
 
     >>> is_chunked("grp.zarr/not_there"), is_chunked("scan.zarr")
     (False, True)
@@ -57,7 +57,7 @@ def is_chunked(path: Any) -> bool:
         return True
     if as_url(path) is not None:  # (a URL's folder: by its text, no store to look into here)
         return any(parent.suffix.lower() in CHUNKED_SUFFIXES for parent in p.parents) and p.is_dir()
-    return p.is_dir() and enclosing_store(p) is not None
+    return p.is_dir() and enclosing_store(p) is not None and is_store_node(p)  # (a plain folder in it: a folder)
 
 
 def note_name(path: Any) -> str:
