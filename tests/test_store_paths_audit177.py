@@ -128,3 +128,33 @@ class TestAPlainFolderInsideAStoreIsAFolderInput:
         assert r.returncode == 0 and "not read: in3/grp, a Zarr store is one input" in r.stderr, r.stderr
         r = run_in_process("convolve", "in3/grp", "-k", "box:3", "--out-dir", "o4", "-q", cwd=scans)
         assert r.returncode == 2 and "a Zarr store is one input" in r.stderr, r.stderr
+
+
+class TestABatchReportGoesInNoStore:
+    """#2: a batch whose inputs lie inside a group wrote ``--report`` into any other group (or its inputs' own), exit 0:
+    the early check was skipped as for a call whose default output may be a store, which a batch's never is."""
+
+    @pytest.fixture()
+    def stores(self, tmp_path):
+        for name in ("scans.zarr", "other.zarr"):
+            (tmp_path / name).mkdir()
+            (tmp_path / name / "zarr.json").write_text(GROUP)
+        _png(tmp_path / "scans.zarr" / "pngs" / "a.png")
+        _png(tmp_path / "scans.zarr" / "pngs" / "day2" / "b.png")
+        return tmp_path
+
+    @pytest.mark.parametrize("args, report", [
+        (["convolve", "scans.zarr/pngs/a.png", "scans.zarr/pngs/day2/b.png", "-k", "box:3", "--out-dir", "o"], "other.zarr/r.json"),
+        (["pad", "scans.zarr/pngs/*.png", "-p", "1", "--out-dir", "o"], "scans.zarr/r.json"),
+        (["pool", "scans.zarr/pngs/a.png", "-f", "2", "--out-dir", "o"], "other.zarr/r.json"),
+        (["convolve", "scans.zarr/pngs", "-r", "-k", "box:3", "--out-dir", "o"], "other.zarr/r.json"),
+        (["convolve", "scans.zarr/pngs/*.png", "-k", "box:3"], "other.zarr/r.json"),
+    ])
+    def test_refused_before_any_work(self, stores, args, report):
+        before = {name: listing(stores / name) for name in ("scans.zarr", "other.zarr")}
+        r = run_in_process(*args, "--report", report, "-q", cwd=stores)
+        store = report.split("/")[0]
+        assert (r.returncode, r.stderr) == (2, f"error: --report {report}: is inside the Zarr store {store}: kernelcli "
+                                               "reads an array inside a group but writes a store of its own, never "
+                                               f"inside another; give --report a path outside {store}\n")
+        assert {name: listing(stores / name) for name in before} == before and not (stores / "o").exists()

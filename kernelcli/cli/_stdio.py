@@ -205,16 +205,28 @@ def default_may_be_store(kwargs: dict[str, Any], inputs: list[Any]) -> bool:
     (False, True)
     >>> default_may_be_store({}, ["slide.zarr/0"]), default_may_be_store({}, ["x.zarr.png"])
     (True, False)
+
+    A batch (``--out-dir``, several inputs, a folder of inputs or a pattern) writes no store, so its ``--report`` may
+    go in none (it was written into any group beside inputs inside one):
+
+    >>> default_may_be_store({"out_dir": "o"}, ["slide.zarr/0"]), default_may_be_store({}, ["a.zarr/x.png", "b.png"])
+    (False, False)
     """
+    from ..io.naming import has_glob
     from ..io.store_paths import enclosing_store
     from ..tiled.stores import is_chunked
     from ..tiled.urls import as_url
 
+    if kwargs.get("out_dir") is not None or len(inputs) != 1 or not isinstance(inputs[0], (str, os.PathLike)):
+        return False
+    given = inputs[0]
+    if as_url(given) is None and (os.path.isdir(given) and not is_chunked(given)  # (a folder of inputs, a pattern)
+                                  or not os.path.lexists(given) and has_glob(os.fspath(given))):
+        return False
     fmt = kwargs.get("fmt")
     if fmt is not None and str(getattr(fmt, "value", fmt)).lower().lstrip(".") == "zarr":
         return True
-    return any(enclosing_store(i, itself=True) is not None or (as_url(i) is not None and is_chunked(i))
-               for i in inputs if isinstance(i, (str, os.PathLike)))
+    return enclosing_store(given, itself=True) is not None or (as_url(given) is not None and is_chunked(given))
 
 
 def makes_maps(kwargs: dict[str, Any]) -> bool:
