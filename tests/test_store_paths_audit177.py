@@ -158,3 +158,30 @@ class TestABatchReportGoesInNoStore:
                                                "reads an array inside a group but writes a store of its own, never "
                                                f"inside another; give --report a path outside {store}\n")
         assert {name: listing(stores / name) for name in before} == before and not (stores / "o").exists()
+
+
+class TestTheInputArrayAsTheOutputIsTheInput:
+    """#5: ``-o grp.zarr/img`` (or ``--out-dir``) reading ``grp.zarr/img`` was refused as a foreign store, exit 2."""
+
+    @pytest.fixture()
+    def group(self, tmp_path):
+        zarr = pytest.importorskip("zarr")
+        zarr.open_group(str(tmp_path / "grp.zarr"), mode="w").create_array("img", data=np.ones((8, 8), "float32"))
+        zarr.open_array(str(tmp_path / "scan.zarr"), mode="w", shape=(8, 8), dtype="float32")[:] = 1
+        return tmp_path
+
+    @pytest.mark.parametrize("command, given, args, named", [
+        ("convolve", "grp.zarr/img", ["-o", "grp.zarr/img", "--force"], ""),
+        ("convolve", "grp.zarr/img", ["-o", "grp.zarr/img"], ""),
+        ("convolve", "grp.zarr/img", ["--out-dir", "grp.zarr/img"], "--out-dir "),
+        ("pad", "grp.zarr/img", ["-p", "1", "-o", "grp.zarr/img", "--force"], ""),
+        ("convolve", "scan.zarr", ["--out-dir", "scan.zarr"], "--out-dir "),
+    ])
+    def test_exit_4_is_the_input(self, group, command, given, args, named):
+        before = listing(group)
+        kernel = ["-k", "box:3"] if command == "convolve" else []
+        r = run_in_process(command, given, *kernel, *args, "-q", cwd=group)
+        out = args[args.index("-o") + 1] if "-o" in args else args[args.index("--out-dir") + 1]
+        assert (r.returncode, r.stderr) == (4, f"error: {named}{out}: is the input {given} (same file): the output "
+                                               "would overwrite the input\n")
+        assert listing(group) == before

@@ -308,8 +308,15 @@ def store_problem(dest: str | os.PathLike, inputs: Sequence[str | os.PathLike] =
     '.../in.zarr/c/r.json: is inside the input .../in.zarr: write it outside the input store'
     >>> store_problem("o.zarr/zarr.json", outputs=["o.zarr"])
     'o.zarr/zarr.json: is inside the output o.zarr: write it outside the output store'
+
+    ``dest`` naming the input folder itself (``-o grp.zarr/img`` reading ``grp.zarr/img``) is the input:
+
+    >>> store_problem(folder / "in.zarr", [folder / "in.zarr"])
+    '.../in.zarr: is the input .../in.zarr (same file): the output would overwrite the input'
     """
     for src in inputs:
+        if os.path.isdir(src) and os.path.realpath(dest) == os.path.realpath(src):
+            return same_file_message(dest, os.fspath(src))
         if os.path.isdir(src) and inside(dest, src):
             return f"{os.fspath(dest)}: is inside the input {os.fspath(src)}: write it outside the input {_store_word(src)}"
     for out in outputs:
