@@ -23,6 +23,7 @@ from .io.naming import batch_output, refuse_inside_store
 from .io.output_checks import (exists_message, folder_writable, name_problem, output_folder, output_problem, same_file,
                                 store_problem)
 from .io.reads import input_identities
+from .io.store_paths import enclosing_store
 from .records import record
 
 @record(frozen=True)
@@ -90,6 +91,11 @@ def plan(
     for folder, src in folders.items():
         if folder != out and os.path.lexists(folder) and not os.path.isdir(folder):
             problems.append(f"{folder}: exists and is not a folder; the output of {src} goes in it")
+            own.setdefault(src, problems[-1])
+        elif folder != out and (store := enclosing_store(folder, itself=True)) is not None:  # (before it is made)
+            where = "is" if os.path.realpath(folder) == os.path.realpath(store) else "is inside"
+            problems.append(f"--out-dir {out}: its folder {folder} for the output of {src} {where} the Zarr store {store}; "
+                            "kernelcli writes no file into a store: give --out-dir a folder with no store below it")
             own.setdefault(src, problems[-1])
     real = _RealPaths()
     folder_keys = {real.folder(folder): src for folder, src in folders.items()}

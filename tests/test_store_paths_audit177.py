@@ -185,3 +185,27 @@ class TestTheInputArrayAsTheOutputIsTheInput:
         assert (r.returncode, r.stderr) == (4, f"error: {named}{out}: is the input {given} (same file): the output "
                                                "would overwrite the input\n")
         assert listing(group) == before
+
+
+class TestAnOutputFolderInAStoreIsRefusedInThePlan:
+    """#4: an output sub-folder of --out-dir that is (or links to, or is named as) a Zarr store was found file by file
+    while the batch ran: the others written, exit 1, an empty ``o/foo.zarr`` left, and the error said "give --out"."""
+
+    def test_a_link_to_a_group_below_out_dir(self, tmp_path):
+        _png(tmp_path / "in" / "a.png")
+        _png(tmp_path / "in" / "sub" / "b.png")
+        (tmp_path / "ext.zarr").mkdir()
+        (tmp_path / "ext.zarr" / "zarr.json").write_text(GROUP)
+        (tmp_path / "o").mkdir()
+        (tmp_path / "o" / "sub").symlink_to("../ext.zarr")
+        r = run_in_process("convolve", "in", "-r", "-k", "box:3", "--out-dir", "o", "-q", cwd=tmp_path)
+        assert r.returncode == 4, r.stderr
+        assert r.stderr.startswith("error: --out-dir o: its folder o/sub for the output of in/sub/b.png is the Zarr store o/sub"), r.stderr
+        assert "--out " not in r.stderr and listing(tmp_path / "o") == ["sub"] and listing(tmp_path / "ext.zarr") == ["zarr.json"]
+
+    def test_a_pattern_through_a_folder_named_as_a_store_makes_no_folder(self, tmp_path):
+        _png(tmp_path / "in" / "a.png")
+        _png(tmp_path / "in" / "foo.zarr" / "x.png")
+        r = run_in_process("convolve", "in/**/*.png", "-k", "box:3", "--out-dir", "o", "-q", cwd=tmp_path)
+        assert r.returncode == 4 and "its folder o/foo.zarr for the output of in/foo.zarr/x.png is the Zarr store" in r.stderr, r.stderr
+        assert not (tmp_path / "o").exists()
