@@ -209,3 +209,25 @@ class TestAnOutputFolderInAStoreIsRefusedInThePlan:
         r = run_in_process("convolve", "in/**/*.png", "-k", "box:3", "--out-dir", "o", "-q", cwd=tmp_path)
         assert r.returncode == 4 and "its folder o/foo.zarr for the output of in/foo.zarr/x.png is the Zarr store" in r.stderr, r.stderr
         assert not (tmp_path / "o").exists()
+
+
+class TestEachFolderIsLookedAtOncePerCall:
+    """#6: every output check and every walked folder re-read Zarr metadata in every ancestor up to ``/``."""
+
+    def test_a_recursive_batch_looks_at_each_folder_once_and_a_new_call_afresh(self, tmp_path, monkeypatch):
+        from kernelcli.io import store_paths
+
+        for i in range(4):
+            for j in range(3):
+                _png(tmp_path / "in" / f"d{i}" / f"s{j}.png")
+        looked: list[str] = []
+        real = store_paths._looks_like_metadata
+        monkeypatch.setattr(store_paths, "_looks_like_metadata", lambda folder: looked.append(os.path.abspath(folder)) or real(folder))
+        r = run_in_process("convolve", "in", "-r", "-k", "box:3", "--out-dir", "o", "-q", "-j", "1", cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert looked and len(looked) == len(set(looked)), sorted(f for f in set(looked) if looked.count(f) > 1)
+        (tmp_path / "o" / "d0").rename(tmp_path / "o" / "d0.old")
+        (tmp_path / "o" / "d0").mkdir()
+        (tmp_path / "o" / "d0" / "zarr.json").write_text(GROUP)  # (made between calls: the next call sees it)
+        r = run_in_process("convolve", "in", "-r", "-k", "box:3", "--out-dir", "o", "--force", "-q", "-j", "1", cwd=tmp_path)
+        assert r.returncode == 4 and "its folder o/d0 for the output of in/d0/s0.png is the Zarr store o/d0" in r.stderr, r.stderr

@@ -416,8 +416,11 @@ def internal_error_message(exc: BaseException | str) -> str:
 def begin_call() -> None:
     """Where a call starts (the plain parser's or typer's): nothing of it printed yet, and the signal handlers
     installed (:func:`install_signal_handlers`)."""
+    from ..io.store_paths import forget_store_lookups
+
     global _JSON_PRINTED
     _JSON_PRINTED = False
+    forget_store_lookups()  # (a Zarr store's look-ups: once per folder in this call, none kept from the last)
     install_signal_handlers()
 
 

@@ -87,11 +87,41 @@ def read_metadata(path: Any) -> bytes:
     return text
 
 
+#: the answers of :func:`_zarr_metadata` by folder, within one command-line call (None: not remembered, as in
+#: the Python API): every output and every walked folder asked again for each ancestor up to ``/``
+_ANSWERS: dict[str, bool] | None = None
+
+
+def forget_store_lookups(*, remember: bool = True) -> None:
+    """Start a call's look-ups afresh (the warm worker runs many calls in one process: no answer outlives its call);
+    with ``remember``, a folder is looked at once in this call.
+
+    >>> forget_store_lookups(remember=False); _ANSWERS is None
+    True
+    """
+    global _ANSWERS
+    _ANSWERS = {} if remember else None
+
+
 def _zarr_metadata(folder: Path) -> bool:
+    """Whether ``folder`` holds Zarr metadata (:func:`_looks_like_metadata`), looked at once per call.
+
+    >>> _zarr_metadata(Path("/dev"))
+    False
+    """
+    if _ANSWERS is None:
+        return _looks_like_metadata(folder)
+    key = os.path.abspath(folder)  # (a path names one folder within a call; enclosing_store asks real ones)
+    if key not in _ANSWERS:
+        _ANSWERS[key] = _looks_like_metadata(folder)
+    return _ANSWERS[key]
+
+
+def _looks_like_metadata(folder: Path) -> bool:
     """True for a folder holding a Zarr store's metadata (v2 ``.zgroup``/``.zarray``, v3 ``zarr.json`` saying its
     ``zarr_format``): a store without the ``.zarr`` name.  Only a regular file counts (read_metadata).
 
-    >>> _zarr_metadata(Path("/dev"))
+    >>> _looks_like_metadata(Path("/dev"))
     False
     """
     import json
