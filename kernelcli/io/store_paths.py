@@ -111,7 +111,7 @@ def _zarr_metadata(folder: Path) -> bool:
     """
     if _ANSWERS is None:
         return _looks_like_metadata(folder)
-    key = os.path.abspath(folder)  # (a path names one folder within a call; enclosing_store asks real ones)
+    key = str(folder) if folder.is_absolute() else os.path.abspath(folder)  # (enclosing_store asks real ones)
     if key not in _ANSWERS:
         _ANSWERS[key] = _looks_like_metadata(folder)
     return _ANSWERS[key]
