@@ -29,7 +29,7 @@ from .batch_records import Record
 from .batch_targets import Item
 from .batch_watch import WATCH_EVERY, _exists, _Watch, lost_record, quiet_pool_handler
 from .errors import KernelcliError
-from .io.not_held import FloatOutputNeeded
+from .io.not_held import FloatOutputNeeded, KeepAdvised
 from .io.outputs import signals_deferred
 from .io.temporary import adopt_run_token, run_token
 from .stops import raise_lost_stops, stop_replaced_by
@@ -62,7 +62,7 @@ def run_one(job: Job, item: Item, token: str | None = None) -> Record:
         stop = stop_replaced_by(exc)
         if stop is not None:  # a stop an extension's import replaced by its own error (which a reader may have
             raise stop from exc  # wrapped in ours): not the file's failure, nor a bug; the run stops
-        if isinstance(exc, FloatOutputNeeded):  # (a batch's outputs are named by --format: the values to give)
+        if isinstance(exc, (FloatOutputNeeded, KeepAdvised)):  # (a batch's outputs are named by --format: its values)
             exc = exc.by_format()
         if isinstance(exc, KernelcliError):  # in a batch every error names its file
             record.failed(exc, item.input.name if item.input.name in str(exc) else str(item.input))

@@ -107,7 +107,7 @@ def pad_file(
             out=out, force=force, max_pixels=max_pixels, layout=layout, encoding=encoding, alpha=compute,
         )
     except ValuesNotHeld as exc:  # its advice names --rescale, which pad has not
-        raise UsageError(exc.without_rescale) from None
+        raise exc.for_pad() from None
 
 
 def check_pad_value(value: float, dtype: Any, mode: str = "constant") -> None:

@@ -375,9 +375,10 @@ def _one_plane(out_path: Path | None, name: str, shape: tuple[int, ...], pooled:
     >>> _one_plane(Path("o.png"), "v.npy", (3, 4, 4), True)
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: o.png: --layout zyx pools v.npy in 3-D to a volume of 3 slices (3x4x4 as (Z, Y, X)); a .png holds one plane, whose channels are colours, not slices: write .npy to keep the volume (Z, Y, X), or read the array --layout chw to take its planes as an image's channels
+    kernelcli.io.not_held.KeepAdvised: o.png: --layout zyx pools v.npy in 3-D to a volume of 3 slices (3x4x4 as (Z, Y, X)); a .png holds one plane, whose channels are colours, not slices: write .npy to keep the volume (Z, Y, X), or read the array --layout chw to take its planes as an image's channels
     """
     from .io.naming import IMAGE_SUFFIXES, MATRIX_SUFFIXES, keep_as
+    from .io.not_held import KeepAdvised
 
     suffix = out_path.suffix.lower() if out_path is not None else ""
     if (suffix not in IMAGE_SUFFIXES and suffix not in MATRIX_SUFFIXES) or len(shape) != 3:
@@ -387,9 +388,10 @@ def _one_plane(out_path: Path | None, name: str, shape: tuple[int, ...], pooled:
         return True
     holds = "one 2-D matrix" if suffix in MATRIX_SUFFIXES else "one plane, whose channels are colours, not slices"
     reads = f"pools {name} in 3-D to" if pooled else f"reads {name} as"
-    raise UsageError(f"{out_path}: --layout zyx {reads} a volume of {z} slices ({z}x{y}x{x} as (Z, Y, X)); a {suffix} holds "
-                     f"{holds}: {keep_as(out_path, 'npy')} to keep the volume (Z, Y, X), or read the array --layout chw to take its planes "
-                     "as an image's channels")
+    keep = keep_as(out_path, "npy")
+    raise KeepAdvised(f"{out_path}: --layout zyx {reads} a volume of {z} slices ({z}x{y}x{x} as (Z, Y, X)); a {suffix} holds "
+                      f"{holds}: {keep} to keep the volume (Z, Y, X), or read the array --layout chw to take its planes "
+                      "as an image's channels", ("npy",), keep)
 
 
 def _compute_in_layout(loaded: Any, compute: Callable[[Any], Any], layout: str | None, out_path: Path | None, volume_compute: Callable[[Any], Any] | None = None) -> Any:

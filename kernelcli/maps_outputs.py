@@ -31,6 +31,8 @@ MAPS_TYPES = "several feature maps need .npy (H', W', maps) or .tif (one float32
 ZYX_MAPS_TYPES = "several feature maps of a --layout zyx array are written (maps, Z, Y, X), which .npy alone holds"
 #: the advice of a zyx bank's refused output type
 ONE_VOLUME_EACH = "give one -k per call for a (Z, Y, X) volume each"
+#: the advice ending a refusal of a maps output where a montage may be asked for
+_MONTAGE_ADVICE = "; --montage FILE.png draws them as a picture"
 
 
 def refuse_maps_format(fmt: str | None, layout: str | None = None) -> None:
@@ -40,10 +42,11 @@ def refuse_maps_format(fmt: str | None, layout: str | None = None) -> None:
     >>> refuse_maps_format("png")
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: --format png: several feature maps need .npy (H', W', maps) or .tif (one float32 page per map)
+    kernelcli.errors.UsageError: --format png: several feature maps need npy (H', W', maps) or tif (one float32 page per map): give --format npy|tif
     """
     if fmt is not None and f".{fmt}".lower() not in maps_suffixes(layout):
-        raise UsageError(f"--format {fmt}: {ZYX_MAPS_TYPES}; {ONE_VOLUME_EACH}" if layout == "zyx" else f"--format {fmt}: {MAPS_TYPES}")
+        said = str(maps_type_refused("stdout", layout)).removeprefix("stdout: ")  # (in --format's words, as stdout's)
+        raise UsageError(f"--format {fmt}: {said.removesuffix(_MONTAGE_ADVICE)}")  # (a batch takes no --montage)
 
 
 def maps_type_refused(shown: Any, layout: str | None = None) -> UsageError:

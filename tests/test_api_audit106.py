@@ -225,7 +225,7 @@ class TestAnImageHoldsA2dOr3dResult:
         with pytest.raises(UsageError) as info:
             write_output(tmp_path / f"r{suffix}", np.full(shape, 7, np.uint8))
         assert str(info.value) == (f"{tmp_path / f'r{suffix}'}: an image holds a 2-D (H, W) or 3-D (H, W, C) result; "
-                                   f"this result has shape {shape} (use .npy)")
+                                   f"this result has shape {shape}: write .npy to keep it")
         assert not list(tmp_path.iterdir())
 
     def test_a_grey_and_a_colour_result_are_written(self, tmp_path):

@@ -58,7 +58,7 @@ def test_a_volume_in_a_mixed_batch_fails_alone_on_a_layout_it_cannot_take(mixed,
      "vols/a.nii.gz: --rescale not supported for volumes (NIfTI, DICOM): `kernelcli pool` takes it for images and arrays"),
     (["pool", "vols", "-f", "2", "--format", "jpg"], "--format jpg: unsupported output type '.jpg' for a volume"),
     (["convolve", "g.png", "h.png", "-k", "sobel_v", "-k", "sobel_h", "--format", "png"],
-     "--format png: several feature maps need .npy (H', W', maps) or .tif (one float32 page per map)"),
+     "--format png: several feature maps need npy (H', W', maps) or tif (one float32 page per map): give --format npy|tif"),
     (["pool", "g.png", "ct.nii.gz", "-f", "2", "--rescale", "minmax", "--window", "lung"],
      "--window: only for volume inputs (NIfTI, DICOM); got g.png, an image or array; and the volumes among the inputs: "
      "ct.nii.gz: --rescale not supported"),

@@ -40,7 +40,7 @@ from ..modes import canonical_rescale
 from ..whole_numbers import flag
 from .common import Loaded, Written, check_input_path, one_line, path_arg
 from .arrays import read_npy, write_npy
-from .image_writing import Encoding, check_finite_result, check_real_result, write_image, written_types
+from .image_writing import Encoding, check_finite_result, check_real_result, kept_in, write_image, written_types
 from .not_held import RESCALE_ARGUMENT, FloatOutputNeeded, UnsupportedOutput, ValuesNotHeld
 from .offered import OutputOffer
 from .images import read_image
@@ -212,6 +212,6 @@ def write_result(
         write_npy(o, arr, force=force)
         return Written(path=o, dtype=str(arr.dtype), total=int(arr.size))
     if suffix == ".csv":
-        write_matrix_csv(o, arr, force=force)
+        write_matrix_csv(o, arr, force=force, kept_in=kept_in(arr, like, rescale, but="csv"))
         return Written(path=o, dtype=str(arr.dtype), total=int(arr.size))
     return write_image(o, arr, like=like, rescale=rescale, force=force, encoding=encoding)

@@ -29,7 +29,7 @@ Example
 >>> write_image(folder / "a.jpg", np.zeros((2, 2), np.uint16))
 Traceback (most recent call last):
 ...
-kernelcli.errors.UsageError: ...a.jpg: JPEG cannot hold 16-bit data: write .tif or .png (16-bit) or .npy to keep it
+kernelcli.io.not_held.KeepAdvised: ...a.jpg: JPEG cannot hold 16-bit data: write .tif or .png (16-bit) or .npy to keep it
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from .common import Loaded, Written
 from .integer_range import _BLOCK, _MIN_BLOCKS_PER_THREAD, _WORK_PER_VALUE, to_integer_range
 from .naming import IMAGE_SUFFIXES, keep_as, piped_stream
 from .outputs import atomic_write, save_image
-from .not_held import RESCALE_PAD, FloatOutputNeeded, ValuesNotHeld
+from .not_held import RESCALE_PAD, FloatOutputNeeded, KeepAdvised, ValuesNotHeld
 from .png import write_png
 from .tiff_writing import raw_tiff_pixels, signed_tiff_options, tiff_type
 
@@ -137,8 +137,9 @@ def write_image(
     arr = np.asarray(arr)
     rescale = None if rescale is None else canonical_rescale(rescale)  # ("Minmax" was a silent clip)
     if arr.ndim not in (2, 3):  # (a 1-D result was an IndexError, a 4-D one Pillow's TypeError)
-        raise UsageError(f"{o}: an image holds a 2-D (H, W) or 3-D (H, W, C) result; this result has shape {arr.shape} "
-                         "(use .npy)")
+        keep = keep_as(o, "npy")
+        raise KeepAdvised(f"{o}: an image holds a 2-D (H, W) or 3-D (H, W, C) result; this result has shape {arr.shape}: "
+                          f"{keep} to keep it", ("npy",), keep)
     check_finite_result(o, arr)
     encoding = encoding or Encoding()
     info = Written(path=o, dtype=str(arr.dtype), total=int(arr.size))
@@ -156,13 +157,16 @@ def write_image(
             if rescale is None:
                 source = (f"from {'an' if like.kind[:1] in 'aeiou' else 'a'} {like.kind} input" if like is not None
                           else "of this result")  # (write_output of an array has no input)
-                keep = keep_as(o, "tif", "npy") if tiff_type(arr.dtype) is not None else keep_as(o, "npy")
+                # (a float TIFF holds one channel: .tif offered to a colour result sent the user to that refusal)
+                one_channel = arr.ndim == 2 or arr.shape[2] == 1
+                kinds = ("tif", "npy") if tiff_type(arr.dtype) is not None and one_channel else ("npy",)
+                keep = keep_as(o, *kinds)
                 bits = _rescaled_depth(like)
                 head = f"{o}: {fmt} cannot hold the {arr.dtype} values {source} as they are: {keep} to keep them"
                 image = f"{'an' if bits == 8 else 'a'} {bits}-bit image"
                 raise ValuesNotHeld(head, f"{head} (pad writes its input's values), or pad into {image} with convolve -k "
                                           f"'1x1: 1', the same --padding, --pad-mode and --pad-value, and {RESCALE_PAD}",
-                                    image=image)
+                                    image=image, kinds=kinds, said=keep)
             depth = _rescaled_depth(like)
         if rescale == "none":
             bits = 8 if fmt in ("JPEG", "BMP") else depth  # (their only depth: a 16-bit input's was told as theirs)
@@ -171,7 +175,7 @@ def write_image(
             raise FloatOutputNeeded(o, bits, ndim=arr.ndim)  # (a caller that knows the call offers a .zarr: offering)
         if fmt in ("JPEG", "BMP") and depth == 16:
             keep = keep_as(o, "tif", "png", "npy") if piped_stream(o) == "stdout" else "write .tif or .png (16-bit) or .npy"
-            raise UsageError(f"{o}: {fmt} cannot hold 16-bit data: {keep} to keep it")
+            raise KeepAdvised(f"{o}: {fmt} cannot hold 16-bit data: {keep} to keep it", ("tif", "png", "npy"), keep)
         channels = 1 if arr.ndim == 2 else arr.shape[2]
         if depth == 8 and (rescale or "clip") != "minmax" and alpha is None and arr.ndim in (2, 3) and channels in (1, 3):
             if encoding.own_png(fmt):
@@ -263,6 +267,17 @@ def written_types(result: object, like: Loaded | None = None, rescale: str | Non
     return tuple(sorted(kinds))
 
 
+def kept_in(result: object, like: Loaded | None = None, rescale: str | None = None, *, but: str = "") -> tuple[str, ...]:
+    """The types :func:`written_types` offers to keep ``result`` in, as ``--format`` names them (one name a type, the
+    numbers first), ``but`` the one refused.
+
+    >>> kept_in(np.zeros((4, 4, 3)), but="csv"), kept_in(np.zeros((4, 4, 3), np.uint8), but="csv")
+    (('npy',), ('npy', 'tif', 'png', 'jpg', 'bmp'))
+    """
+    kinds = written_types(result, like, rescale)
+    return tuple(name for name in ("npy", "tif", "csv", "png", "jpg", "bmp") if f".{name}" in kinds and name != but)
+
+
 def _rescaled_depth(like: Loaded | None) -> int:
     """The bit depth a rescale gives a result whose input has none: 16 for a 16-bit integer
     array (an integer TIFF, a ``.npy``), else 8.
@@ -352,22 +367,25 @@ def check_image_channels(o: Path, channels: int) -> None:
     >>> check_image_channels(Path("o.png"), 4)
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: o.png: the result has 4 channels; an image holds 1 (grey) or 3 (RGB) filtered channels (a 2nd or 4th is alpha, which would hide or drop a channel): write .npy to keep them, or give a 1- or 3-channel input
+    kernelcli.io.not_held.KeepAdvised: o.png: the result has 4 channels; an image holds 1 (grey) or 3 (RGB) filtered channels (a 2nd or 4th is alpha, which would hide or drop a channel): write .npy to keep them, or give a 1- or 3-channel input
     """
     if channels not in (1, 3):
-        raise UsageError(f"{o}: the result has {channels} channels; an image holds 1 (grey) or 3 (RGB) filtered channels "
-                         f"(a 2nd or 4th is alpha, which would hide or drop a channel): {keep_as(o, 'npy')} to keep them, "
-                         "or give a 1- or 3-channel input")
+        keep = keep_as(o, "npy")
+        raise KeepAdvised(f"{o}: the result has {channels} channels; an image holds 1 (grey) or 3 (RGB) filtered channels "
+                          f"(a 2nd or 4th is alpha, which would hide or drop a channel): {keep} to keep them, "
+                          "or give a 1- or 3-channel input", ("npy",), keep)
 
 
 def _check_storable(data: np.ndarray, o: Path, fmt: str, own_png: bool = False) -> None:
     """Refuse integer pixels that an image file cannot hold here (16-bit colour, more than 4 channels);
     ``own_png``: written by :func:`kernelcli.io.png.write_png`, which holds 16-bit grey + alpha too."""
+    keep = keep_as(o, "npy")
     if data.dtype == np.uint16 and data.ndim != 2 and not (own_png and data.shape[2] == 2):
-        raise UsageError(f"{o}: 16-bit {fmt} images hold one channel here (Pillow's limit); this result has {data.shape[2]}: {keep_as(o, 'npy')}")
+        raise KeepAdvised(f"{o}: 16-bit {fmt} images hold one channel here (Pillow's limit); this result has {data.shape[2]}: {keep}",
+                          ("npy",), keep)
     channels = 1 if data.ndim == 2 else data.shape[2]
     if channels not in (1, 2, 3, 4):
-        raise UsageError(f"{o}: {channels} channels cannot be stored in {fmt}: {keep_as(o, 'npy')}")
+        raise KeepAdvised(f"{o}: {channels} channels cannot be stored in {fmt}: {keep}", ("npy",), keep)
 
 
 def _to_pil(data: np.ndarray, o: Path, fmt: str):
@@ -395,12 +413,13 @@ def check_sides(o: Path, fmt: str, height: int, width: int) -> None:
     >>> check_sides(Path("s.jpg"), "JPEG", 94462, 1438)
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: s.jpg: JPEG holds at most 65500 pixels a side, and this image is 1438x94462 (width x height): write .png or .tif
+    kernelcli.io.not_held.KeepAdvised: s.jpg: JPEG holds at most 65500 pixels a side, and this image is 1438x94462 (width x height): write .png or .tif
     """
     most = MAX_SIDE.get(fmt)
     if most is not None and max(height, width) > most:
-        raise UsageError(f"{o}: {fmt} holds at most {most} pixels a side, and this image is {width}x{height} (width x height): "
-                         + keep_as(o, "png", "tif"))
+        keep = keep_as(o, "png", "tif")
+        raise KeepAdvised(f"{o}: {fmt} holds at most {most} pixels a side, and this image is {width}x{height} (width x height): "
+                          + keep, ("png", "tif"), keep)
 
 
 def check_picture_sides(path: str | Path, width: int, height: int) -> None:

@@ -31,6 +31,8 @@ from .. import numtext
 from ..errors import ImageReadError, UsageError
 from .common import Loaded
 from .outputs import atomic_write
+from .naming import keep_as
+from .not_held import KeepAdvised
 
 MAX_MATRIX_BYTES = 64 * 1024 * 1024
 
@@ -182,10 +184,18 @@ def _to_float(text: str) -> float | None:
     return None if len(text) > 400 else numtext.decimal(text)
 
 
-def write_matrix_csv(o: Path, arr: np.ndarray, *, force: bool = False) -> None:
-    """Write the 2-D ``arr`` to ``o`` as CSV text, atomically (UsageError for another rank)."""
+def write_matrix_csv(o: Path, arr: np.ndarray, *, force: bool = False, kept_in: tuple[str, ...] = ("npy",)) -> None:
+    """Write the 2-D ``arr`` to ``o`` as CSV text, atomically; another rank is refused (KeepAdvised), offering the
+    types ``kept_in`` (names without the dot: what the same call writes this result to) in the words that pick them.
+
+    >>> write_matrix_csv(Path("o.csv"), np.zeros((2, 2, 3)))
+    Traceback (most recent call last):
+    ...
+    kernelcli.io.not_held.KeepAdvised: o.csv: a .csv holds a 2-D matrix; this result has shape (2, 2, 3): write .npy to keep it
+    """
     if arr.ndim != 2:
-        raise UsageError(f"{o}: a .csv holds a 2-D matrix; this result has shape {arr.shape} (use .npy or an image format)")
+        keep = keep_as(o, *kept_in)  # (stdout's stand-in is told the --format to give)
+        raise KeepAdvised(f"{o}: a .csv holds a 2-D matrix; this result has shape {arr.shape}: {keep} to keep it", kept_in, keep)
     text = format_matrix_csv(arr)
     atomic_write(o, lambda f: f.write(text.encode()), force=force)
 

@@ -27,22 +27,60 @@ RESCALE_PAD = RESCALE_OPTION.removesuffix(" (convolve, pool)")
 OUTPUTS_OPTION, OUTPUTS_ARGUMENT = tuple(sorted(OUTPUT_SUFFIXES | {".zarr"})), tuple(sorted(OUTPUT_SUFFIXES))
 
 
-class ValuesNotHeld(UsageError):
+class KeepAdvised(UsageError):
+    """A refusal whose advice names the types that keep the result: ``said``, the words of the message that name
+    ``kinds`` (:func:`~kernelcli.io.naming.keep_as`: extensions for a file); :meth:`by_format` says them as the
+    ``--format`` values to give, where ``--format`` names the output's type (a batch's outputs).
+
+    >>> str(KeepAdvised("o.csv: a .csv holds a 2-D matrix: write .npy to keep it", ("npy",), "write .npy").by_format())
+    'o.csv: a .csv holds a 2-D matrix: give --format npy to keep it'
+    """
+
+    def __init__(self, message: str, kinds: tuple[str, ...] = (), said: str | None = None) -> None:
+        super().__init__(message)
+        self.kinds, self.said = tuple(kinds), said
+
+    def by_format(self) -> KeepAdvised:
+        """The same refusal, the types named as ``--format`` values (as it is where it names them so already)."""
+        return KeepAdvised(self._by_format(str(self)), self.kinds) if self._reworded() else self
+
+    def _reworded(self) -> bool:
+        return bool(self.kinds) and self.said is not None and not self.said.startswith("give --format")
+
+    def _by_format(self, text: str) -> str:
+        """``text`` with its last ``said`` (the path, which may hold anything, comes first) said as ``--format``'s."""
+        before, found, after = text.rpartition(self.said or "")
+        return f"{before}give --format {'|'.join(self.kinds)}{after}" if found else text
+
+
+class ValuesNotHeld(KeepAdvised):
     """An image format cannot hold a result's values as they are.  The message is ``head``, then the advice to pass
     :data:`RESCALE_OPTION` for ``image``; :attr:`without_rescale` is the advice for a command that has none (pad), and
-    :meth:`worded` says it in a Python caller's words (:data:`RESCALE_ARGUMENT`).
+    :meth:`worded` says it in a Python caller's words (:data:`RESCALE_ARGUMENT`); ``kinds`` and ``said``: the types
+    that keep the values, as :class:`KeepAdvised`.
 
     >>> str(ValuesNotHeld("o.png: PNG cannot hold them", "pad's advice", image="an 8-bit image").worded(RESCALE_ARGUMENT))
     "o.png: PNG cannot hold them, or pass rescale='clip'|'abs'|'minmax' for an 8-bit image"
     """
 
-    def __init__(self, head: str, without_rescale: str, *, image: str | None = None, allow: str = RESCALE_OPTION) -> None:
-        super().__init__(head if image is None else f"{head}, or pass {allow} for {image}")
-        self.head, self.image, self.without_rescale = head, image, without_rescale
+    def __init__(self, head: str, without_rescale: str, *, image: str | None = None, allow: str = RESCALE_OPTION,
+                 kinds: tuple[str, ...] = (), said: str | None = None) -> None:
+        super().__init__(head if image is None else f"{head}, or pass {allow} for {image}", kinds, said)
+        self.head, self.image, self.without_rescale, self.allow = head, image, without_rescale, allow
 
     def worded(self, allow: str) -> ValuesNotHeld:
         """The same refusal, advising ``allow`` for a rescale."""
-        return ValuesNotHeld(self.head, self.without_rescale, image=self.image, allow=allow)
+        return ValuesNotHeld(self.head, self.without_rescale, image=self.image, allow=allow, kinds=self.kinds, said=self.said)
+
+    def by_format(self) -> ValuesNotHeld:
+        if not self._reworded():
+            return self
+        return ValuesNotHeld(self._by_format(self.head), self._by_format(self.without_rescale), image=self.image,
+                             allow=self.allow, kinds=self.kinds)
+
+    def for_pad(self) -> KeepAdvised:
+        """The refusal for a command that has no ``--rescale`` (pad): :attr:`without_rescale`."""
+        return KeepAdvised(self.without_rescale, self.kinds, self.said)
 
 
 class FloatOutputNeeded(UsageError):

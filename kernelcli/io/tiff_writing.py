@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import UsageError
 from .naming import keep_as
-from .not_held import ValuesNotHeld
+from .not_held import KeepAdvised, ValuesNotHeld
 
 
 def tiff_type(dtype: np.dtype) -> np.dtype | None:
@@ -52,14 +52,16 @@ def raw_tiff_pixels(arr: np.ndarray, o: Path, rescale: str | None) -> np.ndarray
     """The pixels of a TIFF holding the result ``arr`` as it is (:func:`tiff_type`), or
     UsageError naming what it cannot hold: a type too wide, several channels beyond 16 bits."""
     kind = tiff_type(arr.dtype)
+    keep = keep_as(o, "npy")
     if kind is None:
         head = (f"{o}: TIFF holds at most int32 integers here (Pillow writes no wider type), not this {arr.dtype} "
-                f"result: {keep_as(o, 'npy')} to keep its values")
+                f"result: {keep} to keep its values")
         if rescale is not None:
-            raise UsageError(head)
-        raise ValuesNotHeld(head, head, image="an integer image")
+            raise KeepAdvised(head, ("npy",), keep)
+        raise ValuesNotHeld(head, head, image="an integer image", kinds=("npy",), said=keep)
     if (kind.itemsize > 2 or kind.kind == "i") and arr.ndim == 3 and arr.shape[2] != 1:
-        raise UsageError(f"{o}: {'an' if kind.name[0] in 'aeiou' else 'a'} {kind} TIFF holds one channel; this result has {arr.shape[2]}: {keep_as(o, 'npy')} to keep the values")
+        raise KeepAdvised(f"{o}: {'an' if kind.name[0] in 'aeiou' else 'a'} {kind} TIFF holds one channel; this result has "
+                          f"{arr.shape[2]}: {keep} to keep the values", ("npy",), keep)
     return as_float32(o, arr) if kind == np.float32 else arr.astype(kind, copy=False)
 
 
@@ -74,7 +76,7 @@ def as_float32(o: Path, arr: np.ndarray) -> np.ndarray:
     >>> as_float32(Path("r.tif"), np.array([1e39, 2.0, -3e39]))
     Traceback (most recent call last):
     ...
-    kernelcli.errors.UsageError: r.tif: 2 value(s) beyond float32's range (about 3.4e+38 in magnitude), the widest float a TIFF holds here, the largest -3e+39: write .npy to keep the float64 values; nothing was written
+    kernelcli.io.not_held.KeepAdvised: r.tif: 2 value(s) beyond float32's range (about 3.4e+38 in magnitude), the widest float a TIFF holds here, the largest -3e+39: write .npy to keep the float64 values; nothing was written
     """
     from ..ndsupport import all_finite
 
@@ -87,9 +89,10 @@ def as_float32(o: Path, arr: np.ndarray) -> np.ndarray:
     if not count:
         return pixels
     peak = arr[beyond][np.argmax(np.abs(arr[beyond]))]
-    raise UsageError(f"{o}: {count} value(s) beyond float32's range (about {float(np.finfo(np.float32).max):.2g} in "
-                     f"magnitude), the widest float a TIFF holds here, the largest {float(peak):.6g}: "
-                     f"{keep_as(o, 'npy')} to keep the {arr.dtype} values; nothing was written")
+    keep = keep_as(o, "npy")
+    raise KeepAdvised(f"{o}: {count} value(s) beyond float32's range (about {float(np.finfo(np.float32).max):.2g} in "
+                      f"magnitude), the widest float a TIFF holds here, the largest {float(peak):.6g}: "
+                      f"{keep} to keep the {arr.dtype} values; nothing was written", ("npy",), keep)
 
 
 def write_tiff_pages(path: str | Path, maps: np.ndarray, *, force: bool = False) -> None:
