@@ -108,3 +108,38 @@ class TestABatchIsToldTheFormat:
         with pytest.raises(UsageError) as info:
             refuse_maps_format("tif", "zyx")
         assert "give --format npy, or one -k per call" in str(info.value) and "--montage" not in str(info.value)
+
+
+def _readme() -> str:
+    return " ".join((SAMPLES.parent / "README.md").read_text(encoding="utf-8").split())
+
+
+def test_the_readme_says_k_minus_1_is_the_kernel_minus_1_and_kernels_show_needs_dashes(tmp_path):
+    """#5: the README said `-k -1` fails with Click's "No such option: -1"; it runs as the 1x1 kernel -1, and the
+    refusal is `kernels show -1`'s."""
+    shutil.copy(SAMPLES / "example1.csv", tmp_path / "e.csv")
+    plain = run_in_process("convolve", "e.csv", "-k", "1x1: 1", "-q", cwd=tmp_path)
+    negated = run_in_process("convolve", "e.csv", "-k", "-1", "-q", cwd=tmp_path)
+    assert negated.returncode == 0 and negated.stdout.split() == [str(-int(v)) for v in plain.stdout.split()]
+    refused = run_in_process("kernels", "show", "-1", cwd=tmp_path)
+    assert refused.returncode == 2 and "No such option: -1" in refused.stderr
+    assert run_in_process("kernels", "show", "-q", "--", "-1", cwd=tmp_path).stdout.split() == ["-1"]
+    readme = _readme()
+    assert "`-k -1` is an option to Click" not in readme
+    assert "`-k -1` (and `--then -1`) is the 1x1 kernel -1" in readme and "`kernels show -- -1`" in readme
+
+
+def test_the_readme_says_a_report_in_the_default_output_store_is_refused(tmp_path):
+    """#6: the README said a --report without -o "may go only inside the default output's own store"; it is refused
+    there (exit 4) and inside any other store (exit 2)."""
+    zarr = pytest.importorskip("zarr")
+    pytest.importorskip("dask")
+    group = zarr.open_group(str(tmp_path / "grp.zarr"), mode="w")
+    group.create_array("img", shape=(40, 30), chunks=(20, 20), dtype="uint8")[:] = np.arange(1200).reshape(40, 30) % 251
+    own = run_in_process("pool", "grp.zarr/img", "-f", "2", "--report", "img_maxpool2.zarr/r.json", cwd=tmp_path)
+    other = run_in_process("pool", "grp.zarr/img", "-f", "2", "--report", "grp.zarr/r.json", cwd=tmp_path)
+    assert (own.returncode, other.returncode) == (4, 2), (own.stderr, other.stderr)
+    readme = _readme()
+    assert "may go only inside the default output's own store" not in readme
+    assert ("a `--report` inside the default output's own store is refused as inside any output (exit 4); inside "
+            "another store it is refused too (exit 2)") in readme
