@@ -60,6 +60,8 @@ class Server:
         self.path = str(path)
         self.idle_seconds = idle_seconds
         self.code_watch = watch.start(protocol.code_dirs())  # before the stamp: no change falls between
+        self.code_folders = [protocol.package_dir()]  # its path, whatever is renamed above it later
+        self.code_identity = watch.identities(self.code_folders)
         self.stamp = protocol.code_stamp()
         self.version = protocol.version_stamp()
         self.import_env = protocol.import_time_env()
@@ -88,7 +90,10 @@ class Server:
 
         self.command = warm_up()
         _forget_exit_handlers_of_the_warm_up()
-        self.library_watch = watch.start(protocol.library_dirs())  # numpy, numba, Pillow... upgraded under it
+        self.library_folders = protocol.library_dirs()
+        self.library_watch = watch.start(self.library_folders)  # numpy, numba, Pillow... upgraded under it
+        self.code_folders = [protocol.package_dir(), *self.library_folders]
+        self.code_identity = watch.identities(self.code_folders)
         self.watched = index_paths()
         self.cache_seen = cache_state(self.watched)
         # What is loaded now stays: keep the collector from touching (and so copying) it in every fork.
@@ -278,6 +283,8 @@ class Server:
 
     def code_changed(self) -> bool:
         """True when this worker's code on disk, or a library it runs on, is no longer what it loaded (it is stale)."""
+        if watch.identities(self.code_folders) != self.code_identity:
+            return True  # a folder renamed away and another put at its path: no watch sees it (:mod:`.watch`)
         if self.library_watch is not None and self.library_watch.changed():
             return True
         if self.code_watch is not None:

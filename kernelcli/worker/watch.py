@@ -9,6 +9,12 @@ kernel queues an event while the write that caused it runs, so a change made bef
 client connected is seen.  Where inotify is missing (another system, no watches left)
 :func:`start` returns None and the worker stamps the files itself on each call.
 
+inotify follows a folder, not its path: a folder *above* the package renamed away and another put
+at its path (a release-style swap, ``mv app app.old && mv app.new app``; a virtual environment
+rebuilt beside and renamed into place) sends no event, and the new folders were never watched.
+So the worker also keeps the identity (device, inode) of its package folder and of each library's
+top folder, and compares it on each call (:func:`identities`: one ``stat`` a folder).
+
 Events that change no code are ignored: Python writing ``__pycache__``, files that are not
 ``.py`` or ``.json`` (an editor's swap file).  Anything else -- a code file written, touched,
 created, removed or renamed, a folder made or gone, a lost event -- counts, for good.
@@ -96,6 +102,28 @@ def relevant(mask: int, name: str) -> bool:
     if mask & IN_ISDIR:
         return name != "__pycache__"
     return name.endswith(CODE_SUFFIXES)
+
+
+def identities(folders: list[str]) -> tuple:
+    """The (device, inode) of each folder at its path now (None for one gone): a folder renamed away
+    and replaced by another at the same path gives another identity.
+
+    >>> import tempfile
+    >>> folder = os.path.join(tempfile.mkdtemp(), "code")
+    >>> os.mkdir(folder); before = identities([folder])
+    >>> os.rename(folder, folder + ".old"); os.mkdir(folder)
+    >>> identities([folder]) == before, identities([folder + "/gone"])
+    (False, (None,))
+    """
+    found = []
+    for folder in folders:
+        try:
+            st = os.stat(folder)
+        except OSError:
+            found.append(None)
+        else:
+            found.append((st.st_dev, st.st_ino))
+    return tuple(found)
 
 
 def start(folders: list[str]) -> CodeWatch | None:
