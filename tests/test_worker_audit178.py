@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +59,40 @@ def test_a_worker_whose_checkout_is_renamed_and_replaced_stops_serving(tmp_path)
             worker.kill()
         worker.wait()
 
+
+# -- 2. an array of a group reached through a link, or of a group not named *.zarr ---------------
+
+def _groups(folder: Path) -> None:
+    """grp.zarr/img, the same group as plaingrp/img (no .zarr name) and through the link linkgrp (v2 metadata by hand:
+    the refusal comes before anything reads it)."""
+    for group in ("grp.zarr", "plaingrp"):
+        (folder / group / "img").mkdir(parents=True)
+        (folder / group / ".zgroup").write_text('{"zarr_format": 2}')
+        (folder / group / "img" / ".zarray").write_text("{}")
+    (folder / "linkgrp").symlink_to("grp.zarr")
+    (folder / "phantom.npy").write_bytes(b"")  # (never read: the store is refused first)
+
+
+@pytest.mark.parametrize("array", ["linkgrp/img", "plaingrp/img"])
+@pytest.mark.parametrize("args", [["gallery", "{a}", "-o", "g.png"], ["learn", "phantom.npy", "{a}", "-f", "3"],
+                                  ["learn", "{a}", "phantom.npy", "-f", "3"]])
+def test_gallery_and_learn_name_the_store_of_a_group_not_named_zarr(tmp_path, array, args):
+    """Was: 'internal error: IndexError' (exit 70): the store was looked for by its .zarr name among the spelt parents."""
+    from conftest import run_in_process
+
+    _groups(tmp_path)
+    done = run_in_process(*[a.format(a=array) for a in args], cwd=tmp_path)
+    store = array.split("/")[0]
+    assert (done.returncode, done.stderr) == (2, f"error: {array}: an array in the Zarr store {store}, which convolve, pad "
+                                                 f"and pool read tile by tile; {args[0]} reads one image file in memory: "
+                                                 "save the array as .npy (numpy.save) to give it here\n")
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_the_tiled_note_names_an_array_from_its_store_on_whatever_the_store_is_named(tmp_path, monkeypatch):
+    from kernelcli.tiled.stores import note_name
+
+    _groups(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert [note_name(p) for p in ("plaingrp/img", "linkgrp/img", "grp.zarr/img", "s3://b/s.zarr/img", "x.npy")] == [
+        "plaingrp/img", "linkgrp/img", "grp.zarr/img", "s.zarr/img", "x.npy"]

@@ -68,6 +68,9 @@ def note_name(path: Any) -> str:
     ('grp.zarr/img', 'slide.zarr', 'x.npy')
     """
     parts = Path(str(path).rstrip("/")).parts
+    store = enclosing_store(path, itself=True)  # (a group named otherwise too: plaingrp/img; None for a URL)
+    if store is not None and store.parts == parts[: len(store.parts)]:
+        return "/".join(parts[len(store.parts) - 1 :])
     for i, part in enumerate(parts[:-1]):  # (the outermost store: a store is never written inside another)
         if part.lower().endswith(CHUNKED_SUFFIXES):
             return "/".join(parts[i:])
@@ -75,9 +78,10 @@ def note_name(path: Any) -> str:
 
 
 def refuse_store_input(path: Any, command: str) -> None:
-    """Refuse (exit 2) a Zarr store, or an array in one (``grp.zarr/img``), given to ``command``, which reads one image
-    file in memory: said so, where the regular-file check read it as a mistaken folder ("not a regular file (a
-    directory)").  Anything else passes (a missing path is "no such file" later, as for every input).
+    """Refuse (exit 2) a Zarr store, or an array in one (``grp.zarr/img``; a group found by its metadata too, as
+    :func:`enclosing_store` finds it), given to ``command``, which reads one image file in memory: said so, where the
+    regular-file check read it as a mistaken folder ("not a regular file (a directory)").  Anything else passes (a
+    missing path is "no such file" later, as for every input).
 
     >>> refuse_store_input("nosuch.zarr", "gallery")
     """
@@ -85,9 +89,8 @@ def refuse_store_input(path: Any, command: str) -> None:
         return
     from ..errors import UsageError
 
-    p = Path(str(path).rstrip("/"))
-    stores = [q for q in (p, *p.parents) if q.suffix.lower() in CHUNKED_SUFFIXES]
-    what = "a Zarr store" if stores[-1] == p else f"an array in the Zarr store {stores[-1]}"
+    store = enclosing_store(path, itself=True) or Path(str(path))  # named by its metadata too, through links
+    what = "a Zarr store" if os.path.samefile(store, path) else f"an array in the Zarr store {store}"
     raise UsageError(f"{path}: {what}, which convolve, pad and pool read tile by tile; {command} reads one image file "
                      "in memory: save the array as .npy (numpy.save) to give it here")
 
