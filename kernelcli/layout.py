@@ -291,6 +291,9 @@ def network_input(dims: tuple[int, ...], layout: str | None, expected: tuple[int
 
     >>> network_input((224, 224, 3), "hwc", (3, 224, 224), "resnet18")
     (3, 224, 224)
+    >>> network_input((224, 224, 4), "hwc", (3, 224, 224), "resnet18")
+    Traceback (most recent call last):
+    kernelcli.errors.UsageError: --input 224x224x4: read as HxWxC it has 4 channels, but resnet18 is built for 3 (its input is 224x224x3); neither CxHxW nor HxWxC gives 3 channels
     """
     given = canonical_layout(layout, flag.strip(" ="))
     layout = given or "chw"
@@ -309,12 +312,13 @@ def network_input(dims: tuple[int, ...], layout: str | None, expected: tuple[int
     other = "hwc" if layout == "chw" else "chw"
     other_channels = dims[2] if other == "hwc" else dims[0]
     reading = f"read as {'CxHxW' if layout == 'chw' else 'HxWxC'} it has {counted(chw[0], 'channel')}"
+    spec_input = _x((*expected[1:], expected[0]) if layout == "hwc" else expected)  # as the caller writes shapes
     if other_channels == expected[0]:
         raise UsageError(
-            f"{option} {_x(dims)}: {reading}, but {network} takes {expected[0]} (its input is {_x(expected)}); "
+            f"{option} {_x(dims)}: {reading}, but {network} takes {expected[0]} (its input is {spec_input}); "
             f"read as {'HxWxC' if other == 'hwc' else 'CxHxW'} it has {other_channels}: give {flag}{other}"
         )
     raise UsageError(
-        f"{option} {_x(dims)}: {reading}, but {network} is built for {expected[0]} (its input is {_x(expected)}); "
+        f"{option} {_x(dims)}: {reading}, but {network} is built for {expected[0]} (its input is {spec_input}); "
         f"neither CxHxW nor HxWxC gives {counted(expected[0], 'channel')}"
     )

@@ -96,3 +96,35 @@ def test_the_tiled_note_names_an_array_from_its_store_on_whatever_the_store_is_n
     monkeypatch.chdir(tmp_path)
     assert [note_name(p) for p in ("plaingrp/img", "linkgrp/img", "grp.zarr/img", "s3://b/s.zarr/img", "x.npy")] == [
         "plaingrp/img", "linkgrp/img", "grp.zarr/img", "s.zarr/img", "x.npy"]
+
+
+# -- 3. summary --layout hwc writes the spec's input HxWxC in its channel refusals too ------------
+
+@pytest.mark.parametrize("network, given, said", [
+    ("alexnet", "20x20x1", "read as HxWxC it has 1 channel, but alexnet is built for 3 (its input is 224x224x3); "
+                           "neither CxHxW nor HxWxC gives 3 channels"),
+    ("resnet18", "224x224x4", "read as HxWxC it has 4 channels, but resnet18 is built for 3 (its input is 224x224x3); "
+                              "neither CxHxW nor HxWxC gives 3 channels"),
+    ("resnet18", "3x224x224", "read as HxWxC it has 224 channels, but resnet18 takes 3 (its input is 224x224x3); "
+                              "read as CxHxW it has 3: give --layout chw"),
+])
+def test_summary_hwc_channel_refusals_write_the_spec_input_hwc(network, given, said):
+    """Was '(its input is 3x224x224)' beside 'does not fit alexnet (its input is 224x224x3)' in the same layout."""
+    import json
+
+    from conftest import run_in_process
+
+    done = run_in_process("summary", network, "--input", given, "--layout", "hwc")
+    assert (done.returncode, done.stderr) == (2, f"error: --input {given}: {said}\n")
+    done = run_in_process("summary", network, "--input", given, "--layout", "hwc", "--json")
+    assert json.loads(done.stdout)["error"] == f"--input {given}: {said}"
+
+
+def test_the_api_writes_the_spec_input_in_the_layout_it_was_given():
+    from kernelcli import summarize
+    from kernelcli.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"\(its input is 224x224x3\)"):
+        summarize("resnet18", (224, 224, 4), layout="hwc")
+    with pytest.raises(UsageError, match=r"\(its input is 3x224x224\)"):
+        summarize("resnet18", (4, 224, 224))
