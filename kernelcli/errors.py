@@ -144,6 +144,11 @@ def writing_stdout():
     Traceback (most recent call last):
     ...
     kernelcli.errors.StdoutError: stdout: cannot write: No space left on device
+    >>> with writing_stdout():
+    ...     "ö3.png".encode("ascii")
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.StdoutError: stdout: cannot write: its encoding (ascii) cannot carry '\\xf6'; give it one that can (PYTHONIOENCODING=utf-8)
     """
     for check in BEFORE_STDOUT:
         check()
@@ -153,6 +158,10 @@ def writing_stdout():
         raise
     except OSError as exc:
         raise StdoutError.of(exc) from None
+    except UnicodeEncodeError as exc:  # (PYTHONIOENCODING=ascii and a file named ö.png: escaped, it would name no file)
+        what = exc.object[exc.start : exc.end]
+        raise StdoutError(f"stdout: cannot write: its encoding ({exc.encoding}) cannot carry {ascii(what)}; "
+                          "give it one that can (PYTHONIOENCODING=utf-8)") from None
 
 
 class MissingExtra(KernelcliError):

@@ -128,3 +128,20 @@ def test_the_api_writes_the_spec_input_in_the_layout_it_was_given():
         summarize("resnet18", (224, 224, 4), layout="hwc")
     with pytest.raises(UsageError, match=r"\(its input is 3x224x224\)"):
         summarize("resnet18", (4, 224, 224))
+
+
+# -- 4. a written file's name that stdout's encoding cannot carry ---------------------------------
+
+def test_a_written_name_stdout_cannot_encode_is_a_stdout_that_cannot_take_it(tmp_path):
+    """Was 'internal error: UnicodeEncodeError' (exit 70) after the file was written; escaped, the name would name
+    no file: it is a stdout that cannot take the list of files written (exit 1, the file written)."""
+    import numpy as np
+
+    np.save(tmp_path / "é.npy", np.arange(64, dtype=np.float32).reshape(8, 8))
+    done = run_cli("convolve", "é.npy", "-k", "box:3", "-o", "ö3.npy", cwd=tmp_path,
+                   env={"PYTHONIOENCODING": "ascii", "KERNELCLI_WORKER": "off"})
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("error: stdout: cannot write: its encoding (ascii) cannot carry '\\xf6'; give it one "
+                                  "that can (PYTHONIOENCODING=utf-8)\n"), done.stderr
+    assert "internal error" not in done.stderr and done.stdout == ""
+    assert np.load(tmp_path / "ö3.npy").shape == (8, 8)

@@ -298,7 +298,7 @@ LOOPS = {
 #: edited without this file rewritten would keep its old code here while its module's own cache renews
 #: (tests/test_layering.py checks it).  A module the loop imports is keyed by Numba on neither file: the
 #: loop's module must change with it, as everywhere in the core (see taps.py)
-LOOP_SOURCES = '1006e7915227d2dbd5aa875f655486c1e107755053bb41da35848c8085a6849e'
+LOOP_SOURCES = 'f1e92cb14df51e8f66c7f6cf4fb4789d443c265556a43b8af97bd618a06c8de2'
 
 
 _ENTRIES: dict = {}
