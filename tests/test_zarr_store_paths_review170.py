@@ -45,6 +45,16 @@ class TestWhereThePathReallyIs:
         assert (r.returncode, r.stderr) == (2, _refusal(option, path, os.path.realpath(files / "grp.zarr")))
         assert listing(files / "grp.zarr") == before and not (files / "x.npy").exists()
 
+    def test_a_store_reached_through_dot_dot_is_named_by_its_path(self, files):
+        # (run from inside grp.zarr/img, '--report ../r.json' was refused as "inside the Zarr store ..: ... give
+        # --report a path outside ..": the shortest typed prefix that resolves to the store; audit 178 #5)
+        inside = files / "grp.zarr" / "img"
+        inside.mkdir(exist_ok=True)
+        r = run_in_process("convolve", "../../f.npy", "-k", "box:3", "-o", "../../o.npy", "--report", "../r.json", "-q",
+                           cwd=inside)
+        store = os.path.realpath(files / "grp.zarr")
+        assert (r.returncode, r.stderr) == (2, _refusal("--report", "../r.json", store)), r.stderr
+
     def test_a_link_to_the_store_is_the_store(self, files):
         (files / "lnk").symlink_to("grp.zarr")
         before = listing(files / "grp.zarr")

@@ -40,7 +40,7 @@ def enclosing_store(path: Any, *, itself: bool = False) -> Path | None:
     if store is None:
         return None
     typed = Path(text).parts
-    spelt = (Path(*typed[:k]) for k in range(1, len(typed) + 1))
+    spelt = (Path(*typed[:k]) for k in range(1, len(typed) + 1) if typed[k - 1] not in (".", ".."))  # ('..' names no store)
     return next((p for p in spelt if os.path.realpath(p) == str(store)), store)
 
 
