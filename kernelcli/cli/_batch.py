@@ -28,7 +28,7 @@ from typing import Any, Callable
 from ._common import _click_control, echo, error, error_line, exit_with, internal_error_message, note, print_json, write_report
 from ._batch_call import BatchOptions, is_batch  # noqa: F401 - (the commands import them from here)
 from ._lines import path_line
-from ._report import output_for, print_matrix, render_report
+from ._report import output_for, printed_result, render_report
 
 
 # declared once in options.py; re-exported for the commands that import them from here
@@ -94,7 +94,7 @@ def _run_single(input: Path, job, *, label, options: BatchOptions, out, force, j
 
         target = default_output(input, label, fmt=options.fmt)
     report = run_reported(input, lambda: job(input, out=target), outputs=[target], report=options.report, force=force,
-                          printed=None if json_out else print_matrix)
+                          printed=printed_result(json_out))
     render_report(report, json_out=json_out, quiet=quiet)
 
 
@@ -149,7 +149,7 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
     not be chosen: the record's ``output`` null): the report may not be one of them.  The report is written whether the job succeeds or fails; errors then
     propagate to ``guarded`` as without ``--report``.  The result's ``seconds`` become the whole
     call's (read, compute and write), as a batch's records and the report's time them: one measure.  ``printed(result)``
-    prints a result that is printed on stdout (a matrix: :func:`~._report.print_matrix`) before the record says ok, as
+    prints a result that is printed on stdout (a matrix or its --json record: :func:`~._report.printed_result`) before the record says ok, as
     ``-o -``'s is copied there: a stdout that did not take it was recorded 'ok', code 0, the call exiting 1.
     """
     import time
@@ -189,9 +189,9 @@ def run_reported(input: Path, call: Callable[[], Any], *, outputs: list[Any], re
         elif getattr(result, "matrix", None) is not None:  # a matrix's maps printed on stdout (a --montage's sheet too)
             record.output = "stdout"
         deliver_stdout()  # -o -: on stdout before the record says ok (a full disk's error is the record's)
-        if printed is not None:  # a matrix printed on stdout, alike
-            printed(result)
-        record.finished(_timed(result, start))
+        if printed is not None:  # a matrix printed on stdout, alike (--json: the record that carries it, timed as the report's)
+            printed(result := _timed(result, start))
+        record.finished(result)
     except BaseException as exc:  # recorded as a batch records it, then handled by `guarded` as without --report
         if not (isinstance(exc, SystemExit) or _click_control(exc)):
             replaced = stop_replaced_by(exc)  # a stop an extension's import replaced by its own error: the stop, not a bug

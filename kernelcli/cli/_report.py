@@ -25,10 +25,7 @@ def render_report(report: Any, *, json_out: bool, quiet: bool) -> None:
         for line in report.notes:
             note(shown(f"note: {line}"))
     if json_out:
-        from ..batch import record_document
-
-        # (a matrix printed on stdout: "stdout", as the summary line and a --report record name it)
-        print_json(record_document(report, output="stdout" if report.output is None and report.matrix is not None else None))
+        print_record(report)
     elif report.matrix is not None:
         print_matrix(report)
     elif not quiet and destination != "stdout":  # -q: a written file is the answer.  Every file written, the sheet too
@@ -57,6 +54,35 @@ def print_matrix(report: Any) -> None:
         echo("\n".join(f"# {label}\n{format_matrix_table(matrix)}" for label, matrix in zip(report.maps, report.matrix)), nl=False)
     else:
         echo(format_matrix_table(report.matrix), nl=False)
+
+
+def printed_result(json_out: bool) -> Any:
+    """How :func:`kernelcli.cli._batch.run_reported` prints a result on stdout before its ``--report`` record says ok:
+    the matrix (:func:`print_matrix`), or with ``--json`` the record that carries it (:func:`print_matrix_record`).
+
+    >>> printed_result(True).__name__, printed_result(False).__name__
+    ('print_matrix_record', 'print_matrix')
+    """
+    return print_matrix_record if json_out else print_matrix
+
+
+def print_matrix_record(report: Any) -> None:
+    """With ``--json``, print the record of a job whose result is a matrix on stdout (the record carries it): there the
+    record is the result, so it is printed before ``--report`` says ok, as :func:`print_matrix` prints a table.  A job
+    that wrote a file has its record printed by :func:`render_report`, after the report."""
+    if report.matrix is not None:
+        print_record(report)
+
+
+def print_record(report: Any) -> None:
+    """Print a job's ``--json`` record on stdout, once (a matrix printed on stdout: its output "stdout", as the summary
+    line and a ``--report`` record name it)."""
+    if getattr(report, "record_printed", False):
+        return
+    from ..batch import record_document
+
+    report.record_printed = True
+    print_json(record_document(report, output="stdout" if report.output is None and report.matrix is not None else None))
 
 
 def to_stdout(path: Any) -> bool:

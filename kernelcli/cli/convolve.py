@@ -58,7 +58,7 @@ from .convolve_asks import (
 )
 from .convolve_tiled import tiled_convolve, tiled_volume
 from ._common import call_note, cli_paths, guarded, invoked_as
-from ._report import output_for, print_matrix, render_report
+from ._report import output_for, printed_result, render_report
 
 PAD_MODE_HELP = (
     "renormalise is for volumes (fslmaths -s: outside voxels dropped, the weights inside renormalised; smoothing "
@@ -283,7 +283,7 @@ def convolve(
     note_one_input(batch, quiet=quiet, out=out)
     montage_only_note(batch, out, montage, quiet=quiet)
     read = partial(read_reported, input, out=out, montage=montage, report=report_file, force=force)
-    printed = None if json_out else print_matrix  # (a matrix on stdout before its --report record says ok)
+    printed = printed_result(json_out)  # (a matrix on stdout before its --report record says ok; --json: its record)
     if weights is not None:
         layer = read(lambda: layer_weights(kernel, kernel_scale, combine, weights, bias_file, bias))
         report = _run_weights(input, weights, *layer, options, batch, out=out, montage=montage, force=force, bias_file=bias_file,

@@ -1,0 +1,53 @@
+"""Review 180's findings (audit 180): one section per finding fixed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import process_env, run_in_process
+
+
+@pytest.fixture
+def files(tmp_path):
+    """g.png (grey 24x20), rgb.png (colour 20x24), m.csv (a 6x5 matrix) in ``tmp_path``."""
+    rng = np.random.default_rng(180)
+    Image.fromarray(rng.integers(0, 256, (20, 24), dtype=np.uint8)).save(tmp_path / "g.png")
+    Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(tmp_path / "rgb.png")
+    np.savetxt(tmp_path / "m.csv", rng.integers(-9, 9, (6, 5)), fmt="%d", delimiter=",")
+    return tmp_path
+
+
+BANK = ("-k", "sobel_v", "-k", "sobel_h")
+
+
+# 1: with --json, a matrix's record stdout did not take (the record is the result) was recorded 'ok', code 0
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+@pytest.mark.parametrize("args", [
+    ["convolve", "m.csv", "-k", "box:3"],
+    ["convolve", "m.csv", *BANK],
+    ["convolve", "m.csv", "-k", "box:3", "--then", "maxpool:2"],
+    ["pad", "m.csv", "-p", "2"],
+])
+def test_a_json_record_stdout_did_not_take_is_recorded_failed(files, args):
+    with open("/dev/full", "wb") as full:
+        r = subprocess.run([sys.executable, "-m", "kernelcli", *args, "--json", "--report", "r.json"], cwd=files,
+                           env=process_env(), stdin=subprocess.DEVNULL, stdout=full, stderr=subprocess.PIPE, timeout=120)
+    item = json.loads((files / "r.json").read_text())["items"][0]
+    assert r.returncode == 1, r.stderr
+    assert (item["status"], item["code"], item["error"]) == ("failed", 1, "stdout: cannot write: No space left on device"), item
+
+
+def test_a_json_record_stdout_takes_is_printed_once_with_the_reports_time(files):
+    r = run_in_process("convolve", "m.csv", "-k", "box:3", "--json", "--report", "r.json", cwd=files)
+    item = json.loads((files / "r.json").read_text())["items"][0]
+    printed = json.loads(r.stdout)  # (one document: a second would not parse)
+    assert r.returncode == 0 and (item["status"], printed["status"], printed["output"]) == ("ok", "ok", "stdout"), r.stderr
+    assert printed["seconds"] == item["seconds"] and printed["matrix"] == item["matrix"]
