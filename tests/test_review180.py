@@ -51,3 +51,23 @@ def test_a_json_record_stdout_takes_is_printed_once_with_the_reports_time(files)
     printed = json.loads(r.stdout)  # (one document: a second would not parse)
     assert r.returncode == 0 and (item["status"], printed["status"], printed["output"]) == ("ok", "ok", "stdout"), r.stderr
     assert printed["seconds"] == item["seconds"] and printed["matrix"] == item["matrix"]
+
+
+# 3: a bare -o - with --rescale none offered --format values the next call refused (bmp|jpg|png, tif for colour)
+
+@pytest.mark.parametrize("name, offered", [("rgb.png", "npy"), ("g.png", "csv|npy|tif")])
+def test_a_bare_stdout_under_rescale_none_offers_only_what_it_writes(files, name, offered):
+    import re
+
+    r = run_in_process("convolve", name, "-k", "box:3", "--rescale", "none", "-o", "-", cwd=files)
+    assert r.returncode == 2 and f"add --format {offered} (" in r.stderr, r.stderr
+    for fmt in re.search(r"--format ([a-z|]+)", r.stderr).group(1).split("|"):
+        took = subprocess.run([sys.executable, "-m", "kernelcli", "convolve", name, "-k", "box:3", "--rescale", "none",
+                               "-o", "-", "--format", fmt, "-q"], cwd=files, env=process_env(), capture_output=True,
+                              timeout=120)
+        assert took.returncode == 0 and took.stdout, (fmt, took.stderr)
+
+
+def test_the_stdout_device_hint_follows_rescale_none(files):
+    r = run_in_process("convolve", "rgb.png", "-k", "box:3", "--rescale", "none", "-o", "/dev/stdout", cwd=files)
+    assert r.returncode == 2 and "give --out - --format npy (" in r.stderr, r.stderr

@@ -76,7 +76,7 @@ def piped(func: F | None = None, *, out_format: str | None = None, before: Calla
         notes = _common.notes_held() if is_stdio(out) else contextlib.nullcontext()  # outside: the copy comes first
         maps = makes_maps(kwargs)
         with notes, Pipes(inputs[0] if inputs else None, out, fmt, text_format="fmt" in kwargs and not maps,
-                          combined=_combined(kwargs), maps=maps, layout=kwargs.get("layout")) as pipes:
+                          combined=_combined(kwargs), maps=maps, layout=kwargs.get("layout"), rescale=kwargs.get("rescale")) as pipes:
             if from_stdin:
                 kwargs["input"] = pipes.input if single else [pipes.input]
             if pipes.to_stdout:
@@ -133,9 +133,10 @@ def refuse_pipe_not_taken(kwargs: dict[str, Any], out_format: str | None = None)
         inputs = list(given) if isinstance(given, (list, tuple)) else [given]
         source = Path(inputs[0]) if len(inputs) == 1 and inputs[0] is not None and not is_stdio(inputs[0]) else None
         maps, combined = makes_maps(kwargs), _combined(kwargs)
-        formats = stdout_formats(source, maps=maps, layout=kwargs.get("layout"), combined=combined)
+        taken = dict(maps=maps, layout=kwargs.get("layout"), combined=combined, rescale=kwargs.get("rescale"))
+        formats = stdout_formats(source, **taken)
         chosen = getattr(kwargs.get("fmt"), "value", kwargs.get("fmt"))  # (-o /dev/stdout --format npy: that one)
-        if chosen not in stdout_format_names(source, maps=maps, layout=kwargs.get("layout"), combined=combined)[0]:
+        if chosen not in stdout_format_names(source, **taken)[0]:
             chosen = None  # (a bank's --format png: the next call refuses it, so the hint names those it takes)
         how = f"--out - (a {out_format.upper()})" if out_format else f"--out - --format {chosen or formats}"
         if (out_format or chosen) != "csv":

@@ -20,11 +20,12 @@ _IMAGE_FORMATS = {"png", "tif", "jpg", "bmp"}
 _PLANE_FORMATS = tuple(sorted(_IMAGE_FORMATS | {"csv"}))
 
 
-def stdout_formats(input: Path | None, *, maps: bool = False, layout: str | None = None, combined: bool = False) -> str:
+def stdout_formats(input: Path | None, *, maps: bool = False, layout: str | None = None, combined: bool = False,
+                   rescale: object = None) -> str:
     """The ``--format`` values ``-o -`` takes for the result of ``input``, joined by ``|``, and why where they are
     fewer than an image's: a volume's, a filter bank's (``maps``: several kernels or ``--weights``), a ``--layout zyx``
-    array's, a colour result's (no csv, unless ``combined``: its channels summed into one map) and 16-bit data's (no
-    bmp or jpg).  The hint of a bare ``-o -`` and of ``-o /dev/stdout`` (:func:`kernelcli.cli._stdio.refuse_pipe_not_taken`),
+    array's, a colour result's (no csv, unless ``combined``: its channels summed into one map), 16-bit data's (no
+    bmp or jpg) and one under ``--rescale none`` (float outputs only).  The hint of a bare ``-o -`` and of ``-o /dev/stdout`` (:func:`kernelcli.cli._stdio.refuse_pipe_not_taken`),
     which listed an image's six formats for a volume and a bank, and the next refusal named what they take.
 
     >>> stdout_formats(Path("t.nii"))
@@ -34,18 +35,22 @@ def stdout_formats(input: Path | None, *, maps: bool = False, layout: str | None
     >>> stdout_formats(Path("z.npy"), layout="zyx")
     'npy (what a --layout zyx array writes through a pipe: its volume, (Z, Y, X); a result of one slice also bmp|csv|jpg|png|tif, as its plane)'
     """
-    names, why = stdout_format_names(input, maps=maps, layout=layout, combined=combined)
+    names, why = stdout_format_names(input, maps=maps, layout=layout, combined=combined, rescale=rescale)
     return "|".join(names) + (f" ({why})" if why else "")
 
 
 def stdout_format_names(input: Path | None, *, maps: bool = False, layout: str | None = None,
-                        combined: bool = False) -> tuple[tuple[str, ...], str]:
+                        combined: bool = False, rescale: object = None) -> tuple[tuple[str, ...], str]:
     """:func:`stdout_formats` apart: the format names, and why they are fewer than an image's ('' when they are not).
+    ``rescale``: as given; ``none`` leaves the float outputs (npy; tif and csv for one channel), as the writers refuse
+    the rest (a bare ``-o -`` offered ``bmp|jpg|npy|png|tif`` for a colour image, and four of the five were refused).
 
     >>> stdout_format_names(Path("a.png"), maps=True)
     (('npy', 'tif'), 'what several feature maps write through a pipe')
     >>> stdout_format_names(Path("samples/rgb.png")), stdout_format_names(Path("samples/rgb.png"), combined=True)[0]
     ((('bmp', 'jpg', 'npy', 'png', 'tif'), 'not csv: it holds one matrix, and this result has several channels'), ('bmp', 'csv', 'jpg', 'npy', 'png', 'tif'))
+    >>> stdout_format_names(Path("samples/rgb.png"), rescale="none")[0], stdout_format_names(Path("samples/phantom16.png"), rescale="none")[0]
+    (('npy',), ('csv', 'npy', 'tif'))
     """
     from ..volume_inputs import is_volume_input
 
@@ -62,13 +67,23 @@ def stdout_format_names(input: Path | None, *, maps: bool = False, layout: str |
                           f"slice also {'|'.join(_PLANE_FORMATS)}, as its plane")
     # (the writer's own refusals, told from the input's header: a csv holds one matrix, JPEG and BMP 8 bits)
     names, why = set(_PLANE_FORMATS) | {"npy"}, []
-    if input is not None and input.exists() and not csv_may_hold(input, combined):
+    channels = input is not None and input.exists() and not csv_may_hold(input, combined)
+    if channels:
         names.discard("csv")
         why.append("not csv: it holds one matrix, and this result has several channels")
-    if sixteen_bit(input):
+    if _no_rescale(rescale):  # (the writers' float outputs: npy, and a float32 TIFF of one channel)
+        names -= {"bmp", "jpg", "png"} | ({"tif"} if channels else set())
+        why.append("not bmp, jpg, png or tif: --rescale none needs a float output, and a float32 TIFF holds one channel"
+                   if channels else "not bmp, jpg or png: --rescale none needs a float output")
+    elif sixteen_bit(input):
         names -= {"bmp", "jpg"}
         why.append("not bmp or jpg: they hold 8 bits, and this input 16")
     return tuple(sorted(names)), "; ".join(why)
+
+
+def _no_rescale(rescale: object) -> bool:
+    """Whether ``rescale`` (as given: a name, an enum member, None) is ``none``, which only a float output takes."""
+    return rescale is not None and str(getattr(rescale, "value", rescale)).strip().lower() == "none"
 
 
 def csv_may_hold(path: Path | None, combined: bool = False) -> bool:

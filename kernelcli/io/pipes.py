@@ -148,10 +148,11 @@ class Pipes:
     """
 
     def __init__(self, input: Any, out: Any, fmt: Any, *, stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None,
-                 text_format: bool = True, combined: bool = False, maps: bool = False, layout: str | None = None) -> None:
+                 text_format: bool = True, combined: bool = False, maps: bool = False, layout: str | None = None,
+                 rescale: Any = None) -> None:
         self.text_format = text_format  # the command takes --format csv, and the result is one map a channel
         self.combined = combined
-        self.maps, self.layout = maps, layout  # (what --format the result takes: stdout_formats)
+        self.maps, self.layout, self.rescale = maps, layout, rescale  # (what --format the result takes: stdout_formats)
         self.input = Path(input) if input is not None else None
         self.out = Path(out) if out is not None else None
         self.fmt = _fmt_name(fmt)
@@ -296,7 +297,8 @@ class Pipes:
                 fmt = "npy" if suffix == "npy" else "csv"
             else:
                 raise UsageError("--out - writes to stdout, which has no file name to tell the format: add --format "
-                                 + stdout_formats(self.input, maps=self.maps, layout=self.layout, combined=self.combined)
+                                 + stdout_formats(self.input, maps=self.maps, layout=self.layout, combined=self.combined,
+                                                  rescale=self.rescale)
                                  + terminal_advice(self.text_format and csv_may_hold(self.input, self.combined)))
         if self._stdout is None:
             refuse_terminal_stdout(fmt, lambda: self.text_format and csv_may_hold(self.input, self.combined))
