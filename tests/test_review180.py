@@ -71,3 +71,21 @@ def test_a_bare_stdout_under_rescale_none_offers_only_what_it_writes(files, name
 def test_the_stdout_device_hint_follows_rescale_none(files):
     r = run_in_process("convolve", "rgb.png", "-k", "box:3", "--rescale", "none", "-o", "/dev/stdout", cwd=files)
     assert r.returncode == 2 and "give --out - --format npy (" in r.stderr, r.stderr
+
+
+# 4: a volume's kernel in --then on stdin was told to take a 2-D kernel (then "volumes are read from files"); on a
+# file the input was not named, as --kernel's refusal names it
+
+@pytest.mark.parametrize("args", [
+    ["convolve", "-", "-k", "box:3", "--then", "gaussian:1.5mm", "-o", "x.nii.gz"],
+    ["convolve", "-", "-k", "box:3", "--then", "maxpool:2", "--then", "box:3vox", "-o", "x.npy"],
+])
+def test_a_volume_kernel_in_then_on_stdin_says_volumes_come_from_files(files, args):
+    r = run_in_process(*args, cwd=files, input=b"\x1f\x8b not read")
+    assert r.returncode == 3 and r.stderr.startswith("error: stdin: "), r.stderr
+    assert r.stderr.rstrip().endswith("are read from files, not pipes: give the volume's path"), r.stderr
+
+
+def test_a_volume_kernel_in_then_on_a_file_names_the_file(files):
+    r = run_in_process("convolve", "g.png", "-k", "box:3", "--then", "gaussian:1.5mm", cwd=files)
+    assert r.returncode == 3 and r.stderr.startswith("error: g.png: gaussian:1.5mm: ") and "pipes" not in r.stderr, r.stderr

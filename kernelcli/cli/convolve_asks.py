@@ -77,7 +77,7 @@ def before_stdin(*, input, kernel=None, kernel_scale=None, then=None, padding="s
 
         refuse_off_the_tiled_path(kernel or [], layer, instead_of_tiles(Path("stdin"), out, tiled["chunks"], tiled["scheduler"]))
     if then or any(is_pool_step(spec) for spec in kernel or []):
-        chain_steps([], kernel or [], then or [], scale, layer)
+        chain_steps(list(input), kernel or [], then or [], scale, layer)
         check_tiled_before_stdin(out, **tiled)
         return image_output_check(out, force)
     if weights is not None:
@@ -167,20 +167,34 @@ def load_for(input: Path, specs: list[str], scale: Any) -> list[Any]:
         return [load_spec(spec, scale) for spec in specs]
     except InvalidKernel as exc:
         if any(is_volume_kernel(spec) for spec in specs):
-            refuse_unsupported(input)  # (a .mnc was told to take a 2-D kernel, exit 3, then its .nii.gz output refused)
-            from ..io.pipes import VOLUMES_NOT_PIPED, is_stdio
-
-            if is_stdio(input):  # (before stdin is read: a volume there, told to take a 2-D kernel, was refused next)
-                raise InvalidKernel(f"stdin: {exc}; {VOLUMES_NOT_PIPED}: give the volume's path") from None
-            raise InvalidKernel(f"{input}: {exc}") from None
+            raise volume_kernel_refused(input, exc) from None
         raise
+
+
+def volume_kernel_refused(input: Any, exc: Exception) -> Exception:
+    """The refusal of a volume's kernel (``gaussian:1mm``, ``box:3vox``) given the image or array ``input``, whose
+    refusal ``exc`` is: naming the input, which is what is wrong; given stdin, saying that volumes are read from files
+    (a volume there, told to take a 2-D kernel, was refused next).  An input of a type nothing reads is refused first
+    (a .mnc was told to take a 2-D kernel, exit 3, then its .nii.gz output refused).
+
+    >>> str(volume_kernel_refused("a.png", ValueError("gaussian:1mm: a size in mm is for a volume input")))
+    'a.png: gaussian:1mm: a size in mm is for a volume input'
+    """
+    from ..errors import InvalidKernel
+    from ..io.pipes import VOLUMES_NOT_PIPED, is_stdio
+
+    if is_stdio(input):
+        return InvalidKernel(f"stdin: {exc}; {VOLUMES_NOT_PIPED}: give the volume's path")
+    refuse_unsupported(Path(input))
+    return InvalidKernel(f"{input}: {exc}")
 
 
 def chain_steps(inputs: list[Any], specs: list[str], then: list[str], scale: Any, given: dict[str, Any]) -> list[Any]:
     """The steps of ``--kernel K --then A ...`` parsed (exit 3 for a kernel, 2 for a step), after the refusals of
     what a chain cannot take (exit 2)."""
+    from ..catalog import is_volume_kernel
     from ..chain import is_pool_step, parse_chain
-    from ..errors import UsageError
+    from ..errors import InvalidKernel, UsageError
     from ..volume_inputs import is_volume_input
 
     if len(specs) != 1 and not then:  # a pooling step among several --kernel: no chain was asked for
@@ -195,7 +209,12 @@ def chain_steps(inputs: list[Any], specs: list[str], then: list[str], scale: Any
         raise UsageError(f"{', '.join(extra)}: not available in a chain (--then); run the layer as its own call")
     if len(inputs) == 1 and is_volume_input(inputs[0]):
         raise UsageError(f"{inputs[0]}: --then chains work on images and arrays; for a volume run one call per step")
-    return parse_chain(specs[0], list(then), scale=scale)
+    try:
+        return parse_chain(specs[0], list(then), scale=scale)
+    except InvalidKernel as exc:  # (a volume's kernel in --then, as in --kernel: load_for)
+        if len(inputs) == 1 and any(is_volume_kernel(spec) for spec in [specs[0], *then]):
+            raise volume_kernel_refused(inputs[0], exc) from None
+        raise
 
 
 def layer_options_given(given: dict[str, Any]) -> list[str]:
