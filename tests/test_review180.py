@@ -89,3 +89,16 @@ def test_a_volume_kernel_in_then_on_stdin_says_volumes_come_from_files(files, ar
 def test_a_volume_kernel_in_then_on_a_file_names_the_file(files):
     r = run_in_process("convolve", "g.png", "-k", "box:3", "--then", "gaussian:1.5mm", cwd=files)
     assert r.returncode == 3 and r.stderr.startswith("error: g.png: gaussian:1.5mm: ") and "pipes" not in r.stderr, r.stderr
+
+
+# 5: kernels show wrote a kernel file's name raw: an OSC sequence on stdout, and through a pipe (click strips CSI) a
+# file name that does not exist
+
+def test_kernels_show_escapes_a_kernel_files_name(tmp_path):
+    np.save(tmp_path / "a\x1b]0;PWNED\x07b.npy", np.ones((3, 3)))
+    (tmp_path / "j\x1b[31mred.json").write_text(json.dumps({"name": "ok", "matrix": [[1, 2], [3, 4]]}))
+    shown = run_in_process("kernels", "show", "a\x1b]0;PWNED\x07b.npy", cwd=tmp_path)
+    assert shown.returncode == 0 and "\x1b" not in shown.stdout and "\x07" not in shown.stdout, shown.stdout
+    assert "file: a\\033]0;PWNED\\ab.npy" in shown.stdout and "source: a\\033]0;PWNED\\ab.npy" in shown.stdout, shown.stdout
+    red = run_in_process("kernels", "show", "j\x1b[31mred.json", cwd=tmp_path)
+    assert red.returncode == 0 and "file: j\\033[31mred.json" in red.stdout, red.stdout

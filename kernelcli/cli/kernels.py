@@ -255,13 +255,18 @@ def render_kernel(kernel: Kernel) -> str:
     >>> print(render_kernel(load_kernel("box:2")).splitlines()[-1])
     0.25  0.25
     """
+    from ..numtext import path_line
+
+    def escaped(text: str) -> str:  # (a .npy kernel's name, description and source come from its file's name)
+        return text if text.isprintable() else path_line(text)
+
     shape = size_text(tuple(kernel.shape))
     lines = [
-        f"{kernel.name}  ({kernel.family}, {shape}, sum {format_number(kernel.sum)}, "
+        f"{escaped(kernel.name)}  ({kernel.family}, {shape}, sum {format_number(kernel.sum)}, "
         f"{'separable' if kernel.separable else 'not separable'})",
     ]
     if kernel.description:
-        lines.append(kernel.description)
+        lines.append(escaped(kernel.description))
     if kernel.scale is None:
         lines.append("scale: none (the values are the matrix as written)")
     elif kernel.scale == "sum":
@@ -269,9 +274,9 @@ def render_kernel(kernel: Kernel) -> str:
     else:
         lines.append(f"scale: {format_number(kernel.divisor)} (the matrix divided by {format_number(kernel.divisor)})")
     if kernel.source:
-        lines.append(f"source: {kernel.source}")
+        lines.append(f"source: {escaped(kernel.source)}")
     if kernel.path is not None:
-        lines.append(f"file: {kernel.path}")
+        lines.append(f"file: {path_line(kernel.path)}")
     planes = matrix_planes(kernel.array())  # a (channels, f, f) kernel: one matrix per channel
     for c, plane in enumerate(planes):
         lines.append("" if len(planes) == 1 else f"\nchannel {c}:")
