@@ -102,3 +102,20 @@ def test_kernels_show_escapes_a_kernel_files_name(tmp_path):
     assert "file: a\\033]0;PWNED\\ab.npy" in shown.stdout and "source: a\\033]0;PWNED\\ab.npy" in shown.stdout, shown.stdout
     red = run_in_process("kernels", "show", "j\x1b[31mred.json", cwd=tmp_path)
     assert red.returncode == 0 and "file: j\\033[31mred.json" in red.stdout, red.stdout
+
+
+# 7: --mask given a Zarr store said "no DICOM images in this folder"
+
+@pytest.mark.parametrize("mask", ["z8.zarr", "grp.zarr/img"])
+def test_a_zarr_mask_is_named_a_store(tmp_path, mask):
+    zarr = pytest.importorskip("zarr")
+    import shutil
+
+    z = zarr.open_array(tmp_path / "z8.zarr", mode="w", shape=(20, 24), chunks=(8, 8), dtype="uint8")
+    z[:] = 3
+    group = zarr.open_group(tmp_path / "grp.zarr", mode="w")
+    group.create_array("img", shape=(20, 24), dtype="uint8") if hasattr(group, "create_array") else group.zeros("img", shape=(20, 24))
+    shutil.copy(Path(__file__).parents[1] / "samples" / "phantom3d.nii.gz", tmp_path)
+    r = run_in_process("convolve", "phantom3d.nii.gz", "-k", "gaussian:1mm", "--mask", mask, "-o", "m.nii.gz", cwd=tmp_path)
+    assert r.returncode == 2 and "DICOM images" not in r.stderr, r.stderr
+    assert r.stderr.startswith(f"error: {mask}: a") and "--mask reads a NIfTI or DICOM mask in memory" in r.stderr, r.stderr

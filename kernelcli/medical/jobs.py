@@ -221,6 +221,10 @@ def _read_mask(path: str | os.PathLike, vol: Volume, affine: str | None = None) 
     from ..volume_inputs import NIFTI_SUFFIXES
 
     note_input(path)  # an input: no output of this call (a --report) is written over it
+    from ..tiled.stores import refuse_store_input
+
+    refuse_store_input(path, "--mask", "--mask reads a NIfTI or DICOM mask in memory: save it as .nii.gz (nibabel) to "
+                       "give it here")  # (a folder was sent to the DICOM series reader: "no DICOM images in this folder")
     m = read_volume(path, affine=affine if volume_suffix(Path(path)) in NIFTI_SUFFIXES else None)
     shape = vol.data.shape[-3:]
     if m.data.ndim != 3 or m.data.shape != shape:

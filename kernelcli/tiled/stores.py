@@ -77,11 +77,12 @@ def note_name(path: Any) -> str:
     return parts[-1] if parts else str(path)
 
 
-def refuse_store_input(path: Any, command: str) -> None:
+def refuse_store_input(path: Any, command: str, reads: str | None = None) -> None:
     """Refuse (exit 2) a Zarr store, or an array in one (``grp.zarr/img``; a group found by its metadata too, as
     :func:`enclosing_store` finds it), given to ``command``, which reads one image file in memory: said so, where the
     regular-file check read it as a mistaken folder ("not a regular file (a directory)").  Anything else passes (a
-    missing path is "no such file" later, as for every input).
+    missing path is "no such file" later, as for every input).  ``reads``: what the option reads instead and how to
+    give it, where that is not an image file (``--mask``: a volume).
 
     >>> refuse_store_input("nosuch.zarr", "gallery")
     """
@@ -91,8 +92,8 @@ def refuse_store_input(path: Any, command: str) -> None:
 
     store = enclosing_store(path, itself=True) or Path(str(path))  # named by its metadata too, through links
     what = "a Zarr store" if os.path.samefile(store, path) else f"an array in the Zarr store {store}"
-    raise UsageError(f"{path}: {what}, which convolve, pad and pool read tile by tile; {command} reads one image file "
-                     "in memory: save the array as .npy (numpy.save) to give it here")
+    reads = reads or f"{command} reads one image file in memory: save the array as .npy (numpy.save) to give it here"
+    raise UsageError(f"{path}: {what}, which convolve, pad and pool read tile by tile; {reads}")
 
 
 def is_array_store(folder: Any) -> bool:
