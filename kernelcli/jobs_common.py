@@ -233,7 +233,7 @@ def run_file_job(
         if encoding is not None:  # printed as CSV text on stdout
             report.notes.extend(encoding.ignored_by(Path("stdout.csv")))
         if rescale not in (None, "none"):  # given, and nothing done: say so (as for a .npy or .csv output)
-            report.notes.append(f"--rescale {rescale} is for image outputs; a matrix printed on stdout is the raw result")
+            report.notes.append(rescale_not_printed(rescale))
         return report
     # the writer needs the input's depth and alpha, not its pixels: freed while it encodes
     loaded = replace(loaded, data=None)
@@ -411,6 +411,16 @@ def _compute_in_layout(loaded: Any, compute: Callable[[Any], Any], layout: str |
     result = compute(to_hwc(data, chosen))
     keep_order = out_path is None or out_path.suffix.lower() == ".npy"
     return from_hwc(result, chosen) if keep_order else result
+
+
+def rescale_not_printed(rescale: str) -> str:
+    """The note of a ``--rescale`` given to a call whose result is a matrix printed on stdout, which it leaves raw
+    (one kernel, a filter bank's maps, a chain, a pooling).
+
+    >>> rescale_not_printed("clip")
+    '--rescale clip is for image outputs; a matrix printed on stdout is the raw result'
+    """
+    return f"--rescale {rescale} is for image outputs; a matrix printed on stdout is the raw result"
 
 
 def _write_single(report: Report, out_path: Path, result: Any, loaded: Any, *, rescale: str | None, force: bool, encoding: Any = None,

@@ -396,6 +396,10 @@ def run_maps_job(
         raise UsageError(f"{src}: an image result needs an output path (--out) or --montage")
     if out_path is None and loaded.kind == "matrix":
         report.matrix = (maps.transpose(2, 0, 1) if several else result).tolist()
+        if rescale not in (None, "none") and montage_path is None:  # (a sheet's own note says it beside a --montage)
+            from .jobs_common import rescale_not_printed
+
+            report.notes.append(rescale_not_printed(rescale))
     if montage_path is not None:  # refused before --out is written, not after
         from .jobs_montage import check_sheet
 

@@ -119,3 +119,13 @@ def test_a_zarr_mask_is_named_a_store(tmp_path, mask):
     r = run_in_process("convolve", "phantom3d.nii.gz", "-k", "gaussian:1mm", "--mask", mask, "-o", "m.nii.gz", cwd=tmp_path)
     assert r.returncode == 2 and "DICOM images" not in r.stderr, r.stderr
     assert r.stderr.startswith(f"error: {mask}: a") and "--mask reads a NIfTI or DICOM mask in memory" in r.stderr, r.stderr
+
+
+# 8: --rescale given to a filter bank printed on stdout was ignored in silence (one kernel, a chain and pool note it)
+
+@pytest.mark.parametrize("json_out", [False, True])
+def test_a_banks_matrix_on_stdout_notes_an_unused_rescale(files, json_out):
+    r = run_in_process("convolve", "m.csv", *BANK, "--rescale", "clip", *(["--json"] if json_out else []), cwd=files)
+    note = "--rescale clip is for image outputs; a matrix printed on stdout is the raw result"
+    assert r.returncode == 0, r.stderr
+    assert note in (json.loads(r.stdout)["notes"] if json_out else r.stderr), (r.stdout, r.stderr)
