@@ -73,8 +73,7 @@ def inline_kernel(spec: str, *, max_ndim: int = 2) -> Any:
         raise KernelTextRefused(
             spec, "a list of kernels (';'); load_kernel reads one kernel: load each one and apply each (a filter bank "
             "as conv_layer's weights, or one after the other)",
-            on_command_line="a list of kernels (';'); kernelcli takes one kernel per --kernel: repeat --kernel for a "
-            "filter bank, or use --then for one after the other",
+            on_command_line=_kernel_list_advice,
         )
     geometry = _GEOMETRY.fullmatch(text)
     if geometry:
@@ -110,6 +109,21 @@ def _said(spec: str) -> str:
     return numtext.quoted(spec.strip(), 120)
 
 
+def _kernel_list_advice(option: str) -> str:
+    """A ';' list of kernels refused, in the words of the option it was given with: ``--kernel`` repeats for a filter
+    bank and ``--then`` chains; a ``--then`` step is one kernel; ``kernels show`` (no option) shows one.
+
+    >>> _kernel_list_advice("--then")
+    "a list of kernels (';'); kernelcli takes one kernel per --then step: give each as its own --then"
+    """
+    said = "a list of kernels (';'); kernelcli takes one kernel"
+    if option == "--then":
+        return f"{said} per --then step: give each as its own --then"
+    if not option or option == "kernel":
+        return f"{said} at a time: show each one"
+    return f"{said} per {option}: repeat {option} for a filter bank, or use --then for one after the other"
+
+
 class KernelTextRefused(InvalidKernel):
     """An inline kernel, a JSON list or a file of another format (``k.csv``) refused: ``spec`` as typed, then ``why``.  :func:`kernelcli.catalog.load_kernel`
     (the Python API) names the spec alone, as it names ``gaussian:0``; the command line puts its option first
@@ -127,15 +141,17 @@ class KernelTextRefused(InvalidKernel):
     "--then 'k': give each as its own --then"
     """
 
-    def __init__(self, spec: str, why: str, *, option: str | None = None, on_command_line: str | None = None,
+    def __init__(self, spec: str, why: str, *, option: str | None = None, on_command_line: Any = None,
                  named: str | None = None) -> None:
         said = _said(spec) if named is None else named
         super().__init__(f"{option} {said}: {why}" if option else f"{said}: {why}")
         self.spec, self.why, self.option, self.on_command_line, self.named = spec, why, option, on_command_line, named
 
     def worded(self, option: str) -> KernelTextRefused:
-        """The same refusal, ``option`` first, in the command line's words."""
-        why = (self.on_command_line or self.why).replace("{option} ", f"{option} " if option else "")
+        """The same refusal, ``option`` first, in the command line's words (``on_command_line`` may be a function of
+        the option, where the advice differs by option, not by its name alone)."""
+        said = self.on_command_line(option) if callable(self.on_command_line) else self.on_command_line
+        why = (said or self.why).replace("{option} ", f"{option} " if option else "")
         return KernelTextRefused(self.spec, why.replace("{option}", option or "kernel"), option=option, named=self.named)
 
 

@@ -129,3 +129,16 @@ def test_a_banks_matrix_on_stdout_notes_an_unused_rescale(files, json_out):
     note = "--rescale clip is for image outputs; a matrix printed on stdout is the raw result"
     assert r.returncode == 0, r.stderr
     assert note in (json.loads(r.stdout)["notes"] if json_out else r.stderr), (r.stdout, r.stderr)
+
+
+# 10: a ';' list of kernels in --then or kernels show was told to "repeat --kernel"
+
+@pytest.mark.parametrize("args, advice", [
+    (["convolve", "m.csv", "-k", "box:3", "--then", "1x1: 1; 1x1: 2"], "give each as its own --then"),
+    (["kernels", "show", "1x1: 1; 1x1: 2"], "show each one"),
+    (["convolve", "m.csv", "-k", "1x1: 1; 1x1: 2"], "repeat --kernel for a filter bank, or use --then for one after the other"),
+])
+def test_a_list_of_kernels_is_told_in_the_words_of_its_option(files, args, advice):
+    r = run_in_process(*args, cwd=files)
+    assert r.returncode == 3 and r.stderr.rstrip().endswith(advice), r.stderr
+    assert args[-2] == "-k" or "--kernel" not in r.stderr, r.stderr
