@@ -133,7 +133,7 @@ class TestItem8NonFinite:
         assert not (tmp_path / "o.nii.gz").exists()
 
     def test_json_is_always_valid(self):
-        from kernelcli.cli._common import json_text
+        from kernelcli.cli._json_text import json_text
 
         text = json_text({"a": [float("nan"), float("inf"), 1.5]})
         assert json.loads(text) == {"a": [None, None, 1.5]}

@@ -27,6 +27,7 @@ from ..errors import (
     interrupt_exit_code,
 )
 from ..stops import stop_replaced_by
+from ._json_text import json_text, printed_json
 from ._lines import shown, single_line
 from ._terminal import console, echo, write_stdout  # noqa: F401 - (console: the commands import it from here)
 from ._signals import install_signal_handlers, interrupted_message
@@ -440,30 +441,6 @@ def _silence_stdout() -> None:
         pass
 
 
-def json_text(document: Any) -> str:
-    """``json.dumps(document, indent=2)``, always valid JSON: a NaN or infinity becomes null.
-
-    >>> json_text({"range": [float("nan"), 1.0]}).split()
-    ['{', '"range":', '[', 'null,', '1.0', ']', '}']
-    """
-    import json
-    import math
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [clean(v) for v in value]
-        return value
-
-    try:
-        return json.dumps(document, indent=2, allow_nan=False)
-    except ValueError:
-        return json.dumps(clean(document), indent=2, allow_nan=False)
-
-
 def write_report(path: Any, result: Any, *, force: bool) -> None:
     """Write ``result`` (a :class:`~kernelcli.batch_records.BatchResult`) as the ``--report`` file ``path``, as
     ``--json`` prints it (with the call's notes), whole or not at all; never over a file the call has read (exit 4:
@@ -480,20 +457,11 @@ def write_report(path: Any, result: Any, *, force: bool) -> None:
 
 
 def print_json(document: Any) -> None:
-    """Print exactly one JSON document on stdout."""
-    import re
-
+    """Print exactly one JSON document on stdout (:func:`~kernelcli.cli._json_text.printed_json`)."""
     global _JSON_PRINTED
     _JSON_PRINTED = True
 
-    text = json_text(with_call_notes(document))
-    # Keep each innermost list of numbers on one line, so a matrix reads as rows.
-    text = re.sub(
-        r"\[\s+([-+0-9.eE,\s]+?)\s+\]",
-        lambda m: "[" + ", ".join(item.strip() for item in m.group(1).split(",")) + "]",
-        text,
-    )
-    write_stdout(shown(text) + "\n")
+    write_stdout(shown(printed_json(with_call_notes(document))) + "\n")
 
 
 #: the commands whose ``--out`` is a file of their own, never stdout (``learn -o -`` is refused in learn's words):

@@ -96,8 +96,9 @@ def forget_store_lookups(*, remember: bool = True) -> None:
     """Start a call's look-ups afresh (the warm worker runs many calls in one process: no answer outlives its call);
     with ``remember``, a folder is looked at once in this call.
 
-    >>> forget_store_lookups(remember=False); _ANSWERS is None
-    True
+    >>> import kernelcli.io.store_paths as here  # (the module's own global: a doctest's names are a copy of them)
+    >>> forget_store_lookups(), here._ANSWERS, forget_store_lookups(remember=False), here._ANSWERS
+    (None, {}, None, None)
     """
     global _ANSWERS
     _ANSWERS = {} if remember else None
