@@ -326,6 +326,15 @@ def write_nifti(path, shape=(6, 7, 8), spacing=(2.5, 0.8, 0.7), seed=4):
     return path
 
 
+def run_piped(*args: str, cwd: Path, data: bytes | None = b"", stdin=None) -> subprocess.CompletedProcess:
+    """``python -m kernelcli ARGS`` in a process of its own, ``data`` (or the file ``stdin``) on stdin: stdout as bytes,
+    stderr as text (the pipe tests' one runner)."""
+    r = subprocess.run([sys.executable, "-m", "kernelcli", *args], input=data if stdin is None else None, stdin=stdin,
+                       capture_output=True, cwd=cwd, env=process_env(), timeout=120)
+    r.stderr = r.stderr.decode()
+    return r
+
+
 def zarr_group(folder: Path) -> Path:
     """A Zarr group ``grp.zarr`` in ``folder`` holding one array ``img`` (5x5 uint8), for the tests of outputs named
     inside a store (skips without zarr); returns the group's path."""

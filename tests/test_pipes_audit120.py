@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import empty_stdin_answers_as_an_empty_file, process_env, refused_while_stdin_open
-
-
-def kernelcli(*args: str, cwd: Path, data: bytes | None = b"", stdin=None) -> subprocess.CompletedProcess:
-    """``python -m kernelcli ARGS`` in a process of its own, ``data`` on stdin (stdout as bytes, stderr as text)."""
-    r = subprocess.run([sys.executable, "-m", "kernelcli", *args], input=data if stdin is None else None, stdin=stdin,
-                       capture_output=True, cwd=cwd, env=process_env(), timeout=120)
-    r.stderr = r.stderr.decode()
-    return r
+from conftest import empty_stdin_answers_as_an_empty_file, refused_while_stdin_open
+from conftest import run_piped as kernelcli
 
 
 @pytest.fixture

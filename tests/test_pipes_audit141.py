@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import gzip
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import process_env
-
-
-def kernelcli(*args: str, cwd: Path, data: bytes | None = b"") -> subprocess.CompletedProcess:
-    """``python -m kernelcli ARGS`` in a process of its own, ``data`` on stdin (stdout as bytes, stderr as text)."""
-    r = subprocess.run([sys.executable, "-m", "kernelcli", *args], input=data, capture_output=True, cwd=cwd,
-                       env=process_env(), timeout=120)
-    r.stderr = r.stderr.decode()
-    return r
+from conftest import run_piped as kernelcli
 
 
 @pytest.fixture

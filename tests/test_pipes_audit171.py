@@ -15,14 +15,7 @@ import pytest
 from PIL import Image
 
 from conftest import process_env, run_in_process
-
-
-def kernelcli(*args: str, cwd: Path, data: bytes | None = b"") -> subprocess.CompletedProcess:
-    """``python -m kernelcli ARGS`` in a process of its own, ``data`` on stdin (stdout as bytes, stderr as text)."""
-    r = subprocess.run([sys.executable, "-m", "kernelcli", *args], input=data, capture_output=True, cwd=cwd,
-                       env=process_env(), timeout=120)
-    r.stderr = r.stderr.decode()
-    return r
+from conftest import run_piped as kernelcli
 
 
 @pytest.fixture
