@@ -14,6 +14,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
+#: the documentation beyond the README: its long reference sections (README.md links each one)
+DOCS = REPO / "docs"
+
+
+def documentation() -> str:
+    """The README and every page of docs/, one text: what a test of a documented promise reads."""
+    pages = [REPO / "README.md", *sorted(DOCS.glob("*.md"))]
+    return "\n\n".join(page.read_text(encoding="utf-8") for page in pages)
 
 # The suite neither reads nor writes the developer's measured start-up cost (kernelcli.startup):
 # a record there would move the paths the CLI takes (tests assert some), and a CLI call that

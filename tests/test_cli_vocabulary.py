@@ -18,7 +18,7 @@ from kernelcli import modes
 from kernelcli.cli import app
 from kernelcli.cli.options import CONCEPTS, VOCABULARIES
 
-from conftest import run_in_process
+from conftest import documentation, run_in_process
 
 #: options typer adds itself
 BUILTIN = {"--help", "-h", "--install-completion", "--show-completion"}
@@ -470,7 +470,7 @@ class TestReadme:
 
         from conftest import REPO
 
-        readme = (REPO / "README.md").read_text()
+        readme = documentation()
         table = readme.split("<!-- options-table", 1)[1].split("-->", 1)[1].split("<!-- /options-table -->", 1)[0]
         assert table.strip() == markdown_table()
 
@@ -479,7 +479,7 @@ class TestReadme:
 
         from conftest import REPO
 
-        readme = (REPO / "README.md").read_text()
+        readme = documentation()
         listed = readme.split("<!-- record-fields -->", 1)[1].split("<!-- /record-fields -->", 1)[0]
         assert re.findall(r"`(\w+)`", listed) == list(RECORD_FIELDS)
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_in_process
+from conftest import documentation, run_in_process
 
 from kernelcli.io.integer_range import to_integer_range
 from kernelcli.montage import to_display
@@ -188,7 +188,7 @@ class TestWordsAndReadme:
         from conftest import REPO
         from kernelcli.io.png import write_png
 
-        readme = " ".join((REPO / "README.md").read_text().split())
+        readme = " ".join(documentation().split())
         assert "A 16-bit input stays 16-bit" not in readme and "A 16-bit grey input stays 16-bit" in readme
         assert "16-bit RGB and RGBA (PNG, TIFF) are read as 8 bits a channel, the high byte of each sample" in readme
         assert "an oblong greyscale TIFF whose Orientation" not in readme

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import scipy.ndimage as ndi
 
-from conftest import SAMPLES, run_in_process
+from conftest import SAMPLES, documentation, run_in_process
 
 RNG = np.random.default_rng(3)
 STACK = RNG.integers(0, 10, (3, 6, 7)).astype(float)
@@ -80,7 +80,7 @@ class TestFlipSaysWhichAxes:
         assert "its channels keeping their order" in HELP["flip"] and "along z, y and x" in HELP["flip"]
         from conftest import REPO
 
-        readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+        readme = " ".join(documentation().split())
         assert "Under `--flip` such a kernel (and `--weights`) is flipped along y and x" in readme
 
 

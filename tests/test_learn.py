@@ -30,7 +30,7 @@ from kernelcli.learn import (
 )
 from kernelcli.learn_plot import log_ticks, nice_ticks, render_loss_curve
 
-from conftest import run_cli
+from conftest import documentation, run_cli
 
 SOBEL_V = np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], dtype=float)
 GAUSSIAN_5X5 = np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) / 256.0
@@ -838,7 +838,7 @@ def test_the_json_keys_are_the_readmes(tmp_path):
 
     phantom = str(SAMPLES / "phantom.png")
     document = json.loads(run_in_process("learn", phantom, phantom, "-f", "3", "--json", cwd=tmp_path).stdout)
-    readme = (REPO / "README.md").read_text()
+    readme = documentation()
     paragraph = readme[readme.index("`learn --json` prints one document"):].split("\n\n")[0]
     listed = paragraph.split("order:")[1].split("; a failure")[0]
     assert list(document) == re.findall(r"`([a-z_]+)`", re.sub(r"\([^()]*\)", "", listed))  # (a field's own fields in parentheses)

@@ -13,7 +13,7 @@ from kernelcli.api import conv2d
 from kernelcli.errors import UsageError
 from kernelcli.learn import LearnOptions, learn_kernel
 
-from conftest import run_in_process
+from conftest import documentation, run_in_process
 
 SOBEL = np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], dtype=float)
 
@@ -154,7 +154,7 @@ def test_the_readme_says_gd_keeps_its_leftover_beside_a_constant_target():
     result = learn_kernel(x, np.full((32, 32), 7.25), LearnOptions(size=3, fit_bias=True, method="gd"))
     assert np.all(result.lstsq.kernel == 0) and result.bias[0] == pytest.approx(7.25)
     assert np.all(np.abs(result.kernel) <= 1.0001 * result.max_diff_vs_lstsq)
-    readme = " ".join((REPO / "README.md").read_text().split())
+    readme = " ".join(documentation().split())
     assert "That holds for lstsq; gd's kernel there keeps what its training left, up to its `max |gd - lstsq|`" in readme
 
 

@@ -10,7 +10,7 @@ import pytest
 from kernelcli.api import conv2d
 from kernelcli.learn import LearnOptions, learn_kernel
 
-from conftest import run_in_process
+from conftest import documentation, run_in_process
 
 BOX = np.ones((3, 3)) / 9
 
@@ -245,6 +245,6 @@ class TestAnAlphaIsNamed:
     def test_the_readme_says_so(self):
         from pathlib import Path
 
-        readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+        readme = documentation()
         learn = readme[readme.index("## Learn"):]
         assert "alpha" in learn[:learn.index("\n## ", 4)], "README's Learn section says nothing about an alpha"

@@ -8,7 +8,7 @@ import pytest
 from kernelcli.errors import UsageError
 from kernelcli.learn import LearnOptions, learn_kernel
 
-from conftest import run_in_process
+from conftest import documentation, run_in_process
 
 
 def past_2_53() -> np.ndarray:
@@ -58,5 +58,5 @@ class TestWholeNumbersPast2To53:
     def test_the_readme_says_so(self):
         from pathlib import Path
 
-        readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+        readme = documentation()
         assert "`learn_kernel` (and `learn`, naming the input or target file) refuses such an input" in readme

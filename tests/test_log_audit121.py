@@ -16,6 +16,8 @@ import pytest
 from kernelcli import kernel_build, volume_filters
 from kernelcli.errors import InvalidKernel, UsageError
 
+from conftest import documentation
+
 VOL = np.random.default_rng(0).random((9, 10, 11))
 
 
@@ -110,7 +112,7 @@ class TestScipyRadius:
     def test_the_readme_and_the_docstring_give_the_matching_call(self):
         from pathlib import Path
 
-        readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+        readme = documentation()
         row = next(line for line in readme.splitlines() if line.startswith("| `log:SIGMAmm`"))
         assert 'gaussian_laplace(x, sigma, mode="nearest", radius=ceil(T*sigma))' in row and "rounds T·sigma" in row
         doc = " ".join(volume_filters.laplacian_of_gaussian.__doc__.split())

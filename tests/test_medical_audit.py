@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, SAMPLES, run_in_process
+from conftest import REPO, SAMPLES, documentation, run_in_process
 
 pydicom = pytest.importorskip("pydicom")
 nib = pytest.importorskip("nibabel")
@@ -330,11 +330,11 @@ class TestTwoReadingsOfTheGeometry:
         for command in ("volume", "convolve", "pool"):
             r = run_in_process(command, "--help")
             assert r.returncode == 0 and "--affine" in r.stdout and "sform|qform" in r.stdout, r.stdout
-        section = (REPO / "README.md").read_text().split("## Medical images", 1)[1].split("\n## ", 1)[0]
+        section = documentation().split("## Medical images", 1)[1].split("\n## ", 1)[0]
         assert "--affine sform" in section and "--affine qform" in section
 
     def test_the_readme_example_prints_what_it_shows(self, tmp_path):
-        section = (REPO / "README.md").read_text().split("## Medical images", 1)[1].split("\n## ", 1)[0]
+        section = documentation().split("## Medical images", 1)[1].split("\n## ", 1)[0]
         shown = next(line for line in section.splitlines() if line.startswith("error: two.nii.gz"))
         two_readings(tmp_path / "two.nii.gz")
         r = run_in_process("volume", "two.nii.gz", "--kernel", "gaussian:1mm", "--out", "x.nii.gz", cwd=tmp_path)

@@ -18,7 +18,7 @@ from kernelcli import medical
 
 pydicom = pytest.importorskip("pydicom")
 nib = pytest.importorskip("nibabel")
-from conftest import REPO  # noqa: E402
+from conftest import documentation  # noqa: E402
 from test_medical import pydicom_file  # noqa: E402
 
 BIG = 2**24 + 1  # the first whole number float32 cannot hold
@@ -105,7 +105,7 @@ class TestThirtyTwoBitDicomIsExact:
         assert vol.data.dtype == np.int16
 
     def test_the_readme_says_so(self):
-        readme = (REPO / "README.md").read_text()
+        readme = documentation()
         assert "int32 for 32-bit stored integers past int16" in readme
 
 
@@ -293,7 +293,7 @@ class TestOneMultiFrameFileInAFolder:
             f"(a multi-frame file is a volume of its own: give it alone, as {tmp_path / 'mf0.dcm'})")
 
     def test_the_readme_says_so(self):
-        readme = " ".join((REPO / "README.md").read_text().split())
+        readme = " ".join(documentation().split())
         assert "a folder whose series is one multi-frame file is that file's volume" in readme
 
 
@@ -344,5 +344,5 @@ class TestSubFoldersAreNamed:
                 f"files are in {where} (6): give that folder") in r.stderr
 
     def test_the_readme_says_so(self):
-        readme = " ".join((REPO / "README.md").read_text().split())
+        readme = " ".join(documentation().split())
         assert "sub-folders holding DICOM files are named in a note" in readme

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 import kernelcli
-from conftest import REPO, run_in_process
+from conftest import DOCS, documentation, run_in_process
 from kernelcli.errors import ShapeError, UsageError
 
 nib = pytest.importorskip("nibabel")
 
-README = (REPO / "README.md").read_text()
+README = documentation()
 
 
 def nifti(folder, name="v.nii.gz") -> str:
@@ -72,7 +72,7 @@ class TestReadme:
         import kernelcli.volume_filters as filters
         import kernelcli.volumes as volumes
 
-        api = README.split("## Python API", 1)[1].split("\n## ", 1)[0]
+        api = (DOCS / "python-api.md").read_text(encoding="utf-8")
         for name in ("convolve_slices", "correlate_separable"):
             assert name in api and name not in kernelcli.__all__ and callable(getattr(volumes, name))
         assert "`convolve_slices` and `correlate_separable` from `kernelcli.volumes`" in " ".join(api.split())

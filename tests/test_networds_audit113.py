@@ -11,7 +11,7 @@ import shlex
 
 import pytest
 
-from conftest import REPO, run_in_process
+from conftest import REPO, documentation, run_in_process
 from kernelcli.errors import UsageError
 from kernelcli.netspec import SpecError, summarize
 
@@ -117,7 +117,7 @@ class TestAWindowTooLargeNamesItsDilation:
         assert result.stderr == f"error: Invalid value for '--dilation': '20': {POOL_DILATION_RULE} (see 'kernelcli shape -h')\n"
 
 
-README = (REPO / "README.md").read_text()
+README = documentation()
 
 
 class TestReadmeRunsInOrder:

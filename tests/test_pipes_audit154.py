@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import documentation
+
 #: seconds a refusal made before stdin is read may take (a fresh interpreter importing numpy on a busy machine)
 PROMPT = 60
 
@@ -186,5 +188,5 @@ class TestOneSliceZyxThroughAPipe:
     def test_the_readme_says_so(self):
         from conftest import REPO
 
-        readme = " ".join((REPO / "README.md").read_text().split())
+        readme = " ".join(documentation().split())
         assert "for a `--layout zyx` array: `npy`, and where the result is one slice any of the six, its plane" in readme

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import SAMPLES, run_in_process
+from conftest import SAMPLES, documentation, run_in_process
 
 
 @pytest.fixture()
@@ -111,7 +111,7 @@ class TestABatchIsToldTheFormat:
 
 
 def _readme() -> str:
-    return " ".join((SAMPLES.parent / "README.md").read_text(encoding="utf-8").split())
+    return " ".join(documentation().split())
 
 
 def test_the_readme_says_k_minus_1_is_the_kernel_minus_1_and_kernels_show_needs_dashes(tmp_path):

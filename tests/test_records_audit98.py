@@ -10,7 +10,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import SAMPLES, run_in_process
+from conftest import SAMPLES, documentation, run_in_process
 
 BIG = 2**53 + 1  # the smallest whole number float64 rounds (to 2**53)
 
@@ -161,7 +161,7 @@ class TestQuietLearnWithOut:
         assert [len(line.split()) for line in r.stdout.splitlines()] == [3, 3, 3]
 
     def test_the_readme_says_so(self):
-        readme = " ".join((SAMPLES.parent / "README.md").read_text().split())
+        readme = " ".join(documentation().split())
         assert "With `-o`/`--out-dir` a successful run prints nothing at all (`kernelcli convolve scan.png -k sobel_v " \
                "-o edges.png -q`), except `learn`, whose answer is the kernel: it prints it with `--out` too" in readme
 

@@ -17,7 +17,7 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
-from conftest import REPO, run_cli
+from conftest import REPO, documentation, run_cli
 from kernelcli.cli.summary import BUILTIN_NETWORKS
 from kernelcli.netspec import SpecError, builtin_names, fmt_shape, load_spec, parse_input_shape, summarize
 from kernelcli.resources import networks_dir
@@ -921,7 +921,7 @@ class TestFindSpec:
         assert run_in_process_q("summary", "./vgg16", "-q", cwd=folder) == (0, "0\n")
 
     def test_the_readme_says_so(self):
-        section = (REPO / "README.md").read_text().split("## Whole networks: `kernelcli summary`")[1].split("\n## ")[0]
+        section = documentation().split("## Whole networks: `kernelcli summary`")[1].split("\n## ")[0]
         assert "./" in section and "built-in" in section and "current folder" in section
 
 

@@ -10,16 +10,15 @@ d) read_input(None) was Python's "expected str, bytes or os.PathLike object, not
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import kernelcli
+from conftest import documentation
 from kernelcli import shapes, volumes
 from kernelcli.errors import InvalidKernel, UsageError
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+README = documentation()
 
 
 class TestSizeOrder:

@@ -8,14 +8,11 @@ no grid, so an even side is padded as an image's is (its extra tap after), exact
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from conftest import run_in_process
+from conftest import documentation, run_in_process
 
-README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 @pytest.fixture
@@ -44,7 +41,7 @@ def test_a_volume_file_refuses_them_for_its_grid(folder):
 
 
 def test_the_readme_says_which_takes_what():
-    text = " ".join(README.read_text(encoding="utf-8").split())
+    text = " ".join(documentation().split())
     assert "as (z, y, x) of odd sides on a volume)" not in text
     assert ("of odd sides on a volume file (NIfTI, DICOM...), whose grid an even side's result would sit half a voxel off, "
             "any sides on a `--layout zyx` array, which carries no grid") in text

@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import process_env, refused_while_stdin_open, run_in_process
+from conftest import documentation, process_env, refused_while_stdin_open, run_in_process
 
 
 @pytest.fixture
@@ -159,7 +159,7 @@ def test_a_zyx_bank_batch_refuses_format_tif_before_any_file(tmp_path, arrays):
 def test_the_readme_says_how_a_zyx_bank_is_written():
     from pathlib import Path
 
-    readme = " ".join((Path(__file__).resolve().parent.parent / "README.md").read_text().split())
+    readme = " ".join(documentation().split())
     assert "a filter bank on a `--layout zyx` array is written maps first, (K, Z, Y', X')" in readme
 
 
