@@ -58,8 +58,11 @@ def is_store_node(path: Any) -> bool:
             or _zarr_metadata(path))
 
 
-#: Zarr metadata is a few hundred bytes; a larger ``zarr.json`` is read no further than this, and is no metadata.
-METADATA_LIMIT = 1 << 20
+#: the most of a metadata file parsed: a group's ``zarr.json`` holds its attributes and (consolidated) the metadata of
+#: every array in it, ~1 KB an array, so megabytes are usual; a larger regular file is still a store's (see below)
+METADATA_LIMIT = 64 << 20
+#: the bytes of a regular metadata file over ``METADATA_LIMIT`` read to tell it is a JSON document
+METADATA_HEAD = 4096
 
 
 def read_metadata(path: Any) -> bytes:
@@ -69,22 +72,31 @@ def read_metadata(path: Any) -> bytes:
 
     >>> read_metadata("/dev/zero")
     Traceback (most recent call last):
-    ValueError: /dev/zero: not a regular file of at most 1048576 bytes
+    ValueError: /dev/zero: not a regular file
     """
+    text, whole = _read_regular(path)
+    if not whole:
+        raise ValueError(f"{os.fspath(path)}: more than {METADATA_LIMIT} bytes of metadata")
+    return text
+
+
+def _read_regular(path: Any) -> tuple[bytes, bool]:
+    """``(its bytes, True)`` for a regular file of at most ``METADATA_LIMIT`` bytes, ``(its first METADATA_HEAD
+    bytes, False)`` for a larger one; ValueError for anything else (a FIFO, a device), read not at all."""
     import stat
 
-    refused = ValueError(f"{os.fspath(path)}: not a regular file of at most {METADATA_LIMIT} bytes")
-    found = os.stat(path)
-    if not stat.S_ISREG(found.st_mode) or found.st_size > METADATA_LIMIT:
+    refused = ValueError(f"{os.fspath(path)}: not a regular file")
+    if not stat.S_ISREG(os.stat(path).st_mode):
         raise refused
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with os.fdopen(fd, "rb") as opened:  # (swapped for a FIFO since the stat: O_NONBLOCK and the checks again)
-        if not stat.S_ISREG(os.fstat(opened.fileno()).st_mode):
+    with os.fdopen(fd, "rb") as opened:  # (swapped for a FIFO since the stat: O_NONBLOCK and the check again)
+        found = os.fstat(opened.fileno())
+        if not stat.S_ISREG(found.st_mode):
             raise refused
+        if found.st_size > METADATA_LIMIT:
+            return opened.read(METADATA_HEAD), False
         text = opened.read(METADATA_LIMIT + 1)
-    if len(text) > METADATA_LIMIT:
-        raise refused
-    return text
+    return (text, True) if len(text) <= METADATA_LIMIT else (text[:METADATA_HEAD], False)
 
 
 #: the answers of :func:`_zarr_metadata` by folder, within one command-line call (None: not remembered, as in
@@ -120,7 +132,8 @@ def _zarr_metadata(folder: Path) -> bool:
 
 def _looks_like_metadata(folder: Path) -> bool:
     """True for a folder holding a Zarr store's metadata (v2 ``.zgroup``/``.zarray``, v3 ``zarr.json`` saying its
-    ``zarr_format``): a store without the ``.zarr`` name.  Only a regular file counts (read_metadata).
+    ``zarr_format``; one over ``METADATA_LIMIT``: a JSON object): a store without the ``.zarr`` name.  Only a regular
+    file counts (a FIFO or a device is not read).
 
     >>> _looks_like_metadata(Path("/dev"))
     False
@@ -130,7 +143,10 @@ def _looks_like_metadata(folder: Path) -> bool:
     try:  # (a name too long, a folder not readable: no store that can be told, and its own check says why)
         if (folder / ".zgroup").is_file() or (folder / ".zarray").is_file():
             return True
-        found = json.loads(read_metadata(folder / "zarr.json").decode("utf-8"))
+        text, whole = _read_regular(folder / "zarr.json")
+        if not whole:  # (too large to parse: a JSON object under Zarr's own metadata name is a store's, never none)
+            return text.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
+        found = json.loads(text.decode("utf-8"))
         return isinstance(found, dict) and "zarr_format" in found
     except (OSError, ValueError):
         return False

@@ -1,0 +1,89 @@
+"""Audit 181 #1-#5: the Zarr store look-up (:mod:`kernelcli.io.store_paths`) and the checks that ask it: a large
+group's metadata, the look-up cache's keys and life, a store given by another name, a batch's folders named *.zarr."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from conftest import listing, run_in_process
+
+GROUP = '{"zarr_format": 3, "node_type": "group", "attributes": {}}'
+
+
+def _png(path):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray((np.arange(64, dtype="uint8").reshape(8, 8) * 3)).save(path)
+    return path
+
+
+class TestALargeGroupIsAStore:
+    """#1: a group whose zarr.json was over 1 MiB (consolidated metadata of ~1,200 arrays, a large attribute) was no
+    store: an output was written into it and a batch walked it."""
+
+    @pytest.fixture()
+    def big(self, tmp_path):
+        _png(tmp_path / "a.png")
+        (tmp_path / "big").mkdir()
+        # (as zarr writes it: the attributes first, "zarr_format" after a megabyte of them)
+        document = {"attributes": {"note": "x" * 1_100_000}, "zarr_format": 3, "node_type": "group"}
+        (tmp_path / "big" / "zarr.json").write_text(json.dumps(document, indent=2))
+        _png(tmp_path / "big" / "img" / "b.png")
+        return tmp_path
+
+    def test_an_output_inside_it_is_refused(self, big):
+        r = run_in_process("convolve", "a.png", "-k", "box:3", "-o", "big/x.png", "-q", cwd=big)
+        assert r.returncode == 2 and "big/x.png: is inside the Zarr store big" in r.stderr, r.stderr
+        assert not (big / "big" / "x.png").exists()
+
+    def test_a_walk_takes_it_as_one_input(self, big):
+        r = run_in_process("convolve", "big", "-r", "-k", "box:3", "--out-dir", "ob", "-q", cwd=big)
+        assert r.returncode == 2 and "big: a Zarr store is one input" in r.stderr, r.stderr
+        assert not (big / "ob").exists()
+
+    def test_over_the_parse_bound_a_json_object_is_still_a_store_and_only_its_head_is_read(self, tmp_path, monkeypatch):
+        from kernelcli.io import store_paths
+
+        monkeypatch.setattr(store_paths, "METADATA_LIMIT", 1000)
+        (tmp_path / "grp").mkdir()
+        (tmp_path / "grp" / "zarr.json").write_text(json.dumps({"attributes": {"n": "x" * 5000}, "zarr_format": 3}))
+        (tmp_path / "notes").mkdir()
+        (tmp_path / "notes" / "zarr.json").write_text("x" * 5000)
+        sizes = []
+        real = os.fdopen
+
+        def watched(fd, *args, **kwargs):
+            opened = real(fd, *args, **kwargs)
+            read = opened.read
+            opened.read = lambda size=-1: sizes.append(size) or read(size)  # type: ignore[method-assign]
+            return opened
+
+        monkeypatch.setattr(os, "fdopen", watched)
+        store_paths.forget_store_lookups(remember=False)
+        assert store_paths.enclosing_store(tmp_path / "grp" / "x.png") == tmp_path / "grp"
+        assert store_paths.enclosing_store(tmp_path / "notes" / "x.png") is None
+        assert sizes == [store_paths.METADATA_HEAD] * 2
+        with pytest.raises(ValueError, match="more than 1000 bytes of metadata"):
+            store_paths.read_metadata(tmp_path / "grp" / "zarr.json")
+
+    def test_an_array_with_large_metadata_is_still_an_array_store(self, tmp_path):
+        from kernelcli.tiled.stores import is_array_store
+
+        (tmp_path / "o.zarr" / "c").mkdir(parents=True)
+        document = {"zarr_format": 3, "node_type": "array", "attributes": {"note": "x" * 1_100_000}}
+        (tmp_path / "o.zarr" / "zarr.json").write_text(json.dumps(document))
+        assert is_array_store(tmp_path / "o.zarr")
+
+    def test_a_fifo_is_still_not_read(self, tmp_path):
+        from kernelcli.io.store_paths import enclosing_store
+
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs here")
+        (tmp_path / "d").mkdir()
+        os.mkfifo(tmp_path / "d" / "zarr.json")
+        assert enclosing_store(tmp_path / "d" / "x.png") is None
