@@ -87,3 +87,34 @@ class TestALargeGroupIsAStore:
         (tmp_path / "d").mkdir()
         os.mkfifo(tmp_path / "d" / "zarr.json")
         assert enclosing_store(tmp_path / "d" / "x.png") is None
+
+
+class TestTheLookUpCacheKeysARealFolder:
+    """#2: the call's cache keyed a typed path by its lexical abspath: ``lnk/..`` (a group, physically) answered for
+    the working folder, and the working folder for it."""
+
+    @pytest.fixture()
+    def poison(self, tmp_path, monkeypatch):
+        (tmp_path / "plaingrp").mkdir()
+        (tmp_path / "plaingrp" / "zarr.json").write_text(GROUP)
+        _png(tmp_path / "plaingrp" / "pngs" / "a.png")
+        (tmp_path / "lnk").symlink_to("plaingrp/pngs")
+        return tmp_path
+
+    def test_a_group_reached_through_a_link_and_dot_dot_is_one_input(self, poison):
+        r = run_in_process("convolve", "lnk/..", "-r", "-k", "box:3", "--out-dir", "o", "-q", cwd=poison)
+        assert (r.returncode, r.stderr) == (2, "error: lnk/..: a Zarr store is one input, read tile by tile: give it "
+                                               "alone, without --out-dir (--out NAME.zarr or NAME.npy)\n")
+        assert not (poison / "o").exists()
+
+    def test_either_order_of_asking_gives_each_folder_its_own_answer(self, poison, monkeypatch):
+        from kernelcli.io import store_paths
+
+        monkeypatch.chdir(poison)
+        try:
+            store_paths.forget_store_lookups()
+            assert store_paths.enclosing_store("x.png") is None and store_paths.is_store_node("lnk/..")
+            store_paths.forget_store_lookups()
+            assert store_paths.is_store_node("lnk/..") and store_paths.enclosing_store("x.png") is None
+        finally:
+            store_paths.forget_store_lookups(remember=False)

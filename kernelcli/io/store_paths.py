@@ -99,7 +99,7 @@ def _read_regular(path: Any) -> tuple[bytes, bool]:
     return (text, True) if len(text) <= METADATA_LIMIT else (text[:METADATA_HEAD], False)
 
 
-#: the answers of :func:`_zarr_metadata` by folder, within one command-line call (None: not remembered, as in
+#: the answers of :func:`_zarr_metadata` by real folder, within one command-line call (None: not remembered, as in
 #: the Python API): every output and every walked folder asked again for each ancestor up to ``/``
 _ANSWERS: dict[str, bool] | None = None
 
@@ -124,9 +124,9 @@ def _zarr_metadata(folder: Path) -> bool:
     """
     if _ANSWERS is None:
         return _looks_like_metadata(folder)
-    key = str(folder) if folder.is_absolute() else os.path.abspath(folder)  # (enclosing_store asks real ones)
+    key = os.path.realpath(folder)  # (one key, one folder: abspath would take ``lnk/..`` for the working folder)
     if key not in _ANSWERS:
-        _ANSWERS[key] = _looks_like_metadata(folder)
+        _ANSWERS[key] = _looks_like_metadata(Path(key))
     return _ANSWERS[key]
 
 
