@@ -118,3 +118,54 @@ class TestTheLookUpCacheKeysARealFolder:
             assert store_paths.is_store_node("lnk/..") and store_paths.enclosing_store("x.png") is None
         finally:
             store_paths.forget_store_lookups(remember=False)
+
+
+class TestAStoreByAnotherNameIsAStoreInput:
+    """#3: a store not named *.zarr (a group found by its metadata, a link to a store) was "no DICOM images in this
+    folder" for --mask, "not a regular file (a directory)" for gallery and learn, and a batch for ``-o NAME.npy``."""
+
+    @pytest.fixture()
+    def stores(self, tmp_path):
+        zarr = pytest.importorskip("zarr")
+        for name in ("plaingrp", "grp.zarr"):
+            zarr.open_group(str(tmp_path / name), mode="w").create_array("img", data=np.ones((20, 20), "float32"))
+        (tmp_path / "linkgrp").symlink_to("grp.zarr")
+        _png(tmp_path / "a.png")
+        return tmp_path
+
+    @pytest.mark.parametrize("store", ["plaingrp", "linkgrp"])
+    @pytest.mark.parametrize("args, reads", [
+        (["gallery", "{}", "-o", "g.png"], "gallery reads one image file in memory"),
+        (["learn", "{}", "a.png", "-f", "3"], "learn reads one image file in memory"),
+        (["learn", "a.png", "{}", "-f", "3"], "learn reads one image file in memory"),
+    ])
+    def test_an_in_memory_command_names_it_a_store(self, stores, store, args, reads):
+        r = run_in_process(*(a.format(store) for a in args), "-q", cwd=stores)
+        assert (r.returncode, r.stderr) == (2, f"error: {store}: a Zarr store, which convolve, pad and pool read tile "
+                                               f"by tile; {reads}: save the array as .npy (numpy.save) to give it here\n")
+
+    @pytest.mark.parametrize("store", ["plaingrp", "linkgrp"])
+    def test_a_mask_names_it_a_store(self, stores, store):
+        pytest.importorskip("nibabel")
+        volume = stores / "v.nii.gz"
+        import nibabel
+
+        nibabel.save(nibabel.Nifti1Image(np.ones((6, 6, 6), "float32"), np.eye(4)), volume)
+        r = run_in_process("convolve", "v.nii.gz", "-k", "gaussian:1mm", "--mask", store, "-o", "o.nii.gz", "-q",
+                           cwd=stores)
+        assert r.returncode == 2 and r.stderr.startswith(f"error: {store}: a Zarr store, which convolve") \
+            and "--mask reads a NIfTI or DICOM mask" in r.stderr, r.stderr
+
+    @pytest.mark.parametrize("store", ["plaingrp", "linkgrp"])
+    def test_it_is_one_input_of_the_tiled_path_as_grp_zarr_is(self, stores, store):
+        r = run_in_process("convolve", store, "-k", "box:3", "-o", "o.npy", "-q", cwd=stores)
+        assert r.returncode == 0 and np.load(stores / "o.npy").shape == (20, 20), r.stderr
+        r = run_in_process("pool", store, "-f", "2", "-q", cwd=stores)
+        assert r.returncode == 0 and (stores / f"{store}_maxpool2.zarr").is_dir(), r.stderr
+
+    def test_an_existing_group_as_the_output_is_still_a_folder(self, stores):
+        np.save(stores / "in.npy", np.ones((8, 8), "float32"))
+        before = listing(stores / "plaingrp")
+        r = run_in_process("convolve", "in.npy", "-k", "box:3", "-o", "plaingrp", "--force", "-q", cwd=stores)
+        assert (r.returncode, r.stderr) == (4, "error: plaingrp: is a folder, expected a file path\n")
+        assert listing(stores / "plaingrp") == before

@@ -215,13 +215,13 @@ def default_may_be_store(kwargs: dict[str, Any], inputs: list[Any]) -> bool:
     """
     from ..io.naming import has_glob
     from ..io.store_paths import enclosing_store
-    from ..tiled.stores import is_chunked
+    from ..tiled.stores import is_chunked, is_store_input
     from ..tiled.urls import as_url
 
     if kwargs.get("out_dir") is not None or len(inputs) != 1 or not isinstance(inputs[0], (str, os.PathLike)):
         return False
     given = inputs[0]
-    if as_url(given) is None and (os.path.isdir(given) and not is_chunked(given)  # (a folder of inputs, a pattern)
+    if as_url(given) is None and (os.path.isdir(given) and not is_store_input(given)  # (a folder of inputs, a pattern)
                                   or not os.path.lexists(given) and has_glob(os.fspath(given))):
         return False
     fmt = kwargs.get("fmt")

@@ -135,9 +135,9 @@ def tiled_reads(path: Path) -> bool:
     >>> tiled_reads(Path("ct.png")), tiled_reads(Path("ct.npy")), tiled_reads(Path("ct.nii")), tiled_reads(Path("ct.nii.gz"))
     (False, True, True, False)
     """
-    from ..tiled.stores import TIFF_SUFFIXES, is_chunked
+    from ..tiled.stores import TIFF_SUFFIXES, is_store_input
 
-    return is_chunked(path) or _suffix(path) in (".npy", ".nii", *TIFF_SUFFIXES)
+    return is_store_input(path) or _suffix(path) in (".npy", ".nii", *TIFF_SUFFIXES)
 
 
 def _suffix(path: Path) -> str:

@@ -55,7 +55,7 @@ def wanted(input_path: Path, out: Path | None, *, tiled: bool, chunks: Any, sche
         return True
     if as_url(input_path) is not None or as_url(out) is not None:  # fsspec URLs: Zarr stores, tile by tile
         return True
-    if stores.is_chunked(input_path) or stores.is_chunked(out):
+    if stores.is_store_input(input_path) or stores.is_chunked(out):
         return True
     return _over_the_cap(input_path)
 

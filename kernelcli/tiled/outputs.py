@@ -121,4 +121,4 @@ def store_input(path: Any) -> bool:
     """
     from .urls import as_url
 
-    return stores.is_chunked(path) or as_url(path) is not None
+    return stores.is_store_input(path) or as_url(path) is not None  # (a group named otherwise too: plaingrp)

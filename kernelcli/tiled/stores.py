@@ -60,6 +60,23 @@ def is_chunked(path: Any) -> bool:
     return p.is_dir() and enclosing_store(p) is not None and is_store_node(p)  # (a plain folder in it: a folder)
 
 
+def is_store_input(path: Any) -> bool:
+    """True for an input read as one Zarr store or an array of one: a path :func:`is_chunked` takes, or an existing
+    folder that is a store itself though named otherwise (a group found by its metadata: ``plaingrp``) or reached
+    through a link (``linkgrp`` -> ``grp.zarr``), as the batch's planner and the reader take it.  (An output is
+    :func:`is_chunked`'s: an existing folder given as ``--out`` is no store to write.)
+
+    >>> is_store_input("scan.zarr"), is_store_input("scan.png"), is_store_input("/dev")
+    (True, False, False)
+    """
+    from .urls import as_url
+
+    if is_chunked(path):
+        return True
+    return path is not None and str(path) != "-" and as_url(path) is None and Path(str(path)).is_dir() \
+        and is_store_node(path)
+
+
 def note_name(path: Any) -> str:
     """A path or URL as a note names it: its last part, or from the Zarr store's folder on for an array inside one
     (``img`` is no path the user gave).
@@ -86,7 +103,7 @@ def refuse_store_input(path: Any, command: str, reads: str | None = None) -> Non
 
     >>> refuse_store_input("nosuch.zarr", "gallery")
     """
-    if path is None or str(path) == "-" or not is_chunked(path) or not Path(str(path)).is_dir():
+    if path is None or str(path) == "-" or not is_store_input(path) or not Path(str(path)).is_dir():
         return
     from ..errors import UsageError
 
@@ -323,7 +340,7 @@ LAYOUT_AXES = {"zyx": ["z", "y", "x"], "hwc": ["y", "x", "c"], "chw": ["c", "y",
 
 def recorded_grid(path: Any) -> dict:
     """The grid a local Zarr input's array records (:data:`GRID_ATTRIBUTES`, as kernelcli writes them), else {}."""
-    if not is_chunked(path) or not Path(str(path)).exists():
+    if not is_store_input(path) or not Path(str(path)).exists():
         return {}
     try:
         import zarr
