@@ -169,3 +169,43 @@ class TestAStoreByAnotherNameIsAStoreInput:
         r = run_in_process("convolve", "in.npy", "-k", "box:3", "-o", "plaingrp", "--force", "-q", cwd=stores)
         assert (r.returncode, r.stderr) == (4, "error: plaingrp: is a folder, expected a file path\n")
         assert listing(stores / "plaingrp") == before
+
+
+class TestNoStoreLookUpOutlivesItsCall:
+    """#4: the look-up cache begun by a call was never ended: after ``cli.run`` the Typer app and the Python API
+    answered from it, and an output was written into a folder made a Zarr group since."""
+
+    @pytest.fixture()
+    def folder(self, tmp_path, monkeypatch):
+        from kernelcli.io import store_paths
+
+        monkeypatch.chdir(tmp_path)
+        _png(tmp_path / "a.png")
+        (tmp_path / "d").mkdir()
+        yield tmp_path
+        store_paths.forget_store_lookups(remember=False)
+
+    @pytest.mark.parametrize("entry", ["run", "run_plain"])
+    def test_a_store_made_after_a_call_is_seen_by_the_app_and_the_api(self, folder, invoke, entry):
+        from kernelcli import cli
+        from kernelcli.io import store_paths
+
+        assert getattr(cli, entry)(["convolve", "a.png", "-k", "box:3", "-o", "d/x.png", "-q"]) == 0
+        assert store_paths._ANSWERS is None
+        (folder / "d" / "zarr.json").write_text(GROUP)
+        assert str(store_paths.enclosing_store("d/z.npy")) == "d"
+        r = invoke("convolve", "a.png", "-k", "box:3", "-o", "d/y.png", "-q")
+        assert r.exit_code == 2 and "d/y.png: is inside the Zarr store d" in r.output, r.output
+        assert not (folder / "d" / "y.png").exists() and store_paths._ANSWERS is None
+
+    def test_the_app_looks_at_each_folder_once_per_invocation(self, folder, invoke, monkeypatch):
+        from kernelcli.io import store_paths
+
+        for i in range(3):
+            _png(folder / "in" / f"d{i}" / "s.png")
+        looked: list[str] = []
+        real = store_paths._looks_like_metadata
+        monkeypatch.setattr(store_paths, "_looks_like_metadata", lambda f: looked.append(str(f)) or real(f))
+        r = invoke("convolve", "in", "-r", "-k", "box:3", "--out-dir", "o", "-q", "-j", "1")
+        assert r.exit_code == 0, r.output
+        assert looked and len(looked) == len(set(looked)) and store_paths._ANSWERS is None

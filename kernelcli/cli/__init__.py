@@ -196,7 +196,7 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
     # Every command passes the "cold" path policy (cli._common.cli_paths()) to the API itself:
     # nothing is steered through the environment.
     from ..errors import StdoutError, interrupt_exit_code, writing_stdout
-    from ._common import begin_call, stdout_failed
+    from ._common import begin_call, end_call, stdout_failed
     from ._signals import interrupted_message
 
     try:
@@ -241,6 +241,8 @@ def run(argv: list[str], command=None, held: list[int] | None = None) -> int:
         from ._before import interrupted
 
         return interrupted(argv, exc)
+    finally:
+        end_call()
     _measure_start_up()
     return code if isinstance(code, int) else 0
 

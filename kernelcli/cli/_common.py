@@ -425,6 +425,14 @@ def begin_call() -> None:
     install_signal_handlers()
 
 
+def end_call() -> None:
+    """Where a call ends (:func:`begin_call`'s): no Zarr store look-up outlives it, for the Python API or the next call
+    in this process (a store made meanwhile is seen)."""
+    from ..io.store_paths import forget_store_lookups
+
+    forget_store_lookups(remember=False)
+
+
 def _traceback_if_debug() -> None:
     if debug_enabled():
         import traceback

@@ -180,7 +180,7 @@ def run_plain(argv: list[str]) -> int | None:
     """Run ``kernelcli ARGV`` without typer when :func:`parse` takes it; its exit code, or None."""
     if not argv or argv[0] not in PLAIN_COMMANDS or COMPLETE_VAR in os.environ:
         return None
-    from ._common import begin_call
+    from ._common import begin_call, end_call
 
     try:
         begin_call()  # SIGTERM and SIGHUP unwind like Ctrl-C: exit 143 / 129, as run() does
@@ -202,4 +202,6 @@ def run_plain(argv: list[str]) -> int | None:
         from ._before import interrupted
 
         return interrupted(argv, exc)
+    finally:
+        end_call()
     return 0

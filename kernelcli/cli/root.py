@@ -58,8 +58,13 @@ def _root(
     version: Annotated[bool, option("version", callback=_version, is_eager=True)] = False,
 ) -> None:
     """Convolution, kernels, padding, pooling and layer arithmetic for deep learning on medical images."""
+    from ..io.store_paths import forget_store_lookups
+
     # in the command's context, not in the environment: nothing below the CLI sees it
     ctx.meta[DEBUG_KEY] = debug
+    # (the app invoked by itself, as Typer's test runner does, calls no begin_call: its look-ups are its own)
+    forget_store_lookups()
+    ctx.call_on_close(lambda: forget_store_lookups(remember=False))
 
 
 def lazy_command() -> Any:
