@@ -65,6 +65,9 @@ def plan(
         With one line per problem (exit 4): an output that exists (without ``force``),
         that is an input, that two inputs share, that is a folder or links to a descriptor; an output folder
         inside the folders being read.  Nothing has been written.
+    UsageError
+        An output name too long, or an output folder below ``out_dir`` in a Zarr store or made with a store's name
+        (exit 2, as ``--out-dir`` in a store), one line per input.
     WriteError
         The output folder cannot be created or written (read-only).
 
@@ -92,11 +95,11 @@ def plan(
         if folder != out and os.path.lexists(folder) and not os.path.isdir(folder):
             problems.append(f"{folder}: exists and is not a folder; the output of {src} goes in it")
             own.setdefault(src, problems[-1])
-        elif folder != out and (store := enclosing_store(folder, itself=True)) is not None:  # (before it is made)
-            where = "is" if os.path.realpath(folder) == os.path.realpath(store) else "is inside"
-            problems.append(f"--out-dir {out}: its folder {folder} for the output of {src} {where} the Zarr store {store}; "
-                            "kernelcli writes no file into a store: give --out-dir a folder with no store below it")
-            own.setdefault(src, problems[-1])
+    in_stores: list[str] = []  # (one line per input, for its own folder: not one per folder above it too)
+    for source, (_src, dest) in zip(discovery.sources, targets):
+        if line := _folder_in_store(source, dest.parent, out):
+            in_stores.append(line)
+            own.setdefault(source.path, line)
     real = _RealPaths()
     folder_keys = {real.folder(folder): src for folder, src in folders.items()}
     if report is not None:  # in a folder of the outputs (--out-dir results --report results/r.json): made with them
@@ -135,7 +138,7 @@ def plan(
             items.append(Item(src_path, dest))
     if report is not None and any(p.startswith(f"--report {report}:") for p in problems):
         own.setdefault(None, "--report")
-    refusal = _refusal(problems, long_names, out)
+    refusal = _refusal(problems, long_names, out, in_stores)
     if refusal is not None:  # --json prints the records, --report writes them where the report is not at fault
         refusal.records = refused_records(items, own, refusal)  # type: ignore[attr-defined]
         refusal.report_refused = None in own  # type: ignore[attr-defined]
@@ -143,12 +146,18 @@ def plan(
     return items
 
 
-def _refusal(problems: list[str], long_names: list[str], out: Path) -> KernelcliError | None:
-    """The error that refuses the plan (exit 2, 4 or 1: nothing done), or None."""
-    if len(long_names) == 1:  # one problem, one line (as every other error)
-        return UsageError(f"{long_names[0]}; nothing was done")
-    if long_names:
-        return UsageError(f"{len(long_names)} output name(s) too long; nothing was done:\n  " + "\n  ".join(long_names[:MAX_LISTED]))
+def _refusal(problems: list[str], long_names: list[str], out: Path, in_stores: Sequence[str] = ()) -> KernelcliError | None:
+    """The error that refuses the plan (exit 2, 4 or 1: nothing done), or None.  An output folder in a Zarr store is
+    exit 2, as ``--out-dir`` in one is (:func:`kernelcli.cli._stdio.refuse_outputs_in_stores`)."""
+    usage = [*long_names, *in_stores]
+    if len(usage) == 1:  # one problem, one line (as every other error)
+        return UsageError(f"{usage[0]}; nothing was done")
+    if usage:
+        what = "output name(s) too long" if not in_stores else "problem(s) with the output folders and names" \
+            if long_names else "output folder(s) named as a Zarr store or in one"
+        listed = usage[:MAX_LISTED]
+        more = f"\n  ... and {len(usage) - MAX_LISTED} more" if len(usage) > MAX_LISTED else ""
+        return UsageError(f"{len(usage)} {what}; nothing was done:\n  " + "\n  ".join(listed) + more)
     if len(problems) == 1:
         return OutputRefused(f"{problems[0]}; nothing was done")
     if problems:
@@ -161,6 +170,32 @@ def _refusal(problems: list[str], long_names: list[str], out: Path) -> Kernelcli
     if not folder_writable(ancestor):
         return WriteError(f"{out}: cannot write in {ancestor}: permission denied (read-only folder); nothing was done")
     return None
+
+
+def _folder_in_store(source: Source, folder: Path, out: Path) -> str | None:
+    """What is wrong with the output folder ``folder`` of ``source`` below ``--out-dir`` ``out``, if it is (or is
+    inside) a Zarr store: an existing one (a link to a group, a group made there), or a folder the batch would make,
+    mirroring the inputs' folders, with a name kernelcli reads as a store's (``scans.zarr``), where the advice is to
+    give the inputs from inside that folder (their output folders then mirror what is below it); else None.
+
+    >>> _folder_in_store(Source(Path("x/scans.zarr/a.png"), Path("x"), "x/**/*.png"), Path("/no/o/scans.zarr"), Path("/no/o"))
+    '--out-dir /no/o: the output of x/scans.zarr/a.png would go in /no/o/scans.zarr, a folder named as a Zarr store is, which kernelcli reads as one and writes no file into: give the inputs so that no folder mirrored below --out-dir is named *.zarr'
+    """
+    if folder == out or (store := enclosing_store(folder, itself=True)) is None:
+        return None
+    if os.path.isdir(store):
+        where = "is" if os.path.realpath(folder) == os.path.realpath(store) else "is inside"
+        return (f"--out-dir {out}: its folder {folder} for the output of {source.path} {where} the Zarr store {store}; "
+                "kernelcli writes no file into a store: give --out-dir a folder with no store below it")
+    mirrored = None  # (the input folder mirrored there: from the pattern's or the folder input's root on)
+    if source.root is not None and Path(store).is_relative_to(out):
+        mirrored = Path(source.root) / Path(store).relative_to(out)
+    named = "a folder" if store == folder else f"inside {store}, a folder"
+    advice = (f"give the inputs from inside {mirrored} ('{mirrored}/**/*{source.path.suffix}'): their output folders "
+              "mirror only what is below it" if mirrored is not None and os.path.isdir(mirrored) else
+              "give the inputs so that no folder mirrored below --out-dir is named *.zarr")
+    return (f"--out-dir {out}: the output of {source.path} would go in {folder}, {named} named as a Zarr store is, which "
+            f"kernelcli reads as one and writes no file into: {advice}")
 
 
 def refused_records(items: list[Item], own: dict[Path | None, str], refusal: KernelcliError) -> list:

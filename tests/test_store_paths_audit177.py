@@ -199,7 +199,7 @@ class TestAnOutputFolderInAStoreIsRefusedInThePlan:
         (tmp_path / "o").mkdir()
         (tmp_path / "o" / "sub").symlink_to("../ext.zarr")
         r = run_in_process("convolve", "in", "-r", "-k", "box:3", "--out-dir", "o", "-q", cwd=tmp_path)
-        assert r.returncode == 4, r.stderr
+        assert r.returncode == 2, r.stderr  # (as --out-dir in a store: audit 181 #5)
         assert r.stderr.startswith("error: --out-dir o: its folder o/sub for the output of in/sub/b.png is the Zarr store o/sub"), r.stderr
         assert "--out " not in r.stderr and listing(tmp_path / "o") == ["sub"] and listing(tmp_path / "ext.zarr") == ["zarr.json"]
 
@@ -207,7 +207,7 @@ class TestAnOutputFolderInAStoreIsRefusedInThePlan:
         _png(tmp_path / "in" / "a.png")
         _png(tmp_path / "in" / "foo.zarr" / "x.png")
         r = run_in_process("convolve", "in/**/*.png", "-k", "box:3", "--out-dir", "o", "-q", cwd=tmp_path)
-        assert r.returncode == 4 and "its folder o/foo.zarr for the output of in/foo.zarr/x.png is the Zarr store" in r.stderr, r.stderr
+        assert r.returncode == 2 and "the output of in/foo.zarr/x.png would go in o/foo.zarr, a folder named as a Zarr store is" in r.stderr, r.stderr
         assert not (tmp_path / "o").exists()
 
 
@@ -230,4 +230,4 @@ class TestEachFolderIsLookedAtOncePerCall:
         (tmp_path / "o" / "d0").mkdir()
         (tmp_path / "o" / "d0" / "zarr.json").write_text(GROUP)  # (made between calls: the next call sees it)
         r = run_in_process("convolve", "in", "-r", "-k", "box:3", "--out-dir", "o", "--force", "-q", "-j", "1", cwd=tmp_path)
-        assert r.returncode == 4 and "its folder o/d0 for the output of in/d0/s0.png is the Zarr store o/d0" in r.stderr, r.stderr
+        assert r.returncode == 2 and "its folder o/d0 for the output of in/d0/s0.png is the Zarr store o/d0" in r.stderr, r.stderr

@@ -209,3 +209,44 @@ class TestNoStoreLookUpOutlivesItsCall:
         r = invoke("convolve", "in", "-r", "-k", "box:3", "--out-dir", "o", "-q", "-j", "1")
         assert r.exit_code == 0, r.output
         assert looked and len(looked) == len(set(looked)) and store_paths._ANSWERS is None
+
+
+class TestABatchFolderNamedAsAStore:
+    """#5: a pattern whose mirrored tree passes through ``scans.zarr`` was refused as "is the Zarr store
+    o7/scans.zarr" (a folder not made yet), one line per ancestor folder, with advice no --out-dir could follow,
+    and exit 4 where --out-dir in a store is exit 2."""
+
+    @pytest.fixture()
+    def scans(self, tmp_path):
+        (tmp_path / "x" / "scans.zarr").mkdir(parents=True)
+        (tmp_path / "x" / "scans.zarr" / "zarr.json").write_text(GROUP)
+        _png(tmp_path / "x" / "scans.zarr" / "pngs" / "a.png")
+        _png(tmp_path / "x" / "scans.zarr" / "pngs" / "day2" / "b.png")
+        return tmp_path
+
+    def test_one_true_line_per_input_exit_2_and_advice_that_works(self, scans):
+        r = run_in_process("convolve", "x/**/*.png", "-k", "box:3", "--out-dir", "o7", "-q", cwd=scans)
+        said = ("would go in {}, inside o7/scans.zarr, a folder named as a Zarr store is, which kernelcli reads as one "
+                "and writes no file into: give the inputs from inside x/scans.zarr ('x/scans.zarr/**/*.png'): their "
+                "output folders mirror only what is below it")
+        assert (r.returncode, r.stderr) == (2, "error: 2 output folder(s) named as a Zarr store or in one; nothing was "
+                                               "done:\n  --out-dir o7: the output of x/scans.zarr/pngs/a.png "
+                                               + said.format("o7/scans.zarr/pngs") + "\n  --out-dir o7: the output of "
+                                               "x/scans.zarr/pngs/day2/b.png " + said.format("o7/scans.zarr/pngs/day2")
+                                               + "\n")
+        assert not (scans / "o7").exists()
+        r = run_in_process("convolve", "x/scans.zarr/**/*.png", "-k", "box:3", "--out-dir", "o7", "-q", cwd=scans)
+        assert r.returncode == 0 and listing(scans / "o7") == ["pngs", "pngs/a_box_3.png", "pngs/day2",
+                                                               "pngs/day2/b_box_3.png"], r.stderr
+
+    def test_an_existing_store_below_out_dir_is_exit_2_as_out_dir_in_one(self, scans):
+        (scans / "o").mkdir()
+        (scans / "o" / "day2").symlink_to("../x/scans.zarr")
+        r = run_in_process("convolve", "x/scans.zarr/pngs", "-r", "-k", "box:3", "--out-dir", "o", "-q", cwd=scans)
+        assert (r.returncode, r.stderr) == (2, "error: --out-dir o: its folder o/day2 for the output of "
+                                               "x/scans.zarr/pngs/day2/b.png is the Zarr store o/day2; kernelcli writes "
+                                               "no file into a store: give --out-dir a folder with no store below it; "
+                                               "nothing was done\n")
+        r = run_in_process("convolve", "x/scans.zarr/pngs", "-r", "-k", "box:3", "--out-dir", "o/day2", "-q", cwd=scans)
+        assert r.returncode == 2 and r.stderr.startswith("error: --out-dir o/day2: is the Zarr store o/day2"), r.stderr
+        assert listing(scans / "o") == ["day2"]
