@@ -191,8 +191,8 @@ HELP: dict[str, str] = {
     "pool_op": f"Pooling operation (aliases: {_aliases(modes.POOL_ALIASES)}).",
     "ceil": "Round the output size up (PyTorch's ceil_mode).",
     "exclude_pad": "avg: divide by the real cells only (PyTorch count_include_pad=False).",
-    "axis": "Volumes: a 2-D kernel filters each slice across this axis (default z); a kernel in mm or voxels leaves "
-    "this axis alone (smooths within the slices); a .png output shows the axial (z), coronal (y) or sagittal (x) "
+    "axis": "Volumes: a 2-D kernel filters each slice across this voxel axis (default z); a kernel in mm or voxels "
+    "leaves this voxel axis alone (smooths within the slices); a .png output shows the axial (z), coronal (y) or sagittal (x) "
     "middle slice of the volume turned to the closest RAS+ orientation (with a 3-D kernel or a derivative, which "
     "filter along every axis, the view alone).",
     "window": "Volumes: CENTRE,WIDTH in HU, or " + ", ".join(f"{k} ({c:g},{w:g})" for k, (c, w) in modes.WINDOW_PRESETS.items())

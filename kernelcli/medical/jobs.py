@@ -183,8 +183,8 @@ def convolve_volume_file(
 
     out_path = check_volume_output(out if out is not None else default_volume_output(src, label, name=name, fmt=fmt), read,
                                    force=force, tiled=zarr_offered and tiled_takes(options, kernel))
-    filtering, axis_note = axis_for_output(kernel, options, out_path)
     vol = options.read(src)
+    filtering, axis_note = axis_for_output(kernel, options, out_path, vol.affine)  # the view is anatomical: the affine says which voxel axis it is across
     mask = _read_mask(options.mask, vol, options.affine) if options.mask is not None else None
     start = time.perf_counter()
     result, notes = _named(src, lambda: filter_volume(vol, kernel, filtering, mask))  # a kernel the input's type cannot hold

@@ -19,11 +19,12 @@ from ..volume_inputs import volume_suffix
 EVERY_AXIS = ("3d", "dense3d", "gradient", "sobel_mm", "log_mm", "log_vox")
 
 
-def axis_for_output(kernel: Any, options: Any, out_path: Path) -> tuple[Any, list[str]]:
+def axis_for_output(kernel: Any, options: Any, out_path: Path, affine: Any = None) -> tuple[Any, list[str]]:
     """The options to filter with, and a note, where ``--axis`` also picks a .png preview's view: a kernel that
     filters along every axis (or none: a copy) keeps doing so, the axis picks the view alone, and with an output that
     has no view the axis is noted as unused, as pool notes it (:func:`unused_view_note`); a smoothing kernel leaves
-    that axis alone too, as documented, and the note says both.
+    that voxel axis alone too, as documented, and the note says both (:func:`kept_axis_note`, from the input's
+    ``affine``: the view is anatomical, the filtered axis a voxel axis, and they differ on a sagittal acquisition).
 
     >>> from ..volume_grammar import resolve_volume_kernel
     >>> from .volume_options import VolumeOptions
@@ -41,13 +42,64 @@ def axis_for_output(kernel: Any, options: Any, out_path: Path) -> tuple[Any, lis
         return options, []
     from .preview import VIEWS
 
-    view = VIEWS[options.axis][1]
     if kernel.kind in EVERY_AXIS:
-        return replace(options, axis=None), [f"--axis {options.axis} picks the PNG's {view} view; {kernel.name} filters along every axis"]
-    if kernel.kind == "2d":
-        return options, [f"--axis {options.axis}: {kernel.name} filters each slice across {options.axis}, and the PNG shows the {view} view"]
-    return options, [f"--axis {options.axis}: {kernel.name} leaves the {options.axis} axis alone (smooths within those slices), "
-                     f"and the PNG shows the {view} view; leave --axis out for a 3-D smoothing shown axially"]
+        return replace(options, axis=None), [f"--axis {options.axis} picks the PNG's {VIEWS[options.axis][1]} view; {kernel.name} filters along every axis"]
+    return options, [kept_axis_note(kernel, options.axis, affine)]
+
+
+#: each canonical RAS+ axis: the direction it runs, and the view across it
+ANATOMICAL = (("left-right", "sagittal"), ("anterior-posterior", "coronal"), ("superior-inferior", "axial"))
+
+
+def kept_axis_note(kernel: Any, axis: str, affine: Any = None) -> str:
+    """The note of ``--axis`` with a smoothing or 2-D ``kernel`` and a .png output: the kernel leaves voxel axis
+    ``axis`` alone (or filters each slice across it), the PNG shows the anatomical view the letter names, across
+    the voxel axis closest to that view's normal in ``affine`` (None: a canonical volume).  Where the two differ
+    (a sagittal DICOM series, whose voxel x runs anterior-posterior) the note says what the picture shows, and
+    how to filter the slices shown: one meaning of ``--axis`` in every output, a voxel axis, and the note true.
+
+    >>> from ..volume_grammar import resolve_volume_kernel
+    >>> import numpy as np
+    >>> sagittal = np.array([[0, 0, 2.0, 0], [1, 0, 0, 0], [0, -1, 0, 0], [0, 0, 0, 1]])   # i: A, j: S (down), k: R
+    >>> kept_axis_note(resolve_volume_kernel("gaussian:1.5mm"), "x", sagittal)
+    "--axis x: gaussian:1.5mm leaves voxel axis x alone, which runs anterior-posterior here, while the PNG's sagittal view is across voxel axis z (left-right): the picture is smoothed top to bottom only (along voxel axis y) and across its slices; to smooth within the sagittal slices give --axis z with a .nii.gz output, then preview that with --axis x"
+    """
+    from .preview import VIEWS
+
+    shown, view = VIEWS[axis]
+    ornt = _orientation(affine)
+    canonical = {int(c): "xyz"[v] for v, (c, _) in enumerate(ornt)}  # canonical axis -> voxel axis letter
+    kept = int(ornt["xyz".index(axis), 0])  # the canonical axis the voxel axis left alone is closest to
+    if kind_2d := kernel.kind == "2d":
+        done = f"{kernel.name} filters each slice across {axis}"
+    else:
+        done = f"{kernel.name} leaves the {axis} axis alone (smooths within those slices)"
+    if kept == shown:
+        return f"--axis {axis}: {done}, and the PNG shows the {view} view" + (
+            "" if kind_2d else "; leave --axis out for a 3-D smoothing shown axially")
+    across = canonical[shown]
+    way = f"to {'filter' if kind_2d else 'smooth within'} the {view} slices give --axis {across} with a .nii.gz output, then preview that with --axis {axis}"
+    here = f"which runs {ANATOMICAL[kept][0]} here"
+    seen = f"the PNG's {view} view is across voxel axis {across} ({ANATOMICAL[shown][0]})"
+    if kind_2d:
+        return (f"--axis {axis}: {kernel.name} filters each slice across voxel axis {axis}, {here} ({ANATOMICAL[kept][1]} "
+                f"slices), while {seen}: a cut through those filtered slices, not one of them; {way}")
+    column, row = sorted(set(range(3)) - {shown})  # the picture's columns run along the lower canonical axis
+    smoothed = row if kept == column else column
+    how = "top to bottom" if smoothed == row else "side to side"
+    return (f"--axis {axis}: {kernel.name} leaves voxel axis {axis} alone, {here}, while {seen}: the picture is smoothed "
+            f"{how} only (along voxel axis {canonical[smoothed]}) and across its slices; {way}")
+
+
+def _orientation(affine: Any) -> Any:
+    """nibabel's closest canonical orientation of ``affine`` (rows: voxel axes i, j, k), the identity without one."""
+    import numpy as np
+
+    if affine is None:
+        return np.array([[0, 1], [1, 1], [2, 1]])
+    from .volume import require
+
+    return require("nibabel.orientations", "PNG previews (reoriented to RAS+)").io_orientation(np.asarray(affine))
 
 
 def view_axis(axis: str | None, png: bool) -> str | None:
