@@ -55,6 +55,21 @@ DIRECTION_TOLERANCE = 1e-3
 SHEAR_DEGREES = math.degrees(math.asin(DIRECTION_TOLERANCE))
 
 
+def stated_voxel_size(size: float) -> float:
+    """A voxel size in the file as every reader takes it: one that is a float32 (a NIfTI's or MGH's pixdim, or ITK's
+    double of one: SimpleITK writes a NIfTI's 0.9 to an NRRD or MetaImage as 0.89999997615814209) is its shortest
+    decimal, 0.9, so one grid gives one kernel whatever its container; any other number (DICOM's decimal strings, an
+    NRRD's 0.9 typed as text) is kept.
+
+    >>> stated_voxel_size(0.89999997615814209), stated_voxel_size(np.float32(0.8)), stated_voxel_size(1 / 3)
+    (0.9, 0.8, 0.3333333333333333)
+    """
+    with np.errstate(over="ignore"):  # a size past float32's range is not one: kept as it is
+        single = np.float32(size)
+    # compared as doubles: numpy 2 compares a float32 with a Python float in float32, where 1/3 would equal its float32
+    return float(str(single)) if float(single) == float(size) else float(size)
+
+
 def sheared_pair(affine: np.ndarray, axes: tuple[str, ...]) -> tuple[str, str, float] | None:
     """Two of ``axes`` ("z", "y", "x") whose directions in ``affine`` are further than :data:`SHEAR_DEGREES` from
     perpendicular, with their angle's departure from 90 degrees; None when every pair is perpendicular.

@@ -32,6 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import ImageReadError, MissingExtra, UsageError
+from .geometry import stated_voxel_size
 from .itk_files import check_data_files, library_reason, library_stderr, library_warnings
 from .volume import Volume
 
@@ -93,7 +94,7 @@ def read_itk(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
         arr = arr[np.newaxis]
     if arr.dtype.kind not in "biuf":
         raise ImageReadError(f"{p}: voxel type {arr.dtype} is not real numbers; expected a scalar volume")
-    spacing = tuple(float(s) for s in img.GetSpacing()) + (1.0,) * max(0, 3 - dim)
+    spacing = tuple(float(s) for s in img.GetSpacing()) + (1.0,) * max(0, 3 - dim)  # the affine's: what the file holds
     direction = img.GetDirection()
     origin = tuple(img.GetOrigin()) + (0.0,) * max(0, 3 - dim)
     if dim == 2:
@@ -127,7 +128,7 @@ def read_itk(path: str | os.PathLike, *, volume: int | None = None) -> Volume:
             notes.append(f"{p.name}: no time between its volumes in the header (a fourth spacing): a NIfTI output stores "
                          "pixdim[4] 0, not given")
     return Volume(
-        data=arr, spacing=(spacing[2], spacing[1], spacing[0]), affine=affine, path=p,
+        data=arr, spacing=tuple(stated_voxel_size(s) for s in spacing[2::-1]), affine=affine, path=p,  # as a NIfTI's pixdim
         format=FORMATS.get(p.suffix.lower(), "ITK"),
         notes=geometry_notes + notes, stored_dtype=arr.dtype, spacing_assumed=spacing_missing,
         assumed_axes=spacing_axes,

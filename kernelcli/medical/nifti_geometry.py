@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import ImageReadError, UsageError
 from ..modes import AFFINE_READINGS, canonical_affine
 from ..records import record
-from .geometry import GRID_TOLERANCE, grids_apart, sheared_pair
+from .geometry import GRID_TOLERANCE, grids_apart, sheared_pair, stated_voxel_size
 
 _NIFTI_UNITS_MM = {"mm": 1.0, "meter": 1000.0, "micron": 0.001}
 
@@ -87,14 +87,13 @@ def nifti_spacing(header: Any, p: Path, notes: list[str], *, mgh: bool = False, 
     ([0.8, 1.0, 1.0], ['z'])
     """
     if mgh:
-        zooms = [float(str(np.float32(v))) for v in header.get_zooms()[:3]]
+        zooms = [stated_voxel_size(v) for v in header.get_zooms()[:3]]  # 0.8, not 0.800000011920929
     else:
         unit = header.get_xyzt_units()[0]
         factor = _NIFTI_UNITS_MM.get(unit, 1.0)
         if unit not in _NIFTI_UNITS_MM:
             notes.append(f"{p.name}: the header does not say the spatial unit; assuming millimetres")
-        # str() of a float32 is its shortest decimal form: 0.8, not 0.800000011920929
-        zooms = [float(str(np.float32(v))) * factor for v in (stored if stored is not None else header.get_zooms())[:3]]
+        zooms = [stated_voxel_size(v) * factor for v in (stored if stored is not None else header.get_zooms())[:3]]
     rank = len(zooms)
     spacing = []
     for axis, size in zip("xyz", zooms + [math.nan] * (3 - rank)):
