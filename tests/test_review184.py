@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from test_medical import pydicom_file
+
 
 def _sagittal_nifti(path):
     """A 6x20x24 (Z, Y, X) volume stored as a sagittal acquisition: voxel i runs anterior, j inferior, k right."""
@@ -62,3 +64,28 @@ def test_a_float32_voxel_size_reads_alike_in_every_container(invoke, tmp_path, s
         notes.append(next(line for line in r.stderr.splitlines() if "kernel" in line))
     assert notes[0] == notes[1] == "note: gaussian:1.5mm on 2.5x0.9x0.7 mm voxels (z, y, x): a 5x11x15 kernel"
     np.testing.assert_array_equal(np.load(tmp_path / "v.nii.npy"), np.load(tmp_path / f"v{suffix}.npy"))
+
+
+# 3: a NIfTI --mask whose qform and sform disagree, with a DICOM input: told to give --affine, which was then refused
+# ("--affine sform picks a NIfTI's qform or sform; a DICOM input has neither"): no call read the mask
+
+def test_a_two_way_mask_with_a_dicom_input_is_read_with_affine(invoke, tmp_path):
+    nib = pytest.importorskip("nibabel")
+    ct = pydicom_file("CT_small.dcm")
+    assert invoke("convolve", ct, "-o", "ct.nii.gz").exit_code == 0
+    s = nib.load(tmp_path / "ct.nii.gz")
+    img = nib.Nifti1Image((np.asarray(s.dataobj) > 100).astype(np.uint8), s.affine)
+    img.set_sform(s.affine, 1)
+    q = s.affine.copy()
+    q[0, 3] += 30
+    img.set_qform(q, 1)
+    nib.save(img, str(tmp_path / "two.nii.gz"))
+    r = invoke("convolve", ct, "-k", "gaussian:1mm", "--mask", "two.nii.gz", "-o", "m.nii.gz")
+    text = " ".join(r.stderr.split())
+    assert r.exit_code == 2 and text.startswith("error: --mask two.nii.gz: the geometry reads two ways") and "give --affine sform" in text
+    r = invoke("convolve", ct, "-k", "gaussian:1mm", "--mask", "two.nii.gz", "--affine", "sform", "-o", "m.nii.gz")
+    assert r.exit_code == 0, r.stderr
+    r = invoke("convolve", ct, "-k", "gaussian:1mm", "--mask", "two.nii.gz", "--affine", "qform", "-o", "q.nii.gz")
+    assert r.exit_code == 2 and "--mask two.nii.gz: another grid" in r.stderr and not (tmp_path / "q.nii.gz").exists()
+    r = invoke("convolve", ct, "-k", "gaussian:1mm", "--affine", "sform", "-o", "a.nii.gz")  # no NIfTI to pick for
+    assert r.exit_code == 2 and "a DICOM input has neither" in r.stderr

@@ -207,8 +207,8 @@ HELP: dict[str, str] = {
     "resample_slices": "Volumes: a DICOM series with uneven slice gaps is refused; this interpolates it linearly along "
     "the normal onto an even grid instead (at most 3 made-up slices in a row; a wider gap stays refused).",
     "affine": "Volumes: a NIfTI whose qform and sform are both set but place the voxels differently reads two ways and "
-    "is refused; this picks the one to use (it must be set). By default the one that is set is used, the sform when "
-    "both agree.",
+    "is refused; this picks the one to use (it must be set), for the input and a NIfTI --mask (the mask alone where "
+    "the input is DICOM, MGH, NRRD or MetaImage). By default the one that is set is used, the sform when both agree.",
     "idle_timeout": "Exit after this many seconds without a call.",
     "keep_dtype": "Volumes: write the input's stored integer type, with its NIfTI scaling (rounded; out-of-range "
     "values clipped, with a note) instead of float32.",

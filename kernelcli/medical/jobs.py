@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from ..jobs_common import Report, _named
 from ..records import record
 from ..volume_inputs import volume_suffix
@@ -183,7 +183,7 @@ def convolve_volume_file(
 
     out_path = check_volume_output(out if out is not None else default_volume_output(src, label, name=name, fmt=fmt), read,
                                    force=force, tiled=zarr_offered and tiled_takes(options, kernel))
-    vol = options.read(src)
+    vol = _mask_takes_affine(options, src).read(src)
     filtering, axis_note = axis_for_output(kernel, options, out_path, vol.affine)  # the view is anatomical: the affine says which voxel axis it is across
     mask = _read_mask(options.mask, vol, options.affine) if options.mask is not None else None
     start = time.perf_counter()
@@ -209,6 +209,26 @@ def convolve_volume_file(
     return report
 
 
+def _mask_takes_affine(options: VolumeOptions, src: Path) -> VolumeOptions:
+    """The options to read the input ``src`` with: ``--affine`` picks a NIfTI's qform or sform, so with an input that is
+    no NIfTI (a DICOM, MGH, NRRD or MetaImage, which read one way) and a NIfTI ``--mask`` it is the mask's alone; with
+    neither a NIfTI the input's read refuses it.
+
+    >>> _mask_takes_affine(VolumeOptions(affine="sform", mask="m.nii.gz"), Path("ct_series")).affine is None
+    True
+    >>> _mask_takes_affine(VolumeOptions(affine="sform", mask="m.nii.gz"), Path("ct.nii")).affine
+    'sform'
+    """
+    from ..volume_inputs import NIFTI_SUFFIXES
+
+    nifti = lambda path: volume_suffix(Path(path)) in NIFTI_SUFFIXES  # noqa: E731
+    if options.affine is None or options.mask is None or nifti(src) or not nifti(options.mask):
+        return options
+    from ..records import replace
+
+    return replace(options, affine=None)
+
+
 def _read_mask(path: str | os.PathLike, vol: Volume, affine: str | None = None) -> np.ndarray:
     """The ``--mask`` volume as a (Z, Y, X) array on ``vol``'s grid, else an error: the same shape, and the same grid
     in mm (:func:`~.geometry.grids_apart`, the qform/sform rule: every corner voxel within 1% of a voxel), whatever
@@ -225,7 +245,11 @@ def _read_mask(path: str | os.PathLike, vol: Volume, affine: str | None = None) 
 
     refuse_store_input(path, "--mask", "--mask reads a NIfTI or DICOM mask in memory: save it as .nii.gz (nibabel) to "
                        "give it here")  # (a folder was sent to the DICOM series reader: "no DICOM images in this folder")
-    m = read_volume(path, affine=affine if volume_suffix(Path(path)) in NIFTI_SUFFIXES else None)
+    try:
+        m = read_volume(path, affine=affine if volume_suffix(Path(path)) in NIFTI_SUFFIXES else None)
+    except (UsageError, InputError) as exc:  # said of the mask, not of an input: "--mask m.nii.gz: the geometry reads two ways"
+        exc.args = (f"--mask {exc}",)
+        raise
     shape = vol.data.shape[-3:]
     if m.data.ndim != 3 or m.data.shape != shape:
         raise UsageError(f"--mask {path}: shape {'x'.join(map(str, m.data.shape))} differs from the input's {'x'.join(map(str, shape))} (Z, Y, X)")
