@@ -89,3 +89,37 @@ def test_a_two_way_mask_with_a_dicom_input_is_read_with_affine(invoke, tmp_path)
     assert r.exit_code == 2 and "--mask two.nii.gz: another grid" in r.stderr and not (tmp_path / "q.nii.gz").exists()
     r = invoke("convolve", ct, "-k", "gaussian:1mm", "--affine", "sform", "-o", "a.nii.gz")  # no NIfTI to pick for
     assert r.exit_code == 2 and "a DICOM input has neither" in r.stderr
+
+
+# 4: a 4-D NIfTI of one volume (dim[0] 4, dim[4] 1) was written back 3-D, even by a copy, without a note
+
+def test_a_one_volume_4d_nifti_is_written_back_4d(invoke, tmp_path):
+    nib = pytest.importorskip("nibabel")
+    d = np.random.default_rng(0).normal(size=(8, 8, 6, 1)).astype("f4")
+    img = nib.Nifti1Image(d, np.diag([1, 1, 2, 1.0]))
+    img.header.set_xyzt_units("mm", "sec")
+    img.header["pixdim"][4] = 2.5
+    nib.save(img, str(tmp_path / "t1.nii"))
+    runs = {"g.nii.gz": ["-k", "gaussian:1mm"], "c.nii.gz": [], "k.nii.gz": ["-k", "gaussian:1mm", "--keep-dtype"]}
+    for out, args in runs.items():
+        assert invoke("convolve", "t1.nii", *args, "-o", out).exit_code == 0
+    assert invoke("pool", "t1.nii", "-f", "2", "-o", "p.nii.gz").exit_code == 0
+    for out in [*runs, "p.nii.gz"]:
+        back = nib.load(tmp_path / out)
+        assert back.header["dim"][0] == 4 and back.shape[3:] == (1,) and back.header["pixdim"][4] == 2.5, out
+    np.testing.assert_array_equal(nib.load(tmp_path / "c.nii.gz").get_fdata(), d)
+    assert invoke("convolve", "t1.nii", "--volume", "0", "-o", "v.nii.gz").exit_code == 0  # one volume taken: 3-D
+    assert nib.load(tmp_path / "v.nii.gz").shape == (8, 8, 6)
+
+
+def test_a_one_volume_4d_nifti_is_written_back_4d_tile_by_tile(invoke, tmp_path):
+    nib = pytest.importorskip("nibabel")
+    pytest.importorskip("dask")
+    d = np.random.default_rng(0).normal(size=(8, 8, 6, 1)).astype("f4")
+    nib.save(nib.Nifti1Image(d, np.diag([1, 1, 2, 1.0])), str(tmp_path / "t1.nii"))
+    r = invoke("convolve", "t1.nii", "-k", "gaussian:1mm", "--tiled", "-o", "t.nii")
+    assert r.exit_code == 0, r.stderr
+    assert invoke("convolve", "t1.nii", "-k", "gaussian:1mm", "-o", "m.nii").exit_code == 0
+    tiled, memory = nib.load(tmp_path / "t.nii"), nib.load(tmp_path / "m.nii")
+    assert tiled.shape == memory.shape == (8, 8, 6, 1)
+    np.testing.assert_array_equal(tiled.get_fdata(), memory.get_fdata())

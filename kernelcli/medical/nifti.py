@@ -260,6 +260,7 @@ def read_nifti(path: str | os.PathLike, *, volume: int | None = None, affine: st
         spacing_assumed=geometry.spacing_assumed, spacing_conflict=geometry.spacing_conflict,
         assumed_axes=geometry.assumed_axes,
         time_step=_mgh_time_step(img.header) if mgh and data.ndim == 4 else None,
+        kept_axes=shape[3:] if volume is None and len(shape) > 3 and frames == 1 and not mgh else (),
     )
 
 
@@ -325,7 +326,8 @@ def nifti_header(data: np.ndarray, like: Volume | None = None, affine: np.ndarra
         if data.ndim == 4:  # the time between volumes: an MGH's TR, else 0 (not stated; nibabel's default claims 1 s)
             hdr["pixdim"][4] = getattr(like, "time_step", None) or 0.0
     pixdim = hdr["pixdim"].copy()
-    hdr.set_data_shape(data.shape[::-1])
+    kept = tuple(getattr(like, "kept_axes", ())) if source is not None and len(data.shape) == 3 else ()
+    hdr.set_data_shape(data.shape[::-1] + kept)  # (x, y, z, 1) for one volume stored 4-D: the input's rank
     hdr.set_data_dtype(data.dtype)
     assumed = [n for n, axis in enumerate("xyz", start=1) if axis in (getattr(like, "assumed_axes", None) or ())]
     if same_grid:

@@ -73,6 +73,9 @@ class Volume:
     # MetaImage's fourth spacing), or None:
     # a NIfTI output states it in pixdim[4] (a NIfTI input's header carries its own)
     time_step: float | None = None
+    # the axes of 1 past z of a NIfTI of one volume stored 4-D (dim[0] 4, dim[4] 1: an fMRI volume kept 4-D by its
+    # pipeline), read whole: data is (Z, Y, X), and a NIfTI output keeps the file's rank, as it keeps its header
+    kept_axes: tuple[int, ...] = ()
 
     @property
     def frames(self) -> int:

@@ -150,7 +150,7 @@ def open_volume(path: Path, affine: str | None = None, advice: str = "leave out 
         format="NIfTI-2" if isinstance(img, nib.Nifti2Image) else "NIfTI-1", header=header, image_class=type(img),
         notes=notes, stored_dtype=dtype.newbyteorder("="), orientation_unknown=geometry.orientation_unknown,
         spacing_assumed=geometry.spacing_assumed, spacing_conflict=geometry.spacing_conflict,
-        assumed_axes=geometry.assumed_axes,
+        assumed_axes=geometry.assumed_axes, kept_axes=tuple(int(n) for n in img.shape[3:]),  # (i, j, k, 1): kept 4-D
     )
     return NiftiVoxels(path, int(proxy.offset), dtype, shape), vol
 
