@@ -125,7 +125,9 @@ def conv_layer(
         Split the channels and filters into this many independent groups (PyTorch's
         ``groups``): 1 is a full layer, C with K = C is depthwise.
     activation : {None, "none", "relu", "leaky_relu", "sigmoid", "tanh"}
-        Applied after the bias; leaky_relu uses slope 0.01 below zero.
+        Applied after the bias; leaky_relu uses slope 0.01 below zero.  A sum that overflowed on the way (from a
+        finite input) is first summed again in float64, as :func:`kernelcli.api.conv2d`'s outputs are: the
+        activation sees the true sum, or an infinity where that is beyond the range, never a hidden overflow.
     paths : "warm", "cold" or Paths, optional
         The path policy (:mod:`kernelcli._core.policy`): plain numpy or the jitted layer, and
         which jitted loop ("blocked" or "filterwise"); every path gives the same numbers.
@@ -211,17 +213,55 @@ def conv_layer(
         return answer[0]
 
     passes = numpy_passes(filters, per_group, groups, kh * kw, oh, ow)
+    # A sum past the range is summed again before the activation, which would hide it (relu of -inf is 0, sigmoid's 0)
+    settle = _sums_may_overflow(arr.dtype, wts, b, dtype)
     if not layer_jit.use_numpy(policy, oh * ow * filters * per_group * kh * kw, passes, rounds_each_tap):
-        result = layer_jit.jit_layer(x3, wc, bc, groups, widths, mode, pad_value, (sh, sw), (dh, dw), act, (oh, ow), maps, policy, out)
-        if act not in layer_jit.LOOP_ACTIVATIONS:  # numpy's tanh and exp, as on the numpy path
-            result[...] = apply_activation(result, act)
-        return result
-    ndsupport.check_finite(x3)
-    result = _layer_numpy(x3, *maps(), pad_value, wc, bc, groups, (sh, sw), (dh, dw), (oh, ow), act, rounds_each_tap())
-    if out is None:
-        return result
-    out[...] = result
-    return out
+        in_loop = "none" if settle else act  # (the loops apply relu and leaky_relu as they write: numpy's bytes)
+        result = layer_jit.jit_layer(x3, wc, bc, groups, widths, mode, pad_value, (sh, sw), (dh, dw), in_loop, (oh, ow), maps, policy, out)
+        if not settle and act in layer_jit.LOOP_ACTIVATIONS:
+            return result
+    else:
+        ndsupport.check_finite(x3)
+        result = _layer_numpy(x3, *maps(), pad_value, wc, bc, groups, (sh, sw), (dh, dw), (oh, ow), "none", rounds_each_tap())
+        if out is not None:
+            out[...] = result
+            result = out
+    if settle:
+        recompute = lambda wide: _layer_numpy(x3, *maps(), pad_value, wc.astype(wide), bc.astype(wide), groups, (sh, sw),
+                                              (dh, dw), (oh, ow), "none")
+        _settle(result, recompute)
+    activated = apply_activation(result, act)  # numpy's tanh and exp on every path
+    if activated is not result:
+        result[...] = activated
+    return result
+
+
+def _sums_may_overflow(x_dtype: np.dtype, wts: np.ndarray, bias: np.ndarray, dtype: np.dtype) -> bool:
+    """Whether a filter's sum over data of ``x_dtype`` can leave ``dtype``'s range: always for float data (its values are
+    not known here); for integer data, its largest magnitude times a filter's sum of weight magnitudes, plus the bias,
+    against half the range (as :func:`kernelcli._core.overflow.possible` asks for ``conv2d``: no pass over the data).
+
+    >>> _sums_may_overflow(np.dtype(np.uint8), np.ones((2, 3, 3, 3)), np.zeros(2), np.dtype(np.float32))
+    False
+    >>> _sums_may_overflow(np.dtype(np.float32), np.ones((2, 3, 3, 3)), np.zeros(2), np.dtype(np.float32))
+    True
+    """
+    if x_dtype.kind not in "iub":
+        return True
+    largest = 1.0 if x_dtype.kind == "b" else float(max(-int(np.iinfo(x_dtype).min), int(np.iinfo(x_dtype).max)))
+    with np.errstate(over="ignore"):
+        bound = largest * np.abs(wts).reshape(len(wts), -1).sum(axis=1) + np.abs(bias)
+    return not float(bound.max()) < float(np.finfo(dtype).max) / 2
+
+
+def _settle(result: np.ndarray, recompute) -> None:
+    """Sums of ``result`` that are not finite, from a finite input, summed again wider (:mod:`kernelcli._core.overflow`),
+    as ``conv2d``'s are: their true value, or an infinity beyond the range, whichever path summed them."""
+    if np.isfinite(np.add.reduce(result, axis=None, dtype=np.float64)):
+        return  # (one reduction, no mask: every sum finite, the usual case)
+    from ._core import overflow
+
+    overflow.settle(result, recompute)
 
 
 def _check_out(out: Any, shape: tuple[int, int, int], dtype: np.dtype, sources) -> None:
