@@ -76,8 +76,18 @@ def few_levels_note(out_path: Path, low: Any, high: Any, written: str, rescale: 
     went into integers by clipping: the output keeps only its few whole numbers, a binary image without a word.
 
     ``result``: the array, or the bands of an 8-bit picture made band by band (gone by now): then only
-    fractional extremes tell that something was rounded away."""
-    if (rescale or "clip") != "clip" or not written.startswith(("uint", "int")) or low is None or high is None:
+    fractional extremes tell that something was rounded away.  And the fewest levels of all: a constant result
+    under ``--rescale minmax``, which has no range to stretch, written as all 0.
+
+    >>> print(few_levels_note(Path("o.png"), 200.0, 200.0, "uint8", "minmax", None))
+    o.png: the result is constant (200): --rescale minmax has no range to stretch, so every pixel is 0; --rescale clip writes the value where the output's range holds it, or write .npy
+    """
+    if not written.startswith(("uint", "int")) or low is None or high is None:
+        return None
+    if rescale == "minmax" and float(low) == float(high):
+        return (f"{out_path.name}: the result is constant ({float(low):g}): --rescale minmax has no range to stretch, so every "
+                f"pixel is 0; --rescale clip writes the value where the output's range holds it, or {keep_as(out_path, 'npy')}")
+    if (rescale or "clip") != "clip":
         return None
     if getattr(getattr(result, "dtype", None), "kind", "") != "f" or not float(high) - float(low) <= 2:
         return None
