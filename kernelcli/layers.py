@@ -214,7 +214,7 @@ def conv_layer(
 
     passes = numpy_passes(filters, per_group, groups, kh * kw, oh, ow)
     # A sum past the range is summed again before the activation, which would hide it (relu of -inf is 0, sigmoid's 0)
-    settle = _sums_may_overflow(arr.dtype, wts, b, dtype)
+    settle = _sums_may_overflow(arr, wts, b, dtype, pad_value if mode == "constant" else 0.0)
     if not layer_jit.use_numpy(policy, oh * ow * filters * per_group * kh * kw, passes, rounds_each_tap):
         in_loop = "none" if settle else act  # (the loops apply relu and leaky_relu as they write: numpy's bytes)
         result = layer_jit.jit_layer(x3, wc, bc, groups, widths, mode, pad_value, (sh, sw), (dh, dw), in_loop, (oh, ow), maps, policy, out)
@@ -236,19 +236,26 @@ def conv_layer(
     return result
 
 
-def _sums_may_overflow(x_dtype: np.dtype, wts: np.ndarray, bias: np.ndarray, dtype: np.dtype) -> bool:
-    """Whether a filter's sum over data of ``x_dtype`` can leave ``dtype``'s range: always for float data (its values are
-    not known here); for integer data, its largest magnitude times a filter's sum of weight magnitudes, plus the bias,
-    against half the range (as :func:`kernelcli._core.overflow.possible` asks for ``conv2d``: no pass over the data).
+def _sums_may_overflow(arr: np.ndarray, wts: np.ndarray, bias: np.ndarray, dtype: np.dtype, fill: float = 0.0) -> bool:
+    """Whether a filter's sum (or any partial sum) over ``arr`` can leave ``dtype``'s range: the largest magnitude of
+    the data (its dtype's, for integers: no pass over them; the data's own and the constant ``fill``'s, for floats: two
+    reductions over the input, a fifth of one over a 16-filter output) times a filter's sum of weight magnitudes, plus
+    the bias, against half the range (as :func:`kernelcli._core.overflow.possible` asks for ``conv2d``).
 
-    >>> _sums_may_overflow(np.dtype(np.uint8), np.ones((2, 3, 3, 3)), np.zeros(2), np.dtype(np.float32))
+    >>> ones = np.ones((2, 3, 3, 3))
+    >>> _sums_may_overflow(np.zeros((4, 4, 3), np.uint8), ones, np.zeros(2), np.dtype(np.float32))
     False
-    >>> _sums_may_overflow(np.dtype(np.float32), np.ones((2, 3, 3, 3)), np.zeros(2), np.dtype(np.float32))
+    >>> _sums_may_overflow(np.full((4, 4, 3), 1e37, np.float32), ones, np.zeros(2), np.dtype(np.float32))
     True
+    >>> _sums_may_overflow(np.full((4, 4, 3), 1e3, np.float32), ones, np.zeros(2), np.dtype(np.float32))
+    False
     """
-    if x_dtype.kind not in "iub":
-        return True
-    largest = 1.0 if x_dtype.kind == "b" else float(max(-int(np.iinfo(x_dtype).min), int(np.iinfo(x_dtype).max)))
+    if arr.dtype.kind in "iub":
+        largest = 1.0 if arr.dtype.kind == "b" else float(max(-int(np.iinfo(arr.dtype).min), int(np.iinfo(arr.dtype).max)))
+    elif arr.size == 0:
+        return False
+    else:
+        largest = max(abs(float(arr.max())), abs(float(arr.min())), abs(float(fill)))  # (NaN: not finite, below)
     with np.errstate(over="ignore"):
         bound = largest * np.abs(wts).reshape(len(wts), -1).sum(axis=1) + np.abs(bias)
     return not float(bound.max()) < float(np.finfo(dtype).max) / 2
