@@ -203,7 +203,8 @@ def learn_kernel(
     if diff is not None:  # (each kernel's taps on their own scale, each bias on its own, in the data's units)
         # (a constant target's gd fit judged not exact is named too, however near its taps and bias stopped)
         short = np.isinf(rels) & ~np.isinf(rels_ls)
-        warnings_.extend(filter(None, [gd_stopped(w, w_ls, b, b_ls, *judged_on, plane, short=short, words=named)]))
+        grew = (history[0], history[-1]) if len(history) > 1 and history[-1] > history[0] else None
+        warnings_.extend(filter(None, [gd_stopped(w, w_ls, b, b_ls, *judged_on, plane, short=short, grew=grew, words=named)]))
     if options.combine == "per-channel" and kernel.ndim == 3 and _agree(kernel, b):
         result_notes.append(f"the {channels} per-{plane} kernels agree; {named.given('combine', 'shared')} learns the one "
                             f"kernel `convolve` applies to every {plane}")

@@ -429,7 +429,7 @@ def without_noise(kernel: np.ndarray, floors: np.ndarray) -> np.ndarray:
 
 def gd_stopped(w: np.ndarray, w_ls: np.ndarray, b: np.ndarray | None, b_ls: np.ndarray | None, scales: np.ndarray,
                bias_scales: np.ndarray, plane: str = "channel", *, short: np.ndarray | None = None,
-               words: OptionWords = WORDINGS["api"]) -> str | None:
+               grew: tuple[float, float] | None = None, words: OptionWords = WORDINGS["api"]) -> str | None:
     """The warning where gradient descent stopped short of the least-squares fit, else None: a kernel's taps more than
     1e-3 of its own scale away (its :func:`gd_scales` entry in ``scales``, or its largest least-squares tap if
     larger), a bias more than 1e-3 of its own (``bias_scales``: each group's target RMS, or the bias if larger), or a
@@ -441,6 +441,8 @@ def gd_stopped(w: np.ndarray, w_ls: np.ndarray, b: np.ndarray | None, b_ls: np.n
 
     >>> gd_stopped(np.array([[2.0, 0.0017]]), np.array([[2.0, 0.002]]), None, None, np.array([2.0, 0.002]), np.ones(1))
     'gradient descent stopped 0.0003 away from the least-squares kernel in channel 1; more epochs=, a larger step_size= or another lr= would get closer'
+    >>> gd_stopped(np.array([[1.0]]), np.array([[2.0]]), None, None, np.array([2.0]), np.ones(1), grew=(216.0, 271.0))
+    'gradient descent stopped 1 away from the least-squares kernel; its epoch loss grew from 216 to 271: a smaller lr= would get closer'
     """
     count = len(scales)
     off = np.abs(w - w_ls).reshape(count, -1).max(axis=1)
@@ -458,5 +460,8 @@ def gd_stopped(w: np.ndarray, w_ls: np.ndarray, b: np.ndarray | None, b_ls: np.n
         away += f" (its bias {float(np.max(bias_gap[bias_off])):.3g})"
     named = set(np.flatnonzero(taps_off)) | (set(np.flatnonzero(bias_off)) if bias_off.size == count else set())
     where = f" in {channel_words(sorted(named), plane)}" if count > 1 and named else ""
+    if grew is not None:
+        return (f"gradient descent stopped {away} away from the least-squares kernel{where}; its epoch loss grew from "
+                f"{grew[0]:.3g} to {grew[1]:.3g}: a smaller {words.name('lr')} would get closer")
     return (f"gradient descent stopped {away} away from the least-squares kernel{where}; more {words.name('epochs')}, a "
             f"larger {words.name('step_size')} or another {words.name('lr')} would get closer")
