@@ -54,3 +54,69 @@ def test_the_cli_refuses_a_diverging_run_and_writes_nothing(tmp_path):
     assert done.returncode == 2, done.stderr
     assert "diverged" in done.stderr and "try a smaller --lr" in done.stderr and "more --epochs" not in done.stderr
     assert not (tmp_path / "d.json").exists()
+
+
+# ---------------------------------------------------------------- #2: --optimizer sgd was not SGD
+
+
+def _bright_batch():
+    """One mini-batch of 4 windows brighter than the mean (mean square norm 25), its target, and plain SGD's first two
+    steps from zero weights (v = mu v + g; w -= lr v), as torch.optim.SGD takes them."""
+    rng = np.random.default_rng(1)
+    an = rng.normal(size=(1, 4, 3)) * 5 / np.sqrt(3)
+    yn = rng.normal(size=(1, 4))
+    lr, momentum = 0.01, 0.9
+    w, v = np.zeros(3), np.zeros(3)
+    for _ in range(2):
+        grad = (2.0 / 4) * an[0].T @ (an[0] @ w - yn[0])
+        v = momentum * v + grad
+        w = w - lr * v
+    return an, yn, lr, momentum, w
+
+
+@pytest.mark.parametrize("jitted", [False, True])
+def test_an_sgd_step_is_plain_sgd_with_momentum_however_bright_the_batch(jitted):
+    # each step was divided by the batch's mean window energy where that was above 1: 1.5e-2 off torch.optim.SGD
+    from kernelcli.learn_gd import reference_epoch
+
+    if jitted:
+        from kernelcli._core.sgd import epoch as run_epoch
+    else:
+        run_epoch = reference_epoch
+    an, yn, lr, momentum, expected = _bright_batch()
+    w, velocity, second = np.zeros((1, 3)), np.zeros((1, 3)), np.zeros((1, 3))
+    order = np.arange(4)
+    for step in range(2):
+        run_epoch(an, yn, order, 4, w, velocity, second, step, lr, momentum, False, np.ones(1))
+    np.testing.assert_allclose(w[0], expected, rtol=1e-12)
+
+
+def test_sgd_training_equals_torch_sgd_with_step_lr():
+    torch = pytest.importorskip("torch")
+    from kernelcli.learn_gd import train_gd
+    from kernelcli.learn_system import im2col_system, window_mean_preconditioner
+
+    x, t = _rt_pair()
+    options = LearnOptions(size=4, pad_mode="symmetric", stride=2, method="gd", optimizer="sgd", epochs=20, lr=0.05)
+    a, y, _, _ = im2col_system(x, t, options, np.random.default_rng(0))
+    w_ours, _, history, _ = train_gd(a, y, options)
+    precond = window_mean_preconditioner(a)
+    an = a @ precond
+    sx = np.sqrt(np.mean(np.sum(an * an, axis=2), axis=1))
+    sy = np.sqrt(np.mean(y * y, axis=1))
+    an_t, yn_t = torch.tensor(an[0] / sx[0]), torch.tensor(y[0] / sy[0])
+    weights = torch.zeros(a.shape[2], dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.SGD([weights], lr=options.learning_rate, momentum=options.momentum)
+    epochs, step_size = options.schedule(a.shape[1])
+    schedule = torch.optim.lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=options.gamma)
+    rng = np.random.default_rng(options.seed)
+    for _ in range(epochs):
+        order = rng.permutation(a.shape[1])
+        for start in range(0, a.shape[1], options.batch_size):
+            idx = torch.tensor(order[start:start + options.batch_size])
+            optimizer.zero_grad()
+            torch.nn.functional.mse_loss(an_t[idx] @ weights, yn_t[idx]).backward()
+            optimizer.step()
+        schedule.step()
+    w_torch = precond[0] @ weights.detach().numpy() * (sy[0] / sx[0])
+    np.testing.assert_allclose(w_ours[0], w_torch, rtol=0, atol=1e-12)
