@@ -224,13 +224,16 @@ def _relative(ss: float, spread: float, size: float, rounding: float = 0.0, exac
 
 def kernel_from_weights(w: np.ndarray, options: LearnOptions, channels: int) -> np.ndarray:
     """The kernel the fitted weights ``w`` (G, kh*kw or C*kh*kw) are, as ``convolve`` reads it: (kh, kw) for one
-    group, (G, kh, kw) per channel, (C, kh, kw) for ``sum``; flipped back where ``options.flip`` fitted a convolution.
+    group, (G, kh, kw) per channel, (C, kh, kw) for ``sum`` over C > 1 channels (over one, that channel's own (kh, kw),
+    as per-channel and shared give); flipped back where ``options.flip`` fitted a convolution.
 
     >>> kernel_from_weights(np.arange(4.0).reshape(1, 4), LearnOptions(size=2), 1).tolist()
     [[0.0, 1.0], [2.0, 3.0]]
+    >>> kernel_from_weights(np.arange(4.0).reshape(1, 4), LearnOptions(size=2, combine="sum"), 1).shape
+    (2, 2)
     """
     kh, kw = options.size
-    if options.combine == "sum":
+    if options.combine == "sum" and channels > 1:
         k = w.reshape(channels, kh, kw)
     elif options.combine == "shared" or w.shape[0] == 1:
         k = w.reshape(kh, kw)

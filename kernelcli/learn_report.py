@@ -418,7 +418,8 @@ def kernel_document(
                 for c in range(result.kernel.shape[0])
             ],
         }
-    extra = f"; a {result.channels}-{plane} kernel whose responses are summed" if result.combine == "sum" else ""
+    summed = result.combine == "sum" and result.kernel.ndim == 3
+    extra = f"; a {result.channels}-{plane} kernel whose responses are summed" if summed else ""
     return {
         "name": name,
         # a sum's C x f x f kernel: each channel multiplies its own data (one in 1e-13 units was written as zeros)

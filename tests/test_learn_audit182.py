@@ -120,3 +120,36 @@ def test_sgd_training_equals_torch_sgd_with_step_lr():
         schedule.step()
     w_torch = precond[0] @ weights.detach().numpy() * (sy[0] / sx[0])
     np.testing.assert_allclose(w_ours[0], w_torch, rtol=0, atol=1e-12)
+
+
+# ---------------------------------------------------------------- #4: --combine sum on one channel
+
+
+SOBEL_V = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
+
+
+@pytest.mark.parametrize("method", ["lstsq", "gd"])
+def test_a_sum_kernel_over_one_channel_is_that_channels_own(method):
+    # noted 'the kernel learned is that channel's own (as per-channel)', yet a 1x3x3 kernel
+    x = np.random.default_rng(0).random((24, 24))
+    y = conv2d(x, SOBEL_V)
+    plain = learn_kernel(x, y, LearnOptions(size=3, method=method))
+    for input_ in (x, x[..., None]):
+        summed = learn_kernel(input_, y, LearnOptions(size=3, method=method, combine="sum"))
+        assert summed.kernel.shape == (3, 3)
+        np.testing.assert_array_equal(summed.kernel, plain.kernel)
+
+
+def test_the_cli_prints_records_and_writes_one_channels_sum_kernel_2d(tmp_path):
+    import json
+
+    x = np.random.default_rng(0).random((24, 24))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "t.npy", conv2d(x, SOBEL_V))
+    shown = run_in_process("learn", "x.npy", "t.npy", "-f", "3", "--combine", "sum", "-o", "s1.json", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "channel 0" not in shown.stdout and shown.stdout.split("\n")[0].split() == ["1", "0", "-1"]
+    written = json.loads((tmp_path / "s1.json").read_text())
+    assert np.ndim(written["matrix"]) == 2 and "summed" not in written["description"]
+    recorded = run_in_process("learn", "x.npy", "t.npy", "-f", "3", "--combine", "sum", "--json", cwd=tmp_path)
+    assert np.ndim(json.loads(recorded.stdout)["kernel"]) == 2
