@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .learn_options import POOR_FIT, LearnOptions
+from .numtext import path_line
 from .records import field, record
 
 
@@ -379,7 +380,8 @@ def kernel_document(
     per_channel = result.combine == "per-channel" and result.kernel.ndim == 3
 
     def described(residual: str) -> str:
-        text = (f"Learned from {_one_line(input_name)} -> {_one_line(target_name)}, {kh}x{kw}, by {how}; "
+        # (each name as a listing writes it: a byte that is not UTF-8 text, held as a surrogate, cannot go in the file)
+        text = (f"Learned from {path_line(input_name)} -> {path_line(target_name)}, {kh}x{kw}, by {how}; "
                 f"final MSE {result.loss:.3g}, {residual}")
         if options.flip:
             text += "; stored for correlation: the --flip kernel learn printed, rotated 180 degrees (no --flip needed)"

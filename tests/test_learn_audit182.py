@@ -153,3 +153,24 @@ def test_the_cli_prints_records_and_writes_one_channels_sum_kernel_2d(tmp_path):
     assert np.ndim(written["matrix"]) == 2 and "summed" not in written["description"]
     recorded = run_in_process("learn", "x.npy", "t.npy", "-f", "3", "--combine", "sum", "--json", cwd=tmp_path)
     assert np.ndim(json.loads(recorded.stdout)["kernel"]) == 2
+
+
+# ---------------------------------------------------------------- audit 181 #6: a name that is not UTF-8 in the file
+
+
+def test_a_kernel_file_names_an_input_that_is_not_utf8_as_a_listing_does(tmp_path):
+    # 'error: internal error: UnicodeEncodeError: ... surrogates not allowed', exit 70, no k.json
+    import json
+    import os
+
+    x = np.random.default_rng(0).random((32, 32))
+    name = os.fsdecode(b"in\xe9.npy")
+    try:
+        np.save(tmp_path / name, x)
+    except (UnicodeEncodeError, OSError):
+        pytest.skip("the file system takes no such name")
+    np.save(tmp_path / "t.npy", conv2d(x, np.ones((3, 3)) / 9))
+    done = run_in_process("learn", name, "t.npy", "-f", "3", "-o", "k.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    written = json.loads((tmp_path / "k.json").read_bytes().decode("utf-8"))
+    assert written["description"].startswith("Learned from in\\351.npy -> t.npy, 3x3")
