@@ -240,3 +240,90 @@ def _shared_fits(x: np.ndarray, target: np.ndarray, options: LearnOptions) -> bo
         return False
     residual = np.abs(predict(a, w, b) - y)
     return bool(np.max(residual) <= 1e-9 * max(float(np.max(np.abs(y))), np.finfo(np.float64).tiny))
+
+
+def check_one_layout(shapes: tuple[tuple[int, ...], tuple[int, ...]], used: tuple[str, str], movable: tuple[bool, bool],
+                     layout: str, options: LearnOptions, names: tuple[str, str], words: OptionWords = WORDINGS["api"]) -> None:
+    """Refuse (ShapeError) an input and target that one ``--layout`` reads so that they do not fit, where reading one of
+    them the other way (``movable``: a 3-D array, which may be) makes them fit, or at least gives the two the same
+    number of channels: the layout, not the padding or the kernel size, is then the cause (where the other reading
+    does not fit either, its own refusal follows).  A file that reads one way only without ``--layout``, and is read
+    so, is not the one blamed.  ``shapes`` are the two arrays' shapes as stored, ``used`` the layouts they were read
+    with; ``words``: how the refusal that follows names an option.  (An (H, W, C) input beside a (C, H, W) target, ``--layout chw``, was told its
+    128x128x3 was "128x3" and given a padding for it.)
+
+    >>> check_one_layout(((128, 128, 3), (3, 128, 128)), ("chw", "chw"), (True, True), "chw", LearnOptions(size=3),
+    ...                  ("x.npy", "t.npy"))  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    kernelcli.errors.ShapeError: --layout chw reads both arrays, so x.npy (128x128x3) is read as 128 channels of 128x3;
+    read (H, W, C), as it is without --layout, it fits t.npy's 3 channels of 128x128: save x.npy as (C, H, W)
+    (np.moveaxis(x, -1, 0)) and keep --layout chw, or t.npy as (H, W, C) (np.moveaxis(t, 0, -1)) with --layout hwc
+    """
+    from .layout import array_layout
+
+    def problem(readings: tuple[str, ...]) -> str | None:
+        arrays = [np.broadcast_to(0.0, _channels_last(s, r)) for s, r in zip(shapes, readings)]
+        try:
+            check_shapes(arrays[0], arrays[1], options, *names, words=words)
+        except (ShapeError, UsageError) as exc:
+            return str(exc)
+        return None
+
+    def channels_agree(readings: tuple[str, ...]) -> bool:
+        counts = [_channels_last(s, r)[2] if len(s) == 3 else 1 for s, r in zip(shapes, readings)]
+        return options.combine != "sum" and counts[0] == counts[1]
+
+    other = "chw" if layout == "hwc" else "hwc"
+    if problem(used) is None:
+        return
+    for odd, keep in ((0, 1), (1, 0)):
+        readings = list(used)
+        readings[odd] = other
+        if not (movable[odd] and used[odd] == layout):
+            continue
+        try:
+            unread = array_layout(shapes[odd], None, names[odd])
+        except UsageError:
+            unread = None
+        left = problem(tuple(readings))
+        if unread == layout or left is not None and not (channels_agree(tuple(readings)) and not channels_agree(used)):
+            continue
+        without = ", as it is without --layout," if unread == other else ""
+        text = (f"--layout {layout} reads both arrays, so {names[odd]} ({_dims(shapes[odd])}) is read as "
+                f"{_reading(shapes[odd], layout)}; read {_ORDERS[other]}{without} ")
+        if left is not None:
+            raise ShapeError(text + f"its channels match {names[keep]}'s; read so, {left}")
+        text += (f"it fits {names[keep]}'s {_reading(shapes[keep], used[keep])}: save {names[odd]} as {_ORDERS[layout]} "
+                 f"({_moved('xt'[odd], layout)}) and keep --layout {layout}")
+        if movable[keep]:
+            text += f", or {names[keep]} as {_ORDERS[other]} ({_moved('xt'[keep], other)}) with --layout {other}"
+        raise ShapeError(text)
+
+
+_ORDERS = {"hwc": "(H, W, C)", "chw": "(C, H, W)", "zyx": "(Z, Y, X)"}
+
+
+def _channels_last(shape: tuple[int, ...], layout: str) -> tuple[int, ...]:
+    return (shape[1], shape[2], shape[0]) if len(shape) == 3 and layout != "hwc" else tuple(shape)
+
+
+def _dims(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, shape))
+
+
+def _reading(shape: tuple[int, ...], layout: str) -> str:
+    """How ``layout`` reads an array of ``shape``, in words (as :func:`kernelcli.layout.array_layout` says them)."""
+    from .numtext import counted
+
+    if len(shape) != 3:
+        return _dims(shape)
+    a, b, c = shape
+    if layout == "hwc":
+        return f"{a}x{b} pixels with {counted(c, 'channel')}"
+    return f"{counted(a, 'slice' if layout == 'zyx' else 'channel')} of {b}x{c}"
+
+
+def _moved(array: str, layout: str) -> str:
+    """The numpy call that stores ``array``, read the other way, in ``layout``'s axis order."""
+    return f"np.moveaxis({array}, 0, -1)" if layout == "hwc" else f"np.moveaxis({array}, -1, 0)"

@@ -174,3 +174,48 @@ def test_a_kernel_file_names_an_input_that_is_not_utf8_as_a_listing_does(tmp_pat
     assert done.returncode == 0, done.stderr
     written = json.loads((tmp_path / "k.json").read_bytes().decode("utf-8"))
     assert written["description"].startswith("Learned from in\\351.npy -> t.npy, 3x3")
+
+
+# ---------------------------------------------------------------- #3: one --layout reads both arrays
+
+
+def _hwc_and_chw(tmp_path):
+    x = np.random.default_rng(1).random((20, 20, 3))
+    np.save(tmp_path / "rgb_hwc.npy", x)
+    np.save(tmp_path / "tpc_chw.npy", np.random.default_rng(0).random((3, 20, 20)))
+
+
+@pytest.mark.parametrize("layout, odd, told", [
+    ("chw", "rgb_hwc.npy (20x20x3) is read as 20 channels of 20x3; read (H, W, C), as it is without --layout, it fits",
+     "save rgb_hwc.npy as (C, H, W) (np.moveaxis(x, -1, 0)) and keep --layout chw, or tpc_chw.npy as (H, W, C) "
+     "(np.moveaxis(t, 0, -1)) with --layout hwc"),
+    ("hwc", "tpc_chw.npy (3x20x20) is read as 3x20 pixels with 20 channels; read (C, H, W) it fits",
+     "save tpc_chw.npy as (H, W, C) (np.moveaxis(t, 0, -1)) and keep --layout hwc"),
+])
+def test_a_layout_that_reads_one_array_the_wrong_way_is_named(tmp_path, layout, odd, told):
+    # --layout chw: 'tpc_chw.npy is 128x128, but a 3x3 kernel ... on the 128x3 rgb_hwc.npy gives 128x3; --padding
+    # 1,1,63,64 would fit'; --layout hwc: '... the target is that of a 126x1 kernel with --padding valid'
+    _hwc_and_chw(tmp_path)
+    done = run_in_process("learn", "rgb_hwc.npy", "tpc_chw.npy", "-f", "3", "--layout", layout, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: --layout {layout} reads both arrays, so {odd}")
+    assert told in done.stderr and "--padding" not in done.stderr and "\n" == done.stderr[-1] and done.stderr.count("\n") == 1
+
+
+def test_a_layout_refusal_gives_the_other_readings_own_shape_advice(tmp_path):
+    _hwc_and_chw(tmp_path)
+    done = run_in_process("learn", "rgb_hwc.npy", "tpc_chw.npy", "-f", "3", "--layout", "chw", "--padding", "valid",
+                          cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--layout chw reads both arrays, so rgb_hwc.npy (20x20x3) is read as 20 channels of 20x3" in done.stderr
+    assert "read so, tpc_chw.npy is 20x20, but a 3x3 kernel with padding valid and stride 1 on the 20x20 rgb_hwc.npy " \
+           "gives 18x18; --padding same would fit" in done.stderr
+
+
+def test_a_layout_both_arrays_share_still_learns(tmp_path):
+    x = np.random.default_rng(1).random((3, 20, 20))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "t.npy", np.stack([conv2d(c, SOBEL_V) for c in x]))
+    done = run_in_process("learn", "x.npy", "t.npy", "-f", "3", "--layout", "chw", "-q", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("channel 0:\n 1  0 -1")

@@ -149,13 +149,22 @@ def learn(
     t = read_input(sources[1], max_pixels=max_pixels)
     from ..layout import input_layout, plane_word, to_hwc
 
-    layouts = []
+    layouts, stored = [], []
     for loaded, path in ((x, input), (t, target)):  # both channels-last, whatever the files hold
         if loaded is t and _one_summed_plane(t.data, x.data, layout, options):
             layouts.append("hwc")
         else:
             layouts.append(input_layout(loaded.data, loaded.kind, layout, str(path), loaded.format, loaded.notes))
+        stored.append(tuple(loaded.data.shape))
         loaded.data = to_hwc(loaded.data, layouts[-1])
+    if layout is not None:  # (one --layout reads both: an (H, W, C) input beside a (C, H, W) target is its fault)
+        from ..layout import canonical_layout
+        from ..learn_checks import check_one_layout
+        from ..learn_options import WORDINGS
+
+        movable = tuple(loaded.kind == "array" and len(shape) == 3 for loaded, shape in zip((x, t), stored))
+        check_one_layout(tuple(stored), tuple(layouts), movable, canonical_layout(layout), options, (str(input), str(target)),
+                         words=WORDINGS["cli"])
     plane = plane_word(layouts[0])  # a volume's kernels are per slice, as gallery and the README say
     # (the --layout a 3-D input was read with is among the convolve options that give the target: without it the
     # printed command read a volume as (H, W, C), or was refused as ambiguous)
