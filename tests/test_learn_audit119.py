@@ -148,7 +148,6 @@ def test_each_slice_kernel_names_the_layout(tmp_path):
 
 def test_the_readme_says_gd_keeps_its_leftover_beside_a_constant_target():
     # the README said such a kernel 'is zeros, not 1e-15s', true of lstsq; gd printed taps of 1e-12..3e-11
-    from conftest import REPO
 
     x = np.random.default_rng(0).random((32, 32))
     result = learn_kernel(x, np.full((32, 32), 7.25), LearnOptions(size=3, fit_bias=True, method="gd"))
