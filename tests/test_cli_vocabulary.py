@@ -468,7 +468,6 @@ class TestReadme:
     def test_the_option_table_is_generated_from_the_vocabulary(self):
         from kernelcli.cli.options import markdown_table
 
-        from conftest import REPO
 
         readme = documentation()
         table = readme.split("<!-- options-table", 1)[1].split("-->", 1)[1].split("<!-- /options-table -->", 1)[0]
@@ -477,7 +476,6 @@ class TestReadme:
     def test_the_record_fields_are_the_ones_written(self):
         from kernelcli.batch import RECORD_FIELDS
 
-        from conftest import REPO
 
         readme = documentation()
         listed = readme.split("<!-- record-fields -->", 1)[1].split("<!-- /record-fields -->", 1)[0]

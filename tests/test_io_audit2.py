@@ -185,7 +185,6 @@ class TestWordsAndReadme:
 
     def test_the_readme_says_16_bit_colour_is_read_as_8_bits_and_which_turned_tiffs_are_refused(self, tmp_path):
         # it said "A 16-bit input stays 16-bit", and named only greyscale TIFFs as refused when turned a quarter
-        from conftest import REPO
         from kernelcli.io.png import write_png
 
         readme = " ".join(documentation().split())

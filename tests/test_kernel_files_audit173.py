@@ -78,7 +78,6 @@ class TestFlipSaysWhichAxes:
         from kernelcli.cli.options import HELP
 
         assert "its channels keeping their order" in HELP["flip"] and "along z, y and x" in HELP["flip"]
-        from conftest import REPO
 
         readme = " ".join(documentation().split())
         assert "Under `--flip` such a kernel (and `--weights`) is flipped along y and x" in readme

@@ -834,7 +834,7 @@ def test_the_json_keys_are_the_readmes(tmp_path):
     # learn/summary audit 4: --help says "(schema in the README)", which gave none for learn
     import re
 
-    from conftest import REPO, SAMPLES, run_in_process
+    from conftest import SAMPLES, run_in_process
 
     phantom = str(SAMPLES / "phantom.png")
     document = json.loads(run_in_process("learn", phantom, phantom, "-f", "3", "--json", cwd=tmp_path).stdout)

@@ -243,7 +243,6 @@ class TestAnAlphaIsNamed:
         assert r.returncode == 0 and not any("alpha" in n for n in json.loads(r.stdout)["notes"]), r.stdout
 
     def test_the_readme_says_so(self):
-        from pathlib import Path
 
         readme = documentation()
         learn = readme[readme.index("## Learn"):]

@@ -56,7 +56,6 @@ class TestWholeNumbersPast2To53:
         assert abs(r.kernel[0, 0] - 1.0) < 1e-12
 
     def test_the_readme_says_so(self):
-        from pathlib import Path
 
         readme = documentation()
         assert "`learn_kernel` (and `learn`, naming the input or target file) refuses such an input" in readme

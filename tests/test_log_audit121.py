@@ -110,7 +110,6 @@ class TestScipyRadius:
         assert 0.002 < np.abs(ours - theirs).max() / np.abs(theirs).max() < 0.004  # the docstring's 0.3%
 
     def test_the_readme_and_the_docstring_give_the_matching_call(self):
-        from pathlib import Path
 
         readme = documentation()
         row = next(line for line in readme.splitlines() if line.startswith("| `log:SIGMAmm`"))

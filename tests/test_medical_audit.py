@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, SAMPLES, documentation, run_in_process
+from conftest import SAMPLES, documentation, run_in_process
 
 pydicom = pytest.importorskip("pydicom")
 nib = pytest.importorskip("nibabel")

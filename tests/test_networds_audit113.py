@@ -11,7 +11,7 @@ import shlex
 
 import pytest
 
-from conftest import REPO, documentation, run_in_process
+from conftest import documentation, run_in_process
 from kernelcli.errors import UsageError
 from kernelcli.netspec import SpecError, summarize
 

@@ -186,7 +186,6 @@ class TestOneSliceZyxThroughAPipe:
         assert code == 2 and "volume of 3 slices" in err, err
 
     def test_the_readme_says_so(self):
-        from conftest import REPO
 
         readme = " ".join(documentation().split())
         assert "for a `--layout zyx` array: `npy`, and where the result is one slice any of the six, its plane" in readme

@@ -157,7 +157,6 @@ def test_a_zyx_bank_batch_refuses_format_tif_before_any_file(tmp_path, arrays):
 
 
 def test_the_readme_says_how_a_zyx_bank_is_written():
-    from pathlib import Path
 
     readme = " ".join(documentation().split())
     assert "a filter bank on a `--layout zyx` array is written maps first, (K, Z, Y', X')" in readme
