@@ -511,9 +511,10 @@ def test_planning_compares_outputs_with_inputs_through_a_set(tmp_path, monkeypat
         assert code in (0, None)
         return len(calls)
 
-    # linear in the files (it was 60 * 61 and more): a few calls a file, and twice the files twice the calls
+    # linear in the files (it was 60 * 61 and more): a few calls a file, and twice the files twice the calls (about
+    # 22 a file since the Zarr store look-ups resolve each output's folders with os.path.realpath, which calls abspath)
     sixty, hundred_twenty = calls_for(60), calls_for(120)
-    assert sixty < 60 * 15 and hundred_twenty < 2.2 * sixty, (sixty, hundred_twenty)
+    assert sixty < 60 * 30 and hundred_twenty < 2.2 * sixty, (sixty, hundred_twenty)
 
 
 #: the CLI as the installed script starts it: sys.path[0] is not the current folder (run_cli's
