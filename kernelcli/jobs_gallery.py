@@ -16,7 +16,7 @@ from typing import Any
 
 from . import numtext
 from .errors import UsageError
-from .jobs_common import Report, _named, alpha_not_carried, check_finite_result, with_alpha
+from .jobs_common import Report, _named, alpha_not_carried, check_finite_result, in_volume_dtype, with_alpha
 from .maps_outputs import check_maps_outputs
 from .jobs_montage import check_sheet_memory, check_sheet_sides, montage_tiles
 from .modes import canonical_pad_mode
@@ -143,7 +143,8 @@ def gallery_file(
     from .layout import input_layout, to_hwc
 
     order = input_layout(loaded.data, loaded.kind, layout, str(src), loaded.format, loaded.notes)
-    data, colour = to_hwc(loaded.data, order), order != "zyx"
+    # (a zyx array's voxels in a volume's dtype, as convolve computes them: float32 for 16-bit slices)
+    data, colour = in_volume_dtype(to_hwc(loaded.data, order), order), order != "zyx"
     channels = 1 if data.ndim == 2 else data.shape[2]
     family = kernels[0].family if family else None  # as the catalogue spells it (' EDGE ' finds 'edge')
     # the file's array, as every record gives it: its own axis order, an RGBA image's alpha counted (HxWx4)

@@ -1,0 +1,30 @@
+"""Audit 183 (gallery and --montage): its findings, checked."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+
+# 1: gallery --layout zyx of 16-bit data computed in float64 (the image rule), where convolve computes the same
+# slices in float32 (a volume's dtype): another dtype in the record and other tile pixels
+
+def test_a_16bit_zyx_gallery_computes_convolves_maps(invoke, tmp_path, monkeypatch):
+    import kernelcli.montage as montage
+
+    np.save(tmp_path / "v16.npy", np.random.default_rng(5).integers(0, 65535, (3, 40, 50)).astype(np.uint16))
+    shown, labels = [], []
+    display, draw = montage.to_display, montage.render_montage
+    monkeypatch.setattr(montage, "to_display", lambda maps, *a, **k: shown.append(maps) or display(maps, *a, **k))
+    monkeypatch.setattr(montage, "render_montage", lambda source, tiles, **k: labels.extend(t[0] for t in tiles) or draw(source, tiles, **k))
+    r = invoke("gallery", "v16.npy", "--layout", "zyx", "--family", "smoothing", "-o", "g.png", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["dtype"] == "float32", r.stdout
+    r = invoke("convolve", "v16.npy", "--layout", "zyx", "-k", "box_3x3", "-o", "one.npy", "-q")
+    assert r.exit_code == 0, r.output
+    one = np.load(tmp_path / "one.npy")
+    tiles = dict(zip(labels, shown[:len(labels)]))  # (the maps, drawn before the sheet draws its source)
+    for z in range(3):
+        assert tiles[f"box_3x3[{z}]"].dtype == one.dtype == np.float32
+        np.testing.assert_array_equal(tiles[f"box_3x3[{z}]"], one[z])
